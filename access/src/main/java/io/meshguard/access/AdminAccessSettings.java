@@ -16,20 +16,27 @@ import java.util.Optional;
  * The {@code admin.*} keys every admin surface reads: the OIDC issuer and audience of admin access tokens, the
  * role bindings file, and whether the static token file stays usable as break-glass once an issuer is set.
  */
-public record AdminAccessSettings(Optional<String> issuer, String audience, Duration clockSkew,
-        Optional<Path> accessFile, boolean breakGlass) {
+public record AdminAccessSettings(
+        Optional<String> issuer, String audience, Duration clockSkew, Optional<Path> accessFile, boolean breakGlass) {
 
-    public static final ConfigKey<String> ISSUER = ConfigKey.string("admin.oidc.issuer", "",
+    public static final ConfigKey<String> ISSUER = ConfigKey.string(
+            "admin.oidc.issuer",
+            "",
             "OIDC issuer of admin access tokens (e.g. https://keycloak.example/realms/meshguard). Empty: no IdP, "
                     + "the admin token file is the way in and its holder is system-admin (local mode).");
-    public static final ConfigKey<String> AUDIENCE = ConfigKey.string("admin.oidc.audience", "meshguard-admin",
-            "Audience ('aud') an admin access token must carry.");
-    public static final ConfigKey<Duration> CLOCK_SKEW = ConfigKey.duration("admin.oidc.clock_skew",
-            Duration.ofSeconds(30), "Clock skew allowed on exp/nbf/iat of admin access tokens.");
-    public static final ConfigKey<Optional<Path>> ACCESS_FILE = ConfigKey.optionalPath("admin.access_file",
+    public static final ConfigKey<String> AUDIENCE = ConfigKey.string(
+            "admin.oidc.audience", "meshguard-admin", "Audience ('aud') an admin access token must carry.");
+    public static final ConfigKey<Duration> CLOCK_SKEW = ConfigKey.duration(
+            "admin.oidc.clock_skew",
+            Duration.ofSeconds(30),
+            "Clock skew allowed on exp/nbf/iat of admin access tokens.");
+    public static final ConfigKey<Optional<Path>> ACCESS_FILE = ConfigKey.optionalPath(
+            "admin.access_file",
             "The role bindings file (policies/access.yaml): roles, permissions, and which IdP groups or roles hold "
                     + "which role at which scope. Required with admin.oidc.issuer.");
-    public static final ConfigKey<Boolean> BREAK_GLASS = ConfigKey.bool("admin.break_glass", false,
+    public static final ConfigKey<Boolean> BREAK_GLASS = ConfigKey.bool(
+            "admin.break_glass",
+            false,
             "With admin.oidc.issuer set, keep the admin token file usable as break-glass (system-admin, every use "
                     + "logged at WARN and audited). Off by default: with an issuer only its tokens are accepted.");
 
@@ -43,8 +50,11 @@ public record AdminAccessSettings(Optional<String> issuer, String audience, Dura
             @Override
             public AdminAccessSettings read(Config config) {
                 String issuer = config.get(ISSUER);
-                return new AdminAccessSettings(issuer.isBlank() ? Optional.empty() : Optional.of(issuer),
-                        config.get(AUDIENCE), config.get(CLOCK_SKEW), config.get(ACCESS_FILE),
+                return new AdminAccessSettings(
+                        issuer.isBlank() ? Optional.empty() : Optional.of(issuer),
+                        config.get(AUDIENCE),
+                        config.get(CLOCK_SKEW),
+                        config.get(ACCESS_FILE),
                         config.get(BREAK_GLASS));
             }
         };
@@ -52,8 +62,8 @@ public record AdminAccessSettings(Optional<String> issuer, String audience, Dura
 
     /** Local mode: no issuer, the token file only. */
     public static AdminAccessSettings local() {
-        return new AdminAccessSettings(Optional.empty(), "meshguard-admin", Duration.ofSeconds(30), Optional.empty(),
-                false);
+        return new AdminAccessSettings(
+                Optional.empty(), "meshguard-admin", Duration.ofSeconds(30), Optional.empty(), false);
     }
 
     /**
@@ -62,18 +72,20 @@ public record AdminAccessSettings(Optional<String> issuer, String audience, Dura
      */
     public AdminGate gate(BearerTokens tokens, String tokenFileKey, AdminEvents events) throws ConfigException {
         if (issuer.isEmpty()) {
-            return new AdminGate(Optional.empty(), RoleBindings.none(), tokens, false, events, Clock.systemUTC(),
-                    tokenFileKey);
+            return new AdminGate(
+                    Optional.empty(), RoleBindings.none(), tokens, false, events, Clock.systemUTC(), tokenFileKey);
         }
         if (accessFile.isEmpty()) {
-            throw new ConfigException(List.of(new ConfigProblem(ACCESS_FILE.name(), "admin.oidc.issuer is set but "
-                    + "admin.access_file is not: name the role bindings file (policies/access.yaml)")));
+            throw new ConfigException(List.of(new ConfigProblem(
+                    ACCESS_FILE.name(),
+                    "admin.oidc.issuer is set but "
+                            + "admin.access_file is not: name the role bindings file (policies/access.yaml)")));
         }
         Path file = accessFile.get();
         RoleBindings bindings = RoleBindings.load(file);
-        AdminTokenVerifier verifier = new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer.get(), audience,
-                clockSkew));
-        return new AdminGate(Optional.of(verifier), bindings, tokens, breakGlass, events, Clock.systemUTC(),
-                tokenFileKey);
+        AdminTokenVerifier verifier =
+                new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer.get(), audience, clockSkew));
+        return new AdminGate(
+                Optional.of(verifier), bindings, tokens, breakGlass, events, Clock.systemUTC(), tokenFileKey);
     }
 }

@@ -14,25 +14,37 @@ import java.util.List;
  * @param requestId the request's {@code x-request-id}
  * @param issuer the token's {@code iss} (empty for the token file)
  */
-public record AdminCaller(String subject, String displayName, AuthMethod method, List<RoleGrant> grants,
-        String source, String requestId, String issuer) {
+public record AdminCaller(
+        String subject,
+        String displayName,
+        AuthMethod method,
+        List<RoleGrant> grants,
+        String source,
+        String requestId,
+        String issuer) {
     public AdminCaller {
         grants = List.copyOf(grants);
     }
 
     /** A caller from the token file, which has no issuer. */
-    public AdminCaller(String subject, String displayName, AuthMethod method, List<RoleGrant> grants, String source,
+    public AdminCaller(
+            String subject,
+            String displayName,
+            AuthMethod method,
+            List<RoleGrant> grants,
+            String source,
             String requestId) {
         this(subject, displayName, method, grants, source, requestId, "");
     }
 
     /** Who this caller is for separation of duties: issuer and subject, not the display name. */
     public Person person() {
-        String id = switch (method) {
-            case OIDC -> "oidc " + issuer + " " + subject;
-            case BREAK_GLASS -> "break-glass " + subject;
-            case LOCAL -> "token " + subject;
-        };
+        String id =
+                switch (method) {
+                    case OIDC -> "oidc " + issuer + " " + subject;
+                    case BREAK_GLASS -> "break-glass " + subject;
+                    case LOCAL -> "token " + subject;
+                };
         return new Person(id, actor(), method);
     }
 

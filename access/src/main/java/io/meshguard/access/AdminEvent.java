@@ -15,5 +15,16 @@ import java.time.Instant;
  * @param beforeDigest SHA-256 of the object before the change, empty when none
  * @param afterDigest SHA-256 of the object after it, empty when none
  */
-public record AdminEvent(Instant at, String actor, String authMethod, String roleUsed, String tenant, String source,
-        String requestId, String action, String target, String outcome, String beforeDigest, String afterDigest) {}
+public record AdminEvent(
+        Instant at,
+        String actor,
+        String authMethod,
+        String roleUsed,
+        String tenant,
+        String source,
+        String requestId,
+        String action,
+        String target,
+        String outcome,
+        String beforeDigest,
+        String afterDigest) {}

@@ -40,8 +40,14 @@ public final class AdminGate {
      * @param tokenFileKey the configuration key of the token file, named in refusals
      *        ({@code xds.admin.token_file}, {@code quota.admin.token_file})
      */
-    public AdminGate(Optional<AdminTokenVerifier> oidc, RoleBindings bindings, BearerTokens tokens,
-            boolean breakGlass, AdminEvents events, Clock clock, String tokenFileKey) {
+    public AdminGate(
+            Optional<AdminTokenVerifier> oidc,
+            RoleBindings bindings,
+            BearerTokens tokens,
+            boolean breakGlass,
+            AdminEvents events,
+            Clock clock,
+            String tokenFileKey) {
         this.tokenFileKey = tokenFileKey;
         this.oidc = oidc;
         this.bindings = bindings;
@@ -69,7 +75,8 @@ public final class AdminGate {
             if (g.scope().kind().equals("system")) {
                 return TenantScope.ALL;
             }
-            if (g.scope().kind().equals("tenant") && TenantScope.validId(g.scope().name())) {
+            if (g.scope().kind().equals("tenant")
+                    && TenantScope.validId(g.scope().name())) {
                 tenants.add(g.scope().name());
             }
         }
@@ -91,15 +98,22 @@ public final class AdminGate {
 
     /** Local mode: the token file only (no issuer), as plain {@code meshguard up} runs. */
     public static AdminGate local(BearerTokens tokens, String tokenFileKey) {
-        return new AdminGate(Optional.empty(), RoleBindings.none(), tokens, false, new LoggedAdminEvents(),
-                Clock.systemUTC(), tokenFileKey);
+        return new AdminGate(
+                Optional.empty(),
+                RoleBindings.none(),
+                tokens,
+                false,
+                new LoggedAdminEvents(),
+                Clock.systemUTC(),
+                tokenFileKey);
     }
 
     /** What a refusal should tell the operator about how to get in. */
     public String howToSignIn() {
         if (oidc.isPresent()) {
             return "send 'Authorization: Bearer ACCESS_TOKEN' with an access token from "
-                    + oidc.get().settings().issuer() + " for audience " + oidc.get().settings().audience()
+                    + oidc.get().settings().issuer() + " for audience "
+                    + oidc.get().settings().audience()
                     + " (meshguard login)";
         }
         return "send 'Authorization: Bearer TOKEN' with a token from " + tokenFileKey + " (a bare line, or the part"
@@ -115,23 +129,29 @@ public final class AdminGate {
         }
     }
 
-    public Admission admit(String authorization, String source, String requestId, AdminRoute route,
-            List<String> segments) {
+    public Admission admit(
+            String authorization, String source, String requestId, AdminRoute route, List<String> segments) {
         try {
             return admitOrThrow(authorization, source, requestId, route, segments);
         } catch (IssuerUnavailable e) {
-            return new Refused(503, "the identity provider cannot be reached to check the token, nothing is allowed "
-                    + "meanwhile: " + e.getMessage(), false);
+            return new Refused(
+                    503,
+                    "the identity provider cannot be reached to check the token, nothing is allowed " + "meanwhile: "
+                            + e.getMessage(),
+                    false);
         }
     }
 
-    private Admission admitOrThrow(String authorization, String source, String requestId, AdminRoute route,
-            List<String> segments) {
+    private Admission admitOrThrow(
+            String authorization, String source, String requestId, AdminRoute route, List<String> segments) {
         String action = route.method() + " " + route.path();
         String target = "/" + String.join("/", segments);
         if (oidc.isEmpty() && !tokens.configured()) {
-            return new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor a token "
-                    + "file (" + tokenFileKey + ") is configured", false);
+            return new Refused(
+                    503,
+                    "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor a token " + "file ("
+                            + tokenFileKey + ") is configured",
+                    false);
         }
         Optional<String> bearer = bearer(authorization);
         if (bearer.isEmpty()) {
@@ -147,12 +167,23 @@ public final class AdminGate {
         Decision d = check.decide(c, route.permission(), scope);
         if (!d.allowed()) {
             refused(c.actor(), c.method().label(), source, requestId, action, target, "refused 403: " + d.reason());
-            return new Refused(403, "permission " + route.permission() + " at " + scope + " is required: "
-                    + d.reason(), false);
+            return new Refused(
+                    403, "permission " + route.permission() + " at " + scope + " is required: " + d.reason(), false);
         }
         if (c.method() == AuthMethod.BREAK_GLASS) {
-            events.record(new AdminEvent(clock.instant(), c.actor(), c.method().label(), d.roleUsed(), "", source,
-                    requestId, action, target, "allowed (break-glass)", "", ""));
+            events.record(new AdminEvent(
+                    clock.instant(),
+                    c.actor(),
+                    c.method().label(),
+                    d.roleUsed(),
+                    "",
+                    source,
+                    requestId,
+                    action,
+                    target,
+                    "allowed (break-glass)",
+                    "",
+                    ""));
         }
         return new Admitted(c, d);
     }
@@ -174,23 +205,27 @@ public final class AdminGate {
      */
     public Admission authenticate(String authorization, String source, String requestId, String target) {
         if (oidc.isEmpty() && !tokens.configured()) {
-            return new Refused(503, "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor"
-                    + " a token file (" + tokenFileKey + ") is configured", false);
+            return new Refused(
+                    503,
+                    "admin API disabled: neither an OIDC issuer (admin.oidc.issuer) nor" + " a token file ("
+                            + tokenFileKey + ") is configured",
+                    false);
         }
         Optional<String> bearer = bearer(authorization);
         try {
-            Optional<AdminCaller> caller = bearer.isEmpty() ? Optional.empty()
+            Optional<AdminCaller> caller = bearer.isEmpty()
+                    ? Optional.empty()
                     : identify(bearer.get(), source, requestId, "unknown operation", target);
             return caller.<Admission>map(c -> new Admitted(c, new Decision(true, "authenticated", "")))
                     .orElseGet(() -> new Refused(401, "a valid bearer token is required: " + howToSignIn(), true));
         } catch (IssuerUnavailable e) {
-            return new Refused(503, "the identity provider cannot be reached to check the token: "
-                    + e.getMessage(), false);
+            return new Refused(
+                    503, "the identity provider cannot be reached to check the token: " + e.getMessage(), false);
         }
     }
 
-    private Optional<AdminCaller> identify(String token, String source, String requestId, String action,
-            String target) {
+    private Optional<AdminCaller> identify(
+            String token, String source, String requestId, String action, String target) {
         boolean jwtShaped = token.chars().filter(ch -> ch == '.').count() == 2;
         if (oidc.isPresent() && jwtShaped) {
             AdminTokenVerifier.Result r = oidc.get().verify(token);
@@ -198,13 +233,25 @@ public final class AdminGate {
                 Map<String, Object> claims = v.claims();
                 String sub = String.valueOf(claims.get("sub"));
                 String name = claims.get("preferred_username") instanceof String s ? s : sub;
-                AdminCaller caller = new AdminCaller(sub, name, AuthMethod.OIDC, bindings.grantsFrom(claims), source,
-                        requestId, String.valueOf(claims.get("iss")));
+                AdminCaller caller = new AdminCaller(
+                        sub,
+                        name,
+                        AuthMethod.OIDC,
+                        bindings.grantsFrom(claims),
+                        source,
+                        requestId,
+                        String.valueOf(claims.get("iss")));
                 signIns.succeeded(caller, claims);
                 return Optional.of(caller);
             }
             AdminTokenVerifier.Rejected rej = (AdminTokenVerifier.Rejected) r;
-            signInFailed("unverified", AuthMethod.OIDC.label(), source, requestId, action, target,
+            signInFailed(
+                    "unverified",
+                    AuthMethod.OIDC.label(),
+                    source,
+                    requestId,
+                    action,
+                    target,
                     (rej.unavailable() ? "refused 503: " : "refused 401: ") + rej.reason());
             if (rej.unavailable()) {
                 // the IdP is away, not the caller wrong: fail closed, and say so (503, not a misleading 401)
@@ -213,7 +260,13 @@ public final class AdminGate {
             return Optional.empty();
         }
         if (oidc.isPresent() && !breakGlass) {
-            signInFailed("unverified", "token-file", source, requestId, action, target,
+            signInFailed(
+                    "unverified",
+                    "token-file",
+                    source,
+                    requestId,
+                    action,
+                    target,
                     "refused 401: the token file is off while an issuer is configured (admin.break_glass: false)");
             return Optional.empty();
         }
@@ -223,26 +276,44 @@ public final class AdminGate {
             return Optional.empty();
         }
         AuthMethod method = oidc.isPresent() ? AuthMethod.BREAK_GLASS : AuthMethod.LOCAL;
-        return Optional.of(new AdminCaller(name.get(), name.get(), method,
-                List.of(new RoleGrant("system-admin", Scope.SYSTEM, "token file")), source, requestId));
+        return Optional.of(new AdminCaller(
+                name.get(),
+                name.get(),
+                method,
+                List.of(new RoleGrant("system-admin", Scope.SYSTEM, "token file")),
+                source,
+                requestId));
     }
 
-    private void refused(String actor, String method, String source, String requestId, String action,
-            String target, String outcome) {
-        events.record(new AdminEvent(clock.instant(), actor, method, "", "", source, requestId, action, target,
-                outcome, "", ""));
+    private void refused(
+            String actor,
+            String method,
+            String source,
+            String requestId,
+            String action,
+            String target,
+            String outcome) {
+        events.record(new AdminEvent(
+                clock.instant(), actor, method, "", "", source, requestId, action, target, outcome, "", ""));
     }
 
     /** A failed sign-in: recorded through the per-source limit of {@link SignInEvents}. */
-    private void signInFailed(String actor, String method, String source, String requestId, String action,
-            String target, String outcome) {
-        signIns.failed(new AdminEvent(clock.instant(), actor, method, "", "", source, requestId, action, target,
-                outcome, "", ""));
+    private void signInFailed(
+            String actor,
+            String method,
+            String source,
+            String requestId,
+            String action,
+            String target,
+            String outcome) {
+        signIns.failed(new AdminEvent(
+                clock.instant(), actor, method, "", "", source, requestId, action, target, outcome, "", ""));
     }
 
     private static Optional<String> bearer(String authorization) {
         // RFC 6750 §2.1 / RFC 7235 §2.1: the scheme is case-insensitive; one space, then the token.
-        if (authorization == null || authorization.length() < 8
+        if (authorization == null
+                || authorization.length() < 8
                 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return Optional.empty();
         }

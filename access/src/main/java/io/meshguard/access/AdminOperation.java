@@ -11,8 +11,8 @@ import java.util.Optional;
  *
  * @param <H> the handler type of the API that declares the operation (each API calls its handlers with its own call)
  */
-public record AdminOperation<H>(AdminRoute route, String summary, int status, Optional<ObjectNode> requestBody,
-                                H handler) {
+public record AdminOperation<H>(
+        AdminRoute route, String summary, int status, Optional<ObjectNode> requestBody, H handler) {
 
     public AdminOperation {
         if (status < 200 || status > 299) {

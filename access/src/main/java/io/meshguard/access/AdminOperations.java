@@ -20,7 +20,10 @@ public final class AdminOperations<H> {
 
     public AdminOperations(List<AdminOperation<H>> operations) {
         this.operations = List.copyOf(operations);
-        long distinct = operations.stream().map(o -> o.route().method() + " " + o.route().path()).distinct().count();
+        long distinct = operations.stream()
+                .map(o -> o.route().method() + " " + o.route().path())
+                .distinct()
+                .count();
         if (distinct != operations.size()) {
             throw new IllegalArgumentException("an operation is declared twice");
         }
@@ -42,13 +45,17 @@ public final class AdminOperations<H> {
 
     /** The operation declaring {@code route} (the route an {@link AdminRouter} admitted a call to). */
     public AdminOperation<H> operation(AdminRoute route) {
-        return operations.stream().filter(o -> o.route().equals(route)).findFirst()
+        return operations.stream()
+                .filter(o -> o.route().equals(route))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no operation " + route.method() + " " + route.path()));
     }
 
     /** The operation serving {@code method} on the decoded path {@code segments}. */
     public Optional<AdminOperation<H>> find(String method, List<String> segments) {
-        return operations.stream().filter(o -> o.route().matches(method, segments)).findFirst();
+        return operations.stream()
+                .filter(o -> o.route().matches(method, segments))
+                .findFirst();
     }
 
     /**
@@ -68,21 +75,31 @@ public final class AdminOperations<H> {
             }
             o.requestBody().ifPresent(schema -> {
                 if (!operation.has("requestBody")) {
-                    operation.putObject("requestBody").put("required", true).putObject("content")
-                            .putObject("application/json").set("schema", schema);
+                    operation
+                            .putObject("requestBody")
+                            .put("required", true)
+                            .putObject("content")
+                            .putObject("application/json")
+                            .set("schema", schema);
                 }
             });
             if (!operation.has("parameters")) {
                 ArrayNode params = operation.putArray("parameters");
                 for (String seg : r.path().split("/")) {
                     if (seg.startsWith("{")) {
-                        params.addObject().put("name", seg.substring(1, seg.length() - 1)).put("in", "path")
-                                .put("required", true).putObject("schema").put("type", "string");
+                        params.addObject()
+                                .put("name", seg.substring(1, seg.length() - 1))
+                                .put("in", "path")
+                                .put("required", true)
+                                .putObject("schema")
+                                .put("type", "string");
                     }
                 }
             }
             if (!operation.has("responses")) {
-                operation.putObject("responses").putObject(String.valueOf(o.status()))
+                operation
+                        .putObject("responses")
+                        .putObject(String.valueOf(o.status()))
                         .put("description", o.status() == 201 ? "Created" : "OK");
             }
         }
@@ -96,8 +113,12 @@ public final class AdminOperations<H> {
             info.put("description", description);
         }
         doc.putArray("security").addObject().putArray("bearer");
-        doc.putObject("components").putObject("securitySchemes").putObject("bearer").put("type", "http")
-                .put("scheme", "bearer").put("bearerFormat", "JWT");
+        doc.putObject("components")
+                .putObject("securitySchemes")
+                .putObject("bearer")
+                .put("type", "http")
+                .put("scheme", "bearer")
+                .put("bearerFormat", "JWT");
         addPaths(doc.putObject("paths"), operations);
         return doc;
     }

@@ -1,12 +1,12 @@
 package io.meshguard.access;
 
 import com.sun.net.httpserver.HttpExchange;
-import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Supplier;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * How every admin endpoint (the xDS admin API, the audit, catalogue and zone routes, extauthz's {@code /quotas} and
@@ -47,7 +47,8 @@ public final class AdminRouter {
      */
     public static String requestId(HttpExchange exchange) {
         String id = Optional.ofNullable(exchange.getRequestHeaders().getFirst("x-request-id"))
-                .filter(s -> !s.isEmpty() && s.length() <= MAX_REQUEST_ID
+                .filter(s -> !s.isEmpty()
+                        && s.length() <= MAX_REQUEST_ID
                         && s.chars().allMatch(c -> c > 0x20 && c < 0x7f))
                 .orElseGet(() -> UUID.randomUUID().toString());
         exchange.getResponseHeaders().set("x-request-id", id);
@@ -83,8 +84,13 @@ public final class AdminRouter {
         String source = exchange.getRemoteAddress().getAddress().getHostAddress();
         Optional<AdminRoute> route = route(exchange.getRequestMethod(), segments);
         if (route.isEmpty()) {
-            return gate.authenticateOnly(authorization, source, requestId, exchange.getRequestURI().getRawPath())
-                    .<Outcome>map(r -> refused(exchange, r)).orElseGet(Unrouted::new);
+            return gate.authenticateOnly(
+                            authorization,
+                            source,
+                            requestId,
+                            exchange.getRequestURI().getRawPath())
+                    .<Outcome>map(r -> refused(exchange, r))
+                    .orElseGet(Unrouted::new);
         }
         return switch (gate.admit(authorization, source, requestId, route.get(), segments)) {
             case AdminGate.Admitted a -> new Admitted(route.get(), a);
@@ -96,8 +102,8 @@ public final class AdminRouter {
      * {@link #admit} for an API that answers with {@link AdminJson.Refusal}: the admitted call, or the gate's refusal
      * thrown as one, or {@code unrouted}'s for a path no route serves.
      */
-    public Admitted admitOrRefuse(HttpExchange exchange, String requestId, List<String> segments,
-            Supplier<AdminJson.Refusal> unrouted) {
+    public Admitted admitOrRefuse(
+            HttpExchange exchange, String requestId, List<String> segments, Supplier<AdminJson.Refusal> unrouted) {
         return switch (admit(exchange, requestId, segments)) {
             case Admitted a -> a;
             case Refused r -> throw new AdminJson.Refusal(r.status(), r.message());

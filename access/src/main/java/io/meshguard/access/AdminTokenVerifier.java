@@ -40,9 +40,16 @@ import java.util.Set;
  */
 public final class AdminTokenVerifier {
     /** The asymmetric algorithms an admin token may use. */
-    public static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384,
-            JWSAlgorithm.RS512, JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256,
-            JWSAlgorithm.ES384, JWSAlgorithm.EdDSA);
+    public static final Set<JWSAlgorithm> ALGORITHMS = Set.of(
+            JWSAlgorithm.RS256,
+            JWSAlgorithm.RS384,
+            JWSAlgorithm.RS512,
+            JWSAlgorithm.PS256,
+            JWSAlgorithm.PS384,
+            JWSAlgorithm.PS512,
+            JWSAlgorithm.ES256,
+            JWSAlgorithm.ES384,
+            JWSAlgorithm.EdDSA);
 
     /** The configured issuer, the audience admin tokens must carry, and the clock skew allowed on exp/nbf/iat. */
     public record Settings(String issuer, String audience, Duration clockSkew) {
@@ -68,7 +75,8 @@ public final class AdminTokenVerifier {
 
     public AdminTokenVerifier(Settings settings) {
         this.settings = settings;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     public Settings settings() {
@@ -84,8 +92,7 @@ public final class AdminTokenVerifier {
         }
         JWSHeader h = jwt.getHeader();
         // The key comes from the issuer's JWKS only; a token naming its own key is an attack or a mistake.
-        if (h.getJWK() != null || h.getJWKURL() != null || h.getX509CertURL() != null
-                || h.getX509CertChain() != null) {
+        if (h.getJWK() != null || h.getJWKURL() != null || h.getX509CertURL() != null || h.getX509CertChain() != null) {
             return new Rejected("the token names its own key (jwk/jku/x5u/x5c); keys come from the issuer only", false);
         }
         if (!ALGORITHMS.contains(h.getAlgorithm())) {
@@ -126,16 +133,18 @@ public final class AdminTokenVerifier {
     }
 
     private DefaultJWTProcessor<SecurityContext> build(URL jwksUri) {
-        JWKSource<SecurityContext> keys = JWKSourceBuilder.create(jwksUri).retrying(true).build();
+        JWKSource<SecurityContext> keys =
+                JWKSourceBuilder.create(jwksUri).retrying(true).build();
         DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
-        p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"),
-                new JOSEObjectType("application/at+jwt"), null));
+        p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
+                JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"), null));
         p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
         // mutable sets: nimbus asks them contains(null), which Set.of answers with an NPE
         DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
                 new HashSet<>(List.of(settings.audience())),
                 new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
-                new HashSet<>(List.of("sub", "exp", "iat")), new HashSet<>());
+                new HashSet<>(List.of("sub", "exp", "iat")),
+                new HashSet<>());
         claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         p.setJWTClaimsSetVerifier(claims);
         return p;
@@ -145,7 +154,9 @@ public final class AdminTokenVerifier {
     private URL discoverJwksUri() throws IOException, ParseException {
         String base = settings.issuer().endsWith("/") ? settings.issuer() : settings.issuer() + "/";
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + ".well-known/openid-configuration"))
-                .timeout(Duration.ofSeconds(5)).GET().build();
+                .timeout(Duration.ofSeconds(5))
+                .GET()
+                .build();
         HttpResponse<String> res;
         try {
             res = http.send(req, HttpResponse.BodyHandlers.ofString());

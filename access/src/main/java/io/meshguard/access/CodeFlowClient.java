@@ -35,7 +35,8 @@ public final class CodeFlowClient {
         this.issuer = issuer;
         this.clientId = clientId;
         this.clientSecret = clientSecret;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         this.clock = clock;
     }
 
@@ -51,8 +52,8 @@ public final class CodeFlowClient {
         q.put("state", state);
         q.put("code_challenge_method", Pkce.METHOD);
         q.put("code_challenge", pkce.challenge());
-        return new Started(URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state,
-                pkce.verifier());
+        return new Started(
+                URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state, pkce.verifier());
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 §4.5: the code and the verifier for the tokens. */
@@ -74,9 +75,17 @@ public final class CodeFlowClient {
         f.put("grant_type", "refresh_token");
         f.put("refresh_token", stored.refreshToken());
         SignedInToken fresh = token(post(f));
-        // an issuer may answer a refresh without a new id token (OIDC Core §12.2): the sign-in's still names the session
-        return fresh.idToken().isEmpty() ? new SignedInToken(fresh.issuer(), fresh.clientId(), fresh.accessToken(),
-                fresh.refreshToken(), fresh.expiresAt(), stored.idToken()) : fresh;
+        // an issuer may answer a refresh without a new id token (OIDC Core §12.2): the sign-in's still names the
+        // session
+        return fresh.idToken().isEmpty()
+                ? new SignedInToken(
+                        fresh.issuer(),
+                        fresh.clientId(),
+                        fresh.accessToken(),
+                        fresh.refreshToken(),
+                        fresh.expiresAt(),
+                        stored.idToken())
+                : fresh;
     }
 
     /**
@@ -106,10 +115,13 @@ public final class CodeFlowClient {
         Map<String, String> f = new LinkedHashMap<>(fields);
         f.put("client_id", clientId);
         clientSecret.ifPresent(s -> f.put("client_secret", s));
-        HttpResponse<String> res = OidcHttp.exchange(http,
+        HttpResponse<String> res = OidcHttp.exchange(
+                http,
                 HttpRequest.newBuilder(URI.create(endpoint("token_endpoint")))
-                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(OidcHttp.form(f))).build());
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(OidcHttp.form(f)))
+                        .build());
         if (res.statusCode() != 200) {
             // the IdP's error code only: its description may echo what was sent
             Map<String, Object> body = OidcHttp.json(res.body());
@@ -124,8 +136,12 @@ public final class CodeFlowClient {
             throw new IOException("the token endpoint answered without an access_token");
         }
         long expiresIn = body.get("expires_in") instanceof Number n ? n.longValue() : 60;
-        return new SignedInToken(issuer, clientId, access,
-                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn),
+        return new SignedInToken(
+                issuer,
+                clientId,
+                access,
+                body.get("refresh_token") instanceof String s ? s : "",
+                clock.instant().plusSeconds(expiresIn),
                 body.get("id_token") instanceof String id ? id : "");
     }
 
@@ -142,8 +158,12 @@ public final class CodeFlowClient {
             return doc;
         }
         String base = issuer.endsWith("/") ? issuer : issuer + "/";
-        HttpResponse<String> res = OidcHttp.exchange(http, HttpRequest.newBuilder(URI.create(base
-                + ".well-known/openid-configuration")).timeout(Duration.ofSeconds(10)).GET().build());
+        HttpResponse<String> res = OidcHttp.exchange(
+                http,
+                HttpRequest.newBuilder(URI.create(base + ".well-known/openid-configuration"))
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build());
         if (res.statusCode() != 200) {
             throw new IOException("the issuer's discovery document answered " + res.statusCode());
         }
@@ -155,14 +175,10 @@ public final class CodeFlowClient {
         return doc;
     }
 
-
-
-
     /** {@code n} random bytes, base64url without padding: states, verifiers, session ids. */
     public static String random(int n) {
         byte[] b = new byte[n];
         RANDOM.nextBytes(b);
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
-
 }

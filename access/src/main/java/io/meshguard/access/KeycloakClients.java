@@ -50,14 +50,15 @@ public final class KeycloakClients {
     private final String provisionerId;
     private final String provisionerSecret;
     private final String audience;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /**
      * @param baseUrl    Keycloak's base URL ({@code https://sso.bank.example})
      * @param audience   the audience mapped into the clients' access tokens (what extauthz's issuer expects)
      */
-    public KeycloakClients(String baseUrl, String realm, String provisionerId, String provisionerSecret,
-                           String audience) {
+    public KeycloakClients(
+            String baseUrl, String realm, String provisionerId, String provisionerSecret, String audience) {
         this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl").replaceAll("/+$", "");
         this.realm = Objects.requireNonNull(realm, "realm");
         this.provisionerId = Objects.requireNonNull(provisionerId, "provisionerId");
@@ -72,20 +73,36 @@ public final class KeycloakClients {
      * {@code x-tenant-id} with the token's tenant then holds for applications as it does for users.
      */
     public Created create(String clientId, String tenant, String description) {
-        ObjectNode client = JSON.createObjectNode().put("clientId", clientId).put("enabled", true)
-                .put("description", description).put("protocol", "openid-connect").put("publicClient", false)
-                .put("serviceAccountsEnabled", true).put("standardFlowEnabled", false)
-                .put("implicitFlowEnabled", false).put("directAccessGrantsEnabled", false)
+        ObjectNode client = JSON.createObjectNode()
+                .put("clientId", clientId)
+                .put("enabled", true)
+                .put("description", description)
+                .put("protocol", "openid-connect")
+                .put("publicClient", false)
+                .put("serviceAccountsEnabled", true)
+                .put("standardFlowEnabled", false)
+                .put("implicitFlowEnabled", false)
+                .put("directAccessGrantsEnabled", false)
                 .put("clientAuthenticatorType", "client-secret");
         var mappers = client.putArray("protocolMappers");
-        mappers.addObject().put("name", "meshguard-audience")
-                .put("protocol", "openid-connect").put("protocolMapper", "oidc-audience-mapper")
-                .putObject("config").put("included.custom.audience", audience).put("access.token.claim", "true");
+        mappers.addObject()
+                .put("name", "meshguard-audience")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-audience-mapper")
+                .putObject("config")
+                .put("included.custom.audience", audience)
+                .put("access.token.claim", "true");
         // Keycloak's HardcodedClaim mapper (oidc-hardcoded-claim-mapper): the same value in every token of the client
-        mappers.addObject().put("name", "meshguard-tenant")
-                .put("protocol", "openid-connect").put("protocolMapper", "oidc-hardcoded-claim-mapper")
-                .putObject("config").put("claim.name", TENANT_CLAIM).put("claim.value", Objects.requireNonNull(tenant))
-                .put("jsonType.label", "String").put("access.token.claim", "true").put("id.token.claim", "false");
+        mappers.addObject()
+                .put("name", "meshguard-tenant")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-hardcoded-claim-mapper")
+                .putObject("config")
+                .put("claim.name", TENANT_CLAIM)
+                .put("claim.value", Objects.requireNonNull(tenant))
+                .put("jsonType.label", "String")
+                .put("access.token.claim", "true")
+                .put("id.token.claim", "false");
         HttpResponse<String> r = call("POST", "/clients", client.toString());
         if (r.statusCode() == 409) {
             throw new ProvisioningFailed("client " + clientId + " already exists in realm " + realm);
@@ -111,8 +128,8 @@ public final class KeycloakClients {
 
     /** Whether Keycloak has the client and it is enabled. */
     public boolean enabled(String clientId) {
-        HttpResponse<String> r = call("GET", "/clients?clientId=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8),
-                null);
+        HttpResponse<String> r =
+                call("GET", "/clients?clientId=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8), null);
         expect(r, 200, "find client " + clientId);
         JsonNode list = parse(r.body());
         return list.isArray() && !list.isEmpty() && list.get(0).path("enabled").asBoolean(false);
@@ -129,8 +146,8 @@ public final class KeycloakClients {
     }
 
     private String internalId(String clientId) {
-        HttpResponse<String> r = call("GET", "/clients?clientId=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8),
-                null);
+        HttpResponse<String> r =
+                call("GET", "/clients?clientId=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8), null);
         expect(r, 200, "find client " + clientId);
         JsonNode list = parse(r.body());
         // the query is a search; only an exact clientId is this client
@@ -145,20 +162,24 @@ public final class KeycloakClients {
     private HttpResponse<String> call(String method, String path, String body) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + "/admin/realms/" + realm + path))
                 .timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + provisionerToken()).header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
+                .header("Authorization", "Bearer " + provisionerToken())
+                .header("Content-Type", "application/json")
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return send(b.build());
     }
 
     private String provisionerToken() {
-        String form = "grant_type=client_credentials&client_id=" + URLEncoder.encode(provisionerId,
-                StandardCharsets.UTF_8) + "&client_secret=" + URLEncoder.encode(provisionerSecret,
-                StandardCharsets.UTF_8);
-        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl + "/realms/" + realm
-                        + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form)).build());
+        String form =
+                "grant_type=client_credentials&client_id=" + URLEncoder.encode(provisionerId, StandardCharsets.UTF_8)
+                        + "&client_secret=" + URLEncoder.encode(provisionerSecret, StandardCharsets.UTF_8);
+        HttpResponse<String> r =
+                send(HttpRequest.newBuilder(URI.create(baseUrl + "/realms/" + realm + "/protocol/openid-connect/token"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form))
+                        .build());
         expect(r, 200, "sign in as the provisioning client " + provisionerId);
         return parse(r.body()).path("access_token").asText();
     }

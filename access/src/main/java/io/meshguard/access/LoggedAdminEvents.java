@@ -9,11 +9,23 @@ public final class LoggedAdminEvents implements AdminEvents {
 
     @Override
     public void record(AdminEvent e) {
-        boolean warn = e.authMethod().equals(AuthMethod.BREAK_GLASS.label()) || e.outcome().startsWith("refused");
+        boolean warn = e.authMethod().equals(AuthMethod.BREAK_GLASS.label())
+                || e.outcome().startsWith("refused");
         String line = "admin event actor={} auth={} role={} tenant={} source={} request_id={} action={} target={}"
                 + " outcome={} before={} after={}";
-        Object[] args = {e.actor(), e.authMethod(), e.roleUsed(), e.tenant(), e.source(), e.requestId(), e.action(),
-                e.target(), e.outcome(), e.beforeDigest(), e.afterDigest()};
+        Object[] args = {
+            e.actor(),
+            e.authMethod(),
+            e.roleUsed(),
+            e.tenant(),
+            e.source(),
+            e.requestId(),
+            e.action(),
+            e.target(),
+            e.outcome(),
+            e.beforeDigest(),
+            e.afterDigest()
+        };
         if (warn) {
             LOG.warn(line, args);
         } else {

@@ -5,7 +5,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -21,8 +20,14 @@ public final class OidcClient {
      * @param verifier the PKCE code verifier whose S256 challenge went with the device authorization request; sent
      *     with every token poll (RFC 7636 §4.5), never shown
      */
-    public record DeviceCode(String deviceCode, String userCode, String verificationUri,
-            String verificationUriComplete, Duration interval, Duration expiresIn, String verifier) {
+    public record DeviceCode(
+            String deviceCode,
+            String userCode,
+            String verificationUri,
+            String verificationUriComplete,
+            Duration interval,
+            Duration expiresIn,
+            String verifier) {
         @Override
         public String toString() {
             return "DeviceCode[userCode=" + userCode + ", verificationUri=" + verificationUri + "]";
@@ -35,7 +40,11 @@ public final class OidcClient {
     private final Clock clock;
 
     public OidcClient(String issuer, String clientId, Clock clock) {
-        this(issuer, clientId, clock, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+        this(
+                issuer,
+                clientId,
+                clock,
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
     }
 
     /** With the caller's HTTP client, e.g. one that reaches the IdP through the workstation's HTTP proxy. */
@@ -54,13 +63,26 @@ public final class OidcClient {
     public DeviceCode startDeviceLogin() throws IOException {
         Map<String, Object> doc = discovery();
         Pkce pkce = Pkce.generate();
-        Map<String, Object> r = post(endpoint(doc, "device_authorization_endpoint"),
-                Map.of("client_id", clientId, "scope", "openid", "code_challenge", pkce.challenge(),
-                        "code_challenge_method", Pkce.METHOD), 200);
-        return new DeviceCode(text(r, "device_code"), text(r, "user_code"), text(r, "verification_uri"),
+        Map<String, Object> r = post(
+                endpoint(doc, "device_authorization_endpoint"),
+                Map.of(
+                        "client_id",
+                        clientId,
+                        "scope",
+                        "openid",
+                        "code_challenge",
+                        pkce.challenge(),
+                        "code_challenge_method",
+                        Pkce.METHOD),
+                200);
+        return new DeviceCode(
+                text(r, "device_code"),
+                text(r, "user_code"),
+                text(r, "verification_uri"),
                 r.get("verification_uri_complete") instanceof String s ? s : text(r, "verification_uri"),
                 Duration.ofSeconds(r.get("interval") instanceof Number n ? n.longValue() : 5),
-                Duration.ofSeconds(r.get("expires_in") instanceof Number n ? n.longValue() : 600), pkce.verifier());
+                Duration.ofSeconds(r.get("expires_in") instanceof Number n ? n.longValue() : 600),
+                pkce.verifier());
     }
 
     /**
@@ -71,16 +93,24 @@ public final class OidcClient {
         long interval = code.interval().toMillis();
         long deadline = clock.millis() + code.expiresIn().toMillis();
         while (clock.millis() < deadline) {
-            HttpResponse<String> res = send(tokenEndpoint, Map.of("grant_type",
-                    "urn:ietf:params:oauth:grant-type:device_code", "device_code", code.deviceCode(),
-                    "client_id", clientId, "code_verifier", code.verifier()));
+            HttpResponse<String> res = send(
+                    tokenEndpoint,
+                    Map.of(
+                            "grant_type",
+                            "urn:ietf:params:oauth:grant-type:device_code",
+                            "device_code",
+                            code.deviceCode(),
+                            "client_id",
+                            clientId,
+                            "code_verifier",
+                            code.verifier()));
             Map<String, Object> body = OidcHttp.json(res.body());
             if (res.statusCode() == 200) {
                 return token(body);
             }
             String error = body.get("error") instanceof String s ? s : "unknown";
             switch (error) {
-                case "authorization_pending" -> { }
+                case "authorization_pending" -> {}
                 case "slow_down" -> interval += 5_000;
                 default -> throw new IOException("sign-in failed: " + error);
             }
@@ -94,14 +124,20 @@ public final class OidcClient {
         if (stored.refreshToken().isEmpty()) {
             throw new IOException("the stored token has expired and cannot be refreshed: run meshguard login");
         }
-        return token(post(endpoint(discovery(), "token_endpoint"), Map.of("grant_type", "refresh_token",
-                "refresh_token", stored.refreshToken(), "client_id", clientId), 200));
+        return token(post(
+                endpoint(discovery(), "token_endpoint"),
+                Map.of("grant_type", "refresh_token", "refresh_token", stored.refreshToken(), "client_id", clientId),
+                200));
     }
 
     private SignedInToken token(Map<String, Object> body) throws IOException {
         long expiresIn = body.get("expires_in") instanceof Number n ? n.longValue() : 60;
-        return new SignedInToken(issuer, clientId, text(body, "access_token"),
-                body.get("refresh_token") instanceof String s ? s : "", clock.instant().plusSeconds(expiresIn));
+        return new SignedInToken(
+                issuer,
+                clientId,
+                text(body, "access_token"),
+                body.get("refresh_token") instanceof String s ? s : "",
+                clock.instant().plusSeconds(expiresIn));
     }
 
     private Map<String, Object> discovery() throws IOException {
@@ -134,17 +170,23 @@ public final class OidcClient {
 
     private HttpResponse<String> send(String url, Map<String, String> form) throws IOException {
         String body = OidcHttp.form(form);
-        return OidcHttp.exchange(http, HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        return OidcHttp.exchange(
+                http,
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build());
     }
 
     private HttpResponse<String> get(String url) throws IOException {
-        return OidcHttp.exchange(http,
-                HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build());
+        return OidcHttp.exchange(
+                http,
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build());
     }
-
-
 
     private static String text(Map<String, Object> body, String field) throws IOException {
         if (!(body.get(field) instanceof String s) || s.isEmpty()) {

@@ -13,8 +13,7 @@ import java.util.stream.Collectors;
 
 /** The HTTP both OIDC clients speak to the issuer: form bodies, JSON answers, calls that say why they failed. */
 final class OidcHttp {
-    private OidcHttp() {
-    }
+    private OidcHttp() {}
 
     /** Sends {@code request}; an interrupt keeps the thread's flag and fails the call. */
     static HttpResponse<String> exchange(HttpClient http, HttpRequest request) throws IOException {
@@ -37,7 +36,9 @@ final class OidcHttp {
 
     /** {@code application/x-www-form-urlencoded} (also a query string). */
     static String form(Map<String, String> fields) {
-        return fields.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+        return fields.entrySet().stream()
+                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
     }
 }

@@ -18,12 +18,15 @@ public final class PermissionCheck {
         }
         for (RoleGrant g : caller.grants()) {
             if (g.scope().covers(scope) && bindings.permissionsOf(g.role()).contains(permission)) {
-                return new Decision(true, "role " + g.role() + " at " + g.scope() + " (from " + g.grantedBy() + ")",
+                return new Decision(
+                        true,
+                        "role " + g.role() + " at " + g.scope() + " (from " + g.grantedBy() + ")",
                         g.role() + "@" + g.scope());
             }
         }
-        return Decision.deny(caller.grants().isEmpty()
-                ? "the token carries no group or role bound in the access file"
-                : "none of the caller's roles grants " + permission + " at " + scope);
+        return Decision.deny(
+                caller.grants().isEmpty()
+                        ? "the token carries no group or role bound in the access file"
+                        : "none of the caller's roles grants " + permission + " at " + scope);
     }
 }

@@ -14,33 +14,70 @@ public final class Permissions {
 
     /** The xDS controller's admin API (xds-controller AdminApi). */
     public static final List<String> CONTROLLER = List.of(
-            "config:read", "config:replace", "config:validate",
-            "group:read", "group:update", "group:delete", "group:protect",
-            "upstream:read", "upstream:update", "upstream:delete",
-            "api:read", "api:update", "api:delete",
-            "route:read", "route:update", "route:delete",
-            "revision:read", "revision:publish", "revision:rollback", "revision:approve", "render:read",
+            "config:read",
+            "config:replace",
+            "config:validate",
+            "group:read",
+            "group:update",
+            "group:delete",
+            "group:protect",
+            "upstream:read",
+            "upstream:update",
+            "upstream:delete",
+            "api:read",
+            "api:update",
+            "api:delete",
+            "route:read",
+            "route:update",
+            "route:delete",
+            "revision:read",
+            "revision:publish",
+            "revision:rollback",
+            "revision:approve",
+            "render:read",
             "fleet:read");
 
     /** extauthz's {@code /quotas} endpoint (extauthz-server QuotaAdminApi). */
     public static final List<String> QUOTAS = List.of("quota:read", "quota:adjust", "quota:reset");
 
     /** extauthz's {@code /apikeys} endpoint (extauthz-server ApiKeyAdminApi). */
-    public static final List<String> APIKEYS = List.of("apikey:read", "apikey:create", "apikey:rotate", "apikey:revoke");
+    public static final List<String> APIKEYS =
+            List.of("apikey:read", "apikey:create", "apikey:rotate", "apikey:revoke");
 
     /** The audit log and the admin trail through the admin plane (xds-controller AuditAdminApi). */
     public static final List<String> AUDIT = List.of("audit:read", "audit:export", "audit:verify");
 
     /** The catalogue's API (catalog CatalogApi): operators, providers and customers. */
     public static final List<String> CATALOG = List.of(
-            "cluster:read", "cluster:update", "cluster:delete", "tenant:read", "tenant:create",
-            "product:read", "product:create", "product:update", "product:lifecycle",
-            "plan:read", "plan:create", "plan:lifecycle",
-            "publish:read", "publish:create", "publish:lifecycle",
-            "subscription:read", "subscription:create", "subscription:approve", "subscription:suspend",
-            "subscription:plan", "subscription:close",
-            "catalog:read", "application:read", "application:create", "application:suspend",
-            "credential:read", "credential:create", "credential:rotate", "credential:revoke");
+            "cluster:read",
+            "cluster:update",
+            "cluster:delete",
+            "tenant:read",
+            "tenant:create",
+            "product:read",
+            "product:create",
+            "product:update",
+            "product:lifecycle",
+            "plan:read",
+            "plan:create",
+            "plan:lifecycle",
+            "publish:read",
+            "publish:create",
+            "publish:lifecycle",
+            "subscription:read",
+            "subscription:create",
+            "subscription:approve",
+            "subscription:suspend",
+            "subscription:plan",
+            "subscription:close",
+            "catalog:read",
+            "application:read",
+            "application:create",
+            "application:suspend",
+            "credential:read",
+            "credential:create",
+            "credential:rotate",
+            "credential:revoke");
 
     /**
      * Zone controllers (xds-controller ZoneAdminApi): a registration token lets a cluster follow central, a revocation

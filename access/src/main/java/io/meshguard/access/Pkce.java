@@ -22,8 +22,10 @@ public record Pkce(String verifier, String challenge) {
     /** BASE64URL-ENCODE(SHA256(ASCII(verifier))), RFC 7636 §4.2. */
     public static String challenge(String verifier) {
         try {
-            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest
-                    .getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+            return java.util.Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(
+                            MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from the JDK", e);
         }

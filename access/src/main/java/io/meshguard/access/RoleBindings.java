@@ -46,8 +46,8 @@ public final class RoleBindings {
     private final Map<String, Set<String>> permissionsByRole;
     private final List<Binding> bindings;
 
-    private RoleBindings(List<List<String>> claimPaths, Map<String, Set<String>> permissionsByRole,
-            List<Binding> bindings) {
+    private RoleBindings(
+            List<List<String>> claimPaths, Map<String, Set<String>> permissionsByRole, List<Binding> bindings) {
         this.claimPaths = List.copyOf(claimPaths);
         this.permissionsByRole = Map.copyOf(permissionsByRole);
         this.bindings = List.copyOf(bindings);
@@ -72,7 +72,8 @@ public final class RoleBindings {
     public static RoleBindings parse(String sourceName, String text) {
         YamlNode root = YamlDocument.parse(sourceName, text);
         if (root.isNull()) {
-            throw new InvalidYamlException(sourceName, 1, "the access file is empty: it needs claims, roles and bindings");
+            throw new InvalidYamlException(
+                    sourceName, 1, "the access file is empty: it needs claims, roles and bindings");
         }
         root.checkKeys(List.of("claims", "roles", "bindings"));
         List<List<String>> paths = new ArrayList<>();
@@ -115,22 +116,24 @@ public final class RoleBindings {
             }
             String role = b.get("role").asString();
             if (!roles.containsKey(role)) {
-                throw b.get("role").error("role '" + role + "' is not defined under roles: (defined: "
-                        + String.join(", ", roles.keySet()) + ")");
+                throw b.get("role")
+                        .error("role '" + role + "' is not defined under roles: (defined: "
+                                + String.join(", ", roles.keySet()) + ")");
             }
             Optional<Pattern> tenantFrom = Optional.empty();
             if (b.has("tenant_from")) {
                 String from = b.get("tenant_from").asString();
                 int at = from.indexOf(TENANT_PLACEHOLDER);
                 if (at < 0 || from.indexOf(TENANT_PLACEHOLDER, at + 1) >= 0) {
-                    throw b.get("tenant_from").error("tenant_from needs exactly one " + TENANT_PLACEHOLDER
-                            + " (e.g. /tenants/{tenant})");
+                    throw b.get("tenant_from")
+                            .error("tenant_from needs exactly one " + TENANT_PLACEHOLDER + " (e.g. /tenants/{tenant})");
                 }
                 if (!b.get("scope").asString().equals("tenant:" + TENANT_PLACEHOLDER)) {
                     throw b.get("scope").error("with tenant_from the scope is tenant:" + TENANT_PLACEHOLDER);
                 }
-                tenantFrom = Optional.of(Pattern.compile(Pattern.quote(from.substring(0, at)) + "([a-z0-9][a-z0-9._-]{0,62})"
-                        + Pattern.quote(from.substring(at + TENANT_PLACEHOLDER.length()))));
+                tenantFrom =
+                        Optional.of(Pattern.compile(Pattern.quote(from.substring(0, at)) + "([a-z0-9][a-z0-9._-]{0,62})"
+                                + Pattern.quote(from.substring(at + TENANT_PLACEHOLDER.length()))));
                 bindings.add(new Binding(match, role, Scope.ANY_TENANT, tenantFrom));
                 continue;
             }

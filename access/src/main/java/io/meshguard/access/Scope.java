@@ -43,13 +43,14 @@ public record Scope(String kind, String name) {
         }
         int colon = text.indexOf(':');
         if (colon <= 0) {
-            throw new IllegalArgumentException("a scope is 'system', 'tenant:NAME' or 'gateway:NAME', got '" + text + "'");
+            throw new IllegalArgumentException(
+                    "a scope is 'system', 'tenant:NAME' or 'gateway:NAME', got '" + text + "'");
         }
         String name = text.substring(colon + 1);
         // Names in the access file are checked strictly; a target scope from a request path is compared as is.
         if (!NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("invalid scope name '" + name + "' (lower case letters, digits, '.', "
-                    + "'_', '-')");
+            throw new IllegalArgumentException(
+                    "invalid scope name '" + name + "' (lower case letters, digits, '.', " + "'_', '-')");
         }
         return new Scope(text.substring(0, colon), name);
     }

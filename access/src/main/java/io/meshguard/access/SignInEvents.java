@@ -41,16 +41,29 @@ final class SignInEvents {
 
     /** A verified access token: a row the first time its session is seen. */
     void succeeded(AdminCaller caller, Map<String, Object> claims) {
-        String session = claims.get("sid") instanceof String s ? "sid:" + s
-                : claims.get("jti") instanceof String j ? "jti:" + j
-                : "sub:" + caller.subject() + "@" + claims.get("iat");
+        String session = claims.get("sid") instanceof String s
+                ? "sid:" + s
+                : claims.get("jti") instanceof String j
+                        ? "jti:" + j
+                        : "sub:" + caller.subject() + "@" + claims.get("iat");
         synchronized (sessions) {
             if (sessions.put(session, Boolean.TRUE) != null) {
                 return;
             }
         }
-        events.record(new AdminEvent(clock.instant(), caller.actor(), caller.method().label(), "", "",
-                caller.source(), caller.requestId(), "sign-in", session, "signed in", "", ""));
+        events.record(new AdminEvent(
+                clock.instant(),
+                caller.actor(),
+                caller.method().label(),
+                "",
+                "",
+                caller.source(),
+                caller.requestId(),
+                "sign-in",
+                session,
+                "signed in",
+                "",
+                ""));
     }
 
     /** A refused credential: recorded unless its source is over the limit this minute. */
@@ -72,20 +85,47 @@ final class SignInEvents {
             }
             record = w.recorded() < FAILURES_PER_MINUTE;
             lastRecorded = w.recorded() == FAILURES_PER_MINUTE - 1;
-            sources.put(refusal.source(), record ? new Window(minute, w.recorded() + 1, w.suppressed())
-                    : new Window(minute, w.recorded(), w.suppressed() + 1));
+            sources.put(
+                    refusal.source(),
+                    record
+                            ? new Window(minute, w.recorded() + 1, w.suppressed())
+                            : new Window(minute, w.recorded(), w.suppressed() + 1));
         }
         if (summarise > 0) {
-            events.record(new AdminEvent(now, "unverified", "none", "", "", refusal.source(), refusal.requestId(),
-                    "sign-in", "failures from " + refusal.source(), "refused 401: " + summarise + " further sign-in "
+            events.record(new AdminEvent(
+                    now,
+                    "unverified",
+                    "none",
+                    "",
+                    "",
+                    refusal.source(),
+                    refusal.requestId(),
+                    "sign-in",
+                    "failures from " + refusal.source(),
+                    "refused 401: " + summarise + " further sign-in "
                             + "failures from this source in the minute from "
-                            + Instant.ofEpochSecond(summarisedMinute * 60) + " were counted, not recorded", "", ""));
+                            + Instant.ofEpochSecond(summarisedMinute * 60) + " were counted, not recorded",
+                    "",
+                    ""));
         }
         if (record) {
-            events.record(lastRecorded ? new AdminEvent(refusal.at(), refusal.actor(), refusal.authMethod(),
-                    refusal.roleUsed(), refusal.tenant(), refusal.source(), refusal.requestId(), refusal.action(),
-                    refusal.target(), refusal.outcome() + " (limit of " + FAILURES_PER_MINUTE + " recorded failures "
-                            + "per source and minute reached: further ones are counted)", "", "") : refusal);
+            events.record(
+                    lastRecorded
+                            ? new AdminEvent(
+                                    refusal.at(),
+                                    refusal.actor(),
+                                    refusal.authMethod(),
+                                    refusal.roleUsed(),
+                                    refusal.tenant(),
+                                    refusal.source(),
+                                    refusal.requestId(),
+                                    refusal.action(),
+                                    refusal.target(),
+                                    refusal.outcome() + " (limit of " + FAILURES_PER_MINUTE + " recorded failures "
+                                            + "per source and minute reached: further ones are counted)",
+                                    "",
+                                    "")
+                            : refusal);
         }
     }
 }

@@ -9,8 +9,8 @@ import java.time.Instant;
  * @param idToken the OpenID Connect id token of the sign-in, empty when none came: what RP-initiated logout sends as
  *     {@code id_token_hint}, so the issuer ends its session without asking (never stored by the CLI)
  */
-public record SignedInToken(String issuer, String clientId, String accessToken, String refreshToken,
-        Instant expiresAt, String idToken) {
+public record SignedInToken(
+        String issuer, String clientId, String accessToken, String refreshToken, Instant expiresAt, String idToken) {
 
     /** Tokens without an id token (the CLI's store, the token file). */
     public SignedInToken(String issuer, String clientId, String accessToken, String refreshToken, Instant expiresAt) {

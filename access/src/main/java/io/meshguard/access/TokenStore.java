@@ -65,13 +65,16 @@ public final class TokenStore {
         }
         try {
             Map<String, Object> j = JSONObjectUtils.parse(Files.readString(file, StandardCharsets.UTF_8));
-            return Optional.of(new SignedInToken(JSONObjectUtils.getString(j, "issuer"),
-                    JSONObjectUtils.getString(j, "client_id"), JSONObjectUtils.getString(j, "access_token"),
-                    Optional.ofNullable(JSONObjectUtils.getString(j, "refresh_token")).orElse(""),
+            return Optional.of(new SignedInToken(
+                    JSONObjectUtils.getString(j, "issuer"),
+                    JSONObjectUtils.getString(j, "client_id"),
+                    JSONObjectUtils.getString(j, "access_token"),
+                    Optional.ofNullable(JSONObjectUtils.getString(j, "refresh_token"))
+                            .orElse(""),
                     Instant.parse(JSONObjectUtils.getString(j, "expires_at"))));
         } catch (ParseException | RuntimeException e) {
-            throw new IOException(file + " is not a meshguard token file (run meshguard login again): "
-                    + e.getMessage(), e);
+            throw new IOException(
+                    file + " is not a meshguard token file (run meshguard login again): " + e.getMessage(), e);
         }
     }
 }

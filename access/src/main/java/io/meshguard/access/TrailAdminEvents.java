@@ -24,9 +24,20 @@ public final class TrailAdminEvents implements AdminEvents {
     public void record(AdminEvent e) {
         log.record(e);
         try {
-            trail.append(new AdminTrailEntry(e.at(), e.actor(), e.authMethod(), text(e.tenant()), text(e.roleUsed()),
-                    text(e.source()), text(e.requestId()), e.action(), e.target(), e.outcome(), text(e.beforeDigest()),
-                    text(e.afterDigest()), Map.of()));
+            trail.append(new AdminTrailEntry(
+                    e.at(),
+                    e.actor(),
+                    e.authMethod(),
+                    text(e.tenant()),
+                    text(e.roleUsed()),
+                    text(e.source()),
+                    text(e.requestId()),
+                    e.action(),
+                    e.target(),
+                    e.outcome(),
+                    text(e.beforeDigest()),
+                    text(e.afterDigest()),
+                    Map.of()));
         } catch (AdminTrail.UnavailableException ex) {
             LOG.error("admin trail unavailable, event kept only in this log: {} ({})", e, ex.getMessage());
         }

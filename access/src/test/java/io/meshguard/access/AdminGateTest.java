@@ -20,6 +20,7 @@ class AdminGateTest {
 
     @TempDir
     Path tmp;
+
     final List<AdminEvent> events = new ArrayList<>();
 
     private BearerTokens tokens() throws Exception {
@@ -30,10 +31,16 @@ class AdminGateTest {
 
     private AdminGate withIssuer(boolean breakGlass) throws Exception {
         // an issuer nobody listens on: the token file path must not depend on it
-        AdminTokenVerifier v = new AdminTokenVerifier(new AdminTokenVerifier.Settings("http://127.0.0.1:9/realms/x",
-                "meshguard-admin", Duration.ofSeconds(5)));
-        return new AdminGate(Optional.of(v), RoleBindings.none(), tokens(), breakGlass, events::add,
-                Clock.systemUTC(), "xds.admin.token_file");
+        AdminTokenVerifier v = new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                "http://127.0.0.1:9/realms/x", "meshguard-admin", Duration.ofSeconds(5)));
+        return new AdminGate(
+                Optional.of(v),
+                RoleBindings.none(),
+                tokens(),
+                breakGlass,
+                events::add,
+                Clock.systemUTC(),
+                "xds.admin.token_file");
     }
 
     private static AdminGate.Admission admit(AdminGate gate, String header) {
@@ -42,35 +49,53 @@ class AdminGateTest {
 
     @Test
     void localMode_tokenFileHolderIsSystemAdmin_likeToday() throws Exception {
-        AdminGate gate = new AdminGate(Optional.empty(), RoleBindings.none(), tokens(), false, events::add,
-                Clock.systemUTC(), "xds.admin.token_file");
+        AdminGate gate = new AdminGate(
+                Optional.empty(),
+                RoleBindings.none(),
+                tokens(),
+                false,
+                events::add,
+                Clock.systemUTC(),
+                "xds.admin.token_file");
         assertThat(admit(gate, "Bearer " + TOKEN)).isInstanceOfSatisfying(AdminGate.Admitted.class, a -> {
             assertThat(a.caller().method()).isEqualTo(AuthMethod.LOCAL);
             assertThat(a.caller().actor()).isEqualTo("ops");
         });
-        assertThat(admit(gate, "bearer " + TOKEN)).as("the scheme is case-insensitive (RFC 7235 §2.1)")
+        assertThat(admit(gate, "bearer " + TOKEN))
+                .as("the scheme is case-insensitive (RFC 7235 §2.1)")
                 .isInstanceOf(AdminGate.Admitted.class);
     }
 
     @Test
     void authenticate_namesTheCaller_butAdmitsNoOperation() throws Exception {
-        AdminGate gate = new AdminGate(Optional.empty(), RoleBindings.none(), tokens(), false, events::add,
-                Clock.systemUTC(), "xds.admin.token_file");
+        AdminGate gate = new AdminGate(
+                Optional.empty(),
+                RoleBindings.none(),
+                tokens(),
+                false,
+                events::add,
+                Clock.systemUTC(),
+                "xds.admin.token_file");
         assertThat(gate.authenticate("Bearer " + TOKEN, "10.0.0.7", "req-11", "/console"))
                 .isInstanceOfSatisfying(AdminGate.Admitted.class, a -> {
                     assertThat(a.caller().actor()).isEqualTo("ops");
-                    assertThat(a.decision().roleUsed()).as("no permission was checked").isEmpty();
+                    assertThat(a.decision().roleUsed())
+                            .as("no permission was checked")
+                            .isEmpty();
                 });
         assertThat(gate.authenticate("Bearer not-" + TOKEN, "10.0.0.7", "req-12", "/console"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
         assertThat(gate.authenticate("", "10.0.0.7", "req-13", "/console"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.challenge()).isTrue());
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.challenge()).isTrue());
     }
 
     @Test
     void withIssuer_tokenFileIsOff_401_andTheRefusalIsAnEvent() throws Exception {
         assertThat(admit(withIssuer(false), "Bearer " + TOKEN))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
         assertThat(events).singleElement().satisfies(e -> {
             assertThat(e.outcome()).contains("admin.break_glass");
             assertThat(e.source()).isEqualTo("10.0.0.7");
@@ -81,8 +106,9 @@ class AdminGateTest {
     @Test
     void withIssuerAndBreakGlass_tokenFileWorks_andEveryUseIsAnEvent() throws Exception {
         AdminGate gate = withIssuer(true);
-        assertThat(admit(gate, "Bearer " + TOKEN)).isInstanceOfSatisfying(AdminGate.Admitted.class,
-                a -> assertThat(a.caller().method()).isEqualTo(AuthMethod.BREAK_GLASS));
+        assertThat(admit(gate, "Bearer " + TOKEN)).isInstanceOfSatisfying(AdminGate.Admitted.class, a -> assertThat(
+                        a.caller().method())
+                .isEqualTo(AuthMethod.BREAK_GLASS));
         admit(gate, "Bearer " + TOKEN);
         assertThat(events).hasSize(2).allSatisfy(e -> {
             assertThat(e.authMethod()).isEqualTo("break-glass");
@@ -93,9 +119,11 @@ class AdminGateTest {
     @Test
     void missingOrMalformedAuthorization_is401_everySpelling() throws Exception {
         AdminGate gate = withIssuer(true);
-        for (String header : new String[] {null, "", "Bearer", "Bearer ", "Basic " + TOKEN, TOKEN,
-                "Bearer " + TOKEN + "x", "Bearer x.y.z"}) {
-            assertThat(admit(gate, header)).as(String.valueOf(header))
+        for (String header : new String[] {
+            null, "", "Bearer", "Bearer ", "Basic " + TOKEN, TOKEN, "Bearer " + TOKEN + "x", "Bearer x.y.z"
+        }) {
+            assertThat(admit(gate, header))
+                    .as(String.valueOf(header))
                     .isInstanceOfSatisfying(AdminGate.Refused.class, r -> {
                         assertThat(r.status()).isEqualTo(401);
                         assertThat(r.challenge()).isTrue();
@@ -106,7 +134,8 @@ class AdminGateTest {
     @Test
     void unreachableIssuer_failsClosed_as503() throws Exception {
         assertThat(admit(withIssuer(false), "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(503));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(503));
     }
 
     @Test

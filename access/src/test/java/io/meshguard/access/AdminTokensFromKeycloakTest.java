@@ -34,8 +34,13 @@ class AdminTokensFromKeycloakTest {
     }
 
     private AdminGate gate(String issuer, String audience, Duration skew) {
-        return new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer, audience,
-                skew))), bindings, new BearerTokens(Optional.empty()), false, events::add, Clock.systemUTC(),
+        return new AdminGate(
+                Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer, audience, skew))),
+                bindings,
+                new BearerTokens(Optional.empty()),
+                false,
+                events::add,
+                Clock.systemUTC(),
                 "admin.token_file");
     }
 
@@ -49,8 +54,15 @@ class AdminTokensFromKeycloakTest {
 
     @Test
     void clientCredentials_serviceAccountInOwnersGroup_updatesRoutesOfItsGatewayOnly() {
-        String token = KeycloakServer.jsonField(realm.tokenResponse(Map.of("grant_type", "client_credentials",
-                "client_id", "meshguard-automation", "client_secret", "automation-secret")), "access_token");
+        String token = KeycloakServer.jsonField(
+                realm.tokenResponse(Map.of(
+                        "grant_type",
+                        "client_credentials",
+                        "client_id",
+                        "meshguard-automation",
+                        "client_secret",
+                        "automation-secret")),
+                "access_token");
 
         AdminGate.Admission own = call(gate(), token, PUT_ROUTE, "routes", "edge-prod", "orders");
         AdminGate.Admission other = call(gate(), token, PUT_ROUTE, "routes", "edge-dev", "orders");
@@ -60,7 +72,8 @@ class AdminTokensFromKeycloakTest {
             assertThat(a.caller().method()).isEqualTo(AuthMethod.OIDC);
             assertThat(a.caller().displayName()).isEqualTo("service-account-meshguard-automation");
         });
-        assertThat(other).isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(403));
+        assertThat(other).isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status())
+                .isEqualTo(403));
     }
 
     @Test
@@ -71,7 +84,8 @@ class AdminTokensFromKeycloakTest {
         assertThat(call(gate(), alice, ROLLBACK, "rollback", "7")).isInstanceOf(AdminGate.Admitted.class);
         assertThat(call(gate(), dora, FLEET, "fleet")).isInstanceOf(AdminGate.Admitted.class);
         assertThat(call(gate(), dora, ROLLBACK, "rollback", "7"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(403));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(403));
         assertThat(events).anySatisfy(e -> {
             assertThat(e.actor()).startsWith("dora");
             assertThat(e.outcome()).startsWith("refused 403");
@@ -84,28 +98,45 @@ class AdminTokensFromKeycloakTest {
         KeycloakRealm demotion = new KeycloakRealm("access-demotion");
         AdminGate gate = gate(demotion.issuer(), "meshguard-admin", Duration.ofSeconds(30));
         String before = demotion.passwordToken("meshguard-cli", "bob", "bob-pw");
-        assertThat(call(gate, before, PUT_ROUTE, "routes", "edge-prod", "orders")).isInstanceOf(AdminGate.Admitted.class);
+        assertThat(call(gate, before, PUT_ROUTE, "routes", "edge-prod", "orders"))
+                .isInstanceOf(AdminGate.Admitted.class);
 
-        String userId = id(demotion.keycloak.admin("GET", "/admin/realms/access-demotion/users?exact=true&username=bob",
-                null).body());
-        String groupId = id(demotion.keycloak.admin("GET",
-                "/admin/realms/access-demotion/groups?exact=true&search=edge-prod-owners", null).body());
-        assertThat(demotion.keycloak.admin("DELETE", "/admin/realms/access-demotion/users/" + userId + "/groups/"
-                + groupId, null).statusCode()).isEqualTo(204);
+        String userId = id(demotion.keycloak
+                .admin("GET", "/admin/realms/access-demotion/users?exact=true&username=bob", null)
+                .body());
+        String groupId = id(demotion.keycloak
+                .admin("GET", "/admin/realms/access-demotion/groups?exact=true&search=edge-prod-owners", null)
+                .body());
+        assertThat(demotion.keycloak
+                        .admin("DELETE", "/admin/realms/access-demotion/users/" + userId + "/groups/" + groupId, null)
+                        .statusCode())
+                .isEqualTo(204);
 
         String after = demotion.passwordToken("meshguard-cli", "bob", "bob-pw");
         assertThat(call(gate, after, PUT_ROUTE, "routes", "edge-prod", "orders"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(403));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(403));
     }
 
     @Test
     void idToken_isRefused401EvenWithTheAdminAudience() {
-        String idToken = KeycloakServer.jsonField(realm.tokenResponse(Map.of("grant_type", "password",
-                "client_id", "meshguard-cli", "username", "alice", "password", "alice-pw", "scope", "openid")),
+        String idToken = KeycloakServer.jsonField(
+                realm.tokenResponse(Map.of(
+                        "grant_type",
+                        "password",
+                        "client_id",
+                        "meshguard-cli",
+                        "username",
+                        "alice",
+                        "password",
+                        "alice-pw",
+                        "scope",
+                        "openid")),
                 "id_token");
 
         assertThat(call(gate(), idToken, FLEET, "fleet"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).contains("typ ID"));
     }
 
@@ -114,7 +145,8 @@ class AdminTokensFromKeycloakTest {
         String token = realm.passwordToken("other-app", "alice", "alice-pw");
 
         assertThat(call(gate(), token, FLEET, "fleet"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).contains("aud"));
     }
 
@@ -124,7 +156,8 @@ class AdminTokensFromKeycloakTest {
         AdminGate master = gate(realm.keycloak.issuer("master"), "meshguard-admin", Duration.ofSeconds(30));
 
         assertThat(call(master, token, FLEET, "fleet"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
     }
 
     @Test
@@ -133,7 +166,8 @@ class AdminTokensFromKeycloakTest {
         Thread.sleep(2_100); // the client's access.token.lifespan is 1 s; the gate below allows no skew
 
         assertThat(call(gate(realm.issuer(), "meshguard-admin", Duration.ZERO), token, FLEET, "fleet"))
-                .isInstanceOfSatisfying(AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
+                .isInstanceOfSatisfying(
+                        AdminGate.Refused.class, r -> assertThat(r.status()).isEqualTo(401));
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).containsIgnoringCase("expired"));
     }
 

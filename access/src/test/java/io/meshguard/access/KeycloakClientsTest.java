@@ -30,13 +30,15 @@ class KeycloakClientsTest {
             keycloak.importRealm(new String(in.readAllBytes(), StandardCharsets.UTF_8)
                     .replace("\"realm\": \"REALM\"", "\"realm\": \"" + REALM + "\""));
         }
-        clients = new KeycloakClients(keycloak.baseUrl(), REALM, "meshguard-provisioner", "provisioner-secret",
-                "payments-api");
+        clients = new KeycloakClients(
+                keycloak.baseUrl(), REALM, "meshguard-provisioner", "provisioner-secret", "payments-api");
     }
 
     private static int tokenStatus(String clientId, String secret) {
-        return keycloak.token(REALM, Map.of("grant_type", "client_credentials", "client_id", clientId,
-                "client_secret", secret)).statusCode();
+        return keycloak.token(
+                        REALM,
+                        Map.of("grant_type", "client_credentials", "client_id", clientId, "client_secret", secret))
+                .statusCode();
     }
 
     @Test
@@ -44,16 +46,37 @@ class KeycloakClientsTest {
         KeycloakClients.Created created = clients.create("initech-web", "initech", "Initech web app, subscription s-1");
         assertThat(created.secret()).hasSizeGreaterThanOrEqualTo(20);
         assertThat(created.toString()).doesNotContain(created.secret());
-        var r = keycloak.token(REALM, Map.of("grant_type", "client_credentials", "client_id", "initech-web",
-                "client_secret", created.secret()));
+        var r = keycloak.token(
+                REALM,
+                Map.of(
+                        "grant_type",
+                        "client_credentials",
+                        "client_id",
+                        "initech-web",
+                        "client_secret",
+                        created.secret()));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         SignedJWT jwt = SignedJWT.parse(KeycloakServer.jsonField(r.body(), "access_token"));
         assertThat(jwt.getJWTClaimsSet().getStringClaim("azp")).isEqualTo("initech-web");
         assertThat(jwt.getJWTClaimsSet().getAudience()).contains("payments-api");
-        assertThat(jwt.getJWTClaimsSet().getStringClaim("tenant")).as("fixed in the client").isEqualTo("initech");
+        assertThat(jwt.getJWTClaimsSet().getStringClaim("tenant"))
+                .as("fixed in the client")
+                .isEqualTo("initech");
         // only the client-credentials grant: no password grant for an application client
-        assertThat(keycloak.token(REALM, Map.of("grant_type", "password", "client_id", "initech-web",
-                "client_secret", created.secret(), "username", "x", "password", "y")).statusCode())
+        assertThat(keycloak.token(
+                                REALM,
+                                Map.of(
+                                        "grant_type",
+                                        "password",
+                                        "client_id",
+                                        "initech-web",
+                                        "client_secret",
+                                        created.secret(),
+                                        "username",
+                                        "x",
+                                        "password",
+                                        "y"))
+                        .statusCode())
                 .isNotEqualTo(200);
     }
 
@@ -73,14 +96,17 @@ class KeycloakClientsTest {
     void provisioning_refusesDuplicates_andSaysWhenItCannotSignIn() {
         clients.create("initech-dup", "initech", "first");
         assertThatThrownBy(() -> clients.create("initech-dup", "initech", "again"))
-                .isInstanceOf(KeycloakClients.ProvisioningFailed.class).hasMessageContaining("already exists");
-        KeycloakClients wrong = new KeycloakClients(keycloak.baseUrl(), REALM, "meshguard-provisioner", "wrong",
-                "payments-api");
+                .isInstanceOf(KeycloakClients.ProvisioningFailed.class)
+                .hasMessageContaining("already exists");
+        KeycloakClients wrong =
+                new KeycloakClients(keycloak.baseUrl(), REALM, "meshguard-provisioner", "wrong", "payments-api");
         assertThatThrownBy(() -> wrong.create("initech-x", "initech", "x"))
                 .isInstanceOf(KeycloakClients.ProvisioningFailed.class)
-                .hasMessageContaining("sign in as the provisioning client").hasMessageNotContaining("wrong");
+                .hasMessageContaining("sign in as the provisioning client")
+                .hasMessageNotContaining("wrong");
         KeycloakClients away = new KeycloakClients("http://127.0.0.1:9", REALM, "p", "s", "a");
-        assertThatThrownBy(() -> away.create("c", "t", "d")).isInstanceOf(KeycloakClients.ProvisioningFailed.class)
+        assertThatThrownBy(() -> away.create("c", "t", "d"))
+                .isInstanceOf(KeycloakClients.ProvisioningFailed.class)
                 .hasMessageContaining("cannot be reached");
     }
 }

@@ -36,7 +36,18 @@ final class KeycloakRealm {
     }
 
     String passwordToken(String client, String user, String password) {
-        return KeycloakServer.jsonField(tokenResponse(Map.of("grant_type", "password", "client_id", client,
-                "username", user, "password", password, "scope", "openid")), "access_token");
+        return KeycloakServer.jsonField(
+                tokenResponse(Map.of(
+                        "grant_type",
+                        "password",
+                        "client_id",
+                        client,
+                        "username",
+                        user,
+                        "password",
+                        password,
+                        "scope",
+                        "openid")),
+                "access_token");
     }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.runtime.yaml.InvalidYamlException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -25,22 +24,37 @@ class RoleBindingsTest {
     @Test
     void shippedAccessFile_loads_andDefinesEveryPersonaRole() {
         RoleBindings shipped = RoleBindings.load(io.meshguard.testing.FixturePolicies.file("access.yaml"));
-        assertThat(shipped.roles()).contains("system-admin", "org-admin", "gateway-owner", "api-developer",
-                "business-manager", "customer-admin", "api-consumer", "auditor");
+        assertThat(shipped.roles())
+                .contains(
+                        "system-admin",
+                        "org-admin",
+                        "gateway-owner",
+                        "api-developer",
+                        "business-manager",
+                        "customer-admin",
+                        "api-consumer",
+                        "auditor");
         // the auditor changes nothing: reads, and exports and verifies the audit log (the brief's auditor duties)
-        assertThat(shipped.permissionsOf("auditor")).allSatisfy(p -> assertThat(p.endsWith(":read")
-                || p.equals("audit:export") || p.equals("audit:verify")).as(p).isTrue());
+        assertThat(shipped.permissionsOf("auditor"))
+                .allSatisfy(p -> assertThat(p.endsWith(":read") || p.equals("audit:export") || p.equals("audit:verify"))
+                        .as(p)
+                        .isTrue());
         assertThat(shipped.permissionsOf("auditor")).contains("audit:read", "audit:export", "audit:verify");
     }
 
     @Test
     void grants_comeFromEveryConfiguredClaimPath_andNothingElse() {
         RoleBindings b = RoleBindings.parse("access.yaml", VALID);
-        List<RoleGrant> grants = b.grantsFrom(Map.of("groups", List.of("owners", "unrelated"),
-                "resource_access", Map.of("meshguard-console", Map.of("roles", List.of("auditors")))));
-        assertThat(grants).extracting(g -> g.role() + "@" + g.scope())
+        List<RoleGrant> grants = b.grantsFrom(Map.of(
+                "groups",
+                List.of("owners", "unrelated"),
+                "resource_access",
+                Map.of("meshguard-console", Map.of("roles", List.of("auditors")))));
+        assertThat(grants)
+                .extracting(g -> g.role() + "@" + g.scope())
                 .containsExactlyInAnyOrder("auditor@system", "gateway-owner@gateway:edge-prod");
-        assertThat(b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("auditors"))))).as("unlisted claim")
+        assertThat(b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("auditors")))))
+                .as("unlisted claim")
                 .isEmpty();
         assertThat(b.grantsFrom(Map.of("groups", "auditors"))).hasSize(1);
     }
@@ -48,18 +62,22 @@ class RoleBindingsTest {
     @Test
     void permissionNoRouteDeclares_failsAtItsLine() {
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("[fleet:read]", "[fleet:reed]")))
-                .isInstanceOf(InvalidYamlException.class).hasMessageContaining("access.yaml:4")
+                .isInstanceOf(InvalidYamlException.class)
+                .hasMessageContaining("access.yaml:4")
                 .hasMessageContaining("fleet:reed");
     }
 
     @Test
     void undefinedRole_badScope_unknownKey_emptyFile_allFailWithFileAndLine() {
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("role: auditor", "role: auditer")))
-                .hasMessageContaining("access.yaml:8").hasMessageContaining("auditer");
+                .hasMessageContaining("access.yaml:8")
+                .hasMessageContaining("auditer");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("gateway:edge-prod", "cluster:x")))
-                .hasMessageContaining("access.yaml:9").hasMessageContaining("cluster");
+                .hasMessageContaining("access.yaml:9")
+                .hasMessageContaining("cluster");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", VALID.replace("bindings:", "bindngs:")))
-                .hasMessageContaining("access.yaml:7").hasMessageContaining("bindings");
+                .hasMessageContaining("access.yaml:7")
+                .hasMessageContaining("bindings");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", "")).hasMessageContaining("empty");
     }
 
@@ -76,13 +94,25 @@ class RoleBindingsTest {
                 bindings:
                   - {match: org-admin, role: org-admin, scope: "tenant:{tenant}", tenant_from: "/tenants/{tenant}"}
                 """);
-        List<RoleGrant> grants = b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("org-admin")),
-                "groups", List.of("/tenants/acme", "/tenants/globex", "/tenants/globex/payments", "/tenants/Bad",
-                        "/teams/acme", "/tenants/")));
-        assertThat(grants).extracting(g -> g.role() + "@" + g.scope())
+        List<RoleGrant> grants = b.grantsFrom(Map.of(
+                "realm_access",
+                Map.of("roles", List.of("org-admin")),
+                "groups",
+                List.of(
+                        "/tenants/acme",
+                        "/tenants/globex",
+                        "/tenants/globex/payments",
+                        "/tenants/Bad",
+                        "/teams/acme",
+                        "/tenants/")));
+        assertThat(grants)
+                .extracting(g -> g.role() + "@" + g.scope())
                 .containsExactlyInAnyOrder("org-admin@tenant:acme", "org-admin@tenant:globex");
-        assertThat(b.grantsFrom(Map.of("groups", List.of("/tenants/acme")))).as("without the role").isEmpty();
-        assertThat(b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("org-admin"))))).as("without a tenant")
+        assertThat(b.grantsFrom(Map.of("groups", List.of("/tenants/acme"))))
+                .as("without the role")
+                .isEmpty();
+        assertThat(b.grantsFrom(Map.of("realm_access", Map.of("roles", List.of("org-admin")))))
+                .as("without a tenant")
                 .isEmpty();
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", """
                 claims: [groups]
@@ -90,14 +120,18 @@ class RoleBindingsTest {
                   org-admin: {permissions: [route:read]}
                 bindings:
                   - {match: org-admin, role: org-admin, scope: "tenant:{tenant}", tenant_from: "/tenants/"}
-                """)).hasMessageContaining("access.yaml:5").hasMessageContaining("exactly one {tenant}");
+                """))
+                .hasMessageContaining("access.yaml:5")
+                .hasMessageContaining("exactly one {tenant}");
         assertThatThrownBy(() -> RoleBindings.parse("access.yaml", """
                 claims: [groups]
                 roles:
                   org-admin: {permissions: [route:read]}
                 bindings:
                   - {match: org-admin, role: org-admin, scope: system, tenant_from: "/tenants/{tenant}"}
-                """)).hasMessageContaining("access.yaml:5").hasMessageContaining("tenant:{tenant}");
+                """))
+                .hasMessageContaining("access.yaml:5")
+                .hasMessageContaining("tenant:{tenant}");
     }
 
     @Test

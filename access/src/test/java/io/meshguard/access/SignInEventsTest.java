@@ -59,9 +59,15 @@ class SignInEventsTest {
     @BeforeEach
     void start() throws Exception {
         issuer = new TestIssuer();
-        gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer.issuer(),
-                "meshguard-admin", Duration.ofSeconds(30)))), RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()), false, events::add, clock, "xds.admin.token_file");
+        gate = new AdminGate(
+                Optional.of(new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS),
+                new BearerTokens(Optional.empty()),
+                false,
+                events::add,
+                clock,
+                "xds.admin.token_file");
     }
 
     @AfterEach
@@ -74,8 +80,21 @@ class SignInEventsTest {
     }
 
     private String token(String sid) {
-        return issuer.token(Map.of("sub", "u-1", "preferred_username", "alice", "aud", "meshguard-admin",
-                "typ", "Bearer", "sid", sid, "groups", List.of("auditors")), Duration.ofMinutes(5));
+        return issuer.token(
+                Map.of(
+                        "sub",
+                        "u-1",
+                        "preferred_username",
+                        "alice",
+                        "aud",
+                        "meshguard-admin",
+                        "typ",
+                        "Bearer",
+                        "sid",
+                        sid,
+                        "groups",
+                        List.of("auditors")),
+                Duration.ofMinutes(5));
     }
 
     @Test
@@ -83,11 +102,14 @@ class SignInEventsTest {
         String first = token("session-a");
         assertThat(call(first, "10.0.0.7")).isInstanceOf(AdminGate.Admitted.class);
         assertThat(call(first, "10.0.0.7")).isInstanceOf(AdminGate.Admitted.class);
-        assertThat(call(token("session-a"), "10.0.0.7")).as("a refreshed token of the same session")
+        assertThat(call(token("session-a"), "10.0.0.7"))
+                .as("a refreshed token of the same session")
                 .isInstanceOf(AdminGate.Admitted.class);
         assertThat(call(token("session-b"), "10.0.0.8")).isInstanceOf(AdminGate.Admitted.class);
-        assertThat(events).extracting(AdminEvent::action, AdminEvent::target, AdminEvent::source)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("sign-in", "sid:session-a", "10.0.0.7"),
+        assertThat(events)
+                .extracting(AdminEvent::action, AdminEvent::target, AdminEvent::source)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("sign-in", "sid:session-a", "10.0.0.7"),
                         org.assertj.core.groups.Tuple.tuple("sign-in", "sid:session-b", "10.0.0.8"));
         assertThat(events.get(0).actor()).isEqualTo("alice (u-1)");
     }
@@ -96,9 +118,11 @@ class SignInEventsTest {
     void everyFailureKind_isRecorded() {
         call(null, "10.0.0.9");
         call("not.a.jwt", "10.0.0.9");
-        call(issuer.token(Map.of("sub", "u-1", "aud", "someone-else", "typ", "Bearer"), Duration.ofMinutes(5)),
+        call(
+                issuer.token(Map.of("sub", "u-1", "aud", "someone-else", "typ", "Bearer"), Duration.ofMinutes(5)),
                 "10.0.0.9");
-        call(issuer.token(Map.of("sub", "u-1", "aud", "meshguard-admin", "typ", "Bearer"), Duration.ofMinutes(-5)),
+        call(
+                issuer.token(Map.of("sub", "u-1", "aud", "meshguard-admin", "typ", "Bearer"), Duration.ofMinutes(-5)),
                 "10.0.0.9");
         assertThat(events).hasSize(4).allSatisfy(e -> assertThat(e.outcome()).startsWith("refused 401"));
         assertThat(events.get(2).outcome()).containsIgnoringCase("aud");
@@ -119,7 +143,8 @@ class SignInEventsTest {
         events.clear();
         call("bad.to.ken", "10.6.6.6");
         assertThat(events).hasSize(2);
-        assertThat(events.get(0).outcome()).contains("30 further sign-in failures from this source")
+        assertThat(events.get(0).outcome())
+                .contains("30 further sign-in failures from this source")
                 .contains("2026-11-23T10:00:00Z");
         assertThat(events.get(1).outcome()).startsWith("refused 401");
     }

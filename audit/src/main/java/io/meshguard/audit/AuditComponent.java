@@ -3,9 +3,9 @@ package io.meshguard.audit;
 import io.meshguard.audit.als.AccessLogMapper;
 import io.meshguard.audit.als.AccessLogReceiver;
 import io.meshguard.audit.als.AccessLogServer;
-import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.meshguard.runtime.tracing.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -35,8 +35,13 @@ public final class AuditComponent implements ServerComponent {
     private AccessLogReceiver receiver;
     private AccessLogServer alsServer;
 
-    private AuditComponent(AuditSettings settings, ConnectionSource writerConnections, DataSource maintenanceDataSource,
-            MeterRegistry meters, Clock clock, Tracing tracing) {
+    private AuditComponent(
+            AuditSettings settings,
+            ConnectionSource writerConnections,
+            DataSource maintenanceDataSource,
+            MeterRegistry meters,
+            Clock clock,
+            Tracing tracing) {
         this.tracing = Objects.requireNonNull(tracing, "tracing");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.writerConnections = Objects.requireNonNull(writerConnections, "writerConnections");
@@ -49,15 +54,23 @@ public final class AuditComponent implements ServerComponent {
      * @param writerConnections the writer's own connection (unpooled, see {@link ConnectionSource#forUrl})
      * @param maintenanceDataSource pooled connections for maintenance
      */
-    public static AuditComponent create(AuditSettings settings, ConnectionSource writerConnections,
-            DataSource maintenanceDataSource, MeterRegistry meters) {
+    public static AuditComponent create(
+            AuditSettings settings,
+            ConnectionSource writerConnections,
+            DataSource maintenanceDataSource,
+            MeterRegistry meters) {
         return create(settings, writerConnections, maintenanceDataSource, meters, Tracing.disabled());
     }
 
     /** With a CLIENT span per batch written to PostgreSQL (tracing on). */
-    public static AuditComponent create(AuditSettings settings, ConnectionSource writerConnections,
-            DataSource maintenanceDataSource, MeterRegistry meters, Tracing tracing) {
-        return new AuditComponent(settings, writerConnections, maintenanceDataSource, meters, Clock.systemUTC(), tracing);
+    public static AuditComponent create(
+            AuditSettings settings,
+            ConnectionSource writerConnections,
+            DataSource maintenanceDataSource,
+            MeterRegistry meters,
+            Tracing tracing) {
+        return new AuditComponent(
+                settings, writerConnections, maintenanceDataSource, meters, Clock.systemUTC(), tracing);
     }
 
     @Override
@@ -68,17 +81,20 @@ public final class AuditComponent implements ServerComponent {
     @Override
     public void start() throws Exception {
         writer = AuditWriter.start(settings.writer(), writerConnections, meters, tracing);
-        maintenance = new PartitionMaintenance(maintenanceDataSource, clock, settings.partitionsAhead(),
-                settings.retentionMonths(), meters);
+        maintenance = new PartitionMaintenance(
+                maintenanceDataSource, clock, settings.partitionsAhead(), settings.retentionMonths(), meters);
         maintenance.start(settings.maintenanceInterval());
         // the admin trail lives in the same database: its months are created ahead and retired the same way
-        trailMaintenance = new io.meshguard.audit.trail.AdminTrailMaintenance(maintenanceDataSource, clock,
-                settings.partitionsAhead(), settings.trailRetentionMonths());
+        trailMaintenance = new io.meshguard.audit.trail.AdminTrailMaintenance(
+                maintenanceDataSource, clock, settings.partitionsAhead(), settings.trailRetentionMonths());
         trailMaintenance.start(settings.maintenanceInterval());
-        receiver = new AccessLogReceiver(writer,
-                new AccessLogMapper(settings.alsHeaders(), settings.writer().paths()), meters);
+        receiver = new AccessLogReceiver(
+                writer,
+                new AccessLogMapper(settings.alsHeaders(), settings.writer().paths()),
+                meters);
         if (settings.alsPort().isPresent()) {
-            alsServer = AccessLogServer.start(receiver, settings.alsBind(), settings.alsPort().get());
+            alsServer = AccessLogServer.start(
+                    receiver, settings.alsBind(), settings.alsPort().get());
         }
     }
 

@@ -30,6 +30,7 @@ import java.util.UUID;
 public final class AuditEvent {
     /** Column widths of {@code audit_event} (db/V1__audit_event.sql). */
     static final int REQUEST_ID_MAX = 128;
+
     static final int TRACE_ID_MAX = 32;
     static final int TENANT_MAX = 128;
     static final int SUBJECT_MAX = 256;
@@ -101,22 +102,22 @@ public final class AuditEvent {
     /** A builder pre-filled with every field of this event (same id). */
     public Builder toBuilder() {
         Builder b = new Builder(kind)
-                .eventId(eventId)
-                .occurredAt(occurredAt)
-                .requestId(requestId)
-                .traceId(traceId)
-                .tenant(tenant)
-                .subject(subject)
-                .clientId(clientId)
-                .source(source)
-                .callerType(callerType)
-                .method(method)
-                .authority(authority)
-                .path(path)
-                .route(route)
-                .decision(decision)
-                .reason(reason)
-                .stream(stream);
+                        .eventId(eventId)
+                        .occurredAt(occurredAt)
+                        .requestId(requestId)
+                        .traceId(traceId)
+                        .tenant(tenant)
+                        .subject(subject)
+                        .clientId(clientId)
+                        .source(source)
+                        .callerType(callerType)
+                        .method(method)
+                        .authority(authority)
+                        .path(path)
+                        .route(route)
+                        .decision(decision)
+                        .reason(reason)
+                        .stream(stream);
         b.status = status;
         b.latencyUs = latencyUs;
         b.requestBytes = requestBytes;
@@ -283,6 +284,7 @@ public final class AuditEvent {
         private UUID eventId;
         /** Unset: the event occurred when it is built (read then, not for every builder whose caller sets it). */
         private Instant occurredAt;
+
         private String requestId;
         private String traceId;
         private String tenant;

@@ -45,8 +45,10 @@ public final class AuditEventCodec {
             writeOptional(out, e.decision().orElse(null));
             writeOptional(out, e.reason().orElse(null));
             writeOptionalLong(out, e.latencyUs().isPresent(), e.latencyUs().orElse(0));
-            writeOptionalLong(out, e.requestBytes().isPresent(), e.requestBytes().orElse(0));
-            writeOptionalLong(out, e.responseBytes().isPresent(), e.responseBytes().orElse(0));
+            writeOptionalLong(
+                    out, e.requestBytes().isPresent(), e.requestBytes().orElse(0));
+            writeOptionalLong(
+                    out, e.responseBytes().isPresent(), e.responseBytes().orElse(0));
             out.writeBoolean(e.isStream());
             writeString(out, e.detailsJson());
         } catch (IOException impossible) {
@@ -71,7 +73,9 @@ public final class AuditEventCodec {
             String kindName = readString(in);
             AuditKind kind = AuditKind.parse(kindName)
                     .orElseThrow(() -> new IllegalArgumentException("unknown audit kind " + kindName));
-            AuditEvent.Builder b = AuditEvent.builder(kind).eventId(id).occurredAt(at)
+            AuditEvent.Builder b = AuditEvent.builder(kind)
+                    .eventId(id)
+                    .occurredAt(at)
                     .requestId(readOptional(in))
                     .traceId(readOptional(in))
                     .tenant(readOptional(in))

@@ -36,22 +36,43 @@ public record AuditSettings(
     }
 
     public AuditSettings withAlsPort(Optional<Integer> port) {
-        return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, port,
-                alsHeaders, trailRetentionMonths);
+        return new AuditSettings(
+                writer,
+                retentionMonths,
+                partitionsAhead,
+                maintenanceInterval,
+                alsBind,
+                port,
+                alsHeaders,
+                trailRetentionMonths);
     }
 
     public AuditSettings withAlsBind(String bind) {
-        return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, bind, alsPort,
-                alsHeaders, trailRetentionMonths);
+        return new AuditSettings(
+                writer,
+                retentionMonths,
+                partitionsAhead,
+                maintenanceInterval,
+                bind,
+                alsPort,
+                alsHeaders,
+                trailRetentionMonths);
     }
 
     public AuditSettings withTrailRetentionMonths(int months) {
-        return new AuditSettings(writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort,
-                alsHeaders, months);
+        return new AuditSettings(
+                writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort, alsHeaders, months);
     }
 
     public AuditSettings withWriter(AuditWriterSettings w) {
-        return new AuditSettings(w, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort,
-                alsHeaders, trailRetentionMonths);
+        return new AuditSettings(
+                w,
+                retentionMonths,
+                partitionsAhead,
+                maintenanceInterval,
+                alsBind,
+                alsPort,
+                alsHeaders,
+                trailRetentionMonths);
     }
 }

@@ -87,49 +87,75 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private long nextAttemptNanos = System.nanoTime();
     private final BatchSpans spans;
 
-    private AuditWriter(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters, Tracing tracing)
+    private AuditWriter(
+            AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters, Tracing tracing)
             throws IOException {
         this.settings = settings;
         this.spans = new BatchSpans(tracing, settings.method());
         this.store = new PostgresAuditStore(connections, settings.method(), settings.writeTimeout());
         this.spool = Spool.open(settings.spool());
         SpoolSettings s = settings.spool();
-        this.rejectedSpool = Spool.open(new SpoolSettings(s.directory().resolve("rejected"), s.maxBytes(),
-                s.segmentBytes(), s.fsync(), s.fsyncInterval(), s.whenFull()));
+        this.rejectedSpool = Spool.open(new SpoolSettings(
+                s.directory().resolve("rejected"),
+                s.maxBytes(),
+                s.segmentBytes(),
+                s.fsync(),
+                s.fsyncInterval(),
+                s.whenFull()));
         this.queue = new EventQueue(settings.queueCapacity());
 
         this.recorded = Counter.builder("meshguard.audit.events.recorded")
-                .description("Events accepted by record()").register(meters);
+                .description("Events accepted by record()")
+                .register(meters);
         this.written = Counter.builder("meshguard.audit.events.written")
-                .description("Events committed to PostgreSQL directly").register(meters);
+                .description("Events committed to PostgreSQL directly")
+                .register(meters);
         this.spooled = Counter.builder("meshguard.audit.events.spooled")
-                .description("Events appended to the on-disk spool").register(meters);
+                .description("Events appended to the on-disk spool")
+                .register(meters);
         this.replayed = Counter.builder("meshguard.audit.events.replayed")
-                .description("Spooled events committed to PostgreSQL by replay").register(meters);
+                .description("Spooled events committed to PostgreSQL by replay")
+                .register(meters);
         this.replayDuplicates = Counter.builder("meshguard.audit.replay.duplicates")
-                .description("Replayed events that were already in PostgreSQL (skipped)").register(meters);
+                .description("Replayed events that were already in PostgreSQL (skipped)")
+                .register(meters);
         this.droppedQueueFull = dropped(meters, "queue_full");
         this.droppedSpoolFull = dropped(meters, "spool_full");
         this.droppedSpoolError = dropped(meters, "spool_error");
         this.droppedClosed = dropped(meters, "writer_closed");
         this.rejectedByDatabase = Counter.builder("meshguard.audit.events.rejected")
-                .description("Events PostgreSQL refused for good; kept in the dead-letter spool").register(meters);
+                .description("Events PostgreSQL refused for good; kept in the dead-letter spool")
+                .register(meters);
         this.spoolCorrupt = Counter.builder("meshguard.audit.spool.corrupt.records")
-                .description("Torn or corrupted spool records skipped during replay").register(meters);
+                .description("Torn or corrupted spool records skipped during replay")
+                .register(meters);
         this.directBatchTimer = Timer.builder("meshguard.audit.batch.write")
-                .description("Time to write one batch to PostgreSQL").tag("path", "direct")
-                .publishPercentileHistogram().register(meters);
+                .description("Time to write one batch to PostgreSQL")
+                .tag("path", "direct")
+                .publishPercentileHistogram()
+                .register(meters);
         this.replayBatchTimer = Timer.builder("meshguard.audit.batch.write")
-                .description("Time to write one batch to PostgreSQL").tag("path", "replay")
-                .publishPercentileHistogram().register(meters);
+                .description("Time to write one batch to PostgreSQL")
+                .tag("path", "replay")
+                .publishPercentileHistogram()
+                .register(meters);
         Gauge.builder("meshguard.audit.queue.events", queue, EventQueue::size)
-                .description("Events waiting in memory").strongReference(true).register(meters);
+                .description("Events waiting in memory")
+                .strongReference(true)
+                .register(meters);
         Gauge.builder("meshguard.audit.spool.bytes", spool, Spool::bytes)
-                .description("Bytes in the on-disk spool").baseUnit("bytes").strongReference(true).register(meters);
+                .description("Bytes in the on-disk spool")
+                .baseUnit("bytes")
+                .strongReference(true)
+                .register(meters);
         Gauge.builder("meshguard.audit.spool.segments", spool, Spool::segmentCount)
-                .description("Segment files in the on-disk spool").strongReference(true).register(meters);
+                .description("Segment files in the on-disk spool")
+                .strongReference(true)
+                .register(meters);
         Gauge.builder("meshguard.audit.database.up", this, w -> w.databaseUp ? 1 : 0)
-                .description("1 when the last PostgreSQL attempt succeeded").strongReference(true).register(meters);
+                .description("1 when the last PostgreSQL attempt succeeded")
+                .strongReference(true)
+                .register(meters);
 
         this.batcher = new Thread(this::runBatcher, "audit-batcher");
         this.databaseThread = new Thread(this::runDatabase, "audit-db");
@@ -140,7 +166,8 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private static Counter dropped(MeterRegistry meters, String reason) {
         return Counter.builder("meshguard.audit.events.dropped")
                 .description("Events lost, by reason (each also logged at ERROR)")
-                .tag("reason", reason).register(meters);
+                .tag("reason", reason)
+                .register(meters);
     }
 
     /**
@@ -154,8 +181,8 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     }
 
     /** As {@link #start(AuditWriterSettings, ConnectionSource, MeterRegistry)}, with a CLIENT span per batch written. */
-    public static AuditWriter start(AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters,
-            Tracing tracing)
+    public static AuditWriter start(
+            AuditWriterSettings settings, ConnectionSource connections, MeterRegistry meters, Tracing tracing)
             throws IOException {
         AuditWriter writer = new AuditWriter(
                 Objects.requireNonNull(settings, "settings"),
@@ -271,12 +298,15 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private void dispatch(List<AuditEvent> batch) throws RuntimeException {
         try {
             // While closing, a slow database must not hold the shutdown up batch after batch: spool instead.
-            long wait = batcherStopping ? TimeUnit.MILLISECONDS.toNanos(50) : settings.slowDbThreshold().toNanos();
+            long wait = batcherStopping
+                    ? TimeUnit.MILLISECONDS.toNanos(50)
+                    : settings.slowDbThreshold().toNanos();
             if (databaseUp && spool.isEmpty() && handoff.offer(batch, wait, TimeUnit.NANOSECONDS)) {
                 return;
             }
             if (databaseUp && spool.isEmpty() && !batcherStopping) {
-                log.warn("audit: PostgreSQL did not take a batch within {} ms; spooling to disk",
+                log.warn(
+                        "audit: PostgreSQL did not take a batch within {} ms; spooling to disk",
                         settings.slowDbThreshold().toMillis());
             }
             spoolBatch(batch);
@@ -302,12 +332,15 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             spooled.increment(r.appended());
             if (r.rejected() > 0) {
                 droppedSpoolFull.increment(r.rejected());
-                lossAlarm.raise(r.rejected(), "audit spool full ({} bytes cap, policy reject): new events dropped",
+                lossAlarm.raise(
+                        r.rejected(),
+                        "audit spool full ({} bytes cap, policy reject): new events dropped",
                         settings.spool().maxBytes());
             }
             if (r.droppedOldest() > 0) {
                 droppedSpoolFull.increment(r.droppedOldest());
-                lossAlarm.raise(r.droppedOldest(),
+                lossAlarm.raise(
+                        r.droppedOldest(),
                         "audit spool full ({} bytes cap, policy drop_oldest): oldest spooled events deleted",
                         settings.spool().maxBytes());
             }
@@ -370,8 +403,9 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
         if (spool.isEmpty() && databaseUp) {
             return TimeUnit.MILLISECONDS.toNanos(100);
         }
-        return Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(
-                TimeUnit.MILLISECONDS.toNanos(100), nextAttemptNanos - System.nanoTime()));
+        return Math.max(
+                TimeUnit.MILLISECONDS.toNanos(1),
+                Math.min(TimeUnit.MILLISECONDS.toNanos(100), nextAttemptNanos - System.nanoTime()));
     }
 
     private void writeDirect(List<AuditEvent> batch) {
@@ -414,8 +448,12 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             if (!SqlFailures.isMissingPartition(e)) {
                 throw e;
             }
-            log.warn("audit: no partition for some events (earliest {}); creating it",
-                    batch.stream().map(AuditEvent::occurredAt).min(java.time.Instant::compareTo).orElseThrow());
+            log.warn(
+                    "audit: no partition for some events (earliest {}); creating it",
+                    batch.stream()
+                            .map(AuditEvent::occurredAt)
+                            .min(java.time.Instant::compareTo)
+                            .orElseThrow());
             store.ensurePartitionsFor(batch);
             return idempotent ? store.writeIdempotent(batch) : writeFresh(batch);
         }
@@ -441,8 +479,9 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                 if (SqlFailures.isTransient(failure)) {
                     throw failure;
                 }
-                reject(List.of(AuditEventCodec.encode(e)), e.eventId() + ": SQLSTATE " + failure.getSQLState()
-                        + " " + failure.getMessage());
+                reject(
+                        List.of(AuditEventCodec.encode(e)),
+                        e.eventId() + ": SQLSTATE " + failure.getSQLState() + " " + failure.getMessage());
             }
         }
         return fresh;
@@ -452,16 +491,19 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
         try {
             AppendResult r = rejectedSpool.append(records);
             rejectedByDatabase.increment(r.appended());
-            rejectAlarm.raise(r.appended(), "audit: PostgreSQL refused event(s) for good; kept in {}: {}",
-                    settings.spool().directory().resolve("rejected"), why);
+            rejectAlarm.raise(
+                    r.appended(),
+                    "audit: PostgreSQL refused event(s) for good; kept in {}: {}",
+                    settings.spool().directory().resolve("rejected"),
+                    why);
             if (r.appended() < records.size()) {
                 droppedSpoolFull.increment(records.size() - r.appended());
                 lossAlarm.raise(records.size() - r.appended(), "audit dead-letter spool full: refused events lost");
             }
         } catch (IOException io) {
             droppedSpoolError.increment(records.size());
-            lossAlarm.raise(records.size(), "audit dead-letter spool write failed ({}): refused events lost",
-                    io.toString());
+            lossAlarm.raise(
+                    records.size(), "audit dead-letter spool write failed ({}): refused events lost", io.toString());
         }
     }
 
@@ -485,9 +527,11 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             SegmentContents contents = spool.read(segment);
             if (contents.skippedRecords() > 0) {
                 spoolCorrupt.increment(contents.skippedRecords());
-                corruptAlarm.raise(contents.skippedRecords(),
+                corruptAlarm.raise(
+                        contents.skippedRecords(),
                         "audit spool segment {}: torn or corrupted record(s) skipped ({} bytes)",
-                        segment.file().getFileName(), contents.skippedBytes());
+                        segment.file().getFileName(),
+                        contents.skippedBytes());
             }
             List<AuditEvent> events = new ArrayList<>(contents.records().size());
             for (byte[] record : contents.records()) {
@@ -495,8 +539,10 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                     events.add(AuditEventCodec.decode(record));
                 } catch (IllegalArgumentException undecodable) {
                     // Intact (CRC ok) but not readable by this release: keep the bytes for an operator.
-                    reject(List.of(record), "undecodable spool record in " + segment.file().getFileName()
-                            + ": " + undecodable.getMessage());
+                    reject(
+                            List.of(record),
+                            "undecodable spool record in " + segment.file().getFileName() + ": "
+                                    + undecodable.getMessage());
                 }
             }
             // Counted once the whole segment is committed: a segment that fails half-way is replayed again from
@@ -524,8 +570,11 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
             spool.delete(segment); // only now: every row of the segment is committed
             replayed.increment(events.size());
             replayDuplicates.increment(segmentDuplicates);
-            log.info("audit: replayed {} spooled event(s) from {} ({} were already in PostgreSQL)", events.size(),
-                    segment.file().getFileName(), segmentDuplicates);
+            log.info(
+                    "audit: replayed {} spooled event(s) from {} ({} were already in PostgreSQL)",
+                    events.size(),
+                    segment.file().getFileName(),
+                    segmentDuplicates);
             done = true;
             markUp();
         } catch (SQLException e) {
@@ -548,8 +597,11 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
 
     private void markDown(SQLException e) {
         if (databaseUp) {
-            log.error("audit: PostgreSQL unavailable (SQLSTATE {}: {}); spooling events to {}",
-                    e.getSQLState(), e.getMessage(), settings.spool().directory());
+            log.error(
+                    "audit: PostgreSQL unavailable (SQLSTATE {}: {}); spooling events to {}",
+                    e.getSQLState(),
+                    e.getMessage(),
+                    settings.spool().directory());
         } else {
             log.debug("audit: PostgreSQL still unavailable: {}", e.getMessage());
         }
@@ -559,7 +611,8 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
 
     private void backOff() {
         nextAttemptNanos = System.nanoTime() + retryBackoffNanos;
-        retryBackoffNanos = Math.min(retryBackoffNanos * 2, settings.retryBackoffMax().toNanos());
+        retryBackoffNanos =
+                Math.min(retryBackoffNanos * 2, settings.retryBackoffMax().toNanos());
     }
 
     /**

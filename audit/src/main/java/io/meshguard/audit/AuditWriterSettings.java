@@ -50,42 +50,74 @@ public record AuditWriterSettings(
 
     /** 65,536 queued events, batches of 1,000 every 200 ms at most, COPY, 500 ms before "slow", 10 s timeout. */
     public static AuditWriterSettings defaults(SpoolSettings spool) {
-        return new AuditWriterSettings(65_536, 1000, Duration.ofMillis(200), Duration.ofMillis(500),
-                Duration.ofSeconds(10), Duration.ofSeconds(5), BatchWriteMethod.COPY, PathPolicy.DROP_QUERY, spool);
+        return new AuditWriterSettings(
+                65_536,
+                1000,
+                Duration.ofMillis(200),
+                Duration.ofMillis(500),
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(5),
+                BatchWriteMethod.COPY,
+                PathPolicy.DROP_QUERY,
+                spool);
     }
 
     public AuditWriterSettings withQueueCapacity(int v) {
-        return new AuditWriterSettings(v, batchSize, flushInterval, slowDbThreshold, writeTimeout, retryBackoffMax,
-                method, paths, spool);
+        return new AuditWriterSettings(
+                v, batchSize, flushInterval, slowDbThreshold, writeTimeout, retryBackoffMax, method, paths, spool);
     }
 
     public AuditWriterSettings withBatchSize(int v) {
-        return new AuditWriterSettings(queueCapacity, v, flushInterval, slowDbThreshold, writeTimeout,
-                retryBackoffMax, method, paths, spool);
+        return new AuditWriterSettings(
+                queueCapacity, v, flushInterval, slowDbThreshold, writeTimeout, retryBackoffMax, method, paths, spool);
     }
 
     public AuditWriterSettings withFlushInterval(Duration v) {
-        return new AuditWriterSettings(queueCapacity, batchSize, v, slowDbThreshold, writeTimeout, retryBackoffMax,
-                method, paths, spool);
+        return new AuditWriterSettings(
+                queueCapacity, batchSize, v, slowDbThreshold, writeTimeout, retryBackoffMax, method, paths, spool);
     }
 
     public AuditWriterSettings withRetryBackoffMax(Duration v) {
-        return new AuditWriterSettings(queueCapacity, batchSize, flushInterval, slowDbThreshold, writeTimeout, v,
-                method, paths, spool);
+        return new AuditWriterSettings(
+                queueCapacity, batchSize, flushInterval, slowDbThreshold, writeTimeout, v, method, paths, spool);
     }
 
     public AuditWriterSettings withMethod(BatchWriteMethod v) {
-        return new AuditWriterSettings(queueCapacity, batchSize, flushInterval, slowDbThreshold, writeTimeout,
-                retryBackoffMax, v, paths, spool);
+        return new AuditWriterSettings(
+                queueCapacity,
+                batchSize,
+                flushInterval,
+                slowDbThreshold,
+                writeTimeout,
+                retryBackoffMax,
+                v,
+                paths,
+                spool);
     }
 
     public AuditWriterSettings withPaths(PathPolicy v) {
-        return new AuditWriterSettings(queueCapacity, batchSize, flushInterval, slowDbThreshold, writeTimeout,
-                retryBackoffMax, method, v, spool);
+        return new AuditWriterSettings(
+                queueCapacity,
+                batchSize,
+                flushInterval,
+                slowDbThreshold,
+                writeTimeout,
+                retryBackoffMax,
+                method,
+                v,
+                spool);
     }
 
     public AuditWriterSettings withSpool(SpoolSettings v) {
-        return new AuditWriterSettings(queueCapacity, batchSize, flushInterval, slowDbThreshold, writeTimeout,
-                retryBackoffMax, method, paths, v);
+        return new AuditWriterSettings(
+                queueCapacity,
+                batchSize,
+                flushInterval,
+                slowDbThreshold,
+                writeTimeout,
+                retryBackoffMax,
+                method,
+                paths,
+                v);
     }
 }

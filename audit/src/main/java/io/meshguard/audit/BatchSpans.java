@@ -32,9 +32,15 @@ final class BatchSpans {
         if (!tracing.enabled()) {
             return Span.getInvalid();
         }
-        return tracing.tracer().spanBuilder("meshguard.audit.write").setSpanKind(SpanKind.CLIENT).setNoParent()
-                .setAttribute(DB_SYSTEM, "postgresql").setAttribute(DB_OPERATION, operation)
-                .setAttribute(BATCH_SIZE, (long) rows).setAttribute(PATH, path).startSpan();
+        return tracing.tracer()
+                .spanBuilder("meshguard.audit.write")
+                .setSpanKind(SpanKind.CLIENT)
+                .setNoParent()
+                .setAttribute(DB_SYSTEM, "postgresql")
+                .setAttribute(DB_OPERATION, operation)
+                .setAttribute(BATCH_SIZE, (long) rows)
+                .setAttribute(PATH, path)
+                .startSpan();
     }
 
     /** Ends it: {@code written}, {@code rows_one_by_one} (a bad row split the batch), or {@code spooled}. */

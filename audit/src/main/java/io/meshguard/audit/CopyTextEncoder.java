@@ -135,8 +135,8 @@ final class CopyTextEncoder {
 
     /** {@code YYYY-MM-DD HH:MM:SS.ffffff+00}; events are already at microsecond precision. */
     private void timestamp(AuditEvent e) {
-        LocalDateTime t = LocalDateTime.ofEpochSecond(e.occurredAt().getEpochSecond(), e.occurredAt().getNano(),
-                ZoneOffset.UTC);
+        LocalDateTime t = LocalDateTime.ofEpochSecond(
+                e.occurredAt().getEpochSecond(), e.occurredAt().getNano(), ZoneOffset.UTC);
         int year = t.getYear();
         if (year < 1 || year > 9999) {
             ascii(e.occurredAt().toString()); // PostgreSQL reports the out-of-range value itself
@@ -218,7 +218,8 @@ final class CopyTextEncoder {
             } else if (c < 0x800) {
                 buf[len++] = (byte) (0xC0 | (c >> 6));
                 buf[len++] = (byte) (0x80 | (c & 0x3F));
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < s.length()
                     && Character.isLowSurrogate(s.charAt(i + 1))) {
                 int cp = Character.toCodePoint(c, s.charAt(++i));
                 ensure(4);

@@ -63,6 +63,7 @@ public final class DecisionLog implements AuditSink, ServerComponent {
     private volatile boolean lastWriteOk = true;
     /** Events taken off the queue and written or dropped; only the writer thread advances it. */
     private volatile long handled;
+
     private int pendingLines;
 
     /**
@@ -76,22 +77,30 @@ public final class DecisionLog implements AuditSink, ServerComponent {
         this.queue = new EventQueue(settings.queueCapacity());
         this.encoder = new DecisionLogEncoder(settings.labels(), settings.paths(), settings.flushBytes() + 8192);
         this.linesWritten = Counter.builder("meshguard.decision_log.events.written")
-                .description("Decision log lines written to " + target).register(meters);
+                .description("Decision log lines written to " + target)
+                .register(meters);
         this.bytesWritten = Counter.builder("meshguard.decision_log.written.bytes")
-                .description("Bytes of decision log lines written").register(meters);
+                .description("Bytes of decision log lines written")
+                .register(meters);
         this.writes = Counter.builder("meshguard.decision_log.writes")
-                .description("Write calls of the decision log (each carries many whole lines)").register(meters);
+                .description("Write calls of the decision log (each carries many whole lines)")
+                .register(meters);
         this.droppedQueueFull = dropped(meters, "queue_full");
         this.droppedWriteError = dropped(meters, "write_error");
         this.droppedEncodeError = dropped(meters, "encode_error");
         this.droppedClosed = dropped(meters, "closed");
         Gauge.builder("meshguard.decision_log.queue.events", queue, EventQueue::size)
-                .description("Decision log events waiting in memory").strongReference(true).register(meters);
+                .description("Decision log events waiting in memory")
+                .strongReference(true)
+                .register(meters);
         Gauge.builder("meshguard.decision_log.queue.capacity", settings, DecisionLogSettings::queueCapacity)
-                .description("Decision log events the queue holds before dropping").strongReference(true)
+                .description("Decision log events the queue holds before dropping")
+                .strongReference(true)
                 .register(meters);
         Gauge.builder("meshguard.decision_log.up", this, d -> d.lastWriteOk ? 1 : 0)
-                .description("1 when the last decision log write succeeded").strongReference(true).register(meters);
+                .description("1 when the last decision log write succeeded")
+                .strongReference(true)
+                .register(meters);
         this.writer = new Thread(this::run, "decision-log");
         writer.setDaemon(true);
     }
@@ -104,7 +113,8 @@ public final class DecisionLog implements AuditSink, ServerComponent {
     private static Counter dropped(MeterRegistry meters, String reason) {
         return Counter.builder("meshguard.decision_log.dropped")
                 .description("Decision log events lost, by reason (each also logged at ERROR)")
-                .tag("reason", reason).register(meters);
+                .tag("reason", reason)
+                .register(meters);
     }
 
     @Override
@@ -134,8 +144,11 @@ public final class DecisionLog implements AuditSink, ServerComponent {
         }
         if (size < 0) {
             droppedQueueFull.increment();
-            lossAlarm.raise(1, "decision log queue full ({} events, is {} read?): events are being dropped",
-                    settings.queueCapacity(), target);
+            lossAlarm.raise(
+                    1,
+                    "decision log queue full ({} events, is {} read?): events are being dropped",
+                    settings.queueCapacity(),
+                    target);
             return false;
         }
         accepted.increment();
@@ -176,9 +189,10 @@ public final class DecisionLog implements AuditSink, ServerComponent {
     @Override
     public List<ReadinessCheck> readinessChecks() {
         // Reported, never failed: taking the pods out of service because a log reader stalled would deny traffic.
-        return List.of(ReadinessCheck.of("decision-log", () -> ReadinessCheck.Result.ready(
-                "decision log to " + target + ": " + queue.size() + " queued, last write "
-                        + (lastWriteOk ? "ok" : "FAILED"))));
+        return List.of(ReadinessCheck.of(
+                "decision-log",
+                () -> ReadinessCheck.Result.ready("decision log to " + target + ": " + queue.size()
+                        + " queued, last write " + (lastWriteOk ? "ok" : "FAILED"))));
     }
 
     /** Refuses new events, writes everything queued, and stops the writer thread. Idempotent. */
@@ -198,7 +212,9 @@ public final class DecisionLog implements AuditSink, ServerComponent {
         int left = queue.size();
         if (left > 0) {
             // The writer is stuck in a write the reader does not take, or was never started.
-            log.error("decision log: {} did not take the last lines within 10 s; {} queued events are lost", target,
+            log.error(
+                    "decision log: {} did not take the last lines within 10 s; {} queued events are lost",
+                    target,
                     left);
             droppedClosed.increment(left);
         }
@@ -255,8 +271,8 @@ public final class DecisionLog implements AuditSink, ServerComponent {
             encoder.truncate(mark);
             droppedEncodeError.increment();
             handled++;
-            lossAlarm.raise(1, "decision log: event {} could not be encoded ({}); it is lost", e.eventId(),
-                    failure.toString());
+            lossAlarm.raise(
+                    1, "decision log: event {} could not be encoded ({}); it is lost", e.eventId(), failure.toString());
         }
     }
 

@@ -25,8 +25,8 @@ final class DecisionLogEncoder {
     static final String TYPE = "meshguard/decision_log";
 
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] PREFIX = ("{\"type\":\"" + TYPE + "\",\"event_id\":\"")
-            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PREFIX =
+            ("{\"type\":\"" + TYPE + "\",\"event_id\":\"").getBytes(StandardCharsets.US_ASCII);
 
     private final byte[] labels;
     private final PathPolicy paths;

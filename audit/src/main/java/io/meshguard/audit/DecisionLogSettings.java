@@ -45,8 +45,8 @@ public record DecisionLogSettings(
 
     /** 65,536 queued events, written every 200 ms or per 64 KiB, never waiting, query strings dropped. */
     public static DecisionLogSettings defaults(Map<String, String> labels) {
-        return new DecisionLogSettings(65_536, Duration.ofMillis(200), Duration.ZERO, 64 * 1024,
-                PathPolicy.DROP_QUERY, labels);
+        return new DecisionLogSettings(
+                65_536, Duration.ofMillis(200), Duration.ZERO, 64 * 1024, PathPolicy.DROP_QUERY, labels);
     }
 
     public DecisionLogSettings withFlushInterval(Duration interval) {

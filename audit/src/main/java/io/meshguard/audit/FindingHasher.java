@@ -20,6 +20,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class FindingHasher {
     /** Shorter keys make the HMAC guessable for low-entropy values such as card numbers. */
     public static final int MIN_KEY_BYTES = 32;
+
     private static final String ALGORITHM = "HmacSHA256";
 
     private final SecretKeySpec key;

@@ -44,34 +44,39 @@ public final class PartitionMaintenance implements AutoCloseable {
     private final Counter failures;
     private final AtomicLong lastSuccessEpochSeconds = new AtomicLong();
     private volatile Duration interval = Duration.ZERO;
-    private final MaintenanceSchedule schedule = new MaintenanceSchedule("audit-maintenance", this::runLogged,
-            this::runFailed);
+    private final MaintenanceSchedule schedule =
+            new MaintenanceSchedule("audit-maintenance", this::runLogged, this::runFailed);
 
     /**
      * @param monthsAhead     months created after the current one (1..120)
      * @param retentionMonths full months kept before the current one (1..1200)
      */
-    public PartitionMaintenance(DataSource dataSource, Clock clock, int monthsAhead, int retentionMonths,
-            MeterRegistry meters) {
+    public PartitionMaintenance(
+            DataSource dataSource, Clock clock, int monthsAhead, int retentionMonths, MeterRegistry meters) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
         this.clock = Objects.requireNonNull(clock, "clock");
         if (monthsAhead < 1 || monthsAhead > 120) {
             throw new IllegalArgumentException("audit partitions ahead must be between 1 and 120, got " + monthsAhead);
         }
         if (retentionMonths < 1 || retentionMonths > 1200) {
-            throw new IllegalArgumentException("audit retention must be between 1 and 1200 months, got "
-                    + retentionMonths);
+            throw new IllegalArgumentException(
+                    "audit retention must be between 1 and 1200 months, got " + retentionMonths);
         }
         this.monthsAhead = monthsAhead;
         this.retentionMonths = retentionMonths;
         this.created = Counter.builder("meshguard.audit.partitions.added")
-                .description("Monthly audit partitions created ahead").register(meters);
+                .description("Monthly audit partitions created ahead")
+                .register(meters);
         this.dropped = Counter.builder("meshguard.audit.partitions.dropped")
-                .description("Monthly audit partitions dropped past retention").register(meters);
+                .description("Monthly audit partitions dropped past retention")
+                .register(meters);
         this.failures = Counter.builder("meshguard.audit.maintenance.failures")
-                .description("Audit partition maintenance runs that failed").register(meters);
-        io.micrometer.core.instrument.Gauge.builder("meshguard.audit.maintenance.last.success.timestamp.seconds",
-                        lastSuccessEpochSeconds, AtomicLong::get)
+                .description("Audit partition maintenance runs that failed")
+                .register(meters);
+        io.micrometer.core.instrument.Gauge.builder(
+                        "meshguard.audit.maintenance.last.success.timestamp.seconds",
+                        lastSuccessEpochSeconds,
+                        AtomicLong::get)
                 .description("When partition maintenance last succeeded (Unix seconds); 0 before the first run")
                 .register(meters);
     }
@@ -167,7 +172,8 @@ public final class PartitionMaintenance implements AutoCloseable {
                 String name = rs.getString(1);
                 Matcher m = PARTITION.matcher(name);
                 if (m.matches()) {
-                    out.add(new Partition(name, LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), 1)));
+                    out.add(new Partition(
+                            name, LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), 1)));
                 }
             }
         }
@@ -197,8 +203,12 @@ public final class PartitionMaintenance implements AutoCloseable {
 
     private void runLogged() throws SQLException {
         Result r = runOnce();
-        log.info("audit maintenance: {} partition(s) created, {} dropped, {} held; next run {}",
-                r.created(), r.dropped().size(), r.held().size(), OffsetDateTime.now(clock).plus(interval));
+        log.info(
+                "audit maintenance: {} partition(s) created, {} dropped, {} held; next run {}",
+                r.created(),
+                r.dropped().size(),
+                r.held().size(),
+                OffsetDateTime.now(clock).plus(interval));
     }
 
     private void runFailed(Exception e, Duration retryIn) {

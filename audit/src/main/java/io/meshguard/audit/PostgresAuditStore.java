@@ -33,6 +33,7 @@ public final class PostgresAuditStore implements AutoCloseable {
             + "request_bytes, response_bytes, is_stream, details";
     /** PostgreSQL allows 65,535 bind parameters per statement; 1,000 rows x 22 stays well below. */
     private static final int INSERT_ROWS_PER_STATEMENT = 1000;
+
     private static final Executor DIRECT = Runnable::run;
 
     private final ConnectionSource connections;
@@ -68,8 +69,14 @@ public final class PostgresAuditStore implements AutoCloseable {
 
     /** Creates the monthly partitions that {@code batch} needs (normally done ahead by the maintenance job). */
     public void ensurePartitionsFor(List<AuditEvent> batch) throws SQLException {
-        Instant min = batch.stream().map(AuditEvent::occurredAt).min(Instant::compareTo).orElseThrow();
-        Instant max = batch.stream().map(AuditEvent::occurredAt).max(Instant::compareTo).orElseThrow();
+        Instant min = batch.stream()
+                .map(AuditEvent::occurredAt)
+                .min(Instant::compareTo)
+                .orElseThrow();
+        Instant max = batch.stream()
+                .map(AuditEvent::occurredAt)
+                .max(Instant::compareTo)
+                .orElseThrow();
         LocalDate from = LocalDate.ofInstant(min, ZoneOffset.UTC).withDayOfMonth(1);
         LocalDate to = LocalDate.ofInstant(max, ZoneOffset.UTC).withDayOfMonth(1);
         int monthsAhead = (int) ChronoUnit.MONTHS.between(from, to);
@@ -91,10 +98,11 @@ public final class PostgresAuditStore implements AutoCloseable {
         }
         Connection c = connection();
         try {
-            int rows = switch (method) {
-                case COPY -> idempotent ? copyIdempotent(c, batch) : copy(c, batch, "audit_event");
-                case INSERT -> insert(c, batch, idempotent);
-            };
+            int rows =
+                    switch (method) {
+                        case COPY -> idempotent ? copyIdempotent(c, batch) : copy(c, batch, "audit_event");
+                        case INSERT -> insert(c, batch, idempotent);
+                    };
             c.commit();
             return rows;
         } catch (SQLException | RuntimeException e) {
@@ -161,10 +169,11 @@ public final class PostgresAuditStore implements AutoCloseable {
         for (int from = 0; from < batch.size(); from += INSERT_ROWS_PER_STATEMENT) {
             List<AuditEvent> chunk = batch.subList(from, Math.min(batch.size(), from + INSERT_ROWS_PER_STATEMENT));
             StringBuilder sql = new StringBuilder(64 + chunk.size() * 70)
-                    .append("insert into audit_event (").append(COLUMNS).append(") values ");
+                    .append("insert into audit_event (")
+                    .append(COLUMNS)
+                    .append(") values ");
             for (int i = 0; i < chunk.size(); i++) {
-                sql.append(i == 0 ? "" : ",")
-                        .append("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?::jsonb)");
+                sql.append(i == 0 ? "" : ",").append("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?::jsonb)");
             }
             if (idempotent) {
                 sql.append(" on conflict do nothing");

@@ -29,6 +29,7 @@ public final class SensitiveText {
 
     /** Identifier shapes: {@code x} is a hex digit, {@code -} itself. */
     private static final char[] UUID = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".toCharArray();
+
     private static final char[] TRACE_ID = "x".repeat(32).toCharArray();
     private static final char[] TRACEPARENT = ("xx-" + "x".repeat(32) + "-" + "x".repeat(16) + "-xx").toCharArray();
 

@@ -11,7 +11,8 @@ final class SqlFailures {
     /** SQLSTATE 23514 is also a CHECK violation; the message tells a missing partition apart. */
     static boolean isMissingPartition(SQLException e) {
         for (SQLException s = e; s != null; s = s.getNextException()) {
-            if ("23514".equals(s.getSQLState()) && String.valueOf(s.getMessage()).contains("no partition")) {
+            if ("23514".equals(s.getSQLState())
+                    && String.valueOf(s.getMessage()).contains("no partition")) {
                 return true;
             }
         }

@@ -52,19 +52,23 @@ class AuditComponentTest {
     @TempDir
     Path dir;
 
-    private static final ConfigSchema SCHEMA = ConfigSchema.builder().add(AuditConfig.configGroup()).build();
+    private static final ConfigSchema SCHEMA =
+            ConfigSchema.builder().add(AuditConfig.configGroup()).build();
 
     @Test
     void config_readsEveryKeyFromTheEnvironment() throws Exception {
-        Config c = ConfigLoader.load(SCHEMA, Optional.empty(), Map.of(
-                "MESHGUARD_AUDIT_SPOOL_DIR", dir.toString(),
-                "MESHGUARD_AUDIT_SPOOL_WHEN_FULL", "drop_oldest",
-                "MESHGUARD_AUDIT_SPOOL_FSYNC", "interval",
-                "MESHGUARD_AUDIT_SPOOL_MAX_BYTES", "64MiB",
-                "MESHGUARD_AUDIT_WRITE_METHOD", "insert",
-                "MESHGUARD_AUDIT_RETENTION_MONTHS", "24",
-                "MESHGUARD_AUDIT_ALS_TENANT_HEADER", "X-Org-Id",
-                "MESHGUARD_AUDIT_KEEP_QUERY_STRING", "true"));
+        Config c = ConfigLoader.load(
+                SCHEMA,
+                Optional.empty(),
+                Map.of(
+                        "MESHGUARD_AUDIT_SPOOL_DIR", dir.toString(),
+                        "MESHGUARD_AUDIT_SPOOL_WHEN_FULL", "drop_oldest",
+                        "MESHGUARD_AUDIT_SPOOL_FSYNC", "interval",
+                        "MESHGUARD_AUDIT_SPOOL_MAX_BYTES", "64MiB",
+                        "MESHGUARD_AUDIT_WRITE_METHOD", "insert",
+                        "MESHGUARD_AUDIT_RETENTION_MONTHS", "24",
+                        "MESHGUARD_AUDIT_ALS_TENANT_HEADER", "X-Org-Id",
+                        "MESHGUARD_AUDIT_KEEP_QUERY_STRING", "true"));
         AuditSettings s = AuditConfig.read(c);
         assertThat(s.writer().spool().directory()).isEqualTo(dir);
         assertThat(s.writer().spool().whenFull()).isEqualTo(SpoolFullPolicy.DROP_OLDEST);
@@ -79,8 +83,8 @@ class AuditComponentTest {
 
     @Test
     void config_invalidValue_namesTheKey() {
-        assertThatThrownBy(() -> ConfigLoader.load(SCHEMA, Optional.empty(),
-                        Map.of("MESHGUARD_AUDIT_SPOOL_WHEN_FULL", "panic")))
+        assertThatThrownBy(() ->
+                        ConfigLoader.load(SCHEMA, Optional.empty(), Map.of("MESHGUARD_AUDIT_SPOOL_WHEN_FULL", "panic")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("audit.spool.when_full");
     }
@@ -88,12 +92,12 @@ class AuditComponentTest {
     @Test
     void findingHasher_comesFromKeyFileOrEnvironment_neverFromConfigText() throws Exception {
         Path key = Files.writeString(dir.resolve("hmac.key"), "f".repeat(48), StandardCharsets.UTF_8);
-        Config withFile = ConfigLoader.load(SCHEMA, Optional.empty(),
-                Map.of("MESHGUARD_AUDIT_DLP_HMAC_KEY_FILE", key.toString()));
+        Config withFile = ConfigLoader.load(
+                SCHEMA, Optional.empty(), Map.of("MESHGUARD_AUDIT_DLP_HMAC_KEY_FILE", key.toString()));
         FindingHasher fromFile = AuditConfig.findingHasher(withFile, Map.of()).orElseThrow();
         Config plain = Config.defaults(SCHEMA);
-        FindingHasher fromEnv = AuditConfig.findingHasher(plain,
-                Map.of(AuditConfig.HMAC_KEY_ENV, "f".repeat(48))).orElseThrow();
+        FindingHasher fromEnv = AuditConfig.findingHasher(plain, Map.of(AuditConfig.HMAC_KEY_ENV, "f".repeat(48)))
+                .orElseThrow();
         assertThat(fromFile.hmac("x")).isEqualTo(fromEnv.hmac("x"));
         assertThat(AuditConfig.findingHasher(plain, Map.of())).isEmpty();
         assertThat(plain.values()).noneMatch(v -> v.formatted().contains("ffff"));
@@ -103,15 +107,20 @@ class AuditComponentTest {
     void component_receivesEnvoyAccessLogs_writesThem_andReportsReadiness() throws Exception {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         AuditSettings settings = AuditConfig.defaults(dir.resolve("spool"))
-                .withAlsBind("127.0.0.1").withAlsPort(Optional.of(0));
-        AuditComponent audit = AuditComponent.create(settings,
+                .withAlsBind("127.0.0.1")
+                .withAlsPort(Optional.of(0));
+        AuditComponent audit = AuditComponent.create(
+                settings,
                 ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(5)),
-                PG.dataSource(), meters);
+                PG.dataSource(),
+                meters);
         Instant start = Instant.parse("2026-11-21T19:00:00Z");
         try (audit) {
             audit.start();
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", audit.accessLogPort().orElseThrow())
-                    .usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress(
+                            "127.0.0.1", audit.accessLogPort().orElseThrow())
+                    .usePlaintext()
+                    .build();
             try {
                 StreamObserver<StreamAccessLogsMessage> envoy = AccessLogServiceGrpc.newStub(channel)
                         .streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
@@ -126,21 +135,27 @@ class AuditComponentTest {
                         });
                 envoy.onNext(StreamAccessLogsMessage.newBuilder()
                         .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
-                                .setNode(Node.newBuilder().setId("gw-1")).setLogName("als"))
+                                .setNode(Node.newBuilder().setId("gw-1"))
+                                .setLogName("als"))
                         .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
                                 .addLogEntry(HTTPAccessLogEntry.newBuilder()
-                                        .setCommonProperties(AccessLogCommon.newBuilder().setStartTime(
-                                                Timestamp.newBuilder().setSeconds(start.getEpochSecond())))
+                                        .setCommonProperties(AccessLogCommon.newBuilder()
+                                                .setStartTime(
+                                                        Timestamp.newBuilder().setSeconds(start.getEpochSecond())))
                                         .setRequest(HTTPRequestProperties.newBuilder()
-                                                .setRequestMethod(RequestMethod.GET).setPath("/v1/x?y=1")
-                                                .setRequestId("als-req-1").putRequestHeaders("x-tenant-id", "acme"))
+                                                .setRequestMethod(RequestMethod.GET)
+                                                .setPath("/v1/x?y=1")
+                                                .setRequestId("als-req-1")
+                                                .putRequestHeaders("x-tenant-id", "acme"))
                                         .setResponse(HTTPResponseProperties.newBuilder()
                                                 .setResponseCode(UInt32Value.of(200)))))
                         .build());
                 AuditReader reader = new AuditReader(PG.dataSource());
-                await().atMost(20, TimeUnit.SECONDS).until(() ->
-                        !reader.query(AuditQuery.since(start).withRequestId("als-req-1")).isEmpty());
-                AuditEvent stored = reader.query(AuditQuery.since(start).withRequestId("als-req-1")).get(0);
+                await().atMost(20, TimeUnit.SECONDS)
+                        .until(() -> !reader.query(AuditQuery.since(start).withRequestId("als-req-1"))
+                                .isEmpty());
+                AuditEvent stored = reader.query(AuditQuery.since(start).withRequestId("als-req-1"))
+                        .get(0);
                 assertThat(stored.kind()).isEqualTo(AuditKind.API_CALL);
                 assertThat(stored.tenant()).hasValue("acme");
                 assertThat(stored.path()).hasValue("/v1/x");
@@ -156,11 +171,18 @@ class AuditComponentTest {
             assertThat(r.detail()).contains("writing to PostgreSQL");
 
             String scrape = meters.scrape();
-            assertThat(scrape).contains("meshguard_audit_events_written_total", "meshguard_audit_events_recorded_total",
-                    "meshguard_audit_events_spooled_total", "meshguard_audit_events_replayed_total",
-                    "meshguard_audit_events_dropped_total{reason=\"queue_full\"}", "meshguard_audit_spool_bytes",
-                    "meshguard_audit_queue_events", "meshguard_audit_batch_write_seconds",
-                    "meshguard_audit_als_entries_total{result=\"recorded\"}", "meshguard_audit_partitions_added_total");
+            assertThat(scrape)
+                    .contains(
+                            "meshguard_audit_events_written_total",
+                            "meshguard_audit_events_recorded_total",
+                            "meshguard_audit_events_spooled_total",
+                            "meshguard_audit_events_replayed_total",
+                            "meshguard_audit_events_dropped_total{reason=\"queue_full\"}",
+                            "meshguard_audit_spool_bytes",
+                            "meshguard_audit_queue_events",
+                            "meshguard_audit_batch_write_seconds",
+                            "meshguard_audit_als_entries_total{result=\"recorded\"}",
+                            "meshguard_audit_partitions_added_total");
         }
         assertThat(audit.readinessChecks().get(0).check().detail()).contains("audit");
     }

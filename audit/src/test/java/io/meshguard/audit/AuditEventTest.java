@@ -58,7 +58,8 @@ class AuditEventTest {
         UUID a = EventIds.forInstant(t);
         UUID b = EventIds.forInstant(t.plusNanos(500_000));
         UUID c = EventIds.forInstant(t.plusMillis(1));
-        assertThat(List.of(c, a, b).stream().sorted(EventIdsTestOrder.UNSIGNED).toList()).containsExactly(a, b, c);
+        assertThat(List.of(c, a, b).stream().sorted(EventIdsTestOrder.UNSIGNED).toList())
+                .containsExactly(a, b, c);
     }
 
     @Test
@@ -92,7 +93,10 @@ class AuditEventTest {
 
     @Test
     void overlongText_isCutToColumnWidth_andListedInDetails() {
-        AuditEvent e = AuditEvent.builder(AuditKind.API_CALL).path("/" + "a".repeat(5000)).tenant("t").build();
+        AuditEvent e = AuditEvent.builder(AuditKind.API_CALL)
+                .path("/" + "a".repeat(5000))
+                .tenant("t")
+                .build();
         assertThat(e.path().orElseThrow()).hasSize(2048);
         assertThat(e.details()).containsEntry("_truncated", List.of("path"));
         assertThat(e.tenant()).hasValue("t");
@@ -100,7 +104,10 @@ class AuditEventTest {
 
     @Test
     void nulCharacters_areReplaced_becausePostgresTextCannotHoldThem() {
-        AuditEvent e = AuditEvent.builder(AuditKind.API_CALL).subject("a\u0000b").detail("k", "x\u0000y").build();
+        AuditEvent e = AuditEvent.builder(AuditKind.API_CALL)
+                .subject("a\u0000b")
+                .detail("k", "x\u0000y")
+                .build();
         assertThat(e.subject()).hasValue("a\uFFFDb");
         assertThat(e.details()).containsEntry("k", "x\uFFFDy");
     }
@@ -111,7 +118,10 @@ class AuditEventTest {
                 .hasMessageContaining("must be a JSON object");
         assertThatThrownBy(() -> AuditEvent.builder(AuditKind.API_CALL).detailsJson("{oops"))
                 .hasMessageContaining("not valid JSON");
-        assertThat(AuditEvent.builder(AuditKind.API_CALL).detailsJson("{\"a\":1}").build().details())
+        assertThat(AuditEvent.builder(AuditKind.API_CALL)
+                        .detailsJson("{\"a\":1}")
+                        .build()
+                        .details())
                 .isEqualTo(Map.of("a", 1));
     }
 
@@ -132,10 +142,14 @@ class AuditEventTest {
     void traceparent_malformedOrZero_yieldsNothing() {
         assertThat(TraceContext.traceId(null)).isEmpty();
         assertThat(TraceContext.traceId("garbage")).isEmpty();
-        assertThat(TraceContext.traceId("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).isEmpty();
-        assertThat(TraceContext.traceId("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")).isEmpty();
-        assertThat(TraceContext.traceId("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).isEmpty();
-        assertThat(TraceContext.traceId("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")).isEmpty();
+        assertThat(TraceContext.traceId("00-00000000000000000000000000000000-00f067aa0ba902b7-01"))
+                .isEmpty();
+        assertThat(TraceContext.traceId("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"))
+                .isEmpty();
+        assertThat(TraceContext.traceId("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+                .isEmpty();
+        assertThat(TraceContext.traceId("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"))
+                .isEmpty();
     }
 
     @Test
@@ -154,7 +168,9 @@ class AuditEventTest {
         FindingHasher hasher = FindingHasher.fromKeyFile(keyFile);
         String pan = "4111111111111111";
         AuditEvent e = DlpFinding.of("pan", DlpFinding.Direction.RESPONSE, "/card/number", pan, hasher)
-                .toEvent().requestId("r1").build();
+                .toEvent()
+                .requestId("r1")
+                .build();
 
         assertThat(e.kind()).isEqualTo(AuditKind.DLP_FINDING);
         assertThat(e.detailsJson()).doesNotContain(pan).doesNotContain("kkkk");

@@ -43,8 +43,8 @@ class AuditStoreTest {
         try (PostgresAuditStore store = store(method)) {
             store.write(events);
         }
-        List<AuditEvent> back = new AuditReader(PG.dataSource())
-                .query(AuditQuery.since(at).withUntil(at.plusSeconds(1)));
+        List<AuditEvent> back =
+                new AuditReader(PG.dataSource()).query(AuditQuery.since(at).withUntil(at.plusSeconds(1)));
         back = new ArrayList<>(back);
         back.sort(Comparator.comparing(AuditEvent::occurredAt));
         assertThat(back).containsExactlyElementsOf(events);
@@ -56,13 +56,18 @@ class AuditStoreTest {
     @EnumSource(BatchWriteMethod.class)
     void textNeedingEscapes_survivesTheWritePath(BatchWriteMethod method) throws Exception {
         Instant at = Instant.parse("2026-11-21T09:30:00Z").plusSeconds(method.ordinal());
-        AuditEvent tricky = AuditEvent.builder(AuditKind.API_CALL).occurredAt(at)
-                .path("/a\\b\tc\nd\re\\N").subject("ünïcødé 🙂").tenant("\\N")
-                .detail("quote", "\"q\" \\ \n").build();
+        AuditEvent tricky = AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(at)
+                .path("/a\\b\tc\nd\re\\N")
+                .subject("ünïcødé 🙂")
+                .tenant("\\N")
+                .detail("quote", "\"q\" \\ \n")
+                .build();
         try (PostgresAuditStore store = store(method)) {
             store.write(List.of(tricky));
         }
-        List<AuditEvent> back = new AuditReader(PG.dataSource()).query(AuditQuery.since(at).withUntil(at.plusSeconds(1)));
+        List<AuditEvent> back =
+                new AuditReader(PG.dataSource()).query(AuditQuery.since(at).withUntil(at.plusSeconds(1)));
         assertThat(back).containsExactly(tricky);
     }
 
@@ -79,7 +84,8 @@ class AuditStoreTest {
             assertThat(store.writeIdempotent(events)).isEqualTo(30);
             assertThat(store.writeIdempotent(events)).isZero();
         }
-        assertThat(count("occurred_at >= '" + at + "' and occurred_at < '" + at.plusSeconds(1) + "'")).isEqualTo(50);
+        assertThat(count("occurred_at >= '" + at + "' and occurred_at < '" + at.plusSeconds(1) + "'"))
+                .isEqualTo(50);
     }
 
     @Test
@@ -88,8 +94,8 @@ class AuditStoreTest {
         try (PostgresAuditStore store = store(BatchWriteMethod.COPY)) {
             store.write(List.of(e));
             assertThatThrownBy(() -> store.write(List.of(e)))
-                    .isInstanceOfSatisfying(SQLException.class,
-                            ex -> assertThat(SqlFailures.isTransient(ex)).isFalse());
+                    .isInstanceOfSatisfying(SQLException.class, ex -> assertThat(SqlFailures.isTransient(ex))
+                            .isFalse());
         }
     }
 
@@ -100,8 +106,9 @@ class AuditStoreTest {
             store.write(List.of(TestEvents.numbered(7, farFuture)));
         }
         try (var c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*) from audit_event_default where occurred_at = '" + farFuture + "'")) {
+                var rs = c.createStatement()
+                        .executeQuery(
+                                "select count(*) from audit_event_default where occurred_at = '" + farFuture + "'")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(1);
         }
@@ -109,12 +116,12 @@ class AuditStoreTest {
 
     @Test
     void unreachableDatabase_isATransientFailure() {
-        ConnectionSource nowhere = ConnectionSource.forUrl("jdbc:postgresql://127.0.0.1:1/none", "u", "p",
-                Duration.ofSeconds(1));
+        ConnectionSource nowhere =
+                ConnectionSource.forUrl("jdbc:postgresql://127.0.0.1:1/none", "u", "p", Duration.ofSeconds(1));
         try (PostgresAuditStore store = new PostgresAuditStore(nowhere, BatchWriteMethod.COPY, Duration.ofSeconds(1))) {
             assertThatThrownBy(() -> store.write(List.of(TestEvents.numbered(1, Instant.now()))))
-                    .isInstanceOfSatisfying(SQLException.class,
-                            ex -> assertThat(SqlFailures.isTransient(ex)).isTrue());
+                    .isInstanceOfSatisfying(SQLException.class, ex -> assertThat(SqlFailures.isTransient(ex))
+                            .isTrue());
         }
     }
 }

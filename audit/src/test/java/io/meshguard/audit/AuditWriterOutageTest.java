@@ -44,10 +44,11 @@ class AuditWriterOutageTest {
     /** Every event numbered below {@code total} (one a microsecond from {@code base}) is in the table once. */
     private void assertEachOnce(Instant base, int total) throws Exception {
         try (var c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
-                                + " where occurred_at >= '" + base + "'"
-                                + " and occurred_at < '" + base.plusSeconds(1) + "'")) {
+                var rs = c.createStatement()
+                        .executeQuery(
+                                "select count(*), count(distinct event_id), count(distinct request_id) from audit_event"
+                                        + " where occurred_at >= '" + base + "'"
+                                        + " and occurred_at < '" + base.plusSeconds(1) + "'")) {
             rs.next();
             assertThat(rs.getLong(3)).as("distinct requests of " + total).isEqualTo(total);
             assertThat(rs.getLong(1)).isEqualTo(total);
@@ -74,15 +75,18 @@ class AuditWriterOutageTest {
                 while (writer.status().queued() > settings.queueCapacity() / 2) {
                     Thread.onSpinWait();
                 }
-                assertThat(writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))).isTrue();
+                assertThat(writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L))))
+                        .isTrue();
             }
             assertThat(writer.awaitWritten(Duration.ofSeconds(120))).isTrue();
         }
 
         assertEachOnce(base, TOTAL);
-        assertThat(meters.get("meshguard.audit.events.spooled").counter().count()).isPositive();
+        assertThat(meters.get("meshguard.audit.events.spooled").counter().count())
+                .isPositive();
         assertThat(meters.get("meshguard.audit.events.replayed").counter().count())
-                .isEqualTo(meters.get("meshguard.audit.events.spooled").counter().count());
+                .isEqualTo(
+                        meters.get("meshguard.audit.events.spooled").counter().count());
     }
 
     /**
@@ -100,15 +104,18 @@ class AuditWriterOutageTest {
         try (AuditWriter writer = AuditWriter.start(settings(Duration.ofMillis(300)), db, meters)) {
             List<Thread> producers = new ArrayList<>();
             for (int t = 0; t < 3; t++) {
-                Thread producer = new Thread(() -> {
-                    while (!stop.get()) {
-                        int i = next.getAndIncrement();
-                        if (!writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))) {
-                            refused.incrementAndGet();
-                        }
-                        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(5_000_000, 60_000_000));
-                    }
-                }, "producer-" + t);
+                Thread producer = new Thread(
+                        () -> {
+                            while (!stop.get()) {
+                                int i = next.getAndIncrement();
+                                if (!writer.record(TestEvents.numbered(i, base.plusNanos(i * 1000L)))) {
+                                    refused.incrementAndGet();
+                                }
+                                LockSupport.parkNanos(
+                                        ThreadLocalRandom.current().nextLong(5_000_000, 60_000_000));
+                            }
+                        },
+                        "producer-" + t);
                 producer.start();
                 producers.add(producer);
             }

@@ -57,7 +57,9 @@ class AuditWriterTest {
         if (tags.length > 0) {
             search = search.tags(tags);
         }
-        return search.counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        return search.counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count)
+                .sum();
     }
 
     private static long rowsBetween(Instant from, Instant to) throws SQLException {
@@ -86,8 +88,9 @@ class AuditWriterTest {
     private void spoolWhileDatabaseAway(List<AuditEvent> events, AuditWriterSettings s) throws IOException {
         try (AuditWriter writer = AuditWriter.start(s, NOWHERE, meters)) {
             events.forEach(e -> assertThat(writer.record(e)).isTrue());
-            await().atMost(30, TimeUnit.SECONDS).until(() -> counter("meshguard.audit.events.spooled")
-                    + counter("meshguard.audit.events.dropped") >= events.size());
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> counter("meshguard.audit.events.spooled") + counter("meshguard.audit.events.dropped")
+                            >= events.size());
             assertThat(writer.status().spooling()).isTrue();
             assertThat(writer.status().databaseReachable()).isFalse();
             assertThat(writer.status().describe()).contains("spool in use");
@@ -96,7 +99,9 @@ class AuditWriterTest {
 
     private List<Path> segments() throws IOException {
         try (Stream<Path> files = Files.list(spoolDir)) {
-            return files.filter(p -> p.getFileName().toString().endsWith(".seg")).sorted().toList();
+            return files.filter(p -> p.getFileName().toString().endsWith(".seg"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -142,8 +147,11 @@ class AuditWriterTest {
     void queryString_isDroppedBeforeStorage_byDefault() throws Exception {
         Instant at = Instant.parse("2026-11-21T11:30:00Z");
         try (AuditWriter writer = AuditWriter.start(settings(), database(), meters)) {
-            writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(at).requestId("q-1")
-                    .path("/v1/accounts?iban=DE89370400440532013000").build());
+            writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                    .occurredAt(at)
+                    .requestId("q-1")
+                    .path("/v1/accounts?iban=DE89370400440532013000")
+                    .build());
             assertThat(writer.awaitWritten(Duration.ofSeconds(30))).isTrue();
         }
         try (var c = PG.dataSource().getConnection();
@@ -203,7 +211,8 @@ class AuditWriterTest {
         // inserted (the segment's order, which need not be the order of recording: under load the caller's thread
         // may spool some events while the database thread still holds earlier ones); the count goes on across
         // attempts, so it fires once.
-        try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+        try (var c = PG.dataSource().getConnection();
+                var st = c.createStatement()) {
             st.execute("create sequence replay_fault_once");
             st.execute("create function replay_fault() returns trigger language plpgsql as $$ begin"
                     + " if new.occurred_at >= '" + base + "' and new.occurred_at < '" + base.plusSeconds(60) + "'"
@@ -215,7 +224,8 @@ class AuditWriterTest {
         try (AuditWriter writer = AuditWriter.start(settings(), database(), meters)) {
             assertThat(writer.awaitWritten(Duration.ofSeconds(60))).isTrue();
         } finally {
-            try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+            try (var c = PG.dataSource().getConnection();
+                    var st = c.createStatement()) {
                 st.execute("drop trigger replay_fault on audit_event");
                 st.execute("drop function replay_fault()");
                 st.execute("drop sequence replay_fault_once");
@@ -246,8 +256,11 @@ class AuditWriterTest {
     @Test
     void spoolCap_rejectPolicy_keepsTheOldestAndCountsTheRestAsDropped() throws Exception {
         Instant base = Instant.parse("2026-11-21T15:00:00Z");
-        AuditWriterSettings s = settings().withSpool(SpoolSettings.defaults(spoolDir)
-                .withSegmentBytes(4096).withMaxBytes(16 * 1024).withWhenFull(SpoolFullPolicy.REJECT));
+        AuditWriterSettings s = settings()
+                .withSpool(SpoolSettings.defaults(spoolDir)
+                        .withSegmentBytes(4096)
+                        .withMaxBytes(16 * 1024)
+                        .withWhenFull(SpoolFullPolicy.REJECT));
         spoolWhileDatabaseAway(events(base, 1000), s);
         double spooled = counter("meshguard.audit.events.spooled");
         double dropped = counter("meshguard.audit.events.dropped", "reason", "spool_full");
@@ -265,8 +278,11 @@ class AuditWriterTest {
     @Test
     void spoolCap_dropOldestPolicy_keepsTheNewestAndCountsTheRestAsDropped() throws Exception {
         Instant base = Instant.parse("2026-11-21T16:00:00Z");
-        AuditWriterSettings s = settings().withSpool(SpoolSettings.defaults(spoolDir)
-                .withSegmentBytes(4096).withMaxBytes(16 * 1024).withWhenFull(SpoolFullPolicy.DROP_OLDEST));
+        AuditWriterSettings s = settings()
+                .withSpool(SpoolSettings.defaults(spoolDir)
+                        .withSegmentBytes(4096)
+                        .withMaxBytes(16 * 1024)
+                        .withWhenFull(SpoolFullPolicy.DROP_OLDEST));
         spoolWhileDatabaseAway(events(base, 1000), s);
         double dropped = counter("meshguard.audit.events.dropped", "reason", "spool_full");
         assertThat(dropped).isPositive();
@@ -286,7 +302,12 @@ class AuditWriterTest {
         Instant base = Instant.parse("2026-11-21T17:00:00Z");
         List<AuditEvent> events = new ArrayList<>(events(base, 5));
         // Violates audit_event_sizes_check: a data error no retry can fix.
-        events.add(2, AuditEvent.builder(AuditKind.API_CALL).occurredAt(base.plusMillis(500)).latencyUs(-1).build());
+        events.add(
+                2,
+                AuditEvent.builder(AuditKind.API_CALL)
+                        .occurredAt(base.plusMillis(500))
+                        .latencyUs(-1)
+                        .build());
         try (AuditWriter writer = AuditWriter.start(settings(), database(), meters)) {
             events.forEach(writer::record);
             assertThat(writer.awaitWritten(Duration.ofSeconds(30))).isTrue();
@@ -300,7 +321,9 @@ class AuditWriterTest {
 
     @Test
     void fullQueue_refusesAndCounts_neverBlocks() throws Exception {
-        AuditWriterSettings s = settings().withQueueCapacity(100).withFlushInterval(Duration.ofSeconds(30))
+        AuditWriterSettings s = settings()
+                .withQueueCapacity(100)
+                .withFlushInterval(Duration.ofSeconds(30))
                 .withBatchSize(100);
         try (AuditWriter writer = AuditWriter.start(s, NOWHERE, meters)) {
             int accepted = 0;
@@ -318,6 +341,7 @@ class AuditWriterTest {
         AuditWriter writer = AuditWriter.start(settings(), database(), meters);
         writer.close();
         assertThat(writer.record(TestEvents.numbered(1, Instant.now()))).isFalse();
-        assertThat(counter("meshguard.audit.events.dropped", "reason", "writer_closed")).isEqualTo(1);
+        assertThat(counter("meshguard.audit.events.dropped", "reason", "writer_closed"))
+                .isEqualTo(1);
     }
 }

@@ -31,36 +31,61 @@ class BatchSpanTest {
     @Test
     void eachBatchWrite_isOneClientSpan_withItsRowCount_andNoRowContent() throws Exception {
         try (OtlpTraceReceiver collector = OtlpTraceReceiver.start()) {
-            Tracing tracing = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "otlp",
-                    "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_BSP_SCHEDULE_DELAY", "20"),
-                    "meshguard-audit", new SimpleMeterRegistry());
+            Tracing tracing = Tracing.fromEnvironment(
+                    Map.of(
+                            "OTEL_TRACES_EXPORTER",
+                            "otlp",
+                            "OTEL_EXPORTER_OTLP_ENDPOINT",
+                            collector.endpoint(),
+                            "OTEL_BSP_SCHEDULE_DELAY",
+                            "20"),
+                    "meshguard-audit",
+                    new SimpleMeterRegistry());
             AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
-                    .withBatchSize(100).withFlushInterval(Duration.ofMillis(20));
+                    .withBatchSize(100)
+                    .withFlushInterval(Duration.ofMillis(20));
             Instant base = Instant.parse("2026-11-21T12:00:00Z");
-            try (AuditWriter writer = AuditWriter.start(settings,
+            try (AuditWriter writer = AuditWriter.start(
+                    settings,
                     ConnectionSource.forUrl(PG.jdbcUrl(), PG.user(), PG.password(), Duration.ofSeconds(5)),
-                    new SimpleMeterRegistry(), tracing)) {
+                    new SimpleMeterRegistry(),
+                    tracing)) {
                 for (int i = 0; i < 250; i++) {
-                    writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(base.plusMillis(i))
-                            .requestId("req-" + i).subject("subject-secret-" + i).tenant("tenant-secret")
-                            .path("/v1/accounts?iban=DE89370400440532013000").build());
+                    writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                            .occurredAt(base.plusMillis(i))
+                            .requestId("req-" + i)
+                            .subject("subject-secret-" + i)
+                            .tenant("tenant-secret")
+                            .path("/v1/accounts?iban=DE89370400440532013000")
+                            .build());
                 }
                 assertThat(writer.awaitWritten(Duration.ofSeconds(30))).isTrue();
             }
-            await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans("meshguard.audit.write").stream()
-                    .mapToLong(s -> Long.parseLong(OtlpTraceReceiver.attribute(s, "db.operation.batch.size").orElse("0")))
-                    .sum() == 250);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> collector.spans("meshguard.audit.write").stream()
+                                    .mapToLong(s ->
+                                            Long.parseLong(OtlpTraceReceiver.attribute(s, "db.operation.batch.size")
+                                                    .orElse("0")))
+                                    .sum()
+                            == 250);
             List<Span> spans = collector.spans("meshguard.audit.write");
             assertThat(spans).allSatisfy(s -> {
                 assertThat(s.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_CLIENT);
                 assertThat(OtlpTraceReceiver.attribute(s, "db.system.name")).contains("postgresql");
-                assertThat(OtlpTraceReceiver.attribute(s, "meshguard.audit.path")).contains("direct");
-                assertThat(OtlpTraceReceiver.attribute(s, "meshguard.audit.outcome")).contains("written");
-                assertThat(OtlpTraceReceiver.attribute(s, "db.operation.batch.size").map(Long::parseLong).orElseThrow())
+                assertThat(OtlpTraceReceiver.attribute(s, "meshguard.audit.path"))
+                        .contains("direct");
+                assertThat(OtlpTraceReceiver.attribute(s, "meshguard.audit.outcome"))
+                        .contains("written");
+                assertThat(OtlpTraceReceiver.attribute(s, "db.operation.batch.size")
+                                .map(Long::parseLong)
+                                .orElseThrow())
                         .isBetween(1L, 100L);
             });
-            assertThat(collector.allText()).doesNotContain("subject-secret").doesNotContain("tenant-secret")
-                    .doesNotContain("DE89370400440532013000").doesNotContain("req-1");
+            assertThat(collector.allText())
+                    .doesNotContain("subject-secret")
+                    .doesNotContain("tenant-secret")
+                    .doesNotContain("DE89370400440532013000")
+                    .doesNotContain("req-1");
             tracing.close();
         }
     }

@@ -14,7 +14,11 @@ class CopyTextEncoderTest {
         AuditEvent e = AuditEvent.builder(AuditKind.API_CALL)
                 .eventId(UUID.fromString("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"))
                 .occurredAt(Instant.parse("2026-01-02T03:04:05.000007Z"))
-                .tenant("a\tb\\c\nd\re").subject("ü€😀").status(200).latencyUs(-5).stream(true)
+                .tenant("a\tb\\c\nd\re")
+                .subject("ü€😀")
+                .status(200)
+                .latencyUs(-5)
+                .stream(true)
                 .build();
         String line = new String(CopyTextEncoder.encode(List.of(e)), StandardCharsets.UTF_8);
         String[] cols = line.substring(0, line.length() - 1).split("\t", -1);
@@ -35,7 +39,8 @@ class CopyTextEncoderTest {
 
     @Test
     void loneSurrogate_becomesReplacementCharacter_likeStringGetBytes() {
-        AuditEvent e = AuditEvent.builder(AuditKind.API_CALL).subject("x\uD800y").build();
+        AuditEvent e =
+                AuditEvent.builder(AuditKind.API_CALL).subject("x\uD800y").build();
         String line = new String(CopyTextEncoder.encode(List.of(e)), StandardCharsets.UTF_8);
         assertThat(line.split("\t", -1)[6]).isEqualTo("x\uFFFDy");
     }

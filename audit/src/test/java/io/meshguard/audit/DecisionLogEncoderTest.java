@@ -41,9 +41,13 @@ class DecisionLogEncoderTest {
                 if (name.equals("occurred_at")) {
                     assertThat(Instant.parse(line.get(name).asText())).isEqualTo(e.occurredAt());
                 } else if (expected.isIntegralNumber()) {
-                    assertThat(line.get(name).asLong()).as("%s of %s", name, e.kind()).isEqualTo(expected.asLong());
+                    assertThat(line.get(name).asLong())
+                            .as("%s of %s", name, e.kind())
+                            .isEqualTo(expected.asLong());
                 } else if (expected.isNull()) {
-                    assertThat(line.has(name)).as("%s of %s is absent", name, e.kind()).isFalse();
+                    assertThat(line.has(name))
+                            .as("%s of %s is absent", name, e.kind())
+                            .isFalse();
                 } else {
                     assertThat(line.get(name)).as("%s of %s", name, e.kind()).isEqualTo(expected);
                 }
@@ -53,10 +57,13 @@ class DecisionLogEncoderTest {
 
     @Test
     void line_timestamp_isUtcWithMicroseconds() throws Exception {
-        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(Instant.parse("1999-12-31T23:59:59Z"))
+        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .occurredAt(Instant.parse("1999-12-31T23:59:59Z"))
                 .build();
 
-        assertThat(JSON.readTree(encode(e, PathPolicy.DROP_QUERY)).get("occurred_at").asText())
+        assertThat(JSON.readTree(encode(e, PathPolicy.DROP_QUERY))
+                        .get("occurred_at")
+                        .asText())
                 .isEqualTo("1999-12-31T23:59:59.000000Z");
     }
 
@@ -67,11 +74,18 @@ class DecisionLogEncoderTest {
         String separators = "js\u2028line\u2029para";
         String loneSurrogates = "high\uD83Dalone low\uDE00alone end\uD800";
         String pair = "emoji \uD83D\uDE00 and é ü 中";
-        String brokenUtf8 = new String(new byte[] {'x', (byte) 0xC3, (byte) 0x28, (byte) 0xFF, 'y'},
-                StandardCharsets.UTF_8);
-        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(AT)
-                .requestId(controls).tenant(quotes).subject(separators).clientId(loneSurrogates).route(pair)
-                .authority(brokenUtf8).path("/v1/a\u0000b?token=secret").reason("x\ny")
+        String brokenUtf8 =
+                new String(new byte[] {'x', (byte) 0xC3, (byte) 0x28, (byte) 0xFF, 'y'}, StandardCharsets.UTF_8);
+        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .occurredAt(AT)
+                .requestId(controls)
+                .tenant(quotes)
+                .subject(separators)
+                .clientId(loneSurrogates)
+                .route(pair)
+                .authority(brokenUtf8)
+                .path("/v1/a\u0000b?token=secret")
+                .reason("x\ny")
                 .detail("note", "multi\nline \uDC00 \u2028")
                 .build();
 
@@ -79,7 +93,10 @@ class DecisionLogEncoderTest {
 
         assertThat(line[line.length - 1]).isEqualTo((byte) '\n');
         for (int i = 0; i < line.length - 1; i++) {
-            assertThat(line[i] & 0xff).as("byte %d", i).isGreaterThanOrEqualTo(0x20).isNotEqualTo(0x7f);
+            assertThat(line[i] & 0xff)
+                    .as("byte %d", i)
+                    .isGreaterThanOrEqualTo(0x20)
+                    .isNotEqualTo(0x7f);
         }
         strictUtf8(line);
         JsonNode parsed = JSON.readTree(line);
@@ -96,13 +113,22 @@ class DecisionLogEncoderTest {
 
     @Test
     void line_path_followsTheDatabaseWritersQueryStringRule() throws Exception {
-        AuditEvent call = AuditEvent.builder(AuditKind.API_CALL).occurredAt(AT).path("/v1/search?q=iban#frag").build();
+        AuditEvent call = AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(AT)
+                .path("/v1/search?q=iban#frag")
+                .build();
         AuditEvent stream = call.toBuilder().stream(true).build();
 
-        assertThat(JSON.readTree(encode(call, PathPolicy.DROP_QUERY)).get("path").asText()).isEqualTo("/v1/search");
+        assertThat(JSON.readTree(encode(call, PathPolicy.DROP_QUERY))
+                        .get("path")
+                        .asText())
+                .isEqualTo("/v1/search");
         assertThat(JSON.readTree(encode(call, new PathPolicy(true))).get("path").asText())
                 .isEqualTo("/v1/search?q=iban#frag");
-        assertThat(JSON.readTree(encode(stream, new PathPolicy(true))).get("path").asText()).isEqualTo("/v1/search");
+        assertThat(JSON.readTree(encode(stream, new PathPolicy(true)))
+                        .get("path")
+                        .asText())
+                .isEqualTo("/v1/search");
     }
 
     @Test
@@ -112,7 +138,9 @@ class DecisionLogEncoderTest {
             encoder.append(TestEvents.numbered(i, AT));
         }
 
-        List<String> lines = new String(encoder.bytes(), 0, encoder.size(), StandardCharsets.UTF_8).lines().toList();
+        List<String> lines = new String(encoder.bytes(), 0, encoder.size(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(lines).hasSize(500);
         for (int i = 0; i < 500; i++) {
             JsonNode n = JSON.readTree(lines.get(i));
@@ -128,7 +156,10 @@ class DecisionLogEncoderTest {
     void append_lineLargerThanTheBuffer_writtenWhole_bufferGivenBackAfterwards() throws Exception {
         DecisionLogEncoder encoder = new DecisionLogEncoder(Map.of(), PathPolicy.DROP_QUERY, 4096);
         String big = "\u00e9\"x".repeat(100_000);
-        encoder.append(AuditEvent.builder(AuditKind.CONFIG_CHANGE).occurredAt(AT).detail("text", big).build());
+        encoder.append(AuditEvent.builder(AuditKind.CONFIG_CHANGE)
+                .occurredAt(AT)
+                .detail("text", big)
+                .build());
 
         JsonNode n = JSON.readTree(new String(encoder.bytes(), 0, encoder.size(), StandardCharsets.UTF_8));
         assertThat(n.get("details").get("text").asText()).isEqualTo(big);
@@ -138,7 +169,10 @@ class DecisionLogEncoderTest {
     }
 
     private static void strictUtf8(byte[] bytes) throws CharacterCodingException {
-        StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
+        StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes));
     }
 }

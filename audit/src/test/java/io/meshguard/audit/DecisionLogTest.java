@@ -90,7 +90,8 @@ class DecisionLogTest {
             int base = t * perThread;
             producers.add(Thread.ofPlatform().start(() -> {
                 for (int i = 0; i < perThread; i++) {
-                    assertThat(log.record(TestEvents.numbered(base + i, Instant.now()))).isTrue();
+                    assertThat(log.record(TestEvents.numbered(base + i, Instant.now())))
+                            .isTrue();
                 }
             }));
         }
@@ -101,7 +102,9 @@ class DecisionLogTest {
         log.close();
 
         for (byte[] write : out.writes) {
-            assertThat(write[write.length - 1]).as("a write ends with a whole line").isEqualTo((byte) '\n');
+            assertThat(write[write.length - 1])
+                    .as("a write ends with a whole line")
+                    .isEqualTo((byte) '\n');
         }
         assertThat(out.writes.size()).as("lines per write").isLessThan(threads * perThread / 10);
         Set<String> requestIds = new HashSet<>();
@@ -152,7 +155,8 @@ class DecisionLogTest {
         assertThat(accepted).isEqualTo(51);
         assertThat(refused).isEqualTo(30);
         assertThat(counter("meshguard.decision_log.dropped", "queue_full")).isEqualTo(30);
-        assertThat(meters.find("meshguard.decision_log.queue.events").gauge().value()).isEqualTo(50);
+        assertThat(meters.find("meshguard.decision_log.queue.events").gauge().value())
+                .isEqualTo(50);
 
         release.countDown();
         assertThat(log.awaitWritten(Duration.ofSeconds(30))).isTrue();
@@ -164,15 +168,15 @@ class DecisionLogTest {
     void record_fullQueueWithMaxWait_waitsForRoomInsteadOfDropping() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         RecordingStream out = new RecordingStream(release);
-        DecisionLog log = new DecisionLog(settings().withQueueCapacity(1).withMaxWait(Duration.ofSeconds(1)), out,
-                "test", meters);
+        DecisionLog log = new DecisionLog(
+                settings().withQueueCapacity(1).withMaxWait(Duration.ofSeconds(1)), out, "test", meters);
         log.start();
         log.record(TestEvents.numbered(0, Instant.now()));
         await().atMost(Duration.ofSeconds(30)).until(out.blocked::get);
         assertThat(log.record(TestEvents.numbered(1, Instant.now()))).isTrue(); // fills the queue
         AtomicBoolean waitedResult = new AtomicBoolean();
-        Thread producer = Thread.ofPlatform().start(() -> waitedResult.set(log.record(TestEvents.numbered(2,
-                Instant.now()))));
+        Thread producer =
+                Thread.ofPlatform().start(() -> waitedResult.set(log.record(TestEvents.numbered(2, Instant.now()))));
         await().atMost(Duration.ofSeconds(30)).until(() -> producer.getState() == Thread.State.TIMED_WAITING);
 
         release.countDown();

@@ -38,8 +38,11 @@ class FlatJsonTest {
 
     @Test
     void build_flatDetails_storesWhatJacksonWould() throws Exception {
-        AuditEvent event = AuditEvent.builder(AuditKind.AUTHZ_DECISION).detail("description", "allowed \"x\"\n")
-                .detail("token_cached", true).detail("n", 3).build();
+        AuditEvent event = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .detail("description", "allowed \"x\"\n")
+                .detail("token_cached", true)
+                .detail("n", 3)
+                .build();
         Map<String, Object> expected = new LinkedHashMap<>();
         expected.put("description", "allowed \"x\"\n");
         expected.put("token_cached", true);

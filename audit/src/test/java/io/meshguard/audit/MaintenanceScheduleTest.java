@@ -16,14 +16,19 @@ class MaintenanceScheduleTest {
         AtomicInteger runs = new AtomicInteger();
         CountDownLatch thirdRun = new CountDownLatch(3);
         List<Duration> retries = new CopyOnWriteArrayList<>();
-        try (MaintenanceSchedule schedule = new MaintenanceSchedule("test-maintenance", () -> {
-            thirdRun.countDown();
-            if (runs.incrementAndGet() == 1) {
-                throw new java.sql.SQLException("database away", "08006");
-            }
-        }, (e, retryIn) -> retries.add(retryIn))) {
+        try (MaintenanceSchedule schedule = new MaintenanceSchedule(
+                "test-maintenance",
+                () -> {
+                    thirdRun.countDown();
+                    if (runs.incrementAndGet() == 1) {
+                        throw new java.sql.SQLException("database away", "08006");
+                    }
+                },
+                (e, retryIn) -> retries.add(retryIn))) {
             schedule.start(Duration.ofMillis(20));
-            assertThat(thirdRun.await(30, TimeUnit.SECONDS)).as("runs go on after a failure").isTrue();
+            assertThat(thirdRun.await(30, TimeUnit.SECONDS))
+                    .as("runs go on after a failure")
+                    .isTrue();
         }
         assertThat(retries).containsExactly(Duration.ofMillis(20));
         assertThat(MaintenanceSchedule.RETRY_AFTER_FAILURE).isEqualTo(Duration.ofMinutes(5));
@@ -33,10 +38,13 @@ class MaintenanceScheduleTest {
     void startedSchedule_cannotStartTwice() throws Exception {
         AtomicInteger runs = new AtomicInteger();
         CountDownLatch first = new CountDownLatch(1);
-        MaintenanceSchedule schedule = new MaintenanceSchedule("test-maintenance", () -> {
-            runs.incrementAndGet();
-            first.countDown();
-        }, (e, retryIn) -> { });
+        MaintenanceSchedule schedule = new MaintenanceSchedule(
+                "test-maintenance",
+                () -> {
+                    runs.incrementAndGet();
+                    first.countDown();
+                },
+                (e, retryIn) -> {});
         schedule.start(Duration.ofHours(1));
         assertThat(first.await(30, TimeUnit.SECONDS)).isTrue();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> schedule.start(Duration.ofHours(1)))

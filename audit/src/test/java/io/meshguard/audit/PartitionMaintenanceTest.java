@@ -57,8 +57,8 @@ class PartitionMaintenanceTest {
     @Test
     void run_createsCurrentAndNextMonthsAhead() throws Exception {
         PartitionMaintenance.Result r = maintenance(NOV_2030, 3, 13).runOnce();
-        assertThat(partitions()).contains("audit_event_2030_11", "audit_event_2030_12", "audit_event_2031_01",
-                "audit_event_2031_02");
+        assertThat(partitions())
+                .contains("audit_event_2030_11", "audit_event_2030_12", "audit_event_2031_01", "audit_event_2031_02");
         assertThat(r.created()).isEqualTo(4);
         assertThat(maintenance(NOV_2030, 3, 13).runOnce().created()).isZero();
     }
@@ -77,15 +77,21 @@ class PartitionMaintenanceTest {
         assertThat(job.oldestKeptMonth()).isEqualTo(LocalDate.of(2029, 10, 1));
         PartitionMaintenance.Result r = job.runOnce();
 
-        assertThat(r.dropped()).contains("audit_event_2029_07", "audit_event_2029_09")
+        assertThat(r.dropped())
+                .contains("audit_event_2029_07", "audit_event_2029_09")
                 .doesNotContain("audit_event_2029_08", "audit_event_2029_10", "audit_event_2029_11");
         assertThat(r.held()).containsExactly("audit_event_2029_08");
-        assertThat(partitions()).contains("audit_event_2029_08", "audit_event_2029_10", "audit_event_2029_11",
-                        "audit_event_2029_12", "audit_event_2030_11")
+        assertThat(partitions())
+                .contains(
+                        "audit_event_2029_08",
+                        "audit_event_2029_10",
+                        "audit_event_2029_11",
+                        "audit_event_2029_12",
+                        "audit_event_2030_11")
                 .doesNotContain("audit_event_2029_07", "audit_event_2029_09");
         try (Connection c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*) from audit_event where occurred_at < '2029-10-01'")) {
+                var rs = c.createStatement()
+                        .executeQuery("select count(*) from audit_event where occurred_at < '2029-10-01'")) {
             rs.next();
             assertThat(rs.getLong(1)).as("only the held month's row is left").isEqualTo(1);
         }
@@ -115,8 +121,8 @@ class PartitionMaintenanceTest {
         PartitionMaintenance.Result r = maintenance(NOV_2030, 1, 13).runOnce();
         assertThat(r.defaultRowsDeleted()).isEqualTo(1);
         try (Connection c = PG.dataSource().getConnection();
-                var rs = c.createStatement().executeQuery(
-                        "select count(*) from audit_event_default where occurred_at < '2021-01-01'")) {
+                var rs = c.createStatement()
+                        .executeQuery("select count(*) from audit_event_default where occurred_at < '2021-01-01'")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(1);
         }
@@ -127,8 +133,8 @@ class PartitionMaintenanceTest {
         Clock later = Clock.fixed(Instant.parse("2032-06-10T00:00:00Z"), ZoneOffset.UTC);
         try (PartitionMaintenance job = maintenance(later, 1, 13)) {
             job.start(Duration.ofHours(24));
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
-                    .until(() -> partitions().contains("audit_event_2032_07"));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> partitions()
+                    .contains("audit_event_2032_07"));
         }
     }
 

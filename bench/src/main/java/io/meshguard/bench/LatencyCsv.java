@@ -14,7 +14,8 @@ public final class LatencyCsv {
 
     /** The header line; print it once before the rows. */
     public static void header() {
-        System.out.println("latency,server,scenario,baseline,offered_per_s,achieved_per_s,p50_us,p99_us,p999_us,saturated");
+        System.out.println(
+                "latency,server,scenario,baseline,offered_per_s,achieved_per_s,p50_us,p99_us,p999_us,saturated");
     }
 
     /**
@@ -23,11 +24,26 @@ public final class LatencyCsv {
      * @param baseline true for the scenario the others are compared with (the no-op or pass-through server)
      * @param latencyMicros latency in microseconds from the intended send time
      */
-    public static void row(String server, String scenario, boolean baseline, int offeredPerSecond,
-            double achievedPerSecond, Histogram latencyMicros, boolean saturated) {
-        System.out.printf(java.util.Locale.ROOT, "latency,%s,%s,%d,%d,%.1f,%d,%d,%d,%d%n", quote(server), quote(scenario),
-                baseline ? 1 : 0, offeredPerSecond, achievedPerSecond, latencyMicros.getValueAtPercentile(50),
-                latencyMicros.getValueAtPercentile(99), latencyMicros.getValueAtPercentile(99.9), saturated ? 1 : 0);
+    public static void row(
+            String server,
+            String scenario,
+            boolean baseline,
+            int offeredPerSecond,
+            double achievedPerSecond,
+            Histogram latencyMicros,
+            boolean saturated) {
+        System.out.printf(
+                java.util.Locale.ROOT,
+                "latency,%s,%s,%d,%d,%.1f,%d,%d,%d,%d%n",
+                quote(server),
+                quote(scenario),
+                baseline ? 1 : 0,
+                offeredPerSecond,
+                achievedPerSecond,
+                latencyMicros.getValueAtPercentile(50),
+                latencyMicros.getValueAtPercentile(99),
+                latencyMicros.getValueAtPercentile(99.9),
+                saturated ? 1 : 0);
     }
 
     /** RFC 4180 quoting: scenario names hold commas. */

@@ -12,7 +12,10 @@ import java.util.Objects;
 public record CalendarQuota(Period period, long limit, ZoneId zone, boolean blockWhenUsedUp) {
 
     /** The calendar unit a quota resets on. */
-    public enum Period { DAY, MONTH }
+    public enum Period {
+        DAY,
+        MONTH
+    }
 
     public CalendarQuota {
         Objects.requireNonNull(period, "period");

@@ -1,9 +1,10 @@
 package io.meshguard.catalog;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AuthMethod;
 import io.meshguard.access.Person;
-import io.meshguard.db.TenantScope;
 import io.meshguard.catalog.CatalogStore.Side;
+import io.meshguard.db.TenantScope;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Reading and writing catalogue rows: the row readers every store shares, small query helpers, and PostgreSQL's
@@ -26,14 +26,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 final class CatalogRows {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private CatalogRows() {
-    }
-
+    private CatalogRows() {}
 
     static List<Credential> credentialsIn(Connection c) throws SQLException {
         List<Credential> out = new ArrayList<>();
         for (String[] k : rows(c, "select kind, id from credential order by kind, id")) {
-            readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1]).ifPresent(out::add);
+            readCredential(c, AuthMode.valueOf(k[0].toUpperCase(Locale.ROOT)), k[1])
+                    .ifPresent(out::add);
         }
         return out;
     }
@@ -46,10 +45,17 @@ final class CatalogRows {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
-                return Optional.of(new Product(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        Optional.ofNullable(rs.getString(5)), Arrays.asList(strings(rs.getArray(6))),
-                        Optional.ofNullable(rs.getString(7)), upper(Product.Visibility.class, rs.getString(8)),
-                        upper(ProductState.class, rs.getString(9)), readOperations(c, id)));
+                return Optional.of(new Product(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getString(4),
+                        Optional.ofNullable(rs.getString(5)),
+                        Arrays.asList(strings(rs.getArray(6))),
+                        Optional.ofNullable(rs.getString(7)),
+                        upper(Product.Visibility.class, rs.getString(8)),
+                        upper(ProductState.class, rs.getString(9)),
+                        readOperations(c, id)));
             }
         }
     }
@@ -72,11 +78,16 @@ final class CatalogRows {
             throws SQLException {
         for (Product.Operation op : operations) {
             // the API is looked up under the caller's scope: another tenant's API is as absent as a missing one
-            List<String> api = strings(c, "select a.id::text from api a join product p on p.tenant = a.tenant"
-                    + " where a.name = ? and p.id = ?", op.api(), productId);
+            List<String> api = strings(
+                    c,
+                    "select a.id::text from api a join product p on p.tenant = a.tenant"
+                            + " where a.name = ? and p.id = ?",
+                    op.api(),
+                    productId);
             if (api.isEmpty()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "operation " + op.id() + ": API " + op.api()
-                        + " not found in the product's tenant");
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID,
+                        "operation " + op.id() + ": API " + op.api() + " not found in the product's tenant");
             }
             try (PreparedStatement ps = c.prepareStatement("insert into product_operation (product_id, id, api_id,"
                     + " method, path) values (?, ?, ?, ?, ?)")) {
@@ -103,11 +114,15 @@ final class CatalogRows {
                     modes.add(upper(AuthMode.class, m));
                 }
                 try {
-                    return Optional.of(new Plan(rs.getString(1), rs.getString(2), rs.getString(3),
+                    return Optional.of(new Plan(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
                             upper(PlanState.class, rs.getString(4)),
                             PlanLimitsJson.parse(JSON.readTree(rs.getString(5)), "plan " + id + " limits"),
                             PlanLimitsJson.parseOperations(JSON.readTree(rs.getString(6)), "plan " + id),
-                            upper(Plan.Approval.class, rs.getString(7)), modes));
+                            upper(Plan.Approval.class, rs.getString(7)),
+                            modes));
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     throw new SQLException("plan " + id + ": stored limits are not JSON", e);
                 }
@@ -123,30 +138,47 @@ final class CatalogRows {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
-                return Optional.of(new ProductPublish(rs.getString(1), rs.getString(2), rs.getString(3),
-                        upper(Environment.class, rs.getString(4)), upper(AuthMode.class, rs.getString(5)),
-                        upper(PublishState.class, rs.getString(6)), new PublishHost(rs.getString(7))));
+                return Optional.of(new ProductPublish(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        upper(Environment.class, rs.getString(4)),
+                        upper(AuthMode.class, rs.getString(5)),
+                        upper(PublishState.class, rs.getString(6)),
+                        new PublishHost(rs.getString(7))));
             }
         }
     }
 
     static Optional<Application> readApplication(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select id, tenant, name, state from application where id = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("select id, tenant, name, state from application where id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new Application(rs.getString(1), rs.getString(2), rs.getString(3),
-                        upper(ApplicationState.class, rs.getString(4)))) : Optional.empty();
+                return rs.next()
+                        ? Optional.of(new Application(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                upper(ApplicationState.class, rs.getString(4))))
+                        : Optional.empty();
             }
         }
     }
 
     static Optional<Subscription> readSubscription(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select id, application_id, publish_id, plan_id, state"
-                + " from subscription where id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select id, application_id, publish_id, plan_id, state" + " from subscription where id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new Subscription(rs.getString(1), rs.getString(2), rs.getString(3),
-                        rs.getString(4), upper(SubscriptionState.class, rs.getString(5)))) : Optional.empty();
+                return rs.next()
+                        ? Optional.of(new Subscription(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                rs.getString(4),
+                                upper(SubscriptionState.class, rs.getString(5))))
+                        : Optional.empty();
             }
         }
     }
@@ -165,12 +197,19 @@ final class CatalogRows {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
-                Credential cr = new Credential(rs.getString(1), kind, rs.getString(2),
+                Credential cr = new Credential(
+                        rs.getString(1),
+                        kind,
+                        rs.getString(2),
                         upper(CredentialState.class, rs.getString(3)),
                         Optional.ofNullable(rs.getTimestamp(4)).map(Timestamp::toInstant),
                         Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant),
-                        Set.copyOf(strings(c, "select subscription_id from credential_subscription"
-                                + " where kind = ? and credential_id = ?", lower(kind), id)));
+                        Set.copyOf(strings(
+                                c,
+                                "select subscription_id from credential_subscription"
+                                        + " where kind = ? and credential_id = ?",
+                                lower(kind),
+                                id)));
                 return Optional.of(cr);
             }
         }
@@ -179,7 +218,8 @@ final class CatalogRows {
     static Product ownProductForUpdate(Connection c, String productId) throws SQLException {
         // "for update" only returns rows the scope may change (the catalogue policy is select-only), so another
         // tenant's published product is as absent here as a missing one
-        if (strings(c, "select id from product where id = ? for update", productId).isEmpty()) {
+        if (strings(c, "select id from product where id = ? for update", productId)
+                .isEmpty()) {
             throw CatalogRefusal.notFound("product", productId);
         }
         return readProduct(c, productId).orElseThrow();
@@ -194,8 +234,8 @@ final class CatalogRows {
 
     /** Whether {@code person} asked for subscription {@code id} (by subject; by name for rows kept before V61). */
     static boolean askedBy(Connection c, String id, Person person) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select requested_by, requested_by_person from subscription"
-                + " where id = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("select requested_by, requested_by_person from subscription" + " where id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -212,8 +252,7 @@ final class CatalogRows {
         return new Person("token " + actor, actor, AuthMethod.LOCAL);
     }
 
-    static Subscription lockSubscription(Connection c, String id, TenantScope scope, Side side)
-            throws SQLException {
+    static Subscription lockSubscription(Connection c, String id, TenantScope scope, Side side) throws SQLException {
         return sideOf(c, id, scope, side, " for update");
     }
 
@@ -222,10 +261,12 @@ final class CatalogRows {
         return sideOf(c, id, scope, side, "");
     }
 
-    static Subscription sideOf(Connection c, String id, TenantScope scope, Side side, String lock)
-            throws SQLException {
-        List<String> tenant = strings(c, "select " + (side == Side.PROVIDER ? "provider_tenant" : "customer_tenant")
-                + " from subscription where id = ?" + lock, id);
+    static Subscription sideOf(Connection c, String id, TenantScope scope, Side side, String lock) throws SQLException {
+        List<String> tenant = strings(
+                c,
+                "select " + (side == Side.PROVIDER ? "provider_tenant" : "customer_tenant")
+                        + " from subscription where id = ?" + lock,
+                id);
         // the other side's view of the row is not enough: it answers as if the subscription did not exist
         if (tenant.isEmpty() || !scope.includes(tenant.get(0))) {
             throw CatalogRefusal.notFound("subscription", id);
@@ -233,10 +274,9 @@ final class CatalogRows {
         return readSubscription(c, id).orElseThrow();
     }
 
-    static void setState(Connection c, String table, String where, String state, String id)
-            throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("update " + table + " set state = ?, updated_at = now() where "
-                + where)) {
+    static void setState(Connection c, String table, String where, String state, String id) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement("update " + table + " set state = ?, updated_at = now() where " + where)) {
             ps.setString(1, state);
             ps.setString(2, id);
             if (ps.executeUpdate() != 1) {
@@ -246,8 +286,8 @@ final class CatalogRows {
     }
 
     static void touch(Connection c, String table, String id, String actor) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("update " + table + " set updated_by = ?, updated_at = now()"
-                + " where id = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("update " + table + " set updated_by = ?, updated_at = now()" + " where id = ?")) {
             ps.setString(1, actor);
             ps.setString(2, id);
             ps.executeUpdate();
@@ -279,7 +319,8 @@ final class CatalogRows {
 
     static List<String[]> rows(Connection c, String sql) throws SQLException {
         List<String[]> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = c.prepareStatement(sql);
+                ResultSet rs = ps.executeQuery()) {
             int n = rs.getMetaData().getColumnCount();
             while (rs.next()) {
                 String[] row = new String[n];
@@ -312,9 +353,15 @@ final class CatalogRows {
             case "23505" -> duplicate(e);
             case "23503" -> missingReference(e);
             case "23514" -> badValue(e);
-            case "22001" -> new CatalogRefusal(CatalogRefusal.Kind.INVALID, "a value is longer than its field allows"
-                    + LENGTH.matcher(detail(e)).results().map(r -> " (" + r.group(1) + " characters)").findFirst()
-                    .orElse(""));
+            case "22001" ->
+                new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID,
+                        "a value is longer than its field allows"
+                                + LENGTH.matcher(detail(e))
+                                        .results()
+                                        .map(r -> " (" + r.group(1) + " characters)")
+                                        .findFirst()
+                                        .orElse(""));
             case "42501" -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "not found");
             default -> new IllegalStateException("catalogue store: " + e.getMessage(), e);
         };
@@ -324,11 +371,12 @@ final class CatalogRows {
     // "t"); the value is left out when the row's table has row-level security, as the catalogue's have. Said in
     // words, never as SQL. Tenants are checked before each insert that names one (requireTenant), so this is the
     // fallback for a tenant deleted in between and for other references.
-    static final java.util.regex.Pattern MISSING_KEY = java.util.regex.Pattern.compile(
-            "Key (?:\\([a-z_]+\\)=\\((.*)\\) )?is not present in table \"([a-z_]+)\"");
+    static final java.util.regex.Pattern MISSING_KEY =
+            java.util.regex.Pattern.compile("Key (?:\\([a-z_]+\\)=\\((.*)\\) )?is not present in table \"([a-z_]+)\"");
 
     static CatalogRefusal missingReference(SQLException e) {
-        java.util.regex.Matcher m = MISSING_KEY.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
+        java.util.regex.Matcher m =
+                MISSING_KEY.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
         if (!m.find()) {
             return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names an object that does not exist");
         }
@@ -336,7 +384,8 @@ final class CatalogRows {
         if (m.group(1) == null) {
             return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "names a " + table + " that does not exist");
         }
-        return m.group(2).equals("tenant") ? Tenant.unknown(m.group(1))
+        return m.group(2).equals("tenant")
+                ? Tenant.unknown(m.group(1))
                 : new CatalogRefusal(CatalogRefusal.Kind.INVALID, table + " '" + m.group(1) + "' does not exist");
     }
 
@@ -352,32 +401,39 @@ final class CatalogRows {
         }
     }
 
-    static final java.util.regex.Pattern CONSTRAINT = java.util.regex.Pattern.compile(
-            "(?:relation \"([a-z_]+)\" violates check )?constraint \"([a-z_]+)\"");
-    static final java.util.regex.Pattern DUPLICATE_KEY = java.util.regex.Pattern.compile(
-            "Key \\(([a-z_, ]+)\\)=\\((.*)\\) already exists");
+    static final java.util.regex.Pattern CONSTRAINT =
+            java.util.regex.Pattern.compile("(?:relation \"([a-z_]+)\" violates check )?constraint \"([a-z_]+)\"");
+    static final java.util.regex.Pattern DUPLICATE_KEY =
+            java.util.regex.Pattern.compile("Key \\(([a-z_, ]+)\\)=\\((.*)\\) already exists");
     static final java.util.regex.Pattern LENGTH = java.util.regex.Pattern.compile("varying\\(([0-9]+)\\)");
 
     /** A unique constraint, in words: {@code product_pk} → "a product 'payments' already exists". */
     static CatalogRefusal duplicate(SQLException e) {
         String message = Optional.ofNullable(e.getMessage()).orElse("");
         java.util.regex.Matcher c = CONSTRAINT.matcher(message);
-        String what = c.find() ? c.group(2).replaceFirst("_(pk|key|unique)$", "").replace('_', ' ') : "object";
+        String what =
+                c.find() ? c.group(2).replaceFirst("_(pk|key|unique)$", "").replace('_', ' ') : "object";
         java.util.regex.Matcher k = DUPLICATE_KEY.matcher(message);
-        return new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "a " + what
-                + (k.find() ? " with " + k.group(1) + " '" + k.group(2) + "'" : " with that id") + " already exists");
+        return new CatalogRefusal(
+                CatalogRefusal.Kind.CONFLICT,
+                "a " + what + (k.find() ? " with " + k.group(1) + " '" + k.group(2) + "'" : " with that id")
+                        + " already exists");
     }
 
     /** A check constraint, in words: {@code product_id_check} on relation product → "id: not allowed for a product". */
     static CatalogRefusal badValue(SQLException e) {
-        java.util.regex.Matcher c = CONSTRAINT.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
+        java.util.regex.Matcher c =
+                CONSTRAINT.matcher(Optional.ofNullable(e.getMessage()).orElse(""));
         if (!c.find() || c.group(1) == null) {
             return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "a value is not allowed here");
         }
         String table = c.group(1);
-        String field = c.group(2).replaceFirst("^" + table + "_", "").replaceFirst("_check$", "").replace('_', ' ');
-        return new CatalogRefusal(CatalogRefusal.Kind.INVALID, field + ": a value not allowed for a "
-                + table.replace('_', ' '));
+        String field = c.group(2)
+                .replaceFirst("^" + table + "_", "")
+                .replaceFirst("_check$", "")
+                .replace('_', ' ');
+        return new CatalogRefusal(
+                CatalogRefusal.Kind.INVALID, field + ": a value not allowed for a " + table.replace('_', ' '));
     }
 
     static String detail(SQLException e) {

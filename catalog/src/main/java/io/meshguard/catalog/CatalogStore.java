@@ -5,10 +5,10 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.Map;
 import javax.sql.DataSource;
 
 /**
@@ -27,7 +27,10 @@ public final class CatalogStore {
      * alike; what each may do differs (a customer must not approve its own subscription), so each change names its
      * side and the caller's tenants must include that side's tenant.
      */
-    public enum Side { PROVIDER, CUSTOMER }
+    public enum Side {
+        PROVIDER,
+        CUSTOMER
+    }
 
     private final PlatformStore platform;
     private final ProductStore products;
@@ -98,8 +101,8 @@ public final class CatalogStore {
     }
 
     /** Replaces the product's operations; each names an API of the product's own tenant. */
-    public Product putOperations(TenantScope scope, String productId, List<Product.Operation> operations,
-            String actor) {
+    public Product putOperations(
+            TenantScope scope, String productId, List<Product.Operation> operations, String actor) {
         return products.putOperations(scope, productId, operations, actor);
     }
 
@@ -125,8 +128,14 @@ public final class CatalogStore {
      * Creates a draft publish of one of the scope's products on {@code clusterId}; its host is
      * {@code {product}.{environment}.{cluster region}.api.{domain}}.
      */
-    public ProductPublish createPublish(TenantScope scope, String productId, String clusterId, Environment environment,
-            AuthMode authMode, String domain, String gatewayGroup) {
+    public ProductPublish createPublish(
+            TenantScope scope,
+            String productId,
+            String clusterId,
+            Environment environment,
+            AuthMode authMode,
+            String domain,
+            String gatewayGroup) {
         return publishes.createPublish(scope, productId, clusterId, environment, authMode, domain, gatewayGroup);
     }
 
@@ -141,7 +150,11 @@ public final class CatalogStore {
      *
      * @return the publish and what the gateway did (a revision, or a request waiting for approval)
      */
-    public Moved movePublish(TenantScope scope, String publishId, PublishState to, GatewayServing gateway,
+    public Moved movePublish(
+            TenantScope scope,
+            String publishId,
+            PublishState to,
+            GatewayServing gateway,
             GatewayServing.Change change) {
         return publishes.movePublish(scope, publishId, to, gateway, change);
     }
@@ -188,14 +201,14 @@ public final class CatalogStore {
      * whether the subscription starts active or pending; the provider's tenant is taken from the product, never from
      * the caller.
      */
-    public Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
-            String actor) {
+    public Subscription subscribe(
+            TenantScope scope, String applicationId, String publishId, String planId, String actor) {
         return subscriptions.subscribe(scope, applicationId, publishId, planId, actor);
     }
 
     /** As above, by the person who asks (whom a manual plan's approval may not come from). */
-    public Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
-            Person actor) {
+    public Subscription subscribe(
+            TenantScope scope, String applicationId, String publishId, String planId, Person actor) {
         return subscriptions.subscribe(scope, applicationId, publishId, planId, actor);
     }
 
@@ -230,8 +243,8 @@ public final class CatalogStore {
     }
 
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
-    public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
-            String reason) {
+    public Subscription moveSubscription(
+            TenantScope scope, Side side, String id, SubscriptionState to, String actor, String reason) {
         return subscriptions.moveSubscription(scope, side, id, to, actor, reason);
     }
 
@@ -239,8 +252,8 @@ public final class CatalogStore {
      * As above, by a person: who asked for a pending subscription never approves it (a provider and a customer in one
      * tenant would otherwise be one person deciding alone).
      */
-    public Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, Person actor,
-            String reason) {
+    public Subscription moveSubscription(
+            TenantScope scope, Side side, String id, SubscriptionState to, Person actor, String reason) {
         return subscriptions.moveSubscription(scope, side, id, to, actor, reason);
     }
 
@@ -248,8 +261,8 @@ public final class CatalogStore {
      * Moves a live subscription to another published plan of the same product. The subscription keeps its id, so its
      * credentials keep working and its quota counters (keyed by subscription) carry over: docs/products.md.
      */
-    public Subscription changePlan(TenantScope scope, Side side, String id, String planId, String actor,
-            String reason) {
+    public Subscription changePlan(
+            TenantScope scope, Side side, String id, String planId, String actor, String reason) {
         return subscriptions.changePlan(scope, side, id, planId, actor, reason);
     }
 
@@ -277,8 +290,8 @@ public final class CatalogStore {
      * Rotates (the predecessor keeps working until {@code overlapEndsAt}), revokes or expires a credential.
      * {@code overlapEndsAt} is required for rotation and ignored otherwise.
      */
-    public Credential moveCredential(TenantScope scope, AuthMode kind, String id, CredentialState to,
-            Optional<Instant> overlapEndsAt) {
+    public Credential moveCredential(
+            TenantScope scope, AuthMode kind, String id, CredentialState to, Optional<Instant> overlapEndsAt) {
         return credentials.moveCredential(scope, kind, id, to, overlapEndsAt);
     }
 
@@ -295,6 +308,5 @@ public final class CatalogStore {
     }
 
     /** A moved publish and what its gateway group did about it. */
-    public record Moved(ProductPublish publish, GatewayServing.Served gateway) {
-    }
+    public record Moved(ProductPublish publish, GatewayServing.Served gateway) {}
 }

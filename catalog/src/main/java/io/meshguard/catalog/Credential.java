@@ -16,8 +16,14 @@ import java.util.Set;
  * @param overlapEndsAt   for a {@link CredentialState#ROTATING} credential: the end of its predecessor window
  * @param subscriptionIds the subscriptions it may be used on; empty means every subscription of its application
  */
-public record Credential(String id, AuthMode kind, String applicationId, CredentialState state,
-                         Optional<Instant> expiresAt, Optional<Instant> overlapEndsAt, Set<String> subscriptionIds) {
+public record Credential(
+        String id,
+        AuthMode kind,
+        String applicationId,
+        CredentialState state,
+        Optional<Instant> expiresAt,
+        Optional<Instant> overlapEndsAt,
+        Set<String> subscriptionIds) {
 
     public Credential {
         Objects.requireNonNull(id, "id");
@@ -40,7 +46,8 @@ public record Credential(String id, AuthMode kind, String applicationId, Credent
         if (state == CredentialState.REVOKED) {
             return Optional.of(DenyReason.CREDENTIAL_REVOKED);
         }
-        if (state == CredentialState.EXPIRED || expiresAt.filter(t -> !now.isBefore(t)).isPresent()) {
+        if (state == CredentialState.EXPIRED
+                || expiresAt.filter(t -> !now.isBefore(t)).isPresent()) {
             return Optional.of(DenyReason.CREDENTIAL_EXPIRED);
         }
         if (state == CredentialState.ROTATING && !now.isBefore(overlapEndsAt.orElseThrow())) {

@@ -1,12 +1,12 @@
 package io.meshguard.catalog;
 
-import static io.meshguard.catalog.CatalogRows.credentialsIn;
 import static io.meshguard.catalog.CatalogRows.lockApplication;
 import static io.meshguard.catalog.CatalogRows.lockSubscription;
 import static io.meshguard.catalog.CatalogRows.lower;
 import static io.meshguard.catalog.CatalogRows.readCredential;
 import static io.meshguard.catalog.CatalogRows.strings;
 
+import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.db.TenantScope;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
@@ -14,8 +14,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
-
-import io.meshguard.catalog.CatalogStore.Side;
 
 /** An application's credentials (API keys and OAuth clients) and their states. */
 final class CredentialStore {
@@ -40,8 +38,10 @@ final class CredentialStore {
                 // read under the scope's row-level security: another tenant's key is as absent as a missing one
                 List<String> keyTenant = strings(c, "select tenant from api_keys where key_id = ?", credential.id());
                 if (keyTenant.isEmpty() || !keyTenant.get(0).equals(app.tenant())) {
-                    throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "API key " + credential.id()
-                            + " not found in tenant " + app.tenant() + ", application " + app.id() + "'s");
+                    throw new CatalogRefusal(
+                            CatalogRefusal.Kind.NOT_FOUND,
+                            "API key " + credential.id() + " not found in tenant " + app.tenant() + ", application "
+                                    + app.id() + "'s");
                 }
             }
             try (PreparedStatement ps = c.prepareStatement("insert into credential (id, kind, application_id, tenant,"
@@ -51,14 +51,21 @@ final class CredentialStore {
                 ps.setString(3, app.id());
                 ps.setString(4, app.tenant());
                 ps.setString(5, credential.kind() == AuthMode.APIKEY ? credential.id() : null);
-                ps.setTimestamp(6, credential.expiresAt().map(t -> Timestamp.from(t.truncatedTo(ChronoUnit.MICROS)))
-                        .orElse(null));
+                ps.setTimestamp(
+                        6,
+                        credential
+                                .expiresAt()
+                                .map(t -> Timestamp.from(t.truncatedTo(ChronoUnit.MICROS)))
+                                .orElse(null));
                 ps.executeUpdate();
             }
             for (String sub : credential.subscriptionIds()) {
-                if (!lockSubscription(c, sub, scope, Side.CUSTOMER).applicationId().equals(app.id())) {
-                    throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "subscription " + sub
-                            + " not found among application " + app.id() + "'s");
+                if (!lockSubscription(c, sub, scope, Side.CUSTOMER)
+                        .applicationId()
+                        .equals(app.id())) {
+                    throw new CatalogRefusal(
+                            CatalogRefusal.Kind.NOT_FOUND,
+                            "subscription " + sub + " not found among application " + app.id() + "'s");
                 }
                 try (PreparedStatement ps = c.prepareStatement("insert into credential_subscription (kind,"
                         + " credential_id, subscription_id) values (?, ?, ?)")) {
@@ -76,11 +83,11 @@ final class CredentialStore {
      * Rotates (the predecessor keeps working until {@code overlapEndsAt}), revokes or expires a credential.
      * {@code overlapEndsAt} is required for rotation and ignored otherwise.
      */
-    Credential moveCredential(TenantScope scope, AuthMode kind, String id, CredentialState to,
-                                     Optional<Instant> overlapEndsAt) {
+    Credential moveCredential(
+            TenantScope scope, AuthMode kind, String id, CredentialState to, Optional<Instant> overlapEndsAt) {
         return tx.run(scope, c -> {
-            Credential cr = readCredential(c, kind, id, true)
-                    .orElseThrow(() -> CatalogRefusal.notFound("credential", id));
+            Credential cr =
+                    readCredential(c, kind, id, true).orElseThrow(() -> CatalogRefusal.notFound("credential", id));
             CredentialState.LIFECYCLE.move(cr.state(), to);
             if (to == CredentialState.ROTATING && overlapEndsAt.isEmpty()) {
                 throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "rotation needs the end of the overlap window");
@@ -89,8 +96,11 @@ final class CredentialStore {
                     + " updated_at = now() where kind = ? and id = ?")) {
                 ps.setString(1, lower(to));
                 // PostgreSQL keeps microseconds and rounds: truncate so a window never ends later than asked
-                ps.setTimestamp(2, to == CredentialState.ROTATING
-                        ? Timestamp.from(overlapEndsAt.orElseThrow().truncatedTo(ChronoUnit.MICROS)) : null);
+                ps.setTimestamp(
+                        2,
+                        to == CredentialState.ROTATING
+                                ? Timestamp.from(overlapEndsAt.orElseThrow().truncatedTo(ChronoUnit.MICROS))
+                                : null);
                 ps.setString(3, lower(kind));
                 ps.setString(4, id);
                 ps.executeUpdate();

@@ -47,8 +47,14 @@ public final class Lifecycle<S extends Enum<S>> {
         Objects.requireNonNull(from, "from");
         Objects.requireNonNull(to, "to");
         if (!allows(from, to)) {
-            throw new TransitionRefused(entity, from.name().toLowerCase(), to.name().toLowerCase(),
-                    next.get(from).stream().map(s -> s.name().toLowerCase()).sorted().toList());
+            throw new TransitionRefused(
+                    entity,
+                    from.name().toLowerCase(),
+                    to.name().toLowerCase(),
+                    next.get(from).stream()
+                            .map(s -> s.name().toLowerCase())
+                            .sorted()
+                            .toList());
         }
         return to;
     }

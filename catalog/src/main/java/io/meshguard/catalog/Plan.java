@@ -12,11 +12,21 @@ import java.util.Set;
  *
  * @param operationLimits limits per operation id, applied on top of {@code limits}
  */
-public record Plan(String id, String productId, String name, PlanState state, PlanLimits limits,
-                   Map<String, PlanLimits> operationLimits, Approval approval, Set<AuthMode> authModes) {
+public record Plan(
+        String id,
+        String productId,
+        String name,
+        PlanState state,
+        PlanLimits limits,
+        Map<String, PlanLimits> operationLimits,
+        Approval approval,
+        Set<AuthMode> authModes) {
 
     /** Whether a new subscription is active at once or waits for a provider. */
-    public enum Approval { AUTO, MANUAL }
+    public enum Approval {
+        AUTO,
+        MANUAL
+    }
 
     public Plan {
         Objects.requireNonNull(id, "id");

@@ -28,8 +28,7 @@ public final class PlanLimitsJson {
     private static final Set<String> RATE = Set.of("requests", "per");
     private static final Set<String> QUOTA = Set.of("period", "limit", "zone", "block");
 
-    private PlanLimitsJson() {
-    }
+    private PlanLimitsJson() {}
 
     public static PlanLimits parse(JsonNode node, String where) {
         if (node == null || node.isNull()) {
@@ -60,16 +59,18 @@ public final class PlanLimitsJson {
         if (!q.isMissingNode() && !q.isNull()) {
             String at = where + ".quota";
             requireObject(q, at, QUOTA);
-            CalendarQuota.Period period = switch (text(q, "period", at)) {
-                case "day" -> CalendarQuota.Period.DAY;
-                case "month" -> CalendarQuota.Period.MONTH;
-                default -> throw new IllegalArgumentException(at + ".period: day or month");
-            };
+            CalendarQuota.Period period =
+                    switch (text(q, "period", at)) {
+                        case "day" -> CalendarQuota.Period.DAY;
+                        case "month" -> CalendarQuota.Period.MONTH;
+                        default -> throw new IllegalArgumentException(at + ".period: day or month");
+                    };
             ZoneId zone;
             try {
                 zone = ZoneId.of(q.path("zone").asText("UTC"));
             } catch (DateTimeException e) {
-                throw new IllegalArgumentException(at + ".zone: not a time zone: " + q.path("zone").asText());
+                throw new IllegalArgumentException(
+                        at + ".zone: not a time zone: " + q.path("zone").asText());
             }
             JsonNode block = q.path("block");
             if (!block.isMissingNode() && !block.isBoolean()) {
@@ -107,8 +108,10 @@ public final class PlanLimitsJson {
             rates.addObject().put("requests", l.requests()).put("per", l.per().toSeconds() + "s");
         }
         limits.quota().ifPresent(q -> out.putObject("quota")
-                .put("period", q.period().name().toLowerCase(Locale.ROOT)).put("limit", q.limit())
-                .put("zone", q.zone().getId()).put("block", q.blockWhenUsedUp()));
+                .put("period", q.period().name().toLowerCase(Locale.ROOT))
+                .put("limit", q.limit())
+                .put("zone", q.zone().getId())
+                .put("block", q.blockWhenUsedUp()));
         return out;
     }
 
@@ -121,8 +124,8 @@ public final class PlanLimitsJson {
     /** {@code 1s}, {@code 30s}, {@code 1m}, {@code 1h}, {@code 1d}. */
     static Duration duration(String text, String where) {
         if (!text.matches("[1-9][0-9]{0,5}[smhd]")) {
-            throw new IllegalArgumentException(where + ".per: a whole number of s, m, h or d, e.g. 1s or 1m; got "
-                    + text);
+            throw new IllegalArgumentException(
+                    where + ".per: a whole number of s, m, h or d, e.g. 1s or 1m; got " + text);
         }
         long n = Long.parseLong(text.substring(0, text.length() - 1));
         return switch (text.charAt(text.length() - 1)) {

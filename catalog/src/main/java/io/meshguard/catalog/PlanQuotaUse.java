@@ -9,8 +9,8 @@ import java.util.Objects;
  *
  * @param counter {@code subscription} (the plan's quota) or {@code subscription/<operation>} (an operation's own)
  */
-public record PlanQuotaUse(Subscriber subscriber, String planName, String counter, long used, long limit,
-        LocalDate periodStart) {
+public record PlanQuotaUse(
+        Subscriber subscriber, String planName, String counter, long used, long limit, LocalDate periodStart) {
     public PlanQuotaUse {
         Objects.requireNonNull(subscriber, "subscriber");
         Objects.requireNonNull(planName, "planName");

@@ -10,10 +10,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.Map;
 
 /** The operators' part of the catalogue: clusters with their gateway groups, and tenants. */
 final class PlatformStore {
@@ -43,7 +43,11 @@ final class PlatformStore {
                 ps.setString(1, cluster.id());
                 ps.setString(2, cluster.region());
                 ps.setString(3, cluster.provider().orElse(null));
-                ps.setArray(4, c.createArrayOf("varchar", cluster.capabilities().stream().sorted().toArray()));
+                ps.setArray(
+                        4,
+                        c.createArrayOf(
+                                "varchar",
+                                cluster.capabilities().stream().sorted().toArray()));
                 ps.executeUpdate();
             }
             for (Map.Entry<String, Set<String>> g : new TreeMap<>(groups).entrySet()) {
@@ -52,7 +56,10 @@ final class PlatformStore {
                         + " set publishing_tenants = excluded.publishing_tenants, withdrawn_at = null")) {
                     ps.setString(1, cluster.id());
                     ps.setString(2, g.getKey());
-                    ps.setArray(3, c.createArrayOf("varchar", g.getValue().stream().sorted().toArray()));
+                    ps.setArray(
+                            3,
+                            c.createArrayOf(
+                                    "varchar", g.getValue().stream().sorted().toArray()));
                     ps.executeUpdate();
                 }
             }
@@ -65,14 +72,22 @@ final class PlatformStore {
      * the product's tenant. Otherwise a provider could put its host and upstream on another cluster's nodes, or hand a
      * cluster's zone a whole group (every tenant's routes) no operator gave it.
      */
-    static void requirePlacement(Connection c, String clusterId, String group, String tenant)
-            throws SQLException {
-        if (count(c, "select count(*) from cluster_group where cluster_id = ? and gateway_group = ?"
-                + " and withdrawn_at is null and ? = any (publishing_tenants)", clusterId, group, tenant) == 0) {
-            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "gateway group " + group + " is not assigned to"
-                    + " cluster " + clusterId + " for tenant " + tenant + ": an operator assigns a cluster its groups"
-                    + " and the tenants that publish into each (PUT /v1/operator/clusters/" + clusterId
-                    + ", gateway_groups)");
+    static void requirePlacement(Connection c, String clusterId, String group, String tenant) throws SQLException {
+        if (count(
+                        c,
+                        "select count(*) from cluster_group where cluster_id = ? and gateway_group = ?"
+                                + " and withdrawn_at is null and ? = any (publishing_tenants)",
+                        clusterId,
+                        group,
+                        tenant)
+                == 0) {
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.INVALID,
+                    "gateway group " + group + " is not assigned to"
+                            + " cluster " + clusterId + " for tenant " + tenant
+                            + ": an operator assigns a cluster its groups"
+                            + " and the tenants that publish into each (PUT /v1/operator/clusters/" + clusterId
+                            + ", gateway_groups)");
         }
     }
 
@@ -83,20 +98,24 @@ final class PlatformStore {
      */
     void deleteCluster(String id) {
         tx.run(TenantScope.ALL, c -> {
-            List<String> zoneRevoked = strings(c, "select coalesce(zone_revoked_at::text, '') from cluster"
-                    + " where id = ? for update", id);
+            List<String> zoneRevoked = strings(
+                    c, "select coalesce(zone_revoked_at::text, '') from cluster" + " where id = ? for update", id);
             if (zoneRevoked.isEmpty()) {
                 throw CatalogRefusal.notFound("cluster", id);
             }
             long publishes = count(c, "select count(*) from product_publish where cluster_id = ?", id);
             if (publishes > 0) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "cluster " + id + " is named by " + publishes
-                        + " product publish(es): a cluster that carried a product stays, for its history");
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
+                        "cluster " + id + " is named by " + publishes
+                                + " product publish(es): a cluster that carried a product stays, for its history");
             }
             boolean everRegistered = count(c, "select count(*) from zone_registration where cluster_id = ?", id) > 0;
             if (everRegistered && zoneRevoked.get(0).isEmpty()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "cluster " + id + " has a zone that is not"
-                        + " revoked: revoke it first (meshguard cluster revoke " + id + ")");
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
+                        "cluster " + id + " has a zone that is not"
+                                + " revoked: revoke it first (meshguard cluster revoke " + id + ")");
             }
             try (PreparedStatement ps = c.prepareStatement("delete from cluster where id = ?")) {
                 ps.setString(1, id);
@@ -109,11 +128,14 @@ final class PlatformStore {
     List<Cluster> clusters(TenantScope scope) {
         return tx.run(scope, c -> {
             List<Cluster> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(
-                    "select id, region, provider, capabilities from cluster order by id");
-                 ResultSet rs = ps.executeQuery()) {
+            try (PreparedStatement ps =
+                            c.prepareStatement("select id, region, provider, capabilities from cluster order by id");
+                    ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Cluster(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3)),
+                    out.add(new Cluster(
+                            rs.getString(1),
+                            rs.getString(2),
+                            Optional.ofNullable(rs.getString(3)),
                             Set.of(strings(rs.getArray(4)))));
                 }
             }
@@ -140,7 +162,7 @@ final class PlatformStore {
         return tx.run(TenantScope.ALL, c -> {
             List<Tenant> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("select id, display_name from tenant order by id");
-                 ResultSet rs = ps.executeQuery()) {
+                    ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new Tenant(rs.getString(1), Optional.ofNullable(rs.getString(2))));
                 }

@@ -8,9 +8,17 @@ import java.util.Optional;
  * What a provider sells: catalogue data and its operations. The id is the first label of every host it is published
  * on, so it is unique across tenants.
  */
-public record Product(String id, String tenant, String name, String version, Optional<String> description,
-                      List<String> tags, Optional<String> docsUrl, Visibility visibility, ProductState state,
-                      List<Operation> operations) {
+public record Product(
+        String id,
+        String tenant,
+        String name,
+        String version,
+        Optional<String> description,
+        List<String> tags,
+        Optional<String> docsUrl,
+        Visibility visibility,
+        ProductState state,
+        List<Operation> operations) {
 
     /** Who sees the product in the catalogue. */
     public enum Visibility {

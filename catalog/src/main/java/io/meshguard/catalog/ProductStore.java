@@ -34,8 +34,9 @@ final class ProductStore {
     Product createProduct(TenantScope scope, Product product, String actor) {
         return tx.run(scope, c -> {
             requireTenant(c, product.tenant());
-            try (PreparedStatement ps = c.prepareStatement("insert into product (id, tenant, name, version, description,"
-                    + " tags, docs_url, visibility, state, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into product (id, tenant, name, version, description,"
+                            + " tags, docs_url, visibility, state, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)")) {
                 ps.setString(1, product.id());
                 ps.setString(2, product.tenant());
                 ps.setString(3, product.name());
@@ -61,7 +62,7 @@ final class ProductStore {
         return tx.run(scope, c -> {
             List<String> ids = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("select id from product order by id");
-                 ResultSet rs = ps.executeQuery()) {
+                    ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     ids.add(rs.getString(1));
                 }
@@ -75,8 +76,7 @@ final class ProductStore {
     }
 
     /** Replaces the product's operations; each names an API of the product's own tenant. */
-    Product putOperations(TenantScope scope, String productId, List<Product.Operation> operations,
-                                 String actor) {
+    Product putOperations(TenantScope scope, String productId, List<Product.Operation> operations, String actor) {
         return tx.run(scope, c -> {
             Product p = ownProductForUpdate(c, productId);
             if (p.state() == ProductState.RETIRED) {
@@ -89,11 +89,15 @@ final class ProductStore {
             writeOperations(c, productId, operations);
             // served operations change only through a publish (a revision, four eyes), never behind the gateway's
             // back; checked after writing them, so a bad operation is the error a provider sees first
-            List<String> served = ids(c, "select id from product_publish where product_id = ? and state = 'published'"
-                    + " order by id", productId);
+            List<String> served = ids(
+                    c,
+                    "select id from product_publish where product_id = ? and state = 'published'" + " order by id",
+                    productId);
             if (!served.isEmpty()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "product " + productId + " is served by "
-                        + String.join(", ", served) + ": withdraw those publishes before changing its operations");
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
+                        "product " + productId + " is served by " + String.join(", ", served)
+                                + ": withdraw those publishes before changing its operations");
             }
             touch(c, "product", productId, actor);
             return readProduct(c, productId).orElseThrow();
@@ -105,12 +109,19 @@ final class ProductStore {
             Product p = ownProductForUpdate(c, productId);
             ProductState.LIFECYCLE.move(p.state(), to);
             if (to == ProductState.PUBLISHED && p.operations().isEmpty()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
                         "product " + productId + " has no operations: nothing to publish");
             }
-            if (to == ProductState.RETIRED && count(c, "select count(*) from product_publish where product_id = ?"
-                    + " and state = 'published'", productId) > 0) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+            if (to == ProductState.RETIRED
+                    && count(
+                                    c,
+                                    "select count(*) from product_publish where product_id = ?"
+                                            + " and state = 'published'",
+                                    productId)
+                            > 0) {
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
                         "product " + productId + " is still published somewhere: withdraw its publishes first");
             }
             setState(c, "product", "id = ?", lower(to), productId);
@@ -129,21 +140,31 @@ final class ProductStore {
             p.operations().forEach(o -> ops.add(o.id()));
             for (String op : plan.operationLimits().keySet()) {
                 if (!ops.contains(op)) {
-                    throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
+                    throw new CatalogRefusal(
+                            CatalogRefusal.Kind.INVALID,
                             "plan " + plan.name() + " limits operation " + op + ", which product " + p.id()
                                     + " does not have");
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("insert into plan (id, product_id, name, state, limits,"
-                    + " operation_limits, approval, auth_modes) values (?, ?, ?, 'staging', ?::jsonb, ?::jsonb, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into plan (id, product_id, name, state, limits,"
+                            + " operation_limits, approval, auth_modes) values (?, ?, ?, 'staging', ?::jsonb, ?::jsonb, ?, ?)")) {
                 ps.setString(1, plan.id());
                 ps.setString(2, plan.productId());
                 ps.setString(3, plan.name());
                 ps.setString(4, PlanLimitsJson.write(plan.limits()).toString());
-                ps.setString(5, PlanLimitsJson.writeOperations(plan.operationLimits()).toString());
+                ps.setString(
+                        5,
+                        PlanLimitsJson.writeOperations(plan.operationLimits()).toString());
                 ps.setString(6, lower(plan.approval()));
-                ps.setArray(7, c.createArrayOf("varchar", plan.authModes().stream().map(CatalogRows::lower)
-                        .sorted().toArray()));
+                ps.setArray(
+                        7,
+                        c.createArrayOf(
+                                "varchar",
+                                plan.authModes().stream()
+                                        .map(CatalogRows::lower)
+                                        .sorted()
+                                        .toArray()));
                 ps.executeUpdate();
             }
             return readPlan(c, plan.id()).orElseThrow();

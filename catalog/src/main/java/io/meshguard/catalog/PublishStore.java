@@ -8,6 +8,7 @@ import static io.meshguard.catalog.CatalogRows.readPublish;
 import static io.meshguard.catalog.CatalogRows.setState;
 import static io.meshguard.catalog.CatalogRows.strings;
 
+import io.meshguard.catalog.CatalogStore.Moved;
 import io.meshguard.db.TenantScope;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,12 +16,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
-import java.util.TreeMap;
 import java.util.Map;
-
-import io.meshguard.catalog.CatalogStore.Moved;
+import java.util.Optional;
 
 /** Product publishes: a product served on a cluster's gateway group in one environment, and what the gateways serve. */
 final class PublishStore {
@@ -36,11 +33,18 @@ final class PublishStore {
      * Creates a draft publish of one of the scope's products on {@code clusterId}; its host is
      * {@code {product}.{environment}.{cluster region}.api.{domain}}.
      */
-    ProductPublish createPublish(TenantScope scope, String productId, String clusterId, Environment environment,
-                                        AuthMode authMode, String domain, String gatewayGroup) {
+    ProductPublish createPublish(
+            TenantScope scope,
+            String productId,
+            String clusterId,
+            Environment environment,
+            AuthMode authMode,
+            String domain,
+            String gatewayGroup) {
         return tx.run(scope, c -> {
             Product product = ownProductForUpdate(c, productId);
-            String region = strings(c, "select region from cluster where id = ?", clusterId).stream().findFirst()
+            String region = strings(c, "select region from cluster where id = ?", clusterId).stream()
+                    .findFirst()
                     .orElseThrow(() -> CatalogRefusal.notFound("cluster", clusterId));
             PlatformStore.requirePlacement(c, clusterId, gatewayGroup, product.tenant());
             PublishHost host;
@@ -82,26 +86,33 @@ final class PublishStore {
      *
      * @return the publish and what the gateway did (a revision, or a request waiting for approval)
      */
-    Moved movePublish(TenantScope scope, String publishId, PublishState to, GatewayServing gateway,
-                             GatewayServing.Change change) {
+    Moved movePublish(
+            TenantScope scope,
+            String publishId,
+            PublishState to,
+            GatewayServing gateway,
+            GatewayServing.Change change) {
         return tx.run(scope, c -> {
-            ProductPublish pub = readPublish(c, publishId)
-                    .orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
+            ProductPublish pub =
+                    readPublish(c, publishId).orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
             Product product = ownProductForUpdate(c, pub.productId());
             PublishState.LIFECYCLE.move(pub.state(), to);
-            if (to == PublishState.PUBLISHED && product.state() != ProductState.PUBLISHED
+            if (to == PublishState.PUBLISHED
+                    && product.state() != ProductState.PUBLISHED
                     && product.state() != ProductState.DEPRECATED) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
                         "product " + product.id() + " is " + lower(product.state()) + ": publish the product first");
             }
-            String group = strings(c, "select gateway_group from product_publish where id = ?", publishId).get(0);
+            String group = strings(c, "select gateway_group from product_publish where id = ?", publishId)
+                    .get(0);
             if (to == PublishState.PUBLISHED) {
                 // an assignment withdrawn since the draft was made no longer places it
                 PlatformStore.requirePlacement(c, pub.cluster(), group, product.tenant());
             }
             setState(c, "product_publish", "id = ?", lower(to), publishId);
-            ServedProduct moved = new ServedProduct(pub.id(), product.id(), group, pub.host(), pub.authMode(),
-                    product.operations());
+            ServedProduct moved =
+                    new ServedProduct(pub.id(), product.id(), group, pub.host(), pub.authMode(), product.operations());
             GatewayServing.Served served = gateway.serve(moved, to == PublishState.PUBLISHED, change);
             if (served.request().isPresent()) {
                 // a protected group: the publish keeps its state (takes no subscriptions, is not compiled into the
@@ -116,7 +127,8 @@ final class PublishStore {
                 }
             }
             if (served.revision().isPresent()) {
-                try (PreparedStatement ps = c.prepareStatement("update product_publish set revision = ? where id = ?")) {
+                try (PreparedStatement ps =
+                        c.prepareStatement("update product_publish set revision = ? where id = ?")) {
                     ps.setLong(1, served.revision().get());
                     ps.setString(2, publishId);
                     ps.executeUpdate();
@@ -180,9 +192,13 @@ final class PublishStore {
             ps.setLong(1, request);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new ServedProduct(rs.getString(1), rs.getString(2), rs.getString(3),
-                            new PublishHost(rs.getString(4)), AuthMode.valueOf(rs.getString(5).toUpperCase(
-                                    java.util.Locale.ROOT)), readOperations(c, rs.getString(2))));
+                    out.add(new ServedProduct(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            new PublishHost(rs.getString(4)),
+                            AuthMode.valueOf(rs.getString(5).toUpperCase(java.util.Locale.ROOT)),
+                            readOperations(c, rs.getString(2))));
                 }
             }
         }

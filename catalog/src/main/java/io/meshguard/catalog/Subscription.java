@@ -23,9 +23,11 @@ public record Subscription(String id, String applicationId, String publishId, St
 
     /** The same subscription on another plan; only a live subscription changes plan. */
     public Subscription onPlan(String newPlanId) {
-        if (state != SubscriptionState.ACTIVE && state != SubscriptionState.SUSPENDED
+        if (state != SubscriptionState.ACTIVE
+                && state != SubscriptionState.SUSPENDED
                 && state != SubscriptionState.PENDING) {
-            throw new TransitionRefused("subscription", state.name().toLowerCase(), "another plan", java.util.List.of());
+            throw new TransitionRefused(
+                    "subscription", state.name().toLowerCase(), "another plan", java.util.List.of());
         }
         return new Subscription(id, applicationId, publishId, newPlanId, state);
     }

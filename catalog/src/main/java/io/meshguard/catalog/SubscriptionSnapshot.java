@@ -31,9 +31,13 @@ public final class SubscriptionSnapshot {
     /**
      * @param version increases with every change the controller publishes; a replica reports the one it holds
      */
-    public SubscriptionSnapshot(long version, Collection<ProductPublish> publishes, Collection<Plan> plans,
-                                Collection<Application> applications, Collection<Credential> credentials,
-                                Collection<Subscription> subscriptions) {
+    public SubscriptionSnapshot(
+            long version,
+            Collection<ProductPublish> publishes,
+            Collection<Plan> plans,
+            Collection<Application> applications,
+            Collection<Credential> credentials,
+            Collection<Subscription> subscriptions) {
         this.version = version;
         this.publishes = index(publishes, ProductPublish::id, "product publish");
         this.plans = index(plans, Plan::id, "plan");
@@ -42,8 +46,9 @@ public final class SubscriptionSnapshot {
         index(subscriptions, Subscription::id, "subscription");
         this.subscriptions = List.copyOf(subscriptions);
         this.subscriptionsByPublishAndApp = subscriptions.stream()
-                .collect(Collectors.groupingBy(Subscription::publishId, Collectors.groupingBy(
-                        Subscription::applicationId, Collectors.toUnmodifiableList())));
+                .collect(Collectors.groupingBy(
+                        Subscription::publishId,
+                        Collectors.groupingBy(Subscription::applicationId, Collectors.toUnmodifiableList())));
         for (Subscription s : subscriptions) {
             if (!this.plans.containsKey(s.planId())) {
                 throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
@@ -51,7 +56,9 @@ public final class SubscriptionSnapshot {
         }
         Map<String, java.util.Set<String>> publishesByApp = new HashMap<>();
         for (Subscription s : subscriptions) {
-            publishesByApp.computeIfAbsent(s.applicationId(), a -> new java.util.HashSet<>()).add(s.publishId());
+            publishesByApp
+                    .computeIfAbsent(s.applicationId(), a -> new java.util.HashSet<>())
+                    .add(s.publishId());
         }
         this.credentialsByKind = new java.util.EnumMap<>(AuthMode.class);
         for (Credential c : this.credentials.values()) {
@@ -59,7 +66,8 @@ public final class SubscriptionSnapshot {
             for (String publish : publishesByApp.getOrDefault(c.applicationId(), java.util.Set.of())) {
                 byPublish.put(publish, afterCredential(publish, c));
             }
-            credentialsByKind.computeIfAbsent(c.kind(), k -> new HashMap<>())
+            credentialsByKind
+                    .computeIfAbsent(c.kind(), k -> new HashMap<>())
                     .put(c.id(), new Resolved(c, Map.copyOf(byPublish)));
         }
     }
@@ -69,8 +77,7 @@ public final class SubscriptionSnapshot {
      * follows from the snapshot alone, so it is worked out when the snapshot is made, not on every Check. Only the
      * credential's own validity, which depends on the time, is checked per request.
      */
-    private record Resolved(Credential credential, Map<String, AccessDecision> byPublish) {
-    }
+    private record Resolved(Credential credential, Map<String, AccessDecision> byPublish) {}
 
     public long version() {
         return version;
@@ -82,15 +89,22 @@ public final class SubscriptionSnapshot {
      * what replicas decide from does (a replica's version is what an operator compares across replicas and zones).
      */
     public boolean sameContentAs(SubscriptionSnapshot other) {
-        return publishes.equals(other.publishes) && plans.equals(other.plans) && applications.equals(other.applications)
+        return publishes.equals(other.publishes)
+                && plans.equals(other.plans)
+                && applications.equals(other.applications)
                 && credentials.equals(other.credentials)
                 && java.util.Set.copyOf(subscriptions).equals(java.util.Set.copyOf(other.subscriptions));
     }
 
     /** This snapshot's content under another version. */
     public SubscriptionSnapshot withVersion(long version) {
-        return new SubscriptionSnapshot(version, publishes.values(), plans.values(), applications.values(),
-                credentials.values(), subscriptions);
+        return new SubscriptionSnapshot(
+                version,
+                publishes.values(),
+                plans.values(),
+                applications.values(),
+                credentials.values(),
+                subscriptions);
     }
 
     /** An empty snapshot: every product route answers {@code no_subscription}. */
@@ -135,7 +149,8 @@ public final class SubscriptionSnapshot {
             return new AccessDecision.Open(publish);
         }
         if (presented != publish.authMode()) {
-            return new AccessDecision.Denied(DenyReason.AUTH_MODE_NOT_ALLOWED,
+            return new AccessDecision.Denied(
+                    DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
         Resolved resolved = credentialsByKind.getOrDefault(presented, Map.of()).get(credentialId);
@@ -148,11 +163,13 @@ public final class SubscriptionSnapshot {
             // no id in the words: the body reaches the caller through the mesh's DLP, which reads an id after the word
             // "credential" as a secret and rewrites meshguard's own answer; the caller knows what it presented and the
             // audit row keeps the id
-            return new AccessDecision.Denied(unusable.get(), switch (unusable.get()) {
-                case CREDENTIAL_REVOKED -> "the credential presented was revoked";
-                case CREDENTIAL_EXPIRED -> "the credential presented has expired";
-                default -> "the credential presented was rotated out: use its successor";
-            });
+            return new AccessDecision.Denied(
+                    unusable.get(),
+                    switch (unusable.get()) {
+                        case CREDENTIAL_REVOKED -> "the credential presented was revoked";
+                        case CREDENTIAL_EXPIRED -> "the credential presented has expired";
+                        default -> "the credential presented was rotated out: use its successor";
+                    });
         }
         AccessDecision known = resolved.byPublish().get(publishId);
         return known != null ? known : afterCredential(publishId, credential);
@@ -173,22 +190,28 @@ public final class SubscriptionSnapshot {
         // a loop, not a stream: this runs on every Check of a product route
         Subscription subscription = null;
         Subscription closedWithItsPlan = null;
-        for (Subscription s : subscriptionsByPublishAndApp.getOrDefault(publishId, Map.of())
+        for (Subscription s : subscriptionsByPublishAndApp
+                .getOrDefault(publishId, Map.of())
                 .getOrDefault(application.id(), List.of())) {
-            boolean bound = credential.subscriptionIds().isEmpty() || credential.subscriptionIds().contains(s.id());
+            boolean bound = credential.subscriptionIds().isEmpty()
+                    || credential.subscriptionIds().contains(s.id());
             boolean usable = bound && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
             if (usable && (subscription == null || preference(s) < preference(subscription))) {
                 subscription = s;
             }
-            if (bound && s.state() == SubscriptionState.CLOSED && plans.get(s.planId()).state() == PlanState.CLOSED) {
+            if (bound
+                    && s.state() == SubscriptionState.CLOSED
+                    && plans.get(s.planId()).state() == PlanState.CLOSED) {
                 closedWithItsPlan = s;
             }
         }
         // closing a plan closes its subscriptions; the customer is told it was the plan, not left to guess why its
         // subscription vanished (a subscription the customer closed itself stays no_subscription)
         if (subscription == null && closedWithItsPlan != null) {
-            return AccessDecision.Denied.of(DenyReason.PLAN_CLOSED, "plan " + plans.get(closedWithItsPlan.planId())
-                    .name(), closedWithItsPlan);
+            return AccessDecision.Denied.of(
+                    DenyReason.PLAN_CLOSED,
+                    "plan " + plans.get(closedWithItsPlan.planId()).name(),
+                    closedWithItsPlan);
         }
         if (subscription == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "application " + application.id());
@@ -198,20 +221,23 @@ public final class SubscriptionSnapshot {
             return AccessDecision.Denied.of(DenyReason.PLAN_CLOSED, "plan " + plan.name(), subscription);
         }
         if (subscription.state() == SubscriptionState.PENDING) {
-            return AccessDecision.Denied.of(DenyReason.SUBSCRIPTION_PENDING, "subscription " + subscription.id(),
-                    subscription);
+            return AccessDecision.Denied.of(
+                    DenyReason.SUBSCRIPTION_PENDING, "subscription " + subscription.id(), subscription);
         }
         if (subscription.state() == SubscriptionState.SUSPENDED) {
-            return AccessDecision.Denied.of(DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id(),
-                    subscription);
+            return AccessDecision.Denied.of(
+                    DenyReason.SUBSCRIPTION_SUSPENDED, "subscription " + subscription.id(), subscription);
         }
         // a credential is never of kind none, so the plan's auth modes say it without copying them (credentialModes)
         if (!plan.authModes().contains(credential.kind())) {
-            return AccessDecision.Denied.of(DenyReason.AUTH_MODE_NOT_ALLOWED,
-                    "plan " + plan.name() + " does not admit " + credential.kind().name().toLowerCase(), subscription);
+            return AccessDecision.Denied.of(
+                    DenyReason.AUTH_MODE_NOT_ALLOWED,
+                    "plan " + plan.name() + " does not admit "
+                            + credential.kind().name().toLowerCase(),
+                    subscription);
         }
-        return new AccessDecision.Granted(subscription, plan, credential,
-                credential.state() == CredentialState.ROTATING);
+        return new AccessDecision.Granted(
+                subscription, plan, credential, credential.state() == CredentialState.ROTATING);
     }
 
     // An application may hold an old suspended subscription beside a new active one on the same publish: the live one

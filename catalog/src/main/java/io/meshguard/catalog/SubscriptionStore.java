@@ -18,6 +18,7 @@ import static io.meshguard.catalog.CatalogRows.setState;
 import static io.meshguard.catalog.CatalogRows.strings;
 
 import io.meshguard.access.Person;
+import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.db.TenantScope;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,12 +26,10 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.Map;
 import java.util.UUID;
-
-import io.meshguard.catalog.CatalogStore.Side;
 
 /** Applications and their subscriptions to published products, seen from the provider's or the customer's side. */
 final class SubscriptionStore {
@@ -83,14 +82,12 @@ final class SubscriptionStore {
      * whether the subscription starts active or pending; the provider's tenant is taken from the product, never from
      * the caller.
      */
-    Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
-                                  String actor) {
+    Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId, String actor) {
         return subscribe(scope, applicationId, publishId, planId, byName(actor));
     }
 
     /** As above, by the person who asks (whom a manual plan's approval may not come from). */
-    Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId,
-                                  Person actor) {
+    Subscription subscribe(TenantScope scope, String applicationId, String publishId, String planId, Person actor) {
         return tx.run(scope, c -> {
             Application app = lockApplication(c, applicationId);
             ProductPublish pub = readPublish(c, publishId)
@@ -98,23 +95,34 @@ final class SubscriptionStore {
                     .orElseThrow(() -> CatalogRefusal.notFound("product publish", publishId));
             Plan plan = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
             if (!plan.productId().equals(pub.productId())) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
-                        "plan " + planId + " is not a plan of product " + pub.productId());
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID, "plan " + planId + " is not a plan of product " + pub.productId());
             }
             if (!plan.state().acceptsSubscriptions()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
                         "plan " + plan.name() + " is " + lower(plan.state()) + " and takes no new subscriptions");
             }
             if (!plan.authModes().contains(pub.authMode())) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "plan " + plan.name() + " does not admit "
-                        + lower(pub.authMode()) + ", the auth mode of " + publishId);
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID,
+                        "plan " + plan.name() + " does not admit " + lower(pub.authMode()) + ", the auth mode of "
+                                + publishId);
             }
-            if (count(c, "select count(*) from subscription where application_id = ? and publish_id = ?"
-                    + " and state in ('pending', 'active', 'suspended')", applicationId, publishId) > 0) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "application " + applicationId
-                        + " already has a subscription on " + publishId + ": change its plan instead");
+            if (count(
+                            c,
+                            "select count(*) from subscription where application_id = ? and publish_id = ?"
+                                    + " and state in ('pending', 'active', 'suspended')",
+                            applicationId,
+                            publishId)
+                    > 0) {
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
+                        "application " + applicationId + " already has a subscription on " + publishId
+                                + ": change its plan instead");
             }
-            String providerTenant = strings(c, "select tenant from product where id = ?", pub.productId()).get(0);
+            String providerTenant = strings(c, "select tenant from product where id = ?", pub.productId())
+                    .get(0);
             String id = "sub-" + UUID.randomUUID();
             try (PreparedStatement ps = c.prepareStatement("insert into subscription (id, application_id, publish_id,"
                     + " plan_id, state, provider_tenant, customer_tenant, requested_by, requested_by_person)"
@@ -171,9 +179,16 @@ final class SubscriptionStore {
 
     /** As above, from either side ({@code side} empty: every subscription the scope may see). */
     private Map<String, Subscriber> subscribers(TenantScope scope, Optional<Side> side) {
-        List<String[]> subs = tx.run(scope, c -> rows(c, "select id, provider_tenant, customer_tenant, application_id,"
-                + " coalesce(requested_by, '') from subscription order by created_at, id")).stream()
-                .filter(r -> side.isEmpty() || scope.includes(side.get() == Side.PROVIDER ? r[1] : r[2])).toList();
+        List<String[]> subs = tx
+                .run(
+                        scope,
+                        c -> rows(
+                                c,
+                                "select id, provider_tenant, customer_tenant, application_id,"
+                                        + " coalesce(requested_by, '') from subscription order by created_at, id"))
+                .stream()
+                .filter(r -> side.isEmpty() || scope.includes(side.get() == Side.PROVIDER ? r[1] : r[2]))
+                .toList();
         if (subs.isEmpty()) {
             return Map.of();
         }
@@ -190,8 +205,8 @@ final class SubscriptionStore {
                     }
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("select id, coalesce(display_name, id) from tenant"
-                    + " where id = any (?)")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("select id, coalesce(display_name, id) from tenant" + " where id = any (?)")) {
                 ps.setArray(1, c.createArrayOf("varchar", tenants));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -203,8 +218,15 @@ final class SubscriptionStore {
         });
         Map<String, Subscriber> out = new java.util.LinkedHashMap<>();
         for (String[] r : subs) {
-            out.put(r[0], new Subscriber(r[0], r[2], tenantNames.getOrDefault(r[2], r[2]), r[3],
-                    appNames.getOrDefault(r[3], r[3]), r[4]));
+            out.put(
+                    r[0],
+                    new Subscriber(
+                            r[0],
+                            r[2],
+                            tenantNames.getOrDefault(r[2], r[2]),
+                            r[3],
+                            appNames.getOrDefault(r[3], r[3]),
+                            r[4]));
         }
         return out;
     }
@@ -217,7 +239,8 @@ final class SubscriptionStore {
      */
     List<PlanQuotaUse> planQuotasInUse(TenantScope scope) {
         Map<String, Subscriber> who = subscribers(scope, Optional.empty());
-        List<Subscription> live = subscriptions(scope).stream().filter(s -> who.containsKey(s.id()))
+        List<Subscription> live = subscriptions(scope).stream()
+                .filter(s -> who.containsKey(s.id()))
                 .filter(s -> s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED)
                 .toList();
         if (live.isEmpty()) {
@@ -245,10 +268,16 @@ final class SubscriptionStore {
                         String operation = counter.substring(counter.indexOf('/') + 1);
                         Optional<CalendarQuota> quota = plan.flatMap(p -> counter.equals("subscription")
                                 ? p.limits().quota()
-                                : Optional.ofNullable(p.operationLimits().get(operation)).flatMap(PlanLimits::quota));
+                                : Optional.ofNullable(p.operationLimits().get(operation))
+                                        .flatMap(PlanLimits::quota));
                         if (quota.isPresent()) {
-                            out.add(new PlanQuotaUse(who.get(s.id()), plan.get().name(), counter, rs.getLong(3),
-                                    quota.get().limit(), rs.getDate(4).toLocalDate()));
+                            out.add(new PlanQuotaUse(
+                                    who.get(s.id()),
+                                    plan.get().name(),
+                                    counter,
+                                    rs.getLong(3),
+                                    quota.get().limit(),
+                                    rs.getDate(4).toLocalDate()));
                         }
                     }
                 }
@@ -258,8 +287,8 @@ final class SubscriptionStore {
     }
 
     /** Approves, rejects, suspends, resumes or closes; the actor and reason are kept with the row. */
-    Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, String actor,
-                                         String reason) {
+    Subscription moveSubscription(
+            TenantScope scope, Side side, String id, SubscriptionState to, String actor, String reason) {
         return moveSubscription(scope, side, id, to, byName(actor), reason);
     }
 
@@ -267,15 +296,16 @@ final class SubscriptionStore {
      * As above, by a person: who asked for a pending subscription never approves it (a provider and a customer in one
      * tenant would otherwise be one person deciding alone).
      */
-    Subscription moveSubscription(TenantScope scope, Side side, String id, SubscriptionState to, Person actor,
-                                         String reason) {
+    Subscription moveSubscription(
+            TenantScope scope, Side side, String id, SubscriptionState to, Person actor, String reason) {
         return tx.run(scope, c -> {
             Subscription s = lockSubscription(c, id, scope, side);
             SubscriptionState.LIFECYCLE.move(s.state(), to);
             if (to == SubscriptionState.ACTIVE && s.state() == SubscriptionState.PENDING) {
                 if (askedBy(c, id, actor)) {
-                    throw new CatalogRefusal(CatalogRefusal.Kind.FORBIDDEN, actor.name() + " asked for subscription "
-                            + id + "; another person must approve it");
+                    throw new CatalogRefusal(
+                            CatalogRefusal.Kind.FORBIDDEN,
+                            actor.name() + " asked for subscription " + id + "; another person must approve it");
                 }
                 Plan plan = readPlan(c, s.planId()).orElseThrow();
                 if (plan.state() == PlanState.CLOSED) {
@@ -298,23 +328,26 @@ final class SubscriptionStore {
      * Moves a live subscription to another published plan of the same product. The subscription keeps its id, so its
      * credentials keep working and its quota counters (keyed by subscription) carry over: docs/products.md.
      */
-    Subscription changePlan(TenantScope scope, Side side, String id, String planId, String actor,
-                                   String reason) {
+    Subscription changePlan(TenantScope scope, Side side, String id, String planId, String actor, String reason) {
         return tx.run(scope, c -> {
             Subscription s = lockSubscription(c, id, scope, side);
             Plan current = readPlan(c, s.planId()).orElseThrow();
             Plan next = readPlan(c, planId).orElseThrow(() -> CatalogRefusal.notFound("plan", planId));
             if (!next.productId().equals(current.productId())) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.INVALID,
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID,
                         "plan " + planId + " is not a plan of product " + current.productId());
             }
             if (!next.state().acceptsSubscriptions()) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT,
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
                         "plan " + next.name() + " is " + lower(next.state()) + " and takes no new subscriptions");
             }
             if (side == Side.CUSTOMER && next.approval() == Plan.Approval.MANUAL) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "plan " + next.name()
-                        + " needs the provider's approval: ask the provider to move the subscription");
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.CONFLICT,
+                        "plan " + next.name()
+                                + " needs the provider's approval: ask the provider to move the subscription");
             }
             Subscription moved = s.onPlan(planId);
             try (PreparedStatement ps = c.prepareStatement("update subscription set plan_id = ?, decided_by = ?,"
@@ -370,8 +403,12 @@ final class SubscriptionStore {
                 ps.setString(1, s.quotaCaller());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        quotas.put(rs.getString(1), new SubscriptionUsage.QuotaUsed(rs.getLong(2),
-                                rs.getDate(3).toLocalDate(), rs.getTimestamp(4).toInstant()));
+                        quotas.put(
+                                rs.getString(1),
+                                new SubscriptionUsage.QuotaUsed(
+                                        rs.getLong(2),
+                                        rs.getDate(3).toLocalDate(),
+                                        rs.getTimestamp(4).toInstant()));
                     }
                 }
             }

@@ -13,9 +13,14 @@ import java.util.Objects;
  * @param quotas          the calendar quotas' current periods, by counter ({@code subscription}, or
  *                        {@code subscription/<operation>})
  */
-public record SubscriptionUsage(String subscription, Instant from, long calls, long allowed,
-                                Map<String, Long> refusedByReason, Map<String, Long> byCredential,
-                                Map<String, QuotaUsed> quotas) {
+public record SubscriptionUsage(
+        String subscription,
+        Instant from,
+        long calls,
+        long allowed,
+        Map<String, Long> refusedByReason,
+        Map<String, Long> byCredential,
+        Map<String, QuotaUsed> quotas) {
     /**
      * The audit detail in which extauthz names the subscription a decision was made on: written by its decision
      * events, read here and indexed by migration V68 ({@code details ->> 'subscription'}).
@@ -34,6 +39,5 @@ public record SubscriptionUsage(String subscription, Instant from, long calls, l
      * What one calendar quota counted this period, as PostgreSQL holds it (extauthz flushes its counts there every
      * few seconds, so a burst of the last moments may not show yet); the period starts on a day in the quota's zone.
      */
-    public record QuotaUsed(long used, java.time.LocalDate periodStart, Instant periodEnd) {
-    }
+    public record QuotaUsed(long used, java.time.LocalDate periodStart, Instant periodEnd) {}
 }

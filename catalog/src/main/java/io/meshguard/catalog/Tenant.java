@@ -24,7 +24,8 @@ public record Tenant(String id, Optional<String> displayName) {
 
     /** The refusal when {@code id} names no tenant: in words, with the command that fixes it. */
     public static CatalogRefusal unknown(String id) {
-        return new CatalogRefusal(CatalogRefusal.Kind.INVALID, "tenant '" + id + "' does not exist; create it with"
-                + " `meshguard tenant create " + id + "`");
+        return new CatalogRefusal(
+                CatalogRefusal.Kind.INVALID,
+                "tenant '" + id + "' does not exist; create it with" + " `meshguard tenant create " + id + "`");
     }
 }

@@ -40,9 +40,10 @@ class CatalogStoreTest {
         store = new CatalogStore(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme'), ('ledger-api', 'globex')");
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
+                        + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(ACME, product("payments", "acme", "payments-api"), "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
@@ -51,9 +52,10 @@ class CatalogStoreTest {
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.movePlan(ACME, "payments-gold", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED, GATEWAY, RecordingGateway.change("alice"));
-        store.createApplication(INITECH, new Application("initech-app", "initech", "App", ApplicationState.ACTIVE),
-                "ina");
+        store.movePublish(
+                ACME, "payments-dev-local", PublishState.PUBLISHED, GATEWAY, RecordingGateway.change("alice"));
+        store.createApplication(
+                INITECH, new Application("initech-app", "initech", "App", ApplicationState.ACTIVE), "ina");
     }
 
     @Test
@@ -62,68 +64,83 @@ class CatalogStoreTest {
         RecordingGateway refusing = new RecordingGateway();
         refusing.refuse("no route of API payments-api serves POST /charges");
 
-        assertThatThrownBy(() -> store.movePublish(ACME, "payments-staging-local", PublishState.PUBLISHED, refusing,
-                RecordingGateway.change("alice")))
-                .isInstanceOf(CatalogRefusal.class).hasMessageContaining("POST /charges");
+        assertThatThrownBy(() -> store.movePublish(
+                        ACME,
+                        "payments-staging-local",
+                        PublishState.PUBLISHED,
+                        refusing,
+                        RecordingGateway.change("alice")))
+                .isInstanceOf(CatalogRefusal.class)
+                .hasMessageContaining("POST /charges");
 
-        assertThat(store.publishes(ACME, "payments")).filteredOn(p -> p.id().equals("payments-staging-local"))
-                .extracting(ProductPublish::state).containsExactly(PublishState.DRAFT);
-        assertThat(store.servedProducts().get("local")).extracting(ServedProduct::publishId)
+        assertThat(store.publishes(ACME, "payments"))
+                .filteredOn(p -> p.id().equals("payments-staging-local"))
+                .extracting(ProductPublish::state)
+                .containsExactly(PublishState.DRAFT);
+        assertThat(store.servedProducts().get("local"))
+                .extracting(ServedProduct::publishId)
                 .containsExactly("payments-dev-local");
     }
 
     @Test
     void servedOperations_changeOnlyThroughAPublish() {
         assertThatThrownBy(() -> store.putOperations(ACME, "payments", List.of(), "alice"))
-                .isInstanceOf(CatalogRefusal.class).hasMessageContaining("withdraw");
+                .isInstanceOf(CatalogRefusal.class)
+                .hasMessageContaining("withdraw");
     }
 
     @Test
     void autoPlan_subscribesActive_andTheSnapshotGrantsItsKey() {
         Subscription s = store.subscribe(INITECH, "initech-app", "payments-dev-local", "payments-free", "ina");
         assertThat(s.state()).isEqualTo(SubscriptionState.ACTIVE);
-        assertThatThrownBy(() -> store.changePlan(INITECH, CatalogStore.Side.CUSTOMER, s.id(), "payments-gold", "ina",
-                "self-upgrade")).hasMessageContaining("needs the provider's approval");
+        assertThatThrownBy(() -> store.changePlan(
+                        INITECH, CatalogStore.Side.CUSTOMER, s.id(), "payments-gold", "ina", "self-upgrade"))
+                .hasMessageContaining("needs the provider's approval");
         store.addCredential(INITECH, key("initech000000001", Set.of()));
         AccessDecision d = store.snapshot(1).decide("payments-dev-local", AuthMode.APIKEY, "initech000000001", NOW);
-        assertThat(d).isInstanceOfSatisfying(AccessDecision.Granted.class,
-                g -> assertThat(g.plan().id()).isEqualTo("payments-free"));
+        assertThat(d).isInstanceOfSatisfying(AccessDecision.Granted.class, g -> assertThat(
+                        g.plan().id())
+                .isEqualTo("payments-free"));
 
-        Subscription moved = store.changePlan(ACME, CatalogStore.Side.PROVIDER, s.id(), "payments-gold", "alice", "upgrade");
+        Subscription moved =
+                store.changePlan(ACME, CatalogStore.Side.PROVIDER, s.id(), "payments-gold", "alice", "upgrade");
         assertThat(moved.id()).isEqualTo(s.id());
         assertThat(moved.state()).isEqualTo(SubscriptionState.ACTIVE);
         assertThat(store.snapshot(2).decide("payments-dev-local", AuthMode.APIKEY, "initech000000001", NOW))
-                .isInstanceOfSatisfying(AccessDecision.Granted.class,
+                .isInstanceOfSatisfying(
+                        AccessDecision.Granted.class,
                         g -> assertThat(g.plan().id()).isEqualTo("payments-gold"));
         assertThatThrownBy(() -> store.subscribe(INITECH, "initech-app", "payments-dev-local", "payments-free", "ina"))
-                .isInstanceOfSatisfying(CatalogRefusal.class,
-                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.CONFLICT))
+                .isInstanceOfSatisfying(
+                        CatalogRefusal.class, r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.CONFLICT))
                 .hasMessageContaining("change its plan instead");
     }
 
     @Test
     void manualPlan_waitsForTheProvider_andOnlyOneOfTwoRacingApprovalsWins() throws Exception {
-        store.createApplication(INITECH, new Application("initech-batch", "initech", "Batch", ApplicationState.ACTIVE),
-                "ina");
+        store.createApplication(
+                INITECH, new Application("initech-batch", "initech", "Batch", ApplicationState.ACTIVE), "ina");
         Subscription s = store.subscribe(INITECH, "initech-batch", "payments-dev-local", "payments-gold", "ina");
         assertThat(s.state()).isEqualTo(SubscriptionState.PENDING);
         store.addCredential(INITECH, key("initech000000002", Set.of()).withApplication("initech-batch"));
         assertThat(store.snapshot(3).decide("payments-dev-local", AuthMode.APIKEY, "initech000000002", NOW))
-                .isInstanceOfSatisfying(AccessDecision.Denied.class,
-                        d -> assertThat(d.reason()).isEqualTo(DenyReason.SUBSCRIPTION_PENDING));
+                .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
+                        .isEqualTo(DenyReason.SUBSCRIPTION_PENDING));
 
         // the customer sees its subscription but cannot approve it, nor move itself onto a manual plan
-        assertThatThrownBy(() -> store.moveSubscription(INITECH, CatalogStore.Side.PROVIDER, s.id(),
-                SubscriptionState.ACTIVE, "ina", "self-approved"))
-                .isInstanceOfSatisfying(CatalogRefusal.class,
-                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
+        assertThatThrownBy(() -> store.moveSubscription(
+                        INITECH, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.ACTIVE, "ina", "self-approved"))
+                .isInstanceOfSatisfying(
+                        CatalogRefusal.class, r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
         assertThat(store.subscriptions(INITECH)).extracting(Subscription::id).contains(s.id());
 
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Callable<Subscription>> approvals = new ArrayList<>();
-            approvals.add(() -> store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.ACTIVE, "bob", "ok"));
-            approvals.add(() -> store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.REJECTED, "carol", "no"));
+            approvals.add(() -> store.moveSubscription(
+                    ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.ACTIVE, "bob", "ok"));
+            approvals.add(() -> store.moveSubscription(
+                    ACME, CatalogStore.Side.PROVIDER, s.id(), SubscriptionState.REJECTED, "carol", "no"));
             int won = 0;
             for (Future<Subscription> f : pool.invokeAll(approvals)) {
                 try {
@@ -142,21 +159,21 @@ class CatalogStoreTest {
     @Test
     void otherTenants_cannotReachWhatIsNotTheirs_andGetNotFound() {
         assertThatThrownBy(() -> store.moveProduct(GLOBEX, "payments", ProductState.RETIRED, "mallory"))
-                .isInstanceOfSatisfying(CatalogRefusal.class,
-                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
+                .isInstanceOfSatisfying(
+                        CatalogRefusal.class, r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
         assertThatThrownBy(() -> store.createPlan(GLOBEX, plan("planted", "payments", Plan.Approval.AUTO)))
-                .isInstanceOfSatisfying(CatalogRefusal.class,
-                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
+                .isInstanceOfSatisfying(
+                        CatalogRefusal.class, r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
         assertThatThrownBy(() -> store.subscribe(GLOBEX, "initech-app", "payments-dev-local", "payments-free", "m"))
-                .isInstanceOfSatisfying(CatalogRefusal.class,
-                        r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
+                .isInstanceOfSatisfying(
+                        CatalogRefusal.class, r -> assertThat(r.kind()).isEqualTo(CatalogRefusal.Kind.NOT_FOUND));
         // a customer sees the published catalogue but cannot change it
         assertThat(store.products(INITECH)).extracting(Product::id).containsExactly("payments");
         assertThatThrownBy(() -> store.movePlan(INITECH, "payments-free", PlanState.CLOSED, "ina"))
                 .isInstanceOf(CatalogRefusal.class);
         // a product's operation may only name its own tenant's API
-        assertThatThrownBy(() -> store.putOperations(ACME, "payments",
-                List.of(new Product.Operation("steal", "ledger-api", "GET", "/x")), "alice"))
+        assertThatThrownBy(() -> store.putOperations(
+                        ACME, "payments", List.of(new Product.Operation("steal", "ledger-api", "GET", "/x")), "alice"))
                 .hasMessageContaining("API ledger-api not found in the product's tenant");
     }
 
@@ -164,31 +181,45 @@ class CatalogStoreTest {
     void closingAPlan_closesItsSubscriptions_inTheSameTransaction() {
         store.createPlan(ACME, plan("payments-trial", "payments", Plan.Approval.AUTO));
         store.movePlan(ACME, "payments-trial", PlanState.PUBLISHED, "alice");
-        store.createApplication(INITECH, new Application("initech-trial", "initech", "T", ApplicationState.ACTIVE),
-                "ina");
+        store.createApplication(
+                INITECH, new Application("initech-trial", "initech", "T", ApplicationState.ACTIVE), "ina");
         Subscription s = store.subscribe(INITECH, "initech-trial", "payments-dev-local", "payments-trial", "ina");
         store.movePlan(ACME, "payments-trial", PlanState.CLOSED, "alice");
-        assertThat(store.subscriptions(INITECH)).filteredOn(x -> x.id().equals(s.id()))
-                .extracting(Subscription::state).containsExactly(SubscriptionState.CLOSED);
+        assertThat(store.subscriptions(INITECH))
+                .filteredOn(x -> x.id().equals(s.id()))
+                .extracting(Subscription::state)
+                .containsExactly(SubscriptionState.CLOSED);
         assertThatThrownBy(() -> store.movePlan(ACME, "payments-trial", PlanState.PUBLISHED, "alice"))
                 .isInstanceOf(TransitionRefused.class);
     }
 
     @Test
     void planLimits_roundTripThroughTheTable_andUnknownOperationsAreRefused() {
-        Plan stored = store.plans(ACME, "payments").stream().filter(p -> p.id().equals("payments-free"))
-                .findFirst().orElseThrow();
+        Plan stored = store.plans(ACME, "payments").stream()
+                .filter(p -> p.id().equals("payments-free"))
+                .findFirst()
+                .orElseThrow();
         assertThat(stored.limits()).isEqualTo(limits());
         assertThat(stored.operationLimits()).containsOnlyKeys("charge");
-        assertThatThrownBy(() -> store.createPlan(ACME, new Plan("bad", "payments", "bad", PlanState.STAGING,
-                PlanLimits.NONE, Map.of("nope", PlanLimits.NONE), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY))))
+        assertThatThrownBy(() -> store.createPlan(
+                        ACME,
+                        new Plan(
+                                "bad",
+                                "payments",
+                                "bad",
+                                PlanState.STAGING,
+                                PlanLimits.NONE,
+                                Map.of("nope", PlanLimits.NONE),
+                                Plan.Approval.AUTO,
+                                Set.of(AuthMode.APIKEY))))
                 .hasMessageContaining("limits operation nope");
     }
 
     @Test
     void rotation_keepsThePredecessorForItsWindow_thenRotatesItOut() {
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('initech000000009', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                        + "('initech000000009', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
         store.createApplication(INITECH, new Application("initech-rot", "initech", "R", ApplicationState.ACTIVE), "i");
         store.subscribe(INITECH, "initech-rot", "payments-dev-local", "payments-free", "ina");
         store.addCredential(INITECH, key("initech000000009", Set.of()).withApplication("initech-rot"));
@@ -196,32 +227,49 @@ class CatalogStoreTest {
         store.moveCredential(INITECH, AuthMode.APIKEY, "initech000000009", CredentialState.ROTATING, Optional.of(end));
         SubscriptionSnapshot snap = store.snapshot(9);
         assertThat(snap.decide("payments-dev-local", AuthMode.APIKEY, "initech000000009", NOW))
-                .isInstanceOfSatisfying(AccessDecision.Granted.class, g -> assertThat(g.predecessor()).isTrue());
+                .isInstanceOfSatisfying(AccessDecision.Granted.class, g -> assertThat(g.predecessor())
+                        .isTrue());
         assertThat(snap.decide("payments-dev-local", AuthMode.APIKEY, "initech000000009", end))
-                .isInstanceOfSatisfying(AccessDecision.Denied.class,
-                        d -> assertThat(d.reason()).isEqualTo(DenyReason.CREDENTIAL_ROTATED_OUT));
+                .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
+                        .isEqualTo(DenyReason.CREDENTIAL_ROTATED_OUT));
     }
 
     private static PlanLimits limits() {
-        return new PlanLimits(List.of(new Limit(50, Duration.ofSeconds(1)), new Limit(2000, Duration.ofMinutes(1))),
+        return new PlanLimits(
+                List.of(new Limit(50, Duration.ofSeconds(1)), new Limit(2000, Duration.ofMinutes(1))),
                 Optional.of(new CalendarQuota(CalendarQuota.Period.DAY, 1000, ZoneId.of("Asia/Seoul"), true)));
     }
 
     private static Plan plan(String id, String product, Plan.Approval approval) {
-        return new Plan(id, product, id, PlanState.STAGING, limits(),
+        return new Plan(
+                id,
+                product,
+                id,
+                PlanState.STAGING,
+                limits(),
                 Map.of("charge", new PlanLimits(List.of(new Limit(5, Duration.ofSeconds(1))), Optional.empty())),
-                approval, Set.of(AuthMode.APIKEY));
+                approval,
+                Set.of(AuthMode.APIKEY));
     }
 
     private static Product product(String id, String tenant, String api) {
-        return new Product(id, tenant, "Payments", "1", Optional.empty(), List.of("cards"), Optional.empty(),
-                Product.Visibility.PUBLIC, ProductState.DRAFT,
-                List.of(new Product.Operation("charge", api, "POST", "/charges"),
+        return new Product(
+                id,
+                tenant,
+                "Payments",
+                "1",
+                Optional.empty(),
+                List.of("cards"),
+                Optional.empty(),
+                Product.Visibility.PUBLIC,
+                ProductState.DRAFT,
+                List.of(
+                        new Product.Operation("charge", api, "POST", "/charges"),
                         new Product.Operation("list", api, "GET", "/charges")));
     }
 
     private static Credential key(String id, Set<String> subs) {
-        return new Credential(id, AuthMode.APIKEY, "initech-app", CredentialState.ACTIVE, Optional.empty(),
-                Optional.empty(), subs);
+        return new Credential(
+                id, AuthMode.APIKEY, "initech-app", CredentialState.ACTIVE, Optional.empty(), Optional.empty(), subs);
     }
 }

@@ -13,8 +13,8 @@ class LifecycleTest {
     @Test
     void subscription_movesExactlyAsDocumented() {
         Map<SubscriptionState, Set<SubscriptionState>> expected = Map.of(
-                SubscriptionState.PENDING, EnumSet.of(SubscriptionState.ACTIVE, SubscriptionState.REJECTED,
-                        SubscriptionState.CLOSED),
+                SubscriptionState.PENDING,
+                        EnumSet.of(SubscriptionState.ACTIVE, SubscriptionState.REJECTED, SubscriptionState.CLOSED),
                 SubscriptionState.ACTIVE, EnumSet.of(SubscriptionState.SUSPENDED, SubscriptionState.CLOSED),
                 SubscriptionState.SUSPENDED, EnumSet.of(SubscriptionState.ACTIVE, SubscriptionState.CLOSED),
                 SubscriptionState.CLOSED, EnumSet.noneOf(SubscriptionState.class),
@@ -22,7 +22,8 @@ class LifecycleTest {
         for (SubscriptionState from : SubscriptionState.values()) {
             for (SubscriptionState to : SubscriptionState.values()) {
                 assertThat(SubscriptionState.LIFECYCLE.allows(from, to))
-                        .as("%s -> %s", from, to).isEqualTo(expected.get(from).contains(to));
+                        .as("%s -> %s", from, to)
+                        .isEqualTo(expected.get(from).contains(to));
             }
         }
     }
@@ -47,8 +48,10 @@ class LifecycleTest {
 
     @Test
     void rotatedCredential_cannotBecomeActiveAgain() {
-        assertThat(CredentialState.LIFECYCLE.allows(CredentialState.ROTATING, CredentialState.ACTIVE)).isFalse();
-        assertThat(CredentialState.LIFECYCLE.allows(CredentialState.ACTIVE, CredentialState.ROTATING)).isTrue();
+        assertThat(CredentialState.LIFECYCLE.allows(CredentialState.ROTATING, CredentialState.ACTIVE))
+                .isFalse();
+        assertThat(CredentialState.LIFECYCLE.allows(CredentialState.ACTIVE, CredentialState.ROTATING))
+                .isTrue();
     }
 
     @Test
@@ -56,7 +59,8 @@ class LifecycleTest {
         assertThat(PlanState.DEPRECATED.acceptsSubscriptions()).isFalse();
         assertThat(PlanState.STAGING.acceptsSubscriptions()).isFalse();
         assertThat(PlanState.PUBLISHED.acceptsSubscriptions()).isTrue();
-        assertThat(PlanState.LIFECYCLE.move(PlanState.DEPRECATED, PlanState.PUBLISHED)).isEqualTo(PlanState.PUBLISHED);
+        assertThat(PlanState.LIFECYCLE.move(PlanState.DEPRECATED, PlanState.PUBLISHED))
+                .isEqualTo(PlanState.PUBLISHED);
     }
 
     @Test

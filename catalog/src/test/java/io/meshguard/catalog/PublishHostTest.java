@@ -3,21 +3,32 @@ package io.meshguard.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class PublishHostTest {
 
     @Test
     void host_isProductEnvironmentRegionApiDomain() {
-        assertThat(PublishHost.of("payments", Environment.DEV, "kr-seoul", "Bank.Example").name())
+        assertThat(PublishHost.of("payments", Environment.DEV, "kr-seoul", "Bank.Example")
+                        .name())
                 .isEqualTo("payments.dev.kr-seoul.api.bank.example");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Payments", "pay.ments", "pay_ments", "-payments", "payments-", "", "pay ments",
-            "pаyments" /* Cyrillic a */, "payments\n"})
+    @ValueSource(
+            strings = {
+                "Payments",
+                "pay.ments",
+                "pay_ments",
+                "-payments",
+                "payments-",
+                "",
+                "pay ments",
+                "pаyments" /* Cyrillic a */,
+                "payments\n"
+            })
     void productName_thatIsNotOneDnsLabel_isRefused(String product) {
         assertThatThrownBy(() -> PublishHost.of(product, Environment.PROD, "eu-west", "bank.example"))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -11,8 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class RecordingGateway implements GatewayServing {
     /** One call: the publish, whether it is served after it, and who asked. */
-    public record Call(ServedProduct publish, boolean serve, Change change) {
-    }
+    public record Call(ServedProduct publish, boolean serve, Change change) {}
 
     private final AtomicLong revisions = new AtomicLong();
     private final List<Call> calls = new ArrayList<>();

@@ -30,40 +30,62 @@ final class ConfigReference {
 
     static List<Section> sections() {
         return List.of(
-                new Section("Shared by every server: gRPC and HTTP listeners", ConfigSchema.builder()
-                        .addAll(withoutPorts(GrpcServerSettings.configGroup(0).keys()))
-                        .addAll(withoutPorts(HttpServerSettings.configGroup(0).keys()))
-                        .build()),
-                new Section("Shared by every server that uses PostgreSQL", ConfigSchema.builder()
-                        .add(new DbConfig("meshguard"))
-                        .build()),
-                new Section("Audit writer, spool, retention and access-log receiver (`audit.*`)", ConfigSchema.builder()
-                        .addAll(AuditConfig.configGroup().keys())
-                        .build()),
-                new Section("Admin trail checkpoints, xds-controller (`audit.admin_trail.checkpoint.*`)",
+                new Section(
+                        "Shared by every server: gRPC and HTTP listeners",
+                        ConfigSchema.builder()
+                                .addAll(withoutPorts(
+                                        GrpcServerSettings.configGroup(0).keys()))
+                                .addAll(withoutPorts(
+                                        HttpServerSettings.configGroup(0).keys()))
+                                .build()),
+                new Section(
+                        "Shared by every server that uses PostgreSQL",
+                        ConfigSchema.builder().add(new DbConfig("meshguard")).build()),
+                new Section(
+                        "Audit writer, spool, retention and access-log receiver (`audit.*`)",
+                        ConfigSchema.builder()
+                                .addAll(AuditConfig.configGroup().keys())
+                                .build()),
+                new Section(
+                        "Admin trail checkpoints, xds-controller (`audit.admin_trail.checkpoint.*`)",
                         ConfigSchema.builder()
                                 .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                                 .build()),
-                new Section("extauthz-server (`meshguard extauthz --config FILE`)", ConfigSchema.builder()
-                        .addAll(ownKeys(ExtAuthzConfig.SCHEMA.keys()))
-                        .build()),
-                new Section("extproc-dlp-server (`meshguard dlp --config FILE`)", ConfigSchema.builder()
-                        .addAll(ownKeys(DlpServerSettings.schema().keys()))
-                        .build()),
-                new Section("xds-controller (`meshguard xds --config FILE`)", ConfigSchema.builder()
-                        .addAll(XdsSettings.configGroup().keys())
-                        .build()),
-                new Section("Admin plane access, xds-controller and extauthz (`admin.*`)", ConfigSchema.builder()
-                        .addAll(AdminAccessSettings.configGroup().keys())
-                        .build()),
-                new Section("Catalogue API on the xds-controller's admin port (`catalog.*`)", ConfigSchema.builder()
-                        .addAll(io.meshguard.catalog.api.CatalogSettings.configGroup().keys())
-                        .build()),
-                new Section("Console on the xds-controller's admin port (`console.*`)", ConfigSchema.builder()
-                        .addAll(io.meshguard.xds.console.ConsoleConfig.configGroup().keys())
-                        .build()),
-                new Section("Zone mode: central's zone port (`xds.zone_hub.*`) and a zone controller (`meshguard zone"
-                        + " --config FILE`, `zone.*`; it also reads the xds-controller's `xds.ads.*` and filter keys)",
+                new Section(
+                        "extauthz-server (`meshguard extauthz --config FILE`)",
+                        ConfigSchema.builder()
+                                .addAll(ownKeys(ExtAuthzConfig.SCHEMA.keys()))
+                                .build()),
+                new Section(
+                        "extproc-dlp-server (`meshguard dlp --config FILE`)",
+                        ConfigSchema.builder()
+                                .addAll(ownKeys(DlpServerSettings.schema().keys()))
+                                .build()),
+                new Section(
+                        "xds-controller (`meshguard xds --config FILE`)",
+                        ConfigSchema.builder()
+                                .addAll(XdsSettings.configGroup().keys())
+                                .build()),
+                new Section(
+                        "Admin plane access, xds-controller and extauthz (`admin.*`)",
+                        ConfigSchema.builder()
+                                .addAll(AdminAccessSettings.configGroup().keys())
+                                .build()),
+                new Section(
+                        "Catalogue API on the xds-controller's admin port (`catalog.*`)",
+                        ConfigSchema.builder()
+                                .addAll(io.meshguard.catalog.api.CatalogSettings.configGroup()
+                                        .keys())
+                                .build()),
+                new Section(
+                        "Console on the xds-controller's admin port (`console.*`)",
+                        ConfigSchema.builder()
+                                .addAll(io.meshguard.xds.console.ConsoleConfig.configGroup()
+                                        .keys())
+                                .build()),
+                new Section(
+                        "Zone mode: central's zone port (`xds.zone_hub.*`) and a zone controller (`meshguard zone"
+                                + " --config FILE`, `zone.*`; it also reads the xds-controller's `xds.ads.*` and filter keys)",
                         ConfigSchema.builder()
                                 .addAll(io.meshguard.xds.zone.ZoneConfig.hub().keys())
                                 .addAll(io.meshguard.xds.zone.ZoneConfig.zone().keys())
@@ -82,8 +104,10 @@ final class ConfigReference {
     // The grpc.*, http.*, db.* and admin.* keys are documented once, in the shared sections.
     private static List<ConfigKey<?>> ownKeys(Collection<ConfigKey<?>> keys) {
         return keys.stream()
-                .filter(key -> !key.name().startsWith("grpc.") && !key.name().startsWith("http.")
-                        && !key.name().startsWith("db.") && !key.name().startsWith("admin."))
+                .filter(key -> !key.name().startsWith("grpc.")
+                        && !key.name().startsWith("http.")
+                        && !key.name().startsWith("db.")
+                        && !key.name().startsWith("admin."))
                 .toList();
     }
 

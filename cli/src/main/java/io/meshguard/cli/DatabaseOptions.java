@@ -25,18 +25,28 @@ public final class DatabaseOptions {
     public static final String PASSWORD_ENV = "MESHGUARD_DB_PASSWORD";
     public static final String PASSWORD_FILE_ENV = "MESHGUARD_DB_PASSWORD_FILE";
 
-    @Option(names = "--db", paramLabel = "URL",
+    @Option(
+            names = "--db",
+            paramLabel = "URL",
             description = "JDBC URL of the database (default: $MESHGUARD_DB_URL, else the running `meshguard up`).")
     String url;
 
-    @Option(names = "--db-user", paramLabel = "USER", description = "Database user with --db (default: $MESHGUARD_DB_USER).")
+    @Option(
+            names = "--db-user",
+            paramLabel = "USER",
+            description = "Database user with --db (default: $MESHGUARD_DB_USER).")
     String user;
 
-    @Option(names = "--db-password-file", paramLabel = "FILE",
-            description = "File holding the password with --db (default: $MESHGUARD_DB_PASSWORD_FILE, else $MESHGUARD_DB_PASSWORD).")
+    @Option(
+            names = "--db-password-file",
+            paramLabel = "FILE",
+            description =
+                    "File holding the password with --db (default: $MESHGUARD_DB_PASSWORD_FILE, else $MESHGUARD_DB_PASSWORD).")
     Path passwordFile;
 
-    @Option(names = "--data-dir", defaultValue = ".meshguard",
+    @Option(
+            names = "--data-dir",
+            defaultValue = ".meshguard",
             description = "Data directory of the running `meshguard up` used without --db (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
@@ -56,8 +66,8 @@ public final class DatabaseOptions {
      * @param origin how the database was found, for error messages ({@code --db}, {@code the meshguard up on …})
      * @param passwordSource where the password came from, for error messages
      */
-    public record Target(String url, Optional<String> user, Optional<String> password, String origin,
-            String passwordSource) {}
+    public record Target(
+            String url, Optional<String> user, Optional<String> password, String origin, String passwordSource) {}
 
     /**
      * The running {@code meshguard up} this command's database comes from; empty when a database is named
@@ -83,24 +93,37 @@ public final class DatabaseOptions {
             Optional<Path> file = Optional.ofNullable(passwordFile)
                     .or(() -> Optional.ofNullable(env.get(PASSWORD_FILE_ENV)).map(Path::of));
             if (file.isPresent()) {
-                return new Target(jdbc, dbUser, Optional.of(readPassword(file.get())), url != null ? "--db" : URL_ENV,
+                return new Target(
+                        jdbc,
+                        dbUser,
+                        Optional.of(readPassword(file.get())),
+                        url != null ? "--db" : URL_ENV,
                         "password file " + file.get());
             }
             Optional<String> password = Optional.ofNullable(env.get(PASSWORD_ENV));
-            return new Target(jdbc, dbUser, password, url != null ? "--db" : URL_ENV,
+            return new Target(
+                    jdbc,
+                    dbUser,
+                    password,
+                    url != null ? "--db" : URL_ENV,
                     password.isPresent() ? PASSWORD_ENV : "no password given");
         }
         if (user != null || passwordFile != null) {
-            throw new IllegalArgumentException("--db-user and --db-password-file go with --db URL (or MESHGUARD_DB_URL)");
+            throw new IllegalArgumentException(
+                    "--db-user and --db-password-file go with --db URL (or MESHGUARD_DB_URL)");
         }
         Optional<RunningStack> stack = RunningStack.find(dataDir);
         if (stack.isEmpty()) {
-            throw new IllegalStateException("no database given: pass --db URL, set " + URL_ENV + ", or start `meshguard up` ("
-                    + RunningStack.notRunning(dataDir) + ")");
+            throw new IllegalStateException("no database given: pass --db URL, set " + URL_ENV
+                    + ", or start `meshguard up` (" + RunningStack.notRunning(dataDir) + ")");
         }
         RunningStack up = stack.get();
-        return new Target(up.jdbcUrl(), Optional.of(up.dbUser()), Optional.of(up.dbPassword()),
-                "the `meshguard up` on " + up.dataDir(), "that stack's password file " + up.state().dbPasswordFile());
+        return new Target(
+                up.jdbcUrl(),
+                Optional.of(up.dbUser()),
+                Optional.of(up.dbPassword()),
+                "the `meshguard up` on " + up.dataDir(),
+                "that stack's password file " + up.state().dbPasswordFile());
     }
 
     /**
@@ -128,9 +151,11 @@ public final class DatabaseOptions {
         String where = redact(target.url()) + " (from " + target.origin() + ")";
         // 28P01 invalid_password, 28000 invalid_authorization_specification (PostgreSQL errcodes.txt)
         if (state.equals("28P01") || state.equals("28000")) {
-            return "the database at " + where + " refused the login of user '" + target.user().orElse("(from the URL)")
+            return "the database at " + where + " refused the login of user '"
+                    + target.user().orElse("(from the URL)")
                     + "' with the password from " + target.passwordSource() + ": pass the right one with"
-                    + " --db-password-file FILE, " + PASSWORD_FILE_ENV + " or " + PASSWORD_ENV + " (" + e.getMessage() + ")";
+                    + " --db-password-file FILE, " + PASSWORD_FILE_ENV + " or " + PASSWORD_ENV + " (" + e.getMessage()
+                    + ")";
         }
         return "cannot connect to the database at " + where + ": " + e.getMessage();
     }

@@ -11,11 +11,17 @@ import picocli.CommandLine.Option;
  * {@code meshguard up} running on {@code --data-dir}, at the port its {@code up.json} lists ({@link RunningStack}).
  */
 public final class GrpcTarget {
-    @Option(names = "--target", paramLabel = "HOST:PORT", description = "Server to send to (default: the running `meshguard up`'s).")
+    @Option(
+            names = "--target",
+            paramLabel = "HOST:PORT",
+            description = "Server to send to (default: the running `meshguard up`'s).")
     String target;
 
-    @Option(names = "--data-dir", defaultValue = ".meshguard",
-            description = "Data directory of the running `meshguard up` used without --target (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data-dir",
+            defaultValue = ".meshguard",
+            description =
+                    "Data directory of the running `meshguard up` used without --target (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     /** host:port of the server; {@code server} names it in {@link RunningStack#port(String)}. */

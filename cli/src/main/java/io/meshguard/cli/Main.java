@@ -74,8 +74,8 @@ public final class Main implements Runnable {
         while (leaf.hasSubcommand()) {
             leaf = leaf.subcommand();
         }
-        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Logger root =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         ch.qos.logback.classic.Level before = root.getLevel();
         boolean quiet = !(leaf.commandSpec().userObject() instanceof ServerCommand)
                 && System.getenv("MESHGUARD_LOG_LEVEL") == null;

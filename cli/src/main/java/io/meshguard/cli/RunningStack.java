@@ -15,6 +15,7 @@ import java.util.Optional;
 public final class RunningStack {
     /** Port names in {@link UpState#ports()}. */
     public static final String STATUS = "status";
+
     public static final String POSTGRES = "postgres";
     public static final String EXTAUTHZ = "extauthz";
     public static final String DLP = "dlp";
@@ -117,10 +118,17 @@ public final class RunningStack {
             return java.util.Optional.empty();
         }
         String password = redisPasswordFile().isPresent()
-                ? Files.readString(redisPasswordFile().get(), StandardCharsets.UTF_8).strip() : "";
+                ? Files.readString(redisPasswordFile().get(), StandardCharsets.UTF_8)
+                        .strip()
+                : "";
         io.meshguard.extauthz.redis.RedisSettings none = io.meshguard.extauthz.redis.RedisSettings.none();
-        return java.util.Optional.of(new io.meshguard.extauthz.redis.RedisSettings(state.redisUrl(), password,
-                java.util.Optional.empty(), none.connectTimeout(), none.commandTimeout(), state.redisKeyPrefix()));
+        return java.util.Optional.of(new io.meshguard.extauthz.redis.RedisSettings(
+                state.redisUrl(),
+                password,
+                java.util.Optional.empty(),
+                none.connectTimeout(),
+                none.commandTimeout(),
+                state.redisKeyPrefix()));
     }
 
     public String jdbcUrl() {
@@ -132,6 +140,7 @@ public final class RunningStack {
     }
 
     public String dbPassword() throws IOException {
-        return Files.readString(Path.of(state.dbPasswordFile()), StandardCharsets.UTF_8).strip();
+        return Files.readString(Path.of(state.dbPasswordFile()), StandardCharsets.UTF_8)
+                .strip();
     }
 }

@@ -35,7 +35,8 @@ public final class ServerAudit {
 
     /** {@code serverSchema} plus the {@code audit.*} keys and, where missing, the {@code db.*} keys. */
     public static ConfigSchema withAuditKeys(ConfigSchema serverSchema) {
-        ConfigSchema.Builder schema = ConfigSchema.builder().addAll(serverSchema.keys()).add(AuditConfig.configGroup());
+        ConfigSchema.Builder schema =
+                ConfigSchema.builder().addAll(serverSchema.keys()).add(AuditConfig.configGroup());
         if (serverSchema.find(DbConfig.URL.name()).isEmpty()) {
             schema.add(new DbConfig("meshguard"));
         }
@@ -48,20 +49,26 @@ public final class ServerAudit {
      *
      * @param applicationName what PostgreSQL shows for the writer's connections, e.g. {@code meshguard-extauthz}
      */
-    public static Optional<AuditComponent> start(Config config, String applicationName, ProcessMetrics metrics,
-            ComponentStack stack, Tracing tracing) throws Exception {
+    public static Optional<AuditComponent> start(
+            Config config, String applicationName, ProcessMetrics metrics, ComponentStack stack, Tracing tracing)
+            throws Exception {
         if (config.get(DbConfig.URL).isBlank()) {
-            log.warn("{}: db.url is not set; audit events go to the log only, not to the audit database",
+            log.warn(
+                    "{}: db.url is not set; audit events go to the log only, not to the audit database",
                     applicationName);
             return Optional.empty();
         }
         DbSettings db = new DbConfig(applicationName).read(config);
-        AuditSettings settings = ownSpool(config, AuditConfig.read(config), applicationName).withAlsPort(Optional.empty());
+        AuditSettings settings =
+                ownSpool(config, AuditConfig.read(config), applicationName).withAlsPort(Optional.empty());
         HikariDataSource maintenance = DataSourceFactory.create(db.withPoolSize(2, 0));
         stack.start(new ClosingResource(applicationName + "-audit-db", maintenance::close));
-        AuditComponent audit = AuditComponent.create(settings,
+        AuditComponent audit = AuditComponent.create(
+                settings,
                 ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(), db.connectionTimeout()),
-                maintenance, metrics.forServer("audit"), tracing);
+                maintenance,
+                metrics.forServer("audit"),
+                tracing);
         stack.start(audit);
         return Optional.of(audit);
     }
@@ -73,21 +80,30 @@ public final class ServerAudit {
      * is logged as an ERROR, since decisions are then recorded nowhere. Start it before the server that records
      * into it, so the stack drains it after the server has stopped.
      */
-    public static Optional<AuditSink> sink(Config config, String applicationName, ProcessMetrics metrics,
-            ComponentStack stack, Optional<AuditComponent> database) throws Exception {
+    public static Optional<AuditSink> sink(
+            Config config,
+            String applicationName,
+            ProcessMetrics metrics,
+            ComponentStack stack,
+            Optional<AuditComponent> database)
+            throws Exception {
         Optional<AuditSink> databaseSink = database.map(AuditComponent::sink);
         if (!AuditConfig.decisionLogOn(config, database.isPresent())) {
             if (database.isEmpty()) {
-                log.error("{}: no db.url and audit.decision_log=off: decisions and findings are recorded nowhere",
+                log.error(
+                        "{}: no db.url and audit.decision_log=off: decisions and findings are recorded nowhere",
                         applicationName);
             }
             return databaseSink;
         }
-        DecisionLog decisionLog = DecisionLog.toStdout(AuditConfig.decisionLog(config, labels(applicationName)),
-                metrics.forServer("audit"));
+        DecisionLog decisionLog = DecisionLog.toStdout(
+                AuditConfig.decisionLog(config, labels(applicationName)), metrics.forServer("audit"));
         stack.start(decisionLog);
-        log.info("{}: decision log on standard output (one JSON object per line, \"type\":\"meshguard/decision_log\")"
-                + "{}", applicationName, database.isPresent() ? ", beside the audit database" : "");
+        log.info(
+                "{}: decision log on standard output (one JSON object per line, \"type\":\"meshguard/decision_log\")"
+                        + "{}",
+                applicationName,
+                database.isPresent() ? ", beside the audit database" : "");
         return Optional.of(databaseSink.map(d -> AuditSink.both(d, decisionLog)).orElse(decisionLog));
     }
 
@@ -111,9 +127,14 @@ public final class ServerAudit {
             return settings;
         }
         io.meshguard.audit.spool.SpoolSettings spool = settings.writer().spool();
-        return settings.withWriter(settings.writer().withSpool(new io.meshguard.audit.spool.SpoolSettings(
-                spool.directory().resolve(applicationName), spool.maxBytes(), spool.segmentBytes(), spool.fsync(),
-                spool.fsyncInterval(), spool.whenFull())));
+        return settings.withWriter(settings.writer()
+                .withSpool(new io.meshguard.audit.spool.SpoolSettings(
+                        spool.directory().resolve(applicationName),
+                        spool.maxBytes(),
+                        spool.segmentBytes(),
+                        spool.fsync(),
+                        spool.fsyncInterval(),
+                        spool.whenFull())));
     }
 
     /** Closes a resource when the stack shuts down (after everything started later). */

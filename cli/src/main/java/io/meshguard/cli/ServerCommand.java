@@ -7,5 +7,4 @@ package io.meshguard.cli;
  * {@code MESHGUARD_LOG_LEVEL} says otherwise, so its answer is not buried under the libraries' start-up lines (the
  * database URL that Flyway logs once per connection pool, twice for {@code db status}).
  */
-public interface ServerCommand {
-}
+public interface ServerCommand {}

@@ -35,16 +35,26 @@ import java.util.Optional;
  *     {@link UpIdp#none()} without {@code --idp}
  */
 public record UpState(
-        long pid, long postgresPid, String statusUrl, String jdbcUrl, String dbUser, String dbPasswordFile,
-        Map<String, Integer> ports, Map<String, String> files, List<String> endpoints, String redisUrl, long redisPid,
-        String redisKeyPrefix, UpIdp idp) {
+        long pid,
+        long postgresPid,
+        String statusUrl,
+        String jdbcUrl,
+        String dbUser,
+        String dbPasswordFile,
+        Map<String, Integer> ports,
+        Map<String, String> files,
+        List<String> endpoints,
+        String redisUrl,
+        long redisPid,
+        String redisKeyPrefix,
+        UpIdp idp) {
 
     /** Name of the file in the data directory. */
     public static final String FILE_NAME = "up.json";
 
     // A newer up may add fields; an older CLI still finds what it knows.
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON =
+            new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public UpState {
         ports = ports == null ? Map.of() : Map.copyOf(ports);
@@ -52,7 +62,9 @@ public record UpState(
         endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
         redisUrl = redisUrl == null ? "" : redisUrl;
         // an up.json of an older up has none: it used the default
-        redisKeyPrefix = redisKeyPrefix == null ? io.meshguard.extauthz.redis.RedisSettings.none().keyPrefix() : redisKeyPrefix;
+        redisKeyPrefix = redisKeyPrefix == null
+                ? io.meshguard.extauthz.redis.RedisSettings.none().keyPrefix()
+                : redisKeyPrefix;
         idp = idp == null ? UpIdp.none() : idp;
     }
 
@@ -65,14 +77,17 @@ public record UpState(
         Files.deleteIfExists(tmp);
         if (!idp.users().isEmpty()) {
             try {
-                Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                Files.createFile(
+                        tmp,
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             } catch (UnsupportedOperationException notPosix) {
                 // not a POSIX file system: the directory's own rights apply
             }
         }
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), this);
-        Files.move(tmp, dataDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+                tmp, dataDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** The state in {@code dataDir}, whether or not its process still runs. */

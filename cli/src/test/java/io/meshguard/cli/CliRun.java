@@ -28,12 +28,18 @@ public record CliRun(int exit, String out, String err, java.util.List<String> lo
     }
 
     private static String withoutLogLines(ByteArrayOutputStream captured) {
-        return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> !isLogLine(l))
-                .map(l -> l + "\n").collect(Collectors.joining());
+        return captured.toString(StandardCharsets.UTF_8)
+                .lines()
+                .filter(l -> !isLogLine(l))
+                .map(l -> l + "\n")
+                .collect(Collectors.joining());
     }
 
     private static java.util.List<String> logLines(ByteArrayOutputStream captured) {
-        return captured.toString(StandardCharsets.UTF_8).lines().filter(CliRun::isLogLine).toList();
+        return captured.toString(StandardCharsets.UTF_8)
+                .lines()
+                .filter(CliRun::isLogLine)
+                .toList();
     }
 
     private static boolean isLogLine(String line) {

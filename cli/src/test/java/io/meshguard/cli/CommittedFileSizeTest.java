@@ -39,14 +39,17 @@ class CommittedFileSizeTest {
                 tooLarge.add(name + " (" + size + " bytes)");
             }
         }
-        assertThat(tooLarge).as("files over 1 MiB committed outside src/test/resources").isEmpty();
+        assertThat(tooLarge)
+                .as("files over 1 MiB committed outside src/test/resources")
+                .isEmpty();
     }
 
     private static List<String> gitLsFiles(Path root) throws InterruptedException {
         Process git;
         try {
             git = new ProcessBuilder("git", "-C", root.toString(), "ls-files", "-z")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
         } catch (IOException noGit) {
             return List.of();
         }

@@ -45,7 +45,8 @@ class ConfigReferenceTest {
         String readme = Files.readString(Path.of("..", "README.md"));
         assertThat(readme).contains("docs/configuration.md");
         for (ConfigReference.Section section : ConfigReference.sections()) {
-            assertThat(readme).as("README repeats section '%s'", section.title())
+            assertThat(readme)
+                    .as("README repeats section '%s'", section.title())
                     .doesNotContain("### " + section.title());
         }
     }

@@ -58,7 +58,8 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         ENCODED_SEPARATOR("encoded_separator", "the path holds an encoded '/', '\\', ';', '?' or '#'"),
         DOUBLE_ENCODING("double_encoding", "the path holds an encoded '%' (a second decoding would make another path)"),
         INVALID_UTF8("invalid_utf8", "the path's percent-escapes are not well-formed UTF-8"),
-        CONFUSABLE_CHARACTER("confusable_character",
+        CONFUSABLE_CHARACTER(
+                "confusable_character",
                 "the path holds Unicode that is not in normal form (NFKC): fullwidth letters or delimiters, ligatures, decomposed accents"),
         DOT_SEGMENT("dot_segment", "the path holds a '.' or '..' segment (in some spelling)"),
         EMPTY_SEGMENT("empty_segment", "the path holds an empty segment ('//')"),
@@ -100,9 +101,9 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
         StringBuilder out = null; // created at the first difference between the raw and the canonical path
         boolean params = false;
         boolean inParams = false;
-        int nameLen = 0;          // decoded characters of the current segment's name (before ';')
-        boolean allDots = true;   // the name so far is only '.'
-        boolean unicode = false;  // some escape decoded to a non-ASCII character
+        int nameLen = 0; // decoded characters of the current segment's name (before ';')
+        boolean allDots = true; // the name so far is only '.'
+        boolean unicode = false; // some escape decoded to a non-ASCII character
         int end = n;
         for (int i = 1; i <= n; i++) {
             char c = i < n ? target.charAt(i) : '/';
@@ -190,7 +191,8 @@ public record CanonicalPath(String path, String rawPath, boolean hasParameters, 
                 }
                 int consumed = utf8(target, i, b, inParams ? null : out);
                 if (consumed < 0) {
-                    return refused(target, n, consumed == C1_CONTROL ? Problem.CONTROL_CHARACTER : Problem.INVALID_UTF8);
+                    return refused(
+                            target, n, consumed == C1_CONTROL ? Problem.CONTROL_CHARACTER : Problem.INVALID_UTF8);
                 }
                 if (!inParams) {
                     nameLen++;

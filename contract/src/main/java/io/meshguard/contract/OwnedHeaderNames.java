@@ -24,16 +24,24 @@ public final class OwnedHeaderNames {
     public static final String MESHGUARD_PREFIX = "x-meshguard-";
 
     /** Credentials: the caller's token, API key and session never reach or leave through route configuration. */
-    public static final List<String> CREDENTIALS = List.of("authorization", "proxy-authorization", "cookie",
-            "x-api-key");
+    public static final List<String> CREDENTIALS =
+            List.of("authorization", "proxy-authorization", "cookie", "x-api-key");
 
     /**
      * The identity and tenant headers of an {@code authz.yaml} that renames none (extauthz-server
      * {@code AuthzPolicyParser} defaults, kept equal by a test in the xDS controller).
      */
-    public static final List<String> DEFAULT_IDENTITY = List.of("x-user-id", "x-tenant-id", "x-user-roles",
-            "x-user-scopes", "x-client-id", "x-auth-method", "x-auth-issuer", "x-auth-credential-id",
-            "x-caller-type", "x-caller-principal");
+    public static final List<String> DEFAULT_IDENTITY = List.of(
+            "x-user-id",
+            "x-tenant-id",
+            "x-user-roles",
+            "x-user-scopes",
+            "x-client-id",
+            "x-auth-method",
+            "x-auth-issuer",
+            "x-auth-credential-id",
+            "x-caller-type",
+            "x-caller-principal");
 
     /**
      * The trusted gateway's verdict on the client address (set by its allow), which the workload's sidecar reads
@@ -79,8 +87,8 @@ public final class OwnedHeaderNames {
             return Optional.of("x-meshguard-* headers are meshguard's own");
         }
         if (CREDENTIALS.contains(c)) {
-            return Optional.of("a credential header: only the caller sets it, and extauthz strips it before the "
-                    + "upstream");
+            return Optional.of(
+                    "a credential header: only the caller sets it, and extauthz strips it before the " + "upstream");
         }
         if (c.equals(PEER_CERTIFICATE)) {
             return Optional.of("the mesh peer's certificate: only the sidecar sets it");

@@ -48,8 +48,12 @@ public final class ProfileLabels {
         StringBuilder sb = null;
         for (int i = 0; i < n; i++) {
             char c = name.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                    || c == '_' || c == '-';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '_'
+                    || c == '-';
             if (!ok && sb == null) {
                 sb = new StringBuilder(n).append(name, 0, i);
             }

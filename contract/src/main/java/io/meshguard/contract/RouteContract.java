@@ -26,6 +26,7 @@ public final class RouteContract {
         public static final String GATEWAY_ROUTE = "meshguard.gateway_route";
         /** The API and API version the gateway route belongs to, for audit rows and metrics. */
         public static final String API = "meshguard.api";
+
         public static final String API_VERSION = "meshguard.api_version";
         /** Narrows the credential type the rule accepts ({@code jwt | apikey | jwt_or_apikey}); never opens a route. */
         public static final String AUTH = "meshguard.auth";
@@ -40,8 +41,16 @@ public final class RouteContract {
         public static final String PRODUCT_OPERATION = "meshguard.product_operation";
 
         /** Every key meshguard owns; any other {@code meshguard.*} key is a contract violation. */
-        public static final List<String> ALL = List.of(AUTHZ_PROFILE, GATEWAY_ROUTE, API, API_VERSION, AUTH, RATE_LIMIT_TIER,
-                PRODUCT_PUBLISH, PRODUCT_OPERATION);
+        public static final List<String> ALL = List.of(
+                AUTHZ_PROFILE,
+                GATEWAY_ROUTE,
+                API,
+                API_VERSION,
+                AUTH,
+                RATE_LIMIT_TIER,
+                PRODUCT_PUBLISH,
+                PRODUCT_OPERATION);
+
         public static final String PREFIX = "meshguard.";
     }
 
@@ -55,6 +64,7 @@ public final class RouteContract {
         public static final String GATEWAY_ROUTE = "x-meshguard-route";
         /** The API and version, for audit rows and metrics. */
         public static final String API = "x-meshguard-api";
+
         public static final String API_VERSION = "x-meshguard-api-version";
 
         public static final List<String> ALL = List.of(DLP_PROFILE, GATEWAY_ROUTE, API, API_VERSION);
@@ -87,6 +97,7 @@ public final class RouteContract {
 
         /** Route metadata keys; each is logged as the custom tag {@link #TAG_PREFIX}{@code <key>}. */
         public static final String API = "api";
+
         public static final String API_VERSION = "api_version";
         public static final String GATEWAY_ROUTE = "gateway_route";
         /** The version's lifecycle when published: {@code active | deprecated | sunset | retired}. */
@@ -95,6 +106,7 @@ public final class RouteContract {
         public static final String SUNSET = "sunset";
         /** {@link #AUTHZ_CHECKED} when ext_authz decides the route's requests, {@code none} when it is disabled. */
         public static final String AUTHZ = "authz";
+
         public static final String AUTHZ_CHECKED = "checked";
         public static final String AUTHZ_NONE = "none";
         /** The gateway route name of a sunset or retired version's canned answer (it has no gateway route). */
@@ -113,6 +125,7 @@ public final class RouteContract {
          * policy's default names, {@code IdentityHeaders} in extauthz-server: subject, tenant, client id).
          */
         public static final String TRACEPARENT = "traceparent";
+
         public static final String SUBJECT_HEADER = "x-user-id";
         public static final String TENANT_HEADER = "x-tenant-id";
         public static final String CLIENT_ID_HEADER = "x-client-id";

@@ -8,12 +8,11 @@ import java.util.function.Consumer;
 /** Builds the one kind of connection pool meshguard uses: HikariCP over the PostgreSQL JDBC driver. */
 public final class DataSourceFactory {
 
-    private DataSourceFactory() {
-    }
+    private DataSourceFactory() {}
 
     /** A started pool for {@code settings}; close it when done. */
     public static HikariDataSource create(DbSettings settings) {
-        return create(settings, config -> { });
+        return create(settings, config -> {});
     }
 
     /**

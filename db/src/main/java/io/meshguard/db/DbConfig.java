@@ -17,17 +17,20 @@ import java.util.Optional;
  * YAML file, which lives in a ConfigMap.
  */
 public final class DbConfig implements ConfigGroup<DbSettings> {
-    public static final ConfigKey<String> URL = ConfigKey.string("db.url", "",
-            "JDBC URL of the PostgreSQL database, e.g. jdbc:postgresql://postgres:5432/meshguard.");
+    public static final ConfigKey<String> URL = ConfigKey.string(
+            "db.url", "", "JDBC URL of the PostgreSQL database, e.g. jdbc:postgresql://postgres:5432/meshguard.");
     public static final ConfigKey<String> USER = ConfigKey.string("db.user", "meshguard", "Database user.");
-    public static final ConfigKey<Optional<Path>> PASSWORD_FILE = ConfigKey.optionalPath("db.password_file",
+    public static final ConfigKey<Optional<Path>> PASSWORD_FILE = ConfigKey.optionalPath(
+            "db.password_file",
             "File holding the database password (a mounted Secret); takes precedence over db.password.");
-    public static final ConfigKey<String> PASSWORD = ConfigKey.string("db.password", "",
-            "Database password; set it through MESHGUARD_DB_PASSWORD, not in the YAML file.");
-    public static final ConfigKey<Integer> POOL_SIZE = ConfigKey.integer("db.pool_size", 10, 1, 200,
-            "Maximum connections in this server's pool.");
-    public static final ConfigKey<Duration> CONNECTION_TIMEOUT = ConfigKey.duration("db.connection_timeout",
-            Duration.ofSeconds(5), "How long a caller waits for a pooled connection before failing.");
+    public static final ConfigKey<String> PASSWORD = ConfigKey.string(
+            "db.password", "", "Database password; set it through MESHGUARD_DB_PASSWORD, not in the YAML file.");
+    public static final ConfigKey<Integer> POOL_SIZE =
+            ConfigKey.integer("db.pool_size", 10, 1, 200, "Maximum connections in this server's pool.");
+    public static final ConfigKey<Duration> CONNECTION_TIMEOUT = ConfigKey.duration(
+            "db.connection_timeout",
+            Duration.ofSeconds(5),
+            "How long a caller waits for a pooled connection before failing.");
 
     private final String applicationName;
 

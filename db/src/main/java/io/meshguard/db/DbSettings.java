@@ -54,7 +54,8 @@ public record DbSettings(
         Objects.requireNonNull(maxLifetime, "maxLifetime");
         Objects.requireNonNull(applicationName, "applicationName");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
-            throw new IllegalArgumentException("jdbcUrl must start with 'jdbc:postgresql:', got '" + redactUrl(jdbcUrl) + "'");
+            throw new IllegalArgumentException(
+                    "jdbcUrl must start with 'jdbc:postgresql:', got '" + redactUrl(jdbcUrl) + "'");
         }
         if (user.isBlank()) {
             throw new IllegalArgumentException("user must not be blank");
@@ -63,7 +64,8 @@ public record DbSettings(
             throw new IllegalArgumentException("maxPoolSize must be at least 1, got " + maxPoolSize);
         }
         if (minIdle < 0 || minIdle > maxPoolSize) {
-            throw new IllegalArgumentException("minIdle must be between 0 and maxPoolSize (" + maxPoolSize + "), got " + minIdle);
+            throw new IllegalArgumentException(
+                    "minIdle must be between 0 and maxPoolSize (" + maxPoolSize + "), got " + minIdle);
         }
         requireAtLeast("connectionTimeout", connectionTimeout, MIN_TIMEOUT);
         requireAtLeast("validationTimeout", validationTimeout, MIN_TIMEOUT);
@@ -77,7 +79,8 @@ public record DbSettings(
         if (!maxLifetime.isZero()) {
             requireAtLeast("maxLifetime", maxLifetime, MIN_LIFETIME);
         }
-        if (applicationName.isBlank() || applicationName.length() > MAX_APPLICATION_NAME_LENGTH
+        if (applicationName.isBlank()
+                || applicationName.length() > MAX_APPLICATION_NAME_LENGTH
                 || !applicationName.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
             throw new IllegalArgumentException("applicationName must be 1 to " + MAX_APPLICATION_NAME_LENGTH
                     + " printable ASCII characters, got '" + applicationName + "'");
@@ -90,44 +93,124 @@ public record DbSettings(
      * name {@code meshguard}, database not required at start.
      */
     public static DbSettings of(String jdbcUrl, String user, String password) {
-        return new DbSettings(jdbcUrl, user, password, 10, 1, Duration.ofSeconds(5), Duration.ofSeconds(2),
-                Duration.ofMinutes(10), Duration.ofMinutes(30), "meshguard", false);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                10,
+                1,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(2),
+                Duration.ofMinutes(10),
+                Duration.ofMinutes(30),
+                "meshguard",
+                false);
     }
 
     public DbSettings withPoolSize(int newMaxPoolSize, int newMinIdle) {
-        return new DbSettings(jdbcUrl, user, password, newMaxPoolSize, newMinIdle, connectionTimeout,
-                validationTimeout, idleTimeout, maxLifetime, applicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                newMaxPoolSize,
+                newMinIdle,
+                connectionTimeout,
+                validationTimeout,
+                idleTimeout,
+                maxLifetime,
+                applicationName,
+                requireDatabaseAtStart);
     }
 
     public DbSettings withConnectionTimeout(Duration newConnectionTimeout) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, newConnectionTimeout,
-                validationTimeout, idleTimeout, maxLifetime, applicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                newConnectionTimeout,
+                validationTimeout,
+                idleTimeout,
+                maxLifetime,
+                applicationName,
+                requireDatabaseAtStart);
     }
 
     public DbSettings withValidationTimeout(Duration newValidationTimeout) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, connectionTimeout,
-                newValidationTimeout, idleTimeout, maxLifetime, applicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                connectionTimeout,
+                newValidationTimeout,
+                idleTimeout,
+                maxLifetime,
+                applicationName,
+                requireDatabaseAtStart);
     }
 
     public DbSettings withIdleTimeout(Duration newIdleTimeout) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, connectionTimeout,
-                validationTimeout, newIdleTimeout, maxLifetime, applicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                connectionTimeout,
+                validationTimeout,
+                newIdleTimeout,
+                maxLifetime,
+                applicationName,
+                requireDatabaseAtStart);
     }
 
     public DbSettings withMaxLifetime(Duration newMaxLifetime) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, connectionTimeout,
-                validationTimeout, idleTimeout, newMaxLifetime, applicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                connectionTimeout,
+                validationTimeout,
+                idleTimeout,
+                newMaxLifetime,
+                applicationName,
+                requireDatabaseAtStart);
     }
 
     /** Names the pool and the PostgreSQL sessions, e.g. {@code meshguard-extauthz}. */
     public DbSettings withApplicationName(String newApplicationName) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, connectionTimeout,
-                validationTimeout, idleTimeout, maxLifetime, newApplicationName, requireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                connectionTimeout,
+                validationTimeout,
+                idleTimeout,
+                maxLifetime,
+                newApplicationName,
+                requireDatabaseAtStart);
     }
 
     public DbSettings withRequireDatabaseAtStart(boolean newRequireDatabaseAtStart) {
-        return new DbSettings(jdbcUrl, user, password, maxPoolSize, minIdle, connectionTimeout,
-                validationTimeout, idleTimeout, maxLifetime, applicationName, newRequireDatabaseAtStart);
+        return new DbSettings(
+                jdbcUrl,
+                user,
+                password,
+                maxPoolSize,
+                minIdle,
+                connectionTimeout,
+                validationTimeout,
+                idleTimeout,
+                maxLifetime,
+                applicationName,
+                newRequireDatabaseAtStart);
     }
 
     /** Same as the record's, with the password and any password in the URL masked. */
@@ -147,7 +230,8 @@ public record DbSettings(
 
     private static void requireAtLeast(String name, Duration value, Duration min) {
         if (value.compareTo(min) < 0) {
-            throw new IllegalArgumentException(name + " must be at least " + min.toMillis() + " ms, got " + value.toMillis() + " ms");
+            throw new IllegalArgumentException(
+                    name + " must be at least " + min.toMillis() + " ms, got " + value.toMillis() + " ms");
         }
     }
 }

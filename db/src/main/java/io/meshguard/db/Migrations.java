@@ -18,8 +18,7 @@ public final class Migrations {
     /** Where the scripts live on the classpath. */
     public static final String LOCATION = "classpath:db/migration";
 
-    private Migrations() {
-    }
+    private Migrations() {}
 
     /**
      * Brings the database behind {@code dataSource} up to the newest schema. Safe to call from several

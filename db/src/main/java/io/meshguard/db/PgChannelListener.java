@@ -32,8 +32,8 @@ public final class PgChannelListener implements AutoCloseable {
      * @param channel a channel name as PostgreSQL takes it unquoted (letters, digits and {@code _})
      * @param onChange called on the listener's thread; a {@link RuntimeException} from it is logged, not fatal
      */
-    public PgChannelListener(DataSource dataSource, String channel, Duration debounce, Duration safetyNet,
-            Runnable onChange) {
+    public PgChannelListener(
+            DataSource dataSource, String channel, Duration debounce, Duration safetyNet, Runnable onChange) {
         if (!channel.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("not a plain channel name: " + channel);
         }
@@ -121,7 +121,8 @@ public final class PgChannelListener implements AutoCloseable {
         if (thread == null) {
             return;
         }
-        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+        try (Connection c = dataSource.getConnection();
+                Statement st = c.createStatement()) {
             st.execute("NOTIFY " + channel);
         } catch (SQLException | RuntimeException e) {
             thread.interrupt();

@@ -25,7 +25,8 @@ public record TenantScope(boolean all, Set<String> tenants) {
         }
         for (String t : tenants) {
             if (!TENANT_ID.matcher(t).matches()) {
-                throw new IllegalArgumentException("not a tenant id: '" + t + "' (lower-case letters, digits, '.', '_', '-')");
+                throw new IllegalArgumentException(
+                        "not a tenant id: '" + t + "' (lower-case letters, digits, '.', '_', '-')");
             }
         }
     }

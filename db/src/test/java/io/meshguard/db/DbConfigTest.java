@@ -20,11 +20,14 @@ class DbConfigTest {
     @Test
     void read_passwordFile_winsOverPasswordAndIsStripped(@TempDir Path dir) throws Exception {
         Path secret = Files.writeString(dir.resolve("password"), "from-file\n");
-        Config config = ConfigLoader.load(schema, Optional.empty(), Map.of(
-                "MESHGUARD_DB_URL", "jdbc:postgresql://db:5432/meshguard",
-                "MESHGUARD_DB_PASSWORD", "from-env",
-                "MESHGUARD_DB_PASSWORD_FILE", secret.toString(),
-                "MESHGUARD_DB_POOL_SIZE", "4"));
+        Config config = ConfigLoader.load(
+                schema,
+                Optional.empty(),
+                Map.of(
+                        "MESHGUARD_DB_URL", "jdbc:postgresql://db:5432/meshguard",
+                        "MESHGUARD_DB_PASSWORD", "from-env",
+                        "MESHGUARD_DB_PASSWORD_FILE", secret.toString(),
+                        "MESHGUARD_DB_POOL_SIZE", "4"));
 
         DbSettings settings = group.read(config);
 
@@ -47,9 +50,14 @@ class DbConfigTest {
     @Test
     void read_unreadablePasswordFile_saysWhichFile(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("no-such-secret");
-        Config config = ConfigLoader.load(schema, Optional.empty(), Map.of(
-                "MESHGUARD_DB_URL", "jdbc:postgresql://db/meshguard",
-                "MESHGUARD_DB_PASSWORD_FILE", missing.toString()));
+        Config config = ConfigLoader.load(
+                schema,
+                Optional.empty(),
+                Map.of(
+                        "MESHGUARD_DB_URL",
+                        "jdbc:postgresql://db/meshguard",
+                        "MESHGUARD_DB_PASSWORD_FILE",
+                        missing.toString()));
 
         assertThatThrownBy(() -> group.read(config)).hasMessageContaining(missing.toString());
     }

@@ -93,7 +93,8 @@ class DbSettingsTest {
 
     @Test
     void withMaxLifetime_zeroMeansForever_butShortValuesRejected() {
-        assertThat(DbSettings.of(URL, "mg", "").withMaxLifetime(Duration.ZERO).maxLifetime()).isZero();
+        assertThat(DbSettings.of(URL, "mg", "").withMaxLifetime(Duration.ZERO).maxLifetime())
+                .isZero();
         assertThatThrownBy(() -> DbSettings.of(URL, "mg", "").withMaxLifetime(Duration.ofSeconds(5)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxLifetime");
@@ -105,8 +106,7 @@ class DbSettingsTest {
         assertThatThrownBy(() -> s.withApplicationName("x".repeat(64)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("applicationName");
-        assertThatThrownBy(() -> s.withApplicationName("mesh\nguard"))
-                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> s.withApplicationName("mesh\nguard")).isInstanceOf(IllegalArgumentException.class);
         assertThat(s.withApplicationName("x".repeat(63)).applicationName()).hasSize(63);
     }
 

@@ -30,31 +30,44 @@ class AdminPlaneManifestTest {
 
     private EnvVar env(ConfigKey<?> key) {
         Container c = xds().template().getSpec().getContainers().getFirst();
-        return c.getEnv().stream().filter(e -> e.getName().equals(key.envVar())).findFirst()
+        return c.getEnv().stream()
+                .filter(e -> e.getName().equals(key.envVar()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("meshguard-xds does not set " + key.envVar()));
     }
 
     /** The volume mounted above {@code file} and the path of the file inside it. */
     private Map.Entry<Volume, String> volumeHolding(String file) {
         Container c = xds().template().getSpec().getContainers().getFirst();
-        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/"))
-                .findFirst().orElseThrow(() -> new AssertionError("no volume mounted above " + file));
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(m -> file.startsWith(m.getMountPath() + "/"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no volume mounted above " + file));
         Volume volume = xds().template().getSpec().getVolumes().stream()
-                .filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+                .filter(v -> v.getName().equals(mount.getName()))
+                .findFirst()
+                .orElseThrow();
         return Map.entry(volume, file.substring(mount.getMountPath().length() + 1));
     }
 
     @Test
     void settings_comeFromTheAdminPlaneConfigMap_whichHasEveryKeyTheyName() {
         Map<String, String> data = manifests.configMap("meshguard-admin-plane").getData();
-        for (ConfigKey<?> key : List.of(AdminAccessSettings.ISSUER, AdminAccessSettings.AUDIENCE,
-                ConsoleConfig.CLIENT_ID, ConsoleConfig.PUBLIC_URL, CatalogSettings.DOMAIN,
-                CatalogSettings.KEYCLOAK_URL, CatalogSettings.KEYCLOAK_REALM, CatalogSettings.KEYCLOAK_CLIENT_ID,
+        for (ConfigKey<?> key : List.of(
+                AdminAccessSettings.ISSUER,
+                AdminAccessSettings.AUDIENCE,
+                ConsoleConfig.CLIENT_ID,
+                ConsoleConfig.PUBLIC_URL,
+                CatalogSettings.DOMAIN,
+                CatalogSettings.KEYCLOAK_URL,
+                CatalogSettings.KEYCLOAK_REALM,
+                CatalogSettings.KEYCLOAK_CLIENT_ID,
                 CatalogSettings.KEYCLOAK_AUDIENCE)) {
             EnvVar e = env(key);
             assertThat(e.getValueFrom()).as(key.name()).isNotNull();
             assertThat(e.getValueFrom().getConfigMapKeyRef().getName()).isEqualTo("meshguard-admin-plane");
-            assertThat(e.getValueFrom().getConfigMapKeyRef().getKey()).as("named after the config key")
+            assertThat(e.getValueFrom().getConfigMapKeyRef().getKey())
+                    .as("named after the config key")
                     .isEqualTo(key.name());
             assertThat(data).as("meshguard-admin-plane").containsKey(key.name());
         }
@@ -64,7 +77,8 @@ class AdminPlaneManifestTest {
 
     @Test
     void clientSecrets_areFilesOfTheAdminOidcSecret() {
-        for (ConfigKey<?> key : List.of(ConsoleConfig.CLIENT_SECRET_FILE, CatalogSettings.KEYCLOAK_CLIENT_SECRET_FILE)) {
+        for (ConfigKey<?> key :
+                List.of(ConsoleConfig.CLIENT_SECRET_FILE, CatalogSettings.KEYCLOAK_CLIENT_SECRET_FILE)) {
             Map.Entry<Volume, String> held = volumeHolding(env(key).getValue());
             SecretVolumes.SecretFile file = SecretVolumes.files(held.getKey()).get(held.getValue());
             assertThat(file).as(key.name()).isNotNull();
@@ -75,7 +89,8 @@ class AdminPlaneManifestTest {
 
     @Test
     void roleBindings_areTheShippedAccessFile() throws Exception {
-        Map.Entry<Volume, String> held = volumeHolding(env(AdminAccessSettings.ACCESS_FILE).getValue());
+        Map.Entry<Volume, String> held =
+                volumeHolding(env(AdminAccessSettings.ACCESS_FILE).getValue());
         String configMap = held.getKey().getConfigMap().getName();
         GeneratedConfigMaps.Generator generator = GeneratedConfigMaps.named(configMap)
                 .orElseThrow(() -> new AssertionError(configMap + " is not generated"));

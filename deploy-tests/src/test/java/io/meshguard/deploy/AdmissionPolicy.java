@@ -13,13 +13,16 @@ final class AdmissionPolicy {
 
     record Policy(String apiVersion, String kind, ObjectMeta metadata, PolicySpec spec) {}
 
-    record PolicySpec(String failurePolicy, MatchConstraints matchConstraints, List<NamedExpression> matchConditions,
+    record PolicySpec(
+            String failurePolicy,
+            MatchConstraints matchConstraints,
+            List<NamedExpression> matchConditions,
             List<Validation> validations) {}
 
     record MatchConstraints(List<ResourceRule> resourceRules) {}
 
-    record ResourceRule(List<String> apiGroups, List<String> apiVersions, List<String> operations,
-            List<String> resources) {}
+    record ResourceRule(
+            List<String> apiGroups, List<String> apiVersions, List<String> operations, List<String> resources) {}
 
     record NamedExpression(String name, String expression) {}
 

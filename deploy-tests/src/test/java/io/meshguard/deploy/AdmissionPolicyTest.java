@@ -26,13 +26,15 @@ class AdmissionPolicyTest {
             .addVar("object", SimpleType.DYN)
             .setResultType(SimpleType.BOOL)
             .build();
-    private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
+    private static final CelRuntime RUNTIME =
+            CelRuntimeFactory.standardCelRuntimeBuilder().build();
 
     private static AdmissionPolicy.Policy policy;
 
     @BeforeAll
     static void read() {
-        List<SourcedDocument> docs = YamlDocuments.read(RepoPaths.manifests().resolve("admission/require-sidecar.yaml"));
+        List<SourcedDocument> docs =
+                YamlDocuments.read(RepoPaths.manifests().resolve("admission/require-sidecar.yaml"));
         assertThat(ManifestChecks.problems(docs)).isEmpty();
         policy = StrictKubernetesModels.parse(docs.get(0), AdmissionPolicy.Policy.class);
         AdmissionPolicy.Binding binding = StrictKubernetesModels.parse(docs.get(1), AdmissionPolicy.Binding.class);
@@ -42,7 +44,8 @@ class AdmissionPolicyTest {
 
     private static boolean eval(String expression, String podYaml) throws Exception {
         CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
-        Object pod = YamlDocuments.JSON.convertValue(YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
+        Object pod = YamlDocuments.JSON.convertValue(
+                YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
         return (Boolean) RUNTIME.createProgram(ast).eval(Map.of("object", asCelValue(pod)));
     }
 
@@ -89,10 +92,12 @@ class AdmissionPolicyTest {
     @Test
     void policy_matchesPodCreationAndUpdateOnly() {
         assertThat(policy.spec().failurePolicy()).isEqualTo("Fail");
-        assertThat(policy.spec().matchConstraints().resourceRules()).singleElement().satisfies(r -> {
-            assertThat(r.resources()).containsExactly("pods");
-            assertThat(r.operations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
-        });
+        assertThat(policy.spec().matchConstraints().resourceRules())
+                .singleElement()
+                .satisfies(r -> {
+                    assertThat(r.resources()).containsExactly("pods");
+                    assertThat(r.operations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
+                });
     }
 
     @Test
@@ -104,18 +109,24 @@ class AdmissionPolicyTest {
 
     @Test
     void protectedOrDlpPodWithoutASidecar_isRefused() throws Exception {
-        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"true\"}\n", APP, ""))).isFalse();
-        assertThat(admitted(pod("  labels: {meshguard.io/dlp: \"true\", app: api}\n", APP, ""))).isFalse();
+        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"true\"}\n", APP, "")))
+                .isFalse();
+        assertThat(admitted(pod("  labels: {meshguard.io/dlp: \"true\", app: api}\n", APP, "")))
+                .isFalse();
         // istio-init alone (the sidecar opted out after init) is not a sidecar
-        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"true\"}\n", APP,
-                "  initContainers:\n    - {name: istio-init, image: x}\n"))).isFalse();
+        assertThat(admitted(pod(
+                        "  labels: {meshguard.io/protected: \"true\"}\n",
+                        APP,
+                        "  initContainers:\n    - {name: istio-init, image: x}\n")))
+                .isFalse();
     }
 
     @Test
     void podsThatDoNotAskForMeshguard_areAdmittedWithoutASidecar() throws Exception {
         assertThat(admitted(pod("", APP, ""))).isTrue();
         assertThat(admitted(pod("  labels: {app: api}\n", APP, ""))).isTrue();
-        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"false\"}\n", APP, ""))).isTrue();
+        assertThat(admitted(pod("  labels: {meshguard.io/protected: \"false\"}\n", APP, "")))
+                .isTrue();
     }
 
     private static final String PROTECTED = "  labels: {meshguard.io/protected: \"true\"}\n";
@@ -123,8 +134,8 @@ class AdmissionPolicyTest {
             + "      ports: [{containerPort: 8080}, {containerPort: 9090}]\n";
 
     private static String annotated(String annotations, String containers) {
-        return "metadata:\n  name: api-0\n" + PROTECTED + "  annotations:\n" + annotations
-                + "spec:\n  containers:\n" + containers + SIDECAR;
+        return "metadata:\n  name: api-0\n" + PROTECTED + "  annotations:\n" + annotations + "spec:\n  containers:\n"
+                + containers + SIDECAR;
     }
 
     /** R3-07: a sidecar that never sees inbound traffic enforces nothing; Istio's capture annotations must not allow that. */
@@ -132,35 +143,48 @@ class AdmissionPolicyTest {
     void protectedPodWhoseSidecarSeesNoInboundTraffic_isRefused_inEverySpelling() throws Exception {
         for (String mode : List.of("NONE", "none", " None ")) {
             assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: \"" + mode + "\"\n", APP_ON_8080)))
-                    .as("interceptionMode %s", mode).isFalse();
+                    .as("interceptionMode %s", mode)
+                    .isFalse();
         }
         for (String include : List.of("", "8080", "9090", "8080,9090", " ")) {
-            assertThat(admitted(annotated("    traffic.sidecar.istio.io/includeInboundPorts: \"" + include + "\"\n",
-                    APP_ON_8080))).as("includeInboundPorts '%s'", include).isFalse();
+            assertThat(admitted(annotated(
+                            "    traffic.sidecar.istio.io/includeInboundPorts: \"" + include + "\"\n", APP_ON_8080)))
+                    .as("includeInboundPorts '%s'", include)
+                    .isFalse();
         }
         for (String exclude : List.of("8080", "15020,8080", "15020, 8080 ", "9090,15021")) {
-            assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"" + exclude + "\"\n",
-                    APP_ON_8080))).as("excludeInboundPorts '%s'", exclude).isFalse();
+            assertThat(admitted(annotated(
+                            "    traffic.sidecar.istio.io/excludeInboundPorts: \"" + exclude + "\"\n", APP_ON_8080)))
+                    .as("excludeInboundPorts '%s'", exclude)
+                    .isFalse();
         }
         // without a declared port nothing proves the exclusion misses the application's port
-        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"7070\"\n", APP))).isFalse();
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"7070\"\n", APP)))
+                .isFalse();
     }
 
     @Test
     void protectedPodWithCaptureAnnotationsThatKeepItsPortsCaptured_isAdmitted() throws Exception {
-        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: REDIRECT\n", APP_ON_8080))).isTrue();
-        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: TPROXY\n", APP_ON_8080))).isTrue();
-        assertThat(admitted(annotated("    traffic.sidecar.istio.io/includeInboundPorts: \"*\"\n", APP_ON_8080))).isTrue();
+        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: REDIRECT\n", APP_ON_8080)))
+                .isTrue();
+        assertThat(admitted(annotated("    sidecar.istio.io/interceptionMode: TPROXY\n", APP_ON_8080)))
+                .isTrue();
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/includeInboundPorts: \"*\"\n", APP_ON_8080)))
+                .isTrue();
         // 80800 and 18080 merely contain the digits of 8080
-        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"80800,18080,7070\"\n",
-                APP_ON_8080))).isTrue();
-        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"\"\n", APP))).isTrue();
-        assertThat(admitted(annotated("    prometheus.io/scrape: \"true\"\n", APP))).isTrue();
+        assertThat(admitted(annotated(
+                        "    traffic.sidecar.istio.io/excludeInboundPorts: \"80800,18080,7070\"\n", APP_ON_8080)))
+                .isTrue();
+        assertThat(admitted(annotated("    traffic.sidecar.istio.io/excludeInboundPorts: \"\"\n", APP)))
+                .isTrue();
+        assertThat(admitted(annotated("    prometheus.io/scrape: \"true\"\n", APP)))
+                .isTrue();
     }
 
     @Test
     void unprotectedPod_mayOptOutOfInboundCapture() throws Exception {
         assertThat(admitted("metadata:\n  name: batch-0\n  annotations:\n    sidecar.istio.io/interceptionMode: NONE\n"
-                + "spec:\n  containers:\n" + APP + SIDECAR)).isTrue();
+                        + "spec:\n  containers:\n" + APP + SIDECAR))
+                .isTrue();
     }
 }

@@ -24,27 +24,42 @@ class AdsPeerIdentityManifestTest {
     private final Manifests manifests = Manifests.sources();
 
     private Container xds() {
-        return manifests.workload("meshguard-xds").template().getSpec().getContainers().getFirst();
+        return manifests
+                .workload("meshguard-xds")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
     }
 
     private String env(String name) {
-        return xds().getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
+        return xds().getEnv().stream()
+                .filter(e -> e.getName().equals(name))
+                .map(EnvVar::getValue)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("meshguard-xds does not set " + name));
     }
 
     @Test
     void controllerSidecar_setsXfccItself_withSanitizeSet() throws Exception {
-        String config = manifests.workload("meshguard-xds").template().getMetadata().getAnnotations()
+        String config = manifests
+                .workload("meshguard-xds")
+                .template()
+                .getMetadata()
+                .getAnnotations()
                 .get("proxy.istio.io/config");
         JsonNode proxyConfig = new ObjectMapper().readTree(config);
-        assertThat(proxyConfig.path("proxyHeaders").path("forwardedClientCert").asText()).isEqualTo("SANITIZE_SET");
+        assertThat(proxyConfig.path("proxyHeaders").path("forwardedClientCert").asText())
+                .isEqualTo("SANITIZE_SET");
         assertThat(env(XdsSettings.ADS_PEER_IDENTITY.envVar())).isEqualTo("xfcc");
     }
 
     @Test
     void adsPort_isHttpAware_soTheSidecarCanWriteHeaders() {
         Service svc = manifests.service("meshguard-xds");
-        assertThat(svc.getSpec().getPorts()).filteredOn(p -> p.getPort() == 18000).singleElement()
+        assertThat(svc.getSpec().getPorts())
+                .filteredOn(p -> p.getPort() == 18000)
+                .singleElement()
                 .satisfies(p -> assertThat(p.getAppProtocol()).isEqualTo("grpc"));
     }
 
@@ -59,14 +74,22 @@ class AdsPeerIdentityManifestTest {
     void gatewayIdentity_isGrantedTheGroupItsBootstrapNames_andNothingElseIs() throws Exception {
         String sa = manifests.workload("meshguard-gateway").template().getSpec().getServiceAccountName();
         String bootstrap = Files.readString(RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml"));
-        String group = bootstrap.lines().filter(l -> l.strip().startsWith("cluster:")).findFirst().orElseThrow()
-                .split(":", 2)[1].strip();
-        AdsPeerPolicy policy = AdsPeerPolicy.of(env(XdsSettings.ADS_PEER_IDENTITY.envVar()),
-                AdsPeerPolicy.ISTIO_INBOUND_SOURCES, List.of(env(XdsSettings.ADS_GROUP_IDENTITIES.envVar()).split(",")));
+        String group = bootstrap
+                .lines()
+                .filter(l -> l.strip().startsWith("cluster:"))
+                .findFirst()
+                .orElseThrow()
+                .split(":", 2)[1]
+                .strip();
+        AdsPeerPolicy policy = AdsPeerPolicy.of(
+                env(XdsSettings.ADS_PEER_IDENTITY.envVar()),
+                AdsPeerPolicy.ISTIO_INBOUND_SOURCES,
+                List.of(env(XdsSettings.ADS_GROUP_IDENTITIES.envVar()).split(",")));
         PeerIdentity gateway = new PeerIdentity("spiffe://cluster.local/ns/meshguard/sa/" + sa);
         assertThat(policy.allows(gateway, group)).isTrue();
         assertThat(policy.allows(new PeerIdentity("spiffe://cluster.local/ns/meshguard/sa/meshguard-dlp"), group))
                 .isFalse();
-        assertThat(policy.allows(new PeerIdentity("spiffe://cluster.local/ns/shop/sa/" + sa), group)).isFalse();
+        assertThat(policy.allows(new PeerIdentity("spiffe://cluster.local/ns/shop/sa/" + sa), group))
+                .isFalse();
     }
 }

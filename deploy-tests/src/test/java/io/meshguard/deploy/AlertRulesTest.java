@@ -32,9 +32,15 @@ class AlertRulesTest {
             }
             String[] cells = CELL.split(line);
             String expr = cells[2].trim();
-            assertThat(expr).as("PromQL of %s in backticks", cells[1]).startsWith("`").endsWith("`");
-            alerts.add(new Alert(cells[1].trim(), expr.substring(1, expr.length() - 1).replace("\\|", "|"),
-                    cells[3].trim(), cells[4].trim()));
+            assertThat(expr)
+                    .as("PromQL of %s in backticks", cells[1])
+                    .startsWith("`")
+                    .endsWith("`");
+            alerts.add(new Alert(
+                    cells[1].trim(),
+                    expr.substring(1, expr.length() - 1).replace("\\|", "|"),
+                    cells[3].trim(),
+                    cells[4].trim()));
         }
         return alerts;
     }
@@ -47,8 +53,10 @@ class AlertRulesTest {
 
     @Test
     void ruleFile_holdsExactlyTheGuidesAlerts() throws Exception {
-        List<Alert> rules = ruleFile().spec().groups().stream().flatMap(g -> g.rules().stream())
-                .map(r -> new Alert(r.alert(), r.expr(), r.pendingFor(), r.labels().get("severity")))
+        List<Alert> rules = ruleFile().spec().groups().stream()
+                .flatMap(g -> g.rules().stream())
+                .map(r -> new Alert(
+                        r.alert(), r.expr(), r.pendingFor(), r.labels().get("severity")))
                 .toList();
         assertThat(rules).containsExactlyElementsOf(guideAlerts());
     }
@@ -68,11 +76,16 @@ class AlertRulesTest {
     void plainRuleFile_passesPromtoolWithLintFatal() throws Exception {
         java.util.Optional<java.nio.file.Path> promtool = java.util.stream.Stream.of(
                         System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
-                .map(dir -> java.nio.file.Path.of(dir, "promtool")).filter(Files::isExecutable).findFirst();
-        org.junit.jupiter.api.Assumptions.assumeTrue(promtool.isPresent(),
+                .map(dir -> java.nio.file.Path.of(dir, "promtool"))
+                .filter(Files::isExecutable)
+                .findFirst();
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                promtool.isPresent(),
                 "promtool is not installed (apt-get install prometheus); the equality test above still runs");
-        Process check = new ProcessBuilder(promtool.get().toString(), "check", "rules", "--lint-fatal",
-                PLAIN_RULES.toString()).redirectErrorStream(true).start();
+        Process check = new ProcessBuilder(
+                        promtool.get().toString(), "check", "rules", "--lint-fatal", PLAIN_RULES.toString())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(check.waitFor()).as(output).isZero();
         assertThat(output).contains("SUCCESS: " + guideAlerts().size() + " rules found");
@@ -84,7 +97,8 @@ class AlertRulesTest {
     void stalledDlpStreams_areAlertedOn() throws Exception {
         // Review item A4: nothing in Envoy or Istio bounds a stalled ext_proc stream; the DLP server's own deadline
         // does, and these alerts say when it had to.
-        assertThat(guideAlerts()).extracting(Alert::expr)
+        assertThat(guideAlerts())
+                .extracting(Alert::expr)
                 .anySatisfy(e -> assertThat(e).contains("meshguard_dlp_streams_over_deadline_total"))
                 .anySatisfy(e -> assertThat(e).contains("meshguard_dlp_stream_oldest_seconds"));
     }
@@ -102,7 +116,8 @@ class AlertRulesTest {
                         - {alert: A, expresion: up == 0, for: 1m}
                 """).getFirst();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> StrictKubernetesModels.parse(bad))
-                .isInstanceOf(ManifestException.class).hasMessageContaining("expresion");
+                .isInstanceOf(ManifestException.class)
+                .hasMessageContaining("expresion");
     }
 
     @Test

@@ -44,9 +44,11 @@ class BackupRestoreTest {
     @Test
     void dumpOfASeededDatabase_restoredIntoAFreshCluster_hasEveryRow_andTheTrailStillVerifies() throws Exception {
         Optional<Path> bin = SystemPostgres.binaries();
-        Assumptions.assumeTrue(bin.isPresent(), "no PostgreSQL server and client programs of one major under "
-                + SystemPostgres.DEBIAN_LAYOUT + "/<major>/bin (needs " + SystemPostgres.PROGRAMS
-                + "; Debian: apt-get install postgresql): backup and restore not checked");
+        Assumptions.assumeTrue(
+                bin.isPresent(),
+                "no PostgreSQL server and client programs of one major under "
+                        + SystemPostgres.DEBIAN_LAYOUT + "/<major>/bin (needs " + SystemPostgres.PROGRAMS
+                        + "; Debian: apt-get install postgresql): backup and restore not checked");
 
         Path dump = work.resolve("meshguard.dump");
         Path roles = work.resolve("roles.sql");
@@ -80,17 +82,20 @@ class BackupRestoreTest {
             assertThat(Migrations.currentVersion(db)).contains(schemaBefore);
             assertThat(Migrations.pendingVersions(db)).isEmpty();
 
-            AdminTrailVerifier.Report trailAfter = new AdminTrailVerifier(db).verify(
-                    Optional.of(new AdminTrailVerifier.Head(trailBefore.headSeq(), trailBefore.headHash())));
+            AdminTrailVerifier.Report trailAfter = new AdminTrailVerifier(db)
+                    .verify(Optional.of(new AdminTrailVerifier.Head(trailBefore.headSeq(), trailBefore.headHash())));
             assertThat(trailAfter.intact()).as("%s", trailAfter.firstBad()).isTrue();
             assertThat(trailAfter.headSeq()).isEqualTo(trailBefore.headSeq()).isEqualTo(5);
             // sequences and the head row came back too: the next change chains on
             assertThat(new AdminTrail(db).append(entry(5)).seq()).isEqualTo(6);
-            assertThat(new AdminTrailVerifier(db).verify(Optional.empty()).intact()).isTrue();
+            assertThat(new AdminTrailVerifier(db).verify(Optional.empty()).intact())
+                    .isTrue();
 
             ApiKeySecret.Parsed presented = ApiKeySecret.parse(key.text()).orElseThrow();
-            ApiKeyStore.Stored stored = new JdbcApiKeyStore(db).find(presented.keyId()).orElseThrow();
-            assertThat(ApiKeySecret.matches(presented.secretHash(), stored.secretHash())).isTrue();
+            ApiKeyStore.Stored stored =
+                    new JdbcApiKeyStore(db).find(presented.keyId()).orElseThrow();
+            assertThat(ApiKeySecret.matches(presented.secretHash(), stored.secretHash()))
+                    .isTrue();
         }
     }
 
@@ -116,10 +121,25 @@ class BackupRestoreTest {
             trail.append(entry(i));
         }
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        new JdbcApiKeyStore(db).insert(new ApiKey(key.keyId(), "orders-batch", "team-orders", "acme",
-                List.of("api-client"), List.of("orders:read"), "gold", now, Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), 0), key.secretHash());
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        new JdbcApiKeyStore(db)
+                .insert(
+                        new ApiKey(
+                                key.keyId(),
+                                "orders-batch",
+                                "team-orders",
+                                "acme",
+                                List.of("api-client"),
+                                List.of("orders:read"),
+                                "gold",
+                                now,
+                                Optional.empty(),
+                                Optional.empty(),
+                                Optional.empty(),
+                                Optional.empty(),
+                                0),
+                        key.secretHash());
+        try (Connection c = db.getConnection();
+                Statement s = c.createStatement()) {
             s.executeUpdate("insert into quota_usage (quota, caller, period_start, period, period_end, used) values"
                     + " ('daily-calls', 'apikey:" + key.keyId() + "', current_date, 'day', current_date + 1, 5),"
                     + " ('monthly-calls', 'sub:alice', date_trunc('month', now())::date, 'month',"
@@ -128,16 +148,27 @@ class BackupRestoreTest {
     }
 
     private static AdminTrailEntry entry(int i) {
-        return new AdminTrailEntry(Instant.now(), "alice", "oidc", Optional.of("acme"),
-                Optional.of("api-developer@tenant:acme"), Optional.of("10.0.0.7"), Optional.of("req-" + i),
-                "upsert", "routes/edge/r" + i, "done", Optional.empty(), Optional.of("ab".repeat(32)),
+        return new AdminTrailEntry(
+                Instant.now(),
+                "alice",
+                "oidc",
+                Optional.of("acme"),
+                Optional.of("api-developer@tenant:acme"),
+                Optional.of("10.0.0.7"),
+                Optional.of("req-" + i),
+                "upsert",
+                "routes/edge/r" + i,
+                "done",
+                Optional.empty(),
+                Optional.of("ab".repeat(32)),
                 Map.of("reason", "change " + i));
     }
 
     /** Per table of the database (Flyway's history included): its row count and a digest of every row's text. */
     private static Map<String, String> tableDigests(DataSource db) throws Exception {
         Map<String, String> digests = new TreeMap<>();
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.getConnection();
+                Statement s = c.createStatement()) {
             List<String> tables = new ArrayList<>();
             try (ResultSet r = s.executeQuery("select format('%I.%I', table_schema, table_name) from"
                     + " information_schema.tables where table_type = 'BASE TABLE'"
@@ -154,8 +185,9 @@ class BackupRestoreTest {
                 }
             }
         }
-        assertThat(digests).as("seeded tables").containsKeys("public.admin_trail_head", "public.api_keys",
-                "public.quota_usage");
+        assertThat(digests)
+                .as("seeded tables")
+                .containsKeys("public.admin_trail_head", "public.api_keys", "public.quota_usage");
         return digests;
     }
 }

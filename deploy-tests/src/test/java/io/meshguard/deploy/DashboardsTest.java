@@ -62,8 +62,10 @@ class DashboardsTest {
     @Test
     void committedJson_isWhatTheGeneratorWrites() throws Exception {
         assumeTrue(onPath("python3"), "python3 is not on the PATH: generator output not compared");
-        Process check = new ProcessBuilder("python3", DASHBOARDS.resolve("generate.py").toString(), "--check")
-                .redirectErrorStream(true).start();
+        Process check = new ProcessBuilder(
+                        "python3", DASHBOARDS.resolve("generate.py").toString(), "--check")
+                .redirectErrorStream(true)
+                .start();
         assertThat(check.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(check.exitValue()).as("generate.py --check: " + out).isZero();
@@ -71,9 +73,16 @@ class DashboardsTest {
 
     @Test
     void kustomization_shipsEveryDashboardAsAConfigMapTheGrafanaSidecarLoads() throws Exception {
-        JsonNode k = YamlDocuments.read(MONITORING.resolve("kustomization.yaml")).getFirst().node();
-        assertThat(k.path("generatorOptions").path("labels").path("grafana_dashboard").asText()).isEqualTo("1");
-        assertThat(k.path("generatorOptions").path("disableNameSuffixHash").asBoolean()).isTrue();
+        JsonNode k = YamlDocuments.read(MONITORING.resolve("kustomization.yaml"))
+                .getFirst()
+                .node();
+        assertThat(k.path("generatorOptions")
+                        .path("labels")
+                        .path("grafana_dashboard")
+                        .asText())
+                .isEqualTo("1");
+        assertThat(k.path("generatorOptions").path("disableNameSuffixHash").asBoolean())
+                .isTrue();
         List<String> resources = new ArrayList<>();
         k.path("resources").forEach(r -> resources.add(r.asText()));
         assertThat(resources).containsExactly("prometheus-rules.yaml");
@@ -92,8 +101,8 @@ class DashboardsTest {
     @Test
     void renderedConfigMaps_carryTheJsonUnchanged_withTheSidecarLabel() throws Exception {
         assumeTrue(Kustomize.available(), "kubectl is not on the PATH: kustomize rendering not checked");
-        List<SourcedDocument> docs = YamlDocuments.parse("kubectl kustomize manifests/istio/monitoring",
-                Kustomize.render(MONITORING));
+        List<SourcedDocument> docs =
+                YamlDocuments.parse("kubectl kustomize manifests/istio/monitoring", Kustomize.render(MONITORING));
         assertThat(docs).extracting(SourcedDocument::kind).contains("PrometheusRule");
         int maps = 0;
         for (SourcedDocument doc : docs) {
@@ -101,7 +110,12 @@ class DashboardsTest {
                 continue;
             }
             maps++;
-            assertThat(doc.node().path("metadata").path("labels").path("grafana_dashboard").asText()).isEqualTo("1");
+            assertThat(doc.node()
+                            .path("metadata")
+                            .path("labels")
+                            .path("grafana_dashboard")
+                            .asText())
+                    .isEqualTo("1");
             doc.node().path("data").properties().forEach(e -> {
                 try {
                     assertThat(e.getValue().asText()).isEqualTo(Files.readString(DASHBOARDS.resolve(e.getKey())));
@@ -118,17 +132,25 @@ class DashboardsTest {
         Set<String> uids = new HashSet<>();
         for (Path file : dashboardFiles()) {
             JsonNode d = read(file);
-            assertThat(uids.add(d.path("uid").asText())).as("uid of %s is unique", file).isTrue();
+            assertThat(uids.add(d.path("uid").asText()))
+                    .as("uid of %s is unique", file)
+                    .isTrue();
             assertThat(file.getFileName().toString()).isEqualTo(d.path("uid").asText() + ".json");
-            assertThat(d.path("templating").path("list").get(0).path("type").asText()).isEqualTo("datasource");
+            assertThat(d.path("templating").path("list").get(0).path("type").asText())
+                    .isEqualTo("datasource");
             Set<String> titles = new HashSet<>();
             for (JsonNode panel : panels(d)) {
                 String title = panel.path("title").asText();
-                assertThat(titles.add(title)).as("%s: panel title %s is unique", file, title).isTrue();
-                assertThat(panel.path("description").asText()).as("%s / %s", file, title).contains("?");
+                assertThat(titles.add(title))
+                        .as("%s: panel title %s is unique", file, title)
+                        .isTrue();
+                assertThat(panel.path("description").asText())
+                        .as("%s / %s", file, title)
+                        .contains("?");
                 assertThat(panel.path("datasource").path("uid").asText()).isEqualTo("${datasource}");
                 assertThat(panel.path("targets")).as("%s / %s", file, title).isNotEmpty();
-                panel.path("targets").forEach(t -> assertThat(t.path("expr").asText()).isNotBlank());
+                panel.path("targets")
+                        .forEach(t -> assertThat(t.path("expr").asText()).isNotBlank());
             }
         }
     }
@@ -146,12 +168,15 @@ class DashboardsTest {
                 missing.add(heading);
             }
             for (JsonNode panel : panels(d)) {
-                String line = "- *" + panel.path("title").asText() + "*: " + panel.path("description").asText();
+                String line = "- *" + panel.path("title").asText() + "*: "
+                        + panel.path("description").asText();
                 if (!section.contains(line)) {
                     missing.add(line);
                 }
             }
         }
-        assertThat(missing).as("lines section 6a lacks (generate.py --guide prints them)").isEmpty();
+        assertThat(missing)
+                .as("lines section 6a lacks (generate.py --guide prints them)")
+                .isEmpty();
     }
 }

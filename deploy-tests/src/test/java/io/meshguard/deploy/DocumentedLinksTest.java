@@ -49,8 +49,8 @@ class DocumentedLinksTest {
                     continue; // absolute URLs and mail addresses are not ours to check offline
                 }
                 checked++;
-                brokenReason(doc, target).ifPresent(why -> broken.add(RepoPaths.root().relativize(doc) + ": ("
-                        + target + ") " + why));
+                brokenReason(doc, target)
+                        .ifPresent(why -> broken.add(RepoPaths.root().relativize(doc) + ": (" + target + ") " + why));
             }
         }
         assertThat(checked).as("relative links found").isGreaterThan(50);
@@ -81,7 +81,9 @@ class DocumentedLinksTest {
             }
         }
         assertThat(named).as("repository files named in the docs").isGreaterThan(100);
-        assertThat(missing).as("files the docs name that the repository does not have").isEmpty();
+        assertThat(missing)
+                .as("files the docs name that the repository does not have")
+                .isEmpty();
     }
 
     @Test
@@ -89,30 +91,36 @@ class DocumentedLinksTest {
         Path doc = RepoPaths.root().resolve("docs/install.md");
         assertThat(namesARepositoryFile("policies/access.yaml")).isTrue();
         assertThat(namesARepositoryFile("cli/target/meshguard.jar")).isFalse();
-        assertThat(namesARepositoryFile("docs/root/configuration/best_practices/edge.rst")).isFalse();
-        assertThat(namesARepositoryFile("deploy/meshguard-xds")).as("a kubectl resource, no file name").isFalse();
+        assertThat(namesARepositoryFile("docs/root/configuration/best_practices/edge.rst"))
+                .isFalse();
+        assertThat(namesARepositoryFile("deploy/meshguard-xds"))
+                .as("a kubectl resource, no file name")
+                .isFalse();
         assertThat(existsInRepo(doc, "cli/.../idp/LocalRealm.java")).isTrue();
         assertThat(existsInRepo(doc, "policies/access.yaml")).isTrue();
         assertThat(existsInRepo(doc, "policies/acces.yaml")).isFalse();
         assertThat(existsInRepo(doc, "cli/.../idp/RemoteRealm.java")).isFalse();
     }
 
-    private static final Pattern FILE_PATH = Pattern.compile(
-            "[A-Za-z0-9_.-]+(/[A-Za-z0-9_.…-]+)*/[A-Za-z0-9_-]+\\.[a-z]{1,5}");
+    private static final Pattern FILE_PATH =
+            Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.…-]+)*/[A-Za-z0-9_-]+\\.[a-z]{1,5}");
 
     static boolean namesARepositoryFile(String span) {
-        return FILE_PATH.matcher(span).matches() && Files.exists(RepoPaths.root().resolve(span.substring(0,
-                span.indexOf('/')))) && !span.matches("(.*/)?target/.*") && !span.startsWith("docs/root/");
+        return FILE_PATH.matcher(span).matches()
+                && Files.exists(RepoPaths.root().resolve(span.substring(0, span.indexOf('/'))))
+                && !span.matches("(.*/)?target/.*")
+                && !span.startsWith("docs/root/");
     }
 
     /** Whether {@code path} exists from the repository's root or the document's directory; "..." is any directories. */
     static boolean existsInRepo(Path doc, String path) throws IOException {
         Path root = RepoPaths.root();
         if (!path.contains("...") && !path.contains("…")) {
-            return Files.exists(root.resolve(path)) || Files.exists(doc.getParent().resolve(path));
+            return Files.exists(root.resolve(path))
+                    || Files.exists(doc.getParent().resolve(path));
         }
-        java.nio.file.PathMatcher matcher = root.getFileSystem().getPathMatcher("glob:" + root + "/"
-                + path.replace("...", "**").replace("…", "**"));
+        java.nio.file.PathMatcher matcher = root.getFileSystem()
+                .getPathMatcher("glob:" + root + "/" + path.replace("...", "**").replace("…", "**"));
         try (Stream<Path> walk = Files.walk(root.resolve(path.substring(0, path.indexOf('/'))))) {
             return walk.anyMatch(matcher::matches);
         }
@@ -134,9 +142,12 @@ class DocumentedLinksTest {
         if (!Files.exists(resolved)) {
             return java.util.Optional.of("no such file");
         }
-        if (!fragment.isEmpty() && resolved.toString().endsWith(".md") && !fragment.matches("L\\d+(-L\\d+)?")
+        if (!fragment.isEmpty()
+                && resolved.toString().endsWith(".md")
+                && !fragment.matches("L\\d+(-L\\d+)?")
                 && !anchors(resolved).contains(fragment)) {
-            return java.util.Optional.of("no heading #" + fragment + " in " + RepoPaths.root().relativize(resolved));
+            return java.util.Optional.of(
+                    "no heading #" + fragment + " in " + RepoPaths.root().relativize(resolved));
         }
         return java.util.Optional.empty();
     }
@@ -152,7 +163,8 @@ class DocumentedLinksTest {
         Set<String> anchors = new HashSet<>();
         Matcher m = HEADING.matcher(FENCE.matcher(Files.readString(markdown)).replaceAll(""));
         while (m.find()) {
-            String slug = m.group(1).toLowerCase(Locale.ROOT)
+            String slug = m.group(1)
+                    .toLowerCase(Locale.ROOT)
                     .replaceAll("\\[([^\\]]*)\\]\\([^)]*\\)", "$1")
                     .replaceAll("[^\\p{L}\\p{N} _-]", "")
                     .replace(' ', '-');
@@ -167,13 +179,14 @@ class DocumentedLinksTest {
     private static List<Path> documents() throws IOException {
         Path root = RepoPaths.root();
         List<Path> files = new ArrayList<>();
-        for (String tree : List.of("docs", "manifests", "policies", "deploy", "xds-controller", "deploy-tests",
-                "bench")) {
+        for (String tree :
+                List.of("docs", "manifests", "policies", "deploy", "xds-controller", "deploy-tests", "bench")) {
             if (!Files.isDirectory(root.resolve(tree))) {
                 continue;
             }
             try (Stream<Path> walk = Files.walk(root.resolve(tree))) {
-                walk.filter(p -> p.toString().endsWith(".md") && !p.toString().contains("/target/")).sorted()
+                walk.filter(p -> p.toString().endsWith(".md") && !p.toString().contains("/target/"))
+                        .sorted()
                         .forEach(files::add);
             }
         }
@@ -184,7 +197,9 @@ class DocumentedLinksTest {
         try (Stream<Path> walk = Files.walk(root)) {
             walk.filter(p -> p.getFileName().toString().equals("README.md"))
                     .filter(p -> !root.relativize(p).toString().matches("(.*/)?(target|node_modules|\\.[^/]+)/.*"))
-                    .filter(p -> !files.contains(p)).sorted().forEach(files::add);
+                    .filter(p -> !files.contains(p))
+                    .sorted()
+                    .forEach(files::add);
         }
         return files;
     }

@@ -46,8 +46,8 @@ record EnvoyFeatures(Floor floor, Map<String, String> istio, List<Feature> featu
     }
 
     /** Orders "1.9" before "1.34". */
-    static final Comparator<String> VERSION_ORDER = Comparator.comparingInt((String v) -> part(v, 0))
-            .thenComparingInt(v -> part(v, 1));
+    static final Comparator<String> VERSION_ORDER =
+            Comparator.comparingInt((String v) -> part(v, 0)).thenComparingInt(v -> part(v, 1));
 
     private static int part(String version, int i) {
         return Integer.parseInt(version.split("\\.")[i]);
@@ -77,7 +77,9 @@ record EnvoyFeatures(Floor floor, Map<String, String> istio, List<Feature> featu
         }
 
         private void addNested(Message nested) {
-            if (!nested.getDescriptorForType().getFullName().equals(Any.getDescriptor().getFullName())) {
+            if (!nested.getDescriptorForType()
+                    .getFullName()
+                    .equals(Any.getDescriptor().getFullName())) {
                 add(nested);
                 return;
             }

@@ -46,15 +46,21 @@ class EnvoyFeaturesTest {
         manifests.ofKind("EnvoyFilter").forEach(doc -> {
             var patches = doc.node().path("spec").path("configPatches");
             for (int i = 0; i < patches.size(); i++) {
-                usage.add(EnvoyProtos.patchValue(doc.describe(), patches.get(i).path("applyTo").asText(),
+                usage.add(EnvoyProtos.patchValue(
+                        doc.describe(),
+                        patches.get(i).path("applyTo").asText(),
                         patches.get(i).path("patch").path("value")));
             }
         });
-        for (Path bootstrap : List.of(RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml"),
+        for (Path bootstrap : List.of(
+                RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml"),
                 RepoPaths.deployLocal().resolve("envoy-bootstrap.yaml"))) {
-            usage.add(EnvoyProtos.bootstrap(bootstrap.toString(), YamlDocuments.read(bootstrap).getFirst().node()));
+            usage.add(EnvoyProtos.bootstrap(
+                    bootstrap.toString(),
+                    YamlDocuments.read(bootstrap).getFirst().node()));
         }
-        GatewayConfig config = ConfigJson.readConfig(Files.readString(RepoPaths.deployLocal().resolve("gateway.json")));
+        GatewayConfig config =
+                ConfigJson.readConfig(Files.readString(RepoPaths.deployLocal().resolve("gateway.json")));
         for (GatewayGroup group : config.groups()) {
             GroupResources emitted = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group.name());
             emitted.listeners().forEach(usage::add);
@@ -75,30 +81,39 @@ class EnvoyFeaturesTest {
                 .filter(v -> TRACKED_ENUMS.contains(v.substring(0, v.lastIndexOf('.'))))
                 .forEach(unlisted::add);
         unlisted.removeAll(listed());
-        assertThat(unlisted).as("used but not in %s: add each with the Envoy release that has it",
-                EnvoyFeatures.FILE).isEmpty();
+        assertThat(unlisted)
+                .as("used but not in %s: add each with the Envoy release that has it", EnvoyFeatures.FILE)
+                .isEmpty();
     }
 
     @Test
     void fullDuplexStreaming_isUsedAndNeedsEnvoy134() {
-        String fullDuplex = "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED";
+        String fullDuplex =
+                "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED";
         assertThat(usage.enumValues).contains(fullDuplex);
-        assertThat(table.features()).filteredOn(f -> f.id().equals(fullDuplex)).singleElement()
+        assertThat(table.features())
+                .filteredOn(f -> f.id().equals(fullDuplex))
+                .singleElement()
                 .satisfies(f -> assertThat(f.since()).isEqualTo("1.34"))
                 .satisfies(f -> assertThat(f.exact()).isTrue());
     }
 
     @Test
     void floor_isExactlyWhatTheListedFeaturesNeed() {
-        String needed = table.features().stream().map(EnvoyFeatures.Feature::since)
-                .max(EnvoyFeatures.VERSION_ORDER).orElseThrow();
+        String needed = table.features().stream()
+                .map(EnvoyFeatures.Feature::since)
+                .max(EnvoyFeatures.VERSION_ORDER)
+                .orElseThrow();
         assertThat(table.floor().envoy()).isEqualTo(needed);
         // The Istio floor is the first Istio whose Envoy has every feature.
         String firstIstio = table.istio().entrySet().stream()
                 .filter(e -> EnvoyFeatures.VERSION_ORDER.compare(e.getValue(), needed) >= 0)
-                .map(Map.Entry::getKey).min(EnvoyFeatures.VERSION_ORDER).orElseThrow();
+                .map(Map.Entry::getKey)
+                .min(EnvoyFeatures.VERSION_ORDER)
+                .orElseThrow();
         assertThat(table.floor().istio()).isEqualTo(firstIstio);
-        assertThat(table.features()).allSatisfy(f -> assertThat(f.source()).as(f.id()).isNotBlank());
+        assertThat(table.features())
+                .allSatisfy(f -> assertThat(f.source()).as(f.id()).isNotBlank());
     }
 
     @Test
@@ -106,13 +121,15 @@ class EnvoyFeaturesTest {
         String istio = "Istio ≥ " + table.floor().istio();
         String envoy = "Envoy ≥ " + table.floor().envoy();
         Pattern anyIstioFloor = Pattern.compile("Istio ≥ (1\\.[0-9]+)");
-        for (String doc : List.of("README.md", "manifests/istio/README.md", "docs/operator-guide.md",
-                "docs/threat-model.md")) {
+        for (String doc :
+                List.of("README.md", "manifests/istio/README.md", "docs/operator-guide.md", "docs/threat-model.md")) {
             String text = Files.readString(RepoPaths.root().resolve(doc));
             assertThat(text).as(doc).contains(istio).contains(envoy);
             Matcher m = anyIstioFloor.matcher(text);
             while (m.find()) {
-                assertThat(m.group(1)).as("%s names another Istio floor", doc).isEqualTo(table.floor().istio());
+                assertThat(m.group(1))
+                        .as("%s names another Istio floor", doc)
+                        .isEqualTo(table.floor().istio());
             }
         }
     }
@@ -121,13 +138,19 @@ class EnvoyFeaturesTest {
     void shippedEnvoyImages_areAtLeastTheFloor() throws Exception {
         // The gateway runs its own Envoy, not Istio's proxy: its image must have every listed feature too.
         Pattern tag = Pattern.compile("envoyproxy/envoy:v([0-9]+\\.[0-9]+)\\.[0-9]+");
-        for (Path file : List.of(RepoPaths.manifests().resolve("base/gateway.yaml"),
+        for (Path file : List.of(
+                RepoPaths.manifests().resolve("base/gateway.yaml"),
                 RepoPaths.deployLocal().resolve("compose.yaml"))) {
             Matcher m = tag.matcher(Files.readString(file));
-            assertThat(m.find()).as("%s names a pinned envoyproxy/envoy image", file).isTrue();
+            assertThat(m.find())
+                    .as("%s names a pinned envoyproxy/envoy image", file)
+                    .isTrue();
             do {
-                assertThat(EnvoyFeatures.VERSION_ORDER.compare(m.group(1), table.floor().envoy()))
-                        .as("%s: Envoy %s below the floor %s", file, m.group(1), table.floor().envoy())
+                assertThat(EnvoyFeatures.VERSION_ORDER.compare(
+                                m.group(1), table.floor().envoy()))
+                        .as(
+                                "%s: Envoy %s below the floor %s",
+                                file, m.group(1), table.floor().envoy())
                         .isGreaterThanOrEqualTo(0);
             } while (m.find());
         }
@@ -151,7 +174,8 @@ class EnvoyFeaturesTest {
             }
         }
         List<String> expected = table.features().stream()
-                .map(f -> f.id() + " " + f.since() + " " + (f.exact() ? "introduced" : "present")).toList();
+                .map(f -> f.id() + " " + f.since() + " " + (f.exact() ? "introduced" : "present"))
+                .toList();
         assertThat(rows).containsExactlyElementsOf(expected);
     }
 }

@@ -65,7 +65,8 @@ final class EnvoyProtos {
             CorsPolicy.getDescriptor(),
             UpstreamTlsContext.getDescriptor());
 
-    private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder().add(EXTENSIONS).build();
+    private static final JsonFormat.TypeRegistry TYPES =
+            JsonFormat.TypeRegistry.newBuilder().add(EXTENSIONS).build();
 
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);
 
@@ -110,8 +111,8 @@ final class EnvoyProtos {
             PARSER.merge(YamlDocuments.JSON.writeValueAsString(json), builder);
             return builder.build();
         } catch (InvalidProtocolBufferException | JsonProcessingException e) {
-            throw new ManifestException(where + ": not a valid " + builder.getDescriptorForType().getFullName()
-                    + ": " + e.getMessage(), e);
+            throw new ManifestException(
+                    where + ": not a valid " + builder.getDescriptorForType().getFullName() + ": " + e.getMessage(), e);
         }
     }
 }

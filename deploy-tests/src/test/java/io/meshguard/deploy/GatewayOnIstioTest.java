@@ -11,6 +11,8 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
+import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.snapshot.EnvoyJson;
@@ -19,8 +21,6 @@ import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.validate.ConfigValidator;
-import io.meshguard.envoy.validation.EnvoyRegexBudget;
-import io.meshguard.envoy.validation.EnvoyValidator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,11 +66,15 @@ class GatewayOnIstioTest {
             """;
 
     private static FilterTargets targetsFromTheManifest() {
-        Map<String, String> env = MANIFESTS.workload("meshguard-xds").template().getSpec().getContainers().getFirst()
-                .getEnv().stream().filter(e -> e.getValue() != null)
-                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
-        return new FilterTargets(env.get("MESHGUARD_XDS_EXTAUTHZ_TARGET"), env.get("MESHGUARD_XDS_DLP_TARGET"),
-                env.get("MESHGUARD_XDS_ACCESS_LOG_TARGET"), Duration.ofSeconds(2));
+        Map<String, String> env =
+                MANIFESTS.workload("meshguard-xds").template().getSpec().getContainers().getFirst().getEnv().stream()
+                        .filter(e -> e.getValue() != null)
+                        .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        return new FilterTargets(
+                env.get("MESHGUARD_XDS_EXTAUTHZ_TARGET"),
+                env.get("MESHGUARD_XDS_DLP_TARGET"),
+                env.get("MESHGUARD_XDS_ACCESS_LOG_TARGET"),
+                Duration.ofSeconds(2));
     }
 
     private static GroupResources emitted() {
@@ -93,7 +97,10 @@ class GatewayOnIstioTest {
     }
 
     private static HttpConnectionManager envoyHcm(GroupResources r) throws Exception {
-        Listener l = r.listeners().stream().filter(x -> !x.hasApiListener()).findFirst().orElseThrow();
+        Listener l = r.listeners().stream()
+                .filter(x -> !x.hasApiListener())
+                .findFirst()
+                .orElseThrow();
         return l.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     }
 
@@ -104,7 +111,8 @@ class GatewayOnIstioTest {
         List<JsonNode> services = new ArrayList<>();
         collect(EnvoyJson.render(emitted(), 0), "envoyGrpc", services);
         assertThat(services).hasSize(3);
-        Set<String> knownServices = MANIFESTS.ofKind("Service")
+        Set<String> knownServices = MANIFESTS
+                .ofKind("Service")
                 .map(d -> d.node().path("metadata").path("name").asText() + ".meshguard.svc.cluster.local")
                 .collect(Collectors.toCollection(TreeSet::new));
         for (JsonNode s : services) {
@@ -122,21 +130,33 @@ class GatewayOnIstioTest {
                 .filter(c -> !c.getName().startsWith("meshguard-"))
                 .filter(c -> c.getLoadAssignment().getEndpointsList().stream()
                         .flatMap(l -> l.getLbEndpointsList().stream())
-                        .anyMatch(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress()
+                        .anyMatch(e -> e.getEndpoint()
+                                .getAddress()
+                                .getSocketAddress()
+                                .getAddress()
                                 .endsWith(".svc.cluster.local")))
-                .map(Cluster::getName).collect(Collectors.toSet());
+                .map(Cluster::getName)
+                .collect(Collectors.toSet());
         assertThat(clusterLocal).containsExactlyInAnyOrder("ledger", "accounts");
-        RouteConfiguration envoyRoutes = r.routes().stream().filter(rc -> !rc.getName().equals("grpc")).findFirst()
+        RouteConfiguration envoyRoutes = r.routes().stream()
+                .filter(rc -> !rc.getName().equals("grpc"))
+                .findFirst()
                 .orElseThrow();
-        List<Route> toMesh = envoyRoutes.getVirtualHostsList().stream().flatMap(vh -> vh.getRoutesList().stream())
-                .filter(x -> x.hasRoute() && clusterLocal.contains(x.getRoute().getCluster())).toList();
+        List<Route> toMesh = envoyRoutes.getVirtualHostsList().stream()
+                .flatMap(vh -> vh.getRoutesList().stream())
+                .filter(x -> x.hasRoute() && clusterLocal.contains(x.getRoute().getCluster()))
+                .toList();
         assertThat(toMesh).isNotEmpty().allSatisfy(x -> {
-            assertThat(x.getRoute().getAutoHostRewrite().getValue()).as(x.getName()).isTrue();
+            assertThat(x.getRoute().getAutoHostRewrite().getValue())
+                    .as(x.getName())
+                    .isTrue();
             assertThat(x.getRoute().getAppendXForwardedHost()).as(x.getName()).isTrue();
         });
         // auto_host_rewrite sends the DNS cluster's endpoint name: the host the workload-side rule matches
         RepoPaths.assumePolicyFiles();
-        JsonNode policy = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml")).getFirst().node();
+        JsonNode policy = YamlDocuments.read(RepoPaths.policies().resolve("authz.yaml"))
+                .getFirst()
+                .node();
         List<String> viaGatewayHosts = new ArrayList<>();
         policy.path("routes").forEach(rule -> {
             if (rule.path("via_gateway").asBoolean(false)) {
@@ -148,53 +168,85 @@ class GatewayOnIstioTest {
 
     @Test
     void readiness_isAnsweredByTheDeliveredRouteTable_whichEnvoyAcceptsOnlyWithTheClustersItNames() throws Exception {
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(GATEWAY_BOOTSTRAP.toString(),
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(
+                GATEWAY_BOOTSTRAP.toString(),
                 YamlDocuments.read(GATEWAY_BOOTSTRAP).getFirst().node());
         HttpConnectionManager health = bootstrap.getStaticResources().getListenersList().stream()
-                .filter(l -> l.getName().equals("health")).findFirst().orElseThrow()
-                .getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+                .filter(l -> l.getName().equals("health"))
+                .findFirst()
+                .orElseThrow()
+                .getFilterChains(0)
+                .getFilters(0)
+                .getTypedConfig()
+                .unpack(HttpConnectionManager.class);
         HealthCheck check = health.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals("envoy.filters.http.health_check")).findFirst().orElseThrow()
-                .getTypedConfig().unpack(HealthCheck.class);
+                .filter(f -> f.getName().equals("envoy.filters.http.health_check"))
+                .findFirst()
+                .orElseThrow()
+                .getTypedConfig()
+                .unpack(HealthCheck.class);
         // pass-through: a drained server (/healthcheck/fail) still answers 503, everything else goes to the route
         assertThat(check.getPassThroughMode().getValue()).isTrue();
         Route probe = health.getRouteConfig().getVirtualHosts(0).getRoutesList().stream()
-                .filter(r -> r.getMatch().getPath().equals("/ready")).findFirst().orElseThrow();
+                .filter(r -> r.getMatch().getPath().equals("/ready"))
+                .findFirst()
+                .orElseThrow();
         assertThat(probe.getRoute().getHostRewriteLiteral()).isEqualTo(EnvoyNames.READINESS_HOST);
         Cluster edge = bootstrap.getStaticResources().getClustersList().stream()
-                .filter(c -> c.getName().equals(probe.getRoute().getCluster())).findFirst().orElseThrow();
-        var address = edge.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+                .filter(c -> c.getName().equals(probe.getRoute().getCluster()))
+                .findFirst()
+                .orElseThrow();
+        var address = edge.getLoadAssignment()
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
                 .getSocketAddress();
         assertThat(address.getAddress()).as("the pod's own edge listener").isEqualTo("127.0.0.1");
 
         GroupResources emitted = emitted();
-        Listener edgeListener = emitted.listeners().stream().filter(l -> !l.hasApiListener()).findFirst().orElseThrow();
+        Listener edgeListener = emitted.listeners().stream()
+                .filter(l -> !l.hasApiListener())
+                .findFirst()
+                .orElseThrow();
         assertThat(edgeListener.getAddress().getSocketAddress().getPortValue()).isEqualTo(address.getPortValue());
         String routeTable = envoyHcm(emitted).getRds().getRouteConfigName();
-        RouteConfiguration rc = emitted.routes().stream().filter(r -> r.getName().equals(routeTable)).findFirst()
+        RouteConfiguration rc = emitted.routes().stream()
+                .filter(r -> r.getName().equals(routeTable))
+                .findFirst()
                 .orElseThrow();
         Route ready = rc.getVirtualHostsList().stream()
                 .filter(vh -> vh.getDomainsList().contains(probe.getRoute().getHostRewriteLiteral()))
                 .flatMap(vh -> vh.getRoutesList().stream())
-                .filter(r -> r.getMatch().getPath().equals(probe.getMatch().getPath())).findFirst().orElseThrow();
+                .filter(r -> r.getMatch().getPath().equals(probe.getMatch().getPath()))
+                .findFirst()
+                .orElseThrow();
         assertThat(ready.getDirectResponse().getStatus()).isEqualTo(200);
-        assertThat(ready.getTypedPerFilterConfigMap()).as("the probe needs neither extauthz nor the DLP server")
+        assertThat(ready.getTypedPerFilterConfigMap())
+                .as("the probe needs neither extauthz nor the DLP server")
                 .containsKeys(EnvoyNames.EXT_AUTHZ_FILTER, EnvoyNames.EXT_PROC_FILTER);
         // accepted only with every cluster its routes name, which arrive in the CDS response with the filter clusters
         assertThat(rc.getValidateClusters().getValue()).isTrue();
-        Set<String> emittedClusters = emitted.clusters().stream().map(Cluster::getName).collect(Collectors.toSet());
+        Set<String> emittedClusters =
+                emitted.clusters().stream().map(Cluster::getName).collect(Collectors.toSet());
         assertThat(emittedClusters).contains(EnvoyNames.EXT_AUTHZ_CLUSTER, EnvoyNames.DLP_CLUSTER);
-        assertThat(EnvoyValidator.validate(rc)).as("Envoy's own rules on the route table").isEmpty();
+        assertThat(EnvoyValidator.validate(rc))
+                .as("Envoy's own rules on the route table")
+                .isEmpty();
     }
 
     @Test
     void bothBootstraps_raiseTheRe2ProgramSizeLimit_toWhatTheValidatorAllows() throws Exception {
         for (Path file : List.of(GATEWAY_BOOTSTRAP, RepoPaths.deployLocal().resolve("envoy-bootstrap.yaml"))) {
-            Bootstrap b = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
-            double level = b.getLayeredRuntime().getLayersList().stream().filter(l -> l.hasStaticLayer())
+            Bootstrap b = EnvoyProtos.bootstrap(
+                    file.toString(), YamlDocuments.read(file).getFirst().node());
+            double level = b.getLayeredRuntime().getLayersList().stream()
+                    .filter(l -> l.hasStaticLayer())
                     .map(l -> l.getStaticLayer().getFieldsMap().get("re2.max_program_size.error_level"))
-                    .filter(v -> v != null).findFirst().orElseThrow(() -> new AssertionError(file
-                            + ": no re2.max_program_size.error_level; Envoy's default 100 NACKs ordinary regexes"))
+                    .filter(v -> v != null)
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(
+                            file + ": no re2.max_program_size.error_level; Envoy's default 100 NACKs ordinary regexes"))
                     .getNumberValue();
             assertThat((int) level).as(file.toString()).isEqualTo(EnvoyRegexBudget.ERROR_LEVEL);
         }
@@ -209,28 +261,47 @@ class GatewayOnIstioTest {
     @Test
     void gatewayConfig_followsEnvoysEdgeGuide() throws Exception {
         GroupResources r = emitted();
-        Listener listener = r.listeners().stream().filter(x -> !x.hasApiListener()).findFirst().orElseThrow();
+        Listener listener = r.listeners().stream()
+                .filter(x -> !x.hasApiListener())
+                .findFirst()
+                .orElseThrow();
         assertThat(listener.getPerConnectionBufferLimitBytes().getValue()).isEqualTo(32 * 1024);
         HttpConnectionManager hcm = envoyHcm(r);
         assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
-        assertThat(hcm.getCommonHttpProtocolOptions().getIdleTimeout().getSeconds()).isEqualTo(3600);
+        assertThat(hcm.getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                .isEqualTo(3600);
         assertThat(hcm.getStreamIdleTimeout().getSeconds()).isEqualTo(300);
         assertThat(hcm.getRequestTimeout().getSeconds()).isEqualTo(300);
-        assertThat(hcm.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue()).isEqualTo(100);
-        assertThat(hcm.getHttp2ProtocolOptions().getInitialStreamWindowSize().getValue()).isEqualTo(64 * 1024);
-        assertThat(hcm.getHttp2ProtocolOptions().getInitialConnectionWindowSize().getValue()).isEqualTo(1024 * 1024);
+        assertThat(hcm.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue())
+                .isEqualTo(100);
+        assertThat(hcm.getHttp2ProtocolOptions().getInitialStreamWindowSize().getValue())
+                .isEqualTo(64 * 1024);
+        assertThat(hcm.getHttp2ProtocolOptions()
+                        .getInitialConnectionWindowSize()
+                        .getValue())
+                .isEqualTo(1024 * 1024);
         assertThat(hcm.getCommonHttpProtocolOptions().getHeadersWithUnderscoresAction())
-                .isEqualTo(io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction.REJECT_REQUEST);
+                .isEqualTo(
+                        io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction
+                                .REJECT_REQUEST);
         // every cluster that opens connections (the endpoint-less meshguard-closed opens none)
-        assertThat(r.clusters()).filteredOn(c -> !c.getName().equals("meshguard-closed"))
-                .allSatisfy(c -> assertThat(c.getPerConnectionBufferLimitBytes().getValue()).as(c.getName())
+        assertThat(r.clusters())
+                .filteredOn(c -> !c.getName().equals("meshguard-closed"))
+                .allSatisfy(c -> assertThat(c.getPerConnectionBufferLimitBytes().getValue())
+                        .as(c.getName())
                         .isEqualTo(32 * 1024));
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(GATEWAY_BOOTSTRAP.toString(),
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(
+                GATEWAY_BOOTSTRAP.toString(),
                 YamlDocuments.read(GATEWAY_BOOTSTRAP).getFirst().node());
-        assertThat(bootstrap.getAdmin().getAddress().getSocketAddress().getAddress()).isEqualTo("127.0.0.1");
-        assertThat(bootstrap.getOverloadManager().getResourceMonitorsList()).extracting(m -> m.getName())
-                .contains("envoy.resource_monitors.fixed_heap", "envoy.resource_monitors.global_downstream_max_connections");
-        assertThat(bootstrap.getOverloadManager().getActionsList()).extracting(a -> a.getName())
+        assertThat(bootstrap.getAdmin().getAddress().getSocketAddress().getAddress())
+                .isEqualTo("127.0.0.1");
+        assertThat(bootstrap.getOverloadManager().getResourceMonitorsList())
+                .extracting(m -> m.getName())
+                .contains(
+                        "envoy.resource_monitors.fixed_heap",
+                        "envoy.resource_monitors.global_downstream_max_connections");
+        assertThat(bootstrap.getOverloadManager().getActionsList())
+                .extracting(a -> a.getName())
                 .contains("envoy.overload_actions.shrink_heap", "envoy.overload_actions.stop_accepting_requests");
     }
 }

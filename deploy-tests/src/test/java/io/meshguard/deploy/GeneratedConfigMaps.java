@@ -24,7 +24,9 @@ final class GeneratedConfigMaps {
             java.util.Map<String, String> data = new java.util.TreeMap<>();
             for (String f : args.getFiles()) {
                 String file = f.contains("=") ? f.substring(f.indexOf('=') + 1) : f;
-                String key = f.contains("=") ? f.substring(0, f.indexOf('=')) : Path.of(file).getFileName().toString();
+                String key = f.contains("=")
+                        ? f.substring(0, f.indexOf('='))
+                        : Path.of(file).getFileName().toString();
                 try {
                     data.put(key, Files.readString(dir.resolve(file)));
                 } catch (java.io.IOException e) {
@@ -37,7 +39,8 @@ final class GeneratedConfigMaps {
         /** The files it reads, as paths from the repository root's view ({@code key=} prefixes dropped). */
         List<Path> files() {
             return args.getFiles().stream()
-                    .map(f -> dir.resolve(f.contains("=") ? f.substring(f.indexOf('=') + 1) : f).normalize())
+                    .map(f -> dir.resolve(f.contains("=") ? f.substring(f.indexOf('=') + 1) : f)
+                            .normalize())
                     .toList();
         }
     }
@@ -66,12 +69,13 @@ final class GeneratedConfigMaps {
     }
 
     private static Kustomization kustomization(Path dir) {
-        return StrictKubernetesModels.parse(YamlDocuments.read(dir.resolve("kustomization.yaml")).getFirst(),
-                Kustomization.class);
+        return StrictKubernetesModels.parse(
+                YamlDocuments.read(dir.resolve("kustomization.yaml")).getFirst(), Kustomization.class);
     }
 
     private static List<Generator> generators(Path dir) {
         return Optional.ofNullable(kustomization(dir).getConfigMapGenerator()).orElse(List.of()).stream()
-                .map(args -> new Generator(dir, args)).toList();
+                .map(args -> new Generator(dir, args))
+                .toList();
     }
 }

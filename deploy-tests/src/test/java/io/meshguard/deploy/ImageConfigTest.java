@@ -44,10 +44,14 @@ class ImageConfigTest {
     @Test
     void exposedPorts_areTheContainerPortsOfTheManifests() throws Exception {
         Set<Integer> manifestPorts = new TreeSet<>();
-        Manifests.sources().workloads().filter(ImageConfigTest::runsMeshguard)
+        Manifests.sources()
+                .workloads()
+                .filter(ImageConfigTest::runsMeshguard)
                 .flatMap(w -> w.template().getSpec().getContainers().stream())
                 .filter(c -> "meshguard".equals(c.getImage()))
-                .flatMap(c -> c.getPorts().stream()).map(ContainerPort::getContainerPort).forEach(manifestPorts::add);
+                .flatMap(c -> c.getPorts().stream())
+                .map(ContainerPort::getContainerPort)
+                .forEach(manifestPorts::add);
         Set<Integer> exposed = new TreeSet<>();
         for (String port : jibList("container/ports/port")) {
             exposed.add(Integer.parseInt(port));
@@ -60,10 +64,13 @@ class ImageConfigTest {
         assertThat(jib("to/image")).isEqualTo("meshguard/meshguard:${project.version}");
         String base = Files.readString(RepoPaths.manifests().resolve("base/kustomization.yaml"));
         assertThat(base).contains("newName: registry.example.internal/meshguard/meshguard");
-        assertThat(jib("from/image")).as("nothing is pulled (docs/install.md, section 2)").isEqualTo("scratch");
+        assertThat(jib("from/image"))
+                .as("nothing is pulled (docs/install.md, section 2)")
+                .isEqualTo("scratch");
         assertThat(jibList("container/entrypoint/arg")).first().isEqualTo("/opt/java/bin/java");
         assertThat(Files.readString(RepoPaths.root().resolve("deploy/image-rootfs.sh")))
-                .as("the runtime the entrypoint names is the one the script links").contains("--output \"$out/opt/java\"");
+                .as("the runtime the entrypoint names is the one the script links")
+                .contains("--output \"$out/opt/java\"");
     }
 
     private static boolean runsMeshguard(Workload w) {
@@ -72,12 +79,16 @@ class ImageConfigTest {
     }
 
     private static Document cliPom() throws Exception {
-        return DocumentBuilderFactory.newInstance().newDocumentBuilder()
+        return DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
                 .parse(RepoPaths.root().resolve("cli/pom.xml").toFile());
     }
 
     private static String jib(String path) throws Exception {
-        return XPathFactory.newInstance().newXPath().evaluate(JIB + path, cliPom()).trim();
+        return XPathFactory.newInstance()
+                .newXPath()
+                .evaluate(JIB + path, cliPom())
+                .trim();
     }
 
     private static List<String> jibList(String path) throws Exception {

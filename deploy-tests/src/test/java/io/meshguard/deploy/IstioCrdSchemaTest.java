@@ -18,8 +18,10 @@ class IstioCrdSchemaTest {
 
     @BeforeAll
     static void loadSchemas() {
-        Path file = RepoPaths.shared().map(s -> s.resolve("schemas/istio/customresourcedefinitions.gen.yaml"))
-                .filter(Files::isRegularFile).orElse(null);
+        Path file = RepoPaths.shared()
+                .map(s -> s.resolve("schemas/istio/customresourcedefinitions.gen.yaml"))
+                .filter(Files::isRegularFile)
+                .orElse(null);
         assumeTrue(file != null, "../shared/schemas/istio is not present: Istio CRD schema check skipped");
         schemas = IstioCrdSchemas.load(file);
     }
@@ -27,8 +29,11 @@ class IstioCrdSchemaTest {
     @Test
     void schemas_coverTheIstioKindsWeShip() {
         assertThat(schemas.size()).isGreaterThan(10);
-        for (String kind : List.of("security.istio.io/v1 AuthorizationPolicy", "security.istio.io/v1 PeerAuthentication",
-                "networking.istio.io/v1 DestinationRule", "networking.istio.io/v1alpha3 EnvoyFilter",
+        for (String kind : List.of(
+                "security.istio.io/v1 AuthorizationPolicy",
+                "security.istio.io/v1 PeerAuthentication",
+                "networking.istio.io/v1 DestinationRule",
+                "networking.istio.io/v1alpha3 EnvoyFilter",
                 "telemetry.istio.io/v1 Telemetry")) {
             String[] parts = kind.split(" ");
             assertThat(schemas.schemaFor(parts[0], parts[1])).as(kind).isPresent();
@@ -41,7 +46,8 @@ class IstioCrdSchemaTest {
                 .filter(d -> d.apiVersion().contains(".istio.io/"))
                 .toList();
         assertThat(istio).hasSizeGreaterThanOrEqualTo(8);
-        assertThat(istio.stream().flatMap(d -> schemas.problems(d).stream()).toList()).isEmpty();
+        assertThat(istio.stream().flatMap(d -> schemas.problems(d).stream()).toList())
+                .isEmpty();
     }
 
     @Test

@@ -28,7 +28,8 @@ final class IstioCrdSchemas {
             String kind = crd.node().path("spec").path("names").path("kind").asText();
             for (JsonNode version : crd.node().path("spec").path("versions")) {
                 if (version.path("served").asBoolean(false)) {
-                    schemas.put(group + "/" + version.path("name").asText() + " " + kind,
+                    schemas.put(
+                            group + "/" + version.path("name").asText() + " " + kind,
                             version.path("schema").path("openAPIV3Schema"));
                 }
             }
@@ -53,7 +54,8 @@ final class IstioCrdSchemas {
         List<String> problems = new java.util.ArrayList<>();
         // metadata is the API server's ObjectMeta, not part of the CRD's schema.
         doc.node().properties().forEach(field -> {
-            if (!field.getKey().equals("metadata") && !field.getKey().equals("apiVersion")
+            if (!field.getKey().equals("metadata")
+                    && !field.getKey().equals("apiVersion")
                     && !field.getKey().equals("kind")) {
                 JsonNode property = schema.path("properties").path(field.getKey());
                 if (property.isMissingNode()) {
@@ -94,7 +96,8 @@ final class IstioCrdSchemas {
                         walk(field.getValue(), properties.path(field.getKey()), fieldPath, where, problems);
                     } else if (additional.isObject()) {
                         walk(field.getValue(), additional, fieldPath, where, problems);
-                    } else if (!schema.path("x-kubernetes-preserve-unknown-fields").asBoolean(false)) {
+                    } else if (!schema.path("x-kubernetes-preserve-unknown-fields")
+                            .asBoolean(false)) {
                         problems.add(where + ": " + fieldPath + " is not in the schema");
                     }
                 });
@@ -109,7 +112,8 @@ final class IstioCrdSchemas {
                 }
             }
             case "string" -> {
-                if (!value.isTextual() && !schema.path("x-kubernetes-int-or-string").asBoolean(false)) {
+                if (!value.isTextual()
+                        && !schema.path("x-kubernetes-int-or-string").asBoolean(false)) {
                     problems.add(where + ": " + path + " must be a string");
                 }
             }

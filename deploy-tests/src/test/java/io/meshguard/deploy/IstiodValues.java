@@ -36,22 +36,39 @@ record IstiodValues(MeshConfig meshConfig) {
     /** {@code ProxyPathNormalization}; the enum values of its {@code NormalizationType}. */
     record PathNormalization(Normalization normalization) {}
 
-    enum Normalization { DEFAULT, NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES }
+    enum Normalization {
+        DEFAULT,
+        NONE,
+        BASE,
+        MERGE_SLASHES,
+        DECODE_AND_MERGE_SLASHES
+    }
 
     /** One provider; exactly one of the provider fields is set (a oneof in the proto). */
-    record ExtensionProvider(String name, Optional<ExtAuthzGrpc> envoyExtAuthzGrpc,
-            Optional<HttpGrpcAccessLog> envoyHttpAls) {}
+    record ExtensionProvider(
+            String name, Optional<ExtAuthzGrpc> envoyExtAuthzGrpc, Optional<HttpGrpcAccessLog> envoyHttpAls) {}
 
-    record ExtAuthzGrpc(String service, int port, Optional<String> timeout, Optional<Boolean> failOpen,
-            Optional<Boolean> clearRouteCache, Optional<String> statusOnError,
+    record ExtAuthzGrpc(
+            String service,
+            int port,
+            Optional<String> timeout,
+            Optional<Boolean> failOpen,
+            Optional<Boolean> clearRouteCache,
+            Optional<String> statusOnError,
             Optional<Map<String, Object>> includeRequestBodyInCheck) {}
 
-    record HttpGrpcAccessLog(String service, int port, Optional<String> logName,
-            Optional<List<String>> filterStateObjectsToLog, Optional<List<String>> additionalRequestHeadersToLog,
+    record HttpGrpcAccessLog(
+            String service,
+            int port,
+            Optional<String> logName,
+            Optional<List<String>> filterStateObjectsToLog,
+            Optional<List<String>> additionalRequestHeadersToLog,
             Optional<List<String>> additionalResponseHeadersToLog,
             Optional<List<String>> additionalResponseTrailersToLog) {}
 
     Optional<ExtensionProvider> provider(String name) {
-        return meshConfig.extensionProviders().stream().filter(p -> p.name().equals(name)).findFirst();
+        return meshConfig.extensionProviders().stream()
+                .filter(p -> p.name().equals(name))
+                .findFirst();
     }
 }

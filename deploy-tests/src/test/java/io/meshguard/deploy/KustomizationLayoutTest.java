@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class KustomizationLayoutTest {
     static Stream<Path> kustomizations() {
         return Stream.concat(
-                YamlDocuments.filesUnder(RepoPaths.manifests()).stream(),
-                Stream.of(RepoPaths.policies().resolve("kustomization.yaml")))
+                        YamlDocuments.filesUnder(RepoPaths.manifests()).stream(),
+                        Stream.of(RepoPaths.policies().resolve("kustomization.yaml")))
                 .filter(f -> f.getFileName().toString().equals("kustomization.yaml"));
     }
 
@@ -46,10 +46,11 @@ class KustomizationLayoutTest {
                     String file = spec.contains("=") ? spec.substring(spec.indexOf('=') + 1) : spec;
                     Path target = root.resolve(file).normalize();
                     if (!target.startsWith(root)) {
-                        problems.add(generator + " " + g.path("name").asText() + " reads " + file
-                                + ", outside " + root + ": kubectl apply -k refuses it");
+                        problems.add(generator + " " + g.path("name").asText() + " reads " + file + ", outside " + root
+                                + ": kubectl apply -k refuses it");
                     } else if (!Files.isRegularFile(target)) {
-                        problems.add(generator + " " + g.path("name").asText() + " reads " + file + ", which does not exist");
+                        problems.add(generator + " " + g.path("name").asText() + " reads " + file
+                                + ", which does not exist");
                     }
                 }
             }
@@ -59,12 +60,16 @@ class KustomizationLayoutTest {
 
     @Test
     void base_takesThePolicyConfigMapsFromThePoliciesFolder() {
-        JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst().node();
+        JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml"))
+                .getFirst()
+                .node();
         List<String> resources = new ArrayList<>();
         base.path("resources").forEach(r -> resources.add(r.asText()));
         assertThat(resources).contains("../../../policies");
 
-        JsonNode policies = YamlDocuments.read(RepoPaths.policies().resolve("kustomization.yaml")).getFirst().node();
+        JsonNode policies = YamlDocuments.read(RepoPaths.policies().resolve("kustomization.yaml"))
+                .getFirst()
+                .node();
         List<String> files = new ArrayList<>();
         policies.path("configMapGenerator").forEach(g -> g.path("files").forEach(f -> files.add(f.asText())));
         // Exactly the shipped policy files: never tests, examples, or a development issuer.
@@ -74,7 +79,8 @@ class KustomizationLayoutTest {
     /** Every document a kustomization includes, following resource folders with their own kustomization. */
     private static List<SourcedDocument> documentsOf(Path dir) {
         List<SourcedDocument> docs = new ArrayList<>();
-        JsonNode k = YamlDocuments.read(dir.resolve("kustomization.yaml")).getFirst().node();
+        JsonNode k =
+                YamlDocuments.read(dir.resolve("kustomization.yaml")).getFirst().node();
         for (JsonNode r : k.path("resources")) {
             Path target = dir.resolve(r.asText()).normalize();
             if (Files.isRegularFile(target.resolve("kustomization.yaml"))) {
@@ -91,26 +97,34 @@ class KustomizationLayoutTest {
         // `kubectl delete -k manifests/istio` deletes what the install lists; a Namespace among it takes every
         // audit spool claim with it, events not yet replayed included (review item A7).
         for (String dir : List.of("", "overlays/dev", "app-namespace", "ops", "migrate")) {
-            assertThat(documentsOf(RepoPaths.manifests().resolve(dir))).as("manifests/istio/%s", dir)
+            assertThat(documentsOf(RepoPaths.manifests().resolve(dir)))
+                    .as("manifests/istio/%s", dir)
                     .isNotEmpty()
                     .noneSatisfy(d -> assertThat(d.kind()).isEqualTo("Namespace"));
         }
         assertThat(YamlDocuments.read(RepoPaths.manifests().resolve("namespace.yaml")))
-                .singleElement().satisfies(d -> assertThat(d.kind()).isEqualTo("Namespace"));
+                .singleElement()
+                .satisfies(d -> assertThat(d.kind()).isEqualTo("Namespace"));
     }
 
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate"})
     void opsJobs_nameTheInstallsImage(String dir) {
-        JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml")).getFirst().node();
-        JsonNode ops = YamlDocuments.read(RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml")).getFirst()
+        JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml"))
+                .getFirst()
+                .node();
+        JsonNode ops = YamlDocuments.read(RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml"))
+                .getFirst()
                 .node();
         assertThat(ops.path("images")).isEqualTo(base.path("images"));
         // and the Job takes it from there, not from a literal reference that drifts (review item C7)
         assertThat(documentsOf(RepoPaths.manifests().resolve(dir)).stream()
-                .filter(d -> d.kind().equals("Job"))
-                .flatMap(d -> d.node().findValues("image").stream()).map(JsonNode::asText).toList())
-                .isNotEmpty().containsOnly("meshguard");
+                        .filter(d -> d.kind().equals("Job"))
+                        .flatMap(d -> d.node().findValues("image").stream())
+                        .map(JsonNode::asText)
+                        .toList())
+                .isNotEmpty()
+                .containsOnly("meshguard");
     }
 
     /** Strings only the local development issuer's files contain (cli's DevIssuer and DevPolicy). */

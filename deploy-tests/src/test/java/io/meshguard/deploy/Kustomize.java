@@ -41,8 +41,8 @@ final class Kustomize {
                 throw new IOException("kubectl kustomize " + dir + " did not finish in 120 s");
             }
             if (process.exitValue() != 0) {
-                throw new IOException("kubectl kustomize " + dir + " failed: "
-                        + Files.readString(err, StandardCharsets.UTF_8));
+                throw new IOException(
+                        "kubectl kustomize " + dir + " failed: " + Files.readString(err, StandardCharsets.UTF_8));
             }
             return Files.readString(out, StandardCharsets.UTF_8);
         } finally {

@@ -28,8 +28,16 @@ class KustomizeRenderTest {
     }
 
     static Stream<String> kustomizations() {
-        return Stream.of("", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "overlays/zone",
-                "app-namespace", "ops", "migrate");
+        return Stream.of(
+                "",
+                "overlays/prod",
+                "overlays/dev",
+                "overlays/rwo",
+                "overlays/zone-hub",
+                "overlays/zone",
+                "app-namespace",
+                "ops",
+                "migrate");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
@@ -47,7 +55,8 @@ class KustomizeRenderTest {
         assertThat(docs).isNotEmpty();
         assertThat(ManifestChecks.problems(docs)).isEmpty();
         // What a cluster gets never trusts the local development issuer.
-        assertThat(docs).allSatisfy(d -> assertThat(d.node().toString()).as(d.source())
+        assertThat(docs).allSatisfy(d -> assertThat(d.node().toString())
+                .as(d.source())
                 .doesNotContain(KustomizationLayoutTest.DEV_ISSUER_MARKERS));
     }
 
@@ -64,29 +73,52 @@ class KustomizeRenderTest {
         Manifests rendered = new Manifests(render(dir));
         List<String> problems = rendered.workloads()
                 .flatMap(w -> ProbeReachability.problems(w, name -> rendered.ofKind("ConfigMap")
-                        .filter(d -> d.name().equals(name)).findFirst()
-                        .map(d -> rendered.configMap(name).getData())).stream())
+                                .filter(d -> d.name().equals(name))
+                                .findFirst()
+                                .map(d -> rendered.configMap(name).getData()))
+                        .stream())
                 .toList();
         assertThat(problems).isEmpty();
     }
 
     @Test
     void replayJob_runsTheImageTheInstallRuns() throws Exception {
-        String installed = new Manifests(render("")).statefulSet("meshguard-extauthz").getSpec().getTemplate()
-                .getSpec().getContainers().getFirst().getImage();
-        String replay = new Manifests(render("ops")).model("Job", "meshguard-audit-replay",
-                io.fabric8.kubernetes.api.model.batch.v1.Job.class).getSpec().getTemplate().getSpec()
-                .getContainers().getFirst().getImage();
+        String installed = new Manifests(render(""))
+                .statefulSet("meshguard-extauthz")
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst()
+                .getImage();
+        String replay = new Manifests(render("ops"))
+                .model("Job", "meshguard-audit-replay", io.fabric8.kubernetes.api.model.batch.v1.Job.class)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst()
+                .getImage();
         assertThat(replay).isEqualTo(installed).contains("/meshguard:");
     }
 
     @Test
     void migrationJob_runsTheImageTheInstallRuns_taggedWithTheMavenVersion() throws Exception {
-        String installed = new Manifests(render("")).statefulSet("meshguard-extauthz").getSpec().getTemplate()
-                .getSpec().getContainers().getFirst().getImage();
-        var migrate = new Manifests(render("migrate")).model("Job", "meshguard-db-migrate",
-                io.fabric8.kubernetes.api.model.batch.v1.Job.class).getSpec().getTemplate().getSpec()
-                .getContainers().getFirst();
+        String installed = new Manifests(render(""))
+                .statefulSet("meshguard-extauthz")
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst()
+                .getImage();
+        var migrate = new Manifests(render("migrate"))
+                .model("Job", "meshguard-db-migrate", io.fabric8.kubernetes.api.model.batch.v1.Job.class)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst();
         assertThat(migrate.getImage()).isEqualTo(installed).endsWith("/meshguard:" + ReleaseVersionTest.pomVersion());
         assertThat(migrate.getArgs()).containsExactly("db", "migrate");
     }
@@ -97,18 +129,30 @@ class KustomizeRenderTest {
         Manifests prod = new Manifests(render("overlays/prod"));
         Manifests rwo = new Manifests(render("overlays/rwo"));
         for (String name : List.of("meshguard-extauthz", "meshguard-dlp")) {
-            assertThat(prod.statefulSet(name).getSpec().getVolumeClaimTemplates().getFirst().getSpec()
-                    .getAccessModes()).containsExactly("ReadWriteOncePod");
-            assertThat(rwo.statefulSet(name).getSpec().getVolumeClaimTemplates().getFirst().getSpec()
-                    .getAccessModes()).containsExactly("ReadWriteOnce");
+            assertThat(prod.statefulSet(name)
+                            .getSpec()
+                            .getVolumeClaimTemplates()
+                            .getFirst()
+                            .getSpec()
+                            .getAccessModes())
+                    .containsExactly("ReadWriteOncePod");
+            assertThat(rwo.statefulSet(name)
+                            .getSpec()
+                            .getVolumeClaimTemplates()
+                            .getFirst()
+                            .getSpec()
+                            .getAccessModes())
+                    .containsExactly("ReadWriteOnce");
         }
         assertThat(rwo.all()).hasSameSizeAs(prod.all());
     }
 
     @Test
     void defaultInstall_isTheProductionOverlay() throws Exception {
-        List<String> defaults = render("").stream().map(d -> d.node().toString()).toList();
-        List<String> prod = render("overlays/prod").stream().map(d -> d.node().toString()).toList();
+        List<String> defaults =
+                render("").stream().map(d -> d.node().toString()).toList();
+        List<String> prod =
+                render("overlays/prod").stream().map(d -> d.node().toString()).toList();
         assertThat(defaults).isEqualTo(prod);
     }
 
@@ -116,19 +160,23 @@ class KustomizeRenderTest {
     void policyConfigMaps_carryThePolicyFilesUnchanged() throws Exception {
         Manifests rendered = new Manifests(render(""));
         assertThat(rendered.configMap("meshguard-authz-policy").getData())
-                .containsExactly(java.util.Map.entry("authz.yaml",
-                        Files.readString(RepoPaths.policies().resolve("authz.yaml"))));
+                .containsExactly(java.util.Map.entry(
+                        "authz.yaml", Files.readString(RepoPaths.policies().resolve("authz.yaml"))));
         assertThat(rendered.configMap("meshguard-dlp-policy").getData())
-                .containsExactly(java.util.Map.entry("dlp.yaml",
-                        Files.readString(RepoPaths.policies().resolve("dlp.yaml"))));
+                .containsExactly(java.util.Map.entry(
+                        "dlp.yaml", Files.readString(RepoPaths.policies().resolve("dlp.yaml"))));
     }
 
     @Test
     void gateway_mountsTheGeneratedBootstrapConfigMap() throws Exception {
         Manifests rendered = new Manifests(render(""));
-        String mounted = rendered.deployment("meshguard-gateway").getSpec().getTemplate().getSpec().getVolumes()
-                .stream().filter(v -> v.getName().equals("bootstrap")).findFirst().orElseThrow()
-                .getConfigMap().getName();
+        String mounted =
+                rendered.deployment("meshguard-gateway").getSpec().getTemplate().getSpec().getVolumes().stream()
+                        .filter(v -> v.getName().equals("bootstrap"))
+                        .findFirst()
+                        .orElseThrow()
+                        .getConfigMap()
+                        .getName();
         // kustomize appends a content hash, so a bootstrap change rolls the gateway.
         assertThat(mounted).startsWith("meshguard-gateway-bootstrap-");
         assertThat(rendered.configMap(mounted).getData()).containsKey(ManifestChecks.BOOTSTRAP_KEY);
@@ -139,26 +187,36 @@ class KustomizeRenderTest {
         Manifests prod = new Manifests(render("overlays/prod"));
         Manifests dev = new Manifests(render("overlays/dev"));
         for (String name : List.of("meshguard-extauthz", "meshguard-dlp", "meshguard-xds", "meshguard-gateway")) {
-            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.workload(name))).as(name).isEqualTo(3);
-            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.workload(name))).as(name).isEqualTo(1);
+            assertThat(ManifestConsistencyTest.replicaFloor(prod, prod.workload(name)))
+                    .as(name)
+                    .isEqualTo(3);
+            assertThat(ManifestConsistencyTest.replicaFloor(dev, dev.workload(name)))
+                    .as(name)
+                    .isEqualTo(1);
         }
         // Prod keeps two serving through a node drain; dev's single replica must not block drains.
         assertThat(prod.models("PodDisruptionBudget", PodDisruptionBudget.class))
-                .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
+                .allSatisfy(pdb ->
+                        assertThat(pdb.getSpec().getMinAvailable().getIntVal()).isEqualTo(2));
         assertThat(dev.models("PodDisruptionBudget", PodDisruptionBudget.class))
                 .allSatisfy(pdb -> assertThat(pdb.getSpec().getMinAvailable()).isNull());
         // Both keep the audit spool of extauthz and DLP on retained per-replica claims.
         for (Manifests rendered : List.of(prod, dev)) {
             for (String name : List.of("meshguard-extauthz", "meshguard-dlp")) {
                 var set = rendered.statefulSet(name);
-                assertThat(set.getSpec().getVolumeClaimTemplates()).extracting(t -> t.getMetadata().getName())
+                assertThat(set.getSpec().getVolumeClaimTemplates())
+                        .extracting(t -> t.getMetadata().getName())
                         .containsExactly("audit-spool");
-                assertThat(set.getSpec().getPersistentVolumeClaimRetentionPolicy().getWhenScaled()).isEqualTo("Retain");
+                assertThat(set.getSpec()
+                                .getPersistentVolumeClaimRetentionPolicy()
+                                .getWhenScaled())
+                        .isEqualTo("Retain");
             }
         }
-        for (String kind : List.of("AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy",
-                "DestinationRule")) {
-            assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList()).as(kind)
+        for (String kind : List.of(
+                "AuthorizationPolicy", "EnvoyFilter", "PeerAuthentication", "NetworkPolicy", "DestinationRule")) {
+            assertThat(dev.ofKind(kind).map(d -> d.node().toString()).toList())
+                    .as(kind)
                     .isEqualTo(prod.ofKind(kind).map(d -> d.node().toString()).toList());
         }
     }

@@ -34,14 +34,32 @@ import org.yaml.snakeyaml.Yaml;
  */
 class LocalStackTest {
     /** The compose-spec service keys this file may use; anything else is a typo compose would reject. */
-    private static final Set<String> SERVICE_KEYS = Set.of("image", "build", "command", "entrypoint", "environment", "env_file",
-            "ports", "expose", "volumes", "secrets", "depends_on", "healthcheck", "restart", "read_only", "cap_drop",
-            "security_opt", "tmpfs", "user", "network_mode");
+    private static final Set<String> SERVICE_KEYS = Set.of(
+            "image",
+            "build",
+            "command",
+            "entrypoint",
+            "environment",
+            "env_file",
+            "ports",
+            "expose",
+            "volumes",
+            "secrets",
+            "depends_on",
+            "healthcheck",
+            "restart",
+            "read_only",
+            "cap_drop",
+            "security_opt",
+            "tmpfs",
+            "user",
+            "network_mode");
+
     private static final Set<String> TOP_KEYS = Set.of("name", "services", "secrets", "volumes", "networks");
 
     /** Compose service → Kubernetes Deployment of the same server. */
-    private static final Map<String, String> SERVERS = Map.of(
-            "extauthz", "meshguard-extauthz", "dlp", "meshguard-dlp", "xds", "meshguard-xds");
+    private static final Map<String, String> SERVERS =
+            Map.of("extauthz", "meshguard-extauthz", "dlp", "meshguard-dlp", "xds", "meshguard-xds");
 
     private static final Path DIR = RepoPaths.deployLocal();
 
@@ -52,7 +70,9 @@ class LocalStackTest {
 
     private static Map<String, String> environment(JsonNode service) {
         Map<String, String> env = new TreeMap<>();
-        service.path("environment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        service.path("environment")
+                .properties()
+                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         return env;
     }
 
@@ -70,18 +90,26 @@ class LocalStackTest {
     @Test
     void composeFile_usesOnlyComposeSpecKeys() throws IOException {
         JsonNode compose = compose();
-        compose.fieldNames().forEachRemaining(key ->
-                assertThat(key.startsWith("x-") || TOP_KEYS.contains(key)).as("top-level key %s", key).isTrue());
-        compose.path("services").properties().forEach(service -> service.getValue().fieldNames()
-                .forEachRemaining(key -> assertThat(SERVICE_KEYS).as("service %s", service.getKey()).contains(key)));
-        assertThat(compose.path("services").fieldNames()).toIterable()
+        compose.fieldNames().forEachRemaining(key -> assertThat(key.startsWith("x-") || TOP_KEYS.contains(key))
+                .as("top-level key %s", key)
+                .isTrue());
+        compose.path("services")
+                .properties()
+                .forEach(service -> service.getValue().fieldNames().forEachRemaining(key -> assertThat(SERVICE_KEYS)
+                        .as("service %s", service.getKey())
+                        .contains(key)));
+        assertThat(compose.path("services").fieldNames())
+                .toIterable()
                 .contains("postgres", "extauthz", "dlp", "xds", "envoy", "demo-upstream", "dev-jwks");
     }
 
     @Test
     void publishedPorts_bindLoopbackOnly() throws IOException {
-        compose().path("services").properties().forEach(service -> service.getValue().path("ports").forEach(port ->
-                assertThat(port.asText()).as("%s publishes", service.getKey()).startsWith("127.0.0.1:")));
+        compose().path("services").properties().forEach(service -> service.getValue()
+                .path("ports")
+                .forEach(port -> assertThat(port.asText())
+                        .as("%s publishes", service.getKey())
+                        .startsWith("127.0.0.1:")));
     }
 
     @Test
@@ -90,15 +118,32 @@ class LocalStackTest {
         String mount = services.path("envoy").path("volumes").get(0).asText();
         assertThat(mount).startsWith("./envoy-bootstrap.yaml:");
         Path file = DIR.resolve("envoy-bootstrap.yaml");
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
-        SocketAddress xds = bootstrap.getStaticResources().getClusters(0).getLoadAssignment().getEndpoints(0)
-                .getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
-        assertThat(services.has(xds.getAddress())).as("compose service %s", xds.getAddress()).isTrue();
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(
+                file.toString(), YamlDocuments.read(file).getFirst().node());
+        SocketAddress xds = bootstrap
+                .getStaticResources()
+                .getClusters(0)
+                .getLoadAssignment()
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
+                .getSocketAddress();
+        assertThat(services.has(xds.getAddress()))
+                .as("compose service %s", xds.getAddress())
+                .isTrue();
         ServerContract server = ServerContract.all().stream()
-                .filter(c -> c.composeService().equals(xds.getAddress())).findFirst().orElseThrow();
+                .filter(c -> c.composeService().equals(xds.getAddress()))
+                .findFirst()
+                .orElseThrow();
         assertThat(environment(services.path(xds.getAddress())))
                 .containsEntry(server.grpcPortKey().envVar(), String.valueOf(xds.getPortValue()));
-        assertThat(bootstrap.getDynamicResources().getAdsConfig().getGrpcServices(0).getEnvoyGrpc().getClusterName())
+        assertThat(bootstrap
+                        .getDynamicResources()
+                        .getAdsConfig()
+                        .getGrpcServices(0)
+                        .getEnvoyGrpc()
+                        .getClusterName())
                 .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
     }
 
@@ -112,8 +157,12 @@ class LocalStackTest {
             if (services.path(service).has("env_file")) {
                 fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
             }
-            Container container = manifests.workload(deployment).template().getSpec()
-                    .getContainers().getFirst();
+            Container container = manifests
+                    .workload(deployment)
+                    .template()
+                    .getSpec()
+                    .getContainers()
+                    .getFirst();
             Set<String> cluster = new TreeSet<>();
             for (EnvVar e : container.getEnv()) {
                 if (e.getName().startsWith("MESHGUARD_")) {
@@ -128,7 +177,8 @@ class LocalStackTest {
             // Only the cluster tunes the shutdown (readiness and sidecars) and grants ADS to mesh identities; the
             // compose stack has no mesh, so it alone runs ADS as explicit local development. Everything else is
             // the same settings.
-            Set<String> clusterOnly = new HashSet<>(ServerContract.forDeployment(deployment).stopEnv());
+            Set<String> clusterOnly =
+                    new HashSet<>(ServerContract.forDeployment(deployment).stopEnv());
             clusterOnly.add(XdsSettings.ADS_GROUP_IDENTITIES.envVar());
             // a bank's identity provider behind its own CA (the optional Secret meshguard-idp-ca); compose's dev
             // issuer is served by the stack itself
@@ -136,11 +186,13 @@ class LocalStackTest {
             // and signs people in at the organisation's IdP (the ConfigMap meshguard-admin-plane); compose runs the
             // admin plane in local mode, on the admin token file; only the cluster signs trail checkpoints (compose
             // has no Secret for the key and warns that checkpoints are off)
-            Stream.of(io.meshguard.access.AdminAccessSettings.configGroup(),
-                    io.meshguard.xds.console.ConsoleConfig.configGroup(),
-                    io.meshguard.catalog.api.CatalogSettings.configGroup(),
-                    io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
-                    .flatMap(g -> g.keys().stream()).forEach(k -> clusterOnly.add(k.envVar()));
+            Stream.of(
+                            io.meshguard.access.AdminAccessSettings.configGroup(),
+                            io.meshguard.xds.console.ConsoleConfig.configGroup(),
+                            io.meshguard.catalog.api.CatalogSettings.configGroup(),
+                            io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
+                    .flatMap(g -> g.keys().stream())
+                    .forEach(k -> clusterOnly.add(k.envVar()));
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());
@@ -156,10 +208,15 @@ class LocalStackTest {
         services.properties().forEach(service -> environment(service.getValue()).forEach((name, value) -> {
             if (name.endsWith("_TARGET")) {
                 String[] hostPort = value.split(":");
-                assertThat(services.has(hostPort[0])).as("%s names service %s", name, hostPort[0]).isTrue();
+                assertThat(services.has(hostPort[0]))
+                        .as("%s names service %s", name, hostPort[0])
+                        .isTrue();
                 ServerContract target = ServerContract.all().stream()
-                        .filter(c -> c.composeService().equals(hostPort[0])).findFirst().orElseThrow();
-                assertThat(environment(services.path(hostPort[0]))).as(name)
+                        .filter(c -> c.composeService().equals(hostPort[0]))
+                        .findFirst()
+                        .orElseThrow();
+                assertThat(environment(services.path(hostPort[0])))
+                        .as(name)
                         .containsEntry(target.grpcPortKey().envVar(), hostPort[1]);
             }
         }));
@@ -170,10 +227,12 @@ class LocalStackTest {
         RepoPaths.assumePolicyFiles();
         JsonNode dlp = compose().path("services").path("dlp");
         String[] mount = dlp.path("volumes").get(0).asText().split(":");
-        assertThat(DIR.resolve(mount[0]).normalize()).isEqualTo(RepoPaths.policies().normalize());
+        assertThat(DIR.resolve(mount[0]).normalize())
+                .isEqualTo(RepoPaths.policies().normalize());
         String policyFile = environment(dlp).get("MESHGUARD_DLP_POLICY");
         assertThat(policyFile).startsWith(mount[1] + "/");
-        assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1))).isRegularFile();
+        assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1)))
+                .isRegularFile();
     }
 
     /**
@@ -191,9 +250,12 @@ class LocalStackTest {
         assertThat(environment(extauthz)).containsEntry("MESHGUARD_POLICY_FILE", mount[1] + "/authz.yaml");
 
         String script = Files.readString(DIR.resolve("make-secrets.sh"));
-        java.util.regex.Matcher init = java.util.regex.Pattern
-                .compile("meshguard\"? dev init --data-dir \"\\$dir\" .*--jwks-uri (\\S+)").matcher(script);
-        assertThat(init.find()).as("make-secrets.sh runs meshguard dev init into secrets/").isTrue();
+        java.util.regex.Matcher init = java.util.regex.Pattern.compile(
+                        "meshguard\"? dev init --data-dir \"\\$dir\" .*--jwks-uri (\\S+)")
+                .matcher(script);
+        assertThat(init.find())
+                .as("make-secrets.sh runs meshguard dev init into secrets/")
+                .isTrue();
         java.net.URI jwksUri = java.net.URI.create(init.group(1));
         assertThat(jwksUri.getHost()).isEqualTo("127.0.0.1");
 
@@ -201,16 +263,20 @@ class LocalStackTest {
         assertThat(jwks.path("network_mode").asText()).isEqualTo("service:extauthz");
         List<String> command = new java.util.ArrayList<>();
         jwks.path("command").forEach(c -> command.add(c.asText()));
-        assertThat(command).containsSequence("http.server", String.valueOf(jwksUri.getPort()))
+        assertThat(command)
+                .containsSequence("http.server", String.valueOf(jwksUri.getPort()))
                 .containsSequence("--bind", "127.0.0.1");
         String root = command.get(command.indexOf("--directory") + 1);
         String[] jwksMount = jwks.path("volumes").get(0).asText().split(":");
         // Only the public half: the private key stays on the host.
         assertThat(jwksMount[0]).isEqualTo("./secrets/dev-issuer/public");
         assertThat(jwksMount[1] + "/jwks.json").isEqualTo(root + jwksUri.getPath());
-        services.properties().forEach(service -> service.getValue().path("volumes").forEach(v ->
-                assertThat(v.asText()).as(service.getKey()).doesNotStartWith("./secrets/dev-issuer:")
-                        .doesNotStartWith("./secrets:").doesNotContain("signing-key")));
+        services.properties()
+                .forEach(service -> service.getValue().path("volumes").forEach(v -> assertThat(v.asText())
+                        .as(service.getKey())
+                        .doesNotStartWith("./secrets/dev-issuer:")
+                        .doesNotStartWith("./secrets:")
+                        .doesNotContain("signing-key")));
     }
 
     @Test
@@ -222,13 +288,18 @@ class LocalStackTest {
             assertThat(file).startsWith("./secrets/");
             assertThat(script).contains(file.substring("./secrets/".length()));
         });
-        compose.path("services").properties().forEach(service -> service.getValue().path("env_file").forEach(f -> {
-            assertThat(f.asText()).startsWith("./secrets/");
-            assertThat(script).contains(f.asText().substring("./secrets/".length()));
-        }));
+        compose.path("services")
+                .properties()
+                .forEach(service -> service.getValue().path("env_file").forEach(f -> {
+                    assertThat(f.asText()).startsWith("./secrets/");
+                    assertThat(script).contains(f.asText().substring("./secrets/".length()));
+                }));
         assertThat(Files.readAllLines(DIR.resolve(".gitignore"))).contains("secrets/");
-        compose.path("services").properties().forEach(service -> service.getValue().path("secrets").forEach(name ->
-                assertThat(compose.path("secrets").has(name.asText())).as("secret %s", name).isTrue()));
+        compose.path("services").properties().forEach(service -> service.getValue()
+                .path("secrets")
+                .forEach(name -> assertThat(compose.path("secrets").has(name.asText()))
+                        .as("secret %s", name)
+                        .isTrue()));
     }
 
     @Test
@@ -237,7 +308,8 @@ class LocalStackTest {
         String[] mount = upstream.path("volumes").get(0).asText().split(":");
         String script = upstream.path("command").get(2).asText();
         assertThat(script).startsWith(mount[1] + "/");
-        assertThat(DIR.resolve(mount[0]).resolve(script.substring(mount[1].length() + 1))).isRegularFile();
+        assertThat(DIR.resolve(mount[0]).resolve(script.substring(mount[1].length() + 1)))
+                .isRegularFile();
     }
 
     @Test
@@ -246,14 +318,17 @@ class LocalStackTest {
         ValidationResult result = new ConfigValidator().validate(config);
         assertThat(result.errors()).isEmpty();
         Path bootstrapFile = DIR.resolve("envoy-bootstrap.yaml");
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(bootstrapFile.toString(),
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(
+                bootstrapFile.toString(),
                 YamlDocuments.read(bootstrapFile).getFirst().node());
         JsonNode services = compose().path("services");
         // The local Envoy joins the group named by its node.cluster and listens where compose publishes 8080.
-        assertThat(config.group(bootstrap.getNode().getCluster())).hasValueSatisfying(group ->
-                assertThat(services.path("envoy").path("ports").toString())
-                        .contains(":" + group.listenerPort() + ":" + group.listenerPort()));
-        config.upstreams().forEach(upstream -> upstream.endpoints().forEach(endpoint ->
-                assertThat(services.has(endpoint.address())).as(endpoint.address()).isTrue()));
+        assertThat(config.group(bootstrap.getNode().getCluster())).hasValueSatisfying(group -> assertThat(
+                        services.path("envoy").path("ports").toString())
+                .contains(":" + group.listenerPort() + ":" + group.listenerPort()));
+        config.upstreams().forEach(upstream -> upstream.endpoints()
+                .forEach(endpoint -> assertThat(services.has(endpoint.address()))
+                        .as(endpoint.address())
+                        .isTrue()));
     }
 }

@@ -26,7 +26,8 @@ final class ManifestChecks {
                 Object model = StrictKubernetesModels.parse(doc);
                 if (model instanceof EnvoyFilter filter) {
                     checkPatches(doc, filter, problems);
-                } else if (model instanceof ConfigMap map && map.getData() != null
+                } else if (model instanceof ConfigMap map
+                        && map.getData() != null
                         && map.getData().containsKey(BOOTSTRAP_KEY)) {
                     checkBootstrap(doc, map.getData().get(BOOTSTRAP_KEY), problems);
                 }
@@ -43,7 +44,12 @@ final class ManifestChecks {
             EnvoyFilterEnvoyConfigObjectPatch patch = patches.get(i);
             String where = doc.describe() + " configPatches[" + i + "]";
             // The value as written, not as the model kept it: the Envoy parser must see exactly the input.
-            JsonNode value = doc.node().path("spec").path("configPatches").path(i).path("patch").path("value");
+            JsonNode value = doc.node()
+                    .path("spec")
+                    .path("configPatches")
+                    .path(i)
+                    .path("patch")
+                    .path("value");
             if (!value.isObject() || patch.getApplyTo() == null) {
                 problems.add(where + ": patch needs applyTo and an object value");
                 continue;
@@ -59,8 +65,10 @@ final class ManifestChecks {
     private static void checkBootstrap(SourcedDocument doc, String yaml, List<String> problems) {
         try {
             List<SourcedDocument> inner = YamlDocuments.parse(doc.describe() + " data." + BOOTSTRAP_KEY, yaml);
-            Bootstrap bootstrap = EnvoyProtos.bootstrap(doc.describe(), inner.getFirst().node());
-            if (!bootstrap.hasDynamicResources() || !bootstrap.getDynamicResources().hasAdsConfig()) {
+            Bootstrap bootstrap =
+                    EnvoyProtos.bootstrap(doc.describe(), inner.getFirst().node());
+            if (!bootstrap.hasDynamicResources()
+                    || !bootstrap.getDynamicResources().hasAdsConfig()) {
                 problems.add(doc.describe() + ": bootstrap has no ADS config");
             }
         } catch (ManifestException e) {

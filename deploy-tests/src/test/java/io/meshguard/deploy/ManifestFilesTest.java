@@ -36,8 +36,14 @@ class ManifestFilesTest {
     @Test
     void gatewayBootstrap_parsesStrictlyIntoEnvoyBootstrap() {
         Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
-        var bootstrap = EnvoyProtos.bootstrap(file.toString(), YamlDocuments.read(file).getFirst().node());
-        assertThat(bootstrap.getDynamicResources().getAdsConfig().getGrpcServices(0).getEnvoyGrpc().getClusterName())
+        var bootstrap = EnvoyProtos.bootstrap(
+                file.toString(), YamlDocuments.read(file).getFirst().node());
+        assertThat(bootstrap
+                        .getDynamicResources()
+                        .getAdsConfig()
+                        .getGrpcServices(0)
+                        .getEnvoyGrpc()
+                        .getClusterName())
                 .isEqualTo("meshguard-xds");
         assertThat(bootstrap.getStaticResources().getClustersList())
                 .extracting(c -> c.getName())
@@ -47,8 +53,8 @@ class ManifestFilesTest {
     @Test
     void everyResourceFile_isListedInItsKustomization() {
         // A manifest that no kustomization lists is never applied; catch it before an operator wonders why.
-        List<String> listed = Stream.of("base", "app-namespace", "ops", "migrate", "overlays/dev", "overlays/zone-hub",
-                        "zone")
+        List<String> listed = Stream.of(
+                        "base", "app-namespace", "ops", "migrate", "overlays/dev", "overlays/zone-hub", "zone")
                 .flatMap(dir -> {
                     Path kustomization = RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml");
                     var node = YamlDocuments.read(kustomization).getFirst().node();
@@ -56,7 +62,8 @@ class ManifestFilesTest {
                         List<String> names = new java.util.ArrayList<>();
                         // Other kustomizations (the policies/ folder) are checked by KustomizationLayoutTest.
                         r.forEach(n -> {
-                            if (Files.isRegularFile(RepoPaths.manifests().resolve(dir).resolve(n.asText()))) {
+                            if (Files.isRegularFile(
+                                    RepoPaths.manifests().resolve(dir).resolve(n.asText()))) {
                                 names.add(dir + "/" + n.asText());
                             }
                         });

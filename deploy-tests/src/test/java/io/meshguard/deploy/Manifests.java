@@ -34,7 +34,9 @@ final class Manifests {
     }
 
     SourcedDocument find(String kind, String name) {
-        return ofKind(kind).filter(d -> d.name().equals(name)).findFirst()
+        return ofKind(kind)
+                .filter(d -> d.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no " + kind + " named " + name));
     }
 
@@ -56,13 +58,16 @@ final class Manifests {
 
     /** Every Deployment and StatefulSet. */
     Stream<Workload> workloads() {
-        return Stream.concat(models("Deployment", Deployment.class).map(Workload::of),
+        return Stream.concat(
+                models("Deployment", Deployment.class).map(Workload::of),
                 models("StatefulSet", StatefulSet.class).map(Workload::of));
     }
 
     /** The Deployment or StatefulSet named {@code name}. */
     Workload workload(String name) {
-        return workloads().filter(w -> w.name().equals(name)).findFirst()
+        return workloads()
+                .filter(w -> w.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no Deployment or StatefulSet named " + name));
     }
 

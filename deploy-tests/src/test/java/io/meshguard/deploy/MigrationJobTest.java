@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * the schema owner's Secret, outside the install so a server rollout never waits on it.
  */
 class MigrationJobTest {
-    private final Manifests migrate = new Manifests(YamlDocuments.read(RepoPaths.manifests().resolve("migrate/db-migrate.yaml")));
+    private final Manifests migrate =
+            new Manifests(YamlDocuments.read(RepoPaths.manifests().resolve("migrate/db-migrate.yaml")));
     private final Manifests install = Manifests.sources();
 
     @Test
@@ -26,8 +27,14 @@ class MigrationJobTest {
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         Container c = pod.getContainers().getFirst();
 
-        assertThat(c.getImage()).isEqualTo("meshguard")
-                .isEqualTo(install.workload("meshguard-xds").template().getSpec().getContainers().getFirst().getImage());
+        assertThat(c.getImage())
+                .isEqualTo("meshguard")
+                .isEqualTo(install.workload("meshguard-xds")
+                        .template()
+                        .getSpec()
+                        .getContainers()
+                        .getFirst()
+                        .getImage());
         assertThat(c.getArgs()).containsExactly("db", "migrate");
         assertThat(pod.getRestartPolicy()).isEqualTo("Never");
         assertThat(job.getSpec().getTemplate().getMetadata().getAnnotations())
@@ -40,28 +47,42 @@ class MigrationJobTest {
         Job job = migrate.model("Job", "meshguard-db-migrate", Job.class);
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         Container c = pod.getContainers().getFirst();
-        Container server = install.workload("meshguard-xds").template().getSpec().getContainers().getFirst();
+        Container server = install.workload("meshguard-xds")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
         PodSpec serverPod = install.workload("meshguard-xds").template().getSpec();
 
         for (String name : List.of("MESHGUARD_DB_URL", "MESHGUARD_DB_USER", "MESHGUARD_DB_PASSWORD_FILE")) {
-            EnvVar mine = c.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow();
-            assertThat(server.getEnv()).as("the servers read %s too", name).anySatisfy(e -> assertThat(e.getName()).isEqualTo(name));
+            EnvVar mine = c.getEnv().stream()
+                    .filter(e -> e.getName().equals(name))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(server.getEnv()).as("the servers read %s too", name).anySatisfy(e -> assertThat(e.getName())
+                    .isEqualTo(name));
             if (mine.getValueFrom() != null) {
                 assertThat(mine.getValueFrom().getSecretKeyRef().getName()).isEqualTo("meshguard-db-owner");
             }
         }
-        assertThat(pod.getVolumes()).anySatisfy(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("meshguard-db-owner"));
-        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(serverPod.getSecurityContext().getRunAsUser());
+        assertThat(pod.getVolumes())
+                .anySatisfy(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("meshguard-db-owner"));
+        assertThat(pod.getSecurityContext().getRunAsUser())
+                .isEqualTo(serverPod.getSecurityContext().getRunAsUser());
         assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
     }
 
     @Test
     void job_mayReachPostgreSQL_throughItsOwnNetworkPolicy() {
-        Map<String, String> labels = migrate.model("Job", "meshguard-db-migrate", Job.class).getSpec().getTemplate()
-                .getMetadata().getLabels();
+        Map<String, String> labels = migrate.model("Job", "meshguard-db-migrate", Job.class)
+                .getSpec()
+                .getTemplate()
+                .getMetadata()
+                .getLabels();
         assertThat(migrate.models("NetworkPolicy", NetworkPolicy.class)).anySatisfy(np -> {
-            assertThat(labels.entrySet()).containsAll(np.getSpec().getPodSelector().getMatchLabels().entrySet());
+            assertThat(labels.entrySet())
+                    .containsAll(np.getSpec().getPodSelector().getMatchLabels().entrySet());
             assertThat(np.getSpec().getEgress()).anySatisfy(rule -> assertThat(rule.getPorts())
                     .anySatisfy(p -> assertThat(p.getPort().getIntVal()).isEqualTo(5432)));
         });

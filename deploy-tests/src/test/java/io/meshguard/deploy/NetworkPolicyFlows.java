@@ -19,8 +19,7 @@ import java.util.Optional;
 final class NetworkPolicyFlows {
 
     /** A pod as the policies see it: its namespace and its labels. */
-    record Pod(String namespace, Map<String, String> labels) {
-    }
+    record Pod(String namespace, Map<String, String> labels) {}
 
     private final List<NetworkPolicy> policies;
 
@@ -29,7 +28,8 @@ final class NetworkPolicyFlows {
     }
 
     static NetworkPolicyFlows of(Manifests manifests) {
-        return new NetworkPolicyFlows(manifests.models("NetworkPolicy", NetworkPolicy.class).toList());
+        return new NetworkPolicyFlows(
+                manifests.models("NetworkPolicy", NetworkPolicy.class).toList());
     }
 
     /** True when {@code from}'s egress and {@code to}'s ingress both admit TCP to {@code port}. */
@@ -44,9 +44,11 @@ final class NetworkPolicyFlows {
                 .filter(p -> matches(p.getSpec().getPodSelector(), from.labels()))
                 .filter(p -> types(p).contains("Egress"))
                 .toList();
-        return selecting.isEmpty() || selecting.stream().anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress())
-                .orElse(List.of()).stream().anyMatch(r -> (r.getTo() == null || r.getTo().isEmpty())
-                        && ports(r.getPorts(), port)));
+        return selecting.isEmpty()
+                || selecting.stream()
+                        .anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
+                                .anyMatch(
+                                        r -> (r.getTo() == null || r.getTo().isEmpty()) && ports(r.getPorts(), port)));
     }
 
     private boolean direction(Pod from, Pod to, int port, String type, Pod selected) {
@@ -59,20 +61,23 @@ final class NetworkPolicyFlows {
             return true;
         }
         Pod peer = type.equals("Ingress") ? from : to;
-        return selecting.stream().anyMatch(p -> type.equals("Ingress")
-                ? Optional.ofNullable(p.getSpec().getIngress()).orElse(List.of()).stream()
-                        .anyMatch(r -> peers(r.getFrom(), p, peer) && ports(r.getPorts(), port))
-                : Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
-                        .anyMatch(r -> peers(r.getTo(), p, peer) && ports(r.getPorts(), port)));
+        return selecting.stream()
+                .anyMatch(p -> type.equals("Ingress")
+                        ? Optional.ofNullable(p.getSpec().getIngress()).orElse(List.of()).stream()
+                                .anyMatch(r -> peers(r.getFrom(), p, peer) && ports(r.getPorts(), port))
+                        : Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
+                                .anyMatch(r -> peers(r.getTo(), p, peer) && ports(r.getPorts(), port)));
     }
 
     private static List<String> types(NetworkPolicy p) {
-        List<String> declared = Optional.ofNullable(p.getSpec().getPolicyTypes()).orElse(List.of());
+        List<String> declared =
+                Optional.ofNullable(p.getSpec().getPolicyTypes()).orElse(List.of());
         if (!declared.isEmpty()) {
             return declared;
         }
         return p.getSpec().getEgress() == null || p.getSpec().getEgress().isEmpty()
-                ? List.of("Ingress") : List.of("Ingress", "Egress");
+                ? List.of("Ingress")
+                : List.of("Ingress", "Egress");
     }
 
     private static boolean peers(List<NetworkPolicyPeer> peers, NetworkPolicy policy, Pod peer) {
@@ -103,8 +108,8 @@ final class NetworkPolicyFlows {
                 return true;
             }
             if (p.getPort().getStrVal() != null) {
-                throw new IllegalArgumentException("named NetworkPolicy port " + p.getPort().getStrVal()
-                        + " is not modelled");
+                throw new IllegalArgumentException(
+                        "named NetworkPolicy port " + p.getPort().getStrVal() + " is not modelled");
             }
             int first = p.getPort().getIntVal();
             int last = p.getEndPort() == null ? first : p.getEndPort();
@@ -116,7 +121,8 @@ final class NetworkPolicyFlows {
         if (selector == null) {
             return true;
         }
-        if (selector.getMatchExpressions() != null && !selector.getMatchExpressions().isEmpty()) {
+        if (selector.getMatchExpressions() != null
+                && !selector.getMatchExpressions().isEmpty()) {
             throw new IllegalArgumentException("matchExpressions are not modelled");
         }
         return Optional.ofNullable(selector.getMatchLabels()).orElse(Map.of()).entrySet().stream()

@@ -48,8 +48,8 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_quota_", "extauthz-server"));
 
     /** PostgreSQL roles and functions the guide names (migration V35), which look like metric names. */
-    private static final Set<String> NOT_METRICS = Set.of("meshguard_tenant_scoped", "meshguard_scope_tenants",
-            "meshguard_row_visible");
+    private static final Set<String> NOT_METRICS =
+            Set.of("meshguard_tenant_scoped", "meshguard_scope_tenants", "meshguard_row_visible");
 
     private static Set<String> metricsIn(Path doc) throws IOException {
         Set<String> names = new TreeSet<>();
@@ -132,12 +132,13 @@ class OperatorGuideMetricsTest {
                 .contains("meshguard_audit_events_spooled_total", "meshguard.audit.events.spooled");
         assertThat(registeredFormsOf("meshguard_authz_check_duration_seconds_bucket"))
                 .contains("meshguard_authz_check_duration_seconds");
-        assertThat(registered("Counter.builder(\"meshguard.grpc.calls.rejected\")",
-                "meshguard_grpc_calls_rejected_total")).isTrue();
-        assertThat(registered("Gauge.builder(\"meshguard.grpc.calls.in_flight\")",
-                "meshguard_grpc_calls_in_flight")).isTrue();
-        assertThat(registered("Counter.builder(\"meshguard_authz_decisions_total\")",
-                "meshguard_authz_denials_total")).isFalse();
+        assertThat(registered(
+                        "Counter.builder(\"meshguard.grpc.calls.rejected\")", "meshguard_grpc_calls_rejected_total"))
+                .isTrue();
+        assertThat(registered("Gauge.builder(\"meshguard.grpc.calls.in_flight\")", "meshguard_grpc_calls_in_flight"))
+                .isTrue();
+        assertThat(registered("Counter.builder(\"meshguard_authz_decisions_total\")", "meshguard_authz_denials_total"))
+                .isFalse();
     }
 
     @Test
@@ -147,11 +148,16 @@ class OperatorGuideMetricsTest {
         List<String> missing = new ArrayList<>();
         Set<String> notYetHere = new TreeSet<>();
         for (String name : names) {
-            String owner = OWNERS.entrySet().stream().filter(e -> name.startsWith(e.getKey()))
-                    .map(Map.Entry::getValue).findFirst()
+            String owner = OWNERS.entrySet().stream()
+                    .filter(e -> name.startsWith(e.getKey()))
+                    .map(Map.Entry::getValue)
+                    .findFirst()
                     .orElseThrow(() -> new AssertionError("no owning module known for " + name));
-            String prefix = OWNERS.entrySet().stream().filter(e -> name.startsWith(e.getKey()))
-                    .map(Map.Entry::getKey).findFirst().orElseThrow();
+            String prefix = OWNERS.entrySet().stream()
+                    .filter(e -> name.startsWith(e.getKey()))
+                    .map(Map.Entry::getKey)
+                    .findFirst()
+                    .orElseThrow();
             String source = java.util.Arrays.stream(owner.split(","))
                     .map(m -> mainSources(RepoPaths.root().resolve(m)))
                     .collect(java.util.stream.Collectors.joining("\n"));
@@ -167,6 +173,8 @@ class OperatorGuideMetricsTest {
             System.out.println("OperatorGuideMetricsTest: no metrics registered yet by " + notYetHere
                     + "; their names in the guide are unchecked");
         }
-        assertThat(missing).as("metrics the operator guide alerts on but no module registers").isEmpty();
+        assertThat(missing)
+                .as("metrics the operator guide alerts on but no module registers")
+                .isEmpty();
     }
 }

@@ -72,7 +72,8 @@ final class ProbeReachability {
      */
     private static List<String> execProblems(String where, Probe probe, Map<Integer, String> listening) {
         String command = String.join(" ", probe.getExec().getCommand());
-        java.util.regex.Matcher cli = java.util.regex.Pattern.compile("redis-cli(?<args>[^|;&]*)").matcher(command);
+        java.util.regex.Matcher cli =
+                java.util.regex.Pattern.compile("redis-cli(?<args>[^|;&]*)").matcher(command);
         if (!cli.find()) {
             return List.of(where + " runs no redis-cli; only redis-cli exec probes are modelled: " + command);
         }
@@ -89,7 +90,8 @@ final class ProbeReachability {
     }
 
     private static Optional<String> flag(String args, String name) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)" + name + "\\s+(\\S+)").matcher(args);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)" + name + "\\s+(\\S+)")
+                .matcher(args);
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
@@ -116,7 +118,8 @@ final class ProbeReachability {
         if (probe.getGrpc() != null) {
             return probe.getGrpc().getPort();
         }
-        IntOrString port = probe.getHttpGet() != null ? probe.getHttpGet().getPort()
+        IntOrString port = probe.getHttpGet() != null
+                ? probe.getHttpGet().getPort()
                 : probe.getTcpSocket() != null ? probe.getTcpSocket().getPort() : null;
         if (port == null) {
             throw new ManifestException(c.getName() + ": exec probes are not checked; use httpGet, grpc or tcpSocket");
@@ -124,15 +127,17 @@ final class ProbeReachability {
         if (port.getIntVal() != null) {
             return port.getIntVal();
         }
-        return c.getPorts().stream().filter(p -> port.getStrVal().equals(p.getName())).findFirst()
-                .orElseThrow(() -> new ManifestException(c.getName() + " probes the undeclared port name "
-                        + port.getStrVal()))
+        return c.getPorts().stream()
+                .filter(p -> port.getStrVal().equals(p.getName()))
+                .findFirst()
+                .orElseThrow(() ->
+                        new ManifestException(c.getName() + " probes the undeclared port name " + port.getStrVal()))
                 .getContainerPort();
     }
 
     /** Port → bind address of everything the container listens on. */
-    private static Map<Integer, String> listeners(Workload workload, Container c,
-            Function<String, Optional<Map<String, String>>> configMapData) {
+    private static Map<Integer, String> listeners(
+            Workload workload, Container c, Function<String, Optional<Map<String, String>>> configMapData) {
         if (c.getImage() != null && c.getImage().startsWith("envoyproxy/")) {
             return envoyListeners(envoyBootstrap(workload, c, configMapData));
         }
@@ -163,8 +168,8 @@ final class ProbeReachability {
     }
 
     /** The bootstrap named by {@code --config-path}/{@code -c}, read from the ConfigMap volume mounted there. */
-    private static Bootstrap envoyBootstrap(Workload workload, Container c,
-            Function<String, Optional<Map<String, String>>> configMapData) {
+    private static Bootstrap envoyBootstrap(
+            Workload workload, Container c, Function<String, Optional<Map<String, String>>> configMapData) {
         List<String> args = new ArrayList<>(Optional.ofNullable(c.getCommand()).orElse(List.of()));
         args.addAll(Optional.ofNullable(c.getArgs()).orElse(List.of()));
         int i = Math.max(args.indexOf("--config-path"), args.indexOf("-c"));
@@ -173,17 +178,22 @@ final class ProbeReachability {
         }
         String path = args.get(i + 1);
         VolumeMount mount = c.getVolumeMounts().stream()
-                .filter(m -> path.startsWith(m.getMountPath() + "/")).findFirst()
+                .filter(m -> path.startsWith(m.getMountPath() + "/"))
+                .findFirst()
                 .orElseThrow(() -> new ManifestException("no volume mounted at " + path));
         String key = path.substring(mount.getMountPath().length() + 1);
         ConfigMapVolumeSource source = workload.template().getSpec().getVolumes().stream()
-                .filter(v -> v.getName().equals(mount.getName())).map(Volume::getConfigMap).findFirst()
+                .filter(v -> v.getName().equals(mount.getName()))
+                .map(Volume::getConfigMap)
+                .findFirst()
                 .orElseThrow(() -> new ManifestException("volume " + mount.getName() + " is not a ConfigMap"));
-        String yaml = configMapData.apply(source.getName())
+        String yaml = configMapData
+                .apply(source.getName())
                 .map(data -> data.get(key))
                 .orElseThrow(() -> new ManifestException("ConfigMap " + source.getName() + " has no " + key));
         String where = "ConfigMap " + source.getName() + " " + key;
-        return EnvoyProtos.bootstrap(where, YamlDocuments.parse(where, yaml).getFirst().node());
+        return EnvoyProtos.bootstrap(
+                where, YamlDocuments.parse(where, yaml).getFirst().node());
     }
 
     /** Each {@code <group>.port} key of the server's schema with its {@code <group>.bind} key, as the pod sets them. */

@@ -28,7 +28,8 @@ class ProbeReachabilityTest {
 
     @Test
     void everyShippedProbe_reachesAListenerOnThePodAddress() {
-        List<String> problems = Manifests.sources().workloads()
+        List<String> problems = Manifests.sources()
+                .workloads()
                 .flatMap(w -> ProbeReachability.problems(w, ProbeReachabilityTest::generated).stream())
                 .toList();
         assertThat(problems).isEmpty();
@@ -41,8 +42,11 @@ class ProbeReachabilityTest {
         assertThat(envoy.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/ready");
         // Liveness must not follow readiness: a pod taken out of service must not also be restarted.
         assertThat(envoy.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/live");
-        var listeners = ProbeReachability.envoyListeners(EnvoyProtos.bootstrap("bootstrap.yaml",
-                YamlDocuments.read(RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml")).getFirst().node()));
+        var listeners = ProbeReachability.envoyListeners(EnvoyProtos.bootstrap(
+                "bootstrap.yaml",
+                YamlDocuments.read(RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml"))
+                        .getFirst()
+                        .node()));
         assertThat(listeners).containsEntry(9901, "127.0.0.1").containsEntry(8081, "0.0.0.0");
     }
 
@@ -66,7 +70,11 @@ class ProbeReachabilityTest {
     @Test
     void serverBoundToLoopbackByItsEnvironment_isReported() {
         Workload extauthz = Manifests.sources().workload("meshguard-extauthz");
-        extauthz.template().getSpec().getContainers().getFirst().getEnv()
+        extauthz.template()
+                .getSpec()
+                .getContainers()
+                .getFirst()
+                .getEnv()
                 .add(new EnvVar("MESHGUARD_GRPC_BIND", "127.0.0.1", null));
         assertThat(ProbeReachability.problems(extauthz, ProbeReachabilityTest::generated))
                 .hasSize(3) // startup, readiness and liveness all use gRPC health on 9001

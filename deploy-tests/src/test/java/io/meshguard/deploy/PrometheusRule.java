@@ -16,6 +16,10 @@ record PrometheusRule(String apiVersion, String kind, ObjectMeta metadata, Spec 
     record Group(String name, String interval, List<Rule> rules) {}
 
     /** One alerting rule; {@code for} is a Java keyword, hence the property name. */
-    record Rule(String alert, String expr, @JsonProperty("for") String pendingFor, Map<String, String> labels,
+    record Rule(
+            String alert,
+            String expr,
+            @JsonProperty("for") String pendingFor,
+            Map<String, String> labels,
             Map<String, String> annotations) {}
 }

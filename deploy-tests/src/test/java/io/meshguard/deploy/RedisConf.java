@@ -32,13 +32,20 @@ record RedisConf(String path, Map<String, String> directives) {
             throw new ManifestException(c.getName() + " does not start redis-server with a config file");
         }
         String path = m.group(1);
-        VolumeMount mount = c.getVolumeMounts().stream().filter(v -> path.startsWith(v.getMountPath() + "/")).findFirst()
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(v -> path.startsWith(v.getMountPath() + "/"))
+                .findFirst()
                 .orElseThrow(() -> new ManifestException("no volume mounted above " + path));
         ConfigMapVolumeSource source = workload.template().getSpec().getVolumes().stream()
-                .filter(v -> v.getName().equals(mount.getName())).map(Volume::getConfigMap).filter(s -> s != null)
-                .findFirst().orElseThrow(() -> new ManifestException("volume " + mount.getName() + " is not a ConfigMap"));
+                .filter(v -> v.getName().equals(mount.getName()))
+                .map(Volume::getConfigMap)
+                .filter(s -> s != null)
+                .findFirst()
+                .orElseThrow(() -> new ManifestException("volume " + mount.getName() + " is not a ConfigMap"));
         String key = path.substring(mount.getMountPath().length() + 1);
-        String text = configMapData.apply(source.getName()).map(d -> d.get(key))
+        String text = configMapData
+                .apply(source.getName())
+                .map(d -> d.get(key))
                 .orElseThrow(() -> new ManifestException("ConfigMap " + source.getName() + " has no " + key));
         return new RedisConf(path, parse(text));
     }

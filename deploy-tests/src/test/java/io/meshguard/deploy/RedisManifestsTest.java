@@ -36,11 +36,14 @@ class RedisManifestsTest {
     private static final Path DEV = RepoPaths.manifests().resolve("overlays/dev");
 
     /** The base and the app-namespace kit (what every install gets) plus the dev overlay's Redis. */
-    private final Manifests manifests = new Manifests(Stream.concat(Manifests.sources().all().stream(),
-            YamlDocuments.read(DEV.resolve("redis.yaml")).stream()).toList());
+    private final Manifests manifests = new Manifests(
+            Stream.concat(Manifests.sources().all().stream(), YamlDocuments.read(DEV.resolve("redis.yaml")).stream())
+                    .toList());
 
     private static Optional<Map<String, String>> devConfigMap(String name) {
-        return GeneratedConfigMaps.of(DEV).stream().filter(g -> g.name().equals(name)).findFirst()
+        return GeneratedConfigMaps.of(DEV).stream()
+                .filter(g -> g.name().equals(name))
+                .findFirst()
                 .map(GeneratedConfigMaps.Generator::data);
     }
 
@@ -57,21 +60,28 @@ class RedisManifestsTest {
     }
 
     private int redisPort() {
-        return container(redis()).getPorts().stream().filter(p -> p.getName().equals("tcp-redis")).findFirst()
-                .map(ContainerPort::getContainerPort).orElseThrow(() -> new AssertionError("no port tcp-redis"));
+        return container(redis()).getPorts().stream()
+                .filter(p -> p.getName().equals("tcp-redis"))
+                .findFirst()
+                .map(ContainerPort::getContainerPort)
+                .orElseThrow(() -> new AssertionError("no port tcp-redis"));
     }
 
     /** The Secret and key a file under one of {@code workload}'s mounts comes from. */
     private static Optional<SecretVolumes.SecretFile> secretFileAt(Workload workload, String file) {
         Container c = container(workload);
         Optional<VolumeMount> mount = c.getVolumeMounts().stream()
-                .filter(m -> file.startsWith(m.getMountPath() + "/")).findFirst();
+                .filter(m -> file.startsWith(m.getMountPath() + "/"))
+                .findFirst();
         if (mount.isEmpty()) {
             return Optional.empty();
         }
         Volume volume = workload.template().getSpec().getVolumes().stream()
-                .filter(v -> v.getName().equals(mount.get().getName())).findFirst().orElseThrow();
-        return Optional.ofNullable(SecretVolumes.files(volume).get(file.substring(mount.get().getMountPath().length() + 1)));
+                .filter(v -> v.getName().equals(mount.get().getName()))
+                .findFirst()
+                .orElseThrow();
+        return Optional.ofNullable(SecretVolumes.files(volume)
+                .get(file.substring(mount.get().getMountPath().length() + 1)));
     }
 
     @Test
@@ -79,16 +89,24 @@ class RedisManifestsTest {
         Container c = container(extauthz());
         ServerContract server = ServerContract.forDeployment("meshguard-extauthz");
         for (var key : List.of(RedisConfig.URL, RedisConfig.PASSWORD_FILE)) {
-            assertThat(server.keyForEnv(key.envVar())).as("%s is a key extauthz reads", key.envVar()).isPresent();
+            assertThat(server.keyForEnv(key.envVar()))
+                    .as("%s is a key extauthz reads", key.envVar())
+                    .isPresent();
         }
-        EnvVar url = c.getEnv().stream().filter(e -> e.getName().equals(RedisConfig.URL.envVar())).findFirst()
+        EnvVar url = c.getEnv().stream()
+                .filter(e -> e.getName().equals(RedisConfig.URL.envVar()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("extauthz sets no " + RedisConfig.URL.envVar()));
         assertThat(url.getValueFrom().getSecretKeyRef().getName()).isEqualTo(SECRET);
         assertThat(url.getValueFrom().getSecretKeyRef().getKey()).isEqualTo("url");
-        assertThat(url.getValueFrom().getSecretKeyRef().getOptional()).as("no Secret, no start").isNotEqualTo(Boolean.TRUE);
+        assertThat(url.getValueFrom().getSecretKeyRef().getOptional())
+                .as("no Secret, no start")
+                .isNotEqualTo(Boolean.TRUE);
 
-        String passwordFile = ServerContract.env(c, RedisConfig.PASSWORD_FILE.envVar()).orElseThrow();
-        assertThat(secretFileAt(extauthz(), passwordFile)).as("%s is mounted from the Secret", passwordFile)
+        String passwordFile =
+                ServerContract.env(c, RedisConfig.PASSWORD_FILE.envVar()).orElseThrow();
+        assertThat(secretFileAt(extauthz(), passwordFile))
+                .as("%s is mounted from the Secret", passwordFile)
                 .contains(new SecretVolumes.SecretFile(SECRET, "password"));
         // The password is a file, never a variable (kubectl describe, /proc/<pid>/environ, crash dumps).
         assertThat(ServerContract.meshguardEnv(c)).doesNotContain(RedisConfig.PASSWORD.envVar());
@@ -97,10 +115,14 @@ class RedisManifestsTest {
     @Test
     void privateCaPath_theReadmeNames_isMountedFromTheRedisSecret() throws Exception {
         String readme = Files.readString(RepoPaths.manifests().resolve("README.md"));
-        java.util.regex.Matcher m = java.util.regex.Pattern
-                .compile(RedisConfig.TLS_CA_FILE.envVar() + "[^/\n]*(/[^\\s}\"'`]+)").matcher(readme);
-        assertThat(m.find()).as("README names %s and its path", RedisConfig.TLS_CA_FILE.envVar()).isTrue();
-        assertThat(secretFileAt(extauthz(), m.group(1))).as(m.group(1))
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        RedisConfig.TLS_CA_FILE.envVar() + "[^/\n]*(/[^\\s}\"'`]+)")
+                .matcher(readme);
+        assertThat(m.find())
+                .as("README names %s and its path", RedisConfig.TLS_CA_FILE.envVar())
+                .isTrue();
+        assertThat(secretFileAt(extauthz(), m.group(1)))
+                .as(m.group(1))
                 .contains(new SecretVolumes.SecretFile(SECRET, "ca.crt"));
     }
 
@@ -108,23 +130,39 @@ class RedisManifestsTest {
     void redisNetworkPolicy_admitsOnlyExtauthzPodsOnTheRedisPort_andGivesRedisNoEgress() {
         NetworkPolicy policy = manifests.model("NetworkPolicy", REDIS, NetworkPolicy.class);
         Map<String, String> selector = policy.getSpec().getPodSelector().getMatchLabels();
-        assertThat(manifests.workloads().filter(w -> w.template().getMetadata().getLabels().entrySet()
-                .containsAll(selector.entrySet())).map(Workload::name)).as("selects the Redis pod alone")
+        assertThat(manifests
+                        .workloads()
+                        .filter(w -> w.template()
+                                .getMetadata()
+                                .getLabels()
+                                .entrySet()
+                                .containsAll(selector.entrySet()))
+                        .map(Workload::name))
+                .as("selects the Redis pod alone")
                 .containsExactly(REDIS);
         assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
         assertThat(policy.getSpec().getEgress()).as("Redis dials nothing").isNullOrEmpty();
 
         assertThat(policy.getSpec().getIngress()).singleElement().satisfies(rule -> {
-            assertThat(rule.getPorts()).extracting(NetworkPolicyPort::getPort)
-                    .singleElement().satisfies(p -> assertThat(p.getIntVal()).isEqualTo(redisPort()));
+            assertThat(rule.getPorts())
+                    .extracting(NetworkPolicyPort::getPort)
+                    .singleElement()
+                    .satisfies(p -> assertThat(p.getIntVal()).isEqualTo(redisPort()));
             NetworkPolicyPeer peer = rule.getFrom().getFirst();
             assertThat(rule.getFrom()).hasSize(1);
             assertThat(peer.getNamespaceSelector()).as("same namespace only").isNull();
             assertThat(peer.getIpBlock()).isNull();
             Map<String, String> from = peer.getPodSelector().getMatchLabels();
             assertThat(from).isNotEmpty();
-            assertThat(manifests.workloads().filter(w -> w.template().getMetadata().getLabels().entrySet()
-                    .containsAll(from.entrySet())).map(Workload::name)).containsExactly("meshguard-extauthz");
+            assertThat(manifests
+                            .workloads()
+                            .filter(w -> w.template()
+                                    .getMetadata()
+                                    .getLabels()
+                                    .entrySet()
+                                    .containsAll(from.entrySet()))
+                            .map(Workload::name))
+                    .containsExactly("meshguard-extauthz");
         });
 
         // ... and extauthz may dial that port (its own policy is default-deny for egress).
@@ -135,18 +173,20 @@ class RedisManifestsTest {
 
     @Test
     void redisAuthorizationPolicy_admitsOnlyExtauthzsMeshIdentity() {
-        AuthorizationPolicy policy = manifests.model("AuthorizationPolicy", "meshguard-redis-callers",
-                AuthorizationPolicy.class);
+        AuthorizationPolicy policy =
+                manifests.model("AuthorizationPolicy", "meshguard-redis-callers", AuthorizationPolicy.class);
         assertThat(policy.getSpec().getAction()).isEqualTo(AuthorizationPolicyAction.ALLOW);
         assertThat(redis().template().getMetadata().getLabels().entrySet())
                 .containsAll(policy.getSpec().getSelector().getMatchLabels().entrySet());
         String principal = "cluster.local/ns/" + extauthz().metadata().getNamespace() + "/sa/"
                 + extauthz().template().getSpec().getServiceAccountName();
         assertThat(policy.getSpec().getRules()).singleElement().satisfies(rule -> {
-            assertThat(rule.getFrom()).singleElement()
+            assertThat(rule.getFrom())
+                    .singleElement()
                     .satisfies(f -> assertThat(f.getSource().getPrincipals()).containsExactly(principal));
-            assertThat(rule.getTo()).singleElement().satisfies(t ->
-                    assertThat(t.getOperation().getPorts()).containsExactly(String.valueOf(redisPort())));
+            assertThat(rule.getTo()).singleElement().satisfies(t -> assertThat(
+                            t.getOperation().getPorts())
+                    .containsExactly(String.valueOf(redisPort())));
         });
     }
 
@@ -171,13 +211,16 @@ class RedisManifestsTest {
     void devRedis_probesPingWithThePassword_onTheAddressAndPortItListensOn() {
         Workload redis = redis();
         Container c = container(redis);
-        assertThat(ProbeReachability.problems(redis, RedisManifestsTest::devConfigMap)).isEmpty();
+        assertThat(ProbeReachability.problems(redis, RedisManifestsTest::devConfigMap))
+                .isEmpty();
         String passwordFile = "/var/run/secrets/meshguard/redis/password";
         assertThat(secretFileAt(redis, passwordFile)).contains(new SecretVolumes.SecretFile(SECRET, "password"));
         for (var probe : List.of(c.getReadinessProbe(), c.getLivenessProbe())) {
             String command = String.join(" ", probe.getExec().getCommand());
             // redis-cli exits 0 on an error reply (NOAUTH, LOADING): only PONG may count as alive.
-            assertThat(command).contains("REDISCLI_AUTH=\"$(cat " + passwordFile + ")\"").endsWith("| grep -qx PONG");
+            assertThat(command)
+                    .contains("REDISCLI_AUTH=\"$(cat " + passwordFile + ")\"")
+                    .endsWith("| grep -qx PONG");
         }
         // The server is started with the same password file.
         assertThat(String.join(" ", c.getArgs())).contains("$(cat " + passwordFile + ")");
@@ -187,9 +230,14 @@ class RedisManifestsTest {
     void aProbePingingAnotherPort_isReported() {
         Workload redis = redis();
         var probe = container(redis).getReadinessProbe();
-        probe.getExec().setCommand(probe.getExec().getCommand().stream().map(s -> s.replace("-p 6379", "-p 6380")).toList());
+        probe.getExec()
+                .setCommand(probe.getExec().getCommand().stream()
+                        .map(s -> s.replace("-p 6379", "-p 6380"))
+                        .toList());
         assertThat(ProbeReachability.problems(redis, RedisManifestsTest::devConfigMap))
-                .singleElement().asString().contains("pings port 6380, where nothing listens");
+                .singleElement()
+                .asString()
+                .contains("pings port 6380, where nothing listens");
     }
 
     @Test
@@ -206,17 +254,22 @@ class RedisManifestsTest {
         redis.template().getSpec().getVolumes().forEach(v -> volumes.put(v.getName(), v));
         java.util.function.Function<String, Volume> volumeAt = path -> c.getVolumeMounts().stream()
                 .filter(m -> path.equals(m.getMountPath()) || path.startsWith(m.getMountPath() + "/"))
-                .map(m -> volumes.get(m.getName())).findFirst()
+                .map(m -> volumes.get(m.getName()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("nothing mounted at " + path));
         assertThat(volumeAt.apply(conf.get("dir").orElseThrow()).getEmptyDir()).isNotNull();
         Volume auth = volumeAt.apply(conf.get("include").orElseThrow());
         assertThat(auth.getEmptyDir().getMedium()).isEqualTo("Memory");
-        assertThat(String.join(" ", c.getArgs())).contains("> " + conf.get("include").orElseThrow())
+        assertThat(String.join(" ", c.getArgs()))
+                .contains("> " + conf.get("include").orElseThrow())
                 .contains("exec redis-server " + conf.path());
 
         long maxMemory = parseRedisBytes(conf.get("maxmemory").orElseThrow());
-        long limit = Quantity.getAmountInBytes(c.getResources().getLimits().get("memory")).longValueExact();
-        assertThat(maxMemory).as("maxmemory leaves Redis room below the container limit").isLessThan(limit * 4 / 5);
+        long limit = Quantity.getAmountInBytes(c.getResources().getLimits().get("memory"))
+                .longValueExact();
+        assertThat(maxMemory)
+                .as("maxmemory leaves Redis room below the container limit")
+                .isLessThan(limit * 4 / 5);
         assertThat(conf.get("maxmemory-policy")).contains("volatile-ttl");
     }
 
@@ -233,12 +286,18 @@ class RedisManifestsTest {
 
     @Test
     void readme_documentsTheRedisSecret_andTheOperatorGuideItsSizing() throws Exception {
-        assertThat(readme()).contains("kubectl -n meshguard create secret generic " + SECRET)
-                .contains("--from-literal=url=").contains("--from-literal=password=");
+        assertThat(readme())
+                .contains("kubectl -n meshguard create secret generic " + SECRET)
+                .contains("--from-literal=url=")
+                .contains("--from-literal=password=");
         String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
         // Managed Redis over TLS with the key extauthz reads a private CA from; sizing and the eviction alert.
-        assertThat(guide).contains("rediss://").contains(RedisConfig.TLS_CA_FILE.name()).contains("cluster mode off")
-                .contains("bytes per").contains("evicted_keys");
+        assertThat(guide)
+                .contains("rediss://")
+                .contains(RedisConfig.TLS_CA_FILE.name())
+                .contains("cluster mode off")
+                .contains("bytes per")
+                .contains("evicted_keys");
     }
 
     private static String readme() {
@@ -251,7 +310,8 @@ class RedisManifestsTest {
 
     /** Redis's memory units: {@code 96mb} = 96 × 1024², {@code 1gb}, {@code 512kb}, or plain bytes. */
     static long parseRedisBytes(String value) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(kb|mb|gb|k|m|g)?").matcher(value.toLowerCase());
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("(\\d+)(kb|mb|gb|k|m|g)?").matcher(value.toLowerCase());
         if (!m.matches()) {
             throw new AssertionError("not a Redis memory size: " + value);
         }

@@ -24,9 +24,13 @@ class ReleaseVersionTest {
 
     /** The root pom's version: the one version of every module. */
     static String pomVersion() throws Exception {
-        var pom = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+        var pom = DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
                 .parse(RepoPaths.root().resolve("pom.xml").toFile());
-        return XPathFactory.newInstance().newXPath().evaluate("/project/version", pom).trim();
+        return XPathFactory.newInstance()
+                .newXPath()
+                .evaluate("/project/version", pom)
+                .trim();
     }
 
     @Test
@@ -44,7 +48,8 @@ class ReleaseVersionTest {
                 if (!image.path("name").asText().equals("meshguard") || dev) {
                     continue;
                 }
-                String where = RepoPaths.manifests().relativize(k) + ": " + image.path("newTag").asText();
+                String where = RepoPaths.manifests().relativize(k) + ": "
+                        + image.path("newTag").asText();
                 pins.add(where);
                 // pinned by digest instead of a tag (install.md, "Mirroring and signing"): no version to compare
                 boolean byDigest = image.has("digest") && !image.has("newTag");
@@ -54,14 +59,17 @@ class ReleaseVersionTest {
             }
         }
         assertThat(pins).as("base, ops and migrate pin the image").hasSizeGreaterThanOrEqualTo(3);
-        assertThat(wrong).as("image tags that differ from the pom's version %s", version).isEmpty();
+        assertThat(wrong)
+                .as("image tags that differ from the pom's version %s", version)
+                .isEmpty();
     }
 
     @Test
     void installDocs_showTheMavenVersionInEveryImageReference() throws Exception {
         String version = pomVersion();
         List<String> wrong = new ArrayList<>();
-        for (Path doc : List.of(RepoPaths.root().resolve("deploy/README.md"), RepoPaths.root().resolve("docs/install.md"))) {
+        for (Path doc : List.of(
+                RepoPaths.root().resolve("deploy/README.md"), RepoPaths.root().resolve("docs/install.md"))) {
             Matcher m = IMAGE_REF.matcher(Files.readString(doc));
             while (m.find()) {
                 if (!m.group(1).equals(version)) {
@@ -69,7 +77,9 @@ class ReleaseVersionTest {
                 }
             }
         }
-        assertThat(wrong).as("image references in the install docs that differ from %s", version).isEmpty();
+        assertThat(wrong)
+                .as("image references in the install docs that differ from %s", version)
+                .isEmpty();
     }
 
     @Test

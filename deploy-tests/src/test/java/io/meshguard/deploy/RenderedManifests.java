@@ -16,12 +16,15 @@ public final class RenderedManifests {
     public static List<JsonNode> render(String relative) throws IOException, InterruptedException {
         Path dir = RepoPaths.manifests().resolve(relative);
         return YamlDocuments.parse("kubectl kustomize manifests/istio/" + relative, Kustomize.render(dir)).stream()
-                .map(SourcedDocument::node).toList();
+                .map(SourcedDocument::node)
+                .toList();
     }
 
     /** The documents of one plain YAML file under {@code manifests/istio}. */
     public static List<JsonNode> file(String relative) {
-        return YamlDocuments.read(RepoPaths.manifests().resolve(relative)).stream().map(SourcedDocument::node).toList();
+        return YamlDocuments.read(RepoPaths.manifests().resolve(relative)).stream()
+                .map(SourcedDocument::node)
+                .toList();
     }
 
     /** {@code node} as {@code type}, refusing any field the model does not know. */

@@ -39,9 +39,11 @@ final class RepoPaths {
      * arrive with extauthz-server and extproc-dlp-server); kustomize cannot render the base without them.
      */
     static void assumePolicyFiles() {
-        java.util.List<String> missing = POLICY_FILES.stream().filter(f -> !Files.isRegularFile(policies().resolve(f)))
+        java.util.List<String> missing = POLICY_FILES.stream()
+                .filter(f -> !Files.isRegularFile(policies().resolve(f)))
                 .toList();
-        org.junit.jupiter.api.Assumptions.assumeTrue(missing.isEmpty(),
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                missing.isEmpty(),
                 "policies/" + missing + " not in this checkout yet: rendering and policy mounts not checked");
     }
 

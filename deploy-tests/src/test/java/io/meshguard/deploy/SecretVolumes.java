@@ -21,14 +21,17 @@ final class SecretVolumes {
             add(files, volume.getSecret().getSecretName(), volume.getSecret().getItems());
         }
         if (volume.getProjected() != null) {
-            volume.getProjected().getSources().stream().filter(s -> s.getSecret() != null)
-                    .forEach(s -> add(files, s.getSecret().getName(), s.getSecret().getItems()));
+            volume.getProjected().getSources().stream()
+                    .filter(s -> s.getSecret() != null)
+                    .forEach(s ->
+                            add(files, s.getSecret().getName(), s.getSecret().getItems()));
         }
         return files;
     }
 
     private static void add(Map<String, SecretFile> files, String secret, List<KeyToPath> items) {
-        Optional.ofNullable(items).orElse(List.of())
+        Optional.ofNullable(items)
+                .orElse(List.of())
                 .forEach(i -> files.put(i.getPath(), new SecretFile(secret, i.getKey())));
     }
 }

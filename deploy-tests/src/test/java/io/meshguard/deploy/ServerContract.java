@@ -7,11 +7,11 @@ import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlp.server.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.xds.XdsSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,8 +37,14 @@ import java.util.stream.Collectors;
  * @param grpcPortKey the key of the port Envoy calls (ext_authz, ext_proc or ADS)
  * @param stopKeys the timeouts a graceful stop can take, one after the other
  */
-record ServerContract(String deployment, String composeService, String subcommand, ConfigSchema schema,
-        boolean complete, Optional<ConfigKey<Path>> policy, ConfigKey<Integer> grpcPortKey,
+record ServerContract(
+        String deployment,
+        String composeService,
+        String subcommand,
+        ConfigSchema schema,
+        boolean complete,
+        Optional<ConfigKey<Path>> policy,
+        ConfigKey<Integer> grpcPortKey,
         List<ConfigKey<Duration>> stopKeys) {
 
     /**
@@ -47,7 +53,8 @@ record ServerContract(String deployment, String composeService, String subcomman
      * jar is shaded, so the composition is repeated here from the same groups).
      */
     static ConfigSchema withAuditKeys(ConfigSchema server) {
-        ConfigSchema.Builder schema = ConfigSchema.builder().addAll(server.keys()).add(AuditConfig.configGroup());
+        ConfigSchema.Builder schema =
+                ConfigSchema.builder().addAll(server.keys()).add(AuditConfig.configGroup());
         if (server.find(DbConfig.URL.name()).isEmpty()) {
             schema.add(new DbConfig("meshguard"));
         }
@@ -71,11 +78,32 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);
         return List.of(
-                new ServerContract("meshguard-extauthz", "extauthz", "extauthz", extauthz, true,
-                        Optional.of(ExtAuthzConfig.POLICY_FILE), portKey(extauthz, "grpc.port"), GRPC_STOP),
-                new ServerContract("meshguard-dlp", "dlp", "dlp", dlp, true, Optional.of(DlpServerSettings.POLICY),
-                        portKey(dlp, "grpc.port"), GRPC_STOP),
-                new ServerContract("meshguard-xds", "xds", "xds", xds, true, Optional.empty(), XdsSettings.ADS_PORT,
+                new ServerContract(
+                        "meshguard-extauthz",
+                        "extauthz",
+                        "extauthz",
+                        extauthz,
+                        true,
+                        Optional.of(ExtAuthzConfig.POLICY_FILE),
+                        portKey(extauthz, "grpc.port"),
+                        GRPC_STOP),
+                new ServerContract(
+                        "meshguard-dlp",
+                        "dlp",
+                        "dlp",
+                        dlp,
+                        true,
+                        Optional.of(DlpServerSettings.POLICY),
+                        portKey(dlp, "grpc.port"),
+                        GRPC_STOP),
+                new ServerContract(
+                        "meshguard-xds",
+                        "xds",
+                        "xds",
+                        xds,
+                        true,
+                        Optional.empty(),
+                        XdsSettings.ADS_PORT,
                         List.of(XdsSettings.DRAIN_TIMEOUT)));
     }
 
@@ -98,12 +126,21 @@ record ServerContract(String deployment, String composeService, String subcomman
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(io.meshguard.xds.zone.ZoneConfig.zone())
                 .build();
-        return new ServerContract("meshguard-xds-zone", "", "zone", zone, true, Optional.empty(), XdsSettings.ADS_PORT,
+        return new ServerContract(
+                "meshguard-xds-zone",
+                "",
+                "zone",
+                zone,
+                true,
+                Optional.empty(),
+                XdsSettings.ADS_PORT,
                 List.of(XdsSettings.DRAIN_TIMEOUT));
     }
 
     static ServerContract forDeployment(String name) {
-        return all().stream().filter(s -> s.deployment().equals(name)).findFirst()
+        return all().stream()
+                .filter(s -> s.deployment().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no server contract for " + name));
     }
 
@@ -154,18 +191,24 @@ record ServerContract(String deployment, String composeService, String subcomman
 
     static Optional<String> env(Container container, String name) {
         return Optional.ofNullable(container.getEnv()).orElse(List.of()).stream()
-                .filter(e -> e.getName().equals(name)).map(EnvVar::getValue).filter(v -> v != null).findFirst();
+                .filter(e -> e.getName().equals(name))
+                .map(EnvVar::getValue)
+                .filter(v -> v != null)
+                .findFirst();
     }
 
     /** Every {@code MESHGUARD_*} variable a container sets (plain or from a Secret). */
     static Set<String> meshguardEnv(Container container) {
-        return Optional.ofNullable(container.getEnv()).orElse(List.of()).stream().map(EnvVar::getName)
-                .filter(n -> n.startsWith(ConfigKey.ENV_PREFIX)).collect(Collectors.toCollection(TreeSet::new));
+        return Optional.ofNullable(container.getEnv()).orElse(List.of()).stream()
+                .map(EnvVar::getName)
+                .filter(n -> n.startsWith(ConfigKey.ENV_PREFIX))
+                .collect(Collectors.toCollection(TreeSet::new));
     }
 
     /** Every {@code MESHGUARD_*} variable of a compose service's environment map. */
     static Set<String> meshguardEnv(Map<String, String> environment) {
-        return environment.keySet().stream().filter(n -> n.startsWith(ConfigKey.ENV_PREFIX))
+        return environment.keySet().stream()
+                .filter(n -> n.startsWith(ConfigKey.ENV_PREFIX))
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 }

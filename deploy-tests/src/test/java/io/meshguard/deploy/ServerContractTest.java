@@ -29,7 +29,12 @@ class ServerContractTest {
     private final Manifests manifests = Manifests.sources();
 
     private Container container(ServerContract server) {
-        return manifests.workload(server.deployment()).template().getSpec().getContainers().getFirst();
+        return manifests
+                .workload(server.deployment())
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
     }
 
     private static JsonNode composeServices() throws IOException {
@@ -40,19 +45,23 @@ class ServerContractTest {
 
     private static Map<String, String> environment(JsonNode service) {
         Map<String, String> env = new TreeMap<>();
-        service.path("environment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        service.path("environment")
+                .properties()
+                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         return env;
     }
 
     private static int namedPort(Container container, String prefix) {
-        List<ContainerPort> ports = container.getPorts().stream().filter(p -> p.getName().startsWith(prefix)).toList();
+        List<ContainerPort> ports = container.getPorts().stream()
+                .filter(p -> p.getName().startsWith(prefix))
+                .toList();
         assertThat(ports).as("%s ports named %s*", container.getName(), prefix).hasSize(1);
         return ports.getFirst().getContainerPort();
     }
 
     /** Variables the server's schema does not know; those outside the known groups go to {@code unchecked}. */
-    private static List<String> unknownVariables(ServerContract server, Set<String> variables, String where,
-            Set<String> unchecked) {
+    private static List<String> unknownVariables(
+            ServerContract server, Set<String> variables, String where, Set<String> unchecked) {
         List<String> unknown = new ArrayList<>();
         for (String env : variables) {
             if (!server.covers(env)) {
@@ -70,8 +79,11 @@ class ServerContractTest {
         List<String> unknown = new ArrayList<>();
         Set<String> unchecked = new TreeSet<>();
         for (ServerContract server : ServerContract.all()) {
-            unknown.addAll(unknownVariables(server, ServerContract.meshguardEnv(container(server)),
-                    "Deployment " + server.deployment(), unchecked));
+            unknown.addAll(unknownVariables(
+                    server,
+                    ServerContract.meshguardEnv(container(server)),
+                    "Deployment " + server.deployment(),
+                    unchecked));
             Map<String, String> composeEnv = environment(services.path(server.composeService()));
             if (services.path(server.composeService()).has("env_file")) {
                 // env files are written by make-secrets.sh: printf 'NAME=%s'
@@ -81,12 +93,15 @@ class ServerContractTest {
                     composeEnv.put(m.group(1), "(env_file)");
                 }
             }
-            unknown.addAll(unknownVariables(server, ServerContract.meshguardEnv(composeEnv),
-                    "compose service " + server.composeService(), unchecked));
+            unknown.addAll(unknownVariables(
+                    server,
+                    ServerContract.meshguardEnv(composeEnv),
+                    "compose service " + server.composeService(),
+                    unchecked));
         }
         if (!unchecked.isEmpty()) {
-            System.out.println("ServerContractTest: server-specific schemas not in this build, unchecked: "
-                    + unchecked);
+            System.out.println(
+                    "ServerContractTest: server-specific schemas not in this build, unchecked: " + unchecked);
         }
         assertThat(unknown).isEmpty();
     }
@@ -98,8 +113,12 @@ class ServerContractTest {
             Container c = container(server);
             int grpc = server.grpcPort(c);
             int http = server.httpPort(c);
-            assertThat(namedPort(c, "grpc-")).as("%s gRPC port", server.deployment()).isEqualTo(grpc);
-            assertThat(namedPort(c, "http-")).as("%s HTTP port", server.deployment()).isEqualTo(http);
+            assertThat(namedPort(c, "grpc-"))
+                    .as("%s gRPC port", server.deployment())
+                    .isEqualTo(grpc);
+            assertThat(namedPort(c, "http-"))
+                    .as("%s HTTP port", server.deployment())
+                    .isEqualTo(http);
             assertThat(c.getReadinessProbe().getGrpc().getPort()).isEqualTo(grpc);
             assertThat(deployment.template().getMetadata().getAnnotations())
                     .containsEntry("prometheus.io/port", String.valueOf(http));
@@ -112,13 +131,15 @@ class ServerContractTest {
         for (ServerContract server : ServerContract.all()) {
             JsonNode service = services.path(server.composeService());
             Map<String, String> env = environment(service);
-            int grpc = Integer.parseInt(env.getOrDefault(server.grpcPortKey().envVar(),
-                    server.grpcPortKey().formattedDefault()));
-            int http = Integer.parseInt(env.getOrDefault("MESHGUARD_HTTP_PORT",
+            int grpc = Integer.parseInt(env.getOrDefault(
+                    server.grpcPortKey().envVar(), server.grpcPortKey().formattedDefault()));
+            int http = Integer.parseInt(env.getOrDefault(
+                    "MESHGUARD_HTTP_PORT",
                     server.schema().find("http.port").orElseThrow().formattedDefault()));
             List<String> published = new ArrayList<>();
             service.path("ports").forEach(p -> published.add(p.asText()));
-            assertThat(published).as(server.composeService())
+            assertThat(published)
+                    .as(server.composeService())
                     .contains("127.0.0.1:" + grpc + ":" + grpc, "127.0.0.1:" + http + ":" + http);
         }
     }
@@ -128,7 +149,10 @@ class ServerContractTest {
         JsonNode services = composeServices();
         for (ServerContract server : ServerContract.all()) {
             assertThat(container(server).getArgs()).as(server.deployment()).containsExactly(server.subcommand());
-            assertThat(services.path(server.composeService()).path("command").get(0).asText())
+            assertThat(services.path(server.composeService())
+                            .path("command")
+                            .get(0)
+                            .asText())
                     .isEqualTo(server.subcommand());
         }
     }
@@ -146,18 +170,26 @@ class ServerContractTest {
             String configured = ServerContract.env(c, key.envVar())
                     .orElseThrow(() -> new AssertionError(server.deployment() + " does not set " + key.envVar()));
             VolumeMount mount = c.getVolumeMounts().stream()
-                    .filter(m -> configured.equals(m.getMountPath() + "/" + fileName)).findFirst()
+                    .filter(m -> configured.equals(m.getMountPath() + "/" + fileName))
+                    .findFirst()
                     .orElseThrow(() -> new AssertionError(configured + " is not " + fileName + " in a mount"));
-            String configMap = manifests.workload(server.deployment()).template().getSpec()
-                    .getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
-                    .orElseThrow().getConfigMap().getName();
+            String configMap = manifests.workload(server.deployment()).template().getSpec().getVolumes().stream()
+                    .filter(v -> v.getName().equals(mount.getName()))
+                    .findFirst()
+                    .orElseThrow()
+                    .getConfigMap()
+                    .getName();
             var generator = GeneratedConfigMaps.named(configMap)
                     .orElseThrow(() -> new AssertionError(configMap + " is not generated"));
             // Under the file name the server looks for, read from the one copy the security team edits.
-            assertThat(generator.args().getFiles()).allSatisfy(f -> assertThat(f).matches("(" + fileName + "=)?[^=]*"));
-            assertThat(generator.files()).containsExactly(RepoPaths.root().resolve(key.defaultValue()).normalize());
+            assertThat(generator.args().getFiles())
+                    .allSatisfy(f -> assertThat(f).matches("(" + fileName + "=)?[^=]*"));
+            assertThat(generator.files())
+                    .containsExactly(
+                            RepoPaths.root().resolve(key.defaultValue()).normalize());
             assertThat(generator.args().getOptions().getDisableNameSuffixHash())
-                    .as("fixed name, so the server hot-reloads instead of the pod restarting").isTrue();
+                    .as("fixed name, so the server hot-reloads instead of the pod restarting")
+                    .isTrue();
         }
     }
 
@@ -166,42 +198,58 @@ class ServerContractTest {
         for (ServerContract server : ServerContract.all()) {
             if (server.schema().find(DbConfig.URL.name()).isEmpty()) {
                 // This server does not use PostgreSQL, so it must not be handed the credentials either.
-                assertThat(ServerContract.meshguardEnv(container(server))).as(server.deployment())
+                assertThat(ServerContract.meshguardEnv(container(server)))
+                        .as(server.deployment())
                         .noneMatch(env -> env.startsWith("MESHGUARD_DB_"));
                 continue;
             }
-            assertThat(ServerContract.meshguardEnv(container(server))).as(server.deployment())
+            assertThat(ServerContract.meshguardEnv(container(server)))
+                    .as(server.deployment())
                     .contains(DbConfig.URL.envVar());
-            assertReadFromMountedSecret(server, DbConfig.PASSWORD_FILE.envVar(), DbConfig.PASSWORD.envVar(),
-                    "meshguard-db", "password");
+            assertReadFromMountedSecret(
+                    server, DbConfig.PASSWORD_FILE.envVar(), DbConfig.PASSWORD.envVar(), "meshguard-db", "password");
         }
     }
 
     @Test
     void dlpHashKey_isReadFromTheMountedSecretFile() {
-        ServerContract dlp = ServerContract.all().stream().filter(s -> s.deployment().equals("meshguard-dlp"))
-                .findFirst().orElseThrow();
-        assertReadFromMountedSecret(dlp, DlpServerSettings.HASH_KEY_FILE.envVar(), DlpServerSettings.HASH_KEY.envVar(),
-                "meshguard-dlp-hash-key", "hash-key");
+        ServerContract dlp = ServerContract.all().stream()
+                .filter(s -> s.deployment().equals("meshguard-dlp"))
+                .findFirst()
+                .orElseThrow();
+        assertReadFromMountedSecret(
+                dlp,
+                DlpServerSettings.HASH_KEY_FILE.envVar(),
+                DlpServerSettings.HASH_KEY.envVar(),
+                "meshguard-dlp-hash-key",
+                "hash-key");
     }
 
     /**
      * The server gets {@code fileVar} pointing into a volume of Secret {@code secretName} (its key {@code key}),
      * never the value itself in {@code valueVar}.
      */
-    private void assertReadFromMountedSecret(ServerContract server, String fileVar, String valueVar, String secretName,
-            String key) {
+    private void assertReadFromMountedSecret(
+            ServerContract server, String fileVar, String valueVar, String secretName, String key) {
         Container c = container(server);
         PodSpec pod = manifests.workload(server.deployment()).template().getSpec();
-        assertThat(ServerContract.meshguardEnv(c)).as(server.deployment()).contains(fileVar).doesNotContain(valueVar);
+        assertThat(ServerContract.meshguardEnv(c))
+                .as(server.deployment())
+                .contains(fileVar)
+                .doesNotContain(valueVar);
         String file = ServerContract.env(c, fileVar).orElseThrow();
-        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/"))
-                .findFirst().orElseThrow(() -> new AssertionError(file + " is not under a volume mount"));
-        var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(m -> file.startsWith(m.getMountPath() + "/"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(file + " is not under a volume mount"));
+        var volume = pod.getVolumes().stream()
+                .filter(v -> v.getName().equals(mount.getName()))
+                .findFirst()
                 .orElseThrow();
         String fileName = file.substring(mount.getMountPath().length() + 1);
         // A Secret volume, or a projected one that combines Secrets (extauthz: the password and the back-office token).
-        assertThat(SecretVolumes.files(volume)).as(fileVar + " comes from a Secret volume")
+        assertThat(SecretVolumes.files(volume))
+                .as(fileVar + " comes from a Secret volume")
                 .containsEntry(fileName, new SecretVolumes.SecretFile(secretName, key));
     }
 }

@@ -22,8 +22,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.kustomize.v1beta1.Kustomization;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -64,7 +64,8 @@ final class StrictKubernetesModels {
             Map.entry("telemetry.istio.io/v1 Telemetry", Telemetry.class),
             Map.entry("monitoring.coreos.com/v1 PrometheusRule", PrometheusRule.class),
             Map.entry("admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", AdmissionPolicy.Policy.class),
-            Map.entry("admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", AdmissionPolicy.Binding.class),
+            Map.entry(
+                    "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", AdmissionPolicy.Binding.class),
             Map.entry("kustomize.config.k8s.io/v1beta1 Kustomization", Kustomization.class));
 
     private static final ObjectMapper STRICT = JsonMapper.builder()
@@ -90,9 +91,9 @@ final class StrictKubernetesModels {
      *     the wrong type, or the kind has no model
      */
     static Object parse(SourcedDocument doc) {
-        Class<?> type = modelFor(doc.apiVersion(), doc.kind()).orElseThrow(() -> new ManifestException(
-                doc.describe() + ": no typed model for apiVersion '" + doc.apiVersion() + "' kind '" + doc.kind()
-                        + "'"));
+        Class<?> type = modelFor(doc.apiVersion(), doc.kind())
+                .orElseThrow(() -> new ManifestException(doc.describe() + ": no typed model for apiVersion '"
+                        + doc.apiVersion() + "' kind '" + doc.kind() + "'"));
         return parse(doc, type);
     }
 
@@ -102,16 +103,16 @@ final class StrictKubernetesModels {
         try {
             model = STRICT.treeToValue(doc.node(), type);
         } catch (JsonMappingException e) {
-            throw new ManifestException(doc.describe() + ": " + e.getOriginalMessage() + " at "
-                    + e.getPathReference(), e);
+            throw new ManifestException(
+                    doc.describe() + ": " + e.getOriginalMessage() + " at " + e.getPathReference(), e);
         } catch (Exception e) {
             throw new ManifestException(doc.describe() + ": " + e.getMessage(), e);
         }
         List<String> lost = new ArrayList<>();
         compare(doc.node(), STRICT.valueToTree(model), "", lost);
         if (!lost.isEmpty()) {
-            throw new ManifestException(doc.describe() + ": not understood by the " + type.getSimpleName()
-                    + " model: " + String.join("; ", lost));
+            throw new ManifestException(doc.describe() + ": not understood by the " + type.getSimpleName() + " model: "
+                    + String.join("; ", lost));
         }
         return model;
     }
@@ -147,8 +148,8 @@ final class StrictKubernetesModels {
             }
         } else if (!input.asText().equals(output.asText())) {
             // Scalars compare as text: a Quantity written as 1 comes back as "1", which is the same value.
-            lost.add("value at " + pathOrRoot(path) + " read as '" + output.asText() + "' instead of '"
-                    + input.asText() + "'");
+            lost.add("value at " + pathOrRoot(path) + " read as '" + output.asText() + "' instead of '" + input.asText()
+                    + "'");
         }
     }
 
@@ -159,8 +160,8 @@ final class StrictKubernetesModels {
     /** Turns off every any-setter, so unknown properties reach FAIL_ON_UNKNOWN_PROPERTIES. */
     private static final class NoAnySetter extends BeanDeserializerModifier {
         @Override
-        public BeanDeserializerBuilder updateBuilder(DeserializationConfig config, BeanDescription beanDesc,
-                BeanDeserializerBuilder builder) {
+        public BeanDeserializerBuilder updateBuilder(
+                DeserializationConfig config, BeanDescription beanDesc, BeanDeserializerBuilder builder) {
             builder.setAnySetter(null);
             return builder;
         }

@@ -3,7 +3,6 @@ package io.meshguard.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
 import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyProvider;
 import io.fabric8.istio.api.networking.v1alpha3.EnvoyFilter;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
@@ -15,8 +14,7 @@ import org.junit.jupiter.api.Test;
 class StrictKubernetesModelsTest {
     /** The document is refused with a ManifestException (the caller checks what the message names). */
     private static AbstractThrowableAssert<?, ? extends Throwable> assertRejected(String yaml) {
-        return assertThatThrownBy(() -> StrictKubernetesModels.parse(doc(yaml)))
-                .isInstanceOf(ManifestException.class);
+        return assertThatThrownBy(() -> StrictKubernetesModels.parse(doc(yaml))).isInstanceOf(ManifestException.class);
     }
 
     private static SourcedDocument doc(String yaml) {
@@ -49,9 +47,7 @@ class StrictKubernetesModelsTest {
                 metadata: {name: a}
                 spec:
                   replica: 2
-                """)
-                .hasMessageContaining("Deployment/a")
-                .hasMessageContaining("\"replica\"");
+                """).hasMessageContaining("Deployment/a").hasMessageContaining("\"replica\"");
     }
 
     @Test
@@ -66,8 +62,7 @@ class StrictKubernetesModelsTest {
                       containers:
                         - name: a
                           securityContext: {readOnlyRootFileSystem: true}
-                """)
-                .hasMessageContaining("readOnlyRootFileSystem");
+                """).hasMessageContaining("readOnlyRootFileSystem");
     }
 
     @Test
@@ -78,8 +73,7 @@ class StrictKubernetesModelsTest {
                 metadata: {name: a}
                 spec:
                   replicas: many
-                """)
-                .hasMessageContaining("replicas");
+                """).hasMessageContaining("replicas");
     }
 
     @Test
@@ -92,8 +86,7 @@ class StrictKubernetesModelsTest {
                   action: CUSTOM
                   provider: {name: x}
                   rule: [{}]
-                """)
-                .hasMessageContaining("unknown field /spec/rule");
+                """).hasMessageContaining("unknown field /spec/rule");
     }
 
     @Test
@@ -104,8 +97,7 @@ class StrictKubernetesModelsTest {
                 metadata: {name: p}
                 spec:
                   action: CUSTOMX
-                """)
-                .hasMessageContaining("CUSTOMX");
+                """).hasMessageContaining("CUSTOMX");
     }
 
     @Test
@@ -120,8 +112,10 @@ class StrictKubernetesModelsTest {
                   rules: [{}]
                 """));
         assertThat(policy.getSpec().getAction().name()).isEqualTo("CUSTOM");
-        assertThat(policy.getSpec().getActionDetail()).isInstanceOfSatisfying(AuthorizationPolicyProvider.class,
-                detail -> assertThat(detail.getProvider().getName()).isEqualTo("meshguard-extauthz"));
+        assertThat(policy.getSpec().getActionDetail())
+                .isInstanceOfSatisfying(
+                        AuthorizationPolicyProvider.class,
+                        detail -> assertThat(detail.getProvider().getName()).isEqualTo("meshguard-extauthz"));
     }
 
     @Test
@@ -144,7 +138,8 @@ class StrictKubernetesModelsTest {
                         value: {name: x, typed_config: {"@type": "t"}}
                 """));
         assertThat(filter.getSpec().getConfigPatches()).hasSize(1);
-        assertThat(filter.getSpec().getConfigPatches().getFirst().getPatch().getValue()).isNotNull();
+        assertThat(filter.getSpec().getConfigPatches().getFirst().getPatch().getValue())
+                .isNotNull();
     }
 
     @Test
@@ -161,8 +156,7 @@ class StrictKubernetesModelsTest {
                         listener:
                           filterChian: {}
                       patch: {operation: MERGE}
-                """)
-                .hasMessageContaining("filterChian");
+                """).hasMessageContaining("filterChian");
     }
 
     @Test
@@ -171,8 +165,6 @@ class StrictKubernetesModelsTest {
                 apiVersion: networking.istio.io/v1
                 kind: VirtualServiceX
                 metadata: {name: v}
-                """)
-                .hasMessageContaining("no typed model")
-                .hasMessageContaining("VirtualServiceX");
+                """).hasMessageContaining("no typed model").hasMessageContaining("VirtualServiceX");
     }
 }

@@ -29,8 +29,10 @@ class SubscriptionStateFlowManifestTest {
 
     private static Optional<String> env(Workload workload, String name) {
         Container c = workload.template().getSpec().getContainers().getFirst();
-        return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream().filter(e -> e.getName().equals(name))
-                .map(EnvVar::getValue).findFirst();
+        return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream()
+                .filter(e -> e.getName().equals(name))
+                .map(EnvVar::getValue)
+                .findFirst();
     }
 
     private String controller() {
@@ -44,7 +46,8 @@ class SubscriptionStateFlowManifestTest {
     }
 
     private static NetworkPolicyFlows.Pod pod(Workload w) {
-        return new NetworkPolicyFlows.Pod(w.metadata().getNamespace(), w.template().getMetadata().getLabels());
+        return new NetworkPolicyFlows.Pod(
+                w.metadata().getNamespace(), w.template().getMetadata().getLabels());
     }
 
     private String principal(Workload w) {
@@ -58,7 +61,9 @@ class SubscriptionStateFlowManifestTest {
         assertThat(hostPort[0]).isEqualTo("meshguard-xds.meshguard.svc.cluster.local");
         MeshConfigTest.assertGrpcServicePort(manifests, hostPort[0], Integer.parseInt(hostPort[1]));
         Service xds = manifests.service("meshguard-xds");
-        assertThat(xds.getSpec().getPorts()).filteredOn(p -> p.getPort() == controllerPort()).singleElement()
+        assertThat(xds.getSpec().getPorts())
+                .filteredOn(p -> p.getPort() == controllerPort())
+                .singleElement()
                 .satisfies(p -> assertThat(p.getTargetPort().getStrVal()).isEqualTo("grpc-ads"));
     }
 
@@ -67,42 +72,60 @@ class SubscriptionStateFlowManifestTest {
         NetworkPolicyFlows flows = NetworkPolicyFlows.of(manifests);
         Workload extauthz = manifests.workload("meshguard-extauthz");
         Workload xds = manifests.workload("meshguard-xds");
-        assertThat(flows.admits(pod(extauthz), pod(xds), 18000)).as("extauthz -> xds:18000").isTrue();
+        assertThat(flows.admits(pod(extauthz), pod(xds), 18000))
+                .as("extauthz -> xds:18000")
+                .isTrue();
         // and the flow the rules were written for still stands, while an unrelated pod stays out
-        assertThat(flows.admits(pod(manifests.workload("meshguard-gateway")), pod(xds), 18000)).isTrue();
-        assertThat(flows.admits(pod(manifests.workload("meshguard-dlp")), pod(xds), 18000)).isFalse();
+        assertThat(flows.admits(pod(manifests.workload("meshguard-gateway")), pod(xds), 18000))
+                .isTrue();
+        assertThat(flows.admits(pod(manifests.workload("meshguard-dlp")), pod(xds), 18000))
+                .isFalse();
     }
 
     @Test
     void controllersAllowPolicy_admitsExtauthzsPrincipalOnTheAdsPort() {
         String extauthz = principal(manifests.workload("meshguard-extauthz"));
         String dlp = principal(manifests.workload("meshguard-dlp"));
-        List<AuthorizationPolicy> allow = manifests.models("AuthorizationPolicy", AuthorizationPolicy.class)
+        List<AuthorizationPolicy> allow = manifests
+                .models("AuthorizationPolicy", AuthorizationPolicy.class)
                 .filter(p -> p.getSpec().getAction() == AuthorizationPolicyAction.ALLOW)
-                .filter(p -> "meshguard-xds".equals(p.getSpec().getSelector().getMatchLabels()
-                        .get("app.kubernetes.io/name")))
+                .filter(p -> "meshguard-xds"
+                        .equals(p.getSpec().getSelector().getMatchLabels().get("app.kubernetes.io/name")))
                 .toList();
-        assertThat(allowsPrincipalOnPort(allow, extauthz, controllerPort())).as(extauthz).isTrue();
+        assertThat(allowsPrincipalOnPort(allow, extauthz, controllerPort()))
+                .as(extauthz)
+                .isTrue();
         assertThat(allowsPrincipalOnPort(allow, dlp, controllerPort())).as(dlp).isFalse();
     }
 
     private static boolean allowsPrincipalOnPort(List<AuthorizationPolicy> allow, String principal, int port) {
-        return allow.stream().flatMap(p -> p.getSpec().getRules().stream()).anyMatch(rule ->
-                rule.getFrom().stream().anyMatch(f -> Optional.ofNullable(f.getSource().getPrincipals())
-                        .orElse(List.of()).stream().anyMatch(p -> p.equals(principal) || p.equals("*")))
-                        && rule.getTo().stream().anyMatch(t -> t.getOperation().getPorts()
-                        .contains(String.valueOf(port))));
+        return allow.stream()
+                .flatMap(p -> p.getSpec().getRules().stream())
+                .anyMatch(rule -> rule.getFrom().stream()
+                                .anyMatch(f ->
+                                        Optional.ofNullable(f.getSource().getPrincipals()).orElse(List.of()).stream()
+                                                .anyMatch(p -> p.equals(principal) || p.equals("*")))
+                        && rule.getTo().stream()
+                                .anyMatch(t -> t.getOperation().getPorts().contains(String.valueOf(port))));
     }
 
     @Test
     void adsGrants_giveExtauthzsIdentityItsGroup_andOnlyThatIdentity() {
         Workload xds = manifests.workload("meshguard-xds");
-        AdsPeerPolicy policy = AdsPeerPolicy.of(env(xds, XdsSettings.ADS_PEER_IDENTITY.envVar()).orElseThrow(),
+        AdsPeerPolicy policy = AdsPeerPolicy.of(
+                env(xds, XdsSettings.ADS_PEER_IDENTITY.envVar()).orElseThrow(),
                 AdsPeerPolicy.ISTIO_INBOUND_SOURCES,
-                List.of(env(xds, XdsSettings.ADS_GROUP_IDENTITIES.envVar()).orElseThrow().split(",")));
-        assertThat(policy.allows(new PeerIdentity("spiffe://" + principal(manifests.workload("meshguard-extauthz"))),
-                EXTAUTHZ_GROUP)).isTrue();
-        assertThat(policy.allows(new PeerIdentity("spiffe://" + principal(manifests.workload("meshguard-gateway"))),
-                EXTAUTHZ_GROUP)).as("the gateway reads no subscription state").isFalse();
+                List.of(env(xds, XdsSettings.ADS_GROUP_IDENTITIES.envVar())
+                        .orElseThrow()
+                        .split(",")));
+        assertThat(policy.allows(
+                        new PeerIdentity("spiffe://" + principal(manifests.workload("meshguard-extauthz"))),
+                        EXTAUTHZ_GROUP))
+                .isTrue();
+        assertThat(policy.allows(
+                        new PeerIdentity("spiffe://" + principal(manifests.workload("meshguard-gateway"))),
+                        EXTAUTHZ_GROUP))
+                .as("the gateway reads no subscription state")
+                .isFalse();
     }
 }

@@ -26,8 +26,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 final class SystemPostgres implements AutoCloseable {
     static final Path DEBIAN_LAYOUT = Path.of("/usr/lib/postgresql");
     /** The programs a backup and restore round trip needs. */
-    static final List<String> PROGRAMS = List.of("initdb", "pg_ctl", "postgres", "pg_dump", "pg_dumpall", "pg_restore",
-            "psql");
+    static final List<String> PROGRAMS =
+            List.of("initdb", "pg_ctl", "postgres", "pg_dump", "pg_dumpall", "pg_restore", "psql");
 
     private final Path bin;
     private final Path dataDir;
@@ -46,7 +46,9 @@ final class SystemPostgres implements AutoCloseable {
         }
         try (Stream<Path> majors = Files.list(DEBIAN_LAYOUT)) {
             return majors.filter(m -> m.getFileName().toString().matches("[0-9]+"))
-                    .sorted(Comparator.comparingInt((Path m) -> Integer.parseInt(m.getFileName().toString())).reversed())
+                    .sorted(Comparator.comparingInt(
+                                    (Path m) -> Integer.parseInt(m.getFileName().toString()))
+                            .reversed())
                     .map(m -> m.resolve("bin"))
                     .filter(b -> PROGRAMS.stream().allMatch(p -> Files.isExecutable(b.resolve(p))))
                     .findFirst();
@@ -62,12 +64,30 @@ final class SystemPostgres implements AutoCloseable {
             port = s.getLocalPort();
         }
         SystemPostgres pg = new SystemPostgres(bin, dataDir, port);
-        pg.server("initdb", "-D", dataDir.resolve("data").toString(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        pg.server(
+                "initdb",
+                "-D",
+                dataDir.resolve("data").toString(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
                 "--locale=C.UTF-8");
         // TCP on loopback only, no Unix socket (Debian's default socket directory may not be writable here)
-        pg.server("pg_ctl", "start", "-w", "-t", "60", "-D", dataDir.resolve("data").toString(),
-                "-l", dataDir.resolve("server.log").toString(),
-                "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off");
+        pg.server(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                dataDir.resolve("data").toString(),
+                "-l",
+                dataDir.resolve("server.log").toString(),
+                "-o",
+                "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off");
         return pg;
     }
 
@@ -85,8 +105,8 @@ final class SystemPostgres implements AutoCloseable {
 
     /** Runs a client program of this major against this server ({@code -h}, {@code -p}, {@code -U} added); its output. */
     String client(String program, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(bin.resolve(program).toString(), "-h", "127.0.0.1",
-                "-p", Integer.toString(port), "-U", "postgres"));
+        List<String> command = new ArrayList<>(List.of(
+                bin.resolve(program).toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres"));
         command.addAll(List.of(args));
         return run(command);
     }
@@ -103,7 +123,10 @@ final class SystemPostgres implements AutoCloseable {
 
     private String run(List<String> command) throws IOException, InterruptedException {
         Path out = Files.createTempFile(dataDir, "cmd", ".out");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         if (!p.waitFor(Duration.ofMinutes(2).toSeconds(), TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IOException(String.join(" ", command) + " did not finish in 2 minutes");
@@ -122,6 +145,13 @@ final class SystemPostgres implements AutoCloseable {
     /** Fast shutdown; waits until the server is down. */
     @Override
     public void close() throws IOException, InterruptedException {
-        server("pg_ctl", "stop", "-w", "-m", "fast", "-D", dataDir.resolve("data").toString());
+        server(
+                "pg_ctl",
+                "stop",
+                "-w",
+                "-m",
+                "fast",
+                "-D",
+                dataDir.resolve("data").toString());
     }
 }

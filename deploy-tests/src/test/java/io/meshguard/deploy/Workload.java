@@ -13,16 +13,28 @@ import java.util.Optional;
  * @param replicas the fixed replica count, or null when an autoscaler owns it
  * @param statefulSet the full model when the workload is a StatefulSet
  */
-record Workload(String kind, ObjectMeta metadata, PodTemplateSpec template, Integer replicas,
+record Workload(
+        String kind,
+        ObjectMeta metadata,
+        PodTemplateSpec template,
+        Integer replicas,
         Optional<StatefulSet> statefulSet) {
 
     static Workload of(Deployment d) {
-        return new Workload("Deployment", d.getMetadata(), d.getSpec().getTemplate(), d.getSpec().getReplicas(),
+        return new Workload(
+                "Deployment",
+                d.getMetadata(),
+                d.getSpec().getTemplate(),
+                d.getSpec().getReplicas(),
                 Optional.empty());
     }
 
     static Workload of(StatefulSet s) {
-        return new Workload("StatefulSet", s.getMetadata(), s.getSpec().getTemplate(), s.getSpec().getReplicas(),
+        return new Workload(
+                "StatefulSet",
+                s.getMetadata(),
+                s.getSpec().getTemplate(),
+                s.getSpec().getReplicas(),
                 Optional.of(s));
     }
 

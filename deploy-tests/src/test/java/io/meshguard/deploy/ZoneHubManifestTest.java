@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  */
 @IntegrationTest
 class ZoneHubManifestTest {
-    private static final String INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+    private static final String INGRESS_PRINCIPAL =
+            "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
     private static Manifests hub;
     private static Manifests zone;
     private static Manifests zoneCluster;
@@ -32,20 +33,30 @@ class ZoneHubManifestTest {
     static void render() throws Exception {
         assumeTrue(Kustomize.available(), "kubectl is not on the PATH: kustomize rendering not checked");
         RepoPaths.assumePolicyFiles();
-        hub = new Manifests(YamlDocuments.parse("kubectl kustomize manifests/istio/overlays/zone-hub",
+        hub = new Manifests(YamlDocuments.parse(
+                "kubectl kustomize manifests/istio/overlays/zone-hub",
                 Kustomize.render(RepoPaths.manifests().resolve("overlays/zone-hub"))));
-        zone = new Manifests(YamlDocuments.parse("kubectl kustomize manifests/istio/zone",
+        zone = new Manifests(YamlDocuments.parse(
+                "kubectl kustomize manifests/istio/zone",
                 Kustomize.render(RepoPaths.manifests().resolve("zone"))));
-        zoneCluster = new Manifests(YamlDocuments.parse("kubectl kustomize manifests/istio/overlays/zone",
+        zoneCluster = new Manifests(YamlDocuments.parse(
+                "kubectl kustomize manifests/istio/overlays/zone",
                 Kustomize.render(RepoPaths.manifests().resolve("overlays/zone"))));
     }
 
     private static Container xds() {
-        return hub.workload("meshguard-xds").template().getSpec().getContainers().getFirst();
+        return hub.workload("meshguard-xds")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
     }
 
     private static String env(Container c, String name) {
-        return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
+        return c.getEnv().stream()
+                .filter(e -> e.getName().equals(name))
+                .map(EnvVar::getValue)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError(c.getName() + " does not set " + name));
     }
 
@@ -70,22 +81,33 @@ class ZoneHubManifestTest {
 
     @Test
     void istio_admitsOnlyTheIngressGatewayOnTheHubPort() {
-        JsonNode rules = hub.find("AuthorizationPolicy", "meshguard-xds-callers").node().path("spec").path("rules");
-        List<JsonNode> onHub = all(rules).stream().filter(r -> all(r.path("to")).stream().anyMatch(t ->
-                all(t.path("operation").path("ports")).stream().anyMatch(p -> p.asText().equals("18001")))).toList();
+        JsonNode rules = hub.find("AuthorizationPolicy", "meshguard-xds-callers")
+                .node()
+                .path("spec")
+                .path("rules");
+        List<JsonNode> onHub = all(rules).stream()
+                .filter(r -> all(r.path("to")).stream()
+                        .anyMatch(t -> all(t.path("operation").path("ports")).stream()
+                                .anyMatch(p -> p.asText().equals("18001"))))
+                .toList();
         assertThat(onHub).as("one rule names the hub's port").hasSize(1);
         assertThat(all(onHub.getFirst().path("from"))).as("one source").hasSize(1);
-        assertThat(onHub.getFirst().path("from").findValues("principals")).singleElement()
+        assertThat(onHub.getFirst().path("from").findValues("principals"))
+                .singleElement()
                 .satisfies(p -> assertThat(all(p)).extracting(JsonNode::asText).containsExactly(INGRESS_PRINCIPAL));
     }
 
     @Test
     void networkPolicies_admitTheIngressGatewayToTheHub_andNoOtherPod() {
         NetworkPolicyFlows flows = NetworkPolicyFlows.of(hub);
-        Map<String, String> xdsLabels = hub.workload("meshguard-xds").template().getMetadata().getLabels();
+        Map<String, String> xdsLabels =
+                hub.workload("meshguard-xds").template().getMetadata().getLabels();
         NetworkPolicyFlows.Pod controller = new NetworkPolicyFlows.Pod("meshguard", xdsLabels);
-        assertThat(flows.admits(new NetworkPolicyFlows.Pod("istio-system", Map.of("istio", "ingressgateway")),
-                controller, 18001)).isTrue();
+        assertThat(flows.admits(
+                        new NetworkPolicyFlows.Pod("istio-system", Map.of("istio", "ingressgateway")),
+                        controller,
+                        18001))
+                .isTrue();
         assertThat(flows.admits(new NetworkPolicyFlows.Pod("shop", Map.of("app", "shop")), controller, 18001))
                 .isFalse();
     }
@@ -100,14 +122,20 @@ class ZoneHubManifestTest {
         JsonNode vs = hub.find("VirtualService", "meshguard-zone-hub").node().path("spec");
         assertThat(vs.path("hosts").get(0).asText()).isEqualTo(host);
         JsonNode destination = vs.path("http").get(0).path("route").get(0).path("destination");
-        MeshConfigTest.assertGrpcServicePort(hub, destination.path("host").asText(),
+        MeshConfigTest.assertGrpcServicePort(
+                hub,
+                destination.path("host").asText(),
                 destination.path("port").path("number").asInt());
         assertThat(destination.path("port").path("number").asInt()).isEqualTo(ZoneConfig.HUB_PORT.defaultValue());
     }
 
     @Test
     void zone_namesCentralsHostInAServiceEntry_andMayDialItsPort() {
-        Container z = zone.workload("meshguard-xds-zone").template().getSpec().getContainers().getFirst();
+        Container z = zone.workload("meshguard-xds-zone")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
         String[] central = env(z, ZoneConfig.CENTRAL.envVar()).split(":");
         JsonNode entry = zone.find("ServiceEntry", "meshguard-central").node().path("spec");
         assertThat(all(entry.path("hosts"))).extracting(JsonNode::asText).contains(central[0]);
@@ -115,11 +143,19 @@ class ZoneHubManifestTest {
             assertThat(p.path("number").asInt()).isEqualTo(Integer.parseInt(central[1]));
             assertThat(p.path("protocol").asText()).isEqualTo("TLS");
         });
-        JsonNode hubServer = hub.find("Gateway", "meshguard-zone-hub").node().path("spec").path("servers").get(0);
-        assertThat(hubServer.path("hosts").get(0).asText()).as("the host central's Gateway serves").isEqualTo(central[0]);
-        NetworkPolicyFlows flows = new NetworkPolicyFlows(zone.models("NetworkPolicy",
-                io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class).toList());
-        Map<String, String> labels = zone.workload("meshguard-xds-zone").template().getMetadata().getLabels();
+        JsonNode hubServer = hub.find("Gateway", "meshguard-zone-hub")
+                .node()
+                .path("spec")
+                .path("servers")
+                .get(0);
+        assertThat(hubServer.path("hosts").get(0).asText())
+                .as("the host central's Gateway serves")
+                .isEqualTo(central[0]);
+        NetworkPolicyFlows flows = new NetworkPolicyFlows(
+                zone.models("NetworkPolicy", io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class)
+                        .toList());
+        Map<String, String> labels =
+                zone.workload("meshguard-xds-zone").template().getMetadata().getLabels();
         assertThat(flows.egressAdmits(new NetworkPolicyFlows.Pod("meshguard", labels), Integer.parseInt(central[1])))
                 .isTrue();
     }
@@ -129,29 +165,60 @@ class ZoneHubManifestTest {
         assertThat(zoneCluster.workloads().map(w -> w.name()).toList())
                 .contains("meshguard-xds-zone", "meshguard-extauthz", "meshguard-dlp", "meshguard-gateway")
                 .doesNotContain("meshguard-xds");
-        assertThat(zoneCluster.ofKind("Service").filter(d -> d.name().equals("meshguard-xds")).count()).isEqualTo(1);
+        assertThat(zoneCluster
+                        .ofKind("Service")
+                        .filter(d -> d.name().equals("meshguard-xds"))
+                        .count())
+                .isEqualTo(1);
         assertThat(zoneCluster.service("meshguard-xds").getSpec().getSelector())
                 .isEqualTo(Map.of("app.kubernetes.io/name", "meshguard-xds"));
         // prod's minAvailable 2 for the controller would hold a one-replica zone's node drains for ever
         assertThat(zoneCluster.ofKind("PodDisruptionBudget").map(d -> d.name()).toList())
                 .doesNotContain("meshguard-xds");
-        Container z = zoneCluster.workload("meshguard-xds-zone").template().getSpec().getContainers().getFirst();
-        assertThat(z.getEnv().stream().filter(e -> e.getName().equals(ZoneConfig.CLUSTER.envVar())).count())
+        Container z = zoneCluster
+                .workload("meshguard-xds-zone")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
+        assertThat(z.getEnv().stream()
+                        .filter(e -> e.getName().equals(ZoneConfig.CLUSTER.envVar()))
+                        .count())
                 .isEqualTo(1);
-        assertThat(env(z, ZoneConfig.CENTRAL.envVar())).isEqualTo(zoneCluster.find("ServiceEntry", "meshguard-central")
-                .node().path("spec").path("hosts").get(0).asText() + ":443");
+        assertThat(env(z, ZoneConfig.CENTRAL.envVar()))
+                .isEqualTo(zoneCluster
+                                .find("ServiceEntry", "meshguard-central")
+                                .node()
+                                .path("spec")
+                                .path("hosts")
+                                .get(0)
+                                .asText()
+                        + ":443");
     }
 
     @Test
     void zone_trustsTheBanksCaForCentral_fromAnOptionalSecret() {
-        Container z = zone.workload("meshguard-xds-zone").template().getSpec().getContainers().getFirst();
+        Container z = zone.workload("meshguard-xds-zone")
+                .template()
+                .getSpec()
+                .getContainers()
+                .getFirst();
         String caFile = env(z, ZoneConfig.CENTRAL_CA_FILE.envVar());
         var pod = zone.workload("meshguard-xds-zone").template().getSpec();
-        var mount = z.getVolumeMounts().stream().filter(m -> caFile.startsWith(m.getMountPath() + "/")).findFirst()
+        var mount = z.getVolumeMounts().stream()
+                .filter(m -> caFile.startsWith(m.getMountPath() + "/"))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("nothing mounted at " + caFile));
-        var volume = pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+        var volume = pod.getVolumes().stream()
+                .filter(v -> v.getName().equals(mount.getName()))
+                .findFirst()
+                .orElseThrow();
         assertThat(volume.getSecret().getSecretName()).isEqualTo("meshguard-central-ca");
-        assertThat(volume.getSecret().getOptional()).as("no Secret: the JDK's trust store").isTrue();
-        assertThat(mount.getMountPath() + "/" + volume.getSecret().getItems().getFirst().getPath()).isEqualTo(caFile);
+        assertThat(volume.getSecret().getOptional())
+                .as("no Secret: the JDK's trust store")
+                .isTrue();
+        assertThat(mount.getMountPath() + "/"
+                        + volume.getSecret().getItems().getFirst().getPath())
+                .isEqualTo(caFile);
     }
 }

@@ -29,7 +29,8 @@ final class DataDirLock implements AutoCloseable {
      * @throws IllegalStateException when another process holds it, naming that {@code up} where {@code up.json} says
      */
     static DataDirLock acquire(Path dataDir) throws IOException {
-        FileChannel channel = FileChannel.open(dataDir.resolve(FILE_NAME), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel channel =
+                FileChannel.open(dataDir.resolve(FILE_NAME), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = channel.tryLock();
@@ -38,7 +39,8 @@ final class DataDirLock implements AutoCloseable {
         }
         if (lock == null) {
             channel.close();
-            String who = UpState.read(dataDir).filter(UpState::alive)
+            String who = UpState.read(dataDir)
+                    .filter(UpState::alive)
                     .map(s -> "another meshguard up (pid " + s.pid() + ", status " + s.statusUrl() + ")")
                     .orElse("another meshguard up that is still starting");
             throw new IllegalStateException(dataDir + " is in use by " + who + "; stop it first, or pass --data-dir DIR"

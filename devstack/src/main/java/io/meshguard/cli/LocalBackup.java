@@ -40,8 +40,14 @@ final class LocalBackup {
      * only a pid file, a log and a password regenerated at each start (the local realm is in memory, the local Redis
      * persists nothing); PostgreSQL's pid file names a process of the machine the copy came from.
      */
-    private static final Set<String> LEFT_OUT = Set.of(DataDirLock.FILE_NAME, UpState.FILE_NAME,
-            UpState.FILE_NAME + ".tmp", "keycloak", "redis", "postgres/postmaster.pid", "postgres/epg-lock");
+    private static final Set<String> LEFT_OUT = Set.of(
+            DataDirLock.FILE_NAME,
+            UpState.FILE_NAME,
+            UpState.FILE_NAME + ".tmp",
+            "keycloak",
+            "redis",
+            "postgres/postmaster.pid",
+            "postgres/epg-lock");
 
     private LocalBackup() {}
 
@@ -65,13 +71,19 @@ final class LocalBackup {
             String version = Files.readString(postgres.resolve("PG_VERSION")).strip();
             List<Path> files = filesOf(dir);
             long bytes = 0;
-            try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
+            try (OutputStream out =
+                    Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ownerOnly(target);
                 try (ZipOutputStream zip = new ZipOutputStream(out)) {
-                    ObjectNode manifest = new ObjectMapper().createObjectNode().put("format", FORMAT)
-                            .put("postgres_version", version).put("taken_at", Instant.now().toString())
-                            .put("meshguard_version", io.meshguard.runtime.BuildInfo.current().version()).put("files", files.size());
+                    ObjectNode manifest = new ObjectMapper()
+                            .createObjectNode()
+                            .put("format", FORMAT)
+                            .put("postgres_version", version)
+                            .put("taken_at", Instant.now().toString())
+                            .put(
+                                    "meshguard_version",
+                                    io.meshguard.runtime.BuildInfo.current().version())
+                            .put("files", files.size());
                     zip.putNextEntry(new ZipEntry(MANIFEST));
                     zip.write(manifest.toPrettyString().getBytes(StandardCharsets.UTF_8));
                     zip.closeEntry();
@@ -132,7 +144,8 @@ final class LocalBackup {
         long bytes = 0;
         String version = "";
         boolean manifest = false;
-        try (InputStream in = Files.newInputStream(archive); ZipInputStream zip = new ZipInputStream(in)) {
+        try (InputStream in = Files.newInputStream(archive);
+                ZipInputStream zip = new ZipInputStream(in)) {
             for (ZipEntry entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
                 if (entry.getName().equals(MANIFEST)) {
                     var doc = new ObjectMapper().readTree(zip.readAllBytes());
@@ -145,14 +158,14 @@ final class LocalBackup {
                     continue;
                 }
                 if (!manifest) {
-                    throw new IllegalArgumentException(archive + " is not a `meshguard local backup` (no "
-                            + MANIFEST + " first)");
+                    throw new IllegalArgumentException(
+                            archive + " is not a `meshguard local backup` (no " + MANIFEST + " first)");
                 }
                 // a name that climbs out of the data directory (zip slip) or is absolute is not ours
                 Path target = staging.resolve(entry.getName()).normalize();
                 if (!target.startsWith(staging) || target.equals(staging) || LEFT_OUT.contains(entry.getName())) {
-                    throw new IllegalArgumentException(archive + " holds an entry outside a data directory: "
-                            + entry.getName());
+                    throw new IllegalArgumentException(
+                            archive + " holds an entry outside a data directory: " + entry.getName());
                 }
                 if (entry.isDirectory()) {
                     Files.createDirectories(target);
@@ -169,8 +182,8 @@ final class LocalBackup {
             throw new IllegalArgumentException(archive + " is not a readable backup: " + e.getMessage(), e);
         }
         if (!manifest || !Files.isRegularFile(staging.resolve("postgres/PG_VERSION"))) {
-            throw new IllegalArgumentException(archive + " is not a `meshguard local backup` (no manifest or no"
-                    + " database in it)");
+            throw new IllegalArgumentException(
+                    archive + " is not a `meshguard local backup` (no manifest or no" + " database in it)");
         }
         return new Result(files, bytes, version);
     }
@@ -226,7 +239,8 @@ final class LocalBackup {
 
     private static List<Path> topLevel(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> !LEFT_OUT.contains(p.getFileName().toString())).toList();
+            return entries.filter(p -> !LEFT_OUT.contains(p.getFileName().toString()))
+                    .toList();
         }
     }
 

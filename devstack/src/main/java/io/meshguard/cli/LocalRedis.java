@@ -43,6 +43,7 @@ import redis.embedded.core.ExecutableProvider;
 public final class LocalRedis implements AutoCloseable {
     /** Files in the Redis directory. */
     static final String PASSWORD_FILE = "password";
+
     static final String CONFIG_FILE = "redis.conf";
     static final String PID_FILE = "redis.pid";
 
@@ -61,7 +62,8 @@ public final class LocalRedis implements AutoCloseable {
     private final Thread outputReader;
     private volatile boolean closed;
 
-    private LocalRedis(Path dir, int port, Path passwordFile, Process process, Deque<String> output, Thread outputReader) {
+    private LocalRedis(
+            Path dir, int port, Path passwordFile, Process process, Deque<String> output, Thread outputReader) {
         this.dir = dir;
         this.port = port;
         this.passwordFile = passwordFile;
@@ -86,9 +88,13 @@ public final class LocalRedis implements AutoCloseable {
             String password = readOrCreatePassword(passwordFile);
             Path config = home.resolve(CONFIG_FILE);
             writeOwnerOnly(config, config(home, chosen, password));
-            Path binary = ExecutableProvider.newJarResourceProvider(home.toFile()).get().toPath();
-            Process process = new ProcessBuilder(command(binary, config)).directory(home.toFile())
-                    .redirectErrorStream(true).start();
+            Path binary = ExecutableProvider.newJarResourceProvider(home.toFile())
+                    .get()
+                    .toPath();
+            Process process = new ProcessBuilder(command(binary, config))
+                    .directory(home.toFile())
+                    .redirectErrorStream(true)
+                    .start();
             Deque<String> output = new ArrayDeque<>();
             Thread reader = new Thread(() -> drain(process.getInputStream(), output), "redis-server-output");
             reader.setDaemon(true);
@@ -162,9 +168,13 @@ public final class LocalRedis implements AutoCloseable {
         }
         String text = Files.readString(pidFile).strip();
         Optional<ProcessHandle> orphan = text.matches("\\d{1,10}")
-                ? ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive)
+                ? ProcessHandle.of(Long.parseLong(text))
+                        .filter(ProcessHandle::isAlive)
                         // A stale file may name a pid reused by something else: only a redis-server is stopped.
-                        .filter(p -> p.info().command().map(c -> c.contains("redis-server")).orElse(false))
+                        .filter(p -> p.info()
+                                .command()
+                                .map(c -> c.contains("redis-server"))
+                                .orElse(false))
                 : Optional.empty();
         Files.deleteIfExists(pidFile);
         if (orphan.isEmpty()) {
@@ -176,8 +186,8 @@ public final class LocalRedis implements AutoCloseable {
         if (!awaitExit(process, STOP_WAIT)) {
             process.destroyForcibly();
             if (!awaitExit(process, STOP_WAIT)) {
-                throw new IllegalStateException("could not stop the redis-server (pid " + process.pid()
-                        + ") left running in " + dir);
+                throw new IllegalStateException(
+                        "could not stop the redis-server (pid " + process.pid() + ") left running in " + dir);
             }
         }
         return Optional.of(process.pid());
@@ -188,7 +198,8 @@ public final class LocalRedis implements AutoCloseable {
      * the password is only in this owner-only file.
      */
     static String config(Path dir, int port, String password) {
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "# Written by meshguard up on every start; edits are overwritten.",
                 "bind 127.0.0.1",
                 "port " + port,
@@ -236,8 +247,8 @@ public final class LocalRedis implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                throw new IllegalStateException(failure("redis-server exited with " + process.exitValue()
-                        + " before it answered"));
+                throw new IllegalStateException(
+                        failure("redis-server exited with " + process.exitValue() + " before it answered"));
             }
             if (ping(port, password)) {
                 return;
@@ -277,7 +288,8 @@ public final class LocalRedis implements AutoCloseable {
             out.write(secret);
             out.write("\r\n*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
             return "+OK".equals(in.readLine()) && "+PONG".equals(in.readLine());
         } catch (IOException e) {
             return false;

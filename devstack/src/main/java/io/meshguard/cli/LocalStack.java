@@ -27,7 +27,8 @@ public final class LocalStack {
         List<StackPart> parts = StackParts.all();
         // extauthz starts before the controller and must know its ADS address to follow the subscription state:
         // "any free port" is picked here, once, for both
-        StackContext resolved = context.ports().ads() != 0 ? context
+        StackContext resolved = context.ports().ads() != 0
+                ? context
                 : context.withPorts(context.ports().withAds(freeLoopbackPort()));
         for (StackPart part : parts) {
             for (ServerComponent component : part.components(resolved)) {
@@ -55,7 +56,8 @@ public final class LocalStack {
     }
 
     private static int freeLoopbackPort() throws java.io.IOException {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (java.net.ServerSocket socket =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
@@ -67,7 +69,10 @@ public final class LocalStack {
 
     /** The started part of that type. */
     public <T extends StackPart> T part(Class<T> type) {
-        return parts.stream().filter(type::isInstance).map(type::cast).findFirst()
+        return parts.stream()
+                .filter(type::isInstance)
+                .map(type::cast)
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no " + type.getSimpleName() + " in the stack"));
     }
 }

@@ -13,7 +13,11 @@ import java.util.Optional;
  */
 public record RedisChoice(Kind kind, String url) {
     /** The three answers to "which Redis". */
-    public enum Kind { LOCAL, NONE, EXTERNAL }
+    public enum Kind {
+        LOCAL,
+        NONE,
+        EXTERNAL
+    }
 
     public static final RedisChoice LOCAL = new RedisChoice(Kind.LOCAL, "");
     public static final RedisChoice NONE = new RedisChoice(Kind.NONE, "");
@@ -34,14 +38,19 @@ public record RedisChoice(Kind kind, String url) {
         if (v.startsWith("redis://") || v.startsWith("rediss://")) {
             return new RedisChoice(Kind.EXTERNAL, v);
         }
-        throw new IllegalArgumentException("--redis takes local, none or a redis://host:port (rediss:// for TLS) URL, got '"
-                + v + "'");
+        throw new IllegalArgumentException(
+                "--redis takes local, none or a redis://host:port (rediss:// for TLS) URL, got '" + v + "'");
     }
 
     /** Settings for a server at {@code url} with extauthz's defaults for timeouts and key prefix. */
     static RedisSettings settings(String url, Optional<String> password) {
         RedisSettings defaults = RedisSettings.none();
-        return new RedisSettings(url, password.orElse(""), Optional.empty(), defaults.connectTimeout(),
-                defaults.commandTimeout(), defaults.keyPrefix());
+        return new RedisSettings(
+                url,
+                password.orElse(""),
+                Optional.empty(),
+                defaults.connectTimeout(),
+                defaults.commandTimeout(),
+                defaults.keyPrefix());
     }
 }

@@ -41,7 +41,9 @@ final class RedisComponent implements ServerComponent {
     /** How extauthz reaches this server: its URL and the password from the owner-only file. */
     RedisSettings settings() {
         try {
-            return RedisChoice.settings(server.url(), Optional.of(Files.readString(server.passwordFile()).strip()));
+            return RedisChoice.settings(
+                    server.url(),
+                    Optional.of(Files.readString(server.passwordFile()).strip()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + server.passwordFile(), e);
         }
@@ -53,9 +55,11 @@ final class RedisComponent implements ServerComponent {
      */
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(ReadinessCheck.of("redis", () -> server != null && server.isRunning()
-                ? ReadinessCheck.Result.ready("redis-server pid " + server.pid() + " on " + server.url())
-                : ReadinessCheck.Result.notReady("redis-server is not running")));
+        return List.of(ReadinessCheck.of(
+                "redis",
+                () -> server != null && server.isRunning()
+                        ? ReadinessCheck.Result.ready("redis-server pid " + server.pid() + " on " + server.url())
+                        : ReadinessCheck.Result.notReady("redis-server is not running")));
     }
 
     @Override

@@ -33,36 +33,105 @@ import javax.sql.DataSource;
  *     {@code x-forwarded-for} ({@code xds.gateway.xff_num_trusted_hops}); 0 for {@code up}
  */
 public record StackContext(
-        ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir, UpPorts ports,
-        RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess, Optional<ProductIdp> productIdp,
-        Optional<ConsoleClient> consoleClient, int gatewayTrustedHops) {
+        ProcessMetrics metrics,
+        DataSource dataSource,
+        DbSettings db,
+        Path dataDir,
+        Path policiesDir,
+        UpPorts ports,
+        RedisSettings redis,
+        Tracing tracing,
+        AdminAccessSettings adminAccess,
+        Optional<ProductIdp> productIdp,
+        Optional<ConsoleClient> consoleClient,
+        int gatewayTrustedHops) {
 
     /** Without load balancers in front of the gateway: its socket peer is the client. */
-    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
-            UpPorts ports, RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess,
-            Optional<ProductIdp> productIdp, Optional<ConsoleClient> consoleClient) {
-        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess, productIdp,
-                consoleClient, 0);
+    public StackContext(
+            ProcessMetrics metrics,
+            DataSource dataSource,
+            DbSettings db,
+            Path dataDir,
+            Path policiesDir,
+            UpPorts ports,
+            RedisSettings redis,
+            Tracing tracing,
+            AdminAccessSettings adminAccess,
+            Optional<ProductIdp> productIdp,
+            Optional<ConsoleClient> consoleClient) {
+        this(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                ports,
+                redis,
+                tracing,
+                adminAccess,
+                productIdp,
+                consoleClient,
+                0);
     }
 
     /** Without a console client: the console signs in with the token file's token. */
-    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
-            UpPorts ports, RedisSettings redis, Tracing tracing, AdminAccessSettings adminAccess,
+    public StackContext(
+            ProcessMetrics metrics,
+            DataSource dataSource,
+            DbSettings db,
+            Path dataDir,
+            Path policiesDir,
+            UpPorts ports,
+            RedisSettings redis,
+            Tracing tracing,
+            AdminAccessSettings adminAccess,
             Optional<ProductIdp> productIdp) {
-        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess, productIdp,
+        this(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                ports,
+                redis,
+                tracing,
+                adminAccess,
+                productIdp,
                 Optional.empty());
     }
 
     /** Local admin access (the token file), API keys only on product routes. */
-    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
-            UpPorts ports, RedisSettings redis, Tracing tracing) {
-        this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, AdminAccessSettings.local(),
+    public StackContext(
+            ProcessMetrics metrics,
+            DataSource dataSource,
+            DbSettings db,
+            Path dataDir,
+            Path policiesDir,
+            UpPorts ports,
+            RedisSettings redis,
+            Tracing tracing) {
+        this(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                ports,
+                redis,
+                tracing,
+                AdminAccessSettings.local(),
                 Optional.empty());
     }
 
     /** Without tracing. */
-    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
-            UpPorts ports, RedisSettings redis) {
+    public StackContext(
+            ProcessMetrics metrics,
+            DataSource dataSource,
+            DbSettings db,
+            Path dataDir,
+            Path policiesDir,
+            UpPorts ports,
+            RedisSettings redis) {
         this(metrics, dataSource, db, dataDir, policiesDir, ports, redis, Tracing.disabled());
     }
 
@@ -72,26 +141,64 @@ public record StackContext(
     }
 
     /** A context whose servers all listen on free ports (tests, a stack beside another), sharing {@code redis}. */
-    public StackContext(ProcessMetrics metrics, DataSource dataSource, DbSettings db, Path dataDir, Path policiesDir,
+    public StackContext(
+            ProcessMetrics metrics,
+            DataSource dataSource,
+            DbSettings db,
+            Path dataDir,
+            Path policiesDir,
             RedisSettings redis) {
         this(metrics, dataSource, db, dataDir, policiesDir, UpPorts.ANY, redis);
     }
 
     /** The same context on other ports. */
     public StackContext withPorts(UpPorts other) {
-        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, other, redis, tracing, adminAccess,
-                productIdp, consoleClient, gatewayTrustedHops);
+        return new StackContext(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                other,
+                redis,
+                tracing,
+                adminAccess,
+                productIdp,
+                consoleClient,
+                gatewayTrustedHops);
     }
 
     /** The same context whose product routes also take tokens of {@code idp}'s customers' clients. */
     public StackContext withProductIdp(ProductIdp idp) {
-        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
-                Optional.of(idp), consoleClient, gatewayTrustedHops);
+        return new StackContext(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                ports,
+                redis,
+                tracing,
+                adminAccess,
+                Optional.of(idp),
+                consoleClient,
+                gatewayTrustedHops);
     }
 
     /** The same context behind {@code hops} load balancers that append the client to {@code x-forwarded-for}. */
     public StackContext withGatewayTrustedHops(int hops) {
-        return new StackContext(metrics, dataSource, db, dataDir, policiesDir, ports, redis, tracing, adminAccess,
-                productIdp, consoleClient, hops);
+        return new StackContext(
+                metrics,
+                dataSource,
+                db,
+                dataDir,
+                policiesDir,
+                ports,
+                redis,
+                tracing,
+                adminAccess,
+                productIdp,
+                consoleClient,
+                hops);
     }
 }

@@ -25,21 +25,31 @@ import java.util.Map;
  *     none} or an external URL), so that no port is checked for it
  * @param zoneHub central's zone port, where zone controllers on this machine dial ({@code --zone-hub-port})
  */
-public record UpPorts(int status, int postgres, int extauthz, int dlp, int accessLog, int ads, int xdsAdmin,
-        int devJwks, int redis, int zoneHub) {
+public record UpPorts(
+        int status,
+        int postgres,
+        int extauthz,
+        int dlp,
+        int accessLog,
+        int ads,
+        int xdsAdmin,
+        int devJwks,
+        int redis,
+        int zoneHub) {
 
     /** The well-known ports (README, DESIGN.md). */
-    public static final UpPorts DEFAULTS = new UpPorts(9100, 15432, 9001, 9002, 9004, 18000, 9103, 9180, 16379,
-            18001);
+    public static final UpPorts DEFAULTS = new UpPorts(9100, 15432, 9001, 9002, 9004, 18000, 9103, 9180, 16379, 18001);
 
     /** Every port picked free: what tests and a second stack beside the first use. */
     public static final UpPorts ANY = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public UpPorts {
-        for (Map.Entry<String, Integer> port : byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis,
-                zoneHub).entrySet()) {
+        for (Map.Entry<String, Integer> port : byFlag(
+                        status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis, zoneHub)
+                .entrySet()) {
             if (port.getValue() < 0 || port.getValue() > 65535) {
-                throw new IllegalArgumentException(port.getKey() + " must be between 0 and 65535, got " + port.getValue());
+                throw new IllegalArgumentException(
+                        port.getKey() + " must be between 0 and 65535, got " + port.getValue());
             }
         }
     }
@@ -59,8 +69,17 @@ public record UpPorts(int status, int postgres, int extauthz, int dlp, int acces
         return byFlag(status, postgres, extauthz, dlp, accessLog, ads, xdsAdmin, devJwks, redis, zoneHub);
     }
 
-    private static Map<String, Integer> byFlag(int status, int postgres, int extauthz, int dlp, int accessLog, int ads,
-            int xdsAdmin, int devJwks, int redis, int zoneHub) {
+    private static Map<String, Integer> byFlag(
+            int status,
+            int postgres,
+            int extauthz,
+            int dlp,
+            int accessLog,
+            int ads,
+            int xdsAdmin,
+            int devJwks,
+            int redis,
+            int zoneHub) {
         Map<String, Integer> ports = new LinkedHashMap<>();
         ports.put("--status-port", status);
         ports.put("--pg-port", postgres);

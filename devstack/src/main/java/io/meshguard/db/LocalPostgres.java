@@ -96,7 +96,8 @@ public final class LocalPostgres implements AutoCloseable {
             throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
         }
         if (!database.matches("[a-z_][a-z0-9_]{0,62}")) {
-            throw new IllegalArgumentException("database name must be lower-case letters, digits and '_' (at most 63), got '" + database + "'");
+            throw new IllegalArgumentException(
+                    "database name must be lower-case letters, digits and '_' (at most 63), got '" + database + "'");
         }
         Path dir = dataDirectory.toAbsolutePath().normalize();
         try {
@@ -108,8 +109,9 @@ public final class LocalPostgres implements AutoCloseable {
             EmbeddedPostgres server = startServer(dir, port, password);
             LocalPostgres local = null;
             try {
-                long pid = postmasterPid(dir).orElseThrow(
-                        () -> new IllegalStateException("PostgreSQL started but wrote no postmaster.pid in " + dir));
+                long pid = postmasterPid(dir)
+                        .orElseThrow(() ->
+                                new IllegalStateException("PostgreSQL started but wrote no postmaster.pid in " + dir));
                 local = new LocalPostgres(server, dir, database, password, pid);
                 local.secure();
                 local.createDatabaseIfMissing();
@@ -122,8 +124,10 @@ public final class LocalPostgres implements AutoCloseable {
                 } else {
                     closeQuietly(server);
                 }
-                throw e instanceof RuntimeException re ? re
-                        : new IllegalStateException("Could not prepare local PostgreSQL in " + dir + ": " + e.getMessage(), e);
+                throw e instanceof RuntimeException re
+                        ? re
+                        : new IllegalStateException(
+                                "Could not prepare local PostgreSQL in " + dir + ": " + e.getMessage(), e);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Could not start local PostgreSQL in " + dir + ": " + e.getMessage(), e);
@@ -224,7 +228,8 @@ public final class LocalPostgres implements AutoCloseable {
      * start can still log in (trust until pg_hba.conf changes, and by then the file holds the password).
      */
     private void secure() throws SQLException {
-        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+        try (Connection c = connect("postgres");
+                Statement s = c.createStatement()) {
             // The password is base64url: no quote can end the literal.
             s.execute("alter role " + SUPERUSER + " password '" + password + "'");
             Path passwordFile = dataDirectory.resolve(PASSWORD_FILE);
@@ -244,7 +249,8 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     private void createDatabaseIfMissing() throws SQLException {
-        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+        try (Connection c = connect("postgres");
+                Statement s = c.createStatement()) {
             boolean exists;
             try (ResultSet rs = s.executeQuery("select 1 from pg_database where datname = '" + database + "'")) {
                 exists = rs.next();
@@ -285,10 +291,15 @@ public final class LocalPostgres implements AutoCloseable {
                     .setConnectConfig("socketTimeout", "10")
                     .start();
         } catch (IOException | RuntimeException e) {
-            String version = readPgVersion(dir).map(v -> " (the data directory was created by PostgreSQL " + v + ")").orElse("");
-            throw new IllegalStateException("Local PostgreSQL did not start in " + dir + version
-                    + ": " + e.getMessage() + " - PostgreSQL's own messages are logged by io.zonky.test.db.postgres; run again"
-                    + " with MESHGUARD_EMBEDDED_PG_LOG_LEVEL=INFO to see them", e);
+            String version = readPgVersion(dir)
+                    .map(v -> " (the data directory was created by PostgreSQL " + v + ")")
+                    .orElse("");
+            throw new IllegalStateException(
+                    "Local PostgreSQL did not start in " + dir + version
+                            + ": " + e.getMessage()
+                            + " - PostgreSQL's own messages are logged by io.zonky.test.db.postgres; run again"
+                            + " with MESHGUARD_EMBEDDED_PG_LOG_LEVEL=INFO to see them",
+                    e);
         }
     }
 
@@ -305,9 +316,12 @@ public final class LocalPostgres implements AutoCloseable {
         for (java.net.InetAddress address : loopbackAddresses()) {
             try (java.net.Socket socket = new java.net.Socket()) {
                 socket.connect(new java.net.InetSocketAddress(address, port), 500);
-                throw new IllegalStateException("port " + port + " on " + address.getHostAddress() + " is already in use "
-                        + (answersLikePostgres(socket) ? "by another PostgreSQL server" : "by a program that is not PostgreSQL")
-                        + "; stop it or choose another port");
+                throw new IllegalStateException(
+                        "port " + port + " on " + address.getHostAddress() + " is already in use "
+                                + (answersLikePostgres(socket)
+                                        ? "by another PostgreSQL server"
+                                        : "by a program that is not PostgreSQL")
+                                + "; stop it or choose another port");
             } catch (IOException nothingListens) {
                 // connection refused: free on this address
             }
@@ -366,28 +380,33 @@ public final class LocalPostgres implements AutoCloseable {
      * If no live process holds zonky's lock on the directory, that server is ours to stop.
      */
     private static void stopOrphanedServer(Path dir) throws IOException {
-        Optional<ProcessHandle> postmaster = postmasterPid(dir).flatMap(ProcessHandle::of)
+        Optional<ProcessHandle> postmaster = postmasterPid(dir)
+                .flatMap(ProcessHandle::of)
                 .filter(ProcessHandle::isAlive)
                 .filter(p -> p.info().command().map(c -> c.contains("postgres")).orElse(false));
         if (postmaster.isEmpty()) {
             return; // no pid file, or a stale one PostgreSQL will clean up itself
         }
         long pid = postmaster.get().pid();
-        try (FileChannel channel = FileChannel.open(dir.resolve(ZONKY_LOCK_FILE),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = channel.tryLock()) {
+        try (FileChannel channel = FileChannel.open(
+                        dir.resolve(ZONKY_LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock lock = channel.tryLock()) {
             if (lock == null) {
-                throw new IllegalStateException("PostgreSQL data directory " + dir + " is in use by another process (server pid " + pid + ")");
+                throw new IllegalStateException(
+                        "PostgreSQL data directory " + dir + " is in use by another process (server pid " + pid + ")");
             }
         } catch (OverlappingFileLockException e) {
-            throw new IllegalStateException("PostgreSQL data directory " + dir + " is already in use by this process (server pid " + pid + ")", e);
+            throw new IllegalStateException(
+                    "PostgreSQL data directory " + dir + " is already in use by this process (server pid " + pid + ")",
+                    e);
         }
         LOG.warn("Stopping PostgreSQL (pid {}) left running on {} by a process that has gone", pid, dir);
         requestFastShutdown(postmaster.get());
         if (!awaitExit(postmaster.get(), STOP_WAIT)) {
             postmaster.get().destroyForcibly();
             if (!awaitExit(postmaster.get(), STOP_WAIT)) {
-                throw new IllegalStateException("Could not stop the PostgreSQL server (pid " + pid + ") left running on " + dir);
+                throw new IllegalStateException(
+                        "Could not stop the PostgreSQL server (pid " + pid + ") left running on " + dir);
             }
         }
     }
@@ -396,7 +415,8 @@ public final class LocalPostgres implements AutoCloseable {
     private static void requestFastShutdown(ProcessHandle postmaster) {
         try {
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(postmaster.pid()))
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             if (kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0) {
                 return;
             }
@@ -412,7 +432,9 @@ public final class LocalPostgres implements AutoCloseable {
         Path pidFile = dir.resolve("postmaster.pid");
         try {
             List<String> lines = Files.readAllLines(pidFile, StandardCharsets.US_ASCII);
-            return lines.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(lines.get(0).trim()));
+            return lines.isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(Long.parseLong(lines.get(0).trim()));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }

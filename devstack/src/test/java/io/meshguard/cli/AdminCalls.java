@@ -9,15 +9,21 @@ import java.net.http.HttpResponse;
 final class AdminCalls {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    private AdminCalls() {
-    }
+    private AdminCalls() {}
 
     /** {@code method url} with {@code body} (none when empty) as the holder of {@code bearer}. */
     static HttpResponse<String> call(String bearer, String method, String url, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + bearer)
-                .header("Content-Type", "application/json")
-                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .header("Authorization", "Bearer " + bearer)
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body.isEmpty()
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** An API named {@code name} at {@code /name} with one active version, {@code v1}. */

@@ -44,7 +44,8 @@ class DocumentedCommandsTest {
         assertThat(unknownPart(List.of("xds", "nonsense"))).isPresent();
         assertThat(unknownPart(List.of("apikey", "list", "--no-such-option"))).isPresent();
         assertThat(unknownPart(List.of("policy", "check", "a.yaml", "b.yaml"))).isPresent();
-        assertThat(unknownPart(List.of("apikey", "revoke", "KEY_ID", "--reason", "leaked"))).isEmpty();
+        assertThat(unknownPart(List.of("apikey", "revoke", "KEY_ID", "--reason", "leaked")))
+                .isEmpty();
     }
 
     /** What the parser refuses in {@code args}, if anything. */
@@ -53,7 +54,8 @@ class DocumentedCommandsTest {
         withHelp.add("--help");
         try {
             // with a help option picocli collects what it cannot match instead of throwing: look at every level
-            for (CommandLine.ParseResult r = CLI.parseArgs(withHelp.toArray(String[]::new)); r != null;
+            for (CommandLine.ParseResult r = CLI.parseArgs(withHelp.toArray(String[]::new));
+                    r != null;
                     r = r.subcommand()) {
                 if (!r.unmatched().isEmpty()) {
                     return java.util.Optional.of("`" + r.commandSpec().qualifiedName() + "` does not know "
@@ -76,8 +78,10 @@ class DocumentedCommandsTest {
         for (String tree : List.of("docs", "manifests")) {
             try (Stream<Path> walk = Files.walk(REPO.resolve(tree))) {
                 walk.filter(p -> p.toString().endsWith(".md"))
-                        .filter(p -> tree.equals("docs") || p.getFileName().toString().equals("README.md"))
-                        .sorted().forEach(files::add);
+                        .filter(p -> tree.equals("docs")
+                                || p.getFileName().toString().equals("README.md"))
+                        .sorted()
+                        .forEach(files::add);
             }
         }
         return files;
@@ -107,15 +111,19 @@ class DocumentedCommandsTest {
                         int first = i;
                         while (joined.toString().stripTrailing().endsWith("\\") && i + 1 < lines.size()) {
                             String j = joined.toString().stripTrailing();
-                            joined = new StringBuilder(j.substring(0, j.length() - 1)).append(' ').append(lines.get(++i).strip());
+                            joined = new StringBuilder(j.substring(0, j.length() - 1))
+                                    .append(' ')
+                                    .append(lines.get(++i).strip());
                         }
-                        commandIn(joined.toString()).ifPresent(c -> out.add(
-                                new DocumentedCommand(name + ":" + (first + 1), c, ShellWords.split(c))));
+                        commandIn(joined.toString())
+                                .ifPresent(c -> out.add(
+                                        new DocumentedCommand(name + ":" + (first + 1), c, ShellWords.split(c))));
                     } else {
                         String where = name + ":" + (i + 1);
                         java.util.regex.Matcher m = INLINE.matcher(line);
                         while (m.find()) {
-                            commandIn(m.group(1)).ifPresent(c -> out.add(new DocumentedCommand(where, c, ShellWords.split(c))));
+                            commandIn(m.group(1))
+                                    .ifPresent(c -> out.add(new DocumentedCommand(where, c, ShellWords.split(c))));
                         }
                     }
                 }
@@ -184,9 +192,12 @@ class DocumentedCommandsTest {
             }
             // "…" and "..." stand for what the reader adds; bracketed words are optional parts shown as syntax
             // "a|b|c" lists alternatives: the first stands for them all (each is checked where the docs show it alone)
-            return words.stream().filter(x -> !x.equals("…") && !x.equals("...") && !x.equals("[…]"))
+            return words.stream()
+                    .filter(x -> !x.equals("…") && !x.equals("...") && !x.equals("[…]"))
                     .map(x -> x.matches("[a-z-]+(\\|[a-z-]+)+") ? x.substring(0, x.indexOf('|')) : x)
-                    .map(x -> x.replaceAll("^\\[|\\]$", "")).filter(x -> !x.isEmpty()).toList();
+                    .map(x -> x.replaceAll("^\\[|\\]$", ""))
+                    .filter(x -> !x.isEmpty())
+                    .toList();
         }
     }
 }

@@ -49,7 +49,9 @@ class LocalBackupTest {
         Path backup = dir.resolve("backup.zip");
 
         Process up = startUp(data);
-        assertThat(cli("tenant", "create", "before-backup", "--data-dir", data.toString()).exit()).isZero();
+        assertThat(cli("tenant", "create", "before-backup", "--data-dir", data.toString())
+                        .exit())
+                .isZero();
         // a file copy of a running PostgreSQL is not a backup: refused, and nothing is written
         CliRun whileUp = cli("local", "backup", backup.toString(), "--data-dir", data.toString());
         assertThat(whileUp.exit()).isEqualTo(1);
@@ -62,13 +64,17 @@ class LocalBackupTest {
         CliRun backedUp = cli("local", "backup", backup.toString(), "--data-dir", data.toString());
         assertThat(backedUp.exit()).as(backedUp.err()).isZero();
         assertThat(backedUp.out()).contains("PostgreSQL 17 data");
-        assertThat(Files.getPosixFilePermissions(backup)).as("it holds the stack's keys")
+        assertThat(Files.getPosixFilePermissions(backup))
+                .as("it holds the stack's keys")
                 .isEqualTo(PosixFilePermissions.fromString("rw-------"));
-        assertThat(cli("local", "backup", backup.toString(), "--data-dir", data.toString()).err())
+        assertThat(cli("local", "backup", backup.toString(), "--data-dir", data.toString())
+                        .err())
                 .contains("never overwrites");
 
         up = startUp(data);
-        assertThat(cli("tenant", "create", "after-backup", "--data-dir", data.toString()).exit()).isZero();
+        assertThat(cli("tenant", "create", "after-backup", "--data-dir", data.toString())
+                        .exit())
+                .isZero();
         assertThat(tenants(data)).contains("before-backup", "after-backup");
         stop(up);
 
@@ -83,8 +89,7 @@ class LocalBackupTest {
     void restore_ofAFileThatIsNotOurBackup_changesNothing() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path kept = Files.writeString(data.resolve("xds-admin-token"), "kept");
-        Path climbing = zip(dir.resolve("climbing.zip"), LocalBackup.MANIFEST, "{\"format\": 1}",
-                "../outside", "x");
+        Path climbing = zip(dir.resolve("climbing.zip"), LocalBackup.MANIFEST, "{\"format\": 1}", "../outside", "x");
         CliRun slip = cli("local", "restore", climbing.toString(), "--data-dir", data.toString());
         assertThat(slip.exit()).isEqualTo(1);
         assertThat(slip.err()).contains("outside a data directory");
@@ -96,13 +101,15 @@ class LocalBackupTest {
         assertThat(notOurs.err()).contains("not a `meshguard local backup`");
         assertThat(Files.readString(kept)).isEqualTo("kept");
         try (var left = Files.list(data)) {
-            assertThat(left.map(p -> p.getFileName().toString())).as("no staging left behind")
+            assertThat(left.map(p -> p.getFileName().toString()))
+                    .as("no staging left behind")
                     .containsExactlyInAnyOrder("xds-admin-token", DataDirLock.FILE_NAME);
         }
     }
 
     private static Path zip(Path file, String... namesAndContents) throws IOException {
-        try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
+        try (OutputStream out = Files.newOutputStream(file);
+                ZipOutputStream zip = new ZipOutputStream(out)) {
             for (int i = 0; i < namesAndContents.length; i += 2) {
                 zip.putNextEntry(new ZipEntry(namesAndContents[i]));
                 zip.write(namesAndContents[i + 1].getBytes(StandardCharsets.UTF_8));
@@ -124,13 +131,23 @@ class LocalBackupTest {
 
     private Process startUp(Path data) throws IOException {
         List<String> command = new ArrayList<>(UpJvm.command());
-        command.addAll(List.of("up", "--data-dir", data.toString(), "--redis", "none",
-                "--policies", FixturePolicies.directory().toString()));
+        command.addAll(List.of(
+                "up",
+                "--data-dir",
+                data.toString(),
+                "--redis",
+                "none",
+                "--policies",
+                FixturePolicies.directory().toString()));
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));
-        Process up = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("up.log").toFile())).start();
+        Process up = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(
+                        ProcessBuilder.Redirect.appendTo(dir.resolve("up.log").toFile()))
+                .start();
         started.add(up);
-        await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(300))
+        await().atMost(START_LIMIT)
+                .pollInterval(Duration.ofMillis(300))
                 .failFast("up exited early: " + dir.resolve("up.log"), () -> !up.isAlive())
                 .until(() -> UpState.readRunning(data).isPresent());
         return up;

@@ -30,16 +30,18 @@ class LocalRedisTest {
     void start_servesExtauthzsConnectionWithThePasswordFile_andRefusesCallersWithoutIt() throws Exception {
         try (LocalRedis redis = LocalRedis.start(dir, 0)) {
             String password = Files.readString(redis.passwordFile()).strip();
-            RedisSettings settings = RedisChoice.settings(redis.url(), Optional.of(password))
-                    .withCommandTimeout(Duration.ofSeconds(5));
+            RedisSettings settings =
+                    RedisChoice.settings(redis.url(), Optional.of(password)).withCommandTimeout(Duration.ofSeconds(5));
             try (RedisConnection connection = RedisConnection.open(settings)) {
                 connection.async().set("meshguard:test", "1").get(5, TimeUnit.SECONDS);
-                assertThat(connection.async().get("meshguard:test").get(5, TimeUnit.SECONDS)).isEqualTo("1");
+                assertThat(connection.async().get("meshguard:test").get(5, TimeUnit.SECONDS))
+                        .isEqualTo("1");
             }
-            try (RedisConnection anonymous = RedisConnection.open(RedisChoice.settings(redis.url(), Optional.empty())
-                    .withCommandTimeout(Duration.ofSeconds(5)))) {
+            try (RedisConnection anonymous = RedisConnection.open(
+                    RedisChoice.settings(redis.url(), Optional.empty()).withCommandTimeout(Duration.ofSeconds(5)))) {
                 assertThatThrownBy(() -> anonymous.async().get("meshguard:test").get(5, TimeUnit.SECONDS))
-                        .hasCauseInstanceOf(RedisCommandExecutionException.class).hasMessageContaining("NOAUTH");
+                        .hasCauseInstanceOf(RedisCommandExecutionException.class)
+                        .hasMessageContaining("NOAUTH");
             } catch (io.lettuce.core.RedisConnectionException refusedAtConnect) {
                 assertThat(refusedAtConnect).hasStackTraceContaining("NOAUTH");
             }
@@ -54,18 +56,23 @@ class LocalRedisTest {
             String password = Files.readString(redis.passwordFile()).strip();
             assertThat(password).matches("[A-Za-z0-9_-]{43}");
             for (String file : List.of(LocalRedis.PASSWORD_FILE, LocalRedis.CONFIG_FILE)) {
-                assertThat(Files.getPosixFilePermissions(dir.resolve(file))).as(file)
+                assertThat(Files.getPosixFilePermissions(dir.resolve(file)))
+                        .as(file)
                         .isEqualTo(PosixFilePermissions.fromString("rw-------"));
             }
             ProcessHandle process = ProcessHandle.of(redis.pid()).orElseThrow();
-            assertThat(process.info().commandLine().orElse("")).contains("redis-server").doesNotContain(password);
+            assertThat(process.info().commandLine().orElse(""))
+                    .contains("redis-server")
+                    .doesNotContain(password);
             // Bound to loopback only, and persisting nothing.
             assertThat(Files.readString(dir.resolve(LocalRedis.CONFIG_FILE)))
                     .contains("bind 127.0.0.1\n", "save \"\"\n", "appendonly no\n", "maxmemory-policy volatile-ttl\n");
         }
         try (LocalRedis again = LocalRedis.start(dir, 0)) {
-            assertThat(Files.readString(again.passwordFile()).strip()).as("the password is kept across restarts")
-                    .isEqualTo(Files.readString(dir.resolve(LocalRedis.PASSWORD_FILE)).strip());
+            assertThat(Files.readString(again.passwordFile()).strip())
+                    .as("the password is kept across restarts")
+                    .isEqualTo(Files.readString(dir.resolve(LocalRedis.PASSWORD_FILE))
+                            .strip());
         }
     }
 
@@ -91,13 +98,16 @@ class LocalRedisTest {
         try (LocalRedis next = LocalRedis.start(dir, port)) {
             assertThat(orphan.isAlive()).as("the orphan is gone").isFalse();
             assertThat(next.pid()).isNotEqualTo(orphan.pid());
-            assertThat(LocalRedis.ping(port, Files.readString(next.passwordFile()).strip())).isTrue();
+            assertThat(LocalRedis.ping(
+                            port, Files.readString(next.passwordFile()).strip()))
+                    .isTrue();
         }
     }
 
     @Test
     void aStalePidFileNamingAnotherProgram_stopsNothing() throws Exception {
-        Files.writeString(dir.resolve(LocalRedis.PID_FILE), ProcessHandle.current().pid() + "\n");
+        Files.writeString(
+                dir.resolve(LocalRedis.PID_FILE), ProcessHandle.current().pid() + "\n");
         assertThat(LocalRedis.stopOrphan(dir)).isEmpty();
         assertThat(ProcessHandle.current().isAlive()).isTrue();
         assertThat(dir.resolve(LocalRedis.PID_FILE)).doesNotExist();
@@ -108,7 +118,8 @@ class LocalRedisTest {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             assertThatThrownBy(() -> LocalRedis.start(dir, taken.getLocalPort()))
                     .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("port " + taken.getLocalPort() + " on 127.0.0.1 is already in use (--redis-port)")
+                    .hasMessageContaining(
+                            "port " + taken.getLocalPort() + " on 127.0.0.1 is already in use (--redis-port)")
                     .hasMessageContaining("Address already in use");
         }
     }

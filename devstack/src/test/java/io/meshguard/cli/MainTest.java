@@ -37,13 +37,16 @@ class MainTest {
 
         assertThat(code).isZero();
         // the parent version in cli/pom.xml: the one version of every module, the image tag and /metrics
-        var pom = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder()
+        var pom = javax.xml.parsers.DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
                 .parse(java.nio.file.Path.of("pom.xml").toFile());
-        String pomVersion = javax.xml.xpath.XPathFactory.newInstance().newXPath().evaluate("/project/parent/version", pom);
-        assertThat(out.toString(StandardCharsets.UTF_8).lines().toList()).containsExactly(
-                "meshguard " + pomVersion.trim(),
-                "commit " + io.meshguard.runtime.BuildInfo.current().commit(),
-                "java " + System.getProperty("java.runtime.version"));
+        String pomVersion =
+                javax.xml.xpath.XPathFactory.newInstance().newXPath().evaluate("/project/parent/version", pom);
+        assertThat(out.toString(StandardCharsets.UTF_8).lines().toList())
+                .containsExactly(
+                        "meshguard " + pomVersion.trim(),
+                        "commit " + io.meshguard.runtime.BuildInfo.current().commit(),
+                        "java " + System.getProperty("java.runtime.version"));
         assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("meshguard dev");
     }
 
@@ -76,7 +79,9 @@ class MainTest {
         int code = Main.execute("up", "--status-port", "ninety");
 
         assertThat(code).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--status-port").contains("ninety");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("--status-port")
+                .contains("ninety");
     }
 
     @Test
@@ -99,12 +104,14 @@ class MainTest {
         assertThat(help)
                 .contains("  TOKEN=$(./meshguard dev token --sub alice --tenant t1)\n")
                 .contains("      --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1\n")
-                .as("no example for a gateway `up` does not run").doesNotContain("curl");
+                .as("no example for a gateway `up` does not run")
+                .doesNotContain("curl");
     }
 
     @Test
     void upHelp_namesAFlagForEveryPort() {
         assertThat(Main.execute("up", "--help")).isZero();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains(UpPorts.DEFAULTS.byFlag().keySet().toArray(String[]::new));
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains(UpPorts.DEFAULTS.byFlag().keySet().toArray(String[]::new));
     }
 }

@@ -19,7 +19,9 @@ class RedisChoiceTest {
         assertThat(RedisChoice.parse("rediss://cache.internal:6380"))
                 .isEqualTo(new RedisChoice(RedisChoice.Kind.EXTERNAL, "rediss://cache.internal:6380"));
         for (String wrong : new String[] {"", "Local", "redis", "http://cache:6379", "cache.internal:6379"}) {
-            assertThatThrownBy(() -> RedisChoice.parse(wrong)).as(wrong).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> RedisChoice.parse(wrong))
+                    .as(wrong)
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("--redis takes local, none or a redis://host:port");
         }
     }
@@ -30,14 +32,16 @@ class RedisChoiceTest {
         assertThat(settings.password()).isEqualTo("from-file");
         assertThat(settings.redactedUrl()).doesNotContain("secret");
         assertThat(settings.enabled()).isTrue();
-        assertThat(RedisChoice.settings("rediss://cache:6380", Optional.empty()).tls()).isTrue();
+        assertThat(RedisChoice.settings("rediss://cache:6380", Optional.empty()).tls())
+                .isTrue();
     }
 
     @Test
     void withoutRedis_leavesABusyRedisPortUnchecked() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             UpPorts ports = new UpPorts(0, 0, 0, 0, 0, 0, 0, 0, taken.getLocalPort(), 0);
-            assertThatThrownBy(() -> ports.requireFree("127.0.0.1")).isInstanceOf(UpPorts.PortInUseException.class)
+            assertThatThrownBy(() -> ports.requireFree("127.0.0.1"))
+                    .isInstanceOf(UpPorts.PortInUseException.class)
                     .hasMessageContaining("(--redis-port)");
             ports.withoutRedis().requireFree("127.0.0.1");
             assertThat(ports.withoutRedis().redis()).isZero();

@@ -51,55 +51,83 @@ class UpCommandTest {
         RunningUp first = startUp();
         HttpResponse<String> ready = get(first.state().statusUrl() + "/readyz");
         assertThat(ready.statusCode()).isEqualTo(200);
-        assertThat(ready.body()).startsWith("{\"ready\":true")
-                .contains("\"name\":\"postgres\"", "\"name\":\"audit\"", "\"name\":\"policy:authz\"",
-                        "\"name\":\"policy:dlp\"", "\"name\":\"xds:ads\"", "\"name\":\"redis\"",
+        assertThat(ready.body())
+                .startsWith("{\"ready\":true")
+                .contains(
+                        "\"name\":\"postgres\"",
+                        "\"name\":\"audit\"",
+                        "\"name\":\"policy:authz\"",
+                        "\"name\":\"policy:dlp\"",
+                        "\"name\":\"xds:ads\"",
+                        "\"name\":\"redis\"",
                         "\"name\":\"xds:policy:authz\"");
-        java.util.List<String> checkNames = java.util.regex.Pattern.compile("\"name\":\"([^\"]+)\"").matcher(ready.body())
-                .results().map(m -> m.group(1)).toList();
+        java.util.List<String> checkNames = java.util.regex.Pattern.compile("\"name\":\"([^\"]+)\"")
+                .matcher(ready.body())
+                .results()
+                .map(m -> m.group(1))
+                .toList();
         assertThat(checkNames).doesNotHaveDuplicates();
         assertThat(get(first.state().statusUrl() + "/metrics").body()).contains("jvm_memory_used_bytes");
         assertThat(first.output()).anyMatch(line -> line.contains("meshguard is up"));
         // Every port asked as 0 is in up.json as the real one, so other commands find this stack and no other.
-        assertThat(first.state().ports()).containsKeys(RunningStack.STATUS, RunningStack.POSTGRES, RunningStack.EXTAUTHZ,
-                RunningStack.DLP, RunningStack.ACCESS_LOG, RunningStack.ADS, RunningStack.XDS_ADMIN, RunningStack.DEV_JWKS,
-                RunningStack.REDIS, RunningStack.ZONE_HUB);
-        assertThat(first.state().ports().values()).allSatisfy(port -> assertThat(port).isPositive());
+        assertThat(first.state().ports())
+                .containsKeys(
+                        RunningStack.STATUS,
+                        RunningStack.POSTGRES,
+                        RunningStack.EXTAUTHZ,
+                        RunningStack.DLP,
+                        RunningStack.ACCESS_LOG,
+                        RunningStack.ADS,
+                        RunningStack.XDS_ADMIN,
+                        RunningStack.DEV_JWKS,
+                        RunningStack.REDIS,
+                        RunningStack.ZONE_HUB);
+        assertThat(first.state().ports().values())
+                .allSatisfy(port -> assertThat(port).isPositive());
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
         assertCliCommandsFindTheStackThroughTheDataDir(first.state());
         // DLP hash tokens and audit HMACs must stay comparable across restarts: the key is kept, owner-only.
         java.nio.file.Path hashKey = dataDir.resolve("dlp-hash-key");
-        assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey)).isEqualTo(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String key = java.nio.file.Files.readString(hashKey);
         // the admin trail's head leaves the database by itself: up made a checkpoint key and signs with it
         java.nio.file.Path checkpointKey = dataDir.resolve("trail-checkpoint.key");
-        assertThat(java.nio.file.Files.getPosixFilePermissions(checkpointKey)).isEqualTo(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        java.security.PublicKey checkpointPublic = io.meshguard.audit.trail.CheckpointKeys.readPublic(
-                dataDir.resolve("trail-checkpoint.pub"));
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(io.meshguard.audit.trail
-                .CheckpointDirectory.read(dataDir.resolve("trail-checkpoints")).checkpoints())
-                .isNotEmpty().allSatisfy(cp -> assertThat(cp.signedBy(checkpointPublic)).isTrue()));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(checkpointKey))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        java.security.PublicKey checkpointPublic =
+                io.meshguard.audit.trail.CheckpointKeys.readPublic(dataDir.resolve("trail-checkpoint.pub"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        io.meshguard.audit.trail.CheckpointDirectory.read(dataDir.resolve("trail-checkpoints"))
+                                .checkpoints())
+                .isNotEmpty()
+                .allSatisfy(cp -> assertThat(cp.signedBy(checkpointPublic)).isTrue()));
 
-        try (Connection db = connect(first.state()); Statement sql = db.createStatement()) {
+        try (Connection db = connect(first.state());
+                Statement sql = db.createStatement()) {
             sql.execute("create table up_test_marker(note text)");
             sql.execute("insert into up_test_marker values ('kept across restarts')");
         }
         assertRedisServesTheStacksPasswordOnly(first.state());
         ProcessHandle redis = ProcessHandle.of(first.state().redisPid()).orElseThrow();
         ProcessHandle postgres = ProcessHandle.of(first.state().postgresPid()).orElseThrow();
-        List<ProcessHandle> postgresProcesses = new ArrayList<>(postgres.descendants().toList());
+        List<ProcessHandle> postgresProcesses =
+                new ArrayList<>(postgres.descendants().toList());
         postgresProcesses.add(postgres);
 
         first.process().destroy(); // SIGTERM
-        assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).as("up exits after SIGTERM").isTrue();
+        assertThat(first.process().waitFor(60, TimeUnit.SECONDS))
+                .as("up exits after SIGTERM")
+                .isTrue();
         assertThat(first.process().exitValue()).isIn(0, 143);
         // Dependency order: every server has drained before PostgreSQL stops, so nothing warns or throws on the way.
-        assertThat(first.output()).as("exit %d", first.process().exitValue())
+        assertThat(first.output())
+                .as("exit %d", first.process().exitValue())
                 .anyMatch(line -> line.startsWith("meshguard: stopped up.json"));
-        List<String> shutdown = first.output().subList(
-                indexOf(first.output(), "meshguard: shutdown signal received"), first.output().size());
+        List<String> shutdown = first.output()
+                .subList(
+                        indexOf(first.output(), "meshguard: shutdown signal received"),
+                        first.output().size());
         assertThat(indexOf(shutdown, "meshguard: stopping postgres"))
                 .isGreaterThan(indexOf(shutdown, "meshguard: stopped extauthz"))
                 .isGreaterThan(indexOf(shutdown, "meshguard: stopped extproc-dlp"))
@@ -108,15 +136,20 @@ class UpCommandTest {
         // Redis outlives the servers that use it, so a draining extauthz never sees the store vanish.
         assertThat(indexOf(shutdown, "meshguard: stopping redis"))
                 .isGreaterThan(indexOf(shutdown, "meshguard: stopped extauthz"));
-        assertThat(shutdown).as("quiet shutdown").noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")
-                || line.contains("Exception") || line.startsWith("\tat "));
+        assertThat(shutdown)
+                .as("quiet shutdown")
+                .noneMatch(line -> line.contains(" WARN ")
+                        || line.contains(" ERROR ")
+                        || line.contains("Exception")
+                        || line.startsWith("\tat "));
         await().atMost(Duration.ofSeconds(30))
                 .untilAsserted(() -> assertThat(postgresProcesses).noneMatch(ProcessHandle::isAlive));
         assertThat(redis.isAlive()).as("no orphan redis-server after SIGTERM").isFalse();
         assertThat(dataDir.resolve(UpState.FILE_NAME)).doesNotExist();
 
         RunningUp second = startUp();
-        try (Connection db = connect(second.state()); Statement sql = db.createStatement();
+        try (Connection db = connect(second.state());
+                Statement sql = db.createStatement();
                 ResultSet rows = sql.executeQuery("select note from up_test_marker")) {
             assertThat(rows.next()).isTrue();
             assertThat(rows.getString(1)).isEqualTo("kept across restarts");
@@ -136,14 +169,17 @@ class UpCommandTest {
         String output = java.nio.file.Files.readString(logs.get(second));
 
         assertThat(second.exitValue()).isEqualTo(1);
-        assertThat(output).contains("meshguard up: " + dataDir + " is in use by another meshguard up (pid "
-                + first.state().pid());
+        assertThat(output)
+                .contains("meshguard up: " + dataDir + " is in use by another meshguard up (pid "
+                        + first.state().pid());
         assertThat(get(first.state().statusUrl() + "/readyz").statusCode())
                 .as("the first up keeps running")
                 .isEqualTo(200);
         // What other commands use to find the first stack is untouched.
-        assertThat(java.nio.file.Files.readString(dataDir.resolve(UpState.FILE_NAME))).isEqualTo(stateBefore);
-        assertThat(CliRun.of("dev", "token", "--data-dir", dataDir.toString()).exit()).isZero();
+        assertThat(java.nio.file.Files.readString(dataDir.resolve(UpState.FILE_NAME)))
+                .isEqualTo(stateBefore);
+        assertThat(CliRun.of("dev", "token", "--data-dir", dataDir.toString()).exit())
+                .isZero();
         first.process().destroy();
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
@@ -155,14 +191,22 @@ class UpCommandTest {
         try (ServerSocket silent = new ServerSocket(0, 50, loopback);
                 ServerSocket busy = new ServerSocket(0, 50, loopback);
                 ServerSocket redisPort = new ServerSocket(0, 50, loopback)) {
-            Process up = launch(otherDir, "--pg-port", String.valueOf(silent.getLocalPort()),
-                    "--extauthz-port", String.valueOf(busy.getLocalPort()),
-                    "--redis-port", String.valueOf(redisPort.getLocalPort()));
-            assertThat(up.waitFor(2, TimeUnit.MINUTES)).as("up does not hang on the silent listener").isTrue();
+            Process up = launch(
+                    otherDir,
+                    "--pg-port",
+                    String.valueOf(silent.getLocalPort()),
+                    "--extauthz-port",
+                    String.valueOf(busy.getLocalPort()),
+                    "--redis-port",
+                    String.valueOf(redisPort.getLocalPort()));
+            assertThat(up.waitFor(2, TimeUnit.MINUTES))
+                    .as("up does not hang on the silent listener")
+                    .isTrue();
             String output = java.nio.file.Files.readString(logs.get(up));
 
             assertThat(up.exitValue()).isEqualTo(1);
-            assertThat(output).contains("port " + silent.getLocalPort() + " on 127.0.0.1 is already in use (--pg-port)")
+            assertThat(output)
+                    .contains("port " + silent.getLocalPort() + " on 127.0.0.1 is already in use (--pg-port)")
                     .contains("port " + busy.getLocalPort() + " on 127.0.0.1 is already in use (--extauthz-port)")
                     .contains("port " + redisPort.getLocalPort() + " on 127.0.0.1 is already in use (--redis-port)")
                     .contains("--extauthz-port 0 picks a free one");
@@ -178,7 +222,8 @@ class UpCommandTest {
         assertThat(scheme.waitFor(2, TimeUnit.MINUTES)).isTrue();
         assertThat(scheme.exitValue()).isEqualTo(1);
         assertThat(java.nio.file.Files.readString(logs.get(scheme)))
-                .contains("--redis takes local, none or a redis://host:port (rediss:// for TLS) URL, got 'memcached://localhost'");
+                .contains(
+                        "--redis takes local, none or a redis://host:port (rediss:// for TLS) URL, got 'memcached://localhost'");
 
         Process passwordForNothing = launch(otherDir, "--redis", "none", "--redis-password-file", "/nonexistent");
         assertThat(passwordForNothing.waitFor(2, TimeUnit.MINUTES)).isTrue();
@@ -192,16 +237,19 @@ class UpCommandTest {
     void redisNone_startsNoRedis_ignoresItsPort_andSaysLimitsStayLocal() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             Process up = launch(dataDir, "--redis", "none", "--redis-port", String.valueOf(taken.getLocalPort()));
-            UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(200))
+            UpState state = await().atMost(START_LIMIT)
+                    .pollInterval(Duration.ofMillis(200))
                     .failFast("up exited early", () -> !up.isAlive())
                     .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null);
             assertThat(state.redisUrl()).isEmpty();
             assertThat(state.redisPid()).isZero();
             assertThat(state.ports()).doesNotContainKey(RunningStack.REDIS);
-            assertThat(state.endpoints()).anyMatch(line -> line.startsWith("redis")
-                    && line.contains("none: extauthz keeps per-process local rate limits"));
+            assertThat(state.endpoints())
+                    .anyMatch(line -> line.startsWith("redis")
+                            && line.contains("none: extauthz keeps per-process local rate limits"));
             assertThat(dataDir.resolve("redis")).doesNotExist();
-            HttpResponse<String> ready = await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+            HttpResponse<String> ready = await().atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
                     .until(() -> get(state.statusUrl() + "/readyz"), r -> r.statusCode() == 200);
             assertThat(ready.body()).doesNotContain("\"name\":\"redis\"");
             up.destroy();
@@ -220,7 +268,8 @@ class UpCommandTest {
 
         // Same data directory, same Redis port: the orphan holds it until the next up stops it.
         Process next = launch(dataDir, "--redis-port", String.valueOf(redisPort));
-        UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(200))
+        UpState state = await().atMost(START_LIMIT)
+                .pollInterval(Duration.ofMillis(200))
                 .failFast("up exited early", () -> !next.isAlive())
                 .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null && s.pid() == next.pid());
         assertThat(redis.isAlive()).as("the orphan is stopped").isFalse();
@@ -234,12 +283,17 @@ class UpCommandTest {
 
     /** up's Redis answers the password up.json names (what extauthz is given) and refuses everyone else. */
     private static void assertRedisServesTheStacksPasswordOnly(UpState state) throws Exception {
-        assertThat(state.redisUrl()).isEqualTo("redis://127.0.0.1:" + state.ports().get(RunningStack.REDIS));
-        String password = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.REDIS_PASSWORD))).strip();
-        assertThat(state.endpoints()).anyMatch(line -> line.startsWith("redis") && line.contains(state.redisUrl())
-                && !line.contains(password));
-        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), password)).isTrue();
-        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), "not-the-password")).isFalse();
+        assertThat(state.redisUrl())
+                .isEqualTo("redis://127.0.0.1:" + state.ports().get(RunningStack.REDIS));
+        String password = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.REDIS_PASSWORD)))
+                .strip();
+        assertThat(state.endpoints())
+                .anyMatch(line ->
+                        line.startsWith("redis") && line.contains(state.redisUrl()) && !line.contains(password));
+        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), password))
+                .isTrue();
+        assertThat(LocalRedis.ping(state.ports().get(RunningStack.REDIS), "not-the-password"))
+                .isFalse();
     }
 
     /**
@@ -248,65 +302,188 @@ class UpCommandTest {
      */
     private void assertCliCommandsFindTheStackThroughTheDataDir(UpState state) throws Exception {
         String dir = dataDir.toString();
-        String token = CliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1").out().trim();
-        CliRun allowed = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
-                "--header", "authorization=Bearer " + token, "--header", "x-tenant-id=t1");
+        String token = CliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1")
+                .out()
+                .trim();
+        CliRun allowed = CliRun.of(
+                "authz",
+                "send",
+                "--data-dir",
+                dir,
+                "--host",
+                "demo.local",
+                "--path",
+                "/demo/x",
+                "--header",
+                "authorization=Bearer " + token,
+                "--header",
+                "x-tenant-id=t1");
         assertThat(allowed.exit()).as(allowed.err()).isZero();
-        assertThat(allowed.out()).startsWith("ALLOWED")
+        assertThat(allowed.out())
+                .startsWith("ALLOWED")
                 .contains("upstream header set:     x-user-id: alice  (overwrite, append=false)")
                 .contains("upstream header removed: authorization");
-        CliRun denied = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
-                "--header", "x-tenant-id=t1");
+        CliRun denied = CliRun.of(
+                "authz",
+                "send",
+                "--data-dir",
+                dir,
+                "--host",
+                "demo.local",
+                "--path",
+                "/demo/x",
+                "--header",
+                "x-tenant-id=t1");
         assertThat(denied.out()).startsWith("DENIED: HTTP 401");
 
-        CliRun masked = CliRun.of("dlp", "send", "--data-dir", dir, "--response", "--content-type", "application/json",
-                "--body", "{\"card\":\"4242 4242 4242 4242\"}");
+        CliRun masked = CliRun.of(
+                "dlp",
+                "send",
+                "--data-dir",
+                dir,
+                "--response",
+                "--content-type",
+                "application/json",
+                "--body",
+                "{\"card\":\"4242 4242 4242 4242\"}");
         assertThat(masked.exit()).as(masked.err()).isZero();
-        assertThat(masked.out()).startsWith("FORWARDED: the client receives").doesNotContain("4242 4242 4242 4242")
+        assertThat(masked.out())
+                .startsWith("FORWARDED: the client receives")
+                .doesNotContain("4242 4242 4242 4242")
                 .contains("--- body ---\n{\"card\":\"");
-        CliRun blocked = CliRun.of("dlp", "send", "--data-dir", dir, "--path", "/v1/chat/completions",
-                "--body", "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
+        CliRun blocked = CliRun.of(
+                "dlp",
+                "send",
+                "--data-dir",
+                dir,
+                "--path",
+                "/v1/chat/completions",
+                "--body",
+                "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
         assertThat(blocked.out()).startsWith("BLOCKED: HTTP 403").doesNotContain("4242 4242");
         // The route contract: a profile the gateway route names, whatever the path; an unknown one fails closed.
-        CliRun named = CliRun.of("dlp", "send", "--data-dir", dir, "--profile", "llm",
-                "--body", "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
+        CliRun named = CliRun.of(
+                "dlp",
+                "send",
+                "--data-dir",
+                dir,
+                "--profile",
+                "llm",
+                "--body",
+                "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
         assertThat(named.out()).startsWith("BLOCKED: HTTP 403");
-        CliRun unknownRule = CliRun.of("authz", "send", "--data-dir", dir, "--host", "demo.local", "--path", "/demo/x",
-                "--header", "authorization=Bearer " + token, "--header", "x-tenant-id=t1", "--authz-profile", "no-such-rule");
+        CliRun unknownRule = CliRun.of(
+                "authz",
+                "send",
+                "--data-dir",
+                dir,
+                "--host",
+                "demo.local",
+                "--path",
+                "/demo/x",
+                "--header",
+                "authorization=Bearer " + token,
+                "--header",
+                "x-tenant-id=t1",
+                "--authz-profile",
+                "no-such-rule");
         assertThat(unknownRule.out()).startsWith("DENIED: HTTP 403").contains("unknown_profile");
 
-        CliRun key = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "quickstart", "--owner", "partner-a",
-                "--tenant", "t1");
+        CliRun key = CliRun.of(
+                "apikey",
+                "create",
+                "--data-dir",
+                dir,
+                "--name",
+                "quickstart",
+                "--owner",
+                "partner-a",
+                "--tenant",
+                "t1");
         assertThat(key.exit()).as(key.err()).isZero();
-        assertThat(key.out()).as("KEY=$(meshguard apikey create ...) gets the key alone").matches("mgk_[0-9a-f]{16}_\\S+\n");
+        assertThat(key.out())
+                .as("KEY=$(meshguard apikey create ...) gets the key alone")
+                .matches("mgk_[0-9a-f]{16}_\\S+\n");
         CliRun keys = CliRun.of("apikey", "list", "--data-dir", dir);
         assertThat(keys.out().lines()).singleElement().asString().contains("name=quickstart");
 
         // quota commands find up's admin API, and with --direct-db up's database and Redis, all through up.json
-        CliRun quota = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "payments-monthly", "--caller",
-                "tenant:t1", "--reason", "test");
+        CliRun quota = CliRun.of(
+                "quota",
+                "reset",
+                "--data-dir",
+                dir,
+                "--quota",
+                "payments-monthly",
+                "--caller",
+                "tenant:t1",
+                "--reason",
+                "test");
         assertThat(quota.exit()).as(quota.err()).isZero();
         assertThat(quota.out()).contains("\"via\" : \"admin_api\"");
-        CliRun direct = CliRun.of("quota", "show", "--direct-db", "--data-dir", dir, "--policy",
-                io.meshguard.testing.FixturePolicies.file("authz.yaml").toString(), "--quota", "payments-monthly",
-                "--caller", "tenant:t1");
+        CliRun direct = CliRun.of(
+                "quota",
+                "show",
+                "--direct-db",
+                "--data-dir",
+                dir,
+                "--policy",
+                io.meshguard.testing.FixturePolicies.file("authz.yaml").toString(),
+                "--quota",
+                "payments-monthly",
+                "--caller",
+                "tenant:t1");
         assertThat(direct.exit()).as(direct.err()).isZero();
         assertThat(direct.err()).contains("live counters: the Redis of the `meshguard up` on");
         assertThat(direct.out()).contains("used=0 durable=0");
 
         // a quota reset through up reaches the Redis up's extauthz counts in: the caller is admitted again at once
-        String partnerKey = CliRun.of("apikey", "create", "--data-dir", dir, "--name", "statements", "--owner", "partner-q",
-                "--tenant", "t2", "--roles", "statements-reader").out().strip();
+        String partnerKey = CliRun.of(
+                        "apikey",
+                        "create",
+                        "--data-dir",
+                        dir,
+                        "--name",
+                        "statements",
+                        "--owner",
+                        "partner-q",
+                        "--tenant",
+                        "t2",
+                        "--roles",
+                        "statements-reader")
+                .out()
+                .strip();
         String partnerKeyId = partnerKey.split("_")[1];
-        String[] statements = {"authz", "send", "--data-dir", dir, "--host", "partners.bank.example", "--path",
-            "/v1/statements/1", "--header", "x-api-key=" + partnerKey, "--header", "x-tenant-id=t2"};
+        String[] statements = {
+            "authz",
+            "send",
+            "--data-dir",
+            dir,
+            "--host",
+            "partners.bank.example",
+            "--path",
+            "/v1/statements/1",
+            "--header",
+            "x-api-key=" + partnerKey,
+            "--header",
+            "x-tenant-id=t2"
+        };
         for (int i = 0; i < 5; i++) {
             CliRun admitted = CliRun.of(statements);
             assertThat(admitted.out()).as(admitted.err()).startsWith("ALLOWED");
         }
         assertThat(CliRun.of(statements).out()).startsWith("DENIED: HTTP 429");
-        CliRun reset = CliRun.of("quota", "reset", "--data-dir", dir, "--quota", "partner-statements-daily", "--caller",
-                "api_key:" + partnerKeyId, "--reason", "test");
+        CliRun reset = CliRun.of(
+                "quota",
+                "reset",
+                "--data-dir",
+                dir,
+                "--quota",
+                "partner-statements-daily",
+                "--caller",
+                "api_key:" + partnerKeyId,
+                "--reason",
+                "test");
         assertThat(reset.exit()).as(reset.err()).isZero();
         assertThat(CliRun.of(statements).out()).startsWith("ALLOWED");
 
@@ -325,22 +502,40 @@ class UpCommandTest {
         CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
         assertThat(render.exit()).as(render.err()).isZero();
         assertThat(render.out()).contains("127.0.0.1:" + state.ports().get(RunningStack.EXTAUTHZ));
-        String bearer = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN))).strip();
-        HttpResponse<String> fleet = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                        + state.ports().get(RunningStack.XDS_ADMIN) + "/fleet"))
-                .header("Authorization", "Bearer " + bearer).build(), HttpResponse.BodyHandlers.ofString());
+        String bearer = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN)))
+                .strip();
+        HttpResponse<String> fleet = http.send(
+                HttpRequest.newBuilder(
+                                URI.create("http://127.0.0.1:" + state.ports().get(RunningStack.XDS_ADMIN) + "/fleet"))
+                        .header("Authorization", "Bearer " + bearer)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(fleet.statusCode()).as("Bearer $(cat xds-admin-token)").isEqualTo(200);
 
         // An explicit --db with a wrong password (up's PostgreSQL demands one) says so, and where it came from.
-        Path wrong = java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
-        CliRun refused = CliRun.of("audit", "query", "--direct-db", "--db", state.jdbcUrl(), "--db-user", state.dbUser(),
-                "--db-password-file", wrong.toString(), "--since", "1h");
+        Path wrong =
+                java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
+        CliRun refused = CliRun.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                state.jdbcUrl(),
+                "--db-user",
+                state.dbUser(),
+                "--db-password-file",
+                wrong.toString(),
+                "--since",
+                "1h");
         assertThat(refused.exit()).isEqualTo(1);
-        assertThat(refused.err()).contains("refused the login of user '" + state.dbUser() + "'")
-                .contains("password file " + wrong).contains("--db-password-file FILE");
+        assertThat(refused.err())
+                .contains("refused the login of user '" + state.dbUser() + "'")
+                .contains("password file " + wrong)
+                .contains("--db-password-file FILE");
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                CliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice").out())
+                        CliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice")
+                                .out())
                 .contains("authz_decision"));
     }
 
@@ -357,22 +552,39 @@ class UpCommandTest {
     private void assertDevTokenIsAllowedOnlyForItsTenant(UpState state) {
         int port = state.endpoints().stream()
                 .map(java.util.regex.Pattern.compile("^extauthz\\s+gRPC 127\\.0\\.0\\.1:(\\d+)")::matcher)
-                .filter(java.util.regex.Matcher::find).map(m -> Integer.parseInt(m.group(1)))
-                .findFirst().orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
-        assertThat(state.endpoints()).anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
+                .filter(java.util.regex.Matcher::find)
+                .map(m -> Integer.parseInt(m.group(1)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
+        assertThat(state.endpoints())
+                .anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
         CliRun minted = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
         assertThat(minted.exit()).as(minted.err()).isZero();
         String token = minted.out().trim();
-        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port)
+                .usePlaintext()
+                .build();
         try {
             var stub = io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc.newBlockingStub(channel);
-            java.util.function.Function<String, io.envoyproxy.envoy.service.auth.v3.CheckResponse> check = tenant ->
-                    stub.withDeadlineAfter(Duration.ofSeconds(30)).check(io.meshguard.extauthz.tools.CheckRequests.of(
-                            "GET", "demo.local", "/demo/v1/chat",
-                            java.util.Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of(tenant)),
-                            java.util.Map.of(), io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP));
-            assertThat(check.apply("t1").hasOkResponse()).as("dev token, own tenant").isTrue();
-            assertThat(check.apply("t2").getDeniedResponse().getStatus().getCodeValue()).as("other tenant").isEqualTo(403);
+            java.util.function.Function<String, io.envoyproxy.envoy.service.auth.v3.CheckResponse> check =
+                    tenant -> stub.withDeadlineAfter(Duration.ofSeconds(30))
+                            .check(io.meshguard.extauthz.tools.CheckRequests.of(
+                                    "GET",
+                                    "demo.local",
+                                    "/demo/v1/chat",
+                                    java.util.Map.of(
+                                            "authorization",
+                                            List.of("Bearer " + token),
+                                            "x-tenant-id",
+                                            List.of(tenant)),
+                                    java.util.Map.of(),
+                                    io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP));
+            assertThat(check.apply("t1").hasOkResponse())
+                    .as("dev token, own tenant")
+                    .isTrue();
+            assertThat(check.apply("t2").getDeniedResponse().getStatus().getCodeValue())
+                    .as("other tenant")
+                    .isEqualTo(403);
         } finally {
             channel.shutdownNow();
         }
@@ -402,7 +614,6 @@ class UpCommandTest {
         return new RunningUp(process, state, log);
     }
 
-
     private Process launch() throws IOException {
         return launch(dataDir);
     }
@@ -410,8 +621,12 @@ class UpCommandTest {
     /** {@code up} on {@code dir} with every port 0 (tests run beside each other and beside a developer's stack). */
     private Process launch(Path dir, String... portFlags) throws IOException {
         List<String> command = new ArrayList<>(UpJvm.command());
-        command.addAll(List.of("up", "--data-dir", dir.toString(),
-                "--policies", io.meshguard.testing.FixturePolicies.directory().toString()));
+        command.addAll(List.of(
+                "up",
+                "--data-dir",
+                dir.toString(),
+                "--policies",
+                io.meshguard.testing.FixturePolicies.directory().toString()));
         List<String> given = List.of(portFlags);
         for (String flag : UpPorts.ANY.byFlag().keySet()) {
             if (!given.contains(flag)) {
@@ -422,15 +637,20 @@ class UpCommandTest {
         // To a file, not a pipe: the JDK closes a pipe when the process exits, racing a reader still at its tail.
         Path log = java.nio.file.Files.createTempFile("meshguard-up-", ".log");
         log.toFile().deleteOnExit();
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
         started.add(process);
         logs.put(process, log);
         return process;
     }
 
     private HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        return http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 

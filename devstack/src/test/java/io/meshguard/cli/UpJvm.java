@@ -11,13 +11,17 @@ import java.util.List;
  * through its DLP scan are a few hundred bytes: without C2 its vector search is slower there, not different.
  */
 final class UpJvm {
-    private UpJvm() {
-    }
+    private UpJvm() {}
 
     /** {@code java}, its options and the class path, up to and including {@link Main}'s class name. */
     static List<String> command() {
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        return List.of(javaBin.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName());
+        return List.of(
+                javaBin.toString(),
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName());
     }
 }

@@ -19,12 +19,15 @@ class UpPortsTest {
     void keycloakPort_onAnotherFlagsPort_isRefusedNamingBothFlags() {
         for (var other : UpPorts.DEFAULTS.byFlag().entrySet()) {
             assertThatThrownBy(() -> UpPorts.DEFAULTS.requireDistinct("--keycloak-port", other.getValue()))
-                    .as(other.getKey()).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("port " + other.getValue() + " is given to both --keycloak-port and "
-                            + other.getKey());
+                    .as(other.getKey())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(
+                            "port " + other.getValue() + " is given to both --keycloak-port and " + other.getKey());
         }
-        assertThatCode(() -> UpPorts.DEFAULTS.requireDistinct("--keycloak-port", 18080)).doesNotThrowAnyException();
-        assertThatCode(() -> UpPorts.ANY.requireDistinct("--keycloak-port", 0)).as("0 picks a free port")
+        assertThatCode(() -> UpPorts.DEFAULTS.requireDistinct("--keycloak-port", 18080))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> UpPorts.ANY.requireDistinct("--keycloak-port", 0))
+                .as("0 picks a free port")
                 .doesNotThrowAnyException();
         assertThatThrownBy(() -> UpPorts.ANY.requireDistinct("--keycloak-port", 70000))
                 .hasMessageContaining("--keycloak-port must be between 0 and 65535");
@@ -33,7 +36,8 @@ class UpPortsTest {
     @Test
     void up_withKeycloakOnTheAdminPort_stopsBeforeStartingAnything() {
         List<String> args = new ArrayList<>(List.of("up", "--data-dir", dir.toString(), "--idp", "keycloak"));
-        UpPorts.ANY.byFlag().keySet().stream().filter(f -> !f.equals("--xds-admin-port"))
+        UpPorts.ANY.byFlag().keySet().stream()
+                .filter(f -> !f.equals("--xds-admin-port"))
                 .forEach(f -> args.addAll(List.of(f, "0")));
         args.addAll(List.of("--xds-admin-port", "19103", "--keycloak-port", "19103"));
         CliRun run = CliRun.of(args.toArray(String[]::new));

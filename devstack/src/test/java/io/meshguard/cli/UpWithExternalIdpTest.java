@@ -85,16 +85,25 @@ class UpWithExternalIdpTest {
         Path secretFile = Files.writeString(dir.resolve("console-secret"), CONSOLE_SECRET + "\n");
         Path access = Files.writeString(dir.resolve("access.yaml"), bankAccessFile());
         String issuer = keycloak.issuer(REALM);
-        Process up = launch(dataDir, List.of("--idp-issuer", issuer, "--access-file", access.toString(),
-                "--console-client-secret-file", secretFile.toString()));
-        UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(500))
+        Process up = launch(
+                dataDir,
+                List.of(
+                        "--idp-issuer",
+                        issuer,
+                        "--access-file",
+                        access.toString(),
+                        "--console-client-secret-file",
+                        secretFile.toString()));
+        UpState state = await().atMost(START_LIMIT)
+                .pollInterval(Duration.ofMillis(500))
                 .failFast("up exited early: " + log(dataDir), () -> !up.isAlive())
                 .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null);
         UpIdp idp = state.idp();
         assertThat(idp.kind()).isEqualTo("external");
         assertThat(idp.issuer()).isEqualTo(issuer);
         assertThat(idp.users()).as("the bank's people are not up's to list").isEmpty();
-        assertThat(Files.readString(dataDir.resolve(UpState.FILE_NAME))).as("the console's secret stays in its file")
+        assertThat(Files.readString(dataDir.resolve(UpState.FILE_NAME)))
+                .as("the console's secret stays in its file")
                 .doesNotContain(CONSOLE_SECRET);
         assertThat(Files.readString(log(dataDir))).contains("issuer " + issuer);
         String admin = "http://127.0.0.1:" + state.ports().get(RunningStack.XDS_ADMIN);
@@ -120,15 +129,21 @@ class UpWithExternalIdpTest {
         String bo = signIn(issuer, "bo");
         HttpResponse<String> created = call(ana, "PUT", admin + "/apis/acme-api", api("acme-api"));
         assertThat(created.statusCode()).as(created.body()).isEqualTo(200);
-        assertThat(call(bo, "PUT", admin + "/apis/globex-api", api("globex-api")).statusCode()).isEqualTo(200);
+        assertThat(call(bo, "PUT", admin + "/apis/globex-api", api("globex-api"))
+                        .statusCode())
+                .isEqualTo(200);
         HttpResponse<String> listed = call(ana, "GET", admin + "/apis", "");
         assertThat(listed.statusCode()).isEqualTo(200);
         assertThat(listed.body()).contains("acme-api").doesNotContain("globex-api");
-        assertThat(call(ana, "GET", admin + "/apis/globex-api", "").statusCode()).isEqualTo(404);
+        assertThat(call(ana, "GET", admin + "/apis/globex-api", "").statusCode())
+                .isEqualTo(404);
         // org-admin holds no system-scope permission: publishing the mesh is the platform's
-        assertThat(call(ana, "POST", admin + "/publish", "{\"reason\": \"try\"}").statusCode()).isEqualTo(403);
+        assertThat(call(ana, "POST", admin + "/publish", "{\"reason\": \"try\"}")
+                        .statusCode())
+                .isEqualTo(403);
         // a person with no bound role is admitted by the issuer and granted nothing
-        assertThat(call(signIn(issuer, "nobody"), "GET", admin + "/apis", "").statusCode()).isEqualTo(403);
+        assertThat(call(signIn(issuer, "nobody"), "GET", admin + "/apis", "").statusCode())
+                .isEqualTo(403);
 
         // the same person, roles and groups in another realm of the same Keycloak: another issuer, refused
         String elsewhere = signIn(keycloak.issuer(OTHER_REALM), "ops");
@@ -136,12 +151,17 @@ class UpWithExternalIdpTest {
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(401);
 
         // the console signs in at the bank's issuer as its confidential client, with PKCE
-        HttpResponse<String> signin = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()
-                .send(HttpRequest.newBuilder(URI.create(admin + "/console/signin")).build(),
+        HttpResponse<String> signin = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build()
+                .send(
+                        HttpRequest.newBuilder(URI.create(admin + "/console/signin"))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
         assertThat(signin.statusCode()).isEqualTo(303);
         assertThat(signin.headers().firstValue("Location").orElseThrow())
-                .startsWith(issuer + "/protocol/openid-connect/auth?").contains("client_id=meshguard-console")
+                .startsWith(issuer + "/protocol/openid-connect/auth?")
+                .contains("client_id=meshguard-console")
                 .contains("code_challenge_method=S256");
 
         up.destroy();
@@ -149,18 +169,32 @@ class UpWithExternalIdpTest {
     }
 
     @Test
-    void upWithIdpIssuer_thatItsDiscoveryDoesNotName_orOverPlainHttpFromAnotherHost_failsBeforeStarting() throws Exception {
+    void upWithIdpIssuer_thatItsDiscoveryDoesNotName_orOverPlainHttpFromAnotherHost_failsBeforeStarting()
+            throws Exception {
         Path dataDir = dir.resolve("wrong");
         String issuer = keycloak.issuer(REALM);
-        CliRun run = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer", issuer + "/",
-                "--policies", FixturePolicies.directory().toString());
+        CliRun run = CliRun.of(
+                "up",
+                "--data-dir",
+                dataDir.toString(),
+                "--idp-issuer",
+                issuer + "/",
+                "--policies",
+                FixturePolicies.directory().toString());
         assertThat(run.exit()).isEqualTo(1);
-        assertThat(run.err()).contains("--idp-issuer " + issuer + "/ is not the issuer")
+        assertThat(run.err())
+                .contains("--idp-issuer " + issuer + "/ is not the issuer")
                 .contains("(" + issuer + ")");
         assertThat(dataDir.resolve("postgres")).as("nothing started").doesNotExist();
 
-        CliRun plainHttp = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer",
-                "http://keycloak.bank.example/realms/meshguard", "--policies", FixturePolicies.directory().toString());
+        CliRun plainHttp = CliRun.of(
+                "up",
+                "--data-dir",
+                dataDir.toString(),
+                "--idp-issuer",
+                "http://keycloak.bank.example/realms/meshguard",
+                "--policies",
+                FixturePolicies.directory().toString());
         assertThat(plainHttp.exit()).isEqualTo(1);
         assertThat(plainHttp.err()).contains("plain http is for an issuer on this machine");
 
@@ -175,22 +209,30 @@ class UpWithExternalIdpTest {
      */
     private static String bankRealm(String name) {
         ObjectMapper json = new ObjectMapper();
-        ObjectNode realm = json.createObjectNode().put("realm", name).put("enabled", true)
-                .put("accessTokenLifespan", 300);
+        ObjectNode realm =
+                json.createObjectNode().put("realm", name).put("enabled", true).put("accessTokenLifespan", 300);
         ArrayNode roles = realm.putObject("roles").putArray("realm");
         roles.addObject().put("name", "meshguard-platform-admin");
         roles.addObject().put("name", "meshguard-tenant-admin");
-        ArrayNode tenants = realm.putArray("groups").addObject().put("name", "tenants").putArray("subGroups");
+        ArrayNode tenants =
+                realm.putArray("groups").addObject().put("name", "tenants").putArray("subGroups");
         tenants.addObject().put("name", "acme");
         tenants.addObject().put("name", "globex");
         ArrayNode clients = realm.putArray("clients");
-        ObjectNode cli = clients.addObject().put("clientId", "meshguard-cli").put("publicClient", true)
-                .put("standardFlowEnabled", false).put("directAccessGrantsEnabled", false);
-        cli.putObject("attributes").put("oauth2.device.authorization.grant.enabled", "true")
+        ObjectNode cli = clients.addObject()
+                .put("clientId", "meshguard-cli")
+                .put("publicClient", true)
+                .put("standardFlowEnabled", false)
+                .put("directAccessGrantsEnabled", false);
+        cli.putObject("attributes")
+                .put("oauth2.device.authorization.grant.enabled", "true")
                 .put("pkce.code.challenge.method", "S256");
         mappers(cli);
-        ObjectNode console = clients.addObject().put("clientId", "meshguard-console").put("publicClient", false)
-                .put("secret", CONSOLE_SECRET).put("standardFlowEnabled", true)
+        ObjectNode console = clients.addObject()
+                .put("clientId", "meshguard-console")
+                .put("publicClient", false)
+                .put("secret", CONSOLE_SECRET)
+                .put("standardFlowEnabled", true)
                 .put("directAccessGrantsEnabled", false);
         console.putArray("redirectUris").add("http://127.0.0.1/*");
         console.putObject("attributes").put("pkce.code.challenge.method", "S256");
@@ -205,21 +247,38 @@ class UpWithExternalIdpTest {
 
     private static void mappers(ObjectNode client) {
         ArrayNode mappers = client.putArray("protocolMappers");
-        mappers.addObject().put("name", "admin-audience").put("protocol", "openid-connect")
-                .put("protocolMapper", "oidc-audience-mapper").putObject("config")
-                .put("included.custom.audience", "meshguard-admin").put("access.token.claim", "true")
+        mappers.addObject()
+                .put("name", "admin-audience")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-audience-mapper")
+                .putObject("config")
+                .put("included.custom.audience", "meshguard-admin")
+                .put("access.token.claim", "true")
                 .put("id.token.claim", "false");
-        mappers.addObject().put("name", "groups").put("protocol", "openid-connect")
-                .put("protocolMapper", "oidc-group-membership-mapper").putObject("config")
-                .put("full.path", "true").put("claim.name", "groups").put("access.token.claim", "true")
-                .put("id.token.claim", "true").put("userinfo.token.claim", "true");
+        mappers.addObject()
+                .put("name", "groups")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-group-membership-mapper")
+                .putObject("config")
+                .put("full.path", "true")
+                .put("claim.name", "groups")
+                .put("access.token.claim", "true")
+                .put("id.token.claim", "true")
+                .put("userinfo.token.claim", "true");
     }
 
     private static void user(ArrayNode users, String name, List<String> roles, List<String> groups) {
-        ObjectNode u = users.addObject().put("username", name).put("enabled", true)
-                .put("email", name + "@bank.example").put("emailVerified", true).put("firstName", name)
+        ObjectNode u = users.addObject()
+                .put("username", name)
+                .put("enabled", true)
+                .put("email", name + "@bank.example")
+                .put("emailVerified", true)
+                .put("firstName", name)
                 .put("lastName", "Person");
-        u.putArray("credentials").addObject().put("type", "password").put("value", PASSWORD)
+        u.putArray("credentials")
+                .addObject()
+                .put("type", "password")
+                .put("value", PASSWORD)
                 .put("temporary", false);
         ArrayNode realmRoles = u.putArray("realmRoles");
         roles.forEach(realmRoles::add);
@@ -261,8 +320,8 @@ class UpWithExternalIdpTest {
     private Outcome loginThroughTheCli(Path dataDir, Map<String, String> env, String username) throws Exception {
         Process login = start(env, "login", "--data-dir", dataDir.toString());
         StringBuilder output = new StringBuilder();
-        BufferedReader lines = new BufferedReader(new InputStreamReader(login.getInputStream(),
-                StandardCharsets.UTF_8));
+        BufferedReader lines =
+                new BufferedReader(new InputStreamReader(login.getInputStream(), StandardCharsets.UTF_8));
         Pattern complete = Pattern.compile("\\(or open (\\S+)\\)");
         String line;
         while ((line = lines.readLine()) != null) {
@@ -305,11 +364,16 @@ class UpWithExternalIdpTest {
 
     private Process launch(Path dataDir, List<String> options) throws IOException {
         List<String> command = new ArrayList<>(UpJvm.command());
-        command.addAll(List.of("up", "--data-dir", dataDir.toString(),
-                "--policies", FixturePolicies.directory().toString()));
+        command.addAll(List.of(
+                "up",
+                "--data-dir",
+                dataDir.toString(),
+                "--policies",
+                FixturePolicies.directory().toString()));
         command.addAll(options);
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log(dataDir).toFile()));
         Process process = pb.start();
         started.add(process);

@@ -63,7 +63,8 @@ class UpWithKeycloakTest {
     @Test
     void upWithKeycloak_demoUsersSignIn_andTheAdminApiScopesThemByTenantAndRole() throws Exception {
         Process up = launch();
-        UpState state = await().atMost(START_LIMIT).pollInterval(Duration.ofMillis(500))
+        UpState state = await().atMost(START_LIMIT)
+                .pollInterval(Duration.ofMillis(500))
                 .failFast("up exited early: " + log(), () -> !up.isAlive())
                 .until(() -> UpState.readRunning(dataDir).orElse(null), s -> s != null);
         UpIdp idp = state.idp();
@@ -71,8 +72,17 @@ class UpWithKeycloakTest {
         assertThat(idp.note()).contains("local realm only");
         assertThat(idp.issuer()).isEqualTo(idp.url() + "/realms/meshguard");
         assertThat(idp.cliClient()).isEqualTo("meshguard-cli");
-        assertThat(idp.users()).extracting(DemoUser::role).contains("system-admin", "org-admin", "gateway-owner",
-                "api-developer", "business-manager", "customer-admin", "api-consumer", "auditor");
+        assertThat(idp.users())
+                .extracting(DemoUser::role)
+                .contains(
+                        "system-admin",
+                        "org-admin",
+                        "gateway-owner",
+                        "api-developer",
+                        "business-manager",
+                        "customer-admin",
+                        "api-consumer",
+                        "auditor");
         assertThat(idp.users()).extracting(DemoUser::scope).contains("tenant:acme", "tenant:globex");
         assertThat(Files.readString(log())).contains("keycloak", idp.url());
         // it holds the demo passwords
@@ -84,13 +94,18 @@ class UpWithKeycloakTest {
         // never a foreign-key error (issue 41)
         HttpResponse<String> tenants = call(signIn(idp, "system-admin"), "GET", admin + "/v1/operator/tenants", "");
         assertThat(tenants.statusCode()).as(tenants.body()).isEqualTo(200);
-        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tenants.body()).findValuesAsText("id"))
-                .as(tenants.body()).contains("acme", "globex", "t1");
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(tenants.body())
+                        .findValuesAsText("id"))
+                .as(tenants.body())
+                .contains("acme", "globex", "t1");
 
         String acme = signIn(idp, "acme-org-admin");
         String globex = signIn(idp, "globex-org-admin");
         String consumer = signIn(idp, "globex-api-consumer");
-        assertThat(call(globex, "PUT", admin + "/apis/globex-api", api("globex-api")).statusCode()).isEqualTo(200);
+        assertThat(call(globex, "PUT", admin + "/apis/globex-api", api("globex-api"))
+                        .statusCode())
+                .isEqualTo(200);
         HttpResponse<String> created = call(acme, "PUT", admin + "/apis/acme-api", api("acme-api"));
         assertThat(created.statusCode()).as(created.body()).isEqualTo(200);
 
@@ -98,12 +113,19 @@ class UpWithKeycloakTest {
         assertThat(listed.statusCode()).isEqualTo(200);
         assertThat(listed.body()).contains("acme-api").doesNotContain("globex-api");
         // another tenant's object does not exist for acme: 404, never 403
-        assertThat(call(acme, "GET", admin + "/apis/globex-api", "").statusCode()).isEqualTo(404);
-        assertThat(call(consumer, "GET", admin + "/apis/globex-api", "").statusCode()).isEqualTo(200);
-        assertThat(call(consumer, "POST", admin + "/publish", "{\"reason\": \"try\"}").statusCode()).isEqualTo(403);
-        assertThat(call(consumer, "PUT", admin + "/apis/globex-api", api("globex-api")).statusCode()).isEqualTo(403);
+        assertThat(call(acme, "GET", admin + "/apis/globex-api", "").statusCode())
+                .isEqualTo(404);
+        assertThat(call(consumer, "GET", admin + "/apis/globex-api", "").statusCode())
+                .isEqualTo(200);
+        assertThat(call(consumer, "POST", admin + "/publish", "{\"reason\": \"try\"}")
+                        .statusCode())
+                .isEqualTo(403);
+        assertThat(call(consumer, "PUT", admin + "/apis/globex-api", api("globex-api"))
+                        .statusCode())
+                .isEqualTo(403);
         // the token file stays as break-glass, which `meshguard apikey` and `meshguard quota` use under up
-        String breakGlass = Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN))).strip();
+        String breakGlass = Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN)))
+                .strip();
         assertThat(call(breakGlass, "GET", admin + "/apis", "").body()).contains("acme-api", "globex-api");
 
         consoleSignsInThroughTheLocalRealm(idp, admin);
@@ -124,26 +146,31 @@ class UpWithKeycloakTest {
         HttpResponse<String> start = browser.get(URI.create(admin + "/console/signin"));
         assertThat(start.statusCode()).isEqualTo(303);
         String authorize = start.headers().firstValue("Location").orElseThrow();
-        assertThat(authorize).startsWith(idp.issuer() + "/protocol/openid-connect/auth?")
-                .contains("client_id=" + idp.consoleClient()).contains("code_challenge_method=S256");
+        assertThat(authorize)
+                .startsWith(idp.issuer() + "/protocol/openid-connect/auth?")
+                .contains("client_id=" + idp.consoleClient())
+                .contains("code_challenge_method=S256");
         HttpResponse<String> login = browser.follow(URI.create(authorize));
         assertThat(login.statusCode()).as(login.body()).isEqualTo(200);
         // Keycloak's login theme: <form id="kc-form-login" ... action="…/login-actions/authenticate?…" method="post">
         java.util.regex.Matcher tag = java.util.regex.Pattern.compile("<form[^>]*id=\"kc-form-login\"[^>]*>")
                 .matcher(login.body());
         assertThat(tag.find()).as(login.body()).isTrue();
-        java.util.regex.Matcher form = java.util.regex.Pattern.compile("action=\"([^\"]+)\"").matcher(tag.group());
+        java.util.regex.Matcher form =
+                java.util.regex.Pattern.compile("action=\"([^\"]+)\"").matcher(tag.group());
         assertThat(form.find()).as(tag.group()).isTrue();
         DemoUser user = idp.user("system-admin");
-        HttpResponse<String> signedIn = browser.post(login.uri().resolve(form.group(1).replace("&amp;", "&")),
-                LocalKeycloak.form(Map.of("username", user.username(), "password", user.password(),
-                        "credentialId", "")));
+        HttpResponse<String> signedIn = browser.post(
+                login.uri().resolve(form.group(1).replace("&amp;", "&")),
+                LocalKeycloak.form(
+                        Map.of("username", user.username(), "password", user.password(), "credentialId", "")));
         // the callback ends at the console: redirected to the page asked for, or a page that moves on by itself
         assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(200);
         assertThat(signedIn.uri().toString()).startsWith(admin + "/console/");
         HttpResponse<String> revisions = browser.follow(URI.create(admin + "/console/revisions"));
         assertThat(revisions.statusCode()).isEqualTo(200);
-        assertThat(revisions.uri().toString()).as("a session, not the sign-in page")
+        assertThat(revisions.uri().toString())
+                .as("a session, not the sign-in page")
                 .isEqualTo(admin + "/console/revisions");
         assertThat(revisions.body()).contains("Sign out").contains(user.username());
         HttpResponse<String> validate = browser.follow(URI.create(admin + "/console/validate"));
@@ -155,12 +182,13 @@ class UpWithKeycloakTest {
         java.util.regex.Matcher csrf = java.util.regex.Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"")
                 .matcher(validate.body());
         assertThat(csrf.find()).isTrue();
-        HttpResponse<String> signedOut = browser.post(URI.create(admin + "/console/signout"),
-                LocalKeycloak.form(Map.of("_csrf", csrf.group(1))));
+        HttpResponse<String> signedOut = browser.post(
+                URI.create(admin + "/console/signout"), LocalKeycloak.form(Map.of("_csrf", csrf.group(1))));
         assertThat(signedOut.statusCode()).as(signedOut.body()).isEqualTo(200);
         assertThat(signedOut.uri().toString()).isEqualTo(admin + "/console");
         HttpResponse<String> again = browser.follow(URI.create(admin + "/console/signin"));
-        assertThat(again.uri().toString()).as("the realm's login form, not a silent sign-in")
+        assertThat(again.uri().toString())
+                .as("the realm's login form, not a silent sign-in")
                 .startsWith(idp.issuer());
         assertThat(again.body()).contains("kc-form-login");
     }
@@ -184,9 +212,11 @@ class UpWithKeycloakTest {
         new HeadlessBrowser().approveDevice(code.verificationUriComplete(), user.username(), user.password());
         SignedInToken token = login.get(90, TimeUnit.SECONDS);
 
-        String claims = new String(Base64.getUrlDecoder().decode(token.accessToken().split("\\.")[1]),
-                StandardCharsets.UTF_8);
-        assertThat(claims).contains("\"meshguard-admin\"").contains("meshguard-system-admins")
+        String claims =
+                new String(Base64.getUrlDecoder().decode(token.accessToken().split("\\.")[1]), StandardCharsets.UTF_8);
+        assertThat(claims)
+                .contains("\"meshguard-admin\"")
+                .contains("meshguard-system-admins")
                 .contains("\"preferred_username\":\"" + user.username() + "\"");
     }
 
@@ -195,7 +225,9 @@ class UpWithKeycloakTest {
      * ignored: the JDK's CookieManager would hold back Keycloak's Secure cookies on loopback http, as browsers do not).
      */
     private final class Browser {
-        private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+        private final HttpClient client = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
         private final Map<String, Map<String, String>> jar = new java.util.HashMap<>();
 
         HttpResponse<String> get(URI uri) throws Exception {
@@ -203,7 +235,8 @@ class UpWithKeycloakTest {
         }
 
         HttpResponse<String> post(URI uri, String form) throws Exception {
-            return follow(send(HttpRequest.newBuilder(uri).header("Content-Type", "application/x-www-form-urlencoded")
+            return follow(send(HttpRequest.newBuilder(uri)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString(form))));
         }
 
@@ -220,13 +253,19 @@ class UpWithKeycloakTest {
 
         private HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
             HttpRequest built = request.build();
-            Map<String, String> cookies = jar.computeIfAbsent(built.uri().getAuthority(), k -> new java.util.TreeMap<>());
-            HttpRequest.Builder withCookies = HttpRequest.newBuilder(built.uri()).method(built.method(),
-                    built.bodyPublisher().orElse(HttpRequest.BodyPublishers.noBody()));
+            Map<String, String> cookies =
+                    jar.computeIfAbsent(built.uri().getAuthority(), k -> new java.util.TreeMap<>());
+            HttpRequest.Builder withCookies = HttpRequest.newBuilder(built.uri())
+                    .method(built.method(), built.bodyPublisher().orElse(HttpRequest.BodyPublishers.noBody()));
             built.headers().map().forEach((name, values) -> values.forEach(v -> withCookies.header(name, v)));
             if (!cookies.isEmpty()) {
-                withCookies.header("Cookie", String.join("; ", cookies.entrySet().stream()
-                        .map(e -> e.getKey() + "=" + e.getValue()).toList()));
+                withCookies.header(
+                        "Cookie",
+                        String.join(
+                                "; ",
+                                cookies.entrySet().stream()
+                                        .map(e -> e.getKey() + "=" + e.getValue())
+                                        .toList()));
             }
             HttpResponse<String> r = client.send(withCookies.build(), HttpResponse.BodyHandlers.ofString());
             for (String set : r.headers().allValues("Set-Cookie")) {
@@ -234,7 +273,8 @@ class UpWithKeycloakTest {
                 int eq = pair.indexOf('=');
                 String name = pair.substring(0, eq).strip();
                 String value = pair.substring(eq + 1).strip();
-                if (value.isEmpty() || set.toLowerCase(java.util.Locale.ROOT).contains("max-age=0")
+                if (value.isEmpty()
+                        || set.toLowerCase(java.util.Locale.ROOT).contains("max-age=0")
                         || set.contains("1970")) {
                     cookies.remove(name);
                 } else {
@@ -247,12 +287,20 @@ class UpWithKeycloakTest {
 
     private String signIn(UpIdp idp, String username) throws Exception {
         DemoUser user = idp.user(username);
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(idp.issuer()
-                        + "/protocol/openid-connect/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(LocalKeycloak.form(Map.of("grant_type", "password",
-                        "client_id", idp.cliClient(), "username", user.username(), "password", user.password()))))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(idp.issuer() + "/protocol/openid-connect/token"))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(LocalKeycloak.form(Map.of(
+                                "grant_type",
+                                "password",
+                                "client_id",
+                                idp.cliClient(),
+                                "username",
+                                user.username(),
+                                "password",
+                                user.password()))))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return LocalKeycloak.jsonField(r.body(), "access_token");
     }
@@ -263,14 +311,25 @@ class UpWithKeycloakTest {
 
     private Process launch() throws IOException {
         List<String> command = new ArrayList<>(UpJvm.command());
-        command.addAll(List.of("up", "--data-dir", dataDir.toString(),
-                "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), "--idp", "keycloak",
-                "--keycloak-port", "0"));
+        command.addAll(List.of(
+                "up",
+                "--data-dir",
+                dataDir.toString(),
+                "--policies",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                "--idp",
+                "keycloak",
+                "--keycloak-port",
+                "0"));
         UpPorts.ANY.byFlag().keySet().forEach(flag -> command.addAll(List.of(flag, "0")));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
         // the build's distribution (its Quarkus build step already run by the modules before), not the user's cache
-        pb.environment().put("MESHGUARD_CACHE_DIR", io.meshguard.testing.KeycloakServer.cacheDirectory().toString());
+        pb.environment()
+                .put(
+                        "MESHGUARD_CACHE_DIR",
+                        io.meshguard.testing.KeycloakServer.cacheDirectory().toString());
         Process process = pb.start();
         started.add(process);
         return process;

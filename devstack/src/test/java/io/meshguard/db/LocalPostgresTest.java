@@ -66,7 +66,8 @@ class LocalPostgresTest {
 
     @Test
     void start_onAPortAProgramListensOnWithoutAnswering_failsAtOnceSayingItIsNotPostgres() throws Exception {
-        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+        try (java.net.ServerSocket silent =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
             // Accepts (the kernel's backlog does) and never says a word: the readiness check once hung on it forever.
             Path dir = tmp.resolve("pgdata");
             assertThatThrownBy(() -> LocalPostgres.start(dir, silent.getLocalPort()))
@@ -106,7 +107,8 @@ class LocalPostgresTest {
         @Test
         void connect_wrongPassword_rejected() throws Exception {
             assertThat(pg.password()).hasSizeGreaterThanOrEqualTo(20);
-            assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl(), pg.user(), "not-the-password").close())
+            assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl(), pg.user(), "not-the-password")
+                            .close())
                     .isInstanceOf(SQLException.class)
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28P01"));
             assertThat(queryString(pg, "select current_database()")).isEqualTo(LocalPostgres.DEFAULT_DATABASE);
@@ -116,7 +118,8 @@ class LocalPostgresTest {
         void passwordFile_readableByOwnerOnly() throws Exception {
             Path file = pg.dataDirectory().resolve("meshguard-superuser-password");
             assertThat(Files.readString(file).trim()).isEqualTo(pg.password());
-            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .isEqualTo("rw-------");
         }
 
         @Test
@@ -145,7 +148,9 @@ class LocalPostgresTest {
                 assertThat(queryString(pg, "select 'up'")).isEqualTo("up");
                 assertThat(queryString(pg, "show unix_socket_directories")).isEmpty();
             }
-            assertThat(Files.readString(lock)).as("the other server's lock is untouched").startsWith(holder.pid() + "\n");
+            assertThat(Files.readString(lock))
+                    .as("the other server's lock is untouched")
+                    .startsWith(holder.pid() + "\n");
         } finally {
             holder.destroy();
             Files.deleteIfExists(lock);
@@ -177,16 +182,18 @@ class LocalPostgresTest {
     @Test
     void start_invalidArguments_rejected() {
         assertThatThrownBy(() -> LocalPostgres.start(tmp.resolve("a"), 70000))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("port");
         assertThatThrownBy(() -> LocalPostgres.start(tmp.resolve("a"), 0, "Drop Table"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("database name");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("database name");
     }
 
     @Test
     void start_serverLeftByKilledProcess_isReplacedAndDataKept() throws Exception {
         Path dir = tmp.resolve("pgdata");
-        Process child = new ProcessBuilder(javaBinary(), "-cp", testClassPath(),
-                OrphaningMain.class.getName(), dir.toString())
+        Process child = new ProcessBuilder(
+                        javaBinary(), "-cp", testClassPath(), OrphaningMain.class.getName(), dir.toString())
                 .redirectErrorStream(true)
                 .start();
         long orphanPid;
@@ -209,7 +216,10 @@ class LocalPostgresTest {
     public static final class OrphaningMain {
         public static void main(String[] args) throws Exception {
             LocalPostgres pg = LocalPostgres.start(Path.of(args[0]), 0);
-            execute(pg, "create table kept (v varchar(64))", "insert into kept values ('written by the killed process')");
+            execute(
+                    pg,
+                    "create table kept (v varchar(64))",
+                    "insert into kept values ('written by the killed process')");
             System.out.println("READY " + pg.pid());
             System.out.flush();
             Thread.sleep(TimeUnit.MINUTES.toMillis(5));
@@ -218,7 +228,8 @@ class LocalPostgresTest {
 
     private static long awaitReady(Process child) throws IOException {
         List<String> output = new ArrayList<>();
-        BufferedReader reader = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader reader =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = reader.readLine()) != null) {
             output.add(line);
@@ -239,7 +250,7 @@ class LocalPostgresTest {
 
     static void execute(LocalPostgres pg, String... statements) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             for (String sql : statements) {
                 s.execute(sql);
             }
@@ -248,8 +259,8 @@ class LocalPostgresTest {
 
     static String queryString(LocalPostgres pg, String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery(sql)) {
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             assertThat(rs.next()).as("a row from: " + sql).isTrue();
             return rs.getString(1);
         }

@@ -23,6 +23,7 @@ class PgChannelListenerTest {
 
     @TempDir
     static Path tmp;
+
     static LocalPostgres pg;
     static HikariDataSource ds;
 
@@ -39,7 +40,8 @@ class PgChannelListenerTest {
     }
 
     private static void sql(String statement) throws SQLException {
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement()) {
             st.execute(statement);
         }
     }
@@ -47,8 +49,9 @@ class PgChannelListenerTest {
     @Test
     void connecting_callsOnce_thenEachNotificationCallsAgain() throws Exception {
         AtomicInteger calls = new AtomicInteger();
-        try (PgChannelListener listener = new PgChannelListener(ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5),
-                calls::incrementAndGet).start("test-listener")) {
+        try (PgChannelListener listener = new PgChannelListener(
+                        ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5), calls::incrementAndGet)
+                .start("test-listener")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 1);
             sql("NOTIFY " + CHANNEL);
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 2);
@@ -60,8 +63,9 @@ class PgChannelListenerTest {
     @Test
     void aBurstWithinTheDebounce_isOneCall() throws Exception {
         AtomicInteger calls = new AtomicInteger();
-        try (PgChannelListener listener = new PgChannelListener(ds, CHANNEL, Duration.ofSeconds(3),
-                Duration.ofMinutes(5), calls::incrementAndGet).start("test-listener")) {
+        try (PgChannelListener listener = new PgChannelListener(
+                        ds, CHANNEL, Duration.ofSeconds(3), Duration.ofMinutes(5), calls::incrementAndGet)
+                .start("test-listener")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 1);
             // five commits 100 ms apart, as a multi-group publish makes: one call once they are all in
             for (int i = 0; i < 5; i++) {
@@ -70,15 +74,18 @@ class PgChannelListenerTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 2);
             Thread.sleep(1000); // a second call, had the burst been split, would have come by now
-            assertThat(calls.get()).as("calls: one on connecting, one for the burst").isEqualTo(2);
+            assertThat(calls.get())
+                    .as("calls: one on connecting, one for the burst")
+                    .isEqualTo(2);
         }
     }
 
     @Test
     void withoutNotifications_theSafetyNetCalls() {
         AtomicInteger calls = new AtomicInteger();
-        try (PgChannelListener listener = new PgChannelListener(ds, CHANNEL, Duration.ZERO, Duration.ofMillis(200),
-                calls::incrementAndGet).start("test-listener")) {
+        try (PgChannelListener listener = new PgChannelListener(
+                        ds, CHANNEL, Duration.ZERO, Duration.ofMillis(200), calls::incrementAndGet)
+                .start("test-listener")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 3);
         }
     }
@@ -86,8 +93,9 @@ class PgChannelListenerTest {
     @Test
     void aKilledConnection_isReopened_andTheReconnectCallsAgain() throws Exception {
         AtomicInteger calls = new AtomicInteger();
-        try (PgChannelListener listener = new PgChannelListener(ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5),
-                calls::incrementAndGet).start("test-listener")) {
+        try (PgChannelListener listener = new PgChannelListener(
+                        ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5), calls::incrementAndGet)
+                .start("test-listener")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 1);
             // what a failover or an idle-connection reaper does to the listening session
             sql("select pg_terminate_backend(pid) from pg_stat_activity where query like 'LISTEN%'");
@@ -104,12 +112,13 @@ class PgChannelListenerTest {
     @Test
     void aFailingCallback_isLogged_andTheListenerGoesOn() throws Exception {
         AtomicInteger calls = new AtomicInteger();
-        try (PgChannelListener listener = new PgChannelListener(ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5),
-                () -> {
-                    if (calls.incrementAndGet() == 1) {
-                        throw new IllegalStateException("the store is away");
-                    }
-                }).start("test-listener")) {
+        try (PgChannelListener listener = new PgChannelListener(
+                        ds, CHANNEL, Duration.ZERO, Duration.ofMinutes(5), () -> {
+                            if (calls.incrementAndGet() == 1) {
+                                throw new IllegalStateException("the store is away");
+                            }
+                        })
+                .start("test-listener")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 1);
             sql("NOTIFY " + CHANNEL);
             await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() == 2);
@@ -118,7 +127,9 @@ class PgChannelListenerTest {
 
     @Test
     void aChannelNameThatIsNotPlain_isRefused() {
-        assertThatThrownBy(() -> new PgChannelListener(ds, "x; drop table t", Duration.ZERO, Duration.ofSeconds(1),
-                () -> { })).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("x; drop table t");
+        assertThatThrownBy(() ->
+                        new PgChannelListener(ds, "x; drop table t", Duration.ZERO, Duration.ofSeconds(1), () -> {}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("x; drop table t");
     }
 }

@@ -43,10 +43,12 @@ final class ApiUsageJourney {
         }
         String text = out.toString(StandardCharsets.UTF_8);
         if (exit != 0) {
-            throw new AssertionError("meshguard " + String.join(" ", args).replaceAll("password=[^&\\s]*", "password=***")
-                    + " exited " + exit + ": " + err.toString(StandardCharsets.UTF_8));
+            throw new AssertionError(
+                    "meshguard " + String.join(" ", args).replaceAll("password=[^&\\s]*", "password=***") + " exited "
+                            + exit + ": " + err.toString(StandardCharsets.UTF_8));
         }
-        return text.lines().filter(l -> !(l.startsWith("{\"time\":\"") && l.contains("\"logger\":")))
+        return text.lines()
+                .filter(l -> !(l.startsWith("{\"time\":\"") && l.contains("\"logger\":")))
                 .reduce("", (a, b) -> a + b + "\n");
     }
 }

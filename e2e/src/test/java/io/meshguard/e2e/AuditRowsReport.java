@@ -23,7 +23,8 @@ final class AuditRowsReport {
 
     static String of(E2eStack stack, String tenant, List<Exchange> exchanges) throws SQLException {
         StringBuilder report = new StringBuilder("audit rows missing\n");
-        stack.scrapeMetrics().lines()
+        stack.scrapeMetrics()
+                .lines()
                 .filter(l -> l.startsWith("meshguard_audit_") && !l.startsWith("meshguard_audit_batch_write"))
                 .filter(l -> Stream.of("events", "spool", "database", "replay").anyMatch(l::contains))
                 .forEach(l -> report.append(l).append('\n'));
@@ -34,18 +35,32 @@ final class AuditRowsReport {
                         + " pg_backend_pid(), clock_timestamp() - now()");
                 ResultSet r = q.executeQuery()) {
             r.next();
-            report.append("pooled connection: user ").append(r.getString(1)).append(", meshguard.tenants ")
-                    .append(r.getString(2)).append(", isolation ").append(r.getString(3)).append(", backend ")
-                    .append(r.getInt(4)).append(", autocommit ").append(pooled.getAutoCommit())
-                    .append(", transaction age ").append(r.getString(5)).append('\n');
+            report.append("pooled connection: user ")
+                    .append(r.getString(1))
+                    .append(", meshguard.tenants ")
+                    .append(r.getString(2))
+                    .append(", isolation ")
+                    .append(r.getString(3))
+                    .append(", backend ")
+                    .append(r.getInt(4))
+                    .append(", autocommit ")
+                    .append(pooled.getAutoCommit())
+                    .append(", transaction age ")
+                    .append(r.getString(5))
+                    .append('\n');
         }
         List<String> ids = exchanges.stream().map(Exchange::requestId).toList();
         StringBuilder steps = new StringBuilder();
         AuditTrail.Database unpooled = () -> DriverManager.getConnection(stack.jdbcUrlWithCredentials());
         for (Exchange e : exchanges) {
-            List<String> seen = AuditTrail.of(stack.database()::getConnection, e.requestId()).kinds();
+            List<String> seen = AuditTrail.of(stack.database()::getConnection, e.requestId())
+                    .kinds();
             List<String> direct = AuditTrail.of(unpooled, e.requestId()).kinds();
-            report.append(e.requestId()).append(": status ").append(e.status()).append(", rows ").append(seen);
+            report.append(e.requestId())
+                    .append(": status ")
+                    .append(e.status())
+                    .append(", rows ")
+                    .append(seen);
             if (!direct.equals(seen)) {
                 report.append(", on a fresh connection ").append(direct);
             }
@@ -62,12 +77,16 @@ final class AuditRowsReport {
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
                     if (!ids.contains(r.getString(1))) {
-                        others.add(r.getString(1) + " " + r.getString(2) + " " + r.getTimestamp(3).toInstant());
+                        others.add(r.getString(1) + " " + r.getString(2) + " "
+                                + r.getTimestamp(3).toInstant());
                     }
                 }
             }
         }
-        report.append("rows of tenant ").append(tenant).append(" under other request ids: ").append(others)
+        report.append("rows of tenant ")
+                .append(tenant)
+                .append(" under other request ids: ")
+                .append(others)
                 .append('\n');
         return report.append(steps).toString();
     }

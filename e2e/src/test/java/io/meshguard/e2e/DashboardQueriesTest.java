@@ -65,7 +65,8 @@ class DashboardQueriesTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final Path MONITORING = Path.of("..", "manifests", "istio", "monitoring").toAbsolutePath().normalize();
+    static final Path MONITORING =
+            Path.of("..", "manifests", "istio", "monitoring").toAbsolutePath().normalize();
 
     /**
      * Labels Prometheus adds to every series of a scrape target, not the servers: {@code job} and {@code instance}
@@ -82,7 +83,8 @@ class DashboardQueriesTest {
     static final Map<String, Set<String>> KUBE_STATE_METRICS = Map.of(
             "kube_statefulset_status_replicas_ready", Set.of("namespace", "statefulset"),
             "kube_statefulset_replicas", Set.of("namespace", "statefulset"),
-            "kube_persistentvolumeclaim_info", Set.of("namespace", "persistentvolumeclaim", "storageclass", "volumename"),
+            "kube_persistentvolumeclaim_info",
+                    Set.of("namespace", "persistentvolumeclaim", "storageclass", "volumename"),
             "kube_pod_container_status_restarts_total", Set.of("namespace", "pod", "uid", "container"));
 
     static E2eStack stack;
@@ -99,66 +101,137 @@ class DashboardQueriesTest {
         Path dataDir = Files.createTempDirectory("meshguard-dashboards");
         // tracing on, exporting to a real OTLP receiver, so the tracing meters are the ones a traced install exposes
         traces = OtlpTraceReceiver.start();
-        stack = E2eStack.start(PG, dataDir, Map.of("OTEL_TRACES_EXPORTER", "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT", traces.endpoint()));
+        stack = E2eStack.start(
+                PG, dataDir, Map.of("OTEL_TRACES_EXPORTER", "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT", traces.endpoint()));
         // up runs with the audit database, where the decision log is off by default; a server without a database
         // (or with audit.decision_log=stdout) runs it, so its meters join the registry as ServerAudit builds them
-        new DecisionLog(DecisionLogSettings.defaults(Map.of("service", "e2e")), OutputStream.nullOutputStream(),
-                "null", stack.metrics().registry());
+        new DecisionLog(
+                DecisionLogSettings.defaults(Map.of("service", "e2e")),
+                OutputStream.nullOutputStream(),
+                "null",
+                stack.metrics().registry());
         upstreams = DemoGateway.Upstreams.start();
         Gateway gateway = stack.publish(DemoGateway.yaml("local", upstreams), "local", DemoGateway.LISTENER_PORT);
         int status = stack.startStatusListener();
 
         String tenant = "t-dashboards";
         String token = stack.token("alice", tenant, List.of("demo"));
-        expect(gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/7"), token, tenant)), 200);
+        expect(
+                gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts/7"), token, tenant)),
+                200);
         expect(gateway.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts", "x-tenant-id", tenant)), 401);
-        expect(gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"),
-                stack.token("bob", tenant, List.of("viewer")), tenant)), 403);
+        expect(
+                gateway.send(authorized(
+                        DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"),
+                        stack.token("bob", tenant, List.of("viewer")),
+                        tenant)),
+                403);
         // a DLP stream whose answer carries a card number: a finding, masked
-        expect(gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST, "/demo/chat/completions",
-                "{\"stream\":true}", "content-type", "application/json"), token, tenant)), 200);
+        expect(
+                gateway.send(authorized(
+                        DownstreamRequest.withBody(
+                                "POST",
+                                DemoGateway.HOST,
+                                "/demo/chat/completions",
+                                "{\"stream\":true}",
+                                "content-type",
+                                "application/json"),
+                        token,
+                        tenant)),
+                200);
         // an upload carrying a private key: blocked
-        expect(gateway.send(authorized(DownstreamRequest.withBody("POST", DemoGateway.HOST, "/demo/v2/accounts/import",
-                "{\"key\":\"" + DemoGateway.PRIVATE_KEY.replace("\n", "\\n") + "\"}", "content-type", "application/json"),
-                token, tenant)), 403);
+        expect(
+                gateway.send(authorized(
+                        DownstreamRequest.withBody(
+                                "POST",
+                                DemoGateway.HOST,
+                                "/demo/v2/accounts/import",
+                                "{\"key\":\"" + DemoGateway.PRIVATE_KEY.replace("\n", "\\n") + "\"}",
+                                "content-type",
+                                "application/json"),
+                        token,
+                        tenant)),
+                403);
         // over the tenant's rate limit (policies/authz.yaml: burst 10): 429
         String limited = stack.token("carol", "t-dash-429", List.of("demo"));
         Exchange last = null;
         for (int i = 0; i < 30 && (last == null || last.status() != 429); i++) {
-            last = gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"), limited, "t-dash-429"));
+            last = gateway.send(
+                    authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts"), limited, "t-dash-429"));
         }
         expect(last, 429);
         // a deprecated version still called: the usage metrics' sunset countdown and deprecated-caller series
-        expect(gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v1/accounts"), token, tenant)), 200);
+        expect(
+                gateway.send(authorized(DownstreamRequest.get(DemoGateway.HOST, "/demo/v1/accounts"), token, tenant)),
+                200);
 
         // straight to the servers, as Envoy would call them for routes this gateway config cannot express
-        send("authz", "send", "--target", stack.extauthzTarget(), "--host", DemoGateway.HOST, "--path",
-                "/demo/v2/a/%2e%2e/accounts", "-H", "authorization=Bearer " + token, "-H", "x-tenant-id=" + tenant);
-        send("authz", "send", "--target", stack.extauthzTarget(), "--host", DemoGateway.HOST, "--path", "/demo/v2/accounts",
-                "--authz-profile", "no-such-rule", "-H", "authorization=Bearer " + token, "-H", "x-tenant-id=" + tenant);
+        send(
+                "authz",
+                "send",
+                "--target",
+                stack.extauthzTarget(),
+                "--host",
+                DemoGateway.HOST,
+                "--path",
+                "/demo/v2/a/%2e%2e/accounts",
+                "-H",
+                "authorization=Bearer " + token,
+                "-H",
+                "x-tenant-id=" + tenant);
+        send(
+                "authz",
+                "send",
+                "--target",
+                stack.extauthzTarget(),
+                "--host",
+                DemoGateway.HOST,
+                "--path",
+                "/demo/v2/accounts",
+                "--authz-profile",
+                "no-such-rule",
+                "-H",
+                "authorization=Bearer " + token,
+                "-H",
+                "x-tenant-id=" + tenant);
         send("dlp", "send", "--target", stack.dlpTarget(), "--profile", "no-such-profile", "--body", "{}");
         Path binary = dataDir.resolve("upload.bin");
         byte[] bytes = new byte[4096];
         new Random(16).nextBytes(bytes);
         Files.write(binary, bytes);
-        send("dlp", "send", "--target", stack.dlpTarget(), "--content-type", "application/octet-stream",
-                "--body-file", binary.toString());
+        send(
+                "dlp",
+                "send",
+                "--target",
+                stack.dlpTarget(),
+                "--content-type",
+                "application/octet-stream",
+                "--body-file",
+                binary.toString());
         nackOnce(stack.adsPort());
 
         URI metrics = URI.create("http://127.0.0.1:" + status + "/metrics");
         // audit rows are written asynchronously, NACKs counted when they arrive: wait for both to show
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            String text = get(metrics);
-            assertThat(sampleValue(text, "meshguard_audit_events_written_total")).isPositive();
-            assertThat(sampleValue(text, "meshguard_xds_nacks_total")).isPositive();
-            assertThat(text).contains("meshguard_api_version_sunset_seconds{");
-        });
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500))
+                .untilAsserted(() -> {
+                    String text = get(metrics);
+                    assertThat(sampleValue(text, "meshguard_audit_events_written_total"))
+                            .isPositive();
+                    assertThat(sampleValue(text, "meshguard_xds_nacks_total")).isPositive();
+                    assertThat(text).contains("meshguard_api_version_sunset_seconds{");
+                });
         exposed = names(get(metrics));
         Map<String, Map<String, Set<String>>> fromXdsPort = names(get(URI.create(stack.xdsAdminUrl() + "/metrics")));
-        assertThat(fromXdsPort.keySet()).as("every status port of up serves the one registry")
-                .containsAll(exposed.keySet().stream().filter(n -> n.startsWith("meshguard_")).toList());
-        fromXdsPort.forEach((name, labels) -> labels.forEach((label, values) -> exposed
-                .computeIfAbsent(name, n -> new TreeMap<>()).computeIfAbsent(label, l -> new TreeSet<>()).addAll(values)));
+        assertThat(fromXdsPort.keySet())
+                .as("every status port of up serves the one registry")
+                .containsAll(exposed.keySet().stream()
+                        .filter(n -> n.startsWith("meshguard_"))
+                        .toList());
+        fromXdsPort.forEach(
+                (name, labels) -> labels.forEach((label, values) -> exposed.computeIfAbsent(name, n -> new TreeMap<>())
+                        .computeIfAbsent(label, l -> new TreeSet<>())
+                        .addAll(values)));
     }
 
     @AfterAll
@@ -180,7 +253,9 @@ class DashboardQueriesTest {
         int fromDashboards = queries.size();
         queries.addAll(alertQueries());
         assertThat(fromDashboards).as("dashboard expressions found").isGreaterThan(60);
-        assertThat(queries.size() - fromDashboards).as("alert expressions found").isGreaterThan(20);
+        assertThat(queries.size() - fromDashboards)
+                .as("alert expressions found")
+                .isGreaterThan(20);
 
         List<String> problems = new ArrayList<>();
         for (Query query : queries) {
@@ -193,31 +268,50 @@ class DashboardQueriesTest {
     void theTraffic_producedTheSeriesThePanelsBreakDown() {
         // what the panels' "by (...)" and the rare-event panels rest on actually happened, not just registered
         String text = get(URI.create(stack.xdsAdminUrl() + "/metrics"));
-        assertThat(sampleValue(text, "meshguard_authz_decisions_total{reason=\"missing_credential\"")).isPositive();
-        assertThat(sampleValue(text, "meshguard_authz_decisions_total{reason=\"rate_limited\"")).isPositive();
+        assertThat(sampleValue(text, "meshguard_authz_decisions_total{reason=\"missing_credential\""))
+                .isPositive();
+        assertThat(sampleValue(text, "meshguard_authz_decisions_total{reason=\"rate_limited\""))
+                .isPositive();
         assertThat(sampleValue(text, "meshguard_authz_path_refusals_total")).isPositive();
         assertThat(sampleValue(text, "meshguard_authz_unknown_profile_total")).isPositive();
-        assertThat(sampleValue(text, "meshguard_dlp_findings_total{action=\"mask\",detector=\"card\"")).isPositive();
+        assertThat(sampleValue(text, "meshguard_dlp_findings_total{action=\"mask\",detector=\"card\""))
+                .isPositive();
         assertThat(sampleValue(text, "meshguard_dlp_blocks_total")).isPositive();
         assertThat(sampleValue(text, "meshguard_dlp_unknown_profile_total")).isPositive();
         assertThat(sampleValue(text, "meshguard_dlp_unscanned_bytes_total")).isPositive();
-        assertThat(sampleValue(text, "meshguard_xds_nacks_total{server=\"xds\",type=\"Cluster\"")).isPositive();
+        assertThat(sampleValue(text, "meshguard_xds_nacks_total{server=\"xds\",type=\"Cluster\""))
+                .isPositive();
     }
 
     @Test
     void theCheck_failsOnAMisspelledMetric_aMisspelledLabel_aLabelValueNoServerSets_andAGroupingNoMetricCarries() {
         assertThat(problems(new Query("t", "sum(rate(meshguard_authz_decision_total[5m]))"), exposed))
-                .singleElement().asString().contains("meshguard_authz_decision_total", "not exposed");
+                .singleElement()
+                .asString()
+                .contains("meshguard_authz_decision_total", "not exposed");
         assertThat(problems(new Query("t", "sum(rate(meshguard_authz_decisions_total{resut=\"deny\"}[5m]))"), exposed))
-                .singleElement().asString().contains("resut");
+                .singleElement()
+                .asString()
+                .contains("resut");
         assertThat(problems(new Query("t", "sum by (detector) (rate(meshguard_authz_decisions_total[5m]))"), exposed))
-                .singleElement().asString().contains("detector");
-        assertThat(problems(new Query("t", "histogram_quantile(0.99, sum by (le) (rate(meshguard_dlp_chunk_seconds_bucket[5m])))"),
-                exposed)).as("the DLP chunk timer is a summary: no buckets").isNotEmpty();
+                .singleElement()
+                .asString()
+                .contains("detector");
+        assertThat(problems(
+                        new Query(
+                                "t",
+                                "histogram_quantile(0.99, sum by (le) (rate(meshguard_dlp_chunk_seconds_bucket[5m])))"),
+                        exposed))
+                .as("the DLP chunk timer is a summary: no buckets")
+                .isNotEmpty();
         assertThat(problems(new Query("t", "sum(meshguard_grpc_calls_in_flight{server=\"dlp\"})"), exposed))
-                .singleElement().asString().contains("server=\"dlp\"", "extproc-dlp");
-        assertThat(problems(new Query("t", "sum by (le, pod) (rate(meshguard_authz_check_duration_seconds_bucket[5m]))"),
-                exposed)).isEmpty();
+                .singleElement()
+                .asString()
+                .contains("server=\"dlp\"", "extproc-dlp");
+        assertThat(problems(
+                        new Query("t", "sum by (le, pod) (rate(meshguard_authz_check_duration_seconds_bucket[5m]))"),
+                        exposed))
+                .isEmpty();
     }
 
     /** What is wrong with one expression against the exposed names; empty when nothing is. */
@@ -232,7 +326,8 @@ class DashboardQueriesTest {
         Set<String> inScope = new TreeSet<>(TARGET_LABELS);
         inScope.addAll(refs.createdLabels());
         for (PromQl.Selector s : refs.selectors()) {
-            Set<String> labels = exposed.containsKey(s.metric()) ? exposed.get(s.metric()).keySet()
+            Set<String> labels = exposed.containsKey(s.metric())
+                    ? exposed.get(s.metric()).keySet()
                     : KUBE_STATE_METRICS.get(s.metric());
             if (labels == null) {
                 problems.add(query.source() + ": metric " + s.metric() + " is not exposed, in `" + query.expr() + "`");
@@ -241,8 +336,8 @@ class DashboardQueriesTest {
             inScope.addAll(labels);
             for (String label : s.labels()) {
                 if (!labels.contains(label) && !TARGET_LABELS.contains(label)) {
-                    problems.add(query.source() + ": label " + label + " is not on " + s.metric() + " (it has "
-                            + labels + "), in `" + query.expr() + "`");
+                    problems.add(query.source() + ": label " + label + " is not on " + s.metric() + " (it has " + labels
+                            + "), in `" + query.expr() + "`");
                 }
             }
             // label="value" on our own metrics: a value no server ever sets (server="dlp" for "extproc-dlp")
@@ -281,14 +376,18 @@ class DashboardQueriesTest {
             });
             for (JsonNode panel : panels) {
                 for (JsonNode target : panel.path("targets")) {
-                    out.add(new Query(file.getFileName() + " / " + panel.path("title").asText(),
+                    out.add(new Query(
+                            file.getFileName() + " / " + panel.path("title").asText(),
                             target.path("expr").asText()));
                 }
             }
             for (JsonNode variable : dashboard.path("templating").path("list")) {
                 if (variable.path("type").asText().equals("query")) {
-                    out.add(new Query(file.getFileName() + " / $" + variable.path("name").asText(),
-                            variable.path("query").path("query").asText(variable.path("query").asText())));
+                    out.add(new Query(
+                            file.getFileName() + " / $" + variable.path("name").asText(),
+                            variable.path("query")
+                                    .path("query")
+                                    .asText(variable.path("query").asText())));
                 }
             }
         }
@@ -299,7 +398,8 @@ class DashboardQueriesTest {
     static List<Query> alertQueries() throws Exception {
         Map<String, Object> rule = new Yaml().load(Files.readString(MONITORING.resolve("prometheus-rules.yaml")));
         List<Query> out = new ArrayList<>();
-        for (Map<String, Object> group : (List<Map<String, Object>>) ((Map<String, Object>) rule.get("spec")).get("groups")) {
+        for (Map<String, Object> group :
+                (List<Map<String, Object>>) ((Map<String, Object>) rule.get("spec")).get("groups")) {
             for (Map<String, Object> r : (List<Map<String, Object>>) group.get("rules")) {
                 Object name = r.containsKey("alert") ? r.get("alert") : r.get("record");
                 out.add(new Query("prometheus-rules.yaml / " + name, String.valueOf(r.get("expr"))));
@@ -322,7 +422,8 @@ class DashboardQueriesTest {
                 continue;
             }
             Map<String, Set<String>> labels = names.computeIfAbsent(line.substring(0, brace), n -> new TreeMap<>());
-            labels(line, brace).forEach(pair -> labels.computeIfAbsent(pair.get(0), l -> new TreeSet<>()).add(pair.get(1)));
+            labels(line, brace).forEach(pair -> labels.computeIfAbsent(pair.get(0), l -> new TreeSet<>())
+                    .add(pair.get(1)));
         }
         return names;
     }
@@ -358,16 +459,21 @@ class DashboardQueriesTest {
 
     /** Sum of the samples whose line starts with {@code prefix} (a name, or a name and its first labels). */
     static double sampleValue(String exposition, String prefix) {
-        return exposition.lines().filter(l -> l.startsWith(prefix) && !l.startsWith("#"))
-                .filter(l -> l.length() > prefix.length() && (prefix.contains("{") || l.charAt(prefix.length()) == '{'
-                        || l.charAt(prefix.length()) == ' '))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        return exposition
+                .lines()
+                .filter(l -> l.startsWith(prefix) && !l.startsWith("#"))
+                .filter(l -> l.length() > prefix.length()
+                        && (prefix.contains("{")
+                                || l.charAt(prefix.length()) == '{'
+                                || l.charAt(prefix.length()) == ' '))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
     }
 
     private static String get(URI uri) {
         try (HttpClient http = HttpClient.newHttpClient()) {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response =
+                    http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).as(uri.toString()).isEqualTo(200);
             return response.body();
         } catch (java.io.IOException e) {
@@ -392,7 +498,9 @@ class DashboardQueriesTest {
 
     /** A client that rejects the first CDS response it gets, as Envoy does with config it cannot apply. */
     private static void nackOnce(int adsPort) throws Exception {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
+                .usePlaintext()
+                .build();
         try {
             LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
             StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
@@ -409,16 +517,24 @@ class DashboardQueriesTest {
                         public void onCompleted() {}
                     });
             String cds = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-            requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(cds)
-                    .setNode(Node.newBuilder().setId("dashboards-nacker").setCluster("local")).build());
+            requests.onNext(DiscoveryRequest.newBuilder()
+                    .setTypeUrl(cds)
+                    .setNode(Node.newBuilder().setId("dashboards-nacker").setCluster("local"))
+                    .build());
             DiscoveryResponse first = responses.poll(30, TimeUnit.SECONDS);
             assertThat(first).as("a CDS response to NACK").isNotNull();
-            requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(cds).setResponseNonce(first.getNonce())
-                    .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage("rejected by the test"))
+            requests.onNext(DiscoveryRequest.newBuilder()
+                    .setTypeUrl(cds)
+                    .setResponseNonce(first.getNonce())
+                    .setErrorDetail(
+                            com.google.rpc.Status.newBuilder().setCode(3).setMessage("rejected by the test"))
                     .build());
             // the stream stays open until the NACK is counted: startStackAndSendTraffic waits for it
-            await().atMost(Duration.ofSeconds(30)).until(() -> sampleValue(get(URI.create(stack.xdsAdminUrl()
-                    + "/metrics")), "meshguard_xds_nacks_total{server=\"xds\",type=\"Cluster\"") > 0);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> sampleValue(
+                                    get(URI.create(stack.xdsAdminUrl() + "/metrics")),
+                                    "meshguard_xds_nacks_total{server=\"xds\",type=\"Cluster\"")
+                            > 0);
             requests.onCompleted();
         } finally {
             channel.shutdownNow();

@@ -12,9 +12,9 @@ import io.meshguard.cli.dev.DevToken;
 import io.meshguard.cli.idp.ProductIdp;
 import io.meshguard.cli.xds.XdsStackPart;
 import io.meshguard.emulator.AdsSubscription;
-import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
@@ -42,6 +42,7 @@ import javax.sql.DataSource;
 final class E2eStack implements AutoCloseable {
     /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
     static final double TIMEOUT_SCALE = 25;
+
     static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     private final ComponentStack stack;
@@ -51,10 +52,16 @@ final class E2eStack implements AutoCloseable {
     private final ProcessMetrics metrics;
     /** Where customers' OAuth2 clients are created, as {@code up --idp keycloak} wires it; empty without. */
     private final Optional<ProductIdp> productIdp;
+
     private AdsSubscription ads;
     private Gateway gateway;
 
-    private E2eStack(ComponentStack stack, LocalStack local, Path dataDir, PostgresDatabase db, ProcessMetrics metrics,
+    private E2eStack(
+            ComponentStack stack,
+            LocalStack local,
+            Path dataDir,
+            PostgresDatabase db,
+            ProcessMetrics metrics,
             Optional<ProductIdp> productIdp) {
         this.productIdp = productIdp;
         this.stack = stack;
@@ -94,34 +101,55 @@ final class E2eStack implements AutoCloseable {
         return start(db, dataDir, Map.of(), Optional.empty(), POLICIES, hops);
     }
 
-    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
-            Optional<ProductIdp> productIdp) throws Exception {
+    private static E2eStack start(
+            PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment, Optional<ProductIdp> productIdp)
+            throws Exception {
         return start(db, dataDir, otelEnvironment, productIdp, POLICIES);
     }
 
-    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
-            Optional<ProductIdp> productIdp, Path policiesDir) throws Exception {
+    private static E2eStack start(
+            PostgresDatabase db,
+            Path dataDir,
+            Map<String, String> otelEnvironment,
+            Optional<ProductIdp> productIdp,
+            Path policiesDir)
+            throws Exception {
         return start(db, dataDir, otelEnvironment, productIdp, policiesDir, 0);
     }
 
-    private static E2eStack start(PostgresDatabase db, Path dataDir, Map<String, String> otelEnvironment,
-            Optional<ProductIdp> productIdp, Path policiesDir, int gatewayTrustedHops) throws Exception {
+    private static E2eStack start(
+            PostgresDatabase db,
+            Path dataDir,
+            Map<String, String> otelEnvironment,
+            Optional<ProductIdp> productIdp,
+            Path policiesDir,
+            int gatewayTrustedHops)
+            throws Exception {
         ComponentStack stack = new ComponentStack();
         ProcessMetrics metrics = ProcessMetrics.create();
         try {
             Tracing tracing = Tracing.fromEnvironment(otelEnvironment, "meshguard", metrics.registry());
             stack.start(tracing); // closed (flushed) after every server, as in up
             // every server on a free port (UpPorts.ANY): a well-known port free now may be another run's a moment
-            // later; the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up does
-            StackContext context = new StackContext(metrics, db.dataSource(), db.dbSettings(), dataDir, policiesDir,
-                    UpPorts.ANY, RedisSettings.none().withUrl(SharedRedis.get().url())
-                            .withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)), tracing);
+            // later; the tests' shared Redis in place of up's own, so the journeys run the global rate limits as up
+            // does
+            StackContext context = new StackContext(
+                    metrics,
+                    db.dataSource(),
+                    db.dbSettings(),
+                    dataDir,
+                    policiesDir,
+                    UpPorts.ANY,
+                    RedisSettings.none()
+                            .withUrl(SharedRedis.get().url())
+                            .withKeyPrefix(SharedRedis.keyPrefix(E2eStack.class)),
+                    tracing);
             if (productIdp.isPresent()) {
                 context = context.withProductIdp(productIdp.get());
             }
             context = context.withGatewayTrustedHops(gatewayTrustedHops);
-            return new E2eStack(stack, LocalStack.start(stack, context, component -> { }), dataDir, db, metrics,
-                    productIdp);
+            return new E2eStack(
+                    stack, LocalStack.start(stack, context, component -> {}), dataDir, db, metrics, productIdp);
         } catch (Exception | Error e) {
             stack.close();
             throw e;
@@ -136,8 +164,17 @@ final class E2eStack implements AutoCloseable {
         Path file = Files.createTempFile(dataDir, "gateway", ".yaml");
         Files.writeString(file, yaml);
         XdsStackPart xds = local.part(XdsStackPart.class);
-        int exit = Main.execute("xds", "apply", file.toString(), "--publish", "--reason", "e2e",
-                "--url", xds.adminUrl(), "--token-file", xds.tokenFile().toString());
+        int exit = Main.execute(
+                "xds",
+                "apply",
+                file.toString(),
+                "--publish",
+                "--reason",
+                "e2e",
+                "--url",
+                xds.adminUrl(),
+                "--token-file",
+                xds.tokenFile().toString());
         if (exit != 0) {
             throw new IllegalStateException("xds apply failed with exit " + exit + " for\n" + yaml);
         }
@@ -146,8 +183,11 @@ final class E2eStack implements AutoCloseable {
             ads = AdsSubscription.connect("127.0.0.1", xds.adsPort(), node);
             gateway = new Gateway(ads, node, listenerPort, 20261122L, TIMEOUT_SCALE);
         }
-        ads.await(r -> AdsSubscription.isComplete(r) && r.listeners().values().stream()
-                .anyMatch(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort), Duration.ofSeconds(30));
+        ads.await(
+                r -> AdsSubscription.isComplete(r)
+                        && r.listeners().values().stream()
+                                .anyMatch(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort),
+                Duration.ofSeconds(30));
         return gateway;
     }
 
@@ -161,7 +201,8 @@ final class E2eStack implements AutoCloseable {
     }
 
     String token(String subject, String tenant, List<String> roles, List<String> scopes) throws Exception {
-        DevSigningKey key = DevSigningKey.load(local.part(DevIssuerStackPart.class).issuerFiles());
+        DevSigningKey key =
+                DevSigningKey.load(local.part(DevIssuerStackPart.class).issuerFiles());
         return key.sign(new DevToken(subject, tenant, roles, scopes, List.of("meshguard"), Duration.ofMinutes(10))
                 .claims(Instant.now()));
     }
@@ -169,8 +210,13 @@ final class E2eStack implements AutoCloseable {
     /** Where {@code meshguard demo} finds this stack (what it reads from up.json for a real up). */
     io.meshguard.cli.demo.DemoCommand.Target demoTarget() {
         XdsStackPart xds = local.part(XdsStackPart.class);
-        return new io.meshguard.cli.demo.DemoCommand.Target("127.0.0.1", xds.adsPort(), xds.adminUrl(), xds.tokenFile(),
-                dataDir, db.dataSource()::getConnection,
+        return new io.meshguard.cli.demo.DemoCommand.Target(
+                "127.0.0.1",
+                xds.adsPort(),
+                xds.adminUrl(),
+                xds.tokenFile(),
+                dataDir,
+                db.dataSource()::getConnection,
                 productIdp.map(idp -> io.meshguard.cli.demo.CustomerTokens.ofIssuer(idp.issuer())));
     }
 
@@ -179,18 +225,21 @@ final class E2eStack implements AutoCloseable {
      * registry) on a free port, closed with the stack; returns its port.
      */
     int startStatusListener() throws Exception {
-        StatusHttpServer status = new StatusHttpServer("e2e-status", new HttpServerSettings("127.0.0.1", 0), metrics.registry());
+        StatusHttpServer status =
+                new StatusHttpServer("e2e-status", new HttpServerSettings("127.0.0.1", 0), metrics.registry());
         stack.start(status);
         return status.port();
     }
 
     /** host:port of extauthz's Check listener and of the DLP server's, for {@code meshguard authz|dlp send}. */
     String extauthzTarget() {
-        return "127.0.0.1:" + local.part(io.meshguard.cli.authz.ExtAuthzStackPart.class).grpcPort();
+        return "127.0.0.1:"
+                + local.part(io.meshguard.cli.authz.ExtAuthzStackPart.class).grpcPort();
     }
 
     String dlpTarget() {
-        return "127.0.0.1:" + local.part(io.meshguard.cli.dlp.DlpStackPart.class).grpcPort();
+        return "127.0.0.1:"
+                + local.part(io.meshguard.cli.dlp.DlpStackPart.class).grpcPort();
     }
 
     int adsPort() {
@@ -199,8 +248,11 @@ final class E2eStack implements AutoCloseable {
 
     /** The admin token {@code up} writes (its holder is system-admin on the local admin port). */
     String adminToken() throws java.io.IOException {
-        String line = Files.readAllLines(local.part(XdsStackPart.class).tokenFile()).stream().map(String::strip)
-                .filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst().orElseThrow();
+        String line = Files.readAllLines(local.part(XdsStackPart.class).tokenFile()).stream()
+                .map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .findFirst()
+                .orElseThrow();
         return line.substring(line.indexOf(':') + 1); // "name:token" or the token alone (BearerTokens)
     }
 

@@ -51,15 +51,21 @@ class GatewaySidecarHopTest {
         java.nio.file.Path policies = io.meshguard.testing.FixturePolicies.copyTo(dataDir.resolve("policies"));
         java.nio.file.Path authz = policies.resolve("authz.yaml");
         String text = Files.readString(authz);
-        String edited = text.replace("free: {requests_per_second: 5, burst: 10}", "free: {requests_per_second: 0.0000116, burst: 3}")
-                .replace("limits: {free: 1000, premium: 100000, enterprise: unlimited}\n    on_exceed: allow_and_flag",
+        String edited = text.replace(
+                        "free: {requests_per_second: 5, burst: 10}", "free: {requests_per_second: 0.0000116, burst: 3}")
+                .replace(
+                        "limits: {free: 1000, premium: 100000, enterprise: unlimited}\n    on_exceed: allow_and_flag",
                         "limits: {free: 2, premium: 100000, enterprise: unlimited}\n    on_exceed: block");
         assertThat(edited).isNotEqualTo(text).contains("burst: 3").contains("free: 2,");
         Files.writeString(authz, edited);
         stack = E2eStack.start(PG, dataDir, policies);
         workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
-        sidecar = new Sidecar("spiffe://cluster.local/ns/bank/sa/accounts", stack.extauthzTarget(), workload.port(),
-                E2eStack.TIMEOUT_SCALE, EnvoyVersion.SIDECAR_1_36);
+        sidecar = new Sidecar(
+                "spiffe://cluster.local/ns/bank/sa/accounts",
+                stack.extauthzTarget(),
+                workload.port(),
+                E2eStack.TIMEOUT_SCALE,
+                EnvoyVersion.SIDECAR_1_36);
         // `up` publishes its sample for group local (deploy/local's node.cluster): this config replaces it
         // the gateway pod reaches the workload through mTLS: the sidecar's listener for the gateway's identity
         int fromGateway = sidecar.listen(new Sidecar.Peer(GATEWAY_ID, "10.8.0.4"));
@@ -122,8 +128,10 @@ class GatewaySidecarHopTest {
         }
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
             socket.setSoTimeout(120_000);
-            socket.getOutputStream().write(head.append("\r\n").toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            socket.getOutputStream()
+                    .write(head.append("\r\n").toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String response =
+                    new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             int status = Integer.parseInt(response.substring(9, 12));
             int bodyAt = response.indexOf("\r\n\r\n");
             return new Answer(status, bodyAt < 0 ? "" : response.substring(bodyAt + 4));
@@ -135,9 +143,19 @@ class GatewaySidecarHopTest {
         // the client forges every header that names a client address; the gateway's HCM overwrites
         // x-envoy-external-address, its allow overwrites x-meshguard-client-address, and the sidecar takes the latter
         // from the gateway's principal only
-        Exchange exchange = gateway.send(DownstreamRequest.get(HOST, "/v1/accounts/7", "authorization", token("t-hop"),
-                "x-tenant-id", "t-hop", "x-forwarded-for", "203.0.113.77", "x-envoy-external-address", "203.0.113.77",
-                "x-meshguard-client-address", "203.0.113.77"));
+        Exchange exchange = gateway.send(DownstreamRequest.get(
+                HOST,
+                "/v1/accounts/7",
+                "authorization",
+                token("t-hop"),
+                "x-tenant-id",
+                "t-hop",
+                "x-forwarded-for",
+                "203.0.113.77",
+                "x-envoy-external-address",
+                "203.0.113.77",
+                "x-meshguard-client-address",
+                "203.0.113.77"));
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
         assertThat(workload.received()).hasSize(1);
         Sidecar.Handled hop = sidecar.handled().getFirst();
@@ -146,15 +164,28 @@ class GatewaySidecarHopTest {
         assertThat(http.getHeadersOrDefault("x-meshguard-client-address", "")).isEqualTo(Gateway.EXTERNAL_CLIENT);
         assertThat(http.getHeadersOrDefault("x-envoy-external-address", "")).isEqualTo(Gateway.EXTERNAL_CLIENT);
         // Envoy appended the socket peer once, at the gateway; the sidecar appended nothing
-        assertThat(http.getHeadersOrDefault("x-forwarded-for", "")).isEqualTo("203.0.113.77," + Gateway.EXTERNAL_CLIENT);
+        assertThat(http.getHeadersOrDefault("x-forwarded-for", ""))
+                .isEqualTo("203.0.113.77," + Gateway.EXTERNAL_CLIENT);
     }
 
     @Test
     void sanctionedClient_isDeniedAtTheGateway_andNeverReachesTheSidecar() throws Exception {
-        try (Gateway sanctioned = new Gateway(stack.ads(), new io.meshguard.emulator.EnvoyNode("e2e-envoy-1", "local",
-                java.util.Map.of()), LISTENER_PORT, 1, E2eStack.TIMEOUT_SCALE, "203.0.113.77")) {
-            Exchange exchange = sanctioned.send(DownstreamRequest.get(HOST, "/v1/accounts/7", "authorization",
-                    token("t-hop2"), "x-tenant-id", "t-hop2", "x-forwarded-for", "198.51.100.5"));
+        try (Gateway sanctioned = new Gateway(
+                stack.ads(),
+                new io.meshguard.emulator.EnvoyNode("e2e-envoy-1", "local", java.util.Map.of()),
+                LISTENER_PORT,
+                1,
+                E2eStack.TIMEOUT_SCALE,
+                "203.0.113.77")) {
+            Exchange exchange = sanctioned.send(DownstreamRequest.get(
+                    HOST,
+                    "/v1/accounts/7",
+                    "authorization",
+                    token("t-hop2"),
+                    "x-tenant-id",
+                    "t-hop2",
+                    "x-forwarded-for",
+                    "198.51.100.5"));
             assertThat(exchange.status()).as(exchange.describe()).isEqualTo(403);
             assertThat(exchange.body()).contains("sanctioned-networks");
         }
@@ -164,12 +195,26 @@ class GatewaySidecarHopTest {
     @Test
     void podWithAForgedChain_isDecidedOnItsMtlsPeerAddress() throws Exception {
         // a pod forging a sanctioned address in every client header: believed, the deny rule would fire
-        Answer forged = fromPod(podPort, "t-pod", "x-forwarded-for", "203.0.113.77",
-                "x-envoy-external-address", "203.0.113.77", "x-meshguard-client-address", "203.0.113.77");
+        Answer forged = fromPod(
+                podPort,
+                "t-pod",
+                "x-forwarded-for",
+                "203.0.113.77",
+                "x-envoy-external-address",
+                "203.0.113.77",
+                "x-meshguard-client-address",
+                "203.0.113.77");
         assertThat(forged.status()).as(forged.body()).isEqualTo(200);
         // a pod whose own address is sanctioned, claiming a clean one: denied on its peer address
-        Answer sanctioned = fromPod(sanctionedPodPort, "t-pod2", "x-forwarded-for", "10.1.1.1",
-                "x-envoy-external-address", "10.1.1.1", "x-meshguard-client-address", "10.1.1.1");
+        Answer sanctioned = fromPod(
+                sanctionedPodPort,
+                "t-pod2",
+                "x-forwarded-for",
+                "10.1.1.1",
+                "x-envoy-external-address",
+                "10.1.1.1",
+                "x-meshguard-client-address",
+                "10.1.1.1");
         assertThat(sanctioned.status()).as(sanctioned.body()).isEqualTo(403);
         assertThat(sanctioned.body()).contains("sanctioned-networks");
         assertThat(workload.received()).hasSize(1);
@@ -181,14 +226,19 @@ class GatewaySidecarHopTest {
         // Counted at both hops, the second request would already be refused at the sidecar.
         List<Integer> statuses = new java.util.ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            statuses.add(gateway.send(DownstreamRequest.get(HOST, "/v1/accounts/7", "authorization", token("t-rl"),
-                    "x-tenant-id", "t-rl")).status());
+            statuses.add(gateway.send(DownstreamRequest.get(
+                            HOST, "/v1/accounts/7", "authorization", token("t-rl"), "x-tenant-id", "t-rl"))
+                    .status());
         }
         assertThat(statuses).containsExactly(200, 200, 200, 429);
         assertThat(sidecar.handled()).hasSize(3).allSatisfy(h -> {
             assertThat(h.status()).isEqualTo(200);
-            assertThat(h.check().getAttributes().getRequest().getHttp()
-                    .getHeadersOrDefault("x-meshguard-rate-limited-at", "")).isEqualTo("accounts-read");
+            assertThat(h.check()
+                            .getAttributes()
+                            .getRequest()
+                            .getHttp()
+                            .getHeadersOrDefault("x-meshguard-rate-limited-at", ""))
+                    .isEqualTo("accounts-read");
         });
     }
 
@@ -196,16 +246,30 @@ class GatewaySidecarHopTest {
     void quota_isChargedOnceAcrossTheHop() throws Exception {
         // payments-monthly lists payments-create, the rule of both hops; it holds two requests a month here.
         // Charged at both hops, the first request would use it up and the second be refused.
-        String bearer = "Bearer " + stack.token("bob", "t-quota", List.of("customer", "payments-enabled"),
-                List.of("payments:write"));
+        String bearer = "Bearer "
+                + stack.token("bob", "t-quota", List.of("customer", "payments-enabled"), List.of("payments:write"));
         List<Integer> statuses = new java.util.ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            statuses.add(gateway.send(DownstreamRequest.withBody("POST", HOST, "/v1/payments", "{\"amount\":1}",
-                    "content-type", "application/json", "authorization", bearer, "x-tenant-id", "t-quota")).status());
+            statuses.add(gateway.send(DownstreamRequest.withBody(
+                            "POST",
+                            HOST,
+                            "/v1/payments",
+                            "{\"amount\":1}",
+                            "content-type",
+                            "application/json",
+                            "authorization",
+                            bearer,
+                            "x-tenant-id",
+                            "t-quota"))
+                    .status());
         }
         assertThat(statuses).containsExactly(200, 200, 429);
-        assertThat(sidecar.handled()).hasSize(2).allSatisfy(h -> assertThat(h.check().getAttributes().getRequest()
-                .getHttp().getHeadersOrDefault("x-meshguard-quota-charged", "")).contains("payments-monthly"));
+        assertThat(sidecar.handled()).hasSize(2).allSatisfy(h -> assertThat(h.check()
+                        .getAttributes()
+                        .getRequest()
+                        .getHttp()
+                        .getHeadersOrDefault("x-meshguard-quota-charged", ""))
+                .contains("payments-monthly"));
         assertThat(workload.received()).hasSize(2);
     }
 }

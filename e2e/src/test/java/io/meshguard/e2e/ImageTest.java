@@ -36,21 +36,23 @@ import org.yaml.snakeyaml.Yaml;
  */
 @IntegrationTest
 class ImageTest {
-    static final Path CLI_TARGET = Path.of("..", "cli", "target").toAbsolutePath().normalize();
+    static final Path CLI_TARGET =
+            Path.of("..", "cli", "target").toAbsolutePath().normalize();
     static final Path ARCHIVE = CLI_TARGET.resolve("meshguard-image.tar");
     static final Path REPO = Path.of("..").toAbsolutePath().normalize();
 
     /** File names that mean a build tool, a shell or a package manager shipped in the image. */
-    private static final Set<String> FORBIDDEN_PROGRAMS = Set.of("javac", "jar", "jlink", "jshell", "jdeps", "jmod",
-            "mvn", "mvnw", "gradle", "sh", "bash", "dash", "ash", "busybox", "apt", "apt-get", "dpkg", "gcc", "cc",
-            "make", "curl", "wget", "git", "su", "sudo");
+    private static final Set<String> FORBIDDEN_PROGRAMS = Set.of(
+            "javac", "jar", "jlink", "jshell", "jdeps", "jmod", "mvn", "mvnw", "gradle", "sh", "bash", "dash", "ash",
+            "busybox", "apt", "apt-get", "dpkg", "gcc", "cc", "make", "curl", "wget", "git", "su", "sudo");
     /** File names that mean a secret or a developer's state shipped in the image. */
-    private static final Pattern SECRET_NAMES = Pattern.compile(
-            "(^|/)(\\.git|\\.meshguard|\\.m2|\\.ssh|\\.env|id_rsa|id_ed25519|settings\\.xml)(/|$)"
+    private static final Pattern SECRET_NAMES =
+            Pattern.compile("(^|/)(\\.git|\\.meshguard|\\.m2|\\.ssh|\\.env|id_rsa|id_ed25519|settings\\.xml)(/|$)"
                     + "|\\.(pem|key|p12|pfx|jks)$");
 
     @TempDir
     static Path work;
+
     static OciImage image;
     static List<TarStream.Entry> entries;
 
@@ -58,13 +60,18 @@ class ImageTest {
     static void openArchive() throws IOException {
         boolean required = Boolean.parseBoolean(System.getProperty("meshguard.image.required", "false"));
         if (!required) {
-            Assumptions.assumeTrue(Files.exists(ARCHIVE),
+            Assumptions.assumeTrue(
+                    Files.exists(ARCHIVE),
                     "no image built: ./mvnw -Pimage verify builds cli/target/meshguard-image.tar and checks it here");
-            Assumptions.assumeFalse(Files.getLastModifiedTime(ARCHIVE).compareTo(
-                            Files.getLastModifiedTime(CLI_TARGET.resolve("meshguard.jar"))) < 0,
+            Assumptions.assumeFalse(
+                    Files.getLastModifiedTime(ARCHIVE)
+                                    .compareTo(Files.getLastModifiedTime(CLI_TARGET.resolve("meshguard.jar")))
+                            < 0,
                     "the image archive is older than this build's jar: ./mvnw -Pimage verify rebuilds it");
         }
-        assertThat(ARCHIVE).as("the image profile writes it in cli's package phase").exists();
+        assertThat(ARCHIVE)
+                .as("the image profile writes it in cli's package phase")
+                .exists();
         image = OciImage.open(ARCHIVE, Files.createDirectories(work.resolve("archive")));
         entries = image.entries();
     }
@@ -80,9 +87,14 @@ class ImageTest {
         List<String> entrypoint = texts(config.path("Entrypoint"));
         assertThat(entrypoint).first().isEqualTo("/opt/java/bin/java");
         assertThat(entrypoint).as("exec form, no shell in between").doesNotContain("sh", "/bin/sh", "-c");
-        assertThat(file("/opt/java/bin/java").mode() & 0111).as("java is executable").isNotZero();
-        assertThat(config.path("Cmd").isMissingNode() || config.path("Cmd").isNull() || config.path("Cmd").isEmpty())
-                .as("the manifests' args are the subcommand; no default command is appended").isTrue();
+        assertThat(file("/opt/java/bin/java").mode() & 0111)
+                .as("java is executable")
+                .isNotZero();
+        assertThat(config.path("Cmd").isMissingNode()
+                        || config.path("Cmd").isNull()
+                        || config.path("Cmd").isEmpty())
+                .as("the manifests' args are the subcommand; no default command is appended")
+                .isTrue();
     }
 
     @Test
@@ -96,13 +108,18 @@ class ImageTest {
         JsonNode labels = config.path("Labels");
         assertThat(labels.path("org.opencontainers.image.version").asText()).isEqualTo(build.version());
         assertThat(labels.path("org.opencontainers.image.revision").asText())
-                .as("the commit `meshguard -V` reports").isEqualTo(build.commit());
+                .as("the commit `meshguard -V` reports")
+                .isEqualTo(build.commit());
         assertThat(labels.path("org.opencontainers.image.licenses").asText()).isEqualTo("Apache-2.0");
         assertThat(Files.readString(REPO.resolve("LICENSE"))).contains("Apache License", "Version 2.0");
         assertThat(labels.path("org.opencontainers.image.title").asText()).isEqualTo("meshguard");
 
-        String ref = image.index().path("manifests").path(0).path("annotations")
-                .path("org.opencontainers.image.ref.name").asText();
+        String ref = image.index()
+                .path("manifests")
+                .path(0)
+                .path("annotations")
+                .path("org.opencontainers.image.ref.name")
+                .asText();
         assertThat(ref).as("the tag the manifests pin").isEqualTo("meshguard/meshguard:" + build.version());
         assertThat(image.config().path("os").asText()).isEqualTo("linux");
         assertThat(image.config().path("architecture").asText()).isEqualTo("amd64");
@@ -110,17 +127,24 @@ class ImageTest {
 
     @Test
     void layers_holdTheApplicationAndEveryBundledLibrary_andNothingTheSbomDoesNotName() throws IOException {
-        assertThat(paths()).contains("/app/classes/io/meshguard/cli/Main.class", "/app/jib-classpath-file",
-                "/opt/java/meshguard.jvmargs", "/opt/java/lib/modules", "/opt/java/lib/security/cacerts");
+        assertThat(paths())
+                .contains(
+                        "/app/classes/io/meshguard/cli/Main.class",
+                        "/app/jib-classpath-file",
+                        "/opt/java/meshguard.jvmargs",
+                        "/opt/java/lib/modules",
+                        "/opt/java/lib/security/cacerts");
         Set<String> jars = new TreeSet<>();
         for (String p : paths()) {
             if (p.startsWith("/app/libs/") && p.endsWith(".jar")) {
                 jars.add(p.substring("/app/libs/".length()));
             }
         }
-        assertThat(jars).as("the project's own modules").contains(
-                "meshguard-runtime-" + BuildInfo.current().version() + ".jar",
-                "meshguard-extauthz-server-" + BuildInfo.current().version() + ".jar");
+        assertThat(jars)
+                .as("the project's own modules")
+                .contains(
+                        "meshguard-runtime-" + BuildInfo.current().version() + ".jar",
+                        "meshguard-extauthz-server-" + BuildInfo.current().version() + ".jar");
         Path bom = CLI_TARGET.resolve("bom.json");
         Assumptions.assumeTrue(Files.exists(bom), "no SBOM (Maven offline): the jar list is not compared with it");
         Set<String> named = new TreeSet<>();
@@ -133,7 +157,9 @@ class ImageTest {
                 unnamed.add(jar);
             }
         }
-        assertThat(unnamed).as("jars in the image that the SBOM (cli/target/bom.json) does not list").isEmpty();
+        assertThat(unnamed)
+                .as("jars in the image that the SBOM (cli/target/bom.json) does not list")
+                .isEmpty();
         List<String> absent = new ArrayList<>();
         for (String n : named) {
             if (jars.stream().noneMatch(j -> j.startsWith(n))) {
@@ -151,7 +177,9 @@ class ImageTest {
         for (TarStream.Entry e : entries) {
             String p = "/" + e.path().replaceFirst("^/+", "");
             String name = p.substring(p.lastIndexOf('/') + 1);
-            if (FORBIDDEN_PROGRAMS.contains(name) || p.contains("/jmods/") || p.endsWith("/src.zip")
+            if (FORBIDDEN_PROGRAMS.contains(name)
+                    || p.contains("/jmods/")
+                    || p.endsWith("/src.zip")
                     || p.startsWith("/opt/java/include/")) {
                 programs.add(p);
             }
@@ -164,7 +192,9 @@ class ImageTest {
         }
         assertThat(programs).as("build tools, shells, package managers").isEmpty();
         assertThat(secrets).as("keys, key stores, developer state").isEmpty();
-        assertThat(changeable).as("files not owned by root, writable by group/others, or setuid").isEmpty();
+        assertThat(changeable)
+                .as("files not owned by root, writable by group/others, or setuid")
+                .isEmpty();
 
         // the content of every file that is not an archive: no private key anywhere (jars are checked by name above).
         // One PEM block is known and harmless: `meshguard demo` sends a truncated, unusable sample key to show the
@@ -185,8 +215,11 @@ class ImageTest {
     @Test
     void layers_recordTheDebianPackagesTheyCarry_asScannersReadThem() throws IOException {
         Map<String, String> built = new HashMap<>();
-        for (String line : Files.readAllLines(CLI_TARGET.resolve("image-packages.tsv")).subList(1,
-                Files.readAllLines(CLI_TARGET.resolve("image-packages.tsv")).size())) {
+        for (String line : Files.readAllLines(CLI_TARGET.resolve("image-packages.tsv"))
+                .subList(
+                        1,
+                        Files.readAllLines(CLI_TARGET.resolve("image-packages.tsv"))
+                                .size())) {
             String[] cols = line.split("\t");
             built.put(cols[0], cols[1]);
         }
@@ -198,9 +231,15 @@ class ImageTest {
                 recorded.put(field(stanza, "Package"), field(stanza, "Version"));
             }
         });
-        assertThat(recorded).as("/var/lib/dpkg/status.d, what Trivy, Grype and Clair match").isEqualTo(built);
-        assertThat(paths()).contains("/etc/os-release", "/lib/x86_64-linux-gnu/libc.so.6",
-                "/usr/share/doc/libc6/copyright", "/opt/java/legal/java.base/LICENSE");
+        assertThat(recorded)
+                .as("/var/lib/dpkg/status.d, what Trivy, Grype and Clair match")
+                .isEqualTo(built);
+        assertThat(paths())
+                .contains(
+                        "/etc/os-release",
+                        "/lib/x86_64-linux-gnu/libc.so.6",
+                        "/usr/share/doc/libc6/copyright",
+                        "/opt/java/legal/java.base/LICENSE");
     }
 
     @Test
@@ -217,12 +256,26 @@ class ImageTest {
         List<String> command = new ArrayList<>(List.of("unshare"));
         if (hostRoot) {
             // root on the host: switch to the image's own uid:gid inside the chroot, as a kubelet would
-            command.addAll(List.of("--mount", "--pid", "--fork", "--kill-child", "sh", "-c",
+            command.addAll(List.of(
+                    "--mount",
+                    "--pid",
+                    "--fork",
+                    "--kill-child",
+                    "sh",
+                    "-c",
                     mounts + "exec chroot --userspec=" + config.path("User").asText() + " \"$r\" \"$@\""));
         } else {
             // elsewhere: a user namespace maps this user to root inside; the image's user has no mapping there
-            command.addAll(List.of("--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "sh",
-                    "-c", mounts + "exec chroot \"$r\" \"$@\""));
+            command.addAll(List.of(
+                    "--user",
+                    "--map-root-user",
+                    "--mount",
+                    "--pid",
+                    "--fork",
+                    "--kill-child",
+                    "sh",
+                    "-c",
+                    mounts + "exec chroot \"$r\" \"$@\""));
         }
         command.addAll(List.of("image", root.toString()));
         command.addAll(texts(config.path("Entrypoint")));
@@ -247,7 +300,8 @@ class ImageTest {
         p.getInputStream().transferTo(out);
         assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
         String output = out.toString(StandardCharsets.UTF_8);
-        Assumptions.assumeFalse(p.exitValue() != 0 && output.startsWith("unshare:"),
+        Assumptions.assumeFalse(
+                p.exitValue() != 0 && output.startsWith("unshare:"),
                 "user or mount namespaces are not available here, so the image is not started: " + output);
         BuildInfo build = BuildInfo.current();
         assertThat(p.exitValue()).as(output).isZero();
@@ -257,12 +311,16 @@ class ImageTest {
     }
 
     private static TarStream.Entry file(String path) {
-        return entries.stream().filter(e -> ("/" + e.path().replaceFirst("^/+", "")).equals(path)).reduce((a, b) -> b)
+        return entries.stream()
+                .filter(e -> ("/" + e.path().replaceFirst("^/+", "")).equals(path))
+                .reduce((a, b) -> b)
                 .orElseThrow(() -> new AssertionError(path + " is not in the image"));
     }
 
     private static List<String> paths() {
-        return entries.stream().map(e -> "/" + e.path().replaceFirst("^/+", "").replaceFirst("/$", "")).toList();
+        return entries.stream()
+                .map(e -> "/" + e.path().replaceFirst("^/+", "").replaceFirst("/$", ""))
+                .toList();
     }
 
     private static List<String> texts(JsonNode array) {
@@ -295,10 +353,11 @@ class ImageTest {
                     if (spec.get("jobTemplate") instanceof Map<?, ?> jt && jt.get("spec") instanceof Map<?, ?> js) {
                         template = js.get("template");
                     }
-                    if (template instanceof Map<?, ?> t && t.get("spec") instanceof Map<?, ?> podSpec
+                    if (template instanceof Map<?, ?> t
+                            && t.get("spec") instanceof Map<?, ?> podSpec
                             && podSpec.get("containers") instanceof List<?> containers
-                            && containers.stream().anyMatch(c -> c instanceof Map<?, ?> cm
-                                    && "meshguard".equals(cm.get("image")))) {
+                            && containers.stream()
+                                    .anyMatch(c -> c instanceof Map<?, ?> cm && "meshguard".equals(cm.get("image")))) {
                         specs.add((Map<String, Object>) podSpec);
                     }
                 }
@@ -323,7 +382,8 @@ class ImageTest {
         Set<Integer> ports = new TreeSet<>();
         for (Map<String, Object> spec : meshguardPodSpecs()) {
             for (Object c : (List<?>) spec.get("containers")) {
-                if (c instanceof Map<?, ?> cm && "meshguard".equals(cm.get("image"))
+                if (c instanceof Map<?, ?> cm
+                        && "meshguard".equals(cm.get("image"))
                         && cm.get("ports") instanceof List<?> list) {
                     for (Object port : list) {
                         ports.add((Integer) ((Map<?, ?>) port).get("containerPort"));

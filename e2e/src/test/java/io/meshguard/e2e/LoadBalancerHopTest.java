@@ -43,8 +43,8 @@ class LoadBalancerHopTest {
         upstreams = DemoGateway.Upstreams.start();
         Gateway direct = stack.publish(DemoGateway.yaml("local", upstreams), "local", DemoGateway.LISTENER_PORT);
         assertThat(direct).isNotNull();
-        behindLoadBalancers = new Gateway(stack.ads(), EnvoyNode.localGateway(), DemoGateway.LISTENER_PORT, 1,
-                E2eStack.TIMEOUT_SCALE, LB2);
+        behindLoadBalancers = new Gateway(
+                stack.ads(), EnvoyNode.localGateway(), DemoGateway.LISTENER_PORT, 1, E2eStack.TIMEOUT_SCALE, LB2);
     }
 
     @AfterAll
@@ -57,10 +57,10 @@ class LoadBalancerHopTest {
     }
 
     private static Exchange get(String tenant, String xff) throws Exception {
-        return behindLoadBalancers.send(DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts",
-                "x-forwarded-for", xff)
-                .with("authorization", "Bearer " + stack.token("alice", tenant, List.of("demo")))
-                .with("x-tenant-id", tenant));
+        return behindLoadBalancers.send(
+                DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts", "x-forwarded-for", xff)
+                        .with("authorization", "Bearer " + stack.token("alice", tenant, List.of("demo")))
+                        .with("x-tenant-id", tenant));
     }
 
     @Test
@@ -81,7 +81,8 @@ class LoadBalancerHopTest {
     @Test
     void cleanClient_behindTwoLoadBalancers_isAllowed_evenWhenItForgesASanctionedEntry() throws Exception {
         Exchange exchange = get("t-lb-clean", "203.0.113.77, 198.51.100.9, " + LB1);
-        assertThat(exchange.status()).as("the client is the entry the load balancers appended: "
-                + exchange.describe()).isEqualTo(200);
+        assertThat(exchange.status())
+                .as("the client is the entry the load balancers appended: " + exchange.describe())
+                .isEqualTo(200);
     }
 }

@@ -26,9 +26,12 @@ import org.junit.jupiter.api.Test;
  * with its own NOTICE, and the same file under /app/resources/META-INF.
  */
 class NoticeTest {
-    static final Path JAR = Path.of("..", "cli", "target", "meshguard.jar").toAbsolutePath().normalize();
-    static final Path BOM = Path.of("..", "cli", "target", "bom.json").toAbsolutePath().normalize();
-    private static final List<String> NOTICE_NAMES = List.of("META-INF/NOTICE", "META-INF/NOTICE.txt", "META-INF/NOTICE.md");
+    static final Path JAR =
+            Path.of("..", "cli", "target", "meshguard.jar").toAbsolutePath().normalize();
+    static final Path BOM =
+            Path.of("..", "cli", "target", "bom.json").toAbsolutePath().normalize();
+    private static final List<String> NOTICE_NAMES =
+            List.of("META-INF/NOTICE", "META-INF/NOTICE.txt", "META-INF/NOTICE.md");
 
     /**
      * The jar exists after cli's package phase: {@code ./mvnw verify} (the README's command, and CI's) builds it, a
@@ -47,15 +50,21 @@ class NoticeTest {
     void jarNotice_holdsMeshguardsWhole_andTheNoticesOfWellKnownBundledLibraries() throws IOException {
         String notice = noticeOf(JAR);
         // the transformer puts the Apache Software Foundation's notices ahead of the rest; ours follows them whole
-        assertThat(normalise(notice).contains(normalise(Files.readString(Path.of("..", "NOTICE"))).trim()))
-                .as("the jar's META-INF/NOTICE holds meshguard's NOTICE as the repository has it").isTrue();
-        assertThat(notice).contains(
-                "The Netty Project",                       // netty-* (via grpc-netty-shaded and lettuce)
-                "Jackson",                                 // jackson-core / databind
-                "The Apache Software Foundation",          // commons-*
-                "Red Gate Software");                      // flyway-core
+        assertThat(normalise(notice)
+                        .contains(normalise(Files.readString(Path.of("..", "NOTICE")))
+                                .trim()))
+                .as("the jar's META-INF/NOTICE holds meshguard's NOTICE as the repository has it")
+                .isTrue();
+        assertThat(notice)
+                .contains(
+                        "The Netty Project", // netty-* (via grpc-netty-shaded and lettuce)
+                        "Jackson", // jackson-core / databind
+                        "The Apache Software Foundation", // commons-*
+                        "Red Gate Software"); // flyway-core
         try (JarFile jar = new JarFile(JAR.toFile())) {
-            assertThat(jar.getEntry("META-INF/LICENSE")).as("licence texts appended, not dropped").isNotNull();
+            assertThat(jar.getEntry("META-INF/LICENSE"))
+                    .as("licence texts appended, not dropped")
+                    .isNotNull();
         }
     }
 
@@ -80,13 +89,16 @@ class NoticeTest {
         assertThat(notices).as("bundled libraries with a NOTICE of their own").hasSizeGreaterThanOrEqualTo(5);
         List<String> missing = new ArrayList<>();
         notices.forEach((file, own) -> {
-            for (String line : own.lines().map(String::trim).filter(NoticeTest::meaningful).toList()) {
+            for (String line :
+                    own.lines().map(String::trim).filter(NoticeTest::meaningful).toList()) {
                 if (!merged.contains(normalise(line))) {
                     missing.add(file + ": " + line);
                 }
             }
         });
-        assertThat(missing).as("NOTICE lines of bundled libraries absent from the jar's META-INF/NOTICE").isEmpty();
+        assertThat(missing)
+                .as("NOTICE lines of bundled libraries absent from the jar's META-INF/NOTICE")
+                .isEmpty();
     }
 
     /** Lines the merge may legitimately rewrite or drop: blank ones, rules and the transformer's own header. */
@@ -104,7 +116,8 @@ class NoticeTest {
             for (String name : NOTICE_NAMES) {
                 ZipEntry e = jar.getEntry(name);
                 if (e != null) {
-                    all.append(new String(jar.getInputStream(e).readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+                    all.append(new String(jar.getInputStream(e).readAllBytes(), StandardCharsets.UTF_8))
+                            .append('\n');
                 }
             }
         }

@@ -38,8 +38,11 @@ record OciImage(Path dir, JsonNode index, JsonNode manifest, JsonNode config, Li
             });
         }
         JsonNode index = JSON.readTree(dir.resolve("index.json").toFile());
-        JsonNode manifest = JSON.readTree(blob(dir, index.path("manifests").path(0).path("digest").asText()).toFile());
-        JsonNode config = JSON.readTree(blob(dir, manifest.path("config").path("digest").asText()).toFile());
+        JsonNode manifest = JSON.readTree(
+                blob(dir, index.path("manifests").path(0).path("digest").asText())
+                        .toFile());
+        JsonNode config = JSON.readTree(
+                blob(dir, manifest.path("config").path("digest").asText()).toFile());
         List<Path> layers = new ArrayList<>();
         for (JsonNode layer : manifest.path("layers")) {
             layers.add(blob(dir, layer.path("digest").asText()));
@@ -96,7 +99,8 @@ record OciImage(Path dir, JsonNode index, JsonNode manifest, JsonNode config, Li
     }
 
     private static void readLayer(Path layer, TarStream.Visitor visitor) throws IOException {
-        try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(layer), 1 << 16), 1 << 16)) {
+        try (InputStream in =
+                new GZIPInputStream(new BufferedInputStream(Files.newInputStream(layer), 1 << 16), 1 << 16)) {
             TarStream.read(in, visitor);
         }
     }
@@ -114,7 +118,8 @@ record OciImage(Path dir, JsonNode index, JsonNode manifest, JsonNode config, Li
         PosixFilePermission[] bits = {
             PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
             PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ
+        };
         for (int i = 0; i < bits.length; i++) {
             if ((mode & (1 << i)) != 0) {
                 set.add(bits[i]);

@@ -49,10 +49,12 @@ class ProductJourneyTest {
 
     /** The group up publishes its sample to (and a gateway apply replaces). */
     static final String GROUP = "local";
+
     static final int PORT = 8080;
     static final String HOST = "payments.dev.local.api.meshguard.localhost";
     /** The product's OAuth2 publish (its own environment: a publish has one auth mode). */
     static final String OAUTH_HOST = "payments.staging.local.api.meshguard.localhost";
+
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient CLIENT = HttpClient.newHttpClient();
 
@@ -71,8 +73,8 @@ class ProductJourneyTest {
         keycloak = KeycloakServer.shared();
         LocalRealm realm = LocalRealm.generate(AdminAccessSettings.AUDIENCE.defaultValue());
         keycloak.importRealm(realm.toJson());
-        stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-products"),
-                ProductIdp.of(keycloak.baseUrl(), realm));
+        stack = E2eStack.start(
+                PG, Files.createTempDirectory("meshguard-products"), ProductIdp.of(keycloak.baseUrl(), realm));
         backend = UpstreamServer.json("payments", 0, "{\"charged\": true}");
         gateway = stack.publish("""
                 groups:
@@ -88,7 +90,8 @@ class ProductJourneyTest {
                      destinations: [{upstream: payments-backend, weight: 100}], authz_profile: dev-products,
                      dlp_profile: default}
                 """.formatted(PORT, backend.port()), GROUP, PORT);
-        try (var c = stack.database().getConnection(); var s = c.createStatement()) {
+        try (var c = stack.database().getConnection();
+                var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('initech'), ('globex') on conflict do nothing");
         }
         initechKey = apiKey("initech");
@@ -106,10 +109,16 @@ class ProductJourneyTest {
     }
 
     static JsonNode admin(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
-                .header("Authorization", "Bearer " + stack.adminToken())
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = CLIENT.send(
+                HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
+                        .header("Authorization", "Bearer " + stack.adminToken())
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
         return JSON.readTree(r.body());
     }
@@ -117,12 +126,18 @@ class ProductJourneyTest {
     /** A call as a second token-file person ({@code reviewer}, added to up's token file, read again on change). */
     static JsonNode reviewer(String method, String path, String body) throws Exception {
         String token = "reviewer-" + java.util.UUID.randomUUID();
-        java.nio.file.Files.writeString(stack.adminTokenFile(), "\nreviewer:" + token + "\n",
-                java.nio.file.StandardOpenOption.APPEND);
-        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
-                .header("Authorization", "Bearer " + token)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        java.nio.file.Files.writeString(
+                stack.adminTokenFile(), "\nreviewer:" + token + "\n", java.nio.file.StandardOpenOption.APPEND);
+        HttpResponse<String> r = CLIENT.send(
+                HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
+                        .header("Authorization", "Bearer " + token)
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
         return JSON.readTree(r.body());
     }
@@ -130,8 +145,7 @@ class ProductJourneyTest {
     /** A key of {@code tenant}, created through the admin API as {@code meshguard apikey create} does. */
     static String apiKey(String tenant) throws Exception {
         return admin("POST", "/apikeys", """
-                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "products journey"}"""
-                .formatted(tenant)).path("key").asText();
+                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "products journey"}""".formatted(tenant)).path("key").asText();
     }
 
     static String keyId(String key) {
@@ -141,8 +155,17 @@ class ProductJourneyTest {
     /** A charge with {@code key}, sending its tenant as the header contract of the fixture policy asks. */
     static Exchange charge(String key) throws Exception {
         String tenant = key.equals(initechKey) ? "initech" : "globex";
-        return gateway.send(DownstreamRequest.withBody("POST", HOST, "/payments/v1/charges", "{\"amount\": 5}",
-                "x-api-key", key, "x-tenant-id", tenant, "content-type", "application/json"));
+        return gateway.send(DownstreamRequest.withBody(
+                "POST",
+                HOST,
+                "/payments/v1/charges",
+                "{\"amount\": 5}",
+                "x-api-key",
+                key,
+                "x-tenant-id",
+                tenant,
+                "content-type",
+                "application/json"));
     }
 
     /** Calls until the answer fits (the subscription state reaches extauthz by push); returns it. */
@@ -154,13 +177,17 @@ class ProductJourneyTest {
     static Exchange eventually(java.util.concurrent.Callable<Exchange> call, Predicate<Exchange> fits) {
         Exchange[] last = new Exchange[1];
         try {
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
-                last[0] = call.call();
-                return fits.test(last[0]);
-            });
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        last[0] = call.call();
+                        return fits.test(last[0]);
+                    });
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("no fitting answer in 30 s; the last: "
-                    + (last[0] == null ? "none" : last[0].describe() + " " + last[0].body()), e);
+            throw new AssertionError(
+                    "no fitting answer in 30 s; the last: "
+                            + (last[0] == null ? "none" : last[0].describe() + " " + last[0].body()),
+                    e);
         }
         return last[0];
     }
@@ -168,7 +195,9 @@ class ProductJourneyTest {
     @Test
     @Order(1)
     void provider_publishesAProductWithTwoPlans_asARevisionOfTheDevGateway() throws Exception {
-        admin("PUT", "/v1/operator/clusters/local",
+        admin(
+                "PUT",
+                "/v1/operator/clusters/local",
                 "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
         admin("POST", "/v1/provider/products", """
                 {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
@@ -185,7 +214,9 @@ class ProductJourneyTest {
         admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");
 
-        JsonNode published = admin("POST", "/v1/provider/product-publishes/payments-dev-local/state",
+        JsonNode published = admin(
+                "POST",
+                "/v1/provider/product-publishes/payments-dev-local/state",
                 "{\"state\": \"published\", \"reason\": \"pilot\"}");
 
         assertThat(published.path("host").asText()).isEqualTo(HOST);
@@ -202,7 +233,10 @@ class ProductJourneyTest {
     @Test
     @Order(2)
     void customer_subscribesOnTheAutoPlan_andCallsWithItsKey() throws Exception {
-        admin("POST", "/v1/customer/applications", "{\"id\": \"initech-web\", \"tenant\": \"initech\", \"name\": \"Web\"}");
+        admin(
+                "POST",
+                "/v1/customer/applications",
+                "{\"id\": \"initech-web\", \"tenant\": \"initech\", \"name\": \"Web\"}");
         JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
                 {"application": "initech-web", "product_publish": "payments-dev-local", "plan": "payments-free"}""");
         assertThat(sub.path("state").asText()).isEqualTo("active");
@@ -222,11 +256,17 @@ class ProductJourneyTest {
         assertThat(refused.body()).contains("quota");
         assertThat(refused.headers().first("retry-after")).isPresent();
         // both sides see the quota used (PostgreSQL's count, flushed by extauthz every few seconds)
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(admin("GET",
-                "/v1/provider/subscriptions/" + initechSubscription + "/usage", null)
-                .path("quotas").path("subscription").path("used").asLong()).isEqualTo(3));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                        admin("GET", "/v1/provider/subscriptions/" + initechSubscription + "/usage", null)
+                                .path("quotas")
+                                .path("subscription")
+                                .path("used")
+                                .asLong())
+                .isEqualTo(3));
 
-        admin("POST", "/v1/provider/subscriptions/" + initechSubscription + "/plan",
+        admin(
+                "POST",
+                "/v1/provider/subscriptions/" + initechSubscription + "/plan",
                 "{\"plan\": \"payments-gold\", \"reason\": \"upgrade\"}");
         Exchange lifted = eventually(initechKey, e -> e.status() == 200);
         assertThat(lifted.body()).contains("charged");
@@ -235,7 +275,10 @@ class ProductJourneyTest {
     @Test
     @Order(4)
     void manualPlan_isPendingUntilTheProviderApproves() throws Exception {
-        admin("POST", "/v1/customer/applications", "{\"id\": \"globex-app\", \"tenant\": \"globex\", \"name\": \"App\"}");
+        admin(
+                "POST",
+                "/v1/customer/applications",
+                "{\"id\": \"globex-app\", \"tenant\": \"globex\", \"name\": \"App\"}");
         JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
                 {"application": "globex-app", "product_publish": "payments-dev-local", "plan": "payments-gold"}""");
         assertThat(sub.path("state").asText()).isEqualTo("pending");
@@ -254,7 +297,9 @@ class ProductJourneyTest {
     @Test
     @Order(5)
     void suspension_deniesFromThenOn() throws Exception {
-        admin("POST", "/v1/provider/subscriptions/" + initechSubscription + "/suspend",
+        admin(
+                "POST",
+                "/v1/provider/subscriptions/" + initechSubscription + "/suspend",
                 "{\"reason\": \"unpaid invoice\"}");
         long start = System.nanoTime();
         Exchange suspended = eventually(initechKey, e -> e.status() == 403);
@@ -262,9 +307,13 @@ class ProductJourneyTest {
         System.out.println("suspension reached the gateway after " + millis + " ms"); // figure for the closing note
         assertThat(suspended.body()).contains("subscription_suspended");
         for (int i = 0; i < 5; i++) {
-            assertThat(charge(initechKey).status()).as("every call after the suspension").isEqualTo(403);
+            assertThat(charge(initechKey).status())
+                    .as("every call after the suspension")
+                    .isEqualTo(403);
         }
-        assertThat(charge(globexKey).status()).as("another subscriber is untouched").isEqualTo(200);
+        assertThat(charge(globexKey).status())
+                .as("another subscriber is untouched")
+                .isEqualTo(200);
     }
 
     @Test
@@ -276,13 +325,15 @@ class ProductJourneyTest {
         admin("POST", "/v1/provider/plans/payments-partner/state", "{\"state\": \"published\"}");
         admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "staging", "auth_mode": "oauth2", "gateway_group": "local"}""");
-        admin("POST", "/v1/provider/product-publishes/payments-staging-local/state",
+        admin(
+                "POST",
+                "/v1/provider/product-publishes/payments-staging-local/state",
                 "{\"state\": \"published\", \"reason\": \"partner pilot\"}");
         admin("POST", "/v1/customer/subscriptions", """
                 {"application": "globex-app", "product_publish": "payments-staging-local", "plan": "payments-partner"}""");
         // the catalogue creates the client in Keycloak and shows its secret in this one answer
-        JsonNode credential = admin("POST", "/v1/customer/credentials",
-                "{\"kind\": \"oauth2\", \"application\": \"globex-app\"}");
+        JsonNode credential =
+                admin("POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \"globex-app\"}");
         String clientId = credential.path("id").asText();
         String secret = credential.path("client_secret").asText();
         assertThat(clientId).startsWith("globex-app-");
@@ -302,20 +353,40 @@ class ProductJourneyTest {
         Exchange revoked = eventuallyWithToken(OAUTH_HOST, token, e -> e.status() == 401);
         assertThat(revoked.body()).contains("credential_revoked");
         // and Keycloak issues the disabled client no new token
-        assertThat(keycloak.token(LocalRealm.NAME, Map.of("grant_type", "client_credentials", "client_id", clientId,
-                "client_secret", secret)).statusCode()).isIn(400, 401);
+        assertThat(keycloak.token(
+                                LocalRealm.NAME,
+                                Map.of(
+                                        "grant_type",
+                                        "client_credentials",
+                                        "client_id",
+                                        clientId,
+                                        "client_secret",
+                                        secret))
+                        .statusCode())
+                .isIn(400, 401);
     }
 
     static String clientToken(String clientId, String secret) {
-        HttpResponse<String> r = keycloak.token(LocalRealm.NAME, Map.of("grant_type", "client_credentials",
-                "client_id", clientId, "client_secret", secret));
+        HttpResponse<String> r = keycloak.token(
+                LocalRealm.NAME,
+                Map.of("grant_type", "client_credentials", "client_id", clientId, "client_secret", secret));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return KeycloakServer.jsonField(r.body(), "access_token");
     }
 
     static Exchange eventuallyWithToken(String host, String token, Predicate<Exchange> fits) {
-        return eventually(() -> gateway.send(DownstreamRequest.withBody("POST", host, "/payments/v1/charges",
-                "{\"amount\": 5}", "authorization", "Bearer " + token, "x-tenant-id", "globex",
-                "content-type", "application/json")), fits);
+        return eventually(
+                () -> gateway.send(DownstreamRequest.withBody(
+                        "POST",
+                        host,
+                        "/payments/v1/charges",
+                        "{\"amount\": 5}",
+                        "authorization",
+                        "Bearer " + token,
+                        "x-tenant-id",
+                        "globex",
+                        "content-type",
+                        "application/json")),
+                fits);
     }
 }

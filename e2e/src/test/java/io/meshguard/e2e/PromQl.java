@@ -38,15 +38,48 @@ final class PromQl {
     }
 
     /** Aggregation operators and binary/modifier keywords: never metric names (lex.go's key and ItemType lists). */
-    private static final Set<String> KEYWORDS = Set.of("sum", "avg", "count", "min", "max", "group", "stddev",
-            "stdvar", "topk", "bottomk", "count_values", "quantile", "limitk", "limit_ratio", "and", "or", "unless",
-            "atan2", "offset", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "inf", "nan");
-    private static final Set<String> LABEL_LISTS = Set.of("by", "without", "on", "ignoring", "group_left",
-            "group_right");
+    private static final Set<String> KEYWORDS = Set.of(
+            "sum",
+            "avg",
+            "count",
+            "min",
+            "max",
+            "group",
+            "stddev",
+            "stdvar",
+            "topk",
+            "bottomk",
+            "count_values",
+            "quantile",
+            "limitk",
+            "limit_ratio",
+            "and",
+            "or",
+            "unless",
+            "atan2",
+            "offset",
+            "by",
+            "without",
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+            "bool",
+            "inf",
+            "nan");
+
+    private static final Set<String> LABEL_LISTS =
+            Set.of("by", "without", "on", "ignoring", "group_left", "group_right");
 
     private PromQl() {}
 
-    private enum Kind { IDENT, STRING, NUMBER, VARIABLE, PUNCT }
+    private enum Kind {
+        IDENT,
+        STRING,
+        NUMBER,
+        VARIABLE,
+        PUNCT
+    }
 
     private record Token(Kind kind, String text) {}
 
@@ -73,7 +106,8 @@ final class PromQl {
                 continue;
             }
             String word = t.text();
-            boolean call = next != null && next.kind() == Kind.PUNCT && next.text().equals("(");
+            boolean call =
+                    next != null && next.kind() == Kind.PUNCT && next.text().equals("(");
             if (LABEL_LISTS.contains(word)) {
                 if (call) {
                     i = labelList(tokens, i + 1, grouping, expr);
@@ -131,7 +165,9 @@ final class PromQl {
                 i++;
                 continue;
             }
-            if (label.kind() != Kind.IDENT || i + 2 >= tokens.size() || tokens.get(i + 2).kind() != Kind.STRING) {
+            if (label.kind() != Kind.IDENT
+                    || i + 2 >= tokens.size()
+                    || tokens.get(i + 2).kind() != Kind.STRING) {
                 throw new IllegalArgumentException("cannot read the label matchers of: " + expr);
             }
             String op = tokens.get(i + 1).text();
@@ -184,7 +220,8 @@ final class PromQl {
             String text = tokens.get(i).text();
             if (tokens.get(i).kind() == Kind.PUNCT && (text.equals("(") || text.equals("{") || text.equals("["))) {
                 depth++;
-            } else if (tokens.get(i).kind() == Kind.PUNCT && (text.equals(")") || text.equals("}") || text.equals("]"))) {
+            } else if (tokens.get(i).kind() == Kind.PUNCT
+                    && (text.equals(")") || text.equals("}") || text.equals("]"))) {
                 if (--depth == 0) {
                     break;
                 }
@@ -254,8 +291,8 @@ final class PromQl {
                 i = j;
             } else if (Character.isLetter(c) || c == '_' || c == ':') {
                 int j = i;
-                while (j < s.length() && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_'
-                        || s.charAt(j) == ':')) {
+                while (j < s.length()
+                        && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_' || s.charAt(j) == ':')) {
                     j++;
                 }
                 out.add(new Token(Kind.IDENT, s.substring(i, j)));

@@ -18,9 +18,11 @@ class PromQlTest {
 
     @Test
     void matchers_nameTheirLabels_whateverTheOperatorAndQuote() {
-        PromQl.Refs refs = PromQl.read("sum(rate(a_total{result=\"deny\", route!~'x|y', reason=~`a\"b`,k!=\"}\"}[5m]))");
-        assertThat(refs.selectors()).containsExactly(new PromQl.Selector("a_total",
-                Set.of("result", "route", "reason", "k"), java.util.Map.of("result", "deny")));
+        PromQl.Refs refs =
+                PromQl.read("sum(rate(a_total{result=\"deny\", route!~'x|y', reason=~`a\"b`,k!=\"}\"}[5m]))");
+        assertThat(refs.selectors())
+                .containsExactly(new PromQl.Selector(
+                        "a_total", Set.of("result", "route", "reason", "k"), java.util.Map.of("result", "deny")));
     }
 
     @Test
@@ -59,8 +61,10 @@ class PromQlTest {
     @Test
     void metricNamesWithColons_andNameMatchers_areRead() {
         PromQl.Refs refs = PromQl.read("job:requests:rate5m + {__name__=\"up\", job=\"x\"} - 1e3 * 0.7");
-        assertThat(refs.selectors()).containsExactly(new PromQl.Selector("job:requests:rate5m", Set.of()),
-                new PromQl.Selector("up", Set.of("job"), java.util.Map.of("job", "x")));
+        assertThat(refs.selectors())
+                .containsExactly(
+                        new PromQl.Selector("job:requests:rate5m", Set.of()),
+                        new PromQl.Selector("up", Set.of("job"), java.util.Map.of("job", "x")));
     }
 
     @Test

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * every library it bundles, each with a package URL and a SHA-256, and nothing that only the tests use.
  */
 class SbomTest {
-    static final Path BOM = Path.of("..", "cli", "target", "bom.json").toAbsolutePath().normalize();
+    static final Path BOM =
+            Path.of("..", "cli", "target", "bom.json").toAbsolutePath().normalize();
 
     @Test
     void bom_namesTheJarAtTheBuildsVersion_andEveryBundledLibraryWithPurlAndSha256() throws Exception {
@@ -24,14 +25,17 @@ class SbomTest {
         org.junit.jupiter.api.Assumptions.assumeFalse(
                 System.getProperty("meshguard.maven.mode", "").equals("offline=true"),
                 "Maven ran offline (-o): cyclonedx-maven-plugin writes no SBOM then");
-        assertThat(BOM).as("written by cli's package phase (cyclonedx-maven-plugin)").exists();
+        assertThat(BOM)
+                .as("written by cli's package phase (cyclonedx-maven-plugin)")
+                .exists();
         JsonNode bom = new ObjectMapper().readTree(Files.readString(BOM));
 
         assertThat(bom.path("bomFormat").asText()).isEqualTo("CycloneDX");
         assertThat(bom.path("specVersion").asText()).isEqualTo("1.6");
         JsonNode jar = bom.path("metadata").path("component");
         assertThat(jar.path("name").asText()).isEqualTo("meshguard-cli");
-        assertThat(jar.path("version").asText()).isEqualTo(io.meshguard.runtime.BuildInfo.current().version());
+        assertThat(jar.path("version").asText())
+                .isEqualTo(io.meshguard.runtime.BuildInfo.current().version());
 
         List<String> names = new ArrayList<>();
         List<String> incomplete = new ArrayList<>();
@@ -40,17 +44,28 @@ class SbomTest {
             names.add(name);
             boolean sha256 = false;
             for (JsonNode h : c.path("hashes")) {
-                sha256 |= h.path("alg").asText().equals("SHA-256") && h.path("content").asText().length() == 64;
+                sha256 |= h.path("alg").asText().equals("SHA-256")
+                        && h.path("content").asText().length() == 64;
             }
             if (!c.path("purl").asText().startsWith("pkg:maven/") || !sha256) {
                 incomplete.add(name);
             }
         }
-        assertThat(names).as("what the jar bundles").contains("io.grpc:grpc-netty-shaded", "org.postgresql:postgresql",
-                "com.nimbusds:nimbus-jose-jwt", "io.meshguard:meshguard-extauthz-server",
-                "io.meshguard:meshguard-xds-controller", "io.envoyproxy.controlplane:api");
-        assertThat(names).as("test-only libraries are not shipped").noneMatch(n -> n.startsWith("org.junit")
-                || n.startsWith("org.assertj") || n.startsWith("org.awaitility"));
-        assertThat(incomplete).as("components without a package URL or a SHA-256").isEmpty();
+        assertThat(names)
+                .as("what the jar bundles")
+                .contains(
+                        "io.grpc:grpc-netty-shaded",
+                        "org.postgresql:postgresql",
+                        "com.nimbusds:nimbus-jose-jwt",
+                        "io.meshguard:meshguard-extauthz-server",
+                        "io.meshguard:meshguard-xds-controller",
+                        "io.envoyproxy.controlplane:api");
+        assertThat(names)
+                .as("test-only libraries are not shipped")
+                .noneMatch(n ->
+                        n.startsWith("org.junit") || n.startsWith("org.assertj") || n.startsWith("org.awaitility"));
+        assertThat(incomplete)
+                .as("components without a package URL or a SHA-256")
+                .isEmpty();
     }
 }

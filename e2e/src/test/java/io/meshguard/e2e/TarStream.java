@@ -60,8 +60,14 @@ final class TarStream {
             if (pax.containsKey("size")) {
                 size = Long.parseLong(pax.get("size"));
             }
-            Entry entry = new Entry(path, (int) octal(header, 100, 8), (int) octal(header, 108, 8),
-                    (int) octal(header, 116, 8), type, link, size);
+            Entry entry = new Entry(
+                    path,
+                    (int) octal(header, 100, 8),
+                    (int) octal(header, 108, 8),
+                    (int) octal(header, 116, 8),
+                    type,
+                    link,
+                    size);
             BoundedStream content = new BoundedStream(in, size);
             visitor.entry(entry, content);
             content.drain();

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ZonesDemoTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static E2eStack stack;
 
     @BeforeAll
@@ -43,8 +44,11 @@ class ZonesDemoTest {
 
     private static String play() throws Exception {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int exit = DemoCommand.playZones(new AdminClient(stack.xdsAdminUrl(), stack.adminTokenFile()),
-                stack.database(), 2, new PrintStream(text, true, StandardCharsets.UTF_8));
+        int exit = DemoCommand.playZones(
+                new AdminClient(stack.xdsAdminUrl(), stack.adminTokenFile()),
+                stack.database(),
+                2,
+                new PrintStream(text, true, StandardCharsets.UTF_8));
         String out = text.toString(StandardCharsets.UTF_8);
         System.out.println(out); // the journey as a user reads it, in the test's report
         assertThat(exit).as(out).isZero();
@@ -58,29 +62,38 @@ class ZonesDemoTest {
 
         assertThat(out).contains("Every step held.").doesNotContain("NOT SHOWN");
         // Z1: both clusters registered with a one-time token, both zones configured their node
-        assertThat(out).contains("demo-zone-1  registered, serves demo-zone-1-gw; one-time token",
-                "demo-zone-2  registered, serves demo-zone-2-gw; one-time token");
-        assertThat(section(out, "Z1")).contains("node envoy-demo-zone-1-1 holds 1 listener(s)",
-                "node envoy-demo-zone-2-1 holds 1 listener(s)");
+        assertThat(out)
+                .contains(
+                        "demo-zone-1  registered, serves demo-zone-1-gw; one-time token",
+                        "demo-zone-2  registered, serves demo-zone-2-gw; one-time token");
+        assertThat(section(out, "Z1"))
+                .contains(
+                        "node envoy-demo-zone-1-1 holds 1 listener(s)", "node envoy-demo-zone-2-1 holds 1 listener(s)");
         // Z2: the new route reaches zone 1's node; zone 2's node and the stray node of zone 1's group there do not
-        assertThat(section(out, "Z2")).containsPattern("demo-zone-1  node envoy-demo-zone-1-1 holds [^\n]*"
-                + "demo-zone-1-gw-orders").contains("demo-zone-2  node envoy-demo-zone-2-1 unchanged",
-                "node envoy-demo-zone-2-stray (group demo-zone-1-gw) holds nothing")
+        assertThat(section(out, "Z2"))
+                .containsPattern("demo-zone-1  node envoy-demo-zone-1-1 holds [^\n]*" + "demo-zone-1-gw-orders")
+                .contains(
+                        "demo-zone-2  node envoy-demo-zone-2-1 unchanged",
+                        "node envoy-demo-zone-2-stray (group demo-zone-1-gw) holds nothing")
                 .doesNotContainPattern("envoy-demo-zone-2-1 unchanged[^\n]*orders");
         // Z3: central away, the joining node gets all of it from its zone
-        assertThat(section(out, "Z3")).contains("stopped; zones connected to it: 0")
+        assertThat(section(out, "Z3"))
+                .contains("stopped; zones connected to it: 0")
                 .containsPattern("node envoy-demo-zone-1-joined fully configured in \\d+ ms: [^\n]*orders[^\n]*"
                         + "\\(the same as envoy-demo-zone-1-1\\)");
         // Z4: resynced; Z5: cut off
-        assertThat(section(out, "Z4")).containsPattern("serves revision \\d+ \\d+ ms after central started again")
+        assertThat(section(out, "Z4"))
+                .containsPattern("serves revision \\d+ \\d+ ms after central started again")
                 .contains("fleet            demo-zone-1: connected", "fleet            demo-zone-2: connected");
         assertThat(section(out, "Z5")).containsPattern("demo-zone-2  cut off in \\d+ ms \\(credential revoked\\)");
         Matcher joined = Pattern.compile("fully configured in (\\d+) ms").matcher(out);
         assertThat(joined.find()).isTrue();
         // the demo's clusters leave the fleet with it (they once stayed listed for good)
         assertThat(out).contains("The demo's clusters were revoked and removed from the fleet.");
-        assertThat(new AdminClient(stack.xdsAdminUrl(), stack.adminTokenFile()).send("GET", "/v1/operator/clusters",
-                null).body()).doesNotContain("demo-zone-");
+        assertThat(new AdminClient(stack.xdsAdminUrl(), stack.adminTokenFile())
+                        .send("GET", "/v1/operator/clusters", null)
+                        .body())
+                .doesNotContain("demo-zone-");
 
         // a second run registers again (a revoked cluster is re-admitted by a new token) and shows the same
         assertThat(play()).contains("Every step held.");

@@ -25,25 +25,29 @@ final class AccessLogClient implements AutoCloseable {
 
     synchronized void send(ManagedChannel channel, String logName, HTTPAccessLogEntry entry) {
         StreamAccessLogsMessage.Builder message = StreamAccessLogsMessage.newBuilder()
-                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder().addLogEntry(entry));
+                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
+                        .addLogEntry(entry));
         StreamObserver<StreamAccessLogsMessage> stream = streams.get(logName);
         if (stream == null) {
-            stream = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
-                @Override
-                public void onNext(StreamAccessLogsResponse value) {}
+            stream = AccessLogServiceGrpc.newStub(channel)
+                    .streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
+                        @Override
+                        public void onNext(StreamAccessLogsResponse value) {}
 
-                @Override
-                public void onError(Throwable t) {
-                    forget(logName);
-                }
+                        @Override
+                        public void onError(Throwable t) {
+                            forget(logName);
+                        }
 
-                @Override
-                public void onCompleted() {
-                    forget(logName);
-                }
-            });
+                        @Override
+                        public void onCompleted() {
+                            forget(logName);
+                        }
+                    });
             streams.put(logName, stream);
-            message.setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder().setNode(node).setLogName(logName));
+            message.setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
+                    .setNode(node)
+                    .setLogName(logName));
         }
         stream.onNext(message.build());
     }

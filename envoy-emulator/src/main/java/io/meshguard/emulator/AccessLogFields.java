@@ -29,8 +29,13 @@ import java.util.Optional;
 final class AccessLogFields {
     private AccessLogFields() {}
 
-    static void apply(HttpGrpcAccessLogConfig config, Optional<Route> route, Headers requestHeaders,
-            Headers responseHeaders, AccessLogCommon.Builder common, HTTPRequestProperties.Builder request,
+    static void apply(
+            HttpGrpcAccessLogConfig config,
+            Optional<Route> route,
+            Headers requestHeaders,
+            Headers responseHeaders,
+            AccessLogCommon.Builder common,
+            HTTPRequestProperties.Builder request,
             HTTPResponseProperties.Builder response) {
         for (String name : config.getAdditionalRequestHeadersToLogList()) {
             requestHeaders.first(name).ifPresent(v -> request.putRequestHeaders(name, v));
@@ -42,7 +47,8 @@ final class AccessLogFields {
             if (!tag.hasMetadata() || !tag.getMetadata().getKind().hasRoute()) {
                 throw new UnmodelledException("access-log custom tag " + tag.getTag() + " (" + tag.getTypeCase() + ")");
             }
-            Optional<String> value = route.flatMap(r -> routeValue(r, tag.getMetadata().getMetadataKey()));
+            Optional<String> value =
+                    route.flatMap(r -> routeValue(r, tag.getMetadata().getMetadataKey()));
             if (value.isPresent()) {
                 common.putCustomTags(tag.getTag(), value.get());
             } else if (!tag.getMetadata().getDefaultValue().isEmpty()) {
@@ -71,8 +77,9 @@ final class AccessLogFields {
         return switch (value.getKindCase()) {
             case STRING_VALUE -> Optional.of(value.getStringValue());
             case BOOL_VALUE -> Optional.of(value.getBoolValue() ? "true" : "false");
-            default -> throw new UnmodelledException("route metadata value of kind " + value.getKindCase()
-                    + " in an access-log custom tag");
+            default ->
+                throw new UnmodelledException(
+                        "route metadata value of kind " + value.getKindCase() + " in an access-log custom tag");
         };
     }
 }

@@ -14,11 +14,11 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.meshguard.envoy.validation.EnvoyValidator;
-import io.meshguard.envoy.validation.Violation;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.envoy.validation.EnvoyValidator;
+import io.meshguard.envoy.validation.Violation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -95,7 +95,8 @@ public final class AdsSubscription implements AutoCloseable {
 
     /** Opens the stream to the controller at {@code host:port} and subscribes to CDS. */
     public static AdsSubscription connect(String host, int port, EnvoyNode node) {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(host, port).usePlaintext().build();
+        ManagedChannel channel =
+                ManagedChannelBuilder.forAddress(host, port).usePlaintext().build();
         AdsSubscription ads = new AdsSubscription(channel, node);
         ads.start();
         return ads;
@@ -266,44 +267,50 @@ public final class AdsSubscription implements AutoCloseable {
                 problems.add(e.getMessage());
             }
         }
-        XdsResources next = switch (type) {
-            case XdsResources.CDS -> {
-                Map<String, Cluster> clusters = cast(decoded);
-                problems.addAll(EnvoyRules.clusters(clusters));
-                yield new XdsResources(state.listeners(), state.routes(), clusters, state.endpoints(), state.versions());
-            }
-            case XdsResources.EDS -> {
-                Map<String, ClusterLoadAssignment> cla = new HashMap<>(state.endpoints());
-                Map<String, ClusterLoadAssignment> received = cast(decoded);
-                problems.addAll(EnvoyRules.endpoints(received));
-                cla.putAll(received);
-                yield new XdsResources(state.listeners(), state.routes(), state.clusters(), cla, state.versions());
-            }
-            case XdsResources.LDS -> {
-                Map<String, Listener> listeners = new LinkedHashMap<>();
-                this.<Listener>cast(decoded).forEach((name, l) -> {
-                    if (l.hasApiListener()) {
-                        skipped.add(name);
-                    } else {
-                        listeners.put(name, l);
+        XdsResources next =
+                switch (type) {
+                    case XdsResources.CDS -> {
+                        Map<String, Cluster> clusters = cast(decoded);
+                        problems.addAll(EnvoyRules.clusters(clusters));
+                        yield new XdsResources(
+                                state.listeners(), state.routes(), clusters, state.endpoints(), state.versions());
                     }
-                });
-                skipped.forEach(decoded::remove);
-                problems.addAll(EnvoyRules.listeners(listeners));
-                yield new XdsResources(listeners, state.routes(), state.clusters(), state.endpoints(), state.versions());
-            }
-            case XdsResources.RDS -> {
-                Map<String, RouteConfiguration> routes = new HashMap<>(state.routes());
-                Map<String, RouteConfiguration> received = cast(decoded);
-                problems.addAll(EnvoyRules.routes(received, state.clusters().keySet()));
-                routes.putAll(received);
-                yield new XdsResources(state.listeners(), routes, state.clusters(), state.endpoints(), state.versions());
-            }
-            default -> {
-                problems.add("unexpected type " + type);
-                yield state;
-            }
-        };
+                    case XdsResources.EDS -> {
+                        Map<String, ClusterLoadAssignment> cla = new HashMap<>(state.endpoints());
+                        Map<String, ClusterLoadAssignment> received = cast(decoded);
+                        problems.addAll(EnvoyRules.endpoints(received));
+                        cla.putAll(received);
+                        yield new XdsResources(
+                                state.listeners(), state.routes(), state.clusters(), cla, state.versions());
+                    }
+                    case XdsResources.LDS -> {
+                        Map<String, Listener> listeners = new LinkedHashMap<>();
+                        this.<Listener>cast(decoded).forEach((name, l) -> {
+                            if (l.hasApiListener()) {
+                                skipped.add(name);
+                            } else {
+                                listeners.put(name, l);
+                            }
+                        });
+                        skipped.forEach(decoded::remove);
+                        problems.addAll(EnvoyRules.listeners(listeners));
+                        yield new XdsResources(
+                                listeners, state.routes(), state.clusters(), state.endpoints(), state.versions());
+                    }
+                    case XdsResources.RDS -> {
+                        Map<String, RouteConfiguration> routes = new HashMap<>(state.routes());
+                        Map<String, RouteConfiguration> received = cast(decoded);
+                        problems.addAll(
+                                EnvoyRules.routes(received, state.clusters().keySet()));
+                        routes.putAll(received);
+                        yield new XdsResources(
+                                state.listeners(), routes, state.clusters(), state.endpoints(), state.versions());
+                    }
+                    default -> {
+                        problems.add("unexpected type " + type);
+                        yield state;
+                    }
+                };
         if (problems.isEmpty()) {
             loadRefusal(type, decoded).ifPresent(problems::add);
         }
@@ -315,16 +322,19 @@ public final class AdsSubscription implements AutoCloseable {
                     .setVersionInfo(state.version(type))
                     .setResponseNonce(response.getNonce())
                     .addAllResourceNames(subscribed.getOrDefault(type, List.of()))
-                    .setErrorDetail(Status.newBuilder().setCode(io.grpc.Status.Code.INTERNAL.value()).setMessage(detail))
+                    .setErrorDetail(Status.newBuilder()
+                            .setCode(io.grpc.Status.Code.INTERNAL.value())
+                            .setMessage(detail))
                     .build());
             notifyAll();
             return;
         }
-        decoded.forEach((name, m) -> ModelledFields.unmodelled(shortType(type) + " " + name, m).forEach(u -> {
-            if (!unmodelled.contains(u)) {
-                unmodelled.add(u);
-            }
-        }));
+        decoded.forEach((name, m) -> ModelledFields.unmodelled(shortType(type) + " " + name, m)
+                .forEach(u -> {
+                    if (!unmodelled.contains(u)) {
+                        unmodelled.add(u);
+                    }
+                }));
         Map<String, String> versions = new HashMap<>(next.versions());
         versions.put(type, response.getVersionInfo());
         state = new XdsResources(next.listeners(), next.routes(), next.clusters(), next.endpoints(), versions);
@@ -364,11 +374,14 @@ public final class AdsSubscription implements AutoCloseable {
             java.util.Optional<Violation> v = EnvoyValidator.firstViolation(resource.getValue());
             if (v.isPresent()) {
                 String detail = v.get().message() + " (at " + v.get().path() + ")";
-                return java.util.Optional.of(switch (type) {
-                    case XdsResources.CDS -> "Error adding/updating cluster(s) " + resource.getKey() + ": " + detail;
-                    case XdsResources.LDS -> "Error adding/updating listener(s) " + resource.getKey() + ": " + detail;
-                    default -> detail;
-                });
+                return java.util.Optional.of(
+                        switch (type) {
+                            case XdsResources.CDS ->
+                                "Error adding/updating cluster(s) " + resource.getKey() + ": " + detail;
+                            case XdsResources.LDS ->
+                                "Error adding/updating listener(s) " + resource.getKey() + ": " + detail;
+                            default -> detail;
+                        });
             }
         }
         return java.util.Optional.empty();
@@ -421,7 +434,8 @@ public final class AdsSubscription implements AutoCloseable {
             for (FilterChain chain : l.getFilterChainsList()) {
                 for (Filter f : chain.getFiltersList()) {
                     try {
-                        if (ModelledFields.unpack(f.getTypedConfig()) instanceof HttpConnectionManager hcm && hcm.hasRds()) {
+                        if (ModelledFields.unpack(f.getTypedConfig()) instanceof HttpConnectionManager hcm
+                                && hcm.hasRds()) {
                             names.add(hcm.getRds().getRouteConfigName());
                         }
                     } catch (InvalidProtocolBufferException e) {

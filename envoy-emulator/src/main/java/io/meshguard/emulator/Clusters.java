@@ -39,7 +39,9 @@ final class Clusters implements AutoCloseable {
     synchronized String pick(RouteAction action) {
         if (action.hasWeightedClusters()) {
             WeightedCluster wc = action.getWeightedClusters();
-            long total = wc.getClustersList().stream().mapToLong(c -> c.getWeight().getValue()).sum();
+            long total = wc.getClustersList().stream()
+                    .mapToLong(c -> c.getWeight().getValue())
+                    .sum();
             long value = Math.floorMod(random.nextLong(), total);
             long begin = 0;
             for (WeightedCluster.ClusterWeight c : wc.getClustersList()) {
@@ -66,7 +68,8 @@ final class Clusters implements AutoCloseable {
         List<InetSocketAddress> hosts = new ArrayList<>();
         switch (c.getType()) {
             case EDS -> {
-                String service = c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName()
+                String service = c.getEdsClusterConfig().getServiceName().isEmpty()
+                        ? c.getName()
                         : c.getEdsClusterConfig().getServiceName();
                 ClusterLoadAssignment cla = xds.endpoints().get(service);
                 if (cla != null) {
@@ -102,8 +105,10 @@ final class Clusters implements AutoCloseable {
      */
     static List<InetAddress> resolve(String name, Cluster.DnsLookupFamily family) throws UnknownHostException {
         List<InetAddress> all = List.of(InetAddress.getAllByName(name));
-        List<InetAddress> v4 = all.stream().filter(a -> a instanceof java.net.Inet4Address).toList();
-        List<InetAddress> v6 = all.stream().filter(a -> a instanceof java.net.Inet6Address).toList();
+        List<InetAddress> v4 =
+                all.stream().filter(a -> a instanceof java.net.Inet4Address).toList();
+        List<InetAddress> v6 =
+                all.stream().filter(a -> a instanceof java.net.Inet6Address).toList();
         return switch (family) {
             case V4_ONLY -> v4;
             case V6_ONLY -> v6;
@@ -121,8 +126,12 @@ final class Clusters implements AutoCloseable {
         }
         Cluster c = xds.clusters().get(clusterName);
         return switch (c.getLbPolicy()) {
-            case ROUND_ROBIN -> hosts.get((int) Math.floorMod(
-                    roundRobin.computeIfAbsent(clusterName, k -> new AtomicLong()).getAndIncrement(), hosts.size()));
+            case ROUND_ROBIN ->
+                hosts.get((int) Math.floorMod(
+                        roundRobin
+                                .computeIfAbsent(clusterName, k -> new AtomicLong())
+                                .getAndIncrement(),
+                        hosts.size()));
             case RANDOM -> {
                 synchronized (this) {
                     yield hosts.get(random.nextInt(hosts.size()));
@@ -138,8 +147,10 @@ final class Clusters implements AutoCloseable {
         if (address == null) {
             throw new UnknownHostException("cluster " + clusterName + " has no hosts");
         }
-        return channels.computeIfAbsent(address, a -> ManagedChannelBuilder
-                .forAddress(a.getAddress().getHostAddress(), a.getPort()).usePlaintext().build());
+        return channels.computeIfAbsent(
+                address, a -> ManagedChannelBuilder.forAddress(a.getAddress().getHostAddress(), a.getPort())
+                        .usePlaintext()
+                        .build());
     }
 
     private static List<SocketAddress> addresses(ClusterLoadAssignment cla) {

@@ -40,8 +40,10 @@ final class CorsFilter {
         if (route.hasDirectResponse() || route.hasRedirect()) {
             return new CorsFilter(policies);
         }
-        for (Any any : new Any[] {route.getTypedPerFilterConfigMap().get(filterName),
-                vh.getTypedPerFilterConfigMap().get(filterName)}) {
+        for (Any any : new Any[] {
+            route.getTypedPerFilterConfigMap().get(filterName),
+            vh.getTypedPerFilterConfigMap().get(filterName)
+        }) {
             if (any != null) {
                 policies.add(any.unpack(CorsPolicy.class));
             }
@@ -85,14 +87,18 @@ final class CorsFilter {
         }
         String headers = first(CorsPolicy::getAllowHeaders);
         if (!headers.isEmpty()) {
-            response.set("access-control-allow-headers",
-                    headers.equals("*") ? request.first("access-control-request-headers").orElse("") : headers);
+            response.set(
+                    "access-control-allow-headers",
+                    headers.equals("*")
+                            ? request.first("access-control-request-headers").orElse("")
+                            : headers);
         }
         String maxAge = first(CorsPolicy::getMaxAge);
         if (!maxAge.isEmpty()) {
             response.set("access-control-max-age", maxAge);
         }
-        steps.add("cors: preflight answered by the CORS filter (" + (allowed ? "origin allowed" : "origin not allowed") + ")");
+        steps.add("cors: preflight answered by the CORS filter (" + (allowed ? "origin allowed" : "origin not allowed")
+                + ")");
         return Optional.of(response);
     }
 
@@ -126,16 +132,26 @@ final class CorsFilter {
     }
 
     private boolean forwardNotMatchingPreflights() {
-        return policies.stream().filter(CorsPolicy::hasForwardNotMatchingPreflights).findFirst()
-                .map(p -> p.getForwardNotMatchingPreflights().getValue()).orElse(true);
+        return policies.stream()
+                .filter(CorsPolicy::hasForwardNotMatchingPreflights)
+                .findFirst()
+                .map(p -> p.getForwardNotMatchingPreflights().getValue())
+                .orElse(true);
     }
 
     private boolean allowCredentials() {
-        return policies.stream().filter(CorsPolicy::hasAllowCredentials).findFirst()
-                .map(p -> p.getAllowCredentials().getValue()).orElse(false);
+        return policies.stream()
+                .filter(CorsPolicy::hasAllowCredentials)
+                .findFirst()
+                .map(p -> p.getAllowCredentials().getValue())
+                .orElse(false);
     }
 
     private String first(java.util.function.Function<CorsPolicy, String> field) {
-        return policies.stream().map(field).filter(s -> !s.isEmpty()).findFirst().orElse("");
+        return policies.stream()
+                .map(field)
+                .filter(s -> !s.isEmpty())
+                .findFirst()
+                .orElse("");
     }
 }

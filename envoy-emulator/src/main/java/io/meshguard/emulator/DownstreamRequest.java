@@ -8,7 +8,8 @@ import java.util.List;
  * A request as a client sends it to the gateway: method, {@code :authority}, raw {@code :path}, headers (without
  * pseudo-headers) and the body in the chunks the client sends.
  */
-public record DownstreamRequest(String method, String authority, String path, Headers headers, List<byte[]> bodyChunks) {
+public record DownstreamRequest(
+        String method, String authority, String path, Headers headers, List<byte[]> bodyChunks) {
     public DownstreamRequest {
         bodyChunks = List.copyOf(bodyChunks);
     }
@@ -18,7 +19,8 @@ public record DownstreamRequest(String method, String authority, String path, He
     }
 
     /** A request with a body sent in one chunk, with its content-length. */
-    public static DownstreamRequest withBody(String method, String authority, String path, String body, String... headers) {
+    public static DownstreamRequest withBody(
+            String method, String authority, String path, String body, String... headers) {
         Headers h = Headers.of(headers);
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         h.set("content-length", Integer.toString(bytes.length));

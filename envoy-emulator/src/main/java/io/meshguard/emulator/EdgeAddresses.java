@@ -34,8 +34,11 @@ final class EdgeAddresses {
                 return false;
             }
             int bits = range.hasPrefixLen() ? range.getPrefixLen().getValue() : net.length * 8;
-            BigInteger mask = BigInteger.ONE.shiftLeft(net.length * 8).subtract(BigInteger.ONE)
-                    .shiftRight(bits).not();
+            BigInteger mask = BigInteger.ONE
+                    .shiftLeft(net.length * 8)
+                    .subtract(BigInteger.ONE)
+                    .shiftRight(bits)
+                    .not();
             return new BigInteger(1, net).and(mask).equals(new BigInteger(1, addr).and(mask));
         } catch (UnknownHostException e) {
             return false;

@@ -22,7 +22,8 @@ public record EnvoyNode(String id, String cluster, Map<String, String> metadata)
 
     Node toProto() {
         Struct.Builder md = Struct.newBuilder();
-        metadata.forEach((k, v) -> md.putFields(k, Value.newBuilder().setStringValue(v).build()));
+        metadata.forEach(
+                (k, v) -> md.putFields(k, Value.newBuilder().setStringValue(v).build()));
         return Node.newBuilder()
                 .setId(id)
                 .setCluster(cluster)

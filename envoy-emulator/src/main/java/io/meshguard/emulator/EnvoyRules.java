@@ -162,7 +162,8 @@ final class EnvoyRules {
     static List<String> routes(Map<String, RouteConfiguration> routes, Set<String> clusters) {
         List<String> problems = new ArrayList<>();
         for (RouteConfiguration rc : routes.values()) {
-            boolean validate = rc.hasValidateClusters() && rc.getValidateClusters().getValue();
+            boolean validate =
+                    rc.hasValidateClusters() && rc.getValidateClusters().getValue();
             Set<String> domains = new HashSet<>();
             for (VirtualHost vh : rc.getVirtualHostsList()) {
                 for (String d : vh.getDomainsList()) {
@@ -171,15 +172,17 @@ final class EnvoyRules {
                                 + "Duplicate entry of domain " + d);
                     }
                 }
-                problems.addAll(RouteTable.corsRegexProblems("virtual host " + vh.getName(),
-                        vh.getTypedPerFilterConfigMap()));
+                problems.addAll(
+                        RouteTable.corsRegexProblems("virtual host " + vh.getName(), vh.getTypedPerFilterConfigMap()));
                 for (Route r : vh.getRoutesList()) {
                     String where = "route " + r.getName();
                     if (r.hasRoute()) {
                         List<String> named = new ArrayList<>();
                         if (r.getRoute().hasWeightedClusters()) {
                             WeightedCluster wc = r.getRoute().getWeightedClusters();
-                            long total = wc.getClustersList().stream().mapToLong(c -> c.getWeight().getValue()).sum();
+                            long total = wc.getClustersList().stream()
+                                    .mapToLong(c -> c.getWeight().getValue())
+                                    .sum();
                             if (total == 0) {
                                 problems.add(where + ": Sum of weights in the weighted_cluster must be greater than 0");
                             }
@@ -206,14 +209,17 @@ final class EnvoyRules {
             for (LbEndpoint e : locality.getLbEndpointsList()) {
                 String address = e.getEndpoint().getAddress().getSocketAddress().getAddress();
                 if (!IpLiteral.is(address)) {
-                    problems.add(where + ": malformed IP address: " + address
-                            + ". Consider setting resolver_name or setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'");
+                    problems.add(
+                            where + ": malformed IP address: " + address
+                                    + ". Consider setting resolver_name or setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'");
                 }
             }
         }
     }
 
     private static int countHosts(ClusterLoadAssignment cla) {
-        return cla.getEndpointsList().stream().mapToInt(LocalityLbEndpoints::getLbEndpointsCount).sum();
+        return cla.getEndpointsList().stream()
+                .mapToInt(LocalityLbEndpoints::getLbEndpointsCount)
+                .sum();
     }
 }

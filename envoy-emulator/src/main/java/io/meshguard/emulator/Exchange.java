@@ -17,8 +17,15 @@ import java.util.Optional;
  * @param upstreamReached whether a request was sent to an upstream host
  * @param steps the trace, one line per step, for people ({@code meshguard demo}) and failure messages
  */
-public record Exchange(int status, Headers headers, List<byte[]> bodyChunks, String route, String cluster,
-        String requestId, boolean upstreamReached, List<String> steps) {
+public record Exchange(
+        int status,
+        Headers headers,
+        List<byte[]> bodyChunks,
+        String route,
+        String cluster,
+        String requestId,
+        boolean upstreamReached,
+        List<String> steps) {
 
     public Exchange {
         bodyChunks = List.copyOf(bodyChunks);

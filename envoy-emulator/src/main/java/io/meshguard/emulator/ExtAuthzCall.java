@@ -46,15 +46,37 @@ final class ExtAuthzCall {
     /** Default Check deadline (source/extensions/filters/http/ext_authz/config.cc, DefaultTimeout). */
     static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(200);
 
-    enum Outcome { ALLOWED, DENIED, ERROR_ALLOWED, ERROR_DENIED }
+    enum Outcome {
+        ALLOWED,
+        DENIED,
+        ERROR_ALLOWED,
+        ERROR_DENIED
+    }
 
-    record Result(Outcome outcome, int status, Headers responseHeaders, String body, List<HeaderValueOption> responseHeadersToAdd,
-            String path, CheckRequest request, CheckResponse response, String error) {}
+    record Result(
+            Outcome outcome,
+            int status,
+            Headers responseHeaders,
+            String body,
+            List<HeaderValueOption> responseHeadersToAdd,
+            String path,
+            CheckRequest request,
+            CheckResponse response,
+            String error) {}
 
     private ExtAuthzCall() {}
 
-    static CheckRequest build(ExtAuthz config, long streamId, String method, String path, String authority,
-            Headers headers, Map<String, String> contextExtensions, String clientIp, int clientPort, int listenerPort,
+    static CheckRequest build(
+            ExtAuthz config,
+            long streamId,
+            String method,
+            String path,
+            String authority,
+            Headers headers,
+            Map<String, String> contextExtensions,
+            String clientIp,
+            int clientPort,
+            int listenerPort,
             long bodySize) {
         AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
                 .setId(Long.toString(streamId))
@@ -69,8 +91,10 @@ final class ExtAuthzCall {
         all.remove("x-envoy-auth-partial-body");
         if (config.getEncodeRawHeaders()) {
             HeaderMap.Builder map = HeaderMap.newBuilder();
-            all.entries().forEach(h -> map.addHeaders(HeaderValue.newBuilder().setKey(h[0])
-                    .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(h[1]))));
+            all.entries()
+                    .forEach(h -> map.addHeaders(HeaderValue.newBuilder()
+                            .setKey(h[0])
+                            .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(h[1]))));
             http.setHeaderMap(map);
         } else {
             all.names().forEach(n -> http.putHeaders(n, all.joined(n).orElseThrow()));
@@ -79,37 +103,66 @@ final class ExtAuthzCall {
         return CheckRequest.newBuilder()
                 .setAttributes(AttributeContext.newBuilder()
                         .setSource(AttributeContext.Peer.newBuilder().setAddress(address(clientIp, clientPort)))
-                        .setDestination(AttributeContext.Peer.newBuilder().setAddress(address("127.0.0.1", listenerPort)))
+                        .setDestination(
+                                AttributeContext.Peer.newBuilder().setAddress(address("127.0.0.1", listenerPort)))
                         .setRequest(AttributeContext.Request.newBuilder()
-                                .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
+                                .setTime(Timestamp.newBuilder()
+                                        .setSeconds(now.getEpochSecond())
+                                        .setNanos(now.getNano()))
                                 .setHttp(http))
                         .putAllContextExtensions(contextExtensions))
                 .build();
     }
 
-    static Result call(ExtAuthz config, ManagedChannel channel, CheckRequest request, Headers headers, double timeoutScale) {
+    static Result call(
+            ExtAuthz config, ManagedChannel channel, CheckRequest request, Headers headers, double timeoutScale) {
         return call(config, channel, request, headers, timeoutScale, EnvoyVersion.GATEWAY);
     }
 
-    static Result call(ExtAuthz config, ManagedChannel channel, CheckRequest request, Headers headers, double timeoutScale,
+    static Result call(
+            ExtAuthz config,
+            ManagedChannel channel,
+            CheckRequest request,
+            Headers headers,
+            double timeoutScale,
             EnvoyVersion version) {
         Duration timeout = config.getGrpcService().hasTimeout()
-                ? Duration.ofSeconds(config.getGrpcService().getTimeout().getSeconds(), config.getGrpcService().getTimeout().getNanos())
+                ? Duration.ofSeconds(
+                        config.getGrpcService().getTimeout().getSeconds(),
+                        config.getGrpcService().getTimeout().getNanos())
                 : DEFAULT_TIMEOUT;
         long deadlineMs = Math.max(1, (long) (timeout.toMillis() * timeoutScale));
         CheckResponse response;
         try {
-            response = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS)
+            response = AuthorizationGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS)
                     .check(request);
         } catch (RuntimeException e) {
             if (config.getFailureModeAllow()) {
-                return new Result(Outcome.ERROR_ALLOWED, 0, new Headers(), "", List.of(), request.getAttributes()
-                        .getRequest().getHttp().getPath(), request, null, e.toString());
+                return new Result(
+                        Outcome.ERROR_ALLOWED,
+                        0,
+                        new Headers(),
+                        "",
+                        List.of(),
+                        request.getAttributes().getRequest().getHttp().getPath(),
+                        request,
+                        null,
+                        e.toString());
             }
             int status = config.hasStatusOnError() && config.getStatusOnError().getCodeValue() != 0
-                    ? config.getStatusOnError().getCodeValue() : 403;
-            return new Result(Outcome.ERROR_DENIED, status, new Headers(), "", List.of(),
-                    request.getAttributes().getRequest().getHttp().getPath(), request, null, e.toString());
+                    ? config.getStatusOnError().getCodeValue()
+                    : 403;
+            return new Result(
+                    Outcome.ERROR_DENIED,
+                    status,
+                    new Headers(),
+                    "",
+                    List.of(),
+                    request.getAttributes().getRequest().getHttp().getPath(),
+                    request,
+                    null,
+                    e.toString());
         }
         String path = request.getAttributes().getRequest().getHttp().getPath();
         if (response.getStatus().getCode() == 0) {
@@ -123,11 +176,21 @@ final class ExtAuthzCall {
                 }
             }
             path = queryMutations(path, ok);
-            return new Result(Outcome.ALLOWED, 0, new Headers(), "", ok.getResponseHeadersToAddList(), path, request,
-                    response, "");
+            return new Result(
+                    Outcome.ALLOWED,
+                    0,
+                    new Headers(),
+                    "",
+                    ok.getResponseHeadersToAddList(),
+                    path,
+                    request,
+                    response,
+                    "");
         }
         DeniedHttpResponse denied = response.getDeniedResponse();
-        int status = denied.hasStatus() && denied.getStatus().getCodeValue() != 0 ? denied.getStatus().getCodeValue() : 403;
+        int status = denied.hasStatus() && denied.getStatus().getCodeValue() != 0
+                ? denied.getStatus().getCodeValue()
+                : 403;
         Headers out = new Headers();
         // onComplete's Denied branch adds every denial header with addCopy (ext_authz.cc): a repeated name stays
         // repeated (two set-cookie or www-authenticate headers both reach the client)
@@ -209,8 +272,10 @@ final class ExtAuthzCall {
             for (String p : path.substring(q + 1).split("&")) {
                 if (!p.isEmpty()) {
                     int eq = p.indexOf('=');
-                    params.add(new String[] {URLDecoder.decode(eq < 0 ? p : p.substring(0, eq), StandardCharsets.UTF_8),
-                            eq < 0 ? "" : p.substring(eq + 1)});
+                    params.add(new String[] {
+                        URLDecoder.decode(eq < 0 ? p : p.substring(0, eq), StandardCharsets.UTF_8),
+                        eq < 0 ? "" : p.substring(eq + 1)
+                    });
                 }
             }
         }
@@ -223,8 +288,10 @@ final class ExtAuthzCall {
         }
         StringBuilder out = new StringBuilder(base);
         for (int i = 0; i < params.size(); i++) {
-            out.append(i == 0 ? '?' : '&').append(URLEncoder.encode(params.get(i)[0], StandardCharsets.UTF_8))
-                    .append('=').append(params.get(i)[1]);
+            out.append(i == 0 ? '?' : '&')
+                    .append(URLEncoder.encode(params.get(i)[0], StandardCharsets.UTF_8))
+                    .append('=')
+                    .append(params.get(i)[1]);
         }
         return out.toString();
     }
@@ -234,6 +301,8 @@ final class ExtAuthzCall {
     }
 
     private static Address address(String ip, int port) {
-        return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port)).build();
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+                .build();
     }
 }

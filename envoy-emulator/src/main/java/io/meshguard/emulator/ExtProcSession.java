@@ -72,10 +72,15 @@ final class ExtProcSession implements AutoCloseable {
      * therefore leaks unscanned bytes; the emulator lets them through so a test can see it.
      */
     private volatile boolean processingComplete;
+
     private byte[] leftover;
 
-    ExtProcSession(ExternalProcessor config, ManagedChannel channel, List<HeaderValue> initialMetadata,
-            Duration idleLimit, List<String> steps) {
+    ExtProcSession(
+            ExternalProcessor config,
+            ManagedChannel channel,
+            List<HeaderValue> initialMetadata,
+            Duration idleLimit,
+            List<String> steps) {
         this.config = config;
         this.idleLimit = idleLimit;
         this.steps = steps;
@@ -137,18 +142,27 @@ final class ExtProcSession implements AutoCloseable {
      * {@code handleDataFullDuplexStreamedMode}). A processor that waits for the body before answering the headers
      * works with Envoy; one that assumes no body piece arrives before its headers answer does not.
      */
-    Outcome headers(boolean request, Headers headers, boolean endOfStream, PieceSource body) throws InterruptedException {
+    Outcome headers(boolean request, Headers headers, boolean endOfStream, PieceSource body)
+            throws InterruptedException {
         if (processingComplete) {
             steps.add("  ext_proc: stream already closed by the processor: " + (request ? "request" : "response")
                     + "_headers pass unprocessed");
             return Outcome.goOn();
         }
         HeaderMap.Builder map = HeaderMap.newBuilder();
-        headers.entries().forEach(h -> map.addHeaders(HeaderValue.newBuilder().setKey(h[0])
-                .setRawValue(ByteString.copyFromUtf8(h[1]))));
-        HttpHeaders hh = HttpHeaders.newBuilder().setHeaders(map).setEndOfStream(endOfStream).build();
-        send(request ? ProcessingRequest.newBuilder().setRequestHeaders(hh) : ProcessingRequest.newBuilder().setResponseHeaders(hh));
-        steps.add("  ext_proc: sent " + (request ? "request" : "response") + "_headers (end_of_stream " + endOfStream + ")");
+        headers.entries()
+                .forEach(h -> map.addHeaders(
+                        HeaderValue.newBuilder().setKey(h[0]).setRawValue(ByteString.copyFromUtf8(h[1]))));
+        HttpHeaders hh = HttpHeaders.newBuilder()
+                .setHeaders(map)
+                .setEndOfStream(endOfStream)
+                .build();
+        send(
+                request
+                        ? ProcessingRequest.newBuilder().setRequestHeaders(hh)
+                        : ProcessingRequest.newBuilder().setResponseHeaders(hh));
+        steps.add("  ext_proc: sent " + (request ? "request" : "response") + "_headers (end_of_stream " + endOfStream
+                + ")");
         if (body != null) {
             steps.add("  ext_proc: body pieces streamed while the headers answer is pending");
             pendingSender = startSender(request, body);
@@ -165,7 +179,8 @@ final class ExtProcSession implements AutoCloseable {
             return immediate(r.getImmediateResponse());
         }
         // a body answer before the headers answer is out of order: 500 (Envoy's
-        // ServerSendOutOfOrderResponseDuplexStreamed, test/extensions/filters/http/ext_proc/ext_proc_integration_test.cc)
+        // ServerSendOutOfOrderResponseDuplexStreamed,
+        // test/extensions/filters/http/ext_proc/ext_proc_integration_test.cc)
         boolean matches = request ? r.hasRequestHeaders() : r.hasResponseHeaders();
         if (!matches) {
             return spurious(r, "a " + (request ? "request" : "response") + "_headers answer");
@@ -205,8 +220,9 @@ final class ExtProcSession implements AutoCloseable {
                 if (answer == COMPLETED) {
                     failed(answer);
                     sender.join();
-                    steps.add("  ext_proc: pieces already sent to the processor and not returned are lost; the rest of the "
-                            + (request ? "request" : "response") + " body passes unprocessed");
+                    steps.add(
+                            "  ext_proc: pieces already sent to the processor and not returned are lost; the rest of the "
+                                    + (request ? "request" : "response") + " body passes unprocessed");
                     if (leftover != null) {
                         sink.accept(leftover);
                         leftover = null;
@@ -224,9 +240,12 @@ final class ExtProcSession implements AutoCloseable {
                 if (!matches) {
                     return spurious(r, "a " + (request ? "request" : "response") + "_body answer");
                 }
-                BodyMutation mutation = (request ? r.getRequestBody() : r.getResponseBody()).getResponse().getBodyMutation();
+                BodyMutation mutation = (request ? r.getRequestBody() : r.getResponseBody())
+                        .getResponse()
+                        .getBodyMutation();
                 if (mutation.getMutationCase() != BodyMutation.MutationCase.STREAMED_RESPONSE) {
-                    return spurious(r, "a streamed_response (FULL_DUPLEX_STREAMED forbids " + mutation.getMutationCase() + ")");
+                    return spurious(
+                            r, "a streamed_response (FULL_DUPLEX_STREAMED forbids " + mutation.getMutationCase() + ")");
                 }
                 byte[] piece = mutation.getStreamedResponse().getBody().toByteArray();
                 received++;
@@ -245,7 +264,8 @@ final class ExtProcSession implements AutoCloseable {
     }
 
     private Thread pendingSender;
-    private final java.util.concurrent.atomic.AtomicInteger piecesSent = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger piecesSent =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private Thread startSender(boolean request, PieceSource pieces) {
         return Thread.ofVirtual().start(() -> {
@@ -256,9 +276,14 @@ final class ExtProcSession implements AutoCloseable {
                         leftover = piece;
                         return;
                     }
-                    HttpBody b = HttpBody.newBuilder().setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
-                            .setEndOfStream(piece == null).build();
-                    send(request ? ProcessingRequest.newBuilder().setRequestBody(b) : ProcessingRequest.newBuilder().setResponseBody(b));
+                    HttpBody b = HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(piece == null ? new byte[0] : piece))
+                            .setEndOfStream(piece == null)
+                            .build();
+                    send(
+                            request
+                                    ? ProcessingRequest.newBuilder().setRequestBody(b)
+                                    : ProcessingRequest.newBuilder().setResponseBody(b));
                     if (piece != null) {
                         piecesSent.incrementAndGet();
                     }
@@ -334,7 +359,8 @@ final class ExtProcSession implements AutoCloseable {
         if (ir.hasHeaders()) {
             mutate(h, ir.getHeaders());
         }
-        steps.add("  ext_proc: immediate_response " + status + (ir.getDetails().isEmpty() ? "" : " (" + ir.getDetails() + ")"));
+        steps.add("  ext_proc: immediate_response " + status
+                + (ir.getDetails().isEmpty() ? "" : " (" + ir.getDetails() + ")"));
         return new Outcome(false, status, h, ir.getBody().toStringUtf8(), "ext_proc immediate response");
     }
 
@@ -344,8 +370,12 @@ final class ExtProcSession implements AutoCloseable {
             if (name.startsWith(":") || name.equals("host") || name.startsWith("x-envoy")) {
                 continue;
             }
-            HeaderValueOption value = o.getHeader().getRawValue().isEmpty() ? o : o.toBuilder()
-                    .setHeader(o.getHeader().toBuilder().setValue(o.getHeader().getRawValue().toStringUtf8())).build();
+            HeaderValueOption value = o.getHeader().getRawValue().isEmpty()
+                    ? o
+                    : o.toBuilder()
+                            .setHeader(o.getHeader().toBuilder()
+                                    .setValue(o.getHeader().getRawValue().toStringUtf8()))
+                            .build();
             ExtAuthzCall.apply(headers, value);
         }
         for (String name : m.getRemoveHeadersList()) {
@@ -360,8 +390,10 @@ final class ExtProcSession implements AutoCloseable {
         if (m.getSetHeadersCount() == 0 && m.getRemoveHeadersCount() == 0) {
             return "";
         }
-        return " (set " + m.getSetHeadersList().stream().map(o -> o.getHeader().getKey()).toList()
-                + ", removed " + m.getRemoveHeadersList() + ")";
+        return " (set "
+                + m.getSetHeadersList().stream()
+                        .map(o -> o.getHeader().getKey())
+                        .toList() + ", removed " + m.getRemoveHeadersList() + ")";
     }
 
     @Override

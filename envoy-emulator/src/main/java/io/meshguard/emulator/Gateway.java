@@ -74,20 +74,33 @@ public final class Gateway implements AutoCloseable {
      * Request headers Envoy removes from every request it handles with use_remote_address (cleanInternalHeaders,
      * envoyproxy/envoy source/common/http/conn_manager_utility.cc) — a fixed list, not every {@code x-envoy-*}.
      */
-    static final List<String> INTERNAL_ENVOY_HEADERS = List.of("x-envoy-retriable-status-codes",
-            "x-envoy-retriable-header-names", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries",
-            "x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms",
-            "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms", "x-envoy-force-trace",
-            "x-envoy-ip-tags", "x-envoy-original-url", "x-envoy-hedge-on-per-try-timeout");
+    static final List<String> INTERNAL_ENVOY_HEADERS = List.of(
+            "x-envoy-retriable-status-codes",
+            "x-envoy-retriable-header-names",
+            "x-envoy-retry-on",
+            "x-envoy-retry-grpc-on",
+            "x-envoy-max-retries",
+            "x-envoy-upstream-alt-stat-name",
+            "x-envoy-upstream-rq-timeout-ms",
+            "x-envoy-upstream-rq-per-try-timeout-ms",
+            "x-envoy-upstream-rq-timeout-alt-response",
+            "x-envoy-expected-rq-timeout-ms",
+            "x-envoy-force-trace",
+            "x-envoy-ip-tags",
+            "x-envoy-original-url",
+            "x-envoy-hedge-on-per-try-timeout");
     /** Removed from edge requests only (same function). */
-    private static final List<String> EDGE_ONLY_ENVOY_HEADERS = List.of("x-envoy-decorator-operation",
-            "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node");
+    private static final List<String> EDGE_ONLY_ENVOY_HEADERS = List.of(
+            "x-envoy-decorator-operation", "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node");
     /** Connection-level headers that never cross a proxy (RFC 9110 §7.6.1). */
-    static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "upgrade",
-            "transfer-encoding");
+    static final List<String> HOP_BY_HOP =
+            List.of("connection", "keep-alive", "proxy-connection", "upgrade", "transfer-encoding");
 
     /** Which Envoy a {@link Gateway} plays, where the two differ (the fragment rule). */
-    public enum ProxyKind { GATEWAY, ISTIO_SIDECAR }
+    public enum ProxyKind {
+        GATEWAY,
+        ISTIO_SIDECAR
+    }
 
     private final ProxyKind proxyKind = ProxyKind.GATEWAY;
 
@@ -106,12 +119,19 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** @param clientIp the address the requests come from (decides whether they are internal) */
-    public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp) {
+    public Gateway(
+            AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp) {
         this(ads, node, listenerPort, seed, timeoutScale, clientIp, EnvoyVersion.GATEWAY);
     }
 
     /** @param version the Envoy release to behave as where meshguard relies on a rule that changed ({@link EnvoyVersion}) */
-    public Gateway(AdsSubscription ads, EnvoyNode node, int listenerPort, long seed, double timeoutScale, String clientIp,
+    public Gateway(
+            AdsSubscription ads,
+            EnvoyNode node,
+            int listenerPort,
+            long seed,
+            double timeoutScale,
+            String clientIp,
             EnvoyVersion version) {
         this.version = version;
         this.clientIp = clientIp;
@@ -136,8 +156,11 @@ public final class Gateway implements AutoCloseable {
             unmodelledOnPath.add(e.getMessage());
             throw e;
         } catch (IOException | java.io.UncheckedIOException e) {
-            run.local(503, "upstream connect error or disconnect/reset before headers. reset reason: " + e.getMessage(),
-                    "upstream_reset_before_response_started", "UF");
+            run.local(
+                    503,
+                    "upstream connect error or disconnect/reset before headers. reset reason: " + e.getMessage(),
+                    "upstream_reset_before_response_started",
+                    "UF");
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
@@ -155,8 +178,15 @@ public final class Gateway implements AutoCloseable {
         }
         run.body.abandon();
         run.log();
-        return new Exchange(run.status, run.responseHeaders, run.clientBody, run.routeName, run.cluster, run.requestId,
-                run.upstreamReached, run.steps);
+        return new Exchange(
+                run.status,
+                run.responseHeaders,
+                run.clientBody,
+                run.routeName,
+                run.cluster,
+                run.requestId,
+                run.upstreamReached,
+                run.steps);
     }
 
     /** Unmodelled config met on the request path so far. */
@@ -198,11 +228,15 @@ public final class Gateway implements AutoCloseable {
         void play() throws Exception {
             XdsResources xds = ads.resources();
             Listener listener = xds.listeners().values().stream()
-                    .filter(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no listener on port " + listenerPort + " in " + xds.listeners().keySet()));
-            hcm = (HttpConnectionManager) ModelledFields.unpack(listener.getFilterChains(0).getFilters(0).getTypedConfig());
+                    .filter(l -> l.getAddress().getSocketAddress().getPortValue() == listenerPort)
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no listener on port " + listenerPort + " in "
+                            + xds.listeners().keySet()));
+            hcm = (HttpConnectionManager) ModelledFields.unpack(
+                    listener.getFilterChains(0).getFilters(0).getTypedConfig());
             body = new DownstreamBody(request.bodyChunks(), listenerBufferLimit(xds));
-            steps.add("listener " + listener.getName() + ": " + request.method() + " " + request.authority() + request.path());
+            steps.add("listener " + listener.getName() + ": " + request.method() + " " + request.authority()
+                    + request.path());
             // ConnectionManagerUtility::mutateRequestHeaders (source/common/http/conn_manager_utility.cc): a request id
             // is generated when absent (generate_request_id defaults to true) and kept when present (not an edge
             // request: use_remote_address is unset); x-forwarded-proto set from the connection.
@@ -210,7 +244,8 @@ public final class Gateway implements AutoCloseable {
                 return;
             }
             streamIdle = hcm.hasStreamIdleTimeout() ? duration(hcm.getStreamIdleTimeout()) : STREAM_IDLE;
-            boolean useRemote = hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue();
+            boolean useRemote =
+                    hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue();
             // internal_request needs BOTH no incoming x-forwarded-for (single_xff_address) and an internal remote
             // address (envoyproxy/envoy source/common/http/conn_manager_utility.cc mutateRequestHeaders): a loopback
             // peer forwarding an outside client's XFF is an edge request
@@ -221,7 +256,11 @@ public final class Gateway implements AutoCloseable {
                 // taken before the append (conn_manager_utility.cc mutateRequestHeaders, getLastAddressFromXFF(N - 1))
                 String trustedClient = TrustedHops.client(headers.first("x-forwarded-for"), hcm.getXffNumTrustedHops())
                         .orElse(clientIp);
-                headers.set("x-forwarded-for", headers.first("x-forwarded-for").map(v -> v + "," + clientIp).orElse(clientIp));
+                headers.set(
+                        "x-forwarded-for",
+                        headers.first("x-forwarded-for")
+                                .map(v -> v + "," + clientIp)
+                                .orElse(clientIp));
                 // with use_remote_address and xff_num_trusted_hops 0 the scheme is the connection's, whatever the
                 // client claimed (same function: setForwardedProto from the connection)
                 if (hcm.getXffNumTrustedHops() == 0) {
@@ -241,10 +280,14 @@ public final class Gateway implements AutoCloseable {
             // hop-by-hop headers never go upstream (conn_manager_utility.cc mutateRequestHeaders "Clean proxy
             // headers"; an upgrade is refused before this, see upgrade())
             HOP_BY_HOP.forEach(headers::remove);
-            headers.first("te").filter(v -> !v.trim().equalsIgnoreCase("trailers")).ifPresent(v -> headers.remove("te"));
+            headers.first("te")
+                    .filter(v -> !v.trim().equalsIgnoreCase("trailers"))
+                    .ifPresent(v -> headers.remove("te"));
             // an edge request gets a new request id (preserve_external_request_id is unset); others keep theirs
-            requestId = edge ? UUID.randomUUID().toString()
-                    : headers.first("x-request-id").orElseGet(() -> UUID.randomUUID().toString());
+            requestId = edge
+                    ? UUID.randomUUID().toString()
+                    : headers.first("x-request-id")
+                            .orElseGet(() -> UUID.randomUUID().toString());
             if (edge && headers.has("x-request-id")) {
                 steps.add("HCM: the client's x-request-id replaced at the edge");
             }
@@ -287,8 +330,11 @@ public final class Gateway implements AutoCloseable {
             // opens a stream with no per-route overrides and sees the request and then the 404.
             Route r = route.orElse(null);
             if (r == null) {
-                steps.add("no route: " + (vh.isEmpty() ? "no virtual host for " + request.authority()
-                        : "virtual host " + vh.get().getName() + " has no route for " + request.method() + " " + path));
+                steps.add("no route: "
+                        + (vh.isEmpty()
+                                ? "no virtual host for " + request.authority()
+                                : "virtual host " + vh.get().getName() + " has no route for " + request.method() + " "
+                                        + path));
             } else {
                 matchedRoute = r;
                 routeName = r.getName();
@@ -308,7 +354,8 @@ public final class Gateway implements AutoCloseable {
             try {
                 for (HttpFilter filter : hcm.getHttpFiltersList()) {
                     Message config = ModelledFields.unpack(filter.getTypedConfig());
-                    Any perRoute = r == null ? null : r.getTypedPerFilterConfigMap().get(filter.getName());
+                    Any perRoute =
+                            r == null ? null : r.getTypedPerFilterConfigMap().get(filter.getName());
                     switch (config) {
                         case io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors c -> {
                             if (r == null) {
@@ -351,12 +398,17 @@ public final class Gateway implements AutoCloseable {
                             } catch (IOException | java.io.UncheckedIOException e) {
                                 if (details.equals("via_upstream")) {
                                     // the response started: nothing to answer with any more, the stream is reset
-                                    steps.add("router: upstream failed mid-response (" + e.getMessage() + "): the stream is reset");
+                                    steps.add("router: upstream failed mid-response (" + e.getMessage()
+                                            + "): the stream is reset");
                                     flag = e instanceof java.net.SocketTimeoutException ? "UT" : "UR";
                                     return;
                                 }
-                                local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
-                                        + e.getMessage(), "upstream_reset_before_response_started", "UF");
+                                local(
+                                        503,
+                                        "upstream connect error or disconnect/reset before headers. reset reason: "
+                                                + e.getMessage(),
+                                        "upstream_reset_before_response_started",
+                                        "UF");
                                 encodeLocalReply(xds, extProc);
                             }
                         }
@@ -380,7 +432,9 @@ public final class Gateway implements AutoCloseable {
          * after route resolution); it covers every wait, the ext_proc answers included.
          */
         Duration idleTimeout() {
-            if (matchedRoute != null && matchedRoute.hasRoute() && matchedRoute.getRoute().hasIdleTimeout()) {
+            if (matchedRoute != null
+                    && matchedRoute.hasRoute()
+                    && matchedRoute.getRoute().hasIdleTimeout()) {
                 return duration(matchedRoute.getRoute().getIdleTimeout());
             }
             return streamIdle;
@@ -399,7 +453,9 @@ public final class Gateway implements AutoCloseable {
             if (session == null && !extProcReached) {
                 for (HttpFilter filter : hcm.getHttpFiltersList()) {
                     if (ModelledFields.unpack(filter.getTypedConfig()) instanceof ExternalProcessor config) {
-                        Any perRoute = matchedRoute == null ? null : matchedRoute.getTypedPerFilterConfigMap().get(filter.getName());
+                        Any perRoute = matchedRoute == null
+                                ? null
+                                : matchedRoute.getTypedPerFilterConfigMap().get(filter.getName());
                         List<HeaderValue> metadata = List.of();
                         if (perRoute != null) {
                             ExtProcPerRoute pr = perRoute.unpack(ExtProcPerRoute.class);
@@ -409,7 +465,8 @@ public final class Gateway implements AutoCloseable {
                             }
                             metadata = pr.getOverrides().getGrpcInitialMetadataList();
                         }
-                        var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+                        var channel = clusters.grpc(
+                                xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
                         steps.add("ext_proc: stream opened in encodeHeaders for the local reply " + status);
                         opened = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
                         session = opened;
@@ -464,7 +521,8 @@ public final class Gateway implements AutoCloseable {
         boolean upgrade() {
             Optional<String> upgrade = request.headers().first("upgrade");
             boolean connectionUpgrade = request.headers().all("connection").stream()
-                    .anyMatch(v -> java.util.Arrays.stream(v.split(",")).anyMatch(t -> t.trim().equalsIgnoreCase("upgrade")));
+                    .anyMatch(v -> java.util.Arrays.stream(v.split(","))
+                            .anyMatch(t -> t.trim().equalsIgnoreCase("upgrade")));
             if (upgrade.isEmpty() || !connectionUpgrade) {
                 return false;
             }
@@ -485,7 +543,8 @@ public final class Gateway implements AutoCloseable {
          */
         boolean underscoreHeaders() {
             var action = hcm.getCommonHttpProtocolOptions().getHeadersWithUnderscoresAction();
-            List<String> named = headers.names().stream().filter(n -> n.contains("_")).toList();
+            List<String> named =
+                    headers.names().stream().filter(n -> n.contains("_")).toList();
             if (named.isEmpty()) {
                 return false;
             }
@@ -496,7 +555,7 @@ public final class Gateway implements AutoCloseable {
                     return true;
                 }
                 case DROP_HEADER -> named.forEach(headers::remove);
-                case ALLOW -> { }
+                case ALLOW -> {}
                 default -> throw new UnmodelledException("headers_with_underscores_action " + action);
             }
             return false;
@@ -515,11 +574,23 @@ public final class Gateway implements AutoCloseable {
             // request.http.size is stream_info.bytesReceived() (check_request_utils.cc setHttpRequest): the Check goes
             // out from decodeHeaders, before any body byte arrived (with_request_body is not emitted), so it is 0
             long size = 0;
-            var check = ExtAuthzCall.build(config, streamId, request.method(), path, request.authority(), headers,
-                    context, clientIp, clientPort, listenerPort, size);
-            steps.add("ext_authz: Check to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
-                    + " with context_extensions " + new java.util.TreeMap<>(context));
-            var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+            var check = ExtAuthzCall.build(
+                    config,
+                    streamId,
+                    request.method(),
+                    path,
+                    request.authority(),
+                    headers,
+                    context,
+                    clientIp,
+                    clientPort,
+                    listenerPort,
+                    size);
+            steps.add("ext_authz: Check to cluster "
+                    + config.getGrpcService().getEnvoyGrpc().getClusterName() + " with context_extensions "
+                    + new java.util.TreeMap<>(context));
+            var channel =
+                    clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
             // a client that sends its body right behind the headers: it arrives during the Check's round trip and is
             // held, up to the watermark (DownstreamBody)
             DownstreamBody.Held held = body.settled();
@@ -567,9 +638,13 @@ public final class Gateway implements AutoCloseable {
                 }
                 metadata = pr.getOverrides().getGrpcInitialMetadataList();
             }
-            var channel = clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
-            steps.add("ext_proc: stream to cluster " + config.getGrpcService().getEnvoyGrpc().getClusterName()
-                    + " with initial metadata " + metadata.stream().map(h -> h.getKey() + "=" + h.getValue()).toList());
+            var channel =
+                    clusters.grpc(xds, config.getGrpcService().getEnvoyGrpc().getClusterName());
+            steps.add("ext_proc: stream to cluster "
+                    + config.getGrpcService().getEnvoyGrpc().getClusterName() + " with initial metadata "
+                    + metadata.stream()
+                            .map(h -> h.getKey() + "=" + h.getValue())
+                            .toList());
             ExtProcSession session = new ExtProcSession(config, channel, metadata, scaled(idleTimeout()), steps);
             if (session.sendsRequestHeaders()) {
                 Headers all = ExtAuthzCall.pseudoHeaders(request.method(), path, request.authority());
@@ -579,7 +654,8 @@ public final class Gateway implements AutoCloseable {
                     pieces = body::next;
                     requestPieces = pieces;
                 }
-                ExtProcSession.Outcome outcome = session.headers(true, all, request.bodyChunks().isEmpty(), pieces);
+                ExtProcSession.Outcome outcome =
+                        session.headers(true, all, request.bodyChunks().isEmpty(), pieces);
                 if (!outcome.proceed()) {
                     session.close();
                     outcome.headers().entries().forEach(h -> responseHeaders.add(h[0], h[1]));
@@ -624,7 +700,10 @@ public final class Gateway implements AutoCloseable {
             }
             r.getRequestHeadersToRemoveList().forEach(headers::remove);
             Duration timeout = action.hasTimeout()
-                    ? Duration.ofSeconds(action.getTimeout().getSeconds(), action.getTimeout().getNanos()) : DEFAULT_ROUTE_TIMEOUT;
+                    ? Duration.ofSeconds(
+                            action.getTimeout().getSeconds(),
+                            action.getTimeout().getNanos())
+                    : DEFAULT_ROUTE_TIMEOUT;
             if (!timeout.isZero()) {
                 headers.set("x-envoy-expected-rq-timeout-ms", Long.toString(timeout.toMillis()));
             }
@@ -637,7 +716,8 @@ public final class Gateway implements AutoCloseable {
             if (streamed && hasBody) {
                 headers.remove("content-length"); // FULL_DUPLEX_STREAMED: Envoy drops it, the body may change length
             }
-            // The route's timeout is one deadline for the whole response, counted from here and never retried (router.cc
+            // The route's timeout is one deadline for the whole response, counted from here and never retried
+            // (router.cc
             // onResponseTimeout: 504 "upstream request timeout", UT); the idle timeout (the route's, else the HCM's
             // stream_idle_timeout) answers 408 while no response headers went out (conn_manager_impl.cc onIdleTimeout)
             java.time.Instant deadline = timeout.isZero() ? null : Instant.now().plus(scaled(timeout));
@@ -680,14 +760,14 @@ public final class Gateway implements AutoCloseable {
                         } else if (streamed) {
                             ExtProcSession.PieceSource source = requestPieces != null ? requestPieces : body::next;
                             ExtProcSession.Outcome outcome = extProc.body(true, source, piece -> {
-                                        try {
-                                            upstream.sendBody(piece);
-                                            sent.add(piece);
-                                            requestBodyBytes += piece.length;
-                                        } catch (IOException e) {
-                                            throw new java.io.UncheckedIOException(e);
-                                        }
-                                    });
+                                try {
+                                    upstream.sendBody(piece);
+                                    sent.add(piece);
+                                    requestBodyBytes += piece.length;
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            });
                             if (!outcome.proceed()) {
                                 upstream.abort();
                                 steps.add("router: upstream request reset; the upstream received " + requestBodyBytes
@@ -726,13 +806,15 @@ public final class Gateway implements AutoCloseable {
                     responseHeaders = head.headers();
                     responseHeaders.remove("connection");
                     responseHeaders.remove("transfer-encoding");
-                    responseHeaders.set("x-envoy-upstream-service-time",
+                    responseHeaders.set(
+                            "x-envoy-upstream-service-time",
                             Long.toString(Duration.between(start, Instant.now()).toMillis()));
                     for (HeaderValueOption o : r.getResponseHeadersToAddList()) {
                         ExtAuthzCall.apply(responseHeaders, o);
                     }
                     r.getResponseHeadersToRemoveList().forEach(responseHeaders::remove);
-                    steps.add("upstream answered " + status + " " + responseHeaders.first("content-type").orElse(""));
+                    steps.add("upstream answered " + status + " "
+                            + responseHeaders.first("content-type").orElse(""));
                     respond(extProc, upstream, null);
                     return;
                 } finally {
@@ -772,14 +854,17 @@ public final class Gateway implements AutoCloseable {
             }
             if (extProc != null && extProc.streamsResponseBody() && !bodyless) {
                 responseHeaders.remove("content-length");
-                ExtProcSession.Outcome outcome = extProc.body(false, () -> {
-                    if (upstream == null) {
-                        byte[] b = pieces.isEmpty() && fixedBody != null && !fixedSent ? fixedBody : null;
-                        fixedSent = true;
-                        return b;
-                    }
-                    return upstream.readBody();
-                }, clientBody::add);
+                ExtProcSession.Outcome outcome = extProc.body(
+                        false,
+                        () -> {
+                            if (upstream == null) {
+                                byte[] b = pieces.isEmpty() && fixedBody != null && !fixedSent ? fixedBody : null;
+                                fixedSent = true;
+                                return b;
+                            }
+                            return upstream.readBody();
+                        },
+                        clientBody::add);
                 if (!outcome.proceed()) {
                     if (!clientBody.isEmpty()) {
                         steps.add("response already started: the stream is reset mid-body");
@@ -829,10 +914,12 @@ public final class Gateway implements AutoCloseable {
                 try {
                     HttpGrpcAccessLogConfig config = log.getTypedConfig().unpack(HttpGrpcAccessLogConfig.class);
                     var common = config.getCommonConfig();
-                    var channel = clusters.grpc(xds, common.getGrpcService().getEnvoyGrpc().getClusterName());
+                    var channel = clusters.grpc(
+                            xds, common.getGrpcService().getEnvoyGrpc().getClusterName());
                     accessLogs.send(channel, common.getLogName(), entry(config));
-                    steps.add("access log: entry sent to " + common.getGrpcService().getEnvoyGrpc().getClusterName()
-                            + " (log " + common.getLogName() + ")");
+                    steps.add("access log: entry sent to "
+                            + common.getGrpcService().getEnvoyGrpc().getClusterName() + " (log " + common.getLogName()
+                            + ")");
                 } catch (Exception e) {
                     steps.add("access log: not sent: " + e);
                 }
@@ -843,11 +930,14 @@ public final class Gateway implements AutoCloseable {
             Instant end = Instant.now();
             Duration took = Duration.between(start, end);
             AccessLogCommon.Builder common = AccessLogCommon.newBuilder()
-                    .setStartTime(Timestamp.newBuilder().setSeconds(start.getEpochSecond()).setNanos(start.getNano()))
+                    .setStartTime(Timestamp.newBuilder()
+                            .setSeconds(start.getEpochSecond())
+                            .setNanos(start.getNano()))
                     .setDownstreamRemoteAddress(address(clientIp, clientPort))
                     .setDownstreamLocalAddress(address("127.0.0.1", listenerPort))
                     .setTimeToLastDownstreamTxByte(com.google.protobuf.Duration.newBuilder()
-                            .setSeconds(took.getSeconds()).setNanos(took.getNano()))
+                            .setSeconds(took.getSeconds())
+                            .setNanos(took.getNano()))
                     .setRouteName(routeName)
                     .setUpstreamCluster(cluster);
             ResponseFlagsOf.of(flag).ifPresent(common::setResponseFlags);
@@ -864,8 +954,14 @@ public final class Gateway implements AutoCloseable {
                     .setResponseCode(UInt32Value.of(status))
                     .setResponseBodyBytes(responseBytes)
                     .setResponseCodeDetails(details);
-            AccessLogFields.apply(config, Optional.ofNullable(matchedRoute), headers, responseHeaders, common,
-                    requestProperties, responseProperties);
+            AccessLogFields.apply(
+                    config,
+                    Optional.ofNullable(matchedRoute),
+                    headers,
+                    responseHeaders,
+                    common,
+                    requestProperties,
+                    responseProperties);
             return HTTPAccessLogEntry.newBuilder()
                     .setCommonProperties(common)
                     .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP11)
@@ -889,8 +985,8 @@ public final class Gateway implements AutoCloseable {
                 case "" -> {
                     return Optional.empty();
                 }
-                case "UAEX" -> b.setUnauthorizedDetails(Unauthorized.newBuilder()
-                        .setReason(Unauthorized.Reason.EXTERNAL_SERVICE));
+                case "UAEX" ->
+                    b.setUnauthorizedDetails(Unauthorized.newBuilder().setReason(Unauthorized.Reason.EXTERNAL_SERVICE));
                 case "NR" -> b.setNoRouteFound(true);
                 case "UH" -> b.setNoHealthyUpstream(true);
                 // router.cc onResponseTimeout: StreamInfo::CoreResponseFlag::UpstreamRequestTimeout
@@ -908,8 +1004,11 @@ public final class Gateway implements AutoCloseable {
 
     private static long listenerBufferLimit(XdsResources xds) {
         // the listener's per_connection_buffer_limit_bytes (default 1 MiB, listener.proto)
-        return xds.listeners().values().stream().filter(Listener::hasPerConnectionBufferLimitBytes).findFirst()
-                .map(l -> (long) l.getPerConnectionBufferLimitBytes().getValue()).orElse(1024L * 1024);
+        return xds.listeners().values().stream()
+                .filter(Listener::hasPerConnectionBufferLimitBytes)
+                .findFirst()
+                .map(l -> (long) l.getPerConnectionBufferLimitBytes().getValue())
+                .orElse(1024L * 1024);
     }
 
     static Duration duration(com.google.protobuf.Duration d) {
@@ -929,7 +1028,9 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static Address address(String ip, int port) {
-        return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port)).build();
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+                .build();
     }
 
     private static List<String> names(Headers h) {

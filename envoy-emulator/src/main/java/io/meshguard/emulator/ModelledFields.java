@@ -42,56 +42,104 @@ public final class ModelledFields {
     private static final Map<String, Set<String>> FIELDS = Map.ofEntries(
             // LDS
             // per_connection_buffer_limit_bytes: the most request body the router keeps for a retry
-            entry("envoy.config.listener.v3.Listener", "name", "address", "filter_chains",
+            entry(
+                    "envoy.config.listener.v3.Listener",
+                    "name",
+                    "address",
+                    "filter_chains",
                     "per_connection_buffer_limit_bytes"),
             entry("envoy.config.core.v3.Address", "socket_address"),
             entry("envoy.config.core.v3.SocketAddress", "address", "port_value"),
             entry("envoy.config.listener.v3.FilterChain", "filters"),
             entry("envoy.config.listener.v3.Filter", "name", "typed_config"),
-            entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    "stat_prefix", "rds", "normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                    "http_filters", "access_log", "common_http_protocol_options", "use_remote_address",
-                    "internal_address_config", "stream_idle_timeout",
+            entry(
+                    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "stat_prefix",
+                    "rds",
+                    "normalize_path",
+                    "merge_slashes",
+                    "path_with_escaped_slashes_action",
+                    "http_filters",
+                    "access_log",
+                    "common_http_protocol_options",
+                    "use_remote_address",
+                    "internal_address_config",
+                    "stream_idle_timeout",
                     // the client N entries from the right of x-forwarded-for (Gateway, TrustedHops)
                     "xff_num_trusted_hops",
                     // the time to receive the whole request: the emulated client sends each request at once
                     "request_timeout",
                     // the emulated client speaks HTTP/1.1: downstream HTTP/2 settings change nothing it can observe
                     "http2_protocol_options"),
-            entry("envoy.config.core.v3.HttpProtocolOptions", "headers_with_underscores_action",
+            entry(
+                    "envoy.config.core.v3.HttpProtocolOptions",
+                    "headers_with_underscores_action",
                     // a connection's idle timeout: the emulator opens no long-lived downstream connections
                     "idle_timeout"),
-            entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig",
+            entry(
+                    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig",
                     "cidr_ranges"),
             entry("envoy.config.core.v3.CidrRange", "address_prefix", "prefix_len"),
             entry("envoy.extensions.filters.http.cors.v3.Cors"),
-            entry("envoy.extensions.filters.http.cors.v3.CorsPolicy", "allow_origin_string_match", "allow_methods",
-                    "allow_headers", "expose_headers", "max_age", "allow_credentials", "forward_not_matching_preflights"),
+            entry(
+                    "envoy.extensions.filters.http.cors.v3.CorsPolicy",
+                    "allow_origin_string_match",
+                    "allow_methods",
+                    "allow_headers",
+                    "expose_headers",
+                    "max_age",
+                    "allow_credentials",
+                    "forward_not_matching_preflights"),
             entry("envoy.type.v3.HttpStatus", "code"),
-            entry("envoy.extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name",
+            entry(
+                    "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
+                    "route_config_name",
                     "config_source"),
             entry("envoy.config.core.v3.ConfigSource", "ads", "resource_api_version"),
             entry("envoy.config.core.v3.AggregatedConfigSource"),
             entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "name", "typed_config"),
             entry("envoy.extensions.filters.http.router.v3.Router"),
             // include_peer_certificate: the emulated downstream is plaintext, there is no certificate to include
-            entry("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz", "grpc_service", "transport_api_version",
-                    "failure_mode_allow", "include_peer_certificate", "status_on_error", "encode_raw_headers"),
+            entry(
+                    "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+                    "grpc_service",
+                    "transport_api_version",
+                    "failure_mode_allow",
+                    "include_peer_certificate",
+                    "status_on_error",
+                    "encode_raw_headers"),
             entry("envoy.config.core.v3.GrpcService", "envoy_grpc", "timeout"),
             // authority: the :authority of the filter's gRPC stream, read by the gateway's Istio sidecar to route it
             // (grpc_service.proto); the emulated gateway has no sidecar and meshguard's servers ignore :authority.
             // deploy-tests' GatewayOnIstioTest checks it names the target Service.
             entry("envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name", "authority"),
-            entry("envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor", "grpc_service",
-                    "failure_mode_allow", "processing_mode", "allow_mode_override", "message_timeout"),
-            entry("envoy.extensions.filters.http.ext_proc.v3.ProcessingMode", "request_header_mode",
-                    "response_header_mode", "request_body_mode", "response_body_mode", "request_trailer_mode",
+            entry(
+                    "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+                    "grpc_service",
+                    "failure_mode_allow",
+                    "processing_mode",
+                    "allow_mode_override",
+                    "message_timeout"),
+            entry(
+                    "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode",
+                    "request_header_mode",
+                    "response_header_mode",
+                    "request_body_mode",
+                    "response_body_mode",
+                    "request_trailer_mode",
                     "response_trailer_mode"),
             entry("envoy.config.accesslog.v3.AccessLog", "name", "typed_config"),
-            entry("envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig", "common_config",
-                    "additional_request_headers_to_log", "additional_response_headers_to_log"),
-            entry("envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig", "log_name",
-                    "transport_api_version", "grpc_service", "custom_tags"),
+            entry(
+                    "envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig",
+                    "common_config",
+                    "additional_request_headers_to_log",
+                    "additional_response_headers_to_log"),
+            entry(
+                    "envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig",
+                    "log_name",
+                    "transport_api_version",
+                    "grpc_service",
+                    "custom_tags"),
             // custom tags: only route metadata (AccessLogFields)
             entry("envoy.type.tracing.v3.CustomTag", "tag", "metadata"),
             entry("envoy.type.tracing.v3.CustomTag.Metadata", "kind", "metadata_key", "default_value"),
@@ -103,23 +151,44 @@ public final class ModelledFields {
             entry("envoy.config.route.v3.RouteConfiguration", "name", "validate_clusters", "virtual_hosts"),
             entry("envoy.config.route.v3.VirtualHost", "name", "domains", "routes", "typed_per_filter_config"),
             // metadata: read by the access logger's route-metadata custom tags (AccessLogFields)
-            entry("envoy.config.route.v3.Route", "name", "match", "route", "direct_response",
-                    "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add",
-                    "response_headers_to_remove", "typed_per_filter_config", "metadata"),
+            entry(
+                    "envoy.config.route.v3.Route",
+                    "name",
+                    "match",
+                    "route",
+                    "direct_response",
+                    "request_headers_to_add",
+                    "request_headers_to_remove",
+                    "response_headers_to_add",
+                    "response_headers_to_remove",
+                    "typed_per_filter_config",
+                    "metadata"),
             entry("envoy.config.core.v3.Metadata", "filter_metadata"),
             entry("google.protobuf.Struct", "fields"),
             entry("google.protobuf.Value", "string_value", "bool_value"),
-            entry("envoy.config.route.v3.RouteMatch", "prefix", "path", "safe_regex", "headers",
+            entry(
+                    "envoy.config.route.v3.RouteMatch",
+                    "prefix",
+                    "path",
+                    "safe_regex",
+                    "headers",
                     "path_separated_prefix"),
             entry("envoy.config.route.v3.HeaderMatcher", "name", "string_match", "present_match"),
             entry("envoy.type.matcher.v3.StringMatcher", "exact", "prefix", "safe_regex"),
             entry("envoy.type.matcher.v3.RegexMatcher", "regex"),
-            entry("envoy.config.route.v3.RouteAction", "cluster", "weighted_clusters", "timeout", "idle_timeout",
-                    "retry_policy", "auto_host_rewrite", "host_rewrite_literal", "append_x_forwarded_host"),
+            entry(
+                    "envoy.config.route.v3.RouteAction",
+                    "cluster",
+                    "weighted_clusters",
+                    "timeout",
+                    "idle_timeout",
+                    "retry_policy",
+                    "auto_host_rewrite",
+                    "host_rewrite_literal",
+                    "append_x_forwarded_host"),
             entry("envoy.config.route.v3.WeightedCluster", "clusters"),
             entry("envoy.config.route.v3.WeightedCluster.ClusterWeight", "name", "weight"),
-            entry("envoy.config.route.v3.RetryPolicy", "retry_on", "num_retries", "retry_back_off",
-                    "per_try_timeout"),
+            entry("envoy.config.route.v3.RetryPolicy", "retry_on", "num_retries", "retry_back_off", "per_try_timeout"),
             entry("envoy.config.route.v3.RetryPolicy.RetryBackOff", "base_interval", "max_interval"),
             entry("envoy.config.route.v3.DirectResponseAction", "status", "body"),
             entry("envoy.config.core.v3.DataSource", "inline_string"),
@@ -130,8 +199,16 @@ public final class ModelledFields {
             entry("envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute", "disabled", "overrides"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides", "grpc_initial_metadata"),
             // CDS / EDS
-            entry("envoy.config.cluster.v3.Cluster", "name", "type", "eds_cluster_config", "connect_timeout",
-                    "lb_policy", "typed_extension_protocol_options", "load_assignment", "dns_lookup_family",
+            entry(
+                    "envoy.config.cluster.v3.Cluster",
+                    "name",
+                    "type",
+                    "eds_cluster_config",
+                    "connect_timeout",
+                    "lb_policy",
+                    "typed_extension_protocol_options",
+                    "load_assignment",
+                    "dns_lookup_family",
                     // TCP keepalive finds dead peers; on loopback nobody vanishes, requests see no difference
                     "upstream_connection_options",
                     // upstream connection buffers: flow control (back-pressure), not a request's outcome
@@ -140,16 +217,21 @@ public final class ModelledFields {
             entry("envoy.config.core.v3.TcpKeepalive", "keepalive_time", "keepalive_interval", "keepalive_probes"),
             entry("envoy.config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", "service_name"),
             entry("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "explicit_http_config"),
-            entry("envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
-                    "http_protocol_options", "http2_protocol_options"),
+            entry(
+                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
+                    "http_protocol_options",
+                    "http2_protocol_options"),
             entry("envoy.config.core.v3.Http1ProtocolOptions"),
             // HTTP/2 connection settings and PING keepalives: connection-level, no effect on a request's outcome
-            entry("envoy.config.core.v3.Http2ProtocolOptions", "max_concurrent_streams", "initial_stream_window_size",
-                    "initial_connection_window_size", "connection_keepalive"),
+            entry(
+                    "envoy.config.core.v3.Http2ProtocolOptions",
+                    "max_concurrent_streams",
+                    "initial_stream_window_size",
+                    "initial_connection_window_size",
+                    "connection_keepalive"),
             entry("envoy.config.core.v3.KeepaliveSettings", "interval", "timeout"),
             entry("envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name", "endpoints"),
-            entry("envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "lb_endpoints",
-                    "load_balancing_weight"),
+            entry("envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "lb_endpoints", "load_balancing_weight"),
             entry("envoy.config.core.v3.Locality", "region", "zone"),
             entry("envoy.config.endpoint.v3.LbEndpoint", "endpoint", "load_balancing_weight"),
             entry("envoy.config.endpoint.v3.Endpoint", "address"),
@@ -160,18 +242,24 @@ public final class ModelledFields {
 
     /** Types an {@code Any} may carry, by type URL. */
     private static final Map<String, Message> ANY_TYPES = List.<Message>of(
-                    Listener.getDefaultInstance(), RouteConfiguration.getDefaultInstance(),
-                    Cluster.getDefaultInstance(), ClusterLoadAssignment.getDefaultInstance(),
-                    HttpConnectionManager.getDefaultInstance(), Router.getDefaultInstance(),
-                    ExtAuthz.getDefaultInstance(), ExtAuthzPerRoute.getDefaultInstance(),
-                    ExternalProcessor.getDefaultInstance(), ExtProcPerRoute.getDefaultInstance(),
-                    HttpGrpcAccessLogConfig.getDefaultInstance(), AccessLog.getDefaultInstance(),
+                    Listener.getDefaultInstance(),
+                    RouteConfiguration.getDefaultInstance(),
+                    Cluster.getDefaultInstance(),
+                    ClusterLoadAssignment.getDefaultInstance(),
+                    HttpConnectionManager.getDefaultInstance(),
+                    Router.getDefaultInstance(),
+                    ExtAuthz.getDefaultInstance(),
+                    ExtAuthzPerRoute.getDefaultInstance(),
+                    ExternalProcessor.getDefaultInstance(),
+                    ExtProcPerRoute.getDefaultInstance(),
+                    HttpGrpcAccessLogConfig.getDefaultInstance(),
+                    AccessLog.getDefaultInstance(),
                     HttpProtocolOptions.getDefaultInstance(),
                     io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDefaultInstance(),
                     io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDefaultInstance())
             .stream()
-            .collect(Collectors.toUnmodifiableMap(m -> "type.googleapis.com/" + m.getDescriptorForType().getFullName(),
-                    Function.identity()));
+            .collect(Collectors.toUnmodifiableMap(
+                    m -> "type.googleapis.com/" + m.getDescriptorForType().getFullName(), Function.identity()));
 
     private ModelledFields() {}
 
@@ -209,7 +297,8 @@ public final class ModelledFields {
             return;
         }
         if (!message.getUnknownFields().asMap().isEmpty()) {
-            out.add(path + " (" + type + "): unknown field numbers " + message.getUnknownFields().asMap().keySet());
+            out.add(path + " (" + type + "): unknown field numbers "
+                    + message.getUnknownFields().asMap().keySet());
         }
         boolean mapEntry = message.getDescriptorForType().getOptions().getMapEntry();
         Set<String> modelled = FIELDS.get(type);

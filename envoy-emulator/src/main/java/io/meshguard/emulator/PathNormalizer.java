@@ -17,7 +17,11 @@ import java.util.Locale;
 final class PathNormalizer {
     /** Outcome: continue with {@code path}, redirect to it (307), or reject (400). */
     record Result(Kind kind, String path) {
-        enum Kind { CONTINUE, REDIRECT, REJECT }
+        enum Kind {
+            CONTINUE,
+            REDIRECT,
+            REJECT
+        }
     }
 
     private PathNormalizer() {}
@@ -41,7 +45,7 @@ final class PathNormalizer {
                     redirect = true;
                 }
                 case UNESCAPE_AND_FORWARD -> path = unescapeSlashes(path);
-                case KEEP_UNCHANGED, IMPLEMENTATION_SPECIFIC_DEFAULT -> { }
+                case KEEP_UNCHANGED, IMPLEMENTATION_SPECIFIC_DEFAULT -> {}
                 default -> throw new UnmodelledException("path_with_escaped_slashes_action " + action);
             }
         }

@@ -48,9 +48,12 @@ final class Retry {
                 throw new UnmodelledException("retry_on " + o);
             }
         }
-        baseMs = p.hasRetryBackOff() ? Gateway.duration(p.getRetryBackOff().getBaseInterval()).toMillis() : 25;
+        baseMs = p.hasRetryBackOff()
+                ? Gateway.duration(p.getRetryBackOff().getBaseInterval()).toMillis()
+                : 25;
         maxMs = p.hasRetryBackOff() && p.getRetryBackOff().hasMaxInterval()
-                ? Gateway.duration(p.getRetryBackOff().getMaxInterval()).toMillis() : baseMs * 10;
+                ? Gateway.duration(p.getRetryBackOff().getMaxInterval()).toMillis()
+                : baseMs * 10;
     }
 
     boolean onStatus(int status, int attempt, List<byte[]> sent, List<String> steps) throws InterruptedException {
@@ -70,8 +73,11 @@ final class Retry {
     }
 
     boolean onConnectFailure(int attempt, List<byte[]> sent, List<String> steps) throws InterruptedException {
-        return (on.contains("5xx") || on.contains("gateway-error") || on.contains("reset")
-                || on.contains("connect-failure")) && again(attempt, sent, steps, "connect failure");
+        return (on.contains("5xx")
+                        || on.contains("gateway-error")
+                        || on.contains("reset")
+                        || on.contains("connect-failure"))
+                && again(attempt, sent, steps, "connect failure");
     }
 
     private boolean again(int attempt, List<byte[]> sent, List<String> steps, String why) throws InterruptedException {

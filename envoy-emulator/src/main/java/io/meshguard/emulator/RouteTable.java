@@ -5,8 +5,8 @@ import com.google.re2j.PatternSyntaxException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -83,26 +83,31 @@ final class RouteTable {
     }
 
     private static boolean matches(RouteMatch m, String path, String pathOnly, Headers headers) {
-        boolean pathMatches = switch (m.getPathSpecifierCase()) {
-            case PREFIX -> path.startsWith(m.getPrefix());
-            // PathSeparatedPrefixRouteEntryImpl (source/common/router/config_impl.cc): the path without query equals
-            // the prefix, or starts with it followed by '/' (route_components.proto, path_separated_prefix)
-            case PATH_SEPARATED_PREFIX -> pathOnly.equals(m.getPathSeparatedPrefix())
-                    || pathOnly.startsWith(m.getPathSeparatedPrefix() + "/");
-            case PATH -> pathOnly.equals(m.getPath());
-            case SAFE_REGEX -> Pattern.compile(m.getSafeRegex().getRegex()).matches(pathOnly);
-            default -> throw new UnmodelledException("route path specifier " + m.getPathSpecifierCase());
-        };
+        boolean pathMatches =
+                switch (m.getPathSpecifierCase()) {
+                    case PREFIX -> path.startsWith(m.getPrefix());
+                    // PathSeparatedPrefixRouteEntryImpl (source/common/router/config_impl.cc): the path without query
+                    // equals
+                    // the prefix, or starts with it followed by '/' (route_components.proto, path_separated_prefix)
+                    case PATH_SEPARATED_PREFIX ->
+                        pathOnly.equals(m.getPathSeparatedPrefix())
+                                || pathOnly.startsWith(m.getPathSeparatedPrefix() + "/");
+                    case PATH -> pathOnly.equals(m.getPath());
+                    case SAFE_REGEX ->
+                        Pattern.compile(m.getSafeRegex().getRegex()).matches(pathOnly);
+                    default -> throw new UnmodelledException("route path specifier " + m.getPathSpecifierCase());
+                };
         if (!pathMatches) {
             return false;
         }
         for (HeaderMatcher h : m.getHeadersList()) {
             Optional<String> value = headers.joined(h.getName());
-            boolean ok = switch (h.getHeaderMatchSpecifierCase()) {
-                case PRESENT_MATCH -> value.isPresent() == h.getPresentMatch();
-                case STRING_MATCH -> value.isPresent() && stringMatch(h.getStringMatch(), value.get());
-                default -> throw new UnmodelledException("header matcher " + h.getHeaderMatchSpecifierCase());
-            };
+            boolean ok =
+                    switch (h.getHeaderMatchSpecifierCase()) {
+                        case PRESENT_MATCH -> value.isPresent() == h.getPresentMatch();
+                        case STRING_MATCH -> value.isPresent() && stringMatch(h.getStringMatch(), value.get());
+                        default -> throw new UnmodelledException("header matcher " + h.getHeaderMatchSpecifierCase());
+                    };
             if (!ok) {
                 return false;
             }
@@ -135,30 +140,44 @@ final class RouteTable {
             // RouteEntryImplBase::finalizeRequestHeaders (source/common/router/config_impl.cc): after the route's
             // header removal, Http::Utility::updateAuthority(headers, host_rewrite_, append_xfh_)
             if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
-                headers.set("x-forwarded-host", headers.first("x-forwarded-host").map(v -> v + "," + authority)
-                        .orElse(authority));
+                headers.set(
+                        "x-forwarded-host",
+                        headers.first("x-forwarded-host")
+                                .map(v -> v + "," + authority)
+                                .orElse(authority));
             }
             return action.getHostRewriteLiteral();
         }
         if (!action.hasAutoHostRewrite() || !action.getAutoHostRewrite().getValue()) {
-            if (action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.HOSTREWRITESPECIFIER_NOT_SET
+            if (action.getHostRewriteSpecifierCase()
+                            != RouteAction.HostRewriteSpecifierCase.HOSTREWRITESPECIFIER_NOT_SET
                     && action.getHostRewriteSpecifierCase() != RouteAction.HostRewriteSpecifierCase.AUTO_HOST_REWRITE) {
                 throw new UnmodelledException("host rewrite " + action.getHostRewriteSpecifierCase());
             }
             return authority;
         }
-        if (cluster.getType() != Cluster.DiscoveryType.STRICT_DNS && cluster.getType() != Cluster.DiscoveryType.LOGICAL_DNS) {
+        if (cluster.getType() != Cluster.DiscoveryType.STRICT_DNS
+                && cluster.getType() != Cluster.DiscoveryType.LOGICAL_DNS) {
             return authority;
         }
         java.util.Set<String> names = new java.util.TreeSet<>();
-        cluster.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> names.add(
-                e.getEndpoint().getHostname().isEmpty() ? e.getEndpoint().getAddress().getSocketAddress().getAddress()
-                        : e.getEndpoint().getHostname())));
+        cluster.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList()
+                .forEach(e -> names.add(
+                        e.getEndpoint().getHostname().isEmpty()
+                                ? e.getEndpoint()
+                                        .getAddress()
+                                        .getSocketAddress()
+                                        .getAddress()
+                                : e.getEndpoint().getHostname())));
         if (names.size() != 1) {
             throw new UnmodelledException("auto_host_rewrite over " + names.size() + " endpoint names " + names);
         }
         if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
-            headers.set("x-forwarded-host", headers.first("x-forwarded-host").map(v -> v + "," + authority).orElse(authority));
+            headers.set(
+                    "x-forwarded-host",
+                    headers.first("x-forwarded-host")
+                            .map(v -> v + "," + authority)
+                            .orElse(authority));
         }
         return names.iterator().next();
     }
@@ -174,7 +193,8 @@ final class RouteTable {
             return o;
         }
         StringBuilder out = new StringBuilder();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("%%|%REQ\\(([^)]+)\\)%|%").matcher(value);
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("%%|%REQ\\(([^)]+)\\)%|%").matcher(value);
         int last = 0;
         while (m.find()) {
             out.append(value, last, m.start());
@@ -188,7 +208,9 @@ final class RouteTable {
             last = m.end();
         }
         out.append(value.substring(last));
-        return o.toBuilder().setHeader(o.getHeader().toBuilder().setValue(out.toString())).build();
+        return o.toBuilder()
+                .setHeader(o.getHeader().toBuilder().setValue(out.toString()))
+                .build();
     }
 
     static String withoutQuery(String path) {
@@ -202,7 +224,8 @@ final class RouteTable {
      * {@code path_separated_prefix} must match {@code ^[^?#]+[^?#/]$} (the protoc-gen-validate rule of
      * route_components.proto; Envoy refuses the RouteConfiguration).
      */
-    private static final java.util.regex.Pattern PATH_SEPARATED_PREFIX = java.util.regex.Pattern.compile("^[^?#]+[^?#/]$");
+    private static final java.util.regex.Pattern PATH_SEPARATED_PREFIX =
+            java.util.regex.Pattern.compile("^[^?#]+[^?#/]$");
 
     /**
      * Envoy refuses a regex whose C++ RE2 program is larger than the runtime value
@@ -223,7 +246,8 @@ final class RouteTable {
      */
     static List<String> regexProblems(String where, RouteMatch m) {
         List<String> problems = new ArrayList<>();
-        if (m.hasPathSeparatedPrefix() && !PATH_SEPARATED_PREFIX.matcher(m.getPathSeparatedPrefix()).matches()) {
+        if (m.hasPathSeparatedPrefix()
+                && !PATH_SEPARATED_PREFIX.matcher(m.getPathSeparatedPrefix()).matches()) {
             problems.add(where + ": path_separated_prefix '" + m.getPathSeparatedPrefix()
                     + "' does not match ^[^?#]+[^?#/]$");
         }
@@ -248,8 +272,11 @@ final class RouteTable {
         for (com.google.protobuf.Any any : perFilter.values()) {
             if (any.is(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class)) {
                 try {
-                    any.unpack(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class)
-                            .getAllowOriginStringMatchList().stream().filter(StringMatcher::hasSafeRegex)
+                    any
+                            .unpack(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class)
+                            .getAllowOriginStringMatchList()
+                            .stream()
+                            .filter(StringMatcher::hasSafeRegex)
                             .forEach(m -> regexes.add(m.getSafeRegex().getRegex()));
                 } catch (com.google.protobuf.InvalidProtocolBufferException e) {
                     return List.of(where + ": CorsPolicy does not parse: " + e.getMessage());

@@ -105,8 +105,11 @@ public final class Sidecar implements AutoCloseable {
      * @param timeoutScale the Check deadline is 1 s times this (a loaded test machine)
      * @param version the sidecar's Envoy release ({@link EnvoyVersion}: how an unset {@code append} is applied)
      */
-    public Sidecar(String identity, String extAuthzTarget, int workloadPort, double timeoutScale, EnvoyVersion version) {
-        this(identity, Optional.of(ExtAuthz.newBuilder()
+    public Sidecar(
+            String identity, String extAuthzTarget, int workloadPort, double timeoutScale, EnvoyVersion version) {
+        this(
+                identity,
+                Optional.of(ExtAuthz.newBuilder()
                         .setGrpcService(GrpcService.newBuilder()
                                 .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
                                         .setClusterName("outbound|9001||meshguard-extauthz"))
@@ -116,8 +119,14 @@ public final class Sidecar implements AutoCloseable {
                         .setFailureModeAllow(false)
                         .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
                         .build()),
-                Optional.empty(), cluster -> NettyChannelBuilder.forTarget(extAuthzTarget).usePlaintext().build(),
-                workloadPort, timeoutScale, version, line -> { });
+                Optional.empty(),
+                cluster -> NettyChannelBuilder.forTarget(extAuthzTarget)
+                        .usePlaintext()
+                        .build(),
+                workloadPort,
+                timeoutScale,
+                version,
+                line -> {});
     }
 
     /**
@@ -130,8 +139,14 @@ public final class Sidecar implements AutoCloseable {
      *     it (in a cluster: through the pod's own Envoy, with mTLS); opened once per name and closed with the sidecar
      * @param log one line per request and per filter step (the proxy's log)
      */
-    public Sidecar(String identity, Optional<ExtAuthz> extAuthz, Optional<ExternalProcessor> extProc,
-            Function<String, ManagedChannel> clusters, int workloadPort, double timeoutScale, EnvoyVersion version,
+    public Sidecar(
+            String identity,
+            Optional<ExtAuthz> extAuthz,
+            Optional<ExternalProcessor> extProc,
+            Function<String, ManagedChannel> clusters,
+            int workloadPort,
+            double timeoutScale,
+            EnvoyVersion version,
             Consumer<String> log) {
         extAuthz.ifPresent(Sidecar::checkModelled);
         extProc.ifPresent(Sidecar::checkModelled);
@@ -158,11 +173,22 @@ public final class Sidecar implements AutoCloseable {
      */
     public static void checkModelled(ExtAuthz c) {
         GrpcService g = c.getGrpcService();
-        GrpcService rest = g.toBuilder().clearTimeout().setEnvoyGrpc(GrpcService.EnvoyGrpc.getDefaultInstance()).build();
-        ExtAuthz others = c.toBuilder().clearGrpcService().clearFailureModeAllow().clearStatusOnError()
-                .clearTransportApiVersion().clearFilterEnabledMetadata().build();
-        if (!g.hasEnvoyGrpc() || !rest.equals(GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc
-                .getDefaultInstance()).build()) || !others.equals(ExtAuthz.getDefaultInstance())
+        GrpcService rest = g.toBuilder()
+                .clearTimeout()
+                .setEnvoyGrpc(GrpcService.EnvoyGrpc.getDefaultInstance())
+                .build();
+        ExtAuthz others = c.toBuilder()
+                .clearGrpcService()
+                .clearFailureModeAllow()
+                .clearStatusOnError()
+                .clearTransportApiVersion()
+                .clearFilterEnabledMetadata()
+                .build();
+        if (!g.hasEnvoyGrpc()
+                || !rest.equals(GrpcService.newBuilder()
+                        .setEnvoyGrpc(GrpcService.EnvoyGrpc.getDefaultInstance())
+                        .build())
+                || !others.equals(ExtAuthz.getDefaultInstance())
                 || c.getTransportApiVersion() != ApiVersion.V3) {
             throw new UnmodelledException("sidecar ext_authz fields beyond envoy_grpc, timeout, failure_mode_allow, "
                     + "status_on_error, transport_api_version V3, filter_enabled_metadata: " + c);
@@ -177,19 +203,28 @@ public final class Sidecar implements AutoCloseable {
      * ({@code stat_prefix}); {@code disable_immediate_response} must stay false (an immediate response is honoured).
      */
     public static void checkModelled(ExternalProcessor c) {
-        ExternalProcessor others = c.toBuilder().clearGrpcService().clearFailureModeAllow().clearProcessingMode()
-                .clearAllowModeOverride().clearStatPrefix().clearDisableImmediateResponse().build();
+        ExternalProcessor others = c.toBuilder()
+                .clearGrpcService()
+                .clearFailureModeAllow()
+                .clearProcessingMode()
+                .clearAllowModeOverride()
+                .clearStatPrefix()
+                .clearDisableImmediateResponse()
+                .build();
         GrpcService g = c.getGrpcService();
-        boolean grpcModelled = g.hasEnvoyGrpc() && g.toBuilder().clearEnvoyGrpc().build()
-                .equals(GrpcService.getDefaultInstance());
+        boolean grpcModelled =
+                g.hasEnvoyGrpc() && g.toBuilder().clearEnvoyGrpc().build().equals(GrpcService.getDefaultInstance());
         var m = c.getProcessingMode();
         boolean bodies = java.util.stream.Stream.of(m.getRequestBodyMode(), m.getResponseBodyMode())
-                .allMatch(b -> b == ProcessingMode.BodySendMode.NONE
-                        || b == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
+                .allMatch(b ->
+                        b == ProcessingMode.BodySendMode.NONE || b == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
         boolean streamed = m.getRequestBodyMode() == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED
                 || m.getResponseBodyMode() == ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED;
-        if (!others.equals(ExternalProcessor.getDefaultInstance()) || !grpcModelled || !bodies
-                || c.getFailureModeAllow() || c.getDisableImmediateResponse()
+        if (!others.equals(ExternalProcessor.getDefaultInstance())
+                || !grpcModelled
+                || !bodies
+                || c.getFailureModeAllow()
+                || c.getDisableImmediateResponse()
                 || (c.getAllowModeOverride() && !streamed)) {
             throw new UnmodelledException("sidecar ext_proc fields beyond envoy_grpc, failure_mode_allow false, "
                     + "processing_mode (bodies NONE or FULL_DUPLEX_STREAMED), stat_prefix: " + c);
@@ -231,10 +266,12 @@ public final class Sidecar implements AutoCloseable {
         handled.clear();
     }
 
-    private void handle(HttpExchange exchange, Peer peer, int listenerPort, boolean checked,
-            Optional<String> rbacDenial) throws IOException {
+    private void handle(
+            HttpExchange exchange, Peer peer, int listenerPort, boolean checked, Optional<String> rbacDenial)
+            throws IOException {
         Headers headers = new Headers();
-        exchange.getRequestHeaders().forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
+        exchange.getRequestHeaders()
+                .forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
         String authority = headers.first("host").orElse("");
         headers.remove("host"); // HTTP/1.1's Host is :authority to Envoy
         Headers arrived = headers.copy();
@@ -244,33 +281,54 @@ public final class Sidecar implements AutoCloseable {
         }
         String method = exchange.getRequestMethod();
         String path = exchange.getRequestURI().getRawPath()
-                + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
+                + (exchange.getRequestURI().getRawQuery() == null
+                        ? ""
+                        : "?" + exchange.getRequestURI().getRawQuery());
 
         inboundConnectionManager(headers, peer);
-        String who = method + " " + authority + path + " from " + (peer.principal().isEmpty() ? "plaintext "
-                + peer.address() : peer.principal());
+        String who = method + " " + authority + path + " from "
+                + (peer.principal().isEmpty() ? "plaintext " + peer.address() : peer.principal());
 
         long streamId = streamIds.getAndIncrement();
         CheckRequest check = CheckRequest.getDefaultInstance();
         if (checked && config.isPresent()) {
             ExtAuthz c = config.get();
-            CheckRequest built = ExtAuthzCall.build(c, streamId, method, path, authority, headers, Map.of(),
-                    peer.address(), 40000 + (int) (streamId % 20000), listenerPort, body.length);
+            CheckRequest built = ExtAuthzCall.build(
+                    c,
+                    streamId,
+                    method,
+                    path,
+                    authority,
+                    headers,
+                    Map.of(),
+                    peer.address(),
+                    40000 + (int) (streamId % 20000),
+                    listenerPort,
+                    body.length);
             // setAttrContextPeer: the source's principal is the peer certificate's URI SAN (none without TLS), the
             // destination's our own
             AttributeContext.Peer.Builder source = built.getAttributes().getSource().toBuilder();
             if (!peer.principal().isEmpty()) {
                 source.setPrincipal(peer.principal());
             }
-            check = built.toBuilder().setAttributes(built.getAttributes().toBuilder().setSource(source)
-                    .setDestination(built.getAttributes().getDestination().toBuilder().setPrincipal(identity)))
+            check = built.toBuilder()
+                    .setAttributes(built.getAttributes().toBuilder()
+                            .setSource(source)
+                            .setDestination(built.getAttributes().getDestination().toBuilder()
+                                    .setPrincipal(identity)))
                     .build();
-            ExtAuthzCall.Result result = ExtAuthzCall.call(c, clusters.apply(c.getGrpcService().getEnvoyGrpc()
-                    .getClusterName()), check, headers, timeoutScale, version);
+            ExtAuthzCall.Result result = ExtAuthzCall.call(
+                    c,
+                    clusters.apply(c.getGrpcService().getEnvoyGrpc().getClusterName()),
+                    check,
+                    headers,
+                    timeoutScale,
+                    version);
             log.accept("inbound " + who + ": ext_authz " + result.outcome()
                     + (result.error().isEmpty() ? "" : " (" + result.error() + ")")
                     + (result.status() == 0 ? "" : " " + result.status()));
-            if (result.outcome() == ExtAuthzCall.Outcome.DENIED || result.outcome() == ExtAuthzCall.Outcome.ERROR_DENIED) {
+            if (result.outcome() == ExtAuthzCall.Outcome.DENIED
+                    || result.outcome() == ExtAuthzCall.Outcome.ERROR_DENIED) {
                 handled.add(new Handled(peer, arrived, check, result.status(), Optional.empty()));
                 reply(exchange, result.status(), result.responseHeaders(), result.body());
                 return;
@@ -291,13 +349,20 @@ public final class Sidecar implements AutoCloseable {
                 ExternalProcessor p = extProc.get();
                 // Istio disables the HCM's stream_idle_timeout and nothing times a FULL_DUPLEX_STREAMED message (see
                 // manifests/istio/base/envoy-filter-ext-proc.yaml): the bound here only keeps a test from hanging
-                session = new ExtProcSession(p, clusters.apply(p.getGrpcService().getEnvoyGrpc().getClusterName()),
-                        List.of(), Duration.ofMillis((long) (30_000 * timeoutScale)), steps);
+                session = new ExtProcSession(
+                        p,
+                        clusters.apply(p.getGrpcService().getEnvoyGrpc().getClusterName()),
+                        List.of(),
+                        Duration.ofMillis((long) (30_000 * timeoutScale)),
+                        steps);
                 OneShot requestBody = new OneShot(body);
                 if (session.sendsRequestHeaders()) {
                     Headers all = ExtAuthzCall.pseudoHeaders(method, path, authority);
                     headers.entries().forEach(h -> all.add(h[0], h[1]));
-                    ExtProcSession.Outcome o = session.headers(true, all, body.length == 0,
+                    ExtProcSession.Outcome o = session.headers(
+                            true,
+                            all,
+                            body.length == 0,
                             session.streamsRequestBody() && body.length > 0 ? requestBody : null);
                     if (!o.proceed()) {
                         localReply(exchange, who, steps, peer, arrived, check, o);
@@ -320,7 +385,16 @@ public final class Sidecar implements AutoCloseable {
             }
             Headers forwarded = headers.copy();
             CheckRequest sentCheck = check;
-            forward(exchange, method, path, authority, headers, body, session, steps, who,
+            forward(
+                    exchange,
+                    method,
+                    path,
+                    authority,
+                    headers,
+                    body,
+                    session,
+                    steps,
+                    who,
                     status -> handled.add(new Handled(peer, arrived, sentCheck, status, Optional.of(forwarded))));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -352,8 +426,15 @@ public final class Sidecar implements AutoCloseable {
         }
     }
 
-    private void localReply(HttpExchange exchange, String who, List<String> steps, Peer peer, Headers arrived,
-            CheckRequest check, ExtProcSession.Outcome o) throws IOException {
+    private void localReply(
+            HttpExchange exchange,
+            String who,
+            List<String> steps,
+            Peer peer,
+            Headers arrived,
+            CheckRequest check,
+            ExtProcSession.Outcome o)
+            throws IOException {
         steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
         log.accept("inbound " + who + ": local reply " + o.status() + " (" + o.why() + ")");
         handled.add(new Handled(peer, arrived, check, o.status(), Optional.empty()));
@@ -387,8 +468,11 @@ public final class Sidecar implements AutoCloseable {
             return; // no peer certificate: nothing to append (mutateXfccRequestHeader needs an SSL connection)
         }
         String details = "By=" + identity + ";Subject=\"\";URI=" + peer.principal();
-        headers.set("x-forwarded-client-cert", headers.first("x-forwarded-client-cert")
-                .map(v -> v + "," + details).orElse(details));
+        headers.set(
+                "x-forwarded-client-cert",
+                headers.first("x-forwarded-client-cert")
+                        .map(v -> v + "," + details)
+                        .orElse(details));
     }
 
     /**
@@ -396,15 +480,24 @@ public final class Sidecar implements AutoCloseable {
      * then the body as one piece: the workload's HTTP/1.1 answer is read whole), its status told to {@code answered}
      * first.
      */
-    private void forward(HttpExchange exchange, String method, String path, String authority, Headers headers,
-            byte[] body, ExtProcSession session, List<String> steps, String who, IntConsumer answered)
+    private void forward(
+            HttpExchange exchange,
+            String method,
+            String path,
+            String authority,
+            Headers headers,
+            byte[] body,
+            ExtProcSession session,
+            List<String> steps,
+            String who,
+            IntConsumer answered)
             throws Exception {
         Duration timeout = Duration.ofMillis((long) (15_000 * timeoutScale));
         int status;
         Headers responseHeaders = new Headers();
         byte[] answer;
-        try (UpstreamConnection workload = UpstreamConnection.open(new InetSocketAddress("127.0.0.1", workloadPort),
-                timeout, timeout)) {
+        try (UpstreamConnection workload =
+                UpstreamConnection.open(new InetSocketAddress("127.0.0.1", workloadPort), timeout, timeout)) {
             Headers sent = headers.copy();
             if (body.length > 0) {
                 sent.set("content-length", Integer.toString(body.length));
@@ -421,7 +514,8 @@ public final class Sidecar implements AutoCloseable {
             }
             status = head.status();
             head.headers().entries().stream()
-                    .filter(h -> !h[0].equals("content-length") && !h[0].equals("transfer-encoding")
+                    .filter(h -> !h[0].equals("content-length")
+                            && !h[0].equals("transfer-encoding")
                             && !h[0].equals("connection"))
                     .forEach(h -> responseHeaders.add(h[0], h[1]));
             answer = read.toByteArray();

@@ -47,7 +47,9 @@ final class UpstreamConnection implements AutoCloseable {
         StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n");
         head.append("host: ").append(authority).append("\r\n");
         for (String[] h : headers.entries()) {
-            if (h[0].startsWith(":") || h[0].equals("host") || h[0].equals("transfer-encoding")
+            if (h[0].startsWith(":")
+                    || h[0].equals("host")
+                    || h[0].equals("transfer-encoding")
                     || h[0].equals("connection")) {
                 continue;
             }
@@ -95,7 +97,8 @@ final class UpstreamConnection implements AutoCloseable {
             headers.add(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
         }
         int code = Integer.parseInt(parts[1]);
-        chunkedResponse = headers.first("transfer-encoding").map(v -> v.toLowerCase(Locale.ROOT).contains("chunked"))
+        chunkedResponse = headers.first("transfer-encoding")
+                .map(v -> v.toLowerCase(Locale.ROOT).contains("chunked"))
                 .orElse(false);
         remaining = headers.first("content-length").map(Long::parseLong).orElse(chunkedResponse ? -1L : -2L);
         if (code == 204 || code == 304 || remaining == 0) {

@@ -51,7 +51,8 @@ public final class UpstreamServer implements AutoCloseable {
      * A JSON service that waits {@code delay} before its response headers: slower than a route's timeout, it lets a
      * test see the router's deadline (504 UT) rather than the upstream's answer.
      */
-    public static UpstreamServer slowJson(String name, int port, java.time.Duration delay, String body) throws IOException {
+    public static UpstreamServer slowJson(String name, int port, java.time.Duration delay, String body)
+            throws IOException {
         return start(name, port, exchange -> {
             try {
                 Thread.sleep(delay);
@@ -92,7 +93,8 @@ public final class UpstreamServer implements AutoCloseable {
         server.createContext("/", exchange -> {
             try (exchange) {
                 Headers headers = new Headers();
-                exchange.getRequestHeaders().forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
+                exchange.getRequestHeaders()
+                        .forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
                 ByteArrayOutputStream body = new ByteArrayOutputStream();
                 boolean complete = true;
                 try (InputStream in = exchange.getRequestBody()) {
@@ -103,8 +105,12 @@ public final class UpstreamServer implements AutoCloseable {
                 } catch (IOException reset) {
                     complete = false;
                 }
-                upstream.received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().toString(),
-                        headers, body.toByteArray(), complete));
+                upstream.received.add(new Received(
+                        exchange.getRequestMethod(),
+                        exchange.getRequestURI().toString(),
+                        headers,
+                        body.toByteArray(),
+                        complete));
                 if (complete) {
                     answer.send(exchange);
                 }

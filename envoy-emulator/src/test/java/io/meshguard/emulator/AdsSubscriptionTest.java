@@ -34,7 +34,8 @@ class AdsSubscriptionTest {
     private final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
     private Server server;
 
-    private static final Cluster EDS_CLUSTER = Cluster.newBuilder().setName("up")
+    private static final Cluster EDS_CLUSTER = Cluster.newBuilder()
+            .setName("up")
             .setType(Cluster.DiscoveryType.EDS)
             .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
                     .setEdsConfig(ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())))
@@ -67,21 +68,29 @@ class AdsSubscriptionTest {
                                     return; // an ACK or NACK
                                 }
                                 if (r.getTypeUrl().equals(XdsResources.CDS)) {
-                                    responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.CDS)
-                                            .setVersionInfo("c1").setNonce("n1")
+                                    responses.onNext(DiscoveryResponse.newBuilder()
+                                            .setTypeUrl(XdsResources.CDS)
+                                            .setVersionInfo("c1")
+                                            .setNonce("n1")
                                             .addResources(Any.pack(cluster))
                                             .build());
                                 } else if (r.getTypeUrl().equals(XdsResources.EDS)) {
-                                    responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(XdsResources.EDS)
-                                            .setVersionInfo("e1").setNonce("n2")
+                                    responses.onNext(DiscoveryResponse.newBuilder()
+                                            .setTypeUrl(XdsResources.EDS)
+                                            .setVersionInfo("e1")
+                                            .setNonce("n2")
                                             .addResources(Any.pack(ClusterLoadAssignment.newBuilder()
                                                     .setClusterName("up")
-                                                    .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(
-                                                            LbEndpoint.newBuilder().setEndpoint(Endpoint.newBuilder()
-                                                                    .setAddress(Address.newBuilder().setSocketAddress(
-                                                                            SocketAddress.newBuilder()
-                                                                                    .setAddress(endpointAddress)
-                                                                                    .setPortValue(80))))))
+                                                    .addEndpoints(LocalityLbEndpoints.newBuilder()
+                                                            .addLbEndpoints(LbEndpoint.newBuilder()
+                                                                    .setEndpoint(Endpoint.newBuilder()
+                                                                            .setAddress(Address.newBuilder()
+                                                                                    .setSocketAddress(
+                                                                                            SocketAddress.newBuilder()
+                                                                                                    .setAddress(
+                                                                                                            endpointAddress)
+                                                                                                    .setPortValue(
+                                                                                                            80))))))
                                                     .build()))
                                             .build());
                                 }
@@ -155,7 +164,9 @@ class AdsSubscriptionTest {
             }
             assertThat(nack).as("a NACK").isNotNull();
             assertThat(nack.getTypeUrl()).isEqualTo(XdsResources.EDS);
-            assertThat(nack.getVersionInfo()).as("the last accepted EDS version: none").isEmpty();
+            assertThat(nack.getVersionInfo())
+                    .as("the last accepted EDS version: none")
+                    .isEmpty();
             assertThat(nack.getResponseNonce()).isEqualTo("n2");
             assertThat(nack.getErrorDetail().getCode()).isEqualTo(io.grpc.Status.Code.INTERNAL.value());
             assertThat(nack.getErrorDetail().getMessage()).contains("malformed IP address: demo-upstream");
@@ -175,15 +186,18 @@ class AdsSubscriptionTest {
                 next();
             }
             assertThatThrownBy(() -> gateway.send(DownstreamRequest.get("a.test", "/")))
-                    .hasMessageContaining("cannot serve").hasMessageContaining("malformed IP address");
+                    .hasMessageContaining("cannot serve")
+                    .hasMessageContaining("malformed IP address");
         }
     }
 
     @Test
     void aClusterEnvoysRulesRefuse_isNackedInEnvoysWords_andNotUsed() throws Exception {
         // forced past the controller: R4-05's outlier detection ejecting up to 150 % of the hosts
-        Cluster bad = EDS_CLUSTER.toBuilder().setOutlierDetection(io.envoyproxy.envoy.config.cluster.v3.OutlierDetection
-                .newBuilder().setMaxEjectionPercent(com.google.protobuf.UInt32Value.of(150))).build();
+        Cluster bad = EDS_CLUSTER.toBuilder()
+                .setOutlierDetection(io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.newBuilder()
+                        .setMaxEjectionPercent(com.google.protobuf.UInt32Value.of(150)))
+                .build();
         int port = serve(bad, "10.1.2.3");
         try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
             next();
@@ -191,9 +205,10 @@ class AdsSubscriptionTest {
             assertThat(nack.getTypeUrl()).isEqualTo(XdsResources.CDS);
             assertThat(nack.getResponseNonce()).isEqualTo("n1");
             assertThat(nack.getVersionInfo()).as("nothing accepted yet").isEmpty();
-            assertThat(nack.getErrorDetail().getMessage()).isEqualTo("Error adding/updating cluster(s) up: Proto "
-                    + "constraint validation failed (OutlierDetectionValidationError.MaxEjectionPercent: value must be "
-                    + "less than or equal to 100) (at outlier_detection.max_ejection_percent)");
+            assertThat(nack.getErrorDetail().getMessage())
+                    .isEqualTo("Error adding/updating cluster(s) up: Proto "
+                            + "constraint validation failed (OutlierDetectionValidationError.MaxEjectionPercent: value must be "
+                            + "less than or equal to 100) (at outlier_detection.max_ejection_percent)");
             assertThat(ads.resources().clusters()).isEmpty();
         }
     }
@@ -213,7 +228,8 @@ class AdsSubscriptionTest {
             }
             assertThat(ads.resources().clusters()).containsKey("up");
             assertThat(ads.resources().endpoints()).containsKey("up");
-            assertThat(next().getNode().getId()).as("the node on the new stream's first request")
+            assertThat(next().getNode().getId())
+                    .as("the node on the new stream's first request")
                     .isEqualTo("local-envoy-1");
         }
     }
@@ -223,7 +239,9 @@ class AdsSubscriptionTest {
         int port = serve(EDS_CLUSTER, "10.1.2.3", 0, true);
         try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
             assertThat(next().hasNode()).isTrue();
-            assertThat(next().getVersionInfo()).as("the ACK of the first stream").isEqualTo("c1");
+            assertThat(next().getVersionInfo())
+                    .as("the ACK of the first stream")
+                    .isEqualTo("c1");
             DiscoveryRequest again = next();
             while (again.getResponseNonce().isEmpty() && !again.hasNode()) {
                 again = next(); // requests the first stream sent before it closed

@@ -33,7 +33,8 @@ class DownstreamBodyTest {
         for (int i = 0; i < 5; i++) {
             body.next();
         }
-        assertThat(body.held().bytesReceived()).as("4 KiB held, not below the low watermark: still not read")
+        assertThat(body.held().bytesReceived())
+                .as("4 KiB held, not below the low watermark: still not read")
                 .isEqualTo(9 * 1024);
         body.next(); // 3 KiB held: below half the limit, reading resumes
         assertThat(body.settled().bytesReceived()).isGreaterThan(9 * 1024);

@@ -29,8 +29,10 @@ import org.junit.jupiter.api.Test;
 @Tag("integration")
 class ExtAuthzCallTest {
     private static HeaderValueOption option(String name, String value, HeaderAppendAction action) {
-        return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
-                .setAppendAction(action).build();
+        return HeaderValueOption.newBuilder()
+                .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+                .setAppendAction(action)
+                .build();
     }
 
     @Test
@@ -49,11 +51,14 @@ class ExtAuthzCallTest {
     @Test
     void explicitAppendTrue_appendsOnlyOntoAHeaderTheRequestHas_onEveryVersion() {
         HeaderValueOption append = option("x-trace", "b", HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD).toBuilder()
-                .setAppend(BoolValue.of(true)).build();
+                .setAppend(BoolValue.of(true))
+                .build();
         for (EnvoyVersion v : new EnvoyVersion[] {EnvoyVersion.SIDECAR_1_34, EnvoyVersion.GATEWAY}) {
             Headers absent = new Headers();
             ExtAuthzCall.applyCheckHeader(absent, append, v);
-            assertThat(absent.has("x-trace")).as("headers_to_append never adds (%s)", v).isFalse();
+            assertThat(absent.has("x-trace"))
+                    .as("headers_to_append never adds (%s)", v)
+                    .isFalse();
             Headers present = Headers.of("x-trace", "a");
             ExtAuthzCall.applyCheckHeader(present, append, v);
             assertThat(present.all("x-trace")).containsExactly("a", "b");
@@ -66,8 +71,12 @@ class ExtAuthzCallTest {
                 .setStatus(Status.newBuilder().setCode(Code.UNAUTHENTICATED_VALUE))
                 .setDeniedResponse(DeniedHttpResponse.newBuilder()
                         .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
-                        .addHeaders(option("www-authenticate", "Bearer realm=\"a\"", HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
-                        .addHeaders(option("www-authenticate", "ApiKey", HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)))
+                        .addHeaders(option(
+                                "www-authenticate",
+                                "Bearer realm=\"a\"",
+                                HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
+                        .addHeaders(
+                                option("www-authenticate", "ApiKey", HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)))
                 .build();
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new AuthorizationGrpc.AuthorizationImplBase() {
@@ -76,16 +85,21 @@ class ExtAuthzCallTest {
                         responses.onNext(denial);
                         responses.onCompleted();
                     }
-                }).build().start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+                })
+                .build()
+                .start();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
         try {
             ExtAuthz config = ExtAuthz.getDefaultInstance();
-            CheckRequest check = ExtAuthzCall.build(config, 1, "GET", "/x", "api", new Headers(), Map.of(), "198.51.100.1",
-                    40000, 9002, 0);
+            CheckRequest check = ExtAuthzCall.build(
+                    config, 1, "GET", "/x", "api", new Headers(), Map.of(), "198.51.100.1", 40000, 9002, 0);
             ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, new Headers(), 50);
             assertThat(result.outcome()).isEqualTo(ExtAuthzCall.Outcome.DENIED);
             assertThat(result.status()).isEqualTo(401);
-            assertThat(result.responseHeaders().all("www-authenticate")).containsExactly("Bearer realm=\"a\"", "ApiKey");
+            assertThat(result.responseHeaders().all("www-authenticate"))
+                    .containsExactly("Bearer realm=\"a\"", "ApiKey");
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

@@ -69,29 +69,44 @@ class ExtProcBodyBeforeHeadersAnswerTest {
                                 if (r.hasRequestHeaders()) {
                                     seenBeforeHeadersAnswer.add("headers");
                                     outOfOrder[0] = r.getRequestHeaders().getHeaders().getHeadersList().stream()
-                                            .anyMatch(h -> h.getRawValue().toStringUtf8().equals("/out-of-order"));
+                                            .anyMatch(h -> h.getRawValue()
+                                                    .toStringUtf8()
+                                                    .equals("/out-of-order"));
                                 } else if (r.hasRequestBody() && outOfOrder[0]) {
                                     // a body piece back before any headers answer: a broken processor
-                                    responses.onNext(ProcessingResponse.newBuilder().setRequestBody(
-                                            BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
-                                                    .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(
-                                                            StreamedBodyResponse.newBuilder()
-                                                                    .setBody(r.getRequestBody().getBody())))))
+                                    responses.onNext(ProcessingResponse.newBuilder()
+                                            .setRequestBody(BodyResponse.newBuilder()
+                                                    .setResponse(CommonResponse.newBuilder()
+                                                            .setBodyMutation(BodyMutation.newBuilder()
+                                                                    .setStreamedResponse(
+                                                                            StreamedBodyResponse.newBuilder()
+                                                                                    .setBody(r.getRequestBody()
+                                                                                            .getBody())))))
                                             .build());
                                 } else if (r.hasRequestBody()) {
                                     held.add(r.getRequestBody().getBody());
-                                    seenBeforeHeadersAnswer.add("body:" + r.getRequestBody().getBody().toStringUtf8());
+                                    seenBeforeHeadersAnswer.add("body:"
+                                            + r.getRequestBody().getBody().toStringUtf8());
                                     if (r.getRequestBody().getEndOfStream()) {
-                                        responses.onNext(ProcessingResponse.newBuilder().setRequestHeaders(
-                                                HeadersResponse.getDefaultInstance()).build());
+                                        responses.onNext(ProcessingResponse.newBuilder()
+                                                .setRequestHeaders(HeadersResponse.getDefaultInstance())
+                                                .build());
                                         for (int i = 0; i < held.size(); i++) {
-                                            String up = held.get(i).toStringUtf8().toUpperCase(Locale.ROOT);
-                                            responses.onNext(ProcessingResponse.newBuilder().setRequestBody(
-                                                    BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
-                                                            .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(
-                                                                    StreamedBodyResponse.newBuilder()
-                                                                            .setBody(ByteString.copyFromUtf8(up))
-                                                                            .setEndOfStream(i == held.size() - 1)))))
+                                            String up =
+                                                    held.get(i).toStringUtf8().toUpperCase(Locale.ROOT);
+                                            responses.onNext(ProcessingResponse.newBuilder()
+                                                    .setRequestBody(BodyResponse.newBuilder()
+                                                            .setResponse(CommonResponse.newBuilder()
+                                                                    .setBodyMutation(BodyMutation.newBuilder()
+                                                                            .setStreamedResponse(
+                                                                                    StreamedBodyResponse.newBuilder()
+                                                                                            .setBody(
+                                                                                                    ByteString
+                                                                                                            .copyFromUtf8(
+                                                                                                                    up))
+                                                                                            .setEndOfStream(i
+                                                                                                    == held.size()
+                                                                                                            - 1)))))
                                                     .build());
                                         }
                                     }
@@ -99,8 +114,7 @@ class ExtProcBodyBeforeHeadersAnswerTest {
                             }
 
                             @Override
-                            public void onError(Throwable t) {
-                            }
+                            public void onError(Throwable t) {}
 
                             @Override
                             public void onCompleted() {
@@ -108,8 +122,12 @@ class ExtProcBodyBeforeHeadersAnswerTest {
                             }
                         };
                     }
-                }).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+                })
+                .build()
+                .start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterEach
@@ -122,22 +140,27 @@ class ExtProcBodyBeforeHeadersAnswerTest {
     void processorThatAnswersHeadersAfterTheWholeBody_getsIt_andUpstreamSeesOnlyItsPiecesInOrder() throws Exception {
         List<String> steps = new ArrayList<>();
         List<byte[]> client = List.of("one ", "two ", "three ", "four").stream()
-                .map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
+                .map(s -> s.getBytes(StandardCharsets.UTF_8))
+                .toList();
         DownstreamBody body = new DownstreamBody(client, 32 * 1024);
         List<String> upstream = new ArrayList<>();
-        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(10), steps)) {
+        try (ExtProcSession session =
+                new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(10), steps)) {
             ExtProcSession.Outcome headers = session.headers(true, Headers.of(":path", "/import"), false, body::next);
             assertThat(headers.proceed()).as(String.join("\n", steps)).isTrue();
-            assertThat(upstream).as("nothing upstream before the headers answer").isEmpty();
+            assertThat(upstream)
+                    .as("nothing upstream before the headers answer")
+                    .isEmpty();
 
-            ExtProcSession.Outcome result = session.body(true, body::next,
-                    piece -> upstream.add(new String(piece, StandardCharsets.UTF_8)));
+            ExtProcSession.Outcome result =
+                    session.body(true, body::next, piece -> upstream.add(new String(piece, StandardCharsets.UTF_8)));
 
             assertThat(result.proceed()).as(String.join("\n", steps)).isTrue();
         }
         assertThat(seenBeforeHeadersAnswer).startsWith("headers", "body:one ", "body:two ", "body:three ", "body:four");
         assertThat(String.join("", upstream)).isEqualTo("ONE TWO THREE FOUR");
-        assertThat(steps).anyMatch(s -> s.contains("4 body piece(s) had gone to the processor when its headers answer came"));
+        assertThat(steps)
+                .anyMatch(s -> s.contains("4 body piece(s) had gone to the processor when its headers answer came"));
     }
 
     /**
@@ -150,8 +173,10 @@ class ExtProcBodyBeforeHeadersAnswerTest {
     void bodyPieceAnsweredBeforeTheHeaders_endsTheHeaderPhase500_soNoUpstreamIsOpened() throws Exception {
         List<String> steps = new ArrayList<>();
         DownstreamBody body = new DownstreamBody(List.of("secret".getBytes(StandardCharsets.UTF_8)), 32 * 1024);
-        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(10), steps)) {
-            ExtProcSession.Outcome headers = session.headers(true, Headers.of(":path", "/out-of-order"), false, body::next);
+        try (ExtProcSession session =
+                new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(10), steps)) {
+            ExtProcSession.Outcome headers =
+                    session.headers(true, Headers.of(":path", "/out-of-order"), false, body::next);
 
             assertThat(headers.proceed()).isFalse();
             assertThat(headers.status()).as(String.join("\n", steps)).isEqualTo(500);

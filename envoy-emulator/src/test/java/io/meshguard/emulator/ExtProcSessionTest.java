@@ -51,23 +51,26 @@ class ExtProcSessionTest {
                             public void onNext(ProcessingRequest r) {
                                 seen.add(r);
                                 boolean stall = r.getRequestHeaders().getHeaders().getHeadersList().stream()
-                                        .anyMatch(h -> h.getRawValue().toStringUtf8().equals("/stall"));
+                                        .anyMatch(h ->
+                                                h.getRawValue().toStringUtf8().equals("/stall"));
                                 if (r.hasRequestHeaders() && !stall) {
                                     responses.onCompleted(); // e.g. a processor with nothing to do for this route
                                 }
                             }
 
                             @Override
-                            public void onError(Throwable t) {
-                            }
+                            public void onError(Throwable t) {}
 
                             @Override
-                            public void onCompleted() {
-                            }
+                            public void onCompleted() {}
                         };
                     }
-                }).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+                })
+                .build()
+                .start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterEach
@@ -79,14 +82,19 @@ class ExtProcSessionTest {
     @Test
     void okCloseByTheProcessor_letsTheRestThroughUnprocessed_notA500() throws Exception {
         List<String> steps = new ArrayList<>();
-        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(30), steps)) {
-            assertThat(session.headers(true, Headers.of(":path", "/x"), false).proceed()).isTrue();
+        try (ExtProcSession session =
+                new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofSeconds(30), steps)) {
+            assertThat(session.headers(true, Headers.of(":path", "/x"), false).proceed())
+                    .isTrue();
 
-            Iterator<byte[]> pieces = List.of("card 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8)).iterator();
+            Iterator<byte[]> pieces = List.of("card 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8))
+                    .iterator();
             List<byte[]> upstream = new ArrayList<>();
-            ExtProcSession.Outcome body = session.body(true, () -> pieces.hasNext() ? pieces.next() : null, upstream::add);
+            ExtProcSession.Outcome body =
+                    session.body(true, () -> pieces.hasNext() ? pieces.next() : null, upstream::add);
             assertThat(body.proceed()).as(String.join("\n", steps)).isTrue();
-            assertThat(new String(Exchange.concat(upstream), StandardCharsets.UTF_8)).isEqualTo("card 4111 1111 1111 1111");
+            assertThat(new String(Exchange.concat(upstream), StandardCharsets.UTF_8))
+                    .isEqualTo("card 4111 1111 1111 1111");
 
             ExtProcSession.Outcome response = session.headers(false, Headers.of(":status", "200"), true);
             assertThat(response.proceed()).isTrue();
@@ -97,7 +105,8 @@ class ExtProcSessionTest {
     @Test
     void unansweredHeaders_endWith408AtTheStreamsIdleTimeout_notA500() throws Exception {
         List<String> steps = new ArrayList<>();
-        try (ExtProcSession session = new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofMillis(200), steps)) {
+        try (ExtProcSession session =
+                new ExtProcSession(FULL_DUPLEX, channel, List.of(), Duration.ofMillis(200), steps)) {
             ExtProcSession.Outcome outcome = session.headers(true, Headers.of(":path", "/stall"), true);
             assertThat(outcome.proceed()).isFalse();
             assertThat(outcome.status()).as(String.join("\n", steps)).isEqualTo(408);

@@ -19,14 +19,19 @@ class ModelledFieldsTest {
 
     @Test
     void modelledFieldsOnly_reportNothing() {
-        Cluster c = Cluster.newBuilder().setName("a").setType(Cluster.DiscoveryType.STRICT_DNS).build();
+        Cluster c = Cluster.newBuilder()
+                .setName("a")
+                .setType(Cluster.DiscoveryType.STRICT_DNS)
+                .build();
         assertThat(ModelledFields.unmodelled("Cluster a", c)).isEmpty();
     }
 
     @Test
     void aFieldNobodyModelled_isReportedWithItsPath() {
-        Cluster c = Cluster.newBuilder().setName("a")
-                .setOutlierDetection(OutlierDetection.getDefaultInstance()).build();
+        Cluster c = Cluster.newBuilder()
+                .setName("a")
+                .setOutlierDetection(OutlierDetection.getDefaultInstance())
+                .build();
         assertThat(ModelledFields.unmodelled("Cluster a", c))
                 .containsExactly("Cluster a.outlier_detection (envoy.config.cluster.v3.Cluster.outlier_detection)");
     }
@@ -34,27 +39,44 @@ class ModelledFieldsTest {
     @Test
     void fieldsInsideAnAny_areWalkedByTheirTypeUrl() {
         HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
-                .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.ext_authz")
-                        .setTypedConfig(Any.pack(ExtAuthz.newBuilder().setClearRouteCache(true).build())))
+                .addHttpFilters(HttpFilter.newBuilder()
+                        .setName("envoy.filters.http.ext_authz")
+                        .setTypedConfig(Any.pack(
+                                ExtAuthz.newBuilder().setClearRouteCache(true).build())))
                 .build();
-        Listener l = Listener.newBuilder().setName("l").addFilterChains(FilterChain.newBuilder()
-                .addFilters(Filter.newBuilder().setName("hcm").setTypedConfig(Any.pack(hcm)))).build();
-        assertThat(ModelledFields.unmodelled("Listener l", l)).singleElement().asString()
+        Listener l = Listener.newBuilder()
+                .setName("l")
+                .addFilterChains(FilterChain.newBuilder()
+                        .addFilters(Filter.newBuilder().setName("hcm").setTypedConfig(Any.pack(hcm))))
+                .build();
+        assertThat(ModelledFields.unmodelled("Listener l", l))
+                .singleElement()
+                .asString()
                 .contains("clear_route_cache");
     }
 
     @Test
     void anAnyOfAnUnknownType_andUnknownFieldNumbers_areReported() {
-        Filter unknownType = Filter.newBuilder().setName("x")
-                .setTypedConfig(Any.newBuilder().setTypeUrl("type.googleapis.com/example.Unknown")).build();
-        assertThat(ModelledFields.unmodelled("Filter x", unknownType)).singleElement().asString()
+        Filter unknownType = Filter.newBuilder()
+                .setName("x")
+                .setTypedConfig(Any.newBuilder().setTypeUrl("type.googleapis.com/example.Unknown"))
+                .build();
+        assertThat(ModelledFields.unmodelled("Filter x", unknownType))
+                .singleElement()
+                .asString()
                 .contains("type URL not modelled: type.googleapis.com/example.Unknown");
 
-        GrpcService.EnvoyGrpc withUnknown = GrpcService.EnvoyGrpc.newBuilder().setClusterName("c")
+        GrpcService.EnvoyGrpc withUnknown = GrpcService.EnvoyGrpc.newBuilder()
+                .setClusterName("c")
                 .setUnknownFields(UnknownFieldSet.newBuilder()
-                        .addField(99, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build())
+                        .addField(
+                                99,
+                                UnknownFieldSet.Field.newBuilder().addVarint(1).build())
+                        .build())
                 .build();
-        assertThat(ModelledFields.unmodelled("g", withUnknown)).singleElement().asString()
+        assertThat(ModelledFields.unmodelled("g", withUnknown))
+                .singleElement()
+                .asString()
                 .contains("unknown field numbers [99]");
     }
 }

@@ -11,8 +11,12 @@ import org.junit.jupiter.api.Test;
 
 class RetryTest {
     private static Retry on(String retryOn) {
-        return new Retry(RouteAction.newBuilder().setRetryPolicy(RetryPolicy.newBuilder().setRetryOn(retryOn)
-                .setNumRetries(UInt32Value.of(1))).build(), 1024 * 1024);
+        return new Retry(
+                RouteAction.newBuilder()
+                        .setRetryPolicy(
+                                RetryPolicy.newBuilder().setRetryOn(retryOn).setNumRetries(UInt32Value.of(1)))
+                        .build(),
+                1024 * 1024);
     }
 
     @Test
@@ -29,7 +33,10 @@ class RetryTest {
         List<String> steps = new ArrayList<>();
         assertThat(on("gateway-error").onStatus(500, 1, List.of(), steps)).isFalse();
         assertThat(on("gateway-error").onStatus(503, 1, List.of(), steps)).isTrue();
-        assertThat(on("gateway-error").onReset(2, List.of(), steps)).as("num_retries 1 spent").isFalse();
-        assertThat(new Retry(RouteAction.getDefaultInstance(), 1024).onReset(1, List.of(), steps)).isFalse();
+        assertThat(on("gateway-error").onReset(2, List.of(), steps))
+                .as("num_retries 1 spent")
+                .isFalse();
+        assertThat(new Retry(RouteAction.getDefaultInstance(), 1024).onReset(1, List.of(), steps))
+                .isFalse();
     }
 }

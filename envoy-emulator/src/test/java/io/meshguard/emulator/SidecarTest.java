@@ -39,8 +39,8 @@ import org.junit.jupiter.api.Test;
 class SidecarTest {
     private static final String WORKLOAD = "spiffe://cluster.local/ns/bank/sa/accounts";
     private static final Sidecar.Peer POD = new Sidecar.Peer("spiffe://cluster.local/ns/shop/sa/cart", "10.8.1.9");
-    private static final Sidecar.Peer GATEWAY = new Sidecar.Peer(
-            "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway", "10.8.0.4");
+    private static final Sidecar.Peer GATEWAY =
+            new Sidecar.Peer("spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway", "10.8.0.4");
 
     private final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
     private Server authz;
@@ -56,19 +56,33 @@ class SidecarTest {
                     @Override
                     public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
                         checks.add(request);
-                        boolean deny = request.getAttributes().getRequest().getHttp().getPath().startsWith("/deny");
-                        responses.onNext(deny
-                                ? CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
-                                        .setDeniedResponse(DeniedHttpResponse.newBuilder()
-                                                .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
-                                                .setBody("denied")).build()
-                                : CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
-                                        .setOkResponse(OkHttpResponse.newBuilder().addHeaders(HeaderValueOption.newBuilder()
-                                                .setHeader(HeaderValue.newBuilder().setKey("x-checked").setValue("yes"))))
-                                        .build());
+                        boolean deny = request.getAttributes()
+                                .getRequest()
+                                .getHttp()
+                                .getPath()
+                                .startsWith("/deny");
+                        responses.onNext(
+                                deny
+                                        ? CheckResponse.newBuilder()
+                                                .setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
+                                                .setDeniedResponse(DeniedHttpResponse.newBuilder()
+                                                        .setStatus(HttpStatus.newBuilder()
+                                                                .setCode(StatusCode.Forbidden))
+                                                        .setBody("denied"))
+                                                .build()
+                                        : CheckResponse.newBuilder()
+                                                .setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
+                                                .setOkResponse(OkHttpResponse.newBuilder()
+                                                        .addHeaders(HeaderValueOption.newBuilder()
+                                                                .setHeader(HeaderValue.newBuilder()
+                                                                        .setKey("x-checked")
+                                                                        .setValue("yes"))))
+                                                .build());
                         responses.onCompleted();
                     }
-                }).build().start();
+                })
+                .build()
+                .start();
         workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
         sidecar = new Sidecar(WORKLOAD, "127.0.0.1:" + authz.getPort(), workload.port(), 25, EnvoyVersion.SIDECAR_1_36);
     }
@@ -95,20 +109,34 @@ class SidecarTest {
     @Test
     void podWithForgedForwardingHeaders_checkNamesThePeer_andCarriesItsHeadersUnchanged() throws Exception {
         int port = sidecar.listen(POD);
-        HttpResponse<String> r = send(port, "/v1/accounts", "x-forwarded-for", "203.0.113.9, 10.0.0.1",
-                "x-envoy-external-address", "203.0.113.9", "x-meshguard-client-address", "203.0.113.9");
+        HttpResponse<String> r = send(
+                port,
+                "/v1/accounts",
+                "x-forwarded-for",
+                "203.0.113.9, 10.0.0.1",
+                "x-envoy-external-address",
+                "203.0.113.9",
+                "x-meshguard-client-address",
+                "203.0.113.9");
         assertThat(r.statusCode()).isEqualTo(200);
         CheckRequest check = checks.getFirst();
         assertThat(check.getAttributes().getSource().getPrincipal()).isEqualTo(POD.principal());
-        assertThat(check.getAttributes().getSource().getAddress().getSocketAddress().getAddress()).isEqualTo("10.8.1.9");
+        assertThat(check.getAttributes()
+                        .getSource()
+                        .getAddress()
+                        .getSocketAddress()
+                        .getAddress())
+                .isEqualTo("10.8.1.9");
         assertThat(check.getAttributes().getDestination().getPrincipal()).isEqualTo(WORKLOAD);
         // use_remote_address false: nothing appended, nothing overwritten — the pod's words reach the Check as they are
         assertThat(header(check, "x-forwarded-for")).isEqualTo("203.0.113.9, 10.0.0.1");
         assertThat(header(check, "x-envoy-external-address")).isEqualTo("203.0.113.9");
         assertThat(header(check, "x-meshguard-client-address")).isEqualTo("203.0.113.9");
-        assertThat(header(check, "x-forwarded-client-cert")).isEqualTo("By=" + WORKLOAD + ";Subject=\"\";URI="
-                + POD.principal());
-        assertThat(check.getAttributes().getContextExtensionsMap()).as("Istio's inbound routes carry none").isEmpty();
+        assertThat(header(check, "x-forwarded-client-cert"))
+                .isEqualTo("By=" + WORKLOAD + ";Subject=\"\";URI=" + POD.principal());
+        assertThat(check.getAttributes().getContextExtensionsMap())
+                .as("Istio's inbound routes carry none")
+                .isEmpty();
         assertThat(workload.received().getFirst().headers().first("x-checked")).contains("yes");
     }
 
@@ -118,9 +146,12 @@ class SidecarTest {
         int fromPod = sidecar.listen(POD);
         send(fromGateway, "/v1/accounts", "x-request-id", "r-1");
         send(fromPod, "/v1/accounts");
-        assertThat(checks).extracting(c -> c.getAttributes().getSource().getPrincipal())
+        assertThat(checks)
+                .extracting(c -> c.getAttributes().getSource().getPrincipal())
                 .containsExactly(GATEWAY.principal(), POD.principal());
-        assertThat(header(checks.getFirst(), "x-request-id")).as("not an edge request: kept").isEqualTo("r-1");
+        assertThat(header(checks.getFirst(), "x-request-id"))
+                .as("not an edge request: kept")
+                .isEqualTo("r-1");
         assertThat(sidecar.handled()).extracting(Sidecar.Handled::status).containsExactly(200, 200);
     }
 

@@ -10,7 +10,8 @@ class TrustedHopsTest {
     @Test
     void oneTrustedHop_isTheEntryTheLoadBalancerWrote_notWhatTheClientPrepended() {
         assertThat(TrustedHops.client(Optional.of("6.6.6.6, 203.0.113.7"), 1)).contains("203.0.113.7");
-        assertThat(TrustedHops.client(Optional.of("6.6.6.6, 203.0.113.7, 10.0.0.2"), 2)).contains("203.0.113.7");
+        assertThat(TrustedHops.client(Optional.of("6.6.6.6, 203.0.113.7, 10.0.0.2"), 2))
+                .contains("203.0.113.7");
     }
 
     @Test

@@ -71,8 +71,14 @@ public final class Fixtures {
                     auth: jwt
                     roles: {all_of: [admin]}
                     scopes: [admin:write]
-                """.formatted(ISSUER, keysLine, extraIssuerSettings.strip().lines().map(l -> "    " + l.strip())
-                        .collect(java.util.stream.Collectors.joining("\n")));
+                """.formatted(
+                        ISSUER,
+                        keysLine,
+                        extraIssuerSettings
+                                .strip()
+                                .lines()
+                                .map(l -> "    " + l.strip())
+                                .collect(java.util.stream.Collectors.joining("\n")));
     }
 
     public static AuthzPolicy parse(String yaml) {
@@ -83,23 +89,37 @@ public final class Fixtures {
         }
     }
 
-    public static AuthzPipeline pipeline(AuthzPolicy policy, MeterRegistry registry, Optional<ApiKeyAuthenticator> apiKeys) {
-        AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(2)), apiKeys,
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime), new SecretFiles(System::nanoTime),
-                Clock.systemUTC(), registry, 1000, Duration.ofMinutes(5));
+    public static AuthzPipeline pipeline(
+            AuthzPolicy policy, MeterRegistry registry, Optional<ApiKeyAuthenticator> apiKeys) {
+        AuthzPipeline p = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(2)),
+                apiKeys,
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                1000,
+                Duration.ofMinutes(5));
         p.use(policy);
         return p;
     }
 
     public static JWTClaimsSet.Builder claims(String sub, String tenant, List<String> roles) {
         Instant now = Instant.now();
-        return new JWTClaimsSet.Builder().issuer(ISSUER).subject(sub).audience("meshguard")
-                .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)))
-                .claim("tenant", tenant).claim("realm_access", Map.of("roles", roles)).claim("scope", "read admin:write");
+        return new JWTClaimsSet.Builder()
+                .issuer(ISSUER)
+                .subject(sub)
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("tenant", tenant)
+                .claim("realm_access", Map.of("roles", roles))
+                .claim("scope", "read admin:write");
     }
 
     public static HttpRequestView request(String path, Map<String, List<String>> headers) {
-        return HttpRequestView.of(CheckRequests.of("GET", "api.test.example", path, headers, Map.of(), CheckRequests.Encoding.HEADERS));
+        return HttpRequestView.of(
+                CheckRequests.of("GET", "api.test.example", path, headers, Map.of(), CheckRequests.Encoding.HEADERS));
     }
 
     public static Map<String, List<String>> headers(String... kv) {

@@ -36,8 +36,14 @@ public final class GatewayChain {
             kv.add(k);
             kv.add(v);
         });
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("GET", host, path,
-                Fixtures.headers(kv.toArray(String[]::new)), Map.of(), CheckRequests.Encoding.HEADER_MAP, principal,
+        return pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                "GET",
+                host,
+                path,
+                Fixtures.headers(kv.toArray(String[]::new)),
+                Map.of(),
+                CheckRequests.Encoding.HEADER_MAP,
+                principal,
                 "10.0.0.9")));
     }
 

@@ -40,14 +40,21 @@ public final class ShopGatewayHop implements AutoCloseable {
     public ShopGatewayHop(Clock clock, QuotaGate quotas, MeterRegistry registry, String policyYaml)
             throws PolicyInvalidException, ApiKeyStore.UnavailableException {
         InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+        pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), clock, registry, 100, Duration.ofMinutes(1), quotas);
+                new SecretFiles(System::nanoTime),
+                clock,
+                registry,
+                100,
+                Duration.ofMinutes(1),
+                quotas);
         pipeline.use(new AuthzPolicyParser().parse("authz.yaml", new StringReader(policyYaml)));
         chain = new GatewayChain(pipeline, EDGE);
-        key = new ApiKeyService(keys, clock).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(),
-                "free", Optional.empty()).text();
+        key = new ApiKeyService(keys, clock)
+                .create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(), "free", Optional.empty())
+                .text();
     }
 
     /** The client's API key. */
@@ -62,8 +69,8 @@ public final class ShopGatewayHop implements AutoCloseable {
 
     /** Client → gateway → sidecar with the key and {@code clientHeaders}: the sidecar's decision, or the gateway's. */
     public Decision throughGateway(String service, String path, String... clientHeaders) {
-        return chain.through(service + ".shop.svc.cluster.local", path,
-                GatewayChain.headers("x-api-key", key, clientHeaders));
+        return chain.through(
+                service + ".shop.svc.cluster.local", path, GatewayChain.headers("x-api-key", key, clientHeaders));
     }
 
     @Override

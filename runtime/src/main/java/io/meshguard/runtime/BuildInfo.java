@@ -23,7 +23,8 @@ public record BuildInfo(String version, String commit, String java) {
 
     /** The build this class was loaded from. */
     public static BuildInfo current() {
-        return fromResource(BuildInfo.class.getResourceAsStream(RESOURCE),
+        return fromResource(
+                BuildInfo.class.getResourceAsStream(RESOURCE),
                 System.getProperty("java.runtime.version", System.getProperty("java.version", UNKNOWN)));
     }
 

@@ -42,7 +42,12 @@ class BuildInfoTest {
 
     /** runtime/pom.xml's parent version: the one version every module and artifact carries. */
     static String pomVersion() throws Exception {
-        var pom = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(Path.of("pom.xml").toFile());
-        return XPathFactory.newInstance().newXPath().evaluate("/project/parent/version", pom).trim();
+        var pom = DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
+                .parse(Path.of("pom.xml").toFile());
+        return XPathFactory.newInstance()
+                .newXPath()
+                .evaluate("/project/parent/version", pom)
+                .trim();
     }
 }

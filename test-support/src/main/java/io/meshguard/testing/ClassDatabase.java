@@ -40,18 +40,23 @@ final class ClassDatabase implements AutoCloseable {
     static ClassDatabase create(PostgresServer server, Class<?> testClass, boolean migrate) {
         String name = uniqueName(testClass);
         admin(server, "create database \"" + name + "\"");
-        return open(server, testClass, name, () -> {
-            if (migrate) {
-                Migrations.apply(plainDataSource(server, name));
-            }
-        }, migrate ? ", migrations applied" : "");
+        return open(
+                server,
+                testClass,
+                name,
+                () -> {
+                    if (migrate) {
+                        Migrations.apply(plainDataSource(server, name));
+                    }
+                },
+                migrate ? ", migrations applied" : "");
     }
 
     /** A copy of {@code template} (a migrated database): much quicker than running Flyway again. */
     static ClassDatabase copyOf(PostgresServer server, Class<?> testClass, String template) {
         String name = uniqueName(testClass);
         admin(server, "create database \"" + name + "\" template \"" + template + "\"");
-        return open(server, testClass, name, () -> { }, ", copied from migrated " + template);
+        return open(server, testClass, name, () -> {}, ", copied from migrated " + template);
     }
 
     /** Creates {@code name} and runs every migration in it; no connection may use it afterwards. */
@@ -67,14 +72,20 @@ final class ClassDatabase implements AutoCloseable {
         }
     }
 
-    private static ClassDatabase open(PostgresServer server, Class<?> testClass, String name, Runnable prepare, String how) {
+    private static ClassDatabase open(
+            PostgresServer server, Class<?> testClass, String name, Runnable prepare, String how) {
         try {
             prepare.run();
             DbSettings settings = DbSettings.of(server.jdbcUrl(name), server.user(), server.password())
                     .withApplicationName(PostgresDatabase.APPLICATION_NAME)
                     .withPoolSize(8, 0);
             ClassDatabase db = new ClassDatabase(server, name, DataSourceFactory.create(settings));
-            LOG.info("Test database {} for {} on {} PostgreSQL{}", name, testClass.getSimpleName(), server.backend(), how);
+            LOG.info(
+                    "Test database {} for {} on {} PostgreSQL{}",
+                    name,
+                    testClass.getSimpleName(),
+                    server.backend(),
+                    how);
             return db;
         } catch (RuntimeException e) {
             drop(server, name);
@@ -92,10 +103,12 @@ final class ClassDatabase implements AutoCloseable {
 
     /** {@code mg_<class>_<random>}: readable in pg_stat_activity, unique across JVMs sharing a server. */
     static String uniqueName(Class<?> testClass) {
-        String base = testClass.getSimpleName()
+        String base = testClass
+                .getSimpleName()
                 .replaceAll("([A-Z])([A-Z][a-z])", "$1_$2")
                 .replaceAll("([a-z0-9])([A-Z])", "$1_$2")
-                .toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+                .toLowerCase(Locale.ROOT)
+                .replaceAll("[^a-z0-9_]", "_");
         if (base.length() > 40) {
             base = base.substring(0, 40);
         }
@@ -136,8 +149,9 @@ final class ClassDatabase implements AutoCloseable {
     }
 
     private static void admin(PostgresServer server, String sql) {
-        try (Connection c = DriverManager.getConnection(server.jdbcUrl(server.adminDatabase()), server.user(), server.password());
-             Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(
+                        server.jdbcUrl(server.adminDatabase()), server.user(), server.password());
+                Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + " failed on " + server + ": " + e.getMessage(), e);

@@ -18,8 +18,8 @@ final class ContainerPostgresServer implements PostgresServer {
 
     static ContainerPostgresServer start(Map<String, String> env) {
         String image = env.getOrDefault(IMAGE_VARIABLE, DEFAULT_IMAGE);
-        PostgreSQLContainer container = new PostgreSQLContainer(
-                DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"));
+        PostgreSQLContainer container =
+                new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"));
         container.start();
         return new ContainerPostgresServer(container);
     }

@@ -102,7 +102,9 @@ final class EmbeddedPostgresServer implements PostgresServer {
 
     private Optional<ProcessHandle> postmaster() {
         try {
-            String first = Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim();
+            String first = Files.readAllLines(dataDirectory.resolve("postmaster.pid"))
+                    .get(0)
+                    .trim();
             return ProcessHandle.of(Long.parseLong(first));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();

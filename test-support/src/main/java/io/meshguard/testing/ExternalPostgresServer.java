@@ -39,13 +39,15 @@ final class ExternalPostgresServer implements PostgresServer {
         Properties parsed = Driver.parseURL(url, new Properties());
         if (!m.matches() || parsed == null) {
             throw new IllegalArgumentException(URL_VARIABLE + " must look like "
-                    + "jdbc:postgresql://host:5432/postgres?user=...&password=..., got '" + DbSettings.redactUrl(url) + "'");
+                    + "jdbc:postgresql://host:5432/postgres?user=...&password=..., got '" + DbSettings.redactUrl(url)
+                    + "'");
         }
         String database = m.group(2) == null || m.group(2).isEmpty() ? "postgres" : m.group(2);
         String user = env.getOrDefault(USER_VARIABLE, parsed.getProperty("user", ""));
         String password = env.getOrDefault(PASSWORD_VARIABLE, parsed.getProperty("password", ""));
         if (user.isBlank()) {
-            throw new IllegalArgumentException("No user for " + URL_VARIABLE + ": add ?user=... to the URL or set " + USER_VARIABLE);
+            throw new IllegalArgumentException(
+                    "No user for " + URL_VARIABLE + ": add ?user=... to the URL or set " + USER_VARIABLE);
         }
         return new ExternalPostgresServer(url, database, user, password);
     }
@@ -54,7 +56,8 @@ final class ExternalPostgresServer implements PostgresServer {
     static String databaseUrl(String adminUrl, String database) {
         Matcher m = URL.matcher(adminUrl);
         if (!m.matches()) {
-            throw new IllegalArgumentException("Not a jdbc:postgresql://host[:port]/database URL: '" + DbSettings.redactUrl(adminUrl) + "'");
+            throw new IllegalArgumentException(
+                    "Not a jdbc:postgresql://host[:port]/database URL: '" + DbSettings.redactUrl(adminUrl) + "'");
         }
         return m.group(1) + "/" + database + (m.group(3) == null ? "" : m.group(3));
     }

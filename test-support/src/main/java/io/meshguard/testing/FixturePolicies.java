@@ -17,8 +17,14 @@ import java.util.List;
  */
 public final class FixturePolicies {
     /** The files of the fixture set: the policies and their test cases. */
-    public static final List<String> FILES = List.of("authz.yaml", "dlp.yaml", "access.yaml", "tests/authz-mesh.yaml",
-            "tests/authz-quotas.yaml", "tests/authz-routes.yaml", "tests/dlp-cases.yaml");
+    public static final List<String> FILES = List.of(
+            "authz.yaml",
+            "dlp.yaml",
+            "access.yaml",
+            "tests/authz-mesh.yaml",
+            "tests/authz-quotas.yaml",
+            "tests/authz-routes.yaml",
+            "tests/dlp-cases.yaml");
 
     private static Path shared;
 
@@ -33,8 +39,9 @@ public final class FixturePolicies {
             try {
                 Path dir = Files.createTempDirectory("meshguard-fixture-policies");
                 // Every test JVM writes one: without this, each build leaves a copy per fork in /tmp.
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> TemporaryDirectories.deleteQuietly(dir),
-                        "fixture-policies-cleanup"));
+                Runtime.getRuntime()
+                        .addShutdownHook(
+                                new Thread(() -> TemporaryDirectories.deleteQuietly(dir), "fixture-policies-cleanup"));
                 copyTo(dir);
                 shared = dir.toAbsolutePath();
             } catch (IOException e) {

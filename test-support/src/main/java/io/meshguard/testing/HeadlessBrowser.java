@@ -18,17 +18,22 @@ import java.util.regex.Pattern;
  */
 public final class HeadlessBrowser {
     private static final Pattern FORM_ACTION = Pattern.compile("<form[^>]*action=\"([^\"]+)\"");
-    private static final Pattern HIDDEN = Pattern.compile(
-            "<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"");
-    private final HttpClient http = HttpClient.newBuilder().cookieHandler(new OneSiteCookieJar())
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private static final Pattern HIDDEN =
+            Pattern.compile("<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"");
+    private final HttpClient http = HttpClient.newBuilder()
+            .cookieHandler(new OneSiteCookieJar())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
 
     /** GETs {@code url}, following redirects that stay on {@code host}; returns the last response. */
     public HttpResponse<String> open(String url) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+                http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
         while (r.statusCode() / 100 == 3 && stays(r, url)) {
-            String next = r.request().uri().resolve(r.headers().firstValue("Location").orElseThrow()).toString();
+            String next = r.request()
+                    .uri()
+                    .resolve(r.headers().firstValue("Location").orElseThrow())
+                    .toString();
             r = http.send(HttpRequest.newBuilder(URI.create(next)).build(), HttpResponse.BodyHandlers.ofString());
         }
         return r;
@@ -50,9 +55,11 @@ public final class HeadlessBrowser {
         }
         all.putAll(fields);
         fields = all;
-        return http.send(HttpRequest.newBuilder(page.uri().resolve(action))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(KeycloakServer.form(fields))).build(),
+        return http.send(
+                HttpRequest.newBuilder(page.uri().resolve(action))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(KeycloakServer.form(fields)))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -73,7 +80,11 @@ public final class HeadlessBrowser {
     /** Follows a redirect after a form post, staying on the same host. */
     public HttpResponse<String> follow(HttpResponse<String> r) throws IOException, InterruptedException {
         return r.statusCode() / 100 == 3
-                ? open(r.request().uri().resolve(r.headers().firstValue("Location").orElseThrow()).toString()) : r;
+                ? open(r.request()
+                        .uri()
+                        .resolve(r.headers().firstValue("Location").orElseThrow())
+                        .toString())
+                : r;
     }
 
     private static boolean stays(HttpResponse<String> r, String url) {
@@ -93,7 +104,9 @@ public final class HeadlessBrowser {
             if (cookies.isEmpty()) {
                 return Map.of();
             }
-            List<String> pairs = cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+            List<String> pairs = cookies.entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue())
+                    .toList();
             return Map.of("Cookie", List.of(String.join("; ", pairs)));
         }
 

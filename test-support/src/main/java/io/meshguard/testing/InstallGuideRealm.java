@@ -23,11 +23,16 @@ import java.util.concurrent.TimeUnit;
  * @param provisionerSecret the provisioning client's secret (Secret {@code meshguard-admin-oidc})
  * @param automationSecret the automation client's secret (the bank's CI secret store)
  */
-public record InstallGuideRealm(String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret,
-        String provisionerSecret, String automationSecret) {
+public record InstallGuideRealm(
+        String keycloakUrl,
+        String realm,
+        String consolePublicUrl,
+        String consoleSecret,
+        String provisionerSecret,
+        String automationSecret) {
     /** A realm whose automation client gets a random secret nobody uses. */
-    public InstallGuideRealm(String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret,
-            String provisionerSecret) {
+    public InstallGuideRealm(
+            String keycloakUrl, String realm, String consolePublicUrl, String consoleSecret, String provisionerSecret) {
         this(keycloakUrl, realm, consolePublicUrl, consoleSecret, provisionerSecret, randomSecret());
     }
 
@@ -93,12 +98,36 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
      */
     public void addPerson(Path keycloakHome, Path workDir, String username, String password, List<String> groups) {
         List<String> paths = groups.stream().map(g -> "\"/" + g + "\"").toList();
-        run(keycloakHome, workDir, Map.of("REALM", realm), String.join(" ", List.of("kcadm.sh", "create", "users",
-                "-r", "\"$REALM\"", "-s", "username=" + username, "-s", "enabled=true",
-                "-s", "email=" + username + "@bank.example", "-s", "emailVerified=true",
-                "-s", "firstName=" + username, "-s", "lastName=Person",
-                "-s", "'credentials=[{\"type\":\"password\",\"value\":\"" + password + "\",\"temporary\":false}]'",
-                "-s", "'groups=[" + String.join(",", paths) + "]'")) + "\n");
+        run(
+                keycloakHome,
+                workDir,
+                Map.of("REALM", realm),
+                String.join(
+                                " ",
+                                List.of(
+                                        "kcadm.sh",
+                                        "create",
+                                        "users",
+                                        "-r",
+                                        "\"$REALM\"",
+                                        "-s",
+                                        "username=" + username,
+                                        "-s",
+                                        "enabled=true",
+                                        "-s",
+                                        "email=" + username + "@bank.example",
+                                        "-s",
+                                        "emailVerified=true",
+                                        "-s",
+                                        "firstName=" + username,
+                                        "-s",
+                                        "lastName=Person",
+                                        "-s",
+                                        "'credentials=[{\"type\":\"password\",\"value\":\"" + password
+                                                + "\",\"temporary\":false}]'",
+                                        "-s",
+                                        "'groups=[" + String.join(",", paths) + "]'"))
+                        + "\n");
     }
 
     /**
@@ -114,7 +143,9 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
             Files.createDirectories(workDir);
             Path log = Files.createTempFile(workDir, "kcadm-", ".log");
             ProcessBuilder pb = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script)
-                    .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+                    .directory(workDir.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
             pb.environment().putAll(env);
             pb.environment().put("HOME", workDir.toAbsolutePath().toString());
             // kcadm keeps its signed-in config under Java's user.home (the passwd entry, not HOME): without this,
@@ -127,17 +158,20 @@ public record InstallGuideRealm(String keycloakUrl, String realm, String console
             // (kcadm.sh splits KC_OPTS at spaces: a directory with one keeps the shared file)
             String home = workDir.toAbsolutePath().toString();
             pb.environment().put("KC_OPTS", KCADM_JVM_OPTIONS + (home.matches("\\S+") ? " -Duser.home=" + home : ""));
-            pb.environment().put("PATH", keycloakHome.resolve("bin").toAbsolutePath() + ":"
-                    + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+            pb.environment()
+                    .put(
+                            "PATH",
+                            keycloakHome.resolve("bin").toAbsolutePath() + ":"
+                                    + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
             Process p = pb.start();
             if (!p.waitFor(5, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("docs/install.md's realm block ran past 5 minutes: "
-                        + Files.readString(log));
+                throw new IllegalStateException(
+                        "docs/install.md's realm block ran past 5 minutes: " + Files.readString(log));
             }
             if (p.exitValue() != 0) {
-                throw new IllegalStateException("docs/install.md's realm block failed (exit " + p.exitValue() + "): "
-                        + Files.readString(log));
+                throw new IllegalStateException(
+                        "docs/install.md's realm block failed (exit " + p.exitValue() + "): " + Files.readString(log));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -45,7 +45,9 @@ public final class JwksServer implements AutoCloseable {
             }
         });
         server.start();
-        this.issuer = issuer != null ? issuer : "http://127.0.0.1:" + server.getAddress().getPort();
+        this.issuer = issuer != null
+                ? issuer
+                : "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** The issuer this server's discovery document names. */

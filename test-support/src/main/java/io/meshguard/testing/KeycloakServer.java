@@ -43,8 +43,11 @@ public final class KeycloakServer {
                 LocalKeycloak started;
                 // one start at a time per distribution: two modules' test runs at once would otherwise both run the
                 // build step of a fresh unpack into the same lib/quarkus
-                try (FileChannel lock = FileChannel.open(home.resolveSibling(".start.lock"),
-                        StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock held = lock.lock()) {
+                try (FileChannel lock = FileChannel.open(
+                                home.resolveSibling(".start.lock"),
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE);
+                        FileLock held = lock.lock()) {
                     started = LocalKeycloak.start(home, 0, work, START_TIMEOUT);
                 }
                 Runtime.getRuntime().addShutdownHook(new Thread(started::close, "keycloak-stop"));
@@ -73,11 +76,11 @@ public final class KeycloakServer {
      * A realm set up exactly as docs/install.md tells an operator ({@link InstallGuideRealm}), replacing a realm of
      * that name a previous class left; the console's redirect URIs are under {@code consolePublicUrl}.
      */
-    public InstallGuideRealm realmAsInstallGuideSays(String realm, String consolePublicUrl, String consoleSecret,
-            String provisionerSecret) {
+    public InstallGuideRealm realmAsInstallGuideSays(
+            String realm, String consolePublicUrl, String consoleSecret, String provisionerSecret) {
         keycloak.admin("DELETE", "/admin/realms/" + realm, null);
-        InstallGuideRealm r = new InstallGuideRealm(baseUrl(), realm, consolePublicUrl, consoleSecret,
-                provisionerSecret);
+        InstallGuideRealm r =
+                new InstallGuideRealm(baseUrl(), realm, consolePublicUrl, consoleSecret, provisionerSecret);
         r.setUp(home, "admin", keycloak.adminPassword(), kcadmHome(realm));
         return r;
     }

@@ -62,7 +62,8 @@ public final class OtlpTraceReceiver implements AutoCloseable {
 
     private static OtlpTraceReceiver start(boolean keep) throws IOException {
         OtlpTraceReceiver[] self = new OtlpTraceReceiver[1];
-        ServerServiceDefinition service = ServerServiceDefinition.builder("opentelemetry.proto.collector.trace.v1.TraceService")
+        ServerServiceDefinition service = ServerServiceDefinition.builder(
+                        "opentelemetry.proto.collector.trace.v1.TraceService")
                 .addMethod(EXPORT, ServerCalls.asyncUnaryCall((request, response) -> {
                     long n = 0;
                     for (ResourceSpans rs : request.getResourceSpansList()) {
@@ -81,8 +82,8 @@ public final class OtlpTraceReceiver implements AutoCloseable {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(io.grpc.ServerInterceptors.intercept(service, new io.grpc.ServerInterceptor() {
                     @Override
-                    public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, A> call, Metadata headers,
-                            io.grpc.ServerCallHandler<Q, A> next) {
+                    public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(
+                            io.grpc.ServerCall<Q, A> call, Metadata headers, io.grpc.ServerCallHandler<Q, A> next) {
                         self[0].metadata.add(headers);
                         return next.startCall(call, headers);
                     }
@@ -119,8 +120,8 @@ public final class OtlpTraceReceiver implements AutoCloseable {
         try (OtlpTraceReceiver receiver = startCounting()) {
             System.out.println(receiver.endpoint());
             System.out.flush();
-            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
-                    java.nio.charset.StandardCharsets.UTF_8));
+            java.io.BufferedReader in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8));
             while (in.readLine() != null) {
                 System.out.println(receiver.spanCount());
                 System.out.flush();
@@ -163,14 +164,19 @@ public final class OtlpTraceReceiver implements AutoCloseable {
 
     /** A resource attribute of the first request's first resource. */
     public Optional<String> resourceAttribute(String key) {
-        return requests.stream().flatMap(r -> r.getResourceSpansList().stream())
+        return requests.stream()
+                .flatMap(r -> r.getResourceSpansList().stream())
                 .flatMap(r -> r.getResource().getAttributesList().stream())
-                .filter(kv -> kv.getKey().equals(key)).map(kv -> text(kv.getValue())).findFirst();
+                .filter(kv -> kv.getKey().equals(key))
+                .map(kv -> text(kv.getValue()))
+                .findFirst();
     }
 
     /** A span attribute as text, when present. */
     public static Optional<String> attribute(Span span, String key) {
-        return span.getAttributesList().stream().filter(kv -> kv.getKey().equals(key)).map(kv -> text(kv.getValue()))
+        return span.getAttributesList().stream()
+                .filter(kv -> kv.getKey().equals(key))
+                .map(kv -> text(kv.getValue()))
                 .findFirst();
     }
 
@@ -191,8 +197,12 @@ public final class OtlpTraceReceiver implements AutoCloseable {
                 for (ScopeSpans scope : resource.getScopeSpansList()) {
                     out.append(scope.getScope().getName()).append('\n');
                     for (Span span : scope.getSpansList()) {
-                        out.append(span.getName()).append('\n').append(span.getStatus().getMessage()).append('\n')
-                                .append(span.getTraceState()).append('\n');
+                        out.append(span.getName())
+                                .append('\n')
+                                .append(span.getStatus().getMessage())
+                                .append('\n')
+                                .append(span.getTraceState())
+                                .append('\n');
                         appendAll(out, span.getAttributesList());
                         for (Span.Event event : span.getEventsList()) {
                             out.append(event.getName()).append('\n');
@@ -222,9 +232,16 @@ public final class OtlpTraceReceiver implements AutoCloseable {
             case INT_VALUE -> Long.toString(value.getIntValue());
             case DOUBLE_VALUE -> Double.toString(value.getDoubleValue());
             case BYTES_VALUE -> value.getBytesValue().toStringUtf8();
-            case ARRAY_VALUE -> value.getArrayValue().getValuesList().stream().map(OtlpTraceReceiver::text).toList().toString();
-            case KVLIST_VALUE -> value.getKvlistValue().getValuesList().stream()
-                    .map(kv -> kv.getKey() + "=" + text(kv.getValue())).toList().toString();
+            case ARRAY_VALUE ->
+                value.getArrayValue().getValuesList().stream()
+                        .map(OtlpTraceReceiver::text)
+                        .toList()
+                        .toString();
+            case KVLIST_VALUE ->
+                value.getKvlistValue().getValuesList().stream()
+                        .map(kv -> kv.getKey() + "=" + text(kv.getValue()))
+                        .toList()
+                        .toString();
             case VALUE_NOT_SET -> "";
         };
     }

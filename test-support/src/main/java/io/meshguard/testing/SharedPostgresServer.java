@@ -24,8 +24,7 @@ final class SharedPostgresServer {
     private static RuntimeException failure;
     private static String migratedTemplate;
 
-    private SharedPostgresServer() {
-    }
+    private SharedPostgresServer() {}
 
     static synchronized PostgresServer get() {
         if (server != null) {
@@ -33,18 +32,22 @@ final class SharedPostgresServer {
         }
         if (failure != null) {
             // Starting again for every test class would only repeat the same error, slowly.
-            throw new IllegalStateException("PostgreSQL for tests is unavailable (see the first failure): " + failure.getMessage(), failure);
+            throw new IllegalStateException(
+                    "PostgreSQL for tests is unavailable (see the first failure): " + failure.getMessage(), failure);
         }
         try {
             PostgresServer selected = select(System.getenv(), SharedPostgresServer::dockerAvailable);
-            Runtime.getRuntime().addShutdownHook(new Thread(SharedPostgresServer::shutdown, "meshguard-test-postgres-stop"));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(SharedPostgresServer::shutdown, "meshguard-test-postgres-stop"));
             LOG.info("PostgreSQL for tests: {} ({}), {}", selected.backend(), selected, version(selected));
             server = selected;
             return server;
         } catch (RuntimeException e) {
-            failure = new IllegalStateException("No PostgreSQL for tests. Tried in order: " + ExternalPostgresServer.URL_VARIABLE
-                    + " (an admin JDBC URL), Testcontainers (needs a Docker engine), embedded PostgreSQL (zonky; as root it "
-                    + "needs unprivileged user namespaces). Last error: " + e.getMessage(), e);
+            failure = new IllegalStateException(
+                    "No PostgreSQL for tests. Tried in order: " + ExternalPostgresServer.URL_VARIABLE
+                            + " (an admin JDBC URL), Testcontainers (needs a Docker engine), embedded PostgreSQL (zonky; as root it "
+                            + "needs unprivileged user namespaces). Last error: " + e.getMessage(),
+                    e);
             throw failure;
         }
     }
@@ -75,8 +78,7 @@ final class SharedPostgresServer {
     }
 
     /** Names the template database: {@code mg_migrated_template_<random>}. */
-    private static final class MigratedTemplate {
-    }
+    private static final class MigratedTemplate {}
 
     /** The backend the order above picks for {@code env}; starts it unless it is external. */
     static PostgresServer select(Map<String, String> env, BooleanSupplier dockerAvailable) {
@@ -101,8 +103,8 @@ final class SharedPostgresServer {
 
     private static String version(PostgresServer s) {
         try (Connection c = DriverManager.getConnection(s.jdbcUrl(s.adminDatabase()), s.user(), s.password());
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("show server_version")) {
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("show server_version")) {
             rs.next();
             return "PostgreSQL " + rs.getString(1);
         } catch (SQLException e) {

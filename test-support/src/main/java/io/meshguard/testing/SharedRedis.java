@@ -28,8 +28,7 @@ public final class SharedRedis {
     private static RedisEndpoint endpoint;
     private static RuntimeException failure;
 
-    private SharedRedis() {
-    }
+    private SharedRedis() {}
 
     /** The shared server, started if needed. */
     public static synchronized RedisEndpoint get() {
@@ -37,16 +36,19 @@ public final class SharedRedis {
             return endpoint;
         }
         if (failure != null) {
-            throw new IllegalStateException("Redis for tests is unavailable (see the first failure): " + failure.getMessage(), failure);
+            throw new IllegalStateException(
+                    "Redis for tests is unavailable (see the first failure): " + failure.getMessage(), failure);
         }
         try {
             endpoint = select(System.getenv(), SharedRedis::dockerAvailable);
             LOG.info("Redis for tests: {} at {}", endpoint.backend(), endpoint.url());
             return endpoint;
         } catch (RuntimeException e) {
-            failure = new IllegalStateException("No Redis for tests. Tried in order: " + URL_VARIABLE
-                    + " (redis://host:port), Testcontainers (needs a Docker engine), the embedded redis-server "
-                    + "(linux or macOS, x86_64 or arm64). Last error: " + e.getMessage(), e);
+            failure = new IllegalStateException(
+                    "No Redis for tests. Tried in order: " + URL_VARIABLE
+                            + " (redis://host:port), Testcontainers (needs a Docker engine), the embedded redis-server "
+                            + "(linux or macOS, x86_64 or arm64). Last error: " + e.getMessage(),
+                    e);
             throw failure;
         }
     }
@@ -62,7 +64,8 @@ public final class SharedRedis {
             return external(url.strip());
         }
         if (dockerAvailable.getAsBoolean()) {
-            GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(env.getOrDefault(IMAGE_VARIABLE, DEFAULT_IMAGE)))
+            GenericContainer<?> container = new GenericContainer<>(
+                            DockerImageName.parse(env.getOrDefault(IMAGE_VARIABLE, DEFAULT_IMAGE)))
                     .withExposedPorts(6379);
             container.start();
             Runtime.getRuntime().addShutdownHook(new Thread(container::stop, "meshguard-test-redis-stop"));

@@ -41,17 +41,34 @@ public final class TestIssuer implements AutoCloseable {
 
     /** An access token ({@code typ: Bearer}) for {@code subject} in {@code groups}, valid for five minutes. */
     public String accessToken(String subject, String audience, List<String> groups) {
-        return token(Map.of("sub", subject, "aud", audience, "typ", "Bearer", "preferred_username", subject,
-                "groups", groups), Duration.ofMinutes(5));
+        return token(
+                Map.of(
+                        "sub",
+                        subject,
+                        "aud",
+                        audience,
+                        "typ",
+                        "Bearer",
+                        "preferred_username",
+                        subject,
+                        "groups",
+                        groups),
+                Duration.ofMinutes(5));
     }
 
     /** A token with exactly these claims plus {@code iss}, {@code iat} and {@code exp}. */
     public String token(Map<String, Object> claims, Duration validFor) {
-        JWTClaimsSet.Builder b = new JWTClaimsSet.Builder().issuer(issuer()).issueTime(new Date())
+        JWTClaimsSet.Builder b = new JWTClaimsSet.Builder()
+                .issuer(issuer())
+                .issueTime(new Date())
                 .expirationTime(Date.from(Instant.now().plus(validFor)));
         claims.forEach(b::claim);
-        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).type(JOSEObjectType.JWT)
-                .keyID(key.getKeyID()).build(), b.build());
+        SignedJWT jwt = new SignedJWT(
+                new JWSHeader.Builder(JWSAlgorithm.RS256)
+                        .type(JOSEObjectType.JWT)
+                        .keyID(key.getKeyID())
+                        .build(),
+                b.build());
         try {
             jwt.sign(new RSASSASigner(key));
         } catch (com.nimbusds.jose.JOSEException e) {

@@ -10,8 +10,8 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.UUID;
@@ -45,11 +45,12 @@ class AuditSchemaTest {
                 .isEqualTo("p");
 
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
-        assertThat(partitions(dsl)).contains(
-                "audit_event_" + now.format(PARTITION_SUFFIX),
-                "audit_event_" + now.plusMonths(1).format(PARTITION_SUFFIX),
-                "audit_event_" + now.plusMonths(2).format(PARTITION_SUFFIX),
-                "audit_event_default");
+        assertThat(partitions(dsl))
+                .contains(
+                        "audit_event_" + now.format(PARTITION_SUFFIX),
+                        "audit_event_" + now.plusMonths(1).format(PARTITION_SUFFIX),
+                        "audit_event_" + now.plusMonths(2).format(PARTITION_SUFFIX),
+                        "audit_event_default");
     }
 
     @Test
@@ -58,11 +59,15 @@ class AuditSchemaTest {
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
         String bound = dsl.transactionResult(tx -> {
             tx.dsl().execute("set local timezone = 'UTC'");
-            return tx.dsl().fetchValue("select pg_get_expr(relpartbound, oid) from pg_class where relname = ?",
-                    "audit_event_" + now.format(PARTITION_SUFFIX)).toString();
+            return tx.dsl()
+                    .fetchValue(
+                            "select pg_get_expr(relpartbound, oid) from pg_class where relname = ?",
+                            "audit_event_" + now.format(PARTITION_SUFFIX))
+                    .toString();
         });
-        assertThat(bound).isEqualTo("FOR VALUES FROM ('" + now.atDay(1) + " 00:00:00+00') TO ('"
-                + now.plusMonths(1).atDay(1) + " 00:00:00+00')");
+        assertThat(bound)
+                .isEqualTo("FOR VALUES FROM ('" + now.atDay(1) + " 00:00:00+00') TO ('"
+                        + now.plusMonths(1).atDay(1) + " 00:00:00+00')");
     }
 
     @Test
@@ -74,7 +79,8 @@ class AuditSchemaTest {
 
         assertThat(first).isEqualTo(4);
         assertThat(second).isZero();
-        assertThat(partitions(dsl)).contains("audit_event_2030_01", "audit_event_2030_02", "audit_event_2030_03", "audit_event_2030_04")
+        assertThat(partitions(dsl))
+                .contains("audit_event_2030_01", "audit_event_2030_02", "audit_event_2030_03", "audit_event_2030_04")
                 .doesNotContain("audit_event_2029_12", "audit_event_2030_05");
     }
 
@@ -96,7 +102,8 @@ class AuditSchemaTest {
 
         assertThat(countIn(dsl, "audit_event_default", event.getEventId())).isZero();
         assertThat(countIn(dsl, "audit_event_2031_05", event.getEventId())).isEqualTo(1);
-        assertThat(dsl.fetchCount(AUDIT_EVENT, AUDIT_EVENT.EVENT_ID.eq(event.getEventId()))).isEqualTo(1);
+        assertThat(dsl.fetchCount(AUDIT_EVENT, AUDIT_EVENT.EVENT_ID.eq(event.getEventId())))
+                .isEqualTo(1);
     }
 
     @Test
@@ -104,14 +111,24 @@ class AuditSchemaTest {
         DSLContext dsl = PG.dsl();
         AuditEventRecord event = event(OffsetDateTime.now(ZoneOffset.UTC));
 
-        int first = dsl.insertInto(AUDIT_EVENT).set(event).onConflict(AUDIT_EVENT.OCCURRED_AT, AUDIT_EVENT.EVENT_ID).doNothing().execute();
-        int replay = dsl.insertInto(AUDIT_EVENT).set(event).onConflict(AUDIT_EVENT.OCCURRED_AT, AUDIT_EVENT.EVENT_ID).doNothing().execute();
-        int replayUntargeted = dsl.insertInto(AUDIT_EVENT).set(event).onConflictDoNothing().execute();
+        int first = dsl.insertInto(AUDIT_EVENT)
+                .set(event)
+                .onConflict(AUDIT_EVENT.OCCURRED_AT, AUDIT_EVENT.EVENT_ID)
+                .doNothing()
+                .execute();
+        int replay = dsl.insertInto(AUDIT_EVENT)
+                .set(event)
+                .onConflict(AUDIT_EVENT.OCCURRED_AT, AUDIT_EVENT.EVENT_ID)
+                .doNothing()
+                .execute();
+        int replayUntargeted =
+                dsl.insertInto(AUDIT_EVENT).set(event).onConflictDoNothing().execute();
 
         assertThat(first).isEqualTo(1);
         assertThat(replay).isZero();
         assertThat(replayUntargeted).isZero();
-        assertThat(dsl.fetchCount(AUDIT_EVENT, AUDIT_EVENT.EVENT_ID.eq(event.getEventId()))).isEqualTo(1);
+        assertThat(dsl.fetchCount(AUDIT_EVENT, AUDIT_EVENT.EVENT_ID.eq(event.getEventId())))
+                .isEqualTo(1);
     }
 
     @Test
@@ -121,14 +138,17 @@ class AuditSchemaTest {
         dsl.execute("select audit_ensure_partitions(date '2026-03-01', 0)");
         AuditEventRecord event = event(at)
                 .setKind("dlp_finding")
-                .setDetails(JSONB.valueOf("{\"detector\": \"pan\", \"location\": \"response.body\", \"length\": 16, \"hmac\": \"3f9a\"}"))
+                .setDetails(JSONB.valueOf(
+                        "{\"detector\": \"pan\", \"location\": \"response.body\", \"length\": 16, \"hmac\": \"3f9a\"}"))
                 .setIsStream(true)
                 .setLatencyUs(1234L)
                 .setRequestBytes(0L)
                 .setResponseBytes(987654321L);
         dsl.insertInto(AUDIT_EVENT).set(event).execute();
 
-        AuditEventRecord read = dsl.selectFrom(AUDIT_EVENT).where(AUDIT_EVENT.EVENT_ID.eq(event.getEventId())).fetchSingle();
+        AuditEventRecord read = dsl.selectFrom(AUDIT_EVENT)
+                .where(AUDIT_EVENT.EVENT_ID.eq(event.getEventId()))
+                .fetchSingle();
 
         assertThat(read.getOccurredAt().toInstant()).isEqualTo(at.toInstant());
         assertThat(read.getKind()).isEqualTo("dlp_finding");
@@ -137,11 +157,16 @@ class AuditSchemaTest {
         assertThat(read.getStatus()).isEqualTo(403);
         assertThat(read.getIsStream()).isTrue();
         assertThat(read.getResponseBytes()).isEqualTo(987654321L);
-        assertThat(read.getDetails()).isEqualTo(JSONB.valueOf("{\"hmac\": \"3f9a\", \"length\": 16, \"detector\": \"pan\", \"location\": \"response.body\"}"));
+        assertThat(read.getDetails())
+                .isEqualTo(
+                        JSONB.valueOf(
+                                "{\"hmac\": \"3f9a\", \"length\": 16, \"detector\": \"pan\", \"location\": \"response.body\"}"));
         // Stored as jsonb, so PostgreSQL's JSON operators work on it.
-        assertThat(dsl.fetchValue("select details ->> 'detector' from audit_event where event_id = ?", event.getEventId()))
+        assertThat(dsl.fetchValue(
+                        "select details ->> 'detector' from audit_event where event_id = ?", event.getEventId()))
                 .isEqualTo("pan");
-        assertThat(dsl.fetchValue("select pg_typeof(details)::text from audit_event where event_id = ?", event.getEventId()))
+        assertThat(dsl.fetchValue(
+                        "select pg_typeof(details)::text from audit_event where event_id = ?", event.getEventId()))
                 .isEqualTo("jsonb");
     }
 
@@ -153,10 +178,12 @@ class AuditSchemaTest {
                 .values(id, OffsetDateTime.now(ZoneOffset.UTC), "config_change")
                 .execute();
 
-        AuditEventRecord read = dsl.selectFrom(AUDIT_EVENT).where(AUDIT_EVENT.EVENT_ID.eq(id)).fetchSingle();
+        AuditEventRecord read =
+                dsl.selectFrom(AUDIT_EVENT).where(AUDIT_EVENT.EVENT_ID.eq(id)).fetchSingle();
         assertThat(read.getDetails()).isEqualTo(JSONB.valueOf("{}"));
         assertThat(read.getIsStream()).isFalse();
-        assertThat(dsl.fetchValue("select jsonb_typeof(details) from audit_event where event_id = ?", id)).isEqualTo("object");
+        assertThat(dsl.fetchValue("select jsonb_typeof(details) from audit_event where event_id = ?", id))
+                .isEqualTo("object");
     }
 
     @Test
@@ -187,23 +214,29 @@ class AuditSchemaTest {
                 .set(AUDIT_LEGAL_HOLD.CREATED_BY, "alice@security")
                 .execute();
 
-        assertThat(dsl.fetchCount(AUDIT_LEGAL_HOLD, AUDIT_LEGAL_HOLD.FROM_MONTH.le(LocalDate.of(2026, 2, 1))
-                .and(AUDIT_LEGAL_HOLD.TO_MONTH.ge(LocalDate.of(2026, 2, 1))))).isEqualTo(1);
-        assertThat(dsl.fetchValue(DSL.select(AUDIT_LEGAL_HOLD.CREATED_AT).from(AUDIT_LEGAL_HOLD))).isNotNull();
+        assertThat(dsl.fetchCount(
+                        AUDIT_LEGAL_HOLD,
+                        AUDIT_LEGAL_HOLD
+                                .FROM_MONTH
+                                .le(LocalDate.of(2026, 2, 1))
+                                .and(AUDIT_LEGAL_HOLD.TO_MONTH.ge(LocalDate.of(2026, 2, 1)))))
+                .isEqualTo(1);
+        assertThat(dsl.fetchValue(DSL.select(AUDIT_LEGAL_HOLD.CREATED_AT).from(AUDIT_LEGAL_HOLD)))
+                .isNotNull();
         assertThatThrownBy(() -> dsl.insertInto(AUDIT_LEGAL_HOLD)
-                .set(AUDIT_LEGAL_HOLD.FROM_MONTH, LocalDate.of(2026, 1, 15))
-                .set(AUDIT_LEGAL_HOLD.TO_MONTH, LocalDate.of(2026, 3, 1))
-                .set(AUDIT_LEGAL_HOLD.REASON, "x")
-                .set(AUDIT_LEGAL_HOLD.CREATED_BY, "bob")
-                .execute())
+                        .set(AUDIT_LEGAL_HOLD.FROM_MONTH, LocalDate.of(2026, 1, 15))
+                        .set(AUDIT_LEGAL_HOLD.TO_MONTH, LocalDate.of(2026, 3, 1))
+                        .set(AUDIT_LEGAL_HOLD.REASON, "x")
+                        .set(AUDIT_LEGAL_HOLD.CREATED_BY, "bob")
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("audit_legal_hold_first_day_check");
         assertThatThrownBy(() -> dsl.insertInto(AUDIT_LEGAL_HOLD)
-                .set(AUDIT_LEGAL_HOLD.FROM_MONTH, LocalDate.of(2026, 4, 1))
-                .set(AUDIT_LEGAL_HOLD.TO_MONTH, LocalDate.of(2026, 3, 1))
-                .set(AUDIT_LEGAL_HOLD.REASON, "x")
-                .set(AUDIT_LEGAL_HOLD.CREATED_BY, "bob")
-                .execute())
+                        .set(AUDIT_LEGAL_HOLD.FROM_MONTH, LocalDate.of(2026, 4, 1))
+                        .set(AUDIT_LEGAL_HOLD.TO_MONTH, LocalDate.of(2026, 3, 1))
+                        .set(AUDIT_LEGAL_HOLD.REASON, "x")
+                        .set(AUDIT_LEGAL_HOLD.CREATED_BY, "bob")
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("audit_legal_hold_range_check");
     }

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class CatalogSchemaTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static TenantScopedTransactions tx;
     private static final TenantScope ACME = TenantScope.of(Set.of("acme"));
     private static final TenantScope GLOBEX = TenantScope.of(Set.of("globex"));
@@ -32,36 +33,50 @@ class CatalogSchemaTest {
     static void rows() {
         tx = new TenantScopedTransactions(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech')");
-        PG.dsl().execute("insert into api (name, tenant) values ('acme-payments', 'acme'), ('globex-ledger', 'globex')");
+        PG.dsl()
+                .execute(
+                        "insert into api (name, tenant) values ('acme-payments', 'acme'), ('globex-ledger', 'globex')");
         PG.dsl().execute("insert into cluster (id, region) values ('local', 'local')");
-        PG.dsl().execute("insert into product (id, tenant, name, updated_by) values ('payments', 'acme', 'Payments', 'a')");
-        PG.dsl().execute("insert into product (id, tenant, name, visibility, state, updated_by)"
-                + " values ('ledger', 'globex', 'Ledger', 'public', 'published', 'g')");
-        PG.dsl().execute("insert into product_operation (product_id, id, api_id, method, path)"
-                + " select 'ledger', 'list', id, 'GET', '/entries' from api where name = 'globex-ledger'");
-        PG.dsl().execute("insert into plan (id, product_id, name, state, auth_modes) values"
-                + " ('payments-free', 'payments', 'free', 'staging', array['apikey']),"
-                + " ('ledger-free', 'ledger', 'free', 'published', array['apikey']),"
-                + " ('ledger-secret', 'ledger', 'secret', 'staging', array['apikey'])");
-        PG.dsl().execute("insert into product_publish (id, product_id, cluster_id, environment, auth_mode, state, host,"
-                + " gateway_group) values ('ledger-dev', 'ledger', 'local', 'dev', 'apikey', 'published',"
-                + " 'ledger.dev.local.api.example.test', 'local'),"
-                + " ('ledger-prod', 'ledger', 'local', 'prod', 'apikey', 'draft',"
-                + " 'ledger.prod.local.api.example.test', 'local')");
-        PG.dsl().execute("insert into application (id, tenant, name, owner) values ('initech-app', 'initech', 'App', 'i')");
-        PG.dsl().execute("insert into subscription (id, application_id, publish_id, plan_id, state, provider_tenant,"
-                + " customer_tenant, requested_by) values ('sub-1', 'initech-app', 'ledger-dev', 'ledger-free',"
-                + " 'pending', 'globex', 'initech', 'i')");
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        PG.dsl().execute("insert into credential (id, kind, application_id, tenant, api_key_id) values"
-                + " ('initech000000001', 'apikey', 'initech-app', 'initech', 'initech000000001')");
+        PG.dsl()
+                .execute(
+                        "insert into product (id, tenant, name, updated_by) values ('payments', 'acme', 'Payments', 'a')");
+        PG.dsl()
+                .execute("insert into product (id, tenant, name, visibility, state, updated_by)"
+                        + " values ('ledger', 'globex', 'Ledger', 'public', 'published', 'g')");
+        PG.dsl()
+                .execute("insert into product_operation (product_id, id, api_id, method, path)"
+                        + " select 'ledger', 'list', id, 'GET', '/entries' from api where name = 'globex-ledger'");
+        PG.dsl()
+                .execute("insert into plan (id, product_id, name, state, auth_modes) values"
+                        + " ('payments-free', 'payments', 'free', 'staging', array['apikey']),"
+                        + " ('ledger-free', 'ledger', 'free', 'published', array['apikey']),"
+                        + " ('ledger-secret', 'ledger', 'secret', 'staging', array['apikey'])");
+        PG.dsl()
+                .execute("insert into product_publish (id, product_id, cluster_id, environment, auth_mode, state, host,"
+                        + " gateway_group) values ('ledger-dev', 'ledger', 'local', 'dev', 'apikey', 'published',"
+                        + " 'ledger.dev.local.api.example.test', 'local'),"
+                        + " ('ledger-prod', 'ledger', 'local', 'prod', 'apikey', 'draft',"
+                        + " 'ledger.prod.local.api.example.test', 'local')");
+        PG.dsl()
+                .execute(
+                        "insert into application (id, tenant, name, owner) values ('initech-app', 'initech', 'App', 'i')");
+        PG.dsl()
+                .execute("insert into subscription (id, application_id, publish_id, plan_id, state, provider_tenant,"
+                        + " customer_tenant, requested_by) values ('sub-1', 'initech-app', 'ledger-dev', 'ledger-free',"
+                        + " 'pending', 'globex', 'initech', 'i')");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        PG.dsl()
+                .execute("insert into credential (id, kind, application_id, tenant, api_key_id) values"
+                        + " ('initech000000001', 'apikey', 'initech-app', 'initech', 'initech000000001')");
     }
 
     private static List<String> query(TenantScope scope, String sql) throws SQLException {
         return tx.inScope(scope, c -> {
             List<String> out = new ArrayList<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery(sql)) {
                 while (rs.next()) {
                     out.add(rs.getString(1));
                 }
@@ -90,13 +105,19 @@ class CatalogSchemaTest {
 
     @Test
     void catalogue_isReadOnly_forOtherTenants() throws Exception {
-        assertThat(update(ACME, "update product set name = 'Hijacked' where id = 'ledger'")).isZero();
-        assertThat(update(ACME, "update plan set state = 'closed' where id = 'ledger-free'")).isZero();
-        assertThat(update(ACME, "delete from product_operation where product_id = 'ledger'")).isZero();
-        assertThatThrownBy(() -> update(ACME, "insert into plan (id, product_id, name, auth_modes)"
-                + " values ('planted', 'ledger', 'planted', array['apikey'])"))
+        assertThat(update(ACME, "update product set name = 'Hijacked' where id = 'ledger'"))
+                .isZero();
+        assertThat(update(ACME, "update plan set state = 'closed' where id = 'ledger-free'"))
+                .isZero();
+        assertThat(update(ACME, "delete from product_operation where product_id = 'ledger'"))
+                .isZero();
+        assertThatThrownBy(() -> update(
+                        ACME,
+                        "insert into plan (id, product_id, name, auth_modes)"
+                                + " values ('planted', 'ledger', 'planted', array['apikey'])"))
                 .hasMessageContaining("row-level security");
-        assertThat(PG.dsl().fetchValue("select name from product where id = 'ledger'")).isEqualTo("Ledger");
+        assertThat(PG.dsl().fetchValue("select name from product where id = 'ledger'"))
+                .isEqualTo("Ledger");
     }
 
     @Test
@@ -116,23 +137,34 @@ class CatalogSchemaTest {
 
     @Test
     void oneHost_cannotBeClaimedTwice_andProductIdsAreHostLabels() {
-        assertThatThrownBy(() -> PG.dsl().execute("insert into product_publish (id, product_id, cluster_id,"
-                + " environment, auth_mode, host, gateway_group) values ('dup', 'payments', 'local', 'dev', 'apikey',"
-                + " 'ledger.dev.local.api.example.test', 'local')")).hasMessageContaining("product_publish_host_uk");
-        assertThatThrownBy(() -> PG.dsl().execute("insert into product (id, tenant, name, updated_by)"
-                + " values ('Pay.ments', 'acme', 'x', 'a')")).hasMessageContaining("product_id_check");
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into product_publish (id, product_id, cluster_id,"
+                                + " environment, auth_mode, host, gateway_group) values ('dup', 'payments', 'local', 'dev', 'apikey',"
+                                + " 'ledger.dev.local.api.example.test', 'local')"))
+                .hasMessageContaining("product_publish_host_uk");
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into product (id, tenant, name, updated_by)"
+                                + " values ('Pay.ments', 'acme', 'x', 'a')"))
+                .hasMessageContaining("product_id_check");
     }
 
     @Test
     void rowsHoldOnlyStatesAndShapesTheModelKnows() {
-        assertThatThrownBy(() -> PG.dsl().execute("insert into plan (id, product_id, name, auth_modes)"
-                + " values ('p', 'payments', 'p', array['basic'])")).hasMessageContaining("plan_auth_modes_check");
-        assertThatThrownBy(() -> PG.dsl().execute("insert into plan (id, product_id, name, auth_modes)"
-                + " values ('p', 'payments', 'p', array[]::varchar[])")).hasMessageContaining("plan_auth_modes_check");
-        assertThatThrownBy(() -> PG.dsl().execute("insert into credential (id, kind, application_id, tenant)"
-                + " values ('x', 'apikey', 'initech-app', 'initech')")).hasMessageContaining("credential_apikey_check");
-        assertThatThrownBy(() -> PG.dsl().execute("insert into credential (id, kind, application_id, tenant, state)"
-                + " values ('c', 'oauth2', 'initech-app', 'initech', 'rotating')"))
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into plan (id, product_id, name, auth_modes)"
+                                + " values ('p', 'payments', 'p', array['basic'])"))
+                .hasMessageContaining("plan_auth_modes_check");
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into plan (id, product_id, name, auth_modes)"
+                                + " values ('p', 'payments', 'p', array[]::varchar[])"))
+                .hasMessageContaining("plan_auth_modes_check");
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into credential (id, kind, application_id, tenant)"
+                                + " values ('x', 'apikey', 'initech-app', 'initech')"))
+                .hasMessageContaining("credential_apikey_check");
+        assertThatThrownBy(() -> PG.dsl()
+                        .execute("insert into credential (id, kind, application_id, tenant, state)"
+                                + " values ('c', 'oauth2', 'initech-app', 'initech', 'rotating')"))
                 .hasMessageContaining("credential_rotating_check");
         assertThatThrownBy(() -> PG.dsl().execute("update subscription set state = 'approved' where id = 'sub-1'"))
                 .hasMessageContaining("subscription_state_check");

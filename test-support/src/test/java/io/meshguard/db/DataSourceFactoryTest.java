@@ -24,7 +24,8 @@ class DataSourceFactoryTest {
 
     @Test
     void create_namesPoolAndSessionsAfterApplication() throws SQLException {
-        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings().withApplicationName("meshguard-extauthz"))) {
+        try (HikariDataSource ds =
+                DataSourceFactory.create(PG.dbSettings().withApplicationName("meshguard-extauthz"))) {
             assertThat(ds.getPoolName()).isEqualTo("meshguard-extauthz");
             assertThat(query(ds, "select application_name from pg_stat_activity where pid = pg_backend_pid()"))
                     .isEqualTo("meshguard-extauthz");
@@ -33,15 +34,16 @@ class DataSourceFactoryTest {
 
     @Test
     void create_customizer_reachesTheDriver() throws SQLException {
-        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings(),
-                config -> config.addDataSourceProperty("options", "-c statement_timeout=1234"))) {
+        try (HikariDataSource ds = DataSourceFactory.create(
+                PG.dbSettings(), config -> config.addDataSourceProperty("options", "-c statement_timeout=1234"))) {
             assertThat(query(ds, "show statement_timeout")).isEqualTo("1234ms");
         }
     }
 
     @Test
     void create_databaseRequiredAndReachable_opensConnectionsAtOnce() throws SQLException {
-        try (HikariDataSource ds = DataSourceFactory.create(PG.dbSettings().withRequireDatabaseAtStart(true).withPoolSize(3, 2))) {
+        try (HikariDataSource ds = DataSourceFactory.create(
+                PG.dbSettings().withRequireDatabaseAtStart(true).withPoolSize(3, 2))) {
             assertThat(ds.getMaximumPoolSize()).isEqualTo(3);
             assertThat(query(ds, "select current_database()")).isEqualTo(PG.databaseName());
         }
@@ -74,7 +76,9 @@ class DataSourceFactoryTest {
     }
 
     private static String query(HikariDataSource ds, String sql) throws SQLException {
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = ds.getConnection();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             assertThat(rs.next()).isTrue();
             return rs.getString(1);
         }

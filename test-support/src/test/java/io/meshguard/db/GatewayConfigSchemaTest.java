@@ -40,14 +40,28 @@ class GatewayConfigSchemaTest {
         long group = group(dsl, "edge-" + suffix());
         long stable = upstream(dsl, "payments-v1-" + suffix(), "grpc");
         long canary = upstream(dsl, "payments-v2-" + suffix(), "h2");
-        dsl.insertInto(UPSTREAM_ENDPOINT, UPSTREAM_ENDPOINT.UPSTREAM_ID, UPSTREAM_ENDPOINT.HOST, UPSTREAM_ENDPOINT.PORT, UPSTREAM_ENDPOINT.WEIGHT)
+        dsl.insertInto(
+                        UPSTREAM_ENDPOINT,
+                        UPSTREAM_ENDPOINT.UPSTREAM_ID,
+                        UPSTREAM_ENDPOINT.HOST,
+                        UPSTREAM_ENDPOINT.PORT,
+                        UPSTREAM_ENDPOINT.WEIGHT)
                 .values(stable, "10.0.0.1", 8443, 3)
                 .values(stable, "10.0.0.2", 8443, 1)
                 .execute();
-        long apiId = dsl.insertInto(API, API.NAME).values("payments-" + suffix()).returning(API.ID).fetchSingle().getId();
+        long apiId = dsl.insertInto(API, API.NAME)
+                .values("payments-" + suffix())
+                .returning(API.ID)
+                .fetchSingle()
+                .getId();
         long v1 = dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION)
-                .values(apiId, "v1").returning(API_VERSION.ID).fetchSingle().getId();
-        dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION).values(apiId, "v2").execute();
+                .values(apiId, "v1")
+                .returning(API_VERSION.ID)
+                .fetchSingle()
+                .getId();
+        dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION)
+                .values(apiId, "v2")
+                .execute();
         dsl.update(API_VERSION)
                 .set(API_VERSION.STATUS, "deprecated")
                 .set(API_VERSION.DEPRECATED_AT, OffsetDateTime.parse("2026-06-01T00:00:00Z"))
@@ -69,29 +83,41 @@ class GatewayConfigSchemaTest {
                 .setAuthzProfile("payments-write")
                 .setDlpProfile("pci");
         route.store();
-        dsl.insertInto(ROUTE_DESTINATION, ROUTE_DESTINATION.ROUTE_ID, ROUTE_DESTINATION.UPSTREAM_ID, ROUTE_DESTINATION.WEIGHT)
+        dsl.insertInto(
+                        ROUTE_DESTINATION,
+                        ROUTE_DESTINATION.ROUTE_ID,
+                        ROUTE_DESTINATION.UPSTREAM_ID,
+                        ROUTE_DESTINATION.WEIGHT)
                 .values(route.getId(), stable, 90)
                 .values(route.getId(), canary, 10)
                 .execute();
 
-        RouteRecord read = dsl.selectFrom(ROUTE).where(ROUTE.ID.eq(route.getId())).fetchSingle();
+        RouteRecord read =
+                dsl.selectFrom(ROUTE).where(ROUTE.ID.eq(route.getId())).fetchSingle();
         assertThat(read.getMethods()).containsExactly("GET", "POST");
         assertThat(read.getTimeoutMs()).isZero();
         assertThat(read.getPriority()).isZero();
         assertThat(read.getEnabled()).isTrue();
         assertThat(read.getCreatedAt()).isNotNull();
         assertThat(dsl.select(UPSTREAM.NAME, ROUTE_DESTINATION.WEIGHT)
-                .from(ROUTE_DESTINATION).join(UPSTREAM).on(UPSTREAM.ID.eq(ROUTE_DESTINATION.UPSTREAM_ID))
-                .where(ROUTE_DESTINATION.ROUTE_ID.eq(route.getId()))
-                .orderBy(ROUTE_DESTINATION.WEIGHT.desc())
-                .fetch(Record2::value2)).containsExactly(90, 10);
-        assertThat(dsl.select(API_VERSION.STATUS, API_VERSION.SUCCESSOR).from(API_VERSION).where(API_VERSION.ID.eq(v1)).fetchSingle())
+                        .from(ROUTE_DESTINATION)
+                        .join(UPSTREAM)
+                        .on(UPSTREAM.ID.eq(ROUTE_DESTINATION.UPSTREAM_ID))
+                        .where(ROUTE_DESTINATION.ROUTE_ID.eq(route.getId()))
+                        .orderBy(ROUTE_DESTINATION.WEIGHT.desc())
+                        .fetch(Record2::value2))
+                .containsExactly(90, 10);
+        assertThat(dsl.select(API_VERSION.STATUS, API_VERSION.SUCCESSOR)
+                        .from(API_VERSION)
+                        .where(API_VERSION.ID.eq(v1))
+                        .fetchSingle())
                 .satisfies(r -> {
                     assertThat(r.value1()).isEqualTo("deprecated");
                     assertThat(r.value2()).isEqualTo("v2");
                 });
         assertThat(dsl.fetchValue(API.DEFAULT_VERSION, API.ID.eq(apiId))).isEqualTo("v2");
-        assertThat(dsl.fetchCount(UPSTREAM_ENDPOINT, UPSTREAM_ENDPOINT.UPSTREAM_ID.eq(stable))).isEqualTo(2);
+        assertThat(dsl.fetchCount(UPSTREAM_ENDPOINT, UPSTREAM_ENDPOINT.UPSTREAM_ID.eq(stable)))
+                .isEqualTo(2);
     }
 
     @Test
@@ -105,12 +131,15 @@ class GatewayConfigSchemaTest {
                 .setHostnames(new String[] {"api.acme.example", "*.acme.example"});
         group.store();
 
-        GatewayGroupRecord read = dsl.selectFrom(GATEWAY_GROUP).where(GATEWAY_GROUP.ID.eq(group.getId())).fetchSingle();
+        GatewayGroupRecord read = dsl.selectFrom(GATEWAY_GROUP)
+                .where(GATEWAY_GROUP.ID.eq(group.getId()))
+                .fetchSingle();
         assertThat(read.getHostnames()).containsExactly("api.acme.example", "*.acme.example");
         assertThat(read.getListenerPort()).isEqualTo(8080);
 
         long bare = group(dsl, "bare-" + suffix());
-        assertThat(dsl.fetchValue(GATEWAY_GROUP.HOSTNAMES, GATEWAY_GROUP.ID.eq(bare))).isEmpty();
+        assertThat(dsl.fetchValue(GATEWAY_GROUP.HOSTNAMES, GATEWAY_GROUP.ID.eq(bare)))
+                .isEmpty();
     }
 
     @Test
@@ -119,8 +148,13 @@ class GatewayConfigSchemaTest {
         long route = route(dsl, group(dsl, "g-" + suffix()));
         long upstream = upstream(dsl, "u-" + suffix(), "http1");
 
-        assertThatThrownBy(() -> dsl.insertInto(ROUTE_DESTINATION, ROUTE_DESTINATION.ROUTE_ID, ROUTE_DESTINATION.UPSTREAM_ID, ROUTE_DESTINATION.WEIGHT)
-                .values(route, upstream, 101).execute())
+        assertThatThrownBy(() -> dsl.insertInto(
+                                ROUTE_DESTINATION,
+                                ROUTE_DESTINATION.ROUTE_ID,
+                                ROUTE_DESTINATION.UPSTREAM_ID,
+                                ROUTE_DESTINATION.WEIGHT)
+                        .values(route, upstream, 101)
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("route_destination_weight_check");
     }
@@ -137,10 +171,16 @@ class GatewayConfigSchemaTest {
         DSLContext dsl = PG.dsl();
         long route = route(dsl, group(dsl, "g-" + suffix()));
         long upstream = upstream(dsl, "u-" + suffix(), "http1");
-        dsl.insertInto(ROUTE_DESTINATION, ROUTE_DESTINATION.ROUTE_ID, ROUTE_DESTINATION.UPSTREAM_ID, ROUTE_DESTINATION.WEIGHT)
-                .values(route, upstream, 100).execute();
+        dsl.insertInto(
+                        ROUTE_DESTINATION,
+                        ROUTE_DESTINATION.ROUTE_ID,
+                        ROUTE_DESTINATION.UPSTREAM_ID,
+                        ROUTE_DESTINATION.WEIGHT)
+                .values(route, upstream, 100)
+                .execute();
 
-        assertThatThrownBy(() -> dsl.deleteFrom(UPSTREAM).where(UPSTREAM.ID.eq(upstream)).execute())
+        assertThatThrownBy(() ->
+                        dsl.deleteFrom(UPSTREAM).where(UPSTREAM.ID.eq(upstream)).execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("route_destination_upstream_fk");
         assertThat(dsl.fetchExists(UPSTREAM, UPSTREAM.ID.eq(upstream))).isTrue();
@@ -160,9 +200,16 @@ class GatewayConfigSchemaTest {
     @Test
     void api_defaultVersionThatDoesNotExist_rejected() {
         DSLContext dsl = PG.dsl();
-        long apiId = dsl.insertInto(API, API.NAME).values("a-" + suffix()).returning(API.ID).fetchSingle().getId();
+        long apiId = dsl.insertInto(API, API.NAME)
+                .values("a-" + suffix())
+                .returning(API.ID)
+                .fetchSingle()
+                .getId();
 
-        assertThatThrownBy(() -> dsl.update(API).set(API.DEFAULT_VERSION, "v9").where(API.ID.eq(apiId)).execute())
+        assertThatThrownBy(() -> dsl.update(API)
+                        .set(API.DEFAULT_VERSION, "v9")
+                        .where(API.ID.eq(apiId))
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("api_default_version_fk");
     }
@@ -170,12 +217,24 @@ class GatewayConfigSchemaTest {
     @Test
     void apiVersion_successorFromAnotherApi_rejected() {
         DSLContext dsl = PG.dsl();
-        long a = dsl.insertInto(API, API.NAME).values("a-" + suffix()).returning(API.ID).fetchSingle().getId();
-        long b = dsl.insertInto(API, API.NAME).values("b-" + suffix()).returning(API.ID).fetchSingle().getId();
-        dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION).values(b, "v2").execute();
+        long a = dsl.insertInto(API, API.NAME)
+                .values("a-" + suffix())
+                .returning(API.ID)
+                .fetchSingle()
+                .getId();
+        long b = dsl.insertInto(API, API.NAME)
+                .values("b-" + suffix())
+                .returning(API.ID)
+                .fetchSingle()
+                .getId();
+        dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION)
+                .values(b, "v2")
+                .execute();
 
-        assertThatThrownBy(() -> dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION, API_VERSION.SUCCESSOR)
-                .values(a, "v1", "v2").execute())
+        assertThatThrownBy(() -> dsl.insertInto(
+                                API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION, API_VERSION.SUCCESSOR)
+                        .values(a, "v1", "v2")
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("api_version_successor_fk");
     }
@@ -183,10 +242,16 @@ class GatewayConfigSchemaTest {
     @Test
     void apiVersion_unknownStatus_rejected() {
         DSLContext dsl = PG.dsl();
-        long a = dsl.insertInto(API, API.NAME).values("a-" + suffix()).returning(API.ID).fetchSingle().getId();
+        long a = dsl.insertInto(API, API.NAME)
+                .values("a-" + suffix())
+                .returning(API.ID)
+                .fetchSingle()
+                .getId();
 
-        assertThatThrownBy(() -> dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION, API_VERSION.STATUS)
-                .values(a, "v1", "paused").execute())
+        assertThatThrownBy(
+                        () -> dsl.insertInto(API_VERSION, API_VERSION.API_ID, API_VERSION.VERSION, API_VERSION.STATUS)
+                                .values(a, "v1", "paused")
+                                .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("api_version_status_check");
     }
@@ -205,12 +270,17 @@ class GatewayConfigSchemaTest {
         assertThat(revision.getId()).isPositive();
         assertThat(revision.getCreatedAt()).isNotNull();
 
-        assertThatThrownBy(() -> dsl.update(CONFIG_REVISION).set(CONFIG_REVISION.REASON, "rewritten")
-                .where(CONFIG_REVISION.ID.eq(revision.getId())).execute())
+        assertThatThrownBy(() -> dsl.update(CONFIG_REVISION)
+                        .set(CONFIG_REVISION.REASON, "rewritten")
+                        .where(CONFIG_REVISION.ID.eq(revision.getId()))
+                        .execute())
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("immutable");
-        assertThat(dsl.fetchValue(CONFIG_REVISION.REASON, CONFIG_REVISION.ID.eq(revision.getId()))).isEqualTo("canary 10%");
-        assertThat(dsl.fetchValue("select content -> 'routes' -> 0 ->> 'name' from config_revision where id = ?", revision.getId()))
+        assertThat(dsl.fetchValue(CONFIG_REVISION.REASON, CONFIG_REVISION.ID.eq(revision.getId())))
+                .isEqualTo("canary 10%");
+        assertThat(dsl.fetchValue(
+                        "select content -> 'routes' -> 0 ->> 'name' from config_revision where id = ?",
+                        revision.getId()))
                 .isEqualTo("payments");
     }
 
@@ -223,7 +293,10 @@ class GatewayConfigSchemaTest {
                     .set(NODE_STATUS.NODE_ID, node)
                     .set(NODE_STATUS.GROUP_NAME, "edge")
                     .set(NODE_STATUS.CONNECTED, true)
-                    .set(NODE_STATUS.ACKED_VERSIONS, JSONB.valueOf("{\"type.googleapis.com/envoy.config.cluster.v3.Cluster\": \"" + version + "\"}"))
+                    .set(
+                            NODE_STATUS.ACKED_VERSIONS,
+                            JSONB.valueOf(
+                                    "{\"type.googleapis.com/envoy.config.cluster.v3.Cluster\": \"" + version + "\"}"))
                     .set(NODE_STATUS.LAST_SEEN, OffsetDateTime.now(ZoneOffset.UTC))
                     .onConflict(NODE_STATUS.PEER_IDENTITY, NODE_STATUS.NODE_ID)
                     .doUpdate()
@@ -239,8 +312,10 @@ class GatewayConfigSchemaTest {
                 .where(NODE_STATUS.NODE_ID.eq(node))
                 .execute();
 
-        NodeStatusRecord read = dsl.selectFrom(NODE_STATUS).where(NODE_STATUS.NODE_ID.eq(node)).fetchSingle();
-        assertThat(read.getAckedVersions()).isEqualTo(JSONB.valueOf("{\"type.googleapis.com/envoy.config.cluster.v3.Cluster\": \"42\"}"));
+        NodeStatusRecord read =
+                dsl.selectFrom(NODE_STATUS).where(NODE_STATUS.NODE_ID.eq(node)).fetchSingle();
+        assertThat(read.getAckedVersions())
+                .isEqualTo(JSONB.valueOf("{\"type.googleapis.com/envoy.config.cluster.v3.Cluster\": \"42\"}"));
         assertThat(read.getLastNackVersion()).isEqualTo("43");
         assertThat(read.getLastNackError()).hasSize("Proto constraint validation failed: ".length() + 5000);
         assertThat(dsl.fetchCount(NODE_STATUS, NODE_STATUS.NODE_ID.eq(node))).isEqualTo(1);
@@ -248,17 +323,26 @@ class GatewayConfigSchemaTest {
 
     private static long group(DSLContext dsl, String name) {
         return dsl.insertInto(GATEWAY_GROUP, GATEWAY_GROUP.NAME, GATEWAY_GROUP.ENVIRONMENT)
-                .values(name, "test").returning(GATEWAY_GROUP.ID).fetchSingle().getId();
+                .values(name, "test")
+                .returning(GATEWAY_GROUP.ID)
+                .fetchSingle()
+                .getId();
     }
 
     private static long upstream(DSLContext dsl, String name, String protocol) {
         return dsl.insertInto(UPSTREAM, UPSTREAM.NAME, UPSTREAM.PROTOCOL)
-                .values(name, protocol).returning(UPSTREAM.ID).fetchSingle().getId();
+                .values(name, protocol)
+                .returning(UPSTREAM.ID)
+                .fetchSingle()
+                .getId();
     }
 
     private static long route(DSLContext dsl, long group) {
         return dsl.insertInto(ROUTE, ROUTE.GROUP_ID, ROUTE.NAME, ROUTE.PATH)
-                .values(group, "r-" + suffix(), "/").returning(ROUTE.ID).fetchSingle().getId();
+                .values(group, "r-" + suffix(), "/")
+                .returning(ROUTE.ID)
+                .fetchSingle()
+                .getId();
     }
 
     private static String suffix() {

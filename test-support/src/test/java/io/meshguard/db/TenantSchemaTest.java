@@ -24,6 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TenantSchemaTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static TenantScopedTransactions tx;
 
     @BeforeAll
@@ -31,18 +32,26 @@ class TenantSchemaTest {
         tx = new TenantScopedTransactions(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex')");
         PG.dsl().execute("insert into api (name) values ('legacy')");
-        PG.dsl().execute("insert into api (name, tenant) values ('acme-payments', 'acme'), ('globex-ledger', 'globex')");
+        PG.dsl()
+                .execute(
+                        "insert into api (name, tenant) values ('acme-payments', 'acme'), ('globex-ledger', 'globex')");
         PG.dsl().execute("insert into api_version (api_id, version) select id, 'v1' from api");
-        PG.dsl().execute("insert into upstream (name, tenant) values ('acme-backend', 'acme'), ('globex-backend', 'globex')");
-        PG.dsl().execute("insert into upstream_endpoint (upstream_id, host, port) select id, 'backend', 8080 from upstream");
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('acme000000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'acme', 'free'), "
-                + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
+        PG.dsl()
+                .execute(
+                        "insert into upstream (name, tenant) values ('acme-backend', 'acme'), ('globex-backend', 'globex')");
+        PG.dsl()
+                .execute(
+                        "insert into upstream_endpoint (upstream_id, host, port) select id, 'backend', 8080 from upstream");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                        + "('acme000000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'acme', 'free'), "
+                        + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
     }
 
     private static List<String> names(Connection c, String sql) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+        try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
                 out.add(rs.getString(1));
             }
@@ -56,7 +65,8 @@ class TenantSchemaTest {
 
     @Test
     void existingRows_moveIntoTheDefaultTenant() {
-        assertThat(PG.dsl().fetchValue("select tenant from api where name = 'legacy'")).isEqualTo("default");
+        assertThat(PG.dsl().fetchValue("select tenant from api where name = 'legacy'"))
+                .isEqualTo("default");
     }
 
     @Test
@@ -77,7 +87,8 @@ class TenantSchemaTest {
         assertThat(query(TenantScope.NONE, "select name from api")).isEmpty();
         assertThat(query(TenantScope.NONE, "select key_id from api_keys")).isEmpty();
         // operators' rows stay readable: tenants route through gateway groups they do not own
-        assertThat(query(TenantScope.NONE, "select count(*) from gateway_group")).hasSize(1);
+        assertThat(query(TenantScope.NONE, "select count(*) from gateway_group"))
+                .hasSize(1);
     }
 
     @Test
@@ -96,16 +107,21 @@ class TenantSchemaTest {
         });
         assertThat(deleted).isZero();
         assertThatThrownBy(() -> tx.inScope(acme, c -> {
-            try (Statement st = c.createStatement()) {
-                return st.executeUpdate("insert into api (name, tenant) values ('planted', 'globex')");
-            }
-        })).isInstanceOf(SQLException.class).hasMessageContaining("row-level security");
+                    try (Statement st = c.createStatement()) {
+                        return st.executeUpdate("insert into api (name, tenant) values ('planted', 'globex')");
+                    }
+                }))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("row-level security");
         assertThatThrownBy(() -> tx.inScope(acme, c -> {
-            try (Statement st = c.createStatement()) {
-                return st.executeUpdate("update api set tenant = 'globex' where name = 'acme-payments'");
-            }
-        })).isInstanceOf(SQLException.class).hasMessageContaining("row-level security");
-        assertThat(PG.dsl().fetchValue("select tenant from api where name = 'acme-payments'")).isEqualTo("acme");
+                    try (Statement st = c.createStatement()) {
+                        return st.executeUpdate("update api set tenant = 'globex' where name = 'acme-payments'");
+                    }
+                }))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("row-level security");
+        assertThat(PG.dsl().fetchValue("select tenant from api where name = 'acme-payments'"))
+                .isEqualTo("acme");
     }
 
     @Test
@@ -115,7 +131,8 @@ class TenantSchemaTest {
                 .containsExactly("acme-payments", "globex-ledger", "legacy");
         try (Connection c = PG.dataSource().getConnection()) {
             assertThat(names(c, "select current_user")).doesNotContain(TenantScopedTransactions.SCOPED_ROLE);
-            assertThat(names(c, "select coalesce(current_setting('meshguard.tenants', true), '')")).containsExactly("");
+            assertThat(names(c, "select coalesce(current_setting('meshguard.tenants', true), '')"))
+                    .containsExactly("");
         }
     }
 

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.db.Migrations;
-
-import io.meshguard.testing.IntegrationTest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -38,14 +36,20 @@ class ClassDatabaseTest {
         String template = SharedPostgresServer.migratedTemplate();
 
         try (ClassDatabase a = ClassDatabase.copyOf(server, ClassDatabaseTest.class, template);
-             ClassDatabase b = ClassDatabase.copyOf(server, ClassDatabaseTest.class, template)) {
-            assertThat(Migrations.currentVersion(a.dataSource())).isEqualTo(Migrations.currentVersion(b.dataSource())).isPresent();
-            a.dsl().insertInto(GATEWAY_GROUP, GATEWAY_GROUP.NAME, GATEWAY_GROUP.ENVIRONMENT).values("in-a", "test").execute();
+                ClassDatabase b = ClassDatabase.copyOf(server, ClassDatabaseTest.class, template)) {
+            assertThat(Migrations.currentVersion(a.dataSource()))
+                    .isEqualTo(Migrations.currentVersion(b.dataSource()))
+                    .isPresent();
+            a.dsl()
+                    .insertInto(GATEWAY_GROUP, GATEWAY_GROUP.NAME, GATEWAY_GROUP.ENVIRONMENT)
+                    .values("in-a", "test")
+                    .execute();
             assertThat(a.dsl().fetchCount(GATEWAY_GROUP)).isEqualTo(1);
             assertThat(b.dsl().fetchCount(GATEWAY_GROUP)).isZero();
         }
         assertThat(exists(server, template)).isTrue();
-        assertThatThrownBy(() -> DriverManager.getConnection(server.jdbcUrl(template), server.user(), server.password()).close())
+        assertThatThrownBy(() -> DriverManager.getConnection(server.jdbcUrl(template), server.user(), server.password())
+                        .close())
                 .as("nobody may connect to the template, or copying it fails")
                 .isInstanceOf(SQLException.class)
                 .hasMessageContaining("not currently accepting connections");
@@ -53,10 +57,12 @@ class ClassDatabaseTest {
 
     @Test
     void uniqueName_readableLowerCaseAndWithinPostgresLimit() {
-        class AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace { }
+        class AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace {}
 
-        String name = ClassDatabase.uniqueName(AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace.class);
-        String other = ClassDatabase.uniqueName(AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace.class);
+        String name = ClassDatabase.uniqueName(
+                AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace.class);
+        String other = ClassDatabase.uniqueName(
+                AVeryLongTestClassNameThatGoesOnAndOnWellPastSixtyThreeCharactersOfIdentifierSpace.class);
 
         assertThat(name).startsWith("mg_a_very_long_test_class").matches("[a-z0-9_]{1,63}");
         assertThat(name).isNotEqualTo(other);
@@ -64,9 +70,10 @@ class ClassDatabaseTest {
     }
 
     static boolean exists(PostgresServer server, String database) throws SQLException {
-        try (Connection c = DriverManager.getConnection(server.jdbcUrl(server.adminDatabase()), server.user(), server.password());
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("select 1 from pg_database where datname = '" + database + "'")) {
+        try (Connection c = DriverManager.getConnection(
+                        server.jdbcUrl(server.adminDatabase()), server.user(), server.password());
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select 1 from pg_database where datname = '" + database + "'")) {
             return rs.next();
         }
     }

@@ -38,24 +38,46 @@ class ModuleBoundariesTest {
             List.of("extauthz-server", "extproc-dlp-server", "xds-controller");
 
     static final List<Rule> RULES = List.of(
-            new Rule("extauthz-server", List.of("extproc-dlp-server", "xds-controller"),
+            new Rule(
+                    "extauthz-server",
+                    List.of("extproc-dlp-server", "xds-controller"),
                     List.of("io.meshguard.xds", "io.meshguard.dlp.server"),
                     "the servers never import each other or the controller"),
-            new Rule("extproc-dlp-server", List.of("extauthz-server", "xds-controller"),
+            new Rule(
+                    "extproc-dlp-server",
+                    List.of("extauthz-server", "xds-controller"),
                     List.of("io.meshguard.xds", "io.meshguard.extauthz.server"),
                     "the servers never import each other or the controller"),
-            new Rule("authz-policy", SERVERS_AND_CONTROLLER, List.of("io.meshguard.xds"),
+            new Rule(
+                    "authz-policy",
+                    SERVERS_AND_CONTROLLER,
+                    List.of("io.meshguard.xds"),
                     "the engines import no server and no controller: the servers and the controller use them"),
-            new Rule("dlp-engine", SERVERS_AND_CONTROLLER, List.of("io.meshguard.xds"),
+            new Rule(
+                    "dlp-engine",
+                    SERVERS_AND_CONTROLLER,
+                    List.of("io.meshguard.xds"),
                     "the engines import no server and no controller: the servers and the controller use them"),
-            new Rule("envoy-emulator", SERVERS_AND_CONTROLLER, List.of(),
+            new Rule(
+                    "envoy-emulator",
+                    SERVERS_AND_CONTROLLER,
+                    List.of(),
                     "the emulator plays Envoy: it knows Envoy's protocols, none of our servers"),
-            new Rule("catalog", SERVERS_AND_CONTROLLER, List.of("io.envoyproxy"),
+            new Rule(
+                    "catalog",
+                    SERVERS_AND_CONTROLLER,
+                    List.of("io.envoyproxy"),
                     "the catalogue knows no Envoy protos and no server: servers and controller read it"),
-            new Rule("xds-controller", SERVERS, List.of(),
+            new Rule(
+                    "xds-controller",
+                    SERVERS,
+                    List.of(),
                     "the controller imports no server package: what it shares with them lives in the engines,"
                             + " the catalogue or contract"),
-            new Rule("xds-controller", List.of("console"), List.of("io.meshguard.xds.console"),
+            new Rule(
+                    "xds-controller",
+                    List.of("console"),
+                    List.of("io.meshguard.xds.console"),
                     "the console is mounted beside the controller by whoever wires the admin port (cli, devstack):"
                             + " the controller does not know it"));
 
@@ -79,7 +101,9 @@ class ModuleBoundariesTest {
         });
         assertThat(classModule).as("main classes found under %s", root).isNotEmpty();
         for (Rule rule : RULES) {
-            assertThat(modules).as("rule for a module the root pom no longer lists: %s", rule).containsKey(rule.module());
+            assertThat(modules)
+                    .as("rule for a module the root pom no longer lists: %s", rule)
+                    .containsKey(rule.module());
             for (String m : rule.forbiddenModules()) {
                 assertThat(modules).as("rule %s names an unknown module", rule).containsKey(m);
             }
@@ -107,7 +131,9 @@ class ModuleBoundariesTest {
             }
         }
         assertThat(breaches).as("module boundaries broken").isEmpty();
-        assertThat(ALLOWANCES).as("allowances no longer needed: delete them from ALLOWANCES").allMatch(used::contains);
+        assertThat(ALLOWANCES)
+                .as("allowances no longer needed: delete them from ALLOWANCES")
+                .allMatch(used::contains);
     }
 
     @Test
@@ -115,7 +141,10 @@ class ModuleBoundariesTest {
         Map<String, String> classModule = Map.of(
                 "io.meshguard.extauthz.ratelimit.RateLimiter", "authz-policy",
                 "io.meshguard.extauthz.ratelimit.RedisRateLimiter", "extauthz-server");
-        Rule rule = RULES.stream().filter(r -> r.module().equals("authz-policy")).findFirst().orElseThrow();
+        Rule rule = RULES.stream()
+                .filter(r -> r.module().equals("authz-policy"))
+                .findFirst()
+                .orElseThrow();
         String engine = """
                 package io.meshguard.extauthz.decision;
                 import io.meshguard.extauthz.ratelimit.RateLimiter;
@@ -123,10 +152,14 @@ class ModuleBoundariesTest {
                 class A { String s = "io.envoyproxy.Nothing"; }
                 """;
         assertThat(names(engine)).containsExactly("io.meshguard.extauthz.ratelimit.RateLimiter");
-        assertThat(breach(rule, "io.meshguard.extauthz.ratelimit.RateLimiter", classModule)).isEmpty();
+        assertThat(breach(rule, "io.meshguard.extauthz.ratelimit.RateLimiter", classModule))
+                .isEmpty();
         assertThat(breach(rule, "io.meshguard.extauthz.ratelimit.RedisRateLimiter.Script", classModule))
                 .contains("a class of extauthz-server");
-        Rule catalog = RULES.stream().filter(r -> r.module().equals("catalog")).findFirst().orElseThrow();
+        Rule catalog = RULES.stream()
+                .filter(r -> r.module().equals("catalog"))
+                .findFirst()
+                .orElseThrow();
         assertThat(breach(catalog, "io.envoyproxy.envoy.config.core.v3.Node", classModule))
                 .contains("package io.envoyproxy");
     }
@@ -142,9 +175,7 @@ class ModuleBoundariesTest {
         for (String n = name; n.contains("."); n = n.substring(0, n.lastIndexOf('.'))) {
             String owner = classModule.get(n);
             if (owner != null) {
-                return rule.forbiddenModules().contains(owner)
-                        ? Optional.of("a class of " + owner)
-                        : Optional.empty();
+                return rule.forbiddenModules().contains(owner) ? Optional.of("a class of " + owner) : Optional.empty();
             }
         }
         return Optional.empty();
@@ -158,7 +189,9 @@ class ModuleBoundariesTest {
             return List.of();
         }
         try (Stream<Path> files = Files.walk(main)) {
-            return files.filter(f -> f.toString().endsWith(".java")).map(ModuleBoundariesTest::source).toList();
+            return files.filter(f -> f.toString().endsWith(".java"))
+                    .map(ModuleBoundariesTest::source)
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

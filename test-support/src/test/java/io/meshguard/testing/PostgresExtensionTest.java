@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.db.Migrations;
-import io.meshguard.testing.IntegrationTest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -58,10 +57,15 @@ class PostgresExtensionTest {
     @Test
     void twoExtensionsInOneClass_getSeparateDatabases() {
         assertThat(EMPTY.databaseName()).isNotEqualTo(PG.databaseName());
-        PG.dsl().insertInto(GATEWAY_GROUP, GATEWAY_GROUP.NAME, GATEWAY_GROUP.ENVIRONMENT).values("only-here", "test").execute();
+        PG.dsl()
+                .insertInto(GATEWAY_GROUP, GATEWAY_GROUP.NAME, GATEWAY_GROUP.ENVIRONMENT)
+                .values("only-here", "test")
+                .execute();
 
-        assertThat(PG.dsl().fetchExists(GATEWAY_GROUP, GATEWAY_GROUP.NAME.eq("only-here"))).isTrue();
-        assertThat(EMPTY.dsl().fetchValue("select to_regclass('gateway_group')")).isNull();
+        assertThat(PG.dsl().fetchExists(GATEWAY_GROUP, GATEWAY_GROUP.NAME.eq("only-here")))
+                .isTrue();
+        assertThat(EMPTY.dsl().fetchValue("select to_regclass('gateway_group')"))
+                .isNull();
     }
 
     @Test
@@ -110,7 +114,8 @@ class PostgresExtensionTest {
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }

@@ -3,7 +3,6 @@ package io.meshguard.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meshguard.testing.IntegrationTest;
 import java.sql.SQLException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,8 @@ class SharedPostgresServerTest {
         ClassDatabase db = ClassDatabase.create(external, SharedPostgresServerTest.class, true);
         try {
             assertThat(db.jdbcUrl()).endsWith("/" + db.name() + "?ApplicationName=external-probe");
-            assertThat(db.dsl().fetchValue("select to_regclass('audit_event')::text")).isEqualTo("audit_event");
+            assertThat(db.dsl().fetchValue("select to_regclass('audit_event')::text"))
+                    .isEqualTo("audit_event");
         } finally {
             db.close();
         }
@@ -50,7 +50,8 @@ class SharedPostgresServerTest {
 
     @Test
     void databaseUrl_replacesDatabase_keepsHostsAndParameters() {
-        assertThat(ExternalPostgresServer.databaseUrl("jdbc:postgresql://db1:5432,db2:5433/postgres?user=a&sslmode=require", "mg_x"))
+        assertThat(ExternalPostgresServer.databaseUrl(
+                        "jdbc:postgresql://db1:5432,db2:5433/postgres?user=a&sslmode=require", "mg_x"))
                 .isEqualTo("jdbc:postgresql://db1:5432,db2:5433/mg_x?user=a&sslmode=require");
         assertThat(ExternalPostgresServer.databaseUrl("jdbc:postgresql://db:5432", "mg_x"))
                 .isEqualTo("jdbc:postgresql://db:5432/mg_x");
@@ -60,8 +61,8 @@ class SharedPostgresServerTest {
 
     @Test
     void fromEnvironment_credentialsInUrl_used_andVariablesWin() {
-        ExternalPostgresServer fromUrl = ExternalPostgresServer.fromEnvironment(Map.of(
-                ExternalPostgresServer.URL_VARIABLE, "jdbc:postgresql://db:5432/admin?user=ci&password=pw"));
+        ExternalPostgresServer fromUrl = ExternalPostgresServer.fromEnvironment(
+                Map.of(ExternalPostgresServer.URL_VARIABLE, "jdbc:postgresql://db:5432/admin?user=ci&password=pw"));
         assertThat(fromUrl.user()).isEqualTo("ci");
         assertThat(fromUrl.password()).isEqualTo("pw");
         assertThat(fromUrl.adminDatabase()).isEqualTo("admin");
@@ -78,16 +79,16 @@ class SharedPostgresServerTest {
 
     @Test
     void fromEnvironment_noUser_rejectedWithHint() {
-        assertThatThrownBy(() -> ExternalPostgresServer.fromEnvironment(Map.of(
-                ExternalPostgresServer.URL_VARIABLE, "jdbc:postgresql://db:5432/postgres")))
+        assertThatThrownBy(() -> ExternalPostgresServer.fromEnvironment(
+                        Map.of(ExternalPostgresServer.URL_VARIABLE, "jdbc:postgresql://db:5432/postgres")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(ExternalPostgresServer.USER_VARIABLE);
     }
 
     @Test
     void fromEnvironment_notAPostgresUrl_rejectedWithoutShowingPassword() {
-        assertThatThrownBy(() -> ExternalPostgresServer.fromEnvironment(Map.of(
-                ExternalPostgresServer.URL_VARIABLE, "jdbc:mysql://db/x?user=a&password=topsecret")))
+        assertThatThrownBy(() -> ExternalPostgresServer.fromEnvironment(
+                        Map.of(ExternalPostgresServer.URL_VARIABLE, "jdbc:mysql://db/x?user=a&password=topsecret")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(ExternalPostgresServer.URL_VARIABLE)
                 .hasMessageNotContaining("topsecret");

@@ -3,7 +3,6 @@ package io.meshguard.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -52,8 +51,7 @@ class SharedRedisTest {
 
     @Test
     void select_malformedUrl_saysWhatItExpects() {
-        assertThatThrownBy(() -> SharedRedis.external("http://cache:6379"))
-                .hasMessageContaining("redis://host:port");
+        assertThatThrownBy(() -> SharedRedis.external("http://cache:6379")).hasMessageContaining("redis://host:port");
     }
 
     /** One RESP command over a plain socket; returns the reply's first line (and the bulk string for $). */
@@ -62,7 +60,11 @@ class SharedRedisTest {
             s.setSoTimeout(5_000);
             StringBuilder req = new StringBuilder("*").append(args.length).append("\r\n");
             for (String a : args) {
-                req.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+                req.append('$')
+                        .append(a.getBytes(StandardCharsets.UTF_8).length)
+                        .append("\r\n")
+                        .append(a)
+                        .append("\r\n");
             }
             OutputStream out = s.getOutputStream();
             out.write(req.toString().getBytes(StandardCharsets.UTF_8));

@@ -1,21 +1,21 @@
 package io.meshguard.xds;
 
+import io.meshguard.access.AdminGate;
+import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
-import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.admin.AdminApi;
-import io.meshguard.xds.product.ProductPublisher;
-import io.meshguard.access.AdminGate;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.admin.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.policy.PolicyProfiles;
+import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
+import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.PgNodeStatusWriter;
 import io.meshguard.xds.store.PgRevisionStore;
@@ -28,8 +28,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -64,6 +64,7 @@ public final class XdsController implements ServerComponent {
     private final io.meshguard.xds.approval.FourEyes approvals;
     /** Product publishes as revisions of their gateway groups; every draft publish compiles them in. */
     private final ProductPublisher products;
+
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
@@ -71,12 +72,18 @@ public final class XdsController implements ServerComponent {
     private final DataSource dataSource;
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
     private final Optional<PolicyProfiles> profiles;
+
     private volatile boolean started;
     /** What is mounted beside the controller and ends first when it closes (the console's live streams). */
     private final List<Runnable> beforeClose = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private XdsController(XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit,
-            Optional<PolicyFileSet> policies, Tracing tracing) {
+    private XdsController(
+            XdsSettings settings,
+            DataSource dataSource,
+            MeterRegistry meters,
+            ConfigChangeAudit audit,
+            Optional<PolicyFileSet> policies,
+            Tracing tracing) {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.dataSource = dataSource;
@@ -85,21 +92,33 @@ public final class XdsController implements ServerComponent {
         this.revisions = new PgRevisionStore(dataSource);
         this.nodeStatus = new PgNodeStatusWriter(dataSource, settings.controllerName());
         this.profiles = policies.map(files -> new PolicyProfiles(files, this::servedConfigs, meters));
-        this.core = new XdsCore(new InetSocketAddress(settings.adsBind(), settings.adsPort()),
-                settings.filterTargets(), revisions, settings.defaultGroup(), nodeStatus, meters,
-                Clock.systemUTC(), new ConfigValidator(profiles.map(PolicyProfiles::references)
-                        .orElse(ProfileReferences.NONE)),
-                new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()), settings.adsPeers());
-        this.listener = new RevisionListener(dataSource, revisions, () -> core.publisher().applyLatest(),
-                settings.notifyDebounce(), settings.reconcileInterval());
-        this.subscriptionFeed = new io.meshguard.xds.subscription.CatalogSnapshotFeed(dataSource,
-                new io.meshguard.catalog.CatalogStore(dataSource), core.subscriptionState(),
+        this.core = new XdsCore(
+                new InetSocketAddress(settings.adsBind(), settings.adsPort()),
+                settings.filterTargets(),
+                revisions,
+                settings.defaultGroup(),
+                nodeStatus,
+                meters,
+                Clock.systemUTC(),
+                new ConfigValidator(profiles.map(PolicyProfiles::references).orElse(ProfileReferences.NONE)),
+                new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
+                settings.adsPeers());
+        this.listener = new RevisionListener(
+                dataSource,
+                revisions,
+                () -> core.publisher().applyLatest(),
+                settings.notifyDebounce(),
+                settings.reconcileInterval());
+        this.subscriptionFeed = new io.meshguard.xds.subscription.CatalogSnapshotFeed(
+                dataSource,
+                new io.meshguard.catalog.CatalogStore(dataSource),
+                core.subscriptionState(),
                 settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
         this.approvals = new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher());
-        this.products = new ProductPublisher(draft, new io.meshguard.catalog.CatalogStore(dataSource),
-                core.publisher(), approvals, audit);
+        this.products = new ProductPublisher(
+                draft, new io.meshguard.catalog.CatalogStore(dataSource), core.publisher(), approvals, audit);
     }
 
     /**
@@ -108,8 +127,8 @@ public final class XdsController implements ServerComponent {
      * @param meters where {@code meshguard_xds_*} metrics go (the server's view of the process registry)
      * @param audit receives a {@code config_change} event for every admin change
      */
-    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
-            ConfigChangeAudit audit) {
+    public static XdsController create(
+            XdsSettings settings, DataSource dataSource, MeterRegistry meters, ConfigChangeAudit audit) {
         return new XdsController(settings, dataSource, meters, audit, Optional.empty(), Tracing.disabled());
     }
 
@@ -117,8 +136,12 @@ public final class XdsController implements ServerComponent {
      * As {@link #create(XdsSettings, DataSource, MeterRegistry, ConfigChangeAudit)}, checking every publish against
      * the {@code authz.yaml} and {@code dlp.yaml} the servers load: a route naming a profile they lack is refused.
      */
-    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
-            ConfigChangeAudit audit, Optional<PolicyFileSet> policies) {
+    public static XdsController create(
+            XdsSettings settings,
+            DataSource dataSource,
+            MeterRegistry meters,
+            ConfigChangeAudit audit,
+            Optional<PolicyFileSet> policies) {
         return new XdsController(settings, dataSource, meters, audit, policies, Tracing.disabled());
     }
 
@@ -126,8 +149,13 @@ public final class XdsController implements ServerComponent {
      * With tracing: a {@code meshguard.xds.publish} span per served revision until the fleet ACKs or NACKs it. The
      * caller starts and closes (flushes) the tracing around the controller.
      */
-    public static XdsController create(XdsSettings settings, DataSource dataSource, MeterRegistry meters,
-            ConfigChangeAudit audit, Optional<PolicyFileSet> policies, Tracing tracing) {
+    public static XdsController create(
+            XdsSettings settings,
+            DataSource dataSource,
+            MeterRegistry meters,
+            ConfigChangeAudit audit,
+            Optional<PolicyFileSet> policies,
+            Tracing tracing) {
         return new XdsController(settings, dataSource, meters, audit, policies, tracing);
     }
 
@@ -146,12 +174,13 @@ public final class XdsController implements ServerComponent {
      * port's one document, which lists what else the caller mounts there (io.meshguard.xds.admin.AdminPortDocument).
      */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate, byte[] openApi) {
-        AdminApi api = new AdminApi(draft, revisions, core.publisher(), this::fleet, gate, audit, approvals,
-                products, openApi);
+        AdminApi api = new AdminApi(
+                draft, revisions, core.publisher(), this::fleet, gate, audit, approvals, products, openApi);
         for (String prefix : AdminApi.PREFIXES) {
             http.addHandler(prefix, api);
         }
-        http.addHandler(io.meshguard.xds.admin.AuditAdminApi.PREFIX,
+        http.addHandler(
+                io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, Clock.systemUTC()));
     }
 
@@ -169,10 +198,14 @@ public final class XdsController implements ServerComponent {
     }
 
     /** What {@link #adminServices()} hands out: the controller's own instances, not copies. */
-    public record AdminServices(PgGatewayStore draft, PgRevisionStore revisions, Publisher publisher,
-            io.meshguard.xds.approval.FourEyes approvals, ProductPublisher products, ConfigChangeAudit audit,
-            DataSource dataSource) {
-    }
+    public record AdminServices(
+            PgGatewayStore draft,
+            PgRevisionStore revisions,
+            Publisher publisher,
+            io.meshguard.xds.approval.FourEyes approvals,
+            ProductPublisher products,
+            ConfigChangeAudit audit,
+            DataSource dataSource) {}
 
     @Override
     public String name() {
@@ -188,21 +221,31 @@ public final class XdsController implements ServerComponent {
         listener.start();
         subscriptionFeed.start();
         started = true;
-        log.info("xDS controller {} serving ADS on {}:{}; {}", settings.controllerName(), settings.adsBind(),
-                core.adsPort(), settings.adsPeers().describe());
+        log.info(
+                "xDS controller {} serving ADS on {}:{}; {}",
+                settings.controllerName(),
+                settings.adsBind(),
+                core.adsPort(),
+                settings.adsPeers().describe());
     }
 
     @Override
     public List<ReadinessCheck> readinessChecks() {
         List<ReadinessCheck> checks = new ArrayList<>();
-        checks.add(ReadinessCheck.of("xds:ads", () -> started
-                ? ReadinessCheck.Result.ready("ADS on port " + core.adsPort() + ", groups served: "
-                        + core.snapshots().groups() + "; " + settings.adsPeers().describe())
-                : ReadinessCheck.Result.notReady("ADS not started")));
-        checks.addAll(profiles.map(PolicyProfiles::readinessChecks).orElse(List.of(ReadinessCheck.of(
-                "xds:route-profiles", () -> ReadinessCheck.Result.ready("not checked: no policy directory "
-                        + "configured (" + XdsSettings.AUTHZ_POLICY_FILE.name() + ", " + XdsSettings.DLP_POLICY_FILE.name()
-                        + ")")))));
+        checks.add(ReadinessCheck.of(
+                "xds:ads",
+                () -> started
+                        ? ReadinessCheck.Result.ready("ADS on port " + core.adsPort() + ", groups served: "
+                                + core.snapshots().groups() + "; "
+                                + settings.adsPeers().describe())
+                        : ReadinessCheck.Result.notReady("ADS not started")));
+        checks.addAll(profiles.map(PolicyProfiles::readinessChecks)
+                .orElse(List.of(ReadinessCheck.of(
+                        "xds:route-profiles",
+                        () -> ReadinessCheck.Result.ready("not checked: no policy directory "
+                                + "configured (" + XdsSettings.AUTHZ_POLICY_FILE.name() + ", "
+                                + XdsSettings.DLP_POLICY_FILE.name()
+                                + ")")))));
         return checks;
     }
 
@@ -230,8 +273,8 @@ public final class XdsController implements ServerComponent {
         if (!result.published()) {
             log.error("the sample gateway configuration was refused: {}", result.problems());
         }
-        audit.record(new ConfigChangeAudit.ConfigChange("meshguard-up", "publish", "sample",
-                "published: " + result.published(), "startup"));
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                "meshguard-up", "publish", "sample", "published: " + result.published(), "startup"));
         return result.published();
     }
 

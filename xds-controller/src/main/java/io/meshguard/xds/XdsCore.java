@@ -3,7 +3,6 @@ package io.meshguard.xds;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.AdsServer;
-import io.meshguard.xds.subscription.SubscriptionStateService;
 import io.meshguard.xds.server.AdsStreams;
 import io.meshguard.xds.server.Fleet;
 import io.meshguard.xds.server.NodeGroupMapper;
@@ -13,6 +12,7 @@ import io.meshguard.xds.server.XdsSnapshots;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.subscription.SubscriptionStateService;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -36,14 +36,27 @@ public final class XdsCore implements AutoCloseable {
     private final SnapshotBuilder builder;
     private final RolloutSpans rollouts;
 
-    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
-            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock) {
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock) {
         this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, new ConfigValidator());
     }
 
     /** @param validator what every publish must pass (with the loaded policies' profiles, see PolicyProfiles) */
-    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
-            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator) {
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock,
+            ConfigValidator validator) {
         this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, validator, RolloutSpans.disabled());
     }
 
@@ -51,9 +64,26 @@ public final class XdsCore implements AutoCloseable {
      * As the full constructor in local development ({@link AdsPeerPolicy#localDevelopment()}: loopback only, no
      * identity), for tests and benchmarks on loopback.
      */
-    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
-            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator, RolloutSpans rollouts) {
-        this(adsBind, targets, store, defaultGroup, fleetSink, meters, clock, validator, rollouts,
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock,
+            ConfigValidator validator,
+            RolloutSpans rollouts) {
+        this(
+                adsBind,
+                targets,
+                store,
+                defaultGroup,
+                fleetSink,
+                meters,
+                clock,
+                validator,
+                rollouts,
                 AdsPeerPolicy.localDevelopment());
     }
 
@@ -61,17 +91,28 @@ public final class XdsCore implements AutoCloseable {
      * @param rollouts a span per served revision until the fleet ACKs or NACKs it (closed with the core)
      * @param peers who may open an ADS stream and read which gateway group
      */
-    public XdsCore(InetSocketAddress adsBind, FilterTargets targets, RevisionStore store, Optional<String> defaultGroup,
-            Fleet.Sink fleetSink, MeterRegistry meters, Clock clock, ConfigValidator validator, RolloutSpans rollouts,
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock,
+            ConfigValidator validator,
+            RolloutSpans rollouts,
             AdsPeerPolicy peers) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
         this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
-        this.fleet = new Fleet(clock, status -> {
-            fleetSink.changed(status);
-            rollouts.changed(status);
-            settleRemovals(status);
-        }, snapshots::revisionOf);
+        this.fleet = new Fleet(
+                clock,
+                status -> {
+                    fleetSink.changed(status);
+                    rollouts.changed(status);
+                    settleRemovals(status);
+                },
+                snapshots::revisionOf);
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);

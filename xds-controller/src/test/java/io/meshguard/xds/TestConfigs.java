@@ -13,8 +13,8 @@ public final class TestConfigs {
     private TestConfigs() {}
 
     public static GatewayGroup group(String name, GatewayGroup.ProxylessAuthz authz) {
-        return new GatewayGroup(name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz, null,
-                null);
+        return new GatewayGroup(
+                name, "test", "local", Optional.of("example.com"), List.of(), null, 0, authz, null, null);
     }
 
     public static Upstream upstream(String name, int... ports) {
@@ -31,26 +31,44 @@ public final class TestConfigs {
         return new Upstream(name, Upstream.Protocol.GRPC, lb, 0, eps, null, null, null, null, exceptions);
     }
 
-    public static Api api(String name, String host, String basePath, String defaultVersion,
-            Api.ApiVersion... versions) {
-        return new Api(name, basePath, defaultVersion, host == null ? List.of() : List.of(host),
-                List.of(versions));
+    public static Api api(
+            String name, String host, String basePath, String defaultVersion, Api.ApiVersion... versions) {
+        return new Api(name, basePath, defaultVersion, host == null ? List.of() : List.of(host), List.of(versions));
     }
 
     public static Api.ApiVersion active(String v) {
         return new Api.ApiVersion(v, Api.Status.ACTIVE, null, null, null);
     }
 
-    public static Api.ApiVersion version(String v, Api.Status status, java.time.Instant deprecated,
-            java.time.Instant sunset, String successor) {
-        return new Api.ApiVersion(v, status, Optional.ofNullable(deprecated), Optional.ofNullable(sunset),
+    public static Api.ApiVersion version(
+            String v, Api.Status status, java.time.Instant deprecated, java.time.Instant sunset, String successor) {
+        return new Api.ApiVersion(
+                v,
+                status,
+                Optional.ofNullable(deprecated),
+                Optional.ofNullable(sunset),
                 Optional.ofNullable(successor));
     }
 
-    public static Route route(String group, String name, String api, String version, String prefix,
-            Route.Destination... dests) {
-        return new Route(name, group, api, version, Route.Match.prefix(prefix), List.of(dests), null, null, false, null,
-                null, null, null, null, null, null);
+    public static Route route(
+            String group, String name, String api, String version, String prefix, Route.Destination... dests) {
+        return new Route(
+                name,
+                group,
+                api,
+                version,
+                Route.Match.prefix(prefix),
+                List.of(dests),
+                null,
+                null,
+                false,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
     }
 
     public static Route.Destination to(String upstream, int weight) {

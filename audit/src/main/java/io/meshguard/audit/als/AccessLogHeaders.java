@@ -43,9 +43,15 @@ public record AccessLogHeaders(
 
     /** x-request-id, traceparent, x-tenant-id, x-user-id, x-client-id, x-dwp-source, x-dwp-caller-type; content-type. */
     public static AccessLogHeaders defaults() {
-        return new AccessLogHeaders("x-request-id", AccessLogTags.TRACEPARENT, AccessLogTags.TENANT_HEADER,
-                AccessLogTags.SUBJECT_HEADER, AccessLogTags.CLIENT_ID_HEADER,
-                "x-dwp-source", "x-dwp-caller-type", "content-type");
+        return new AccessLogHeaders(
+                "x-request-id",
+                AccessLogTags.TRACEPARENT,
+                AccessLogTags.TENANT_HEADER,
+                AccessLogTags.SUBJECT_HEADER,
+                AccessLogTags.CLIENT_ID_HEADER,
+                "x-dwp-source",
+                "x-dwp-caller-type",
+                "content-type");
     }
 
     private static String lower(String name) {

@@ -36,6 +36,7 @@ import java.util.Optional;
 public final class AccessLogMapper {
     /** Details keys of the API and version on a gateway's {@code api_call} row (read by the usage report). */
     public static final String API_DETAIL = "api";
+
     public static final String API_VERSION_DETAIL = "api_version";
 
     private final AccessLogHeaders headers;
@@ -69,19 +70,23 @@ public final class AccessLogMapper {
         boolean stream = contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
 
         Optional<UsageTags> usage = UsageTags.of(common);
-        boolean extAuthzDenied = common.hasResponseFlags() && common.getResponseFlags().hasUnauthorizedDetails();
+        boolean extAuthzDenied =
+                common.hasResponseFlags() && common.getResponseFlags().hasUnauthorizedDetails();
         // On a gateway route the identity headers are ext_authz's only when it ran and allowed the request;
         // otherwise they are what the client sent, and a client must not pick the tenant its calls count for.
-        boolean identityTrusted = usage.map(u -> u.authzChecked() && !extAuthzDenied).orElse(true);
+        boolean identityTrusted =
+                usage.map(u -> u.authzChecked() && !extAuthzDenied).orElse(true);
         AuditEvent.Builder event = AuditEvent.builder(AuditKind.API_CALL)
                 .occurredAt(start)
                 .requestId(firstNonEmpty(request.getRequestId(), requestHeaders.get(headers.requestId())))
-                .traceId(TraceContext.traceId(requestHeaders.get(headers.traceparent())).orElse(null))
+                .traceId(TraceContext.traceId(requestHeaders.get(headers.traceparent()))
+                        .orElse(null))
                 .source(nonEmpty(requestHeaders.get(headers.source())))
                 .callerType(nonEmpty(requestHeaders.get(headers.callerType())))
                 .method(method(request.getRequestMethod()))
                 .authority(nonEmpty(request.getAuthority()))
-                .route(usage.map(UsageTags::gatewayRoute).filter(r -> !r.isEmpty())
+                .route(usage.map(UsageTags::gatewayRoute)
+                        .filter(r -> !r.isEmpty())
                         .orElse(nonEmpty(common.getRouteName())))
                 .stream(stream);
         if (identityTrusted) {
@@ -103,7 +108,8 @@ public final class AccessLogMapper {
         if (response.hasResponseCode()) {
             event.status(response.getResponseCode().getValue());
         }
-        Duration latency = common.hasDuration() ? common.getDuration()
+        Duration latency = common.hasDuration()
+                ? common.getDuration()
                 : common.hasTimeToLastDownstreamTxByte() ? common.getTimeToLastDownstreamTxByte() : null;
         if (latency != null) {
             event.latencyUs(micros(latency));
@@ -144,8 +150,8 @@ public final class AccessLogMapper {
 
     private static Instant instant(Timestamp t) throws MalformedEntryException {
         if (t.getSeconds() <= 0 || t.getNanos() < 0 || t.getNanos() > 999_999_999) {
-            throw new MalformedEntryException("start_time is not a valid timestamp: " + t.getSeconds() + "s "
-                    + t.getNanos() + "ns");
+            throw new MalformedEntryException(
+                    "start_time is not a valid timestamp: " + t.getSeconds() + "s " + t.getNanos() + "ns");
         }
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }

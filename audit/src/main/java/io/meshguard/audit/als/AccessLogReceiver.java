@@ -7,7 +7,6 @@ import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
-import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.protobuf.ProtoUtils;
@@ -15,6 +14,7 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditSink;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -41,8 +41,8 @@ public final class AccessLogReceiver implements BindableService {
     /** The method as Envoy calls it, but with the request left as bytes for us to parse. */
     static final MethodDescriptor<byte[], StreamAccessLogsResponse> METHOD =
             AccessLogServiceGrpc.getStreamAccessLogsMethod().toBuilder(
-                    RawBytesMarshaller.INSTANCE, // parsed in the observer, where a failure can be contained
-                    ProtoUtils.marshaller(StreamAccessLogsResponse.getDefaultInstance()))
+                            RawBytesMarshaller.INSTANCE, // parsed in the observer, where a failure can be contained
+                            ProtoUtils.marshaller(StreamAccessLogsResponse.getDefaultInstance()))
                     .build();
 
     private final AuditSink sink;
@@ -69,12 +69,14 @@ public final class AccessLogReceiver implements BindableService {
         this.refused = entries(meters, "refused");
         this.ignoredTcp = entries(meters, "ignored_tcp");
         io.micrometer.core.instrument.Gauge.builder("meshguard.audit.als.streams", openStreams, AtomicInteger::get)
-                .description("Envoy access-log (ALS) streams open now").register(meters);
+                .description("Envoy access-log (ALS) streams open now")
+                .register(meters);
     }
 
     private static Counter entries(MeterRegistry meters, String result) {
         return Counter.builder("meshguard.audit.als.entries")
-                .description("Envoy access-log entries received, by outcome").tag("result", result)
+                .description("Envoy access-log entries received, by outcome")
+                .tag("result", result)
                 .register(meters);
     }
 
@@ -175,9 +177,9 @@ public final class AccessLogReceiver implements BindableService {
         long now = System.nanoTime();
         long last = lastMalformedLogNanos.get();
         if (now - last >= TimeUnit.SECONDS.toNanos(10) && lastMalformedLogNanos.compareAndSet(last, now)) {
-            log.warn("malformed Envoy access-log data skipped (counted in meshguard_audit_als_entries_total, result=malformed): {}",
+            log.warn(
+                    "malformed Envoy access-log data skipped (counted in meshguard_audit_als_entries_total, result=malformed): {}",
                     why);
         }
     }
-
 }

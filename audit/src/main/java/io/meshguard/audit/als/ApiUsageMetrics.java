@@ -38,6 +38,7 @@ public final class ApiUsageMetrics {
     public static final String UNVERIFIED = "_unverified";
     /** The caller is known, but its token carried no tenant (or no client id). */
     public static final String NONE = "_none";
+
     static final int MAX_APIS = 64;
     static final int MAX_VERSIONS = 64;
     static final int MAX_ROUTES = 256;
@@ -47,7 +48,8 @@ public final class ApiUsageMetrics {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
         Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
         Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
-        Duration.ofSeconds(60), Duration.ofSeconds(300)};
+        Duration.ofSeconds(60), Duration.ofSeconds(300)
+    };
 
     private final MeterRegistry meters;
     private final Clock clock;
@@ -75,17 +77,26 @@ public final class ApiUsageMetrics {
         String code = code(event);
         String key = api + '\u0000' + version + '\u0000' + route;
         requests.computeIfAbsent(key + '\u0000' + code, k -> Counter.builder("meshguard_api_requests_total")
-                .description("Gateway requests by API, API version, gateway route and HTTP status (one per request, "
-                        + "from the gateway's access log)")
-                .tag("api", api).tag("api_version", version).tag("route", route).tag("code", code)
-                .register(meters)).increment();
+                        .description(
+                                "Gateway requests by API, API version, gateway route and HTTP status (one per request, "
+                                        + "from the gateway's access log)")
+                        .tag("api", api)
+                        .tag("api_version", version)
+                        .tag("route", route)
+                        .tag("code", code)
+                        .register(meters))
+                .increment();
         if (event.latencyUs().isPresent()) {
-            durations.computeIfAbsent(key, k -> Timer.builder("meshguard_api_request_duration_seconds")
-                    .description("Gateway request duration (first request byte to last response byte) by API, "
-                            + "API version and gateway route")
-                    .tag("api", api).tag("api_version", version).tag("route", route)
-                    .serviceLevelObjectives(BUCKETS)
-                    .register(meters)).record(event.latencyUs().getAsLong(), TimeUnit.MICROSECONDS);
+            durations
+                    .computeIfAbsent(key, k -> Timer.builder("meshguard_api_request_duration_seconds")
+                            .description("Gateway request duration (first request byte to last response byte) by API, "
+                                    + "API version and gateway route")
+                            .tag("api", api)
+                            .tag("api_version", version)
+                            .tag("route", route)
+                            .serviceLevelObjectives(BUCKETS)
+                            .register(meters))
+                    .record(event.latencyUs().getAsLong(), TimeUnit.MICROSECONDS);
         }
         String versionKey = api + '\u0000' + version;
         if (tags.deprecated() && !tags.sunsetText().isEmpty()) {
@@ -93,7 +104,8 @@ public final class ApiUsageMetrics {
             if (gauge != null) {
                 gauge.update(tags.sunsetText());
             } else if (tags.sunset().isPresent()) { // an unparsable date gets no countdown rather than a wrong one
-                sunsets.computeIfAbsent(versionKey, k -> new SunsetGauge(api, version)).update(tags.sunsetText());
+                sunsets.computeIfAbsent(versionKey, k -> new SunsetGauge(api, version))
+                        .update(tags.sunsetText());
             }
         } else if (!tags.deprecated() && sunsets.containsKey(versionKey)) {
             SunsetGauge gone = sunsets.remove(versionKey);
@@ -123,7 +135,10 @@ public final class ApiUsageMetrics {
             c = deprecatedCalls.computeIfAbsent(key, k -> Counter.builder("meshguard_api_deprecated_requests_total")
                     .description("Gateway requests to deprecated API versions by caller (tenant and client id as "
                             + "ext_authz injected them; " + UNVERIFIED + " when it did not)")
-                    .tag("api", api).tag("api_version", version).tag("tenant", t).tag("client_id", cl)
+                    .tag("api", api)
+                    .tag("api_version", version)
+                    .tag("tenant", t)
+                    .tag("client_id", cl)
                     .register(meters));
         }
         c.increment();
@@ -149,11 +164,14 @@ public final class ApiUsageMetrics {
         }
 
         SunsetGauge(String api, String version) {
-            this.gauge = Gauge.builder("meshguard_api_version_sunset_seconds", this,
+            this.gauge = Gauge.builder(
+                            "meshguard_api_version_sunset_seconds",
+                            this,
                             g -> Duration.between(clock.instant(), g.sunset).toMillis() / 1000.0)
                     .description("Seconds until the sunset of a deprecated API version that has had gateway traffic "
                             + "(negative once past)")
-                    .tag("api", api).tag("api_version", version)
+                    .tag("api", api)
+                    .tag("api_version", version)
                     .register(meters);
         }
     }

@@ -17,8 +17,8 @@ import java.util.Optional;
  * @param sunsetText   the version's sunset as the route metadata has it (ISO-8601), empty when it has none
  * @param authzChecked whether ext_authz decides this route's requests (so allowed ones carry its identity headers)
  */
-public record UsageTags(String api, String apiVersion, String gatewayRoute, String lifecycle, String sunsetText,
-        boolean authzChecked) {
+public record UsageTags(
+        String api, String apiVersion, String gatewayRoute, String lifecycle, String sunsetText, boolean authzChecked) {
 
     private static final String API = AccessLogTags.tag(AccessLogTags.API);
     private static final String API_VERSION = AccessLogTags.tag(AccessLogTags.API_VERSION);
@@ -35,8 +35,12 @@ public record UsageTags(String api, String apiVersion, String gatewayRoute, Stri
         if (api.isEmpty() || version.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new UsageTags(api, version, tags.getOrDefault(GATEWAY_ROUTE, ""),
-                tags.getOrDefault(LIFECYCLE, ""), tags.getOrDefault(SUNSET, ""),
+        return Optional.of(new UsageTags(
+                api,
+                version,
+                tags.getOrDefault(GATEWAY_ROUTE, ""),
+                tags.getOrDefault(LIFECYCLE, ""),
+                tags.getOrDefault(SUNSET, ""),
                 AccessLogTags.AUTHZ_CHECKED.equals(tags.get(AUTHZ))));
     }
 

@@ -78,9 +78,19 @@ public final class ApiUsageReport {
      * @param errors       responses with a 5xx status or none at all
      * @param clientErrors responses with a 4xx status
      */
-    public record VersionUsage(String api, String version, Optional<String> lifecycle, Optional<Instant> deprecatedAt,
-            Optional<Instant> sunsetAt, Optional<String> successor, long requests, long errors, long clientErrors,
-            OptionalDouble p50Millis, OptionalDouble p95Millis, List<Caller> topCallers) {
+    public record VersionUsage(
+            String api,
+            String version,
+            Optional<String> lifecycle,
+            Optional<Instant> deprecatedAt,
+            Optional<Instant> sunsetAt,
+            Optional<String> successor,
+            long requests,
+            long errors,
+            long clientErrors,
+            OptionalDouble p50Millis,
+            OptionalDouble p95Millis,
+            List<Caller> topCallers) {
 
         public boolean deprecated() {
             return lifecycle.filter("deprecated"::equals).isPresent();
@@ -100,7 +110,8 @@ public final class ApiUsageReport {
     public List<VersionUsage> report(Instant since, Instant until, Optional<String> api, int topCallers)
             throws SQLException {
         if (!until.isAfter(since)) {
-            throw new IllegalArgumentException("the window's end (" + until + ") must be after its start (" + since + ")");
+            throw new IllegalArgumentException(
+                    "the window's end (" + until + ") must be after its start (" + since + ")");
         }
         if (topCallers < 0) {
             throw new IllegalArgumentException("the number of top callers cannot be negative: " + topCallers);
@@ -116,8 +127,10 @@ public final class ApiUsageReport {
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             callers.computeIfAbsent(key(rs.getString(1), rs.getString(2)), k -> new ArrayList<>())
-                                    .add(new Caller(Optional.ofNullable(rs.getString(3)),
-                                            Optional.ofNullable(rs.getString(4)), rs.getLong(5)));
+                                    .add(new Caller(
+                                            Optional.ofNullable(rs.getString(3)),
+                                            Optional.ofNullable(rs.getString(4)),
+                                            rs.getLong(5)));
                         }
                     }
                 }
@@ -130,9 +143,18 @@ public final class ApiUsageReport {
                     while (rs.next()) {
                         String a = rs.getString(1);
                         String v = rs.getString(2);
-                        out.add(new VersionUsage(a, v, Optional.ofNullable(rs.getString(3)), instant(rs.getTimestamp(4)),
-                                instant(rs.getTimestamp(5)), Optional.ofNullable(rs.getString(6)), rs.getLong(7),
-                                rs.getLong(8), rs.getLong(9), millis(rs, 10), millis(rs, 11),
+                        out.add(new VersionUsage(
+                                a,
+                                v,
+                                Optional.ofNullable(rs.getString(3)),
+                                instant(rs.getTimestamp(4)),
+                                instant(rs.getTimestamp(5)),
+                                Optional.ofNullable(rs.getString(6)),
+                                rs.getLong(7),
+                                rs.getLong(8),
+                                rs.getLong(9),
+                                millis(rs, 10),
+                                millis(rs, 11),
                                 List.copyOf(callers.getOrDefault(key(a, v), List.of()))));
                     }
                 }

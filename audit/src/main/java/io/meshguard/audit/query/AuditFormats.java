@@ -16,9 +16,29 @@ public final class AuditFormats {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Column order of CSV and of JSON objects: the table's columns. */
-    public static final List<String> COLUMNS = List.of("event_id", "occurred_at", "kind", "request_id", "trace_id",
-            "tenant", "subject", "client_id", "source", "caller_type", "method", "authority", "path", "route",
-            "status", "decision", "reason", "latency_us", "request_bytes", "response_bytes", "is_stream", "details");
+    public static final List<String> COLUMNS = List.of(
+            "event_id",
+            "occurred_at",
+            "kind",
+            "request_id",
+            "trace_id",
+            "tenant",
+            "subject",
+            "client_id",
+            "source",
+            "caller_type",
+            "method",
+            "authority",
+            "path",
+            "route",
+            "status",
+            "decision",
+            "reason",
+            "latency_us",
+            "request_bytes",
+            "response_bytes",
+            "is_stream",
+            "details");
 
     private AuditFormats() {}
 
@@ -65,10 +85,18 @@ public final class AuditFormats {
                         .orElseThrow(() -> new IllegalArgumentException("unknown audit kind '" + kindName + "'")))
                 .eventId(java.util.UUID.fromString(o.path("event_id").asText()))
                 .occurredAt(java.time.Instant.parse(o.path("occurred_at").asText()))
-                .requestId(text(o, "request_id")).traceId(text(o, "trace_id")).tenant(text(o, "tenant"))
-                .subject(text(o, "subject")).clientId(text(o, "client_id")).source(text(o, "source"))
-                .callerType(text(o, "caller_type")).method(text(o, "method")).authority(text(o, "authority"))
-                .path(text(o, "path")).route(text(o, "route")).decision(text(o, "decision"))
+                .requestId(text(o, "request_id"))
+                .traceId(text(o, "trace_id"))
+                .tenant(text(o, "tenant"))
+                .subject(text(o, "subject"))
+                .clientId(text(o, "client_id"))
+                .source(text(o, "source"))
+                .callerType(text(o, "caller_type"))
+                .method(text(o, "method"))
+                .authority(text(o, "authority"))
+                .path(text(o, "path"))
+                .route(text(o, "route"))
+                .decision(text(o, "decision"))
                 .reason(text(o, "reason"));
         if (o.path("status").isNumber()) {
             b.status(o.path("status").asInt());
@@ -174,8 +202,17 @@ public final class AuditFormats {
 
     /** A fixed-width table of the columns an operator scans first. */
     public static void writeTable(List<AuditEvent> events, Writer out) throws IOException {
-        List<String> headers = List.of("OCCURRED_AT", "KIND", "TENANT", "SUBJECT", "METHOD", "PATH", "STATUS",
-                "DECISION", "REASON", "REQUEST_ID");
+        List<String> headers = List.of(
+                "OCCURRED_AT",
+                "KIND",
+                "TENANT",
+                "SUBJECT",
+                "METHOD",
+                "PATH",
+                "STATUS",
+                "DECISION",
+                "REASON",
+                "REQUEST_ID");
         List<Function<AuditEvent, String>> cells = List.of(
                 e -> e.occurredAt().toString(),
                 e -> e.kind().dbName(),

@@ -44,7 +44,8 @@ public record AuditQuery(
         public static Cursor parse(String text) {
             int at = text.lastIndexOf('_');
             try {
-                return new Cursor(Instant.parse(text.substring(0, Math.max(at, 0))),
+                return new Cursor(
+                        Instant.parse(text.substring(0, Math.max(at, 0))),
                         java.util.UUID.fromString(text.substring(at + 1)));
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException("not a page position: '" + text + "'");
@@ -53,8 +54,14 @@ public record AuditQuery(
     }
 
     /** As before, without a route filter or page position. */
-    public AuditQuery(Instant since, Optional<Instant> until, Optional<String> tenant, Optional<AuditKind> kind,
-            Optional<String> subject, Optional<String> requestId, int limit) {
+    public AuditQuery(
+            Instant since,
+            Optional<Instant> until,
+            Optional<String> tenant,
+            Optional<AuditKind> kind,
+            Optional<String> subject,
+            Optional<String> requestId,
+            int limit) {
         this(since, until, tenant, kind, subject, requestId, limit, Optional.empty(), Optional.empty());
     }
 
@@ -77,8 +84,14 @@ public record AuditQuery(
 
     /** Everything since {@code since}, newest first, up to {@link #DEFAULT_LIMIT} rows. */
     public static AuditQuery since(Instant since) {
-        return new AuditQuery(since, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), DEFAULT_LIMIT);
+        return new AuditQuery(
+                since,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                DEFAULT_LIMIT);
     }
 
     public AuditQuery withUntil(Instant v) {

@@ -2,7 +2,8 @@ package io.meshguard.audit.query;
 
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
-import java.sql.Connection;
+import io.meshguard.db.TenantScope;
+import io.meshguard.db.TenantScopedTransactions;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -14,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
-import io.meshguard.db.TenantScope;
-import io.meshguard.db.TenantScopedTransactions;
 import javax.sql.DataSource;
 
 /** Reads audit events back from PostgreSQL. */
@@ -112,8 +111,11 @@ public final class AuditReader {
      * @return the number of events exported
      */
     public long exportMonth(YearMonth month, EventConsumer consumer) throws SQLException, java.io.IOException {
-        return export(month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC), TenantScope.ALL, consumer);
+        return export(
+                month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                TenantScope.ALL,
+                consumer);
     }
 
     /**
@@ -135,7 +137,8 @@ public final class AuditReader {
                     ps.setTimestamp(1, Timestamp.from(from));
                     ps.setTimestamp(2, Timestamp.from(to));
                     if (scoped) {
-                        ps.setArray(3, c.createArrayOf("varchar", scope.tenants().toArray()));
+                        ps.setArray(
+                                3, c.createArrayOf("varchar", scope.tenants().toArray()));
                     }
                     long n = 0;
                     try (ResultSet rs = ps.executeQuery()) {

@@ -26,13 +26,14 @@ public final class TimeArguments {
         Matcher m = RELATIVE.matcher(t);
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));
-            Duration d = switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                case "d" -> Duration.ofDays(n);
-                default -> Duration.ofDays(7 * n);
-            };
+            Duration d =
+                    switch (m.group(2)) {
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        case "d" -> Duration.ofDays(n);
+                        default -> Duration.ofDays(7 * n);
+                    };
             return clock.instant().minus(d);
         }
         try {

@@ -30,7 +30,8 @@ public final class TrafficReport {
 
     /** The windows a caller may ask for: bounded, so a page never scans months of rows. */
     public enum Window {
-        HOUR(Duration.ofHours(1), Duration.ofMinutes(5)), DAY(Duration.ofDays(1), Duration.ofHours(1));
+        HOUR(Duration.ofHours(1), Duration.ofMinutes(5)),
+        DAY(Duration.ofDays(1), Duration.ofHours(1));
 
         private final Duration length;
         private final Duration bucket;
@@ -59,19 +60,32 @@ public final class TrafficReport {
     /**
      * One API version's calls; {@code serverErrors} counts 5xx and answers without a status.
      */
-    public record VersionTraffic(String api, String version, long requests, long clientErrors, long serverErrors,
-            long unauthorized, long forbidden, long tooManyRequests, OptionalDouble p95Millis) {}
+    public record VersionTraffic(
+            String api,
+            String version,
+            long requests,
+            long clientErrors,
+            long serverErrors,
+            long unauthorized,
+            long forbidden,
+            long tooManyRequests,
+            OptionalDouble p95Millis) {}
 
     public record DetectorFindings(String detector, long findings) {}
 
     /** A caller past {@code threshold} percent of a quota in the period starting {@code periodStart}. */
     public record NearQuota(String quota, String caller, LocalDate periodStart, int threshold, long used, long limit) {}
 
-    public record Traffic(Instant since, Instant until, List<VersionTraffic> versions, List<DetectorFindings> dlp,
+    public record Traffic(
+            Instant since,
+            Instant until,
+            List<VersionTraffic> versions,
+            List<DetectorFindings> dlp,
             List<NearQuota> nearQuota) {}
 
     /** Alerts at or above this percentage count as "near quota". */
     public static final int NEAR_QUOTA_PERCENT = 80;
+
     private static final int NEAR_QUOTA_SHOWN = 20;
 
     private static final String VERSIONS = "select details->>'" + API + "', details->>'" + VERSION + "', count(*),"
@@ -97,11 +111,12 @@ public final class TrafficReport {
             + " order by used::float8 / greatest(quota_limit, 1) desc, quota, caller limit " + NEAR_QUOTA_SHOWN;
 
     // date_bin (PostgreSQL 14+): the bucket each call falls in, counted from the window's start
-    private static final String SERIES = "select details->>'" + API + "', date_bin(cast(? as interval), occurred_at, ?),"
-            + " count(*), count(*) filter (where status >= 400 or status is null or status < 100),"
-            + " percentile_cont(0.95) within group (order by latency_us)"
-            + " from audit_event where kind = 'api_call' and occurred_at >= ? and occurred_at < ?"
-            + " and details->>'" + API + "' is not null and source is distinct from 'extproc-dlp'";
+    private static final String SERIES =
+            "select details->>'" + API + "', date_bin(cast(? as interval), occurred_at, ?),"
+                    + " count(*), count(*) filter (where status >= 400 or status is null or status < 100),"
+                    + " percentile_cont(0.95) within group (order by latency_us)"
+                    + " from audit_event where kind = 'api_call' and occurred_at >= ? and occurred_at < ?"
+                    + " and details->>'" + API + "' is not null and source is distinct from 'extproc-dlp'";
 
     private final DataSource dataSource;
 
@@ -122,8 +137,15 @@ public final class TrafficReport {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         double p95 = rs.getDouble(9);
-                        versions.add(new VersionTraffic(rs.getString(1), rs.getString(2), rs.getLong(3),
-                                rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7), rs.getLong(8),
+                        versions.add(new VersionTraffic(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getLong(3),
+                                rs.getLong(4),
+                                rs.getLong(5),
+                                rs.getLong(6),
+                                rs.getLong(7),
+                                rs.getLong(8),
                                 rs.wasNull() ? OptionalDouble.empty() : OptionalDouble.of(p95 / 1000.0)));
                     }
                 }
@@ -148,8 +170,8 @@ public final class TrafficReport {
         int buckets = (int) (window.length().toSeconds() / seconds);
         java.util.Map<String, Point[]> byApi = new java.util.TreeMap<>();
         new TenantScopedTransactions(dataSource).inScope(scope, c -> {
-            try (PreparedStatement ps = c.prepareStatement(SERIES + (scope.all() ? "" : " and tenant = any (?)")
-                    + " group by 1, 2")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement(SERIES + (scope.all() ? "" : " and tenant = any (?)") + " group by 1, 2")) {
                 ps.setString(1, seconds + " seconds");
                 ps.setTimestamp(2, Timestamp.from(since));
                 ps.setTimestamp(3, Timestamp.from(since));
@@ -162,10 +184,11 @@ public final class TrafficReport {
                         Instant start = rs.getTimestamp(2).toInstant();
                         int i = (int) (Duration.between(since, start).toSeconds() / seconds);
                         double p95 = rs.getDouble(5);
-                        OptionalDouble latency = rs.wasNull() ? OptionalDouble.empty() : OptionalDouble.of(p95 / 1000.0);
+                        OptionalDouble latency =
+                                rs.wasNull() ? OptionalDouble.empty() : OptionalDouble.of(p95 / 1000.0);
                         if (i >= 0 && i < buckets) {
-                            byApi.computeIfAbsent(rs.getString(1), k -> new Point[buckets])[i] = new Point(start,
-                                    rs.getLong(3), rs.getLong(4), latency);
+                            byApi.computeIfAbsent(rs.getString(1), k -> new Point[buckets])[i] =
+                                    new Point(start, rs.getLong(3), rs.getLong(4), latency);
                         }
                     }
                 }
@@ -176,8 +199,10 @@ public final class TrafficReport {
         byApi.forEach((api, points) -> {
             List<Point> filled = new ArrayList<>(buckets);
             for (int i = 0; i < buckets; i++) {
-                filled.add(points[i] != null ? points[i] : new Point(since.plusSeconds(i * seconds), 0, 0,
-                        OptionalDouble.empty()));
+                filled.add(
+                        points[i] != null
+                                ? points[i]
+                                : new Point(since.plusSeconds(i * seconds), 0, 0, OptionalDouble.empty()));
             }
             out.add(new ApiSeries(api, List.copyOf(filled)));
         });
@@ -188,17 +213,27 @@ public final class TrafficReport {
         boolean scoped = !scope.all();
         List<NearQuota> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(NEAR.replace("SCOPE", scoped ? "and caller = any (?)" : ""))) {
+                PreparedStatement ps =
+                        c.prepareStatement(NEAR.replace("SCOPE", scoped ? "and caller = any (?)" : ""))) {
             c.setReadOnly(true);
             ps.setObject(1, LocalDate.ofInstant(until, java.time.ZoneOffset.UTC).minusDays(31));
             ps.setInt(2, NEAR_QUOTA_PERCENT);
             if (scoped) {
-                ps.setArray(3, c.createArrayOf("varchar", scope.tenants().stream().map(t -> "tenant:" + t).toArray()));
+                ps.setArray(
+                        3,
+                        c.createArrayOf(
+                                "varchar",
+                                scope.tenants().stream().map(t -> "tenant:" + t).toArray()));
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new NearQuota(rs.getString(1), rs.getString(2), rs.getObject(3, LocalDate.class),
-                            rs.getInt(4), rs.getLong(5), rs.getLong(6)));
+                    out.add(new NearQuota(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getObject(3, LocalDate.class),
+                            rs.getInt(4),
+                            rs.getLong(5),
+                            rs.getLong(6)));
                 }
             }
         }

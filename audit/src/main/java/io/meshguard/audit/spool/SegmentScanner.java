@@ -22,11 +22,11 @@ final class SegmentScanner {
         if (data.length < SegmentFormat.HEADER.length) {
             // A crash while the header was being written: nothing was ever appended. Only a prefix of the header
             // is harmless; anything else is a file we did not write.
-            boolean headerPrefix = Arrays.equals(
-                    data, 0, data.length, SegmentFormat.HEADER, 0, data.length);
+            boolean headerPrefix = Arrays.equals(data, 0, data.length, SegmentFormat.HEADER, 0, data.length);
             return new SegmentContents(records, headerPrefix ? 0 : 1, headerPrefix ? 0 : data.length);
         }
-        if (!Arrays.equals(data, 0, SegmentFormat.HEADER.length, SegmentFormat.HEADER, 0, SegmentFormat.HEADER.length)) {
+        if (!Arrays.equals(
+                data, 0, SegmentFormat.HEADER.length, SegmentFormat.HEADER, 0, SegmentFormat.HEADER.length)) {
             return new SegmentContents(records, 1, data.length);
         }
         ByteBuffer buf = ByteBuffer.wrap(data);
@@ -36,8 +36,8 @@ final class SegmentScanner {
         while (pos < data.length) {
             int length = validRecordAt(buf, data, pos);
             if (length >= 0) {
-                records.add(Arrays.copyOfRange(data, pos + SegmentFormat.RECORD_OVERHEAD,
-                        pos + SegmentFormat.RECORD_OVERHEAD + length));
+                records.add(Arrays.copyOfRange(
+                        data, pos + SegmentFormat.RECORD_OVERHEAD, pos + SegmentFormat.RECORD_OVERHEAD + length));
                 pos += SegmentFormat.RECORD_OVERHEAD + length;
                 continue;
             }
@@ -59,7 +59,8 @@ final class SegmentScanner {
             return -1;
         }
         int length = buf.getInt(pos + 4);
-        if (length < 0 || length > SegmentFormat.MAX_PAYLOAD
+        if (length < 0
+                || length > SegmentFormat.MAX_PAYLOAD
                 || (long) pos + SegmentFormat.RECORD_OVERHEAD + length > data.length) {
             return -1;
         }

@@ -86,7 +86,8 @@ public final class Spool implements Closeable {
         long maxSeq = 0;
         for (Segment s : found) {
             maxSeq = Math.max(maxSeq, s.sequence);
-            if (s.size <= SegmentFormat.HEADER.length && SegmentScanner.scan(s.file).skippedRecords() == 0) {
+            if (s.size <= SegmentFormat.HEADER.length
+                    && SegmentScanner.scan(s.file).skippedRecords() == 0) {
                 Files.deleteIfExists(s.file); // created, never appended to
                 continue;
             }
@@ -95,8 +96,11 @@ public final class Spool implements Closeable {
         }
         nextSequence = maxSeq + 1;
         if (!sealed.isEmpty()) {
-            log.info("audit spool {} holds {} segment(s), {} bytes, left from an earlier run: they will be replayed",
-                    settings.directory(), sealed.size(), totalBytes);
+            log.info(
+                    "audit spool {} holds {} segment(s), {} bytes, left from an earlier run: they will be replayed",
+                    settings.directory(),
+                    sealed.size(),
+                    totalBytes);
         }
         forceDirectory();
         refreshSnapshots();
@@ -217,7 +221,8 @@ public final class Spool implements Closeable {
             activeChannel.truncate(sizeBefore);
             activeChannel.force(false);
         } catch (IOException ignored) {
-            log.warn("audit spool: could not truncate {} after a failed write; the reader will skip the torn tail",
+            log.warn(
+                    "audit spool: could not truncate {} after a failed write; the reader will skip the torn tail",
                     active.file);
         }
         try {
@@ -234,11 +239,12 @@ public final class Spool implements Closeable {
         switch (settings.fsync()) {
             case EVERY_BATCH -> force();
             case INTERVAL -> {
-                if (System.nanoTime() - lastForceNanos >= settings.fsyncInterval().toNanos()) {
+                if (System.nanoTime() - lastForceNanos
+                        >= settings.fsyncInterval().toNanos()) {
                     force();
                 }
             }
-            case NONE -> { }
+            case NONE -> {}
         }
     }
 
@@ -246,8 +252,11 @@ public final class Spool implements Closeable {
     public void syncIfDue() throws IOException {
         lock.lock();
         try {
-            if (!closed && unforced && settings.fsync() == FsyncPolicy.INTERVAL
-                    && System.nanoTime() - lastForceNanos >= settings.fsyncInterval().toNanos()) {
+            if (!closed
+                    && unforced
+                    && settings.fsync() == FsyncPolicy.INTERVAL
+                    && System.nanoTime() - lastForceNanos
+                            >= settings.fsyncInterval().toNanos()) {
                 force();
             }
         } finally {

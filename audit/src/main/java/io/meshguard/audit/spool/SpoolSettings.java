@@ -34,15 +34,20 @@ public record SpoolSettings(
             throw new IllegalArgumentException("audit spool segment size must be at least 1024 bytes");
         }
         if (maxBytes < segmentBytes) {
-            throw new IllegalArgumentException("audit spool cap (" + maxBytes
-                    + " bytes) must be at least one segment (" + segmentBytes + " bytes)");
+            throw new IllegalArgumentException("audit spool cap (" + maxBytes + " bytes) must be at least one segment ("
+                    + segmentBytes + " bytes)");
         }
     }
 
     /** Defaults: 1 GiB cap, 16 MiB segments, fsync every batch, reject when full. */
     public static SpoolSettings defaults(Path directory) {
-        return new SpoolSettings(directory, DEFAULT_MAX_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy.EVERY_BATCH,
-                Duration.ofSeconds(1), SpoolFullPolicy.REJECT);
+        return new SpoolSettings(
+                directory,
+                DEFAULT_MAX_BYTES,
+                DEFAULT_SEGMENT_BYTES,
+                FsyncPolicy.EVERY_BATCH,
+                Duration.ofSeconds(1),
+                SpoolFullPolicy.REJECT);
     }
 
     public SpoolSettings withMaxBytes(long bytes) {

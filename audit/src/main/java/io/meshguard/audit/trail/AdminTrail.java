@@ -57,8 +57,8 @@ public final class AdminTrail {
     public static Appended appendWithin(Connection c, AdminTrailEntry e) throws SQLException {
         long prevSeq;
         String prevHash;
-        try (PreparedStatement ps = c.prepareStatement(
-                "select seq, row_hash from admin_trail_head where id = 1 for update");
+        try (PreparedStatement ps =
+                        c.prepareStatement("select seq, row_hash from admin_trail_head where id = 1 for update");
                 ResultSet rs = ps.executeQuery()) {
             rs.next();
             prevSeq = rs.getLong(1);
@@ -95,7 +95,8 @@ public final class AdminTrail {
             ps.setString(i, hash);
             ps.executeUpdate();
         }
-        try (PreparedStatement ps = c.prepareStatement("update admin_trail_head set seq = ?, row_hash = ? where id = 1")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("update admin_trail_head set seq = ?, row_hash = ? where id = 1")) {
             ps.setLong(1, seq);
             ps.setString(2, hash);
             ps.executeUpdate();
@@ -129,14 +130,14 @@ public final class AdminTrail {
                 throw ex;
             }
         } catch (SQLException ex) {
-            throw new UnavailableException("the admin trail's month " + month + " could not be dropped: "
-                    + ex.getMessage(), ex);
+            throw new UnavailableException(
+                    "the admin trail's month " + month + " could not be dropped: " + ex.getMessage(), ex);
         }
     }
 
     /** {@link #dropMonth} inside the caller's open transaction on {@code c}: the drop, anchor and row commit together. */
-    public static Dropped dropMonthWithin(Connection c, java.time.YearMonth month, int retentionMonths,
-            java.time.Instant at) throws SQLException {
+    public static Dropped dropMonthWithin(
+            Connection c, java.time.YearMonth month, int retentionMonths, java.time.Instant at) throws SQLException {
         long rows;
         try (PreparedStatement ps = c.prepareStatement("select admin_trail_drop_month(?, ?, ?)")) {
             ps.setObject(1, month.atDay(1));
@@ -150,19 +151,35 @@ public final class AdminTrail {
         long anchorSeq = 0;
         String anchorHash = TrailHash.GENESIS;
         try (PreparedStatement ps = c.prepareStatement(
-                "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
+                        "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
                 ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
                 anchorSeq = rs.getLong(1);
                 anchorHash = rs.getString(2);
             }
         }
-        appendWithin(c, new AdminTrailEntry(at, "audit-maintenance", "system", java.util.Optional.empty(),
-                java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), RETENTION_ACTION,
-                "admin_trail/" + month, "dropped " + rows + " rows, anchored at row " + anchorSeq,
-                java.util.Optional.empty(), java.util.Optional.empty(), java.util.Map.of(
-                        "retention_months", Integer.toString(retentionMonths),
-                        "anchor_seq", Long.toString(anchorSeq), "anchor_hash", anchorHash)));
+        appendWithin(
+                c,
+                new AdminTrailEntry(
+                        at,
+                        "audit-maintenance",
+                        "system",
+                        java.util.Optional.empty(),
+                        java.util.Optional.empty(),
+                        java.util.Optional.empty(),
+                        java.util.Optional.empty(),
+                        RETENTION_ACTION,
+                        "admin_trail/" + month,
+                        "dropped " + rows + " rows, anchored at row " + anchorSeq,
+                        java.util.Optional.empty(),
+                        java.util.Optional.empty(),
+                        java.util.Map.of(
+                                "retention_months",
+                                Integer.toString(retentionMonths),
+                                "anchor_seq",
+                                Long.toString(anchorSeq),
+                                "anchor_hash",
+                                anchorHash)));
         return new Dropped(rows, anchorSeq, anchorHash);
     }
 

@@ -14,9 +14,19 @@ import java.util.TreeMap;
  * @param beforeDigest SHA-256 (hex) of the object before a change, when there was one
  * @param details further facts; never a secret
  */
-public record AdminTrailEntry(Instant occurredAt, String actor, String authMethod, Optional<String> tenant,
-        Optional<String> roleUsed, Optional<String> sourceAddress, Optional<String> requestId, String action,
-        String target, String outcome, Optional<String> beforeDigest, Optional<String> afterDigest,
+public record AdminTrailEntry(
+        Instant occurredAt,
+        String actor,
+        String authMethod,
+        Optional<String> tenant,
+        Optional<String> roleUsed,
+        Optional<String> sourceAddress,
+        Optional<String> requestId,
+        String action,
+        String target,
+        String outcome,
+        Optional<String> beforeDigest,
+        Optional<String> afterDigest,
         Map<String, String> details) {
     public AdminTrailEntry {
         // PostgreSQL keeps microseconds: the canonical form must be of what is stored
@@ -25,9 +35,21 @@ public record AdminTrailEntry(Instant occurredAt, String actor, String authMetho
     }
 
     /** An entry at the current time with only the fields every event has. */
-    public static AdminTrailEntry of(String actor, String authMethod, String action, String target, String outcome,
-            Optional<String> requestId) {
-        return new AdminTrailEntry(Instant.now(), actor, authMethod, Optional.empty(), Optional.empty(),
-                Optional.empty(), requestId, action, target, outcome, Optional.empty(), Optional.empty(), Map.of());
+    public static AdminTrailEntry of(
+            String actor, String authMethod, String action, String target, String outcome, Optional<String> requestId) {
+        return new AdminTrailEntry(
+                Instant.now(),
+                actor,
+                authMethod,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                requestId,
+                action,
+                target,
+                outcome,
+                Optional.empty(),
+                Optional.empty(),
+                Map.of());
     }
 }

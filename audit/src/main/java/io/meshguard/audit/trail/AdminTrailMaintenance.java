@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class AdminTrailMaintenance implements AutoCloseable {
     /** The shortest retention accepted. */
     public static final int MIN_RETENTION_MONTHS = 13;
+
     private static final Logger LOG = LoggerFactory.getLogger(AdminTrailMaintenance.class);
     private static final Pattern PARTITION = Pattern.compile("admin_trail_(\\d{4})_(\\d{2})");
     /** The advisory lock of a run (hashtext of a fixed name, as V40's functions take theirs). */
@@ -51,7 +52,9 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     private final Clock clock;
     private final int monthsAhead;
     private final int retentionMonths;
-    private final MaintenanceSchedule schedule = new MaintenanceSchedule("admin-trail-maintenance", this::runLogged,
+    private final MaintenanceSchedule schedule = new MaintenanceSchedule(
+            "admin-trail-maintenance",
+            this::runLogged,
             (e, retryIn) -> LOG.error("admin trail maintenance failed (retrying in {}): {}", retryIn, e.toString()));
 
     /**
@@ -60,8 +63,8 @@ public final class AdminTrailMaintenance implements AutoCloseable {
      */
     public AdminTrailMaintenance(DataSource dataSource, Clock clock, int monthsAhead, int retentionMonths) {
         if (monthsAhead < 1 || monthsAhead > 120) {
-            throw new IllegalArgumentException("admin trail partitions ahead must be between 1 and 120, got "
-                    + monthsAhead);
+            throw new IllegalArgumentException(
+                    "admin trail partitions ahead must be between 1 and 120, got " + monthsAhead);
         }
         if (retentionMonths < MIN_RETENTION_MONTHS || retentionMonths > 1200) {
             throw new IllegalArgumentException("admin trail retention must be between " + MIN_RETENTION_MONTHS
@@ -107,8 +110,11 @@ public final class AdminTrailMaintenance implements AutoCloseable {
                     long n = dropMonth(c, month);
                     rows += n;
                     dropped.add(month);
-                    LOG.info("admin trail retention: dropped {} ({} rows, older than {} months), anchored first",
-                            month, n, retentionMonths);
+                    LOG.info(
+                            "admin trail retention: dropped {} ({} rows, older than {} months), anchored first",
+                            month,
+                            n,
+                            retentionMonths);
                 }
                 return new Result(true, created, dropped, rows);
             } finally {
@@ -121,7 +127,8 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     private long dropMonth(Connection c, YearMonth month) throws SQLException {
         c.setAutoCommit(false);
         try {
-            long rows = AdminTrail.dropMonthWithin(c, month, retentionMonths, Instant.now(clock)).rows();
+            long rows = AdminTrail.dropMonthWithin(c, month, retentionMonths, Instant.now(clock))
+                    .rows();
             c.commit();
             return rows;
         } catch (SQLException | RuntimeException e) {
@@ -167,7 +174,9 @@ public final class AdminTrailMaintenance implements AutoCloseable {
     private void runLogged() throws SQLException {
         Result r = runOnce();
         if (r.ran()) {
-            LOG.info("admin trail maintenance: {} partition(s) created, {} month(s) dropped", r.created(),
+            LOG.info(
+                    "admin trail maintenance: {} partition(s) created, {} month(s) dropped",
+                    r.created(),
                     r.dropped().size());
         }
     }

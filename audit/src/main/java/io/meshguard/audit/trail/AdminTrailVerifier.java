@@ -111,7 +111,7 @@ public final class AdminTrailVerifier {
         long anchorSeq = 0;
         String prevHash = TrailHash.GENESIS;
         try (PreparedStatement ps = c.prepareStatement(
-                "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
+                        "select up_to_seq, row_hash from admin_trail_anchor order by up_to_seq desc limit 1");
                 ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
                 anchorSeq = rs.getLong(1);
@@ -134,7 +134,8 @@ public final class AdminTrailVerifier {
         long expectedSeq = anchorSeq + 1;
         long checked = 0;
         Optional<Finding> bad = Optional.empty();
-        try (PreparedStatement ps = c.prepareStatement("select * from admin_trail where seq > ? order by seq, occurred_at")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("select * from admin_trail where seq > ? order by seq, occurred_at")) {
             ps.setLong(1, anchorSeq);
             ps.setFetchSize(1000);
             try (ResultSet rs = ps.executeQuery()) {
@@ -143,20 +144,34 @@ public final class AdminTrailVerifier {
                     checked++;
                     if (seq < expectedSeq) {
                         // a partitioned trail's key is (occurred_at, seq): a second row with a taken number can exist
-                        bad = Optional.of(new Finding(seq, Problem.INSERTED, "row " + seq + " appears twice (in "
-                                + "two months): one of them was put in"));
+                        bad = Optional.of(new Finding(
+                                seq,
+                                Problem.INSERTED,
+                                "row " + seq + " appears twice (in " + "two months): one of them was put in"));
                     } else if (seq != expectedSeq) {
-                        bad = Optional.of(new Finding(expectedSeq, Problem.REMOVED, "rows " + expectedSeq + " to "
-                                + (seq - 1) + " are missing" + (anchorSeq > 0 && expectedSeq == anchorSeq + 1
-                                        ? " (after the anchor at row " + anchorSeq + ")" : "")));
+                        bad = Optional.of(new Finding(
+                                expectedSeq,
+                                Problem.REMOVED,
+                                "rows " + expectedSeq + " to "
+                                        + (seq - 1) + " are missing"
+                                        + (anchorSeq > 0 && expectedSeq == anchorSeq + 1
+                                                ? " (after the anchor at row " + anchorSeq + ")"
+                                                : "")));
                     } else if (!rs.getString("prev_hash").equals(prevHash)) {
-                        bad = Optional.of(new Finding(seq, Problem.INSERTED, "row " + seq + " does not chain to row "
-                                + (seq - 1) + ": a row was put in here, or row " + (seq - 1) + " was rewritten"));
+                        bad = Optional.of(new Finding(
+                                seq,
+                                Problem.INSERTED,
+                                "row " + seq + " does not chain to row " + (seq - 1)
+                                        + ": a row was put in here, or row " + (seq - 1) + " was rewritten"));
                     } else {
                         AdminTrailEntry e = entry(rs);
                         if (!TrailHash.of(seq, e, prevHash).equals(rs.getString("row_hash"))) {
-                            bad = Optional.of(new Finding(seq, Problem.ALTERED, "row " + seq
-                                    + "'s content does not match its hash: it was changed after it was written"));
+                            bad = Optional.of(
+                                    new Finding(
+                                            seq,
+                                            Problem.ALTERED,
+                                            "row " + seq
+                                                    + "'s content does not match its hash: it was changed after it was written"));
                         } else if (e.action().equals(AdminTrail.RETENTION_ACTION)
                                 && Long.toString(anchorSeq).equals(e.details().get("anchor_seq"))
                                 && anchorHash.equals(e.details().get("anchor_hash"))) {
@@ -173,14 +188,22 @@ public final class AdminTrailVerifier {
         }
         long lastSeq = expectedSeq - 1;
         if (bad.isEmpty() && (lastSeq != headSeq || !prevHash.equals(headHash))) {
-            bad = Optional.of(new Finding(lastSeq + 1, Problem.TRUNCATED, "the chain ends at row " + lastSeq
-                    + " but its head says row " + headSeq + ": the newest rows were removed, or rows were added "
-                    + "without the head"));
+            bad = Optional.of(new Finding(
+                    lastSeq + 1,
+                    Problem.TRUNCATED,
+                    "the chain ends at row " + lastSeq
+                            + " but its head says row " + headSeq
+                            + ": the newest rows were removed, or rows were added "
+                            + "without the head"));
         }
         if (bad.isEmpty() && !vouched) {
-            bad = Optional.of(new Finding(anchorSeq, Problem.ANCHOR_UNVOUCHED, "the anchor at row " + anchorSeq
-                    + " is recorded by no trail row (" + AdminTrail.RETENTION_ACTION + " with its seq and hash): it was "
-                    + "written by hand, and the rows up to " + anchorSeq + " were removed under it"));
+            bad = Optional.of(new Finding(
+                    anchorSeq,
+                    Problem.ANCHOR_UNVOUCHED,
+                    "the anchor at row " + anchorSeq
+                            + " is recorded by no trail row (" + AdminTrail.RETENTION_ACTION
+                            + " with its seq and hash): it was "
+                            + "written by hand, and the rows up to " + anchorSeq + " were removed under it"));
         }
         if (bad.isEmpty() && checkpoints.isPresent()) {
             bad = new CheckpointCheck(checkpoints.get(), anchorSeq, headSeq, keptHashes).firstBad();
@@ -188,15 +211,22 @@ public final class AdminTrailVerifier {
         if (bad.isEmpty() && expected.isPresent()) {
             Head h = expected.get();
             if (h.seq() > headSeq) {
-                bad = Optional.of(new Finding(h.seq(), Problem.TRUNCATED, "the recorded head is row " + h.seq()
-                        + " but the trail ends at row " + headSeq + ": the newest rows and the head were removed"));
+                bad = Optional.of(new Finding(
+                        h.seq(),
+                        Problem.TRUNCATED,
+                        "the recorded head is row " + h.seq() + " but the trail ends at row " + headSeq
+                                + ": the newest rows and the head were removed"));
             } else if (h.seq() > anchorSeq) {
                 try (PreparedStatement ps = c.prepareStatement("select row_hash from admin_trail where seq = ?")) {
                     ps.setLong(1, h.seq());
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next() || !rs.getString(1).equals(h.rowHash())) {
-                            bad = Optional.of(new Finding(h.seq(), Problem.REWRITTEN, "row " + h.seq()
-                                    + " no longer has the hash recorded for it: the trail up to it was rewritten"));
+                            bad = Optional.of(
+                                    new Finding(
+                                            h.seq(),
+                                            Problem.REWRITTEN,
+                                            "row " + h.seq()
+                                                    + " no longer has the hash recorded for it: the trail up to it was rewritten"));
                         }
                     }
                 }
@@ -208,14 +238,24 @@ public final class AdminTrailVerifier {
     private static AdminTrailEntry entry(ResultSet rs) throws SQLException {
         Map<String, String> details;
         try {
-            details = JSON.readValue(rs.getString("details"), new TypeReference<Map<String, String>>() { });
+            details = JSON.readValue(rs.getString("details"), new TypeReference<Map<String, String>>() {});
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             details = Map.of("unreadable", rs.getString("details"));
         }
-        return new AdminTrailEntry(rs.getTimestamp("occurred_at").toInstant(), rs.getString("actor"),
-                rs.getString("auth_method"), opt(rs, "tenant"), opt(rs, "role_used"), opt(rs, "source_address"),
-                opt(rs, "request_id"), rs.getString("action"), rs.getString("target"), rs.getString("outcome"),
-                opt(rs, "before_digest"), opt(rs, "after_digest"), details);
+        return new AdminTrailEntry(
+                rs.getTimestamp("occurred_at").toInstant(),
+                rs.getString("actor"),
+                rs.getString("auth_method"),
+                opt(rs, "tenant"),
+                opt(rs, "role_used"),
+                opt(rs, "source_address"),
+                opt(rs, "request_id"),
+                rs.getString("action"),
+                rs.getString("target"),
+                rs.getString("outcome"),
+                opt(rs, "before_digest"),
+                opt(rs, "after_digest"),
+                details);
     }
 
     private static Optional<String> opt(ResultSet rs, String column) throws SQLException {

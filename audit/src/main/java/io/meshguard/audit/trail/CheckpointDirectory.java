@@ -41,8 +41,11 @@ public final class CheckpointDirectory implements AutoCloseable {
         if (open == null || !day.equals(openDay)) {
             close();
             Files.createDirectories(dir);
-            open = FileChannel.open(dir.resolve(PREFIX + day + "-" + instance + ".jsonl"), StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+            open = FileChannel.open(
+                    dir.resolve(PREFIX + day + "-" + instance + ".jsonl"),
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND,
+                    StandardOpenOption.WRITE);
             openDay = day;
         }
         ByteBuffer line = ByteBuffer.wrap((c.toJsonLine() + "\n").getBytes(StandardCharsets.UTF_8));
@@ -58,7 +61,9 @@ public final class CheckpointDirectory implements AutoCloseable {
         List<String> bad = new ArrayList<>();
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.getFileName().toString().startsWith(PREFIX)).sorted().toList();
+            files = s.filter(p -> p.getFileName().toString().startsWith(PREFIX))
+                    .sorted()
+                    .toList();
         }
         for (Path f : files) {
             List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);

@@ -27,8 +27,10 @@ public final class CheckpointKeys {
         try {
             return KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(pem(file, "PRIVATE KEY")));
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException(file + " is not an Ed25519 private key (PKCS#8 PEM, as `openssl genpkey "
-                    + "-algorithm ed25519` writes): " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    file + " is not an Ed25519 private key (PKCS#8 PEM, as `openssl genpkey "
+                            + "-algorithm ed25519` writes): " + e.getMessage(),
+                    e);
         }
     }
 
@@ -37,8 +39,10 @@ public final class CheckpointKeys {
         try {
             return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(pem(file, "PUBLIC KEY")));
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException(file + " is not an Ed25519 public key (PEM, as `openssl pkey -pubout` "
-                    + "writes): " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    file + " is not an Ed25519 public key (PEM, as `openssl pkey -pubout` " + "writes): "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -67,8 +71,9 @@ public final class CheckpointKeys {
     }
 
     private static String toPem(String label, byte[] der) {
-        return "-----BEGIN " + label + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-                .encodeToString(der) + "\n-----END " + label + "-----\n";
+        return "-----BEGIN " + label + "-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                        .encodeToString(der) + "\n-----END " + label + "-----\n";
     }
 
     private static byte[] pem(Path file, String label) throws IOException {

@@ -18,24 +18,24 @@ import java.util.Base64;
  * database never holds, and written outside the database (TrailCheckpointer), so a database operator can neither
  * forge nor remove one. One JSON object per line; the signature covers {@link #signedText()}.
  */
-public record TrailCheckpoint(long seq, String rowHash, long anchorSeq, String anchorHash, Instant signedAt,
-        String signature) {
+public record TrailCheckpoint(
+        long seq, String rowHash, long anchorSeq, String anchorHash, Instant signedAt, String signature) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ALGORITHM = "Ed25519";
 
     /** The head and anchor, signed now with {@code key}. */
-    public static TrailCheckpoint sign(long seq, String rowHash, long anchorSeq, String anchorHash, Instant at,
-            PrivateKey key) {
+    public static TrailCheckpoint sign(
+            long seq, String rowHash, long anchorSeq, String anchorHash, Instant at, PrivateKey key) {
         TrailCheckpoint unsigned = new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at, "");
         try {
             Signature s = Signature.getInstance(ALGORITHM);
             s.initSign(key);
             s.update(unsigned.signedText().getBytes(StandardCharsets.UTF_8));
-            return new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at,
-                    Base64.getEncoder().encodeToString(s.sign()));
+            return new TrailCheckpoint(
+                    seq, rowHash, anchorSeq, anchorHash, at, Base64.getEncoder().encodeToString(s.sign()));
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot sign a trail checkpoint with an " + key.getAlgorithm() + " key: "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot sign a trail checkpoint with an " + key.getAlgorithm() + " key: " + e.getMessage(), e);
         }
     }
 
@@ -73,13 +73,18 @@ public record TrailCheckpoint(long seq, String rowHash, long anchorSeq, String a
     public static TrailCheckpoint parse(String line) {
         try {
             JsonNode o = JSON.readTree(line);
-            for (String field : new String[] {"seq", "row_hash", "anchor_seq", "anchor_hash", "signed_at", "signature"}) {
+            for (String field :
+                    new String[] {"seq", "row_hash", "anchor_seq", "anchor_hash", "signed_at", "signature"}) {
                 if (o == null || !o.hasNonNull(field)) {
                     throw new IllegalArgumentException("a checkpoint has no " + field);
                 }
             }
-            return new TrailCheckpoint(o.get("seq").asLong(), o.get("row_hash").asText(), o.get("anchor_seq").asLong(),
-                    o.get("anchor_hash").asText(), Instant.parse(o.get("signed_at").asText()),
+            return new TrailCheckpoint(
+                    o.get("seq").asLong(),
+                    o.get("row_hash").asText(),
+                    o.get("anchor_seq").asLong(),
+                    o.get("anchor_hash").asText(),
+                    Instant.parse(o.get("signed_at").asText()),
                     o.get("signature").asText());
         } catch (com.fasterxml.jackson.core.JsonProcessingException | java.time.format.DateTimeParseException e) {
             throw new IllegalArgumentException("not a checkpoint: " + e.getMessage(), e);

@@ -19,15 +19,20 @@ import javax.sql.DataSource;
  */
 public record TrailCheckpointSettings(Optional<Path> keyFile, Path dir, Duration interval) {
     public static final ConfigKey<Optional<Path>> KEY_FILE = ConfigKey.optionalPath(
-            "audit.admin_trail.checkpoint.key_file", "Ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm "
+            "audit.admin_trail.checkpoint.key_file",
+            "Ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm "
                     + "ed25519`) the controller signs admin trail checkpoints with; keep it out of the database's reach."
                     + " Unset: no checkpoints, and `meshguard audit verify` cannot find the newest rows cut off.");
-    public static final ConfigKey<Path> DIR = ConfigKey.path("audit.admin_trail.checkpoint.dir",
-            Path.of(".meshguard", "trail-checkpoints"), "Directory the signed checkpoints are appended to (one "
+    public static final ConfigKey<Path> DIR = ConfigKey.path(
+            "audit.admin_trail.checkpoint.dir",
+            Path.of(".meshguard", "trail-checkpoints"),
+            "Directory the signed checkpoints are appended to (one "
                     + "JSON line each); a volume the database role cannot write. `meshguard audit verify "
                     + "--checkpoints DIR` reads it.");
-    public static final ConfigKey<Duration> INTERVAL = ConfigKey.duration("audit.admin_trail.checkpoint.interval",
-            Duration.ofSeconds(1), "How often the trail's head is read; it is signed when it moved, so an admin "
+    public static final ConfigKey<Duration> INTERVAL = ConfigKey.duration(
+            "audit.admin_trail.checkpoint.interval",
+            Duration.ofSeconds(1),
+            "How often the trail's head is read; it is signed when it moved, so an admin "
                     + "event is signed within this time.");
 
     /** The keys and how to read them (the controller's, in {@code meshguard xds}'s schema). */
@@ -55,7 +60,12 @@ public record TrailCheckpointSettings(Optional<Path> keyFile, Path dir, Duration
         if (keyFile.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new TrailCheckpointer(dataSource, CheckpointKeys.readPrivate(keyFile.get()),
-                new CheckpointDirectory(dir, instance), Clock.systemUTC(), interval, meters));
+        return Optional.of(new TrailCheckpointer(
+                dataSource,
+                CheckpointKeys.readPrivate(keyFile.get()),
+                new CheckpointDirectory(dir, instance),
+                Clock.systemUTC(),
+                interval,
+                meters));
     }
 }

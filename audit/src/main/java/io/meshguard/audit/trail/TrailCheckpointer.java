@@ -47,24 +47,33 @@ public final class TrailCheckpointer implements ServerComponent {
     private ScheduledExecutorService timer;
     private volatile boolean closing;
 
-    public TrailCheckpointer(DataSource dataSource, PrivateKey key, CheckpointDirectory directory, Clock clock,
-            Duration interval, MeterRegistry meters) {
+    public TrailCheckpointer(
+            DataSource dataSource,
+            PrivateKey key,
+            CheckpointDirectory directory,
+            Clock clock,
+            Duration interval,
+            MeterRegistry meters) {
         this.dataSource = dataSource;
         this.key = key;
         this.directory = directory;
         this.clock = clock;
         this.interval = interval;
         this.written = Counter.builder("meshguard.admin_trail.checkpoints")
-                .description("Signed admin trail checkpoints written outside the database").register(meters);
+                .description("Signed admin trail checkpoints written outside the database")
+                .register(meters);
         this.failures = Counter.builder("meshguard.admin_trail.checkpoint.failures")
                 .description("Checkpoint rounds that failed (database unreadable or directory unwritable)")
                 .register(meters);
         Gauge.builder("meshguard.admin_trail.checkpoint.seq", signedSeq, AtomicLong::get)
-                .description("Trail row of the newest checkpoint this controller signed").register(meters);
-        Gauge.builder("meshguard.admin_trail.checkpoint.age.seconds", this,
-                        c -> c.lastSuccessMillis == 0 ? Double.NaN
-                                : (c.clock.millis() - c.lastSuccessMillis) / 1000.0)
-                .description("Seconds since the last successful checkpoint round").register(meters);
+                .description("Trail row of the newest checkpoint this controller signed")
+                .register(meters);
+        Gauge.builder(
+                        "meshguard.admin_trail.checkpoint.age.seconds",
+                        this,
+                        c -> c.lastSuccessMillis == 0 ? Double.NaN : (c.clock.millis() - c.lastSuccessMillis) / 1000.0)
+                .description("Seconds since the last successful checkpoint round")
+                .register(meters);
     }
 
     @Override
@@ -123,12 +132,15 @@ public final class TrailCheckpointer implements ServerComponent {
         }
         if (seq < signedSeq.get()) {
             // signed anyway: the earlier checkpoint and this one together show `audit verify` when rows went
-            LOG.error("the admin trail's head went back from row {} to row {}: rows were removed from the database",
-                    signedSeq.get(), seq);
+            LOG.error(
+                    "the admin trail's head went back from row {} to row {}: rows were removed from the database",
+                    signedSeq.get(),
+                    seq);
         }
         TrailCheckpoint cp = TrailCheckpoint.sign(seq, hash, anchorSeq, anchorHash, clock.instant(), key);
         directory.append(cp);
-        CHECKPOINTS.info("{\"event\":\"admin_trail_checkpoint\",{}", cp.toJsonLine().substring(1));
+        CHECKPOINTS.info(
+                "{\"event\":\"admin_trail_checkpoint\",{}", cp.toJsonLine().substring(1));
         signedSeq.set(seq);
         signedAnchor.set(anchorSeq);
         written.increment();
@@ -138,9 +150,12 @@ public final class TrailCheckpointer implements ServerComponent {
     /** Ready always (checkpoints must not take the admin plane down), with what is signed or what failed. */
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(ReadinessCheck.of("admin-trail-checkpoints", () -> ReadinessCheck.Result.ready(
-                lastFailure.isEmpty() ? "signed up to row " + signedSeq.get()
-                        : "checkpoints failing: " + lastFailure)));
+        return List.of(ReadinessCheck.of(
+                "admin-trail-checkpoints",
+                () -> ReadinessCheck.Result.ready(
+                        lastFailure.isEmpty()
+                                ? "signed up to row " + signedSeq.get()
+                                : "checkpoints failing: " + lastFailure)));
     }
 
     @Override

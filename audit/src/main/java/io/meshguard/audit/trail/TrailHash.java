@@ -20,11 +20,10 @@ public final class TrailHash {
     /** The hash before the first row. */
     public static final String GENESIS = "0".repeat(64);
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
-            .withZone(java.time.ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
-    private TrailHash() {
-    }
+    private TrailHash() {}
 
     /** The hash of row {@code seq} holding {@code e}, chained to {@code prevHash}. */
     public static String of(long seq, AdminTrailEntry e, String prevHash) {

@@ -47,15 +47,34 @@ public final class TrailedPolicyReloads implements Consumer<PolicyReload> {
         if (!r.accepted()) {
             details.put("error", cut(r.detail(), DETAIL_WIDTH));
         }
-        AdminTrailEntry entry = new AdminTrailEntry(r.at(), server, "policy-file", Optional.empty(), Optional.empty(),
-                Optional.of(cut(replica, SOURCE_WIDTH)), Optional.empty(), "policy_reload", "policies/" + r.policy(),
-                outcome, r.digestBefore(), r.digestAfter(), details);
+        AdminTrailEntry entry = new AdminTrailEntry(
+                r.at(),
+                server,
+                "policy-file",
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of(cut(replica, SOURCE_WIDTH)),
+                Optional.empty(),
+                "policy_reload",
+                "policies/" + r.policy(),
+                outcome,
+                r.digestBefore(),
+                r.digestAfter(),
+                details);
         try {
             trail.append(entry);
         } catch (AdminTrail.UnavailableException e) {
-            LOG.error("admin trail unavailable, policy reload kept only in this log: server={} replica={} policy={} "
-                    + "location={} before={} after={} outcome={} ({})", server, replica, r.policy(), r.location(),
-                    r.digestBefore().orElse("none"), r.digestAfter().orElse("none"), outcome, e.getMessage());
+            LOG.error(
+                    "admin trail unavailable, policy reload kept only in this log: server={} replica={} policy={} "
+                            + "location={} before={} after={} outcome={} ({})",
+                    server,
+                    replica,
+                    r.policy(),
+                    r.location(),
+                    r.digestBefore().orElse("none"),
+                    r.digestAfter().orElse("none"),
+                    outcome,
+                    e.getMessage());
         }
     }
 

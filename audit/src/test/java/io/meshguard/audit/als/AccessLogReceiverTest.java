@@ -51,11 +51,15 @@ class AccessLogReceiverTest {
 
     @BeforeEach
     void start() throws Exception {
-        receiver = new AccessLogReceiver(received::add,
-                new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY), meters);
+        receiver = new AccessLogReceiver(
+                received::add, new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY), meters);
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(receiver).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+                .addService(receiver)
+                .build()
+                .start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterEach
@@ -103,7 +107,8 @@ class AccessLogReceiverTest {
 
     private static StreamAccessLogsMessage http(StreamAccessLogsMessage.Identifier id, HTTPAccessLogEntry... entries) {
         StreamAccessLogsMessage.Builder m = StreamAccessLogsMessage.newBuilder()
-                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder().addAllLogEntry(List.of(entries)));
+                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
+                        .addAllLogEntry(List.of(entries)));
         if (id != null) {
             m.setIdentifier(id);
         }
@@ -114,7 +119,9 @@ class AccessLogReceiverTest {
         return HTTPAccessLogEntry.newBuilder()
                 .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP2)
                 .setCommonProperties(AccessLogCommon.newBuilder()
-                        .setStartTime(Timestamp.newBuilder().setSeconds(START.getEpochSecond()).setNanos(START.getNano()))
+                        .setStartTime(Timestamp.newBuilder()
+                                .setSeconds(START.getEpochSecond())
+                                .setNanos(START.getNano()))
                         .setDuration(Duration.newBuilder().setNanos(12_345_000))
                         .setRouteName("payments-v1")
                         .setUpstreamCluster("outbound|8080||payments.bank.svc.cluster.local"))
@@ -138,13 +145,19 @@ class AccessLogReceiverTest {
     }
 
     private double entries(String result) {
-        return meters.get("meshguard.audit.als.entries").tag("result", result).counter().count();
+        return meters.get("meshguard.audit.als.entries")
+                .tag("result", result)
+                .counter()
+                .count();
     }
 
     @Test
     void httpEntries_becomeApiCallEvents_withIdentityFromLoggedHeaders() {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(http(identifier(), entry("req-1", "/v1/payments?card=4111111111111111", 201, "application/json").build()));
+        envoy.send(http(
+                identifier(),
+                entry("req-1", "/v1/payments?card=4111111111111111", 201, "application/json")
+                        .build()));
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 1);
         AuditEvent e = received.get(0);
@@ -177,13 +190,17 @@ class AccessLogReceiverTest {
     @Test
     void laterMessagesWithoutIdentifier_keepTheStreamsNode_andStreamStaysOpen() {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
-        envoy.send(http(null, entry("req-2", "/b", 200, "application/json").build(),
+        envoy.send(
+                http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
+        envoy.send(http(
+                null,
+                entry("req-2", "/b", 200, "application/json").build(),
                 entry("req-3", "/c", 404, "application/json").build()));
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 3);
         assertThat(received).extracting(e -> e.requestId().orElseThrow()).containsExactly("req-1", "req-2", "req-3");
-        assertThat(received).allSatisfy(e -> assertThat(e.details().get("node")).asString().startsWith("sidecar~"));
+        assertThat(received)
+                .allSatisfy(e -> assertThat(e.details().get("node")).asString().startsWith("sidecar~"));
         assertThat(receiver.openStreams()).isEqualTo(1);
         assertThat(envoy.response).isNotDone();
     }
@@ -191,8 +208,10 @@ class AccessLogReceiverTest {
     @Test
     void sseResponse_becomesSummaryWithoutSizesOrQueryString() {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(http(identifier(),
-                entry("req-sse", "/v1/chat/stream?prompt=my+iban+is", 200, "text/event-stream; charset=utf-8").build()));
+        envoy.send(http(
+                identifier(),
+                entry("req-sse", "/v1/chat/stream?prompt=my+iban+is", 200, "text/event-stream; charset=utf-8")
+                        .build()));
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 1);
         AuditEvent e = received.get(0);
@@ -211,9 +230,11 @@ class AccessLogReceiverTest {
     @Test
     void queryString_isKept_whenConfigured_exceptForStreams() throws Exception {
         AccessLogMapper keep = new AccessLogMapper(AccessLogHeaders.defaults(), new PathPolicy(true));
-        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "application/json").build(), "", "").path())
+        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "application/json").build(), "", "")
+                        .path())
                 .hasValue("/a?x=1");
-        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "text/event-stream").build(), "", "").path())
+        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "text/event-stream").build(), "", "")
+                        .path())
                 .hasValue("/a");
     }
 
@@ -221,8 +242,8 @@ class AccessLogReceiverTest {
     void accessLogRow_cardNumbersInPathQueryAndHeaders_areMaskedBeforeTheRowExists() throws Exception {
         // DLP never sees paths, query strings or headers: the audit masks them itself (issue #23)
         AccessLogMapper keep = new AccessLogMapper(AccessLogHeaders.defaults(), new PathPolicy(true));
-        HTTPAccessLogEntry.Builder b = entry("r-4532015112830366", "/cards/4532-0151-1283-0366?pan=5105105105105100",
-                200, "application/json");
+        HTTPAccessLogEntry.Builder b =
+                entry("r-4532015112830366", "/cards/4532-0151-1283-0366?pan=5105105105105100", 200, "application/json");
         b.getRequestBuilder().putRequestHeaders("x-user-id", "user 4532 0151 1283 0366");
         AuditEvent e = keep.toEvent(b.build(), "", "");
         assertThat(e.path()).hasValue("/cards/****-****-****-0366?pan=************5100");
@@ -233,9 +254,10 @@ class AccessLogReceiverTest {
     @Test
     void extAuthzDenial_isMarkedAsDenyDecision() throws Exception {
         HTTPAccessLogEntry.Builder denied = entry("r", "/a", 403, "text/plain");
-        denied.getCommonPropertiesBuilder().setResponseFlags(ResponseFlags.newBuilder()
-                .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
-                        .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
+        denied.getCommonPropertiesBuilder()
+                .setResponseFlags(ResponseFlags.newBuilder()
+                        .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
+                                .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
         AuditEvent e = new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY)
                 .toEvent(denied.build(), "n", "l");
         assertThat(e.decision()).hasValue("deny");
@@ -246,11 +268,17 @@ class AccessLogReceiverTest {
     @Test
     void malformedEntry_isCountedAndSkipped_streamStaysUpForTheNextOnes() {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
-        HTTPAccessLogEntry noRequest = entry("x", "/x", 200, "application/json").clearRequest().build();
+        envoy.send(
+                http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
+        HTTPAccessLogEntry noRequest =
+                entry("x", "/x", 200, "application/json").clearRequest().build();
         HTTPAccessLogEntry.Builder noTime = entry("y", "/y", 200, "application/json");
         noTime.getCommonPropertiesBuilder().clearStartTime();
-        envoy.send(http(null, noRequest, noTime.build(), entry("req-2", "/b", 200, "application/json").build()));
+        envoy.send(http(
+                null,
+                noRequest,
+                noTime.build(),
+                entry("req-2", "/b", 200, "application/json").build()));
         envoy.sendRaw("this is not protobuf at all".getBytes(StandardCharsets.UTF_8));
         envoy.send(http(null, entry("req-3", "/c", 200, "application/json").build()));
 
@@ -265,7 +293,8 @@ class AccessLogReceiverTest {
     @Test
     void streamCompletedByEnvoy_getsItsResponse() throws Exception {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
+        envoy.send(
+                http(identifier(), entry("req-1", "/a", 200, "application/json").build()));
         envoy.requests.onCompleted();
         assertThat(envoy.response.get(10, TimeUnit.SECONDS)).isEqualTo(StreamAccessLogsResponse.getDefaultInstance());
         await().atMost(10, TimeUnit.SECONDS).until(() -> receiver.openStreams() == 0);
@@ -275,7 +304,8 @@ class AccessLogReceiverTest {
     @Test
     void tcpEntries_areIgnoredAndCounted() {
         EnvoyStream envoy = new EnvoyStream();
-        envoy.send(StreamAccessLogsMessage.newBuilder().setIdentifier(identifier())
+        envoy.send(StreamAccessLogsMessage.newBuilder()
+                .setIdentifier(identifier())
                 .setTcpLogs(StreamAccessLogsMessage.TCPAccessLogEntries.newBuilder()
                         .addLogEntry(io.envoyproxy.envoy.data.accesslog.v3.TCPAccessLogEntry.getDefaultInstance()))
                 .build());

@@ -60,11 +60,18 @@ class ApiUsageMetricsTest {
 
     @BeforeEach
     void start() throws Exception {
-        AccessLogReceiver receiver = new AccessLogReceiver(received::add,
-                new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY), meters,
+        AccessLogReceiver receiver = new AccessLogReceiver(
+                received::add,
+                new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                meters,
                 new ApiUsageMetrics(meters, Clock.fixed(NOW, ZoneOffset.UTC)));
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(receiver).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(receiver)
+                .build()
+                .start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
         stream = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
             @Override
             public void onNext(StreamAccessLogsResponse value) {}
@@ -85,21 +92,25 @@ class ApiUsageMetricsTest {
 
     private void send(HTTPAccessLogEntry... entries) {
         StreamAccessLogsMessage.Builder m = StreamAccessLogsMessage.newBuilder()
-                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder().addAllLogEntry(Arrays.asList(entries)));
+                .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
+                        .addAllLogEntry(Arrays.asList(entries)));
         if (first) {
             m.setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
-                    .setNode(Node.newBuilder().setId("gateway-1")).setLogName("meshguard-edge"));
+                    .setNode(Node.newBuilder().setId("gateway-1"))
+                    .setLogName("meshguard-edge"));
             first = false;
         }
         stream.onNext(m.build());
     }
 
     /** An entry as the emitted config makes Envoy write it: route metadata as custom tags, identity headers. */
-    private static HTTPAccessLogEntry.Builder gateway(String version, String lifecycle, String route, int status,
-            long latencyMs, String tenant, String client) {
+    private static HTTPAccessLogEntry.Builder gateway(
+            String version, String lifecycle, String route, int status, long latencyMs, String tenant, String client) {
         AccessLogCommon.Builder common = AccessLogCommon.newBuilder()
                 .setStartTime(Timestamp.newBuilder().setSeconds(NOW.getEpochSecond()))
-                .setDuration(Duration.newBuilder().setSeconds(latencyMs / 1000).setNanos((int) (latencyMs % 1000) * 1_000_000))
+                .setDuration(Duration.newBuilder()
+                        .setSeconds(latencyMs / 1000)
+                        .setNanos((int) (latencyMs % 1000) * 1_000_000))
                 .setRouteName("payments." + version + "." + route)
                 .putCustomTags(AccessLogTags.tag(AccessLogTags.API), "payments")
                 .putCustomTags(AccessLogTags.tag(AccessLogTags.API_VERSION), version)
@@ -110,7 +121,8 @@ class ApiUsageMetricsTest {
             common.putCustomTags(AccessLogTags.tag(AccessLogTags.SUNSET), SUNSET.toString());
         }
         HTTPRequestProperties.Builder request = HTTPRequestProperties.newBuilder()
-                .setRequestMethod(RequestMethod.POST).setPath("/payments/" + version + "/transfers")
+                .setRequestMethod(RequestMethod.POST)
+                .setPath("/payments/" + version + "/transfers")
                 .setRequestId("req-" + System.nanoTime());
         if (tenant != null) {
             request.putRequestHeaders("x-tenant-id", tenant);
@@ -118,66 +130,88 @@ class ApiUsageMetricsTest {
         if (client != null) {
             request.putRequestHeaders("x-client-id", client);
         }
-        return HTTPAccessLogEntry.newBuilder().setCommonProperties(common).setRequest(request)
+        return HTTPAccessLogEntry.newBuilder()
+                .setCommonProperties(common)
+                .setRequest(request)
                 .setResponse(HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(status)));
     }
 
     private double requests(String version, String route, String code) {
-        Counter c = meters.find("meshguard_api_requests_total").tags("api", "payments", "api_version", version,
-                "route", route, "code", code).counter();
+        Counter c = meters.find("meshguard_api_requests_total")
+                .tags("api", "payments", "api_version", version, "route", route, "code", code)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
     private double deprecatedCalls(String tenant, String client) {
-        Counter c = meters.find("meshguard_api_deprecated_requests_total").tags("api", "payments",
-                "api_version", "v1", "tenant", tenant, "client_id", client).counter();
+        Counter c = meters.find("meshguard_api_deprecated_requests_total")
+                .tags("api", "payments", "api_version", "v1", "tenant", tenant, "client_id", client)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
     @Test
     void gatewayEntries_areCountedPerApiVersionRouteAndStatus_withLatency() {
-        send(gateway("v2", "active", "transfers", 201, 40, "acme", "app-1").build(),
+        send(
+                gateway("v2", "active", "transfers", 201, 40, "acme", "app-1").build(),
                 gateway("v2", "active", "transfers", 201, 700, "acme", "app-1").build(),
                 gateway("v2", "active", "transfers", 503, 3, "acme", "app-1").build(),
-                gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1").build());
+                gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1")
+                        .build());
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 4);
 
         assertThat(requests("v2", "transfers", "201")).isEqualTo(2);
         assertThat(requests("v2", "transfers", "503")).isEqualTo(1);
         assertThat(requests("v1", "transfers", "200")).isEqualTo(1);
         var timer = meters.get("meshguard_api_request_duration_seconds")
-                .tags("api", "payments", "api_version", "v2", "route", "transfers").timer();
+                .tags("api", "payments", "api_version", "v2", "route", "transfers")
+                .timer();
         assertThat(timer.count()).isEqualTo(3);
         Map<Double, Double> buckets = new java.util.HashMap<>();
         for (CountAtBucket b : timer.takeSnapshot().histogramCounts()) {
             buckets.put(b.bucket(TimeUnit.MILLISECONDS), b.count());
         }
-        assertThat(buckets.get(5.0)).isEqualTo(1);     // the 3 ms one
-        assertThat(buckets.get(50.0)).isEqualTo(2);    // + the 40 ms one
-        assertThat(buckets.get(1000.0)).isEqualTo(3);  // + the 700 ms one
+        assertThat(buckets.get(5.0)).isEqualTo(1); // the 3 ms one
+        assertThat(buckets.get(50.0)).isEqualTo(2); // + the 40 ms one
+        assertThat(buckets.get(1000.0)).isEqualTo(3); // + the 700 ms one
 
         // the row itself: route is the gateway route, the version in the details, Envoy's route name kept aside
         AuditEvent row = received.get(0);
         assertThat(row.route()).hasValue("transfers");
-        assertThat(row.details()).containsEntry("api", "payments").containsEntry("api_version", "v2")
+        assertThat(row.details())
+                .containsEntry("api", "payments")
+                .containsEntry("api_version", "v2")
                 .containsEntry("envoy_route", "payments.v2.transfers");
         assertThat(row.tenant()).hasValue("acme");
     }
 
     @Test
     void deprecatedVersionWithTraffic_getsASunsetCountdown_andItsCallersCounted() {
-        send(gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1").build(),
-                gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1").build(),
-                gateway("v1", "deprecated", "transfers", 200, 20, "globex", "batch-7").build(),
+        send(
+                gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1")
+                        .build(),
+                gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1")
+                        .build(),
+                gateway("v1", "deprecated", "transfers", 200, 20, "globex", "batch-7")
+                        .build(),
                 gateway("v2", "active", "transfers", 200, 20, "acme", "app-1").build());
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 4);
 
-        assertThat(meters.get("meshguard_api_version_sunset_seconds").tags("api", "payments", "api_version", "v1")
-                .gauge().value()).isEqualTo(12 * 86400.0);
-        assertThat(meters.find("meshguard_api_version_sunset_seconds").tags("api_version", "v2").gauge()).isNull();
+        assertThat(meters.get("meshguard_api_version_sunset_seconds")
+                        .tags("api", "payments", "api_version", "v1")
+                        .gauge()
+                        .value())
+                .isEqualTo(12 * 86400.0);
+        assertThat(meters.find("meshguard_api_version_sunset_seconds")
+                        .tags("api_version", "v2")
+                        .gauge())
+                .isNull();
         assertThat(deprecatedCalls("acme", "app-1")).isEqualTo(2);
         assertThat(deprecatedCalls("globex", "batch-7")).isEqualTo(1);
-        assertThat(meters.find("meshguard_api_deprecated_requests_total").tags("api_version", "v2").counter()).isNull();
+        assertThat(meters.find("meshguard_api_deprecated_requests_total")
+                        .tags("api_version", "v2")
+                        .counter())
+                .isNull();
 
         send(gateway("v1", "deprecated", "transfers", 200, 20, "initech", null).build());
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 5);
@@ -205,17 +239,21 @@ class ApiUsageMetricsTest {
 
         send(gateway("v1", "deprecated", "transfers", 200, 20, "acme", "app-1").build());
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 2);
-        assertThat(meters.get("meshguard_api_version_sunset_seconds").gauge().value()).isEqualTo(12 * 86400.0);
+        assertThat(meters.get("meshguard_api_version_sunset_seconds").gauge().value())
+                .isEqualTo(12 * 86400.0);
     }
 
     @Test
     void identityHeaders_countOnlyWhenExtAuthzAllowedTheRequest() {
         HTTPAccessLogEntry.Builder denied = gateway("v1", "deprecated", "transfers", 403, 2, "victim-bank", "forged");
-        denied.getCommonPropertiesBuilder().setResponseFlags(ResponseFlags.newBuilder()
-                .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
-                        .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
-        HTTPAccessLogEntry.Builder closed = gateway("v0", "sunset", AccessLogTags.CLOSED_ROUTE, 410, 1, "victim-bank", "forged");
-        closed.getCommonPropertiesBuilder().putCustomTags(AccessLogTags.tag(AccessLogTags.AUTHZ), AccessLogTags.AUTHZ_NONE);
+        denied.getCommonPropertiesBuilder()
+                .setResponseFlags(ResponseFlags.newBuilder()
+                        .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
+                                .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
+        HTTPAccessLogEntry.Builder closed =
+                gateway("v0", "sunset", AccessLogTags.CLOSED_ROUTE, 410, 1, "victim-bank", "forged");
+        closed.getCommonPropertiesBuilder()
+                .putCustomTags(AccessLogTags.tag(AccessLogTags.AUTHZ), AccessLogTags.AUTHZ_NONE);
         send(denied.build(), closed.build());
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == 2);
 
@@ -223,7 +261,8 @@ class ApiUsageMetricsTest {
             assertThat(e.tenant()).isEmpty();
             assertThat(e.clientId()).isEmpty();
         });
-        assertThat(deprecatedCalls(ApiUsageMetrics.UNVERIFIED, ApiUsageMetrics.UNVERIFIED)).isEqualTo(1);
+        assertThat(deprecatedCalls(ApiUsageMetrics.UNVERIFIED, ApiUsageMetrics.UNVERIFIED))
+                .isEqualTo(1);
         assertThat(deprecatedCalls("victim-bank", "forged")).isZero();
         assertThat(requests("v1", "transfers", "403")).isEqualTo(1);
         assertThat(requests("v0", "_closed", "410")).isEqualTo(1);
@@ -249,8 +288,11 @@ class ApiUsageMetricsTest {
         send(Arrays.stream(many).map(HTTPAccessLogEntry.Builder::build).toArray(HTTPAccessLogEntry[]::new));
         await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == many.length);
         List<String> routes = meters.find("meshguard_api_requests_total").counters().stream()
-                .map(c -> c.getId().getTag("route")).toList();
-        assertThat(routes).hasSize(ApiUsageMetrics.MAX_ROUTES + 1).contains(ProfileLabels.OTHER)
+                .map(c -> c.getId().getTag("route"))
+                .toList();
+        assertThat(routes)
+                .hasSize(ApiUsageMetrics.MAX_ROUTES + 1)
+                .contains(ProfileLabels.OTHER)
                 .allSatisfy(r -> assertThat(r).matches("[A-Za-z0-9._-]+"));
         assertThat(requests("v2", ProfileLabels.OTHER, "200")).isEqualTo(5);
     }

@@ -32,7 +32,8 @@ class ApiUsageReportTest {
 
     @BeforeAll
     static void data() throws Exception {
-        try (var c = PG.dataSource().getConnection(); var s = c.createStatement()) {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.createStatement()) {
             // the draft says payments v1 is sunset; the gateways serve it deprecated (a rollback undid the sunset)
             s.execute("insert into api (name) values ('payments'), ('orders')");
             s.execute("insert into api_version (api_id, version, status) select id, 'v1', 'sunset' from api"
@@ -41,13 +42,14 @@ class ApiUsageReportTest {
             s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
                     + "{\"apis\": [{\"name\": \"payments\", \"versions\": [{\"version\": \"v1\", \"status\": \"sunset\"}]}]}'"
                     + " from gateway_group where name = 'edge'");
-            s.execute("insert into config_revision (group_id, created_by, reason, content) select id, 'ops', 'rollback', '"
-                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
-                    + "{\"version\": \"v2\", \"status\": \"active\"},"
-                    + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2027-01-01T00:00:00Z\","
-                    + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"},"
-                    + "{\"version\": \"v0\", \"status\": \"retired\"}]}]}'"
-                    + " from gateway_group where name = 'edge'");
+            s.execute(
+                    "insert into config_revision (group_id, created_by, reason, content) select id, 'ops', 'rollback', '"
+                            + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
+                            + "{\"version\": \"v2\", \"status\": \"active\"},"
+                            + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2027-01-01T00:00:00Z\","
+                            + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"},"
+                            + "{\"version\": \"v0\", \"status\": \"retired\"}]}]}'"
+                            + " from gateway_group where name = 'edge'");
             s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
                     + "{\"apis\": [{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}]}'"
                     + " from gateway_group where name = 'back'");
@@ -64,27 +66,44 @@ class ApiUsageReportTest {
         for (int i = 0; i < 2; i++) {
             AuditEvent g = gateway("payments", "v2", ++second, 200, 5, "acme", "app-1");
             rows.add(g);
-            rows.add(AuditEvent.builder(AuditKind.API_CALL).occurredAt(g.occurredAt()).requestId(g.requestId().get())
-                    .source("extproc-dlp").route("transfers").status(200).tenant("acme").build());
+            rows.add(AuditEvent.builder(AuditKind.API_CALL)
+                    .occurredAt(g.occurredAt())
+                    .requestId(g.requestId().get())
+                    .source("extproc-dlp")
+                    .route("transfers")
+                    .status(200)
+                    .tenant("acme")
+                    .build());
         }
         // outside the window, and a sidecar row without API tags
         rows.add(gateway("payments", "v1", -3600, 200, 5, "acme", "app-1"));
-        rows.add(AuditEvent.builder(AuditKind.API_CALL).occurredAt(T0.plusSeconds(50)).route("default").status(200)
+        rows.add(AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(T0.plusSeconds(50))
+                .route("default")
+                .status(200)
                 .build());
         // a version the config no longer has
         rows.add(gateway("legacy", "v9", ++second, 200, 5, "acme", "app-1"));
-        try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(PG.dataSource()),
-                BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
             store.write(rows);
         }
     }
 
-    private static AuditEvent gateway(String api, String version, int second, int status, long latencyMs,
-            String tenant, String client) {
-        return AuditEvent.builder(AuditKind.API_CALL).occurredAt(T0.plusSeconds(second))
-                .requestId(api + version + second).route("transfers").status(status).latencyUs(latencyMs * 1000)
-                .tenant(tenant).clientId(client).detail("api", api).detail("api_version", version)
-                .detail("envoy_route", api + "." + version + ".transfers").build();
+    private static AuditEvent gateway(
+            String api, String version, int second, int status, long latencyMs, String tenant, String client) {
+        return AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(T0.plusSeconds(second))
+                .requestId(api + version + second)
+                .route("transfers")
+                .status(status)
+                .latencyUs(latencyMs * 1000)
+                .tenant(tenant)
+                .clientId(client)
+                .detail("api", api)
+                .detail("api_version", version)
+                .detail("envoy_route", api + "." + version + ".transfers")
+                .build();
     }
 
     private static List<VersionUsage> report(Optional<String> api, int top) throws Exception {
@@ -92,7 +111,9 @@ class ApiUsageReportTest {
     }
 
     private static VersionUsage version(List<VersionUsage> r, String api, String version) {
-        return r.stream().filter(u -> u.api().equals(api) && u.version().equals(version)).findFirst()
+        return r.stream()
+                .filter(u -> u.api().equals(api) && u.version().equals(version))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError(api + " " + version + " not in " + r));
     }
 
@@ -113,10 +134,11 @@ class ApiUsageReportTest {
         assertThat(v1.deprecated()).isTrue();
         assertThat(v1.sunsetAt()).hasValue(SUNSET);
         assertThat(v1.successor()).hasValue("v2");
-        assertThat(v1.topCallers()).containsExactly(
-                new Caller(Optional.of("acme"), Optional.of("app-1"), 3),
-                new Caller(Optional.of("globex"), Optional.of("batch-7"), 1),
-                new Caller(Optional.empty(), Optional.empty(), 1)); // ties by name, unverified last
+        assertThat(v1.topCallers())
+                .containsExactly(
+                        new Caller(Optional.of("acme"), Optional.of("app-1"), 3),
+                        new Caller(Optional.of("globex"), Optional.of("batch-7"), 1),
+                        new Caller(Optional.empty(), Optional.empty(), 1)); // ties by name, unverified last
         assertThat(version(report(Optional.of("payments"), 1), "payments", "v1").topCallers())
                 .containsExactly(new Caller(Optional.of("acme"), Optional.of("app-1"), 3));
     }
@@ -131,7 +153,8 @@ class ApiUsageReportTest {
     @Test
     void versionsWithoutTraffic_andTrafficToVersionsNoLongerConfigured_bothShow() throws Exception {
         List<VersionUsage> all = report(Optional.empty(), 3);
-        assertThat(all).extracting(u -> u.api() + " " + u.version())
+        assertThat(all)
+                .extracting(u -> u.api() + " " + u.version())
                 .containsExactly("legacy v9", "orders v1", "payments v0", "payments v1", "payments v2");
         assertThat(version(all, "payments", "v0").requests()).isZero();
         assertThat(version(all, "payments", "v0").p50Millis()).isEmpty();
@@ -141,12 +164,15 @@ class ApiUsageReportTest {
 
     @Test
     void oneApi_onlyThatApi() throws Exception {
-        assertThat(report(Optional.of("orders"), 3)).extracting(VersionUsage::api).containsOnly("orders");
+        assertThat(report(Optional.of("orders"), 3))
+                .extracting(VersionUsage::api)
+                .containsOnly("orders");
     }
 
     @Test
     void anEmptyWindow_isRefused() {
         assertThatThrownBy(() -> new ApiUsageReport(PG.dataSource()).report(T0, T0, Optional.empty(), 3))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be after");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must be after");
     }
 }

@@ -19,9 +19,18 @@ class AuditFormatsTest {
     private static final Instant AT = Instant.parse("2026-11-21T10:00:00Z");
 
     private static AuditEvent event() {
-        return AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(AT).tenant("acme").subject("alice")
-                .method("GET").path("=HYPERLINK(\"http://evil\")").status(403).decision("deny")
-                .reason("missing_scope").requestId("r-1").detail("note", "a,b").build();
+        return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .occurredAt(AT)
+                .tenant("acme")
+                .subject("alice")
+                .method("GET")
+                .path("=HYPERLINK(\"http://evil\")")
+                .status(403)
+                .decision("deny")
+                .reason("missing_scope")
+                .requestId("r-1")
+                .detail("note", "a,b")
+                .build();
     }
 
     @Test
@@ -52,11 +61,24 @@ class AuditFormatsTest {
     @Test
     void csv_quotesEveryTextCell_numbersAndBooleansBare() throws Exception {
         StringWriter out = new StringWriter();
-        AuditFormats.writeCsvRow(AuditEvent.builder(AuditKind.API_CALL).occurredAt(AT).tenant("acme").method("GET")
-                .path("/plain").status(200).latencyUs(12).build(), out);
+        AuditFormats.writeCsvRow(
+                AuditEvent.builder(AuditKind.API_CALL)
+                        .occurredAt(AT)
+                        .tenant("acme")
+                        .method("GET")
+                        .path("/plain")
+                        .status(200)
+                        .latencyUs(12)
+                        .build(),
+                out);
         String row = out.toString().strip();
-        assertThat(row).contains(",\"acme\",").contains(",\"GET\",").contains(",\"/plain\",")
-                .contains(",200,").contains(",12,").contains(",false,");
+        assertThat(row)
+                .contains(",\"acme\",")
+                .contains(",\"GET\",")
+                .contains(",\"/plain\",")
+                .contains(",200,")
+                .contains(",12,")
+                .contains(",false,");
         assertThat(row).doesNotContain(",acme,").doesNotContain(",GET,");
     }
 
@@ -65,7 +87,8 @@ class AuditFormatsTest {
         for (String sep : List.of(";", "\t", ",", "|", "\n", "\r", "; ", ",  ")) {
             for (String trigger : List.of("=", "+", "-", "@")) {
                 String cell = AuditFormats.csvText("/a" + sep + trigger + "HYPERLINK(1)");
-                assertThat(cell).as("separator %s trigger %s", sep.replace("\t", "TAB"), trigger)
+                assertThat(cell)
+                        .as("separator %s trigger %s", sep.replace("\t", "TAB"), trigger)
                         .contains(sep + "'" + trigger + "HYPERLINK");
             }
         }
@@ -80,11 +103,20 @@ class AuditFormatsTest {
     @Test
     void table_listsEventsWithHeaderAndCount_withoutControlCharacters() throws Exception {
         StringWriter out = new StringWriter();
-        AuditEvent sneaky = AuditEvent.builder(AuditKind.API_CALL).occurredAt(AT).path("/a\u001b[2J").build();
+        AuditEvent sneaky = AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(AT)
+                .path("/a\u001b[2J")
+                .build();
         AuditFormats.writeTable(List.of(event(), sneaky), out);
         String text = out.toString();
-        assertThat(text.lines().findFirst().orElseThrow()).startsWith("OCCURRED_AT").contains("REQUEST_ID");
-        assertThat(text).contains("acme").contains("deny").contains("(2 events)").doesNotContain("\u001b");
+        assertThat(text.lines().findFirst().orElseThrow())
+                .startsWith("OCCURRED_AT")
+                .contains("REQUEST_ID");
+        assertThat(text)
+                .contains("acme")
+                .contains("deny")
+                .contains("(2 events)")
+                .doesNotContain("\u001b");
     }
 
     @Test

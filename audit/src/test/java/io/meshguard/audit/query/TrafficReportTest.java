@@ -40,18 +40,28 @@ class TrafficReportTest {
         rows.add(call("globex", "orders", "v1", ++second, 200, 10));
         rows.add(call("globex", "billing", "v2", ++second, 404, 5));
         // the DLP server's row for a request is not a second call; a call two hours back is outside the hour
-        rows.add(AuditEvent.builder(AuditKind.API_CALL).occurredAt(T0.plusSeconds(++second)).source("extproc-dlp")
-                .tenant("acme").status(200).detail("api", "orders").detail("api_version", "v1").build());
+        rows.add(AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(T0.plusSeconds(++second))
+                .source("extproc-dlp")
+                .tenant("acme")
+                .status(200)
+                .detail("api", "orders")
+                .detail("api_version", "v1")
+                .build());
         rows.add(call("acme", "orders", "v1", -7200, 200, 10));
         for (String[] f : new String[][] {{"acme", "credit_card"}, {"acme", "credit_card"}, {"globex", "iban"}}) {
-            rows.add(AuditEvent.builder(AuditKind.DLP_FINDING).occurredAt(T0.plusSeconds(++second)).tenant(f[0])
-                    .detail("detector", f[1]).build());
+            rows.add(AuditEvent.builder(AuditKind.DLP_FINDING)
+                    .occurredAt(T0.plusSeconds(++second))
+                    .tenant(f[0])
+                    .detail("detector", f[1])
+                    .build());
         }
-        try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(PG.dataSource()),
-                BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
             store.write(rows);
         }
-        try (var c = PG.dataSource().getConnection(); var s = c.createStatement()) {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.createStatement()) {
             s.execute("insert into quota_alert (quota, caller, period_start, threshold, used, quota_limit) values"
                     + " ('orders-daily', 'tenant:acme', '2027-05-10', 80, 810, 1000),"
                     + " ('orders-daily', 'tenant:acme', '2027-05-10', 90, 905, 1000),"
@@ -62,9 +72,17 @@ class TrafficReportTest {
     }
 
     private static AuditEvent call(String tenant, String api, String version, int second, int status, long ms) {
-        return AuditEvent.builder(AuditKind.API_CALL).occurredAt(T0.plusSeconds(second)).requestId(api + second)
-                .route("r").status(status).latencyUs(ms * 1000).tenant(tenant).source("gateway")
-                .detail("api", api).detail("api_version", version).build();
+        return AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(T0.plusSeconds(second))
+                .requestId(api + second)
+                .route("r")
+                .status(status)
+                .latencyUs(ms * 1000)
+                .tenant(tenant)
+                .source("gateway")
+                .detail("api", api)
+                .detail("api_version", version)
+                .build();
     }
 
     private static Traffic report(TenantScope scope) throws Exception {
@@ -74,26 +92,39 @@ class TrafficReportTest {
     @Test
     void perVersion_countsTheStatusSplit_andP95_ofTheWindowsGatewayRows() throws Exception {
         Traffic t = report(TenantScope.ALL);
-        assertThat(t.versions()).extracting(VersionTraffic::api, VersionTraffic::version, VersionTraffic::requests)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("billing", "v2", 1L),
+        assertThat(t.versions())
+                .extracting(VersionTraffic::api, VersionTraffic::version, VersionTraffic::requests)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("billing", "v2", 1L),
                         org.assertj.core.groups.Tuple.tuple("orders", "v1", 8L));
         VersionTraffic orders = t.versions().get(1);
-        assertThat(List.of(orders.clientErrors(), orders.serverErrors(), orders.unauthorized(), orders.forbidden(),
-                orders.tooManyRequests())).containsExactly(4L, 1L, 1L, 1L, 2L);
+        assertThat(List.of(
+                        orders.clientErrors(),
+                        orders.serverErrors(),
+                        orders.unauthorized(),
+                        orders.forbidden(),
+                        orders.tooManyRequests()))
+                .containsExactly(4L, 1L, 1L, 1L, 2L);
         assertThat(orders.p95Millis().getAsDouble()).isGreaterThan(10).isLessThanOrEqualTo(900);
-        assertThat(t.dlp()).containsExactly(new TrafficReport.DetectorFindings("credit_card", 2),
-                new TrafficReport.DetectorFindings("iban", 1));
+        assertThat(t.dlp())
+                .containsExactly(
+                        new TrafficReport.DetectorFindings("credit_card", 2),
+                        new TrafficReport.DetectorFindings("iban", 1));
         // the newest alert per caller in a running period, at 80 % or more, fullest first
-        assertThat(t.nearQuota()).extracting(TrafficReport.NearQuota::caller, TrafficReport.NearQuota::used)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("tenant:globex", 1000L),
+        assertThat(t.nearQuota())
+                .extracting(TrafficReport.NearQuota::caller, TrafficReport.NearQuota::used)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("tenant:globex", 1000L),
                         org.assertj.core.groups.Tuple.tuple("tenant:acme", 905L));
     }
 
     @Test
     void aTenantCaller_seesOnlyItsTenantsRows() throws Exception {
         Traffic t = report(TenantScope.of(Set.of("globex")));
-        assertThat(t.versions()).extracting(VersionTraffic::api, VersionTraffic::requests)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("billing", 1L),
+        assertThat(t.versions())
+                .extracting(VersionTraffic::api, VersionTraffic::requests)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("billing", 1L),
                         org.assertj.core.groups.Tuple.tuple("orders", 1L));
         assertThat(t.dlp()).extracting(TrafficReport.DetectorFindings::detector).containsExactly("iban");
         assertThat(t.nearQuota()).extracting(TrafficReport.NearQuota::caller).containsExactly("tenant:globex");

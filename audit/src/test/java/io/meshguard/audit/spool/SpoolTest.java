@@ -165,7 +165,9 @@ class SpoolTest {
 
     @Test
     void atCap_rejectPolicy_keepsOldRecordsAndRejectsNewOnes() throws IOException {
-        SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(4096)
+        SpoolSettings settings = SpoolSettings.defaults(dir)
+                .withSegmentBytes(1024)
+                .withMaxBytes(4096)
                 .withWhenFull(SpoolFullPolicy.REJECT);
         try (Spool spool = Spool.open(settings)) {
             int stored = 0;
@@ -185,7 +187,9 @@ class SpoolTest {
 
     @Test
     void atCap_dropOldestPolicy_keepsNewestRecordsAndCountsDropped() throws IOException {
-        SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(4096)
+        SpoolSettings settings = SpoolSettings.defaults(dir)
+                .withSegmentBytes(1024)
+                .withMaxBytes(4096)
                 .withWhenFull(SpoolFullPolicy.DROP_OLDEST);
         try (Spool spool = Spool.open(settings)) {
             long dropped = 0;
@@ -205,7 +209,9 @@ class SpoolTest {
 
     @Test
     void dropOldest_batchLargerThanTheCap_keepsItsNewestRecords() throws IOException {
-        SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(2048)
+        SpoolSettings settings = SpoolSettings.defaults(dir)
+                .withSegmentBytes(1024)
+                .withMaxBytes(2048)
                 .withWhenFull(SpoolFullPolicy.DROP_OLDEST);
         try (Spool spool = Spool.open(settings)) {
             AppendResult r = spool.append(records(0, 100));
@@ -217,7 +223,9 @@ class SpoolTest {
 
     @Test
     void dropOldest_neverDeletesTheSegmentBeingReplayed() throws IOException {
-        SpoolSettings settings = SpoolSettings.defaults(dir).withSegmentBytes(1024).withMaxBytes(4096)
+        SpoolSettings settings = SpoolSettings.defaults(dir)
+                .withSegmentBytes(1024)
+                .withMaxBytes(4096)
                 .withWhenFull(SpoolFullPolicy.DROP_OLDEST);
         try (Spool spool = Spool.open(settings)) {
             spool.append(records(0, 10));
@@ -236,8 +244,7 @@ class SpoolTest {
         assertThat(FsyncPolicy.parse("every_batch")).isEqualTo(FsyncPolicy.EVERY_BATCH);
         assertThat(FsyncPolicy.parse("interval")).isEqualTo(FsyncPolicy.INTERVAL);
         assertThat(SpoolFullPolicy.parse("drop-oldest")).isEqualTo(SpoolFullPolicy.DROP_OLDEST);
-        assertThatThrownBy(() -> FsyncPolicy.parse("sometimes"))
-                .hasMessageContaining("every_batch, interval, none");
+        assertThatThrownBy(() -> FsyncPolicy.parse("sometimes")).hasMessageContaining("every_batch, interval, none");
         assertThatThrownBy(() -> SpoolFullPolicy.parse("panic")).hasMessageContaining("drop_oldest or reject");
     }
 

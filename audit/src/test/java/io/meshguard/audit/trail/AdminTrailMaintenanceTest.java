@@ -45,9 +45,20 @@ class AdminTrailMaintenanceTest {
     private void twoRowsIn(YearMonth month) throws Exception {
         for (int day : new int[] {3, 4}) {
             Instant at = month.atDay(day).atStartOfDay().toInstant(ZoneOffset.UTC);
-            trail.append(new AdminTrailEntry(at, "alice", "oidc", Optional.of("acme"), Optional.empty(),
-                    Optional.empty(), Optional.empty(), "upsert", "routes/edge/r" + day, "done", Optional.empty(),
-                    Optional.empty(), Map.of()));
+            trail.append(new AdminTrailEntry(
+                    at,
+                    "alice",
+                    "oidc",
+                    Optional.of("acme"),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    "upsert",
+                    "routes/edge/r" + day,
+                    "done",
+                    Optional.empty(),
+                    Optional.empty(),
+                    Map.of()));
         }
     }
 
@@ -68,8 +79,13 @@ class AdminTrailMaintenanceTest {
     @Test
     void run_createsMonthsAhead_dropsOnlyMonthsPastRetention_andTheChainStillVerifies() throws Exception {
         trail.ensurePartitions(NOW.minusMonths(16), 16);
-        for (YearMonth m : List.of(NOW.minusMonths(16), NOW.minusMonths(15), NOW.minusMonths(14),
-                NOW.minusMonths(13), NOW.minusMonths(7), NOW)) {
+        for (YearMonth m : List.of(
+                NOW.minusMonths(16),
+                NOW.minusMonths(15),
+                NOW.minusMonths(14),
+                NOW.minusMonths(13),
+                NOW.minusMonths(7),
+                NOW)) {
             twoRowsIn(m);
         }
         AdminTrailMaintenance job = new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13);
@@ -82,16 +98,27 @@ class AdminTrailMaintenanceTest {
         assertThat(r.rowsDropped()).isEqualTo(6);
         assertThat(exists(partition(NOW.plusMonths(2)))).as("two months ahead").isTrue();
         assertThat(exists(partition(NOW.minusMonths(14)))).isFalse();
-        assertThat(exists(partition(NOW.minusMonths(13)))).as("13 full months before this one are kept").isTrue();
-        assertThat(PG.dsl().fetchValue("select max(up_to_seq) from admin_trail_anchor").toString()).isEqualTo("6");
-        assertThat(PG.dsl().fetch("select target, outcome from admin_trail where action = 'trail_retention' "
-                + "order by seq").map(rec -> rec.get(0) + ": " + rec.get(1))).containsExactly(
-                "admin_trail/" + NOW.minusMonths(16) + ": dropped 2 rows, anchored at row 2",
-                "admin_trail/" + NOW.minusMonths(15) + ": dropped 2 rows, anchored at row 4",
-                "admin_trail/" + NOW.minusMonths(14) + ": dropped 2 rows, anchored at row 6");
-        assertThat(verified().rowsChecked()).as("6 kept rows and 3 retention rows").isEqualTo(9);
+        assertThat(exists(partition(NOW.minusMonths(13))))
+                .as("13 full months before this one are kept")
+                .isTrue();
+        assertThat(PG.dsl()
+                        .fetchValue("select max(up_to_seq) from admin_trail_anchor")
+                        .toString())
+                .isEqualTo("6");
+        assertThat(PG.dsl()
+                        .fetch("select target, outcome from admin_trail where action = 'trail_retention' "
+                                + "order by seq")
+                        .map(rec -> rec.get(0) + ": " + rec.get(1)))
+                .containsExactly(
+                        "admin_trail/" + NOW.minusMonths(16) + ": dropped 2 rows, anchored at row 2",
+                        "admin_trail/" + NOW.minusMonths(15) + ": dropped 2 rows, anchored at row 4",
+                        "admin_trail/" + NOW.minusMonths(14) + ": dropped 2 rows, anchored at row 6");
+        assertThat(verified().rowsChecked())
+                .as("6 kept rows and 3 retention rows")
+                .isEqualTo(9);
 
-        assertThat(job.runOnce()).as("a second run the same day changes nothing")
+        assertThat(job.runOnce())
+                .as("a second run the same day changes nothing")
                 .isEqualTo(new AdminTrailMaintenance.Result(true, 0, List.of(), 0));
 
         // a replica whose clock runs a month ahead: the database refuses the month its own clock still keeps
@@ -102,13 +129,15 @@ class AdminTrailMaintenanceTest {
         verified();
         // the kept rows are still guarded after the drops
         PG.dsl().execute("update admin_trail set actor = 'mallory' where seq = 9");
-        assertThat(verifier.verify(Optional.empty()).firstBad()).hasValueSatisfying(f -> assertThat(f.seq()).isEqualTo(9));
+        assertThat(verifier.verify(Optional.empty()).firstBad())
+                .hasValueSatisfying(f -> assertThat(f.seq()).isEqualTo(9));
     }
 
     @Test
     void retentionShorterThan13Months_isRefused() {
         assertThatThrownBy(() -> new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 12))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("between 13 and 1200 months");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("between 13 and 1200 months");
     }
 
     @Test
@@ -124,7 +153,9 @@ class AdminTrailMaintenanceTest {
             assertThat(exists(partition(NOW.minusMonths(16)))).isTrue();
             other.createStatement().execute("select pg_advisory_unlock(hashtext('meshguard.admin_trail_maintenance'))");
         }
-        assertThat(new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13).runOnce().dropped())
+        assertThat(new AdminTrailMaintenance(PG.dataSource(), NOW_CLOCK, 2, 13)
+                        .runOnce()
+                        .dropped())
                 .containsExactly(NOW.minusMonths(16));
         verified();
     }

@@ -45,8 +45,12 @@ class AdminTrailPartitionsTest {
                 trail.append(entry(m.atDay(10 + i).atStartOfDay().toInstant(ZoneOffset.UTC), "r" + i));
             }
         }
-        assertThat(PG.dsl().fetchValue("select count(*) from " + partition(OLD)).toString()).isEqualTo("3");
-        assertThat(PG.dsl().fetchValue("select count(*) from " + partition(NEXT)).toString()).isEqualTo("3");
+        assertThat(PG.dsl().fetchValue("select count(*) from " + partition(OLD)).toString())
+                .isEqualTo("3");
+        assertThat(PG.dsl()
+                        .fetchValue("select count(*) from " + partition(NEXT))
+                        .toString())
+                .isEqualTo("3");
         assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
     }
 
@@ -55,8 +59,19 @@ class AdminTrailPartitionsTest {
     }
 
     private static AdminTrailEntry entry(Instant at, String target) {
-        return new AdminTrailEntry(at, "alice", "oidc", Optional.of("acme"), Optional.empty(), Optional.empty(),
-                Optional.empty(), "upsert", "routes/edge/" + target, "done", Optional.empty(), Optional.empty(),
+        return new AdminTrailEntry(
+                at,
+                "alice",
+                "oidc",
+                Optional.of("acme"),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                "upsert",
+                "routes/edge/" + target,
+                "done",
+                Optional.empty(),
+                Optional.empty(),
                 Map.of());
     }
 
@@ -69,7 +84,8 @@ class AdminTrailPartitionsTest {
     @Test
     void alteredRow_inAnOlderPartition_isNamed() throws Exception {
         PG.dsl().execute("update " + partition(OLD) + " set outcome = 'nothing happened' where seq = 2");
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(2L, AdminTrailVerifier.Problem.ALTERED);
     }
 
@@ -86,10 +102,15 @@ class AdminTrailPartitionsTest {
     void monthDroppedThroughItsAnchor_stillVerifies() throws Exception {
         assertThat(trail.dropMonth(OLD, 13, Instant.now()).rows()).isEqualTo(3);
         assertThat(PG.dsl().fetchValue("select to_regclass(?)", partition(OLD))).isNull();
-        assertThat(PG.dsl().fetchValue("select up_to_seq from admin_trail_anchor").toString()).isEqualTo("3");
+        assertThat(PG.dsl()
+                        .fetchValue("select up_to_seq from admin_trail_anchor")
+                        .toString())
+                .isEqualTo("3");
         AdminTrailVerifier.Report r = verifier.verify(Optional.empty());
         assertThat(r.intact()).as("%s", r.firstBad()).isTrue();
-        assertThat(r.rowsChecked()).as("3 kept rows and the row vouching for the anchor").isEqualTo(4);
+        assertThat(r.rowsChecked())
+                .as("3 kept rows and the row vouching for the anchor")
+                .isEqualTo(4);
         // and the kept rows are still guarded: a later alteration is named
         PG.dsl().execute("update admin_trail set actor = 'mallory' where seq = 5");
         assertThat(firstBad().seq()).isEqualTo(5);
@@ -101,24 +122,33 @@ class AdminTrailPartitionsTest {
         trail.ensurePartitions(now, 0);
         trail.append(entry(Instant.now(), "today"));
         for (YearMonth m : new YearMonth[] {now, now.minusMonths(6), now.minusMonths(13)}) {
-            assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 13, 'cleanup')",
-                    m.atDay(1))).as("%s", m).hasMessageContaining("is within the retention of 13 months");
+            assertThatThrownBy(
+                            () -> PG.dsl().execute("select admin_trail_drop_month(?::date, 13, 'cleanup')", m.atDay(1)))
+                    .as("%s", m)
+                    .hasMessageContaining("is within the retention of 13 months");
         }
-        assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 1, 'cleanup')",
-                now.atDay(1))).hasMessageContaining("the retention is at least 13 months, got 1");
+        assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 1, 'cleanup')", now.atDay(1)))
+                .hasMessageContaining("the retention is at least 13 months, got 1");
         assertThatThrownBy(() -> trail.dropMonth(now, 13, Instant.now()))
-                .isInstanceOf(AdminTrail.UnavailableException.class).hasMessageContaining("within the retention");
+                .isInstanceOf(AdminTrail.UnavailableException.class)
+                .hasMessageContaining("within the retention");
         assertThat(PG.dsl().fetchValue("select to_regclass(?)", partition(now))).isNotNull();
-        assertThat(PG.dsl().fetchValue("select count(*) from admin_trail_anchor").toString()).isEqualTo("0");
+        assertThat(PG.dsl()
+                        .fetchValue("select count(*) from admin_trail_anchor")
+                        .toString())
+                .isEqualTo("0");
         assertThat(verifier.verify(Optional.empty()).intact()).isTrue();
     }
 
     @Test
     void forgedRow_acrossTheMonthBoundary_isNamedAsInserted() throws Exception {
         // a forger with database access and this code: a well-hashed row 4 chained to row 3, in the older month
-        String hash3 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 3").toString();
+        String hash3 = PG.dsl()
+                .fetchValue("select row_hash from admin_trail where seq = 3")
+                .toString();
         AdminTrailEntry forged = entry(OLD.atEndOfMonth().atStartOfDay().toInstant(ZoneOffset.UTC), "forged");
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement("""
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement("""
                 insert into admin_trail (seq, occurred_at, actor, auth_method, tenant, action, target, outcome, details,
                     prev_hash, row_hash) values (4, ?, 'alice', 'oidc', 'acme', 'upsert', 'routes/edge/forged', 'done',
                     '{}', ?, ?)""")) {
@@ -127,7 +157,8 @@ class AdminTrailPartitionsTest {
             ps.setString(3, TrailHash.of(4, forged, hash3));
             ps.executeUpdate();
         }
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(4L, AdminTrailVerifier.Problem.INSERTED);
     }
 }

@@ -37,9 +37,19 @@ class AdminTrailTest {
 
     private void append(int n) throws Exception {
         for (int i = 0; i < n; i++) {
-            trail.append(new AdminTrailEntry(java.time.Instant.now(), "alice", "oidc", Optional.of("acme"),
-                    Optional.of("api-developer@tenant:acme"), Optional.of("10.0.0.7"), Optional.of("req-" + i),
-                    "upsert", "routes/edge/r" + i, "done", Optional.empty(), Optional.of("ab".repeat(32)),
+            trail.append(new AdminTrailEntry(
+                    java.time.Instant.now(),
+                    "alice",
+                    "oidc",
+                    Optional.of("acme"),
+                    Optional.of("api-developer@tenant:acme"),
+                    Optional.of("10.0.0.7"),
+                    Optional.of("req-" + i),
+                    "upsert",
+                    "routes/edge/r" + i,
+                    "done",
+                    Optional.empty(),
+                    Optional.of("ab".repeat(32)),
                     Map.of("reason", "change " + i)));
         }
     }
@@ -57,15 +67,21 @@ class AdminTrailTest {
         assertThat(r.intact()).isTrue();
         assertThat(r.rowsChecked()).isEqualTo(5);
         assertThat(r.headSeq()).isEqualTo(5);
-        assertThat(verifier.verify(Optional.of(new AdminTrailVerifier.Head(3,
-                PG.dsl().fetchValue("select row_hash from admin_trail where seq = 3").toString()))).intact()).isTrue();
+        assertThat(verifier.verify(Optional.of(new AdminTrailVerifier.Head(
+                                3,
+                                PG.dsl()
+                                        .fetchValue("select row_hash from admin_trail where seq = 3")
+                                        .toString())))
+                        .intact())
+                .isTrue();
     }
 
     @Test
     void alteredRow_isNamed() throws Exception {
         append(5);
         PG.dsl().execute("update admin_trail set outcome = 'refused' where seq = 3");
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(3L, AdminTrailVerifier.Problem.ALTERED);
         emptyTrail();
         append(5);
@@ -76,14 +92,21 @@ class AdminTrailTest {
     @Test
     void alteredRowWithItsHashRecomputed_isCaughtAtTheNextRow() throws Exception {
         append(5);
-        AdminTrailEntry forged = AdminTrailEntry.of("mallory", "oidc", "upsert", "routes/edge/r2", "done",
-                Optional.of("req-2"));
-        String prev = PG.dsl().fetchValue("select prev_hash from admin_trail where seq = 3").toString();
+        AdminTrailEntry forged =
+                AdminTrailEntry.of("mallory", "oidc", "upsert", "routes/edge/r2", "done", Optional.of("req-2"));
+        String prev = PG.dsl()
+                .fetchValue("select prev_hash from admin_trail where seq = 3")
+                .toString();
         String hash = TrailHash.of(3, forged, prev);
-        PG.dsl().execute("update admin_trail set actor = 'mallory', details = '{}', role_used = null, tenant = null, "
-                + "source_address = null, after_digest = null, target = 'routes/edge/r2', occurred_at = ?, row_hash = ? "
-                + "where seq = 3", java.sql.Timestamp.from(forged.occurredAt()), hash);
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        PG.dsl()
+                .execute(
+                        "update admin_trail set actor = 'mallory', details = '{}', role_used = null, tenant = null, "
+                                + "source_address = null, after_digest = null, target = 'routes/edge/r2', occurred_at = ?, row_hash = ? "
+                                + "where seq = 3",
+                        java.sql.Timestamp.from(forged.occurredAt()),
+                        hash);
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(4L, AdminTrailVerifier.Problem.INSERTED);
     }
 
@@ -91,7 +114,8 @@ class AdminTrailTest {
     void removedRow_inTheMiddle_orAtTheEnd_isNamed() throws Exception {
         append(5);
         PG.dsl().execute("delete from admin_trail where seq = 2");
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(2L, AdminTrailVerifier.Problem.REMOVED);
         emptyTrail();
         append(5);
@@ -105,11 +129,17 @@ class AdminTrailTest {
         // shift rows 3 and 4 up and put a forged row 3 in between, chained to nothing real
         PG.dsl().execute("update admin_trail set seq = seq + 10 where seq >= 3");
         PG.dsl().execute("update admin_trail set seq = seq - 9 where seq >= 13");
-        AdminTrailEntry forged = AdminTrailEntry.of("mallory", "oidc", "delete", "apis/payments", "done", Optional.empty());
-        PG.dsl().execute("insert into admin_trail (seq, occurred_at, actor, auth_method, action, target, outcome, "
-                + "prev_hash, row_hash) values (3, ?, 'mallory', 'oidc', 'delete', 'apis/payments', 'done', ?, ?)",
-                java.sql.Timestamp.from(forged.occurredAt()), "1".repeat(64), TrailHash.of(3, forged, "1".repeat(64)));
-        assertThat(firstBad()).extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
+        AdminTrailEntry forged =
+                AdminTrailEntry.of("mallory", "oidc", "delete", "apis/payments", "done", Optional.empty());
+        PG.dsl()
+                .execute(
+                        "insert into admin_trail (seq, occurred_at, actor, auth_method, action, target, outcome, "
+                                + "prev_hash, row_hash) values (3, ?, 'mallory', 'oidc', 'delete', 'apis/payments', 'done', ?, ?)",
+                        java.sql.Timestamp.from(forged.occurredAt()),
+                        "1".repeat(64),
+                        TrailHash.of(3, forged, "1".repeat(64)));
+        assertThat(firstBad())
+                .extracting(AdminTrailVerifier.Finding::seq, AdminTrailVerifier.Finding::problem)
                 .containsExactly(3L, AdminTrailVerifier.Problem.INSERTED);
     }
 
@@ -117,10 +147,14 @@ class AdminTrailTest {
     void rowsDeletedUnderAnAnchorWrittenByHand_areNamed_asAnUnvouchedAnchor() throws Exception {
         append(6);
         // a database operator: delete the oldest rows and write the anchor the old verifier trusted
-        String hash3 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 3").toString();
+        String hash3 = PG.dsl()
+                .fetchValue("select row_hash from admin_trail where seq = 3")
+                .toString();
         PG.dsl().execute("delete from admin_trail where seq <= 3");
-        PG.dsl().execute("insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (3, ?, 'retention')",
-                hash3);
+        PG.dsl()
+                .execute(
+                        "insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (3, ?, 'retention')",
+                        hash3);
         AdminTrailVerifier.Finding f = firstBad();
         assertThat(f.problem()).isEqualTo(AdminTrailVerifier.Problem.ANCHOR_UNVOUCHED);
         assertThat(f.explanation()).contains("the anchor at row 3 is recorded by no trail row");
@@ -129,13 +163,21 @@ class AdminTrailTest {
     @Test
     void tailCutTogetherWithTheHead_isFoundByTheRecordedHead() throws Exception {
         append(5);
-        String hash5 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 5").toString();
-        String hash4 = PG.dsl().fetchValue("select row_hash from admin_trail where seq = 4").toString();
+        String hash5 = PG.dsl()
+                .fetchValue("select row_hash from admin_trail where seq = 5")
+                .toString();
+        String hash4 = PG.dsl()
+                .fetchValue("select row_hash from admin_trail where seq = 4")
+                .toString();
         PG.dsl().execute("delete from admin_trail where seq = 5");
         PG.dsl().execute("update admin_trail_head set seq = 4, row_hash = ?", hash4);
-        assertThat(verifier.verify(Optional.empty()).intact()).as("undetectable without a recorded head").isTrue();
+        assertThat(verifier.verify(Optional.empty()).intact())
+                .as("undetectable without a recorded head")
+                .isTrue();
         AdminTrailVerifier.Report r = verifier.verify(Optional.of(new AdminTrailVerifier.Head(5, hash5)));
-        assertThat(r.firstBad()).get().extracting(AdminTrailVerifier.Finding::problem)
+        assertThat(r.firstBad())
+                .get()
+                .extracting(AdminTrailVerifier.Finding::problem)
                 .isEqualTo(AdminTrailVerifier.Problem.TRUNCATED);
     }
 
@@ -149,8 +191,8 @@ class AdminTrailTest {
                 int thread = t;
                 done.add(pool.submit(() -> {
                     for (int i = 0; i < 10; i++) {
-                        replica.append(AdminTrailEntry.of("replica-" + thread, "oidc", "upsert", "x/" + i, "done",
-                                Optional.empty()));
+                        replica.append(AdminTrailEntry.of(
+                                "replica-" + thread, "oidc", "upsert", "x/" + i, "done", Optional.empty()));
                     }
                     return null;
                 }));
@@ -175,7 +217,9 @@ class AdminTrailTest {
                 throw new java.sql.SQLException("connection refused");
             }
         });
-        assertThatThrownBy(() -> broken.append(AdminTrailEntry.of("a", "oidc", "upsert", "x", "done", Optional.empty())))
-                .isInstanceOf(AdminTrail.UnavailableException.class).hasMessageContaining("connection refused");
+        assertThatThrownBy(
+                        () -> broken.append(AdminTrailEntry.of("a", "oidc", "upsert", "x", "done", Optional.empty())))
+                .isInstanceOf(AdminTrail.UnavailableException.class)
+                .hasMessageContaining("connection refused");
     }
 }

@@ -30,13 +30,17 @@ class TrailedPolicyReloadsTest {
         Path file = dir.resolve("p.yaml");
         Files.writeString(file, "ok: 1\n");
         // a policy is valid while it does not say "bad"; the error is longer than the outcome column
-        PolicyWatcher<String> watcher = new PolicyWatcher<>("test", file, sources -> {
-            String text = sources.get(0).text();
-            if (text.contains("bad")) {
-                throw new PolicyInvalidException(new PolicyError("p.yaml", 1, "bad ".repeat(300)));
-            }
-            return text;
-        }, new SimpleMeterRegistry());
+        PolicyWatcher<String> watcher = new PolicyWatcher<>(
+                "test",
+                file,
+                sources -> {
+                    String text = sources.get(0).text();
+                    if (text.contains("bad")) {
+                        throw new PolicyInvalidException(new PolicyError("p.yaml", 1, "bad ".repeat(300)));
+                    }
+                    return text;
+                },
+                new SimpleMeterRegistry());
         // a pod name as long as Kubernetes allows, and extauthz's replica suffix: longer than the source column
         String replica = "p".repeat(63) + "-0123456789abcdef";
         watcher.addReloadListener(new TrailedPolicyReloads(new AdminTrail(PG.dataSource()), "test-server", replica));
@@ -53,9 +57,15 @@ class TrailedPolicyReloadsTest {
         assertThat(rows.get(0).get("outcome", String.class)).isEqualTo("accepted");
         assertThat(rows.get(0).get("source_address", String.class)).hasSize(64).startsWith("ppp");
         assertThat(rows.get(0).get("details", String.class)).contains(replica);
-        assertThat(refused.get("outcome", String.class)).startsWith("refused: p.yaml:1").hasSize(512);
+        assertThat(refused.get("outcome", String.class))
+                .startsWith("refused: p.yaml:1")
+                .hasSize(512);
         assertThat(refused.get("details", String.class)).contains("\"error\"");
-        assertThat(refused.get("before_digest", String.class)).isEqualTo(rows.get(0).get("after_digest", String.class));
-        assertThat(new AdminTrailVerifier(PG.dataSource()).verify(Optional.empty()).intact()).isTrue();
+        assertThat(refused.get("before_digest", String.class))
+                .isEqualTo(rows.get(0).get("after_digest", String.class));
+        assertThat(new AdminTrailVerifier(PG.dataSource())
+                        .verify(Optional.empty())
+                        .intact())
+                .isTrue();
     }
 }

@@ -40,7 +40,10 @@ public final class ApiKeyAuthenticator {
     public ApiKeyAuthenticator(ApiKeyStore store, Clock clock, Duration recordTtl) {
         this.store = store;
         this.clock = clock;
-        this.records = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(recordTtl).build();
+        this.records = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(recordTtl)
+                .build();
     }
 
     public AuthResult authenticate(String presented) {
@@ -53,7 +56,8 @@ public final class ApiKeyAuthenticator {
             try {
                 stored = store.find(parsed.get().keyId());
             } catch (ApiKeyStore.UnavailableException e) {
-                return new AuthResult.Rejected(Reason.API_KEY_STORE_UNAVAILABLE, "API keys cannot be checked right now");
+                return new AuthResult.Rejected(
+                        Reason.API_KEY_STORE_UNAVAILABLE, "API keys cannot be checked right now");
             }
             records.put(parsed.get().keyId(), stored);
         }
@@ -72,8 +76,18 @@ public final class ApiKeyAuthenticator {
             return new AuthResult.Rejected(Reason.API_KEY_EXPIRED, "API key expired");
         }
         uses.computeIfAbsent(key.keyId(), k -> new Uses()).add(1, now.toEpochMilli());
-        return new AuthResult.Authenticated(new Identity(key.owner(), Optional.of(key.tenant()), key.roles(), key.scopes(),
-                Optional.of(key.keyId()), "apikey", "apikey", key.ownTier(), Optional.of(key.keyId())), false);
+        return new AuthResult.Authenticated(
+                new Identity(
+                        key.owner(),
+                        Optional.of(key.tenant()),
+                        key.roles(),
+                        key.scopes(),
+                        Optional.of(key.keyId()),
+                        "apikey",
+                        "apikey",
+                        key.ownTier(),
+                        Optional.of(key.keyId())),
+                false);
     }
 
     private static final byte[] UNKNOWN = new byte[32];
@@ -91,7 +105,8 @@ public final class ApiKeyAuthenticator {
         try {
             store.addUsage(batch);
         } catch (ApiKeyStore.UnavailableException e) {
-            batch.forEach((id, u) -> uses.computeIfAbsent(id, k -> new Uses()).add(u.count(), u.lastUsed().toEpochMilli()));
+            batch.forEach((id, u) -> uses.computeIfAbsent(id, k -> new Uses())
+                    .add(u.count(), u.lastUsed().toEpochMilli()));
         }
     }
 

@@ -1,10 +1,10 @@
 package io.meshguard.extauthz.condition;
 
+import com.github.benmanes.caffeine.cache.Cache;
 import dev.cel.common.CelErrorCode;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
-import com.github.benmanes.caffeine.cache.Cache;
 import io.meshguard.extauthz.decision.Identity;
 import java.util.Optional;
 

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.condition;
 
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelIssue;
 import dev.cel.common.CelOptions;
@@ -8,9 +9,6 @@ import dev.cel.common.CelValidationResult;
 import dev.cel.common.ast.CelConstant;
 import dev.cel.common.ast.CelExpr;
 import dev.cel.common.ast.CelReference;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import io.meshguard.extauthz.decision.Identity;
-import java.util.Optional;
 import dev.cel.common.types.ListType;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
@@ -21,9 +19,11 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
+import io.meshguard.extauthz.decision.Identity;
 import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiConsumer;
 
@@ -41,8 +41,17 @@ public final class ConditionCompiler {
     static final int MAX_REGEX_PROGRAM = 1000;
     static final int MAX_COMPREHENSION_NESTING = 1;
     private static final Set<String> CREDENTIAL_VARIABLES = credentialVariables();
-    private static final Set<String> ZONED = Set.of("getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate",
-            "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds");
+    private static final Set<String> ZONED = Set.of(
+            "getFullYear",
+            "getMonth",
+            "getDayOfYear",
+            "getDayOfMonth",
+            "getDate",
+            "getDayOfWeek",
+            "getHours",
+            "getMinutes",
+            "getSeconds",
+            "getMilliseconds");
 
     private static final CelOptions OPTIONS = CelOptions.current()
             .maxExpressionCodePointSize(MAX_CODE_POINTS)
@@ -59,8 +68,10 @@ public final class ConditionCompiler {
     public ConditionCompiler() {
         this.full = variables(base(), true).build();
         this.beforeAuth = variables(base(), false).build();
-        this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder().setOptions(OPTIONS)
-                .addFunctionBindings(ExpectedTypes.bindings()).build();
+        this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder()
+                .setOptions(OPTIONS)
+                .addFunctionBindings(ExpectedTypes.bindings())
+                .build();
     }
 
     private static Set<String> credentialVariables() {
@@ -82,7 +93,8 @@ public final class ConditionCompiler {
         for (String v : ConditionVariables.REQUEST_STRINGS) {
             b.addVar(v, SimpleType.STRING);
         }
-        b.addVar(ConditionVariables.HEADERS, strings).addVar(ConditionVariables.QUERY, strings)
+        b.addVar(ConditionVariables.HEADERS, strings)
+                .addVar(ConditionVariables.QUERY, strings)
                 .addVar(ConditionVariables.NOW, SimpleType.TIMESTAMP);
         if (withCredential) {
             for (String v : ConditionVariables.CREDENTIAL_STRINGS) {
@@ -114,11 +126,14 @@ public final class ConditionCompiler {
         if (result.hasError()) {
             for (CelIssue issue : result.getErrors()) {
                 String msg = issue.getMessage();
-                if (beforeCredential && msg.contains("undeclared reference")
+                if (beforeCredential
+                        && msg.contains("undeclared reference")
                         && (msg.contains("'auth") || msg.contains("'claims") || msg.contains("'tenant"))) {
-                    msg += " (deny rules run before the credential is checked: auth.*, claims and tenant belong in a route's when:)";
+                    msg +=
+                            " (deny rules run before the credential is checked: auth.*, claims and tenant belong in a route's when:)";
                 }
-                error.accept(line + Math.max(0, issue.getSourceLocation().getLine() - 1),
+                error.accept(
+                        line + Math.max(0, issue.getSourceLocation().getLine() - 1),
                         msg + " (column " + (issue.getSourceLocation().getColumn() + 1) + ")");
             }
             return null;
@@ -126,7 +141,8 @@ public final class ConditionCompiler {
         CelAbstractSyntaxTree ast;
         try {
             // a claim of another type than its comparison expects is an evaluation error, never an answer
-            CelValidationResult typed = (beforeCredential ? beforeAuth : full).check(ExpectedTypes.wrap(result.getAst()));
+            CelValidationResult typed =
+                    (beforeCredential ? beforeAuth : full).check(ExpectedTypes.wrap(result.getAst()));
             ast = typed.getAst();
         } catch (CelValidationException e) {
             error.accept(line, e.getMessage());
@@ -141,7 +157,10 @@ public final class ConditionCompiler {
             return null;
         }
         try {
-            return new Condition(expression, line, runtime.createProgram(ast),
+            return new Condition(
+                    expression,
+                    line,
+                    runtime.createProgram(ast),
                     // weak keys and no size bound: an entry lives exactly as long as its identity, which the token
                     // cache bounds; a size policy would add a read buffer to every lookup on the hot path
                     !beforeCredential && credentialOnly(ast)
@@ -180,15 +199,19 @@ public final class ConditionCompiler {
             }
             case SELECT -> walk(e.select().operand(), comprehensions, line, error);
             case LIST -> e.list().elements().forEach(x -> walk(x, comprehensions, line, error));
-            case MAP -> e.map().entries().forEach(x -> {
-                walk(x.key(), comprehensions, line, error);
-                walk(x.value(), comprehensions, line, error);
-            });
+            case MAP ->
+                e.map().entries().forEach(x -> {
+                    walk(x.key(), comprehensions, line, error);
+                    walk(x.value(), comprehensions, line, error);
+                });
             case STRUCT -> e.struct().entries().forEach(x -> walk(x.value(), comprehensions, line, error));
             case COMPREHENSION -> {
                 if (comprehensions + 1 > MAX_COMPREHENSION_NESTING) {
-                    problem(line, "a comprehension (all, exists, exists_one, map, filter) inside another is not allowed: "
-                            + "its cost grows with the product of both lists", error);
+                    problem(
+                            line,
+                            "a comprehension (all, exists, exists_one, map, filter) inside another is not allowed: "
+                                    + "its cost grows with the product of both lists",
+                            error);
                     return;
                 }
                 var c = e.comprehension();
@@ -206,11 +229,15 @@ public final class ConditionCompiler {
 
     private static void zone(String function, List<CelExpr> args, int line, BiConsumer<Integer, String> error) {
         if (args.isEmpty()) {
-            problem(line, function + "() needs an explicit time zone, e.g. now." + function + "(\"Europe/Zurich\")", error);
+            problem(
+                    line,
+                    function + "() needs an explicit time zone, e.g. now." + function + "(\"Europe/Zurich\")",
+                    error);
             return;
         }
         CelExpr tz = args.get(0);
-        if (tz.getKind() == CelExpr.ExprKind.Kind.CONSTANT && tz.constant().getKind() == CelConstant.Kind.STRING_VALUE) {
+        if (tz.getKind() == CelExpr.ExprKind.Kind.CONSTANT
+                && tz.constant().getKind() == CelConstant.Kind.STRING_VALUE) {
             try {
                 ZoneId.of(tz.constant().stringValue());
             } catch (DateTimeException ex) {

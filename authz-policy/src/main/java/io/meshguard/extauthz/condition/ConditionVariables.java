@@ -28,11 +28,18 @@ public final class ConditionVariables implements CelVariableResolver {
     static final String ROLES = "auth.roles";
     static final String SCOPES = "auth.scopes";
     static final String CLAIMS = "claims";
-    static final List<String> REQUEST_STRINGS = List.of("request.method", "request.host", "request.path",
-            "source.principal", "source.address", "source.trust_domain", "source.namespace", "source.service_account",
+    static final List<String> REQUEST_STRINGS = List.of(
+            "request.method",
+            "request.host",
+            "request.path",
+            "source.principal",
+            "source.address",
+            "source.trust_domain",
+            "source.namespace",
+            "source.service_account",
             "remote.address");
-    static final List<String> CREDENTIAL_STRINGS = List.of("auth.method", "auth.issuer", "auth.subject", "auth.client_id",
-            "auth.api_key_id", "tenant");
+    static final List<String> CREDENTIAL_STRINGS =
+            List.of("auth.method", "auth.issuer", "auth.subject", "auth.client_id", "auth.api_key_id", "tenant");
 
     private final HttpRequestView request;
     private final Caller caller;
@@ -111,30 +118,40 @@ public final class ConditionVariables implements CelVariableResolver {
 
     @Override
     public Optional<Object> find(String name) {
-        Object v = switch (name) {
-            case "request.method" -> request.method();
-            case "request.host" -> host();
-            case "request.path" -> request.path();
-            case HEADERS -> headers();
-            case QUERY -> query();
-            case "source.principal" -> caller.principal();
-            case "source.address" -> caller.address();
-            case "source.trust_domain" -> caller.spiffe().map(SpiffeId::trustDomain).orElse("");
-            case "source.namespace" -> caller.spiffe().flatMap(SpiffeId::namespace).orElse("");
-            case "source.service_account" -> caller.spiffe().flatMap(SpiffeId::serviceAccount).orElse("");
-            case "remote.address" -> caller.remoteAddress().orElse("");
-            case NOW -> Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
-            case "auth.method" -> identity.map(Identity::authMethod).orElse("none");
-            case "auth.issuer" -> identity.map(Identity::issuer).orElse("");
-            case "auth.subject" -> identity.map(Identity::subject).orElse("");
-            case "auth.client_id" -> identity.flatMap(Identity::clientId).orElse("");
-            case "auth.api_key_id" -> identity.flatMap(Identity::credentialId).orElse("");
-            case "tenant" -> identity.flatMap(Identity::tenant).orElse("");
-            case ROLES -> identity.map(Identity::roles).orElse(List.of());
-            case SCOPES -> identity.map(Identity::scopes).orElse(List.of());
-            case CLAIMS -> identity.map(Identity::claims).orElse(Map.of());
-            default -> null;
-        };
+        Object v =
+                switch (name) {
+                    case "request.method" -> request.method();
+                    case "request.host" -> host();
+                    case "request.path" -> request.path();
+                    case HEADERS -> headers();
+                    case QUERY -> query();
+                    case "source.principal" -> caller.principal();
+                    case "source.address" -> caller.address();
+                    case "source.trust_domain" ->
+                        caller.spiffe().map(SpiffeId::trustDomain).orElse("");
+                    case "source.namespace" ->
+                        caller.spiffe().flatMap(SpiffeId::namespace).orElse("");
+                    case "source.service_account" ->
+                        caller.spiffe().flatMap(SpiffeId::serviceAccount).orElse("");
+                    case "remote.address" -> caller.remoteAddress().orElse("");
+                    case NOW ->
+                        Timestamp.newBuilder()
+                                .setSeconds(now.getEpochSecond())
+                                .setNanos(now.getNano())
+                                .build();
+                    case "auth.method" -> identity.map(Identity::authMethod).orElse("none");
+                    case "auth.issuer" -> identity.map(Identity::issuer).orElse("");
+                    case "auth.subject" -> identity.map(Identity::subject).orElse("");
+                    case "auth.client_id" ->
+                        identity.flatMap(Identity::clientId).orElse("");
+                    case "auth.api_key_id" ->
+                        identity.flatMap(Identity::credentialId).orElse("");
+                    case "tenant" -> identity.flatMap(Identity::tenant).orElse("");
+                    case ROLES -> identity.map(Identity::roles).orElse(List.of());
+                    case SCOPES -> identity.map(Identity::scopes).orElse(List.of());
+                    case CLAIMS -> identity.map(Identity::claims).orElse(Map.of());
+                    default -> null;
+                };
         return Optional.ofNullable(v);
     }
 

@@ -70,8 +70,10 @@ final class ExpectedTypes {
 
     /** A list whose elements are all of one kind: a claim list mixing strings with maps is not a list of anything. */
     private static boolean oneKind(List<?> l) {
-        return l.stream().allMatch(ExpectedTypes::isString) || l.stream().allMatch(ExpectedTypes::isNumber)
-                || l.stream().allMatch(ExpectedTypes::isBool) || l.stream().allMatch(e -> e instanceof List<?>)
+        return l.stream().allMatch(ExpectedTypes::isString)
+                || l.stream().allMatch(ExpectedTypes::isNumber)
+                || l.stream().allMatch(ExpectedTypes::isBool)
+                || l.stream().allMatch(e -> e instanceof List<?>)
                 || l.stream().allMatch(e -> e instanceof java.util.Map<?, ?>);
     }
 
@@ -100,20 +102,40 @@ final class ExpectedTypes {
     private CelExpr rewrite(CelExpr e) {
         return switch (e.getKind()) {
             case CALL -> call(e);
-            case SELECT -> CelExpr.ofSelect(e.id(), rewrite(e.select().operand()), e.select().field(), e.select().testOnly());
-            case LIST -> CelExpr.ofList(e.id(), e.list().elements().stream().map(this::rewrite).collect(ImmutableList.toImmutableList()),
-                    e.list().optionalIndices());
-            case MAP -> CelExpr.ofMap(e.id(), e.map().entries().stream()
-                    .map(x -> CelExpr.ofMapEntry(x.id(), rewrite(x.key()), rewrite(x.value()), x.optionalEntry()))
-                    .collect(ImmutableList.toImmutableList()));
+            case SELECT ->
+                CelExpr.ofSelect(
+                        e.id(),
+                        rewrite(e.select().operand()),
+                        e.select().field(),
+                        e.select().testOnly());
+            case LIST ->
+                CelExpr.ofList(
+                        e.id(),
+                        e.list().elements().stream().map(this::rewrite).collect(ImmutableList.toImmutableList()),
+                        e.list().optionalIndices());
+            case MAP ->
+                CelExpr.ofMap(
+                        e.id(),
+                        e.map().entries().stream()
+                                .map(x -> CelExpr.ofMapEntry(
+                                        x.id(), rewrite(x.key()), rewrite(x.value()), x.optionalEntry()))
+                                .collect(ImmutableList.toImmutableList()));
             case COMPREHENSION -> {
                 var c = e.comprehension();
                 CelExpr range = rewrite(c.iterRange());
                 if (isDyn(c.iterRange())) {
                     range = call(LIST, range); // a map where a list was expected would iterate its keys
                 }
-                yield CelExpr.ofComprehension(e.id(), c.iterVar(), c.iterVar2(), range, c.accuVar(), rewrite(c.accuInit()),
-                        rewrite(c.loopCondition()), rewrite(c.loopStep()), rewrite(c.result()));
+                yield CelExpr.ofComprehension(
+                        e.id(),
+                        c.iterVar(),
+                        c.iterVar2(),
+                        range,
+                        c.accuVar(),
+                        rewrite(c.accuInit()),
+                        rewrite(c.loopCondition()),
+                        rewrite(c.loopStep()),
+                        rewrite(c.result()));
             }
             default -> e;
         };
@@ -198,15 +220,17 @@ final class ExpectedTypes {
             }
             case SELECT -> visit(e.select().operand(), f);
             case LIST -> e.list().elements().forEach(x -> visit(x, f));
-            case MAP -> e.map().entries().forEach(x -> {
-                f.accept(CelExpr.ofNotSet(x.id()));
-                visit(x.key(), f);
-                visit(x.value(), f);
-            });
-            case STRUCT -> e.struct().entries().forEach(x -> {
-                f.accept(CelExpr.ofNotSet(x.id()));
-                visit(x.value(), f);
-            });
+            case MAP ->
+                e.map().entries().forEach(x -> {
+                    f.accept(CelExpr.ofNotSet(x.id()));
+                    visit(x.key(), f);
+                    visit(x.value(), f);
+                });
+            case STRUCT ->
+                e.struct().entries().forEach(x -> {
+                    f.accept(CelExpr.ofNotSet(x.id()));
+                    visit(x.value(), f);
+                });
             case COMPREHENSION -> {
                 var c = e.comprehension();
                 for (CelExpr x : List.of(c.iterRange(), c.accuInit(), c.loopCondition(), c.loopStep(), c.result())) {
@@ -220,13 +244,15 @@ final class ExpectedTypes {
     }
 
     private static CelFunctionDecl decl(String name) {
-        return CelFunctionDecl.newFunctionDeclaration(name,
-                CelOverloadDecl.newGlobalOverload(name + "_dyn", SimpleType.DYN, SimpleType.DYN));
+        return CelFunctionDecl.newFunctionDeclaration(
+                name, CelOverloadDecl.newGlobalOverload(name + "_dyn", SimpleType.DYN, SimpleType.DYN));
     }
 
     private static CelFunctionBinding binding(String name, java.util.function.Predicate<Object> typed) {
-        String expected = name.substring("meshguard_expect_".length()).replace("strings", "list of strings")
-                .replace("numbers", "list of numbers").replace("bools", "list of bools");
+        String expected = name.substring("meshguard_expect_".length())
+                .replace("strings", "list of strings")
+                .replace("numbers", "list of numbers")
+                .replace("bools", "list of bools");
         return CelFunctionBinding.from(name + "_dyn", Object.class, v -> {
             if (typed.test(v)) {
                 return v;

@@ -48,16 +48,16 @@ public final class CheckResponses {
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));
-        return CheckResponse.newBuilder()
-                .setStatus(OK)
-                .setOkResponse(ok)
-                .build();
+        return CheckResponse.newBuilder().setStatus(OK).setOkResponse(ok).build();
     }
 
     private static CheckResponse deny(Decision d) {
         DeniedHttpResponse.Builder denied = DeniedHttpResponse.newBuilder()
-                .setStatus(HttpStatus.newBuilder().setCode(StatusCode.forNumber(d.status()) == null
-                        ? StatusCode.Forbidden : StatusCode.forNumber(d.status())))
+                .setStatus(HttpStatus.newBuilder()
+                        .setCode(
+                                StatusCode.forNumber(d.status()) == null
+                                        ? StatusCode.Forbidden
+                                        : StatusCode.forNumber(d.status())))
                 .setBody(d.body());
         for (Map.Entry<String, String> h : d.responseHeaders().entrySet()) {
             denied.addHeaders(HeaderValueOption.newBuilder()
@@ -66,7 +66,9 @@ public final class CheckResponses {
                     .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
         }
         return CheckResponse.newBuilder()
-                .setStatus(Status.newBuilder().setCode(grpcCode(d.status()).getNumber()).setMessage(d.reason().code()))
+                .setStatus(Status.newBuilder()
+                        .setCode(grpcCode(d.status()).getNumber())
+                        .setMessage(d.reason().code()))
                 .setDeniedResponse(denied)
                 .build();
     }

@@ -70,7 +70,9 @@ public final class ClientAddress {
     private static boolean fromTrustedGateway(HttpRequestView request, MeshSettings mesh) {
         String principal = request.sourcePrincipal();
         return !principal.isEmpty()
-                && SpiffeId.parse(principal).map(id -> mesh.trustedGateways().contains(id.id())).orElse(false);
+                && SpiffeId.parse(principal)
+                        .map(id -> mesh.trustedGateways().contains(id.id()))
+                        .orElse(false);
     }
 
     /** Exactly one header line holding exactly one IP literal (a comma-joined or garbage value is no verdict). */
@@ -83,7 +85,9 @@ public final class ClientAddress {
     }
 
     private static boolean isLoopback(String address) {
-        return IpBlock.address(address).map(b -> b.length == 4 ? (b[0] & 0xff) == 127 : isV6Loopback(b)).orElse(false);
+        return IpBlock.address(address)
+                .map(b -> b.length == 4 ? (b[0] & 0xff) == 127 : isV6Loopback(b))
+                .orElse(false);
     }
 
     private static boolean isV6Loopback(byte[] b) {

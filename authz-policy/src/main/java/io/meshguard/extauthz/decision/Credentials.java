@@ -41,7 +41,8 @@ final class Credentials {
                 return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, "bearer token is empty");
             }
             if (token.length() > policy.tokenMaxBytes()) {
-                return new AuthResult.Rejected(Reason.TOKEN_TOO_LARGE, "token exceeds " + policy.tokenMaxBytes() + " bytes");
+                return new AuthResult.Rejected(
+                        Reason.TOKEN_TOO_LARGE, "token exceeds " + policy.tokenMaxBytes() + " bytes");
             }
             return jwt.authenticate(token);
         }
@@ -54,10 +55,12 @@ final class Credentials {
             }
             return apiKeys.get().authenticate(keys.get(0));
         }
-        return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, switch (mode) {
-            case JWT -> "bearer token required";
-            case APIKEY -> "API key required";
-            default -> "bearer token or API key required";
-        });
+        return new AuthResult.Rejected(
+                Reason.MISSING_CREDENTIAL,
+                switch (mode) {
+                    case JWT -> "bearer token required";
+                    case APIKEY -> "API key required";
+                    default -> "bearer token or API key required";
+                });
     }
 }

@@ -34,13 +34,37 @@ public record Decision(
 
     /** The same decision with other header changes for the upstream and other response headers. */
     public Decision withHeaders(List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
-        return new Decision(allowed, status, reason, description, requestId, route, identity, set, removed, response,
-                body, tokenFromCache, subscription);
+        return new Decision(
+                allowed,
+                status,
+                reason,
+                description,
+                requestId,
+                route,
+                identity,
+                set,
+                removed,
+                response,
+                body,
+                tokenFromCache,
+                subscription);
     }
 
     /** The same decision, made on catalogue subscription {@code id}. */
     public Decision withSubscription(String id) {
-        return new Decision(allowed, status, reason, description, requestId, route, identity, headersSet,
-                headersRemoved, responseHeaders, body, tokenFromCache, Optional.of(id));
+        return new Decision(
+                allowed,
+                status,
+                reason,
+                description,
+                requestId,
+                route,
+                identity,
+                headersSet,
+                headersRemoved,
+                responseHeaders,
+                body,
+                tokenFromCache,
+                Optional.of(id));
     }
 }

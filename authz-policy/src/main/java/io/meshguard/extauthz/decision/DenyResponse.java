@@ -7,24 +7,31 @@ import java.util.Optional;
 
 /** The deny the client reads: status, JSON body (error, reason, message and the named extras) and response headers. */
 final class DenyResponse {
-    private DenyResponse() {
-    }
+    private DenyResponse() {}
 
     /**
      * @param extra body fields ({@code header}, {@code path_problem}, {@code rule}, {@code quota}); with
      *     {@code retry-after}, also the rate-limit response headers it carries
      */
-    static Decision of(HttpRequestView request, Optional<String> route, Optional<Identity> who, Reason reason,
-            String description, Map<String, String> extra, boolean cached) {
+    static Decision of(
+            HttpRequestView request,
+            Optional<String> route,
+            Optional<Identity> who,
+            Reason reason,
+            String description,
+            Map<String, String> extra,
+            boolean cached) {
         Map<String, String> body = new LinkedHashMap<>();
-        body.put("error", switch (reason.status()) {
-            case 400 -> "bad_request";
-            case 401 -> "unauthenticated";
-            case 429 -> "rate_limited";
-            case 503 -> "unavailable";
-            case 500 -> "internal";
-            default -> "forbidden";
-        });
+        body.put(
+                "error",
+                switch (reason.status()) {
+                    case 400 -> "bad_request";
+                    case 401 -> "unauthenticated";
+                    case 429 -> "rate_limited";
+                    case 503 -> "unavailable";
+                    case 500 -> "internal";
+                    default -> "forbidden";
+                });
         body.put("reason", reason.code());
         body.put("message", description);
         if (extra.containsKey("header")) {
@@ -44,10 +51,13 @@ final class DenyResponse {
         headers.put("content-type", "application/json");
         headers.put("x-request-id", request.requestId());
         if (reason.status() == 401) {
-            headers.put("www-authenticate", "Bearer error=\"invalid_token\", error_description=\"" + quotable(description) + "\"");
+            headers.put(
+                    "www-authenticate",
+                    "Bearer error=\"invalid_token\", error_description=\"" + quotable(description) + "\"");
         }
         if (extra.containsKey("retry-after")) {
-            // rate-limit answers: Retry-After and the rate-limit headers (every other deny's extra keys are body fields)
+            // rate-limit answers: Retry-After and the rate-limit headers (every other deny's extra keys are body
+            // fields)
             headers.put("retry-after", extra.get("retry-after"));
             extra.forEach((k, v) -> {
                 if (k.startsWith("ratelimit") || k.startsWith("x-ratelimit-")) {
@@ -55,8 +65,20 @@ final class DenyResponse {
                 }
             });
         }
-        return new Decision(false, reason.status(), reason, description, request.requestId(), route, who, List.of(), List.of(),
-                Map.copyOf(headers), Json.object(body), cached, Optional.empty());
+        return new Decision(
+                false,
+                reason.status(),
+                reason,
+                description,
+                request.requestId(),
+                route,
+                who,
+                List.of(),
+                List.of(),
+                Map.copyOf(headers),
+                Json.object(body),
+                cached,
+                Optional.empty());
     }
 
     /** The description sits inside a quoted-string of WWW-Authenticate: no quotes or backslashes. */

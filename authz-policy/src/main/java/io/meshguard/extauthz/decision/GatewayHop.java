@@ -22,16 +22,19 @@ final class GatewayHop {
             }
         }
         String method = request.first(names.authMethod()).orElse("");
-        boolean accepted = switch (method) {
-            case "jwt" -> mode.acceptsJwt();
-            case "apikey" -> mode.acceptsApiKey();
-            case MeshCaller.MTLS -> mode == AuthMode.MTLS;
-            default -> false;
-        };
+        boolean accepted =
+                switch (method) {
+                    case "jwt" -> mode.acceptsJwt();
+                    case "apikey" -> mode.acceptsApiKey();
+                    case MeshCaller.MTLS -> mode == AuthMode.MTLS;
+                    default -> false;
+                };
         if (!accepted) {
-            return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, method.isEmpty() || method.equals("none")
-                    ? "the gateway forwarded no authenticated identity"
-                    : "the gateway authenticated a credential this route does not accept");
+            return new AuthResult.Rejected(
+                    Reason.MISSING_CREDENTIAL,
+                    method.isEmpty() || method.equals("none")
+                            ? "the gateway forwarded no authenticated identity"
+                            : "the gateway authenticated a credential this route does not accept");
         }
         String subject = method.equals(MeshCaller.MTLS)
                 ? request.first(names.callerPrincipal()).orElse("")
@@ -39,7 +42,8 @@ final class GatewayHop {
         if (subject.isBlank()) {
             return new AuthResult.Rejected(Reason.MISSING_CREDENTIAL, "the gateway forwarded no subject");
         }
-        Identity id = new Identity(subject.trim(),
+        Identity id = new Identity(
+                subject.trim(),
                 nonBlank(request.first(names.tenant())),
                 split(request.first(names.roles()), ','),
                 split(request.first(names.scopes()), ' '),

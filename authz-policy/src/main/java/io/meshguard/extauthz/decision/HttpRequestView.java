@@ -63,27 +63,46 @@ public record HttpRequestView(
             joined = java.util.Collections.unmodifiableSet(lowered);
         }
         for (HeaderValue hv : lines) {
-            String value = hv.getRawValue().isEmpty() ? hv.getValue() : hv.getRawValue().toString(StandardCharsets.UTF_8);
+            String value = hv.getRawValue().isEmpty()
+                    ? hv.getValue()
+                    : hv.getRawValue().toString(StandardCharsets.UTF_8);
             add(headers, lower(hv.getKey()), value);
         }
-        String method = !http.getMethod().isEmpty() ? http.getMethod() : first(headers, ":method").orElse("");
-        String host = !http.getHost().isEmpty() ? http.getHost() : first(headers, ":authority").or(() -> first(headers, "host")).orElse("");
-        String rawPath = !http.getPath().isEmpty() ? http.getPath() : first(headers, ":path").orElse("/");
-        String requestId = first(headers, "x-request-id").filter(HttpRequestView::safeId)
+        String method = !http.getMethod().isEmpty()
+                ? http.getMethod()
+                : first(headers, ":method").orElse("");
+        String host = !http.getHost().isEmpty()
+                ? http.getHost()
+                : first(headers, ":authority").or(() -> first(headers, "host")).orElse("");
+        String rawPath = !http.getPath().isEmpty()
+                ? http.getPath()
+                : first(headers, ":path").orElse("/");
+        String requestId = first(headers, "x-request-id")
+                .filter(HttpRequestView::safeId)
                 .or(() -> Optional.of(http.getId()).filter(s -> !s.isEmpty()))
                 .orElseGet(() -> UUID.randomUUID().toString());
         String source = attrs.getSource().getAddress().hasSocketAddress()
-                ? attrs.getSource().getAddress().getSocketAddress().getAddress() : "";
+                ? attrs.getSource().getAddress().getSocketAddress().getAddress()
+                : "";
         CanonicalPath target = CanonicalPath.parse(rawPath);
         // the host rules match on is canonical too (CanonicalHost): one spelling, made once here
         CanonicalHost canonicalHost = CanonicalHost.parse(host);
         if (canonicalHost.problem().isPresent() && target.problem().isEmpty()) {
             target = CanonicalPath.refusedHost(rawPath, canonicalHost.problem().get());
         }
-        return new HttpRequestView(requestId, method.toUpperCase(Locale.ROOT), canonicalHost.host(), target.path(), headers,
+        return new HttpRequestView(
+                requestId,
+                method.toUpperCase(Locale.ROOT),
+                canonicalHost.host(),
+                target.path(),
+                headers,
                 // the request is immutable, and so is its map (protobuf's MapField after build): no copy per Check
-                attrs.getContextExtensionsMap(), attrs.getSource().getPrincipal(), source, joined,
-                target, queryOf(rawPath));
+                attrs.getContextExtensionsMap(),
+                attrs.getSource().getPrincipal(),
+                source,
+                joined,
+                target,
+                queryOf(rawPath));
     }
 
     /** @param name already lower-case ({@link #lower}) */

@@ -25,8 +25,16 @@ public record Identity(
         Map<String, Object> claims) {
 
     /** An identity without token claims (API keys, mesh peers, the gateway hop). */
-    public Identity(String subject, Optional<String> tenant, List<String> roles, List<String> scopes,
-            Optional<String> clientId, String authMethod, String issuer, Optional<String> tier, Optional<String> credentialId) {
+    public Identity(
+            String subject,
+            Optional<String> tenant,
+            List<String> roles,
+            List<String> scopes,
+            Optional<String> clientId,
+            String authMethod,
+            String issuer,
+            Optional<String> tier,
+            Optional<String> credentialId) {
         this(subject, tenant, roles, scopes, clientId, authMethod, issuer, tier, credentialId, Map.of());
     }
 }

@@ -30,7 +30,9 @@ final class MeshCaller {
     }
 
     static boolean isTrustedGateway(Caller caller, MeshSettings mesh) {
-        return caller.spiffe().map(id -> mesh.trustedGateways().contains(id.id())).orElse(false);
+        return caller.spiffe()
+                .map(id -> mesh.trustedGateways().contains(id.id()))
+                .orElse(false);
     }
 
     /** {@code auth: mtls}: the verified peer is the credential; without one (or with a malformed one) there is none. */
@@ -41,7 +43,17 @@ final class MeshCaller {
         if (caller.spiffe().isEmpty()) {
             return new AuthResult.Rejected(Reason.INVALID_PEER_IDENTITY, "the peer identity is not a valid SPIFFE ID");
         }
-        return new AuthResult.Authenticated(new Identity(caller.spiffe().get().uri(), Optional.empty(), java.util.List.of(),
-                java.util.List.of(), Optional.empty(), MTLS, "mesh", Optional.empty(), Optional.empty()), false);
+        return new AuthResult.Authenticated(
+                new Identity(
+                        caller.spiffe().get().uri(),
+                        Optional.empty(),
+                        java.util.List.of(),
+                        java.util.List.of(),
+                        Optional.empty(),
+                        MTLS,
+                        "mesh",
+                        Optional.empty(),
+                        Optional.empty()),
+                false);
     }
 }

@@ -40,23 +40,42 @@ final class RateLimits {
      * route tiers: global through Redis when it is configured. A plan's burst is its whole window, as its customers
      * read "50 per second".
      */
-    Limited planLimit(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
-            SubscriptionGate.Admitted admitted, boolean cached) {
-        Limited product = admitted.plan().limits().rates().isEmpty() ? Limited.NONE
-                : planRates(request, r, who, admitted, admitted.plan().limits().rates(),
-                        "plan:" + admitted.plan().name(), admitted.subscription().id(), cached);
+    Limited planLimit(
+            HttpRequestView request,
+            RoutePolicy r,
+            Optional<Identity> who,
+            SubscriptionGate.Admitted admitted,
+            boolean cached) {
+        Limited product = admitted.plan().limits().rates().isEmpty()
+                ? Limited.NONE
+                : planRates(
+                        request,
+                        r,
+                        who,
+                        admitted,
+                        admitted.plan().limits().rates(),
+                        "plan:" + admitted.plan().name(),
+                        admitted.subscription().id(),
+                        cached);
         if (product.denied().isPresent() || admitted.plan().operationLimits().isEmpty()) {
             return product;
         }
         // an operation the plan limits on its own has its own bucket, on top of the product's
         Optional<String> operation = operation(request);
-        io.meshguard.catalog.PlanLimits own = operation.map(op -> admitted.plan().operationLimits().get(op))
-                .orElse(null);
+        io.meshguard.catalog.PlanLimits own =
+                operation.map(op -> admitted.plan().operationLimits().get(op)).orElse(null);
         if (own == null || own.rates().isEmpty()) {
             return product;
         }
-        Limited op = planRates(request, r, who, admitted, own.rates(), "plan:" + admitted.plan().name() + "/"
-                + operation.get(), admitted.subscription().id() + "/" + operation.get(), cached);
+        Limited op = planRates(
+                request,
+                r,
+                who,
+                admitted,
+                own.rates(),
+                "plan:" + admitted.plan().name() + "/" + operation.get(),
+                admitted.subscription().id() + "/" + operation.get(),
+                cached);
         if (op.denied().isPresent() || op.headers().isEmpty()) {
             return op.denied().isPresent() ? op : product;
         }
@@ -77,30 +96,46 @@ final class RateLimits {
         return Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.PRODUCT_OPERATION));
     }
 
-    private Limited planRates(HttpRequestView request, RoutePolicy r, Optional<Identity> who,
-            SubscriptionGate.Admitted admitted, List<io.meshguard.catalog.Limit> rates, String tier, String counter,
+    private Limited planRates(
+            HttpRequestView request,
+            RoutePolicy r,
+            Optional<Identity> who,
+            SubscriptionGate.Admitted admitted,
+            List<io.meshguard.catalog.Limit> rates,
+            String tier,
+            String counter,
             boolean cached) {
         if (rates.isEmpty()) {
             return Limited.NONE;
         }
         List<RateLimitPolicy.Limit> limits = rates.stream()
-                .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests())).toList();
-        RateLimitPolicy.OnStoreError onError = policy.rateLimits().map(RateLimitPolicy::onStoreError)
-                .orElse(RateLimitPolicy.OnStoreError.DEGRADED);
-        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller("subscription", counter, tier), tier,
-                limits, onError));
-        RateLimitPolicy.HeaderStyle style = policy.rateLimits().map(RateLimitPolicy::headers)
-                .orElse(RateLimitPolicy.HeaderStyle.BOTH);
+                .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests()))
+                .toList();
+        RateLimitPolicy.OnStoreError onError =
+                policy.rateLimits().map(RateLimitPolicy::onStoreError).orElse(RateLimitPolicy.OnStoreError.DEGRADED);
+        Verdict verdict = limiter.acquire(
+                new LimitRequest(RateLimitKeys.caller("subscription", counter, tier), tier, limits, onError));
+        RateLimitPolicy.HeaderStyle style =
+                policy.rateLimits().map(RateLimitPolicy::headers).orElse(RateLimitPolicy.HeaderStyle.BOTH);
         Map<String, String> headers = RateLimitHeaders.of(style, tier, verdict);
         if (verdict.allowed()) {
             return new Limited(Optional.empty(), headers);
         }
         Map<String, String> extra = new LinkedHashMap<>(headers);
         extra.put("retry-after", Long.toString(Math.max(1, RateLimitHeaders.seconds(verdict.retryAfterMicros()))));
-        Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
+        Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE
+                ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
                 : Reason.RATE_LIMITED;
-        return new Limited(Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, reason,
-                "rate limit " + tier + " exceeded", extra, cached)), Map.of());
+        return new Limited(
+                Optional.of(DenyResponse.of(
+                        request,
+                        Optional.of(r.name()),
+                        who,
+                        reason,
+                        "rate limit " + tier + " exceeded",
+                        extra,
+                        cached)),
+                Map.of());
     }
 
     /**
@@ -122,9 +157,16 @@ final class RateLimits {
             tier = tierFor(limits, who.get(), request);
             callerId = callerParts(limits, who.get());
         } else {
-            tier = limits.tiers().getOrDefault(request.contextExtensions().getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
-                    limits.tiers().get(limits.publicTier()));
-            callerId = new String[] {"addr", ClientAddress.key(caller.remoteAddress().or(() -> Optional.of(caller.address()).filter(a -> !a.isEmpty())))};
+            tier = limits.tiers()
+                    .getOrDefault(
+                            request.contextExtensions()
+                                    .getOrDefault(RouteContract.AuthzContext.RATE_LIMIT_TIER, limits.publicTier()),
+                            limits.tiers().get(limits.publicTier()));
+            callerId = new String[] {
+                "addr",
+                ClientAddress.key(caller.remoteAddress()
+                        .or(() -> Optional.of(caller.address()).filter(a -> !a.isEmpty())))
+            };
         }
         // length-prefixed parts: scope, caller kind and id, tier — no two callers can spell the same key
         String[] parts = new String[callerId.length + (scope == RateLimitPolicy.LimitScope.ROUTE ? 3 : 2)];
@@ -137,7 +179,8 @@ final class RateLimits {
             parts[i++] = p;
         }
         parts[i] = tier.name();
-        Verdict verdict = limiter.acquire(new LimitRequest(RateLimitKeys.caller(parts), tier.name(), tier.limits(), onError));
+        Verdict verdict =
+                limiter.acquire(new LimitRequest(RateLimitKeys.caller(parts), tier.name(), tier.limits(), onError));
         Map<String, String> headers = RateLimitHeaders.of(limits.headers(), tier.name(), verdict);
         if (verdict.allowed()) {
             return new Limited(Optional.empty(), headers);
@@ -145,16 +188,36 @@ final class RateLimits {
         Map<String, String> extra = new LinkedHashMap<>(headers);
         extra.put("retry-after", Long.toString(Math.max(1, RateLimitHeaders.seconds(verdict.retryAfterMicros()))));
         if (verdict.source() == Verdict.Source.STORE_UNAVAILABLE) {
-            return new Limited(Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, Reason.RATE_LIMIT_STORE_UNAVAILABLE,
-                    "rate limits cannot be checked now (store unreachable) and this route fails closed", extra, cached)), Map.of());
+            return new Limited(
+                    Optional.of(DenyResponse.of(
+                            request,
+                            Optional.of(r.name()),
+                            who,
+                            Reason.RATE_LIMIT_STORE_UNAVAILABLE,
+                            "rate limits cannot be checked now (store unreachable) and this route fails closed",
+                            extra,
+                            cached)),
+                    Map.of());
         }
-        return new Limited(Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, Reason.RATE_LIMITED,
-                "rate limit of tier " + tier.name() + " exceeded", extra, cached)), Map.of());
+        return new Limited(
+                Optional.of(DenyResponse.of(
+                        request,
+                        Optional.of(r.name()),
+                        who,
+                        Reason.RATE_LIMITED,
+                        "rate limit of tier " + tier.name() + " exceeded",
+                        extra,
+                        cached)),
+                Map.of());
     }
 
     private RateLimitPolicy.RateTier tierFor(RateLimitPolicy limits, Identity id, HttpRequestView request) {
-        String name = CallerTier.resolve(Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)),
-                id, limits.tiers()::containsKey, limits.tenantTiers(), limits.defaultTier());
+        String name = CallerTier.resolve(
+                Optional.ofNullable(request.contextExtensions().get(RouteContract.AuthzContext.RATE_LIMIT_TIER)),
+                id,
+                limits.tiers()::containsKey,
+                limits.tenantTiers(),
+                limits.defaultTier());
         return limits.tiers().get(name);
     }
 
@@ -167,5 +230,4 @@ final class RateLimits {
         }
         return new String[] {"sub", id.issuer(), id.subject()};
     }
-
 }

@@ -36,8 +36,14 @@ final class RuleConditions {
         try {
             readings = new ConditionVariables(request, caller, Optional.empty(), clock.instant()).readings();
         } catch (ConditionVariables.Unreadable e) {
-            return Optional.of(DenyResponse.of(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
-                    "a deny rule's condition could not be evaluated (" + e.getMessage() + ")", Map.of("rule", rule.name()), false));
+            return Optional.of(DenyResponse.of(
+                    request,
+                    Optional.empty(),
+                    Optional.empty(),
+                    Reason.CONDITION_ERROR,
+                    "a deny rule's condition could not be evaluated (" + e.getMessage() + ")",
+                    Map.of("rule", rule.name()),
+                    false));
         }
         boolean anyReadingMatches = rule.when().isEmpty();
         for (ConditionVariables vars : readings) {
@@ -45,8 +51,14 @@ final class RuleConditions {
             for (Condition c : rule.when()) {
                 Condition.Outcome o = c.test(vars);
                 if (o instanceof Condition.Outcome.Error e) {
-                    return Optional.of(DenyResponse.of(request, Optional.empty(), Optional.empty(), Reason.CONDITION_ERROR,
-                            "a deny rule's condition could not be evaluated (" + e.message() + ")", Map.of("rule", rule.name()), false));
+                    return Optional.of(DenyResponse.of(
+                            request,
+                            Optional.empty(),
+                            Optional.empty(),
+                            Reason.CONDITION_ERROR,
+                            "a deny rule's condition could not be evaluated (" + e.message() + ")",
+                            Map.of("rule", rule.name()),
+                            false));
                 }
                 if (o instanceof Condition.Outcome.Fails) {
                     all = false;
@@ -61,13 +73,24 @@ final class RuleConditions {
         if (!anyReadingMatches) {
             return Optional.empty();
         }
-        return Optional.of(DenyResponse.of(request, Optional.empty(), Optional.empty(), Reason.DENIED_BY_RULE, "denied by policy rule",
-                Map.of("rule", rule.name()), false));
+        return Optional.of(DenyResponse.of(
+                request,
+                Optional.empty(),
+                Optional.empty(),
+                Reason.DENIED_BY_RULE,
+                "denied by policy rule",
+                Map.of("rule", rule.name()),
+                false));
     }
 
     /** The route's {@code when:} conditions: empty when all hold; false denies, an evaluation error denies too. */
-    Optional<Decision> unmet(RoutePolicy r, HttpRequestView request, Caller caller, Optional<Identity> who,
-            boolean cached, boolean stableIdentity) {
+    Optional<Decision> unmet(
+            RoutePolicy r,
+            HttpRequestView request,
+            Caller caller,
+            Optional<Identity> who,
+            boolean cached,
+            boolean stableIdentity) {
         List<Condition> when = r.access().when();
         if (when.isEmpty()) {
             return Optional.empty();
@@ -76,8 +99,14 @@ final class RuleConditions {
         try {
             readings = new ConditionVariables(request, caller, who, clock.instant()).readings();
         } catch (ConditionVariables.Unreadable e) {
-            return Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
-                    "a condition of this route could not be evaluated (" + e.getMessage() + ")", Map.of(), cached));
+            return Optional.of(DenyResponse.of(
+                    request,
+                    Optional.of(r.name()),
+                    who,
+                    Reason.CONDITION_ERROR,
+                    "a condition of this route could not be evaluated (" + e.getMessage() + ")",
+                    Map.of(),
+                    cached));
         }
         Optional<Identity> memoKey = stableIdentity ? who : Optional.empty();
         // an allow condition must hold for every value of a repeated parameter (the upstream may read any of them)
@@ -85,12 +114,24 @@ final class RuleConditions {
             for (Condition c : when) {
                 Condition.Outcome o = c.test(vars, memoKey);
                 if (o instanceof Condition.Outcome.Error e) {
-                    return Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, Reason.CONDITION_ERROR,
-                            "a condition of this route could not be evaluated (" + e.message() + ")", Map.of(), cached));
+                    return Optional.of(DenyResponse.of(
+                            request,
+                            Optional.of(r.name()),
+                            who,
+                            Reason.CONDITION_ERROR,
+                            "a condition of this route could not be evaluated (" + e.message() + ")",
+                            Map.of(),
+                            cached));
                 }
                 if (!(o instanceof Condition.Outcome.Holds)) {
-                    return Optional.of(DenyResponse.of(request, Optional.of(r.name()), who, Reason.CONDITION_NOT_MET,
-                            "a condition of this route is not met", Map.of(), cached));
+                    return Optional.of(DenyResponse.of(
+                            request,
+                            Optional.of(r.name()),
+                            who,
+                            Reason.CONDITION_NOT_MET,
+                            "a condition of this route is not met",
+                            Map.of(),
+                            cached));
                 }
             }
         }

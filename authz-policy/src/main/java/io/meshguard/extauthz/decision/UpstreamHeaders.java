@@ -23,6 +23,7 @@ final class UpstreamHeaders {
     private final OwnedHeaders owned;
     /** Credential headers, the API-key header and the owned headers, distinct, in the order they are removed. */
     private final String[] removable;
+
     private final Set<String> removableSet;
 
     UpstreamHeaders(AuthzPolicy policy, SecretFiles secrets) {
@@ -37,7 +38,12 @@ final class UpstreamHeaders {
     }
 
     /** The allow, or a deny when the route's upstream credential cannot be read. */
-    Decision allow(HttpRequestView request, RoutePolicy route, Optional<Identity> who, Reason reason, boolean cached,
+    Decision allow(
+            HttpRequestView request,
+            RoutePolicy route,
+            Optional<Identity> who,
+            Reason reason,
+            boolean cached,
             Map<String, String> responseHeaders) {
         IdentityHeaders names = policy.identityHeaders();
         Map<String, HeaderMutation> set = new LinkedHashMap<>(32);
@@ -73,8 +79,14 @@ final class UpstreamHeaders {
             var cred = route.upstreamCredential().get();
             Optional<String> secret = secrets.read(cred.file());
             if (secret.isEmpty()) {
-                return DenyResponse.of(request, Optional.of(route.name()), who, Reason.UPSTREAM_CREDENTIAL_UNAVAILABLE,
-                        "service credential for the upstream is unavailable", Map.of(), cached);
+                return DenyResponse.of(
+                        request,
+                        Optional.of(route.name()),
+                        who,
+                        Reason.UPSTREAM_CREDENTIAL_UNAVAILABLE,
+                        "service credential for the upstream is unavailable",
+                        Map.of(),
+                        cached);
             }
             overwrite(set, cred.header(), cred.prefix() + secret.get());
         }
@@ -85,7 +97,8 @@ final class UpstreamHeaders {
         }
         if (!route.headerContractExempt()) {
             // contract defaults are meshguard's to set: a client-sent x-dwp-caller-type never reaches the upstream
-            for (Map.Entry<String, String> d : policy.headerContract().defaults().entrySet()) {
+            for (Map.Entry<String, String> d :
+                    policy.headerContract().defaults().entrySet()) {
                 if (!set.containsKey(d.getKey()) && !names.all().contains(d.getKey())) {
                     overwrite(set, d.getKey(), d.getValue());
                 }
@@ -100,12 +113,25 @@ final class UpstreamHeaders {
             }
         }
         for (String n : request.headers().keySet()) {
-            if (!set.containsKey(n) && !removableSet.contains(n) && owned.strip(n, route.options().passHeaders())) {
+            if (!set.containsKey(n)
+                    && !removableSet.contains(n)
+                    && owned.strip(n, route.options().passHeaders())) {
                 remove.add(n);
             }
         }
-        return new Decision(true, 200, reason, reason == Reason.PUBLIC_ROUTE ? "public route" : "allowed", request.requestId(),
-                Optional.of(route.name()), who, List.copyOf(set.values()), List.copyOf(remove), responseHeaders, "", cached,
+        return new Decision(
+                true,
+                200,
+                reason,
+                reason == Reason.PUBLIC_ROUTE ? "public route" : "allowed",
+                request.requestId(),
+                Optional.of(route.name()),
+                who,
+                List.copyOf(set.values()),
+                List.copyOf(remove),
+                responseHeaders,
+                "",
+                cached,
                 Optional.empty());
     }
 

@@ -30,8 +30,11 @@ final class ClaimPaths {
 
     /** A scalar claim as text; arrays and objects are not identities. */
     static Optional<String> string(Map<String, Object> claims, String path) {
-        return get(claims, path).flatMap(v -> v instanceof String || v instanceof Number || v instanceof Boolean
-                ? Optional.of(v.toString()) : Optional.empty()).filter(s -> !s.isEmpty());
+        return get(claims, path)
+                .flatMap(v -> v instanceof String || v instanceof Number || v instanceof Boolean
+                        ? Optional.of(v.toString())
+                        : Optional.empty())
+                .filter(s -> !s.isEmpty());
     }
 
     /** An array of strings, or a space-delimited string (OAuth {@code scope}). */

@@ -42,7 +42,8 @@ final class DiscoveryJwkSetSource implements JWKSetSource<SecurityContext> {
             return source;
         }
         try {
-            Map<String, Object> doc = JSONObjectUtils.parse(retriever.retrieveResource(discovery).getContent());
+            Map<String, Object> doc =
+                    JSONObjectUtils.parse(retriever.retrieveResource(discovery).getContent());
             String issuer = JSONObjectUtils.getString(doc, "issuer");
             if (!expectedIssuer.equals(issuer)) {
                 throw new KeySourceException("discovery document at " + discovery + " is for issuer '" + issuer
@@ -55,7 +56,8 @@ final class DiscoveryJwkSetSource implements JWKSetSource<SecurityContext> {
             String host = jwks.getHost();
             boolean loopback = "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host);
             if (!"https".equals(jwks.getScheme()) && !("http".equals(jwks.getScheme()) && loopback)) {
-                throw new KeySourceException("discovery document at " + discovery + " names a non-https jwks_uri " + jwks);
+                throw new KeySourceException(
+                        "discovery document at " + discovery + " names a non-https jwks_uri " + jwks);
             }
             source = new URLBasedJWKSetSource<>(jwks.toURL(), retriever);
             resolved = source;

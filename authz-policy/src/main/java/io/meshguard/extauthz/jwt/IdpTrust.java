@@ -40,12 +40,15 @@ public final class IdpTrust {
             return Optional.empty();
         }
         if (!Files.isRegularFile(file.get())) {
-            LOG.info("jwks.tls_ca_file {} does not exist (Secret meshguard-idp-ca not created): identity provider "
-                    + "certificates are checked against the JDK trust store", file.get());
+            LOG.info(
+                    "jwks.tls_ca_file {} does not exist (Secret meshguard-idp-ca not created): identity provider "
+                            + "certificates are checked against the JDK trust store",
+                    file.get());
             return Optional.empty();
         }
         try (InputStream in = Files.newInputStream(file.get())) {
-            Collection<? extends Certificate> cas = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            Collection<? extends Certificate> cas =
+                    CertificateFactory.getInstance("X.509").generateCertificates(in);
             if (cas.isEmpty()) {
                 throw new IllegalArgumentException("jwks.tls_ca_file " + file.get() + " holds no PEM certificate");
             }

@@ -22,17 +22,26 @@ final class JwksFetchLog implements ResourceRetriever {
 
     JwksFetchLog(String issuer, ResourceRetriever delegate, MeterRegistry registry) {
         this.delegate = delegate;
-        this.successes = Counter.builder("meshguard_authz_jwks_fetches_total").tag("issuer", issuer).tag("result", "success")
-                .description("JWKS and OIDC discovery fetches per issuer").register(registry);
-        this.failures = Counter.builder("meshguard_authz_jwks_fetches_total").tag("issuer", issuer).tag("result", "failure")
-                .description("JWKS and OIDC discovery fetches per issuer").register(registry);
+        this.successes = Counter.builder("meshguard_authz_jwks_fetches_total")
+                .tag("issuer", issuer)
+                .tag("result", "success")
+                .description("JWKS and OIDC discovery fetches per issuer")
+                .register(registry);
+        this.failures = Counter.builder("meshguard_authz_jwks_fetches_total")
+                .tag("issuer", issuer)
+                .tag("result", "failure")
+                .description("JWKS and OIDC discovery fetches per issuer")
+                .register(registry);
     }
 
     /** For local key files: always ready, never fetches. */
     static JwksFetchLog local() {
-        JwksFetchLog log = new JwksFetchLog("local", url -> {
-            throw new IOException("local key set");
-        }, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        JwksFetchLog log = new JwksFetchLog(
+                "local",
+                url -> {
+                    throw new IOException("local key set");
+                },
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         log.everSucceeded.set(true);
         log.lastFailure.set("");
         return log;

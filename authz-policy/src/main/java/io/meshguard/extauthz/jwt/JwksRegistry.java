@@ -25,10 +25,22 @@ import javax.net.ssl.SSLSocketFactory;
  */
 public final class JwksRegistry implements AutoCloseable {
     /** What makes two issuer configs share one key cache. */
-    private record KeySettings(String name, String issuer, Optional<java.net.URI> jwks, Optional<java.net.URI> discovery,
-            Duration ttl, Duration stale, Duration refetch) {
+    private record KeySettings(
+            String name,
+            String issuer,
+            Optional<java.net.URI> jwks,
+            Optional<java.net.URI> discovery,
+            Duration ttl,
+            Duration stale,
+            Duration refetch) {
         static KeySettings of(IssuerPolicy p) {
-            return new KeySettings(p.name(), p.issuer(), p.jwksUri(), p.discoveryUri(), p.jwksCacheTtl(), p.jwksMaxStale(),
+            return new KeySettings(
+                    p.name(),
+                    p.issuer(),
+                    p.jwksUri(),
+                    p.discoveryUri(),
+                    p.jwksCacheTtl(),
+                    p.jwksMaxStale(),
                     p.jwksRefetchMinInterval());
         }
     }
@@ -49,7 +61,10 @@ public final class JwksRegistry implements AutoCloseable {
     /**
      * @param tls the TLS trust of key set and discovery fetches ({@link IdpTrust}); empty: the JDK trust store
      */
-    public JwksRegistry(MeterRegistry registry, Map<String, JWKSet> localKeySets, Duration httpTimeout,
+    public JwksRegistry(
+            MeterRegistry registry,
+            Map<String, JWKSet> localKeySets,
+            Duration httpTimeout,
             Optional<SSLSocketFactory> tls) {
         this.registry = registry;
         this.localKeySets = Map.copyOf(localKeySets);
@@ -85,13 +100,16 @@ public final class JwksRegistry implements AutoCloseable {
             return new IssuerKeys(issuer.name(), new ImmutableJWKSet<>(local), JwksFetchLog.local());
         }
         int timeoutMs = (int) httpTimeout.toMillis();
-        JwksFetchLog log = new JwksFetchLog(issuer.name(),
-                new DefaultResourceRetriever(timeoutMs, timeoutMs, 256 * 1024, true, tls.orElse(null)), registry);
+        JwksFetchLog log = new JwksFetchLog(
+                issuer.name(),
+                new DefaultResourceRetriever(timeoutMs, timeoutMs, 256 * 1024, true, tls.orElse(null)),
+                registry);
         JWKSetSource<SecurityContext> remote;
         try {
             remote = issuer.jwksUri().isPresent()
                     ? new URLBasedJWKSetSource<>(issuer.jwksUri().get().toURL(), log)
-                    : new DiscoveryJwkSetSource(issuer.discoveryUri().orElseThrow().toURL(), issuer.issuer(), log);
+                    : new DiscoveryJwkSetSource(
+                            issuer.discoveryUri().orElseThrow().toURL(), issuer.issuer(), log);
         } catch (MalformedURLException e) {
             throw new IllegalArgumentException("issuer " + issuer.name() + ": bad key set URL", e);
         }

@@ -83,7 +83,8 @@ public final class JwtAuthenticator {
         if (issuerKeys == null) {
             return Optional.of(reject(Reason.UNKNOWN_ISSUER, "issuer is not trusted"));
         }
-        JWKMatcher.Builder matcher = new JWKMatcher.Builder().keyType(entry.key().getKeyType());
+        JWKMatcher.Builder matcher =
+                new JWKMatcher.Builder().keyType(entry.key().getKeyType());
         if (entry.key().getKeyID() != null) {
             matcher.keyID(entry.key().getKeyID());
         }
@@ -91,7 +92,9 @@ public final class JwtAuthenticator {
         if (found.rejected().isPresent()) {
             return found.rejected();
         }
-        return found.keys().contains(entry.key()) ? Optional.empty() : Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found"));
+        return found.keys().contains(entry.key())
+                ? Optional.empty()
+                : Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found"));
     }
 
     /** Candidate keys, or why there are none; one mapping for fresh and cached tokens. */
@@ -122,7 +125,9 @@ public final class JwtAuthenticator {
             return reject(Reason.INVALID_TOKEN, "token is not signed");
         }
         JWSHeader header = signed.getHeader();
-        if (header.getJWK() != null || header.getJWKURL() != null || header.getX509CertURL() != null
+        if (header.getJWK() != null
+                || header.getJWKURL() != null
+                || header.getX509CertURL() != null
                 || header.getX509CertChain() != null) {
             return reject(Reason.INVALID_TOKEN, "token names its own keys (jwk, jku, x5u or x5c)");
         }
@@ -180,7 +185,8 @@ public final class JwtAuthenticator {
         return null;
     }
 
-    private AuthResult checkClaims(IssuerPolicy issuer, JWSHeader header, JWTClaimsSet claims, ByteBuffer cacheKey, JWK verifiedBy) {
+    private AuthResult checkClaims(
+            IssuerPolicy issuer, JWSHeader header, JWTClaimsSet claims, ByteBuffer cacheKey, JWK verifiedBy) {
         Instant now = clock.instant();
         long skew = issuer.clockSkew().toSeconds();
         Date exp = claims.getExpirationTime();
@@ -246,9 +252,15 @@ public final class JwtAuthenticator {
     /** Algorithm families, so an RSA key is never asked to check an ECDSA signature and vice versa. */
     private static final class JWSVerifierAlgorithms {
         static final java.util.Set<com.nimbusds.jose.JWSAlgorithm> RSA = java.util.Set.of(
-                com.nimbusds.jose.JWSAlgorithm.RS256, com.nimbusds.jose.JWSAlgorithm.RS384, com.nimbusds.jose.JWSAlgorithm.RS512,
-                com.nimbusds.jose.JWSAlgorithm.PS256, com.nimbusds.jose.JWSAlgorithm.PS384, com.nimbusds.jose.JWSAlgorithm.PS512);
+                com.nimbusds.jose.JWSAlgorithm.RS256,
+                com.nimbusds.jose.JWSAlgorithm.RS384,
+                com.nimbusds.jose.JWSAlgorithm.RS512,
+                com.nimbusds.jose.JWSAlgorithm.PS256,
+                com.nimbusds.jose.JWSAlgorithm.PS384,
+                com.nimbusds.jose.JWSAlgorithm.PS512);
         static final java.util.Set<com.nimbusds.jose.JWSAlgorithm> EC = java.util.Set.of(
-                com.nimbusds.jose.JWSAlgorithm.ES256, com.nimbusds.jose.JWSAlgorithm.ES384, com.nimbusds.jose.JWSAlgorithm.ES512);
+                com.nimbusds.jose.JWSAlgorithm.ES256,
+                com.nimbusds.jose.JWSAlgorithm.ES384,
+                com.nimbusds.jose.JWSAlgorithm.ES512);
     }
 }

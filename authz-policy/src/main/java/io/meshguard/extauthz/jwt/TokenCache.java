@@ -56,10 +56,14 @@ public final class TokenCache {
                     }
                 })
                 .build();
-        this.hits = Counter.builder("meshguard_authz_token_cache_requests_total").tag("result", "hit")
-                .description("Token cache lookups").register(registry);
-        this.misses = Counter.builder("meshguard_authz_token_cache_requests_total").tag("result", "miss")
-                .description("Token cache lookups").register(registry);
+        this.hits = Counter.builder("meshguard_authz_token_cache_requests_total")
+                .tag("result", "hit")
+                .description("Token cache lookups")
+                .register(registry);
+        this.misses = Counter.builder("meshguard_authz_token_cache_requests_total")
+                .tag("result", "miss")
+                .description("Token cache lookups")
+                .register(registry);
     }
 
     static ByteBuffer key(String token) {

@@ -24,7 +24,8 @@ final class TokenTypes {
     private TokenTypes() {}
 
     static Optional<String> problem(IssuerPolicy issuer, JWSHeader header, Map<String, Object> claims) {
-        String typ = header.getType() == null ? null : header.getType().toString().toLowerCase(Locale.ROOT);
+        String typ =
+                header.getType() == null ? null : header.getType().toString().toLowerCase(Locale.ROOT);
         boolean accessTyped = typ != null && IssuerPolicy.ACCESS_TOKEN_TYPES.contains(typ);
         if (issuer.requireAccessTokenType() && !accessTyped) {
             return Optional.of("not an access token: typ must be at+jwt");

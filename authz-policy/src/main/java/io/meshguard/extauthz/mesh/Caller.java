@@ -16,10 +16,12 @@ public record Caller(String principal, Optional<SpiffeId> spiffe, String address
      * full, so a stream of odd principals costs parsing, never memory.
      */
     private static final int PARSED_MAX = 4096;
+
     private static final ConcurrentHashMap<String, Optional<SpiffeId>> PARSED = new ConcurrentHashMap<>();
 
     public static Caller of(String principal, String address, Optional<String> remoteAddress) {
-        return new Caller(principal, principal.isEmpty() ? Optional.empty() : parsed(principal), address, remoteAddress);
+        return new Caller(
+                principal, principal.isEmpty() ? Optional.empty() : parsed(principal), address, remoteAddress);
     }
 
     private static Optional<SpiffeId> parsed(String principal) {

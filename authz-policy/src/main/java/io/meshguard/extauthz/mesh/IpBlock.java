@@ -32,7 +32,8 @@ public record IpBlock(byte[] network, int prefixLength, String text) {
 
     /** The address bytes of a literal (4 or 16), or empty when the text is not an IP literal. */
     public static Optional<byte[]> address(String literal) {
-        String s = literal.startsWith("[") && literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : literal;
+        String s =
+                literal.startsWith("[") && literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : literal;
         if (s.isEmpty() || s.indexOf('%') >= 0 || !InetAddresses.isInetAddress(s)) {
             return Optional.empty();
         }

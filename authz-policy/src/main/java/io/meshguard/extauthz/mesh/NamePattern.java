@@ -8,7 +8,12 @@ import java.util.Optional;
  * loads rather than read as a literal star.
  */
 public record NamePattern(String text, Kind kind, String part) {
-    public enum Kind { EXACT, PREFIX, SUFFIX, ANY }
+    public enum Kind {
+        EXACT,
+        PREFIX,
+        SUFFIX,
+        ANY
+    }
 
     /** The pattern, or empty when the star is misplaced. */
     public static Optional<NamePattern> parse(String text) {

@@ -15,12 +15,18 @@ import java.util.Optional;
  * ({@code notPrincipals: ["*"]} denies plaintext callers) and stricter than Istio's for ALLOW.
  */
 public record SourceRule(
-        List<NamePattern> principals, List<NamePattern> notPrincipals,
-        List<NamePattern> trustDomains, List<NamePattern> notTrustDomains,
-        List<NamePattern> namespaces, List<NamePattern> notNamespaces,
-        List<String> serviceAccounts, List<String> notServiceAccounts,
-        List<IpBlock> ipBlocks, List<IpBlock> notIpBlocks,
-        List<IpBlock> remoteIpBlocks, List<IpBlock> notRemoteIpBlocks,
+        List<NamePattern> principals,
+        List<NamePattern> notPrincipals,
+        List<NamePattern> trustDomains,
+        List<NamePattern> notTrustDomains,
+        List<NamePattern> namespaces,
+        List<NamePattern> notNamespaces,
+        List<String> serviceAccounts,
+        List<String> notServiceAccounts,
+        List<IpBlock> ipBlocks,
+        List<IpBlock> notIpBlocks,
+        List<IpBlock> remoteIpBlocks,
+        List<IpBlock> notRemoteIpBlocks,
         int line) {
 
     /** @param denyRule true when this source belongs to a deny rule (see the class comment for unknown values) */
@@ -30,7 +36,8 @@ public record SourceRule(
         Optional<String> sa = ns.map(n -> n + "/" + id.get().serviceAccount().orElseThrow());
         Optional<byte[]> address = given(ipBlocks, notIpBlocks) ? IpBlock.address(caller.address()) : Optional.empty();
         Optional<byte[]> remote = given(remoteIpBlocks, notRemoteIpBlocks)
-                ? caller.remoteAddress().flatMap(IpBlock::address) : Optional.empty();
+                ? caller.remoteAddress().flatMap(IpBlock::address)
+                : Optional.empty();
         return holds(principals, notPrincipals, id.map(SpiffeId::id), NamePattern::matches, denyRule)
                 && holds(trustDomains, notTrustDomains, id.map(SpiffeId::trustDomain), NamePattern::matches, denyRule)
                 && holds(namespaces, notNamespaces, ns, NamePattern::matches, denyRule)
@@ -39,8 +46,12 @@ public record SourceRule(
                 && holds(remoteIpBlocks, notRemoteIpBlocks, remote, IpBlock::contains, denyRule);
     }
 
-    private static <P, V> boolean holds(List<P> in, List<P> notIn, Optional<V> value,
-            java.util.function.BiPredicate<P, V> matches, boolean denyRule) {
+    private static <P, V> boolean holds(
+            List<P> in,
+            List<P> notIn,
+            Optional<V> value,
+            java.util.function.BiPredicate<P, V> matches,
+            boolean denyRule) {
         if (in.isEmpty() && notIn.isEmpty()) {
             return true;
         }

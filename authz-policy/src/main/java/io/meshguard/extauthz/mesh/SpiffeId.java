@@ -41,7 +41,10 @@ public record SpiffeId(String id, String trustDomain, Optional<String> namespace
             }
         }
         boolean istio = segments.length == 4 && segments[0].equals("ns") && segments[2].equals("sa");
-        return Optional.of(new SpiffeId(rest, td, istio ? Optional.of(segments[1]) : Optional.empty(),
+        return Optional.of(new SpiffeId(
+                rest,
+                td,
+                istio ? Optional.of(segments[1]) : Optional.empty(),
                 istio ? Optional.of(segments[3]) : Optional.empty()));
     }
 
@@ -63,7 +66,12 @@ public record SpiffeId(String id, String trustDomain, Optional<String> namespace
     private static boolean segment(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')) {
+            if (!((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '-'
+                    || c == '_')) {
                 return false;
             }
         }

@@ -28,11 +28,31 @@ public record AuthzPolicy(
         List<QuotaPolicy> quotas) {
 
     /** A policy without quotas. */
-    public AuthzPolicy(String source, List<IssuerPolicy> issuers, List<RoutePolicy> routes, HeaderContract headerContract,
-            IdentityHeaders identityHeaders, List<String> credentialHeaders, String apiKeyHeader, int tokenMaxBytes,
-            Optional<RateLimitPolicy> rateLimits, List<DenyRule> denyRules, MeshSettings mesh) {
-        this(source, issuers, routes, headerContract, identityHeaders, credentialHeaders, apiKeyHeader, tokenMaxBytes,
-                rateLimits, denyRules, mesh, List.of());
+    public AuthzPolicy(
+            String source,
+            List<IssuerPolicy> issuers,
+            List<RoutePolicy> routes,
+            HeaderContract headerContract,
+            IdentityHeaders identityHeaders,
+            List<String> credentialHeaders,
+            String apiKeyHeader,
+            int tokenMaxBytes,
+            Optional<RateLimitPolicy> rateLimits,
+            List<DenyRule> denyRules,
+            MeshSettings mesh) {
+        this(
+                source,
+                issuers,
+                routes,
+                headerContract,
+                identityHeaders,
+                credentialHeaders,
+                apiKeyHeader,
+                tokenMaxBytes,
+                rateLimits,
+                denyRules,
+                mesh,
+                List.of());
     }
 
     public Optional<IssuerPolicy> issuerFor(String iss) {

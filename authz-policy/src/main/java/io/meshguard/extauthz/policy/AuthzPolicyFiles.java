@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.policy;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.runtime.policy.PolicyParser;
@@ -19,15 +17,19 @@ public final class AuthzPolicyFiles implements PolicyParser<AuthzPolicy> {
     @Override
     public AuthzPolicy parse(List<PolicySource> sources) throws PolicyInvalidException {
         if (sources.size() != 1) {
-            throw new PolicyInvalidException(new PolicyError(sources.get(0).fileName(), 1,
-                    "the authz policy is one file; point policy.file at authz.yaml, not a directory of " + sources.size()));
+            throw new PolicyInvalidException(new PolicyError(
+                    sources.get(0).fileName(),
+                    1,
+                    "the authz policy is one file; point policy.file at authz.yaml, not a directory of "
+                            + sources.size()));
         }
         PolicySource source = sources.get(0);
         try {
             return parser.parse(source.fileName(), new StringReader(source.text()));
         } catch (io.meshguard.extauthz.policy.PolicyInvalidException e) {
             throw new PolicyInvalidException(e.errors().stream()
-                    .map(err -> new PolicyError(err.file(), err.line(), err.message())).toList());
+                    .map(err -> new PolicyError(err.file(), err.line(), err.message()))
+                    .toList());
         }
     }
 }

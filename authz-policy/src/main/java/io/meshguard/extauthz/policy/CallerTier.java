@@ -17,9 +17,14 @@ public final class CallerTier {
      * @param requested the tier the gateway route asks for, if any
      * @param known the tier names the limit or quota defines
      */
-    public static String resolve(Optional<String> requested, Identity id, Predicate<String> known,
-            Map<String, String> tenantTiers, String defaultTier) {
-        return requested.or(id::tier)
+    public static String resolve(
+            Optional<String> requested,
+            Identity id,
+            Predicate<String> known,
+            Map<String, String> tenantTiers,
+            String defaultTier) {
+        return requested
+                .or(id::tier)
                 .filter(known)
                 .or(() -> id.tenant().map(tenantTiers::get))
                 .filter(known)

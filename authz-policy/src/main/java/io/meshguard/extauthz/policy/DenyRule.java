@@ -10,4 +10,5 @@ import java.util.Optional;
  * ({@code match}), one of the {@code from:} sources, every {@code when:} condition — and then the request is denied
  * before any route is selected or any credential read. Conditions here cannot read the credential.
  */
-public record DenyRule(String name, Optional<RouteMatch> match, List<SourceRule> from, List<Condition> when, int line) {}
+public record DenyRule(
+        String name, Optional<RouteMatch> match, List<SourceRule> from, List<Condition> when, int line) {}

@@ -29,9 +29,17 @@ public record OwnedHeaders(Set<String> owned) {
      * {@code ForwardedHeaderFilter}, Spring Cloud Gateway: prefixes the path the application sees),
      * X-Forwarded-Uri and X-Forwarded-Method (Traefik ForwardAuth).
      */
-    public static final Set<String> OVERRIDE_HEADERS = Set.of("x-http-method-override", "x-http-method",
-            "x-method-override", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-method",
-            "x-forwarded-prefix", "x-forwarded-uri", "x-forwarded-method");
+    public static final Set<String> OVERRIDE_HEADERS = Set.of(
+            "x-http-method-override",
+            "x-http-method",
+            "x-method-override",
+            "x-original-url",
+            "x-rewrite-url",
+            "x-original-uri",
+            "x-original-method",
+            "x-forwarded-prefix",
+            "x-forwarded-uri",
+            "x-forwarded-method");
 
     public static OwnedHeaders of(AuthzPolicy policy) {
         Set<String> owned = new LinkedHashSet<>(policy.identityHeaders().all());

@@ -27,7 +27,9 @@ public sealed interface PathMatch {
             if (!candidate.startsWith(prefix)) {
                 return false;
             }
-            return prefix.endsWith("/") || candidate.length() == prefix.length() || candidate.charAt(prefix.length()) == '/';
+            return prefix.endsWith("/")
+                    || candidate.length() == prefix.length()
+                    || candidate.charAt(prefix.length()) == '/';
         }
 
         @Override

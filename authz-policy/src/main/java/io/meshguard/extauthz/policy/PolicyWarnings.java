@@ -19,16 +19,24 @@ public final class PolicyWarnings {
         List<PolicyError> out = new ArrayList<>();
         for (RoutePolicy r : policy.routes()) {
             if (r.auth() == AuthMode.NONE && r.match().hosts().isEmpty()) {
-                out.add(new PolicyError(policy.source(), r.line(), "route " + r.name()
-                        + ": auth none without 'hosts' opens this path on every host the proxy serves; name the hosts"));
+                out.add(
+                        new PolicyError(
+                                policy.source(),
+                                r.line(),
+                                "route " + r.name()
+                                        + ": auth none without 'hosts' opens this path on every host the proxy serves; name the hosts"));
             }
         }
         for (DenyRule rule : policy.denyRules()) {
             for (Condition c : rule.when()) {
                 for (String read : unguardedReads(c.source())) {
-                    out.add(new PolicyError(policy.source(), c.line(), "deny rule " + rule.name() + " reads " + read
-                            + " without a presence test: a request without it is denied by this rule (deny rules fail"
-                            + " towards deny); if its absence should pass, test it first: '" + guard(read) + " && …'"));
+                    out.add(new PolicyError(
+                            policy.source(),
+                            c.line(),
+                            "deny rule " + rule.name() + " reads " + read
+                                    + " without a presence test: a request without it is denied by this rule (deny rules fail"
+                                    + " towards deny); if its absence should pass, test it first: '" + guard(read)
+                                    + " && …'"));
                 }
             }
         }
@@ -52,7 +60,8 @@ public final class PolicyWarnings {
             String key = m.group(3) != null ? m.group(3) : m.group(4);
             String in = "([\"'])" + Pattern.quote(key) + "\\1\\s+in\\s+request\\." + map + "\\b";
             String has = "has\\(\\s*request\\." + map + "\\." + Pattern.quote(key) + "\\s*\\)";
-            if (!Pattern.compile(in).matcher(source).find() && !Pattern.compile(has).matcher(source).find()) {
+            if (!Pattern.compile(in).matcher(source).find()
+                    && !Pattern.compile(has).matcher(source).find()) {
                 out.add("request." + map + "[\"" + key + "\"]");
             }
         }

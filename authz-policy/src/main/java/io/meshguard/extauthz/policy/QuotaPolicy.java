@@ -20,8 +20,17 @@ import java.util.Set;
  * @param routes names of the routes this quota counts; empty: every route with an authenticated caller
  * @param line where the quota starts in the policy file
  */
-public record QuotaPolicy(String name, Per per, Period period, ZoneId zone, Map<String, Long> limits, String defaultTier,
-        OnExceed onExceed, List<Integer> alerts, Set<String> routes, int line) {
+public record QuotaPolicy(
+        String name,
+        Per per,
+        Period period,
+        ZoneId zone,
+        Map<String, Long> limits,
+        String defaultTier,
+        OnExceed onExceed,
+        List<Integer> alerts,
+        Set<String> routes,
+        int line) {
 
     /** The limit of a tier written {@code unlimited}. */
     public static final long UNLIMITED = Long.MAX_VALUE;

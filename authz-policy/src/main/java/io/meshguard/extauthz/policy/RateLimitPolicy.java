@@ -21,13 +21,32 @@ import java.util.Optional;
  * @param onStoreError what a Check does while the shared store is unreachable
  * @param headers which rate-limit response headers go to the client
  */
-public record RateLimitPolicy(String by, Map<String, RateTier> tiers, String defaultTier, Map<String, String> tenantTiers,
-        String publicTier, LimitScope scope, OnStoreError onStoreError, HeaderStyle headers) {
+public record RateLimitPolicy(
+        String by,
+        Map<String, RateTier> tiers,
+        String defaultTier,
+        Map<String, String> tenantTiers,
+        String publicTier,
+        LimitScope scope,
+        OnStoreError onStoreError,
+        HeaderStyle headers) {
 
     /** The shape of today's files: policy-wide counts, degraded on store errors, both header sets. */
-    public RateLimitPolicy(String by, Map<String, RateTier> tiers, String defaultTier, Map<String, String> tenantTiers,
+    public RateLimitPolicy(
+            String by,
+            Map<String, RateTier> tiers,
+            String defaultTier,
+            Map<String, String> tenantTiers,
             String publicTier) {
-        this(by, tiers, defaultTier, tenantTiers, publicTier, LimitScope.POLICY, OnStoreError.DEGRADED, HeaderStyle.BOTH);
+        this(
+                by,
+                tiers,
+                defaultTier,
+                tenantTiers,
+                publicTier,
+                LimitScope.POLICY,
+                OnStoreError.DEGRADED,
+                HeaderStyle.BOTH);
     }
 
     /** A tier: every limit must admit the request. */
@@ -58,7 +77,8 @@ public record RateLimitPolicy(String by, Map<String, RateTier> tiers, String def
     public record Limit(long requests, Duration per, long burst) {
         public Limit {
             if (requests < 1 || burst < 1 || per.toNanos() < 1000) {
-                throw new IllegalArgumentException("a limit needs requests >= 1, burst >= 1 and a period of at least 1 µs");
+                throw new IllegalArgumentException(
+                        "a limit needs requests >= 1, burst >= 1 and a period of at least 1 µs");
             }
         }
 
@@ -67,7 +87,8 @@ public record RateLimitPolicy(String by, Map<String, RateTier> tiers, String def
             if (requestsPerSecond == Math.rint(requestsPerSecond) && requestsPerSecond <= 1_000_000) {
                 return new Limit((long) requestsPerSecond, Duration.ofSeconds(1), burst);
             }
-            return new Limit(1, Duration.ofNanos(Math.max(1000, Math.round(1e9 / requestsPerSecond / 1000) * 1000)), burst);
+            return new Limit(
+                    1, Duration.ofNanos(Math.max(1000, Math.round(1e9 / requestsPerSecond / 1000) * 1000)), burst);
         }
 
         /** Microseconds between two earned requests (rounded up: never more permissive than written). */

@@ -22,6 +22,7 @@ public final class RouteIndex {
     private final RegionTable<Paths> exactHosts;
     /** Keyed by the suffix with its leading dot ({@code *.example.com} → {@code .example.com}). */
     private final RegionTable<Paths> wildcardHosts;
+
     private final boolean hasHostRoutes;
     private final boolean hasWildcards;
 
@@ -133,7 +134,8 @@ public final class RouteIndex {
             return best;
         }
 
-        private static int firstIn(int[] positions, RoutePolicy[] routes, String host, String path, String method, int best) {
+        private static int firstIn(
+                int[] positions, RoutePolicy[] routes, String host, String path, String method, int best) {
             if (positions == null) {
                 return best;
             }
@@ -156,20 +158,26 @@ public final class RouteIndex {
 
         void add(int position, PathMatch path) {
             switch (path) {
-                case PathMatch.Exact e -> exact.computeIfAbsent(e.path(), k -> new TreeSet<>()).add(position);
-                case PathMatch.Prefix p -> prefixes.computeIfAbsent(p.prefix(), k -> new TreeSet<>()).add(position);
+                case PathMatch.Exact e ->
+                    exact.computeIfAbsent(e.path(), k -> new TreeSet<>()).add(position);
+                case PathMatch.Prefix p ->
+                    prefixes.computeIfAbsent(p.prefix(), k -> new TreeSet<>()).add(position);
                 case PathMatch.Regex r -> scanned.add(position);
                 case PathMatch.Any a -> scanned.add(position);
             }
         }
 
         Paths build() {
-            return new Paths(arrays(exact), arrays(prefixes), scanned.stream().mapToInt(Integer::intValue).toArray());
+            return new Paths(
+                    arrays(exact),
+                    arrays(prefixes),
+                    scanned.stream().mapToInt(Integer::intValue).toArray());
         }
 
         private static Map<String, int[]> arrays(Map<String, TreeSet<Integer>> m) {
             Map<String, int[]> out = new HashMap<>();
-            m.forEach((k, v) -> out.put(k, v.stream().mapToInt(Integer::intValue).toArray()));
+            m.forEach(
+                    (k, v) -> out.put(k, v.stream().mapToInt(Integer::intValue).toArray()));
             return out;
         }
     }

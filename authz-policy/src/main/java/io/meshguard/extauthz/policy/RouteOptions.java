@@ -14,13 +14,17 @@ import java.util.Set;
  * @param productsOnly {@code products_only: true}: the rule admits only gateway routes a product publish compiled
  *     (docs/products.md), so the API route products are made from admits nobody on the API's own hosts
  */
-public record RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders,
-        RateLimitPolicy.RouteLimit rateLimit, boolean productsOnly) {
-    public static final RouteOptions DEFAULT = new RouteOptions(false, Set.of(), Set.of(),
-            RateLimitPolicy.RouteLimit.INHERIT, false);
+public record RouteOptions(
+        boolean allowPathParameters,
+        Set<String> issuers,
+        Set<String> passHeaders,
+        RateLimitPolicy.RouteLimit rateLimit,
+        boolean productsOnly) {
+    public static final RouteOptions DEFAULT =
+            new RouteOptions(false, Set.of(), Set.of(), RateLimitPolicy.RouteLimit.INHERIT, false);
 
-    public RouteOptions(boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders,
-            boolean productsOnly) {
+    public RouteOptions(
+            boolean allowPathParameters, Set<String> issuers, Set<String> passHeaders, boolean productsOnly) {
         this(allowPathParameters, issuers, passHeaders, RateLimitPolicy.RouteLimit.INHERIT, productsOnly);
     }
 

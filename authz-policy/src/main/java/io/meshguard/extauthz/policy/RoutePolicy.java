@@ -24,9 +24,27 @@ public record RoutePolicy(
         RouteOptions options,
         RouteAccess access) {
     /** A route with the default options and no mesh rules. */
-    public RoutePolicy(String name, RouteMatch match, AuthMode auth, RoleRequirement roles, Set<String> scopes,
-            boolean headerContractExempt, boolean rateLimited, Optional<UpstreamCredential> upstreamCredential, int line) {
-        this(name, match, auth, roles, scopes, headerContractExempt, rateLimited, upstreamCredential, line, RouteOptions.DEFAULT,
+    public RoutePolicy(
+            String name,
+            RouteMatch match,
+            AuthMode auth,
+            RoleRequirement roles,
+            Set<String> scopes,
+            boolean headerContractExempt,
+            boolean rateLimited,
+            Optional<UpstreamCredential> upstreamCredential,
+            int line) {
+        this(
+                name,
+                match,
+                auth,
+                roles,
+                scopes,
+                headerContractExempt,
+                rateLimited,
+                upstreamCredential,
+                line,
+                RouteOptions.DEFAULT,
                 RouteAccess.OPEN);
     }
 }

@@ -75,8 +75,10 @@ final class YamlDoc {
         // Duplicate and non-string keys were refused by the parser.
         for (YamlEntry entry : node.entries()) {
             if (!allowed.isEmpty() && !allowed.contains(entry.name())) {
-                error(entry.key(), what + ": unknown key '" + entry.name() + "' (allowed: "
-                        + String.join(", ", sorted(allowed)) + ")");
+                error(
+                        entry.key(),
+                        what + ": unknown key '" + entry.name() + "' (allowed: " + String.join(", ", sorted(allowed))
+                                + ")");
                 continue;
             }
             out.put(entry.name(), entry.value());

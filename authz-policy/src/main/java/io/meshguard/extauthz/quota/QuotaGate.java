@@ -16,7 +16,11 @@ public interface QuotaGate {
      * @param requestedTier the tier the gateway route asks for ({@code meshguard.rate_limit_tier}), if any
      * @param alreadyCharged quotas the trusted gateway charged for this very request (gateway hop only): not charged again
      */
-    QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier,
+    QuotaVerdict charge(
+            AuthzPolicy policy,
+            String route,
+            Identity caller,
+            Optional<String> requestedTier,
             Set<String> alreadyCharged);
 
     /**
@@ -35,6 +39,5 @@ public interface QuotaGate {
      *
      * @param counter {@code subscription}, or {@code subscription/<operation>} for an operation's own quota
      */
-    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {
-    }
+    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {}
 }

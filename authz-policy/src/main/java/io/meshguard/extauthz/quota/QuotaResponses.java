@@ -3,13 +3,13 @@ package io.meshguard.extauthz.quota;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
 import io.meshguard.extauthz.decision.HttpRequestView;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What a quota verdict adds to a decision: the {@code X-Quota-*} response headers the client sees (limit, remaining
@@ -63,7 +63,8 @@ public final class QuotaResponses {
         List<String> removed = d.headersRemoved();
         if (!v.flagged().isEmpty()) {
             set = new ArrayList<>(set);
-            set.add(new HeaderMutation(QuotaVerdict.FLAG_HEADER, String.join(",", v.flagged()), HeaderMutation.Mode.OVERWRITE));
+            set.add(new HeaderMutation(
+                    QuotaVerdict.FLAG_HEADER, String.join(",", v.flagged()), HeaderMutation.Mode.OVERWRITE));
             set = List.copyOf(set);
         } else if (!keepFlag && !removed.contains(QuotaVerdict.FLAG_HEADER)) {
             removed = new ArrayList<>(removed);

@@ -39,9 +39,14 @@ public record QuotaVerdict(Optional<Blocked> blocked, List<String> flagged, Opti
         }
         List<String> flags = new java.util.ArrayList<>(flagged);
         flags.addAll(other.flagged);
-        Optional<Standing> nearest = closest.isEmpty() ? other.closest : other.closest.isEmpty() ? closest
-                : Optional.of(closest.get().remaining() <= other.closest.get().remaining() ? closest.get()
-                        : other.closest.get());
+        Optional<Standing> nearest = closest.isEmpty()
+                ? other.closest
+                : other.closest.isEmpty()
+                        ? closest
+                        : Optional.of(
+                                closest.get().remaining() <= other.closest.get().remaining()
+                                        ? closest.get()
+                                        : other.closest.get());
         return new QuotaVerdict(blocked.or(() -> other.blocked), List.copyOf(flags), nearest);
     }
 }

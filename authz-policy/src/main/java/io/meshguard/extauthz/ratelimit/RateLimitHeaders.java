@@ -37,8 +37,16 @@ public final class RateLimitHeaders {
                     policy.append(", ");
                     current.append(", ");
                 }
-                policy.append(name).append(";q=").append(s.limit().requests()).append(";w=").append(s.limit().windowSeconds());
-                current.append(name).append(";r=").append(shown(s)).append(";t=").append(seconds(s.resetMicros()));
+                policy.append(name)
+                        .append(";q=")
+                        .append(s.limit().requests())
+                        .append(";w=")
+                        .append(s.limit().windowSeconds());
+                current.append(name)
+                        .append(";r=")
+                        .append(shown(s))
+                        .append(";t=")
+                        .append(seconds(s.resetMicros()));
             }
             out.put("ratelimit-policy", policy.toString());
             out.put("ratelimit", current.toString());
@@ -71,8 +79,15 @@ public final class RateLimitHeaders {
         StringBuilder sb = new StringBuilder(tier.length());
         for (int i = 0; i < tier.length() && i < 64; i++) {
             char c = tier.charAt(i);
-            sb.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
-                    ? c : '_');
+            sb.append(
+                    (c >= 'a' && c <= 'z')
+                                    || (c >= 'A' && c <= 'Z')
+                                    || (c >= '0' && c <= '9')
+                                    || c == '_'
+                                    || c == '.'
+                                    || c == '-'
+                            ? c
+                            : '_');
         }
         return sb.toString();
     }

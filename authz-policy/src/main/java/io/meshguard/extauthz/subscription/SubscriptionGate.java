@@ -26,16 +26,13 @@ public final class SubscriptionGate {
     public static final SubscriptionGate NONE = new SubscriptionGate(Optional::empty, Clock.systemUTC());
 
     /** What the check found. */
-    public sealed interface Verdict {
-    }
+    public sealed interface Verdict {}
 
     /** Not a product route: the subscription state has nothing to say. */
-    public record NotProduct() implements Verdict {
-    }
+    public record NotProduct() implements Verdict {}
 
     /** Admitted on {@code subscription} under {@code plan}, whose limits count per subscription. */
-    public record Admitted(Subscription subscription, Plan plan) implements Verdict {
-    }
+    public record Admitted(Subscription subscription, Plan plan) implements Verdict {}
 
     /** Why a product route refuses, in extauthz's reasons, and the subscription refused, when one was found. */
     public record Refusal(Reason reason, String description, Optional<String> subscription) implements Verdict {
@@ -66,8 +63,8 @@ public final class SubscriptionGate {
         }
         Optional<SubscriptionSnapshot> snapshot = state.get();
         if (snapshot.isEmpty()) {
-            return new Refusal(Reason.SUBSCRIPTION_STATE_UNAVAILABLE,
-                    "subscription state is not available on this replica");
+            return new Refusal(
+                    Reason.SUBSCRIPTION_STATE_UNAVAILABLE, "subscription state is not available on this replica");
         }
         AuthMode presented;
         Optional<String> credential;
@@ -78,16 +75,17 @@ public final class SubscriptionGate {
             presented = AuthMode.OAUTH2;
             credential = id.clientId();
         } else {
-            return new Refusal(Reason.AUTH_MODE_NOT_ALLOWED, "product routes take an API key or an"
-                    + " OAuth2 client's access token");
+            return new Refusal(
+                    Reason.AUTH_MODE_NOT_ALLOWED,
+                    "product routes take an API key or an" + " OAuth2 client's access token");
         }
         if (credential.isEmpty()) {
             return new Refusal(Reason.NO_SUBSCRIPTION, "the credential names no application client");
         }
         AccessDecision d = snapshot.get().decide(publish, presented, credential.get(), clock.instant());
         return switch (d) {
-            case AccessDecision.Denied denied -> new Refusal(reason(denied.reason()), denied.detail(),
-                    denied.subscription());
+            case AccessDecision.Denied denied ->
+                new Refusal(reason(denied.reason()), denied.detail(), denied.subscription());
             case AccessDecision.Granted granted -> new Admitted(granted.subscription(), granted.plan());
             case AccessDecision.Open open -> NOT_PRODUCT;
         };

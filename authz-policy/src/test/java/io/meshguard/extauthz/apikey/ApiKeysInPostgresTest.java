@@ -60,10 +60,19 @@ class ApiKeysInPostgresTest {
 
     @Test
     void create_storesOnlyAHash_andTheKeyAuthenticatesWithItsIdentity() throws Exception {
-        ApiKeyService.Created created = service.create("ci", "team-payments", "acme", List.of("deployer"), List.of("deploy:write"),
-                "premium", Optional.empty());
-        assertThat(created.text()).startsWith("mgk_" + created.key().keyId() + "_").hasSize(4 + 16 + 1 + 43);
-        try (Connection c = PG.dataSource().getConnection(); Statement s = c.createStatement();
+        ApiKeyService.Created created = service.create(
+                "ci",
+                "team-payments",
+                "acme",
+                List.of("deployer"),
+                List.of("deploy:write"),
+                "premium",
+                Optional.empty());
+        assertThat(created.text())
+                .startsWith("mgk_" + created.key().keyId() + "_")
+                .hasSize(4 + 16 + 1 + 43);
+        try (Connection c = PG.dataSource().getConnection();
+                Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT * FROM api_keys")) {
             assertThat(rs.next()).isTrue();
             String secret = created.text().substring(21);
@@ -86,25 +95,33 @@ class ApiKeysInPostgresTest {
 
     @Test
     void wrongSecretForARealKeyId_isRejected() throws Exception {
-        ApiKeyService.Created created = service.create("ci", "o", "acme", List.of(), List.of(), "free", Optional.empty());
+        ApiKeyService.Created created =
+                service.create("ci", "o", "acme", List.of(), List.of(), "free", Optional.empty());
         String forged = created.text().substring(0, 21) + "A".repeat(43);
-        assertThat(authenticator().authenticate(forged)).isInstanceOfSatisfying(AuthResult.Rejected.class,
-                rj -> assertThat(rj.reason().code()).isEqualTo("invalid_api_key"));
-        assertThat(authenticator().authenticate("not-a-key")).isInstanceOfSatisfying(AuthResult.Rejected.class,
-                rj -> assertThat(rj.reason().code()).isEqualTo("invalid_api_key"));
+        assertThat(authenticator().authenticate(forged))
+                .isInstanceOfSatisfying(
+                        AuthResult.Rejected.class,
+                        rj -> assertThat(rj.reason().code()).isEqualTo("invalid_api_key"));
+        assertThat(authenticator().authenticate("not-a-key"))
+                .isInstanceOfSatisfying(
+                        AuthResult.Rejected.class,
+                        rj -> assertThat(rj.reason().code()).isEqualTo("invalid_api_key"));
     }
 
     @Test
     void rotate_newKeyWorks_oldKeyWorksDuringGraceThenExpires() throws Exception {
-        ApiKeyService.Created old = service.create("batch", "o", "acme", List.of("r"), List.of(), "free", Optional.empty());
+        ApiKeyService.Created old =
+                service.create("batch", "o", "acme", List.of("r"), List.of(), "free", Optional.empty());
         ApiKeyService.Created next = service.rotate(old.key().keyId(), Duration.ofHours(1));
         assertThat(next.key().rotatedFrom()).contains(old.key().keyId());
         assertThat(next.key().tenant()).isEqualTo("acme");
         assertThat(authenticator().authenticate(next.text())).isInstanceOf(AuthResult.Authenticated.class);
         assertThat(authenticator().authenticate(old.text())).isInstanceOf(AuthResult.Authenticated.class);
         clock.advance(Duration.ofHours(2));
-        assertThat(authenticator().authenticate(old.text())).isInstanceOfSatisfying(AuthResult.Rejected.class,
-                rj -> assertThat(rj.reason().code()).isEqualTo("api_key_expired"));
+        assertThat(authenticator().authenticate(old.text()))
+                .isInstanceOfSatisfying(
+                        AuthResult.Rejected.class,
+                        rj -> assertThat(rj.reason().code()).isEqualTo("api_key_expired"));
         assertThat(authenticator().authenticate(next.text())).isInstanceOf(AuthResult.Authenticated.class);
     }
 
@@ -113,11 +130,18 @@ class ApiKeysInPostgresTest {
         ApiKeyService.Created k = service.create("old", "o", "acme", List.of(), List.of(), "free", Optional.empty());
         assertThat(service.revoke(k.key().keyId())).isTrue();
         assertThat(service.revoke(k.key().keyId())).isFalse();
-        assertThat(authenticator().authenticate(k.text())).isInstanceOfSatisfying(AuthResult.Rejected.class,
-                rj -> assertThat(rj.reason().code()).isEqualTo("api_key_revoked"));
-        assertThat(service.list(false)).extracting(ApiKey::keyId).doesNotContain(k.key().keyId());
-        assertThat(service.list(true)).extracting(ApiKey::keyId).contains(k.key().keyId());
-        assertThatThrownBy(() -> service.rotate(k.key().keyId(), Duration.ofHours(1))).hasMessageContaining("revoked");
+        assertThat(authenticator().authenticate(k.text()))
+                .isInstanceOfSatisfying(
+                        AuthResult.Rejected.class,
+                        rj -> assertThat(rj.reason().code()).isEqualTo("api_key_revoked"));
+        assertThat(service.list(false))
+                .extracting(ApiKey::keyId)
+                .doesNotContain(k.key().keyId());
+        assertThat(service.list(true))
+                .extracting(ApiKey::keyId)
+                .contains(k.key().keyId());
+        assertThatThrownBy(() -> service.rotate(k.key().keyId(), Duration.ofHours(1)))
+                .hasMessageContaining("revoked");
     }
 
     @Test
@@ -152,9 +176,11 @@ class ApiKeysInPostgresTest {
     void badInput_isRefusedClearly() {
         assertThatThrownBy(() -> service.create("n", "", "acme", List.of(), List.of(), "free", Optional.empty()))
                 .hasMessageContaining("owner must not be empty");
-        assertThatThrownBy(() -> service.create("n", "o", "acme", List.of(), List.of(), "free", Optional.of(clock.instant())))
+        assertThatThrownBy(() ->
+                        service.create("n", "o", "acme", List.of(), List.of(), "free", Optional.of(clock.instant())))
                 .hasMessageContaining("not in the future");
-        assertThatThrownBy(() -> service.rotate("0000000000000000", Duration.ofHours(1))).hasMessageContaining("no API key");
+        assertThatThrownBy(() -> service.rotate("0000000000000000", Duration.ofHours(1)))
+                .hasMessageContaining("no API key");
     }
 
     @Test
@@ -166,8 +192,9 @@ class ApiKeysInPostgresTest {
         try (closed) {
             ApiKeyAuthenticator auth = new ApiKeyAuthenticator(new JdbcApiKeyStore(closed), clock, Duration.ZERO);
             String someKey = ApiKeySecret.mint().text();
-            assertThat(auth.authenticate(someKey)).isInstanceOfSatisfying(AuthResult.Rejected.class,
-                    rj -> assertThat(rj.reason().status()).isEqualTo(503));
+            assertThat(auth.authenticate(someKey)).isInstanceOfSatisfying(AuthResult.Rejected.class, rj -> assertThat(
+                            rj.reason().status())
+                    .isEqualTo(503));
         }
     }
 }

@@ -30,18 +30,45 @@ import org.junit.jupiter.api.io.TempDir;
 class IdpTrustTest {
     @TempDir
     static Path dir;
+
     private static HttpsServer idp;
     private static Path caPem;
 
     @BeforeAll
     static void startIdpWithAPrivateCertificate() throws Exception {
         Path keystore = dir.resolve("idp.p12");
-        keytool("-genkeypair", "-alias", "idp", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
-                "-ext", "san=dns:localhost,ip:127.0.0.1", "-validity", "2", "-keystore", keystore.toString(),
-                "-storetype", "PKCS12", "-storepass", "changeit");
+        keytool(
+                "-genkeypair",
+                "-alias",
+                "idp",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=localhost",
+                "-ext",
+                "san=dns:localhost,ip:127.0.0.1",
+                "-validity",
+                "2",
+                "-keystore",
+                keystore.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit");
         caPem = dir.resolve("ca.crt");
-        keytool("-exportcert", "-rfc", "-alias", "idp", "-keystore", keystore.toString(), "-storepass", "changeit",
-                "-file", caPem.toString());
+        keytool(
+                "-exportcert",
+                "-rfc",
+                "-alias",
+                "idp",
+                "-keystore",
+                keystore.toString(),
+                "-storepass",
+                "changeit",
+                "-file",
+                caPem.toString());
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(keystore)) {
             ks.load(in, "changeit".toCharArray());
@@ -81,25 +108,29 @@ class IdpTrustTest {
     @Test
     void fromPemFile_anAbsentFile_isTheJdkTrustStore() {
         // the manifests mount the Secret meshguard-idp-ca as optional: not created means a public CA
-        assertThat(IdpTrust.fromPemFile(Optional.of(dir.resolve("not-there.crt")))).isEmpty();
+        assertThat(IdpTrust.fromPemFile(Optional.of(dir.resolve("not-there.crt"))))
+                .isEmpty();
     }
 
     @Test
     void fromPemFile_noCertificateInTheFile_refusesToStart() throws Exception {
         Path empty = Files.writeString(dir.resolve("empty.crt"), "not a certificate\n");
         assertThatThrownBy(() -> IdpTrust.fromPemFile(Optional.of(empty)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty.crt");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("empty.crt");
     }
 
     private static String fetch(SSLSocketFactory trust) throws Exception {
         return new DefaultResourceRetriever(2000, 2000, 4096, true, trust)
-                .retrieveResource(URI.create("https://localhost:" + idp.getAddress().getPort() + "/jwks.json").toURL())
+                .retrieveResource(
+                        URI.create("https://localhost:" + idp.getAddress().getPort() + "/jwks.json")
+                                .toURL())
                 .getContent();
     }
 
     private static void keytool(String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
-                "keytool").toString()));
+        List<String> cmd = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -40,7 +40,8 @@ class AuthzPolicyParserTest {
 
     @Test
     void unknownKey_isReportedWithItsLine() {
-        List<PolicyError> e = errors(ISSUER + "routes:\n  - name: r\n    match: {path: /a}\n    auth: jwt\n    rolez: [x]\n");
+        List<PolicyError> e =
+                errors(ISSUER + "routes:\n  - name: r\n    match: {path: /a}\n    auth: jwt\n    rolez: [x]\n");
         assertThat(e).singleElement().satisfies(err -> {
             assertThat(err.line()).isEqualTo(9);
             assertThat(err.message()).contains("unknown key 'rolez'");
@@ -50,7 +51,8 @@ class AuthzPolicyParserTest {
 
     @Test
     void hmacAlgorithm_isRefused_soPublicKeysCanNeverBeSecrets() {
-        List<PolicyError> e = errors(ISSUER + "    algorithms: [HS256]\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n");
+        List<PolicyError> e =
+                errors(ISSUER + "    algorithms: [HS256]\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n");
         assertThat(e).anySatisfy(err -> {
             assertThat(err.line()).isEqualTo(5);
             assertThat(err.message()).contains("HS256 is an HMAC algorithm");
@@ -82,7 +84,8 @@ class AuthzPolicyParserTest {
     @Test
     void duplicateYamlKey_isRefused() {
         assertThat(errors(ISSUER + "routes:\n  - {name: r, match: {path: /a}, auth: jwt, auth: none}\n"))
-                .singleElement().satisfies(err -> assertThat(err.message()).contains("duplicate key"));
+                .singleElement()
+                .satisfies(err -> assertThat(err.message()).contains("duplicate key"));
     }
 
     @Test
@@ -91,7 +94,12 @@ class AuthzPolicyParserTest {
         StringBuilder yaml = new StringBuilder("x0: &x0 [a, a, a, a, a]\n");
         for (int i = 1; i <= 9; i++) {
             String p = "*x" + (i - 1);
-            yaml.append("x").append(i).append(": &x").append(i).append(" [").append(String.join(", ", p, p, p, p, p))
+            yaml.append("x")
+                    .append(i)
+                    .append(": &x")
+                    .append(i)
+                    .append(" [")
+                    .append(String.join(", ", p, p, p, p, p))
                     .append("]\n");
         }
         yaml.append("routes: [{name: r, match: {path: /a}, auth: none, note: *x9}]\n");
@@ -103,7 +111,8 @@ class AuthzPolicyParserTest {
 
     @Test
     void mergeKey_isRefusedWithItsLine() {
-        List<PolicyError> e = errors("base: &b {auth: none}\nroutes:\n  - name: r\n    <<: *b\n    match: {path: /a}\n");
+        List<PolicyError> e =
+                errors("base: &b {auth: none}\nroutes:\n  - name: r\n    <<: *b\n    match: {path: /a}\n");
         assertThat(e).singleElement().satisfies(err -> {
             assertThat(err.message()).contains("merge keys");
             assertThat(err.line()).isEqualTo(4);
@@ -131,7 +140,9 @@ class AuthzPolicyParserTest {
                 """;
         List<PolicyError> e = errors(yaml);
         assertThat(e).extracting(PolicyError::line).contains(4, 5, 7, 9, 12, 13, 14, 15);
-        assertThat(e).extracting(PolicyError::message).anySatisfy(m -> assertThat(m).contains("https only"))
+        assertThat(e)
+                .extracting(PolicyError::message)
+                .anySatisfy(m -> assertThat(m).contains("https only"))
                 .anySatisfy(m -> assertThat(m).contains("at most 5m"))
                 .anySatisfy(m -> assertThat(m).contains("no tier named 'gold'"))
                 .anySatisfy(m -> assertThat(m).contains("name 'd' is used twice"))
@@ -144,8 +155,9 @@ class AuthzPolicyParserTest {
     @Test
     void identityHeaderListedAsCredential_isRefused_becauseRemovalWouldDeleteOurOwnValue() {
         assertThat(errors("settings:\n  credential_headers: [authorization, x-user-id]\n" + ISSUER
-                + "routes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
-                .singleElement().satisfies(err -> {
+                        + "routes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+                .singleElement()
+                .satisfies(err -> {
                     assertThat(err.line()).isEqualTo(2);
                     assertThat(err.message()).contains("'x-user-id' is an identity header");
                 });
@@ -154,30 +166,39 @@ class AuthzPolicyParserTest {
     @Test
     void jwtRouteWithoutIssuers_isRefused() {
         assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
-                .singleElement().satisfies(err -> assertThat(err.message()).contains("needs at least one entry in 'issuers'"));
+                .singleElement()
+                .satisfies(err -> assertThat(err.message()).contains("needs at least one entry in 'issuers'"));
     }
 
     @Test
     void missingRoutes_andEmptyFile_areRefused() {
-        assertThat(errors(ISSUER)).singleElement().satisfies(err -> assertThat(err.message()).contains("'routes' is missing"));
-        assertThat(errors("")).singleElement().satisfies(err -> assertThat(err.message()).contains("empty"));
+        assertThat(errors(ISSUER)).singleElement().satisfies(err -> assertThat(err.message())
+                .contains("'routes' is missing"));
+        assertThat(errors("")).singleElement().satisfies(err -> assertThat(err.message())
+                .contains("empty"));
     }
 
     @Test
     void issuerNeedsExactlyOneKeySource() {
-        assertThat(errors("issuers:\n  - {name: i, issuer: https://i}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
-                .singleElement().satisfies(err -> assertThat(err.message()).contains("exactly one of 'jwks_uri' or 'discovery'"));
+        assertThat(
+                        errors(
+                                "issuers:\n  - {name: i, issuer: https://i}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+                .singleElement()
+                .satisfies(err -> assertThat(err.message()).contains("exactly one of 'jwks_uri' or 'discovery'"));
     }
 
     @Test
     void missingFile_isOneErrorNamingTheFile() {
         assertThatThrownBy(() -> new AuthzPolicyParser().parse(java.nio.file.Path.of("/nonexistent/authz.yaml")))
-                .isInstanceOf(PolicyInvalidException.class).hasMessageContaining("/nonexistent/authz.yaml:1: cannot read");
+                .isInstanceOf(PolicyInvalidException.class)
+                .hasMessageContaining("/nonexistent/authz.yaml:1: cannot read");
     }
 
     @Test
     void routeMatching_prefixIsSegmentAware_hostsWildcardAndPort() throws Exception {
-        AuthzPolicy p = ok(ISSUER + "routes:\n  - {name: r, match: {hosts: ['*.bank.example'], path_prefix: /pay, methods: [get]}, auth: jwt}\n");
+        AuthzPolicy p = ok(
+                ISSUER
+                        + "routes:\n  - {name: r, match: {hosts: ['*.bank.example'], path_prefix: /pay, methods: [get]}, auth: jwt}\n");
         RouteMatch m = p.routes().get(0).match();
         assertThat(m.matches("api.bank.example:443", "/pay/1", "GET")).isTrue();
         assertThat(m.matches("api.bank.example", "/pay", "GET")).isTrue();
@@ -201,9 +222,14 @@ class AuthzPolicyParserTest {
             assertThat(err.line()).isEqualTo(11);
             assertThat(err.message()).contains("unknown key 'principal'").contains("principals");
         });
-        assertThat(errors(ISSUER + "mesh: {trusted_gateway: [x]}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
-                .singleElement().satisfies(err -> assertThat(err.message()).contains("unknown key 'trusted_gateway'"));
-        assertThat(errors(ISSUER + "deny:\n  - {name: d, form: {namespaces: [x]}}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+        assertThat(errors(ISSUER
+                        + "mesh: {trusted_gateway: [x]}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
+                .singleElement()
+                .satisfies(err -> assertThat(err.message()).contains("unknown key 'trusted_gateway'"));
+        assertThat(
+                        errors(
+                                ISSUER
+                                        + "deny:\n  - {name: d, form: {namespaces: [x]}}\nroutes:\n  - {name: r, match: {path: /a}, auth: jwt}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("unknown key 'form'"));
     }
 
@@ -220,7 +246,8 @@ class AuthzPolicyParserTest {
                 .anySatisfy(err -> assertThat(err.message()).contains("not an IP address or CIDR block"));
         assertThat(errors(ISSUER + routes.formatted("{}")))
                 .anySatisfy(err -> assertThat(err.message()).contains("would match every caller"));
-        assertThat(errors(ISSUER + "mesh: {trusted_gateways: ['cluster.local/ns/*/sa/gw']}\n" + routes.formatted("{namespaces: [a]}")))
+        assertThat(errors(ISSUER + "mesh: {trusted_gateways: ['cluster.local/ns/*/sa/gw']}\n"
+                        + routes.formatted("{namespaces: [a]}")))
                 .anySatisfy(err -> assertThat(err.message()).contains("mesh.trusted_gateways"));
         assertThat(errors(ISSUER + "deny:\n  - {name: d}\n" + routes.formatted("{namespaces: [a]}")))
                 .anySatisfy(err -> assertThat(err.message()).contains("would deny everything"));
@@ -230,7 +257,8 @@ class AuthzPolicyParserTest {
     void mtlsRoute_needsFrom_andHasNoRolesOrGatewayHop() throws Exception {
         assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: mtls}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("list who may call in 'from'"));
-        assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: mtls, roles: [x], from: {namespaces: [a]}}\n"))
+        assertThat(errors(
+                        "routes:\n  - {name: r, match: {path: /a}, auth: mtls, roles: [x], from: {namespaces: [a]}}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("no roles or scopes"));
         assertThat(errors("routes:\n  - {name: r, match: {path: /a}, auth: none, via_gateway: true}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("cannot require the gateway hop"));
@@ -239,7 +267,8 @@ class AuthzPolicyParserTest {
                 routes:
                   - {name: r, match: {path: /a}, auth: mtls, header_contract: exempt, from: {principals: ['*']}}
                 """);
-        assertThat(p.mesh().trustedGateways()).containsExactlyInAnyOrder("cluster.local/ns/mg/sa/gw", "cluster.local/ns/mg/sa/gw2");
+        assertThat(p.mesh().trustedGateways())
+                .containsExactlyInAnyOrder("cluster.local/ns/mg/sa/gw", "cluster.local/ns/mg/sa/gw2");
         // the hop count moved to the gateway's Envoy (the controller's xds.gateway.xff_num_trusted_hops): refused here
         assertThat(errors("mesh: {trusted_proxy_hops: 1}\nroutes:\n  - {name: r, match: {path: /a}, auth: none}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("xds.gateway.xff_num_trusted_hops"));

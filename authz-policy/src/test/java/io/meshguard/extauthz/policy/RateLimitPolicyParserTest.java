@@ -68,8 +68,8 @@ class RateLimitPolicyParserTest {
                     rate_limit: {scope: policy, on_store_error: degraded}
                 """);
         RateLimitPolicy p = policy.rateLimits().orElseThrow();
-        assertThat(p.tiers().get("premium").limits()).containsExactly(new Limit(50, Duration.ofSeconds(1), 50),
-                new Limit(2000, Duration.ofMinutes(1), 200));
+        assertThat(p.tiers().get("premium").limits())
+                .containsExactly(new Limit(50, Duration.ofSeconds(1), 50), new Limit(2000, Duration.ofMinutes(1), 200));
         assertThat(p.scope()).isEqualTo(LimitScope.ROUTE);
         assertThat(p.onStoreError()).isEqualTo(OnStoreError.FAIL_CLOSED);
         assertThat(p.headers()).isEqualTo(HeaderStyle.IETF);
@@ -109,15 +109,24 @@ class RateLimitPolicyParserTest {
                     i:
                       limits: [{per: 1s}]
                 """ + ROUTES);
-        assertThat(e).extracting(PolicyError::line).containsExactlyInAnyOrder(3, 4, 5, 8, 13, 15, 17, 19, 21, 23, 24, 26);
-        assertThat(e).extracting(PolicyError::message).anySatisfy(m -> assertThat(m).contains("rate_limits.scope must be 'policy'"))
-                .anySatisfy(m -> assertThat(m).contains("'degraded'").contains("'fail_closed'").contains("fail_open"))
+        assertThat(e)
+                .extracting(PolicyError::line)
+                .containsExactlyInAnyOrder(3, 4, 5, 8, 13, 15, 17, 19, 21, 23, 24, 26);
+        assertThat(e)
+                .extracting(PolicyError::message)
+                .anySatisfy(m -> assertThat(m).contains("rate_limits.scope must be 'policy'"))
+                .anySatisfy(m -> assertThat(m)
+                        .contains("'degraded'")
+                        .contains("'fail_closed'")
+                        .contains("fail_open"))
                 .anySatisfy(m -> assertThat(m).contains("both, ietf, x_ratelimit, off"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.a: give either 'limits' or 'requests_per_second'"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.b.limits[1]").contains("same period 1s"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.c.limits[0].per must be a duration"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.d.limits[0].requests must be a whole number > 0"))
-                .anySatisfy(m -> assertThat(m).contains("tiers.e.limits[0].per must be between 1ms and 1d").contains("quotas"))
+                .anySatisfy(m -> assertThat(m)
+                        .contains("tiers.e.limits[0].per must be between 1ms and 1d")
+                        .contains("quotas"))
                 .anySatisfy(m -> assertThat(m).contains("more than one per microsecond"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.g.limits: list at least one limit"))
                 .anySatisfy(m -> assertThat(m).contains("tiers.h: give 'limits:"))
@@ -144,6 +153,7 @@ class RateLimitPolicyParserTest {
                     auth: none
                     header_contract: exempt
                     rate_limit: {scope: global, on_store_error: maybe, shadow: true}
-                """)).hasSize(3).allSatisfy(err -> assertThat(err.line()).isEqualTo(9));
+                """)).hasSize(3).allSatisfy(err -> assertThat(err.line())
+                .isEqualTo(9));
     }
 }

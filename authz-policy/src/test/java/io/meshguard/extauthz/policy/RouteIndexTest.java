@@ -12,10 +12,24 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class RouteIndexTest {
-    private static final String[] HOSTS = {"api.bank.example", "partners.bank.example", "a.internal.bank.example",
-            "b.a.internal.bank.example", "internal.bank.example", "bank.example", "other.example"};
-    private static final String[] HOST_RULES = {"api.bank.example", "partners.bank.example", "*.internal.bank.example",
-            "*.bank.example", "*.example", "internal.bank.example", "bank.example"};
+    private static final String[] HOSTS = {
+        "api.bank.example",
+        "partners.bank.example",
+        "a.internal.bank.example",
+        "b.a.internal.bank.example",
+        "internal.bank.example",
+        "bank.example",
+        "other.example"
+    };
+    private static final String[] HOST_RULES = {
+        "api.bank.example",
+        "partners.bank.example",
+        "*.internal.bank.example",
+        "*.bank.example",
+        "*.example",
+        "internal.bank.example",
+        "bank.example"
+    };
     private static final String[] SEGMENTS = {"v1", "v2", "accounts", "payments", "a", "ab", "42", ""};
     private static final String[] METHODS = {"GET", "POST", "DELETE"};
 
@@ -39,7 +53,9 @@ class RouteIndexTest {
                 String host = rnd.nextInt(4) == 0 ? h + ":8443" : h;
                 String path = randomPath(rnd);
                 String method = METHODS[rnd.nextInt(METHODS.length)];
-                Optional<RoutePolicy> linear = routes.stream().filter(r -> r.match().matches(host, path, method)).findFirst();
+                Optional<RoutePolicy> linear = routes.stream()
+                        .filter(r -> r.match().matches(host, path, method))
+                        .findFirst();
                 Optional<RoutePolicy> indexed = index.select(host, path, method);
                 assertThat(indexed.map(RoutePolicy::name))
                         .as("seed %d: %s %s%s", seed, method, host, path)
@@ -65,8 +81,8 @@ class RouteIndexTest {
 
     @Test
     void wildcardHost_needsAtLeastOneLabelBeforeTheSuffix() {
-        RouteIndex index = RouteIndex.of(List.of(
-                route("w", new RouteMatch(Set.of("*.bank.example"), new PathMatch.Any(), Set.of()))));
+        RouteIndex index = RouteIndex.of(
+                List.of(route("w", new RouteMatch(Set.of("*.bank.example"), new PathMatch.Any(), Set.of()))));
         assertThat(index.select("x.bank.example", "/", "GET")).isPresent();
         assertThat(index.select("X.Y.BANK.EXAMPLE:443", "/", "GET")).isPresent();
         assertThat(index.select("bank.example", "/", "GET")).isEmpty();
@@ -87,12 +103,13 @@ class RouteIndexTest {
         for (int i = 0; i < nh; i++) {
             hosts.add(HOST_RULES[rnd.nextInt(HOST_RULES.length)]);
         }
-        PathMatch path = switch (rnd.nextInt(6)) {
-            case 0 -> new PathMatch.Any();
-            case 1 -> new PathMatch.Regex(Pattern.compile("^/v[12]/[a-z]+$"));
-            case 2, 3 -> new PathMatch.Prefix(randomPath(rnd) + (rnd.nextInt(3) == 0 ? "/" : ""));
-            default -> new PathMatch.Exact(randomPath(rnd));
-        };
+        PathMatch path =
+                switch (rnd.nextInt(6)) {
+                    case 0 -> new PathMatch.Any();
+                    case 1 -> new PathMatch.Regex(Pattern.compile("^/v[12]/[a-z]+$"));
+                    case 2, 3 -> new PathMatch.Prefix(randomPath(rnd) + (rnd.nextInt(3) == 0 ? "/" : ""));
+                    default -> new PathMatch.Exact(randomPath(rnd));
+                };
         Set<String> methods = new LinkedHashSet<>();
         if (rnd.nextBoolean()) {
             methods.add(METHODS[rnd.nextInt(METHODS.length)]);
@@ -111,6 +128,7 @@ class RouteIndexTest {
     }
 
     static RoutePolicy route(String name, RouteMatch match) {
-        return new RoutePolicy(name, match, AuthMode.NONE, RoleRequirement.NONE, Set.of(), true, false, Optional.empty(), 1);
+        return new RoutePolicy(
+                name, match, AuthMode.NONE, RoleRequirement.NONE, Set.of(), true, false, Optional.empty(), 1);
     }
 }

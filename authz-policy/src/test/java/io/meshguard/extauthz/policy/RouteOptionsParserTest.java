@@ -59,7 +59,8 @@ class RouteOptionsParserTest {
 
     @Test
     void unknownIssuerName_isAnErrorWithItsLine() {
-        List<PolicyError> e = errors(ISSUERS + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, issuers: [nope]}\n");
+        List<PolicyError> e =
+                errors(ISSUERS + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, issuers: [nope]}\n");
         assertThat(e).singleElement().satisfies(err -> {
             assertThat(err.line()).isEqualTo(10);
             assertThat(err.message()).contains("no issuer named 'nope'");
@@ -74,9 +75,12 @@ class RouteOptionsParserTest {
 
     @Test
     void passHeaders_mayNameOnlyOverrideHeaders_neverOwnedOnes() {
-        assertThat(errors(ISSUERS + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, pass_headers: [x-user-id]}\n"))
-                .anySatisfy(err -> assertThat(err.message()).contains("'x-user-id' is not a method/URL override header"));
-        assertThat(errors(ISSUERS + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, pass_headers: [x_user_id]}\n"))
+        assertThat(errors(ISSUERS
+                        + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, pass_headers: [x-user-id]}\n"))
+                .anySatisfy(
+                        err -> assertThat(err.message()).contains("'x-user-id' is not a method/URL override header"));
+        assertThat(errors(ISSUERS
+                        + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt, pass_headers: [x_user_id]}\n"))
                 .isNotEmpty();
     }
 
@@ -101,7 +105,7 @@ class RouteOptionsParserTest {
         AuthzPolicy p = ok(ISSUERS + limits + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n");
         assertThat(p.rateLimits().orElseThrow().publicTier()).isEqualTo("anon");
         assertThat(errors(ISSUERS + limits.replace("public_tier: anon", "public_tier: nope")
-                + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n"))
+                        + "routes:\n  - {name: r, match: {path_prefix: /a}, auth: jwt}\n"))
                 .anySatisfy(err -> assertThat(err.message()).contains("public_tier: no tier named 'nope'"));
     }
 
@@ -132,11 +136,14 @@ class RouteOptionsParserTest {
                 routes:
                   - {name: api, match: {hosts: [api.example], path_prefix: /a}, auth: jwt}
                 """);
-        assertThat(PolicyWarnings.of(p)).extracting(PolicyError::message).satisfiesExactly(
-                w -> assertThat(w).contains("deny rule natural reads request.query[\"debug\"] without a presence test")
-                        .contains("'\"debug\" in request.query && …'"),
-                w -> assertThat(w).contains("deny rule quoted reads request.headers[\"x-debug\"]"),
-                w -> assertThat(w).contains("deny rule selected reads request.query[\"debug\"]"),
-                w -> assertThat(w).contains("deny rule other-key-guarded reads request.query[\"debug\"]"));
+        assertThat(PolicyWarnings.of(p))
+                .extracting(PolicyError::message)
+                .satisfiesExactly(
+                        w -> assertThat(w)
+                                .contains("deny rule natural reads request.query[\"debug\"] without a presence test")
+                                .contains("'\"debug\" in request.query && …'"),
+                        w -> assertThat(w).contains("deny rule quoted reads request.headers[\"x-debug\"]"),
+                        w -> assertThat(w).contains("deny rule selected reads request.query[\"debug\"]"),
+                        w -> assertThat(w).contains("deny rule other-key-guarded reads request.query[\"debug\"]"));
     }
 }

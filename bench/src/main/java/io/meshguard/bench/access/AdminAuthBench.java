@@ -11,9 +11,13 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
+import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
@@ -22,16 +26,11 @@ import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.HdrHistogram.Histogram;
-import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminRoute;
-import io.meshguard.runtime.http.BearerTokens;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +40,7 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
 import java.util.Optional;
+import org.HdrHistogram.Histogram;
 
 /**
  * What admitting one admin call costs with an OIDC access token (RS256 verification + role bindings) beside the
@@ -56,9 +56,12 @@ public final class AdminAuthBench {
         RSAKey key = new RSAKeyGenerator(2048).keyID("k1").generate();
         HttpServer idp = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 10);
         String issuer = "http://127.0.0.1:" + idp.getAddress().getPort() + "/realms/bench";
-        idp.createContext("/realms/bench/.well-known/openid-configuration", ex -> respond(ex,
-                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
-        idp.createContext("/realms/bench/certs", ex -> respond(ex, new JWKSet(key).toPublicJWKSet().toString()));
+        idp.createContext(
+                "/realms/bench/.well-known/openid-configuration",
+                ex -> respond(ex, "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
+        idp.createContext(
+                "/realms/bench/certs",
+                ex -> respond(ex, new JWKSet(key).toPublicJWKSet().toString()));
         idp.start();
         Path dir = Files.createTempDirectory("admin-bench");
         Path tokens = dir.resolve("tokens");
@@ -72,13 +75,23 @@ public final class AdminAuthBench {
                   - {match: auditors, role: auditor, scope: system}
                 """);
         AdminGate local = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
-        AdminGate oidc = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
-                Optional.of(access), false).gate(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file",
-                e -> { });
-        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("k1").type(JOSEObjectType.JWT)
-                .build(), new JWTClaimsSet.Builder().issuer(issuer).subject("bench").audience("meshguard-admin")
-                .issueTime(new Date()).expirationTime(Date.from(Instant.now().plusSeconds(3600)))
-                .claim("typ", "Bearer").claim("groups", List.of("auditors")).build());
+        AdminGate oidc = new AdminAccessSettings(
+                        Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30), Optional.of(access), false)
+                .gate(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file", e -> {});
+        SignedJWT jwt = new SignedJWT(
+                new JWSHeader.Builder(JWSAlgorithm.RS256)
+                        .keyID("k1")
+                        .type(JOSEObjectType.JWT)
+                        .build(),
+                new JWTClaimsSet.Builder()
+                        .issuer(issuer)
+                        .subject("bench")
+                        .audience("meshguard-admin")
+                        .issueTime(new Date())
+                        .expirationTime(Date.from(Instant.now().plusSeconds(3600)))
+                        .claim("typ", "Bearer")
+                        .claim("groups", List.of("auditors"))
+                        .build());
         jwt.sign(new RSASSASigner(key));
         String bearerOidc = "Bearer " + jwt.serialize();
         String bearerStatic = "Bearer static-token-for-the-benchmark-0123";
@@ -113,16 +126,29 @@ public final class AdminAuthBench {
      * (embedded) PostgreSQL holding the sample configuration, once through a gate that knows only the token file and
      * once through the OIDC gate: per-call p50/p99 of each, interleaved rounds, same JVM and database.
      */
-    private static void httpRounds(String issuer, Path tokens, Path access, String bearerOidc, String bearerStatic,
-            int calls) throws Exception {
+    private static void httpRounds(
+            String issuer, Path tokens, Path access, String bearerOidc, String bearerStatic, int calls)
+            throws Exception {
         Path pgDir = Files.createTempDirectory("meshguard-bench-pg");
         try (LocalPostgres pg = LocalPostgres.start(pgDir, 0);
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokens),
-                    FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1),
-                    Duration.ZERO, "bench", AdsPeerPolicy.localDevelopment()), ds, registry, c -> { });
+            XdsController xds = XdsController.create(
+                    new XdsSettings(
+                            "127.0.0.1",
+                            0,
+                            Optional.of(tokens),
+                            FilterTargets.DEFAULTS,
+                            Optional.empty(),
+                            Duration.ofMillis(10),
+                            Duration.ofMinutes(1),
+                            Duration.ZERO,
+                            "bench",
+                            AdsPeerPolicy.localDevelopment()),
+                    ds,
+                    registry,
+                    c -> {});
             // the OIDC caller is system-admin so that both see the same rows: the difference is the credential
             Path adminAccess = access.resolveSibling("access-http.yaml");
             Files.writeString(adminAccess, """
@@ -134,10 +160,17 @@ public final class AdminAuthBench {
                     """);
             StatusHttpServer viaStatic = new StatusHttpServer("bench-static", HttpServerSettings.onPort(0), registry);
             StatusHttpServer viaOidc = new StatusHttpServer("bench-oidc", HttpServerSettings.onPort(0), registry);
-            xds.mountAdminApi(viaStatic, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
-            xds.mountAdminApi(viaOidc, new AdminAccessSettings(Optional.of(issuer), "meshguard-admin",
-                    Duration.ofSeconds(30), Optional.of(adminAccess), false).gate(new BearerTokens(Optional.empty()),
-                    "xds.admin.token_file", e -> { }));
+            xds.mountAdminApi(
+                    viaStatic, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
+            xds.mountAdminApi(
+                    viaOidc,
+                    new AdminAccessSettings(
+                                    Optional.of(issuer),
+                                    "meshguard-admin",
+                                    Duration.ofSeconds(30),
+                                    Optional.of(adminAccess),
+                                    false)
+                            .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", e -> {}));
             xds.start();
             viaStatic.start();
             viaOidc.start();
@@ -161,10 +194,12 @@ public final class AdminAuthBench {
                 double s99 = staticH.getValueAtPercentile(99) / 1000.0;
                 double o50 = oidcH.getValueAtPercentile(50) / 1000.0;
                 double o99 = oidcH.getValueAtPercentile(99) / 1000.0;
-                System.out.printf("GET /apis over HTTP, %d interleaved rounds of %d calls (PostgreSQL, sample config):%n",
+                System.out.printf(
+                        "GET /apis over HTTP, %d interleaved rounds of %d calls (PostgreSQL, sample config):%n",
                         rounds, calls);
                 System.out.printf("  static token file: p50 %8.1f us  p99 %8.1f us%n", s50, s99);
-                System.out.printf("  OIDC access token: p50 %8.1f us  p99 %8.1f us (RS256 2048, JWKS cached)%n", o50, o99);
+                System.out.printf(
+                        "  OIDC access token: p50 %8.1f us  p99 %8.1f us (RS256 2048, JWKS cached)%n", o50, o99);
                 System.out.printf("  ratio OIDC/static: p50 %.2fx  p99 %.2fx%n", o50 / s50, o99 / s99);
             } finally {
                 viaOidc.close();
@@ -175,7 +210,8 @@ public final class AdminAuthBench {
     }
 
     private static void get(HttpClient client, URI uri, String header, int calls, Histogram into) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", header).build();
+        HttpRequest request =
+                HttpRequest.newBuilder(uri).header("Authorization", header).build();
         for (int i = 0; i < calls; i++) {
             long start = System.nanoTime();
             HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());

@@ -41,7 +41,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 @Measurement(iterations = 5, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Dlogback.configurationFile=none"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Dlogback.configurationFile=none"})
 @State(Scope.Benchmark)
 public class AccessLogUsageBenchmark {
     private static final Instant START = Instant.parse("2026-11-21T10:00:00Z");
@@ -67,12 +69,16 @@ public class AccessLogUsageBenchmark {
                         .putCustomTags(AccessLogTags.tag(AccessLogTags.SUNSET), "2027-06-01T00:00:00Z")
                         .putCustomTags(AccessLogTags.tag(AccessLogTags.AUTHZ), AccessLogTags.AUTHZ_CHECKED))
                 .setRequest(HTTPRequestProperties.newBuilder()
-                        .setRequestMethod(RequestMethod.POST).setAuthority("api.bank.example")
-                        .setPath("/payments/v1/transfers").setRequestId("5f0c9a6e-3c1d-4d8e-9a51-6a2f0b7c1d2e")
-                        .putRequestHeaders("x-tenant-id", "acme").putRequestHeaders("x-user-id", "alice")
+                        .setRequestMethod(RequestMethod.POST)
+                        .setAuthority("api.bank.example")
+                        .setPath("/payments/v1/transfers")
+                        .setRequestId("5f0c9a6e-3c1d-4d8e-9a51-6a2f0b7c1d2e")
+                        .putRequestHeaders("x-tenant-id", "acme")
+                        .putRequestHeaders("x-user-id", "alice")
                         .putRequestHeaders("x-client-id", "app-1")
                         .putRequestHeaders("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
-                .setResponse(HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(200))
+                .setResponse(HTTPResponseProperties.newBuilder()
+                        .setResponseCode(UInt32Value.of(200))
                         .putResponseHeaders("content-type", "application/json"))
                 .build();
     }
@@ -120,8 +126,9 @@ public class AccessLogUsageBenchmark {
                 sink += b.mapAndCount().hashCode();
             }
             long c2 = threads.getCurrentThreadCpuTime();
-            System.out.printf("round %d: map only %,.0f ns CPU/entry, map and count %,.0f ns CPU/entry (%.2fx)%n", round,
-                    (c1 - c0) / (double) n, (c2 - c1) / (double) n, (c2 - c1) / (double) (c1 - c0));
+            System.out.printf(
+                    "round %d: map only %,.0f ns CPU/entry, map and count %,.0f ns CPU/entry (%.2fx)%n",
+                    round, (c1 - c0) / (double) n, (c2 - c1) / (double) n, (c2 - c1) / (double) (c1 - c0));
         }
         System.out.println(sink == 42 ? "" : "(rounds 0-1 are warm-up)");
     }

@@ -28,11 +28,12 @@ public final class AuditThroughputBench {
 
     public static void main(String[] args) throws Exception {
         int events = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
-        System.out.printf("audit throughput: %d events per run, %d CPUs, Java %s%n", events,
-                Runtime.getRuntime().availableProcessors(), Runtime.version());
+        System.out.printf(
+                "audit throughput: %d events per run, %d CPUs, Java %s%n",
+                events, Runtime.getRuntime().availableProcessors(), Runtime.version());
         try (BenchDatabase db = BenchDatabase.start()) {
-            ConnectionSource connections = ConnectionSource.forUrl(db.server.jdbcUrl(), db.server.user(),
-                    db.server.password(), Duration.ofSeconds(30));
+            ConnectionSource connections = ConnectionSource.forUrl(
+                    db.server.jdbcUrl(), db.server.user(), db.server.password(), Duration.ofSeconds(30));
             double roundTripUs = selectOneMicros(connections, 5000);
             System.out.printf("baseline: SELECT 1 round trip %.1f us%n%n", roundTripUs);
             List<AuditEvent> batch = BenchEvents.make(events, Instant.parse("2026-11-21T00:00:00Z"));
@@ -42,8 +43,13 @@ public final class AuditThroughputBench {
             for (BatchWriteMethod method : BatchWriteMethod.values()) {
                 for (int size : new int[] {100, 1000, 5000}) {
                     Result r = run(db, connections, method, size, batch, false);
-                    System.out.printf("| %s | %,d | %,.0f | %.2f | %.0f |%n", method.name(), size, r.eventsPerSecond(),
-                            r.msPerBatch(), r.msPerBatch() * 1000 / roundTripUs);
+                    System.out.printf(
+                            "| %s | %,d | %,.0f | %.2f | %.0f |%n",
+                            method.name(),
+                            size,
+                            r.eventsPerSecond(),
+                            r.msPerBatch(),
+                            r.msPerBatch() * 1000 / roundTripUs);
                 }
             }
             System.out.println();
@@ -60,8 +66,14 @@ public final class AuditThroughputBench {
 
     private record Result(double eventsPerSecond, double msPerBatch) {}
 
-    private static Result run(BenchDatabase db, ConnectionSource connections, BatchWriteMethod method, int size,
-            List<AuditEvent> events, boolean idempotent) throws Exception {
+    private static Result run(
+            BenchDatabase db,
+            ConnectionSource connections,
+            BatchWriteMethod method,
+            int size,
+            List<AuditEvent> events,
+            boolean idempotent)
+            throws Exception {
         try (PostgresAuditStore store = new PostgresAuditStore(connections, method, Duration.ofSeconds(60))) {
             // Warm-up (JIT, connection, catalog caches), then a clean table for the timed run.
             db.truncateAuditEvents();
@@ -93,7 +105,8 @@ public final class AuditThroughputBench {
     }
 
     private static double selectOneMicros(ConnectionSource connections, int n) throws Exception {
-        try (Connection c = connections.open(); Statement s = c.createStatement()) {
+        try (Connection c = connections.open();
+                Statement s = c.createStatement()) {
             for (int i = 0; i < 500; i++) {
                 try (ResultSet rs = s.executeQuery("select 1")) {
                     rs.next();
@@ -132,8 +145,9 @@ public final class AuditThroughputBench {
             nanos = System.nanoTime() - t0;
         }
         double spooled = meters.get("meshguard.audit.events.spooled").counter().count();
-        System.out.printf("writer end to end (record() -> committed, defaults: COPY, batch %d): %,.0f events/s, "
-                        + "%d rows, %.0f went through the spool%n", settings.batchSize(),
-                events.size() / (nanos / 1e9), db.countAuditEvents(), spooled);
+        System.out.printf(
+                "writer end to end (record() -> committed, defaults: COPY, batch %d): %,.0f events/s, "
+                        + "%d rows, %.0f went through the spool%n",
+                settings.batchSize(), events.size() / (nanos / 1e9), db.countAuditEvents(), spooled);
     }
 }

@@ -30,14 +30,16 @@ final class BenchDatabase implements AutoCloseable {
     }
 
     void truncateAuditEvents() throws SQLException {
-        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = dataSource.getConnection();
+                Statement s = c.createStatement()) {
             s.execute("truncate audit_event");
             s.execute("vacuum analyze audit_event");
         }
     }
 
     long countAuditEvents() throws SQLException {
-        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
+        try (Connection c = dataSource.getConnection();
+                Statement s = c.createStatement();
                 var rs = s.executeQuery("select count(*) from audit_event")) {
             rs.next();
             return rs.getLong(1);

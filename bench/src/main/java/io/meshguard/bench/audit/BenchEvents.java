@@ -36,8 +36,10 @@ final class BenchEvents {
                 .status(authz ? (i % 10 == 0 ? 403 : 200) : 200)
                 .latencyUs(200 + i % 5000);
         if (authz) {
-            b.decision(i % 10 == 0 ? "deny" : "allow").reason(i % 10 == 0 ? "missing_scope" : "ok")
-                    .detail("issuer", "https://idp.bank.example").detail("scopes", List.of("accounts:read"));
+            b.decision(i % 10 == 0 ? "deny" : "allow")
+                    .reason(i % 10 == 0 ? "missing_scope" : "ok")
+                    .detail("issuer", "https://idp.bank.example")
+                    .detail("scopes", List.of("accounts:read"));
         } else {
             b.requestBytes(i % 2048).responseBytes(4096 + i % 8192).detail("upstream_cluster", "payments");
         }

@@ -42,7 +42,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 200, timeUnit = TimeUnit.MILLISECONDS)
 @Measurement(iterations = 5, time = 200, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-Dlogback.configurationFile=none"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xmx4g", "-Dlogback.configurationFile=none"})
 public class RecordBenchmark {
     private static final int CAPACITY = 30_000_000;
     private static final AuditEvent EVENT = BenchEvents.one(1, Instant.parse("2026-11-21T00:00:00Z"));
@@ -57,10 +59,12 @@ public class RecordBenchmark {
         public void start() throws IOException {
             spool = Files.createTempDirectory("meshguard-bench-record");
             AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spool)
-                            .withFsync(FsyncPolicy.NONE).withMaxBytes(64L * 1024 * 1024)
+                            .withFsync(FsyncPolicy.NONE)
+                            .withMaxBytes(64L * 1024 * 1024)
                             .withWhenFull(SpoolFullPolicy.DROP_OLDEST))
                     .withQueueCapacity(CAPACITY);
-            writer = AuditWriter.start(settings,
+            writer = AuditWriter.start(
+                    settings,
                     ConnectionSource.forUrl("jdbc:postgresql://127.0.0.1:1/none", "u", "p", Duration.ofSeconds(1)),
                     new SimpleMeterRegistry());
         }
@@ -89,15 +93,17 @@ public class RecordBenchmark {
         public void start() {
             queue = new ArrayBlockingQueue<>(CAPACITY);
             running = true;
-            consumer = new Thread(() -> {
-                List<AuditEvent> sink = new ArrayList<>(1000);
-                while (running) {
-                    if (queue.drainTo(sink, 1000) == 0) {
-                        Thread.onSpinWait();
-                    }
-                    sink.clear();
-                }
-            }, "baseline-consumer");
+            consumer = new Thread(
+                    () -> {
+                        List<AuditEvent> sink = new ArrayList<>(1000);
+                        while (running) {
+                            if (queue.drainTo(sink, 1000) == 0) {
+                                Thread.onSpinWait();
+                            }
+                            sink.clear();
+                        }
+                    },
+                    "baseline-consumer");
             consumer.start();
         }
 

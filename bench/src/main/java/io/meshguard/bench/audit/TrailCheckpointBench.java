@@ -38,9 +38,13 @@ public final class TrailCheckpointBench {
             Migrations.apply(ds);
             AdminTrail trail = new AdminTrail(ds);
             Path key = CheckpointKeys.ensure(dir.resolve("k.pem"), dir.resolve("k.pub"));
-            try (TrailCheckpointer checkpoints = new TrailCheckpointer(ds, CheckpointKeys.readPrivate(key),
-                    new CheckpointDirectory(dir.resolve("checkpoints"), "bench"), Clock.systemUTC(),
-                    Duration.ofSeconds(1), new SimpleMeterRegistry())) {
+            try (TrailCheckpointer checkpoints = new TrailCheckpointer(
+                    ds,
+                    CheckpointKeys.readPrivate(key),
+                    new CheckpointDirectory(dir.resolve("checkpoints"), "bench"),
+                    Clock.systemUTC(),
+                    Duration.ofSeconds(1),
+                    new SimpleMeterRegistry())) {
                 for (int w = 0; w < 2; w++) { // warm-up
                     round(trail, Optional.empty(), events);
                     round(trail, Optional.of(checkpoints), events);
@@ -63,8 +67,8 @@ public final class TrailCheckpointBench {
                 System.out.printf("admin event, median of %d interleaved rounds of %d events:%n", rounds, events);
                 System.out.printf("  append alone                      %8.1f us%n", p / 1000);
                 System.out.printf("  append + checkpoint (each event)  %8.1f us%n", s / 1000);
-                System.out.printf("  ratio with / without checkpoints  %8.2fx (+%.1f us per event)%n", s / p,
-                        (s - p) / 1000);
+                System.out.printf(
+                        "  ratio with / without checkpoints  %8.2fx (+%.1f us per event)%n", s / p, (s - p) / 1000);
                 System.out.printf("  of which Ed25519 signing alone    %8.1f us%n", signOnly[rounds / 2] / 1000);
             }
         }
@@ -75,9 +79,20 @@ public final class TrailCheckpointBench {
             throws Exception {
         long start = System.nanoTime();
         for (int i = 0; i < events; i++) {
-            trail.append(new AdminTrailEntry(Instant.now(), "alice (sub-1)", "oidc", Optional.of("acme"),
-                    Optional.of("org-admin"), Optional.of("10.0.0.7"), Optional.of("req-" + i), "upsert",
-                    "routes/edge/r" + i, "done", Optional.empty(), Optional.empty(), Map.of("revision", "42")));
+            trail.append(new AdminTrailEntry(
+                    Instant.now(),
+                    "alice (sub-1)",
+                    "oidc",
+                    Optional.of("acme"),
+                    Optional.of("org-admin"),
+                    Optional.of("10.0.0.7"),
+                    Optional.of("req-" + i),
+                    "upsert",
+                    "routes/edge/r" + i,
+                    "done",
+                    Optional.empty(),
+                    Optional.empty(),
+                    Map.of("revision", "42")));
             if (checkpoints.isPresent()) {
                 checkpoints.get().checkpointNow();
             }

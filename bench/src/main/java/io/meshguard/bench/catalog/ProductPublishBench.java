@@ -55,9 +55,21 @@ public final class ProductPublishBench {
         LocalPostgres pg = LocalPostgres.start(Files.createTempDirectory("meshguard-bench-pg"), 0);
         HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"));
         Migrations.apply(ds);
-        XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(),
-                FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO,
-                "bench", AdsPeerPolicy.localDevelopment()), ds, new SimpleMeterRegistry(), c -> { });
+        XdsController xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "bench",
+                        AdsPeerPolicy.localDevelopment()),
+                ds,
+                new SimpleMeterRegistry(),
+                c -> {});
         xds.start();
         try {
             xds.draft().replace(config(15_000));
@@ -74,7 +86,11 @@ public final class ProductPublishBench {
                 for (int c = 0; c < CLUSTERS; c++) {
                     String publish = "payments-prod-c" + c;
                     long t0 = System.nanoTime();
-                    store.movePublish(DEFAULT, publish, PublishState.PUBLISHED, gateway,
+                    store.movePublish(
+                            DEFAULT,
+                            publish,
+                            PublishState.PUBLISHED,
+                            gateway,
                             new GatewayServing.Change("bench", "round " + r, "bench"));
                     long took = System.nanoTime() - t0;
                     perCluster[r * CLUSTERS + c] = took;
@@ -82,7 +98,11 @@ public final class ProductPublishBench {
                 }
                 allClusters[r] = all;
                 for (int c = 0; c < CLUSTERS; c++) {
-                    store.movePublish(DEFAULT, "payments-prod-c" + c, PublishState.WITHDRAWN, gateway,
+                    store.movePublish(
+                            DEFAULT,
+                            "payments-prod-c" + c,
+                            PublishState.WITHDRAWN,
+                            gateway,
                             new GatewayServing.Change("bench", "round " + r, "bench"));
                 }
                 // the baseline: every one of the 200 routes changes, one draft publish of the group that holds them
@@ -91,8 +111,9 @@ public final class ProductPublishBench {
                 xds.publisher().publish(xds.draft().load(), "bench", "baseline " + r);
                 baseline[r] = System.nanoTime() - t0;
             }
-            System.out.printf("JDK %s, %d processors, %d rounds%n", Runtime.version(),
-                    Runtime.getRuntime().availableProcessors(), rounds);
+            System.out.printf(
+                    "JDK %s, %d processors, %d rounds%n",
+                    Runtime.version(), Runtime.getRuntime().availableProcessors(), rounds);
             System.out.println("| what | p50 ms | max ms | vs baseline |");
             System.out.println("|---|---:|---:|---:|");
             double base = median(baseline);
@@ -111,20 +132,45 @@ public final class ProductPublishBench {
     private static GatewayConfig config(long timeoutMs) {
         List<GatewayGroup> groups = new ArrayList<>();
         for (int c = 0; c < CLUSTERS; c++) {
-            groups.add(new GatewayGroup("g" + c, "prod", "r" + c, Optional.empty(), List.of(), null, 8080, null,
-                    Optional.empty(), Map.of()));
+            groups.add(new GatewayGroup(
+                    "g" + c,
+                    "prod",
+                    "r" + c,
+                    Optional.empty(),
+                    List.of(),
+                    null,
+                    8080,
+                    null,
+                    Optional.empty(),
+                    Map.of()));
         }
         Upstream up = io.meshguard.xds.model.ConfigJson.read("""
-                {"name": "payments", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""",
-                Upstream.class);
-        Api api = new Api("payments", "/payments", "v1", List.of(),
+                {"name": "payments", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""", Upstream.class);
+        Api api = new Api(
+                "payments",
+                "/payments",
+                "v1",
+                List.of(),
                 List.of(new Api.ApiVersion("v1", Api.Status.ACTIVE, null, null, null)));
         List<Route> routes = new ArrayList<>();
         for (int i = 0; i < OPERATIONS; i++) {
-            routes.add(new Route("op-" + i, "g0", "payments", "v1", new Route.Match(Optional.empty(),
-                    Optional.of("/op-" + i), Optional.empty(), List.of(), List.of()),
-                    List.of(new Route.Destination("payments", 100)), Optional.of(timeoutMs), null, false, null, null,
-                    null, null, "payments", null, null));
+            routes.add(new Route(
+                    "op-" + i,
+                    "g0",
+                    "payments",
+                    "v1",
+                    new Route.Match(Optional.empty(), Optional.of("/op-" + i), Optional.empty(), List.of(), List.of()),
+                    List.of(new Route.Destination("payments", 100)),
+                    Optional.of(timeoutMs),
+                    null,
+                    false,
+                    null,
+                    null,
+                    null,
+                    null,
+                    "payments",
+                    null,
+                    null));
         }
         return new GatewayConfig(groups, List.of(up), List.of(api), routes);
     }
@@ -134,22 +180,45 @@ public final class ProductPublishBench {
         for (int i = 0; i < OPERATIONS; i++) {
             ops.add(new Product.Operation("op-" + i, "payments", i % 2 == 0 ? "GET" : "POST", "/op-" + i));
         }
-        store.createProduct(DEFAULT, new Product("payments", "default", "Payments", "1", Optional.empty(), List.of(),
-                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT, ops), "bench");
+        store.createProduct(
+                DEFAULT,
+                new Product(
+                        "payments",
+                        "default",
+                        "Payments",
+                        "1",
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty(),
+                        Product.Visibility.PUBLIC,
+                        ProductState.DRAFT,
+                        ops),
+                "bench");
         store.moveProduct(DEFAULT, "payments", ProductState.PUBLISHED, "bench");
-        store.createPlan(DEFAULT, new Plan("payments-gold", "payments", "gold", PlanState.STAGING, PlanLimits.NONE,
-                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.createPlan(
+                DEFAULT,
+                new Plan(
+                        "payments-gold",
+                        "payments",
+                        "gold",
+                        PlanState.STAGING,
+                        PlanLimits.NONE,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY)));
         for (int c = 0; c < CLUSTERS; c++) {
-            store.putCluster(new Cluster("c" + c, "r" + c, Optional.empty(), Set.of()),
+            store.putCluster(
+                    new Cluster("c" + c, "r" + c, Optional.empty(), Set.of()),
                     Map.of("g" + c, Set.of(DEFAULT.tenants().iterator().next())));
-            store.createPublish(DEFAULT, "payments", "c" + c, Environment.PROD, AuthMode.APIKEY, "bank.example",
-                    "g" + c);
+            store.createPublish(
+                    DEFAULT, "payments", "c" + c, Environment.PROD, AuthMode.APIKEY, "bank.example", "g" + c);
         }
     }
 
     private static void row(String what, long[] ns, double base) {
-        System.out.printf("| %s | %.1f | %.1f | %.2f |%n", what, median(ns) / 1e6,
-                Arrays.stream(ns).max().orElse(0) / 1e6, median(ns) / base);
+        System.out.printf(
+                "| %s | %.1f | %.1f | %.2f |%n",
+                what, median(ns) / 1e6, Arrays.stream(ns).max().orElse(0) / 1e6, median(ns) / base);
     }
 
     private static double median(long[] values) {

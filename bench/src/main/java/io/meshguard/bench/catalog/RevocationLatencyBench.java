@@ -61,15 +61,18 @@ public final class RevocationLatencyBench {
         CatalogStore store = new CatalogStore(ds);
         String subscription = seed(ds, store);
         SubscriptionStateService service = new SubscriptionStateService();
-        Server server = NettyServerBuilder.forPort(0).addService(service).build().start();
+        Server server =
+                NettyServerBuilder.forPort(0).addService(service).build().start();
         CatalogSnapshotFeed feed = new CatalogSnapshotFeed(ds, store, service, Duration.ofSeconds(30)).start();
         List<ManagedChannel> channels = new ArrayList<>();
         List<SubscriptionStateClient> replicas = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                    .usePlaintext()
+                    .build();
             channels.add(ch);
-            replicas.add(new SubscriptionStateClient(ch, "replica-" + i, Duration.ofSeconds(10), Clock.systemUTC())
-                    .start());
+            replicas.add(
+                    new SubscriptionStateClient(ch, "replica-" + i, Duration.ofSeconds(10), Clock.systemUTC()).start());
         }
         try {
             waitUntil(replicas, true);
@@ -79,16 +82,23 @@ public final class RevocationLatencyBench {
             boolean active = true;
             for (int i = 0; i < probes; i++) {
                 long t0 = System.nanoTime();
-                store.moveSubscription(acme, CatalogStore.Side.PROVIDER, subscription,
-                        active ? SubscriptionState.SUSPENDED : SubscriptionState.ACTIVE, "bench", "probe " + i);
+                store.moveSubscription(
+                        acme,
+                        CatalogStore.Side.PROVIDER,
+                        subscription,
+                        active ? SubscriptionState.SUSPENDED : SubscriptionState.ACTIVE,
+                        "bench",
+                        "probe " + i);
                 active = !active;
                 waitUntil(replicas, active);
                 push[i] = System.nanoTime() - t0;
             }
             print("NOTIFY -> LISTEN (baseline)", notify);
             print("suspend/resume -> all 3 replicas decide anew", push);
-            System.out.printf("ratio p50 %.1fx, p99 %.1fx; goal p99 <= 2000 ms: %s%n",
-                    pct(push, 50) / pct(notify, 50), pct(push, 99) / pct(notify, 99),
+            System.out.printf(
+                    "ratio p50 %.1fx, p99 %.1fx; goal p99 <= 2000 ms: %s%n",
+                    pct(push, 50) / pct(notify, 50),
+                    pct(push, 99) / pct(notify, 99),
                     pct(push, 99) / 1e6 <= 2000 ? "met" : "MISSED");
         } finally {
             replicas.forEach(SubscriptionStateClient::close);
@@ -102,8 +112,11 @@ public final class RevocationLatencyBench {
 
     private static void waitUntil(List<SubscriptionStateClient> replicas, boolean granted) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!replicas.stream().allMatch(r -> r.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY,
-                "bench00000000001", Instant.now()) instanceof AccessDecision.Granted == granted).orElse(false))) {
+        while (!replicas.stream().allMatch(r -> r.current()
+                .map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "bench00000000001", Instant.now())
+                                instanceof AccessDecision.Granted
+                        == granted)
+                .orElse(false))) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("replicas did not converge within 30 s");
             }
@@ -113,8 +126,10 @@ public final class RevocationLatencyBench {
 
     private static long[] notifyRoundTrips(HikariDataSource ds, int probes) throws Exception {
         long[] out = new long[probes];
-        try (Connection listen = ds.getConnection(); Connection send = ds.getConnection();
-             Statement l = listen.createStatement(); Statement s = send.createStatement()) {
+        try (Connection listen = ds.getConnection();
+                Connection send = ds.getConnection();
+                Statement l = listen.createStatement();
+                Statement s = send.createStatement()) {
             l.execute("LISTEN bench_baseline");
             PGConnection pg = listen.unwrap(PGConnection.class);
             for (int i = 0; i < probes; i++) {
@@ -133,7 +148,8 @@ public final class RevocationLatencyBench {
     }
 
     private static String seed(HikariDataSource ds, CatalogStore store) throws Exception {
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = ds.getConnection();
+                Statement s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('acme'), ('initech')");
             s.execute("insert into api (name, tenant) values ('payments-api', 'acme')");
             s.execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
@@ -142,22 +158,55 @@ public final class RevocationLatencyBench {
         TenantScope acme = TenantScope.of(Set.of("acme"));
         TenantScope initech = TenantScope.of(Set.of("initech"));
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
-        store.createProduct(acme, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
-                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
-                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "bench");
+        store.createProduct(
+                acme,
+                new Product(
+                        "payments",
+                        "acme",
+                        "Payments",
+                        "1",
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty(),
+                        Product.Visibility.PUBLIC,
+                        ProductState.DRAFT,
+                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
+                "bench");
         store.moveProduct(acme, "payments", ProductState.PUBLISHED, "bench");
-        store.createPlan(acme, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
-                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.createPlan(
+                acme,
+                new Plan(
+                        "payments-free",
+                        "payments",
+                        "free",
+                        PlanState.STAGING,
+                        PlanLimits.NONE,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY)));
         store.movePlan(acme, "payments-free", PlanState.PUBLISHED, "bench");
         store.createPublish(acme, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
         // the subscription state is under test, not the gateway's routes: a publish that any revision serves
-        store.movePublish(acme, "payments-dev-local", PublishState.PUBLISHED, (publish, serve, change) ->
-                new io.meshguard.catalog.GatewayServing.Served(java.util.Optional.of(1L), java.util.Optional.empty()),
+        store.movePublish(
+                acme,
+                "payments-dev-local",
+                PublishState.PUBLISHED,
+                (publish, serve, change) -> new io.meshguard.catalog.GatewayServing.Served(
+                        java.util.Optional.of(1L), java.util.Optional.empty()),
                 new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "bench");
-        String id = store.subscribe(initech, "app", "payments-dev-local", "payments-free", "bench").id();
-        store.addCredential(initech, new Credential("bench00000000001", AuthMode.APIKEY, "app",
-                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of()));
+        String id = store.subscribe(initech, "app", "payments-dev-local", "payments-free", "bench")
+                .id();
+        store.addCredential(
+                initech,
+                new Credential(
+                        "bench00000000001",
+                        AuthMode.APIKEY,
+                        "app",
+                        CredentialState.ACTIVE,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Set.of()));
         return id;
     }
 
@@ -168,7 +217,8 @@ public final class RevocationLatencyBench {
     }
 
     private static void print(String what, long[] ns) {
-        System.out.printf("%-48s p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d)%n", what,
-                pct(ns, 50) / 1e6, pct(ns, 90) / 1e6, pct(ns, 99) / 1e6, pct(ns, 100) / 1e6, ns.length);
+        System.out.printf(
+                "%-48s p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d)%n",
+                what, pct(ns, 50) / 1e6, pct(ns, 90) / 1e6, pct(ns, 99) / 1e6, pct(ns, 100) / 1e6, ns.length);
     }
 }

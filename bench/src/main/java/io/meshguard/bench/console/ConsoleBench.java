@@ -61,13 +61,28 @@ public final class ConsoleBench {
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokens),
-                    FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1),
-                    Duration.ZERO, "bench", AdsPeerPolicy.localDevelopment()), ds, registry, c -> { });
+            XdsController xds = XdsController.create(
+                    new XdsSettings(
+                            "127.0.0.1",
+                            0,
+                            Optional.of(tokens),
+                            FilterTargets.DEFAULTS,
+                            Optional.empty(),
+                            Duration.ofMillis(10),
+                            Duration.ofMinutes(1),
+                            Duration.ZERO,
+                            "bench",
+                            AdsPeerPolicy.localDevelopment()),
+                    ds,
+                    registry,
+                    c -> {});
             StatusHttpServer http = new StatusHttpServer("bench-console", HttpServerSettings.onPort(0), registry);
             AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
-            io.meshguard.xds.console.Console console = io.meshguard.xds.console.ConsoleMount.mount(xds, http, gate,
+            io.meshguard.xds.console.Console console = io.meshguard.xds.console.ConsoleMount.mount(
+                    xds,
+                    http,
+                    gate,
                     ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"));
             xds.start();
             http.start();
@@ -82,8 +97,9 @@ public final class ConsoleBench {
                 Map<String, HttpRequest> pairs = new LinkedHashMap<>();
                 pairs.put("console Revisions", console(base, "/console/revisions", session));
                 pairs.put("API GET /revisions", api(base, "/revisions"));
-                pairs.put("console Revisions + diff", console(base, "/console/revisions?from=" + ids.get(0) + "&to=" + b,
-                        session));
+                pairs.put(
+                        "console Revisions + diff",
+                        console(base, "/console/revisions?from=" + ids.get(0) + "&to=" + b, session));
                 pairs.put("API GET /revisions/A/diff/B", api(base, "/revisions/" + ids.get(0) + "/diff/" + b));
                 pairs.put("console Fleet (500 nodes)", console(base, "/console/fleet", session));
                 pairs.put("API GET /fleet", api(base, "/fleet"));
@@ -102,14 +118,20 @@ public final class ConsoleBench {
                         run(client, e.getValue(), calls, h.get(e.getKey()), bytes, e.getKey());
                     }
                 }
-                System.out.printf("%d routes, %d nodes, %d revisions (diff %d -> %d); %d interleaved rounds of %d"
-                        + " calls per page:%n", ROUTES, NODES, ids.size(), ids.get(0), b, rounds, calls);
-                System.out.printf("| page | client p50 ms | client p95 ms | client p99 ms | server p50 ms | server p95 ms"
-                        + " | bytes |%n|---|---|---|---|---|---|---|%n");
+                System.out.printf(
+                        "%d routes, %d nodes, %d revisions (diff %d -> %d); %d interleaved rounds of %d"
+                                + " calls per page:%n",
+                        ROUTES, NODES, ids.size(), ids.get(0), b, rounds, calls);
+                System.out.printf(
+                        "| page | client p50 ms | client p95 ms | client p99 ms | server p50 ms | server p95 ms"
+                                + " | bytes |%n|---|---|---|---|---|---|---|%n");
                 for (var e : h.entrySet()) {
                     Histogram s = server.get(e.getKey());
-                    System.out.printf("| %s | %.1f | %.1f | %.1f | %s | %s | %,d |%n", e.getKey(),
-                            e.getValue().getValueAtPercentile(50) / 1e6, e.getValue().getValueAtPercentile(95) / 1e6,
+                    System.out.printf(
+                            "| %s | %.1f | %.1f | %.1f | %s | %s | %,d |%n",
+                            e.getKey(),
+                            e.getValue().getValueAtPercentile(50) / 1e6,
+                            e.getValue().getValueAtPercentile(95) / 1e6,
                             e.getValue().getValueAtPercentile(99) / 1e6,
                             s == null ? "—" : String.format("%.1f", s.getValueAtPercentile(50) / 1e3),
                             s == null ? "—" : String.format("%.1f", s.getValueAtPercentile(95) / 1e3),
@@ -129,7 +151,9 @@ public final class ConsoleBench {
     /** The sample configuration grown to {@link #ROUTES} routes, published {@link #REVISIONS} times with a change. */
     private static List<Long> publishRevisions(XdsController xds) throws Exception {
         GatewayConfig sample = XdsController.sampleConfig();
-        Route template = sample.routes().stream().filter(r -> r.name().equals("status-health")).findFirst()
+        Route template = sample.routes().stream()
+                .filter(r -> r.name().equals("status-health"))
+                .findFirst()
                 .orElseThrow();
         List<Long> ids = new ArrayList<>();
         for (int rev = 0; rev < REVISIONS; rev++) {
@@ -140,17 +164,18 @@ public final class ConsoleBench {
                 // each revision moves a tenth of the routes: the diff has real work
                 ObjectNode match = (ObjectNode) json.path("match");
                 match.remove(List.of("path_exact", "path_regex"));
-                match.put("path_prefix", "/bulk/" + i + (i % 10 == rev % 10 ? "/r" + rev
-                        : ""));
+                match.put("path_prefix", "/bulk/" + i + (i % 10 == rev % 10 ? "/r" + rev : ""));
                 routes.add(ConfigJson.mapper().treeToValue(json, Route.class));
             }
             GatewayConfig config = new GatewayConfig(sample.groups(), sample.upstreams(), sample.apis(), routes);
             xds.draft().replace(config);
             var result = xds.publisher().publish(config, "bench", "revision " + rev);
             if (!result.published()) {
-                throw new IllegalStateException("publish refused: " + result.problems().stream()
-                        .filter(p -> p.severity() == io.meshguard.xds.validate.Problem.Severity.ERROR).limit(3)
-                        .toList());
+                throw new IllegalStateException("publish refused: "
+                        + result.problems().stream()
+                                .filter(p -> p.severity() == io.meshguard.xds.validate.Problem.Severity.ERROR)
+                                .limit(3)
+                                .toList());
             }
             ids.add(result.revisions().get("local").id());
         }
@@ -162,46 +187,69 @@ public final class ConsoleBench {
         try (PgNodeStatusWriter w = new PgNodeStatusWriter(ds, "bench")) {
             for (int i = 0; i < NODES; i++) {
                 boolean nack = i % 25 == 0;
-                w.changed(new NodeStatus("gateway-" + i, "spiffe://cluster.local/ns/gw/sa/gateway-" + (i % 7),
-                        "local", i % 50 != 0, 1, "envoy/1.34." + (i % 3), Map.of(), nack ? Optional.empty()
-                        : Optional.of(revision), nack ? Optional.of(new NodeStatus.Nack("type.googleapis.com/envoy."
-                        + "config.route.v3.RouteConfiguration", String.valueOf(revision), "route rejected", now))
-                        : Optional.empty(), now.minusSeconds(i)));
+                w.changed(new NodeStatus(
+                        "gateway-" + i,
+                        "spiffe://cluster.local/ns/gw/sa/gateway-" + (i % 7),
+                        "local",
+                        i % 50 != 0,
+                        1,
+                        "envoy/1.34." + (i % 3),
+                        Map.of(),
+                        nack ? Optional.empty() : Optional.of(revision),
+                        nack
+                                ? Optional.of(new NodeStatus.Nack(
+                                        "type.googleapis.com/envoy." + "config.route.v3.RouteConfiguration",
+                                        String.valueOf(revision),
+                                        "route rejected",
+                                        now))
+                                : Optional.empty(),
+                        now.minusSeconds(i)));
             }
         }
     }
 
     private static String signIn(HttpClient client, String base) throws Exception {
-        HttpResponse<String> form = client.send(HttpRequest.newBuilder(URI.create(base + "/console/signin")).build(),
+        HttpResponse<String> form = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/console/signin")).build(),
                 HttpResponse.BodyHandlers.ofString());
         String binding = cookieValue(form, "mg_signin");
         Matcher m = Pattern.compile("name=\"_signin\" value=\"([^\"]+)\"").matcher(form.body());
         if (!m.find()) {
             throw new IllegalStateException("no sign-in form");
         }
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + "/console/signin"))
-                .header("Cookie", "mg_signin=" + binding).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("_signin=" + m.group(1) + "&token=" + TOKEN)).build(),
+        HttpResponse<String> r = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/console/signin"))
+                        .header("Cookie", "mg_signin=" + binding)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString("_signin=" + m.group(1) + "&token=" + TOKEN))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         return "mg_console=" + cookieValue(r, "mg_console");
     }
 
     private static String cookieValue(HttpResponse<String> r, String name) {
-        String c = r.headers().allValues("Set-Cookie").stream().filter(x -> x.startsWith(name + "=")).findFirst()
+        String c = r.headers().allValues("Set-Cookie").stream()
+                .filter(x -> x.startsWith(name + "="))
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("no cookie " + name + ": " + r.statusCode()));
         return c.substring(name.length() + 1, c.indexOf(';'));
     }
 
     private static HttpRequest console(String base, String path, String session) {
-        return HttpRequest.newBuilder(URI.create(base + path)).header("Cookie", session).build();
+        return HttpRequest.newBuilder(URI.create(base + path))
+                .header("Cookie", session)
+                .build();
     }
 
     private static HttpRequest api(String base, String path) {
-        return HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + TOKEN).build();
+        return HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .build();
     }
 
-    private static void run(HttpClient client, HttpRequest request, int calls, Histogram into,
-            Map<String, Integer> bytes, String name) throws Exception {
+    private static void run(
+            HttpClient client, HttpRequest request, int calls, Histogram into, Map<String, Integer> bytes, String name)
+            throws Exception {
         for (int i = 0; i < calls; i++) {
             long start = System.nanoTime();
             HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
@@ -211,7 +259,9 @@ public final class ConsoleBench {
             }
             bytes.put(name, r.body().length);
             // the console's own measure (Server-Timing, in ms with one decimal), recorded in microseconds
-            r.headers().firstValue("Server-Timing").map(v -> v.substring(v.indexOf("dur=") + 4))
+            r.headers()
+                    .firstValue("Server-Timing")
+                    .map(v -> v.substring(v.indexOf("dur=") + 4))
                     .ifPresent(ms -> server.computeIfAbsent(name, k -> new Histogram(3))
                             .recordValue(Math.round(Double.parseDouble(ms) * 1000)));
         }

@@ -49,32 +49,48 @@ public final class ConcurrentStreams {
         Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
         int streams = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
         int channels = args.length > 2 ? Integer.parseInt(args[2]) : 8;
-        int maxCalls = args.length > 3 ? Integer.parseInt(args[3]) : GrpcServerSettings.defaults(0).maxConcurrentCalls();
+        int maxCalls = args.length > 3
+                ? Integer.parseInt(args[3])
+                : GrpcServerSettings.defaults(0).maxConcurrentCalls();
         GrpcServerSettings grpc = GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0);
         grpc = grpc.withLimits(grpc.maxInboundMessageBytes(), maxCalls);
         byte[] chunk = ("data: {\"choices\":[{\"delta\":{\"content\":\" call 010-1234-5678 or mail kim@bank.co.kr\"}}]}"
-                + "\n\n").getBytes(StandardCharsets.UTF_8);
-        System.out.printf("JDK %s, %d CPUs, max heap %d MiB; %d streams over %d channels, grpc.max_concurrent_calls %d%n",
-                Runtime.version(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
-                streams, channels, maxCalls);
-        GrpcServerHost pass = new GrpcServerHost("pass-through-grpc", grpc,
-                GrpcServerHost.bind(new ExtProcLatency.PassThrough()), new SimpleMeterRegistry());
+                        + "\n\n")
+                .getBytes(StandardCharsets.UTF_8);
+        System.out.printf(
+                "JDK %s, %d CPUs, max heap %d MiB; %d streams over %d channels, grpc.max_concurrent_calls %d%n",
+                Runtime.version(),
+                Runtime.getRuntime().availableProcessors(),
+                Runtime.getRuntime().maxMemory() >> 20,
+                streams,
+                channels,
+                maxCalls);
+        GrpcServerHost pass = new GrpcServerHost(
+                "pass-through-grpc",
+                grpc,
+                GrpcServerHost.bind(new ExtProcLatency.PassThrough()),
+                new SimpleMeterRegistry());
         pass.start();
         Result passResult = hold("pass-through ext_proc (baseline)", pass.port(), streams, channels, chunk, 0);
         pass.close();
-        DlpServer dlp = DlpServer.create(new DlpServerSettings(grpc, policy, new byte[32], java.time.Duration.ofHours(1)),
-DlpAuditSink.NONE, new SimpleMeterRegistry());
+        DlpServer dlp = DlpServer.create(
+                new DlpServerSettings(grpc, policy, new byte[32], java.time.Duration.ofHours(1)),
+                DlpAuditSink.NONE,
+                new SimpleMeterRegistry());
         dlp.start();
         Result dlpResult = hold("DLP server", dlp.grpcPort(), streams, channels, chunk, Integer.getInteger("hold", 0));
         dlp.close();
         System.out.println();
-        System.out.println("| server | streams held | refused | body answers | with the value masked | live heap per stream |");
+        System.out.println(
+                "| server | streams held | refused | body answers | with the value masked | live heap per stream |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         for (Result r : List.of(passResult, dlpResult)) {
-            System.out.printf("| %s | %d | %d | %d | %d | %.1f KB |%n", r.name(), r.held(), r.refused(), r.bodyAnswers(),
-                    r.masked(), r.bytesPerStream() / 1024.0);
+            System.out.printf(
+                    "| %s | %d | %d | %d | %d | %.1f KB |%n",
+                    r.name(), r.held(), r.refused(), r.bodyAnswers(), r.masked(), r.bytesPerStream() / 1024.0);
         }
-        System.out.printf("%nDLP server above the pass-through: %.1f KB per stream%n",
+        System.out.printf(
+                "%nDLP server above the pass-through: %.1f KB per stream%n",
                 (dlpResult.bytesPerStream() - passResult.bytesPerStream()) / 1024.0);
     }
 
@@ -84,7 +100,9 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
             throws Exception {
         List<ManagedChannel> channels = new ArrayList<>();
         for (int c = 0; c < channelCount; c++) {
-            channels.add(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build());
+            channels.add(NettyChannelBuilder.forAddress("127.0.0.1", port)
+                    .usePlaintext()
+                    .build());
         }
         // connections up first: their buffers are not a stream's
         for (ManagedChannel ch : channels) {
@@ -105,58 +123,74 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
             AtomicInteger answers = new AtomicInteger();
             java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
             setUps.acquire(); // Envoy opens streams as requests arrive: a few hundred setting up at once, not all
-            StreamObserver<ProcessingRequest> requests = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
-                @Override
-                public void onNext(ProcessingResponse r) {
-                    if (r.hasResponseBody()) {
-                        bodies.incrementAndGet();
-                        String body = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
-                                .getBody().toStringUtf8();
-                        if (body.contains("\"choices\"") && !body.contains("010-1234-5678")) { // the token's event, masked
-                            masked.incrementAndGet();
+            StreamObserver<ProcessingRequest> requests = ExternalProcessorGrpc.newStub(ch)
+                    .process(new StreamObserver<>() {
+                        @Override
+                        public void onNext(ProcessingResponse r) {
+                            if (r.hasResponseBody()) {
+                                bodies.incrementAndGet();
+                                String body = r.getResponseBody()
+                                        .getResponse()
+                                        .getBodyMutation()
+                                        .getStreamedResponse()
+                                        .getBody()
+                                        .toStringUtf8();
+                                if (body.contains("\"choices\"")
+                                        && !body.contains("010-1234-5678")) { // the token's event, masked
+                                    masked.incrementAndGet();
+                                }
+                            }
+                            if (r.hasImmediateResponse()) {
+                                if (settled.compareAndSet(false, true)) {
+                                    closed.incrementAndGet();
+                                    answered.countDown();
+                                    setUps.release();
+                                }
+                            } else if (answers.incrementAndGet() == 2 && settled.compareAndSet(false, true)) {
+                                answered.countDown(); // both headers answered: the stream is open and past its set-up
+                                setUps.release();
+                            }
                         }
-                    }
-                    if (r.hasImmediateResponse()) {
-                        if (settled.compareAndSet(false, true)) {
-                            closed.incrementAndGet();
-                            answered.countDown();
-                            setUps.release();
+
+                        @Override
+                        public void onError(Throwable t) {
+                            if (settled.compareAndSet(false, true)) {
+                                refused.incrementAndGet();
+                                answered.countDown();
+                                setUps.release();
+                            }
                         }
-                    } else if (answers.incrementAndGet() == 2 && settled.compareAndSet(false, true)) {
-                        answered.countDown(); // both headers answered: the stream is open and past its set-up
-                        setUps.release();
-                    }
-                }
 
-                @Override
-                public void onError(Throwable t) {
-                    if (settled.compareAndSet(false, true)) {
-                        refused.incrementAndGet();
-                        answered.countDown();
-                        setUps.release();
-                    }
-                }
-
-                @Override
-                public void onCompleted() {
-                    if (settled.compareAndSet(false, true)) {
-                        closed.incrementAndGet();
-                        answered.countDown();
-                        setUps.release();
-                    }
-                }
-            });
-            requests.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
+                        @Override
+                        public void onCompleted() {
+                            if (settled.compareAndSet(false, true)) {
+                                closed.incrementAndGet();
+                                answered.countDown();
+                                setUps.release();
+                            }
+                        }
+                    });
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
                             .setRequestBodyMode(BodySendMode.NONE)
                             .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
-                            .addHeaders(hv(":path", "/v1/chat/completions"))
-                            .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong()))))).build());
-            requests.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
-                    HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
-                            .addHeaders(hv("content-type", "text/event-stream")))).build());
-            requests.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                    .setBody(ByteString.copyFrom(chunk)).setEndOfStream(false)).build());
+                    .setRequestHeaders(HttpHeaders.newBuilder()
+                            .setEndOfStream(true)
+                            .setHeaders(HeaderMap.newBuilder()
+                                    .addHeaders(hv(":path", "/v1/chat/completions"))
+                                    .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))))
+                    .build());
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setResponseHeaders(HttpHeaders.newBuilder()
+                            .setHeaders(HeaderMap.newBuilder()
+                                    .addHeaders(hv(":status", "200"))
+                                    .addHeaders(hv("content-type", "text/event-stream"))))
+                    .build());
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setResponseBody(HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(chunk))
+                            .setEndOfStream(false))
+                    .build());
             open.add(requests);
         }
         if (!answered.await(5, TimeUnit.MINUTES)) {
@@ -168,20 +202,26 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
         }
         long after = liveHeap();
         int held = streams - refused.get() - closed.get();
-        Result r = new Result(name, held, refused.get(), bodies.get(), masked.get(),
-                (after - before) / (double) Math.max(1, held));
-        System.out.printf("%s: %d streams held, %d refused, %d closed by the server, live heap %d -> %d MiB%n", name,
-                held, refused.get(), closed.get(), before >> 20, after >> 20);
+        Result r = new Result(
+                name, held, refused.get(), bodies.get(), masked.get(), (after - before) / (double) Math.max(1, held));
+        System.out.printf(
+                "%s: %d streams held, %d refused, %d closed by the server, live heap %d -> %d MiB%n",
+                name, held, refused.get(), closed.get(), before >> 20, after >> 20);
         if (holdSeconds > 0) {
-            System.out.printf("holding for %d s (pid %d)%n", holdSeconds, ProcessHandle.current().pid());
+            System.out.printf(
+                    "holding for %d s (pid %d)%n",
+                    holdSeconds, ProcessHandle.current().pid());
             Thread.sleep(holdSeconds * 1000L);
         }
         // then every stream ends (the event stream's last event): what was held back is answered, masked
         int bodiesBefore = bodies.get();
         byte[] done = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
         for (StreamObserver<ProcessingRequest> o : open) {
-            o.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                    .setBody(ByteString.copyFrom(done)).setEndOfStream(true)).build());
+            o.onNext(ProcessingRequest.newBuilder()
+                    .setResponseBody(HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(done))
+                            .setEndOfStream(true))
+                    .build());
         }
         for (int k = 0; k < 600 && bodies.get() - bodiesBefore < held; k++) {
             Thread.sleep(100);
@@ -213,6 +253,9 @@ DlpAuditSink.NONE, new SimpleMeterRegistry());
     }
 
     private static HeaderValue hv(String key, String value) {
-        return HeaderValue.newBuilder().setKey(key).setRawValue(ByteString.copyFrom(value, StandardCharsets.UTF_8)).build();
+        return HeaderValue.newBuilder()
+                .setKey(key)
+                .setRawValue(ByteString.copyFrom(value, StandardCharsets.UTF_8))
+                .build();
     }
 }

@@ -60,15 +60,24 @@ public final class ExtProcLatency {
                 @Override
                 public void onNext(ProcessingRequest r) {
                     if (r.hasRequestHeaders()) {
-                        out.onNext(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance()).build());
+                        out.onNext(ProcessingResponse.newBuilder()
+                                .setRequestHeaders(HeadersResponse.getDefaultInstance())
+                                .build());
                     } else if (r.hasResponseHeaders()) {
-                        out.onNext(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build());
+                        out.onNext(ProcessingResponse.newBuilder()
+                                .setResponseHeaders(HeadersResponse.getDefaultInstance())
+                                .build());
                     } else if (r.hasResponseBody()) {
-                        out.onNext(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder()
-                                .setResponse(CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
-                                        .setStreamedResponse(StreamedBodyResponse.newBuilder()
-                                                .setBody(r.getResponseBody().getBody())
-                                                .setEndOfStream(r.getResponseBody().getEndOfStream()))))).build());
+                        out.onNext(ProcessingResponse.newBuilder()
+                                .setResponseBody(BodyResponse.newBuilder()
+                                        .setResponse(CommonResponse.newBuilder()
+                                                .setBodyMutation(BodyMutation.newBuilder()
+                                                        .setStreamedResponse(StreamedBodyResponse.newBuilder()
+                                                                .setBody(r.getResponseBody()
+                                                                        .getBody())
+                                                                .setEndOfStream(r.getResponseBody()
+                                                                        .getEndOfStream())))))
+                                .build());
                     }
                 }
 
@@ -87,15 +96,20 @@ public final class ExtProcLatency {
         Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
         int streams = args.length > 1 ? Integer.parseInt(args[1]) : 200;
         int chunks = args.length > 2 ? Integer.parseInt(args[2]) : 50;
-        DlpServer dlp = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), policy, new byte[32], java.time.Duration.ofHours(1)),
+        DlpServer dlp = DlpServer.create(
+                new DlpServerSettings(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        policy,
+                        new byte[32],
+                        java.time.Duration.ofHours(1)),
                 new DlpAuditSink() {
                     @Override
                     public void finding(FindingEvent e) {}
 
                     @Override
                     public void apiCall(ApiCallEvent e) {}
-                }, new SimpleMeterRegistry());
+                },
+                new SimpleMeterRegistry());
         dlp.start();
         // The pass-through runs on the same runtime wiring as the DLP server (GrpcServerHost: virtual-thread
         // executor, per-method metrics, call limit, log context), so the ratio measures the DLP work, not a lighter
@@ -106,27 +120,42 @@ public final class ExtProcLatency {
         GrpcServerHost passHost = null;
         int passPort;
         if (bare) {
-            bareServer = NettyServerBuilder.forPort(0).addService(new PassThrough()).build().start();
+            bareServer = NettyServerBuilder.forPort(0)
+                    .addService(new PassThrough())
+                    .build()
+                    .start();
             passPort = bareServer.getPort();
         } else {
-            passHost = new GrpcServerHost("pass-through-grpc", GrpcServerSettings.defaults(0)
-                    .withAddress("127.0.0.1", 0), GrpcServerHost.bind(new PassThrough()), new SimpleMeterRegistry());
+            passHost = new GrpcServerHost(
+                    "pass-through-grpc",
+                    GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                    GrpcServerHost.bind(new PassThrough()),
+                    new SimpleMeterRegistry());
             passHost.start();
             passPort = passHost.port();
         }
-        System.out.printf("pass-through server: %s%n", bare ? "bare NettyServerBuilder (default executor, no interceptors)"
-                : "GrpcServerHost (same runtime wiring as the DLP server)");
-        ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
-        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passPort).usePlaintext().build();
+        System.out.printf(
+                "pass-through server: %s%n",
+                bare
+                        ? "bare NettyServerBuilder (default executor, no interceptors)"
+                        : "GrpcServerHost (same runtime wiring as the DLP server)");
+        ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort())
+                .usePlaintext()
+                .build();
+        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passPort)
+                .usePlaintext()
+                .build();
         boolean binary = "binary".equals(System.getProperty("body", "sse"));
-        byte[][] body = binary ? binaryChunks(new Random(3), chunks, Integer.getInteger("chunk", 16 * 1024))
+        byte[][] body = binary
+                ? binaryChunks(new Random(3), chunks, Integer.getInteger("chunk", 16 * 1024))
                 : ScanThroughputChunks.sseChunks(new Random(3), chunks);
         String contentType = binary ? "application/octet-stream" : "text/event-stream";
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long[] dlpNs = new long[streams * chunks];
         long[] passNs = new long[streams * chunks];
         measure(toDlp, toPass, body, contentType, streams, dlpNs, passNs); // warm-up
-        System.out.printf("chunks measured per round: %d per server (%d streams x %d %s chunks of ~%d bytes)%n",
+        System.out.printf(
+                "chunks measured per round: %d per server (%d streams x %d %s chunks of ~%d bytes)%n",
                 dlpNs.length, streams, chunks, binary ? "binary (passed unscanned)" : "SSE", body[0].length);
         double[] ratios50 = new double[rounds];
         double[] ratios99 = new double[rounds];
@@ -140,13 +169,15 @@ public final class ExtProcLatency {
             double pass99 = passNs[(int) (passNs.length * 0.99)] / 1e3;
             ratios50[round] = dlp50 / pass50;
             ratios99[round] = dlp99 / pass99;
-            System.out.printf("round %d: pass-through p50 %.0f us p99 %.0f us | DLP p50 %.0f us p99 %.0f us | "
-                    + "ratio p50 %.2f p99 %.2f%n", round + 1, pass50, pass99, dlp50, dlp99, ratios50[round],
-                    ratios99[round]);
+            System.out.printf(
+                    "round %d: pass-through p50 %.0f us p99 %.0f us | DLP p50 %.0f us p99 %.0f us | "
+                            + "ratio p50 %.2f p99 %.2f%n",
+                    round + 1, pass50, pass99, dlp50, dlp99, ratios50[round], ratios99[round]);
         }
         Arrays.sort(ratios50);
         Arrays.sort(ratios99);
-        System.out.printf("ratio DLP/pass-through, median of %d rounds: p50 %.2f  p99 %.2f (p99 range %.2f-%.2f)%n",
+        System.out.printf(
+                "ratio DLP/pass-through, median of %d rounds: p50 %.2f  p99 %.2f (p99 range %.2f-%.2f)%n",
                 rounds, ratios50[rounds / 2], ratios99[rounds / 2], ratios99[0], ratios99[rounds - 1]);
         toDlp.shutdownNow();
         toPass.shutdownNow();
@@ -163,8 +194,15 @@ public final class ExtProcLatency {
      * One stream to each server at a time, their chunks interleaved one by one (which server goes first alternates),
      * so a burst of load from other processes on a shared machine hits both series alike.
      */
-    private static void measure(ManagedChannel toDlp, ManagedChannel toPass, byte[][] body, String contentType,
-            int streams, long[] dlpNs, long[] passNs) throws InterruptedException {
+    private static void measure(
+            ManagedChannel toDlp,
+            ManagedChannel toPass,
+            byte[][] body,
+            String contentType,
+            int streams,
+            long[] dlpNs,
+            long[] passNs)
+            throws InterruptedException {
         for (int s = 0; s < streams; s++) {
             Stream dlp = new Stream(toDlp, contentType);
             Stream pass = new Stream(toPass, contentType);
@@ -202,23 +240,32 @@ public final class ExtProcLatency {
                 @Override
                 public void onCompleted() {}
             });
-            requests.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
                             .setRequestBodyMode(BodySendMode.NONE)
                             .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
-                            .addHeaders(hv(":path", "/v1/chat/completions")))).build());
+                    .setRequestHeaders(HttpHeaders.newBuilder()
+                            .setEndOfStream(true)
+                            .setHeaders(HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))))
+                    .build());
             answers.poll(10, TimeUnit.SECONDS);
-            requests.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
-                    HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
-                            .addHeaders(hv("content-type", contentType)))).build());
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setResponseHeaders(HttpHeaders.newBuilder()
+                            .setHeaders(HeaderMap.newBuilder()
+                                    .addHeaders(hv(":status", "200"))
+                                    .addHeaders(hv("content-type", contentType))))
+                    .build());
             answers.poll(10, TimeUnit.SECONDS);
         }
 
         /** Nanoseconds from sending the chunk to receiving its answer. */
         long send(byte[] chunk, boolean last) throws InterruptedException {
             long t0 = System.nanoTime();
-            requests.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                    .setBody(ByteString.copyFrom(chunk)).setEndOfStream(last)).build());
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setResponseBody(HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(chunk))
+                            .setEndOfStream(last))
+                    .build());
             if (answers.poll(10, TimeUnit.SECONDS) == null) {
                 throw new IllegalStateException("no answer to a body chunk within 10 s");
             }
@@ -231,7 +278,10 @@ public final class ExtProcLatency {
     }
 
     private static HeaderValue hv(String k, String v) {
-        return HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8)).build();
+        return HeaderValue.newBuilder()
+                .setKey(k)
+                .setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8))
+                .build();
     }
 
     /** Random bytes: an image or archive download. */
@@ -252,7 +302,8 @@ public final class ExtProcLatency {
                 StringBuilder sb = new StringBuilder();
                 for (int e = 0; e < 8; e++) {
                     sb.append("data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" ")
-                            .append(i % 10 == 0 && e == 0 ? c.pii() : "token" + e).append(" \"}}]}\n\n");
+                            .append(i % 10 == 0 && e == 0 ? c.pii() : "token" + e)
+                            .append(" \"}}]}\n\n");
                 }
                 out[i] = sb.toString().getBytes(StandardCharsets.UTF_8);
             }

@@ -58,26 +58,41 @@ public final class ExtProcRateSweep {
             rates.add(Integer.parseInt(r.trim()));
         }
         int chunks = args.length > 3 ? Integer.parseInt(args[3]) : 10;
-        DlpServer dlp = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), policy, new byte[32], Duration.ofHours(1)),
+        DlpServer dlp = DlpServer.create(
+                new DlpServerSettings(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        policy,
+                        new byte[32],
+                        Duration.ofHours(1)),
                 new DlpAuditSink() {
                     @Override
                     public void finding(FindingEvent e) {}
 
                     @Override
                     public void apiCall(ApiCallEvent e) {}
-                }, new SimpleMeterRegistry());
+                },
+                new SimpleMeterRegistry());
         dlp.start();
-        GrpcServerHost passHost = new GrpcServerHost("pass-through-grpc", GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), GrpcServerHost.bind(new ExtProcLatency.PassThrough()),
+        GrpcServerHost passHost = new GrpcServerHost(
+                "pass-through-grpc",
+                GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                GrpcServerHost.bind(new ExtProcLatency.PassThrough()),
                 new SimpleMeterRegistry());
         passHost.start();
-        ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort()).usePlaintext().build();
-        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passHost.port()).usePlaintext().build();
+        ManagedChannel toDlp = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort())
+                .usePlaintext()
+                .build();
+        ManagedChannel toPass = NettyChannelBuilder.forAddress("127.0.0.1", passHost.port())
+                .usePlaintext()
+                .build();
         byte[][] body = ExtProcLatency.ScanThroughputChunks.sseChunks(new Random(3), chunks);
         try {
-            System.out.printf("JDK %s, %d CPUs, %d s per rate and server, %d SSE chunks of ~%d bytes per stream%n",
-                    Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), chunks,
+            System.out.printf(
+                    "JDK %s, %d CPUs, %d s per rate and server, %d SSE chunks of ~%d bytes per stream%n",
+                    Runtime.version(),
+                    Runtime.getRuntime().availableProcessors(),
+                    seconds.toSeconds(),
+                    chunks,
                     body[0].length);
             // warm-up: both servers, the highest rate, half the time
             openLoop(toPass, body, rates.getLast(), seconds.dividedBy(2));
@@ -94,20 +109,37 @@ public final class ExtProcRateSweep {
             for (int i = 0; i < rates.size(); i++) {
                 Histogram p = pass.get(i).latency();
                 Histogram d = scan.get(i).latency();
-                System.out.printf("| %d | %d | %d | %d | %d | %.2f |%s%n", rates.get(i), p.getValueAtPercentile(50),
-                        p.getValueAtPercentile(99), d.getValueAtPercentile(50), d.getValueAtPercentile(99),
+                System.out.printf(
+                        "| %d | %d | %d | %d | %d | %.2f |%s%n",
+                        rates.get(i),
+                        p.getValueAtPercentile(50),
+                        p.getValueAtPercentile(99),
+                        d.getValueAtPercentile(50),
+                        d.getValueAtPercentile(99),
                         (double) d.getValueAtPercentile(99) / p.getValueAtPercentile(99),
                         pass.get(i).saturated() || scan.get(i).saturated() ? " saturated" : "");
             }
             System.out.println();
             LatencyCsv.header();
             for (int i = 0; i < rates.size(); i++) {
-                LatencyCsv.row("dlp", "(a) pass-through ext_proc server", true, rates.get(i), pass.get(i).achieved(),
-                        pass.get(i).latency(), pass.get(i).saturated());
+                LatencyCsv.row(
+                        "dlp",
+                        "(a) pass-through ext_proc server",
+                        true,
+                        rates.get(i),
+                        pass.get(i).achieved(),
+                        pass.get(i).latency(),
+                        pass.get(i).saturated());
             }
             for (int i = 0; i < rates.size(); i++) {
-                LatencyCsv.row("dlp", "(b) DLP server, shipped policy", false, rates.get(i), scan.get(i).achieved(),
-                        scan.get(i).latency(), scan.get(i).saturated());
+                LatencyCsv.row(
+                        "dlp",
+                        "(b) DLP server, shipped policy",
+                        false,
+                        rates.get(i),
+                        scan.get(i).achieved(),
+                        scan.get(i).latency(),
+                        scan.get(i).saturated());
             }
         } finally {
             toDlp.shutdownNow();
@@ -146,8 +178,9 @@ public final class ExtProcRateSweep {
         long unfinished = started - done.get();
         if (failed.get() > 0 || unfinished > 0) {
             // refused (call limit) or never answered within the wait: the server did not sustain this rate
-            System.out.printf("%d streams/s: %d of %d streams failed, %d unfinished after the wait%n", rate,
-                    failed.get(), started, unfinished);
+            System.out.printf(
+                    "%d streams/s: %d of %d streams failed, %d unfinished after the wait%n",
+                    rate, failed.get(), started, unfinished);
             saturated = true;
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
@@ -165,7 +198,12 @@ public final class ExtProcRateSweep {
         private int answered;
         private boolean finished;
 
-        OpenStream(ManagedChannel channel, byte[][] body, long intended, Recorder recorder, AtomicLong done,
+        OpenStream(
+                ManagedChannel channel,
+                byte[][] body,
+                long intended,
+                Recorder recorder,
+                AtomicLong done,
                 AtomicLong failed) {
             this.body = body;
             this.intended = intended;
@@ -176,11 +214,14 @@ public final class ExtProcRateSweep {
         }
 
         synchronized void begin() { // the request observer is not thread-safe: one sender at a time
-            requests.onNext(ProcessingRequest.newBuilder().setProtocolConfig(ProtocolConfiguration.newBuilder()
+            requests.onNext(ProcessingRequest.newBuilder()
+                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
                             .setRequestBodyMode(BodySendMode.NONE)
                             .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(HeaderMap.newBuilder()
-                            .addHeaders(hv(":path", "/v1/chat/completions")))).build());
+                    .setRequestHeaders(HttpHeaders.newBuilder()
+                            .setEndOfStream(true)
+                            .setHeaders(HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))))
+                    .build());
         }
 
         @Override
@@ -190,13 +231,19 @@ public final class ExtProcRateSweep {
             }
             answered++;
             if (answered == 1) {
-                requests.onNext(ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
-                        HeaderMap.newBuilder().addHeaders(hv(":status", "200"))
-                                .addHeaders(hv("content-type", "text/event-stream")))).build());
+                requests.onNext(ProcessingRequest.newBuilder()
+                        .setResponseHeaders(HttpHeaders.newBuilder()
+                                .setHeaders(HeaderMap.newBuilder()
+                                        .addHeaders(hv(":status", "200"))
+                                        .addHeaders(hv("content-type", "text/event-stream"))))
+                        .build());
             } else if (answered - 2 < body.length) {
                 int chunk = answered - 2;
-                requests.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                        .setBody(ByteString.copyFrom(body[chunk])).setEndOfStream(chunk == body.length - 1)).build());
+                requests.onNext(ProcessingRequest.newBuilder()
+                        .setResponseBody(HttpBody.newBuilder()
+                                .setBody(ByteString.copyFrom(body[chunk]))
+                                .setEndOfStream(chunk == body.length - 1))
+                        .build());
             } else {
                 recorder.recordValue(Math.max(1, (System.nanoTime() - intended) / 1000));
                 finished = true;
@@ -221,6 +268,9 @@ public final class ExtProcRateSweep {
     }
 
     private static HeaderValue hv(String k, String v) {
-        return HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8)).build();
+        return HeaderValue.newBuilder()
+                .setKey(k)
+                .setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8))
+                .build();
     }
 }

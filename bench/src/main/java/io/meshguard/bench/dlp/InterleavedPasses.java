@@ -35,8 +35,10 @@ public final class InterleavedPasses {
         int rounds = Integer.parseInt(args[1]);
         String common = Files.readString(Path.of("bench/target/classpath.txt")).trim() + ":bench/target/classes";
         String warm = System.getProperty("warm", "");
-        Runnable[] pass = {runner(args[2], common, corpus, warm.equals("all") || warm.equals("a")),
-                runner(args[3], common, corpus, warm.equals("all"))};
+        Runnable[] pass = {
+            runner(args[2], common, corpus, warm.equals("all") || warm.equals("a")),
+            runner(args[3], common, corpus, warm.equals("all"))
+        };
         for (int i = 0; i < 5; i++) {
             pass[0].run();
             pass[1].run();
@@ -59,10 +61,19 @@ public final class InterleavedPasses {
         Arrays.sort(nanos[1]);
         Arrays.sort(ratio);
         double mb = Double.parseDouble(pass[0].toString().split(" ")[0]) / 1e6;
-        System.out.printf("%s: A median %.1f CPU MB/s (best %.1f), B median %.1f (best %.1f); A/B time ratio median "
-                + "%.3f [%.3f..%.3f]; bytes and findings A %s, B %s%n", corpus, mb / (nanos[0][rounds / 2] / 1e9),
-                mb / (nanos[0][0] / 1e9), mb / (nanos[1][rounds / 2] / 1e9), mb / (nanos[1][0] / 1e9),
-                ratio[rounds / 2], ratio[0], ratio[rounds - 1], pass[0], pass[1]);
+        System.out.printf(
+                "%s: A median %.1f CPU MB/s (best %.1f), B median %.1f (best %.1f); A/B time ratio median "
+                        + "%.3f [%.3f..%.3f]; bytes and findings A %s, B %s%n",
+                corpus,
+                mb / (nanos[0][rounds / 2] / 1e9),
+                mb / (nanos[0][0] / 1e9),
+                mb / (nanos[1][rounds / 2] / 1e9),
+                mb / (nanos[1][0] / 1e9),
+                ratio[rounds / 2],
+                ratio[0],
+                ratio[rounds - 1],
+                pass[0],
+                pass[1]);
     }
 
     /** Every corpus {@link PassRunner} knows, in {@link ScanThroughput}'s order. */
@@ -92,7 +103,8 @@ public final class InterleavedPasses {
     }
 
     private static Runnable pass(ClassLoader loader, String corpus) throws Exception {
-        return (Runnable) loader.loadClass(PassRunner.class.getName()).getConstructor(String.class)
+        return (Runnable) loader.loadClass(PassRunner.class.getName())
+                .getConstructor(String.class)
                 .newInstance(corpus);
     }
 }

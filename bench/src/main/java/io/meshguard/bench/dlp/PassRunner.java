@@ -24,7 +24,8 @@ public final class PassRunner implements Runnable {
 
     public PassRunner(String which) throws Exception {
         policy = DlpPolicyParser.parse(Path.of("policies/dlp.yaml"))
-                .select(Direction.RESPONSE, "api.bank", "/accounts", "text/plain").orElseThrow();
+                .select(Direction.RESPONSE, "api.bank", "/accounts", "text/plain")
+                .orElseThrow();
         ScanThroughput.Corpora c = new ScanThroughput.Corpora(new Random(1));
         corpus = switch (which) {
             case "prose" -> c.prose(16 << 20);

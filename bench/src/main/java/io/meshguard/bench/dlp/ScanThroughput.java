@@ -34,29 +34,47 @@ public final class ScanThroughput {
         DlpPolicy policy = DlpPolicyParser.parse(policyFile);
         DirectionPolicy response = policy.select(Direction.RESPONSE, "api.bank", "/accounts", "text/plain")
                 .orElseThrow();
-        System.out.printf("policy %s, profile %s, %d detectors, %s s per figure, JDK %s, byte searches: %s%n",
-                policyFile, response.profile(), response.rules().rules().size(), seconds, Runtime.version(),
+        System.out.printf(
+                "policy %s, profile %s, %d detectors, %s s per figure, JDK %s, byte searches: %s%n",
+                policyFile,
+                response.profile(),
+                response.rules().rules().size(),
+                seconds,
+                Runtime.version(),
                 io.meshguard.dlp.detect.Simd.describe());
         Corpora c = new Corpora(new Random(1));
         String only = System.getProperty("only", "");
-        System.out.printf("%-38s %10s %8s %12s %8s  %s%n", "corpus", "scan MB/s", "CPU MB/s", "copy+UTF-8", "ratio",
+        System.out.printf(
+                "%-38s %10s %8s %12s %8s  %s%n",
+                "corpus",
+                "scan MB/s",
+                "CPU MB/s",
+                "copy+UTF-8",
+                "ratio",
                 "findings/pass   (reference before / after, JIT compile ms during the timed scan)");
         if (only.isEmpty() || only.equals("prose")) {
             compare("clean prose (text/plain)", MediaTypes.Kind.TEXT, c.prose(16 << 20), response, seconds);
         }
         if (only.isEmpty() || only.equals("json")) {
-            compare("JSON API payloads (application/json)", MediaTypes.Kind.JSON, c.json(16 << 20), response,
-                    seconds);
+            compare("JSON API payloads (application/json)", MediaTypes.Kind.JSON, c.json(16 << 20), response, seconds);
         }
         if (only.isEmpty() || only.equals("pii")) {
             compare("PII-dense text (text/plain)", MediaTypes.Kind.TEXT, c.piiDense(16 << 20), response, seconds);
         }
         if (only.isEmpty() || only.equals("pii-distinct")) {
-            compare("PII-dense, no value twice (text/plain)", MediaTypes.Kind.TEXT, c.piiDenseDistinct(16 << 20),
-                    response, seconds);
+            compare(
+                    "PII-dense, no value twice (text/plain)",
+                    MediaTypes.Kind.TEXT,
+                    c.piiDenseDistinct(16 << 20),
+                    response,
+                    seconds);
         }
         if (only.isEmpty() || only.equals("sse")) {
-            compare("LLM SSE stream (text/event-stream)", MediaTypes.Kind.EVENT_STREAM, c.sse(8 << 20), response,
+            compare(
+                    "LLM SSE stream (text/event-stream)",
+                    MediaTypes.Kind.EVENT_STREAM,
+                    c.sse(8 << 20),
+                    response,
                     seconds);
         }
         if (only.isEmpty() && !Boolean.getBoolean("fingerprint")) {
@@ -89,7 +107,8 @@ public final class ScanThroughput {
             streams += 1_000;
         }
         double micros = (System.nanoTime() - start) / 1e3 / streams;
-        System.out.printf("%-38s %10.2f us per stream (%d-byte body with one finding, setup included)%n",
+        System.out.printf(
+                "%-38s %10.2f us per stream (%d-byte body with one finding, setup included)%n",
                 "small bodies (text/plain)", micros, body.length);
     }
 
@@ -111,8 +130,9 @@ public final class ScanThroughput {
         double[] scan = run(kind, corpus, p, seconds);
         double after = copyAndDecode(corpus, seconds / 2);
         double ref = (before + after) / 2;
-        System.out.printf("%-38s %10.1f %8.1f %12.1f %8.2f  %d   (reference %.0f / %.0f, JIT %.0f ms)%n", name, scan[0],
-                scan[2], ref, scan[0] / ref, (long) scan[1], before, after, scan[3]);
+        System.out.printf(
+                "%-38s %10.1f %8.1f %12.1f %8.2f  %d   (reference %.0f / %.0f, JIT %.0f ms)%n",
+                name, scan[0], scan[2], ref, scan[0] / ref, (long) scan[1], before, after, scan[3]);
     }
 
     /**
@@ -173,7 +193,8 @@ public final class ScanThroughput {
             bytes += corpus.length;
         }
         double secs = (System.nanoTime() - start) / 1e9;
-        System.out.printf("%-38s %10.1f MB/s  (earlier reference loop on clean prose, %d words)%n",
+        System.out.printf(
+                "%-38s %10.1f MB/s  (earlier reference loop on clean prose, %d words)%n",
                 "byte-class word count", bytes / secs / 1e6, words);
     }
 
@@ -212,8 +233,12 @@ public final class ScanThroughput {
         // MB per second of this thread's CPU time: what the scan costs a core, much less disturbed than the wall
         // clock by other processes on a shared machine.
         double cpuSecs = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
-        return new double[] {bytes / secs / 1e6, (double) findings[0] / rounds, bytes / cpuSecs / 1e6,
-                jit.getTotalCompilationTime() - jitStart};
+        return new double[] {
+            bytes / secs / 1e6,
+            (double) findings[0] / rounds,
+            bytes / cpuSecs / 1e6,
+            jit.getTotalCompilationTime() - jitStart
+        };
     }
 
     /**
@@ -239,9 +264,12 @@ public final class ScanThroughput {
     static boolean compilersIdle() {
         String queue;
         try {
-            queue = (String) java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(
-                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerQueue",
-                    new Object[] {null}, new String[] {String[].class.getName()});
+            queue = (String) java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .invoke(
+                            new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                            "compilerQueue",
+                            new Object[] {null},
+                            new String[] {String[].class.getName()});
         } catch (javax.management.JMException e) {
             throw new IllegalStateException("the compiler queue cannot be read", e);
         }
@@ -255,14 +283,20 @@ public final class ScanThroughput {
         return busy == 0;
     }
 
-    static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,
-            FindingListener l) {
-        once(kind, corpus, p, h, chunk, l, drained -> { });
+    static void once(
+            MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk, FindingListener l) {
+        once(kind, corpus, p, h, chunk, l, drained -> {});
     }
 
     /** One pass in chunks of {@code chunk} bytes; every drained piece of output goes to {@code output}. */
-    static void once(MediaTypes.Kind kind, byte[] corpus, DirectionPolicy p, ValueHasher h, int chunk,
-            FindingListener l, java.util.function.Consumer<byte[]> output) {
+    static void once(
+            MediaTypes.Kind kind,
+            byte[] corpus,
+            DirectionPolicy p,
+            ValueHasher h,
+            int chunk,
+            FindingListener l,
+            java.util.function.Consumer<byte[]> output) {
         ByteSink out = new ByteSink();
         BodyTransformer t = Transformers.forKind(kind, p.rules(), h, out, l);
         for (int i = 0; i < corpus.length; i += chunk) {
@@ -300,9 +334,10 @@ public final class ScanThroughput {
     /** Synthetic corpora; deterministic for a seed. */
     public static final class Corpora {
         private static final String[] WORDS = ("the of and to in is was for that with as on by at from his her "
-                + "account balance transfer customer service request payment statement interest loan branch "
-                + "please thank you regarding your recent inquiry we have reviewed and updated records 고객 "
-                + "계좌 이체 문의 감사합니다 확인 처리 완료 되었습니다").split(" ");
+                        + "account balance transfer customer service request payment statement interest loan branch "
+                        + "please thank you regarding your recent inquiry we have reviewed and updated records 고객 "
+                        + "계좌 이체 문의 감사합니다 확인 처리 완료 되었습니다")
+                .split(" ");
         private final Random r;
 
         public Corpora(Random r) {
@@ -321,7 +356,8 @@ public final class ScanThroughput {
             int n = 8 + r.nextInt(12);
             for (int i = 0; i < n; i++) {
                 String w = WORDS[r.nextInt(WORDS.length)];
-                sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w).append(' ');
+                sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w)
+                        .append(' ');
             }
             sb.setLength(sb.length() - 1);
             sb.append(r.nextInt(4) == 0 ? ".\n" : ". ");
@@ -369,8 +405,8 @@ public final class ScanThroughput {
         private String distinctPii() {
             return switch (r.nextInt(6)) {
                 case 0 -> {
-                    String card = withLuhnDigit(r.nextBoolean() ? "4" + digits(14)
-                            : "5" + (1 + r.nextInt(5)) + digits(13));
+                    String card =
+                            withLuhnDigit(r.nextBoolean() ? "4" + digits(14) : "5" + (1 + r.nextInt(5)) + digits(13));
                     yield "card " + card.substring(0, 4) + " " + card.substring(4, 8) + " " + card.substring(8, 12)
                             + " " + card.substring(12);
                 }
@@ -383,8 +419,14 @@ public final class ScanThroughput {
                 case 3 -> "tel 010-" + (1000 + r.nextInt(9000)) + "-" + (1000 + r.nextInt(9000));
                 case 4 -> {
                     String bban = digits(18);
-                    String iban = "DE" + String.format("%02d", 98 - new java.math.BigInteger(bban + "131400")
-                            .mod(java.math.BigInteger.valueOf(97)).intValue()) + bban;
+                    String iban = "DE"
+                            + String.format(
+                                    "%02d",
+                                    98
+                                            - new java.math.BigInteger(bban + "131400")
+                                                    .mod(java.math.BigInteger.valueOf(97))
+                                                    .intValue())
+                            + bban;
                     yield "IBAN " + iban.replaceAll("(.{4})(?!$)", "$1 ");
                 }
                 default -> {
@@ -434,8 +476,12 @@ public final class ScanThroughput {
             sb.append('[');
             int id = 0;
             while (sb.length() < size) {
-                sb.append("{\"id\":").append(id++).append(",\"status\":\"active\",\"amount\":")
-                        .append(r.nextInt(1_000_000)).append(".").append(r.nextInt(100))
+                sb.append("{\"id\":")
+                        .append(id++)
+                        .append(",\"status\":\"active\",\"amount\":")
+                        .append(r.nextInt(1_000_000))
+                        .append(".")
+                        .append(r.nextInt(100))
                         .append(",\"currency\":\"KRW\",\"memo\":\"");
                 StringBuilder memo = new StringBuilder();
                 sentence(memo);
@@ -455,7 +501,9 @@ public final class ScanThroughput {
             while (sb.length() < size) {
                 String token = r.nextInt(50) == 0 ? pii() : WORDS[r.nextInt(WORDS.length)];
                 sb.append("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-                        + "\"delta\":{\"content\":\" ").append(token).append("\"},\"finish_reason\":null}]}\n\n");
+                                + "\"delta\":{\"content\":\" ")
+                        .append(token)
+                        .append("\"},\"finish_reason\":null}]}\n\n");
                 id++;
             }
             sb.append("data: [DONE]\n\n");

@@ -14,8 +14,11 @@ final class BenchPolicies {
     static String policy(String jwksUri, int fillerRoutes) {
         StringBuilder routes = new StringBuilder();
         for (int i = 0; i < fillerRoutes; i++) {
-            routes.append("  - {name: svc-").append(i).append(", match: {hosts: [api.bench.example], path_prefix: /v1/svc-")
-                    .append(i).append(", methods: [GET]}, auth: jwt, roles: [user]}\n");
+            routes.append("  - {name: svc-")
+                    .append(i)
+                    .append(", match: {hosts: [api.bench.example], path_prefix: /v1/svc-")
+                    .append(i)
+                    .append(", methods: [GET]}, auth: jwt, roles: [user]}\n");
         }
         return """
                 issuers:

@@ -43,39 +43,57 @@ public final class CheckCpuOverGrpc {
             }
         }
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-cp", System.getProperty("java.class.path"), CheckServerProcess.class.getName())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        Process child = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx1g",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CheckServerProcess.class.getName())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        BufferedReader childOut =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         PrintStream childIn = new PrintStream(child.getOutputStream(), true, StandardCharsets.UTF_8);
         List<ManagedChannel> channels = new ArrayList<>();
         try {
             Map<String, String> ready = ready(childOut);
             List<Scenario> scenarios = List.of(
-                    new Scenario("(a) no-op Check server", port(ready, "noop"),
+                    new Scenario(
+                            "(a) no-op Check server",
+                            port(ready, "noop"),
                             ExtAuthzBench.request("Bearer " + ready.get("token"), null)),
-                    new Scenario("(b) extauthz, RS256 token cached, audit on", port(ready, "jwt"),
+                    new Scenario(
+                            "(b) extauthz, RS256 token cached, audit on",
+                            port(ready, "jwt"),
                             ExtAuthzBench.request("Bearer " + ready.get("token"), null)),
-                    new Scenario("(c) extauthz, API-key route, no product", port(ready, "products"),
+                    new Scenario(
+                            "(c) extauthz, API-key route, no product",
+                            port(ready, "products"),
                             SubscriptionCheckBench.request(ready.get("key"), false)),
-                    new Scenario("(d) extauthz, the same route as a product route (10k subscriptions)",
-                            port(ready, "products"), SubscriptionCheckBench.request(ready.get("key"), true)));
+                    new Scenario(
+                            "(d) extauthz, the same route as a product route (10k subscriptions)",
+                            port(ready, "products"),
+                            SubscriptionCheckBench.request(ready.get("key"), true)));
             List<LoadGenerator> gens = new ArrayList<>();
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port()).usePlaintext().build();
+                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
+                        .usePlaintext()
+                        .build();
                 channels.add(channel);
                 gens.add(new LoadGenerator(channel, s.request()));
             }
             for (int i = 0; i < gens.size(); i++) {
-                LoadGenerator.Result warm = gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds())));
+                LoadGenerator.Result warm =
+                        gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds())));
                 if (warm.notAllowed() > 0) {
                     throw new IllegalStateException(scenarios.get(i).name() + ": " + warm.notAllowed()
                             + " Checks were not allowed; the scenario is broken");
                 }
             }
-            System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median"
-                    + " shown); server JVM CPU = the child JVM's process CPU time%n", Runtime.version(),
-                    Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+            System.out.printf(
+                    "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median"
+                            + " shown); server JVM CPU = the child JVM's process CPU time%n",
+                    Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
             List<List<Sample>> closed = new ArrayList<>();
             Map<Integer, List<List<Sample>>> open = new HashMap<>();
             scenarios.forEach(s -> closed.add(new ArrayList<>()));
@@ -97,13 +115,17 @@ public final class CheckCpuOverGrpc {
                 }
                 Sample c = closed.get(2).get(round);
                 Sample d = closed.get(3).get(round);
-                System.out.printf("round %d of %d: (d)/(c) CPU per Check %.3f, throughput %.3f%n", round + 1, rounds,
-                        d.cpuNanos() / c.cpuNanos(), d.perSecond() / c.perSecond());
+                System.out.printf(
+                        "round %d of %d: (d)/(c) CPU per Check %.3f, throughput %.3f%n",
+                        round + 1, rounds, d.cpuNanos() / c.cpuNanos(), d.perSecond() / c.perSecond());
             }
             print("Closed loop, 32 Checks in flight on one channel", scenarios, closed, false);
             for (int rate : rates) {
-                print("Open loop at " + rate + " Checks/s (latency from the intended send time)", scenarios,
-                        open.get(rate), true);
+                print(
+                        "Open loop at " + rate + " Checks/s (latency from the intended send time)",
+                        scenarios,
+                        open.get(rate),
+                        true);
             }
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
@@ -124,8 +146,13 @@ public final class CheckCpuOverGrpc {
             throw new IllegalStateException(r.notAllowed() + " Checks were not allowed");
         }
         double n = r.count();
-        return new Sample(r.throughput(), (after[0] - before[0]) / n, (after[1] - before[1]) / n,
-                r.latency().getValueAtPercentile(50), r.latency().getValueAtPercentile(99), r.saturated());
+        return new Sample(
+                r.throughput(),
+                (after[0] - before[0]) / n,
+                (after[1] - before[1]) / n,
+                r.latency().getValueAtPercentile(50),
+                r.latency().getValueAtPercentile(99),
+                r.saturated());
     }
 
     /** The child's process CPU ns and bytes allocated so far. */
@@ -160,8 +187,9 @@ public final class CheckCpuOverGrpc {
 
     private static void print(String title, List<Scenario> scenarios, List<List<Sample>> samples, boolean latency) {
         System.out.printf("%n%s:%n%n", title);
-        System.out.println("| scenario | Checks/s | vs (a) | server JVM µs CPU per Check | vs (a) | vs (c) | bytes per Check"
-                + (latency ? " | p50 µs | p99 µs | p99 vs (a) |" : " |"));
+        System.out.println(
+                "| scenario | Checks/s | vs (a) | server JVM µs CPU per Check | vs (a) | vs (c) | bytes per Check"
+                        + (latency ? " | p50 µs | p99 µs | p99 vs (a) |" : " |"));
         System.out.println("|---|---:|---:|---:|---:|---:|---:|" + (latency ? "---:|---:|---:|" : ""));
         double baseRate = median(samples.get(0), Sample::perSecond);
         double baseCpu = median(samples.get(0), Sample::cpuNanos);
@@ -170,13 +198,20 @@ public final class CheckCpuOverGrpc {
         for (int i = 0; i < scenarios.size(); i++) {
             List<Sample> s = samples.get(i);
             double cpu = median(s, Sample::cpuNanos);
-            String row = String.format("| %s | %.0f | %.2f | %.1f | %.2f | %s | %.0f |", scenarios.get(i).name(),
-                    median(s, Sample::perSecond), median(s, Sample::perSecond) / baseRate, cpu / 1000, cpu / baseCpu,
-                    i >= 2 ? String.format("%.3f", cpu / cCpu) : "", median(s, Sample::bytes));
+            String row = String.format(
+                    "| %s | %.0f | %.2f | %.1f | %.2f | %s | %.0f |",
+                    scenarios.get(i).name(),
+                    median(s, Sample::perSecond),
+                    median(s, Sample::perSecond) / baseRate,
+                    cpu / 1000,
+                    cpu / baseCpu,
+                    i >= 2 ? String.format("%.3f", cpu / cCpu) : "",
+                    median(s, Sample::bytes));
             if (latency) {
                 boolean saturated = s.stream().filter(Sample::saturated).count() > s.size() / 2;
                 double p99 = median(s, x -> x.p99());
-                row += saturated ? " saturated | saturated | - |"
+                row += saturated
+                        ? " saturated | saturated | - |"
                         : String.format(" %.0f | %.0f | %.2f |", median(s, x -> x.p50()), p99, p99 / baseP99);
             }
             System.out.println(row);

@@ -39,8 +39,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * handler N times (for a profiler) and prints nothing else.
  */
 public final class CheckHandlerCost {
-    private static final CheckResponse OK = CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(0))
-            .setOkResponse(OkHttpResponse.getDefaultInstance()).build();
+    private static final CheckResponse OK = CheckResponse.newBuilder()
+            .setStatus(Status.newBuilder().setCode(0))
+            .setOkResponse(OkHttpResponse.getDefaultInstance())
+            .build();
 
     /** Discards what the handler answers, as the transport would after writing it. */
     private static final class Discard implements StreamObserver<CheckResponse> {
@@ -57,8 +59,7 @@ public final class CheckHandlerCost {
         }
 
         @Override
-        public void onCompleted() {
-        }
+        public void onCompleted() {}
     }
 
     private interface Handler {
@@ -72,26 +73,36 @@ public final class CheckHandlerCost {
         int ops = args.length > 1 ? Integer.parseInt(args[1]) : 200_000;
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
         String issuer = "https://idp.bench.example";
-        AuthzPipeline pipeline = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 8),
-                TestKeys.publicSet(List.of(rs)));
+        AuthzPipeline pipeline = DecisionCost.pipeline(
+                BenchPolicies.policy("https://unused.example/jwks", 8), TestKeys.publicSet(List.of(rs)));
         AtomicLong audited = new AtomicLong();
         AuditSink counting = (AuditEvent e) -> {
             audited.incrementAndGet();
             return true;
         };
-        AuthorizationService service = new AuthorizationService(pipeline, new AuditSinkDecisions(counting),
-                Clock.systemUTC(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        AuthorizationService service = new AuthorizationService(
+                pipeline,
+                new AuditSinkDecisions(counting),
+                Clock.systemUTC(),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         Instant now = Instant.now();
-        JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
-                .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
+        JWTClaimsSet claims = new JWTClaimsSet.Builder()
+                .issuer(issuer)
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                .claim("tenant", "t1")
+                .claim("roles", List.of("user"))
+                .claim("scope", "orders:read")
+                .build();
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("authorization", List.of("Bearer " + rs.sign(claims)));
         headers.put("x-tenant-id", List.of("t1"));
         headers.put("x-request-id", List.of("bench"));
         headers.put("user-agent", List.of("bench/1.0"));
-        CheckRequest request = CheckRequests.of("GET", "api.bench.example", "/v1/orders/42", headers, Map.of(),
-                CheckRequests.Encoding.HEADERS);
+        CheckRequest request = CheckRequests.of(
+                "GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS);
         Handler noop = (r, o) -> {
             o.onNext(OK);
             o.onCompleted();
@@ -108,7 +119,8 @@ public final class CheckHandlerCost {
             }
             return;
         }
-        List<String> names = List.of("no-op Check handler", "extauthz AuthorizationService.check (cached RS256, audit on)");
+        List<String> names =
+                List.of("no-op Check handler", "extauthz AuthorizationService.check (cached RS256, audit on)");
         List<Handler> handlers = List.of(noop, meshguard);
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long self = Thread.currentThread().threadId();
@@ -130,7 +142,8 @@ public final class CheckHandlerCost {
                 bytes.get(i).add((threads.getThreadAllocatedBytes(self) - b0) / (double) ops);
             }
         }
-        System.out.printf("JDK %s, %d CPUs; median of %d rounds x %d Checks, thread CPU time and allocation%n%n",
+        System.out.printf(
+                "JDK %s, %d CPUs; median of %d rounds x %d Checks, thread CPU time and allocation%n%n",
                 Runtime.version(), Runtime.getRuntime().availableProcessors(), rounds, ops);
         System.out.println("| handler | ns CPU per Check | bytes allocated per Check |");
         System.out.println("|---|---:|---:|");

@@ -50,20 +50,29 @@ public final class CheckServerProcess {
         };
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
         Instant now = Instant.now();
-        String token = rs.sign(new JWTClaimsSet.Builder().issuer(BenchPolicies.ISSUER).subject("alice")
-                .audience("meshguard").issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build());
-        AuthzPipeline jwt = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 8),
-                TestKeys.publicSet(List.of(rs)));
+        String token = rs.sign(new JWTClaimsSet.Builder()
+                .issuer(BenchPolicies.ISSUER)
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                .claim("tenant", "t1")
+                .claim("roles", List.of("user"))
+                .claim("scope", "orders:read")
+                .build());
+        AuthzPipeline jwt = DecisionCost.pipeline(
+                BenchPolicies.policy("https://unused.example/jwks", 8), TestKeys.publicSet(List.of(rs)));
 
         InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
         ApiKeyService service = new ApiKeyService(keys, Clock.systemUTC());
         List<ApiKeyService.Created> created = new ArrayList<>();
         for (int i = 0; i < SubscriptionCheckBench.SUBSCRIBERS; i++) {
-            created.add(service.create("app-" + i, "owner-" + i, "t-" + (i % 50), List.of(), List.of(), "free",
-                    Optional.empty()));
+            created.add(service.create(
+                    "app-" + i, "owner-" + i, "t-" + (i % 50), List.of(), List.of(), "free", Optional.empty()));
         }
-        AuthzPipeline products = SubscriptionCheckBench.pipeline(SubscriptionCheckBench.POLICY.formatted("off"), keys,
+        AuthzPipeline products = SubscriptionCheckBench.pipeline(
+                SubscriptionCheckBench.POLICY.formatted("off"),
+                keys,
                 Optional.of(SubscriptionCheckBench.snapshot(created, PlanLimits.NONE)));
 
         try (NoopCheckServer noop = new NoopCheckServer();
@@ -71,16 +80,22 @@ public final class CheckServerProcess {
                 GrpcServerHost productHost = host("extauthz-products", products, counting)) {
             jwtHost.start();
             productHost.start();
-            System.out.printf("READY noop=%d jwt=%d products=%d token=%s key=%s%n", noop.port(), jwtHost.port(),
-                    productHost.port(), token, created.get(SubscriptionCheckBench.SUBSCRIBERS / 2).text());
+            System.out.printf(
+                    "READY noop=%d jwt=%d products=%d token=%s key=%s%n",
+                    noop.port(),
+                    jwtHost.port(),
+                    productHost.port(),
+                    token,
+                    created.get(SubscriptionCheckBench.SUBSCRIBERS / 2).text());
             System.out.flush();
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 if (line.equals("cpu")) {
-                    System.out.printf("CPU %d %d %d%n", os.getProcessCpuTime(), threads.getTotalThreadAllocatedBytes(),
-                            audited.get());
+                    System.out.printf(
+                            "CPU %d %d %d%n",
+                            os.getProcessCpuTime(), threads.getTotalThreadAllocatedBytes(), audited.get());
                     System.out.flush();
                 }
             }
@@ -89,10 +104,17 @@ public final class CheckServerProcess {
     }
 
     private static GrpcServerHost host(String name, AuthzPipeline pipeline, AuditSink audit) {
-        AuthorizationService service = new AuthorizationService(pipeline, new AuditSinkDecisions(audit),
-                Clock.systemUTC(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-        return new GrpcServerHost(name, GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)), GrpcServerHost.bind(service),
+        AuthorizationService service = new AuthorizationService(
+                pipeline,
+                new AuditSinkDecisions(audit),
+                Clock.systemUTC(),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        return new GrpcServerHost(
+                name,
+                GrpcServerSettings.defaults(0)
+                        .withAddress("127.0.0.1", 0)
+                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5)),
+                GrpcServerHost.bind(service),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 }

@@ -35,9 +35,15 @@ final class DecisionCost {
     static AuthzPipeline pipeline(String policyYaml, JWKSet keys) throws Exception {
         AuthzPolicy policy = new AuthzPolicyParser().parse("bench.yaml", new StringReader(policyYaml));
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of("bench-idp", keys), Duration.ofSeconds(1)),
-                Optional.empty(), new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 10_000, Duration.ofMinutes(30));
+        AuthzPipeline p = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of("bench-idp", keys), Duration.ofSeconds(1)),
+                Optional.empty(),
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                10_000,
+                Duration.ofMinutes(30));
         p.use(policy);
         return p;
     }
@@ -73,8 +79,11 @@ final class DecisionCost {
         }
         double base = median(perOp.get(0));
         System.out.println();
-        System.out.printf("CPU per Check in-process (thread CPU time, median of %d rounds x %d Checks):%n%n", rounds, opsPerRound);
-        System.out.println("| case | ns CPU per Check | vs first | median of per-round ratios to first | bytes per Check |");
+        System.out.printf(
+                "CPU per Check in-process (thread CPU time, median of %d rounds x %d Checks):%n%n",
+                rounds, opsPerRound);
+        System.out.println(
+                "| case | ns CPU per Check | vs first | median of per-round ratios to first | bytes per Check |");
         System.out.println("|---|---:|---:|---:|---:|");
         for (int i = 0; i < cases.size(); i++) {
             double m = median(perOp.get(i));
@@ -82,8 +91,9 @@ final class DecisionCost {
             for (int r = 0; r < rounds; r++) {
                 ratios.add(perOp.get(i).get(r) / perOp.get(0).get(r));
             }
-            System.out.printf("| %s | %.0f | %.2f | %.3f | %.0f |%n", cases.get(i).name(), m, m / base, median(ratios),
-                    median(bytes.get(i)));
+            System.out.printf(
+                    "| %s | %.0f | %.2f | %.3f | %.0f |%n",
+                    cases.get(i).name(), m, m / base, median(ratios), median(bytes.get(i)));
         }
         return perOp;
     }
@@ -96,21 +106,30 @@ final class DecisionCost {
         for (int r = 0; r < rounds + 1; r++) {
             long t0 = cpu.getCurrentThreadCpuTime();
             for (int i = 0; i < ops; i++) {
-                Optional<RoutePolicy> hit = policy.routes().stream().filter(x -> x.match().matches(host, path, method)).findFirst();
+                Optional<RoutePolicy> hit = policy.routes().stream()
+                        .filter(x -> x.match().matches(host, path, method))
+                        .findFirst();
                 sink += hit.isPresent() ? 1 : 0;
             }
             if (r > 0) {
                 perOp.add((cpu.getCurrentThreadCpuTime() - t0) / (double) ops);
             }
         }
-        System.out.printf("%nFor reference, a first-match linear scan over the %d routes of that policy: %.0f ns CPU per"
-                + " selection (%d hits)%n", policy.routes().size(), median(perOp), sink);
+        System.out.printf(
+                "%nFor reference, a first-match linear scan over the %d routes of that policy: %.0f ns CPU per"
+                        + " selection (%d hits)%n",
+                policy.routes().size(), median(perOp), sink);
     }
 
     private static void loop(Case c, int ops) {
         int allowed = 0;
         for (int i = 0; i < ops; i++) {
-            allowed += CheckResponses.toResponse(c.pipeline().decide(HttpRequestView.of(c.request()))).getStatus().getCode() == 0 ? 1 : 0;
+            allowed += CheckResponses.toResponse(c.pipeline().decide(HttpRequestView.of(c.request())))
+                                    .getStatus()
+                                    .getCode()
+                            == 0
+                    ? 1
+                    : 0;
         }
         if (allowed != ops) {
             throw new IllegalStateException(c.name() + ": " + (ops - allowed) + " Checks were not allowed");

@@ -72,8 +72,8 @@ public final class DecisionLogCost {
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
-        AuthzPipeline pipeline = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 8),
-                TestKeys.publicSet(List.of(rs)));
+        AuthzPipeline pipeline = DecisionCost.pipeline(
+                BenchPolicies.policy("https://unused.example/jwks", 8), TestKeys.publicSet(List.of(rs)));
         CheckRequest request = request(rs);
         Path dir = Files.createTempDirectory("decision-log-bench");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -81,18 +81,19 @@ public final class DecisionLogCost {
             DbSettings db = pg.dbSettings("meshguard-bench");
             try (HikariDataSource ds = DataSourceFactory.create(db)) {
                 Migrations.apply(ds);
-                AuditWriter writer = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(
-                        dir.resolve("spool"))), ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(),
-                        Duration.ofSeconds(10)), meters);
-                DecisionLog decisionLog = DecisionLog.toStdout(DecisionLogSettings.defaults(
-                        Map.of("service", "meshguard-extauthz")), meters);
+                AuditWriter writer = AuditWriter.start(
+                        AuditWriterSettings.defaults(SpoolSettings.defaults(dir.resolve("spool"))),
+                        ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(), Duration.ofSeconds(10)),
+                        meters);
+                DecisionLog decisionLog = DecisionLog.toStdout(
+                        DecisionLogSettings.defaults(Map.of("service", "meshguard-extauthz")), meters);
                 decisionLog.start();
                 try {
                     Runnable drainDb = () -> await(() -> writer.awaitWritten(Duration.ofMinutes(2)));
                     Runnable drainLog = () -> await(() -> decisionLog.awaitWritten(Duration.ofMinutes(2)));
                     List<Case> cases = List.of(
-                            new Case("audit off", DecisionSink.NONE, () -> { }),
-                            new Case("before: JSON text in a log line's message", new MessageLogLine(), () -> { }),
+                            new Case("audit off", DecisionSink.NONE, () -> {}),
+                            new Case("before: JSON text in a log line's message", new MessageLogLine(), () -> {}),
                             new Case("PostgreSQL audit writer", new AuditSinkDecisions(writer), drainDb),
                             new Case("decision log on stdout", new AuditSinkDecisions(decisionLog), drainLog),
                             new Case("both", new AuditSinkDecisions(AuditSink.both(writer, decisionLog)), () -> {
@@ -104,11 +105,15 @@ public final class DecisionLogCost {
                     decisionLog.close();
                     writer.close();
                 }
-                OUT.printf("%nlines on stdout: %.0f in %.0f writes; dropped: %.0f; rows in audit_event: %d%n",
-                        meters.get("meshguard.decision_log.events.written").counter().count(),
+                OUT.printf(
+                        "%nlines on stdout: %.0f in %.0f writes; dropped: %.0f; rows in audit_event: %d%n",
+                        meters.get("meshguard.decision_log.events.written")
+                                .counter()
+                                .count(),
                         meters.get("meshguard.decision_log.writes").counter().count(),
                         meters.find("meshguard.decision_log.dropped").counters().stream()
-                                .mapToDouble(c -> c.count()).sum(),
+                                .mapToDouble(c -> c.count())
+                                .sum(),
                         count(ds));
             }
         } finally {
@@ -116,8 +121,15 @@ public final class DecisionLogCost {
         }
     }
 
-    private static void run(List<Case> cases, AuthzPipeline pipeline, CheckRequest request, int rate, int seconds,
-            int rounds, HikariDataSource ds) throws Exception {
+    private static void run(
+            List<Case> cases,
+            AuthzPipeline pipeline,
+            CheckRequest request,
+            int rate,
+            int seconds,
+            int rounds,
+            HikariDataSource ds)
+            throws Exception {
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         int checks = rate * seconds;
         // warm-up: every path, two rounds' worth, not measured (the JIT compiler's threads count as process CPU)
@@ -147,7 +159,8 @@ public final class DecisionLogCost {
             }
             OUT.printf("round %d of %d done%n", r + 1, rounds);
         }
-        OUT.printf("%nJDK %s, %d CPUs; %d Checks/s, %d Checks per case and round, %d rounds (median shown)%n%n",
+        OUT.printf(
+                "%nJDK %s, %d CPUs; %d Checks/s, %d Checks per case and round, %d rounds (median shown)%n%n",
                 Runtime.version(), Runtime.getRuntime().availableProcessors(), rate, checks, rounds);
         OUT.println("| audit path | µs CPU per Check, JVM | µs CPU per Check, PostgreSQL | total | audit's share"
                 + " (total − off) |");
@@ -187,7 +200,8 @@ public final class DecisionLogCost {
      */
     private static long postgresCpuNanos(HikariDataSource ds) throws Exception {
         List<Integer> pids = new ArrayList<>();
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+        try (Connection c = ds.getConnection();
+                Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("select pid from pg_stat_activity")) {
             while (rs.next()) {
                 pids.add(rs.getInt(1));
@@ -207,7 +221,8 @@ public final class DecisionLogCost {
     }
 
     private static long count(HikariDataSource ds) throws Exception {
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+        try (Connection c = ds.getConnection();
+                Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("select count(*) from audit_event")) {
             rs.next();
             return rs.getLong(1);
@@ -269,17 +284,23 @@ public final class DecisionLogCost {
 
     private static CheckRequest request(TestKeys rs) {
         Instant issued = Instant.now();
-        JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer("https://idp.bench.example").subject("alice")
-                .audience("meshguard").issueTime(Date.from(issued))
+        JWTClaimsSet claims = new JWTClaimsSet.Builder()
+                .issuer("https://idp.bench.example")
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(issued))
                 .expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
+                .claim("tenant", "t1")
+                .claim("roles", List.of("user"))
+                .claim("scope", "orders:read")
+                .build();
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("authorization", List.of("Bearer " + rs.sign(claims)));
         headers.put("x-tenant-id", List.of("t1"));
         headers.put("x-request-id", List.of("bench"));
         headers.put("user-agent", List.of("bench/1.0"));
-        return CheckRequests.of("GET", "api.bench.example", "/v1/orders/42", headers, Map.of(),
-                CheckRequests.Encoding.HEADERS);
+        return CheckRequests.of(
+                "GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS);
     }
 
     private static double median(List<Double> values) {

@@ -1,18 +1,17 @@
 package io.meshguard.bench.extauthz;
 
-import io.meshguard.testing.JwksServer;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
@@ -61,22 +60,37 @@ public final class ExtAuthzBench {
             Path bigPolicy = dir.resolve("authz-10000.yaml");
             Files.writeString(bigPolicy, BenchPolicies.policy(jwks.jwksUri().toString(), 9_998));
             Instant issued = Instant.now();
-            JWTClaimsSet plainClaims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
-                    .issueTime(Date.from(issued)).expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
-                    .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
-            JWTClaimsSet mfaClaims = new JWTClaimsSet.Builder(plainClaims).claim("amr", List.of("pwd", "mfa")).build();
+            JWTClaimsSet plainClaims = new JWTClaimsSet.Builder()
+                    .issuer(issuer)
+                    .subject("alice")
+                    .audience("meshguard")
+                    .issueTime(Date.from(issued))
+                    .expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
+                    .claim("tenant", "t1")
+                    .claim("roles", List.of("user"))
+                    .claim("scope", "orders:read")
+                    .build();
+            JWTClaimsSet mfaClaims = new JWTClaimsSet.Builder(plainClaims)
+                    .claim("amr", List.of("pwd", "mfa"))
+                    .build();
             String plainToken = "Bearer " + rs.sign(plainClaims);
             String mfaToken = "Bearer " + rs.sign(mfaClaims);
             var publicKeys = TestKeys.publicSet(List.of(rs, es));
             var small = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 8), publicKeys);
             var big = DecisionCost.pipeline(BenchPolicies.policy("https://unused.example/jwks", 9_998), publicKeys);
-            System.out.printf("JDK %s, %d CPUs%n", Runtime.version(), Runtime.getRuntime().availableProcessors());
-            DecisionCost.run(List.of(
-                    new DecisionCost.Case("plain JWT route, 10-route policy", small, request(plainToken, null)),
-                    new DecisionCost.Case("principal rule + CEL condition, 10-route policy", small, mfaRequest(mfaToken)),
-                    new DecisionCost.Case("plain JWT route, 10,000-route policy", big, request(plainToken, null)),
-                    new DecisionCost.Case("principal rule + CEL condition, 10,000-route policy", big, mfaRequest(mfaToken))),
-                    5, 200_000);
+            System.out.printf(
+                    "JDK %s, %d CPUs%n", Runtime.version(), Runtime.getRuntime().availableProcessors());
+            DecisionCost.run(
+                    List.of(
+                            new DecisionCost.Case("plain JWT route, 10-route policy", small, request(plainToken, null)),
+                            new DecisionCost.Case(
+                                    "principal rule + CEL condition, 10-route policy", small, mfaRequest(mfaToken)),
+                            new DecisionCost.Case(
+                                    "plain JWT route, 10,000-route policy", big, request(plainToken, null)),
+                            new DecisionCost.Case(
+                                    "principal rule + CEL condition, 10,000-route policy", big, mfaRequest(mfaToken))),
+                    5,
+                    200_000);
             DecisionCost.linearScan(big.policy().orElseThrow(), "api.bench.example", "/v1/orders/42", "GET", 5, 2_000);
             small.close();
             big.close();
@@ -85,32 +99,66 @@ public final class ExtAuthzBench {
             }
             InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
             String apiKey = new ApiKeyService(keys, Clock.systemUTC())
-                    .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty()).text();
-            ExtAuthzConfig base = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMinutes(10));
+                    .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty())
+                    .text();
+            ExtAuthzConfig base = ExtAuthzConfig.defaults()
+                    .withGrpc("127.0.0.1", 0)
+                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                    .withPolicy(policy, Duration.ofMinutes(10));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            ExtAuthzServer cached = ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> { }, Clock.systemUTC());
-            ExtAuthzServer uncached = ExtAuthzServer.withApiKeyStore(base.withTokenCache(0), registry, Optional.of(keys), e -> { },
+            ExtAuthzServer cached =
+                    ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> {}, Clock.systemUTC());
+            ExtAuthzServer uncached = ExtAuthzServer.withApiKeyStore(
+                    base.withTokenCache(0), registry, Optional.of(keys), e -> {}, Clock.systemUTC());
+            ExtAuthzServer bigServer = ExtAuthzServer.withApiKeyStore(
+                    base.withPolicy(bigPolicy, Duration.ofMinutes(10)),
+                    registry,
+                    Optional.of(keys),
+                    e -> {},
                     Clock.systemUTC());
-            ExtAuthzServer bigServer = ExtAuthzServer.withApiKeyStore(base.withPolicy(bigPolicy, Duration.ofMinutes(10)), registry,
-                    Optional.of(keys), e -> { }, Clock.systemUTC());
             cached.start();
             uncached.start();
             bigServer.start();
             try {
                 Instant now = Instant.now();
-                JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject("alice").audience("meshguard")
-                        .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                        .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build();
+                JWTClaimsSet claims = new JWTClaimsSet.Builder()
+                        .issuer(issuer)
+                        .subject("alice")
+                        .audience("meshguard")
+                        .issueTime(Date.from(now))
+                        .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                        .claim("tenant", "t1")
+                        .claim("roles", List.of("user"))
+                        .claim("scope", "orders:read")
+                        .build();
                 List<Scenario> scenarios = List.of(
                         new Scenario("(a) no-op Check server", noop.port(), request("Bearer " + rs.sign(claims), null)),
-                        new Scenario("(b) extauthz, RS256, token cached", cached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
-                        new Scenario("(c) extauthz, RS256, uncached", uncached.grpcPort(), request("Bearer " + rs.sign(claims), null)),
-                        new Scenario("(d) extauthz, ES256, uncached", uncached.grpcPort(), request("Bearer " + es.sign(claims), null)),
+                        new Scenario(
+                                "(b) extauthz, RS256, token cached",
+                                cached.grpcPort(),
+                                request("Bearer " + rs.sign(claims), null)),
+                        new Scenario(
+                                "(c) extauthz, RS256, uncached",
+                                uncached.grpcPort(),
+                                request("Bearer " + rs.sign(claims), null)),
+                        new Scenario(
+                                "(d) extauthz, ES256, uncached",
+                                uncached.grpcPort(),
+                                request("Bearer " + es.sign(claims), null)),
                         new Scenario("(e) extauthz, API key", cached.grpcPort(), request(null, apiKey)),
-                        new Scenario("(f) extauthz, principal rule + CEL, cached", cached.grpcPort(), mfaRequest(mfaToken)),
-                        new Scenario("(g) extauthz, 10,000-route policy, cached", bigServer.grpcPort(), request(plainToken, null)));
-                System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
-                        Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+                        new Scenario(
+                                "(f) extauthz, principal rule + CEL, cached", cached.grpcPort(), mfaRequest(mfaToken)),
+                        new Scenario(
+                                "(g) extauthz, 10,000-route policy, cached",
+                                bigServer.grpcPort(),
+                                request(plainToken, null)));
+                System.out.printf(
+                        "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
+                        Runtime.version(),
+                        Runtime.getRuntime().availableProcessors(),
+                        seconds.toSeconds(),
+                        rates,
+                        rounds);
                 List<Row> rows = measure(scenarios, seconds, rates, rounds);
                 print(rows, rates);
             } finally {
@@ -128,8 +176,15 @@ public final class ExtAuthzBench {
         headers.put("x-tenant-id", List.of("t1"));
         headers.put("x-request-id", List.of("bench"));
         headers.put("user-agent", List.of("bench/1.0"));
-        return CheckRequests.of("GET", "api.bench.example", "/v1/ledger/42", headers, Map.of(), CheckRequests.Encoding.HEADERS,
-                BenchPolicies.PRINCIPAL, "10.0.0.7");
+        return CheckRequests.of(
+                "GET",
+                "api.bench.example",
+                "/v1/ledger/42",
+                headers,
+                Map.of(),
+                CheckRequests.Encoding.HEADERS,
+                BenchPolicies.PRINCIPAL,
+                "10.0.0.7");
     }
 
     static CheckRequest request(String authorization, String apiKey) {
@@ -143,19 +198,23 @@ public final class ExtAuthzBench {
         headers.put("x-tenant-id", List.of("t1"));
         headers.put("x-request-id", List.of("bench"));
         headers.put("user-agent", List.of("bench/1.0"));
-        return CheckRequests.of("GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS);
+        return CheckRequests.of(
+                "GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS);
     }
 
     /**
      * Warms every scenario up, then measures them round-robin so a burst of noise on the shared machine hits all
      * scenarios alike; each figure is the median over the rounds.
      */
-    private static List<Row> measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds) throws Exception {
+    private static List<Row> measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds)
+            throws Exception {
         List<ManagedChannel> channels = new ArrayList<>();
         List<LoadGenerator> gens = new ArrayList<>();
         try {
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port()).usePlaintext().build();
+                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
+                        .usePlaintext()
+                        .build();
                 channels.add(channel);
                 gens.add(new LoadGenerator(channel, s.request()));
             }
@@ -181,7 +240,11 @@ public final class ExtAuthzBench {
         System.out.println("| scenario | max Checks/s | vs (a) |");
         System.out.println("|---|---:|---:|");
         for (Row r : rows) {
-            System.out.printf("| %s | %.0f | %.2f |%n", r.name(), r.max().throughput(), r.max().throughput() / base.max().throughput());
+            System.out.printf(
+                    "| %s | %.0f | %.2f |%n",
+                    r.name(),
+                    r.max().throughput(),
+                    r.max().throughput() / base.max().throughput());
         }
         for (int rate : rates) {
             System.out.println();
@@ -194,8 +257,13 @@ public final class ExtAuthzBench {
                 if (r.atRate().get(rate).saturated()) {
                     System.out.printf("| %s | saturated | saturated | saturated | - |%n", r.name());
                 } else {
-                    System.out.printf("| %s | %d | %d | %d | %.2f |%n", r.name(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
-                            h.getValueAtPercentile(99.9), h.getValueAtPercentile(99) / baseP99);
+                    System.out.printf(
+                            "| %s | %d | %d | %d | %.2f |%n",
+                            r.name(),
+                            h.getValueAtPercentile(50),
+                            h.getValueAtPercentile(99),
+                            h.getValueAtPercentile(99.9),
+                            h.getValueAtPercentile(99) / baseP99);
                 }
             }
         }
@@ -205,8 +273,8 @@ public final class ExtAuthzBench {
         for (Row r : rows) {
             for (int rate : rates) {
                 LoadGenerator.Result at = r.atRate().get(rate);
-                io.meshguard.bench.LatencyCsv.row("extauthz", r.name(), r == base, rate, at.throughput(), at.latency(),
-                        at.saturated());
+                io.meshguard.bench.LatencyCsv.row(
+                        "extauthz", r.name(), r == base, rate, at.throughput(), at.latency(), at.saturated());
             }
         }
     }

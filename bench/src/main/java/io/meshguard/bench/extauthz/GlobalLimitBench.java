@@ -57,28 +57,49 @@ public final class GlobalLimitBench {
         Path policy = Files.writeString(dir.resolve("authz.yaml"), POLICY);
         PrometheusMeterRegistry localRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PrometheusMeterRegistry globalRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ExtAuthzConfig base = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+        ExtAuthzConfig base = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(policy, Duration.ofMinutes(10));
-        try (EmbeddedRedis redis = EmbeddedRedis.start(); NoopCheckServer noop = new NoopCheckServer()) {
-            ExtAuthzServer local = ExtAuthzServer.withApiKeyStore(base, localRegistry, Optional.empty(), e -> { }, Clock.systemUTC());
-            ExtAuthzServer global = ExtAuthzServer.withApiKeyStore(base.withRedis(RedisSettings.none().withUrl(redis.endpoint().url())),
-                    globalRegistry, Optional.empty(), e -> { }, Clock.systemUTC());
+        try (EmbeddedRedis redis = EmbeddedRedis.start();
+                NoopCheckServer noop = new NoopCheckServer()) {
+            ExtAuthzServer local =
+                    ExtAuthzServer.withApiKeyStore(base, localRegistry, Optional.empty(), e -> {}, Clock.systemUTC());
+            ExtAuthzServer global = ExtAuthzServer.withApiKeyStore(
+                    base.withRedis(RedisSettings.none().withUrl(redis.endpoint().url())),
+                    globalRegistry,
+                    Optional.empty(),
+                    e -> {},
+                    Clock.systemUTC());
             local.start();
             global.start();
             try {
-                while (!global.globalLimits().orElseThrow().breaker().state().name().equals("CLOSED")
+                while (!global.globalLimits()
+                                .orElseThrow()
+                                .breaker()
+                                .state()
+                                .name()
+                                .equals("CLOSED")
                         || global.globalLimits().get().sinceHeartbeat().isEmpty()) {
                     Thread.sleep(50);
                 }
-                List<Scenario> scenarios = List.of(new Scenario("(a) no-op Check server", noop.port()),
+                List<Scenario> scenarios = List.of(
+                        new Scenario("(a) no-op Check server", noop.port()),
                         new Scenario("(b) extauthz, public route, local limits", local.grpcPort()),
-                        new Scenario("(c) extauthz, public route, global limits (Redis on loopback)", global.grpcPort()));
-                System.out.printf("JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
-                        Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+                        new Scenario(
+                                "(c) extauthz, public route, global limits (Redis on loopback)", global.grpcPort()));
+                System.out.printf(
+                        "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
+                        Runtime.version(),
+                        Runtime.getRuntime().availableProcessors(),
+                        seconds.toSeconds(),
+                        rates,
+                        rounds);
                 limiterAlone(redis.endpoint().url(), rounds);
                 measure(scenarios, seconds, rates, rounds);
                 var stats = global.globalLimits().get().breaker().stats();
-                System.out.printf("%nstore calls %d, timeouts %d, errors %d, breaker trips %d (a trip would mean degraded Checks)%n",
+                System.out.printf(
+                        "%nstore calls %d, timeouts %d, errors %d, breaker trips %d (a trip would mean degraded Checks)%n",
                         stats.storeCalls(), stats.timeouts(), stats.errors(), stats.trips());
             } finally {
                 local.close();
@@ -95,14 +116,25 @@ public final class GlobalLimitBench {
         var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         var limit = new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(100_000, Duration.ofSeconds(1), 100_000);
         var request = new io.meshguard.extauthz.ratelimit.LimitRequest(
-                io.meshguard.extauthz.ratelimit.RateLimitKeys.caller("policy", "addr", "10.9.9.9", "bench"), "bench",
-                List.of(limit, new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(100_000_000, Duration.ofHours(1), 100_000_000)),
+                io.meshguard.extauthz.ratelimit.RateLimitKeys.caller("policy", "addr", "10.9.9.9", "bench"),
+                "bench",
+                List.of(
+                        limit,
+                        new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(
+                                100_000_000, Duration.ofHours(1), 100_000_000)),
                 io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError.DEGRADED);
-        var local = new io.meshguard.extauthz.ratelimit.TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime);
-        try (var connection = io.meshguard.extauthz.redis.RedisConnection.open(RedisSettings.none().withUrl(url).withKeyPrefix("bench:")
-                .withCommandTimeout(Duration.ofSeconds(1)));
-                var global = new io.meshguard.extauthz.ratelimit.RedisRateLimiter(connection,
-                        io.meshguard.extauthz.ratelimit.RateLimitSettings.DEFAULTS, registry, System::nanoTime, "bench")) {
+        var local =
+                new io.meshguard.extauthz.ratelimit.TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime);
+        try (var connection = io.meshguard.extauthz.redis.RedisConnection.open(RedisSettings.none()
+                        .withUrl(url)
+                        .withKeyPrefix("bench:")
+                        .withCommandTimeout(Duration.ofSeconds(1)));
+                var global = new io.meshguard.extauthz.ratelimit.RedisRateLimiter(
+                        connection,
+                        io.meshguard.extauthz.ratelimit.RateLimitSettings.DEFAULTS,
+                        registry,
+                        System::nanoTime,
+                        "bench")) {
             var hLocal = new org.HdrHistogram.Histogram(3);
             var hGlobal = new org.HdrHistogram.Histogram(3);
             for (int i = 0; i < 20_000; i++) {
@@ -110,8 +142,10 @@ public final class GlobalLimitBench {
                 global.acquire(request);
             }
             for (int round = 0; round < rounds; round++) {
-                for (var pair : List.of(java.util.Map.entry(local, hLocal),
-                        java.util.Map.<io.meshguard.extauthz.ratelimit.RateLimiter, org.HdrHistogram.Histogram>entry(global, hGlobal))) {
+                for (var pair : List.of(
+                        java.util.Map.entry(local, hLocal),
+                        java.util.Map.<io.meshguard.extauthz.ratelimit.RateLimiter, org.HdrHistogram.Histogram>entry(
+                                global, hGlobal))) {
                     for (int i = 0; i < 20_000; i++) {
                         long t0 = System.nanoTime();
                         if (!pair.getKey().acquire(request).allowed()) {
@@ -126,13 +160,22 @@ public final class GlobalLimitBench {
             System.out.println();
             System.out.println("| limiter | p50 | p99 | p99.9 | calls/s |");
             System.out.println("|---|---:|---:|---:|---:|");
-            for (var e : List.of(java.util.Map.entry("local buckets", hLocal), java.util.Map.entry("Redis, one script (2 limits)", hGlobal))) {
+            for (var e : List.of(
+                    java.util.Map.entry("local buckets", hLocal),
+                    java.util.Map.entry("Redis, one script (2 limits)", hGlobal))) {
                 var h = e.getValue();
-                System.out.printf("| %s | %d | %d | %d | %.0f |%n", e.getKey(), h.getValueAtPercentile(50), h.getValueAtPercentile(99),
-                        h.getValueAtPercentile(99.9), 1e6 / Math.max(1e-3, h.getMean()));
+                System.out.printf(
+                        "| %s | %d | %d | %d | %.0f |%n",
+                        e.getKey(),
+                        h.getValueAtPercentile(50),
+                        h.getValueAtPercentile(99),
+                        h.getValueAtPercentile(99.9),
+                        1e6 / Math.max(1e-3, h.getMean()));
             }
-            System.out.printf("%nlimiter's added p99 (Redis − local): %d µs; store timeouts %d%n",
-                    hGlobal.getValueAtPercentile(99) - hLocal.getValueAtPercentile(99), global.breaker().stats().timeouts());
+            System.out.printf(
+                    "%nlimiter's added p99 (Redis − local): %d µs; store timeouts %d%n",
+                    hGlobal.getValueAtPercentile(99) - hLocal.getValueAtPercentile(99),
+                    global.breaker().stats().timeouts());
         }
     }
 
@@ -140,16 +183,26 @@ public final class GlobalLimitBench {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("x-request-id", List.of("bench"));
         headers.put("user-agent", List.of("bench/1.0"));
-        return CheckRequests.of("GET", "api.bench.example", "/v1/open/42", headers, Map.of(), CheckRequests.Encoding.HEADERS, "",
+        return CheckRequests.of(
+                "GET",
+                "api.bench.example",
+                "/v1/open/42",
+                headers,
+                Map.of(),
+                CheckRequests.Encoding.HEADERS,
+                "",
                 "10.1.2.3");
     }
 
-    private static void measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds) throws Exception {
+    private static void measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds)
+            throws Exception {
         List<ManagedChannel> channels = new ArrayList<>();
         try {
             List<LoadGenerator> gens = new ArrayList<>();
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port()).usePlaintext().build();
+                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
+                        .usePlaintext()
+                        .build();
                 channels.add(channel);
                 gens.add(new LoadGenerator(channel, request()));
             }
@@ -163,7 +216,9 @@ public final class GlobalLimitBench {
                 tput[i] = measured.get(i).maxThroughput().throughput();
             }
             for (int i = 0; i < scenarios.size(); i++) {
-                System.out.printf("| %s | %.0f | %.2f | %.2f |%n", scenarios.get(i).name(), tput[i], tput[i] / tput[0], tput[i] / tput[1]);
+                System.out.printf(
+                        "| %s | %.0f | %.2f | %.2f |%n",
+                        scenarios.get(i).name(), tput[i], tput[i] / tput[0], tput[i] / tput[1]);
             }
             for (int rate : rates) {
                 System.out.println();
@@ -175,7 +230,9 @@ public final class GlobalLimitBench {
                     LoadGenerator.Result r = measured.get(i).atRate(rate);
                     var h = r.latency();
                     p99[i] = h.getValueAtPercentile(99);
-                    System.out.printf("| %s | %s | %s | %s |%n", scenarios.get(i).name(),
+                    System.out.printf(
+                            "| %s | %s | %s | %s |%n",
+                            scenarios.get(i).name(),
                             r.saturated() ? "saturated" : Long.toString(h.getValueAtPercentile(50)),
                             r.saturated() ? "saturated" : Long.toString(p99[i]),
                             r.saturated() ? "saturated" : Long.toString(h.getValueAtPercentile(99.9)));

@@ -28,20 +28,21 @@ final class InterleavedRounds {
         }
     }
 
-    private InterleavedRounds() {
-    }
+    private InterleavedRounds() {}
 
     /**
      * @param names one per generator, for the error when a warm-up Check is not allowed (a broken scenario)
      * @return one entry per generator, in order
      */
-    static List<Measured> run(List<String> names, List<LoadGenerator> generators, Duration seconds, List<Integer> rates,
-            int rounds) throws Exception {
+    static List<Measured> run(
+            List<String> names, List<LoadGenerator> generators, Duration seconds, List<Integer> rates, int rounds)
+            throws Exception {
         for (int i = 0; i < generators.size(); i++) {
-            LoadGenerator.Result warm = generators.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds() / 2)));
+            LoadGenerator.Result warm =
+                    generators.get(i).closedLoop(32, Duration.ofSeconds(Math.max(3, seconds.toSeconds() / 2)));
             if (warm.notAllowed() > 0) {
-                throw new IllegalStateException(names.get(i) + ": " + warm.notAllowed()
-                        + " Checks were not allowed; the scenario is broken");
+                throw new IllegalStateException(
+                        names.get(i) + ": " + warm.notAllowed() + " Checks were not allowed; the scenario is broken");
             }
         }
         List<Measured> measured = new ArrayList<>();
@@ -54,7 +55,9 @@ final class InterleavedRounds {
             }
             for (int rate : rates) {
                 for (int i = 0; i < generators.size(); i++) {
-                    measured.get(i).openLoop().computeIfAbsent(rate, r -> new ArrayList<>())
+                    measured.get(i)
+                            .openLoop()
+                            .computeIfAbsent(rate, r -> new ArrayList<>())
                             .add(generators.get(i).openLoop(rate, seconds));
                 }
             }

@@ -82,8 +82,8 @@ final class LoadGenerator {
         return new Result(done.get() / seconds, done.get(), denied.get(), recorder.getIntervalHistogram(), saturated);
     }
 
-    private static StreamObserver<CheckResponse> observer(long startNanos, Recorder recorder, AtomicLong done,
-            AtomicLong denied, Semaphore release) {
+    private static StreamObserver<CheckResponse> observer(
+            long startNanos, Recorder recorder, AtomicLong done, AtomicLong denied, Semaphore release) {
         return new StreamObserver<>() {
             @Override
             public void onNext(CheckResponse value) {

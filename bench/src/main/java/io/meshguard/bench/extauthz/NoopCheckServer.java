@@ -17,20 +17,26 @@ import java.time.Duration;
  * measures the authorization work and nothing else.
  */
 final class NoopCheckServer implements AutoCloseable {
-    private static final CheckResponse OK = CheckResponse.newBuilder().setStatus(Status.newBuilder().setCode(0))
-            .setOkResponse(OkHttpResponse.getDefaultInstance()).build();
+    private static final CheckResponse OK = CheckResponse.newBuilder()
+            .setStatus(Status.newBuilder().setCode(0))
+            .setOkResponse(OkHttpResponse.getDefaultInstance())
+            .build();
     private final GrpcServerHost host;
 
     NoopCheckServer() throws Exception {
-        host = new GrpcServerHost("noop-grpc", GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)),
+        host = new GrpcServerHost(
+                "noop-grpc",
+                GrpcServerSettings.defaults(0)
+                        .withAddress("127.0.0.1", 0)
+                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5)),
                 GrpcServerHost.bind(new AuthorizationGrpc.AuthorizationImplBase() {
                     @Override
                     public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {
                         observer.onNext(OK);
                         observer.onCompleted();
                     }
-                }), new SimpleMeterRegistry());
+                }),
+                new SimpleMeterRegistry());
         host.start();
     }
 

@@ -51,22 +51,44 @@ public final class QuotaBench {
                 """));
         List<Identity> callers = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            callers.add(new Identity("svc", Optional.of("tenant-" + (i % 50)), List.of(), List.of(), Optional.empty(), "apikey",
-                    "apikey", Optional.of("free"), Optional.of(String.format("%016x", i))));
+            callers.add(new Identity(
+                    "svc",
+                    Optional.of("tenant-" + (i % 50)),
+                    List.of(),
+                    List.of(),
+                    Optional.empty(),
+                    "apikey",
+                    "apikey",
+                    Optional.of("free"),
+                    Optional.of(String.format("%016x", i))));
         }
         LocalPostgres pg = LocalPostgres.start(Files.createTempDirectory("meshguard-bench-quota"), 0);
         ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor();
         try (HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"));
-                RedisConnection redis = RedisConnection.open(RedisSettings.none().withUrl(SharedRedis.get().url())
-                        .withKeyPrefix("bench:" + System.nanoTime() + ":").withCommandTimeout(Duration.ofSeconds(1)))) {
+                RedisConnection redis = RedisConnection.open(RedisSettings.none()
+                        .withUrl(SharedRedis.get().url())
+                        .withKeyPrefix("bench:" + System.nanoTime() + ":")
+                        .withCommandTimeout(Duration.ofSeconds(1)))) {
             Migrations.apply(ds);
             QuotaStore store = new QuotaStore(ds);
-            QuotaCounter live = new QuotaCounter(Optional.of(store), () -> Optional.of(redis),
-                    new LiveCounters(redis.settings().keyPrefix(), Duration.ofSeconds(1)), QuotaAudit.logOnly(), Clock.systemUTC(),
-                    System::nanoTime, QuotaCounter.Settings.DEFAULTS, new SimpleMeterRegistry());
-            QuotaCounter local = new QuotaCounter(Optional.of(store), Optional::empty,
-                    new LiveCounters("unused:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), Clock.systemUTC(), System::nanoTime,
-                    QuotaCounter.Settings.DEFAULTS, new SimpleMeterRegistry());
+            QuotaCounter live = new QuotaCounter(
+                    Optional.of(store),
+                    () -> Optional.of(redis),
+                    new LiveCounters(redis.settings().keyPrefix(), Duration.ofSeconds(1)),
+                    QuotaAudit.logOnly(),
+                    Clock.systemUTC(),
+                    System::nanoTime,
+                    QuotaCounter.Settings.DEFAULTS,
+                    new SimpleMeterRegistry());
+            QuotaCounter local = new QuotaCounter(
+                    Optional.of(store),
+                    Optional::empty,
+                    new LiveCounters("unused:", Duration.ofSeconds(1)),
+                    QuotaAudit.logOnly(),
+                    Clock.systemUTC(),
+                    System::nanoTime,
+                    QuotaCounter.Settings.DEFAULTS,
+                    new SimpleMeterRegistry());
             flusher.scheduleWithFixedDelay(live::flush, 500, 500, TimeUnit.MILLISECONDS);
             flusher.scheduleWithFixedDelay(local::flush, 500, 500, TimeUnit.MILLISECONDS);
             Histogram ping = new Histogram(3);
@@ -88,8 +110,9 @@ public final class QuotaBench {
                     }
                 }
             }
-            System.out.printf("%nquota charge, 2 quotas per Check, 1,000 callers, %d x %d charges, %d CPUs, Java %s%n%n", rounds, ops,
-                    Runtime.getRuntime().availableProcessors(), Runtime.version());
+            System.out.printf(
+                    "%nquota charge, 2 quotas per Check, 1,000 callers, %d x %d charges, %d CPUs, Java %s%n%n",
+                    rounds, ops, Runtime.getRuntime().availableProcessors(), Runtime.version());
             System.out.println("| path | p50 us | p99 us | p99.9 us |");
             System.out.println("|---|---:|---:|---:|");
             row("Redis PING (round-trip baseline)", ping);
@@ -97,8 +120,9 @@ public final class QuotaBench {
             row("charge without Redis (local count)", localCharge);
             live.flush();
             local.flush();
-            System.out.printf("%npending after the last flush: redis path %d, local path %d%n", live.pendingIncrements(),
-                    local.pendingIncrements());
+            System.out.printf(
+                    "%npending after the last flush: redis path %d, local path %d%n",
+                    live.pendingIncrements(), local.pendingIncrements());
         } finally {
             flusher.shutdownNow();
             pg.close();
@@ -107,7 +131,11 @@ public final class QuotaBench {
     }
 
     private static void row(String name, Histogram h) {
-        System.out.printf("| %s | %.1f | %.1f | %.1f |%n", name, h.getValueAtPercentile(50) / 1000.0,
-                h.getValueAtPercentile(99) / 1000.0, h.getValueAtPercentile(99.9) / 1000.0);
+        System.out.printf(
+                "| %s | %.1f | %.1f | %.1f |%n",
+                name,
+                h.getValueAtPercentile(50) / 1000.0,
+                h.getValueAtPercentile(99) / 1000.0,
+                h.getValueAtPercentile(99.9) / 1000.0);
     }
 }

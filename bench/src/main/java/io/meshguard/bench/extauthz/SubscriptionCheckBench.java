@@ -72,40 +72,56 @@ public final class SubscriptionCheckBench {
         ApiKeyService service = new ApiKeyService(keys, Clock.systemUTC());
         List<ApiKeyService.Created> created = new ArrayList<>();
         for (int i = 0; i < SUBSCRIBERS; i++) {
-            created.add(service.create("app-" + i, "owner-" + i, "t-" + (i % 50), List.of(), List.of(), "free",
-                    Optional.empty()));
+            created.add(service.create(
+                    "app-" + i, "owner-" + i, "t-" + (i % 50), List.of(), List.of(), "free", Optional.empty()));
         }
         ApiKeyService.Created caller = created.get(SUBSCRIBERS / 2);
         SubscriptionSnapshot withoutLimits = snapshot(created, PlanLimits.NONE);
-        SubscriptionSnapshot withLimits = snapshot(created,
-                new PlanLimits(List.of(new Limit(1_000_000L, Duration.ofSeconds(1))), Optional.empty()));
+        SubscriptionSnapshot withLimits = snapshot(
+                created, new PlanLimits(List.of(new Limit(1_000_000L, Duration.ofSeconds(1))), Optional.empty()));
 
         List<DecisionCost.Case> cases = List.of(
-                new DecisionCost.Case("(a) API-key route, no product", pipeline(POLICY.formatted("off"), keys,
-                        Optional.empty()), request(caller, false)),
-                new DecisionCost.Case("(b) product route, 10k subscriptions, no plan limit",
-                        pipeline(POLICY.formatted("off"), keys, Optional.of(withoutLimits)), request(caller, true)),
-                new DecisionCost.Case("(c) product route with a plan rate limit",
-                        pipeline(POLICY.formatted("off"), keys, Optional.of(withLimits)), request(caller, true)),
-                new DecisionCost.Case("(d) API-key route with its own rate limit", pipeline(POLICY.formatted("on"),
-                        keys, Optional.empty()), request(caller, false)));
+                new DecisionCost.Case(
+                        "(a) API-key route, no product",
+                        pipeline(POLICY.formatted("off"), keys, Optional.empty()),
+                        request(caller, false)),
+                new DecisionCost.Case(
+                        "(b) product route, 10k subscriptions, no plan limit",
+                        pipeline(POLICY.formatted("off"), keys, Optional.of(withoutLimits)),
+                        request(caller, true)),
+                new DecisionCost.Case(
+                        "(c) product route with a plan rate limit",
+                        pipeline(POLICY.formatted("off"), keys, Optional.of(withLimits)),
+                        request(caller, true)),
+                new DecisionCost.Case(
+                        "(d) API-key route with its own rate limit",
+                        pipeline(POLICY.formatted("on"), keys, Optional.empty()),
+                        request(caller, false)));
         if (args.length > 2) {
             // one case only, e.g. under a profiler: java … SubscriptionCheckBench 1 2000000 1
             cases = List.of(cases.get(Integer.parseInt(args[2])));
         }
-        System.out.printf("JDK %s, %d processors%n", Runtime.version(), Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                "JDK %s, %d processors%n",
+                Runtime.version(), Runtime.getRuntime().availableProcessors());
         DecisionCost.run(cases, rounds, ops);
         System.exit(0);
     }
 
-    static AuthzPipeline pipeline(String yaml, InMemoryApiKeyStore keys,
-            Optional<SubscriptionSnapshot> snapshot) throws Exception {
+    static AuthzPipeline pipeline(String yaml, InMemoryApiKeyStore keys, Optional<SubscriptionSnapshot> snapshot)
+            throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+        AuthzPipeline p = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ofMinutes(5))),
                 new TokenBucketLimiter(100_000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 10_000, Duration.ofMinutes(30),
-                QuotaGate.NONE, new SubscriptionGate(() -> snapshot, Clock.systemUTC()));
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                10_000,
+                Duration.ofMinutes(30),
+                QuotaGate.NONE,
+                new SubscriptionGate(() -> snapshot, Clock.systemUTC()));
         p.use(new AuthzPolicyParser().parse("bench.yaml", new StringReader(yaml)));
         return p;
     }
@@ -117,12 +133,21 @@ public final class SubscriptionCheckBench {
     /** The route's Check with API key {@code key}; as a product route, it names the publish and the operation. */
     static CheckRequest request(String key, boolean product) {
         Map<String, String> context = product
-                ? Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
-                        RouteContract.AuthzContext.PRODUCT_PUBLISH, PUBLISH,
-                        RouteContract.AuthzContext.PRODUCT_OPERATION, "create-charge")
+                ? Map.of(
+                        RouteContract.AuthzContext.AUTHZ_PROFILE,
+                        "payments",
+                        RouteContract.AuthzContext.PRODUCT_PUBLISH,
+                        PUBLISH,
+                        RouteContract.AuthzContext.PRODUCT_OPERATION,
+                        "create-charge")
                 : Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments");
-        return CheckRequests.of("POST", "payments.prod.eu.api.bank.example", "/charges",
-                Map.of("x-api-key", List.of(key)), context, CheckRequests.Encoding.HEADERS);
+        return CheckRequests.of(
+                "POST",
+                "payments.prod.eu.api.bank.example",
+                "/charges",
+                Map.of("x-api-key", List.of(key)),
+                context,
+                CheckRequests.Encoding.HEADERS);
     }
 
     /** One publish, one plan, and an application with one key and one active subscription per key. */
@@ -132,15 +157,37 @@ public final class SubscriptionCheckBench {
         List<Subscription> subscriptions = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
             apps.add(new Application("app-" + i, "t-" + (i % 50), "App " + i, ApplicationState.ACTIVE));
-            credentials.add(new Credential(keys.get(i).key().keyId(), AuthMode.APIKEY, "app-" + i,
-                    CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of()));
+            credentials.add(new Credential(
+                    keys.get(i).key().keyId(),
+                    AuthMode.APIKEY,
+                    "app-" + i,
+                    CredentialState.ACTIVE,
+                    Optional.empty(),
+                    Optional.empty(),
+                    Set.of()));
             subscriptions.add(new Subscription("s-" + i, "app-" + i, PUBLISH, "gold", SubscriptionState.ACTIVE));
         }
-        return new SubscriptionSnapshot(1,
-                List.of(new ProductPublish(PUBLISH, "payments", "eu", Environment.PROD, AuthMode.APIKEY,
-                        PublishState.PUBLISHED, PublishHost.of("payments", Environment.PROD, "eu", "bank.example"))),
-                List.of(new Plan("gold", "payments", "gold", PlanState.PUBLISHED, limits, Map.of(),
-                        Plan.Approval.AUTO, Set.of(AuthMode.APIKEY))),
-                apps, credentials, subscriptions);
+        return new SubscriptionSnapshot(
+                1,
+                List.of(new ProductPublish(
+                        PUBLISH,
+                        "payments",
+                        "eu",
+                        Environment.PROD,
+                        AuthMode.APIKEY,
+                        PublishState.PUBLISHED,
+                        PublishHost.of("payments", Environment.PROD, "eu", "bank.example"))),
+                List.of(new Plan(
+                        "gold",
+                        "payments",
+                        "gold",
+                        PlanState.PUBLISHED,
+                        limits,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY))),
+                apps,
+                credentials,
+                subscriptions);
     }
 }

@@ -41,16 +41,13 @@ import java.util.Map;
 public final class TracingCost {
     private static final StreamObserver<CheckResponse> DISCARD = new StreamObserver<>() {
         @Override
-        public void onNext(CheckResponse value) {
-        }
+        public void onNext(CheckResponse value) {}
 
         @Override
-        public void onError(Throwable t) {
-        }
+        public void onError(Throwable t) {}
 
         @Override
-        public void onCompleted() {
-        }
+        public void onCompleted() {}
     };
 
     private TracingCost() {}
@@ -60,16 +57,30 @@ public final class TracingCost {
         int perRound = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
         Instant now = Instant.now();
-        String token = "Bearer " + rs.sign(new JWTClaimsSet.Builder().issuer(BenchPolicies.ISSUER).subject("alice")
-                .audience("meshguard").issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1").claim("roles", List.of("user")).claim("scope", "orders:read").build());
+        String token = "Bearer "
+                + rs.sign(new JWTClaimsSet.Builder()
+                        .issuer(BenchPolicies.ISSUER)
+                        .subject("alice")
+                        .audience("meshguard")
+                        .issueTime(Date.from(now))
+                        .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                        .claim("tenant", "t1")
+                        .claim("roles", List.of("user"))
+                        .claim("scope", "orders:read")
+                        .build());
         List<CheckRequest> requests = requests(token, 256);
         String policy = BenchPolicies.policy("https://unused.example/jwks", 8);
 
         // the collector runs in its own JVM: decoding the exports is not the server's CPU
-        Process collectorProcess = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"), OtlpTraceReceiver.class.getName())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process collectorProcess = new ProcessBuilder(
+                        java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
+                                .toString(),
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        OtlpTraceReceiver.class.getName())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
         java.io.BufferedReader collectorOut = new java.io.BufferedReader(new java.io.InputStreamReader(
                 collectorProcess.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
         String endpoint = collectorOut.readLine();
@@ -79,23 +90,36 @@ public final class TracingCost {
         try {
             SimpleMeterRegistry tracingMeters = new SimpleMeterRegistry();
             // a queue large enough that no span of a round is dropped: every span is exported, and paid for
-            Tracing on = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "otlp",
-                    "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_BSP_SCHEDULE_DELAY", "100",
-                    "OTEL_BSP_MAX_QUEUE_SIZE", Integer.toString(perRound + 1024), "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
-                    "meshguard-extauthz-bench", tracingMeters);
+            Tracing on = Tracing.fromEnvironment(
+                    Map.of(
+                            "OTEL_TRACES_EXPORTER",
+                            "otlp",
+                            "OTEL_EXPORTER_OTLP_ENDPOINT",
+                            endpoint,
+                            "OTEL_BSP_SCHEDULE_DELAY",
+                            "100",
+                            "OTEL_BSP_MAX_QUEUE_SIZE",
+                            Integer.toString(perRound + 1024),
+                            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                            "512"),
+                    "meshguard-extauthz-bench",
+                    tracingMeters);
             Tracing off = Tracing.fromEnvironment(Map.of(), "meshguard-extauthz-bench", new SimpleMeterRegistry());
             AuthzPipeline offPipeline = DecisionCost.pipeline(policy, TestKeys.publicSet(List.of(rs)));
             AuthzPipeline onPipeline = DecisionCost.pipeline(policy, TestKeys.publicSet(List.of(rs)));
-            AuthorizationService offService = new AuthorizationService(offPipeline, e -> { }, Clock.systemUTC(),
-                    new SimpleMeterRegistry(), off);
-            AuthorizationService onService = new AuthorizationService(onPipeline, e -> { }, Clock.systemUTC(),
-                    new SimpleMeterRegistry(), on);
+            AuthorizationService offService =
+                    new AuthorizationService(offPipeline, e -> {}, Clock.systemUTC(), new SimpleMeterRegistry(), off);
+            AuthorizationService onService =
+                    new AuthorizationService(onPipeline, e -> {}, Clock.systemUTC(), new SimpleMeterRegistry(), on);
 
-            if (!offPipeline.decide(io.meshguard.extauthz.decision.HttpRequestView.of(requests.get(0))).allowed()) {
+            if (!offPipeline
+                    .decide(io.meshguard.extauthz.decision.HttpRequestView.of(requests.get(0)))
+                    .allowed()) {
                 throw new IllegalStateException("the benchmark's Check is not allowed; the scenario is broken");
             }
-            System.out.printf("JDK %s, %d CPUs, %d rounds x %d Checks per case (median shown)%n", Runtime.version(),
-                    Runtime.getRuntime().availableProcessors(), rounds, perRound);
+            System.out.printf(
+                    "JDK %s, %d CPUs, %d rounds x %d Checks per case (median shown)%n",
+                    Runtime.version(), Runtime.getRuntime().availableProcessors(), rounds, perRound);
             // warm-up: both paths compiled, the exporter connected
             loop(offService, requests, perRound);
             loop(onService, requests, perRound);
@@ -122,18 +146,29 @@ public final class TracingCost {
                 awaitExported(tracingMeters);
                 onProcess.add((os.getProcessCpuTime() - p0) / (double) perRound);
             }
-            double exported = tracingMeters.get("meshguard_tracing_spans_exported_total").tag("outcome", "success")
-                    .counter().count();
-            double ended = tracingMeters.get("meshguard_tracing_spans_ended_total").counter().count();
+            double exported = tracingMeters
+                    .get("meshguard_tracing_spans_exported_total")
+                    .tag("outcome", "success")
+                    .counter()
+                    .count();
+            double ended = tracingMeters
+                    .get("meshguard_tracing_spans_ended_total")
+                    .counter()
+                    .count();
             System.out.println();
-            System.out.println("| measure | tracing off, ns per Check | tracing on (all sampled), ns per Check | added, ns |");
+            System.out.println(
+                    "| measure | tracing off, ns per Check | tracing on (all sampled), ns per Check | added, ns |");
             System.out.println("|---|---:|---:|---:|");
             row("Check thread CPU", median(offThread), median(onThread));
-            row("server process CPU (incl. batch processor, OTLP encoding, gRPC send)", median(offProcess), median(onProcess));
+            row(
+                    "server process CPU (incl. batch processor, OTLP encoding, gRPC send)",
+                    median(offProcess),
+                    median(onProcess));
             collectorProcess.getOutputStream().write('\n');
             collectorProcess.getOutputStream().flush();
-            System.out.printf("%nspans ended %.0f, exported %.0f, received by the collector (separate JVM) %s%n", ended,
-                    exported, collectorOut.readLine());
+            System.out.printf(
+                    "%nspans ended %.0f, exported %.0f, received by the collector (separate JVM) %s%n",
+                    ended, exported, collectorOut.readLine());
             offPipeline.close();
             onPipeline.close();
             on.close();
@@ -159,10 +194,12 @@ public final class TracingCost {
             headers.put("authorization", List.of(token));
             headers.put("x-tenant-id", List.of("t1"));
             headers.put("x-request-id", List.of("bench-" + i));
-            headers.put("traceparent", List.of("00-" + HexFormat.of().formatHex(trace) + "-"
-                    + HexFormat.of().formatHex(span) + "-01"));
-            out.add(CheckRequests.of("GET", "api.bench.example", "/v1/orders/42", headers, Map.of(),
-                    CheckRequests.Encoding.HEADERS));
+            headers.put(
+                    "traceparent",
+                    List.of("00-" + HexFormat.of().formatHex(trace) + "-"
+                            + HexFormat.of().formatHex(span) + "-01"));
+            out.add(CheckRequests.of(
+                    "GET", "api.bench.example", "/v1/orders/42", headers, Map.of(), CheckRequests.Encoding.HEADERS));
         }
         return out;
     }
@@ -177,9 +214,16 @@ public final class TracingCost {
     /** Waits until the batch processor has exported every span ended so far. */
     private static void awaitExported(SimpleMeterRegistry meters) throws InterruptedException {
         while (true) {
-            double ended = meters.get("meshguard_tracing_spans_ended_total").counter().count();
-            double done = meters.get("meshguard_tracing_spans_exported_total").tag("outcome", "success").counter().count()
-                    + meters.get("meshguard_tracing_spans_exported_total").tag("outcome", "failure").counter().count();
+            double ended =
+                    meters.get("meshguard_tracing_spans_ended_total").counter().count();
+            double done = meters.get("meshguard_tracing_spans_exported_total")
+                            .tag("outcome", "success")
+                            .counter()
+                            .count()
+                    + meters.get("meshguard_tracing_spans_exported_total")
+                            .tag("outcome", "failure")
+                            .counter()
+                            .count();
             if (done >= ended) {
                 return;
             }

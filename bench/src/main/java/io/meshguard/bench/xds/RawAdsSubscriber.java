@@ -29,12 +29,12 @@ final class RawAdsSubscriber {
     private final Node node;
     private final Map<String, List<String>> names;
 
-    RawAdsSubscriber(ManagedChannel channel, String nodeId, String group, List<String> routeNames,
-            List<String> clusterNames) {
+    RawAdsSubscriber(
+            ManagedChannel channel, String nodeId, String group, List<String> routeNames, List<String> clusterNames) {
         this.node = Node.newBuilder().setId(nodeId).setCluster(group).build();
         this.names = Map.of(LDS, List.of(), CDS, List.of(), RDS, routeNames, EDS, clusterNames);
-        this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
-                new StreamObserver<>() {
+        this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .streamAggregatedResources(new StreamObserver<>() {
                     @Override
                     public void onNext(DiscoveryResponse r) {
                         bytes.addAndGet(r.getSerializedSize());
@@ -51,8 +51,7 @@ final class RawAdsSubscriber {
                     }
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         for (String type : List.of(CDS, EDS, LDS, RDS)) {
             send(type, "", "");

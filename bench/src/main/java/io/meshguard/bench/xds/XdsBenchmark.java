@@ -75,30 +75,71 @@ public final class XdsBenchmark {
 
     /** One group, {@code routes} routes over routes/10 APIs, one upstream per route pair. */
     static GatewayConfig config(int routes, int endpointPort) {
-        GatewayGroup group = new GatewayGroup("bench", "prod", "eu", Optional.of("bank.example"), List.of(), null, 0,
-                GatewayGroup.ProxylessAuthz.OFF, null, null);
+        GatewayGroup group = new GatewayGroup(
+                "bench",
+                "prod",
+                "eu",
+                Optional.of("bank.example"),
+                List.of(),
+                null,
+                0,
+                GatewayGroup.ProxylessAuthz.OFF,
+                null,
+                null);
         List<Upstream> ups = new ArrayList<>();
         List<Api> apis = new ArrayList<>();
         List<Route> rs = new ArrayList<>();
         int apiCount = Math.max(1, routes / 10);
         for (int a = 0; a < apiCount; a++) {
-            apis.add(new Api("api-" + a, "/api" + a, "v2", List.of(), List.of(
-                    new Api.ApiVersion("v1", Api.Status.DEPRECATED, Optional.of(java.time.Instant.EPOCH),
-                            Optional.empty(), Optional.of("v2")),
-                    new Api.ApiVersion("v2", Api.Status.ACTIVE, null, null, null))));
+            apis.add(new Api(
+                    "api-" + a,
+                    "/api" + a,
+                    "v2",
+                    List.of(),
+                    List.of(
+                            new Api.ApiVersion(
+                                    "v1",
+                                    Api.Status.DEPRECATED,
+                                    Optional.of(java.time.Instant.EPOCH),
+                                    Optional.empty(),
+                                    Optional.of("v2")),
+                            new Api.ApiVersion("v2", Api.Status.ACTIVE, null, null, null))));
         }
         for (int i = 0; i < routes / 2 + 1; i++) {
-            ups.add(new Upstream("up-" + i, Upstream.Protocol.H2, null, 0,
-                    List.of(new Upstream.Endpoint("10.0." + (i / 250) + "." + (i % 250), endpointPort, 1),
+            ups.add(new Upstream(
+                    "up-" + i,
+                    Upstream.Protocol.H2,
+                    null,
+                    0,
+                    List.of(
+                            new Upstream.Endpoint("10.0." + (i / 250) + "." + (i % 250), endpointPort, 1),
                             new Upstream.Endpoint("10.1." + (i / 250) + "." + (i % 250), endpointPort, 1)),
-                    null, null, null, null, List.of()));
+                    null,
+                    null,
+                    null,
+                    null,
+                    List.of()));
         }
         for (int i = 0; i < routes; i++) {
             int api = i % apiCount;
             String version = i % 2 == 0 ? "v2" : "v1";
-            rs.add(new Route("r-" + i, "bench", "api-" + api, version, Route.Match.prefix("/res" + i),
+            rs.add(new Route(
+                    "r-" + i,
+                    "bench",
+                    "api-" + api,
+                    version,
+                    Route.Match.prefix("/res" + i),
                     List.of(new Route.Destination("up-" + (i / 2), 90), new Route.Destination("up-" + (i / 2 + 1), 10)),
-                    null, null, false, null, null, null, null, "profile-" + (i % 7), null, null));
+                    null,
+                    null,
+                    false,
+                    null,
+                    null,
+                    null,
+                    null,
+                    "profile-" + (i % 7),
+                    null,
+                    null));
         }
         return new GatewayConfig(List.of(group), ups, apis, rs);
     }
@@ -137,9 +178,16 @@ public final class XdsBenchmark {
             }
             Arrays.sort(build);
             Arrays.sort(serialize);
-            System.out.printf("snapshot build %,6d routes: median %.1f ms (max %.1f), %,d bytes, %d clusters;"
-                    + " baseline serializing the result: %.1f ms, ratio %.1f%n", n, build[4] / 1e6, build[8] / 1e6,
-                    r.totalBytes(), r.clusters().size(), serialize[4] / 1e6, (double) build[4] / serialize[4]);
+            System.out.printf(
+                    "snapshot build %,6d routes: median %.1f ms (max %.1f), %,d bytes, %d clusters;"
+                            + " baseline serializing the result: %.1f ms, ratio %.1f%n",
+                    n,
+                    build[4] / 1e6,
+                    build[8] / 1e6,
+                    r.totalBytes(),
+                    r.clusters().size(),
+                    serialize[4] / 1e6,
+                    (double) build[4] / serialize[4]);
         }
     }
 
@@ -155,15 +203,23 @@ public final class XdsBenchmark {
             long before = s.bytes.get();
             long responses = s.responses.get();
             String eds = s.versions.get(RawAdsSubscriber.EDS);
-            GatewayConfig moved = new GatewayConfig(c.groups(), c.upstreams().stream().map(u -> u.name().equals("up-7")
-                    ? u.withEndpoints(List.of(new Upstream.Endpoint("10.9.9.9", 8080, 1))) : u).toList(), c.apis(),
+            GatewayConfig moved = new GatewayConfig(
+                    c.groups(),
+                    c.upstreams().stream()
+                            .map(u -> u.name().equals("up-7")
+                                    ? u.withEndpoints(List.of(new Upstream.Endpoint("10.9.9.9", 8080, 1)))
+                                    : u)
+                            .toList(),
+                    c.apis(),
                     c.routes());
             core.publisher().publish(moved, "bench", "one endpoint");
             waitFor(() -> !eds.equals(s.versions.get(RawAdsSubscriber.EDS)));
             Thread.sleep(300);
             long delta = s.bytes.get() - before;
-            System.out.printf("endpoint-only change, 1,000 routes: %d response(s), %,d bytes vs full push %,d bytes"
-                    + " = %.1f %%%n", s.responses.get() - responses, delta, full, 100.0 * delta / full);
+            System.out.printf(
+                    "endpoint-only change, 1,000 routes: %d response(s), %,d bytes vs full push %,d bytes"
+                            + " = %.1f %%%n",
+                    s.responses.get() - responses, delta, full, 100.0 * delta / full);
             s.close();
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -183,9 +239,10 @@ public final class XdsBenchmark {
             }
             waitFor(() -> subs.stream().allMatch(x -> x.responses.get() >= 4));
             long loaded = usedHeapAfterGc();
-            System.out.printf("500 raw ADS subscribers (100 routes, one shared client channel): heap +%,d KiB,"
-                    + " %.1f KiB per node (server and client stream state together)%n", (loaded - base) / 1024,
-                    (loaded - base) / 1024.0 / 500);
+            System.out.printf(
+                    "500 raw ADS subscribers (100 routes, one shared client channel): heap +%,d KiB,"
+                            + " %.1f KiB per node (server and client stream state together)%n",
+                    (loaded - base) / 1024, (loaded - base) / 1024.0 / 500);
             subs.forEach(RawAdsSubscriber::close);
             warm.close();
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -199,9 +256,21 @@ public final class XdsBenchmark {
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokenFile),
-                FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(20), Duration.ofMinutes(5),
-                Duration.ZERO, "bench", io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), ds, registry, c -> { });
+        XdsController xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.of(tokenFile),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(20),
+                        Duration.ofMinutes(5),
+                        Duration.ZERO,
+                        "bench",
+                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                ds,
+                registry,
+                c -> {});
         StatusHttpServer http = new StatusHttpServer("bench", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
         xds.start();
@@ -212,7 +281,9 @@ public final class XdsBenchmark {
         send(client, base, "PUT", "/config", ConfigJson.write(c));
         send(client, base, "POST", "/publish", "{\"reason\":\"initial\"}");
         GroupResources r = xds.core().snapshots().served("bench").orElseThrow().resources();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", xds.adsPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", xds.adsPort())
+                .usePlaintext()
+                .build();
         RawAdsSubscriber s = subscriber(ch, "watcher", r);
         waitFor(() -> s.responses.get() >= 4);
 
@@ -223,8 +294,8 @@ public final class XdsBenchmark {
         for (int i = 0; i < runs; i++) {
             int w = 1 + (i % 98);
             Route first = c.routes().get(0);
-            Route changed = first.withDestinations(List.of(new Route.Destination("up-0", 100 - w),
-                    new Route.Destination("up-1", w)));
+            Route changed = first.withDestinations(
+                    List.of(new Route.Destination("up-0", 100 - w), new Route.Destination("up-1", w)));
             send(client, base, "PUT", "/routes/bench/" + first.name(), ConfigJson.write(changed));
             String before = s.versions.get(RawAdsSubscriber.RDS);
             long t0 = System.nanoTime();
@@ -239,10 +310,13 @@ public final class XdsBenchmark {
                 validate.add(v1 - v0);
             }
         }
-        System.out.printf("publish-to-client p50 %.1f ms, p99 %.1f ms (POST /publish → raw ADS client has the new"
-                + " RDS; 100 publishes after 20 warm-up, 100 routes, PostgreSQL)%n", pct(publish, 50), pct(publish, 99));
-        System.out.printf("baseline POST /validate of the same config: p50 %.1f ms, p99 %.1f ms%n", pct(validate, 50),
-                pct(validate, 99));
+        System.out.printf(
+                "publish-to-client p50 %.1f ms, p99 %.1f ms (POST /publish → raw ADS client has the new"
+                        + " RDS; 100 publishes after 20 warm-up, 100 routes, PostgreSQL)%n",
+                pct(publish, 50), pct(publish, 99));
+        System.out.printf(
+                "baseline POST /validate of the same config: p50 %.1f ms, p99 %.1f ms%n",
+                pct(validate, 50), pct(validate, 99));
         s.close();
         ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         http.close();
@@ -251,11 +325,12 @@ public final class XdsBenchmark {
         pg.close();
     }
 
-    private static void send(HttpClient client, String base, String method, String path, String body)
-            throws Exception {
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(),
+    private static void send(HttpClient client, String base, String method, String path, String body) throws Exception {
+        HttpResponse<String> r = client.send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .method(method, HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IllegalStateException(method + " " + path + " → " + r.statusCode() + " " + r.body());
@@ -269,18 +344,29 @@ public final class XdsBenchmark {
     }
 
     private static XdsCore core() throws Exception {
-        return new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, new SimpleMeterRegistry(),
-                Clock.systemUTC()).start();
+        return new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        Optional.empty(),
+                        s -> {},
+                        new SimpleMeterRegistry(),
+                        Clock.systemUTC())
+                .start();
     }
 
     private static ManagedChannel channel(XdsCore core) {
-        return NettyChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext()
-                .maxInboundMessageSize(64 * 1024 * 1024).build();
+        return NettyChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .maxInboundMessageSize(64 * 1024 * 1024)
+                .build();
     }
 
     private static RawAdsSubscriber subscriber(ManagedChannel ch, String id, GroupResources r) {
-        return new RawAdsSubscriber(ch, id, "bench",
+        return new RawAdsSubscriber(
+                ch,
+                id,
+                "bench",
                 r.routes().stream().map(x -> x.getName()).toList(),
                 r.endpoints().stream().map(x -> x.getClusterName()).toList());
     }

@@ -59,23 +59,30 @@ public final class ZoneRolloutBench {
         private final Node node;
 
         Envoy(ManagedChannel channel, String id) {
-            node = Node.newBuilder().setId(id).setCluster(GROUP).setUserAgentName("envoy").build();
-            requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-                @Override
-                public void onNext(DiscoveryResponse r) {
-                    send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
-                            .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
-                    ackedAt.putIfAbsent(r.getVersionInfo(), System.nanoTime());
-                }
+            node = Node.newBuilder()
+                    .setId(id)
+                    .setCluster(GROUP)
+                    .setUserAgentName("envoy")
+                    .build();
+            requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                    .streamAggregatedResources(new StreamObserver<>() {
+                        @Override
+                        public void onNext(DiscoveryResponse r) {
+                            send(DiscoveryRequest.newBuilder()
+                                    .setNode(node)
+                                    .setTypeUrl(r.getTypeUrl())
+                                    .setVersionInfo(r.getVersionInfo())
+                                    .setResponseNonce(r.getNonce())
+                                    .build());
+                            ackedAt.putIfAbsent(r.getVersionInfo(), System.nanoTime());
+                        }
 
-                @Override
-                public void onError(Throwable t) {
-                }
+                        @Override
+                        public void onError(Throwable t) {}
 
-                @Override
-                public void onCompleted() {
-                }
-            });
+                        @Override
+                        public void onCompleted() {}
+                    });
             send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
         }
 
@@ -95,10 +102,22 @@ public final class ZoneRolloutBench {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         PgRevisionStore revisions = new PgRevisionStore(ds);
         PgGatewayStore draft = new PgGatewayStore(ds);
-        XdsCore central = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, revisions,
-                Optional.empty(), s -> { }, meters, Clock.systemUTC()).start();
-        ZoneCentral hub = new ZoneCentral(ds, revisions, meters, new InetSocketAddress("127.0.0.1", 0),
-                ZoneHubSettings.DEFAULTS, Duration.ofHours(1));
+        XdsCore central = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        revisions,
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC())
+                .start();
+        ZoneCentral hub = new ZoneCentral(
+                ds,
+                revisions,
+                meters,
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneHubSettings.DEFAULTS,
+                Duration.ofHours(1));
         hub.start();
         List<ZoneController> zones = new ArrayList<>();
         List<ManagedChannel> channels = new ArrayList<>();
@@ -111,14 +130,31 @@ public final class ZoneRolloutBench {
                 String cluster = "zone-" + z;
                 catalog.putCluster(new Cluster(cluster, "region-" + z, Optional.of("aws"), Set.of()));
                 hub.hub().registry().assign(cluster, GROUP);
-                String token = hub.hub().registry().issue(cluster, Duration.ofHours(1), "bench").secret();
-                zones.add(new ZoneController(new ZoneSettings(cluster, "127.0.0.1:" + hub.port(),
-                        Optional.of(token), tmp.resolve(cluster), Duration.ofSeconds(5), Duration.ofMillis(100),
-                        Duration.ofSeconds(2), true, ZoneSettings.LOOPBACK_REPLICA), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                        Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+                String token = hub.hub()
+                        .registry()
+                        .issue(cluster, Duration.ofHours(1), "bench")
+                        .secret();
+                zones.add(new ZoneController(
+                                new ZoneSettings(
+                                        cluster,
+                                        "127.0.0.1:" + hub.port(),
+                                        Optional.of(token),
+                                        tmp.resolve(cluster),
+                                        Duration.ofSeconds(5),
+                                        Duration.ofMillis(100),
+                                        Duration.ofSeconds(2),
+                                        true,
+                                        ZoneSettings.LOOPBACK_REPLICA),
+                                new InetSocketAddress("127.0.0.1", 0),
+                                FilterTargets.DEFAULTS,
+                                Optional.empty(),
+                                AdsPeerPolicy.localDevelopment(),
+                                new SimpleMeterRegistry())
+                        .start());
             }
             for (ZoneController zone : zones) {
-                ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", zone.adsPort()).usePlaintext()
+                ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", zone.adsPort())
+                        .usePlaintext()
                         .build();
                 channels.add(ch);
                 for (int n = 0; n < perZone; n++) {
@@ -126,7 +162,8 @@ public final class ZoneRolloutBench {
                 }
             }
             ManagedChannel centralChannel = ManagedChannelBuilder.forAddress("127.0.0.1", central.adsPort())
-                    .usePlaintext().build();
+                    .usePlaintext()
+                    .build();
             channels.add(centralChannel);
             for (int n = 0; n < zoneCount * perZone; n++) {
                 direct.add(new Envoy(centralChannel, "direct-envoy-" + n));
@@ -135,9 +172,14 @@ public final class ZoneRolloutBench {
             waitFor(zoned, first, Duration.ofSeconds(60));
             waitFor(direct, first, Duration.ofSeconds(60));
 
-            System.out.printf("JDK %s, %d processors, %d rounds, %d zones x %d nodes; beside %d nodes on one"
-                            + " controller%n", Runtime.version(), Runtime.getRuntime().availableProcessors(), rounds,
-                    zoneCount, perZone, direct.size());
+            System.out.printf(
+                    "JDK %s, %d processors, %d rounds, %d zones x %d nodes; beside %d nodes on one" + " controller%n",
+                    Runtime.version(),
+                    Runtime.getRuntime().availableProcessors(),
+                    rounds,
+                    zoneCount,
+                    perZone,
+                    direct.size());
             System.out.println("| round | path | ACKed ≤ 5 s | ACKed ≤ 15 s | p50 ms | p95 ms | max ms |");
             System.out.println("|---:|---|---:|---:|---:|---:|---:|");
             for (int r = 1; r <= rounds; r++) {
@@ -146,7 +188,11 @@ public final class ZoneRolloutBench {
                 String version = cdsVersion(central);
                 waitFor(zoned, version, Duration.ofSeconds(20));
                 waitFor(direct, version, Duration.ofSeconds(20));
-                row(r, "10 zones (central → zone → Envoy)".replace("10", String.valueOf(zoneCount)), zoned, version,
+                row(
+                        r,
+                        "10 zones (central → zone → Envoy)".replace("10", String.valueOf(zoneCount)),
+                        zoned,
+                        version,
                         t0);
                 row(r, "one controller (central → Envoy)", direct, version, t0);
             }
@@ -197,14 +243,23 @@ public final class ZoneRolloutBench {
     }
 
     private static void row(int round, String path, List<Envoy> nodes, String version, long t0) {
-        long[] ms = nodes.stream().mapToLong(n -> {
-            Long at = n.ackedAt.get(version);
-            return at == null ? Long.MAX_VALUE : (at - t0) / 1_000_000;
-        }).sorted().toArray();
+        long[] ms = nodes.stream()
+                .mapToLong(n -> {
+                    Long at = n.ackedAt.get(version);
+                    return at == null ? Long.MAX_VALUE : (at - t0) / 1_000_000;
+                })
+                .sorted()
+                .toArray();
         long within5 = Arrays.stream(ms).filter(m -> m <= 5_000).count();
         long within15 = Arrays.stream(ms).filter(m -> m <= 15_000).count();
-        System.out.printf("| %d | %s | %.1f %% | %.1f %% | %s | %s | %s |%n", round, path, 100.0 * within5 / ms.length,
-                100.0 * within15 / ms.length, text(ms[ms.length / 2]), text(ms[(int) (ms.length * 0.95) - 1]),
+        System.out.printf(
+                "| %d | %s | %.1f %% | %.1f %% | %s | %s | %s |%n",
+                round,
+                path,
+                100.0 * within5 / ms.length,
+                100.0 * within15 / ms.length,
+                text(ms[ms.length / 2]),
+                text(ms[(int) (ms.length * 0.95) - 1]),
                 text(ms[ms.length - 1]));
     }
 

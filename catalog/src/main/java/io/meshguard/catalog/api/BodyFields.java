@@ -47,21 +47,25 @@ record BodyFields(Map<String, String> types, List<String> required) {
         for (var e : (Iterable<Map.Entry<String, JsonNode>>) body::fields) {
             String type = types.get(e.getKey());
             if (type == null) {
-                throw new AdminJson.Refusal(422, "unknown field '" + e.getKey() + "'"
-                        + NearestName.hint(e.getKey(), types.keySet()) + "; this operation takes "
-                        + (types.isEmpty() ? "no body" : String.join(", ", types.keySet())));
+                throw new AdminJson.Refusal(
+                        422,
+                        "unknown field '" + e.getKey() + "'"
+                                + NearestName.hint(e.getKey(), types.keySet()) + "; this operation takes "
+                                + (types.isEmpty() ? "no body" : String.join(", ", types.keySet())));
             }
             if (!e.getValue().isNull() && !hasType(e.getValue(), type)) {
-                throw new AdminJson.Refusal(422, e.getKey() + ": " + article(type) + " " + type + ", got "
-                        + e.getValue().getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+                throw new AdminJson.Refusal(
+                        422,
+                        e.getKey() + ": " + article(type) + " " + type + ", got "
+                                + e.getValue().getNodeType().name().toLowerCase(java.util.Locale.ROOT));
             }
         }
     }
 
     /** The JSON Schema of the body, for the OpenAPI document. */
     ObjectNode schema() {
-        ObjectNode schema = CatalogJson.MAPPER.createObjectNode().put("type", "object")
-                .put("additionalProperties", false);
+        ObjectNode schema =
+                CatalogJson.MAPPER.createObjectNode().put("type", "object").put("additionalProperties", false);
         ObjectNode properties = schema.putObject("properties");
         types.forEach((name, type) -> properties.putObject(name).put("type", type));
         if (!required.isEmpty()) {

@@ -2,7 +2,6 @@ package io.meshguard.catalog.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -22,7 +21,6 @@ import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Credential;
@@ -38,11 +36,11 @@ import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.SubscriptionUsage;
+import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
-import java.time.Instant;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -50,12 +48,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -74,11 +73,18 @@ public final class CatalogApi implements HttpHandler {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogApi.class);
     /** The longest request body the API reads; catalogue objects are small. */
     static final int MAX_BODY = 256 * 1024;
+
     private static final Duration MAX_OVERLAP = Duration.ofDays(30);
 
     /** A request admitted by the gate. */
-    private record Call(HttpExchange exchange, AdminCaller caller, String roleUsed, String requestId,
-                        List<String> segments, TenantScope scope, JsonNode body) {
+    private record Call(
+            HttpExchange exchange,
+            AdminCaller caller,
+            String roleUsed,
+            String requestId,
+            List<String> segments,
+            TenantScope scope,
+            JsonNode body) {
         String segment(int i) {
             return segments.get(i);
         }
@@ -111,142 +117,238 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private static final List<Operation> OPERATIONS = List.of(
-            op(AdminRoute.system("GET", "/v1/operator/clusters", "cluster:read"), "List clusters",
+            op(
+                    AdminRoute.system("GET", "/v1/operator/clusters", "cluster:read"),
+                    "List clusters",
                     (a, c) -> CatalogJson.list(a.store.clusters(c.scope()), CatalogJson::cluster)),
-            op(AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"), "Register or update a cluster",
-                    CatalogApi::putCluster)
+            op(
+                            AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"),
+                            "Register or update a cluster",
+                            CatalogApi::putCluster)
                     .takes("region:string!", "provider:string", "capabilities:array", "gateway_groups:object"),
-            op(AdminRoute.system("DELETE", "/v1/operator/clusters/{id}", "cluster:delete"),
-                    "Decommission a cluster (its zone revoked first; never one a product publish names)",
-                    CatalogApi::deleteCluster)
+            op(
+                            AdminRoute.system("DELETE", "/v1/operator/clusters/{id}", "cluster:delete"),
+                            "Decommission a cluster (its zone revoked first; never one a product publish names)",
+                            CatalogApi::deleteCluster)
                     .takes("reason:string!"),
-            op(AdminRoute.system("GET", "/v1/operator/tenants", "tenant:read"), "List tenants",
+            op(
+                    AdminRoute.system("GET", "/v1/operator/tenants", "tenant:read"),
+                    "List tenants",
                     (a, c) -> CatalogJson.list(a.store.tenants(), CatalogJson::tenant)),
-            created(AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
-                    "Create a tenant (idempotent: an existing one is left as it is)", CatalogApi::createTenant)
+            created(
+                            AdminRoute.system("POST", "/v1/operator/tenants", "tenant:create"),
+                            "Create a tenant (idempotent: an existing one is left as it is)",
+                            CatalogApi::createTenant)
                     .takes("id:string!", "display_name:string"),
-            op(AdminRoute.tenant("GET", "/v1/provider/products", "product:read"), "List the tenant's products",
-                    (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
-                            .filter(p -> c.scope().includes(p.tenant())).toList(), CatalogJson::product)),
-            created(AdminRoute.tenant("POST", "/v1/provider/products", "product:create"), "Create a draft product",
-                    CatalogApi::createProduct)
-                    .takes("id:string!", "tenant:string", "name:string!", "version:string", "description:string",
-                            "tags:array", "docs_url:string", "visibility:string", "operations:array"),
-            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}", "product:read"), "Show a product",
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/products", "product:read"),
+                    "List the tenant's products",
+                    (a, c) -> CatalogJson.list(
+                            a.store.products(c.scope()).stream()
+                                    .filter(p -> c.scope().includes(p.tenant()))
+                                    .toList(),
+                            CatalogJson::product)),
+            created(
+                            AdminRoute.tenant("POST", "/v1/provider/products", "product:create"),
+                            "Create a draft product",
+                            CatalogApi::createProduct)
+                    .takes(
+                            "id:string!",
+                            "tenant:string",
+                            "name:string!",
+                            "version:string",
+                            "description:string",
+                            "tags:array",
+                            "docs_url:string",
+                            "visibility:string",
+                            "operations:array"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/products/{id}", "product:read"),
+                    "Show a product",
                     (a, c) -> CatalogJson.product(a.ownProduct(c, c.segment(3)))),
-            op(AdminRoute.tenant("PUT", "/v1/provider/products/{id}/operations", "product:update"),
-                    "Replace a product's operations", CatalogApi::putOperations)
+            op(
+                            AdminRoute.tenant("PUT", "/v1/provider/products/{id}/operations", "product:update"),
+                            "Replace a product's operations",
+                            CatalogApi::putOperations)
                     .takes("operations:array!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/products/{id}/state", "product:lifecycle"),
-                    "Publish, deprecate or retire a product", CatalogApi::moveProduct)
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/products/{id}/state", "product:lifecycle"),
+                            "Publish, deprecate or retire a product",
+                            CatalogApi::moveProduct)
                     .takes("state:string!", "reason:string"),
-            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/plans", "plan:read"), "List a product's plans",
-                    (a, c) -> CatalogJson.list(a.store.plans(c.scope(), a.ownProduct(c, c.segment(3)).id()),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/products/{id}/plans", "plan:read"),
+                    "List a product's plans",
+                    (a, c) -> CatalogJson.list(
+                            a.store.plans(
+                                    c.scope(), a.ownProduct(c, c.segment(3)).id()),
                             CatalogJson::plan)),
-            created(AdminRoute.tenant("POST", "/v1/provider/products/{id}/plans", "plan:create"),
-                    "Create a staging plan",
-                    CatalogApi::createPlan)
-                    .takes("name:string!", "auth_modes:array!", "limits:object", "operation_limits:object",
+            created(
+                            AdminRoute.tenant("POST", "/v1/provider/products/{id}/plans", "plan:create"),
+                            "Create a staging plan",
+                            CatalogApi::createPlan)
+                    .takes(
+                            "name:string!",
+                            "auth_modes:array!",
+                            "limits:object",
+                            "operation_limits:object",
                             "approval:string"),
-            op(AdminRoute.tenant("POST", "/v1/provider/plans/{id}/state", "plan:lifecycle"),
-                    "Publish, deprecate or close a plan (closing closes its subscriptions)", CatalogApi::movePlan)
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/plans/{id}/state", "plan:lifecycle"),
+                            "Publish, deprecate or close a plan (closing closes its subscriptions)",
+                            CatalogApi::movePlan)
                     .takes("state:string!", "reason:string"),
-            op(AdminRoute.tenant("GET", "/v1/provider/products/{id}/product-publishes", "publish:read"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/products/{id}/product-publishes", "publish:read"),
                     "List a product's publishes",
-                    (a, c) -> CatalogJson.list(a.store.publishes(c.scope(), a.ownProduct(c, c.segment(3)).id()),
+                    (a, c) -> CatalogJson.list(
+                            a.store.publishes(
+                                    c.scope(), a.ownProduct(c, c.segment(3)).id()),
                             CatalogJson::publish)),
-            created(AdminRoute.tenant("POST", "/v1/provider/products/{id}/product-publishes", "publish:create"),
-                    "Create a draft publish on a cluster and environment", CatalogApi::createPublish)
+            created(
+                            AdminRoute.tenant("POST", "/v1/provider/products/{id}/product-publishes", "publish:create"),
+                            "Create a draft publish on a cluster and environment",
+                            CatalogApi::createPublish)
                     .takes("cluster:string!", "environment:string!", "auth_mode:string!", "gateway_group:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/product-publishes/{id}/state", "publish:lifecycle"),
-                    "Publish or withdraw a product publish", CatalogApi::movePublish)
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/product-publishes/{id}/state", "publish:lifecycle"),
+                            "Publish or withdraw a product publish",
+                            CatalogApi::movePublish)
                     .takes("state:string!", "reason:string"),
-            op(AdminRoute.tenant("GET", "/v1/provider/subscriptions", "subscription:read"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/subscriptions", "subscription:read"),
                     "Subscriptions to the tenant's products",
-                    (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.PROVIDER),
-                            CatalogJson::subscription)),
-            op(AdminRoute.tenant("GET", "/v1/provider/subscriptions/{id}/usage", "subscription:read"),
+                    (a, c) -> CatalogJson.list(
+                            a.store.subscriptions(c.scope(), Side.PROVIDER), CatalogJson::subscription)),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/subscriptions/{id}/usage", "subscription:read"),
                     "Calls and refusals by reason of a subscription to the tenant's product (?hours=24)",
                     (a, c) -> a.usage(c, Side.PROVIDER)),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
-                    "Approve a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.ACTIVE, "approve"))
+            op(
+                            AdminRoute.tenant(
+                                    "POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
+                            "Approve a pending subscription",
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.ACTIVE, "approve"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/reject", "subscription:approve"),
-                    "Reject a pending subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.REJECTED, "reject"))
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/reject", "subscription:approve"),
+                            "Reject a pending subscription",
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.REJECTED, "reject"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/suspend", "subscription:suspend"),
-                    "Suspend a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.SUSPENDED, "suspend"))
+            op(
+                            AdminRoute.tenant(
+                                    "POST", "/v1/provider/subscriptions/{id}/suspend", "subscription:suspend"),
+                            "Suspend a subscription",
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.SUSPENDED, "suspend"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/resume", "subscription:suspend"),
-                    "Resume a suspended subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.ACTIVE, "resume"))
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/resume", "subscription:suspend"),
+                            "Resume a suspended subscription",
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.ACTIVE, "resume"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/close", "subscription:suspend"),
-                    "Close a subscription", (a, c) -> a.moveSubscription(c, Side.PROVIDER,
-                            SubscriptionState.CLOSED, "close"))
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/close", "subscription:suspend"),
+                            "Close a subscription",
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.CLOSED, "close"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/plan", "subscription:plan"),
-                    "Move a subscription to another plan, keeping its credentials",
-                    (a, c) -> a.changePlan(c, Side.PROVIDER))
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/plan", "subscription:plan"),
+                            "Move a subscription to another plan, keeping its credentials",
+                            (a, c) -> a.changePlan(c, Side.PROVIDER))
                     .takes("plan:string!", "reason:string!"),
-            op(AdminRoute.tenant("GET", "/v1/customer/products", "catalog:read"),
-                    "The published catalogue", (a, c) -> CatalogJson.list(a.store.products(c.scope()).stream()
-                            .filter(p -> p.state() == ProductState.PUBLISHED).toList(), CatalogJson::product)),
-            op(AdminRoute.tenant("GET", "/v1/customer/products/{id}/plans", "catalog:read"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/products", "catalog:read"),
+                    "The published catalogue",
+                    (a, c) -> CatalogJson.list(
+                            a.store.products(c.scope()).stream()
+                                    .filter(p -> p.state() == ProductState.PUBLISHED)
+                                    .toList(),
+                            CatalogJson::product)),
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/products/{id}/plans", "catalog:read"),
                     "A published product's plans open to subscription",
-                    (a, c) -> CatalogJson.list(a.store.plans(c.scope(), c.segment(3)).stream()
-                            .filter(p -> p.state().acceptsSubscriptions()).toList(), CatalogJson::plan)),
-            op(AdminRoute.tenant("GET", "/v1/customer/applications", "application:read"), "The tenant's applications",
+                    (a, c) -> CatalogJson.list(
+                            a.store.plans(c.scope(), c.segment(3)).stream()
+                                    .filter(p -> p.state().acceptsSubscriptions())
+                                    .toList(),
+                            CatalogJson::plan)),
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/applications", "application:read"),
+                    "The tenant's applications",
                     (a, c) -> CatalogJson.list(a.store.applications(c.scope()), CatalogJson::application)),
-            created(AdminRoute.tenant("POST", "/v1/customer/applications", "application:create"),
-                    "Create an application",
-                    CatalogApi::createApplication)
+            created(
+                            AdminRoute.tenant("POST", "/v1/customer/applications", "application:create"),
+                            "Create an application",
+                            CatalogApi::createApplication)
                     .takes("id:string", "tenant:string", "name:string!"),
-            op(AdminRoute.tenant("POST", "/v1/customer/applications/{id}/suspend", "application:suspend"),
-                    "Suspend an application: every call it makes is refused (application_suspended), whatever its"
-                            + " subscriptions say", (a, c) -> a.moveApplication(c, ApplicationState.SUSPENDED))
+            op(
+                            AdminRoute.tenant("POST", "/v1/customer/applications/{id}/suspend", "application:suspend"),
+                            "Suspend an application: every call it makes is refused (application_suspended), whatever its"
+                                    + " subscriptions say",
+                            (a, c) -> a.moveApplication(c, ApplicationState.SUSPENDED))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/customer/applications/{id}/resume", "application:suspend"),
-                    "Resume a suspended application", (a, c) -> a.moveApplication(c, ApplicationState.ACTIVE))
+            op(
+                            AdminRoute.tenant("POST", "/v1/customer/applications/{id}/resume", "application:suspend"),
+                            "Resume a suspended application",
+                            (a, c) -> a.moveApplication(c, ApplicationState.ACTIVE))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("GET", "/v1/customer/subscriptions", "subscription:read"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/subscriptions", "subscription:read"),
                     "The tenant's applications' subscriptions",
-                    (a, c) -> CatalogJson.list(a.store.subscriptions(c.scope(), Side.CUSTOMER),
-                            CatalogJson::subscription)),
-            op(AdminRoute.tenant("GET", "/v1/customer/subscriptions/{id}/usage", "subscription:read"),
+                    (a, c) -> CatalogJson.list(
+                            a.store.subscriptions(c.scope(), Side.CUSTOMER), CatalogJson::subscription)),
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/subscriptions/{id}/usage", "subscription:read"),
                     "Calls and refusals by reason of one of the tenant's subscriptions (?hours=24)",
                     (a, c) -> a.usage(c, Side.CUSTOMER)),
-            created(AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
-                    "Subscribe an application to a plan of a product publish", CatalogApi::subscribe)
+            created(
+                            AdminRoute.tenant("POST", "/v1/customer/subscriptions", "subscription:create"),
+                            "Subscribe an application to a plan of a product publish",
+                            CatalogApi::subscribe)
                     .takes("application:string!", "product_publish:string!", "plan:string!"),
-            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/plan", "subscription:plan"),
-                    "Move to another plan that needs no approval", (a, c) -> a.changePlan(c, Side.CUSTOMER))
+            op(
+                            AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/plan", "subscription:plan"),
+                            "Move to another plan that needs no approval",
+                            (a, c) -> a.changePlan(c, Side.CUSTOMER))
                     .takes("plan:string!", "reason:string!"),
-            op(AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/close", "subscription:close"),
-                    "Close a subscription", (a, c) -> a.moveSubscription(c, Side.CUSTOMER,
-                            SubscriptionState.CLOSED, "close"))
+            op(
+                            AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/close", "subscription:close"),
+                            "Close a subscription",
+                            (a, c) -> a.moveSubscription(c, Side.CUSTOMER, SubscriptionState.CLOSED, "close"))
                     .takes("reason:string!"),
-            op(AdminRoute.tenant("GET", "/v1/customer/credentials", "credential:read"), "The tenant's credentials",
+            op(
+                    AdminRoute.tenant("GET", "/v1/customer/credentials", "credential:read"),
+                    "The tenant's credentials",
                     (a, c) -> CatalogJson.list(a.store.credentials(c.scope()), CatalogJson::credential)),
-            created(AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
-                    "Bind an API key or a Keycloak client to an application", CatalogApi::addCredential)
-                    .takes("kind:string!", "application:string!", "id:string", "subscriptions:array", "expires_at:string"),
-            op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
-                    "Rotate to a successor; the predecessor works for the overlap window", CatalogApi::rotate)
+            created(
+                            AdminRoute.tenant("POST", "/v1/customer/credentials", "credential:create"),
+                            "Bind an API key or a Keycloak client to an application",
+                            CatalogApi::addCredential)
+                    .takes(
+                            "kind:string!",
+                            "application:string!",
+                            "id:string",
+                            "subscriptions:array",
+                            "expires_at:string"),
+            op(
+                            AdminRoute.tenant(
+                                    "POST", "/v1/customer/credentials/{kind}/{id}/rotate", "credential:rotate"),
+                            "Rotate to a successor; the predecessor works for the overlap window",
+                            CatalogApi::rotate)
                     .takes("successor:string", "overlap:string"),
-            op(AdminRoute.tenant("POST", "/v1/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
-                    "Revoke a credential", CatalogApi::revoke)
+            op(
+                            AdminRoute.tenant(
+                                    "POST", "/v1/customer/credentials/{kind}/{id}/revoke", "credential:revoke"),
+                            "Revoke a credential",
+                            CatalogApi::revoke)
                     .takes("reason:string!"),
             op(AdminRoute.open("GET", "/v1/openapi.json"), "This document", (a, c) -> {
                 throw new IllegalStateException("the open document is answered before admission");
             }));
 
     /** The operations as declared: the gate admits from their routes and the API dispatches to their handlers. */
-    private static final AdminOperations<Handler> TABLE = new AdminOperations<>(
-            OPERATIONS.stream().map(Operation::declared).toList());
+    private static final AdminOperations<Handler> TABLE =
+            new AdminOperations<>(OPERATIONS.stream().map(Operation::declared).toList());
     /** Every route, for the route-coverage test and the server that mounts them. */
     public static final List<AdminRoute> ROUTES = TABLE.routes();
 
@@ -271,16 +373,27 @@ public final class CatalogApi implements HttpHandler {
      * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
      * @param gateway serves a product publish as a revision of its gateway group (the xDS controller)
      */
-    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
-                      GatewayServing gateway) {
+    public CatalogApi(
+            CatalogStore store,
+            AdminGate gate,
+            AdminEvents events,
+            Clock clock,
+            String domain,
+            GatewayServing gateway) {
         this(store, gate, events, clock, domain, Optional.empty(), gateway);
     }
 
     /**
      * @param keycloak where OAuth2 credentials are created (client credentials); empty: only API keys can be bound
      */
-    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
-                      Optional<KeycloakClients> keycloak, GatewayServing gateway) {
+    public CatalogApi(
+            CatalogStore store,
+            AdminGate gate,
+            AdminEvents events,
+            Clock clock,
+            String domain,
+            Optional<KeycloakClients> keycloak,
+            GatewayServing gateway) {
         this(store, gate, events, clock, domain, keycloak, gateway, openApiBytes());
     }
 
@@ -288,8 +401,15 @@ public final class CatalogApi implements HttpHandler {
      * @param openApi the document {@code GET /v1/openapi.json} answers: on the controller's admin port, the port's one
      *     document (the same bytes as {@code /openapi.json}), which lists this API's operations among the others
      */
-    public CatalogApi(CatalogStore store, AdminGate gate, AdminEvents events, Clock clock, String domain,
-                      Optional<KeycloakClients> keycloak, GatewayServing gateway, byte[] openApi) {
+    public CatalogApi(
+            CatalogStore store,
+            AdminGate gate,
+            AdminEvents events,
+            Clock clock,
+            String domain,
+            Optional<KeycloakClients> keycloak,
+            GatewayServing gateway,
+            byte[] openApi) {
         this.openApi = openApi.clone();
         this.store = store;
         this.router = new AdminRouter(TABLE.routes(), gate);
@@ -313,15 +433,21 @@ public final class CatalogApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
                 sendBytes(exchange, 200, openApi);
                 return;
             }
-            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
-                    () -> new AdminJson.Refusal(404, "no operation " + method + " "
-                            + exchange.getRequestURI().getPath()));
+            AdminRouter.Admitted admitted = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    segments,
+                    () -> new AdminJson.Refusal(
+                            404,
+                            "no operation " + method + " "
+                                    + exchange.getRequestURI().getPath()));
             JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
             AdminAnswer answer = run(exchange, admitted, segments, body, requestId);
             send(exchange, answer.status(), answer.body());
@@ -342,12 +468,18 @@ public final class CatalogApi implements HttpHandler {
      * scoping and the same admin-trail row as over HTTP. {@code exchange} is the caller's request (its query is read
      * by the usage operation).
      */
-    public AdminAnswer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
-                                 JsonNode body, String requestId) {
+    public AdminAnswer invokeAdmitted(
+            HttpExchange exchange,
+            String method,
+            String path,
+            AdminGate.Admitted admitted,
+            JsonNode body,
+            String requestId) {
         List<String> segments = AdminRouter.segments(path);
         return switch (router.readmit(method, segments, admitted)) {
-            case AdminRouter.Admitted a when !a.route().isOpen() -> run(exchange, a, segments, body.isObject() ? body
-                    : CatalogJson.MAPPER.createObjectNode(), requestId);
+            case AdminRouter.Admitted a
+            when !a.route().isOpen() ->
+                run(exchange, a, segments, body.isObject() ? body : CatalogJson.MAPPER.createObjectNode(), requestId);
             case AdminRouter.Admitted a -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
             case AdminRouter.Unrouted u -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
             case AdminRouter.Refused r -> new AdminAnswer(r.status(), AdminJson.error(r.message()));
@@ -355,24 +487,35 @@ public final class CatalogApi implements HttpHandler {
     }
 
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
-    private AdminAnswer run(HttpExchange exchange, AdminRouter.Admitted admitted, List<String> segments, JsonNode body,
-                       String requestId) {
+    private AdminAnswer run(
+            HttpExchange exchange,
+            AdminRouter.Admitted admitted,
+            List<String> segments,
+            JsonNode body,
+            String requestId) {
         AdminOperation<Handler> op = TABLE.operation(admitted.route());
         try {
             Scope target = op.route().scope().apply(segments);
             TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
-            Call call = new Call(exchange, admitted.caller(), admitted.admission().decision().roleUsed(), requestId,
-                    segments, tenants, body);
+            Call call = new Call(
+                    exchange,
+                    admitted.caller(),
+                    admitted.admission().decision().roleUsed(),
+                    requestId,
+                    segments,
+                    tenants,
+                    body);
             return new AdminAnswer(op.status(), op.handler().handle(this, call));
         } catch (AdminJson.Refusal e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (CatalogRefusal e) {
-            int status = switch (e.kind()) {
-                case NOT_FOUND -> 404;
-                case CONFLICT -> 409;
-                case INVALID -> 422;
-                case FORBIDDEN -> 403;
-            };
+            int status =
+                    switch (e.kind()) {
+                        case NOT_FOUND -> 404;
+                        case CONFLICT -> 409;
+                        case INVALID -> 422;
+                        case FORBIDDEN -> 403;
+                    };
             return new AdminAnswer(status, AdminJson.error(e.getMessage()));
         } catch (TransitionRefused e) {
             return new AdminAnswer(409, AdminJson.error(e.getMessage()));
@@ -380,8 +523,8 @@ public final class CatalogApi implements HttpHandler {
             return new AdminAnswer(422, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("catalogue request {} failed", requestId, e);
-            return new AdminAnswer(500, AdminJson.error(
-                    "internal error, see the controller log for request " + requestId));
+            return new AdminAnswer(
+                    500, AdminJson.error("internal error, see the controller log for request " + requestId));
         }
     }
 
@@ -391,19 +534,29 @@ public final class CatalogApi implements HttpHandler {
         Set<String> caps = new LinkedHashSet<>();
         c.body().path("capabilities").forEach(n -> caps.add(n.asText()));
         Map<String, Set<String>> groups = gatewayGroups(c.body().path("gateway_groups"));
-        Cluster cluster = store.putCluster(new Cluster(c.segment(3), required(c, "region"),
-                optional(c, "provider"), caps), groups);
+        Cluster cluster = store.putCluster(
+                new Cluster(c.segment(3), required(c, "region"), optional(c, "provider"), caps), groups);
         ObjectNode out = (ObjectNode) CatalogJson.cluster(cluster);
         ObjectNode assigned = out.putObject("gateway_groups");
         groups.forEach((g, tenants) -> tenants.stream().sorted().forEach(assigned.withArray(g)::add));
-        return changed(c, "cluster:update", "cluster/" + cluster.id(), "registered"
-                + (groups.isEmpty() ? "" : ", groups " + new java.util.TreeMap<>(groups)), "", out);
+        return changed(
+                c,
+                "cluster:update",
+                "cluster/" + cluster.id(),
+                "registered" + (groups.isEmpty() ? "" : ", groups " + new java.util.TreeMap<>(groups)),
+                "",
+                out);
     }
 
     private JsonNode deleteCluster(Call c) {
         String why = requiredReason(c);
         store.deleteCluster(c.segment(3));
-        return changed(c, "cluster:delete", "cluster/" + c.segment(3), "decommissioned: " + why, "",
+        return changed(
+                c,
+                "cluster:delete",
+                "cluster/" + c.segment(3),
+                "decommissioned: " + why,
+                "",
                 CatalogJson.MAPPER.createObjectNode().put("deleted", c.segment(3)));
     }
 
@@ -413,8 +566,10 @@ public final class CatalogApi implements HttpHandler {
             return Map.of();
         }
         if (!node.isObject()) {
-            throw new AdminJson.Refusal(422, "gateway_groups: an object of group name to the tenants that publish"
-                    + " into it, e.g. {\"edge-prod\": [\"acme\"]}");
+            throw new AdminJson.Refusal(
+                    422,
+                    "gateway_groups: an object of group name to the tenants that publish"
+                            + " into it, e.g. {\"edge-prod\": [\"acme\"]}");
         }
         Map<String, Set<String>> out = new java.util.TreeMap<>();
         for (var e : (Iterable<Map.Entry<String, JsonNode>>) node::fields) {
@@ -439,11 +594,16 @@ public final class CatalogApi implements HttpHandler {
     private JsonNode createTenant(Call c) {
         Tenant tenant = new Tenant(required(c, "id"), optional(c, "display_name"));
         boolean created = store.createTenant(tenant);
-        com.fasterxml.jackson.databind.node.ObjectNode body = (com.fasterxml.jackson.databind.node.ObjectNode)
-                CatalogJson.tenant(tenant);
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+                (com.fasterxml.jackson.databind.node.ObjectNode) CatalogJson.tenant(tenant);
         body.put("created", created);
-        return changed(c, "tenant:create", "tenant/" + tenant.id(), created ? "created" : "already existed",
-                tenant.id(), body);
+        return changed(
+                c,
+                "tenant:create",
+                "tenant/" + tenant.id(),
+                created ? "created" : "already existed",
+                tenant.id(),
+                body);
     }
 
     // ------------------------------------------------------------------ provider
@@ -453,27 +613,46 @@ public final class CatalogApi implements HttpHandler {
         List<Product.Operation> ops = operations(c.body().path("operations"));
         List<String> tags = new ArrayList<>();
         c.body().path("tags").forEach(t -> tags.add(t.asText()));
-        Product.Visibility visibility = parseEnum(Product.Visibility.class,
-                c.body().path("visibility").asText("private"), "visibility");
-        Product p = store.createProduct(c.scope(), new Product(required(c, "id"), tenant, required(c, "name"),
-                c.body().path("version").asText("1"), optional(c, "description"), tags, optional(c, "docs_url"),
-                visibility, ProductState.DRAFT, ops), c.caller().actor());
+        Product.Visibility visibility =
+                parseEnum(Product.Visibility.class, c.body().path("visibility").asText("private"), "visibility");
+        Product p = store.createProduct(
+                c.scope(),
+                new Product(
+                        required(c, "id"),
+                        tenant,
+                        required(c, "name"),
+                        c.body().path("version").asText("1"),
+                        optional(c, "description"),
+                        tags,
+                        optional(c, "docs_url"),
+                        visibility,
+                        ProductState.DRAFT,
+                        ops),
+                c.caller().actor());
         return changed(c, "product:create", "product/" + p.id(), "created draft", p.tenant(), CatalogJson.product(p));
     }
 
     private JsonNode putOperations(Call c) {
-        Product p = store.putOperations(c.scope(), ownProduct(c, c.segment(3)).id(),
+        Product p = store.putOperations(
+                c.scope(),
+                ownProduct(c, c.segment(3)).id(),
                 operations(c.body().path("operations")),
                 c.caller().actor());
-        return changed(c, "product:update", "product/" + p.id(), "operations replaced", p.tenant(),
-                CatalogJson.product(p));
+        return changed(
+                c, "product:update", "product/" + p.id(), "operations replaced", p.tenant(), CatalogJson.product(p));
     }
 
     private JsonNode moveProduct(Call c) {
         ProductState to = parseEnum(ProductState.class, required(c, "state"), "state");
-        Product p = store.moveProduct(c.scope(), ownProduct(c, c.segment(3)).id(), to, c.caller().actor());
-        return changed(c, "product:lifecycle", "product/" + p.id(), "now " + CatalogJson.lower(to) + reason(c),
-                p.tenant(), CatalogJson.product(p));
+        Product p = store.moveProduct(
+                c.scope(), ownProduct(c, c.segment(3)).id(), to, c.caller().actor());
+        return changed(
+                c,
+                "product:lifecycle",
+                "product/" + p.id(),
+                "now " + CatalogJson.lower(to) + reason(c),
+                p.tenant(),
+                CatalogJson.product(p));
     }
 
     private JsonNode createPlan(Call c) {
@@ -484,35 +663,64 @@ public final class CatalogApi implements HttpHandler {
             throw new AdminJson.Refusal(422, "auth_modes: name at least one of none, apikey, oauth2");
         }
         String name = required(c, "name");
-        Plan plan = store.createPlan(c.scope(), new Plan(p.id() + "-" + name, p.id(), name, PlanState.STAGING,
-                PlanLimitsJson.parse(c.body().get("limits"), "limits"),
-                PlanLimitsJson.parseOperations(c.body().get("operation_limits"), "operation_limits"),
-                parseEnum(Plan.Approval.class, c.body().path("approval").asText("auto"), "approval"), modes));
+        Plan plan = store.createPlan(
+                c.scope(),
+                new Plan(
+                        p.id() + "-" + name,
+                        p.id(),
+                        name,
+                        PlanState.STAGING,
+                        PlanLimitsJson.parse(c.body().get("limits"), "limits"),
+                        PlanLimitsJson.parseOperations(c.body().get("operation_limits"), "operation_limits"),
+                        parseEnum(Plan.Approval.class, c.body().path("approval").asText("auto"), "approval"),
+                        modes));
         return changed(c, "plan:create", "plan/" + plan.id(), "created staging", p.tenant(), CatalogJson.plan(plan));
     }
 
     private JsonNode movePlan(Call c) {
         PlanState to = parseEnum(PlanState.class, required(c, "state"), "state");
         Plan plan = store.movePlan(c.scope(), c.segment(3), to, c.caller().actor());
-        return changed(c, "plan:lifecycle", "plan/" + plan.id(), "now " + CatalogJson.lower(to) + reason(c), "",
+        return changed(
+                c,
+                "plan:lifecycle",
+                "plan/" + plan.id(),
+                "now " + CatalogJson.lower(to) + reason(c),
+                "",
                 CatalogJson.plan(plan));
     }
 
     private JsonNode createPublish(Call c) {
         Product p = ownProduct(c, c.segment(3));
-        var pub = store.createPublish(c.scope(), p.id(), required(c, "cluster"),
+        var pub = store.createPublish(
+                c.scope(),
+                p.id(),
+                required(c, "cluster"),
                 parseEnum(Environment.class, required(c, "environment"), "environment"),
-                parseEnum(AuthMode.class, required(c, "auth_mode"), "auth_mode"), domain, required(c, "gateway_group"));
-        return changed(c, "publish:create", "product-publish/" + pub.id(), "created draft on " + pub.host().name(),
-                p.tenant(), CatalogJson.publish(pub));
+                parseEnum(AuthMode.class, required(c, "auth_mode"), "auth_mode"),
+                domain,
+                required(c, "gateway_group"));
+        return changed(
+                c,
+                "publish:create",
+                "product-publish/" + pub.id(),
+                "created draft on " + pub.host().name(),
+                p.tenant(),
+                CatalogJson.publish(pub));
     }
 
     private JsonNode movePublish(Call c) {
         PublishState to = parseEnum(PublishState.class, required(c, "state"), "state");
         String why = reason(c);
-        CatalogStore.Moved moved = store.movePublish(c.scope(), c.segment(3), to, gateway, new GatewayServing.Change(
-                c.caller().actor(), "product publish " + c.segment(3) + " " + CatalogJson.lower(to) + why,
-                c.requestId(), c.caller().person()));
+        CatalogStore.Moved moved = store.movePublish(
+                c.scope(),
+                c.segment(3),
+                to,
+                gateway,
+                new GatewayServing.Change(
+                        c.caller().actor(),
+                        "product publish " + c.segment(3) + " " + CatalogJson.lower(to) + why,
+                        c.requestId(),
+                        c.caller().person()));
         ObjectNode out = (ObjectNode) CatalogJson.publish(moved.publish());
         ObjectNode served = out.putObject("gateway");
         moved.gateway().revision().ifPresent(r -> served.put("revision", r));
@@ -520,29 +728,52 @@ public final class CatalogApi implements HttpHandler {
         if (moved.gateway().request().isPresent()) {
             c.exchange().getResponseHeaders().set("x-meshguard-awaiting-approval", "true");
         }
-        return changed(c, "publish:lifecycle", "product-publish/" + moved.publish().id(), "now "
-                + CatalogJson.lower(to) + moved.gateway().revision().map(r -> ", served by revision " + r)
-                .orElse(", waiting in publish request " + moved.gateway().request().orElse(0L)) + why,
-                ownProduct(c, moved.publish().productId()).tenant(), out);
+        return changed(
+                c,
+                "publish:lifecycle",
+                "product-publish/" + moved.publish().id(),
+                "now "
+                        + CatalogJson.lower(to)
+                        + moved.gateway()
+                                .revision()
+                                .map(r -> ", served by revision " + r)
+                                .orElse(", waiting in publish request "
+                                        + moved.gateway().request().orElse(0L))
+                        + why,
+                ownProduct(c, moved.publish().productId()).tenant(),
+                out);
     }
 
     private JsonNode moveSubscription(Call c, Side side, SubscriptionState to, String verb) {
         String why = requiredReason(c);
-        Subscription s = store.moveSubscription(c.scope(), side, c.segment(3), to, c.caller().person(), why);
-        return changed(c, "subscription:" + verb, "subscription/" + s.id(), verb + ": " + why, "",
+        Subscription s = store.moveSubscription(
+                c.scope(), side, c.segment(3), to, c.caller().person(), why);
+        return changed(
+                c,
+                "subscription:" + verb,
+                "subscription/" + s.id(),
+                verb + ": " + why,
+                "",
                 CatalogJson.subscription(s));
     }
 
     private JsonNode changePlan(Call c, Side side) {
         String why = requiredReason(c);
-        Subscription s = store.changePlan(c.scope(), side, c.segment(3), required(c, "plan"), c.caller().actor(), why);
+        Subscription s = store.changePlan(
+                c.scope(), side, c.segment(3), required(c, "plan"), c.caller().actor(), why);
         // the quota already used carries over: counters are keyed by subscription, not plan (docs/products.md)
-        return changed(c, "subscription:plan", "subscription/" + s.id(), "plan now " + s.planId()
-                + " (quota used so far carries over): " + why, "", CatalogJson.subscription(s));
+        return changed(
+                c,
+                "subscription:plan",
+                "subscription/" + s.id(),
+                "plan now " + s.planId() + " (quota used so far carries over): " + why,
+                "",
+                CatalogJson.subscription(s));
     }
 
     private JsonNode usage(Call c, Side side) {
-        String query = Optional.ofNullable(c.exchange().getRequestURI().getRawQuery()).orElse("");
+        String query =
+                Optional.ofNullable(c.exchange().getRequestURI().getRawQuery()).orElse("");
         int hours = 24;
         for (String part : query.split("&")) {
             if (part.startsWith("hours=")) {
@@ -553,16 +784,23 @@ public final class CatalogApi implements HttpHandler {
                 hours = Integer.parseInt(v);
             }
         }
-        SubscriptionUsage u = store.usage(c.scope(), side, c.segment(3), clock.instant().minus(Duration.ofHours(hours)));
-        ObjectNode out = CatalogJson.MAPPER.createObjectNode().put("subscription", u.subscription())
-                .put("from", u.from().toString()).put("calls", u.calls()).put("allowed", u.allowed());
+        SubscriptionUsage u =
+                store.usage(c.scope(), side, c.segment(3), clock.instant().minus(Duration.ofHours(hours)));
+        ObjectNode out = CatalogJson.MAPPER
+                .createObjectNode()
+                .put("subscription", u.subscription())
+                .put("from", u.from().toString())
+                .put("calls", u.calls())
+                .put("allowed", u.allowed());
         ObjectNode refused = out.putObject("refused_by_reason");
         u.refusedByReason().forEach(refused::put);
         ObjectNode byCredential = out.putObject("by_credential");
         u.byCredential().forEach(byCredential::put);
         ObjectNode quotas = out.putObject("quotas");
-        u.quotas().forEach((counter, q) -> quotas.putObject(counter).put("used", q.used())
-                .put("period_start", q.periodStart().toString()).put("period_end", q.periodEnd().toString()));
+        u.quotas().forEach((counter, q) -> quotas.putObject(counter)
+                .put("used", q.used())
+                .put("period_start", q.periodStart().toString())
+                .put("period_end", q.periodEnd().toString()));
         return out;
     }
 
@@ -570,26 +808,45 @@ public final class CatalogApi implements HttpHandler {
 
     private JsonNode createApplication(Call c) {
         String tenant = tenantFor(c);
-        Application app = store.createApplication(c.scope(), new Application(
-                Optional.ofNullable(c.body().path("id").textValue()).orElse("app-" + UUID.randomUUID()), tenant,
-                required(c, "name"), ApplicationState.ACTIVE), c.caller().actor());
-        return changed(c, "application:create", "application/" + app.id(), "created", tenant,
-                CatalogJson.application(app));
+        Application app = store.createApplication(
+                c.scope(),
+                new Application(
+                        Optional.ofNullable(c.body().path("id").textValue()).orElse("app-" + UUID.randomUUID()),
+                        tenant,
+                        required(c, "name"),
+                        ApplicationState.ACTIVE),
+                c.caller().actor());
+        return changed(
+                c, "application:create", "application/" + app.id(), "created", tenant, CatalogJson.application(app));
     }
 
     private JsonNode moveApplication(Call c, ApplicationState to) {
         String why = requiredReason(c);
         Application app = store.moveApplication(c.scope(), c.segment(3), to);
         String verb = to == ApplicationState.SUSPENDED ? "suspend" : "resume";
-        return changed(c, "application:" + verb, "application/" + app.id(), verb + ": " + why, app.tenant(),
+        return changed(
+                c,
+                "application:" + verb,
+                "application/" + app.id(),
+                verb + ": " + why,
+                app.tenant(),
                 CatalogJson.application(app));
     }
 
     private JsonNode subscribe(Call c) {
-        Subscription s = store.subscribe(c.scope(), required(c, "application"), required(c, "product_publish"),
-                required(c, "plan"), c.caller().person());
-        return changed(c, "subscription:create", "subscription/" + s.id(), "requested, now "
-                + CatalogJson.lower(s.state()), "", CatalogJson.subscription(s));
+        Subscription s = store.subscribe(
+                c.scope(),
+                required(c, "application"),
+                required(c, "product_publish"),
+                required(c, "plan"),
+                c.caller().person());
+        return changed(
+                c,
+                "subscription:create",
+                "subscription/" + s.id(),
+                "requested, now " + CatalogJson.lower(s.state()),
+                "",
+                CatalogJson.subscription(s));
     }
 
     private JsonNode addCredential(Call c) {
@@ -601,10 +858,23 @@ public final class CatalogApi implements HttpHandler {
         if (kind == AuthMode.OAUTH2) {
             return createOAuthClient(c, application, subs, expiresAt);
         }
-        Credential cr = store.addCredential(c.scope(), new Credential(required(c, "id"), kind, application,
-                CredentialState.ACTIVE, expiresAt, Optional.empty(), subs));
-        return changed(c, "credential:create", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(), "bound to "
-                + cr.applicationId(), "", CatalogJson.credential(cr));
+        Credential cr = store.addCredential(
+                c.scope(),
+                new Credential(
+                        required(c, "id"),
+                        kind,
+                        application,
+                        CredentialState.ACTIVE,
+                        expiresAt,
+                        Optional.empty(),
+                        subs));
+        return changed(
+                c,
+                "credential:create",
+                "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
+                "bound to " + cr.applicationId(),
+                "",
+                CatalogJson.credential(cr));
     }
 
     /**
@@ -612,11 +882,13 @@ public final class CatalogApi implements HttpHandler {
      * this one answer. The application is checked first, so no client is created for another tenant's application.
      */
     private JsonNode createOAuthClient(Call c, String application, Set<String> subs, Optional<Instant> expiresAt) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422,
-                "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
-        Application app = store.applications(c.scope()).stream().filter(a -> a.id().equals(application)).findFirst()
-                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND,
-                        "application " + application + " not found"));
+        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(
+                422, "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
+        Application app = store.applications(c.scope()).stream()
+                .filter(a -> a.id().equals(application))
+                .findFirst()
+                .orElseThrow(() ->
+                        new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "application " + application + " not found"));
         String clientId = application + "-" + UUID.randomUUID().toString().substring(0, 8);
         KeycloakClients.Created created;
         try {
@@ -624,11 +896,24 @@ public final class CatalogApi implements HttpHandler {
         } catch (KeycloakClients.ProvisioningFailed e) {
             throw new AdminJson.Refusal(502, "the identity provider refused the client: " + e.getMessage());
         }
-        Credential cr = store.addCredential(c.scope(), new Credential(clientId, AuthMode.OAUTH2, application,
-                CredentialState.ACTIVE, expiresAt, Optional.empty(), subs));
+        Credential cr = store.addCredential(
+                c.scope(),
+                new Credential(
+                        clientId,
+                        AuthMode.OAUTH2,
+                        application,
+                        CredentialState.ACTIVE,
+                        expiresAt,
+                        Optional.empty(),
+                        subs));
         ObjectNode out = ((ObjectNode) CatalogJson.credential(cr).deepCopy());
-        changed(c, "credential:create", "credential/oauth2/" + clientId, "Keycloak client created for "
-                + application, "", CatalogJson.credential(cr));
+        changed(
+                c,
+                "credential:create",
+                "credential/oauth2/" + clientId,
+                "Keycloak client created for " + application,
+                "",
+                CatalogJson.credential(cr));
         // the secret is in this answer only: not in the trail, the digest or any log
         return out.put("client_secret", created.secret()).put("client_secret_shown_once", true);
     }
@@ -647,8 +932,8 @@ public final class CatalogApi implements HttpHandler {
         try {
             at = java.time.OffsetDateTime.parse(text).toInstant();
         } catch (java.time.format.DateTimeParseException e) {
-            throw new AdminJson.Refusal(422, "expires_at: '" + text + "' is not a time with an offset, e.g."
-                    + " 2027-01-31T00:00:00Z");
+            throw new AdminJson.Refusal(
+                    422, "expires_at: '" + text + "' is not a time with an offset, e.g." + " 2027-01-31T00:00:00Z");
         }
         if (!at.isAfter(clock.instant())) {
             throw new AdminJson.Refusal(422, "expires_at: " + at + " is not in the future");
@@ -664,18 +949,36 @@ public final class CatalogApi implements HttpHandler {
         Duration overlap = overlap(c.body().path("overlap").asText("24h"));
         String successor = required(c, "successor");
         Credential old = store.credentials(c.scope()).stream()
-                .filter(x -> x.kind() == kind && x.id().equals(c.segment(4))).findFirst()
+                .filter(x -> x.kind() == kind && x.id().equals(c.segment(4)))
+                .findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
         // the successor keeps the predecessor's end: a rotation renews the secret, not the term it was granted for
-        Credential next = store.addCredential(c.scope(), new Credential(successor, kind, old.applicationId(),
-                CredentialState.ACTIVE, old.expiresAt(), Optional.empty(), old.subscriptionIds()));
-        Credential moved = store.moveCredential(c.scope(), kind, old.id(), CredentialState.ROTATING,
+        Credential next = store.addCredential(
+                c.scope(),
+                new Credential(
+                        successor,
+                        kind,
+                        old.applicationId(),
+                        CredentialState.ACTIVE,
+                        old.expiresAt(),
+                        Optional.empty(),
+                        old.subscriptionIds()));
+        Credential moved = store.moveCredential(
+                c.scope(),
+                kind,
+                old.id(),
+                CredentialState.ROTATING,
                 Optional.of(clock.instant().plus(overlap)));
         ObjectNode out = CatalogJson.MAPPER.createObjectNode();
         out.set("predecessor", CatalogJson.credential(moved));
         out.set("successor", CatalogJson.credential(next));
-        return changed(c, "credential:rotate", "credential/" + CatalogJson.lower(kind) + "/" + old.id(),
-                "rotating to " + successor + ", predecessor valid for " + overlap, "", out);
+        return changed(
+                c,
+                "credential:rotate",
+                "credential/" + CatalogJson.lower(kind) + "/" + old.id(),
+                "rotating to " + successor + ", predecessor valid for " + overlap,
+                "",
+                out);
     }
 
     /**
@@ -684,15 +987,22 @@ public final class CatalogApi implements HttpHandler {
      * expiry; revoke the credential to cut those too.
      */
     private JsonNode rotateClientSecret(Call c) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(422,
-                "OAuth2 credentials need catalog.keycloak.*"));
+        KeycloakClients idp =
+                keycloak.orElseThrow(() -> new AdminJson.Refusal(422, "OAuth2 credentials need catalog.keycloak.*"));
         Credential cr = store.credentials(c.scope()).stream()
-                .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4))).findFirst()
+                .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4)))
+                .findFirst()
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
         KeycloakClients.Created fresh = idp.regenerateSecret(cr.id());
-        changed(c, "credential:rotate", "credential/oauth2/" + cr.id(), "new client secret; the old one no longer"
-                + " signs in", "", CatalogJson.credential(cr));
-        return ((ObjectNode) CatalogJson.credential(cr).deepCopy()).put("client_secret", fresh.secret())
+        changed(
+                c,
+                "credential:rotate",
+                "credential/oauth2/" + cr.id(),
+                "new client secret; the old one no longer" + " signs in",
+                "",
+                CatalogJson.credential(cr));
+        return ((ObjectNode) CatalogJson.credential(cr).deepCopy())
+                .put("client_secret", fresh.secret())
                 .put("client_secret_shown_once", true);
     }
 
@@ -704,14 +1014,20 @@ public final class CatalogApi implements HttpHandler {
             // extauthz already refuses the client's live tokens (the pushed state says revoked); Keycloak issues none
             keycloak.ifPresent(idp -> idp.disable(cr.id()));
         }
-        return changed(c, "credential:revoke", "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
-                "revoked: " + why, "", CatalogJson.credential(cr));
+        return changed(
+                c,
+                "credential:revoke",
+                "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
+                "revoked: " + why,
+                "",
+                CatalogJson.credential(cr));
     }
 
     // ------------------------------------------------------------------ helpers
 
     Product ownProduct(Call c, String id) {
-        return store.product(c.scope(), id).filter(p -> c.scope().includes(p.tenant()))
+        return store.product(c.scope(), id)
+                .filter(p -> c.scope().includes(p.tenant()))
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "product " + id + " not found"));
     }
 
@@ -727,13 +1043,28 @@ public final class CatalogApi implements HttpHandler {
         if (!c.scope().all() && c.scope().tenants().size() == 1) {
             return c.scope().tenants().iterator().next();
         }
-        throw new AdminJson.Refusal(422, "tenant: required, the caller acts for "
-                + (c.scope().all() ? "every tenant" : "tenants " + c.scope().tenants().stream().sorted().toList()));
+        throw new AdminJson.Refusal(
+                422,
+                "tenant: required, the caller acts for "
+                        + (c.scope().all()
+                                ? "every tenant"
+                                : "tenants "
+                                        + c.scope().tenants().stream().sorted().toList()));
     }
 
     private JsonNode changed(Call c, String action, String target, String outcome, String tenant, JsonNode after) {
-        events.record(new AdminEvent(clock.instant(), c.caller().actor(), c.caller().method().label(), c.roleUsed(),
-                tenant, c.caller().source(), c.requestId(), action, target, "changed: " + outcome, "",
+        events.record(new AdminEvent(
+                clock.instant(),
+                c.caller().actor(),
+                c.caller().method().label(),
+                c.roleUsed(),
+                tenant,
+                c.caller().source(),
+                c.requestId(),
+                action,
+                target,
+                "changed: " + outcome,
+                "",
                 digest(after)));
         return after;
     }
@@ -744,8 +1075,11 @@ public final class CatalogApi implements HttpHandler {
         }
         List<Product.Operation> ops = new ArrayList<>();
         for (JsonNode o : node) {
-            ops.add(new Product.Operation(o.path("id").asText(), o.path("api").asText(),
-                    o.path("method").asText().toUpperCase(Locale.ROOT), o.path("path").asText()));
+            ops.add(new Product.Operation(
+                    o.path("id").asText(),
+                    o.path("api").asText(),
+                    o.path("method").asText().toUpperCase(Locale.ROOT),
+                    o.path("path").asText()));
         }
         return ops;
     }
@@ -777,8 +1111,8 @@ public final class CatalogApi implements HttpHandler {
     private static String requiredReason(Call c) {
         String why = c.body().path("reason").asText("").strip();
         if (why.isEmpty()) {
-            throw new AdminJson.Refusal(422,
-                    "reason: required; it is kept with the subscription and in the admin trail");
+            throw new AdminJson.Refusal(
+                    422, "reason: required; it is kept with the subscription and in the admin trail");
         }
         return why.length() > 1000 ? why.substring(0, 1000) : why;
     }
@@ -822,8 +1156,9 @@ public final class CatalogApi implements HttpHandler {
 
     private static String digest(JsonNode value) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(value.toString().getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256")
+                            .digest(value.toString().getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }

@@ -10,9 +10,9 @@ import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimitsJson;
 import io.meshguard.catalog.Product;
-import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.ProductPublish;
 import io.meshguard.catalog.Subscription;
+import io.meshguard.catalog.Tenant;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.function.Function;
@@ -21,8 +21,7 @@ import java.util.function.Function;
 final class CatalogJson {
     static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private CatalogJson() {
-    }
+    private CatalogJson() {}
 
     static <T> ArrayNode list(Collection<T> values, Function<T, JsonNode> each) {
         ArrayNode out = MAPPER.createArrayNode();
@@ -45,21 +44,33 @@ final class CatalogJson {
     }
 
     static JsonNode product(Product p) {
-        ObjectNode o = MAPPER.createObjectNode().put("id", p.id()).put("tenant", p.tenant()).put("name", p.name())
-                .put("version", p.version()).put("visibility", lower(p.visibility())).put("state", lower(p.state()));
+        ObjectNode o = MAPPER.createObjectNode()
+                .put("id", p.id())
+                .put("tenant", p.tenant())
+                .put("name", p.name())
+                .put("version", p.version())
+                .put("visibility", lower(p.visibility()))
+                .put("state", lower(p.state()));
         p.description().ifPresent(d -> o.put("description", d));
         p.docsUrl().ifPresent(d -> o.put("docs_url", d));
         ArrayNode tags = o.putArray("tags");
         p.tags().forEach(tags::add);
         ArrayNode ops = o.putArray("operations");
-        p.operations().forEach(op -> ops.addObject().put("id", op.id()).put("api", op.api())
-                .put("method", op.method()).put("path", op.path()));
+        p.operations().forEach(op -> ops.addObject()
+                .put("id", op.id())
+                .put("api", op.api())
+                .put("method", op.method())
+                .put("path", op.path()));
         return o;
     }
 
     static JsonNode plan(Plan p) {
-        ObjectNode o = MAPPER.createObjectNode().put("id", p.id()).put("product", p.productId()).put("name", p.name())
-                .put("state", lower(p.state())).put("approval", lower(p.approval()));
+        ObjectNode o = MAPPER.createObjectNode()
+                .put("id", p.id())
+                .put("product", p.productId())
+                .put("name", p.name())
+                .put("state", lower(p.state()))
+                .put("approval", lower(p.approval()));
         o.set("limits", PlanLimitsJson.write(p.limits()));
         o.set("operation_limits", PlanLimitsJson.writeOperations(p.operationLimits()));
         ArrayNode modes = o.putArray("auth_modes");
@@ -68,24 +79,39 @@ final class CatalogJson {
     }
 
     static JsonNode publish(ProductPublish p) {
-        return MAPPER.createObjectNode().put("id", p.id()).put("product", p.productId()).put("cluster", p.cluster())
-                .put("environment", p.environment().label()).put("auth_mode", lower(p.authMode()))
-                .put("state", lower(p.state())).put("host", p.host().name());
+        return MAPPER.createObjectNode()
+                .put("id", p.id())
+                .put("product", p.productId())
+                .put("cluster", p.cluster())
+                .put("environment", p.environment().label())
+                .put("auth_mode", lower(p.authMode()))
+                .put("state", lower(p.state()))
+                .put("host", p.host().name());
     }
 
     static JsonNode application(Application a) {
-        return MAPPER.createObjectNode().put("id", a.id()).put("tenant", a.tenant()).put("name", a.name())
+        return MAPPER.createObjectNode()
+                .put("id", a.id())
+                .put("tenant", a.tenant())
+                .put("name", a.name())
                 .put("state", lower(a.state()));
     }
 
     static JsonNode subscription(Subscription s) {
-        return MAPPER.createObjectNode().put("id", s.id()).put("application", s.applicationId())
-                .put("product_publish", s.publishId()).put("plan", s.planId()).put("state", lower(s.state()));
+        return MAPPER.createObjectNode()
+                .put("id", s.id())
+                .put("application", s.applicationId())
+                .put("product_publish", s.publishId())
+                .put("plan", s.planId())
+                .put("state", lower(s.state()));
     }
 
     static JsonNode credential(Credential c) {
-        ObjectNode o = MAPPER.createObjectNode().put("id", c.id()).put("kind", lower(c.kind()))
-                .put("application", c.applicationId()).put("state", lower(c.state()));
+        ObjectNode o = MAPPER.createObjectNode()
+                .put("id", c.id())
+                .put("kind", lower(c.kind()))
+                .put("application", c.applicationId())
+                .put("state", lower(c.state()));
         c.expiresAt().ifPresent(t -> o.put("expires_at", t.toString()));
         c.overlapEndsAt().ifPresent(t -> o.put("overlap_ends_at", t.toString()));
         ArrayNode subs = o.putArray("subscriptions");

@@ -78,16 +78,25 @@ public final class ApiKeyAdminApi implements HttpHandler {
      * table): API keys are tenant-owned, so any tenant grant may admit a call.
      */
     private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
-            AdminOperation.of(AdminRoute.tenant("GET", "/apikeys", "apikey:read"),
-                    "The caller's tenants' API keys (?revoked=true lists revoked ones)", (a, c, s, b) -> a.list(c)),
-            AdminOperation.of(AdminRoute.tenant("GET", "/apikeys/{id}", "apikey:read"), "One API key",
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/apikeys", "apikey:read"),
+                    "The caller's tenants' API keys (?revoked=true lists revoked ones)",
+                    (a, c, s, b) -> a.list(c)),
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/apikeys/{id}", "apikey:read"),
+                    "One API key",
                     (a, c, s, b) -> describe(a.visible(c, s.get(0)))),
-            AdminOperation.created(AdminRoute.tenant("POST", "/apikeys", "apikey:create"),
-                    "Create an API key; its secret is shown once", (a, c, s, b) -> a.create(c, b)),
-            AdminOperation.of(AdminRoute.tenant("POST", "/apikeys/{id}/rotate", "apikey:rotate"),
+            AdminOperation.created(
+                    AdminRoute.tenant("POST", "/apikeys", "apikey:create"),
+                    "Create an API key; its secret is shown once",
+                    (a, c, s, b) -> a.create(c, b)),
+            AdminOperation.of(
+                    AdminRoute.tenant("POST", "/apikeys/{id}/rotate", "apikey:rotate"),
                     "Rotate a key to a successor; the predecessor works for the overlap window",
                     (a, c, s, b) -> a.change(c, a.visible(c, s.get(0)), "rotate", b)),
-            AdminOperation.of(AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"), "Revoke a key",
+            AdminOperation.of(
+                    AdminRoute.tenant("POST", "/apikeys/{id}/revoke", "apikey:revoke"),
+                    "Revoke a key",
                     (a, c, s, b) -> a.change(c, a.visible(c, s.get(0)), "revoke", b)));
 
     /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
@@ -103,14 +112,18 @@ public final class ApiKeyAdminApi implements HttpHandler {
      *     whose grants carry the operation's permission
      * @param audit where changes are recorded; empty logs them only
      */
-    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
-            Optional<AuditSink> audit) {
-        this(store, clock, gate, audit, keyId -> { });
+    public ApiKeyAdminApi(
+            Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate, Optional<AuditSink> audit) {
+        this(store, clock, gate, audit, keyId -> {});
     }
 
     /** As above; {@code changed} is told each key id revoked or rotated here (the server's own key cache). */
-    public ApiKeyAdminApi(Optional<JdbcApiKeyStore> store, java.time.Clock clock, AdminGate gate,
-            Optional<AuditSink> audit, java.util.function.Consumer<String> changed) {
+    public ApiKeyAdminApi(
+            Optional<JdbcApiKeyStore> store,
+            java.time.Clock clock,
+            AdminGate gate,
+            Optional<AuditSink> audit,
+            java.util.function.Consumer<String> changed) {
         this.changed = changed;
         this.store = store;
         this.trail = store.map(s -> new AdminTrail(s.dataSource()));
@@ -125,19 +138,30 @@ public final class ApiKeyAdminApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
-            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, full,
-                    () -> new AdminJson.Refusal(404, "no such API key operation: "
-                            + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()));
+            AdminRouter.Admitted admitted = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    full,
+                    () -> new AdminJson.Refusal(
+                            404,
+                            "no such API key operation: " + exchange.getRequestMethod() + " "
+                                    + exchange.getRequestURI().getRawPath()));
             AdminCaller caller = admitted.caller();
             Call call = new Call(exchange, caller.actor(), router.tenantsOf(admitted), requestId);
             String method = exchange.getRequestMethod();
             AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            JsonNode body = operation.handler().handle(this, call, segments,
-                    method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
+            JsonNode body = operation
+                    .handler()
+                    .handle(
+                            this,
+                            call,
+                            segments,
+                            method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
             send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -160,22 +184,28 @@ public final class ApiKeyAdminApi implements HttpHandler {
      * checked again, then the same code runs with the same tenant scoping, trail rows and audit events as over HTTP.
      * {@code exchange} is the caller's request (its query is read by the list).
      */
-    public AdminAnswer invokeAdmitted(HttpExchange exchange, String method, String path, AdminGate.Admitted admitted,
-            JsonNode body, String requestId) {
+    public AdminAnswer invokeAdmitted(
+            HttpExchange exchange,
+            String method,
+            String path,
+            AdminGate.Admitted admitted,
+            JsonNode body,
+            String requestId) {
         try {
             List<String> segments = AdminJson.segmentsBelow(PREFIX, path);
             List<String> full = new ArrayList<>();
             full.add("apikeys");
             full.addAll(segments);
-            AdminRouter.Admitted readmitted = switch (router.readmit(method, full, admitted)) {
-                case AdminRouter.Admitted a -> a;
-                case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-                case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation");
-            };
+            AdminRouter.Admitted readmitted =
+                    switch (router.readmit(method, full, admitted)) {
+                        case AdminRouter.Admitted a -> a;
+                        case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                        case AdminRouter.Unrouted u -> throw new AdminJson.Refusal(404, "no such API key operation");
+                    };
             Call call = new Call(exchange, admitted.caller().actor(), router.tenantsOf(readmitted), requestId);
             AdminOperation<Handler> operation = OPERATIONS.operation(readmitted.route());
-            JsonNode out = operation.handler().handle(this, call, segments,
-                    body == null ? JSON.createObjectNode() : body);
+            JsonNode out =
+                    operation.handler().handle(this, call, segments, body == null ? JSON.createObjectNode() : body);
             return new AdminAnswer(operation.status(), out);
         } catch (AdminJson.Refusal e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
@@ -188,8 +218,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private JdbcApiKeyStore store() {
-        return store.orElseThrow(() -> new AdminJson.Refusal(503,
-                "API keys need PostgreSQL: this server has no db.url"));
+        return store.orElseThrow(
+                () -> new AdminJson.Refusal(503, "API keys need PostgreSQL: this server has no db.url"));
     }
 
     private JsonNode list(Call call) throws ApiKeyStore.UnavailableException {
@@ -227,8 +257,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
             refuseBankGrants(roles, scopes, body.hasNonNull("tier"));
         }
         requested(call, "create", "apikeys/new", tenant);
-        ApiKeyService.Created created = service.orElseThrow().create(text(body, "name"), text(body, "owner"), tenant,
-                roles, scopes, tier, expires);
+        ApiKeyService.Created created = service.orElseThrow()
+                .create(text(body, "name"), text(body, "owner"), tenant, roles, scopes, tier, expires);
         record(call, "create", created.key(), body.path("reason").asText(""));
         ObjectNode out = describe(created.key());
         out.put("key", created.text());
@@ -253,10 +283,12 @@ public final class ApiKeyAdminApi implements HttpHandler {
             named.add("tier");
         }
         if (!named.isEmpty()) {
-            throw new AdminJson.Refusal(403, String.join(", ", named) + ": granted by the bank, not by the tenant "
-                    + "that uses the key; only a caller with apikey:create at system scope names roles, scopes or "
-                    + "tier (leave them out: the key then has none, and the policy's tenant_tiers or default_tier "
-                    + "set its limits)");
+            throw new AdminJson.Refusal(
+                    403,
+                    String.join(", ", named) + ": granted by the bank, not by the tenant "
+                            + "that uses the key; only a caller with apikey:create at system scope names roles, scopes or "
+                            + "tier (leave them out: the key then has none, and the policy's tenant_tiers or default_tier "
+                            + "set its limits)");
         }
     }
 
@@ -268,17 +300,21 @@ public final class ApiKeyAdminApi implements HttpHandler {
         }
         switch (action) {
             case "rotate" -> {
-                long graceSeconds = body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
+                long graceSeconds =
+                        body.path("grace_seconds").asLong(Duration.ofHours(24).toSeconds());
                 if (graceSeconds < 0 || graceSeconds > MAX_GRACE.toSeconds()) {
-                    throw new AdminJson.Refusal(400,
-                            "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
+                    throw new AdminJson.Refusal(
+                            400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
                 }
-                ApiKeyService.Created created = service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
+                ApiKeyService.Created created =
+                        service.orElseThrow().rotate(key.keyId(), Duration.ofSeconds(graceSeconds));
                 changed.accept(key.keyId());
                 record(call, "rotate", created.key(), reason);
                 ObjectNode out = describe(created.key());
                 out.put("key", created.text());
-                out.put("predecessor_valid_until", Instant.now().plusSeconds(graceSeconds).toString());
+                out.put(
+                        "predecessor_valid_until",
+                        Instant.now().plusSeconds(graceSeconds).toString());
                 return out;
             }
             case "revoke" -> {
@@ -302,35 +338,74 @@ public final class ApiKeyAdminApi implements HttpHandler {
             return;
         }
         try {
-            trail.get().append(new AdminTrailEntry(java.time.Instant.now(), call.actor(), "admin-api",
-                    Optional.of(tenant), Optional.empty(), Optional.empty(), Optional.of(call.requestId()),
-                    "apikey_" + action, target, "requested", Optional.empty(), Optional.empty(), java.util.Map.of()));
+            trail.get()
+                    .append(new AdminTrailEntry(
+                            java.time.Instant.now(),
+                            call.actor(),
+                            "admin-api",
+                            Optional.of(tenant),
+                            Optional.empty(),
+                            Optional.empty(),
+                            Optional.of(call.requestId()),
+                            "apikey_" + action,
+                            target,
+                            "requested",
+                            Optional.empty(),
+                            Optional.empty(),
+                            java.util.Map.of()));
         } catch (AdminTrail.UnavailableException e) {
-            throw new AdminJson.Refusal(503, "the admin trail cannot record this change, so nothing was changed: "
-                    + e.getMessage());
+            throw new AdminJson.Refusal(
+                    503, "the admin trail cannot record this change, so nothing was changed: " + e.getMessage());
         }
     }
 
     private void record(Call call, String action, ApiKey key, String reason) {
-        LOG.info("apikey_{} key_id={} tenant={} actor={} request_id={}", action, key.keyId(), key.tenant(), call.actor(),
+        LOG.info(
+                "apikey_{} key_id={} tenant={} actor={} request_id={}",
+                action,
+                key.keyId(),
+                key.tenant(),
+                call.actor(),
                 call.requestId());
         trail.ifPresent(t -> {
             try {
-                t.append(new AdminTrailEntry(java.time.Instant.now(), call.actor(), "admin-api",
-                        Optional.of(key.tenant()), Optional.empty(), Optional.empty(), Optional.of(call.requestId()),
-                        "apikey_" + action, "apikeys/" + key.keyId(), reason.isBlank() ? "done" : reason,
-                        Optional.empty(), Optional.empty(), java.util.Map.of("key_owner", key.owner(),
-                                "rotated_from", key.rotatedFrom().orElse(""))));
+                t.append(new AdminTrailEntry(
+                        java.time.Instant.now(),
+                        call.actor(),
+                        "admin-api",
+                        Optional.of(key.tenant()),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.of(call.requestId()),
+                        "apikey_" + action,
+                        "apikeys/" + key.keyId(),
+                        reason.isBlank() ? "done" : reason,
+                        Optional.empty(),
+                        Optional.empty(),
+                        java.util.Map.of(
+                                "key_owner",
+                                key.owner(),
+                                "rotated_from",
+                                key.rotatedFrom().orElse(""))));
             } catch (AdminTrail.UnavailableException e) {
-                LOG.error("admin trail unavailable, apikey_{} of {} kept only in the audit log and this line: {}",
-                        action, key.keyId(), e.getMessage());
+                LOG.error(
+                        "admin trail unavailable, apikey_{} of {} kept only in the audit log and this line: {}",
+                        action,
+                        key.keyId(),
+                        e.getMessage());
             }
         });
-        audit.ifPresent(sink -> sink.record(AuditEvent.builder(AuditKind.CONFIG_CHANGE).source("extauthz")
-                .requestId(call.requestId()).subject(call.actor()).tenant(key.tenant()).decision("apikey_" + action)
+        audit.ifPresent(sink -> sink.record(AuditEvent.builder(AuditKind.CONFIG_CHANGE)
+                .source("extauthz")
+                .requestId(call.requestId())
+                .subject(call.actor())
+                .tenant(key.tenant())
+                .decision("apikey_" + action)
                 .reason(reason.isBlank() ? "apikey_" + action : reason)
-                .detail("key_id", key.keyId()).detail("rotated_from", key.rotatedFrom().orElse(""))
-                .detail("key_owner", key.owner()).detail("via", "admin_api")
+                .detail("key_id", key.keyId())
+                .detail("rotated_from", key.rotatedFrom().orElse(""))
+                .detail("key_owner", key.owner())
+                .detail("via", "admin_api")
                 .build()));
     }
 
@@ -340,10 +415,19 @@ public final class ApiKeyAdminApi implements HttpHandler {
         n.path("roles").forEach(r -> roles.add(r.asText()));
         List<String> scopes = new ArrayList<>();
         n.path("scopes").forEach(r -> scopes.add(r.asText()));
-        return new ApiKey(n.path("key_id").asText(), n.path("name").asText(), n.path("owner").asText(),
-                n.path("tenant").asText(), roles, scopes, n.path("tier").asText(),
-                Instant.parse(n.path("created_at").asText()), instant(n, "expires_at"), instant(n, "revoked_at"),
-                Optional.ofNullable(n.get("rotated_from")).map(JsonNode::asText), instant(n, "last_used_at"),
+        return new ApiKey(
+                n.path("key_id").asText(),
+                n.path("name").asText(),
+                n.path("owner").asText(),
+                n.path("tenant").asText(),
+                roles,
+                scopes,
+                n.path("tier").asText(),
+                Instant.parse(n.path("created_at").asText()),
+                instant(n, "expires_at"),
+                instant(n, "revoked_at"),
+                Optional.ofNullable(n.get("rotated_from")).map(JsonNode::asText),
+                instant(n, "last_used_at"),
                 n.path("use_count").asLong());
     }
 
@@ -352,8 +436,13 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     public static ObjectNode describe(ApiKey k) {
-        ObjectNode n = JSON.createObjectNode().put("key_id", k.keyId()).put("name", k.name()).put("owner", k.owner())
-                .put("tenant", k.tenant()).put("tier", k.tier()).put("created_at", k.createdAt().toString());
+        ObjectNode n = JSON.createObjectNode()
+                .put("key_id", k.keyId())
+                .put("name", k.name())
+                .put("owner", k.owner())
+                .put("tenant", k.tenant())
+                .put("tier", k.tier())
+                .put("created_at", k.createdAt().toString());
         ArrayNode roles = n.putArray("roles");
         k.roles().forEach(roles::add);
         ArrayNode scopes = n.putArray("scopes");

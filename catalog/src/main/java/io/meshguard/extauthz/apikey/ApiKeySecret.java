@@ -37,7 +37,9 @@ public final class ApiKeySecret {
 
     /** Splits a presented key; anything not of the exact shape is empty (and denied without a store lookup). */
     public static Optional<Parsed> parse(String text) {
-        if (text.length() != PREFIX.length() + 16 + 1 + 43 || !text.startsWith(PREFIX) || text.charAt(PREFIX.length() + 16) != '_') {
+        if (text.length() != PREFIX.length() + 16 + 1 + 43
+                || !text.startsWith(PREFIX)
+                || text.charAt(PREFIX.length() + 16) != '_') {
             return Optional.empty();
         }
         String keyId = text.substring(PREFIX.length(), PREFIX.length() + 16);

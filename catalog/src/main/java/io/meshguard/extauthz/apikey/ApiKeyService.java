@@ -19,13 +19,28 @@ public final class ApiKeyService {
         this.clock = clock;
     }
 
-    public Created create(String name, String owner, String tenant, List<String> roles, List<String> scopes, String tier,
-            Optional<Instant> expiresAt) throws ApiKeyStore.UnavailableException {
+    public Created create(
+            String name,
+            String owner,
+            String tenant,
+            List<String> roles,
+            List<String> scopes,
+            String tier,
+            Optional<Instant> expiresAt)
+            throws ApiKeyStore.UnavailableException {
         return create(name, owner, tenant, roles, scopes, tier, expiresAt, Optional.empty());
     }
 
-    private Created create(String name, String owner, String tenant, List<String> roles, List<String> scopes, String tier,
-            Optional<Instant> expiresAt, Optional<String> rotatedFrom) throws ApiKeyStore.UnavailableException {
+    private Created create(
+            String name,
+            String owner,
+            String tenant,
+            List<String> roles,
+            List<String> scopes,
+            String tier,
+            Optional<Instant> expiresAt,
+            Optional<String> rotatedFrom)
+            throws ApiKeyStore.UnavailableException {
         requireText(name, "name");
         requireText(owner, "owner");
         requireText(tenant, "tenant");
@@ -48,8 +63,20 @@ public final class ApiKeyService {
             throw new IllegalArgumentException("expiry " + expiresAt.get() + " is not in the future");
         }
         ApiKeySecret.Minted minted = ApiKeySecret.mint();
-        ApiKey key = new ApiKey(minted.keyId(), name, owner, tenant, List.copyOf(roles), List.copyOf(scopes), tier,
-                now, expiresAt, Optional.empty(), rotatedFrom, Optional.empty(), 0);
+        ApiKey key = new ApiKey(
+                minted.keyId(),
+                name,
+                owner,
+                tenant,
+                List.copyOf(roles),
+                List.copyOf(scopes),
+                tier,
+                now,
+                expiresAt,
+                Optional.empty(),
+                rotatedFrom,
+                Optional.empty(),
+                0);
         store.insert(key, minted.secretHash());
         return new Created(minted.text(), key);
     }
@@ -59,14 +86,22 @@ public final class ApiKeyService {
      * can switch, then expires.
      */
     public Created rotate(String keyId, Duration grace) throws ApiKeyStore.UnavailableException {
-        ApiKey old = store.find(keyId).map(ApiKeyStore.Stored::key)
+        ApiKey old = store.find(keyId)
+                .map(ApiKeyStore.Stored::key)
                 .orElseThrow(() -> new IllegalArgumentException("no API key " + keyId));
         Instant now = clock.instant();
         if (old.revoked(now)) {
             throw new IllegalArgumentException("API key " + keyId + " is revoked; create a new one instead");
         }
-        Created created = create(old.name(), old.owner(), old.tenant(), old.roles(), old.scopes(), old.tier(),
-                old.expiresAt().filter(e -> e.isAfter(now)), Optional.of(keyId));
+        Created created = create(
+                old.name(),
+                old.owner(),
+                old.tenant(),
+                old.roles(),
+                old.scopes(),
+                old.tier(),
+                old.expiresAt().filter(e -> e.isAfter(now)),
+                Optional.of(keyId));
         store.expire(keyId, now.plus(grace));
         return created;
     }

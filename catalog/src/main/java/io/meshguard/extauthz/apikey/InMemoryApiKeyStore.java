@@ -30,8 +30,24 @@ public final class InMemoryApiKeyStore implements ApiKeyStore {
             return false;
         }
         ApiKey k = s.key();
-        keys.put(keyId, new Stored(new ApiKey(k.keyId(), k.name(), k.owner(), k.tenant(), k.roles(), k.scopes(), k.tier(),
-                k.createdAt(), k.expiresAt(), Optional.of(at), k.rotatedFrom(), k.lastUsedAt(), k.useCount()), s.secretHash()));
+        keys.put(
+                keyId,
+                new Stored(
+                        new ApiKey(
+                                k.keyId(),
+                                k.name(),
+                                k.owner(),
+                                k.tenant(),
+                                k.roles(),
+                                k.scopes(),
+                                k.tier(),
+                                k.createdAt(),
+                                k.expiresAt(),
+                                Optional.of(at),
+                                k.rotatedFrom(),
+                                k.lastUsedAt(),
+                                k.useCount()),
+                        s.secretHash()));
         return true;
     }
 
@@ -43,8 +59,24 @@ public final class InMemoryApiKeyStore implements ApiKeyStore {
         }
         ApiKey k = s.key();
         Instant when = k.expiresAt().filter(e -> e.isBefore(at)).orElse(at);
-        keys.put(keyId, new Stored(new ApiKey(k.keyId(), k.name(), k.owner(), k.tenant(), k.roles(), k.scopes(), k.tier(),
-                k.createdAt(), Optional.of(when), k.revokedAt(), k.rotatedFrom(), k.lastUsedAt(), k.useCount()), s.secretHash()));
+        keys.put(
+                keyId,
+                new Stored(
+                        new ApiKey(
+                                k.keyId(),
+                                k.name(),
+                                k.owner(),
+                                k.tenant(),
+                                k.roles(),
+                                k.scopes(),
+                                k.tier(),
+                                k.createdAt(),
+                                Optional.of(when),
+                                k.revokedAt(),
+                                k.rotatedFrom(),
+                                k.lastUsedAt(),
+                                k.useCount()),
+                        s.secretHash()));
         return true;
     }
 
@@ -63,9 +95,23 @@ public final class InMemoryApiKeyStore implements ApiKeyStore {
     public void addUsage(Map<String, Usage> usesByKeyId) {
         usesByKeyId.forEach((id, n) -> keys.computeIfPresent(id, (k, s) -> {
             ApiKey a = s.key();
-            Instant lastUsed = a.lastUsedAt().filter(l -> l.isAfter(n.lastUsed())).orElse(n.lastUsed());
-            return new Stored(new ApiKey(a.keyId(), a.name(), a.owner(), a.tenant(), a.roles(), a.scopes(), a.tier(),
-                    a.createdAt(), a.expiresAt(), a.revokedAt(), a.rotatedFrom(), Optional.of(lastUsed), a.useCount() + n.count()),
+            Instant lastUsed =
+                    a.lastUsedAt().filter(l -> l.isAfter(n.lastUsed())).orElse(n.lastUsed());
+            return new Stored(
+                    new ApiKey(
+                            a.keyId(),
+                            a.name(),
+                            a.owner(),
+                            a.tenant(),
+                            a.roles(),
+                            a.scopes(),
+                            a.tier(),
+                            a.createdAt(),
+                            a.expiresAt(),
+                            a.revokedAt(),
+                            a.rotatedFrom(),
+                            Optional.of(lastUsed),
+                            a.useCount() + n.count()),
                     s.secretHash());
         }));
     }

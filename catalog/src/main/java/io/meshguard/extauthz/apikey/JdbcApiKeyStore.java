@@ -18,8 +18,9 @@ import javax.sql.DataSource;
 
 /** {@link ApiKeyStore} on the {@code api_keys} table (migration {@code V10__api_keys.sql}). */
 public final class JdbcApiKeyStore implements ApiKeyStore {
-    private static final String COLUMNS = "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "
-            + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
+    private static final String COLUMNS =
+            "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "
+                    + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
     private final DataSource dataSource;
 
     /** The database the keys live in (the admin trail of their changes is written there too). */
@@ -47,8 +48,9 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     @Override
     public void insert(ApiKey key, byte[] secretHash) throws UnavailableException {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement("INSERT INTO api_keys (key_id, secret_sha256, name, owner, tenant, "
-                        + "roles, scopes, tier, created_at, expires_at, rotated_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
+                PreparedStatement s = c.prepareStatement(
+                        "INSERT INTO api_keys (key_id, secret_sha256, name, owner, tenant, "
+                                + "roles, scopes, tier, created_at, expires_at, rotated_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
             s.setString(1, key.keyId());
             s.setBytes(2, secretHash);
             s.setString(3, key.name());
@@ -77,7 +79,8 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     }
 
     private boolean update(String sql, Instant at, String keyId) throws UnavailableException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(sql)) {
             int i = 1;
             s.setTimestamp(i++, Timestamp.from(at));
             if (sql.contains("LEAST")) {
@@ -94,7 +97,8 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     public List<ApiKey> list(boolean includeRevoked) throws UnavailableException {
         String sql = "SELECT " + COLUMNS + " FROM api_keys" + (includeRevoked ? "" : " WHERE revoked_at IS NULL")
                 + " ORDER BY tenant, owner, created_at";
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql);
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(sql);
                 ResultSet rs = s.executeQuery()) {
             List<ApiKey> out = new ArrayList<>();
             while (rs.next()) {
@@ -116,7 +120,8 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
         try {
             return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
                 List<ApiKey> out = new ArrayList<>();
-                try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
+                try (PreparedStatement s = c.prepareStatement(sql);
+                        ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
                         ApiKey key = row(rs);
                         if (scope.includes(key.tenant())) {
@@ -135,10 +140,13 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     public Optional<ApiKey> find(TenantScope scope, String keyId) throws UnavailableException {
         try {
             return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
-                try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ?")) {
+                try (PreparedStatement s =
+                        c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ?")) {
                     s.setString(1, keyId);
                     try (ResultSet rs = s.executeQuery()) {
-                        return rs.next() ? Optional.of(row(rs)).filter(k -> scope.includes(k.tenant())) : Optional.empty();
+                        return rs.next()
+                                ? Optional.of(row(rs)).filter(k -> scope.includes(k.tenant()))
+                                : Optional.empty();
                     }
                 }
             });

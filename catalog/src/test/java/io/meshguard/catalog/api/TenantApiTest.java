@@ -53,8 +53,8 @@ class TenantApiTest {
               - {match: newco-providers, role: provider, scope: "tenant:newco"}
               - {match: newco-customers, role: customer, scope: "tenant:newco"}
             """;
-    static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("ops"),
-            "paula", List.of("newco-providers"), "carl", List.of("newco-customers"));
+    static final Map<String, List<String>> GROUPS =
+            Map.of("ops", List.of("ops"), "paula", List.of("newco-providers"), "carl", List.of("newco-customers"));
 
     static TestIssuer issuer;
     static HttpServer server;
@@ -64,13 +64,25 @@ class TenantApiTest {
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
-        AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false, EVENTS::add,
-                Clock.systemUTC(), "admin.token_file");
+        AdminGate gate = new AdminGate(
+                Optional.of(new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS),
+                new BearerTokens(Optional.empty()),
+                false,
+                EVENTS::add,
+                Clock.systemUTC(),
+                "admin.token_file");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate, EVENTS::add,
-                Clock.systemUTC(), "example.test", new io.meshguard.catalog.RecordingGateway()));
+        server.createContext(
+                CatalogApi.PREFIX,
+                new CatalogApi(
+                        new CatalogStore(PG.dataSource()),
+                        gate,
+                        EVENTS::add,
+                        Clock.systemUTC(),
+                        "example.test",
+                        new io.meshguard.catalog.RecordingGateway()));
         server.start();
     }
 
@@ -81,12 +93,19 @@ class TenantApiTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
-                        + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        return CLIENT.send(
+                HttpRequest.newBuilder(URI.create(
+                                "http://127.0.0.1:" + server.getAddress().getPort() + path))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static JsonNode json(HttpResponse<String> r) throws Exception {
@@ -95,19 +114,23 @@ class TenantApiTest {
 
     @Test
     void create_isIdempotent_listed_andEachCallIsARowOfTheAdminTrail() throws Exception {
-        HttpResponse<String> first = call("ops", "POST", "/v1/operator/tenants",
-                "{\"id\": \"acme\", \"display_name\": \"ACME Corp\"}");
+        HttpResponse<String> first =
+                call("ops", "POST", "/v1/operator/tenants", "{\"id\": \"acme\", \"display_name\": \"ACME Corp\"}");
         assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
         assertThat(json(first).path("created").asBoolean()).isTrue();
         HttpResponse<String> again = call("ops", "POST", "/v1/operator/tenants", "{\"id\": \"acme\"}");
         assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
-        assertThat(json(again).path("created").asBoolean()).as("an existing tenant is left as it is").isFalse();
+        assertThat(json(again).path("created").asBoolean())
+                .as("an existing tenant is left as it is")
+                .isFalse();
 
         HttpResponse<String> list = call("ops", "GET", "/v1/operator/tenants", null);
         assertThat(list.statusCode()).isEqualTo(200);
         assertThat(json(list).findValuesAsText("id")).contains("acme");
         assertThat(json(list).findValuesAsText("display_name")).contains("ACME Corp");
-        assertThat(EVENTS).filteredOn(e -> e.action().equals("tenant:create") && e.target().equals("tenant/acme"))
+        assertThat(EVENTS)
+                .filteredOn(
+                        e -> e.action().equals("tenant:create") && e.target().equals("tenant/acme"))
                 .extracting(AdminEvent::outcome)
                 .containsExactly("changed: created", "changed: already existed");
     }
@@ -123,25 +146,35 @@ class TenantApiTest {
     void create_refusesAnIdTheTableWouldRefuse_inWords() throws Exception {
         HttpResponse<String> r = call("ops", "POST", "/v1/operator/tenants", "{\"id\": \"Bad Name\"}");
         assertThat(r.statusCode()).isEqualTo(422);
-        assertThat(r.body()).contains("tenant id 'Bad Name'").doesNotContain("violates").doesNotContain("ERROR");
+        assertThat(r.body())
+                .contains("tenant id 'Bad Name'")
+                .doesNotContain("violates")
+                .doesNotContain("ERROR");
     }
 
     @Test
     void unknownTenant_isA422InWords_onEveryCreateThatNamesIt_thenWorksOnceCreated() throws Exception {
         HttpResponse<String> app = call("carl", "POST", "/v1/customer/applications", "{\"name\": \"Shop\"}");
-        HttpResponse<String> product = call("paula", "POST", "/v1/provider/products",
-                "{\"id\": \"maps\", \"name\": \"Maps\"}");
+        HttpResponse<String> product =
+                call("paula", "POST", "/v1/provider/products", "{\"id\": \"maps\", \"name\": \"Maps\"}");
         for (HttpResponse<String> r : List.of(app, product)) {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
-            assertThat(json(r).path("error").asText()).isEqualTo(
-                    "tenant 'newco' does not exist; create it with `meshguard tenant create newco`");
-            assertThat(r.body()).doesNotContain("foreign key").doesNotContain("violates").doesNotContain("ERROR");
+            assertThat(json(r).path("error").asText())
+                    .isEqualTo("tenant 'newco' does not exist; create it with `meshguard tenant create newco`");
+            assertThat(r.body())
+                    .doesNotContain("foreign key")
+                    .doesNotContain("violates")
+                    .doesNotContain("ERROR");
         }
 
-        assertThat(call("ops", "POST", "/v1/operator/tenants", "{\"id\": \"newco\"}").statusCode()).isEqualTo(201);
-        assertThat(call("carl", "POST", "/v1/customer/applications", "{\"name\": \"Shop\"}").statusCode())
+        assertThat(call("ops", "POST", "/v1/operator/tenants", "{\"id\": \"newco\"}")
+                        .statusCode())
+                .isEqualTo(201);
+        assertThat(call("carl", "POST", "/v1/customer/applications", "{\"name\": \"Shop\"}")
+                        .statusCode())
                 .isEqualTo(201);
         assertThat(call("paula", "POST", "/v1/provider/products", "{\"id\": \"maps\", \"name\": \"Maps\"}")
-                .statusCode()).isEqualTo(201);
+                        .statusCode())
+                .isEqualTo(201);
     }
 }

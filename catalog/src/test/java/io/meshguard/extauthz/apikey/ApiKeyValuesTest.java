@@ -15,20 +15,34 @@ class ApiKeyValuesTest {
 
     @Test
     void create_refusesDelimitersWhitespaceAndNonAscii_inWhatTheKeyGrants() {
-        assertThatThrownBy(() -> service.create("k", "partner", "acme,globex", List.of(), List.of(), "free", Optional.empty()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tenant").hasMessageContaining("','");
-        assertThatThrownBy(() -> service.create("k", "partner", "acme", List.of("reader writer"), List.of(), "free", Optional.empty()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("role holds whitespace");
+        assertThatThrownBy(() ->
+                        service.create("k", "partner", "acme,globex", List.of(), List.of(), "free", Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tenant")
+                .hasMessageContaining("','");
+        assertThatThrownBy(() -> service.create(
+                        "k", "partner", "acme", List.of("reader writer"), List.of(), "free", Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("role holds whitespace");
         assertThatThrownBy(() -> service.create("k", "pärtner", "acme", List.of(), List.of(), "free", Optional.empty()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("owner holds non-ASCII");
-        assertThatThrownBy(() -> service.create("k", "partner", "acme", List.of(), List.of("read\n"), "free", Optional.empty()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scope");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("owner holds non-ASCII");
+        assertThatThrownBy(() ->
+                        service.create("k", "partner", "acme", List.of(), List.of("read\n"), "free", Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scope");
     }
 
     @Test
     void create_acceptsPlainValues() throws Exception {
-        ApiKeyService.Created c = service.create("k", "partner-acme", "acme-corp", List.of("statements-reader"), List.of("payments:read"),
-                "free", Optional.empty());
+        ApiKeyService.Created c = service.create(
+                "k",
+                "partner-acme",
+                "acme-corp",
+                List.of("statements-reader"),
+                List.of("payments:read"),
+                "free",
+                Optional.empty());
         assertThat(c.key().tenant()).isEqualTo("acme-corp");
     }
 }

@@ -4,7 +4,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code meshguard api}: what the gateway's APIs are used for. */
-@Command(name = "api", mixinStandardHelpOptions = true,
+@Command(
+        name = "api",
+        mixinStandardHelpOptions = true,
         description = "Reports on the gateway's APIs and their versions.",
         subcommands = {ApiUsageCommand.class})
 public final class ApiCommand implements Runnable {

@@ -31,12 +31,17 @@ import picocli.CommandLine.Spec;
  * each version's lifecycle and the days left until its sunset; deprecated versions still called close to their
  * sunset are named at the end (the same condition as the {@code DeprecatedApiVersionNearSunset} alert).
  */
-@Command(name = "usage", mixinStandardHelpOptions = true,
+@Command(
+        name = "usage",
+        mixinStandardHelpOptions = true,
         description = "Usage per API version from the gateway's access log: requests, error rates, p50/p95 latency, "
                 + "deprecation and sunset, top callers (tenant / client id).")
 public final class ApiUsageCommand implements Callable<Integer> {
     /** Output formats of {@code --format}. */
-    public enum Format { table, json }
+    public enum Format {
+        table,
+        json
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String UNVERIFIED = "(unverified)";
@@ -50,18 +55,30 @@ public final class ApiUsageCommand implements Callable<Integer> {
     @Option(names = "--api", paramLabel = "NAME", description = "Only this API.")
     String api;
 
-    @Option(names = "--since", defaultValue = "7d", paramLabel = "TIME",
+    @Option(
+            names = "--since",
+            defaultValue = "7d",
+            paramLabel = "TIME",
             description = "Start: a duration ago (15m, 1h, 7d), an ISO time or a date (default: ${DEFAULT-VALUE}).")
     String since;
 
-    @Option(names = "--until", paramLabel = "TIME", description = "End (exclusive), same forms as --since (default: now).")
+    @Option(
+            names = "--until",
+            paramLabel = "TIME",
+            description = "End (exclusive), same forms as --since (default: now).")
     String until;
 
-    @Option(names = "--top", defaultValue = "5", paramLabel = "N",
+    @Option(
+            names = "--top",
+            defaultValue = "5",
+            paramLabel = "N",
             description = "Top callers shown per version (default: ${DEFAULT-VALUE}).")
     int top;
 
-    @Option(names = "--warn-days", defaultValue = "30", paramLabel = "DAYS",
+    @Option(
+            names = "--warn-days",
+            defaultValue = "30",
+            paramLabel = "DAYS",
             description = "Name deprecated versions still called whose sunset is at most this many days away "
                     + "(default: ${DEFAULT-VALUE}, as the alert).")
     int warnDays;
@@ -95,34 +112,65 @@ public final class ApiUsageCommand implements Callable<Integer> {
     }
 
     private void table(List<VersionUsage> usage, Instant from, Instant to, Instant now, PrintWriter out) {
-        out.printf("API usage from %s to %s (gateway requests, one row per request)%n",
+        out.printf(
+                "API usage from %s to %s (gateway requests, one row per request)%n",
                 from.truncatedTo(ChronoUnit.SECONDS), to.truncatedTo(ChronoUnit.SECONDS));
         if (usage.isEmpty()) {
-            out.println(api == null ? "no API versions configured and no gateway traffic in this window"
-                    : "API '" + api + "' has no versions configured and no gateway traffic in this window");
+            out.println(
+                    api == null
+                            ? "no API versions configured and no gateway traffic in this window"
+                            : "API '" + api + "' has no versions configured and no gateway traffic in this window");
             return;
         }
         String format = "%-16s %-8s %-10s %9s %7s %7s %9s %9s %-11s %9s  %s%n";
-        out.printf(format, "API", "VERSION", "LIFECYCLE", "REQUESTS", "5XX", "4XX", "P50_MS", "P95_MS", "SUNSET",
-                "DAYS_LEFT", "TOP_CALLERS (tenant/client: requests)");
+        out.printf(
+                format,
+                "API",
+                "VERSION",
+                "LIFECYCLE",
+                "REQUESTS",
+                "5XX",
+                "4XX",
+                "P50_MS",
+                "P95_MS",
+                "SUNSET",
+                "DAYS_LEFT",
+                "TOP_CALLERS (tenant/client: requests)");
         for (VersionUsage u : usage) {
-            out.printf(format, u.api(), u.version(), u.lifecycle().orElse("(unknown)"), u.requests(),
-                    share(u.errors(), u.requests()), share(u.clientErrors(), u.requests()), ms(u.p50Millis()),
-                    ms(u.p95Millis()), u.sunsetAt().map(s -> s.toString().substring(0, 10)).orElse("-"),
-                    daysLeft(u, now).map(String::valueOf).orElse("-"), callers(u.topCallers()));
+            out.printf(
+                    format,
+                    u.api(),
+                    u.version(),
+                    u.lifecycle().orElse("(unknown)"),
+                    u.requests(),
+                    share(u.errors(), u.requests()),
+                    share(u.clientErrors(), u.requests()),
+                    ms(u.p50Millis()),
+                    ms(u.p95Millis()),
+                    u.sunsetAt().map(s -> s.toString().substring(0, 10)).orElse("-"),
+                    daysLeft(u, now).map(String::valueOf).orElse("-"),
+                    callers(u.topCallers()));
         }
         for (VersionUsage u : nearSunset(usage, now)) {
-            out.printf("WARNING %s %s is deprecated and still called (%d requests in the window); its sunset is in %d "
+            out.printf(
+                    "WARNING %s %s is deprecated and still called (%d requests in the window); its sunset is in %d "
                             + "days (%s)%s; callers: %s%n",
-                    u.api(), u.version(), u.requests(), daysLeft(u, now).orElseThrow(), u.sunsetAt().orElseThrow(),
-                    u.successor().map(s -> ", successor " + s).orElse(""), callers(u.topCallers()));
+                    u.api(),
+                    u.version(),
+                    u.requests(),
+                    daysLeft(u, now).orElseThrow(),
+                    u.sunsetAt().orElseThrow(),
+                    u.successor().map(s -> ", successor " + s).orElse(""),
+                    callers(u.topCallers()));
         }
     }
 
     /** Deprecated versions with traffic whose sunset is at most {@code warnDays} away (or already past). */
     private List<VersionUsage> nearSunset(List<VersionUsage> usage, Instant now) {
-        return usage.stream().filter(u -> u.deprecated() && u.requests() > 0)
-                .filter(u -> daysLeft(u, now).filter(d -> d <= warnDays).isPresent()).toList();
+        return usage.stream()
+                .filter(u -> u.deprecated() && u.requests() > 0)
+                .filter(u -> daysLeft(u, now).filter(d -> d <= warnDays).isPresent())
+                .toList();
     }
 
     /** Whole days from now to the sunset, rounded down (negative once past). */

@@ -21,20 +21,30 @@ import picocli.CommandLine.Option;
  * {@code meshguard up}; {@code --direct-db} is break-glass with the database's own credentials.
  */
 final class AuditAdminPlane {
-    @Option(names = "--url", description = "Admin API (the controller's admin port) (default: the running `meshguard up`'s).")
+    @Option(
+            names = "--url",
+            description = "Admin API (the controller's admin port) (default: the running `meshguard up`'s).")
     String url;
 
-    @Option(names = "--token-file", description = "File holding the admin bearer token (default: the `meshguard login` token with --url, else the running `meshguard up`'s).")
+    @Option(
+            names = "--token-file",
+            description =
+                    "File holding the admin bearer token (default: the `meshguard login` token with --url, else the running `meshguard up`'s).")
     Path tokenFile;
 
-    @Option(names = "--direct-db", description = "Break-glass: read the database with its own credentials instead of the admin API (no permission check, no tenant scoping, an export is not trailed).")
+    @Option(
+            names = "--direct-db",
+            description =
+                    "Break-glass: read the database with its own credentials instead of the admin API (no permission check, no tenant scoping, an export is not trailed).")
     boolean directDb;
 
     /** True when the command reads the database itself; says so on standard error, as break-glass. */
     boolean direct(CommandSpec spec, DatabaseOptions database) {
         if (!directDb && database.explicit()) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--db reads the database with its own "
-                    + "credentials: add --direct-db (break-glass), or drop --db to go through the admin API");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--db reads the database with its own "
+                            + "credentials: add --direct-db (break-glass), or drop --db to go through the admin API");
         }
         if (directDb) {
             PrintWriter err = spec.commandLine().getErr();
@@ -46,16 +56,20 @@ final class AuditAdminPlane {
     }
 
     /** GET {@code path} with {@code query} on the admin API. */
-    HttpResponse<String> get(String path, Map<String, String> query, Path dataDir) throws IOException, InterruptedException {
-        String q = query.entrySet().stream().map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(),
-                StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+    HttpResponse<String> get(String path, Map<String, String> query, Path dataDir)
+            throws IOException, InterruptedException {
+        String q = query.entrySet().stream()
+                .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
         return AdminClient.resolve(url, tokenFile, dataDir).send("GET", path + (q.isEmpty() ? "" : "?" + q), null);
     }
 
     /** Non-zero and the admin API's answer on standard error when it refused. */
     static int refused(CommandSpec spec, HttpResponse<String> r) {
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("meshguard audit: the admin API answered %d: %s%n", r.statusCode(), r.body().strip());
+        err.printf(
+                "meshguard audit: the admin API answered %d: %s%n",
+                r.statusCode(), r.body().strip());
         err.flush();
         return 1;
     }

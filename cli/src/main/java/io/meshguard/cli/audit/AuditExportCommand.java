@@ -1,9 +1,9 @@
 package io.meshguard.cli.audit;
 
-import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
+import io.meshguard.cli.DatabaseOptions;
 import java.io.BufferedWriter;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -15,16 +15,21 @@ import java.time.YearMonth;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code meshguard audit export}: every event of one month, oldest first, streamed. */
-@Command(name = "export", mixinStandardHelpOptions = true,
+@Command(
+        name = "export",
+        mixinStandardHelpOptions = true,
         description = "Export one month of audit events (UTC), oldest first.")
 public final class AuditExportCommand implements Callable<Integer> {
     /** Output formats of {@code --format}. */
-    public enum Format { jsonl, csv }
+    public enum Format {
+        jsonl,
+        csv
+    }
 
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
@@ -41,7 +46,10 @@ public final class AuditExportCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "jsonl", description = "jsonl or csv (default: ${DEFAULT-VALUE}).")
     Format format;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FILE",
+            description = "Write to FILE instead of standard output.")
     Path output;
 
     @Override
@@ -69,16 +77,15 @@ public final class AuditExportCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("exported %d event%s of %s%s%n", n, n == 1 ? "" : "s", ym,
-                output == null ? "" : " to " + output);
+        err.printf("exported %d event%s of %s%s%n", n, n == 1 ? "" : "s", ym, output == null ? "" : " to " + output);
         err.flush();
         return 0;
     }
 
     /** Through {@code GET /audit/export}: the admin trail records who exported the month before it is sent. */
     private int viaAdminApi(YearMonth ym) throws Exception {
-        java.net.http.HttpResponse<String> r = admin.get("/audit/export",
-                java.util.Map.of("month", ym.toString(), "format", format.name()), database.dataDir());
+        java.net.http.HttpResponse<String> r = admin.get(
+                "/audit/export", java.util.Map.of("month", ym.toString(), "format", format.name()), database.dataDir());
         if (r.statusCode() != 200) {
             return AuditAdminPlane.refused(spec, r);
         }
@@ -90,8 +97,9 @@ public final class AuditExportCommand implements Callable<Integer> {
         }
         long n = r.body().lines().count() - (format == Format.csv ? 1 : 0);
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("exported %d event%s of %s%s (recorded in the admin trail)%n", n, n == 1 ? "" : "s", ym,
-                output == null ? "" : " to " + output);
+        err.printf(
+                "exported %d event%s of %s%s (recorded in the admin trail)%n",
+                n, n == 1 ? "" : "s", ym, output == null ? "" : " to " + output);
         err.flush();
         return 0;
     }

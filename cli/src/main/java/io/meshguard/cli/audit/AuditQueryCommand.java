@@ -1,28 +1,30 @@
 package io.meshguard.cli.audit;
 
-import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
+import io.meshguard.cli.DatabaseOptions;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code meshguard audit query}: filtered audit events, newest first. */
-@Command(name = "query", mixinStandardHelpOptions = true,
-        description = "Query audit events, newest first.")
+@Command(name = "query", mixinStandardHelpOptions = true, description = "Query audit events, newest first.")
 public final class AuditQueryCommand implements Callable<Integer> {
     /** Output formats of {@code --format}. */
-    public enum Format { table, json }
+    public enum Format {
+        table,
+        json
+    }
 
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
@@ -33,7 +35,10 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--since", required = true, paramLabel = "TIME",
+    @Option(
+            names = "--since",
+            required = true,
+            paramLabel = "TIME",
             description = "Start: a duration ago (15m, 1h, 2d), an ISO time or a date.")
     String since;
 
@@ -43,7 +48,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Option(names = "--tenant", description = "Only this tenant.")
     String tenant;
 
-    @Option(names = "--kind", completionCandidates = KindNames.class,
+    @Option(
+            names = "--kind",
+            completionCandidates = KindNames.class,
             description = "Only this kind: ${COMPLETION-CANDIDATES}.")
     String kind;
 
@@ -53,7 +60,10 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Option(names = "--request-id", description = "Only this x-request-id.")
     String requestId;
 
-    @Option(names = "--limit", defaultValue = "1000", description = "At most this many events (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--limit",
+            defaultValue = "1000",
+            description = "At most this many events (default: ${DEFAULT-VALUE}).")
     int limit;
 
     @Option(names = "--format", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
@@ -73,8 +83,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
             q = q.withTenant(tenant);
         }
         if (kind != null) {
-            q = q.withKind(AuditKind.parse(kind).orElseThrow(() -> new IllegalArgumentException(
-                    "unknown --kind '" + kind + "': use one of " + String.join(", ", new KindNames()))));
+            q = q.withKind(AuditKind.parse(kind)
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            "unknown --kind '" + kind + "': use one of " + String.join(", ", new KindNames()))));
         }
         if (subject != null) {
             q = q.withSubject(subject);
@@ -100,7 +111,8 @@ public final class AuditQueryCommand implements Callable<Integer> {
             return AuditAdminPlane.refused(spec, r);
         }
         List<AuditEvent> events = new java.util.ArrayList<>();
-        for (com.fasterxml.jackson.databind.JsonNode e : new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body())) {
+        for (com.fasterxml.jackson.databind.JsonNode e :
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body())) {
             events.add(AuditFormats.fromJson(e));
         }
         return print(events);
@@ -120,7 +132,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
     static final class KindNames implements Iterable<String> {
         @Override
         public java.util.Iterator<String> iterator() {
-            return java.util.Arrays.stream(AuditKind.values()).map(AuditKind::dbName).iterator();
+            return java.util.Arrays.stream(AuditKind.values())
+                    .map(AuditKind::dbName)
+                    .iterator();
         }
     }
 }

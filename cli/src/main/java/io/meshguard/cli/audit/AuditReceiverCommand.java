@@ -1,10 +1,10 @@
 package io.meshguard.cli.audit;
 
-import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -19,16 +19,18 @@ import java.util.concurrent.Callable;
 import javax.sql.DataSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code meshguard audit receiver}: the Envoy access-log receiver, the audit writer and partition maintenance as
  * a process of their own, for meshes that send access logs somewhere other than the DLP server. SIGTERM stops it
  * and flushes (or spools) what is in memory.
  */
-@Command(name = "receiver", mixinStandardHelpOptions = true,
+@Command(
+        name = "receiver",
+        mixinStandardHelpOptions = true,
         description = "Run the Envoy access-log receiver with the audit writer on their own.")
 public final class AuditReceiverCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     /** Default status (metrics, health) port of the standalone receiver. */
@@ -43,7 +45,9 @@ public final class AuditReceiverCommand implements Callable<Integer>, io.meshgua
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with audit.* and http.* settings.")
     Path configFile;
 
-    @Option(names = "--als-port", defaultValue = "9004",
+    @Option(
+            names = "--als-port",
+            defaultValue = "9004",
             description = "gRPC port of the access-log receiver; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int alsPort;
 
@@ -54,8 +58,9 @@ public final class AuditReceiverCommand implements Callable<Integer>, io.meshgua
                 .add(HttpServerSettings.configGroup(HTTP_PORT))
                 .build();
         Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
-        AuditSettings settings = io.meshguard.cli.ServerAudit.ownSpool(config, AuditConfig.read(config),
-                "meshguard-audit-receiver").withAlsPort(Optional.of(alsPort));
+        AuditSettings settings = io.meshguard.cli.ServerAudit.ownSpool(
+                        config, AuditConfig.read(config), "meshguard-audit-receiver")
+                .withAlsPort(Optional.of(alsPort));
         DataSource db = database.open("meshguard-audit-cli", System.getenv());
 
         ProcessMetrics metrics = ProcessMetrics.create();
@@ -63,10 +68,10 @@ public final class AuditReceiverCommand implements Callable<Integer>, io.meshgua
                 System.getenv(), "meshguard-audit", metrics.registry());
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
-        StatusHttpServer status = new StatusHttpServer("audit-http",
-                HttpServerSettings.configGroup(HTTP_PORT).read(config), metrics.registry());
-        AuditComponent audit = AuditComponent.create(settings, ConnectionSource.of(db), db,
-                metrics.forServer("audit"), tracing);
+        StatusHttpServer status = new StatusHttpServer(
+                "audit-http", HttpServerSettings.configGroup(HTTP_PORT).read(config), metrics.registry());
+        AuditComponent audit =
+                AuditComponent.create(settings, ConnectionSource.of(db), db, metrics.forServer("audit"), tracing);
         try {
             stack.start(tracing);
             stack.start(status);
@@ -77,8 +82,11 @@ public final class AuditReceiverCommand implements Callable<Integer>, io.meshgua
             throw e;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("audit receiver up: gRPC %d (Envoy AccessLogService), status http port %d, spool %s%n",
-                audit.accessLogPort().orElseThrow(), status.port(), settings.writer().spool().directory());
+        out.printf(
+                "audit receiver up: gRPC %d (Envoy AccessLogService), status http port %d, spool %s%n",
+                audit.accessLogPort().orElseThrow(),
+                status.port(),
+                settings.writer().spool().directory());
         out.flush();
         stack.awaitClosed();
         return 0;

@@ -27,23 +27,34 @@ import picocli.CommandLine.Spec;
  * Replay is idempotent (events already in the database are skipped), so running it twice, or on a spool a server
  * had partly replayed, loses and duplicates nothing. The spool must not be in use by a running server.
  */
-@Command(name = "replay", mixinStandardHelpOptions = true,
-        description = {"Replay an orphaned audit spool into PostgreSQL and exit (0: spool empty, 1: not all written).",
+@Command(
+        name = "replay",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Replay an orphaned audit spool into PostgreSQL and exit (0: spool empty, 1: not all written).",
             "Database: --db / MESHGUARD_DB_URL, --db-user / MESHGUARD_DB_USER, password from",
             "--db-password-file / MESHGUARD_DB_PASSWORD_FILE or MESHGUARD_DB_PASSWORD (the servers' settings);",
             "without them, the database of the `meshguard up` running on --data-dir.",
-            "Never point it at a spool a running server uses."})
+            "Never point it at a spool a running server uses."
+        })
 public final class AuditReplayCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--spool", required = true, paramLabel = "DIR", description = "The spool directory (audit.spool.dir of the server that wrote it).")
+    @Option(
+            names = "--spool",
+            required = true,
+            paramLabel = "DIR",
+            description = "The spool directory (audit.spool.dir of the server that wrote it).")
     Path spool;
 
     @CommandLine.Mixin
     DatabaseOptions database = new DatabaseOptions();
 
-    @Option(names = "--timeout", defaultValue = "10m", description = "Give up when the spool is not empty after this long (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--timeout",
+            defaultValue = "10m",
+            description = "Give up when the spool is not empty after this long (default: ${DEFAULT-VALUE}).")
     String timeout;
 
     @Override
@@ -76,9 +87,14 @@ public final class AuditReplayCommand implements Callable<Integer> {
             return 0;
         }
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        AuditWriter writer = AuditWriter.start(AuditWriterSettings.defaults(SpoolSettings.defaults(spool)),
-                ConnectionSource.forUrl(target.url(), target.user().orElse(""),
-                        target.password().orElse(""), Duration.ofSeconds(10)), meters);
+        AuditWriter writer = AuditWriter.start(
+                AuditWriterSettings.defaults(SpoolSettings.defaults(spool)),
+                ConnectionSource.forUrl(
+                        target.url(),
+                        target.user().orElse(""),
+                        target.password().orElse(""),
+                        Duration.ofSeconds(10)),
+                meters);
         boolean drained;
         AuditWriterStatus status;
         try {
@@ -87,16 +103,25 @@ public final class AuditReplayCommand implements Callable<Integer> {
         } finally {
             writer.close();
         }
-        long replayed = (long) meters.get("meshguard.audit.events.replayed").counter().count();
-        long duplicates = (long) meters.get("meshguard.audit.replay.duplicates").counter().count();
-        long corrupt = (long) meters.get("meshguard.audit.spool.corrupt.records").counter().count();
-        long rejected = (long) meters.get("meshguard.audit.events.rejected").counter().count();
-        out.printf("replayed %d event(s) from %s (%d already in the database, %d corrupt record(s) skipped, %d refused"
-                + " by the database and kept in %s)%n", replayed, spool, duplicates, corrupt, rejected, spool.resolve("rejected"));
+        long replayed =
+                (long) meters.get("meshguard.audit.events.replayed").counter().count();
+        long duplicates =
+                (long) meters.get("meshguard.audit.replay.duplicates").counter().count();
+        long corrupt = (long)
+                meters.get("meshguard.audit.spool.corrupt.records").counter().count();
+        long rejected =
+                (long) meters.get("meshguard.audit.events.rejected").counter().count();
+        out.printf(
+                "replayed %d event(s) from %s (%d already in the database, %d corrupt record(s) skipped, %d refused"
+                        + " by the database and kept in %s)%n",
+                replayed, spool, duplicates, corrupt, rejected, spool.resolve("rejected"));
         out.flush();
         if (!drained) {
-            spec.commandLine().getErr().printf("%s: the spool is not empty after %s: %s; run it again%n",
-                    spec.qualifiedName(), timeout, status.describe());
+            spec.commandLine()
+                    .getErr()
+                    .printf(
+                            "%s: the spool is not empty after %s: %s; run it again%n",
+                            spec.qualifiedName(), timeout, status.describe());
             spec.commandLine().getErr().flush();
             return 1;
         }
@@ -105,7 +130,9 @@ public final class AuditReplayCommand implements Callable<Integer> {
 
     private long segmentFiles() throws IOException {
         try (Stream<Path> files = Files.list(spool)) {
-            return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")).count();
+            return files.filter(Files::isRegularFile)
+                    .filter(f -> !f.getFileName().toString().startsWith("."))
+                    .count();
         }
     }
 }

@@ -22,7 +22,9 @@ import picocli.CommandLine.Spec;
  * off together with the head. {@code --checkpoints DIR --checkpoint-key FILE} checks every head the controller signed
  * outside the database (TrailCheckpointer): truncated, rewritten or prematurely anchored rows are named.
  */
-@Command(name = "verify", mixinStandardHelpOptions = true,
+@Command(
+        name = "verify",
+        mixinStandardHelpOptions = true,
         description = "Verify the admin trail's hash chain; names the first altered, removed or inserted row.")
 public final class AuditVerifyCommand implements Callable<Integer> {
     @Mixin
@@ -34,16 +36,23 @@ public final class AuditVerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--expect", paramLabel = "SEQ:HASH",
-            description = "A head printed by an earlier verify and kept outside the database: row SEQ must still have HASH.")
+    @Option(
+            names = "--expect",
+            paramLabel = "SEQ:HASH",
+            description =
+                    "A head printed by an earlier verify and kept outside the database: row SEQ must still have HASH.")
     String expect;
 
-    @Option(names = "--checkpoints", paramLabel = "DIR",
+    @Option(
+            names = "--checkpoints",
+            paramLabel = "DIR",
             description = "The controller's checkpoint directory (audit.admin_trail.checkpoint.dir): every signed head "
                     + "must still be in the trail. Needs --checkpoint-key and --direct-db.")
     Path checkpoints;
 
-    @Option(names = "--checkpoint-key", paramLabel = "FILE",
+    @Option(
+            names = "--checkpoint-key",
+            paramLabel = "FILE",
             description = "The checkpoint key's public half (PEM; `openssl pkey -in KEY -pubout`; `meshguard up`: "
                     + "DATA_DIR/trail-checkpoint.pub).")
     Path checkpointKey;
@@ -57,20 +66,22 @@ public final class AuditVerifyCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--expect: " + e.getMessage());
         }
         if ((checkpoints == null) != (checkpointKey == null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--checkpoints and --checkpoint-key go together");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--checkpoints and --checkpoint-key go together");
         }
         boolean direct = admin.direct(spec, database);
         if (checkpoints != null && !direct) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--checkpoints compares the database with "
-                    + "files on this machine: add --direct-db (with --db) to read the trail itself");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--checkpoints compares the database with "
+                            + "files on this machine: add --direct-db (with --db) to read the trail itself");
         }
         // the files before the database: a checkpoint signed after the walk's snapshot could name rows it lacks
         Optional<AdminTrailVerifier.SignedCheckpoints> signed = Optional.empty();
         if (checkpoints != null) {
             try {
-                signed = Optional.of(new AdminTrailVerifier.SignedCheckpoints(CheckpointDirectory.read(checkpoints),
-                        CheckpointKeys.readPublic(checkpointKey)));
+                signed = Optional.of(new AdminTrailVerifier.SignedCheckpoints(
+                        CheckpointDirectory.read(checkpoints), CheckpointKeys.readPublic(checkpointKey)));
             } catch (java.io.IOException | IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--checkpoints: " + e.getMessage());
             }
@@ -83,36 +94,48 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (r.intact()) {
-            out.printf("admin trail intact: %d rows checked; head %d:%s (record it outside the database and pass it back "
-                    + "with --expect)%n", r.rowsChecked(), r.headSeq(), r.headHash());
-            signed.ifPresent(s -> out.printf("%d signed checkpoints agree with it%n",
+            out.printf(
+                    "admin trail intact: %d rows checked; head %d:%s (record it outside the database and pass it back "
+                            + "with --expect)%n",
+                    r.rowsChecked(), r.headSeq(), r.headHash());
+            signed.ifPresent(s -> out.printf(
+                    "%d signed checkpoints agree with it%n",
                     s.contents().checkpoints().size()));
             out.flush();
             return 0;
         }
         AdminTrailVerifier.Finding f = r.firstBad().orElseThrow();
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("admin trail TAMPERED at row %d (%s): %s%n", f.seq(), f.problem().name().toLowerCase(java.util.Locale.ROOT),
-                f.explanation());
+        err.printf(
+                "admin trail TAMPERED at row %d (%s): %s%n",
+                f.seq(), f.problem().name().toLowerCase(java.util.Locale.ROOT), f.explanation());
         err.flush();
         return 1;
     }
 
     /** {@code GET /audit/trail/verify} as the caller; null when the admin API refused (said on standard error). */
     private AdminTrailVerifier.Report viaAdminApi() throws Exception {
-        java.net.http.HttpResponse<String> res = admin.get("/audit/trail/verify",
-                expect == null ? java.util.Map.of() : java.util.Map.of("expect", expect), database.dataDir());
+        java.net.http.HttpResponse<String> res = admin.get(
+                "/audit/trail/verify",
+                expect == null ? java.util.Map.of() : java.util.Map.of("expect", expect),
+                database.dataDir());
         if (res.statusCode() != 200) {
             AuditAdminPlane.refused(spec, res);
             return null;
         }
-        com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(res.body());
+        com.fasterxml.jackson.databind.JsonNode j =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(res.body());
         Optional<AdminTrailVerifier.Finding> bad = j.has("first_bad")
-                ? Optional.of(new AdminTrailVerifier.Finding(j.path("first_bad").path("seq").asLong(),
-                        AdminTrailVerifier.Problem.valueOf(j.path("first_bad").path("problem").asText()
-                                .toUpperCase(java.util.Locale.ROOT)), j.path("first_bad").path("explanation").asText()))
+                ? Optional.of(new AdminTrailVerifier.Finding(
+                        j.path("first_bad").path("seq").asLong(),
+                        AdminTrailVerifier.Problem.valueOf(
+                                j.path("first_bad").path("problem").asText().toUpperCase(java.util.Locale.ROOT)),
+                        j.path("first_bad").path("explanation").asText()))
                 : Optional.empty();
-        return new AdminTrailVerifier.Report(j.path("rows_checked").asLong(), j.path("head_seq").asLong(),
-                j.path("head_hash").asText(), bad);
+        return new AdminTrailVerifier.Report(
+                j.path("rows_checked").asLong(),
+                j.path("head_seq").asLong(),
+                j.path("head_hash").asText(),
+                bad);
     }
 }

@@ -35,15 +35,24 @@ import picocli.CommandLine.Spec;
  * the running {@code meshguard up}. Standard output carries only the result (the one-time key first), so
  * {@code KEY=$(meshguard apikey create … | head -n1)} works; everything else goes to standard error.
  */
-@Command(name = "apikey", mixinStandardHelpOptions = true, description = "Create, rotate, revoke and list API keys.",
-        subcommands = {ApiKeyCommand.Create.class, ApiKeyCommand.Rotate.class, ApiKeyCommand.Revoke.class, ApiKeyCommand.ListKeys.class})
+@Command(
+        name = "apikey",
+        mixinStandardHelpOptions = true,
+        description = "Create, rotate, revoke and list API keys.",
+        subcommands = {
+            ApiKeyCommand.Create.class,
+            ApiKeyCommand.Rotate.class,
+            ApiKeyCommand.Revoke.class,
+            ApiKeyCommand.ListKeys.class
+        })
 public final class ApiKeyCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (create, rotate, revoke, list)");
+        throw new CommandLine.ParameterException(
+                spec.commandLine(), "a subcommand is required (create, rotate, revoke, list)");
     }
 
     /**
@@ -54,16 +63,27 @@ public final class ApiKeyCommand implements Runnable {
      * and says so.
      */
     static final class Target {
-        @Option(names = "--url", description = "Admin API holding /apikeys: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
+        @Option(
+                names = "--url",
+                description =
+                        "Admin API holding /apikeys: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
         String url;
 
-        @Option(names = "--token-file", description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
+        @Option(
+                names = "--token-file",
+                description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
         Path tokenFile;
 
-        @Option(names = "--direct-db", description = "Break-glass: use the database's credentials instead of the admin API (no permission check, no admin audit event).")
+        @Option(
+                names = "--direct-db",
+                description =
+                        "Break-glass: use the database's credentials instead of the admin API (no permission check, no admin audit event).")
         boolean directDb;
 
-        @Option(names = "--config", paramLabel = "FILE", description = "With --direct-db: YAML file with db.* settings, as the servers read them.")
+        @Option(
+                names = "--config",
+                paramLabel = "FILE",
+                description = "With --direct-db: YAML file with db.* settings, as the servers read them.")
         Path config;
 
         @CommandLine.Mixin
@@ -77,20 +97,22 @@ public final class ApiKeyCommand implements Runnable {
                 }
                 return action.apply(new AdminApiKeys(adminClient()));
             }
-            spec.commandLine().getErr().println("meshguard apikey: --direct-db writes with the database's credentials: "
-                    + "no permission check and no admin audit event (break-glass)");
+            spec.commandLine()
+                    .getErr()
+                    .println("meshguard apikey: --direct-db writes with the database's credentials: "
+                            + "no permission check and no admin audit event (break-glass)");
             spec.commandLine().getErr().flush();
             if (config == null) {
                 javax.sql.DataSource ds = database.open("meshguard-apikey", System.getenv());
-                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()),
-                        ds));
+                return action.apply(
+                        new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()), ds));
             }
             DbConfig db = new DbConfig("meshguard-apikey");
             ConfigSchema schema = ConfigSchema.builder().add(db).build();
             try (HikariDataSource ds = DataSourceFactory.create(
                     db.read(ConfigLoader.load(schema, Optional.of(config), System.getenv())))) {
-                return action.apply(new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()),
-                        ds));
+                return action.apply(
+                        new DatabaseApiKeys(new ApiKeyService(new JdbcApiKeyStore(ds), Clock.systemUTC()), ds));
             }
         }
 
@@ -102,8 +124,16 @@ public final class ApiKeyCommand implements Runnable {
     /** What the subcommands do with keys, wherever they live. */
     interface ApiKeys {
         /** {@code tier} empty: the key has none of its own (what a tenant-scoped caller may create). */
-        ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles, List<String> scopes,
-                Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception;
+        ApiKeyService.Created create(
+                String name,
+                String owner,
+                String tenant,
+                List<String> roles,
+                List<String> scopes,
+                Optional<String> tier,
+                Optional<Instant> expiresAt,
+                String reason)
+                throws Exception;
 
         ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception;
 
@@ -118,13 +148,25 @@ public final class ApiKeyCommand implements Runnable {
 
     /** Through the admin API's {@code /apikeys}: the server checks the caller and records the change. */
     record AdminApiKeys(AdminClient client) implements ApiKeys {
-        private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+        private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+                new com.fasterxml.jackson.databind.ObjectMapper();
 
         @Override
-        public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
-                List<String> scopes, Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception {
-            com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode().put("name", name)
-                    .put("owner", owner).put("tenant", tenant).put("reason", reason);
+        public ApiKeyService.Created create(
+                String name,
+                String owner,
+                String tenant,
+                List<String> roles,
+                List<String> scopes,
+                Optional<String> tier,
+                Optional<Instant> expiresAt,
+                String reason)
+                throws Exception {
+            com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode()
+                    .put("name", name)
+                    .put("owner", owner)
+                    .put("tenant", tenant)
+                    .put("reason", reason);
             // roles, scopes and tier are the bank's grant: sent only when named, so a tenant's admin can create keys
             tier.ifPresent(t -> body.put("tier", t));
             if (!roles.isEmpty()) {
@@ -146,20 +188,31 @@ public final class ApiKeyCommand implements Runnable {
         @Override
         public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
             Optional<String> application = boundApplication(keyId);
-            String overlap = application.map(app -> catalogueOverlap(keyId, app, grace)).orElse("");
-            com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX + "/" + keyId + "/rotate",
-                    JSON.createObjectNode().put("grace_seconds", grace.toSeconds()).put("reason", reason));
-            ApiKeyService.Created next = new ApiKeyService.Created(created.path("key").asText(),
-                    ApiKeyAdminApi.parse(created));
+            String overlap =
+                    application.map(app -> catalogueOverlap(keyId, app, grace)).orElse("");
+            com.fasterxml.jackson.databind.JsonNode created = call(
+                    "POST",
+                    ApiKeyAdminApi.PREFIX + "/" + keyId + "/rotate",
+                    JSON.createObjectNode()
+                            .put("grace_seconds", grace.toSeconds())
+                            .put("reason", reason));
+            ApiKeyService.Created next =
+                    new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
             if (application.isPresent()) {
-                java.net.http.HttpResponse<String> moved = client.send("POST", "/v1/customer/credentials/apikey/"
-                        + keyId + "/rotate", JSON.writeValueAsString(JSON.createObjectNode()
-                        .put("successor", next.key().keyId()).put("overlap", overlap)));
+                java.net.http.HttpResponse<String> moved = client.send(
+                        "POST",
+                        "/v1/customer/credentials/apikey/" + keyId + "/rotate",
+                        JSON.writeValueAsString(JSON.createObjectNode()
+                                .put("successor", next.key().keyId())
+                                .put("overlap", overlap)));
                 if (moved.statusCode() / 100 != 2) {
-                    revoke(next.key().keyId(), "the catalogue refused to move application " + application.get()
-                            + "'s credential to this key");
+                    revoke(
+                            next.key().keyId(),
+                            "the catalogue refused to move application " + application.get()
+                                    + "'s credential to this key");
                     throw new IllegalStateException("the catalogue refused to move application " + application.get()
-                            + "'s credential to the new key (" + moved.statusCode() + ": " + moved.body().strip()
+                            + "'s credential to the new key (" + moved.statusCode() + ": "
+                            + moved.body().strip()
                             + "); the new key was revoked again and key " + keyId + " is unchanged");
                 }
             }
@@ -183,7 +236,8 @@ public final class ApiKeyCommand implements Runnable {
                         + " holds credential:read and credential:rotate");
             }
             for (com.fasterxml.jackson.databind.JsonNode c : JSON.readTree(r.body())) {
-                if (c.path("kind").asText().equals("apikey") && c.path("id").asText().equals(keyId)
+                if (c.path("kind").asText().equals("apikey")
+                        && c.path("id").asText().equals(keyId)
                         && c.path("state").asText().equals("active")) {
                     return Optional.of(c.path("application").asText());
                 }
@@ -202,8 +256,12 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public boolean revoke(String keyId, String reason) throws Exception {
-            return call("POST", ApiKeyAdminApi.PREFIX + "/" + keyId + "/revoke",
-                    JSON.createObjectNode().put("reason", reason)).path("revoked").asBoolean();
+            return call(
+                            "POST",
+                            ApiKeyAdminApi.PREFIX + "/" + keyId + "/revoke",
+                            JSON.createObjectNode().put("reason", reason))
+                    .path("revoked")
+                    .asBoolean();
         }
 
         @Override
@@ -214,10 +272,12 @@ public final class ApiKeyCommand implements Runnable {
             return out;
         }
 
-        private com.fasterxml.jackson.databind.JsonNode call(String method, String path,
-                com.fasterxml.jackson.databind.JsonNode body) throws Exception {
-            java.net.http.HttpResponse<String> r = client.send(method, path, body == null ? null : JSON.writeValueAsString(body));
-            com.fasterxml.jackson.databind.JsonNode answer = r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        private com.fasterxml.jackson.databind.JsonNode call(
+                String method, String path, com.fasterxml.jackson.databind.JsonNode body) throws Exception {
+            java.net.http.HttpResponse<String> r =
+                    client.send(method, path, body == null ? null : JSON.writeValueAsString(body));
+            com.fasterxml.jackson.databind.JsonNode answer =
+                    r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
             if (r.statusCode() / 100 != 2) {
                 throw new IllegalStateException("the admin API answered " + r.statusCode() + ": "
                         + answer.path("error").asText(r.body()));
@@ -229,16 +289,25 @@ public final class ApiKeyCommand implements Runnable {
     /** Break-glass: straight into the database. */
     record DatabaseApiKeys(ApiKeyService service, javax.sql.DataSource db) implements ApiKeys {
         @Override
-        public ApiKeyService.Created create(String name, String owner, String tenant, List<String> roles,
-                List<String> scopes, Optional<String> tier, Optional<Instant> expiresAt, String reason) throws Exception {
+        public ApiKeyService.Created create(
+                String name,
+                String owner,
+                String tenant,
+                List<String> roles,
+                List<String> scopes,
+                Optional<String> tier,
+                Optional<Instant> expiresAt,
+                String reason)
+                throws Exception {
             return service.create(name, owner, tenant, roles, scopes, tier.orElse(ApiKey.NO_TIER), expiresAt);
         }
 
         /** Break-glass moves the key store only: a key the catalogue binds is refused, never split from it. */
         @Override
         public ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception {
-            try (java.sql.Connection c = db.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
-                    "select application_id from credential where kind = 'apikey' and id = ? and state = 'active'")) {
+            try (java.sql.Connection c = db.getConnection();
+                    java.sql.PreparedStatement ps = c.prepareStatement(
+                            "select application_id from credential where kind = 'apikey' and id = ? and state = 'active'")) {
                 ps.setString(1, keyId);
                 try (java.sql.ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
@@ -283,27 +352,43 @@ public final class ApiKeyCommand implements Runnable {
         Optional<io.meshguard.extauthz.apikey.ApiKeySecret.Parsed> whole =
                 io.meshguard.extauthz.apikey.ApiKeySecret.parse(given.strip());
         if (whole.isPresent()) {
-            spec.commandLine().getErr().printf("note: that was a whole key (secret included), not a key id: using its id"
-                    + " %s; treat the secret as exposed wherever it was pasted%n", whole.get().keyId());
+            spec.commandLine()
+                    .getErr()
+                    .printf(
+                            "note: that was a whole key (secret included), not a key id: using its id"
+                                    + " %s; treat the secret as exposed wherever it was pasted%n",
+                            whole.get().keyId());
             spec.commandLine().getErr().flush();
             return whole.get().keyId();
         }
         if (given.startsWith("mgk_") || given.length() > 64) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
                     "not a key id (16 hex characters) nor a whole key; nothing done (the value is not repeated here)");
         }
         return given;
     }
 
     static void describe(PrintWriter out, ApiKey k) {
-        out.printf("%s  tenant=%s owner=%s name=%s tier=%s roles=%s scopes=%s created=%s expires=%s revoked=%s uses=%d last_used=%s%n",
-                k.keyId(), k.tenant(), k.owner(), k.name(), k.tier(), String.join(",", k.roles()), String.join(",", k.scopes()),
-                k.createdAt(), k.expiresAt().map(Instant::toString).orElse("never"),
-                k.revokedAt().map(Instant::toString).orElse("no"), k.useCount(),
+        out.printf(
+                "%s  tenant=%s owner=%s name=%s tier=%s roles=%s scopes=%s created=%s expires=%s revoked=%s uses=%d last_used=%s%n",
+                k.keyId(),
+                k.tenant(),
+                k.owner(),
+                k.name(),
+                k.tier(),
+                String.join(",", k.roles()),
+                String.join(",", k.scopes()),
+                k.createdAt(),
+                k.expiresAt().map(Instant::toString).orElse("never"),
+                k.revokedAt().map(Instant::toString).orElse("no"),
+                k.useCount(),
                 k.lastUsedAt().map(Instant::toString).orElse("never"));
     }
 
-    @Command(name = "create", mixinStandardHelpOptions = true,
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
             description = "Create a key; prints it ONCE (only its hash is stored).")
     static final class Create implements Callable<Integer> {
         @Spec
@@ -321,19 +406,28 @@ public final class ApiKeyCommand implements Runnable {
         @Option(names = "--tenant", required = true)
         String tenant;
 
-        @Option(names = "--roles", paramLabel = "A,B", description = "Comma-separated roles (the bank's grant: a "
-                + "system-scope caller only).")
+        @Option(
+                names = "--roles",
+                paramLabel = "A,B",
+                description = "Comma-separated roles (the bank's grant: a " + "system-scope caller only).")
         String roles;
 
-        @Option(names = "--scopes", paramLabel = "A,B", description = "Comma-separated scopes (the bank's grant: a "
-                + "system-scope caller only).")
+        @Option(
+                names = "--scopes",
+                paramLabel = "A,B",
+                description = "Comma-separated scopes (the bank's grant: a " + "system-scope caller only).")
         String scopes;
 
-        @Option(names = "--tier", description = "Rate-limit tier (the bank's grant: a system-scope caller only; "
-                + "without it the policy's tenant_tiers, else default_tier, apply).")
+        @Option(
+                names = "--tier",
+                description = "Rate-limit tier (the bank's grant: a system-scope caller only; "
+                        + "without it the policy's tenant_tiers, else default_tier, apply).")
         String tier;
 
-        @Option(names = "--expires", paramLabel = "ISO-8601", description = "Expiry instant, e.g. 2027-01-01T00:00:00Z.")
+        @Option(
+                names = "--expires",
+                paramLabel = "ISO-8601",
+                description = "Expiry instant, e.g. 2027-01-01T00:00:00Z.")
         String expires;
 
         @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
@@ -345,10 +439,19 @@ public final class ApiKeyCommand implements Runnable {
             try {
                 expiry = Optional.ofNullable(expires).map(Instant::parse);
             } catch (DateTimeParseException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--expires: not an ISO-8601 instant: " + expires);
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "--expires: not an ISO-8601 instant: " + expires);
             }
-            ApiKeyService.Created c = target.withKeys(spec, keys ->
-                    keys.create(name, owner, tenant, split(roles), split(scopes), Optional.ofNullable(tier), expiry,
+            ApiKeyService.Created c = target.withKeys(
+                    spec,
+                    keys -> keys.create(
+                            name,
+                            owner,
+                            tenant,
+                            split(roles),
+                            split(scopes),
+                            Optional.ofNullable(tier),
+                            expiry,
                             reason));
             // Only the key on stdout (KEY=$(meshguard apikey create ...)); what it is and the advice on stderr.
             PrintWriter out = spec.commandLine().getOut();
@@ -362,8 +465,11 @@ public final class ApiKeyCommand implements Runnable {
         }
     }
 
-    @Command(name = "rotate", mixinStandardHelpOptions = true,
-            description = "Issue a successor with the same rights; the old key keeps working for --grace, then expires.")
+    @Command(
+            name = "rotate",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Issue a successor with the same rights; the old key keeps working for --grace, then expires.")
     static final class Rotate implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -374,7 +480,10 @@ public final class ApiKeyCommand implements Runnable {
         @Parameters(paramLabel = "KEY_ID")
         String keyId;
 
-        @Option(names = "--grace", defaultValue = "24h", description = "How long the old key still works, at most 30d (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--grace",
+                defaultValue = "24h",
+                description = "How long the old key still works, at most 30d (default: ${DEFAULT-VALUE}).")
         String grace;
 
         @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")
@@ -382,8 +491,9 @@ public final class ApiKeyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Duration g = Durations.parse(grace).orElseThrow(() ->
-                    new CommandLine.ParameterException(spec.commandLine(), "--grace: not a duration like 30m, 24h, 7d: " + grace));
+            Duration g = Durations.parse(grace)
+                    .orElseThrow(() -> new CommandLine.ParameterException(
+                            spec.commandLine(), "--grace: not a duration like 30m, 24h, 7d: " + grace));
             String id = keyIdOf(spec, keyId);
             ApiKeyService.Created c = target.withKeys(spec, keys -> keys.rotate(id, g, reason));
             PrintWriter out = spec.commandLine().getOut();
@@ -391,14 +501,17 @@ public final class ApiKeyCommand implements Runnable {
             out.flush();
             PrintWriter err = spec.commandLine().getErr();
             describe(err, c.key());
-            err.printf("Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n", id,
-                    Instant.now().plus(g));
+            err.printf(
+                    "Old key %s stops working at %s. Store the new key now: it cannot be shown again.%n",
+                    id, Instant.now().plus(g));
             err.flush();
             return 0;
         }
     }
 
-    @Command(name = "revoke", mixinStandardHelpOptions = true,
+    @Command(
+            name = "revoke",
+            mixinStandardHelpOptions = true,
             description = "Revoke a key; servers stop accepting it within apikey.cache_ttl.")
     static final class Revoke implements Callable<Integer> {
         @Spec
@@ -407,7 +520,9 @@ public final class ApiKeyCommand implements Runnable {
         @CommandLine.Mixin
         Target target = new Target();
 
-        @Parameters(paramLabel = "KEY_ID", description = "The key's id; a whole key is recognised and only its id used.")
+        @Parameters(
+                paramLabel = "KEY_ID",
+                description = "The key's id; a whole key is recognised and only its id used.")
         String keyId;
 
         @Option(names = "--reason", defaultValue = "", description = "Why (goes to the audit trail).")

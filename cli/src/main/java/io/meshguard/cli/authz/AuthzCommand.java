@@ -20,7 +20,10 @@ import picocli.CommandLine.Spec;
  * {@code meshguard authz check}: one request through exactly the server's decision pipeline, offline;
  * {@code meshguard authz send}: one Check to the running extauthz.
  */
-@Command(name = "authz", mixinStandardHelpOptions = true, description = "Authorization tools.",
+@Command(
+        name = "authz",
+        mixinStandardHelpOptions = true,
+        description = "Authorization tools.",
         subcommands = {AuthzCommand.Check.class, AuthzSendCommand.class})
 public final class AuthzCommand implements Runnable {
     @Spec
@@ -31,26 +34,44 @@ public final class AuthzCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check, send)");
     }
 
-    @Command(name = "check", mixinStandardHelpOptions = true,
-            description = {"Decide one CheckRequest (Envoy's protobuf JSON) against DIR/authz.yaml and print",
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Decide one CheckRequest (Envoy's protobuf JSON) against DIR/authz.yaml and print",
                 "{\"allowed\",\"status\",\"reason\",\"headers_set\",\"headers_append_action\",\"headers_removed\",\"body\"}",
                 "(headers_append_action: Envoy's append_action per header set, e.g. OVERWRITE_IF_EXISTS_OR_ADD).",
-                "Exit 0 when a decision was printed (allow or deny), 1 when the policy or input is unusable."})
+                "Exit 0 when a decision was printed (allow or deny), 1 when the policy or input is unusable."
+            })
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--policy", required = true, paramLabel = "DIR", description = "Policy directory holding authz.yaml.")
+        @Option(
+                names = "--policy",
+                required = true,
+                paramLabel = "DIR",
+                description = "Policy directory holding authz.yaml.")
         Path policy;
 
-        @Option(names = "--request", required = true, paramLabel = "REQ.json", description = "The CheckRequest as protobuf JSON.")
+        @Option(
+                names = "--request",
+                required = true,
+                paramLabel = "REQ.json",
+                description = "The CheckRequest as protobuf JSON.")
         Path request;
 
-        @Option(names = "--jwks", paramLabel = "ISSUER=FILE",
-                description = "Use this local JWKS file for the issuer of that name instead of fetching its keys (repeatable).")
+        @Option(
+                names = "--jwks",
+                paramLabel = "ISSUER=FILE",
+                description =
+                        "Use this local JWKS file for the issuer of that name instead of fetching its keys (repeatable).")
         Map<String, Path> jwks = new LinkedHashMap<>();
 
-        @Option(names = "--now", paramLabel = "ISO-8601", description = "Decide as if it were this instant, e.g. 2026-11-21T10:00:00Z.")
+        @Option(
+                names = "--now",
+                paramLabel = "ISO-8601",
+                description = "Decide as if it were this instant, e.g. 2026-11-21T10:00:00Z.")
         String now;
 
         @Override

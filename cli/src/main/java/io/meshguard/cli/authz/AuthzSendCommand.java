@@ -27,9 +27,13 @@ import picocli.CommandLine.Spec;
  * {@code meshguard authz send}: one Check to a running extauthz over gRPC, built as Envoy builds it, and the answer
  * printed for a person: allowed or denied, the reason, and every header set (with its append mode) or removed.
  */
-@Command(name = "send", mixinStandardHelpOptions = true,
-        description = {"Send one ext_authz Check to the running extauthz (as Envoy does) and print the decision.",
-            "Exit 0 when a decision came back (allowed or denied), 1 when the server could not be asked."})
+@Command(
+        name = "send",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Send one ext_authz Check to the running extauthz (as Envoy does) and print the decision.",
+            "Exit 0 when a decision came back (allowed or denied), 1 when the server could not be asked."
+        })
 final class AuthzSendCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,13 +50,21 @@ final class AuthzSendCommand implements Callable<Integer> {
     @Option(names = "--path", required = true, description = "Path with query, e.g. /demo/x.")
     String path;
 
-    @Option(names = {"-H", "--header"}, paramLabel = "NAME=VALUE", description = "A request header (repeatable), e.g. \"authorization=Bearer $TOKEN\".")
+    @Option(
+            names = {"-H", "--header"},
+            paramLabel = "NAME=VALUE",
+            description = "A request header (repeatable), e.g. \"authorization=Bearer $TOKEN\".")
     List<String> headers = new ArrayList<>();
 
-    @Option(names = "--context", paramLabel = "KEY=VALUE", description = "A context extension the gateway route sets (repeatable).")
+    @Option(
+            names = "--context",
+            paramLabel = "KEY=VALUE",
+            description = "A context extension the gateway route sets (repeatable).")
     Map<String, String> context = new LinkedHashMap<>();
 
-    @Option(names = "--authz-profile", paramLabel = "NAME",
+    @Option(
+            names = "--authz-profile",
+            paramLabel = "NAME",
             description = "The authz rule a gateway route names (sent as the route contract's context extension).")
     String authzProfile;
 
@@ -65,18 +77,23 @@ final class AuthzSendCommand implements Callable<Integer> {
         for (String header : headers) {
             int eq = header.indexOf('=');
             if (eq <= 0) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--header: expected NAME=VALUE, got '" + header + "'");
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "--header: expected NAME=VALUE, got '" + header + "'");
             }
-            headerMap.computeIfAbsent(header.substring(0, eq).trim(), k -> new ArrayList<>()).add(header.substring(eq + 1));
+            headerMap
+                    .computeIfAbsent(header.substring(0, eq).trim(), k -> new ArrayList<>())
+                    .add(header.substring(eq + 1));
         }
         CheckRequest request = CheckRequests.of(method, host, path, headerMap, context, CheckRequests.Encoding.HEADERS);
         ManagedChannel channel = server.channel(RunningStack.EXTAUTHZ);
         CheckResponse response;
         try {
-            response = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(10)).check(request);
+            response = AuthorizationGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(Duration.ofSeconds(10))
+                    .check(request);
         } catch (StatusRuntimeException e) {
-            throw new IllegalStateException("extauthz at " + server.resolve(RunningStack.EXTAUTHZ) + " did not answer: "
-                    + e.getStatus(), e);
+            throw new IllegalStateException(
+                    "extauthz at " + server.resolve(RunningStack.EXTAUTHZ) + " did not answer: " + e.getStatus(), e);
         } finally {
             channel.shutdownNow();
         }
@@ -90,21 +107,31 @@ final class AuthzSendCommand implements Callable<Integer> {
             out.println("ALLOWED (gRPC OK): the request goes on to the upstream");
             var ok = response.getOkResponse();
             for (HeaderValueOption h : ok.getHeadersList()) {
-                out.printf("  upstream header set:     %s: %s  (%s)%n", h.getHeader().getKey(), value(h), mode(h));
+                out.printf(
+                        "  upstream header set:     %s: %s  (%s)%n",
+                        h.getHeader().getKey(), value(h), mode(h));
             }
             for (String removed : ok.getHeadersToRemoveList()) {
                 out.printf("  upstream header removed: %s%n", removed);
             }
             for (HeaderValueOption h : ok.getResponseHeadersToAddList()) {
-                out.printf("  client response header:  %s: %s  (%s)%n", h.getHeader().getKey(), value(h), mode(h));
+                out.printf(
+                        "  client response header:  %s: %s  (%s)%n",
+                        h.getHeader().getKey(), value(h), mode(h));
             }
         } else {
             var denied = response.getDeniedResponse();
-            out.printf("DENIED: HTTP %d to the client, reason %s (gRPC code %d)%n", denied.getStatus().getCodeValue(),
-                    response.getStatus().getMessage().isEmpty() ? "-" : response.getStatus().getMessage(),
+            out.printf(
+                    "DENIED: HTTP %d to the client, reason %s (gRPC code %d)%n",
+                    denied.getStatus().getCodeValue(),
+                    response.getStatus().getMessage().isEmpty()
+                            ? "-"
+                            : response.getStatus().getMessage(),
                     response.getStatus().getCode());
             for (HeaderValueOption h : denied.getHeadersList()) {
-                out.printf("  client response header:  %s: %s  (%s)%n", h.getHeader().getKey(), value(h), mode(h));
+                out.printf(
+                        "  client response header:  %s: %s  (%s)%n",
+                        h.getHeader().getKey(), value(h), mode(h));
             }
             if (!denied.getBody().isEmpty()) {
                 out.println("  body: " + denied.getBody());
@@ -114,18 +141,21 @@ final class AuthzSendCommand implements Callable<Integer> {
     }
 
     private static String value(HeaderValueOption h) {
-        return h.getHeader().getRawValue().isEmpty() ? h.getHeader().getValue() : h.getHeader().getRawValue().toStringUtf8();
+        return h.getHeader().getRawValue().isEmpty()
+                ? h.getHeader().getValue()
+                : h.getHeader().getRawValue().toStringUtf8();
     }
 
     /** Envoy's rule: {@code append} (when present) wins over {@code append_action} in older Envoy; both are shown. */
     private static String mode(HeaderValueOption h) {
-        String action = switch (h.getAppendAction()) {
-            case OVERWRITE_IF_EXISTS_OR_ADD -> "overwrite";
-            case ADD_IF_ABSENT -> "add if absent";
-            case OVERWRITE_IF_EXISTS -> "overwrite if present";
-            case APPEND_IF_EXISTS_OR_ADD -> "append";
-            default -> h.getAppendAction().name();
-        };
+        String action =
+                switch (h.getAppendAction()) {
+                    case OVERWRITE_IF_EXISTS_OR_ADD -> "overwrite";
+                    case ADD_IF_ABSENT -> "add if absent";
+                    case OVERWRITE_IF_EXISTS -> "overwrite if present";
+                    case APPEND_IF_EXISTS_OR_ADD -> "append";
+                    default -> h.getAppendAction().name();
+                };
         return h.hasAppend() ? action + ", append=" + h.getAppend().getValue() : action;
     }
 }

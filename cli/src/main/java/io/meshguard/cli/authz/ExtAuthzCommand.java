@@ -26,27 +26,36 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code meshguard extauthz --config FILE}: the ext_authz server on its own (gRPC 9001, HTTP 9101). */
-@Command(name = "extauthz", mixinStandardHelpOptions = true,
-        description = {"Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz /readyz on http.port (9101).",
+@Command(
+        name = "extauthz",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz /readyz on http.port (9101).",
             "Settings: the YAML file, then MESHGUARD_* environment variables (e.g. MESHGUARD_GRPC_PORT, MESHGUARD_POLICY_FILE).",
             "With db.url set, API keys are checked against PostgreSQL and every decision is written to the audit log",
             "(audit.* keys); without it, API-key routes deny with 503. audit.decision_log (auto: on without db.url)",
-            "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."})
+            "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."
+        })
 public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")
     Path config;
 
     @Override
     public Integer call() throws Exception {
-        Config loaded = ConfigLoader.load(ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA), Optional.ofNullable(config),
-                System.getenv());
+        Config loaded = ConfigLoader.load(
+                ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA), Optional.ofNullable(config), System.getenv());
         Running running = start(loaded, System.getenv());
         running.stack().closeOnJvmShutdown();
         ExtAuthzConfig settings = ExtAuthzConfig.read(loaded);
         // Standard output carries only decision log lines when the decision log is on (log shippers parse it).
         PrintStream banner = AuditConfig.decisionLogOn(loaded, running.audited()) ? System.err : System.out;
-        banner.printf("meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n", settings.grpc().bind(),
-                running.server().grpcPort(), settings.http().bind(), running.http().port(), settings.policyFile());
+        banner.printf(
+                "meshguard extauthz: gRPC %s:%d, HTTP %s:%d (policy %s)%n",
+                settings.grpc().bind(),
+                running.server().grpcPort(),
+                settings.http().bind(),
+                running.http().port(),
+                settings.policyFile());
         banner.flush();
         running.stack().awaitClosed();
         return 0;
@@ -83,11 +92,14 @@ public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cl
             }
             Optional<AuditComponent> audit = ServerAudit.start(loaded, "meshguard-extauthz", metrics, stack, tracing);
             DecisionSink decisions = ServerAudit.sink(loaded, "meshguard-extauthz", metrics, stack, audit)
-                    .<DecisionSink>map(AuditSinkDecisions::new).orElse(DecisionSink.NONE);
-            ExtAuthzServer server = new ExtAuthzServer(settings, metrics.forServer("extauthz"), dataSource,
-                    decisions, Clock.systemUTC(), tracing);
+                    .<DecisionSink>map(AuditSinkDecisions::new)
+                    .orElse(DecisionSink.NONE);
+            ExtAuthzServer server = new ExtAuthzServer(
+                    settings, metrics.forServer("extauthz"), dataSource, decisions, Clock.systemUTC(), tracing);
             StatusHttpServer status = new StatusHttpServer("extauthz-http", settings.http(), metrics.registry());
-            server.mountQuotaApi(status, AdminAccessSettings.configGroup().read(loaded)); // /quotas: admin.* and quota.admin.token_file
+            server.mountQuotaApi(
+                    status,
+                    AdminAccessSettings.configGroup().read(loaded)); // /quotas: admin.* and quota.admin.token_file
             stack.start(status);
             stack.start(server);
             status.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's

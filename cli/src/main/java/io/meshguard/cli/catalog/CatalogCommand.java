@@ -19,11 +19,20 @@ import picocli.CommandLine.Parameters;
  * call each, as the signed-in caller (or the running {@code up}'s token), so the same permissions and admin trail
  * apply as to any other client. Prints the answer as JSON.
  */
-@Command(name = "catalog", mixinStandardHelpOptions = true,
+@Command(
+        name = "catalog",
+        mixinStandardHelpOptions = true,
         description = "API products, plans, publishes, applications, subscriptions and credentials (docs/products.md).",
-        subcommands = {CatalogCommand.Cluster.class, CatalogCommand.ProductVerbs.class, CatalogCommand.PlanVerbs.class,
-            CatalogCommand.PublishVerbs.class, CatalogCommand.ApplicationVerbs.class, CatalogCommand.Subscribe.class,
-            CatalogCommand.SubscriptionVerbs.class, CatalogCommand.CredentialVerbs.class})
+        subcommands = {
+            CatalogCommand.Cluster.class,
+            CatalogCommand.ProductVerbs.class,
+            CatalogCommand.PlanVerbs.class,
+            CatalogCommand.PublishVerbs.class,
+            CatalogCommand.ApplicationVerbs.class,
+            CatalogCommand.Subscribe.class,
+            CatalogCommand.SubscriptionVerbs.class,
+            CatalogCommand.CredentialVerbs.class
+        })
 public final class CatalogCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -36,9 +45,16 @@ public final class CatalogCommand implements Runnable {
     static final class Target {
         @Option(names = "--url", description = "Admin API base URL (default: the running `meshguard up`'s).")
         String url;
-        @Option(names = "--token-file", description = "Bearer token file (default: `meshguard login`'s token, or up's).")
+
+        @Option(
+                names = "--token-file",
+                description = "Bearer token file (default: `meshguard login`'s token, or up's).")
         Path tokenFile;
-        @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Where `meshguard up` keeps its state.")
+
+        @Option(
+                names = "--data-dir",
+                defaultValue = ".meshguard",
+                description = "Where `meshguard up` keeps its state.")
         Path dataDir;
 
         /** Sends one call; prints the answer; 0 for 2xx, 1 otherwise (the error is on stderr). */
@@ -51,7 +67,8 @@ public final class CatalogCommand implements Runnable {
             }
             JsonNode answer = r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
             System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(answer));
-            if (r.statusCode() == 202 || r.headers().firstValue("x-meshguard-awaiting-approval").isPresent()) {
+            if (r.statusCode() == 202
+                    || r.headers().firstValue("x-meshguard-awaiting-approval").isPresent()) {
                 System.out.println("(waits for a second person's approval: meshguard xds approvals list)");
             }
             return 0;
@@ -65,8 +82,9 @@ public final class CatalogCommand implements Runnable {
     /** A body from a JSON or YAML file (YAML is a superset: one safe reader for both, no custom tags). */
     static JsonNode file(Path file) throws Exception {
         try (java.io.Reader in = java.nio.file.Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            Object doc = new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(
-                    new org.yaml.snakeyaml.LoaderOptions())).load(in);
+            Object doc = new org.yaml.snakeyaml.Yaml(
+                            new org.yaml.snakeyaml.constructor.SafeConstructor(new org.yaml.snakeyaml.LoaderOptions()))
+                    .load(in);
             if (!(doc instanceof java.util.Map)) {
                 throw new IllegalArgumentException(file + ": expected one object (a JSON or YAML mapping)");
             }
@@ -82,19 +100,28 @@ public final class CatalogCommand implements Runnable {
         return reason == null ? body : body.put("reason", reason);
     }
 
-    @Command(name = "cluster", mixinStandardHelpOptions = true,
+    @Command(
+            name = "cluster",
+            mixinStandardHelpOptions = true,
             description = "Declare a cluster products can be published to (operators).")
     static final class Cluster implements Callable<Integer> {
         @Mixin
         Target target;
+
         @Parameters(index = "0", description = "Cluster id (a DNS label).")
         String id;
+
         @Option(names = "--region", required = true, description = "Its region: the host's third label.")
         String region;
+
         @Option(names = "--provider", description = "Cloud provider.")
         String provider;
-        @Option(names = "--group", paramLabel = "GROUP=TENANT,...", description = "A gateway group the cluster serves "
-                + "and the tenants whose products may be published into it (repeatable; GROUP= for none).")
+
+        @Option(
+                names = "--group",
+                paramLabel = "GROUP=TENANT,...",
+                description = "A gateway group the cluster serves "
+                        + "and the tenants whose products may be published into it (repeatable; GROUP= for none).")
         java.util.List<String> groups = new java.util.ArrayList<>();
 
         @Override
@@ -107,10 +134,11 @@ public final class CatalogCommand implements Runnable {
                 ObjectNode assigned = body.putObject("gateway_groups");
                 for (String g : groups) {
                     int eq = g.indexOf('=');
-                    com.fasterxml.jackson.databind.node.ArrayNode tenants = assigned.putArray(
-                            eq < 0 ? g : g.substring(0, eq));
+                    com.fasterxml.jackson.databind.node.ArrayNode tenants =
+                            assigned.putArray(eq < 0 ? g : g.substring(0, eq));
                     if (eq >= 0) {
-                        java.util.Arrays.stream(g.substring(eq + 1).split(",")).filter(t -> !t.isBlank())
+                        java.util.Arrays.stream(g.substring(eq + 1).split(","))
+                                .filter(t -> !t.isBlank())
                                 .forEach(tenants::add);
                     }
                 }
@@ -126,61 +154,101 @@ public final class CatalogCommand implements Runnable {
             return target.call("GET", "/v1/provider/products", null);
         }
 
-        @Command(name = "create", mixinStandardHelpOptions = true,
+        @Command(
+                name = "create",
+                mixinStandardHelpOptions = true,
                 description = "Create a draft product from a file: {id, tenant, name, visibility, operations: [...]}.")
         int create(@Mixin Target target, @Option(names = "--file", required = true) Path file) throws Exception {
             return target.call("POST", "/v1/provider/products", file(file));
         }
 
-        @Command(name = "state", mixinStandardHelpOptions = true,
+        @Command(
+                name = "state",
+                mixinStandardHelpOptions = true,
                 description = "Publish, deprecate or retire a product.")
-        int state(@Mixin Target target, @Parameters(index = "0", paramLabel = "PRODUCT") String id,
+        int state(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PRODUCT") String id,
                 @Parameters(index = "1", paramLabel = "STATE") String state,
-                @Option(names = "--reason") String reason) throws Exception {
-            return target.call("POST", "/v1/provider/products/" + encode(id) + "/state",
+                @Option(names = "--reason") String reason)
+                throws Exception {
+            return target.call(
+                    "POST",
+                    "/v1/provider/products/" + encode(id) + "/state",
                     withReason(object().put("state", state), reason));
         }
     }
 
     @Command(name = "plan", mixinStandardHelpOptions = true, description = "A product's plans (providers).")
     static final class PlanVerbs {
-        @Command(name = "create", mixinStandardHelpOptions = true,
-                description = "Create a staging plan from a file: {name, approval, auth_modes, limits, operation_limits}.")
-        int create(@Mixin Target target, @Parameters(index = "0", paramLabel = "PRODUCT") String product,
-                @Option(names = "--file", required = true) Path file) throws Exception {
+        @Command(
+                name = "create",
+                mixinStandardHelpOptions = true,
+                description =
+                        "Create a staging plan from a file: {name, approval, auth_modes, limits, operation_limits}.")
+        int create(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PRODUCT") String product,
+                @Option(names = "--file", required = true) Path file)
+                throws Exception {
             return target.call("POST", "/v1/provider/products/" + encode(product) + "/plans", file(file));
         }
 
-        @Command(name = "state", mixinStandardHelpOptions = true,
+        @Command(
+                name = "state",
+                mixinStandardHelpOptions = true,
                 description = "Publish, deprecate or close a plan (closing closes its subscriptions).")
-        int state(@Mixin Target target, @Parameters(index = "0", paramLabel = "PLAN") String plan,
+        int state(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PLAN") String plan,
                 @Parameters(index = "1", paramLabel = "STATE") String state,
-                @Option(names = "--reason") String reason) throws Exception {
-            return target.call("POST", "/v1/provider/plans/" + encode(plan) + "/state",
+                @Option(names = "--reason") String reason)
+                throws Exception {
+            return target.call(
+                    "POST",
+                    "/v1/provider/plans/" + encode(plan) + "/state",
                     withReason(object().put("state", state), reason));
         }
     }
 
-    @Command(name = "publish", mixinStandardHelpOptions = true,
+    @Command(
+            name = "publish",
+            mixinStandardHelpOptions = true,
             description = "Product publishes: a product on a cluster and environment, served as a gateway revision.")
     static final class PublishVerbs {
         @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a draft publish.")
-        int create(@Mixin Target target, @Parameters(index = "0", paramLabel = "PRODUCT") String product,
+        int create(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PRODUCT") String product,
                 @Option(names = "--cluster", required = true) String cluster,
                 @Option(names = "--env", required = true, description = "dev, staging or prod") String env,
                 @Option(names = "--auth-mode", required = true, description = "none, apikey or oauth2") String mode,
                 @Option(names = "--group", required = true, description = "The gateway group that serves it.")
-                String group) throws Exception {
-            return target.call("POST", "/v1/provider/products/" + encode(product) + "/product-publishes", object()
-                    .put("cluster", cluster).put("environment", env).put("auth_mode", mode).put("gateway_group", group));
+                        String group)
+                throws Exception {
+            return target.call(
+                    "POST",
+                    "/v1/provider/products/" + encode(product) + "/product-publishes",
+                    object().put("cluster", cluster)
+                            .put("environment", env)
+                            .put("auth_mode", mode)
+                            .put("gateway_group", group));
         }
 
-        @Command(name = "state", mixinStandardHelpOptions = true,
-                description = "Publish or withdraw: one revision of its gateway group (a request where it is protected).")
-        int state(@Mixin Target target, @Parameters(index = "0", paramLabel = "PUBLISH") String publish,
+        @Command(
+                name = "state",
+                mixinStandardHelpOptions = true,
+                description =
+                        "Publish or withdraw: one revision of its gateway group (a request where it is protected).")
+        int state(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PUBLISH") String publish,
                 @Parameters(index = "1", paramLabel = "STATE") String state,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
-            return target.call("POST", "/v1/provider/product-publishes/" + encode(publish) + "/state",
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST",
+                    "/v1/provider/product-publishes/" + encode(publish) + "/state",
                     withReason(object().put("state", state), reason));
         }
     }
@@ -188,7 +256,9 @@ public final class CatalogCommand implements Runnable {
     @Command(name = "application", mixinStandardHelpOptions = true, description = "Applications (customers).")
     static final class ApplicationVerbs {
         @Command(name = "create", mixinStandardHelpOptions = true, description = "Create an application.")
-        int create(@Mixin Target target, @Parameters(index = "0", paramLabel = "ID") String id,
+        int create(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "ID") String id,
                 @Option(names = "--name", required = true) String name,
                 @Option(names = "--tenant", description = "Needed when you act for several tenants.") String tenant)
                 throws Exception {
@@ -199,101 +269,146 @@ public final class CatalogCommand implements Runnable {
             return target.call("POST", "/v1/customer/applications", body);
         }
 
-        @Command(name = "suspend", mixinStandardHelpOptions = true,
+        @Command(
+                name = "suspend",
+                mixinStandardHelpOptions = true,
                 description = "Suspend an application: every call it makes is refused, whatever its subscriptions.")
-        int suspend(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
-            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/suspend",
-                    withReason(object(), reason));
+        int suspend(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST", "/v1/customer/applications/" + encode(id) + "/suspend", withReason(object(), reason));
         }
 
         @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a suspended application.")
-        int resume(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
-            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/resume",
-                    withReason(object(), reason));
+        int resume(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST", "/v1/customer/applications/" + encode(id) + "/resume", withReason(object(), reason));
         }
     }
 
-    @Command(name = "subscribe", mixinStandardHelpOptions = true,
+    @Command(
+            name = "subscribe",
+            mixinStandardHelpOptions = true,
             description = "Subscribe an application to a plan of a product publish (active, or pending approval).")
     static final class Subscribe implements Callable<Integer> {
         @Mixin
         Target target;
+
         @Option(names = "--application", required = true)
         String application;
+
         @Option(names = "--publish", required = true, description = "The product publish id.")
         String publish;
+
         @Option(names = "--plan", required = true)
         String plan;
 
         @Override
         public Integer call() throws Exception {
-            return target.call("POST", "/v1/customer/subscriptions", object().put("application", application)
-                    .put("product_publish", publish).put("plan", plan));
+            return target.call(
+                    "POST",
+                    "/v1/customer/subscriptions",
+                    object().put("application", application)
+                            .put("product_publish", publish)
+                            .put("plan", plan));
         }
     }
 
-    @Command(name = "subscription", mixinStandardHelpOptions = true,
+    @Command(
+            name = "subscription",
+            mixinStandardHelpOptions = true,
             description = "Approve, reject, suspend, resume, close, move to another plan, or show usage.")
     static final class SubscriptionVerbs {
         @Command(name = "approve", mixinStandardHelpOptions = true, description = "Approve a pending subscription.")
-        int approve(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
+        int approve(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
             return provider(target, id, "approve", reason);
         }
 
         @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a pending subscription.")
-        int reject(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
+        int reject(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
             return provider(target, id, "reject", reason);
         }
 
         @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Suspend: every replica denies.")
-        int suspend(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
+        int suspend(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
             return provider(target, id, "suspend", reason);
         }
 
         @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a suspended subscription.")
-        int resume(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
+        int resume(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
             return provider(target, id, "resume", reason);
         }
 
         @Command(name = "close", mixinStandardHelpOptions = true, description = "Close a subscription.")
-        int close(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
+        int close(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
                 @Option(names = "--reason", required = true) String reason,
                 @Option(names = "--as", defaultValue = "provider", description = "provider or customer") String side)
                 throws Exception {
-            return target.call("POST", "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/close",
+            return target.call(
+                    "POST",
+                    "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/close",
                     withReason(object(), reason));
         }
 
-        @Command(name = "plan", mixinStandardHelpOptions = true,
+        @Command(
+                name = "plan",
+                mixinStandardHelpOptions = true,
                 description = "Move to another plan, keeping the credentials and the quota used this period.")
-        int plan(@Mixin Target target, @Parameters(index = "0", paramLabel = "ID") String id,
+        int plan(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "ID") String id,
                 @Parameters(index = "1", paramLabel = "PLAN") String plan,
                 @Option(names = "--reason", required = true) String reason,
                 @Option(names = "--as", defaultValue = "provider", description = "provider or customer") String side)
                 throws Exception {
-            return target.call("POST", "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/plan",
+            return target.call(
+                    "POST",
+                    "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/plan",
                     withReason(object().put("plan", plan), reason));
         }
 
-        @Command(name = "usage", mixinStandardHelpOptions = true,
+        @Command(
+                name = "usage",
+                mixinStandardHelpOptions = true,
                 description = "Calls, refusals by reason and the quotas used of one subscription.")
-        int usage(@Mixin Target target, @Parameters(paramLabel = "ID") String id,
+        int usage(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
                 @Option(names = "--hours", defaultValue = "24") int hours,
                 @Option(names = "--as", defaultValue = "provider", description = "provider or customer") String side)
                 throws Exception {
-            return target.call("GET", "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/usage?hours=" + hours,
-                    null);
+            return target.call(
+                    "GET", "/v1/" + side(side) + "/subscriptions/" + encode(id) + "/usage?hours=" + hours, null);
         }
 
         private static int provider(Target target, String id, String verb, String reason) throws Exception {
-            return target.call("POST", "/v1/provider/subscriptions/" + encode(id) + "/" + verb,
-                    withReason(object(), reason));
+            return target.call(
+                    "POST", "/v1/provider/subscriptions/" + encode(id) + "/" + verb, withReason(object(), reason));
         }
 
         private static String side(String side) {
@@ -306,14 +421,22 @@ public final class CatalogCommand implements Runnable {
 
     @Command(name = "credential", mixinStandardHelpOptions = true, description = "An application's credentials.")
     static final class CredentialVerbs {
-        @Command(name = "bind", mixinStandardHelpOptions = true,
+        @Command(
+                name = "bind",
+                mixinStandardHelpOptions = true,
                 description = "Bind an API key (by id) to an application, or create a Keycloak client (oauth2).")
-        int bind(@Mixin Target target, @Option(names = "--application", required = true) String application,
+        int bind(
+                @Mixin Target target,
+                @Option(names = "--application", required = true) String application,
                 @Option(names = "--kind", required = true, description = "apikey or oauth2") String kind,
                 @Option(names = "--id", description = "The API key id (apikey).") String id,
-                @Option(names = "--expires-at", paramLabel = "TIME",
-                        description = "When the binding ends (ISO-8601 with an offset, e.g. 2027-01-31T00:00:00Z);"
-                                + " after it calls are refused credential_expired.") String expiresAt)
+                @Option(
+                                names = "--expires-at",
+                                paramLabel = "TIME",
+                                description =
+                                        "When the binding ends (ISO-8601 with an offset, e.g. 2027-01-31T00:00:00Z);"
+                                                + " after it calls are refused credential_expired.")
+                        String expiresAt)
                 throws Exception {
             ObjectNode body = object().put("application", application).put("kind", kind);
             if (id != null) {
@@ -326,10 +449,15 @@ public final class CatalogCommand implements Runnable {
         }
 
         @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a credential.")
-        int revoke(@Mixin Target target, @Parameters(index = "0", paramLabel = "KIND") String kind,
+        int revoke(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "KIND") String kind,
                 @Parameters(index = "1", paramLabel = "ID") String id,
-                @Option(names = "--reason", required = true) String reason) throws Exception {
-            return target.call("POST", "/v1/customer/credentials/" + encode(kind) + "/" + encode(id) + "/revoke",
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST",
+                    "/v1/customer/credentials/" + encode(kind) + "/" + encode(id) + "/revoke",
                     withReason(object(), reason));
         }
     }

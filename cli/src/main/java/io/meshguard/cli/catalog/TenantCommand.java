@@ -10,7 +10,9 @@ import picocli.CommandLine.Parameters;
  * Tenants (operators): the organisations that own APIs, products and applications, named by role bindings'
  * {@code tenant:NAME} scopes. Each verb is one admin API call as the signed-in caller, recorded in the admin trail.
  */
-@Command(name = "tenant", mixinStandardHelpOptions = true,
+@Command(
+        name = "tenant",
+        mixinStandardHelpOptions = true,
         description = "Create and list tenants (docs/operator-guide.md \"Tenants\").",
         subcommands = {TenantCommand.Create.class, TenantCommand.ListTenants.class})
 public final class TenantCommand implements Runnable {
@@ -19,14 +21,20 @@ public final class TenantCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "create", mixinStandardHelpOptions = true,
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
             description = "Create a tenant; one that exists is left as it is (the answer says \"created\": false).")
     static final class Create implements Callable<Integer> {
         @Mixin
         CatalogCommand.Target target;
-        @Parameters(index = "0", paramLabel = "ID", description = "Tenant id as role bindings name it (tenant:ID),"
-                + " e.g. acme.")
+
+        @Parameters(
+                index = "0",
+                paramLabel = "ID",
+                description = "Tenant id as role bindings name it (tenant:ID)," + " e.g. acme.")
         String id;
+
         @Option(names = "--display-name", description = "A name for people, e.g. \"ACME Corp\".")
         String displayName;
 

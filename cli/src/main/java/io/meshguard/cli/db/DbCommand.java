@@ -4,7 +4,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code meshguard db}: the database schema, for a migration step of its own before the servers roll. */
-@Command(name = "db", mixinStandardHelpOptions = true,
+@Command(
+        name = "db",
+        mixinStandardHelpOptions = true,
         description = "Apply or inspect the database schema (the Flyway history shipped in this release).",
         subcommands = {DbMigrateCommand.class, DbStatusCommand.class})
 public final class DbCommand implements Runnable {

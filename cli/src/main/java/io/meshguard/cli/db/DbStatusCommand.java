@@ -4,7 +4,6 @@ import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.db.Migrations;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.sql.DataSource;
 import picocli.CommandLine;
@@ -15,9 +14,13 @@ import picocli.CommandLine.Spec;
  * {@code meshguard db status}: the database's schema version and the scripts of this release it has not run; exit 1
  * when some are pending, so an upgrade run-book can check that the migration Job ran before rolling the servers.
  */
-@Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show the database's schema version and this release's pending migrations (exit 1: some pending).",
-            "Database options as for `meshguard db migrate`. Changes nothing."})
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Show the database's schema version and this release's pending migrations (exit 1: some pending).",
+            "Database options as for `meshguard db migrate`. Changes nothing."
+        })
 public final class DbStatusCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

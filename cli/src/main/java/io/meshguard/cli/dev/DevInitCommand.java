@@ -1,7 +1,6 @@
 package io.meshguard.cli.dev;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,21 +13,33 @@ import picocli.CommandLine.Option;
  * {@code meshguard dev init}: what {@code up} does for its dev issuer, without starting anything, for stacks that
  * run extauthz elsewhere (Docker Compose): the key, its public JWKS file and the dev policy.
  */
-@Command(name = "init", mixinStandardHelpOptions = true,
-        description = {"Create (once) the development issuer key in --data-dir and write its public JWKS and the dev policy",
+@Command(
+        name = "init",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Create (once) the development issuer key in --data-dir and write its public JWKS and the dev policy",
             "(policies/authz.yaml + the dev issuer + route " + DevIssuer.DEMO_ROUTE + ") without starting a server.",
-            "Docker Compose (deploy/local) serves the JWKS and mounts the policy; run it again after editing authz.yaml."})
+            "Docker Compose (deploy/local) serves the JWKS and mounts the policy; run it again after editing authz.yaml."
+        })
 public final class DevInitCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--data-dir", defaultValue = ".meshguard", description = "Where the key and generated files go (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data-dir",
+            defaultValue = ".meshguard",
+            description = "Where the key and generated files go (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--policies", defaultValue = "policies", description = "Policy directory holding authz.yaml (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--policies",
+            defaultValue = "policies",
+            description = "Policy directory holding authz.yaml (default: ${DEFAULT-VALUE}).")
     Path policiesDir;
 
-    @Option(names = "--jwks-uri", defaultValue = "http://127.0.0.1:9180/dev/jwks.json",
+    @Option(
+            names = "--jwks-uri",
+            defaultValue = "http://127.0.0.1:9180/dev/jwks.json",
             description = "Where extauthz will fetch the JWKS; http only on localhost (default: ${DEFAULT-VALUE}).")
     URI jwksUri;
 
@@ -40,7 +51,12 @@ public final class DevInitCommand implements Callable<Integer> {
         }
         DevIssuerFiles files = DevIssuerFiles.under(dataDir);
         DevSigningKey key = DevSigningKey.createOrLoad(files);
-        DevPolicyWriter writer = new DevPolicyWriter(base, files.policy(), () -> jwksUri, java.util.Optional.empty(), Duration.ofSeconds(1),
+        DevPolicyWriter writer = new DevPolicyWriter(
+                base,
+                files.policy(),
+                () -> jwksUri,
+                java.util.Optional.empty(),
+                Duration.ofSeconds(1),
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         writer.refreshNow();
         var out = spec.commandLine().getOut();

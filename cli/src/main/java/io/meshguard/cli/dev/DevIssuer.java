@@ -21,6 +21,7 @@ public final class DevIssuer {
     public static final String DEMO_ROUTE = "dev-demo";
     /** Host and path prefix of that route (the demo API of deploy/local). */
     public static final String DEMO_HOST = "demo.local";
+
     public static final String DEMO_PATH_PREFIX = "/demo";
     /** The role the demo route requires; {@code meshguard dev token} gives it by default. */
     public static final String DEMO_ROLE = "demo";

@@ -24,7 +24,8 @@ import java.util.Set;
  * without the private key.
  */
 public record DevIssuerFiles(Path dir) {
-    private static final boolean POSIX = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+    private static final boolean POSIX =
+            FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
 
     /** The issuer folder below {@code dataDir}. */
     public static DevIssuerFiles under(Path dataDir) {
@@ -93,7 +94,9 @@ public record DevIssuerFiles(Path dir) {
             return false;
         }
         Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-        return perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.GROUP_WRITE)
-                || perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.OTHERS_WRITE);
+        return perms.contains(PosixFilePermission.GROUP_READ)
+                || perms.contains(PosixFilePermission.GROUP_WRITE)
+                || perms.contains(PosixFilePermission.OTHERS_READ)
+                || perms.contains(PosixFilePermission.OTHERS_WRITE);
     }
 }

@@ -46,7 +46,8 @@ public final class DevJwksServer implements ServerComponent {
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
             boolean found = exchange.getRequestURI().getPath().equals(DevIssuer.JWKS_PATH);
-            boolean get = exchange.getRequestMethod().equals("GET") || exchange.getRequestMethod().equals("HEAD");
+            boolean get = exchange.getRequestMethod().equals("GET")
+                    || exchange.getRequestMethod().equals("HEAD");
             if (!found || !get) {
                 exchange.sendResponseHeaders(found ? 405 : 404, -1);
                 return;

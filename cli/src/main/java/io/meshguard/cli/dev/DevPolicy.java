@@ -37,7 +37,8 @@ public final class DevPolicy {
     public String compose(String baseName, String baseText, URI jwksUri, Optional<ProductIdp> productIdp)
             throws PolicyInvalidException {
         parser.parse(baseName, new StringReader(baseText));
-        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(dumperOptions()), dumperOptions());
+        Yaml yaml =
+                new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(dumperOptions()), dumperOptions());
         @SuppressWarnings("unchecked")
         Map<String, Object> root = new LinkedHashMap<>((Map<String, Object>) yaml.load(baseText));
         Object issuers = appended(root.get("issuers"), issuer(jwksUri));
@@ -146,7 +147,8 @@ public final class DevPolicy {
         return "# GENERATED for local development only; edits here are overwritten. Source: " + baseName + "\n"
                 + "# plus issuer '" + DevIssuer.NAME + "' (" + DevIssuer.ISSUER + ", keys at " + jwksUri + ")\n"
                 + "# and route '" + DevIssuer.DEMO_ROUTE + "' (" + DevIssuer.DEMO_HOST + DevIssuer.DEMO_PATH_PREFIX
-                + "*, role " + DevIssuer.DEMO_ROLE + ") and '" + DevIssuer.PRODUCTS_ROUTE + "' (" + DevIssuer.PRODUCTS_HOSTS
+                + "*, role " + DevIssuer.DEMO_ROLE + ") and '" + DevIssuer.PRODUCTS_ROUTE + "' ("
+                + DevIssuer.PRODUCTS_HOSTS
                 + ", API keys of live subscriptions). Never ship this file: anyone holding the dev key passes it.\n";
     }
 

@@ -53,8 +53,13 @@ public final class DevPolicyWriter implements ServerComponent {
      * @param interval how often the base is re-read
      * @param extauthzMeters extauthz's meter registry (its server view), where refused edits are counted
      */
-    public DevPolicyWriter(Path base, Path target, Supplier<URI> jwksUri, Optional<ProductIdp> productIdp,
-            Duration interval, MeterRegistry extauthzMeters) {
+    public DevPolicyWriter(
+            Path base,
+            Path target,
+            Supplier<URI> jwksUri,
+            Optional<ProductIdp> productIdp,
+            Duration interval,
+            MeterRegistry extauthzMeters) {
         this.base = base;
         this.target = target;
         this.jwksUri = jwksUri;
@@ -77,7 +82,8 @@ public final class DevPolicyWriter implements ServerComponent {
     public synchronized void start() throws IOException, PolicyInvalidException {
         writeIfChanged();
         completeThePolicySet();
-        poller = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("dev-policy").factory());
+        poller = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("dev-policy").factory());
         poller.scheduleWithFixedDelay(this::refresh, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -112,7 +118,8 @@ public final class DevPolicyWriter implements ServerComponent {
             Path link = target.resolveSibling(name);
             if (Files.exists(source) && !Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 Files.createSymbolicLink(link, source);
-            } else if (Files.isSymbolicLink(link) && !Files.readSymbolicLink(link).equals(source)) {
+            } else if (Files.isSymbolicLink(link)
+                    && !Files.readSymbolicLink(link).equals(source)) {
                 // a data directory reused with another --policies
                 Files.delete(link);
                 Files.createSymbolicLink(link, source);
@@ -122,14 +129,16 @@ public final class DevPolicyWriter implements ServerComponent {
 
     private boolean writeIfChanged() throws IOException, PolicyInvalidException {
         if (!Files.isRegularFile(base)) {
-            throw new IOException("no authz policy at " + base + " (the dev policy is made from it; pass --policies DIR)");
+            throw new IOException(
+                    "no authz policy at " + base + " (the dev policy is made from it; pass --policies DIR)");
         }
         String text = Files.readString(base, StandardCharsets.UTF_8);
         if (lastBase.filter(text::equals).isPresent()) {
             return false;
         }
         try {
-            DevIssuerFiles.writeAtomically(target, policy.compose(base.toString(), text, jwksUri.get(), productIdp), "rw-r--r--");
+            DevIssuerFiles.writeAtomically(
+                    target, policy.compose(base.toString(), text, jwksUri.get(), productIdp), "rw-r--r--");
             lastProblem = Optional.empty();
         } catch (PolicyInvalidException e) {
             lastProblem = Optional.of(e.getMessage().strip().replace('\n', ' '));
@@ -150,9 +159,12 @@ public final class DevPolicyWriter implements ServerComponent {
     public List<ReadinessCheck> readinessChecks() {
         return List.of(ReadinessCheck.of("policy:authz-source", () -> {
             Optional<String> problem = lastProblem;
-            return ReadinessCheck.Result.ready(problem.isEmpty() ? "serving the dev policy made from " + base
-                    : "last edit of " + base + " refused, the dev policy from its last valid version keeps serving: "
-                            + problem.get());
+            return ReadinessCheck.Result.ready(
+                    problem.isEmpty()
+                            ? "serving the dev policy made from " + base
+                            : "last edit of " + base
+                                    + " refused, the dev policy from its last valid version keeps serving: "
+                                    + problem.get());
         }));
     }
 

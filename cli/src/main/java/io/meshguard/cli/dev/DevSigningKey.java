@@ -37,7 +37,9 @@ public final class DevSigningKey {
         if (!Files.exists(files.signingKey())) {
             ECKey generated;
             try {
-                generated = new ECKeyGenerator(Curve.P_256).keyIDFromThumbprint(true).generate();
+                generated = new ECKeyGenerator(Curve.P_256)
+                        .keyIDFromThumbprint(true)
+                        .generate();
             } catch (JOSEException e) {
                 throw new IOException("cannot generate the development signing key: " + e.getMessage(), e);
             }
@@ -66,8 +68,10 @@ public final class DevSigningKey {
         try {
             parsed = ECKey.parse(json);
         } catch (ParseException e) {
-            throw new IOException(files.signingKey() + " is not an EC JWK (" + e.getMessage()
-                    + "); delete it and run ./meshguard up again to make a new one", e);
+            throw new IOException(
+                    files.signingKey() + " is not an EC JWK (" + e.getMessage()
+                            + "); delete it and run ./meshguard up again to make a new one",
+                    e);
         }
         if (!Curve.P_256.equals(parsed.getCurve()) || !parsed.isPrivate() || parsed.getKeyID() == null) {
             throw new IOException(files.signingKey() + " is not a private EC P-256 key with a key id;"
@@ -88,8 +92,12 @@ public final class DevSigningKey {
 
     /** {@code claims} as a compact ES256 JWS with this key's {@code kid} and {@code typ: JWT}. */
     public String sign(JWTClaimsSet claims) {
-        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256)
-                .keyID(key.getKeyID()).type(JOSEObjectType.JWT).build(), claims);
+        SignedJWT jwt = new SignedJWT(
+                new JWSHeader.Builder(JWSAlgorithm.ES256)
+                        .keyID(key.getKeyID())
+                        .type(JOSEObjectType.JWT)
+                        .build(),
+                claims);
         try {
             jwt.sign(new ECDSASigner(key));
         } catch (JOSEException e) {

@@ -13,8 +13,8 @@ import java.util.UUID;
  *
  * @param ttl lifetime from {@code now}; between 1 second and {@link #MAX_TTL}
  */
-public record DevToken(String subject, String tenant, List<String> roles, List<String> scopes, List<String> audiences,
-        Duration ttl) {
+public record DevToken(
+        String subject, String tenant, List<String> roles, List<String> scopes, List<String> audiences, Duration ttl) {
     /** Longer-lived dev tokens are refused: a leaked one should be useless by tomorrow. */
     public static final Duration MAX_TTL = Duration.ofHours(24);
 

@@ -20,14 +20,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code meshguard dlp}: runs the ext_proc DLP server (gRPC 9002, status HTTP 9102) until stopped. */
-@Command(name = "dlp", mixinStandardHelpOptions = true, subcommands = {DlpScanCommand.class, DlpSendCommand.class},
-        description = {"Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
+@Command(
+        name = "dlp",
+        mixinStandardHelpOptions = true,
+        subcommands = {DlpScanCommand.class, DlpSendCommand.class},
+        description = {
+            "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",
             "dlp.policy_reload_interval,",
             "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
             "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
-            "them as one JSON object per line to standard output, for Fluent Bit or Vector."})
+            "them as one JSON object per line to standard output, for Fluent Bit or Vector."
+        })
 public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;
@@ -37,29 +42,36 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.Ser
 
     @Override
     public Integer call() throws Exception {
-        Config cfg = ConfigLoader.load(ServerAudit.withAuditKeys(DlpServerSettings.schema()), Optional.ofNullable(config),
-                System.getenv());
+        Config cfg = ConfigLoader.load(
+                ServerAudit.withAuditKeys(DlpServerSettings.schema()), Optional.ofNullable(config), System.getenv());
         DlpServerSettings settings = DlpServerSettings.from(cfg);
         if (policy != null) {
             settings = settings.withPolicyFile(policy);
         }
-        try (ProcessMetrics metrics = ProcessMetrics.create(); ComponentStack stack = new ComponentStack()) {
+        try (ProcessMetrics metrics = ProcessMetrics.create();
+                ComponentStack stack = new ComponentStack()) {
             stack.closeOnJvmShutdown();
             // first in the stack, so closed last: what the server records while draining is still exported
             Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-dlp", metrics.registry());
             stack.start(tracing);
             Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack, tracing);
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
-                    .<DlpAuditSink>map(AuditLogRecorder::new).orElse(DlpAuditSink.NONE);
+                    .<DlpAuditSink>map(AuditLogRecorder::new)
+                    .orElse(DlpAuditSink.NONE);
             DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"), tracing);
             // with an audit database, every reload of dlp.yaml, taken or refused, is a row of the admin trail
-            audit.ifPresent(a -> server.policy().addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
-                    new io.meshguard.audit.trail.AdminTrail(a.database()), "extproc-dlp",
-                    System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
+            audit.ifPresent(a -> server.policy()
+                    .addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                            new io.meshguard.audit.trail.AdminTrail(a.database()),
+                            "extproc-dlp",
+                            System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
-            StatusHttpServer http = new StatusHttpServer("extproc-dlp-http",
-                    HttpServerSettings.configGroup(DlpServerSettings.DEFAULT_HTTP_PORT).read(cfg), metrics.registry());
+            StatusHttpServer http = new StatusHttpServer(
+                    "extproc-dlp-http",
+                    HttpServerSettings.configGroup(DlpServerSettings.DEFAULT_HTTP_PORT)
+                            .read(cfg),
+                    metrics.registry());
             stack.start(server);
             http.addReadinessChecks(stack.readinessChecks()); // the server's and the audit writer's
             stack.start(http);

@@ -24,7 +24,9 @@ public final class DlpPolicyKind implements PolicyKind {
 
     @Override
     public List<String> check(Path policyDir) {
-        return DlpPolicyChecks.check(file(policyDir)).stream().map(PolicyError::toString).toList();
+        return DlpPolicyChecks.check(file(policyDir)).stream()
+                .map(PolicyError::toString)
+                .toList();
     }
 
     @Override
@@ -34,13 +36,13 @@ public final class DlpPolicyKind implements PolicyKind {
             for (Path f : DlpPolicyChecks.testFiles(policyDir.resolve("tests"))) {
                 try {
                     for (DlpPolicyChecks.CaseResult r : DlpPolicyChecks.run(f)) {
-                        out.add(new PolicyTestResult(name(), r.file() + ":" + r.line(), r.name(), r.passed(),
-                                r.message()));
+                        out.add(new PolicyTestResult(
+                                name(), r.file() + ":" + r.line(), r.name(), r.passed(), r.message()));
                     }
                 } catch (PolicyInvalidException e) {
                     for (PolicyError err : e.errors()) {
-                        out.add(new PolicyTestResult(name(), f.toString(), "test file and policy are valid", false,
-                                err.toString()));
+                        out.add(new PolicyTestResult(
+                                name(), f.toString(), "test file and policy are valid", false, err.toString()));
                     }
                 }
             }

@@ -24,25 +24,35 @@ import picocli.CommandLine.Parameters;
  * {@code meshguard dlp scan}: runs the server's engine over a file and writes the rewritten content to stdout and
  * one JSON line per finding to stderr. Exit 0 = passes (possibly rewritten), 2 = blocked, 1 = usage or policy error.
  */
-@Command(name = "scan", mixinStandardHelpOptions = true,
-        description = {"Scan a file with the DLP rules, exactly as the server does.",
+@Command(
+        name = "scan",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Scan a file with the DLP rules, exactly as the server does.",
             "Rewritten content goes to stdout, findings as JSON lines to stderr.",
-            "Exit 0: passes (possibly rewritten); 2: blocked by policy; 1: usage or policy error."})
+            "Exit 0: passes (possibly rewritten); 2: blocked by policy; 1: usage or policy error."
+        })
 public final class DlpScanCommand implements Callable<Integer> {
     static final int BLOCKED = 2;
 
     @Option(names = "--policy", required = true, description = "The dlp.yaml to apply.")
     Path policy;
 
-    @Option(names = "--content-type", defaultValue = "text/plain",
+    @Option(
+            names = "--content-type",
+            defaultValue = "text/plain",
             description = "Content type of the input (default: ${DEFAULT-VALUE}).")
     String contentType;
 
-    @Option(names = "--content-encoding", defaultValue = "",
+    @Option(
+            names = "--content-encoding",
+            defaultValue = "",
             description = "Content-encoding of the input (gzip, deflate, br, zstd; default identity).")
     String contentEncoding;
 
-    @Option(names = "--direction", defaultValue = "response",
+    @Option(
+            names = "--direction",
+            defaultValue = "response",
             description = "request or response (default: ${DEFAULT-VALUE}).")
     String direction;
 
@@ -109,9 +119,17 @@ public final class DlpScanCommand implements Callable<Integer> {
             err.println("meshguard dlp scan: cannot read " + input + ": " + e.getMessage());
             return 1;
         }
-        BodyScan scan = BodyScan.open(rules, dir, host, route, contentType, contentEncoding,
-                ValueHasher.forTenant(key, tenant), (f, location) -> err.println("{\"detector\":"
-                        + JsonText.quote(f.detector()) + ",\"action\":" + JsonText.quote(f.action().id())
+        BodyScan scan = BodyScan.open(
+                rules,
+                dir,
+                host,
+                route,
+                contentType,
+                contentEncoding,
+                ValueHasher.forTenant(key, tenant),
+                (f, location) -> err.println("{\"detector\":"
+                        + JsonText.quote(f.detector()) + ",\"action\":"
+                        + JsonText.quote(f.action().id())
                         + ",\"location\":" + JsonText.quote(location) + ",\"start\":" + f.start() + ",\"end\":"
                         + f.end() + ",\"length\":" + f.length() + ",\"confidence\":"
                         + String.format(Locale.ROOT, "%.2f", f.confidence()) + ",\"hmac\":"
@@ -139,7 +157,9 @@ public final class DlpScanCommand implements Callable<Integer> {
         if (scan.blocked().isPresent()) {
             BodyScan.Blocked b = scan.blocked().get();
             err.println("{\"blocked\":true,\"reason\":" + JsonText.quote(b.reason())
-                    + b.finding().map(f -> ",\"detector\":" + JsonText.quote(f.detector())).orElse("") + "}");
+                    + b.finding()
+                            .map(f -> ",\"detector\":" + JsonText.quote(f.detector()))
+                            .orElse("") + "}");
             return BLOCKED;
         }
         return 0;

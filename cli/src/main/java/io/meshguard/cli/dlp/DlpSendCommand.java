@@ -45,10 +45,14 @@ import picocli.CommandLine.Spec;
  * xds-controller's SnapshotBuilder), and what the other side would receive printed: header changes, then the body,
  * or the local reply when DLP blocks.
  */
-@Command(name = "send", mixinStandardHelpOptions = true,
-        description = {"Send one body through the running DLP server (ext_proc, as Envoy does) and print what the",
+@Command(
+        name = "send",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Send one body through the running DLP server (ext_proc, as Envoy does) and print what the",
             "upstream (or with --response, the client) would receive. Exit 0 when the exchange completed (forwarded",
-            "or blocked), 1 when the server could not be asked."})
+            "or blocked), 1 when the server could not be asked."
+        })
 final class DlpSendCommand implements Callable<Integer> {
     private static final long WAIT_SECONDS = 30;
 
@@ -64,48 +68,68 @@ final class DlpSendCommand implements Callable<Integer> {
     @Option(names = "--body-file", paramLabel = "FILE", description = "The body, read from a file (bytes as they are).")
     Path bodyFile;
 
-    @Option(names = "--content-type", defaultValue = "application/json", description = "Content type (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--content-type",
+            defaultValue = "application/json",
+            description = "Content type (default: ${DEFAULT-VALUE}).")
     String contentType;
 
     @Option(names = "--method", defaultValue = "POST", description = "HTTP method (default: ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--host", defaultValue = "demo.local", description = "Host (:authority) (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--host",
+            defaultValue = "demo.local",
+            description = "Host (:authority) (default: ${DEFAULT-VALUE}).")
     String host;
 
     @Option(names = "--path", defaultValue = "/demo/x", description = "Path (default: ${DEFAULT-VALUE}).")
     String path;
 
-    @Option(names = {"-H", "--header"}, paramLabel = "NAME=VALUE", description = "Another header (repeatable).")
+    @Option(
+            names = {"-H", "--header"},
+            paramLabel = "NAME=VALUE",
+            description = "Another header (repeatable).")
     List<String> headers = new ArrayList<>();
 
-    @Option(names = "--metadata", paramLabel = "KEY=VALUE",
-            description = "gRPC initial metadata of the stream, as a gateway route's ext_proc grpc_initial_metadata sets it (repeatable).")
+    @Option(
+            names = "--metadata",
+            paramLabel = "KEY=VALUE",
+            description =
+                    "gRPC initial metadata of the stream, as a gateway route's ext_proc grpc_initial_metadata sets it (repeatable).")
     Map<String, String> metadata = new LinkedHashMap<>();
 
-    @Option(names = "--profile", paramLabel = "NAME",
-            description = "The DLP profile a gateway route names (sent as the route contract's stream metadata); without it the server picks by host and path.")
+    @Option(
+            names = "--profile",
+            paramLabel = "NAME",
+            description =
+                    "The DLP profile a gateway route names (sent as the route contract's stream metadata); without it the server picks by host and path.")
     String profile;
 
-    @Option(names = "--response", description = "Send the body as the upstream's response (status 200) rather than as the request.")
+    @Option(
+            names = "--response",
+            description = "Send the body as the upstream's response (status 200) rather than as the request.")
     boolean asResponse;
 
     @Override
     public Integer call() throws Exception {
         if ((body == null) == (bodyFile == null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "give the body with --body TEXT or --body-file FILE");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "give the body with --body TEXT or --body-file FILE");
         }
         byte[] bytes = body != null ? body.getBytes(StandardCharsets.UTF_8) : Files.readAllBytes(bodyFile);
         Metadata initial = new Metadata();
         metadata.forEach((k, v) -> initial.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
         if (profile != null) {
-            initial.put(Metadata.Key.of(RouteContract.DlpMetadata.DLP_PROFILE, Metadata.ASCII_STRING_MARSHALLER), profile);
+            initial.put(
+                    Metadata.Key.of(RouteContract.DlpMetadata.DLP_PROFILE, Metadata.ASCII_STRING_MARSHALLER), profile);
         }
         ManagedChannel channel = server.channel(RunningStack.DLP);
         try (Exchange exchange = new Exchange(channel, initial)) {
             PrintWriter out = spec.commandLine().getOut();
             String target = server.resolve(RunningStack.DLP);
-            Result result = asResponse ? exchange.response(requestHeaders(true), responseHeaders(bytes.length), bytes)
+            Result result = asResponse
+                    ? exchange.response(requestHeaders(true), responseHeaders(bytes.length), bytes)
                     : exchange.request(requestHeaders(false, bytes.length), bytes);
             result.print(out, asResponse ? "client" : "upstream");
             out.flush();
@@ -119,14 +143,16 @@ final class DlpSendCommand implements Callable<Integer> {
     }
 
     private HttpHeaders requestHeaders(boolean endOfStream, int... contentLength) {
-        List<String> kv = new ArrayList<>(List.of(":method", method, ":path", path, ":authority", host, ":scheme", "https"));
+        List<String> kv =
+                new ArrayList<>(List.of(":method", method, ":path", path, ":authority", host, ":scheme", "https"));
         if (!asResponse) {
             kv.addAll(List.of("content-type", contentType, "content-length", Integer.toString(contentLength[0])));
         }
         for (String header : headers) {
             int eq = header.indexOf('=');
             if (eq <= 0) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--header: expected NAME=VALUE, got '" + header + "'");
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "--header: expected NAME=VALUE, got '" + header + "'");
             }
             kv.add(header.substring(0, eq).trim().toLowerCase(java.util.Locale.ROOT));
             kv.add(header.substring(eq + 1));
@@ -135,17 +161,28 @@ final class DlpSendCommand implements Callable<Integer> {
     }
 
     private HttpHeaders responseHeaders(int contentLength) {
-        return headers(false, List.of(":status", "200", "content-type", contentType, "content-length",
-                Integer.toString(contentLength)));
+        return headers(
+                false,
+                List.of(
+                        ":status",
+                        "200",
+                        "content-type",
+                        contentType,
+                        "content-length",
+                        Integer.toString(contentLength)));
     }
 
     private static HttpHeaders headers(boolean endOfStream, List<String> kv) {
         HeaderMap.Builder map = HeaderMap.newBuilder();
         for (int i = 0; i < kv.size(); i += 2) {
-            map.addHeaders(HeaderValue.newBuilder().setKey(kv.get(i))
+            map.addHeaders(HeaderValue.newBuilder()
+                    .setKey(kv.get(i))
                     .setRawValue(ByteString.copyFrom(kv.get(i + 1), StandardCharsets.UTF_8)));
         }
-        return HttpHeaders.newBuilder().setHeaders(map).setEndOfStream(endOfStream).build();
+        return HttpHeaders.newBuilder()
+                .setHeaders(map)
+                .setEndOfStream(endOfStream)
+                .build();
     }
 
     /** What came back: header changes and body pieces of the direction sent, or a local reply, or a failure. */
@@ -158,10 +195,12 @@ final class DlpSendCommand implements Callable<Integer> {
         void print(PrintWriter out, String receiver) {
             if (localReply != null) {
                 var reply = localReply.getImmediateResponse();
-                out.printf("BLOCKED: HTTP %d to the client instead; no byte of the body reaches the %s%n",
+                out.printf(
+                        "BLOCKED: HTTP %d to the client instead; no byte of the body reaches the %s%n",
                         reply.getStatus().getCodeValue(), receiver);
                 for (HeaderValueOption h : reply.getHeaders().getSetHeadersList()) {
-                    out.printf("  client response header: %s: %s%n", h.getHeader().getKey(), value(h));
+                    out.printf(
+                            "  client response header: %s: %s%n", h.getHeader().getKey(), value(h));
                 }
                 out.println("  body: " + reply.getBody().toStringUtf8());
                 return;
@@ -191,7 +230,8 @@ final class DlpSendCommand implements Callable<Integer> {
         }
 
         private static String value(HeaderValueOption h) {
-            return h.getHeader().getRawValue().isEmpty() ? h.getHeader().getValue()
+            return h.getHeader().getRawValue().isEmpty()
+                    ? h.getHeader().getValue()
                     : h.getHeader().getRawValue().toStringUtf8();
         }
     }
@@ -205,7 +245,8 @@ final class DlpSendCommand implements Callable<Integer> {
         @SuppressWarnings("unchecked")
         Exchange(ManagedChannel channel, Metadata initial) {
             ClientCallStreamObserver<ProcessingRequest>[] holder = new ClientCallStreamObserver[1];
-            ExternalProcessorGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial))
+            ExternalProcessorGrpc.newStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial))
                     .process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
                         @Override
                         public void beforeStart(ClientCallStreamObserver<ProcessingRequest> stream) {
@@ -238,8 +279,10 @@ final class DlpSendCommand implements Callable<Integer> {
                 return result;
             }
             result.headers(answer.getRequestHeaders().getResponse());
-            send(ProcessingRequest.newBuilder().setRequestBody(
-                    HttpBody.newBuilder().setBody(ByteString.copyFrom(body)).setEndOfStream(true)));
+            send(ProcessingRequest.newBuilder()
+                    .setRequestBody(HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(body))
+                            .setEndOfStream(true)));
             collectBody(result, true);
             return result;
         }
@@ -257,8 +300,10 @@ final class DlpSendCommand implements Callable<Integer> {
                 return result;
             }
             result.headers(answer.getResponseHeaders().getResponse());
-            send(ProcessingRequest.newBuilder().setResponseBody(
-                    HttpBody.newBuilder().setBody(ByteString.copyFrom(body)).setEndOfStream(true)));
+            send(ProcessingRequest.newBuilder()
+                    .setResponseBody(HttpBody.newBuilder()
+                            .setBody(ByteString.copyFrom(body))
+                            .setEndOfStream(true)));
             collectBody(result, false);
             return result;
         }
@@ -270,7 +315,8 @@ final class DlpSendCommand implements Callable<Integer> {
                 if (answer == null || stop(answer, result)) {
                     return;
                 }
-                CommonResponse common = request ? answer.getRequestBody().getResponse()
+                CommonResponse common = request
+                        ? answer.getRequestBody().getResponse()
                         : answer.getResponseBody().getResponse();
                 var piece = common.getBodyMutation().getStreamedResponse();
                 result.body.writeBytes(piece.getBody().toByteArray());
@@ -293,8 +339,11 @@ final class DlpSendCommand implements Callable<Integer> {
             if (o instanceof ProcessingResponse r) {
                 return r;
             }
-            result.failure = o == null ? "no answer within " + WAIT_SECONDS + " s"
-                    : o instanceof io.grpc.StatusRuntimeException e ? e.getStatus().toString() : o.toString();
+            result.failure = o == null
+                    ? "no answer within " + WAIT_SECONDS + " s"
+                    : o instanceof io.grpc.StatusRuntimeException e
+                            ? e.getStatus().toString()
+                            : o.toString();
             return null;
         }
 

@@ -21,8 +21,14 @@ import java.util.Set;
  * <p>A production realm is set up by the identity team instead (docs/operator-guide.md, "Access control"): no
  * password grant, no demo users.
  */
-public record LocalRealm(String name, String audience, String consoleClient, String consoleSecret, String cliClient,
-        String provisionerSecret, List<DemoUser> users) {
+public record LocalRealm(
+        String name,
+        String audience,
+        String consoleClient,
+        String consoleSecret,
+        String cliClient,
+        String provisionerSecret,
+        List<DemoUser> users) {
     public static final String NAME = "meshguard";
     public static final String CLI_CLIENT = "meshguard-cli";
     public static final String CONSOLE_CLIENT = "meshguard-console";
@@ -67,15 +73,20 @@ public record LocalRealm(String name, String audience, String consoleClient, Str
     /** The demo user of {@code role} ({@code tenant} empty for platform roles). */
     public DemoUser user(String role, String tenant) {
         String scope = tenant.isEmpty() ? "" : "tenant:" + tenant;
-        return users.stream().filter(u -> u.role().equals(role) && (scope.isEmpty() || u.scope().equals(scope)))
-                .findFirst().orElseThrow(() -> new IllegalArgumentException("no demo user " + role + " " + tenant));
+        return users.stream()
+                .filter(u ->
+                        u.role().equals(role) && (scope.isEmpty() || u.scope().equals(scope)))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no demo user " + role + " " + tenant));
     }
 
     /** The realm representation Keycloak's admin API imports ({@code POST /admin/realms}). */
     public String toJson() {
         ObjectMapper json = new ObjectMapper();
         ObjectNode realm = json.createObjectNode();
-        realm.put("realm", name).put("enabled", true).put("accessTokenLifespan", 300)
+        realm.put("realm", name)
+                .put("enabled", true)
+                .put("accessTokenLifespan", 300)
                 // brute-force lockout as a real realm would have it; the demo passwords are random anyway
                 .put("bruteForceProtected", true);
         Set<String> groups = new LinkedHashSet<>();
@@ -84,33 +95,57 @@ public record LocalRealm(String name, String audience, String consoleClient, Str
         groups.forEach(g -> groupNodes.addObject().put("name", g));
         ArrayNode clients = realm.putArray("clients");
         ObjectNode cli = clients.addObject();
-        cli.put("clientId", cliClient).put("publicClient", true).put("standardFlowEnabled", true)
+        cli.put("clientId", cliClient)
+                .put("publicClient", true)
+                .put("standardFlowEnabled", true)
                 // the password grant: this local realm only (the operator guide's production realm has it off)
                 .put("directAccessGrantsEnabled", true);
         cli.putArray("redirectUris").add("http://127.0.0.1/*").add("http://localhost/*");
-        cli.putObject("attributes").put("oauth2.device.authorization.grant.enabled", "true")
+        cli.putObject("attributes")
+                .put("oauth2.device.authorization.grant.enabled", "true")
                 .put("pkce.code.challenge.method", "S256");
         mappers(cli);
         ObjectNode console = clients.addObject();
-        console.put("clientId", consoleClient).put("publicClient", false).put("secret", consoleSecret)
-                .put("standardFlowEnabled", true).put("directAccessGrantsEnabled", false);
+        console.put("clientId", consoleClient)
+                .put("publicClient", false)
+                .put("secret", consoleSecret)
+                .put("standardFlowEnabled", true)
+                .put("directAccessGrantsEnabled", false);
         console.putArray("redirectUris").add("http://127.0.0.1/*").add("http://localhost/*");
         console.putObject("attributes").put("pkce.code.challenge.method", "S256");
         mappers(console);
         // the catalogue creates customers' clients as this one (access KeycloakClients); its service account holds
         // only realm-management's manage-clients and view-clients, as a production realm's would
-        clients.addObject().put("clientId", PROVISIONER_CLIENT).put("publicClient", false)
-                .put("secret", provisionerSecret).put("serviceAccountsEnabled", true)
-                .put("standardFlowEnabled", false).put("directAccessGrantsEnabled", false);
+        clients.addObject()
+                .put("clientId", PROVISIONER_CLIENT)
+                .put("publicClient", false)
+                .put("secret", provisionerSecret)
+                .put("serviceAccountsEnabled", true)
+                .put("standardFlowEnabled", false)
+                .put("directAccessGrantsEnabled", false);
         ArrayNode userNodes = realm.putArray("users");
-        ObjectNode serviceAccount = userNodes.addObject().put("username", "service-account-" + PROVISIONER_CLIENT)
-                .put("enabled", true).put("serviceAccountClientId", PROVISIONER_CLIENT);
-        serviceAccount.putObject("clientRoles").putArray("realm-management").add("manage-clients").add("view-clients");
+        ObjectNode serviceAccount = userNodes
+                .addObject()
+                .put("username", "service-account-" + PROVISIONER_CLIENT)
+                .put("enabled", true)
+                .put("serviceAccountClientId", PROVISIONER_CLIENT);
+        serviceAccount
+                .putObject("clientRoles")
+                .putArray("realm-management")
+                .add("manage-clients")
+                .add("view-clients");
         for (DemoUser u : users) {
             ObjectNode node = userNodes.addObject();
-            node.put("username", u.username()).put("enabled", true).put("email", u.username() + "@example.test")
-                    .put("emailVerified", true).put("firstName", u.username()).put("lastName", "Demo");
-            node.putArray("credentials").addObject().put("type", "password").put("value", u.password())
+            node.put("username", u.username())
+                    .put("enabled", true)
+                    .put("email", u.username() + "@example.test")
+                    .put("emailVerified", true)
+                    .put("firstName", u.username())
+                    .put("lastName", "Demo");
+            node.putArray("credentials")
+                    .addObject()
+                    .put("type", "password")
+                    .put("value", u.password())
                     .put("temporary", false);
             node.putArray("groups").add(u.group());
         }
@@ -121,14 +156,24 @@ public record LocalRealm(String name, String audience, String consoleClient, Str
     // oidc-group-membership-mapper (GroupMembershipMapper) with full.path=false writes plain group names.
     private void mappers(ObjectNode client) {
         ArrayNode mappers = client.putArray("protocolMappers");
-        mappers.addObject().put("name", "admin-audience").put("protocol", "openid-connect")
-                .put("protocolMapper", "oidc-audience-mapper").putObject("config")
-                .put("included.custom.audience", audience).put("access.token.claim", "true")
+        mappers.addObject()
+                .put("name", "admin-audience")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-audience-mapper")
+                .putObject("config")
+                .put("included.custom.audience", audience)
+                .put("access.token.claim", "true")
                 .put("id.token.claim", "false");
-        mappers.addObject().put("name", "groups").put("protocol", "openid-connect")
-                .put("protocolMapper", "oidc-group-membership-mapper").putObject("config")
-                .put("full.path", "false").put("claim.name", "groups").put("access.token.claim", "true")
-                .put("id.token.claim", "true").put("userinfo.token.claim", "true");
+        mappers.addObject()
+                .put("name", "groups")
+                .put("protocol", "openid-connect")
+                .put("protocolMapper", "oidc-group-membership-mapper")
+                .putObject("config")
+                .put("full.path", "false")
+                .put("claim.name", "groups")
+                .put("access.token.claim", "true")
+                .put("id.token.claim", "true")
+                .put("userinfo.token.claim", "true");
     }
 
     private static String secret() {

@@ -23,8 +23,14 @@ public record ProductIdp(String issuer, String audience, KeycloakClients clients
 
     /** The local realm of {@code up --idp keycloak} at {@code baseUrl}. */
     public static ProductIdp of(String baseUrl, LocalRealm realm) {
-        return new ProductIdp(baseUrl.replaceAll("/+$", "") + "/realms/" + realm.name(), LocalRealm.PRODUCTS_AUDIENCE,
-                new KeycloakClients(baseUrl, realm.name(), LocalRealm.PROVISIONER_CLIENT, realm.provisionerSecret(),
+        return new ProductIdp(
+                baseUrl.replaceAll("/+$", "") + "/realms/" + realm.name(),
+                LocalRealm.PRODUCTS_AUDIENCE,
+                new KeycloakClients(
+                        baseUrl,
+                        realm.name(),
+                        LocalRealm.PROVISIONER_CLIENT,
+                        realm.provisionerSecret(),
                         LocalRealm.PRODUCTS_AUDIENCE));
     }
 }

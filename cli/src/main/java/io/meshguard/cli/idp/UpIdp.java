@@ -17,8 +17,17 @@ import java.util.List;
  * @param note says that the clients and users below exist in this local realm only
  * @param users the demo users with their passwords
  */
-public record UpIdp(String kind, String url, long pid, String issuer, String audience, String cliClient,
-        String consoleClient, String consoleSecret, String note, List<DemoUser> users) {
+public record UpIdp(
+        String kind,
+        String url,
+        long pid,
+        String issuer,
+        String audience,
+        String cliClient,
+        String consoleClient,
+        String consoleSecret,
+        String note,
+        List<DemoUser> users) {
     public static final String LOCAL_ONLY = "local realm only: these clients, users and passwords exist in the "
             + "Keycloak this up started (in memory, gone when it stops), never in a production realm";
 
@@ -40,7 +49,9 @@ public record UpIdp(String kind, String url, long pid, String issuer, String aud
 
     /** The demo user named {@code username}. */
     public DemoUser user(String username) {
-        return users.stream().filter(u -> u.username().equals(username)).findFirst()
+        return users.stream()
+                .filter(u -> u.username().equals(username))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no demo user " + username + " in up.json"));
     }
 }

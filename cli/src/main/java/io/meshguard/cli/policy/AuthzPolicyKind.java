@@ -37,7 +37,9 @@ final class AuthzPolicyKind implements PolicyKind {
     @Override
     public List<String> warnings(Path policyDir) {
         try {
-            return PolicyWarnings.of(new AuthzPolicyParser().parse(file(policyDir))).stream().map(PolicyError::toString).toList();
+            return PolicyWarnings.of(new AuthzPolicyParser().parse(file(policyDir))).stream()
+                    .map(PolicyError::toString)
+                    .toList();
         } catch (PolicyInvalidException e) {
             return List.of(); // the errors are what check reports
         }

@@ -24,7 +24,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code meshguard policy check|test DIR}: what the security team runs before a policy change is merged. */
-@Command(name = "policy", mixinStandardHelpOptions = true, description = "Check and test policy files.",
+@Command(
+        name = "policy",
+        mixinStandardHelpOptions = true,
+        description = "Check and test policy files.",
         subcommands = {PolicyCommand.Check.class, PolicyCommand.Test.class})
 public final class PolicyCommand implements Runnable {
     @Spec
@@ -32,7 +35,8 @@ public final class PolicyCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (check or test)");
+        throw new picocli.CommandLine.ParameterException(
+                spec.commandLine(), "a subcommand is required (check or test)");
     }
 
     static List<PolicyKind> present(Path dir, PrintWriter err) {
@@ -43,13 +47,19 @@ public final class PolicyCommand implements Runnable {
             }
         }
         if (kinds.isEmpty()) {
-            err.printf("meshguard policy: no policy files in %s (looked for %s)%n", dir,
-                    PolicyKinds.all().stream().map(k -> k.file(dir).getFileName().toString()).toList());
+            err.printf(
+                    "meshguard policy: no policy files in %s (looked for %s)%n",
+                    dir,
+                    PolicyKinds.all().stream()
+                            .map(k -> k.file(dir).getFileName().toString())
+                            .toList());
         }
         return kinds;
     }
 
-    @Command(name = "check", mixinStandardHelpOptions = true,
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
             description = "Validate every policy file in DIR; prints file:line errors, exit 1 when any.")
     static final class Check implements Callable<Integer> {
         @Spec
@@ -58,10 +68,13 @@ public final class PolicyCommand implements Runnable {
         @Parameters(paramLabel = "DIR", description = "Policy directory, e.g. policies/")
         Path dir;
 
-        @Option(names = "--gateway", paramLabel = "FILE.yaml", description = "Also check a gateway configuration "
-                + "(the format of `meshguard xds apply`): every authz and DLP profile its routes name must be "
-                + "defined in DIR, as the xDS controller requires before it publishes; warns where a route's requests are "
-                + "charged by a quota or rate limit only at the sidecar behind the gateway.")
+        @Option(
+                names = "--gateway",
+                paramLabel = "FILE.yaml",
+                description = "Also check a gateway configuration "
+                        + "(the format of `meshguard xds apply`): every authz and DLP profile its routes name must be "
+                        + "defined in DIR, as the xDS controller requires before it publishes; warns where a route's requests are "
+                        + "charged by a quota or rate limit only at the sidecar behind the gateway.")
         Path gateway;
 
         @Override
@@ -94,9 +107,11 @@ public final class PolicyCommand implements Runnable {
             Optional<ConfigValidator> validator = GatewayFile.checkingProfiles(dir, err::println);
             try {
                 Optional<GatewayConfig> config = validator.isPresent()
-                        ? GatewayFile.readValid(gateway, validator.get(), err::println) : Optional.empty();
+                        ? GatewayFile.readValid(gateway, validator.get(), err::println)
+                        : Optional.empty();
                 if (config.isPresent()) {
-                    AuthzPolicy authz = new AuthzPolicyFiles().parse(PolicyFiles.read(dir.resolve(ProfileCatalog.AUTHZ_FILE)));
+                    AuthzPolicy authz =
+                            new AuthzPolicyFiles().parse(PolicyFiles.read(dir.resolve(ProfileCatalog.AUTHZ_FILE)));
                     GatewayHopCharges.check(config.get(), authz).forEach(p -> err.println(gateway + ": " + p));
                     out.printf("ok  %s (every route's profiles are defined in %s)%n", gateway, dir);
                     return 0;
@@ -110,7 +125,9 @@ public final class PolicyCommand implements Runnable {
         }
     }
 
-    @Command(name = "test", mixinStandardHelpOptions = true,
+    @Command(
+            name = "test",
+            mixinStandardHelpOptions = true,
             description = "Run the test cases in DIR/tests/; ends with 'N passed, M failed', exit 1 when any failed.")
     static final class Test implements Callable<Integer> {
         @Spec

@@ -14,7 +14,8 @@ final class AdminAnswer {
             System.err.println(what + " refused (" + r.statusCode() + "): " + r.body());
             return 1;
         }
-        System.out.println(ConfigJson.mapper().writerWithDefaultPrettyPrinter()
+        System.out.println(ConfigJson.mapper()
+                .writerWithDefaultPrettyPrinter()
                 .writeValueAsString(ConfigJson.mapper().readTree(r.body())));
         return 0;
     }

@@ -20,7 +20,8 @@ import java.util.Optional;
 public final class AdminClient {
     private final URI base;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public AdminClient(String url, Path tokenFile) throws IOException {
         this(url, readTokenFile(tokenFile));
@@ -51,7 +52,9 @@ public final class AdminClient {
 
     private static String readTokenFile(Path tokenFile) throws IOException {
         String line = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream()
-                .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst()
+                .map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .findFirst()
                 .orElseThrow(() -> new IOException("no token in " + tokenFile));
         // a server-side token file (name:token) works as the client's file too
         int colon = line.indexOf(':');
@@ -63,8 +66,9 @@ public final class AdminClient {
                 .timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
@@ -86,10 +90,12 @@ public final class AdminClient {
         }
         Optional<io.meshguard.cli.RunningStack> stack = io.meshguard.cli.RunningStack.find(dataDir);
         if (stack.isEmpty()) {
-            throw new IllegalStateException("no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
-                    + io.meshguard.cli.RunningStack.notRunning(dataDir) + ")");
+            throw new IllegalStateException(
+                    "no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
+                            + io.meshguard.cli.RunningStack.notRunning(dataDir) + ")");
         }
-        return new AdminClient(url != null ? url : stack.get().xdsAdminUrl(),
+        return new AdminClient(
+                url != null ? url : stack.get().xdsAdminUrl(),
                 tokenFile != null ? tokenFile : stack.get().xdsAdminTokenFile());
     }
 }

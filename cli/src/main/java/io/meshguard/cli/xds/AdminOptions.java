@@ -11,14 +11,21 @@ import picocli.CommandLine.Option;
  * {@code --token-file}, the token {@code meshguard login} keeps is sent when there is one.
  */
 final class AdminOptions {
-    @Option(names = "--url", description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
+    @Option(
+            names = "--url",
+            description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
     String url;
 
-    @Option(names = "--token-file", description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
+    @Option(
+            names = "--token-file",
+            description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
     Path tokenFile;
 
-    @Option(names = "--data-dir", defaultValue = ".meshguard",
-            description = "Data directory of the running `meshguard up` used without --url (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data-dir",
+            defaultValue = ".meshguard",
+            description =
+                    "Data directory of the running `meshguard up` used without --url (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     /** A client for the controller these options name. */
@@ -28,6 +35,7 @@ final class AdminOptions {
 
     /** {@code text} as one path segment (a group name from the command line). */
     static String segment(String text) {
-        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("+", "%20");
     }
 }

@@ -3,19 +3,19 @@ package io.meshguard.cli.xds;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
+import io.meshguard.audit.trail.TrailCheckpointSettings;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AdminPortDocument;
 import io.meshguard.xds.console.CatalogConsole;
 import io.meshguard.xds.console.ConsoleMount;
 import io.meshguard.xds.console.ConsoleSettings;
-import io.meshguard.audit.trail.TrailCheckpointSettings;
-import io.meshguard.runtime.lifecycle.ReadinessCheck;
-import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
@@ -37,8 +37,15 @@ import org.slf4j.LoggerFactory;
  * @param checkpoints where the admin trail's head is signed and written outside the database (TrailCheckpointer)
  * @param meters the controller's registry (the checkpoints' metrics)
  */
-public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSource, CatalogSettings catalog,
-        ConsoleSettings console, ApiKeyAdminApi keys, TrailCheckpointSettings checkpoints, MeterRegistry meters) {
+public record AdminPlane(
+        AdminGate gate,
+        AdminEvents events,
+        DataSource dataSource,
+        CatalogSettings catalog,
+        ConsoleSettings console,
+        ApiKeyAdminApi keys,
+        TrailCheckpointSettings checkpoints,
+        MeterRegistry meters) {
     private static final Logger LOG = LoggerFactory.getLogger(AdminPlane.class);
 
     /**
@@ -62,23 +69,40 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
     public Mounted configure(StatusHttpServer http, XdsController xds, List<? extends AdminOperation<?>> alsoMounted)
             throws IOException {
         // one document for the port, from every table on it; /openapi.json and /v1/openapi.json answer its bytes
-        byte[] openApi = AdminPortDocument.of(Stream.of(CatalogApi.operations(), ApiKeyAdminApi.operations(),
-                alsoMounted).<AdminOperation<?>>flatMap(List::stream).toList());
+        byte[] openApi =
+                AdminPortDocument.of(Stream.of(CatalogApi.operations(), ApiKeyAdminApi.operations(), alsoMounted)
+                        .<AdminOperation<?>>flatMap(List::stream)
+                        .toList());
         xds.mountAdminApi(http, gate, openApi);
-        CatalogApi catalogue = new CatalogApi(new CatalogStore(dataSource), gate, events, Clock.systemUTC(),
-                catalog.domain(), catalog.keycloak(), xds.productServing(), openApi);
+        CatalogApi catalogue = new CatalogApi(
+                new CatalogStore(dataSource),
+                gate,
+                events,
+                Clock.systemUTC(),
+                catalog.domain(),
+                catalog.keycloak(),
+                xds.productServing(),
+                openApi);
         http.addHandler(CatalogApi.PREFIX, catalogue);
-        ConsoleMount.mount(xds, http, gate, console, Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue,
-                keys)));
+        ConsoleMount.mount(
+                xds,
+                http,
+                gate,
+                console,
+                Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue, keys)));
         http.addReadinessChecks(xds.readinessChecks());
-        ServerComponent trail = checkpoints.checkpointer(dataSource, meters, instanceName())
-                .<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
+        ServerComponent trail = checkpoints
+                .checkpointer(dataSource, meters, instanceName())
+                .<ServerComponent>map(c -> c)
+                .orElseGet(CheckpointsOff::new);
         http.addReadinessChecks(trail.readinessChecks());
         return new Mounted(catalogue, trail);
     }
 
     private static String instanceName() {
-        return Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()).orElse("controller");
+        return Optional.ofNullable(System.getenv("HOSTNAME"))
+                .filter(h -> !h.isBlank())
+                .orElse("controller");
     }
 
     /** No key configured: said at start and in /readyz (ready: the admin plane works, the trail is less guarded). */
@@ -102,7 +126,6 @@ public record AdminPlane(AdminGate gate, AdminEvents events, DataSource dataSour
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

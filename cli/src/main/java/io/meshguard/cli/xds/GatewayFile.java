@@ -1,9 +1,9 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.runtime.yaml.InvalidYamlException;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.ProfileCatalog;
 import io.meshguard.xds.validate.ProfileReferences;
@@ -44,7 +44,8 @@ public final class GatewayFile {
         }
         ValidationResult result = validator.validate(config);
         // most severe first: an error must not scroll away behind a screen of info lines
-        result.problems().stream().sorted(java.util.Comparator.comparing(io.meshguard.xds.validate.Problem::severity))
+        result.problems().stream()
+                .sorted(java.util.Comparator.comparing(io.meshguard.xds.validate.Problem::severity))
                 .forEach(p -> err.accept(file + ": " + p));
         if (!result.valid()) {
             err.accept(file + ": " + result.errors().size() + " error(s)");

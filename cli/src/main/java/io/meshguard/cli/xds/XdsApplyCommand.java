@@ -17,7 +17,9 @@ import picocli.CommandLine.Parameters;
  * with file:line errors, then sent to the controller's admin API, which validates again and replaces its draft;
  * {@code --publish} publishes it in the same step.
  */
-@Command(name = "apply", mixinStandardHelpOptions = true,
+@Command(
+        name = "apply",
+        mixinStandardHelpOptions = true,
         description = "Apply a declarative gateway-config file (groups, upstreams, apis, routes) to a controller.")
 public final class XdsApplyCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE.yaml", description = "The whole desired configuration.")
@@ -29,19 +31,27 @@ public final class XdsApplyCommand implements Callable<Integer> {
     @Option(names = "--publish", description = "Publish after applying.")
     boolean publish;
 
-    @Option(names = "--reason", defaultValue = "meshguard xds apply", description = "Reason recorded with the revision.")
+    @Option(
+            names = "--reason",
+            defaultValue = "meshguard xds apply",
+            description = "Reason recorded with the revision.")
     String reason;
 
     @Option(names = "--dry-run", description = "Only validate the file; contact no controller.")
     boolean dryRun;
 
-    @Option(names = "--policies", paramLabel = "DIR", description = "Also refuse routes naming an authz rule or DLP "
-            + "profile that DIR/authz.yaml or DIR/dlp.yaml lack (the controller checks its own policy files again).")
+    @Option(
+            names = "--policies",
+            paramLabel = "DIR",
+            description =
+                    "Also refuse routes naming an authz rule or DLP "
+                            + "profile that DIR/authz.yaml or DIR/dlp.yaml lack (the controller checks its own policy files again).")
     Path policies;
 
     @Override
     public Integer call() throws Exception {
-        Optional<ConfigValidator> validator = policies == null ? Optional.of(new ConfigValidator())
+        Optional<ConfigValidator> validator = policies == null
+                ? Optional.of(new ConfigValidator())
                 : GatewayFile.checkingProfiles(policies, System.err::println);
         if (validator.isEmpty()) {
             System.err.println(file + ": nothing applied");
@@ -54,8 +64,8 @@ public final class XdsApplyCommand implements Callable<Integer> {
         }
         GatewayConfig config = read.get();
         if (dryRun) {
-            System.out.println(file + ": valid (" + config.groups().size() + " groups, " + config.routes().size()
-                    + " routes)");
+            System.out.println(file + ": valid (" + config.groups().size() + " groups, "
+                    + config.routes().size() + " routes)");
             return 0;
         }
         AdminClient client = admin.client();
@@ -66,7 +76,9 @@ public final class XdsApplyCommand implements Callable<Integer> {
         }
         System.out.println("applied " + file);
         if (publish) {
-            HttpResponse<String> published = client.send("POST", "/publish",
+            HttpResponse<String> published = client.send(
+                    "POST",
+                    "/publish",
                     ConfigJson.mapper().createObjectNode().put("reason", reason).toString());
             if (published.statusCode() != 200) {
                 System.err.println("publish refused (" + published.statusCode() + "): " + published.body());

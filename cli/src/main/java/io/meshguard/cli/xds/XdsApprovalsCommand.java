@@ -16,25 +16,33 @@ import picocli.CommandLine.Parameters;
  * line, as thin as {@code xds publish}: each verb is one admin API call as the signed-in caller, so the server decides
  * who may approve (not the requester, not an author of the change) and records it in the admin trail.
  */
-@Command(name = "approvals", mixinStandardHelpOptions = true,
+@Command(
+        name = "approvals",
+        mixinStandardHelpOptions = true,
         description = "Publish requests of protected gateway groups: list, show, approve, reject (four eyes).",
-        subcommands = {XdsApprovalsCommand.ListCommand.class, XdsApprovalsCommand.ShowCommand.class, XdsApprovalsCommand.ApproveCommand.class,
-            XdsApprovalsCommand.RejectCommand.class})
+        subcommands = {
+            XdsApprovalsCommand.ListCommand.class,
+            XdsApprovalsCommand.ShowCommand.class,
+            XdsApprovalsCommand.ApproveCommand.class,
+            XdsApprovalsCommand.RejectCommand.class
+        })
 public final class XdsApprovalsCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "a verb is required: list, show, approve or reject");
+        throw new picocli.CommandLine.ParameterException(
+                spec.commandLine(), "a verb is required: list, show, approve or reject");
     }
 
     /**
      * {@code GET /publish-requests}, or {@code GET /groups/{G}/publish-requests} with {@code --group} (which the
      * group's own gateway owners may call): one line per request, newest first.
      */
-    @Command(name = "list", mixinStandardHelpOptions = true,
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
             description = "Publish requests, newest first (GET /publish-requests): id, group, state, who asked, why.")
     public static final class ListCommand implements Callable<Integer> {
         @Mixin
@@ -48,8 +56,11 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            String path = group == null ? "/publish-requests" : "/groups/"
-                    + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/publish-requests";
+            String path = group == null
+                    ? "/publish-requests"
+                    : "/groups/"
+                            + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20")
+                            + "/publish-requests";
             HttpResponse<String> r = admin.client().send("GET", path, null);
             if (json || r.statusCode() != 200) {
                 return AdminAnswer.print("approvals list", r);
@@ -59,11 +70,17 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                 System.out.println("no publish requests" + (group == null ? "" : " for group " + group));
                 return 0;
             }
-            System.out.printf("%-6s %-20s %-10s %-20s %-25s %s%n", "ID", "GROUP", "STATE", "REQUESTED BY",
-                    "REQUESTED AT", "REASON");
+            System.out.printf(
+                    "%-6s %-20s %-10s %-20s %-25s %s%n",
+                    "ID", "GROUP", "STATE", "REQUESTED BY", "REQUESTED AT", "REASON");
             for (JsonNode q : requests) {
-                System.out.printf("%-6s %-20s %-10s %-20s %-25s %s%n", q.path("id").asText(), q.path("group").asText(),
-                        q.path("state").asText(), q.path("requested_by").asText(), q.path("requested_at").asText(),
+                System.out.printf(
+                        "%-6s %-20s %-10s %-20s %-25s %s%n",
+                        q.path("id").asText(),
+                        q.path("group").asText(),
+                        q.path("state").asText(),
+                        q.path("requested_by").asText(),
+                        q.path("requested_at").asText(),
                         q.path("reason").asText());
             }
             return 0;
@@ -71,7 +88,9 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     }
 
     /** {@code GET /publish-requests/{group}/{id}}: the request with its diff and authors. */
-    @Command(name = "show", mixinStandardHelpOptions = true,
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
             description = "One publish request with the diff that an approval would publish and who changed it.")
     public static final class ShowCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
@@ -90,7 +109,9 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     }
 
     /** {@code POST /publish-requests/{group}/{id}/approve}: publishes exactly what was requested. */
-    @Command(name = "approve", mixinStandardHelpOptions = true,
+    @Command(
+            name = "approve",
+            mixinStandardHelpOptions = true,
             description = "Approve a publish request: publishes exactly the requested change (a second person only).")
     public static final class ApproveCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
@@ -102,7 +123,10 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
         @Mixin
         AdminOptions admin;
 
-        @Option(names = "--reason", required = true, description = "Why (kept with the revision and in the admin trail).")
+        @Option(
+                names = "--reason",
+                required = true,
+                description = "Why (kept with the revision and in the admin trail).")
         String reason;
 
         @Override
@@ -112,7 +136,10 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     }
 
     /** {@code POST /publish-requests/{group}/{id}/reject}. */
-    @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a publish request; nothing is published.")
+    @Command(
+            name = "reject",
+            mixinStandardHelpOptions = true,
+            description = "Reject a publish request; nothing is published.")
     public static final class RejectCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
         String group;
@@ -123,7 +150,10 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
         @Mixin
         AdminOptions admin;
 
-        @Option(names = "--reason", required = true, description = "Why (kept with the request and in the admin trail).")
+        @Option(
+                names = "--reason",
+                required = true,
+                description = "Why (kept with the request and in the admin trail).")
         String reason;
 
         @Override
@@ -133,8 +163,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     }
 
     private static String path(String group, long id, String verb) {
-        return "/publish-requests/" + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/" + id
-                + verb;
+        return "/publish-requests/"
+                + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/" + id + verb;
     }
 
     private static String body(String reason) {

@@ -3,18 +3,17 @@ package io.meshguard.cli.xds;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
-import io.meshguard.catalog.api.CatalogSettings;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
-import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
-import java.time.Clock;
 import io.meshguard.access.TrailAdminEvents;
-import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.trail.AdminTrail;
+import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.Migrations;
+import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -26,9 +25,10 @@ import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.policy.PolicyFileSet;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,10 +42,18 @@ import picocli.CommandLine.Option;
         name = "xds",
         mixinStandardHelpOptions = true,
         description = "Run the xDS controller: ADS for Envoy and proxyless gRPC, admin API on the status port.",
-        subcommands = {XdsRenderCommand.class, XdsApplyCommand.class, XdsValidateCommand.class, XdsPublishCommand.class,
-            XdsRollbackCommand.class, XdsApprovalsCommand.class})
+        subcommands = {
+            XdsRenderCommand.class,
+            XdsApplyCommand.class,
+            XdsValidateCommand.class,
+            XdsPublishCommand.class,
+            XdsRollbackCommand.class,
+            XdsApprovalsCommand.class
+        })
 public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
-    @Option(names = "--config", description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
+    @Option(
+            names = "--config",
+            description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
     Path configFile;
 
     /** Every key the controller reads. */
@@ -68,16 +76,19 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
         Config config = ConfigLoader.load(schema(), Optional.ofNullable(configFile), System.getenv());
         try (Running running = start(config, System.getenv())) {
             running.stack().closeOnJvmShutdown();
-            System.out.printf("xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
-                    XdsSettings.configGroup().read(config).adsBind(), running.xds().adsPort(), running.http().port());
+            System.out.printf(
+                    "xds-controller: ADS %s:%d, admin API and metrics on HTTP port %d%n",
+                    XdsSettings.configGroup().read(config).adsBind(),
+                    running.xds().adsPort(),
+                    running.http().port());
             running.stack().awaitClosed();
         }
         return 0;
     }
 
     /** The controller as this command runs it, started; closing it stops every part and the database pool. */
-    public record Running(ComponentStack stack, HikariDataSource dataSource, XdsController xds,
-            StatusHttpServer http) implements AutoCloseable {
+    public record Running(ComponentStack stack, HikariDataSource dataSource, XdsController xds, StatusHttpServer http)
+            implements AutoCloseable {
         @Override
         public void close() {
             try {
@@ -105,37 +116,62 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             // first in the stack, so closed last: spans of the last rollouts are still exported
             stack.start(tracing);
             // the writer only: gateways' access logs go to the audit receiver, not to the controller
-            AuditComponent audit = AuditComponent.create(AuditConfig.read(config).withAlsPort(Optional.empty()),
-                    ConnectionSource.of(dataSource), dataSource, metrics.forServer("audit"), tracing);
+            AuditComponent audit = AuditComponent.create(
+                    AuditConfig.read(config).withAlsPort(Optional.empty()),
+                    ConnectionSource.of(dataSource),
+                    dataSource,
+                    metrics.forServer("audit"),
+                    tracing);
             stack.start(audit);
-            XdsController xds = XdsController.create(settings, dataSource, metrics.forServer("xds"),
-                    ConfigChangeAudit.to(audit.sink()), policies, tracing);
-            StatusHttpServer http = new StatusHttpServer("xds-http",
-                    HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
+            XdsController xds = XdsController.create(
+                    settings,
+                    dataSource,
+                    metrics.forServer("xds"),
+                    ConfigChangeAudit.to(audit.sink()),
+                    policies,
+                    tracing);
+            StatusHttpServer http = new StatusHttpServer(
+                    "xds-http",
+                    HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
+                            .read(config),
+                    metrics.registry());
             TrailAdminEvents adminEvents = new TrailAdminEvents(new AdminTrail(dataSource));
             AdminAccessSettings adminAccess = AdminAccessSettings.configGroup().read(config);
-            AdminGate gate = adminAccess.gate(new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file",
-                    adminEvents);
+            AdminGate gate =
+                    adminAccess.gate(new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", adminEvents);
             // the same admin plane as `up` (AdminPlane): admin API, catalogue, console with Approvals and the portal
-            io.meshguard.xds.console.ConsoleConfig console = io.meshguard.xds.console.ConsoleConfig.configGroup()
-                    .read(config);
+            io.meshguard.xds.console.ConsoleConfig console =
+                    io.meshguard.xds.console.ConsoleConfig.configGroup().read(config);
             // API keys on the admin port, as `up` serves them there: the portal's operations for pipelines and
             // `meshguard apikey --url`, behind the same gate (tenants, OIDC); extauthz follows revocations by NOTIFY
-            ApiKeyAdminApi keys = new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(),
-                    gate, Optional.of(audit.sink()));
+            ApiKeyAdminApi keys = new ApiKeyAdminApi(
+                    Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate, Optional.of(audit.sink()));
             http.addHandler(ApiKeyAdminApi.PREFIX, keys);
-            AdminPlane.Mounted plane = new AdminPlane(gate, adminEvents, dataSource,
-                    CatalogSettings.configGroup().read(config),
-                    console.settings(adminAccess.issuer(), HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
-                            .read(config).port()),
-                    keys,
-                    io.meshguard.audit.trail.TrailCheckpointSettings.configGroup().read(config),
-                    metrics.forServer("xds")).configure(http, xds);
+            AdminPlane.Mounted plane = new AdminPlane(
+                            gate,
+                            adminEvents,
+                            dataSource,
+                            CatalogSettings.configGroup().read(config),
+                            console.settings(
+                                    adminAccess.issuer(),
+                                    HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT)
+                                            .read(config)
+                                            .port()),
+                            keys,
+                            io.meshguard.audit.trail.TrailCheckpointSettings.configGroup()
+                                    .read(config),
+                            metrics.forServer("xds"))
+                    .configure(http, xds);
             // zone mode's central side (issue 28): the port zone controllers in other clusters dial
-            Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub().read(config)
-                    .map(h -> new io.meshguard.xds.zone.ZoneCentral(dataSource, xds.revisions(),
-                            metrics.forServer("xds"), new java.net.InetSocketAddress(h.bind(), h.port()),
-                            h.settings(), h.credentialLifetime()));
+            Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub()
+                    .read(config)
+                    .map(h -> new io.meshguard.xds.zone.ZoneCentral(
+                            dataSource,
+                            xds.revisions(),
+                            metrics.forServer("xds"),
+                            new java.net.InetSocketAddress(h.bind(), h.port()),
+                            h.settings(),
+                            h.credentialLifetime()));
             zones.ifPresent(z -> {
                 z.mountAdminApi(http, gate, adminEvents);
                 http.addReadinessChecks(z.readinessChecks());

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
  * {@code meshguard xds render --group G [--revision R]}: the exact resources a group's nodes get, as Envoy JSON —
  * from a running controller's published revisions, or offline from a declarative file with {@code --file}.
  */
-@Command(name = "render", mixinStandardHelpOptions = true,
+@Command(
+        name = "render",
+        mixinStandardHelpOptions = true,
         description = "Print a gateway group's xDS resources (listeners, routes, clusters, endpoints) as Envoy JSON.")
 public final class XdsRenderCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Gateway group.")
@@ -44,8 +46,10 @@ public final class XdsRenderCommand implements Callable<Integer> {
                 System.err.println(file + ": no group '" + group + "'");
                 return 1;
             }
-            System.out.println(ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(
-                    EnvoyJson.render(new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group), 0)));
+            System.out.println(ConfigJson.mapper()
+                    .writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(
+                            EnvoyJson.render(new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group), 0)));
             return 0;
         }
         String path = "/render/" + group + (revision == null ? "" : "?revision=" + revision);
@@ -54,7 +58,8 @@ public final class XdsRenderCommand implements Callable<Integer> {
             System.err.println("render failed (" + r.statusCode() + "): " + r.body());
             return 1;
         }
-        System.out.println(ConfigJson.mapper().writerWithDefaultPrettyPrinter()
+        System.out.println(ConfigJson.mapper()
+                .writerWithDefaultPrettyPrinter()
                 .writeValueAsString(ConfigJson.mapper().readTree(r.body())));
         return 0;
     }

@@ -20,10 +20,16 @@ import picocli.CommandLine.Parameters;
  * changing anything: the file goes to the admin API's {@code POST /validate}, so the controller's own policy files and
  * platform checks apply (offline, {@code meshguard xds apply --dry-run} checks the file alone). Errors come first.
  */
-@Command(name = "validate", mixinStandardHelpOptions = true,
-        description = "Ask the controller to validate a gateway-config file (POST /validate); changes nothing. Exit 1 on an error.")
+@Command(
+        name = "validate",
+        mixinStandardHelpOptions = true,
+        description =
+                "Ask the controller to validate a gateway-config file (POST /validate); changes nothing. Exit 1 on an error.")
 public final class XdsValidateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE.yaml", description = "A gateway configuration in the format of `meshguard xds apply`.")
+    @Parameters(
+            index = "0",
+            paramLabel = "FILE.yaml",
+            description = "A gateway configuration in the format of `meshguard xds apply`.")
     Path file;
 
     @Mixin
@@ -50,8 +56,8 @@ public final class XdsValidateCommand implements Callable<Integer> {
         for (JsonNode p : problems) {
             String severity = p.path("severity").asText().toLowerCase(java.util.Locale.ROOT);
             errors += severity.equals("error") ? 1 : 0;
-            System.out.println(file + ": " + severity + " " + p.path("path").asText() + ": " + p.path("message").asText()
-                    + " [" + p.path("code").asText() + "]");
+            System.out.println(file + ": " + severity + " " + p.path("path").asText() + ": "
+                    + p.path("message").asText() + " [" + p.path("code").asText() + "]");
         }
         System.out.println(file + ": " + (errors == 0 ? "valid" : errors + " error(s)") + " (" + problems.size()
                 + " problem line(s))");

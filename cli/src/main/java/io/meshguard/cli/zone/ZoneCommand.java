@@ -25,12 +25,16 @@ import picocli.CommandLine.Option;
  * Envoys and proxyless clients on {@code xds.ads.port}; what it serves comes from central over one outbound stream
  * ({@code zone.central}) and is kept in {@code zone.state_dir}; no database. Metrics and readiness on the HTTP port.
  */
-@Command(name = "zone", mixinStandardHelpOptions = true,
+@Command(
+        name = "zone",
+        mixinStandardHelpOptions = true,
         description = "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operator-guide.md"
                 + " \"Zones\").")
 public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
-    @Option(names = "--config", description = "YAML config file (keys zone.*, xds.ads.*, xds.extauthz.target, http.*);"
-            + " MESHGUARD_* env vars override it.")
+    @Option(
+            names = "--config",
+            description = "YAML config file (keys zone.*, xds.ads.*, xds.extauthz.target, http.*);"
+                    + " MESHGUARD_* env vars override it.")
     Path configFile;
 
     public static ConfigSchema schema() {
@@ -47,17 +51,25 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
         XdsSettings xds = XdsSettings.configGroup().read(config);
         ZoneSettings zone = ZoneConfig.zone().read(config);
         ProcessMetrics metrics = ProcessMetrics.create();
-        ZoneController controller = new ZoneController(zone, new InetSocketAddress(xds.adsBind(), xds.adsPort()),
-                xds.filterTargets(), xds.defaultGroup(), xds.adsPeers(), metrics.forServer("xds"));
-        StatusHttpServer http = new StatusHttpServer("zone-http",
-                HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config), metrics.registry());
+        ZoneController controller = new ZoneController(
+                zone,
+                new InetSocketAddress(xds.adsBind(), xds.adsPort()),
+                xds.filterTargets(),
+                xds.defaultGroup(),
+                xds.adsPeers(),
+                metrics.forServer("xds"));
+        StatusHttpServer http = new StatusHttpServer(
+                "zone-http",
+                HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config),
+                metrics.registry());
         http.addReadinessChecks(java.util.List.of(ReadinessCheck.of("zone:serving", () -> {
             // ready as soon as it serves: a zone that cannot reach central keeps serving what it holds
             CentralLink.State link = controller.link();
-            String central = link.refused().map(r -> "central refused this zone: " + r)
+            String central = link.refused()
+                    .map(r -> "central refused this zone: " + r)
                     .orElse(link.connected() ? "following central" : "central unreachable, serving what it holds");
-            return ReadinessCheck.Result.ready("groups served: " + controller.core().snapshots().groups() + "; "
-                    + central);
+            return ReadinessCheck.Result.ready(
+                    "groups served: " + controller.core().snapshots().groups() + "; " + central);
         })));
         CountDownLatch stopped = new CountDownLatch(1);
         controller.start();
@@ -71,8 +83,9 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
             }
             stopped.countDown();
         }));
-        System.out.printf("zone %s: ADS %s:%d, following %s, state in %s, metrics on HTTP port %d%n", zone.cluster(),
-                xds.adsBind(), controller.adsPort(), zone.central(), zone.stateDir(), http.port());
+        System.out.printf(
+                "zone %s: ADS %s:%d, following %s, state in %s, metrics on HTTP port %d%n",
+                zone.cluster(), xds.adsBind(), controller.adsPort(), zone.central(), zone.stateDir(), http.port());
         stopped.await();
         return 0;
     }

@@ -62,10 +62,12 @@ import org.junit.jupiter.api.io.TempDir;
 class PersonaMatrixTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
 
-    static final Path ACCESS_FILE = Path.of("..", "policies", "access.yaml").toAbsolutePath().normalize();
+    static final Path ACCESS_FILE =
+            Path.of("..", "policies", "access.yaml").toAbsolutePath().normalize();
     static final RoleBindings SHIPPED = RoleBindings.load(ACCESS_FILE);
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient client = HttpClient.newHttpClient();
@@ -130,27 +132,48 @@ class PersonaMatrixTest {
         xds = XdsCommand.start(ConfigLoader.load(XdsCommand.schema(), Optional.empty(), xdsEnv), Map.of());
         Map<String, String> authzEnv = new HashMap<>(common);
         authzEnv.putAll(Map.of(
-                "MESHGUARD_GRPC_BIND", "127.0.0.1",
-                "MESHGUARD_GRPC_PORT", "0",
-                "MESHGUARD_POLICY_FILE", FixturePolicies.directory().resolve("authz.yaml").toString(),
-                "MESHGUARD_AUDIT_SPOOL_DIR", tmp.resolve("extauthz-spool").toString()));
-        extauthz = ExtAuthzCommand.start(ConfigLoader.load(ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA),
-                Optional.empty(), authzEnv), Map.of());
+                "MESHGUARD_GRPC_BIND",
+                "127.0.0.1",
+                "MESHGUARD_GRPC_PORT",
+                "0",
+                "MESHGUARD_POLICY_FILE",
+                FixturePolicies.directory().resolve("authz.yaml").toString(),
+                "MESHGUARD_AUDIT_SPOOL_DIR",
+                tmp.resolve("extauthz-spool").toString()));
+        extauthz = ExtAuthzCommand.start(
+                ConfigLoader.load(ServerAudit.withAuditKeys(ExtAuthzConfig.SCHEMA), Optional.empty(), authzEnv),
+                Map.of());
         // the console's routes are admitted from a session cookie, not a bearer token: its own tests call them
         surfaces = List.of(
-                new Surface("xds admin port", "http://127.0.0.1:" + xds.http().port(), Stream.of(
-                        AdminApi.PORT_ROUTES, CatalogApi.ROUTES, ApiKeyAdminApi.ROUTES).flatMap(List::stream)
-                        .filter(r -> !r.isOpen()).toList()),
+                new Surface(
+                        "xds admin port",
+                        "http://127.0.0.1:" + xds.http().port(),
+                        Stream.of(AdminApi.PORT_ROUTES, CatalogApi.ROUTES, ApiKeyAdminApi.ROUTES)
+                                .flatMap(List::stream)
+                                .filter(r -> !r.isOpen())
+                                .toList()),
                 // a cluster serves the API keys' operations on extauthz's port as well
-                new Surface("extauthz http port", "http://127.0.0.1:" + extauthz.http().port(), Stream.of(
-                        QuotaAdminApi.ROUTES, ApiKeyAdminApi.ROUTES).flatMap(List::stream).toList()));
-        catalogueBodies = bodiesFromOpenApi(JSON.readTree(call(surfaces.get(0).base(), Optional.empty(), "GET",
-                "/v1/openapi.json", Optional.empty()).body()));
+                new Surface(
+                        "extauthz http port",
+                        "http://127.0.0.1:" + extauthz.http().port(),
+                        Stream.of(QuotaAdminApi.ROUTES, ApiKeyAdminApi.ROUTES)
+                                .flatMap(List::stream)
+                                .toList()));
+        catalogueBodies = bodiesFromOpenApi(JSON.readTree(
+                call(surfaces.get(0).base(), Optional.empty(), "GET", "/v1/openapi.json", Optional.empty())
+                        .body()));
         // the port's one document describes the controller's operations too: their calls stay empty objects
-        catalogueBodies.keySet().retainAll(CatalogApi.ROUTES.stream().map(r -> r.method() + " " + r.path()).toList());
-        assertThat(catalogueBodies).as("catalogue operations with a request body").hasSizeGreaterThan(10);
+        catalogueBodies
+                .keySet()
+                .retainAll(CatalogApi.ROUTES.stream()
+                        .map(r -> r.method() + " " + r.path())
+                        .toList());
+        assertThat(catalogueBodies)
+                .as("catalogue operations with a request body")
+                .hasSizeGreaterThan(10);
         List<Persona> all = new ArrayList<>(SHIPPED.bindings().stream()
-                .map(b -> new Persona(b.match(), Optional.of(b))).toList());
+                .map(b -> new Persona(b.match(), Optional.of(b)))
+                .toList());
         all.add(new Persona("matrix-visitors", Optional.empty()));
         personas = List.copyOf(all);
     }
@@ -185,10 +208,18 @@ class PersonaMatrixTest {
                     List<String> segments = new ArrayList<>();
                     for (int i = 0; i < template.size(); i++) {
                         String t = template.get(i);
-                        segments.add(i == groupIndex ? gateway : !t.startsWith("{") ? t
-                                : Set.of("{revision}", "{from}", "{to}").contains(t) ? "999999" : ABSENT);
+                        segments.add(
+                                i == groupIndex
+                                        ? gateway
+                                        : !t.startsWith("{")
+                                                ? t
+                                                : Set.of("{revision}", "{from}", "{to}")
+                                                                .contains(t)
+                                                        ? "999999"
+                                                        : ABSENT);
                     }
-                    out.add(new Operation(s, r, "/" + String.join("/", segments), r.scope().apply(segments)));
+                    out.add(new Operation(
+                            s, r, "/" + String.join("/", segments), r.scope().apply(segments)));
                 }
             }
         }
@@ -217,11 +248,12 @@ class PersonaMatrixTest {
         return issuer.accessToken("matrix-" + p.group(), "meshguard-admin", List.of(p.group()));
     }
 
-    static HttpResponse<String> call(String base, Optional<String> bearer, String method, String path,
-            Optional<String> body) throws Exception {
+    static HttpResponse<String> call(
+            String base, Optional<String> bearer, String method, String path, Optional<String> body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-                .method(method, body.map(HttpRequest.BodyPublishers::ofString)
-                        .orElseGet(HttpRequest.BodyPublishers::noBody));
+                .method(
+                        method,
+                        body.map(HttpRequest.BodyPublishers::ofString).orElseGet(HttpRequest.BodyPublishers::noBody));
         bearer.ifPresent(t -> b.header("Authorization", "Bearer " + t));
         body.ifPresent(x -> b.header("Content-Type", "application/json"));
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -244,37 +276,51 @@ class PersonaMatrixTest {
     /** Each catalogue operation's required request fields, filled: mostly a name no object has. */
     static Map<String, String> bodiesFromOpenApi(JsonNode doc) {
         Map<String, String> out = new HashMap<>();
-        doc.path("paths").fields().forEachRemaining(path -> path.getValue().fields().forEachRemaining(op -> {
-            JsonNode schema = op.getValue().path("requestBody").path("content").path("application/json")
-                    .path("schema");
-            if (schema.isMissingNode()) {
-                return;
-            }
-            com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode();
-            schema.path("required").forEach(field -> {
-                String type = schema.path("properties").path(field.asText()).path("type").asText();
-                switch (type) {
-                    case "array" -> body.putArray(field.asText());
-                    case "object" -> body.putObject(field.asText());
-                    // a state every lifecycle has, so the handler goes on to the object rather than refuse the word
-                    default -> body.put(field.asText(), switch (field.asText()) {
-                        case "reason" -> "persona matrix";
-                        case "state" -> "published";
-                        default -> ABSENT;
+        doc.path("paths")
+                .fields()
+                .forEachRemaining(path -> path.getValue().fields().forEachRemaining(op -> {
+                    JsonNode schema = op.getValue()
+                            .path("requestBody")
+                            .path("content")
+                            .path("application/json")
+                            .path("schema");
+                    if (schema.isMissingNode()) {
+                        return;
+                    }
+                    com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode();
+                    schema.path("required").forEach(field -> {
+                        String type = schema.path("properties")
+                                .path(field.asText())
+                                .path("type")
+                                .asText();
+                        switch (type) {
+                            case "array" -> body.putArray(field.asText());
+                            case "object" -> body.putObject(field.asText());
+                            // a state every lifecycle has, so the handler goes on to the object rather than refuse the
+                            // word
+                            default ->
+                                body.put(
+                                        field.asText(),
+                                        switch (field.asText()) {
+                                            case "reason" -> "persona matrix";
+                                            case "state" -> "published";
+                                            default -> ABSENT;
+                                        });
+                        }
                     });
-                }
-            });
-            out.put(op.getKey().toUpperCase(java.util.Locale.ROOT) + " " + path.getKey(), body.toString());
-        }));
+                    out.put(op.getKey().toUpperCase(java.util.Locale.ROOT) + " " + path.getKey(), body.toString());
+                }));
         return out;
     }
 
     @Test
     void adminPort_servesOneOpenApiDocument_atBothUrls_withEveryRouteOfEveryTableAndItsPermission() throws Exception {
         String base = surfaces.get(0).base();
-        HttpResponse<byte[]> root = client.send(HttpRequest.newBuilder(URI.create(base + "/openapi.json")).build(),
+        HttpResponse<byte[]> root = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/openapi.json")).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
-        HttpResponse<byte[]> v1 = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/openapi.json")).build(),
+        HttpResponse<byte[]> v1 = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/openapi.json")).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         assertThat(root.statusCode()).isEqualTo(200);
         assertThat(v1.statusCode()).isEqualTo(200);
@@ -282,10 +328,15 @@ class PersonaMatrixTest {
         JsonNode doc = JSON.readTree(root.body());
         assertThat(doc.path("info").path("description").asText()).contains("/v1/openapi.json");
         List<AdminRoute> served = Stream.of(AdminApi.PORT_ROUTES, CatalogApi.ROUTES, ApiKeyAdminApi.ROUTES)
-                .flatMap(List::stream).toList();
+                .flatMap(List::stream)
+                .toList();
         for (AdminRoute r : served) {
-            assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(java.util.Locale.ROOT))
-                    .path("x-meshguard-permission").asText()).as("%s %s", r.method(), r.path())
+            assertThat(doc.path("paths")
+                            .path(r.path())
+                            .path(r.method().toLowerCase(java.util.Locale.ROOT))
+                            .path("x-meshguard-permission")
+                            .asText())
+                    .as("%s %s", r.method(), r.path())
                     .isEqualTo(r.permission());
         }
     }
@@ -300,15 +351,19 @@ class PersonaMatrixTest {
         Map<Integer, Integer> admittedAnswers = new TreeMap<>();
         int cases = 0;
         for (Operation op : operations) {
-            HttpResponse<String> anonymous = call(op.surface().base(), Optional.empty(), op.route().method(),
-                    op.path(), probeBody(op.route()));
+            HttpResponse<String> anonymous =
+                    call(op.surface().base(), Optional.empty(), op.route().method(), op.path(), probeBody(op.route()));
             cases++;
             if (anonymous.statusCode() != 401) {
                 wrong.add("no token: " + op.describe() + " answered " + anonymous.statusCode() + " (not gated?)");
             }
             for (Persona p : personas) {
-                HttpResponse<String> r = call(op.surface().base(), Optional.of(tokens.get(p.group())),
-                        op.route().method(), op.path(), probeBody(op.route()));
+                HttpResponse<String> r = call(
+                        op.surface().base(),
+                        Optional.of(tokens.get(p.group())),
+                        op.route().method(),
+                        op.path(),
+                        probeBody(op.route()));
                 cases++;
                 boolean expected = grants(p, op);
                 boolean ok = expected ? ADMITTED.contains(r.statusCode()) : r.statusCode() == 403;
@@ -321,9 +376,15 @@ class PersonaMatrixTest {
                 }
             }
         }
-        System.out.printf("persona matrix: %d personas x %d operations, %d calls, %d wrong, %d ms; admitted calls"
-                + " answered (status=count) %s%n", personas.size(), operations.size(), cases, wrong.size(),
-                (System.nanoTime() - started) / 1_000_000, admittedAnswers);
+        System.out.printf(
+                "persona matrix: %d personas x %d operations, %d calls, %d wrong, %d ms; admitted calls"
+                        + " answered (status=count) %s%n",
+                personas.size(),
+                operations.size(),
+                cases,
+                wrong.size(),
+                (System.nanoTime() - started) / 1_000_000,
+                admittedAnswers);
         assertThat(wrong).as("calls the shipped access.yaml decides otherwise").isEmpty();
     }
 
@@ -341,19 +402,27 @@ class PersonaMatrixTest {
                 boolean reached = operations.stream()
                         .anyMatch(op -> op.route().permission().equals(permission) && grants(p, op));
                 if (!reached) {
-                    unusable.computeIfAbsent(p.describe(), x -> new ArrayList<>()).add(permission);
+                    unusable.computeIfAbsent(p.describe(), x -> new ArrayList<>())
+                            .add(permission);
                 }
             }
         }
-        assertThat(unusable).as("permissions no operation admits at the binding's scope").isEmpty();
+        assertThat(unusable)
+                .as("permissions no operation admits at the binding's scope")
+                .isEmpty();
         List<String> unreachable = operations.stream()
-                .filter(op -> personas.stream().noneMatch(p -> grants(p, op))).map(Operation::describe).toList();
+                .filter(op -> personas.stream().noneMatch(p -> grants(p, op)))
+                .map(Operation::describe)
+                .toList();
         assertThat(unreachable).as("operations no shipped persona can call").isEmpty();
     }
 
     /** Listings whose answer needs a window: the last hour, so the fixtures' own rows are in it. */
-    static final Map<String, String> LISTING_QUERIES = Map.of("/audit/events", "?since=1h",
-            "/audit/export", "?since=1h&until=" + java.time.Instant.now().plusSeconds(3600));
+    static final Map<String, String> LISTING_QUERIES = Map.of(
+            "/audit/events",
+            "?since=1h",
+            "/audit/export",
+            "?since=1h&until=" + java.time.Instant.now().plusSeconds(3600));
 
     /** What every acme fixture carries in a field that is not its id: an answer holding it shows the object. */
     static final List<String> ACME_MARKERS = List.of("zq7secret", "10.77.77.77");
@@ -371,7 +440,11 @@ class PersonaMatrixTest {
         Persona system = persona("meshguard-system-admins");
         String base = surfaces.get(0).base();
         for (String tenant : List.of("acme", "globex")) {
-            expect2xx(call(base, Optional.of(token(system)), "POST", "/v1/operator/tenants",
+            expect2xx(call(
+                    base,
+                    Optional.of(token(system)),
+                    "POST",
+                    "/v1/operator/tenants",
                     Optional.of("{\"id\": \"" + tenant + "\"}")));
         }
         expect2xx(call(base, Optional.of(token(system)), "PUT", "/groups/edge-prod", Optional.of("""
@@ -391,10 +464,18 @@ class PersonaMatrixTest {
                 {"name": "zq7secret-key", "owner": "zq7secret-owner", "tenant": "acme", "reason": "persona matrix"}""")));
         expect2xx(call(base, Optional.of(token(acmeAdmin)), "POST", "/v1/provider/products", Optional.of("""
                 {"id": "acme-product", "tenant": "acme", "name": "zq7secret product"}""")));
-        JsonNode plan = expect2xx(call(base, Optional.of(token(acmeAdmin)), "POST",
-                "/v1/provider/products/acme-product/plans", Optional.of("""
+        JsonNode plan = expect2xx(call(
+                base,
+                Optional.of(token(acmeAdmin)),
+                "POST",
+                "/v1/provider/products/acme-product/plans",
+                Optional.of("""
                 {"name": "gold", "auth_modes": ["apikey"]}""")));
-        JsonNode app = expect2xx(call(base, Optional.of(token(acmeCustomer)), "POST", "/v1/customer/applications",
+        JsonNode app = expect2xx(call(
+                base,
+                Optional.of(token(acmeCustomer)),
+                "POST",
+                "/v1/customer/applications",
                 Optional.of("{\"name\": \"zq7secret app\"}")));
         // each parameter of a tenant route, by the collection it indexes: acme's object there
         Map<String, Map<String, String>> acmeObjects = new LinkedHashMap<>();
@@ -405,7 +486,8 @@ class PersonaMatrixTest {
         acmeObjects.put("/v1/provider/products/", Map.of("{id}", "acme-product"));
         acmeObjects.put("/v1/customer/products/", Map.of("{id}", "acme-product"));
         acmeObjects.put("/v1/provider/plans/", Map.of("{id}", plan.path("id").asText()));
-        acmeObjects.put("/v1/customer/applications/", Map.of("{id}", app.path("id").asText()));
+        acmeObjects.put(
+                "/v1/customer/applications/", Map.of("{id}", app.path("id").asText()));
 
         List<String> wrong = new ArrayList<>();
         List<String> objectReads = new ArrayList<>();
@@ -414,33 +496,42 @@ class PersonaMatrixTest {
         List<String> unconfined = new ArrayList<>();
         for (Surface surface : surfaces) {
             for (AdminRoute r : surface.routes()) {
-                if (!r.scope().apply(List.of(r.path().substring(1).split("/"))).kind().equals("tenant")) {
+                if (!r.scope()
+                        .apply(List.of(r.path().substring(1).split("/")))
+                        .kind()
+                        .equals("tenant")) {
                     continue;
                 }
                 Optional<Map<String, String>> objects = acmeObjects.entrySet().stream()
-                        .filter(e -> r.path().startsWith(e.getKey())).map(Map.Entry::getValue).findFirst();
+                        .filter(e -> r.path().startsWith(e.getKey()))
+                        .map(Map.Entry::getValue)
+                        .findFirst();
                 boolean listing = !r.path().contains("{") && r.method().equals("GET");
                 if (objects.isEmpty() && !listing) {
                     continue;
                 }
                 String acmePath = objects.map(o -> substitute(r.path(), o)).orElse(r.path())
                         + LISTING_QUERIES.getOrDefault(r.path(), "");
-                String absentPath = objects.map(o -> substitute(r.path(), absent(o))).orElse(r.path());
+                String absentPath =
+                        objects.map(o -> substitute(r.path(), absent(o))).orElse(r.path());
                 Optional<String> body = probeBody(r);
                 if (r.method().equals("PUT") && !r.path().startsWith("/v1/")) {
                     // the object as its owner sees it: a write that would succeed were the caller acme's
-                    HttpResponse<String> asOwner = call(surface.base(), Optional.of(token(acmeAdmin)), "GET",
-                            acmePath, Optional.empty());
-                    assertThat(asOwner.statusCode()).as("acme reads %s", acmePath).isEqualTo(200);
+                    HttpResponse<String> asOwner =
+                            call(surface.base(), Optional.of(token(acmeAdmin)), "GET", acmePath, Optional.empty());
+                    assertThat(asOwner.statusCode())
+                            .as("acme reads %s", acmePath)
+                            .isEqualTo(200);
                     body = Optional.of(asOwner.body());
                 }
                 for (Persona p : personas) {
-                    if (p.binding().isEmpty() || !p.binding().get().scope().equals(Scope.tenant("globex"))
+                    if (p.binding().isEmpty()
+                            || !p.binding().get().scope().equals(Scope.tenant("globex"))
                             || !p.permissions().contains(r.permission())) {
                         continue;
                     }
-                    HttpResponse<String> answer = call(surface.base(), Optional.of(token(p)), r.method(), acmePath,
-                            body);
+                    HttpResponse<String> answer =
+                            call(surface.base(), Optional.of(token(p)), r.method(), acmePath, body);
                     cases++;
                     String what = p.describe() + ": " + r.method() + " " + acmePath;
                     if (ACME_MARKERS.stream().anyMatch(answer.body()::contains)) {
@@ -452,7 +543,9 @@ class PersonaMatrixTest {
                         }
                         continue;
                     }
-                    if (body.isPresent() && r.method().equals("PUT") && !r.path().startsWith("/v1/")) {
+                    if (body.isPresent()
+                            && r.method().equals("PUT")
+                            && !r.path().startsWith("/v1/")) {
                         // acme's own body names acme's object: a missing name would be a create, so no comparison
                         if (!Set.of(403, 404).contains(answer.statusCode())) {
                             wrong.add(what + " answered " + answer.statusCode() + " " + abbreviate(answer.body()));
@@ -460,10 +553,10 @@ class PersonaMatrixTest {
                         continue;
                     }
                     // nothing in the answer may tell an acme object from a missing one
-                    HttpResponse<String> missing = call(surface.base(), Optional.of(token(p)), r.method(),
-                            absentPath, body);
-                    boolean sameAsMissing = answer.statusCode() == missing.statusCode() && (answer.statusCode() >= 300
-                            || answer.body().equals(missing.body()));
+                    HttpResponse<String> missing =
+                            call(surface.base(), Optional.of(token(p)), r.method(), absentPath, body);
+                    boolean sameAsMissing = answer.statusCode() == missing.statusCode()
+                            && (answer.statusCode() >= 300 || answer.body().equals(missing.body()));
                     if (!sameAsMissing || !ADMITTED.contains(answer.statusCode()) && answer.statusCode() != 403) {
                         wrong.add(what + " answered " + answer.statusCode() + " " + abbreviate(answer.body())
                                 + "; a missing object answers " + missing.statusCode() + " "
@@ -482,16 +575,17 @@ class PersonaMatrixTest {
         }
         // the owner still sees each object, unchanged by the calls above: the 404s were not of missing objects
         for (String path : objectReads) {
-            Persona reader = path.startsWith("/apikeys") || path.startsWith("/v1/customer") ? acmeCustomer
-                    : acmeAdmin;
+            Persona reader = path.startsWith("/apikeys") || path.startsWith("/v1/customer") ? acmeCustomer : acmeAdmin;
             HttpResponse<String> own = call(base, Optional.of(token(reader)), "GET", path, Optional.empty());
             if (own.statusCode() != 200 || ACME_MARKERS.stream().noneMatch(own.body()::contains)) {
                 wrong.add("acme's own " + reader.describe() + " GET " + path + " answered " + own.statusCode() + " "
                         + abbreviate(own.body()));
             }
         }
-        System.out.printf("cross-tenant: %d calls by globex personas on acme's objects and listings, %d answered"
-                + " 403/404, %d wrong%n", cases, confined, wrong.size());
+        System.out.printf(
+                "cross-tenant: %d calls by globex personas on acme's objects and listings, %d answered"
+                        + " 403/404, %d wrong%n",
+                cases, confined, wrong.size());
         assertThat(objectReads).as("acme objects read back").hasSizeGreaterThanOrEqualTo(5);
         System.out.println("answered as a missing object is, before any tenant check: " + unconfined);
         assertThat(confined).as("calls the server confined by tenant").isGreaterThan(cases / 3);
@@ -525,53 +619,81 @@ class PersonaMatrixTest {
 
         expect2xx(call(base, Optional.of(alice), "GET", "/groups/local", Optional.empty()));
         expect2xx(call(base, Optional.of(alice), "PUT", "/groups/local", Optional.of(group)));
-        expect2xx(call(base, Optional.of(alice), "PUT", "/groups/local/protection",
+        expect2xx(call(
+                base,
+                Optional.of(alice),
+                "PUT",
+                "/groups/local/protection",
                 Optional.of("{\"reason\": \"production from now on\"}")));
         long first = approvedRevision(base, alice, bob, token(otherOwners), "first release");
         journeyRoute(base, acmeAdmin, "/journey-v2");
         long second = approvedRevision(base, alice, bob, token(otherOwners), "second release");
         assertThat(first).isPositive();
         assertThat(second).isGreaterThan(first);
-        assertThat(call(base, Optional.of(bob), "GET", "/render/local", Optional.empty()).body())
+        assertThat(call(base, Optional.of(bob), "GET", "/render/local", Optional.empty())
+                        .body())
                 .contains("/journey-v2");
-        JsonNode revisions = expect2xx(call(base, Optional.of(bob), "GET", "/groups/local/revisions",
-                Optional.empty()));
+        JsonNode revisions =
+                expect2xx(call(base, Optional.of(bob), "GET", "/groups/local/revisions", Optional.empty()));
         assertThat(revisions.toString()).contains(String.valueOf(first)).contains(String.valueOf(second));
         // back to an approved revision: on-call needs no second person
-        expect2xx(call(base, Optional.of(alice), "POST", "/groups/local/rollback/" + first,
+        expect2xx(call(
+                base,
+                Optional.of(alice),
+                "POST",
+                "/groups/local/rollback/" + first,
                 Optional.of("{\"reason\": \"on-call: v2 breaks checkout\"}")));
-        String rendered = call(base, Optional.of(bob), "GET", "/render/local", Optional.empty()).body();
+        String rendered = call(base, Optional.of(bob), "GET", "/render/local", Optional.empty())
+                .body();
         assertThat(rendered).contains("/journey-v1").doesNotContain("/journey-v2");
     }
 
     private static void journeyRoute(String base, Persona author, String prefix) throws Exception {
-        expect2xx(call(base, Optional.of(token(author)), "PUT", "/routes/local/journey-route", Optional.of("""
+        expect2xx(
+                call(base, Optional.of(token(author)), "PUT", "/routes/local/journey-route", Optional.of("""
                 {"name": "journey-route", "group": "local", "api": "journey-api", "version": "v1",
                  "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "journey-up", "weight": 100}],
-                 "authz_profile": "orders", "dlp_profile": "default"}""".formatted(prefix))));
+                 "authz_profile": "orders", "dlp_profile": "default"}""".formatted(
+                                prefix))));
     }
 
     /** {@code publisher} publishes the group (a request: it is protected), {@code approver} approves it. */
-    private static long approvedRevision(String base, String publisher, String approver, String otherGatewaysOwner,
-            String reason) throws Exception {
-        HttpResponse<String> published = call(base, Optional.of(publisher), "POST", "/groups/local/publish",
+    private static long approvedRevision(
+            String base, String publisher, String approver, String otherGatewaysOwner, String reason) throws Exception {
+        HttpResponse<String> published = call(
+                base,
+                Optional.of(publisher),
+                "POST",
+                "/groups/local/publish",
                 Optional.of("{\"reason\": \"" + reason + "\"}"));
         assertThat(published.statusCode()).as(published.body()).isEqualTo(202);
         JsonNode request = JSON.readTree(published.body()).path("requests").get(0);
         assertThat(request.path("state").asText()).as(published.body()).isEqualTo("pending");
         String approve = "/publish-requests/local/" + request.path("id").asText() + "/approve";
         Optional<String> why = Optional.of("{\"reason\": \"reviewed\"}");
-        assertThat(call(base, Optional.of(publisher), "POST", approve, why).statusCode()).as("own request")
+        assertThat(call(base, Optional.of(publisher), "POST", approve, why).statusCode())
+                .as("own request")
                 .isEqualTo(403);
-        assertThat(call(base, Optional.of(otherGatewaysOwner), "POST", approve, why).statusCode())
-                .as("another gateway's owner").isEqualTo(403);
-        expect2xx(call(base, Optional.of(approver), "GET", "/publish-requests/local/" + request.path("id").asText(),
+        assertThat(call(base, Optional.of(otherGatewaysOwner), "POST", approve, why)
+                        .statusCode())
+                .as("another gateway's owner")
+                .isEqualTo(403);
+        expect2xx(call(
+                base,
+                Optional.of(approver),
+                "GET",
+                "/publish-requests/local/" + request.path("id").asText(),
                 Optional.empty()));
-        return expect2xx(call(base, Optional.of(approver), "POST", approve, why)).path("id").asLong();
+        return expect2xx(call(base, Optional.of(approver), "POST", approve, why))
+                .path("id")
+                .asLong();
     }
 
     static Persona persona(String group) {
-        return personas.stream().filter(p -> p.group().equals(group)).findFirst().orElseThrow();
+        return personas.stream()
+                .filter(p -> p.group().equals(group))
+                .findFirst()
+                .orElseThrow();
     }
 
     static Map<String, String> absent(Map<String, String> objects) {
@@ -584,13 +706,16 @@ class PersonaMatrixTest {
         String out = template;
         for (Map.Entry<String, String> e : values.entrySet()) {
             // a path segment: a space is %20 (the server reads '+' in a path as a plus)
-            out = out.replace(e.getKey(), URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8).replace("+", "%20"));
+            out = out.replace(
+                    e.getKey(),
+                    URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8).replace("+", "%20"));
         }
         return out;
     }
 
     static JsonNode expect2xx(HttpResponse<String> r) throws Exception {
-        assertThat(r.statusCode()).as("%s %s: %s", r.request().method(), r.request().uri(), r.body())
+        assertThat(r.statusCode())
+                .as("%s %s: %s", r.request().method(), r.request().uri(), r.body())
                 .isBetween(200, 299);
         return JSON.readTree(r.body().isEmpty() ? "{}" : r.body());
     }

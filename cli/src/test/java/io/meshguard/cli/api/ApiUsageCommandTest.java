@@ -33,7 +33,8 @@ class ApiUsageCommandTest {
 
     @BeforeAll
     static void data() throws Exception {
-        try (var c = PG.dataSource().getConnection(); var s = c.createStatement()) {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.createStatement()) {
             // what the gateways serve: the group's published revision (api usage does not read the draft)
             s.execute("insert into gateway_group (name, environment) values ('edge', 'prod')");
             s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
@@ -48,16 +49,24 @@ class ApiUsageCommandTest {
         }
         rows.add(row("v1", 10, 200, "globex", "batch-7"));
         rows.add(row("v2", 11, 200, "acme", "app-2"));
-        try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(PG.dataSource()),
-                BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
             store.write(rows);
         }
     }
 
     private static AuditEvent row(String version, int i, int status, String tenant, String client) {
-        return AuditEvent.builder(AuditKind.API_CALL).occurredAt(NOW.minusSeconds(600 - i)).requestId("r" + version + i)
-                .route("transfers").status(status).latencyUs(10_000 + i * 1000L).tenant(tenant).clientId(client)
-                .detail("api", "payments").detail("api_version", version).build();
+        return AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(NOW.minusSeconds(600 - i))
+                .requestId("r" + version + i)
+                .route("transfers")
+                .status(status)
+                .latencyUs(10_000 + i * 1000L)
+                .tenant(tenant)
+                .clientId(client)
+                .detail("api", "payments")
+                .detail("api_version", version)
+                .build();
     }
 
     private static String dbUrl() {
@@ -71,10 +80,19 @@ class ApiUsageCommandTest {
         assertThat(r.exit()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("API ").contains("LIFECYCLE", "DAYS_LEFT"));
-        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("payments").contains(" v1 ", "deprecated", " 5 ",
-                "20.0%", SUNSET.toString().substring(0, 10), " 10 ", "acme/app-1: 4, globex/batch-7: 1"));
+        assertThat(lines).anySatisfy(l -> assertThat(l)
+                .startsWith("payments")
+                .contains(
+                        " v1 ",
+                        "deprecated",
+                        " 5 ",
+                        "20.0%",
+                        SUNSET.toString().substring(0, 10),
+                        " 10 ",
+                        "acme/app-1: 4, globex/batch-7: 1"));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("payments").contains(" v2 ", "active", " 1 "));
-        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("WARNING payments v1 is deprecated")
+        assertThat(lines).anySatisfy(l -> assertThat(l)
+                .startsWith("WARNING payments v1 is deprecated")
                 .contains("10 days", "successor v2", "acme/app-1: 4"));
         assertThat(r.out()).doesNotContain("WARNING payments v2");
     }
@@ -112,10 +130,14 @@ class ApiUsageCommandTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
-        CliRun r = CliRun.of("api", "usage", "--db", "jdbc:postgresql://127.0.0.1:" + port + "/meshguard?user=x&password=secret");
+        CliRun r = CliRun.of(
+                "api", "usage", "--db", "jdbc:postgresql://127.0.0.1:" + port + "/meshguard?user=x&password=secret");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("cannot connect to the database at").contains("127.0.0.1:" + port)
-                .doesNotContain("secret").doesNotContain("\tat ");
+        assertThat(r.err())
+                .contains("cannot connect to the database at")
+                .contains("127.0.0.1:" + port)
+                .doesNotContain("secret")
+                .doesNotContain("\tat ");
         assertThat(r.out()).isEmpty();
     }
 

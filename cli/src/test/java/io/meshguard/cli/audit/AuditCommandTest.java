@@ -47,18 +47,40 @@ class AuditCommandTest {
 
     @BeforeAll
     static void events() throws Exception {
-        try (PostgresAuditStore store = new PostgresAuditStore(ConnectionSource.of(PG.dataSource()),
-                BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
             store.write(List.of(
-                    AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(NOW.minusSeconds(60)).tenant("acme")
-                            .subject("alice").requestId("r-1").path("/v1/pay").status(403).decision("deny")
-                            .reason("missing_scope").build(),
-                    AuditEvent.builder(AuditKind.API_CALL).occurredAt(NOW.minusSeconds(30)).tenant("globex")
-                            .subject("bob").requestId("r-2").path("/v1/x").status(200).build(),
-                    AuditEvent.builder(AuditKind.API_CALL).occurredAt(OLD).tenant("acme").subject("carol")
-                            .requestId("r-old").path("/v1/old,comma").status(200).build(),
-                    AuditEvent.builder(AuditKind.CONFIG_CHANGE).occurredAt(OLD.plusSeconds(5)).subject("ops")
-                            .reason("policy_reload").build()));
+                    AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                            .occurredAt(NOW.minusSeconds(60))
+                            .tenant("acme")
+                            .subject("alice")
+                            .requestId("r-1")
+                            .path("/v1/pay")
+                            .status(403)
+                            .decision("deny")
+                            .reason("missing_scope")
+                            .build(),
+                    AuditEvent.builder(AuditKind.API_CALL)
+                            .occurredAt(NOW.minusSeconds(30))
+                            .tenant("globex")
+                            .subject("bob")
+                            .requestId("r-2")
+                            .path("/v1/x")
+                            .status(200)
+                            .build(),
+                    AuditEvent.builder(AuditKind.API_CALL)
+                            .occurredAt(OLD)
+                            .tenant("acme")
+                            .subject("carol")
+                            .requestId("r-old")
+                            .path("/v1/old,comma")
+                            .status(200)
+                            .build(),
+                    AuditEvent.builder(AuditKind.CONFIG_CHANGE)
+                            .occurredAt(OLD.plusSeconds(5))
+                            .subject("ops")
+                            .reason("policy_reload")
+                            .build()));
         }
     }
 
@@ -80,14 +102,26 @@ class AuditCommandTest {
     void query_filtersByTenantAndTime_asTable() {
         CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "1h", "--tenant", "acme");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("OCCURRED_AT", "alice", "deny", "missing_scope", "(1 event)")
-                .doesNotContain("bob").doesNotContain("carol");
+        assertThat(r.out())
+                .contains("OCCURRED_AT", "alice", "deny", "missing_scope", "(1 event)")
+                .doesNotContain("bob")
+                .doesNotContain("carol");
     }
 
     @Test
     void query_byRequestId_asJson() throws Exception {
-        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-10-01", "--request-id", "r-old",
-                "--format", "json");
+        CliRun r = CliRun.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--since",
+                "2026-10-01",
+                "--request-id",
+                "r-old",
+                "--format",
+                "json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode rows = new ObjectMapper().readTree(r.out());
         assertThat(rows).hasSize(1);
@@ -96,8 +130,20 @@ class AuditCommandTest {
 
     @Test
     void query_byKindAndSubject() {
-        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-10-01", "--kind", "config_change",
-                "--subject", "ops", "--format", "json");
+        CliRun r = CliRun.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--since",
+                "2026-10-01",
+                "--kind",
+                "config_change",
+                "--subject",
+                "ops",
+                "--format",
+                "json");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("policy_reload").doesNotContain("carol");
     }
@@ -108,11 +154,23 @@ class AuditCommandTest {
         assertThat(jsonl.exit()).as(jsonl.err()).isZero();
         List<String> lines = jsonl.out().lines().toList();
         assertThat(lines).hasSize(2);
-        assertThat(new ObjectMapper().readTree(lines.get(0)).get("request_id").asText()).isEqualTo("r-old");
+        assertThat(new ObjectMapper().readTree(lines.get(0)).get("request_id").asText())
+                .isEqualTo("r-old");
         assertThat(jsonl.err()).contains("exported 2 events of 2026-10");
 
         Path csv = dir.resolve("oct.csv");
-        CliRun c = CliRun.of("audit", "export", "--direct-db", "--db", dbUrl(), "--month", "2026-10", "--format", "csv", "-o", csv.toString());
+        CliRun c = CliRun.of(
+                "audit",
+                "export",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--month",
+                "2026-10",
+                "--format",
+                "csv",
+                "-o",
+                csv.toString());
         assertThat(c.exit()).as(c.err()).isZero();
         List<String> rows = Files.readAllLines(csv);
         assertThat(rows).hasSize(3);
@@ -138,49 +196,71 @@ class AuditCommandTest {
             alsPort = free.getLocalPort();
         }
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(javaBin.toString(), "-Xmx256m", "-cp",
-                        System.getProperty("java.class.path"), Main.class.getName(), "audit", "receiver",
-                        "--db", dbUrl(), "--als-port", String.valueOf(alsPort))
+        ProcessBuilder builder = new ProcessBuilder(
+                        javaBin.toString(),
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName(),
+                        "audit",
+                        "receiver",
+                        "--db",
+                        dbUrl(),
+                        "--als-port",
+                        String.valueOf(alsPort))
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("out.log").toFile());
-        builder.environment().put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
+        builder.environment()
+                .put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
         builder.environment().put("MESHGUARD_HTTP_PORT", "0");
         Process process = builder.start();
         try {
             Instant start = Instant.parse("2026-11-20T03:00:00Z");
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(300))
                     .failFast("receiver exited early", () -> !process.isAlive())
                     .until(() -> Files.readString(dir.resolve("out.log")).contains("audit receiver up"));
             var channel = NettyChannelBuilder.forAddress("127.0.0.1", alsPort)
-                    .usePlaintext().build();
+                    .usePlaintext()
+                    .build();
             try {
-                var envoy = AccessLogServiceGrpc.newStub(channel)
-                        .streamAccessLogs(new StreamObserver<>() {
-                            @Override
-                            public void onNext(StreamAccessLogsResponse v) {}
+                var envoy = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<>() {
+                    @Override
+                    public void onNext(StreamAccessLogsResponse v) {}
 
-                            @Override
-                            public void onError(Throwable t) {}
+                    @Override
+                    public void onError(Throwable t) {}
 
-                            @Override
-                            public void onCompleted() {}
-                        });
+                    @Override
+                    public void onCompleted() {}
+                });
                 envoy.onNext(StreamAccessLogsMessage.newBuilder()
-                        .setIdentifier(StreamAccessLogsMessage.Identifier
-                                .newBuilder().setNode(Node.newBuilder().setId("n"))
+                        .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
+                                .setNode(Node.newBuilder().setId("n"))
                                 .setLogName("l"))
-                        .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries
-                                .newBuilder().addLogEntry(HTTPAccessLogEntry.newBuilder()
+                        .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
+                                .addLogEntry(HTTPAccessLogEntry.newBuilder()
                                         .setCommonProperties(AccessLogCommon.newBuilder()
-                                                .setStartTime(Timestamp.newBuilder()
-                                                        .setSeconds(start.getEpochSecond())))
+                                                .setStartTime(
+                                                        Timestamp.newBuilder().setSeconds(start.getEpochSecond())))
                                         .setRequest(HTTPRequestProperties.newBuilder()
-                                                .setPath("/standalone").setRequestId("standalone-1"))))
+                                                .setPath("/standalone")
+                                                .setRequestId("standalone-1"))))
                         .build());
                 await().atMost(Duration.ofSeconds(90))
                         .failFast("receiver exited: " + dir.resolve("out.log"), () -> !process.isAlive())
-                        .until(() -> CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "2026-11-20",
-                                "--request-id", "standalone-1").out().contains("/standalone"));
+                        .until(() -> CliRun.of(
+                                        "audit",
+                                        "query",
+                                        "--direct-db",
+                                        "--db",
+                                        dbUrl(),
+                                        "--since",
+                                        "2026-11-20",
+                                        "--request-id",
+                                        "standalone-1")
+                                .out()
+                                .contains("/standalone"));
             } finally {
                 channel.shutdownNow();
             }
@@ -196,8 +276,20 @@ class AuditCommandTest {
     @Test
     void explicitDb_takesThePasswordFromAFile(@TempDir Path dir) throws Exception {
         Path right = Files.writeString(dir.resolve("pw"), PG.password() + "\n");
-        CliRun ok = CliRun.of("audit", "query", "--direct-db", "--db", PG.jdbcUrl(), "--db-user", PG.user(), "--db-password-file",
-                right.toString(), "--since", "1h", "--tenant", "acme");
+        CliRun ok = CliRun.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                PG.jdbcUrl(),
+                "--db-user",
+                PG.user(),
+                "--db-password-file",
+                right.toString(),
+                "--since",
+                "1h",
+                "--tenant",
+                "acme");
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("acme");
     }

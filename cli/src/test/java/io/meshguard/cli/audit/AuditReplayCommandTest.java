@@ -53,16 +53,27 @@ class AuditReplayCommandTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AuditWriter writer = AuditWriter.start(
                 AuditWriterSettings.defaults(SpoolSettings.defaults(spool)).withFlushInterval(Duration.ofMillis(20)),
-                ConnectionSource.forUrl("jdbc:postgresql://127.0.0.1:" + closedPort + "/nowhere", "x", "x",
-                        Duration.ofSeconds(1)), meters);
+                ConnectionSource.forUrl(
+                        "jdbc:postgresql://127.0.0.1:" + closedPort + "/nowhere", "x", "x", Duration.ofSeconds(1)),
+                meters);
         Instant at = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         for (int i = 0; i < count; i++) {
-            writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION).occurredAt(at.plusMillis(i))
-                    .requestId("r-" + i).tenant(tenant).subject("alice").method("GET").path("/demo/" + i)
-                    .status(200).decision("allow").reason("ok").build());
+            writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                    .occurredAt(at.plusMillis(i))
+                    .requestId("r-" + i)
+                    .tenant(tenant)
+                    .subject("alice")
+                    .method("GET")
+                    .path("/demo/" + i)
+                    .status(200)
+                    .decision("allow")
+                    .reason("ok")
+                    .build());
         }
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
-                .until(() -> meters.get("meshguard.audit.events.spooled").counter().count() >= count);
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() ->
+                        meters.get("meshguard.audit.events.spooled").counter().count() >= count);
         writer.close();
         return tenant;
     }

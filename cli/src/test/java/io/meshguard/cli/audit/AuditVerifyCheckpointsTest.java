@@ -39,6 +39,7 @@ class AuditVerifyCheckpointsTest {
 
     @TempDir
     Path dir;
+
     private Path checkpoints;
     private Path publicKey;
     private Path privateKey;
@@ -58,8 +59,13 @@ class AuditVerifyCheckpointsTest {
 
     /** The controller's checkpointer, on a clock the test sets (no waiting for the interval). */
     private TrailCheckpointer checkpointer(Clock clock) throws Exception {
-        return new TrailCheckpointer(PG.dataSource(), CheckpointKeys.readPrivate(privateKey),
-                new CheckpointDirectory(checkpoints, "test"), clock, Duration.ofSeconds(1), new SimpleMeterRegistry());
+        return new TrailCheckpointer(
+                PG.dataSource(),
+                CheckpointKeys.readPrivate(privateKey),
+                new CheckpointDirectory(checkpoints, "test"),
+                clock,
+                Duration.ofSeconds(1),
+                new SimpleMeterRegistry());
     }
 
     /** Admin events, each signed right after it (as the controller does within its interval). */
@@ -73,8 +79,20 @@ class AuditVerifyCheckpointsTest {
     }
 
     private static AdminTrailEntry event(Instant at, String target) {
-        return new AdminTrailEntry(at, "alice", "oidc", Optional.of("acme"), Optional.empty(), Optional.empty(),
-                Optional.empty(), "upsert", target, "done", Optional.empty(), Optional.empty(), Map.of());
+        return new AdminTrailEntry(
+                at,
+                "alice",
+                "oidc",
+                Optional.of("acme"),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                "upsert",
+                target,
+                "done",
+                Optional.empty(),
+                Optional.empty(),
+                Map.of());
     }
 
     private static String dbUrl() {
@@ -83,8 +101,16 @@ class AuditVerifyCheckpointsTest {
     }
 
     private CliRun verify() {
-        return CliRun.of("audit", "verify", "--direct-db", "--db", dbUrl(), "--checkpoints", checkpoints.toString(),
-                "--checkpoint-key", publicKey.toString());
+        return CliRun.of(
+                "audit",
+                "verify",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--checkpoints",
+                checkpoints.toString(),
+                "--checkpoint-key",
+                publicKey.toString());
     }
 
     private CliRun verifyWithoutCheckpoints() {
@@ -92,14 +118,26 @@ class AuditVerifyCheckpointsTest {
     }
 
     private static String hash(long seq) {
-        return PG.dsl().fetchValue("select row_hash from admin_trail where seq = ?", seq).toString();
+        return PG.dsl()
+                .fetchValue("select row_hash from admin_trail where seq = ?", seq)
+                .toString();
     }
 
     /** What an operator with this code could add: a well-hashed row claiming a retention drop anchored at seq. */
     private void forgeRetentionRow(long seq, String anchorHash) throws Exception {
-        trail.append(new AdminTrailEntry(Instant.now(), "audit-maintenance", "system", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), AdminTrail.RETENTION_ACTION, "admin_trail/x",
-                "dropped rows, anchored at row " + seq, Optional.empty(), Optional.empty(),
+        trail.append(new AdminTrailEntry(
+                Instant.now(),
+                "audit-maintenance",
+                "system",
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                AdminTrail.RETENTION_ACTION,
+                "admin_trail/x",
+                "dropped rows, anchored at row " + seq,
+                Optional.empty(),
+                Optional.empty(),
                 Map.of("retention_months", "13", "anchor_seq", Long.toString(seq), "anchor_hash", anchorHash)));
     }
 
@@ -117,45 +155,61 @@ class AuditVerifyCheckpointsTest {
         eventsSigned(6, Instant.now());
         String hash3 = hash(3);
         PG.dsl().execute("delete from admin_trail where seq <= 3");
-        PG.dsl().execute("insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (3, ?, 'retention')",
-                hash3);
+        PG.dsl()
+                .execute(
+                        "insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (3, ?, 'retention')",
+                        hash3);
         CliRun r = verify();
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("admin trail TAMPERED at row 3 (anchor_unvouched)",
-                "the anchor at row 3 is recorded by no trail row");
+        assertThat(r.err())
+                .contains(
+                        "admin trail TAMPERED at row 3 (anchor_unvouched)",
+                        "the anchor at row 3 is recorded by no trail row");
 
         // the operator also forges the row that vouches for the anchor: the signed heads show rows 1 to 3 existed
         forgeRetentionRow(3, hash3);
         CliRun forged = verify();
         assertThat(forged.exit()).isEqualTo(1);
-        assertThat(forged.err()).contains("(dropped_unwitnessed)", "row 1, signed at",
-                "is gone under the anchor at row 3 that no checkpoint has seen");
+        assertThat(forged.err())
+                .contains(
+                        "(dropped_unwitnessed)",
+                        "row 1, signed at",
+                        "is gone under the anchor at row 3 that no checkpoint has seen");
         // and once the controller has signed the new head with the anchor, the drop is seen as too early
         try (TrailCheckpointer signer = checkpointer(Clock.systemUTC())) {
             signer.checkpointNow();
         }
         CliRun signed = verify();
         assertThat(signed.exit()).isEqualTo(1);
-        assertThat(signed.err()).contains("(dropped_early)", "rows up to 3 were anchored away by",
-                "0 days after row 3 was first signed", "months within the retention (at least 13) were dropped");
+        assertThat(signed.err())
+                .contains(
+                        "(dropped_early)",
+                        "rows up to 3 were anchored away by",
+                        "0 days after row 3 was first signed",
+                        "months within the retention (at least 13) were dropped");
     }
 
     @Test
     void droppedCurrentMonth_isRefusedByTheFunction_andARawDropIsNamed() throws Exception {
         eventsSigned(4, Instant.now());
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
-        assertThatThrownBy(() -> PG.dsl().execute("select admin_trail_drop_month(?::date, 13, 'cleanup')",
-                now.atDay(1))).hasMessageContaining("is within the retention of 13 months");
+        assertThatThrownBy(
+                        () -> PG.dsl().execute("select admin_trail_drop_month(?::date, 13, 'cleanup')", now.atDay(1)))
+                .hasMessageContaining("is within the retention of 13 months");
 
         // by hand instead: the month's partition dropped, an anchor and a vouching row forged, the head moved
         String hash4 = hash(4);
         String partition = String.format("admin_trail_%04d_%02d", now.getYear(), now.getMonthValue());
         PG.dsl().execute("drop table " + partition);
-        PG.dsl().execute("insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (4, ?, 'retention')",
-                hash4);
+        PG.dsl()
+                .execute(
+                        "insert into admin_trail_anchor (up_to_seq, row_hash, reason) values (4, ?, 'retention')",
+                        hash4);
         trail.ensurePartitions(now, 0);
         forgeRetentionRow(4, hash4);
-        assertThat(verifyWithoutCheckpoints().exit()).as("the chain alone cannot tell").isZero();
+        assertThat(verifyWithoutCheckpoints().exit())
+                .as("the chain alone cannot tell")
+                .isZero();
         CliRun r = verify();
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("(dropped_unwitnessed)", "is gone under the anchor at row 4");
@@ -166,11 +220,16 @@ class AuditVerifyCheckpointsTest {
         eventsSigned(5, Instant.now());
         PG.dsl().execute("delete from admin_trail where seq >= 4");
         PG.dsl().execute("update admin_trail_head set seq = 3, row_hash = ?", hash(3));
-        assertThat(verifyWithoutCheckpoints().exit()).as("the chain alone cannot tell").isZero();
+        assertThat(verifyWithoutCheckpoints().exit())
+                .as("the chain alone cannot tell")
+                .isZero();
         CliRun r = verify();
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("admin trail TAMPERED at row 4 (truncated)", "says the trail reached row 5, "
-                + "but it ends at row 3: rows 4 to 5 were removed with the head");
+        assertThat(r.err())
+                .contains(
+                        "admin trail TAMPERED at row 4 (truncated)",
+                        "says the trail reached row 5, "
+                                + "but it ends at row 3: rows 4 to 5 were removed with the head");
     }
 
     @Test
@@ -182,11 +241,13 @@ class AuditVerifyCheckpointsTest {
         trail.append(event(Instant.now(), "routes/edge/nothing-to-see"));
         trail.append(event(Instant.now(), "routes/edge/r3"));
         trail.append(event(Instant.now(), "routes/edge/r4"));
-        assertThat(verifyWithoutCheckpoints().exit()).as("the chain alone cannot tell").isZero();
+        assertThat(verifyWithoutCheckpoints().exit())
+                .as("the chain alone cannot tell")
+                .isZero();
         CliRun r = verify();
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("admin trail TAMPERED at row 3 (rewritten)",
-                "row 3 no longer has the hash signed for it at");
+        assertThat(r.err())
+                .contains("admin trail TAMPERED at row 3 (rewritten)", "row 3 no longer has the hash signed for it at");
     }
 
     @Test
@@ -206,7 +267,8 @@ class AuditVerifyCheckpointsTest {
         eventsSigned(2, Instant.now());
         trail.dropMonth(old, 13, Instant.now());
         try (TrailCheckpointer signer = checkpointer(Clock.systemUTC())) {
-            assertThat(signer.checkpointNow()).hasValueSatisfying(cp -> assertThat(cp.anchorSeq()).isEqualTo(3));
+            assertThat(signer.checkpointNow())
+                    .hasValueSatisfying(cp -> assertThat(cp.anchorSeq()).isEqualTo(3));
         }
         CliRun r = verify();
         assertThat(r.exit()).as(r.err()).isZero();

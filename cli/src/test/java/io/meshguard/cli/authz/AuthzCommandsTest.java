@@ -85,15 +85,18 @@ class AuthzCommandsTest {
     void policyCheck_invalidPolicy_exit1WithFileLineErrors() throws Exception {
         Files.writeString(tmp.resolve("authz.yaml"), "routes:\n  - {name: r, match: {path: nope}, auth: maybe}\n");
         assertThat(run("policy", "check", tmp.toString())).isEqualTo(1);
-        assertThat(err()).contains(tmp.resolve("authz.yaml") + ":2: route r.match: paths start with '/'")
+        assertThat(err())
+                .contains(tmp.resolve("authz.yaml") + ":2: route r.match: paths start with '/'")
                 .contains(":2: route r.auth: 'maybe' is not one of");
     }
 
     @Test
     void policyCheck_publicRouteWithoutHosts_warnsButPasses() throws Exception {
-        Files.writeString(tmp.resolve("authz.yaml"), "routes:\n  - {name: login, match: {path_prefix: /login}, auth: none}\n");
+        Files.writeString(
+                tmp.resolve("authz.yaml"), "routes:\n  - {name: login, match: {path_prefix: /login}, auth: none}\n");
         assertThat(run("policy", "check", tmp.toString())).isEqualTo(0);
-        assertThat(err()).contains("warning: " + tmp.resolve("authz.yaml") + ":2: route login: auth none without 'hosts'");
+        assertThat(err())
+                .contains("warning: " + tmp.resolve("authz.yaml") + ":2: route login: auth none without 'hosts'");
         assertThat(out()).contains("ok  ");
     }
 
@@ -133,8 +136,10 @@ class AuthzCommandsTest {
                     expect: {allowed: false, status: 403, reason: no_matching_route}
                 """);
         assertThat(run("policy", "test", tmp.toString())).isEqualTo(1);
-        assertThat(out()).contains("FAIL  authz  authz-wrong.yaml: health is wrongly expected to be denied")
-                .contains("expected allowed=false, got true").contains("PASS  authz  authz-wrong.yaml: unknown path denied");
+        assertThat(out())
+                .contains("FAIL  authz  authz-wrong.yaml: health is wrongly expected to be denied")
+                .contains("expected allowed=false, got true")
+                .contains("PASS  authz  authz-wrong.yaml: unknown path denied");
         assertThat(out().lines().reduce((a, b) -> b).orElseThrow()).isEqualTo("1 passed, 1 failed");
     }
 
@@ -153,8 +158,10 @@ class AuthzCommandsTest {
                   - {name: status, match: {hosts: [api.bank.example], path_prefix: /status}, auth: none}
                 """);
         assertThat(run("policy", "check", tmp.toString())).isEqualTo(0);
-        assertThat(err()).contains("warning: " + tmp.resolve("authz.yaml") + ":3: deny rule no-debug reads"
-                + " request.query[\"debug\"] without a presence test").contains("'\"debug\" in request.query && …'");
+        assertThat(err())
+                .contains("warning: " + tmp.resolve("authz.yaml") + ":3: deny rule no-debug reads"
+                        + " request.query[\"debug\"] without a presence test")
+                .contains("'\"debug\" in request.query && …'");
         Files.createDirectories(tmp.resolve("tests"));
         Files.writeString(tmp.resolve("tests/authz-escapes.yaml"), """
                 cases:
@@ -178,20 +185,57 @@ class AuthzCommandsTest {
         Path jwks = tmp.resolve("jwks.json");
         Files.writeString(jwks, TestKeys.publicSet(List.of(key)).toString());
         Instant now = Instant.parse("2026-11-21T10:00:00Z");
-        String token = key.sign(new JWTClaimsSet.Builder().issuer("https://idp.bank.example/realms/retail").subject("alice")
-                .audience("meshguard").issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)))
-                .claim("tenant", "acme-corp").claim("scope", "accounts:read").claim("realm_access", Map.of("roles", List.of("customer")))
+        String token = key.sign(new JWTClaimsSet.Builder()
+                .issuer("https://idp.bank.example/realms/retail")
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("tenant", "acme-corp")
+                .claim("scope", "accounts:read")
+                .claim("realm_access", Map.of("roles", List.of("customer")))
                 .build());
         Path req = tmp.resolve("req.json");
-        Files.writeString(req, JsonFormat.printer().print(CheckRequests.of("GET", "api.bank.example", "/v1/accounts/42",
-                Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of("acme-corp"), "x-request-id", List.of("r-1")),
-                Map.of(), CheckRequests.Encoding.HEADERS)));
+        Files.writeString(
+                req,
+                JsonFormat.printer()
+                        .print(CheckRequests.of(
+                                "GET",
+                                "api.bank.example",
+                                "/v1/accounts/42",
+                                Map.of(
+                                        "authorization",
+                                        List.of("Bearer " + token),
+                                        "x-tenant-id",
+                                        List.of("acme-corp"),
+                                        "x-request-id",
+                                        List.of("r-1")),
+                                Map.of(),
+                                CheckRequests.Encoding.HEADERS)));
 
-        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(),
-                "--jwks", "bank-idp=" + jwks, "--now", now.toString())).isEqualTo(0);
+        assertThat(run(
+                        "authz",
+                        "check",
+                        "--policy",
+                        POLICIES.toString(),
+                        "--request",
+                        req.toString(),
+                        "--jwks",
+                        "bank-idp=" + jwks,
+                        "--now",
+                        now.toString()))
+                .isEqualTo(0);
         JsonNode d = new ObjectMapper().readTree(out());
-        assertThat(d.fieldNames()).toIterable().containsExactly("allowed", "status", "reason", "headers_set", "headers_append_action",
-                "headers_removed", "body");
+        assertThat(d.fieldNames())
+                .toIterable()
+                .containsExactly(
+                        "allowed",
+                        "status",
+                        "reason",
+                        "headers_set",
+                        "headers_append_action",
+                        "headers_removed",
+                        "body");
         assertThat(d.get("headers_append_action").get("x-user-id").asText()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD");
         assertThat(d.get("headers_append_action").get("x-dwp-source").asText()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD");
         assertThat(d.get("allowed").asBoolean()).isTrue();
@@ -202,8 +246,18 @@ class AuthzCommandsTest {
         assertThat(d.get("body").asText()).isEmpty();
 
         // the same request an hour later: the token has expired
-        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(),
-                "--jwks", "bank-idp=" + jwks, "--now", now.plusSeconds(3600).toString())).isEqualTo(0);
+        assertThat(run(
+                        "authz",
+                        "check",
+                        "--policy",
+                        POLICIES.toString(),
+                        "--request",
+                        req.toString(),
+                        "--jwks",
+                        "bank-idp=" + jwks,
+                        "--now",
+                        now.plusSeconds(3600).toString()))
+                .isEqualTo(0);
         JsonNode late = new ObjectMapper().readTree(out());
         assertThat(late.get("status").asInt()).isEqualTo(401);
         assertThat(late.get("reason").asText()).isEqualTo("token_expired");
@@ -214,9 +268,18 @@ class AuthzCommandsTest {
     void authzCheck_badInputs_exit1WithAClearMessage() throws Exception {
         Path req = tmp.resolve("bad.json");
         Files.writeString(req, "{\"attributes\": {\"nope\": 1}}");
-        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString())).isEqualTo(1);
+        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString()))
+                .isEqualTo(1);
         assertThat(err()).contains("not a CheckRequest in protobuf JSON");
-        assertThat(run("authz", "check", "--policy", POLICIES.toString(), "--request", req.toString(), "--now", "yesterday"))
+        assertThat(run(
+                        "authz",
+                        "check",
+                        "--policy",
+                        POLICIES.toString(),
+                        "--request",
+                        req.toString(),
+                        "--now",
+                        "yesterday"))
                 .isEqualTo(2);
         assertThat(err()).contains("--now: not an ISO-8601 instant");
     }
@@ -226,54 +289,100 @@ class AuthzCommandsTest {
     void apikey_createListRotateRevoke_throughTheAdminApi_asTheCaller() throws Exception {
         io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
         Path acmeToken = tmp.resolve("acme-token");
-        Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
+        Files.writeString(
+                acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
         io.meshguard.access.AdminGate acmeAdmins = shippedAccess(issuer);
         java.util.List<io.meshguard.audit.AuditEvent> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
-        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("apikeys-test",
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer(
+                "apikeys-test",
                 io.meshguard.runtime.http.HttpServerSettings.onPort(0),
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
-        http.addHandler(io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX, new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
-                Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())), java.time.Clock.systemUTC(),
-                acmeAdmins, Optional.of(audited::add)));
+        http.addHandler(
+                io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX,
+                new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
+                        Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())),
+                        java.time.Clock.systemUTC(),
+                        acmeAdmins,
+                        Optional.of(audited::add)));
         http.start();
         try {
             String url = "http://127.0.0.1:" + http.port();
             String[] admin = {"--url", url, "--token-file", acmeToken.toString()};
             // a tier is the bank's grant: a tenant's admin who names one is refused and gets no key
-            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "export", "--owner", "partner-a",
-                    "--tenant", "acme", "--tier", "premium", "--reason", "partner onboarding"))).isEqualTo(1);
+            assertThat(run(concat(
+                            new String[] {"apikey", "create"},
+                            admin,
+                            "--name",
+                            "export",
+                            "--owner",
+                            "partner-a",
+                            "--tenant",
+                            "acme",
+                            "--tier",
+                            "premium",
+                            "--reason",
+                            "partner onboarding")))
+                    .isEqualTo(1);
             assertThat(err()).contains("403").contains("tier: granted by the bank");
             assertThat(audited).isEmpty();
-            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "export", "--owner", "partner-a",
-                    "--tenant", "acme", "--reason", "partner onboarding"))).as(err()).isEqualTo(0);
-            Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
+            assertThat(run(concat(
+                            new String[] {"apikey", "create"},
+                            admin,
+                            "--name",
+                            "export",
+                            "--owner",
+                            "partner-a",
+                            "--tenant",
+                            "acme",
+                            "--reason",
+                            "partner onboarding")))
+                    .as(err())
+                    .isEqualTo(0);
+            Matcher m =
+                    Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
             assertThat(m.find()).as(out()).isTrue();
             String keyId = m.group(2);
             assertThat(audited).singleElement().satisfies(e -> {
                 assertThat(e.subject()).hasValueSatisfying(s -> assertThat(s).contains("acme-admin"));
                 assertThat(e.details()).containsEntry("key_id", keyId);
-                assertThat(e.details().toString() + e.reason()).doesNotContain(m.group(1)).contains("partner onboarding");
+                assertThat(e.details().toString() + e.reason())
+                        .doesNotContain(m.group(1))
+                        .contains("partner onboarding");
             });
 
             // another tenant: refused, nothing created
-            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "x", "--owner", "o",
-                    "--tenant", "globex"))).isEqualTo(1);
+            assertThat(run(concat(
+                            new String[] {"apikey", "create"},
+                            admin,
+                            "--name",
+                            "x",
+                            "--owner",
+                            "o",
+                            "--tenant",
+                            "globex")))
+                    .isEqualTo(1);
             assertThat(err()).contains("403").contains("tenant 'globex' is not one of yours");
 
             assertThat(run(concat(new String[] {"apikey", "list"}, admin))).isEqualTo(0);
             assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
-            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "1h"))).isEqualTo(0);
-            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "31d"))).isEqualTo(1);
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "1h")))
+                    .isEqualTo(0);
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "31d")))
+                    .isEqualTo(1);
             assertThat(err()).contains("between 0 and 2592000");
             assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId, "--reason", "partner left")))
                     .isEqualTo(0);
-            assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId))).isEqualTo(1);
+            assertThat(run(concat(new String[] {"apikey", "revoke"}, admin, keyId)))
+                    .isEqualTo(1);
             assertThat(audited).anySatisfy(e -> assertThat(e.reason()).contains("partner left"));
             // the same changes are rows of the hash-chained admin trail, which verifies
-            assertThat(PG.dsl().fetchCount(PG.dsl().selectFrom("admin_trail").where("target = 'apikeys/" + keyId + "'")))
+            assertThat(PG.dsl()
+                            .fetchCount(PG.dsl().selectFrom("admin_trail").where("target = 'apikeys/" + keyId + "'")))
                     .isGreaterThanOrEqualTo(2);
-            assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource()).verify(Optional.empty()).intact())
+            assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource())
+                            .verify(Optional.empty())
+                            .intact())
                     .isTrue();
         } finally {
             http.close();
@@ -291,53 +400,98 @@ class AuthzCommandsTest {
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
         io.meshguard.testing.TestIssuer issuer = new io.meshguard.testing.TestIssuer();
         Path acmeToken = tmp.resolve("acme-token-catalogue");
-        Files.writeString(acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
+        Files.writeString(
+                acmeToken, issuer.accessToken("acme-admin", "meshguard-admin", List.of("acme-admins")) + "\n");
         io.meshguard.access.AdminGate acmeAdmins = shippedAccess(issuer);
-        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("admin-test",
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer(
+                "admin-test",
                 io.meshguard.runtime.http.HttpServerSettings.onPort(0),
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
-        http.addHandler(io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX, new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
-                Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())), java.time.Clock.systemUTC(),
-                acmeAdmins, Optional.empty()));
-        http.addHandler(io.meshguard.catalog.api.CatalogApi.PREFIX, new io.meshguard.catalog.api.CatalogApi(
-                new io.meshguard.catalog.CatalogStore(PG.dataSource()), acmeAdmins, e -> { },
-                java.time.Clock.systemUTC(), "example.test", (publish, serve, change) -> {
-                    throw new UnsupportedOperationException("no gateway in this test");
-                }));
+        http.addHandler(
+                io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX,
+                new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
+                        Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())),
+                        java.time.Clock.systemUTC(),
+                        acmeAdmins,
+                        Optional.empty()));
+        http.addHandler(
+                io.meshguard.catalog.api.CatalogApi.PREFIX,
+                new io.meshguard.catalog.api.CatalogApi(
+                        new io.meshguard.catalog.CatalogStore(PG.dataSource()),
+                        acmeAdmins,
+                        e -> {},
+                        java.time.Clock.systemUTC(),
+                        "example.test",
+                        (publish, serve, change) -> {
+                            throw new UnsupportedOperationException("no gateway in this test");
+                        }));
         http.start();
         try {
             String[] admin = {"--url", "http://127.0.0.1:" + http.port(), "--token-file", acmeToken.toString()};
-            assertThat(run(concat(new String[] {"apikey", "create"}, admin, "--name", "mobile", "--owner", "app-team",
-                    "--tenant", "acme"))).as(err()).isEqualTo(0);
+            assertThat(run(concat(
+                            new String[] {"apikey", "create"},
+                            admin,
+                            "--name",
+                            "mobile",
+                            "--owner",
+                            "app-team",
+                            "--tenant",
+                            "acme")))
+                    .as(err())
+                    .isEqualTo(0);
             Matcher m = Pattern.compile("mgk_([0-9a-f]{16})_").matcher(out());
             assertThat(m.find()).isTrue();
             String keyId = m.group(1);
-            assertThat(run(concat(new String[] {"catalog", "application", "create"}, admin, "acme-mobile",
-                    "--name", "Mobile"))).as(err()).isEqualTo(0);
-            assertThat(run(concat(new String[] {"catalog", "credential", "bind"}, admin, "--application",
-                    "acme-mobile", "--kind", "apikey", "--id", keyId))).as(err()).isEqualTo(0);
-            String keysBefore = PG.dsl().fetch("select key_id from api_keys order by key_id").formatCSV();
+            assertThat(run(concat(
+                            new String[] {"catalog", "application", "create"},
+                            admin,
+                            "acme-mobile",
+                            "--name",
+                            "Mobile")))
+                    .as(err())
+                    .isEqualTo(0);
+            assertThat(run(concat(
+                            new String[] {"catalog", "credential", "bind"},
+                            admin,
+                            "--application",
+                            "acme-mobile",
+                            "--kind",
+                            "apikey",
+                            "--id",
+                            keyId)))
+                    .as(err())
+                    .isEqualTo(0);
+            String keysBefore = PG.dsl()
+                    .fetch("select key_id from api_keys order by key_id")
+                    .formatCSV();
 
-            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "30m"))).isEqualTo(1);
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "30m")))
+                    .isEqualTo(1);
             assertThat(err()).contains("bound to application acme-mobile").contains("whole hours");
-            assertThat(PG.dsl().fetch("select key_id from api_keys order by key_id").formatCSV()).isEqualTo(keysBefore);
+            assertThat(PG.dsl()
+                            .fetch("select key_id from api_keys order by key_id")
+                            .formatCSV())
+                    .isEqualTo(keysBefore);
 
             Path pw = tmp.resolve("pw-bound");
             Files.writeString(pw, PG.password());
             Path config = tmp.resolve("db-bound.yaml");
-            Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: "
-                    + pw + "\n");
+            Files.writeString(
+                    config,
+                    "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
             assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "1h"))
                     .isEqualTo(1);
             assertThat(err()).contains("bound to application acme-mobile").contains("without --direct-db");
 
-            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "2h"))).as(err())
+            assertThat(run(concat(new String[] {"apikey", "rotate"}, admin, keyId, "--grace", "2h")))
+                    .as(err())
                     .isEqualTo(0);
             Matcher next = Pattern.compile("mgk_([0-9a-f]{16})_").matcher(out());
             assertThat(next.find()).isTrue();
-            var credentials = PG.dsl().fetch("select id, state, application_id from credential where kind = 'apikey'"
-                    + " and application_id = 'acme-mobile' order by state");
+            var credentials = PG.dsl()
+                    .fetch("select id, state, application_id from credential where kind = 'apikey'"
+                            + " and application_id = 'acme-mobile' order by state");
             assertThat(credentials.map(r -> r.get(0) + " " + r.get(1) + " " + r.get(2)))
                     .containsExactly(next.group(1) + " active acme-mobile", keyId + " rotating acme-mobile");
         } finally {
@@ -348,12 +502,16 @@ class AuthzCommandsTest {
 
     /** The admin plane's gate as the fixture policies' access file binds people, tokens from {@code issuer}. */
     private static io.meshguard.access.AdminGate shippedAccess(io.meshguard.testing.TestIssuer issuer) {
-        return new io.meshguard.access.AdminGate(Optional.of(
-                new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
-                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+        return new io.meshguard.access.AdminGate(
+                Optional.of(
+                        new io.meshguard.access.AdminTokenVerifier(new io.meshguard.access.AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
                 io.meshguard.access.RoleBindings.load(POLICIES.resolve("access.yaml")),
-                new io.meshguard.runtime.http.BearerTokens(Optional.empty()), false,
-                new io.meshguard.access.LoggedAdminEvents(), java.time.Clock.systemUTC(), "admin.token_file");
+                new io.meshguard.runtime.http.BearerTokens(Optional.empty()),
+                false,
+                new io.meshguard.access.LoggedAdminEvents(),
+                java.time.Clock.systemUTC(),
+                "admin.token_file");
     }
 
     private static String[] concat(String[] first, String[] second, String... rest) {
@@ -368,29 +526,53 @@ class AuthzCommandsTest {
         Path pw = tmp.resolve("pw");
         Files.writeString(pw, PG.password());
         Path config = tmp.resolve("db.yaml");
-        Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
+        Files.writeString(
+                config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
 
-        assertThat(run("apikey", "create", "--direct-db", "--config", config.toString(), "--name", "export", "--owner", "partner-a",
-                "--tenant", "acme", "--roles", "statements-reader", "--tier", "premium")).as(err()).isEqualTo(0);
+        assertThat(run(
+                        "apikey",
+                        "create",
+                        "--direct-db",
+                        "--config",
+                        config.toString(),
+                        "--name",
+                        "export",
+                        "--owner",
+                        "partner-a",
+                        "--tenant",
+                        "acme",
+                        "--roles",
+                        "statements-reader",
+                        "--tier",
+                        "premium"))
+                .as(err())
+                .isEqualTo(0);
         assertThat(err()).contains("--direct-db writes with the database's credentials");
         Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_[A-Za-z0-9_-]{43})").matcher(out());
         assertThat(m.find()).isTrue();
         String keyId = m.group(2);
 
-        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString())).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString()))
+                .isEqualTo(0);
         assertThat(out()).contains(keyId).contains("tenant=acme").doesNotContain(m.group(1));
 
-        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "1h")).isEqualTo(0);
+        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "1h"))
+                .isEqualTo(0);
         assertThat(err()).contains("Old key " + keyId + " stops working at");
 
-        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId)).isEqualTo(0);
-        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId)).isEqualTo(1);
+        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId))
+                .isEqualTo(0);
+        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), keyId))
+                .isEqualTo(1);
         assertThat(err()).contains("no active key " + keyId);
-        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString())).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString()))
+                .isEqualTo(0);
         assertThat(out()).doesNotContain(keyId + "  ");
-        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all")).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all"))
+                .isEqualTo(0);
         assertThat(out()).contains(keyId);
-        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "soon")).isEqualTo(2);
+        assertThat(run("apikey", "rotate", "--direct-db", "--config", config.toString(), keyId, "--grace", "soon"))
+                .isEqualTo(2);
     }
 
     @Test
@@ -398,18 +580,41 @@ class AuthzCommandsTest {
         Path pw = tmp.resolve("pw");
         Files.writeString(pw, PG.password());
         Path config = tmp.resolve("db.yaml");
-        Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
-        assertThat(run("apikey", "create", "--direct-db", "--config", config.toString(), "--name", "leaked", "--owner", "p",
-                "--tenant", "acme")).as(err()).isEqualTo(0);
+        Files.writeString(
+                config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
+        assertThat(run(
+                        "apikey",
+                        "create",
+                        "--direct-db",
+                        "--config",
+                        config.toString(),
+                        "--name",
+                        "leaked",
+                        "--owner",
+                        "p",
+                        "--tenant",
+                        "acme"))
+                .as(err())
+                .isEqualTo(0);
         Matcher m = Pattern.compile("(mgk_([0-9a-f]{16})_([A-Za-z0-9_-]{43}))").matcher(out());
         assertThat(m.find()).isTrue();
 
-        assertThat(run("apikey", "revoke", "--direct-db", "--config", config.toString(), m.group(1), "--reason", "leaked"))
-                .as(err()).isEqualTo(0);
+        assertThat(run(
+                        "apikey",
+                        "revoke",
+                        "--direct-db",
+                        "--config",
+                        config.toString(),
+                        m.group(1),
+                        "--reason",
+                        "leaked"))
+                .as(err())
+                .isEqualTo(0);
         assertThat(out().lines().filter(l -> !l.startsWith("{"))).containsExactly("revoked " + m.group(2));
         assertThat(out() + err()).doesNotContain(m.group(3));
         assertThat(err()).contains("whole key");
-        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all")).isEqualTo(0);
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString(), "--all"))
+                .isEqualTo(0);
         assertThat(out()).contains(m.group(2)).doesNotContain("revoked=no");
     }
 

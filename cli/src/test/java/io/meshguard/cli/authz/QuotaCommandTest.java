@@ -65,13 +65,23 @@ class QuotaCommandTest {
         Path pw = tmp.resolve("pw");
         Files.writeString(pw, PG.password());
         config = tmp.resolve("extauthz.yaml");
-        Files.writeString(config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw
-                + "\nredis:\n  url: " + SharedRedis.get().url() + "\n  key_prefix: \"" + prefix + "\"\n");
-        redis = RedisConnection.open(RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(prefix)
+        Files.writeString(
+                config,
+                "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw
+                        + "\nredis:\n  url: " + SharedRedis.get().url() + "\n  key_prefix: \"" + prefix + "\"\n");
+        redis = RedisConnection.open(RedisSettings.none()
+                .withUrl(SharedRedis.get().url())
+                .withKeyPrefix(prefix)
                 .withCommandTimeout(Duration.ofSeconds(2)));
-        replica = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), () -> Optional.of(redis),
-                new LiveCounters(prefix, Duration.ofSeconds(2)), QuotaAudit.logOnly(), Clock.systemUTC(), System::nanoTime,
-                QuotaCounter.Settings.DEFAULTS, new SimpleMeterRegistry());
+        replica = new QuotaCounter(
+                Optional.of(new QuotaStore(PG.dataSource())),
+                () -> Optional.of(redis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                QuotaAudit.logOnly(),
+                Clock.systemUTC(),
+                System::nanoTime,
+                QuotaCounter.Settings.DEFAULTS,
+                new SimpleMeterRegistry());
     }
 
     @AfterEach
@@ -80,8 +90,16 @@ class QuotaCommandTest {
     }
 
     private int admitted(int attempts) {
-        Identity id = new Identity("svc", Optional.of("acme"), List.of(), List.of(), Optional.empty(), "apikey", "apikey",
-                Optional.of("free"), Optional.of(keyId));
+        Identity id = new Identity(
+                "svc",
+                Optional.of("acme"),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                "apikey",
+                "apikey",
+                Optional.of("free"),
+                Optional.of(keyId));
         int n = 0;
         for (int i = 0; i < attempts; i++) {
             if (replica.charge(parsed, "api", id, Optional.empty()).blocked().isEmpty()) {
@@ -96,8 +114,20 @@ class QuotaCommandTest {
         String[] all = new String[args.length + 8];
         all[0] = "quota";
         System.arraycopy(args, 0, all, 1, args.length);
-        System.arraycopy(new String[] {"--direct-db", "--config", config.toString(), "--policy", policy.toString(),
-                "--caller", "api_key:" + keyId}, 0, all, args.length + 1, 7);
+        System.arraycopy(
+                new String[] {
+                    "--direct-db",
+                    "--config",
+                    config.toString(),
+                    "--policy",
+                    policy.toString(),
+                    "--caller",
+                    "api_key:" + keyId
+                },
+                0,
+                all,
+                args.length + 1,
+                7);
         return CliRun.of(all);
     }
 
@@ -110,19 +140,36 @@ class QuotaCommandTest {
         Path token = tmp.resolve("token");
         Files.writeString(token, "quota-token-for-tests\n");
         io.meshguard.extauthz.quota.QuotaOperations ops = new io.meshguard.extauthz.quota.QuotaOperations(
-                new QuotaStore(PG.dataSource()), () -> Optional.of(redis), new LiveCounters(prefix, Duration.ofSeconds(2)),
-                QuotaAudit.logOnly(), Clock.systemUTC());
-        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer("quota-test",
-                io.meshguard.runtime.http.HttpServerSettings.onPort(0), new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                new QuotaStore(PG.dataSource()),
+                () -> Optional.of(redis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                QuotaAudit.logOnly(),
+                Clock.systemUTC());
+        io.meshguard.runtime.http.StatusHttpServer http = new io.meshguard.runtime.http.StatusHttpServer(
+                "quota-test",
+                io.meshguard.runtime.http.HttpServerSettings.onPort(0),
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
-        http.addHandler(io.meshguard.extauthz.quota.QuotaAdminApi.PREFIX, new io.meshguard.extauthz.quota.QuotaAdminApi(
-                () -> Optional.of(parsed), Optional.of(ops), new io.meshguard.runtime.http.BearerTokens(Optional.of(tokens))));
+        http.addHandler(
+                io.meshguard.extauthz.quota.QuotaAdminApi.PREFIX,
+                new io.meshguard.extauthz.quota.QuotaAdminApi(
+                        () -> Optional.of(parsed),
+                        Optional.of(ops),
+                        new io.meshguard.runtime.http.BearerTokens(Optional.of(tokens))));
         http.start();
         try {
-            String[] admin = {"--url", "http://127.0.0.1:" + http.port(), "--token-file", token.toString(), "--quota",
-                "daily", "--caller", "api_key:" + keyId};
-            CliRun reset = CliRun.of(join(new String[] {"quota", "reset", "--reason", "INC-77", "--actor", "someone-else"},
-                    admin));
+            String[] admin = {
+                "--url",
+                "http://127.0.0.1:" + http.port(),
+                "--token-file",
+                token.toString(),
+                "--quota",
+                "daily",
+                "--caller",
+                "api_key:" + keyId
+            };
+            CliRun reset = CliRun.of(
+                    join(new String[] {"quota", "reset", "--reason", "INC-77", "--actor", "someone-else"}, admin));
             assertThat(reset.exit()).as(reset.err()).isZero();
             assertThat(reset.out()).contains("\"actor\" : \"ops-lee\"").contains("\"via\" : \"admin_api\"");
             assertThat(admitted(7)).isEqualTo(5);
@@ -150,7 +197,10 @@ class QuotaCommandTest {
         replica.flush();
         CliRun reset = quota("reset", "--quota", "daily", "--reason", "INC-1234 double billing", "--actor", "ops-kim");
         assertThat(reset.exit()).as(reset.err()).isZero();
-        assertThat(reset.out()).contains("reset quota=daily caller=api_key:" + keyId).contains("delta=-5").contains("live=0");
+        assertThat(reset.out())
+                .contains("reset quota=daily caller=api_key:" + keyId)
+                .contains("delta=-5")
+                .contains("live=0");
         assertThat(reset.err()).contains("audited: quota_adjustment #");
         assertThat(admitted(7)).isEqualTo(5);
 
@@ -162,8 +212,14 @@ class QuotaCommandTest {
         replica.flush();
         CliRun show = quota("show", "--quota", "daily");
         assertThat(show.exit()).as(show.err()).isZero();
-        assertThat(show.out()).contains("quota=daily").contains("timezone=Asia/Seoul").contains("used=5").contains("durable=5")
-                .contains("reset -5 (").contains("by ops-kim via cli: INC-1234 double billing").contains("adjust -2");
+        assertThat(show.out())
+                .contains("quota=daily")
+                .contains("timezone=Asia/Seoul")
+                .contains("used=5")
+                .contains("durable=5")
+                .contains("reset -5 (")
+                .contains("by ops-kim via cli: INC-1234 double billing")
+                .contains("adjust -2");
         try (Connection c = PG.dataSource().getConnection();
                 PreparedStatement s = c.prepareStatement("SELECT subject, decision, details->>'why' FROM audit_event "
                         + "WHERE kind = 'quota' AND details->>'caller' = ? ORDER BY occurred_at")) {
@@ -184,8 +240,12 @@ class QuotaCommandTest {
         assertThat(admitted(7)).isEqualTo(5);
         replica.flush();
         // a reset that reached PostgreSQL but not Redis (no Redis given): durable 0, live still 5
-        new io.meshguard.extauthz.quota.QuotaOperations(new QuotaStore(PG.dataSource()), Optional::empty,
-                new LiveCounters(prefix, Duration.ofSeconds(2)), QuotaAudit.logOnly(), Clock.systemUTC())
+        new io.meshguard.extauthz.quota.QuotaOperations(
+                        new QuotaStore(PG.dataSource()),
+                        Optional::empty,
+                        new LiveCounters(prefix, Duration.ofSeconds(2)),
+                        QuotaAudit.logOnly(),
+                        Clock.systemUTC())
                 .reset(parsed.quotas().get(0), "api_key:" + keyId, "ops-kim", "cli", "first try", "r1");
 
         CliRun reset = quota("reset", "--quota", "daily", "--reason", "second try, with Redis", "--actor", "ops-kim");
@@ -204,13 +264,34 @@ class QuotaCommandTest {
         Path dataDir = Files.createDirectories(tmp.resolve("up-data"));
         Path pw = tmp.resolve("db-password");
         Files.writeString(pw, PG.password());
-        Files.writeString(dataDir.resolve("up.json"), new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
-                .put("pid", ProcessHandle.current().pid()).put("jdbcUrl", PG.jdbcUrl()).put("dbUser", PG.user())
-                .put("dbPasswordFile", pw.toString()).put("redisUrl", SharedRedis.get().url())
-                .put("redisKeyPrefix", prefix).toString());
+        Files.writeString(
+                dataDir.resolve("up.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper()
+                        .createObjectNode()
+                        .put("pid", ProcessHandle.current().pid())
+                        .put("jdbcUrl", PG.jdbcUrl())
+                        .put("dbUser", PG.user())
+                        .put("dbPasswordFile", pw.toString())
+                        .put("redisUrl", SharedRedis.get().url())
+                        .put("redisKeyPrefix", prefix)
+                        .toString());
 
-        CliRun reset = CliRun.of("quota", "reset", "--direct-db", "--data-dir", dataDir.toString(), "--policy",
-                policy.toString(), "--quota", "daily", "--caller", "api_key:" + keyId, "--reason", "INC-9", "--actor", "ops");
+        CliRun reset = CliRun.of(
+                "quota",
+                "reset",
+                "--direct-db",
+                "--data-dir",
+                dataDir.toString(),
+                "--policy",
+                policy.toString(),
+                "--quota",
+                "daily",
+                "--caller",
+                "api_key:" + keyId,
+                "--reason",
+                "INC-9",
+                "--actor",
+                "ops");
         assertThat(reset.exit()).as(reset.err()).isZero();
         assertThat(reset.err()).contains("the Redis of the `meshguard up` on");
         assertThat(reset.out()).contains("live=0").contains("durable=0");
@@ -225,8 +306,18 @@ class QuotaCommandTest {
         int exit;
         try {
             System.setErr(new java.io.PrintStream(raw, true, java.nio.charset.StandardCharsets.UTF_8));
-            exit = io.meshguard.cli.Main.execute("quota", "show", "--direct-db", "--config", config.toString(), "--policy",
-                    policy.toString(), "--caller", "api_key:" + keyId, "--quota", "daily");
+            exit = io.meshguard.cli.Main.execute(
+                    "quota",
+                    "show",
+                    "--direct-db",
+                    "--config",
+                    config.toString(),
+                    "--policy",
+                    policy.toString(),
+                    "--caller",
+                    "api_key:" + keyId,
+                    "--quota",
+                    "daily");
         } finally {
             System.setErr(originalErr);
         }
@@ -246,8 +337,22 @@ class QuotaCommandTest {
         CliRun unknown = quota("show", "--quota", "monthly");
         assertThat(unknown.exit()).isEqualTo(1);
         assertThat(unknown.err()).contains("has no quota named 'monthly' (it has: daily)");
-        CliRun badCaller = CliRun.of("quota", "adjust", "--quota", "daily", "--by", "3", "--reason", "x", "--direct-db", "--config",
-                config.toString(), "--policy", policy.toString(), "--caller", "alice");
+        CliRun badCaller = CliRun.of(
+                "quota",
+                "adjust",
+                "--quota",
+                "daily",
+                "--by",
+                "3",
+                "--reason",
+                "x",
+                "--direct-db",
+                "--config",
+                config.toString(),
+                "--policy",
+                policy.toString(),
+                "--caller",
+                "alice");
         assertThat(badCaller.exit()).isEqualTo(1);
         assertThat(badCaller.err()).contains("caller must be api_key:<key id>");
         try (Connection c = PG.dataSource().getConnection();

@@ -39,8 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusterCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static StatusHttpServer http;
     static ZoneCentral zones;
     static Path tokenFile;
@@ -53,13 +55,25 @@ class ClusterCommandTest {
                 io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
         AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file");
         TrailAdminEvents events = new TrailAdminEvents(new AdminTrail(PG.dataSource()));
-        zones = new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()), meters,
-                new InetSocketAddress("127.0.0.1", 0), ZoneHubSettings.DEFAULTS, Duration.ofHours(1));
+        zones = new ZoneCentral(
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
+                meters,
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneHubSettings.DEFAULTS,
+                Duration.ofHours(1));
         http = new StatusHttpServer("cli-zones", HttpServerSettings.onPort(0), meters);
-        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate, events,
-                Clock.systemUTC(), "example.com", (publish, serve, change) -> {
-                    throw new UnsupportedOperationException("no gateway in this test");
-                }));
+        http.addHandler(
+                CatalogApi.PREFIX,
+                new CatalogApi(
+                        new CatalogStore(PG.dataSource()),
+                        gate,
+                        events,
+                        Clock.systemUTC(),
+                        "example.com",
+                        (publish, serve, change) -> {
+                            throw new UnsupportedOperationException("no gateway in this test");
+                        }));
         zones.mountAdminApi(http, gate, events);
         zones.start();
         http.start();
@@ -78,9 +92,23 @@ class ClusterCommandTest {
         int code;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            code = Main.execute("cluster", "register", "--name", "kr-seoul-prod", "--region", "kr-seoul",
-                    "--provider", "aws", "--group", "seoul-gw", "--ttl-hours", "2",
-                    "--url", "http://127.0.0.1:" + http.port(), "--token-file", tokenFile.toString());
+            code = Main.execute(
+                    "cluster",
+                    "register",
+                    "--name",
+                    "kr-seoul-prod",
+                    "--region",
+                    "kr-seoul",
+                    "--provider",
+                    "aws",
+                    "--group",
+                    "seoul-gw",
+                    "--ttl-hours",
+                    "2",
+                    "--url",
+                    "http://127.0.0.1:" + http.port(),
+                    "--token-file",
+                    tokenFile.toString());
         } finally {
             System.setOut(stdout);
         }
@@ -95,8 +123,12 @@ class ClusterCommandTest {
         var exchanged = registry.exchange("kr-seoul-prod", token);
         assertThat(exchanged).isInstanceOf(ZoneRegistry.Admitted.class);
         // the token is spent when the zone presents the credential it bought
-        assertThat(registry.settle("kr-seoul-prod", "", ((ZoneRegistry.Admitted) exchanged).credential().secret())
-                .refused()).isEmpty();
+        assertThat(registry.settle(
+                                "kr-seoul-prod",
+                                "",
+                                ((ZoneRegistry.Admitted) exchanged).credential().secret())
+                        .refused())
+                .isEmpty();
         assertThat(registry.exchange("kr-seoul-prod", token))
                 .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.USED));
         assertThat(new CatalogStore(PG.dataSource()).clusters(io.meshguard.db.TenantScope.ALL))

@@ -35,8 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
 class TenantCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static StatusHttpServer http;
     static Path tokenFile;
 
@@ -48,11 +50,17 @@ class TenantCommandTest {
                 io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
         AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file");
         http = new StatusHttpServer("cli-tenants", HttpServerSettings.onPort(0), meters);
-        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate,
-                new TrailAdminEvents(new AdminTrail(PG.dataSource())), Clock.systemUTC(), "example.com",
-                (publish, serve, change) -> {
-                    throw new UnsupportedOperationException("no gateway in this test");
-                }));
+        http.addHandler(
+                CatalogApi.PREFIX,
+                new CatalogApi(
+                        new CatalogStore(PG.dataSource()),
+                        gate,
+                        new TrailAdminEvents(new AdminTrail(PG.dataSource())),
+                        Clock.systemUTC(),
+                        "example.com",
+                        (publish, serve, change) -> {
+                            throw new UnsupportedOperationException("no gateway in this test");
+                        }));
         http.start();
     }
 
@@ -66,10 +74,14 @@ class TenantCommandTest {
         PrintStream stdout = System.out;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of(
-                    "--url", "http://127.0.0.1:" + http.port(), "--token-file", tokenFile.toString()))
+            String[] all = java.util.stream.Stream.concat(
+                            java.util.Arrays.stream(args),
+                            java.util.stream.Stream.of(
+                                    "--url", "http://127.0.0.1:" + http.port(), "--token-file", tokenFile.toString()))
                     .toArray(String[]::new);
-            assertThat(Main.execute(all)).as(out.toString(StandardCharsets.UTF_8)).isZero();
+            assertThat(Main.execute(all))
+                    .as(out.toString(StandardCharsets.UTF_8))
+                    .isZero();
         } finally {
             System.setOut(stdout);
         }
@@ -78,14 +90,17 @@ class TenantCommandTest {
 
     @Test
     void create_twice_leavesOneTenant_listsIt_andBothCallsAreInTheAdminTrail() throws Exception {
-        assertThat(run("tenant", "create", "globex", "--display-name", "Globex")).contains("\"created\" : true");
+        assertThat(run("tenant", "create", "globex", "--display-name", "Globex"))
+                .contains("\"created\" : true");
         assertThat(run("tenant", "create", "globex")).contains("\"created\" : false");
         assertThat(run("tenant", "list")).contains("\"id\" : \"globex\"").contains("\"display_name\" : \"Globex\"");
-        assertThat(new CatalogStore(PG.dataSource()).tenants()).filteredOn(t -> t.id().equals("globex"))
+        assertThat(new CatalogStore(PG.dataSource()).tenants())
+                .filteredOn(t -> t.id().equals("globex"))
                 .containsExactly(new Tenant("globex", Optional.of("Globex")));
-        try (var c = PG.dataSource().getConnection(); var ps = c.prepareStatement(
-                "select count(*) from admin_trail where action = 'tenant:create' and target = 'tenant/globex'");
-             var rs = ps.executeQuery()) {
+        try (var c = PG.dataSource().getConnection();
+                var ps = c.prepareStatement(
+                        "select count(*) from admin_trail where action = 'tenant:create' and target = 'tenant/globex'");
+                var rs = ps.executeQuery()) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(2);
         }

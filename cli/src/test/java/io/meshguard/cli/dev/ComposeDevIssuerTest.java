@@ -43,18 +43,26 @@ class ComposeDevIssuerTest {
     @Test
     void devInitAsTheScriptRunsIt_writesWhatComposeMounts() throws Exception {
         String script = Files.readString(LOCAL.resolve("make-secrets.sh"));
-        Matcher init = Pattern.compile("meshguard\"? dev init --data-dir \"\\$dir\" --policies \"\\$root/policies\" --jwks-uri (\\S+)")
+        Matcher init = Pattern.compile(
+                        "meshguard\"? dev init --data-dir \"\\$dir\" --policies \"\\$root/policies\" --jwks-uri (\\S+)")
                 .matcher(script);
         assertThat(init.find()).as("make-secrets.sh runs dev init").isTrue();
         URI jwksUri = URI.create(init.group(1));
 
-        int exit = Main.execute("dev", "init", "--data-dir", secrets.toString(), "--policies", io.meshguard.testing.FixturePolicies.directory().toString(),
-                "--jwks-uri", jwksUri.toString());
+        int exit = Main.execute(
+                "dev",
+                "init",
+                "--data-dir",
+                secrets.toString(),
+                "--policies",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                "--jwks-uri",
+                jwksUri.toString());
         assertThat(exit).isZero();
 
         @SuppressWarnings("unchecked")
-        Map<String, Object> compose = (Map<String, Object>) new Yaml(new LoaderOptions())
-                .load(Files.readString(LOCAL.resolve("compose.yaml")));
+        Map<String, Object> compose = (Map<String, Object>)
+                new Yaml(new LoaderOptions()).load(Files.readString(LOCAL.resolve("compose.yaml")));
 
         // extauthz: the policy file it is told to load exists where the volume comes from.
         Map<String, Object> extauthz = service(compose, "extauthz");
@@ -79,7 +87,8 @@ class ComposeDevIssuerTest {
         Path served = secrets.resolve(Path.of("./secrets").relativize(Path.of(jwksMount[0])))
                 .resolve(containerFile.substring(jwksMount[1].length() + 1));
         assertThat(served).isEqualTo(DevIssuerFiles.under(secrets).publicJwks());
-        assertThat(Files.readString(served)).contains(DevSigningKey.load(DevIssuerFiles.under(secrets)).keyId())
+        assertThat(Files.readString(served))
+                .contains(DevSigningKey.load(DevIssuerFiles.under(secrets)).keyId())
                 .doesNotContain("\"d\"");
 
         // No container sees the folder that holds the private key.
@@ -88,8 +97,11 @@ class ComposeDevIssuerTest {
             for (String volume : strings(service(compose, name).get("volumes"))) {
                 String source = volume.split(":")[0];
                 if (source.startsWith("./secrets")) {
-                    Path mounted = secrets.resolve(Path.of("./secrets").relativize(Path.of(source))).normalize();
-                    assertThat(keyDir.startsWith(mounted)).as("%s mounts %s", name, source).isFalse();
+                    Path mounted = secrets.resolve(Path.of("./secrets").relativize(Path.of(source)))
+                            .normalize();
+                    assertThat(keyDir.startsWith(mounted))
+                            .as("%s mounts %s", name, source)
+                            .isFalse();
                 }
             }
         }

@@ -33,7 +33,9 @@ class DlpScanCommandTest {
         Run r = run("주민등록번호 960121-1021413, card 5105 1051 0510 5100\n", "--policy", POLICY.toString(), "-");
         assertThat(r.exit()).isZero();
         assertThat(r.stdout()).isEqualTo("주민등록번호 ******-*******, card **** **** **** 5100\n");
-        assertThat(r.stderr().lines()).hasSize(2).allMatch(l -> l.startsWith("{\"detector\":"))
+        assertThat(r.stderr().lines())
+                .hasSize(2)
+                .allMatch(l -> l.startsWith("{\"detector\":"))
                 .anyMatch(l -> l.contains("\"detector\":\"kr_rrn\"") && l.contains("\"length\":14"))
                 .noneMatch(l -> l.contains("960121"));
     }
@@ -44,11 +46,22 @@ class DlpScanCommandTest {
             for (String ending : new String[] {"", "\n", "\n\n", "\r\n"}) {
                 String input = "{\"note\":\"card 5105 1051 0510 5100\"}" + ending;
                 for (String chunk : new String[] {null, "1", "7"}) {
-                    Run r = chunk == null ? run(input, "--policy", POLICY.toString(), "--content-type", type, "-")
-                            : run(input, "--policy", POLICY.toString(), "--content-type", type, "--chunk-size", chunk, "-");
+                    Run r = chunk == null
+                            ? run(input, "--policy", POLICY.toString(), "--content-type", type, "-")
+                            : run(
+                                    input,
+                                    "--policy",
+                                    POLICY.toString(),
+                                    "--content-type",
+                                    type,
+                                    "--chunk-size",
+                                    chunk,
+                                    "-");
                     assertThat(r.exit()).isZero();
-                    assertThat(r.stdout()).as("%s, chunk %s, ending %s", type, chunk, ending.replace("\n", "\\n"))
-                            .doesNotContain("5105 1051").endsWith("5100\"}" + ending);
+                    assertThat(r.stdout())
+                            .as("%s, chunk %s, ending %s", type, chunk, ending.replace("\n", "\\n"))
+                            .doesNotContain("5105 1051")
+                            .endsWith("5100\"}" + ending);
                 }
             }
         }
@@ -58,18 +71,35 @@ class DlpScanCommandTest {
     void sameOutputWhateverTheChunkSize() {
         String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 5105 10\"}}]}\n\n"
                 + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"51 0510 5100\"}}]}\n\ndata: [DONE]\n\n";
-        String whole = run(sse, "--policy", POLICY.toString(), "--content-type", "text/event-stream", "-").stdout();
+        String whole = run(sse, "--policy", POLICY.toString(), "--content-type", "text/event-stream", "-")
+                .stdout();
         assertThat(whole).doesNotContain("5105");
         for (String n : new String[] {"1", "5", "64"}) {
-            assertThat(run(sse, "--policy", POLICY.toString(), "--content-type", "text/event-stream",
-                    "--chunk-size", n, "-").stdout()).isEqualTo(whole);
+            assertThat(run(
+                                    sse,
+                                    "--policy",
+                                    POLICY.toString(),
+                                    "--content-type",
+                                    "text/event-stream",
+                                    "--chunk-size",
+                                    n,
+                                    "-")
+                            .stdout())
+                    .isEqualTo(whole);
         }
     }
 
     @Test
     void blockedContent_exits2_andWritesNothing() {
-        Run r = run("my rrn is 960121-1021413", "--policy", POLICY.toString(), "--direction", "request",
-                "--route", "/v1/chat/completions", "-");
+        Run r = run(
+                "my rrn is 960121-1021413",
+                "--policy",
+                POLICY.toString(),
+                "--direction",
+                "request",
+                "--route",
+                "/v1/chat/completions",
+                "-");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.stdout()).isEmpty();
         assertThat(r.stderr()).contains("{\"blocked\":true,\"reason\":\"finding\",\"detector\":\"kr_rrn\"}");
@@ -110,8 +140,10 @@ class DlpScanCommandTest {
         cmd.err = new PrintStream(err, true, StandardCharsets.UTF_8);
         cmd.out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         cmd.in = new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8));
-        cmd.env = java.util.Map.of("MESHGUARD_DLP_HASH_KEY_FILE", dir.resolve("absent").toString());
-        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-")).isEqualTo(1);
+        cmd.env = java.util.Map.of(
+                "MESHGUARD_DLP_HASH_KEY_FILE", dir.resolve("absent").toString());
+        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-"))
+                .isEqualTo(1);
         assertThat(err.toString(StandardCharsets.UTF_8))
                 .contains("dlp.hash_key_file " + dir.resolve("absent") + " does not exist");
     }
@@ -124,7 +156,8 @@ class DlpScanCommandTest {
         cmd.err = new PrintStream(err, true, StandardCharsets.UTF_8);
         cmd.in = new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8));
         cmd.env = env;
-        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-")).isZero();
+        assertThat(new CommandLine(cmd).execute("--policy", POLICY.toString(), "-"))
+                .isZero();
         return err.toString(StandardCharsets.UTF_8);
     }
 
@@ -141,18 +174,23 @@ class DlpScanCommandTest {
             cmd.out = new PrintStream(out, true, StandardCharsets.UTF_8);
             cmd.err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
             cmd.in = new ByteArrayInputStream(z.toByteArray());
-            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--policy", POLICY.toString(),
-                    "--content-encoding", "zstd"));
+            java.util.List<String> args = new java.util.ArrayList<>(
+                    java.util.List.of("--policy", POLICY.toString(), "--content-encoding", "zstd"));
             args.addAll(java.util.List.of(extra));
             args.add("-");
-            assertThat(new CommandLine(cmd).execute(args.toArray(String[]::new))).isZero();
+            assertThat(new CommandLine(cmd).execute(args.toArray(String[]::new)))
+                    .isZero();
             assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("카드 **** **** **** 5100 결제\n");
         }
     }
 
     @Test
     void badUsage_exits1() {
-        assertThat(run("x", "--policy", POLICY.toString(), "--direction", "sideways", "-").exit()).isEqualTo(1);
-        assertThat(run("x", "--policy", POLICY.toString(), "--chunk-size", "0", "-").exit()).isEqualTo(1);
+        assertThat(run("x", "--policy", POLICY.toString(), "--direction", "sideways", "-")
+                        .exit())
+                .isEqualTo(1);
+        assertThat(run("x", "--policy", POLICY.toString(), "--chunk-size", "0", "-")
+                        .exit())
+                .isEqualTo(1);
     }
 }

@@ -20,7 +20,8 @@ class PolicyCheckAccessFileTest {
     private Path policiesWithAccess(String access) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("policies"));
         for (String file : new String[] {"authz.yaml", "dlp.yaml"}) {
-            Files.copy(FixturePolicies.directory().resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(
+                    FixturePolicies.directory().resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
         }
         Files.writeString(dir.resolve("access.yaml"), access);
         return dir;

@@ -25,7 +25,9 @@ class PolicyCheckGatewayHopTest {
 
     private Path policies(String edgeOrders, String quotaRoutes, String trustedGateways) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("policies"));
-        Files.copy(FixturePolicies.directory().resolve("dlp.yaml"), dir.resolve("dlp.yaml"),
+        Files.copy(
+                FixturePolicies.directory().resolve("dlp.yaml"),
+                dir.resolve("dlp.yaml"),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(dir.resolve("authz.yaml"), """
                 mesh: {trusted_gateways: [%s]}
@@ -72,10 +74,15 @@ class PolicyCheckGatewayHopTest {
 
     @Test
     void quotaOnTheWorkloadsRuleOnly_warnsThatTheSidecarAloneChargesIt() throws Exception {
-        CliRun r = check(policies("auth: apikey", "orders-workload", "cluster.local/ns/meshguard/sa/meshguard-gateway"),
+        CliRun r = check(
+                policies("auth: apikey", "orders-workload", "cluster.local/ns/meshguard/sa/meshguard-gateway"),
                 gateway("orders.shop.svc.cluster.local", "/orders"));
-        assertThat(r.err()).contains("warning routes[edge/buy].authz_profile").contains("quota 'orders-daily'")
-                .contains("rule 'orders-workload'").contains("'edge-orders' is not in it").contains(CHARGED_ONLY_AT_SIDECAR)
+        assertThat(r.err())
+                .contains("warning routes[edge/buy].authz_profile")
+                .contains("quota 'orders-daily'")
+                .contains("rule 'orders-workload'")
+                .contains("'edge-orders' is not in it")
+                .contains(CHARGED_ONLY_AT_SIDECAR)
                 .contains("meshguard.io/protected");
     }
 
@@ -83,25 +90,37 @@ class PolicyCheckGatewayHopTest {
     void quotaOnBothRules_orOnTheGatewaysRule_isChargedAtTheGateway_noWarning() throws Exception {
         Path gw = gateway("orders.shop.svc.cluster.local", "/orders");
         String trusted = "cluster.local/ns/meshguard/sa/meshguard-gateway";
-        assertThat(check(policies("auth: apikey", "edge-orders, orders-workload", trusted), gw).err())
+        assertThat(check(policies("auth: apikey", "edge-orders, orders-workload", trusted), gw)
+                        .err())
                 .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
-        assertThat(check(policies("auth: apikey", "edge-orders", trusted), gw).err()).doesNotContain(CHARGED_ONLY_AT_SIDECAR);
+        assertThat(check(policies("auth: apikey", "edge-orders", trusted), gw).err())
+                .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
     }
 
     @Test
     void hopsNoRequestGetsThrough_orAnIpUpstreamDecidedByTheGatewaysOwnRule_noWarning() throws Exception {
         String trusted = "cluster.local/ns/meshguard/sa/meshguard-gateway";
         // without trusted gateways there is no gateway hop: the sidecar wants the credential the gateway stripped
-        assertThat(check(policies("auth: apikey", "orders-workload", ""), gateway("orders.shop.svc.cluster.local", "/orders"))
-                .err()).doesNotContain(CHARGED_ONLY_AT_SIDECAR);
+        assertThat(check(
+                                policies("auth: apikey", "orders-workload", ""),
+                                gateway("orders.shop.svc.cluster.local", "/orders"))
+                        .err())
+                .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
         // a public gateway rule hands on x-auth-method: none, which the sidecar's apikey rule refuses
-        assertThat(check(policies("auth: none", "orders-workload", trusted), gateway("orders.shop.svc.cluster.local", "/orders"))
-                .err()).doesNotContain(CHARGED_ONLY_AT_SIDECAR);
+        assertThat(check(
+                                policies("auth: none", "orders-workload", trusted),
+                                gateway("orders.shop.svc.cluster.local", "/orders"))
+                        .err())
+                .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
         // an mtls workload rule refuses the API-key identity the gateway hands on
-        assertThat(check(policies("auth: apikey", "orders-internal", trusted),
-                gateway("orders.shop.svc.cluster.local", "/internal")).err()).doesNotContain(CHARGED_ONLY_AT_SIDECAR);
+        assertThat(check(
+                                policies("auth: apikey", "orders-internal", trusted),
+                                gateway("orders.shop.svc.cluster.local", "/internal"))
+                        .err())
+                .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
         // an IP upstream keeps the client's Host: the sidecar selects the gateway's own rule again
-        assertThat(check(policies("auth: apikey", "orders-workload", trusted), gateway("10.0.0.7", "/orders")).err())
+        assertThat(check(policies("auth: apikey", "orders-workload", trusted), gateway("10.0.0.7", "/orders"))
+                        .err())
                 .doesNotContain(CHARGED_ONLY_AT_SIDECAR);
     }
 
@@ -109,10 +128,12 @@ class PolicyCheckGatewayHopTest {
     void gatewayRuleWithoutRateLimit_beforeARateLimitedWorkloadRule_warns_andNotWhenBothLimit() throws Exception {
         String trusted = "cluster.local/ns/meshguard/sa/meshguard-gateway";
         Path gw = gateway("orders.shop.svc.cluster.local", "/orders");
-        assertThat(check(policies("auth: apikey\n    rate_limit: off", "edge-orders, orders-workload", trusted), gw).err())
+        assertThat(check(policies("auth: apikey\n    rate_limit: off", "edge-orders, orders-workload", trusted), gw)
+                        .err())
                 .contains("is rate-limited, but the gateway's rule 'edge-orders' has rate_limit: off")
                 .contains(CHARGED_ONLY_AT_SIDECAR);
-        assertThat(check(policies("auth: apikey", "edge-orders, orders-workload", trusted), gw).err())
+        assertThat(check(policies("auth: apikey", "edge-orders, orders-workload", trusted), gw)
+                        .err())
                 .doesNotContain("rate_limit: off");
     }
 

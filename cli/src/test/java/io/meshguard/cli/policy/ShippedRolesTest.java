@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.RoleBindings;
-import io.meshguard.access.Scope;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.quota.QuotaAdminApi;
@@ -29,13 +28,32 @@ import org.junit.jupiter.api.Test;
 class ShippedRolesTest {
     /** Where each shipped role is meant to be bound: reviewable data, as the roles themselves. */
     private static final Map<String, String> INTENDED_SCOPE = Map.of(
-            "system-admin", "system", "auditor", "system", "gateway-owner", "gateway", "org-admin", "tenant",
-            "api-developer", "tenant", "business-manager", "tenant", "customer-admin", "tenant",
-            "api-consumer", "tenant");
+            "system-admin",
+            "system",
+            "auditor",
+            "system",
+            "gateway-owner",
+            "gateway",
+            "org-admin",
+            "tenant",
+            "api-developer",
+            "tenant",
+            "business-manager",
+            "tenant",
+            "customer-admin",
+            "tenant",
+            "api-consumer",
+            "tenant");
 
-    private static final List<AdminRoute> EVERY_ROUTE = Stream.of(AdminApi.PORT_ROUTES, CatalogApi.ROUTES,
-            ApiKeyAdminApi.ROUTES, QuotaAdminApi.ROUTES, ConsoleRoutes.ROUTES).flatMap(List::stream)
-            .filter(r -> !r.isOpen()).toList();
+    private static final List<AdminRoute> EVERY_ROUTE = Stream.of(
+                    AdminApi.PORT_ROUTES,
+                    CatalogApi.ROUTES,
+                    ApiKeyAdminApi.ROUTES,
+                    QuotaAdminApi.ROUTES,
+                    ConsoleRoutes.ROUTES)
+            .flatMap(List::stream)
+            .filter(r -> !r.isOpen())
+            .toList();
 
     private final RoleBindings shipped = RoleBindings.load(Path.of("..", "policies", "access.yaml"));
 
@@ -43,7 +61,8 @@ class ShippedRolesTest {
     void everyShippedRole_saysWhereItIsMeantToBeBound_andItsBindingsAgree() {
         assertThat(new TreeSet<>(shipped.roles())).isEqualTo(new TreeSet<>(INTENDED_SCOPE.keySet()));
         for (RoleBindings.Binding b : shipped.bindings()) {
-            assertThat(b.scope().kind()).as("binding of %s to %s", b.match(), b.role())
+            assertThat(b.scope().kind())
+                    .as("binding of %s to %s", b.match(), b.role())
                     .isEqualTo(INTENDED_SCOPE.get(b.role()));
         }
     }
@@ -54,20 +73,23 @@ class ShippedRolesTest {
         for (String role : shipped.roles()) {
             String kind = INTENDED_SCOPE.get(role);
             for (String permission : new TreeSet<>(shipped.permissionsOf(role))) {
-                boolean usable = EVERY_ROUTE.stream().anyMatch(r -> r.permission().equals(permission)
-                        && admits(kind, targetKind(r)));
+                boolean usable = EVERY_ROUTE.stream()
+                        .anyMatch(r -> r.permission().equals(permission) && admits(kind, targetKind(r)));
                 if (!usable) {
                     unusable.computeIfAbsent(role, x -> new ArrayList<>()).add(permission);
                 }
             }
         }
-        assertThat(unusable).as("permissions no route admits at the role's scope").isEmpty();
+        assertThat(unusable)
+                .as("permissions no route admits at the role's scope")
+                .isEmpty();
     }
 
     /** The scope kind a route's target has: its path parameters filled with a name, as a call would. */
     private static String targetKind(AdminRoute r) {
         List<String> segments = Arrays.stream(r.path().substring(1).split("/"))
-                .map(s -> s.startsWith("{") ? "some-name" : s).toList();
+                .map(s -> s.startsWith("{") ? "some-name" : s)
+                .toList();
         return r.scope().apply(segments).kind();
     }
 

@@ -40,8 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
 class XdsApprovalsCommandTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path dir;
+
     static XdsController xds;
     static StatusHttpServer http;
     static final HttpClient CLIENT = HttpClient.newHttpClient();
@@ -53,9 +55,21 @@ class XdsApprovalsCommandTest {
         Files.writeString(dir.resolve("alice.token"), "alice:" + "a".repeat(32) + "\n");
         Files.writeString(dir.resolve("bob.token"), "bob:" + "b".repeat(32) + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        AdsPeerPolicy.localDevelopment()),
+                PG.dataSource(),
+                registry,
+                c -> {});
         http = new StatusHttpServer("approvals-cli", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
         xds.start();
@@ -86,10 +100,16 @@ class XdsApprovalsCommandTest {
     }
 
     static JsonNode ok(String who, String method, String path, String body) throws Exception {
-        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(url() + path))
-                .header("Authorization", "Bearer " + (who.equals("alice") ? "a" : "b").repeat(32))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = CLIENT.send(
+                HttpRequest.newBuilder(URI.create(url() + path))
+                        .header("Authorization", "Bearer " + (who.equals("alice") ? "a" : "b").repeat(32))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
         return ConfigJson.mapper().readTree(r.body());
     }
@@ -101,8 +121,11 @@ class XdsApprovalsCommandTest {
     /** alice changes the route and publishes: a request, its id. */
     static long requested(String prefix) throws Exception {
         route(prefix);
-        return ok("alice", "POST", "/publish", "{\"reason\": \"move to " + prefix + "\"}").path("requests").get(0)
-                .path("id").asLong();
+        return ok("alice", "POST", "/publish", "{\"reason\": \"move to " + prefix + "\"}")
+                .path("requests")
+                .get(0)
+                .path("id")
+                .asLong();
     }
 
     static CliRun as(String who, String... args) {
@@ -136,7 +159,10 @@ class XdsApprovalsCommandTest {
         CliRun approved = as("bob", "approve", "prod", Long.toString(id), "--reason", "reviewed the diff");
         assertThat(approved.exit()).as(approved.err()).isZero();
         long revision = ConfigJson.mapper().readTree(approved.out()).path("id").asLong();
-        assertThat(ok("bob", "GET", "/revisions/" + revision, null).path("approval").path("decided_by").asText())
+        assertThat(ok("bob", "GET", "/revisions/" + revision, null)
+                        .path("approval")
+                        .path("decided_by")
+                        .asText())
                 .isEqualTo("bob");
         assertThat(as("bob", "list", "--group", "prod").out()).containsPattern("(?m)^" + id + "\\s+prod\\s+published");
     }
@@ -144,10 +170,15 @@ class XdsApprovalsCommandTest {
     @Test
     void reject_leavesTheGroupAsItWas_andNeedsAReason() throws Exception {
         long id = requested("/orders-v3");
-        assertThat(as("bob", "reject", "prod", Long.toString(id)).exit()).as("--reason is required").isNotZero();
+        assertThat(as("bob", "reject", "prod", Long.toString(id)).exit())
+                .as("--reason is required")
+                .isNotZero();
         CliRun rejected = as("bob", "reject", "prod", Long.toString(id), "--reason", "not this week");
         assertThat(rejected.exit()).as(rejected.err()).isZero();
-        assertThat(ConfigJson.mapper().readTree(rejected.out()).path("state").asText()).isEqualTo("rejected");
-        assertThat(as("bob", "show", "prod", "999999").exit()).as("an unknown request").isEqualTo(1);
+        assertThat(ConfigJson.mapper().readTree(rejected.out()).path("state").asText())
+                .isEqualTo("rejected");
+        assertThat(as("bob", "show", "prod", "999999").exit())
+                .as("an unknown request")
+                .isEqualTo(1);
     }
 }

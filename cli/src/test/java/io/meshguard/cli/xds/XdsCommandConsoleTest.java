@@ -35,8 +35,10 @@ class XdsCommandConsoleTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static XdsCommand.Running xds;
     static String base;
     static final HttpClient client = HttpClient.newHttpClient();
@@ -45,16 +47,26 @@ class XdsCommandConsoleTest {
     static void start() throws Exception {
         Path token = Files.writeString(tmp.resolve("token"), TOKEN + "\n");
         Map<String, String> env = Map.of(
-                "MESHGUARD_DB_URL", PG.jdbcUrl(),
-                "MESHGUARD_DB_USER", PG.user(),
-                "MESHGUARD_DB_PASSWORD", PG.password(),
-                "MESHGUARD_XDS_ADS_BIND", "127.0.0.1",
-                "MESHGUARD_XDS_ADS_PORT", "0",
-                "MESHGUARD_XDS_ADS_PEER_IDENTITY", "local-development",
-                "MESHGUARD_HTTP_BIND", "127.0.0.1",
-                "MESHGUARD_HTTP_PORT", "0",
-                "MESHGUARD_XDS_ADMIN_TOKEN_FILE", token.toString(),
-                "MESHGUARD_AUDIT_SPOOL_DIR", tmp.resolve("spool").toString());
+                "MESHGUARD_DB_URL",
+                PG.jdbcUrl(),
+                "MESHGUARD_DB_USER",
+                PG.user(),
+                "MESHGUARD_DB_PASSWORD",
+                PG.password(),
+                "MESHGUARD_XDS_ADS_BIND",
+                "127.0.0.1",
+                "MESHGUARD_XDS_ADS_PORT",
+                "0",
+                "MESHGUARD_XDS_ADS_PEER_IDENTITY",
+                "local-development",
+                "MESHGUARD_HTTP_BIND",
+                "127.0.0.1",
+                "MESHGUARD_HTTP_PORT",
+                "0",
+                "MESHGUARD_XDS_ADMIN_TOKEN_FILE",
+                token.toString(),
+                "MESHGUARD_AUDIT_SPOOL_DIR",
+                tmp.resolve("spool").toString());
         xds = XdsCommand.start(ConfigLoader.load(XdsCommand.schema(), Optional.empty(), env), Map.of());
         base = "http://127.0.0.1:" + xds.http().port();
     }
@@ -79,22 +91,31 @@ class XdsCommandConsoleTest {
 
     @Test
     void catalogueApi_answersOnTheAdminPort() throws Exception {
-        HttpResponse<String> products = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/operator/clusters"))
-                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> products = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/operator/clusters"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(products.statusCode()).as(products.body()).isEqualTo(200);
     }
 
     @Test
     void apiKeys_areCreatedAndListedOnTheAdminPort_asUpServesThem() throws Exception {
-        HttpResponse<String> created = client.send(HttpRequest.newBuilder(URI.create(base + "/apikeys"))
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("""
+        HttpResponse<String> created = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/apikeys"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("""
                         {"name": "pipeline-key", "owner": "ci", "tenant": "default", "reason": "xds entry point"}"""))
-                .build(), HttpResponse.BodyHandlers.ofString());
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         assertThat(created.body()).contains("\"key\"");
-        HttpResponse<String> listed = client.send(HttpRequest.newBuilder(URI.create(base + "/apikeys"))
-                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> listed = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/apikeys"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
         assertThat(listed.body()).contains("pipeline-key");
     }
@@ -102,7 +123,9 @@ class XdsCommandConsoleTest {
     private static String signIn() throws Exception {
         HttpResponse<String> form = get("/console/signin", "");
         String binding = cookie(form, "mg_signin");
-        HttpResponse<String> r = post("/console/signin", "mg_signin=" + binding,
+        HttpResponse<String> r = post(
+                "/console/signin",
+                "mg_signin=" + binding,
                 "_signin=" + hidden(form.body(), "_signin") + "&next=%2Fconsole%2Frevisions&token="
                         + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
@@ -118,14 +141,20 @@ class XdsCommandConsoleTest {
     }
 
     private static HttpResponse<String> post(String path, String cookie, String form) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create(base + path)).header("Cookie", cookie)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .header("Cookie", cookie)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static String cookie(HttpResponse<String> r, String name) {
-        String header = r.headers().allValues("Set-Cookie").stream().filter(c -> c.startsWith(name + "="))
-                .findFirst().orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
+        String header = r.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith(name + "="))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
         return header.substring(name.length() + 1, header.indexOf(';'));
     }
 

@@ -25,7 +25,8 @@ class XdsCommandTest {
                 """);
         CliRun r = CliRun.of("xds", "render", "--group", "edge", "--file", file.toString());
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("type.googleapis.com/envoy.config.listener.v3.Listener")
+        assertThat(r.out())
+                .contains("type.googleapis.com/envoy.config.listener.v3.Listener")
                 .contains("\"prefix\" : \"/shop/v1/\"");
     }
 
@@ -60,8 +61,13 @@ class XdsCommandTest {
         StringBuilder upstreams = new StringBuilder();
         for (int i = 1; i <= 6; i++) {
             // each loopback endpoint with its exception: two info lines apiece
-            upstreams.append("  - {name: u").append(i).append(", endpoints: [{address: 127.0.0.1, port: ").append(9000 + i)
-                    .append("}], address_exceptions: [{address: 127.0.0.1, port: ").append(9000 + i)
+            upstreams
+                    .append("  - {name: u")
+                    .append(i)
+                    .append(", endpoints: [{address: 127.0.0.1, port: ")
+                    .append(9000 + i)
+                    .append("}], address_exceptions: [{address: 127.0.0.1, port: ")
+                    .append(9000 + i)
                     .append(", reason: local}]}\n");
         }
         Files.writeString(file, "groups: [{name: edge}]\nupstreams:\n" + upstreams + """
@@ -72,7 +78,8 @@ class XdsCommandTest {
                 """);
         CliRun r = CliRun.of("xds", "apply", "--dry-run", file.toString());
         assertThat(r.exit()).isEqualTo(1);
-        java.util.List<String> lines = r.err().lines().filter(l -> l.startsWith(file + ": ")).toList();
+        java.util.List<String> lines =
+                r.err().lines().filter(l -> l.startsWith(file + ": ")).toList();
         assertThat(lines).anyMatch(l -> l.contains(" info "));
         assertThat(lines.get(0)).contains(" error ").contains("weights must sum to 100");
     }
@@ -93,23 +100,44 @@ class XdsCommandTest {
     @Test
     void apply_withPolicies_refusesARouteNamingAProfileThePoliciesLack() throws Exception {
         Path file = gatewayNaming("payments-writer", "cards");
-        CliRun r = CliRun.of("xds", "apply", "--dry-run", "--policies", io.meshguard.testing.FixturePolicies.directory().toString(), file.toString());
+        CliRun r = CliRun.of(
+                "xds",
+                "apply",
+                "--dry-run",
+                "--policies",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                file.toString());
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("routes[edge/buy].authz_profile").contains("'payments-writer'")
-                .contains("authz.yaml").contains("nothing applied");
+        assertThat(r.err())
+                .contains("routes[edge/buy].authz_profile")
+                .contains("'payments-writer'")
+                .contains("authz.yaml")
+                .contains("nothing applied");
     }
 
     @Test
     void policyCheck_withAGateway_passesForKnownProfiles_andNamesEveryMissingOne() throws Exception {
-        CliRun ok = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway",
+        CliRun ok = CliRun.of(
+                "policy",
+                "check",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                "--gateway",
                 gatewayNaming("payments-write", "cards").toString());
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("every route's profiles are defined");
 
-        CliRun bad = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", gatewayNaming("nope", "pci").toString());
+        CliRun bad = CliRun.of(
+                "policy",
+                "check",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                "--gateway",
+                gatewayNaming("nope", "pci").toString());
         assertThat(bad.exit()).isEqualTo(1);
-        assertThat(bad.err()).contains("routes[edge/buy].authz_profile").contains("'nope'")
-                .contains("routes[edge/buy].dlp_profile").contains("'pci'");
+        assertThat(bad.err())
+                .contains("routes[edge/buy].authz_profile")
+                .contains("'nope'")
+                .contains("routes[edge/buy].dlp_profile")
+                .contains("'pci'");
     }
 
     @Test
@@ -118,7 +146,12 @@ class XdsCommandTest {
         try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             Files.write(sample, in.readAllBytes());
         }
-        CliRun r = CliRun.of("policy", "check", io.meshguard.testing.FixturePolicies.directory().toString(), "--gateway", sample.toString());
+        CliRun r = CliRun.of(
+                "policy",
+                "check",
+                io.meshguard.testing.FixturePolicies.directory().toString(),
+                "--gateway",
+                sample.toString());
         assertThat(r.exit()).as(r.err()).isZero();
     }
 }

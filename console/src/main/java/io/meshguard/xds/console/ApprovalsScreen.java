@@ -56,30 +56,38 @@ public final class ApprovalsScreen {
             }
         }
         Map<String, Subscriber> subscribers = store.subscribers(read);
-        List<CatalogViews.ProviderRow> rows = store.subscriptions(read, Side.PROVIDER).stream().map(s -> {
-            Optional<Subscriber> who = Optional.ofNullable(subscribers.get(s.id()));
-            ProductPublish pub = publishes.get(s.publishId());
-            String productId = pub == null ? "" : pub.productId();
-            Product product = products.get(productId);
-            List<CatalogViews.Choice> others = plans.getOrDefault(productId, List.of()).stream()
-                    .filter(p -> p.state().acceptsSubscriptions() && !p.id().equals(s.planId()))
-                    .map(p -> new CatalogViews.Choice(p.id(), p.name())).toList();
-            boolean live = s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED;
-            return new CatalogViews.ProviderRow(s.id(),
-                    who.map(w -> new CatalogViews.Named(w.customerName(), w.customerTenant()))
-                            .orElse(new CatalogViews.Named("", "")),
-                    who.map(w -> new CatalogViews.Named(w.applicationName(), w.applicationId()))
-                            .orElse(new CatalogViews.Named(s.applicationId(), s.applicationId())),
-                    Views.Person.of(who.map(Subscriber::requestedBy).orElse("")),
-                    product == null ? productId : product.name(),
-                    pub == null ? s.publishId() : pub.host().name(), s.planId(), s.state().name().toLowerCase(Locale.ROOT),
-                    s.state() == SubscriptionState.PENDING && approvable.contains(s.id()),
-                    s.state() == SubscriptionState.ACTIVE && suspendable.contains(s.id()),
-                    s.state() == SubscriptionState.SUSPENDED && suspendable.contains(s.id()),
-                    live && plannable.contains(s.id()) && !others.isEmpty(), others,
-                    "/console/audit?route=subscription%2F" + encode(s.id()) + "&since=90d");
-        }).toList();
-        return new CatalogViews.Approvals(chrome,
+        List<CatalogViews.ProviderRow> rows = store.subscriptions(read, Side.PROVIDER).stream()
+                .map(s -> {
+                    Optional<Subscriber> who = Optional.ofNullable(subscribers.get(s.id()));
+                    ProductPublish pub = publishes.get(s.publishId());
+                    String productId = pub == null ? "" : pub.productId();
+                    Product product = products.get(productId);
+                    List<CatalogViews.Choice> others = plans.getOrDefault(productId, List.of()).stream()
+                            .filter(p -> p.state().acceptsSubscriptions() && !p.id().equals(s.planId()))
+                            .map(p -> new CatalogViews.Choice(p.id(), p.name()))
+                            .toList();
+                    boolean live = s.state() == SubscriptionState.ACTIVE || s.state() == SubscriptionState.SUSPENDED;
+                    return new CatalogViews.ProviderRow(
+                            s.id(),
+                            who.map(w -> new CatalogViews.Named(w.customerName(), w.customerTenant()))
+                                    .orElse(new CatalogViews.Named("", "")),
+                            who.map(w -> new CatalogViews.Named(w.applicationName(), w.applicationId()))
+                                    .orElse(new CatalogViews.Named(s.applicationId(), s.applicationId())),
+                            Views.Person.of(who.map(Subscriber::requestedBy).orElse("")),
+                            product == null ? productId : product.name(),
+                            pub == null ? s.publishId() : pub.host().name(),
+                            s.planId(),
+                            s.state().name().toLowerCase(Locale.ROOT),
+                            s.state() == SubscriptionState.PENDING && approvable.contains(s.id()),
+                            s.state() == SubscriptionState.ACTIVE && suspendable.contains(s.id()),
+                            s.state() == SubscriptionState.SUSPENDED && suspendable.contains(s.id()),
+                            live && plannable.contains(s.id()) && !others.isEmpty(),
+                            others,
+                            "/console/audit?route=subscription%2F" + encode(s.id()) + "&since=90d");
+                })
+                .toList();
+        return new CatalogViews.Approvals(
+                chrome,
                 rows.stream().filter(r -> r.state().equals("pending")).toList(),
                 rows.stream().filter(r -> !r.state().equals("pending")).toList());
     }
@@ -90,7 +98,8 @@ public final class ApprovalsScreen {
             return Set.of();
         }
         return catalogue.store().subscriptions(gate.tenantsOf(req.caller(), permission), Side.PROVIDER).stream()
-                .map(Subscription::id).collect(Collectors.toSet());
+                .map(Subscription::id)
+                .collect(Collectors.toSet());
     }
 
     /** approve, reject, suspend, resume or plan: the catalogue API's operation of the same name. */
@@ -101,20 +110,32 @@ public final class ApprovalsScreen {
         if (verb.equals("plan")) {
             body.put("plan", req.param("plan"));
         }
-        AdminAnswer a = catalogue.catalog().invokeAdmitted(req.exchange(), "POST",
-                "/v1/provider/subscriptions/" + encode(id) + "/" + verb, req.admitted(), body, req.requestId());
+        AdminAnswer a = catalogue
+                .catalog()
+                .invokeAdmitted(
+                        req.exchange(),
+                        "POST",
+                        "/v1/provider/subscriptions/" + encode(id) + "/" + verb,
+                        req.admitted(),
+                        body,
+                        req.requestId());
         if (!a.ok()) {
             return new Console.Answer(a.status(), "Refused: " + a.error());
         }
         String state = a.body().path("state").asText();
-        return new Console.Answer(a.status(), switch (verb) {
-            case "approve" -> "Subscription " + id + " approved: its application's credentials are admitted now.";
-            case "reject" -> "Subscription " + id + " rejected.";
-            case "suspend" -> "Subscription " + id + " suspended: every call is refused from now on.";
-            case "resume" -> "Subscription " + id + " resumed.";
-            default -> "Subscription " + id + " is now on plan " + a.body().path("plan").asText()
-                    + " (" + state.toLowerCase(Locale.ROOT) + "); the quota used so far carries over.";
-        });
+        return new Console.Answer(
+                a.status(),
+                switch (verb) {
+                    case "approve" ->
+                        "Subscription " + id + " approved: its application's credentials are admitted now.";
+                    case "reject" -> "Subscription " + id + " rejected.";
+                    case "suspend" -> "Subscription " + id + " suspended: every call is refused from now on.";
+                    case "resume" -> "Subscription " + id + " resumed.";
+                    default ->
+                        "Subscription " + id + " is now on plan "
+                                + a.body().path("plan").asText() + " (" + state.toLowerCase(Locale.ROOT)
+                                + "); the quota used so far carries over.";
+                });
     }
 
     static String encode(String s) {

@@ -28,8 +28,12 @@ public final class AuditScreen {
     private final AdminGate gate;
     private final Clock clock;
 
-    public AuditScreen(AuditReader reader, AdminTrailVerifier verifier, io.meshguard.xds.admin.AuditAdminApi exports,
-            AdminGate gate, Clock clock) {
+    public AuditScreen(
+            AuditReader reader,
+            AdminTrailVerifier verifier,
+            io.meshguard.xds.admin.AuditAdminApi exports,
+            AdminGate gate,
+            Clock clock) {
         this.exports = exports;
         this.reader = reader;
         this.verifier = verifier;
@@ -38,8 +42,13 @@ public final class AuditScreen {
     }
 
     Views.Audit page(Console.Request req, Views.Chrome chrome) {
-        Views.AuditFilter f = new Views.AuditFilter(req.param("subject"), req.param("tenant"), req.param("route"),
-                req.param("kind"), req.param("since").isEmpty() ? "1h" : req.param("since"), req.param("until"));
+        Views.AuditFilter f = new Views.AuditFilter(
+                req.param("subject"),
+                req.param("tenant"),
+                req.param("route"),
+                req.param("kind"),
+                req.param("since").isEmpty() ? "1h" : req.param("since"),
+                req.param("until"));
         String error = "";
         List<Views.AuditRow> rows = List.of();
         String older = "";
@@ -63,8 +72,12 @@ public final class AuditScreen {
             try {
                 AdminTrailVerifier.Report r = verifier.verify(Optional.empty());
                 intact = r.intact();
-                chain = r.intact() ? "chain intact: " + r.rowsChecked() + " rows checked, head #" + r.headSeq()
-                        : "chain BROKEN at row " + r.firstBad().map(b -> b.seq() + ": " + b.explanation()).orElse("?");
+                chain = r.intact()
+                        ? "chain intact: " + r.rowsChecked() + " rows checked, head #" + r.headSeq()
+                        : "chain BROKEN at row "
+                                + r.firstBad()
+                                        .map(b -> b.seq() + ": " + b.explanation())
+                                        .orElse("?");
             } catch (SQLException e) {
                 chain = "cannot be verified now: " + e.getMessage();
             }
@@ -84,7 +97,8 @@ public final class AuditScreen {
 
     /** One page and one row more (whether an older page exists), newest first, older than {@code before} if set. */
     private List<AuditEvent> search(Views.AuditFilter f, String before, Console.Request req) throws SQLException {
-        AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(f.since(), clock)).withLimit(PAGE + 1);
+        AuditQuery q =
+                AuditQuery.since(TimeArguments.pointInTime(f.since(), clock)).withLimit(PAGE + 1);
         if (!f.until().isEmpty()) {
             q = q.withUntil(TimeArguments.pointInTime(f.until(), clock));
         }
@@ -92,8 +106,8 @@ public final class AuditScreen {
             q = q.withTenant(f.tenant());
         }
         if (!f.kind().isEmpty()) {
-            q = q.withKind(AuditKind.parse(f.kind()).orElseThrow(() -> new IllegalArgumentException("unknown kind '"
-                    + f.kind() + "'")));
+            q = q.withKind(AuditKind.parse(f.kind())
+                    .orElseThrow(() -> new IllegalArgumentException("unknown kind '" + f.kind() + "'")));
         }
         if (!f.subject().isEmpty()) {
             q = q.withSubject(f.subject());
@@ -120,7 +134,9 @@ public final class AuditScreen {
         StringBuilder out = new StringBuilder("/console/audit?");
         q.forEach((k, v) -> {
             if (!v.isEmpty()) {
-                out.append(out.charAt(out.length() - 1) == '?' ? "" : "&").append(k).append('=')
+                out.append(out.charAt(out.length() - 1) == '?' ? "" : "&")
+                        .append(k)
+                        .append('=')
                         .append(ApprovalsScreen.encode(v));
             }
         });
@@ -129,9 +145,15 @@ public final class AuditScreen {
 
     private static Views.AuditRow row(AuditEvent e) {
         Object detail = e.details().get("detail");
-        return new Views.AuditRow(RevisionsScreen.time(e.occurredAt()), e.kind().dbName(), e.tenant().orElse(""),
-                e.subject().orElse(""), e.route().or(e::path).orElse(""),
-                e.status().isPresent() ? String.valueOf(e.status().getAsInt()) : "", e.decision().orElse(""),
-                e.requestId().orElse(""), detail == null ? e.reason().orElse("") : String.valueOf(detail));
+        return new Views.AuditRow(
+                RevisionsScreen.time(e.occurredAt()),
+                e.kind().dbName(),
+                e.tenant().orElse(""),
+                e.subject().orElse(""),
+                e.route().or(e::path).orElse(""),
+                e.status().isPresent() ? String.valueOf(e.status().getAsInt()) : "",
+                e.decision().orElse(""),
+                e.requestId().orElse(""),
+                detail == null ? e.reason().orElse("") : String.valueOf(detail));
     }
 }

@@ -16,9 +16,20 @@ public final class CatalogViews {
      * A subscription as the provider sees it; the flags say which buttons the caller's roles allow (the server
      * checks again).
      */
-    public record ProviderRow(String id, Named customer, Named application, Views.Person requestedBy, String product,
-            String host, String plan, String state,
-            boolean canDecide, boolean canSuspend, boolean canResume, boolean canChangePlan, List<Choice> otherPlans,
+    public record ProviderRow(
+            String id,
+            Named customer,
+            Named application,
+            Views.Person requestedBy,
+            String product,
+            String host,
+            String plan,
+            String state,
+            boolean canDecide,
+            boolean canSuspend,
+            boolean canResume,
+            boolean canChangePlan,
+            List<Choice> otherPlans,
             String auditHref) {}
 
     /** Approvals: pending subscriptions first, then the live ones (suspend, resume, plan changes). */
@@ -36,18 +47,39 @@ public final class CatalogViews {
      * One of the customer's subscriptions with its usage: calls in the last day and 30 days, and each calendar
      * quota's count this period against the plan's limit.
      */
-    public record SubscriptionRow(String id, String application, String host, String plan, String state,
-            long callsDay, long refusedDay, long callsMonth, List<QuotaRow> quotas) {}
+    public record SubscriptionRow(
+            String id,
+            String application,
+            String host,
+            String plan,
+            String state,
+            long callsDay,
+            long refusedDay,
+            long callsMonth,
+            List<QuotaRow> quotas) {}
 
     /** A quota counter: {@code used} of {@code limit} (empty: the plan sets none) in the period ending {@code ends}. */
     public record QuotaRow(String counter, long used, String limit, String period, String ends) {}
 
     /** A credential; rotate and revoke are shown only when the caller may and the key is still usable. */
-    public record CredentialRow(String id, String kind, String application, String state, String overlapEnds,
-            boolean canRotate, boolean canRevoke) {}
+    public record CredentialRow(
+            String id,
+            String kind,
+            String application,
+            String state,
+            String overlapEnds,
+            boolean canRotate,
+            boolean canRevoke) {}
 
     /** The developer portal: the catalogue, the tenant's applications, subscriptions with usage, and credentials. */
-    public record Portal(Views.Chrome chrome, List<ProductRow> products, List<ApplicationRow> applications,
-            List<Choice> applicationChoices, List<SubscriptionRow> subscriptions, List<CredentialRow> credentials,
-            boolean canCreateApplication, boolean canSubscribe, boolean canCreateKey) {}
+    public record Portal(
+            Views.Chrome chrome,
+            List<ProductRow> products,
+            List<ApplicationRow> applications,
+            List<Choice> applicationChoices,
+            List<SubscriptionRow> subscriptions,
+            List<CredentialRow> credentials,
+            boolean canCreateApplication,
+            boolean canSubscribe,
+            boolean canCreateKey) {}
 }

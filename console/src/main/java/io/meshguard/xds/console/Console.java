@@ -52,6 +52,7 @@ public final class Console implements HttpHandler {
     private final TrafficScreen traffic;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
+
     private final Optional<PortalScreen> portal;
     private final Optional<CatalogConsole> catalogue;
     private final String contentSecurityPolicy;
@@ -60,14 +61,21 @@ public final class Console implements HttpHandler {
      * The console's screens; {@code catalogue}: Approvals and the developer portal over the catalogue's and the API
      * keys' own operations, where the catalogue runs beside the controller.
      */
-    public Console(ConsoleSettings settings, AdminGate gate, RevisionsScreen revisions, FleetScreen fleet,
-            AuditScreen audit, ValidateScreen validate, TrafficScreen traffic, Optional<CatalogConsole> catalogue,
+    public Console(
+            ConsoleSettings settings,
+            AdminGate gate,
+            RevisionsScreen revisions,
+            FleetScreen fleet,
+            AuditScreen audit,
+            ValidateScreen validate,
+            TrafficScreen traffic,
+            Optional<CatalogConsole> catalogue,
             Clock clock) {
         this.settings = settings;
         this.gate = gate;
         this.sessions = new Sessions(settings, clock);
-        this.signIn = settings.issuer().map(i -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(),
-                clock));
+        this.signIn =
+                settings.issuer().map(i -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(), clock));
         this.pages = new Pages();
         this.assets = new Assets();
         this.revisions = revisions;
@@ -80,12 +88,14 @@ public final class Console implements HttpHandler {
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
         // form-action on the redirects after a submission, CSP3 §6.3.1)
-        String issuerOrigin = settings.issuer().map(i -> {
-            URI u = URI.create(i);
-            return " " + u.getScheme() + "://" + u.getRawAuthority();
-        }).orElse("");
-        this.contentSecurityPolicy = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-                + issuerOrigin;
+        String issuerOrigin = settings.issuer()
+                .map(i -> {
+                    URI u = URI.create(i);
+                    return " " + u.getScheme() + "://" + u.getRawAuthority();
+                })
+                .orElse("");
+        this.contentSecurityPolicy =
+                "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'" + issuerOrigin;
     }
 
     /** Ends the live streams (the fleet screen's), so the admin port's stop does not wait for them. */
@@ -97,8 +107,15 @@ public final class Console implements HttpHandler {
     public static final String PREFIX = "/console";
 
     /** One admitted request: who, for which tenants, with the parsed query and form. */
-    record Request(HttpExchange exchange, AdminRoute route, List<String> segments, Map<String, String> query,
-            Map<String, String> form, Session session, AdminGate.Admitted admitted, TenantScope tenants,
+    record Request(
+            HttpExchange exchange,
+            AdminRoute route,
+            List<String> segments,
+            Map<String, String> query,
+            Map<String, String> form,
+            Session session,
+            AdminGate.Admitted admitted,
+            TenantScope tenants,
             String requestId) {
         AdminCaller caller() {
             return admitted.caller();
@@ -135,15 +152,23 @@ public final class Console implements HttpHandler {
         try {
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            Optional<AdminRoute> route = ConsoleRoutes.ROUTES.stream().filter(r -> r.matches(method, segments))
+            Optional<AdminRoute> route = ConsoleRoutes.ROUTES.stream()
+                    .filter(r -> r.matches(method, segments))
                     .findFirst();
             if (route.isEmpty()) {
-                pages.message(exchange, 404, new Views.Message("Not found", "The console has no page "
-                        + exchange.getRequestURI().getPath() + ".", "/console", "Console home"));
+                pages.message(
+                        exchange,
+                        404,
+                        new Views.Message(
+                                "Not found",
+                                "The console has no page "
+                                        + exchange.getRequestURI().getPath() + ".",
+                                "/console",
+                                "Console home"));
                 return;
             }
-            headers.set("Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600"
-                    : "no-store");
+            headers.set(
+                    "Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
             if (route.get().isOpen()) {
                 open(exchange, route.get(), segments, requestId);
                 return;
@@ -151,8 +176,14 @@ public final class Console implements HttpHandler {
             admitted(exchange, route.get(), segments, requestId);
         } catch (RuntimeException e) {
             log.error("console request {} failed", requestId, e);
-            pages.message(exchange, 500, new Views.Message("Something went wrong", "The controller log has the "
-                    + "details under request " + requestId + ".", "/console", "Console home"));
+            pages.message(
+                    exchange,
+                    500,
+                    new Views.Message(
+                            "Something went wrong",
+                            "The controller log has the " + "details under request " + requestId + ".",
+                            "/console",
+                            "Console home"));
         } finally {
             exchange.close();
         }
@@ -160,16 +191,21 @@ public final class Console implements HttpHandler {
 
     // ------------------------------------------------------------------ signing in and out
 
-    private void open(HttpExchange ex, AdminRoute route, List<String> segments, String requestId)
-            throws IOException {
+    private void open(HttpExchange ex, AdminRoute route, List<String> segments, String requestId) throws IOException {
         switch (route.method() + " " + route.path()) {
             case "GET /console" -> {
                 Optional<Session> s = session(ex).flatMap(this::refreshed);
                 if (s.isPresent()) {
                     land(ex, s.get(), requestId);
                 } else {
-                    pages.message(ex, 200, new Views.Message("Welcome", "Revisions, approvals, the fleet "
-                            + "and the audit log of this control plane.", "/console/signin", "Sign in"));
+                    pages.message(
+                            ex,
+                            200,
+                            new Views.Message(
+                                    "Welcome",
+                                    "Revisions, approvals, the fleet " + "and the audit log of this control plane.",
+                                    "/console/signin",
+                                    "Sign in"));
                 }
             }
             case "GET /console/signin" -> startSignIn(ex);
@@ -187,19 +223,28 @@ public final class Console implements HttpHandler {
     private void land(HttpExchange ex, Session s, String requestId) throws IOException {
         String source = ex.getRemoteAddress().getAddress().getHostAddress();
         switch (gate.authenticate("Bearer " + s.token().accessToken(), source, requestId, PREFIX)) {
-            case AdminGate.Refused r when r.status() == 401 -> {
+            case AdminGate.Refused r
+            when r.status() == 401 -> {
                 sessions.end(s.id());
                 signInFirst(ex);
             }
-            case AdminGate.Refused r -> pages.message(ex, r.status(), new Views.Message("Unavailable", r.message(),
-                    "/console", "Console home"));
+            case AdminGate.Refused r ->
+                pages.message(
+                        ex, r.status(), new Views.Message("Unavailable", r.message(), "/console", "Console home"));
             case AdminGate.Admitted a -> {
                 List<Views.NavItem> screens = nav(a.caller(), "");
                 if (screens.isEmpty()) {
-                    pages.message(ex, 403, new Views.Message("No screen for you yet", "You are signed in as "
-                            + a.caller().displayName() + ", but none of your roles opens a console screen. An "
-                            + "administrator grants roles in the identity provider (see policies/access.yaml).",
-                            "/console/signin", "Sign in as someone else"));
+                    pages.message(
+                            ex,
+                            403,
+                            new Views.Message(
+                                    "No screen for you yet",
+                                    "You are signed in as "
+                                            + a.caller().displayName()
+                                            + ", but none of your roles opens a console screen. An "
+                                            + "administrator grants roles in the identity provider (see policies/access.yaml).",
+                                    "/console/signin",
+                                    "Sign in as someone else"));
                 } else {
                     redirect(ex, screens.get(0).href());
                 }
@@ -215,11 +260,11 @@ public final class Console implements HttpHandler {
         String next = safeNext(query(ex).getOrDefault("next", PREFIX));
         CodeFlowClient.Started started = signIn.get().start(settings.redirectUri());
         String browser = CodeFlowClient.random(24);
-        sessions.startSignIn(new Sessions.Pending(started.state(), started.verifier(), browser, next,
-                java.time.Instant.now()));
+        sessions.startSignIn(
+                new Sessions.Pending(started.state(), started.verifier(), browser, next, java.time.Instant.now()));
         // binds the callback to this browser: a code and state sent to someone else's browser do not sign it in
-        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, browser, "/console/callback",
-                (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, browser, "/console/callback", (int)
+                Sessions.SIGN_IN_WINDOW.toSeconds()));
         redirect(ex, started.authorizeUri().toString());
     }
 
@@ -230,30 +275,39 @@ public final class Console implements HttpHandler {
      */
     private void tokenSignInForm(HttpExchange ex, String error) throws IOException {
         String binding = CodeFlowClient.random(24);
-        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin",
-                (int) Sessions.SIGN_IN_WINDOW.toSeconds()));
-        pages.send(ex, error.isEmpty() ? 200 : 401, pages.bytes("signin.jte", new Views.TokenSignIn(binding,
-                safeNext(query(ex).getOrDefault("next", PREFIX)), error)));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin", (int)
+                Sessions.SIGN_IN_WINDOW.toSeconds()));
+        pages.send(
+                ex,
+                error.isEmpty() ? 200 : 401,
+                pages.bytes(
+                        "signin.jte",
+                        new Views.TokenSignIn(binding, safeNext(query(ex).getOrDefault("next", PREFIX)), error)));
     }
 
     private void tokenSignIn(HttpExchange ex) throws IOException {
         Map<String, String> form = form(ex);
         String binding = cookies(ex).getOrDefault(SIGN_IN_COOKIE, "");
-        if (signIn.isPresent() || binding.isEmpty()
+        if (signIn.isPresent()
+                || binding.isEmpty()
                 || !Sessions.constantTimeEquals(binding, form.getOrDefault("_signin", ""))) {
-            pages.message(ex, 403, new Views.Message("Refused", "This sign-in form was not this browser's.",
-                    "/console/signin", "Sign in"));
+            pages.message(
+                    ex,
+                    403,
+                    new Views.Message(
+                            "Refused", "This sign-in form was not this browser's.", "/console/signin", "Sign in"));
             return;
         }
         String token = form.getOrDefault("token", "").strip();
         String source = ex.getRemoteAddress().getAddress().getHostAddress();
-        if (token.isEmpty() || gate.authenticateOnly("Bearer " + token, source, "console-sign-in",
-                "/console/signin").isPresent()) {
+        if (token.isEmpty()
+                || gate.authenticateOnly("Bearer " + token, source, "console-sign-in", "/console/signin")
+                        .isPresent()) {
             tokenSignInForm(ex, "That is not a token of the admin token file.");
             return;
         }
-        Session s = sessions.open(new SignedInToken("token-file", "console", token, "",
-                java.time.Instant.now().plus(settings.absolute())));
+        Session s = sessions.open(new SignedInToken(
+                "token-file", "console", token, "", java.time.Instant.now().plus(settings.absolute())));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/signin", 0));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
         redirect(ex, safeNext(form.getOrDefault("next", PREFIX)));
@@ -266,13 +320,25 @@ public final class Console implements HttpHandler {
                 ? sessions.finishSignIn(q.getOrDefault("state", ""), cookies(ex).get(SIGN_IN_COOKIE))
                 : Optional.empty();
         if (pending.isEmpty() || signIn.isEmpty()) {
-            pages.message(ex, 400, new Views.Message("Sign-in expired", "This sign-in was not started here, was "
-                    + "used already or took too long.", "/console/signin", "Sign in again"));
+            pages.message(
+                    ex,
+                    400,
+                    new Views.Message(
+                            "Sign-in expired",
+                            "This sign-in was not started here, was " + "used already or took too long.",
+                            "/console/signin",
+                            "Sign in again"));
             return;
         }
         if (q.containsKey("error") || !q.containsKey("code")) {
-            pages.message(ex, 401, new Views.Message("Sign-in refused", "The identity provider answered: "
-                    + q.getOrDefault("error", "no code"), "/console/signin", "Try again"));
+            pages.message(
+                    ex,
+                    401,
+                    new Views.Message(
+                            "Sign-in refused",
+                            "The identity provider answered: " + q.getOrDefault("error", "no code"),
+                            "/console/signin",
+                            "Try again"));
             return;
         }
         SignedInToken token;
@@ -280,8 +346,14 @@ public final class Console implements HttpHandler {
             token = signIn.get().exchange(q.get("code"), pending.get().verifier(), settings.redirectUri());
         } catch (IOException e) {
             log.warn("console sign-in: code exchange failed: {}", e.getMessage());
-            pages.message(ex, 502, new Views.Message("Sign-in failed", "The identity provider did not give a token: "
-                    + e.getMessage(), "/console/signin", "Try again"));
+            pages.message(
+                    ex,
+                    502,
+                    new Views.Message(
+                            "Sign-in failed",
+                            "The identity provider did not give a token: " + e.getMessage(),
+                            "/console/signin",
+                            "Try again"));
             return;
         }
         Session s = sessions.open(token);
@@ -289,15 +361,20 @@ public final class Console implements HttpHandler {
         // Not a redirect: a redirect chain that began at the issuer is cross-site, and browsers leave Strict cookies
         // off every request in it (RFC 6265bis, "same-site" requests and redirects). A page that moves on by itself
         // starts a same-site navigation, which carries the new session cookie.
-        pages.send(ex, 200, pages.bytes("signed-in.jte", new Views.SignedIn(pending.get().next())));
+        pages.send(
+                ex,
+                200,
+                pages.bytes("signed-in.jte", new Views.SignedIn(pending.get().next())));
     }
 
     private void signOut(HttpExchange ex) throws IOException {
         Optional<Session> s = session(ex);
         Map<String, String> form = form(ex);
         if (s.isPresent() && !Sessions.constantTimeEquals(s.get().csrf(), form.getOrDefault("_csrf", ""))) {
-            pages.message(ex, 403, new Views.Message("Refused", "The form was not this session's.", "/console",
-                    "Console home"));
+            pages.message(
+                    ex,
+                    403,
+                    new Views.Message("Refused", "The form was not this session's.", "/console", "Console home"));
             return;
         }
         s.ifPresent(x -> sessions.end(x.id()));
@@ -309,8 +386,11 @@ public final class Console implements HttpHandler {
         if (endSession.isPresent()) {
             redirect(ex, endSession.get().toString());
         } else {
-            pages.message(ex, 200, new Views.Message("Signed out", "Your console session has ended.",
-                    "/console/signin", "Sign in again"));
+            pages.message(
+                    ex,
+                    200,
+                    new Views.Message(
+                            "Signed out", "Your console session has ended.", "/console/signin", "Sign in again"));
         }
     }
 
@@ -330,8 +410,15 @@ public final class Console implements HttpHandler {
             String sent = Optional.ofNullable(ex.getRequestHeaders().getFirst("X-CSRF-Token"))
                     .orElse(form.getOrDefault("_csrf", ""));
             if (!Sessions.constantTimeEquals(s.csrf(), sent)) {
-                pages.message(ex, 403, new Views.Message("Refused", "The form was not this session's (CSRF token "
-                        + "missing or wrong). Reload the page and try again.", "/console", "Console home"));
+                pages.message(
+                        ex,
+                        403,
+                        new Views.Message(
+                                "Refused",
+                                "The form was not this session's (CSRF token "
+                                        + "missing or wrong). Reload the page and try again.",
+                                "/console",
+                                "Console home"));
                 return;
             }
         }
@@ -342,51 +429,69 @@ public final class Console implements HttpHandler {
         }
         s = fresh.get();
         String source = ex.getRemoteAddress().getAddress().getHostAddress();
-        AdminGate.Admission admission = gate.admit("Bearer " + s.token().accessToken(), source, requestId, route,
-                segments);
+        AdminGate.Admission admission =
+                gate.admit("Bearer " + s.token().accessToken(), source, requestId, route, segments);
         if (admission instanceof AdminGate.Refused r) {
             if (r.status() == 401) {
                 sessions.end(s.id());
                 signInFirst(ex);
             } else {
-                pages.message(ex, r.status(), new Views.Message(r.status() == 403 ? "Not allowed" : "Unavailable",
-                        r.message(), "/console", "Console home"));
+                pages.message(
+                        ex,
+                        r.status(),
+                        new Views.Message(
+                                r.status() == 403 ? "Not allowed" : "Unavailable",
+                                r.message(),
+                                "/console",
+                                "Console home"));
             }
             return;
         }
         AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
         TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
-                ? gate.tenantsOf(admitted.caller(), route.permission()) : TenantScope.ALL;
+                ? gate.tenantsOf(admitted.caller(), route.permission())
+                : TenantScope.ALL;
         Request req = new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId);
         dispatch(req);
     }
 
     private void dispatch(Request req) throws IOException {
         switch (req.route().method() + " " + req.route().path()) {
-            case "GET /console/revisions" -> pages.render(req.exchange(), "revisions.jte",
-                    revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
-            case "GET /console/revisions/{group}" -> pages.render(req.exchange(), "revisions.jte",
-                    revisions.page(req, chrome(req, "Revisions of " + req.segment(2), "/console/revisions/"
-                            + req.segment(2)), Optional.of(req.segment(2))));
+            case "GET /console/revisions" ->
+                pages.render(
+                        req.exchange(),
+                        "revisions.jte",
+                        revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
+            case "GET /console/revisions/{group}" ->
+                pages.render(
+                        req.exchange(),
+                        "revisions.jte",
+                        revisions.page(
+                                req,
+                                chrome(req, "Revisions of " + req.segment(2), "/console/revisions/" + req.segment(2)),
+                                Optional.of(req.segment(2))));
             case "POST /console/publish" -> afterAction(req, revisions.publish(req));
             case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
             case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
             case "POST /console/rollback/{revision}" -> afterAction(req, revisions.rollback(req));
-            case "GET /console/fleet" -> pages.render(req.exchange(), "fleet.jte",
-                    fleet.page(chrome(req, "Fleet", "/console/fleet")));
+            case "GET /console/fleet" ->
+                pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
             case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
-            case "GET /console/audit" -> pages.render(req.exchange(), "audit.jte",
-                    audit.page(req, chrome(req, "Audit", "/console/audit")));
+            case "GET /console/audit" ->
+                pages.render(req.exchange(), "audit.jte", audit.page(req, chrome(req, "Audit", "/console/audit")));
             case "GET /console/audit/export" -> audit.export(req);
             case "GET /console/approvals" -> {
                 if (approvals.isPresent()) {
-                    pages.render(req.exchange(), "approvals.jte", approvals.get().page(req, chrome(req, "Approvals",
-                            "/console/approvals")));
+                    pages.render(
+                            req.exchange(),
+                            "approvals.jte",
+                            approvals.get().page(req, chrome(req, "Approvals", "/console/approvals")));
                 } else {
                     noCatalogue(req);
                 }
             }
-            case "POST /console/provider/subscriptions/{id}/approve", "POST /console/provider/subscriptions/{id}/reject",
+            case "POST /console/provider/subscriptions/{id}/approve",
+                    "POST /console/provider/subscriptions/{id}/reject",
                     "POST /console/provider/subscriptions/{id}/suspend",
                     "POST /console/provider/subscriptions/{id}/resume",
                     "POST /console/provider/subscriptions/{id}/plan" -> {
@@ -398,38 +503,61 @@ public final class Console implements HttpHandler {
             }
             case "GET /console/portal" -> {
                 if (portal.isPresent()) {
-                    pages.render(req.exchange(), "portal.jte", portal.get().page(req, chrome(req, "Developer portal",
-                            "/console/portal")));
+                    pages.render(
+                            req.exchange(),
+                            "portal.jte",
+                            portal.get().page(req, chrome(req, "Developer portal", "/console/portal")));
                 } else {
                     noCatalogue(req);
                 }
             }
-            case "POST /console/customer/applications", "POST /console/customer/subscriptions",
-                    "POST /console/customer/credentials", "POST /console/customer/credentials/{kind}/{id}/rotate",
+            case "POST /console/customer/applications",
+                    "POST /console/customer/subscriptions",
+                    "POST /console/customer/credentials",
+                    "POST /console/customer/credentials/{kind}/{id}/rotate",
                     "POST /console/customer/credentials/{kind}/{id}/revoke" -> {
                 if (portal.isEmpty()) {
                     noCatalogue(req);
                     return;
                 }
                 PortalScreen p = portal.get();
-                afterChange(req, switch (req.route().path()) {
-                    case "/console/customer/applications" -> p.createApplication(req);
-                    case "/console/customer/subscriptions" -> p.subscribe(req);
-                    case "/console/customer/credentials" -> p.createKey(req);
-                    case "/console/customer/credentials/{kind}/{id}/rotate" -> p.rotate(req);
-                    default -> p.revoke(req);
-                });
+                afterChange(
+                        req,
+                        switch (req.route().path()) {
+                            case "/console/customer/applications" -> p.createApplication(req);
+                            case "/console/customer/subscriptions" -> p.subscribe(req);
+                            case "/console/customer/credentials" -> p.createKey(req);
+                            case "/console/customer/credentials/{kind}/{id}/rotate" -> p.rotate(req);
+                            default -> p.revoke(req);
+                        });
             }
-            case "GET /console/validate" -> pages.render(req.exchange(), "validate.jte",
-                    validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
-            case "GET /console/problem-codes" -> pages.render(req.exchange(), "problem-codes.jte",
-                    ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
-            case "GET /console/traffic" -> pages.render(req.exchange(), "traffic.jte",
-                    traffic.page(req.param("window"), req.tenants(), chrome(req, "Traffic & security",
-                            "/console/traffic"), catalogue.map(c -> c.store().planQuotasInUse(req.tenants()))
-                            .orElse(List.of()), catalogue.isPresent()));
-            default -> pages.message(req.exchange(), 404, new Views.Message("Not found", "No such page.", "/console",
-                    "Console home"));
+            case "GET /console/validate" ->
+                pages.render(
+                        req.exchange(),
+                        "validate.jte",
+                        validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+            case "GET /console/problem-codes" ->
+                pages.render(
+                        req.exchange(),
+                        "problem-codes.jte",
+                        ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
+            case "GET /console/traffic" ->
+                pages.render(
+                        req.exchange(),
+                        "traffic.jte",
+                        traffic.page(
+                                req.param("window"),
+                                req.tenants(),
+                                chrome(req, "Traffic & security", "/console/traffic"),
+                                catalogue
+                                        .map(c -> c.store().planQuotasInUse(req.tenants()))
+                                        .orElse(List.of()),
+                                catalogue.isPresent()));
+            default ->
+                pages.message(
+                        req.exchange(),
+                        404,
+                        new Views.Message("Not found", "No such page.", "/console", "Console home"));
         }
     }
 
@@ -463,23 +591,41 @@ public final class Console implements HttpHandler {
      */
     private void afterChange(Request req, Answer answer) throws IOException {
         if (answer.status() == 403 || answer.status() == 404) {
-            pages.message(req.exchange(), answer.status(), new Views.Message(answer.status() == 403 ? "Not allowed"
-                    : "Not found", answer.message(), "/console", "Console home"));
+            pages.message(
+                    req.exchange(),
+                    answer.status(),
+                    new Views.Message(
+                            answer.status() == 403 ? "Not allowed" : "Not found",
+                            answer.message(),
+                            "/console",
+                            "Console home"));
             return;
         }
         afterAction(req, new Outcome(answer.status() < 400, answer.message(), answer.secret()));
     }
 
     private void noCatalogue(Request req) throws IOException {
-        pages.message(req.exchange(), 404, new Views.Message("Not here", "This controller runs without the "
-                + "catalogue, so it has no approvals or developer portal.", "/console", "Console home"));
+        pages.message(
+                req.exchange(),
+                404,
+                new Views.Message(
+                        "Not here",
+                        "This controller runs without the " + "catalogue, so it has no approvals or developer portal.",
+                        "/console",
+                        "Console home"));
     }
 
     private Views.Chrome chrome(Request req, String title, String current) {
         String flash = sessions.takeFlash(req.session().id());
         boolean error = flash.startsWith("! ");
-        return new Views.Chrome(title, req.caller().displayName(), req.session().csrf(), nav(req.caller(), current),
-                error ? flash.substring(2) : flash, error, sessions.takeSecret(req.session().id()));
+        return new Views.Chrome(
+                title,
+                req.caller().displayName(),
+                req.session().csrf(),
+                nav(req.caller(), current),
+                error ? flash.substring(2) : flash,
+                error,
+                sessions.takeSecret(req.session().id()));
     }
 
     /** The screens {@code caller}'s roles open, each shown only where the gate would admit its page. */
@@ -489,11 +635,15 @@ public final class Console implements HttpHandler {
             nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
         } else {
             // a gateway owner: the groups it holds revision:read on
-            caller.grants().stream().filter(g -> g.scope().kind().equals("gateway"))
-                    .map(g -> g.scope().name()).distinct()
+            caller.grants().stream()
+                    .filter(g -> g.scope().kind().equals("gateway"))
+                    .map(g -> g.scope().name())
+                    .distinct()
                     .filter(group -> gate.permits(caller, "revision:read", Scope.gateway(group)))
-                    .forEach(group -> nav.add(new Views.NavItem("/console/revisions/" + group, "Revisions · "
-                            + group, current.equals("/console/revisions/" + group))));
+                    .forEach(group -> nav.add(new Views.NavItem(
+                            "/console/revisions/" + group,
+                            "Revisions · " + group,
+                            current.equals("/console/revisions/" + group))));
         }
         if (gate.permits(caller, "config:validate", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/validate", "Validate", current.equals("/console/validate")));
@@ -531,8 +681,11 @@ public final class Console implements HttpHandler {
 
     /** Back to sign-in, and to this page after it; htmx requests are told to load the sign-in page whole. */
     private void signInFirst(HttpExchange ex) throws IOException {
-        String here = ex.getRequestMethod().equals("GET") ? ex.getRequestURI().getRawPath()
-                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery())
+        String here = ex.getRequestMethod().equals("GET")
+                ? ex.getRequestURI().getRawPath()
+                        + (ex.getRequestURI().getRawQuery() == null
+                                ? ""
+                                : "?" + ex.getRequestURI().getRawQuery())
                 : PREFIX;
         String target = "/console/signin?next=" + java.net.URLEncoder.encode(here, StandardCharsets.UTF_8);
         if (ex.getRequestHeaders().getFirst("HX-Request") != null) {
@@ -564,8 +717,12 @@ public final class Console implements HttpHandler {
 
     /** Only the console's own pages: never an open redirect to another site. */
     static String safeNext(String next) {
-        return (next.equals(PREFIX) || next.startsWith("/console/")) && !next.startsWith("//") && !next.contains("\\")
-                && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f) ? next : PREFIX;
+        return (next.equals(PREFIX) || next.startsWith("/console/"))
+                        && !next.startsWith("//")
+                        && !next.contains("\\")
+                        && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f)
+                ? next
+                : PREFIX;
     }
 
     static void redirect(HttpExchange ex, String location) throws IOException {
@@ -579,7 +736,9 @@ public final class Console implements HttpHandler {
             for (String pair : header.split(";")) {
                 int eq = pair.indexOf('=');
                 if (eq > 0) {
-                    out.putIfAbsent(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+                    out.putIfAbsent(
+                            pair.substring(0, eq).strip(),
+                            pair.substring(eq + 1).strip());
                 }
             }
         }
@@ -610,8 +769,8 @@ public final class Console implements HttpHandler {
             String k = eq < 0 ? part : part.substring(0, eq);
             String v = eq < 0 ? "" : part.substring(eq + 1);
             try {
-                out.putIfAbsent(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v,
-                        StandardCharsets.UTF_8));
+                out.putIfAbsent(
+                        URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
             } catch (IllegalArgumentException e) {
                 // a malformed escape: the field is left out, as if not sent
             }

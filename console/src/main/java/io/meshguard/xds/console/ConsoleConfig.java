@@ -19,21 +19,28 @@ import java.util.Optional;
  *
  * @param publicUrl empty: {@code http://127.0.0.1:<admin port>} (a browser on the controller's own machine)
  */
-public record ConsoleConfig(String clientId, Optional<Path> clientSecretFile, String publicUrl, Duration idle,
-        Duration absolute) {
+public record ConsoleConfig(
+        String clientId, Optional<Path> clientSecretFile, String publicUrl, Duration idle, Duration absolute) {
 
-    public static final ConfigKey<String> CLIENT_ID = ConfigKey.string("console.oidc.client_id", "meshguard-console",
+    public static final ConfigKey<String> CLIENT_ID = ConfigKey.string(
+            "console.oidc.client_id",
+            "meshguard-console",
             "The console's OIDC client at admin.oidc.issuer (authorization code + PKCE; confidential with a secret).");
     public static final ConfigKey<Optional<Path>> CLIENT_SECRET_FILE = ConfigKey.optionalPath(
-            "console.oidc.client_secret_file", "File holding the console client's secret (sent as client_secret_post). "
+            "console.oidc.client_secret_file",
+            "File holding the console client's secret (sent as client_secret_post). "
                     + "Empty: a public client (PKCE only).");
-    public static final ConfigKey<String> PUBLIC_URL = ConfigKey.string("console.public_url", "",
+    public static final ConfigKey<String> PUBLIC_URL = ConfigKey.string(
+            "console.public_url",
+            "",
             "The admin port's origin as browsers reach it, e.g. https://meshguard.example; the redirect URI is "
                     + "PUBLIC_URL/console/callback. Empty: http://127.0.0.1:<xds.http.port>.");
-    public static final ConfigKey<Duration> IDLE = ConfigKey.duration("console.session.idle", Duration.ofMinutes(30),
-            "A console session unused this long ends.");
-    public static final ConfigKey<Duration> ABSOLUTE = ConfigKey.duration("console.session.absolute",
-            Duration.ofHours(8), "A console session ends this long after sign-in, used or not.");
+    public static final ConfigKey<Duration> IDLE = ConfigKey.duration(
+            "console.session.idle", Duration.ofMinutes(30), "A console session unused this long ends.");
+    public static final ConfigKey<Duration> ABSOLUTE = ConfigKey.duration(
+            "console.session.absolute",
+            Duration.ofHours(8),
+            "A console session ends this long after sign-in, used or not.");
 
     public static ConfigGroup<ConsoleConfig> configGroup() {
         return new ConfigGroup<>() {
@@ -44,8 +51,12 @@ public record ConsoleConfig(String clientId, Optional<Path> clientSecretFile, St
 
             @Override
             public ConsoleConfig read(Config config) {
-                return new ConsoleConfig(config.get(CLIENT_ID), config.get(CLIENT_SECRET_FILE), config.get(PUBLIC_URL),
-                        config.get(IDLE), config.get(ABSOLUTE));
+                return new ConsoleConfig(
+                        config.get(CLIENT_ID),
+                        config.get(CLIENT_SECRET_FILE),
+                        config.get(PUBLIC_URL),
+                        config.get(IDLE),
+                        config.get(ABSOLUTE));
             }
         };
     }
@@ -64,7 +75,7 @@ public record ConsoleConfig(String clientId, Optional<Path> clientSecretFile, St
                 throw new UncheckedIOException("console.oidc.client_secret_file: cannot read " + f, e);
             }
         });
-        return new ConsoleSettings(issuer, clientId, secret, publicUrl.isBlank() ? "http://127.0.0.1:" + port
-                : publicUrl, idle, absolute);
+        return new ConsoleSettings(
+                issuer, clientId, secret, publicUrl.isBlank() ? "http://127.0.0.1:" + port : publicUrl, idle, absolute);
     }
 }

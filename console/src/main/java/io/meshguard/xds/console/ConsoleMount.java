@@ -17,8 +17,7 @@ import java.util.Optional;
  * controller does not know the console.
  */
 public final class ConsoleMount {
-    private ConsoleMount() {
-    }
+    private ConsoleMount() {}
 
     /** The console without Approvals and the developer portal; call before the listener starts. */
     public static Console mount(XdsController xds, StatusHttpServer http, AdminGate gate, ConsoleSettings console) {
@@ -29,19 +28,32 @@ public final class ConsoleMount {
      * As {@link #mount(XdsController, StatusHttpServer, AdminGate, ConsoleSettings)}, with Approvals and the developer
      * portal over the catalogue's API and the API keys' API mounted beside it.
      */
-    public static Console mount(XdsController xds, StatusHttpServer http, AdminGate gate, ConsoleSettings console,
+    public static Console mount(
+            XdsController xds,
+            StatusHttpServer http,
+            AdminGate gate,
+            ConsoleSettings console,
             Optional<CatalogConsole> catalogue) {
         XdsController.AdminServices s = xds.adminServices();
-        RevisionActions actions = new RevisionActions(s.revisions(), s.publisher(), s.approvals(), s.products(),
-                s.audit());
+        RevisionActions actions =
+                new RevisionActions(s.revisions(), s.publisher(), s.approvals(), s.products(), s.audit());
         Clock clock = Clock.systemUTC();
         FleetScreen fleet = new FleetScreen(xds::fleet, s.publisher()::servedRevision, clock);
-        Console handler = new Console(console, gate,
-                new RevisionsScreen(s.revisions(), s.approvals(), s.publisher(), actions, s.draft(), gate), fleet,
-                new AuditScreen(new AuditReader(s.dataSource()), new AdminTrailVerifier(s.dataSource()),
-                        new AuditAdminApi(s.dataSource(), gate, clock), gate, clock),
+        Console handler = new Console(
+                console,
+                gate,
+                new RevisionsScreen(s.revisions(), s.approvals(), s.publisher(), actions, s.draft(), gate),
+                fleet,
+                new AuditScreen(
+                        new AuditReader(s.dataSource()),
+                        new AdminTrailVerifier(s.dataSource()),
+                        new AuditAdminApi(s.dataSource(), gate, clock),
+                        gate,
+                        clock),
                 new ValidateScreen(s.draft(), s.publisher().validator()),
-                new TrafficScreen(new TrafficReport(s.dataSource()), clock), catalogue, clock);
+                new TrafficScreen(new TrafficReport(s.dataSource()), clock),
+                catalogue,
+                clock);
         http.addHandler(Console.PREFIX, handler);
         // the live streams end first, so the admin port's stop does not wait for them
         xds.beforeClose(handler::closeStreams);

@@ -14,24 +14,29 @@ import java.util.Optional;
  * @param idle a session unused this long ends
  * @param absolute a session ends this long after sign-in, used or not
  */
-public record ConsoleSettings(Optional<String> issuer, String clientId, Optional<String> clientSecret,
-        String publicUrl, Duration idle, Duration absolute) {
+public record ConsoleSettings(
+        Optional<String> issuer,
+        String clientId,
+        Optional<String> clientSecret,
+        String publicUrl,
+        Duration idle,
+        Duration absolute) {
 
     public ConsoleSettings {
         if (publicUrl.endsWith("/")) {
             publicUrl = publicUrl.substring(0, publicUrl.length() - 1);
         }
         if (idle.isNegative() || idle.isZero() || absolute.compareTo(idle) < 0) {
-            throw new IllegalArgumentException("console sessions need 0 < idle <= absolute, got " + idle + " and "
-                    + absolute);
+            throw new IllegalArgumentException(
+                    "console sessions need 0 < idle <= absolute, got " + idle + " and " + absolute);
         }
     }
 
     /** Defaults: 30 minutes idle, 8 hours absolute (a working day; OWASP session management cheat sheet). */
-    public static ConsoleSettings of(Optional<String> issuer, String clientId, Optional<String> clientSecret,
-            String publicUrl) {
-        return new ConsoleSettings(issuer, clientId, clientSecret, publicUrl, Duration.ofMinutes(30),
-                Duration.ofHours(8));
+    public static ConsoleSettings of(
+            Optional<String> issuer, String clientId, Optional<String> clientSecret, String publicUrl) {
+        return new ConsoleSettings(
+                issuer, clientId, clientSecret, publicUrl, Duration.ofMinutes(30), Duration.ofHours(8));
     }
 
     /** Whether the cookie must be {@code Secure}: the console is reached over TLS. */

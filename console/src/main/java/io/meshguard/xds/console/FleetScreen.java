@@ -27,6 +27,7 @@ public final class FleetScreen {
     static final Duration STALE_AFTER = Duration.ofMinutes(5);
     /** How often the event stream sends rows, and how long one stream lasts before the browser reconnects. */
     static final Duration TICK = Duration.ofSeconds(2);
+
     static final Duration STREAM_LIFETIME = Duration.ofSeconds(25);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -35,8 +36,7 @@ public final class FleetScreen {
     private final Clock clock;
     private volatile boolean closed;
 
-    public FleetScreen(Supplier<List<NodeStatus>> nodes, Function<String, Optional<Long>> servedRevision,
-            Clock clock) {
+    public FleetScreen(Supplier<List<NodeStatus>> nodes, Function<String, Optional<Long>> servedRevision, Clock clock) {
         this.nodes = nodes;
         this.servedRevision = servedRevision;
         this.clock = clock;
@@ -51,7 +51,8 @@ public final class FleetScreen {
     public List<Views.NodeRow> rows(Instant now) {
         return nodes.get().stream()
                 .sorted(Comparator.comparing(NodeStatus::group).thenComparing(NodeStatus::nodeId))
-                .map(n -> row(n, now)).toList();
+                .map(n -> row(n, now))
+                .toList();
     }
 
     private Views.NodeRow row(NodeStatus n, Instant now) {
@@ -71,11 +72,18 @@ public final class FleetScreen {
         }
         String agent = n.userAgent();
         int slash = agent.indexOf('/');
-        return new Views.NodeRow(n.peerIdentity().isEmpty() ? "—" : n.peerIdentity(), n.group(), n.nodeId(), status,
-                status.replace(' ', '-'), ago(age) + " (" + RevisionsScreen.time(n.lastSeen()) + ")",
-                n.revision().map(String::valueOf).orElse("none"), published.map(String::valueOf).orElse("none"),
+        return new Views.NodeRow(
+                n.peerIdentity().isEmpty() ? "—" : n.peerIdentity(),
+                n.group(),
+                n.nodeId(),
+                status,
+                status.replace(' ', '-'),
+                ago(age) + " (" + RevisionsScreen.time(n.lastSeen()) + ")",
+                n.revision().map(String::valueOf).orElse("none"),
+                published.map(String::valueOf).orElse("none"),
                 n.lastNack().map(x -> x.version() + ": " + x.error()).orElse(""),
-                slash > 0 ? agent.substring(0, slash) : agent, slash > 0 ? agent.substring(slash + 1) : "");
+                slash > 0 ? agent.substring(0, slash) : agent,
+                slash > 0 ? agent.substring(slash + 1) : "");
     }
 
     static String ago(Duration d) {

@@ -44,8 +44,10 @@ public final class Pages {
         ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
         // W3C Server Timing: what the page cost the server, for the benchmark and the browser's dev tools
         if (ex.getAttribute(STARTED) instanceof Long started) {
-            ex.getResponseHeaders().set("Server-Timing", String.format(java.util.Locale.ROOT, "app;dur=%.1f",
-                    (System.nanoTime() - started) / 1e6));
+            ex.getResponseHeaders()
+                    .set(
+                            "Server-Timing",
+                            String.format(java.util.Locale.ROOT, "app;dur=%.1f", (System.nanoTime() - started) / 1e6));
         }
         ex.sendResponseHeaders(status, body.length);
         try (OutputStream out = ex.getResponseBody()) {

@@ -11,7 +11,6 @@ import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CalendarQuota;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
-import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Limit;
 import io.meshguard.catalog.Plan;
@@ -22,9 +21,7 @@ import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionUsage;
-import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.db.TenantScope;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -70,19 +67,30 @@ public final class PortalScreen {
                 continue;
             }
             List<ProductPublish> live = store.publishes(read, p.id()).stream()
-                    .filter(x -> x.state() == PublishState.PUBLISHED).toList();
+                    .filter(x -> x.state() == PublishState.PUBLISHED)
+                    .toList();
             live.forEach(x -> publishesById.put(x.id(), x));
             List<Plan> plans = store.plans(read, p.id());
             plans.forEach(x -> plansById.put(x.id(), x));
-            products.add(new CatalogViews.ProductRow(p.id(), p.name(), p.description().orElse(""),
-                    live.stream().map(x -> new CatalogViews.Choice(x.id(), x.host().name() + " ("
-                            + lower(x.authMode()) + ")")).toList(),
-                    plans.stream().filter(x -> x.state().acceptsSubscriptions())
-                            .map(x -> new CatalogViews.PlanRow(x.id(), x.name(), x.approval() == Plan.Approval.AUTO
-                                    ? "automatic" : "needs the provider's approval", limits(x.limits()))).toList()));
+            products.add(new CatalogViews.ProductRow(
+                    p.id(),
+                    p.name(),
+                    p.description().orElse(""),
+                    live.stream()
+                            .map(x ->
+                                    new CatalogViews.Choice(x.id(), x.host().name() + " (" + lower(x.authMode()) + ")"))
+                            .toList(),
+                    plans.stream()
+                            .filter(x -> x.state().acceptsSubscriptions())
+                            .map(x -> new CatalogViews.PlanRow(
+                                    x.id(),
+                                    x.name(),
+                                    x.approval() == Plan.Approval.AUTO ? "automatic" : "needs the provider's approval",
+                                    limits(x.limits())))
+                            .toList()));
         }
-        List<Application> apps = may(req, "application:read") ? store.applications(scope(req, "application:read"))
-                : List.of();
+        List<Application> apps =
+                may(req, "application:read") ? store.applications(scope(req, "application:read")) : List.of();
         Map<String, String> appNames = new HashMap<>();
         apps.forEach(a -> appNames.put(a.id(), a.name()));
         List<CatalogViews.SubscriptionRow> subscriptions = new ArrayList<>();
@@ -94,24 +102,46 @@ public final class PortalScreen {
         }
         boolean mayRotate = may(req, "credential:rotate") && may(req, "apikey:rotate");
         boolean mayRevoke = may(req, "credential:revoke");
-        List<CatalogViews.CredentialRow> credentials = !may(req, "credential:read") ? List.of()
-                : store.credentials(scope(req, "credential:read")).stream().map(c -> {
-                    boolean usable = c.state() == CredentialState.ACTIVE;
-                    return new CatalogViews.CredentialRow(c.id(), lower(c.kind()),
-                            appNames.getOrDefault(c.applicationId(), c.applicationId()), lower(c.state()),
-                            c.overlapEndsAt().map(RevisionsScreen::time).orElse(""),
-                            usable && (mayRotate || c.kind() == AuthMode.OAUTH2 && may(req, "credential:rotate")),
-                            mayRevoke && (usable || c.state() == CredentialState.ROTATING));
-                }).toList();
-        return new CatalogViews.Portal(chrome, products,
-                apps.stream().map(a -> new CatalogViews.ApplicationRow(a.id(), a.name(), lower(a.state()))).toList(),
-                apps.stream().map(a -> new CatalogViews.Choice(a.id(), a.name())).toList(), subscriptions,
-                credentials, may(req, "application:create"), may(req, "subscription:create"),
+        List<CatalogViews.CredentialRow> credentials = !may(req, "credential:read")
+                ? List.of()
+                : store.credentials(scope(req, "credential:read")).stream()
+                        .map(c -> {
+                            boolean usable = c.state() == CredentialState.ACTIVE;
+                            return new CatalogViews.CredentialRow(
+                                    c.id(),
+                                    lower(c.kind()),
+                                    appNames.getOrDefault(c.applicationId(), c.applicationId()),
+                                    lower(c.state()),
+                                    c.overlapEndsAt().map(RevisionsScreen::time).orElse(""),
+                                    usable
+                                            && (mayRotate
+                                                    || c.kind() == AuthMode.OAUTH2 && may(req, "credential:rotate")),
+                                    mayRevoke && (usable || c.state() == CredentialState.ROTATING));
+                        })
+                        .toList();
+        return new CatalogViews.Portal(
+                chrome,
+                products,
+                apps.stream()
+                        .map(a -> new CatalogViews.ApplicationRow(a.id(), a.name(), lower(a.state())))
+                        .toList(),
+                apps.stream()
+                        .map(a -> new CatalogViews.Choice(a.id(), a.name()))
+                        .toList(),
+                subscriptions,
+                credentials,
+                may(req, "application:create"),
+                may(req, "subscription:create"),
                 may(req, "credential:create") && may(req, "apikey:create"));
     }
 
-    private CatalogViews.SubscriptionRow subscriptionRow(CatalogStore store, TenantScope scope, Subscription s,
-            Map<String, String> appNames, Map<String, ProductPublish> publishes, Map<String, Plan> plans) {
+    private CatalogViews.SubscriptionRow subscriptionRow(
+            CatalogStore store,
+            TenantScope scope,
+            Subscription s,
+            Map<String, String> appNames,
+            Map<String, ProductPublish> publishes,
+            Map<String, Plan> plans) {
         Instant now = clock.instant();
         SubscriptionUsage day = store.usage(scope, Side.CUSTOMER, s.id(), now.minus(Duration.ofDays(1)));
         SubscriptionUsage month = store.usage(scope, Side.CUSTOMER, s.id(), now.minus(Duration.ofDays(30)));
@@ -119,22 +149,34 @@ public final class PortalScreen {
         // every quota the plan sets, with this period's count (0 before the first call), and any other counter held
         Map<String, Optional<CalendarQuota>> counters = new TreeMap<>();
         plan.flatMap(p -> p.limits().quota()).ifPresent(q -> counters.put("subscription", Optional.of(q)));
-        plan.ifPresent(p -> p.operationLimits().forEach((op, l) -> l.quota().ifPresent(q ->
-                counters.put("subscription/" + op, Optional.of(q)))));
+        plan.ifPresent(p -> p.operationLimits()
+                .forEach((op, l) -> l.quota().ifPresent(q -> counters.put("subscription/" + op, Optional.of(q)))));
         month.quotas().keySet().forEach(k -> counters.putIfAbsent(k, Optional.empty()));
-        List<CatalogViews.QuotaRow> quotas = counters.entrySet().stream().map(e -> {
-            Optional<SubscriptionUsage.QuotaUsed> used = Optional.ofNullable(month.quotas().get(e.getKey()));
-            return new CatalogViews.QuotaRow(e.getKey().equals("subscription") ? "plan quota"
-                    : "operation " + e.getKey().substring("subscription/".length()),
-                    used.map(SubscriptionUsage.QuotaUsed::used).orElse(0L),
-                    e.getValue().map(q -> String.valueOf(q.limit())).orElse(""),
-                    e.getValue().map(q -> "per " + lower(q.period())).orElse(""),
-                    used.map(u -> RevisionsScreen.time(u.periodEnd())).orElse(""));
-        }).toList();
+        List<CatalogViews.QuotaRow> quotas = counters.entrySet().stream()
+                .map(e -> {
+                    Optional<SubscriptionUsage.QuotaUsed> used =
+                            Optional.ofNullable(month.quotas().get(e.getKey()));
+                    return new CatalogViews.QuotaRow(
+                            e.getKey().equals("subscription")
+                                    ? "plan quota"
+                                    : "operation " + e.getKey().substring("subscription/".length()),
+                            used.map(SubscriptionUsage.QuotaUsed::used).orElse(0L),
+                            e.getValue().map(q -> String.valueOf(q.limit())).orElse(""),
+                            e.getValue().map(q -> "per " + lower(q.period())).orElse(""),
+                            used.map(u -> RevisionsScreen.time(u.periodEnd())).orElse(""));
+                })
+                .toList();
         ProductPublish pub = publishes.get(s.publishId());
-        return new CatalogViews.SubscriptionRow(s.id(), appNames.getOrDefault(s.applicationId(), s.applicationId()),
-                pub == null ? s.publishId() : pub.host().name(), plan.map(Plan::name).orElse(s.planId()),
-                lower(s.state()), day.calls(), day.calls() - day.allowed(), month.calls(), quotas);
+        return new CatalogViews.SubscriptionRow(
+                s.id(),
+                appNames.getOrDefault(s.applicationId(), s.applicationId()),
+                pub == null ? s.publishId() : pub.host().name(),
+                plan.map(Plan::name).orElse(s.planId()),
+                lower(s.state()),
+                day.calls(),
+                day.calls() - day.allowed(),
+                month.calls(),
+                quotas);
     }
 
     // ------------------------------------------------------------------ changes
@@ -142,20 +184,26 @@ public final class PortalScreen {
     Console.Answer createApplication(Console.Request req) {
         ObjectNode body = JSON.createObjectNode().put("name", req.param("name"));
         AdminAnswer a = catalog(req, "/v1/customer/applications", body);
-        return a.ok() ? new Console.Answer(a.status(), "Application " + a.body().path("name").asText()
-                + " created.") : refused(a.status(), a.error());
+        return a.ok()
+                ? new Console.Answer(
+                        a.status(), "Application " + a.body().path("name").asText() + " created.")
+                : refused(a.status(), a.error());
     }
 
     Console.Answer subscribe(Console.Request req) {
-        ObjectNode body = JSON.createObjectNode().put("application", req.param("application"))
-                .put("product_publish", req.param("product_publish")).put("plan", req.param("plan"));
+        ObjectNode body = JSON.createObjectNode()
+                .put("application", req.param("application"))
+                .put("product_publish", req.param("product_publish"))
+                .put("plan", req.param("plan"));
         AdminAnswer a = catalog(req, "/v1/customer/subscriptions", body);
         if (!a.ok()) {
             return refused(a.status(), a.error());
         }
         String state = a.body().path("state").asText();
-        return new Console.Answer(a.status(), "Subscription " + a.body().path("id").asText() + " is " + state
-                + (state.equals("pending") ? ": the provider approves it before its keys are admitted." : "."));
+        return new Console.Answer(
+                a.status(),
+                "Subscription " + a.body().path("id").asText() + " is " + state
+                        + (state.equals("pending") ? ": the provider approves it before its keys are admitted." : "."));
     }
 
     /**
@@ -168,22 +216,37 @@ public final class PortalScreen {
         if (app.isEmpty()) {
             return refused(404, "application " + req.param("application") + " not found");
         }
-        AdminAnswer created = keys(req, "/apikeys", JSON.createObjectNode()
-                .put("name", app.get().name()).put("owner", app.get().id()).put("tenant", app.get().tenant())
-                .put("reason", "developer portal: key for " + app.get().id()));
+        AdminAnswer created = keys(
+                req,
+                "/apikeys",
+                JSON.createObjectNode()
+                        .put("name", app.get().name())
+                        .put("owner", app.get().id())
+                        .put("tenant", app.get().tenant())
+                        .put("reason", "developer portal: key for " + app.get().id()));
         if (!created.ok()) {
             return refused(created.status(), created.error());
         }
         String keyId = created.body().path("key_id").asText();
-        AdminAnswer bound = catalog(req, "/v1/customer/credentials", JSON.createObjectNode()
-                .put("kind", "apikey").put("id", keyId).put("application", app.get().id()));
+        AdminAnswer bound = catalog(
+                req,
+                "/v1/customer/credentials",
+                JSON.createObjectNode()
+                        .put("kind", "apikey")
+                        .put("id", keyId)
+                        .put("application", app.get().id()));
         if (!bound.ok()) {
-            keys(req, "/apikeys/" + keyId + "/revoke", JSON.createObjectNode().put("reason",
-                    "developer portal: binding refused: " + bound.error()));
+            keys(
+                    req,
+                    "/apikeys/" + keyId + "/revoke",
+                    JSON.createObjectNode().put("reason", "developer portal: binding refused: " + bound.error()));
             return refused(bound.status(), bound.error());
         }
-        return new Console.Answer(201, "New API key " + keyId + " for " + app.get().name() + ". Copy it now: it is "
-                + "shown this once (meshguard keeps only its SHA-256).", created.body().path("key").asText());
+        return new Console.Answer(
+                201,
+                "New API key " + keyId + " for " + app.get().name() + ". Copy it now: it is "
+                        + "shown this once (meshguard keeps only its SHA-256).",
+                created.body().path("key").asText());
     }
 
     /**
@@ -199,47 +262,67 @@ public final class PortalScreen {
                 + ApprovalsScreen.encode(id) + "/rotate";
         if (kind.equals("oauth2")) {
             AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode());
-            return a.ok() ? new Console.Answer(200, "New client secret for " + id + ". Copy it now: it is shown this "
-                    + "once.", a.body().path("client_secret").asText())
+            return a.ok()
+                    ? new Console.Answer(
+                            200,
+                            "New client secret for " + id + ". Copy it now: it is shown this " + "once.",
+                            a.body().path("client_secret").asText())
                     : refused(a.status(), a.error());
         }
         if (!visibleCredential(req, "credential:rotate", id)) {
             return refused(404, "credential not found");
         }
-        long grace = overlap.endsWith("h") ? Duration.ofHours(Long.parseLong(overlap.replace("h", ""))).toSeconds()
+        long grace = overlap.endsWith("h")
+                ? Duration.ofHours(Long.parseLong(overlap.replace("h", ""))).toSeconds()
                 : Duration.ofDays(Long.parseLong(overlap.replace("d", ""))).toSeconds();
-        AdminAnswer next = keys(req, "/apikeys/" + id + "/rotate", JSON.createObjectNode()
-                .put("grace_seconds", grace).put("reason", "developer portal: rotation, overlap " + overlap));
+        AdminAnswer next = keys(
+                req,
+                "/apikeys/" + id + "/rotate",
+                JSON.createObjectNode()
+                        .put("grace_seconds", grace)
+                        .put("reason", "developer portal: rotation, overlap " + overlap));
         if (!next.ok()) {
             return refused(next.status(), next.error());
         }
         String successor = next.body().path("key_id").asText();
-        AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode().put("successor", successor)
-                .put("overlap", overlap));
+        AdminAnswer a = catalog(
+                req,
+                credentialPath,
+                JSON.createObjectNode().put("successor", successor).put("overlap", overlap));
         if (!a.ok()) {
-            keys(req, "/apikeys/" + successor + "/revoke", JSON.createObjectNode().put("reason",
-                    "developer portal: catalogue rotation refused: " + a.error()));
+            keys(
+                    req,
+                    "/apikeys/" + successor + "/revoke",
+                    JSON.createObjectNode()
+                            .put("reason", "developer portal: catalogue rotation refused: " + a.error()));
             return refused(a.status(), a.error());
         }
-        return new Console.Answer(200, "Key " + id + " rotated: it keeps working for " + overlap + ". New key "
-                + successor + ". Copy it now: it is shown this once.", next.body().path("key").asText());
+        return new Console.Answer(
+                200,
+                "Key " + id + " rotated: it keeps working for " + overlap + ". New key " + successor
+                        + ". Copy it now: it is shown this once.",
+                next.body().path("key").asText());
     }
 
     /** Revokes in the catalogue first (extauthz refuses it from the pushed state), then in the key store. */
     Console.Answer revoke(Console.Request req) {
         String kind = req.segment(3);
         String id = req.segment(4);
-        AdminAnswer a = catalog(req, "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/"
-                + ApprovalsScreen.encode(id) + "/revoke", JSON.createObjectNode().put("reason", req.param("reason")));
+        AdminAnswer a = catalog(
+                req,
+                "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/" + ApprovalsScreen.encode(id)
+                        + "/revoke",
+                JSON.createObjectNode().put("reason", req.param("reason")));
         if (!a.ok()) {
             return refused(a.status(), a.error());
         }
         if (kind.equals("apikey")) {
-            AdminAnswer k = keys(req, "/apikeys/" + id + "/revoke", JSON.createObjectNode()
-                    .put("reason", req.param("reason")));
+            AdminAnswer k = keys(
+                    req, "/apikeys/" + id + "/revoke", JSON.createObjectNode().put("reason", req.param("reason")));
             if (!k.ok()) {
-                return new Console.Answer(200, "Credential " + id + " revoked in the catalogue; the key store "
-                        + "refused: " + k.error());
+                return new Console.Answer(
+                        200,
+                        "Credential " + id + " revoked in the catalogue; the key store " + "refused: " + k.error());
             }
         }
         return new Console.Answer(200, "Credential " + id + " revoked.");
@@ -248,8 +331,7 @@ public final class PortalScreen {
     // ------------------------------------------------------------------ helpers
 
     private AdminAnswer catalog(Console.Request req, String path, JsonNode body) {
-        return catalogue.catalog().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body,
-                req.requestId());
+        return catalogue.catalog().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body, req.requestId());
     }
 
     private AdminAnswer keys(Console.Request req, String path, JsonNode body) {
@@ -257,13 +339,17 @@ public final class PortalScreen {
     }
 
     private Optional<Application> application(Console.Request req, String permission, String id) {
-        return !may(req, permission) ? Optional.empty() : catalogue.store().applications(scope(req, permission))
-                .stream().filter(a -> a.id().equals(id)).findFirst();
+        return !may(req, permission)
+                ? Optional.empty()
+                : catalogue.store().applications(scope(req, permission)).stream()
+                        .filter(a -> a.id().equals(id))
+                        .findFirst();
     }
 
     private boolean visibleCredential(Console.Request req, String permission, String id) {
-        return may(req, permission) && catalogue.store().credentials(scope(req, permission)).stream()
-                .anyMatch(c -> c.kind() == AuthMode.APIKEY && c.id().equals(id));
+        return may(req, permission)
+                && catalogue.store().credentials(scope(req, permission)).stream()
+                        .anyMatch(c -> c.kind() == AuthMode.APIKEY && c.id().equals(id));
     }
 
     private boolean may(Console.Request req, String permission) {
@@ -288,9 +374,11 @@ public final class PortalScreen {
     }
 
     private static String human(Duration d) {
-        return d.toDays() > 0 && d.toHoursPart() == 0 ? d.toDays() + " d" : d.toHours() > 0 && d.toMinutesPart() == 0
-                ? d.toHours() + " h" : d.toMinutes() > 0 && d.toSecondsPart() == 0 ? d.toMinutes() + " min"
-                : d.toSeconds() + " s";
+        return d.toDays() > 0 && d.toHoursPart() == 0
+                ? d.toDays() + " d"
+                : d.toHours() > 0 && d.toMinutesPart() == 0
+                        ? d.toHours() + " h"
+                        : d.toMinutes() > 0 && d.toSecondsPart() == 0 ? d.toMinutes() + " min" : d.toSeconds() + " s";
     }
 
     static String lower(Enum<?> e) {

@@ -29,10 +29,11 @@ import java.util.TreeSet;
  * code the admin API runs, after the console admitted the request for the same permission.
  */
 public final class RevisionsScreen {
-    static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'")
-            .withZone(ZoneOffset.UTC);
+    static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'").withZone(ZoneOffset.UTC);
     /** Rows in the timeline (the API's list returns as many). */
     static final int TIMELINE = 100;
+
     static final int REQUESTS_SHOWN = 20;
 
     private final RevisionStore revisions;
@@ -42,8 +43,13 @@ public final class RevisionsScreen {
     private final PgGatewayStore draft;
     private final AdminGate gate;
 
-    public RevisionsScreen(RevisionStore revisions, FourEyes fourEyes, Publisher publisher, RevisionActions actions,
-            PgGatewayStore draft, AdminGate gate) {
+    public RevisionsScreen(
+            RevisionStore revisions,
+            FourEyes fourEyes,
+            Publisher publisher,
+            RevisionActions actions,
+            PgGatewayStore draft,
+            AdminGate gate) {
         this.revisions = revisions;
         this.fourEyes = fourEyes;
         this.publisher = publisher;
@@ -57,7 +63,8 @@ public final class RevisionsScreen {
         List<Revision.Summary> list = revisions.list(group, TIMELINE);
         List<PublishRequest> requests = fourEyes.store().list(group);
         Map<Long, String> approvers = new HashMap<>();
-        requests.forEach(r -> r.revision().ifPresent(id -> approvers.put(id, r.decidedBy().orElse(""))));
+        requests.forEach(r ->
+                r.revision().ifPresent(id -> approvers.put(id, r.decidedBy().orElse(""))));
         TreeSet<String> groups = new TreeSet<>(revisions.latestIds().keySet());
         group.ifPresent(g -> groups.retainAll(java.util.Set.of(g)));
         Map<String, Long> live = new HashMap<>();
@@ -66,29 +73,54 @@ public final class RevisionsScreen {
         // who published, approved and asked, and why, describe every tenant's changes: a tenant-scoped caller sees the
         // timeline without them, as GET /revisions answers it (issue 42)
         boolean people = req.tenants().all();
-        List<Views.RevisionRow> rows = list.stream().map(r -> new Views.RevisionRow(r.id(), r.group(),
-                Views.Person.of(people ? r.actor() : ""), people ? Views.Person.withoutSubjects(r.reason()) : "",
-                time(r.createdAt()),
-                Views.Person.of(people ? approvers.getOrDefault(r.id(), "") : ""),
-                live.getOrDefault(r.group(), -1L) == r.id(), mayRollback,
-                "/console/audit?route=revision%2F" + r.id() + "&since=90d")).toList();
-        List<Views.RequestRow> requestRows = requests.stream().filter(r -> people)
-                .sorted((a, b) -> Long.compare(b.id(), a.id())).limit(REQUESTS_SHOWN)
-                .map(r -> new Views.RequestRow(r.id(), r.group(), r.state().name().toLowerCase(java.util.Locale.ROOT),
-                        Views.Person.of(r.requestedBy()), r.reason(), time(r.requestedAt()),
-                        Views.Person.of(r.decidedBy().orElse("")), changes(r.diff()),
+        List<Views.RevisionRow> rows = list.stream()
+                .map(r -> new Views.RevisionRow(
+                        r.id(),
+                        r.group(),
+                        Views.Person.of(people ? r.actor() : ""),
+                        people ? Views.Person.withoutSubjects(r.reason()) : "",
+                        time(r.createdAt()),
+                        Views.Person.of(people ? approvers.getOrDefault(r.id(), "") : ""),
+                        live.getOrDefault(r.group(), -1L) == r.id(),
+                        mayRollback,
+                        "/console/audit?route=revision%2F" + r.id() + "&since=90d"))
+                .toList();
+        List<Views.RequestRow> requestRows = requests.stream()
+                .filter(r -> people)
+                .sorted((a, b) -> Long.compare(b.id(), a.id()))
+                .limit(REQUESTS_SHOWN)
+                .map(r -> new Views.RequestRow(
+                        r.id(),
+                        r.group(),
+                        r.state().name().toLowerCase(java.util.Locale.ROOT),
+                        Views.Person.of(r.requestedBy()),
+                        r.reason(),
+                        time(r.requestedAt()),
+                        Views.Person.of(r.decidedBy().orElse("")),
+                        changes(r.diff()),
                         r.state() == PublishRequest.State.PENDING,
                         mayDecide(req, r)))
                 .toList();
-        List<Views.GroupLive> groupRows = groups.stream().map(g -> new Views.GroupLive(g,
-                Optional.ofNullable(live.get(g)).map(String::valueOf).orElse("none"),
-                fourEyes.store().protection(g).isPresent())).toList();
+        List<Views.GroupLive> groupRows = groups.stream()
+                .map(g -> new Views.GroupLive(
+                        g,
+                        Optional.ofNullable(live.get(g)).map(String::valueOf).orElse("none"),
+                        fourEyes.store().protection(g).isPresent()))
+                .toList();
         long from = number(req.param("from"));
         long to = number(req.param("to"));
         Optional<Views.Diff> diff = from > 0 && to > 0 ? diff(req, from, to, group) : Optional.empty();
         String self = group.map(g -> "/console/revisions/" + g).orElse("/console/revisions");
-        return new Views.Revisions(chrome, self, groupRows, rows, requestRows,
-                gate.permits(req.caller(), "revision:publish", Scope.SYSTEM), from, to, diff);
+        return new Views.Revisions(
+                chrome,
+                self,
+                groupRows,
+                rows,
+                requestRows,
+                gate.permits(req.caller(), "revision:publish", Scope.SYSTEM),
+                from,
+                to,
+                diff);
     }
 
     /**
@@ -96,18 +128,25 @@ public final class RevisionsScreen {
      * authored it (by verified subject) and is not break-glass.
      */
     private boolean mayDecide(Console.Request req, PublishRequest r) {
-        return r.state() == PublishRequest.State.PENDING && !r.authoredBy(req.caller().person())
+        return r.state() == PublishRequest.State.PENDING
+                && !r.authoredBy(req.caller().person())
                 && req.caller().person().maySecond()
                 && gate.permits(req.caller(), "revision:approve", Scope.gateway(r.group()));
     }
 
     private Optional<Views.Diff> diff(Console.Request req, long from, long to, Optional<String> group) {
         // on a group's page, only that group's revisions: its owners may not read other groups'
-        Optional<Revision> a = revisions.get(from).filter(r -> group.isEmpty() || group.get().equals(r.group()));
-        Optional<Revision> b = revisions.get(to).filter(r -> group.isEmpty() || group.get().equals(r.group()));
+        Optional<Revision> a =
+                revisions.get(from).filter(r -> group.isEmpty() || group.get().equals(r.group()));
+        Optional<Revision> b =
+                revisions.get(to).filter(r -> group.isEmpty() || group.get().equals(r.group()));
         if (a.isEmpty() || b.isEmpty()) {
-            return Optional.of(new Views.Diff(from, to, a.map(Revision::group).orElse("no such revision"),
-                    b.map(Revision::group).orElse("no such revision"), List.of()));
+            return Optional.of(new Views.Diff(
+                    from,
+                    to,
+                    a.map(Revision::group).orElse("no such revision"),
+                    b.map(Revision::group).orElse("no such revision"),
+                    List.of()));
         }
         GatewayConfig fromConfig = a.get().config();
         GatewayConfig toConfig = b.get().config();
@@ -117,7 +156,8 @@ public final class RevisionsScreen {
             toConfig = AdminApi.visibleIn(toConfig, owners, req.tenants());
         }
         List<Views.Change> changes = RevisionDiff.diff(fromConfig, toConfig).stream()
-                .map(c -> change(c.path(), c.before(), c.after())).toList();
+                .map(c -> change(c.path(), c.before(), c.after()))
+                .toList();
         return Optional.of(new Views.Diff(from, to, a.get().group(), b.get().group(), changes));
     }
 
@@ -144,12 +184,21 @@ public final class RevisionsScreen {
         try {
             RevisionActions.Published p = actions.publish(req.actor(), req.param("reason"));
             StringBuilder msg = new StringBuilder();
-            p.revisions().values().forEach(r -> msg.append("Group ").append(r.group()).append(" now serves revision ")
-                    .append(r.id()).append(". "));
-            p.requests().forEach(r -> msg.append("Publish request ").append(r.id()).append(" for protected group ")
-                    .append(r.group()).append(" waits for a second person. "));
-            return new Console.Outcome(true, msg.isEmpty() ? "Nothing to publish: every group serves the draft."
-                    : msg.toString().strip());
+            p.revisions().values().forEach(r -> msg.append("Group ")
+                    .append(r.group())
+                    .append(" now serves revision ")
+                    .append(r.id())
+                    .append(". "));
+            p.requests().forEach(r -> msg.append("Publish request ")
+                    .append(r.id())
+                    .append(" for protected group ")
+                    .append(r.group())
+                    .append(" waits for a second person. "));
+            return new Console.Outcome(
+                    true,
+                    msg.isEmpty()
+                            ? "Nothing to publish: every group serves the draft."
+                            : msg.toString().strip());
         } catch (RevisionActions.Refused e) {
             return refused(e);
         }
@@ -161,8 +210,10 @@ public final class RevisionsScreen {
         try {
             if (approve) {
                 FourEyes.Published p = actions.approve(req.actor(), group, id, req.param("reason"));
-                return new Console.Outcome(true, "Request " + id + " approved: group " + group + " now serves revision "
-                        + p.revision().id() + ".");
+                return new Console.Outcome(
+                        true,
+                        "Request " + id + " approved: group " + group + " now serves revision "
+                                + p.revision().id() + ".");
             }
             actions.reject(req.actor(), group, id, req.param("reason"));
             return new Console.Outcome(true, "Request " + id + " rejected.");
@@ -179,22 +230,31 @@ public final class RevisionsScreen {
         }
         // the typed confirmation: the group's name, so a rollback is never one stray click
         if (!req.param("confirm").equals(target.get().group())) {
-            return new Console.Outcome(false, "Rollback not done: type the group name " + target.get().group()
-                    + " to confirm.");
+            return new Console.Outcome(
+                    false,
+                    "Rollback not done: type the group name " + target.get().group() + " to confirm.");
         }
         try {
             RevisionActions.RolledBack r = actions.rollback(req.actor(), id, req.param("reason"));
-            return new Console.Outcome(true, "Group " + r.revision().group() + " now serves revision " + id
-                    + " again, as revision " + r.revision().id() + "." + (r.draftDiffers()
-                    ? " The draft still differs: the next publish serves the draft again unless it is changed." : ""));
+            return new Console.Outcome(
+                    true,
+                    "Group " + r.revision().group() + " now serves revision " + id
+                            + " again, as revision " + r.revision().id() + "."
+                            + (r.draftDiffers()
+                                    ? " The draft still differs: the next publish serves the draft again unless it is changed."
+                                    : ""));
         } catch (RevisionActions.Refused e) {
             return refused(e);
         }
     }
 
     private static Console.Outcome refused(RevisionActions.Refused e) {
-        String problems = e.problems().stream().limit(3).map(p -> p.path() + ": " + p.message())
-                .reduce((x, y) -> x + "; " + y).map(s -> " (" + s + ")").orElse("");
+        String problems = e.problems().stream()
+                .limit(3)
+                .map(p -> p.path() + ": " + p.message())
+                .reduce((x, y) -> x + "; " + y)
+                .map(s -> " (" + s + ")")
+                .orElse("");
         return new Console.Outcome(false, "Refused: " + e.getMessage() + problems);
     }
 

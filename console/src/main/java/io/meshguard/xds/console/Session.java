@@ -12,8 +12,14 @@ import java.time.Instant;
  * @param secret a credential the next page shows once beside the flash (a new API key or client secret), with a copy
  *     button; empty when none
  */
-public record Session(String id, String csrf, SignedInToken token, Instant signedInAt, Instant lastSeenAt,
-        String flash, String secret) {
+public record Session(
+        String id,
+        String csrf,
+        SignedInToken token,
+        Instant signedInAt,
+        Instant lastSeenAt,
+        String flash,
+        String secret) {
 
     Session touched(Instant now) {
         return new Session(id, csrf, token, signedInAt, now, flash, secret);

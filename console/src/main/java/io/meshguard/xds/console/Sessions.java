@@ -2,8 +2,8 @@ package io.meshguard.xds.console;
 
 import io.meshguard.access.CodeFlowClient;
 import io.meshguard.access.SignedInToken;
-import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,7 +43,8 @@ public final class Sessions {
     /** The sign-in {@code state} names, once, when the same browser finishes it within the window. */
     public Optional<Pending> finishSignIn(String state, String browser) {
         Pending p = pending.remove(state);
-        if (p == null || !constantTimeEquals(p.browser(), browser)
+        if (p == null
+                || !constantTimeEquals(p.browser(), browser)
                 || p.startedAt().plus(SIGN_IN_WINDOW).isBefore(clock.instant())) {
             return Optional.empty();
         }
@@ -108,8 +109,8 @@ public final class Sessions {
     }
 
     private boolean expired(Session s, Instant now) {
-        return s.lastSeenAt().plus(settings.idle()).isBefore(now) || s.signedInAt().plus(settings.absolute())
-                .isBefore(now);
+        return s.lastSeenAt().plus(settings.idle()).isBefore(now)
+                || s.signedInAt().plus(settings.absolute()).isBefore(now);
     }
 
     static boolean constantTimeEquals(String a, String b) {

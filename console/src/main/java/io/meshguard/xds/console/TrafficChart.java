@@ -15,16 +15,30 @@ import java.util.OptionalDouble;
  * @param peakRequests the largest bucket's requests: the top of the first chart's scale
  * @param peakLatency the largest bucket's p95, formatted: the top of the second chart's scale
  */
-public record TrafficChart(String api, String requests, String errors, String latency, long total, long errorTotal,
-        long peakRequests, String peakLatency, String bucket) {
+public record TrafficChart(
+        String api,
+        String requests,
+        String errors,
+        String latency,
+        long total,
+        long errorTotal,
+        long peakRequests,
+        String peakLatency,
+        String bucket) {
     public static final int WIDTH = 360;
     public static final int HEIGHT = 80;
 
     static TrafficChart of(TrafficReport.ApiSeries series, String bucket) {
         List<TrafficReport.Point> points = series.points();
-        long peak = Math.max(1, points.stream().mapToLong(TrafficReport.Point::requests).max().orElse(1));
-        double peakMs = points.stream().map(TrafficReport.Point::p95Millis).filter(OptionalDouble::isPresent)
-                .mapToDouble(OptionalDouble::getAsDouble).max().orElse(0);
+        long peak = Math.max(
+                1,
+                points.stream().mapToLong(TrafficReport.Point::requests).max().orElse(1));
+        double peakMs = points.stream()
+                .map(TrafficReport.Point::p95Millis)
+                .filter(OptionalDouble::isPresent)
+                .mapToDouble(OptionalDouble::getAsDouble)
+                .max()
+                .orElse(0);
         StringBuilder req = new StringBuilder();
         StringBuilder err = new StringBuilder();
         StringBuilder lat = new StringBuilder();
@@ -37,10 +51,16 @@ public record TrafficChart(String api, String requests, String errors, String la
                 point(lat, x, peakMs <= 0 ? 0 : p.p95Millis().getAsDouble() / peakMs);
             }
         }
-        return new TrafficChart(series.api(), req.toString().strip(), err.toString().strip(), lat.toString().strip(),
+        return new TrafficChart(
+                series.api(),
+                req.toString().strip(),
+                err.toString().strip(),
+                lat.toString().strip(),
                 points.stream().mapToLong(TrafficReport.Point::requests).sum(),
                 points.stream().mapToLong(TrafficReport.Point::errors).sum(),
-                peak, String.format(Locale.ROOT, "%.1f ms", peakMs), bucket);
+                peak,
+                String.format(Locale.ROOT, "%.1f ms", peakMs),
+                bucket);
     }
 
     /** {@code share} 0..1 of the scale, drawn from the bottom, 2 px inside the frame. */

@@ -49,22 +49,37 @@ public final class ValidateScreen {
     Page page(TenantScope tenants, Views.Chrome chrome) {
         GatewayConfig all = draft.load();
         ValidationResult result = validator.validate(all);
-        Set<String> visible = tenants.all() ? Set.of() : visibleObjects(AdminApi.visibleIn(all,
-                draft.ownership(tenants), tenants));
+        Set<String> visible =
+                tenants.all() ? Set.of() : visibleObjects(AdminApi.visibleIn(all, draft.ownership(tenants), tenants));
         List<Problem> shown = result.problems().stream()
                 .filter(p -> tenants.all() || visible.contains(object(p.path())))
                 // most severe first, then where: an error must not hide below a screen of infos
                 .sorted(Comparator.comparing(Problem::severity).thenComparing(Problem::path))
                 .toList();
-        List<Row> rows = shown.stream().map(p -> new Row(p.severity().name().toLowerCase(java.util.Locale.ROOT),
-                p.code().code(), p.code().title(), DOCS + p.code().anchor(), p.path(), p.message())).toList();
-        return new Page(chrome, count(shown, Problem.Severity.ERROR), count(shown, Problem.Severity.WARNING),
-                count(shown, Problem.Severity.INFO), rows);
+        List<Row> rows = shown.stream()
+                .map(p -> new Row(
+                        p.severity().name().toLowerCase(java.util.Locale.ROOT),
+                        p.code().code(),
+                        p.code().title(),
+                        DOCS + p.code().anchor(),
+                        p.path(),
+                        p.message()))
+                .toList();
+        return new Page(
+                chrome,
+                count(shown, Problem.Severity.ERROR),
+                count(shown, Problem.Severity.WARNING),
+                count(shown, Problem.Severity.INFO),
+                rows);
     }
 
     static Reference reference(Views.Chrome chrome) {
-        return new Reference(chrome, java.util.Arrays.stream(ProblemCode.values()).map(c -> new Code(c.anchor(),
-                c.code(), c.name().toLowerCase(java.util.Locale.ROOT), c.title())).toList());
+        return new Reference(
+                chrome,
+                java.util.Arrays.stream(ProblemCode.values())
+                        .map(c ->
+                                new Code(c.anchor(), c.code(), c.name().toLowerCase(java.util.Locale.ROOT), c.title()))
+                        .toList());
     }
 
     private static int count(List<Problem> problems, Problem.Severity severity) {

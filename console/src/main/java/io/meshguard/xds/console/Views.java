@@ -13,8 +13,14 @@ public final class Views {
      * What every page carries: title, the signed-in person, the CSRF token for its forms, the flash message, and a
      * secret shown this once (a new key), empty when none.
      */
-    public record Chrome(String title, String user, String csrf, List<NavItem> nav, String flash,
-            boolean flashIsError, String secret) {}
+    public record Chrome(
+            String title,
+            String user,
+            String csrf,
+            List<NavItem> nav,
+            String flash,
+            boolean flashIsError,
+            String secret) {}
 
     /** A group and the revision it serves now. */
     public record GroupLive(String group, String live, boolean isProtected) {}
@@ -25,8 +31,16 @@ public final class Views {
      * @param approver who approved it, for revisions a publish request produced; empty otherwise
      * @param auditHref the audit search for its trail rows
      */
-    public record RevisionRow(long id, String group, Person actor, String reason, String at, Person approver,
-            boolean live, boolean canRollback, String auditHref) {}
+    public record RevisionRow(
+            long id,
+            String group,
+            Person actor,
+            String reason,
+            String at,
+            Person approver,
+            boolean live,
+            boolean canRollback,
+            String auditHref) {}
 
     /**
      * A person as the console shows them: the name, with the verified subject (or token name) only on hover, so a page
@@ -41,8 +55,8 @@ public final class Views {
             return m.matches() ? new Person(m.group(1), m.group(2)) : new Person(actor, "");
         }
 
-        private static final java.util.regex.Pattern SUBJECT = java.util.regex.Pattern.compile(
-                " \\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)");
+        private static final java.util.regex.Pattern SUBJECT =
+                java.util.regex.Pattern.compile(" \\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)");
 
         /**
          * A text that names people as the trail writes them (a four-eyes revision's reason: "requested by alice
@@ -62,15 +76,32 @@ public final class Views {
      * A publish request; {@code canDecide}: the caller may approve or reject it (the server checks again);
      * {@code changes}: what its approval publishes, against what the group served when it was asked for.
      */
-    public record RequestRow(long id, String group, String state, Person requestedBy, String reason, String at,
-            Person decidedBy, List<Change> changes, boolean pending, boolean canDecide) {}
+    public record RequestRow(
+            long id,
+            String group,
+            String state,
+            Person requestedBy,
+            String reason,
+            String at,
+            Person decidedBy,
+            List<Change> changes,
+            boolean pending,
+            boolean canDecide) {}
 
     /**
      * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for
      * with {@code ?from=&to=}.
      */
-    public record Revisions(Chrome chrome, String self, List<GroupLive> groups, List<RevisionRow> rows, List<RequestRow> requests,
-            boolean canPublish, long diffFrom, long diffTo, java.util.Optional<Diff> diff) {}
+    public record Revisions(
+            Chrome chrome,
+            String self,
+            List<GroupLive> groups,
+            List<RevisionRow> rows,
+            List<RequestRow> requests,
+            boolean canPublish,
+            long diffFrom,
+            long diffTo,
+            java.util.Optional<Diff> diff) {}
 
     /** One changed field between two revisions. */
     public record Change(String path, String before, String after, String kind) {}
@@ -82,14 +113,31 @@ public final class Views {
      *
      * @param statusClass the CSS class of the status badge
      */
-    public record NodeRow(String cluster, String group, String nodeId, String status, String statusClass,
-            String lastSeen, String acked, String published, String lastNack, String clientKind,
+    public record NodeRow(
+            String cluster,
+            String group,
+            String nodeId,
+            String status,
+            String statusClass,
+            String lastSeen,
+            String acked,
+            String published,
+            String lastNack,
+            String clientKind,
             String clientVersion) {}
 
     public record Fleet(Chrome chrome, List<NodeRow> nodes, String generatedAt) {}
 
-    public record AuditRow(String at, String kind, String tenant, String subject, String route, String status,
-            String decision, String requestId, String detail) {}
+    public record AuditRow(
+            String at,
+            String kind,
+            String tenant,
+            String subject,
+            String route,
+            String status,
+            String decision,
+            String requestId,
+            String detail) {}
 
     /**
      * The search as typed (echoed into the form), one page of its results, and the admin trail's chain status.
@@ -97,8 +145,17 @@ public final class Views {
      * @param olderHref the next page's address (every filter and the last row's position), empty on the last page
      * @param newestHref the first page's address, empty on the first page
      */
-    public record Audit(Chrome chrome, AuditFilter filter, List<AuditRow> rows, String error, String chain,
-            boolean chainIntact, boolean chainShown, boolean canExport, String olderHref, String newestHref) {}
+    public record Audit(
+            Chrome chrome,
+            AuditFilter filter,
+            List<AuditRow> rows,
+            String error,
+            String chain,
+            boolean chainIntact,
+            boolean chainShown,
+            boolean canExport,
+            String olderHref,
+            String newestHref) {}
 
     public record AuditFilter(String subject, String tenant, String route, String kind, String since, String until) {}
 

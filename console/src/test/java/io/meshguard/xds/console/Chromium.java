@@ -60,12 +60,23 @@ final class Chromium implements AutoCloseable {
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BROWSER.toFile());
         // without these it waits on the closed network (component updates, sync, QUIC probes)
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1400,1000");
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--user-data-dir=" + profile,
+                "--window-size=1400,1000");
         options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
-                .usingAnyFreePort().build();
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(DRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
         driver.manage().window().setSize(new Dimension(1400, 1000));
@@ -99,8 +110,8 @@ final class Chromium implements AutoCloseable {
     }
 
     void waitForText(By by, String text) {
-        new WebDriverWait(driver, Duration.ofSeconds(30)).until(ExpectedConditions.textToBePresentInElementLocated(by,
-                text));
+        new WebDriverWait(driver, Duration.ofSeconds(30))
+                .until(ExpectedConditions.textToBePresentInElementLocated(by, text));
     }
 
     /** The page's axe-core violations of impact serious or critical, as "rule (impact): help ×nodes". */
@@ -127,8 +138,10 @@ final class Chromium implements AutoCloseable {
 
     /** Browser console lines that report a Content-Security-Policy violation. */
     List<String> cspViolations() {
-        return driver.manage().logs().get("browser").getAll().stream().map(e -> e.getMessage())
-                .filter(m -> m.contains("Content Security Policy")).toList();
+        return driver.manage().logs().get("browser").getAll().stream()
+                .map(e -> e.getMessage())
+                .filter(m -> m.contains("Content Security Policy"))
+                .toList();
     }
 
     /** A POST from the page's own script, as a forged or stripped form would arrive; returns the status. */

@@ -51,8 +51,10 @@ class ConsoleBrowserTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static XdsController xds;
     static KeycloakSignedConsole console;
     static AuditWriter auditWriter;
@@ -70,22 +72,48 @@ class ConsoleBrowserTest {
 
         // group local serves the sample less one route; then it is protected and the draft gains the route back
         GatewayConfig sample = XdsController.sampleConfig();
-        GatewayConfig initial = new GatewayConfig(sample.groups(), sample.upstreams(), sample.apis(),
-                sample.routes().stream().filter(r -> !r.name().equals("status-health")).toList());
+        GatewayConfig initial = new GatewayConfig(
+                sample.groups(),
+                sample.upstreams(),
+                sample.apis(),
+                sample.routes().stream()
+                        .filter(r -> !r.name().equals("status-health"))
+                        .toList());
         xds.draft().replace(initial);
-        initialRevision = xds.publisher().publish(initial, "setup", "initial configuration").revisions()
-                .get(GROUP).id();
+        initialRevision = xds.publisher()
+                .publish(initial, "setup", "initial configuration")
+                .revisions()
+                .get(GROUP)
+                .id();
         new FourEyesStore(PG.dataSource()).protect(GROUP, "setup", "change board: two people per change");
         xds.draft().replace(sample);
 
         try (PgNodeStatusWriter nodes = new PgNodeStatusWriter(PG.dataSource(), "zone-eu")) {
-            nodes.changed(new NodeStatus("gateway-a", "spiffe://cluster.local/ns/istio-system/sa/gateway", GROUP,
-                    true, 1, "envoy/1.34.1", Map.of(), Optional.of(initialRevision), Optional.empty(),
+            nodes.changed(new NodeStatus(
+                    "gateway-a",
+                    "spiffe://cluster.local/ns/istio-system/sa/gateway",
+                    GROUP,
+                    true,
+                    1,
+                    "envoy/1.34.1",
+                    Map.of(),
+                    Optional.of(initialRevision),
+                    Optional.empty(),
                     Instant.now()));
-            nodes.changed(new NodeStatus("gateway-b", "spiffe://cluster.local/ns/istio-system/sa/gateway", GROUP,
-                    false, 0, "envoy/1.33.0", Map.of(), Optional.empty(), Optional.of(new NodeStatus.Nack(
-                    "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "7",
-                    "Proto constraint validation failed: <script>alert(1)</script>", Instant.now().minusSeconds(900))),
+            nodes.changed(new NodeStatus(
+                    "gateway-b",
+                    "spiffe://cluster.local/ns/istio-system/sa/gateway",
+                    GROUP,
+                    false,
+                    0,
+                    "envoy/1.33.0",
+                    Map.of(),
+                    Optional.empty(),
+                    Optional.of(new NodeStatus.Nack(
+                            "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+                            "7",
+                            "Proto constraint validation failed: <script>alert(1)</script>",
+                            Instant.now().minusSeconds(900))),
                     Instant.now().minusSeconds(900)));
         }
     }
@@ -102,46 +130,60 @@ class ConsoleBrowserTest {
     void publishRequest_approvedByAnotherPerson_goesLive_andTheDiffShowsTheChange() throws Exception {
         try (Chromium alice = Chromium.start()) {
             alice.signIn(base, "alice");
-            assertThat(alice.sameSiteOf(Console.SESSION_COOKIE)).as("no other site's request carries the session")
+            assertThat(alice.sameSiteOf(Console.SESSION_COOKIE))
+                    .as("no other site's request carries the session")
                     .isEqualTo("Strict");
             alice.waitFor(By.id("publish-reason")).sendKeys("CHG-1042: expose the status health check");
             alice.driver.findElement(By.id("publish")).click();
             alice.waitForText(By.cssSelector(".flash"), "waits for a second person");
             assertThat(alice.driver.findElements(By.cssSelector("button[value=approve]")))
-                    .as("the requester gets no approve button for her own request").isEmpty();
+                    .as("the requester gets no approve button for her own request")
+                    .isEmpty();
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             alice.screenshot("revisions-request");
         }
         try (Chromium pete = Chromium.start()) {
             pete.signIn(base, "pete", "/console/revisions/" + GROUP);
-            assertThat(pete.driver.findElements(By.id("publish"))).as("publish is system scope: not pete's").isEmpty();
-            assertThat(pete.driver.findElement(By.cssSelector("nav")).getText()).contains("Revisions · local")
+            assertThat(pete.driver.findElements(By.id("publish")))
+                    .as("publish is system scope: not pete's")
+                    .isEmpty();
+            assertThat(pete.driver.findElement(By.cssSelector("nav")).getText())
+                    .contains("Revisions · local")
                     .doesNotContain("Fleet");
             // what an approval publishes, on the page where it is approved, rendered as the Compare screen renders it
             WebElement asked = pete.waitFor(By.cssSelector("[data-testid^=request-diff-]"));
             assertThat(asked.getText()).contains("routes[local/status-health]");
-            assertThat(asked.findElement(By.cssSelector("table.diff tr.added")).getText()).contains("added");
+            assertThat(asked.findElement(By.cssSelector("table.diff tr.added")).getText())
+                    .contains("added");
             // people by name; the verified subject only on hover
             WebElement requester = pete.driver.findElement(By.cssSelector("tr[id^=request-] [data-person]"));
             assertThat(requester.getText()).isEqualTo("alice");
             assertThat(requester.getAttribute("title")).matches(SUBJECT);
-            assertThat(pete.driver.findElement(By.cssSelector("tr[id^=request-]")).getText())
+            assertThat(pete.driver
+                            .findElement(By.cssSelector("tr[id^=request-]"))
+                            .getText())
                     .doesNotContainPattern(SUBJECT);
             pete.waitFor(By.cssSelector("input[id^=decide-reason-]")).sendKeys("reviewed with the change board");
             pete.driver.findElement(By.cssSelector("button[value=approve]")).click();
             pete.waitForText(By.cssSelector(".flash"), "approved");
             long live = xds.servedRevision(GROUP).orElseThrow();
             assertThat(live).isGreaterThan(initialRevision);
-            assertThat(pete.driver.findElement(By.cssSelector("[data-testid=live-local]")).getText())
+            assertThat(pete.driver
+                            .findElement(By.cssSelector("[data-testid=live-local]"))
+                            .getText())
                     .isEqualTo("revision " + live);
             assertThat(pete.driver.findElement(By.id("revision-" + live)).getText())
-                    .contains("live").contains("pete").contains("CHG-1042").doesNotContainPattern(SUBJECT);
+                    .contains("live")
+                    .contains("pete")
+                    .contains("CHG-1042")
+                    .doesNotContainPattern(SUBJECT);
 
             pete.driver.findElement(By.id("diff-from")).sendKeys(String.valueOf(initialRevision));
             pete.driver.findElement(By.id("diff-to")).sendKeys(String.valueOf(live));
             pete.driver.findElement(By.id("compare")).click();
             pete.waitForText(By.id("diff"), "routes[local/status-health]");
-            assertThat(pete.driver.findElement(By.cssSelector("#diff tr.added")).getText()).contains("added");
+            assertThat(pete.driver.findElement(By.cssSelector("#diff tr.added")).getText())
+                    .contains("added");
             assertThat(pete.seriousAccessibilityViolations()).isEmpty();
             assertThat(pete.cspViolations()).isEmpty();
             pete.screenshot("revisions-approved-diff");
@@ -158,27 +200,35 @@ class ConsoleBrowserTest {
             alice.waitFor(row).findElement(By.tagName("summary")).click();
             alice.driver.findElement(By.id("rb-reason-" + initialRevision)).sendKeys("INC-77: health check flaps");
             alice.driver.findElement(By.id("rb-confirm-" + initialRevision)).sendKeys("wrong-group");
-            alice.driver.findElement(By.cssSelector("#revision-" + initialRevision + " button.danger")).click();
+            alice.driver
+                    .findElement(By.cssSelector("#revision-" + initialRevision + " button.danger"))
+                    .click();
             alice.waitForText(By.cssSelector(".flash.error"), "type the group name local");
             assertThat(xds.servedRevision(GROUP)).contains(before);
 
             alice.waitFor(row).findElement(By.tagName("summary")).click();
             alice.driver.findElement(By.id("rb-reason-" + initialRevision)).sendKeys("INC-77: health check flaps");
             alice.driver.findElement(By.id("rb-confirm-" + initialRevision)).sendKeys(GROUP);
-            alice.driver.findElement(By.cssSelector("#revision-" + initialRevision + " button.danger")).click();
+            alice.driver
+                    .findElement(By.cssSelector("#revision-" + initialRevision + " button.danger"))
+                    .click();
             alice.waitForText(By.cssSelector(".flash"), "again, as revision");
             long now = xds.servedRevision(GROUP).orElseThrow();
             assertThat(now).isGreaterThan(before);
             assertThat(xds.revisions().get(now).orElseThrow().config())
-                    .isEqualTo(xds.revisions().get(initialRevision).orElseThrow().config());
+                    .isEqualTo(
+                            xds.revisions().get(initialRevision).orElseThrow().config());
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             alice.screenshot("revisions-rolled-back");
         }
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select count(*) from admin_trail where action = 'rollback' and actor like 'alice%'");
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "select count(*) from admin_trail where action = 'rollback' and actor like 'alice%'");
                 ResultSet rs = ps.executeQuery()) {
             rs.next();
-            assertThat(rs.getLong(1)).as("the console's rollback is a row of the admin trail").isEqualTo(1);
+            assertThat(rs.getLong(1))
+                    .as("the console's rollback is a row of the admin trail")
+                    .isEqualTo(1);
         }
     }
 
@@ -189,19 +239,29 @@ class ConsoleBrowserTest {
         try (Chromium dora = Chromium.start()) {
             dora.signIn(base, "dora");
             assertThat(dora.driver.findElements(By.id("publish"))).isEmpty();
-            assertThat(dora.driver.findElements(By.cssSelector("table.timeline details summary"))).as("no rollback").isEmpty();
-            assertThat(dora.post("/console/publish", "reason=sneaky", true)).as("no revision:publish").isEqualTo(403);
+            assertThat(dora.driver.findElements(By.cssSelector("table.timeline details summary")))
+                    .as("no rollback")
+                    .isEmpty();
+            assertThat(dora.post("/console/publish", "reason=sneaky", true))
+                    .as("no revision:publish")
+                    .isEqualTo(403);
             assertThat(dora.post("/console/rollback/" + initialRevision, "reason=x&confirm=local", true))
                     .isEqualTo(403);
-            assertThat(dora.post("/console/publish", "reason=forged", false)).as("no CSRF token").isEqualTo(403);
+            assertThat(dora.post("/console/publish", "reason=forged", false))
+                    .as("no CSRF token")
+                    .isEqualTo(403);
 
             dora.driver.findElement(By.linkText("Audit")).click();
             dora.waitFor(By.id("f-route")).sendKeys("revision/");
             dora.driver.findElement(By.id("f-kind")).sendKeys("config_change");
             dora.driver.findElement(By.id("search")).click();
             dora.waitForText(By.id("results"), "rollback");
-            assertThat(dora.driver.findElement(By.id("results")).getText()).contains("approve").contains("pete");
-            assertThat(dora.driver.findElement(By.cssSelector("[data-testid=chain]")).getText())
+            assertThat(dora.driver.findElement(By.id("results")).getText())
+                    .contains("approve")
+                    .contains("pete");
+            assertThat(dora.driver
+                            .findElement(By.cssSelector("[data-testid=chain]"))
+                            .getText())
                     .contains("chain intact");
             assertThat(dora.seriousAccessibilityViolations()).isEmpty();
             assertThat(dora.cspViolations()).isEmpty();
@@ -217,13 +277,18 @@ class ConsoleBrowserTest {
             alice.driver.findElement(By.linkText("Fleet")).click();
             String first = alice.waitFor(By.id("fleet-updated")).getText();
             String rows = alice.driver.findElement(By.id("fleet-rows")).getText();
-            assertThat(rows).contains("gateway-a").contains("gateway-b").contains("disconnected")
-                    .contains("envoy").contains("1.34.1");
+            assertThat(rows)
+                    .contains("gateway-a")
+                    .contains("gateway-b")
+                    .contains("disconnected")
+                    .contains("envoy")
+                    .contains("1.34.1");
             assertThat(alice.driver.findElement(By.id("fleet-rows")).getText())
-                    .as("NACK text is shown as text, never as markup").contains("<script>alert(1)</script>");
+                    .as("NACK text is shown as text, never as markup")
+                    .contains("<script>alert(1)</script>");
             // an event re-renders the rows a few seconds later
-            new org.openqa.selenium.support.ui.WebDriverWait(alice.driver, Duration.ofSeconds(20)).until(
-                    d -> !d.findElement(By.id("fleet-updated")).getText().equals(first));
+            new org.openqa.selenium.support.ui.WebDriverWait(alice.driver, Duration.ofSeconds(20))
+                    .until(d -> !d.findElement(By.id("fleet-updated")).getText().equals(first));
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("fleet");
@@ -234,19 +299,29 @@ class ConsoleBrowserTest {
     @Order(5)
     void everyAnswer_carriesTheContentSecurityPolicy_andScreensNeedASession() throws Exception {
         HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<String> page = client.send(HttpRequest.newBuilder(URI.create(base + "/console/revisions"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> page = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/console/revisions")).build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(page.statusCode()).isEqualTo(303);
         assertThat(page.headers().firstValue("Location")).contains("/console/signin?next=%2Fconsole%2Frevisions");
-        assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).startsWith("default-src 'self'");
-        HttpResponse<String> signIn = client.send(HttpRequest.newBuilder(URI.create(base + "/console/signin"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow())
+                .startsWith("default-src 'self'");
+        HttpResponse<String> signIn = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/console/signin")).build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(signIn.headers().allValues("Set-Cookie")).anySatisfy(c -> assertThat(c)
-                .startsWith(Console.SIGN_IN_COOKIE + "=").contains("HttpOnly").contains("SameSite=Lax"));
-        HttpResponse<String> forged = client.send(HttpRequest.newBuilder(URI.create(base + "/console/publish"))
-                .header("Cookie", Console.SESSION_COOKIE + "=made-up")
-                .POST(HttpRequest.BodyPublishers.ofString("reason=x")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(forged.statusCode()).as("an unknown session is sent to sign in").isEqualTo(303);
+                .startsWith(Console.SIGN_IN_COOKIE + "=")
+                .contains("HttpOnly")
+                .contains("SameSite=Lax"));
+        HttpResponse<String> forged = client.send(
+                HttpRequest.newBuilder(URI.create(base + "/console/publish"))
+                        .header("Cookie", Console.SESSION_COOKIE + "=made-up")
+                        .POST(HttpRequest.BodyPublishers.ofString("reason=x"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(forged.statusCode())
+                .as("an unknown session is sent to sign in")
+                .isEqualTo(303);
     }
     /**
      * An operator's two read-only screens: the draft's problems with their stable codes and docs links, and traffic
@@ -257,8 +332,8 @@ class ConsoleBrowserTest {
     void validate_showsTheDraftsProblemsWithCodes_andTrafficShowsTheAuditRows() throws Exception {
         com.fasterxml.jackson.databind.node.ObjectNode tree = io.meshguard.xds.model.ConfigJson.mapper()
                 .valueToTree(xds.draft().load());
-        com.fasterxml.jackson.databind.node.ArrayNode routes = (com.fasterxml.jackson.databind.node.ArrayNode)
-                tree.get("routes");
+        com.fasterxml.jackson.databind.node.ArrayNode routes =
+                (com.fasterxml.jackson.databind.node.ArrayNode) tree.get("routes");
         // the same match as an existing route: storable (the draft's tables hold it), and a warning with a code
         com.fasterxml.jackson.databind.node.ObjectNode shadow = routes.get(0).deepCopy();
         shadow.put("name", "shadow");
@@ -288,8 +363,9 @@ class ConsoleBrowserTest {
                 }
                 ps.executeBatch();
             }
-            try (PreparedStatement ps = c.prepareStatement("insert into quota_alert (quota, caller, period_start, "
-                    + "threshold, used, quota_limit) values ('orders-daily', 'tenant:acme', current_date, 90, 930, 1000)")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into quota_alert (quota, caller, period_start, "
+                            + "threshold, used, quota_limit) values ('orders-daily', 'tenant:acme', current_date, 90, 930, 1000)")) {
                 ps.executeUpdate();
             }
         }
@@ -297,18 +373,23 @@ class ConsoleBrowserTest {
             alice.signIn(base, "alice");
             alice.driver.findElement(By.linkText("Validate")).click();
             org.openqa.selenium.WebElement problem = alice.waitFor(By.cssSelector("tr[data-code='MG-ROUTE-030']"));
-            assertThat(problem.getText()).contains("warning").contains("same match as route")
+            assertThat(problem.getText())
+                    .contains("warning")
+                    .contains("same match as route")
                     .contains("routes[" + shadow.get("group").asText() + "/shadow]");
             assertThat(problem.findElement(By.linkText("MG-ROUTE-030")).getAttribute("href"))
                     .as("the console's own reference: no documentation site needed")
                     .isEqualTo(base + "/console/problem-codes#mg-route-030");
-            assertThat(alice.driver.findElement(By.cssSelector("[data-testid=summary]")).getText())
+            assertThat(alice.driver
+                            .findElement(By.cssSelector("[data-testid=summary]"))
+                            .getText())
                     .containsPattern("[1-9]\\d* warning");
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("validate");
             problem.findElement(By.linkText("MG-ROUTE-030")).click();
-            assertThat(alice.waitFor(By.id("mg-route-030")).getText()).contains("MG-ROUTE-030")
+            assertThat(alice.waitFor(By.id("mg-route-030")).getText())
+                    .contains("MG-ROUTE-030")
                     .contains(io.meshguard.xds.validate.ProblemCode.ROUTE_SHADOWED.title());
             assertThat(alice.cspViolations()).isEmpty();
 
@@ -319,16 +400,25 @@ class ConsoleBrowserTest {
             assertThat(row.split("\\s+")).containsSubsequence("8", "4", "1", "1", "1", "2");
             assertThat(row).contains(" ms");
             // the same calls over time: a server-rendered SVG chart per API, one point per 5 minutes
-            org.openqa.selenium.WebElement chart = alice.driver.findElement(By.cssSelector("figure.chart[data-api='"
-                    + api + "']"));
+            org.openqa.selenium.WebElement chart =
+                    alice.driver.findElement(By.cssSelector("figure.chart[data-api='" + api + "']"));
             assertThat(chart.getText()).contains("8 requests").contains("5 errors");
-            assertThat(chart.findElement(By.cssSelector("polyline.requests")).getAttribute("points").split(" "))
+            assertThat(chart.findElement(By.cssSelector("polyline.requests"))
+                            .getAttribute("points")
+                            .split(" "))
                     .hasSize(12);
-            assertThat(chart.findElement(By.cssSelector("polyline.latency")).getAttribute("points")).isNotBlank();
-            assertThat(alice.driver.findElement(By.cssSelector("tr[data-detector='credit_card']")).getText())
+            assertThat(chart.findElement(By.cssSelector("polyline.latency")).getAttribute("points"))
+                    .isNotBlank();
+            assertThat(alice.driver
+                            .findElement(By.cssSelector("tr[data-detector='credit_card']"))
+                            .getText())
                     .contains("2");
-            assertThat(alice.driver.findElement(By.cssSelector("tr[data-caller='tenant:acme']")).getText())
-                    .contains("orders-daily").contains("930").contains("93 %");
+            assertThat(alice.driver
+                            .findElement(By.cssSelector("tr[data-caller='tenant:acme']"))
+                            .getText())
+                    .contains("orders-daily")
+                    .contains("930")
+                    .contains("93 %");
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("traffic");
@@ -346,14 +436,15 @@ class ConsoleBrowserTest {
         try (Chromium alice = Chromium.start()) {
             alice.signIn(base, "alice");
             alice.driver.findElement(By.cssSelector("form.signout button")).click();
-            new WebDriverWait(alice.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlToBe(base
-                    + "/console"));
+            new WebDriverWait(alice.driver, Duration.ofSeconds(30))
+                    .until(ExpectedConditions.urlToBe(base + "/console"));
             assertThat(alice.driver.findElement(By.tagName("main")).getText()).contains("Sign in");
             assertThat(alice.cspViolations()).isEmpty();
 
             alice.driver.get(base + "/console/revisions");
             alice.waitFor(By.id("password"));
-            assertThat(alice.driver.getCurrentUrl()).as("the issuer's login form, not a silent sign-in")
+            assertThat(alice.driver.getCurrentUrl())
+                    .as("the issuer's login form, not a silent sign-in")
                     .doesNotStartWith(base);
         }
     }
@@ -369,16 +460,23 @@ class ConsoleBrowserTest {
         seedPagingEvents(t0, 0, 120);
         try (Chromium dora = Chromium.start()) {
             dora.signIn(base, "dora", "/console/audit?route=paging%2F&kind=config_change&since=2h");
-            assertThat(dora.waitFor(By.cssSelector("[data-testid=count]")).getText()).isEqualTo("50");
+            assertThat(dora.waitFor(By.cssSelector("[data-testid=count]")).getText())
+                    .isEqualTo("50");
             java.util.List<String> first = requestIds(dora);
             assertThat(first).hasSize(50).startsWith("paging-119").endsWith("paging-70");
 
             dora.driver.findElement(By.id("older")).click();
             new WebDriverWait(dora.driver, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("before="));
-            assertThat(dora.driver.getCurrentUrl()).contains("route=paging%2F").contains("kind=config_change")
+            assertThat(dora.driver.getCurrentUrl())
+                    .contains("route=paging%2F")
+                    .contains("kind=config_change")
                     .contains("since=2h");
             java.util.List<String> second = requestIds(dora);
-            assertThat(second).hasSize(50).startsWith("paging-69").endsWith("paging-20").doesNotContainAnyElementsOf(first);
+            assertThat(second)
+                    .hasSize(50)
+                    .startsWith("paging-69")
+                    .endsWith("paging-20")
+                    .doesNotContainAnyElementsOf(first);
 
             // ten newer events: the second page, reloaded, shows the same rows (OFFSET would shift it by ten)
             seedPagingEvents(t0, 200, 10);
@@ -388,7 +486,9 @@ class ConsoleBrowserTest {
             dora.driver.findElement(By.id("older")).click();
             dora.waitForText(By.cssSelector("[data-testid=count]"), "20");
             assertThat(requestIds(dora)).startsWith("paging-19").endsWith("paging-0");
-            assertThat(dora.driver.findElements(By.id("older"))).as("the last page").isEmpty();
+            assertThat(dora.driver.findElements(By.id("older")))
+                    .as("the last page")
+                    .isEmpty();
             dora.driver.findElement(By.id("newest")).click();
             dora.waitForText(By.cssSelector("[data-testid=count]"), "50");
             assertThat(requestIds(dora).get(0)).isEqualTo("paging-209");
@@ -399,9 +499,10 @@ class ConsoleBrowserTest {
 
     /** {@code n} config changes on routes {@code paging/<i>}, request ids {@code paging-<i>}, one second apart. */
     private static void seedPagingEvents(Instant t0, int from, int n) throws Exception {
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "insert into audit_event (event_id, occurred_at, kind, route, request_id, source, details)"
-                        + " values (gen_random_uuid(), ?, 'config_change', ?, ?, 'test', '{}'::jsonb)")) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "insert into audit_event (event_id, occurred_at, kind, route, request_id, source, details)"
+                                + " values (gen_random_uuid(), ?, 'config_change', ?, ?, 'test', '{}'::jsonb)")) {
             for (int i = from; i < from + n; i++) {
                 ps.setTimestamp(1, java.sql.Timestamp.from(t0.plusSeconds(i)));
                 ps.setString(2, "paging/" + i);
@@ -415,6 +516,7 @@ class ConsoleBrowserTest {
     /** The request ids of the audit rows shown, in order. */
     private static java.util.List<String> requestIds(Chromium browser) {
         return browser.driver.findElements(By.cssSelector("#results tbody tr td:nth-child(8)")).stream()
-                .map(WebElement::getText).toList();
+                .map(WebElement::getText)
+                .toList();
     }
 }

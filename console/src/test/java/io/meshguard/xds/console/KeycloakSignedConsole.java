@@ -40,14 +40,20 @@ final class KeycloakSignedConsole implements AutoCloseable {
     private final XdsController xds;
     /** The console once {@link #startConsole} mounted it: its live streams end first on close. */
     private Optional<Console> mounted = Optional.empty();
+
     private final StatusHttpServer http;
     private final AuditWriter auditWriter;
     private final AdminGate gate;
     private final String issuer;
     private final String base;
 
-    private KeycloakSignedConsole(XdsController xds, StatusHttpServer http, AuditWriter auditWriter, AdminGate gate,
-            String issuer, String base) {
+    private KeycloakSignedConsole(
+            XdsController xds,
+            StatusHttpServer http,
+            AuditWriter auditWriter,
+            AdminGate gate,
+            String issuer,
+            String base) {
         this.xds = xds;
         this.http = http;
         this.auditWriter = auditWriter;
@@ -60,25 +66,43 @@ final class KeycloakSignedConsole implements AutoCloseable {
      * Imports {@code realmResource} (its {@code "realm": "REALM"} renamed to {@code realm}) and builds the controller
      * with its admin API mounted on a server called {@code serverName}; nothing listens yet.
      */
-    static KeycloakSignedConsole create(String realmResource, String realm, String serverName, DataSource dataSource,
-            Path spoolParent) throws Exception {
+    static KeycloakSignedConsole create(
+            String realmResource, String realm, String serverName, DataSource dataSource, Path spoolParent)
+            throws Exception {
         KeycloakServer keycloak = KeycloakServer.shared();
         try (InputStream in = KeycloakSignedConsole.class.getResourceAsStream(realmResource)) {
             keycloak.importRealm(new String(in.readAllBytes(), StandardCharsets.UTF_8)
                     .replace("\"realm\": \"REALM\"", "\"realm\": \"" + realm + "\""));
         }
         String issuer = keycloak.issuer(realm);
-        AdminGate gate = new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(30),
-                Optional.of(FixturePolicies.file("access.yaml")), false)
+        AdminGate gate = new AdminAccessSettings(
+                        Optional.of(issuer),
+                        "meshguard-admin",
+                        Duration.ofSeconds(30),
+                        Optional.of(FixturePolicies.file("access.yaml")),
+                        false)
                 .gate(new BearerTokens(Optional.empty()), "xds.admin.token_file", new LoggedAdminEvents());
 
         AuditWriter auditWriter = AuditWriter.start(
                 AuditWriterSettings.defaults(SpoolSettings.defaults(spoolParent.resolve("spool"))),
-                ConnectionSource.of(dataSource), new SimpleMeterRegistry());
+                ConnectionSource.of(dataSource),
+                new SimpleMeterRegistry());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(),
-                FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO,
-                "test", AdsPeerPolicy.localDevelopment()), dataSource, registry, ConfigChangeAudit.to(auditWriter));
+        XdsController xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        AdsPeerPolicy.localDevelopment()),
+                dataSource,
+                registry,
+                ConfigChangeAudit.to(auditWriter));
         int port = freePort();
         StatusHttpServer http = new StatusHttpServer(serverName, HttpServerSettings.onPort(port), registry);
         xds.mountAdminApi(http, gate);
@@ -87,8 +111,12 @@ final class KeycloakSignedConsole implements AutoCloseable {
 
     /** Mounts the console (with Approvals and the portal when {@code catalog} is there) and starts serving. */
     void startConsole(Optional<CatalogConsole> catalog) throws IOException {
-        mounted = Optional.of(ConsoleMount.mount(xds, http, gate, ConsoleSettings.of(Optional.of(issuer),
-                "meshguard-console", Optional.of("console-secret"), base), catalog));
+        mounted = Optional.of(ConsoleMount.mount(
+                xds,
+                http,
+                gate,
+                ConsoleSettings.of(Optional.of(issuer), "meshguard-console", Optional.of("console-secret"), base),
+                catalog));
         xds.start();
         http.start();
     }

@@ -35,8 +35,15 @@ class SessionsTest {
     }
 
     private final Hands clock = new Hands();
-    private final Sessions sessions = new Sessions(new ConsoleSettings(Optional.empty(), "c", Optional.empty(),
-            "http://127.0.0.1:1", Duration.ofMinutes(30), Duration.ofHours(8)), clock);
+    private final Sessions sessions = new Sessions(
+            new ConsoleSettings(
+                    Optional.empty(),
+                    "c",
+                    Optional.empty(),
+                    "http://127.0.0.1:1",
+                    Duration.ofMinutes(30),
+                    Duration.ofHours(8)),
+            clock);
     private final SignedInToken token = new SignedInToken("i", "c", "access", "refresh", T0.plusSeconds(300));
 
     @Test
@@ -71,11 +78,16 @@ class SessionsTest {
     @Test
     void signInState_finishesOnce_andOnlyInTheBrowserThatStartedIt() {
         sessions.startSignIn(new Sessions.Pending("state-1", "verifier", "browser-1", "/console/fleet", T0));
-        assertThat(sessions.finishSignIn("state-1", "browser-2")).as("another browser").isEmpty();
+        assertThat(sessions.finishSignIn("state-1", "browser-2"))
+                .as("another browser")
+                .isEmpty();
         sessions.startSignIn(new Sessions.Pending("state-2", "verifier", "browser-1", "/console/fleet", T0));
-        assertThat(sessions.finishSignIn("state-2", "browser-1")).map(Sessions.Pending::next)
+        assertThat(sessions.finishSignIn("state-2", "browser-1"))
+                .map(Sessions.Pending::next)
                 .contains("/console/fleet");
-        assertThat(sessions.finishSignIn("state-2", "browser-1")).as("used once").isEmpty();
+        assertThat(sessions.finishSignIn("state-2", "browser-1"))
+                .as("used once")
+                .isEmpty();
     }
 
     @Test

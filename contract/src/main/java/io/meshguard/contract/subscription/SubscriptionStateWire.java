@@ -21,14 +21,14 @@ public final class SubscriptionStateWire {
     public static final String TYPE_URL = "type.googleapis.com/meshguard.catalog.v1.SubscriptionState";
     /** The one resource's name. */
     public static final String RESOURCE_NAME = "subscription-state";
+
     public static final String SERVICE = SubscriptionStateDiscoveryServiceGrpc.SERVICE_NAME;
 
     /** The generated method: Envoy's discovery messages, marshalled by protobuf. */
     public static final MethodDescriptor<DiscoveryRequest, DiscoveryResponse> STREAM =
             SubscriptionStateDiscoveryServiceGrpc.getStreamSubscriptionStateMethod();
 
-    private SubscriptionStateWire() {
-    }
+    private SubscriptionStateWire() {}
 
     /**
      * The one resource a response carries.

@@ -11,8 +11,15 @@ import java.util.Optional;
  * @param expected the revision the zone serves the node's group: a node whose {@code revision} differs has drifted
  * @param nack the last rejection's text, until the node accepts a later version
  */
-public record NodeReport(String nodeId, String group, boolean connected, String client, Optional<Long> revision,
-        Optional<Long> expected, Optional<String> nack, Instant lastSeen) {
+public record NodeReport(
+        String nodeId,
+        String group,
+        boolean connected,
+        String client,
+        Optional<Long> revision,
+        Optional<Long> expected,
+        Optional<String> nack,
+        Instant lastSeen) {
     public NodeReport {
         revision = revision == null ? Optional.empty() : revision;
         expected = expected == null ? Optional.empty() : expected;

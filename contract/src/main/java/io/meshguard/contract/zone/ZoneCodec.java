@@ -25,27 +25,30 @@ public final class ZoneCodec {
      * {@code INVALID_ARGUMENT} naming the message type.
      */
     public static MethodDescriptor<ZoneUp, ZoneDown> follow(int maxMessageBytes) {
-        return ZoneSyncGrpc.getFollowMethod().<ZoneUp, ZoneDown>toBuilder(new Marshaller<ZoneUp>("ZoneUp", maxMessageBytes) {
-            @Override
-            ZoneProto.ZoneUp toProto(ZoneUp value) {
-                return ZoneCodec.toProto(value);
-            }
+        return ZoneSyncGrpc.getFollowMethod().<ZoneUp, ZoneDown>toBuilder(
+                        new Marshaller<ZoneUp>("ZoneUp", maxMessageBytes) {
+                            @Override
+                            ZoneProto.ZoneUp toProto(ZoneUp value) {
+                                return ZoneCodec.toProto(value);
+                            }
 
-            @Override
-            ZoneUp fromBytes(CodedInputStream in) throws IOException {
-                return fromProto(ZoneProto.ZoneUp.parseFrom(in));
-            }
-        }, new Marshaller<ZoneDown>("ZoneDown", maxMessageBytes) {
-            @Override
-            ZoneProto.ZoneDown toProto(ZoneDown value) {
-                return ZoneCodec.toProto(value);
-            }
+                            @Override
+                            ZoneUp fromBytes(CodedInputStream in) throws IOException {
+                                return fromProto(ZoneProto.ZoneUp.parseFrom(in));
+                            }
+                        },
+                        new Marshaller<ZoneDown>("ZoneDown", maxMessageBytes) {
+                            @Override
+                            ZoneProto.ZoneDown toProto(ZoneDown value) {
+                                return ZoneCodec.toProto(value);
+                            }
 
-            @Override
-            ZoneDown fromBytes(CodedInputStream in) throws IOException {
-                return fromProto(ZoneProto.ZoneDown.parseFrom(in));
-            }
-        }).build();
+                            @Override
+                            ZoneDown fromBytes(CodedInputStream in) throws IOException {
+                                return fromProto(ZoneProto.ZoneDown.parseFrom(in));
+                            }
+                        })
+                .build();
     }
 
     private abstract static class Marshaller<T> implements MethodDescriptor.Marshaller<T> {
@@ -75,7 +78,9 @@ public final class ZoneCodec {
             } catch (IOException | RuntimeException e) {
                 // IOException covers InvalidProtocolBufferException (bad bytes, over the size limit); a runtime
                 // exception is a well-formed message the records refuse (a hello without a cluster)
-                throw Status.INVALID_ARGUMENT.withDescription("not a " + type + ": " + e.getMessage()).withCause(e)
+                throw Status.INVALID_ARGUMENT
+                        .withDescription("not a " + type + ": " + e.getMessage())
+                        .withCause(e)
                         .asRuntimeException();
             }
         }
@@ -89,40 +94,56 @@ public final class ZoneCodec {
     }
 
     public static ZoneUp fromProto(ZoneProto.ZoneUp up) {
-        return new ZoneUp(up.getVersion(), up.hasHello() ? Optional.of(fromProto(up.getHello())) : Optional.empty(),
+        return new ZoneUp(
+                up.getVersion(),
+                up.hasHello() ? Optional.of(fromProto(up.getHello())) : Optional.empty(),
                 up.hasEcho() ? Optional.of(fromProto(up.getEcho())) : Optional.empty());
     }
 
     static ZoneProto.Hello toProto(ZoneUp.Hello h) {
-        ZoneProto.Hello.Builder b = ZoneProto.Hello.newBuilder().setCluster(h.cluster()).putAllHeld(h.held())
-                .setZoneVersion(h.zoneVersion()).setReplica(h.replica());
+        ZoneProto.Hello.Builder b = ZoneProto.Hello.newBuilder()
+                .setCluster(h.cluster())
+                .putAllHeld(h.held())
+                .setZoneVersion(h.zoneVersion())
+                .setReplica(h.replica());
         h.registrationToken().ifPresent(b::setRegistrationToken);
         h.credential().ifPresent(b::setCredential);
         return b.build();
     }
 
     static ZoneUp.Hello fromProto(ZoneProto.Hello h) {
-        return new ZoneUp.Hello(h.getCluster(),
+        return new ZoneUp.Hello(
+                h.getCluster(),
                 h.hasRegistrationToken() ? Optional.of(h.getRegistrationToken()) : Optional.empty(),
-                h.hasCredential() ? Optional.of(h.getCredential()) : Optional.empty(), h.getHeldMap(),
-                h.getZoneVersion(), h.getReplica());
+                h.hasCredential() ? Optional.of(h.getCredential()) : Optional.empty(),
+                h.getHeldMap(),
+                h.getZoneVersion(),
+                h.getReplica());
     }
 
     static ZoneProto.Echo toProto(Echo e) {
-        ZoneProto.Echo.Builder b = ZoneProto.Echo.newBuilder().setSequence(e.sequence()).putAllApplied(e.applied())
+        ZoneProto.Echo.Builder b = ZoneProto.Echo.newBuilder()
+                .setSequence(e.sequence())
+                .putAllApplied(e.applied())
                 .putAllRefused(e.refused());
         e.nodes().forEach(n -> b.addNodes(toProto(n)));
         return b.build();
     }
 
     static Echo fromProto(ZoneProto.Echo e) {
-        return new Echo(e.getSequence(), e.getAppliedMap(), e.getRefusedMap(),
+        return new Echo(
+                e.getSequence(),
+                e.getAppliedMap(),
+                e.getRefusedMap(),
                 e.getNodesList().stream().map(ZoneCodec::fromProto).toList());
     }
 
     static ZoneProto.NodeReport toProto(NodeReport n) {
-        ZoneProto.NodeReport.Builder b = ZoneProto.NodeReport.newBuilder().setNodeId(text(n.nodeId()))
-                .setGroup(text(n.group())).setConnected(n.connected()).setClient(text(n.client()));
+        ZoneProto.NodeReport.Builder b = ZoneProto.NodeReport.newBuilder()
+                .setNodeId(text(n.nodeId()))
+                .setGroup(text(n.group()))
+                .setConnected(n.connected())
+                .setClient(text(n.client()));
         n.revision().ifPresent(b::setRevision);
         n.expected().ifPresent(b::setExpected);
         n.nack().ifPresent(b::setNack);
@@ -133,7 +154,11 @@ public final class ZoneCodec {
     }
 
     static NodeReport fromProto(ZoneProto.NodeReport n) {
-        return new NodeReport(n.getNodeId(), n.getGroup(), n.getConnected(), n.getClient(),
+        return new NodeReport(
+                n.getNodeId(),
+                n.getGroup(),
+                n.getConnected(),
+                n.getClient(),
                 n.hasRevision() ? Optional.of(n.getRevision()) : Optional.empty(),
                 n.hasExpected() ? Optional.of(n.getExpected()) : Optional.empty(),
                 n.hasNack() ? Optional.of(n.getNack()) : Optional.empty(),
@@ -143,16 +168,21 @@ public final class ZoneCodec {
     public static ZoneProto.ZoneDown toProto(ZoneDown down) {
         ZoneProto.ZoneDown.Builder b = ZoneProto.ZoneDown.newBuilder().setVersion(down.version());
         down.revision().ifPresent(r -> {
-            ZoneProto.GroupRevision.Builder g = ZoneProto.GroupRevision.newBuilder().setGroup(r.group())
-                    .setRevision(r.revision()).setConfig(r.config()).setActor(text(r.actor()))
+            ZoneProto.GroupRevision.Builder g = ZoneProto.GroupRevision.newBuilder()
+                    .setGroup(r.group())
+                    .setRevision(r.revision())
+                    .setConfig(r.config())
+                    .setActor(text(r.actor()))
                     .setReason(text(r.reason()));
             if (r.createdAt() != null) {
                 g.setCreatedAt(timestamp(r.createdAt()));
             }
             b.setRevision(g);
         });
-        down.withdrawal().ifPresent(w -> b.setWithdrawal(ZoneProto.Withdrawal.newBuilder().setGroup(text(w.group()))
-                .setReason(text(w.reason()))));
+        down.withdrawal()
+                .ifPresent(w -> b.setWithdrawal(ZoneProto.Withdrawal.newBuilder()
+                        .setGroup(text(w.group()))
+                        .setReason(text(w.reason()))));
         down.credential().ifPresent(c -> {
             ZoneProto.Credential.Builder g = ZoneProto.Credential.newBuilder().setSecret(text(c.secret()));
             if (c.expiresAt() != null) {
@@ -160,10 +190,13 @@ public final class ZoneCodec {
             }
             b.setCredential(g);
         });
-        down.echoReceived().ifPresent(e -> b.setEchoReceived(ZoneProto.EchoReceived.newBuilder()
-                .setSequence(e.sequence())));
-        down.subscriptionState().ifPresent(s -> b.setSubscriptionState(ZoneProto.SubscriptionState.newBuilder()
-                .setVersion(s.version()).setSnapshot(s.snapshot())));
+        down.echoReceived()
+                .ifPresent(e ->
+                        b.setEchoReceived(ZoneProto.EchoReceived.newBuilder().setSequence(e.sequence())));
+        down.subscriptionState()
+                .ifPresent(s -> b.setSubscriptionState(ZoneProto.SubscriptionState.newBuilder()
+                        .setVersion(s.version())
+                        .setSnapshot(s.snapshot())));
         return b.build();
     }
 
@@ -176,16 +209,30 @@ public final class ZoneCodec {
         switch (down.getPartCase()) {
             case REVISION -> {
                 ZoneProto.GroupRevision r = down.getRevision();
-                revision = Optional.of(new ZoneDown.GroupRevision(r.getGroup(), r.getRevision(), r.getConfig(),
-                        r.getActor(), r.getReason(), r.hasCreatedAt() ? instant(r.getCreatedAt()) : null));
+                revision = Optional.of(new ZoneDown.GroupRevision(
+                        r.getGroup(),
+                        r.getRevision(),
+                        r.getConfig(),
+                        r.getActor(),
+                        r.getReason(),
+                        r.hasCreatedAt() ? instant(r.getCreatedAt()) : null));
             }
-            case WITHDRAWAL -> withdrawal = Optional.of(new ZoneDown.Withdrawal(down.getWithdrawal().getGroup(),
-                    down.getWithdrawal().getReason()));
-            case CREDENTIAL -> credential = Optional.of(new ZoneDown.Credential(down.getCredential().getSecret(),
-                    down.getCredential().hasExpiresAt() ? instant(down.getCredential().getExpiresAt()) : null));
-            case ECHO_RECEIVED -> echo = Optional.of(new ZoneDown.EchoReceived(down.getEchoReceived().getSequence()));
-            case SUBSCRIPTION_STATE -> state = Optional.of(new ZoneDown.SubscriptionState(
-                    down.getSubscriptionState().getVersion(), down.getSubscriptionState().getSnapshot()));
+            case WITHDRAWAL ->
+                withdrawal = Optional.of(new ZoneDown.Withdrawal(
+                        down.getWithdrawal().getGroup(), down.getWithdrawal().getReason()));
+            case CREDENTIAL ->
+                credential = Optional.of(new ZoneDown.Credential(
+                        down.getCredential().getSecret(),
+                        down.getCredential().hasExpiresAt()
+                                ? instant(down.getCredential().getExpiresAt())
+                                : null));
+            case ECHO_RECEIVED ->
+                echo = Optional.of(
+                        new ZoneDown.EchoReceived(down.getEchoReceived().getSequence()));
+            case SUBSCRIPTION_STATE ->
+                state = Optional.of(new ZoneDown.SubscriptionState(
+                        down.getSubscriptionState().getVersion(),
+                        down.getSubscriptionState().getSnapshot()));
             case PART_NOT_SET -> {
                 // a part this reader does not know: an empty message, as JSON's unknown fields were ignored
             }
@@ -198,7 +245,10 @@ public final class ZoneCodec {
     }
 
     private static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return Timestamp.newBuilder()
+                .setSeconds(t.getEpochSecond())
+                .setNanos(t.getNano())
+                .build();
     }
 
     private static Instant instant(Timestamp t) {

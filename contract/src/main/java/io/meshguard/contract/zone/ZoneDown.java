@@ -8,8 +8,12 @@ import java.util.Optional;
  * A message from central to a zone: exactly one of its parts is present. Every command is idempotent: a revision the
  * zone already holds, or an older one, is ignored; a withdrawal of a group the zone does not serve changes nothing.
  */
-public record ZoneDown(int version, Optional<GroupRevision> revision, Optional<Withdrawal> withdrawal,
-        Optional<Credential> credential, Optional<EchoReceived> echoReceived,
+public record ZoneDown(
+        int version,
+        Optional<GroupRevision> revision,
+        Optional<Withdrawal> withdrawal,
+        Optional<Credential> credential,
+        Optional<EchoReceived> echoReceived,
         Optional<SubscriptionState> subscriptionState) {
     public ZoneDown {
         revision = revision == null ? Optional.empty() : revision;
@@ -20,27 +24,52 @@ public record ZoneDown(int version, Optional<GroupRevision> revision, Optional<W
     }
 
     public static ZoneDown of(GroupRevision r) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.of(r), Optional.empty(), Optional.empty(), Optional.empty(),
+        return new ZoneDown(
+                ZoneWire.VERSION,
+                Optional.of(r),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
                 Optional.empty());
     }
 
     public static ZoneDown of(Withdrawal w) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.of(w), Optional.empty(), Optional.empty(),
+        return new ZoneDown(
+                ZoneWire.VERSION,
+                Optional.empty(),
+                Optional.of(w),
+                Optional.empty(),
+                Optional.empty(),
                 Optional.empty());
     }
 
     public static ZoneDown of(Credential c) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.of(c), Optional.empty(),
+        return new ZoneDown(
+                ZoneWire.VERSION,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of(c),
+                Optional.empty(),
                 Optional.empty());
     }
 
     public static ZoneDown of(EchoReceived e) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(e),
+        return new ZoneDown(
+                ZoneWire.VERSION,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of(e),
                 Optional.empty());
     }
 
     public static ZoneDown of(SubscriptionState s) {
-        return new ZoneDown(ZoneWire.VERSION, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+        return new ZoneDown(
+                ZoneWire.VERSION,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
                 Optional.of(s));
     }
 
@@ -50,8 +79,8 @@ public record ZoneDown(int version, Optional<GroupRevision> revision, Optional<W
      *
      * @param config the slice as JSON (the revision store's format)
      */
-    public record GroupRevision(String group, long revision, String config, String actor, String reason,
-            Instant createdAt) {
+    public record GroupRevision(
+            String group, long revision, String config, String actor, String reason, Instant createdAt) {
         public GroupRevision {
             Objects.requireNonNull(group, "group");
             Objects.requireNonNull(config, "config");

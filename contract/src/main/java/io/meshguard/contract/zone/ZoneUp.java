@@ -32,8 +32,13 @@ public record ZoneUp(int version, Optional<Hello> hello, Optional<Echo> echo) {
      * @param replica which of the cluster's zone replicas this is (its pod name): a cluster may run several, each with
      *     its own credential lineage and stream; empty from a zone older than replicas (one per cluster)
      */
-    public record Hello(String cluster, Optional<String> registrationToken, Optional<String> credential,
-            Map<String, Long> held, String zoneVersion, String replica) {
+    public record Hello(
+            String cluster,
+            Optional<String> registrationToken,
+            Optional<String> credential,
+            Map<String, Long> held,
+            String zoneVersion,
+            String replica) {
         public Hello {
             Objects.requireNonNull(cluster, "cluster");
             registrationToken = registrationToken == null ? Optional.empty() : registrationToken;
@@ -44,8 +49,12 @@ public record ZoneUp(int version, Optional<Hello> hello, Optional<Echo> echo) {
         }
 
         /** The hello of a zone that names no replica (a cluster's only one). */
-        public Hello(String cluster, Optional<String> registrationToken, Optional<String> credential,
-                Map<String, Long> held, String zoneVersion) {
+        public Hello(
+                String cluster,
+                Optional<String> registrationToken,
+                Optional<String> credential,
+                Map<String, Long> held,
+                String zoneVersion) {
             this(cluster, registrationToken, credential, held, zoneVersion, "");
         }
     }

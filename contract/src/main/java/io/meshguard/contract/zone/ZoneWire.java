@@ -9,5 +9,6 @@ public final class ZoneWire {
 
     /** The gRPC service and method of the stream. */
     public static final String SERVICE = "meshguard.zone.v1.ZoneSync";
+
     public static final String METHOD = "Follow";
 }

@@ -24,12 +24,22 @@ class SubscriptionStateWireTest {
         Any one = Any.pack(Struct.getDefaultInstance());
 
         assertThatThrownBy(() -> SubscriptionStateWire.resource(DiscoveryResponse.newBuilder()
-                .setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster").addResources(one).build()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected " + SubscriptionStateWire.TYPE_URL);
+                        .setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster")
+                        .addResources(one)
+                        .build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("expected " + SubscriptionStateWire.TYPE_URL);
         assertThatThrownBy(() -> SubscriptionStateWire.resource(DiscoveryResponse.newBuilder()
-                .setTypeUrl(SubscriptionStateWire.TYPE_URL).addResources(one).addResources(one).build()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("expected exactly one resource, got 2");
+                        .setTypeUrl(SubscriptionStateWire.TYPE_URL)
+                        .addResources(one)
+                        .addResources(one)
+                        .build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("expected exactly one resource, got 2");
         assertThat(SubscriptionStateWire.resource(DiscoveryResponse.newBuilder()
-                .setTypeUrl(SubscriptionStateWire.TYPE_URL).addResources(one).build())).isEqualTo(one);
+                        .setTypeUrl(SubscriptionStateWire.TYPE_URL)
+                        .addResources(one)
+                        .build()))
+                .isEqualTo(one);
     }
 }

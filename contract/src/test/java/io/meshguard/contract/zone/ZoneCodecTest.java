@@ -15,21 +15,22 @@ class ZoneCodecTest {
     void everyDownPart_roundTrips() {
         Instant t = Instant.parse("2026-11-23T12:00:00.123456789Z");
         for (ZoneDown down : new ZoneDown[] {
-                ZoneDown.of(new ZoneDown.GroupRevision("g", 4, "{\"routes\":[]}", "alice", "publish", t)),
-                ZoneDown.of(new ZoneDown.Withdrawal("g", "cluster left")),
-                ZoneDown.of(new ZoneDown.Credential("secret", t)),
-                ZoneDown.of(new ZoneDown.EchoReceived(9)),
-                ZoneDown.of(new ZoneDown.SubscriptionState(3, "{\"version\":3}"))}) {
+            ZoneDown.of(new ZoneDown.GroupRevision("g", 4, "{\"routes\":[]}", "alice", "publish", t)),
+            ZoneDown.of(new ZoneDown.Withdrawal("g", "cluster left")),
+            ZoneDown.of(new ZoneDown.Credential("secret", t)),
+            ZoneDown.of(new ZoneDown.EchoReceived(9)),
+            ZoneDown.of(new ZoneDown.SubscriptionState(3, "{\"version\":3}"))
+        }) {
             assertThat(ZoneCodec.fromProto(ZoneCodec.toProto(down))).isEqualTo(down);
         }
     }
 
     @Test
     void hello_keepsWhichCredentialIsPresented_andTheHeldRevisions() {
-        ZoneUp token = ZoneUp.of(new ZoneUp.Hello("seoul", Optional.of("tok"), Optional.empty(), Map.of("g", 3L),
-                "zone/1", "zone-0"));
-        ZoneUp credential = ZoneUp.of(new ZoneUp.Hello("seoul", Optional.empty(), Optional.of("cred"), Map.of(),
-                "zone/1", ""));
+        ZoneUp token = ZoneUp.of(
+                new ZoneUp.Hello("seoul", Optional.of("tok"), Optional.empty(), Map.of("g", 3L), "zone/1", "zone-0"));
+        ZoneUp credential =
+                ZoneUp.of(new ZoneUp.Hello("seoul", Optional.empty(), Optional.of("cred"), Map.of(), "zone/1", ""));
 
         assertThat(ZoneCodec.fromProto(ZoneCodec.toProto(token))).isEqualTo(token);
         assertThat(ZoneCodec.fromProto(ZoneCodec.toProto(credential))).isEqualTo(credential);

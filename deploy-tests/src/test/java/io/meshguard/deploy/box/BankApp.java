@@ -25,11 +25,13 @@ import java.util.concurrent.Executors;
 public final class BankApp {
     /** A card number the response carries (Luhn-valid, not on dlp.yaml's allow list of test numbers). */
     static final String CARD = "4539 1488 0343 6467";
+
     static final String NAMESPACE = "payments";
     static final String NAME = "api";
     static final int PORT = 8080;
     /** README step 4's labels on the app's pod template: ext_authz (CUSTOM) and DLP (EnvoyFilter) in its sidecar. */
     static final String PROTECTED_LABEL = "meshguard.io/protected";
+
     static final String DLP_LABEL = "meshguard.io/dlp";
     /** The rule the bank's security team adds for this app to policies/authz.yaml (its sidecar's Check names it). */
     static final String RULE = "payments-api";
@@ -71,24 +73,56 @@ public final class BankApp {
         List<JsonNode> kit = RenderedManifests.render("app-namespace");
         kit.forEach(d -> ((ObjectNode) d.path("metadata")).put("namespace", NAMESPACE));
         objects.apply(kit);
-        objects.apply(List.of(new ObjectMapper().readTree("{\"apiVersion\": \"security.istio.io/v1\", \"kind\": "
-                + "\"PeerAuthentication\", \"metadata\": {\"name\": \"default\", \"namespace\": \"" + NAMESPACE + "\"}, "
-                + "\"spec\": {\"mtls\": {\"mode\": \"STRICT\"}}}")));
-        objects.service(new ServiceBuilder().withNewMetadata().withName(NAME).withNamespace(NAMESPACE).endMetadata()
-                .withNewSpec().withSelector(Map.of("app", NAME)).addNewPort().withName("http").withPort(PORT)
-                .withNewTargetPort(PORT).endPort().endSpec().build());
+        objects.apply(List.of(new ObjectMapper()
+                .readTree("{\"apiVersion\": \"security.istio.io/v1\", \"kind\": "
+                        + "\"PeerAuthentication\", \"metadata\": {\"name\": \"default\", \"namespace\": \"" + NAMESPACE
+                        + "\"}, "
+                        + "\"spec\": {\"mtls\": {\"mode\": \"STRICT\"}}}")));
+        objects.service(new ServiceBuilder()
+                .withNewMetadata()
+                .withName(NAME)
+                .withNamespace(NAMESPACE)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", NAME))
+                .addNewPort()
+                .withName("http")
+                .withPort(PORT)
+                .withNewTargetPort(PORT)
+                .endPort()
+                .endSpec()
+                .build());
         PodSpec spec = new PodSpec();
         spec.setServiceAccountName(NAME);
-        spec.setContainers(List.of(new ContainerBuilder().withName(NAME).withImage("bank/" + NAME).addNewPort()
-                .withName("http").withContainerPort(PORT).endPort().build()));
+        spec.setContainers(List.of(new ContainerBuilder()
+                .withName(NAME)
+                .withImage("bank/" + NAME)
+                .addNewPort()
+                .withName("http")
+                .withContainerPort(PORT)
+                .endPort()
+                .build()));
         return spec;
     }
 
     /** The app's container in {@code pod}: this class on the test's class path. */
     static Launch launch(BoxPod pod, String hosts, String classpath, Path boxDir) {
-        return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.empty(), Map.of(),
-                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
-                        "-XX:TieredStopAtLevel=1", "-cp", classpath, BankApp.class.getName(), Integer.toString(PORT)),
+        return new Launch(
+                pod.name(),
+                pod.netns(),
+                List.of(),
+                hosts,
+                false,
+                Optional.empty(),
+                Map.of(),
+                List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx64m",
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        classpath,
+                        BankApp.class.getName(),
+                        Integer.toString(PORT)),
                 boxDir.resolve(NAMESPACE + "_" + pod.name()));
     }
 

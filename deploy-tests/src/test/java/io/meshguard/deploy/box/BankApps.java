@@ -47,33 +47,65 @@ final class BankApps {
         objects.namespace(CLIENTS_NAMESPACE, Map.of("istio-injection", "enabled"));
         objects.service(payments());
         ObjectMapper json = new ObjectMapper();
-        JsonNode strict = json.valueToTree(Map.of("apiVersion", "security.istio.io/v1", "kind", "PeerAuthentication",
-                "metadata", Map.of("name", "default", "namespace", NAMESPACE),
-                "spec", Map.of("mtls", Map.of("mode", "STRICT"))));
+        JsonNode strict = json.valueToTree(Map.of(
+                "apiVersion",
+                "security.istio.io/v1",
+                "kind",
+                "PeerAuthentication",
+                "metadata",
+                Map.of("name", "default", "namespace", NAMESPACE),
+                "spec",
+                Map.of("mtls", Map.of("mode", "STRICT"))));
         objects.apply(List.of(strict));
     }
 
     private static Service payments() {
-        return new ServiceBuilder().withNewMetadata().withName(PAYMENTS).withNamespace(NAMESPACE).endMetadata()
-                .withNewSpec().withSelector(Map.of("app", PAYMENTS))
-                .addNewPort().withName("http").withPort(HTTP_PORT).withNewTargetPort("http").endPort()
-                .addNewPort().withName("grpc").withPort(GRPC_PORT).withNewTargetPort("grpc").endPort()
-                .endSpec().build();
+        return new ServiceBuilder()
+                .withNewMetadata()
+                .withName(PAYMENTS)
+                .withNamespace(NAMESPACE)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", PAYMENTS))
+                .addNewPort()
+                .withName("http")
+                .withPort(HTTP_PORT)
+                .withNewTargetPort("http")
+                .endPort()
+                .addNewPort()
+                .withName("grpc")
+                .withPort(GRPC_PORT)
+                .withNewTargetPort("grpc")
+                .endPort()
+                .endSpec()
+                .build();
     }
 
     static PodSpec paymentsSpec() {
         PodSpec spec = new PodSpec();
         spec.setServiceAccountName(PAYMENTS);
-        spec.setContainers(List.of(new ContainerBuilder().withName(PAYMENTS).withImage("bank/" + PAYMENTS)
-                .addNewPort().withName("http").withContainerPort(HTTP_PORT).endPort()
-                .addNewPort().withName("grpc").withContainerPort(GRPC_PORT).endPort().build()));
+        spec.setContainers(List.of(new ContainerBuilder()
+                .withName(PAYMENTS)
+                .withImage("bank/" + PAYMENTS)
+                .addNewPort()
+                .withName("http")
+                .withContainerPort(HTTP_PORT)
+                .endPort()
+                .addNewPort()
+                .withName("grpc")
+                .withContainerPort(GRPC_PORT)
+                .endPort()
+                .build()));
         return spec;
     }
 
     static PodSpec clientSpec() {
         PodSpec spec = new PodSpec();
         spec.setServiceAccountName(CLIENT);
-        spec.setContainers(List.of(new ContainerBuilder().withName(CLIENT).withImage("bank/" + CLIENT).build()));
+        spec.setContainers(List.of(new ContainerBuilder()
+                .withName(CLIENT)
+                .withImage("bank/" + CLIENT)
+                .build()));
         return spec;
     }
 }

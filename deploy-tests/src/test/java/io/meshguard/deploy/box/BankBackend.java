@@ -19,14 +19,18 @@ import java.util.Optional;
  * {@code Host} / {@code :authority} it received and the {@code x-forwarded-client-cert} its sidecar set, if any.
  */
 public final class BankBackend {
-    private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
-            Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> XFCC =
+            Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER);
 
     private BankBackend() {}
 
     static MethodDescriptor<byte[], byte[]> unary(String fullMethod) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName(fullMethod).setRequestMarshaller(RawBytesMarshaller.INSTANCE).setResponseMarshaller(RawBytesMarshaller.INSTANCE).build();
+        return MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.UNARY)
+                .setFullMethodName(fullMethod)
+                .setRequestMarshaller(RawBytesMarshaller.INSTANCE)
+                .setResponseMarshaller(RawBytesMarshaller.INSTANCE)
+                .build();
     }
 
     public static void main(String[] args) throws Exception {
@@ -35,8 +39,9 @@ public final class BankBackend {
         HttpServer http = HttpServer.create(new InetSocketAddress("0.0.0.0", httpPort), 50);
         http.createContext("/", ex -> {
             byte[] body = ("payments answered " + ex.getRequestURI().getPath() + " host="
-                    + ex.getRequestHeaders().getFirst("Host") + " xfcc="
-                    + Optional.ofNullable(ex.getRequestHeaders().getFirst("x-forwarded-client-cert")).orElse("-"))
+                            + ex.getRequestHeaders().getFirst("Host") + " xfcc="
+                            + Optional.ofNullable(ex.getRequestHeaders().getFirst("x-forwarded-client-cert"))
+                                    .orElse("-"))
                     .getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(200, body.length);
             try (OutputStream o = ex.getResponseBody()) {
@@ -55,7 +60,9 @@ public final class BankBackend {
                         });
                         return ServerMethodDefinition.create(unary(method), handler);
                     }
-                }).build().start();
+                })
+                .build()
+                .start();
         System.out.println("payments listening on " + httpPort + " (http) and " + grpcPort + " (grpc)");
         System.out.flush();
         Thread.currentThread().join();

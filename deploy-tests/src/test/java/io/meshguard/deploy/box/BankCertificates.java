@@ -31,9 +31,22 @@ final class BankCertificates {
         if (Files.isRegularFile(dir.resolve("ca.crt")) && Files.isRegularFile(dir.resolve("ca.key"))) {
             return ca;
         }
-        ca.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", dir.resolve("ca.key").toString(), "-out", dir.resolve("ca.crt").toString(),
-                "-subj", "/O=Bank/CN=Bank internal CA", "-days", "2");
+        ca.openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                dir.resolve("ca.key").toString(),
+                "-out",
+                dir.resolve("ca.crt").toString(),
+                "-subj",
+                "/O=Bank/CN=Bank internal CA",
+                "-days",
+                "2");
         return ca;
     }
 
@@ -52,11 +65,35 @@ final class BankCertificates {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.toString(),
-                "-out", csr.toString(), "-subj", "/O=Bank/CN=" + host);
-        openssl("x509", "-req", "-in", csr.toString(), "-CA", caCertificate().toString(), "-CAkey",
-                dir.resolve("ca.key").toString(), "-CAcreateserial", "-out", crt.toString(), "-days", "2",
-                "-extfile", ext.toString());
+        openssl(
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                key.toString(),
+                "-out",
+                csr.toString(),
+                "-subj",
+                "/O=Bank/CN=" + host);
+        openssl(
+                "x509",
+                "-req",
+                "-in",
+                csr.toString(),
+                "-CA",
+                caCertificate().toString(),
+                "-CAkey",
+                dir.resolve("ca.key").toString(),
+                "-CAcreateserial",
+                "-out",
+                crt.toString(),
+                "-days",
+                "2",
+                "-extfile",
+                ext.toString());
         return new Path[] {crt, key};
     }
 

@@ -24,8 +24,14 @@ import java.util.Map;
  * @param tenantClientSecret the secret of the tenants' pipeline clients ({@link #PROVIDER_CLIENT},
  *     {@link #SUBSCRIBER_CLIENT})
  */
-record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person approver, String automationSecret,
-        String customerSecret, String tenantClientSecret) {
+record BankIdentityProvider(
+        BoxPod pod,
+        int localPort,
+        Person requester,
+        Person approver,
+        String automationSecret,
+        String customerSecret,
+        String tenantClientSecret) {
     /** A provider's pipeline: service account in {@code acme-admins} (policies/access.yaml: org-admin of acme). */
     static final String PROVIDER_CLIENT = "acme-pipeline";
     /** A customer's pipeline: service account in {@code globex-customer-admins} (customer-admin of globex). */
@@ -111,19 +117,27 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
     /** The issuer every pod reaches and tokens carry, by the Service's cluster DNS name. */
     /** The customer app's client credentials token from the retail realm (through the box's port-forward). */
     String customerToken() throws Exception {
-        String basic = java.util.Base64.getEncoder().encodeToString((CUSTOMER_CLIENT + ":" + customerSecret)
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://127.0.0.1:" + localPort + "/realms/" + ExternalParts.RETAIL_REALM
-                                + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        String basic = java.util.Base64.getEncoder()
+                .encodeToString(
+                        (CUSTOMER_CLIENT + ":" + customerSecret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<String> r = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + localPort
+                                        + "/realms/" + ExternalParts.RETAIL_REALM + "/protocol/openid-connect/token"))
+                                .timeout(Duration.ofSeconds(30))
+                                .header("Authorization", "Basic " + basic)
+                                .header("Content-Type", "application/x-www-form-urlencoded")
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                        "grant_type=client_credentials"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new AssertionError("customer token: " + r.statusCode() + " " + r.body());
         }
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).path("access_token").asText();
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(r.body())
+                .path("access_token")
+                .asText();
     }
 
     String issuer() {
@@ -140,21 +154,29 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
      * controller's admin port), the issuer's host to Keycloak's pod.
      */
     Map<String, InetSocketAddress> names(InetSocketAddress console) {
-        return Map.of(URI.create(CONSOLE_ORIGIN).getAuthority(), console, authority(),
+        return Map.of(
+                URI.create(CONSOLE_ORIGIN).getAuthority(),
+                console,
+                authority(),
                 new InetSocketAddress("127.0.0.1", localPort));
     }
 
     /** Waits for Keycloak in {@code pod}, then the guide's realm block and the two people. */
-    static BankIdentityProvider setUp(BoxPod pod, PodProcess process, NodePorts node, Path dir, String adminPassword,
-            OperatorSecrets secrets) throws IOException, InterruptedException {
+    static BankIdentityProvider setUp(
+            BoxPod pod, PodProcess process, NodePorts node, Path dir, String adminPassword, OperatorSecrets secrets)
+            throws IOException, InterruptedException {
         int local = node.forward(pod.ip(), ExternalParts.KEYCLOAK_PORT);
         String base = "http://127.0.0.1:" + local;
         awaitAnswer(base, process, pod);
         Path home = ExternalParts.keycloakHome();
         Path kcadm = dir.resolve("kcadm");
-        InstallGuideRealm realm = new InstallGuideRealm(base, REALM, CONSOLE_ORIGIN,
+        InstallGuideRealm realm = new InstallGuideRealm(
+                base,
+                REALM,
+                CONSOLE_ORIGIN,
                 secrets.value("meshguard-admin-oidc", "console-client-secret"),
-                secrets.value("meshguard-admin-oidc", "provisioner-client-secret"), CodeFlowClient.random(24));
+                secrets.value("meshguard-admin-oidc", "provisioner-client-secret"),
+                CodeFlowClient.random(24));
         realm.setUp(home, "admin", adminPassword, kcadm);
         Person requester = new Person("rita", CodeFlowClient.random(18));
         Person approver = new Person("arne", CodeFlowClient.random(18));
@@ -165,15 +187,17 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
         realm.kcadm(home, kcadm, Map.of("SECRET", customerSecret), RETAIL_REALM_SETUP);
         String tenantSecret = CodeFlowClient.random(24);
         realm.kcadm(home, kcadm, Map.of("SECRET", tenantSecret, "REALM", REALM), TENANT_CLIENTS);
-        return new BankIdentityProvider(pod, local, requester, approver, realm.automationSecret(), customerSecret,
-                tenantSecret);
+        return new BankIdentityProvider(
+                pod, local, requester, approver, realm.automationSecret(), customerSecret, tenantSecret);
     }
 
     private static void awaitAnswer(String base, PodProcess process, BoxPod pod)
             throws IOException, InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest probe = HttpRequest.newBuilder(URI.create(base + "/realms/master/.well-known/openid-configuration"))
-                .timeout(Duration.ofSeconds(5)).build();
+                .timeout(Duration.ofSeconds(5))
+                .build();
         long deadline = System.nanoTime() + START.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.alive()) {
@@ -188,7 +212,7 @@ record BankIdentityProvider(BoxPod pod, int localPort, Person requester, Person 
             }
             Thread.sleep(500);
         }
-        throw new IOException(Kubelet.report(pod, process, "Keycloak did not answer within " + START.toSeconds()
-                + " s"));
+        throw new IOException(
+                Kubelet.report(pod, process, "Keycloak did not answer within " + START.toSeconds() + " s"));
     }
 }

@@ -41,16 +41,21 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
     /** Signs in as {@code client} with the client credentials grant at the issuer the pods know. */
     static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp, String client, String secret)
             throws Exception {
-        InetSocketAddress admin = box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
+        InetSocketAddress admin =
+                box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
         HttpClient http = ForwardsByName.workstation(idp.names(admin));
         String basic = Base64.getEncoder().encodeToString((client + ":" + secret).getBytes(StandardCharsets.UTF_8));
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(idp.issuer()
-                        + "/protocol/openid-connect/token")).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(idp.issuer() + "/protocol/openid-connect/token"))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Basic " + basic)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as("the automation's client credentials grant: %s", r.body()).isEqualTo(200);
+        assertThat(r.statusCode())
+                .as("the automation's client credentials grant: %s", r.body())
+                .isEqualTo(200);
         String token = JSON.readTree(r.body()).path("access_token").asText();
         Path file = Files.createTempFile("meshguard-automation", ".token");
         Files.writeString(file, token);
@@ -66,23 +71,34 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
 
     /** An admin API call at the console's public origin with {@code bearer}. */
     HttpResponse<String> call(String method, String path, String body, String bearer) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
-                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + bearer)
-                .header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + bearer)
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** {@code meshguard ARGS --url --token-file}: the image's classes, as the pipeline runs the CLI; its output. */
     String meshguard(String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", RenderedManifests.repoRoot().resolve("cli/target/meshguard.jar").toString()));
+        List<String> argv = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                RenderedManifests.repoRoot().resolve("cli/target/meshguard.jar").toString()));
         argv.addAll(List.of(args));
         argv.addAll(List.of("--url", "http://127.0.0.1:" + admin.getPort(), "--token-file", tokenFile.toString()));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("meshguard %s: %s", String.join(" ", args), out).isZero();
+        assertThat(p.exitValue())
+                .as("meshguard %s: %s", String.join(" ", args), out)
+                .isZero();
         return out;
     }
 
@@ -96,7 +112,7 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
         ok("PUT", "/upstreams/payments-api", """
                 {"name": "payments-api", "protocol": "http1",
                  "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
-                ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
+                        ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
     }
 
     /** A route of group {@code edge} to the bank's app with an authz rule and the default DLP profile. */
@@ -110,15 +126,14 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
         ok("PUT", "/routes/edge/" + name + owner(tenant), """
                 {"name": "%s", "group": "edge", "api": "%s", "version": "v1",
                  "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
-                 "authz_profile": "%s", "dlp_profile": "default"}"""
-                .formatted(name, api, prefix, upstream, authzProfile));
+                 "authz_profile": "%s", "dlp_profile": "default"}""".formatted(name, api, prefix, upstream, authzProfile));
     }
 
     /** An upstream to the bank's app in {@code payments}, owned by {@code tenant}. */
     void bankAppUpstream(String name, String tenant) throws Exception {
         ok("PUT", "/upstreams/" + name + owner(tenant), """
                 {"name": "%s", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
-                name, ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
+                        name, ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
     }
 
     private static String owner(String tenant) {

@@ -12,8 +12,7 @@ import java.util.List;
 
 /** A look into one of the bank's Redis pods, as {@code redis-cli} on its node would take it (RESP over a port-forward). */
 final class BankRedis {
-    private BankRedis() {
-    }
+    private BankRedis() {}
 
     /** {@code KEYS *} of the Redis in {@code pod}, after {@code AUTH password}. */
     static List<String> keys(NodePorts node, BoxPod pod, String password) throws IOException {
@@ -21,7 +20,8 @@ final class BankRedis {
         try (Socket socket = new Socket("127.0.0.1", local.getPort())) {
             socket.setSoTimeout(5000);
             OutputStream out = socket.getOutputStream();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             out.write(command("AUTH", password));
             String auth = in.readLine();
             if (!"+OK".equals(auth)) {
@@ -44,7 +44,11 @@ final class BankRedis {
     private static byte[] command(String... words) {
         StringBuilder b = new StringBuilder("*").append(words.length).append("\r\n");
         for (String w : words) {
-            b.append('$').append(w.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(w).append("\r\n");
+            b.append('$')
+                    .append(w.getBytes(StandardCharsets.UTF_8).length)
+                    .append("\r\n")
+                    .append(w)
+                    .append("\r\n");
         }
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }

@@ -15,8 +15,16 @@ import java.util.OptionalInt;
  * @param owner {@code Deployment/name}, {@code StatefulSet/name}, {@code Job/name} or {@code external/name}
  * @param subdomain a StatefulSet pod's governing Service, which gives it a DNS name of its own
  */
-record BoxPod(String name, String namespace, Map<String, String> labels, Map<String, String> annotations, String ip,
-        String netns, PodSpec spec, String owner, Optional<String> subdomain) {
+record BoxPod(
+        String name,
+        String namespace,
+        Map<String, String> labels,
+        Map<String, String> annotations,
+        String ip,
+        String netns,
+        PodSpec spec,
+        String owner,
+        Optional<String> subdomain) {
 
     Container container() {
         return spec.getContainers().get(0);

@@ -13,8 +13,7 @@ import java.util.Optional;
  * Prints each pod's process ids, then {@code ready}, then exits (normal JVM exit: the hook runs).
  */
 public final class BoxShutdownProbe {
-    private BoxShutdownProbe() {
-    }
+    private BoxShutdownProbe() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
@@ -33,8 +32,16 @@ public final class BoxShutdownProbe {
         for (int i = 0; i < containers.size(); i++) {
             String ip = network.allocate();
             String netns = network.attach(ip);
-            pods.add(PodProcess.start(new Launch("probe-" + i, netns, List.of(), "127.0.0.1 localhost\n", false,
-                    Optional.empty(), Map.of(), containers.get(i), dir.resolve("probe-" + i))));
+            pods.add(PodProcess.start(new Launch(
+                    "probe-" + i,
+                    netns,
+                    List.of(),
+                    "127.0.0.1 localhost\n",
+                    false,
+                    Optional.empty(),
+                    Map.of(),
+                    containers.get(i),
+                    dir.resolve("probe-" + i))));
         }
         // the shells' children exist once the shells ran; the probe reports them all
         Thread.sleep(500);

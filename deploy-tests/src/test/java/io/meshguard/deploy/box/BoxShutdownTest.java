@@ -36,15 +36,19 @@ class BoxShutdownTest {
         Probe probe = Probe.start(dir, false);
         long exiting = System.nanoTime();
         assertThat(probe.process.waitFor(SUREFIRE_FORK_EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS))
-                .as("the probe's shutdown ended within surefire's fork exit timeout").isTrue();
+                .as("the probe's shutdown ended within surefire's fork exit timeout")
+                .isTrue();
         Duration took = Duration.ofNanos(System.nanoTime() - exiting);
-        assertThat(took).as("a grace of %s, then SIGKILL", PodProcess.GRACE)
+        assertThat(took)
+                .as("a grace of %s, then SIGKILL", PodProcess.GRACE)
                 .isLessThan(PodProcess.GRACE.plusSeconds(10));
-        assertThat(PodNetwork.boxNamespaces()).as("namespaces left by pid %d", probe.pid())
+        assertThat(PodNetwork.boxNamespaces())
+                .as("namespaces left by pid %d", probe.pid())
                 .noneMatch(n -> n.startsWith("mgprobe" + probe.pid() + "-"));
         // a killed orphan is reparented to init, which reaps it a moment later
-        assertThat(probe.pids).as("the pods' processes").allSatisfy(pid ->
-                assertThat(waitGone(pid)).as("pid %d gone", pid).isTrue());
+        assertThat(probe.pids).as("the pods' processes").allSatisfy(pid -> assertThat(waitGone(pid))
+                .as("pid %d gone", pid)
+                .isTrue());
         assertThat(Files.readString(ShutdownLog.FILE)).contains("shutdown probe (pid " + probe.pid() + ")");
     }
 
@@ -61,15 +65,17 @@ class BoxShutdownTest {
             String liveNetns = live.attach(live.allocate());
             List<String> swept = PodNetwork.sweepLeftovers();
             assertThat(swept).containsAll(probe.netnses).doesNotContain(liveNetns, live.nodeNetns());
-            assertThat(PodNetwork.boxNamespaces()).doesNotContainAnyElementsOf(probe.netnses)
+            assertThat(PodNetwork.boxNamespaces())
+                    .doesNotContainAnyElementsOf(probe.netnses)
                     .contains(liveNetns, live.nodeNetns());
-            assertThat(probe.pids).as("the killed run's pod processes").allSatisfy(pid -> assertThat(
-                    waitGone(pid)).as("pid %d gone", pid).isTrue());
+            assertThat(probe.pids).as("the killed run's pod processes").allSatisfy(pid -> assertThat(waitGone(pid))
+                    .as("pid %d gone", pid)
+                    .isTrue());
         } finally {
             live.close();
         }
-        assertThat(PodNetwork.boxNamespaces()).noneMatch(n -> n.startsWith("mgprobe" + ProcessHandle.current().pid()
-                + "-"));
+        assertThat(PodNetwork.boxNamespaces())
+                .noneMatch(n -> n.startsWith("mgprobe" + ProcessHandle.current().pid() + "-"));
     }
 
     private static boolean waitGone(long pid) throws InterruptedException {
@@ -89,9 +95,13 @@ class BoxShutdownTest {
         }
 
         static Probe start(Path dir, boolean wait) throws Exception {
-            List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-Dmeshguard.box.terminationGraceSeconds=3", "-cp",
-                    System.getProperty("java.class.path"), BoxShutdownProbe.class.getName(), dir.toString()));
+            List<String> argv = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Dmeshguard.box.terminationGraceSeconds=3",
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    BoxShutdownProbe.class.getName(),
+                    dir.toString()));
             if (wait) {
                 argv.add("wait");
             }
@@ -116,7 +126,7 @@ class BoxShutdownTest {
             // three containers and the orphan-to-be: the sleeping shell's child
             assertThat(pids).as("the probe's output:\n%s", seen).hasSizeGreaterThanOrEqualTo(4);
             // drain the rest, so the probe never blocks on a full pipe while it shuts down
-            Thread.ofVirtual().start(() -> out.lines().forEach(l -> { }));
+            Thread.ofVirtual().start(() -> out.lines().forEach(l -> {}));
             return new Probe(p, netnses, pids);
         }
     }

@@ -39,15 +39,15 @@ public final class ClusterInABox implements AutoCloseable {
      * {@code meshguard-extauthz}, whose replicas each follow the subscription state), else {@link #MAX_REPLICAS}.
      */
     private int replicas(String kind, String workload, Integer manifest) {
-        int settled = objects.autoscalerFloors.getOrDefault(kind + "/" + workload,
-                Optional.ofNullable(manifest).orElse(1));
+        int settled = objects.autoscalerFloors.getOrDefault(
+                kind + "/" + workload, Optional.ofNullable(manifest).orElse(1));
         return Math.min(Integer.getInteger("meshguard.box.replicas." + workload, MAX_REPLICAS), settled);
     }
 
     private final Path dir;
     private final ClusterObjects objects = new ClusterObjects();
-    private final OperatorSecrets secrets = OperatorSecrets.fromReadme(
-            RenderedManifests.repoRoot().resolve("manifests/istio/README.md"));
+    private final OperatorSecrets secrets =
+            OperatorSecrets.fromReadme(RenderedManifests.repoRoot().resolve("manifests/istio/README.md"));
     private final PodNetwork network;
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
@@ -59,6 +59,7 @@ public final class ClusterInABox implements AutoCloseable {
     static final String CENTRAL_INSTALL = "overlays/zone-hub";
     /** Istio's ingress gateway (namespace, labels and service account of Istio's default install). */
     static final String INGRESS = "istio-ingressgateway";
+
     static final String ISTIO_NAMESPACE = "istio-system";
     private BankCertificates certificates;
     private Images images;
@@ -78,7 +79,8 @@ public final class ClusterInABox implements AutoCloseable {
     private Process agent;
     private ServiceDirectory services;
     private BoxPod proxylessClient;
-    private final java.util.concurrent.CompletableFuture<BoxPod> bankApps = new java.util.concurrent.CompletableFuture<>();
+    private final java.util.concurrent.CompletableFuture<BoxPod> bankApps =
+            new java.util.concurrent.CompletableFuture<>();
     private NetworkPolicyRules policies;
     private final String idpAdminPassword = io.meshguard.access.CodeFlowClient.random(24);
     private final java.util.concurrent.CompletableFuture<BankIdentityProvider> idp =
@@ -132,8 +134,7 @@ public final class ClusterInABox implements AutoCloseable {
     private void run() throws Exception {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(),
-                testClasspath());
+        images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(), testClasspath());
         // install step 1: the namespace on its own, then the operator's Secrets
         objects.apply(RenderedManifests.file("namespace.yaml"));
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
@@ -141,9 +142,13 @@ public final class ClusterInABox implements AutoCloseable {
         secrets.secrets().forEach(objects::secret);
         // manifests/istio/README.md "Your identity provider": the bank's CA, which signed its IdP's TLS certificate
         Path bankCa = ExternalParts.bankCertificates(dir.resolve("bank-ca"));
-        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
-                .withName("meshguard-idp-ca").withNamespace(OperatorSecrets.NAMESPACE).endMetadata()
-                .withStringData(Map.of("ca.crt", Files.readString(bankCa.resolve("ca.crt")))).build());
+        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName("meshguard-idp-ca")
+                .withNamespace(OperatorSecrets.NAMESPACE)
+                .endMetadata()
+                .withStringData(Map.of("ca.crt", Files.readString(bankCa.resolve("ca.crt"))))
+                .build());
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
         objects.apply(RenderedManifests.render("migrate"));
@@ -153,38 +158,63 @@ public final class ClusterInABox implements AutoCloseable {
         certificates = BankCertificates.create(dir.resolve("bank-ca"));
         IngressRoute ingressRoute = IngressRoute.of(objects.istio);
         Path[] centralTls = certificates.issue(ingressRoute.host());
-        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
-                .withName(ingressRoute.credentialName()).withNamespace(ISTIO_NAMESPACE).endMetadata()
-                .withType("kubernetes.io/tls").withStringData(Map.of("tls.crt", Files.readString(centralTls[0]),
-                        "tls.key", Files.readString(centralTls[1]))).build());
+        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName(ingressRoute.credentialName())
+                .withNamespace(ISTIO_NAMESPACE)
+                .endMetadata()
+                .withType("kubernetes.io/tls")
+                .withStringData(
+                        Map.of("tls.crt", Files.readString(centralTls[0]), "tls.key", Files.readString(centralTls[1])))
+                .build());
         // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
         // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
-        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-admin-plane", Map.of(
-                "admin.oidc.issuer", ExternalParts.issuer(BankIdentityProvider.REALM),
-                "console.public_url", BankIdentityProvider.CONSOLE_ORIGIN,
-                "catalog.domain", "bank.example"));
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-admin-plane",
+                Map.of(
+                        "admin.oidc.issuer",
+                        ExternalParts.issuer(BankIdentityProvider.REALM),
+                        "console.public_url",
+                        BankIdentityProvider.CONSOLE_ORIGIN,
+                        "catalog.domain",
+                        "bank.example"));
         // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
         // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
-        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy", Map.of("access.yaml",
-                objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy").orElseThrow().get("access.yaml")
-                        .stripTrailing() + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
-                        + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-access-policy",
+                Map.of(
+                        "access.yaml",
+                        objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy")
+                                        .orElseThrow()
+                                        .get("access.yaml")
+                                        .stripTrailing()
+                                + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
+                                + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
         // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
         // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
         BankApps.apply(objects);
         // the bank's security team adds its own workload's rules to the shipped policy (policies/README.md: anything
         // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's)
-        objects.editConfigMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy", Map.of("authz.yaml",
-                BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
-                        .orElseThrow().get("authz.yaml"))));
-        objects.editEnv(OperatorSecrets.NAMESPACE, "meshguard-xds", "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-authz-policy",
+                Map.of(
+                        "authz.yaml",
+                        BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                                .orElseThrow()
+                                .get("authz.yaml"))));
+        objects.editEnv(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-xds",
+                "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
                 grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
         mark("rendered and applied");
 
         BoxPod postgres = externalPod(ExternalParts.POSTGRES, 5432);
         BoxPod redis = externalPod(ExternalParts.REDIS, 6379);
-        BoxPod keycloak = externalPod(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE,
-                ExternalParts.KEYCLOAK_PORT);
+        BoxPod keycloak = externalPod(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE, ExternalParts.KEYCLOAK_PORT);
         BoxPod payments = bankPod(BankApps.PAYMENTS, BankApps.NAMESPACE, BankApps.paymentsSpec());
         proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
         BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
@@ -192,32 +222,46 @@ public final class ClusterInABox implements AutoCloseable {
         BoxPod ingress = ingressPod(ingressRoute);
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
-            jobPods.add(pod(job.getMetadata(), job.getSpec().getTemplate(), "Job/" + job.getMetadata().getName(),
-                    job.getMetadata().getName() + "-box", Optional.empty()));
+            jobPods.add(pod(
+                    job.getMetadata(),
+                    job.getSpec().getTemplate(),
+                    "Job/" + job.getMetadata().getName(),
+                    job.getMetadata().getName() + "-box",
+                    Optional.empty()));
         }
         List<BoxPod> workloads = new ArrayList<>();
         for (Deployment d : objects.deployments) {
-            int n = replicas("Deployment", d.getMetadata().getName(), d.getSpec().getReplicas());
+            int n = replicas(
+                    "Deployment", d.getMetadata().getName(), d.getSpec().getReplicas());
             for (int i = 0; i < n; i++) {
-                workloads.add(pod(d.getMetadata(), d.getSpec().getTemplate(), "Deployment/" + d.getMetadata().getName(),
-                        d.getMetadata().getName() + "-box" + i, Optional.empty()));
+                workloads.add(pod(
+                        d.getMetadata(),
+                        d.getSpec().getTemplate(),
+                        "Deployment/" + d.getMetadata().getName(),
+                        d.getMetadata().getName() + "-box" + i,
+                        Optional.empty()));
             }
         }
         for (StatefulSet s : objects.statefulSets) {
-            int n = replicas("StatefulSet", s.getMetadata().getName(), s.getSpec().getReplicas());
+            int n = replicas(
+                    "StatefulSet", s.getMetadata().getName(), s.getSpec().getReplicas());
             for (int i = 0; i < n; i++) {
-                workloads.add(pod(s.getMetadata(), s.getSpec().getTemplate(), "StatefulSet/" + s.getMetadata().getName(),
-                        s.getMetadata().getName() + "-" + i, Optional.of(s.getSpec().getServiceName())));
+                workloads.add(pod(
+                        s.getMetadata(),
+                        s.getSpec().getTemplate(),
+                        "StatefulSet/" + s.getMetadata().getName(),
+                        s.getMetadata().getName() + "-" + i,
+                        Optional.of(s.getSpec().getServiceName())));
             }
         }
         services = new ServiceDirectory(objects.services, pods);
-        policies = new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels,
-                network.nodeAddress());
+        policies =
+                new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels, network.nodeAddress());
         String nat = services.natRules();
         IstioAuthorization istio = new IstioAuthorization(objects.istio);
         IstioExtensions extensions = new IstioExtensions(IstioExtensions.meshConfig(), objects.istio, services);
-        IstioOutboundRoutes outbound = new IstioOutboundRoutes(services, pods,
-                p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
+        IstioOutboundRoutes outbound = new IstioOutboundRoutes(
+                services, pods, p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
         for (BoxPod p : pods) {
             String redirects = "";
             String capture = "";
@@ -230,7 +274,8 @@ public final class ClusterInABox implements AutoCloseable {
                     failures.put(p.name(), "istio-proxy: " + e.getMessage());
                 }
             }
-            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
+            Shell.run(
+                    List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
                     policies.table(p, nat, redirects, capture));
         }
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
@@ -240,10 +285,22 @@ public final class ClusterInABox implements AutoCloseable {
         Thread.ofVirtual().name("bank-apps").start(() -> {
             try {
                 startSidecar(payments);
-                start(payments, new Launch(payments.name(), payments.netns(), List.of(), services.hosts(payments),
-                        false, Optional.of(BankApps.USER), Map.of(), java(BankBackend.class, "-Xmx64m",
-                        Integer.toString(BankApps.HTTP_PORT), Integer.toString(BankApps.GRPC_PORT)),
-                        dir.resolve(payments.namespace() + "_" + payments.name())));
+                start(
+                        payments,
+                        new Launch(
+                                payments.name(),
+                                payments.netns(),
+                                List.of(),
+                                services.hosts(payments),
+                                false,
+                                Optional.of(BankApps.USER),
+                                Map.of(),
+                                java(
+                                        BankBackend.class,
+                                        "-Xmx64m",
+                                        Integer.toString(BankApps.HTTP_PORT),
+                                        Integer.toString(BankApps.GRPC_PORT)),
+                                dir.resolve(payments.namespace() + "_" + payments.name())));
                 startSidecar(proxylessClient);
                 bankApps.complete(payments);
                 mark("bank apps started");
@@ -260,23 +317,41 @@ public final class ClusterInABox implements AutoCloseable {
         // the bank's IdP: its realm as docs/install.md sets it up, beside everything else (the controller reads the
         // issuer's discovery on the first sign-in, not at start); journeys that sign people in wait for it
         Path idpDir = dir.resolve(ExternalParts.IDP_NAMESPACE + "_keycloak");
-        PodProcess keycloakProcess = start(keycloak, ExternalParts.keycloak(keycloak, idpDir,
-                services.hosts(keycloak), idpAdminPassword));
+        PodProcess keycloakProcess =
+                start(keycloak, ExternalParts.keycloak(keycloak, idpDir, services.hosts(keycloak), idpAdminPassword));
         Thread.ofVirtual().name("bank-idp-setup").start(() -> {
             try {
-                idp.complete(BankIdentityProvider.setUp(keycloak, keycloakProcess, node, idpDir, idpAdminPassword,
-                        secrets));
+                idp.complete(
+                        BankIdentityProvider.setUp(keycloak, keycloakProcess, node, idpDir, idpAdminPassword, secrets));
                 mark("Keycloak up, realm set up as docs/install.md says");
             } catch (Exception | Error e) {
                 idp.completeExceptionally(e);
             }
         });
-        start(idpFront, new Launch(idpFront.name(), idpFront.netns(), List.of(), services.hosts(idpFront), false,
-                Optional.empty(), Map.of(), List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                        .toString(), "-Xmx48m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath(),
-                        IdpFront.class.getName(), dir.resolve("bank-ca/idp.p12").toString(), "box", "443",
-                        ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
-                        Integer.toString(ExternalParts.KEYCLOAK_PORT)), dir.resolve("bank-idp_idp")));
+        start(
+                idpFront,
+                new Launch(
+                        idpFront.name(),
+                        idpFront.netns(),
+                        List.of(),
+                        services.hosts(idpFront),
+                        false,
+                        Optional.empty(),
+                        Map.of(),
+                        List.of(
+                                Path.of(System.getProperty("java.home"), "bin", "java")
+                                        .toString(),
+                                "-Xmx48m",
+                                "-XX:TieredStopAtLevel=1",
+                                "-cp",
+                                testClasspath(),
+                                IdpFront.class.getName(),
+                                dir.resolve("bank-ca/idp.p12").toString(),
+                                "box",
+                                "443",
+                                ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
+                                Integer.toString(ExternalParts.KEYCLOAK_PORT)),
+                        dir.resolve("bank-idp_idp")));
         startSidecar(bankApp);
         start(bankApp, BankApp.launch(bankApp, services.hosts(bankApp), testClasspath(), dir));
         start(ingress, ingressLaunch(ingress, ingressRoute));
@@ -293,8 +368,13 @@ public final class ClusterInABox implements AutoCloseable {
             if (p.isPresent()) {
                 Optional<Integer> exit = p.get().await(300);
                 if (exit.isEmpty() || exit.get() != 0) {
-                    failures.put(job.name(), Kubelet.report(job, p.get(), "Job " + job.owner() + " did not complete: "
-                            + exit.map(c -> "exit " + c).orElse("still running after 300 s")));
+                    failures.put(
+                            job.name(),
+                            Kubelet.report(
+                                    job,
+                                    p.get(),
+                                    "Job " + job.owner() + " did not complete: "
+                                            + exit.map(c -> "exit " + c).orElse("still running after 300 s")));
                 }
             }
         }
@@ -313,8 +393,8 @@ public final class ClusterInABox implements AutoCloseable {
                     try {
                         // stretched like every probe period (-Dmeshguard.box.probeScale): the gateway's JVM starts
                         // beside all the others, and its first answer loads the emulator's classes
-                        kubelet.awaitReady(w, p.get(), Duration.ofSeconds(Math.round((gateway ? 30 : 180)
-                                * Kubelet.SCALE)));
+                        kubelet.awaitReady(
+                                w, p.get(), Duration.ofSeconds(Math.round((gateway ? 30 : 180) * Kubelet.SCALE)));
                         mark(w.name() + " Ready");
                     } catch (Kubelet.NotReady e) {
                         (gateway ? awaitingFirstPublish : failures).put(gateway ? GATEWAY : w.name(), e.getMessage());
@@ -337,8 +417,17 @@ public final class ClusterInABox implements AutoCloseable {
      */
     private String sidecar(BoxPod pod, IstioAuthorization istio, IstioExtensions extensions, String outbound)
             throws IOException {
-        Sidecars.Sidecar sidecar = Sidecars.of(pod, istio, Optional.of(extensions), objects::namespaceLabels, pods,
-                network.nodeAddress(), dir, services.hosts(pod), testClasspath(), Optional.of(outbound));
+        Sidecars.Sidecar sidecar = Sidecars.of(
+                pod,
+                istio,
+                Optional.of(extensions),
+                objects::namespaceLabels,
+                pods,
+                network.nodeAddress(),
+                dir,
+                services.hosts(pod),
+                testClasspath(),
+                Optional.of(outbound));
         sidecars.put(pod.name(), sidecar.launch());
         return sidecar.redirects();
     }
@@ -381,14 +470,22 @@ public final class ClusterInABox implements AutoCloseable {
 
     private boolean modelledImage(BoxPod pod) {
         String image = pod.container().getImage();
-        return image.contains("/meshguard/meshguard") || image.equals("meshguard")
-                || image.startsWith("envoyproxy/envoy:") || image.startsWith("bank/");
+        return image.contains("/meshguard/meshguard")
+                || image.equals("meshguard")
+                || image.startsWith("envoyproxy/envoy:")
+                || image.startsWith("bank/");
     }
 
     /** {@code java -cp <the test class path> main args…}, as the box's own processes run. */
     private List<String> java(Class<?> main, String heap, String... args) {
-        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                heap, "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-cp", testClasspath(), main.getName()));
+        List<String> argv = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                heap,
+                "-XX:TieredStopAtLevel=1",
+                "-XX:-UsePerfData",
+                "-cp",
+                testClasspath(),
+                main.getName()));
         argv.addAll(List.of(args));
         return argv;
     }
@@ -402,9 +499,16 @@ public final class ClusterInABox implements AutoCloseable {
         bankApps(); // the client pod's sidecar is up
         BoxPod pod = proxylessClient;
         Path work = dir.resolve(pod.namespace() + "_" + pod.name() + "_" + System.nanoTime());
-        PodProcess p = PodProcess.start(new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false,
-                Optional.of(BankApps.USER), Map.of("GRPC_XDS_BOOTSTRAP_CONFIG", bootstrap),
-                java(ProxylessClient.class, "-Xmx128m", host, fullMethod, "20"), work));
+        PodProcess p = PodProcess.start(new Launch(
+                pod.name(),
+                pod.netns(),
+                List.of(),
+                services.hosts(pod),
+                false,
+                Optional.of(BankApps.USER),
+                Map.of("GRPC_XDS_BOOTSTRAP_CONFIG", bootstrap),
+                java(ProxylessClient.class, "-Xmx128m", host, fullMethod, "20"),
+                work));
         Optional<Integer> exit = p.await(60);
         String out = p.lastLines(40);
         p.close();
@@ -418,8 +522,16 @@ public final class ClusterInABox implements AutoCloseable {
      */
     String runInPod(BoxPod pod, Optional<String> user, Class<?> main, String... args) throws InterruptedException {
         Path work = dir.resolve(pod.namespace() + "_" + pod.name() + "_" + System.nanoTime());
-        PodProcess p = PodProcess.start(new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false,
-                user, Map.of(), java(main, "-Xmx64m", args), work));
+        PodProcess p = PodProcess.start(new Launch(
+                pod.name(),
+                pod.netns(),
+                List.of(),
+                services.hosts(pod),
+                false,
+                user,
+                Map.of(),
+                java(main, "-Xmx64m", args),
+                work));
         Optional<Integer> exit = p.await(60);
         String out = p.lastLines(60);
         p.close();
@@ -428,7 +540,9 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** A pod by name ({@code keycloak-0}); see {@link #pod(String)} for a workload's. */
     BoxPod podNamed(String name) {
-        return pods.stream().filter(p -> p.name().equals(name)).findFirst()
+        return pods.stream()
+                .filter(p -> p.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no pod " + name + " in the box"));
     }
 
@@ -447,8 +561,16 @@ public final class ClusterInABox implements AutoCloseable {
 
     private BoxPod bankPod(String name, String namespace, io.fabric8.kubernetes.api.model.PodSpec spec) {
         String ip = network.allocate();
-        BoxPod pod = new BoxPod(name + "-0", namespace, Map.of("app", name), Map.of(), ip, network.attach(ip), spec,
-                "bank/" + name, Optional.empty());
+        BoxPod pod = new BoxPod(
+                name + "-0",
+                namespace,
+                Map.of("app", name),
+                Map.of(),
+                ip,
+                network.attach(ip),
+                spec,
+                "bank/" + name,
+                Optional.empty());
         pods.add(pod);
         return pod;
     }
@@ -505,11 +627,25 @@ public final class ClusterInABox implements AutoCloseable {
     private void startAgent() throws IOException, InterruptedException {
         Path socket = dir.resolve("node-agent.sock");
         Path log = dir.resolve("node-agent.log");
-        agent = new ProcessBuilder("ip", "netns", "exec", network.nodeNetns(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp",
-                Path.of(NodeAgent.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString(),
-                NodeAgent.class.getName(), socket.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        agent = new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        network.nodeNetns(),
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx64m",
+                        "-cp",
+                        Path.of(NodeAgent.class
+                                        .getProtectionDomain()
+                                        .getCodeSource()
+                                        .getLocation()
+                                        .getPath())
+                                .toString(),
+                        NodeAgent.class.getName(),
+                        socket.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!Files.exists(socket)) {
             if (!agent.isAlive() || System.nanoTime() > deadline) {
@@ -525,9 +661,16 @@ public final class ClusterInABox implements AutoCloseable {
         io.fabric8.kubernetes.api.model.PodSpec spec = BankApp.install(objects);
         String ip = network.allocate();
         // README step 4: the Deployment's pod template labelled for ext_authz and DLP in its own sidecar
-        BoxPod pod = new BoxPod(BankApp.NAME + "-box0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME,
-                BankApp.PROTECTED_LABEL, "true", BankApp.DLP_LABEL, "true"), Map.of(), ip,
-                network.attach(ip), spec, "Deployment/" + BankApp.NAME, Optional.empty());
+        BoxPod pod = new BoxPod(
+                BankApp.NAME + "-box0",
+                BankApp.NAMESPACE,
+                Map.of("app", BankApp.NAME, BankApp.PROTECTED_LABEL, "true", BankApp.DLP_LABEL, "true"),
+                Map.of(),
+                ip,
+                network.attach(ip),
+                spec,
+                "Deployment/" + BankApp.NAME,
+                Optional.empty());
         pods.add(pod);
         return pod;
     }
@@ -538,8 +681,16 @@ public final class ClusterInABox implements AutoCloseable {
 
     private BoxPod externalPod(String name, String namespace, int port) {
         String ip = network.allocate();
-        BoxPod pod = new BoxPod(name + "-0", namespace, Map.of("app", name), Map.of(), ip,
-                network.attach(ip), ExternalParts.spec(name, port), "external/" + name, Optional.empty());
+        BoxPod pod = new BoxPod(
+                name + "-0",
+                namespace,
+                Map.of("app", name),
+                Map.of(),
+                ip,
+                network.attach(ip),
+                ExternalParts.spec(name, port),
+                "external/" + name,
+                Optional.empty());
         pods.add(pod);
         return pod;
     }
@@ -554,9 +705,16 @@ public final class ClusterInABox implements AutoCloseable {
         io.fabric8.kubernetes.api.model.PodSpec spec = ExternalParts.spec(INGRESS, route.port());
         spec.getContainers().getFirst().setImage("docker.io/istio/proxyv2");
         spec.setServiceAccountName("istio-ingressgateway-service-account");
-        BoxPod pod = new BoxPod(INGRESS + "-0", ISTIO_NAMESPACE, Map.of("istio", "ingressgateway", "app", INGRESS,
-                "sidecar.istio.io/inject", "true"), Map.of("inject.istio.io/templates", "gateway"), ip,
-                network.attach(ip), spec, "Deployment/" + INGRESS, Optional.empty());
+        BoxPod pod = new BoxPod(
+                INGRESS + "-0",
+                ISTIO_NAMESPACE,
+                Map.of("istio", "ingressgateway", "app", INGRESS, "sidecar.istio.io/inject", "true"),
+                Map.of("inject.istio.io/templates", "gateway"),
+                ip,
+                network.attach(ip),
+                spec,
+                "Deployment/" + INGRESS,
+                Optional.empty());
         pods.add(pod);
         return pod;
     }
@@ -564,29 +722,56 @@ public final class ClusterInABox implements AutoCloseable {
     private Launch ingressLaunch(BoxPod pod, IngressRoute route) throws IOException {
         Path podDir = dir.resolve(pod.namespace() + "_" + pod.name());
         Files.createDirectories(podDir);
-        Map<String, String> tls = objects.secret(ISTIO_NAMESPACE, route.credentialName()).orElseThrow(() ->
-                new AssertionError("Gateway " + route.host() + ": no Secret " + ISTIO_NAMESPACE + "/"
+        Map<String, String> tls = objects.secret(ISTIO_NAMESPACE, route.credentialName())
+                .orElseThrow(() -> new AssertionError("Gateway " + route.host() + ": no Secret " + ISTIO_NAMESPACE + "/"
                         + route.credentialName() + " (zone README: kubectl -n istio-system create secret tls …)"));
         Files.writeString(podDir.resolve("tls.crt"), tls.get("tls.crt"));
         Files.writeString(podDir.resolve("tls.key"), tls.get("tls.key"));
-        Files.writeString(podDir.resolve("gateway.conf"), String.join("\n", "listen " + route.port(),
-                "host " + route.host(), "cert " + podDir.resolve("tls.crt"), "key " + podDir.resolve("tls.key"),
-                "min " + route.minProtocol(), "destination " + route.destination()) + "\n");
-        return new Launch(pod.name(), pod.netns(), List.of(), services.hosts(pod), false, Optional.empty(), Map.of(),
-                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m",
+        Files.writeString(
+                podDir.resolve("gateway.conf"),
+                String.join(
+                                "\n",
+                                "listen " + route.port(),
+                                "host " + route.host(),
+                                "cert " + podDir.resolve("tls.crt"),
+                                "key " + podDir.resolve("tls.key"),
+                                "min " + route.minProtocol(),
+                                "destination " + route.destination())
+                        + "\n");
+        return new Launch(
+                pod.name(),
+                pod.netns(),
+                List.of(),
+                services.hosts(pod),
+                false,
+                Optional.empty(),
+                Map.of(),
+                List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx96m",
                         "-Djava.net.preferIPv4Stack=true", // IP_TOS, the box's mTLS mark, on an IPv4 socket
-                        "-XX:TieredStopAtLevel=1", "-cp", testClasspath(), IngressGateway.class.getName(),
-                        podDir.resolve("gateway.conf").toString()), podDir);
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        testClasspath(),
+                        IngressGateway.class.getName(),
+                        podDir.resolve("gateway.conf").toString()),
+                podDir);
     }
 
-    private BoxPod pod(ObjectMeta owner, PodTemplateSpec template, String ownerName, String name,
-            Optional<String> subdomain) {
+    private BoxPod pod(
+            ObjectMeta owner, PodTemplateSpec template, String ownerName, String name, Optional<String> subdomain) {
         String ip = network.allocate();
         String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
-        BoxPod pod = new BoxPod(name, ns,
+        BoxPod pod = new BoxPod(
+                name,
+                ns,
                 Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
                 Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                ip, network.attach(ip), template.getSpec(), ownerName, subdomain);
+                ip,
+                network.attach(ip),
+                template.getSpec(),
+                ownerName,
+                subdomain);
         pods.add(pod);
         return pod;
     }
@@ -623,7 +808,9 @@ public final class ClusterInABox implements AutoCloseable {
         try {
             return idp.get(BankIdentityProvider.START.toSeconds() + 300, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new AssertionError("the bank's Keycloak (docs/install.md's realm block): " + e.getCause().getMessage(),
+            throw new AssertionError(
+                    "the bank's Keycloak (docs/install.md's realm block): "
+                            + e.getCause().getMessage(),
                     e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
             throw new AssertionError("the bank's Keycloak was not set up in time (timeline: " + timeline + ")");
@@ -636,7 +823,9 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** The first pod of an owner ({@code Deployment/meshguard-xds}). */
     BoxPod pod(String owner) {
-        return pods.stream().filter(p -> p.owner().equals(owner)).findFirst()
+        return pods.stream()
+                .filter(p -> p.owner().equals(owner))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no pod of " + owner + " in the box"));
     }
 
@@ -726,8 +915,16 @@ public final class ClusterInABox implements AutoCloseable {
         try {
             // as the pod's sidecar opens it (uid 1337, not captured): what the NetworkPolicies see of a meshed pod's
             // connection; an application's own connect would end at its sidecar and always open
-            Shell.inNetns(pod.netns(), "setpriv", "--reuid=" + IstioOutboundRoutes.PROXY_UID, "--regid="
-                    + IstioOutboundRoutes.PROXY_UID, "--clear-groups", "timeout", "3", "bash", "-c",
+            Shell.inNetns(
+                    pod.netns(),
+                    "setpriv",
+                    "--reuid=" + IstioOutboundRoutes.PROXY_UID,
+                    "--regid=" + IstioOutboundRoutes.PROXY_UID,
+                    "--clear-groups",
+                    "timeout",
+                    "3",
+                    "bash",
+                    "-c",
                     "exec 3<>/dev/tcp/" + address + "/" + port);
             return true;
         } catch (IllegalStateException e) {
@@ -748,11 +945,23 @@ public final class ClusterInABox implements AutoCloseable {
     String grpcCall(BoxPod pod, String host, int port, String fullMethod, Optional<String> authority) {
         String address = address(pod, host);
         try {
-            List<String> curl = new ArrayList<>(List.of("ip", "netns", "exec", pod.netns(), "curl", "-sv", "-m", "5",
-                    "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers"));
+            List<String> curl = new ArrayList<>(List.of(
+                    "ip",
+                    "netns",
+                    "exec",
+                    pod.netns(),
+                    "curl",
+                    "-sv",
+                    "-m",
+                    "5",
+                    "--http2-prior-knowledge",
+                    "-H",
+                    "content-type: application/grpc",
+                    "-H",
+                    "te: trailers"));
             authority.ifPresent(a -> curl.addAll(List.of("-H", "Host: " + a)));
-            curl.addAll(List.of("--data-binary", "@-", "-o", "/dev/null",
-                    "http://" + address + ":" + port + "/" + fullMethod));
+            curl.addAll(List.of(
+                    "--data-binary", "@-", "-o", "/dev/null", "http://" + address + ":" + port + "/" + fullMethod));
             return Shell.run(curl, "\0\0\0\0\0");
         } catch (IllegalStateException e) {
             return e.getMessage();
@@ -761,8 +970,8 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** What {@code target}'s sidecar decides for a connection from {@code peer} to {@code port} (the shipped policies). */
     IstioAuthorization.Decision sidecarDecision(BoxPod target, int port, BoxPod peer) {
-        return new IstioAuthorization(objects.istio).decide(target, port,
-                IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
+        return new IstioAuthorization(objects.istio)
+                .decide(target, port, IstioAuthorization.principal(peer, objects::namespaceLabels), peer.ip());
     }
 
     /** {@code host} as {@code pod}'s {@code /etc/hosts} resolves it (an address stays as it is). */

@@ -19,7 +19,8 @@ import org.openqa.selenium.By;
 @Tag("cluster")
 class ClusterInABoxTest {
     private static ClusterInABox box;
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     static void install() throws Exception {
@@ -29,7 +30,9 @@ class ClusterInABoxTest {
     @Test
     void install_everyPodOfTheManifests_becomesReady() {
         assertThat(box.failures())
-                .as("pods that did not become Ready (timeline: %s; not modelled: %s)", box.timeline(), box.notModelled())
+                .as(
+                        "pods that did not become Ready (timeline: %s; not modelled: %s)",
+                        box.timeline(), box.notModelled())
                 .isEmpty();
     }
 
@@ -37,7 +40,8 @@ class ClusterInABoxTest {
     void gateway_beforeTheFirstPublish_isNotReadyAndNamesTheConfigItWaitsFor() {
         // docs/install.md section 4: the gateway's rollout completes with the first publish of its group; until then
         // its /ready names what the controller has not delivered (a publish journey is not modelled yet)
-        assertThat(box.awaitingFirstPublish()).as("timeline: %s", box.timeline())
+        assertThat(box.awaitingFirstPublish())
+                .as("timeline: %s", box.timeline())
                 .containsOnlyKeys(ClusterInABox.GATEWAY);
         assertThat(box.awaitingFirstPublish().get(ClusterInABox.GATEWAY)).contains("missing");
     }
@@ -47,7 +51,8 @@ class ClusterInABoxTest {
         BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
         HttpResponse<String> ready = get(extauthz, 9101, "/readyz");
         assertThat(ready.body())
-                .as("extauthz /readyz (%s): product routes need subscription state from the controller (R4-01)",
+                .as(
+                        "extauthz /readyz (%s): product routes need subscription state from the controller (R4-01)",
                         box.dropped(extauthz))
                 .contains("following meshguard-xds");
     }
@@ -56,7 +61,8 @@ class ClusterInABoxTest {
     void networkPolicies_letExtauthzReachTheControllersAdsPort() {
         BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
         assertThat(box.reaches(extauthz, "meshguard-xds.meshguard.svc.cluster.local", 18000))
-                .as("extauthz -> meshguard-xds:18000, the subscription-state stream (R4-01; dropped: %s)",
+                .as(
+                        "extauthz -> meshguard-xds:18000, the subscription-state stream (R4-01; dropped: %s)",
                         box.dropped(extauthz))
                 .isTrue();
     }
@@ -66,7 +72,8 @@ class ClusterInABoxTest {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
         IstioAuthorization.Decision decision = box.sidecarDecision(xds, 18000, extauthz);
-        assertThat(decision.allowed()).as("meshguard-xds's sidecar, extauthz on 18000 (R4-01): %s", decision.reason())
+        assertThat(decision.allowed())
+                .as("meshguard-xds's sidecar, extauthz on 18000 (R4-01): %s", decision.reason())
                 .isTrue();
     }
 
@@ -74,9 +81,12 @@ class ClusterInABoxTest {
     void networkPolicies_keepTheDlpServerFromRedis() {
         BoxPod dlp = box.pod("StatefulSet/meshguard-dlp");
         BoxPod extauthz = box.pod("StatefulSet/meshguard-extauthz");
-        assertThat(box.reaches(extauthz, "redis.bank-data.svc.cluster.local", 6379)).as("extauthz -> redis").isTrue();
+        assertThat(box.reaches(extauthz, "redis.bank-data.svc.cluster.local", 6379))
+                .as("extauthz -> redis")
+                .isTrue();
         assertThat(box.reaches(dlp, "redis.bank-data.svc.cluster.local", 6379))
-                .as("dlp -> redis: the dlp NetworkPolicy allows egress to 5432 only").isFalse();
+                .as("dlp -> redis: the dlp NetworkPolicy allows egress to 5432 only")
+                .isFalse();
     }
 
     @Test
@@ -86,10 +96,15 @@ class ClusterInABoxTest {
         BoxPod gateway = box.pod("Deployment/meshguard-gateway");
         String host = "meshguard-extauthz.meshguard.svc.cluster.local";
         String method = "grpc.health.v1.Health/Check";
-        assertThat(box.grpcCall(postgres, host, 9001, method)).as("a caller without a sidecar (bank-data)")
-                .contains("grpc-status: 14").contains("STRICT");
-        assertThat(box.grpcCall(gateway, host, 9001, method)).as("the gateway pod, with its sidecar's identity")
-                .contains("HTTP/2 200").doesNotContain("grpc-status: 14").doesNotContain("grpc-status: 7");
+        assertThat(box.grpcCall(postgres, host, 9001, method))
+                .as("a caller without a sidecar (bank-data)")
+                .contains("grpc-status: 14")
+                .contains("STRICT");
+        assertThat(box.grpcCall(gateway, host, 9001, method))
+                .as("the gateway pod, with its sidecar's identity")
+                .contains("HTTP/2 200")
+                .doesNotContain("grpc-status: 14")
+                .doesNotContain("grpc-status: 7");
     }
 
     @Test
@@ -100,11 +115,14 @@ class ClusterInABoxTest {
         String method = "grpc.health.v1.Health/Check";
         assertThat(box.grpcCall(gateway, host, 9001, method, java.util.Optional.of("api.bank.example")))
                 .as("an authority no Service has (gateway's sidecar: %s)", box.sidecarLog(gateway, 10))
-                .contains("grpc-status: 14").contains("STRICT");
+                .contains("grpc-status: 14")
+                .contains("STRICT");
         assertThat(box.sidecarLog(gateway, 200)).contains("Host api.bank.example -> PassthroughCluster");
         assertThat(box.grpcCall(gateway, host, 9001, method, java.util.Optional.of(host)))
                 .as("the Service's name: routed as the Service, with mTLS")
-                .contains("HTTP/2 200").doesNotContain("grpc-status: 14").doesNotContain("grpc-status: 7");
+                .contains("HTTP/2 200")
+                .doesNotContain("grpc-status: 14")
+                .doesNotContain("grpc-status: 7");
     }
 
     @Test
@@ -112,9 +130,12 @@ class ClusterInABoxTest {
         // admin.oidc.issuer: the console's discovery, JWKS and token calls leave the controller's pod on 443
         box.identityProvider();
         BoxPod xds = box.pod("Deployment/meshguard-xds");
-        assertThat(box.reaches(xds, ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
-                ExternalParts.KEYCLOAK_PORT))
-                .as("meshguard-xds -> the issuer's host on 443 (dropped: %s)", box.dropped(xds)).isTrue();
+        assertThat(box.reaches(
+                        xds,
+                        ServiceDirectory.fqdn(ExternalParts.KEYCLOAK, ExternalParts.IDP_NAMESPACE),
+                        ExternalParts.KEYCLOAK_PORT))
+                .as("meshguard-xds -> the issuer's host on 443 (dropped: %s)", box.dropped(xds))
+                .isTrue();
     }
 
     @Test
@@ -124,8 +145,10 @@ class ClusterInABoxTest {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
         try (PersonsBrowser arne = PersonsBrowser.start(idp.names(box.node().local(xds.ip(), 9103)))) {
             arne.signIn(BankIdentityProvider.CONSOLE_ORIGIN, idp.approver(), "/console/approvals");
-            assertThat(arne.driver.findElement(By.tagName("main")).getText()).as(arne.page())
-                    .doesNotContain("runs without the catalogue").contains("Approvals");
+            assertThat(arne.driver.findElement(By.tagName("main")).getText())
+                    .as(arne.page())
+                    .doesNotContain("runs without the catalogue")
+                    .contains("Approvals");
         }
     }
 
@@ -139,15 +162,24 @@ class ClusterInABoxTest {
         assertThat(signIn.headers().firstValue("Location").orElse(""))
                 .startsWith(ExternalParts.issuer(BankIdentityProvider.REALM) + "/protocol/openid-connect/auth");
         // one shared identity cannot do four eyes: with an issuer (and admin.break_glass off) the token is refused
-        HttpResponse<String> token = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + box.node().forward(xds.ip(), 9103) + "/groups")).header("Authorization", "Bearer " + adminToken)
-                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> token = HTTP.send(
+                HttpRequest.newBuilder(
+                                URI.create("http://127.0.0.1:" + box.node().forward(xds.ip(), 9103) + "/groups"))
+                        .header("Authorization", "Bearer " + adminToken)
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(token.statusCode()).as(token.body()).isEqualTo(401);
     }
 
     private static HttpResponse<String> get(BoxPod pod, int port, String path) throws Exception {
         int local = box.node().forward(pod.ip(), port);
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local + path))
-                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local + path))
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 }

@@ -32,6 +32,7 @@ final class ClusterObjects {
     final List<JsonNode> istio = new ArrayList<>();
     /** HorizontalPodAutoscalers' floors by target ({@code StatefulSet/meshguard-extauthz} → {@code minReplicas}). */
     final Map<String, Integer> autoscalerFloors = new HashMap<>();
+
     private final Map<String, Map<String, String>> configMaps = new HashMap<>();
     private final Map<String, Map<String, String>> secrets = new HashMap<>();
     private final Map<String, Map<String, String>> namespaceLabels = new LinkedHashMap<>();
@@ -48,13 +49,21 @@ final class ClusterObjects {
                 case "NetworkPolicy" -> networkPolicies.add(RenderedManifests.model(doc, NetworkPolicy.class));
                 case "ConfigMap" -> {
                     ConfigMap cm = RenderedManifests.model(doc, ConfigMap.class);
-                    configMaps.put(key(cm.getMetadata().getNamespace(), cm.getMetadata().getName()),
+                    configMaps.put(
+                            key(
+                                    cm.getMetadata().getNamespace(),
+                                    cm.getMetadata().getName()),
                             Optional.ofNullable(cm.getData()).orElse(Map.of()));
                 }
                 case "Namespace" -> namespace(RenderedManifests.model(doc, Namespace.class));
-                case "HorizontalPodAutoscaler" -> autoscalerFloors.put(doc.path("spec").path("scaleTargetRef")
-                        .path("kind").asText() + "/" + doc.path("spec").path("scaleTargetRef").path("name").asText(),
-                        doc.path("spec").path("minReplicas").asInt(1));
+                case "HorizontalPodAutoscaler" ->
+                    autoscalerFloors.put(
+                            doc.path("spec").path("scaleTargetRef").path("kind").asText() + "/"
+                                    + doc.path("spec")
+                                            .path("scaleTargetRef")
+                                            .path("name")
+                                            .asText(),
+                            doc.path("spec").path("minReplicas").asInt(1));
                 default -> {
                     if (doc.path("apiVersion").asText().contains("istio.io")) {
                         istio.add(doc);
@@ -65,7 +74,8 @@ final class ClusterObjects {
     }
 
     void namespace(Namespace ns) {
-        Map<String, String> labels = new LinkedHashMap<>(Optional.ofNullable(ns.getMetadata().getLabels()).orElse(Map.of()));
+        Map<String, String> labels = new LinkedHashMap<>(
+                Optional.ofNullable(ns.getMetadata().getLabels()).orElse(Map.of()));
         // the API server sets this label on every namespace (Kubernetes 1.22+): NetworkPolicies select by it
         labels.put("kubernetes.io/metadata.name", ns.getMetadata().getName());
         namespaceLabels.put(ns.getMetadata().getName(), labels);
@@ -78,10 +88,13 @@ final class ClusterObjects {
     }
 
     void secret(Secret secret) {
-        Map<String, String> data = new LinkedHashMap<>(Optional.ofNullable(secret.getStringData()).orElse(Map.of()));
-        Optional.ofNullable(secret.getData()).orElse(Map.of()).forEach((k, v) -> data.put(k,
-                new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
-        secrets.put(key(secret.getMetadata().getNamespace(), secret.getMetadata().getName()), data);
+        Map<String, String> data =
+                new LinkedHashMap<>(Optional.ofNullable(secret.getStringData()).orElse(Map.of()));
+        Optional.ofNullable(secret.getData())
+                .orElse(Map.of())
+                .forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+        secrets.put(
+                key(secret.getMetadata().getNamespace(), secret.getMetadata().getName()), data);
     }
 
     void service(Service service) {
@@ -97,13 +110,13 @@ final class ClusterObjects {
      * (a key the docs name and the ConfigMap lacks fails here, as the controller would never read it).
      */
     void editConfigMap(String namespace, String name, Map<String, String> values) {
-        Map<String, String> data = configMap(namespace, name).orElseThrow(() -> new AssertionError(
-                "the manifests ship no ConfigMap " + namespace + "/" + name));
+        Map<String, String> data = configMap(namespace, name)
+                .orElseThrow(() -> new AssertionError("the manifests ship no ConfigMap " + namespace + "/" + name));
         Map<String, String> edited = new LinkedHashMap<>(data);
         values.forEach((k, v) -> {
             if (!data.containsKey(k)) {
-                throw new AssertionError("ConfigMap " + namespace + "/" + name + " has no key " + k + " (keys: "
-                        + data.keySet() + ")");
+                throw new AssertionError(
+                        "ConfigMap " + namespace + "/" + name + " has no key " + k + " (keys: " + data.keySet() + ")");
             }
             edited.put(k, v);
         });
@@ -120,9 +133,10 @@ final class ClusterObjects {
                         && namespace.equals(d.getMetadata().getNamespace()))
                 .flatMap(d -> d.getSpec().getTemplate().getSpec().getContainers().stream())
                 .flatMap(c -> Optional.ofNullable(c.getEnv()).orElse(List.of()).stream())
-                .filter(e -> e.getName().equals(variable) && e.getValue() != null).findFirst()
-                .orElseThrow(() -> new AssertionError("Deployment " + namespace + "/" + deployment
-                        + " ships no literal " + variable));
+                .filter(e -> e.getName().equals(variable) && e.getValue() != null)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(
+                        "Deployment " + namespace + "/" + deployment + " ships no literal " + variable));
         env.setValue(edit.apply(env.getValue()));
     }
 

@@ -46,7 +46,8 @@ class ConsoleApprovalJourneyTest {
         // the names the bank's people use, each reached through the box's port-forward
         Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
         HttpClient workstation = ForwardsByName.workstation(names);
-        try (PersonsBrowser rita = PersonsBrowser.start(names); PersonsBrowser arne = PersonsBrowser.start(names)) {
+        try (PersonsBrowser rita = PersonsBrowser.start(names);
+                PersonsBrowser arne = PersonsBrowser.start(names)) {
             // meshguard login as rita: the device grant with PKCE against the realm the guide sets up
             OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);
             SignedInToken token = rita.meshguardLogin(cli, idp.requester());
@@ -67,7 +68,9 @@ class ConsoleApprovalJourneyTest {
             for (JsonNode r : published.path("revisions")) {
                 first = r.path("group").asText().equals(GROUP) ? r.path("id").asLong() : first;
             }
-            assertThat(first).as("the first publish of %s: %s", GROUP, published).isPositive();
+            assertThat(first)
+                    .as("the first publish of %s: %s", GROUP, published)
+                    .isPositive();
             admin.ok("PUT", "/groups/" + GROUP + "/protection", "{\"reason\": \"change board: two people\"}");
             admin.route("/payments-v2");
 
@@ -81,7 +84,8 @@ class ConsoleApprovalJourneyTest {
             assertThat(asked.find()).as(rita.page()).isTrue();
             String id = asked.group(1);
             assertThat(rita.driver.findElements(By.cssSelector("#request-" + id + " button[value=approve]")))
-                    .as("rita gets no approve button for her own request").isEmpty();
+                    .as("rita gets no approve button for her own request")
+                    .isEmpty();
             assertThat(rita.driver.findElement(By.id("request-" + id)).getText())
                     .contains("waits for another approver");
             // her own approve, posted with her session's CSRF token as the approver's form would: the server refuses
@@ -99,15 +103,19 @@ class ConsoleApprovalJourneyTest {
                     """, GROUP, id);
             rita.waitFor(By.cssSelector(".flash.error"));
             assertThat(rita.driver.findElement(By.cssSelector(".flash.error")).getText())
-                    .as(rita.page()).contains("requested or authored changes in publish request " + id);
+                    .as(rita.page())
+                    .contains("requested or authored changes in publish request " + id);
             assertThat(live(rita)).as("nothing served after her own approve").isEqualTo(first);
 
             // arne sees her request and approves it
             arne.signIn(BankIdentityProvider.CONSOLE_ORIGIN, idp.approver(), "/console/revisions/" + GROUP);
-            assertThat(arne.waitFor(By.id("request-" + id)).getText()).contains("pending")
+            assertThat(arne.waitFor(By.id("request-" + id)).getText())
+                    .contains("pending")
                     .contains("CHG-2001");
             arne.waitFor(By.id("decide-reason-" + id)).sendKeys("reviewed with the change board");
-            arne.driver.findElement(By.cssSelector("#request-" + id + " button[value=approve]")).click();
+            arne.driver
+                    .findElement(By.cssSelector("#request-" + id + " button[value=approve]"))
+                    .click();
             arne.waitForText(By.cssSelector(".flash"), "approved");
             long served = live(arne);
             assertThat(served).as(arne.page()).isGreaterThan(first);
@@ -122,7 +130,8 @@ class ConsoleApprovalJourneyTest {
     }
 
     private static long live(PersonsBrowser browser) {
-        String text = browser.waitFor(By.cssSelector("[data-testid=live-" + GROUP + "]")).getText();
+        String text = browser.waitFor(By.cssSelector("[data-testid=live-" + GROUP + "]"))
+                .getText();
         return Long.parseLong(text.replaceAll("\\D+", ""));
     }
 
@@ -144,11 +153,18 @@ class ConsoleApprovalJourneyTest {
         }
 
         String text(String method, String path, String body) throws Exception {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN
-                    + path)).timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + accessToken)
-                    .header("Content-Type", "application/json")
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
+                            .timeout(Duration.ofSeconds(30))
+                            .header("Authorization", "Bearer " + accessToken)
+                            .header("Content-Type", "application/json")
+                            .method(
+                                    method,
+                                    body == null
+                                            ? HttpRequest.BodyPublishers.noBody()
+                                            : HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
             return r.body();
         }

@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  */
 final class ConsoleSession {
     private static final Pattern BINDING = Pattern.compile("name=\"_signin\" value=\"([^\"]+)\"");
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
     private final Map<String, String> cookies = new LinkedHashMap<>();
 
@@ -36,11 +37,11 @@ final class ConsoleSession {
         if (form.statusCode() != 200 || !binding.find()) {
             throw new AssertionError("the console's sign-in form: " + form.statusCode() + " " + form.body());
         }
-        HttpResponse<String> signedIn = s.post("/console/signin", Map.of("_signin", binding.group(1), "token", token,
-                "next", next));
+        HttpResponse<String> signedIn =
+                s.post("/console/signin", Map.of("_signin", binding.group(1), "token", token, "next", next));
         if (signedIn.statusCode() != 303 && signedIn.statusCode() != 302) {
-            throw new AssertionError("signing in with the admin token: " + signedIn.statusCode() + " "
-                    + signedIn.body());
+            throw new AssertionError(
+                    "signing in with the admin token: " + signedIn.statusCode() + " " + signedIn.body());
         }
         return s;
     }
@@ -50,17 +51,25 @@ final class ConsoleSession {
     }
 
     HttpResponse<String> post(String path, Map<String, String> form) throws Exception {
-        String body = form.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
-        return send(request(path).header("Content-Type", "application/x-www-form-urlencoded")
-                .header("Origin", base).POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        String body = form.entrySet().stream()
+                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+        return send(request(path)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Origin", base)
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build());
     }
 
     private HttpRequest.Builder request(String path) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10));
         if (!cookies.isEmpty()) {
-            b.header("Cookie", cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                    .collect(Collectors.joining("; ")));
+            b.header(
+                    "Cookie",
+                    cookies.entrySet().stream()
+                            .map(e -> e.getKey() + "=" + e.getValue())
+                            .collect(Collectors.joining("; ")));
         }
         return b;
     }

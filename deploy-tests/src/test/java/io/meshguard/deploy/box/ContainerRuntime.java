@@ -53,7 +53,8 @@ final class ContainerRuntime {
 
     Launch launch(BoxPod pod, String hosts) {
         if (pod.spec().getContainers().size() != 1
-                || (pod.spec().getInitContainers() != null && !pod.spec().getInitContainers().isEmpty())) {
+                || (pod.spec().getInitContainers() != null
+                        && !pod.spec().getInitContainers().isEmpty())) {
             throw new PodConfigError(pod.describe() + ": only pods of one container are modelled");
         }
         Container c = pod.container();
@@ -61,18 +62,22 @@ final class ContainerRuntime {
         Map<String, String> env = env(pod, c);
         List<Launch.Mount> mounts = new ArrayList<>();
         for (VolumeMount vm : Optional.ofNullable(c.getVolumeMounts()).orElse(List.of())) {
-            Volume v = pod.spec().getVolumes().stream().filter(x -> x.getName().equals(vm.getName())).findFirst()
+            Volume v = pod.spec().getVolumes().stream()
+                    .filter(x -> x.getName().equals(vm.getName()))
+                    .findFirst()
                     .orElseGet(() -> claimVolume(pod, vm.getName()));
             Optional<Path> source = volume(pod, v, dir.resolve("volumes").resolve(v.getName()));
             if (source.isEmpty()) {
                 mounts.add(Launch.Mount.tmpfs(vm.getMountPath()));
             } else {
-                Path from = vm.getSubPath() == null || vm.getSubPath().isEmpty() ? source.get()
+                Path from = vm.getSubPath() == null || vm.getSubPath().isEmpty()
+                        ? source.get()
                         : source.get().resolve(vm.getSubPath());
                 mounts.add(new Launch.Mount(from, vm.getMountPath(), Boolean.TRUE.equals(vm.getReadOnly())));
             }
         }
-        PodSecurityContext podSc = Optional.ofNullable(pod.spec().getSecurityContext()).orElse(new PodSecurityContext());
+        PodSecurityContext podSc =
+                Optional.ofNullable(pod.spec().getSecurityContext()).orElse(new PodSecurityContext());
         SecurityContext sc = Optional.ofNullable(c.getSecurityContext()).orElse(new SecurityContext());
         Long uid = sc.getRunAsUser() != null ? sc.getRunAsUser() : podSc.getRunAsUser();
         Long gid = sc.getRunAsGroup() != null ? sc.getRunAsGroup() : podSc.getRunAsGroup();
@@ -83,16 +88,24 @@ final class ContainerRuntime {
         List<String> command = expand(Optional.ofNullable(c.getCommand()).orElse(List.of()), env);
         List<String> args = expand(Optional.ofNullable(c.getArgs()).orElse(List.of()), env);
         List<String> argv = images.argv(pod, c.getImage(), command, args, env);
-        return new Launch(pod.name(), pod.netns(), mounts, hosts, Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem()),
-                user, env, argv, dir);
+        return new Launch(
+                pod.name(),
+                pod.netns(),
+                mounts,
+                hosts,
+                Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem()),
+                user,
+                env,
+                argv,
+                dir);
     }
 
     private Volume claimVolume(BoxPod pod, String name) {
         // a StatefulSet's volumeClaimTemplates: a claim of its own per pod, here a directory
         Volume v = new Volume();
         v.setName(name);
-        v.setPersistentVolumeClaim(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimVolumeSource(
-                name + "-" + pod.name(), false));
+        v.setPersistentVolumeClaim(
+                new io.fabric8.kubernetes.api.model.PersistentVolumeClaimVolumeSource(name + "-" + pod.name(), false));
         return v;
     }
 
@@ -106,17 +119,21 @@ final class ContainerRuntime {
             var from = e.getValueFrom();
             if (from.getSecretKeyRef() != null) {
                 var ref = from.getSecretKeyRef();
-                Optional<String> value = cluster.secret(pod.namespace(), ref.getName()).map(d -> d.get(ref.getKey()));
+                Optional<String> value =
+                        cluster.secret(pod.namespace(), ref.getName()).map(d -> d.get(ref.getKey()));
                 if (value.isPresent()) {
                     env.put(e.getName(), value.get());
                 } else if (!Boolean.TRUE.equals(ref.getOptional())) {
                     throw new PodConfigError(pod.describe() + ": CreateContainerConfigError: env " + e.getName()
                             + " needs key '" + ref.getKey() + "' of Secret " + ref.getName() + ", which "
-                            + (cluster.secret(pod.namespace(), ref.getName()).isPresent() ? "lacks it" : "does not exist"));
+                            + (cluster.secret(pod.namespace(), ref.getName()).isPresent()
+                                    ? "lacks it"
+                                    : "does not exist"));
                 }
             } else if (from.getConfigMapKeyRef() != null) {
                 var ref = from.getConfigMapKeyRef();
-                Optional<String> value = cluster.configMap(pod.namespace(), ref.getName()).map(d -> d.get(ref.getKey()));
+                Optional<String> value =
+                        cluster.configMap(pod.namespace(), ref.getName()).map(d -> d.get(ref.getKey()));
                 if (value.isPresent()) {
                     env.put(e.getName(), value.get());
                 } else if (!Boolean.TRUE.equals(ref.getOptional())) {
@@ -125,13 +142,18 @@ final class ContainerRuntime {
                 }
             } else if (from.getFieldRef() != null) {
                 String path = from.getFieldRef().getFieldPath();
-                env.put(e.getName(), switch (path) {
-                    case "metadata.name" -> pod.name();
-                    case "metadata.namespace" -> pod.namespace();
-                    case "status.podIP" -> pod.ip();
-                    case "spec.serviceAccountName" -> Optional.ofNullable(pod.spec().getServiceAccountName()).orElse("default");
-                    default -> throw new PodConfigError(pod.describe() + ": fieldRef " + path + " is not modelled");
-                });
+                env.put(
+                        e.getName(),
+                        switch (path) {
+                            case "metadata.name" -> pod.name();
+                            case "metadata.namespace" -> pod.namespace();
+                            case "status.podIP" -> pod.ip();
+                            case "spec.serviceAccountName" ->
+                                Optional.ofNullable(pod.spec().getServiceAccountName())
+                                        .orElse("default");
+                            default ->
+                                throw new PodConfigError(pod.describe() + ": fieldRef " + path + " is not modelled");
+                        });
             } else {
                 throw new PodConfigError(pod.describe() + ": env " + e.getName() + ": valueFrom kind not modelled");
             }
@@ -154,7 +176,8 @@ final class ContainerRuntime {
             }
             if (v.getConfigMap() != null) {
                 var cm = v.getConfigMap();
-                Map<String, String> data = cluster.configMap(pod.namespace(), cm.getName()).orElse(null);
+                Map<String, String> data =
+                        cluster.configMap(pod.namespace(), cm.getName()).orElse(null);
                 if (data == null) {
                     if (Boolean.TRUE.equals(cm.getOptional())) {
                         return Optional.of(dir);
@@ -162,20 +185,35 @@ final class ContainerRuntime {
                     throw new PodConfigError(pod.describe() + ": volume " + v.getName() + ": ConfigMap " + cm.getName()
                             + " not found (FailedMount)");
                 }
-                write(pod, dir, "ConfigMap " + cm.getName(), data, cm.getItems(), mode(cm.getDefaultMode(), 0644), false);
+                write(
+                        pod,
+                        dir,
+                        "ConfigMap " + cm.getName(),
+                        data,
+                        cm.getItems(),
+                        mode(cm.getDefaultMode(), 0644),
+                        false);
                 return Optional.of(dir);
             }
             if (v.getSecret() != null) {
                 var s = v.getSecret();
-                Map<String, String> data = cluster.secret(pod.namespace(), s.getSecretName()).orElse(null);
+                Map<String, String> data =
+                        cluster.secret(pod.namespace(), s.getSecretName()).orElse(null);
                 if (data == null) {
                     if (Boolean.TRUE.equals(s.getOptional())) {
                         return Optional.of(dir);
                     }
-                    throw new PodConfigError(pod.describe() + ": volume " + v.getName() + ": Secret " + s.getSecretName()
-                            + " not found (FailedMount)");
+                    throw new PodConfigError(pod.describe() + ": volume " + v.getName() + ": Secret "
+                            + s.getSecretName() + " not found (FailedMount)");
                 }
-                write(pod, dir, "Secret " + s.getSecretName(), data, s.getItems(), mode(s.getDefaultMode(), 0644), false);
+                write(
+                        pod,
+                        dir,
+                        "Secret " + s.getSecretName(),
+                        data,
+                        s.getItems(),
+                        mode(s.getDefaultMode(), 0644),
+                        false);
                 return Optional.of(dir);
             }
             if (v.getProjected() != null) {
@@ -188,7 +226,13 @@ final class ContainerRuntime {
                             throw new PodConfigError(pod.describe() + ": projected volume " + v.getName() + ": Secret "
                                     + s.getName() + " not found (FailedMount)");
                         }
-                        data.ifPresent(d -> write(pod, dir, "Secret " + s.getName(), d, s.getItems(), mode,
+                        data.ifPresent(d -> write(
+                                pod,
+                                dir,
+                                "Secret " + s.getName(),
+                                d,
+                                s.getItems(),
+                                mode,
                                 Boolean.TRUE.equals(s.getOptional())));
                     } else if (p.getConfigMap() != null) {
                         var cm = p.getConfigMap();
@@ -197,11 +241,17 @@ final class ContainerRuntime {
                             throw new PodConfigError(pod.describe() + ": projected volume " + v.getName()
                                     + ": ConfigMap " + cm.getName() + " not found (FailedMount)");
                         }
-                        data.ifPresent(d -> write(pod, dir, "ConfigMap " + cm.getName(), d, cm.getItems(), mode,
+                        data.ifPresent(d -> write(
+                                pod,
+                                dir,
+                                "ConfigMap " + cm.getName(),
+                                d,
+                                cm.getItems(),
+                                mode,
                                 Boolean.TRUE.equals(cm.getOptional())));
                     } else {
-                        throw new PodConfigError(pod.describe() + ": projected source of " + v.getName()
-                                + " is not modelled");
+                        throw new PodConfigError(
+                                pod.describe() + ": projected source of " + v.getName() + " is not modelled");
                     }
                 }
                 return Optional.of(dir);
@@ -217,8 +267,14 @@ final class ContainerRuntime {
     }
 
     /** Writes the keys (all, or the listed items) as files; a listed key that is missing fails unless optional. */
-    private static void write(BoxPod pod, Path dir, String what, Map<String, String> data, List<KeyToPath> items,
-            int mode, boolean optional) {
+    private static void write(
+            BoxPod pod,
+            Path dir,
+            String what,
+            Map<String, String> data,
+            List<KeyToPath> items,
+            int mode,
+            boolean optional) {
         Map<String, String> files = new LinkedHashMap<>();
         Map<String, Integer> modes = new LinkedHashMap<>();
         if (items == null || items.isEmpty()) {
@@ -230,8 +286,8 @@ final class ContainerRuntime {
                     if (optional) {
                         continue;
                     }
-                    throw new PodConfigError(pod.describe() + ": " + what + " has no key '" + item.getKey()
-                            + "' (FailedMount)");
+                    throw new PodConfigError(
+                            pod.describe() + ": " + what + " has no key '" + item.getKey() + "' (FailedMount)");
                 }
                 files.put(item.getPath(), value);
                 if (item.getMode() != null) {
@@ -244,8 +300,8 @@ final class ContainerRuntime {
                 Path file = dir.resolve(f.getKey());
                 Files.createDirectories(file.getParent());
                 Files.writeString(file, f.getValue(), StandardCharsets.UTF_8);
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(
-                        permissions(modes.getOrDefault(f.getKey(), mode))));
+                Files.setPosixFilePermissions(
+                        file, PosixFilePermissions.fromString(permissions(modes.getOrDefault(f.getKey(), mode))));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

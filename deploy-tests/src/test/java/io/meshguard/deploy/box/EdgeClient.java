@@ -19,8 +19,8 @@ final class EdgeClient {
         try (Socket s = new Socket()) {
             s.connect(to, 5000);
             s.setSoTimeout(30_000);
-            StringBuilder req = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
-                    + "\r\nConnection: close\r\n");
+            StringBuilder req =
+                    new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
             headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
             req.append("\r\n");
             OutputStream out = s.getOutputStream();
@@ -37,7 +37,9 @@ final class EdgeClient {
             Map<String, String> h = new LinkedHashMap<>();
             for (int i = 1; i < head.length; i++) {
                 int c = head[i].indexOf(':');
-                h.put(head[i].substring(0, c).trim().toLowerCase(), head[i].substring(c + 1).trim());
+                h.put(
+                        head[i].substring(0, c).trim().toLowerCase(),
+                        head[i].substring(c + 1).trim());
             }
             String body = text.substring(split + 4);
             if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {

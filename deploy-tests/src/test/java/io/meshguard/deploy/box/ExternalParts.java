@@ -36,6 +36,7 @@ final class ExternalParts {
     static final int KEYCLOAK_PORT = 443;
     /** The TLS front of Keycloak (the bank's load balancer), by the bank's public name of its IdP. */
     static final String IDP_FRONT = "idp";
+
     static final String IDP_HOST = "idp.bank.example";
     /** The realm the bank's customers sign in to: the shipped policies/authz.yaml trusts its issuer (bank-idp). */
     static final String RETAIL_REALM = "retail";
@@ -50,8 +51,11 @@ final class ExternalParts {
     static List<Service> services() {
         Service front = service(IDP_FRONT, IDP_NAMESPACE, 443);
         front.getMetadata().setAnnotations(Map.of(BANK_DNS, IDP_HOST));
-        return List.of(service(POSTGRES, NAMESPACE, 5432), service(REDIS, NAMESPACE, 6379),
-                service(KEYCLOAK, IDP_NAMESPACE, KEYCLOAK_PORT), front);
+        return List.of(
+                service(POSTGRES, NAMESPACE, 5432),
+                service(REDIS, NAMESPACE, 6379),
+                service(KEYCLOAK, IDP_NAMESPACE, KEYCLOAK_PORT),
+                front);
     }
 
     /** The issuer of the box's realm as every pod reaches it: the Service's cluster DNS name. */
@@ -60,9 +64,20 @@ final class ExternalParts {
     }
 
     static Service service(String name, String namespace, int port) {
-        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
-                .withNewSpec().withSelector(Map.of("app", name)).addNewPort().withName("tcp").withPort(port)
-                .withNewTargetPort(port).endPort().endSpec().build();
+        return new ServiceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", name))
+                .addNewPort()
+                .withName("tcp")
+                .withPort(port)
+                .withNewTargetPort(port)
+                .endPort()
+                .endSpec()
+                .build();
     }
 
     /**
@@ -73,23 +88,82 @@ final class ExternalParts {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("idp.ext"), "subjectAltName=DNS:" + IDP_HOST + "\nextendedKeyUsage=serverAuth\n");
         String d = dir.toString();
-        Shell.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/ca.key",
-                "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=bank box CA",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-        Shell.run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/idp.key", "-out",
-                d + "/idp.csr", "-subj", "/CN=" + IDP_HOST);
-        Shell.run("openssl", "x509", "-req", "-in", d + "/idp.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
-                "-CAcreateserial", "-out", d + "/idp.crt", "-days", "2", "-extfile", d + "/idp.ext");
-        Shell.run("openssl", "pkcs12", "-export", "-in", d + "/idp.crt", "-inkey", d + "/idp.key", "-certfile",
-                d + "/ca.crt", "-out", d + "/idp.p12", "-passout", "pass:box");
+        Shell.run(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                d + "/ca.key",
+                "-out",
+                d + "/ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=bank box CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign");
+        Shell.run(
+                "openssl",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                d + "/idp.key",
+                "-out",
+                d + "/idp.csr",
+                "-subj",
+                "/CN=" + IDP_HOST);
+        Shell.run(
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                d + "/idp.csr",
+                "-CA",
+                d + "/ca.crt",
+                "-CAkey",
+                d + "/ca.key",
+                "-CAcreateserial",
+                "-out",
+                d + "/idp.crt",
+                "-days",
+                "2",
+                "-extfile",
+                d + "/idp.ext");
+        Shell.run(
+                "openssl",
+                "pkcs12",
+                "-export",
+                "-in",
+                d + "/idp.crt",
+                "-inkey",
+                d + "/idp.key",
+                "-certfile",
+                d + "/ca.crt",
+                "-out",
+                d + "/idp.p12",
+                "-passout",
+                "pass:box");
         return dir;
     }
 
     /** The pod spec of a bank part: one container with its one port (what Services and policies resolve). */
     static PodSpec spec(String name, int port) {
         PodSpec spec = new PodSpec();
-        spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(name)
-                .withImage("bank/" + name).addNewPort().withName("tcp").withContainerPort(port).endPort().build()));
+        spec.setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder()
+                .withName(name)
+                .withImage("bank/" + name)
+                .addNewPort()
+                .withName("tcp")
+                .withContainerPort(port)
+                .endPort()
+                .build()));
         return spec;
     }
 
@@ -105,8 +179,15 @@ final class ExternalParts {
             // a pod's /etc/hosts names the pod itself; without a UTS namespace its host name is the node's, which
             // the JVM's InetAddress.getLocalHost() looks up at start (a DNS timeout per lookup otherwise)
             String self = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-            return new Launch(pod.name(), pod.netns(), List.of(), hosts + pod.ip() + " " + self + "\n", false,
-                    Optional.empty(), env, LocalKeycloak.command(home, "0.0.0.0", KEYCLOAK_PORT, 9000),
+            return new Launch(
+                    pod.name(),
+                    pod.netns(),
+                    List.of(),
+                    hosts + pod.ip() + " " + self + "\n",
+                    false,
+                    Optional.empty(),
+                    env,
+                    LocalKeycloak.command(home, "0.0.0.0", KEYCLOAK_PORT, 9000),
                     dir.resolve("pod"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -129,17 +210,51 @@ final class ExternalParts {
             Path pwfile = dir.resolve("superuser-password");
             Files.writeString(pwfile, secrets.dbPassword() + "\n");
             Shell.run("chown", "-R", "postgres:postgres", dir.toString());
-            Shell.run("runuser", "-u", "postgres", "--", bin.resolve("initdb").toString(), "-D", data.toString(),
-                    "-U", "postgres", "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256",
-                    "-E", "UTF8", "--locale=C.UTF-8");
-            Files.writeString(data.resolve("pg_hba.conf"), "host all all 0.0.0.0/0 scram-sha-256\n",
+            Shell.run(
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    bin.resolve("initdb").toString(),
+                    "-D",
+                    data.toString(),
+                    "-U",
+                    "postgres",
+                    "--pwfile=" + pwfile,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8");
+            Files.writeString(
+                    data.resolve("pg_hba.conf"),
+                    "host all all 0.0.0.0/0 scram-sha-256\n",
                     java.nio.file.StandardOpenOption.APPEND);
             String[] ids = Shell.run("id", "-u", "postgres").strip().split("\\s+");
             String gid = Shell.run("id", "-g", "postgres").strip();
-            return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.of(ids[0] + ":" + gid),
-                    Map.of(), List.of(bin.resolve("postgres").toString(), "-D", data.toString(),
-                            "-c", "listen_addresses=*", "-c", "port=5432", "-c", "unix_socket_directories=" + socket,
-                            "-c", "fsync=off", "-c", "max_connections=200"), dir.resolve("pod"));
+            return new Launch(
+                    pod.name(),
+                    pod.netns(),
+                    List.of(),
+                    hosts,
+                    false,
+                    Optional.of(ids[0] + ":" + gid),
+                    Map.of(),
+                    List.of(
+                            bin.resolve("postgres").toString(),
+                            "-D",
+                            data.toString(),
+                            "-c",
+                            "listen_addresses=*",
+                            "-c",
+                            "port=5432",
+                            "-c",
+                            "unix_socket_directories=" + socket,
+                            "-c",
+                            "fsync=off",
+                            "-c",
+                            "max_connections=200"),
+                    dir.resolve("pod"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -155,28 +270,55 @@ final class ExternalParts {
                 "create database meshguard owner meshguard",
                 "create role meshguard_tenant_scoped nologin",
                 "grant meshguard_tenant_scoped to meshguard with admin option")) {
-            Shell.run("runuser", "-u", "postgres", "--", psql.toString(), "-h", socket, "-U", "postgres",
-                    "-v", "ON_ERROR_STOP=1", "-c", sql);
+            Shell.run(
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    psql.toString(),
+                    "-h",
+                    socket,
+                    "-U",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    sql);
         }
     }
 
     /** One query as the DBA against {@code database} (psql over the server's Unix socket): rows, fields by '|'. */
     static String query(Path dir, String database, String sql) {
-        return Shell.run("runuser", "-u", "postgres", "--", postgresBin().resolve("psql").toString(), "-h",
-                dir.resolve("socket").toString(), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At",
-                "-c", sql);
+        return Shell.run(
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                postgresBin().resolve("psql").toString(),
+                "-h",
+                dir.resolve("socket").toString(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql);
     }
 
     static Path postgresBin() {
         Path layout = Path.of("/usr/lib/postgresql");
         try (var majors = Files.list(layout)) {
             return majors.filter(m -> m.getFileName().toString().matches("\\d+"))
-                    .max((a, b) -> Integer.compare(Integer.parseInt(a.getFileName().toString()),
+                    .max((a, b) -> Integer.compare(
+                            Integer.parseInt(a.getFileName().toString()),
                             Integer.parseInt(b.getFileName().toString())))
                     .map(m -> m.resolve("bin"))
                     .filter(b -> Files.isExecutable(b.resolve("postgres")))
-                    .orElseThrow(() -> new IllegalStateException("no PostgreSQL under " + layout
-                            + " (Debian package postgresql)"));
+                    .orElseThrow(() -> new IllegalStateException(
+                            "no PostgreSQL under " + layout + " (Debian package postgresql)"));
         } catch (IOException e) {
             throw new IllegalStateException("no PostgreSQL under " + layout + " (Debian package postgresql)", e);
         }
@@ -195,10 +337,31 @@ final class ExternalParts {
                 Files.copy(in, binary, StandardCopyOption.REPLACE_EXISTING);
             }
             Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            return new Launch(pod.name(), pod.netns(), List.of(), hosts, false, Optional.of("999:999"), Map.of(),
-                    List.of(binary.toString(), "--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no",
-                            "--requirepass", secrets.redisPassword(), "--save", "", "--appendonly", "no",
-                            "--dir", "/tmp"), dir.resolve("pod"));
+            return new Launch(
+                    pod.name(),
+                    pod.netns(),
+                    List.of(),
+                    hosts,
+                    false,
+                    Optional.of("999:999"),
+                    Map.of(),
+                    List.of(
+                            binary.toString(),
+                            "--port",
+                            "6379",
+                            "--bind",
+                            "0.0.0.0",
+                            "--protected-mode",
+                            "no",
+                            "--requirepass",
+                            secrets.redisPassword(),
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                            "--dir",
+                            "/tmp"),
+                    dir.resolve("pod"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

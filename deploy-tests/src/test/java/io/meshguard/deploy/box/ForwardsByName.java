@@ -24,8 +24,11 @@ final class ForwardsByName extends ProxySelector {
 
     /** The workstation's HTTP client: the bank's names through their port-forwards, everything else direct. */
     static HttpClient workstation(Map<String, InetSocketAddress> names) {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
-                .proxy(new ForwardsByName(names)).build();
+        return HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .proxy(new ForwardsByName(names))
+                .build();
     }
 
     @Override
@@ -35,6 +38,5 @@ final class ForwardsByName extends ProxySelector {
     }
 
     @Override
-    public void connectFailed(URI uri, SocketAddress sa, IOException e) {
-    }
+    public void connectFailed(URI uri, SocketAddress sa, IOException e) {}
 }

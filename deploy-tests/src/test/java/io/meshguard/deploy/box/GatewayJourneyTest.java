@@ -35,8 +35,7 @@ class GatewayJourneyTest {
     }
 
     @Test
-    void automationPublishesTheEdge_theGatewayRoutesAndProtects_identityInCredentialOut_cardsMasked()
-            throws Exception {
+    void automationPublishesTheEdge_theGatewayRoutesAndProtects_identityInCredentialOut_cardsMasked() throws Exception {
         BankPipeline bank = BankPipeline.signIn(box, idp);
         // with an issuer set and break-glass off, the shared admin token no longer opens the admin API
         String shared = box.secrets().value("meshguard-xds-admin-token", "token");
@@ -54,8 +53,8 @@ class GatewayJourneyTest {
         // protected: the accounts route wants a JWT of the bank's IdP. 404 until this publish reached the gateway
         // (another journey's publish may have made it Ready before); 503 while the gateway's first Check waits for its
         // connection to extauthz past the 2 s filter timeout (status_on_error, seen on a machine at load 27)
-        EdgeClient.Answer noToken = EdgeClient.send(edge, "GET", HOST, "/accounts/v1/balances",
-                Map.of("x-tenant-id", "acme-corp"));
+        EdgeClient.Answer noToken =
+                EdgeClient.send(edge, "GET", HOST, "/accounts/v1/balances", Map.of("x-tenant-id", "acme-corp"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while ((noToken.status() == 404 || noToken.status() == 503) && System.nanoTime() < deadline) {
             Thread.sleep(100);
@@ -64,7 +63,11 @@ class GatewayJourneyTest {
         assertThat(noToken.status()).as("no credential: %s", noToken).isEqualTo(401);
 
         // a customer's token: identity headers in, the credential out, the card masked
-        EdgeClient.Answer allowed = EdgeClient.send(edge, "GET", HOST, "/accounts/v1/balances",
+        EdgeClient.Answer allowed = EdgeClient.send(
+                edge,
+                "GET",
+                HOST,
+                "/accounts/v1/balances",
                 Map.of("Authorization", "Bearer " + idp.customerToken(), "x-tenant-id", "acme-corp"));
         assertThat(allowed.status()).as("%s", allowed).isEqualTo(200);
         JsonNode answer = JSON.readTree(allowed.body());
@@ -73,10 +76,15 @@ class GatewayJourneyTest {
         assertThat(received.path("x-user-id").asText()).as(allowed.body()).isNotEmpty();
         assertThat(received.path("x-auth-method").asText()).as(allowed.body()).isEqualTo("jwt");
         assertThat(received.path("x-user-roles").asText()).as(allowed.body()).contains("customer");
-        assertThat(received.path("x-client-id").asText()).as(allowed.body())
+        assertThat(received.path("x-client-id").asText())
+                .as(allowed.body())
                 .isEqualTo(BankIdentityProvider.CUSTOMER_CLIENT);
-        assertThat(received.has("authorization")).as("the credential is stripped: %s", allowed.body()).isFalse();
-        assertThat(allowed.body()).as("the DLP server masks the card").doesNotContain(BankApp.CARD)
+        assertThat(received.has("authorization"))
+                .as("the credential is stripped: %s", allowed.body())
+                .isFalse();
+        assertThat(allowed.body())
+                .as("the DLP server masks the card")
+                .doesNotContain(BankApp.CARD)
                 .doesNotContain(BankApp.CARD.replace(" ", ""));
         assertThat(answer.path("statement").asText()).as(allowed.body()).contains("6467");
     }

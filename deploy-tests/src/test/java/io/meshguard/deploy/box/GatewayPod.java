@@ -27,8 +27,14 @@ import java.util.concurrent.Executors;
  * the container's port 8080, each request played through {@link Gateway}. An unknown flag exits 1, as Envoy does.
  */
 public final class GatewayPod {
-    private static final List<String> FLAGS_WITH_VALUE = List.of("--config-path", "--service-node", "--drain-time-s",
-            "--drain-strategy", "--log-format", "--log-level", "--service-cluster");
+    private static final List<String> FLAGS_WITH_VALUE = List.of(
+            "--config-path",
+            "--service-node",
+            "--drain-time-s",
+            "--drain-strategy",
+            "--log-format",
+            "--log-level",
+            "--service-cluster");
     private static final List<String> SWITCHES = List.of("--disable-hot-restart");
 
     private GatewayPod() {}
@@ -47,19 +53,31 @@ public final class GatewayPod {
             switch (args[i]) {
                 case "--config-path" -> config = args[i + 1];
                 case "--service-node" -> serviceNode = args[i + 1];
-                default -> { }
+                default -> {}
             }
             i++;
         }
         JsonNode bootstrap = new YAMLMapper().readTree(Path.of(config).toFile());
         String cluster = bootstrap.path("node").path("cluster").asText();
-        String adsCluster = bootstrap.path("dynamic_resources").path("ads_config").path("grpc_services").path(0)
-                .path("envoy_grpc").path("cluster_name").asText();
+        String adsCluster = bootstrap
+                .path("dynamic_resources")
+                .path("ads_config")
+                .path("grpc_services")
+                .path(0)
+                .path("envoy_grpc")
+                .path("cluster_name")
+                .asText();
         JsonNode address = null;
         for (JsonNode c : bootstrap.path("static_resources").path("clusters")) {
             if (c.path("name").asText().equals(adsCluster)) {
-                address = c.path("load_assignment").path("endpoints").path(0).path("lb_endpoints").path(0)
-                        .path("endpoint").path("address").path("socket_address");
+                address = c.path("load_assignment")
+                        .path("endpoints")
+                        .path(0)
+                        .path("lb_endpoints")
+                        .path(0)
+                        .path("endpoint")
+                        .path("address")
+                        .path("socket_address");
             }
         }
         if (address == null) {
@@ -69,8 +87,8 @@ public final class GatewayPod {
         EnvoyNode node = new EnvoyNode(serviceNode, cluster, Map.of());
         // Envoy keeps its ADS stream: one that ends (the controller not up yet, a restart) is opened again after a
         // back-off (source/common/config/grpc_stream.h); the emulator's subscription does the same by itself
-        AdsSubscription ads = AdsSubscription.connect(address.path("address").asText(),
-                address.path("port_value").asInt(), node);
+        AdsSubscription ads = AdsSubscription.connect(
+                address.path("address").asText(), address.path("port_value").asInt(), node);
         Gateway gateway = new Gateway(ads, node, 8080, 1L, 1.0);
 
         // the emulator's first request loads its classes (seconds on a loaded machine, where Envoy answers at once):
@@ -92,11 +110,13 @@ public final class GatewayPod {
                 int status;
                 String why;
                 try {
-                    Exchange answer = gateway.send(new DownstreamRequest("GET", readiness.host(), readiness.path(),
-                            Headers.of(), List.of()));
+                    Exchange answer = gateway.send(
+                            new DownstreamRequest("GET", readiness.host(), readiness.path(), Headers.of(), List.of()));
                     status = answer.status();
-                    why = answer.status() / 100 == 2 ? "ready" : "not ready: the edge answered " + answer.status()
-                            + " (" + String.join("; ", answer.steps()) + ")";
+                    why = answer.status() / 100 == 2
+                            ? "ready"
+                            : "not ready: the edge answered " + answer.status() + " ("
+                                    + String.join("; ", answer.steps()) + ")";
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     status = 503;
@@ -108,7 +128,9 @@ public final class GatewayPod {
                     why = "not ready: no delivered route table answers the readiness route (configuration missing or"
                             + " refused): " + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause() + ")")
                             + "; accepted versions " + ads.resources().versions() + ", NACKs " + ads.nacks()
-                            + ads.streamError().map(t -> ", ADS stream ended: " + t).orElse("");
+                            + ads.streamError()
+                                    .map(t -> ", ADS stream ended: " + t)
+                                    .orElse("");
                 }
                 respond(ex, status / 100 == 2 ? 200 : status, why);
             } else {
@@ -121,8 +143,11 @@ public final class GatewayPod {
         // reads it with kubectl exec
         JsonNode admin = bootstrap.path("admin").path("address").path("socket_address");
         if (!admin.isMissingNode()) {
-            HttpServer adminServer = HttpServer.create(new InetSocketAddress(admin.path("address").asText(),
-                    admin.path("port_value").asInt()), 10);
+            HttpServer adminServer = HttpServer.create(
+                    new InetSocketAddress(
+                            admin.path("address").asText(),
+                            admin.path("port_value").asInt()),
+                    10);
             adminServer.createContext("/config_dump", ex -> respond(ex, 200, configDump(ads.resources())));
             adminServer.start();
         }
@@ -138,10 +163,15 @@ public final class GatewayPod {
                     }
                 });
                 byte[] body = ex.getRequestBody().readAllBytes();
-                DownstreamRequest request = new DownstreamRequest(ex.getRequestMethod(),
-                        ex.getRequestHeaders().getFirst("Host"), ex.getRequestURI().getRawPath()
-                                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
-                        headers, body.length == 0 ? List.of() : List.of(body));
+                DownstreamRequest request = new DownstreamRequest(
+                        ex.getRequestMethod(),
+                        ex.getRequestHeaders().getFirst("Host"),
+                        ex.getRequestURI().getRawPath()
+                                + (ex.getRequestURI().getRawQuery() == null
+                                        ? ""
+                                        : "?" + ex.getRequestURI().getRawQuery()),
+                        headers,
+                        body.length == 0 ? List.of() : List.of(body));
                 Exchange answer = gateway.send(request);
                 // the access log Envoy writes to stdout: what the request met, for the pod's log
                 System.out.println("[access] " + request.method() + " " + request.authority() + " "
@@ -167,7 +197,8 @@ public final class GatewayPod {
         });
         edge.start();
         System.out.println("envoy (box emulator) node " + serviceNode + " cluster " + cluster + " ADS "
-                + address.path("address").asText() + ":" + address.path("port_value").asInt());
+                + address.path("address").asText() + ":"
+                + address.path("port_value").asInt());
         System.out.flush();
         Thread.currentThread().join();
     }
@@ -181,9 +212,11 @@ public final class GatewayPod {
             for (JsonNode listener : bootstrap.path("static_resources").path("listeners")) {
                 for (JsonNode route : listener.findValues("routes")) {
                     for (JsonNode r : route) {
-                        String host = r.path("route").path("host_rewrite_literal").asText("");
+                        String host =
+                                r.path("route").path("host_rewrite_literal").asText("");
                         if (!host.isEmpty()) {
-                            return new ReadinessRoute(host, r.path("match").path("path").asText());
+                            return new ReadinessRoute(
+                                    host, r.path("match").path("path").asText());
                         }
                     }
                 }
@@ -201,9 +234,16 @@ public final class GatewayPod {
         byType.put(io.meshguard.emulator.XdsResources.CDS, r.clusters());
         byType.put(io.meshguard.emulator.XdsResources.EDS, r.endpoints());
         byType.forEach((type, resources) -> {
-            s.append("# ").append(type).append(" version ").append(r.version(type)).append('\n');
-            new java.util.TreeMap<>(resources).forEach((name, resource) -> s.append("## ").append(name).append('\n')
-                    .append(resource).append('\n'));
+            s.append("# ")
+                    .append(type)
+                    .append(" version ")
+                    .append(r.version(type))
+                    .append('\n');
+            new java.util.TreeMap<>(resources).forEach((name, resource) -> s.append("## ")
+                    .append(name)
+                    .append('\n')
+                    .append(resource)
+                    .append('\n'));
         });
         return s.toString();
     }

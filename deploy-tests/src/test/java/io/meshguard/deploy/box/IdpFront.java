@@ -29,7 +29,8 @@ public final class IdpFront {
         keys.init(store, password);
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(keys.getKeyManagers(), null, null);
-        SSLServerSocket listener = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
+        SSLServerSocket listener =
+                (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
         listener.bind(new InetSocketAddress("0.0.0.0", Integer.parseInt(args[2])), 100);
         String upstream = args[3];
         int upstreamPort = Integer.parseInt(args[4]);
@@ -38,7 +39,8 @@ public final class IdpFront {
         while (true) {
             Socket client = listener.accept();
             Thread.ofVirtual().start(() -> {
-                try (client; Socket keycloak = new Socket()) {
+                try (client;
+                        Socket keycloak = new Socket()) {
                     keycloak.connect(new InetSocketAddress(upstream, upstreamPort), 5000);
                     Pipe.both(client.getInputStream(), client.getOutputStream(), keycloak);
                 } catch (Exception e) {

@@ -33,7 +33,8 @@ final class Images {
         this.testClasspath = testClasspath;
         this.java = javaHome.resolve("bin/java");
         this.jar = repoRoot.resolve("cli/target/meshguard.jar");
-        this.jvmArgs = imageJvmArgs(repoRoot.resolve("deploy/image-rootfs.sh"), Runtime.version().feature());
+        this.jvmArgs = imageJvmArgs(
+                repoRoot.resolve("deploy/image-rootfs.sh"), Runtime.version().feature());
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("the meshguard image's classes are missing: " + jar
                     + " (build it: ./mvnw -B -ntp -pl cli -am package -DskipTests)");
@@ -55,8 +56,8 @@ final class Images {
             int end = text.indexOf("} > \"$out/opt/java/meshguard.jvmargs\"");
             int start = text.lastIndexOf("{\n", end);
             List<String> args = new ArrayList<>();
-            Matcher line = Pattern.compile("(?m)^\\s*(?:\\[ \"\\$major\" -ge (\\d+) \\] && )?echo \"([^\"]+)\"").matcher(
-                    text.substring(start, end));
+            Matcher line = Pattern.compile("(?m)^\\s*(?:\\[ \"\\$major\" -ge (\\d+) \\] && )?echo \"([^\"]+)\"")
+                    .matcher(text.substring(start, end));
             while (line.find()) {
                 if (line.group(1) == null || major >= Integer.parseInt(line.group(1))) {
                     args.add(line.group(2));
@@ -94,9 +95,15 @@ final class Images {
         }
         if (image.startsWith("envoyproxy/envoy:")) {
             if (!command.equals(List.of("envoy"))) {
-                throw new ContainerRuntime.PodConfigError(pod.describe() + ": Envoy's image runs envoy, not " + command);
+                throw new ContainerRuntime.PodConfigError(
+                        pod.describe() + ": Envoy's image runs envoy, not " + command);
             }
-            argv.addAll(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", testClasspath,
+            argv.addAll(List.of(
+                    java.toString(),
+                    "-Xmx256m",
+                    "-XX:TieredStopAtLevel=1",
+                    "-cp",
+                    testClasspath,
                     GatewayPod.class.getName()));
             argv.addAll(args);
             return argv;
@@ -110,10 +117,15 @@ final class Images {
         if (resources == null || resources.getLimits() == null) {
             return flags;
         }
-        Optional.ofNullable(resources.getLimits().get("memory")).ifPresent(q ->
-                flags.add("-XX:MaxRAM=" + Quantity.getAmountInBytes(q).toBigInteger()));
-        Optional.ofNullable(resources.getLimits().get("cpu")).ifPresent(q -> flags.add("-XX:ActiveProcessorCount="
-                + Quantity.getAmountInBytes(q).setScale(0, RoundingMode.CEILING).max(BigDecimal.ONE).intValue()));
+        Optional.ofNullable(resources.getLimits().get("memory"))
+                .ifPresent(q ->
+                        flags.add("-XX:MaxRAM=" + Quantity.getAmountInBytes(q).toBigInteger()));
+        Optional.ofNullable(resources.getLimits().get("cpu"))
+                .ifPresent(q -> flags.add("-XX:ActiveProcessorCount="
+                        + Quantity.getAmountInBytes(q)
+                                .setScale(0, RoundingMode.CEILING)
+                                .max(BigDecimal.ONE)
+                                .intValue()));
         return flags;
     }
 }

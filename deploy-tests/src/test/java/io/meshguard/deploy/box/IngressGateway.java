@@ -40,19 +40,22 @@ import javax.net.ssl.SSLSocket;
  * {@code min TLSv1.2|TLSv1.3}, {@code destination HOST:PORT}.
  */
 public final class IngressGateway {
-    private IngressGateway() {
-    }
+    private IngressGateway() {}
 
     public static void main(String[] args) throws Exception {
         Map<String, List<String>> config = Files.readAllLines(Path.of(args[0])).stream()
-                .filter(l -> !l.isBlank()).map(l -> l.split(" ", 2))
+                .filter(l -> !l.isBlank())
+                .map(l -> l.split(" ", 2))
                 .collect(Collectors.groupingBy(f -> f[0], Collectors.mapping(f -> f[1], Collectors.toList())));
         int port = Integer.parseInt(config.get("listen").getFirst());
         List<String> hosts = config.get("host");
         String[] destination = config.get("destination").getFirst().split(":");
         SSLContext tls = SSLContext.getInstance("TLS");
         KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keys.init(keyStore(Path.of(config.get("cert").getFirst()), Path.of(config.get("key").getFirst())),
+        keys.init(
+                keyStore(
+                        Path.of(config.get("cert").getFirst()),
+                        Path.of(config.get("key").getFirst())),
                 new char[0]);
         tls.init(keys.getKeyManagers(), null, null);
         SSLServerSocket server = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
@@ -64,12 +67,13 @@ public final class IngressGateway {
         params.setSNIMatchers(List.of(new SNIMatcher(0) {
             @Override
             public boolean matches(javax.net.ssl.SNIServerName name) {
-                return hosts.contains(new SNIHostName(name.getEncoded()).getAsciiName().toLowerCase());
+                return hosts.contains(
+                        new SNIHostName(name.getEncoded()).getAsciiName().toLowerCase());
             }
         }));
         server.setSSLParameters(params);
-        System.out.println("istio-ingressgateway (box) on " + port + " for " + hosts + " to " + String.join(":",
-                destination));
+        System.out.println(
+                "istio-ingressgateway (box) on " + port + " for " + hosts + " to " + String.join(":", destination));
         System.out.flush();
         while (true) {
             SSLSocket client = (SSLSocket) server.accept();
@@ -78,7 +82,8 @@ public final class IngressGateway {
     }
 
     private static void carry(SSLSocket client, String host, int port) {
-        try (client; Socket upstream = new Socket()) {
+        try (client;
+                Socket upstream = new Socket()) {
             client.startHandshake();
             // Istio's gateway is a mesh proxy: it reaches an in-mesh destination with mTLS (auto mTLS), the box's
             // mark for which the destination's sidecar takes it on its mTLS listener
@@ -118,8 +123,8 @@ public final class IngressGateway {
 
     /** The Secret's {@code tls.crt} (a PEM chain) and {@code tls.key} (PKCS#8 PEM) as a key store. */
     static KeyStore keyStore(Path cert, Path key) throws Exception {
-        List<Certificate> chain = List.copyOf(CertificateFactory.getInstance("X.509")
-                .generateCertificates(Files.newInputStream(cert)));
+        List<Certificate> chain =
+                List.copyOf(CertificateFactory.getInstance("X.509").generateCertificates(Files.newInputStream(cert)));
         String pem = Files.readString(key, StandardCharsets.US_ASCII);
         byte[] der = Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", ""));
         PrivateKey privateKey = null;

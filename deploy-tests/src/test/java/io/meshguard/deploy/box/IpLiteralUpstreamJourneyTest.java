@@ -27,14 +27,14 @@ class IpLiteralUpstreamJourneyTest {
     }
 
     @Test
-    void gatewayRouteToAClusterIp_isResetByTheStrictBackendWithoutHost_andReachesItWithTheServiceHost() throws Exception {
+    void gatewayRouteToAClusterIp_isResetByTheStrictBackendWithoutHost_andReachesItWithTheServiceHost()
+            throws Exception {
         BoxPod payments = box.bankApps();
         BoxPod gateway = box.pod(ClusterInABox.GATEWAY);
         String clusterIp = box.address(gateway, BankApps.paymentsHost());
         OperatorSession rita = OperatorSession.signIn(box);
         rita.ok("PUT", "/groups/" + GROUP, """
-                {"name": "edge", "environment": "prod", "region": "eu", "hostnames": ["%s"], "listener_port": 8080}"""
-                .formatted(PUBLIC_HOST));
+                {"name": "edge", "environment": "prod", "region": "eu", "hostnames": ["%s"], "listener_port": 8080}""".formatted(PUBLIC_HOST));
         String upstream = """
                 {"name": "payments-by-ip", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]%s}""";
         rita.ok("PUT", "/upstreams/payments-by-ip", upstream.formatted(clusterIp, BankApps.HTTP_PORT, ""));
@@ -48,27 +48,37 @@ class IpLiteralUpstreamJourneyTest {
         rita.publish("CHG-3001: payments health by its ClusterIP");
 
         // once the gateway serves the published group (not its not-yet-configured 503 or a 404 of an older table)
-        Answer reset = awaitGateway(gateway, r -> r.statusCode() != 404 && !r.body().startsWith("gateway emulator:"));
+        Answer reset =
+                awaitGateway(gateway, r -> r.statusCode() != 404 && !r.body().startsWith("gateway emulator:"));
         // Envoy's local reply when the upstream resets the connection (503 UC), as the emulator answers it
-        assertThat(reset.statusCode() + " " + reset.body()).as("no host; gateway's sidecar: %s; payments' sidecar: %s",
-                box.sidecarLog(gateway, 20), box.sidecarLog(payments, 20))
+        assertThat(reset.statusCode() + " " + reset.body())
+                .as(
+                        "no host; gateway's sidecar: %s; payments' sidecar: %s",
+                        box.sidecarLog(gateway, 20), box.sidecarLog(payments, 20))
                 .startsWith("503 upstream connect error or disconnect/reset before headers");
-        assertThat(box.sidecarLog(gateway, 200)).as("the gateway's sidecar")
+        assertThat(box.sidecarLog(gateway, 200))
+                .as("the gateway's sidecar")
                 .contains("Host " + PUBLIC_HOST + " -> PassthroughCluster (plaintext " + clusterIp + ":"
                         + BankApps.HTTP_PORT + ")");
-        assertThat(box.sidecarLog(payments, 200)).as("the backend's sidecar")
-                .contains("inbound " + BankApps.HTTP_PORT + " from /" + gateway.ip()).contains("STRICT");
+        assertThat(box.sidecarLog(payments, 200))
+                .as("the backend's sidecar")
+                .contains("inbound " + BankApps.HTTP_PORT + " from /" + gateway.ip())
+                .contains("STRICT");
 
         // the supported shape: the upstream names the backend Service's FQDN
-        rita.ok("PUT", "/upstreams/payments-by-ip", upstream.formatted(clusterIp, BankApps.HTTP_PORT,
-                ", \"host\": \"" + BankApps.paymentsHost() + "\""));
+        rita.ok(
+                "PUT",
+                "/upstreams/payments-by-ip",
+                upstream.formatted(clusterIp, BankApps.HTTP_PORT, ", \"host\": \"" + BankApps.paymentsHost() + "\""));
         rita.publish("CHG-3002: payments health with the Service's host");
         Answer answered = awaitGateway(gateway, r -> r.statusCode() == 200);
-        assertThat(answered.statusCode()).as("with host: %s; gateway's sidecar: %s", answered.body(),
-                box.sidecarLog(gateway, 20)).isEqualTo(200);
+        assertThat(answered.statusCode())
+                .as("with host: %s; gateway's sidecar: %s", answered.body(), box.sidecarLog(gateway, 20))
+                .isEqualTo(200);
         assertThat(answered.body()).contains("host=" + BankApps.paymentsHost());
-        assertThat(box.sidecarLog(gateway, 200)).contains("Host " + BankApps.paymentsHost() + " -> " + payments.ip()
-                + ":" + BankApps.HTTP_PORT + " (mTLS)");
+        assertThat(box.sidecarLog(gateway, 200))
+                .contains("Host " + BankApps.paymentsHost() + " -> " + payments.ip() + ":" + BankApps.HTTP_PORT
+                        + " (mTLS)");
     }
 
     /** A response of the gateway's edge listener: status and body. */
@@ -100,8 +110,9 @@ class IpLiteralUpstreamJourneyTest {
     private static Answer get(int port) throws java.io.IOException {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
             s.setSoTimeout(20_000);
-            s.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: " + PUBLIC_HOST + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET /healthz HTTP/1.1\r\nHost: " + PUBLIC_HOST + "\r\nConnection: close\r\n\r\n")
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             String response = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             int status = Integer.parseInt(response.substring(9, 12));
             int body = response.indexOf("\r\n\r\n");

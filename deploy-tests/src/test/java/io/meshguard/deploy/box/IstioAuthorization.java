@@ -33,8 +33,8 @@ import java.util.function.Function;
  */
 final class IstioAuthorization {
     static final String ROOT = "istio-system";
-    private static final Set<String> SOURCE_FIELDS = Set.of("principals", "notPrincipals", "namespaces",
-            "notNamespaces", "ipBlocks", "notIpBlocks");
+    private static final Set<String> SOURCE_FIELDS =
+            Set.of("principals", "notPrincipals", "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks");
     private static final Set<String> OPERATION_FIELDS = Set.of("ports", "notPorts");
 
     private final List<JsonNode> istio;
@@ -69,8 +69,10 @@ final class IstioAuthorization {
         if (mode.equals("STRICT") && peer.isEmpty()) {
             return new Decision(false, peer, "STRICT mTLS: plaintext from " + peerIp + " reset");
         }
-        List<JsonNode> policies = istio.stream().filter(d -> d.path("kind").asText().equals("AuthorizationPolicy"))
-                .filter(d -> applies(d, target)).toList();
+        List<JsonNode> policies = istio.stream()
+                .filter(d -> d.path("kind").asText().equals("AuthorizationPolicy"))
+                .filter(d -> applies(d, target))
+                .toList();
         // CUSTOM first: its ext_authz filter runs before the RBAC filters of DENY and ALLOW (istio/istio
         // pilot/pkg/security/authz/builder/builder.go), and only for requests its rules match (the shadow RBAC rules
         // behind the filter-enabled metadata); one provider per workload (extauthz.go getExtAuthz)
@@ -96,7 +98,8 @@ final class IstioAuthorization {
                 return new Decision(false, peer, "RBAC: access denied (DENY policy " + name(p) + ")");
             }
         }
-        List<JsonNode> allows = policies.stream().filter(p -> action(p).equals("ALLOW")).toList();
+        List<JsonNode> allows =
+                policies.stream().filter(p -> action(p).equals("ALLOW")).toList();
         if (allows.isEmpty()) {
             return new Decision(true, peer, "no ALLOW policy selects the workload");
         }
@@ -105,23 +108,27 @@ final class IstioAuthorization {
                 return new Decision(true, peer, "ALLOW policy " + name(p));
             }
         }
-        return new Decision(false, peer, "RBAC: access denied (no rule of " + allows.stream().map(this::name).toList()
-                + " matches " + peer.orElse("a plaintext peer") + " on port " + port + ")");
+        return new Decision(
+                false,
+                peer,
+                "RBAC: access denied (no rule of "
+                        + allows.stream().map(this::name).toList() + " matches " + peer.orElse("a plaintext peer")
+                        + " on port " + port + ")");
     }
 
     /** A CUSTOM policy's provider; any other field than Istio's selector, action, provider and rules fails. */
     private String customProvider(JsonNode p) {
         p.path("spec").fieldNames().forEachRemaining(f -> {
             if (!Set.of("selector", "action", "provider", "rules").contains(f)) {
-                throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM): " + f
-                        + " is not modelled by the box");
+                throw new IllegalStateException(
+                        "AuthorizationPolicy " + name(p) + " (CUSTOM): " + f + " is not modelled by the box");
             }
         });
         JsonNode provider = p.path("spec").path("provider");
         provider.fieldNames().forEachRemaining(f -> {
             if (!f.equals("name")) {
-                throw new IllegalStateException("AuthorizationPolicy " + name(p) + " (CUSTOM): provider." + f
-                        + " is not modelled by the box");
+                throw new IllegalStateException(
+                        "AuthorizationPolicy " + name(p) + " (CUSTOM): provider." + f + " is not modelled by the box");
             }
         });
         if (provider.path("name").asText("").isEmpty()) {
@@ -131,14 +138,22 @@ final class IstioAuthorization {
     }
 
     String mtlsMode(BoxPod target, int port) {
-        List<JsonNode> pas = istio.stream().filter(d -> d.path("kind").asText().equals("PeerAuthentication")).toList();
-        Optional<JsonNode> workload = pas.stream().filter(d -> namespace(d).equals(target.namespace()))
+        List<JsonNode> pas = istio.stream()
+                .filter(d -> d.path("kind").asText().equals("PeerAuthentication"))
+                .toList();
+        Optional<JsonNode> workload = pas.stream()
+                .filter(d -> namespace(d).equals(target.namespace()))
                 .filter(d -> d.path("spec").has("selector"))
-                .filter(d -> selects(d.path("spec").path("selector"), target)).findFirst();
-        Optional<JsonNode> namespace = pas.stream().filter(d -> namespace(d).equals(target.namespace()))
-                .filter(d -> !d.path("spec").has("selector")).findFirst();
-        Optional<JsonNode> mesh = pas.stream().filter(d -> namespace(d).equals(ROOT))
-                .filter(d -> !d.path("spec").has("selector")).findFirst();
+                .filter(d -> selects(d.path("spec").path("selector"), target))
+                .findFirst();
+        Optional<JsonNode> namespace = pas.stream()
+                .filter(d -> namespace(d).equals(target.namespace()))
+                .filter(d -> !d.path("spec").has("selector"))
+                .findFirst();
+        Optional<JsonNode> mesh = pas.stream()
+                .filter(d -> namespace(d).equals(ROOT))
+                .filter(d -> !d.path("spec").has("selector"))
+                .findFirst();
         String mode = "PERMISSIVE";
         for (Optional<JsonNode> level : List.of(mesh, namespace, workload)) {
             if (level.isPresent()) {
@@ -146,8 +161,10 @@ final class IstioAuthorization {
                 if (!m.equals("UNSET")) {
                     mode = m;
                 }
-                JsonNode portLevel = level.get().path("spec").path("portLevelMtls").path(Integer.toString(port));
-                if (!portLevel.isMissingNode() && !portLevel.path("mode").asText("UNSET").equals("UNSET")) {
+                JsonNode portLevel =
+                        level.get().path("spec").path("portLevelMtls").path(Integer.toString(port));
+                if (!portLevel.isMissingNode()
+                        && !portLevel.path("mode").asText("UNSET").equals("UNSET")) {
                     mode = portLevel.path("mode").asText();
                 }
             }
@@ -168,7 +185,8 @@ final class IstioAuthorization {
     }
 
     private static boolean selects(JsonNode selector, BoxPod target) {
-        Iterator<Map.Entry<String, JsonNode>> labels = selector.path("matchLabels").fields();
+        Iterator<Map.Entry<String, JsonNode>> labels =
+                selector.path("matchLabels").fields();
         while (labels.hasNext()) {
             Map.Entry<String, JsonNode> e = labels.next();
             if (!e.getValue().asText().equals(target.labels().get(e.getKey()))) {
@@ -189,10 +207,10 @@ final class IstioAuthorization {
                             + "' is not modelled by the box");
                 }
             }
-            boolean from = !rule.has("from") || anyMatch(rule.path("from"), "source", SOURCE_FIELDS, policy,
-                    s -> source(s, peer, peerIp));
-            boolean to = !rule.has("to") || anyMatch(rule.path("to"), "operation", OPERATION_FIELDS, policy,
-                    o -> operation(o, port));
+            boolean from = !rule.has("from")
+                    || anyMatch(rule.path("from"), "source", SOURCE_FIELDS, policy, s -> source(s, peer, peerIp));
+            boolean to = !rule.has("to")
+                    || anyMatch(rule.path("to"), "operation", OPERATION_FIELDS, policy, o -> operation(o, port));
             if (from && to) {
                 return true;
             }
@@ -200,7 +218,11 @@ final class IstioAuthorization {
         return false;
     }
 
-    private boolean anyMatch(JsonNode list, String key, Set<String> modelled, JsonNode policy,
+    private boolean anyMatch(
+            JsonNode list,
+            String key,
+            Set<String> modelled,
+            JsonNode policy,
             java.util.function.Predicate<JsonNode> test) {
         for (JsonNode entry : list) {
             JsonNode inner = entry.path(key);
@@ -235,8 +257,8 @@ final class IstioAuthorization {
     }
 
     /** A field absent matches; present, it matches when some value does ({@code positive}) or none does. */
-    private static boolean field(JsonNode node, String name, java.util.function.Predicate<String> value,
-            boolean positive) {
+    private static boolean field(
+            JsonNode node, String name, java.util.function.Predicate<String> value, boolean positive) {
         if (!node.has(name)) {
             return true;
         }

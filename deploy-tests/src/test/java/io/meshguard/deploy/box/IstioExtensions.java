@@ -48,8 +48,8 @@ import java.util.function.Predicate;
  */
 final class IstioExtensions {
     static final Path MESH_VALUES = Path.of("manifests/istio/mesh/istiod-values.yaml");
-    private static final Set<String> GRPC_PROVIDER_FIELDS = Set.of("service", "port", "timeout", "failOpen",
-            "statusOnError");
+    private static final Set<String> GRPC_PROVIDER_FIELDS =
+            Set.of("service", "port", "timeout", "failOpen", "statusOnError");
     private static final String EXT_PROC_TYPE =
             "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor";
 
@@ -65,8 +65,8 @@ final class IstioExtensions {
 
     /** The mesh config the operator installs with istiod (README step 2): {@code meshConfig} of the values file. */
     static JsonNode meshConfig() throws IOException {
-        JsonNode values = new ObjectMapper(new YAMLFactory()).readTree(RenderedManifests.repoRoot()
-                .resolve(MESH_VALUES).toFile());
+        JsonNode values = new ObjectMapper(new YAMLFactory())
+                .readTree(RenderedManifests.repoRoot().resolve(MESH_VALUES).toFile());
         return values.path("meshConfig");
     }
 
@@ -80,15 +80,16 @@ final class IstioExtensions {
         });
         if (named.size() != 1) {
             // istiod: "available providers are [...] but found ..." and a deny-all RBAC filter in the pod
-            throw new IllegalStateException("extension provider " + name + " is defined " + named.size()
-                    + " times in " + MESH_VALUES + " (Istio would deny every request of the pod)");
+            throw new IllegalStateException("extension provider " + name + " is defined " + named.size() + " times in "
+                    + MESH_VALUES + " (Istio would deny every request of the pod)");
         }
         JsonNode p = named.get(0);
         Iterator<String> kinds = p.fieldNames();
         while (kinds.hasNext()) {
             String k = kinds.next();
             if (!k.equals("name") && !k.equals("envoyExtAuthzGrpc")) {
-                throw new IllegalStateException("extension provider " + name + ": " + k + " is not modelled by the box");
+                throw new IllegalStateException(
+                        "extension provider " + name + ": " + k + " is not modelled by the box");
             }
         }
         JsonNode grpc = p.path("envoyExtAuthzGrpc");
@@ -97,8 +98,8 @@ final class IstioExtensions {
         }
         grpc.fieldNames().forEachRemaining(f -> {
             if (!GRPC_PROVIDER_FIELDS.contains(f)) {
-                throw new IllegalStateException("extension provider " + name + ": envoyExtAuthzGrpc." + f
-                        + " is not modelled by the box");
+                throw new IllegalStateException(
+                        "extension provider " + name + ": envoyExtAuthzGrpc." + f + " is not modelled by the box");
             }
         });
         int port = grpc.path("port").asInt(0);
@@ -108,19 +109,25 @@ final class IstioExtensions {
         String host = hostname(grpc.path("service").asText(""));
         String cluster = "outbound|" + port + "||" + host;
         GrpcService.Builder service = GrpcService.newBuilder()
-                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)
+                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                        .setClusterName(cluster)
                         .setAuthority(cluster.replace("|", "_.")))
-                .setTimeout(grpc.has("timeout") ? duration(grpc.path("timeout").asText())
-                        : com.google.protobuf.Duration.newBuilder().setSeconds(600).build());
+                .setTimeout(
+                        grpc.has("timeout")
+                                ? duration(grpc.path("timeout").asText())
+                                : com.google.protobuf.Duration.newBuilder()
+                                        .setSeconds(600)
+                                        .build());
         ExtAuthz.Builder config = ExtAuthz.newBuilder()
                 .setGrpcService(service)
                 .setFailureModeAllow(grpc.path("failOpen").asBoolean(false))
                 .setTransportApiVersion(ApiVersion.V3)
-                .setFilterEnabledMetadata(MetadataMatcher.newBuilder().setFilter("envoy.filters.http.rbac")
+                .setFilterEnabledMetadata(MetadataMatcher.newBuilder()
+                        .setFilter("envoy.filters.http.rbac")
                         .addPath(MetadataMatcher.PathSegment.newBuilder()
                                 .setKey("istio_ext_authz_shadow_effective_policy_id"))
-                        .setValue(ValueMatcher.newBuilder().setStringMatch(StringMatcher.newBuilder()
-                                .setPrefix("istio-ext-authz"))));
+                        .setValue(ValueMatcher.newBuilder()
+                                .setStringMatch(StringMatcher.newBuilder().setPrefix("istio-ext-authz"))));
         if (grpc.has("statusOnError")) {
             int code = Integer.parseInt(grpc.path("statusOnError").asText());
             if (StatusCode.forNumber(code) == null) {
@@ -158,7 +165,10 @@ final class IstioExtensions {
         } else {
             throw new IllegalStateException("a duration the box cannot read: " + text);
         }
-        return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+        return com.google.protobuf.Duration.newBuilder()
+                .setSeconds(d.getSeconds())
+                .setNanos(d.getNano())
+                .build();
     }
 
     /** The ext_proc filter an EnvoyFilter inserts into the pod's inbound HTTP chain, if one selects the pod. */
@@ -178,7 +188,9 @@ final class IstioExtensions {
             JsonNode selector = spec.path("workloadSelector");
             only(selector, name + " workloadSelector", "labels");
             boolean selects = true;
-            for (Iterator<Map.Entry<String, JsonNode>> it = selector.path("labels").fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it =
+                            selector.path("labels").fields();
+                    it.hasNext(); ) {
                 Map.Entry<String, JsonNode> l = it.next();
                 selects &= l.getValue().asText().equals(pod.labels().get(l.getKey()));
             }
@@ -223,15 +235,16 @@ final class IstioExtensions {
             // strict: an unknown field is an error, as Envoy's config validation (and istiod's webhook) refuses it
             JsonFormat.parser().merge(body.toString(), config);
         } catch (InvalidProtocolBufferException e) {
-            throw new IllegalStateException("EnvoyFilter " + name + ": typed_config is no ExternalProcessor: "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "EnvoyFilter " + name + ": typed_config is no ExternalProcessor: " + e.getMessage(), e);
         }
         ExternalProcessor built = config.build();
         Sidecar.checkModelled(built);
         String cluster = built.getGrpcService().getEnvoyGrpc().getClusterName();
         if (!knownCluster.test(cluster)) {
             // Envoy refuses a filter naming an unknown cluster: the listener is not accepted
-            throw new IllegalStateException("EnvoyFilter " + name + ": no cluster " + cluster + " in the pod's sidecar");
+            throw new IllegalStateException(
+                    "EnvoyFilter " + name + ": no cluster " + cluster + " in the pod's sidecar");
         }
         return built;
     }

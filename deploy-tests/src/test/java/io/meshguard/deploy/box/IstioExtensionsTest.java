@@ -49,8 +49,12 @@ class IstioExtensionsTest {
         ObjectNode mesh = IstioExtensions.meshConfig().deepCopy();
         ObjectNode grpc = (ObjectNode) mesh.path("extensionProviders").get(0).path("envoyExtAuthzGrpc");
         grpc.remove("timeout");
-        assertThat(extensions(mesh, shippedFilter()).extAuthz("meshguard-extauthz").getGrpcService().getTimeout()
-                .getSeconds()).isEqualTo(600);
+        assertThat(extensions(mesh, shippedFilter())
+                        .extAuthz("meshguard-extauthz")
+                        .getGrpcService()
+                        .getTimeout()
+                        .getSeconds())
+                .isEqualTo(600);
 
         grpc.putObject("includeRequestBodyInCheck").put("maxRequestBytes", 1024);
         assertThatThrownBy(() -> extensions(mesh, shippedFilter()).extAuthz("meshguard-extauthz"))
@@ -60,7 +64,8 @@ class IstioExtensionsTest {
         grpc.put("service", "meshguard-authz.meshguard.svc.cluster.local");
         assertThatThrownBy(() -> extensions(mesh, shippedFilter()).extAuthz("meshguard-extauthz"))
                 .hasMessageContaining("no such Service");
-        assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), shippedFilter()).extAuthz("other"))
+        assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), shippedFilter())
+                        .extAuthz("other"))
                 .hasMessageContaining("defined 0 times");
     }
 
@@ -82,49 +87,71 @@ class IstioExtensionsTest {
         ObjectNode typo = shippedFilter();
         typedConfig(typo).put("failure_mode_alow", true);
         assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), typo)
-                .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
+                        .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
                 .hasMessageContaining("failure_mode_alow");
 
         ObjectNode outbound = shippedFilter();
         ((ObjectNode) outbound.path("spec").path("configPatches").get(0).path("match"))
                 .put("context", "SIDECAR_OUTBOUND");
         assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), outbound)
-                .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
+                        .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
                 .hasMessageContaining("SIDECAR_OUTBOUND");
 
         ObjectNode failOpen = shippedFilter();
         typedConfig(failOpen).put("failure_mode_allow", true);
         assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), failOpen)
-                .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
+                        .extProc(pod(Map.of("meshguard.io/dlp", "true")), DLP_CLUSTER::equals))
                 .hasMessageContaining("failure_mode_allow false");
 
         assertThatThrownBy(() -> extensions(IstioExtensions.meshConfig(), shippedFilter())
-                .extProc(pod(Map.of("meshguard.io/dlp", "true")), cluster -> false))
+                        .extProc(pod(Map.of("meshguard.io/dlp", "true")), cluster -> false))
                 .hasMessageContaining("no cluster " + DLP_CLUSTER);
     }
 
     private static ObjectNode typedConfig(ObjectNode filter) {
-        return (ObjectNode) filter.path("spec").path("configPatches").get(0).path("patch").path("value")
+        return (ObjectNode) filter.path("spec")
+                .path("configPatches")
+                .get(0)
+                .path("patch")
+                .path("value")
                 .path("typed_config");
     }
 
     private static ObjectNode shippedFilter() throws Exception {
         return (ObjectNode) YAML.readTree(RenderedManifests.repoRoot()
-                .resolve("manifests/istio/base/envoy-filter-ext-proc.yaml").toFile());
+                .resolve("manifests/istio/base/envoy-filter-ext-proc.yaml")
+                .toFile());
     }
 
     private static IstioExtensions extensions(JsonNode mesh, JsonNode filter) {
-        return new IstioExtensions(mesh, List.of(filter), new ServiceDirectory(List.of(service("meshguard-extauthz"),
-                service("meshguard-dlp")), List.of()));
+        return new IstioExtensions(
+                mesh,
+                List.of(filter),
+                new ServiceDirectory(List.of(service("meshguard-extauthz"), service("meshguard-dlp")), List.of()));
     }
 
     private static Service service(String name) {
-        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace("meshguard").endMetadata()
-                .withNewSpec().withSelector(Map.of("app.kubernetes.io/name", name)).endSpec().build();
+        return new ServiceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace("meshguard")
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app.kubernetes.io/name", name))
+                .endSpec()
+                .build();
     }
 
     private static BoxPod pod(Map<String, String> labels) {
-        return new BoxPod("api-0", "payments", labels, Map.of(), "10.244.0.16", "none", new PodSpec(),
-                "Deployment/api", Optional.empty());
+        return new BoxPod(
+                "api-0",
+                "payments",
+                labels,
+                Map.of(),
+                "10.244.0.16",
+                "none",
+                new PodSpec(),
+                "Deployment/api",
+                Optional.empty());
     }
 }

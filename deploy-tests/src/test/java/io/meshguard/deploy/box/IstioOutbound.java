@@ -51,6 +51,7 @@ import java.util.concurrent.ThreadLocalRandom;
 final class IstioOutbound {
     /** DSCP CS1 in the IP TOS byte: "this connection is Istio mTLS" (nftables {@code ip dscp cs1}). */
     static final int MTLS_TOS = 0x20;
+
     private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     record Endpoint(String ip, int port, boolean mtls) {}
@@ -136,7 +137,8 @@ final class IstioOutbound {
         try (client) {
             // no timeout: a gRPC channel connects before its first call, which may come much later
             InputStream in = client.getInputStream();
-            Sniffed sniffed = httpPorts.contains(original.port()) ? sniff(in, client.getOutputStream())
+            Sniffed sniffed = httpPorts.contains(original.port())
+                    ? sniff(in, client.getOutputStream())
                     : new Sniffed(new byte[0], Optional.empty(), false);
             if (sniffed.http() && sniffed.host().isEmpty() && sniffed.closed()) {
                 log("HTTP " + dst + " closed before its first request");
@@ -208,7 +210,9 @@ final class IstioOutbound {
                 int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
                 int type = header[3] & 0xff;
                 int flags = header[4] & 0xff;
-                int stream = ((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8)
+                int stream = ((header[5] & 0x7f) << 24)
+                        | ((header[6] & 0xff) << 16)
+                        | ((header[7] & 0xff) << 8)
                         | (header[8] & 0xff);
                 byte[] payload = in.readNBytes(length);
                 if (type == 4 && (flags & 0x01) != 0 && !acked) {
@@ -241,11 +245,11 @@ final class IstioOutbound {
                     block.write(p);
                 }
                 try {
-                    Http2Headers headers = new DefaultHttp2HeadersDecoder(false).decodeHeaders(stream,
-                            Unpooled.wrappedBuffer(block.toByteArray()));
+                    Http2Headers headers = new DefaultHttp2HeadersDecoder(false)
+                            .decodeHeaders(stream, Unpooled.wrappedBuffer(block.toByteArray()));
                     CharSequence authority = headers.authority();
-                    return new Sniffed(seen.toByteArray(), Optional.ofNullable(authority).map(CharSequence::toString),
-                            true);
+                    return new Sniffed(
+                            seen.toByteArray(), Optional.ofNullable(authority).map(CharSequence::toString), true);
                 } catch (Exception e) {
                     return new Sniffed(seen.toByteArray(), Optional.empty(), true);
                 }
@@ -272,7 +276,10 @@ final class IstioOutbound {
         for (String line : head.split("\r\n")) {
             int colon = line.indexOf(':');
             if (colon > 0 && line.substring(0, colon).strip().equalsIgnoreCase("host")) {
-                return new Sniffed(seen.toByteArray(), Optional.of(line.substring(colon + 1).strip()), true);
+                return new Sniffed(
+                        seen.toByteArray(),
+                        Optional.of(line.substring(colon + 1).strip()),
+                        true);
             }
         }
         return new Sniffed(seen.toByteArray(), Optional.empty(), true);

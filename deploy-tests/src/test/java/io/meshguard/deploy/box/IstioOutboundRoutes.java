@@ -49,7 +49,8 @@ final class IstioOutboundRoutes {
     private final Predicate<BoxPod> injected;
     private final List<JsonNode> istio;
 
-    IstioOutboundRoutes(ServiceDirectory services, List<BoxPod> pods, Predicate<BoxPod> injected, List<JsonNode> istio) {
+    IstioOutboundRoutes(
+            ServiceDirectory services, List<BoxPod> pods, Predicate<BoxPod> injected, List<JsonNode> istio) {
         this.services = services;
         this.pods = List.copyOf(pods);
         this.injected = injected;
@@ -72,8 +73,8 @@ final class IstioOutboundRoutes {
                 String protocol = protocol(port);
                 if (!protocol.equals("tcp")) {
                     httpPorts.add(p);
-                    List<String> domains = new ArrayList<>(List.of(fqdn, e.name() + "." + e.namespace() + ".svc",
-                            e.name() + "." + e.namespace()));
+                    List<String> domains = new ArrayList<>(
+                            List.of(fqdn, e.name() + "." + e.namespace() + ".svc", e.name() + "." + e.namespace()));
                     if (e.namespace().equals(self.namespace())) {
                         domains.add(e.name());
                     }
@@ -81,9 +82,22 @@ final class IstioOutboundRoutes {
                         domains.add(e.clusterIp());
                     }
                     for (String d : domains) {
-                        config.append("vhost ").append(p).append(' ').append(d).append(' ').append(endpoints).append('\n');
-                        config.append("vhost ").append(p).append(' ').append(d).append(':').append(p).append(' ')
-                                .append(endpoints).append('\n');
+                        config.append("vhost ")
+                                .append(p)
+                                .append(' ')
+                                .append(d)
+                                .append(' ')
+                                .append(endpoints)
+                                .append('\n');
+                        config.append("vhost ")
+                                .append(p)
+                                .append(' ')
+                                .append(d)
+                                .append(':')
+                                .append(p)
+                                .append(' ')
+                                .append(endpoints)
+                                .append('\n');
                     }
                 }
                 if (e.headless()) {
@@ -91,13 +105,26 @@ final class IstioOutboundRoutes {
                     for (BoxPod pod : e.endpoints()) {
                         OptionalInt target = target(pod, port);
                         if (target.isPresent()) {
-                            config.append("tcp ").append(pod.ip()).append(' ').append(target.getAsInt()).append(' ')
-                                    .append(pod.ip()).append(':').append(target.getAsInt()).append(':')
-                                    .append(mtls(pod, fqdn) ? 'm' : 'p').append('\n');
+                            config.append("tcp ")
+                                    .append(pod.ip())
+                                    .append(' ')
+                                    .append(target.getAsInt())
+                                    .append(' ')
+                                    .append(pod.ip())
+                                    .append(':')
+                                    .append(target.getAsInt())
+                                    .append(':')
+                                    .append(mtls(pod, fqdn) ? 'm' : 'p')
+                                    .append('\n');
                         }
                     }
                 } else {
-                    config.append("tcp ").append(e.clusterIp()).append(' ').append(p).append(' ').append(endpoints)
+                    config.append("tcp ")
+                            .append(e.clusterIp())
+                            .append(' ')
+                            .append(p)
+                            .append(' ')
+                            .append(endpoints)
                             .append('\n');
                     destinations.add(e.clusterIp() + " " + p);
                 }
@@ -117,16 +144,24 @@ final class IstioOutboundRoutes {
         for (String d : destinations) {
             String[] f = d.split(" ");
             config.append("capture ").append(next).append(' ').append(d).append('\n');
-            map.append(map.isEmpty() ? "" : ", ").append(f[0]).append(" . ").append(f[1]).append(" : ").append(next);
+            map.append(map.isEmpty() ? "" : ", ")
+                    .append(f[0])
+                    .append(" . ")
+                    .append(f[1])
+                    .append(" : ")
+                    .append(next);
             next++;
         }
         if (next >= 16000) {
-            throw new IllegalStateException("more outbound destinations than the box's capture ports: " + destinations.size());
+            throw new IllegalStateException(
+                    "more outbound destinations than the box's capture ports: " + destinations.size());
         }
         String capture = "    meta skuid " + PROXY_UID + " return\n"
                 + "    oif \"lo\" return\n"
                 + "    ip daddr 127.0.0.0/8 return\n"
-                + (map.isEmpty() ? "" : "    meta l4proto tcp redirect to : ip daddr . tcp dport map { " + map + " }\n");
+                + (map.isEmpty()
+                        ? ""
+                        : "    meta l4proto tcp redirect to : ip daddr . tcp dport map { " + map + " }\n");
         return new Outbound(config.toString(), capture);
     }
 
@@ -147,10 +182,12 @@ final class IstioOutboundRoutes {
 
     /** Istio's protocol selection for a Service port: "http" (HTTP, gRPC or sniffed) or "tcp". */
     static String protocol(ServicePort port) {
-        String declared = port.getAppProtocol() != null ? port.getAppProtocol()
+        String declared = port.getAppProtocol() != null
+                ? port.getAppProtocol()
                 : port.getName() == null ? "" : port.getName().split("-", 2)[0];
         declared = declared.toLowerCase(Locale.ROOT);
-        if (port.getAppProtocol() != null && port.getAppProtocol().toLowerCase(Locale.ROOT).equals("grpc-web")) {
+        if (port.getAppProtocol() != null
+                && port.getAppProtocol().toLowerCase(Locale.ROOT).equals("grpc-web")) {
             return "http";
         }
         if (HTTP.contains(declared)) {
@@ -175,7 +212,8 @@ final class IstioOutboundRoutes {
                 continue;
             }
             if (dr.path("spec").path("trafficPolicy").has("portLevelSettings")) {
-                throw new IllegalStateException("DestinationRule " + ns + "/" + dr.path("metadata").path("name").asText()
+                throw new IllegalStateException("DestinationRule " + ns + "/"
+                        + dr.path("metadata").path("name").asText()
                         + ": portLevelSettings are not modelled by the box");
             }
             JsonNode tls = dr.path("spec").path("trafficPolicy").path("tls");
@@ -186,8 +224,10 @@ final class IstioOutboundRoutes {
             return switch (mode) {
                 case "ISTIO_MUTUAL" -> true;
                 case "DISABLE" -> false;
-                default -> throw new IllegalStateException("DestinationRule " + ns + "/"
-                        + dr.path("metadata").path("name").asText() + ": tls mode " + mode + " is not modelled by the box");
+                default ->
+                    throw new IllegalStateException("DestinationRule " + ns + "/"
+                            + dr.path("metadata").path("name").asText() + ": tls mode " + mode
+                            + " is not modelled by the box");
             };
         }
         return injected.test(endpoint);
@@ -201,14 +241,21 @@ final class IstioOutboundRoutes {
                         || !sidecar.path("metadata").path("namespace").asText().equals(ns)) {
                     continue;
                 }
-                JsonNode selector = sidecar.path("spec").path("workloadSelector").path("labels");
+                JsonNode selector =
+                        sidecar.path("spec").path("workloadSelector").path("labels");
                 Map<String, String> labels = new LinkedHashMap<>();
-                selector.fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
-                if (!labels.isEmpty() && !labels.entrySet().stream()
-                        .allMatch(l -> l.getValue().equals(self.labels().get(l.getKey())))) {
+                selector.fields()
+                        .forEachRemaining(
+                                f -> labels.put(f.getKey(), f.getValue().asText()));
+                if (!labels.isEmpty()
+                        && !labels.entrySet().stream()
+                                .allMatch(l -> l.getValue().equals(self.labels().get(l.getKey())))) {
                     continue;
                 }
-                String mode = sidecar.path("spec").path("outboundTrafficPolicy").path("mode").asText("");
+                String mode = sidecar.path("spec")
+                        .path("outboundTrafficPolicy")
+                        .path("mode")
+                        .asText("");
                 if (!mode.isEmpty()) {
                     return mode;
                 }

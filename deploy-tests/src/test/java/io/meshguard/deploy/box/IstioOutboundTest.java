@@ -41,13 +41,17 @@ class IstioOutboundTest {
                 .fallbackHandlerRegistry(new io.grpc.HandlerRegistry() {
                     @Override
                     public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
-                        return ServerMethodDefinition.create(BankBackend.unary(method), ServerCalls.asyncUnaryCall(
-                                (byte[] request, io.grpc.stub.StreamObserver<byte[]> reply) -> {
-                                    reply.onNext(("authority=" + authority).getBytes(StandardCharsets.UTF_8));
-                                    reply.onCompleted();
-                                }));
+                        return ServerMethodDefinition.create(
+                                BankBackend.unary(method),
+                                ServerCalls.asyncUnaryCall(
+                                        (byte[] request, io.grpc.stub.StreamObserver<byte[]> reply) -> {
+                                            reply.onNext(("authority=" + authority).getBytes(StandardCharsets.UTF_8));
+                                            reply.onCompleted();
+                                        }));
                     }
-                }).build().start();
+                })
+                .build()
+                .start();
         http = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
             while (!http.isClosed()) {
@@ -57,8 +61,13 @@ class IstioOutboundTest {
                     while (!head.toString().endsWith("\r\n\r\n")) {
                         head.append((char) in.read());
                     }
-                    String host = head.toString().lines().filter(l -> l.toLowerCase().startsWith("host:"))
-                            .findFirst().orElse("host: -").substring(5).strip();
+                    String host = head.toString()
+                            .lines()
+                            .filter(l -> l.toLowerCase().startsWith("host:"))
+                            .findFirst()
+                            .orElse("host: -")
+                            .substring(5)
+                            .strip();
                     byte[] body = ("host=" + host).getBytes(StandardCharsets.UTF_8);
                     OutputStream out = s.getOutputStream();
                     out.write(("HTTP/1.1 200 OK\r\ncontent-length: " + body.length + "\r\nconnection: close\r\n\r\n")
@@ -90,8 +99,12 @@ class IstioOutboundTest {
     private int sidecar(int destination, String service, String policy) throws IOException {
         int capture = freePort();
         IstioOutbound outbound = new IstioOutbound();
-        for (String line : new String[] {"outbound " + policy, "capture " + capture + " 127.0.0.1 " + destination,
-                "http " + destination, "vhost " + destination + " " + service + " 127.0.0.1:" + destination + ":p"}) {
+        for (String line : new String[] {
+            "outbound " + policy,
+            "capture " + capture + " 127.0.0.1 " + destination,
+            "http " + destination,
+            "vhost " + destination + " " + service + " 127.0.0.1:" + destination + ":p"
+        }) {
             assertThat(outbound.configure(line.split(" "))).isTrue();
         }
         outbound.start();
@@ -99,11 +112,18 @@ class IstioOutboundTest {
     }
 
     private String grpcCall(int port, String authority) {
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority(authority)
-                .usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port)
+                .overrideAuthority(authority)
+                .usePlaintext()
+                .build();
         channels.add(ch);
-        return new String(ClientCalls.blockingUnaryCall(ch, BankBackend.unary("bank.Payments/Whoami"),
-                CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), new byte[0]), StandardCharsets.UTF_8);
+        return new String(
+                ClientCalls.blockingUnaryCall(
+                        ch,
+                        BankBackend.unary("bank.Payments/Whoami"),
+                        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                        new byte[0]),
+                StandardCharsets.UTF_8);
     }
 
     @Test
@@ -120,7 +140,8 @@ class IstioOutboundTest {
         int capture = sidecar(backend.getPort(), "payments.bank-apps.svc.cluster.local", "REGISTRY_ONLY");
         assertThat(grpcCall(capture, "payments.bank-apps.svc.cluster.local")).contains("payments.bank-apps");
         assertThatThrownBy(() -> grpcCall(capture, "payments.grpc.bank.example"))
-                .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("UNAVAILABLE");
+                .isInstanceOf(StatusRuntimeException.class)
+                .hasMessageContaining("UNAVAILABLE");
     }
 
     @Test
@@ -128,8 +149,9 @@ class IstioOutboundTest {
         int capture = sidecar(http.getLocalPort(), "payments.bank-apps.svc.cluster.local", "REGISTRY_ONLY");
         String answer;
         try (Socket s = new Socket("127.0.0.1", capture)) {
-            s.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: payments.bank-apps.svc.cluster.local\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET /healthz HTTP/1.1\r\nHost: payments.bank-apps.svc.cluster.local\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             s.setSoTimeout(10_000);
             answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }

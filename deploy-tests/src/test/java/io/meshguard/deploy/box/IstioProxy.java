@@ -1,5 +1,7 @@
 package io.meshguard.deploy.box;
 
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -15,6 +17,8 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.meshguard.emulator.EnvoyVersion;
+import io.meshguard.emulator.Sidecar;
 import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,10 +32,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
-import io.meshguard.emulator.EnvoyVersion;
-import io.meshguard.emulator.Sidecar;
 
 /**
  * The inbound half of an injected pod's {@code istio-proxy} container: a process in the pod's network namespace to
@@ -61,8 +61,9 @@ public final class IstioProxy {
     static final int OFFSET = 20000;
     /** The plaintext listener of an inbound port: {@code port + PLAINTEXT_OFFSET}. */
     static final int PLAINTEXT_OFFSET = 30000;
-    private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
-            Metadata.ASCII_STRING_MARSHALLER);
+
+    private static final Metadata.Key<String> XFCC =
+            Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER);
 
     private record Verdict(boolean allowed, String principal, String reason) {}
 
@@ -72,12 +73,14 @@ public final class IstioProxy {
     private final Map<String, Verdict> verdicts = new HashMap<>();
     /** "m|p PORT PEER_IP" of the peers a CUSTOM policy matches: their requests go through ext_authz. */
     private final java.util.Set<String> checked = new java.util.HashSet<>();
+
     private java.util.Optional<ExtAuthz> extAuthz = java.util.Optional.empty();
     private java.util.Optional<ExternalProcessor> extProc = java.util.Optional.empty();
     private double timeoutScale = 1;
     private IstioOutbound outbound;
     /** The Envoy emulator's inbound HTTP chain per HTTP port, and its listener per peer and transport. */
     private final Map<Integer, Sidecar> httpChains = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final Map<String, Integer> httpListeners = new java.util.concurrent.ConcurrentHashMap<>();
 
     private IstioProxy() {}
@@ -102,10 +105,12 @@ public final class IstioProxy {
                 case "identity" -> proxy.identities.put(f[1], "spiffe://" + f[2]);
                 case "custom" -> proxy.checked.add("m " + f[1] + " " + f[2]);
                 case "plain-custom" -> proxy.checked.add("p " + f[1] + " " + f[2]);
-                case "extauthz" -> proxy.extAuthz = java.util.Optional.of(ExtAuthz.parseFrom(
-                        java.util.Base64.getDecoder().decode(f[1])));
-                case "extproc" -> proxy.extProc = java.util.Optional.of(ExternalProcessor.parseFrom(
-                        java.util.Base64.getDecoder().decode(f[1])));
+                case "extauthz" ->
+                    proxy.extAuthz = java.util.Optional.of(
+                            ExtAuthz.parseFrom(java.util.Base64.getDecoder().decode(f[1])));
+                case "extproc" ->
+                    proxy.extProc = java.util.Optional.of(ExternalProcessor.parseFrom(
+                            java.util.Base64.getDecoder().decode(f[1])));
                 case "timeout-scale" -> proxy.timeoutScale = Double.parseDouble(f[1]);
                 default -> throw new IllegalArgumentException("unknown line " + line);
             }
@@ -113,8 +118,10 @@ public final class IstioProxy {
         List<Object> running = new ArrayList<>();
         for (Map.Entry<Integer, String> p : proxy.ports.entrySet()) {
             for (boolean mtls : new boolean[] {true, false}) {
-                running.add(p.getValue().equals("grpc") ? proxy.grpc(p.getKey(), mtls) : proxy.tcp(p.getKey(), mtls,
-                        p.getValue().equals("http")));
+                running.add(
+                        p.getValue().equals("grpc")
+                                ? proxy.grpc(p.getKey(), mtls)
+                                : proxy.tcp(p.getKey(), mtls, p.getValue().equals("http")));
             }
         }
         outbound.start();
@@ -126,8 +133,9 @@ public final class IstioProxy {
 
     private Verdict verdict(int port, boolean mtls, SocketAddress remote) {
         String ip = remote instanceof InetSocketAddress s ? s.getAddress().getHostAddress() : "?";
-        return verdicts.getOrDefault((mtls ? "m " : "p ") + port + " " + ip, new Verdict(false, "-",
-                "no decision for " + (mtls ? "mTLS" : "plaintext") + " peer " + ip));
+        return verdicts.getOrDefault(
+                (mtls ? "m " : "p ") + port + " " + ip,
+                new Verdict(false, "-", "no decision for " + (mtls ? "mTLS" : "plaintext") + " peer " + ip));
     }
 
     private static int listenPort(int port, boolean mtls) {
@@ -135,31 +143,41 @@ public final class IstioProxy {
     }
 
     private Server grpc(int port, boolean mtls) throws IOException {
-        ManagedChannel app = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+        ManagedChannel app = NettyChannelBuilder.forAddress("127.0.0.1", port)
+                .usePlaintext()
                 .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
                     @Override
                     public SocketAddress createSocketAddress(SocketAddress remote, Attributes attrs) {
                         return new InetSocketAddress(loopback6(), 0);
                     }
-                }).build();
+                })
+                .build();
         ServerCallHandler<byte[], byte[]> handler = (call, headers) -> forward(port, mtls, app, call, headers);
         return NettyServerBuilder.forAddress(new InetSocketAddress("0.0.0.0", listenPort(port, mtls)))
                 .fallbackHandlerRegistry(new HandlerRegistry() {
                     @Override
                     public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
-                        return ServerMethodDefinition.create(MethodDescriptor.<byte[], byte[]>newBuilder()
-                                .setType(MethodDescriptor.MethodType.BIDI_STREAMING).setFullMethodName(method)
-                                .setRequestMarshaller(RawBytesMarshaller.INSTANCE).setResponseMarshaller(RawBytesMarshaller.INSTANCE).build(), handler);
+                        return ServerMethodDefinition.create(
+                                MethodDescriptor.<byte[], byte[]>newBuilder()
+                                        .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                                        .setFullMethodName(method)
+                                        .setRequestMarshaller(RawBytesMarshaller.INSTANCE)
+                                        .setResponseMarshaller(RawBytesMarshaller.INSTANCE)
+                                        .build(),
+                                handler);
                     }
-                }).build().start();
+                })
+                .build()
+                .start();
     }
 
-    private ServerCall.Listener<byte[]> forward(int port, boolean mtls, ManagedChannel app,
-            ServerCall<byte[], byte[]> call, Metadata headers) {
+    private ServerCall.Listener<byte[]> forward(
+            int port, boolean mtls, ManagedChannel app, ServerCall<byte[], byte[]> call, Metadata headers) {
         Verdict v = verdict(port, mtls, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
         if (!v.allowed()) {
-            System.out.println("inbound " + port + " " + call.getMethodDescriptor().getFullMethodName() + " from "
-                    + call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) + " refused: " + v.reason());
+            System.out.println(
+                    "inbound " + port + " " + call.getMethodDescriptor().getFullMethodName() + " from "
+                            + call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) + " refused: " + v.reason());
             System.out.flush();
             Status status = v.reason().startsWith("STRICT") ? Status.UNAVAILABLE : Status.PERMISSION_DENIED;
             call.close(status.withDescription(v.reason()), new Metadata());
@@ -173,43 +191,50 @@ public final class IstioProxy {
                 out.put(XFCC, "By=" + self + ";URI=spiffe://" + v.principal());
             }
         }
-        ClientCall<byte[], byte[]> upstream = app.newCall(MethodDescriptor.<byte[], byte[]>newBuilder()
-                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                .setFullMethodName(call.getMethodDescriptor().getFullMethodName())
-                .setRequestMarshaller(RawBytesMarshaller.INSTANCE).setResponseMarshaller(RawBytesMarshaller.INSTANCE).build(),
+        ClientCall<byte[], byte[]> upstream = app.newCall(
+                MethodDescriptor.<byte[], byte[]>newBuilder()
+                        .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                        .setFullMethodName(call.getMethodDescriptor().getFullMethodName())
+                        .setRequestMarshaller(RawBytesMarshaller.INSTANCE)
+                        .setResponseMarshaller(RawBytesMarshaller.INSTANCE)
+                        .build(),
                 // Envoy keeps the request's :authority towards the application
-                call.getAuthority() == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withAuthority(call.getAuthority()));
+                call.getAuthority() == null
+                        ? CallOptions.DEFAULT
+                        : CallOptions.DEFAULT.withAuthority(call.getAuthority()));
         Object lock = new Object();
-        upstream.start(new ClientCall.Listener<>() {
-            private boolean headersSent;
+        upstream.start(
+                new ClientCall.Listener<>() {
+                    private boolean headersSent;
 
-            @Override
-            public void onHeaders(Metadata h) {
-                synchronized (lock) {
-                    call.sendHeaders(h);
-                    headersSent = true;
-                }
-            }
-
-            @Override
-            public void onMessage(byte[] message) {
-                synchronized (lock) {
-                    if (!headersSent) {
-                        call.sendHeaders(new Metadata());
-                        headersSent = true;
+                    @Override
+                    public void onHeaders(Metadata h) {
+                        synchronized (lock) {
+                            call.sendHeaders(h);
+                            headersSent = true;
+                        }
                     }
-                    call.sendMessage(message);
-                }
-                upstream.request(1);
-            }
 
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                synchronized (lock) {
-                    call.close(status, trailers);
-                }
-            }
-        }, out);
+                    @Override
+                    public void onMessage(byte[] message) {
+                        synchronized (lock) {
+                            if (!headersSent) {
+                                call.sendHeaders(new Metadata());
+                                headersSent = true;
+                            }
+                            call.sendMessage(message);
+                        }
+                        upstream.request(1);
+                    }
+
+                    @Override
+                    public void onClose(Status status, Metadata trailers) {
+                        synchronized (lock) {
+                            call.close(status, trailers);
+                        }
+                    }
+                },
+                out);
         upstream.request(1);
         call.request(1);
         return new ServerCall.Listener<>() {
@@ -261,8 +286,8 @@ public final class IstioProxy {
         try (client) {
             Verdict v = verdict(port, mtls, client.getRemoteSocketAddress());
             if (!v.allowed()) {
-                System.out.println("inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: "
-                        + v.reason());
+                System.out.println(
+                        "inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: " + v.reason());
                 System.out.flush();
                 return;
             }
@@ -287,8 +312,8 @@ public final class IstioProxy {
             String ip = client.getInetAddress().getHostAddress();
             Verdict v = verdict(port, mtls, client.getRemoteSocketAddress());
             if (!v.allowed() && (v.reason().startsWith("STRICT") || v.reason().startsWith("no decision"))) {
-                System.out.println("inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: "
-                        + v.reason());
+                System.out.println(
+                        "inbound " + port + " from " + client.getRemoteSocketAddress() + " closed: " + v.reason());
                 System.out.flush();
                 return;
             }
@@ -312,12 +337,16 @@ public final class IstioProxy {
         if (existing != null) {
             return existing;
         }
-        Sidecar chain = httpChains.computeIfAbsent(port, p -> new Sidecar(self, extAuthz, extProc, this::channel, p,
-                timeoutScale, EnvoyVersion.SIDECAR_1_34, line -> {
-                    System.out.println(line);
-                    System.out.flush();
-                }));
-        int listener = chain.listen(new Sidecar.Peer(principal, ip), checked.contains(key),
+        Sidecar chain = httpChains.computeIfAbsent(
+                port,
+                p -> new Sidecar(
+                        self, extAuthz, extProc, this::channel, p, timeoutScale, EnvoyVersion.SIDECAR_1_34, line -> {
+                            System.out.println(line);
+                            System.out.flush();
+                        }));
+        int listener = chain.listen(
+                new Sidecar.Peer(principal, ip),
+                checked.contains(key),
                 v.allowed() ? java.util.Optional.empty() : java.util.Optional.of(v.reason()));
         httpListeners.put(key, listener);
         return listener;
@@ -333,17 +362,23 @@ public final class IstioProxy {
         if (endpoints.isEmpty()) {
             throw new IllegalStateException("no healthy upstream in cluster " + cluster);
         }
-        IstioOutbound.Endpoint e = endpoints.get(java.util.concurrent.ThreadLocalRandom.current()
-                .nextInt(endpoints.size()));
-        String authority = extAuthz.filter(c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
+        IstioOutbound.Endpoint e =
+                endpoints.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(endpoints.size()));
+        String authority = extAuthz.filter(
+                        c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
                 .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority())
-                .or(() -> extProc.filter(c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
+                .or(() -> extProc.filter(c -> c.getGrpcService()
+                                .getEnvoyGrpc()
+                                .getClusterName()
+                                .equals(cluster))
                         .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority()))
-                .filter(a -> !a.isEmpty()).orElse(cluster.split("\\|")[3]);
-        System.out.println("cluster " + cluster + " -> " + e.ip() + ":" + e.port() + (e.mtls() ? " (mTLS)" : " (plaintext)")
-                + " authority " + authority);
+                .filter(a -> !a.isEmpty())
+                .orElse(cluster.split("\\|")[3]);
+        System.out.println("cluster " + cluster + " -> " + e.ip() + ":" + e.port()
+                + (e.mtls() ? " (mTLS)" : " (plaintext)") + " authority " + authority);
         System.out.flush();
-        NettyChannelBuilder b = NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
+        NettyChannelBuilder b =
+                NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
         if (e.mtls()) {
             b.withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.IP_TOS, IstioOutbound.MTLS_TOS);
         }

@@ -52,7 +52,8 @@ final class Kubelet {
         if (c.getReadinessProbe() != null) {
             poll(pod, process, "readinessProbe", c.getReadinessProbe(), Optional.of(readinessLimit));
         } else if (!process.alive()) {
-            throw new NotReady(report(pod, process, "the container exited " + process.exitCode().orElse(-1)));
+            throw new NotReady(report(
+                    pod, process, "the container exited " + process.exitCode().orElse(-1)));
         }
     }
 
@@ -66,8 +67,10 @@ final class Kubelet {
         String last = "";
         while (true) {
             if (!process.alive()) {
-                throw new NotReady(report(pod, process, which + ": the container exited "
-                        + process.exitCode().orElse(-1) + " (CrashLoopBackOff)"));
+                throw new NotReady(report(
+                        pod,
+                        process,
+                        which + ": the container exited " + process.exitCode().orElse(-1) + " (CrashLoopBackOff)"));
             }
             long started = System.nanoTime();
             Optional<String> failure = probe(pod, probe);
@@ -77,12 +80,18 @@ final class Kubelet {
             last = failure.get();
             failures++;
             if (limit.isEmpty() && failures >= threshold) {
-                throw new NotReady(report(pod, process, which + " failed " + failures + " times (the kubelet kills "
-                        + "and restarts the container): " + last));
+                throw new NotReady(report(
+                        pod,
+                        process,
+                        which + " failed " + failures + " times (the kubelet kills " + "and restarts the container): "
+                                + last));
             }
             if (System.nanoTime() > deadline) {
-                throw new NotReady(report(pod, process, which + " never succeeded within " + limit.get().toSeconds()
-                        + " s (the pod stays out of its Services): " + last));
+                throw new NotReady(report(
+                        pod,
+                        process,
+                        which + " never succeeded within " + limit.get().toSeconds()
+                                + " s (the pod stays out of its Services): " + last));
             }
             long waited = (System.nanoTime() - started) / 1_000_000;
             Thread.sleep(Math.max(0, period * 1000 - waited));
@@ -96,28 +105,42 @@ final class Kubelet {
             if (probe.getGrpc() != null) {
                 int port = probe.getGrpc().getPort();
                 ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", node.forward(pod.ip(), port))
-                        .usePlaintext().build();
+                        .usePlaintext()
+                        .build();
                 try {
                     HealthCheckResponse r = HealthGrpc.newBlockingStub(channel)
                             .withDeadlineAfter(timeout, TimeUnit.SECONDS)
                             .check(HealthCheckRequest.newBuilder()
-                                    .setService(Optional.ofNullable(probe.getGrpc().getService()).orElse("")).build());
-                    return r.getStatus() == HealthCheckResponse.ServingStatus.SERVING ? Optional.empty()
+                                    .setService(
+                                            Optional.ofNullable(probe.getGrpc().getService())
+                                                    .orElse(""))
+                                    .build());
+                    return r.getStatus() == HealthCheckResponse.ServingStatus.SERVING
+                            ? Optional.empty()
                             : Optional.of("grpc port " + port + ": " + r.getStatus());
                 } finally {
                     channel.shutdownNow();
                 }
             }
             if (probe.getHttpGet() != null) {
-                int port = pod.port(probe.getHttpGet().getPort()).orElseThrow(() -> new IllegalStateException(
-                        "httpGet port " + probe.getHttpGet().getPort() + " names no container port"));
-                HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(timeout)).build();
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                                + node.forward(pod.ip(), port) + probe.getHttpGet().getPath()))
-                        .timeout(Duration.ofSeconds(timeout)).header("User-Agent", "kube-probe/1.30").GET().build(),
+                int port = pod.port(probe.getHttpGet().getPort())
+                        .orElseThrow(() -> new IllegalStateException(
+                                "httpGet port " + probe.getHttpGet().getPort() + " names no container port"));
+                HttpClient client = HttpClient.newBuilder()
+                        .connectTimeout(Duration.ofSeconds(timeout))
+                        .build();
+                HttpResponse<String> r = client.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.forward(pod.ip(), port)
+                                        + probe.getHttpGet().getPath()))
+                                .timeout(Duration.ofSeconds(timeout))
+                                .header("User-Agent", "kube-probe/1.30")
+                                .GET()
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() >= 200 && r.statusCode() < 400 ? Optional.empty()
-                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode() + " "
+                return r.statusCode() >= 200 && r.statusCode() < 400
+                        ? Optional.empty()
+                        : Optional.of("HTTP GET " + probe.getHttpGet().getPath() + " on " + port + ": " + r.statusCode()
+                                + " "
                                 + r.body().substring(0, Math.min(400, r.body().length())));
             }
             if (probe.getTcpSocket() != null) {

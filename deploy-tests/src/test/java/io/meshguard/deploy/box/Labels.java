@@ -17,21 +17,24 @@ final class Labels {
         if (selector == null) {
             return true;
         }
-        for (Map.Entry<String, String> e : Optional.ofNullable(selector.getMatchLabels()).orElse(Map.of()).entrySet()) {
+        for (Map.Entry<String, String> e :
+                Optional.ofNullable(selector.getMatchLabels()).orElse(Map.of()).entrySet()) {
             if (!e.getValue().equals(labels.get(e.getKey()))) {
                 return false;
             }
         }
-        for (LabelSelectorRequirement r : Optional.ofNullable(selector.getMatchExpressions()).orElse(List.of())) {
+        for (LabelSelectorRequirement r :
+                Optional.ofNullable(selector.getMatchExpressions()).orElse(List.of())) {
             String value = labels.get(r.getKey());
             List<String> values = Optional.ofNullable(r.getValues()).orElse(List.of());
-            boolean ok = switch (r.getOperator()) {
-                case "In" -> value != null && values.contains(value);
-                case "NotIn" -> value == null || !values.contains(value);
-                case "Exists" -> value != null;
-                case "DoesNotExist" -> value == null;
-                default -> throw new IllegalArgumentException("unknown selector operator " + r.getOperator());
-            };
+            boolean ok =
+                    switch (r.getOperator()) {
+                        case "In" -> value != null && values.contains(value);
+                        case "NotIn" -> value == null || !values.contains(value);
+                        case "Exists" -> value != null;
+                        case "DoesNotExist" -> value == null;
+                        default -> throw new IllegalArgumentException("unknown selector operator " + r.getOperator());
+                    };
             if (!ok) {
                 return false;
             }
@@ -41,7 +44,8 @@ final class Labels {
 
     /** A Service's plain {@code selector} map (every pair must match; an empty map selects nothing here). */
     static boolean matches(Map<String, String> selector, Map<String, String> labels) {
-        return selector != null && !selector.isEmpty()
+        return selector != null
+                && !selector.isEmpty()
                 && selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
     }
 }

@@ -17,8 +17,16 @@ import java.util.Optional;
  * @param user {@code runAsUser:runAsGroup}, empty to run as root
  * @param argv the process, already expanded ({@code $(VAR)} references resolved)
  */
-record Launch(String pod, String netns, List<Mount> mounts, String hosts, boolean readOnlyRoot, Optional<String> user,
-        Map<String, String> env, List<String> argv, Path workDir) {
+record Launch(
+        String pod,
+        String netns,
+        List<Mount> mounts,
+        String hosts,
+        boolean readOnlyRoot,
+        Optional<String> user,
+        Map<String, String> env,
+        List<String> argv,
+        Path workDir) {
 
     /**
      * One mount: a directory or file prepared on the host bound at {@code target}, or a fresh tmpfs.

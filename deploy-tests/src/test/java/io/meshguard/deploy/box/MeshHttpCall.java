@@ -14,15 +14,19 @@ public final class MeshHttpCall {
     private MeshHttpCall() {}
 
     public static void main(String[] args) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(args[0])).timeout(Duration.ofSeconds(20)).GET();
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(args[0]))
+                .timeout(Duration.ofSeconds(20))
+                .GET();
         for (int i = 1; i < args.length; i++) {
             int colon = args[i].indexOf(':');
             request.header(args[i].substring(0, colon), args[i].substring(colon + 1));
         }
         try {
-            HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(5)).build().send(request.build(),
-                            HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build()
+                    .send(request.build(), HttpResponse.BodyHandlers.ofString());
             System.out.println("STATUS " + r.statusCode());
             System.out.println(r.body());
         } catch (java.io.IOException e) {

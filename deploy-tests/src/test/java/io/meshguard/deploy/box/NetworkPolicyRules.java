@@ -7,10 +7,10 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Function;
-import java.util.Map;
 
 /**
  * NetworkPolicies (networking.k8s.io/v1) as nftables filter chains in each pod's own network namespace, following
@@ -37,8 +37,11 @@ final class NetworkPolicyRules {
     private final Function<String, Map<String, String>> namespaceLabels;
     private final String nodeAddress;
 
-    NetworkPolicyRules(List<NetworkPolicy> policies, List<BoxPod> pods,
-            Function<String, Map<String, String>> namespaceLabels, String nodeAddress) {
+    NetworkPolicyRules(
+            List<NetworkPolicy> policies,
+            List<BoxPod> pods,
+            Function<String, Map<String, String>> namespaceLabels,
+            String nodeAddress) {
         this.policies = List.copyOf(policies);
         this.pods = List.copyOf(pods);
         this.namespaceLabels = namespaceLabels;
@@ -52,17 +55,22 @@ final class NetworkPolicyRules {
         // the sidecar's outbound capture before the Service DNAT, as in a pod (kube-proxy runs on the node): its
         // proxy sees the ClusterIP the application dialled; the first nat chain that translates a connection wins
         s.append("  chain sidecar_outbound {\n    type nat hook output priority -110; policy accept;\n")
-                .append(sidecarCapture).append("  }\n");
-        s.append("  chain services {\n    type nat hook output priority -100; policy accept;\n").append(natRules)
+                .append(sidecarCapture)
+                .append("  }\n");
+        s.append("  chain services {\n    type nat hook output priority -100; policy accept;\n")
+                .append(natRules)
                 .append("  }\n");
         s.append("  chain sidecar_inbound {\n    type nat hook prerouting priority -100; policy accept;\n")
-                .append(sidecarRedirects).append("  }\n");
+                .append(sidecarRedirects)
+                .append("  }\n");
         // before the sidecar's redirect, so policies see the port the peer dialled (the CNI filters on the veth)
         s.append("  chain ingress {\n    type filter hook prerouting priority -150; policy accept;\n")
                 .append("    ct state established,related accept\n    iif \"lo\" accept\n")
                 // IPv4 cluster: IPv6 neighbour discovery on the link is no pod traffic
                 .append("    meta l4proto ipv6-icmp accept\n")
-                .append("    ip saddr ").append(nodeAddress).append(" accept\n");
+                .append("    ip saddr ")
+                .append(nodeAddress)
+                .append(" accept\n");
         List<NetworkPolicy> ingress = selecting(pod, "Ingress");
         if (!ingress.isEmpty()) {
             for (NetworkPolicy p : ingress) {
@@ -113,8 +121,14 @@ final class NetworkPolicyRules {
         return implied;
     }
 
-    private void rules(StringBuilder s, NetworkPolicy policy, BoxPod self, String field, List<NetworkPolicyPeer> peers,
-            List<NetworkPolicyPort> ports, boolean ingress) {
+    private void rules(
+            StringBuilder s,
+            NetworkPolicy policy,
+            BoxPod self,
+            String field,
+            List<NetworkPolicyPeer> peers,
+            List<NetworkPolicyPort> ports,
+            boolean ingress) {
         // each peer: a list of address matches (pod IPs or CIDRs with exceptions), and for egress the peer pods,
         // on which a named port is resolved
         List<String> addressMatches = new ArrayList<>();
@@ -147,7 +161,8 @@ final class NetworkPolicyRules {
             portMatches.add("");
         } else {
             for (NetworkPolicyPort port : ports) {
-                String proto = port.getProtocol() == null ? "tcp" : port.getProtocol().toLowerCase();
+                String proto =
+                        port.getProtocol() == null ? "tcp" : port.getProtocol().toLowerCase();
                 IntOrString number = port.getPort();
                 if (number == null) {
                     portMatches.add("meta l4proto " + proto);
@@ -172,8 +187,14 @@ final class NetworkPolicyRules {
         String comment = " comment \"" + policy.getMetadata().getName() + "\"";
         for (String address : anyPeer ? List.of("") : addressMatches) {
             for (String port : portMatches) {
-                s.append("    ").append(address).append(address.isEmpty() ? "" : " ").append(port)
-                        .append(port.isEmpty() ? "" : " ").append("accept").append(comment).append('\n');
+                s.append("    ")
+                        .append(address)
+                        .append(address.isEmpty() ? "" : " ")
+                        .append(port)
+                        .append(port.isEmpty() ? "" : " ")
+                        .append("accept")
+                        .append(comment)
+                        .append('\n');
             }
         }
     }

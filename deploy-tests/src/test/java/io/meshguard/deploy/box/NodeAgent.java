@@ -45,8 +45,10 @@ public final class NodeAgent {
             int colon = target.lastIndexOf(':');
             try (Socket upstream = new Socket()) {
                 try {
-                    upstream.connect(new InetSocketAddress(target.substring(0, colon),
-                            Integer.parseInt(target.substring(colon + 1))), 2000);
+                    upstream.connect(
+                            new InetSocketAddress(
+                                    target.substring(0, colon), Integer.parseInt(target.substring(colon + 1))),
+                            2000);
                 } catch (IOException e) {
                     out.write(("ERR " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
                     return;

@@ -72,7 +72,8 @@ final class NodePorts implements AutoCloseable {
     }
 
     private void carry(Socket client, String target) {
-        try (client; SocketChannel channel = open(target)) {
+        try (client;
+                SocketChannel channel = open(target)) {
             InputStream in = Channels.newInputStream(channel);
             OutputStream out = Channels.newOutputStream(channel);
             Pipe.both(in, out, client);

@@ -28,8 +28,8 @@ import java.util.regex.Pattern;
  */
 final class OperatorSecrets {
     static final String NAMESPACE = "meshguard";
-    private static final Pattern COMMAND = Pattern.compile(
-            "kubectl -n meshguard create secret generic (\\S+)((?:\\s+--from-(?:literal|file)=\\S+)+)");
+    private static final Pattern COMMAND =
+            Pattern.compile("kubectl -n meshguard create secret generic (\\S+)((?:\\s+--from-(?:literal|file)=\\S+)+)");
     // a --from-file key gets content the box makes (the trail checkpoint key), never the named file
     private static final Pattern LITERAL = Pattern.compile("--from-(?:literal|file)=([^=\\s]+)=(\\S+)");
 
@@ -91,10 +91,12 @@ final class OperatorSecrets {
     /** What `openssl genpkey -algorithm ed25519` writes (the trail checkpoint key). */
     private static String ed25519Pem() {
         try {
-            byte[] der = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate()
+            byte[] der = java.security.KeyPairGenerator.getInstance("Ed25519")
+                    .generateKeyPair()
+                    .getPrivate()
                     .getEncoded();
-            return "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getEncoder().encodeToString(der)
-                    + "\n-----END PRIVATE KEY-----\n";
+            return "-----BEGIN PRIVATE KEY-----\n"
+                    + java.util.Base64.getEncoder().encodeToString(der) + "\n-----END PRIVATE KEY-----\n";
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
@@ -128,8 +130,14 @@ final class OperatorSecrets {
 
     List<Secret> secrets() {
         List<Secret> all = new ArrayList<>();
-        secrets.forEach((name, data) -> all.add(new SecretBuilder().withNewMetadata().withName(name)
-                .withNamespace(NAMESPACE).endMetadata().withType("Opaque").withStringData(data).build()));
+        secrets.forEach((name, data) -> all.add(new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(NAMESPACE)
+                .endMetadata()
+                .withType("Opaque")
+                .withStringData(data)
+                .build()));
         return all;
     }
 

@@ -6,18 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Proxy;
-import java.net.ProxySelector;
-import java.net.SocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,6 +32,7 @@ final class OperatorSession {
 
     /** One sign-in per box, reused while its access token has a minute left (each sign-in starts a Chromium). */
     private static SignedInToken lastToken;
+
     private static HttpClient lastWorkstation;
 
     static synchronized OperatorSession signIn(ClusterInABox box) throws Exception {
@@ -63,11 +59,18 @@ final class OperatorSession {
     }
 
     HttpResponse<String> send(String method, String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
-                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + accessToken)
-                .header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + accessToken)
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** Publishes the draft (every group it changes). */

@@ -41,16 +41,29 @@ final class PersonsBrowser implements AutoCloseable {
                     + ", " + DRIVER + "): apt-get install -y chromium chromium-driver (.ci/run installs them)");
         }
         Path profile = Files.createTempDirectory("mgbox-chromium-");
-        String rules = names.entrySet().stream().map(e -> "MAP " + e.getKey() + " 127.0.0.1:"
-                + e.getValue().getPort()).collect(Collectors.joining(", "));
+        String rules = names.entrySet().stream()
+                .map(e -> "MAP " + e.getKey() + " 127.0.0.1:" + e.getValue().getPort())
+                .collect(Collectors.joining(", "));
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BROWSER.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--no-proxy-server", "--host-resolver-rules=" + rules,
-                "--user-data-dir=" + profile, "--window-size=1400,1000");
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
-                .usingAnyFreePort().build();
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--no-proxy-server",
+                "--host-resolver-rules=" + rules,
+                "--user-data-dir=" + profile,
+                "--window-size=1400,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(DRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
         return new PersonsBrowser(driver, profile);
@@ -61,10 +74,12 @@ final class PersonsBrowser implements AutoCloseable {
      * (single sign-on otherwise). Ends on {@code next}, signed in.
      */
     void signIn(String origin, BankIdentityProvider.Person person, String next) {
-        driver.get(origin + "/console/signin?next=" + java.net.URLEncoder.encode(next,
-                java.nio.charset.StandardCharsets.UTF_8));
-        new WebDriverWait(driver, Duration.ofSeconds(60)).until(ExpectedConditions.or(
-                ExpectedConditions.urlContains(next), ExpectedConditions.visibilityOfElementLocated(By.id("username"))));
+        driver.get(origin + "/console/signin?next="
+                + java.net.URLEncoder.encode(next, java.nio.charset.StandardCharsets.UTF_8));
+        new WebDriverWait(driver, Duration.ofSeconds(60))
+                .until(ExpectedConditions.or(
+                        ExpectedConditions.urlContains(next),
+                        ExpectedConditions.visibilityOfElementLocated(By.id("username"))));
         if (!driver.findElements(By.id("username")).isEmpty()) {
             fillLoginForm(person);
         }
@@ -80,8 +95,8 @@ final class PersonsBrowser implements AutoCloseable {
      * {@code meshguard login} as {@code person}: the CLI's device grant (with PKCE) started by {@code cli}, approved by
      * signing in at Keycloak in this browser; the token the CLI then holds.
      */
-    io.meshguard.access.SignedInToken meshguardLogin(io.meshguard.access.OidcClient cli,
-            BankIdentityProvider.Person person) throws Exception {
+    io.meshguard.access.SignedInToken meshguardLogin(
+            io.meshguard.access.OidcClient cli, BankIdentityProvider.Person person) throws Exception {
         io.meshguard.access.OidcClient.DeviceCode code = cli.startDeviceLogin();
         java.util.concurrent.CompletableFuture<io.meshguard.access.SignedInToken> login =
                 java.util.concurrent.CompletableFuture.supplyAsync(() -> {
@@ -98,8 +113,12 @@ final class PersonsBrowser implements AutoCloseable {
 
     void signInAtKeycloak(BankIdentityProvider.Person person) {
         fillLoginForm(person);
-        new WebDriverWait(driver, Duration.ofSeconds(60)).until(d -> !d.findElements(By.name("accept")).isEmpty()
-                || d.findElement(By.tagName("body")).getText().toLowerCase(java.util.Locale.ROOT).contains("success"));
+        new WebDriverWait(driver, Duration.ofSeconds(60))
+                .until(d -> !d.findElements(By.name("accept")).isEmpty()
+                        || d.findElement(By.tagName("body"))
+                                .getText()
+                                .toLowerCase(java.util.Locale.ROOT)
+                                .contains("success"));
         if (!driver.findElements(By.name("accept")).isEmpty()) {
             driver.findElement(By.name("accept")).click();
         }
@@ -123,7 +142,8 @@ final class PersonsBrowser implements AutoCloseable {
 
     /** What the page shows, for failure messages. */
     String page() {
-        return driver.getCurrentUrl() + "\n" + driver.findElement(By.tagName("body")).getText();
+        return driver.getCurrentUrl() + "\n"
+                + driver.findElement(By.tagName("body")).getText();
     }
 
     @Override

@@ -60,8 +60,8 @@ final class PodNetwork implements AutoCloseable {
         String netns = prefix + "-p" + host;
         Shell.run("ip", "netns", "add", netns);
         podNetnses.add(netns);
-        Shell.inNetns(nodeNetns, "ip", "link", "add", "veth" + host, "type", "veth", "peer", "name", "eth0",
-                "netns", netns);
+        Shell.inNetns(
+                nodeNetns, "ip", "link", "add", "veth" + host, "type", "veth", "peer", "name", "eth0", "netns", netns);
         Shell.inNetns(nodeNetns, "ip", "link", "set", "veth" + host, "master", "cbr0", "up");
         Shell.inNetns(netns, "ip", "link", "set", "lo", "up");
         Shell.inNetns(netns, "ip", "addr", "add", address + "/24", "dev", "eth0");
@@ -108,8 +108,12 @@ final class PodNetwork implements AutoCloseable {
     /** The processes in a network namespace ({@code ip netns pids}); none when it is gone. */
     static List<Long> pids(String netns) {
         try {
-            return Shell.run("ip", "netns", "pids", netns).lines().map(String::strip).filter(l -> !l.isEmpty())
-                    .map(Long::parseLong).toList();
+            return Shell.run("ip", "netns", "pids", netns)
+                    .lines()
+                    .map(String::strip)
+                    .filter(l -> !l.isEmpty())
+                    .map(Long::parseLong)
+                    .toList();
         } catch (IllegalStateException e) {
             return List.of();
         }
@@ -117,8 +121,11 @@ final class PodNetwork implements AutoCloseable {
 
     /** The box's network namespaces on this machine now ({@code ip netns list}), by name. */
     static List<String> boxNamespaces() {
-        return Shell.run("ip", "netns", "list").lines().map(l -> l.split("\\s+")[0])
-                .filter(n -> BOX_NETNS.matcher(n).matches()).toList();
+        return Shell.run("ip", "netns", "list")
+                .lines()
+                .map(l -> l.split("\\s+")[0])
+                .filter(n -> BOX_NETNS.matcher(n).matches())
+                .toList();
     }
 
     /**
@@ -135,10 +142,15 @@ final class PodNetwork implements AutoCloseable {
      * still runs (another box on this machine) stay. Returns the namespaces removed.
      */
     static List<String> sweepLeftovers() {
-        List<String> orphaned = boxNamespaces().stream().filter(n -> {
-            java.util.regex.Matcher m = BOX_NETNS.matcher(n);
-            return m.matches() && ProcessHandle.of(Long.parseLong(m.group(2))).filter(ProcessHandle::isAlive).isEmpty();
-        }).toList();
+        List<String> orphaned = boxNamespaces().stream()
+                .filter(n -> {
+                    java.util.regex.Matcher m = BOX_NETNS.matcher(n);
+                    return m.matches()
+                            && ProcessHandle.of(Long.parseLong(m.group(2)))
+                                    .filter(ProcessHandle::isAlive)
+                                    .isEmpty();
+                })
+                .toList();
         delete(orphaned);
         return orphaned;
     }
@@ -150,7 +162,11 @@ final class PodNetwork implements AutoCloseable {
      * (either may be absent: the box failed before it started them), then {@code network}; the time goes to the
      * shutdown log as {@code what}.
      */
-    static void tearDown(String what, java.util.Map<String, PodProcess> processes, NodePorts node, Process agent,
+    static void tearDown(
+            String what,
+            java.util.Map<String, PodProcess> processes,
+            NodePorts node,
+            Process agent,
             PodNetwork network) {
         long closing = System.nanoTime();
         java.util.List<String> killed = PodProcess.stopAll(processes.values(), PodProcess.GRACE);

@@ -41,10 +41,20 @@ final class PodProcess implements AutoCloseable {
             Path hosts = dir.resolve("hosts");
             Files.writeString(hosts, launch.hosts(), StandardCharsets.UTF_8);
             Path log = dir.resolve("container.log");
-            List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", launch.netns(),
-                    "unshare", "--mount", "--propagation", "private", "/bin/sh", script.toString()));
+            List<String> command = new ArrayList<>(List.of(
+                    "ip",
+                    "netns",
+                    "exec",
+                    launch.netns(),
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "/bin/sh",
+                    script.toString()));
             command.addAll(launch.argv());
-            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             builder.environment().clear();
             builder.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -64,7 +74,8 @@ final class PodProcess implements AutoCloseable {
         s.append("mount -t tmpfs box-staging ").append(q(staging.toString())).append('\n');
         // mount points missing on the host: an overlay over their nearest existing ancestor, then mkdir inside it
         Set<Path> overlaid = new LinkedHashSet<>();
-        List<String> targets = new ArrayList<>(launch.mounts().stream().map(Launch.Mount::target).toList());
+        List<String> targets = new ArrayList<>(
+                launch.mounts().stream().map(Launch.Mount::target).toList());
         targets.add("/etc/hosts");
         int n = 0;
         for (String target : targets) {
@@ -78,29 +89,53 @@ final class PodProcess implements AutoCloseable {
                 String upper = staging.resolve("upper" + n).toString();
                 String work = staging.resolve("work" + n).toString();
                 n++;
-                s.append("mkdir -p ").append(q(upper)).append(' ').append(q(work)).append('\n');
-                s.append("mount -t overlay box-overlay -o lowerdir=").append(ancestor).append(",upperdir=")
-                        .append(upper).append(",workdir=").append(work).append(' ').append(q(ancestor.toString()))
+                s.append("mkdir -p ")
+                        .append(q(upper))
+                        .append(' ')
+                        .append(q(work))
+                        .append('\n');
+                s.append("mount -t overlay box-overlay -o lowerdir=")
+                        .append(ancestor)
+                        .append(",upperdir=")
+                        .append(upper)
+                        .append(",workdir=")
+                        .append(work)
+                        .append(' ')
+                        .append(q(ancestor.toString()))
                         .append('\n');
             }
         }
         for (Launch.Mount m : launch.mounts()) {
             if (m.source() != null && Files.isRegularFile(m.source())) {
-                s.append("[ -e ").append(q(m.target())).append(" ] || { mkdir -p \"$(dirname ")
-                        .append(q(m.target())).append(")\"; : > ").append(q(m.target())).append("; }\n");
+                s.append("[ -e ")
+                        .append(q(m.target()))
+                        .append(" ] || { mkdir -p \"$(dirname ")
+                        .append(q(m.target()))
+                        .append(")\"; : > ")
+                        .append(q(m.target()))
+                        .append("; }\n");
             } else {
                 s.append("mkdir -p ").append(q(m.target())).append('\n');
             }
         }
-        s.append("mount --bind ").append(q(launch.workDir().resolve("hosts").toString())).append(" /etc/hosts\n");
+        s.append("mount --bind ")
+                .append(q(launch.workDir().resolve("hosts").toString()))
+                .append(" /etc/hosts\n");
         // parents before children, as container runtimes order mounts (containerd sorts by destination depth)
         List<Launch.Mount> ordered = launch.mounts().stream()
-                .sorted(java.util.Comparator.comparingInt(m -> Path.of(m.target()).getNameCount())).toList();
+                .sorted(java.util.Comparator.comparingInt(
+                        m -> Path.of(m.target()).getNameCount()))
+                .toList();
         for (Launch.Mount m : ordered) {
             if (m.source() == null) {
-                s.append("mount -t tmpfs -o mode=1777 box-emptydir ").append(q(m.target())).append('\n');
+                s.append("mount -t tmpfs -o mode=1777 box-emptydir ")
+                        .append(q(m.target()))
+                        .append('\n');
             } else {
-                s.append("mount --bind ").append(q(m.source().toString())).append(' ').append(q(m.target()))
+                s.append("mount --bind ")
+                        .append(q(m.source().toString()))
+                        .append(' ')
+                        .append(q(m.target()))
                         .append('\n');
                 if (m.readOnly()) {
                     s.append("mount -o remount,bind,ro ").append(q(m.target())).append('\n');
@@ -116,7 +151,10 @@ final class PodProcess implements AutoCloseable {
         }
         if (launch.user().isPresent()) {
             String[] ids = launch.user().get().split(":");
-            s.append("exec setpriv --reuid=").append(ids[0]).append(" --regid=").append(ids[1])
+            s.append("exec setpriv --reuid=")
+                    .append(ids[0])
+                    .append(" --regid=")
+                    .append(ids[1])
                     .append(" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- \"$@\"\n");
         } else {
             s.append("exec \"$@\"\n");

@@ -52,8 +52,10 @@ class ProductJourneyTest {
     void aProviderPublishes_aCustomerSubscribesAndCalls_overQuotaIs429_andASuspensionIsDeniedOnEveryReplica()
             throws Exception {
         List<BoxPod> replicas = box.pods().stream()
-                .filter(p -> p.owner().equals("StatefulSet/meshguard-extauthz")).toList();
-        assertThat(replicas).as("extauthz replicas in the box (-Dmeshguard.box.replicas.meshguard-extauthz)")
+                .filter(p -> p.owner().equals("StatefulSet/meshguard-extauthz"))
+                .toList();
+        assertThat(replicas)
+                .as("extauthz replicas in the box (-Dmeshguard.box.replicas.meshguard-extauthz)")
                 .hasSizeGreaterThanOrEqualTo(2);
 
         // the platform: both tenants, the provider's API served by the edge group (a product publish needs a
@@ -66,14 +68,15 @@ class ProductJourneyTest {
         bank.api(PRODUCT, PROVIDER);
         bank.route("statements-monthly", PRODUCT, "acme-statements", "/monthly", "products", PROVIDER);
         bank.meshguard("xds", "publish", "--reason", "CHG-1002: acme's statements API for its product");
-        bank.ok("PUT", "/v1/operator/clusters/central",
+        bank.ok(
+                "PUT",
+                "/v1/operator/clusters/central",
                 "{\"region\": \"eu\", \"gateway_groups\": {\"edge\": [\"" + PROVIDER + "\"]}}");
 
         // the provider publishes its product with an auto plan of three calls a day
         provider.ok("POST", "/v1/provider/products", """
                 {"id": "%s", "tenant": "%s", "name": "Statements", "visibility": "public",
-                 "operations": [{"id": "monthly", "api": "%s", "method": "get", "path": "/monthly"}]}"""
-                .formatted(PRODUCT, PROVIDER, PRODUCT));
+                 "operations": [{"id": "monthly", "api": "%s", "method": "get", "path": "/monthly"}]}""".formatted(PRODUCT, PROVIDER, PRODUCT));
         provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/state", "{\"state\": \"published\"}");
         provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/plans", """
                 {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
@@ -81,19 +84,23 @@ class ProductJourneyTest {
         provider.ok("POST", "/v1/provider/plans/" + PRODUCT + "-free/state", "{\"state\": \"published\"}");
         provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", """
                 {"cluster": "central", "environment": "prod", "auth_mode": "apikey", "gateway_group": "edge"}""");
-        JsonNode published = provider.ok("POST", "/v1/provider/product-publishes/" + PUBLISH + "/state",
+        JsonNode published = provider.ok(
+                "POST",
+                "/v1/provider/product-publishes/" + PUBLISH + "/state",
                 "{\"state\": \"published\", \"reason\": \"CHG-1003: statements for partners\"}");
         assertThat(published.path("host").asText()).isEqualTo(HOST);
 
         // the customer: application, key, subscription on the auto plan, the key bound to it
-        customer.ok("POST", "/v1/customer/applications",
+        customer.ok(
+                "POST",
+                "/v1/customer/applications",
                 "{\"id\": \"globex-web\", \"tenant\": \"" + CUSTOMER + "\", \"name\": \"Web\"}");
         String key = customer.ok("POST", "/apikeys", """
-                {"name": "globex-web", "owner": "globex", "tenant": "%s", "reason": "products journey"}"""
-                .formatted(CUSTOMER)).path("key").asText();
+                {"name": "globex-web", "owner": "globex", "tenant": "%s", "reason": "products journey"}""".formatted(CUSTOMER))
+                .path("key")
+                .asText();
         JsonNode subscription = customer.ok("POST", "/v1/customer/subscriptions", """
-                {"application": "globex-web", "product_publish": "%s", "plan": "%s-free"}"""
-                .formatted(PUBLISH, PRODUCT));
+                {"application": "globex-web", "product_publish": "%s", "plan": "%s-free"}""".formatted(PUBLISH, PRODUCT));
         assertThat(subscription.path("state").asText()).isEqualTo("active");
         customer.ok("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "globex-web"}""".formatted(key.split("_")[1]));
@@ -101,8 +108,8 @@ class ProductJourneyTest {
         InetSocketAddress edge = box.node().local(box.pod(ClusterInABox.GATEWAY).ip(), 8080);
         Map<String, String> headers = Map.of("x-api-key", key, "x-tenant-id", CUSTOMER);
         // 404 until the gateway has the publish host, 403 until the subscription state reached extauthz
-        EdgeClient.Answer ok = EdgeClient.eventually(() -> EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers),
-                a -> a.status() == 200);
+        EdgeClient.Answer ok = EdgeClient.eventually(
+                () -> EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers), a -> a.status() == 200);
         assertThat(ok.body()).contains("/statements/v1/monthly");
 
         // the plan's quota: three a day
@@ -113,22 +120,36 @@ class ProductJourneyTest {
         assertThat(over.status()).as("over the plan's quota: %s", over).isEqualTo(429);
 
         // every replica, called directly as the gateway calls it for this route: not suspended yet
-        CheckRequest check = CheckRequests.of("GET", HOST, "/statements/v1/monthly",
+        CheckRequest check = CheckRequests.of(
+                "GET",
+                HOST,
+                "/statements/v1/monthly",
                 Map.of("x-api-key", List.of(key), "x-tenant-id", List.of(CUSTOMER)),
-                Map.of("meshguard.authz_profile", "products", "meshguard.product_publish", PUBLISH,
-                        "meshguard.product_operation", "monthly"), CheckRequests.Encoding.HEADERS);
+                Map.of(
+                        "meshguard.authz_profile",
+                        "products",
+                        "meshguard.product_publish",
+                        PUBLISH,
+                        "meshguard.product_operation",
+                        "monthly"),
+                CheckRequests.Encoding.HEADERS);
         List<ManagedChannel> channels = new ArrayList<>();
         try {
             for (BoxPod replica : replicas) {
                 InetSocketAddress grpc = box.node().local(replica.ip(), 9001);
-                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", grpc.getPort()).usePlaintext().build());
+                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", grpc.getPort())
+                        .usePlaintext()
+                        .build());
             }
             for (int i = 0; i < channels.size(); i++) {
-                assertThat(body(check(channels.get(i), check))).as(replicas.get(i).name())
+                assertThat(body(check(channels.get(i), check)))
+                        .as(replicas.get(i).name())
                         .doesNotContain("subscription_suspended");
             }
 
-            provider.ok("POST", "/v1/provider/subscriptions/" + subscription.path("id").asText() + "/suspend",
+            provider.ok(
+                    "POST",
+                    "/v1/provider/subscriptions/" + subscription.path("id").asText() + "/suspend",
                     "{\"reason\": \"unpaid invoice\"}");
             long suspended = System.nanoTime();
             List<String> denied = new ArrayList<>();
@@ -140,7 +161,8 @@ class ProductJourneyTest {
                     last = check(channels.get(i), check);
                 }
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - suspended);
-                assertThat(body(last)).as("%s %d ms after the suspension", replicas.get(i).name(), ms)
+                assertThat(body(last))
+                        .as("%s %d ms after the suspension", replicas.get(i).name(), ms)
                         .contains("subscription_suspended");
                 assertThat(last.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(403);
                 denied.add(replicas.get(i).name() + " " + ms + " ms");
@@ -154,7 +176,9 @@ class ProductJourneyTest {
     }
 
     private static CheckResponse check(ManagedChannel channel, CheckRequest request) {
-        return AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).check(request);
+        return AuthorizationGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(request);
     }
 
     private static String body(CheckResponse r) {

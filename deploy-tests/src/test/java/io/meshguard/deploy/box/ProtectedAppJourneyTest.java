@@ -42,8 +42,7 @@ class ProtectedAppJourneyTest {
     }
 
     @Test
-    void inMesh_labelledApp_isCheckedAndScannedInItsOwnSidecar_identityIn_credentialOut_cardsMasked()
-            throws Exception {
+    void inMesh_labelledApp_isCheckedAndScannedInItsOwnSidecar_identityIn_credentialOut_cardsMasked() throws Exception {
         // no credential: extauthz's 401, through the app's sidecar. 503 (status_on_error) while extauthz's first
         // answer takes longer than the provider's 1 s timeout on a loaded machine
         String noToken = inMesh("x-tenant-id:acme-corp");
@@ -52,13 +51,16 @@ class ProtectedAppJourneyTest {
             Thread.sleep(200);
             noToken = inMesh("x-tenant-id:acme-corp");
         }
-        assertThat(status(noToken)).as("no credential: %s\napp's sidecar:\n%s", noToken, box.sidecarLog(app, 30))
+        assertThat(status(noToken))
+                .as("no credential: %s\napp's sidecar:\n%s", noToken, box.sidecarLog(app, 30))
                 .isEqualTo(401);
 
         String requestId = UUID.randomUUID().toString();
-        String allowed = inMesh("authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp",
-                "x-request-id:" + requestId);
-        assertThat(status(allowed)).as("%s\napp's sidecar:\n%s", allowed, box.sidecarLog(app, 30)).isEqualTo(200);
+        String allowed = inMesh(
+                "authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp", "x-request-id:" + requestId);
+        assertThat(status(allowed))
+                .as("%s\napp's sidecar:\n%s", allowed, box.sidecarLog(app, 30))
+                .isEqualTo(200);
         String body = allowed.substring(allowed.indexOf('\n') + 1);
         JsonNode answer = JSON.readTree(body.substring(0, body.lastIndexOf('}') + 1));
         JsonNode received = answer.path("headers");
@@ -66,34 +68,49 @@ class ProtectedAppJourneyTest {
         assertThat(received.path("x-tenant-id").asText()).as(body).isEqualTo("acme-corp");
         assertThat(received.path("x-auth-method").asText()).as(body).isEqualTo("jwt");
         assertThat(received.path("x-client-id").asText()).as(body).isEqualTo(BankIdentityProvider.CUSTOMER_CLIENT);
-        assertThat(received.has("authorization")).as("the credential is stripped: %s", body).isFalse();
+        assertThat(received.has("authorization"))
+                .as("the credential is stripped: %s", body)
+                .isFalse();
         // the app's sidecar, not a gateway, handed the request on: Envoy's XFCC names the caller's certificate
-        assertThat(received.path("x-forwarded-client-cert").asText()).as(body)
+        assertThat(received.path("x-forwarded-client-cert").asText())
+                .as(body)
                 .contains("URI=" + BankApps.clientIdentity());
-        assertThat(body).as("the DLP EnvoyFilter's ext_proc masks the card").doesNotContain(BankApp.CARD)
+        assertThat(body)
+                .as("the DLP EnvoyFilter's ext_proc masks the card")
+                .doesNotContain(BankApp.CARD)
                 .doesNotContain(BankApp.CARD.replace(" ", ""));
         assertThat(answer.path("statement").asText()).as(body).contains("6467");
 
         // extauthz's own record: the Check came from the app's sidecar, for the caller's mTLS identity
         JsonNode decision = auditedDecision(requestId);
-        assertThat(decision.findValue("source_principal").asText()).as("%s", decision)
+        assertThat(decision.findValue("source_principal").asText())
+                .as("%s", decision)
                 .isEqualTo(BankApps.clientIdentity());
-        assertThat(decision.toString()).as("the bank's rule for its app decided").contains(BankApp.RULE);
+        assertThat(decision.toString())
+                .as("the bank's rule for its app decided")
+                .contains(BankApp.RULE);
     }
 
     @Test
     void attackers_aCallerWithoutSidecarIsReset_andAMeshPodForgingIdentityHeadersIsRefused() throws Exception {
         // a pod outside the mesh (the bank's PostgreSQL pod has no sidecar): STRICT refuses it before any request
-        BoxPod outside = box.pods().stream().filter(p -> p.namespace().equals(ExternalParts.NAMESPACE))
-                .findFirst().orElseThrow();
-        String plaintext = box.runInPod(outside, Optional.empty(), MeshHttpCall.class, URL,
-                "authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp");
+        BoxPod outside = box.pods().stream()
+                .filter(p -> p.namespace().equals(ExternalParts.NAMESPACE))
+                .findFirst()
+                .orElseThrow();
+        String plaintext = box.runInPod(
+                outside,
+                Optional.empty(),
+                MeshHttpCall.class,
+                URL,
+                "authorization:Bearer " + idp.customerToken(),
+                "x-tenant-id:acme-corp");
         assertThat(plaintext).as("plaintext caller").contains("FAILED").doesNotContain("STATUS");
         assertThat(box.sidecarLog(app, 60)).contains("closed: STRICT");
 
         // a mesh pod that claims to be someone else next to a valid token: only the gateway's headers are believed
-        String forged = inMesh("authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp",
-                "x-user-id:the-bank-ceo");
+        String forged = inMesh(
+                "authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp", "x-user-id:the-bank-ceo");
         assertThat(status(forged)).as("%s", forged).isEqualTo(403);
         assertThat(forged).contains("forged_identity_header");
     }

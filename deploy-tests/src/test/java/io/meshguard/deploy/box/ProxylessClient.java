@@ -22,8 +22,11 @@ public final class ProxylessClient {
                 .build();
         int exit = 0;
         try {
-            byte[] reply = ClientCalls.blockingUnaryCall(channel, BankBackend.unary(args[1]),
-                    CallOptions.DEFAULT.withDeadlineAfter(Integer.parseInt(args[2]), TimeUnit.SECONDS), new byte[0]);
+            byte[] reply = ClientCalls.blockingUnaryCall(
+                    channel,
+                    BankBackend.unary(args[1]),
+                    CallOptions.DEFAULT.withDeadlineAfter(Integer.parseInt(args[2]), TimeUnit.SECONDS),
+                    new byte[0]);
             System.out.println("OK " + new String(reply, StandardCharsets.UTF_8));
         } catch (StatusRuntimeException e) {
             System.out.println("FAILED " + e.getStatus());

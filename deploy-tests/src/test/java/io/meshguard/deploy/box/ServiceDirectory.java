@@ -46,9 +46,12 @@ final class ServiceDirectory {
         AtomicInteger next = new AtomicInteger(10);
         for (Service s : services) {
             String ns = s.getMetadata().getNamespace();
-            List<BoxPod> endpoints = pods.stream().filter(p -> p.namespace().equals(ns))
-                    .filter(p -> Labels.matches(s.getSpec().getSelector(), p.labels())).toList();
-            String ip = "None".equals(s.getSpec().getClusterIP()) ? "None" : SERVICE_RANGE + "." + next.getAndIncrement();
+            List<BoxPod> endpoints = pods.stream()
+                    .filter(p -> p.namespace().equals(ns))
+                    .filter(p -> Labels.matches(s.getSpec().getSelector(), p.labels()))
+                    .toList();
+            String ip =
+                    "None".equals(s.getSpec().getClusterIP()) ? "None" : SERVICE_RANGE + "." + next.getAndIncrement();
             entries.add(new Entry(s, ip, endpoints));
         }
     }
@@ -66,13 +69,16 @@ final class ServiceDirectory {
     String hosts(BoxPod self) {
         StringBuilder s = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         s.append(self.ip()).append('\t').append(self.name());
-        self.subdomain().ifPresent(sub -> s.append(' ').append(self.name()).append('.').append(fqdn(sub, self.namespace())));
+        self.subdomain()
+                .ifPresent(sub -> s.append(' ').append(self.name()).append('.').append(fqdn(sub, self.namespace())));
         s.append('\n');
         for (Entry e : entries) {
             String names = fqdn(e.name(), e.namespace()) + " " + e.name() + "." + e.namespace() + ".svc " + e.name()
                     + "." + e.namespace() + (e.namespace().equals(self.namespace()) ? " " + e.name() : "")
                     + java.util.Optional.ofNullable(e.service().getMetadata().getAnnotations())
-                            .map(a -> a.get(ExternalParts.BANK_DNS)).map(n -> " " + n).orElse("");
+                            .map(a -> a.get(ExternalParts.BANK_DNS))
+                            .map(n -> " " + n)
+                            .orElse("");
             if (e.headless()) {
                 for (BoxPod p : e.endpoints()) {
                     s.append(p.ip()).append('\t').append(names).append('\n');
@@ -83,8 +89,12 @@ final class ServiceDirectory {
         }
         for (BoxPod p : pods) {
             if (p.subdomain().isPresent() && p != self) {
-                s.append(p.ip()).append('\t').append(p.name()).append('.')
-                        .append(fqdn(p.subdomain().get(), p.namespace())).append('\n');
+                s.append(p.ip())
+                        .append('\t')
+                        .append(p.name())
+                        .append('.')
+                        .append(fqdn(p.subdomain().get(), p.namespace()))
+                        .append('\n');
             }
         }
         return s.toString();
@@ -98,18 +108,25 @@ final class ServiceDirectory {
                 continue;
             }
             for (ServicePort port : e.service().getSpec().getPorts()) {
-                String proto = port.getProtocol() == null ? "tcp" : port.getProtocol().toLowerCase();
+                String proto =
+                        port.getProtocol() == null ? "tcp" : port.getProtocol().toLowerCase();
                 Map<String, Integer> targets = new LinkedHashMap<>();
                 for (BoxPod p : e.endpoints()) {
-                    OptionalInt target = port.getTargetPort() == null ? OptionalInt.of(port.getPort())
+                    OptionalInt target = port.getTargetPort() == null
+                            ? OptionalInt.of(port.getPort())
                             : p.port(port.getTargetPort());
                     if (target.isPresent()) {
                         targets.put(p.ip(), target.getAsInt());
                     }
                 }
                 if (targets.isEmpty()) {
-                    s.append("    ip daddr ").append(e.clusterIp()).append(' ').append(proto).append(" dport ")
-                            .append(port.getPort()).append(" reject\n");
+                    s.append("    ip daddr ")
+                            .append(e.clusterIp())
+                            .append(' ')
+                            .append(proto)
+                            .append(" dport ")
+                            .append(port.getPort())
+                            .append(" reject\n");
                     continue;
                 }
                 if (targets.values().stream().distinct().count() > 1) {
@@ -118,11 +135,22 @@ final class ServiceDirectory {
                 }
                 int targetPort = targets.values().iterator().next();
                 List<String> ips = List.copyOf(targets.keySet());
-                String map = java.util.stream.IntStream.range(0, ips.size()).mapToObj(i -> i + " : " + ips.get(i))
+                String map = java.util.stream.IntStream.range(0, ips.size())
+                        .mapToObj(i -> i + " : " + ips.get(i))
                         .collect(Collectors.joining(", "));
-                s.append("    ip daddr ").append(e.clusterIp()).append(' ').append(proto).append(" dport ")
-                        .append(port.getPort()).append(" dnat ip to numgen random mod ").append(ips.size())
-                        .append(" map { ").append(map).append(" } : ").append(targetPort).append('\n');
+                s.append("    ip daddr ")
+                        .append(e.clusterIp())
+                        .append(' ')
+                        .append(proto)
+                        .append(" dport ")
+                        .append(port.getPort())
+                        .append(" dnat ip to numgen random mod ")
+                        .append(ips.size())
+                        .append(" map { ")
+                        .append(map)
+                        .append(" } : ")
+                        .append(targetPort)
+                        .append('\n');
             }
         }
         s.append("    ip daddr ").append(SERVICE_RANGE).append(".0/24 reject\n");

@@ -12,8 +12,7 @@ final class SharedBox {
     private static ClusterInABox box;
     private static Path dir;
 
-    private SharedBox() {
-    }
+    private SharedBox() {}
 
     /** The installed box; the first caller installs it (a failed install fails every journey with its cause). */
     static synchronized ClusterInABox get() throws Exception {
@@ -22,7 +21,8 @@ final class SharedBox {
             // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp,
             // which the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
             dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
-            Files.writeString(dir.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(
+                    dir.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
             Runtime.getRuntime().addShutdownHook(new Thread(SharedBox::removeDir, "cluster-in-a-box-dir"));
             box = ClusterInABox.install(dir);
             System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
@@ -62,8 +62,10 @@ final class SharedBox {
                     continue;
                 }
                 String pid = Files.readString(owner).strip();
-                if (pid.matches("[0-9]+") && ProcessHandle.of(Long.parseLong(pid)).filter(ProcessHandle::isAlive)
-                        .isEmpty()) {
+                if (pid.matches("[0-9]+")
+                        && ProcessHandle.of(Long.parseLong(pid))
+                                .filter(ProcessHandle::isAlive)
+                                .isEmpty()) {
                     Shell.run("rm", "-rf", "--one-file-system", d.toString());
                     System.out.println("removed the directory an earlier, killed run left: " + d);
                 }

@@ -21,8 +21,8 @@ final class Shell {
         try {
             Path out = Files.createTempFile("box-cmd", ".out");
             try {
-                ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                        .redirectOutput(out.toFile());
+                ProcessBuilder builder =
+                        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
                 Process p = builder.start();
                 try (var in = p.getOutputStream()) {
                     if (stdin != null) {
@@ -60,8 +60,15 @@ final class Shell {
     /** The tools the box needs; a clear message naming the package of each one missing. */
     static List<String> missingTools() {
         List<String> missing = new ArrayList<>();
-        String[][] tools = {{"ip", "iproute2"}, {"nft", "nftables"}, {"unshare", "util-linux"},
-                {"mount", "mount"}, {"sh", "dash"}, {"openssl", "openssl"}, {"curl", "curl"}};
+        String[][] tools = {
+            {"ip", "iproute2"},
+            {"nft", "nftables"},
+            {"unshare", "util-linux"},
+            {"mount", "mount"},
+            {"sh", "dash"},
+            {"openssl", "openssl"},
+            {"curl", "curl"}
+        };
         for (String[] tool : tools) {
             if (!onPath(tool[0])) {
                 missing.add(tool[0] + " (Debian package " + tool[1] + ")");
@@ -71,7 +78,9 @@ final class Shell {
     }
 
     static boolean onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+        for (String dir : System.getenv()
+                .getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .split(":")) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
                 return true;
             }

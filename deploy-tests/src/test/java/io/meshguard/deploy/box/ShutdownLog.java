@@ -15,13 +15,18 @@ import java.time.Instant;
 final class ShutdownLog {
     static final Path FILE = Path.of("target", "box-shutdown.log");
 
-    private ShutdownLog() {
-    }
+    private ShutdownLog() {}
 
     static void record(String what, long startedNanos, int pods, java.util.List<String> killed) {
-        String line = String.format("%s %s (pid %d): %d pod processes stopped and namespaces deleted in %.1f s; killed after the"
-                + " grace: %s%n", Instant.now(), what, ProcessHandle.current().pid(), pods,
-                (System.nanoTime() - startedNanos) / 1e9, killed);
+        String line = String.format(
+                "%s %s (pid %d): %d pod processes stopped and namespaces deleted in %.1f s; killed after the"
+                        + " grace: %s%n",
+                Instant.now(),
+                what,
+                ProcessHandle.current().pid(),
+                pods,
+                (System.nanoTime() - startedNanos) / 1e9,
+                killed);
         System.err.print(line);
         try {
             Files.createDirectories(FILE.toAbsolutePath().getParent());

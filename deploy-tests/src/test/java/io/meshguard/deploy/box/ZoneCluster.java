@@ -40,8 +40,9 @@ final class ZoneCluster implements AutoCloseable {
     static final String RANGE = "10.245.0";
     static final String INSTALL = "overlays/zone";
     /** Secrets of README step 1 only the central controller reads (zone README "Per cluster" step 3). */
-    static final Set<String> CENTRAL_ONLY_SECRETS = Set.of("meshguard-xds-admin-token", "meshguard-admin-oidc",
-            "meshguard-trail-checkpoint-key");
+    static final Set<String> CENTRAL_ONLY_SECRETS =
+            Set.of("meshguard-xds-admin-token", "meshguard-admin-oidc", "meshguard-trail-checkpoint-key");
+
     static final String GATEWAY = "Deployment/meshguard-gateway";
     static final String ZONE = "StatefulSet/meshguard-xds-zone";
 
@@ -102,7 +103,8 @@ final class ZoneCluster implements AutoCloseable {
         }
         objects.secret(secret("meshguard-zone-registration", Map.of("token", token)));
         objects.secret(secret("meshguard-central-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
-        // manifests/istio/README.md "Your identity provider": the zone's extauthz fetches the bank's JWKS as central's does
+        // manifests/istio/README.md "Your identity provider": the zone's extauthz fetches the bank's JWKS as central's
+        // does
         objects.secret(secret("meshguard-idp-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
         objects.apply(RenderedManifests.render(INSTALL));
         // the bank's application in this cluster too (manifests/istio/README.md step 4): what the zone's gateway
@@ -116,61 +118,107 @@ final class ZoneCluster implements AutoCloseable {
 
         List<BoxPod> workloads = new ArrayList<>();
         for (Deployment d : objects.deployments) {
-            workloads.add(pod(d.getMetadata(), d.getSpec().getTemplate(), "Deployment/" + d.getMetadata().getName(),
-                    d.getMetadata().getName() + "-zone0", Optional.empty()));
+            workloads.add(pod(
+                    d.getMetadata(),
+                    d.getSpec().getTemplate(),
+                    "Deployment/" + d.getMetadata().getName(),
+                    d.getMetadata().getName() + "-zone0",
+                    Optional.empty()));
             if (("Deployment/" + d.getMetadata().getName()).equals(GATEWAY)) {
-                joiningGateway = pod(d.getMetadata(), d.getSpec().getTemplate(), GATEWAY,
-                        d.getMetadata().getName() + "-zone1", Optional.empty());
+                joiningGateway = pod(
+                        d.getMetadata(),
+                        d.getSpec().getTemplate(),
+                        GATEWAY,
+                        d.getMetadata().getName() + "-zone1",
+                        Optional.empty());
             }
         }
         for (StatefulSet s : objects.statefulSets) {
-            workloads.add(pod(s.getMetadata(), s.getSpec().getTemplate(), "StatefulSet/" + s.getMetadata().getName(),
-                    s.getMetadata().getName() + "-0", Optional.of(s.getSpec().getServiceName())));
+            workloads.add(pod(
+                    s.getMetadata(),
+                    s.getSpec().getTemplate(),
+                    "StatefulSet/" + s.getMetadata().getName(),
+                    s.getMetadata().getName() + "-0",
+                    Optional.of(s.getSpec().getServiceName())));
         }
         String appIp = network.allocate();
-        bankApp = new BoxPod(BankApp.NAME + "-zone0", BankApp.NAMESPACE, Map.of("app", BankApp.NAME), Map.of(), appIp,
-                network.attach(appIp), appSpec, "Deployment/" + BankApp.NAME, Optional.empty());
+        bankApp = new BoxPod(
+                BankApp.NAME + "-zone0",
+                BankApp.NAMESPACE,
+                Map.of("app", BankApp.NAME),
+                Map.of(),
+                appIp,
+                network.attach(appIp),
+                appSpec,
+                "Deployment/" + BankApp.NAME,
+                Optional.empty());
         pods.add(bankApp);
         String redisIp = network.allocate();
-        redis = new BoxPod(ExternalParts.REDIS + "-zone0", ExternalParts.NAMESPACE, Map.of("app", ExternalParts.REDIS),
-                Map.of(), redisIp, network.attach(redisIp), ExternalParts.spec(ExternalParts.REDIS, 6379),
-                "external/" + ExternalParts.REDIS, Optional.empty());
+        redis = new BoxPod(
+                ExternalParts.REDIS + "-zone0",
+                ExternalParts.NAMESPACE,
+                Map.of("app", ExternalParts.REDIS),
+                Map.of(),
+                redisIp,
+                network.attach(redisIp),
+                ExternalParts.spec(ExternalParts.REDIS, 6379),
+                "external/" + ExternalParts.REDIS,
+                Optional.empty());
         pods.add(redis);
         services = new ServiceDirectory(objects.services, pods);
         // the bank's DNS outside the cluster: central's zone host at the ingress gateway, the bank's data tier
         StringBuilder outside = new StringBuilder();
-        outside.append(central.ingressGateway().ip()).append('\t').append(central.centralZoneHost()).append('\n');
+        outside.append(central.ingressGateway().ip())
+                .append('\t')
+                .append(central.centralZoneHost())
+                .append('\n');
         for (BoxPod p : central.pods()) {
             // the bank's PostgreSQL is the environment's one database; Redis is the zone's own (above)
-            if (p.namespace().equals(ExternalParts.NAMESPACE) && !p.labels().get("app").equals(ExternalParts.REDIS)) {
+            if (p.namespace().equals(ExternalParts.NAMESPACE)
+                    && !p.labels().get("app").equals(ExternalParts.REDIS)) {
                 String name = p.labels().get("app");
-                outside.append(p.ip()).append('\t').append(ServiceDirectory.fqdn(name, ExternalParts.NAMESPACE))
+                outside.append(p.ip())
+                        .append('\t')
+                        .append(ServiceDirectory.fqdn(name, ExternalParts.NAMESPACE))
                         .append('\n');
             }
             // the bank's IdP by its public name (its load balancer, central's TLS front): customers' tokens are
             // checked in the zone with keys fetched from there
-            if (p.namespace().equals(ExternalParts.IDP_NAMESPACE) && p.labels().get("app").equals(ExternalParts.IDP_FRONT)) {
-                outside.append(p.ip()).append('\t').append(ExternalParts.IDP_HOST).append('\n');
+            if (p.namespace().equals(ExternalParts.IDP_NAMESPACE)
+                    && p.labels().get("app").equals(ExternalParts.IDP_FRONT)) {
+                outside.append(p.ip())
+                        .append('\t')
+                        .append(ExternalParts.IDP_HOST)
+                        .append('\n');
             }
         }
         extraHosts = outside.toString();
-        NetworkPolicyRules policies = new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels,
-                network.nodeAddress());
+        NetworkPolicyRules policies =
+                new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels, network.nodeAddress());
         String nat = services.natRules();
         IstioAuthorization istio = new IstioAuthorization(objects.istio);
         for (BoxPod p : pods) {
             String redirects = "";
             if (p.injected(objects.namespaceLabels(p.namespace()))) {
                 try {
-                    Sidecars.Sidecar sidecar = Sidecars.of(p, istio, objects::namespaceLabels, pods,
-                            network.nodeAddress(), dir, hosts(p), central.classpath(), Optional.empty());
+                    Sidecars.Sidecar sidecar = Sidecars.of(
+                            p,
+                            istio,
+                            objects::namespaceLabels,
+                            pods,
+                            network.nodeAddress(),
+                            dir,
+                            hosts(p),
+                            central.classpath(),
+                            Optional.empty());
                     sidecars.put(p.name(), sidecar.launch());
                     redirects = sidecar.redirects();
                 } catch (IllegalStateException e) {
                     failures.put(p.name(), "istio-proxy: " + e.getMessage());
                 }
             }
-            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects, ""));
+            Shell.run(
+                    List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), policies.table(p, nat, redirects, ""));
         }
         startAgent();
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
@@ -209,8 +257,19 @@ final class ZoneCluster implements AutoCloseable {
     private void linkNodes() {
         String centralNode = central.network().nodeNetns();
         String zoneNode = network.nodeNetns();
-        Shell.inNetns(centralNode, "ip", "link", "add", link + "a", "type", "veth", "peer", "name", link + "b",
-                "netns", zoneNode);
+        Shell.inNetns(
+                centralNode,
+                "ip",
+                "link",
+                "add",
+                link + "a",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                link + "b",
+                "netns",
+                zoneNode);
         Shell.inNetns(centralNode, "ip", "addr", "add", "169.254.245.1/30", "dev", link + "a");
         Shell.inNetns(zoneNode, "ip", "addr", "add", "169.254.245.2/30", "dev", link + "b");
         Shell.inNetns(centralNode, "ip", "link", "set", link + "a", "up");
@@ -222,8 +281,14 @@ final class ZoneCluster implements AutoCloseable {
     }
 
     private static Secret secret(String name, Map<String, String> data) {
-        return new SecretBuilder().withNewMetadata().withName(name).withNamespace(OperatorSecrets.NAMESPACE)
-                .endMetadata().withType("Opaque").withStringData(data).build();
+        return new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(OperatorSecrets.NAMESPACE)
+                .endMetadata()
+                .withType("Opaque")
+                .withStringData(data)
+                .build();
     }
 
     private String hosts(BoxPod pod) {
@@ -250,8 +315,8 @@ final class ZoneCluster implements AutoCloseable {
 
     /** The zone's Redis, with the password of the zone's Secret {@code meshguard-redis}. */
     private void startRedis() throws InterruptedException {
-        PodProcess p = PodProcess.start(ExternalParts.redis(redis, dir.resolve(ExternalParts.NAMESPACE + "_redis"),
-                hosts(redis), central.secrets()));
+        PodProcess p = PodProcess.start(ExternalParts.redis(
+                redis, dir.resolve(ExternalParts.NAMESPACE + "_redis"), hosts(redis), central.secrets()));
         processes.put(redis.name(), p);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!p.lastLines(20).contains("Ready to accept connections")) {
@@ -297,14 +362,20 @@ final class ZoneCluster implements AutoCloseable {
         return joiningGateway;
     }
 
-    private BoxPod pod(ObjectMeta owner, PodTemplateSpec template, String ownerName, String name,
-            Optional<String> subdomain) {
+    private BoxPod pod(
+            ObjectMeta owner, PodTemplateSpec template, String ownerName, String name, Optional<String> subdomain) {
         String ip = network.allocate();
         String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
-        BoxPod pod = new BoxPod(name, ns,
+        BoxPod pod = new BoxPod(
+                name,
+                ns,
                 Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
                 Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                ip, network.attach(ip), template.getSpec(), ownerName, subdomain);
+                ip,
+                network.attach(ip),
+                template.getSpec(),
+                ownerName,
+                subdomain);
         pods.add(pod);
         return pod;
     }
@@ -312,11 +383,25 @@ final class ZoneCluster implements AutoCloseable {
     private void startAgent() throws IOException, InterruptedException {
         Path socket = dir.resolve("node-agent.sock");
         Path log = dir.resolve("node-agent.log");
-        agent = new ProcessBuilder("ip", "netns", "exec", network.nodeNetns(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp",
-                Path.of(NodeAgent.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString(),
-                NodeAgent.class.getName(), socket.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        agent = new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        network.nodeNetns(),
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx64m",
+                        "-cp",
+                        Path.of(NodeAgent.class
+                                        .getProtectionDomain()
+                                        .getCodeSource()
+                                        .getLocation()
+                                        .getPath())
+                                .toString(),
+                        NodeAgent.class.getName(),
+                        socket.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!Files.exists(socket)) {
             if (!agent.isAlive() || System.nanoTime() > deadline) {
@@ -332,7 +417,9 @@ final class ZoneCluster implements AutoCloseable {
     }
 
     BoxPod pod(String owner) {
-        return pods.stream().filter(p -> p.owner().equals(owner) && p != joiningGateway).findFirst()
+        return pods.stream()
+                .filter(p -> p.owner().equals(owner) && p != joiningGateway)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no pod of " + owner + " in the zone's cluster"));
     }
 

@@ -62,6 +62,7 @@ class ZoneJourneyTest {
      * central's zone stream, the zone's ADS to extauthz (77-266 ms measured on the box at load 3-28; deploy-tests/README.md).
      */
     static final Duration SUSPENSION_BOUND = Duration.ofSeconds(2);
+
     static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("meshguard.box.zoneOutageSeconds", 60));
     private static ClusterInABox box;
     private static BankIdentityProvider idp;
@@ -95,11 +96,25 @@ class ZoneJourneyTest {
 
         // zone README "Per cluster" step 1, the operator's command line as written there
         Path tokenFile = operator.tokenFile(box.dir().resolve("operator-token"));
-        String registered = cli("cluster", "register", "--name", CLUSTER, "--region", "kr-seoul", "--provider", "aws",
-                "--group", GROUP, "--url", "http://127.0.0.1:" + centralAdmin.getPort(), "--token-file",
+        String registered = cli(
+                "cluster",
+                "register",
+                "--name",
+                CLUSTER,
+                "--region",
+                "kr-seoul",
+                "--provider",
+                "aws",
+                "--group",
+                GROUP,
+                "--url",
+                "http://127.0.0.1:" + centralAdmin.getPort(),
+                "--token-file",
                 tokenFile.toString());
         Matcher registration = Pattern.compile("mgzr_[A-Za-z0-9_-]+").matcher(registered);
-        assertThat(registration.find()).as("a registration token in: %s", registered).isTrue();
+        assertThat(registration.find())
+                .as("a registration token in: %s", registered)
+                .isTrue();
 
         // steps 2 and 3: the token and the bank's CA in the zone's Secrets, kubectl apply -k overlays/zone
         zone = ZoneCluster.install(box, registration.group());
@@ -107,33 +122,49 @@ class ZoneJourneyTest {
         BoxPod zoneXds = zone.pod(ZoneCluster.ZONE);
         BoxPod gateway = zone.pod(ZoneCluster.GATEWAY);
         BoxPod extauthz = zone.pod("StatefulSet/meshguard-extauthz");
-        assertThat(zone.failures()).as("zone cluster pods; the zone's /readyz: %s; its ADS metrics: %s; the gateway's"
-                + " /config_dump: %s", quietly(() -> zoneHttp(zoneXds, 9103, "/readyz")),
-                quietly(() -> zoneHttp(zoneXds, 9103, "/metrics").lines()
-                        .filter(l -> l.contains("ads") && !l.startsWith("#")).toList().toString()),
-                quietly(() -> configDump(gateway))).isEmpty();
+        assertThat(zone.failures())
+                .as(
+                        "zone cluster pods; the zone's /readyz: %s; its ADS metrics: %s; the gateway's"
+                                + " /config_dump: %s",
+                        quietly(() -> zoneHttp(zoneXds, 9103, "/readyz")),
+                        quietly(() -> zoneHttp(zoneXds, 9103, "/metrics")
+                                .lines()
+                                .filter(l -> l.contains("ads") && !l.startsWith("#"))
+                                .toList()
+                                .toString()),
+                        quietly(() -> configDump(gateway)))
+                .isEmpty();
 
         // step 4: it follows central (through the ingress gateway's TLS, trusting the bank's CA)
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("following central");
-            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected")).isEqualTo(1.0);
+            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected"))
+                    .isEqualTo(1.0);
         });
-        assertThat(cli("cluster", "fleet", "--url", "http://127.0.0.1:" + centralAdmin.getPort(), "--token-file",
-                operator.tokenFile(tokenFile).toString())).contains(CLUSTER);
+        assertThat(cli(
+                        "cluster",
+                        "fleet",
+                        "--url",
+                        "http://127.0.0.1:" + centralAdmin.getPort(),
+                        "--token-file",
+                        operator.tokenFile(tokenFile).toString()))
+                .contains(CLUSTER);
 
         // the zone cluster's gateway is configured from the zone: central's route, its readiness route answered
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                assertThat(configDump(gateway)).contains("/accounts"));
+        await().atMost(Duration.ofSeconds(60))
+                .untilAsserted(() -> assertThat(configDump(gateway)).contains("/accounts"));
         // R4-02: the zone cluster's extauthz follows the subscription state the zone serves
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                assertThat(zoneHttp(extauthz, 9101, "/readyz")).contains("following meshguard-xds")
-                        .contains("subscription state version"));
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(zoneHttp(extauthz, 9101, "/readyz"))
+                .contains("following meshguard-xds")
+                .contains("subscription state version"));
         // customers' tokens are checked in the zone too: its extauthz has the bank IdP's keys (over TLS, the bank's
         // CA); the shipped workload-sts issuer has no server in the box, so its keys stay missing
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             Matcher jwks = Pattern.compile("\\{\"name\":\"jwks\",\"ready\":(true|false),\"detail\":\"([^\"]*)\"")
                     .matcher(zoneHttp(extauthz, 9101, "/readyz"));
-            assertThat(jwks.find()).as("the jwks check of the zone's extauthz /readyz").isTrue();
+            assertThat(jwks.find())
+                    .as("the jwks check of the zone's extauthz /readyz")
+                    .isTrue();
             assertThat(jwks.group(2)).doesNotContain("bank-idp");
         });
 
@@ -142,39 +173,51 @@ class ZoneJourneyTest {
         long productStart = System.nanoTime();
         ZoneProduct product = ZoneProduct.publish(box, idp, CLUSTER, "kr-seoul");
         InetSocketAddress zoneEdge = zone.node().local(gateway.ip(), 8080);
-        EdgeClient.Answer first = EdgeClient.eventually(() -> product.call(zoneEdge, product.webKey()), a -> a.status() == 200);
+        EdgeClient.Answer first =
+                EdgeClient.eventually(() -> product.call(zoneEdge, product.webKey()), a -> a.status() == 200);
         JsonNode upstream = JSON.readTree(first.body());
         double firstCall = (System.nanoTime() - productStart) / 1e9;
         assertThat(upstream.path("path").asText()).isEqualTo(ZoneProduct.PATH);
         assertThat(upstream.path("headers").path("x-tenant-id").asText()).isEqualTo(ZoneProduct.CUSTOMER);
         assertThat(upstream.path("headers").path("x-auth-method").asText()).isEqualTo("apikey");
-        assertThat(upstream.path("headers").has("x-api-key")).as("the credential stays at the gateway: %s", upstream)
+        assertThat(upstream.path("headers").has("x-api-key"))
+                .as("the credential stays at the gateway: %s", upstream)
                 .isFalse();
-        assertThat(upstream.path("statement").asText()).as("DLP in the zone's cluster").doesNotContain(BankApp.CARD);
+        assertThat(upstream.path("statement").asText())
+                .as("DLP in the zone's cluster")
+                .doesNotContain(BankApp.CARD);
         // the zone's extauthz counts the plan's quota: three a day
         EdgeClient.Answer over = first;
         for (int i = 0; i < 5 && over.status() != 429; i++) {
             over = product.call(zoneEdge, product.webKey());
         }
-        assertThat(over.status()).as("over the plan's quota in the zone: %s", over).isEqualTo(429);
+        assertThat(over.status())
+                .as("over the plan's quota in the zone: %s", over)
+                .isEqualTo(429);
         // counted in the zone's own Redis (zone README, "What the bank provides per zone cluster"), not central's
         String counter = "quota:subscription:";
         String caller = "application:globex-seoul-web@" + product.publish();
-        List<String> zoneCounters = BankRedis.keys(zone.node(), zone.redis(), box.secrets().redisPassword());
+        List<String> zoneCounters =
+                BankRedis.keys(zone.node(), zone.redis(), box.secrets().redisPassword());
         assertThat(zoneCounters).as("the zone's Redis").anyMatch(k -> k.contains(counter) && k.endsWith(caller));
-        List<String> centralCounters = BankRedis.keys(box.node(), box.pod("external/" + ExternalParts.REDIS),
+        List<String> centralCounters = BankRedis.keys(
+                box.node(),
+                box.pod("external/" + ExternalParts.REDIS),
                 box.secrets().redisPassword());
         assertThat(centralCounters).as("central's Redis").noneMatch(k -> k.endsWith(caller));
-        assertThat(product.call(zoneEdge, product.batchKey()).status()).as("the other subscription, its own quota")
+        assertThat(product.call(zoneEdge, product.batchKey()).status())
+                .as("the other subscription, its own quota")
                 .isEqualTo(200);
-        assertThat(product.call(zoneEdge, product.trialKey())).as("an application without a subscription")
+        assertThat(product.call(zoneEdge, product.trialKey()))
+                .as("an application without a subscription")
                 .satisfies(a -> assertThat(a.status()).isEqualTo(403))
                 .satisfies(a -> assertThat(a.body()).contains("no_subscription"));
 
         // the provider suspends the web application's subscription at central: the zone's extauthz, called as the
         // zone's gateway calls it, denies it within the bound below
         InetSocketAddress zoneAuthz = zone.node().local(extauthz.ip(), 9001);
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", zoneAuthz.getPort()).usePlaintext()
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", zoneAuthz.getPort())
+                .usePlaintext()
                 .build();
         try {
             CheckRequest check = product.check(product.webKey());
@@ -182,24 +225,29 @@ class ZoneJourneyTest {
             product.suspendWeb();
             long suspended = System.nanoTime();
             String last = denial(channel, check);
-            while (!last.contains("subscription_suspended") && System.nanoTime() - suspended < SUSPENSION_BOUND.toNanos()) {
+            while (!last.contains("subscription_suspended")
+                    && System.nanoTime() - suspended < SUSPENSION_BOUND.toNanos()) {
                 Thread.sleep(20);
                 last = denial(channel, check);
             }
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - suspended);
-            assertThat(last).as("the zone's extauthz %d ms after the suspension", ms).contains("subscription_suspended");
+            assertThat(last)
+                    .as("the zone's extauthz %d ms after the suspension", ms)
+                    .contains("subscription_suspended");
             System.out.println("suspension denied by the zone's extauthz after " + ms + " ms");
         } finally {
             channel.shutdownNow();
         }
         assertThat(product.call(zoneEdge, product.webKey()).body()).contains("subscription_suspended");
-        System.out.printf("the product in the zone: first 200 %.1f s after the tenants were created, the product part"
-                + " %.1f s%n", firstCall, (System.nanoTime() - productStart) / 1e9);
+        System.out.printf(
+                "the product in the zone: first 200 %.1f s after the tenants were created, the product part"
+                        + " %.1f s%n",
+                firstCall, (System.nanoTime() - productStart) / 1e9);
 
         String served = configDump(gateway);
         String stateVersion = subscriptionVersion(extauthz);
-        Path kept = zone.podDir(zoneXds).resolve("volumes").resolve("zone-state")
-                .resolve("subscription-state.json");
+        Path kept =
+                zone.podDir(zoneXds).resolve("volumes").resolve("zone-state").resolve("subscription-state.json");
         String keptState = keptSnapshot(kept);
 
         // central stopped: the zone keeps serving; a gateway pod scaled up halfway is configured from the zone
@@ -212,28 +260,34 @@ class ZoneJourneyTest {
                 assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected"))
                         .isEqualTo(0.0);
             });
-            during.add(String.format("%.1f s: the zone says central is unreachable",
-                    (System.nanoTime() - stoppedAt) / 1e9));
+            during.add(String.format(
+                    "%.1f s: the zone says central is unreachable", (System.nanoTime() - stoppedAt) / 1e9));
             sleepUntil(stoppedAt, OUTAGE.dividedBy(2));
             long joinAt = System.nanoTime();
             zone.startJoiningGateway(Duration.ofSeconds(60));
-            during.add(String.format("%.1f s: a gateway pod started at %.1f s is Ready (configured from the zone)",
+            during.add(String.format(
+                    "%.1f s: a gateway pod started at %.1f s is Ready (configured from the zone)",
                     (System.nanoTime() - stoppedAt) / 1e9, (joinAt - stoppedAt) / 1e9));
-            assertThat(configDump(zone.joiningGateway())).as("the joining pod's configuration").isEqualTo(served);
+            assertThat(configDump(zone.joiningGateway()))
+                    .as("the joining pod's configuration")
+                    .isEqualTo(served);
             assertThat(configDump(gateway)).isEqualTo(served);
             assertThat(subscriptionVersion(extauthz)).isEqualTo(stateVersion);
             assertServesTheSubscribedOnly(product, zoneEdge);
-            during.add(String.format("%.1f s: the subscribed application 200, the unsubscribed and the suspended 403",
+            during.add(String.format(
+                    "%.1f s: the subscribed application 200, the unsubscribed and the suspended 403",
                     (System.nanoTime() - stoppedAt) / 1e9));
             sleepUntil(stoppedAt, OUTAGE);
             assertServesTheSubscribedOnly(product, zoneEdge);
             assertThat(configDump(gateway)).isEqualTo(served);
             assertThat(configDump(zone.joiningGateway())).isEqualTo(served);
-            assertThat(subscriptionVersion(extauthz)).as("the subscription state the zone serves, end of the outage")
+            assertThat(subscriptionVersion(extauthz))
+                    .as("the subscription state the zone serves, end of the outage")
                     .isEqualTo(stateVersion);
             assertThat(keptSnapshot(kept)).isEqualTo(keptState);
             assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("central unreachable");
-            during.add(String.format("%.1f s: configuration and subscription state version %s unchanged",
+            during.add(String.format(
+                    "%.1f s: configuration and subscription state version %s unchanged",
                     (System.nanoTime() - stoppedAt) / 1e9, stateVersion));
         } finally {
             // central returns (also when an assertion above failed: later journeys share the box)
@@ -244,9 +298,11 @@ class ZoneJourneyTest {
         // the zone resyncs: it follows again, a new publish reaches both gateway pods, nothing moved meanwhile
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             assertThat(zoneHttp(zoneXds, 9103, "/readyz")).contains("following central");
-            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected")).isEqualTo(1.0);
+            assertThat(metric(zoneHttp(zoneXds, 9103, "/metrics"), "meshguard_xds_zone_link_connected"))
+                    .isEqualTo(1.0);
         });
-        assertThat(subscriptionVersion(extauthz)).as("central re-sent the same state: its version stays")
+        assertThat(subscriptionVersion(extauthz))
+                .as("central re-sent the same state: its version stays")
                 .isEqualTo(stateVersion);
         assertThat(keptSnapshot(kept)).isEqualTo(keptState);
         admin.route("statements", "/statements");
@@ -269,7 +325,8 @@ class ZoneJourneyTest {
     }
 
     private static String denial(ManagedChannel channel, CheckRequest request) {
-        CheckResponse r = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        CheckResponse r = AuthorizationGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(5, TimeUnit.SECONDS)
                 .check(request);
         return r.hasDeniedResponse() ? r.getDeniedResponse().getBody() : "allowed";
     }
@@ -290,8 +347,8 @@ class ZoneJourneyTest {
         static Operator signIn(InetSocketAddress centralAdmin) throws Exception {
             Map<String, InetSocketAddress> names = idp.names(centralAdmin);
             try (PersonsBrowser rita = PersonsBrowser.start(names)) {
-                OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(),
-                        ForwardsByName.workstation(names));
+                OidcClient cli = new OidcClient(
+                        idp.issuer(), "meshguard-cli", Clock.systemUTC(), ForwardsByName.workstation(names));
                 return new Operator(cli, rita.meshguardLogin(cli, idp.requester()));
             }
         }
@@ -312,13 +369,15 @@ class ZoneJourneyTest {
 
     /** The {@code meshguard} command line of the image's classes, as an operator's workstation runs it. */
     private static String cli(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(box.images().java().toString(), "-jar",
-                box.images().jar().toString()));
+        List<String> command = new ArrayList<>(List.of(
+                box.images().java().toString(), "-jar", box.images().jar().toString()));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("meshguard %s: %s", String.join(" ", args), out).isZero();
+        assertThat(p.exitValue())
+                .as("meshguard %s: %s", String.join(" ", args), out)
+                .isZero();
         return out;
     }
 
@@ -334,8 +393,12 @@ class ZoneJourneyTest {
     /** {@code curl localhost:PORT/PATH} in the zone cluster's pod, through the zone node's port-forward. */
     private static String zoneHttp(BoxPod pod, int port, String path) throws Exception {
         InetSocketAddress local = zone.node().local(pod.ip(), port);
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + local.getPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local.getPort() + path))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         return r.statusCode() + " " + r.body();
     }
 
@@ -383,16 +446,19 @@ class ZoneJourneyTest {
             ok("PUT", "/routes/" + GROUP + "/" + name, """
                     {"name": "%s", "group": "%s", "api": "%s", "version": "v1",
                      "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
-                     "authz_profile": "payments-write", "dlp_profile": "default"}"""
-                    .formatted(name, GROUP, name, prefix, name));
+                     "authz_profile": "payments-write", "dlp_profile": "default"}""".formatted(name, GROUP, name, prefix, name));
         }
 
         JsonNode ok(String method, String path, String body) throws Exception {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    "http://127.0.0.1:" + address.getPort() + path)).timeout(Duration.ofSeconds(30))
-                    .header("Authorization", "Bearer " + operator.accessToken()).header("Content-Type", "application/json")
-                    .method(method, HttpRequest.BodyPublishers.ofString(body)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + address.getPort() + path))
+                                    .timeout(Duration.ofSeconds(30))
+                                    .header("Authorization", "Bearer " + operator.accessToken())
+                                    .header("Content-Type", "application/json")
+                                    .method(method, HttpRequest.BodyPublishers.ofString(body))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
             return JSON.readTree(r.body());
         }

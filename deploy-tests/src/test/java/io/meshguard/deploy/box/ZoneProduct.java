@@ -21,8 +21,14 @@ import java.util.Map;
  * @param publish the product publish's id (its cluster is the zone's)
  * @param host the publish host, as the catalogue named it
  */
-record ZoneProduct(BankPipeline provider, String publish, String host, String webSubscription, String webKey,
-        String batchKey, String trialKey) {
+record ZoneProduct(
+        BankPipeline provider,
+        String publish,
+        String host,
+        String webSubscription,
+        String webKey,
+        String batchKey,
+        String trialKey) {
     static final String PROVIDER = "acme";
     static final String CUSTOMER = "globex";
     static final String API = "rates";
@@ -33,10 +39,10 @@ record ZoneProduct(BankPipeline provider, String publish, String host, String we
     static ZoneProduct publish(ClusterInABox box, BankIdentityProvider idp, String cluster, String region)
             throws Exception {
         BankPipeline bank = BankPipeline.signIn(box, idp);
-        BankPipeline provider = BankPipeline.signIn(box, idp, BankIdentityProvider.PROVIDER_CLIENT,
-                idp.tenantClientSecret());
-        BankPipeline customer = BankPipeline.signIn(box, idp, BankIdentityProvider.SUBSCRIBER_CLIENT,
-                idp.tenantClientSecret());
+        BankPipeline provider =
+                BankPipeline.signIn(box, idp, BankIdentityProvider.PROVIDER_CLIENT, idp.tenantClientSecret());
+        BankPipeline customer =
+                BankPipeline.signIn(box, idp, BankIdentityProvider.SUBSCRIBER_CLIENT, idp.tenantClientSecret());
 
         // the platform: tenants (idempotent), the provider's API served by edge, edge in the zone's cluster for it
         for (String tenant : List.of(PROVIDER, CUSTOMER)) {
@@ -47,25 +53,31 @@ record ZoneProduct(BankPipeline provider, String publish, String host, String we
         bank.route("rates-daily", API, "acme-rates", "/" + OPERATION, "products", PROVIDER);
         bank.meshguard("xds", "publish", "--reason", "CHG-4200: acme's rates API for its product in Seoul");
         bank.ok("PUT", "/v1/operator/clusters/" + cluster, """
-                {"region": "%s", "provider": "aws", "gateway_groups": {"edge": ["%s"]}}"""
-                .formatted(region, PROVIDER));
+                {"region": "%s", "provider": "aws", "gateway_groups": {"edge": ["%s"]}}""".formatted(region, PROVIDER));
 
         provider.ok("POST", "/v1/provider/products", """
                 {"id": "%s", "tenant": "%s", "name": "FX rates", "visibility": "public",
-                 "operations": [{"id": "%s", "api": "%s", "method": "get", "path": "/%s"}]}"""
-                .formatted(PRODUCT, PROVIDER, OPERATION, API, OPERATION));
+                 "operations": [{"id": "%s", "api": "%s", "method": "get", "path": "/%s"}]}""".formatted(PRODUCT, PROVIDER, OPERATION, API, OPERATION));
         provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/state", "{\"state\": \"published\"}");
-        for (Map.Entry<String, Integer> plan : Map.of("free", 3, "partner", 1000).entrySet()) {
+        for (Map.Entry<String, Integer> plan :
+                Map.of("free", 3, "partner", 1000).entrySet()) {
             provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/plans", """
                     {"name": "%s", "approval": "auto", "auth_modes": ["apikey"],
-                     "limits": {"quota": {"period": "day", "limit": %d}}}""".formatted(plan.getKey(), plan.getValue()));
-            provider.ok("POST", "/v1/provider/plans/" + PRODUCT + "-" + plan.getKey() + "/state",
+                     "limits": {"quota": {"period": "day", "limit": %d}}}""".formatted(
+                            plan.getKey(), plan.getValue()));
+            provider.ok(
+                    "POST",
+                    "/v1/provider/plans/" + PRODUCT + "-" + plan.getKey() + "/state",
                     "{\"state\": \"published\"}");
         }
-        String publish = provider.ok("POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", """
-                {"cluster": "%s", "environment": "prod", "auth_mode": "apikey", "gateway_group": "edge"}"""
-                .formatted(cluster)).path("id").asText();
-        JsonNode published = provider.ok("POST", "/v1/provider/product-publishes/" + publish + "/state",
+        String publish = provider.ok(
+                        "POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", """
+                {"cluster": "%s", "environment": "prod", "auth_mode": "apikey", "gateway_group": "edge"}""".formatted(cluster))
+                .path("id")
+                .asText();
+        JsonNode published = provider.ok(
+                "POST",
+                "/v1/provider/product-publishes/" + publish + "/state",
                 "{\"state\": \"published\", \"reason\": \"CHG-4201: rates for partners in Seoul\"}");
         String host = published.path("host").asText();
         assertThat(host).isEqualTo(PRODUCT + ".prod." + region + ".api.bank.example");
@@ -80,11 +92,14 @@ record ZoneProduct(BankPipeline provider, String publish, String host, String we
 
     /** An application of the customer with an API key bound to it; the key. */
     private static String application(BankPipeline customer, String id) throws Exception {
-        customer.ok("POST", "/v1/customer/applications",
+        customer.ok(
+                "POST",
+                "/v1/customer/applications",
                 "{\"id\": \"" + id + "\", \"tenant\": \"" + CUSTOMER + "\", \"name\": \"" + id + "\"}");
         String key = customer.ok("POST", "/apikeys", """
-                {"name": "%s", "owner": "%s", "tenant": "%s", "reason": "zone journey"}"""
-                .formatted(id, CUSTOMER, CUSTOMER)).path("key").asText();
+                {"name": "%s", "owner": "%s", "tenant": "%s", "reason": "zone journey"}""".formatted(id, CUSTOMER, CUSTOMER))
+                .path("key")
+                .asText();
         customer.ok("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "%s"}""".formatted(key.split("_")[1], id));
         return key;
@@ -92,9 +107,9 @@ record ZoneProduct(BankPipeline provider, String publish, String host, String we
 
     private static String subscribe(BankPipeline customer, String application, String publish, String plan)
             throws Exception {
-        JsonNode s = customer.ok("POST", "/v1/customer/subscriptions", """
-                {"application": "%s", "product_publish": "%s", "plan": "%s-%s"}"""
-                .formatted(application, publish, PRODUCT, plan));
+        JsonNode s =
+                customer.ok("POST", "/v1/customer/subscriptions", """
+                {"application": "%s", "product_publish": "%s", "plan": "%s-%s"}""".formatted(application, publish, PRODUCT, plan));
         assertThat(s.path("state").asText()).as("an auto plan's subscription").isEqualTo("active");
         return s.path("id").asText();
     }
@@ -106,14 +121,26 @@ record ZoneProduct(BankPipeline provider, String publish, String host, String we
 
     /** The Check a gateway sends extauthz for this call (the product route's context extensions). */
     CheckRequest check(String key) {
-        return CheckRequests.of("GET", host, PATH, Map.of("x-api-key", List.of(key), "x-tenant-id", List.of(CUSTOMER)),
-                Map.of("meshguard.authz_profile", "products", "meshguard.product_publish", publish,
-                        "meshguard.product_operation", OPERATION), CheckRequests.Encoding.HEADERS);
+        return CheckRequests.of(
+                "GET",
+                host,
+                PATH,
+                Map.of("x-api-key", List.of(key), "x-tenant-id", List.of(CUSTOMER)),
+                Map.of(
+                        "meshguard.authz_profile",
+                        "products",
+                        "meshguard.product_publish",
+                        publish,
+                        "meshguard.product_operation",
+                        OPERATION),
+                CheckRequests.Encoding.HEADERS);
     }
 
     /** The provider suspends the web application's subscription (an unpaid invoice). */
     void suspendWeb() throws Exception {
-        provider.ok("POST", "/v1/provider/subscriptions/" + webSubscription + "/suspend",
+        provider.ok(
+                "POST",
+                "/v1/provider/subscriptions/" + webSubscription + "/suspend",
                 "{\"reason\": \"unpaid invoice\"}");
     }
 }

@@ -41,23 +41,31 @@ public final class AuditPart implements StackPart {
         AuditSettings settings = AuditConfig.defaults(context.dataDir().resolve("audit-spool"))
                 .withAlsBind("127.0.0.1")
                 .withAlsPort(Optional.of(context.ports().accessLog()));
-        ConnectionSource writerConnections = ConnectionSource.forUrl(context.db().jdbcUrl(), context.db().user(),
-                context.db().password(), Duration.ofSeconds(5));
-        component = AuditComponent.create(settings, writerConnections, context.dataSource(),
-                context.metrics().forServer("audit"), context.tracing());
+        ConnectionSource writerConnections = ConnectionSource.forUrl(
+                context.db().jdbcUrl(), context.db().user(), context.db().password(), Duration.ofSeconds(5));
+        component = AuditComponent.create(
+                settings,
+                writerConnections,
+                context.dataSource(),
+                context.metrics().forServer("audit"),
+                context.tracing());
         return List.of(component);
     }
 
-
     @Override
     public Map<String, Integer> ports() {
-        return component == null ? Map.of()
-                : component.accessLogPort().map(port -> Map.of(RunningStack.ACCESS_LOG, port)).orElse(Map.of());
+        return component == null
+                ? Map.of()
+                : component
+                        .accessLogPort()
+                        .map(port -> Map.of(RunningStack.ACCESS_LOG, port))
+                        .orElse(Map.of());
     }
 
     @Override
     public List<String> endpoints() {
-        String als = component == null ? "127.0.0.1:" + ALS_PORT
+        String als = component == null
+                ? "127.0.0.1:" + ALS_PORT
                 : "127.0.0.1:" + component.accessLogPort().map(String::valueOf).orElse("-");
         return List.of("gRPC " + als + " (Envoy AccessLogService)", "`meshguard audit query --since 1h`");
     }

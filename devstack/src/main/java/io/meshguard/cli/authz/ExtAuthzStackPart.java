@@ -7,8 +7,8 @@ import io.meshguard.cli.audit.AuditPart;
 import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
-import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.extauthz.server.ExtAuthzServer;
+import io.meshguard.extauthz.subscription.SubscriptionStateSettings;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.time.Clock;
@@ -57,8 +57,13 @@ public final class ExtAuthzStackPart implements StackPart {
         // has picked the ADS port before any part starts)
         config = config.withSubscriptions(new SubscriptionStateSettings(
                 Optional.of("127.0.0.1:" + context.ports().ads()), SubscriptionStateSettings.NONE.maxStaleness()));
-        server = new ExtAuthzServer(config, context.metrics().forServer("extauthz"), Optional.of(context.dataSource()),
-                new AuditSinkDecisions(audit.component().sink()), Clock.systemUTC(), context.tracing());
+        server = new ExtAuthzServer(
+                config,
+                context.metrics().forServer("extauthz"),
+                Optional.of(context.dataSource()),
+                new AuditSinkDecisions(audit.component().sink()),
+                Clock.systemUTC(),
+                context.tracing());
         return List.of(new WithoutJwksReadiness(server));
     }
 
@@ -101,7 +106,9 @@ public final class ExtAuthzStackPart implements StackPart {
 
         @Override
         public List<ReadinessCheck> readinessChecks() {
-            return server.readinessChecks().stream().filter(c -> !c.name().equals("jwks")).toList();
+            return server.readinessChecks().stream()
+                    .filter(c -> !c.name().equals("jwks"))
+                    .toList();
         }
 
         @Override

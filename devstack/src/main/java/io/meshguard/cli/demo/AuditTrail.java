@@ -42,8 +42,13 @@ public record AuditTrail(List<Row> rows) {
             q.setString(1, requestId);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
-                    rows.add(new Row(r.getString(1), r.getString(2), r.getString(3), (Integer) r.getObject(4),
-                            r.getString(5), r.getString(6)));
+                    rows.add(new Row(
+                            r.getString(1),
+                            r.getString(2),
+                            r.getString(3),
+                            (Integer) r.getObject(4),
+                            r.getString(5),
+                            r.getString(6)));
                 }
             }
         }

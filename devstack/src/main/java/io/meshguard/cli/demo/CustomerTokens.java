@@ -19,7 +19,8 @@ import java.time.Duration;
  */
 public record CustomerTokens(URI tokenEndpoint) {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** The token endpoint of the realm whose issuer is {@code issuer}. */
     public static CustomerTokens ofIssuer(String issuer) {
@@ -30,12 +31,16 @@ public record CustomerTokens(URI tokenEndpoint) {
     String clientCredentials(String clientId, String secret) throws IOException, InterruptedException {
         String form = "grant_type=client_credentials&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
                 + "&client_secret=" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(tokenEndpoint).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HTTP.send(
+                HttpRequest.newBuilder(tokenEndpoint)
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
-            throw new IllegalStateException("the realm refused client " + clientId + " a token (" + r.statusCode()
-                    + "): " + r.body());
+            throw new IllegalStateException(
+                    "the realm refused client " + clientId + " a token (" + r.statusCode() + "): " + r.body());
         }
         String token = JSON.readTree(r.body()).path("access_token").asText();
         if (token.isEmpty()) {

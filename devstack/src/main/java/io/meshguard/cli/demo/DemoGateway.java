@@ -19,6 +19,7 @@ public final class DemoGateway {
     public static final int LISTENER_PORT = 8080;
     /** A card number that passes Luhn and is not on the policy's allow list of public test numbers. */
     public static final String CARD = "4539148803436467";
+
     public static final String EMAIL = "jane.doe@customer-mail.test";
     public static final String PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\n"
             + "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6Z1Mxb7KVVzRqQjV5M2pT7Ww0\n"
@@ -26,17 +27,28 @@ public final class DemoGateway {
             + "-----END RSA PRIVATE KEY-----\n";
 
     /** The real upstream services the journeys reach, each on a free loopback port. */
-    public record Upstreams(UpstreamServer accounts, UpstreamServer llm, UpstreamServer stable,
-            UpstreamServer canary, UpstreamServer ledger) implements AutoCloseable {
+    public record Upstreams(
+            UpstreamServer accounts,
+            UpstreamServer llm,
+            UpstreamServer stable,
+            UpstreamServer canary,
+            UpstreamServer ledger)
+            implements AutoCloseable {
 
         public static Upstreams start() throws IOException {
             return new Upstreams(
                     UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\",\"balance\":42}"),
-                    UpstreamServer.sse("chat-llm", 0, List.of(
-                            // the card in its usual 4-4-4-4 groups, split inside the second group across two events
-                            Sse.event("Your card "), Sse.event("is " + grouped(CARD).substring(0, 7)),
-                            Sse.event(grouped(CARD).substring(7)), Sse.event(", thanks."),
-                            "data: [DONE]\n\n")),
+                    UpstreamServer.sse(
+                            "chat-llm",
+                            0,
+                            List.of(
+                                    // the card in its usual 4-4-4-4 groups, split inside the second group across two
+                                    // events
+                                    Sse.event("Your card "),
+                                    Sse.event("is " + grouped(CARD).substring(0, 7)),
+                                    Sse.event(grouped(CARD).substring(7)),
+                                    Sse.event(", thanks."),
+                                    "data: [DONE]\n\n")),
                     UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}"),
                     UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}"),
                     UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}"));
@@ -120,7 +132,11 @@ public final class DemoGateway {
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
                   - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
                      destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
-                """.replace("{group}", group).formatted(upstreams.accounts().port(), upstreams.llm().port(),
-                upstreams.stable().port(), upstreams.canary().port(), upstreams.ledger().port());
+                """.replace("{group}", group).formatted(
+                upstreams.accounts().port(),
+                upstreams.llm().port(),
+                upstreams.stable().port(),
+                upstreams.canary().port(),
+                upstreams.ledger().port());
     }
 }

@@ -26,9 +26,11 @@ final class ProductsDemo {
     static final String HOST = "payments.dev.local.api.meshguard.localhost";
     /** The same product published for OAuth2 clients only (step 12, with {@code up --idp keycloak}). */
     static final String OAUTH2_PUBLISH = "payments-staging-local";
+
     static final String OAUTH2_HOST = "payments.staging.local.api.meshguard.localhost";
     /** The tenant the demo's APIs belong to (the admin token's default). */
     static final String TENANT = "default";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final AdminClient admin;
@@ -41,7 +43,8 @@ final class ProductsDemo {
      * @param customers where the customers' OAuth2 clients get their tokens (the realm of {@code up --idp keycloak},
      *     in which the catalogue creates them); empty without {@code --idp}: the OAuth2 step is skipped, and says why
      */
-    ProductsDemo(AdminClient admin, Gateway gateway, PrintStream out, String group, Optional<CustomerTokens> customers) {
+    ProductsDemo(
+            AdminClient admin, Gateway gateway, PrintStream out, String group, Optional<CustomerTokens> customers) {
         this.admin = admin;
         this.gateway = gateway;
         this.out = out;
@@ -58,27 +61,50 @@ final class ProductsDemo {
                 + " gateway group " + group + " on " + HOST);
 
         String run = UUID.randomUUID().toString().substring(0, 8);
-        String key = call("POST", "/apikeys", "{\"name\": \"demo-" + run + "\", \"owner\": \"demo\", \"tenant\": \""
-                + TENANT + "\", \"tier\": \"free\", \"reason\": \"meshguard demo\"}").path("key").asText();
+        String key = call(
+                        "POST",
+                        "/apikeys",
+                        "{\"name\": \"demo-" + run + "\", \"owner\": \"demo\", \"tenant\": \"" + TENANT
+                                + "\", \"tier\": \"free\", \"reason\": \"meshguard demo\"}")
+                .path("key")
+                .asText();
         String app = "demo-app-" + run;
-        call("POST", "/v1/customer/applications", "{\"id\": \"" + app + "\", \"tenant\": \"" + TENANT
-                + "\", \"name\": \"Demo app " + run + "\"}");
-        call("POST", "/v1/customer/credentials", "{\"kind\": \"apikey\", \"id\": \"" + key.split("_")[1]
-                + "\", \"application\": \"" + app + "\"}");
+        call(
+                "POST",
+                "/v1/customer/applications",
+                "{\"id\": \"" + app + "\", \"tenant\": \"" + TENANT + "\", \"name\": \"Demo app " + run + "\"}");
+        call(
+                "POST",
+                "/v1/customer/credentials",
+                "{\"kind\": \"apikey\", \"id\": \"" + key.split("_")[1] + "\", \"application\": \"" + app + "\"}");
         show("subscribe         (no subscription yet)", key, e -> e.status() == 403);
 
-        String gold = call("POST", "/v1/customer/subscriptions", "{\"application\": \"" + app
-                + "\", \"product_publish\": \"" + PUBLISH + "\", \"plan\": \"" + PRODUCT + "-gold\"}").path("id").asText();
-        show("subscription_pending  (gold needs the provider's approval)", key,
-                e -> e.body().contains("subscription_pending"));
+        String gold = call(
+                        "POST",
+                        "/v1/customer/subscriptions",
+                        "{\"application\": \"" + app + "\", \"product_publish\": \"" + PUBLISH + "\", \"plan\": \""
+                                + PRODUCT + "-gold\"}")
+                .path("id")
+                .asText();
+        show("subscription_pending  (gold needs the provider's approval)", key, e -> e.body()
+                .contains("subscription_pending"));
         call("POST", "/v1/provider/subscriptions/" + gold + "/reject", "{\"reason\": \"demo: try the free plan\"}");
-        String free = call("POST", "/v1/customer/subscriptions", "{\"application\": \"" + app
-                + "\", \"product_publish\": \"" + PUBLISH + "\", \"plan\": \"" + PRODUCT + "-free\"}").path("id").asText();
+        String free = call(
+                        "POST",
+                        "/v1/customer/subscriptions",
+                        "{\"application\": \"" + app + "\", \"product_publish\": \"" + PUBLISH + "\", \"plan\": \""
+                                + PRODUCT + "-free\"}")
+                .path("id")
+                .asText();
         show("subscribed to free (auto approval)", key, e -> e.status() == 200);
         show("quota             (the 4th call of the day on free)", key, e -> e.status() == 429);
-        call("POST", "/v1/provider/subscriptions/" + free + "/plan", "{\"plan\": \"" + PRODUCT
-                + "-gold\", \"reason\": \"demo: upgrade\"}");
-        show("plan change       (moved to gold: same key, the day's count carried over, a higher limit)", key,
+        call(
+                "POST",
+                "/v1/provider/subscriptions/" + free + "/plan",
+                "{\"plan\": \"" + PRODUCT + "-gold\", \"reason\": \"demo: upgrade\"}");
+        show(
+                "plan change       (moved to gold: same key, the day's count carried over, a higher limit)",
+                key,
                 e -> e.status() == 200);
         call("POST", "/v1/provider/subscriptions/" + free + "/suspend", "{\"reason\": \"demo: unpaid invoice\"}");
         long start = System.nanoTime();
@@ -100,19 +126,29 @@ final class ProductsDemo {
         ensureOAuth2Published();
         out.println("  provider         product " + PRODUCT + " also published to staging for OAuth2 clients only (plan"
                 + " partner) on " + OAUTH2_HOST);
-        call("POST", "/v1/customer/subscriptions", "{\"application\": \"" + app + "\", \"product_publish\": \""
-                + OAUTH2_PUBLISH + "\", \"plan\": \"" + PRODUCT + "-partner\"}");
+        call(
+                "POST",
+                "/v1/customer/subscriptions",
+                "{\"application\": \"" + app + "\", \"product_publish\": \"" + OAUTH2_PUBLISH + "\", \"plan\": \""
+                        + PRODUCT + "-partner\"}");
         // the catalogue creates a confidential client in Keycloak; its secret is shown in this one answer only
-        JsonNode credential = call("POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \""
-                + app + "\"}");
+        JsonNode credential =
+                call("POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \"" + app + "\"}");
         String client = credential.path("id").asText();
-        String token = customers.get().clientCredentials(client, credential.path("client_secret").asText());
-        out.println("  customer         OAuth2 client " + client + " created in Keycloak; client-credentials token from "
-                + customers.get().tokenEndpoint());
-        show("oauth2            (the client's token on the OAuth2 publish)", () -> withToken(token),
+        String token = customers
+                .get()
+                .clientCredentials(client, credential.path("client_secret").asText());
+        out.println(
+                "  customer         OAuth2 client " + client + " created in Keycloak; client-credentials token from "
+                        + customers.get().tokenEndpoint());
+        show(
+                "oauth2            (the client's token on the OAuth2 publish)",
+                () -> withToken(token),
                 e -> e.status() == 200);
         call("POST", "/v1/customer/credentials/oauth2/" + client + "/revoke", "{\"reason\": \"meshguard demo\"}");
-        show("revoked           (the token already issued, before it expires)", () -> withToken(token),
+        show(
+                "revoked           (the token already issued, before it expires)",
+                () -> withToken(token),
                 e -> e.status() == 401 && e.body().contains("credential_revoked"));
     }
 
@@ -140,16 +176,24 @@ final class ProductsDemo {
             }
         }
         if (!exists) {
-            call("POST", "/v1/provider/products/" + PRODUCT + "/plans", "{\"name\": \"partner\", \"approval\":"
-                    + " \"auto\", \"auth_modes\": [\"oauth2\"], \"limits\": {\"quota\": {\"period\": \"day\","
-                    + " \"limit\": 1000}}}");
+            call(
+                    "POST",
+                    "/v1/provider/products/" + PRODUCT + "/plans",
+                    "{\"name\": \"partner\", \"approval\":"
+                            + " \"auto\", \"auth_modes\": [\"oauth2\"], \"limits\": {\"quota\": {\"period\": \"day\","
+                            + " \"limit\": 1000}}}");
             call("POST", "/v1/provider/plans/" + PRODUCT + "-partner/state", "{\"state\": \"published\"}");
-            call("POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", "{\"cluster\": \"local\","
-                    + " \"environment\": \"staging\", \"auth_mode\": \"oauth2\", \"gateway_group\": \"" + group
-                    + "\"}");
+            call(
+                    "POST",
+                    "/v1/provider/products/" + PRODUCT + "/product-publishes",
+                    "{\"cluster\": \"local\","
+                            + " \"environment\": \"staging\", \"auth_mode\": \"oauth2\", \"gateway_group\": \"" + group
+                            + "\"}");
         }
         if (!published) {
-            call("POST", "/v1/provider/product-publishes/" + OAUTH2_PUBLISH + "/state",
+            call(
+                    "POST",
+                    "/v1/provider/product-publishes/" + OAUTH2_PUBLISH + "/state",
                     "{\"state\": \"published\", \"reason\": \"meshguard demo\"}");
         }
     }
@@ -157,29 +201,47 @@ final class ProductsDemo {
     /** The product, its plans and its publish, made once; later runs find them. */
     private void ensurePublished() throws Exception {
         // the operator places the demo: cluster local serves the group, and the demo's tenant may publish into it
-        call("PUT", "/v1/operator/clusters/local", "{\"region\": \"local\", \"gateway_groups\": {\"" + group
-                + "\": [\"" + TENANT + "\"]}}");
+        call(
+                "PUT",
+                "/v1/operator/clusters/local",
+                "{\"region\": \"local\", \"gateway_groups\": {\"" + group + "\": [\"" + TENANT + "\"]}}");
         if (admin.send("GET", "/v1/provider/products/" + PRODUCT, null).statusCode() == 404) {
-            call("POST", "/v1/provider/products", "{\"id\": \"" + PRODUCT + "\", \"tenant\": \"" + TENANT
-                    + "\", \"name\": \"Payments\", \"visibility\": \"public\", \"operations\": [{\"id\": \"create-charge\","
-                    + " \"api\": \"demo-payments\", \"method\": \"post\", \"path\": \"/charges\"}]}");
+            call(
+                    "POST",
+                    "/v1/provider/products",
+                    "{\"id\": \"" + PRODUCT + "\", \"tenant\": \"" + TENANT
+                            + "\", \"name\": \"Payments\", \"visibility\": \"public\", \"operations\": [{\"id\": \"create-charge\","
+                            + " \"api\": \"demo-payments\", \"method\": \"post\", \"path\": \"/charges\"}]}");
             call("POST", "/v1/provider/products/" + PRODUCT + "/state", "{\"state\": \"published\"}");
-            call("POST", "/v1/provider/products/" + PRODUCT + "/plans", "{\"name\": \"free\", \"approval\": \"auto\","
-                    + " \"auth_modes\": [\"apikey\"], \"limits\": {\"quota\": {\"period\": \"day\", \"limit\": 3}}}");
-            call("POST", "/v1/provider/products/" + PRODUCT + "/plans", "{\"name\": \"gold\", \"approval\": \"manual\","
-                    + " \"auth_modes\": [\"apikey\"], \"limits\": {\"quota\": {\"period\": \"day\", \"limit\": 1000}}}");
+            call(
+                    "POST",
+                    "/v1/provider/products/" + PRODUCT + "/plans",
+                    "{\"name\": \"free\", \"approval\": \"auto\","
+                            + " \"auth_modes\": [\"apikey\"], \"limits\": {\"quota\": {\"period\": \"day\", \"limit\": 3}}}");
+            call(
+                    "POST",
+                    "/v1/provider/products/" + PRODUCT + "/plans",
+                    "{\"name\": \"gold\", \"approval\": \"manual\","
+                            + " \"auth_modes\": [\"apikey\"], \"limits\": {\"quota\": {\"period\": \"day\", \"limit\": 1000}}}");
             call("POST", "/v1/provider/plans/" + PRODUCT + "-free/state", "{\"state\": \"published\"}");
             call("POST", "/v1/provider/plans/" + PRODUCT + "-gold/state", "{\"state\": \"published\"}");
-            call("POST", "/v1/provider/products/" + PRODUCT + "/product-publishes", "{\"cluster\": \"local\","
-                    + " \"environment\": \"dev\", \"auth_mode\": \"apikey\", \"gateway_group\": \"" + group + "\"}");
+            call(
+                    "POST",
+                    "/v1/provider/products/" + PRODUCT + "/product-publishes",
+                    "{\"cluster\": \"local\","
+                            + " \"environment\": \"dev\", \"auth_mode\": \"apikey\", \"gateway_group\": \"" + group
+                            + "\"}");
         }
         JsonNode publishes = call("GET", "/v1/provider/products/" + PRODUCT + "/product-publishes", null);
         for (JsonNode p : publishes.findParents("host")) {
-            if (p.path("id").asText().equals(PUBLISH) && !p.path("state").asText().equals("published")) {
-                JsonNode moved = call("POST", "/v1/provider/product-publishes/" + PUBLISH + "/state",
+            if (p.path("id").asText().equals(PUBLISH)
+                    && !p.path("state").asText().equals("published")) {
+                JsonNode moved = call(
+                        "POST",
+                        "/v1/provider/product-publishes/" + PUBLISH + "/state",
                         "{\"state\": \"published\", \"reason\": \"meshguard demo\"}");
-                out.println("  gateway          revision " + moved.path("gateway").path("revision").asText()
-                        + " of group " + group + " serves it");
+                out.println("  gateway          revision "
+                        + moved.path("gateway").path("revision").asText() + " of group " + group + " serves it");
             }
         }
     }
@@ -206,13 +268,31 @@ final class ProductsDemo {
     }
 
     private Exchange charge(String key) throws InterruptedException {
-        return gateway.send(DownstreamRequest.withBody("POST", HOST, "/payments/v1/charges", "{\"amount\": 5}",
-                "x-api-key", key, "x-tenant-id", TENANT, "content-type", "application/json"));
+        return gateway.send(DownstreamRequest.withBody(
+                "POST",
+                HOST,
+                "/payments/v1/charges",
+                "{\"amount\": 5}",
+                "x-api-key",
+                key,
+                "x-tenant-id",
+                TENANT,
+                "content-type",
+                "application/json"));
     }
 
     private Exchange withToken(String token) throws InterruptedException {
-        return gateway.send(DownstreamRequest.withBody("POST", OAUTH2_HOST, "/payments/v1/charges", "{\"amount\": 5}",
-                "authorization", "Bearer " + token, "x-tenant-id", TENANT, "content-type", "application/json"));
+        return gateway.send(DownstreamRequest.withBody(
+                "POST",
+                OAUTH2_HOST,
+                "/payments/v1/charges",
+                "{\"amount\": 5}",
+                "authorization",
+                "Bearer " + token,
+                "x-tenant-id",
+                TENANT,
+                "content-type",
+                "application/json"));
     }
 
     private JsonNode call(String method, String path, String body) throws Exception {

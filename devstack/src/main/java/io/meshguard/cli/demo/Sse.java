@@ -36,13 +36,22 @@ public final class Sse {
                 continue;
             }
             JsonNode node = JSON.readTree(e);
-            text.append(node.path("choices").path(0).path("delta").path("content").asText());
+            text.append(
+                    node.path("choices").path(0).path("delta").path("content").asText());
         }
         return text.toString();
     }
 
     public static String event(String content) {
-        return "data: " + JSON.createObjectNode().set("choices", JSON.createArrayNode()
-                .add(JSON.createObjectNode().set("delta", JSON.createObjectNode().put("content", content)))) + "\n\n";
+        return "data: "
+                + JSON.createObjectNode()
+                        .set(
+                                "choices",
+                                JSON.createArrayNode()
+                                        .add(JSON.createObjectNode()
+                                                .set(
+                                                        "delta",
+                                                        JSON.createObjectNode().put("content", content))))
+                + "\n\n";
     }
 }

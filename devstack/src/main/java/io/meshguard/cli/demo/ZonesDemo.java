@@ -54,8 +54,8 @@ final class ZonesDemo {
      * @param resyncMillis from central's restart until the zone served the revision published while it was away
      * @param revokedMillis from revoking the last cluster until its zone was cut off
      */
-    record Result(boolean onlyItsZone, long newNodeMillis, long resyncMillis, long revokedMillis,
-            List<String> failures) {
+    record Result(
+            boolean onlyItsZone, long newNodeMillis, long resyncMillis, long revokedMillis, List<String> failures) {
         boolean passed() {
             return failures.isEmpty();
         }
@@ -117,8 +117,13 @@ final class ZonesDemo {
         List<String> left = new ArrayList<>();
         for (int i = 1; i <= zones; i++) {
             try {
-                admin.send("POST", "/v1/operator/zones/" + cluster(i) + "/revoke", "{\"reason\": \"meshguard demo ended\"}");
-                HttpResponse<String> r = admin.send("DELETE", "/v1/operator/clusters/" + cluster(i),
+                admin.send(
+                        "POST",
+                        "/v1/operator/zones/" + cluster(i) + "/revoke",
+                        "{\"reason\": \"meshguard demo ended\"}");
+                HttpResponse<String> r = admin.send(
+                        "DELETE",
+                        "/v1/operator/clusters/" + cluster(i),
                         "{\"reason\": \"meshguard demo --zones ended\"}");
                 if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
                     left.add(cluster(i) + " (" + r.statusCode() + ")");
@@ -127,9 +132,12 @@ final class ZonesDemo {
                 left.add(cluster(i) + " (" + e.getMessage() + ")");
             }
         }
-        out.println(left.isEmpty() ? "The demo's clusters were revoked and removed from the fleet."
-                : "Not removed from the fleet: " + left + "; remove each with meshguard cluster revoke --name C and"
-                        + " meshguard cluster delete --name C --reason R.");
+        out.println(
+                left.isEmpty()
+                        ? "The demo's clusters were revoked and removed from the fleet."
+                        : "Not removed from the fleet: " + left
+                                + "; remove each with meshguard cluster revoke --name C and"
+                                + " meshguard cluster delete --name C --reason R.");
     }
 
     private Result play(Path state, List<AutoCloseable> open) throws Exception {
@@ -152,21 +160,40 @@ final class ZonesDemo {
         List<ZoneController> zoneList = new ArrayList<>();
         List<AdsSubscription> nodes = new ArrayList<>();
         for (int i = 1; i <= zones; i++) {
-            ZoneController zone = open(open, new ZoneController(ZoneSettings.loopback(cluster(i),
-                    "127.0.0.1:" + hubPort, Optional.of(tokens.get(i - 1)), state.resolve(cluster(i)),
-                    HUB.echoInterval()), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                    Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+            ZoneController zone = open(
+                    open,
+                    new ZoneController(
+                                    ZoneSettings.loopback(
+                                            cluster(i),
+                                            "127.0.0.1:" + hubPort,
+                                            Optional.of(tokens.get(i - 1)),
+                                            state.resolve(cluster(i)),
+                                            HUB.echoInterval()),
+                                    new InetSocketAddress("127.0.0.1", 0),
+                                    FilterTargets.DEFAULTS,
+                                    Optional.empty(),
+                                    AdsPeerPolicy.localDevelopment(),
+                                    new SimpleMeterRegistry())
+                            .start());
             zoneList.add(zone);
-            nodes.add(open(open, AdsSubscription.connect("127.0.0.1", zone.adsPort(),
-                    new EnvoyNode("envoy-" + cluster(i) + "-1", group(i), Map.of()))));
+            nodes.add(open(
+                    open,
+                    AdsSubscription.connect(
+                            "127.0.0.1",
+                            zone.adsPort(),
+                            new EnvoyNode("envoy-" + cluster(i) + "-1", group(i), Map.of()))));
         }
         // a node of the first cluster's group that runs in the second cluster: no zone but the first serves it
-        AdsSubscription stray = open(open, AdsSubscription.connect("127.0.0.1", zoneList.get(1).adsPort(),
-                new EnvoyNode("envoy-" + cluster(2) + "-stray", group(1), Map.of())));
+        AdsSubscription stray = open(
+                open,
+                AdsSubscription.connect(
+                        "127.0.0.1",
+                        zoneList.get(1).adsPort(),
+                        new EnvoyNode("envoy-" + cluster(2) + "-stray", group(1), Map.of())));
         for (int i = 1; i <= zones; i++) {
             XdsResources r = complete(nodes.get(i - 1), "the node in " + cluster(i));
-            out.println("  zone " + cluster(i) + "  ADS 127.0.0.1:" + zoneList.get(i - 1).adsPort() + ", node envoy-"
-                    + cluster(i) + "-1 holds " + describe(r));
+            out.println("  zone " + cluster(i) + "  ADS 127.0.0.1:"
+                    + zoneList.get(i - 1).adsPort() + ", node envoy-" + cluster(i) + "-1 holds " + describe(r));
         }
 
         out.println();
@@ -179,18 +206,29 @@ final class ZonesDemo {
         long revision = publish(1, true);
         boolean reached = awaitTrue(() -> hasOrders(nodes.get(0).resources()));
         check(reached, "the node in " + cluster(1) + " received revision " + revision);
-        out.println("  " + cluster(1) + "  node envoy-" + cluster(1) + "-1 holds " + describe(nodes.get(0)
-                .resources()) + " (revision " + zoneList.get(0).core().publisher().servedRevision(group(1))
-                .map(String::valueOf).orElse("none") + ")");
+        out.println("  " + cluster(1) + "  node envoy-" + cluster(1) + "-1 holds "
+                + describe(nodes.get(0).resources()) + " (revision "
+                + zoneList.get(0)
+                        .core()
+                        .publisher()
+                        .servedRevision(group(1))
+                        .map(String::valueOf)
+                        .orElse("none") + ")");
         boolean untouched = true;
         for (int i = 2; i <= zones; i++) {
-            boolean same = nodes.get(i - 1).resources().version(XdsResources.CDS).equals(before.get(i))
-                    && zoneList.get(i - 1).core().publisher().servedRevision(group(1)).isEmpty();
+            boolean same =
+                    nodes.get(i - 1).resources().version(XdsResources.CDS).equals(before.get(i))
+                            && zoneList.get(i - 1)
+                                    .core()
+                                    .publisher()
+                                    .servedRevision(group(1))
+                                    .isEmpty();
             untouched &= same;
-            out.println("  " + cluster(i) + "  node envoy-" + cluster(i) + "-1 unchanged (" + describe(
-                    nodes.get(i - 1).resources()) + "); the zone serves no " + group(1));
+            out.println("  " + cluster(i) + "  node envoy-" + cluster(i) + "-1 unchanged ("
+                    + describe(nodes.get(i - 1).resources()) + "); the zone serves no " + group(1));
         }
-        boolean strayEmpty = stray.resources().clusters().isEmpty() && stray.resources().listeners().isEmpty();
+        boolean strayEmpty = stray.resources().clusters().isEmpty()
+                && stray.resources().listeners().isEmpty();
         out.println("  " + cluster(2) + "  node envoy-" + cluster(2) + "-stray (group " + group(1) + ") holds "
                 + describe(stray.resources()));
         check(untouched && strayEmpty, "no node outside " + cluster(1) + " received " + group(1));
@@ -205,12 +243,21 @@ final class ZonesDemo {
         out.println("  central          stopped; zones connected to it: "
                 + zoneList.stream().filter(z -> z.link().connected()).count());
         long joinStart = System.nanoTime();
-        AdsSubscription joined = open(open, AdsSubscription.connect("127.0.0.1", zoneList.get(0).adsPort(),
-                new EnvoyNode("envoy-" + cluster(1) + "-joined", group(1), Map.of())));
+        AdsSubscription joined = open(
+                open,
+                AdsSubscription.connect(
+                        "127.0.0.1",
+                        zoneList.get(0).adsPort(),
+                        new EnvoyNode("envoy-" + cluster(1) + "-joined", group(1), Map.of())));
         XdsResources got = complete(joined, "the node that joined " + cluster(1) + " while central was stopped");
         long newNodeMillis = (System.nanoTime() - joinStart) / 1_000_000;
-        boolean full = hasOrders(got) && got.clusters().keySet().equals(nodes.get(0).resources().clusters().keySet())
-                && got.listeners().keySet().equals(nodes.get(0).resources().listeners().keySet());
+        boolean full = hasOrders(got)
+                && got.clusters()
+                        .keySet()
+                        .equals(nodes.get(0).resources().clusters().keySet())
+                && got.listeners()
+                        .keySet()
+                        .equals(nodes.get(0).resources().listeners().keySet());
         check(full, "the joining node holds what the zone's first node holds");
         out.println("  " + cluster(1) + "  node envoy-" + cluster(1) + "-joined fully configured in " + newNodeMillis
                 + " ms: " + describe(got) + " (the same as envoy-" + cluster(1) + "-1)");
@@ -223,18 +270,30 @@ final class ZonesDemo {
         long restart = System.nanoTime();
         central = open(open, hub(hubPort));
         ZoneController first = zoneList.getFirst();
-        boolean resynced = awaitTrue(() -> first.core().publisher().servedRevision(group(1))
-                .filter(r -> r == whileAway).isPresent());
+        boolean resynced = awaitTrue(() -> first.core()
+                .publisher()
+                .servedRevision(group(1))
+                .filter(r -> r == whileAway)
+                .isPresent());
         long resyncMillis = (System.nanoTime() - restart) / 1_000_000;
         check(resynced, cluster(1) + " serves revision " + whileAway + " after central returned");
-        check(awaitTrue(() -> !hasOrders(joined.resources()) && !hasOrders(nodes.get(0).resources())),
+        check(
+                awaitTrue(() -> !hasOrders(joined.resources())
+                        && !hasOrders(nodes.get(0).resources())),
                 "the zone's nodes dropped the /orders route");
         out.println("  " + cluster(1) + "  serves revision " + whileAway + " " + resyncMillis
-                + " ms after central started again; its nodes hold " + describe(nodes.get(0).resources()));
+                + " ms after central started again; its nodes hold "
+                + describe(nodes.get(0).resources()));
         ZoneCentral hub = central;
-        check(awaitTrue(() -> hub.hub().board().zones().stream().filter(z -> z.cluster().startsWith("demo-zone-"))
-                .filter(z -> z.connected() && z.applied().containsKey(group(Integer.parseInt(
-                        z.cluster().substring("demo-zone-".length()))))).count() == zones),
+        check(
+                awaitTrue(() -> hub.hub().board().zones().stream()
+                                .filter(z -> z.cluster().startsWith("demo-zone-"))
+                                .filter(z -> z.connected()
+                                        && z.applied()
+                                                .containsKey(group(Integer.parseInt(
+                                                        z.cluster().substring("demo-zone-".length())))))
+                                .count()
+                        == zones),
                 "every zone reconnected and echoed what it applied");
         for (ZoneBoard.Zone z : hub.hub().board().zones()) {
             if (z.cluster().startsWith("demo-zone-")) {
@@ -251,48 +310,64 @@ final class ZonesDemo {
         boolean cut = awaitTrue(() -> last.link().refused().isPresent());
         long revokedMillis = (System.nanoTime() - revoke) / 1_000_000;
         check(cut, cluster(zones) + " was cut off");
-        out.println("  " + cluster(zones) + "  cut off in " + revokedMillis + " ms (" + last.link().refused()
-                .orElse("not refused") + "); still serving " + last.core().publisher().servedRevision(group(zones))
-                .map(r -> "revision " + r).orElse("nothing"));
+        out.println("  " + cluster(zones) + "  cut off in " + revokedMillis + " ms ("
+                + last.link().refused().orElse("not refused") + "); still serving "
+                + last.core()
+                        .publisher()
+                        .servedRevision(group(zones))
+                        .map(r -> "revision " + r)
+                        .orElse("nothing"));
         out.println();
         out.println(failures.isEmpty() ? "Every step held." : "Steps that did not hold: " + failures);
         return new Result(onlyItsZone, newNodeMillis, resyncMillis, revokedMillis, List.copyOf(failures));
     }
 
     private ZoneCentral hub(int port) throws IOException {
-        ZoneCentral hub = new ZoneCentral(database, new PgRevisionStore(database), new SimpleMeterRegistry(),
-                new InetSocketAddress("127.0.0.1", port), HUB, Duration.ofHours(1));
+        ZoneCentral hub = new ZoneCentral(
+                database,
+                new PgRevisionStore(database),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", port),
+                HUB,
+                Duration.ofHours(1));
         hub.start();
         return hub;
     }
 
     /** Declares cluster {@code i}, assigns its group and returns its one-time registration token. */
     private String register(int i) throws Exception {
-        call("PUT", "/v1/operator/clusters/" + cluster(i), "{\"region\": \"demo-region-" + i
-                + "\", \"provider\": \"demo\"}");
+        call(
+                "PUT",
+                "/v1/operator/clusters/" + cluster(i),
+                "{\"region\": \"demo-region-" + i + "\", \"provider\": \"demo\"}");
         call("PUT", "/v1/operator/zones/" + cluster(i) + "/groups/" + group(i), "{}");
         JsonNode token = call("POST", "/v1/operator/zones/" + cluster(i) + "/registrations", "{\"ttl_hours\": 1}");
         String secret = token.path("token").asText();
         out.println("  " + cluster(i) + "  registered, serves " + group(i) + "; one-time token "
-                + secret.substring(0, Math.min(6, secret.length())) + "… (expires " + token.path("expires_at")
-                .asText() + ")");
+                + secret.substring(0, Math.min(6, secret.length())) + "… (expires "
+                + token.path("expires_at").asText() + ")");
         return secret;
     }
 
     /** Publishes group {@code i} (with the {@code /orders} route when asked); the revision it got. */
     private long publish(int i, boolean orders) throws Exception {
         GatewayConfig mine = GatewayYaml.read("meshguard demo --zones", yaml(i, orders));
-        GatewayConfig theirs = ConfigJson.readConfig(call("GET", "/config", null).toString());
+        GatewayConfig theirs =
+                ConfigJson.readConfig(call("GET", "/config", null).toString());
         call("PUT", "/config", ConfigJson.write(DemoDraft.merge(theirs, mine, group(i))));
-        JsonNode published = call("POST", "/publish", ConfigJson.mapper().createObjectNode()
-                .put("reason", "meshguard demo --zones").toString());
+        JsonNode published = call(
+                "POST",
+                "/publish",
+                ConfigJson.mapper()
+                        .createObjectNode()
+                        .put("reason", "meshguard demo --zones")
+                        .toString());
         for (JsonNode r : published.path("revisions")) {
             if (r.path("group").asText().equals(group(i))) {
                 return r.path("id").asLong();
             }
         }
         return -1; // unchanged: no new revision
-
     }
 
     /** Group {@code i}: one host, one route to a backend that need not run (the demo shows config, not traffic). */
@@ -326,7 +401,8 @@ final class ZonesDemo {
         if (r.clusters().isEmpty() && r.listeners().isEmpty()) {
             return "nothing";
         }
-        return r.listeners().size() + " listener(s), clusters " + new java.util.TreeSet<>(r.clusters().keySet());
+        return r.listeners().size() + " listener(s), clusters "
+                + new java.util.TreeSet<>(r.clusters().keySet());
     }
 
     private XdsResources complete(AdsSubscription node, String what) throws InterruptedException {
@@ -366,6 +442,8 @@ final class ZonesDemo {
         if (r.statusCode() / 100 != 2) {
             throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + ": " + r.body());
         }
-        return r.body().isBlank() ? ConfigJson.mapper().createObjectNode() : ConfigJson.mapper().readTree(r.body());
+        return r.body().isBlank()
+                ? ConfigJson.mapper().createObjectNode()
+                : ConfigJson.mapper().readTree(r.body());
     }
 }

@@ -30,8 +30,12 @@ public final class DevIssuerStackPart implements StackPart {
         DevSigningKey key = DevSigningKey.createOrLoad(files);
         jwks = new DevJwksServer("127.0.0.1", context.ports().devJwks(), key.publicJwks());
         DevJwksServer server = jwks;
-        DevPolicyWriter writer = new DevPolicyWriter(context.policiesDir().resolve("authz.yaml"), files.policy(),
-                () -> DevIssuer.jwksUri(server.port()), context.productIdp(), Duration.ofSeconds(1),
+        DevPolicyWriter writer = new DevPolicyWriter(
+                context.policiesDir().resolve("authz.yaml"),
+                files.policy(),
+                () -> DevIssuer.jwksUri(server.port()),
+                context.productIdp(),
+                Duration.ofSeconds(1),
                 context.metrics().forServer("extauthz"));
         return List.of(jwks, writer);
     }
@@ -60,7 +64,8 @@ public final class DevIssuerStackPart implements StackPart {
     @Override
     public List<String> endpoints() {
         int port = jwks == null ? DevIssuer.JWKS_PORT : jwks.port();
-        return List.of("JWKS " + DevIssuer.jwksUri(port) + " (iss " + DevIssuer.ISSUER + "; tokens: meshguard dev token)",
+        return List.of(
+                "JWKS " + DevIssuer.jwksUri(port) + " (iss " + DevIssuer.ISSUER + "; tokens: meshguard dev token)",
                 "policy " + (files == null ? "" : files.policy()) + " (policies/authz.yaml + dev issuer + route "
                         + DevIssuer.DEMO_ROUTE + ")");
     }

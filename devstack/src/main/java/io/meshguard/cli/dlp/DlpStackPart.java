@@ -1,7 +1,7 @@
 package io.meshguard.cli.dlp;
 
-import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.LocalSecret;
+import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.cli.audit.AuditPart;
@@ -51,12 +51,17 @@ public final class DlpStackPart implements StackPart {
                 GrpcServerSettings.defaults(DlpServerSettings.DEFAULT_GRPC_PORT)
                         .withAddress("127.0.0.1", context.ports().dlp()),
                 settings.grpc().maxInboundMessageBytes()));
-        server = DlpServer.create(settings, new AuditLogRecorder(audit.component().sink()),
-                context.metrics().forServer("extproc-dlp"), context.tracing());
+        server = DlpServer.create(
+                settings,
+                new AuditLogRecorder(audit.component().sink()),
+                context.metrics().forServer("extproc-dlp"),
+                context.tracing());
         // every reload of dlp.yaml, taken or refused, is a row of the admin trail
-        server.policy().addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
-                new io.meshguard.audit.trail.AdminTrail(context.dataSource()), "extproc-dlp",
-                System.getenv().getOrDefault("HOSTNAME", "local")));
+        server.policy()
+                .addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
+                        new io.meshguard.audit.trail.AdminTrail(context.dataSource()),
+                        "extproc-dlp",
+                        System.getenv().getOrDefault("HOSTNAME", "local")));
         return List.of(server);
     }
 

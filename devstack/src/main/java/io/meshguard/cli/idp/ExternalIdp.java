@@ -28,8 +28,8 @@ import java.util.Optional;
  * @param cliClient the public client {@code meshguard login} uses (device grant)
  * @param console the console's confidential client; empty: the console signs in with the admin token file
  */
-public record ExternalIdp(String issuer, String audience, Path accessFile, String cliClient,
-        Optional<ConsoleClient> console) {
+public record ExternalIdp(
+        String issuer, String audience, Path accessFile, String cliClient, Optional<ConsoleClient> console) {
     public static final String KIND = "external";
     private static final Duration DISCOVERY_TIMEOUT = Duration.ofSeconds(10);
 
@@ -40,8 +40,14 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
      *
      * @throws IllegalArgumentException naming the option and what is wrong
      */
-    public static ExternalIdp check(String issuer, String audience, Path accessFile, String cliClient,
-            String consoleClientId, Optional<Path> consoleSecretFile) throws IOException {
+    public static ExternalIdp check(
+            String issuer,
+            String audience,
+            Path accessFile,
+            String cliClient,
+            String consoleClientId,
+            Optional<Path> consoleSecretFile)
+            throws IOException {
         if (!Files.isRegularFile(accessFile)) {
             throw new IllegalArgumentException("--access-file " + accessFile + " does not exist: the role bindings"
                     + " (policies/access.yaml) say which of the issuer's groups and roles hold which role");
@@ -70,8 +76,8 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
         if (consoleSecretFile.isPresent()) {
             String secret = Files.readString(consoleSecretFile.get()).strip();
             if (secret.isEmpty()) {
-                throw new IllegalArgumentException("--console-client-secret-file " + consoleSecretFile.get()
-                        + " is empty");
+                throw new IllegalArgumentException(
+                        "--console-client-secret-file " + consoleSecretFile.get() + " is empty");
             }
             console = Optional.of(new ConsoleClient(consoleClientId, secret));
         }
@@ -85,11 +91,17 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
 
     private static String discoveredIssuer(String issuer) throws IOException {
         String url = (issuer.endsWith("/") ? issuer : issuer + "/") + ".well-known/openid-configuration";
-        HttpClient http = HttpClient.newBuilder().connectTimeout(DISCOVERY_TIMEOUT)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        HttpClient http = HttpClient.newBuilder()
+                .connectTimeout(DISCOVERY_TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
         HttpResponse<String> answer;
         try {
-            answer = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(DISCOVERY_TIMEOUT).GET().build(),
+            answer = http.send(
+                    HttpRequest.newBuilder(URI.create(url))
+                            .timeout(DISCOVERY_TIMEOUT)
+                            .GET()
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new IllegalArgumentException("--idp-issuer " + issuer + ": cannot read " + url + " (" + e + ")", e);
@@ -118,21 +130,39 @@ public record ExternalIdp(String issuer, String audience, Path accessFile, Strin
 
     /** The admin plane's settings; the token file stays usable as break-glass, as under {@code --idp keycloak}. */
     public AdminAccessSettings adminAccess() {
-        return new AdminAccessSettings(Optional.of(issuer), audience,
-                AdminAccessSettings.CLOCK_SKEW.defaultValue(), Optional.of(accessFile), true);
+        return new AdminAccessSettings(
+                Optional.of(issuer),
+                audience,
+                AdminAccessSettings.CLOCK_SKEW.defaultValue(),
+                Optional.of(accessFile),
+                true);
     }
 
     /** What up.json says: issuer and client ids, no secret, no users (they are the bank's). */
     public UpIdp state() {
-        return new UpIdp(KIND, "", 0, issuer, audience, cliClient,
-                console.map(ConsoleClient::clientId).orElse(""), "", "the bank's identity provider: sign in with"
-                        + " `meshguard login --issuer " + issuer + " --client-id " + cliClient + "`", List.of());
+        return new UpIdp(
+                KIND,
+                "",
+                0,
+                issuer,
+                audience,
+                cliClient,
+                console.map(ConsoleClient::clientId).orElse(""),
+                "",
+                "the bank's identity provider: sign in with" + " `meshguard login --issuer " + issuer + " --client-id "
+                        + cliClient + "`",
+                List.of());
     }
 
     /** The banner's line. */
     public String endpoint() {
-        return String.format("%-10s issuer %s (external; audience %s, bindings %s; console %s; admin token file ="
-                + " break-glass)", "idp", issuer, audience, accessFile, console.map(c -> "client " + c.clientId())
-                .orElse("signs in with the admin token file (no --console-client-secret-file)"));
+        return String.format(
+                "%-10s issuer %s (external; audience %s, bindings %s; console %s; admin token file =" + " break-glass)",
+                "idp",
+                issuer,
+                audience,
+                accessFile,
+                console.map(c -> "client " + c.clientId())
+                        .orElse("signs in with the admin token file (no --console-client-secret-file)"));
     }
 }

@@ -66,8 +66,10 @@ public final class KeycloakComponent implements ServerComponent {
             try (ServerSocket probe = new ServerSocket()) {
                 probe.bind(new InetSocketAddress("127.0.0.1", port));
             } catch (IOException e) {
-                throw new IOException("--keycloak-port " + port + " is in use on 127.0.0.1: stop what holds it or "
-                        + "pass another port (0 picks a free one)", e);
+                throw new IOException(
+                        "--keycloak-port " + port + " is in use on 127.0.0.1: stop what holds it or "
+                                + "pass another port (0 picks a free one)",
+                        e);
             }
         }
         Path home = LocalKeycloak.distribution(cacheDir);
@@ -78,8 +80,17 @@ public final class KeycloakComponent implements ServerComponent {
 
     /** What up.json says about it; only after {@link #start}. */
     public UpIdp state() {
-        return new UpIdp("keycloak", keycloak.baseUrl(), keycloak.pid(), issuer(), realm.audience(),
-                realm.cliClient(), realm.consoleClient(), realm.consoleSecret(), UpIdp.LOCAL_ONLY, realm.users());
+        return new UpIdp(
+                "keycloak",
+                keycloak.baseUrl(),
+                keycloak.pid(),
+                issuer(),
+                realm.audience(),
+                realm.cliClient(),
+                realm.consoleClient(),
+                realm.consoleSecret(),
+                UpIdp.LOCAL_ONLY,
+                realm.users());
     }
 
     /** The realm's issuer; only after {@link #start}. */

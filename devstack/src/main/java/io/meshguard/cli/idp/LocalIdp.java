@@ -37,11 +37,11 @@ public final class LocalIdp {
     }
 
     /** Starts Keycloak with the {@code meshguard} realm as a component of {@code stack}. */
-    public static LocalIdp start(ComponentStack stack, Path dataDir, int port, Path policiesDir,
-            StatusHttpServer status) throws Exception {
+    public static LocalIdp start(
+            ComponentStack stack, Path dataDir, int port, Path policiesDir, StatusHttpServer status) throws Exception {
         LocalRealm realm = LocalRealm.generate(AdminAccessSettings.AUDIENCE.defaultValue());
-        KeycloakComponent keycloak = new KeycloakComponent(workDir(dataDir),
-                KeycloakComponent.defaultCacheDir(System.getenv()), port, realm);
+        KeycloakComponent keycloak = new KeycloakComponent(
+                workDir(dataDir), KeycloakComponent.defaultCacheDir(System.getenv()), port, realm);
         stack.start(keycloak);
         status.addReadinessChecks(keycloak.readinessChecks());
         return new LocalIdp(keycloak, realm, policiesDir.resolve("access.yaml"));
@@ -49,8 +49,12 @@ public final class LocalIdp {
 
     /** The admin plane's settings: this realm's issuer, policies/access.yaml, the token file as break-glass. */
     public AdminAccessSettings adminAccess() {
-        return new AdminAccessSettings(Optional.of(keycloak.issuer()), realm.audience(), Duration.ofSeconds(30),
-                Optional.of(accessFile), true);
+        return new AdminAccessSettings(
+                Optional.of(keycloak.issuer()),
+                realm.audience(),
+                Duration.ofSeconds(30),
+                Optional.of(accessFile),
+                true);
     }
 
     /** Where the catalogue creates customers' OAuth2 clients, and the issuer extauthz trusts for their tokens. */
@@ -70,8 +74,14 @@ public final class LocalIdp {
 
     /** The banner's line. */
     public String endpoint() {
-        return String.format("%-10s %s  (realm %s, issuer %s; clients %s and %s; demo users and passwords in "
-                        + "up.json, local realm only; admin token file = break-glass)", "keycloak", keycloak.baseUrl(),
-                realm.name(), keycloak.issuer(), realm.cliClient(), realm.consoleClient());
+        return String.format(
+                "%-10s %s  (realm %s, issuer %s; clients %s and %s; demo users and passwords in "
+                        + "up.json, local realm only; admin token file = break-glass)",
+                "keycloak",
+                keycloak.baseUrl(),
+                realm.name(),
+                keycloak.issuer(),
+                realm.cliClient(),
+                realm.consoleClient());
     }
 }

@@ -23,14 +23,24 @@ class DemoUpstreamsTest {
     void theChatAnswersCardSplitAcrossEvents_isMaskedKeepingItsFourGroups() throws Exception {
         String stream;
         try (DemoGateway.Upstreams upstreams = DemoGateway.Upstreams.start()) {
-            stream = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + upstreams.llm().port() + "/chat/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            stream = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                                            + upstreams.llm().port() + "/chat/completions"))
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
         }
         Path file = Files.writeString(tmp.resolve("answer.sse"), stream);
-        CliRun scan = CliRun.of("dlp", "scan", "--policy", io.meshguard.testing.FixturePolicies.file("dlp.yaml").toString(),
-                "--content-type", "text/event-stream", file.toString());
+        CliRun scan = CliRun.of(
+                "dlp",
+                "scan",
+                "--policy",
+                io.meshguard.testing.FixturePolicies.file("dlp.yaml").toString(),
+                "--content-type",
+                "text/event-stream",
+                file.toString());
         assertThat(scan.exit()).as(scan.err()).isZero();
         assertThat(Sse.content(Sse.events(scan.out())))
                 .isEqualTo("Your card is **** **** **** " + DemoGateway.CARD.substring(12) + ", thanks.");

@@ -15,11 +15,12 @@ class ProductsDemoTest {
     void oauth2Step_withoutAnIdp_saysItIsSkipped_andHowToPlayIt() {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
 
-        boolean play = ProductsDemo.announceOAuth2(new PrintStream(text, true, StandardCharsets.UTF_8), Optional.empty());
+        boolean play =
+                ProductsDemo.announceOAuth2(new PrintStream(text, true, StandardCharsets.UTF_8), Optional.empty());
 
         assertThat(play).isFalse();
-        assertThat(text.toString(StandardCharsets.UTF_8)).contains("== 12.", "skipped", "without an identity provider",
-                "meshguard up --idp keycloak");
+        assertThat(text.toString(StandardCharsets.UTF_8))
+                .contains("== 12.", "skipped", "without an identity provider", "meshguard up --idp keycloak");
     }
 
     @Test
@@ -27,7 +28,8 @@ class ProductsDemoTest {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         CustomerTokens realm = CustomerTokens.ofIssuer("http://127.0.0.1:8180/realms/meshguard/");
 
-        boolean play = ProductsDemo.announceOAuth2(new PrintStream(text, true, StandardCharsets.UTF_8), Optional.of(realm));
+        boolean play =
+                ProductsDemo.announceOAuth2(new PrintStream(text, true, StandardCharsets.UTF_8), Optional.of(realm));
 
         assertThat(play).isTrue();
         assertThat(text.toString(StandardCharsets.UTF_8)).contains("== 12.").doesNotContain("skipped");

@@ -66,7 +66,13 @@ class DevIssuerTest {
         DevSigningKey key = DevSigningKey.createOrLoad(files);
         jwks = new DevJwksServer("127.0.0.1", 0, key.publicJwks());
         jwks.start();
-        writer = new DevPolicyWriter(BASE_POLICY, files.policy(), () -> DevIssuer.jwksUri(jwks.port()), Optional.empty(), Duration.ofHours(1), meters);
+        writer = new DevPolicyWriter(
+                BASE_POLICY,
+                files.policy(),
+                () -> DevIssuer.jwksUri(jwks.port()),
+                Optional.empty(),
+                Duration.ofHours(1),
+                meters);
         writer.start();
         devServer = extauthz(files.policy());
         // The same server on the shipped policy: what a cluster runs.
@@ -74,10 +80,12 @@ class DevIssuerTest {
     }
 
     private static ExtAuthzServer extauthz(Path policy) throws Exception {
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(200));
-        ExtAuthzServer server = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.empty(),
-                decisions::add, Clock.systemUTC());
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofMillis(200));
+        ExtAuthzServer server = new ExtAuthzServer(
+                config, new SimpleMeterRegistry(), Optional.empty(), decisions::add, Clock.systemUTC());
         server.start();
         return server;
     }
@@ -85,7 +93,8 @@ class DevIssuerTest {
     @AfterAll
     static void stop() {
         channels.forEach(ManagedChannel::shutdownNow);
-        for (AutoCloseableQuietly c : List.<AutoCloseableQuietly>of(devServer::close, shippedServer::close, writer::close, jwks::close)) {
+        for (AutoCloseableQuietly c :
+                List.<AutoCloseableQuietly>of(devServer::close, shippedServer::close, writer::close, jwks::close)) {
             c.close();
         }
     }
@@ -95,12 +104,16 @@ class DevIssuerTest {
     }
 
     private static CheckResponse check(ExtAuthzServer server, String host, String path, Map<String, String> headers) {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
         channels.add(channel);
         Map<String, List<String>> h = new LinkedHashMap<>();
         headers.forEach((k, v) -> h.put(k, List.of(v)));
         CheckRequest request = CheckRequests.of("GET", host, path, h, Map.of(), CheckRequests.Encoding.HEADERS);
-        return AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30)).check(request);
+        return AuthorizationGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(Duration.ofSeconds(30))
+                .check(request);
     }
 
     private static CheckResponse demo(ExtAuthzServer server, Map<String, String> headers) {
@@ -127,16 +140,21 @@ class DevIssuerTest {
     void devToken_forTheDemoRoute_isAllowed_withIdentityFromTheToken() {
         String token = devToken("--sub", "alice", "--tenant", "t1", "--roles", "demo,analyst", "--scopes", "chat:read");
 
-        CheckResponse r = await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        CheckResponse r = await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
                 .until(() -> demo(devServer, bearer(token, "t1")), x -> x.hasOkResponse());
 
         Map<String, String> set = r.getOkResponse().getHeadersList().stream()
-                .collect(Collectors.toMap(h -> h.getHeader().getKey(), h -> h.getHeader().getValue()));
-        assertThat(set).containsEntry("x-user-id", "alice").containsEntry("x-tenant-id", "t1")
+                .collect(Collectors.toMap(
+                        h -> h.getHeader().getKey(), h -> h.getHeader().getValue()));
+        assertThat(set)
+                .containsEntry("x-user-id", "alice")
+                .containsEntry("x-tenant-id", "t1")
                 .containsEntry("x-user-scopes", "chat:read");
         assertThat(set.get("x-user-roles")).contains("demo").contains("analyst");
         assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization");
-        assertThat(r.getOkResponse().getHeadersList()).filteredOn(h -> h.getHeader().getKey().equals("x-user-id"))
+        assertThat(r.getOkResponse().getHeadersList())
+                .filteredOn(h -> h.getHeader().getKey().equals("x-user-id"))
                 .extracting(HeaderValueOption::getAppendAction)
                 .containsExactly(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
     }
@@ -158,17 +176,20 @@ class DevIssuerTest {
     void expiredDevToken_isDenied401() throws Exception {
         awaitDevPolicyServing();
         Instant hourAgo = Instant.now().minus(Duration.ofHours(1));
-        JWTClaimsSet claims = new DevToken("alice", "t1", List.of("demo"), List.of(), List.of("meshguard"),
-                Duration.ofMinutes(15)).claims(hourAgo);
+        JWTClaimsSet claims = new DevToken(
+                        "alice", "t1", List.of("demo"), List.of(), List.of("meshguard"), Duration.ofMinutes(15))
+                .claims(hourAgo);
         String expired = DevSigningKey.load(files).sign(claims);
-        CheckResponse r = demo(devServer, Map.of("authorization", "Bearer " + expired, "x-tenant-id", "t1",
-                "x-request-id", "expired-dev-token"));
+        CheckResponse r = demo(
+                devServer,
+                Map.of("authorization", "Bearer " + expired, "x-tenant-id", "t1", "x-request-id", "expired-dev-token"));
         assertThat(httpStatus(r)).isEqualTo(401);
         assertThat(r.getDeniedResponse().getBody()).contains("token_expired");
         String requestId = "expired-dev-token";
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(decisions)
                 .filteredOn(d -> d.requestId().equals(requestId))
-                .singleElement().satisfies(d -> assertThat(d.reason()).isEqualTo("token_expired")));
+                .singleElement()
+                .satisfies(d -> assertThat(d.reason()).isEqualTo("token_expired")));
     }
 
     @Test
@@ -182,7 +203,13 @@ class DevIssuerTest {
     void tokenSignedByAnotherDataDirsKey_isDenied401(@TempDir Path otherDir) throws Exception {
         awaitDevPolicyServing();
         String foreign = DevSigningKey.createOrLoad(DevIssuerFiles.under(otherDir))
-                .sign(new DevToken("mallory", "t1", List.of("demo"), List.of(), List.of("meshguard"), Duration.ofMinutes(5))
+                .sign(new DevToken(
+                                "mallory",
+                                "t1",
+                                List.of("demo"),
+                                List.of(),
+                                List.of("meshguard"),
+                                Duration.ofMinutes(5))
                         .claims(Instant.now()));
         assertThat(httpStatus(demo(devServer, bearer(foreign, "t1")))).isEqualTo(401);
     }
@@ -190,9 +217,13 @@ class DevIssuerTest {
     @Test
     void shippedPolicy_doesNotTrustTheDevIssuer() throws Exception {
         String token = devToken("--tenant", "t1");
-        await().atMost(Duration.ofSeconds(30)).until(() -> shippedServer.watcher().current().isPresent());
-        assertThat(shippedServer.watcher().current().orElseThrow().value().issuerNamed(DevIssuer.NAME)).isEmpty();
-        assertThat(Files.readString(BASE_POLICY)).doesNotContain(DevIssuer.ISSUER).doesNotContain(DevIssuer.NAME);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> shippedServer.watcher().current().isPresent());
+        assertThat(shippedServer.watcher().current().orElseThrow().value().issuerNamed(DevIssuer.NAME))
+                .isEmpty();
+        assertThat(Files.readString(BASE_POLICY))
+                .doesNotContain(DevIssuer.ISSUER)
+                .doesNotContain(DevIssuer.NAME);
         CheckResponse r = demo(shippedServer, bearer(token, "t1"));
         assertThat(r.hasOkResponse()).isFalse();
     }
@@ -201,14 +232,16 @@ class DevIssuerTest {
     void devPolicyDirectory_isACompletePolicySet_andTheDemoConfigPassesItWithoutWarnings() throws Exception {
         Path dir = files.policy().getParent();
         Path demo = dataDir.resolve("demo-gateway.yaml");
-        try (io.meshguard.cli.demo.DemoGateway.Upstreams upstreams = io.meshguard.cli.demo.DemoGateway.Upstreams.start()) {
+        try (io.meshguard.cli.demo.DemoGateway.Upstreams upstreams =
+                io.meshguard.cli.demo.DemoGateway.Upstreams.start()) {
             java.nio.file.Files.writeString(demo, io.meshguard.cli.demo.DemoGateway.yaml("demo", upstreams));
         }
-        io.meshguard.cli.CliRun r = io.meshguard.cli.CliRun.of("xds", "apply", "--dry-run", "--policies", dir.toString(),
-                demo.toString());
+        io.meshguard.cli.CliRun r =
+                io.meshguard.cli.CliRun.of("xds", "apply", "--dry-run", "--policies", dir.toString(), demo.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).doesNotContain(" error ").doesNotContain(" warning ");
-        assertThat(io.meshguard.cli.CliRun.of("policy", "check", dir.toString()).exit()).isZero();
+        assertThat(io.meshguard.cli.CliRun.of("policy", "check", dir.toString()).exit())
+                .isZero();
     }
 
     @Test
@@ -217,32 +250,44 @@ class DevIssuerTest {
         var base = shippedServer.watcher().current().orElseThrow().value();
         assertThat(dev.issuers()).hasSize(base.issuers().size() + 1);
         assertThat(dev.issuerNamed(DevIssuer.NAME).orElseThrow().jwksUri()).contains(DevIssuer.jwksUri(jwks.port()));
-        assertThat(dev.routes().subList(base.routes().size(), dev.routes().size())).extracting(r -> r.name())
+        assertThat(dev.routes().subList(base.routes().size(), dev.routes().size()))
+                .extracting(r -> r.name())
                 .containsExactly(DevIssuer.DEMO_ROUTE, DevIssuer.PRODUCTS_ROUTE);
         assertThat(dev.routes().subList(0, base.routes().size()))
-                .extracting(r -> r.name()).containsExactlyElementsOf(base.routes().stream().map(r -> r.name()).toList());
+                .extracting(r -> r.name())
+                .containsExactlyElementsOf(
+                        base.routes().stream().map(r -> r.name()).toList());
     }
 
     @Test
     void jwksServer_servesThePublicKeyOnly() throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(DevIssuer.jwksUri(jwks.port())).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(DevIssuer.jwksUri(jwks.port())).build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type")).contains("application/json");
-        assertThat(r.body()).contains("\"kid\":\"" + DevSigningKey.load(files).keyId() + "\"").contains("\"crv\":\"P-256\"")
+        assertThat(r.body())
+                .contains("\"kid\":\"" + DevSigningKey.load(files).keyId() + "\"")
+                .contains("\"crv\":\"P-256\"")
                 .doesNotContain("\"d\"");
         assertThat(Files.readString(files.publicJwks())).doesNotContain("\"d\"");
-        HttpResponse<String> other = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + jwks.port() + "/signing-key.jwk")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> other = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + jwks.port() + "/signing-key.jwk"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(other.statusCode()).isEqualTo(404);
     }
 
     @Test
     void signingKey_isPrivateToTheUser_andReusedAcrossStarts() throws Exception {
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.signingKey()))).isEqualTo("rw-------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.dir()))).isEqualTo("rwx------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.publicJwks()))).isEqualTo("rw-r--r--");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.signingKey())))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.dir())))
+                .isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.publicJwks())))
+                .isEqualTo("rw-r--r--");
         String kid = DevSigningKey.load(files).keyId();
         assertThat(DevSigningKey.createOrLoad(files).keyId()).isEqualTo(kid);
     }
@@ -252,7 +297,9 @@ class DevIssuerTest {
         CliRun run = CliRun.of("dev", "token", "--data-dir", empty.toString());
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err().strip()).doesNotContain("\n").startsWith("meshguard dev token: no development issuer key at")
+        assertThat(run.err().strip())
+                .doesNotContain("\n")
+                .startsWith("meshguard dev token: no development issuer key at")
                 .contains("run ./meshguard up");
     }
 
@@ -286,11 +333,13 @@ class DevIssuerTest {
         Path target = dir.resolve("dev").resolve("authz.yaml");
         Files.createDirectories(target.getParent());
         SimpleMeterRegistry own = new SimpleMeterRegistry();
-        DevPolicyWriter w = new DevPolicyWriter(base, target, () -> DevIssuer.jwksUri(9180), Optional.empty(), Duration.ofHours(1), own);
+        DevPolicyWriter w = new DevPolicyWriter(
+                base, target, () -> DevIssuer.jwksUri(9180), Optional.empty(), Duration.ofHours(1), own);
         w.start();
         try {
             String good = Files.readString(target);
-            io.meshguard.runtime.lifecycle.ReadinessCheck readiness = w.readinessChecks().get(0);
+            io.meshguard.runtime.lifecycle.ReadinessCheck readiness =
+                    w.readinessChecks().get(0);
             assertThat(readiness.check().detail()).doesNotContain("refused");
             Files.writeString(base, Files.readString(BASE_POLICY).replace("routes:", "routez:"));
             assertThatThrownBy(w::refreshNow).hasMessageContaining(base + ":");
@@ -298,15 +347,22 @@ class DevIssuerTest {
             // Seen where an operator looks, not only in a log line: /readyz detail (still ready) and the metric.
             assertThat(readiness.name()).isEqualTo("policy:authz-source");
             assertThat(readiness.check().ready()).isTrue();
-            assertThat(readiness.check().detail()).contains("last edit of " + base + " refused")
-                    .contains("keeps serving").contains("routez");
-            assertThat(own.get("meshguard.policy.reload").tags("policy", "authz", "result", "invalid").counter().count())
+            assertThat(readiness.check().detail())
+                    .contains("last edit of " + base + " refused")
+                    .contains("keeps serving")
+                    .contains("routez");
+            assertThat(own.get("meshguard.policy.reload")
+                            .tags("policy", "authz", "result", "invalid")
+                            .counter()
+                            .count())
                     .isEqualTo(1.0);
 
             Files.writeString(base, Files.readString(BASE_POLICY).replace("name: login", "name: sign-in"));
             assertThat(w.refreshNow()).isTrue();
             assertThat(readiness.check().detail()).doesNotContain("refused");
-            assertThat(Files.readString(target)).contains("name: sign-in").contains(DevIssuer.ISSUER)
+            assertThat(Files.readString(target))
+                    .contains("name: sign-in")
+                    .contains(DevIssuer.ISSUER)
                     .startsWith("# GENERATED for local development only");
         } finally {
             w.close();
@@ -316,14 +372,20 @@ class DevIssuerTest {
     @Test
     void devPolicyWriter_withoutABasePolicy_saysWhereItLooked(@TempDir Path dir) {
         Path missing = dir.resolve("authz.yaml");
-        DevPolicyWriter w = new DevPolicyWriter(missing, dir.resolve("out.yaml"), () -> DevIssuer.jwksUri(9180), Optional.empty(),
-                Duration.ofHours(1), meters);
+        DevPolicyWriter w = new DevPolicyWriter(
+                missing,
+                dir.resolve("out.yaml"),
+                () -> DevIssuer.jwksUri(9180),
+                Optional.empty(),
+                Duration.ofHours(1),
+                meters);
         assertThatThrownBy(w::start).hasMessageContaining("no authz policy at " + missing);
         assertThat(dir.resolve("out.yaml")).doesNotExist();
         w.close();
     }
 
     private static void awaitDevPolicyServing() {
-        await().atMost(Duration.ofSeconds(30)).until(() -> devServer.watcher().current().isPresent());
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> devServer.watcher().current().isPresent());
     }
 }

@@ -11,7 +11,9 @@ public final class Charsets {
     private Charsets() {}
 
     /** Printable ASCII a detector looks for: digits, letters, and the punctuation of e-mails, keys and markers. */
-    private static final String PROBE = "0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.-_+/=:{}[]\",";
+    private static final String PROBE =
+            "0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.-_+/=:{}[]\",";
+
     private static final ConcurrentHashMap<String, Boolean> ASCII_COMPATIBLE = new ConcurrentHashMap<>();
 
     /** The JDK charset of a declared name (aliases, any case, quotes removed), or empty when the JDK has none. */

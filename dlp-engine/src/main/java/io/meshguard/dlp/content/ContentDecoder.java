@@ -48,10 +48,14 @@ public interface ContentDecoder extends AutoCloseable {
             case "", "identity" -> Optional.empty();
             case "gzip", "x-gzip" -> Optional.of(new ZipDecoder(ZipDecoder.Format.GZIP));
             case "deflate" -> Optional.of(new ZipDecoder(ZipDecoder.Format.ZLIB_OR_RAW));
-            case "br" -> Optional.of(new PullDecoder("br", org.brotli.dec.BrotliInputStream::new,
-                    PullDecoder.InputFilter.NONE)); // the brotli format caps its window at 16 MiB
-            case "zstd" -> Optional.of(new PullDecoder("zstd", io.airlift.compress.zstd.ZstdInputStream::new,
-                    new ZstdFrameGuard()));
+            case "br" ->
+                Optional.of(new PullDecoder(
+                        "br",
+                        org.brotli.dec.BrotliInputStream::new,
+                        PullDecoder.InputFilter.NONE)); // the brotli format caps its window at 16 MiB
+            case "zstd" ->
+                Optional.of(
+                        new PullDecoder("zstd", io.airlift.compress.zstd.ZstdInputStream::new, new ZstdFrameGuard()));
             default -> throw new UnsupportedEncoding(e);
         };
     }

@@ -30,8 +30,14 @@ public final class FormTransformer implements BodyTransformer {
     static void encode(byte[] s, ByteSink out) {
         for (byte x : s) {
             int c = x & 0xff;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
-                    || c == '_' || c == '~' || c == '*') {
+            if ((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '.'
+                    || c == '_'
+                    || c == '~'
+                    || c == '*') {
                 out.write(c);
             } else if (c == ' ') {
                 out.write('+');
@@ -117,8 +123,9 @@ public final class FormTransformer implements BodyTransformer {
     }
 
     private static int hex(byte c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F'
-                ? c - 'A' + 10 : -1;
+        return c >= '0' && c <= '9'
+                ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 
     private void captureKey(byte[] b, int off, int len) {

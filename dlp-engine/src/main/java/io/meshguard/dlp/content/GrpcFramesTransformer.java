@@ -39,7 +39,9 @@ public final class GrpcFramesTransformer implements BodyTransformer {
             if (prefixLen < 5) {
                 prefix[prefixLen++] = b[i++];
                 if (prefixLen == 5) {
-                    long n = ((prefix[1] & 0xffL) << 24) | ((prefix[2] & 0xff) << 16) | ((prefix[3] & 0xff) << 8)
+                    long n = ((prefix[1] & 0xffL) << 24)
+                            | ((prefix[2] & 0xff) << 16)
+                            | ((prefix[3] & 0xff) << 8)
                             | (prefix[4] & 0xff);
                     if (n > Integer.MAX_VALUE - 8) {
                         throw new ContentRefused("grpc_malformed");

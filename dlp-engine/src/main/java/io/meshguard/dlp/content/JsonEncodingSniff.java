@@ -22,6 +22,7 @@ public final class JsonEncodingSniff implements BodyTransformer {
     private BodyTransformer inner;
     /** For UTF-16/32: the JSON transformer's UTF-8 output, re-encoded into {@link #out}. */
     private ByteSink utf8;
+
     private BodyTransformer back;
 
     /** The JSON transformer for a UTF-8 body, made at once (at the headers, like every other body's). */

@@ -67,8 +67,9 @@ final class JsonStrings {
         int v = 0;
         for (int k = at; k < at + 4; k++) {
             int c = b[k];
-            int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F'
-                    ? c - 'A' + 10 : -1;
+            int h = c >= '0' && c <= '9'
+                    ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
             if (h < 0) {
                 return -1;
             }

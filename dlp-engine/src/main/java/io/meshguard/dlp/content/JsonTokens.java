@@ -43,15 +43,47 @@ final class JsonTokens {
 
     /** Paths seen before: events of one stream have the same few, so a path is copied once, not per event. */
     private final List<Object[]> knownPaths = new ArrayList<>();
+
     private static final int MAX_KNOWN_PATHS = 64;
     private static final int MAX_SHARED = 64;
     private final List<Scalar> pool = new ArrayList<>();
 
     /** Keys OpenAI-style chunks carry in every event, by length then bytes. */
-    private static final String[] KNOWN_KEYS = {"id", "index", "delta", "content", "choices", "object", "created",
-        "model", "role", "text", "finish_reason", "logprobs", "usage", "tool_calls", "function", "arguments", "name",
-        "type", "refusal", "reasoning", "reasoning_content", "system_fingerprint", "service_tier", "obfuscation",
-        "message", "error", "done", "output_index", "content_index", "candidates", "parts", "token"};
+    private static final String[] KNOWN_KEYS = {
+        "id",
+        "index",
+        "delta",
+        "content",
+        "choices",
+        "object",
+        "created",
+        "model",
+        "role",
+        "text",
+        "finish_reason",
+        "logprobs",
+        "usage",
+        "tool_calls",
+        "function",
+        "arguments",
+        "name",
+        "type",
+        "refusal",
+        "reasoning",
+        "reasoning_content",
+        "system_fingerprint",
+        "service_tier",
+        "obfuscation",
+        "message",
+        "error",
+        "done",
+        "output_index",
+        "content_index",
+        "candidates",
+        "parts",
+        "token"
+    };
+
     private static final byte[][] KNOWN_BYTES;
     /** Indexes into {@link #KNOWN_KEYS} by key length. */
     private static final int[][] BY_LENGTH;
@@ -67,7 +99,8 @@ final class JsonTokens {
         for (int len = 0; len <= longest; len++) {
             int l = len;
             BY_LENGTH[len] = java.util.stream.IntStream.range(0, KNOWN_KEYS.length)
-                    .filter(k -> KNOWN_BYTES[k].length == l).toArray();
+                    .filter(k -> KNOWN_BYTES[k].length == l)
+                    .toArray();
         }
     }
 
@@ -316,8 +349,13 @@ final class JsonTokens {
                 if (!(peek() >= '0' && peek() <= '9')) {
                     throw new IllegalStateException();
                 }
-                while (i < n && ((b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == 'e' || b[i] == 'E'
-                        || b[i] == '+' || b[i] == '-')) {
+                while (i < n
+                        && ((b[i] >= '0' && b[i] <= '9')
+                                || b[i] == '.'
+                                || b[i] == 'e'
+                                || b[i] == 'E'
+                                || b[i] == '+'
+                                || b[i] == '-')) {
                     i++;
                 }
                 add(s, i, false);

@@ -49,9 +49,19 @@ public final class JsonTransformer implements BodyTransformer {
     private static final int MAX_KTY = 32;
 
     /** What a string value is being read for, besides the scan. */
-    private enum Capture { NONE, KTY, PRIVATE }
+    private enum Capture {
+        NONE,
+        KTY,
+        PRIVATE
+    }
 
-    private enum State { STRUCT, STRING, NUMBER, LITERAL, FALLBACK }
+    private enum State {
+        STRUCT,
+        STRING,
+        NUMBER,
+        LITERAL,
+        FALLBACK
+    }
 
     private static final class Frame {
         final boolean object;
@@ -64,6 +74,7 @@ public final class JsonTransformer implements BodyTransformer {
         MemberKeys.Key memberKey = MemberKeys.NONE;
         /** The object's {@code kty} value once read, else null. */
         String kty;
+
         int index;
 
         /** For an array: the key of the member it is the value of (context for its elements), else empty. */
@@ -91,6 +102,7 @@ public final class JsonTransformer implements BodyTransformer {
         final String location;
         /** Input offset where the value ended: the wait is measured from there, so chunking cannot change it. */
         final long at;
+
         boolean decided;
         byte[] replacement;
 
@@ -112,9 +124,11 @@ public final class JsonTransformer implements BodyTransformer {
     private final ByteSink target;
     /** This call's output, and everything behind a held JWK member until it is decided. */
     private final ByteSink out = new ByteSink();
+
     private final FindingListener listener;
     /** The private_key detector when this scan runs it, else null (no JWK search at all). */
     private final ValueRule jwk;
+
     private final List<Held> held = new ArrayList<>();
     private int undecided;
     private Capture capture = Capture.NONE;
@@ -123,12 +137,14 @@ public final class JsonTransformer implements BodyTransformer {
     private boolean valueTooLong;
     /** Set when a JWK finding blocks: what is held is dropped, never written. */
     private boolean dropHeld;
+
     private final EncodedTextScan strings;
     private final StreamScanner numberScanner;
     private final CollectingOutput numberOut = new CollectingOutput();
     private final Deque<Frame> stack = new ArrayDeque<>();
     /** {@code stack.peek()}, kept in a field: read at every structural byte and string. */
     private Frame top;
+
     private State state = State.STRUCT;
     private boolean inKey;
     private boolean stringScanStarted;
@@ -319,7 +335,9 @@ public final class JsonTransformer implements BodyTransformer {
             return false;
         }
         Frame parent = top;
-        top = new Frame(c == '{', c == '[' && parent != null ? valueKey(parent) : "",
+        top = new Frame(
+                c == '{',
+                c == '[' && parent != null ? valueKey(parent) : "",
                 c == '{' && parent != null && !parent.object && parent.label.equals("oth"));
         stack.push(top);
         return true;
@@ -360,22 +378,23 @@ public final class JsonTransformer implements BodyTransformer {
         int from = i;
         while (i < end) {
             int c = b[i] & 0xff;
-            int next = switch (c) {
-                case ' ', '\t', '\n', '\r' -> i + 1;
-                case ':', ',' -> separator(c) ? i + 1 : -1;
-                case '{', '[' -> open(c) ? i + 1 : -1;
-                case '}', ']' -> {
-                    Frame f = top;
-                    if (f == null || f.object != (c == '}')) {
-                        yield -1;
-                    }
-                    close();
-                    yield i + 1;
-                }
-                case '"' -> plainString(b, i, end);
-                case 't', 'f', 'n' -> plainToken(b, i, end, false);
-                default -> c == '-' || (c >= '0' && c <= '9') ? plainToken(b, i, end, true) : -1;
-            };
+            int next =
+                    switch (c) {
+                        case ' ', '\t', '\n', '\r' -> i + 1;
+                        case ':', ',' -> separator(c) ? i + 1 : -1;
+                        case '{', '[' -> open(c) ? i + 1 : -1;
+                        case '}', ']' -> {
+                            Frame f = top;
+                            if (f == null || f.object != (c == '}')) {
+                                yield -1;
+                            }
+                            close();
+                            yield i + 1;
+                        }
+                        case '"' -> plainString(b, i, end);
+                        case 't', 'f', 'n' -> plainToken(b, i, end, false);
+                        default -> c == '-' || (c >= '0' && c <= '9') ? plainToken(b, i, end, true) : -1;
+                    };
             if (next < 0) {
                 break;
             }
@@ -401,8 +420,8 @@ public final class JsonTransformer implements BodyTransformer {
         Frame f = top;
         if (f != null && f.object && f.expectKey) {
             // a key is tested once per document: the key table knows whether it could hold a finding
-            MemberKeys.Key k = q - from > KeyContext.MAX_KEY_BYTES ? MemberKeys.TOO_LONG
-                    : memberKeys.of(b, from, q - from);
+            MemberKeys.Key k =
+                    q - from > KeyContext.MAX_KEY_BYTES ? MemberKeys.TOO_LONG : memberKeys.of(b, from, q - from);
             if (!k.quiet()) {
                 return -1;
             }
@@ -553,7 +572,8 @@ public final class JsonTransformer implements BodyTransformer {
                 if (esc[k] != want.charAt(k - 6)) {
                     return 6;
                 }
-            } else if (hex(esc[k]) < 0 || (k == 8 && !(esc[k] == 'd' || esc[k] == 'D'))
+            } else if (hex(esc[k]) < 0
+                    || (k == 8 && !(esc[k] == 'd' || esc[k] == 'D'))
                     || (k == 9 && "cdefCDEF".indexOf(esc[k]) < 0)) {
                 return 6;
             }
@@ -574,8 +594,9 @@ public final class JsonTransformer implements BodyTransformer {
     }
 
     private static int hex(byte c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F'
-                ? c - 'A' + 10 : -1;
+        return c >= '0' && c <= '9'
+                ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 
     private void endString() {
@@ -589,7 +610,8 @@ public final class JsonTransformer implements BodyTransformer {
     /** What a string value of object {@code f}, under its current member, is read for besides the scan. */
     private static Capture capturing(Frame f) {
         MemberKeys.Key k = f.memberKey;
-        return k.kty() ? Capture.KTY
+        return k.kty()
+                ? Capture.KTY
                 : k.mayBePrivate() || (f.otherPrime && k.otherPrimeMember()) ? Capture.PRIVATE : Capture.NONE;
     }
 
@@ -620,7 +642,8 @@ public final class JsonTransformer implements BodyTransformer {
     private void stringEnded() {
         Frame f = top;
         if (inKey) {
-            MemberKeys.Key k = keyTooLong ? MemberKeys.TOO_LONG
+            MemberKeys.Key k = keyTooLong
+                    ? MemberKeys.TOO_LONG
                     : shortcuts ? memberKeys.of(keyBytes, 0, keyLen) : MemberKeys.decode(keyBytes, 0, keyLen);
             f.memberKey = k;
             f.member = k.member();
@@ -646,8 +669,14 @@ public final class JsonTransformer implements BodyTransformer {
         if (valueTooLong || !JwkMembers.keyMaterial(value.array(), 0, value.size())) {
             return;
         }
-        Held h = new Held(f, f.member, captureStart, out.size(),
-                java.util.Arrays.copyOf(value.array(), value.size()), path(), offset);
+        Held h = new Held(
+                f,
+                f.member,
+                captureStart,
+                out.size(),
+                java.util.Arrays.copyOf(value.array(), value.size()),
+                path(),
+                offset);
         held.add(h);
         if (f.otherPrime && JwkMembers.isOtherPrimeMember(h.member)) {
             decide(h, true);
@@ -852,7 +881,7 @@ public final class JsonTransformer implements BodyTransformer {
                     fallback.finish();
                     blocked = fallback.blockedBy().orElse(null);
                 }
-                default -> { }
+                default -> {}
             }
         }
         capture = Capture.NONE;

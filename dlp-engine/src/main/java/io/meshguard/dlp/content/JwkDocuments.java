@@ -59,7 +59,9 @@ final class JwkDocuments {
                 continue;
             }
             boolean candidate;
-            if (p.length >= 3 && p[p.length - 2] instanceof Integer && "oth".equals(p[p.length - 3])
+            if (p.length >= 3
+                    && p[p.length - 2] instanceof Integer
+                    && "oth".equals(p[p.length - 3])
                     && JwkMembers.isOtherPrimeMember(m)) {
                 candidate = true; // a multi-prime RSA key's other primes: private whatever the kty says
             } else if (kty != null && JwkMembers.mayBePrivate(m)) {

@@ -14,8 +14,15 @@ final class Locations {
             char c = name.charAt(i);
             if (c >= '0' && c <= '9') {
                 digits++;
-            } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '$'
-                    || c == '-' || c == ' ' || c == '[' || c == ']')) {
+            } else if (!((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || c == '_'
+                    || c == '.'
+                    || c == '$'
+                    || c == '-'
+                    || c == ' '
+                    || c == '['
+                    || c == ']')) {
                 return false;
             }
         }

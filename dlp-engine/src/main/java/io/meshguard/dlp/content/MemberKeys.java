@@ -20,11 +20,21 @@ final class MemberKeys {
      * and what it names in a JSON Web Key ({@link JwkMembers}): {@code kty}, a member that may be private, a member
      * of an {@code oth} entry.
      */
-    record Key(String member, String location, boolean kty, boolean mayBePrivate, boolean otherPrimeMember,
+    record Key(
+            String member,
+            String location,
+            boolean kty,
+            boolean mayBePrivate,
+            boolean otherPrimeMember,
             boolean quiet) {
         Key(String member, String location) {
-            this(member, location, member.equals("kty"), JwkMembers.mayBePrivate(member),
-                    JwkMembers.isOtherPrimeMember(member), false);
+            this(
+                    member,
+                    location,
+                    member.equals("kty"),
+                    JwkMembers.mayBePrivate(member),
+                    JwkMembers.isOtherPrimeMember(member),
+                    false);
         }
 
         /** This key, known to be a text no recognizer could find anything in ({@link ScanRules#mayFind} false). */

@@ -29,7 +29,13 @@ public final class MultipartTransformer implements BodyTransformer {
     /** Longest delimiter line tail ("--", transport padding) before it counts as malformed. */
     private static final int MAX_DELIMITER_LINE = 1024;
 
-    private enum State { PREAMBLE, DELIMITER_LINE, HEADERS, BODY, EPILOGUE }
+    private enum State {
+        PREAMBLE,
+        DELIMITER_LINE,
+        HEADERS,
+        BODY,
+        EPILOGUE
+    }
 
     private final PartRules r;
     private final int depth;
@@ -37,12 +43,15 @@ public final class MultipartTransformer implements BodyTransformer {
     private State state = State.PREAMBLE;
     /** Bytes not yet handed on: a possible delimiter, an incomplete line. */
     private byte[] pending = new byte[256];
+
     private int pendingLen;
     /** Leading bytes of {@link #pending} that are not part of the body (the virtual LF before the first delimiter). */
     private int skip;
+
     private BodyTransformer part;
     /** The current part's header section, raw (for parsing) and through a text scan (for output). */
     private final ByteSink rawHeaders = new ByteSink(256);
+
     private TextTransformer headerScan;
     private int parts;
     private Finding blocked;
@@ -135,8 +144,8 @@ public final class MultipartTransformer implements BodyTransformer {
                         }
                         nl = pendingLen - 1;
                     }
-                    boolean close = nl - pos >= 1 && pending[pos] == '-' && pos + 1 < pendingLen
-                            && pending[pos + 1] == '-';
+                    boolean close =
+                            nl - pos >= 1 && pending[pos] == '-' && pos + 1 < pendingLen && pending[pos + 1] == '-';
                     raw(pos, nl + 1);
                     pos = nl + 1;
                     if (close) {
@@ -169,8 +178,8 @@ public final class MultipartTransformer implements BodyTransformer {
                         headerScan.finish();
                         noteBlock(headerScan);
                         headerScan = null;
-                        part = partTransformer(new String(rawHeaders.array(), 0, rawHeaders.size(),
-                                StandardCharsets.ISO_8859_1));
+                        part = partTransformer(
+                                new String(rawHeaders.array(), 0, rawHeaders.size(), StandardCharsets.ISO_8859_1));
                         state = State.BODY;
                     }
                 }
@@ -193,8 +202,8 @@ public final class MultipartTransformer implements BodyTransformer {
     private int indexOfDelimiter(int from) {
         int last = pendingLen - delimiter.length;
         for (int i = from; i <= last; i++) {
-            if (pending[i] == '\n' && java.util.Arrays.equals(pending, i, i + delimiter.length, delimiter, 0,
-                    delimiter.length)) {
+            if (pending[i] == '\n'
+                    && java.util.Arrays.equals(pending, i, i + delimiter.length, delimiter, 0, delimiter.length)) {
                 return i;
             }
         }
@@ -271,7 +280,9 @@ public final class MultipartTransformer implements BodyTransformer {
                 transferEncoding = value.toLowerCase(Locale.ROOT);
             }
         }
-        if (!transferEncoding.isEmpty() && !transferEncoding.equals("7bit") && !transferEncoding.equals("8bit")
+        if (!transferEncoding.isEmpty()
+                && !transferEncoding.equals("7bit")
+                && !transferEncoding.equals("8bit")
                 && !transferEncoding.equals("binary")) {
             return unreadable("unknown_transfer_encoding");
         }
@@ -302,8 +313,8 @@ public final class MultipartTransformer implements BodyTransformer {
     }
 
     private BodyTransformer sniffed() {
-        return new TextOrBinaryTransformer(r.rules(), r.hasher(), r.out(), r.listener(), "multipart",
-                r.blockNonText(), r.unscanned());
+        return new TextOrBinaryTransformer(
+                r.rules(), r.hasher(), r.out(), r.listener(), "multipart", r.blockNonText(), r.unscanned());
     }
 
     private BodyTransformer unreadable(String reason) {

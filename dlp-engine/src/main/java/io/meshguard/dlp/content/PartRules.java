@@ -11,5 +11,11 @@ import io.meshguard.dlp.scan.ValueHasher;
  * @param blockUnknownEncoding the profile says {@code unknown_encoding: block}: a part in a charset or transfer
  *     encoding meshguard does not read refuses the body (otherwise it is scanned as it is)
  */
-public record PartRules(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-        boolean blockNonText, boolean blockUnknownEncoding, Unscanned unscanned) {}
+public record PartRules(
+        ScanRules rules,
+        ValueHasher hasher,
+        ByteSink out,
+        FindingListener listener,
+        boolean blockNonText,
+        boolean blockUnknownEncoding,
+        Unscanned unscanned) {}

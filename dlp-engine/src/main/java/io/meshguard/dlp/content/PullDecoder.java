@@ -33,7 +33,8 @@ final class PullDecoder implements ContentDecoder {
         byte[] apply(byte[] b, int off, int len) throws CorruptBodyException;
     }
 
-    private static final java.util.concurrent.atomic.AtomicInteger LIVE = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.atomic.AtomicInteger LIVE =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private final String coding;
     private final Opener opener;

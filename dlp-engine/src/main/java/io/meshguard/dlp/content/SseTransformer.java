@@ -46,6 +46,7 @@ public final class SseTransformer implements BodyTransformer {
     private final boolean jsonLines;
     /** Whether an event like the last one is read by comparison ({@link JsonTokens#readLike}); off only in tests. */
     private final boolean reuseShapes;
+
     private final ScanRules rules;
     private final ValueHasher hasher;
     private final ByteSink out;
@@ -64,11 +65,13 @@ public final class SseTransformer implements BodyTransformer {
     private final Map<String, ChoiceStream> streams = new HashMap<>();
     /** Made at the first value that needs a scan of its own: most event streams carry none (a held stream's memory). */
     private StreamScanner oneShot;
+
     private final AloneOutput alone = new AloneOutput();
     /** The private_key detector when this scan runs it (JWK private members in payloads), else null. */
     private final ValueRule jwk;
     /** Whether a key gives any rule context ({@link ScanRules#keyIsContext}), for the few keys a stream repeats. */
     private final Map<String, Boolean> keyIsContext = new HashMap<>();
+
     private TextTransformer fallback;
     private Finding blocked;
 
@@ -85,6 +88,7 @@ public final class SseTransformer implements BodyTransformer {
     private boolean[] quiet = new boolean[8];
     /** {@link JwkDocuments#mayHavePrivateMembers} of the last JSON event's scalars. */
     private boolean jwkShaped;
+
     private final WaitingArrays waiting = new WaitingArrays();
     /**
      * Short texts scanned on their own that came out unchanged and without any finding. Streams repeat such
@@ -93,6 +97,7 @@ public final class SseTransformer implements BodyTransformer {
      * across texts), so a text seen clean is clean again and is not scanned again.
      */
     private final byte[][] clean = new byte[8][];
+
     private int cleanNext;
     private static final int MAX_CLEAN = 96;
 
@@ -107,6 +112,7 @@ public final class SseTransformer implements BodyTransformer {
         int passed;
         /** What this slot's string becomes; kept only once the slot changed. */
         ByteSink text;
+
         boolean changed;
         boolean complete;
 
@@ -123,8 +129,8 @@ public final class SseTransformer implements BodyTransformer {
             if (text == null) {
                 text = new ByteSink((int) (b - a) + 16);
                 if (passed > 0) {
-                    byte[] original = JsonStrings.decodeBytes(event.data, event.dataOff + rawStart,
-                            event.dataOff + rawEnd);
+                    byte[] original =
+                            JsonStrings.decodeBytes(event.data, event.dataOff + rawStart, event.dataOff + rawEnd);
                     text.write(original, 0, passed);
                 }
             }
@@ -217,8 +223,16 @@ public final class SseTransformer implements BodyTransformer {
         private boolean borrowed = true;
         boolean written;
 
-        Queued(byte[] raw, int rawLen, int[] lines, int lineInts, int dataLines, byte[] data, int dataOff,
-                int dataLen, List<Edit> edits) {
+        Queued(
+                byte[] raw,
+                int rawLen,
+                int[] lines,
+                int lineInts,
+                int dataLines,
+                byte[] data,
+                int dataOff,
+                int dataLen,
+                List<Edit> edits) {
             this.raw = raw;
             this.rawLen = rawLen;
             this.lines = lines;
@@ -389,19 +403,24 @@ public final class SseTransformer implements BodyTransformer {
      * JSON lines ({@code application/x-ndjson}, as Ollama streams): every line is one event whose data is the whole
      * line, with the same token-stream reassembly.
      */
-    public static SseTransformer jsonLines(ScanRules rules, ValueHasher hasher, ByteSink out,
-            FindingListener listener) {
+    public static SseTransformer jsonLines(
+            ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
         return new SseTransformer(rules, hasher, out, listener, true, true);
     }
 
     /** The reference the tests hold the shape reuse to: every event tokenised, every value scanned. */
-    static SseTransformer withoutShapeReuse(ScanRules rules, ValueHasher hasher, ByteSink out,
-            FindingListener listener, boolean jsonLines) {
+    static SseTransformer withoutShapeReuse(
+            ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, boolean jsonLines) {
         return new SseTransformer(rules, hasher, out, listener, jsonLines, false);
     }
 
-    private SseTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-            boolean jsonLines, boolean reuseShapes) {
+    private SseTransformer(
+            ScanRules rules,
+            ValueHasher hasher,
+            ByteSink out,
+            FindingListener listener,
+            boolean jsonLines,
+            boolean reuseShapes) {
         this.jsonLines = jsonLines;
         this.reuseShapes = reuseShapes;
         this.rules = rules;
@@ -567,12 +586,14 @@ public final class SseTransformer implements BodyTransformer {
         int like = reuseShapes ? tokens.readLike(d, dOff, dOff + dLen) : JsonTokens.UNLIKE;
         if (like == JsonTokens.UNLIKE) {
             if (!tokens.read(d, dOff, dOff + dLen)) {
-                List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null) ? List.of(new Edit(0, dLen, null,
-                        Arrays.copyOf(alone.bytes.array(), alone.bytes.size()))) : List.of();
+                List<Edit> edits = scanAlone(d, dOff, dLen, "sse:data", null)
+                        ? List.of(new Edit(0, dLen, null, Arrays.copyOf(alone.bytes.array(), alone.bytes.size())))
+                        : List.of();
                 return enqueue(new Queued(raw, rawLen, ls, lineInts, dataLines, d, dOff, dLen, edits));
             }
             deltas.read(d, tokens.scalars());
-        } else if (like >= 0 && TokenDeltas.readsString(tokens.scalars().get(like).path())) {
+        } else if (like >= 0
+                && TokenDeltas.readsString(tokens.scalars().get(like).path())) {
             // The one string that changed is one the shape depends on (an event's type).
             deltas.read(d, tokens.scalars());
         }

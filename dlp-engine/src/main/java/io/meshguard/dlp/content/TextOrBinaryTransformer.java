@@ -38,15 +38,23 @@ public final class TextOrBinaryTransformer implements BodyTransformer {
     private final Unscanned unscanned;
     /** Leading white space seen before the kind (JSON or text) is known. */
     private final ByteSink leading = new ByteSink(64);
+
     private BodyTransformer inner;
     private boolean binary;
     /** UTF-8 continuation bytes still expected, and the range the next one must fall in. */
     private int need;
+
     private int lo = 0x80;
     private int hi = 0xBF;
 
-    public TextOrBinaryTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-            String location, boolean blockBinary, Unscanned unscanned) {
+    public TextOrBinaryTransformer(
+            ScanRules rules,
+            ValueHasher hasher,
+            ByteSink out,
+            FindingListener listener,
+            String location,
+            boolean blockBinary,
+            Unscanned unscanned) {
         this.rules = rules;
         this.hasher = hasher;
         this.out = out;

@@ -12,8 +12,8 @@ public final class TextTransformer implements BodyTransformer {
     private final StreamScanner scanner;
     private Finding blocked;
 
-    public TextTransformer(ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener,
-            String location) {
+    public TextTransformer(
+            ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener, String location) {
         this.scanner = new StreamScanner(rules, hasher, new ScanOutput() {
             @Override
             public void pass(byte[] b, int off, int len) {

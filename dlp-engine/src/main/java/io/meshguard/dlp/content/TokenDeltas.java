@@ -98,7 +98,7 @@ final class TokenDeltas {
                     case "output_index" -> outputIndex = parseInt(data, s);
                     case "content_index" -> contentIndex = parseInt(data, s);
                     case "summary_index" -> summaryIndex = parseInt(data, s);
-                    default -> { }
+                    default -> {}
                 }
             } else if (p.length == 3 && "choices".equals(p[0]) && "index".equals(p[2])) {
                 choiceIndex.put((Integer) p[1], parseInt(data, s));
@@ -128,8 +128,13 @@ final class TokenDeltas {
                     key = BLOCK_FIELDS[f].equals(p[1]) ? key(BLOCK + f, index, 0) : null;
                 }
             }
-            if (key == null && p.length == 6 && "candidates".equals(p[0]) && p[1] instanceof Integer c
-                    && "content".equals(p[2]) && "parts".equals(p[3]) && "text".equals(p[5])) {
+            if (key == null
+                    && p.length == 6
+                    && "candidates".equals(p[0])
+                    && p[1] instanceof Integer c
+                    && "content".equals(p[2])
+                    && "parts".equals(p[3])
+                    && "text".equals(p[5])) {
                 key = key(CANDIDATE, candidateIndex.getOrDefault(c, c), 0);
             }
             if (key == null && "content-delta".equals(type) && Arrays.equals(p, COHERE_TEXT)) {
@@ -169,7 +174,7 @@ final class TokenDeltas {
             case "content-end" -> ended.add("content[" + index + "].");
             case "tool-call-end" -> ended.add("tool_call[" + index + "].");
             case "message-end" -> ended.addAll(List.of("content[", "tool_call["));
-            default -> { }
+            default -> {}
         }
     }
 
@@ -207,8 +212,12 @@ final class TokenDeltas {
                 }
             }
         }
-        if (p.length == 7 && "delta".equals(p[2]) && "tool_calls".equals(p[3])
-                && p[4] instanceof Integer tpos && "function".equals(p[5]) && "arguments".equals(p[6])) {
+        if (p.length == 7
+                && "delta".equals(p[2])
+                && "tool_calls".equals(p[3])
+                && p[4] instanceof Integer tpos
+                && "function".equals(p[5])
+                && "arguments".equals(p[6])) {
             int tool = toolIndex.isEmpty() ? tpos : toolIndex.getOrDefault(pos + "/" + tpos, tpos);
             return key(CHAT_TOOL, choice, tool);
         }
@@ -222,15 +231,18 @@ final class TokenDeltas {
                 return cachedKey[k];
             }
         }
-        String key = switch (kind) {
-            case CHAT_TEXT -> "choice[" + a + "].text";
-            case CHAT_TOOL -> "choice[" + a + "].tool[" + b + "].arguments";
-            case CANDIDATE -> "candidate[" + a + "].text";
-            case COHERE_CONTENT -> "content[" + a + "].text";
-            case COHERE_TOOL -> "tool_call[" + a + "].arguments";
-            default -> kind >= BLOCK ? "content_block[" + a + "]." + BLOCK_FIELDS[kind - BLOCK]
-                    : "choice[" + a + "]." + CHAT_DELTA_FIELDS[kind - CHAT_DELTA];
-        };
+        String key =
+                switch (kind) {
+                    case CHAT_TEXT -> "choice[" + a + "].text";
+                    case CHAT_TOOL -> "choice[" + a + "].tool[" + b + "].arguments";
+                    case CANDIDATE -> "candidate[" + a + "].text";
+                    case COHERE_CONTENT -> "content[" + a + "].text";
+                    case COHERE_TOOL -> "tool_call[" + a + "].arguments";
+                    default ->
+                        kind >= BLOCK
+                                ? "content_block[" + a + "]." + BLOCK_FIELDS[kind - BLOCK]
+                                : "choice[" + a + "]." + CHAT_DELTA_FIELDS[kind - CHAT_DELTA];
+                };
         cachedKind[cacheNext] = kind;
         cachedA[cacheNext] = a;
         cachedB[cacheNext] = b;
@@ -244,7 +256,8 @@ final class TokenDeltas {
      * and output, content and summary index (whichever the event carries); null for any other event.
      */
     private String responsesText(String suffix) {
-        if (!type.startsWith(RESPONSES_PREFIX) || !type.endsWith(suffix)
+        if (!type.startsWith(RESPONSES_PREFIX)
+                || !type.endsWith(suffix)
                 || type.length() <= RESPONSES_PREFIX.length() + suffix.length()) {
             return null;
         }
@@ -255,7 +268,9 @@ final class TokenDeltas {
         if (summaryIndex != ABSENT) {
             key.append(".summary[").append(summaryIndex).append(']');
         }
-        return key.append('.').append(type, RESPONSES_PREFIX.length(), type.length() - suffix.length()).toString();
+        return key.append('.')
+                .append(type, RESPONSES_PREFIX.length(), type.length() - suffix.length())
+                .toString();
     }
 
     /** Ollama's {@code /api/chat} and {@code /api/generate} lines (recognised by their {@code done} flag). */

@@ -31,7 +31,8 @@ public final class TranscodingTransformer implements BodyTransformer {
 
     /** From {@code charset} to {@code target} (a charset that writes no byte-order mark: UTF-16LE, not UTF-16). */
     public TranscodingTransformer(Charset charset, Charset target, BodyTransformer next) {
-        this.decoder = charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        this.decoder = charset.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         this.target = target;
         this.next = next;

@@ -11,12 +11,12 @@ public final class Transformers {
     /** Makes the transformer of one body; the server's is {@link #forKind}. */
     @FunctionalInterface
     public interface Factory {
-        BodyTransformer create(MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out,
-                FindingListener listener);
+        BodyTransformer create(
+                MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener);
     }
 
-    public static BodyTransformer forKind(MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out,
-            FindingListener listener) {
+    public static BodyTransformer forKind(
+            MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
         return switch (kind) {
             case JSON -> new JsonTransformer(rules, hasher, out, listener);
             case FORM -> new FormTransformer(rules, hasher, out, listener);

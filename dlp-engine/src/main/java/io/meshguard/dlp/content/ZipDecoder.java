@@ -9,7 +9,10 @@ import java.util.zip.Inflater;
  * re-decompression from the start per chunk).
  */
 final class ZipDecoder implements ContentDecoder {
-    enum Format { GZIP, ZLIB_OR_RAW }
+    enum Format {
+        GZIP,
+        ZLIB_OR_RAW
+    }
 
     private final Format format;
     private Inflater inflater;
@@ -40,7 +43,8 @@ final class ZipDecoder implements ContentDecoder {
                         if (!sawAny) {
                             sawAny = true;
                             int cmf = b[i] & 0xff;
-                            boolean zlib = (cmf & 0x0f) == 8 && i + 1 < end && ((cmf << 8) | (b[i + 1] & 0xff)) % 31 == 0;
+                            boolean zlib =
+                                    (cmf & 0x0f) == 8 && i + 1 < end && ((cmf << 8) | (b[i + 1] & 0xff)) % 31 == 0;
                             inflater = new Inflater(!zlib);
                         }
                     }
@@ -58,8 +62,9 @@ final class ZipDecoder implements ContentDecoder {
                                 throw new CorruptBodyException("not a gzip member");
                             }
                             flags = header[3] & 0xff;
-                            state = (flags & 4) != 0 ? 1 : (flags & 8) != 0 ? 3 : (flags & 16) != 0 ? 4
-                                    : (flags & 2) != 0 ? 5 : 6;
+                            state = (flags & 4) != 0
+                                    ? 1
+                                    : (flags & 8) != 0 ? 3 : (flags & 16) != 0 ? 4 : (flags & 2) != 0 ? 5 : 6;
                             skip = 0;
                             headerLen = 0;
                         }
@@ -106,7 +111,9 @@ final class ZipDecoder implements ContentDecoder {
                     default -> {
                         trailer[trailerLen++] = b[i++];
                         if (trailerLen == 8) {
-                            long want = (trailer[0] & 0xffL) | (trailer[1] & 0xffL) << 8 | (trailer[2] & 0xffL) << 16
+                            long want = (trailer[0] & 0xffL)
+                                    | (trailer[1] & 0xffL) << 8
+                                    | (trailer[2] & 0xffL) << 16
                                     | (trailer[3] & 0xffL) << 24;
                             if (want != crc.getValue()) {
                                 throw new CorruptBodyException("gzip CRC mismatch");
@@ -137,8 +144,8 @@ final class ZipDecoder implements ContentDecoder {
 
     @Override
     public void finish(BodyTransformer sink) throws CorruptBodyException {
-        boolean complete = format == Format.GZIP ? state == 0 && headerLen == 0
-                : inflater == null || inflater.finished();
+        boolean complete =
+                format == Format.GZIP ? state == 0 && headerLen == 0 : inflater == null || inflater.finished();
         if (inflater != null) {
             inflater.end();
         }

@@ -11,7 +11,14 @@ final class ZstdFrameGuard implements PullDecoder.InputFilter {
     static final long MAX_WINDOW = 8L * 1024 * 1024;
     private static final int MAGIC = 0xFD2FB528;
 
-    private enum Part { MAGIC, DESCRIPTOR, HEADER_REST, BLOCK_HEADER, SKIP, SKIPPABLE_SIZE }
+    private enum Part {
+        MAGIC,
+        DESCRIPTOR,
+        HEADER_REST,
+        BLOCK_HEADER,
+        SKIP,
+        SKIPPABLE_SIZE
+    }
 
     private Part part = Part.MAGIC;
     private long acc;
@@ -172,5 +179,4 @@ final class ZstdFrameGuard implements PullDecoder.InputFilter {
             default -> 0;
         };
     }
-
 }

@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 public final class BuiltinRecognizer implements Recognizer {
     /** Tokens longer than this cannot hold a token-level secret or e-mail (bounds the hold-back). */
     static final int MAX_TOKEN = 8192;
+
     static final int MAX_PEM = 16384;
     private static final int MIN_SECRET_TOKEN = 16;
     /** The shortest IBAN (Norway). */
@@ -73,8 +74,8 @@ public final class BuiltinRecognizer implements Recognizer {
         }
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
@@ -169,17 +170,21 @@ public final class BuiltinRecognizer implements Recognizer {
         long y3 = x ^ (ONES * '_');
         long y4 = x ^ (ONES * '~');
         // A byte of y is zero iff ((y & 0x7F) + 0x7F) | y has its high bit clear.
-        long nonzero = (((y1 & LOW7) + LOW7) | y1) & (((y2 & LOW7) + LOW7) | y2) & (((y3 & LOW7) + LOW7) | y3)
+        long nonzero = (((y1 & LOW7) + LOW7) | y1)
+                & (((y2 & LOW7) + LOW7) | y2)
+                & (((y3 & LOW7) + LOW7) | y3)
                 & (((y4 & LOW7) + LOW7) | y4);
         return (ranges | ~nonzero) & ~x & HIGHS;
     }
 
     /** No token open. */
     private static final int NONE = Integer.MIN_VALUE;
+
     private static final long NO_TOKEN = Long.MIN_VALUE;
 
     /** Per built-in detector, its rule index, or -1 when the policy does not enable it. */
     private final int[] index;
+
     private final long[] lastEnd = new long[BuiltinDetector.values().length];
     private final boolean numeric;
     private final boolean tokenLevel;
@@ -232,11 +237,19 @@ public final class BuiltinRecognizer implements Recognizer {
         this.byShape = shortcuts && on(BuiltinDetector.CARD);
         this.skipRuns = shortcuts;
         this.minDigits = minDigits(enabled.keySet());
-        numeric = on(BuiltinDetector.CARD) || on(BuiltinDetector.KR_RRN) || on(BuiltinDetector.KR_FRN)
-                || on(BuiltinDetector.KR_PHONE) || on(BuiltinDetector.KR_BRN) || on(BuiltinDetector.IPV4);
-        tokenLevel = on(BuiltinDetector.EMAIL) || on(BuiltinDetector.AWS_ACCESS_KEY)
-                || on(BuiltinDetector.GCP_API_KEY) || on(BuiltinDetector.GITHUB_TOKEN)
-                || on(BuiltinDetector.SLACK_TOKEN) || on(BuiltinDetector.STRIPE_KEY) || on(BuiltinDetector.JWT)
+        numeric = on(BuiltinDetector.CARD)
+                || on(BuiltinDetector.KR_RRN)
+                || on(BuiltinDetector.KR_FRN)
+                || on(BuiltinDetector.KR_PHONE)
+                || on(BuiltinDetector.KR_BRN)
+                || on(BuiltinDetector.IPV4);
+        tokenLevel = on(BuiltinDetector.EMAIL)
+                || on(BuiltinDetector.AWS_ACCESS_KEY)
+                || on(BuiltinDetector.GCP_API_KEY)
+                || on(BuiltinDetector.GITHUB_TOKEN)
+                || on(BuiltinDetector.SLACK_TOKEN)
+                || on(BuiltinDetector.STRIPE_KEY)
+                || on(BuiltinDetector.JWT)
                 || on(BuiltinDetector.SECRET);
         // Part of this pass rather than a recognizer of its own: the scanner's calls to its recognizers are hot,
         // and one more kind of recognizer there cost JSON documents (many short texts) 14 % instead of 8 %.
@@ -295,7 +308,8 @@ public final class BuiltinRecognizer implements Recognizer {
                 return true;
             }
         }
-        return digits >= minDigits || (digits > 0 && len >= MIN_IBAN)
+        return digits >= minDigits
+                || (digits > 0 && len >= MIN_IBAN)
                 || (disguised != null && disguised.mayFind(b, off, len));
     }
 
@@ -365,8 +379,10 @@ public final class BuiltinRecognizer implements Recognizer {
 
     static {
         for (int c = 0; c < 256; c++) {
-            MAY[c] = (byte) (((CLASS[c] & DIGIT) != 0 ? MAY_DIGIT : 0) | ((CLASS[c] & TOKEN) != 0 ? MAY_TOKEN : 0)
-                    | (c == '-' ? MAY_DASH : 0) | (c == '@' || c == ':' || c == '+' ? MAY_NOW : 0));
+            MAY[c] = (byte) (((CLASS[c] & DIGIT) != 0 ? MAY_DIGIT : 0)
+                    | ((CLASS[c] & TOKEN) != 0 ? MAY_TOKEN : 0)
+                    | (c == '-' ? MAY_DASH : 0)
+                    | (c == '@' || c == ':' || c == '+' ? MAY_NOW : 0));
         }
     }
 
@@ -427,7 +443,9 @@ public final class BuiltinRecognizer implements Recognizer {
                         continue;
                     }
                 }
-                if (skipRuns && ts != NONE && (cls & ALNUM) != 0
+                if (skipRuns
+                        && ts != NONE
+                        && (cls & ALNUM) != 0
                         && ((cls & DIGIT) == 0 || i > 0 && (CLASS[b[i - 1] & 0xff] & ALNUM) != 0)) {
                     // Inside a token, a letter starts nothing (token starts are handled already), nor does a digit
                     // right after a letter or digit (a number starts only after a byte that is neither). Every byte
@@ -455,8 +473,9 @@ public final class BuiltinRecognizer implements Recognizer {
                         onTokenStart(t, i, c, cls, out);
                     }
                     flags |= cls;
-                    if (numeric && ((cls & DIGIT) != 0 || c == '+') && (i == 0 ? !alnum(t.at(i - 1))
-                            : (CLASS[b[i - 1] & 0xff] & ALNUM) == 0)) {
+                    if (numeric
+                            && ((cls & DIGIT) != 0 || c == '+')
+                            && (i == 0 ? !alnum(t.at(i - 1)) : (CLASS[b[i - 1] & 0xff] & ALNUM) == 0)) {
                         // The digits after this one each come after a digit: the token-run skip above would only
                         // add their class, this digit's, to the flags again. Passed over as onNumericStart measured.
                         int e = i + onNumericStart(t, i, out);
@@ -499,7 +518,9 @@ public final class BuiltinRecognizer implements Recognizer {
                 }
                 if (c == ':' && on(BuiltinDetector.IPV6)) {
                     // IPv6 is tried where its first ':' is: from the hex group before it, or from "::".
-                    if (endedStart != NONE && (endedFlags & NOTHEX) == 0 && i - endedStart <= 4
+                    if (endedStart != NONE
+                            && (endedFlags & NOTHEX) == 0
+                            && i - endedStart <= 4
                             && t.at(endedStart - 1) != ':') {
                         TokenStartDetectors.ipv6(this, t, endedStart, out);
                     } else if (endedStart == NONE && t.at(i - 1) != ':' && t.at(i + 1) == ':') {
@@ -549,8 +570,12 @@ public final class BuiltinRecognizer implements Recognizer {
     private static int afterWordEnd(byte[] b, int n, int i, int j) {
         // The byte after first: it is no ENDS byte at nearly every stop in PII-dense text (a digit group, a capital
         // token, "kim.minsu"), whatever the stop byte is, so the first test decides and is well predicted.
-        return j + 1 < n && ENDS[b[j + 1] & 0xff] && endsWord(b[j])
-                && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN ? j + 2 : -1;
+        return j + 1 < n
+                        && ENDS[b[j + 1] & 0xff]
+                        && endsWord(b[j])
+                        && j + 1 - lowerRunBefore(b, i, j) < MIN_SECRET_TOKEN
+                ? j + 2
+                : -1;
     }
 
     /**
@@ -660,8 +685,7 @@ public final class BuiltinRecognizer implements Recognizer {
         return k;
     }
 
-    void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence,
-            Consumer<Candidate> out) {
+    void report(BuiltinDetector d, TextWindow t, int start, int end, double confidence, Consumer<Candidate> out) {
         int k = d.ordinal();
         long s = t.base() + start;
         if (s < lastEnd[k]) {
@@ -774,12 +798,14 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final int[] BRN_SHAPE = {3, 2, 5};
     /** A phone number's national digits (at most 3 groups of 11 and a leading 0). */
     private final char[] phoneDigits = new char[40];
+
     private final int[] phoneGroups = new int[4];
     private final int[] endPos = new int[24];
     private final int[] endDigits = new int[24];
 
     /** What {@link #card} saw of the first run of digits, as {@link #byShape} takes it. */
     private int cardFirstRun;
+
     private int cardFirstRunNext;
 
     /**
@@ -788,6 +814,7 @@ public final class BuiltinRecognizer implements Recognizer {
      * window's base then) and {@link #endDigits} as it left them. {@link #NO_WALK} when there is none.
      */
     private long walkStart = NO_WALK;
+
     private long walkStop;
     private long walkBase;
     private int walkDigits;
@@ -866,8 +893,11 @@ public final class BuiltinRecognizer implements Recognizer {
                 endDigits[ends++] = nd;
             }
             // One separator kind between groups: a space, a hyphen, a dot or a TAB ("4532.0151.1283.0366").
-            if ((c == ' ' || c == '-' || c == '.' || c == '\t') && (sep < 0 || sep == c) && digit(t.at(j + 1))
-                    && ends > 0 && endPos[ends - 1] == j) {
+            if ((c == ' ' || c == '-' || c == '.' || c == '\t')
+                    && (sep < 0 || sep == c)
+                    && digit(t.at(j + 1))
+                    && ends > 0
+                    && endPos[ends - 1] == j) {
                 sep = c;
                 j++;
                 continue;
@@ -968,7 +998,8 @@ public final class BuiltinRecognizer implements Recognizer {
             if (groups == 3) {
                 break;
             }
-            if ((c == '-' || c == ' ' || c == '.' || c == ')') && (sep < 0 || sep == c || c == ')')
+            if ((c == '-' || c == ' ' || c == '.' || c == ')')
+                    && (sep < 0 || sep == c || c == ')')
                     && digit(t.at(j + 1))) {
                 sep = c == ')' ? sep : c;
                 j++;
@@ -1110,18 +1141,21 @@ public final class BuiltinRecognizer implements Recognizer {
             switch (c) {
                 case 'A' -> {
                     CredentialDetectors.awsKey(this, t, b, k, te, out);
-                    CredentialDetectors.fixed(this, t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
+                    CredentialDetectors.fixed(
+                            this, t, b, k, te, "AIza", 35, true, BuiltinDetector.GCP_API_KEY, 0.9, out);
                 }
                 case 'g' -> {
                     for (String p : CredentialDetectors.GITHUB_PREFIXES) {
-                        CredentialDetectors.fixed(this, t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                        CredentialDetectors.fixed(
+                                this, t, b, k, te, p, 36, false, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                     }
-                    CredentialDetectors.fixed(this, t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
+                    CredentialDetectors.fixed(
+                            this, t, b, k, te, "github_pat_", 82, true, BuiltinDetector.GITHUB_TOKEN, 0.95, out);
                 }
                 case 'x' -> CredentialDetectors.slack(this, t, b, k, te, out);
                 case 's', 'r' -> CredentialDetectors.stripe(this, t, b, k, te, out);
                 case 'e' -> CredentialDetectors.jwt(this, t, b, k, te, out);
-                default -> { }
+                default -> {}
             }
         }
         if (on(BuiltinDetector.SECRET)) {

@@ -14,8 +14,7 @@ import java.util.List;
  * byte; otherwise it uses the tables.
  */
 final class ByteFinder {
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
-            ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
     private static final int MAX_VALUES = 3;
@@ -24,10 +23,12 @@ final class ByteFinder {
     private final boolean[] second;
     /** Bytes that may come third, or null when any may (see {@link #withThird}). */
     private final boolean[] third;
+
     private final boolean swar;
     private final boolean anySecond;
     /** How many of the three tests each set really needs (1-3); the others repeat the last and are skipped. */
     private final int firstTests;
+
     private final int secondTests;
     private final long[][] firstTestsArray;
     // Up to three tests per set: byte | or == value; a smaller set repeats its last test.

@@ -70,8 +70,10 @@ public final class Checksums {
      * Maestro, Discover 644-649 and 65), 67 (Maestro), 81 (UnionPay), 94 (Korean domestic). A test checks the list
      * against {@link #brandLengths} over every six-digit prefix.
      */
-    private static final long BRAND_PAIRS_LOW = bits(22, 23, 24, 25, 26, 27, 30, 34, 35, 36, 37, 38, 39, 40, 41, 42,
-            43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 60, 62, 63);
+    private static final long BRAND_PAIRS_LOW = bits(
+            22, 23, 24, 25, 26, 27, 30, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
+            54, 55, 56, 57, 58, 60, 62, 63);
+
     private static final long BRAND_PAIRS_HIGH = bits(64 - 64, 65 - 64, 67 - 64, 81 - 64, 94 - 64);
     /** The first digits of those pairs: 2, 3, 4, 5, 6, 8, 9. */
     private static final int BRAND_FIRSTS = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 8 | 1 << 9;
@@ -160,8 +162,8 @@ public final class Checksums {
     private static final byte[] IBAN_LENGTH_BY_LETTERS = new byte[26 * 26];
 
     static {
-        IBAN_LENGTH.forEach((country, len) -> IBAN_LENGTH_BY_LETTERS[(country.charAt(0) - 'A') * 26
-                + country.charAt(1) - 'A'] = len.byteValue());
+        IBAN_LENGTH.forEach((country, len) ->
+                IBAN_LENGTH_BY_LETTERS[(country.charAt(0) - 'A') * 26 + country.charAt(1) - 'A'] = len.byteValue());
     }
 
     /** Registered IBAN length for a country code, or 0 when the country has no IBAN. */
@@ -199,6 +201,7 @@ public final class Checksums {
 
     /** Days per month in a common year. */
     private static final int[] DAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
     private static final int[] RRN_WEIGHTS = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
     private static final int[] BRN_WEIGHTS = {1, 3, 7, 1, 3, 7, 1, 3, 5};
 
@@ -216,11 +219,12 @@ public final class Checksums {
         int mm = (d[2] - '0') * 10 + (d[3] - '0');
         int dd = (d[4] - '0') * 10 + (d[5] - '0');
         int g = d[6] - '0';
-        int century = switch (g) {
-            case 1, 2, 5, 6 -> 1900;
-            case 3, 4, 7, 8 -> 2000;
-            default -> -1;
-        };
+        int century =
+                switch (g) {
+                    case 1, 2, 5, 6 -> 1900;
+                    case 3, 4, 7, 8 -> 2000;
+                    default -> -1;
+                };
         if (century < 0 || mm < 1 || mm > 12 || dd < 1) {
             return false;
         }

@@ -17,8 +17,7 @@ import java.util.function.Consumer;
  * BuiltinRecognizer}, which keeps the per-detector state.
  */
 final class CredentialDetectors {
-    private CredentialDetectors() {
-    }
+    private CredentialDetectors() {}
 
     static final String[] GITHUB_PREFIXES = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"};
     private static final byte[][] AWS_PREFIXES = {ascii("AKIA"), ascii("ASIA"), ascii("ABIA"), ascii("ACCA")};
@@ -96,8 +95,18 @@ final class CredentialDetectors {
         r.report(BuiltinDetector.AWS_ACCESS_KEY, t, k, k + 20, 0.9, out);
     }
 
-    static void fixed(BuiltinRecognizer r, TextWindow t, byte[] b, int k, int te, String prefix, int bodyLen, boolean underscoreDash,
-            BuiltinDetector d, double confidence, Consumer<Candidate> out) {
+    static void fixed(
+            BuiltinRecognizer r,
+            TextWindow t,
+            byte[] b,
+            int k,
+            int te,
+            String prefix,
+            int bodyLen,
+            boolean underscoreDash,
+            BuiltinDetector d,
+            double confidence,
+            Consumer<Candidate> out) {
         int end = k + prefix.length() + bodyLen;
         if (!r.on(d) || end > te) {
             return;
@@ -181,7 +190,8 @@ final class CredentialDetectors {
         r.report(BuiltinDetector.JWT, t, k, e, 0.9, out);
     }
 
-    static void secret(BuiltinRecognizer r, TextWindow t, byte[] b, int ts, int te, int flags, Consumer<Candidate> out) {
+    static void secret(
+            BuiltinRecognizer r, TextWindow t, byte[] b, int ts, int te, int flags, Consumer<Candidate> out) {
         int s = ts;
         int e = te;
         while (s < e && (b[s] == '.' || b[s] == '-' || b[s] == '/')) {

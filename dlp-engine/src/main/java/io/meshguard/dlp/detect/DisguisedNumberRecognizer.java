@@ -22,11 +22,18 @@ final class DisguisedNumberRecognizer implements Recognizer {
     static final int OVERLAP = 512;
     /** The fewest digits any numeric detector needs (a Seoul number: 02-123-4567). */
     private static final int MIN_DIGITS = 9;
-    private static final BuiltinDetector[] NUMERIC = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN,
-        BuiltinDetector.KR_FRN, BuiltinDetector.KR_PHONE, BuiltinDetector.KR_BRN};
+
+    private static final BuiltinDetector[] NUMERIC = {
+        BuiltinDetector.CARD,
+        BuiltinDetector.KR_RRN,
+        BuiltinDetector.KR_FRN,
+        BuiltinDetector.KR_PHONE,
+        BuiltinDetector.KR_BRN
+    };
 
     /** What {@link #classify} answers: the ASCII byte a character stands for (0: invisible) and its length. */
     private static final int NOT_IN_RUN = 0;
+
     private static final int NEED_MORE = -1;
     private static final int INVISIBLE = 0;
 
@@ -34,6 +41,7 @@ final class DisguisedNumberRecognizer implements Recognizer {
     private final BuiltinRecognizer compiledNumbers;
     /** Lead bytes of every non-ASCII character a run may hold ({@link #LEAD}). */
     private final ByteFinder leads;
+
     private final int rules;
     /**
      * What scanning runs takes, made at this stream's first disguised run: most streams have none, and many are
@@ -97,7 +105,8 @@ final class DisguisedNumberRecognizer implements Recognizer {
         int c = b[i] & 0xff;
         if (c < 0x80) {
             // TAB and '.' group digits too ("4532.0151.1283.0366"): read as a space.
-            return (c >= '0' && c <= '9') || c == ' ' || c == '-' ? c << 8 | 1
+            return (c >= '0' && c <= '9') || c == ' ' || c == '-'
+                    ? c << 8 | 1
                     : c == '\t' || c == '.' ? ' ' << 8 | 1 : NOT_IN_RUN;
         }
         if (!LEAD[c]) {
@@ -290,12 +299,15 @@ final class DisguisedNumberRecognizer implements Recognizer {
         private byte[] ascii = new byte[64];
         /** Per byte of {@link #ascii}: where its character starts and ends in the scanned text (buffer indexes). */
         private int[] from = new int[64];
+
         private int[] to = new int[64];
         /** Per rule index, the end of its last candidate reported, so that overlapping pieces report each once. */
         private final long[] reportedTo;
+
         private final Consumer<Candidate> collect = this::report;
         /** Set while one run's candidates are collected: the text scanned and where they go. */
         private TextWindow scanned;
+
         private Consumer<Candidate> out;
 
         RunScan(BuiltinRecognizer numbers, int rules) {
@@ -383,7 +395,6 @@ final class DisguisedNumberRecognizer implements Recognizer {
         }
         return set;
     }
-
 
     /** {@link #mayFind} looks only where {@code leads} stops. */
     @Override

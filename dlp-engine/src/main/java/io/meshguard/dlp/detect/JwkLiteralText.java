@@ -33,6 +33,7 @@ final class JwkLiteralText {
     static final int LOOK_BACK = 9;
     /** White space between {@code :} and a value. */
     private static final int MAX_SPACE = 16;
+
     private static final int MAX_KTY = 32;
     /** The shortest private value but an oct key's: a 256-bit EC or RSA-512 prime, 43 base64url characters. */
     static final int MIN_VALUE = 43;
@@ -43,9 +44,11 @@ final class JwkLiteralText {
 
     /** The last kty read and the offset of its {@code :}. */
     private String lastKty = "";
+
     private long lastKtyAt = Long.MIN_VALUE / 2;
     /** Private members after which no kty has been read yet. */
     private final List<Waiting> waiting = new ArrayList<>();
+
     private long pos;
 
     void reset() {
@@ -184,7 +187,8 @@ final class JwkLiteralText {
     }
 
     private void privateMember(String name, byte[] value, long start, long end, JwkText.Sink sink) {
-        if (value.length < (name.equals("k") ? MIN_K : MIN_VALUE) || !JwkMembers.keyMaterial(value, 0, value.length)
+        if (value.length < (name.equals("k") ? MIN_K : MIN_VALUE)
+                || !JwkMembers.keyMaterial(value, 0, value.length)
                 || !mixed(value)) {
             return;
         }
@@ -221,7 +225,13 @@ final class JwkLiteralText {
     }
 
     private static boolean valueByte(byte c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-                || c == '+' || c == '/' || c == '=';
+        return (c >= 'A' && c <= 'Z')
+                || (c >= 'a' && c <= 'z')
+                || (c >= '0' && c <= '9')
+                || c == '-'
+                || c == '_'
+                || c == '+'
+                || c == '/'
+                || c == '=';
     }
 }

@@ -40,10 +40,11 @@ public final class JwkMembers {
      */
     public static boolean isPrivate(String kty, String member) {
         return switch (kty) {
-            case "RSA" -> switch (member) {
-                case "d", "p", "q", "dp", "dq", "qi" -> true;
-                default -> false;
-            };
+            case "RSA" ->
+                switch (member) {
+                    case "d", "p", "q", "dp", "dq", "qi" -> true;
+                    default -> false;
+                };
             case "EC", "OKP" -> member.equals("d");
             case "oct" -> member.equals("k");
             case "AKP" -> member.equals("priv");
@@ -65,8 +66,13 @@ public final class JwkMembers {
         }
         for (int i = off; i < end; i++) {
             int c = v[i];
-            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-                    || c == '+' || c == '/')) {
+            if (!((c >= 'A' && c <= 'Z')
+                    || (c >= 'a' && c <= 'z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '_'
+                    || c == '+'
+                    || c == '/')) {
                 return false;
             }
         }

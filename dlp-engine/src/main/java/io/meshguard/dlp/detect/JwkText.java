@@ -66,6 +66,7 @@ final class JwkText {
 
     /** What a string is kept for. */
     private static final int KEPT_NOT = 0;
+
     private static final int KEPT_NAME = 1;
     private static final int KEPT_KTY = 2;
     private static final int KEPT_PRIVATE = 3;
@@ -81,6 +82,7 @@ final class JwkText {
         final boolean otherPrime;
         /** For an array: the member it is the value of. */
         final String label;
+
         int expect;
         String member = "";
         String kty;
@@ -103,6 +105,7 @@ final class JwkText {
      * {@code \"} and 3 for {@code \\\"} ({@link JwkEscapedText} feeds an escape at the offset of its last byte).
      */
     private final int quoteTail;
+
     private final Openings openings;
     private final Deque<Frame> stack = new ArrayDeque<>();
     private long pos;
@@ -111,6 +114,7 @@ final class JwkText {
     private int kept;
     /** For a string kept as possible quoted JSON: 0 still in leading space, 1 after a backslash there, 2 decided. */
     private int lead;
+
     private long stringStart;
     private byte[] raw = new byte[64];
     private int rawLen;
@@ -209,7 +213,8 @@ final class JwkText {
                     stop = i;
                     break;
                 }
-                i = starts == null ? Simd.indexOf(b, i, to, (byte) '{')
+                i = starts == null
+                        ? Simd.indexOf(b, i, to, (byte) '{')
                         : starts.indexOf(i, (byte) '{', StartTable.BRACES);
                 if (i == to) {
                     break;
@@ -322,7 +327,7 @@ final class JwkText {
                     return true;
                 }
             }
-            default -> { }
+            default -> {}
         }
         // Not JSON any more: waiting members are keys (fails closed); the byte may open the next run.
         failClosed(sink);
@@ -337,9 +342,10 @@ final class JwkText {
                     return false;
                 }
                 f.expect = COMMA_OR_CLOSE;
-                stack.push(c == '{'
-                        ? new Frame(true, !f.object && f.label.equals("oth"), "", at)
-                        : new Frame(false, false, f.object ? f.member : "", at));
+                stack.push(
+                        c == '{'
+                                ? new Frame(true, !f.object && f.label.equals("oth"), "", at)
+                                : new Frame(false, false, f.object ? f.member : "", at));
                 return true;
             }
             case '"' -> {
@@ -347,8 +353,9 @@ final class JwkText {
                 int keep = KEPT_NOT;
                 if (f.object && f.member.equals("kty")) {
                     keep = KEPT_KTY;
-                } else if (f.object && (JwkMembers.mayBePrivate(f.member)
-                        || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member)))) {
+                } else if (f.object
+                        && (JwkMembers.mayBePrivate(f.member)
+                                || (f.otherPrime && JwkMembers.isOtherPrimeMember(f.member)))) {
                     keep = KEPT_PRIVATE;
                 } else if (level < MAX_LEVELS) {
                     keep = KEPT_QUOTED;
@@ -429,12 +436,13 @@ final class JwkText {
                 }
             }
         }
-        int cap = switch (kept) {
-            case KEPT_NAME -> MAX_NAME;
-            case KEPT_KTY -> MAX_KTY * 6;
-            case KEPT_PRIVATE -> JwkMembers.MAX_VALUE * 6;
-            default -> MAX_QUOTED;
-        };
+        int cap =
+                switch (kept) {
+                    case KEPT_NAME -> MAX_NAME;
+                    case KEPT_KTY -> MAX_KTY * 6;
+                    case KEPT_PRIVATE -> JwkMembers.MAX_VALUE * 6;
+                    default -> MAX_QUOTED;
+                };
         if (rawOver || rawLen + len > cap) {
             rawOver = true;
             if (kept == KEPT_PRIVATE || kept == KEPT_QUOTED) {
@@ -482,7 +490,7 @@ final class JwkText {
                 }
             }
             case KEPT_QUOTED -> quoted(end, sink);
-            default -> { }
+            default -> {}
         }
     }
 
@@ -606,14 +614,15 @@ final class JwkText {
             }
             int e = b[i + 1];
             if (e != 'u') {
-                out.write(switch (e) {
-                    case 'n' -> '\n';
-                    case 't' -> '\t';
-                    case 'r' -> '\r';
-                    case 'b' -> '\b';
-                    case 'f' -> '\f';
-                    default -> e;
-                });
+                out.write(
+                        switch (e) {
+                            case 'n' -> '\n';
+                            case 't' -> '\t';
+                            case 'r' -> '\r';
+                            case 'b' -> '\b';
+                            case 'f' -> '\f';
+                            default -> e;
+                        });
                 i += 2;
                 continue;
             }

@@ -15,6 +15,7 @@ public final class JwkTextRecognizer implements Recognizer {
     private final int detector;
     /** Where this round's JSON met {@code {\}: pairs of offsets, for the escaped readers. */
     private long[] openings = new long[8];
+
     private int openingCount;
     private final JwkText text = new JwkText((brace, backslash) -> {
         if (2 * openingCount + 2 > openings.length) {
@@ -26,6 +27,7 @@ public final class JwkTextRecognizer implements Recognizer {
     });
     /** Escaped once and twice. */
     private final JwkEscapedText[] escaped = {new JwkEscapedText(1), new JwkEscapedText(2)};
+
     private final JwkLiteralText literal = new JwkLiteralText();
 
     /** @param detector the rule index of the {@code private_key} detector */
@@ -48,8 +50,15 @@ public final class JwkTextRecognizer implements Recognizer {
                 continue; // it starts only at an opening: nothing to read, nothing held (almost every text)
             }
             // idle, it starts only at this round's openings: its old position may be before the window
-            e.feed(t.bytes(), t.index(Math.max(e.position(), t.base())), t.length(), t.base(), openings, openingCount,
-                    t.complete(), sink);
+            e.feed(
+                    t.bytes(),
+                    t.index(Math.max(e.position(), t.base())),
+                    t.length(),
+                    t.base(),
+                    openings,
+                    openingCount,
+                    t.complete(),
+                    sink);
             if (t.complete()) {
                 e.finish(sink);
             }

@@ -15,6 +15,7 @@ public final class KeywordRecognizer implements Recognizer {
     private final boolean[] first;
     /** First two bytes of each keyword, ASCII letters lower-cased: one probe rejects most first-byte hits. */
     private final long[] pairs;
+
     private final ByteFinder starts;
     /**
      * Per keyword, its first (up to) eight bytes as a little-endian word, the bits to compare, and 0x20 in each byte
@@ -22,6 +23,7 @@ public final class KeywordRecognizer implements Recognizer {
      * keyword ("co" in "account") before the byte-by-byte comparison.
      */
     private final long[] head;
+
     private final long[] headCare;
     private final long[] headFold;
     private final int maxLen;
@@ -70,8 +72,8 @@ public final class KeywordRecognizer implements Recognizer {
         // are ruled out by their third byte inside the finder's word loop.
         ByteFinder pairFinder = new ByteFinder(first, byteAt(words, 1));
         boolean[] third = byteAt(words, 2);
-        this.starts = (third == null ? pairFinder : pairFinder.withThird(third))
-                .onBit(StartTable.policySearch(detector));
+        this.starts =
+                (third == null ? pairFinder : pairFinder.withThird(third)).onBit(StartTable.policySearch(detector));
     }
 
     /**
@@ -181,8 +183,8 @@ public final class KeywordRecognizer implements Recognizer {
         return c >= 'A' && c <= 'Z' ? c + 32 : c;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /**
      * False only when keyword {@code w} cannot match at {@code i}: its first eight bytes differ, ASCII case aside

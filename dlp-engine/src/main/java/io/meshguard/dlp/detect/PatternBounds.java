@@ -95,8 +95,11 @@ public final class PatternBounds {
                 i++;
             } else if (p.startsWith("\\b", i) || p.startsWith("\\B", i)) {
                 i += 2;
-            } else if (p.startsWith("(?", i) && i + 2 < p.length() && p.charAt(i + 2) != ':'
-                    && p.charAt(i + 2) != 'P' && p.charAt(i + 2) != '<') {
+            } else if (p.startsWith("(?", i)
+                    && i + 2 < p.length()
+                    && p.charAt(i + 2) != ':'
+                    && p.charAt(i + 2) != 'P'
+                    && p.charAt(i + 2) != '<') {
                 int close = p.indexOf(')', i);
                 String flags = close < 0 ? "-" : p.substring(i + 2, close);
                 if (flags.contains("-") || flags.contains(":")) {
@@ -309,8 +312,9 @@ public final class PatternBounds {
         char e = p.charAt(i + 1);
         i += 2;
         switch (e) {
-            case 'A', 'z' -> throw new IllegalArgumentException("\\" + e
-                    + " anchors to the whole text, which a stream does not have; use ^ or $ (line anchors)");
+            case 'A', 'z' ->
+                throw new IllegalArgumentException("\\" + e
+                        + " anchors to the whole text, which a stream does not have; use ^ or $ (line anchors)");
             case 'C' -> throw new IllegalArgumentException("\\C (any byte) is not allowed");
             case 'b', 'B' -> {
                 return new Info();

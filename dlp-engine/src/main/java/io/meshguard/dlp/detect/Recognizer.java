@@ -41,8 +41,7 @@ public interface Recognizer {
      * Adds this recognizer's byte searches to {@code table}, the searches that then skip the words the table's map
      * clears ({@link TextWindow#mapStarts}). The default, none, is always right.
      */
-    default void describeSearches(StartTable table) {
-    }
+    default void describeSearches(StartTable table) {}
 
     /** The largest number of bytes before a candidate's start that this recognizer reads. */
     default int lookBehind() {

@@ -26,7 +26,11 @@ public final class RegexRecognizer implements Recognizer {
 
     /** What a match must also satisfy, beyond its shape. */
     public enum Validator {
-        NONE, LUHN, IBAN, KR_RRN_DATE, KR_BRN;
+        NONE,
+        LUHN,
+        IBAN,
+        KR_RRN_DATE,
+        KR_BRN;
 
         boolean accepts(byte[] b, int from, int to) {
             if (this == NONE) {
@@ -52,8 +56,8 @@ public final class RegexRecognizer implements Recognizer {
         }
     }
 
-    public RegexRecognizer(int detector, Pattern pattern, PatternBounds.Shape shape, double confidence,
-            Validator validator) {
+    public RegexRecognizer(
+            int detector, Pattern pattern, PatternBounds.Shape shape, double confidence, Validator validator) {
         this.detector = detector;
         this.pattern = pattern;
         this.maxBytes = shape.maxBytes();

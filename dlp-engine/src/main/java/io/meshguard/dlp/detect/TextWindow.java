@@ -17,6 +17,7 @@ public final class TextWindow {
      * move or grow).
      */
     private byte[] map = new byte[0];
+
     private int mapFrom;
     private int mapWords;
 
@@ -101,8 +102,8 @@ public final class TextWindow {
         return mapWords > 0;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
 

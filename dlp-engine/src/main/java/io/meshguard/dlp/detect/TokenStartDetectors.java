@@ -14,8 +14,7 @@ import java.util.function.Consumer;
  * {@link BuiltinRecognizer}, which keeps the per-detector state.
  */
 final class TokenStartDetectors {
-    private TokenStartDetectors() {
-    }
+    private TokenStartDetectors() {}
 
     private static final byte[] PPK_BEGIN = "PuTTY-User-Key-File-".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private static final byte[] PPK_PRIVATE = "Private-Lines:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -141,7 +140,8 @@ final class TokenStartDetectors {
         // "PRIVATE KEY" covers PKCS#1/#8 ("ENCRYPTED PRIVATE KEY" too) and OpenSSH; OpenPGP armour ends its label
         // with "PRIVATE KEY BLOCK" (RFC 4880 section 6.2).
         String kind = label.toString();
-        if (!(kind.endsWith("PRIVATE KEY") || kind.endsWith("PRIVATE KEY BLOCK")) || !literal(t, j, "-----".getBytes())) {
+        if (!(kind.endsWith("PRIVATE KEY") || kind.endsWith("PRIVATE KEY BLOCK"))
+                || !literal(t, j, "-----".getBytes())) {
             return;
         }
         j += 5;

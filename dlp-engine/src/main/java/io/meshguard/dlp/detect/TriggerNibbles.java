@@ -16,6 +16,7 @@ import java.util.List;
 final class TriggerNibbles {
     /** Bytes of one table: 16 entries, padded to the longest vector (64 lanes). */
     static final int TABLE = 64;
+
     static final int START_LO = 0;
     static final int START_HI = 1;
     static final int FIRST_LO = 2;
@@ -126,8 +127,8 @@ final class TriggerNibbles {
     }
 
     /** At most eight, by merging the two whose union is smallest until they fit. */
-    private static <R> List<R> merged(List<R> rects, java.util.function.BinaryOperator<R> union,
-            java.util.function.ToIntFunction<R> area) {
+    private static <R> List<R> merged(
+            List<R> rects, java.util.function.BinaryOperator<R> union, java.util.function.ToIntFunction<R> area) {
         List<R> out = new ArrayList<>(rects);
         while (out.size() > 8) {
             int bestI = 0;

@@ -23,6 +23,7 @@ public final class TriggerTable {
     private final long[] wordPairs = new long[65536 / 64];
     /** Literal words (lower case; ASCII letters in the text match either case) for {@link #wordPairs}. */
     private byte[][] words = new byte[0][];
+
     private int minRun = Integer.MAX_VALUE;
     private boolean[] runBytes;
     private boolean describable = true;
@@ -174,8 +175,10 @@ public final class TriggerTable {
     public boolean[] triggersWithin(boolean[] alphabet) {
         boolean[] out = new boolean[256];
         for (int c = 0; c < 256; c++) {
-            out[c] = alphabet[c] && (!describable || (cls[c] & (SINGLE | FIRST)) != 0
-                    || ((cls[c] & TOKEN) != 0 && minRun != Integer.MAX_VALUE));
+            out[c] = alphabet[c]
+                    && (!describable
+                            || (cls[c] & (SINGLE | FIRST)) != 0
+                            || ((cls[c] & TOKEN) != 0 && minRun != Integer.MAX_VALUE));
         }
         return out;
     }

@@ -14,11 +14,18 @@ import io.meshguard.dlp.scan.ScanRules;
  * @param grpc what to do with gRPC bodies ({@code application/grpc}, {@code +proto}, {@code grpc-web} …): length-prefixed
  *     binary frames that cannot be scanned or rewritten as text; defaults to {@code nonText}
  */
-public record DirectionPolicy(String profile, ScanRules rules, Disposition nonText, Disposition oversize,
-        long maxBodyBytes, Disposition unknownEncoding, Disposition grpc) {
+public record DirectionPolicy(
+        String profile,
+        ScanRules rules,
+        Disposition nonText,
+        Disposition oversize,
+        long maxBodyBytes,
+        Disposition unknownEncoding,
+        Disposition grpc) {
 
     /** Pass unscanned (audited) or block. */
     public enum Disposition {
-        PASS, BLOCK
+        PASS,
+        BLOCK
     }
 }

@@ -12,8 +12,12 @@ public final class DlpPolicy {
      * A profile: its match, what it does per direction (absent = that direction is not scanned), and what happens to
      * a protocol upgrade (WebSocket) on its routes.
      */
-    public record Profile(String name, ProfileMatch match, Optional<DirectionPolicy> request,
-            Optional<DirectionPolicy> response, DirectionPolicy.Disposition websocket) {}
+    public record Profile(
+            String name,
+            ProfileMatch match,
+            Optional<DirectionPolicy> request,
+            Optional<DirectionPolicy> response,
+            DirectionPolicy.Disposition websocket) {}
 
     private final List<Profile> profiles;
     private final BlockResponse block;
@@ -35,8 +39,8 @@ public final class DlpPolicy {
      * (its content types still apply; its hosts and paths do not, the route already matched). The server refuses a
      * stream whose route names a profile this policy does not have ({@link #hasProfile}) before it gets here.
      */
-    public Optional<DirectionPolicy> select(Direction direction, Optional<String> routeProfile, String host,
-            String path, String contentType) {
+    public Optional<DirectionPolicy> select(
+            Direction direction, Optional<String> routeProfile, String host, String path, String contentType) {
         Optional<Profile> named = routeProfile.flatMap(this::profile);
         if (named.isPresent()) {
             Profile p = named.get();
@@ -75,7 +79,9 @@ public final class DlpPolicy {
         if (named.isPresent()) {
             return named;
         }
-        return profiles.stream().filter(p -> p.match().matchesRequest(host, path)).findFirst();
+        return profiles.stream()
+                .filter(p -> p.match().matchesRequest(host, path))
+                .findFirst();
     }
 
     /** The profile of that name. */

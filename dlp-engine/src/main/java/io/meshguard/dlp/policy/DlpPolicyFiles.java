@@ -1,7 +1,5 @@
 package io.meshguard.dlp.policy;
 
-import io.meshguard.dlp.policy.DlpPolicy;
-import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.runtime.policy.PolicyParser;
@@ -17,7 +15,9 @@ public final class DlpPolicyFiles implements PolicyParser<DlpPolicy> {
     @Override
     public DlpPolicy parse(List<PolicySource> sources) throws PolicyInvalidException {
         if (sources.size() != 1) {
-            throw new PolicyInvalidException(new PolicyError(sources.get(0).fileName(), 1,
+            throw new PolicyInvalidException(new PolicyError(
+                    sources.get(0).fileName(),
+                    1,
                     "the DLP policy is one file; point at dlp.yaml, not a directory of " + sources.size()));
         }
         PolicySource source = sources.get(0);
@@ -25,7 +25,8 @@ public final class DlpPolicyFiles implements PolicyParser<DlpPolicy> {
             return DlpPolicyParser.parse(source.fileName(), source.text());
         } catch (io.meshguard.dlp.policy.PolicyInvalidException e) {
             throw new PolicyInvalidException(e.errors().stream()
-                    .map(err -> new PolicyError(err.file(), err.line(), err.message())).toList());
+                    .map(err -> new PolicyError(err.file(), err.line(), err.message()))
+                    .toList());
         }
     }
 }

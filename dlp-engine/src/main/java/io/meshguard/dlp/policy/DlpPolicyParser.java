@@ -42,8 +42,15 @@ public final class DlpPolicyParser {
     private final List<PolicyError> errors = new ArrayList<>();
 
     /** A detector definition before it is bound to an action in a profile. */
-    private record DetectorDef(String name, Optional<BuiltinDetector> builtin, ScanRules.RegexSpec regex,
-            ScanRules.KeywordSpec keywords, double minConfidence, ContextRule context, Set<String> allow, List<String> allowDomains) {}
+    private record DetectorDef(
+            String name,
+            Optional<BuiltinDetector> builtin,
+            ScanRules.RegexSpec regex,
+            ScanRules.KeywordSpec keywords,
+            double minConfidence,
+            ContextRule context,
+            Set<String> allow,
+            List<String> allowDomains) {}
 
     private DlpPolicyParser(String file) {
         this.file = file;
@@ -81,8 +88,8 @@ public final class DlpPolicyParser {
             error(root == null ? 1 : line(root), "the policy must be a mapping with 'version' and 'profiles'");
             return null;
         }
-        Map<String, NodeTuple> keys = keys(top, Set.of("version", "tenant_header", "block_response", "detectors",
-                "profiles"));
+        Map<String, NodeTuple> keys =
+                keys(top, Set.of("version", "tenant_header", "block_response", "detectors", "profiles"));
         NodeTuple version = keys.get("version");
         if (version == null) {
             error(line(top), "'version: 1' is required");
@@ -90,14 +97,24 @@ public final class DlpPolicyParser {
             error(line(version.getValueNode()), "unsupported version; this meshguard reads version 1");
         }
         String tenantHeader = keys.containsKey("tenant_header")
-                ? scalar(keys.get("tenant_header").getValueNode()).toLowerCase(java.util.Locale.ROOT) : "x-tenant-id";
+                ? scalar(keys.get("tenant_header").getValueNode()).toLowerCase(java.util.Locale.ROOT)
+                : "x-tenant-id";
         BlockResponse block = keys.containsKey("block_response")
-                ? blockResponse(keys.get("block_response").getValueNode()) : BlockResponse.DEFAULT;
+                ? blockResponse(keys.get("block_response").getValueNode())
+                : BlockResponse.DEFAULT;
         Map<String, DetectorDef> detectors = new LinkedHashMap<>();
         for (BuiltinDetector d : BuiltinDetector.values()) {
-            detectors.put(d.id(), new DetectorDef(d.id(), Optional.of(d), null, null, 0.5,
-                    new ContextRule(d.contextBoost(), d.contextPenalty(), DEFAULT_WITHIN, 0.3, 0.5), Set.of(),
-                    List.of()));
+            detectors.put(
+                    d.id(),
+                    new DetectorDef(
+                            d.id(),
+                            Optional.of(d),
+                            null,
+                            null,
+                            0.5,
+                            new ContextRule(d.contextBoost(), d.contextPenalty(), DEFAULT_WITHIN, 0.3, 0.5),
+                            Set.of(),
+                            List.of()));
         }
         if (keys.containsKey("detectors")) {
             MappingNode m = mapping(keys.get("detectors").getValueNode(), "detectors");
@@ -105,8 +122,9 @@ public final class DlpPolicyParser {
                 for (NodeTuple t : m.getValue()) {
                     String name = scalar(t.getKeyNode());
                     if (!name.matches("[a-z][a-z0-9_]{0,62}")) {
-                        error(line(t.getKeyNode()), "detector name '" + name
-                                + "' must be lower case letters, digits and '_'");
+                        error(
+                                line(t.getKeyNode()),
+                                "detector name '" + name + "' must be lower case letters, digits and '_'");
                         continue;
                     }
                     DetectorDef def = detector(name, detectors.get(name), t.getValueNode());
@@ -143,8 +161,8 @@ public final class DlpPolicyParser {
         }
         Map<String, NodeTuple> k = keys(m, Set.of("status", "message"));
         int status = k.containsKey("status") ? integer(k.get("status").getValueNode(), 400, 499) : 403;
-        String message = k.containsKey("message") ? scalar(k.get("message").getValueNode())
-                : BlockResponse.DEFAULT.message();
+        String message =
+                k.containsKey("message") ? scalar(k.get("message").getValueNode()) : BlockResponse.DEFAULT.message();
         return new BlockResponse(status, message);
     }
 
@@ -156,32 +174,45 @@ public final class DlpPolicyParser {
         boolean builtin = existing != null && existing.builtin().isPresent();
         Set<String> allowed = builtin
                 ? Set.of("min_confidence", "context", "allow", "allow_domains")
-                : Set.of("pattern", "keywords", "confidence", "min_confidence", "validator", "case_insensitive",
-                        "context", "allow", "allow_domains");
+                : Set.of(
+                        "pattern",
+                        "keywords",
+                        "confidence",
+                        "min_confidence",
+                        "validator",
+                        "case_insensitive",
+                        "context",
+                        "allow",
+                        "allow_domains");
         Map<String, NodeTuple> k = keys(m, allowed);
         double minConfidence = k.containsKey("min_confidence")
-                ? decimal(k.get("min_confidence").getValueNode(), 0, 1) : 0.5;
+                ? decimal(k.get("min_confidence").getValueNode(), 0, 1)
+                : 0.5;
         ContextRule base = builtin ? existing.context() : ContextRule.NONE;
-        ContextRule context = k.containsKey("context") ? context(k.get("context").getValueNode(), base) : base;
+        ContextRule context =
+                k.containsKey("context") ? context(k.get("context").getValueNode(), base) : base;
         Set<String> allow = new LinkedHashSet<>();
         if (k.containsKey("allow")) {
             for (String v : strings(k.get("allow").getValueNode())) {
                 allow.add(DetectorRule.normalize(v));
             }
         }
-        List<String> domains = k.containsKey("allow_domains") ? strings(k.get("allow_domains").getValueNode())
-                : List.of();
+        List<String> domains =
+                k.containsKey("allow_domains") ? strings(k.get("allow_domains").getValueNode()) : List.of();
         if (builtin) {
             return new DetectorDef(name, existing.builtin(), null, null, minConfidence, context, allow, domains);
         }
         NodeTuple pattern = k.get("pattern");
         NodeTuple keywords = k.get("keywords");
         if ((pattern == null) == (keywords == null)) {
-            error(line(m), "detector '" + name + "' needs exactly one of 'pattern' (RE2 syntax) or 'keywords'; "
-                    + "built-in detectors are: " + String.join(", ", builtinIds()));
+            error(
+                    line(m),
+                    "detector '" + name + "' needs exactly one of 'pattern' (RE2 syntax) or 'keywords'; "
+                            + "built-in detectors are: " + String.join(", ", builtinIds()));
             return null;
         }
-        double confidence = k.containsKey("confidence") ? decimal(k.get("confidence").getValueNode(), 0, 1) : 0.6;
+        double confidence =
+                k.containsKey("confidence") ? decimal(k.get("confidence").getValueNode(), 0, 1) : 0.6;
         if (keywords != null) {
             List<String> words = strings(keywords.getValueNode());
             if (words.isEmpty()) {
@@ -189,13 +220,23 @@ public final class DlpPolicyParser {
                 return null;
             }
             if (k.containsKey("validator") || k.containsKey("case_insensitive")) {
-                error(line(m), "'validator' and 'case_insensitive' apply to 'pattern' only (keywords always "
-                        + "ignore ASCII case)");
+                error(
+                        line(m),
+                        "'validator' and 'case_insensitive' apply to 'pattern' only (keywords always "
+                                + "ignore ASCII case)");
             }
-            return new DetectorDef(name, Optional.empty(), null, new ScanRules.KeywordSpec(words, confidence),
-                    minConfidence, context, allow, domains);
+            return new DetectorDef(
+                    name,
+                    Optional.empty(),
+                    null,
+                    new ScanRules.KeywordSpec(words, confidence),
+                    minConfidence,
+                    context,
+                    allow,
+                    domains);
         }
-        boolean caseInsensitive = k.containsKey("case_insensitive") && bool(k.get("case_insensitive").getValueNode());
+        boolean caseInsensitive = k.containsKey("case_insensitive")
+                && bool(k.get("case_insensitive").getValueNode());
         String regex = scalar(pattern.getValueNode());
         Node where = pattern.getValueNode();
         com.google.re2j.Pattern compiled;
@@ -220,12 +261,20 @@ public final class DlpPolicyParser {
             try {
                 validator = RegexRecognizer.Validator.valueOf(v.toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                error(line(k.get("validator").getValueNode()), "unknown validator '" + v
-                        + "'; known: none, luhn, iban, kr_rrn_date, kr_brn");
+                error(
+                        line(k.get("validator").getValueNode()),
+                        "unknown validator '" + v + "'; known: none, luhn, iban, kr_rrn_date, kr_brn");
             }
         }
-        return new DetectorDef(name, Optional.empty(), new ScanRules.RegexSpec(compiled, shape, confidence,
-                validator), null, minConfidence, context, allow, domains);
+        return new DetectorDef(
+                name,
+                Optional.empty(),
+                new ScanRules.RegexSpec(compiled, shape, confidence, validator),
+                null,
+                minConfidence,
+                context,
+                allow,
+                domains);
     }
 
     private ContextRule context(Node n, ContextRule base) {
@@ -242,11 +291,14 @@ public final class DlpPolicyParser {
         if (k.containsKey("negative")) {
             negative.addAll(strings(k.get("negative").getValueNode()));
         }
-        int within = k.containsKey("within") ? integer(k.get("within").getValueNode(), 1, 300)
+        int within = k.containsKey("within")
+                ? integer(k.get("within").getValueNode(), 1, 300)
                 : base.within() == 0 ? DEFAULT_WITHIN : base.within();
-        double boost = k.containsKey("boost") ? decimal(k.get("boost").getValueNode(), 0, 1)
+        double boost = k.containsKey("boost")
+                ? decimal(k.get("boost").getValueNode(), 0, 1)
                 : base.boost() == 0 ? 0.3 : base.boost();
-        double penalty = k.containsKey("penalty") ? decimal(k.get("penalty").getValueNode(), 0, 1)
+        double penalty = k.containsKey("penalty")
+                ? decimal(k.get("penalty").getValueNode(), 0, 1)
                 : base.penalty() == 0 ? 0.5 : base.penalty();
         return new ContextRule(words, negative, within, boost, penalty);
     }
@@ -270,7 +322,9 @@ public final class DlpPolicyParser {
                 match = new ProfileMatch(
                         mk.containsKey("hosts") ? strings(mk.get("hosts").getValueNode()) : List.of(),
                         mk.containsKey("paths") ? strings(mk.get("paths").getValueNode()) : List.of(),
-                        mk.containsKey("content_types") ? strings(mk.get("content_types").getValueNode()) : List.of());
+                        mk.containsKey("content_types")
+                                ? strings(mk.get("content_types").getValueNode())
+                                : List.of());
                 for (String p : match.paths()) {
                     if (!p.startsWith("/")) {
                         error(line(mk.get("paths").getValueNode()), "path '" + p + "' must start with '/'");
@@ -279,14 +333,15 @@ public final class DlpPolicyParser {
             }
         }
         Optional<DirectionPolicy> request = k.containsKey("request")
-                ? Optional.ofNullable(direction(name, k.get("request").getValueNode(), detectors)) : Optional.empty();
+                ? Optional.ofNullable(direction(name, k.get("request").getValueNode(), detectors))
+                : Optional.empty();
         Optional<DirectionPolicy> response = k.containsKey("response")
                 ? Optional.ofNullable(direction(name, k.get("response").getValueNode(), detectors))
                 : Optional.empty();
         // WebSocket frames cannot be scanned as bodies (client frames are XOR-masked, RFC 6455 section 5.3, and a
         // rewrite that changes a length corrupts the frame): refused unless the profile lets them pass, counted.
-        return new DlpPolicy.Profile(name, match, request, response,
-                disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK));
+        return new DlpPolicy.Profile(
+                name, match, request, response, disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK));
     }
 
     private DirectionPolicy direction(String profile, Node n, Map<String, DetectorDef> detectors) {
@@ -294,8 +349,8 @@ public final class DlpPolicyParser {
         if (m == null) {
             return null;
         }
-        Map<String, NodeTuple> k = keys(m, Set.of("detectors", "non_text", "oversize", "max_body_bytes",
-                "unknown_encoding", "grpc"));
+        Map<String, NodeTuple> k =
+                keys(m, Set.of("detectors", "non_text", "oversize", "max_body_bytes", "unknown_encoding", "grpc"));
         ScanRules rules = new ScanRules();
         if (k.containsKey("detectors")) {
             MappingNode dm = mapping(k.get("detectors").getValueNode(), "detectors");
@@ -304,16 +359,18 @@ public final class DlpPolicyParser {
                     String name = scalar(t.getKeyNode());
                     DetectorDef def = detectors.get(name);
                     if (def == null) {
-                        error(line(t.getKeyNode()), "unknown detector '" + name + "'; define it under 'detectors' "
-                                + "or use a built-in: " + String.join(", ", builtinIds()));
+                        error(
+                                line(t.getKeyNode()),
+                                "unknown detector '" + name + "'; define it under 'detectors' " + "or use a built-in: "
+                                        + String.join(", ", builtinIds()));
                         continue;
                     }
                     Action action = action(t.getValueNode());
                     if (action == null) {
                         continue;
                     }
-                    DetectorRule rule = new DetectorRule(name, def.minConfidence(), def.context(), def.allow(),
-                            def.allowDomains(), action);
+                    DetectorRule rule = new DetectorRule(
+                            name, def.minConfidence(), def.context(), def.allow(), def.allowDomains(), action);
                     if (def.builtin().isPresent()) {
                         rules.addBuiltin(def.builtin().get(), rule);
                     } else if (def.regex() != null) {
@@ -325,10 +382,14 @@ public final class DlpPolicyParser {
             }
         }
         DirectionPolicy.Disposition nonText = disposition(k.get("non_text"), DirectionPolicy.Disposition.PASS);
-        return new DirectionPolicy(profile, rules, nonText,
+        return new DirectionPolicy(
+                profile,
+                rules,
+                nonText,
                 disposition(k.get("oversize"), DirectionPolicy.Disposition.BLOCK),
-                k.containsKey("max_body_bytes") ? integer(k.get("max_body_bytes").getValueNode(), 1024,
-                        Integer.MAX_VALUE) : DEFAULT_MAX_BODY,
+                k.containsKey("max_body_bytes")
+                        ? integer(k.get("max_body_bytes").getValueNode(), 1024, Integer.MAX_VALUE)
+                        : DEFAULT_MAX_BODY,
                 disposition(k.get("unknown_encoding"), DirectionPolicy.Disposition.BLOCK),
                 disposition(k.get("grpc"), nonText));
     }
@@ -355,8 +416,7 @@ public final class DlpPolicyParser {
         if (base == null) {
             return null;
         }
-        int keepLast = k.containsKey("keep_last") ? integer(k.get("keep_last").getValueNode(), 0, 16)
-                : base.keepLast();
+        int keepLast = k.containsKey("keep_last") ? integer(k.get("keep_last").getValueNode(), 0, 16) : base.keepLast();
         char maskChar = base.maskChar();
         if (k.containsKey("mask_char")) {
             String c = scalar(k.get("mask_char").getValueNode());
@@ -406,8 +466,10 @@ public final class DlpPolicyParser {
         for (NodeTuple t : m.getValue()) {
             String key = scalar(t.getKeyNode());
             if (!allowed.contains(key)) {
-                error(line(t.getKeyNode()), "unknown key '" + key + "'; allowed here: "
-                        + String.join(", ", new java.util.TreeSet<>(allowed)));
+                error(
+                        line(t.getKeyNode()),
+                        "unknown key '" + key + "'; allowed here: "
+                                + String.join(", ", new java.util.TreeSet<>(allowed)));
             } else {
                 out.put(key, t);
             }

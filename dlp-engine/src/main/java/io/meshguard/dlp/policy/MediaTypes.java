@@ -9,7 +9,12 @@ public final class MediaTypes {
 
     /** How a body of this content type is scanned. */
     public enum Kind {
-        JSON, JSON_LINES, FORM, EVENT_STREAM, TEXT, NON_TEXT
+        JSON,
+        JSON_LINES,
+        FORM,
+        EVENT_STREAM,
+        TEXT,
+        NON_TEXT
     }
 
     /** {@code type/subtype} in lower case, without parameters; "" when absent. */
@@ -103,9 +108,12 @@ public final class MediaTypes {
     }
 
     private static boolean isGrpcEssence(String m) {
-        return m.equals("application/grpc") || m.startsWith("application/grpc+")
-                || m.equals("application/grpc-web") || m.startsWith("application/grpc-web+")
-                || m.equals("application/grpc-web-text") || m.startsWith("application/grpc-web-text+");
+        return m.equals("application/grpc")
+                || m.startsWith("application/grpc+")
+                || m.equals("application/grpc-web")
+                || m.startsWith("application/grpc-web+")
+                || m.equals("application/grpc-web-text")
+                || m.startsWith("application/grpc-web-text+");
     }
 
     /**
@@ -132,9 +140,14 @@ public final class MediaTypes {
         if (m.equals("text/event-stream")) {
             return Kind.EVENT_STREAM;
         }
-        if (m.startsWith("text/") || m.equals("application/xml") || m.endsWith("+xml")
-                || m.equals("application/javascript") || m.equals("application/graphql")
-                || m.equals("application/yaml") || m.equals("application/x-yaml") || m.equals("application/csv")) {
+        if (m.startsWith("text/")
+                || m.equals("application/xml")
+                || m.endsWith("+xml")
+                || m.equals("application/javascript")
+                || m.equals("application/graphql")
+                || m.equals("application/yaml")
+                || m.equals("application/x-yaml")
+                || m.equals("application/csv")) {
             return Kind.TEXT;
         }
         return Kind.NON_TEXT;

@@ -56,7 +56,8 @@ public record ProfileMatch(List<String> hosts, List<String> paths, List<String> 
         int q = path.indexOf('?');
         String p = q >= 0 ? path.substring(0, q) : path;
         for (String pattern : paths) {
-            if (pattern.contains("*") ? glob(pattern.toLowerCase(Locale.ROOT), p.toLowerCase(Locale.ROOT))
+            if (pattern.contains("*")
+                    ? glob(pattern.toLowerCase(Locale.ROOT), p.toLowerCase(Locale.ROOT))
                     : p.regionMatches(true, 0, pattern, 0, pattern.length())) {
                 return true;
             }

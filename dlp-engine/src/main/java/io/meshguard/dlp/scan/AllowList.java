@@ -19,6 +19,7 @@ final class AllowList {
     private final long[] lastBytes;
     /** Normalized copy of the value being checked: the only state, so one per stream ({@link #newStream}). */
     private byte[] scratch = EMPTY;
+
     private static final byte[] EMPTY = new byte[0];
 
     AllowList(DetectorRule rule) {
@@ -139,8 +140,8 @@ final class AllowList {
         return false;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Whether {@code b[s, e)} is all ASCII: eight bytes a step, as e-mail addresses are a few dozen bytes, the last

@@ -21,6 +21,7 @@ final class ContextIndex {
     private int count;
     /** Where the last {@link #firstAtOrAfter} answer was: only a hint, checked before use. */
     private int cursor;
+
     private long indexedTo;
     /** Where the run of text indexed up to {@link #indexedTo} starts (absolute): see {@link #cover}. */
     private long coveredFrom;
@@ -31,6 +32,7 @@ final class ContextIndex {
     long rewinds() {
         return rewinds;
     }
+
     private byte[] junction = new byte[64];
     /** Bytes per block of {@link #index}'s word-start listing. */
     private static final int BLOCK = 512;
@@ -237,10 +239,10 @@ final class ContextIndex {
         }
     }
 
-    private static final java.lang.invoke.VarHandle INTS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle INTS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long HIGH = 0x8080808080808080L;
 
     /**
@@ -378,7 +380,9 @@ final class ContextIndex {
             }
             for (int w : candidates) {
                 int kind = kinds[w];
-                if (kind != 0 && (found | kind) != found && matchesAt(b, after, i, cw.words[w])
+                if (kind != 0
+                        && (found | kind) != found
+                        && matchesAt(b, after, i, cw.words[w])
                         && fits(b, i, w, before, s, e, after)) {
                     found |= kind;
                 }
@@ -405,8 +409,9 @@ final class ContextIndex {
             int w = word[k];
             int p = (int) (pos[k] - base);
             int end = p + cw.words[w].length;
-            if ((kinds[w] & ContextWords.BOOST) != 0 && end <= s && (!cw.ascii[w]
-                    || (p == 0 || !letter(b[p - 1])) && (end == s || !letter(b[end])))) {
+            if ((kinds[w] & ContextWords.BOOST) != 0
+                    && end <= s
+                    && (!cw.ascii[w] || (p == 0 || !letter(b[p - 1])) && (end == s || !letter(b[end])))) {
                 last = p;
             }
         }
@@ -414,8 +419,8 @@ final class ContextIndex {
     }
 
     /** {@code found} with the words starting at {@code p} after a letter, if the index holds no occurrence there. */
-    private int atPartStart(int found, int wanted, byte[] kinds, byte[] b, int p, int indexed, int before, int s,
-            int e, int after) {
+    private int atPartStart(
+            int found, int wanted, byte[] kinds, byte[] b, int p, int indexed, int before, int s, int e, int after) {
         if (found == wanted || p == 0 || p >= indexed || !letter(b[p - 1])) {
             return found;
         }
@@ -425,7 +430,9 @@ final class ContextIndex {
         }
         for (int w : candidates) {
             int kind = kinds[w];
-            if (kind != 0 && (found | kind) != found && matchesAt(b, after, p, cw.words[w])
+            if (kind != 0
+                    && (found | kind) != found
+                    && matchesAt(b, after, p, cw.words[w])
                     && fits(b, p, w, before, s, e, after)) {
                 found |= kind;
             }
@@ -480,8 +487,8 @@ final class ContextIndex {
                     }
                 }
                 // The buffer reaches one byte past a spanning word on each side unless the window ends there.
-                if (cw.ascii[w] && ((i > 0 && lowerLetter(junction[i - 1]))
-                        || (i + wl < n && lowerLetter(junction[i + wl])))) {
+                if (cw.ascii[w]
+                        && ((i > 0 && lowerLetter(junction[i - 1])) || (i + wl < n && lowerLetter(junction[i + wl])))) {
                     continue;
                 }
                 found |= cw.kinds[rule][w];

@@ -8,8 +8,8 @@ import java.util.List;
  * boundaries; other words (Korean) match anywhere, since particles attach to them. The scan compiles every rule's
  * words once ({@link ContextWords}) and finds them through a per-stream index ({@link ContextIndex}).
  */
-public record ContextRule(List<String> boostWords, List<String> penaltyWords, int within, double boost,
-        double penalty) {
+public record ContextRule(
+        List<String> boostWords, List<String> penaltyWords, int within, double boost, double penalty) {
     public static final ContextRule NONE = new ContextRule(List.of(), List.of(), 0, 0, 0);
 
     public ContextRule {

@@ -20,6 +20,7 @@ final class ContextWords {
     final byte[][] words;
     /** Each word read as {@link KeyContext#words} reads a key ({@code api_key} as {@code api key}). */
     private final byte[][] keyForms;
+
     final boolean[] ascii;
     /** {@code kinds[rule][word]}: 0, BOOST, PENALTY or both. */
     final byte[][] kinds;
@@ -57,9 +58,11 @@ final class ContextWords {
      * is not {@code access}: without this, one window in five of the AWS key's in dense text was cut and indexed).
      */
     private final int[][] fewHeads;
+
     private final int[][] fewHeadMasks;
     /** The most pairs {@link #fewPairs} holds: each costs a few operations per eight bytes. */
     private static final int FEW_PAIRS = 4;
+
     final int[][] byFirst = new int[256][];
     /** Words of four bytes or more by the top 12 bits of the hash of their first four bytes. */
     private final int[][] byQuad = new int[1 << 12][];
@@ -84,6 +87,7 @@ final class ContextWords {
     final long[][] tails;
     /** Per word, nine longs from {@code 9 * w}: {@link #endsAtInSteps}' three steps ({@link #suffix}). */
     private final long[] suffixes;
+
     final int maxLen;
     /**
      * Whether every word starts with an ASCII letter or a UTF-8 lead byte, and every word starting with an ASCII
@@ -186,11 +190,14 @@ final class ContextWords {
                 byFirst[c] = first.get(c).stream().mapToInt(Integer::intValue).toArray();
             }
             if (!shortFirst.get(c).isEmpty()) {
-                shortByFirst[c] = shortFirst.get(c).stream().mapToInt(Integer::intValue).toArray();
+                shortByFirst[c] =
+                        shortFirst.get(c).stream().mapToInt(Integer::intValue).toArray();
             }
         }
-        byQuadHash.forEach((bucket, in) -> byQuad[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
-        byTripleHash.forEach((bucket, in) -> byTriple[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
+        byQuadHash.forEach((bucket, in) ->
+                byQuad[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
+        byTripleHash.forEach((bucket, in) ->
+                byTriple[bucket] = in.stream().mapToInt(Integer::intValue).toArray());
         maxLen = max;
         boolean startsOnly = true;
         for (int w = 0; w < words.length; w++) {
@@ -205,15 +212,20 @@ final class ContextWords {
             List<Integer> withSpace = new ArrayList<>();
             mark(r, rule.boostWords(), BOOST, ids, withSpace);
             mark(r, rule.penaltyWords(), PENALTY, ids, withSpace);
-            spaced[r] = withSpace.stream().distinct().mapToInt(Integer::intValue).toArray();
-            wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST) | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
+            spaced[r] =
+                    withSpace.stream().distinct().mapToInt(Integer::intValue).toArray();
+            wanted[r] = (rule.boostWords().isEmpty() ? 0 : BOOST)
+                    | (rule.penaltyWords().isEmpty() ? 0 : PENALTY);
             byte[] k = kinds[r];
             rulePairs[r] = pairsOf(k);
             fewPairs[r] = rulePairs[r] == null ? null : fewPairsOf(k);
             if (fewPairs[r] != null && spaced[r].length == 0) {
-                int[] ws = java.util.stream.IntStream.range(0, words.length).filter(w -> k[w] != 0).toArray();
+                int[] ws = java.util.stream.IntStream.range(0, words.length)
+                        .filter(w -> k[w] != 0)
+                        .toArray();
                 fewHeads[r] = java.util.Arrays.stream(ws).map(w -> heads[w]).toArray();
-                fewHeadMasks[r] = java.util.Arrays.stream(ws).map(w -> headMasks[w]).toArray();
+                fewHeadMasks[r] =
+                        java.util.Arrays.stream(ws).map(w -> headMasks[w]).toArray();
             }
             uncutBoostWords[r] = java.util.stream.IntStream.range(0, words.length)
                     .filter(w -> (k[w] & BOOST) != 0 && uncut(words[w]))
@@ -290,7 +302,9 @@ final class ContextWords {
                 pairs.add(pair);
             }
         }
-        return pairs.size() <= FEW_PAIRS ? pairs.stream().mapToInt(Integer::intValue).toArray() : null;
+        return pairs.size() <= FEW_PAIRS
+                ? pairs.stream().mapToInt(Integer::intValue).toArray()
+                : null;
     }
 
     /** Sets in {@code table} the first two bytes of {@code word} (first byte high), every second byte for one byte. */
@@ -377,10 +391,10 @@ final class ContextWords {
         return false;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final java.lang.invoke.VarHandle INTS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle INTS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
 

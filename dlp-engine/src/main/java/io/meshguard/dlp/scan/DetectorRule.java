@@ -14,8 +14,13 @@ import java.util.Set;
  * @param allowDomains for e-mail: domains (and their subdomains) never reported
  * @param action what to do with a finding
  */
-public record DetectorRule(String name, double minConfidence, ContextRule context, Set<String> allowValues,
-        List<String> allowDomains, Action action) {
+public record DetectorRule(
+        String name,
+        double minConfidence,
+        ContextRule context,
+        Set<String> allowValues,
+        List<String> allowDomains,
+        Action action) {
     public DetectorRule {
         allowValues = Set.copyOf(allowValues);
         allowDomains = List.copyOf(allowDomains);

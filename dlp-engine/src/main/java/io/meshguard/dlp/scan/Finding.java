@@ -13,8 +13,8 @@ package io.meshguard.dlp.scan;
  * @param chars length of the value in Unicode code points (what audit events, {@code dlp scan} and the docs call
  *     "length"; offsets are UTF-8 byte offsets, so {@code end - start} would count 3 per Korean syllable)
  */
-public record Finding(String detector, ActionKind action, long start, long end, double confidence,
-        String valueHmac, long chars) {
+public record Finding(
+        String detector, ActionKind action, long start, long end, double confidence, String valueHmac, long chars) {
     /** Length of the matched value in Unicode code points. */
     public long length() {
         return chars;
@@ -48,7 +48,8 @@ public record Finding(String detector, ActionKind action, long start, long end, 
             // the middle word's bytes below 8 and the last word's below the middle word's end are left out. No loop
             // whose round count changes with the kind of value from one finding to the next.
             int m = ValueHasher.middleWord(len);
-            return n - Long.bitCount(continuations((long) LONGS.get(b, off)))
+            return n
+                    - Long.bitCount(continuations((long) LONGS.get(b, off)))
                     - Long.bitCount(continuations((long) LONGS.get(b, off + m)) & bytesFrom(8 - m))
                     - Long.bitCount(continuations((long) LONGS.get(b, end - 8)) & bytesFrom(m + 16 - len));
         }
@@ -72,6 +73,6 @@ public record Finding(String detector, ActionKind action, long start, long end, 
         return x & ~(x << 1) & 0x8080808080808080L;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 }

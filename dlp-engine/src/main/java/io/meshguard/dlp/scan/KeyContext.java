@@ -60,8 +60,9 @@ public final class KeyContext {
             if (!java.util.Arrays.equals(key, p, p + word.length, word, 0, word.length)) {
                 continue;
             }
-            if (!ascii || ((p == 0 || !letter(key[p - 1])) && (p + word.length == key.length
-                    || !letter(key[p + word.length])))) {
+            if (!ascii
+                    || ((p == 0 || !letter(key[p - 1]))
+                            && (p + word.length == key.length || !letter(key[p + word.length])))) {
                 return true;
             }
         }

@@ -22,8 +22,8 @@ import java.util.Optional;
  */
 public final class ScanRules {
     /** A policy-defined pattern detector. */
-    public record RegexSpec(Pattern pattern, PatternBounds.Shape shape, double confidence,
-            RegexRecognizer.Validator validator) {}
+    public record RegexSpec(
+            Pattern pattern, PatternBounds.Shape shape, double confidence, RegexRecognizer.Validator validator) {}
 
     /** A policy-defined keyword list. */
     public record KeywordSpec(List<String> keywords, double confidence) {}
@@ -48,7 +48,8 @@ public final class ScanRules {
     public ScanRules addRegex(RegexSpec spec, DetectorRule rule) {
         int index = add(rule);
         regexes.put(index, spec);
-        if (spec.validator() == RegexRecognizer.Validator.LUHN || spec.validator() == RegexRecognizer.Validator.IBAN
+        if (spec.validator() == RegexRecognizer.Validator.LUHN
+                || spec.validator() == RegexRecognizer.Validator.IBAN
                 || spec.validator() == RegexRecognizer.Validator.KR_BRN) {
             checksummed.add(index);
         }
@@ -134,8 +135,14 @@ public final class ScanRules {
      * Everything worked out from the rules once, for every stream to share: nothing in it is written after it is
      * built. The recognizers are never scanned with themselves (only their stateless mayFind is called).
      */
-    private record Compiled(List<Recognizer> recognizers, TriggerTable triggers, ContextWords contextWords,
-            Replacements[] replacements, AllowList[] allowLists, DetectorRule[] rules, NumberTest numbers,
+    private record Compiled(
+            List<Recognizer> recognizers,
+            TriggerTable triggers,
+            ContextWords contextWords,
+            Replacements[] replacements,
+            AllowList[] allowLists,
+            DetectorRule[] rules,
+            NumberTest numbers,
             StartTable starts) {}
 
     /**
@@ -148,9 +155,12 @@ public final class ScanRules {
             for (char c : "0123456789+-.eE".toCharArray()) {
                 numberBytes[c] = true;
             }
-            Recognizer builtin = recognizers.stream().filter(r -> r instanceof BuiltinRecognizer).findFirst()
+            Recognizer builtin = recognizers.stream()
+                    .filter(r -> r instanceof BuiltinRecognizer)
+                    .findFirst()
                     .orElse(null);
-            List<Recognizer> others = recognizers.stream().filter(r -> r != builtin).toList();
+            List<Recognizer> others =
+                    recognizers.stream().filter(r -> r != builtin).toList();
             return new NumberTest(builtin, TriggerTable.of(others).triggersWithin(numberBytes));
         }
     }
@@ -215,10 +225,17 @@ public final class ScanRules {
         Compiled c = compiled;
         if (c == null) {
             List<Recognizer> recognizers = compileRecognizers();
-            c = new Compiled(recognizers, TriggerTable.of(recognizers), new ContextWords(rules.stream().map(DetectorRule::context).toList()),
-                    rules.stream().map(r -> new Replacements(r.action(), r.name())).toArray(Replacements[]::new),
+            c = new Compiled(
+                    recognizers,
+                    TriggerTable.of(recognizers),
+                    new ContextWords(rules.stream().map(DetectorRule::context).toList()),
+                    rules.stream()
+                            .map(r -> new Replacements(r.action(), r.name()))
+                            .toArray(Replacements[]::new),
                     rules.stream().map(AllowList::new).toArray(AllowList[]::new),
-                    rules.toArray(DetectorRule[]::new), NumberTest.of(recognizers), StartTable.of(recognizers));
+                    rules.toArray(DetectorRule[]::new),
+                    NumberTest.of(recognizers),
+                    StartTable.of(recognizers));
             compiled = c;
         }
         return c;
@@ -233,8 +250,8 @@ public final class ScanRules {
         if (privateKey != null) {
             out.add(new JwkTextRecognizer(privateKey)); // JSON Web Keys in text: a JSON reader, not a byte pattern
         }
-        regexes.forEach((index, spec) -> out.add(
-                new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));
+        regexes.forEach((index, spec) ->
+                out.add(new RegexRecognizer(index, spec.pattern(), spec.shape(), spec.confidence(), spec.validator())));
         keywords.forEach((index, spec) -> out.add(new KeywordRecognizer(index, spec.keywords(), spec.confidence())));
         return List.copyOf(out);
     }

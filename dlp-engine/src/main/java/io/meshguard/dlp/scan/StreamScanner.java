@@ -34,11 +34,10 @@ import java.util.List;
  */
 public final class StreamScanner {
     /** By start, then end: written out, as it runs for every candidate. */
-    private static final Comparator<Pending> BY_START = (a, b) -> a.start != b.start ? Long.compare(a.start, b.start)
-            : Long.compare(a.end, b.end);
+    private static final Comparator<Pending> BY_START =
+            (a, b) -> a.start != b.start ? Long.compare(a.start, b.start) : Long.compare(a.end, b.end);
     /** Most confident, then longest, then earliest, then first in policy order. */
-    private static final Comparator<Pending> BY_PRIORITY = (a, b) -> comparePriority(a, a.confidence, b,
-            b.confidence);
+    private static final Comparator<Pending> BY_PRIORITY = (a, b) -> comparePriority(a, a.confidence, b, b.confidence);
 
     private final ScanRules rules;
     private List<Recognizer> recognizers;
@@ -59,10 +58,12 @@ public final class StreamScanner {
     private final Replacements[] replacements;
     /** Each rule by index: one array read per candidate. */
     private final DetectorRule[] ruleAt;
+
     private final ContextWords contextWords;
     private final ContextIndex contextIndex;
     /** Per rule index: whether its findings passed a check digit ({@link ScanRules#checksummedArray}). */
     private final boolean[] checksummed;
+
     private final java.util.function.Consumer<Candidate> collect = c -> pending.add(new Pending(c));
     /**
      * Per rule, the boost word that {@link #boostWordJustBefore} found last, or -1: tried first (each kind of value in
@@ -439,8 +440,8 @@ public final class StreamScanner {
             return false;
         }
         int wanted = contextWords.wanted[detector];
-        if ((wanted & ContextWords.PENALTY) != 0 && !(checksummed[detector]
-                && rule.action().kind() != ActionKind.ALERT && labelStart(b, 0, s) < 0)) {
+        if ((wanted & ContextWords.PENALTY) != 0
+                && !(checksummed[detector] && rule.action().kind() != ActionKind.ALERT && labelStart(b, 0, s) < 0)) {
             // A penalty word could count: only the whole window tells. (With no label even back to the buffer's
             // start there is none in any window, and without one a penalty word does not lower this finding.)
             return false;
@@ -501,7 +502,8 @@ public final class StreamScanner {
     /** Whether boost word {@code w} ends at {@code end} and starts at or after {@code from}, no letter against it. */
     private boolean boostWordEndsAt(int w, byte[] b, int from, int end) {
         int p = end - contextWords.words[w].length;
-        return p >= from && contextWords.endsAtInSteps(w, b, end)
+        return p >= from
+                && contextWords.endsAtInSteps(w, b, end)
                 && (!contextWords.ascii[w] || p == 0 || !ContextIndex.letter(b[p - 1]));
     }
 
@@ -537,8 +539,10 @@ public final class StreamScanner {
         // No word of the rule can be in a window with no trace of one ("key AKIA…" among words that hold no "aws"
         // nor "access"): the index would find nothing, so it is not built there. With no trace even in the window
         // before its line cuts narrow it (most windows), the cuts need not be found either.
-        if (shortcuts.lazyIndex() && (noPairFrom == widest ? contextWords.noneIn(detector, b, s, s, e, after)
-                : contextWords.noneIn(detector, b, widest, s, e, after))) {
+        if (shortcuts.lazyIndex()
+                && (noPairFrom == widest
+                        ? contextWords.noneIn(detector, b, s, s, e, after)
+                        : contextWords.noneIn(detector, b, widest, s, e, after))) {
             found = 0;
             if (!key.isEmpty()) {
                 before = lineBefore(b, widest, s);
@@ -546,7 +550,8 @@ public final class StreamScanner {
         } else {
             after = lineAfter(b, e, after);
             before = lineBefore(b, widest, s);
-            found = shortcuts.lazyIndex() && contextWords.noneIn(detector, b, before, s, e, after) ? 0
+            found = shortcuts.lazyIndex() && contextWords.noneIn(detector, b, before, s, e, after)
+                    ? 0
                     : indexFound(detector, rule, b, before, s, e, after);
         }
         if (!key.isEmpty() && text.base() + before == 0) {
@@ -559,13 +564,15 @@ public final class StreamScanner {
     private int indexFound(int detector, DetectorRule rule, byte[] b, int before, int s, int e, int after) {
         contextIndex.cover(text, before, after);
         int found = contextIndex.found(detector, text, before, s, e, after);
-        if ((found & ContextWords.PENALTY) != 0 && checksummed[detector]
+        if ((found & ContextWords.PENALTY) != 0
+                && checksummed[detector]
                 && rule.action().kind() != ActionKind.ALERT) {
             // A word the sender chose must not unmask a number whose check digit holds: only a structured label
             // right before the value ("Order ID: ", "order_id": ) may lower it.
             int label = labelStart(b, before, s);
-            if (label < 0 || (contextIndex.found(detector, text, label, labelEnd, labelEnd, labelEnd)
-                    & ContextWords.PENALTY) == 0) {
+            if (label < 0
+                    || (contextIndex.found(detector, text, label, labelEnd, labelEnd, labelEnd) & ContextWords.PENALTY)
+                            == 0) {
                 found &= ~ContextWords.PENALTY;
             }
         }
@@ -582,7 +589,9 @@ public final class StreamScanner {
             keyFlags = contextWords.keyFlags(KeyContext.words(key));
         }
         int k = keyFlags[detector];
-        if ((k & ContextWords.PENALTY) != 0 && checksummed[detector] && rule.action().kind() != ActionKind.ALERT) {
+        if ((k & ContextWords.PENALTY) != 0
+                && checksummed[detector]
+                && rule.action().kind() != ActionKind.ALERT) {
             for (int i = 0; i < s; i++) {
                 if (b[i] != ' ' && b[i] != '\t') {
                     return k & ~ContextWords.PENALTY;
@@ -636,8 +645,14 @@ public final class StreamScanner {
     }
 
     private static boolean labelByte(byte x) {
-        return x < 0 || (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z') || (x >= '0' && x <= '9') || x == ' '
-                || x == '_' || x == '-' || x == '.';
+        return x < 0
+                || (x >= 'a' && x <= 'z')
+                || (x >= 'A' && x <= 'Z')
+                || (x >= '0' && x <= '9')
+                || x == ' '
+                || x == '_'
+                || x == '-'
+                || x == '.';
     }
 
     /** Decides the overlapping candidates {@code pending[from, to)}. */
@@ -658,8 +673,9 @@ public final class StreamScanner {
             if (kind == ActionKind.ALERT) {
                 continue;
             }
-            if (strongest == null || (kind == ActionKind.BLOCK
-                    && ruleAt[strongest.detector].action().kind() != ActionKind.BLOCK)) {
+            if (strongest == null
+                    || (kind == ActionKind.BLOCK
+                            && ruleAt[strongest.detector].action().kind() != ActionKind.BLOCK)) {
                 strongest = p;
             }
             unionStart = Math.min(unionStart, p.start);
@@ -667,8 +683,10 @@ public final class StreamScanner {
         }
         List<Pending> winners = new ArrayList<>();
         if (strongest != null) {
-            winners.add(strongest.start == unionStart && strongest.end == unionEnd ? strongest
-                    : new Pending(strongest, unionStart, unionEnd));
+            winners.add(
+                    strongest.start == unionStart && strongest.end == unionEnd
+                            ? strongest
+                            : new Pending(strongest, unionStart, unionEnd));
         }
         for (Pending p : byPriority) {
             if (strongest != null && ruleAt[p.detector].action().kind() != ActionKind.ALERT) {
@@ -703,8 +721,8 @@ public final class StreamScanner {
             ActionKind kind = rule.action().kind();
             int s = text.index(p.start);
             int len = (int) (p.end - p.start);
-            Finding f = new Finding(rule.name(), kind, p.start, p.end, p.confidence, hashes[k],
-                    Finding.codePoints(b, s, len));
+            Finding f = new Finding(
+                    rule.name(), kind, p.start, p.end, p.confidence, hashes[k], Finding.codePoints(b, s, len));
             findings++;
             switch (kind) {
                 case BLOCK -> {

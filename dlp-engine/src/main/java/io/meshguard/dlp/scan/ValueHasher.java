@@ -118,10 +118,11 @@ public final class ValueHasher {
      * value's index in it (low half), one read per probe.
      */
     private long[] slots = new long[0];
+
     private int batch;
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /**
      * For a value of 8 to 24 bytes, the offset of the word that with the first ({@code 0}) and the last ({@code len -
@@ -149,9 +150,10 @@ public final class ValueHasher {
         if (len <= 24) {
             // No loop whose round count changes with the kind of value from one value to the next.
             int m = middleWord(len);
-            return ((long) LONGS.get(b, i) ^ (long) LONGS.get(b, j) | (long) LONGS.get(b, i + m)
-                    ^ (long) LONGS.get(b, j + m) | (long) LONGS.get(b, i + len - 8)
-                    ^ (long) LONGS.get(b, j + len - 8)) == 0;
+            return ((long) LONGS.get(b, i) ^ (long) LONGS.get(b, j)
+                            | (long) LONGS.get(b, i + m) ^ (long) LONGS.get(b, j + m)
+                            | (long) LONGS.get(b, i + len - 8) ^ (long) LONGS.get(b, j + len - 8))
+                    == 0;
         }
         long diff = 0;
         for (int k = 0; k < len - 8; k += 8) {

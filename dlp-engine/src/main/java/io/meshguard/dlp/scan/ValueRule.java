@@ -25,8 +25,14 @@ public final class ValueRule {
         if (rule.allowed(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8))) {
             return Optional.empty();
         }
-        return Optional.of(new Finding(rule.name(), rule.action().kind(), 0, len, confidence,
-                hasher.hex(b, off, len), Finding.codePoints(b, off, len)));
+        return Optional.of(new Finding(
+                rule.name(),
+                rule.action().kind(),
+                0,
+                len,
+                confidence,
+                hasher.hex(b, off, len),
+                Finding.codePoints(b, off, len)));
     }
 
     /** What the value becomes for {@code finding} (the value itself for alert and block). */

@@ -8,8 +8,7 @@ import io.meshguard.dlp.detect.Simd;
  * for every finding's window.
  */
 final class WindowEdges {
-    private WindowEdges() {
-    }
+    private WindowEdges() {}
 
     /** Whether byte {@code c} ends a context window by itself: a line break or a JSON structure character. */
     static boolean breaks(int c) {
@@ -181,12 +180,15 @@ final class WindowEdges {
      */
     private static long cutCandidates(long x) {
         long folded = x | ONES * 0x20;
-        return zeros(x ^ ONES * '\n') | zeros(x ^ ONES * '\r') | zeros(x ^ ONES * ',')
-                | zeros(folded ^ ONES * '{') | zeros(folded ^ ONES * '}');
+        return zeros(x ^ ONES * '\n')
+                | zeros(x ^ ONES * '\r')
+                | zeros(x ^ ONES * ',')
+                | zeros(folded ^ ONES * '{')
+                | zeros(folded ^ ONES * '}');
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private static final long HIGH = 0x8080808080808080L;
 

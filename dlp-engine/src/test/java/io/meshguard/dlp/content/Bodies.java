@@ -29,9 +29,15 @@ final class Bodies {
     static ScanRules rules(ActionKind action) {
         ScanRules rules = new ScanRules();
         for (BuiltinDetector d : BuiltinDetector.values()) {
-            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
-                    new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5), Set.of(), List.of(),
-                    Action.of(action)));
+            rules.addBuiltin(
+                    d,
+                    new DetectorRule(
+                            d.id(),
+                            0.5,
+                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
+                            Set.of(),
+                            List.of(),
+                            Action.of(action)));
         }
         return rules;
     }
@@ -39,8 +45,8 @@ final class Bodies {
     static Result run(Factory f, ScanRules rules, byte[] input, Random random, int maxChunk) {
         ByteSink out = new ByteSink();
         List<String> findings = new ArrayList<>();
-        BodyTransformer t = f.create(rules, HASHER, out, (finding, location) ->
-                findings.add(finding.detector() + "@" + location));
+        BodyTransformer t =
+                f.create(rules, HASHER, out, (finding, location) -> findings.add(finding.detector() + "@" + location));
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         int i = 0;
         while (i < input.length) {
@@ -51,7 +57,8 @@ final class Bodies {
         }
         t.finish();
         all.writeBytes(out.drain());
-        return new Result(all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
+        return new Result(
+                all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
     }
 
     /** The output of {@code input} written as two chunks, split before byte {@code at}. */

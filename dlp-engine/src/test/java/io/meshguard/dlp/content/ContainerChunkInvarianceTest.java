@@ -61,8 +61,14 @@ class ContainerChunkInvarianceTest {
     }
 
     private static PartRules parts(ByteSink out, List<String> findings) {
-        return new PartRules(Bodies.rules(ActionKind.MASK), Bodies.HASHER, out,
-                (f, location) -> findings.add(f.detector() + "@" + location), false, true, Unscanned.IGNORE);
+        return new PartRules(
+                Bodies.rules(ActionKind.MASK),
+                Bodies.HASHER,
+                out,
+                (f, location) -> findings.add(f.detector() + "@" + location),
+                false,
+                true,
+                Unscanned.IGNORE);
     }
 
     @Test
@@ -72,32 +78,57 @@ class ContainerChunkInvarianceTest {
                 + "\r\n--sep\nContent-Type: multipart/mixed; boundary=in\n\n--in\r\n\r\n" + CARD + "\r\n--in--"
                 + "\r\n--sep\r\nContent-Type: application/octet-stream\r\n\r\n\u0000\u0001" + CARD
                 + "\r\n--sep--\r\nepilogue";
-        assertChunkInvariant((out, f) -> new MultipartTransformer("sep", parts(out, f), 0),
-                body.getBytes(StandardCharsets.ISO_8859_1), "pay " + CARD);
+        assertChunkInvariant(
+                (out, f) -> new MultipartTransformer("sep", parts(out, f), 0),
+                body.getBytes(StandardCharsets.ISO_8859_1),
+                "pay " + CARD);
     }
 
     @Test
     void textOrBinary_everySplit_sameOutputAndFindings() {
         byte[] in = ("  {\"note\": \"caf\u00e9 " + CARD + "\"} and then \u0000 binary " + CARD)
                 .getBytes(StandardCharsets.UTF_8);
-        assertChunkInvariant((out, f) -> new TextOrBinaryTransformer(Bodies.rules(ActionKind.MASK), Bodies.HASHER,
-                out, (x, l) -> f.add(x.detector() + "@" + l), "body", false, Unscanned.IGNORE), in, "\"caf\u00e9 " + CARD);
+        assertChunkInvariant(
+                (out, f) -> new TextOrBinaryTransformer(
+                        Bodies.rules(ActionKind.MASK),
+                        Bodies.HASHER,
+                        out,
+                        (x, l) -> f.add(x.detector() + "@" + l),
+                        "body",
+                        false,
+                        Unscanned.IGNORE),
+                in,
+                "\"caf\u00e9 " + CARD);
     }
 
     @Test
     void utf16_everySplit_sameOutputAndFindings() {
         byte[] in = ("{\"a\": \"\uD83D\uDE00 pay " + CARD + "\"}").getBytes(StandardCharsets.UTF_16LE);
-        assertChunkInvariant((out, f) -> new TranscodingTransformer(StandardCharsets.UTF_16LE,
-                new JsonTransformer(Bodies.rules(ActionKind.MASK), Bodies.HASHER, out,
-                        (x, l) -> f.add(x.detector() + "@" + l))), in, CARD);
+        assertChunkInvariant(
+                (out, f) -> new TranscodingTransformer(
+                        StandardCharsets.UTF_16LE,
+                        new JsonTransformer(
+                                Bodies.rules(ActionKind.MASK),
+                                Bodies.HASHER,
+                                out,
+                                (x, l) -> f.add(x.detector() + "@" + l))),
+                in,
+                CARD);
     }
 
     @Test
     void undeclaredUtf16Json_everySplit_sameOutputAndFindings() {
         byte[] in = ("\uFEFF{\"a\": \"\uD83D\uDE00 pay " + CARD + "\"}").getBytes(StandardCharsets.UTF_16BE);
-        assertChunkInvariant((out, f) -> new JsonEncodingSniff(sink -> new JsonTransformer(
-                Bodies.rules(ActionKind.MASK), Bodies.HASHER, sink, (x, l) -> f.add(x.detector() + "@" + l)), out),
-                in, new String(CARD.getBytes(StandardCharsets.UTF_16BE), StandardCharsets.ISO_8859_1));
+        assertChunkInvariant(
+                (out, f) -> new JsonEncodingSniff(
+                        sink -> new JsonTransformer(
+                                Bodies.rules(ActionKind.MASK),
+                                Bodies.HASHER,
+                                sink,
+                                (x, l) -> f.add(x.detector() + "@" + l)),
+                        out),
+                in,
+                new String(CARD.getBytes(StandardCharsets.UTF_16BE), StandardCharsets.ISO_8859_1));
     }
 
     @Test

@@ -28,9 +28,20 @@ class JsonKeyContextTest {
 
     @Test
     void keySpellings_case_snake_camel_kebab_andEscapes_allCount() {
-        for (String key : new String[] {"Phone", "PHONE", "phoneNumber", "phone_number", "mobile-phone",
-                "contactPhone", "PhoneNo", "\\u0070hone", "ph\\u006Fne", "user.phone"}) {
-            assertThat(redact("{\"" + key + "\":\"" + PHONE + "\"}")).as(key)
+        for (String key : new String[] {
+            "Phone",
+            "PHONE",
+            "phoneNumber",
+            "phone_number",
+            "mobile-phone",
+            "contactPhone",
+            "PhoneNo",
+            "\\u0070hone",
+            "ph\\u006Fne",
+            "user.phone"
+        }) {
+            assertThat(redact("{\"" + key + "\":\"" + PHONE + "\"}"))
+                    .as(key)
                     .isEqualTo("{\"" + key + "\":\"[REDACTED:kr_phone]\"}");
         }
         // a word inside another word is no context: "telephone" has no word "phone", "iphone_model" neither
@@ -39,9 +50,21 @@ class JsonKeyContextTest {
 
     @Test
     void secretStyleKeys_makeATokenASecret() {
-        for (String key : new String[] {"password", "api_key", "apiKey", "APIKey", "x-api-key", "API_KEY",
-                "client_secret", "secretKey", "accessToken", "db_passwd", "비밀번호"}) {
-            assertThat(redact("{\"" + key + "\": \"" + TOKEN + "\"}")).as(key)
+        for (String key : new String[] {
+            "password",
+            "api_key",
+            "apiKey",
+            "APIKey",
+            "x-api-key",
+            "API_KEY",
+            "client_secret",
+            "secretKey",
+            "accessToken",
+            "db_passwd",
+            "비밀번호"
+        }) {
+            assertThat(redact("{\"" + key + "\": \"" + TOKEN + "\"}"))
+                    .as(key)
                     .isEqualTo("{\"" + key + "\": \"[REDACTED:secret]\"}");
         }
         assertThat(redact("{\"request_id\": \"" + TOKEN + "\"}")).contains(TOKEN);
@@ -81,12 +104,13 @@ class JsonKeyContextTest {
 
     @Test
     void keySplitAcrossEveryChunkBoundary_givesTheSameOutput() {
-        String in = "{\"customer\":{\"Mobile\\u005fPhone\":\"" + PHONE + "\",\"apiKey\":\"" + TOKEN
-                + "\",\"sku\":\"" + PHONE + "\"}}";
+        String in = "{\"customer\":{\"Mobile\\u005fPhone\":\"" + PHONE + "\",\"apiKey\":\"" + TOKEN + "\",\"sku\":\""
+                + PHONE + "\"}}";
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         Bodies.Result whole = Bodies.whole(JSON, ActionKind.REDACT, in);
-        assertThat(whole.text()).isEqualTo("{\"customer\":{\"Mobile\\u005fPhone\":\"[REDACTED:kr_phone]\",\"apiKey\":"
-                + "\"[REDACTED:secret]\",\"sku\":\"" + PHONE + "\"}}");
+        assertThat(whole.text())
+                .isEqualTo("{\"customer\":{\"Mobile\\u005fPhone\":\"[REDACTED:kr_phone]\",\"apiKey\":"
+                        + "\"[REDACTED:secret]\",\"sku\":\"" + PHONE + "\"}}");
         for (int max = 1; max < 8; max++) {
             Bodies.Result r = Bodies.run(JSON, Bodies.rules(ActionKind.REDACT), b, new Random(max), max);
             assertThat(r.text()).isEqualTo(whole.text());
@@ -97,8 +121,8 @@ class JsonKeyContextTest {
     @Test
     void oversizedKey_givesNoContext_andShowsAsStar() {
         String key = "phone_" + "x".repeat(KeyContext.MAX_KEY_BYTES);
-        Bodies.Result r = Bodies.whole(JSON, ActionKind.REDACT, "{\"" + key + "\":\"" + PHONE + "\",\"card\":\""
-                + "4532015112830366\"}");
+        Bodies.Result r = Bodies.whole(
+                JSON, ActionKind.REDACT, "{\"" + key + "\":\"" + PHONE + "\",\"card\":\"" + "4532015112830366\"}");
         assertThat(r.text()).contains(PHONE);
         assertThat(r.findings()).containsExactly("card@/card");
         Bodies.Result big = Bodies.whole(JSON, ActionKind.REDACT, "{\"" + key + "\":{\"n\":\"4532015112830366\"}}");

@@ -27,17 +27,82 @@ import org.junit.jupiter.api.Test;
  */
 @SlowTest
 class JsonShortcutsTest {
-    private static final String[] KEYS = {"id", "amount", "card_number", "phone", "memo", "kty", "d", "n", "e", "oth",
-        "contact", "account no", "a~b/c", "이름", "k12345678", "employee", "x".repeat(60), "status", "tags"};
-    private static final String[] TEXTS = {"active", "KRW", "Account balance transfer please", "고객 계좌 이체 문의",
-        "card 5105 1051 0510 5100", "주민등록번호 960121-1021413", "mail kim.minsu7@bank.co.kr", "tel 010-1234-5678",
-        "IBAN DE89 3704 0044 0532 0130 00", "key AKIAIOSFODNN7EXAMPLE", "Confidential - Internal Only", "대외비 문서",
-        "co", "account contact", "EMP-123456", "\\u0041KIAIOSFODNN7EXAMPLE", "a\\nb\\\"c", "RSA", "oct",
-        "0123456789abcdef0123456789abcdef", "+82 10-1234-5678", "1.2.3.4", "fe80::1", ""};
-    private static final String[] NUMBERS = {"0", "7", "-12", "1234", "123456.78", "12345678", "123456789",
-        "5105105105105100", "4111111111111111", "01012345678", "0212345678", "9601211021413", "1234567890",
-        "2208162426", "960121-1021413", "010-1234-5678", "1e+82", "3.14e-10", "-0.5", "123456789012", "1.2.3.4", "1E5", "12E", "-", "5105105105105100E",
-        "--------", "9601211021413E+0"};
+    private static final String[] KEYS = {
+        "id",
+        "amount",
+        "card_number",
+        "phone",
+        "memo",
+        "kty",
+        "d",
+        "n",
+        "e",
+        "oth",
+        "contact",
+        "account no",
+        "a~b/c",
+        "이름",
+        "k12345678",
+        "employee",
+        "x".repeat(60),
+        "status",
+        "tags"
+    };
+    private static final String[] TEXTS = {
+        "active",
+        "KRW",
+        "Account balance transfer please",
+        "고객 계좌 이체 문의",
+        "card 5105 1051 0510 5100",
+        "주민등록번호 960121-1021413",
+        "mail kim.minsu7@bank.co.kr",
+        "tel 010-1234-5678",
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "key AKIAIOSFODNN7EXAMPLE",
+        "Confidential - Internal Only",
+        "대외비 문서",
+        "co",
+        "account contact",
+        "EMP-123456",
+        "\\u0041KIAIOSFODNN7EXAMPLE",
+        "a\\nb\\\"c",
+        "RSA",
+        "oct",
+        "0123456789abcdef0123456789abcdef",
+        "+82 10-1234-5678",
+        "1.2.3.4",
+        "fe80::1",
+        ""
+    };
+    private static final String[] NUMBERS = {
+        "0",
+        "7",
+        "-12",
+        "1234",
+        "123456.78",
+        "12345678",
+        "123456789",
+        "5105105105105100",
+        "4111111111111111",
+        "01012345678",
+        "0212345678",
+        "9601211021413",
+        "1234567890",
+        "2208162426",
+        "960121-1021413",
+        "010-1234-5678",
+        "1e+82",
+        "3.14e-10",
+        "-0.5",
+        "123456789012",
+        "1.2.3.4",
+        "1E5",
+        "12E",
+        "-",
+        "5105105105105100E",
+        "--------",
+        "9601211021413E+0"
+    };
 
     private static ScanRules rules() {
         ScanRules rules = new ScanRules();
@@ -46,17 +111,38 @@ class JsonShortcutsTest {
                 continue; // as in the shipped policy: numbers then need nine digits before they are scanned
             }
             ActionKind action = d == BuiltinDetector.EMAIL ? ActionKind.ALERT : ActionKind.MASK;
-            rules.addBuiltin(d, new DetectorRule(d.id(), 0.3,
-                    new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5), Set.of(), List.of(),
-                    Action.of(action)));
+            rules.addBuiltin(
+                    d,
+                    new DetectorRule(
+                            d.id(),
+                            0.3,
+                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
+                            Set.of(),
+                            List.of(),
+                            Action.of(action)));
         }
         String regex = "\\bEMP-[0-9]{6}\\b";
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(regex, false), PatternBounds.shape(regex, false),
-                0.7, RegexRecognizer.Validator.NONE), new DetectorRule("employee_id", 0.5,
-                new ContextRule(List.of("employee"), List.of(), 32, 0.3, 0.5), Set.of(), List.of(),
-                Action.of(ActionKind.MASK)));
-        rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
-                new DetectorRule("confidential_marking", 0.5, ContextRule.NONE, Set.of(), List.of(),
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(regex, false),
+                        PatternBounds.shape(regex, false),
+                        0.7,
+                        RegexRecognizer.Validator.NONE),
+                new DetectorRule(
+                        "employee_id",
+                        0.5,
+                        new ContextRule(List.of("employee"), List.of(), 32, 0.3, 0.5),
+                        Set.of(),
+                        List.of(),
+                        Action.of(ActionKind.MASK)));
+        rules.addKeywords(
+                new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
+                new DetectorRule(
+                        "confidential_marking",
+                        0.5,
+                        ContextRule.NONE,
+                        Set.of(),
+                        List.of(),
                         Action.of(ActionKind.ALERT)));
         return rules;
     }
@@ -73,9 +159,11 @@ class JsonShortcutsTest {
             withFindings += plain.isEmpty() ? 0 : 1;
             for (int chunking = 0; chunking < 3; chunking++) {
                 List<String> fast = new ArrayList<>();
-                String out = chunking == 0 ? run(rules, doc, true, null, 0, fast)
+                String out = chunking == 0
+                        ? run(rules, doc, true, null, 0, fast)
                         : run(rules, doc, true, random, 1 + random.nextInt(chunking == 1 ? 7 : 200), fast);
-                assertThat(out).as("round %d, document %s", round, new String(doc, StandardCharsets.UTF_8))
+                assertThat(out)
+                        .as("round %d, document %s", round, new String(doc, StandardCharsets.UTF_8))
                         .isEqualTo(expected);
                 assertThat(fast).as("round %d", round).isEqualTo(plain);
             }
@@ -93,9 +181,11 @@ class JsonShortcutsTest {
             String expected = run(rules, doc, false, null, 0, plain);
             for (int chunking = 0; chunking < 2; chunking++) {
                 List<String> fast = new ArrayList<>();
-                String out = chunking == 0 ? run(rules, doc, true, null, 0, fast)
+                String out = chunking == 0
+                        ? run(rules, doc, true, null, 0, fast)
                         : run(rules, doc, true, random, 1 + random.nextInt(40), fast);
-                assertThat(out).as("round %d, document %s", round, new String(doc, StandardCharsets.UTF_8))
+                assertThat(out)
+                        .as("round %d, document %s", round, new String(doc, StandardCharsets.UTF_8))
                         .isEqualTo(expected);
                 assertThat(fast).as("round %d", round).isEqualTo(plain);
             }
@@ -121,8 +211,16 @@ class JsonShortcutsTest {
                 "{\"\\u0061b\":\"x\\\"y\",\"ab\":\"plain\",\"a\\nb\":[1,2]}",
                 "{\"" + longKey + "\":\"value\",\"" + longKey + "\":\"card 5105 1051 0510 5100\"}",
                 "{\"" + "x".repeat(60) + "\":\"v\",\"" + "x".repeat(60) + "\":1}",
-                "{\"a\":1}}\"tail 5105 1051 0510 5100\"", "[1,2:3]", "{\"a\" 1}", "{\"a\":+1}", "[1,]x",
-                "\"top-level string\"", "12345678901", "true", "[\"unterminated", "{\"a\":12",
+                "{\"a\":1}}\"tail 5105 1051 0510 5100\"",
+                "[1,2:3]",
+                "{\"a\" 1}",
+                "{\"a\":+1}",
+                "[1,]x",
+                "\"top-level string\"",
+                "12345678901",
+                "true",
+                "[\"unterminated",
+                "{\"a\":12",
                 "[" + "[".repeat(JsonTransformer.MAX_DEPTH) + "1" + "]".repeat(JsonTransformer.MAX_DEPTH) + "]",
                 "{\"n\":" + "1".repeat(5000) + "}",
                 "[\"고객 계좌 이체 문의\",\"대외비 문서\",\"EMP-123456\"]");
@@ -134,8 +232,12 @@ class JsonShortcutsTest {
             for (int at = 0; at <= doc.length; at += step) {
                 List<String> fast = new ArrayList<>();
                 String out = runSplit(rules, doc, at, fast);
-                assertThat(out).as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at).isEqualTo(expected);
-                assertThat(fast).as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at).isEqualTo(plain);
+                assertThat(out)
+                        .as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at)
+                        .isEqualTo(expected);
+                assertThat(fast)
+                        .as("%s split at %d", d.length() > 80 ? d.substring(0, 80) : d, at)
+                        .isEqualTo(plain);
             }
         }
     }
@@ -144,7 +246,10 @@ class JsonShortcutsTest {
     void manyDistinctKeys_overflowTheKeyTable_yetEveryLocationNamesItsOwnKey() {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < 200; i++) {
-            sb.append("{\"key").append((char) ('a' + i % 26)).append((char) ('a' + i / 26)).append("\":\"card 5105 1051 0510 5100\"},");
+            sb.append("{\"key")
+                    .append((char) ('a' + i % 26))
+                    .append((char) ('a' + i / 26))
+                    .append("\":\"card 5105 1051 0510 5100\"},");
         }
         sb.append("{}]");
         List<String> fast = new ArrayList<>();
@@ -216,8 +321,12 @@ class JsonShortcutsTest {
             case 4, 5 -> sb.append('"').append(TEXTS[r.nextInt(TEXTS.length)]).append('"');
             case 6 -> sb.append(r.nextBoolean() ? "true" : "null");
             case 7 -> object(sb, r, depth + 1);
-            case 8 -> sb.append("{\"kty\":\"RSA\",\"n\":\"").append("AQAB".repeat(10)).append("\",\"d\":\"")
-                    .append("X9fQ".repeat(12)).append("\"}");
+            case 8 ->
+                sb.append("{\"kty\":\"RSA\",\"n\":\"")
+                        .append("AQAB".repeat(10))
+                        .append("\",\"d\":\"")
+                        .append("X9fQ".repeat(12))
+                        .append("\"}");
             default -> {
                 sb.append('[');
                 for (int k = 0, n = r.nextInt(4); k < n; k++) {
@@ -245,15 +354,19 @@ class JsonShortcutsTest {
         return all.toString(StandardCharsets.UTF_8);
     }
 
-    private static BodyTransformer transformer(ScanRules rules, ByteSink out, boolean shortcuts,
-            List<String> findings) {
-        return new JsonTransformer(rules, Bodies.HASHER, out, (f, location) -> findings.add(
-                f.detector() + " " + f.action() + " " + f.start() + "-" + f.end() + " " + f.confidence() + " "
-                        + f.valueHmac() + " " + f.chars() + " @" + location), shortcuts);
+    private static BodyTransformer transformer(
+            ScanRules rules, ByteSink out, boolean shortcuts, List<String> findings) {
+        return new JsonTransformer(
+                rules,
+                Bodies.HASHER,
+                out,
+                (f, location) -> findings.add(f.detector() + " " + f.action() + " " + f.start() + "-" + f.end() + " "
+                        + f.confidence() + " " + f.valueHmac() + " " + f.chars() + " @" + location),
+                shortcuts);
     }
 
-    private static String run(ScanRules rules, byte[] doc, boolean shortcuts, Random random, int maxChunk,
-            List<String> findings) {
+    private static String run(
+            ScanRules rules, byte[] doc, boolean shortcuts, Random random, int maxChunk, List<String> findings) {
         ByteSink out = new ByteSink();
         BodyTransformer t = transformer(rules, out, shortcuts, findings);
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class JsonTokensReadLikeTest {
     private static final String[] DOCS = {
         "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-            + "\"delta\":{\"content\":\" word\"},\"finish_reason\":null}]}",
+                + "\"delta\":{\"content\":\" word\"},\"finish_reason\":null}]}",
         "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}",
         "{\"a\":\"\",\"b\":\"x\\\"y\",\"c\":[1,-2.5e3,true,false,null,\"\"],\"d\":{\"e\":\"\u00e9t\u00e9\"}}",
         " [ \"one\" , \"two\" , { \"k\" : \"v\" } ] ",
@@ -27,8 +27,8 @@ class JsonTokensReadLikeTest {
         "{\"k\":\"a\\\\b\",\"n\":\"plain\"}",
     };
     /** Bytes a replacement is made of: structure, quotes, escapes, controls, digits, letters, UTF-8. */
-    private static final byte[] ALPHABET = "\"\\{}[],: \t\n\u0001az09-+.e\u00e9\ud83d\ude00"
-            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] ALPHABET =
+            "\"\\{}[],: \t\n\u0001az09-+.e\u00e9\ud83d\ude00".getBytes(StandardCharsets.UTF_8);
 
     private record Row(List<Object> path, int start, int end, boolean string) {}
 
@@ -51,7 +51,8 @@ class JsonTokensReadLikeTest {
     private static byte[] mutate(byte[] doc, Random r, JsonTokens parsed) {
         if (r.nextInt(3) > 0 && !parsed.scalars().isEmpty()) {
             // Inside one scalar's bytes: the case the comparison is for (or a near miss of it).
-            JsonTokens.Scalar s = parsed.scalars().get(r.nextInt(parsed.scalars().size()));
+            JsonTokens.Scalar s =
+                    parsed.scalars().get(r.nextInt(parsed.scalars().size()));
             int from = s.start() + r.nextInt(s.end() - s.start() + 1);
             int to = from + r.nextInt(s.end() - from + 1);
             return splice(doc, from, to, r, r.nextInt(4) == 0);
@@ -108,16 +109,19 @@ class JsonTokensReadLikeTest {
                     assertThat(t.read(in, pad, pad + next.length)).isTrue();
                 } else {
                     answered++;
-                    assertThat(valid).as("answered only for valid JSON: %s", new String(next,
-                            StandardCharsets.UTF_8)).isTrue();
-                    assertThat(rows(t, pad)).as(new String(next, StandardCharsets.UTF_8))
+                    assertThat(valid)
+                            .as("answered only for valid JSON: %s", new String(next, StandardCharsets.UTF_8))
+                            .isTrue();
+                    assertThat(rows(t, pad))
+                            .as(new String(next, StandardCharsets.UTF_8))
                             .isEqualTo(rows(reference, pad));
                     if (like == JsonTokens.SAME) {
                         assertThat(next).isEqualTo(doc);
                     } else {
                         changedString++;
                         assertThat(t.scalars().get(like).string()).isTrue();
-                        assertThat(onlyDifference(doc, next, t.scalars(), like, pad, plain)).isTrue();
+                        assertThat(onlyDifference(doc, next, t.scalars(), like, pad, plain))
+                                .isTrue();
                     }
                 }
                 doc = next;
@@ -128,8 +132,8 @@ class JsonTokensReadLikeTest {
     }
 
     /** Every scalar but {@code like} has the same bytes in both documents. */
-    private static boolean onlyDifference(byte[] old, byte[] now, List<JsonTokens.Scalar> nowScalars, int like,
-            int pad, JsonTokens oldTokens) {
+    private static boolean onlyDifference(
+            byte[] old, byte[] now, List<JsonTokens.Scalar> nowScalars, int like, int pad, JsonTokens oldTokens) {
         for (int k = 0; k < nowScalars.size(); k++) {
             if (k == like) {
                 continue;
@@ -152,8 +156,12 @@ class JsonTokensReadLikeTest {
         int like = t.readLike(b, 0, b.length);
         assertThat(like).isEqualTo(3); // id, object, index, content
         assertThat(t.scalars().get(like).path()).containsExactly("choices", 0, "delta", "content");
-        assertThat(new String(b, t.scalars().get(like).start(), t.scalars().get(like).end()
-                - t.scalars().get(like).start(), StandardCharsets.UTF_8)).isEqualTo(" another token \u00e9");
+        assertThat(new String(
+                        b,
+                        t.scalars().get(like).start(),
+                        t.scalars().get(like).end() - t.scalars().get(like).start(),
+                        StandardCharsets.UTF_8))
+                .isEqualTo(" another token \u00e9");
         // A quote or a backslash in the new text, or a change that reaches a key, needs the tokeniser.
         byte[] quoted = DOCS[0].replace(" word", " a\\\"b").getBytes(StandardCharsets.UTF_8);
         assertThat(t.readLike(quoted, 0, quoted.length)).isEqualTo(JsonTokens.UNLIKE);

@@ -17,8 +17,9 @@ class JsonTransformerTest {
         String in = "{\"customer\": {\"name\": \"Kim \\u00e9\\n\", \"card\": \"4111-1111-1111-1111\","
                 + " \"note\": \"call 010-1234-5678 \\\"now\\\"\"}, \"tags\": [\"a\", true, null, 1.5e3]}";
         Bodies.Result r = Bodies.whole(JSON, ActionKind.MASK, in);
-        assertThat(r.text()).isEqualTo("{\"customer\": {\"name\": \"Kim \\u00e9\\n\", \"card\": \"****-****-****-1111\","
-                + " \"note\": \"call ***-****-5678 \\\"now\\\"\"}, \"tags\": [\"a\", true, null, 1.5e3]}");
+        assertThat(r.text())
+                .isEqualTo("{\"customer\": {\"name\": \"Kim \\u00e9\\n\", \"card\": \"****-****-****-1111\","
+                        + " \"note\": \"call ***-****-5678 \\\"now\\\"\"}, \"tags\": [\"a\", true, null, 1.5e3]}");
         assertThat(r.findings()).containsExactly("card@/customer/card", "kr_phone@/customer/note");
         MAPPER.readTree(r.text());
     }
@@ -39,8 +40,8 @@ class JsonTransformerTest {
 
     @Test
     void malformedJson_isScannedAsTextFromTheBrokenByteOn() {
-        Bodies.Result r = Bodies.whole(JSON, ActionKind.REDACT,
-                "{\"a\": \"ok\"} garbage 4111 1111 1111 1111 and \"unterminated");
+        Bodies.Result r =
+                Bodies.whole(JSON, ActionKind.REDACT, "{\"a\": \"ok\"} garbage 4111 1111 1111 1111 and \"unterminated");
         assertThat(r.text()).isEqualTo("{\"a\": \"ok\"} garbage [REDACTED:card] and \"unterminated");
         assertThat(r.findings()).containsExactly("card@body");
     }
@@ -55,8 +56,8 @@ class JsonTransformerTest {
     void invalidUtf8InsideStrings_passesThroughUnchanged() {
         byte[] in = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, ' ', (byte) 0xFF, '"', '}'};
         ByteSink out = new ByteSink();
-        JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.MASK), Bodies.HASHER, out,
-                FindingListener.NONE);
+        JsonTransformer t =
+                new JsonTransformer(Bodies.rules(ActionKind.MASK), Bodies.HASHER, out, FindingListener.NONE);
         t.write(in, 0, in.length);
         t.finish();
         assertThat(out.drain()).isEqualTo(in);
@@ -67,8 +68,12 @@ class JsonTransformerTest {
     void output_isIdenticalWhateverTheChunking() {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < 40; i++) {
-            sb.append("{\"id\":").append(i).append(",\"card\":\"4111 1111 1111 1111\",\"mail\":\"user").append(i)
-                    .append("@bank.co.kr\",\"text\":\"주민번호 960121-1021413 \\ud83d\\ude00 \\u0041KIAIOSFODNN7EXAMPLE\"},");
+            sb.append("{\"id\":")
+                    .append(i)
+                    .append(",\"card\":\"4111 1111 1111 1111\",\"mail\":\"user")
+                    .append(i)
+                    .append(
+                            "@bank.co.kr\",\"text\":\"주민번호 960121-1021413 \\ud83d\\ude00 \\u0041KIAIOSFODNN7EXAMPLE\"},");
         }
         sb.append("{\"pan\":5555555555554444}]");
         byte[] in = sb.toString().getBytes(StandardCharsets.UTF_8);

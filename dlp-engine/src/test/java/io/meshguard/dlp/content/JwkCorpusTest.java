@@ -19,10 +19,12 @@ import org.junit.jupiter.api.Test;
  */
 @SlowTest
 class JwkCorpusTest {
-    private static final String[][] PRIVATE = {{"RSA", "d", "p", "q", "dp", "dq", "qi"}, {"EC", "d"}, {"OKP", "d"},
-        {"oct", "k"}};
-    private static final String[][] PUBLIC = {{"RSA", "n", "e"}, {"EC", "crv", "x", "y"}, {"OKP", "crv", "x"},
-        {"oct", "alg", "kid"}};
+    private static final String[][] PRIVATE = {
+        {"RSA", "d", "p", "q", "dp", "dq", "qi"}, {"EC", "d"}, {"OKP", "d"}, {"oct", "k"}
+    };
+    private static final String[][] PUBLIC = {
+        {"RSA", "n", "e"}, {"EC", "crv", "x", "y"}, {"OKP", "crv", "x"}, {"oct", "alg", "kid"}
+    };
 
     record Doc(String json, int privateMembers) {}
 
@@ -48,7 +50,8 @@ class JwkCorpusTest {
         int priv = 0;
         if (withPrivate) {
             for (int k = 1; k < PRIVATE[type].length; k++) {
-                members.add(new String[] {PRIVATE[type][k], JwkPrivateKeysTest.b64(seed * 37 + k, 22 + r.nextInt(300))});
+                members.add(
+                        new String[] {PRIVATE[type][k], JwkPrivateKeysTest.b64(seed * 37 + k, 22 + r.nextInt(300))});
                 priv++;
             }
         }
@@ -56,8 +59,17 @@ class JwkCorpusTest {
         Collections.shuffle(members, r);
         StringBuilder sb = new StringBuilder("{");
         for (int k = 0; k < members.size(); k++) {
-            sb.append(k == 0 ? "" : ",").append(ws(r)).append('"').append(name(members.get(k)[0], r)).append('"')
-                    .append(ws(r)).append(':').append(ws(r)).append('"').append(members.get(k)[1]).append('"');
+            sb.append(k == 0 ? "" : ",")
+                    .append(ws(r))
+                    .append('"')
+                    .append(name(members.get(k)[0], r))
+                    .append('"')
+                    .append(ws(r))
+                    .append(':')
+                    .append(ws(r))
+                    .append('"')
+                    .append(members.get(k)[1])
+                    .append('"');
         }
         return new Doc(sb.append(ws(r)).append('}').toString(), priv);
     }
@@ -68,21 +80,29 @@ class JwkCorpusTest {
         for (int i = 0; i < 40; i++) {
             Doc a = jwk(r, i, i % 2 == 0);
             Doc b = jwk(r, 1000 + i, i % 3 == 0);
-            String json = switch (i % 4) {
-                case 0 -> a.json();
-                case 1 -> "{\"keys\":[" + a.json() + "," + b.json() + "]}";
-                case 2 -> "[[" + a.json() + "],{\"wrapped\":" + b.json() + "}]";
-                default -> "{\"data\":{\"k\":\"" + JwkPrivateKeysTest.b64(i, 30) + "\",\"key\":" + a.json() + "}}";
-            };
+            String json =
+                    switch (i % 4) {
+                        case 0 -> a.json();
+                        case 1 -> "{\"keys\":[" + a.json() + "," + b.json() + "]}";
+                        case 2 -> "[[" + a.json() + "],{\"wrapped\":" + b.json() + "}]";
+                        default ->
+                            "{\"data\":{\"k\":\"" + JwkPrivateKeysTest.b64(i, 30) + "\",\"key\":" + a.json() + "}}";
+                    };
             docs.add(new Doc(json, a.privateMembers() + (i % 4 == 1 || i % 4 == 2 ? b.privateMembers() : 0)));
         }
         // issue 23: the same keys pasted as JSON text into a prompt's string (escaped quotes), as an LLM API gets them
         for (int i = 0; i < 12; i++) {
             Doc a = jwk(r, 2000 + i, i % 3 != 0);
-            String text = a.json().replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
-                    .replace("\r", "\\r").replace("\t", "\\t");
-            docs.add(new Doc("{\"messages\":[{\"role\":\"user\",\"content\":\"" + ws(r).replace("\n", "\\n")
-                    .replace("\r", "\\r").replace("\t", "\\t") + text + "\"}]}", a.privateMembers()));
+            String text = a.json()
+                    .replace("\\", "\\\\")
+                    .replace("\"", "\\\"")
+                    .replace("\n", "\\n")
+                    .replace("\r", "\\r")
+                    .replace("\t", "\\t");
+            docs.add(new Doc(
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\""
+                            + ws(r).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + text + "\"}]}",
+                    a.privateMembers()));
         }
         return docs;
     }
@@ -91,17 +111,21 @@ class JwkCorpusTest {
     void everyPrivateMemberFound_nothingElse_wholeAndSplitAtEveryByte() {
         for (Doc doc : corpus()) {
             Bodies.Result whole = Bodies.whole(JsonTransformer::new, ActionKind.REDACT, doc.json());
-            assertThat(whole.findings()).as(doc.json()).hasSize(doc.privateMembers())
+            assertThat(whole.findings())
+                    .as(doc.json())
+                    .hasSize(doc.privateMembers())
                     .allMatch(f -> f.startsWith("private_key@"));
             assertThat(count(whole.text(), "[REDACTED:private_key]")).isEqualTo(doc.privateMembers());
             byte[] b = doc.json().getBytes(StandardCharsets.UTF_8);
             for (int split = 1; split < b.length; split += 1) {
-                assertThat(Bodies.twoChunks(JsonTransformer::new, ActionKind.REDACT, b, split)).as("split %d", split)
+                assertThat(Bodies.twoChunks(JsonTransformer::new, ActionKind.REDACT, b, split))
+                        .as("split %d", split)
                         .isEqualTo(whole.text());
             }
             for (int max = 1; max < 8; max++) {
                 assertThat(Bodies.run(JsonTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
-                        .text()).isEqualTo(whole.text());
+                                .text())
+                        .isEqualTo(whole.text());
             }
         }
     }
@@ -116,8 +140,12 @@ class JwkCorpusTest {
         }
         Bodies.Result r = Bodies.whole(SseTransformer::jsonLines, ActionKind.REDACT, lines.toString());
         assertThat(r.findings()).hasSize(expected);
-        Bodies.Result chunked = Bodies.run(SseTransformer::jsonLines, Bodies.rules(ActionKind.REDACT),
-                lines.toString().getBytes(StandardCharsets.UTF_8), new Random(3), 97);
+        Bodies.Result chunked = Bodies.run(
+                SseTransformer::jsonLines,
+                Bodies.rules(ActionKind.REDACT),
+                lines.toString().getBytes(StandardCharsets.UTF_8),
+                new Random(3),
+                97);
         assertThat(chunked.text()).isEqualTo(r.text());
     }
 
@@ -127,25 +155,36 @@ class JwkCorpusTest {
      */
     @Test
     void sameKeysInProse_asTextPlain_everyPrivateMemberFound_atEverySplit() {
-        Bodies.Factory text = (rules, hasher, out, listener) -> new TextTransformer(rules, hasher, out, listener, "body");
-        String[] before = {"my key: ", "Sure, here it is:\n```json\n", "2026-11-23 INFO loaded key=", "{not json} ",
-            "see (", "a {x} b "};
+        Bodies.Factory text =
+                (rules, hasher, out, listener) -> new TextTransformer(rules, hasher, out, listener, "body");
+        String[] before = {
+            "my key: ",
+            "Sure, here it is:\n```json\n",
+            "2026-11-23 INFO loaded key=",
+            "{not json} ",
+            "see (",
+            "a {x} b "
+        };
         String[] after = {" thanks", "\n```\n", " ok\n", "", ") end", " {"};
         List<Doc> docs = corpus();
         for (int i = 0; i < 40; i++) {
             Doc doc = docs.get(i);
             String in = before[i % before.length] + doc.json() + after[i % after.length];
             Bodies.Result whole = Bodies.whole(text, ActionKind.REDACT, in);
-            assertThat(whole.findings()).as(in).hasSize(doc.privateMembers())
+            assertThat(whole.findings())
+                    .as(in)
+                    .hasSize(doc.privateMembers())
                     .allMatch(f -> f.startsWith("private_key@"));
             assertThat(count(whole.text(), "[REDACTED:private_key]")).as(in).isEqualTo(doc.privateMembers());
             byte[] b = in.getBytes(StandardCharsets.UTF_8);
             for (int split = 1; split < b.length; split += 1 + i % 3) {
-                assertThat(Bodies.twoChunks(text, ActionKind.REDACT, b, split)).as("split %d", split)
+                assertThat(Bodies.twoChunks(text, ActionKind.REDACT, b, split))
+                        .as("split %d", split)
                         .isEqualTo(whole.text());
             }
             for (int max = 1; max < 8; max++) {
-                assertThat(Bodies.run(text, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+                assertThat(Bodies.run(text, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                                .text())
                         .isEqualTo(whole.text());
             }
         }

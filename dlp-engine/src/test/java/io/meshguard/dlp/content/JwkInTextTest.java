@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 class JwkInTextTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String R = "[REDACTED:private_key]";
-    private static final Bodies.Factory TEXT = (rules, hasher, out, listener) ->
-            new TextTransformer(rules, hasher, out, listener, "body");
+    private static final Bodies.Factory TEXT =
+            (rules, hasher, out, listener) -> new TextTransformer(rules, hasher, out, listener, "body");
     private static final String D = b64(51, 342);
     private static final String P = b64(52, 171);
     private static final String Q = b64(53, 171);
@@ -43,11 +43,16 @@ class JwkInTextTest {
     private static void chunkInvariant(Bodies.Factory f, String in, String whole) {
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         for (int split = 1; split < b.length; split++) {
-            assertThat(Bodies.twoChunks(f, ActionKind.REDACT, b, split)).as("split %d", split).isEqualTo(whole);
+            assertThat(Bodies.twoChunks(f, ActionKind.REDACT, b, split))
+                    .as("split %d", split)
+                    .isEqualTo(whole);
         }
-        assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(1), 1).text()).isEqualTo(whole);
+        assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(1), 1)
+                        .text())
+                .isEqualTo(whole);
         for (int max = 2; max < 9; max++) {
-            assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+            assertThat(Bodies.run(f, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                            .text())
                     .isEqualTo(whole);
         }
     }
@@ -57,7 +62,9 @@ class JwkInTextTest {
         String in = "Hi team, here is the signing key for staging: " + RSA + " — please rotate it Friday.";
         Bodies.Result r = text(ActionKind.REDACT, in);
         assertThat(r.findings()).containsExactly("private_key@body", "private_key@body", "private_key@body");
-        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R)).contains(N);
+        assertThat(r.text())
+                .isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R))
+                .contains(N);
         chunkInvariant(TEXT, in, r.text());
     }
 
@@ -96,9 +103,12 @@ class JwkInTextTest {
     void jsonWithoutKeyMaterial_isNotHeldBack_whileItStreams() {
         ByteSink out = new ByteSink();
         BodyTransformer t = TEXT.create(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, FindingListener.NONE);
-        byte[] head = "result {\"name\":\"run\",\"steps\":[1,2,3],\"note\":\"still open ".getBytes(StandardCharsets.UTF_8);
+        byte[] head =
+                "result {\"name\":\"run\",\"steps\":[1,2,3],\"note\":\"still open ".getBytes(StandardCharsets.UTF_8);
         t.write(head, 0, head.length);
-        assertThat(out.drain()).asString(StandardCharsets.UTF_8).startsWith("result {\"name\":\"run\",\"steps\":[1,2,3]");
+        assertThat(out.drain())
+                .asString(StandardCharsets.UTF_8)
+                .startsWith("result {\"name\":\"run\",\"steps\":[1,2,3]");
         assertThat(t.heldBack()).isLessThan(32);
     }
 
@@ -108,11 +118,14 @@ class JwkInTextTest {
         String padded = "key {\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}";
         assertThat(text(ActionKind.REDACT, padded).text()).isEqualTo(padded.replace(EC_D, R));
         // the text ends, or stops being JSON, while a member waits
-        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\"").text()).doesNotContain(EC_D);
-        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\", oops} more").text())
+        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\"").text())
+                .doesNotContain(EC_D);
+        assertThat(text(ActionKind.REDACT, "key {\"d\":\"" + EC_D + "\", oops} more")
+                        .text())
                 .isEqualTo("key {\"d\":\"" + R + "\", oops} more");
         // the key's own string cut off by the end of the text
-        assertThat(text(ActionKind.REDACT, "{\"kty\":\"EC\",\"d\":\"" + EC_D).text()).doesNotContain(EC_D);
+        assertThat(text(ActionKind.REDACT, "{\"kty\":\"EC\",\"d\":\"" + EC_D).text())
+                .doesNotContain(EC_D);
         // an object that closes without a kty within the bound is no key
         String closed = "{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}";
         assertThat(text(ActionKind.REDACT, closed).text()).isEqualTo(closed);
@@ -147,8 +160,8 @@ class JwkInTextTest {
 
     @Test
     void keySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
-        String answer = "Here you go: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D
-                + "\"} enjoy";
+        String answer =
+                "Here you go: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D + "\"} enjoy";
         String in = sseDeltas(answer);
         Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(1);
@@ -168,7 +181,9 @@ class JwkInTextTest {
         String in = "2026-11-23T10:00:00Z ERROR signer msg=\"" + escape(RSA) + "\" user=42\n";
         Bodies.Result r = text(ActionKind.REDACT, in);
         assertThat(r.findings()).containsExactly("private_key@body", "private_key@body", "private_key@body");
-        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R)).contains(N);
+        assertThat(r.text())
+                .isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R))
+                .contains(N);
         chunkInvariant(TEXT, in, r.text());
     }
 
@@ -176,8 +191,8 @@ class JwkInTextTest {
     void keyEscapedTwice_prettyPrinted_withAnEscapedName_isRedacted_atEverySplit() {
         String jwk = "{\n  \"\\u0064\" : \"" + EC_D + "\",\n  \"crv\": \"P-256\",\n  \"x\": \"" + EC_X
                 + "\",\n  \"kty\": \"EC\"\n}";
-        for (String in : new String[] {"once: \"" + escape(jwk) + "\" end", "twice: \"" + escape(escape(jwk))
-                + "\" end"}) {
+        for (String in :
+                new String[] {"once: \"" + escape(jwk) + "\" end", "twice: \"" + escape(escape(jwk)) + "\" end"}) {
             Bodies.Result r = text(ActionKind.REDACT, in);
             assertThat(r.findings()).as(in).containsExactly("private_key@body");
             assertThat(r.text()).isEqualTo(in.replace(EC_D, R)).contains(EC_X);
@@ -206,11 +221,9 @@ class JwkInTextTest {
         assertThat(text(ActionKind.REDACT, cut).text()).doesNotContain(EC_D);
         chunkInvariant(TEXT, waiting, waiting.replace(EC_D, R));
         // waiting for a kty past 64 KiB of input: a key even though the escaped object then closes without one
-        String padded = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}")
-                + "\"";
+        String padded = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}") + "\"";
         assertThat(text(ActionKind.REDACT, padded).text()).isEqualTo(padded.replace(EC_D, R));
-        String closed = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}")
-                + "\"";
+        String closed = "msg=\"" + escape("{\"d\":\"" + EC_D + "\",\"pad\":\"" + "x".repeat(1000) + "\"}") + "\"";
         assertThat(text(ActionKind.REDACT, closed).text()).isEqualTo(closed);
     }
 
@@ -223,8 +236,8 @@ class JwkInTextTest {
     @Test
     void escapedKey_inAFormField_andInAJsonStringEscapedTwice_isRedacted() throws Exception {
         String jwk = "{\"kty\":\"EC\",\"d\":\"" + EC_D + "\",\"x\":\"" + EC_X + "\"}";
-        String form = "name=ops&log=" + URLEncoder.encode("msg=\"" + escape(jwk) + "\"", StandardCharsets.UTF_8)
-                + "&ok=1";
+        String form =
+                "name=ops&log=" + URLEncoder.encode("msg=\"" + escape(jwk) + "\"", StandardCharsets.UTF_8) + "&ok=1";
         Bodies.Result f = Bodies.whole(FormTransformer::new, ActionKind.REDACT, form);
         assertThat(f.findings()).hasSize(1);
         assertThat(f.text()).doesNotContain(EC_D).contains("name=ops").endsWith("&ok=1");
@@ -241,8 +254,9 @@ class JwkInTextTest {
 
     @Test
     void escapedKeySplitAcrossSseTextDeltas_isRedactedAcrossEvents() throws Exception {
-        String answer = "The config line is: jwk=\"" + escape("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + EC_X
-                + "\",\"d\":\"" + EC_D + "\"}") + "\" enjoy";
+        String answer = "The config line is: jwk=\""
+                + escape("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + EC_X + "\",\"d\":\"" + EC_D + "\"}")
+                + "\" enjoy";
         String in = sseDeltas(answer);
         Bodies.Result r = Bodies.whole(SseTransformer::new, ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(1);
@@ -258,8 +272,10 @@ class JwkInTextTest {
                 + "      x: " + EC_X + "\nnext: 1\n";
         Bodies.Result r = text(ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(4);
-        assertThat(r.text()).isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R).replace(EC_D, R))
-                .contains(N).contains(EC_X);
+        assertThat(r.text())
+                .isEqualTo(in.replace(D, R).replace(P, R).replace(Q, R).replace(EC_D, R))
+                .contains(N)
+                .contains(EC_X);
         chunkInvariant(TEXT, in, r.text());
     }
 
@@ -270,7 +286,9 @@ class JwkInTextTest {
                 + "', 'alg': 'HS256'}\njs: const jwk = {\n  d: \"" + P + "\",\n  kty: \"RSA\", e: 'AQAB',\n};\n";
         Bodies.Result r = text(ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(3);
-        assertThat(r.text()).isEqualTo(in.replace(EC_D, R).replace(k, R).replace(P, R)).contains(EC_X);
+        assertThat(r.text())
+                .isEqualTo(in.replace(EC_D, R).replace(k, R).replace(P, R))
+                .contains(EC_X);
         chunkInvariant(TEXT, in, r.text());
     }
 
@@ -284,7 +302,8 @@ class JwkInTextTest {
         assertThat(r.text()).isEqualTo(in);
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         for (int max : new int[] {1, 7, 4096}) {
-            assertThat(Bodies.run(TEXT, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+            assertThat(Bodies.run(TEXT, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                            .text())
                     .isEqualTo(in);
         }
         // a lone token under "d:" with no kty within 8 KiB is no JWK (the secret detector may still judge it)
@@ -324,7 +343,9 @@ class JwkInTextTest {
         StringBuilder joined = new StringBuilder();
         for (String line : sse.split("\n")) {
             if (line.startsWith("data: {")) {
-                joined.append(MAPPER.readTree(line.substring(6)).at("/choices/0/delta/content").asText());
+                joined.append(MAPPER.readTree(line.substring(6))
+                        .at("/choices/0/delta/content")
+                        .asText());
             }
         }
         return joined.toString();
@@ -335,7 +356,8 @@ class JwkInTextTest {
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         for (int max : new int[] {1, 3, 17}) {
             assertThat(Bodies.run(SseTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
-                    .text()).isEqualTo(whole);
+                            .text())
+                    .isEqualTo(whole);
         }
     }
 

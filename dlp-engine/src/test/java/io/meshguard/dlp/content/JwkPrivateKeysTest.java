@@ -55,8 +55,16 @@ class JwkPrivateKeysTest {
         StringBuilder first = new StringBuilder("{\"kty\":\"RSA\",\"n\":\"" + N + "\",\"e\":\"AQAB\"");
         StringBuilder last = new StringBuilder("{");
         for (int k = 0; k < priv.length; k++) {
-            first.append(",\"").append(priv[k]).append("\":\"").append(b64(10 + k, 171)).append('"');
-            last.append('"').append(priv[k]).append("\":\"").append(b64(10 + k, 171)).append("\",");
+            first.append(",\"")
+                    .append(priv[k])
+                    .append("\":\"")
+                    .append(b64(10 + k, 171))
+                    .append('"');
+            last.append('"')
+                    .append(priv[k])
+                    .append("\":\"")
+                    .append(b64(10 + k, 171))
+                    .append("\",");
         }
         first.append('}');
         last.append("\"e\":\"AQAB\",\"n\":\"").append(N).append("\",\"kty\":\"RSA\"}");
@@ -123,8 +131,8 @@ class JwkPrivateKeysTest {
 
     @Test
     void everySplitPoint_andOneByteChunks_giveTheWholeBodysOutput() {
-        String in = "[{\"d\":\"" + D + "\",\"x\":\"" + X + "\",\"\\u006bty\":\"EC\"},{\"kty\":\"oct\",\"k\":\""
-                + Y + "\"},{\"kty\":\"RSA\",\"n\":\"" + X + "\",\"e\":\"AQAB\"}]";
+        String in = "[{\"d\":\"" + D + "\",\"x\":\"" + X + "\",\"\\u006bty\":\"EC\"},{\"kty\":\"oct\",\"k\":\"" + Y
+                + "\"},{\"kty\":\"RSA\",\"n\":\"" + X + "\",\"e\":\"AQAB\"}]";
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         Bodies.Result whole = redact(in);
         assertThat(whole.text()).isEqualTo(in.replace(D, R).replace(Y, R));
@@ -140,32 +148,34 @@ class JwkPrivateKeysTest {
     private static Bodies.Result split(byte[] b, int at) {
         ByteSink out = new ByteSink();
         java.util.List<String> findings = new java.util.ArrayList<>();
-        JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out,
-                (f, l) -> findings.add(f.detector() + "@" + l));
+        JsonTransformer t = new JsonTransformer(
+                Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, (f, l) -> findings.add(f.detector() + "@" + l));
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         t.write(b, 0, at);
         all.writeBytes(out.drain());
         t.write(b, at, b.length - at);
         t.finish();
         all.writeBytes(out.drain());
-        return new Bodies.Result(all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
+        return new Bodies.Result(
+                all.toString(StandardCharsets.UTF_8), findings, t.blockedBy().orElse(null));
     }
 
     @Test
     void outputStopsAtAWaitingMember_untilItsObjectDecides() {
         ByteSink out = new ByteSink();
-        JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out,
-                FindingListener.NONE);
+        JsonTransformer t =
+                new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, FindingListener.NONE);
         byte[] head = ("{\"a\":1,\"d\":\"" + D + "\",\"x\":\"" + X + "\"").getBytes(StandardCharsets.UTF_8);
         t.write(head, 0, head.length);
-        assertThat(new String(out.drain(), StandardCharsets.UTF_8)).isEqualTo("{\"a\":1,\"d\":\"")
+        assertThat(new String(out.drain(), StandardCharsets.UTF_8))
+                .isEqualTo("{\"a\":1,\"d\":\"")
                 .doesNotContain(D);
         assertThat(t.heldBack()).isPositive();
         byte[] tail = ",\"kty\":\"EC\"}".getBytes(StandardCharsets.UTF_8);
         t.write(tail, 0, tail.length);
         t.finish();
-        assertThat(new String(out.drain(), StandardCharsets.UTF_8)).isEqualTo(R + "\",\"x\":\"" + X
-                + "\",\"kty\":\"EC\"}");
+        assertThat(new String(out.drain(), StandardCharsets.UTF_8))
+                .isEqualTo(R + "\",\"x\":\"" + X + "\",\"kty\":\"EC\"}");
     }
 
     @Test
@@ -181,7 +191,8 @@ class JwkPrivateKeysTest {
     void maskAndHashActions_keepTheDocumentValid() throws Exception {
         String in = "{\"kty\":\"EC\",\"d\":\"" + D + "\"}";
         Bodies.Result masked = Bodies.whole(JSON, ActionKind.MASK, in);
-        assertThat(MAPPER.readTree(masked.text()).get("d").asText()).endsWith(D.substring(39))
+        assertThat(MAPPER.readTree(masked.text()).get("d").asText())
+                .endsWith(D.substring(39))
                 .doesNotContain(D.substring(0, 8));
         Bodies.Result hashed = Bodies.whole(JSON, ActionKind.HASH, in);
         assertThat(MAPPER.readTree(hashed.text()).get("d").asText()).startsWith("[private_key:");
@@ -192,8 +203,8 @@ class JwkPrivateKeysTest {
         String pad = "lorem ipsum ".repeat(JsonTransformer.MAX_HOLD / 12 + 100);
         String in = "{\"d\":\"" + D + "\",\"note\":\"" + pad + "\"}";
         ByteSink out = new ByteSink();
-        JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out,
-                FindingListener.NONE);
+        JsonTransformer t =
+                new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, FindingListener.NONE);
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         long maxHeld = 0;
@@ -235,8 +246,8 @@ class JwkPrivateKeysTest {
         int depth = 100_000;
         String in = "[".repeat(depth) + "\"card 4111 1111 1111 1111\"" + "]".repeat(depth);
         ByteSink out = new ByteSink();
-        JsonTransformer t = new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out,
-                FindingListener.NONE);
+        JsonTransformer t =
+                new JsonTransformer(Bodies.rules(ActionKind.REDACT), Bodies.HASHER, out, FindingListener.NONE);
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         t.write(b, 0, b.length);
         t.finish();

@@ -107,8 +107,13 @@ final class LegacyJsonTokens {
                 if (!(b[i] >= '0' && b[i] <= '9')) {
                     throw new IllegalStateException();
                 }
-                while (i < n && ((b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == 'e' || b[i] == 'E'
-                        || b[i] == '+' || b[i] == '-')) {
+                while (i < n
+                        && ((b[i] >= '0' && b[i] <= '9')
+                                || b[i] == '.'
+                                || b[i] == 'e'
+                                || b[i] == 'E'
+                                || b[i] == '+'
+                                || b[i] == '-')) {
                     i++;
                 }
                 out.add(new Scalar(List.copyOf(path), s, i, false));

@@ -259,8 +259,8 @@ final class LegacySseTransformer implements BodyTransformer {
         List<LegacyJsonTokens.Scalar> scalars = LegacyJsonTokens.read(d, d.length);
         if (scalars == null) {
             byte[] rewritten = scanAlone(d, 0, d.length, "sse:data");
-            List<Edit> edits = java.util.Arrays.equals(rewritten, d) ? List.of()
-                    : List.of(new Edit(0, d.length, null, rewritten));
+            List<Edit> edits =
+                    java.util.Arrays.equals(rewritten, d) ? List.of() : List.of(new Edit(0, d.length, null, rewritten));
             enqueue(new Queued(raw, ls, d, edits));
             return;
         }
@@ -271,7 +271,10 @@ final class LegacySseTransformer implements BodyTransformer {
             if (!s.string() && p.size() == 3 && "choices".equals(p.get(0)) && "index".equals(p.get(2))) {
                 choiceIndex.put((Integer) p.get(1), parseInt(d, s));
             }
-            if (!s.string() && p.size() == 6 && "choices".equals(p.get(0)) && "tool_calls".equals(p.get(3))
+            if (!s.string()
+                    && p.size() == 6
+                    && "choices".equals(p.get(0))
+                    && "tool_calls".equals(p.get(3))
                     && "index".equals(p.get(5))) {
                 toolIndex.put(p.get(1) + "/" + p.get(4), parseInt(d, s));
             }
@@ -330,8 +333,7 @@ final class LegacySseTransformer implements BodyTransformer {
     }
 
     /** The stream a string belongs to, or null when it is scanned on its own. */
-    private static String streamKey(List<Object> p, Map<Integer, Integer> choiceIndex,
-            Map<String, Integer> toolIndex) {
+    private static String streamKey(List<Object> p, Map<Integer, Integer> choiceIndex, Map<String, Integer> toolIndex) {
         if (p.size() < 3 || !"choices".equals(p.get(0)) || !(p.get(1) instanceof Integer pos)) {
             return null;
         }
@@ -341,13 +343,16 @@ final class LegacySseTransformer implements BodyTransformer {
         }
         if (p.size() == 4 && "delta".equals(p.get(2))) {
             Object f = p.get(3);
-            if ("content".equals(f) || "reasoning_content".equals(f) || "reasoning".equals(f)
-                    || "refusal".equals(f)) {
+            if ("content".equals(f) || "reasoning_content".equals(f) || "reasoning".equals(f) || "refusal".equals(f)) {
                 return choice + "." + f;
             }
         }
-        if (p.size() == 7 && "delta".equals(p.get(2)) && "tool_calls".equals(p.get(3))
-                && p.get(4) instanceof Integer tpos && "function".equals(p.get(5)) && "arguments".equals(p.get(6))) {
+        if (p.size() == 7
+                && "delta".equals(p.get(2))
+                && "tool_calls".equals(p.get(3))
+                && p.get(4) instanceof Integer tpos
+                && "function".equals(p.get(5))
+                && "arguments".equals(p.get(6))) {
             return choice + ".tool[" + toolIndex.getOrDefault(pos + "/" + tpos, tpos) + "].arguments";
         }
         return null;
@@ -450,7 +455,10 @@ final class LegacySseTransformer implements BodyTransformer {
                 out.write(q.raw, l[0], vs - l[0]);
                 out.write(d, p[0], p[1] - p[0]);
                 out.write(q.raw, l[1], l[2] - l[1]);
-                if (part == q.lines.stream().filter(x -> dataValueStart(q.raw, x) >= 0).count()) {
+                if (part
+                        == q.lines.stream()
+                                .filter(x -> dataValueStart(q.raw, x) >= 0)
+                                .count()) {
                     while (part < parts.size()) { // more lines than before: same prefix and line end
                         int[] extra = parts.get(part++);
                         out.write(q.raw, l[0], vs - l[0]);

@@ -87,9 +87,13 @@ class LlmStreamShapesTest {
         assertThat(events).hasSize(7);
         assertThat(joined(events, e -> e.at("/delta"))).isEqualTo(REDACTED);
         assertThat(events.get(5).get("text").asText()).isEqualTo(REDACTED);
-        assertThat(events.get(6).at("/response/output/0/content/0/text").asText()).isEqualTo(REDACTED);
-        assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:output[0].content[0].output_text", "card@sse:/text",
-                "card@sse:/response/output/0/content/0/text");
+        assertThat(events.get(6).at("/response/output/0/content/0/text").asText())
+                .isEqualTo(REDACTED);
+        assertThat(r.findings())
+                .containsExactlyInAnyOrder(
+                        "card@sse:output[0].content[0].output_text",
+                        "card@sse:/text",
+                        "card@sse:/response/output/0/content/0/text");
         assertThat(r.text()).doesNotContain("4111").contains("event: response.output_text.delta\n");
     }
 
@@ -104,17 +108,21 @@ class LlmStreamShapesTest {
         String done = responsesDone(0, "call me at 4111 1111 1111 1111");
         t.write(bytes(done), 0, bytes(done).length);
         String got = new String(out.drain(), StandardCharsets.UTF_8);
-        assertThat(got).contains("\"delta\":\"call me at [REDACTED:card]\"").contains("\"text\":\"call me at [REDACTED:card]\"");
+        assertThat(got)
+                .contains("\"delta\":\"call me at [REDACTED:card]\"")
+                .contains("\"text\":\"call me at [REDACTED:card]\"");
     }
 
     @Test
     void responsesApi_functionCallArguments_areOneTextPerOutput() throws Exception {
-        String in = "data: {\"type\":\"response.function_call_arguments.delta\",\"output_index\":1,\"delta\":\"{\\\"pan\\\":\\\"4111 1111\"}\n\n"
-                + "data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\" 1111 \"}\n\n"
-                + "data: {\"type\":\"response.function_call_arguments.delta\",\"output_index\":1,\"delta\":\" 1111 1111\\\"}\"}\n\n";
+        String in =
+                "data: {\"type\":\"response.function_call_arguments.delta\",\"output_index\":1,\"delta\":\"{\\\"pan\\\":\\\"4111 1111\"}\n\n"
+                        + "data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\" 1111 \"}\n\n"
+                        + "data: {\"type\":\"response.function_call_arguments.delta\",\"output_index\":1,\"delta\":\" 1111 1111\\\"}\"}\n\n";
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, in);
         List<JsonNode> events = events(r.text());
-        assertThat(events.get(0).get("delta").asText() + events.get(2).get("delta").asText())
+        assertThat(events.get(0).get("delta").asText()
+                        + events.get(2).get("delta").asText())
                 .isEqualTo("{\"pan\":\"[REDACTED:card]\"}");
         assertThat(events.get(1).get("delta").asText()).isEqualTo(" 1111 ");
         assertThat(r.findings()).containsExactly("card@sse:output[1].function_call_arguments");
@@ -125,18 +133,24 @@ class LlmStreamShapesTest {
         StringBuilder sb = new StringBuilder("event: message_start\ndata: {\"type\":\"message_start\"}\n\n");
         for (int i = 0; i < PIECES.size(); i++) {
             sb.append(anthropicDelta(0, "text_delta", "text", PIECES.get(i)));
-            sb.append(anthropicDelta(1, "input_json_delta", "partial_json", i == 0 ? "{\"rrn\":\"9601" : i == 1
-                    ? "21-10" : i == 2 ? "21413" : "\"}"));
+            sb.append(anthropicDelta(
+                    1,
+                    "input_json_delta",
+                    "partial_json",
+                    i == 0 ? "{\"rrn\":\"9601" : i == 1 ? "21-10" : i == 2 ? "21413" : "\"}"));
         }
         sb.append("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
         sb.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, sb.toString());
         List<JsonNode> events = events(r.text());
-        assertThat(joined(events, e -> e.get("index") != null && e.get("index").asInt() == 0
-                ? e.at("/delta/text") : null)).isEqualTo(REDACTED);
+        assertThat(joined(
+                        events,
+                        e -> e.get("index") != null && e.get("index").asInt() == 0 ? e.at("/delta/text") : null))
+                .isEqualTo(REDACTED);
         assertThat(joined(events, e -> e.at("/delta/partial_json"))).isEqualTo("{\"rrn\":\"[REDACTED:kr_rrn]\"}");
-        assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:content_block[0].text",
-                "kr_rrn@sse:content_block[1].partial_json");
+        assertThat(r.findings())
+                .containsExactlyInAnyOrder(
+                        "card@sse:content_block[0].text", "kr_rrn@sse:content_block[1].partial_json");
         assertThat(events).hasSize(11);
     }
 
@@ -149,7 +163,8 @@ class LlmStreamShapesTest {
         assertThat(out.size()).isZero();
         String stop = "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
         t.write(bytes(stop), 0, bytes(stop).length);
-        assertThat(new String(out.drain(), StandardCharsets.UTF_8)).contains("\"text\":\"card [REDACTED:card]\"")
+        assertThat(new String(out.drain(), StandardCharsets.UTF_8))
+                .contains("\"text\":\"card [REDACTED:card]\"")
                 .endsWith(stop);
     }
 
@@ -160,7 +175,8 @@ class LlmStreamShapesTest {
         sb.append("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"STOP\","
                 + "\"index\":0}]}\n\n");
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, sb.toString());
-        assertThat(joined(events(r.text()), e -> e.at("/candidates/0/content/parts/0/text"))).isEqualTo(REDACTED);
+        assertThat(joined(events(r.text()), e -> e.at("/candidates/0/content/parts/0/text")))
+                .isEqualTo(REDACTED);
         assertThat(r.findings()).containsExactly("card@sse:candidate[0].text");
     }
 
@@ -193,7 +209,8 @@ class LlmStreamShapesTest {
         }
         sb.append("event: content-end\ndata: {\"type\":\"content-end\",\"index\":0}\n\n");
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, sb.toString());
-        assertThat(joined(events(r.text()), e -> e.at("/delta/message/content/text"))).isEqualTo(REDACTED);
+        assertThat(joined(events(r.text()), e -> e.at("/delta/message/content/text")))
+                .isEqualTo(REDACTED);
         assertThat(r.findings()).containsExactly("card@sse:content[0].text");
     }
 
@@ -228,10 +245,11 @@ class LlmStreamShapesTest {
                 + "{\"model\":\"m\",\"response\":\" 1111 1111\",\"done\":false}\n"
                 + "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2]}";
         Bodies.Result r = Bodies.whole(JSON_LINES, ActionKind.REDACT, in);
-        assertThat(r.text()).isEqualTo("{\"model\":\"m\",\"response\":\"pay [REDACTED:card]\",\"done\":false}\n"
-                + "not json: [REDACTED:card]\n"
-                + "{\"model\":\"m\",\"response\":\"\",\"done\":false}\n"
-                + "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2]}");
+        assertThat(r.text())
+                .isEqualTo("{\"model\":\"m\",\"response\":\"pay [REDACTED:card]\",\"done\":false}\n"
+                        + "not json: [REDACTED:card]\n"
+                        + "{\"model\":\"m\",\"response\":\"\",\"done\":false}\n"
+                        + "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2]}");
         assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:response", "card@sse:data");
     }
 
@@ -254,7 +272,8 @@ class LlmStreamShapesTest {
     @Test
     void everyShape_replayedAtManyChunkSizes_givesTheSameOutput() {
         StringBuilder all = new StringBuilder(responsesStream());
-        PIECES.forEach(p -> all.append(anthropicDelta(2, "text_delta", "text", p)).append(geminiChunk(p))
+        PIECES.forEach(p -> all.append(anthropicDelta(2, "text_delta", "text", p))
+                .append(geminiChunk(p))
                 .append(tgiToken(1, p, null)));
         byte[] in = all.toString().replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
         Bodies.Result expected = Bodies.run(SSE, Bodies.rules(ActionKind.MASK), in, null, 0);

@@ -44,11 +44,13 @@ class NestedJwkTest {
     private static void chunkInvariant(String in, String whole) {
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         for (int split = 1; split < b.length; split++) {
-            assertThat(Bodies.twoChunks(JsonTransformer::new, ActionKind.REDACT, b, split)).as("split %d", split)
+            assertThat(Bodies.twoChunks(JsonTransformer::new, ActionKind.REDACT, b, split))
+                    .as("split %d", split)
                     .isEqualTo(whole);
         }
         for (int max = 1; max < 8; max++) {
-            assertThat(Bodies.run(JsonTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+            assertThat(Bodies.run(JsonTransformer::new, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                            .text())
                     .isEqualTo(whole);
         }
     }
@@ -71,7 +73,10 @@ class NestedJwkTest {
         String in = prompt("\n  " + rsa);
         Bodies.Result r = json(ActionKind.REDACT, in);
         assertThat(r.findings()).hasSize(2);
-        assertThat(r.text()).doesNotContain(b64(30, 171)).doesNotContain(b64(31, 86)).contains(N);
+        assertThat(r.text())
+                .doesNotContain(b64(30, 171))
+                .doesNotContain(b64(31, 86))
+                .contains(N);
         MAPPER.readTree(r.text());
         chunkInvariant(in, r.text());
     }
@@ -99,11 +104,14 @@ class NestedJwkTest {
         assertThat(r.findings()).hasSize(1);
         assertThat(r.text()).isEqualTo(twice.replace(D, R));
         chunkInvariant(twice, r.text());
-        String level3 = "{\"a\":" + MAPPER.writeValueAsString("{\"b\":" + MAPPER.writeValueAsString(
-                "{\"c\":" + MAPPER.writeValueAsString(EC_KEY) + "}") + "}") + "}";
+        String level3 = "{\"a\":"
+                + MAPPER.writeValueAsString("{\"b\":"
+                        + MAPPER.writeValueAsString("{\"c\":" + MAPPER.writeValueAsString(EC_KEY) + "}") + "}")
+                + "}";
         assertThat(json(ActionKind.REDACT, level3).findings()).hasSize(1);
         String level4 = "{\"z\":" + MAPPER.writeValueAsString(level3) + "}";
-        assertThat(json(ActionKind.REDACT, level4).findings()).as("deeper than %d levels", 3)
+        assertThat(json(ActionKind.REDACT, level4).findings())
+                .as("deeper than %d levels", 3)
                 .isEmpty();
     }
 
@@ -130,14 +138,20 @@ class NestedJwkTest {
         String key = "{\"oth\":[{\"r\":\"" + r3 + "\",\"d\":\"" + d3 + "\",\"t\":\"" + t3 + "\"}],\"n\":\"" + N
                 + "\",\"e\":\"AQAB\",\"d\":\"" + b64(43, 171) + "\",\"kty\":\"RSA\"}";
         Bodies.Result top = json(ActionKind.REDACT, key);
-        assertThat(top.findings()).containsExactlyInAnyOrder("private_key@/oth/0/r", "private_key@/oth/0/d",
-                "private_key@/oth/0/t", "private_key@/d");
-        assertThat(top.text()).doesNotContain(r3).doesNotContain(d3).doesNotContain(t3).contains(N);
+        assertThat(top.findings())
+                .containsExactlyInAnyOrder(
+                        "private_key@/oth/0/r", "private_key@/oth/0/d", "private_key@/oth/0/t", "private_key@/d");
+        assertThat(top.text())
+                .doesNotContain(r3)
+                .doesNotContain(d3)
+                .doesNotContain(t3)
+                .contains(N);
         chunkInvariant(key, top.text());
         Bodies.Result nested = json(ActionKind.REDACT, prompt(key));
         assertThat(nested.findings()).hasSize(4);
         assertThat(nested.text()).doesNotContain(r3).doesNotContain(t3);
-        Bodies.Result lines = Bodies.whole(SseTransformer::jsonLines, ActionKind.REDACT, key + "\n" + prompt(key) + "\n");
+        Bodies.Result lines =
+                Bodies.whole(SseTransformer::jsonLines, ActionKind.REDACT, key + "\n" + prompt(key) + "\n");
         assertThat(lines.findings()).hasSize(8);
         assertThat(lines.text()).doesNotContain(r3).doesNotContain(d3).doesNotContain(t3);
     }

@@ -98,11 +98,15 @@ class PullDecoderTest {
 
     @Test
     void decoderThatCannotLoad_failsTheBodyClosed_insteadOfHanging() {
-        PullDecoder d = new PullDecoder("broken", in -> {
-            throw new NoClassDefFoundError("io/example/Missing");
-        }, PullDecoder.InputFilter.NONE);
+        PullDecoder d = new PullDecoder(
+                "broken",
+                in -> {
+                    throw new NoClassDefFoundError("io/example/Missing");
+                },
+                PullDecoder.InputFilter.NONE);
         assertThatThrownBy(() -> d.decode(new byte[] {1, 2, 3}, 0, 3, new Pieces(Long.MAX_VALUE)))
-                .isInstanceOf(ContentDecoder.CorruptBodyException.class).hasMessageContaining("Missing");
+                .isInstanceOf(ContentDecoder.CorruptBodyException.class)
+                .hasMessageContaining("Missing");
         d.close();
     }
 

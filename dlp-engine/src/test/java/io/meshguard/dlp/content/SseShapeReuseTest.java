@@ -22,9 +22,26 @@ import org.junit.jupiter.api.Test;
 @SlowTest
 class SseShapeReuseTest {
     private static final String[] PII = {"4111 1111 1111 1111", "kim@bank.co.kr", "960121-1021413", "010-1234-5678"};
-    private static final String[] TOKENS = {" the", " card", " is", " 4111", " 1111", " 1111 1111", "",
-        " \u00e9t\u00e9", " \ud83d\ude00", " a\\\"quote\\\"", " line\\nbreak", " \\u00e9", " kim@", "bank.co.kr",
-        " 960121", "-1021413", " \u00c3", "\u00a9 x"};
+    private static final String[] TOKENS = {
+        " the",
+        " card",
+        " is",
+        " 4111",
+        " 1111",
+        " 1111 1111",
+        "",
+        " \u00e9t\u00e9",
+        " \ud83d\ude00",
+        " a\\\"quote\\\"",
+        " line\\nbreak",
+        " \\u00e9",
+        " kim@",
+        "bank.co.kr",
+        " 960121",
+        "-1021413",
+        " \u00c3",
+        "\u00a9 x"
+    };
 
     private static String pick(Random r, String[] from) {
         return from[r.nextInt(from.length)];
@@ -66,32 +83,58 @@ class SseShapeReuseTest {
             if (r.nextInt(10) == 0) {
                 token = " " + pick(r, PII);
             }
-            String json = switch (jsonLines ? 5 : shape) {
-                case 0 -> "{\"id\":\"" + id.next(r, 15, "chatcmpl-1", "chatcmpl-2", "kim@bank.co.kr")
-                        + "\",\"object\":\"chat.completion.chunk\",\"created\":"
-                        + created.next(r, 15, "1732400000", "4111111111111111", "-1") + ",\"model\":\""
-                        + model.next(r, 20, "gpt", "4111 1111 1111 1111", "m\\u00e9") + "\",\"choices\":[{\"index\":"
-                        + (r.nextInt(10) == 0 ? 1 : 0) + ",\"delta\":{\"" + (r.nextInt(8) == 0 ? "reasoning_content"
-                        : "content") + "\":\"" + token + "\"},\"finish_reason\":"
-                        + (r.nextInt(25) == 0 ? "\"stop\"" : "null") + "}]}";
-                case 1 -> "{\"type\":\"" + type.next(r, 6, "content_block_delta", "content_block_stop",
-                        "message_stop", "ping", "content_block_delta") + "\",\"index\":" + r.nextInt(2)
-                        + ",\"delta\":{\"type\":\"text_delta\",\"text\":\"" + token + "\"}}";
-                case 2 -> "{\"type\":\"" + responses.next(r, 6, "response.output_text.delta",
-                        "response.output_text.done", "response.reasoning_summary_text.delta", "response.completed")
-                        + "\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + token + "\"}";
-                case 3 -> "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"" + token + "\"}],\"role\":\"model\"}"
-                        + (r.nextInt(20) == 0 ? ",\"finishReason\":\"STOP\"" : "") + ",\"index\":0}]}";
-                case 4 -> "{\"note\":\"" + token + "\",\"n\":" + created.next(r, 5, "12", "4111111111111111")
-                        + ",\"k\":\"" + id.next(r, 8, "v", "kim@bank.co.kr") + "\"}";
-                case 6 -> "{\"delta\":\"" + token + "\",\"key\":{\"" + ktyName.next(r, 8, "kty", "kid")
-                        + "\":\"" + kty.next(r, 6, "RSA", "EC", "oct", "none") + "\",\""
-                        + member.next(r, 8, "d", "k", "n") + "\":\"" + (r.nextInt(3) == 0 ? token
-                        : "AQAB0Zx9mF1yQ4ve8q7Kc2kQe4jXl0bq3Tnq8G7Yh5yG3dVg") + "\"}}";
-                default -> "{\"model\":\"" + model.next(r, 20, "llama", "kim@bank.co.kr") + "\",\"message\":{"
-                        + "\"role\":\"assistant\",\"content\":\"" + token + "\"},\"done\":"
-                        + (r.nextInt(30) == 0 ? "true" : "false") + "}";
-            };
+            String json =
+                    switch (jsonLines ? 5 : shape) {
+                        case 0 ->
+                            "{\"id\":\"" + id.next(r, 15, "chatcmpl-1", "chatcmpl-2", "kim@bank.co.kr")
+                                    + "\",\"object\":\"chat.completion.chunk\",\"created\":"
+                                    + created.next(r, 15, "1732400000", "4111111111111111", "-1") + ",\"model\":\""
+                                    + model.next(r, 20, "gpt", "4111 1111 1111 1111", "m\\u00e9")
+                                    + "\",\"choices\":[{\"index\":"
+                                    + (r.nextInt(10) == 0 ? 1 : 0) + ",\"delta\":{\""
+                                    + (r.nextInt(8) == 0 ? "reasoning_content" : "content") + "\":\"" + token
+                                    + "\"},\"finish_reason\":"
+                                    + (r.nextInt(25) == 0 ? "\"stop\"" : "null") + "}]}";
+                        case 1 ->
+                            "{\"type\":\""
+                                    + type.next(
+                                            r,
+                                            6,
+                                            "content_block_delta",
+                                            "content_block_stop",
+                                            "message_stop",
+                                            "ping",
+                                            "content_block_delta")
+                                    + "\",\"index\":" + r.nextInt(2)
+                                    + ",\"delta\":{\"type\":\"text_delta\",\"text\":\"" + token + "\"}}";
+                        case 2 ->
+                            "{\"type\":\""
+                                    + responses.next(
+                                            r,
+                                            6,
+                                            "response.output_text.delta",
+                                            "response.output_text.done",
+                                            "response.reasoning_summary_text.delta",
+                                            "response.completed")
+                                    + "\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + token + "\"}";
+                        case 3 ->
+                            "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"" + token
+                                    + "\"}],\"role\":\"model\"}"
+                                    + (r.nextInt(20) == 0 ? ",\"finishReason\":\"STOP\"" : "") + ",\"index\":0}]}";
+                        case 4 ->
+                            "{\"note\":\"" + token + "\",\"n\":" + created.next(r, 5, "12", "4111111111111111")
+                                    + ",\"k\":\"" + id.next(r, 8, "v", "kim@bank.co.kr") + "\"}";
+                        case 6 ->
+                            "{\"delta\":\"" + token + "\",\"key\":{\"" + ktyName.next(r, 8, "kty", "kid")
+                                    + "\":\"" + kty.next(r, 6, "RSA", "EC", "oct", "none") + "\",\""
+                                    + member.next(r, 8, "d", "k", "n") + "\":\""
+                                    + (r.nextInt(3) == 0 ? token : "AQAB0Zx9mF1yQ4ve8q7Kc2kQe4jXl0bq3Tnq8G7Yh5yG3dVg")
+                                    + "\"}}";
+                        default ->
+                            "{\"model\":\"" + model.next(r, 20, "llama", "kim@bank.co.kr") + "\",\"message\":{"
+                                    + "\"role\":\"assistant\",\"content\":\"" + token + "\"},\"done\":"
+                                    + (r.nextInt(30) == 0 ? "true" : "false") + "}";
+                    };
             if (jsonLines) {
                 sb.append(json).append('\n');
             } else {
@@ -106,7 +149,10 @@ class SseShapeReuseTest {
                 }
                 if (r.nextInt(10) == 0) { // the same JSON over two data lines
                     int cut = json.indexOf(',') + 1;
-                    sb.append("data: ").append(json, 0, cut).append("\ndata: ").append(json.substring(cut))
+                    sb.append("data: ")
+                            .append(json, 0, cut)
+                            .append("\ndata: ")
+                            .append(json.substring(cut))
                             .append("\n\n");
                 } else {
                     sb.append("data: ").append(json).append(r.nextInt(8) == 0 ? "\r\n\r\n" : "\n\n");
@@ -117,10 +163,14 @@ class SseShapeReuseTest {
     }
 
     private static Trace run(boolean reuse, boolean jsonLines, ScanRules rules, byte[] in, int[] cuts) {
-        return SseTransformerEquivalenceTest.run((out, listener) -> reuse
-                ? (jsonLines ? SseTransformer.jsonLines(rules, Bodies.HASHER, out, listener)
-                        : new SseTransformer(rules, Bodies.HASHER, out, listener))
-                : SseTransformer.withoutShapeReuse(rules, Bodies.HASHER, out, listener, jsonLines), in, cuts);
+        return SseTransformerEquivalenceTest.run(
+                (out, listener) -> reuse
+                        ? (jsonLines
+                                ? SseTransformer.jsonLines(rules, Bodies.HASHER, out, listener)
+                                : new SseTransformer(rules, Bodies.HASHER, out, listener))
+                        : SseTransformer.withoutShapeReuse(rules, Bodies.HASHER, out, listener, jsonLines),
+                in,
+                cuts);
     }
 
     @Test
@@ -135,20 +185,24 @@ class SseShapeReuseTest {
             ActionKind action = ActionKind.values()[n % ActionKind.values().length];
             ScanRules rules = Bodies.rules(action);
             for (int maxChunk : new int[] {in.length, 1, 9, 150}) {
-                int[] cuts = maxChunk == in.length ? new int[] {in.length}
+                int[] cuts = maxChunk == in.length
+                        ? new int[] {in.length}
                         : SseTransformerEquivalenceTest.randomCuts(r, in.length, maxChunk);
                 Trace expected = run(false, jsonLines, rules, in, cuts);
                 Trace actual = run(true, jsonLines, rules, in, cuts);
                 String what = "stream " + n + " (" + action + ", chunks up to " + maxChunk + ")";
                 assertThat(actual.findings()).as(what + ": findings").isEqualTo(expected.findings());
                 assertThat(actual.blocked()).as(what + ": block").isEqualTo(expected.blocked());
-                assertThat(actual.perChunk()).as(what + ": bytes after each chunk").isEqualTo(expected.perChunk());
+                assertThat(actual.perChunk())
+                        .as(what + ": bytes after each chunk")
+                        .isEqualTo(expected.perChunk());
                 assertThat(actual.heldBack()).as(what + ": held back").isEqualTo(expected.heldBack());
                 if (maxChunk == in.length && !expected.findings().isEmpty()) {
                     withFindings++;
                 }
-                if (maxChunk == in.length && expected.findings().stream()
-                        .anyMatch(f -> f.startsWith(BuiltinDetector.PRIVATE_KEY.id() + "/"))) {
+                if (maxChunk == in.length
+                        && expected.findings().stream()
+                                .anyMatch(f -> f.startsWith(BuiltinDetector.PRIVATE_KEY.id() + "/"))) {
                     withPrivateKeys++; // JWK private members, whose test JwkDocuments answers per event
                 }
             }
@@ -159,12 +213,14 @@ class SseShapeReuseTest {
 
     @Test
     void aValueWithAFinding_isReportedAgainInEveryEventThatRepeatsIt() {
-        String event = "data: {\"id\":\"kim@bank.co.kr\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}"
-                + "\n\n";
+        String event =
+                "data: {\"id\":\"kim@bank.co.kr\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}" + "\n\n";
         byte[] in = (event.formatted(" a") + event.formatted(" b") + event.formatted(" c"))
                 .getBytes(StandardCharsets.UTF_8);
         Trace t = run(true, false, Bodies.rules(ActionKind.REDACT), in, new int[] {in.length});
         assertThat(t.findings()).hasSize(3).allMatch(f -> f.endsWith("@sse:/id"));
-        assertThat(String.join("", t.perChunk())).doesNotContain("kim@bank.co.kr").contains("\" a\"", "\" c\"");
+        assertThat(String.join("", t.perChunk()))
+                .doesNotContain("kim@bank.co.kr")
+                .contains("\" a\"", "\" c\"");
     }
 }

@@ -22,12 +22,43 @@ import org.junit.jupiter.api.Test;
  */
 @SlowTest
 class SseTransformerEquivalenceTest {
-    private static final String[] PII = {"4111 1111 1111 1111", "4012888888881881", "960121-1021413",
-        "kim@bank.co.kr", "010-1234-5678", "5500-0000-0000-0004", "050912-2000019", "a.b@example.com",
-        "4111111111111112", "+82 10 9876 5432"};
-    private static final String[] WORDS = {"Hello", " there", ",", " 감사합니다", " the", " card", " number", " is",
-        " RRN", " mail", " é", " 😀", " \\\"quoted\\\"", " line\\nbreak", " tab\\t", " \\u00e9t\\u00e9", " \\ud83d\\ude00",
-        " \\ud800 lone", " 12", " 34", "-", " ", ""};
+    private static final String[] PII = {
+        "4111 1111 1111 1111",
+        "4012888888881881",
+        "960121-1021413",
+        "kim@bank.co.kr",
+        "010-1234-5678",
+        "5500-0000-0000-0004",
+        "050912-2000019",
+        "a.b@example.com",
+        "4111111111111112",
+        "+82 10 9876 5432"
+    };
+    private static final String[] WORDS = {
+        "Hello",
+        " there",
+        ",",
+        " 감사합니다",
+        " the",
+        " card",
+        " number",
+        " is",
+        " RRN",
+        " mail",
+        " é",
+        " 😀",
+        " \\\"quoted\\\"",
+        " line\\nbreak",
+        " tab\\t",
+        " \\u00e9t\\u00e9",
+        " \\ud83d\\ude00",
+        " \\ud800 lone",
+        " 12",
+        " 34",
+        "-",
+        " ",
+        ""
+    };
 
     /** One random stream, as bytes. */
     static byte[] randomStream(Random r) {
@@ -48,18 +79,22 @@ class SseTransformerEquivalenceTest {
             if (kind == 0) {
                 ev.append(": keep-alive\n");
             } else if (kind == 1) {
-                ev.append("data: plain text ").append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "nothing")
-                        .append("\ndata: second ").append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "line")
+                ev.append("data: plain text ")
+                        .append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "nothing")
+                        .append("\ndata: second ")
+                        .append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "line")
                         .append('\n');
             } else if (kind == 2) {
-                ev.append("data: {\"choices\":[{\"delta\":{\"content\":\"").append(PII[r.nextInt(PII.length)])
+                ev.append("data: {\"choices\":[{\"delta\":{\"content\":\"")
+                        .append(PII[r.nextInt(PII.length)])
                         .append("\"}}\n"); // malformed JSON
             } else if (kind == 3) {
                 ev.append("retry: 10\nevent: ping\n");
             } else if (kind == 4) {
                 ev.append("data\n");
             } else if (kind == 5) {
-                ev.append("data: {\"id\":\"x\",\"note\":\"").append(PII[r.nextInt(PII.length)])
+                ev.append("data: {\"id\":\"x\",\"note\":\"")
+                        .append(PII[r.nextInt(PII.length)])
                         .append("\",\"n\":[1,2.5,-3e2,true,null],\"obj\":{\"k\":\"v\"}}\n");
             } else if (kind == 6) {
                 // A tool call's arguments, split over two events.
@@ -70,27 +105,43 @@ class SseTransformerEquivalenceTest {
                     cut--;
                 }
                 for (String part : new String[] {args.substring(0, cut), args.substring(cut)}) {
-                    sb.append("id: ").append(id++).append('\n').append("data: {\"choices\":[{\"index\":").append(c)
-                            .append(",\"delta\":{\"tool_calls\":[{\"index\":").append(r.nextInt(2))
-                            .append(",\"function\":{\"arguments\":\"").append(part).append("\"}}]}}]}\n\n");
+                    sb.append("id: ")
+                            .append(id++)
+                            .append('\n')
+                            .append("data: {\"choices\":[{\"index\":")
+                            .append(c)
+                            .append(",\"delta\":{\"tool_calls\":[{\"index\":")
+                            .append(r.nextInt(2))
+                            .append(",\"function\":{\"arguments\":\"")
+                            .append(part)
+                            .append("\"}}]}}]}\n\n");
                 }
                 continue;
             } else if (kind == 7 && e > events / 2) {
                 int c = r.nextInt(choices);
-                ev.append("data: {\"choices\":[{\"index\":").append(c)
+                ev.append("data: {\"choices\":[{\"index\":")
+                        .append(c)
                         .append(",\"delta\":{},\"finish_reason\":\"stop\"}]}\n");
             } else if (kind == 9 && r.nextInt(3) == 0) {
                 // A large document: more scalars than the reader shares paths and scalars for.
                 ev.append("data: {\"items\":[");
                 for (int k = 0; k < 80 + r.nextInt(80); k++) {
-                    ev.append(k == 0 ? "" : ",").append("{\"n\":").append(k).append(",\"v\":\"")
-                            .append(r.nextInt(20) == 0 ? PII[r.nextInt(PII.length)] : word(r)).append("\"}");
+                    ev.append(k == 0 ? "" : ",")
+                            .append("{\"n\":")
+                            .append(k)
+                            .append(",\"v\":\"")
+                            .append(r.nextInt(20) == 0 ? PII[r.nextInt(PII.length)] : word(r))
+                            .append("\"}");
                 }
-                ev.append("],\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(word(r))
+                ev.append("],\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
+                        .append(word(r))
                         .append("\"}}]}\n");
             } else if (kind == 8) {
-                ev.append("data: {\"choices\":[{\"index\":0,\"text\":\"").append(word(r)).append(' ')
-                        .append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "done").append("\"}]}\n");
+                ev.append("data: {\"choices\":[{\"index\":0,\"text\":\"")
+                        .append(word(r))
+                        .append(' ')
+                        .append(r.nextBoolean() ? PII[r.nextInt(PII.length)] : "done")
+                        .append("\"}]}\n");
             } else {
                 // The common case: token deltas, sometimes with PII spread over several of them.
                 int c = r.nextInt(choices);
@@ -103,22 +154,31 @@ class SseTransformerEquivalenceTest {
                     take++;
                 }
                 pending.set(c, text.substring(take));
-                String field = switch (r.nextInt(8)) {
-                    case 0 -> "reasoning_content";
-                    case 1 -> "refusal";
-                    default -> "content";
-                };
+                String field =
+                        switch (r.nextInt(8)) {
+                            case 0 -> "reasoning_content";
+                            case 1 -> "refusal";
+                            default -> "content";
+                        };
                 int index = r.nextInt(10) == 0 ? c + 5 : c; // the index field need not be the array position
                 if (r.nextBoolean()) {
                     ev.append("id: ").append(id++).append('\n');
                 }
                 ev.append("data: {\"id\":\"chatcmpl-").append(r.nextInt(3)).append("\",\"choices\":[");
                 if (r.nextInt(5) == 0) {
-                    ev.append("{\"index\":").append(index + 1).append(",\"delta\":{\"content\":\"")
-                            .append(word(r)).append("\"}},");
+                    ev.append("{\"index\":")
+                            .append(index + 1)
+                            .append(",\"delta\":{\"content\":\"")
+                            .append(word(r))
+                            .append("\"}},");
                 }
-                ev.append("{\"delta\":{\"").append(field).append("\":\"").append(text, 0, take)
-                        .append("\"},\"index\":").append(index).append("}]}\n");
+                ev.append("{\"delta\":{\"")
+                        .append(field)
+                        .append("\":\"")
+                        .append(text, 0, take)
+                        .append("\"},\"index\":")
+                        .append(index)
+                        .append("}]}\n");
             }
             sb.append(ev).append('\n');
         }
@@ -146,11 +206,12 @@ class SseTransformerEquivalenceTest {
         StringBuilder out = new StringBuilder();
         for (char ch : s.toCharArray()) {
             if (ch == '\n') {
-                out.append(switch (r.nextInt(3)) {
-                    case 0 -> "\r\n";
-                    case 1 -> "\r";
-                    default -> "\n";
-                });
+                out.append(
+                        switch (r.nextInt(3)) {
+                            case 0 -> "\r\n";
+                            case 1 -> "\r";
+                            default -> "\n";
+                        });
             } else {
                 out.append(ch);
             }
@@ -162,16 +223,22 @@ class SseTransformerEquivalenceTest {
     record Trace(List<String> perChunk, List<String> findings, List<Long> heldBack, String blocked) {}
 
     static Trace run(boolean legacy, ScanRules rules, byte[] in, int[] cuts) {
-        return run((out, listener) -> legacy ? new LegacySseTransformer(rules, Bodies.HASHER, out, listener)
-                : new SseTransformer(rules, Bodies.HASHER, out, listener), in, cuts);
+        return run(
+                (out, listener) -> legacy
+                        ? new LegacySseTransformer(rules, Bodies.HASHER, out, listener)
+                        : new SseTransformer(rules, Bodies.HASHER, out, listener),
+                in,
+                cuts);
     }
 
     /** What {@code in} fed at {@code cuts} gives out after each chunk, its findings, held-back counts and block. */
     static Trace run(BiFunction<ByteSink, FindingListener, BodyTransformer> transformer, byte[] in, int[] cuts) {
         ByteSink out = new ByteSink();
         List<String> findings = new ArrayList<>();
-        BodyTransformer t = transformer.apply(out, (f, location) -> findings.add(f.detector() + "/" + f.action()
-                + "/" + f.start() + "-" + f.end() + "/" + f.valueHmac() + "@" + location));
+        BodyTransformer t = transformer.apply(
+                out,
+                (f, location) -> findings.add(f.detector() + "/" + f.action() + "/" + f.start() + "-" + f.end() + "/"
+                        + f.valueHmac() + "@" + location));
         List<String> perChunk = new ArrayList<>();
         List<Long> held = new ArrayList<>();
         int at = 0;
@@ -184,7 +251,11 @@ class SseTransformerEquivalenceTest {
         t.finish();
         perChunk.add(new String(out.drain(), StandardCharsets.ISO_8859_1));
         held.add(t.heldBack());
-        return new Trace(perChunk, findings, held, t.blockedBy().map(f -> f.detector() + "@" + f.start()).orElse(""));
+        return new Trace(
+                perChunk,
+                findings,
+                held,
+                t.blockedBy().map(f -> f.detector() + "@" + f.start()).orElse(""));
     }
 
     static int[] randomCuts(Random r, int length, int maxChunk) {
@@ -218,8 +289,11 @@ class SseTransformerEquivalenceTest {
             ScanRules rules = Bodies.rules(action);
             assertSame(rules, in, new int[] {in.length}, "stream " + stream + " whole, " + action);
             for (int maxChunk : new int[] {1, 7, 64, 700}) {
-                assertSame(rules, in, randomCuts(r, in.length, maxChunk), "stream " + stream + " chunks up to "
-                        + maxChunk + ", " + action);
+                assertSame(
+                        rules,
+                        in,
+                        randomCuts(r, in.length, maxChunk),
+                        "stream " + stream + " chunks up to " + maxChunk + ", " + action);
             }
             if (!run(false, rules, in, new int[] {in.length}).findings().isEmpty()) {
                 withFindings++;

@@ -16,14 +16,24 @@ class SseTransformerTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     static String delta(String id, int choice, String content) {
-        return "id: " + id + "\ndata: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":"
+        return "id: " + id
+                + "\ndata: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":"
                 + choice + ",\"delta\":{\"content\":" + content + "},\"finish_reason\":null}]}\n\n";
     }
 
     /** An LLM answer whose card number and RRN arrive split over several token deltas, two choices interleaved. */
     static String llmStream() {
-        List<String> tokens0 = List.of("\"Your card \"", "\"is 4111\"", "\" 1111 11\"", "\"11 1111\"", "\".\"",
-                "\" RRN \"", "\"9601\"", "\"21-10\"", "\"21413\"", "\" 감사합니다\"");
+        List<String> tokens0 = List.of(
+                "\"Your card \"",
+                "\"is 4111\"",
+                "\" 1111 11\"",
+                "\"11 1111\"",
+                "\".\"",
+                "\" RRN \"",
+                "\"9601\"",
+                "\"21-10\"",
+                "\"21413\"",
+                "\" 감사합니다\"");
         List<String> tokens1 = List.of("\"Mail \"", "\"kim@\"", "\"bank.co.kr\"", "\" ok\"");
         StringBuilder sb = new StringBuilder(": keep-alive comment\n\n");
         int id = 0;
@@ -69,8 +79,9 @@ class SseTransformerTest {
         List<JsonNode> events = events(r.text());
         assertThat(text(events, 0)).isEqualTo("Your card is **** **** **** 1111. RRN ******-***1413 감사합니다");
         assertThat(text(events, 1)).isEqualTo("Mail ***@****.co.kr ok");
-        assertThat(r.findings()).containsExactlyInAnyOrder("card@sse:choice[0].content",
-                "kr_rrn@sse:choice[0].content", "email@sse:choice[1].content");
+        assertThat(r.findings())
+                .containsExactlyInAnyOrder(
+                        "card@sse:choice[0].content", "kr_rrn@sse:choice[0].content", "email@sse:choice[1].content");
         // Framing kept: same number of events, ids in order, comment and [DONE] untouched.
         assertThat(r.text()).startsWith(": keep-alive comment\n\nid: 0\ndata: ").endsWith("data: [DONE]\n\n");
         assertThat(r.text().split("\n\n")).hasSize(llmStream().split("\n\n").length);
@@ -93,14 +104,15 @@ class SseTransformerTest {
     void leadingByteOrderMark_doesNotHideTheFirstEvent() {
         String in = "\uFEFFdata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"4111111111111111\"}}]}\n\n";
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, in);
-        assertThat(r.text()).isEqualTo(
-                "\uFEFFdata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[REDACTED:card]\"}}]}\n\n");
+        assertThat(r.text())
+                .isEqualTo("\uFEFFdata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[REDACTED:card]\"}}]}\n\n");
     }
 
     @Test
     void unchangedEvents_areCopiedByteForByte() {
-        String in = "event: message\r\nid: 7\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\\u00e9llo\"}}]}\r\n\r\n"
-                + "retry: 10\n\ndata: plain text line\ndata: second line\n\n";
+        String in =
+                "event: message\r\nid: 7\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\\u00e9llo\"}}]}\r\n\r\n"
+                        + "retry: 10\n\ndata: plain text line\ndata: second line\n\n";
         assertThat(Bodies.whole(SSE, ActionKind.MASK, in).text()).isEqualTo(in);
     }
 
@@ -123,17 +135,19 @@ class SseTransformerTest {
         String in = "data: {\"created\":1732180000,\"pan\":5105105105105100,\"ok\":true,\"n\":null,"
                 + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
         Bodies.Result r = Bodies.whole(SSE, ActionKind.MASK, in);
-        assertThat(r.text()).isEqualTo("data: {\"created\":1732180000,\"pan\":\"************5100\",\"ok\":true,"
-                + "\"n\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n");
+        assertThat(r.text())
+                .isEqualTo("data: {\"created\":1732180000,\"pan\":\"************5100\",\"ok\":true,"
+                        + "\"n\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n");
         assertThat(MAPPER.readTree(r.text().substring(6)).get("pan").asText()).isEqualTo("************5100");
         assertThat(r.findings()).containsExactly("card@sse:/pan");
     }
 
     @Test
     void toolCallArguments_areReassembledPerToolCall() throws Exception {
-        String in = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"pan\\\":\\\"4111\"}}]}}]}\n\n"
-                + "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"111111111111\\\"}\"}}]}}]}\n\n"
-                + "data: [DONE]\n\n";
+        String in =
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"pan\\\":\\\"4111\"}}]}}]}\n\n"
+                        + "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"111111111111\\\"}\"}}]}}]}\n\n"
+                        + "data: [DONE]\n\n";
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, in);
         assertThat(r.findings()).containsExactly("card@sse:choice[0].tool[0].arguments");
         StringBuilder args = new StringBuilder();

@@ -27,7 +27,8 @@ class StreamedJsonStructureTest {
         assertThat(whole.findings()).containsExactly("private_key@sse:/keys/0/d");
         byte[] b = in.getBytes(StandardCharsets.UTF_8);
         for (int max = 1; max < 12; max++) {
-            assertThat(Bodies.run(SSE, Bodies.rules(ActionKind.REDACT), b, new Random(max), max).text())
+            assertThat(Bodies.run(SSE, Bodies.rules(ActionKind.REDACT), b, new Random(max), max)
+                            .text())
                     .isEqualTo(whole.text());
         }
     }
@@ -55,8 +56,9 @@ class StreamedJsonStructureTest {
         String in = "data: {\"sku\":\"01012345678\"}\n\ndata: {\"phone\":\"01012345678\"}\n\n"
                 + "data: {\"apiKey\":\"q8ZrT3vLx9WmN2pKa7Yc\"}\n\n";
         Bodies.Result r = Bodies.whole(SSE, ActionKind.REDACT, in);
-        assertThat(r.text()).isEqualTo("data: {\"sku\":\"01012345678\"}\n\ndata: {\"phone\":\"[REDACTED:kr_phone]\"}\n\n"
-                + "data: {\"apiKey\":\"[REDACTED:secret]\"}\n\n");
+        assertThat(r.text())
+                .isEqualTo("data: {\"sku\":\"01012345678\"}\n\ndata: {\"phone\":\"[REDACTED:kr_phone]\"}\n\n"
+                        + "data: {\"apiKey\":\"[REDACTED:secret]\"}\n\n");
     }
 
     @Test

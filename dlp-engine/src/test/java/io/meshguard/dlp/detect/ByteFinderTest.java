@@ -39,9 +39,46 @@ class ByteFinderTest {
             {set('A', 'a', 0x60, 0x01), set('x', 'X', 0x60)},
         };
         // Bytes near every tested value, so the word tests meet neighbours, both cases and high bytes.
-        int[] alphabet = {'B', 'x', 'X', 'c', 'C', 'o', 'O', 0xEB, 0x8C, 'E', 'M', 'e', 'm', 'a', 'b', 'd', 'x', 'A', 0x80, 0xFF, 0,
-            1, 'b' ^ 0x20, 0x6F ^ 0x20, 0x8C ^ 0x20, 0xCB, ' ', 0xC2, 0xE2, 0xE3, 0xEF, 0xC3, 0xE0, 0xA0, 0xBC, 0x60, 0x21,
-            0x41};
+        int[] alphabet = {
+            'B',
+            'x',
+            'X',
+            'c',
+            'C',
+            'o',
+            'O',
+            0xEB,
+            0x8C,
+            'E',
+            'M',
+            'e',
+            'm',
+            'a',
+            'b',
+            'd',
+            'x',
+            'A',
+            0x80,
+            0xFF,
+            0,
+            1,
+            'b' ^ 0x20,
+            0x6F ^ 0x20,
+            0x8C ^ 0x20,
+            0xCB,
+            ' ',
+            0xC2,
+            0xE2,
+            0xE3,
+            0xEF,
+            0xC3,
+            0xE0,
+            0xA0,
+            0xBC,
+            0x60,
+            0x21,
+            0x41
+        };
         Random random = new Random(3);
         for (boolean[][] c : cases) {
             ByteFinder finder = new ByteFinder(c[0], c[1]);
@@ -65,7 +102,8 @@ class ByteFinderTest {
 
     private static int naive3(boolean[] first, boolean[] second, boolean[] third, byte[] b, int from, int to) {
         for (int i = from; i < to; i++) {
-            if (first[b[i] & 0xff] && (i + 1 == to || second == null || second[b[i + 1] & 0xff])
+            if (first[b[i] & 0xff]
+                    && (i + 1 == to || second == null || second[b[i + 1] & 0xff])
                     && (i + 2 >= to || third[b[i + 2] & 0xff])) {
                 return i;
             }
@@ -84,8 +122,38 @@ class ByteFinderTest {
             {set('a', 'b', 'c', 'd'), set('x'), set('y', 0xFF)},
             {set(0xC2, 0xE2, 0xE3, 0xEF), null, set(0x80, 0xBF)},
         };
-        int[] alphabet = {'c', 'C', 'o', 'O', 'n', 'N', 0xEB, 0x8C, 0x80, 'E', 'M', 'P', 'a', 'b', 'x', 'y', 0xFF, 0xC2,
-            0xE2, 0xE3, 0xEF, 0xBF, 'c' ^ 0x80, 'o' ^ 0x80, 'n' ^ 0x80, 0xEB ^ 0x20, 0x8C ^ 0x01, ' ', 'u', 'r'};
+        int[] alphabet = {
+            'c',
+            'C',
+            'o',
+            'O',
+            'n',
+            'N',
+            0xEB,
+            0x8C,
+            0x80,
+            'E',
+            'M',
+            'P',
+            'a',
+            'b',
+            'x',
+            'y',
+            0xFF,
+            0xC2,
+            0xE2,
+            0xE3,
+            0xEF,
+            0xBF,
+            'c' ^ 0x80,
+            'o' ^ 0x80,
+            'n' ^ 0x80,
+            0xEB ^ 0x20,
+            0x8C ^ 0x01,
+            ' ',
+            'u',
+            'r'
+        };
         Random random = new Random(29);
         for (boolean[][] c : cases) {
             ByteFinder finder = new ByteFinder(c[0], c[1]).withThird(c[2]);
@@ -128,8 +196,9 @@ class ByteFinderTest {
                             b[at + lead.length] = (byte) v;
                             for (int to : new int[] {len, at + lead.length + 1, Math.min(len, at + lead.length + 2)}) {
                                 assertThat(triples.next(b, 0, to))
-                                        .as("filler %x len %d lead %d at %d byte %x to %d", filler, len, lead.length, at,
-                                                v, to)
+                                        .as(
+                                                "filler %x len %d lead %d at %d byte %x to %d",
+                                                filler, len, lead.length, at, v, to)
                                         .isEqualTo(naive3(KEYWORD_SETS[0], KEYWORD_SETS[1], KEYWORD_SETS[2], b, 0, to));
                                 assertThat(triples.nextByWords(b, 0, to))
                                         .isEqualTo(naive3(KEYWORD_SETS[0], KEYWORD_SETS[1], KEYWORD_SETS[2], b, 0, to));

@@ -37,8 +37,10 @@ class CardLengthAndIbanRegistryTest {
     static Map<String, Integer> registry() throws Exception {
         Map<String, Integer> m = new LinkedHashMap<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                CardLengthAndIbanRegistryTest.class.getResourceAsStream("iban-registry.txt"), StandardCharsets.UTF_8))) {
-            r.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
+                CardLengthAndIbanRegistryTest.class.getResourceAsStream("iban-registry.txt"),
+                StandardCharsets.UTF_8))) {
+            r.lines()
+                    .filter(l -> !l.startsWith("#") && !l.isBlank())
                     .forEach(l -> m.put(l.substring(0, 2), Integer.parseInt(l.substring(3, 5))));
         }
         return m;
@@ -56,16 +58,26 @@ class CardLengthAndIbanRegistryTest {
         for (char c : moved.toCharArray()) {
             num.append(Character.isLetter(c) ? String.valueOf(c - 'A' + 10) : String.valueOf(c));
         }
-        int check = 98 - new BigInteger(num.toString()).mod(BigInteger.valueOf(97)).intValue();
+        int check =
+                98 - new BigInteger(num.toString()).mod(BigInteger.valueOf(97)).intValue();
         return cc + (check < 10 ? "0" : "") + check + bban;
     }
 
     @Test
     void registry_isTheWholeCurrentRegistry() throws Exception {
         Map<String, Integer> m = registry();
-        assertThat(m).hasSizeGreaterThanOrEqualTo(89).containsEntry("TL", 23).containsEntry("NO", 15)
-                .containsEntry("RU", 33).containsEntry("LC", 32).containsEntry("FK", 18).containsEntry("MN", 20)
-                .containsEntry("OM", 23).containsEntry("YE", 30).containsEntry("HN", 28).containsEntry("SV", 28);
+        assertThat(m)
+                .hasSizeGreaterThanOrEqualTo(89)
+                .containsEntry("TL", 23)
+                .containsEntry("NO", 15)
+                .containsEntry("RU", 33)
+                .containsEntry("LC", 32)
+                .containsEntry("FK", 18)
+                .containsEntry("MN", 20)
+                .containsEntry("OM", 23)
+                .containsEntry("YE", 30)
+                .containsEntry("HN", 28)
+                .containsEntry("SV", 28);
         m.forEach((cc, len) -> assertThat(Checksums.ibanLength(cc)).as(cc).isEqualTo(len));
     }
 

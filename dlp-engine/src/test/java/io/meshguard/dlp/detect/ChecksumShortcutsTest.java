@@ -45,7 +45,9 @@ class ChecksumShortcutsTest {
                 digits[k] = (char) ('0' + random.nextInt(10));
             }
             boolean want = luhnByDigitSums(digits, len);
-            assertThat(Checksums.luhn(digits, len)).as(new String(digits, 0, len)).isEqualTo(want);
+            assertThat(Checksums.luhn(digits, len))
+                    .as(new String(digits, 0, len))
+                    .isEqualTo(want);
             assertThat(Checksums.luhn(CharBuffer.wrap(digits, 0, len))).isEqualTo(want);
             passing += want ? 1 : 0;
         }
@@ -55,9 +57,11 @@ class ChecksumShortcutsTest {
     @Test
     void cardBrandOnArray_agreesWithTheCharSequenceForm() {
         Random random = new Random(16);
-        String[] prefixes = {"4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "644", "649", "622126",
-            "622925", "3528", "3589", "62", "81", "300", "305", "36", "38", "39", "3095", "50", "56", "58", "67", "63",
-            "9400", "9499", "1", "0", "99", ""};
+        String[] prefixes = {
+            "4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "644", "649", "622126", "622925", "3528", "3589",
+            "62", "81", "300", "305", "36", "38", "39", "3095", "50", "56", "58", "67", "63", "9400", "9499", "1", "0",
+            "99", ""
+        };
         char[] digits = new char[40];
         int brands = 0;
         for (int round = 0; round < 50_000; round++) {
@@ -67,7 +71,8 @@ class ChecksumShortcutsTest {
                 digits[k] = k < p.length() ? p.charAt(k) : (char) ('0' + random.nextInt(10));
             }
             boolean want = Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
-            assertThat(Checksums.hasLength(Checksums.cardBrandLengths(digits, len), len)).as(new String(digits, 0, len))
+            assertThat(Checksums.hasLength(Checksums.cardBrandLengths(digits, len), len))
+                    .as(new String(digits, 0, len))
                     .isEqualTo(want);
             brands += want ? 1 : 0;
         }
@@ -77,8 +82,9 @@ class ChecksumShortcutsTest {
     @Test
     void cardBrandLengths_holdExactlyTheLengthsTheCharSequenceFormAccepts_fromFirstDigitsWorkedOutOnce() {
         Random random = new Random(17);
-        String[] prefixes = {"4", "51", "2720", "37", "6011", "649", "622126", "3589", "81", "305", "3095", "58",
-            "9400", "1", "0"};
+        String[] prefixes = {
+            "4", "51", "2720", "37", "6011", "649", "622126", "3589", "81", "305", "3095", "58", "9400", "1", "0"
+        };
         char[] digits = new char[40];
         int accepted = 0;
         for (int round = 0; round < 5_000; round++) {
@@ -95,7 +101,8 @@ class ChecksumShortcutsTest {
             for (int len = 1; len <= 40; len++) { // also past 19 and past 31, where a shift would wrap
                 boolean want = len >= 6 && Checksums.cardBrand(CharBuffer.wrap(digits, 0, len));
                 if (len >= 6) {
-                    assertThat(Checksums.hasLength(lengths, len)).as("%s %d", new String(digits), len)
+                    assertThat(Checksums.hasLength(lengths, len))
+                            .as("%s %d", new String(digits), len)
                             .isEqualTo(want);
                 }
                 accepted += want ? 1 : 0;
@@ -118,7 +125,8 @@ class ChecksumShortcutsTest {
             int from = random.nextInt(Math.min(4, b.length));
             double threshold = round % 3 == 0 ? 3.5 : random.nextDouble() * 6;
             boolean want = Checksums.entropy(b, from, b.length, new int[256]) < threshold;
-            assertThat(Checksums.entropyBelow(b, from, b.length, scratch, threshold)).isEqualTo(want);
+            assertThat(Checksums.entropyBelow(b, from, b.length, scratch, threshold))
+                    .isEqualTo(want);
             assertThat(scratch).containsOnly(0);
             below += want ? 1 : 0;
         }
@@ -134,7 +142,8 @@ class ChecksumShortcutsTest {
         assertThat(exact).isCloseTo(3.5, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, 3.5)).isEqualTo(exact < 3.5);
         assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, exact)).isFalse();
-        assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, Math.nextUp(exact))).isTrue();
+        assertThat(Checksums.entropyBelow(b, 0, b.length, scratch, Math.nextUp(exact)))
+                .isTrue();
     }
 
     @Test

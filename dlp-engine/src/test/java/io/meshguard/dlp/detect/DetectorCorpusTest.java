@@ -28,9 +28,15 @@ class DetectorCorpusTest {
     private static List<String> detect(String text, int chunk) {
         ScanRules rules = new ScanRules();
         for (BuiltinDetector d : BuiltinDetector.values()) {
-            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
-                    new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5), Set.of(), List.of(),
-                    Action.of(ActionKind.ALERT)));
+            rules.addBuiltin(
+                    d,
+                    new DetectorRule(
+                            d.id(),
+                            0.5,
+                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
+                            Set.of(),
+                            List.of(),
+                            Action.of(ActionKind.ALERT)));
         }
         CollectingOutput out = new CollectingOutput();
         StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(new byte[32], ""), out);
@@ -41,8 +47,10 @@ class DetectorCorpusTest {
         }
         s.finish();
         assertThat(out.bytes()).isEqualTo(b); // alert never changes bytes
-        return out.findings().stream().map(f -> f.detector() + "=" + new String(b, (int) f.start(),
-                (int) f.byteLength(), StandardCharsets.UTF_8)).toList();
+        return out.findings().stream()
+                .map(f -> f.detector() + "="
+                        + new String(b, (int) f.start(), (int) f.byteLength(), StandardCharsets.UTF_8))
+                .toList();
     }
 
     @ParameterizedTest(name = "{0}: \"{1}\" -> {2}")
@@ -116,7 +124,9 @@ class DetectorCorpusTest {
             """)
     void sample(String detector, String text, String expected) {
         for (int chunk : new int[] {0, 1, 5}) {
-            List<String> found = detect(text, chunk).stream().filter(f -> f.startsWith(detector + "=")).toList();
+            List<String> found = detect(text, chunk).stream()
+                    .filter(f -> f.startsWith(detector + "="))
+                    .toList();
             if (expected.equals("-")) {
                 assertThat(found).as("chunk %d", chunk).isEmpty();
             } else {
@@ -133,9 +143,14 @@ class DetectorCorpusTest {
             """)
     void privateKeys(String pem, boolean found) {
         String text = "config:\n" + pem.replace("\\n", "\n") + "\nend";
-        List<String> f = detect(text, 0).stream().filter(s -> s.startsWith("private_key=")).toList();
+        List<String> f = detect(text, 0).stream()
+                .filter(s -> s.startsWith("private_key="))
+                .toList();
         assertThat(f).hasSize(found ? 1 : 0);
-        assertThat(detect(text, 3).stream().filter(s -> s.startsWith("private_key=")).toList()).isEqualTo(f);
+        assertThat(detect(text, 3).stream()
+                        .filter(s -> s.startsWith("private_key="))
+                        .toList())
+                .isEqualTo(f);
     }
 
     @ParameterizedTest
@@ -145,15 +160,24 @@ class DetectorCorpusTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"DE89370400440532013000,true", "GB82WEST12345698765432,true", "GB82WEST12345698765433,false",
-            "NL91ABNA0417164300,true"})
+    @CsvSource({
+        "DE89370400440532013000,true",
+        "GB82WEST12345698765432,true",
+        "GB82WEST12345698765433,false",
+        "NL91ABNA0417164300,true"
+    })
     void iban(String iban, boolean valid) {
         assertThat(Checksums.ibanMod97(iban)).isEqualTo(valid);
     }
 
     @ParameterizedTest
-    @CsvSource({"9601211021413,true,true", "9601211234567,true,false", "0002293000000,true,false",
-            "0102293000000,false,false", "9613011021413,false,false"})
+    @CsvSource({
+        "9601211021413,true,true",
+        "9601211234567,true,false",
+        "0002293000000,true,false",
+        "0102293000000,false,false",
+        "9613011021413,false,false"
+    })
     void krRegistration(String digits, boolean dateValid, boolean checksum) {
         assertThat(Checksums.krRegistrationDate(digits)).isEqualTo(dateValid);
         if (dateValid) {

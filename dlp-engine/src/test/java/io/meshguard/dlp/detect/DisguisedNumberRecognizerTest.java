@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 class DisguisedNumberRecognizerTest {
     private static final int CARD = 3;
     private static final int RRN = 5;
-    private static final DisguisedNumberRecognizer COMPILED = DisguisedNumberRecognizer.forDetectors(Map.of(
-            BuiltinDetector.CARD, CARD, BuiltinDetector.KR_RRN, RRN, BuiltinDetector.EMAIL, 9)).orElseThrow();
+    private static final DisguisedNumberRecognizer COMPILED = DisguisedNumberRecognizer.forDetectors(
+                    Map.of(BuiltinDetector.CARD, CARD, BuiltinDetector.KR_RRN, RRN, BuiltinDetector.EMAIL, 9))
+            .orElseThrow();
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -25,8 +26,8 @@ class DisguisedNumberRecognizerTest {
         Recognizer r = COMPILED.newStream();
         List<String> out = new ArrayList<>();
         for (Candidate c : chunks == null ? whole(r, b) : ChunkedScans.scan(r, b, chunks)) {
-            out.add(c.detector() + ":" + new String(b, (int) c.start(), (int) (c.end() - c.start()),
-                    StandardCharsets.UTF_8));
+            out.add(c.detector() + ":"
+                    + new String(b, (int) c.start(), (int) (c.end() - c.start()), StandardCharsets.UTF_8));
         }
         return out;
     }
@@ -43,11 +44,36 @@ class DisguisedNumberRecognizerTest {
     @Test
     void classify_namesEveryDisguiseAndNothingElse() {
         String[][] cases = {
-            {"７", "7"}, {"０", "0"}, {"９", "9"}, {"\u00A0", " "}, {"\u3000", " "}, {"\u2010", "-"}, {"\u2011", "-"},
-            {"\u2012", "-"}, {"\u2013", "-"}, {"\u2212", "-"}, {"\uFF0D", "-"}, {"\u200B", ""}, {"\u200C", ""},
-            {"\u200D", ""}, {"\u2060", ""}, {"\uFEFF", ""}, {"\u00AD", ""},
-            {"\u2014", "-"}, {"\u2061", ""}, {"\u202F", " "}, {"\u2007", " "},
-            {"\u200E", ""}, {"\u0663", "3"}, {"\u06F3", "3"}, {"\u0969", "3"}, {"\t", " "}, {".", " "}, {"5", "5"}, {" ", " "}, {"-", "-"},
+            {"７", "7"},
+            {"０", "0"},
+            {"９", "9"},
+            {"\u00A0", " "},
+            {"\u3000", " "},
+            {"\u2010", "-"},
+            {"\u2011", "-"},
+            {"\u2012", "-"},
+            {"\u2013", "-"},
+            {"\u2212", "-"},
+            {"\uFF0D", "-"},
+            {"\u200B", ""},
+            {"\u200C", ""},
+            {"\u200D", ""},
+            {"\u2060", ""},
+            {"\uFEFF", ""},
+            {"\u00AD", ""},
+            {"\u2014", "-"},
+            {"\u2061", ""},
+            {"\u202F", " "},
+            {"\u2007", " "},
+            {"\u200E", ""},
+            {"\u0663", "3"},
+            {"\u06F3", "3"},
+            {"\u0969", "3"},
+            {"\t", " "},
+            {".", " "},
+            {"5", "5"},
+            {" ", " "},
+            {"-", "-"},
         };
         for (String[] c : cases) {
             byte[] b = utf8(c[0]);
@@ -55,10 +81,12 @@ class DisguisedNumberRecognizerTest {
             assertThat(got & 0xff).as("length of U+%04X", (int) c[0].charAt(0)).isEqualTo(b.length);
             assertThat(got >>> 8).as("U+%04X", (int) c[0].charAt(0)).isEqualTo(c[1].isEmpty() ? 0 : c[1].charAt(0));
         }
-        for (String no : new String[] {"a", "\u201C", "\u2026", "\u00A9", "\u00C9", "\uFF21", "\uFF0E", "가",
-            "\u3001", "\uFF1A", "\uFEFE", "_", "+"}) {
+        for (String no : new String[] {
+            "a", "\u201C", "\u2026", "\u00A9", "\u00C9", "\uFF21", "\uFF0E", "가", "\u3001", "\uFF1A", "\uFEFE", "_", "+"
+        }) {
             byte[] b = utf8(no);
-            assertThat(DisguisedNumberRecognizer.classify(b, 0, b.length, true)).as("U+%04X", (int) no.charAt(0))
+            assertThat(DisguisedNumberRecognizer.classify(b, 0, b.length, true))
+                    .as("U+%04X", (int) no.charAt(0))
                     .isZero();
         }
         byte[] cut = utf8("５");
@@ -68,20 +96,36 @@ class DisguisedNumberRecognizerTest {
 
     @Test
     void disguisedNumbers_areFoundOverTheirOriginalBytes_andPlainAsciiOnesAreLeftToTheBuiltinPass() {
-        assertThat(found("카드 ４０１２ ８８８８ ８８８８ １８８１ 입니다", null))
-                .containsExactly(CARD + ":４０１２ ８８８８ ８８８８ １８８１");
+        assertThat(found("카드 ４０１２ ８８８８ ８８８８ １８８１ 입니다", null)).containsExactly(CARD + ":４０１２ ８８８８ ８８８８ １８８１");
         assertThat(found("id 4012\u200B8888\u200B8888\u200B1881.", null))
                 .containsExactly(CARD + ":4012\u200B8888\u200B8888\u200B1881");
         assertThat(found("주민번호 ９６０１２１－１０２１４１３", null)).containsExactly(RRN + ":９６０１２１－１０２１４１３");
         assertThat(found("4012 8888 8888 1881 and 960121-1021413", null)).isEmpty();
-        assertThat(found("４０１２８８８８８８８８１８８２ \u201Cquoted\u201D \u2014 2010\u20132013", null)).isEmpty();
+        assertThat(found("４０１２８８８８８８８８１８８２ \u201Cquoted\u201D \u2014 2010\u20132013", null))
+                .isEmpty();
     }
 
     @Test
     void anyChunking_findsWhatTheWholeTextGives() {
-        String[] pieces = {"４０１２ ８８８８ ８８８８ １８８１", "4012\u200B8888\u200B8888\u200B1881", "９６０１２１－１０２１４１３",
-            "4012\u00A08888\u00A08888\u00A01881", " ", "  ", "-", "12", "\u200B", "\u00A0", "５", "word", "가나",
-            "\u201C", "\u2014", "\u3000", "x"};
+        String[] pieces = {
+            "４０１２ ８８８８ ８８８８ １８８１",
+            "4012\u200B8888\u200B8888\u200B1881",
+            "９６０１２１－１０２１４１３",
+            "4012\u00A08888\u00A08888\u00A01881",
+            " ",
+            "  ",
+            "-",
+            "12",
+            "\u200B",
+            "\u00A0",
+            "５",
+            "word",
+            "가나",
+            "\u201C",
+            "\u2014",
+            "\u3000",
+            "x"
+        };
         Random random = new Random(31);
         for (int round = 0; round < 500; round++) {
             StringBuilder sb = new StringBuilder();
@@ -132,8 +176,13 @@ class DisguisedNumberRecognizerTest {
         // This pass answers for full-width forms only; the built-in pass it is part of for texts with four ASCII
         // digits, which every other disguised number has (nine at least).
         Recognizer builtin = new BuiltinRecognizer(Map.of(BuiltinDetector.CARD, CARD, BuiltinDetector.KR_RRN, RRN));
-        for (String text : new String[] {"４０１２ ８８８８ ８８８８ １８８１", "4012\u200B8888\u200B8888\u200B1881",
-            "주민번호 ９６０１２１－１０２１４１３", "4012\u00A08888\u00A08888\u00A01881", "４"}) {
+        for (String text : new String[] {
+            "４０１２ ８８８８ ８８８８ １８８１",
+            "4012\u200B8888\u200B8888\u200B1881",
+            "주민번호 ９６０１２１－１０２１４１３",
+            "4012\u00A08888\u00A08888\u00A01881",
+            "４"
+        }) {
             byte[] b = utf8(text);
             assertThat(builtin.mayFind(b, 0, b.length)).as(text).isTrue();
         }
@@ -149,7 +198,8 @@ class DisguisedNumberRecognizerTest {
         Recognizer builtin = new BuiltinRecognizer(Map.of(BuiltinDetector.CARD, CARD)).newStream();
         byte[] b = utf8("card 4012 8888 8888 1881 and ４０１２ ８８８８ ８８８８ １８８１.");
         List<Candidate> got = ChunkedScans.scan(builtin, b, new Random(2));
-        assertThat(got).extracting(c -> new String(b, (int) c.start(), (int) (c.end() - c.start()),
-                StandardCharsets.UTF_8)).containsExactly("4012 8888 8888 1881", "４０１２ ８８８８ ８８８８ １８８１");
+        assertThat(got)
+                .extracting(c -> new String(b, (int) c.start(), (int) (c.end() - c.start()), StandardCharsets.UTF_8))
+                .containsExactly("4012 8888 8888 1881", "４０１２ ８８８８ ８８８８ １８８１");
     }
 }

@@ -28,8 +28,8 @@ class IbanWalkTest {
             compact.append(random.nextInt(10)).append(random.nextInt(10));
             while (compact.length() < len) {
                 // letters anywhere in the body (as in British bank codes), digits mostly
-                compact.append(random.nextInt(5) == 0 ? (char) ('A' + random.nextInt(26))
-                        : (char) ('0' + random.nextInt(10)));
+                compact.append(
+                        random.nextInt(5) == 0 ? (char) ('A' + random.nextInt(26)) : (char) ('0' + random.nextInt(10)));
             }
             if (round % 2 == 0) { // check digits that pass, for half of them
                 for (int check = 0; check < 100; check++) {
@@ -39,8 +39,9 @@ class IbanWalkTest {
                     }
                 }
             }
-            String printed = random.nextBoolean() ? compact.toString() : compact.toString().replaceAll("(.{4})", "$1 ")
-                    .trim();
+            String printed = random.nextBoolean()
+                    ? compact.toString()
+                    : compact.toString().replaceAll("(.{4})", "$1 ").trim();
             String text = "IBAN " + printed + (random.nextBoolean() ? "." : "");
             List<Candidate> found = new ArrayList<>();
             TextWindow t = new TextWindow();
@@ -49,8 +50,9 @@ class IbanWalkTest {
             t.markComplete();
             new BuiltinRecognizer(enabled, true).scan(t, found::add);
             boolean valid = Checksums.ibanMod97(compact);
-            assertThat(found).as(text).isEqualTo(valid ? List.of(new Candidate(0, 5, 5 + printed.length(), 0.9))
-                    : List.of());
+            assertThat(found)
+                    .as(text)
+                    .isEqualTo(valid ? List.of(new Candidate(0, 5, 5 + printed.length(), 0.9)) : List.of());
             reported += valid ? 1 : 0;
         }
         assertThat(reported).as("valid IBANs among the inputs").isGreaterThan(9_500);

@@ -34,8 +34,29 @@ class KeywordRecognizerTest {
 
     @Test
     void mayFindAndScan_agreeWithAPlainSearch_onTextBuiltFromKeywordPieces() {
-        String[] pieces = {"대외", "비", "대", "CONFIDENTIAL", "confidential", " - ", "INTERNAL", "Internal ONLY",
-            " only", "CoNfIdEnTiAl - iNtErNaL oNlY", "c", "o", "C", "O", "secre", "SECRET", "t", " ", "ab", "x", "é"};
+        String[] pieces = {
+            "대외",
+            "비",
+            "대",
+            "CONFIDENTIAL",
+            "confidential",
+            " - ",
+            "INTERNAL",
+            "Internal ONLY",
+            " only",
+            "CoNfIdEnTiAl - iNtErNaL oNlY",
+            "c",
+            "o",
+            "C",
+            "O",
+            "secre",
+            "SECRET",
+            "t",
+            " ",
+            "ab",
+            "x",
+            "é"
+        };
         Random random = new Random(5);
         KeywordRecognizer one = new KeywordRecognizer(0, List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9);
         KeywordRecognizer many = new KeywordRecognizer(0, KEYWORDS, 0.9);
@@ -49,7 +70,8 @@ class KeywordRecognizerTest {
             byte[] b = text.getBytes(StandardCharsets.UTF_8);
             assertThat(many.mayFind(b, 0, b.length)).as(text).isEqualTo(naiveAny(text));
             String lower = asciiLower(text);
-            assertThat(one.mayFind(b, 0, b.length)).as(text)
+            assertThat(one.mayFind(b, 0, b.length))
+                    .as(text)
                     .isEqualTo(lower.contains("대외비") || lower.contains("confidential - internal only"));
             assertThat(scan(one, b)).as(text).isEqualTo(naiveScan(b, List.of("대외비", "confidential - internal only")));
         }
@@ -61,8 +83,23 @@ class KeywordRecognizerTest {
      */
     @Test
     void scan_inRandomChunks_findsWhatOneWindowFinds_amongCommonFirstPairs() {
-        String[] pieces = {"account ", "records ", "co", "CO", "con", "CONFIDENTIAL - INTERNAL ONLY", "confidential",
-            " - internal only", "대외비", "대외", "\uB300", "비 ", " ", "é", "cOnFiDeNtIaL - InTeRnAl OnLy."};
+        String[] pieces = {
+            "account ",
+            "records ",
+            "co",
+            "CO",
+            "con",
+            "CONFIDENTIAL - INTERNAL ONLY",
+            "confidential",
+            " - internal only",
+            "대외비",
+            "대외",
+            "\uB300",
+            "비 ",
+            " ",
+            "é",
+            "cOnFiDeNtIaL - InTeRnAl OnLy."
+        };
         Random random = new Random(30);
         KeywordRecognizer compiled = new KeywordRecognizer(0, List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9);
         for (int round = 0; round < 2_000; round++) {
@@ -76,7 +113,8 @@ class KeywordRecognizerTest {
                 chunked.add(c.start());
                 chunked.add(c.end());
             }
-            assertThat(chunked).as(sb.toString())
+            assertThat(chunked)
+                    .as(sb.toString())
                     .isEqualTo(naiveScan(b, List.of("대외비", "confidential - internal only")));
         }
     }
@@ -96,14 +134,17 @@ class KeywordRecognizerTest {
 
     /** Leftmost, longest first, non-overlapping, ASCII words bounded by non-alphanumerics. */
     private static List<Long> naiveScan(byte[] b, List<String> keywords) {
-        List<byte[]> words = keywords.stream().map(k -> k.getBytes(StandardCharsets.UTF_8))
-                .sorted((x, y) -> y.length - x.length).toList();
+        List<byte[]> words = keywords.stream()
+                .map(k -> k.getBytes(StandardCharsets.UTF_8))
+                .sorted((x, y) -> y.length - x.length)
+                .toList();
         List<Long> out = new ArrayList<>();
         int i = 0;
         outer:
         while (i < b.length) {
             for (byte[] w : words) {
-                if (at(b, i, w) && (!alnum(w[0]) || i == 0 || !alnum(b[i - 1]))
+                if (at(b, i, w)
+                        && (!alnum(w[0]) || i == 0 || !alnum(b[i - 1]))
                         && (!alnum(w[w.length - 1]) || i + w.length == b.length || !alnum(b[i + w.length]))) {
                     out.add((long) i);
                     out.add((long) i + w.length);

@@ -58,8 +58,9 @@ class PatternBoundsTest {
             주민\\d{6}                   ; true  ; ''
             """)
     void literalPrefix_isWhatEveryMatchStartsWith(String pattern, boolean ignoreCase, String prefix) {
-        assertThat(new String(PatternBounds.shape(pattern, ignoreCase).prefix(),
-                java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(prefix);
+        assertThat(new String(
+                        PatternBounds.shape(pattern, ignoreCase).prefix(), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo(prefix);
         java.util.regex.Pattern check = java.util.regex.Pattern.compile(pattern);
         assertThat(check).isNotNull();
     }

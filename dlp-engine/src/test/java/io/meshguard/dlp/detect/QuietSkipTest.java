@@ -29,7 +29,8 @@ class QuietSkipTest {
                     for (int k = 0; k < 8; k++) {
                         int v = (int) (x >>> (8 * k)) & 0xff;
                         boolean flagged = (stops >>> (8 * k + 7) & 1) != 0;
-                        assertThat(flagged).as("byte 0x%02x at %d in %016x", v, k, x)
+                        assertThat(flagged)
+                                .as("byte 0x%02x at %d in %016x", v, k, x)
                                 .isEqualTo(!BuiltinRecognizer.QUIET[v]);
                     }
                 }
@@ -53,7 +54,8 @@ class QuietSkipTest {
                         b[k++] = quiet[random.nextInt(quiet.length)];
                     }
                 }
-                b[k] = raw ? (byte) random.nextInt(256)
+                b[k] = raw
+                        ? (byte) random.nextInt(256)
                         : random.nextInt(6) == 0 ? (byte) 'q' : prose[random.nextInt(prose.length)];
             }
             int from = b.length == 0 ? 0 : random.nextInt(b.length);
@@ -77,8 +79,11 @@ class QuietSkipTest {
             byte[] b = new byte[1 + random.nextInt(40)];
             for (int k = 0; k < b.length; k++) {
                 int kind = random.nextInt(10);
-                b[k] = kind < 6 ? (byte) ('a' + random.nextInt(26)) : kind < 8 ? near[random.nextInt(near.length)]
-                        : kind < 9 ? (byte) (0x80 | 'a' + random.nextInt(26)) : (byte) random.nextInt(256);
+                b[k] = kind < 6
+                        ? (byte) ('a' + random.nextInt(26))
+                        : kind < 8
+                                ? near[random.nextInt(near.length)]
+                                : kind < 9 ? (byte) (0x80 | 'a' + random.nextInt(26)) : (byte) random.nextInt(256);
             }
             for (int from = 0; from <= b.length; from++) {
                 for (int stop = from; stop <= b.length; stop++) {
@@ -86,7 +91,8 @@ class QuietSkipTest {
                     while (m < stop && b[m] >= 'a' && b[m] <= 'z') {
                         m++;
                     }
-                    assertThat(BuiltinRecognizer.lowerRunAfter(b, from, stop)).as("after %d to %d", from, stop)
+                    assertThat(BuiltinRecognizer.lowerRunAfter(b, from, stop))
+                            .as("after %d to %d", from, stop)
                             .isEqualTo(m);
                 }
                 for (int j = from; j <= b.length; j++) {
@@ -94,7 +100,8 @@ class QuietSkipTest {
                     while (k > Math.max(from, j - 16) && b[k - 1] >= 'a' && b[k - 1] <= 'z') {
                         k--;
                     }
-                    assertThat(BuiltinRecognizer.lowerRunBefore(b, from, j)).as("before %d from %d", j, from)
+                    assertThat(BuiltinRecognizer.lowerRunBefore(b, from, j))
+                            .as("before %d from %d", j, from)
                             .isEqualTo(k);
                 }
             }
@@ -113,9 +120,11 @@ class QuietSkipTest {
             byte[] b = new byte[24 + random.nextInt(24)];
             for (int k = 0; k < b.length; k++) {
                 int kind = random.nextInt(10);
-                b[k] = kind < 7 ? (byte) ('0' + random.nextInt(10))
-                        : kind < 8 ? "/:0 -.".getBytes(StandardCharsets.US_ASCII)[random.nextInt(6)]
-                        : kind < 9 ? (byte) (0x80 | '0' + random.nextInt(11)) : (byte) random.nextInt(256);
+                b[k] = kind < 7
+                        ? (byte) ('0' + random.nextInt(10))
+                        : kind < 8
+                                ? "/:0 -.".getBytes(StandardCharsets.US_ASCII)[random.nextInt(6)]
+                                : kind < 9 ? (byte) (0x80 | '0' + random.nextInt(11)) : (byte) random.nextInt(256);
             }
             int i = random.nextInt(b.length - 23);
             b[i] = (byte) ('0' + random.nextInt(10));
@@ -130,7 +139,9 @@ class QuietSkipTest {
             while (run < 20 && b[i + run] >= '0' && b[i + run] <= '9') {
                 run++;
             }
-            assertThat(BuiltinRecognizer.digitRun(b, i)).as("round %d from %d", round, i).isEqualTo(run);
+            assertThat(BuiltinRecognizer.digitRun(b, i))
+                    .as("round %d from %d", round, i)
+                    .isEqualTo(run);
         }
     }
 }

@@ -40,8 +40,10 @@ class SimdTest {
                 assertThat(SimdKernels.quietStops(b, 0)).as(at).isEqualTo(quiet);
                 assertThat(SimdKernels.asciiLetters(b, 0)).as(at).isEqualTo(letters);
                 assertThat(SimdKernels.leadBytes(b, 0)).as(at).isEqualTo(leads);
-                assertThat(SimdKernels.anyOf(b, 0, (byte) 0, (byte) 0xEB, (byte) 0x20, (byte) 'c', (byte) 0, (byte) 'E'))
-                        .as(at).isEqualTo(pairs);
+                assertThat(SimdKernels.anyOf(
+                                b, 0, (byte) 0, (byte) 0xEB, (byte) 0x20, (byte) 'c', (byte) 0, (byte) 'E'))
+                        .as(at)
+                        .isEqualTo(pairs);
             }
         }
     }
@@ -73,8 +75,16 @@ class SimdTest {
             for (int k = 0; k < b.length; k++) {
                 int r = random.nextInt(200);
                 // mostly text, some line ends, and bytes one bit off them (0x0B, 0x0C, 0x8A, 0x8D) and non-ASCII
-                b[k] = (byte) (r == 0 ? '\n' : r == 1 ? '\r' : r == 2 ? 0x0B : r == 3 ? 0x8A : r == 4 ? 0x8D
-                        : r < 8 ? random.nextInt(256) : 'a' + r % 26);
+                b[k] = (byte)
+                        (r == 0
+                                ? '\n'
+                                : r == 1
+                                        ? '\r'
+                                        : r == 2
+                                                ? 0x0B
+                                                : r == 3
+                                                        ? 0x8A
+                                                        : r == 4 ? 0x8D : r < 8 ? random.nextInt(256) : 'a' + r % 26);
             }
             int from = b.length == 0 ? 0 : random.nextInt(b.length);
             int to = from + random.nextInt(b.length - from + 1);
@@ -101,7 +111,9 @@ class SimdTest {
             while (expected < to && b[expected] != '{') {
                 expected++;
             }
-            assertThat(Simd.indexOf(b, from, to, (byte) '{')).as("round %d", round).isEqualTo(expected);
+            assertThat(Simd.indexOf(b, from, to, (byte) '{'))
+                    .as("round %d", round)
+                    .isEqualTo(expected);
         }
     }
 }

@@ -85,8 +85,8 @@ class StartMapTest {
     void everySearchThroughTheMap_answersAsWithout_atEveryPosition() {
         Random random = new Random(3101);
         List<ByteFinder> finders = finders();
-        List<Recognizer> recognizers = List.of(new BuiltinRecognizer(Map.of(BuiltinDetector.CARD, 0)),
-                new JwkTextRecognizer(1));
+        List<Recognizer> recognizers =
+                List.of(new BuiltinRecognizer(Map.of(BuiltinDetector.CARD, 0)), new JwkTextRecognizer(1));
         StartTable table = StartTable.of(recognizers);
         for (ByteFinder f : finders) {
             f.describeTo(table);
@@ -102,8 +102,8 @@ class StartMapTest {
                         text[k++] = quiet[random.nextInt(quiet.length)];
                     }
                 }
-                text[k] = random.nextInt(8) == 0 ? (byte) random.nextInt(256)
-                        : ALPHABET[random.nextInt(ALPHABET.length)];
+                text[k] =
+                        random.nextInt(8) == 0 ? (byte) random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)];
             }
             TextWindow t = new TextWindow();
             t.append(text, 0, text.length);
@@ -113,10 +113,12 @@ class StartMapTest {
             mapped += t.mapped() ? 1 : 0;
             for (int i = 0; i <= n; i++) {
                 for (int f = 0; f < finders.size(); f++) {
-                    assertThat(finders.get(f).next(t, i)).as("finder %d from %d, map from %d", f, i, from)
+                    assertThat(finders.get(f).next(t, i))
+                            .as("finder %d from %d, map from %d", f, i, from)
                             .isEqualTo(finders.get(f).nextByWords(text, i, n));
                 }
-                assertThat(BuiltinRecognizer.skipQuiet(t, i)).as("quiet skip from %d", i)
+                assertThat(BuiltinRecognizer.skipQuiet(t, i))
+                        .as("quiet skip from %d", i)
                         .isEqualTo(plainSkipQuiet(text, i, n));
                 assertThat(t.indexOf(i, (byte) '{', StartTable.BRACES)).isEqualTo(plainIndexOf(text, i, n, (byte) '{'));
                 assertThat(t.indexOf(i, (byte) ':', StartTable.COLONS)).isEqualTo(plainIndexOf(text, i, n, (byte) ':'));
@@ -135,8 +137,8 @@ class StartMapTest {
         assertThat(t.mapped()).isTrue();
         t.discardBefore(3);
         assertThat(t.mapped()).isFalse();
-        assertThat(t.indexOf(0, (byte) '{', StartTable.BRACES)).isEqualTo(plainIndexOf(t.bytes(), 0, t.length(),
-                (byte) '{'));
+        assertThat(t.indexOf(0, (byte) '{', StartTable.BRACES))
+                .isEqualTo(plainIndexOf(t.bytes(), 0, t.length(), (byte) '{'));
         t.mapStarts(StartTable.of(List.of(new JwkTextRecognizer(0))), 0);
         t.append(text, 0, 4);
         assertThat(t.mapped()).isFalse();
@@ -179,7 +181,8 @@ class StartMapTest {
             }
             byte[] text = new byte[9 + random.nextInt(300)];
             for (int k = 0; k < text.length; k++) {
-                text[k] = random.nextInt(6) == 0 ? (byte) random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)];
+                text[k] =
+                        random.nextInt(6) == 0 ? (byte) random.nextInt(256) : ALPHABET[random.nextInt(ALPHABET.length)];
             }
             int from = random.nextInt(8);
             // Every word whose next byte is there, or (every third round) fewer: the last word classified then has
@@ -203,7 +206,9 @@ class StartMapTest {
                 }
                 assertThat(bits[w] & 0xff).as("round %d word %d", round, w).isEqualTo(plain | pairings);
                 if (!shared) {
-                    assertThat(bits[w] & 0xff).as("round %d word %d, no bit shared", round, w).isEqualTo(plain);
+                    assertThat(bits[w] & 0xff)
+                            .as("round %d word %d, no bit shared", round, w)
+                            .isEqualTo(plain);
                 }
             }
         }

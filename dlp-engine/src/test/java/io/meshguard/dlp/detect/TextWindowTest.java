@@ -41,7 +41,11 @@ class TextWindowTest {
         t.discardBefore(4); // "ef" left, at stream offset 4
         assertThat(t.at(0)).isEqualTo('e');
         assertThat(t.at(-5)).as("offset -1").isEqualTo(-1);
-        assertThatThrownBy(() -> t.at(-1)).isInstanceOf(IllegalStateException.class).hasMessageContaining("3");
-        assertThatThrownBy(() -> t.at(-4)).isInstanceOf(IllegalStateException.class).hasMessageContaining("0");
+        assertThatThrownBy(() -> t.at(-1))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("3");
+        assertThatThrownBy(() -> t.at(-4))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("0");
     }
 }

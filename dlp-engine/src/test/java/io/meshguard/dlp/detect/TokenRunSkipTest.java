@@ -22,12 +22,39 @@ import org.junit.jupiter.api.Test;
 @SlowTest
 class TokenRunSkipTest {
     /** Values, and glue that puts them inside tokens right after a letter, a digit or other token bytes. */
-    private static final String[] PIECES = {"4012888888881881", "4012 8888 8888 1881", "960121-1021413",
-        "010-1234-5678", "+82 10-1234-5678", "220-81-62517", "192.168.0.1", "fe80::1", "DE89 3704 0044 0532 0130 00",
-        "kim.minsu42@bank.co.kr", "AKIAIOSFODNN7EXAMPLE", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-        "xoxb-1234567890-abcdefghij", "sk_live_abcdefghijklmnop1234", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
-        "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6", "ref-", "ref_", "ref/", "a.b.", "AB", "x9", "Q", "7", "-", ".", "@", " ",
-        ", ", "\n", "고객 "};
+    private static final String[] PIECES = {
+        "4012888888881881",
+        "4012 8888 8888 1881",
+        "960121-1021413",
+        "010-1234-5678",
+        "+82 10-1234-5678",
+        "220-81-62517",
+        "192.168.0.1",
+        "fe80::1",
+        "DE89 3704 0044 0532 0130 00",
+        "kim.minsu42@bank.co.kr",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "xoxb-1234567890-abcdefghij",
+        "sk_live_abcdefghijklmnop1234",
+        "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
+        "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6",
+        "ref-",
+        "ref_",
+        "ref/",
+        "a.b.",
+        "AB",
+        "x9",
+        "Q",
+        "7",
+        "-",
+        ".",
+        "@",
+        " ",
+        ", ",
+        "\n",
+        "고객 "
+    };
 
     /** Every built-in detector, each reporting under its ordinal. */
     private static final Map<BuiltinDetector, Integer> ALL = new EnumMap<>(BuiltinDetector.class);
@@ -69,13 +96,23 @@ class TokenRunSkipTest {
             }
             assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
-        assertThat(kinds).as("the texts hold findings of these detectors").contains(
-                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
-                BuiltinDetector.KR_BRN.ordinal(), BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IPV6.ordinal(),
-                BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
-                BuiltinDetector.AWS_ACCESS_KEY.ordinal(), BuiltinDetector.GITHUB_TOKEN.ordinal(),
-                BuiltinDetector.SLACK_TOKEN.ordinal(), BuiltinDetector.STRIPE_KEY.ordinal(),
-                BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
+        assertThat(kinds)
+                .as("the texts hold findings of these detectors")
+                .contains(
+                        BuiltinDetector.CARD.ordinal(),
+                        BuiltinDetector.KR_RRN.ordinal(),
+                        BuiltinDetector.KR_PHONE.ordinal(),
+                        BuiltinDetector.KR_BRN.ordinal(),
+                        BuiltinDetector.IPV4.ordinal(),
+                        BuiltinDetector.IPV6.ordinal(),
+                        BuiltinDetector.IBAN.ordinal(),
+                        BuiltinDetector.EMAIL.ordinal(),
+                        BuiltinDetector.AWS_ACCESS_KEY.ordinal(),
+                        BuiltinDetector.GITHUB_TOKEN.ordinal(),
+                        BuiltinDetector.SLACK_TOKEN.ordinal(),
+                        BuiltinDetector.STRIPE_KEY.ordinal(),
+                        BuiltinDetector.JWT.ordinal(),
+                        BuiltinDetector.SECRET.ordinal());
     }
 
     @Test
@@ -99,9 +136,36 @@ class TokenRunSkipTest {
     }
 
     /** Bytes that end a word or begin the next, quiet or not, and values right after them. */
-    private static final String[] GLUE = {" ", "\n", ". ", ".\n", ".", ",", ":", "::", "-", "_", "@", "+", "/", "~",
-        "%", "고객 ", "(", "'", "5", " 5 1051 0510 5100 ", " 4111 1111 1111 1111", "uTTY-User-Key-File-2: ssh-rsa\n",
-        "E89 3704 0044 0532 0130 00", " DE89 3704 0044 0532 0130 00", "@bank.co.kr ", "80::1 ", "yJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl ", " eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl "};
+    private static final String[] GLUE = {
+        " ",
+        "\n",
+        ". ",
+        ".\n",
+        ".",
+        ",",
+        ":",
+        "::",
+        "-",
+        "_",
+        "@",
+        "+",
+        "/",
+        "~",
+        "%",
+        "고객 ",
+        "(",
+        "'",
+        "5",
+        " 5 1051 0510 5100 ",
+        " 4111 1111 1111 1111",
+        "uTTY-User-Key-File-2: ssh-rsa\n",
+        "E89 3704 0044 0532 0130 00",
+        " DE89 3704 0044 0532 0130 00",
+        "@bank.co.kr ",
+        "80::1 ",
+        "yJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl ",
+        " eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl "
+    };
 
     /**
      * The shortcuts at a capitalised word and at a word's full stop (a short token of letters ended by a quiet byte,
@@ -134,7 +198,7 @@ class TokenRunSkipTest {
                 switch (random.nextInt(4)) {
                     case 0 -> sb.append((char) ("ADEPQSZ".charAt(random.nextInt(7))));
                     case 1 -> sb.append((char) ('A' + random.nextInt(26)));
-                    default -> { }
+                    default -> {}
                 }
                 for (int c = 0; c < length; c++) {
                     sb.append(letters.charAt(random.nextInt(letters.length())));
@@ -146,21 +210,30 @@ class TokenRunSkipTest {
             }
             assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
-        assertThat(kinds).as("the texts hold findings of these detectors").contains(
-                BuiltinDetector.CARD.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal(),
-                BuiltinDetector.IPV6.ordinal(), BuiltinDetector.JWT.ordinal(), BuiltinDetector.SECRET.ordinal());
+        assertThat(kinds)
+                .as("the texts hold findings of these detectors")
+                .contains(
+                        BuiltinDetector.CARD.ordinal(),
+                        BuiltinDetector.IBAN.ordinal(),
+                        BuiltinDetector.EMAIL.ordinal(),
+                        BuiltinDetector.IPV6.ordinal(),
+                        BuiltinDetector.JWT.ordinal(),
+                        BuiltinDetector.SECRET.ordinal());
     }
 
     /** What comes before a run of digit groups: nothing, or a byte that a number may or may not start after. */
-    private static final String[] LEADS = {"", " ", "\n", "-", ".", "@", ":", "a", "Z", "kim@bank.co.kr-", "x.", "+",
-        "IBAN DE89 ", "고객 "};
+    private static final String[] LEADS = {
+        "", " ", "\n", "-", ".", "@", ":", "a", "Z", "kim@bank.co.kr-", "x.", "+", "IBAN DE89 ", "고객 "
+    };
 
     /** What separates or ends digit groups: a space (the shortcut's case) and every other kind of byte. */
-    private static final String[] SEPARATORS = {" ", " ", " ", " ", "  ", "-", ".", ":", "::", "\t", ",", "a", "Q",
-        "@", "_", "/", "+", "\n", "고"};
+    private static final String[] SEPARATORS = {
+        " ", " ", " ", " ", "  ", "-", ".", ":", "::", "\t", ",", "a", "Q", "@", "_", "/", "+", "\n", "고"
+    };
 
     /** Issuer, area and year prefixes, so that groups start cards, phone numbers and registration numbers. */
-    private static final String[] PREFIXES = {"", "", "4", "51", "37", "6011", "35", "010", "02", "96", "0", "22", "81"};
+    private static final String[] PREFIXES = {"", "", "4", "51", "37", "6011", "35", "010", "02", "96", "0", "22", "81"
+    };
 
     /**
      * Runs of digit groups (1-22 digits each, most apart by one space, as a card's or an IBAN's groups are; some by
@@ -178,9 +251,38 @@ class TokenRunSkipTest {
      * that are no letter or digit (an {@code @} that makes the token an e-mail address), then spaces, then every other
      * kind of byte.
      */
-    private static final String[] TOKEN_SEPARATORS = {"-", "-", "-", "-", "-", "--", ".", ".", ".", "..", "_", "/", "~", "%",
-        "+", "@", "@1bank.co.kr ", "@1bank.co.kr-", "@bank.co.kr ", " ", " ", "- ", " -", "-.", ":", "::", "\t", "a",
-        "\n", "고"};
+    private static final String[] TOKEN_SEPARATORS = {
+        "-",
+        "-",
+        "-",
+        "-",
+        "-",
+        "--",
+        ".",
+        ".",
+        ".",
+        "..",
+        "_",
+        "/",
+        "~",
+        "%",
+        "+",
+        "@",
+        "@1bank.co.kr ",
+        "@1bank.co.kr-",
+        "@bank.co.kr ",
+        " ",
+        " ",
+        "- ",
+        " -",
+        "-.",
+        ":",
+        "::",
+        "\t",
+        "a",
+        "\n",
+        "고"
+    };
 
     /**
      * As {@link #digitGroupsApartBySpaces_findWhatVisitingEveryByteFinds}, with most groups apart by a hyphen, a dot
@@ -217,8 +319,14 @@ class TokenRunSkipTest {
             }
             assertSkippingFindsWhatVisitingFinds(sb.toString(), random).forEach(c -> kinds.add(c.detector()));
         }
-        assertThat(kinds).as("the texts hold findings of these detectors").contains(
-                BuiltinDetector.CARD.ordinal(), BuiltinDetector.KR_RRN.ordinal(), BuiltinDetector.KR_PHONE.ordinal(),
-                BuiltinDetector.IPV4.ordinal(), BuiltinDetector.IBAN.ordinal(), BuiltinDetector.EMAIL.ordinal());
+        assertThat(kinds)
+                .as("the texts hold findings of these detectors")
+                .contains(
+                        BuiltinDetector.CARD.ordinal(),
+                        BuiltinDetector.KR_RRN.ordinal(),
+                        BuiltinDetector.KR_PHONE.ordinal(),
+                        BuiltinDetector.IPV4.ordinal(),
+                        BuiltinDetector.IBAN.ordinal(),
+                        BuiltinDetector.EMAIL.ordinal());
     }
 }

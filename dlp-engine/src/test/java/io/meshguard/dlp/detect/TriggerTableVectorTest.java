@@ -17,10 +17,45 @@ import org.junit.jupiter.api.Test;
  */
 @SlowTest
 class TriggerTableVectorTest {
-    private static final String[] PIECES = {"co", "Co", "cO", "CO", "c", "C", "k", "kt", "E", "EM", "EMP-", "t", "o",
-        "M", " ", "the account ", "confidential - internal only", "CONFIDENTIAL - INTERNAL ONLY", "confidential",
-        "대외비", "대외", "고객", "é", "7", "@", ":", "+", "-", "{", "abcdefghijklmnop", "abcdefgh", "_", "/", "~",
-        "%", ".", "ghp_Zx8vQ2mN4pL7"};
+    private static final String[] PIECES = {
+        "co",
+        "Co",
+        "cO",
+        "CO",
+        "c",
+        "C",
+        "k",
+        "kt",
+        "E",
+        "EM",
+        "EMP-",
+        "t",
+        "o",
+        "M",
+        " ",
+        "the account ",
+        "confidential - internal only",
+        "CONFIDENTIAL - INTERNAL ONLY",
+        "confidential",
+        "대외비",
+        "대외",
+        "고객",
+        "é",
+        "7",
+        "@",
+        ":",
+        "+",
+        "-",
+        "{",
+        "abcdefghijklmnop",
+        "abcdefgh",
+        "_",
+        "/",
+        "~",
+        "%",
+        ".",
+        "ghp_Zx8vQ2mN4pL7"
+    };
 
     /** A recognizer that only describes its starts (the table is all these tests use). */
     private record Described(Consumer<TriggerTable> starts) implements Recognizer {
@@ -51,8 +86,14 @@ class TriggerTableVectorTest {
             builtins.put(d, d.ordinal());
         }
         String regex = "\\bEMP-[0-9]{6}\\b";
-        return TriggerTable.of(List.of(new BuiltinRecognizer(builtins), new JwkTextRecognizer(100),
-                new RegexRecognizer(101, RegexRecognizer.compile(regex, false), PatternBounds.shape(regex, false), 0.7,
+        return TriggerTable.of(List.of(
+                new BuiltinRecognizer(builtins),
+                new JwkTextRecognizer(100),
+                new RegexRecognizer(
+                        101,
+                        RegexRecognizer.compile(regex, false),
+                        PatternBounds.shape(regex, false),
+                        0.7,
                         RegexRecognizer.Validator.NONE),
                 new KeywordRecognizer(102, List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9)));
     }
@@ -78,14 +119,17 @@ class TriggerTableVectorTest {
         boolean[] single = randomSet(random, random.nextInt(6));
         List<boolean[][]> pairs = new ArrayList<>();
         for (int n = random.nextInt(8); n > 0; n--) {
-            pairs.add(new boolean[][] {randomSet(random, 1 + random.nextInt(3)),
-                randomSet(random, random.nextInt(4) == 0 ? 100 : 1 + random.nextInt(20))});
+            pairs.add(new boolean[][] {
+                randomSet(random, 1 + random.nextInt(3)),
+                randomSet(random, random.nextInt(4) == 0 ? 100 : 1 + random.nextInt(20))
+            });
         }
         byte[][] words = new byte[random.nextInt(4)][];
         for (int w = 0; w < words.length; w++) {
             words[w] = PIECES[random.nextInt(PIECES.length)].toLowerCase().getBytes(StandardCharsets.UTF_8);
         }
-        boolean[] token = random.nextBoolean() ? set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+        boolean[] token = random.nextBoolean()
+                ? set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
                 : randomSet(random, 10 + random.nextInt(60));
         int min = 1 + random.nextInt(random.nextBoolean() ? 20 : 90);
         return TriggerTable.of(List.of(new Described(t -> {
@@ -107,10 +151,15 @@ class TriggerTableVectorTest {
         int i = off;
         while (i < off + len) {
             int r = random.nextInt(10);
-            byte[] piece = r < 5 ? PIECES[random.nextInt(PIECES.length)].getBytes(StandardCharsets.UTF_8)
-                    : r < 7 ? new byte[] {(byte) random.nextInt(256)}
-                    : r < 9 ? "the quiet words of a memo ".getBytes(StandardCharsets.UTF_8)
-                    : "abcdefghijklmnopqrstuvwxyzABCDEF".substring(random.nextInt(32)).getBytes(StandardCharsets.UTF_8);
+            byte[] piece = r < 5
+                    ? PIECES[random.nextInt(PIECES.length)].getBytes(StandardCharsets.UTF_8)
+                    : r < 7
+                            ? new byte[] {(byte) random.nextInt(256)}
+                            : r < 9
+                                    ? "the quiet words of a memo ".getBytes(StandardCharsets.UTF_8)
+                                    : "abcdefghijklmnopqrstuvwxyzABCDEF"
+                                            .substring(random.nextInt(32))
+                                            .getBytes(StandardCharsets.UTF_8);
             int n = Math.min(piece.length, off + len - i);
             System.arraycopy(piece, 0, b, i, n);
             i += n;
@@ -126,7 +175,8 @@ class TriggerTableVectorTest {
             int tail = random.nextInt(3) == 0 ? 0 : random.nextInt(70);
             byte[] b = text(random, off, len, tail);
             boolean expected = table.mayFindByteByByte(b, off, off + len);
-            assertThat(table.mayFind(b, off, len)).as("%s round %d, off %d len %d", what, round, off, len)
+            assertThat(table.mayFind(b, off, len))
+                    .as("%s round %d, off %d len %d", what, round, off, len)
                     .isEqualTo(expected);
             trues += expected ? 1 : 0;
         }
@@ -146,8 +196,22 @@ class TriggerTableVectorTest {
     @Test
     void shippedRecognizers_quietTextWithOneTriggerAtEveryOffset() {
         TriggerTable table = shipped();
-        String[] triggers = {"co", "Co", "confidential - internal only", "kt", "EM", "7", "@", "é", "대외비", "c", "k", "E",
-            "abcdefghijklmnop", "abcdefghijklmno"};
+        String[] triggers = {
+            "co",
+            "Co",
+            "confidential - internal only",
+            "kt",
+            "EM",
+            "7",
+            "@",
+            "é",
+            "대외비",
+            "c",
+            "k",
+            "E",
+            "abcdefghijklmnop",
+            "abcdefghijklmno"
+        };
         for (String trigger : triggers) {
             byte[] t = trigger.getBytes(StandardCharsets.UTF_8);
             for (int len = 0; len <= 200; len++) {
@@ -159,10 +223,14 @@ class TriggerTableVectorTest {
                     }
                     System.arraycopy(t, 0, b, 1 + at, t.length);
                     boolean expected = table.mayFindByteByByte(b, 1, 1 + len);
-                    assertThat(table.mayFind(b, 1, len)).as("%s at %d of %d", trigger, at, len).isEqualTo(expected);
+                    assertThat(table.mayFind(b, 1, len))
+                            .as("%s at %d of %d", trigger, at, len)
+                            .isEqualTo(expected);
                     if (List.of("kt", "EM", "7", "@", "é", "대외비", "confidential - internal only", "abcdefghijklmnop")
                             .contains(trigger)) {
-                        assertThat(expected).as("%s at %d of %d", trigger, at, len).isTrue();
+                        assertThat(expected)
+                                .as("%s at %d of %d", trigger, at, len)
+                                .isTrue();
                     }
                 }
             }
@@ -182,8 +250,7 @@ class TriggerTableVectorTest {
                 b[at] = (byte) c;
                 b[at + 1] = (byte) next;
                 String what = String.format("0x%02x 0x%02x at %d", c, next, at);
-                assertThat(table.mayFind(b, 0, b.length)).as(what)
-                        .isEqualTo(table.mayFindByteByByte(b, 0, b.length));
+                assertThat(table.mayFind(b, 0, b.length)).as(what).isEqualTo(table.mayFindByteByByte(b, 0, b.length));
             }
         }
     }
@@ -199,7 +266,8 @@ class TriggerTableVectorTest {
                 int off = random.nextInt(40);
                 byte[] b = text(random, off, len, random.nextInt(40));
                 boolean expected = table.mayFindByteByByte(b, off, off + len);
-                assertThat(table.mayFind(b, off, len)).as("table %d round %d, off %d len %d", t, round, off, len)
+                assertThat(table.mayFind(b, off, len))
+                        .as("table %d round %d, off %d len %d", t, round, off, len)
                         .isEqualTo(expected);
                 trues += expected ? 1 : 0;
             }
@@ -221,15 +289,21 @@ class TriggerTableVectorTest {
             byte[] t = nibbles.tables;
             boolean exact = true;
             for (int c = 0; c < 256; c++) {
-                boolean tok = (t[TriggerNibbles.TOKEN_LO * 64 + (c & 15)] & t[TriggerNibbles.TOKEN_HI * 64 + (c >>> 4)]) != 0;
-                boolean st = (t[TriggerNibbles.START_LO * 64 + (c & 15)] & t[TriggerNibbles.START_HI * 64 + (c >>> 4)]) != 0;
+                boolean tok =
+                        (t[TriggerNibbles.TOKEN_LO * 64 + (c & 15)] & t[TriggerNibbles.TOKEN_HI * 64 + (c >>> 4)]) != 0;
+                boolean st =
+                        (t[TriggerNibbles.START_LO * 64 + (c & 15)] & t[TriggerNibbles.START_HI * 64 + (c >>> 4)]) != 0;
                 assertThat(tok || !token[c]).as("token 0x%02x", c).isTrue();
                 assertThat(st || !start[c]).as("start 0x%02x", c).isTrue();
                 exact &= tok == token[c];
                 for (int x = 0; x < 256 && rows[c] != null; x++) {
-                    int pair = t[TriggerNibbles.FIRST_LO * 64 + (c & 15)] & t[TriggerNibbles.FIRST_HI * 64 + (c >>> 4)]
-                            & t[TriggerNibbles.SECOND_LO * 64 + (x & 15)] & t[TriggerNibbles.SECOND_HI * 64 + (x >>> 4)];
-                    assertThat(pair != 0 || !rows[c][x]).as("pair 0x%02x 0x%02x", c, x).isTrue();
+                    int pair = t[TriggerNibbles.FIRST_LO * 64 + (c & 15)]
+                            & t[TriggerNibbles.FIRST_HI * 64 + (c >>> 4)]
+                            & t[TriggerNibbles.SECOND_LO * 64 + (x & 15)]
+                            & t[TriggerNibbles.SECOND_HI * 64 + (x >>> 4)];
+                    assertThat(pair != 0 || !rows[c][x])
+                            .as("pair 0x%02x 0x%02x", c, x)
+                            .isTrue();
                 }
             }
             assertThat(nibbles.tokensExact).as("round %d", round).isEqualTo(exact);
@@ -255,12 +329,17 @@ class TriggerTableVectorTest {
                 for (int k = 0; k < lanes; k++) {
                     int v = b[k] & 0xff;
                     int x = b[k + 1] & 0xff;
-                    int start = t[TriggerNibbles.START_LO * 64 + (v & 15)] & t[TriggerNibbles.START_HI * 64 + (v >>> 4)];
-                    int pair = t[TriggerNibbles.FIRST_LO * 64 + (v & 15)] & t[TriggerNibbles.FIRST_HI * 64 + (v >>> 4)]
-                            & t[TriggerNibbles.SECOND_LO * 64 + (x & 15)] & t[TriggerNibbles.SECOND_HI * 64 + (x >>> 4)];
+                    int start =
+                            t[TriggerNibbles.START_LO * 64 + (v & 15)] & t[TriggerNibbles.START_HI * 64 + (v >>> 4)];
+                    int pair = t[TriggerNibbles.FIRST_LO * 64 + (v & 15)]
+                            & t[TriggerNibbles.FIRST_HI * 64 + (v >>> 4)]
+                            & t[TriggerNibbles.SECOND_LO * 64 + (x & 15)]
+                            & t[TriggerNibbles.SECOND_HI * 64 + (x >>> 4)];
                     starts |= (start | pair) != 0 ? 1L << k : 0;
                     tokens |= (t[TriggerNibbles.TOKEN_LO * 64 + (v & 15)] & t[TriggerNibbles.TOKEN_HI * 64 + (v >>> 4)])
-                            != 0 ? 1L << k : 0;
+                                    != 0
+                            ? 1L << k
+                            : 0;
                 }
                 String at = String.format("byte 0x%02x in lane %d", c, lane);
                 assertThat(Simd.triggerStarts(b, 0, t)).as(at).isEqualTo(starts);

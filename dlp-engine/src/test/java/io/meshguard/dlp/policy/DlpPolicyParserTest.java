@@ -36,23 +36,27 @@ class DlpPolicyParserTest {
                       oversize: maybe
                     colour: red
                 """);
-        assertThat(e).contains(
-                "dlp.yaml:4: pattern of 'emp': unbounded repetition '+' at character 7; give a maximum, e.g. {1,64}",
-                "dlp.yaml:9: path 'no-slash' must start with '/'",
-                "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
-                "dlp.yaml:14: 99 is out of range [0, 16]",
-                "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
-                "dlp.yaml:16: unknown key 'colour'; allowed here: match, name, request, response, websocket");
+        assertThat(e)
+                .contains(
+                        "dlp.yaml:4: pattern of 'emp': unbounded repetition '+' at character 7; give a maximum, e.g. {1,64}",
+                        "dlp.yaml:9: path 'no-slash' must start with '/'",
+                        "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
+                        "dlp.yaml:14: 99 is out of range [0, 16]",
+                        "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
+                        "dlp.yaml:16: unknown key 'colour'; allowed here: match, name, request, response, websocket");
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:6: pattern of 'bad_re' is not valid RE2 syntax"));
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:13: unknown detector 'nosuch'"));
     }
 
     @Test
     void brokenYaml_andMissingPieces_areClearErrors() {
-        assertThat(errors("version: 1\nprofiles: [\n")).singleElement().asString().startsWith("dlp.yaml:");
+        assertThat(errors("version: 1\nprofiles: [\n"))
+                .singleElement()
+                .asString()
+                .startsWith("dlp.yaml:");
         assertThat(errors("profiles: []")).containsExactly("dlp.yaml:1: 'version: 1' is required");
-        assertThat(errors("version: 2\nprofiles: []")).containsExactly(
-                "dlp.yaml:1: unsupported version; this meshguard reads version 1");
+        assertThat(errors("version: 2\nprofiles: []"))
+                .containsExactly("dlp.yaml:1: unsupported version; this meshguard reads version 1");
         assertThat(errors("version: 1\nblock_response: {status: 200}\nprofiles: []"))
                 .containsExactly("dlp.yaml:2: 200 is out of range [400, 499]");
     }
@@ -68,10 +72,18 @@ class DlpPolicyParserTest {
                   - name: rest
                     response: {detectors: {card: redact}}
                 """);
-        assertThat(p.select(Direction.RESPONSE, "pay.bank.internal:8443", "/api/v1/cards?x=1",
-                "application/json; charset=utf-8").orElseThrow().profile()).isEqualTo("json-api");
+        assertThat(p.select(
+                                Direction.RESPONSE,
+                                "pay.bank.internal:8443",
+                                "/api/v1/cards?x=1",
+                                "application/json; charset=utf-8")
+                        .orElseThrow()
+                        .profile())
+                .isEqualTo("json-api");
         assertThat(p.select(Direction.RESPONSE, "pay.bank.internal", "/api/v1/cards", "text/plain")
-                .orElseThrow().profile()).isEqualTo("rest");
+                        .orElseThrow()
+                        .profile())
+                .isEqualTo("rest");
         assertThat(p.select(Direction.REQUEST, "x", "/", "")).isEmpty();
     }
 
@@ -82,7 +94,8 @@ class DlpPolicyParserTest {
                 detectors:
                   marking: {keywords: []}
                 profiles: []
-                """)).hasMessageContaining("dlp.yaml:3: 'keywords' must list at least one word");
+                """))
+                .hasMessageContaining("dlp.yaml:3: 'keywords' must list at least one word");
     }
 
     @Test
@@ -100,9 +113,11 @@ class DlpPolicyParserTest {
         DlpPolicy.Profile ws = p.profile("ws").orElseThrow();
         DlpPolicy.Profile rpc = p.profile("rpc").orElseThrow();
         assertThat(ws.websocket()).isEqualTo(DirectionPolicy.Disposition.PASS);
-        assertThat(rpc.websocket()).as("a bank refuses frames it cannot scan unless told otherwise")
+        assertThat(rpc.websocket())
+                .as("a bank refuses frames it cannot scan unless told otherwise")
                 .isEqualTo(DirectionPolicy.Disposition.BLOCK);
-        assertThat(ws.request().orElseThrow().grpc()).as("absent: as non_text")
+        assertThat(ws.request().orElseThrow().grpc())
+                .as("absent: as non_text")
                 .isEqualTo(DirectionPolicy.Disposition.BLOCK);
         assertThat(rpc.request().orElseThrow().grpc()).isEqualTo(DirectionPolicy.Disposition.BLOCK);
         assertThat(rpc.request().orElseThrow().nonText()).isEqualTo(DirectionPolicy.Disposition.PASS);
@@ -116,8 +131,10 @@ class DlpPolicyParserTest {
                     request:
                       detectors: {card: mask}
                       grpc: maybe
-                """)).containsExactlyInAnyOrder("dlp.yaml:4: 'websocket' must be 'pass' or 'block'",
-                "dlp.yaml:7: 'grpc' must be 'pass' or 'block'");
+                """))
+                .containsExactlyInAnyOrder(
+                        "dlp.yaml:4: 'websocket' must be 'pass' or 'block'",
+                        "dlp.yaml:7: 'grpc' must be 'pass' or 'block'");
     }
 
     @Test
@@ -134,7 +151,8 @@ class DlpPolicyParserTest {
                 """);
         assertThat(p.upgradeProfile(java.util.Optional.empty(), "h", "/ws/chat").map(DlpPolicy.Profile::name))
                 .contains("json-only");
-        assertThat(p.upgradeProfile(java.util.Optional.of("rest"), "h", "/ws/chat").map(DlpPolicy.Profile::name))
+        assertThat(p.upgradeProfile(java.util.Optional.of("rest"), "h", "/ws/chat")
+                        .map(DlpPolicy.Profile::name))
                 .contains("rest");
         assertThat(p.upgradeProfile(java.util.Optional.empty(), "h", "/other").map(DlpPolicy.Profile::name))
                 .contains("rest");
@@ -142,14 +160,19 @@ class DlpPolicyParserTest {
 
     @Test
     void grpcContentTypes_inEverySpelling_areNonTextGrpc_evenWithAJsonSuffix() {
-        for (String t : List.of("application/grpc", "application/grpc+proto", "Application/GRPC+json",
-                "application/grpc-web", "application/grpc-web+proto", "application/grpc-web-text",
-                "application/grpc-web-text+proto", "application/grpc; charset=utf-8")) {
+        for (String t : List.of(
+                "application/grpc",
+                "application/grpc+proto",
+                "Application/GRPC+json",
+                "application/grpc-web",
+                "application/grpc-web+proto",
+                "application/grpc-web-text",
+                "application/grpc-web-text+proto",
+                "application/grpc; charset=utf-8")) {
             assertThat(MediaTypes.isGrpc(t)).as(t).isTrue();
             assertThat(MediaTypes.kind(t)).as(t).isEqualTo(MediaTypes.Kind.NON_TEXT);
         }
-        for (String t : List.of("application/grpcx", "application/json", "text/grpc", "application/octet-stream",
-                "")) {
+        for (String t : List.of("application/grpcx", "application/json", "text/grpc", "application/octet-stream", "")) {
             assertThat(MediaTypes.isGrpc(t)).as(t).isFalse();
         }
     }

@@ -11,14 +11,51 @@ import org.junit.jupiter.api.Test;
 
 /** The allow-list on bytes must decide as {@link DetectorRule#allowed(String)} decides on the decoded value. */
 class AllowListTest {
-    private static final List<Set<String>> VALUE_SETS = List.of(Set.of(),
-            Set.of("4111111111111111", "5555555555554444", "378282246310005"), Set.of("4111111111111111", ""),
-            Set.of("12-34", "ab cd", "1234", "x"), Set.of("é1", "4111111111111111"), manyValues());
-    private static final List<List<String>> DOMAIN_LISTS = List.of(List.of(), List.of("example.com", "Example.ORG"),
-            List.of("kbank.com"), List.of("é.kr", "example.com"));
-    private static final String[] PIECES = {"4111", "1111", "5555", "4444", "3782", "8224", "6310", "005", "0", "1",
-        "12", "34", "ab", "cd", "x", "é", "\u212A", "K", "k", " ", "-", "  ", "@", ".", "example.com", "EXAMPLE.com",
-        "example.org", "kbank.com", "bank.com", "@\u212Abank.com", ".\u212ABANK.com", "é.kr", "user", "mail."};
+    private static final List<Set<String>> VALUE_SETS = List.of(
+            Set.of(),
+            Set.of("4111111111111111", "5555555555554444", "378282246310005"),
+            Set.of("4111111111111111", ""),
+            Set.of("12-34", "ab cd", "1234", "x"),
+            Set.of("é1", "4111111111111111"),
+            manyValues());
+    private static final List<List<String>> DOMAIN_LISTS = List.of(
+            List.of(), List.of("example.com", "Example.ORG"), List.of("kbank.com"), List.of("é.kr", "example.com"));
+    private static final String[] PIECES = {
+        "4111",
+        "1111",
+        "5555",
+        "4444",
+        "3782",
+        "8224",
+        "6310",
+        "005",
+        "0",
+        "1",
+        "12",
+        "34",
+        "ab",
+        "cd",
+        "x",
+        "é",
+        "\u212A",
+        "K",
+        "k",
+        " ",
+        "-",
+        "  ",
+        "@",
+        ".",
+        "example.com",
+        "EXAMPLE.com",
+        "example.org",
+        "kbank.com",
+        "bank.com",
+        "@\u212Abank.com",
+        ".\u212ABANK.com",
+        "é.kr",
+        "user",
+        "mail."
+    };
 
     private static Set<String> manyValues() {
         Set<String> s = new java.util.HashSet<>();
@@ -33,8 +70,8 @@ class AllowListTest {
         Random random = new Random(41);
         for (Set<String> values : VALUE_SETS) {
             for (List<String> domains : DOMAIN_LISTS) {
-                DetectorRule rule = new DetectorRule("r", 0.5, ContextRule.NONE, values, domains,
-                        Action.of(ActionKind.ALERT));
+                DetectorRule rule =
+                        new DetectorRule("r", 0.5, ContextRule.NONE, values, domains, Action.of(ActionKind.ALERT));
                 AllowList list = new AllowList(rule);
                 for (int round = 0; round < 3000; round++) {
                     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
@@ -43,7 +80,10 @@ class AllowListTest {
                     List<String> chosen = new ArrayList<>();
                     if (random.nextInt(4) == 0 && !values.isEmpty()) {
                         // An allowed value, grouped with spaces or dashes the way card numbers are written.
-                        String v = values.stream().skip(random.nextInt(values.size())).findFirst().orElseThrow();
+                        String v = values.stream()
+                                .skip(random.nextInt(values.size()))
+                                .findFirst()
+                                .orElseThrow();
                         for (int c = 0; c < v.length(); c++) {
                             chosen.add(String.valueOf(v.charAt(c)));
                             if (random.nextInt(4) == 0) {
@@ -64,7 +104,8 @@ class AllowListTest {
                     byte[] b = out.toByteArray();
                     boolean want = rule.allowed(new String(b, lead, b.length - lead, StandardCharsets.UTF_8));
                     assertThat(list.allowed(b, lead, b.length))
-                            .as("%s allowing %s and %s", chosen, values, domains).isEqualTo(want);
+                            .as("%s allowing %s and %s", chosen, values, domains)
+                            .isEqualTo(want);
                 }
             }
         }
@@ -72,8 +113,13 @@ class AllowListTest {
 
     @Test
     void allowed_valueEndingLikeNoAllowedValue_isNotAllowed_andTestCardNumbersAre() {
-        AllowList list = new AllowList(new DetectorRule("card", 0.5, ContextRule.NONE,
-                Set.of("4111111111111111", "378282246310005"), List.of(), Action.of(ActionKind.ALERT)));
+        AllowList list = new AllowList(new DetectorRule(
+                "card",
+                0.5,
+                ContextRule.NONE,
+                Set.of("4111111111111111", "378282246310005"),
+                List.of(),
+                Action.of(ActionKind.ALERT)));
         byte[] b = "5105 1051 0510 5100 4111-1111-1111-1111 3782 822463 10005 -".getBytes(StandardCharsets.US_ASCII);
         assertThat(list.allowed(b, 0, 19)).isFalse();
         assertThat(list.allowed(b, 20, 39)).isTrue();
@@ -84,8 +130,8 @@ class AllowListTest {
     @Test
     void allowed_valueNotAscii_isDecidedOnTheDecodedValue_whichLowerCasingMayTurnIntoAnAllowedDomain() {
         // The Kelvin sign lower-cases to the ASCII letter k.
-        AllowList list = new AllowList(new DetectorRule("email", 0.5, ContextRule.NONE, Set.of(), List.of("kbank.com"),
-                Action.of(ActionKind.ALERT)));
+        AllowList list = new AllowList(new DetectorRule(
+                "email", 0.5, ContextRule.NONE, Set.of(), List.of("kbank.com"), Action.of(ActionKind.ALERT)));
         byte[] b = "user@\u212Abank.com".getBytes(StandardCharsets.UTF_8);
         assertThat(list.allowed(b, 0, b.length)).isTrue();
     }
@@ -100,7 +146,9 @@ class AllowListTest {
             assertThat(AllowList.ascii(b, 1, len + 1)).isTrue();
             for (int k = 1; k <= len; k++) {
                 b[k] = (byte) 0x80;
-                assertThat(AllowList.ascii(b, 1, len + 1)).as("len %d at %d", len, k).isFalse();
+                assertThat(AllowList.ascii(b, 1, len + 1))
+                        .as("len %d at %d", len, k)
+                        .isFalse();
                 b[k] = 'a';
             }
         }

@@ -26,14 +26,27 @@ class BoostShortcutTest {
     /** Every window walked and all the text indexed, start maps as this JVM's scanner uses them. */
     private static final StreamScanner.Shortcuts WALKED =
             new StreamScanner.Shortcuts(StreamScanner.Shortcuts.ALL.startMaps(), false, false, false);
-    private static final String[] VALUES = {"4532015112830366", "4532 0151 1283 0366", "960121-1021413",
-        "010-1234-5678", "kim.minsu7@bank.co.kr", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
-        "192.168.10.20", "5105 1051 0510 5100", "123-45-67890"};
-    private static final String[] GLUE = {" ", "  ", "", ", ", ",\"", ", \"", "\n", "\r\n", ": ", "# ", "=", "\"",
-        "[", "]", "{", "}", "\t", "-", "x", "가", "😀", ". ", " : ", "\": \"", "'", "_"};
+
+    private static final String[] VALUES = {
+        "4532015112830366",
+        "4532 0151 1283 0366",
+        "960121-1021413",
+        "010-1234-5678",
+        "kim.minsu7@bank.co.kr",
+        "DE89 3704 0044 0532 0130 00",
+        "AKIAIOSFODNN7EXAMPLE",
+        "192.168.10.20",
+        "5105 1051 0510 5100",
+        "123-45-67890"
+    };
+    private static final String[] GLUE = {
+        " ", "  ", "", ", ", ",\"", ", \"", "\n", "\r\n", ": ", "# ", "=", "\"", "[", "]", "{", "}", "\t", "-", "x",
+        "가", "😀", ". ", " : ", "\": \"", "'", "_"
+    };
     private static final String[] KEYS = {"aws_key", "card_number", "order_id", "tel", "note", "imei"};
-    private static final String[] FILLER = {"the", "of", "balance", "고객", "계좌", "이체", "감사합니다", "Order ID",
-        "order_id", "No.", "ab", "Q", "🙂🙂", "zz", "a1"};
+    private static final String[] FILLER = {
+        "the", "of", "balance", "고객", "계좌", "이체", "감사합니다", "Order ID", "order_id", "No.", "ab", "Q", "🙂🙂", "zz", "a1"
+    };
 
     @Test
     void boostShortcut_givesWhatTheWalkedWindowGives_onDenseGeneratedText() {
@@ -47,8 +60,8 @@ class BoostShortcutTest {
      */
     @Test
     void boostShortcut_withBoostWordsHoldingCutsOrCommas_givesWhatTheWalkedWindowGives() {
-        assertSameAsWalked(new Random(32), 400,
-                List.of("tel,", "[card", "mail}", "iban\n", "key, ", "{aws", "a]b"), 20);
+        assertSameAsWalked(
+                new Random(32), 400, List.of("tel,", "[card", "mail}", "iban\n", "key, ", "{aws", "a]b"), 20);
     }
 
     /**
@@ -72,17 +85,15 @@ class BoostShortcutTest {
             String key = random.nextInt(4) == 0 ? KEYS[random.nextInt(KEYS.length)] : "";
             CollectingOutput walked = new CollectingOutput();
             // Every window walked, all the text indexed at each round: as the scanner scored before the shortcut.
-            StreamScanner reference = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked,
-                    WALKED);
+            StreamScanner reference = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, WALKED);
             reference.context(key);
             Scans.feed(reference, text, null, 0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput fast = new CollectingOutput();
-                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
-                        StreamScanner.Shortcuts.ALL);
+                StreamScanner scanner = new StreamScanner(
+                        rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast, StreamScanner.Shortcuts.ALL);
                 scanner.context(key);
-                Scans.feed(scanner, text, random,
-                        split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
+                Scans.feed(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
                 assertThat(fast.bytes()).as("output, round %d", round).isEqualTo(walked.bytes());
                 assertThat(fast.findings()).as("findings, round %d", round).isEqualTo(walked.findings());
                 shortcuts += scanner.boostShortcuts();
@@ -104,18 +115,26 @@ class BoostShortcutTest {
             ScanRules rules = rules(ActionKind.ALERT, within, List.of());
             for (boolean shortcutOff : new boolean[] {true, false}) {
                 CollectingOutput whole = new CollectingOutput();
-                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), whole,
+                StreamScanner scanner = new StreamScanner(
+                        rules,
+                        ValueHasher.forTenant(Scans.KEY, "t1"),
+                        whole,
                         shortcutOff ? WALKED : StreamScanner.Shortcuts.ALL);
                 Scans.feed(scanner, text, null, 0);
                 assertThat(whole.findings()).isNotEmpty();
                 for (int cut = 1; cut < text.length; cut++) {
                     CollectingOutput split = new CollectingOutput();
-                    StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), split,
+                    StreamScanner s = new StreamScanner(
+                            rules,
+                            ValueHasher.forTenant(Scans.KEY, "t1"),
+                            split,
                             shortcutOff ? WALKED : StreamScanner.Shortcuts.ALL);
                     s.feed(text, 0, cut);
                     s.feed(text, cut, text.length - cut);
                     s.finish();
-                    assertThat(split.findings()).as("within %d, cut at %d", within, cut).isEqualTo(whole.findings());
+                    assertThat(split.findings())
+                            .as("within %d, cut at %d", within, cut)
+                            .isEqualTo(whole.findings());
                 }
             }
         }
@@ -131,36 +150,43 @@ class BoostShortcutTest {
     @Test
     void shortcuts_givesWhatTheWalkedWindowGives_cutAtEveryOffset() {
         Random random = new Random(36);
-        List<String> near = List.of("account", "ACCOUNT", "acce", "Acc", "awl", "aw", "aws", "AWS", "access", "key",
-                "card", "credit", "mail", "e-mail", "email", "tel", "phone", "전화", "iban", "주민", "주민등록번호");
+        List<String> near = List.of(
+                "account", "ACCOUNT", "acce", "Acc", "awl", "aw", "aws", "AWS", "access", "key", "card", "credit",
+                "mail", "e-mail", "email", "tel", "phone", "전화", "iban", "주민", "주민등록번호");
         int findings = 0;
         for (int round = 0; round < 60; round++) {
-            ScanRules rules = rules(random.nextInt(4) == 0 ? ActionKind.ALERT : ActionKind.MASK,
-                    new int[] {6, 20, 32, 32}[random.nextInt(4)], List.of());
+            ScanRules rules = rules(
+                    random.nextInt(4) == 0 ? ActionKind.ALERT : ActionKind.MASK,
+                    new int[] {6, 20, 32, 32}[random.nextInt(4)],
+                    List.of());
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 3 + random.nextInt(6); k < n; k++) {
                 String w = near.get(random.nextInt(near.size()));
-                sb.append(random.nextBoolean() ? w : w.toUpperCase(java.util.Locale.ROOT)).append(' ');
+                sb.append(random.nextBoolean() ? w : w.toUpperCase(java.util.Locale.ROOT))
+                        .append(' ');
                 sb.append(random.nextInt(3) == 0 ? "AKIAIOSFODNN7EXAMPLE" : VALUES[random.nextInt(VALUES.length)]);
-                sb.append(GLUE[random.nextInt(GLUE.length)]).append(near.get(random.nextInt(near.size()))).append(' ');
+                sb.append(GLUE[random.nextInt(GLUE.length)])
+                        .append(near.get(random.nextInt(near.size())))
+                        .append(' ');
             }
             byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
             CollectingOutput walked = new CollectingOutput();
-            Scans.feed(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, WALKED), text, null,
-                    0);
+            Scans.feed(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), walked, WALKED), text, null, 0);
             findings += walked.findingCount();
             for (int cut = 1; cut < text.length; cut++) {
                 int second = cut + random.nextInt(text.length - cut + 1);
                 CollectingOutput fast = new CollectingOutput();
-                StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast,
-                        StreamScanner.Shortcuts.ALL);
+                StreamScanner scanner = new StreamScanner(
+                        rules, ValueHasher.forTenant(Scans.KEY, "t1"), fast, StreamScanner.Shortcuts.ALL);
                 scanner.feed(text, 0, cut);
                 scanner.feed(text, cut, second - cut);
                 scanner.feed(text, second, text.length - second);
                 scanner.finish();
-                assertThat(fast.bytes()).as("output, round %d, cuts %d %d", round, cut, second)
+                assertThat(fast.bytes())
+                        .as("output, round %d, cuts %d %d", round, cut, second)
                         .isEqualTo(walked.bytes());
-                assertThat(fast.findings()).as("findings, round %d, cuts %d %d", round, cut, second)
+                assertThat(fast.findings())
+                        .as("findings, round %d, cuts %d %d", round, cut, second)
                         .isEqualTo(walked.findings());
             }
         }
@@ -173,9 +199,15 @@ class BoostShortcutTest {
         for (BuiltinDetector d : BuiltinDetector.values()) {
             List<String> boost = new ArrayList<>(d.contextBoost());
             boost.addAll(extra);
-            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
-                    new ContextRule(boost, d.contextPenalty(), within, 0.3, 0.5), Set.of(), List.of(),
-                    Action.of(action)));
+            rules.addBuiltin(
+                    d,
+                    new DetectorRule(
+                            d.id(),
+                            0.5,
+                            new ContextRule(boost, d.contextPenalty(), within, 0.3, 0.5),
+                            Set.of(),
+                            List.of(),
+                            Action.of(action)));
         }
         return rules;
     }
@@ -191,8 +223,10 @@ class BoostShortcutTest {
                 }
                 case 1, 2 -> sb.append(VALUES[random.nextInt(VALUES.length)]);
                 case 3 -> sb.append(FILLER[random.nextInt(FILLER.length)]);
-                default -> sb.append(words.get(random.nextInt(words.size()))).append(' ')
-                        .append(VALUES[random.nextInt(VALUES.length)]);
+                default ->
+                    sb.append(words.get(random.nextInt(words.size())))
+                            .append(' ')
+                            .append(VALUES[random.nextInt(VALUES.length)]);
             }
             sb.append(GLUE[random.nextInt(GLUE.length)]);
         }

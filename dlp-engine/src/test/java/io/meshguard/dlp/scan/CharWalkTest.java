@@ -50,7 +50,8 @@ class CharWalkTest {
                 if ((pattern & 1 << j) != 0) {
                     k++;
                     assertThat(WindowEdges.nthStart(starts, k))
-                            .as("pattern %s, k %d", Integer.toBinaryString(pattern), k).isEqualTo(j);
+                            .as("pattern %s, k %d", Integer.toBinaryString(pattern), k)
+                            .isEqualTo(j);
                 }
             }
         }
@@ -62,18 +63,20 @@ class CharWalkTest {
     void nthSetBit_isTheIndexOfTheKthLowestSetBit_onRandomAndEdgeMasks() {
         Random random = new Random(5);
         for (int round = 0; round < 20_000; round++) {
-            long m = switch (round % 4) {
-                case 0 -> random.nextLong();
-                case 1 -> random.nextLong() & random.nextLong() & random.nextLong();
-                case 2 -> -1L >>> random.nextInt(64);
-                default -> random.nextInt(3) == 0 ? Long.MIN_VALUE | 1 : random.nextLong() | random.nextLong();
-            };
+            long m =
+                    switch (round % 4) {
+                        case 0 -> random.nextLong();
+                        case 1 -> random.nextLong() & random.nextLong() & random.nextLong();
+                        case 2 -> -1L >>> random.nextInt(64);
+                        default -> random.nextInt(3) == 0 ? Long.MIN_VALUE | 1 : random.nextLong() | random.nextLong();
+                    };
             if (m == 0) {
                 continue;
             }
             long rest = m;
             for (int k = 1; rest != 0; k++, rest &= rest - 1) {
-                assertThat(WindowEdges.nthSetBit(m, k)).as("mask %x, k %d", m, k)
+                assertThat(WindowEdges.nthSetBit(m, k))
+                        .as("mask %x, k %d", m, k)
                         .isEqualTo(Long.numberOfTrailingZeros(rest));
             }
         }
@@ -87,9 +90,11 @@ class CharWalkTest {
             byte[] b = new byte[random.nextInt(round % 4 == 0 ? 400 : 160)];
             int style = random.nextInt(3);
             for (int k = 0; k < b.length; k++) {
-                b[k] = style == 0 ? (byte) random.nextInt(256)
-                        : style == 1 ? mixed[random.nextInt(mixed.length)]
-                        : (byte) (random.nextInt(4) == 0 ? 'a' : 0x80 | random.nextInt(64));
+                b[k] = style == 0
+                        ? (byte) random.nextInt(256)
+                        : style == 1
+                                ? mixed[random.nextInt(mixed.length)]
+                                : (byte) (random.nextInt(4) == 0 ? 'a' : 0x80 | random.nextInt(64));
             }
             int n = b.length == 0 ? 0 : random.nextInt(b.length + 1);
             int p = random.nextInt(n + 1);
@@ -111,17 +116,36 @@ class CharWalkTest {
     void lineCuts_eightBytesAStep_endWhereTheByteLoopEnds() {
         // Every byte that cuts or nearly cuts (the look-alikes of [ ] { } one bit apart, comma, quote, blanks).
         byte[] alphabet = "\n\r{}[]{}[];=,,,\"\"  \t\t+-*;:KkaZ09;\u00ea".getBytes(StandardCharsets.ISO_8859_1);
-        byte[] alike = {0x0A, 0x0D, 0x2A, 0x2D, 0x4B, 0x5B, 0x5D, 0x7B, 0x7D, (byte) 0xDB, (byte) 0xFB, (byte) 0xFD,
-            (byte) 0x8A, (byte) 0xAC, 0x0C, 0x2C, 0x22};
+        byte[] alike = {
+            0x0A,
+            0x0D,
+            0x2A,
+            0x2D,
+            0x4B,
+            0x5B,
+            0x5D,
+            0x7B,
+            0x7D,
+            (byte) 0xDB,
+            (byte) 0xFB,
+            (byte) 0xFD,
+            (byte) 0x8A,
+            (byte) 0xAC,
+            0x0C,
+            0x2C,
+            0x22
+        };
         Random random = new Random(97);
         for (int round = 0; round < 50_000; round++) {
             byte[] b = new byte[random.nextInt(round % 4 == 0 ? 300 : 100)];
             int density = 1 + random.nextInt(12);
             for (int k = 0; k < b.length; k++) {
                 int pick = random.nextInt(density);
-                b[k] = pick == 0 ? alike[random.nextInt(alike.length)]
-                        : pick == 1 ? alphabet[random.nextInt(alphabet.length)]
-                        : random.nextBoolean() ? (byte) ('a' + random.nextInt(26)) : (byte) random.nextInt(256);
+                b[k] = pick == 0
+                        ? alike[random.nextInt(alike.length)]
+                        : pick == 1
+                                ? alphabet[random.nextInt(alphabet.length)]
+                                : random.nextBoolean() ? (byte) ('a' + random.nextInt(26)) : (byte) random.nextInt(256);
             }
             int from = random.nextInt(b.length + 1);
             int to = from + random.nextInt(b.length - from + 1);

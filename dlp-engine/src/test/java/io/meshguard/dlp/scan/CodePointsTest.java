@@ -23,8 +23,11 @@ class CodePointsTest {
             for (int i = off; i < off + len; i++) {
                 want += (b[i] & 0xC0) != 0x80 ? 1 : 0;
             }
-            assertThat(Finding.codePoints(b, off, len)).as("%s [%d, +%d)", sb, off, len).isEqualTo(want);
+            assertThat(Finding.codePoints(b, off, len))
+                    .as("%s [%d, +%d)", sb, off, len)
+                    .isEqualTo(want);
         }
-        assertThat(Finding.codePoints("카드 4111".getBytes(StandardCharsets.UTF_8), 0, 11)).isEqualTo(7);
+        assertThat(Finding.codePoints("카드 4111".getBytes(StandardCharsets.UTF_8), 0, 11))
+                .isEqualTo(7);
     }
 }

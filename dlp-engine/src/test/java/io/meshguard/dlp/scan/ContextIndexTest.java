@@ -19,10 +19,52 @@ class ContextIndexTest {
             new ContextRule(List.of("ip", "v."), List.of("version", "v."), 32, 0.3, 0.5),
             new ContextRule(List.of(), List.of(), 32, 0.3, 0.5),
             new ContextRule(List.of("e-mail", " id", "x "), List.of("a"), 32, 0.3, 0.5));
-    private static final String[] PIECES = {"card", "Card", "CARD", "xcard", "cards", "credit", "카드", "카드번호",
-        "order", "imei", "주문번호", "resident", "registration", "resident registration", "Resident Registration",
-        "주민", "rrn", "ip", "IP", "zip", "v.", "version", "e-mail", "id", "x", "a", "b", " ", " ", "  ", "-", ".",
-        "0", "12", "é", "가", "가나", "ab가", "가b", "x.", "Id", "ID", "abcdefghij", "xyzid"};
+    private static final String[] PIECES = {
+        "card",
+        "Card",
+        "CARD",
+        "xcard",
+        "cards",
+        "credit",
+        "카드",
+        "카드번호",
+        "order",
+        "imei",
+        "주문번호",
+        "resident",
+        "registration",
+        "resident registration",
+        "Resident Registration",
+        "주민",
+        "rrn",
+        "ip",
+        "IP",
+        "zip",
+        "v.",
+        "version",
+        "e-mail",
+        "id",
+        "x",
+        "a",
+        "b",
+        " ",
+        " ",
+        "  ",
+        "-",
+        ".",
+        "0",
+        "12",
+        "é",
+        "가",
+        "가나",
+        "ab가",
+        "가b",
+        "x.",
+        "Id",
+        "ID",
+        "abcdefghij",
+        "xyzid"
+    };
 
     /** The window search the index replaces, written out plainly. */
     private static int naive(ContextRule rule, byte[] b, int before, int s, int e, int after) {
@@ -45,8 +87,9 @@ class ContextIndexTest {
             boolean ascii = needle[0] >= 0 && needle[needle.length - 1] >= 0;
             for (int i = 0; i + needle.length <= w.length; i++) {
                 if (java.util.Arrays.equals(w, i, i + needle.length, needle, 0, needle.length)
-                        && !(ascii && ((i > 0 && letter(w[i - 1]))
-                        || (i + needle.length < w.length && letter(w[i + needle.length]))))) {
+                        && !(ascii
+                                && ((i > 0 && letter(w[i - 1]))
+                                        || (i + needle.length < w.length && letter(w[i + needle.length]))))) {
                     return true;
                 }
             }
@@ -63,8 +106,12 @@ class ContextIndexTest {
     }
 
     /** The same words without those starting with a space or ending in one: the index probes word starts only. */
-    private static final List<ContextRule> WORD_START_RULES = List.of(RULES.get(0), RULES.get(1), RULES.get(2),
-            RULES.get(3), new ContextRule(List.of("e-mail", "id", "x.", "가b"), List.of("a", "가나"), 32, 0.3, 0.5));
+    private static final List<ContextRule> WORD_START_RULES = List.of(
+            RULES.get(0),
+            RULES.get(1),
+            RULES.get(2),
+            RULES.get(3),
+            new ContextRule(List.of("e-mail", "id", "x.", "가b"), List.of("a", "가나"), 32, 0.3, 0.5));
 
     @Test
     void found_isWhatASearchOfTheWindowFinds_whateverTheRounds() {
@@ -89,7 +136,8 @@ class ContextIndexTest {
     @Test
     void wordStartsOnly_holdsForTheBuiltinDetectorsWords() {
         List<ContextRule> builtins = java.util.Arrays.stream(io.meshguard.dlp.detect.BuiltinDetector.values())
-                .map(d -> new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5)).toList();
+                .map(d -> new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5))
+                .toList();
         assertThat(new ContextWords(builtins).wordStartsOnly).isTrue();
     }
 
@@ -112,7 +160,9 @@ class ContextIndexTest {
         for (int round = 0; round < 5_000; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 1 + random.nextInt(10); k < n; k++) {
-                String w = random.nextBoolean() ? PIECES[random.nextInt(PIECES.length)] : more[random.nextInt(more.length)];
+                String w = random.nextBoolean()
+                        ? PIECES[random.nextInt(PIECES.length)]
+                        : more[random.nextInt(more.length)];
                 sb.append(random.nextBoolean() ? w : w.toUpperCase(Locale.ROOT));
             }
             byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
@@ -124,7 +174,8 @@ class ContextIndexTest {
                 if (words.noneIn(r, b, before, s, e, after)) {
                     none++;
                     assertThat(naive(rules.get(r), b, before, s, e, after))
-                            .as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb).isZero();
+                            .as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
+                            .isZero();
                 }
             }
         }
@@ -153,18 +204,22 @@ class ContextIndexTest {
         rules.add(new ContextRule(List.of("zz", "{a"), List.of("`b"), 32, 0.3, 0.5));
         rules.add(new ContextRule(List.of("aws", "t "), List.of("q"), 32, 0.3, 0.5));
         ContextWords words = new ContextWords(rules);
-        String[] more = {"aws", "AWS", "aW", "Ac", "access", "ACCESS", "@x", "@X", "[y", "[Y", "`b", "`B", "{a", "{A",
-            "zz", "ZZ", "Zz", "가나", "가", "나", "t ", "T", "q", "Q", "@", "[", "`", "{", "\u00c0", "\u00e0", " ", "  ",
-            "account", "ACCOUNT", "acce", "ACCe", "accesS", "awl", "AWx", "aw", "@xy", "[Yz", "zZz", "{A{", "가나다"};
+        String[] more = {
+            "aws", "AWS", "aW", "Ac", "access", "ACCESS", "@x", "@X", "[y", "[Y", "`b", "`B", "{a", "{A", "zz", "ZZ",
+            "Zz", "가나", "가", "나", "t ", "T", "q", "Q", "@", "[", "`", "{", "\u00c0", "\u00e0", " ", "  ", "account",
+            "ACCOUNT", "acce", "ACCe", "accesS", "awl", "AWx", "aw", "@xy", "[Yz", "zZz", "{A{", "가나다"
+        };
         Random random = new Random(34);
         int none = 0;
         int headsDecided = 0;
         for (int round = 0; round < 4_000; round++) {
             StringBuilder sb = new StringBuilder();
             for (int k = 0, n = 1 + random.nextInt(60); k < n; k++) {
-                String w = random.nextInt(3) == 0 ? PIECES[random.nextInt(PIECES.length)]
-                        : random.nextInt(4) == 0 ? SHARED_START_PIECES[random.nextInt(SHARED_START_PIECES.length)]
-                        : more[random.nextInt(more.length)];
+                String w = random.nextInt(3) == 0
+                        ? PIECES[random.nextInt(PIECES.length)]
+                        : random.nextInt(4) == 0
+                                ? SHARED_START_PIECES[random.nextInt(SHARED_START_PIECES.length)]
+                                : more[random.nextInt(more.length)];
                 sb.append(w);
             }
             byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
@@ -175,9 +230,12 @@ class ContextIndexTest {
             for (int r = 0; r < rules.size(); r++) {
                 boolean noneIn = words.noneIn(r, b, before, s, e, after);
                 boolean byBytes = words.noneInByBytes(r, b, before, s, e, after);
-                assertThat(noneIn).as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
-                        .isEqualTo(headsCompared(rules.get(r)) ? noneByHeads(rules.get(r), b, before, s, e, after)
-                                : byBytes);
+                assertThat(noneIn)
+                        .as("rule %d, window [%d, %d) [%d, %d) of %s", r, before, s, e, after, sb)
+                        .isEqualTo(
+                                headsCompared(rules.get(r))
+                                        ? noneByHeads(rules.get(r), b, before, s, e, after)
+                                        : byBytes);
                 if (noneIn != byBytes) {
                     headsDecided++;
                 }
@@ -214,7 +272,8 @@ class ContextIndexTest {
 
     private static List<byte[]> wordsOf(ContextRule rule) {
         return java.util.stream.Stream.concat(rule.boostWords().stream(), rule.penaltyWords().stream())
-                .map(w -> w.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8)).toList();
+                .map(w -> w.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8))
+                .toList();
     }
 
     /**
@@ -256,12 +315,20 @@ class ContextIndexTest {
      */
     @Test
     void endsAtInSteps_givesWhatTheByteLoopGives_atEveryEnd() {
-        List<String> edges = List.of("q", "abcdefg", "abcd@fgh", "abcdefghi", "카드abcdefghij", "[cdefghijklmnopq",
-                "abcdefghijklmnopqrstuvw", "주민등록번호ab{de`", "abcdefghijklmnopqrstuvwxy");
+        List<String> edges = List.of(
+                "q",
+                "abcdefg",
+                "abcd@fgh",
+                "abcdefghi",
+                "카드abcdefghij",
+                "[cdefghijklmnopq",
+                "abcdefghijklmnopqrstuvw",
+                "주민등록번호ab{de`",
+                "abcdefghijklmnopqrstuvwxy");
         List<ContextRule> rules = builtinRulesAnd(edges, List.of());
         ContextWords words = new ContextWords(rules);
-        List<String> pieces = piecesOf(rules, " ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-",
-                "efghijklmnopqrstuvwxy");
+        List<String> pieces = piecesOf(
+                rules, " ", "x", "@", "[", "`", "{", "Z", "가", "등록번호", "ard", "AIL", "e-", "efghijklmnopqrstuvwxy");
         Random random = new Random(35);
         int matches = 0;
         for (int round = 0; round < 3_000; round++) {
@@ -270,8 +337,9 @@ class ContextIndexTest {
             for (int end = 0; end <= b.length; end++) {
                 for (int w = 0; w < words.words.length; w++) {
                     boolean byBytes = words.endsAt(w, b, end);
-                    assertThat(words.endsAtInSteps(w, b, end)).as("word %s at %d of %s",
-                            new String(words.words[w], StandardCharsets.UTF_8), end, sb).isEqualTo(byBytes);
+                    assertThat(words.endsAtInSteps(w, b, end))
+                            .as("word %s at %d of %s", new String(words.words[w], StandardCharsets.UTF_8), end, sb)
+                            .isEqualTo(byBytes);
                     matches += byBytes ? 1 : 0;
                 }
             }
@@ -288,11 +356,11 @@ class ContextIndexTest {
      */
     @Test
     void mayEndUncutBoost_isTrueWhereverAnUncutBoostWordEnds() {
-        List<ContextRule> rules = builtinRulesAnd(List.of("q", "abcd@fgh", "카드abcdefghij", "주민등록번호", "tel no",
-                "card[x"), List.of("penalty"));
+        List<ContextRule> rules = builtinRulesAnd(
+                List.of("q", "abcd@fgh", "카드abcdefghij", "주민등록번호", "tel no", "card[x"), List.of("penalty"));
         ContextWords words = new ContextWords(rules);
-        List<String> pieces = piecesOf(rules, " ", "x", "@", "`", "Q", "1", "q!", "D", "d", "$", "D$", "가", "번호", "ard",
-                "o:", "1 ");
+        List<String> pieces =
+                piecesOf(rules, " ", "x", "@", "`", "Q", "1", "q!", "D", "d", "$", "D$", "가", "번호", "ard", "o:", "1 ");
         Random random = new Random(36);
         int ends = 0;
         int rejected = 0;
@@ -306,8 +374,11 @@ class ContextIndexTest {
                     for (int w : words.uncutBoostWords[r]) {
                         if (words.endsAt(w, b, end)) {
                             ends++;
-                            assertThat(may).as("rule %d, word %s at %d of %s", r,
-                                    new String(words.words[w], StandardCharsets.UTF_8), end, sb).isTrue();
+                            assertThat(may)
+                                    .as(
+                                            "rule %d, word %s at %d of %s",
+                                            r, new String(words.words[w], StandardCharsets.UTF_8), end, sb)
+                                    .isTrue();
                         }
                     }
                 }
@@ -343,8 +414,12 @@ class ContextIndexTest {
         StringBuilder sb = new StringBuilder();
         for (int k = 0, n = 1 + random.nextInt(12); k < n; k++) {
             String w = pieces.get(random.nextInt(pieces.size()));
-            sb.append(random.nextBoolean() ? w : random.nextBoolean() ? w.toUpperCase(Locale.ROOT)
-                    : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+            sb.append(
+                    random.nextBoolean()
+                            ? w
+                            : random.nextBoolean()
+                                    ? w.toUpperCase(Locale.ROOT)
+                                    : Character.toUpperCase(w.charAt(0)) + w.substring(1));
         }
         return sb.toString();
     }
@@ -357,7 +432,9 @@ class ContextIndexTest {
                 byte[] bytes = new byte[8];
                 random.nextBytes(bytes);
                 bytes[pos] = (byte) c;
-                long x = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+                long x = java.nio.ByteBuffer.wrap(bytes)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .getLong();
                 long want = 0;
                 for (int k = 0; k < 8; k++) {
                     int v = bytes[k] & 0xff;
@@ -385,7 +462,8 @@ class ContextIndexTest {
                     java.util.Arrays.fill(run, (byte) (0xC0 + random.nextInt(0x40)));
                     out.writeBytes(run);
                 } else {
-                    String piece = random.nextInt(10) == 0 ? dense[random.nextInt(dense.length)]
+                    String piece = random.nextInt(10) == 0
+                            ? dense[random.nextInt(dense.length)]
                             : PIECES[random.nextInt(PIECES.length)];
                     out.writeBytes(piece.getBytes(StandardCharsets.UTF_8));
                 }
@@ -415,7 +493,8 @@ class ContextIndexTest {
                     int want = naive(WORD_START_RULES.get(rule), window.bytes(), before, s, e, after);
                     for (ContextIndex index : indexes) {
                         int got = index.found(rule, window, before, s, e, after);
-                        assertThat(got).as("rule %d, round %d [%d,%d) value [%d,%d)", rule, round, before, after, s, e)
+                        assertThat(got)
+                                .as("rule %d, round %d [%d,%d) value [%d,%d)", rule, round, before, after, s, e)
                                 .isEqualTo(want & words.wanted[rule]);
                     }
                 }
@@ -509,10 +588,61 @@ class ContextIndexTest {
             new ContextRule(List.of("foreigner", "for", "fo"), List.of("f"), 32, 0.3, 0.5),
             new ContextRule(List.of("주민", "주민번호"), List.of("주문번호", "주"), 32, 0.3, 0.5),
             new ContextRule(List.of("tel", "tele", "telephone"), List.of("te"), 32, 0.3, 0.5));
-    private static final String[] SHARED_START_PIECES = {"acc", "ACC", "acce", "accesS", "access_key", "Access_Key",
-        "accou", "account", "ACCOUNT", "accounts", "car", "card", "CARD", "cards", "fo", "FOR", "for", "fore",
-        "foreign", "foreigner", "f", "F", "주", "주민", "주민번", "주민번호", "주문", "주문번호", "te", "tel", "TEL", "tele",
-        "telephone", "TelePhone", "accxss", "forXigner", "acceXs", "ACCEsX_key", "foreXgner", "teleXhone", " ", "  ", ".", "_", "0", "가", "@", "[", "`", "{", "Z", "z"};
+
+    private static final String[] SHARED_START_PIECES = {
+        "acc",
+        "ACC",
+        "acce",
+        "accesS",
+        "access_key",
+        "Access_Key",
+        "accou",
+        "account",
+        "ACCOUNT",
+        "accounts",
+        "car",
+        "card",
+        "CARD",
+        "cards",
+        "fo",
+        "FOR",
+        "for",
+        "fore",
+        "foreign",
+        "foreigner",
+        "f",
+        "F",
+        "주",
+        "주민",
+        "주민번",
+        "주민번호",
+        "주문",
+        "주문번호",
+        "te",
+        "tel",
+        "TEL",
+        "tele",
+        "telephone",
+        "TelePhone",
+        "accxss",
+        "forXigner",
+        "acceXs",
+        "ACCEsX_key",
+        "foreXgner",
+        "teleXhone",
+        " ",
+        "  ",
+        ".",
+        "_",
+        "0",
+        "가",
+        "@",
+        "[",
+        "`",
+        "{",
+        "Z",
+        "z"
+    };
 
     @Test
     void found_withWordsSharingTheirFirstBytes_isWhatASearchOfTheWindowFinds() {
@@ -541,8 +671,9 @@ class ContextIndexTest {
                     index.index(window);
                     for (int rule = 0; rule < SHARED_START_RULES.size(); rule++) {
                         int want = naive(SHARED_START_RULES.get(rule), text, 0, 0, 0, n) & words.wanted[rule];
-                        assertThat(index.found(rule, window, 0, 0, 0, n)).as("rule %d, \"%s\" + %d spaces at %d", rule,
-                                piece, pad, n).isEqualTo(want);
+                        assertThat(index.found(rule, window, 0, 0, 0, n))
+                                .as("rule %d, \"%s\" + %d spaces at %d", rule, piece, pad, n)
+                                .isEqualTo(want);
                     }
                 }
             }
@@ -561,7 +692,9 @@ class ContextIndexTest {
                 for (int k = 0; k < 4; k++) {
                     want |= lower(bytes[k]) << (8 * k);
                 }
-                int x = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+                int x = java.nio.ByteBuffer.wrap(bytes)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .getInt();
                 assertThat(ContextWords.key(x)).as("byte %d at %d", c, pos).isEqualTo(want);
             }
         }
@@ -579,8 +712,7 @@ class ContextIndexTest {
      * @param pieces what the texts are made of
      * @param inOrder whether each round's windows come in text order (else at random places)
      */
-    private static void assertFoundMatchesSearch(List<ContextRule> rules, String[] pieces, long seed,
-            boolean inOrder) {
+    private static void assertFoundMatchesSearch(List<ContextRule> rules, String[] pieces, long seed, boolean inOrder) {
         ContextWords words = new ContextWords(rules);
         Random random = new Random(seed);
         for (int round = 0; round < 600; round++) {
@@ -615,8 +747,9 @@ class ContextIndexTest {
                         int want = naive(rules.get(rule), window.bytes(), before, s, e, after);
                         for (ContextIndex index : indexes) {
                             int got = index.found(rule, window, before, s, e, after);
-                            assertThat(got).as("rule %d, \"%s\" [%d,%d) value [%d,%d)", rule, sb, before, after, s,
-                                    e).isEqualTo(want & words.wanted[rule]);
+                            assertThat(got)
+                                    .as("rule %d, \"%s\" [%d,%d) value [%d,%d)", rule, sb, before, after, s, e)
+                                    .isEqualTo(want & words.wanted[rule]);
                         }
                     }
                 }

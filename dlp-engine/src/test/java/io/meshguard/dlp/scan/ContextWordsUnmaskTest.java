@@ -36,9 +36,26 @@ class ContextWordsUnmaskTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"order %s", "Order %s", "imei %s", "IMEI: no, it is %s", "tracking %s", "송장 %s",
-            "isbn %s", "invoice %s", "serial %s", "주문번호 %s", "운송장 %s", "order\n%s", "%s order", "%s\ntracking",
-            "your order is %s", "order # is really %s", "order-%s"})
+    @ValueSource(
+            strings = {
+                "order %s",
+                "Order %s",
+                "imei %s",
+                "IMEI: no, it is %s",
+                "tracking %s",
+                "송장 %s",
+                "isbn %s",
+                "invoice %s",
+                "serial %s",
+                "주문번호 %s",
+                "운송장 %s",
+                "order\n%s",
+                "%s order",
+                "%s\ntracking",
+                "your order is %s",
+                "order # is really %s",
+                "order-%s"
+            })
     void negativeWord_nearValidCard_neverUnmasks(String template) {
         String out = scan(ActionKind.REDACT, template.formatted(CARD));
         assertThat(out).doesNotContain(CARD).contains("[REDACTED:card]");
@@ -47,26 +64,43 @@ class ContextWordsUnmaskTest {
     @Test
     void negativeWord_nearValidCard_stillBlocks() {
         byte[] in = ("order " + CARD).getBytes(StandardCharsets.UTF_8);
-        assertThat(Scans.whole(Scans.allBuiltins(ActionKind.BLOCK), in).blockedBy()).isPresent();
+        assertThat(Scans.whole(Scans.allBuiltins(ActionKind.BLOCK), in).blockedBy())
+                .isPresent();
     }
 
     @Test
     void negativeWord_nearValidCard_lowersAnAlert() {
         byte[] in = ("IMEI " + CARD).getBytes(StandardCharsets.UTF_8);
-        assertThat(Scans.whole(Scans.allBuiltins(ActionKind.ALERT), in).findings()).isEmpty();
+        assertThat(Scans.whole(Scans.allBuiltins(ActionKind.ALERT), in).findings())
+                .isEmpty();
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Order ID: %s", "order_id: %s", "IMEI: %s", "Tracking No. # %s", "{\"order_id\": \"%s\"}",
-            "{\"order_id\":%s}", "송장번호: %s", "invoice=%s", "'order': '%s'"})
+    @ValueSource(
+            strings = {
+                "Order ID: %s",
+                "order_id: %s",
+                "IMEI: %s",
+                "Tracking No. # %s",
+                "{\"order_id\": \"%s\"}",
+                "{\"order_id\":%s}",
+                "송장번호: %s",
+                "invoice=%s",
+                "'order': '%s'"
+            })
     void structuredLabel_directlyBefore_lowersTheCard(String template) {
         String text = template.formatted(CARD);
         assertThat(scan(ActionKind.REDACT, text)).isEqualTo(text);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Order ID: see below %s", "Order ID:\n%s", "card for order: x %s",
-            "{\"order_id\": 1, \"pan\": \"%s\"}"})
+    @ValueSource(
+            strings = {
+                "Order ID: see below %s",
+                "Order ID:\n%s",
+                "card for order: x %s",
+                "{\"order_id\": 1, \"pan\": \"%s\"}"
+            })
     void structuredLabel_notDirectlyBefore_doesNotLower(String template) {
         assertThat(scan(ActionKind.REDACT, template.formatted(CARD))).doesNotContain(CARD);
     }

@@ -25,8 +25,9 @@ class LabelledCorpusTest {
     /** One sample: the text, the value in it, and the detector that must find the value ("" for none). */
     record Sample(String text, String value, String label) {}
 
-    private static final String[] SENTENCES = {"Here it is: %s.", "고객님의 번호는 %s 입니다", "order %s", "{\"note\": \"%s\"}",
-            "tracking\n%s", "%s\nphone"};
+    private static final String[] SENTENCES = {
+        "Here it is: %s.", "고객님의 번호는 %s 입니다", "order %s", "{\"note\": \"%s\"}", "tracking\n%s", "%s\nphone"
+    };
 
     static String luhnComplete(String body) {
         for (int d = 0; d <= 9; d++) {
@@ -76,8 +77,8 @@ class LabelledCorpusTest {
             }
             String iban = ibanWithCheck(c.getKey(), bban.toString());
             out.add(new Sample("IBAN: %s", iban, "iban"));
-            String broken = iban.substring(0, iban.length() - 1) + (char) ('0' + (iban.charAt(iban.length() - 1) - '0'
-                    + 1) % 10);
+            String broken = iban.substring(0, iban.length() - 1)
+                    + (char) ('0' + (iban.charAt(iban.length() - 1) - '0' + 1) % 10);
             out.add(new Sample("IBAN: %s", broken, ""));
         }
         // Phones: with separators (found), eleven bare digits with the phone word on another line (not).
@@ -88,8 +89,11 @@ class LabelledCorpusTest {
             out.add(new Sample("phone desk\norder id %s", "010" + mid + end, ""));
         }
         // Secrets: private keys of every supported kind are found.
-        out.add(new Sample("key:\n%s\n", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0"
-                + "tRgeLezV6ffAt0gunVTLw7onLRnrq0\n-----END RSA PRIVATE KEY-----", "private_key"));
+        out.add(new Sample(
+                "key:\n%s\n",
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0"
+                        + "tRgeLezV6ffAt0gunVTLw7onLRnrq0\n-----END RSA PRIVATE KEY-----",
+                "private_key"));
         return out;
     }
 
@@ -98,7 +102,8 @@ class LabelledCorpusTest {
         for (char c : (bban + cc + "00").toCharArray()) {
             num.append(Character.isLetter(c) ? String.valueOf(c - 'A' + 10) : String.valueOf(c));
         }
-        int check = 98 - new BigInteger(num.toString()).mod(BigInteger.valueOf(97)).intValue();
+        int check =
+                98 - new BigInteger(num.toString()).mod(BigInteger.valueOf(97)).intValue();
         return cc + (check < 10 ? "0" : "") + check + bban;
     }
 
@@ -106,7 +111,8 @@ class LabelledCorpusTest {
         Map<String, Integer> m = new TreeMap<>();
         try (BufferedReader rd = new BufferedReader(new InputStreamReader(
                 Checksums.class.getResourceAsStream("iban-registry.txt"), StandardCharsets.UTF_8))) {
-            rd.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
+            rd.lines()
+                    .filter(l -> !l.startsWith("#") && !l.isBlank())
                     .forEach(l -> m.put(l.substring(0, 2), Integer.parseInt(l.substring(3, 5))));
         }
         return m;

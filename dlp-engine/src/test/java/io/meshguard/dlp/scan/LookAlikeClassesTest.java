@@ -25,7 +25,12 @@ class LookAlikeClassesTest {
     }
 
     private static String grouped(String sep) {
-        return CARD.substring(0, 4) + sep + CARD.substring(4, 8) + sep + CARD.substring(8, 12) + sep
+        return CARD.substring(0, 4)
+                + sep
+                + CARD.substring(4, 8)
+                + sep
+                + CARD.substring(8, 12)
+                + sep
                 + CARD.substring(12);
     }
 
@@ -48,8 +53,8 @@ class LookAlikeClassesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x200B, 0x200C, 0x200D, 0x00AD,
-        0xFEFF})
+    @ValueSource(
+            ints = {0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x200B, 0x200C, 0x200D, 0x00AD, 0xFEFF})
     void formatMarks_betweenDigits(int mark) {
         assertRedacted(grouped(Character.toString(mark)));
         String m = Character.toString(mark);

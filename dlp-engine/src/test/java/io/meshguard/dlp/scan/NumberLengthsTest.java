@@ -16,12 +16,20 @@ import org.junit.jupiter.api.Test;
  * detectors, a text it skips gives no candidate when scanned.
  */
 class NumberLengthsTest {
-    private static final BuiltinDetector[] NUMERIC = {BuiltinDetector.CARD, BuiltinDetector.KR_RRN,
-        BuiltinDetector.KR_FRN, BuiltinDetector.KR_PHONE, BuiltinDetector.KR_BRN, BuiltinDetector.IPV4,
-        BuiltinDetector.IBAN};
-    private static final String[] PIECES = {"0", "1", "2", "4", "5", "7", "8", "9", "01", "02", "010", "82", "+82",
-        "-", " ", ".", "e", "E", "+", "1234", "5678", "5105", "1051", "0510", "5100", "960121", "1021413", "123",
-        "45", "67890", "220", "81", "62517", "192", "168", "DE", "89", "x", "tel ", "\u00a0", "\uff15", "\u200b"};
+    private static final BuiltinDetector[] NUMERIC = {
+        BuiltinDetector.CARD,
+        BuiltinDetector.KR_RRN,
+        BuiltinDetector.KR_FRN,
+        BuiltinDetector.KR_PHONE,
+        BuiltinDetector.KR_BRN,
+        BuiltinDetector.IPV4,
+        BuiltinDetector.IBAN
+    };
+    private static final String[] PIECES = {
+        "0", "1", "2", "4", "5", "7", "8", "9", "01", "02", "010", "82", "+82", "-", " ", ".", "e", "E", "+", "1234",
+        "5678", "5105", "1051", "0510", "5100", "960121", "1021413", "123", "45", "67890", "220", "81", "62517", "192",
+        "168", "DE", "89", "x", "tel ", "\u00a0", "\uff15", "\u200b"
+    };
 
     @Test
     void aTextSkippedForTooFewDigits_givesNoCandidate_forEverySetOfNumberDetectors() {
@@ -33,8 +41,10 @@ class NumberLengthsTest {
                 if ((set & 1 << k) != 0) {
                     BuiltinDetector d = NUMERIC[k];
                     // no confidence floor and no context: "no finding" means "no candidate"
-                    rules.addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(),
-                            Action.of(ActionKind.ALERT)));
+                    rules.addBuiltin(
+                            d,
+                            new DetectorRule(
+                                    d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(), Action.of(ActionKind.ALERT)));
                 }
             }
             for (int round = 0; round < 400; round++) {
@@ -45,7 +55,9 @@ class NumberLengthsTest {
                 byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
                 if (!rules.mayFind(text, 0, text.length)) {
                     skippedWithDigits += sb.chars().anyMatch(c -> c >= '0' && c <= '9') ? 1 : 0;
-                    assertThat(Scans.whole(rules, text).findings()).as("\"%s\" with %s", sb, enabled(set)).isEmpty();
+                    assertThat(Scans.whole(rules, text).findings())
+                            .as("\"%s\" with %s", sb, enabled(set))
+                            .isEmpty();
                 }
             }
         }
@@ -54,12 +66,20 @@ class NumberLengthsTest {
 
     @Test
     void theShortestNumberOfEachDetector_isStillScanned() {
-        String[][] cases = {{"kr_phone", "02-123-4567"}, {"kr_brn", "220-81-62517"}, {"card", "5105105105105100"},
-            {"kr_rrn", "960121-1021413"}, {"ipv4", "1.2.3.4"}};
+        String[][] cases = {
+            {"kr_phone", "02-123-4567"},
+            {"kr_brn", "220-81-62517"},
+            {"card", "5105105105105100"},
+            {"kr_rrn", "960121-1021413"},
+            {"ipv4", "1.2.3.4"}
+        };
         for (String[] c : cases) {
             BuiltinDetector d = BuiltinDetector.valueOf(c[0].toUpperCase(java.util.Locale.ROOT));
-            ScanRules rules = new ScanRules().addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(),
-                    List.of(), Action.of(ActionKind.ALERT)));
+            ScanRules rules = new ScanRules()
+                    .addBuiltin(
+                            d,
+                            new DetectorRule(
+                                    d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(), Action.of(ActionKind.ALERT)));
             byte[] text = c[1].getBytes(StandardCharsets.UTF_8);
             assertThat(Scans.whole(rules, text).findings()).as(c[1]).isNotEmpty();
             assertThat(rules.mayFind(text, 0, text.length)).as(c[1]).isTrue();
@@ -69,29 +89,42 @@ class NumberLengthsTest {
     @Test
     void mayFindNumber_answersAsMayFind_onEveryTextOfNumberBytes() {
         Random random = new Random(2930);
-        String[] numberPieces = {"0", "1", "5", "9", "12", "010", "5105", "1051", "960121", "1021413", "-", ".", "e",
-            "E", "+", "+82", "99-", "123"};
+        String[] numberPieces = {
+            "0", "1", "5", "9", "12", "010", "5105", "1051", "960121", "1021413", "-", ".", "e", "E", "+", "+82", "99-",
+            "123"
+        };
         int numberOnly = 0;
         for (boolean digitPattern : new boolean[] {false, true}) {
             ScanRules rules = new ScanRules();
             for (BuiltinDetector d : BuiltinDetector.values()) {
                 if (d != BuiltinDetector.IPV4) {
-                    rules.addBuiltin(d, new DetectorRule(d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(),
-                            Action.of(ActionKind.ALERT)));
+                    rules.addBuiltin(
+                            d,
+                            new DetectorRule(
+                                    d.id(), 0.0, ContextRule.NONE, Set.of(), List.of(), Action.of(ActionKind.ALERT)));
                 }
             }
             String emp = "\\bEMP-[0-9]{6}\\b";
-            rules.addRegex(new ScanRules.RegexSpec(io.meshguard.dlp.detect.RegexRecognizer.compile(emp, false),
-                    io.meshguard.dlp.detect.PatternBounds.shape(emp, false), 0.7,
-                    io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE), rule("employee_id"));
+            rules.addRegex(
+                    new ScanRules.RegexSpec(
+                            io.meshguard.dlp.detect.RegexRecognizer.compile(emp, false),
+                            io.meshguard.dlp.detect.PatternBounds.shape(emp, false),
+                            0.7,
+                            io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE),
+                    rule("employee_id"));
             if (digitPattern) {
                 // a pattern that starts with digits: numbers must go to its own test
                 String zip = "\\b99-[0-9]{3}\\b";
-                rules.addRegex(new ScanRules.RegexSpec(io.meshguard.dlp.detect.RegexRecognizer.compile(zip, false),
-                        io.meshguard.dlp.detect.PatternBounds.shape(zip, false), 0.7,
-                        io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE), rule("zip"));
+                rules.addRegex(
+                        new ScanRules.RegexSpec(
+                                io.meshguard.dlp.detect.RegexRecognizer.compile(zip, false),
+                                io.meshguard.dlp.detect.PatternBounds.shape(zip, false),
+                                0.7,
+                                io.meshguard.dlp.detect.RegexRecognizer.Validator.NONE),
+                        rule("zip"));
             }
-            rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY", "1e5"), 0.9),
+            rules.addKeywords(
+                    new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY", "1e5"), 0.9),
                     rule("marking"));
             for (int round = 0; round < 20_000; round++) {
                 StringBuilder sb = new StringBuilder();
@@ -103,7 +136,9 @@ class NumberLengthsTest {
                 assertThat(fast).as("\"%s\"", sb).isEqualTo(rules.mayFind(text, 0, text.length));
                 if (!fast) {
                     numberOnly++;
-                    assertThat(Scans.whole(rules, text).findings()).as("\"%s\"", sb).isEmpty();
+                    assertThat(Scans.whole(rules, text).findings())
+                            .as("\"%s\"", sb)
+                            .isEmpty();
                 }
             }
         }

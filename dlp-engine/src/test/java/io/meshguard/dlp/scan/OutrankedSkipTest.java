@@ -23,10 +23,36 @@ import org.junit.jupiter.api.Test;
  */
 @SlowTest
 class OutrankedSkipTest {
-    private static final ActionKind[] ACTIONS = {ActionKind.MASK, ActionKind.REDACT, ActionKind.HASH,
-        ActionKind.ALERT, ActionKind.ALERT, ActionKind.MASK, ActionKind.BLOCK};
-    private static final String[] GLUE = {" ", "  ", ", ", "\n", ": ", "=", "\"", " key ", " aws ", " secret ",
-        " token ", " card ", " iban ", " imei ", " order ", "가", "x", "-", ". "};
+    private static final ActionKind[] ACTIONS = {
+        ActionKind.MASK,
+        ActionKind.REDACT,
+        ActionKind.HASH,
+        ActionKind.ALERT,
+        ActionKind.ALERT,
+        ActionKind.MASK,
+        ActionKind.BLOCK
+    };
+    private static final String[] GLUE = {
+        " ",
+        "  ",
+        ", ",
+        "\n",
+        ": ",
+        "=",
+        "\"",
+        " key ",
+        " aws ",
+        " secret ",
+        " token ",
+        " card ",
+        " iban ",
+        " imei ",
+        " order ",
+        "가",
+        "x",
+        "-",
+        ". "
+    };
     private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     private static final String MIXED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -42,13 +68,15 @@ class OutrankedSkipTest {
             ScanRules rules = rules(random);
             byte[] text = text(random).getBytes(StandardCharsets.UTF_8);
             CollectingOutput expected = new CollectingOutput();
-            Scans.feed(new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), expected, scoreAll), text,
-                    null, 0);
+            Scans.feed(
+                    new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), expected, scoreAll),
+                    text,
+                    null,
+                    0);
             for (int split = 0; split < 3; split++) {
                 CollectingOutput out = new CollectingOutput();
                 StreamScanner scanner = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), out, all);
-                Scans.feed(scanner, text, random,
-                        split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
+                Scans.feed(scanner, text, random, split == 0 ? text.length : 1 + random.nextInt(split == 1 ? 7 : 200));
                 assertThat(out.bytes()).as("output, round %d", round).isEqualTo(expected.bytes());
                 assertThat(out.findings()).as("findings, round %d", round).isEqualTo(expected.findings());
                 skips += scanner.outrankedSkips();
@@ -66,25 +94,42 @@ class OutrankedSkipTest {
             rules.addBuiltin(d, rule(random, d.id(), d.contextBoost(), d.contextPenalty(), within));
         }
         String inIban = "\\b3704 0044\\b";
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(inIban, false),
-                PatternBounds.shape(inIban, false), pick(random), RegexRecognizer.Validator.NONE),
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(inIban, false),
+                        PatternBounds.shape(inIban, false),
+                        pick(random),
+                        RegexRecognizer.Validator.NONE),
                 rule(random, "branch", List.of("iban", "bank"), List.of("order"), within));
         String aroundKey = "\\bkey [A-Z0-9]{20}\\b";
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(aroundKey, false),
-                PatternBounds.shape(aroundKey, false), pick(random), RegexRecognizer.Validator.NONE),
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(aroundKey, false),
+                        PatternBounds.shape(aroundKey, false),
+                        pick(random),
+                        RegexRecognizer.Validator.NONE),
                 rule(random, "keyed", List.of("aws", "secret"), List.of("imei"), within));
         return rules;
     }
 
-    private static DetectorRule rule(Random random, String name, List<String> boost, List<String> penalty,
-            int within) {
+    private static DetectorRule rule(Random random, String name, List<String> boost, List<String> penalty, int within) {
         double[] boosts = {0.3, 0.3, 0.0, 0.7, -0.2};
         double[] penalties = {0.5, 0.1, -0.3};
-        ContextRule context = random.nextInt(6) == 0 ? ContextRule.NONE
-                : new ContextRule(boost, penalty, within, boosts[random.nextInt(boosts.length)],
+        ContextRule context = random.nextInt(6) == 0
+                ? ContextRule.NONE
+                : new ContextRule(
+                        boost,
+                        penalty,
+                        within,
+                        boosts[random.nextInt(boosts.length)],
                         penalties[random.nextInt(penalties.length)]);
-        return new DetectorRule(name, new double[] {0.1, 0.3, 0.5, 0.5, 0.7}[random.nextInt(5)], context, Set.of(),
-                List.of(), Action.of(ACTIONS[random.nextInt(ACTIONS.length)]));
+        return new DetectorRule(
+                name,
+                new double[] {0.1, 0.3, 0.5, 0.5, 0.7}[random.nextInt(5)],
+                context,
+                Set.of(),
+                List.of(),
+                Action.of(ACTIONS[random.nextInt(ACTIONS.length)]));
     }
 
     private static double pick(Random random) {
@@ -102,11 +147,17 @@ class OutrankedSkipTest {
                 case 4 -> sb.append(drawn(random, "sk_live_", MIXED, 16 + random.nextInt(10)));
                 case 5 -> sb.append(drawn(random, "", MIXED, 20 + random.nextInt(30)));
                 case 6 -> sb.append("DE89 3704 0044 0532 0130 00");
-                case 7 -> sb.append(new String[] {"5105 1051 0510 5100", "960121-1021413", "010-1234-5678",
-                    "kim.minsu7@bank.co.kr", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl"}
-                        [random.nextInt(5)]);
-                default -> sb.append(new String[] {"aws", "secret", "token", "the", "계좌", "card", "IMEI"}
-                        [random.nextInt(7)]);
+                case 7 ->
+                    sb.append(new String[] {
+                                "5105 1051 0510 5100",
+                                "960121-1021413",
+                                "010-1234-5678",
+                                "kim.minsu7@bank.co.kr",
+                                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl"
+                            }
+                            [random.nextInt(5)]);
+                default ->
+                    sb.append(new String[] {"aws", "secret", "token", "the", "계좌", "card", "IMEI"}[random.nextInt(7)]);
             }
             sb.append(GLUE[random.nextInt(GLUE.length)]);
         }

@@ -20,11 +20,16 @@ class OverlapUnionTest {
 
     private static ScanRules ibanAnd(String regex, double confidence, ActionKind regexAction, ActionKind ibanAction) {
         ScanRules rules = new ScanRules();
-        rules.addBuiltin(BuiltinDetector.IBAN, new DetectorRule("iban", 0.5, ContextRule.NONE, Set.of(), List.of(),
-                Action.of(ibanAction)));
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(regex, false), PatternBounds.shape(regex, false),
-                confidence, RegexRecognizer.Validator.NONE), new DetectorRule("branch", 0.5, ContextRule.NONE,
-                        Set.of(), List.of(), Action.of(regexAction)));
+        rules.addBuiltin(
+                BuiltinDetector.IBAN,
+                new DetectorRule("iban", 0.5, ContextRule.NONE, Set.of(), List.of(), Action.of(ibanAction)));
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(regex, false),
+                        PatternBounds.shape(regex, false),
+                        confidence,
+                        RegexRecognizer.Validator.NONE),
+                new DetectorRule("branch", 0.5, ContextRule.NONE, Set.of(), List.of(), Action.of(regexAction)));
         return rules;
     }
 
@@ -45,7 +50,11 @@ class OverlapUnionTest {
         String out = scan(rules, "pay to " + IBAN + " today");
         assertThat(out).startsWith("pay to ").endsWith(" today");
         String masked = out.substring("pay to ".length(), out.length() - " today".length());
-        assertThat(masked).hasSize(IBAN.length()).doesNotContain("DE89").doesNotContain("0532").doesNotContain("0130");
+        assertThat(masked)
+                .hasSize(IBAN.length())
+                .doesNotContain("DE89")
+                .doesNotContain("0532")
+                .doesNotContain("0130");
     }
 
     @Test
@@ -65,6 +74,7 @@ class OverlapUnionTest {
     @Test
     void blockInTheCluster_blocks() {
         ScanRules rules = ibanAnd("\\b3704 0044\\b", 0.6, ActionKind.BLOCK, ActionKind.MASK);
-        assertThat(Scans.whole(rules, IBAN.getBytes(StandardCharsets.UTF_8)).blockedBy()).isPresent();
+        assertThat(Scans.whole(rules, IBAN.getBytes(StandardCharsets.UTF_8)).blockedBy())
+                .isPresent();
     }
 }

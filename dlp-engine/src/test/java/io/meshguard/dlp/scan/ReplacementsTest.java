@@ -45,11 +45,14 @@ class ReplacementsTest {
             byte[] padded = new byte[bytes.length + 6];
             System.arraycopy(bytes, 0, padded, 3, bytes.length);
             int keepLast = random.nextInt(6);
-            assertThat(Replacements.mask(padded, 3, bytes.length, keepLast, '*')).as("%s keeping %d", value, keepLast)
+            assertThat(Replacements.mask(padded, 3, bytes.length, keepLast, '*'))
+                    .as("%s keeping %d", value, keepLast)
                     .isEqualTo(naive(value, keepLast, '*'));
         }
-        assertThat(new String(Replacements.mask("4111-1111-1111-1111".getBytes(StandardCharsets.US_ASCII), 0, 19, 4,
-                '*'), StandardCharsets.US_ASCII)).isEqualTo("****-****-****-1111");
+        assertThat(new String(
+                        Replacements.mask("4111-1111-1111-1111".getBytes(StandardCharsets.US_ASCII), 0, 19, 4, '*'),
+                        StandardCharsets.US_ASCII))
+                .isEqualTo("****-****-****-1111");
     }
 
     @Test
@@ -76,7 +79,8 @@ class ReplacementsTest {
             int keepLast = random.nextInt(13);
             char maskChar = "*#x".charAt(random.nextInt(3));
             assertThat(Replacements.mask(padded, off, bytes.length, keepLast, maskChar))
-                    .as("%s keeping %d", value, keepLast).isEqualTo(naive(value, keepLast, maskChar));
+                    .as("%s keeping %d", value, keepLast)
+                    .isEqualTo(naive(value, keepLast, maskChar));
         }
     }
 
@@ -102,7 +106,10 @@ class ReplacementsTest {
             }
             String value = sb.toString();
             int keepLast = random.nextInt(9);
-            long maskableAtEnd = value.substring(n - 8).chars().filter(c -> digitsAndLetters.indexOf(c) >= 0).count();
+            long maskableAtEnd = value.substring(n - 8)
+                    .chars()
+                    .filter(c -> digitsAndLetters.indexOf(c) >= 0)
+                    .count();
             if (maskableAtEnd >= keepLast) {
                 inLastWord++;
             } else {
@@ -126,17 +133,27 @@ class ReplacementsTest {
     void templates_fillDetectorAndEveryHashPlace_likeStringReplace() {
         String hmac = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         byte[] value = "x5105105105105100y".getBytes(StandardCharsets.US_ASCII);
-        for (String template : new String[] {"[REDACTED:{detector}]", "[{detector}:{hash}]", "{hash}", "",
-                "{hash}{hash}-{detector}-{hash}", "숨김 {detector} {hash}끝", "{hash"}) {
+        for (String template : new String[] {
+            "[REDACTED:{detector}]",
+            "[{detector}:{hash}]",
+            "{hash}",
+            "",
+            "{hash}{hash}-{detector}-{hash}",
+            "숨김 {detector} {hash}끝",
+            "{hash"
+        }) {
             for (ActionKind kind : new ActionKind[] {ActionKind.REDACT, ActionKind.HASH}) {
-                String expected = kind == ActionKind.REDACT ? template.replace("{detector}", "card")
+                String expected = kind == ActionKind.REDACT
+                        ? template.replace("{detector}", "card")
                         : template.replace("{detector}", "card").replace("{hash}", hmac.substring(0, 16));
                 Replacements r = new Replacements(new Action(kind, 0, '*', template), "card");
-                assertThat(new String(r.of(value, 1, 16, hmac), StandardCharsets.UTF_8)).as("%s %s", kind, template)
+                assertThat(new String(r.of(value, 1, 16, hmac), StandardCharsets.UTF_8))
+                        .as("%s %s", kind, template)
                         .isEqualTo(expected);
             }
         }
         Replacements mask = new Replacements(new Action(ActionKind.MASK, 4, '#', ""), "card");
-        assertThat(new String(mask.of(value, 1, 16, hmac), StandardCharsets.US_ASCII)).isEqualTo("############5100");
+        assertThat(new String(mask.of(value, 1, 16, hmac), StandardCharsets.US_ASCII))
+                .isEqualTo("############5100");
     }
 }

@@ -12,11 +12,56 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ScanRulesTest {
-    private static final String[] PIECES = {"the", "account", " ", " ", ", ", ".", "\n", "고객", "대외", "대외비",
-        "CONFIDENTIAL", " - INTERNAL ONLY", "confidential - internal only", "EMP-", "EMP", "123456", "7", "12",
-        "4111", "1111", "-", "--", "-----BEGIN", " RSA PRIVATE KEY-----", "@", "kim", "bank.co.kr", ":", "::", "fe80",
-        "+82", "10-1234-5678", "AKIA", "IOSFODNN7EXAMPLE", "ghp_", "abcdefghijklmnop", "Zx8vQ2mN4pL7", "DE89",
-        "3704 0044 0532 0130 00", "192.168", ".1.1", "eyJhbGciOi", "x", "Q", "é", "_", "/", "~"};
+    private static final String[] PIECES = {
+        "the",
+        "account",
+        " ",
+        " ",
+        ", ",
+        ".",
+        "\n",
+        "고객",
+        "대외",
+        "대외비",
+        "CONFIDENTIAL",
+        " - INTERNAL ONLY",
+        "confidential - internal only",
+        "EMP-",
+        "EMP",
+        "123456",
+        "7",
+        "12",
+        "4111",
+        "1111",
+        "-",
+        "--",
+        "-----BEGIN",
+        " RSA PRIVATE KEY-----",
+        "@",
+        "kim",
+        "bank.co.kr",
+        ":",
+        "::",
+        "fe80",
+        "+82",
+        "10-1234-5678",
+        "AKIA",
+        "IOSFODNN7EXAMPLE",
+        "ghp_",
+        "abcdefghijklmnop",
+        "Zx8vQ2mN4pL7",
+        "DE89",
+        "3704 0044 0532 0130 00",
+        "192.168",
+        ".1.1",
+        "eyJhbGciOi",
+        "x",
+        "Q",
+        "é",
+        "_",
+        "/",
+        "~"
+    };
 
     /** Every detector, every candidate reported (no confidence floor), so "no finding" means "no candidate". */
     private static ScanRules everything() {
@@ -25,9 +70,15 @@ class ScanRulesTest {
             rules.addBuiltin(d, rule(d.id(), new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5)));
         }
         String regex = "\\bEMP-[0-9]{6}\\b";
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(regex, false), PatternBounds.shape(regex, false),
-                0.7, RegexRecognizer.Validator.NONE), rule("employee_id", ContextRule.NONE));
-        rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(regex, false),
+                        PatternBounds.shape(regex, false),
+                        0.7,
+                        RegexRecognizer.Validator.NONE),
+                rule("employee_id", ContextRule.NONE));
+        rules.addKeywords(
+                new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
                 rule("confidential_marking", ContextRule.NONE));
         return rules;
     }
@@ -61,8 +112,9 @@ class ScanRulesTest {
             if (!table.mayFind(text, 0, text.length)) {
                 rejected++;
                 for (io.meshguard.dlp.detect.Recognizer r : recognizers) {
-                    assertThat(r.mayFind(text, 0, text.length)).as("%s on %s", r.getClass().getSimpleName(),
-                            java.util.Arrays.toString(text)).isFalse();
+                    assertThat(r.mayFind(text, 0, text.length))
+                            .as("%s on %s", r.getClass().getSimpleName(), java.util.Arrays.toString(text))
+                            .isFalse();
                 }
             }
         }
@@ -96,8 +148,17 @@ class ScanRulesTest {
     @Test
     void mayFind_isTrueForEveryKindOfTrigger() {
         ScanRules rules = everything();
-        for (String s : new String[] {"mail a@b.cd", "::1", "+82", "ver 1.2.3.4", "-----BEGIN", "대외비",
-            "an abcdefghijklmnopqrstu token", "EMP-123456", "x confidential - internal only"}) {
+        for (String s : new String[] {
+            "mail a@b.cd",
+            "::1",
+            "+82",
+            "ver 1.2.3.4",
+            "-----BEGIN",
+            "대외비",
+            "an abcdefghijklmnopqrstu token",
+            "EMP-123456",
+            "x confidential - internal only"
+        }) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             assertThat(rules.mayFind(b, 0, b.length)).as(s).isTrue();
         }

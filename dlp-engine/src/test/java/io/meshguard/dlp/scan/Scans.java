@@ -15,9 +15,15 @@ final class Scans {
     static ScanRules allBuiltins(ActionKind action) {
         ScanRules rules = new ScanRules();
         for (BuiltinDetector d : BuiltinDetector.values()) {
-            rules.addBuiltin(d, new DetectorRule(d.id(), 0.5,
-                    new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5), Set.of(), List.of(),
-                    Action.of(action)));
+            rules.addBuiltin(
+                    d,
+                    new DetectorRule(
+                            d.id(),
+                            0.5,
+                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
+                            Set.of(),
+                            List.of(),
+                            Action.of(action)));
         }
         return rules;
     }
@@ -51,7 +57,9 @@ final class Scans {
     }
 
     static String redactAll(String text) {
-        return new String(whole(allBuiltins(ActionKind.REDACT), text.getBytes(StandardCharsets.UTF_8)).bytes(),
+        return new String(
+                whole(allBuiltins(ActionKind.REDACT), text.getBytes(StandardCharsets.UTF_8))
+                        .bytes(),
                 StandardCharsets.UTF_8);
     }
 }

@@ -17,22 +17,48 @@ import org.junit.jupiter.api.Test;
  */
 class StartMapScanTest {
     private static final String[] WORDS = ("the of and to in is was for that account balance transfer customer "
-            + "service request payment statement records please thank you regarding your recent inquiry 고객 계좌 이체 "
-            + "문의 감사합니다 확인 처리 완료 되었습니다").split(" ");
-    private static final String[] TRIGGERS = {"CONFIDENTIAL - INTERNAL ONLY", "confidential - internal only", "대외비",
-        "EMP-123456", "card 5105 1051 0510 5100", "５１０５ １０５１ ０５１０ ５１００", "960121-1021413",
-        "kim.minsu@bank.co.kr", "AKIAIOSFODNN7EXAMPLE", "{\"kty\":\"oct\",\"k\":\"GawgguFyGrWKav7AX4VKUg\"}",
-        "kty: oct\nk: GawgguFyGrWKav7AX4VKUg\n", "tel 010-1234-5678", "IBAN DE89 3704 0044 0532 0130 00",
+                    + "service request payment statement records please thank you regarding your recent inquiry 고객 계좌 이체 "
+                    + "문의 감사합니다 확인 처리 완료 되었습니다")
+            .split(" ");
+    private static final String[] TRIGGERS = {
+        "CONFIDENTIAL - INTERNAL ONLY",
+        "confidential - internal only",
+        "대외비",
+        "EMP-123456",
+        "card 5105 1051 0510 5100",
+        "５１０５ １０５１ ０５１０ ５１００",
+        "960121-1021413",
+        "kim.minsu@bank.co.kr",
+        "AKIAIOSFODNN7EXAMPLE",
+        "{\"kty\":\"oct\",\"k\":\"GawgguFyGrWKav7AX4VKUg\"}",
+        "kty: oct\nk: GawgguFyGrWKav7AX4VKUg\n",
+        "tel 010-1234-5678",
+        "IBAN DE89 3704 0044 0532 0130 00",
         // near-misses: a pair or a prefix of a start, a lone structure byte
-        "con", "co", "EM", "EMP-12345", "대외", "{", ":", "k:", "Thank you.", "5105"};
+        "con",
+        "co",
+        "EM",
+        "EMP-12345",
+        "대외",
+        "{",
+        ":",
+        "k:",
+        "Thank you.",
+        "5105"
+    };
 
     private static ScanRules rules() {
         ScanRules rules = Scans.allBuiltins(ActionKind.MASK);
         String emp = "\\bEMP-[0-9]{6}\\b";
-        rules.addRegex(new ScanRules.RegexSpec(RegexRecognizer.compile(emp, false), PatternBounds.shape(emp, false),
-                0.7, RegexRecognizer.Validator.NONE), rule("employee_id"));
-        rules.addKeywords(new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9),
-                rule("marking"));
+        rules.addRegex(
+                new ScanRules.RegexSpec(
+                        RegexRecognizer.compile(emp, false),
+                        PatternBounds.shape(emp, false),
+                        0.7,
+                        RegexRecognizer.Validator.NONE),
+                rule("employee_id"));
+        rules.addKeywords(
+                new ScanRules.KeywordSpec(List.of("대외비", "CONFIDENTIAL - INTERNAL ONLY"), 0.9), rule("marking"));
         return rules;
     }
 
@@ -45,7 +71,8 @@ class StartMapScanTest {
         while (sb.length() < size) {
             for (int i = 0, n = 4 + random.nextInt(10); i < n; i++) {
                 String w = WORDS[random.nextInt(WORDS.length)];
-                sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w).append(' ');
+                sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w)
+                        .append(' ');
             }
             sb.setLength(sb.length() - 1);
             sb.append(random.nextInt(4) == 0 ? ".\n" : ". ");
@@ -55,7 +82,10 @@ class StartMapScanTest {
 
     private static CollectingOutput scan(ScanRules rules, byte[] text, int[] cuts, boolean startMaps) {
         CollectingOutput out = new CollectingOutput();
-        StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(Scans.KEY, "t1"), out,
+        StreamScanner s = new StreamScanner(
+                rules,
+                ValueHasher.forTenant(Scans.KEY, "t1"),
+                out,
                 new StreamScanner.Shortcuts(startMaps, true, true, true));
         int at = 0;
         for (int cut : cuts) {
@@ -72,7 +102,8 @@ class StartMapScanTest {
         return switch (random.nextInt(3)) {
             case 0 -> new int[0];
             case 1 -> new int[] {Math.max(0, Math.min(length, trigger + random.nextInt(40) - 20))};
-            default -> random.ints(1 + random.nextInt(6), 0, length + 1).sorted().toArray();
+            default ->
+                random.ints(1 + random.nextInt(6), 0, length + 1).sorted().toArray();
         };
     }
 
@@ -90,9 +121,12 @@ class StartMapScanTest {
                 int[] cuts = cuts(random, text.length, offset);
                 CollectingOutput plain = scan(rules, text, cuts, false);
                 CollectingOutput mapped = scan(rules, text, cuts, true);
-                assertThat(mapped.bytes()).as("\"%s\" at %d, cuts %s", trigger, offset, java.util.Arrays.toString(cuts))
+                assertThat(mapped.bytes())
+                        .as("\"%s\" at %d, cuts %s", trigger, offset, java.util.Arrays.toString(cuts))
                         .isEqualTo(plain.bytes());
-                assertThat(mapped.findings()).as("\"%s\" at %d", trigger, offset).isEqualTo(plain.findings());
+                assertThat(mapped.findings())
+                        .as("\"%s\" at %d", trigger, offset)
+                        .isEqualTo(plain.findings());
                 findings += plain.findingCount();
             }
         }
@@ -112,7 +146,8 @@ class StartMapScanTest {
                 }
             }
             byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-            int[] cuts = random.ints(random.nextInt(12), 0, text.length + 1).sorted().toArray();
+            int[] cuts =
+                    random.ints(random.nextInt(12), 0, text.length + 1).sorted().toArray();
             CollectingOutput plain = scan(rules, text, cuts, false);
             CollectingOutput mapped = scan(rules, text, cuts, true);
             assertThat(mapped.bytes()).as("round %d", round).isEqualTo(plain.bytes());

@@ -55,7 +55,8 @@ class StreamScannerTest {
         want.writeBytes(suffix);
         ScanRules rules = Scans.allBuiltins(ActionKind.MASK);
         assertThat(Scans.whole(rules, in.toByteArray()).bytes()).isEqualTo(want.toByteArray());
-        assertThat(Scans.chunked(rules, in.toByteArray(), new Random(1), 3).bytes()).isEqualTo(want.toByteArray());
+        assertThat(Scans.chunked(rules, in.toByteArray(), new Random(1), 3).bytes())
+                .isEqualTo(want.toByteArray());
     }
 
     @Test
@@ -67,7 +68,9 @@ class StreamScannerTest {
         for (int round = 0; round < 300; round++) {
             int maxChunk = 1 + random.nextInt(round % 3 == 0 ? 4 : 97);
             CollectingOutput out = Scans.chunked(rules, input, random, maxChunk);
-            assertThat(out.bytes()).as("round %d, chunks up to %d bytes", round, maxChunk).isEqualTo(expected);
+            assertThat(out.bytes())
+                    .as("round %d, chunks up to %d bytes", round, maxChunk)
+                    .isEqualTo(expected);
         }
     }
 }

@@ -65,9 +65,11 @@ class ValueHasherTest {
             String[] got = new String[count];
             hasher.hex(text, offs, lens, count, got);
             for (int k = 0; k < count; k++) {
-                String want = HexFormat.of().formatHex(
-                        hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
-                assertThat(got[k]).as("round %d, value %d of %d, %d bytes", round, k, count, lens[k]).isEqualTo(want);
+                String want = HexFormat.of()
+                        .formatHex(hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
+                assertThat(got[k])
+                        .as("round %d, value %d of %d, %d bytes", round, k, count, lens[k])
+                        .isEqualTo(want);
             }
         }
     }
@@ -112,7 +114,8 @@ class ValueHasherTest {
         Random random = new Random(9);
         byte[][] pool = new byte[12][];
         for (int i = 0; i < pool.length; i++) {
-            pool[i] = ("5105105105105" + (i % 3) + "00-0000-1234-5678901234567890").substring(0, 5 + (i * 7) % 40)
+            pool[i] = ("5105105105105" + (i % 3) + "00-0000-1234-5678901234567890")
+                    .substring(0, 5 + (i * 7) % 40)
                     .getBytes(StandardCharsets.US_ASCII);
         }
         pool[10] = new byte[0];
@@ -135,9 +138,11 @@ class ValueHasherTest {
             String[] got = new String[count];
             hasher.hex(text, offs, lens, count, got);
             for (int k = 0; k < count; k++) {
-                String want = HexFormat.of().formatHex(
-                        hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
-                assertThat(got[k]).as("round %d, value %d of %d", round, k, count).isEqualTo(want);
+                String want = HexFormat.of()
+                        .formatHex(hmac(tenantKey, java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k])));
+                assertThat(got[k])
+                        .as("round %d, value %d of %d", round, k, count)
+                        .isEqualTo(want);
             }
         }
     }
@@ -156,7 +161,8 @@ class ValueHasherTest {
             int[] offs = new int[count];
             int[] lens = new int[count];
             for (int k = 0; k < count; k++) {
-                String v = random.nextInt(3) == 0 ? "5105 1051 0510 5100"
+                String v = random.nextInt(3) == 0
+                        ? "5105 1051 0510 5100"
                         : "kim.minsu" + (100 + random.nextInt(random.nextBoolean() ? 20 : 900)) + "@bank.co.kr";
                 sb.append(" x".repeat(random.nextInt(3)));
                 offs[k] = sb.length();
@@ -169,7 +175,8 @@ class ValueHasherTest {
             java.util.Map<String, String> first = new java.util.HashMap<>();
             for (int k = 0; k < count; k++) {
                 byte[] value = java.util.Arrays.copyOfRange(text, offs[k], offs[k] + lens[k]);
-                assertThat(got[k]).as("round %d, value %d", round, k)
+                assertThat(got[k])
+                        .as("round %d, value %d", round, k)
                         .isEqualTo(HexFormat.of().formatHex(hmac(tenantKey, value)));
                 String seen = first.putIfAbsent(new String(value, StandardCharsets.US_ASCII), got[k]);
                 if (seen != null && count >= 3) {
@@ -197,8 +204,9 @@ class ValueHasherTest {
                             b[second + at] ^= (byte) (1 << random.nextInt(8));
                         }
                         boolean want = java.util.Arrays.equals(b, i, i + len, b, second, second + len);
-                        assertThat(ValueHasher.sameBytes(b, i, second, len)).as("len %d, %d and %d, at %d", len, i,
-                                second, at).isEqualTo(want);
+                        assertThat(ValueHasher.sameBytes(b, i, second, len))
+                                .as("len %d, %d and %d, at %d", len, i, second, at)
+                                .isEqualTo(want);
                         equal += want ? 1 : 0;
                         if (at >= 0) {
                             b[second + at] = b[i + at];

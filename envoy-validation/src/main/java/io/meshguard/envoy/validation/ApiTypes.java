@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * type name resolves to its class without loading the other thousands (a full scan of the jar took 9 s).
  */
 final class ApiTypes {
-    private static final List<String> JAVA_PACKAGE_PREFIXES = List.of("io.envoyproxy.", "com.github.", "com.github.udpa.", "com.");
+    private static final List<String> JAVA_PACKAGE_PREFIXES =
+            List.of("io.envoyproxy.", "com.github.", "com.github.udpa.", "com.");
     private static final Map<String, Optional<Descriptor>> TYPES = new ConcurrentHashMap<>();
 
     private ApiTypes() {}
@@ -26,7 +27,8 @@ final class ApiTypes {
     static Optional<Message> unpack(Message any) {
         var d = any.getDescriptorForType();
         String url = (String) any.getField(d.findFieldByName("type_url"));
-        com.google.protobuf.ByteString bytes = (com.google.protobuf.ByteString) any.getField(d.findFieldByName("value"));
+        com.google.protobuf.ByteString bytes =
+                (com.google.protobuf.ByteString) any.getField(d.findFieldByName("value"));
         Optional<Descriptor> type = descriptor(url.substring(url.lastIndexOf('/') + 1));
         if (type.isEmpty()) {
             return Optional.empty(); // a type newer than the jar: Envoy may know it, its rules are not here
@@ -48,7 +50,8 @@ final class ApiTypes {
             // a nested message is an inner class: try each split between package and class names
             String name = prefix + fullName;
             for (int dot = name.lastIndexOf('.'); dot > 0; dot = name.lastIndexOf('.', dot - 1)) {
-                String candidate = name.substring(0, dot) + "." + name.substring(dot + 1).replace('.', '$');
+                String candidate =
+                        name.substring(0, dot) + "." + name.substring(dot + 1).replace('.', '$');
                 Optional<Descriptor> found = load(candidate, fullName);
                 if (found.isPresent()) {
                     return found;

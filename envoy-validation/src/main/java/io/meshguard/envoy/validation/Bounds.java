@@ -26,8 +26,8 @@ final class Bounds {
      * @param number a rule field's value (a number or a Duration/Timestamp message) as a decimal
      * @param show a decimal as PGV prints it in the reason
      */
-    static Optional<Failure> check(Message rules, BigDecimal value, Function<Object, BigDecimal> number,
-            Function<BigDecimal, String> show) {
+    static Optional<Failure> check(
+            Message rules, BigDecimal value, Function<Object, BigDecimal> number, Function<BigDecimal, String> show) {
         Optional<BigDecimal> constant = one(rules, "const", number);
         if (constant.isPresent() && value.compareTo(constant.get()) != 0) {
             return fail("const", "value must equal " + show.apply(constant.get()));
@@ -46,24 +46,31 @@ final class Bounds {
             boolean aboveLower = lowerIncluded ? value.compareTo(lower.get()) >= 0 : value.compareTo(lower.get()) > 0;
             if (upper.get().compareTo(lower.get()) > 0) {
                 if (!(belowUpper && aboveLower)) {
-                    return fail(kind, "value must be inside range " + (lowerIncluded ? "[" : "(")
-                            + show.apply(lower.get()) + ", " + show.apply(upper.get()) + (upperIncluded ? "]" : ")"));
+                    return fail(
+                            kind,
+                            "value must be inside range " + (lowerIncluded ? "[" : "(") + show.apply(lower.get()) + ", "
+                                    + show.apply(upper.get()) + (upperIncluded ? "]" : ")"));
                 }
             } else if (!(belowUpper || aboveLower)) {
-                return fail(kind, "value must be outside range " + (upperIncluded ? "(" : "[")
-                        + show.apply(upper.get()) + ", " + show.apply(lower.get()) + (lowerIncluded ? ")" : "]"));
+                return fail(
+                        kind,
+                        "value must be outside range " + (upperIncluded ? "(" : "[") + show.apply(upper.get()) + ", "
+                                + show.apply(lower.get()) + (lowerIncluded ? ")" : "]"));
             }
         } else if (upper.isPresent()) {
             boolean ok = upperIncluded ? value.compareTo(upper.get()) <= 0 : value.compareTo(upper.get()) < 0;
             if (!ok) {
-                return fail(upperIncluded ? "lte" : "lt", "value must be less than "
-                        + (upperIncluded ? "or equal to " : "") + show.apply(upper.get()));
+                return fail(
+                        upperIncluded ? "lte" : "lt",
+                        "value must be less than " + (upperIncluded ? "or equal to " : "") + show.apply(upper.get()));
             }
         } else if (lower.isPresent()) {
             boolean ok = lowerIncluded ? value.compareTo(lower.get()) >= 0 : value.compareTo(lower.get()) > 0;
             if (!ok) {
-                return fail(lowerIncluded ? "gte" : "gt", "value must be greater than "
-                        + (lowerIncluded ? "or equal to " : "") + show.apply(lower.get()));
+                return fail(
+                        lowerIncluded ? "gte" : "gt",
+                        "value must be greater than " + (lowerIncluded ? "or equal to " : "")
+                                + show.apply(lower.get()));
             }
         }
         List<BigDecimal> in = list(rules, "in", number);
@@ -72,7 +79,9 @@ final class Bounds {
         }
         List<BigDecimal> notIn = list(rules, "not_in", number);
         if (notIn.stream().anyMatch(x -> x.compareTo(value) == 0)) {
-            return fail("not_in", "value must not be in list " + notIn.stream().map(show).toList());
+            return fail(
+                    "not_in",
+                    "value must not be in list " + notIn.stream().map(show).toList());
         }
         return Optional.empty();
     }
@@ -80,11 +89,13 @@ final class Bounds {
     /** A numeric field value of protobuf type {@code type} as an exact decimal; empty for NaN and infinities. */
     static Optional<BigDecimal> number(Object value, FieldDescriptor.Type type) {
         return switch (value) {
-            case Integer i when type == FieldDescriptor.Type.UINT32 || type == FieldDescriptor.Type.FIXED32 ->
-                    Optional.of(BigDecimal.valueOf(Integer.toUnsignedLong(i)));
+            case Integer i
+            when type == FieldDescriptor.Type.UINT32 || type == FieldDescriptor.Type.FIXED32 ->
+                Optional.of(BigDecimal.valueOf(Integer.toUnsignedLong(i)));
             case Integer i -> Optional.of(BigDecimal.valueOf(i));
-            case Long l when type == FieldDescriptor.Type.UINT64 || type == FieldDescriptor.Type.FIXED64 ->
-                    Optional.of(new BigDecimal(Long.toUnsignedString(l)));
+            case Long l
+            when type == FieldDescriptor.Type.UINT64 || type == FieldDescriptor.Type.FIXED64 ->
+                Optional.of(new BigDecimal(Long.toUnsignedString(l)));
             case Long l -> Optional.of(BigDecimal.valueOf(l));
             case Float x when Float.isFinite(x) -> Optional.of(new BigDecimal(Float.toString(x)));
             case Double x when Double.isFinite(x) -> Optional.of(BigDecimal.valueOf(x));

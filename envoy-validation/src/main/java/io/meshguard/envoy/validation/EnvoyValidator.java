@@ -59,19 +59,25 @@ public final class EnvoyValidator {
             ApiTypes.unpack(m).ifPresent(payload -> message(path, payload, out));
             return;
         }
-        if (type.getOptions().getExtension(Validate.disabled) || type.getOptions().getExtension(Validate.ignored)) {
+        if (type.getOptions().getExtension(Validate.disabled)
+                || type.getOptions().getExtension(Validate.ignored)) {
             return;
         }
         switch (type.getFullName()) {
             case DURATION -> duration(path, m, out);
             case HEADER_VALUE_OPTION -> HeaderFormat.check(path, m, out);
             case REGEX_MATCHER -> regex(path, m, out);
-            default -> { }
+            default -> {}
         }
         for (OneofDescriptor oneof : type.getRealOneofs()) {
             if (oneof.getOptions().getExtension(Validate.required) && !m.hasOneof(oneof)) {
-                out.add(Rules.violation("pgv.oneof.required", join(path, oneof.getName()), "oneof " + oneof.getName()
-                        + " (validate.required) = true", type, oneof.getName(), "value is required"));
+                out.add(Rules.violation(
+                        "pgv.oneof.required",
+                        join(path, oneof.getName()),
+                        "oneof " + oneof.getName() + " (validate.required) = true",
+                        type,
+                        oneof.getName(),
+                        "value is required"));
             }
         }
         for (FieldDescriptor f : type.getFields()) {
@@ -85,7 +91,8 @@ public final class EnvoyValidator {
         }
         String at = join(path, f.getName());
         FieldRules rules = f.getOptions().hasExtension(Validate.rules)
-                ? f.getOptions().getExtension(Validate.rules) : FieldRules.getDefaultInstance();
+                ? f.getOptions().getExtension(Validate.rules)
+                : FieldRules.getDefaultInstance();
         Descriptor owner = f.getContainingType();
         String ruleText = TextFormat.printer().shortDebugString(rules);
         if (f.isMapField()) {
@@ -95,8 +102,10 @@ public final class EnvoyValidator {
             if (valueField.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !skip) {
                 for (Object entry : (List<?>) m.getField(f)) {
                     Message e = (Message) entry;
-                    message(at + "[" + e.getField(f.getMessageType().findFieldByName("key")) + "]",
-                            (Message) e.getField(valueField), out);
+                    message(
+                            at + "[" + e.getField(f.getMessageType().findFieldByName("key")) + "]",
+                            (Message) e.getField(valueField),
+                            out);
                 }
             }
             return;
@@ -108,8 +117,15 @@ public final class EnvoyValidator {
             for (int i = 0; i < n; i++) {
                 Object item = m.getRepeatedField(f, i);
                 if (rules.getRepeated().hasItems()) {
-                    Rules.single(at + "[" + i + "]", item, f, rules.getRepeated().getItems(),
-                            TextFormat.printer().shortDebugString(rules.getRepeated().getItems()), owner, out);
+                    Rules.single(
+                            at + "[" + i + "]",
+                            item,
+                            f,
+                            rules.getRepeated().getItems(),
+                            TextFormat.printer()
+                                    .shortDebugString(rules.getRepeated().getItems()),
+                            owner,
+                            out);
                 }
                 if (item instanceof Message child && !skip) {
                     message(at + "[" + i + "]", child, out);
@@ -121,8 +137,8 @@ public final class EnvoyValidator {
             boolean set = m.hasField(f);
             if (!set) {
                 if (Rules.required(rules)) {
-                    out.add(Rules.violation(Rules.requiredCode(rules), at, ruleText, owner, f.getName(),
-                            "value is required"));
+                    out.add(Rules.violation(
+                            Rules.requiredCode(rules), at, ruleText, owner, f.getName(), "value is required"));
                 }
                 return;
             }
@@ -149,11 +165,18 @@ public final class EnvoyValidator {
         }
         String rule = "Envoy MessageUtil::validateDuration (source/common/protobuf/utility.cc)";
         if (d.getSeconds() < 0 || d.getNanos() < 0) {
-            out.add(new Violation("envoy.duration.negative", path, rule,
+            out.add(new Violation(
+                    "envoy.duration.negative",
+                    path,
+                    rule,
                     "Expected positive duration: " + TextFormat.printer().shortDebugString(d)));
         } else if (d.getSeconds() > MAX_DURATION_SECONDS || d.getNanos() > 999_999_999) {
-            out.add(new Violation("envoy.duration.range", path, rule,
-                    "Duration out-of-range according to Protobuf: " + TextFormat.printer().shortDebugString(d)));
+            out.add(new Violation(
+                    "envoy.duration.range",
+                    path,
+                    rule,
+                    "Duration out-of-range according to Protobuf: "
+                            + TextFormat.printer().shortDebugString(d)));
         }
     }
 
@@ -170,11 +193,15 @@ public final class EnvoyValidator {
             return;
         }
         if (EnvoyRegexBudget.tooLarge(regex)) {
-            out.add(new Violation("envoy.regex.program_size", at, rule + ", re2.max_program_size.error_level "
-                    + EnvoyRegexBudget.ERROR_LEVEL, "regex '" + regex + "' RE2 program size of "
-                    + EnvoyRegexBudget.estimatedEnvoySize(regex) + " > max program size of "
-                    + EnvoyRegexBudget.ERROR_LEVEL + " set for the error level threshold. Increase configured max "
-                    + "program size if necessary."));
+            out.add(new Violation(
+                    "envoy.regex.program_size",
+                    at,
+                    rule + ", re2.max_program_size.error_level " + EnvoyRegexBudget.ERROR_LEVEL,
+                    "regex '" + regex + "' RE2 program size of "
+                            + EnvoyRegexBudget.estimatedEnvoySize(regex) + " > max program size of "
+                            + EnvoyRegexBudget.ERROR_LEVEL
+                            + " set for the error level threshold. Increase configured max "
+                            + "program size if necessary."));
         }
     }
 

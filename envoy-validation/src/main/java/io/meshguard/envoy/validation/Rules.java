@@ -30,10 +30,18 @@ final class Rules {
 
     /** A PGV violation in Envoy's wording: {@code Proto constraint validation failed (TypeValidationError.Field: …)}. */
     static Violation violation(String code, String path, String rule, Descriptor owner, String field, String reason) {
-        String type = owner.getFullName().substring(owner.getFile().getPackage().isEmpty() ? 0
-                : owner.getFile().getPackage().length() + 1).replace('.', '_');
-        return new Violation(code, path, rule, "Proto constraint validation failed (" + type + "ValidationError."
-                + camel(field) + ": " + reason + ")");
+        String type = owner.getFullName()
+                .substring(
+                        owner.getFile().getPackage().isEmpty()
+                                ? 0
+                                : owner.getFile().getPackage().length() + 1)
+                .replace('.', '_');
+        return new Violation(
+                code,
+                path,
+                rule,
+                "Proto constraint validation failed (" + type + "ValidationError." + camel(field) + ": " + reason
+                        + ")");
     }
 
     /** Whether an unset message field breaks {@code rules}. */
@@ -52,7 +60,13 @@ final class Rules {
     }
 
     /** {@code repeated} rules on the whole list (its items are checked one by one with {@link #single}). */
-    static void repeated(String path, Message m, FieldDescriptor f, FieldRules rules, String ruleText, Descriptor owner,
+    static void repeated(
+            String path,
+            Message m,
+            FieldDescriptor f,
+            FieldRules rules,
+            String ruleText,
+            Descriptor owner,
             List<Violation> out) {
         if (!rules.hasRepeated()) {
             return;
@@ -63,24 +77,45 @@ final class Rules {
             return;
         }
         if (r.hasMinItems() && n < r.getMinItems()) {
-            out.add(violation("pgv.repeated.min_items", path, ruleText, owner, f.getName(),
+            out.add(violation(
+                    "pgv.repeated.min_items",
+                    path,
+                    ruleText,
+                    owner,
+                    f.getName(),
                     "value must contain at least " + r.getMinItems() + " item(s)"));
         }
         if (r.hasMaxItems() && n > r.getMaxItems()) {
-            out.add(violation("pgv.repeated.max_items", path, ruleText, owner, f.getName(),
+            out.add(violation(
+                    "pgv.repeated.max_items",
+                    path,
+                    ruleText,
+                    owner,
+                    f.getName(),
                     "value must contain no more than " + r.getMaxItems() + " item(s)"));
         }
         if (r.getUnique()) {
             List<?> values = (List<?>) m.getField(f);
             if (EnvoyValidator.keys(values).size() != values.size()) {
-                out.add(violation("pgv.repeated.unique", path, ruleText, owner, f.getName(),
+                out.add(violation(
+                        "pgv.repeated.unique",
+                        path,
+                        ruleText,
+                        owner,
+                        f.getName(),
                         "repeated value must contain unique items"));
             }
         }
     }
 
     /** {@code map} rules: the number of pairs, then {@code keys} and {@code values} on each entry. */
-    static void map(String path, Message m, FieldDescriptor f, FieldRules rules, String ruleText, Descriptor owner,
+    static void map(
+            String path,
+            Message m,
+            FieldDescriptor f,
+            FieldRules rules,
+            String ruleText,
+            Descriptor owner,
             List<Violation> out) {
         if (!rules.hasMap()) {
             return;
@@ -91,11 +126,21 @@ final class Rules {
             return;
         }
         if (r.hasMinPairs() && n < r.getMinPairs()) {
-            out.add(violation("pgv.map.min_pairs", path, ruleText, owner, f.getName(),
+            out.add(violation(
+                    "pgv.map.min_pairs",
+                    path,
+                    ruleText,
+                    owner,
+                    f.getName(),
                     "value must contain at least " + r.getMinPairs() + " pair(s)"));
         }
         if (r.hasMaxPairs() && n > r.getMaxPairs()) {
-            out.add(violation("pgv.map.max_pairs", path, ruleText, owner, f.getName(),
+            out.add(violation(
+                    "pgv.map.max_pairs",
+                    path,
+                    ruleText,
+                    owner,
+                    f.getName(),
                     "value must contain no more than " + r.getMaxPairs() + " pair(s)"));
         }
         FieldDescriptor keyField = f.getMessageType().findFieldByName("key");
@@ -115,13 +160,19 @@ final class Rules {
     }
 
     /** The rules of one value: a singular field's value, a repeated field's item, a map key or value. */
-    static void single(String path, Object value, FieldDescriptor f, FieldRules rules, String ruleText,
-            Descriptor owner, List<Violation> out) {
+    static void single(
+            String path,
+            Object value,
+            FieldDescriptor f,
+            FieldRules rules,
+            String ruleText,
+            Descriptor owner,
+            List<Violation> out) {
         String field = f.getName();
         switch (rules.getTypeCase()) {
             case FLOAT, DOUBLE, INT32, INT64, UINT32, UINT64, SINT32, SINT64, FIXED32, FIXED64, SFIXED32, SFIXED64 -> {
-                Message numeric = (Message) rules.getField(
-                        rules.getDescriptorForType().findFieldByNumber(rules.getTypeCase().getNumber()));
+                Message numeric = (Message) rules.getField(rules.getDescriptorForType()
+                        .findFieldByNumber(rules.getTypeCase().getNumber()));
                 Object scalar = value;
                 FieldDescriptor.Type type = f.getType();
                 if (value instanceof Message wrapper) {
@@ -134,86 +185,128 @@ final class Rules {
                     return;
                 }
                 FieldDescriptor ignore = numeric.getDescriptorForType().findFieldByName("ignore_empty");
-                if (ignore != null && (boolean) numeric.getField(ignore) && v.get().signum() == 0) {
+                if (ignore != null
+                        && (boolean) numeric.getField(ignore)
+                        && v.get().signum() == 0) {
                     return;
                 }
                 String kind = rules.getTypeCase().name().toLowerCase(Locale.ROOT);
-                Bounds.check(numeric, v.get(), o -> ruleNumber(numeric, o), Rules::plain).ifPresent(fail -> out.add(
-                        violation("pgv." + kind + "." + fail.kind(), path, ruleText, owner, field, fail.reason())));
+                Bounds.check(numeric, v.get(), o -> ruleNumber(numeric, o), Rules::plain)
+                        .ifPresent(fail -> out.add(violation(
+                                "pgv." + kind + "." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case BOOL -> {
                 Object b = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value")) : value;
+                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
+                        : value;
                 if (rules.getBool().hasConst() && !b.equals(rules.getBool().getConst())) {
-                    out.add(violation("pgv.bool.const", path, ruleText, owner, field,
+                    out.add(violation(
+                            "pgv.bool.const",
+                            path,
+                            ruleText,
+                            owner,
+                            field,
                             "value must equal " + rules.getBool().getConst()));
                 }
             }
             case STRING -> {
                 Object s = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value")) : value;
-                TextRules.string(rules.getString(), (String) s).ifPresent(fail -> out.add(
-                        violation("pgv.string." + fail.kind(), path, ruleText, owner, field, fail.reason())));
+                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
+                        : value;
+                TextRules.string(rules.getString(), (String) s)
+                        .ifPresent(fail -> out.add(
+                                violation("pgv.string." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case BYTES -> {
                 Object b = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value")) : value;
-                TextRules.bytes(rules.getBytes(), (ByteString) b).ifPresent(fail -> out.add(
-                        violation("pgv.bytes." + fail.kind(), path, ruleText, owner, field, fail.reason())));
+                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
+                        : value;
+                TextRules.bytes(rules.getBytes(), (ByteString) b)
+                        .ifPresent(fail -> out.add(
+                                violation("pgv.bytes." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case ENUM -> enumRules(path, (EnumValueDescriptor) value, f, rules.getEnum(), ruleText, owner, out);
             case ANY -> anyRules(path, (Message) value, rules.getAny(), ruleText, owner, field, out);
             case DURATION -> {
                 Message d = (Message) value;
                 Bounds.check(rules.getDuration(), nanos(d), o -> nanos((Message) o), Rules::seconds)
-                        .ifPresent(fail -> out.add(violation("pgv.duration." + fail.kind(), path, ruleText, owner,
-                                field, fail.reason())));
+                        .ifPresent(fail -> out.add(
+                                violation("pgv.duration." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case TIMESTAMP -> timestampRules(path, (Message) value, rules.getTimestamp(), ruleText, owner, field, out);
-            case REPEATED, MAP, TYPE_NOT_SET -> { }
+            case REPEATED, MAP, TYPE_NOT_SET -> {}
         }
     }
 
-    private static void enumRules(String path, EnumValueDescriptor value, FieldDescriptor f, EnumRules r,
-            String ruleText, Descriptor owner, List<Violation> out) {
+    private static void enumRules(
+            String path,
+            EnumValueDescriptor value,
+            FieldDescriptor f,
+            EnumRules r,
+            String ruleText,
+            Descriptor owner,
+            List<Violation> out) {
         int n = value.getNumber();
         String field = f.getName();
         if (r.hasConst() && n != r.getConst()) {
             out.add(violation("pgv.enum.const", path, ruleText, owner, field, "value must equal " + r.getConst()));
         }
         if (r.getDefinedOnly() && f.getEnumType().findValueByNumber(n) == null) {
-            out.add(violation("pgv.enum.defined_only", path, ruleText, owner, field,
+            out.add(violation(
+                    "pgv.enum.defined_only",
+                    path,
+                    ruleText,
+                    owner,
+                    field,
                     "value must be one of the defined enum values"));
         }
         if (r.getInCount() > 0 && !r.getInList().contains(n)) {
             out.add(violation("pgv.enum.in", path, ruleText, owner, field, "value must be in list " + r.getInList()));
         }
         if (r.getNotInList().contains(n)) {
-            out.add(violation("pgv.enum.not_in", path, ruleText, owner, field,
-                    "value must not be in list " + r.getNotInList()));
+            out.add(violation(
+                    "pgv.enum.not_in", path, ruleText, owner, field, "value must not be in list " + r.getNotInList()));
         }
     }
 
-    private static void anyRules(String path, Message any, AnyRules r, String ruleText, Descriptor owner, String field,
+    private static void anyRules(
+            String path,
+            Message any,
+            AnyRules r,
+            String ruleText,
+            Descriptor owner,
+            String field,
             List<Violation> out) {
         String url = (String) any.getField(any.getDescriptorForType().findFieldByName("type_url"));
         if (r.getInCount() > 0 && !r.getInList().contains(url)) {
             out.add(violation("pgv.any.in", path, ruleText, owner, field, "type URL must be in list " + r.getInList()));
         }
         if (r.getNotInList().contains(url)) {
-            out.add(violation("pgv.any.not_in", path, ruleText, owner, field,
+            out.add(violation(
+                    "pgv.any.not_in",
+                    path,
+                    ruleText,
+                    owner,
+                    field,
                     "type URL must not be in list " + r.getNotInList()));
         }
     }
 
-    private static void timestampRules(String path, Message ts, TimestampRules r, String ruleText, Descriptor owner,
-            String field, List<Violation> out) {
+    private static void timestampRules(
+            String path,
+            Message ts,
+            TimestampRules r,
+            String ruleText,
+            Descriptor owner,
+            String field,
+            List<Violation> out) {
         BigDecimal t = nanos(ts);
-        Bounds.check(r, t, o -> nanos((Message) o), Rules::seconds).ifPresent(fail -> out.add(
-                violation("pgv.timestamp." + fail.kind(), path, ruleText, owner, field, fail.reason())));
+        Bounds.check(r, t, o -> nanos((Message) o), Rules::seconds)
+                .ifPresent(fail -> out.add(
+                        violation("pgv.timestamp." + fail.kind(), path, ruleText, owner, field, fail.reason())));
         Instant now = Instant.now();
-        BigDecimal nowNanos = BigDecimal.valueOf(now.getEpochSecond()).multiply(NANOS)
-                .add(BigDecimal.valueOf(now.getNano()));
+        BigDecimal nowNanos =
+                BigDecimal.valueOf(now.getEpochSecond()).multiply(NANOS).add(BigDecimal.valueOf(now.getNano()));
         if (r.getLtNow() && t.compareTo(nowNanos) >= 0) {
             out.add(violation("pgv.timestamp.lt_now", path, ruleText, owner, field, "value must be less than now"));
         }
@@ -221,7 +314,12 @@ final class Rules {
             out.add(violation("pgv.timestamp.gt_now", path, ruleText, owner, field, "value must be greater than now"));
         }
         if (r.hasWithin() && t.subtract(nowNanos).abs().compareTo(nanos(r.getWithin())) > 0) {
-            out.add(violation("pgv.timestamp.within", path, ruleText, owner, field,
+            out.add(violation(
+                    "pgv.timestamp.within",
+                    path,
+                    ruleText,
+                    owner,
+                    field,
                     "value must be within " + seconds(nanos(r.getWithin())) + " of now"));
         }
     }

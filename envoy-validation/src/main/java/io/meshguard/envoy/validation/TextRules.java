@@ -75,12 +75,15 @@ final class TextRules {
             case IPV6 -> WellKnownFormats.ipv6(s) ? ok() : fail("ipv6", "value must be a valid IPv6 address");
             case URI -> WellKnownFormats.uri(s) ? ok() : fail("uri", "value must be a valid URI");
             case URI_REF -> WellKnownFormats.uriRef(s) ? ok() : fail("uri_ref", "value must be a valid URI");
-            case ADDRESS -> WellKnownFormats.hostname(s) || WellKnownFormats.ip(s) ? ok()
-                    : fail("address", "value must be a valid hostname, or ip address");
+            case ADDRESS ->
+                WellKnownFormats.hostname(s) || WellKnownFormats.ip(s)
+                        ? ok()
+                        : fail("address", "value must be a valid hostname, or ip address");
             case UUID -> WellKnownFormats.uuid(s) ? ok() : fail("uuid", "value must be a valid UUID");
             case WELL_KNOWN_REGEX -> {
                 String regex = WellKnownFormats.knownRegex(r.getWellKnownRegex(), !r.hasStrict() || r.getStrict());
-                yield regex.isEmpty() || pattern(regex).matcher(s).find() ? ok()
+                yield regex.isEmpty() || pattern(regex).matcher(s).find()
+                        ? ok()
                         : fail("well_known_regex", "value does not match regex pattern " + quote(regex));
             }
             case WELLKNOWN_NOT_SET -> ok();
@@ -108,20 +111,35 @@ final class TextRules {
             return fail("pattern", "value does not match regex pattern " + quote(r.getPattern()));
         }
         if (r.hasPrefix() && !b.startsWith(r.getPrefix())) {
-            return fail("prefix", "value does not have prefix " + quote(r.getPrefix().toStringUtf8()));
+            return fail(
+                    "prefix",
+                    "value does not have prefix " + quote(r.getPrefix().toStringUtf8()));
         }
         if (r.hasSuffix() && !b.endsWith(r.getSuffix())) {
-            return fail("suffix", "value does not have suffix " + quote(r.getSuffix().toStringUtf8()));
+            return fail(
+                    "suffix",
+                    "value does not have suffix " + quote(r.getSuffix().toStringUtf8()));
         }
         if (r.hasContains() && !b.toStringUtf8().contains(r.getContains().toStringUtf8())) {
-            return fail("contains", "value does not contain " + quote(r.getContains().toStringUtf8()));
+            return fail(
+                    "contains",
+                    "value does not contain " + quote(r.getContains().toStringUtf8()));
         }
         if (r.getInCount() > 0 && !r.getInList().contains(b)) {
-            return fail("in", "value must be in list " + r.getInList().stream().map(ByteString::toStringUtf8).toList());
+            return fail(
+                    "in",
+                    "value must be in list "
+                            + r.getInList().stream()
+                                    .map(ByteString::toStringUtf8)
+                                    .toList());
         }
         if (r.getNotInList().contains(b)) {
-            return fail("not_in", "value must not be in list "
-                    + r.getNotInList().stream().map(ByteString::toStringUtf8).toList());
+            return fail(
+                    "not_in",
+                    "value must not be in list "
+                            + r.getNotInList().stream()
+                                    .map(ByteString::toStringUtf8)
+                                    .toList());
         }
         return switch (r.getWellKnownCase()) {
             case IP -> n == 4 || n == 16 ? ok() : fail("ip", "value must be a valid IP address");

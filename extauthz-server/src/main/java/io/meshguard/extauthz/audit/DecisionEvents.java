@@ -1,7 +1,7 @@
 package io.meshguard.extauthz.audit;
 
-import io.meshguard.contract.RouteContract;
 import io.meshguard.contract.CanonicalPath;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HeaderMutation;
 import io.meshguard.extauthz.decision.HttpRequestView;
@@ -22,8 +22,10 @@ import java.util.Optional;
 public final class DecisionEvents {
     /** The route contract's context keys and, in the same order, their names in the details (without the prefix). */
     private static final List<String> CONTEXT_KEYS = RouteContract.AuthzContext.ALL;
+
     private static final List<String> CONTEXT_NAMES = CONTEXT_KEYS.stream()
-            .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length())).toList();
+            .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length()))
+            .toList();
 
     private DecisionEvents() {}
 
@@ -46,26 +48,47 @@ public final class DecisionEvents {
                 details.put(CONTEXT_NAMES.get(i), value.length() > 128 ? value.substring(0, 128) : value);
             }
         }
-        setByMeshguard(d, io.meshguard.extauthz.quota.QuotaVerdict.FLAG_HEADER).ifPresent(q -> details.put("quota_exceeded", q));
+        setByMeshguard(d, io.meshguard.extauthz.quota.QuotaVerdict.FLAG_HEADER)
+                .ifPresent(q -> details.put("quota_exceeded", q));
         if (d.responseHeaders().containsKey(io.meshguard.extauthz.quota.QuotaResponses.NAME)) {
             details.put("quota", d.responseHeaders().get(io.meshguard.extauthz.quota.QuotaResponses.NAME));
-            details.put("quota_remaining", d.responseHeaders().getOrDefault(io.meshguard.extauthz.quota.QuotaResponses.REMAINING, ""));
+            details.put(
+                    "quota_remaining",
+                    d.responseHeaders().getOrDefault(io.meshguard.extauthz.quota.QuotaResponses.REMAINING, ""));
         }
         if (!request.sourcePrincipal().isEmpty()) {
             details.put("source_principal", request.sourcePrincipal());
         }
         if (d.reason() == Reason.INVALID_PATH) {
-            details.put("path_problem", request.target().problem().orElse(CanonicalPath.Problem.PATH_PARAMETERS).code());
+            details.put(
+                    "path_problem",
+                    request.target()
+                            .problem()
+                            .orElse(CanonicalPath.Problem.PATH_PARAMETERS)
+                            .code());
         }
         String path = request.target().canonical() ? request.path() : request.rawPath();
         if (request.target().canonical() && !request.rawPath().equals(request.path())) {
             details.put("raw_path", request.rawPath());
         }
         Optional<Identity> id = d.identity();
-        return new AuthzDecisionEvent(time, d.requestId(), traceId(request), id.flatMap(Identity::tenant),
-                id.map(Identity::subject), id.flatMap(Identity::clientId), setByMeshguard(d, "x-dwp-source"),
-                setByMeshguard(d, "x-dwp-caller-type"), request.method(), request.host(), path, d.route(), d.status(),
-                d.allowed() ? "allow" : "deny", d.reason().code(), latencyMicros,
+        return new AuthzDecisionEvent(
+                time,
+                d.requestId(),
+                traceId(request),
+                id.flatMap(Identity::tenant),
+                id.map(Identity::subject),
+                id.flatMap(Identity::clientId),
+                setByMeshguard(d, "x-dwp-source"),
+                setByMeshguard(d, "x-dwp-caller-type"),
+                request.method(),
+                request.host(),
+                path,
+                d.route(),
+                d.status(),
+                d.allowed() ? "allow" : "deny",
+                d.reason().code(),
+                latencyMicros,
                 // nobody else holds the map: a view keeps it in insertion order and costs no second hashing pass
                 java.util.Collections.unmodifiableMap(details));
     }

@@ -138,7 +138,9 @@ public final class LiveCounters {
         List<Object> out = run(redis, SCRIPT, sha, keys, args);
         long status = (Long) out.get(0);
         if (status == 0) {
-            return new NeedsSeed(out.subList(1, out.size()).stream().map(o -> ((Long) o).intValue()).toList());
+            return new NeedsSeed(out.subList(1, out.size()).stream()
+                    .map(o -> ((Long) o).intValue())
+                    .toList());
         }
         long[] values = new long[entries.size()];
         for (int i = 0; i < values.length; i++) {
@@ -149,14 +151,15 @@ public final class LiveCounters {
 
     /** Adds {@code delta} to a live counter if Redis has it; empty when it has not (the next Check seeds it). */
     public java.util.OptionalLong adjust(RedisConnection redis, QuotaKey key, long delta) throws LiveCounterException {
-        List<Object> out = await(redis.async().<List<Object>>eval(ADJUST, ScriptOutputType.MULTI, new String[] {key(key)},
-                Long.toString(delta)));
+        List<Object> out = await(redis.async()
+                .<List<Object>>eval(ADJUST, ScriptOutputType.MULTI, new String[] {key(key)}, Long.toString(delta)));
         return (Long) out.get(0) == 1 ? java.util.OptionalLong.of((Long) out.get(1)) : java.util.OptionalLong.empty();
     }
 
     /** Sets a live counter to zero if Redis has it; empty when it has not (the next Check seeds it). */
     public java.util.OptionalLong zero(RedisConnection redis, QuotaKey key) throws LiveCounterException {
-        List<Object> out = await(redis.async().<List<Object>>eval(ZERO, ScriptOutputType.MULTI, new String[] {key(key)}));
+        List<Object> out =
+                await(redis.async().<List<Object>>eval(ZERO, ScriptOutputType.MULTI, new String[] {key(key)}));
         return (Long) out.get(0) == 1 ? java.util.OptionalLong.of((Long) out.get(1)) : java.util.OptionalLong.empty();
     }
 
@@ -199,7 +202,8 @@ public final class LiveCounters {
     private static String sha1(String s) {
         try {
             // the script's digest, as EVALSHA names it (not a security use)
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -59,8 +59,13 @@ public final class QuotaAdminApi implements HttpHandler {
     public static final List<AdminRoute> ROUTES;
 
     /** An admitted call; {@code segments} are the path's below {@link #PREFIX}. */
-    private record Call(QuotaOperations ops, HttpExchange exchange, List<String> segments, AdminCaller caller,
-            TenantScope scope, String requestId) {}
+    private record Call(
+            QuotaOperations ops,
+            HttpExchange exchange,
+            List<String> segments,
+            AdminCaller caller,
+            TenantScope scope,
+            String requestId) {}
 
     @FunctionalInterface
     private interface Handler {
@@ -70,16 +75,26 @@ public final class QuotaAdminApi implements HttpHandler {
 
     /** The operations with their permissions, summaries and handlers: admission and dispatch read this table. */
     private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
-            AdminOperation.of(AdminRoute.tenant("GET", "/quotas", "quota:read"), "The quotas of the authz policy",
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/quotas", "quota:read"),
+                    "The quotas of the authz policy",
                     (a, c) -> a.list()),
-            AdminOperation.of(AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/quotas/{name}", "quota:read"),
                     "One quota's counters (?caller= for one caller's)",
-                    (a, c) -> a.show(c.ops(), c.scope(), a.quota(c.segments().get(0)),
+                    (a, c) -> a.show(
+                            c.ops(),
+                            c.scope(),
+                            a.quota(c.segments().get(0)),
                             a.owned(c.scope(), c.segments().get(0), query(c.exchange(), "caller")))),
-            AdminOperation.of(AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
-                    "Adjust a caller's counter", (a, c) -> a.change(c, "adjust")),
-            AdminOperation.of(AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"),
-                    "Reset a caller's counter", (a, c) -> a.change(c, "reset")));
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
+                    "Adjust a caller's counter",
+                    (a, c) -> a.change(c, "adjust")),
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/quotas/{name}/reset", "quota:reset"),
+                    "Reset a caller's counter",
+                    (a, c) -> a.change(c, "reset")));
 
     static {
         ROUTES = OPERATIONS.routes();
@@ -93,7 +108,8 @@ public final class QuotaAdminApi implements HttpHandler {
     private final AdminRouter router;
     private final QuotaOwners owners;
 
-    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
+    public QuotaAdminApi(
+            Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, BearerTokens tokens) {
         this(policy, operations, AdminGate.local(tokens, "quota.admin.token_file"), QuotaOwners.unscoped());
     }
 
@@ -102,7 +118,10 @@ public final class QuotaAdminApi implements HttpHandler {
      *
      * @param owners whose each counter is: a tenant-scoped caller reaches only its tenants' counters
      */
-    public QuotaAdminApi(Supplier<Optional<AuthzPolicy>> policy, Optional<QuotaOperations> operations, AdminGate gate,
+    public QuotaAdminApi(
+            Supplier<Optional<AuthzPolicy>> policy,
+            Optional<QuotaOperations> operations,
+            AdminGate gate,
             QuotaOwners owners) {
         this.policy = policy;
         this.operations = operations;
@@ -114,21 +133,27 @@ public final class QuotaAdminApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             List<String> full = new java.util.ArrayList<>();
             full.add("quotas");
             full.addAll(segments);
-            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, full,
-                    () -> new AdminJson.Refusal(404, "no such quota operation: " + method + " "
-                            + exchange.getRequestURI().getRawPath()));
+            AdminRouter.Admitted admitted = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    full,
+                    () -> new AdminJson.Refusal(
+                            404,
+                            "no such quota operation: " + method + " "
+                                    + exchange.getRequestURI().getRawPath()));
             AdminCaller caller = admitted.caller();
             TenantScope scope = router.tenantsOf(admitted);
-            QuotaOperations ops = operations.orElseThrow(() -> new AdminJson.Refusal(503,
-                    "quota counters need PostgreSQL: this server has no db.url"));
+            QuotaOperations ops = operations.orElseThrow(
+                    () -> new AdminJson.Refusal(503, "quota counters need PostgreSQL: this server has no db.url"));
             AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            JsonNode body = operation.handler().handle(this,
-                    new Call(ops, exchange, segments, caller, scope, requestId));
+            JsonNode body =
+                    operation.handler().handle(this, new Call(ops, exchange, segments, caller, scope, requestId));
             send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             send(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -147,7 +172,13 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private JsonNode change(Call c, String action)
             throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
-        return change(c.ops(), c.exchange(), quota(c.segments().get(0)), action, c.caller().actor(), c.scope(),
+        return change(
+                c.ops(),
+                c.exchange(),
+                quota(c.segments().get(0)),
+                action,
+                c.caller().actor(),
+                c.scope(),
                 c.requestId());
     }
 
@@ -164,8 +195,11 @@ public final class QuotaAdminApi implements HttpHandler {
             throws QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
         QuotaOperations.Standing s = ops.show(scope, q, caller);
         ObjectNode n = describe(q);
-        n.put("caller", caller).put("period_start", s.window().start().toString())
-                .put("period_ends_at", s.window().endsAt().toString()).put("used", s.used()).put("durable", s.durable());
+        n.put("caller", caller)
+                .put("period_start", s.window().start().toString())
+                .put("period_ends_at", s.window().endsAt().toString())
+                .put("used", s.used())
+                .put("durable", s.durable());
         s.live().ifPresent(l -> n.put("live", l));
         ArrayNode changes = n.putArray("changes");
         for (QuotaStore.Change c : s.changes()) {
@@ -181,30 +215,38 @@ public final class QuotaAdminApi implements HttpHandler {
     private String owned(TenantScope scope, String quota, String caller) throws QuotaStore.UnavailableException {
         // a malformed key goes on to QuotaOperations, which refuses it with 400 and names the forms that exist
         if (QuotaCallers.wellFormed(caller) && !owners.visible(scope, caller)) {
-            throw new AdminJson.Refusal(404,
-                    "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
+            throw new AdminJson.Refusal(
+                    404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
         }
         return caller;
     }
 
-    private JsonNode change(QuotaOperations ops, HttpExchange exchange, QuotaPolicy q, String action, String actor,
-            TenantScope scope, String requestId)
+    private JsonNode change(
+            QuotaOperations ops,
+            HttpExchange exchange,
+            QuotaPolicy q,
+            String action,
+            String actor,
+            TenantScope scope,
+            String requestId)
             throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
         JsonNode body = AdminJson.readObject(exchange, MAX_BODY);
         String caller = owned(scope, q.name(), text(body, "caller"));
         String reason = text(body, "reason");
-        QuotaOperations.Applied applied = switch (action) {
-            case "adjust" -> {
-                JsonNode delta = body.get("delta");
-                if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
-                    throw new AdminJson.Refusal(400,
-                            "'delta' must be a whole number of requests (negative gives requests back)");
-                }
-                yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
-            }
-            case "reset" -> ops.reset(scope, q, caller, actor, "admin_api", reason, requestId);
-            default -> throw new AdminJson.Refusal(404, "unknown quota operation '" + action + "' (adjust, reset)");
-        };
+        QuotaOperations.Applied applied =
+                switch (action) {
+                    case "adjust" -> {
+                        JsonNode delta = body.get("delta");
+                        if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
+                            throw new AdminJson.Refusal(
+                                    400, "'delta' must be a whole number of requests (negative gives requests back)");
+                        }
+                        yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
+                    }
+                    case "reset" -> ops.reset(scope, q, caller, actor, "admin_api", reason, requestId);
+                    default ->
+                        throw new AdminJson.Refusal(404, "unknown quota operation '" + action + "' (adjust, reset)");
+                };
         ObjectNode out = change(applied.change());
         applied.live().ifPresent(l -> out.put("live", l));
         out.put("live_note", applied.liveNote());
@@ -212,16 +254,30 @@ public final class QuotaAdminApi implements HttpHandler {
     }
 
     private static ObjectNode change(QuotaStore.Change c) {
-        return JSON.createObjectNode().put("id", c.id()).put("at", c.at().toString()).put("quota", c.key().quota())
-                .put("caller", c.key().caller()).put("period_start", c.key().periodStart().toString()).put("action", c.action())
-                .put("delta", c.delta()).put("used_before", c.usedBefore()).put("used_after", c.usedAfter())
-                .put("actor", c.actor()).put("via", c.via()).put("reason", c.reason());
+        return JSON.createObjectNode()
+                .put("id", c.id())
+                .put("at", c.at().toString())
+                .put("quota", c.key().quota())
+                .put("caller", c.key().caller())
+                .put("period_start", c.key().periodStart().toString())
+                .put("action", c.action())
+                .put("delta", c.delta())
+                .put("used_before", c.usedBefore())
+                .put("used_after", c.usedAfter())
+                .put("actor", c.actor())
+                .put("via", c.via())
+                .put("reason", c.reason());
     }
 
     /** A quota as the policy defines it. */
     public static ObjectNode describe(QuotaPolicy q) {
-        ObjectNode n = JSON.createObjectNode().put("name", q.name()).put("per", q.per().yaml()).put("period", q.period().yaml())
-                .put("timezone", q.zone().getId()).put("on_exceed", q.onExceed().yaml()).put("default_tier", q.defaultTier());
+        ObjectNode n = JSON.createObjectNode()
+                .put("name", q.name())
+                .put("per", q.per().yaml())
+                .put("period", q.period().yaml())
+                .put("timezone", q.zone().getId())
+                .put("on_exceed", q.onExceed().yaml())
+                .put("default_tier", q.defaultTier());
         ObjectNode limits = n.putObject("limits");
         for (Map.Entry<String, Long> e : new java.util.TreeMap<>(q.limits()).entrySet()) {
             if (e.getValue() == QuotaPolicy.UNLIMITED) {
@@ -237,7 +293,9 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private QuotaPolicy quota(String name) {
         AuthzPolicy p = policy.get().orElseThrow(() -> new AdminJson.Refusal(503, "no authz policy is loaded"));
-        return p.quotas().stream().filter(q -> q.name().equals(name)).findFirst()
+        return p.quotas().stream()
+                .filter(q -> q.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AdminJson.Refusal(404, "the running policy has no quota named '" + name + "'"));
     }
 
@@ -258,14 +316,14 @@ public final class QuotaAdminApi implements HttpHandler {
                     try {
                         return URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
                     } catch (IllegalArgumentException e) {
-                        throw new AdminJson.Refusal(400,
-                                "query parameter '" + name + "' is not valid percent-encoding");
+                        throw new AdminJson.Refusal(
+                                400, "query parameter '" + name + "' is not valid percent-encoding");
                     }
                 }
             }
         }
-        throw new AdminJson.Refusal(400,
-                "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
+        throw new AdminJson.Refusal(
+                400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
     }
 
     private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {

@@ -26,24 +26,39 @@ public interface QuotaAudit {
         return new QuotaAudit() {
             @Override
             public void alert(QuotaKey key, int threshold, long used, long limit, Instant at) {
-                sink.record(AuditEvent.builder(AuditKind.QUOTA).occurredAt(at).source("extauthz")
-                        .subject(key.caller()).route(key.quota()).decision("alert").reason("quota_alert_" + threshold)
-                        .detail("quota", key.quota()).detail("caller", key.caller())
+                sink.record(AuditEvent.builder(AuditKind.QUOTA)
+                        .occurredAt(at)
+                        .source("extauthz")
+                        .subject(key.caller())
+                        .route(key.quota())
+                        .decision("alert")
+                        .reason("quota_alert_" + threshold)
+                        .detail("quota", key.quota())
+                        .detail("caller", key.caller())
                         .detail("period_start", key.periodStart().toString())
                         .detail("threshold_percent", Integer.toString(threshold))
-                        .detail("used", Long.toString(used)).detail("limit", Long.toString(limit))
+                        .detail("used", Long.toString(used))
+                        .detail("limit", Long.toString(limit))
                         .build());
             }
 
             @Override
             public void change(QuotaStore.Change c, String requestId) {
-                sink.record(AuditEvent.builder(AuditKind.QUOTA).occurredAt(c.at()).source(c.via())
-                        .requestId(requestId).subject(c.actor()).route(c.key().quota()).decision(c.action())
+                sink.record(AuditEvent.builder(AuditKind.QUOTA)
+                        .occurredAt(c.at())
+                        .source(c.via())
+                        .requestId(requestId)
+                        .subject(c.actor())
+                        .route(c.key().quota())
+                        .decision(c.action())
                         .reason("quota_" + c.action())
-                        .detail("quota", c.key().quota()).detail("caller", c.key().caller())
+                        .detail("quota", c.key().quota())
+                        .detail("caller", c.key().caller())
                         .detail("period_start", c.key().periodStart().toString())
-                        .detail("delta", Long.toString(c.delta())).detail("used_before", Long.toString(c.usedBefore()))
-                        .detail("used_after", Long.toString(c.usedAfter())).detail("why", c.reason())
+                        .detail("delta", Long.toString(c.delta()))
+                        .detail("used_before", Long.toString(c.usedBefore()))
+                        .detail("used_after", Long.toString(c.usedAfter()))
+                        .detail("why", c.reason())
                         .detail("change_id", Long.toString(c.id()))
                         .build());
             }
@@ -56,15 +71,24 @@ public interface QuotaAudit {
         return new QuotaAudit() {
             @Override
             public void alert(QuotaKey key, int threshold, long used, long limit, Instant at) {
-                log.warn("quota_alert quota={} caller={} period_start={} threshold={}% used={} limit={}", key.quota(),
-                        key.caller(), key.periodStart(), threshold, used, limit);
+                log.warn(
+                        "quota_alert quota={} caller={} period_start={} threshold={}% used={} limit={}",
+                        key.quota(), key.caller(), key.periodStart(), threshold, used, limit);
             }
 
             @Override
             public void change(QuotaStore.Change c, String requestId) {
-                log.info("quota_{} quota={} caller={} period_start={} delta={} used_after={} actor={} via={} reason={}",
-                        c.action(), c.key().quota(), c.key().caller(), c.key().periodStart(), c.delta(), c.usedAfter(),
-                        c.actor(), c.via(), c.reason());
+                log.info(
+                        "quota_{} quota={} caller={} period_start={} delta={} used_after={} actor={} via={} reason={}",
+                        c.action(),
+                        c.key().quota(),
+                        c.key().caller(),
+                        c.key().periodStart(),
+                        c.delta(),
+                        c.usedAfter(),
+                        c.actor(),
+                        c.via(),
+                        c.reason());
             }
         };
     }

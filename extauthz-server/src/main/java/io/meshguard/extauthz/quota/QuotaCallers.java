@@ -41,13 +41,16 @@ public final class QuotaCallers {
                 return false;
             }
         }
-        return caller.startsWith("api_key:") || caller.startsWith("tenant:") || caller.startsWith("subject:")
+        return caller.startsWith("api_key:")
+                || caller.startsWith("tenant:")
+                || caller.startsWith("subject:")
                 || caller.startsWith("sha256:");
     }
 
     private static String sha256(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from the JDK", e);
         }

@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -74,10 +74,20 @@ public final class QuotaCounter implements QuotaGate {
      * @param settle with Redis away, how long until PostgreSQL holds what every replica counted in Redis (at least
      *     two flush intervals): a blocking quota on several replicas refuses until then
      */
-    public record Settings(Duration redisRetry, int maxCounters, int maxPendingAlerts, Duration localRefresh,
-            Duration dbReadTimeout, Duration settle) {
-        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(1), 200_000, 10_000, Duration.ofSeconds(1),
-                Duration.ofMillis(100), Duration.ofSeconds(1));
+    public record Settings(
+            Duration redisRetry,
+            int maxCounters,
+            int maxPendingAlerts,
+            Duration localRefresh,
+            Duration dbReadTimeout,
+            Duration settle) {
+        public static final Settings DEFAULTS = new Settings(
+                Duration.ofSeconds(1),
+                200_000,
+                10_000,
+                Duration.ofSeconds(1),
+                Duration.ofMillis(100),
+                Duration.ofSeconds(1));
     }
 
     /** Which store decided a Check's quotas: the label {@code path} of {@code meshguard_quota_decisions_total}. */
@@ -114,6 +124,7 @@ public final class QuotaCounter implements QuotaGate {
         long shareFrom;
         /** Requests this replica may admit during that outage, and how many it has. */
         long share;
+
         long shareSpent;
         final Set<Integer> alerted = new HashSet<>(4);
 
@@ -141,6 +152,7 @@ public final class QuotaCounter implements QuotaGate {
 
     /** {@link #chargeLive} could not reach Redis (as opposed to PostgreSQL being unable to seed it). */
     private static final Charged REDIS_AWAY = new Charged(false, new long[0], -1, true, Path.UNAVAILABLE);
+
     private static final long NOT_AWAY = 0;
 
     private final Optional<QuotaStore> store;
@@ -161,9 +173,11 @@ public final class QuotaCounter implements QuotaGate {
     private volatile long redisRetryAt;
     /** The current Redis outage, numbered from 1; {@link #NOT_AWAY} while Redis answers. */
     private volatile long awayEpisode = NOT_AWAY;
+
     private long episodes;
     /** nanoTime when the current outage began. */
     private volatile long awaySince;
+
     private volatile boolean storeUp = true;
     private volatile boolean redisFailedBefore;
     /** nanoTime of the last flush that left nothing pending; the lag gauge counts from there while something is. */
@@ -175,8 +189,15 @@ public final class QuotaCounter implements QuotaGate {
     }
 
     /** A counter on a deployment of one replica (tools, tests of one replica). */
-    public QuotaCounter(Optional<QuotaStore> store, Supplier<Optional<RedisConnection>> redis, LiveCounters live,
-            QuotaAudit audit, Clock clock, LongSupplier nanoTime, Settings settings, MeterRegistry registry) {
+    public QuotaCounter(
+            Optional<QuotaStore> store,
+            Supplier<Optional<RedisConnection>> redis,
+            LiveCounters live,
+            QuotaAudit audit,
+            Clock clock,
+            LongSupplier nanoTime,
+            Settings settings,
+            MeterRegistry registry) {
         this(store, redis, live, audit, clock, nanoTime, settings, registry, () -> 1);
     }
 
@@ -187,8 +208,15 @@ public final class QuotaCounter implements QuotaGate {
      * @param replicas how many replicas share the quotas (the rate limiter's heartbeat count): a blocking quota's
      *     share while Redis is away divides by it
      */
-    public QuotaCounter(Optional<QuotaStore> store, Supplier<Optional<RedisConnection>> redis, LiveCounters live,
-            QuotaAudit audit, Clock clock, LongSupplier nanoTime, Settings settings, MeterRegistry registry,
+    public QuotaCounter(
+            Optional<QuotaStore> store,
+            Supplier<Optional<RedisConnection>> redis,
+            LiveCounters live,
+            QuotaAudit audit,
+            Clock clock,
+            LongSupplier nanoTime,
+            Settings settings,
+            MeterRegistry registry,
             IntSupplier replicas) {
         this.replicas = replicas;
         this.store = store;
@@ -200,8 +228,9 @@ public final class QuotaCounter implements QuotaGate {
         this.settings = settings;
         this.lastCleanFlush = nanoTime.getAsLong();
         this.redisRetryAt = lastCleanFlush;
-        this.metrics = new QuotaMetrics(registry, this::flushLagSeconds, tallies::size,
-                () -> redis.get().map(c -> c.isOpen() ? 1.0 : 0.0).orElse(Double.NaN));
+        this.metrics = new QuotaMetrics(registry, this::flushLagSeconds, tallies::size, () -> redis.get()
+                .map(c -> c.isOpen() ? 1.0 : 0.0)
+                .orElse(Double.NaN));
     }
 
     public QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier) {
@@ -213,20 +242,26 @@ public final class QuotaCounter implements QuotaGate {
      * (those the trusted gateway charged for this very request).
      */
     @Override
-    public QuotaVerdict charge(AuthzPolicy policy, String route, Identity caller, Optional<String> requestedTier,
+    public QuotaVerdict charge(
+            AuthzPolicy policy,
+            String route,
+            Identity caller,
+            Optional<String> requestedTier,
             Set<String> alreadyCharged) {
         List<QuotaPolicy> quotas = policy.quotas();
         if (quotas.isEmpty()) {
             return QuotaVerdict.NONE;
         }
         Instant now = clock.instant();
-        Map<String, String> tenantTiers = policy.rateLimits().map(RateLimitPolicy::tenantTiers).orElse(Map.of());
+        Map<String, String> tenantTiers =
+                policy.rateLimits().map(RateLimitPolicy::tenantTiers).orElse(Map.of());
         List<Item> items = new ArrayList<>(quotas.size());
         for (QuotaPolicy q : quotas) {
             if (!q.covers(route) || alreadyCharged.contains(q.name())) {
                 continue;
             }
-            String tier = CallerTier.resolve(requestedTier, caller, q.limits()::containsKey, tenantTiers, q.defaultTier());
+            String tier =
+                    CallerTier.resolve(requestedTier, caller, q.limits()::containsKey, tenantTiers, q.defaultTier());
             QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
             QuotaKey key = new QuotaKey(q.name(), QuotaCallers.of(q.per(), caller), window.start());
             items.add(new Item(q, q.limitFor(tier), window, tally(key, q, window)));
@@ -240,11 +275,19 @@ public final class QuotaCounter implements QuotaGate {
         List<Item> items = new ArrayList<>(quotas.size());
         for (SubscriptionQuota sq : quotas) {
             io.meshguard.catalog.CalendarQuota c = sq.quota();
-            QuotaPolicy q = new QuotaPolicy(sq.counter(), QuotaPolicy.Per.SUBJECT,
-                    c.period() == io.meshguard.catalog.CalendarQuota.Period.DAY ? QuotaPolicy.Period.DAY
-                            : QuotaPolicy.Period.MONTH, c.zone(), Map.of("plan", c.limit()), "plan",
+            QuotaPolicy q = new QuotaPolicy(
+                    sq.counter(),
+                    QuotaPolicy.Per.SUBJECT,
+                    c.period() == io.meshguard.catalog.CalendarQuota.Period.DAY
+                            ? QuotaPolicy.Period.DAY
+                            : QuotaPolicy.Period.MONTH,
+                    c.zone(),
+                    Map.of("plan", c.limit()),
+                    "plan",
                     c.blockWhenUsedUp() ? QuotaPolicy.OnExceed.BLOCK : QuotaPolicy.OnExceed.ALLOW_AND_FLAG,
-                    List.of(), Set.of(), 0);
+                    List.of(),
+                    Set.of(),
+                    0);
             QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
             QuotaKey key = new QuotaKey(q.name(), caller, window.start());
             items.add(new Item(q, c.limit(), window, tally(key, q, window)));
@@ -313,9 +356,14 @@ public final class QuotaCounter implements QuotaGate {
                 List<LiveCounters.Entry> entries = new ArrayList<>(items.size());
                 for (int i = 0; i < items.size(); i++) {
                     Item it = items.get(i);
-                    entries.add(new LiveCounters.Entry(live.key(it.tally().key), it.limit() == QuotaPolicy.UNLIMITED ? -1 : it.limit(),
-                            it.block(), Duration.between(clock.instant(), it.window().endsAt().plus(KEY_GRACE)),
-                            seeds[i], owed[i]));
+                    entries.add(new LiveCounters.Entry(
+                            live.key(it.tally().key),
+                            it.limit() == QuotaPolicy.UNLIMITED ? -1 : it.limit(),
+                            it.block(),
+                            Duration.between(
+                                    clock.instant(), it.window().endsAt().plus(KEY_GRACE)),
+                            seeds[i],
+                            owed[i]));
                 }
                 LiveCounters.Result r = live.charge(conn, entries);
                 if (r instanceof LiveCounters.Counts c) {
@@ -332,12 +380,17 @@ public final class QuotaCounter implements QuotaGate {
                             }
                         }
                     }
-                    return new Charged(c.counted(), c.values(), c.counted() ? -1 : firstBlocked(items, c.values()), false,
+                    return new Charged(
+                            c.counted(),
+                            c.values(),
+                            c.counted() ? -1 : firstBlocked(items, c.values()),
+                            false,
                             Path.REDIS);
                 }
                 LiveCounters.NeedsSeed need = (LiveCounters.NeedsSeed) r;
                 if (!seed(items, need.indexes(), seeds)) {
-                    // PostgreSQL cannot say where the counter stood: counting locally is more honest than seeding a guess
+                    // PostgreSQL cannot say where the counter stood: counting locally is more honest than seeding a
+                    // guess
                     return null;
                 }
             }
@@ -398,7 +451,8 @@ public final class QuotaCounter implements QuotaGate {
                 Tally t = it.tally();
                 synchronized (t) {
                     boolean sharing = shares && it.block();
-                    if (sharing ? settled && t.shareEpisode != episode && (t.base < 0 || t.baseAt - settledAt < 0)
+                    if (sharing
+                            ? settled && t.shareEpisode != episode && (t.base < 0 || t.baseAt - settledAt < 0)
                             : t.base < 0 || t.baseAt - staleBefore < 0) {
                         unknown.add(t.key);
                     }
@@ -489,7 +543,9 @@ public final class QuotaCounter implements QuotaGate {
                 }
                 t.shareEpisode = episode;
                 t.shareFrom = t.base + t.pending + t.inflight;
-                t.share = it.limit() == QuotaPolicy.UNLIMITED ? Long.MAX_VALUE : Math.max(0, (it.limit() - t.shareFrom) / n);
+                t.share = it.limit() == QuotaPolicy.UNLIMITED
+                        ? Long.MAX_VALUE
+                        : Math.max(0, (it.limit() - t.shareFrom) / n);
                 t.shareSpent = 0;
             }
             return t.share - t.shareSpent;
@@ -498,13 +554,15 @@ public final class QuotaCounter implements QuotaGate {
 
     /** The durable counts, waiting at most {@code dbReadTimeout}: a Check never stalls on a database that hangs. */
     private Optional<Map<QuotaKey, Long>> readDurable(List<QuotaKey> keys) {
-        CompletableFuture<Map<QuotaKey, Long>> read = CompletableFuture.supplyAsync(() -> {
-            try {
-                return store.orElseThrow().used(keys);
-            } catch (QuotaStore.UnavailableException e) {
-                throw new CompletionException(e);
-            }
-        }, readers);
+        CompletableFuture<Map<QuotaKey, Long>> read = CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return store.orElseThrow().used(keys);
+                    } catch (QuotaStore.UnavailableException e) {
+                        throw new CompletionException(e);
+                    }
+                },
+                readers);
         try {
             return Optional.of(read.get(settings.dbReadTimeout().toNanos(), TimeUnit.NANOSECONDS));
         } catch (TimeoutException e) {
@@ -534,12 +592,14 @@ public final class QuotaCounter implements QuotaGate {
             String name = it.quota().name();
             if (charged.unavailable()) {
                 metrics.unavailable(name);
-                return new QuotaVerdict(Optional.of(new QuotaVerdict.Blocked(name, it.limit(), 1, true)), List.of(),
-                        Optional.empty());
+                return new QuotaVerdict(
+                        Optional.of(new QuotaVerdict.Blocked(name, it.limit(), 1, true)), List.of(), Optional.empty());
             }
             metrics.exceeded(name, "block");
             long reset = it.window().secondsUntilReset(now);
-            return new QuotaVerdict(Optional.of(new QuotaVerdict.Blocked(name, it.limit(), reset, false)), List.of(),
+            return new QuotaVerdict(
+                    Optional.of(new QuotaVerdict.Blocked(name, it.limit(), reset, false)),
+                    List.of(),
                     Optional.of(new QuotaVerdict.Standing(name, it.limit(), 0, reset)));
         }
         List<String> flagged = List.of();
@@ -561,7 +621,8 @@ public final class QuotaCounter implements QuotaGate {
             alerts(it, used);
             long remaining = Math.max(0, limit - used);
             if (closest == null || remaining < closest.remaining()) {
-                closest = new QuotaVerdict.Standing(it.quota().name(), limit, remaining, it.window().secondsUntilReset(now));
+                closest = new QuotaVerdict.Standing(
+                        it.quota().name(), limit, remaining, it.window().secondsUntilReset(now));
             }
         }
         return new QuotaVerdict(Optional.empty(), flagged, Optional.ofNullable(closest));
@@ -592,7 +653,8 @@ public final class QuotaCounter implements QuotaGate {
     private void enqueueAlert(Alert alert) {
         if (metrics.pendingAlerts.get() >= settings.maxPendingAlerts()) {
             metrics.dropped("alert");
-            LOG.warn("quota alert dropped (more than {} waiting for PostgreSQL): quota={} threshold={}%",
+            LOG.warn(
+                    "quota alert dropped (more than {} waiting for PostgreSQL): quota={} threshold={}%",
                     settings.maxPendingAlerts(), alert.key().quota(), alert.threshold());
             return;
         }
@@ -611,8 +673,10 @@ public final class QuotaCounter implements QuotaGate {
         if (tallies.size() >= settings.maxCounters()) {
             // no room: this counter's increments cannot be kept for PostgreSQL (Redis, if up, still counts them)
             metrics.dropped("increment");
-            LOG.warn("quota counter table full ({} counters): increments of quota {} for a new caller are not kept",
-                    settings.maxCounters(), q.name());
+            LOG.warn(
+                    "quota counter table full ({} counters): increments of quota {} for a new caller are not kept",
+                    settings.maxCounters(),
+                    q.name());
             return new Tally(key, q.period().yaml(), window.endsAt());
         }
         return tallies.computeIfAbsent(key, k -> new Tally(k, q.period().yaml(), window.endsAt()));
@@ -739,7 +803,10 @@ public final class QuotaCounter implements QuotaGate {
         metrics.storeError("redis");
         redisRetryAt = nanoTime.getAsLong() + settings.redisRetry().toNanos();
         if (wasUp) {
-            LOG.warn("quota counting falls back to local counts for {} ms: {}", settings.redisRetry().toMillis(), e.getMessage());
+            LOG.warn(
+                    "quota counting falls back to local counts for {} ms: {}",
+                    settings.redisRetry().toMillis(),
+                    e.getMessage());
         }
     }
 

@@ -31,7 +31,12 @@ public final class QuotaOperations {
      * @param durable the count in PostgreSQL (behind the live one by at most the flush interval)
      * @param live the count in Redis, if Redis has the counter
      */
-    public record Standing(QuotaPolicy quota, String caller, QuotaWindow window, long durable, OptionalLong live,
+    public record Standing(
+            QuotaPolicy quota,
+            String caller,
+            QuotaWindow window,
+            long durable,
+            OptionalLong live,
             List<QuotaStore.Change> changes) {
         /** The count that decides: the live one where there is one. */
         public long used() {
@@ -55,7 +60,11 @@ public final class QuotaOperations {
     private final QuotaAudit audit;
     private final Clock clock;
 
-    public QuotaOperations(QuotaStore store, Supplier<Optional<RedisConnection>> redis, LiveCounters live, QuotaAudit audit,
+    public QuotaOperations(
+            QuotaStore store,
+            Supplier<Optional<RedisConnection>> redis,
+            LiveCounters live,
+            QuotaAudit audit,
             Clock clock) {
         this.store = store;
         this.redis = redis;
@@ -65,7 +74,8 @@ public final class QuotaOperations {
     }
 
     /** The caller's counter in the current period. */
-    public Standing show(QuotaPolicy quota, String caller) throws InvalidChangeException, QuotaStore.UnavailableException {
+    public Standing show(QuotaPolicy quota, String caller)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
         return show(TenantScope.ALL, quota, caller);
     }
 
@@ -83,14 +93,23 @@ public final class QuotaOperations {
     }
 
     /** Adds {@code delta} requests (negative: gives requests back) to the caller's current period. */
-    public Applied adjust(QuotaPolicy quota, String caller, long delta, String actor, String via, String reason, String requestId)
+    public Applied adjust(
+            QuotaPolicy quota, String caller, long delta, String actor, String via, String reason, String requestId)
             throws InvalidChangeException, QuotaStore.UnavailableException {
         return adjust(TenantScope.ALL, quota, caller, delta, actor, via, reason, requestId);
     }
 
     /** As {@link #adjust(QuotaPolicy, String, long, String, String, String, String)}, written confined to {@code scope}. */
-    public Applied adjust(TenantScope scope, QuotaPolicy quota, String caller, long delta, String actor, String via,
-            String reason, String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
+    public Applied adjust(
+            TenantScope scope,
+            QuotaPolicy quota,
+            String caller,
+            long delta,
+            String actor,
+            String via,
+            String reason,
+            String requestId)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
         checkReason(reason);
         checkActor(actor);
@@ -115,14 +134,23 @@ public final class QuotaOperations {
     }
 
     /** As {@link #reset(QuotaPolicy, String, String, String, String, String)}, written confined to {@code scope}. */
-    public Applied reset(TenantScope scope, QuotaPolicy quota, String caller, String actor, String via, String reason,
-            String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
+    public Applied reset(
+            TenantScope scope,
+            QuotaPolicy quota,
+            String caller,
+            String actor,
+            String via,
+            String reason,
+            String requestId)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
         checkCaller(caller);
         checkReason(reason);
         checkActor(actor);
         QuotaKey key = key(quota, caller);
         OptionalLong current = liveCount(key);
-        long used = current.isPresent() ? current.getAsLong() : store.used(scope, List.of(key)).getOrDefault(key, 0L);
+        long used = current.isPresent()
+                ? current.getAsLong()
+                : store.used(scope, List.of(key)).getOrDefault(key, 0L);
         if (used == Long.MIN_VALUE) {
             throw new InvalidChangeException("the counter holds " + used + ", which cannot be reset");
         }
@@ -136,42 +164,67 @@ public final class QuotaOperations {
         audit.change(change, requestId);
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {
-            return new Applied(change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
+            return new Applied(
+                    change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
         }
         try {
             OptionalLong after = live.zero(conn.get(), key);
-            return new Applied(change, after, after.isPresent() ? "live counter set to zero"
-                    : "Redis holds no live counter: the next request seeds it from PostgreSQL");
+            return new Applied(
+                    change,
+                    after,
+                    after.isPresent()
+                            ? "live counter set to zero"
+                            : "Redis holds no live counter: the next request seeds it from PostgreSQL");
         } catch (LiveCounters.LiveCounterException e) {
-            return new Applied(change, OptionalLong.empty(), "Redis could not be updated (" + e.getMessage()
-                    + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
-                    + " the outage does not have this reset: run the reset again if that matters");
+            return new Applied(
+                    change,
+                    OptionalLong.empty(),
+                    "Redis could not be updated (" + e.getMessage()
+                            + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
+                            + " the outage does not have this reset: run the reset again if that matters");
         }
     }
 
-    private Applied apply(TenantScope scope, QuotaPolicy quota, QuotaKey key, String action, long delta, String actor,
-            String via, String reason, String requestId) throws InvalidChangeException, QuotaStore.UnavailableException {
+    private Applied apply(
+            TenantScope scope,
+            QuotaPolicy quota,
+            QuotaKey key,
+            String action,
+            long delta,
+            String actor,
+            String via,
+            String reason,
+            String requestId)
+            throws InvalidChangeException, QuotaStore.UnavailableException {
         QuotaWindow w = window(quota);
         QuotaStore.Change change;
         try {
-            change = store.change(scope, key, quota.period().yaml(), w.endsAt(), action, delta, actor, via,
-                    reason.strip());
+            change = store.change(
+                    scope, key, quota.period().yaml(), w.endsAt(), action, delta, actor, via, reason.strip());
         } catch (QuotaStore.OutOfRangeException e) {
             throw new InvalidChangeException(e.getMessage());
         }
         audit.change(change, requestId);
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {
-            return new Applied(change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
+            return new Applied(
+                    change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
         }
         try {
             OptionalLong after = live.adjust(conn.get(), key, delta);
-            return new Applied(change, after, after.isPresent() ? "live counter updated"
-                    : "Redis holds no live counter: the next request seeds it from PostgreSQL");
+            return new Applied(
+                    change,
+                    after,
+                    after.isPresent()
+                            ? "live counter updated"
+                            : "Redis holds no live counter: the next request seeds it from PostgreSQL");
         } catch (LiveCounters.LiveCounterException e) {
-            return new Applied(change, OptionalLong.empty(), "Redis could not be updated (" + e.getMessage()
-                    + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
-                    + " the outage does not have this change: run the change again with the opposite delta if that matters");
+            return new Applied(
+                    change,
+                    OptionalLong.empty(),
+                    "Redis could not be updated (" + e.getMessage()
+                            + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
+                            + " the outage does not have this change: run the change again with the opposite delta if that matters");
         }
     }
 
@@ -197,16 +250,18 @@ public final class QuotaOperations {
 
     private static void checkCaller(String caller) throws InvalidChangeException {
         if (!QuotaCallers.wellFormed(caller)) {
-            throw new InvalidChangeException("caller must be api_key:<key id>, tenant:<tenant> or subject:<issuer>/<subject>"
-                    + " (at most " + QuotaCallers.MAX_LENGTH + " characters, no control characters), got '"
-                    + caller.replaceAll("\\p{Cntrl}", "?") + "'");
+            throw new InvalidChangeException(
+                    "caller must be api_key:<key id>, tenant:<tenant> or subject:<issuer>/<subject>"
+                            + " (at most " + QuotaCallers.MAX_LENGTH + " characters, no control characters), got '"
+                            + caller.replaceAll("\\p{Cntrl}", "?") + "'");
         }
     }
 
     private static void checkReason(String reason) throws InvalidChangeException {
         String r = reason == null ? "" : reason.strip();
         if (r.isEmpty() || r.length() > 1000 || r.chars().anyMatch(c -> c < 0x20 && c != '\t')) {
-            throw new InvalidChangeException("a reason is required: 1-1000 characters on one line (it goes to the audit log)");
+            throw new InvalidChangeException(
+                    "a reason is required: 1-1000 characters on one line (it goes to the audit log)");
         }
     }
 

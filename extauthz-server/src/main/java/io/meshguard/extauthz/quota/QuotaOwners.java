@@ -40,10 +40,12 @@ public final class QuotaOwners {
         }
         if (caller.startsWith("api_key:") && keys.isPresent()) {
             try {
-                return keys.get().find(scope, caller.substring("api_key:".length())).isPresent();
+                return keys.get()
+                        .find(scope, caller.substring("api_key:".length()))
+                        .isPresent();
             } catch (ApiKeyStore.UnavailableException e) {
-                throw new QuotaStore.UnavailableException("the API key of " + caller + " could not be read: "
-                        + e.getMessage(), e);
+                throw new QuotaStore.UnavailableException(
+                        "the API key of " + caller + " could not be read: " + e.getMessage(), e);
             }
         }
         return false;

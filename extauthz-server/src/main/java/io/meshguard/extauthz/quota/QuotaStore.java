@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -43,8 +42,17 @@ public final class QuotaStore {
     }
 
     /** One operator change as recorded in {@code quota_adjustment}. */
-    public record Change(long id, Instant at, QuotaKey key, String action, long delta, long usedBefore, long usedAfter,
-            String actor, String via, String reason) {}
+    public record Change(
+            long id,
+            Instant at,
+            QuotaKey key,
+            String action,
+            long delta,
+            long usedBefore,
+            long usedAfter,
+            String actor,
+            String via,
+            String reason) {}
 
     private final DataSource dataSource;
 
@@ -88,7 +96,8 @@ public final class QuotaStore {
                 + "?::varchar[], ?::text[], ?::bigint[]) AS t(q, c, s, p, e, n) "
                 + "ON CONFLICT (quota, caller, period_start) DO UPDATE SET used = u.used + excluded.used, updated_at = now() "
                 + "RETURNING quota, caller, period_start, used";
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(sql)) {
             s.setArray(1, c.createArrayOf("varchar", quotas));
             s.setArray(2, c.createArrayOf("varchar", callers));
             s.setArray(3, c.createArrayOf("text", starts));
@@ -155,8 +164,9 @@ public final class QuotaStore {
      */
     public List<Usage> list(Optional<String> quota, Optional<String> caller, Optional<LocalDate> periodStart, int limit)
             throws UnavailableException {
-        StringBuilder sql = new StringBuilder("SELECT quota, caller, period_start, period, period_end, used, updated_at "
-                + "FROM quota_usage WHERE true");
+        StringBuilder sql =
+                new StringBuilder("SELECT quota, caller, period_start, period, period_end, used, updated_at "
+                        + "FROM quota_usage WHERE true");
         List<Object> args = new ArrayList<>();
         quota.ifPresent(q -> {
             sql.append(" AND quota = ?");
@@ -171,15 +181,20 @@ public final class QuotaStore {
             args.add(p);
         });
         sql.append(" ORDER BY period_start DESC, quota, caller LIMIT ").append(Math.max(1, limit));
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql.toString())) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(sql.toString())) {
             for (int i = 0; i < args.size(); i++) {
                 s.setObject(i + 1, args.get(i));
             }
             List<Usage> out = new ArrayList<>();
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Usage(key(rs), rs.getString("period"), rs.getTimestamp("period_end").toInstant(),
-                            rs.getLong("used"), rs.getTimestamp("updated_at").toInstant()));
+                    out.add(new Usage(
+                            key(rs),
+                            rs.getString("period"),
+                            rs.getTimestamp("period_end").toInstant(),
+                            rs.getLong("used"),
+                            rs.getTimestamp("updated_at").toInstant()));
                 }
             }
             return out;
@@ -192,8 +207,16 @@ public final class QuotaStore {
      * Adds {@code delta} to one counter (creating it) and records the change with who, how and why, in one
      * transaction.
      */
-    public Change change(QuotaKey key, String period, Instant periodEnd, String action, long delta, String actor, String via,
-            String reason) throws UnavailableException {
+    public Change change(
+            QuotaKey key,
+            String period,
+            Instant periodEnd,
+            String action,
+            long delta,
+            String actor,
+            String via,
+            String reason)
+            throws UnavailableException {
         return write(TenantScope.ALL, key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
     }
 
@@ -201,8 +224,17 @@ public final class QuotaStore {
      * As {@link #change}, for an admin caller, in a transaction PostgreSQL confines to {@code scope}'s tenants: a
      * counter of another tenant is refused by row-level security (V47), nothing written.
      */
-    public Change change(TenantScope scope, QuotaKey key, String period, Instant periodEnd, String action, long delta,
-            String actor, String via, String reason) throws UnavailableException {
+    public Change change(
+            TenantScope scope,
+            QuotaKey key,
+            String period,
+            Instant periodEnd,
+            String action,
+            long delta,
+            String actor,
+            String via,
+            String reason)
+            throws UnavailableException {
         return write(scope, key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
     }
 
@@ -213,26 +245,45 @@ public final class QuotaStore {
      *     recorded as the change's delta; the stored count becomes 0 whatever it was, so a count that had drifted from
      *     the live one (a change made without Redis) cannot leave it negative
      */
-    public Change reset(QuotaKey key, String period, Instant periodEnd, long forgiven, String actor, String via,
-            String reason) throws UnavailableException {
+    public Change reset(
+            QuotaKey key, String period, Instant periodEnd, long forgiven, String actor, String via, String reason)
+            throws UnavailableException {
         return reset(TenantScope.ALL, key, period, periodEnd, forgiven, actor, via, reason);
     }
 
     /** As {@link #reset(QuotaKey, String, Instant, long, String, String, String)}, confined to {@code scope}. */
-    public Change reset(TenantScope scope, QuotaKey key, String period, Instant periodEnd, long forgiven, String actor,
-            String via, String reason) throws UnavailableException {
+    public Change reset(
+            TenantScope scope,
+            QuotaKey key,
+            String period,
+            Instant periodEnd,
+            long forgiven,
+            String actor,
+            String via,
+            String reason)
+            throws UnavailableException {
         return write(scope, key, period, periodEnd, "reset", before -> -before, -forgiven, actor, via, reason);
     }
 
-    private Change write(TenantScope scope, QuotaKey key, String period, Instant periodEnd, String action,
-            java.util.function.LongUnaryOperator deltaFromBefore, long recordedDelta, String actor, String via,
-            String reason) throws UnavailableException {
+    private Change write(
+            TenantScope scope,
+            QuotaKey key,
+            String period,
+            Instant periodEnd,
+            String action,
+            java.util.function.LongUnaryOperator deltaFromBefore,
+            long recordedDelta,
+            String actor,
+            String via,
+            String reason)
+            throws UnavailableException {
         try {
             return new TenantScopedTransactions(dataSource).inScope(scope, c -> {
                 long before;
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO quota_usage AS u (quota, caller, period_start, period, "
-                        + "period_end, used) VALUES (?,?,?,?,?,0) ON CONFLICT (quota, caller, period_start) "
-                        + "DO UPDATE SET updated_at = u.updated_at RETURNING used")) {
+                try (PreparedStatement s =
+                        c.prepareStatement("INSERT INTO quota_usage AS u (quota, caller, period_start, period, "
+                                + "period_end, used) VALUES (?,?,?,?,?,0) ON CONFLICT (quota, caller, period_start) "
+                                + "DO UPDATE SET updated_at = u.updated_at RETURNING used")) {
                     s.setString(1, key.quota());
                     s.setString(2, key.caller());
                     s.setObject(3, (key.periodStart()));
@@ -249,12 +300,13 @@ public final class QuotaStore {
                 try {
                     Math.addExact(before, delta);
                 } catch (ArithmeticException e) {
-                    throw new OutOfRangeException("the counter would leave the range of a 64-bit number: "
-                            + before + " + " + delta + "; nothing was changed");
+                    throw new OutOfRangeException("the counter would leave the range of a 64-bit number: " + before
+                            + " + " + delta + "; nothing was changed");
                 }
                 long after;
-                try (PreparedStatement s = c.prepareStatement("UPDATE quota_usage SET used = used + ?, updated_at = now() "
-                        + "WHERE quota = ? AND caller = ? AND period_start = ? RETURNING used")) {
+                try (PreparedStatement s =
+                        c.prepareStatement("UPDATE quota_usage SET used = used + ?, updated_at = now() "
+                                + "WHERE quota = ? AND caller = ? AND period_start = ? RETURNING used")) {
                     s.setLong(1, delta);
                     s.setString(2, key.quota());
                     s.setString(3, key.caller());
@@ -265,9 +317,10 @@ public final class QuotaStore {
                     }
                 }
                 Change change;
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO quota_adjustment (quota, caller, period_start, action, "
-                        + "delta, used_before, used_after, actor, via, reason) VALUES (?,?,?,?,?,?,?,?,?,?) "
-                        + "RETURNING id, occurred_at")) {
+                try (PreparedStatement s =
+                        c.prepareStatement("INSERT INTO quota_adjustment (quota, caller, period_start, action, "
+                                + "delta, used_before, used_after, actor, via, reason) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                                + "RETURNING id, occurred_at")) {
                     s.setString(1, key.quota());
                     s.setString(2, key.caller());
                     s.setObject(3, (key.periodStart()));
@@ -280,8 +333,17 @@ public final class QuotaStore {
                     s.setString(10, reason);
                     try (ResultSet rs = s.executeQuery()) {
                         rs.next();
-                        change = new Change(rs.getLong(1), rs.getTimestamp(2).toInstant(), key, action, recordedDelta, before, after,
-                                actor, via, reason);
+                        change = new Change(
+                                rs.getLong(1),
+                                rs.getTimestamp(2).toInstant(),
+                                key,
+                                action,
+                                recordedDelta,
+                                before,
+                                after,
+                                actor,
+                                via,
+                                reason);
                     }
                 }
                 return change;
@@ -306,7 +368,8 @@ public final class QuotaStore {
     }
 
     private static List<Change> changes(Connection c, QuotaKey key) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("SELECT id, occurred_at, action, delta, used_before, used_after, actor, "
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT id, occurred_at, action, delta, used_before, used_after, actor, "
                         + "via, reason FROM quota_adjustment WHERE quota = ? AND caller = ? AND period_start = ? ORDER BY id")) {
             s.setString(1, key.quota());
             s.setString(2, key.caller());
@@ -314,9 +377,17 @@ public final class QuotaStore {
             List<Change> out = new ArrayList<>();
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Change(rs.getLong("id"), rs.getTimestamp("occurred_at").toInstant(), key,
-                            rs.getString("action"), rs.getLong("delta"), rs.getLong("used_before"), rs.getLong("used_after"),
-                            rs.getString("actor"), rs.getString("via"), rs.getString("reason")));
+                    out.add(new Change(
+                            rs.getLong("id"),
+                            rs.getTimestamp("occurred_at").toInstant(),
+                            key,
+                            rs.getString("action"),
+                            rs.getLong("delta"),
+                            rs.getLong("used_before"),
+                            rs.getLong("used_after"),
+                            rs.getString("actor"),
+                            rs.getString("via"),
+                            rs.getString("reason")));
                 }
             }
             return out;
@@ -324,10 +395,12 @@ public final class QuotaStore {
     }
 
     /** Records that an alert fired; false when some replica already recorded it for this counter and threshold. */
-    public boolean recordAlert(QuotaKey key, int threshold, long used, long limit, Instant at) throws UnavailableException {
+    public boolean recordAlert(QuotaKey key, int threshold, long used, long limit, Instant at)
+            throws UnavailableException {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement("INSERT INTO quota_alert (quota, caller, period_start, threshold, used, "
-                        + "quota_limit, occurred_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING")) {
+                PreparedStatement s =
+                        c.prepareStatement("INSERT INTO quota_alert (quota, caller, period_start, threshold, used, "
+                                + "quota_limit, occurred_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING")) {
             s.setString(1, key.quota());
             s.setString(2, key.caller());
             s.setObject(3, (key.periodStart()));
@@ -342,6 +415,7 @@ public final class QuotaStore {
     }
 
     private static QuotaKey key(ResultSet rs) throws SQLException {
-        return new QuotaKey(rs.getString("quota"), rs.getString("caller"), rs.getObject("period_start", LocalDate.class));
+        return new QuotaKey(
+                rs.getString("quota"), rs.getString("caller"), rs.getObject("period_start", LocalDate.class));
     }
 }

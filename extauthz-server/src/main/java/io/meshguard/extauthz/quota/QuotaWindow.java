@@ -22,7 +22,10 @@ public record QuotaWindow(LocalDate start, Instant startsAt, Instant endsAt) {
         LocalDate today = LocalDate.ofInstant(now, zone);
         LocalDate first = period == QuotaPolicy.Period.DAY ? today : today.withDayOfMonth(1);
         LocalDate next = period == QuotaPolicy.Period.DAY ? first.plusDays(1) : first.plusMonths(1);
-        return new QuotaWindow(first, first.atStartOfDay(zone).toInstant(), next.atStartOfDay(zone).toInstant());
+        return new QuotaWindow(
+                first,
+                first.atStartOfDay(zone).toInstant(),
+                next.atStartOfDay(zone).toInstant());
     }
 
     /** Whole seconds until the reset, at least 1 (what {@code Retry-After} says). */

@@ -33,16 +33,40 @@ public final class TrailedQuotaAudit implements QuotaAudit {
     public void change(QuotaStore.Change c, String requestId) {
         audit.change(c, requestId);
         try {
-            trail.append(new AdminTrailEntry(c.at(), c.actor(), c.via(), Optional.empty(), Optional.empty(),
-                    Optional.empty(), Optional.ofNullable(requestId), "quota_" + c.action(),
-                    "quotas/" + c.key().quota() + "/" + c.key().caller(), c.reason().isBlank() ? "done" : c.reason(),
-                    Optional.empty(), Optional.empty(), Map.of("change_id", Long.toString(c.id()),
-                            "delta", Long.toString(c.delta()), "used_before", Long.toString(c.usedBefore()),
-                            "used_after", Long.toString(c.usedAfter()),
-                            "period_start", c.key().periodStart().toString())));
+            trail.append(new AdminTrailEntry(
+                    c.at(),
+                    c.actor(),
+                    c.via(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.ofNullable(requestId),
+                    "quota_" + c.action(),
+                    "quotas/" + c.key().quota() + "/" + c.key().caller(),
+                    c.reason().isBlank() ? "done" : c.reason(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Map.of(
+                            "change_id",
+                            Long.toString(c.id()),
+                            "delta",
+                            Long.toString(c.delta()),
+                            "used_before",
+                            Long.toString(c.usedBefore()),
+                            "used_after",
+                            Long.toString(c.usedAfter()),
+                            "period_start",
+                            c.key().periodStart().toString())));
         } catch (AdminTrail.UnavailableException e) {
-            LOG.error("admin trail unavailable, quota_{} #{} of {} for {} by {} kept only in quota_adjustment and the "
-                    + "audit log: {}", c.action(), c.id(), c.key().quota(), c.key().caller(), c.actor(), e.getMessage());
+            LOG.error(
+                    "admin trail unavailable, quota_{} #{} of {} for {} by {} kept only in quota_adjustment and the "
+                            + "audit log: {}",
+                    c.action(),
+                    c.id(),
+                    c.key().quota(),
+                    c.key().caller(),
+                    c.actor(),
+                    e.getMessage());
         }
     }
 }

@@ -11,14 +11,15 @@ import java.time.Duration;
  * @param heartbeatInterval how often each replica reports itself alive in the store (its degraded share needs the count)
  * @param assumedReplicas the replica count used until the first heartbeat answers (a store down at start)
  */
-public record RateLimitSettings(long maxBuckets, int failureThreshold, Duration openFor, Duration heartbeatInterval,
-        int assumedReplicas) {
+public record RateLimitSettings(
+        long maxBuckets, int failureThreshold, Duration openFor, Duration heartbeatInterval, int assumedReplicas) {
     public static final RateLimitSettings DEFAULTS =
             new RateLimitSettings(100_000, 3, Duration.ofMillis(500), Duration.ofSeconds(1), 1);
 
     public RateLimitSettings {
         if (failureThreshold < 1 || assumedReplicas < 1 || maxBuckets < 1) {
-            throw new IllegalArgumentException("failure threshold, assumed replicas and max buckets must be at least 1");
+            throw new IllegalArgumentException(
+                    "failure threshold, assumed replicas and max buckets must be at least 1");
         }
     }
 

@@ -67,7 +67,11 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private final Counter reconciled;
     private final Timer storeCall;
 
-    public RedisRateLimiter(RedisConnection redis, RateLimitSettings settings, MeterRegistry registry, LongSupplier nanoTime,
+    public RedisRateLimiter(
+            RedisConnection redis,
+            RateLimitSettings settings,
+            MeterRegistry registry,
+            LongSupplier nanoTime,
             String replicaId) {
         this.redis = redis;
         this.settings = settings;
@@ -78,15 +82,16 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         this.nanoTime = nanoTime;
         this.registry = registry;
         this.breaker = new StoreBreaker(settings.failureThreshold(), settings.openFor(), nanoTime, registry);
-        // every series this limiter can produce exists from the start at zero: the outage alerts need them before the outage
+        // every series this limiter can produce exists from the start at zero: the outage alerts need them before the
+        // outage
         for (Verdict.Source source : List.of(Verdict.Source.GLOBAL, Verdict.Source.DEGRADED)) {
             decisionCounter(source, true);
             decisionCounter(source, false);
         }
         decisionCounter(Verdict.Source.STORE_UNAVAILABLE, false);
         this.replicas = new AtomicInteger(settings.assumedReplicas());
-        this.degraded = new TokenBucketLimiter(settings.maxBuckets(), Duration.ofHours(1), nanoTime, replicas::get,
-                Verdict.Source.DEGRADED);
+        this.degraded = new TokenBucketLimiter(
+                settings.maxBuckets(), Duration.ofHours(1), nanoTime, replicas::get, Verdict.Source.DEGRADED);
         this.denied = Caffeine.newBuilder().maximumSize(settings.maxBuckets()).build();
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ratelimit-store");
@@ -95,7 +100,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         });
         breaker.onClose(() -> background.execute(this::reconcile));
         Gauge.builder("meshguard_ratelimit_replicas", replicas, AtomicInteger::get)
-                .description("Live extauthz replicas as the heartbeat last counted them (the degraded share divides by it)")
+                .description(
+                        "Live extauthz replicas as the heartbeat last counted them (the degraded share divides by it)")
                 .register(registry);
         this.denyCacheHits = Counter.builder("meshguard_ratelimit_deny_cache_hits_total")
                 .description("Decisions refused from the local over-limit cache without a store call")
@@ -159,10 +165,15 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             }
             return count(v);
         } catch (TimeoutException e) {
-            breaker.onFailure(StoreBreaker.Failure.TIMEOUT, "no answer within " + redis.settings().commandTimeout().toMillis() + " ms");
+            breaker.onFailure(
+                    StoreBreaker.Failure.TIMEOUT,
+                    "no answer within " + redis.settings().commandTimeout().toMillis() + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            breaker.onFailure(cause instanceof RedisCommandTimeoutException ? StoreBreaker.Failure.TIMEOUT : StoreBreaker.Failure.ERROR,
+            breaker.onFailure(
+                    cause instanceof RedisCommandTimeoutException
+                            ? StoreBreaker.Failure.TIMEOUT
+                            : StoreBreaker.Failure.ERROR,
                     describe(cause));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -198,7 +209,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         if (request.onStoreError() == OnStoreError.DEGRADED) {
             return degraded.acquire(request);
         }
-        long retry = Math.max(Duration.ofSeconds(1).toNanos(), breaker.untilProbe().toNanos()) / 1000;
+        long retry =
+                Math.max(Duration.ofSeconds(1).toNanos(), breaker.untilProbe().toNanos()) / 1000;
         List<Verdict.LimitState> states = new ArrayList<>();
         for (Limit l : request.limits()) {
             states.add(new Verdict.LimitState(l, 0, retry));
@@ -212,12 +224,14 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     }
 
     private Counter decisionCounter(Verdict.Source source, boolean allowed) {
-        return decisions.computeIfAbsent(source.name() + (allowed ? "+" : "-"), k -> Counter.builder("meshguard_ratelimit_decisions_total")
-                .description("Rate-limit decisions by who decided (global: the store; degraded: this replica's share while "
-                        + "the store is down; store_unavailable: refused by fail_closed) and result")
-                .tag("source", source.name().toLowerCase(Locale.ROOT))
-                .tag("result", allowed ? "allow" : "deny")
-                .register(registry));
+        return decisions.computeIfAbsent(
+                source.name() + (allowed ? "+" : "-"), k -> Counter.builder("meshguard_ratelimit_decisions_total")
+                        .description(
+                                "Rate-limit decisions by who decided (global: the store; degraded: this replica's share while "
+                                        + "the store is down; store_unavailable: refused by fail_closed) and result")
+                        .tag("source", source.name().toLowerCase(Locale.ROOT))
+                        .tag("result", allowed ? "allow" : "deny")
+                        .register(registry));
     }
 
     /** Reports this replica alive and learns how many are; also probes a store the breaker holds open. */
@@ -228,13 +242,16 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         }
         try {
             long stale = settings.heartbeatInterval().multipliedBy(5).toNanos() / 1000;
-            List<Object> r = heartbeat.run(redis.async(), new String[] {replicasKey}, replicaId, Long.toString(stale))
+            List<Object> r = heartbeat
+                    .run(redis.async(), new String[] {replicasKey}, replicaId, Long.toString(stale))
                     .get(Math.max(timeoutNanos, Duration.ofMillis(250).toNanos()), TimeUnit.NANOSECONDS);
             int live = (int) Math.max(1, ((Number) r.get(0)).longValue());
             int before = replicas.getAndSet(live);
             lastHeartbeatNanos.set(nanoTime.getAsLong());
             if (before != live) {
-                LOG.atInfo().addKeyValue("event", "ratelimit_replicas").addKeyValue("replicas", live)
+                LOG.atInfo()
+                        .addKeyValue("event", "ratelimit_replicas")
+                        .addKeyValue("replicas", live)
                         .log("rate-limit replicas sharing the store: {} (was {})", live, before);
             }
             if (probe) {
@@ -244,7 +261,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
             if (probe) {
-                breaker.onFailure(e instanceof TimeoutException ? StoreBreaker.Failure.TIMEOUT : StoreBreaker.Failure.ERROR,
+                breaker.onFailure(
+                        e instanceof TimeoutException ? StoreBreaker.Failure.TIMEOUT : StoreBreaker.Failure.ERROR,
                         describe(e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e));
             }
         }
@@ -266,7 +284,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             String[] keys = new String[list.size()];
             String[] args = new String[list.size() * 2];
             for (int i = 0; i < list.size(); i++) {
-                keys[i] = RateLimitKeys.storeKey(prefix, e.getKey(), list.get(i).limit().label());
+                keys[i] = RateLimitKeys.storeKey(
+                        prefix, e.getKey(), list.get(i).limit().label());
                 args[2 * i] = Long.toString(list.get(i).micros());
                 args[2 * i + 1] = Long.toString(list.get(i).limit().capacityMicros());
             }
@@ -278,11 +297,17 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (ExecutionException | TimeoutException | RuntimeException ex) {
-                LOG.atWarn().addKeyValue("event", "ratelimit_reconcile_failed").log(
-                        "could not charge outage admissions of {} bucket(s) to the store: {}", list.size(), describe(ex));
+                LOG.atWarn()
+                        .addKeyValue("event", "ratelimit_reconcile_failed")
+                        .log(
+                                "could not charge outage admissions of {} bucket(s) to the store: {}",
+                                list.size(),
+                                describe(ex));
             }
         }
-        LOG.atInfo().addKeyValue("event", "ratelimit_reconciled").addKeyValue("buckets", charged)
+        LOG.atInfo()
+                .addKeyValue("event", "ratelimit_reconciled")
+                .addKeyValue("buckets", charged)
                 .log("charged {} bucket(s) of outage admissions to the rate-limit store", charged);
     }
 

@@ -25,7 +25,9 @@ public final class StoreBreaker {
 
     /** The breaker's states; the gauge's value is the ordinal. */
     public enum State {
-        CLOSED, HALF_OPEN, OPEN;
+        CLOSED,
+        HALF_OPEN,
+        OPEN;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -53,7 +55,7 @@ public final class StoreBreaker {
     private final AtomicLong storeCalls = new AtomicLong();
     private final Counter timeoutCounter;
     private final Counter errorCounter;
-    private volatile Runnable onClose = () -> { };
+    private volatile Runnable onClose = () -> {};
     private volatile String lastError = "";
 
     public StoreBreaker(int failureThreshold, Duration openFor, LongSupplier nanoTime, MeterRegistry registry) {
@@ -76,8 +78,9 @@ public final class StoreBreaker {
 
     private static Counter errorCounter(MeterRegistry registry, String kind) {
         return Counter.builder("meshguard_ratelimit_store_errors_total")
-                .description("Rate-limit store calls that failed, by kind (timeout: redis.command_timeout fired; error: "
-                        + "refused or disconnected)")
+                .description(
+                        "Rate-limit store calls that failed, by kind (timeout: redis.command_timeout fired; error: "
+                                + "refused or disconnected)")
                 .tag("kind", kind)
                 .register(registry);
     }
@@ -97,7 +100,8 @@ public final class StoreBreaker {
             storeCalls.incrementAndGet();
             return true;
         }
-        if (s == State.OPEN && nanoTime.getAsLong() - openedAt.get() >= openForNanos
+        if (s == State.OPEN
+                && nanoTime.getAsLong() - openedAt.get() >= openForNanos
                 && state.compareAndSet(State.OPEN, State.HALF_OPEN)) {
             transition(State.OPEN, State.HALF_OPEN, "probing the store");
             storeCalls.incrementAndGet();
@@ -174,11 +178,23 @@ public final class StoreBreaker {
      * @param shortCircuited decisions that did not call the store because the breaker was open or probing
      * @param trips times the breaker opened
      */
-    public record Stats(State state, long storeCalls, long timeouts, long errors, long shortCircuited, long trips,
+    public record Stats(
+            State state,
+            long storeCalls,
+            long timeouts,
+            long errors,
+            long shortCircuited,
+            long trips,
             String lastError) {}
 
     public Stats stats() {
-        return new Stats(state.get(), storeCalls.get(), timeouts.get(), errors.get(), shortCircuited.get(), trips.get(),
+        return new Stats(
+                state.get(),
+                storeCalls.get(),
+                timeouts.get(),
+                errors.get(),
+                shortCircuited.get(),
+                trips.get(),
                 lastError);
     }
 

@@ -25,12 +25,14 @@ final class StoreScript {
             digest = commands.digest(source);
             sha = digest;
         }
-        CompletableFuture<List<Object>> first = commands.<List<Object>>evalsha(digest, ScriptOutputType.MULTI, keys, args)
+        CompletableFuture<List<Object>> first = commands.<List<Object>>evalsha(
+                        digest, ScriptOutputType.MULTI, keys, args)
                 .toCompletableFuture();
         return first.exceptionallyCompose(e -> {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof RedisNoScriptException) {
-                return commands.<List<Object>>eval(source, ScriptOutputType.MULTI, keys, args).toCompletableFuture();
+                return commands.<List<Object>>eval(source, ScriptOutputType.MULTI, keys, args)
+                        .toCompletableFuture();
             }
             return CompletableFuture.failedFuture(cause);
         });

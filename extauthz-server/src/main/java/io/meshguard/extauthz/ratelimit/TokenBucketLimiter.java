@@ -55,30 +55,35 @@ public final class TokenBucketLimiter implements RateLimiter {
      * @param share how many replicas share each limit (the degraded mode's live replica count; at least 1)
      * @param source how verdicts of this limiter are labelled
      */
-    TokenBucketLimiter(long maxBuckets, Duration idleAfter, LongSupplier nanoTime, IntSupplier share, Verdict.Source source) {
+    TokenBucketLimiter(
+            long maxBuckets, Duration idleAfter, LongSupplier nanoTime, IntSupplier share, Verdict.Source source) {
         long idleNanos = idleAfter.toNanos();
         // a bucket may go only once it is surely full again (its capacity after the last use) plus the idle time: a
         // plain idle expiry would hand a caller of a per-day limit a fresh bucket after ten quiet minutes
-        this.buckets = Caffeine.newBuilder().ticker(nanoTime::getAsLong).maximumSize(maxBuckets).expireAfter(new Expiry<String, Bucket>() {
-            private long life(Bucket b) {
-                return Math.min(Long.MAX_VALUE / 4, b.limit.capacityMicros() * 1000 + idleNanos);
-            }
+        this.buckets = Caffeine.newBuilder()
+                .ticker(nanoTime::getAsLong)
+                .maximumSize(maxBuckets)
+                .expireAfter(new Expiry<String, Bucket>() {
+                    private long life(Bucket b) {
+                        return Math.min(Long.MAX_VALUE / 4, b.limit.capacityMicros() * 1000 + idleNanos);
+                    }
 
-            @Override
-            public long expireAfterCreate(String key, Bucket b, long now) {
-                return life(b);
-            }
+                    @Override
+                    public long expireAfterCreate(String key, Bucket b, long now) {
+                        return life(b);
+                    }
 
-            @Override
-            public long expireAfterUpdate(String key, Bucket b, long now, long current) {
-                return life(b);
-            }
+                    @Override
+                    public long expireAfterUpdate(String key, Bucket b, long now, long current) {
+                        return life(b);
+                    }
 
-            @Override
-            public long expireAfterRead(String key, Bucket b, long now, long current) {
-                return life(b);
-            }
-        }).build();
+                    @Override
+                    public long expireAfterRead(String key, Bucket b, long now, long current) {
+                        return life(b);
+                    }
+                })
+                .build();
         this.nanoTime = nanoTime;
         this.share = share;
         this.source = source;
@@ -89,7 +94,10 @@ public final class TokenBucketLimiter implements RateLimiter {
 
     /** A one-caller, one-tier shortcut (tests and tools). */
     public Outcome tryAcquire(String key, RateTier tier) {
-        Verdict v = acquire(new LimitRequest(RateLimitKeys.caller(key, tier.name()), tier.name(), tier.limits(),
+        Verdict v = acquire(new LimitRequest(
+                RateLimitKeys.caller(key, tier.name()),
+                tier.name(),
+                tier.limits(),
                 io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError.DEGRADED));
         return new Outcome(v.allowed(), Duration.ofNanos(v.retryAfterMicros() * 1000));
     }
@@ -127,7 +135,9 @@ public final class TokenBucketLimiter implements RateLimiter {
                     held[i].tat = steps[i].newTat();
                 }
                 // admitted: what fits after it; refused: what fits now (0 for the limit that refused)
-                states.add(new Verdict.LimitState(limits.get(i), allowed ? steps[i].remaining() : steps[i].available(),
+                states.add(new Verdict.LimitState(
+                        limits.get(i),
+                        allowed ? steps[i].remaining() : steps[i].available(),
                         allowed ? steps[i].reset() : Math.max(0, held[i].tat - now)));
             }
             return new Verdict(allowed, retry, states, source, now);

@@ -16,20 +16,27 @@ import java.util.Optional;
  * {@code MESHGUARD_REDIS_PASSWORD}, never from the YAML file, which lives in a ConfigMap.
  */
 public final class RedisConfig implements ConfigGroup<RedisSettings> {
-    public static final ConfigKey<String> URL = ConfigKey.string("redis.url", "",
+    public static final ConfigKey<String> URL = ConfigKey.string(
+            "redis.url",
+            "",
             "Redis shared by all replicas for global rate limits and live quota counters: redis://host:port or "
                     + "rediss://host:port (TLS). Empty: each replica enforces its own local limits.");
-    public static final ConfigKey<Optional<Path>> PASSWORD_FILE = ConfigKey.optionalPath("redis.password_file",
+    public static final ConfigKey<Optional<Path>> PASSWORD_FILE = ConfigKey.optionalPath(
+            "redis.password_file",
             "File holding the Redis password (a mounted Secret); takes precedence over redis.password.");
-    public static final ConfigKey<String> PASSWORD = ConfigKey.string("redis.password", "",
-            "Redis password; set it through MESHGUARD_REDIS_PASSWORD, not in the YAML file.");
-    public static final ConfigKey<Optional<Path>> TLS_CA_FILE = ConfigKey.optionalPath("redis.tls_ca_file",
-            "PEM file of the CAs trusted for rediss:// (default: the JDK trust store).");
-    public static final ConfigKey<Duration> CONNECT_TIMEOUT = ConfigKey.duration("redis.connect_timeout",
-            Duration.ofSeconds(1), "How long a connect or reconnect to Redis may take.");
-    public static final ConfigKey<Duration> COMMAND_TIMEOUT = ConfigKey.duration("redis.command_timeout",
-            Duration.ofMillis(20), "Longest a Check waits for one Redis call before counting it as failed.");
-    public static final ConfigKey<String> KEY_PREFIX = ConfigKey.string("redis.key_prefix", "meshguard:",
+    public static final ConfigKey<String> PASSWORD = ConfigKey.string(
+            "redis.password", "", "Redis password; set it through MESHGUARD_REDIS_PASSWORD, not in the YAML file.");
+    public static final ConfigKey<Optional<Path>> TLS_CA_FILE = ConfigKey.optionalPath(
+            "redis.tls_ca_file", "PEM file of the CAs trusted for rediss:// (default: the JDK trust store).");
+    public static final ConfigKey<Duration> CONNECT_TIMEOUT = ConfigKey.duration(
+            "redis.connect_timeout", Duration.ofSeconds(1), "How long a connect or reconnect to Redis may take.");
+    public static final ConfigKey<Duration> COMMAND_TIMEOUT = ConfigKey.duration(
+            "redis.command_timeout",
+            Duration.ofMillis(20),
+            "Longest a Check waits for one Redis call before counting it as failed.");
+    public static final ConfigKey<String> KEY_PREFIX = ConfigKey.string(
+            "redis.key_prefix",
+            "meshguard:",
             "Prefix of every key this server writes, so several installs can share one Redis.");
 
     @Override
@@ -39,9 +46,15 @@ public final class RedisConfig implements ConfigGroup<RedisSettings> {
 
     @Override
     public RedisSettings read(Config config) {
-        String password = config.get(PASSWORD_FILE).map(RedisConfig::readPassword).orElse(config.get(PASSWORD));
-        return new RedisSettings(config.get(URL), password, config.get(TLS_CA_FILE), config.get(CONNECT_TIMEOUT),
-                config.get(COMMAND_TIMEOUT), config.get(KEY_PREFIX));
+        String password =
+                config.get(PASSWORD_FILE).map(RedisConfig::readPassword).orElse(config.get(PASSWORD));
+        return new RedisSettings(
+                config.get(URL),
+                password,
+                config.get(TLS_CA_FILE),
+                config.get(CONNECT_TIMEOUT),
+                config.get(COMMAND_TIMEOUT),
+                config.get(KEY_PREFIX));
     }
 
     private static String readPassword(Path file) {

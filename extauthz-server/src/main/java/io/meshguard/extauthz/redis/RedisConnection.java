@@ -4,10 +4,10 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisCredentialsProvider;
-import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
+import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -28,12 +28,16 @@ public final class RedisConnection implements AutoCloseable {
     private final RedisClient client;
     /** Null until the first connect succeeds ({@link #connectInBackground}); then Lettuce reconnects by itself. */
     private volatile StatefulRedisConnection<String, String> connection;
+
     private volatile String lastConnectError = "";
     private volatile boolean closed;
     private Thread connector;
 
-    private RedisConnection(RedisSettings settings, ClientResources resources, RedisClient client,
-                            StatefulRedisConnection<String, String> connection) {
+    private RedisConnection(
+            RedisSettings settings,
+            ClientResources resources,
+            RedisClient client,
+            StatefulRedisConnection<String, String> connection) {
         this.settings = settings;
         this.resources = resources;
         this.client = client;
@@ -114,21 +118,35 @@ public final class RedisConnection implements AutoCloseable {
         uri.setTimeout(settings.connectTimeout());
         if (!settings.password().isEmpty()) {
             // The Secret's password wins over one in the URL; a username in the URL (Redis ACL user) is kept.
-            String user = uri.getCredentialsProvider() instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider p
-                    ? p.resolveCredentialsNow().getUsername() : null;
-            uri.setCredentialsProvider(new StaticCredentialsProvider(user, settings.password().toCharArray()));
+            String user =
+                    uri.getCredentialsProvider() instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider p
+                            ? p.resolveCredentialsNow().getUsername()
+                            : null;
+            uri.setCredentialsProvider(
+                    new StaticCredentialsProvider(user, settings.password().toCharArray()));
         }
-        // Two event-loop threads are plenty for one multiplexed connection; the default is one per core. Two computation
+        // Two event-loop threads are plenty for one multiplexed connection; the default is one per core. Two
+        // computation
         // threads are Lettuce's minimum: below it DefaultClientResources' constructor (MIN_COMPUTATION_THREADS) raises
         // the number itself and logs an INFO line, which `meshguard quota` printed among its output.
-        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        ClientResources resources = DefaultClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(2)
+                .build();
         RedisClient client = RedisClient.create(resources, uri);
         ClientOptions.Builder options = ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(settings.connectTimeout()).keepAlive(true).build())
+                .socketOptions(SocketOptions.builder()
+                        .connectTimeout(settings.connectTimeout())
+                        .keepAlive(true)
+                        .build())
                 .timeoutOptions(TimeoutOptions.enabled(settings.commandTimeout()));
-        settings.tlsCaFile().ifPresent(ca -> options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(ca.toFile()).build()));
+        settings.tlsCaFile()
+                .ifPresent(ca -> options.sslOptions(SslOptions.builder()
+                        .jdkSslProvider()
+                        .trustManager(ca.toFile())
+                        .build()));
         client.setOptions(options.build());
         return new RedisConnection(settings, resources, client, null);
     }
@@ -137,7 +155,8 @@ public final class RedisConnection implements AutoCloseable {
     public RedisAsyncCommands<String, String> async() {
         StatefulRedisConnection<String, String> c = connection;
         if (c == null) {
-            throw new RedisConnectionException("not connected to " + settings.redactedUrl() + " yet: " + lastConnectError);
+            throw new RedisConnectionException(
+                    "not connected to " + settings.redactedUrl() + " yet: " + lastConnectError);
         }
         return c.async();
     }

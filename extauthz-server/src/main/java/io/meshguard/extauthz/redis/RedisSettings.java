@@ -16,8 +16,13 @@ import java.util.Optional;
  * @param commandTimeout the longest a Check waits for one store call before treating it as failed
  * @param keyPrefix      prefix of every key this server writes, so several installs can share one Redis
  */
-public record RedisSettings(String url, String password, Optional<Path> tlsCaFile, Duration connectTimeout,
-                            Duration commandTimeout, String keyPrefix) {
+public record RedisSettings(
+        String url,
+        String password,
+        Optional<Path> tlsCaFile,
+        Duration connectTimeout,
+        Duration commandTimeout,
+        String keyPrefix) {
 
     public RedisSettings {
         url = url.strip();

@@ -12,19 +12,19 @@ import io.meshguard.extauthz.decision.CheckResponses;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Reason;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.meshguard.runtime.logging.LogContext;
 import io.meshguard.runtime.tracing.RpcMethod;
 import io.meshguard.runtime.tracing.SpanAttributes;
 import io.meshguard.runtime.tracing.Tracing;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
-import java.util.Optional;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -56,8 +56,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     }
 
     /** @param tracing one SERVER span per Check when on (see {@link #check}) */
-    public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry,
-            Tracing tracing) {
+    public AuthorizationService(
+            AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry, Tracing tracing) {
         this.tracing = tracing;
         this.pipeline = pipeline;
         this.audit = audit;
@@ -70,8 +70,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         // Series an alert or a panel reads exist at zero from start: one born with its first increment hides that
         // event from increase() (review IC-10). Path refusals have a fixed set of sub-reasons; unknown profile names
         // are only known when they happen, so their label-free total carries the alert.
-        for (io.meshguard.contract.CanonicalPath.Problem problem
-                : io.meshguard.contract.CanonicalPath.Problem.values()) {
+        for (io.meshguard.contract.CanonicalPath.Problem problem :
+                io.meshguard.contract.CanonicalPath.Problem.values()) {
             pathRefusal(problem.code());
         }
         this.unknownProfileChecks = Counter.builder("meshguard_authz_unknown_profile_checks_total")
@@ -102,7 +102,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             if (tracing.enabled()) {
                 span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, view::first, start);
             }
-            try (Scope ignored = span.makeCurrent(); LogContext ids = Tracing.logContext(span)) {
+            try (Scope ignored = span.makeCurrent();
+                    LogContext ids = Tracing.logContext(span)) {
                 int bytes = request.getSerializedSize();
                 decision = bytes > io.meshguard.extauthz.decision.CheckSize.DENY_ABOVE_BYTES
                         ? io.meshguard.extauthz.decision.AuthzEngine.tooLarge(view, bytes)
@@ -120,7 +121,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         // counted before the answer leaves: whoever reads the metrics after the answer sees this decision in them
         counter(decision).increment();
         if (decision.reason() == Reason.UNKNOWN_PROFILE) {
-            unknownProfile(view.contextExtensions().getOrDefault(RouteContract.AuthzContext.AUTHZ_PROFILE, "")).increment();
+            unknownProfile(view.contextExtensions().getOrDefault(RouteContract.AuthzContext.AUTHZ_PROFILE, ""))
+                    .increment();
         }
         if (decision.reason() == Reason.INVALID_PATH) {
             pathRefusal(view).increment();
@@ -151,7 +153,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         if (profile != null && decision.reason() != Reason.UNKNOWN_PROFILE) {
             span.setAttribute(SpanAttributes.PROFILE, profile);
         }
-        span.setAttribute(SpanAttributes.AUTH_METHOD, decision.identity().map(i -> i.authMethod()).orElse("none"));
+        span.setAttribute(
+                SpanAttributes.AUTH_METHOD,
+                decision.identity().map(i -> i.authMethod()).orElse("none"));
         decision.identity().flatMap(i -> i.tier()).ifPresent(tier -> span.setAttribute(SpanAttributes.TIER, tier));
         if (internalError) {
             // the exception's message may quote the request: only its kind goes on the span
@@ -164,7 +168,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private Counter unknownProfile(String name) {
         unknownProfileChecks.increment();
         return unknownProfiles.computeIfAbsent(unknownProfileLabels.label(name), label -> {
-            LOG.warn("a gateway route names authz profile '{}', which the loaded policy does not define; denying its requests",
+            LOG.warn(
+                    "a gateway route names authz profile '{}', which the loaded policy does not define; denying its requests",
                     label);
             return unknownProfileCounter(label);
         });
@@ -179,8 +184,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
 
     /** Refused paths by class (a fixed set of sub-reasons): a rising count of one class is a probe worth a look. */
     private Counter pathRefusal(HttpRequestView view) {
-        return pathRefusal(view.target().problem()
-                .orElse(io.meshguard.contract.CanonicalPath.Problem.PATH_PARAMETERS).code());
+        return pathRefusal(view.target()
+                .problem()
+                .orElse(io.meshguard.contract.CanonicalPath.Problem.PATH_PARAMETERS)
+                .code());
     }
 
     private Counter pathRefusal(String problem) {
@@ -196,8 +203,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
      */
     private Counter counter(Decision d) {
         String route = d.route().orElse("none");
-        java.util.concurrent.atomic.AtomicReferenceArray<Counter> slots = decisionCounters.computeIfAbsent(route,
-                r -> new java.util.concurrent.atomic.AtomicReferenceArray<>(Reason.values().length * 2));
+        java.util.concurrent.atomic.AtomicReferenceArray<Counter> slots = decisionCounters.computeIfAbsent(
+                route, r -> new java.util.concurrent.atomic.AtomicReferenceArray<>(Reason.values().length * 2));
         int slot = d.reason().ordinal() * 2 + (d.allowed() ? 1 : 0);
         Counter c = slots.get(slot);
         if (c == null) {

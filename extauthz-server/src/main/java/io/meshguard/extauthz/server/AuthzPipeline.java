@@ -39,23 +39,54 @@ public final class AuthzPipeline implements AutoCloseable {
     private final SubscriptionGate subscriptions;
     private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
 
-    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
-            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl) {
+    public AuthzPipeline(
+            JwksRegistry jwks,
+            Optional<ApiKeyAuthenticator> apiKeys,
+            RateLimiter limiter,
+            SecretFiles secrets,
+            Clock clock,
+            MeterRegistry registry,
+            long tokenCacheEntries,
+            Duration tokenCacheMaxTtl) {
         this(jwks, apiKeys, limiter, secrets, clock, registry, tokenCacheEntries, tokenCacheMaxTtl, QuotaGate.NONE);
     }
 
     /** @param quotas where the running policy's calendar quotas are counted */
-    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
-            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl,
+    public AuthzPipeline(
+            JwksRegistry jwks,
+            Optional<ApiKeyAuthenticator> apiKeys,
+            RateLimiter limiter,
+            SecretFiles secrets,
+            Clock clock,
+            MeterRegistry registry,
+            long tokenCacheEntries,
+            Duration tokenCacheMaxTtl,
             QuotaGate quotas) {
-        this(jwks, apiKeys, limiter, secrets, clock, registry, tokenCacheEntries, tokenCacheMaxTtl, quotas,
+        this(
+                jwks,
+                apiKeys,
+                limiter,
+                secrets,
+                clock,
+                registry,
+                tokenCacheEntries,
+                tokenCacheMaxTtl,
+                quotas,
                 SubscriptionGate.NONE);
     }
 
     /** @param subscriptions what product routes are decided from (the controller's pushed subscription state) */
-    public AuthzPipeline(JwksRegistry jwks, Optional<ApiKeyAuthenticator> apiKeys, RateLimiter limiter,
-            SecretFiles secrets, Clock clock, MeterRegistry registry, long tokenCacheEntries, Duration tokenCacheMaxTtl,
-            QuotaGate quotas, SubscriptionGate subscriptions) {
+    public AuthzPipeline(
+            JwksRegistry jwks,
+            Optional<ApiKeyAuthenticator> apiKeys,
+            RateLimiter limiter,
+            SecretFiles secrets,
+            Clock clock,
+            MeterRegistry registry,
+            long tokenCacheEntries,
+            Duration tokenCacheMaxTtl,
+            QuotaGate quotas,
+            SubscriptionGate subscriptions) {
         this.subscriptions = subscriptions;
         this.quotas = quotas;
         this.jwks = jwks;
@@ -98,8 +129,11 @@ public final class AuthzPipeline implements AutoCloseable {
             return List.of();
         }
         Map<String, IssuerKeys> keys = jwks.keysFor(p.get().issuers());
-        return keys.values().stream().filter(k -> !k.ready()).map(k -> k.issuerName() + " (" + k.lastFailure() + ")")
-                .sorted().toList();
+        return keys.values().stream()
+                .filter(k -> !k.ready())
+                .map(k -> k.issuerName() + " (" + k.lastFailure() + ")")
+                .sorted()
+                .toList();
     }
 
     /** Fetches every issuer's keys once so readiness turns green before the first request. */

@@ -40,46 +40,88 @@ public record ExtAuthzConfig(
         SubscriptionStateSettings subscriptions,
         Optional<Path> jwksTlsCaFile) {
 
-    public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path("policy.file", Path.of("policies/authz.yaml"),
+    public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path(
+            "policy.file",
+            Path.of("policies/authz.yaml"),
             "The authz policy. Validated before use; watched and hot-reloaded (an invalid change keeps the running policy).");
-    public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration("policy.reload_interval",
-            Duration.ofSeconds(2), "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
-    public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration("jwks.http_timeout", Duration.ofSeconds(2),
-            "Connect and read timeout of JWKS and OIDC discovery fetches.");
-    public static final ConfigKey<Optional<Path>> JWKS_TLS_CA_FILE = ConfigKey.optionalPath("jwks.tls_ca_file",
+    public static final ConfigKey<Duration> POLICY_RELOAD_INTERVAL = ConfigKey.duration(
+            "policy.reload_interval",
+            Duration.ofSeconds(2),
+            "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
+    public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration(
+            "jwks.http_timeout", Duration.ofSeconds(2), "Connect and read timeout of JWKS and OIDC discovery fetches.");
+    public static final ConfigKey<Optional<Path>> JWKS_TLS_CA_FILE = ConfigKey.optionalPath(
+            "jwks.tls_ca_file",
             "PEM file of the CAs trusted for JWKS and OIDC discovery fetches (an identity provider behind the bank's "
                     + "own CA); when set and present only these CAs are trusted, when unset or absent (an optional "
                     + "Secret not created) the JDK trust store.");
-    public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger("token_cache.max_entries", 100_000, 0,
-            10_000_000, "Verified tokens remembered (by SHA-256 of the token); 0 turns the cache off.");
-    public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration("token_cache.max_ttl", Duration.ofMinutes(10),
+    public static final ConfigKey<Long> TOKEN_CACHE_MAX_ENTRIES = ConfigKey.longInteger(
+            "token_cache.max_entries",
+            100_000,
+            0,
+            10_000_000,
+            "Verified tokens remembered (by SHA-256 of the token); 0 turns the cache off.");
+    public static final ConfigKey<Duration> TOKEN_CACHE_MAX_TTL = ConfigKey.duration(
+            "token_cache.max_ttl",
+            Duration.ofMinutes(10),
             "Longest time a verified token is trusted without verifying it again (never past its exp).");
-    public static final ConfigKey<Duration> APIKEY_CACHE_TTL = ConfigKey.duration("apikey.cache_ttl", Duration.ofSeconds(30),
+    public static final ConfigKey<Duration> APIKEY_CACHE_TTL = ConfigKey.duration(
+            "apikey.cache_ttl",
+            Duration.ofSeconds(30),
             "How long API key records are cached at most. A revocation, a rotation's new expiry or a deleted key is "
                     + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops the cache "
                     + "there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
                     + "TTL is only the net under a lost notice.");
-    public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration("apikey.usage_flush_interval",
-            Duration.ofSeconds(10), "How often API key use counts are written to PostgreSQL.");
-    public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger("ratelimit.max_buckets", 100_000, 1,
-            10_000_000, "Rate-limit buckets kept in memory (per replica; idle buckets are dropped).");
+    public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration(
+            "apikey.usage_flush_interval",
+            Duration.ofSeconds(10),
+            "How often API key use counts are written to PostgreSQL.");
+    public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger(
+            "ratelimit.max_buckets",
+            100_000,
+            1,
+            10_000_000,
+            "Rate-limit buckets kept in memory (per replica; idle buckets are dropped).");
 
-    public static final ConfigKey<Integer> RATELIMIT_BREAKER_FAILURES = ConfigKey.integer("ratelimit.breaker_failures", 3, 1, 100,
+    public static final ConfigKey<Integer> RATELIMIT_BREAKER_FAILURES = ConfigKey.integer(
+            "ratelimit.breaker_failures",
+            3,
+            1,
+            100,
             "Failed or timed-out Redis calls in a row that open the rate-limit store's circuit breaker (then no Check waits on it).");
-    public static final ConfigKey<Duration> RATELIMIT_BREAKER_OPEN_FOR = ConfigKey.duration("ratelimit.breaker_open_for",
-            Duration.ofMillis(500), "How long the breaker stays open before one Check (or the heartbeat) probes Redis again.");
-    public static final ConfigKey<Duration> RATELIMIT_HEARTBEAT = ConfigKey.duration("ratelimit.heartbeat_interval",
-            Duration.ofSeconds(1), "How often each replica reports itself to Redis; the live count sets each replica's share in degraded mode.");
-    public static final ConfigKey<Integer> RATELIMIT_ASSUMED_REPLICAS = ConfigKey.integer("ratelimit.assumed_replicas", 1, 1, 10_000,
+    public static final ConfigKey<Duration> RATELIMIT_BREAKER_OPEN_FOR = ConfigKey.duration(
+            "ratelimit.breaker_open_for",
+            Duration.ofMillis(500),
+            "How long the breaker stays open before one Check (or the heartbeat) probes Redis again.");
+    public static final ConfigKey<Duration> RATELIMIT_HEARTBEAT = ConfigKey.duration(
+            "ratelimit.heartbeat_interval",
+            Duration.ofSeconds(1),
+            "How often each replica reports itself to Redis; the live count sets each replica's share in degraded mode.");
+    public static final ConfigKey<Integer> RATELIMIT_ASSUMED_REPLICAS = ConfigKey.integer(
+            "ratelimit.assumed_replicas",
+            1,
+            1,
+            10_000,
             "Replica count for the degraded share until the first heartbeat answers (Redis down at start); set it to the Deployment's replicas.");
 
     /** Every key of the server, including {@code http.*} and {@code db.*}. */
     public static final ConfigSchema SCHEMA = ConfigSchema.builder()
             .add(GrpcServerSettings.configGroup(9001))
             .add(HttpServerSettings.configGroup(9101))
-            .add(POLICY_FILE, POLICY_RELOAD_INTERVAL, JWKS_HTTP_TIMEOUT, JWKS_TLS_CA_FILE, TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_TTL,
-                    APIKEY_CACHE_TTL, APIKEY_USAGE_FLUSH, RATELIMIT_MAX_BUCKETS, RATELIMIT_BREAKER_FAILURES,
-                    RATELIMIT_BREAKER_OPEN_FOR, RATELIMIT_HEARTBEAT, RATELIMIT_ASSUMED_REPLICAS)
+            .add(
+                    POLICY_FILE,
+                    POLICY_RELOAD_INTERVAL,
+                    JWKS_HTTP_TIMEOUT,
+                    JWKS_TLS_CA_FILE,
+                    TOKEN_CACHE_MAX_ENTRIES,
+                    TOKEN_CACHE_MAX_TTL,
+                    APIKEY_CACHE_TTL,
+                    APIKEY_USAGE_FLUSH,
+                    RATELIMIT_MAX_BUCKETS,
+                    RATELIMIT_BREAKER_FAILURES,
+                    RATELIMIT_BREAKER_OPEN_FOR,
+                    RATELIMIT_HEARTBEAT,
+                    RATELIMIT_ASSUMED_REPLICAS)
             .add(new RedisConfig())
             .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
@@ -98,13 +140,25 @@ public record ExtAuthzConfig(
 
     public static ExtAuthzConfig read(Config config) {
         return new ExtAuthzConfig(
-                GrpcServerSettings.configGroup(9001).read(config), HttpServerSettings.configGroup(9101).read(config),
-                config.get(POLICY_FILE), config.get(POLICY_RELOAD_INTERVAL), config.get(JWKS_HTTP_TIMEOUT),
-                config.get(TOKEN_CACHE_MAX_ENTRIES), config.get(TOKEN_CACHE_MAX_TTL), config.get(APIKEY_CACHE_TTL),
-                config.get(APIKEY_USAGE_FLUSH), config.get(RATELIMIT_MAX_BUCKETS), new RedisConfig().read(config),
-                new RateLimitSettings(config.get(RATELIMIT_MAX_BUCKETS), config.get(RATELIMIT_BREAKER_FAILURES),
-                        config.get(RATELIMIT_BREAKER_OPEN_FOR), config.get(RATELIMIT_HEARTBEAT), config.get(RATELIMIT_ASSUMED_REPLICAS)),
-                new QuotaConfig().read(config), SubscriptionStateSettings.configGroup().read(config),
+                GrpcServerSettings.configGroup(9001).read(config),
+                HttpServerSettings.configGroup(9101).read(config),
+                config.get(POLICY_FILE),
+                config.get(POLICY_RELOAD_INTERVAL),
+                config.get(JWKS_HTTP_TIMEOUT),
+                config.get(TOKEN_CACHE_MAX_ENTRIES),
+                config.get(TOKEN_CACHE_MAX_TTL),
+                config.get(APIKEY_CACHE_TTL),
+                config.get(APIKEY_USAGE_FLUSH),
+                config.get(RATELIMIT_MAX_BUCKETS),
+                new RedisConfig().read(config),
+                new RateLimitSettings(
+                        config.get(RATELIMIT_MAX_BUCKETS),
+                        config.get(RATELIMIT_BREAKER_FAILURES),
+                        config.get(RATELIMIT_BREAKER_OPEN_FOR),
+                        config.get(RATELIMIT_HEARTBEAT),
+                        config.get(RATELIMIT_ASSUMED_REPLICAS)),
+                new QuotaConfig().read(config),
+                SubscriptionStateSettings.configGroup().read(config),
                 config.get(JWKS_TLS_CA_FILE));
     }
 
@@ -119,42 +173,139 @@ public record ExtAuthzConfig(
     }
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
-        return new ExtAuthzConfig(settings, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                settings,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
-        return new ExtAuthzConfig(grpc, http, file, reloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                file,
+                reloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
-        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, maxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                maxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     /** A copy with these quota settings. */
     public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
-        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, settings, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                settings,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
-        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, settings, rateLimit, quota, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                settings,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
-        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, settings, quota, subscriptions, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                settings,
+                quota,
+                subscriptions,
+                jwksTlsCaFile);
     }
 
     /** A copy following subscription state from this controller. */
     public ExtAuthzConfig withSubscriptions(SubscriptionStateSettings settings) {
-        return new ExtAuthzConfig(grpc, http, policyFile, policyReloadInterval, jwksHttpTimeout, tokenCacheMaxEntries,
-                tokenCacheMaxTtl, apiKeyCacheTtl, apiKeyUsageFlushInterval, rateLimitMaxBuckets, redis, rateLimit, quota,
-                settings, jwksTlsCaFile);
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                settings,
+                jwksTlsCaFile);
     }
 }

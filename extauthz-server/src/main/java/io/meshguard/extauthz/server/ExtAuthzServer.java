@@ -71,11 +71,13 @@ public final class ExtAuthzServer implements ServerComponent {
     private final Optional<ApiKeyAuthenticator> apiKeys;
     /** Revocations pushed from the key database to this replica's key cache (with a database only). */
     private final Optional<ApiKeyRevocations> revocations;
+
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
     private final ScheduledExecutorService background;
     /** The shared store, when {@code redis.url} is set: opened at start, closed at stop. */
     private final Optional<RedisConnection> redis;
+
     private final Optional<RedisRateLimiter> globalLimits;
     private final QuotaCounter quotas;
     private final Optional<QuotaStore> quotaStore;
@@ -85,6 +87,7 @@ public final class ExtAuthzServer implements ServerComponent {
     private final Clock clock;
     /** Follows the controller's subscription state, when {@code subscriptions.controller} is set. */
     private final Optional<SubscriptionStateClient> subscriptionState;
+
     private final Optional<ManagedChannel> controllerChannel;
     private boolean closed;
 
@@ -93,70 +96,117 @@ public final class ExtAuthzServer implements ServerComponent {
      * @param dataSource PostgreSQL with the {@code api_keys} table; empty = API-key routes deny with 503
      * @param audit receives every decision; must not block
      */
-    public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
+    public ExtAuthzServer(
+            ExtAuthzConfig config,
+            MeterRegistry registry,
+            Optional<DataSource> dataSource,
+            DecisionSink audit,
             Clock clock) {
         this(config, registry, dataSource, audit, clock, Tracing.disabled());
     }
 
     /** @param tracing a SERVER span per Check when on; the caller starts and closes (flushes) it around the server */
-    public ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, Optional<DataSource> dataSource, DecisionSink audit,
-            Clock clock, Tracing tracing) {
+    public ExtAuthzServer(
+            ExtAuthzConfig config,
+            MeterRegistry registry,
+            Optional<DataSource> dataSource,
+            DecisionSink audit,
+            Clock clock,
+            Tracing tracing) {
         this(config, registry, audit, clock, dataSource.map(JdbcApiKeyStore::new), dataSource, tracing);
     }
 
     /** With any API key store (the benchmark and offline tools use an in-memory one). */
-    public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
-            DecisionSink audit, Clock clock) {
+    public static ExtAuthzServer withApiKeyStore(
+            ExtAuthzConfig config,
+            MeterRegistry registry,
+            Optional<ApiKeyStore> store,
+            DecisionSink audit,
+            Clock clock) {
         return new ExtAuthzServer(config, registry, audit, clock, store, Optional.empty(), Tracing.disabled());
     }
 
     /** With any API key store and tracing (the benchmark's tracing scenario). */
-    public static ExtAuthzServer withApiKeyStore(ExtAuthzConfig config, MeterRegistry registry, Optional<ApiKeyStore> store,
-            DecisionSink audit, Clock clock, Tracing tracing) {
+    public static ExtAuthzServer withApiKeyStore(
+            ExtAuthzConfig config,
+            MeterRegistry registry,
+            Optional<ApiKeyStore> store,
+            DecisionSink audit,
+            Clock clock,
+            Tracing tracing) {
         return new ExtAuthzServer(config, registry, audit, clock, store, Optional.empty(), tracing);
     }
 
-    private ExtAuthzServer(ExtAuthzConfig config, MeterRegistry registry, DecisionSink audit, Clock clock,
-            Optional<? extends ApiKeyStore> store, Optional<DataSource> dataSource, Tracing tracing) {
+    private ExtAuthzServer(
+            ExtAuthzConfig config,
+            MeterRegistry registry,
+            DecisionSink audit,
+            Clock clock,
+            Optional<? extends ApiKeyStore> store,
+            Optional<DataSource> dataSource,
+            Tracing tracing) {
         this.config = config;
         this.dataSource = dataSource;
         this.auditSink = audit.auditLog();
         this.clock = clock;
-        this.redis = config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
+        this.redis =
+                config.redis().enabled() ? Optional.of(RedisConnection.unconnected(config.redis())) : Optional.empty();
         this.quotaStore = dataSource.map(QuotaStore::new);
         QuotaAudit quotaLog = audit.auditLog().map(QuotaAudit::to).orElseGet(QuotaAudit::logOnly);
         // operators' quota changes are rows of the admin trail too, in the quota database
-        this.quotaAudit = dataSource.<QuotaAudit>map(ds -> new io.meshguard.extauthz.quota.TrailedQuotaAudit(quotaLog,
-                new io.meshguard.audit.trail.AdminTrail(ds))).orElse(quotaLog);
-        this.globalLimits = redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
-        this.quotas = new QuotaCounter(quotaStore, () -> redis,
-                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()), quotaAudit, clock,
-                System::nanoTime, config.quota().counterSettings(), registry,
+        this.quotaAudit = dataSource
+                .<QuotaAudit>map(ds -> new io.meshguard.extauthz.quota.TrailedQuotaAudit(
+                        quotaLog, new io.meshguard.audit.trail.AdminTrail(ds)))
+                .orElse(quotaLog);
+        this.globalLimits =
+                redis.map(r -> new RedisRateLimiter(r, config.rateLimit(), registry, System::nanoTime, replicaId()));
+        this.quotas = new QuotaCounter(
+                quotaStore,
+                () -> redis,
+                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout()),
+                quotaAudit,
+                clock,
+                System::nanoTime,
+                config.quota().counterSettings(),
+                registry,
                 // the rate limiter's heartbeat counts the replicas (assumed_replicas until it first answers)
                 () -> globalLimits.map(RedisRateLimiter::replicas).orElse(1));
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
-        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(ds, a::invalidateAll,
+        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(
+                ds,
+                a::invalidateAll,
                 config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl())));
-        RateLimiter limiter = globalLimits.<RateLimiter>map(g -> g)
-                .orElseGet(() -> new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
+        RateLimiter limiter = globalLimits
+                .<RateLimiter>map(g -> g)
+                .orElseGet(() ->
+                        new TokenBucketLimiter(config.rateLimitMaxBuckets(), Duration.ofMinutes(10), System::nanoTime));
         Gauge.builder("meshguard_ratelimit_mode", () -> 1)
-                .description("Where rate-limit counts live: mode=global (Redis, shared by all replicas) or mode=local (per replica)")
+                .description(
+                        "Where rate-limit counts live: mode=global (Redis, shared by all replicas) or mode=local (per replica)")
                 .tag("mode", limiter.mode())
                 .register(registry);
         // in a mesh the sidecar carries this plaintext stream over mTLS; the controller binds it to our SPIFFE ID
-        this.controllerChannel = config.subscriptions().controller()
-                .map(target -> NettyChannelBuilder.forTarget(target).usePlaintext().build());
-        this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(ch, replicaId(),
-                config.subscriptions().maxStaleness(), clock));
+        this.controllerChannel = config.subscriptions().controller().map(target -> NettyChannelBuilder.forTarget(target)
+                .usePlaintext()
+                .build());
+        this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(
+                ch, replicaId(), config.subscriptions().maxStaleness(), clock));
         this.pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), config.jwksHttpTimeout(), IdpTrust.fromPemFile(config.jwksTlsCaFile())),
+                new JwksRegistry(
+                        registry, Map.of(), config.jwksHttpTimeout(), IdpTrust.fromPemFile(config.jwksTlsCaFile())),
                 apiKeys,
                 limiter,
                 new SecretFiles(System::nanoTime),
-                clock, registry, config.tokenCacheMaxEntries(), config.tokenCacheMaxTtl(), quotas,
-                subscriptionState.map(c -> new SubscriptionGate(c::current, clock)).orElse(SubscriptionGate.NONE));
-        this.watcher = new PolicyWatcher<>("authz", config.policyFile(), new AuthzPolicyFiles(), registry,
-                config.policyReloadInterval());
+                clock,
+                registry,
+                config.tokenCacheMaxEntries(),
+                config.tokenCacheMaxTtl(),
+                quotas,
+                subscriptionState
+                        .map(c -> new SubscriptionGate(c::current, clock))
+                        .orElse(SubscriptionGate.NONE));
+        this.watcher = new PolicyWatcher<>(
+                "authz", config.policyFile(), new AuthzPolicyFiles(), registry, config.policyReloadInterval());
         // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)
         dataSource.ifPresent(ds -> watcher.addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
                 new io.meshguard.audit.trail.AdminTrail(ds), "extauthz", replicaId())));
@@ -167,8 +217,11 @@ public final class ExtAuthzServer implements ServerComponent {
         });
         this.service = new AuthorizationService(pipeline, audit, clock, registry, tracing);
         // every Check Envoy can send is read and answered (CheckSize): the inbound limit never sits below its floor
-        io.meshguard.runtime.grpc.GrpcServerSettings grpcSettings = config.grpc().maxInboundMessageBytes() < CheckSize.MESSAGE_LIMIT_BYTES
-                ? config.grpc().withLimits(CheckSize.MESSAGE_LIMIT_BYTES, config.grpc().maxConcurrentCalls())
+        io.meshguard.runtime.grpc.GrpcServerSettings grpcSettings = config.grpc()
+                                .maxInboundMessageBytes()
+                        < CheckSize.MESSAGE_LIMIT_BYTES
+                ? config.grpc()
+                        .withLimits(CheckSize.MESSAGE_LIMIT_BYTES, config.grpc().maxConcurrentCalls())
                 : config.grpc();
         this.grpc = new GrpcServerHost("extauthz-grpc", grpcSettings, List.of(tracing.bind(service)), registry);
         this.background = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -190,11 +243,16 @@ public final class ExtAuthzServer implements ServerComponent {
         redis.ifPresent(RedisConnection::connectInBackground);
         globalLimits.ifPresent(RedisRateLimiter::start);
         if (redis.isEmpty()) {
-            LOG.atWarn().addKeyValue("event", "ratelimit_local")
+            LOG.atWarn()
+                    .addKeyValue("event", "ratelimit_local")
                     .log("no redis.url: rate limits are per replica (N replicas allow up to N x each limit)");
         } else {
-            LOG.atInfo().addKeyValue("event", "ratelimit_global").addKeyValue("redis", config.redis().redactedUrl())
-                    .log("rate limits are global, shared through {}", config.redis().redactedUrl());
+            LOG.atInfo()
+                    .addKeyValue("event", "ratelimit_global")
+                    .addKeyValue("redis", config.redis().redactedUrl())
+                    .log(
+                            "rate limits are global, shared through {}",
+                            config.redis().redactedUrl());
         }
         watcher.start();
         subscriptionState.ifPresent(SubscriptionStateClient::start);
@@ -204,8 +262,11 @@ public final class ExtAuthzServer implements ServerComponent {
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
         long flush = config.quota().flushInterval().toMillis();
         background.scheduleWithFixedDelay(quotas::flush, flush, flush, TimeUnit.MILLISECONDS);
-        apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(a::flushUsage,
-                config.apiKeyUsageFlushInterval().toMillis(), config.apiKeyUsageFlushInterval().toMillis(), TimeUnit.MILLISECONDS));
+        apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(
+                a::flushUsage,
+                config.apiKeyUsageFlushInterval().toMillis(),
+                config.apiKeyUsageFlushInterval().toMillis(),
+                TimeUnit.MILLISECONDS));
         refreshHealth();
         LOG.info("extauthz gRPC listening on {}:{}", config.grpc().bind(), grpcPort());
     }
@@ -216,14 +277,21 @@ public final class ExtAuthzServer implements ServerComponent {
      * 503; without the token file too.
      */
     public void mountQuotaApi(StatusHttpServer http) {
-        mountAdminApis(http, AdminGate.local(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file"));
+        mountAdminApis(
+                http, AdminGate.local(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file"));
     }
 
     /** As {@link #mountQuotaApi(StatusHttpServer)}, behind the admin plane's gate (OIDC, role bindings, break-glass). */
     public void mountQuotaApi(StatusHttpServer http, AdminAccessSettings access) throws ConfigException {
-        mountAdminApis(http, access.gate(new BearerTokens(config.quota().adminTokenFile()), "quota.admin.token_file",
-                dataSource.<io.meshguard.access.AdminEvents>map(ds -> new io.meshguard.access.TrailAdminEvents(
-                        new io.meshguard.audit.trail.AdminTrail(ds))).orElseGet(LoggedAdminEvents::new)));
+        mountAdminApis(
+                http,
+                access.gate(
+                        new BearerTokens(config.quota().adminTokenFile()),
+                        "quota.admin.token_file",
+                        dataSource
+                                .<io.meshguard.access.AdminEvents>map(ds -> new io.meshguard.access.TrailAdminEvents(
+                                        new io.meshguard.audit.trail.AdminTrail(ds)))
+                                .orElseGet(LoggedAdminEvents::new)));
     }
 
     /**
@@ -231,20 +299,34 @@ public final class ExtAuthzServer implements ServerComponent {
      * and quota counters are its tenants' (another tenant's key or counter answers 404).
      */
     public void mountAdminApis(StatusHttpServer http, AdminGate gate) {
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> pipeline.policy(), quotaOperations(), gate,
-                new io.meshguard.extauthz.quota.QuotaOwners(dataSource.map(JdbcApiKeyStore::new))));
+        http.addHandler(
+                QuotaAdminApi.PREFIX,
+                new QuotaAdminApi(
+                        () -> pipeline.policy(),
+                        quotaOperations(),
+                        gate,
+                        new io.meshguard.extauthz.quota.QuotaOwners(dataSource.map(JdbcApiKeyStore::new))));
         http.addHandler(ApiKeyAdminApi.PREFIX, apiKeyAdminApi(gate));
     }
 
     /** The API keys' admin operations behind {@code gate}, on this server's key database and audit sink. */
     public ApiKeyAdminApi apiKeyAdminApi(AdminGate gate) {
-        return new ApiKeyAdminApi(dataSource.map(JdbcApiKeyStore::new), clock, gate, auditSink,
+        return new ApiKeyAdminApi(
+                dataSource.map(JdbcApiKeyStore::new),
+                clock,
+                gate,
+                auditSink,
                 keyId -> apiKeys.ifPresent(a -> a.invalidate(keyId)));
     }
 
     private Optional<QuotaOperations> quotaOperations() {
-        return quotaStore.map(s -> new QuotaOperations(s, () -> redis,
-                new LiveCounters(config.redis().keyPrefix(), config.redis().commandTimeout().multipliedBy(10)), quotaAudit,
+        return quotaStore.map(s -> new QuotaOperations(
+                s,
+                () -> redis,
+                new LiveCounters(
+                        config.redis().keyPrefix(),
+                        config.redis().commandTimeout().multipliedBy(10)),
+                quotaAudit,
                 Clock.systemUTC()));
     }
 
@@ -274,19 +356,19 @@ public final class ExtAuthzServer implements ServerComponent {
         // docs/products.md "Subscription state on extauthz": not ready until a first state arrived
         checks.add(new SubscriptionReadiness(config.subscriptions().controller(), subscriptionState, pipeline::policy)
                 .check());
-        checks.add(
-                ReadinessCheck.of("jwks", () -> {
-                    List<String> missing = pipeline.issuersNotReady();
-                    return missing.isEmpty()
-                            ? ReadinessCheck.Result.ready("every issuer's keys retrieved")
-                            : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
-                }));
+        checks.add(ReadinessCheck.of("jwks", () -> {
+            List<String> missing = pipeline.issuersNotReady();
+            return missing.isEmpty()
+                    ? ReadinessCheck.Result.ready("every issuer's keys retrieved")
+                    : ReadinessCheck.Result.notReady("keys never retrieved: " + String.join(", ", missing));
+        }));
         return checks;
     }
 
     private ReadinessCheck.Result rateLimitReadiness() {
         if (globalLimits.isEmpty()) {
-            return ReadinessCheck.Result.ready("local: limits are per replica (no redis.url); N replicas allow up to N x each limit");
+            return ReadinessCheck.Result.ready(
+                    "local: limits are per replica (no redis.url); N replicas allow up to N x each limit");
         }
         RedisRateLimiter g = globalLimits.get();
         StoreBreaker.Stats stats = g.breaker().stats();
@@ -294,15 +376,19 @@ public final class ExtAuthzServer implements ServerComponent {
         if (stats.state() == StoreBreaker.State.CLOSED && redis.get().isOpen()) {
             return ReadinessCheck.Result.ready("global via " + store + ", " + g.replicas() + " replica(s) sharing it");
         }
-        return ReadinessCheck.Result.ready("degraded: store " + store + " unreachable (breaker " + stats.state().label()
-                + (stats.lastError().isEmpty() ? "" : ", last error: " + stats.lastError()) + "); each replica enforces 1/"
+        return ReadinessCheck.Result.ready("degraded: store " + store + " unreachable (breaker "
+                + stats.state().label()
+                + (stats.lastError().isEmpty() ? "" : ", last error: " + stats.lastError())
+                + "); each replica enforces 1/"
                 + g.replicas() + " of each limit, fail_closed routes answer 503");
     }
 
     /** A stable id of this replica in the store's replica set: the pod name when there is one, and a random part. */
     private static String replicaId() {
         String host = System.getenv().getOrDefault("HOSTNAME", "extauthz");
-        return host + "-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+        return host + "-"
+                + Long.toHexString(
+                        java.util.concurrent.ThreadLocalRandom.current().nextLong());
     }
 
     /** The global limiter, when {@code redis.url} is set. */
@@ -349,7 +435,8 @@ public final class ExtAuthzServer implements ServerComponent {
         quotas.flush();
         if (quotas.pendingIncrements() > 0) {
             // PostgreSQL is away at shutdown: say exactly what is lost rather than losing it silently
-            LOG.error("extauthz: {} counted quota requests could not be written to PostgreSQL before shutdown and are lost",
+            LOG.error(
+                    "extauthz: {} counted quota requests could not be written to PostgreSQL before shutdown and are lost",
                     quotas.pendingIncrements());
         }
         subscriptionState.ifPresent(SubscriptionStateClient::close);

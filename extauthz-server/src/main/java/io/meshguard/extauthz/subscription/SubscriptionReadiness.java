@@ -25,7 +25,9 @@ public final class SubscriptionReadiness {
     private final Optional<SubscriptionStateClient> client;
     private final Supplier<Optional<AuthzPolicy>> policy;
 
-    public SubscriptionReadiness(Optional<String> controller, Optional<SubscriptionStateClient> client,
+    public SubscriptionReadiness(
+            Optional<String> controller,
+            Optional<SubscriptionStateClient> client,
             Supplier<Optional<AuthzPolicy>> policy) {
         this.controller = controller;
         this.client = client;
@@ -38,11 +40,13 @@ public final class SubscriptionReadiness {
 
     private ReadinessCheck.Result result() {
         if (client.isEmpty() || controller.isEmpty()) {
-            boolean productsInUse = policy.get().map(p -> p.routes().stream()
-                    .anyMatch(r -> r.options().productsOnly())).orElse(false);
+            boolean productsInUse = policy.get()
+                    .map(p -> p.routes().stream().anyMatch(r -> r.options().productsOnly()))
+                    .orElse(false);
             return productsInUse
-                    ? ReadinessCheck.Result.notReady("the policy has products_only rules but no subscriptions.controller"
-                            + " is set: product routes would answer 503 subscription_state_unavailable")
+                    ? ReadinessCheck.Result.notReady(
+                            "the policy has products_only rules but no subscriptions.controller"
+                                    + " is set: product routes would answer 503 subscription_state_unavailable")
                     : ReadinessCheck.Result.ready("off (no subscriptions.controller): product routes are refused");
         }
         SubscriptionStateClient c = client.get();

@@ -34,8 +34,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStateClient.class);
 
     /** What a replica holds: the snapshot and since when the stream to the controller has been down, if it is. */
-    private record Held(Optional<SubscriptionSnapshot> snapshot, Optional<Instant> downSince) {
-    }
+    private record Held(Optional<SubscriptionSnapshot> snapshot, Optional<Instant> downSince) {}
 
     private final ManagedChannel channel;
     private final Node node;
@@ -53,7 +52,10 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
     public SubscriptionStateClient(ManagedChannel channel, String replicaId, Duration maxStaleness, Clock clock) {
         this.channel = channel;
-        this.node = Node.newBuilder().setId(replicaId).setCluster("meshguard-extauthz").build();
+        this.node = Node.newBuilder()
+                .setId(replicaId)
+                .setCluster("meshguard-extauthz")
+                .build();
         this.maxStaleness = maxStaleness;
         this.clock = clock;
         this.held = new AtomicReference<>(new Held(Optional.empty(), Optional.of(clock.instant())));
@@ -83,7 +85,8 @@ public final class SubscriptionStateClient implements AutoCloseable {
         if (closed) {
             return;
         }
-        ClientCalls.asyncBidiStreamingCall(channel.newCall(SubscriptionStateWire.STREAM, CallOptions.DEFAULT),
+        ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(SubscriptionStateWire.STREAM, CallOptions.DEFAULT),
                 new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requests) {
@@ -105,7 +108,9 @@ public final class SubscriptionStateClient implements AutoCloseable {
                             io.grpc.Status status = io.grpc.Status.fromThrowable(t);
                             io.grpc.Status.Code code = status.getCode();
                             if (code == io.grpc.Status.Code.CANCELLED || code == io.grpc.Status.Code.UNAVAILABLE) {
-                                LOG.info("subscription state stream ended ({} {}), reconnecting", code,
+                                LOG.info(
+                                        "subscription state stream ended ({} {}), reconnecting",
+                                        code,
                                         status.getDescription());
                             } else {
                                 LOG.warn("subscription state stream ended: {}", t.toString());
@@ -130,11 +135,15 @@ public final class SubscriptionStateClient implements AutoCloseable {
             held.set(new Held(Optional.of(s), Optional.empty()));
             stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
         } catch (IllegalArgumentException e) {
-            LOG.error("subscription state version {} refused, keeping the previous one: {}",
-                    response.getVersionInfo(), e.getMessage());
+            LOG.error(
+                    "subscription state version {} refused, keeping the previous one: {}",
+                    response.getVersionInfo(),
+                    e.getMessage());
             Held h = held.get();
             held.set(new Held(h.snapshot(), Optional.empty()));
-            stream.onNext(request(h.snapshot().map(s -> Long.toString(s.version())).orElse(""), response.getNonce(),
+            stream.onNext(request(
+                    h.snapshot().map(s -> Long.toString(s.version())).orElse(""),
+                    response.getNonce(),
                     Optional.of(e.getMessage())));
         }
     }
@@ -149,9 +158,12 @@ public final class SubscriptionStateClient implements AutoCloseable {
     }
 
     private DiscoveryRequest request(String version, String nonce, Optional<String> error) {
-        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(node)
-                .setTypeUrl(SubscriptionStateWire.TYPE_URL).addResourceNames(SubscriptionStateWire.RESOURCE_NAME)
-                .setVersionInfo(version).setResponseNonce(nonce);
+        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(SubscriptionStateWire.TYPE_URL)
+                .addResourceNames(SubscriptionStateWire.RESOURCE_NAME)
+                .setVersionInfo(version)
+                .setResponseNonce(nonce);
         error.ifPresent(e -> b.setErrorDetail(Status.newBuilder().setCode(3).setMessage(e)));
         return b.build();
     }

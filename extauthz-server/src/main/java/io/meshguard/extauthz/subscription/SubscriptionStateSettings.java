@@ -14,17 +14,21 @@ import java.util.Optional;
  */
 public record SubscriptionStateSettings(Optional<String> controller, Duration maxStaleness) {
 
-    public static final ConfigKey<String> CONTROLLER = ConfigKey.string("subscriptions.controller", "",
+    public static final ConfigKey<String> CONTROLLER = ConfigKey.string(
+            "subscriptions.controller",
+            "",
             "host:port of the xds-controller's ADS port, where this replica follows the catalogue's subscription "
                     + "state. Empty: routes that name a product publish are refused with 503 "
                     + "subscription_state_unavailable.");
-    public static final ConfigKey<Duration> MAX_STALENESS = ConfigKey.duration("subscriptions.max_staleness",
-            Duration.ofSeconds(10), "How long a replica keeps deciding product routes from its last snapshot while "
+    public static final ConfigKey<Duration> MAX_STALENESS = ConfigKey.duration(
+            "subscriptions.max_staleness",
+            Duration.ofSeconds(10),
+            "How long a replica keeps deciding product routes from its last snapshot while "
                     + "the stream to the controller is down; after that they are refused (a suspension it may have "
                     + "missed must not be honoured late).");
 
-    public static final SubscriptionStateSettings NONE = new SubscriptionStateSettings(Optional.empty(),
-            Duration.ofSeconds(10));
+    public static final SubscriptionStateSettings NONE =
+            new SubscriptionStateSettings(Optional.empty(), Duration.ofSeconds(10));
 
     public static ConfigGroup<SubscriptionStateSettings> configGroup() {
         return new ConfigGroup<>() {
@@ -36,8 +40,8 @@ public record SubscriptionStateSettings(Optional<String> controller, Duration ma
             @Override
             public SubscriptionStateSettings read(Config config) {
                 String target = config.get(CONTROLLER).strip();
-                return new SubscriptionStateSettings(target.isEmpty() ? Optional.empty() : Optional.of(target),
-                        config.get(MAX_STALENESS));
+                return new SubscriptionStateSettings(
+                        target.isEmpty() ? Optional.empty() : Optional.of(target), config.get(MAX_STALENESS));
             }
         };
     }

@@ -51,7 +51,8 @@ public final class AuthzCheck {
      * @param jwksFiles issuer name to a local JWKS file replacing that issuer's remote key set
      * @param now the decision time (token expiry checks), default the system clock
      */
-    public static Decision decide(Path policyDir, Path request, Map<String, Path> jwksFiles, Optional<java.time.Instant> now)
+    public static Decision decide(
+            Path policyDir, Path request, Map<String, Path> jwksFiles, Optional<java.time.Instant> now)
             throws InputException, PolicyInvalidException {
         AuthzPolicy policy = new AuthzPolicyParser().parse(policyDir.resolve("authz.yaml"));
         Map<String, JWKSet> local = new HashMap<>();
@@ -63,7 +64,8 @@ public final class AuthzCheck {
             try {
                 local.put(e.getKey(), JWKSet.load(e.getValue().toFile()));
             } catch (IOException | java.text.ParseException ex) {
-                throw new InputException("--jwks " + e.getKey() + "=" + e.getValue() + ": not a readable JWKS: " + ex.getMessage());
+                throw new InputException(
+                        "--jwks " + e.getKey() + "=" + e.getValue() + ": not a readable JWKS: " + ex.getMessage());
             }
         }
         CheckRequest.Builder builder = CheckRequest.newBuilder();
@@ -76,13 +78,20 @@ public final class AuthzCheck {
         try {
             JsonFormat.parser().merge(text, builder);
         } catch (InvalidProtocolBufferException e) {
-            throw new InputException("--request " + request + ": not a CheckRequest in protobuf JSON: " + e.getMessage());
+            throw new InputException(
+                    "--request " + request + ": not a CheckRequest in protobuf JSON: " + e.getMessage());
         }
         Clock clock = now.map(n -> Clock.fixed(n, ZoneOffset.UTC)).orElse(Clock.systemUTC());
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (AuthzPipeline pipeline = new AuthzPipeline(new JwksRegistry(registry, local, Duration.ofSeconds(3)), Optional.empty(),
-                new TokenBucketLimiter(16, Duration.ofMinutes(1), System::nanoTime), new SecretFiles(System::nanoTime), clock,
-                registry, 16, Duration.ofMinutes(1))) {
+        try (AuthzPipeline pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, local, Duration.ofSeconds(3)),
+                Optional.empty(),
+                new TokenBucketLimiter(16, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                clock,
+                registry,
+                16,
+                Duration.ofMinutes(1))) {
             pipeline.use(policy);
             return pipeline.decide(HttpRequestView.of(builder.build()));
         }

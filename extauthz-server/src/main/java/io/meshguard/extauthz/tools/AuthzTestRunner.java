@@ -62,9 +62,11 @@ public final class AuthzTestRunner {
         }
         try (Stream<Path> s = Files.list(tests)) {
             return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return n.startsWith("authz") && (n.endsWith(".yaml") || n.endsWith(".yml"));
-            }).sorted().toList();
+                        String n = p.getFileName().toString();
+                        return n.startsWith("authz") && (n.endsWith(".yaml") || n.endsWith(".yml"));
+                    })
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -115,8 +117,11 @@ public final class AuthzTestRunner {
         return results;
     }
 
-    private record Fixture(Map<String, List<TestKeys>> keysByIssuer, Map<String, String> apiKeys,
-            InMemoryApiKeyStore store, Map<Path, String> secrets) {}
+    private record Fixture(
+            Map<String, List<TestKeys>> keysByIssuer,
+            Map<String, String> apiKeys,
+            InMemoryApiKeyStore store,
+            Map<Path, String> secrets) {}
 
     @SuppressWarnings("unchecked")
     private Fixture fixture(AuthzPolicy policy, Map<String, Object> doc) throws ApiKeyStore.UnavailableException {
@@ -127,8 +132,10 @@ public final class AuthzTestRunner {
             if (policy.issuerNamed(issuer).isEmpty()) {
                 throw new IllegalArgumentException("keys: no issuer named '" + issuer + "' in authz.yaml");
             }
-            keys.computeIfAbsent(issuer, x -> new ArrayList<>()).add(TestKeys.generate(String.valueOf(km.get("kid")),
-                    JWSAlgorithm.parse(String.valueOf(km.getOrDefault("algorithm", "RS256")))));
+            keys.computeIfAbsent(issuer, x -> new ArrayList<>())
+                    .add(TestKeys.generate(
+                            String.valueOf(km.get("kid")),
+                            JWSAlgorithm.parse(String.valueOf(km.getOrDefault("algorithm", "RS256")))));
         }
         InMemoryApiKeyStore store = new InMemoryApiKeyStore();
         ApiKeyService service = new ApiKeyService(store, clock);
@@ -136,9 +143,14 @@ public final class AuthzTestRunner {
         for (Object k : (List<Object>) doc.getOrDefault("api_keys", List.of())) {
             Map<String, Object> km = (Map<String, Object>) k;
             String keyName = String.valueOf(km.get("name"));
-            ApiKeyService.Created created = service.create(keyName, String.valueOf(km.getOrDefault("owner", keyName)),
-                    String.valueOf(km.get("tenant")), strings(km.get("roles")), strings(km.get("scopes")),
-                    String.valueOf(km.getOrDefault("tier", "free")), Optional.empty());
+            ApiKeyService.Created created = service.create(
+                    keyName,
+                    String.valueOf(km.getOrDefault("owner", keyName)),
+                    String.valueOf(km.get("tenant")),
+                    strings(km.get("roles")),
+                    strings(km.get("scopes")),
+                    String.valueOf(km.getOrDefault("tier", "free")),
+                    Optional.empty());
             if (Boolean.TRUE.equals(km.get("revoked"))) {
                 store.revoke(created.key().keyId(), clock.instant());
             }
@@ -148,7 +160,8 @@ public final class AuthzTestRunner {
             apiKeys.put(keyName, created.text());
         }
         Map<Path, String> secrets = new HashMap<>();
-        ((Map<String, Object>) doc.getOrDefault("secrets", Map.of())).forEach((p, v) -> secrets.put(Path.of(p), String.valueOf(v)));
+        ((Map<String, Object>) doc.getOrDefault("secrets", Map.of()))
+                .forEach((p, v) -> secrets.put(Path.of(p), String.valueOf(v)));
         return new Fixture(keys, apiKeys, store, secrets);
     }
 
@@ -158,13 +171,25 @@ public final class AuthzTestRunner {
             local.put(issuer.name(), TestKeys.publicSet(f.keysByIssuer().getOrDefault(issuer.name(), List.of())));
         }
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline pipeline = new AuthzPipeline(new JwksRegistry(registry, local, Duration.ofSeconds(1)),
+        AuthzPipeline pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, local, Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(f.store(), clock, Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime, f.secrets()), clock, registry, 1000, Duration.ofMinutes(10),
+                new SecretFiles(System::nanoTime, f.secrets()),
+                clock,
+                registry,
+                1000,
+                Duration.ofMinutes(10),
                 // quotas count per case (a case's 'repeat' Checks share one counter) in memory: no database, no Redis
-                new QuotaCounter(Optional.empty(), Optional::empty, new LiveCounters("policy-test:", Duration.ofSeconds(1)),
-                        QuotaAudit.logOnly(), clock, System::nanoTime, QuotaCounter.Settings.DEFAULTS, registry));
+                new QuotaCounter(
+                        Optional.empty(),
+                        Optional::empty,
+                        new LiveCounters("policy-test:", Duration.ofSeconds(1)),
+                        QuotaAudit.logOnly(),
+                        clock,
+                        System::nanoTime,
+                        QuotaCounter.Settings.DEFAULTS,
+                        registry));
         pipeline.use(policy);
         return pipeline;
     }
@@ -177,14 +202,23 @@ public final class AuthzTestRunner {
             return new TestResult(file, name, false, "no 'expect'");
         }
         Map<String, List<String>> headers = new LinkedHashMap<>();
-        ((Map<String, Object>) req.getOrDefault("headers", Map.of())).forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT),
-                v instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of(String.valueOf(v))));
+        ((Map<String, Object>) req.getOrDefault("headers", Map.of()))
+                .forEach((k, v) -> headers.put(
+                        k.toLowerCase(java.util.Locale.ROOT),
+                        v instanceof List<?> l
+                                ? l.stream().map(String::valueOf).toList()
+                                : List.of(String.valueOf(v))));
         // 'at' pins the time the case runs at (conditions on the time of day); tokens are minted for that time too
         Clock clock = req.containsKey("at")
-                ? Clock.fixed(java.time.OffsetDateTime.parse(String.valueOf(req.get("at"))).toInstant(), java.time.ZoneOffset.UTC)
+                ? Clock.fixed(
+                        java.time.OffsetDateTime.parse(String.valueOf(req.get("at")))
+                                .toInstant(),
+                        java.time.ZoneOffset.UTC)
                 : this.clock;
         if (req.containsKey("token")) {
-            headers.put("authorization", List.of("Bearer " + token(policy, f, (Map<String, Object>) req.get("token"), clock)));
+            headers.put(
+                    "authorization",
+                    List.of("Bearer " + token(policy, f, (Map<String, Object>) req.get("token"), clock)));
         }
         if (req.containsKey("api_key")) {
             String keyName = String.valueOf(req.get("api_key"));
@@ -192,14 +226,17 @@ public final class AuthzTestRunner {
             headers.put(policy.apiKeyHeader(), List.of(text));
         }
         CheckRequests.Encoding encoding = "header_map".equals(req.get("encoding"))
-                ? CheckRequests.Encoding.HEADER_MAP : CheckRequests.Encoding.HEADERS;
+                ? CheckRequests.Encoding.HEADER_MAP
+                : CheckRequests.Encoding.HEADERS;
         Map<String, String> ext = new HashMap<>();
-        ((Map<String, Object>) req.getOrDefault("context_extensions", Map.of())).forEach((k, v) -> ext.put(k, String.valueOf(v)));
+        ((Map<String, Object>) req.getOrDefault("context_extensions", Map.of()))
+                .forEach((k, v) -> ext.put(k, String.valueOf(v)));
         int repeat = ((Number) req.getOrDefault("repeat", 1)).intValue();
         Map<String, List<String>> sent = headers;
         if (req.get("edge") instanceof Map<?, ?> edge) {
             // the request as the edge gateway's Envoy hands it to ext_authz (x-forwarded-for appended, etc.)
-            EdgeEnvoy envoy = new EdgeEnvoy(((Number) ((Map<String, Object>) edge).getOrDefault("xff_num_trusted_hops", 0)).intValue());
+            EdgeEnvoy envoy = new EdgeEnvoy(
+                    ((Number) ((Map<String, Object>) edge).getOrDefault("xff_num_trusted_hops", 0)).intValue());
             sent = envoy.headers(headers, String.valueOf(req.getOrDefault("source_address", "")));
             Map<String, String> edgeExt = envoy.contextExtensions(ext);
             ext.clear();
@@ -209,9 +246,14 @@ public final class AuthzTestRunner {
         try (AuthzPipeline pipeline = pipeline(policy, f, clock)) {
             Decision d = null;
             for (int i = 0; i < repeat; i++) {
-                d = pipeline.decide(HttpRequestView.of(CheckRequests.of(String.valueOf(req.getOrDefault("method", "GET")),
-                        String.valueOf(req.getOrDefault("host", "")), String.valueOf(req.getOrDefault("path", "/")), checkHeaders, ext,
-                        encoding, String.valueOf(req.getOrDefault("source_principal", "")),
+                d = pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                        String.valueOf(req.getOrDefault("method", "GET")),
+                        String.valueOf(req.getOrDefault("host", "")),
+                        String.valueOf(req.getOrDefault("path", "/")),
+                        checkHeaders,
+                        ext,
+                        encoding,
+                        String.valueOf(req.getOrDefault("source_principal", "")),
                         String.valueOf(req.getOrDefault("source_address", "")))));
             }
             List<String> problems = compare(expect, d);
@@ -234,11 +276,16 @@ public final class AuthzTestRunner {
             throw new IllegalArgumentException("token: declare a key for issuer '" + issuerName + "' under 'keys'");
         }
         TestKeys key = spec.containsKey("kid")
-                ? keys.stream().filter(k -> k.kid().equals(spec.get("kid"))).findFirst()
-                        .orElseThrow(() -> new IllegalArgumentException("token.kid: no declared key " + spec.get("kid")))
+                ? keys.stream()
+                        .filter(k -> k.kid().equals(spec.get("kid")))
+                        .findFirst()
+                        .orElseThrow(
+                                () -> new IllegalArgumentException("token.kid: no declared key " + spec.get("kid")))
                 : keys.get(0);
         Instant now = clock.instant();
-        Duration expiresIn = Optional.ofNullable(spec.get("expires_in")).map(String::valueOf).map(AuthzTestRunner::signedDuration)
+        Duration expiresIn = Optional.ofNullable(spec.get("expires_in"))
+                .map(String::valueOf)
+                .map(AuthzTestRunner::signedDuration)
                 .orElse(Duration.ofMinutes(5));
         Map<String, Object> claims = new LinkedHashMap<>();
         claims.put("iss", issuer.issuer());
@@ -259,7 +306,8 @@ public final class AuthzTestRunner {
         if (spec.containsKey("header")) {
             return key.signWithHeader((Map<String, Object>) spec.get("header"), set);
         }
-        TestKeys.Tamper tamper = TestKeys.Tamper.valueOf(String.valueOf(spec.getOrDefault("tamper", "none")).toUpperCase(java.util.Locale.ROOT));
+        TestKeys.Tamper tamper = TestKeys.Tamper.valueOf(
+                String.valueOf(spec.getOrDefault("tamper", "none")).toUpperCase(java.util.Locale.ROOT));
         return key.sign(set, tamper);
     }
 
@@ -279,8 +327,10 @@ public final class AuthzTestRunner {
         if (expect.containsKey("status") && ((Number) expect.get("status")).intValue() != d.status()) {
             problems.add("expected status " + expect.get("status") + ", got " + d.status());
         }
-        if (expect.containsKey("reason") && !expect.get("reason").equals(d.reason().code())) {
-            problems.add("expected reason " + expect.get("reason") + ", got " + d.reason().code() + " (" + d.description() + ")");
+        if (expect.containsKey("reason")
+                && !expect.get("reason").equals(d.reason().code())) {
+            problems.add("expected reason " + expect.get("reason") + ", got "
+                    + d.reason().code() + " (" + d.description() + ")");
         }
         Map<String, String> set = new LinkedHashMap<>();
         Map<String, String> actions = new LinkedHashMap<>();
@@ -290,8 +340,8 @@ public final class AuthzTestRunner {
         }
         ((Map<String, Object>) expect.getOrDefault("headers_set", Map.of())).forEach((k, v) -> {
             if (!String.valueOf(v).equals(set.get(k))) {
-                problems.add("expected header " + k + ": " + v + ", got " + (set.containsKey(k)
-                        ? set.get(k) + " (" + actions.get(k) + ")" : "(not set)"));
+                problems.add("expected header " + k + ": " + v + ", got "
+                        + (set.containsKey(k) ? set.get(k) + " (" + actions.get(k) + ")" : "(not set)"));
             }
         });
         ((Map<String, Object>) expect.getOrDefault("headers_append_action", Map.of())).forEach((k, v) -> {
@@ -313,7 +363,8 @@ public final class AuthzTestRunner {
         ((Map<String, Object>) expect.getOrDefault("response_headers", Map.of())).forEach((k, v) -> {
             String got = d.responseHeaders().get(k);
             if (got == null || !got.contains(String.valueOf(v))) {
-                problems.add("expected response header " + k + " containing " + v + ", got " + (got == null ? "(none)" : got));
+                problems.add("expected response header " + k + " containing " + v + ", got "
+                        + (got == null ? "(none)" : got));
             }
         });
         if (expect.containsKey("body_contains") && !d.body().contains(String.valueOf(expect.get("body_contains")))) {

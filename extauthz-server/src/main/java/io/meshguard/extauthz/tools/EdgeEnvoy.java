@@ -56,6 +56,7 @@ public record EdgeEnvoy(int xffNumTrustedHops) {
     }
 
     private static boolean isLoopback(String peer) {
-        return InetAddresses.isInetAddress(peer) && InetAddresses.forString(peer).isLoopbackAddress();
+        return InetAddresses.isInetAddress(peer)
+                && InetAddresses.forString(peer).isLoopbackAddress();
     }
 }

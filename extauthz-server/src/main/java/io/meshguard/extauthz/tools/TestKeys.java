@@ -29,7 +29,14 @@ import java.util.Map;
 public final class TestKeys {
     /** How to spoil a token, for attack cases. */
     public enum Tamper {
-        NONE, ALG_NONE, STRIP_SIGNATURE, WRONG_KEY, HS256_WITH_PUBLIC_KEY, EMBEDDED_JWK, JKU, X5U
+        NONE,
+        ALG_NONE,
+        STRIP_SIGNATURE,
+        WRONG_KEY,
+        HS256_WITH_PUBLIC_KEY,
+        EMBEDDED_JWK,
+        JKU,
+        X5U
     }
 
     private final JWK key;
@@ -41,11 +48,15 @@ public final class TestKeys {
     public static TestKeys generate(String kid, JWSAlgorithm alg) {
         try {
             if (alg.getName().startsWith("ES")) {
-                Curve curve = alg.equals(JWSAlgorithm.ES384) ? Curve.P_384 : alg.equals(JWSAlgorithm.ES512) ? Curve.P_521 : Curve.P_256;
-                return new TestKeys(new ECKeyGenerator(curve).keyID(kid).algorithm(alg).generate());
+                Curve curve = alg.equals(JWSAlgorithm.ES384)
+                        ? Curve.P_384
+                        : alg.equals(JWSAlgorithm.ES512) ? Curve.P_521 : Curve.P_256;
+                return new TestKeys(
+                        new ECKeyGenerator(curve).keyID(kid).algorithm(alg).generate());
             }
             if (alg.getName().startsWith("RS") || alg.getName().startsWith("PS")) {
-                return new TestKeys(new RSAKeyGenerator(2048).keyID(kid).algorithm(alg).generate());
+                return new TestKeys(
+                        new RSAKeyGenerator(2048).keyID(kid).algorithm(alg).generate());
             }
         } catch (JOSEException e) {
             throw new IllegalStateException("cannot generate a test key: " + e.getMessage(), e);
@@ -63,8 +74,10 @@ public final class TestKeys {
 
     private TestKeys withKid(String kid) {
         try {
-            return new TestKeys(key instanceof RSAKey rsa ? new RSAKey.Builder(rsa).keyID(kid).build()
-                    : new ECKey.Builder((ECKey) key).keyID(kid).build());
+            return new TestKeys(
+                    key instanceof RSAKey rsa
+                            ? new RSAKey.Builder(rsa).keyID(kid).build()
+                            : new ECKey.Builder((ECKey) key).keyID(kid).build());
         } catch (RuntimeException e) {
             throw new IllegalStateException(e);
         }
@@ -105,9 +118,14 @@ public final class TestKeys {
                     return attacker(alg).withKid(kid()).sign(claims);
                 }
                 case HS256_WITH_PUBLIC_KEY -> {
-                    byte[] secret = key instanceof RSAKey rsa ? rsa.toRSAPublicKey().getEncoded()
+                    byte[] secret = key instanceof RSAKey rsa
+                            ? rsa.toRSAPublicKey().getEncoded()
                             : ((ECKey) key).toECPublicKey().getEncoded();
-                    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(kid()).build(), claims);
+                    SignedJWT jwt = new SignedJWT(
+                            new JWSHeader.Builder(JWSAlgorithm.HS256)
+                                    .keyID(kid())
+                                    .build(),
+                            claims);
                     jwt.sign(new MACSigner(pad(secret)));
                     return jwt.serialize();
                 }
@@ -126,7 +144,12 @@ public final class TestKeys {
                     return jwt.serialize();
                 }
                 default -> {
-                    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(alg).keyID(kid()).type(JOSEObjectType.JWT).build(), claims);
+                    SignedJWT jwt = new SignedJWT(
+                            new JWSHeader.Builder(alg)
+                                    .keyID(kid())
+                                    .type(JOSEObjectType.JWT)
+                                    .build(),
+                            claims);
                     jwt.sign(signer());
                     return jwt.serialize();
                 }

@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.audit;
 
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static io.meshguard.extauthz.Fixtures.headers;
@@ -14,6 +12,8 @@ import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,15 +26,30 @@ class AuditSinkDecisionsTest {
     @Test
     void decision_becomesAnAuthzDecisionAuditEvent_withIdentityAndReason_butNoToken() throws Exception {
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
-                AuthzPipeline p = Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")),
-                        new SimpleMeterRegistry(), Optional.empty())) {
-            String token = RS1.sign(claims("alice", "big-tenant", List.of("viewer")).claim("azp", "web").build());
-            HttpRequestView view = Fixtures.request("/api/orders?card=4111111111111111", headers("authorization", "Bearer " + token,
-                    "x-tenant-id", "big-tenant", "x-request-id", "req-7", "x-dwp-source", "MOBILE",
-                    "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+                AuthzPipeline p = Fixtures.pipeline(
+                        Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")),
+                        new SimpleMeterRegistry(),
+                        Optional.empty())) {
+            String token = RS1.sign(claims("alice", "big-tenant", List.of("viewer"))
+                    .claim("azp", "web")
+                    .build());
+            HttpRequestView view = Fixtures.request(
+                    "/api/orders?card=4111111111111111",
+                    headers(
+                            "authorization",
+                            "Bearer " + token,
+                            "x-tenant-id",
+                            "big-tenant",
+                            "x-request-id",
+                            "req-7",
+                            "x-dwp-source",
+                            "MOBILE",
+                            "traceparent",
+                            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
             Decision d = p.decide(view);
             List<AuditEvent> written = new ArrayList<>();
-            new AuditSinkDecisions(written::add).record(DecisionEvents.of(view, d, Instant.parse("2026-11-21T10:00:00Z"), 42));
+            new AuditSinkDecisions(written::add)
+                    .record(DecisionEvents.of(view, d, Instant.parse("2026-11-21T10:00:00Z"), 42));
 
             AuditEvent e = written.get(0);
             assertThat(e.kind()).isEqualTo(AuditKind.AUTHZ_DECISION);
@@ -51,7 +66,9 @@ class AuditSinkDecisionsTest {
             assertThat(e.reason()).contains("insufficient_role");
             assertThat(e.latencyUs()).hasValue(42);
             assertThat(e.path()).contains("/api/orders");
-            assertThat(e.toString() + e.detailsJson()).doesNotContain(token).doesNotContain(token.substring(token.lastIndexOf('.') + 1))
+            assertThat(e.toString() + e.detailsJson())
+                    .doesNotContain(token)
+                    .doesNotContain(token.substring(token.lastIndexOf('.') + 1))
                     .doesNotContain("4111111111111111");
         }
     }

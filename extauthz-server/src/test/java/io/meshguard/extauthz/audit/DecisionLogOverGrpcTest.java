@@ -54,44 +54,88 @@ class DecisionLogOverGrpcTest {
     void checks_allowDenyAndHostileInput_eachDecisionOneParsableLineWithoutCredentials() throws Exception {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        DecisionLog decisionLog = new DecisionLog(DecisionLogSettings.defaults(Map.of("service", "meshguard-extauthz")),
-                stdout, "stdout", registry);
+        DecisionLog decisionLog = new DecisionLog(
+                DecisionLogSettings.defaults(Map.of("service", "meshguard-extauthz")), stdout, "stdout", registry);
         decisionLog.start();
         AuditSinkDecisions toLog = new AuditSinkDecisions(decisionLog);
         ConcurrentLinkedQueue<AuthzDecisionEvent> recorded = new ConcurrentLinkedQueue<>();
-        String token = RS1.sign(claims("alice", "big-tenant", List.of("user")).claim("azp", "web").build());
+        String token = RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                .claim("azp", "web")
+                .build());
         List<CheckRequest> checks = new ArrayList<>();
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, Fixtures.policyYaml("discovery: " + jwks.discoveryUri(), ""));
-            ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMinutes(1));
-            ExtAuthzServer server = new ExtAuthzServer(config, registry, Optional.empty(), e -> {
-                recorded.add(e);
-                toLog.record(e);
-            }, Clock.systemUTC());
+            ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                    .withGrpc("127.0.0.1", 0)
+                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                    .withPolicy(policy, Duration.ofMinutes(1));
+            ExtAuthzServer server = new ExtAuthzServer(
+                    config,
+                    registry,
+                    Optional.empty(),
+                    e -> {
+                        recorded.add(e);
+                        toLog.record(e);
+                    },
+                    Clock.systemUTC());
             server.start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                    .usePlaintext()
                     .build();
             try {
                 var stub = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30));
-                checks.add(CheckRequests.of("GET", "api.test.example", "/api/orders?iban=DE89370400440532013000",
-                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant",
-                                "x-request-id", "req-allow"), Map.of(), CheckRequests.Encoding.HEADERS));
-                checks.add(CheckRequests.of("GET", "api.test.example", "/api/orders",
-                        headers("x-tenant-id", "big-tenant", "x-request-id", "req-no-token"), Map.of(),
+                checks.add(CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/orders?iban=DE89370400440532013000",
+                        headers(
+                                "authorization",
+                                "Bearer " + token,
+                                "x-tenant-id",
+                                "big-tenant",
+                                "x-request-id",
+                                "req-allow"),
+                        Map.of(),
                         CheckRequests.Encoding.HEADERS));
-                checks.add(CheckRequests.of("POST", "api.test.example", "/admin/x\"y%0a..%2fz",
-                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant",
-                                "x-request-id", "req-bad-path"), Map.of(), CheckRequests.Encoding.HEADERS));
+                checks.add(CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/orders",
+                        headers("x-tenant-id", "big-tenant", "x-request-id", "req-no-token"),
+                        Map.of(),
+                        CheckRequests.Encoding.HEADERS));
+                checks.add(CheckRequests.of(
+                        "POST",
+                        "api.test.example",
+                        "/admin/x\"y%0a..%2fz",
+                        headers(
+                                "authorization",
+                                "Bearer " + token,
+                                "x-tenant-id",
+                                "big-tenant",
+                                "x-request-id",
+                                "req-bad-path"),
+                        Map.of(),
+                        CheckRequests.Encoding.HEADERS));
                 // Envoy's header map carries raw bytes: a request id with a quote, a line break, broken UTF-8 and
                 // a control byte, and a path with a tab and a terminal escape sequence.
-                CheckRequest.Builder hostile = CheckRequests.of("GET", "api.test.example", "/api/o\trders\u001b[2J",
-                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"), Map.of(),
-                        CheckRequests.Encoding.HEADER_MAP).toBuilder();
-                hostile.getAttributesBuilder().getRequestBuilder().getHttpBuilder().getHeaderMapBuilder()
-                        .addHeaders(HeaderValue.newBuilder().setKey("x-request-id").setRawValue(ByteString.copyFrom(
-                                new byte[] {'r', '"', '\n', (byte) 0xC3, 0x28, (byte) 0xFF, 0x01, '}'})));
+                CheckRequest.Builder hostile = CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/o\trders\u001b[2J",
+                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
+                        Map.of(),
+                        CheckRequests.Encoding.HEADER_MAP)
+                        .toBuilder();
+                hostile.getAttributesBuilder()
+                        .getRequestBuilder()
+                        .getHttpBuilder()
+                        .getHeaderMapBuilder()
+                        .addHeaders(HeaderValue.newBuilder()
+                                .setKey("x-request-id")
+                                .setRawValue(ByteString.copyFrom(
+                                        new byte[] {'r', '"', '\n', (byte) 0xC3, 0x28, (byte) 0xFF, 0x01, '}'})));
                 checks.add(hostile.build());
                 for (CheckRequest check : checks) {
                     stub.check(check);
@@ -104,10 +148,16 @@ class DecisionLogOverGrpcTest {
         decisionLog.close(); // drains, as the server's component stack does at shutdown
 
         byte[] output = stdout.toByteArray();
-        StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(output));
+        StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(output));
         String text = new String(output, StandardCharsets.UTF_8);
-        assertThat(text).endsWith("\n").doesNotContain(token).doesNotContain(token.substring(token.lastIndexOf('.')))
+        assertThat(text)
+                .endsWith("\n")
+                .doesNotContain(token)
+                .doesNotContain(token.substring(token.lastIndexOf('.')))
                 .doesNotContain("DE89370400440532013000");
         List<String> lines = text.lines().toList();
         assertThat(lines).hasSize(checks.size()).hasSameSizeAs(recorded);
@@ -116,8 +166,10 @@ class DecisionLogOverGrpcTest {
             parsed.add(JSON.readTree(line));
         }
         for (AuthzDecisionEvent e : recorded) {
-            JsonNode line = parsed.stream().filter(p -> p.get("request_id").asText().equals(e.requestId()))
-                    .findFirst().orElseThrow(() -> new AssertionError("no line for request id " + e.requestId()));
+            JsonNode line = parsed.stream()
+                    .filter(p -> p.get("request_id").asText().equals(e.requestId()))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no line for request id " + e.requestId()));
             assertThat(line.get("type").asText()).isEqualTo("meshguard/decision_log");
             assertThat(line.get("kind").asText()).isEqualTo("authz_decision");
             assertThat(line.get("labels").get("service").asText()).isEqualTo("meshguard-extauthz");
@@ -127,19 +179,29 @@ class DecisionLogOverGrpcTest {
             assertThat(line.get("path").asText()).isEqualTo(e.path().split("\\?")[0]);
             assertThat(line.get("latency_us").asLong()).isEqualTo(e.latencyMicros());
         }
-        JsonNode allowed = parsed.stream().filter(p -> p.get("request_id").asText().equals("req-allow")).findFirst()
+        JsonNode allowed = parsed.stream()
+                .filter(p -> p.get("request_id").asText().equals("req-allow"))
+                .findFirst()
                 .orElseThrow();
         assertThat(allowed.get("decision").asText()).isEqualTo("allow");
         assertThat(allowed.get("subject").asText()).isEqualTo("alice");
         assertThat(allowed.get("tenant").asText()).isEqualTo("big-tenant");
         assertThat(allowed.get("route").asText()).isEqualTo("api");
         assertThat(allowed.get("path").asText()).isEqualTo("/api/orders");
-        assertThat(parsed.stream().filter(p -> p.get("request_id").asText().equals("req-no-token")).findFirst()
-                .orElseThrow().get("status").asInt()).isEqualTo(401);
+        assertThat(parsed.stream()
+                        .filter(p -> p.get("request_id").asText().equals("req-no-token"))
+                        .findFirst()
+                        .orElseThrow()
+                        .get("status")
+                        .asInt())
+                .isEqualTo(401);
         // extauthz replaces a request id it cannot use by its own; the refused path reaches the log as it came
         assertThat(recorded).noneMatch(e -> e.requestId().contains("\n"));
         assertThat(recorded).anyMatch(e -> e.path().contains("\t") && e.path().contains("\u001b"));
         assertThat(text).contains("\\t").contains("\\u001b");
-        assertThat(registry.get("meshguard.decision_log.events.written").counter().count()).isEqualTo(checks.size());
+        assertThat(registry.get("meshguard.decision_log.events.written")
+                        .counter()
+                        .count())
+                .isEqualTo(checks.size());
     }
 }

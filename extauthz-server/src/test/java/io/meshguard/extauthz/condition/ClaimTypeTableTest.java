@@ -24,7 +24,12 @@ import org.junit.jupiter.api.Test;
 class ClaimTypeTableTest {
     private static final ConditionCompiler COMPILER = new ConditionCompiler();
 
-    private enum Kind { STRING, NUMBER, BOOL, LIST }
+    private enum Kind {
+        STRING,
+        NUMBER,
+        BOOL,
+        LIST
+    }
 
     /** Claim values by type; "null" is a JSON null (left out of the claims, so read as a missing key). */
     private static final Map<String, Object> VALUES = values();
@@ -99,12 +104,31 @@ class ClaimTypeTableTest {
         Map<String, Object> claims = new HashMap<>();
         claims.put("sub", "alice");
         claims.put("v", value);
-        HttpRequestView request = HttpRequestView.of(CheckRequests.of("POST", "api.bank.example", "/v1/transfers",
-                Map.of(), Map.of(), CheckRequests.Encoding.HEADER_MAP, "spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7"));
-        Identity id = new Identity("alice", Optional.empty(), List.of(), List.of(), Optional.empty(), "jwt", "bank-idp",
-                Optional.empty(), Optional.empty(), ClaimValues.of(claims));
-        return new ConditionVariables(request, Caller.of("spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7", Optional.empty()),
-                Optional.of(id), Instant.parse("2026-11-24T09:30:00Z"));
+        HttpRequestView request = HttpRequestView.of(CheckRequests.of(
+                "POST",
+                "api.bank.example",
+                "/v1/transfers",
+                Map.of(),
+                Map.of(),
+                CheckRequests.Encoding.HEADER_MAP,
+                "spiffe://cluster.local/ns/payments/sa/api",
+                "10.0.0.7"));
+        Identity id = new Identity(
+                "alice",
+                Optional.empty(),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                "jwt",
+                "bank-idp",
+                Optional.empty(),
+                Optional.empty(),
+                ClaimValues.of(claims));
+        return new ConditionVariables(
+                request,
+                Caller.of("spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7", Optional.empty()),
+                Optional.of(id),
+                Instant.parse("2026-11-24T09:30:00Z"));
     }
 
     /** As AuthzEngine.denyRule reads an outcome: only "false" keeps a deny rule from firing. */
@@ -148,7 +172,9 @@ class ClaimTypeTableTest {
                 }
             }
         }
-        assertThat(failures).as("wrong-typed claims that answered instead of failing towards deny").isEmpty();
+        assertThat(failures)
+                .as("wrong-typed claims that answered instead of failing towards deny")
+                .isEmpty();
         assertThat(wrongTyped).isGreaterThan(ROWS.size() * 5);
     }
 
@@ -156,21 +182,33 @@ class ClaimTypeTableTest {
     void aClaimOfTheExpectedType_isAnsweredAsWritten() {
         // (expression, value, holds)
         Object[][] cases = {
-                {"claims.v == 'x'", "x", true}, {"claims.v == 'x'", "y", false},
-                {"claims.v != 'x'", "y", true}, {"claims.v != 'x'", "x", false},
-                {"claims.v in ['x', 'y']", "y", true}, {"!(claims.v in ['x', 'y'])", "z", true},
-                {"claims.v.startsWith('x')", "xy", true}, {"claims.v.matches('^x$')", "y", false},
-                {"claims.v > 1", 3L, true}, {"claims.v <= 10.0", 11L, false}, {"claims.v == 3", 3.0, true},
-                {"claims.v", true, true}, {"!claims.v", true, false}, {"claims.v != false", true, true},
-                {"'x' in claims.v", List.of("y", "x"), true}, {"!('y' in claims.v)", List.of("x"), true},
-                {"'x' in claims.v", List.of(), false},
-                {"claims.v.exists(g, g == 'x')", List.of("x"), true}, {"claims.v.all(g, g != 'y')", List.of("y"), false},
-                {"has(claims.v) && claims.v != 'y'", null, false},
-                {"has(claims.v.x)", Map.of("x", "x"), true}, {"has(claims.v.x)", Map.of("y", "x"), false},
+            {"claims.v == 'x'", "x", true},
+            {"claims.v == 'x'", "y", false},
+            {"claims.v != 'x'", "y", true},
+            {"claims.v != 'x'", "x", false},
+            {"claims.v in ['x', 'y']", "y", true},
+            {"!(claims.v in ['x', 'y'])", "z", true},
+            {"claims.v.startsWith('x')", "xy", true},
+            {"claims.v.matches('^x$')", "y", false},
+            {"claims.v > 1", 3L, true},
+            {"claims.v <= 10.0", 11L, false},
+            {"claims.v == 3", 3.0, true},
+            {"claims.v", true, true},
+            {"!claims.v", true, false},
+            {"claims.v != false", true, true},
+            {"'x' in claims.v", List.of("y", "x"), true},
+            {"!('y' in claims.v)", List.of("x"), true},
+            {"'x' in claims.v", List.of(), false},
+            {"claims.v.exists(g, g == 'x')", List.of("x"), true},
+            {"claims.v.all(g, g != 'y')", List.of("y"), false},
+            {"has(claims.v) && claims.v != 'y'", null, false},
+            {"has(claims.v.x)", Map.of("x", "x"), true},
+            {"has(claims.v.x)", Map.of("y", "x"), false},
         };
         for (Object[] c : cases) {
             Condition.Outcome o = compile((String) c[0]).test(vars(c[1]));
-            assertThat(o).as(c[0] + " with " + c[1])
+            assertThat(o)
+                    .as(c[0] + " with " + c[1])
                     .isInstanceOf((Boolean) c[2] ? Condition.Outcome.Holds.class : Condition.Outcome.Fails.class);
         }
     }

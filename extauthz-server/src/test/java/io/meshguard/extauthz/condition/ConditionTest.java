@@ -35,13 +35,32 @@ class ConditionTest {
         for (int i = 0; i < headers.length; i += 2) {
             h.put(headers[i], List.of(headers[i + 1]));
         }
-        HttpRequestView request = HttpRequestView.of(CheckRequests.of("POST", "API.bank.example:443", "/v1/transfers?amount=5000&cur=CHF&tag=a&tag=b",
-                h, Map.of(), CheckRequests.Encoding.HEADER_MAP, "spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7"));
-        Identity id = new Identity("alice", Optional.of("acme"), List.of("customer"), List.of("payments:write"), Optional.of("app"),
-                "jwt", "bank-idp", Optional.empty(), Optional.empty(), ClaimValues.of(claims));
+        HttpRequestView request = HttpRequestView.of(CheckRequests.of(
+                "POST",
+                "API.bank.example:443",
+                "/v1/transfers?amount=5000&cur=CHF&tag=a&tag=b",
+                h,
+                Map.of(),
+                CheckRequests.Encoding.HEADER_MAP,
+                "spiffe://cluster.local/ns/payments/sa/api",
+                "10.0.0.7"));
+        Identity id = new Identity(
+                "alice",
+                Optional.of("acme"),
+                List.of("customer"),
+                List.of("payments:write"),
+                Optional.of("app"),
+                "jwt",
+                "bank-idp",
+                Optional.empty(),
+                Optional.empty(),
+                ClaimValues.of(claims));
         // 2026-11-24 is a Tuesday; 09:30 UTC is 10:30 in Zurich and 18:30 in Seoul
-        return new ConditionVariables(request, Caller.of("spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7",
-                Optional.of("203.0.113.9")), Optional.of(id), Instant.parse("2026-11-24T09:30:00Z"));
+        return new ConditionVariables(
+                request,
+                Caller.of("spiffe://cluster.local/ns/payments/sa/api", "10.0.0.7", Optional.of("203.0.113.9")),
+                Optional.of(id),
+                Instant.parse("2026-11-24T09:30:00Z"));
     }
 
     private static Condition.Outcome eval(String expr, Map<String, Object> claims, String... headers) {
@@ -50,7 +69,8 @@ class ConditionTest {
 
     @Test
     void everyVariable_readsTheRequestTheCallerTheCredentialAndTheTime() {
-        Map<String, Object> claims = Map.of("amr", List.of("pwd", "mfa"), "acr", "high", "level", 3, "nested", Map.of("a", true));
+        Map<String, Object> claims =
+                Map.of("amr", List.of("pwd", "mfa"), "acr", "high", "level", 3, "nested", Map.of("a", true));
         for (String expr : List.of(
                 "request.method == 'POST' && request.host == 'api.bank.example' && request.path == '/v1/transfers'",
                 "request.headers['x-channel'] == 'mobile'",
@@ -76,7 +96,8 @@ class ConditionTest {
         // the negation of a missing key never flips to true: it stays Missing (the engine decides towards deny)
         assertThat(eval("!(claims.acr == 'low')", Map.of())).isInstanceOf(Condition.Outcome.Missing.class);
         // written with a presence test, absence can be allowed on purpose
-        assertThat(eval("!('acr' in claims) || claims.acr != 'low'", Map.of())).isInstanceOf(Condition.Outcome.Holds.class);
+        assertThat(eval("!('acr' in claims) || claims.acr != 'low'", Map.of()))
+                .isInstanceOf(Condition.Outcome.Holds.class);
     }
 
     @Test
@@ -88,7 +109,8 @@ class ConditionTest {
         for (int i = 0; i < ConditionCompiler.MAX_ITERATIONS + 10; i++) {
             big.add("r" + i);
         }
-        assertThat(eval("claims.list.all(x, x != 'never')", Map.of("list", big))).isInstanceOf(Condition.Outcome.Error.class);
+        assertThat(eval("claims.list.all(x, x != 'never')", Map.of("list", big)))
+                .isInstanceOf(Condition.Outcome.Error.class);
         assertThat(eval("claims.list.all(x, x != 'never')", Map.of("list", big.subList(0, 10))))
                 .isInstanceOf(Condition.Outcome.Holds.class);
     }
@@ -102,9 +124,19 @@ class ConditionTest {
 
     @Test
     void typeErrors_andUnknownVariables_areRefusedAtLoad_withTheLine() {
-        assertThat(errors("request.method", false)).singleElement().asString().startsWith("10: ").contains("bool");
-        assertThat(errors("request.methd == 'GET'", false)).singleElement().asString().contains("undeclared reference");
-        assertThat(errors("request.method == 1", false)).singleElement().asString().contains("no matching overload");
+        assertThat(errors("request.method", false))
+                .singleElement()
+                .asString()
+                .startsWith("10: ")
+                .contains("bool");
+        assertThat(errors("request.methd == 'GET'", false))
+                .singleElement()
+                .asString()
+                .contains("undeclared reference");
+        assertThat(errors("request.method == 1", false))
+                .singleElement()
+                .asString()
+                .contains("no matching overload");
         assertThat(errors("request.method ==", false)).isNotEmpty();
         assertThat(errors("true &&\n  nope", false)).singleElement().asString().startsWith("11: ");
         assertThat(errors("  ", false)).singleElement().asString().contains("empty");
@@ -113,24 +145,41 @@ class ConditionTest {
     @Test
     void bounds_areEnforcedWhenThePolicyLoads() {
         assertThat(errors("'" + "a".repeat(ConditionCompiler.MAX_CODE_POINTS) + "' == request.path", false))
-                .singleElement().asString().contains("longer than");
+                .singleElement()
+                .asString()
+                .contains("longer than");
         assertThat(errors("(".repeat(60) + "true" + ")".repeat(60), false)).isNotEmpty();
         assertThat(errors("auth.roles.all(r, auth.scopes.exists(s, s == r))", false))
-                .singleElement().asString().contains("inside another");
+                .singleElement()
+                .asString()
+                .contains("inside another");
     }
 
     @Test
     void timeOfDay_needsAnExplicitValidZone() {
-        assertThat(errors("now.getHours() > 8", false)).singleElement().asString().contains("explicit time zone");
-        assertThat(errors("now.getHours('Mars/Olympus') > 8", false)).singleElement().asString().contains("unknown time zone");
+        assertThat(errors("now.getHours() > 8", false))
+                .singleElement()
+                .asString()
+                .contains("explicit time zone");
+        assertThat(errors("now.getHours('Mars/Olympus') > 8", false))
+                .singleElement()
+                .asString()
+                .contains("unknown time zone");
         compile("now.getHours('UTC') >= 0");
     }
 
     @Test
     void denyRuleConditions_cannotReadTheCredential() {
-        assertThat(errors("'mfa' in claims.amr", true)).singleElement().asString().contains("deny rules run before the credential");
-        assertThat(errors("tenant == 'x'", true)).singleElement().asString().contains("deny rules run before the credential");
-        assertThat(COMPILER.compile("request.headers['x-debug'] == '1'", 1, true, (l, m) -> { })).isNotNull();
+        assertThat(errors("'mfa' in claims.amr", true))
+                .singleElement()
+                .asString()
+                .contains("deny rules run before the credential");
+        assertThat(errors("tenant == 'x'", true))
+                .singleElement()
+                .asString()
+                .contains("deny rules run before the credential");
+        assertThat(COMPILER.compile("request.headers['x-debug'] == '1'", 1, true, (l, m) -> {}))
+                .isNotNull();
     }
 
     @Test
@@ -142,13 +191,31 @@ class ConditionTest {
         assertThat(readsRequest.memo()).isEmpty();
         assertThat(readsTime.memo()).isEmpty();
         ConditionVariables vars = vars(Map.of("amr", List.of("mfa")));
-        Identity alice = new Identity("alice", Optional.of("acme"), List.of(), List.of(), Optional.empty(), "jwt", "idp",
-                Optional.empty(), Optional.empty(), ClaimValues.of(Map.of("amr", List.of("mfa"))));
+        Identity alice = new Identity(
+                "alice",
+                Optional.of("acme"),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                "jwt",
+                "idp",
+                Optional.empty(),
+                Optional.empty(),
+                ClaimValues.of(Map.of("amr", List.of("mfa"))));
         assertThat(claimsOnly.test(vars, Optional.of(alice))).isInstanceOf(Condition.Outcome.Holds.class);
         assertThat(claimsOnly.memo().orElseThrow().getIfPresent(alice)).isInstanceOf(Condition.Outcome.Holds.class);
         // an equal identity that is another instance (another token) is decided on its own
-        Identity twin = new Identity("alice", Optional.of("acme"), List.of(), List.of(), Optional.empty(), "jwt", "idp",
-                Optional.empty(), Optional.empty(), ClaimValues.of(Map.of("amr", List.of("mfa"))));
+        Identity twin = new Identity(
+                "alice",
+                Optional.of("acme"),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                "jwt",
+                "idp",
+                Optional.empty(),
+                Optional.empty(),
+                ClaimValues.of(Map.of("amr", List.of("mfa"))));
         assertThat(claimsOnly.memo().orElseThrow().getIfPresent(twin)).isNull();
     }
 }

@@ -2,7 +2,6 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.nimbusds.jose.jwk.JWKSet;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.jwt.JwksRegistry;
@@ -78,16 +77,30 @@ class AuthzEngineMeshTest {
     private static AuthzPipeline pipeline(String yaml) {
         AuthzPolicy policy = Fixtures.parse(yaml);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline p = new AuthzPipeline(new JwksRegistry(registry, Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))),
-                Duration.ofSeconds(2)), Optional.empty(), new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 1000, Duration.ofMinutes(5));
+        AuthzPipeline p = new AuthzPipeline(
+                new JwksRegistry(
+                        registry, Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))), Duration.ofSeconds(2)),
+                Optional.empty(),
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                1000,
+                Duration.ofMinutes(5));
         p.use(policy);
         return p;
     }
 
     private static Decision decide(AuthzPipeline p, String path, String principal, String address, String... headers) {
-        return p.decide(HttpRequestView.of(CheckRequests.of("GET", "svc.example", path, Fixtures.headers(headers), Map.of(),
-                CheckRequests.Encoding.HEADER_MAP, principal, address)));
+        return p.decide(HttpRequestView.of(CheckRequests.of(
+                "GET",
+                "svc.example",
+                path,
+                Fixtures.headers(headers),
+                Map.of(),
+                CheckRequests.Encoding.HEADER_MAP,
+                principal,
+                address)));
     }
 
     private static String token(List<String> roles, Map<String, Object> extra) {
@@ -99,19 +112,58 @@ class AuthzEngineMeshTest {
     @Test
     void gatewayHop_isReDecidedOnTheGatewaysHeaders_andTheHeadersAreOverwritten() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            Decision d = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-roles", "user,auditor",
-                    "x-auth-method", "jwt", "x-auth-issuer", "idp", "x-tenant-id", "acme", "x-user-scopes", "read write");
+            Decision d = decide(
+                    p,
+                    "/orders/1",
+                    GATEWAY,
+                    "10.0.0.2",
+                    "x-user-id",
+                    "alice",
+                    "x-user-roles",
+                    "user,auditor",
+                    "x-auth-method",
+                    "jwt",
+                    "x-auth-issuer",
+                    "idp",
+                    "x-tenant-id",
+                    "acme",
+                    "x-user-scopes",
+                    "read write");
             assertThat(d.allowed()).isTrue();
             assertThat(d.identity().orElseThrow().roles()).containsExactly("user", "auditor");
             assertThat(d.headersSet()).allSatisfy(m -> assertThat(m.mode()).isEqualTo(HeaderMutation.Mode.OVERWRITE));
-            assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-user-roles", "user,auditor")
-                    .containsEntry("x-user-scopes", "read write").containsEntry("x-tenant-id", "acme").containsEntry("x-auth-issuer", "idp");
+            assertThat(Fixtures.set(d))
+                    .containsEntry("x-user-id", "alice")
+                    .containsEntry("x-user-roles", "user,auditor")
+                    .containsEntry("x-user-scopes", "read write")
+                    .containsEntry("x-tenant-id", "acme")
+                    .containsEntry("x-auth-issuer", "idp");
             // the workload's own route still decides: a role the gateway did not vouch for is missing
-            Decision noRole = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-roles", "auditor",
-                    "x-auth-method", "jwt");
+            Decision noRole = decide(
+                    p,
+                    "/orders/1",
+                    GATEWAY,
+                    "10.0.0.2",
+                    "x-user-id",
+                    "alice",
+                    "x-user-roles",
+                    "auditor",
+                    "x-auth-method",
+                    "jwt");
             assertThat(noRole.reason()).isEqualTo(Reason.INSUFFICIENT_ROLE);
-            Decision twice = decide(p, "/orders/1", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-user-id", "bob",
-                    "x-user-roles", "user", "x-auth-method", "jwt");
+            Decision twice = decide(
+                    p,
+                    "/orders/1",
+                    GATEWAY,
+                    "10.0.0.2",
+                    "x-user-id",
+                    "alice",
+                    "x-user-id",
+                    "bob",
+                    "x-user-roles",
+                    "user",
+                    "x-auth-method",
+                    "jwt");
             assertThat(twice.reason()).isEqualTo(Reason.DUPLICATE_HEADER);
         }
     }
@@ -119,10 +171,23 @@ class AuthzEngineMeshTest {
     @Test
     void identityHeaders_fromAnyOtherPeer_areDeniedAsForged() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            for (String peer : List.of("spiffe://cluster.local/ns/shop/sa/frontend", "", "spiffe://cluster.local/ns/meshguard/sa/other",
-                    "spiffe://evil.example/ns/meshguard/sa/meshguard-gateway", GATEWAY + "/x")) {
-                for (String header : List.of("x-user-id", "x-user-roles", "x-auth-method", "x-client-id", "x-caller-principal")) {
-                    Decision d = decide(p, "/orders/1", peer, "10.0.0.3", header, "v", "authorization", token(List.of("user"), Map.of()));
+            for (String peer : List.of(
+                    "spiffe://cluster.local/ns/shop/sa/frontend",
+                    "",
+                    "spiffe://cluster.local/ns/meshguard/sa/other",
+                    "spiffe://evil.example/ns/meshguard/sa/meshguard-gateway",
+                    GATEWAY + "/x")) {
+                for (String header :
+                        List.of("x-user-id", "x-user-roles", "x-auth-method", "x-client-id", "x-caller-principal")) {
+                    Decision d = decide(
+                            p,
+                            "/orders/1",
+                            peer,
+                            "10.0.0.3",
+                            header,
+                            "v",
+                            "authorization",
+                            token(List.of("user"), Map.of()));
                     assertThat(d.reason()).as(peer + " " + header).isEqualTo(Reason.FORGED_IDENTITY_HEADER);
                     assertThat(d.status()).isEqualTo(403);
                 }
@@ -133,12 +198,32 @@ class AuthzEngineMeshTest {
     @Test
     void withoutTrustedGateways_clientIdentityHeadersAreOverwrittenNotBelieved() {
         try (AuthzPipeline p = pipeline(ISSUERS + ROUTES)) {
-            Decision d = decide(p, "/orders/1", GATEWAY, "10.0.0.3", "x-user-id", "mallory", "x-user-roles", "admin",
-                    "x-tenant-id", "acme", "authorization", token(List.of("user"), Map.of()));
+            Decision d = decide(
+                    p,
+                    "/orders/1",
+                    GATEWAY,
+                    "10.0.0.3",
+                    "x-user-id",
+                    "mallory",
+                    "x-user-roles",
+                    "admin",
+                    "x-tenant-id",
+                    "acme",
+                    "authorization",
+                    token(List.of("user"), Map.of()));
             assertThat(d.allowed()).isTrue();
             assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-user-roles", "user");
-            Decision noToken = decide(p, "/orders/1", GATEWAY, "10.0.0.3", "x-user-id", "alice", "x-user-roles", "user",
-                    "x-auth-method", "jwt");
+            Decision noToken = decide(
+                    p,
+                    "/orders/1",
+                    GATEWAY,
+                    "10.0.0.3",
+                    "x-user-id",
+                    "alice",
+                    "x-user-roles",
+                    "user",
+                    "x-auth-method",
+                    "jwt");
             assertThat(noToken.reason()).isEqualTo(Reason.MISSING_CREDENTIAL);
         }
     }
@@ -146,11 +231,23 @@ class AuthzEngineMeshTest {
     @Test
     void viaGateway_refusesADirectCall_andAcceptsTheGatewayHop() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            assertThat(decide(p, "/postings", "spiffe://cluster.local/ns/payments/sa/a", "10.0.0.3", "x-tenant-id", "acme",
-                    "authorization", token(List.of("user"), Map.of())).reason()).isEqualTo(Reason.GATEWAY_REQUIRED);
-            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-auth-method", "jwt").allowed()).isTrue();
+            assertThat(decide(
+                                    p,
+                                    "/postings",
+                                    "spiffe://cluster.local/ns/payments/sa/a",
+                                    "10.0.0.3",
+                                    "x-tenant-id",
+                                    "acme",
+                                    "authorization",
+                                    token(List.of("user"), Map.of()))
+                            .reason())
+                    .isEqualTo(Reason.GATEWAY_REQUIRED);
+            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "alice", "x-auth-method", "jwt")
+                            .allowed())
+                    .isTrue();
             // the gateway authenticated an API key; this route takes tokens only
-            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "k", "x-auth-method", "apikey").reason())
+            assertThat(decide(p, "/postings", GATEWAY, "10.0.0.2", "x-user-id", "k", "x-auth-method", "apikey")
+                            .reason())
                     .isEqualTo(Reason.MISSING_CREDENTIAL);
         }
     }
@@ -160,22 +257,28 @@ class AuthzEngineMeshTest {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
             Decision d = decide(p, "/internal/x", "spiffe://cluster.local/ns/payments/sa/payouts", "10.0.0.3");
             assertThat(d.allowed()).isTrue();
-            assertThat(Fixtures.set(d)).containsEntry("x-caller-type", "workload")
+            assertThat(Fixtures.set(d))
+                    .containsEntry("x-caller-type", "workload")
                     .containsEntry("x-caller-principal", "spiffe://cluster.local/ns/payments/sa/payouts")
-                    .containsEntry("x-auth-method", "mtls").doesNotContainKeys("x-user-id", "x-tenant-id");
+                    .containsEntry("x-auth-method", "mtls")
+                    .doesNotContainKeys("x-user-id", "x-tenant-id");
             assertThat(d.headersRemoved()).contains("x-user-id", "x-tenant-id", "authorization");
-            assertThat(decide(p, "/internal/x", "spiffe://cluster.local/ns/shop/sa/a", "10.0.0.3").reason())
+            assertThat(decide(p, "/internal/x", "spiffe://cluster.local/ns/shop/sa/a", "10.0.0.3")
+                            .reason())
                     .isEqualTo(Reason.SOURCE_NOT_ALLOWED);
             // another trust domain: the deny rule (checked first) names it
-            assertThat(decide(p, "/internal/x", "spiffe://other.td/ns/payments/sa/a", "10.0.0.3").reason())
+            assertThat(decide(p, "/internal/x", "spiffe://other.td/ns/payments/sa/a", "10.0.0.3")
+                            .reason())
                     .isEqualTo(Reason.DENIED_BY_RULE);
             // no identity at all: "deny unless cluster.local" holds for the caller who cannot prove it
             assertThat(decide(p, "/internal/x", "", "10.0.0.3").reason()).isEqualTo(Reason.DENIED_BY_RULE);
             // a route that only checks the address still needs a peer identity to authenticate
             assertThat(decide(p, "/probe", "", "10.0.0.3").reason()).isEqualTo(Reason.PEER_IDENTITY_REQUIRED);
-            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/../b/sa/c", "10.0.0.3").reason())
+            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/../b/sa/c", "10.0.0.3")
+                            .reason())
                     .isEqualTo(Reason.INVALID_PEER_IDENTITY);
-            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/sa/c", "192.168.0.1").reason())
+            assertThat(decide(p, "/probe", "spiffe://cluster.local/ns/a/sa/c", "192.168.0.1")
+                            .reason())
                     .isEqualTo(Reason.SOURCE_NOT_ALLOWED);
         }
     }
@@ -183,8 +286,15 @@ class AuthzEngineMeshTest {
     @Test
     void proxyCannotSwitchARouteToMtls() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            Decision d = p.decide(HttpRequestView.of(CheckRequests.of("GET", "svc.example", "/orders/1", Map.of(),
-                    Map.of(RouteContract.AuthzContext.AUTH, "mtls"), CheckRequests.Encoding.HEADERS, "spiffe://cluster.local/ns/payments/sa/a", "")));
+            Decision d = p.decide(HttpRequestView.of(CheckRequests.of(
+                    "GET",
+                    "svc.example",
+                    "/orders/1",
+                    Map.of(),
+                    Map.of(RouteContract.AuthzContext.AUTH, "mtls"),
+                    CheckRequests.Encoding.HEADERS,
+                    "spiffe://cluster.local/ns/payments/sa/a",
+                    "")));
             assertThat(d.reason()).isEqualTo(Reason.INVALID_ROUTE_CONFIG);
         }
     }
@@ -195,11 +305,27 @@ class AuthzEngineMeshTest {
             Decision debug = decide(p, "/public/x", "", "10.0.0.3", "x-debug", "1", "x-channel", "web");
             assertThat(debug.reason()).isEqualTo(Reason.DENIED_BY_RULE);
             assertThat(debug.body()).contains("\"rule\":\"no-debug\"");
-            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
-            assertThat(decide(p, "/public/x", "", "10.0.0.3").reason()).isEqualTo(Reason.CONDITION_NOT_MET);
-            assertThat(decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", List.of("mfa")))).allowed())
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web")
+                            .allowed())
                     .isTrue();
-            assertThat(decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", List.of("pwd")))).reason())
+            assertThat(decide(p, "/public/x", "", "10.0.0.3").reason()).isEqualTo(Reason.CONDITION_NOT_MET);
+            assertThat(decide(
+                                    p,
+                                    "/stepup",
+                                    "",
+                                    "10.0.0.3",
+                                    "authorization",
+                                    token(List.of(), Map.of("amr", List.of("mfa"))))
+                            .allowed())
+                    .isTrue();
+            assertThat(decide(
+                                    p,
+                                    "/stepup",
+                                    "",
+                                    "10.0.0.3",
+                                    "authorization",
+                                    token(List.of(), Map.of("amr", List.of("pwd"))))
+                            .reason())
                     .isEqualTo(Reason.CONDITION_NOT_MET);
             Decision error = decide(p, "/stepup", "", "10.0.0.3", "authorization", token(List.of(), Map.of("amr", 3)));
             assertThat(error.allowed()).isFalse();
@@ -214,22 +340,33 @@ class AuthzEngineMeshTest {
             Decision absent = decide(p, "/envpinned/x", "", "10.0.0.3", "x-channel", "web");
             assertThat(absent.allowed()).isFalse();
             assertThat(absent.body()).contains("\"rule\":\"prod-only\"");
-            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "staging").body()).contains("\"rule\":\"prod-only\"");
-            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "prod").body()).doesNotContain("prod-only");
+            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "staging")
+                            .body())
+                    .contains("\"rule\":\"prod-only\"");
+            assertThat(decide(p, "/envpinned/x", "", "10.0.0.3", "x-env", "prod")
+                            .body())
+                    .doesNotContain("prod-only");
         }
     }
 
     @Test
     void malformedQueryEscape_isAnEvaluationError_thatDenies_andNeverEscapesTheEngine() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            // before: URLDecoder's exception left decide() (the server answered 500, policy test called the case broken)
-            for (String path : List.of("/public/x?debug=%zz", "/public/x?debug=%", "/public/x?%g1=1", "/public/x?a=%4")) {
+            // before: URLDecoder's exception left decide() (the server answered 500, policy test called the case
+            // broken)
+            for (String path :
+                    List.of("/public/x?debug=%zz", "/public/x?debug=%", "/public/x?%g1=1", "/public/x?a=%4")) {
                 Decision d = decide(p, path, "", "10.0.0.3", "x-channel", "web");
                 assertThat(d.allowed()).as(path).isFalse();
                 assertThat(d.reason()).as(path).isEqualTo(Reason.CONDITION_ERROR);
-                assertThat(d.body()).as(path).contains("malformed percent-escape").contains("\"rule\":");
+                assertThat(d.body())
+                        .as(path)
+                        .contains("malformed percent-escape")
+                        .contains("\"rule\":");
             }
-            assertThat(decide(p, "/public/x?debug=%30", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+            assertThat(decide(p, "/public/x?debug=%30", "", "10.0.0.3", "x-channel", "web")
+                            .allowed())
+                    .isTrue();
         }
     }
 
@@ -237,23 +374,30 @@ class AuthzEngineMeshTest {
     void denyRule_repeatedParameter_deniesWhenAnyValueMatches() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
             // before: joined to "0,1", which is not "1"
-            for (String path : List.of("/public/x?debug=0&debug=1", "/public/x?debug=1&debug=0", "/public/x?debug=0&x=y&debug=%31")) {
+            for (String path : List.of(
+                    "/public/x?debug=0&debug=1", "/public/x?debug=1&debug=0", "/public/x?debug=0&x=y&debug=%31")) {
                 Decision d = decide(p, path, "", "10.0.0.3", "x-channel", "web");
                 assertThat(d.reason()).as(path).isEqualTo(Reason.DENIED_BY_RULE);
                 assertThat(d.body()).contains("no-query-debug");
             }
             // a header sent on two lines: each line is read on its own
-            Decision twoLines = decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-debug", "0", "x-debug", "1");
+            Decision twoLines =
+                    decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-debug", "0", "x-debug", "1");
             assertThat(twoLines.reason()).isEqualTo(Reason.DENIED_BY_RULE);
-            assertThat(decide(p, "/public/x?debug=0&debug=2", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
+            assertThat(decide(p, "/public/x?debug=0&debug=2", "", "10.0.0.3", "x-channel", "web")
+                            .allowed())
+                    .isTrue();
         }
     }
 
     @Test
     void routeCondition_repeatedValue_mustHoldForEveryValue() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
-            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web").allowed()).isTrue();
-            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-channel", "batch").reason())
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web")
+                            .allowed())
+                    .isTrue();
+            assertThat(decide(p, "/public/x", "", "10.0.0.3", "x-channel", "web", "x-channel", "batch")
+                            .reason())
                     .isEqualTo(Reason.CONDITION_NOT_MET);
         }
     }

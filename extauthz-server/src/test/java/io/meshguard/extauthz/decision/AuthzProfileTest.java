@@ -38,8 +38,13 @@ class AuthzProfileTest {
     }
 
     private static Decision decide(String method, String host, String path, String profile) {
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of(method, host, path, Map.of(),
-                Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, profile), CheckRequests.Encoding.HEADERS)));
+        return pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                method,
+                host,
+                path,
+                Map.of(),
+                Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, profile),
+                CheckRequests.Encoding.HEADERS)));
     }
 
     @Test
@@ -62,8 +67,9 @@ class AuthzProfileTest {
 
     @Test
     void namedRule_hostOutsideTheRule_isDenied_inEverySpelling() {
-        for (String host : new String[] {"evil.example", "bank.example", "api.test.example.evil", "xbank.example",
-                "api.test.example.evil.:443", ""}) {
+        for (String host : new String[] {
+            "evil.example", "bank.example", "api.test.example.evil", "xbank.example", "api.test.example.evil.:443", ""
+        }) {
             Decision d = decide("GET", host, "/status", "status");
             assertThat(d.allowed()).as(host).isFalse();
             assertThat(d.reason()).as(host).isEqualTo(Reason.OUTSIDE_PROFILE);
@@ -74,8 +80,13 @@ class AuthzProfileTest {
     @Test
     void namedRule_hostInsideTheRule_withPortOrCase_isAllowed() {
         // one canonical host (CanonicalHost): the fully qualified spelling with its trailing dot is the same name
-        for (String host : new String[] {"API.test.example:8443", "ops.bank.example", "a.b.bank.example", "api.test.example.:443",
-                "api.test.example."}) {
+        for (String host : new String[] {
+            "API.test.example:8443",
+            "ops.bank.example",
+            "a.b.bank.example",
+            "api.test.example.:443",
+            "api.test.example."
+        }) {
             assertThat(decide("HEAD", host, "/x", "status").allowed()).as(host).isTrue();
         }
     }
@@ -92,8 +103,8 @@ class AuthzProfileTest {
 
     @Test
     void noProfile_keepsHostAndPathMatching_forSidecars() {
-        Decision d = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "svc.local", "/status", Map.of(), Map.of(),
-                CheckRequests.Encoding.HEADERS)));
+        Decision d = pipeline.decide(HttpRequestView.of(
+                CheckRequests.of("POST", "svc.local", "/status", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS)));
         assertThat(d.allowed()).isTrue();
         assertThat(d.route()).contains("catch-all-public");
     }

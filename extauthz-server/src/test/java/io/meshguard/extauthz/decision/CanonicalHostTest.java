@@ -16,8 +16,15 @@ class CanonicalHostTest {
 
     @Test
     void spellingsOfOneHost_areOneHost() {
-        for (String spelling : List.of("admin.bank.example", "admin.bank.example.", "ADMIN.Bank.Example", "admin.bank.example:443",
-                "Admin.Bank.Example.:8443", "admin%2ebank.example", "%61dmin.bank.example", "admin\u3002bank\u3002example")) {
+        for (String spelling : List.of(
+                "admin.bank.example",
+                "admin.bank.example.",
+                "ADMIN.Bank.Example",
+                "admin.bank.example:443",
+                "Admin.Bank.Example.:8443",
+                "admin%2ebank.example",
+                "%61dmin.bank.example",
+                "admin\u3002bank\u3002example")) {
             CanonicalHost h = CanonicalHost.parse(spelling);
             assertThat(h.problem()).as(spelling).isEmpty();
             assertThat(h.host()).as(spelling).isEqualTo("admin.bank.example");
@@ -29,8 +36,18 @@ class CanonicalHostTest {
 
     @Test
     void hostsWithoutOneSpelling_areRefused() {
-        for (String bad : List.of("admin.bank.example:x", "admin%2", "admin%zz.bank", "admin..bank.example", ".admin",
-                "admin.bank.example..", "admin bank", "admin/bank", "%ff.example", "[::1", "a@b.example")) {
+        for (String bad : List.of(
+                "admin.bank.example:x",
+                "admin%2",
+                "admin%zz.bank",
+                "admin..bank.example",
+                ".admin",
+                "admin.bank.example..",
+                "admin bank",
+                "admin/bank",
+                "%ff.example",
+                "[::1",
+                "a@b.example")) {
             assertThat(CanonicalHost.parse(bad).problem()).as(bad).isPresent();
         }
     }
@@ -45,18 +62,38 @@ class CanonicalHostTest {
                   - {name: open, match: {path_prefix: /}, auth: none, header_contract: exempt}
                 """), new SimpleMeterRegistry(), Optional.empty());
         try (p) {
-            for (String spelling : List.of("admin.bank.example", "admin.bank.example.", "ADMIN.BANK.EXAMPLE", "admin.bank.example.:443",
+            for (String spelling : List.of(
+                    "admin.bank.example",
+                    "admin.bank.example.",
+                    "ADMIN.BANK.EXAMPLE",
+                    "admin.bank.example.:443",
                     "admin%2Ebank.example")) {
-                Decision d = p.decide(HttpRequestView.of(CheckRequests.of("GET", spelling, "/x", Map.of(), Map.of(),
-                        CheckRequests.Encoding.HEADERS, "", "10.0.0.1")));
+                Decision d = p.decide(HttpRequestView.of(CheckRequests.of(
+                        "GET", spelling, "/x", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", "10.0.0.1")));
                 assertThat(d.reason()).as(spelling).isEqualTo(Reason.DENIED_BY_RULE);
             }
-            Decision odd = p.decide(HttpRequestView.of(CheckRequests.of("GET", "admin%zz.bank.example", "/x", Map.of(), Map.of(),
-                    CheckRequests.Encoding.HEADERS, "", "10.0.0.1")));
+            Decision odd = p.decide(HttpRequestView.of(CheckRequests.of(
+                    "GET",
+                    "admin%zz.bank.example",
+                    "/x",
+                    Map.of(),
+                    Map.of(),
+                    CheckRequests.Encoding.HEADERS,
+                    "",
+                    "10.0.0.1")));
             assertThat(odd.reason()).isEqualTo(Reason.INVALID_PATH);
             assertThat(odd.body()).contains("invalid_host");
-            assertThat(p.decide(HttpRequestView.of(CheckRequests.of("GET", "www.bank.example", "/x", Map.of(), Map.of(),
-                    CheckRequests.Encoding.HEADERS, "", "10.0.0.1"))).allowed()).isTrue();
+            assertThat(p.decide(HttpRequestView.of(CheckRequests.of(
+                                    "GET",
+                                    "www.bank.example",
+                                    "/x",
+                                    Map.of(),
+                                    Map.of(),
+                                    CheckRequests.Encoding.HEADERS,
+                                    "",
+                                    "10.0.0.1")))
+                            .allowed())
+                    .isTrue();
         }
     }
 }

@@ -19,19 +19,34 @@ import org.junit.jupiter.api.Test;
  */
 class ClientAddressTest {
     private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
-    private static final MeshSettings MESH = new MeshSettings(Set.of("cluster.local/ns/meshguard/sa/meshguard-gateway"), 0);
+    private static final MeshSettings MESH =
+            new MeshSettings(Set.of("cluster.local/ns/meshguard/sa/meshguard-gateway"), 0);
     private static final String LB = "10.0.0.5";
 
     /** A Check from the edge gateway whose Envoy trusts {@code hops} proxies, for what the client sent. */
     private static HttpRequestView edge(int hops, String peer, CheckRequests.Encoding encoding, String... sent) {
         EdgeEnvoy envoy = new EdgeEnvoy(hops);
-        return HttpRequestView.of(CheckRequests.of("POST", "h", "/login", envoy.headers(Fixtures.headers(sent), peer),
-                envoy.contextExtensions(Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "login")), encoding, "", peer));
+        return HttpRequestView.of(CheckRequests.of(
+                "POST",
+                "h",
+                "/login",
+                envoy.headers(Fixtures.headers(sent), peer),
+                envoy.contextExtensions(Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "login")),
+                encoding,
+                "",
+                peer));
     }
 
     private static HttpRequestView sidecar(String principal, String peer, String... sent) {
-        return HttpRequestView.of(CheckRequests.of("GET", "h", "/v1/x", Fixtures.headers(sent), Map.of(),
-                CheckRequests.Encoding.HEADER_MAP, principal, peer));
+        return HttpRequestView.of(CheckRequests.of(
+                "GET",
+                "h",
+                "/v1/x",
+                Fixtures.headers(sent),
+                Map.of(),
+                CheckRequests.Encoding.HEADER_MAP,
+                principal,
+                peer));
     }
 
     @Test
@@ -45,58 +60,115 @@ class ClientAddressTest {
 
     @Test
     void edge_withoutTrustedHops_theClientIsThePeer_whateverItWroteInXff() {
-        assertThat(ClientAddress.of(edge(0, "198.51.100.9", CheckRequests.Encoding.HEADERS, "x-forwarded-for", "203.0.113.7"), MESH))
+        assertThat(ClientAddress.of(
+                        edge(0, "198.51.100.9", CheckRequests.Encoding.HEADERS, "x-forwarded-for", "203.0.113.7"),
+                        MESH))
                 .contains("198.51.100.9");
     }
 
     @Test
     void edge_clientForgedExternalAddress_isOverwrittenByEnvoy() {
-        assertThat(ClientAddress.of(edge(1, LB, CheckRequests.Encoding.HEADER_MAP, "x-forwarded-for", "203.0.113.7",
-                "x-envoy-external-address", "6.6.6.6"), MESH)).contains("203.0.113.7");
+        assertThat(ClientAddress.of(
+                        edge(
+                                1,
+                                LB,
+                                CheckRequests.Encoding.HEADER_MAP,
+                                "x-forwarded-for",
+                                "203.0.113.7",
+                                "x-envoy-external-address",
+                                "6.6.6.6"),
+                        MESH))
+                .contains("203.0.113.7");
     }
 
     @Test
     void edge_repeatedXffLines_areOneChain_andIpv6IsAnAddress() {
-        assertThat(ClientAddress.of(edge(1, LB, CheckRequests.Encoding.HEADER_MAP, "x-forwarded-for", "6.6.6.6",
-                "x-forwarded-for", " 2001:db8::1 "), MESH)).contains("2001:db8::1");
-        assertThat(ClientAddress.of(edge(2, LB, CheckRequests.Encoding.HEADER_MAP, "x-forwarded-for", "6.6.6.6, 203.0.113.9",
-                "x-forwarded-for", "198.51.100.7"), MESH)).contains("203.0.113.9");
+        assertThat(ClientAddress.of(
+                        edge(
+                                1,
+                                LB,
+                                CheckRequests.Encoding.HEADER_MAP,
+                                "x-forwarded-for",
+                                "6.6.6.6",
+                                "x-forwarded-for",
+                                " 2001:db8::1 "),
+                        MESH))
+                .contains("2001:db8::1");
+        assertThat(ClientAddress.of(
+                        edge(
+                                2,
+                                LB,
+                                CheckRequests.Encoding.HEADER_MAP,
+                                "x-forwarded-for",
+                                "6.6.6.6, 203.0.113.9",
+                                "x-forwarded-for",
+                                "198.51.100.7"),
+                        MESH))
+                .contains("203.0.113.9");
     }
 
     @Test
     void edge_garbageOrPortsOrBracketsOrShortChainAtTheTrustedPosition_isThePeer() {
         for (String xff : List.of("not-an-ip", "203.0.113.7:443", "[2001:db8::1]", "", "1.2.3.4, ")) {
-            assertThat(ClientAddress.of(edge(1, LB, CheckRequests.Encoding.HEADERS, "x-forwarded-for", xff), MESH)).as(xff)
+            assertThat(ClientAddress.of(edge(1, LB, CheckRequests.Encoding.HEADERS, "x-forwarded-for", xff), MESH))
+                    .as(xff)
                     .contains(LB);
         }
-        assertThat(ClientAddress.of(edge(2, LB, CheckRequests.Encoding.HEADERS, "x-forwarded-for", "203.0.113.7"), MESH))
+        assertThat(ClientAddress.of(
+                        edge(2, LB, CheckRequests.Encoding.HEADERS, "x-forwarded-for", "203.0.113.7"), MESH))
                 .contains(LB);
     }
 
     @Test
     void edge_loopbackPeer_isInternal_andAClientSentExternalAddressIsNotBelieved() {
-        assertThat(ClientAddress.of(edge(0, "127.0.0.1", CheckRequests.Encoding.HEADERS, "x-envoy-external-address", "6.6.6.6"),
-                MESH)).contains("127.0.0.1");
+        assertThat(ClientAddress.of(
+                        edge(0, "127.0.0.1", CheckRequests.Encoding.HEADERS, "x-envoy-external-address", "6.6.6.6"),
+                        MESH))
+                .contains("127.0.0.1");
     }
 
     @Test
     void sidecar_podsOwnXffAndExternalAddressAndVerdictHeader_areIgnored_thePeerIsTheClient() {
-        HttpRequestView v = sidecar("spiffe://cluster.local/ns/shop/sa/web", "10.8.0.12", "x-forwarded-for", "203.0.113.7",
-                "x-envoy-external-address", "203.0.113.7", ClientAddress.HEADER, "203.0.113.7");
+        HttpRequestView v = sidecar(
+                "spiffe://cluster.local/ns/shop/sa/web",
+                "10.8.0.12",
+                "x-forwarded-for",
+                "203.0.113.7",
+                "x-envoy-external-address",
+                "203.0.113.7",
+                ClientAddress.HEADER,
+                "203.0.113.7");
         assertThat(ClientAddress.of(v, MESH)).contains("10.8.0.12");
     }
 
     @Test
     void sidecar_fromTheTrustedGateway_takesTheGatewaysVerdict() {
-        assertThat(ClientAddress.of(sidecar(GATEWAY, "10.8.0.2", "x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.5",
-                ClientAddress.HEADER, "203.0.113.7"), MESH)).contains("203.0.113.7");
+        assertThat(ClientAddress.of(
+                        sidecar(
+                                GATEWAY,
+                                "10.8.0.2",
+                                "x-forwarded-for",
+                                "1.1.1.1, 203.0.113.7, 10.0.0.5",
+                                ClientAddress.HEADER,
+                                "203.0.113.7"),
+                        MESH))
+                .contains("203.0.113.7");
     }
 
     @Test
     void sidecar_fromTheTrustedGateway_withoutOneClearVerdict_isTheGatewaysAddress() {
         assertThat(ClientAddress.of(sidecar(GATEWAY, "10.8.0.2"), MESH)).contains("10.8.0.2");
-        assertThat(ClientAddress.of(sidecar(GATEWAY, "10.8.0.2", ClientAddress.HEADER, "1.1.1.1",
-                ClientAddress.HEADER, "203.0.113.7"), MESH)).contains("10.8.0.2");
-        assertThat(ClientAddress.of(sidecar(GATEWAY, "10.8.0.2", ClientAddress.HEADER, "evil"), MESH)).contains("10.8.0.2");
+        assertThat(ClientAddress.of(
+                        sidecar(
+                                GATEWAY,
+                                "10.8.0.2",
+                                ClientAddress.HEADER,
+                                "1.1.1.1",
+                                ClientAddress.HEADER,
+                                "203.0.113.7"),
+                        MESH))
+                .contains("10.8.0.2");
+        assertThat(ClientAddress.of(sidecar(GATEWAY, "10.8.0.2", ClientAddress.HEADER, "evil"), MESH))
+                .contains("10.8.0.2");
     }
 }

@@ -20,8 +20,10 @@ class ContextExtensionsTest {
     @BeforeAll
     static void start() {
         // key fetches are never needed here: no case carries a token that gets verified
-        pipeline = Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: http://127.0.0.1:1/jwks.json", "")),
-                new SimpleMeterRegistry(), Optional.empty());
+        pipeline = Fixtures.pipeline(
+                Fixtures.parse(Fixtures.policyYaml("jwks_uri: http://127.0.0.1:1/jwks.json", "")),
+                new SimpleMeterRegistry(),
+                Optional.empty());
     }
 
     @AfterAll
@@ -30,8 +32,8 @@ class ContextExtensionsTest {
     }
 
     private static Decision decide(String path, Map<String, String> ext, String... headers) {
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("GET", "api.test.example", path, Fixtures.headers(headers), ext,
-                CheckRequests.Encoding.HEADERS)));
+        return pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                "GET", "api.test.example", path, Fixtures.headers(headers), ext, CheckRequests.Encoding.HEADERS)));
     }
 
     @Test
@@ -53,7 +55,13 @@ class ContextExtensionsTest {
 
     @Test
     void authOverride_toApiKey_ignoresABearerToken() {
-        Decision d = decide("/api/x", Map.of(RouteContract.AuthzContext.AUTH, "apikey"), "authorization", "Bearer abc", "x-tenant-id", "t");
+        Decision d = decide(
+                "/api/x",
+                Map.of(RouteContract.AuthzContext.AUTH, "apikey"),
+                "authorization",
+                "Bearer abc",
+                "x-tenant-id",
+                "t");
         assertThat(d.status()).isEqualTo(401);
         assertThat(d.reason()).isEqualTo(Reason.MISSING_CREDENTIAL);
         assertThat(d.description()).isEqualTo("API key required");
@@ -68,17 +76,27 @@ class ContextExtensionsTest {
 
     @Test
     void publicRoute_removesEveryClientSentIdentityAndCredential() {
-        Decision d = decide("/healthz", Map.of(), "x-user-id", "root", "x-tenant-id", "other", "authorization", "Bearer x",
-                "x-api-key", "k");
+        Decision d = decide(
+                "/healthz",
+                Map.of(),
+                "x-user-id",
+                "root",
+                "x-tenant-id",
+                "other",
+                "authorization",
+                "Bearer x",
+                "x-api-key",
+                "k");
         assertThat(d.allowed()).isTrue();
-        assertThat(d.headersRemoved()).contains("x-user-id", "x-tenant-id", "x-user-roles", "authorization", "x-api-key");
+        assertThat(d.headersRemoved())
+                .contains("x-user-id", "x-tenant-id", "x-user-roles", "authorization", "x-api-key");
         assertThat(Fixtures.set(d)).containsOnlyKeys("x-auth-method");
     }
 
     @Test
     void policyNotLoaded_deniesEverything() {
-        Decision d = AuthzEngine.policyNotLoaded(HttpRequestView.of(CheckRequests.of("GET", "h", "/healthz", Map.of(), Map.of(),
-                CheckRequests.Encoding.HEADERS)));
+        Decision d = AuthzEngine.policyNotLoaded(HttpRequestView.of(
+                CheckRequests.of("GET", "h", "/healthz", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS)));
         assertThat(d.allowed()).isFalse();
         assertThat(d.reason()).isEqualTo(Reason.POLICY_NOT_LOADED);
     }

@@ -77,11 +77,24 @@ class IdentityHygieneTest {
     @BeforeAll
     static void start() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        Map<String, JWKSet> local = Map.of("test-idp", TestKeys.publicSet(List.of(RS1)), "other-idp", TestKeys.publicSet(List.of(RS2)),
-                "typed-idp", TestKeys.publicSet(List.of(ES1)), "oidc-idp", TestKeys.publicSet(List.of(RS1)));
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, local, Duration.ofSeconds(1)), Optional.empty(),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime), new SecretFiles(System::nanoTime),
-                Clock.systemUTC(), registry, 1000, Duration.ofMinutes(5));
+        Map<String, JWKSet> local = Map.of(
+                "test-idp",
+                TestKeys.publicSet(List.of(RS1)),
+                "other-idp",
+                TestKeys.publicSet(List.of(RS2)),
+                "typed-idp",
+                TestKeys.publicSet(List.of(ES1)),
+                "oidc-idp",
+                TestKeys.publicSet(List.of(RS1)));
+        pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, local, Duration.ofSeconds(1)),
+                Optional.empty(),
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                1000,
+                Duration.ofMinutes(5));
         pipeline.use(Fixtures.parse(POLICY));
     }
 
@@ -92,8 +105,14 @@ class IdentityHygieneTest {
 
     private static JWTClaimsSet.Builder claims(String iss) {
         Instant now = Instant.now();
-        return new JWTClaimsSet.Builder().issuer(iss).subject("alice").audience("meshguard").issueTime(Date.from(now))
-                .expirationTime(Date.from(now.plusSeconds(300))).claim("tenant", "acme").claim("scope", "read")
+        return new JWTClaimsSet.Builder()
+                .issuer(iss)
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("tenant", "acme")
+                .claim("scope", "read")
                 .claim("realm_access", Map.of("roles", List.of("user")));
     }
 
@@ -102,8 +121,8 @@ class IdentityHygieneTest {
         if (token != null) {
             h.put("authorization", List.of("Bearer " + token));
         }
-        return pipeline.decide(HttpRequestView.of(CheckRequests.of("GET", "api.test.example", path, h, Map.of(),
-                CheckRequests.Encoding.HEADERS)));
+        return pipeline.decide(HttpRequestView.of(
+                CheckRequests.of("GET", "api.test.example", path, h, Map.of(), CheckRequests.Encoding.HEADERS)));
     }
 
     private static String idp(JWTClaimsSet.Builder c) {
@@ -115,8 +134,12 @@ class IdentityHygieneTest {
     @Test
     void check_claimValuesThatWouldChangeMeaningInAHeader_areRefused401_neverAltered() {
         Map<String, JWTClaimsSet.Builder> cases = new LinkedHashMap<>();
-        cases.put("comma in a role", claims("https://idp.test.example").claim("realm_access", Map.of("roles", List.of("user,admin"))));
-        cases.put("space in a role", claims("https://idp.test.example").claim("realm_access", Map.of("roles", List.of("user admin"))));
+        cases.put(
+                "comma in a role",
+                claims("https://idp.test.example").claim("realm_access", Map.of("roles", List.of("user,admin"))));
+        cases.put(
+                "space in a role",
+                claims("https://idp.test.example").claim("realm_access", Map.of("roles", List.of("user admin"))));
         cases.put("space in a scope", claims("https://idp.test.example").claim("scope", List.of("read write")));
         cases.put("comma in the tenant", claims("https://idp.test.example").claim("tenant", "acme,globex"));
         cases.put("comma in the subject", claims("https://idp.test.example").subject("alice,bob"));
@@ -137,7 +160,8 @@ class IdentityHygieneTest {
     void check_plainClaims_areSetWithOverwrite() {
         Decision d = call("/api/x", idp(claims("https://idp.test.example")));
         assertThat(d.allowed()).as(d.toString()).isTrue();
-        assertThat(d.headersSet()).allSatisfy(m -> assertThat(m.appendAction()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD"));
+        assertThat(d.headersSet())
+                .allSatisfy(m -> assertThat(m.appendAction()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD"));
         assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-tenant-id", "acme");
     }
 
@@ -145,12 +169,25 @@ class IdentityHygieneTest {
 
     @Test
     void contractDefaults_overwriteWhatTheClientSent_andTheAuditRecordsMeshguardsValue() {
-        HttpRequestView view = HttpRequestView.of(CheckRequests.of("GET", "api.test.example", "/api/x",
-                Fixtures.headers("authorization", "Bearer " + idp(claims("https://idp.test.example")), "x-dwp-source", "BATCH",
-                        "x-dwp-caller-type", "SERVICE"), Map.of(), CheckRequests.Encoding.HEADERS));
+        HttpRequestView view = HttpRequestView.of(CheckRequests.of(
+                "GET",
+                "api.test.example",
+                "/api/x",
+                Fixtures.headers(
+                        "authorization",
+                        "Bearer " + idp(claims("https://idp.test.example")),
+                        "x-dwp-source",
+                        "BATCH",
+                        "x-dwp-caller-type",
+                        "SERVICE"),
+                Map.of(),
+                CheckRequests.Encoding.HEADERS));
         Decision d = pipeline.decide(view);
         assertThat(d.allowed()).isTrue();
-        HeaderMutation source = d.headersSet().stream().filter(m -> m.name().equals("x-dwp-source")).findFirst().orElseThrow();
+        HeaderMutation source = d.headersSet().stream()
+                .filter(m -> m.name().equals("x-dwp-source"))
+                .findFirst()
+                .orElseThrow();
         assertThat(source.value()).isEqualTo("FRONTEND");
         assertThat(source.appendAction()).isEqualTo("OVERWRITE_IF_EXISTS_OR_ADD");
         assertThat(Fixtures.set(d)).containsEntry("x-dwp-caller-type", "USER");
@@ -161,9 +198,23 @@ class IdentityHygieneTest {
 
     @Test
     void publicRoute_removesContractAndIdentityHeaders_andTheAuditRecordsNoClientValue() {
-        HttpRequestView view = HttpRequestView.of(CheckRequests.of("GET", "api.test.example",
-                "/login", Fixtures.headers("x-dwp-source", "BATCH", "x-dwp-caller-type", "SERVICE", "x-tenant-id", "acme",
-                        "x-user-id", "root"), Map.of(), CheckRequests.Encoding.HEADERS, "", "10.9.9.9"));
+        HttpRequestView view = HttpRequestView.of(CheckRequests.of(
+                "GET",
+                "api.test.example",
+                "/login",
+                Fixtures.headers(
+                        "x-dwp-source",
+                        "BATCH",
+                        "x-dwp-caller-type",
+                        "SERVICE",
+                        "x-tenant-id",
+                        "acme",
+                        "x-user-id",
+                        "root"),
+                Map.of(),
+                CheckRequests.Encoding.HEADERS,
+                "",
+                "10.9.9.9"));
         Decision d = pipeline.decide(view);
         assertThat(d.allowed()).isTrue();
         assertThat(d.headersRemoved()).contains("x-dwp-source", "x-dwp-caller-type", "x-tenant-id", "x-user-id");
@@ -175,8 +226,16 @@ class IdentityHygieneTest {
 
     @Test
     void underscoreSpellingsOfOwnedHeaders_areRemoved_onEveryRoute() {
-        String[] spellings = {"x_user_id", "x-user_id", "x_tenant_id", "x_user_roles", "x_auth_method", "x_dwp_caller_type",
-            "x_dwp_source", "x_api_key"};
+        String[] spellings = {
+            "x_user_id",
+            "x-user_id",
+            "x_tenant_id",
+            "x_user_roles",
+            "x_auth_method",
+            "x_dwp_caller_type",
+            "x_dwp_source",
+            "x_api_key"
+        };
         for (String path : List.of("/api/x", "/login/x")) {
             String[] headers = new String[spellings.length * 2];
             for (int i = 0; i < spellings.length; i++) {
@@ -185,8 +244,15 @@ class IdentityHygieneTest {
             }
             Decision d = path.startsWith("/api")
                     ? call(path, idp(claims("https://idp.test.example")), headers)
-                    : pipeline.decide(HttpRequestView.of(CheckRequests.of("GET",
-                            "api.test.example", path, Fixtures.headers(headers), Map.of(), CheckRequests.Encoding.HEADERS, "", "10.7.7." + path.length())));
+                    : pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                            "GET",
+                            "api.test.example",
+                            path,
+                            Fixtures.headers(headers),
+                            Map.of(),
+                            CheckRequests.Encoding.HEADERS,
+                            "",
+                            "10.7.7." + path.length())));
             assertThat(d.allowed()).as(path).isTrue();
             assertThat(d.headersRemoved()).as(path).contains(spellings);
         }
@@ -195,19 +261,50 @@ class IdentityHygieneTest {
     @Test
     void methodAndUrlOverrideHeaders_areRemoved_unlessTheRoutePassesThem() {
         String token = idp(claims("https://idp.test.example"));
-        String[] overrides = {"x-http-method-override", "DELETE", "x-http-method", "DELETE", "x-method-override", "DELETE",
-            "x-original-url", "/admin", "x-rewrite-url", "/admin", "x-original-uri", "/admin", "x-original-method", "DELETE",
-            "x-forwarded-prefix", "/admin", "x-forwarded-uri", "/admin", "x-forwarded-method", "DELETE",
-            "x_http_method_override", "DELETE"};
+        String[] overrides = {
+            "x-http-method-override",
+            "DELETE",
+            "x-http-method",
+            "DELETE",
+            "x-method-override",
+            "DELETE",
+            "x-original-url",
+            "/admin",
+            "x-rewrite-url",
+            "/admin",
+            "x-original-uri",
+            "/admin",
+            "x-original-method",
+            "DELETE",
+            "x-forwarded-prefix",
+            "/admin",
+            "x-forwarded-uri",
+            "/admin",
+            "x-forwarded-method",
+            "DELETE",
+            "x_http_method_override",
+            "DELETE"
+        };
         Decision api = call("/api/x", token, overrides);
         assertThat(api.allowed()).isTrue();
-        assertThat(api.headersRemoved()).contains("x-http-method-override", "x-http-method", "x-method-override", "x-original-url",
-                "x-rewrite-url", "x-original-uri", "x-original-method", "x-forwarded-prefix", "x-forwarded-uri", "x-forwarded-method",
-                "x_http_method_override");
+        assertThat(api.headersRemoved())
+                .contains(
+                        "x-http-method-override",
+                        "x-http-method",
+                        "x-method-override",
+                        "x-original-url",
+                        "x-rewrite-url",
+                        "x-original-uri",
+                        "x-original-method",
+                        "x-forwarded-prefix",
+                        "x-forwarded-uri",
+                        "x-forwarded-method",
+                        "x_http_method_override");
 
         Decision legacy = call("/legacy/x", token, overrides);
         assertThat(legacy.allowed()).isTrue();
-        assertThat(legacy.headersRemoved()).doesNotContain("x-http-method-override", "x_http_method_override")
+        assertThat(legacy.headersRemoved())
+                .doesNotContain("x-http-method-override", "x_http_method_override")
                 .contains("x-original-url", "x-http-method");
     }
 
@@ -219,20 +316,23 @@ class IdentityHygieneTest {
         assertThat(other.status()).isEqualTo(401);
         assertThat(other.reason()).isEqualTo(Reason.ISSUER_NOT_ACCEPTED);
 
-        Decision own = call("/pinned/x", RS2.sign(claims("https://other.test.example").build()));
+        Decision own =
+                call("/pinned/x", RS2.sign(claims("https://other.test.example").build()));
         assertThat(own.allowed()).as(own.toString()).isTrue();
     }
 
     @Test
     void explicitlyTypedOtherJwts_areRefused_whateverTheIssuer() {
         for (String typ : List.of("logout+jwt", "dpop+jwt", "secevent+jwt", "id_token")) {
-            String token = RS1.signWithHeader(Map.of("alg", "RS256", "kid", RS1.kid(), "typ", typ),
+            String token = RS1.signWithHeader(
+                    Map.of("alg", "RS256", "kid", RS1.kid(), "typ", typ),
                     claims("https://idp.test.example").build());
             Decision d = call("/api/x", token);
             assertThat(d.reason()).as(typ).isEqualTo(Reason.WRONG_TOKEN_TYPE);
             assertThat(d.status()).as(typ).isEqualTo(401);
         }
-        String atJwt = RS1.signWithHeader(Map.of("alg", "RS256", "kid", RS1.kid(), "typ", "application/at+jwt"),
+        String atJwt = RS1.signWithHeader(
+                Map.of("alg", "RS256", "kid", RS1.kid(), "typ", "application/at+jwt"),
                 claims("https://idp.test.example").build());
         assertThat(call("/api/x", atJwt).allowed()).isTrue();
     }
@@ -248,18 +348,24 @@ class IdentityHygieneTest {
 
     @Test
     void idTokens_areRefusedAsCredentials_unlessTheIssuerAcceptsThem() {
-        JWTClaimsSet.Builder nonce = claims("https://idp.test.example").claim("nonce", "n-0S6_WzA2Mj").claim("at_hash", "77QmUPtj");
+        JWTClaimsSet.Builder nonce = claims("https://idp.test.example")
+                .claim("nonce", "n-0S6_WzA2Mj")
+                .claim("at_hash", "77QmUPtj");
         nonce.claim("scope", null);
         Decision d = call("/api/x", idp(nonce));
         assertThat(d.reason()).isEqualTo(Reason.WRONG_TOKEN_TYPE);
 
-        Decision keycloakId = call("/api/x", idp(claims("https://idp.test.example").claim("typ", "ID")));
+        Decision keycloakId =
+                call("/api/x", idp(claims("https://idp.test.example").claim("typ", "ID")));
         assertThat(keycloakId.reason()).isEqualTo(Reason.WRONG_TOKEN_TYPE);
 
         // an access token may carry a nonce too: with a scope it is not taken for an ID token
-        assertThat(call("/api/x", idp(claims("https://idp.test.example").claim("nonce", "n"))).allowed()).isTrue();
+        assertThat(call("/api/x", idp(claims("https://idp.test.example").claim("nonce", "n")))
+                        .allowed())
+                .isTrue();
 
-        JWTClaimsSet.Builder oidc = claims("https://oidc.test.example").claim("nonce", "n").claim("scope", null);
+        JWTClaimsSet.Builder oidc =
+                claims("https://oidc.test.example").claim("nonce", "n").claim("scope", null);
         Decision accepted = call("/api/x", RS1.sign(oidc.build()));
         assertThat(accepted.allowed()).as(accepted.toString()).isTrue();
     }
@@ -278,9 +384,15 @@ class IdentityHygieneTest {
         // LB (10.0.0.9) -> the edge gateway's Envoy trusting one hop -> the Check, as conn_manager_utility.cc builds it
         io.meshguard.extauthz.tools.EdgeEnvoy envoy = new io.meshguard.extauthz.tools.EdgeEnvoy(1);
         try (p) {
-            java.util.function.Function<String, Decision> viaLb = xff -> p.decide(HttpRequestView.of(CheckRequests.of("POST",
-                    "api.test.example", "/login", envoy.headers(Fixtures.headers("x-forwarded-for", xff), "10.0.0.9"),
-                    envoy.contextExtensions(Map.of()), CheckRequests.Encoding.HEADERS, "", "10.0.0.9")));
+            java.util.function.Function<String, Decision> viaLb = xff -> p.decide(HttpRequestView.of(CheckRequests.of(
+                    "POST",
+                    "api.test.example",
+                    "/login",
+                    envoy.headers(Fixtures.headers("x-forwarded-for", xff), "10.0.0.9"),
+                    envoy.contextExtensions(Map.of()),
+                    CheckRequests.Encoding.HEADERS,
+                    "",
+                    "10.0.0.9")));
             assertThat(viaLb.apply("198.51.100.1").allowed()).isTrue();
             // what the client writes left of the LB's entry does not give it a fresh bucket
             Decision again = viaLb.apply("6.6.6.6, 198.51.100.1");
@@ -294,13 +406,29 @@ class IdentityHygieneTest {
     void publicRoute_isRateLimitedPerClientAddress() {
         Decision last = null;
         for (int i = 0; i < 3; i++) {
-            last = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", "192.0.2.10")));
+            last = pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                    "POST",
+                    "api.test.example",
+                    "/login",
+                    Map.of(),
+                    Map.of(),
+                    CheckRequests.Encoding.HEADERS,
+                    "",
+                    "192.0.2.10")));
         }
         assertThat(last.status()).isEqualTo(429);
         assertThat(last.reason()).isEqualTo(Reason.RATE_LIMITED);
         assertThat(last.responseHeaders()).containsKey("retry-after");
 
-        Decision other = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST", "api.test.example", "/login", Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", "192.0.2.11")));
+        Decision other = pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                "POST",
+                "api.test.example",
+                "/login",
+                Map.of(),
+                Map.of(),
+                CheckRequests.Encoding.HEADERS,
+                "",
+                "192.0.2.11")));
         assertThat(other.allowed()).isTrue();
     }
 }

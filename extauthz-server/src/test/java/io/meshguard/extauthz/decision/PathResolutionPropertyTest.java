@@ -2,7 +2,6 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.contract.CanonicalPath;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -48,10 +47,28 @@ class PathResolutionPropertyTest {
             """;
     private static final String[] WORDS = {"a", "b", "admin", "public", "m", "files", "x.json", "café", "...", "a.b"};
     private static final String[] DOTS = {".", "..", "%2e", "%2e%2e", ".%2e", "%2e.", "%2E%2e", ".."};
-    private static final String[] ENCODED = {"%61dmin", "%70ublic", "p%75blic", "%61", "%41", "x%2ejson", "caf%c3%a9",
-        "%7e", "%20"};
-    private static final String[] HOSTILE = {"%2f", "%5c", "%3b", "%3f", "%23", "%25", "%252e", "%c0%ae", "%ef%bc%8e", "%00",
-        "%", "%g1", "%2", "\\", "#f", "%c3", "\u0001"};
+    private static final String[] ENCODED = {
+        "%61dmin", "%70ublic", "p%75blic", "%61", "%41", "x%2ejson", "caf%c3%a9", "%7e", "%20"
+    };
+    private static final String[] HOSTILE = {
+        "%2f",
+        "%5c",
+        "%3b",
+        "%3f",
+        "%23",
+        "%25",
+        "%252e",
+        "%c0%ae",
+        "%ef%bc%8e",
+        "%00",
+        "%",
+        "%g1",
+        "%2",
+        "\\",
+        "#f",
+        "%c3",
+        "\u0001"
+    };
     private static final String[] PARAMS = {";", ";x", ";x=1", ";jsessionid=AB"};
 
     static AuthzPipeline pipeline;
@@ -104,12 +121,13 @@ class PathResolutionPropertyTest {
     }
 
     private static HttpRequestView view(String target) {
-        return HttpRequestView.of(CheckRequests.of("GET", "api.test.example", target, Map.of(), Map.of(),
-                CheckRequests.Encoding.HEADERS));
+        return HttpRequestView.of(CheckRequests.of(
+                "GET", "api.test.example", target, Map.of(), Map.of(), CheckRequests.Encoding.HEADERS));
     }
 
     private static String summary(Decision d) {
-        return d.allowed() + " " + d.status() + " " + d.reason().code() + " " + d.route().orElse("-");
+        return d.allowed() + " " + d.status() + " " + d.reason().code() + " "
+                + d.route().orElse("-");
     }
 
     // ---- generator -------------------------------------------------------------------------------------------

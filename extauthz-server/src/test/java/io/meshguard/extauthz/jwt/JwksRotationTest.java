@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.jwt;
 
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.ES1;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.RS2;
@@ -15,6 +13,8 @@ import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -34,8 +34,10 @@ class JwksRotationTest {
     }
 
     private static AuthzPipeline pipeline(JwksServer jwks, String timing) {
-        return Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), timing)),
-                new SimpleMeterRegistry(), Optional.empty());
+        return Fixtures.pipeline(
+                Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), timing)),
+                new SimpleMeterRegistry(),
+                Optional.empty());
     }
 
     @Test
@@ -49,7 +51,8 @@ class JwksRotationTest {
 
             jwks.rotateTo(TestKeys.publicSet(List.of(RS2)));
             // unknown kid rs-2 triggers a (rate-limited) refetch: accepted without waiting for the cache TTL
-            await().atMost(Duration.ofSeconds(10)).until(() -> check(p, RS2, "a2").allowed());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> check(p, RS2, "a2").allowed());
 
             jwks.goDown();
             int before = jwks.jwksRequests();
@@ -63,7 +66,8 @@ class JwksRotationTest {
 
             jwks.rotateTo(TestKeys.publicSet(List.of(ES1)));
             jwks.comeBack();
-            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, ES1, "a4").allowed());
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> check(p, ES1, "a4").allowed());
         }
     }
 
@@ -76,7 +80,8 @@ class JwksRotationTest {
                             jwks_refetch_min_interval: 100ms""")) {
             assertThat(check(p, RS1, "b1").allowed()).isTrue();
             jwks.goDown();
-            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "b-" + System.nanoTime()).status() == 503);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> check(p, RS1, "b-" + System.nanoTime()).status() == 503);
             Decision d = check(p, RS1, "b2");
             assertThat(d.reason().code()).isEqualTo("jwks_unavailable");
             assertThat(d.allowed()).isFalse();
@@ -90,12 +95,14 @@ class JwksRotationTest {
                             jwks_cache_ttl: 1s
                             jwks_max_stale: 1s
                             jwks_refetch_min_interval: 100ms""")) {
-            String before = RS1.sign(claims("cached-before-outage", "big-tenant", List.of("user")).build());
+            String before = RS1.sign(claims("cached-before-outage", "big-tenant", List.of("user"))
+                    .build());
             assertThat(checkToken(p, before).allowed()).isTrue();
             assertThat(checkToken(p, before).tokenFromCache()).isTrue();
 
             jwks.goDown();
-            await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "fresh-" + System.nanoTime()).status() == 503);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> check(p, RS1, "fresh-" + System.nanoTime()).status() == 503);
             // the token verified before the outage is refused for the same reason as a fresh token with the same key
             Decision cached = checkToken(p, before);
             assertThat(cached.allowed()).as(cached.toString()).isFalse();
@@ -103,7 +110,8 @@ class JwksRotationTest {
             assertThat(cached.reason().code()).isEqualTo("jwks_unavailable");
 
             jwks.comeBack();
-            await().atMost(Duration.ofSeconds(20)).until(() -> checkToken(p, before).allowed());
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> checkToken(p, before).allowed());
         }
     }
 
@@ -114,13 +122,15 @@ class JwksRotationTest {
                             jwks_cache_ttl: 1h
                             jwks_max_stale: 1h
                             jwks_refetch_min_interval: 100ms""")) {
-            String old = RS1.sign(claims("verified-with-rs1", "big-tenant", List.of("user")).build());
+            String old = RS1.sign(
+                    claims("verified-with-rs1", "big-tenant", List.of("user")).build());
             assertThat(checkToken(p, old).allowed()).isTrue();
             assertThat(checkToken(p, old).tokenFromCache()).isTrue();
 
             jwks.rotateTo(TestKeys.publicSet(List.of(RS2)));
             // a token with the new kid makes the key set refresh (the cache TTL is an hour: nothing else would)
-            await().atMost(Duration.ofSeconds(10)).until(() -> check(p, RS2, "new-" + System.nanoTime()).allowed());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> check(p, RS2, "new-" + System.nanoTime()).allowed());
 
             Decision after = checkToken(p, old);
             assertThat(after.allowed()).as(after.toString()).isFalse();
@@ -142,7 +152,8 @@ class JwksRotationTest {
                 assertThat(p.issuersNotReady()).singleElement().asString().startsWith("test-idp");
 
                 jwks.comeBack();
-                await().atMost(Duration.ofSeconds(20)).until(() -> check(p, RS1, "c2").allowed());
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> check(p, RS1, "c2").allowed());
                 assertThat(p.issuersNotReady()).isEmpty();
             }
         }

@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.jwt;
 
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.ES1;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
@@ -15,6 +13,8 @@ import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -39,8 +39,10 @@ class JwtAttackMatrixTest {
     @BeforeAll
     static void start() throws Exception {
         jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1, ES1)));
-        pipeline = Fixtures.pipeline(Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")),
-                new SimpleMeterRegistry(), Optional.empty());
+        pipeline = Fixtures.pipeline(
+                Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")),
+                new SimpleMeterRegistry(),
+                Optional.empty());
     }
 
     @AfterAll
@@ -54,11 +56,13 @@ class JwtAttackMatrixTest {
     }
 
     private static Decision check(String token) {
-        return pipeline.decide(request("/api/things", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
+        return pipeline.decide(
+                request("/api/things", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
     }
 
     private static String unsigned(String alg) {
-        String header = Base64URL.encode(("{\"alg\":\"" + alg + "\",\"typ\":\"JWT\"}").getBytes(StandardCharsets.UTF_8)).toString();
+        String header = Base64URL.encode(("{\"alg\":\"" + alg + "\",\"typ\":\"JWT\"}").getBytes(StandardCharsets.UTF_8))
+                .toString();
         return header + "." + Base64URL.encode(good().toString().getBytes(StandardCharsets.UTF_8)) + ".";
     }
 
@@ -89,79 +93,188 @@ class JwtAttackMatrixTest {
                 denied("alg None", () -> unsigned("None"), 401, "invalid_token"),
                 denied("alg NONE", () -> unsigned("NONE"), 401, "invalid_token"),
                 denied("alg nOnE", () -> unsigned("nOnE"), 401, "invalid_token"),
-                denied("HS256 keyed with the issuer's RSA public key", () -> RS1.sign(good(), TestKeys.Tamper.HS256_WITH_PUBLIC_KEY), 401, "invalid_token"),
+                denied(
+                        "HS256 keyed with the issuer's RSA public key",
+                        () -> RS1.sign(good(), TestKeys.Tamper.HS256_WITH_PUBLIC_KEY),
+                        401,
+                        "invalid_token"),
                 denied("embedded jwk", () -> RS1.sign(good(), TestKeys.Tamper.EMBEDDED_JWK), 401, "invalid_token"),
                 denied("jku header", () -> RS1.sign(good(), TestKeys.Tamper.JKU), 401, "invalid_token"),
                 denied("x5u header", () -> RS1.sign(good(), TestKeys.Tamper.X5U), 401, "invalid_token"),
-                denied("signed by another key under the issuer's kid", () -> RS1.sign(good(), TestKeys.Tamper.WRONG_KEY), 401, "bad_signature"),
-                denied("signature stripped", () -> RS1.sign(good(), TestKeys.Tamper.STRIP_SIGNATURE), 401, "invalid_token"),
-                denied("expired", () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
-                        .expirationTime(Date.from(now.minusSeconds(120))).build()), 401, "token_expired"),
-                denied("nbf in the future beyond skew", () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
-                        .notBeforeTime(Date.from(now.plusSeconds(120))).build()), 401, "invalid_token"),
-                denied("iat in the future beyond skew", () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
-                        .issueTime(Date.from(now.plusSeconds(120))).build()), 401, "invalid_token"),
-                denied("wrong iss", () -> RS1.sign(claims("alice", "big-tenant", List.of("user")).issuer("https://evil.example").build()),
-                        401, "unknown_issuer"),
-                denied("wrong aud", () -> RS1.sign(claims("alice", "big-tenant", List.of("user")).audience("other").build()), 401, "invalid_token"),
-                denied("missing exp", () -> RS1.sign(claims("alice", "big-tenant", List.of("user")).expirationTime(null).build()), 401, "invalid_token"),
-                denied("missing sub", () -> RS1.sign(claims("alice", "big-tenant", List.of("user")).subject(null).build()), 401, "invalid_token"),
-                denied("truncated", () -> {
-                    String t = RS1.sign(good());
-                    return t.substring(0, t.indexOf('.') + 12);
-                }, 401, "invalid_token"),
+                denied(
+                        "signed by another key under the issuer's kid",
+                        () -> RS1.sign(good(), TestKeys.Tamper.WRONG_KEY),
+                        401,
+                        "bad_signature"),
+                denied(
+                        "signature stripped",
+                        () -> RS1.sign(good(), TestKeys.Tamper.STRIP_SIGNATURE),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "expired",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .expirationTime(Date.from(now.minusSeconds(120)))
+                                .build()),
+                        401,
+                        "token_expired"),
+                denied(
+                        "nbf in the future beyond skew",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .notBeforeTime(Date.from(now.plusSeconds(120)))
+                                .build()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "iat in the future beyond skew",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .issueTime(Date.from(now.plusSeconds(120)))
+                                .build()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "wrong iss",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .issuer("https://evil.example")
+                                .build()),
+                        401,
+                        "unknown_issuer"),
+                denied(
+                        "wrong aud",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .audience("other")
+                                .build()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "missing exp",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .expirationTime(null)
+                                .build()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "missing sub",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .subject(null)
+                                .build()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "truncated",
+                        () -> {
+                            String t = RS1.sign(good());
+                            return t.substring(0, t.indexOf('.') + 12);
+                        },
+                        401,
+                        "invalid_token"),
                 denied("garbage", () -> "%%%not-a-jwt%%%", 401, "invalid_token"),
                 denied("two dots only", () -> "..", 401, "invalid_token"),
-                denied("token over 8 KB", () -> RS1.sign(claims("alice", "big-tenant", List.of("user")).claim("pad", big).build()),
-                        401, "token_too_large"),
-                denied("crit header with an unknown parameter", () -> RS1.signWithHeader(
-                        Map.of("alg", "RS256", "kid", "rs-1", "crit", List.of("exp-ext"), "exp-ext", 1), good()), 401, "invalid_token"),
-                denied("ES256 all-zero signature (CVE-2022-21449)", () -> {
-                    String t = ES1.sign(good());
-                    return t.substring(0, t.lastIndexOf('.') + 1) + Base64URL.encode(new byte[64]);
-                }, 401, "bad_signature"),
-                denied("ES256 signature r=s=n", () -> {
-                    String t = ES1.sign(good());
-                    return t.substring(0, t.lastIndexOf('.') + 1)
-                            + "_____wAAAAD__________7zm-q2nF56E87nKwvxjJVH_____AAAAAP__________vOb6racXnoTzucrC_GMlUQ";
-                }, 401, "bad_signature"),
-                denied("alg RS256 header on an ES key", () -> ES1.signWithHeader(Map.of("alg", "ES256", "kid", "rs-1"), good()),
-                        401, "unknown_key"));
+                denied(
+                        "token over 8 KB",
+                        () -> RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                                .claim("pad", big)
+                                .build()),
+                        401,
+                        "token_too_large"),
+                denied(
+                        "crit header with an unknown parameter",
+                        () -> RS1.signWithHeader(
+                                Map.of("alg", "RS256", "kid", "rs-1", "crit", List.of("exp-ext"), "exp-ext", 1),
+                                good()),
+                        401,
+                        "invalid_token"),
+                denied(
+                        "ES256 all-zero signature (CVE-2022-21449)",
+                        () -> {
+                            String t = ES1.sign(good());
+                            return t.substring(0, t.lastIndexOf('.') + 1) + Base64URL.encode(new byte[64]);
+                        },
+                        401,
+                        "bad_signature"),
+                denied(
+                        "ES256 signature r=s=n",
+                        () -> {
+                            String t = ES1.sign(good());
+                            return t.substring(0, t.lastIndexOf('.') + 1)
+                                    + "_____wAAAAD__________7zm-q2nF56E87nKwvxjJVH_____AAAAAP__________vOb6racXnoTzucrC_GMlUQ";
+                        },
+                        401,
+                        "bad_signature"),
+                denied(
+                        "alg RS256 header on an ES key",
+                        () -> ES1.signWithHeader(Map.of("alg", "ES256", "kid", "rs-1"), good()),
+                        401,
+                        "unknown_key"));
     }
 
     @Test
     void unencodedPayloadToken_b64False_isRefused() {
-        String token = RS1.signWithHeader(Map.of("alg", "RS256", "kid", "rs-1", "b64", false, "crit", List.of("b64")), good());
+        String token =
+                RS1.signWithHeader(Map.of("alg", "RS256", "kid", "rs-1", "b64", false, "crit", List.of("b64")), good());
         // raw header lines: the commas of the unencoded JSON payload cannot pass for a second header here
-        Decision d = pipeline.decide(io.meshguard.extauthz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
-                "GET", "h", "/api/x", headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"), Map.of(),
-                io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP)));
+        Decision d = pipeline.decide(
+                io.meshguard.extauthz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
+                        "GET",
+                        "h",
+                        "/api/x",
+                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
+                        Map.of(),
+                        io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP)));
         assertThat(d.status()).as(d.toString()).isEqualTo(401);
         assertThat(d.reason().code()).isEqualTo("invalid_token");
     }
 
     @TestFactory
     Stream<DynamicTest> kidInjection_isAnOpaqueMiss_andCausesAtMostOneRateLimitedRefetch() {
-        List<String> kids = List.of("../../../../../../dev/null", "/dev/null", "", "x' UNION SELECT '1';--", "|sleep 10",
-                "| curl http://127.0.0.1:1/", "/invalid_path");
+        List<String> kids = List.of(
+                "../../../../../../dev/null",
+                "/dev/null",
+                "",
+                "x' UNION SELECT '1';--",
+                "|sleep 10",
+                "| curl http://127.0.0.1:1/",
+                "/invalid_path");
         int before = jwks.jwksRequests();
-        return Stream.concat(kids.stream().map(kid -> DynamicTest.dynamicTest("kid " + kid, () -> {
-            Decision d = check(TestKeys.generate("unused", com.nimbusds.jose.JWSAlgorithm.ES256)
-                    .signWithHeader(Map.of("alg", "ES256", "kid", kid), good()));
-            assertThat(d.status()).isEqualTo(401);
-            assertThat(d.reason().code()).isIn("unknown_key", "bad_signature");
-        })), Stream.of(DynamicTest.dynamicTest("JWKS refetches stay rate-limited", () ->
-                assertThat(jwks.jwksRequests() - before).isLessThanOrEqualTo(2))));
+        return Stream.concat(
+                kids.stream()
+                        .map(kid -> DynamicTest.dynamicTest("kid " + kid, () -> {
+                            Decision d = check(TestKeys.generate("unused", com.nimbusds.jose.JWSAlgorithm.ES256)
+                                    .signWithHeader(Map.of("alg", "ES256", "kid", kid), good()));
+                            assertThat(d.status()).isEqualTo(401);
+                            assertThat(d.reason().code()).isIn("unknown_key", "bad_signature");
+                        })),
+                Stream.of(DynamicTest.dynamicTest(
+                        "JWKS refetches stay rate-limited",
+                        () -> assertThat(jwks.jwksRequests() - before).isLessThanOrEqualTo(2))));
     }
 
     @Test
     void twoAuthorizationHeaders_areRejectedAsBadRequest_inBothEncodings() {
         String token = RS1.sign(good());
-        Decision lines = pipeline.decide(io.meshguard.extauthz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
-                "GET", "h", "/api/x", headers("authorization", "Bearer " + token, "authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
-                Map.of(), io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP)));
-        Decision joined = pipeline.decide(request("/api/x",
-                headers("authorization", "Bearer " + token, "authorization", "Bearer " + token, "x-tenant-id", "big-tenant")));
+        Decision lines = pipeline.decide(
+                io.meshguard.extauthz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
+                        "GET",
+                        "h",
+                        "/api/x",
+                        headers(
+                                "authorization",
+                                "Bearer " + token,
+                                "authorization",
+                                "Bearer " + token,
+                                "x-tenant-id",
+                                "big-tenant"),
+                        Map.of(),
+                        io.meshguard.extauthz.tools.CheckRequests.Encoding.HEADER_MAP)));
+        Decision joined = pipeline.decide(request(
+                "/api/x",
+                headers(
+                        "authorization",
+                        "Bearer " + token,
+                        "authorization",
+                        "Bearer " + token,
+                        "x-tenant-id",
+                        "big-tenant")));
         assertThat(lines.status()).isEqualTo(400);
         assertThat(lines.reason().code()).isEqualTo("duplicate_credential");
         assertThat(joined.status()).isEqualTo(400);
@@ -171,40 +284,66 @@ class JwtAttackMatrixTest {
     @Test
     void bearerScheme_isCaseInsensitive_butOtherSchemesAreRefused() {
         String token = RS1.sign(good());
-        assertThat(pipeline.decide(request("/api/x", headers("authorization", "bearer " + token, "x-tenant-id", "big-tenant"))).allowed()).isTrue();
-        assertThat(pipeline.decide(request("/api/x", headers("authorization", "BEARER " + token, "x-tenant-id", "big-tenant"))).allowed()).isTrue();
-        Decision basic = pipeline.decide(request("/api/x", headers("authorization", "Basic YWxpY2U6c2VjcmV0", "x-tenant-id", "big-tenant")));
+        assertThat(pipeline.decide(request(
+                                "/api/x", headers("authorization", "bearer " + token, "x-tenant-id", "big-tenant")))
+                        .allowed())
+                .isTrue();
+        assertThat(pipeline.decide(request(
+                                "/api/x", headers("authorization", "BEARER " + token, "x-tenant-id", "big-tenant")))
+                        .allowed())
+                .isTrue();
+        Decision basic = pipeline.decide(
+                request("/api/x", headers("authorization", "Basic YWxpY2U6c2VjcmV0", "x-tenant-id", "big-tenant")));
         assertThat(basic.status()).isEqualTo(401);
     }
 
     @Test
     void tenantMismatch_isForbidden() {
-        Decision d = pipeline.decide(request("/api/x", headers("authorization", "Bearer " + RS1.sign(good()), "x-tenant-id", "t2")));
+        Decision d = pipeline.decide(
+                request("/api/x", headers("authorization", "Bearer " + RS1.sign(good()), "x-tenant-id", "t2")));
         assertThat(d.status()).isEqualTo(403);
         assertThat(d.reason().code()).isEqualTo("tenant_mismatch");
     }
 
     @Test
     void forgedIdentityHeaders_areOverwritten_neverPassedOrRemovedAfterSet() {
-        Decision d = pipeline.decide(request("/api/x", headers("authorization", "Bearer " + RS1.sign(good()), "x-tenant-id", "big-tenant",
-                "x-user-id", "mallory", "x-user-roles", "admin", "x-client-id", "evil")));
+        Decision d = pipeline.decide(request(
+                "/api/x",
+                headers(
+                        "authorization",
+                        "Bearer " + RS1.sign(good()),
+                        "x-tenant-id",
+                        "big-tenant",
+                        "x-user-id",
+                        "mallory",
+                        "x-user-roles",
+                        "admin",
+                        "x-client-id",
+                        "evil")));
         assertThat(d.allowed()).isTrue();
-        assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice").containsEntry("x-user-roles", "user")
+        assertThat(Fixtures.set(d))
+                .containsEntry("x-user-id", "alice")
+                .containsEntry("x-user-roles", "user")
                 .containsEntry("x-tenant-id", "big-tenant");
         // no azp in the token: the client's x-client-id must be stripped, and nothing we set is also removed
         assertThat(d.headersRemoved()).contains("x-client-id", "authorization", "x-api-key");
-        assertThat(d.headersRemoved()).doesNotContainAnyElementsOf(Fixtures.set(d).keySet());
+        assertThat(d.headersRemoved())
+                .doesNotContainAnyElementsOf(Fixtures.set(d).keySet());
     }
 
     @Test
     void nbfWithinSkew_isAccepted() {
-        Decision d = check(RS1.sign(claims("alice", "big-tenant", List.of("user")).notBeforeTime(Date.from(Instant.now().plusSeconds(10))).build()));
+        Decision d = check(RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                .notBeforeTime(Date.from(Instant.now().plusSeconds(10)))
+                .build()));
         assertThat(d.allowed()).isTrue();
     }
 
     @Test
     void audienceArray_containingOurs_isAccepted() {
-        Decision d = check(RS1.sign(claims("alice", "big-tenant", List.of("user")).audience(List.of("other", "meshguard")).build()));
+        Decision d = check(RS1.sign(claims("alice", "big-tenant", List.of("user"))
+                .audience(List.of("other", "meshguard"))
+                .build()));
         assertThat(d.allowed()).isTrue();
     }
 }

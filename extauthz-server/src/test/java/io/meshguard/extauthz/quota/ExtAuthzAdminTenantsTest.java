@@ -106,23 +106,45 @@ class ExtAuthzAdminTenantsTest {
                   - {name: daily, per: api_key, period: day, timezone: UTC, limits: {free: 100}}
                   - {name: monthly, per: tenant, period: month, timezone: UTC, limits: {free: 1000}}
                 """);
-        QuotaOperations ops = new QuotaOperations(new QuotaStore(PG.dataSource()), Optional::empty,
-                new LiveCounters("tenants-test", Duration.ofSeconds(1)), QuotaAudit.logOnly(), Clock.systemUTC());
-        AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
-                new LoggedAdminEvents(), Clock.systemUTC(), "quota.admin.token_file");
-        http = new StatusHttpServer("extauthz-tenants", HttpServerSettings.onPort(0),
+        QuotaOperations ops = new QuotaOperations(
+                new QuotaStore(PG.dataSource()),
+                Optional::empty,
+                new LiveCounters("tenants-test", Duration.ofSeconds(1)),
+                QuotaAudit.logOnly(),
+                Clock.systemUTC());
+        AdminGate gate = new AdminGate(
+                Optional.of(new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS),
+                new BearerTokens(Optional.empty()),
+                false,
+                new LoggedAdminEvents(),
+                Clock.systemUTC(),
+                "quota.admin.token_file");
+        http = new StatusHttpServer(
+                "extauthz-tenants",
+                HttpServerSettings.onPort(0),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> Optional.of(policy), Optional.of(ops), gate,
-                new QuotaOwners(Optional.of(keys))));
-        http.addHandler(ApiKeyAdminApi.PREFIX, new ApiKeyAdminApi(Optional.of(keys), Clock.systemUTC(), gate,
-                Optional.empty()));
+        http.addHandler(
+                QuotaAdminApi.PREFIX,
+                new QuotaAdminApi(
+                        () -> Optional.of(policy), Optional.of(ops), gate, new QuotaOwners(Optional.of(keys))));
+        http.addHandler(
+                ApiKeyAdminApi.PREFIX,
+                new ApiKeyAdminApi(Optional.of(keys), Clock.systemUTC(), gate, Optional.empty()));
         http.start();
         for (String tenant : List.of("acme", "globex")) {
             for (int i = 0; i < 2; i++) {
-                String keyId = service.create(tenant + "-key-" + i, tenant + "-team", tenant, List.of(), List.of(),
-                        "free", Optional.empty()).key().keyId();
+                String keyId = service.create(
+                                tenant + "-key-" + i,
+                                tenant + "-team",
+                                tenant,
+                                List.of(),
+                                List.of(),
+                                "free",
+                                Optional.empty())
+                        .key()
+                        .keyId();
                 OBJECTS.add(new Owned(tenant, "apikey", "", keyId));
                 OBJECTS.add(new Owned(tenant, "counter", "daily", "api_key:" + keyId));
                 ops.adjust(policy.quotas().get(0), "api_key:" + keyId, 3, "setup", "test", "seed", "r0");
@@ -142,31 +164,49 @@ class ExtAuthzAdminTenantsTest {
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** Every operation on one object: method, path, body. */
     static List<String[]> operations(Owned o) {
         if (o.kind().equals("apikey")) {
-            return List.of(new String[] {"GET", "/apikeys/" + o.id(), null},
-                    new String[] {"POST", "/apikeys/" + o.id() + "/rotate", "{\"grace_seconds\": 60, \"reason\": \"x\"}"},
+            return List.of(
+                    new String[] {"GET", "/apikeys/" + o.id(), null},
+                    new String[] {"POST", "/apikeys/" + o.id() + "/rotate", "{\"grace_seconds\": 60, \"reason\": \"x\"}"
+                    },
                     new String[] {"POST", "/apikeys/" + o.id() + "/revoke", "{\"reason\": \"x\"}"});
         }
         String caller = "\"caller\": \"" + o.id() + "\"";
-        return List.of(new String[] {"GET", "/quotas/" + o.quota() + "?caller="
-                        + URLEncoder.encode(o.id(), StandardCharsets.UTF_8), null},
-                new String[] {"POST", "/quotas/" + o.quota() + "/adjust", "{" + caller + ", \"delta\": 50, \"reason\": \"x\"}"},
+        return List.of(
+                new String[] {
+                    "GET", "/quotas/" + o.quota() + "?caller=" + URLEncoder.encode(o.id(), StandardCharsets.UTF_8), null
+                },
+                new String[] {
+                    "POST", "/quotas/" + o.quota() + "/adjust", "{" + caller + ", \"delta\": 50, \"reason\": \"x\"}"
+                },
                 new String[] {"POST", "/quotas/" + o.quota() + "/reset", "{" + caller + ", \"reason\": \"x\"}"});
     }
 
     /** Everything the operations could change, as one text. */
     static String state() {
-        return PG.dsl().fetch("select quota, caller, used from quota_usage order by 1, 2").formatCSV()
+        return PG.dsl()
+                        .fetch("select quota, caller, used from quota_usage order by 1, 2")
+                        .formatCSV()
                 + PG.dsl().fetch("select count(*) from quota_adjustment").formatCSV()
-                + PG.dsl().fetch("select key_id, revoked_at, expires_at from api_keys order by 1").formatCSV();
+                + PG.dsl()
+                        .fetch("select key_id, revoked_at, expires_at from api_keys order by 1")
+                        .formatCSV();
     }
 
     @Test
@@ -186,7 +226,9 @@ class ExtAuthzAdminTenantsTest {
             HttpResponse<String> r = call(caller, op[0], op[1], op[2]);
             // a counter's change is the bank's alone: refused to every tenant grant alike, so nothing is learnt
             int expected = object.kind().equals("counter") && op[0].equals("POST") ? 403 : 404;
-            assertThat(r.statusCode()).as("%s %s %s: %s", caller, op[0], op[1], r.body()).isEqualTo(expected);
+            assertThat(r.statusCode())
+                    .as("%s %s %s: %s", caller, op[0], op[1], r.body())
+                    .isEqualTo(expected);
             assertThat(r.body()).as("a refusal names nothing of the object").doesNotContain("\"used\"", "\"owner\"");
             assertThat(state()).as("after %s %s %s", caller, op[0], op[1]).isEqualTo(before);
         }
@@ -195,21 +237,33 @@ class ExtAuthzAdminTenantsTest {
 
     @Test
     void aTenantsAdmin_readsAndChangesItsOwnCounters_andAMissingOneLooksTheSameAsAnothers() throws Exception {
-        Owned acmeCounter = OBJECTS.stream().filter(o -> o.tenant().equals("acme") && o.quota().equals("monthly"))
-                .findFirst().orElseThrow();
-        HttpResponse<String> shown = call("acme-admin", "GET", operations(acmeCounter).get(0)[1], null);
+        Owned acmeCounter = OBJECTS.stream()
+                .filter(o -> o.tenant().equals("acme") && o.quota().equals("monthly"))
+                .findFirst()
+                .orElseThrow();
+        HttpResponse<String> shown =
+                call("acme-admin", "GET", operations(acmeCounter).get(0)[1], null);
         assertThat(shown.statusCode()).as(shown.body()).isEqualTo(200);
-        assertThat(new ObjectMapper().readTree(shown.body()).get("used").asLong()).isGreaterThanOrEqualTo(7);
-        HttpResponse<String> adjusted = call("ops", "POST", "/quotas/monthly/adjust",
+        assertThat(new ObjectMapper().readTree(shown.body()).get("used").asLong())
+                .isGreaterThanOrEqualTo(7);
+        HttpResponse<String> adjusted = call(
+                "ops",
+                "POST",
+                "/quotas/monthly/adjust",
                 "{\"caller\": \"tenant:acme\", \"delta\": 1, \"reason\": \"ticket 9\"}");
         assertThat(adjusted.statusCode()).as(adjusted.body()).isEqualTo(200);
         HttpResponse<String> missing = call("acme-admin", "GET", "/quotas/daily?caller=api_key:0000000000000000", null);
         HttpResponse<String> others = call("acme-admin", "GET", "/quotas/monthly?caller=tenant:globex", null);
         assertThat(List.of(missing.statusCode(), others.statusCode())).containsOnly(404);
-        assertThat(call("ops", "GET", "/quotas/monthly?caller=tenant:globex", null).statusCode()).isEqualTo(200);
-        assertThat(call("ops", "GET", "/quotas/daily?caller=subject:https://idp.example/alice", null).statusCode())
-                .as("a counter no tenant owns is the operators'").isEqualTo(200);
-        assertThat(call("acme-admin", "GET", "/quotas", null).statusCode()).as("the definitions are everyone's")
+        assertThat(call("ops", "GET", "/quotas/monthly?caller=tenant:globex", null)
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(call("ops", "GET", "/quotas/daily?caller=subject:https://idp.example/alice", null)
+                        .statusCode())
+                .as("a counter no tenant owns is the operators'")
+                .isEqualTo(200);
+        assertThat(call("acme-admin", "GET", "/quotas", null).statusCode())
+                .as("the definitions are everyone's")
                 .isEqualTo(200);
     }
 
@@ -221,16 +275,23 @@ class ExtAuthzAdminTenantsTest {
     void aTenantsAdmin_adjustsOrResetsItsOwnCounter_refused403AndNothingChanges() throws Exception {
         for (String caller : List.of("acme-admin", "both-admin")) {
             for (String[] op : List.of(
-                    new String[] {"/quotas/monthly/adjust", "{\"caller\": \"tenant:acme\", \"delta\": -500, \"reason\": \"x\"}"},
+                    new String[] {
+                        "/quotas/monthly/adjust", "{\"caller\": \"tenant:acme\", \"delta\": -500, \"reason\": \"x\"}"
+                    },
                     new String[] {"/quotas/monthly/reset", "{\"caller\": \"tenant:acme\", \"reason\": \"x\"}"})) {
                 String before = state();
                 HttpResponse<String> r = call(caller, "POST", op[0], op[1]);
-                assertThat(r.statusCode()).as("%s %s: %s", caller, op[0], r.body()).isEqualTo(403);
+                assertThat(r.statusCode())
+                        .as("%s %s: %s", caller, op[0], r.body())
+                        .isEqualTo(403);
                 assertThat(r.body()).contains("system");
                 assertThat(state()).isEqualTo(before);
             }
         }
-        HttpResponse<String> byOperator = call("ops", "POST", "/quotas/monthly/adjust",
+        HttpResponse<String> byOperator = call(
+                "ops",
+                "POST",
+                "/quotas/monthly/adjust",
                 "{\"caller\": \"tenant:acme\", \"delta\": -1, \"reason\": \"ticket 10\"}");
         assertThat(byOperator.statusCode()).as(byOperator.body()).isEqualTo(200);
     }
@@ -241,10 +302,13 @@ class ExtAuthzAdminTenantsTest {
      */
     @Test
     void aTenantsAdmin_createsAKeyNamingRolesScopesOrTier_refused403AndNoKeyExists() throws Exception {
-        for (String grant : List.of("\"roles\": [\"statements-reader\"]", "\"scopes\": [\"payments:write\"]",
-                "\"tier\": \"enterprise\"")) {
+        for (String grant : List.of(
+                "\"roles\": [\"statements-reader\"]", "\"scopes\": [\"payments:write\"]", "\"tier\": \"enterprise\"")) {
             String before = state();
-            HttpResponse<String> r = call("acme-admin", "POST", "/apikeys",
+            HttpResponse<String> r = call(
+                    "acme-admin",
+                    "POST",
+                    "/apikeys",
                     "{\"name\": \"self-minted\", \"owner\": \"acme-team\", \"tenant\": \"acme\", " + grant + "}");
             assertThat(r.statusCode()).as("%s: %s", grant, r.body()).isEqualTo(403);
             assertThat(r.body()).contains("granted by the bank");
@@ -254,23 +318,34 @@ class ExtAuthzAdminTenantsTest {
 
     @Test
     void aTenantsAdmin_createsAPlainKey_itCarriesNoRolesScopesOrTierOfItsOwn() throws Exception {
-        HttpResponse<String> r = call("acme-admin", "POST", "/apikeys",
+        HttpResponse<String> r = call(
+                "acme-admin",
+                "POST",
+                "/apikeys",
                 "{\"name\": \"plain\", \"owner\": \"acme-team\", \"tenant\": \"acme\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         var created = new ObjectMapper().readTree(r.body());
         assertThat(created.get("roles")).isEmpty();
         assertThat(created.get("scopes")).isEmpty();
         assertThat(created.get("tier").asText()).isEmpty();
-        var identity = new io.meshguard.extauthz.apikey.ApiKeyAuthenticator(new JdbcApiKeyStore(PG.dataSource()),
-                Clock.systemUTC(), Duration.ofSeconds(1)).authenticate(created.get("key").asText());
-        assertThat(identity).isInstanceOfSatisfying(io.meshguard.extauthz.decision.AuthResult.Authenticated.class,
-                a -> assertThat(a.identity().tier()).as("the policy's tenant_tiers or default_tier decide").isEmpty());
+        var identity = new io.meshguard.extauthz.apikey.ApiKeyAuthenticator(
+                        new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC(), Duration.ofSeconds(1))
+                .authenticate(created.get("key").asText());
+        assertThat(identity)
+                .isInstanceOfSatisfying(io.meshguard.extauthz.decision.AuthResult.Authenticated.class, a -> assertThat(
+                                a.identity().tier())
+                        .as("the policy's tenant_tiers or default_tier decide")
+                        .isEmpty());
     }
 
     @Test
     void anOperator_grantsRolesScopesAndTier() throws Exception {
-        HttpResponse<String> r = call("ops", "POST", "/apikeys", "{\"name\": \"partner\", \"owner\": \"acme-team\", "
-                + "\"tenant\": \"acme\", \"tier\": \"premium\", \"roles\": [\"statements-reader\"], \"scopes\": [\"a:b\"]}");
+        HttpResponse<String> r = call(
+                "ops",
+                "POST",
+                "/apikeys",
+                "{\"name\": \"partner\", \"owner\": \"acme-team\", "
+                        + "\"tenant\": \"acme\", \"tier\": \"premium\", \"roles\": [\"statements-reader\"], \"scopes\": [\"a:b\"]}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         var created = new ObjectMapper().readTree(r.body());
         assertThat(created.get("tier").asText()).isEqualTo("premium");
@@ -281,18 +356,30 @@ class ExtAuthzAdminTenantsTest {
     @Test
     void postgres_confinesQuotaRowsToTheCallersTenants_evenWithoutTheApisCheck() throws Exception {
         TenantScope acme = TenantScope.of(Set.of("acme"));
-        Set<String> acmeCounters = OBJECTS.stream().filter(o -> o.kind().equals("counter") && o.tenant().equals("acme"))
-                .map(Owned::id).collect(Collectors.toSet());
+        Set<String> acmeCounters = OBJECTS.stream()
+                .filter(o -> o.kind().equals("counter") && o.tenant().equals("acme"))
+                .map(Owned::id)
+                .collect(Collectors.toSet());
         Set<String> usage = new TenantScopedTransactions(PG.dataSource()).inScope(acme, c -> callers(c, "quota_usage"));
-        Set<String> history = new TenantScopedTransactions(PG.dataSource()).inScope(acme,
-                c -> callers(c, "quota_adjustment"));
+        Set<String> history =
+                new TenantScopedTransactions(PG.dataSource()).inScope(acme, c -> callers(c, "quota_adjustment"));
         assertThat(usage).isEqualTo(acmeCounters);
         assertThat(history).isEqualTo(acmeCounters);
         QuotaStore store = new QuotaStore(PG.dataSource());
-        QuotaKey globex = new QuotaKey("monthly", "tenant:globex", LocalDate.now(ZoneOffset.UTC).withDayOfMonth(1));
+        QuotaKey globex = new QuotaKey(
+                "monthly", "tenant:globex", LocalDate.now(ZoneOffset.UTC).withDayOfMonth(1));
         String before = state();
-        assertThatThrownBy(() -> store.change(acme, globex, "month", Instant.now().plus(Duration.ofDays(31)), "adjust",
-                1, "mallory", "test", "bypassing the API")).isInstanceOf(QuotaStore.UnavailableException.class)
+        assertThatThrownBy(() -> store.change(
+                        acme,
+                        globex,
+                        "month",
+                        Instant.now().plus(Duration.ofDays(31)),
+                        "adjust",
+                        1,
+                        "mallory",
+                        "test",
+                        "bypassing the API"))
+                .isInstanceOf(QuotaStore.UnavailableException.class)
                 .hasMessageContaining("row-level security");
         assertThat(store.used(acme, List.of(globex))).containsEntry(globex, 0L);
         assertThat(store.changes(acme, globex)).isEmpty();
@@ -301,7 +388,8 @@ class ExtAuthzAdminTenantsTest {
 
     private static Set<String> callers(Connection c, String table) throws SQLException {
         Set<String> out = new java.util.TreeSet<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select caller from " + table)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select caller from " + table)) {
             while (rs.next()) {
                 out.add(rs.getString(1));
             }

@@ -15,7 +15,10 @@ class QuotaAdminRoutesTest {
             assertThat(r.isOpen()).as("%s %s", r.method(), r.path()).isFalse();
             assertThat(Permissions.QUOTAS).contains(r.permission());
         });
-        assertThat(QuotaAdminApi.ROUTES.stream().map(AdminRoute::permission).distinct().toList())
+        assertThat(QuotaAdminApi.ROUTES.stream()
+                        .map(AdminRoute::permission)
+                        .distinct()
+                        .toList())
                 .containsExactlyInAnyOrderElementsOf(Permissions.QUOTAS);
     }
 
@@ -25,6 +28,7 @@ class QuotaAdminRoutesTest {
         assertThat(adjust.matches("POST", List.of("quotas", "daily", "adjust"))).isTrue();
         assertThat(adjust.matches("GET", List.of("quotas", "daily", "adjust"))).isFalse();
         assertThat(adjust.matches("POST", List.of("quotas", "daily", "reset"))).isFalse();
-        assertThat(adjust.matches("POST", List.of("quotas", "daily", "adjust", "x"))).isFalse();
+        assertThat(adjust.matches("POST", List.of("quotas", "daily", "adjust", "x")))
+                .isFalse();
     }
 }

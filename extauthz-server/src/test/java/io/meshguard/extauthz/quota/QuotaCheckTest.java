@@ -37,7 +37,8 @@ class QuotaCheckTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
     private AuthzPipeline pipeline;
@@ -45,21 +46,34 @@ class QuotaCheckTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        QuotaCounter counter = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), clock, System::nanoTime,
-                QuotaTestSupport.settings(), registry);
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+        QuotaCounter counter = new QuotaCounter(
+                Optional.of(new QuotaStore(PG.dataSource())),
+                Optional::empty,
+                new LiveCounters("t:", Duration.ofSeconds(1)),
+                QuotaAudit.logOnly(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                registry);
+        pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime), new SecretFiles(System::nanoTime), clock,
-                registry, 100, Duration.ofMinutes(1), counter);
+                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
+                new SecretFiles(System::nanoTime),
+                clock,
+                registry,
+                100,
+                Duration.ofMinutes(1),
+                counter);
         pipeline.use(QuotaTestSupport.policy("""
                 quotas:
                   - {name: seoul-daily, per: api_key, period: day, timezone: Asia/Seoul, limits: {free: 2}, routes: [api]}
                   - {name: soft-monthly, per: tenant, period: month, timezone: Asia/Seoul, limits: {free: 1},
                      on_exceed: allow_and_flag, routes: [other]}
                 """));
-        key = new ApiKeyService(keys, clock).create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(), "free",
-                Optional.empty()).text();
+        key = new ApiKeyService(keys, clock)
+                .create("ci", "svc", "acme-" + UUID.randomUUID(), List.of(), List.of(), "free", Optional.empty())
+                .text();
     }
 
     @AfterEach
@@ -79,14 +93,19 @@ class QuotaCheckTest {
     void overTheQuota_429WithRetryAfterUntilSeoulMidnight_andAReasonNamingTheQuota() {
         Decision first = check("/api/a");
         assertThat(first.allowed()).isTrue();
-        assertThat(first.responseHeaders()).containsEntry("x-quota-name", "seoul-daily").containsEntry("x-quota-limit", "2")
-                .containsEntry("x-quota-remaining", "1").containsEntry("x-quota-reset", "3600");
+        assertThat(first.responseHeaders())
+                .containsEntry("x-quota-name", "seoul-daily")
+                .containsEntry("x-quota-limit", "2")
+                .containsEntry("x-quota-remaining", "1")
+                .containsEntry("x-quota-reset", "3600");
         assertThat(check("/api/a").allowed()).isTrue();
         Decision refused = check("/api/a");
         assertThat(refused.allowed()).isFalse();
         assertThat(refused.status()).isEqualTo(429);
         assertThat(refused.reason()).isEqualTo(Reason.QUOTA_EXCEEDED);
-        assertThat(refused.responseHeaders()).containsEntry("retry-after", "3600").containsEntry("x-quota-remaining", "0");
+        assertThat(refused.responseHeaders())
+                .containsEntry("retry-after", "3600")
+                .containsEntry("x-quota-remaining", "0");
         assertThat(refused.body()).contains("\"reason\":\"quota_exceeded\"").contains("\"quota\":\"seoul-daily\"");
         CheckResponse wire = CheckResponses.toResponse(refused);
         assertThat(wire.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(429);
@@ -116,6 +135,8 @@ class QuotaCheckTest {
         assertThat(Fixtures.set(over)).containsEntry(QuotaVerdict.FLAG_HEADER, "soft-monthly");
         HttpRequestView request = Fixtures.request("/other/x", Fixtures.headers("x-api-key", key));
         AuthzDecisionEvent event = DecisionEvents.of(request, over, clock.instant(), 10);
-        assertThat(event.details()).containsEntry("quota_exceeded", "soft-monthly").containsEntry("quota", "soft-monthly");
+        assertThat(event.details())
+                .containsEntry("quota_exceeded", "soft-monthly")
+                .containsEntry("quota", "soft-monthly");
     }
 }

@@ -17,14 +17,12 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +41,8 @@ class QuotaCounterTest {
     /** A server of this class's own: the tests flush and restart it. */
     static EmbeddedRedis redisServer;
 
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";
@@ -73,8 +72,15 @@ class QuotaCounterTest {
 
     /** One replica's counter on the shared PostgreSQL and, if given, the shared Redis. */
     private QuotaCounter replica(Optional<RedisConnection> redis) {
-        return new QuotaCounter(Optional.of(store), () -> redis, new LiveCounters(prefix, Duration.ofMillis(500)), audit.audit(),
-                clock, System::nanoTime, QuotaTestSupport.settings(), registry);
+        return new QuotaCounter(
+                Optional.of(store),
+                () -> redis,
+                new LiveCounters(prefix, Duration.ofMillis(500)),
+                audit.audit(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                registry);
     }
 
     private static Identity caller() {
@@ -96,7 +102,8 @@ class QuotaCounterTest {
     }
 
     private long durable(String quota, Identity id, LocalDate start) throws Exception {
-        QuotaKey key = new QuotaKey(quota, QuotaCallers.of(io.meshguard.extauthz.policy.QuotaPolicy.Per.API_KEY, id), start);
+        QuotaKey key =
+                new QuotaKey(quota, QuotaCallers.of(io.meshguard.extauthz.policy.QuotaPolicy.Per.API_KEY, id), start);
         return store.used(List.of(key)).get(key);
     }
 
@@ -131,7 +138,8 @@ class QuotaCounterTest {
         c.flush();
         assertThat(durable("seoul-daily", id, LocalDate.parse("2026-11-22"))).isEqualTo(5);
         assertThat(durable("seoul-daily", id, LocalDate.parse("2026-11-23"))).isEqualTo(5);
-        assertThat(counter("meshguard_quota_exceeded_total", "quota", "seoul-daily", "action", "block")).isEqualTo(4);
+        assertThat(counter("meshguard_quota_exceeded_total", "quota", "seoul-daily", "action", "block"))
+                .isEqualTo(4);
     }
 
     @Test
@@ -165,7 +173,11 @@ class QuotaCounterTest {
         assertThat(admitted(c, p, unknownTier, 8)).isEqualTo(5); // falls back to the default tier
         // the gateway route's tier (meshguard.rate_limit_tier) wins, as for rate limits
         Identity free = caller();
-        assertThat(c.charge(p, "api", free, Optional.of("premium")).closest().orElseThrow().limit()).isEqualTo(50);
+        assertThat(c.charge(p, "api", free, Optional.of("premium"))
+                        .closest()
+                        .orElseThrow()
+                        .limit())
+                .isEqualTo(50);
     }
 
     @Test
@@ -186,7 +198,8 @@ class QuotaCounterTest {
         assertThat(c.charge(p, "api", id, Optional.empty()).flagged()).containsExactly("soft");
         c.flush();
         assertThat(durable("soft", id, LocalDate.parse("2026-11-22"))).isEqualTo(4);
-        assertThat(counter("meshguard_quota_exceeded_total", "quota", "soft", "action", "flag")).isEqualTo(2);
+        assertThat(counter("meshguard_quota_exceeded_total", "quota", "soft", "action", "flag"))
+                .isEqualTo(2);
     }
 
     @Test
@@ -235,12 +248,19 @@ class QuotaCounterTest {
         local.flush();
         assertThat(admitted(local, p, id, 3)).isZero(); // it knows the count from PostgreSQL
         local.flush();
-        List<String> reasons = audit.quotaEvents("alert").stream().map(e -> e.reason().orElseThrow()).sorted().toList();
+        List<String> reasons = audit.quotaEvents("alert").stream()
+                .map(e -> e.reason().orElseThrow())
+                .sorted()
+                .toList();
         assertThat(reasons).containsExactly("quota_alert_100", "quota_alert_50", "quota_alert_80");
-        assertThat(audit.quotaEvents("alert").get(0).details()).containsEntry("quota", "alerted")
-                .containsEntry("limit", "10").containsEntry("period_start", "2026-11-22");
-        assertThat(counter("meshguard_quota_alerts_total", "quota", "alerted", "threshold", "80")).isEqualTo(1);
-        assertThat(counter("meshguard_quota_alerts_total", "quota", "alerted", "threshold", "100")).isEqualTo(1);
+        assertThat(audit.quotaEvents("alert").get(0).details())
+                .containsEntry("quota", "alerted")
+                .containsEntry("limit", "10")
+                .containsEntry("period_start", "2026-11-22");
+        assertThat(counter("meshguard_quota_alerts_total", "quota", "alerted", "threshold", "80"))
+                .isEqualTo(1);
+        assertThat(counter("meshguard_quota_alerts_total", "quota", "alerted", "threshold", "100"))
+                .isEqualTo(1);
         // a new period alerts again
         clock.set(Instant.parse("2026-11-22T15:00:00Z"));
         assertThat(admitted(a, p, id, 5)).isEqualTo(5);
@@ -265,8 +285,10 @@ class QuotaCounterTest {
         assertThat(admitted(c, p, flushed, 10)).isEqualTo(4);
         assertThat(admitted(c, p, unflushed, 10)).isEqualTo(4);
         c.flush();
-        assertThat(durable("seoul-daily", flushed, LocalDate.parse("2026-11-22"))).isEqualTo(10);
-        assertThat(durable("seoul-daily", unflushed, LocalDate.parse("2026-11-22"))).isEqualTo(10);
+        assertThat(durable("seoul-daily", flushed, LocalDate.parse("2026-11-22")))
+                .isEqualTo(10);
+        assertThat(durable("seoul-daily", unflushed, LocalDate.parse("2026-11-22")))
+                .isEqualTo(10);
     }
 
     /** Review IC-11: a replica that has charged nothing yet must not report a healthy Redis as down. */
@@ -275,12 +297,27 @@ class QuotaCounterTest {
         RedisConnection conn = redis();
         replica(Optional.of(conn));
         awaitReconnect(conn);
-        assertThat(registry.find("meshguard_quota_store_up").tags("store", "redis").gauge().value()).isEqualTo(1.0);
+        assertThat(registry.find("meshguard_quota_store_up")
+                        .tags("store", "redis")
+                        .gauge()
+                        .value())
+                .isEqualTo(1.0);
 
         SimpleMeterRegistry noRedis = new SimpleMeterRegistry();
-        new QuotaCounter(Optional.of(store), Optional::empty, new LiveCounters(prefix, Duration.ofMillis(500)),
-                audit.audit(), clock, System::nanoTime, QuotaTestSupport.settings(), noRedis);
-        assertThat(noRedis.find("meshguard_quota_store_up").tags("store", "redis").gauge().value()).isNaN();
+        new QuotaCounter(
+                Optional.of(store),
+                Optional::empty,
+                new LiveCounters(prefix, Duration.ofMillis(500)),
+                audit.audit(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                noRedis);
+        assertThat(noRedis.find("meshguard_quota_store_up")
+                        .tags("store", "redis")
+                        .gauge()
+                        .value())
+                .isNaN();
     }
 
     @Test
@@ -294,7 +331,11 @@ class QuotaCounterTest {
         redisServer.stopServer();
         try {
             assertThat(admitted(c, p, id, 2)).isEqualTo(2); // counted on top of the known durable count
-            assertThat(registry.find("meshguard_quota_store_up").tags("store", "redis").gauge().value()).isZero();
+            assertThat(registry.find("meshguard_quota_store_up")
+                            .tags("store", "redis")
+                            .gauge()
+                            .value())
+                    .isZero();
         } finally {
             redisServer.startServer();
         }
@@ -307,7 +348,8 @@ class QuotaCounterTest {
     @Test
     void threeReplicasSharingRedis_underConcurrentLoad_admitExactlyTheLimit() throws Exception {
         AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 100"));
-        List<QuotaCounter> replicas = List.of(replica(Optional.of(redis())), replica(Optional.of(redis())), replica(Optional.of(redis())));
+        List<QuotaCounter> replicas =
+                List.of(replica(Optional.of(redis())), replica(Optional.of(redis())), replica(Optional.of(redis())));
         Identity id = caller();
         ExecutorService pool = Executors.newFixedThreadPool(6);
         try {
@@ -331,7 +373,8 @@ class QuotaCounterTest {
     @Test
     void threeReplicasWithoutRedis_exceedTheLimitAtMostByWhatOthersAdmitBetweenFlushes() throws Exception {
         AuthzPolicy p = policy(SEOUL_DAY_5.replace("free: 5", "free: 30"));
-        List<QuotaCounter> replicas = List.of(replica(Optional.empty()), replica(Optional.empty()), replica(Optional.empty()));
+        List<QuotaCounter> replicas =
+                List.of(replica(Optional.empty()), replica(Optional.empty()), replica(Optional.empty()));
         Identity id = caller();
         int perTurn = 2;
         int total = 0;
@@ -350,17 +393,21 @@ class QuotaCounterTest {
         for (int i = 0; i < 200 && !conn.isOpen(); i++) {
             Thread.sleep(50);
         }
-        assertThat(conn.isOpen()).as("Lettuce reconnected to the restarted Redis").isTrue();
+        assertThat(conn.isOpen())
+                .as("Lettuce reconnected to the restarted Redis")
+                .isTrue();
         Thread.sleep(60); // past the counter's retry interval
     }
 
     private AutoCloseableSync redisSync() {
-        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+        io.lettuce.core.RedisClient client =
+                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
         return new AutoCloseableSync(client, client.connect());
     }
 
     /** A plain Lettuce connection for FLUSHALL and DBSIZE. */
-    record AutoCloseableSync(io.lettuce.core.RedisClient client, io.lettuce.core.api.StatefulRedisConnection<String, String> conn)
+    record AutoCloseableSync(
+            io.lettuce.core.RedisClient client, io.lettuce.core.api.StatefulRedisConnection<String, String> conn)
             implements AutoCloseable {
         RedisCommands<String, String> sync() {
             return conn.sync();

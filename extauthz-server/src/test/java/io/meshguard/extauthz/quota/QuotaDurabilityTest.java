@@ -32,7 +32,8 @@ class QuotaDurabilityTest {
 
     static EmbeddedRedis redisServer;
 
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";
@@ -48,8 +49,14 @@ class QuotaDurabilityTest {
     }
 
     private QuotaCounter replica(Optional<RedisConnection> redis) {
-        return new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), () -> redis,
-                new LiveCounters(prefix, Duration.ofSeconds(2)), audit.audit(), clock, System::nanoTime, QuotaTestSupport.settings(),
+        return new QuotaCounter(
+                Optional.of(new QuotaStore(PG.dataSource())),
+                () -> redis,
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                audit.audit(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
                 registry);
     }
 
@@ -72,7 +79,8 @@ class QuotaDurabilityTest {
                 quotas:
                   - {name: durable, per: api_key, period: day, timezone: Asia/Seoul, limits: {free: 20}, alerts: [50%]}
                 """);
-        try (RedisConnection redis = QuotaTestSupport.connect(redisServer.endpoint().url(), prefix)) {
+        try (RedisConnection redis =
+                QuotaTestSupport.connect(redisServer.endpoint().url(), prefix)) {
             QuotaCounter c = replica(Optional.of(redis));
             Identity id = caller();
             for (int i = 0; i < 5; i++) {
@@ -83,7 +91,8 @@ class QuotaDurabilityTest {
             PG.stopServer();
             try {
                 for (int i = 0; i < 7; i++) {
-                    assertThat(c.charge(p, "api", id, Optional.empty()).blocked()).isEmpty(); // Redis still counts
+                    assertThat(c.charge(p, "api", id, Optional.empty()).blocked())
+                            .isEmpty(); // Redis still counts
                 }
                 c.flush();
                 c.flush();
@@ -91,7 +100,8 @@ class QuotaDurabilityTest {
                 assertThat(c.durableStoreUp()).isFalse();
                 assertThat(gauge("meshguard_quota_pending_increments")).isEqualTo(7);
                 assertThat(gauge("meshguard_quota_pending_alerts")).isEqualTo(1);
-                assertThat(gauge("meshguard_quota_store_up", "store", "postgres")).isZero();
+                assertThat(gauge("meshguard_quota_store_up", "store", "postgres"))
+                        .isZero();
                 assertThat(audit.quotaEvents("alert")).isEmpty();
             } finally {
                 PG.startServer();
@@ -105,7 +115,8 @@ class QuotaDurabilityTest {
     }
 
     @Test
-    void bothStoresAway_blockFailsClosedForAnUnknownCaller_allowAndFlagAllows_knownCallersKeepCounting() throws Exception {
+    void bothStoresAway_blockFailsClosedForAnUnknownCaller_allowAndFlagAllows_knownCallersKeepCounting()
+            throws Exception {
         AuthzPolicy p = policy("""
                 quotas:
                   - {name: hard, per: api_key, period: day, timezone: UTC, limits: {free: 6}, routes: [api]}
@@ -127,13 +138,18 @@ class QuotaDurabilityTest {
                 assertThat(b.storeUnavailable()).isTrue();
                 assertThat(b.quota()).isEqualTo("hard");
             });
-            assertThat(c.charge(p, "other", stranger, Optional.empty()).blocked()).isEmpty();
+            assertThat(c.charge(p, "other", stranger, Optional.empty()).blocked())
+                    .isEmpty();
             // the known caller: 4 counted before, 2 more fit, then the limit holds on this replica's own count
             assertThat(c.charge(p, "api", known, Optional.empty()).blocked()).isEmpty();
             assertThat(c.charge(p, "api", known, Optional.empty()).blocked()).isEmpty();
-            assertThat(c.charge(p, "api", known, Optional.empty()).blocked()).hasValueSatisfying(b ->
-                    assertThat(b.storeUnavailable()).isFalse());
-            assertThat(registry.find("meshguard_quota_unavailable_total").tags("quota", "hard").counter().count()).isEqualTo(1);
+            assertThat(c.charge(p, "api", known, Optional.empty()).blocked())
+                    .hasValueSatisfying(b -> assertThat(b.storeUnavailable()).isFalse());
+            assertThat(registry.find("meshguard_quota_unavailable_total")
+                            .tags("quota", "hard")
+                            .counter()
+                            .count())
+                    .isEqualTo(1);
         } finally {
             PG.startServer();
             redisServer.startServer();

@@ -30,15 +30,22 @@ class QuotaGatewayHopTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
     private ShopGatewayHop shop;
 
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        QuotaCounter counter = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), clock, System::nanoTime,
-                QuotaTestSupport.settings(), registry);
+        QuotaCounter counter = new QuotaCounter(
+                Optional.of(new QuotaStore(PG.dataSource())),
+                Optional::empty,
+                new LiveCounters("t:", Duration.ofSeconds(1)),
+                QuotaAudit.logOnly(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                registry);
         shop = new ShopGatewayHop(clock, counter, registry, """
                 mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
                 routes:
@@ -95,9 +102,17 @@ class QuotaGatewayHopTest {
 
     @Test
     void theGatewayNamesWhatItCharged_andAClientsOwnListIsReplaced() {
-        Decision edge = shop.check("api.shop.example", "/carts/1", "", Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
+        Decision edge = shop.check(
+                "api.shop.example",
+                "/carts/1",
+                "",
+                Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
         assertThat(Fixtures.set(edge)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "carts-daily");
-        Decision uncharged = shop.check("api.shop.example", "/orders/1", "", Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
+        Decision uncharged = shop.check(
+                "api.shop.example",
+                "/orders/1",
+                "",
+                Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily"));
         assertThat(uncharged.allowed()).isTrue();
         assertThat(Fixtures.set(uncharged)).doesNotContainKey(OwnedHeaderNames.QUOTA_CHARGED);
         assertThat(uncharged.headersRemoved()).contains(OwnedHeaderNames.QUOTA_CHARGED);
@@ -106,20 +121,28 @@ class QuotaGatewayHopTest {
     @Test
     void aClientForgingTheHeaderThroughTheGateway_isStillChargedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
-            assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily").allowed()).isTrue();
+            assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily")
+                            .allowed())
+                    .isTrue();
         }
-        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.QUOTA_CHARGED, "orders-daily").reason())
+        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.QUOTA_CHARGED, "orders-daily")
+                        .reason())
                 .isEqualTo(Reason.QUOTA_EXCEEDED);
     }
 
     @Test
     void aPodForgingTheHeader_isIgnoredAndOverwritten_andCharged() {
-        Map<String, String> forged = Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
+        Map<String, String> forged =
+                Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
         Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);
         assertThat(first.allowed()).isTrue();
         // not a gateway hop: the pod's list is replaced by what this Check itself charged
         assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.QUOTA_CHARGED, "orders-daily");
-        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged).allowed()).isTrue();
-        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged).reason()).isEqualTo(Reason.QUOTA_EXCEEDED);
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged)
+                        .allowed())
+                .isTrue();
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged)
+                        .reason())
+                .isEqualTo(Reason.QUOTA_EXCEEDED);
     }
 }

@@ -48,7 +48,8 @@ class QuotaOperationsTest {
     @TempDir
     Path tmp;
 
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final String prefix = SharedRedis.keyPrefix(QuotaOperationsTest.class);
     private final QuotaStore store = new QuotaStore(PG.dataSource());
@@ -65,8 +66,15 @@ class QuotaOperationsTest {
     void setUp() {
         redis = QuotaTestSupport.connect(SharedRedis.get().url(), prefix);
         LiveCounters live = new LiveCounters(prefix, Duration.ofSeconds(2));
-        counter = new QuotaCounter(Optional.of(store), () -> Optional.of(redis), live, audit.audit(), clock, System::nanoTime,
-                QuotaTestSupport.settings(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        counter = new QuotaCounter(
+                Optional.of(store),
+                () -> Optional.of(redis),
+                live,
+                audit.audit(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         ops = new QuotaOperations(store, () -> Optional.of(redis), live, audit.audit(), clock);
     }
 
@@ -115,8 +123,10 @@ class QuotaOperationsTest {
         AuditEvent event = audit.quotaEvents("reset").get(0);
         assertThat(event.subject()).hasValue("alice");
         assertThat(event.requestId()).hasValue("req-1");
-        assertThat(event.details()).containsEntry("caller", key).containsEntry("delta", "-10").containsEntry("why",
-                "customer escalation #4711");
+        assertThat(event.details())
+                .containsEntry("caller", key)
+                .containsEntry("delta", "-10")
+                .containsEntry("why", "customer escalation #4711");
     }
 
     @Test
@@ -124,9 +134,13 @@ class QuotaOperationsTest {
         Identity id = caller();
         String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, id);
         assertThat(admitted(id, 4)).isEqualTo(4);
-        assertThat(ops.adjust(daily, key, 5, "bob", "cli", "abuse: charge the scraped calls", "r").live()).hasValue(9);
+        assertThat(ops.adjust(daily, key, 5, "bob", "cli", "abuse: charge the scraped calls", "r")
+                        .live())
+                .hasValue(9);
         assertThat(admitted(id, 5)).isEqualTo(1);
-        assertThat(ops.adjust(daily, key, -3, "bob", "cli", "goodwill credit", "r").live()).hasValue(7);
+        assertThat(ops.adjust(daily, key, -3, "bob", "cli", "goodwill credit", "r")
+                        .live())
+                .hasValue(7);
         assertThat(admitted(id, 5)).isEqualTo(3);
         counter.flush();
         assertThat(ops.show(daily, key).durable()).isEqualTo(10);
@@ -136,15 +150,22 @@ class QuotaOperationsTest {
     @Test
     void adjustAndReset_areRowsOfTheAdminTrail_whichVerifies() throws Exception {
         io.meshguard.audit.trail.AdminTrail trail = new io.meshguard.audit.trail.AdminTrail(PG.dataSource());
-        QuotaOperations trailed = new QuotaOperations(store, () -> Optional.of(redis),
-                new LiveCounters(prefix, Duration.ofSeconds(2)), new TrailedQuotaAudit(audit.audit(), trail), clock);
+        QuotaOperations trailed = new QuotaOperations(
+                store,
+                () -> Optional.of(redis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                new TrailedQuotaAudit(audit.audit(), trail),
+                clock);
         String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, caller());
         long adjustId = trailed.adjust(daily, key, 5, "bob", "admin_api", "charge the scraped calls", "req-q1")
-                .change().id();
+                .change()
+                .id();
         trailed.reset(daily, key, "bob", "admin_api", "goodwill", "req-q2");
-        try (var c = PG.dataSource().getConnection(); var ps = c.prepareStatement(
-                "select action, target, details->>'change_id' from admin_trail where request_id in ('req-q1', 'req-q2') "
-                        + "order by seq"); var rs = ps.executeQuery()) {
+        try (var c = PG.dataSource().getConnection();
+                var ps = c.prepareStatement(
+                        "select action, target, details->>'change_id' from admin_trail where request_id in ('req-q1', 'req-q2') "
+                                + "order by seq");
+                var rs = ps.executeQuery()) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(1)).isEqualTo("quota_adjust");
             assertThat(rs.getString(2)).isEqualTo("quotas/daily/" + key);
@@ -152,7 +173,9 @@ class QuotaOperationsTest {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(1)).isEqualTo("quota_reset");
         }
-        assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource()).verify(Optional.empty()).intact())
+        assertThat(new io.meshguard.audit.trail.AdminTrailVerifier(PG.dataSource())
+                        .verify(Optional.empty())
+                        .intact())
                 .isTrue();
     }
 
@@ -170,22 +193,28 @@ class QuotaOperationsTest {
     void adjustAndReset_nearTheEndsOfALong_areRefused_neverWrapped() throws Exception {
         String key = "api_key:" + UUID.randomUUID().toString().substring(0, 16);
         // a counter Redis does not hold: the reset below reads PostgreSQL's count
-        QuotaKey qk = ops.adjust(daily, key, 1, "bob", "cli", "open the counter", "r").change().key();
+        QuotaKey qk = ops.adjust(daily, key, 1, "bob", "cli", "open the counter", "r")
+                .change()
+                .key();
         setUsed(qk, Long.MAX_VALUE - 5);
-        assertThatThrownBy(() -> ops.adjust(daily, key, 10, "bob", "cli", "why", "r")).hasMessageContaining("64-bit");
+        assertThatThrownBy(() -> ops.adjust(daily, key, 10, "bob", "cli", "why", "r"))
+                .hasMessageContaining("64-bit");
         assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MAX_VALUE - 5);
         setUsed(qk, Long.MIN_VALUE + 5);
-        assertThatThrownBy(() -> ops.adjust(daily, key, -10, "bob", "cli", "why", "r")).hasMessageContaining("64-bit");
+        assertThatThrownBy(() -> ops.adjust(daily, key, -10, "bob", "cli", "why", "r"))
+                .hasMessageContaining("64-bit");
         assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MIN_VALUE + 5);
         setUsed(qk, Long.MIN_VALUE);
-        assertThatThrownBy(() -> ops.reset(daily, key, "bob", "cli", "why", "r")).hasMessageContaining("cannot be reset");
+        assertThatThrownBy(() -> ops.reset(daily, key, "bob", "cli", "why", "r"))
+                .hasMessageContaining("cannot be reset");
         assertThat(ops.show(daily, key).durable()).isEqualTo(Long.MIN_VALUE);
         assertThat(ops.show(daily, key).changes()).hasSize(1);
     }
 
     private static void setUsed(QuotaKey key, long used) throws Exception {
         try (var c = PG.dataSource().getConnection();
-                var s = c.prepareStatement("UPDATE quota_usage SET used = ? WHERE quota = ? AND caller = ? AND period_start = ?")) {
+                var s = c.prepareStatement(
+                        "UPDATE quota_usage SET used = ? WHERE quota = ? AND caller = ? AND period_start = ?")) {
             s.setLong(1, used);
             s.setString(2, key.quota());
             s.setString(3, key.caller());
@@ -197,16 +226,24 @@ class QuotaOperationsTest {
     @Test
     void badInput_isRefused_andChangesNothing() throws Exception {
         String key = "api_key:" + UUID.randomUUID().toString().substring(0, 16);
-        assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", " ", "r")).hasMessageContaining("a reason is required");
-        assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", "line\nbreak", "r")).hasMessageContaining("one line");
-        assertThatThrownBy(() -> ops.adjust(daily, key, 0, "bob", "cli", "why", "r")).hasMessageContaining("non-zero");
+        assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", " ", "r"))
+                .hasMessageContaining("a reason is required");
+        assertThatThrownBy(() -> ops.adjust(daily, key, 5, "bob", "cli", "line\nbreak", "r"))
+                .hasMessageContaining("one line");
+        assertThatThrownBy(() -> ops.adjust(daily, key, 0, "bob", "cli", "why", "r"))
+                .hasMessageContaining("non-zero");
         // the bound holds both ways, at the extremes of a long too (Math.abs(Long.MIN_VALUE) is negative)
-        for (long delta : new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 1, Long.MAX_VALUE, -1_000_000_000_001L, 1_000_000_000_001L}) {
-            assertThatThrownBy(() -> ops.adjust(daily, key, delta, "bob", "cli", "why", "r")).as("delta %d", delta)
+        for (long delta :
+                new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 1, Long.MAX_VALUE, -1_000_000_000_001L, 1_000_000_000_001L
+                }) {
+            assertThatThrownBy(() -> ops.adjust(daily, key, delta, "bob", "cli", "why", "r"))
+                    .as("delta %d", delta)
                     .hasMessageContaining("up to 1000000000000 either way");
         }
-        assertThatThrownBy(() -> ops.adjust(daily, "bob", 1, "bob", "cli", "why", "r")).hasMessageContaining("caller must be");
-        assertThatThrownBy(() -> ops.reset(daily, key, "", "cli", "why", "r")).hasMessageContaining("who makes the change");
+        assertThatThrownBy(() -> ops.adjust(daily, "bob", 1, "bob", "cli", "why", "r"))
+                .hasMessageContaining("caller must be");
+        assertThatThrownBy(() -> ops.reset(daily, key, "", "cli", "why", "r"))
+                .hasMessageContaining("who makes the change");
         assertThat(ops.show(daily, key).changes()).isEmpty();
         assertThat(audit.events).isEmpty();
     }
@@ -217,8 +254,9 @@ class QuotaOperationsTest {
         Files.writeString(tokens, "ops-alice:" + "a".repeat(32) + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         StatusHttpServer http = new StatusHttpServer("quota-test", new HttpServerSettings("127.0.0.1", 0), registry);
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> Optional.of(policy), Optional.of(ops),
-                new BearerTokens(Optional.of(tokens))));
+        http.addHandler(
+                QuotaAdminApi.PREFIX,
+                new QuotaAdminApi(() -> Optional.of(policy), Optional.of(ops), new BearerTokens(Optional.of(tokens))));
         http.start();
         try {
             HttpClient client = HttpClient.newHttpClient();
@@ -227,19 +265,29 @@ class QuotaOperationsTest {
             String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, id);
             assertThat(admitted(id, 6)).isEqualTo(6);
             String body = "{\"caller\":\"" + key + "\",\"reason\":\"ticket 77\"}";
-            HttpResponse<String> anonymous = client.send(HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> anonymous = client.send(
+                    HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(anonymous.statusCode()).isEqualTo(401);
-            HttpResponse<String> wrong = client.send(HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
-                    .header("Authorization", "Bearer " + "b".repeat(32)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            HttpResponse<String> wrong = client.send(
+                    HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
+                            .header("Authorization", "Bearer " + "b".repeat(32))
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(wrong.statusCode()).isEqualTo(401);
             assertThat(audit.events).isEmpty();
 
             String auth = "Bearer " + "a".repeat(32);
-            HttpResponse<String> reset = client.send(HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
-                    .header("Authorization", auth).header("x-request-id", "req-77")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> reset = client.send(
+                    HttpRequest.newBuilder(URI.create(base + "/daily/reset"))
+                            .header("Authorization", auth)
+                            .header("x-request-id", "req-77")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
             JsonNode json = new ObjectMapper().readTree(reset.body());
             assertThat(json.get("actor").asText()).isEqualTo("ops-alice");
@@ -251,8 +299,11 @@ class QuotaOperationsTest {
             });
             assertThat(admitted(id, 11)).isEqualTo(10);
 
-            HttpResponse<String> shown = client.send(HttpRequest.newBuilder(URI.create(base + "/daily?caller="
-                    + URLEncoder.encode(key, StandardCharsets.UTF_8))).header("Authorization", auth).build(),
+            HttpResponse<String> shown = client.send(
+                    HttpRequest.newBuilder(URI.create(
+                                    base + "/daily?caller=" + URLEncoder.encode(key, StandardCharsets.UTF_8)))
+                            .header("Authorization", auth)
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(shown.statusCode()).isEqualTo(200);
             JsonNode standing = new ObjectMapper().readTree(shown.body());
@@ -260,21 +311,46 @@ class QuotaOperationsTest {
             assertThat(standing.get("timezone").asText()).isEqualTo("Asia/Seoul");
             assertThat(standing.get("changes")).hasSize(1);
 
-            HttpResponse<String> list = client.send(HttpRequest.newBuilder(URI.create(base)).header("Authorization", auth).build(),
+            HttpResponse<String> list = client.send(
+                    HttpRequest.newBuilder(URI.create(base))
+                            .header("Authorization", auth)
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
-            assertThat(new ObjectMapper().readTree(list.body()).get(0).get("name").asText()).isEqualTo("daily");
+            assertThat(new ObjectMapper()
+                            .readTree(list.body())
+                            .get(0)
+                            .get("name")
+                            .asText())
+                    .isEqualTo("daily");
 
             for (String[] bad : List.of(
-                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":1.5}", "400"},
-                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775808}", "400"},
-                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":9223372036854775807}", "400"},
-                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775809}", "400"},
+                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":1.5}", "400"
+                    },
+                    new String[] {
+                        "/daily/adjust",
+                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775808}",
+                        "400"
+                    },
+                    new String[] {
+                        "/daily/adjust",
+                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":9223372036854775807}",
+                        "400"
+                    },
+                    new String[] {
+                        "/daily/adjust",
+                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775809}",
+                        "400"
+                    },
                     new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"delta\":3}", "400"},
                     new String[] {"/daily/adjust", "not json", "400"},
                     new String[] {"/nope/reset", body, "404"},
                     new String[] {"/daily/delete", body, "404"})) {
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + bad[0])).header("Authorization", auth)
-                        .POST(HttpRequest.BodyPublishers.ofString(bad[1])).build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = client.send(
+                        HttpRequest.newBuilder(URI.create(base + bad[0]))
+                                .header("Authorization", auth)
+                                .POST(HttpRequest.BodyPublishers.ofString(bad[1]))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).as(bad[0] + " " + bad[1]).isEqualTo(Integer.parseInt(bad[2]));
             }
             assertThat(audit.events).hasSize(1);
@@ -287,13 +363,17 @@ class QuotaOperationsTest {
     void adminEndpoint_withoutATokenFile_isClosed() throws Exception {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         StatusHttpServer http = new StatusHttpServer("quota-test", new HttpServerSettings("127.0.0.1", 0), registry);
-        http.addHandler(QuotaAdminApi.PREFIX, new QuotaAdminApi(() -> Optional.of(policy), Optional.of(ops),
-                new BearerTokens(Optional.empty())));
+        http.addHandler(
+                QuotaAdminApi.PREFIX,
+                new QuotaAdminApi(() -> Optional.of(policy), Optional.of(ops), new BearerTokens(Optional.empty())));
         http.start();
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + http.port() + "/quotas")).header("Authorization", "Bearer " + "a".repeat(32)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/quotas"))
+                                    .header("Authorization", "Bearer " + "a".repeat(32))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(503);
             assertThat(r.body()).contains("quota.admin.token_file");
         } finally {

@@ -63,7 +63,8 @@ class QuotaPolicyParserTest {
         assertThat(q.per()).isEqualTo(QuotaPolicy.Per.API_KEY);
         assertThat(q.period()).isEqualTo(QuotaPolicy.Period.DAY);
         assertThat(q.zone()).isEqualTo(ZoneId.of("Asia/Seoul"));
-        assertThat(q.limits()).isEqualTo(Map.of("free", 1000L, "premium", 100_000L, "enterprise", QuotaPolicy.UNLIMITED));
+        assertThat(q.limits())
+                .isEqualTo(Map.of("free", 1000L, "premium", 100_000L, "enterprise", QuotaPolicy.UNLIMITED));
         assertThat(q.defaultTier()).isEqualTo("free");
         assertThat(q.onExceed()).isEqualTo(QuotaPolicy.OnExceed.ALLOW_AND_FLAG);
         assertThat(q.alerts()).containsExactly(80, 100);
@@ -111,7 +112,8 @@ class QuotaPolicyParserTest {
                 quotas:
                   - {name: d, per: api_key, period: day, timezone: UTC, limits: {free: 10}, alerts: [0%, 150%, "eighty", 80%, 80]}
                 """);
-        assertThat(e).contains("'0%' is not a percentage between 1% and 100%")
+        assertThat(e)
+                .contains("'0%' is not a percentage between 1% and 100%")
                 .contains("'150%' is not a percentage")
                 .contains("'eighty' is not a percentage")
                 .contains("80% is listed twice");
@@ -123,7 +125,8 @@ class QuotaPolicyParserTest {
                 quotas:
                   - {name: d, per: api_key, period: day, timezone: UTC, limits: {gold: 10, premium: 5}, routes: [nope]}
                 """);
-        assertThat(e).contains("unknown tier 'gold' (rate_limits.tiers defines enterprise, free, premium)")
+        assertThat(e)
+                .contains("unknown tier 'gold' (rate_limits.tiers defines enterprise, free, premium)")
                 .contains("has no entry for the default tier 'free'")
                 .contains("no route named 'nope'");
     }
@@ -137,13 +140,16 @@ class QuotaPolicyParserTest {
                   - {name: ok, per: api_key, period: day, timezone: UTC, limits: {free: 1}}
                   - {per: api_key}
                 """);
-        assertThat(e).contains("quota.name 'Daily Calls' must be 1-64 of a-z 0-9")
+        assertThat(e)
+                .contains("quota.name 'Daily Calls' must be 1-64 of a-z 0-9")
                 .contains("'ip' is not one of api_key, tenant, subject")
                 .contains("'week' is not one of day, month")
                 .contains("limits.free (a whole number or 'unlimited') must be a whole number > 0, got '-3'")
                 .contains("'deny' is not one of block, allow_and_flag")
                 .contains("name 'ok' is used twice")
-                .contains("'name' is missing").contains("'timezone' is missing").contains("'limits' is missing");
+                .contains("'name' is missing")
+                .contains("'timezone' is missing")
+                .contains("'limits' is missing");
     }
 
     @Test
@@ -156,7 +162,8 @@ class QuotaPolicyParserTest {
                 """;
         AuthzPolicy p = new AuthzPolicyParser().parse("authz.yaml", new StringReader(noLimits));
         assertThat(p.quotas().get(0).defaultTier()).isEqualTo("free");
-        assertThatThrownBy(() -> new AuthzPolicyParser().parse("authz.yaml", new StringReader(noLimits.replace(", default_tier: free", ""))))
+        assertThatThrownBy(() -> new AuthzPolicyParser()
+                        .parse("authz.yaml", new StringReader(noLimits.replace(", default_tier: free", ""))))
                 .hasMessageContaining("'default_tier' is missing (there is no rate_limits.default_tier to use)");
     }
 

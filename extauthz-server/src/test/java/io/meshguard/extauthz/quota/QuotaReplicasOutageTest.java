@@ -43,7 +43,8 @@ class QuotaReplicasOutageTest {
     static EmbeddedRedis redisServer;
 
     private static final int REPLICAS = 3;
-    private final QuotaTestSupport.MovableClock clock = new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final QuotaTestSupport.MovableClock clock =
+            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";
     private final QuotaStore store = new QuotaStore(PG.dataSource());
@@ -77,9 +78,16 @@ class QuotaReplicasOutageTest {
         for (int i = 0; i < REPLICAS; i++) {
             RedisConnection conn = connect();
             connections.add(conn);
-            replicas.add(new QuotaCounter(Optional.of(store), () -> Optional.of(conn),
-                    new LiveCounters(prefix, Duration.ofMillis(250)), QuotaAudit.logOnly(), clock, System::nanoTime,
-                    QuotaTestSupport.settings(), registry, () -> REPLICAS));
+            replicas.add(new QuotaCounter(
+                    Optional.of(store),
+                    () -> Optional.of(conn),
+                    new LiveCounters(prefix, Duration.ofMillis(250)),
+                    QuotaAudit.logOnly(),
+                    clock,
+                    System::nanoTime,
+                    QuotaTestSupport.settings(),
+                    registry,
+                    () -> REPLICAS));
         }
         flusher.scheduleWithFixedDelay(() -> replicas.forEach(QuotaCounter::flush), 100, 100, TimeUnit.MILLISECONDS);
     }
@@ -140,7 +148,10 @@ class QuotaReplicasOutageTest {
     private int beforeOutage(AuthzPolicy p, Identity id, int before) {
         int admitted = 0;
         for (int i = 0; i < before; i++) {
-            if (replicas.get(i % REPLICAS).charge(p, "api", id, Optional.empty()).blocked().isEmpty()) {
+            if (replicas.get(i % REPLICAS)
+                    .charge(p, "api", id, Optional.empty())
+                    .blocked()
+                    .isEmpty()) {
                 admitted++;
             }
         }
@@ -150,17 +161,22 @@ class QuotaReplicasOutageTest {
     }
 
     private long durable(Identity id) throws Exception {
-        QuotaKey key = new QuotaKey("plan-daily", QuotaCallers.of(QuotaPolicy.Per.API_KEY, id), LocalDate.parse("2026-11-22"));
+        QuotaKey key =
+                new QuotaKey("plan-daily", QuotaCallers.of(QuotaPolicy.Per.API_KEY, id), LocalDate.parse("2026-11-22"));
         return store.used(List.of(key)).get(key);
     }
 
     private double decisions(String path) {
-        return registry.find("meshguard_quota_decisions_total").tag("path", path).counter().count();
+        return registry.find("meshguard_quota_decisions_total")
+                .tag("path", path)
+                .counter()
+                .count();
     }
 
     private void awaitFlushed() throws Exception {
         for (int i = 0; i < 100; i++) {
-            long pending = replicas.stream().mapToLong(QuotaCounter::pendingIncrements).sum();
+            long pending =
+                    replicas.stream().mapToLong(QuotaCounter::pendingIncrements).sum();
             if (pending == 0) {
                 return;
             }
@@ -177,7 +193,8 @@ class QuotaReplicasOutageTest {
     }
 
     @Test
-    void redisStopped_blockingTenADayPlan_onThreeReplicas_admitsAtMostTheLimit_eachReplicaSpendingItsShare() throws Exception {
+    void redisStopped_blockingTenADayPlan_onThreeReplicas_admitsAtMostTheLimit_eachReplicaSpendingItsShare()
+            throws Exception {
         startReplicas();
         AuthzPolicy p = plan(10);
         Identity id = caller();
@@ -192,10 +209,14 @@ class QuotaReplicasOutageTest {
         allowed += load(p, id, Duration.ofMillis(300));
         awaitFlushed();
 
-        assertThat(allowed).as("calls admitted by three replicas, a 10-a-day plan, Redis stopped").isLessThanOrEqualTo(10);
+        assertThat(allowed)
+                .as("calls admitted by three replicas, a 10-a-day plan, Redis stopped")
+                .isLessThanOrEqualTo(10);
         // 6 were left when Redis stopped: a share of 2 per replica, spent once the durable count had settled
         assertThat(decisions("share")).as("admitted from a replica's share").isPositive();
-        assertThat(decisions("unavailable")).as("refused while the durable count settled").isPositive();
+        assertThat(decisions("unavailable"))
+                .as("refused while the durable count settled")
+                .isPositive();
         assertThat(durable(id)).isEqualTo(allowed);
     }
 
@@ -223,7 +244,8 @@ class QuotaReplicasOutageTest {
         AuthzPolicy p = plan(10);
         Identity id = caller();
         int allowed = beforeOutage(p, id, 4);
-        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+        io.lettuce.core.RedisClient client =
+                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
         try (var admin = client.connect()) {
             // every command of every replica waits 2 s: 8 times their 250 ms budget
             admin.sync().clientPause(2000);
@@ -234,7 +256,9 @@ class QuotaReplicasOutageTest {
         allowed += load(p, id, Duration.ofMillis(600)); // Redis answers again: it decides, with what was owed
         awaitFlushed();
 
-        assertThat(allowed).as("calls admitted by three replicas, a 10-a-day plan, Redis paused").isLessThanOrEqualTo(10);
+        assertThat(allowed)
+                .as("calls admitted by three replicas, a 10-a-day plan, Redis paused")
+                .isLessThanOrEqualTo(10);
         assertThat(decisions("share")).isPositive();
         assertThat(durable(id)).isEqualTo(allowed);
     }
@@ -250,12 +274,17 @@ class QuotaReplicasOutageTest {
         redisServer.stopServer();
         try {
             for (int i = 0; i < 6; i++) {
-                assertThat(replicas.get(i % REPLICAS).charge(p, "api", id, Optional.empty()).blocked()).isEmpty();
+                assertThat(replicas.get(i % REPLICAS)
+                                .charge(p, "api", id, Optional.empty())
+                                .blocked())
+                        .isEmpty();
             }
         } finally {
             redisServer.startServer();
         }
-        assertThat(decisions("local")).as("counted on each replica, never refused as unavailable").isEqualTo(6);
+        assertThat(decisions("local"))
+                .as("counted on each replica, never refused as unavailable")
+                .isEqualTo(6);
         assertThat(decisions("unavailable")).isZero();
     }
 }

@@ -59,13 +59,24 @@ final class QuotaTestSupport {
         }
 
         List<AuditEvent> quotaEvents(String decision) {
-            return events.stream().filter(e -> e.kind() == AuditKind.QUOTA && e.decision().orElse("").equals(decision)).toList();
+            return events.stream()
+                    .filter(e -> e.kind() == AuditKind.QUOTA
+                            && e.decision().orElse("").equals(decision))
+                    .toList();
         }
     }
 
     static Identity apiKeyCaller(String keyId, String tenant, String tier) {
-        return new Identity("svc-" + keyId, Optional.of(tenant), List.of(), List.of(), Optional.empty(), "apikey", "apikey",
-                Optional.of(tier), Optional.of(keyId));
+        return new Identity(
+                "svc-" + keyId,
+                Optional.of(tenant),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                "apikey",
+                "apikey",
+                Optional.of(tier),
+                Optional.of(keyId));
     }
 
     static AuthzPolicy policy(String quotas) {
@@ -92,13 +103,18 @@ final class QuotaTestSupport {
     }
 
     static RedisConnection connect(String url, String prefix) {
-        return RedisConnection.open(RedisSettings.none().withUrl(url).withKeyPrefix(prefix)
-                .withCommandTimeout(Duration.ofSeconds(2)));
+        return RedisConnection.open(
+                RedisSettings.none().withUrl(url).withKeyPrefix(prefix).withCommandTimeout(Duration.ofSeconds(2)));
     }
 
     /** Counter settings for tests: Redis is tried again 50 ms after an error. */
     static QuotaCounter.Settings settings() {
-        return new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1), Duration.ofSeconds(2),
+        return new QuotaCounter.Settings(
+                Duration.ofMillis(50),
+                10_000,
+                1_000,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(2),
                 Duration.ofMillis(300));
     }
 }

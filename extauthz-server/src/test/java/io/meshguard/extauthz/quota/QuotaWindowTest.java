@@ -23,8 +23,10 @@ class QuotaWindowTest {
         assertThat(before.endsAt()).isEqualTo(Instant.parse("2026-11-22T15:00:00Z"));
         assertThat(after.start()).isEqualTo(LocalDate.parse("2026-11-23"));
         assertThat(after.startsAt()).isEqualTo(before.endsAt());
-        assertThat(before.secondsUntilReset(Instant.parse("2026-11-22T14:59:59Z"))).isEqualTo(1);
-        assertThat(before.secondsUntilReset(Instant.parse("2026-11-22T14:59:58.100Z"))).isEqualTo(2);
+        assertThat(before.secondsUntilReset(Instant.parse("2026-11-22T14:59:59Z")))
+                .isEqualTo(1);
+        assertThat(before.secondsUntilReset(Instant.parse("2026-11-22T14:59:58.100Z")))
+                .isEqualTo(2);
     }
 
     @Test
@@ -72,7 +74,8 @@ class QuotaWindowTest {
         // Asia/Beirut moved its clocks from 00:00 to 01:00 on 2023-03-26 (a day without local midnight)
         ZoneId beirut = ZoneId.of("Asia/Beirut");
         QuotaWindow w = QuotaWindow.of(Period.DAY, beirut, Instant.parse("2023-03-26T10:00:00Z"));
-        assertThat(w.startsAt()).isEqualTo(LocalDate.parse("2023-03-26").atStartOfDay(beirut).toInstant());
+        assertThat(w.startsAt())
+                .isEqualTo(LocalDate.parse("2023-03-26").atStartOfDay(beirut).toInstant());
         assertThat(w.startsAt()).isEqualTo(Instant.parse("2023-03-25T22:00:00Z"));
         assertThat(w.length()).isEqualTo(Duration.ofHours(23));
     }

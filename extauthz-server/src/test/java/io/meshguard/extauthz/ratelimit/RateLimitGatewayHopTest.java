@@ -76,7 +76,9 @@ class RateLimitGatewayHopTest {
         Decision first = throughGateway("carts", "/carts/1");
         assertThat(first.allowed()).isTrue();
         assertThat(first.headersRemoved()).contains(OwnedHeaderNames.RATE_LIMITED_AT);
-        assertThat(throughGateway("carts", "/carts/2").allowed()).as("2 of 2: not spent twice").isTrue();
+        assertThat(throughGateway("carts", "/carts/2").allowed())
+                .as("2 of 2: not spent twice")
+                .isTrue();
         Decision third = throughGateway("carts", "/carts/3");
         assertThat(third.reason()).isEqualTo(Reason.RATE_LIMITED);
         assertThat(third.route()).contains("edge-carts");
@@ -86,9 +88,11 @@ class RateLimitGatewayHopTest {
     void aClientForgingTheHeaderThroughTheGateway_isStillLimitedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
             assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders")
-                    .allowed()).isTrue();
+                            .allowed())
+                    .isTrue();
         }
-        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders").reason())
+        assertThat(throughGateway("orders", "/orders/9", OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders")
+                        .reason())
                 .isEqualTo(Reason.RATE_LIMITED);
     }
 
@@ -97,8 +101,11 @@ class RateLimitGatewayHopTest {
         Map<String, String> forged = Map.of("x-api-key", shop.key(), OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders");
         Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);
         assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.RATE_LIMITED_AT, "orders-workload");
-        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged).allowed()).isTrue();
-        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged).reason())
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/2", ShopGatewayHop.POD, forged)
+                        .allowed())
+                .isTrue();
+        assertThat(shop.check("orders.shop.svc.cluster.local", "/orders/3", ShopGatewayHop.POD, forged)
+                        .reason())
                 .isEqualTo(Reason.RATE_LIMITED);
     }
 }

@@ -24,8 +24,11 @@ class RateLimitHeadersTest {
 
     @Test
     void burstEqualToTheRate_remainingIsTheBucketsCount_asTheReadmeShows() {
-        Map<String, String> h = RateLimitHeaders.of(RateLimitPolicy.HeaderStyle.X_RATELIMIT, "enterprise", fullBucket(500, 500));
-        assertThat(h).containsEntry("x-ratelimit-limit", "500").containsEntry("x-ratelimit-remaining", "499")
+        Map<String, String> h =
+                RateLimitHeaders.of(RateLimitPolicy.HeaderStyle.X_RATELIMIT, "enterprise", fullBucket(500, 500));
+        assertThat(h)
+                .containsEntry("x-ratelimit-limit", "500")
+                .containsEntry("x-ratelimit-remaining", "499")
                 .containsEntry("x-ratelimit-reset", "0");
     }
 }

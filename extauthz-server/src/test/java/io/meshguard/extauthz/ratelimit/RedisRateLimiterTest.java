@@ -39,12 +39,13 @@ class RedisRateLimiterTest {
         }
     }
 
-    private RedisRateLimiter replica(String url, Duration commandTimeout, LongSupplier nanoTime, RateLimitSettings settings) {
-        RedisConnection connection = RedisConnection.open(RedisSettings.none().withUrl(url).withKeyPrefix(prefix)
-                .withCommandTimeout(commandTimeout));
+    private RedisRateLimiter replica(
+            String url, Duration commandTimeout, LongSupplier nanoTime, RateLimitSettings settings) {
+        RedisConnection connection = RedisConnection.open(
+                RedisSettings.none().withUrl(url).withKeyPrefix(prefix).withCommandTimeout(commandTimeout));
         open.add(connection);
-        RedisRateLimiter limiter = new RedisRateLimiter(connection, settings, new SimpleMeterRegistry(), nanoTime,
-                "replica-" + open.size());
+        RedisRateLimiter limiter = new RedisRateLimiter(
+                connection, settings, new SimpleMeterRegistry(), nanoTime, "replica-" + open.size());
         open.add(limiter);
         return limiter;
     }
@@ -66,7 +67,9 @@ class RedisRateLimiterTest {
             for (int j = i; j < t.size(); j++) {
                 long admitted = j - i + 1;
                 long allowance = limit.burst() + (t.get(j) - t.get(i)) / emission;
-                assertThat(admitted).as("admissions in the %d µs from the %d-th", t.get(j) - t.get(i), i).isLessThanOrEqualTo(allowance);
+                assertThat(admitted)
+                        .as("admissions in the %d µs from the %d-th", t.get(j) - t.get(i), i)
+                        .isLessThanOrEqualTo(allowance);
             }
         }
     }
@@ -150,9 +153,12 @@ class RedisRateLimiterTest {
         }
         assertWithinBound(admittedAt, limit);
         long last = admittedAt.get(admittedAt.size() - 1);
-        assertThat((long) admittedAt.size()).isLessThanOrEqualTo(10 + (last - admittedAt.get(0)) / limit.emissionMicros());
+        assertThat((long) admittedAt.size())
+                .isLessThanOrEqualTo(10 + (last - admittedAt.get(0)) / limit.emissionMicros());
         // in the 100 ms after the burst ended at most one more request was earned
-        long soon = admittedAt.stream().filter(x -> x > burstEnd && x <= burstEnd + 100_000).count();
+        long soon = admittedAt.stream()
+                .filter(x -> x > burstEnd && x <= burstEnd + 100_000)
+                .count();
         assertThat(soon).isLessThanOrEqualTo(1);
     }
 
@@ -168,8 +174,8 @@ class RedisRateLimiterTest {
         assertThat(admitted).isEqualTo(5);
         // 195 refusals later the stored arrival time is still at most one bucket ahead of the store's clock (a limiter
         // counting refusals would be 195 intervals = 390 s ahead), and the key expires when the bucket is full
-        try (RedisConnection c = RedisConnection.open(RedisSettings.none().withUrl(SharedRedis.get().url())
-                .withCommandTimeout(Duration.ofSeconds(2)))) {
+        try (RedisConnection c = RedisConnection.open(
+                RedisSettings.none().withUrl(SharedRedis.get().url()).withCommandTimeout(Duration.ofSeconds(2)))) {
             String key = RateLimitKeys.storeKey(prefix, request.callerKey(), limit.label());
             long tat = Long.parseLong(c.async().get(key).get(5, TimeUnit.SECONDS));
             List<String> time = c.async().time().get(5, TimeUnit.SECONDS);
@@ -213,14 +219,22 @@ class RedisRateLimiterTest {
 
         Limit limit = new Limit(2, Duration.ofMinutes(1), 2);
         RedisRateLimiter r = replica();
-        LimitRequest ab = new LimitRequest(RateLimitKeys.caller("policy", "sub", "issuer:a", "b", "t"), "t", List.of(limit),
+        LimitRequest ab = new LimitRequest(
+                RateLimitKeys.caller("policy", "sub", "issuer:a", "b", "t"),
+                "t",
+                List.of(limit),
                 OnStoreError.FAIL_CLOSED);
-        LimitRequest a = new LimitRequest(RateLimitKeys.caller("policy", "sub", "issuer", "a:b", "t"), "t", List.of(limit),
+        LimitRequest a = new LimitRequest(
+                RateLimitKeys.caller("policy", "sub", "issuer", "a:b", "t"),
+                "t",
+                List.of(limit),
                 OnStoreError.FAIL_CLOSED);
         assertThat(r.acquire(ab).allowed()).isTrue();
         assertThat(r.acquire(ab).allowed()).isTrue();
         assertThat(r.acquire(ab).allowed()).isFalse();
-        assertThat(r.acquire(a).allowed()).as("another caller whose parts join to the same text").isTrue();
+        assertThat(r.acquire(a).allowed())
+                .as("another caller whose parts join to the same text")
+                .isTrue();
     }
 
     @Test
@@ -228,12 +242,21 @@ class RedisRateLimiterTest {
         Limit limit = new Limit(10, Duration.ofSeconds(1), 10);
         AtomicLong fast = new AtomicLong(System.nanoTime());
         List<RedisRateLimiter> replicas = List.of(
-                replica(SharedRedis.get().url(), Duration.ofSeconds(1), () -> System.nanoTime() + TimeUnit.HOURS.toNanos(5),
+                replica(
+                        SharedRedis.get().url(),
+                        Duration.ofSeconds(1),
+                        () -> System.nanoTime() + TimeUnit.HOURS.toNanos(5),
                         RateLimitSettings.DEFAULTS),
-                replica(SharedRedis.get().url(), Duration.ofSeconds(1), () -> System.nanoTime() - TimeUnit.DAYS.toNanos(3),
+                replica(
+                        SharedRedis.get().url(),
+                        Duration.ofSeconds(1),
+                        () -> System.nanoTime() - TimeUnit.DAYS.toNanos(3),
                         RateLimitSettings.DEFAULTS),
                 // a clock that jumps 10 s at every reading: a limiter on local time would refill on each request
-                replica(SharedRedis.get().url(), Duration.ofSeconds(1), () -> fast.addAndGet(TimeUnit.SECONDS.toNanos(10)),
+                replica(
+                        SharedRedis.get().url(),
+                        Duration.ofSeconds(1),
+                        () -> fast.addAndGet(TimeUnit.SECONDS.toNanos(10)),
                         RateLimitSettings.DEFAULTS));
         LimitRequest request = request("skew", OnStoreError.FAIL_CLOSED, limit);
         List<Long> admittedAt = new ArrayList<>();
@@ -256,11 +279,13 @@ class RedisRateLimiterTest {
     void redisKilledMidRun_degradedSharesHoldTheLimit_noCheckWaits_countsReconcileAfterRecovery() throws Exception {
         Limit limit = new Limit(60, Duration.ofMinutes(1), 60);
         try (EmbeddedRedis store = EmbeddedRedis.start()) {
-            RateLimitSettings settings = RateLimitSettings.DEFAULTS.withBreaker(3, Duration.ofMillis(300))
+            RateLimitSettings settings = RateLimitSettings.DEFAULTS
+                    .withBreaker(3, Duration.ofMillis(300))
                     .withHeartbeat(Duration.ofMillis(200));
             List<RedisRateLimiter> replicas = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                replicas.add(replica(store.endpoint().url(), Duration.ofMillis(200), System::nanoTime, settings).start());
+                replicas.add(replica(store.endpoint().url(), Duration.ofMillis(200), System::nanoTime, settings)
+                        .start());
             }
             awaitTrue(() -> replicas.stream().allMatch(r -> r.replicas() == 3), "every replica counts 3 live replicas");
             LimitRequest degraded = request("outage", OnStoreError.DEGRADED, limit);
@@ -270,7 +295,8 @@ class RedisRateLimiterTest {
                     assertThat(r.acquire(degraded).source()).isEqualTo(Verdict.Source.GLOBAL);
                 }
             }
-            List<StoreBreaker.Stats> before = replicas.stream().map(r -> r.breaker().stats()).toList();
+            List<StoreBreaker.Stats> before =
+                    replicas.stream().map(r -> r.breaker().stats()).toList();
 
             store.stopServer();
             int outageAdmitted = 0;
@@ -302,9 +328,12 @@ class RedisRateLimiterTest {
             }
 
             store.startServer();
-            awaitTrue(() -> replicas.stream().allMatch(r -> r.breaker().state() == StoreBreaker.State.CLOSED),
+            awaitTrue(
+                    () -> replicas.stream().allMatch(r -> r.breaker().state() == StoreBreaker.State.CLOSED),
                     "every breaker closes once the store answers");
-            awaitTrue(() -> replicas.stream().allMatch(r -> r.reconciledBuckets() > 0), "every replica charged its outage admissions");
+            awaitTrue(
+                    () -> replicas.stream().allMatch(r -> r.reconciledBuckets() > 0),
+                    "every replica charged its outage admissions");
             // the restarted store lost its keys, but the outage admissions were charged to it: the bucket is (nearly)
             // empty, as it would be had the store seen them; without reconciliation 60 more would pass now
             int after = 0;
@@ -322,10 +351,11 @@ class RedisRateLimiterTest {
         EmbeddedRedis gone = EmbeddedRedis.start();
         String url = gone.endpoint().url();
         gone.close();
-        RedisConnection connection = RedisConnection.connectInBackground(RedisSettings.none().withUrl(url).withKeyPrefix(prefix));
+        RedisConnection connection = RedisConnection.connectInBackground(
+                RedisSettings.none().withUrl(url).withKeyPrefix(prefix));
         open.add(connection);
-        RedisRateLimiter r = new RedisRateLimiter(connection, RateLimitSettings.DEFAULTS, new SimpleMeterRegistry(),
-                System::nanoTime, "lonely");
+        RedisRateLimiter r = new RedisRateLimiter(
+                connection, RateLimitSettings.DEFAULTS, new SimpleMeterRegistry(), System::nanoTime, "lonely");
         open.add(r);
         LimitRequest request = request("down", OnStoreError.DEGRADED, new Limit(5, Duration.ofMinutes(1), 5));
         int admitted = 0;
@@ -339,7 +369,8 @@ class RedisRateLimiterTest {
         assertThat(r.breaker().stats().storeCalls()).isEqualTo(3);
     }
 
-    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

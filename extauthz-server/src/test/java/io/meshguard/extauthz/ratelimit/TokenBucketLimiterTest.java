@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.extauthz.policy.RateLimitPolicy.Limit;
 import io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError;
 import io.meshguard.extauthz.policy.RateLimitPolicy.RateTier;
-import java.util.List;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -35,14 +35,17 @@ class TokenBucketLimiterTest {
         }
         assertThat(limiter.tryAcquire("tenant:a", free).allowed()).isFalse();
         assertThat(limiter.tryAcquire("tenant:b", free).allowed()).isTrue();
-        assertThat(limiter.tryAcquire("tenant:a", RateTier.perSecond("premium", 100, 100)).allowed()).isTrue();
+        assertThat(limiter.tryAcquire("tenant:a", RateTier.perSecond("premium", 100, 100))
+                        .allowed())
+                .isTrue();
     }
 
     @Test
     void severalLimits_allOrNothing_aRefusedRequestCountsInNone() {
         // 5 per second and 8 per minute: the minute limit runs out first
         List<Limit> limits = List.of(new Limit(5, Duration.ofSeconds(1), 5), new Limit(8, Duration.ofMinutes(1), 8));
-        LimitRequest request = new LimitRequest(RateLimitKeys.caller("policy", "tenant", "a", "t"), "t", limits, OnStoreError.DEGRADED);
+        LimitRequest request = new LimitRequest(
+                RateLimitKeys.caller("policy", "tenant", "a", "t"), "t", limits, OnStoreError.DEGRADED);
         int admitted = 0;
         for (int second = 0; second < 4; second++) {
             for (int i = 0; i < 5; i++) {
@@ -62,9 +65,13 @@ class TokenBucketLimiterTest {
 
     @Test
     void degradedShare_eachReplicaEnforcesItsPartOfTheLimit() {
-        TokenBucketLimiter share = new TokenBucketLimiter(100, Duration.ofMinutes(1), nanos::get, () -> 3, Verdict.Source.DEGRADED);
-        LimitRequest request = new LimitRequest(RateLimitKeys.caller("policy", "tenant", "a", "t"), "t",
-                List.of(new Limit(60, Duration.ofMinutes(1), 60)), OnStoreError.DEGRADED);
+        TokenBucketLimiter share =
+                new TokenBucketLimiter(100, Duration.ofMinutes(1), nanos::get, () -> 3, Verdict.Source.DEGRADED);
+        LimitRequest request = new LimitRequest(
+                RateLimitKeys.caller("policy", "tenant", "a", "t"),
+                "t",
+                List.of(new Limit(60, Duration.ofMinutes(1), 60)),
+                OnStoreError.DEGRADED);
         int admitted = 0;
         for (int i = 0; i < 100; i++) {
             Verdict v = share.acquire(request);

@@ -59,50 +59,68 @@ class ApiKeyRevocationTest {
         Path tokens = dir.resolve("tokens");
         Files.writeString(tokens, "ops:" + "r".repeat(24) + "\n");
         String key = new ApiKeyService(new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC())
-                .create("leaked", "svc", "acme", List.of(), List.of(), "free", Optional.empty()).text();
+                .create("leaked", "svc", "acme", List.of(), List.of(), "free", Optional.empty())
+                .text();
         String keyId = key.substring(4, 20);
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(100))
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofMillis(100))
                 .withQuota(QuotaConfig.Values.DEFAULTS.withAdminTokenFile(Optional.of(tokens)));
-        assertThat(config.apiKeyCacheTtl()).as("records are cached long enough to matter").isGreaterThan(
-                Duration.ofSeconds(10));
+        assertThat(config.apiKeyCacheTtl())
+                .as("records are cached long enough to matter")
+                .isGreaterThan(Duration.ofSeconds(10));
         List<ExtAuthzServer> servers = new ArrayList<>();
         List<ManagedChannel> channels = new ArrayList<>();
-        StatusHttpServer http = new StatusHttpServer("revocation-http", new HttpServerSettings("127.0.0.1", 0),
+        StatusHttpServer http = new StatusHttpServer(
+                "revocation-http",
+                new HttpServerSettings("127.0.0.1", 0),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         try {
             for (int i = 0; i < 3; i++) {
-                ExtAuthzServer s = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()),
-                        e -> { }, Clock.systemUTC());
+                ExtAuthzServer s = new ExtAuthzServer(
+                        config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC());
                 servers.add(s);
                 if (i == 0) {
                     s.mountQuotaApi(http);
                 }
                 s.start();
-                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build());
+                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort())
+                        .usePlaintext()
+                        .build());
             }
             http.start();
             for (ManagedChannel ch : channels) {
-                assertThat(check(ch, key).hasOkResponse()).as("every replica caches the valid key").isTrue();
+                assertThat(check(ch, key).hasOkResponse())
+                        .as("every replica caches the valid key")
+                        .isTrue();
             }
 
-            HttpResponse<String> revoked = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    "http://127.0.0.1:" + http.port() + "/apikeys/" + keyId + "/revoke"))
-                    .header("Authorization", "Bearer " + "r".repeat(24))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"reason\": \"leaked in a log\"}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> revoked = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(
+                                            "http://127.0.0.1:" + http.port() + "/apikeys/" + keyId + "/revoke"))
+                                    .header("Authorization", "Bearer " + "r".repeat(24))
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"reason\": \"leaked in a log\"}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
             long revokedAt = System.nanoTime();
 
             CheckResponse here = check(channels.get(0), key);
-            assertThat(here.hasDeniedResponse()).as("the replica that revoked it").isTrue();
+            assertThat(here.hasDeniedResponse())
+                    .as("the replica that revoked it")
+                    .isTrue();
             assertThat(here.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(401);
             for (int i = 1; i < 3; i++) {
                 ManagedChannel ch = channels.get(i);
-                org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(20)).atMost(Duration.ofSeconds(2))
+                org.awaitility.Awaitility.await()
+                        .pollInterval(Duration.ofMillis(20))
+                        .atMost(Duration.ofSeconds(2))
                         .until(() -> check(ch, key).hasDeniedResponse());
-                System.out.printf("replica %d refuses the revoked key %d ms after the revocation%n", i,
-                        (System.nanoTime() - revokedAt) / 1_000_000);
+                System.out.printf(
+                        "replica %d refuses the revoked key %d ms after the revocation%n",
+                        i, (System.nanoTime() - revokedAt) / 1_000_000);
             }
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
@@ -112,8 +130,14 @@ class ApiKeyRevocationTest {
     }
 
     private static CheckResponse check(ManagedChannel ch, String key) {
-        return AuthorizationGrpc.newBlockingStub(ch).withDeadlineAfter(Duration.ofSeconds(30))
-                .check(CheckRequests.of("GET", "api.test.example", "/api/x", Map.of("x-api-key", List.of(key)),
-                        Map.of(), CheckRequests.Encoding.HEADERS));
+        return AuthorizationGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(Duration.ofSeconds(30))
+                .check(CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/x",
+                        Map.of("x-api-key", List.of(key)),
+                        Map.of(),
+                        CheckRequests.Encoding.HEADERS));
     }
 }

@@ -51,6 +51,7 @@ class CheckTracingTest {
 
     @TempDir
     static Path dir;
+
     static JwksServer jwks;
     static OtlpTraceReceiver collector;
     static Tracing tracing;
@@ -65,18 +66,40 @@ class CheckTracingTest {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, Fixtures.policyYaml("discovery: " + jwks.discoveryUri(), ""));
         collector = OtlpTraceReceiver.start();
-        tracing = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "otlp",
-                "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_BSP_SCHEDULE_DELAY", "20",
-                "OTEL_SERVICE_NAME", "extauthz-under-test"), "meshguard-extauthz", registry);
+        tracing = Tracing.fromEnvironment(
+                Map.of(
+                        "OTEL_TRACES_EXPORTER",
+                        "otlp",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        collector.endpoint(),
+                        "OTEL_BSP_SCHEDULE_DELAY",
+                        "20",
+                        "OTEL_SERVICE_NAME",
+                        "extauthz-under-test"),
+                "meshguard-extauthz",
+                registry);
         InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
         apiKey = new ApiKeyService(keys, Clock.systemUTC())
-                .create("partner", "partner-owner", "tenant-from-key", List.of("user"), List.of(), "big", Optional.empty()).text();
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(100));
-        server = ExtAuthzServer.withApiKeyStore(config, registry, Optional.of(keys), e -> { }, Clock.systemUTC(), tracing);
+                .create(
+                        "partner",
+                        "partner-owner",
+                        "tenant-from-key",
+                        List.of("user"),
+                        List.of(),
+                        "big",
+                        Optional.empty())
+                .text();
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofMillis(100));
+        server = ExtAuthzServer.withApiKeyStore(
+                config, registry, Optional.of(keys), e -> {}, Clock.systemUTC(), tracing);
         server.start();
         await().atMost(Duration.ofSeconds(20)).until(() -> server.notReady().isEmpty());
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterAll
@@ -97,16 +120,22 @@ class CheckTracingTest {
     private static CheckResponse check(Map<String, String> callMetadata, Map<String, List<String>> requestHeaders) {
         Metadata metadata = new Metadata();
         callMetadata.forEach((k, v) -> metadata.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
-        CheckRequest request = CheckRequests.of("GET", "api.test.example", "/api/orders", requestHeaders, Map.of(),
-                CheckRequests.Encoding.HEADERS);
+        CheckRequest request = CheckRequests.of(
+                "GET", "api.test.example", "/api/orders", requestHeaders, Map.of(), CheckRequests.Encoding.HEADERS);
         return AuthorizationGrpc.newBlockingStub(channel)
                 .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(metadata))
-                .withDeadlineAfter(Duration.ofSeconds(30)).check(request);
+                .withDeadlineAfter(Duration.ofSeconds(30))
+                .check(request);
     }
 
     private static Span spanOfTrace(String traceId) {
-        return await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans(CHECK).stream()
-                .filter(s -> OtlpTraceReceiver.hex(s.getTraceId()).equals(traceId)).findFirst(), Optional::isPresent)
+        return await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> collector.spans(CHECK).stream()
+                                .filter(s ->
+                                        OtlpTraceReceiver.hex(s.getTraceId()).equals(traceId))
+                                .findFirst(),
+                        Optional::isPresent)
                 .orElseThrow();
     }
 
@@ -121,7 +150,8 @@ class CheckTracingTest {
         String egress = hex(8);
         Map<String, List<String>> request = tokenHeaders("big-tenant");
         request.put("traceparent", List.of("00-" + hex(16) + "-" + hex(8) + "-01"));
-        CheckResponse r = check(Map.of("traceparent", "00-" + trace + "-" + egress + "-01", "tracestate", "vendor=x"), request);
+        CheckResponse r =
+                check(Map.of("traceparent", "00-" + trace + "-" + egress + "-01", "tracestate", "vendor=x"), request);
         assertThat(r.getStatus().getCode()).isEqualTo(Code.OK_VALUE);
 
         Span span = spanOfTrace(trace);
@@ -155,7 +185,8 @@ class CheckTracingTest {
     void check_parentInB3MultiCallMetadata_isUsed_asEnvoysZipkinTracerSendsIt() {
         String trace = hex(16);
         String egress = hex(8);
-        check(Map.of("x-b3-traceid", trace, "x-b3-spanid", egress, "x-b3-parentspanid", hex(8), "x-b3-sampled", "1"),
+        check(
+                Map.of("x-b3-traceid", trace, "x-b3-spanid", egress, "x-b3-parentspanid", hex(8), "x-b3-sampled", "1"),
                 tokenHeaders("big-tenant"));
         Span span = spanOfTrace(trace);
         assertThat(OtlpTraceReceiver.hex(span.getParentSpanId())).isEqualTo(egress);
@@ -195,14 +226,15 @@ class CheckTracingTest {
         String sampled = hex(16);
         check(Map.of("traceparent", "00-" + sampled + "-" + hex(8) + "-01"), tokenHeaders("big-tenant"));
         spanOfTrace(sampled);
-        assertThat(collector.spans()).noneMatch(s -> OtlpTraceReceiver.hex(s.getTraceId()).equals(unsampled));
+        assertThat(collector.spans())
+                .noneMatch(s -> OtlpTraceReceiver.hex(s.getTraceId()).equals(unsampled));
     }
 
     @Test
     void deny_isRecordedWithItsReason_butIsNotAnError() {
         String trace = hex(16);
-        CheckResponse r = check(Map.of("traceparent", "00-" + trace + "-" + hex(8) + "-01"),
-                headers("x-tenant-id", "t1"));
+        CheckResponse r =
+                check(Map.of("traceparent", "00-" + trace + "-" + hex(8) + "-01"), headers("x-tenant-id", "t1"));
         assertThat(r.getStatus().getCode()).isEqualTo(Code.UNAUTHENTICATED_VALUE);
         Span span = spanOfTrace(trace);
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.decision")).contains("deny");
@@ -215,7 +247,8 @@ class CheckTracingTest {
     @Test
     void apiKeyCheck_recordsMethodAndTier() {
         String trace = hex(16);
-        CheckResponse r = check(Map.of("traceparent", "00-" + trace + "-" + hex(8) + "-01"),
+        CheckResponse r = check(
+                Map.of("traceparent", "00-" + trace + "-" + hex(8) + "-01"),
                 headers("x-api-key", apiKey, "x-tenant-id", "tenant-from-key"));
         assertThat(r.getStatus().getCode()).isEqualTo(Code.OK_VALUE);
         Span span = spanOfTrace(trace);
@@ -228,11 +261,15 @@ class CheckTracingTest {
         String subject = "subject-" + hex(6);
         String tenant = "tenant-" + hex(6);
         String claimValue = "claim-" + hex(6);
-        String token = RS1.sign(claims(subject, tenant, List.of("user")).claim("azp", claimValue)
-                .claim("email", claimValue + "@bank.example").build());
+        String token = RS1.sign(claims(subject, tenant, List.of("user"))
+                .claim("azp", claimValue)
+                .claim("email", claimValue + "@bank.example")
+                .build());
         String expired = RS1.sign(claims(subject, tenant, List.of("user"))
-                .expirationTime(java.util.Date.from(java.time.Instant.now().minusSeconds(3600))).build());
-        String forged = token.substring(0, token.lastIndexOf('.') + 1) + "AAAA" + token.substring(token.lastIndexOf('.') + 5);
+                .expirationTime(java.util.Date.from(java.time.Instant.now().minusSeconds(3600)))
+                .build());
+        String forged =
+                token.substring(0, token.lastIndexOf('.') + 1) + "AAAA" + token.substring(token.lastIndexOf('.') + 5);
         String marker = hex(16);
         List<Map<String, List<String>>> requests = List.of(
                 headers("authorization", "Bearer " + token, "x-tenant-id", tenant),
@@ -250,11 +287,24 @@ class CheckTracingTest {
 
         String everything = collector.allText();
         assertThat(collector.spans(CHECK)).hasSizeGreaterThanOrEqualTo(requests.size() + 1);
-        List<String> secrets = List.of(token, token.split("\\.")[1], token.split("\\.")[2], expired.split("\\.")[2],
-                forged, apiKey, apiKey.substring(apiKey.length() - 16), subject, tenant, claimValue, "tenant-from-key",
-                "partner-owner", "alice");
+        List<String> secrets = List.of(
+                token,
+                token.split("\\.")[1],
+                token.split("\\.")[2],
+                expired.split("\\.")[2],
+                forged,
+                apiKey,
+                apiKey.substring(apiKey.length() - 16),
+                subject,
+                tenant,
+                claimValue,
+                "tenant-from-key",
+                "partner-owner",
+                "alice");
         for (String secret : secrets) {
-            assertThat(everything).as("exported spans must not contain %s", secret).doesNotContain(secret);
+            assertThat(everything)
+                    .as("exported spans must not contain %s", secret)
+                    .doesNotContain(secret);
         }
     }
 
@@ -262,21 +312,33 @@ class CheckTracingTest {
     void offByDefault_exportsNothing_andNeverConnects() throws Exception {
         try (OtlpTraceReceiver quiet = OtlpTraceReceiver.start()) {
             // only the endpoint is set: the exporter stays off until OTEL_TRACES_EXPORTER=otlp
-            Tracing off = Tracing.fromEnvironment(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", quiet.endpoint()),
-                    "meshguard-extauthz", new SimpleMeterRegistry());
-            ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
+            Tracing off = Tracing.fromEnvironment(
+                    Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", quiet.endpoint()),
+                    "meshguard-extauthz",
+                    new SimpleMeterRegistry());
+            ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                    .withGrpc("127.0.0.1", 0)
                     .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                     .withPolicy(dir.resolve("authz.yaml"), Duration.ofMillis(100));
-            ExtAuthzServer plain = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.empty(), e -> { },
-                    Clock.systemUTC(), off);
+            ExtAuthzServer plain = new ExtAuthzServer(
+                    config, new SimpleMeterRegistry(), Optional.empty(), e -> {}, Clock.systemUTC(), off);
             plain.start();
-            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", plain.grpcPort()).usePlaintext().build();
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", plain.grpcPort())
+                    .usePlaintext()
+                    .build();
             try {
                 Metadata metadata = new Metadata();
-                metadata.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + hex(16) + "-" + hex(8) + "-01");
+                metadata.put(
+                        Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
+                        "00-" + hex(16) + "-" + hex(8) + "-01");
                 CheckResponse r = AuthorizationGrpc.newBlockingStub(ch)
                         .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(metadata))
-                        .check(CheckRequests.of("GET", "api.test.example", "/healthz", Map.of(), Map.of(),
+                        .check(CheckRequests.of(
+                                "GET",
+                                "api.test.example",
+                                "/healthz",
+                                Map.of(),
+                                Map.of(),
                                 CheckRequests.Encoding.HEADERS));
                 assertThat(r.getStatus().getCode()).isEqualTo(Code.OK_VALUE);
             } finally {

@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.server;
 
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -19,6 +17,8 @@ import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,10 +38,40 @@ class FuzzedCheckRequestTest {
     @TempDir
     Path dir;
 
-    private static final String[] HEADER_NAMES = {"authorization", "x-api-key", "x-tenant-id", "x-user-id", ":path", ":authority",
-            "host", "x-request-id", "traceparent", "cookie", "AUTHORIZATION", "x-tenant-id ", "", "x\u0000y"};
-    private static final String[] FRAGMENTS = {"Bearer ", "bearer", "eyJhbGciOiJub25lIn0", ".", "..", ",", "mgk_", "%00", "\u0000",
-            "\r\n", "é", "\uD83D\uDE00", "/../", "big-tenant", "{\"alg\":\"none\"}", "0123456789abcdef_"};
+    private static final String[] HEADER_NAMES = {
+        "authorization",
+        "x-api-key",
+        "x-tenant-id",
+        "x-user-id",
+        ":path",
+        ":authority",
+        "host",
+        "x-request-id",
+        "traceparent",
+        "cookie",
+        "AUTHORIZATION",
+        "x-tenant-id ",
+        "",
+        "x\u0000y"
+    };
+    private static final String[] FRAGMENTS = {
+        "Bearer ",
+        "bearer",
+        "eyJhbGciOiJub25lIn0",
+        ".",
+        "..",
+        ",",
+        "mgk_",
+        "%00",
+        "\u0000",
+        "\r\n",
+        "é",
+        "\uD83D\uDE00",
+        "/../",
+        "big-tenant",
+        "{\"alg\":\"none\"}",
+        "0123456789abcdef_"
+    };
 
     private static String junk(Random rnd, int max) {
         StringBuilder sb = new StringBuilder();
@@ -69,14 +99,20 @@ class FuzzedCheckRequestTest {
             if (rnd.nextBoolean()) {
                 http.putHeaders(name, value);
             } else {
-                raw.addHeaders(HeaderValue.newBuilder().setKey(name).setRawValue(ByteString.copyFrom(value, StandardCharsets.UTF_8)));
+                raw.addHeaders(HeaderValue.newBuilder()
+                        .setKey(name)
+                        .setRawValue(ByteString.copyFrom(value, StandardCharsets.UTF_8)));
             }
         }
         http.setHeaderMap(raw);
-        AttributeContext.Builder attrs = AttributeContext.newBuilder().setRequest(AttributeContext.Request.newBuilder().setHttp(http));
+        AttributeContext.Builder attrs = AttributeContext.newBuilder()
+                .setRequest(AttributeContext.Request.newBuilder().setHttp(http));
         if (rnd.nextInt(5) == 0) {
-            attrs.putContextExtensions(rnd.nextBoolean() ? io.meshguard.contract.RouteContract.AuthzContext.AUTHZ_PROFILE
-                    : io.meshguard.contract.RouteContract.AuthzContext.AUTH, junk(rnd, 10));
+            attrs.putContextExtensions(
+                    rnd.nextBoolean()
+                            ? io.meshguard.contract.RouteContract.AuthzContext.AUTHZ_PROFILE
+                            : io.meshguard.contract.RouteContract.AuthzContext.AUTH,
+                    junk(rnd, 10));
         }
         return CheckRequest.newBuilder().setAttributes(attrs).build();
     }
@@ -100,17 +136,30 @@ class FuzzedCheckRequestTest {
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), ""));
-            ExtAuthzServer server = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                    .withPolicy(policy, Duration.ofSeconds(60)), new SimpleMeterRegistry(), Optional.empty(), e -> { },
+            ExtAuthzServer server = new ExtAuthzServer(
+                    ExtAuthzConfig.defaults()
+                            .withGrpc("127.0.0.1", 0)
+                            .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                            .withPolicy(policy, Duration.ofSeconds(60)),
+                    new SimpleMeterRegistry(),
+                    Optional.empty(),
+                    e -> {},
                     Clock.systemUTC());
             server.start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
-                    .maxInboundMessageSize(8 * 1024 * 1024).build();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                    .usePlaintext()
+                    .maxInboundMessageSize(8 * 1024 * 1024)
+                    .build();
             try {
                 AuthorizationGrpc.AuthorizationBlockingStub stub = AuthorizationGrpc.newBlockingStub(channel);
-                String token = RS1.sign(claims("alice", "big-tenant", List.of("user")).build());
-                CheckRequest valid = CheckRequests.of("GET", "api.test.example", "/api/x",
-                        Fixtures.headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"), Map.of(),
+                String token =
+                        RS1.sign(claims("alice", "big-tenant", List.of("user")).build());
+                CheckRequest valid = CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/x",
+                        Fixtures.headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
+                        Map.of(),
                         CheckRequests.Encoding.HEADER_MAP);
                 Random rnd = new Random(20261121L);
                 int checked = 0;
@@ -127,14 +176,19 @@ class FuzzedCheckRequestTest {
                         req = m.get();
                         mutants++;
                     }
-                    CheckResponse r = stub.withDeadlineAfter(Duration.ofSeconds(30)).check(req);
+                    CheckResponse r =
+                            stub.withDeadlineAfter(Duration.ofSeconds(30)).check(req);
                     checked++;
                     if (r.getStatus().getCode() == 0) {
                         // an allow needs a public route or the untouched token: random bytes never authenticate
-                        String headers = req.getAttributes().getRequest().getHttp().toString();
+                        String headers =
+                                req.getAttributes().getRequest().getHttp().toString();
                         boolean publicRoute = r.getOkResponse().getHeadersList().stream()
-                                .anyMatch(h -> h.getHeader().getKey().equals("x-auth-method") && h.getHeader().getValue().equals("none"));
-                        assertThat(publicRoute || headers.contains(token)).as(req.toString()).isTrue();
+                                .anyMatch(h -> h.getHeader().getKey().equals("x-auth-method")
+                                        && h.getHeader().getValue().equals("none"));
+                        assertThat(publicRoute || headers.contains(token))
+                                .as(req.toString())
+                                .isTrue();
                     } else {
                         int status = r.getDeniedResponse().getStatus().getCodeValue();
                         assertThat(status).isIn(400, 401, 403, 429, 503);

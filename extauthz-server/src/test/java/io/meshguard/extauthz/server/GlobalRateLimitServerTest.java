@@ -54,6 +54,7 @@ class GlobalRateLimitServerTest {
 
     @TempDir
     Path dir;
+
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @AfterEach
@@ -64,48 +65,67 @@ class GlobalRateLimitServerTest {
         }
     }
 
-    private record Replica(ExtAuthzServer server, AuthorizationGrpc.AuthorizationBlockingStub stub, SimpleMeterRegistry registry) {}
+    private record Replica(
+            ExtAuthzServer server, AuthorizationGrpc.AuthorizationBlockingStub stub, SimpleMeterRegistry registry) {}
 
     private Replica replica(RedisSettings redis) throws Exception {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, POLICY);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofSeconds(30)).withRedis(redis)
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofSeconds(30))
+                .withRedis(redis)
                 .withRateLimit(RateLimitSettings.DEFAULTS.withHeartbeat(Duration.ofMillis(200)));
-        ExtAuthzServer server = new ExtAuthzServer(config, registry, Optional.empty(), e -> { }, Clock.systemUTC());
+        ExtAuthzServer server = new ExtAuthzServer(config, registry, Optional.empty(), e -> {}, Clock.systemUTC());
         server.start();
         open.add(server);
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
         open.add(channel::shutdownNow);
-        return new Replica(server, AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30)), registry);
+        return new Replica(
+                server, AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30)), registry);
     }
 
     private static CheckRequest from(String path, String clientIp) {
-        return CheckRequests.of("GET", "api.test.example", path, Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", clientIp);
+        return CheckRequests.of(
+                "GET", "api.test.example", path, Map.of(), Map.of(), CheckRequests.Encoding.HEADERS, "", clientIp);
     }
 
     private static Map<String, HeaderValueOption> toClient(CheckResponse r) {
         Map<String, HeaderValueOption> out = new LinkedHashMap<>();
-        (r.hasOkResponse() ? r.getOkResponse().getResponseHeadersToAddList() : r.getDeniedResponse().getHeadersList())
+        (r.hasOkResponse()
+                        ? r.getOkResponse().getResponseHeadersToAddList()
+                        : r.getDeniedResponse().getHeadersList())
                 .forEach(h -> out.put(h.getHeader().getKey(), h));
         return out;
     }
 
     private static ReadinessCheck.Result readiness(ExtAuthzServer server) {
-        return server.readinessChecks().stream().filter(c -> c.name().equals("ratelimit")).findFirst().orElseThrow().check();
+        return server.readinessChecks().stream()
+                .filter(c -> c.name().equals("ratelimit"))
+                .findFirst()
+                .orElseThrow()
+                .check();
     }
 
     @Test
     void twoReplicas_shareOneCount_andTheClientGetsRateLimitHeadersOnAllowAndOnDeny() throws Exception {
-        RedisSettings redis = RedisSettings.none().withUrl(SharedRedis.get().url())
-                .withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class)).withCommandTimeout(Duration.ofSeconds(1));
+        RedisSettings redis = RedisSettings.none()
+                .withUrl(SharedRedis.get().url())
+                .withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class))
+                .withCommandTimeout(Duration.ofSeconds(1));
         Replica a = replica(redis);
         Replica b = replica(redis);
         for (Replica r : List.of(a, b)) {
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             while (!readiness(r.server()).detail().startsWith("global")) {
-                assertThat(System.nanoTime()).as("replica reaches the store: " + readiness(r.server()).detail()).isLessThan(deadline);
+                assertThat(System.nanoTime())
+                        .as("replica reaches the store: "
+                                + readiness(r.server()).detail())
+                        .isLessThan(deadline);
                 Thread.sleep(20);
             }
         }
@@ -113,34 +133,54 @@ class GlobalRateLimitServerTest {
         for (int i = 0; i < 4; i++) {
             answers.add((i % 2 == 0 ? a : b).stub().check(from("/open", "203.0.113.7")));
         }
-        assertThat(answers.subList(0, 3)).allSatisfy(r -> assertThat(r.getStatus().getCode()).isEqualTo(Code.OK_VALUE));
+        assertThat(answers.subList(0, 3))
+                .allSatisfy(r -> assertThat(r.getStatus().getCode()).isEqualTo(Code.OK_VALUE));
         CheckResponse denied = answers.get(3);
         assertThat(denied.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(429);
         assertThat(denied.getDeniedResponse().getBody()).contains("\"reason\":\"rate_limited\"");
 
         Map<String, HeaderValueOption> first = toClient(answers.get(0));
-        assertThat(first.get("ratelimit-policy").getHeader().getValue()).isEqualTo("\"t-1m\";q=3;w=60, \"t-1h\";q=100;w=3600");
+        assertThat(first.get("ratelimit-policy").getHeader().getValue())
+                .isEqualTo("\"t-1m\";q=3;w=60, \"t-1h\";q=100;w=3600");
         assertThat(first.get("ratelimit").getHeader().getValue()).matches("\"t-1m\";r=2;t=\\d+, \"t-1h\";r=99;t=\\d+");
         assertThat(first.get("x-ratelimit-limit").getHeader().getValue()).isEqualTo("3");
         assertThat(first.get("x-ratelimit-remaining").getHeader().getValue()).isEqualTo("2");
         // set on the client's response over whatever the upstream sent: append=false (older Envoy) and the action
         assertThat(first.get("ratelimit").hasAppend()).isTrue();
         assertThat(first.get("ratelimit").getAppend().getValue()).isFalse();
-        assertThat(first.get("ratelimit").getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
-        assertThat(toClient(answers.get(2)).get("x-ratelimit-remaining").getHeader().getValue()).isEqualTo("0");
+        assertThat(first.get("ratelimit").getAppendAction())
+                .isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
+        assertThat(toClient(answers.get(2))
+                        .get("x-ratelimit-remaining")
+                        .getHeader()
+                        .getValue())
+                .isEqualTo("0");
 
         Map<String, HeaderValueOption> refused = toClient(denied);
-        assertThat(Long.parseLong(refused.get("retry-after").getHeader().getValue())).isBetween(1L, 20L);
+        assertThat(Long.parseLong(refused.get("retry-after").getHeader().getValue()))
+                .isBetween(1L, 20L);
         assertThat(refused.get("ratelimit").getHeader().getValue()).startsWith("\"t-1m\";r=0;");
         assertThat(refused.get("x-ratelimit-remaining").getHeader().getValue()).isEqualTo("0");
 
         // another client address has its own count; the route-scoped rule counts apart from the policy-wide one
-        assertThat(b.stub().check(from("/open", "203.0.113.8")).getStatus().getCode()).isEqualTo(Code.OK_VALUE);
-        assertThat(b.stub().check(from("/strict", "203.0.113.7")).getStatus().getCode()).isEqualTo(Code.OK_VALUE);
+        assertThat(b.stub().check(from("/open", "203.0.113.8")).getStatus().getCode())
+                .isEqualTo(Code.OK_VALUE);
+        assertThat(b.stub().check(from("/strict", "203.0.113.7")).getStatus().getCode())
+                .isEqualTo(Code.OK_VALUE);
         assertThat(readiness(a.server()).detail()).startsWith("global via redis://");
-        assertThat(a.registry().get("meshguard_ratelimit_mode").tag("mode", "global").gauge().value()).isEqualTo(1.0);
-        assertThat(a.registry().get("meshguard_ratelimit_decisions_total").tag("source", "global").tag("result", "allow")
-                .counter().count()).isPositive();
+        assertThat(a.registry()
+                        .get("meshguard_ratelimit_mode")
+                        .tag("mode", "global")
+                        .gauge()
+                        .value())
+                .isEqualTo(1.0);
+        assertThat(a.registry()
+                        .get("meshguard_ratelimit_decisions_total")
+                        .tag("source", "global")
+                        .tag("result", "allow")
+                        .counter()
+                        .count())
+                .isPositive();
     }
 
     @Test
@@ -148,11 +188,16 @@ class GlobalRateLimitServerTest {
         EmbeddedRedis gone = EmbeddedRedis.start();
         String url = gone.endpoint().url();
         gone.close();
-        Replica r = replica(RedisSettings.none().withUrl(url).withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class)));
+        Replica r = replica(RedisSettings.none()
+                .withUrl(url)
+                .withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class)));
         List<Integer> open = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             CheckResponse c = r.stub().check(from("/open", "198.51.100.1"));
-            open.add(c.getStatus().getCode() == Code.OK_VALUE ? 200 : c.getDeniedResponse().getStatus().getCodeValue());
+            open.add(
+                    c.getStatus().getCode() == Code.OK_VALUE
+                            ? 200
+                            : c.getDeniedResponse().getStatus().getCodeValue());
         }
         // degraded: this replica alone (no heartbeat ever answered: 1 replica assumed) enforces the whole limit
         assertThat(open).containsExactly(200, 200, 200, 429, 429);
@@ -165,18 +210,35 @@ class GlobalRateLimitServerTest {
         ReadinessCheck.Result ready = readiness(r.server());
         assertThat(ready.ready()).isTrue();
         assertThat(ready.detail()).startsWith("degraded: store redis://").contains("fail_closed routes answer 503");
-        assertThat(r.registry().get("meshguard_ratelimit_store_state").gauge().value()).isEqualTo(2.0);
-        assertThat(r.registry().get("meshguard_ratelimit_decisions_total").tag("source", "degraded").tag("result", "allow")
-                .counter().count()).isEqualTo(3.0);
-        assertThat(r.registry().get("meshguard_ratelimit_store_errors_total").tag("kind", "error").counter().count()).isPositive();
+        assertThat(r.registry().get("meshguard_ratelimit_store_state").gauge().value())
+                .isEqualTo(2.0);
+        assertThat(r.registry()
+                        .get("meshguard_ratelimit_decisions_total")
+                        .tag("source", "degraded")
+                        .tag("result", "allow")
+                        .counter()
+                        .count())
+                .isEqualTo(3.0);
+        assertThat(r.registry()
+                        .get("meshguard_ratelimit_store_errors_total")
+                        .tag("kind", "error")
+                        .counter()
+                        .count())
+                .isPositive();
     }
 
     @Test
     void withoutRedis_limitsArePerReplica_andTheServerSaysSo() throws Exception {
         Replica r = replica(RedisSettings.none());
         assertThat(readiness(r.server()).detail()).startsWith("local: limits are per replica");
-        assertThat(r.registry().get("meshguard_ratelimit_mode").tag("mode", "local").gauge().value()).isEqualTo(1.0);
+        assertThat(r.registry()
+                        .get("meshguard_ratelimit_mode")
+                        .tag("mode", "local")
+                        .gauge()
+                        .value())
+                .isEqualTo(1.0);
         CheckResponse c = r.stub().check(from("/open", "192.0.2.1"));
-        assertThat(toClient(c).get("x-ratelimit-remaining").getHeader().getValue()).isEqualTo("2");
+        assertThat(toClient(c).get("x-ratelimit-remaining").getHeader().getValue())
+                .isEqualTo("2");
     }
 }

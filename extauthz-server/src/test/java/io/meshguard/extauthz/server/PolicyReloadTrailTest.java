@@ -41,10 +41,12 @@ class PolicyReloadTrailTest {
     void aTakenAndARefusedReload_eachLeaveAChainedRow_thatVerifyAccepts() throws Exception {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, POLICY);
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofHours(1));
-        try (ExtAuthzServer server = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()),
-                e -> { }, Clock.systemUTC())) {
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policy, Duration.ofHours(1));
+        try (ExtAuthzServer server = new ExtAuthzServer(
+                config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC())) {
             server.start();
             assertThat(rows()).as("the load at start is no reload").isEmpty();
 
@@ -52,7 +54,9 @@ class PolicyReloadTrailTest {
             server.watcher().reloadNow();
             Files.writeString(policy, POLICY + "rulez: yes\n");
             server.watcher().reloadNow();
-            assertThat(server.watcher().lastProblem()).as("the refused files are not in force").isPresent();
+            assertThat(server.watcher().lastProblem())
+                    .as("the refused files are not in force")
+                    .isPresent();
         }
         List<Record> rows = rows();
         assertThat(rows).hasSize(2);
@@ -61,10 +65,12 @@ class PolicyReloadTrailTest {
         assertThat(taken.get("outcome", String.class)).isEqualTo("accepted");
         assertThat(taken.get("actor", String.class)).isEqualTo("extauthz");
         assertThat(taken.get("target", String.class)).isEqualTo("policies/authz");
-        assertThat(taken.get("before_digest", String.class)).matches("[0-9a-f]{64}")
+        assertThat(taken.get("before_digest", String.class))
+                .matches("[0-9a-f]{64}")
                 .isNotEqualTo(taken.get("after_digest", String.class));
         assertThat(refused.get("outcome", String.class)).startsWith("refused: ").contains("rulez");
-        assertThat(refused.get("before_digest", String.class)).as("the files in force when refused")
+        assertThat(refused.get("before_digest", String.class))
+                .as("the files in force when refused")
                 .isEqualTo(taken.get("after_digest", String.class));
         assertThat(refused.get("prev_hash", String.class)).as("chained").isEqualTo(taken.get("row_hash", String.class));
 

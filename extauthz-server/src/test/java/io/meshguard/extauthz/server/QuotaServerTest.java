@@ -59,11 +59,16 @@ class QuotaServerTest {
         Path tokens = dir.resolve("tokens");
         Files.writeString(tokens, "ops:" + "t".repeat(24) + "\n");
         String key = new ApiKeyService(new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC())
-                .create("bench", "svc", "acme", List.of(), List.of(), "free", Optional.empty()).text();
+                .create("bench", "svc", "acme", List.of(), List.of(), "free", Optional.empty())
+                .text();
         String keyId = key.substring(4, 20);
-        ExtAuthzConfig config = ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+        ExtAuthzConfig config = ExtAuthzConfig.defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
                 .withPolicy(policy, Duration.ofMillis(100))
-                .withRedis(RedisSettings.none().withUrl(SharedRedis.get().url()).withKeyPrefix(SharedRedis.keyPrefix(getClass()))
+                .withRedis(RedisSettings.none()
+                        .withUrl(SharedRedis.get().url())
+                        .withKeyPrefix(SharedRedis.keyPrefix(getClass()))
                         .withCommandTimeout(Duration.ofSeconds(2)))
                 .withQuota(QuotaConfig.Values.DEFAULTS.withAdminTokenFile(Optional.of(tokens)));
         List<ExtAuthzServer> servers = new ArrayList<>();
@@ -72,21 +77,29 @@ class QuotaServerTest {
         StatusHttpServer http = new StatusHttpServer("quota-http", new HttpServerSettings("127.0.0.1", 0), prometheus);
         try {
             for (int i = 0; i < 2; i++) {
-                ExtAuthzServer s = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> { },
-                        Clock.systemUTC());
+                ExtAuthzServer s = new ExtAuthzServer(
+                        config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC());
                 servers.add(s);
                 if (i == 0) {
                     s.mountQuotaApi(http);
                 }
                 s.start();
-                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build());
+                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort())
+                        .usePlaintext()
+                        .build());
             }
             http.start();
             int allowed = 0;
             CheckResponse last = null;
             for (int i = 0; i < 7; i++) {
-                last = AuthorizationGrpc.newBlockingStub(channels.get(i % 2)).withDeadlineAfter(Duration.ofSeconds(30))
-                        .check(CheckRequests.of("GET", "api.test.example", "/api/x", Map.of("x-api-key", List.of(key)), Map.of(),
+                last = AuthorizationGrpc.newBlockingStub(channels.get(i % 2))
+                        .withDeadlineAfter(Duration.ofSeconds(30))
+                        .check(CheckRequests.of(
+                                "GET",
+                                "api.test.example",
+                                "/api/x",
+                                Map.of("x-api-key", List.of(key)),
+                                Map.of(),
                                 CheckRequests.Encoding.HEADERS));
                 if (last.hasOkResponse()) {
                     allowed++;
@@ -95,19 +108,31 @@ class QuotaServerTest {
             assertThat(allowed).isEqualTo(4);
             assertThat(last.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(429);
             assertThat(last.getDeniedResponse().getBody()).contains("\"quota\":\"daily\"");
-            assertThat(last.getDeniedResponse().getHeadersList()).anySatisfy(h -> assertThat(h.getHeader().getKey()).isEqualTo("retry-after"));
+            assertThat(last.getDeniedResponse().getHeadersList())
+                    .anySatisfy(h -> assertThat(h.getHeader().getKey()).isEqualTo("retry-after"));
 
             // a reset sets the period to zero in both stores; counts a replica has not flushed yet would land on top
             // of the zero (docs/operator-guide.md, quota reset), so the reset here comes after both replicas flushed
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> durableCount(keyId) == 4);
-            HttpResponse<String> reset = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + http.port() + "/quotas/daily/reset")).header("Authorization", "Bearer " + "t".repeat(24))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"caller\":\"api_key:" + keyId + "\",\"reason\":\"test reset\"}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> reset = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(
+                                            URI.create("http://127.0.0.1:" + http.port() + "/quotas/daily/reset"))
+                                    .header("Authorization", "Bearer " + "t".repeat(24))
+                                    .POST(HttpRequest.BodyPublishers.ofString(
+                                            "{\"caller\":\"api_key:" + keyId + "\",\"reason\":\"test reset\"}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
             assertThat(reset.body()).contains("\"actor\" : \"ops\"").contains("\"live\" : 0");
-            CheckResponse again = AuthorizationGrpc.newBlockingStub(channels.get(1)).withDeadlineAfter(Duration.ofSeconds(30))
-                    .check(CheckRequests.of("GET", "api.test.example", "/api/x", Map.of("x-api-key", List.of(key)), Map.of(),
+            CheckResponse again = AuthorizationGrpc.newBlockingStub(channels.get(1))
+                    .withDeadlineAfter(Duration.ofSeconds(30))
+                    .check(CheckRequests.of(
+                            "GET",
+                            "api.test.example",
+                            "/api/x",
+                            Map.of("x-api-key", List.of(key)),
+                            Map.of(),
                             CheckRequests.Encoding.HEADERS));
             assertThat(again.hasOkResponse()).isTrue();
             assertThat(again.getOkResponse().getResponseHeadersToAddList()).anySatisfy(h -> {
@@ -119,19 +144,22 @@ class QuotaServerTest {
             servers.forEach(ExtAuthzServer::close);
             http.close();
         }
-        try (var c = PG.dataSource().getConnection(); var s = c.prepareStatement(
-                "select used from quota_usage where quota = 'daily' and caller = ?")) {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.prepareStatement("select used from quota_usage where quota = 'daily' and caller = ?")) {
             s.setString(1, "api_key:" + keyId);
             try (var rs = s.executeQuery()) {
                 assertThat(rs.next()).isTrue();
-                assertThat(rs.getLong(1)).as("4 before the reset, -4 by it, 1 after: written by both replicas at close").isEqualTo(1);
+                assertThat(rs.getLong(1))
+                        .as("4 before the reset, -4 by it, 1 after: written by both replicas at close")
+                        .isEqualTo(1);
             }
         }
     }
 
     private static long durableCount(String keyId) throws java.sql.SQLException {
-        try (var c = PG.dataSource().getConnection(); var s = c.prepareStatement(
-                "select coalesce(sum(used), 0) from quota_usage where quota = 'daily' and caller = ?")) {
+        try (var c = PG.dataSource().getConnection();
+                var s = c.prepareStatement(
+                        "select coalesce(sum(used), 0) from quota_usage where quota = 'daily' and caller = ?")) {
             s.setString(1, "api_key:" + keyId);
             try (var rs = s.executeQuery()) {
                 rs.next();

@@ -1,7 +1,5 @@
 package io.meshguard.extauthz.server;
 
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.JwksServer;
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static io.meshguard.extauthz.Fixtures.claims;
 import static io.meshguard.extauthz.Fixtures.headers;
@@ -17,6 +15,8 @@ import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +40,8 @@ class ReloadUnderLoadTest {
     Path dir;
 
     private static String version(JwksServer jwks, String apiRouteName) {
-        return Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "").replace("name: api\n", "name: " + apiRouteName + "\n");
+        return Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")
+                .replace("name: api\n", "name: " + apiRouteName + "\n");
     }
 
     private void write(Path policy, String text) throws Exception {
@@ -58,14 +59,28 @@ class ReloadUnderLoadTest {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             ConcurrentLinkedQueue<AuthzDecisionEvent> audit = new ConcurrentLinkedQueue<>();
             ExtAuthzServer server = new ExtAuthzServer(
-                    ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(5)).withPolicy(policy, Duration.ofMillis(50)),
-                    registry, Optional.empty(), audit::add, Clock.systemUTC());
+                    ExtAuthzConfig.defaults()
+                            .withGrpc("127.0.0.1", 0)
+                            .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                            .withPolicy(policy, Duration.ofMillis(50)),
+                    registry,
+                    Optional.empty(),
+                    audit::add,
+                    Clock.systemUTC());
             server.start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                    .usePlaintext()
+                    .build();
             try {
-                String token = RS1.sign(claims("alice", "big-tenant", List.of("user")).build());
-                CheckRequest request = CheckRequests.of("GET", "api.test.example", "/api/orders",
-                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"), Map.of(), CheckRequests.Encoding.HEADERS);
+                String token =
+                        RS1.sign(claims("alice", "big-tenant", List.of("user")).build());
+                CheckRequest request = CheckRequests.of(
+                        "GET",
+                        "api.test.example",
+                        "/api/orders",
+                        headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant"),
+                        Map.of(),
+                        CheckRequests.Encoding.HEADERS);
                 AtomicBoolean done = new AtomicBoolean();
                 AtomicInteger sent = new AtomicInteger();
                 AtomicInteger answered = new AtomicInteger();
@@ -78,9 +93,16 @@ class ReloadUnderLoadTest {
                         while (!done.get() && sent.get() < 20_000) {
                             sent.incrementAndGet();
                             try {
-                                CheckResponse r = stub.withDeadlineAfter(Duration.ofSeconds(30)).check(request);
+                                CheckResponse r = stub.withDeadlineAfter(Duration.ofSeconds(30))
+                                        .check(request);
                                 answered.incrementAndGet();
-                                outcomes.merge(r.getStatus().getCode() == 0 ? "allow" : "deny:" + r.getDeniedResponse().getBody(), 1, Integer::sum);
+                                outcomes.merge(
+                                        r.getStatus().getCode() == 0
+                                                ? "allow"
+                                                : "deny:"
+                                                        + r.getDeniedResponse().getBody(),
+                                        1,
+                                        Integer::sum);
                             } catch (RuntimeException e) {
                                 errors.add(e);
                             }
@@ -90,13 +112,35 @@ class ReloadUnderLoadTest {
                 await().atMost(Duration.ofSeconds(20)).until(() -> answered.get() > 50);
                 String[] edits = {"api-v2", "INVALID", "api-v3", "api-v4"};
                 for (String edit : edits) {
-                    double okBefore = registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "success").counter().count();
-                    double badBefore = registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count();
+                    double okBefore = registry.get("meshguard.policy.reload")
+                            .tag("policy", "authz")
+                            .tag("result", "success")
+                            .counter()
+                            .count();
+                    double badBefore = registry.get("meshguard.policy.reload")
+                            .tag("policy", "authz")
+                            .tag("result", "invalid")
+                            .counter()
+                            .count();
                     int answeredBefore = answered.get();
-                    write(policy, edit.equals("INVALID") ? "routes:\n  - {name: x, match: {path: nope}, auth: maybe}\n" : version(jwks, edit));
-                    await().atMost(Duration.ofSeconds(20)).until(() ->
-                            registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "success").counter().count() > okBefore
-                                    || registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count() > badBefore);
+                    write(
+                            policy,
+                            edit.equals("INVALID")
+                                    ? "routes:\n  - {name: x, match: {path: nope}, auth: maybe}\n"
+                                    : version(jwks, edit));
+                    await().atMost(Duration.ofSeconds(20))
+                            .until(() -> registry.get("meshguard.policy.reload")
+                                                    .tag("policy", "authz")
+                                                    .tag("result", "success")
+                                                    .counter()
+                                                    .count()
+                                            > okBefore
+                                    || registry.get("meshguard.policy.reload")
+                                                    .tag("policy", "authz")
+                                                    .tag("result", "invalid")
+                                                    .counter()
+                                                    .count()
+                                            > badBefore);
                     // let Checks run on the new (or kept) policy before the next edit
                     await().atMost(Duration.ofSeconds(20)).until(() -> answered.get() > answeredBefore + 50);
                 }
@@ -107,10 +151,17 @@ class ReloadUnderLoadTest {
                 assertThat(errors).isEmpty();
                 assertThat(answered.get()).isEqualTo(sent.get());
                 assertThat(outcomes).containsOnlyKeys("allow");
-                assertThat(server.pipeline().policy().orElseThrow().routeNamed("api-v4")).isPresent();
+                assertThat(server.pipeline().policy().orElseThrow().routeNamed("api-v4"))
+                        .isPresent();
                 assertThat(audit.stream().map(e -> e.route().orElse("?")).distinct())
-                        .contains("api-v1", "api-v4").allSatisfy(r -> assertThat(r).startsWith("api-v"));
-                assertThat(registry.get("meshguard.policy.reload").tag("policy", "authz").tag("result", "invalid").counter().count()).isEqualTo(1);
+                        .contains("api-v1", "api-v4")
+                        .allSatisfy(r -> assertThat(r).startsWith("api-v"));
+                assertThat(registry.get("meshguard.policy.reload")
+                                .tag("policy", "authz")
+                                .tag("result", "invalid")
+                                .counter()
+                                .count())
+                        .isEqualTo(1);
             } finally {
                 channel.shutdownNow();
                 server.close();

@@ -76,51 +76,124 @@ class PlanFieldsTest {
     private static final Set<String> IDENTIFIERS = Set.of("Plan.id", "Plan.productId");
 
     private static final Limit PRODUCT_RATE = new Limit(3, Duration.ofMinutes(1));
-    private static final CalendarQuota DAILY_TWO = new CalendarQuota(CalendarQuota.Period.DAY, 2, ZoneId.of("UTC"),
-            true);
-    private static final PlanLimits OPERATION = new PlanLimits(List.of(new Limit(5, Duration.ofMinutes(1))),
-            Optional.empty());
+    private static final CalendarQuota DAILY_TWO =
+            new CalendarQuota(CalendarQuota.Period.DAY, 2, ZoneId.of("UTC"), true);
+    private static final PlanLimits OPERATION =
+            new PlanLimits(List.of(new Limit(5, Duration.ofMinutes(1))), Optional.empty());
     /** Three calls: the third is over the daily quota of two, nothing else is reached. */
-    private static final Plan BASE = new Plan("gold", "payments", "gold", PlanState.PUBLISHED,
-            new PlanLimits(List.of(PRODUCT_RATE), Optional.of(DAILY_TWO)), Map.of("charge", OPERATION),
-            Plan.Approval.AUTO, Set.of(AuthMode.APIKEY));
+    private static final Plan BASE = new Plan(
+            "gold",
+            "payments",
+            "gold",
+            PlanState.PUBLISHED,
+            new PlanLimits(List.of(PRODUCT_RATE), Optional.of(DAILY_TWO)),
+            Map.of("charge", OPERATION),
+            Plan.Approval.AUTO,
+            Set.of(AuthMode.APIKEY));
 
     /** One change per field, named "Record.component". */
     private static final Map<String, UnaryOperator<Plan>> VARIATIONS = new LinkedHashMap<>();
 
     static {
-        VARIATIONS.put("Plan.name", p -> new Plan(p.id(), p.productId(), "platinum", p.state(), p.limits(),
-                p.operationLimits(), p.approval(), p.authModes()));
-        VARIATIONS.put("Plan.state", p -> new Plan(p.id(), p.productId(), p.name(), PlanState.CLOSED, p.limits(),
-                p.operationLimits(), p.approval(), p.authModes()));
+        VARIATIONS.put(
+                "Plan.name",
+                p -> new Plan(
+                        p.id(),
+                        p.productId(),
+                        "platinum",
+                        p.state(),
+                        p.limits(),
+                        p.operationLimits(),
+                        p.approval(),
+                        p.authModes()));
+        VARIATIONS.put(
+                "Plan.state",
+                p -> new Plan(
+                        p.id(),
+                        p.productId(),
+                        p.name(),
+                        PlanState.CLOSED,
+                        p.limits(),
+                        p.operationLimits(),
+                        p.approval(),
+                        p.authModes()));
         VARIATIONS.put("Plan.limits", p -> withLimits(p, PlanLimits.NONE));
-        VARIATIONS.put("Plan.operationLimits", p -> new Plan(p.id(), p.productId(), p.name(), p.state(), p.limits(),
-                Map.of("charge", new PlanLimits(List.of(new Limit(1, Duration.ofMinutes(1))), Optional.empty())),
-                p.approval(), p.authModes()));
-        VARIATIONS.put("Plan.approval", p -> new Plan(p.id(), p.productId(), p.name(), p.state(), p.limits(),
-                p.operationLimits(), Plan.Approval.MANUAL, p.authModes()));
-        VARIATIONS.put("Plan.authModes", p -> new Plan(p.id(), p.productId(), p.name(), p.state(), p.limits(),
-                p.operationLimits(), p.approval(), Set.of(AuthMode.OAUTH2)));
-        VARIATIONS.put("PlanLimits.rates", p -> withLimits(p, new PlanLimits(
-                List.of(new Limit(2, Duration.ofMinutes(1))), p.limits().quota())));
-        VARIATIONS.put("PlanLimits.quota", p -> withLimits(p, new PlanLimits(p.limits().rates(), Optional.empty())));
-        VARIATIONS.put("CalendarQuota.period", p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.MONTH, 2,
-                ZoneId.of("UTC"), true)));
-        VARIATIONS.put("CalendarQuota.limit", p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.DAY, 3,
-                ZoneId.of("UTC"), true)));
-        VARIATIONS.put("CalendarQuota.zone", p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.DAY, 2,
-                ZoneId.of("Pacific/Kiritimati"), true)));
-        VARIATIONS.put("CalendarQuota.blockWhenUsedUp", p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.DAY,
-                2, ZoneId.of("UTC"), false)));
-        VARIATIONS.put("Limit.requests", p -> withLimits(p, new PlanLimits(
-                List.of(new Limit(1, Duration.ofMinutes(1))), p.limits().quota())));
-        VARIATIONS.put("Limit.per", p -> withLimits(p, new PlanLimits(
-                List.of(new Limit(3, Duration.ofSeconds(10))), p.limits().quota())));
+        VARIATIONS.put(
+                "Plan.operationLimits",
+                p -> new Plan(
+                        p.id(),
+                        p.productId(),
+                        p.name(),
+                        p.state(),
+                        p.limits(),
+                        Map.of(
+                                "charge",
+                                new PlanLimits(List.of(new Limit(1, Duration.ofMinutes(1))), Optional.empty())),
+                        p.approval(),
+                        p.authModes()));
+        VARIATIONS.put(
+                "Plan.approval",
+                p -> new Plan(
+                        p.id(),
+                        p.productId(),
+                        p.name(),
+                        p.state(),
+                        p.limits(),
+                        p.operationLimits(),
+                        Plan.Approval.MANUAL,
+                        p.authModes()));
+        VARIATIONS.put(
+                "Plan.authModes",
+                p -> new Plan(
+                        p.id(),
+                        p.productId(),
+                        p.name(),
+                        p.state(),
+                        p.limits(),
+                        p.operationLimits(),
+                        p.approval(),
+                        Set.of(AuthMode.OAUTH2)));
+        VARIATIONS.put(
+                "PlanLimits.rates",
+                p -> withLimits(
+                        p,
+                        new PlanLimits(
+                                List.of(new Limit(2, Duration.ofMinutes(1))),
+                                p.limits().quota())));
+        VARIATIONS.put(
+                "PlanLimits.quota", p -> withLimits(p, new PlanLimits(p.limits().rates(), Optional.empty())));
+        VARIATIONS.put(
+                "CalendarQuota.period",
+                p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.MONTH, 2, ZoneId.of("UTC"), true)));
+        VARIATIONS.put(
+                "CalendarQuota.limit",
+                p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.DAY, 3, ZoneId.of("UTC"), true)));
+        VARIATIONS.put(
+                "CalendarQuota.zone",
+                p -> withQuota(
+                        p, new CalendarQuota(CalendarQuota.Period.DAY, 2, ZoneId.of("Pacific/Kiritimati"), true)));
+        VARIATIONS.put(
+                "CalendarQuota.blockWhenUsedUp",
+                p -> withQuota(p, new CalendarQuota(CalendarQuota.Period.DAY, 2, ZoneId.of("UTC"), false)));
+        VARIATIONS.put(
+                "Limit.requests",
+                p -> withLimits(
+                        p,
+                        new PlanLimits(
+                                List.of(new Limit(1, Duration.ofMinutes(1))),
+                                p.limits().quota())));
+        VARIATIONS.put(
+                "Limit.per",
+                p -> withLimits(
+                        p,
+                        new PlanLimits(
+                                List.of(new Limit(3, Duration.ofSeconds(10))),
+                                p.limits().quota())));
     }
 
     private static Plan withLimits(Plan p, PlanLimits limits) {
-        return new Plan(p.id(), p.productId(), p.name(), p.state(), limits, p.operationLimits(), p.approval(),
-                p.authModes());
+        return new Plan(
+                p.id(), p.productId(), p.name(), p.state(), limits, p.operationLimits(), p.approval(), p.authModes());
     }
 
     private static Plan withQuota(Plan p, CalendarQuota quota) {
@@ -129,6 +202,7 @@ class PlanFieldsTest {
 
     /** A fixed instant: a quota's reset (retry-after) is the same on every run. */
     private final Clock clock = Clock.fixed(Instant.parse("2026-11-22T14:00:00Z"), ZoneOffset.UTC);
+
     private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
     private final AtomicReference<Optional<SubscriptionSnapshot>> state = new AtomicReference<>(Optional.empty());
     private AuthzPipeline pipeline;
@@ -137,14 +211,31 @@ class PlanFieldsTest {
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        QuotaCounter counter = new QuotaCounter(Optional.of(new QuotaStore(PG.dataSource())), Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)), QuotaAudit.logOnly(), clock, System::nanoTime,
-                new QuotaCounter.Settings(Duration.ofMillis(50), 10_000, 1_000, Duration.ofSeconds(1),
-                        Duration.ofSeconds(2), Duration.ofSeconds(1)), registry);
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+        QuotaCounter counter = new QuotaCounter(
+                Optional.of(new QuotaStore(PG.dataSource())),
+                Optional::empty,
+                new LiveCounters("t:", Duration.ofSeconds(1)),
+                QuotaAudit.logOnly(),
+                clock,
+                System::nanoTime,
+                new QuotaCounter.Settings(
+                        Duration.ofMillis(50),
+                        10_000,
+                        1_000,
+                        Duration.ofSeconds(1),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(1)),
+                registry);
+        pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), clock, registry, 100, Duration.ofMinutes(1), counter,
+                new SecretFiles(System::nanoTime),
+                clock,
+                registry,
+                100,
+                Duration.ofMinutes(1),
+                counter,
                 new SubscriptionGate(state::get, clock));
         pipeline.use(Fixtures.parse("""
                 routes:
@@ -152,8 +243,8 @@ class PlanFieldsTest {
                     match: {path_prefix: /charges}
                     auth: apikey
                 """));
-        key = new ApiKeyService(keys, clock).create("web", "initech-web", "initech", List.of(), List.of(), "free",
-                Optional.empty());
+        key = new ApiKeyService(keys, clock)
+                .create("web", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
     }
 
     @AfterEach
@@ -167,21 +258,40 @@ class PlanFieldsTest {
      */
     private List<String> threeCalls(Plan plan) {
         String app = "web-" + UUID.randomUUID();
-        subscribe(plan, app, List.of(new Subscription("s-" + UUID.randomUUID(), app, "payments-dev-local", plan.id(),
-                plan.initialSubscriptionState())));
+        subscribe(
+                plan,
+                app,
+                List.of(new Subscription(
+                        "s-" + UUID.randomUUID(),
+                        app,
+                        "payments-dev-local",
+                        plan.id(),
+                        plan.initialSubscriptionState())));
         return calls(3);
     }
 
     /** The catalogue as extauthz receives it: {@code app} with the test's key, and {@code subscriptions}. */
     private void subscribe(Plan plan, String app, List<Subscription> subscriptions) {
-        state.set(Optional.of(new SubscriptionSnapshot(1,
-                List.of(new ProductPublish("payments-dev-local", "payments", "local", Environment.DEV,
-                        AuthMode.APIKEY, PublishState.PUBLISHED,
+        state.set(Optional.of(new SubscriptionSnapshot(
+                1,
+                List.of(new ProductPublish(
+                        "payments-dev-local",
+                        "payments",
+                        "local",
+                        Environment.DEV,
+                        AuthMode.APIKEY,
+                        PublishState.PUBLISHED,
                         PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
                 List.of(plan),
                 List.of(new Application(app, "initech", "Web", ApplicationState.ACTIVE)),
-                List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, app, CredentialState.ACTIVE,
-                        Optional.empty(), Optional.empty(), Set.of())),
+                List.of(new Credential(
+                        key.key().keyId(),
+                        AuthMode.APIKEY,
+                        app,
+                        CredentialState.ACTIVE,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Set.of())),
                 // a new subscription starts as its plan's approval says, as the catalogue creates it
                 subscriptions)));
     }
@@ -189,11 +299,18 @@ class PlanFieldsTest {
     private List<String> calls(int n) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            Decision d = pipeline.decide(HttpRequestView.of(CheckRequests.of("POST",
-                    "payments.dev.local.api.example.test", "/charges", Fixtures.headers("x-api-key", key.text()),
-                    Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
-                            RouteContract.AuthzContext.PRODUCT_PUBLISH, "payments-dev-local",
-                            RouteContract.AuthzContext.PRODUCT_OPERATION, "charge"),
+            Decision d = pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                    "POST",
+                    "payments.dev.local.api.example.test",
+                    "/charges",
+                    Fixtures.headers("x-api-key", key.text()),
+                    Map.of(
+                            RouteContract.AuthzContext.AUTHZ_PROFILE,
+                            "payments",
+                            RouteContract.AuthzContext.PRODUCT_PUBLISH,
+                            "payments-dev-local",
+                            RouteContract.AuthzContext.PRODUCT_OPERATION,
+                            "charge"),
                     CheckRequests.Encoding.HEADERS)));
             out.add(signature(d));
         }
@@ -207,7 +324,8 @@ class PlanFieldsTest {
         if (d.reason() == Reason.QUOTA_EXCEEDED) {
             s.append(" retry-after=").append(d.responseHeaders().get("retry-after"));
         }
-        d.headersSet().stream().filter(h -> h.name().equals("x-meshguard-quota-exceeded"))
+        d.headersSet().stream()
+                .filter(h -> h.name().equals("x-meshguard-quota-exceeded"))
                 .forEach(h -> s.append(" flagged=").append(h.value()));
         return s.toString();
     }
@@ -224,14 +342,23 @@ class PlanFieldsTest {
     void closedSubscription_subscribedAgain_keepsThePeriodsCount() {
         String app = "web-" + UUID.randomUUID();
         String first = "s-" + UUID.randomUUID();
-        subscribe(BASE, app, List.of(new Subscription(first, app, "payments-dev-local", BASE.id(),
-                SubscriptionState.ACTIVE)));
+        subscribe(
+                BASE,
+                app,
+                List.of(new Subscription(first, app, "payments-dev-local", BASE.id(), SubscriptionState.ACTIVE)));
         assertThat(calls(2)).allMatch(d -> d.startsWith("200 ALLOWED"));
         // the customer closes it and subscribes again to the same plan: the day's two calls are still used
-        subscribe(BASE, app, List.of(
-                new Subscription(first, app, "payments-dev-local", BASE.id(), SubscriptionState.CLOSED),
-                new Subscription("s-" + UUID.randomUUID(), app, "payments-dev-local", BASE.id(),
-                        SubscriptionState.ACTIVE)));
+        subscribe(
+                BASE,
+                app,
+                List.of(
+                        new Subscription(first, app, "payments-dev-local", BASE.id(), SubscriptionState.CLOSED),
+                        new Subscription(
+                                "s-" + UUID.randomUUID(),
+                                app,
+                                "payments-dev-local",
+                                BASE.id(),
+                                SubscriptionState.ACTIVE)));
         assertThat(calls(1).get(0)).startsWith("429 QUOTA_EXCEEDED");
     }
 
@@ -245,14 +372,17 @@ class PlanFieldsTest {
                 unchanged.put(field, varied);
             }
         });
-        assertThat(unchanged).as("fields whose change left every decision as it was").isEmpty();
+        assertThat(unchanged)
+                .as("fields whose change left every decision as it was")
+                .isEmpty();
     }
 
     @Test
     void everyPlanField_hasAVariation() {
         Set<String> fields = new TreeSet<>();
         for (Class<?> type : List.of(Plan.class, PlanLimits.class, CalendarQuota.class, Limit.class)) {
-            Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName)
+            Arrays.stream(type.getRecordComponents())
+                    .map(RecordComponent::getName)
                     .forEach(name -> fields.add(type.getSimpleName() + "." + name));
         }
         fields.removeAll(IDENTIFIERS);

@@ -6,9 +6,9 @@ import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.Credential;
-import io.meshguard.catalog.Limit;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Environment;
+import io.meshguard.catalog.Limit;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimits;
 import io.meshguard.catalog.PlanState;
@@ -19,7 +19,6 @@ import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyService;
@@ -32,6 +31,7 @@ import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.quota.QuotaGate;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
+import io.meshguard.extauthz.tools.CheckRequests;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,11 +60,17 @@ class ProductRouteCheckTest {
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        pipeline = new AuthzPipeline(new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
+        pipeline = new AuthzPipeline(
+                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                 Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
                 new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime), Clock.systemUTC(), registry, 100, Duration.ofMinutes(1),
-                QuotaGate.NONE, new SubscriptionGate(state::get, Clock.systemUTC()));
+                new SecretFiles(System::nanoTime),
+                Clock.systemUTC(),
+                registry,
+                100,
+                Duration.ofMinutes(1),
+                QuotaGate.NONE,
+                new SubscriptionGate(state::get, Clock.systemUTC()));
         pipeline.use(Fixtures.parse("""
                 rate_limits:
                   default_tier: free
@@ -91,17 +97,43 @@ class ProductRouteCheckTest {
     }
 
     private SubscriptionSnapshot snapshot(SubscriptionState subscription, CredentialState credential, PlanLimits plan) {
-        return new SubscriptionSnapshot(3,
-                List.of(new ProductPublish("payments-dev-local", "payments", "local", Environment.DEV,
-                        AuthMode.APIKEY, PublishState.PUBLISHED,
+        return new SubscriptionSnapshot(
+                3,
+                List.of(new ProductPublish(
+                        "payments-dev-local",
+                        "payments",
+                        "local",
+                        Environment.DEV,
+                        AuthMode.APIKEY,
+                        PublishState.PUBLISHED,
                         PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
-                List.of(new Plan("free", "payments", "free", PlanState.PUBLISHED, plan, Map.of(),
-                        Plan.Approval.AUTO, Set.of(AuthMode.APIKEY))),
+                List.of(new Plan(
+                        "free",
+                        "payments",
+                        "free",
+                        PlanState.PUBLISHED,
+                        plan,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY))),
                 List.of(new Application("web", "initech", "Web", ApplicationState.ACTIVE)),
-                List.of(new Credential(key.key().keyId(), AuthMode.APIKEY, "web", credential, Optional.empty(),
-                        Optional.empty(), Set.of()),
-                        new Credential(second.key().keyId(), AuthMode.APIKEY, "web", CredentialState.ACTIVE,
-                                Optional.empty(), Optional.empty(), Set.of())),
+                List.of(
+                        new Credential(
+                                key.key().keyId(),
+                                AuthMode.APIKEY,
+                                "web",
+                                credential,
+                                Optional.empty(),
+                                Optional.empty(),
+                                Set.of()),
+                        new Credential(
+                                second.key().keyId(),
+                                AuthMode.APIKEY,
+                                "web",
+                                CredentialState.ACTIVE,
+                                Optional.empty(),
+                                Optional.empty(),
+                                Set.of())),
                 List.of(new Subscription("s1", "web", "payments-dev-local", "free", subscription)));
     }
 
@@ -111,11 +143,19 @@ class ProductRouteCheckTest {
 
     private static HttpRequestView request(String apiKey, boolean productRoute) {
         Map<String, String> context = productRoute
-                ? Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments",
-                        RouteContract.AuthzContext.PRODUCT_PUBLISH, "payments-dev-local")
+                ? Map.of(
+                        RouteContract.AuthzContext.AUTHZ_PROFILE,
+                        "payments",
+                        RouteContract.AuthzContext.PRODUCT_PUBLISH,
+                        "payments-dev-local")
                 : Map.of(RouteContract.AuthzContext.AUTHZ_PROFILE, "payments");
-        return HttpRequestView.of(CheckRequests.of("POST", "payments.dev.local.api.example.test",
-                "/charges", Fixtures.headers("x-api-key", apiKey), context, CheckRequests.Encoding.HEADERS));
+        return HttpRequestView.of(CheckRequests.of(
+                "POST",
+                "payments.dev.local.api.example.test",
+                "/charges",
+                Fixtures.headers("x-api-key", apiKey),
+                context,
+                CheckRequests.Encoding.HEADERS));
     }
 
     @Test
@@ -137,7 +177,8 @@ class ProductRouteCheckTest {
         assertThat(revoked.status()).isEqualTo(401);
 
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
-        assertThat(check(stranger.text(), true).reason()).as("a valid key of no subscriber")
+        assertThat(check(stranger.text(), true).reason())
+                .as("a valid key of no subscriber")
                 .isEqualTo(Reason.NO_SUBSCRIPTION);
     }
 
@@ -146,20 +187,30 @@ class ProductRouteCheckTest {
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
         Decision admitted = check(key.text(), true);
         assertThat(admitted.subscription()).contains("s1");
-        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(request(key.text(), true), admitted,
-                java.time.Instant.now(), 1).details()).containsEntry("subscription", "s1");
+        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(
+                                request(key.text(), true), admitted, java.time.Instant.now(), 1)
+                        .details())
+                .containsEntry("subscription", "s1");
 
         state.set(Optional.of(snapshot(SubscriptionState.SUSPENDED, CredentialState.ACTIVE)));
-        assertThat(check(key.text(), true).subscription()).as("refused on its subscription").contains("s1");
+        assertThat(check(key.text(), true).subscription())
+                .as("refused on its subscription")
+                .contains("s1");
 
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.REVOKED)));
-        assertThat(check(key.text(), true).subscription()).as("refused before any subscription").isEmpty();
+        assertThat(check(key.text(), true).subscription())
+                .as("refused before any subscription")
+                .isEmpty();
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE)));
         Decision stray = check(stranger.text(), true);
         assertThat(stray.subscription()).isEmpty();
-        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(request(stranger.text(), true), stray,
-                java.time.Instant.now(), 1).details()).doesNotContainKey("subscription");
-        assertThat(check(key.text(), false).subscription()).as("not a product route").isEmpty();
+        assertThat(io.meshguard.extauthz.audit.DecisionEvents.of(
+                                request(stranger.text(), true), stray, java.time.Instant.now(), 1)
+                        .details())
+                .doesNotContainKey("subscription");
+        assertThat(check(key.text(), false).subscription())
+                .as("not a product route")
+                .isEmpty();
     }
 
     @Test
@@ -201,7 +252,9 @@ class ProductRouteCheckTest {
         assertThat(first.allowed()).isTrue();
         assertThat(first.responseHeaders()).containsKey("ratelimit-policy");
         assertThat(first.responseHeaders().get("ratelimit-policy")).contains("plan_free");
-        assertThat(check(second.text(), true).allowed()).as("the second key of the same application").isTrue();
+        assertThat(check(second.text(), true).allowed())
+                .as("the second key of the same application")
+                .isTrue();
         Decision third = check(key.text(), true);
         assertThat(third.allowed()).isFalse();
         assertThat(third.status()).isEqualTo(429);
@@ -220,6 +273,8 @@ class ProductRouteCheckTest {
         assertThat(check(key.text(), true).allowed()).isFalse();
         PlanLimits none = PlanLimits.NONE;
         state.set(Optional.of(snapshot(SubscriptionState.ACTIVE, CredentialState.ACTIVE, none)));
-        assertThat(check(key.text(), true).allowed()).as("the plan's limits went away").isTrue();
+        assertThat(check(key.text(), true).allowed())
+                .as("the plan's limits went away")
+                .isTrue();
     }
 }

@@ -19,14 +19,17 @@ class FixturePolicySetTest {
     @Test
     void fixturePolicy_parses() throws Exception {
         AuthzPolicy policy = new AuthzPolicyParser().parse(POLICIES.resolve("authz.yaml"));
-        assertThat(policy.routes()).extracting(r -> r.name()).contains("health", "login", "accounts-read", "backoffice-admin");
+        assertThat(policy.routes())
+                .extracting(r -> r.name())
+                .contains("health", "login", "accounts-read", "backoffice-admin");
         assertThat(policy.issuers()).hasSize(2);
     }
 
     @Test
     void fixtureTestCases_allPass_andThereAreAtLeastTwenty() throws Exception {
         List<TestResult> results = new AuthzTestRunner(Clock.systemUTC()).run(POLICIES);
-        assertThat(results.stream().filter(r -> !r.passed()).map(r -> r.name() + ": " + r.message())).isEmpty();
+        assertThat(results.stream().filter(r -> !r.passed()).map(r -> r.name() + ": " + r.message()))
+                .isEmpty();
         assertThat(results).hasSizeGreaterThanOrEqualTo(20);
     }
 }

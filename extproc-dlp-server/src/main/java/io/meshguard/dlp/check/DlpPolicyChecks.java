@@ -81,7 +81,9 @@ public final class DlpPolicyChecks {
             return List.of();
         }
         try (var s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().matches("dlp-.*\\.ya?ml")).sorted().toList();
+            return s.filter(p -> p.getFileName().toString().matches("dlp-.*\\.ya?ml"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -99,9 +101,10 @@ public final class DlpPolicyChecks {
             options.setAllowDuplicateKeys(false);
             root = new Yaml(options).compose(Files.newBufferedReader(testFile, StandardCharsets.UTF_8));
         } catch (MarkedYAMLException e) {
-            throw new PolicyInvalidException(List.of(new PolicyError(file,
-                    e.getProblemMark() == null ? 1 : e.getProblemMark().getLine() + 1, "not valid YAML: "
-                    + e.getProblem())));
+            throw new PolicyInvalidException(List.of(new PolicyError(
+                    file,
+                    e.getProblemMark() == null ? 1 : e.getProblemMark().getLine() + 1,
+                    "not valid YAML: " + e.getProblem())));
         }
         if (!(root instanceof MappingNode top)) {
             throw new PolicyInvalidException(List.of(new PolicyError(file, 1, "expected 'policy' and 'cases'")));
@@ -111,7 +114,9 @@ public final class DlpPolicyChecks {
             errors.add(new PolicyError(file, line(top), "'policy' and 'cases' are required"));
             throw new PolicyInvalidException(errors);
         }
-        Path policyPath = testFile.toAbsolutePath().getParent().resolve(text(k.get("policy").getValueNode()));
+        Path policyPath = testFile.toAbsolutePath()
+                .getParent()
+                .resolve(text(k.get("policy").getValueNode()));
         DlpPolicy policy = DlpPolicyParser.parse(policyPath);
         if (!(k.get("cases").getValueNode() instanceof SequenceNode cases)) {
             errors.add(new PolicyError(file, line(k.get("cases").getValueNode()), "'cases' must be a list"));
@@ -135,8 +140,21 @@ public final class DlpPolicyChecks {
             errors.add(new PolicyError(file, line(n), "a case must be a mapping"));
             return null;
         }
-        Map<String, NodeTuple> k = keys(file, m, Set.of("name", "direction", "route", "host", "content_type",
-                "chunk_size", "input", "expect", "tenant", "profile"), errors);
+        Map<String, NodeTuple> k = keys(
+                file,
+                m,
+                Set.of(
+                        "name",
+                        "direction",
+                        "route",
+                        "host",
+                        "content_type",
+                        "chunk_size",
+                        "input",
+                        "expect",
+                        "tenant",
+                        "profile"),
+                errors);
         if (!k.containsKey("name") || !k.containsKey("input") || !k.containsKey("expect")) {
             errors.add(new PolicyError(file, line(m), "a case needs 'name', 'input' and 'expect'"));
             return null;
@@ -144,23 +162,26 @@ public final class DlpPolicyChecks {
         String name = text(k.get("name").getValueNode());
         String dir = k.containsKey("direction") ? text(k.get("direction").getValueNode()) : "response";
         if (!dir.equals("request") && !dir.equals("response")) {
-            errors.add(new PolicyError(file, line(k.get("direction").getValueNode()),
-                    "direction must be request or response"));
+            errors.add(new PolicyError(
+                    file, line(k.get("direction").getValueNode()), "direction must be request or response"));
             return null;
         }
         Direction direction = dir.equals("request") ? Direction.REQUEST : Direction.RESPONSE;
         String route = k.containsKey("route") ? text(k.get("route").getValueNode()) : "/";
         String host = k.containsKey("host") ? text(k.get("host").getValueNode()) : "";
-        Optional<String> profile = k.containsKey("profile") ? Optional.of(text(k.get("profile").getValueNode()))
-                : Optional.empty();
+        Optional<String> profile =
+                k.containsKey("profile") ? Optional.of(text(k.get("profile").getValueNode())) : Optional.empty();
         if (profile.isPresent() && !policy.hasProfile(profile.get())) {
-            errors.add(new PolicyError(file, line(k.get("profile").getValueNode()), "profile '" + profile.get()
-                    + "' is not in the policy (the DLP server refuses streams whose route names it)"));
+            errors.add(new PolicyError(
+                    file,
+                    line(k.get("profile").getValueNode()),
+                    "profile '" + profile.get()
+                            + "' is not in the policy (the DLP server refuses streams whose route names it)"));
             return null;
         }
         String tenant = k.containsKey("tenant") ? text(k.get("tenant").getValueNode()) : "";
-        String contentType = k.containsKey("content_type") ? text(k.get("content_type").getValueNode())
-                : "text/plain";
+        String contentType =
+                k.containsKey("content_type") ? text(k.get("content_type").getValueNode()) : "text/plain";
         int chunk = 0;
         if (k.containsKey("chunk_size")) {
             try {
@@ -169,8 +190,8 @@ public final class DlpPolicyChecks {
                 chunk = -1;
             }
             if (chunk < 1) {
-                errors.add(new PolicyError(file, line(k.get("chunk_size").getValueNode()),
-                        "chunk_size must be a whole number >= 1"));
+                errors.add(new PolicyError(
+                        file, line(k.get("chunk_size").getValueNode()), "chunk_size must be a whole number >= 1"));
                 return null;
             }
         }
@@ -179,8 +200,8 @@ public final class DlpPolicyChecks {
             errors.add(new PolicyError(file, line(k.get("expect").getValueNode()), "'expect' must be a mapping"));
             return null;
         }
-        Map<String, NodeTuple> e = keys(file, em, Set.of("output", "contains", "not_contains", "findings",
-                "blocked"), errors);
+        Map<String, NodeTuple> e =
+                keys(file, em, Set.of("output", "contains", "not_contains", "findings", "blocked"), errors);
         Outcome whole = scan(policy, direction, profile, host, route, contentType, tenant, input, 0);
         int line = line(m);
         List<String> problems = new ArrayList<>();
@@ -190,16 +211,19 @@ public final class DlpPolicyChecks {
             if (chunked.blocked && e.containsKey("not_contains")) {
                 for (String s : list(file, e.get("not_contains").getValueNode(), errors)) {
                     if (chunked.output.contains(s)) {
-                        problems.add("output sent before the block, in chunks of " + chunk + " bytes, contains '"
-                                + s + "'");
+                        problems.add(
+                                "output sent before the block, in chunks of " + chunk + " bytes, contains '" + s + "'");
                     }
                 }
             }
         }
-        boolean expectBlocked = e.containsKey("blocked") && text(e.get("blocked").getValueNode()).equals("true");
+        boolean expectBlocked = e.containsKey("blocked")
+                && text(e.get("blocked").getValueNode()).equals("true");
         if (expectBlocked != whole.blocked) {
-            problems.add(expectBlocked ? "expected a block, the content passed" : "blocked unexpectedly ("
-                    + whole.findings + ")");
+            problems.add(
+                    expectBlocked
+                            ? "expected a block, the content passed"
+                            : "blocked unexpectedly (" + whole.findings + ")");
         }
         if (e.containsKey("output") && !whole.blocked) {
             String want = text(e.get("output").getValueNode());
@@ -244,36 +268,58 @@ public final class DlpPolicyChecks {
                     + " bytes (whole body: " + (whole.blocked ? "blocked" : "passed") + ")");
         }
         if (whole.blocked) {
-            return chunked.findings.equals(whole.findings) ? Optional.empty()
-                    : Optional.of("findings were " + chunked.findings + " when fed in chunks of " + chunk
-                            + " bytes, " + whole.findings + " as a whole");
+            return chunked.findings.equals(whole.findings)
+                    ? Optional.empty()
+                    : Optional.of("findings were " + chunked.findings + " when fed in chunks of " + chunk + " bytes, "
+                            + whole.findings + " as a whole");
         }
-        return chunked.output.equals(whole.output) ? Optional.empty()
+        return chunked.output.equals(whole.output)
+                ? Optional.empty()
                 : Optional.of("output differs when fed in chunks of " + chunk + " bytes");
     }
 
-    private static Outcome scan(DlpPolicy policy, Direction d, Optional<String> profile, String host, String route,
-            String contentType, String tenant, byte[] input, int chunk) {
+    private static Outcome scan(
+            DlpPolicy policy,
+            Direction d,
+            Optional<String> profile,
+            String host,
+            String route,
+            String contentType,
+            String tenant,
+            byte[] input,
+            int chunk) {
         List<String> findings = new ArrayList<>();
-        BodyScan scan = BodyScan.open(policy, d, profile, host, route, contentType, "",
-                ValueHasher.forTenant(TEST_KEY, tenant), (f, loc) -> findings.add(f.detector()));
+        BodyScan scan = BodyScan.open(
+                policy,
+                d,
+                profile,
+                host,
+                route,
+                contentType,
+                "",
+                ValueHasher.forTenant(TEST_KEY, tenant),
+                (f, loc) -> findings.add(f.detector()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int step = chunk > 0 ? chunk : Math.max(1, input.length);
         for (int i = 0; i < input.length; i += step) {
             out.writeBytes(scan.write(java.util.Arrays.copyOfRange(input, i, Math.min(input.length, i + step))));
         }
         out.writeBytes(scan.finish());
-        return new Outcome(out.toString(StandardCharsets.UTF_8), findings, scan.blocked().isPresent());
+        return new Outcome(
+                out.toString(StandardCharsets.UTF_8), findings, scan.blocked().isPresent());
     }
 
-    private static Map<String, NodeTuple> keys(String file, MappingNode m, Set<String> allowed,
-            List<PolicyError> errors) {
+    private static Map<String, NodeTuple> keys(
+            String file, MappingNode m, Set<String> allowed, List<PolicyError> errors) {
         Map<String, NodeTuple> out = new java.util.LinkedHashMap<>();
         for (NodeTuple t : m.getValue()) {
             String key = text(t.getKeyNode());
             if (!allowed.contains(key)) {
-                errors.add(new PolicyError(file, line(t.getKeyNode()), "unknown key '" + key + "'; allowed here: "
-                        + String.join(", ", new java.util.TreeSet<>(allowed))));
+                errors.add(new PolicyError(
+                        file,
+                        line(t.getKeyNode()),
+                        "unknown key '" + key + "'; allowed here: "
+                                + String.join(", ", new java.util.TreeSet<>(allowed))));
             } else {
                 out.put(key, t);
             }

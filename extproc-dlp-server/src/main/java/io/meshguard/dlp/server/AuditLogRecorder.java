@@ -20,21 +20,31 @@ public final class AuditLogRecorder implements DlpAuditSink {
 
     @Override
     public void finding(FindingEvent e) {
-        DlpFinding finding = new DlpFinding(e.detector(),
+        DlpFinding finding = new DlpFinding(
+                e.detector(),
                 e.direction() == Direction.REQUEST ? DlpFinding.Direction.REQUEST : DlpFinding.Direction.RESPONSE,
-                e.location(), (int) Math.min(Integer.MAX_VALUE, e.length()), e.valueHmac(), e.keyId());
-        AuditEvent.Builder b = finding.toEvent().occurredAt(e.time()).decision(e.action())
-                .detail("action", e.action()).detail("profile", e.profile())
-                .detail("confidence", Math.round(e.confidence() * 100) / 100.0).source("extproc-dlp");
+                e.location(),
+                (int) Math.min(Integer.MAX_VALUE, e.length()),
+                e.valueHmac(),
+                e.keyId());
+        AuditEvent.Builder b = finding.toEvent()
+                .occurredAt(e.time())
+                .decision(e.action())
+                .detail("action", e.action())
+                .detail("profile", e.profile())
+                .detail("confidence", Math.round(e.confidence() * 100) / 100.0)
+                .source("extproc-dlp");
         common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.path(), e.route());
         sink.record(b.build());
     }
 
     @Override
     public void apiCall(ApiCallEvent e) {
-        AuditEvent.Builder b = AuditEvent.builder(AuditKind.API_CALL).occurredAt(e.time()).decision(e.outcome())
-                .stream(e.eventStream()).source("extproc-dlp")
-                .detail("dlp_findings", e.findings()).detail("dlp_notes", e.notes());
+        AuditEvent.Builder b = AuditEvent.builder(AuditKind.API_CALL).occurredAt(e.time()).decision(e.outcome()).stream(
+                        e.eventStream())
+                .source("extproc-dlp")
+                .detail("dlp_findings", e.findings())
+                .detail("dlp_notes", e.notes());
         common(b, e.requestId(), e.traceId(), e.tenant(), e.host(), e.path(), e.route());
         if (!e.method().isEmpty()) {
             b.method(e.method());
@@ -49,8 +59,14 @@ public final class AuditLogRecorder implements DlpAuditSink {
         sink.record(b.build());
     }
 
-    private static void common(AuditEvent.Builder b, String requestId, String traceId, String tenant, String host,
-            String path, String route) {
+    private static void common(
+            AuditEvent.Builder b,
+            String requestId,
+            String traceId,
+            String tenant,
+            String host,
+            String path,
+            String route) {
         if (!requestId.isEmpty()) {
             b.requestId(requestId);
         }

@@ -32,8 +32,15 @@ public final class BodyScan {
      * @param contentType this direction's content type ("" = none)
      * @param contentEncoding this direction's content-encoding ("" = identity)
      */
-    public static BodyScan open(DlpPolicy policy, Direction direction, String host, String path, String contentType,
-            String contentEncoding, ValueHasher hasher, FindingListener listener) {
+    public static BodyScan open(
+            DlpPolicy policy,
+            Direction direction,
+            String host,
+            String path,
+            String contentType,
+            String contentEncoding,
+            ValueHasher hasher,
+            FindingListener listener) {
         return open(policy, direction, Optional.empty(), host, path, contentType, contentEncoding, hasher, listener);
     }
 
@@ -42,20 +49,36 @@ public final class BodyScan {
      * ({@code x-meshguard-dlp-profile}); the caller makes sure the policy has it (the server refuses the stream
      * otherwise).
      */
-    public static BodyScan open(DlpPolicy policy, Direction direction, Optional<String> routeProfile, String host,
-            String path, String contentType, String contentEncoding, ValueHasher hasher, FindingListener listener) {
+    public static BodyScan open(
+            DlpPolicy policy,
+            Direction direction,
+            Optional<String> routeProfile,
+            String host,
+            String path,
+            String contentType,
+            String contentEncoding,
+            ValueHasher hasher,
+            FindingListener listener) {
         DlpMetrics metrics = new DlpMetrics(new SimpleMeterRegistry());
         ProfilePath profilePath = ProfilePath.of(path);
         if (profilePath.refused() && routeProfile.isEmpty()) {
             // as the server: a path extauthz refuses gets no profile, it is refused
-            BodyScan refused = new BodyScan(DirectionState.passing(direction, "invalid_path", metrics,
-                    DecoderBudget.unbounded()));
+            BodyScan refused =
+                    new BodyScan(DirectionState.passing(direction, "invalid_path", metrics, DecoderBudget.unbounded()));
             refused.blocked = new Blocked("invalid_path", Optional.empty());
             return refused;
         }
-        return new BodyScan(new DirectionState(direction, policy.select(direction, routeProfile, host,
-                profilePath.path(), contentType), contentType, contentEncoding, false, hasher, listener, metrics,
-                DecoderBudget.unbounded(), Transformers::forKind));
+        return new BodyScan(new DirectionState(
+                direction,
+                policy.select(direction, routeProfile, host, profilePath.path(), contentType),
+                contentType,
+                contentEncoding,
+                false,
+                hasher,
+                listener,
+                metrics,
+                DecoderBudget.unbounded(),
+                Transformers::forKind));
     }
 
     /** The profile that applies, if any. */

@@ -1,5 +1,6 @@
 package io.meshguard.dlp.server;
 
+import com.google.protobuf.ByteString;
 import io.meshguard.dlp.content.BodyTransformer;
 import io.meshguard.dlp.content.ByteSink;
 import io.meshguard.dlp.content.ContentDecoder;
@@ -11,7 +12,6 @@ import io.meshguard.dlp.policy.MediaTypes;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.micrometer.core.instrument.Counter;
-import com.google.protobuf.ByteString;
 import java.util.Optional;
 
 /**
@@ -20,7 +20,11 @@ import java.util.Optional;
  * or refused; never half-scanned without a trace.
  */
 final class DirectionState {
-    enum Plan { NO_BODY_SCAN, SCAN, BLOCK }
+    enum Plan {
+        NO_BODY_SCAN,
+        SCAN,
+        BLOCK
+    }
 
     final Direction direction;
     final Optional<DirectionPolicy> policy;
@@ -40,6 +44,7 @@ final class DirectionState {
     private final ByteSink out = new ByteSink();
     /** Messages up to this size are read through {@link #reused}; larger ones are copied once each. */
     private static final int MAX_REUSED = 64 * 1024;
+
     private static final byte[] NO_BYTES = new byte[0];
     private byte[] reused = NO_BYTES;
     private long scanned;
@@ -49,12 +54,21 @@ final class DirectionState {
     private boolean changed;
     /** This direction's scanned-bytes counter, looked up at its first use. */
     private Counter scannedBytes;
+
     private String unscannedReason;
     private Counter unscannedBytes;
 
-    DirectionState(Direction direction, Optional<DirectionPolicy> policy, String contentType, String contentEncoding,
-            boolean hadContentLength, ValueHasher hasher, FindingListener listener, DlpMetrics metrics,
-            DecoderBudget decoders, Transformers.Factory transformers) {
+    DirectionState(
+            Direction direction,
+            Optional<DirectionPolicy> policy,
+            String contentType,
+            String contentEncoding,
+            boolean hadContentLength,
+            ValueHasher hasher,
+            FindingListener listener,
+            DlpMetrics metrics,
+            DecoderBudget decoders,
+            Transformers.Factory transformers) {
         this.direction = direction;
         this.policy = policy;
         this.kind = MediaTypes.kind(contentType);
@@ -87,8 +101,11 @@ final class DirectionState {
             container = Container.GRPC;
         } else if (MediaTypes.isMultipart(contentType)) {
             Optional<String> boundary = MediaTypes.parameter(contentType, "boundary");
-            container = boundary.isPresent() && !boundary.get().isEmpty() && boundary.get().length() <= 200
-                    ? Container.MULTIPART : Container.SNIFF;
+            container = boundary.isPresent()
+                            && !boundary.get().isEmpty()
+                            && boundary.get().length() <= 200
+                    ? Container.MULTIPART
+                    : Container.SNIFF;
         } else if (kind == MediaTypes.Kind.NON_TEXT) {
             if (p.nonText() == DirectionPolicy.Disposition.BLOCK) {
                 plan = Plan.BLOCK;
@@ -128,9 +145,14 @@ final class DirectionState {
             holdsDecoderPermit = true;
         }
         plan = Plan.SCAN;
-        io.meshguard.dlp.content.PartRules parts = new io.meshguard.dlp.content.PartRules(p.rules(), hasher, out,
-                listener, p.nonText() == DirectionPolicy.Disposition.BLOCK,
-                p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK, (reason, bytes) -> {
+        io.meshguard.dlp.content.PartRules parts = new io.meshguard.dlp.content.PartRules(
+                p.rules(),
+                hasher,
+                out,
+                listener,
+                p.nonText() == DirectionPolicy.Disposition.BLOCK,
+                p.unknownEncoding() == DirectionPolicy.Disposition.BLOCK,
+                (reason, bytes) -> {
                     note = reason;
                     unscanned(reason, bytes);
                 });
@@ -144,21 +166,32 @@ final class DirectionState {
         makeTransformer = () -> transformer(chosen, decodeFrom, contentType, p, parts, hasher, listener, transformers);
     }
 
-    private BodyTransformer transformer(Container container, java.nio.charset.Charset charset, String contentType,
-            DirectionPolicy p, io.meshguard.dlp.content.PartRules parts, ValueHasher hasher, FindingListener listener,
+    private BodyTransformer transformer(
+            Container container,
+            java.nio.charset.Charset charset,
+            String contentType,
+            DirectionPolicy p,
+            io.meshguard.dlp.content.PartRules parts,
+            ValueHasher hasher,
+            FindingListener listener,
             Transformers.Factory transformers) {
-        BodyTransformer transformer = switch (container) {
-            case MULTIPART -> new io.meshguard.dlp.content.MultipartTransformer(
-                    MediaTypes.parameter(contentType, "boundary").get(), parts, 0);
-            case GRPC -> new io.meshguard.dlp.content.GrpcFramesTransformer(parts);
-            case SNIFF -> new io.meshguard.dlp.content.TextOrBinaryTransformer(p.rules(), hasher, out, listener,
-                    "body", parts.blockNonText(), parts.unscanned());
-            case NONE -> kind == MediaTypes.Kind.JSON && charset == null
-                    // JSON without a declared charset may still be UTF-16/32 (RFC 4627 §3 detection, as Jackson does)
-                    ? new io.meshguard.dlp.content.JsonEncodingSniff(
-                            sink -> transformers.create(kind, p.rules(), hasher, sink, listener), out)
-                    : transformers.create(kind, p.rules(), hasher, out, listener);
-        };
+        BodyTransformer transformer =
+                switch (container) {
+                    case MULTIPART ->
+                        new io.meshguard.dlp.content.MultipartTransformer(
+                                MediaTypes.parameter(contentType, "boundary").get(), parts, 0);
+                    case GRPC -> new io.meshguard.dlp.content.GrpcFramesTransformer(parts);
+                    case SNIFF ->
+                        new io.meshguard.dlp.content.TextOrBinaryTransformer(
+                                p.rules(), hasher, out, listener, "body", parts.blockNonText(), parts.unscanned());
+                    case NONE ->
+                        kind == MediaTypes.Kind.JSON && charset == null
+                                // JSON without a declared charset may still be UTF-16/32 (RFC 4627 §3 detection, as
+                                // Jackson does)
+                                ? new io.meshguard.dlp.content.JsonEncodingSniff(
+                                        sink -> transformers.create(kind, p.rules(), hasher, sink, listener), out)
+                                : transformers.create(kind, p.rules(), hasher, out, listener);
+                };
         if (charset != null) {
             transformer = new io.meshguard.dlp.content.TranscodingTransformer(charset, transformer);
         }
@@ -184,7 +217,12 @@ final class DirectionState {
     }
 
     /** How a body's bytes are taken apart before the scanners see them. */
-    private enum Container { NONE, MULTIPART, GRPC, SNIFF }
+    private enum Container {
+        NONE,
+        MULTIPART,
+        GRPC,
+        SNIFF
+    }
 
     /** The content-type the body goes on with when it is transcoded to UTF-8 (empty: unchanged). */
     Optional<String> rewrittenContentType() {

@@ -27,9 +27,23 @@ public interface DlpAuditSink {
      * @param keyId which master key the tenant key was derived from (first bytes of its SHA-256)
      * @param confidence final confidence
      */
-    record FindingEvent(Instant time, String requestId, String traceId, String tenant, String host, String path,
-            String route, String profile, Direction direction, String detector, String action, String location, long length,
-            String valueHmac, String keyId, double confidence) {}
+    record FindingEvent(
+            Instant time,
+            String requestId,
+            String traceId,
+            String tenant,
+            String host,
+            String path,
+            String route,
+            String profile,
+            Direction direction,
+            String detector,
+            String action,
+            String location,
+            long length,
+            String valueHmac,
+            String keyId,
+            double confidence) {}
 
     /**
      * One summary per ext_proc stream (one HTTP request/response).
@@ -38,9 +52,22 @@ public interface DlpAuditSink {
      * @param findings findings per detector
      * @param notes what was not scanned and why (non_text, oversize, unknown_encoding), per direction
      */
-    record ApiCallEvent(Instant time, String requestId, String traceId, String tenant, String host, String method,
-            String path, String route, int status, boolean eventStream, String outcome, Map<String, Integer> findings,
-            long requestBytes, long responseBytes, Map<String, String> notes) {}
+    record ApiCallEvent(
+            Instant time,
+            String requestId,
+            String traceId,
+            String tenant,
+            String host,
+            String method,
+            String path,
+            String route,
+            int status,
+            boolean eventStream,
+            String outcome,
+            Map<String, Integer> findings,
+            long requestBytes,
+            long responseBytes,
+            Map<String, String> notes) {}
 
     void finding(FindingEvent event);
 

@@ -27,7 +27,8 @@ public final class DlpMetrics {
     public DlpMetrics(MeterRegistry registry) {
         this.registry = registry;
         io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_streams_active", activeStreams, AtomicInteger::get)
-                .description("DLP streams (ext_proc Process calls) open now").register(registry);
+                .description("DLP streams (ext_proc Process calls) open now")
+                .register(registry);
         // 0 means the portable searches: a JVM started without --add-modules jdk.incubator.vector scans ~18 % slower.
         io.micrometer.core.instrument.Gauge.builder("meshguard_dlp_vector_bytes", () -> Simd.LANES)
                 .description("bytes per step of the scan's vector searches; 0 when the portable paths run")
@@ -77,12 +78,20 @@ public final class DlpMetrics {
      * The reasons bytes pass unscanned (DirectionState, ProcessingSession), registered at zero per direction; a reason
      * outside this list still counts, from its first event on.
      */
-    static final java.util.List<String> UNSCANNED_REASONS = java.util.List.of("no_profile", "no_rules", "grpc",
-            "non_text", "unknown_encoding", "decoder_limit", "oversize", "blocked", "websocket");
+    static final java.util.List<String> UNSCANNED_REASONS = java.util.List.of(
+            "no_profile",
+            "no_rules",
+            "grpc",
+            "non_text",
+            "unknown_encoding",
+            "decoder_limit",
+            "oversize",
+            "blocked",
+            "websocket");
 
     /** The kinds {@link #protocolError} is called with (ProcessingSession). */
-    static final java.util.List<String> PROTOCOL_ERRORS = java.util.List.of("observability_mode", "unknown_message",
-            "internal", "streamed_tail_at_trailers");
+    static final java.util.List<String> PROTOCOL_ERRORS =
+            java.util.List.of("observability_mode", "unknown_message", "internal", "streamed_tail_at_trailers");
 
     public MeterRegistry registry() {
         return registry;
@@ -103,10 +112,15 @@ public final class DlpMetrics {
 
     /** Route names come from the gateway's route config (bounded); streams without one count as "none". */
     void finding(String detector, String action, String direction, String profile, String route) {
-        Counter.builder("meshguard_dlp_findings_total").description("Decided findings")
-                .tag("detector", detector).tag("action", action).tag("direction", direction)
-                .tag("profile", profile.isEmpty() ? "none" : profile).tag("route", route.isEmpty() ? "none" : route)
-                .register(registry).increment();
+        Counter.builder("meshguard_dlp_findings_total")
+                .description("Decided findings")
+                .tag("detector", detector)
+                .tag("action", action)
+                .tag("direction", direction)
+                .tag("profile", profile.isEmpty() ? "none" : profile)
+                .tag("route", route.isEmpty() ? "none" : route)
+                .register(registry)
+                .increment();
     }
 
     /**
@@ -123,7 +137,8 @@ public final class DlpMetrics {
     private Counter unknownProfileCounter(String label) {
         return Counter.builder("meshguard_dlp_unknown_profile_total")
                 .description("Streams refused because their route named a DLP profile the policy does not define")
-                .tag("profile", label).register(registry);
+                .tag("profile", label)
+                .register(registry);
     }
 
     void scanned(String direction, String kind, long bytes) {
@@ -132,9 +147,12 @@ public final class DlpMetrics {
 
     /** The scanned-bytes counter of one direction and content kind (kept by the caller for its chunks). */
     Counter scannedBytes(String direction, String kind) {
-        return scannedCounters.computeIfAbsent(direction + '/' + kind, k -> Counter
-                .builder("meshguard_dlp_scanned_bytes_total").description("Body bytes scanned (after decoding)")
-                .tag("direction", direction).tag("content", kind).register(registry));
+        return scannedCounters.computeIfAbsent(
+                direction + '/' + kind, k -> Counter.builder("meshguard_dlp_scanned_bytes_total")
+                        .description("Body bytes scanned (after decoding)")
+                        .tag("direction", direction)
+                        .tag("content", kind)
+                        .register(registry));
     }
 
     void unscanned(String direction, String reason, long bytes) {
@@ -143,16 +161,21 @@ public final class DlpMetrics {
 
     /** The unscanned-bytes counter of one direction and reason. */
     Counter unscannedBytes(String direction, String reason) {
-        return unscannedCounters.computeIfAbsent(direction + '/' + reason, k -> Counter
-                .builder("meshguard_dlp_unscanned_bytes_total")
-                .description("Body bytes passed without scanning because the policy says so")
-                .tag("direction", direction).tag("reason", reason).register(registry));
+        return unscannedCounters.computeIfAbsent(
+                direction + '/' + reason, k -> Counter.builder("meshguard_dlp_unscanned_bytes_total")
+                        .description("Body bytes passed without scanning because the policy says so")
+                        .tag("direction", direction)
+                        .tag("reason", reason)
+                        .register(registry));
     }
 
     void blocked(String direction, String reason) {
         Counter.builder("meshguard_dlp_blocks_total")
                 .description("Bodies or streams the DLP server blocked, by direction and reason")
-                .tag("direction", direction).tag("reason", reason).register(registry).increment();
+                .tag("direction", direction)
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
     }
 
     void decoderLimit(String direction) {
@@ -161,21 +184,28 @@ public final class DlpMetrics {
 
     private Counter decoderLimitCounter(String direction) {
         return Counter.builder("meshguard_dlp_decoder_limit_total")
-                .description("Compressed bodies (br, zstd) refused a decoder because as many as the heap allows were busy")
-                .tag("direction", direction).register(registry);
+                .description(
+                        "Compressed bodies (br, zstd) refused a decoder because as many as the heap allows were busy")
+                .tag("direction", direction)
+                .register(registry);
     }
 
     void malformed(String direction, String what) {
         Counter.builder("meshguard_dlp_malformed_bodies_total")
-                .description("Bodies whose declared format did not parse (scanned as text instead), by direction and kind")
-                .tag("direction", direction).tag("kind", what)
-                .register(registry).increment();
+                .description(
+                        "Bodies whose declared format did not parse (scanned as text instead), by direction and kind")
+                .tag("direction", direction)
+                .tag("kind", what)
+                .register(registry)
+                .increment();
     }
 
     Timer chunkTimer(String direction, String mode) {
         return chunkTimers.computeIfAbsent(direction + '/' + mode, k -> Timer.builder("meshguard_dlp_chunk_seconds")
                 .description("Time to process one body message (added latency per chunk)")
-                .tag("direction", direction).tag("mode", mode).publishPercentiles(0.5, 0.99)
+                .tag("direction", direction)
+                .tag("mode", mode)
+                .publishPercentiles(0.5, 0.99)
                 .register(registry));
     }
 
@@ -188,7 +218,9 @@ public final class DlpMetrics {
         return Counter.builder("meshguard_dlp_streams_over_deadline_total")
                 .description("DLP streams ended by the server's own deadline (Envoy times nothing out in "
                         + "FULL_DUPLEX_STREAMED): 504 before the response started, a reset after")
-                .tag("phase", phase).tag("direction", direction).register(registry);
+                .tag("phase", phase)
+                .tag("direction", direction)
+                .register(registry);
     }
 
     /** The age of the oldest open bounded stream, read at each scrape. */
@@ -204,7 +236,10 @@ public final class DlpMetrics {
         Counter.builder("meshguard_dlp_websocket_upgrades_total")
                 .description("Protocol upgrades (WebSocket) by the profile's decision: block, pass (frames go on "
                         + "unscanned and unchanged), or no_profile")
-                .tag("profile", profile).tag("decision", decision).register(registry).increment();
+                .tag("profile", profile)
+                .tag("decision", decision)
+                .register(registry)
+                .increment();
     }
 
     void protocolError(String what) {
@@ -214,7 +249,8 @@ public final class DlpMetrics {
     private Counter protocolErrorCounter(String what) {
         return Counter.builder("meshguard_dlp_protocol_errors_total")
                 .description("ext_proc messages or states the DLP server refused as protocol errors, by kind")
-                .tag("kind", what).register(registry);
+                .tag("kind", what)
+                .register(registry);
     }
 
     void policyReload(boolean ok) {

@@ -26,8 +26,15 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     private final StreamDeadlines deadlines;
     private final Tracing tracing;
 
-    DlpProcessorService(Supplier<DlpPolicy> policy, byte[] masterKey, DlpMetrics metrics, DlpAuditSink audit,
-            DecoderBudget decoders, PhaseDeadlines deadlines, Transformers.Factory transformers, Tracing tracing) {
+    DlpProcessorService(
+            Supplier<DlpPolicy> policy,
+            byte[] masterKey,
+            DlpMetrics metrics,
+            DlpAuditSink audit,
+            DecoderBudget decoders,
+            PhaseDeadlines deadlines,
+            Transformers.Factory transformers,
+            Tracing tracing) {
         this.tracing = tracing;
         this.policy = policy;
         this.transformers = transformers;
@@ -42,8 +49,17 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     @Override
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
         ProcessingSession[] self = new ProcessingSession[1];
-        self[0] = new ProcessingSession(policy.get(), RouteHint.current(), masterKey, responses, metrics, audit,
-                decoders, transformers, () -> open.remove(self[0]), StreamSpan.open(tracing));
+        self[0] = new ProcessingSession(
+                policy.get(),
+                RouteHint.current(),
+                masterKey,
+                responses,
+                metrics,
+                audit,
+                decoders,
+                transformers,
+                () -> open.remove(self[0]),
+                StreamSpan.open(tracing));
         open.add(self[0]);
         return self[0];
     }

@@ -40,8 +40,14 @@ public final class DlpServer implements ServerComponent {
     private volatile boolean closed;
     private final Tracing tracing;
 
-    private DlpServer(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders,
-            Transformers.Factory transformers, Tracing tracing) throws PolicyInvalidException, IOException {
+    private DlpServer(
+            DlpServerSettings settings,
+            DlpAuditSink audit,
+            MeterRegistry registry,
+            DecoderBudget decoders,
+            Transformers.Factory transformers,
+            Tracing tracing)
+            throws PolicyInvalidException, IOException {
         this.settings = settings;
         this.tracing = tracing;
         this.registry = registry;
@@ -53,8 +59,8 @@ public final class DlpServer implements ServerComponent {
                     + "stable only until this process restarts");
             key = ValueHasher.ephemeralMasterKey();
         }
-        this.service = new DlpProcessorService(policy, key, metrics, audit, decoders, settings.deadlines(),
-                transformers, tracing);
+        this.service = new DlpProcessorService(
+                policy, key, metrics, audit, decoders, settings.deadlines(), transformers, tracing);
     }
 
     /**
@@ -73,27 +79,44 @@ public final class DlpServer implements ServerComponent {
      * With tracing: one SERVER span per ext_proc stream when it is on. The caller starts and closes (flushes) the
      * tracing around the server.
      */
-    public static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, Tracing tracing)
+    public static DlpServer create(
+            DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, Tracing tracing)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()),
-                Transformers::forKind, tracing);
+        return new DlpServer(
+                settings,
+                audit,
+                registry,
+                DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()),
+                Transformers::forKind,
+                tracing);
     }
 
     /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
-    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
-            DecoderBudget decoders) throws PolicyInvalidException, IOException {
+    static DlpServer create(
+            DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders)
+            throws PolicyInvalidException, IOException {
         return new DlpServer(settings, audit, registry, decoders, Transformers::forKind, Tracing.disabled());
     }
 
     /** With the transformers made by {@code transformers} (tests stall a scan through it, as a stuck one would). */
-    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
-            DecoderBudget decoders, Transformers.Factory transformers) throws PolicyInvalidException, IOException {
+    static DlpServer create(
+            DlpServerSettings settings,
+            DlpAuditSink audit,
+            MeterRegistry registry,
+            DecoderBudget decoders,
+            Transformers.Factory transformers)
+            throws PolicyInvalidException, IOException {
         return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled());
     }
 
     /** With given decoders, transformers and tracing (tests). */
-    static DlpServer create(DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry,
-            DecoderBudget decoders, Transformers.Factory transformers, Tracing tracing)
+    static DlpServer create(
+            DlpServerSettings settings,
+            DlpAuditSink audit,
+            MeterRegistry registry,
+            DecoderBudget decoders,
+            Transformers.Factory transformers,
+            Tracing tracing)
             throws PolicyInvalidException, IOException {
         return new DlpServer(settings, audit, registry, decoders, transformers, tracing);
     }
@@ -124,8 +147,11 @@ public final class DlpServer implements ServerComponent {
         });
         long every = Math.max(100, settings.reloadInterval().toMillis());
         reloader.scheduleWithFixedDelay(policy::reload, every, every, TimeUnit.MILLISECONDS);
-        log.info("extproc-dlp-server serving ext_proc on gRPC port {} with policy {}; byte searches: {}", grpcPort(),
-                settings.policyFile(), io.meshguard.dlp.detect.Simd.describe());
+        log.info(
+                "extproc-dlp-server serving ext_proc on gRPC port {} with policy {}; byte searches: {}",
+                grpcPort(),
+                settings.policyFile(),
+                io.meshguard.dlp.detect.Simd.describe());
     }
 
     @Override
@@ -140,7 +166,8 @@ public final class DlpServer implements ServerComponent {
             @Override
             public Result check() {
                 var p = policy.get();
-                return p == null ? Result.notReady("dlp.yaml not loaded")
+                return p == null
+                        ? Result.notReady("dlp.yaml not loaded")
                         : Result.ready(p.profiles().size() + " profiles from " + settings.policyFile());
             }
         });

@@ -26,41 +26,54 @@ import java.util.Optional;
  * @param reloadInterval how often the policy file is checked for changes
  * @param deadlines how long the server may take per message phase before it fails the stream closed
  */
-public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval,
-        PhaseDeadlines deadlines) {
+public record DlpServerSettings(
+        GrpcServerSettings grpc, Path policyFile, byte[] hashKey, Duration reloadInterval, PhaseDeadlines deadlines) {
     public static final int DEFAULT_GRPC_PORT = 9002;
     public static final int DEFAULT_HTTP_PORT = 9102;
 
     /** {@code dlp.policy}: the rules file. */
-    public static final ConfigKey<Path> POLICY = ConfigKey.path("dlp.policy", Path.of("policies/dlp.yaml"),
+    public static final ConfigKey<Path> POLICY = ConfigKey.path(
+            "dlp.policy",
+            Path.of("policies/dlp.yaml"),
             "DLP rules (dlp.yaml); hot-reloaded, an invalid edit keeps the running rules.");
     /** {@code dlp.hash_key}: hex (64+ digits) or text of at least 32 bytes. */
-    public static final ConfigKey<String> HASH_KEY = ConfigKey.string("dlp.hash_key", "",
+    public static final ConfigKey<String> HASH_KEY = ConfigKey.string(
+            "dlp.hash_key",
+            "",
             "Master key for keyed hashes of found values (action hash, audit HMACs), hex or >= 32 bytes of text; "
                     + "empty = random per process (tokens change on restart). Prefer dlp.hash_key_file.");
     /** {@code dlp.hash_key_file}: the key from a file (a mounted Secret), read once at start. */
-    public static final ConfigKey<Optional<Path>> HASH_KEY_FILE = ConfigKey.optionalPath("dlp.hash_key_file",
+    public static final ConfigKey<Optional<Path>> HASH_KEY_FILE = ConfigKey.optionalPath(
+            "dlp.hash_key_file",
             "File holding the master key (a mounted Secret; same format as dlp.hash_key, surrounding whitespace "
                     + "ignored); read once at start, so rotating it means a restart; takes precedence over "
                     + "dlp.hash_key. A missing, empty or unreadable file stops the server.");
     /** {@code dlp.policy_reload_interval}. */
-    public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration("dlp.policy_reload_interval",
-            Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
+    public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration(
+            "dlp.policy_reload_interval", Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
     /** {@code dlp.deadline.headers}. */
-    public static final ConfigKey<Duration> DEADLINE_HEADERS = ConfigKey.duration("dlp.deadline.headers",
-            PhaseDeadlines.DEFAULTS.headers(), "Longest the server may take to answer a headers message; over it the "
+    public static final ConfigKey<Duration> DEADLINE_HEADERS = ConfigKey.duration(
+            "dlp.deadline.headers",
+            PhaseDeadlines.DEFAULTS.headers(),
+            "Longest the server may take to answer a headers message; over it the "
                     + "request gets 504 (Envoy times nothing out in FULL_DUPLEX_STREAMED, see docs/operator-guide.md).");
     /** {@code dlp.deadline.body_chunk}. */
-    public static final ConfigKey<Duration> DEADLINE_BODY_CHUNK = ConfigKey.duration("dlp.deadline.body_chunk",
-            PhaseDeadlines.DEFAULTS.bodyChunk(), "Longest the server may take over one body message; over it the "
+    public static final ConfigKey<Duration> DEADLINE_BODY_CHUNK = ConfigKey.duration(
+            "dlp.deadline.body_chunk",
+            PhaseDeadlines.DEFAULTS.bodyChunk(),
+            "Longest the server may take over one body message; over it the "
                     + "request gets 504, or the stream is reset once the response has started.");
     /** {@code dlp.deadline.trailers}. */
-    public static final ConfigKey<Duration> DEADLINE_TRAILERS = ConfigKey.duration("dlp.deadline.trailers",
-            PhaseDeadlines.DEFAULTS.trailers(), "Longest the server may take to answer a trailers message (the "
+    public static final ConfigKey<Duration> DEADLINE_TRAILERS = ConfigKey.duration(
+            "dlp.deadline.trailers",
+            PhaseDeadlines.DEFAULTS.trailers(),
+            "Longest the server may take to answer a trailers message (the "
                     + "held-back tail of the body is decided there).");
     /** {@code dlp.deadline.stream}. */
-    public static final ConfigKey<Duration> DEADLINE_STREAM = ConfigKey.duration("dlp.deadline.stream",
-            PhaseDeadlines.DEFAULTS.stream(), "Longest a whole stream may stay open, event streams and WebSocket "
+    public static final ConfigKey<Duration> DEADLINE_STREAM = ConfigKey.duration(
+            "dlp.deadline.stream",
+            PhaseDeadlines.DEFAULTS.stream(),
+            "Longest a whole stream may stay open, event streams and WebSocket "
                     + "upgrades excepted; 0 = no bound (route timeouts bound slow peers).");
 
     /** Settings with the default deadlines. */
@@ -90,10 +103,14 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         if (config.source(GrpcServerSettings.MAX_INBOUND_MESSAGE_BYTES) instanceof ConfigSource.Default) {
             g = withMaxMessage(g, DEFAULT_MAX_MESSAGE_BYTES);
         }
-        byte[] key = config.get(HASH_KEY_FILE).map(DlpServerSettings::readKeyFile)
+        byte[] key = config.get(HASH_KEY_FILE)
+                .map(DlpServerSettings::readKeyFile)
                 .orElseGet(() -> parseKey(HASH_KEY.name(), config.get(HASH_KEY)));
-        PhaseDeadlines deadlines = new PhaseDeadlines(config.get(DEADLINE_HEADERS), config.get(DEADLINE_BODY_CHUNK),
-                config.get(DEADLINE_TRAILERS), config.get(DEADLINE_STREAM));
+        PhaseDeadlines deadlines = new PhaseDeadlines(
+                config.get(DEADLINE_HEADERS),
+                config.get(DEADLINE_BODY_CHUNK),
+                config.get(DEADLINE_TRAILERS),
+                config.get(DEADLINE_STREAM));
         return new DlpServerSettings(g, config.get(POLICY), key, config.get(RELOAD_INTERVAL), deadlines);
     }
 
@@ -110,8 +127,8 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("dlp.hash_key_file " + file + " does not exist");
         } catch (MalformedInputException e) {
-            throw new IllegalArgumentException("dlp.hash_key_file " + file + " is not UTF-8 text (write the key "
-                    + "as 64+ hex digits)");
+            throw new IllegalArgumentException(
+                    "dlp.hash_key_file " + file + " is not UTF-8 text (write the key " + "as 64+ hex digits)");
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read dlp.hash_key_file " + file + ": " + e.getMessage(), e);
         }
@@ -138,8 +155,11 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
 
     /** Defaults on the standard port. */
     public static DlpServerSettings defaults(Path policyFile) {
-        return new DlpServerSettings(withMaxMessage(GrpcServerSettings.defaults(DEFAULT_GRPC_PORT),
-                DEFAULT_MAX_MESSAGE_BYTES), policyFile, new byte[0], RELOAD_INTERVAL.defaultValue());
+        return new DlpServerSettings(
+                withMaxMessage(GrpcServerSettings.defaults(DEFAULT_GRPC_PORT), DEFAULT_MAX_MESSAGE_BYTES),
+                policyFile,
+                new byte[0],
+                RELOAD_INTERVAL.defaultValue());
     }
 
     public DlpServerSettings withGrpc(GrpcServerSettings g) {
@@ -160,9 +180,19 @@ public record DlpServerSettings(GrpcServerSettings grpc, Path policyFile, byte[]
 
     /** A gRPC settings copy with another inbound message limit. */
     public static GrpcServerSettings withMaxMessage(GrpcServerSettings g, int maxBytes) {
-        return new GrpcServerSettings(g.bind(), g.port(), maxBytes, g.maxConcurrentCalls(), g.keepAliveTime(),
-                g.keepAliveTimeout(), g.permitKeepAliveTime(), g.maxConnectionAge(), g.maxConnectionAgeGrace(),
-                g.drainTimeout(), g.shutdownTimeout(), g.reflection());
+        return new GrpcServerSettings(
+                g.bind(),
+                g.port(),
+                maxBytes,
+                g.maxConcurrentCalls(),
+                g.keepAliveTime(),
+                g.keepAliveTimeout(),
+                g.permitKeepAliveTime(),
+                g.maxConnectionAge(),
+                g.maxConnectionAgeGrace(),
+                g.drainTimeout(),
+                g.shutdownTimeout(),
+                g.reflection());
     }
 
     /**

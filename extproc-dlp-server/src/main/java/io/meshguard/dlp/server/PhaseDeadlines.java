@@ -22,8 +22,8 @@ import java.time.Duration;
  */
 public record PhaseDeadlines(Duration headers, Duration bodyChunk, Duration trailers, Duration stream) {
     /** Headers 2 s (they cost microseconds), body chunks and trailers 5 s, whole streams unbounded. */
-    public static final PhaseDeadlines DEFAULTS = new PhaseDeadlines(Duration.ofSeconds(2), Duration.ofSeconds(5),
-            Duration.ofSeconds(5), Duration.ZERO);
+    public static final PhaseDeadlines DEFAULTS =
+            new PhaseDeadlines(Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO);
 
     public PhaseDeadlines {
         if (!positive(headers) || !positive(bodyChunk) || !positive(trailers)) {

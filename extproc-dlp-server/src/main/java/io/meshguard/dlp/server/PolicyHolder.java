@@ -3,17 +3,17 @@ package io.meshguard.dlp.server;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
+import io.meshguard.runtime.policy.PolicyReload;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import io.meshguard.runtime.policy.PolicyReload;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +32,7 @@ public final class PolicyHolder implements Supplier<DlpPolicy> {
     private byte[] lastContent = new byte[0];
     /** The bytes of the policy in force (lastContent may be a refused version). */
     private byte[] runningContent;
+
     private boolean lastReadFailed;
     private final List<Consumer<PolicyReload>> reloadListeners = new CopyOnWriteArrayList<>();
 
@@ -40,7 +41,8 @@ public final class PolicyHolder implements Supplier<DlpPolicy> {
         this.file = file;
         this.metrics = metrics;
         byte[] content = Files.readAllBytes(file);
-        current.set(DlpPolicyParser.parse(file.toString(), new String(content, java.nio.charset.StandardCharsets.UTF_8)));
+        current.set(
+                DlpPolicyParser.parse(file.toString(), new String(content, java.nio.charset.StandardCharsets.UTF_8)));
         lastContent = content;
         runningContent = content;
     }
@@ -51,8 +53,8 @@ public final class PolicyHolder implements Supplier<DlpPolicy> {
     }
 
     private void announce(String before, Optional<String> after, boolean accepted, String detail) {
-        PolicyReload r = new PolicyReload(Instant.now(), "dlp", file.toString(), Optional.of(before), after, accepted,
-                detail);
+        PolicyReload r =
+                new PolicyReload(Instant.now(), "dlp", file.toString(), Optional.of(before), after, accepted, detail);
         for (Consumer<PolicyReload> listener : reloadListeners) {
             try {
                 listener.accept(r);
@@ -86,21 +88,25 @@ public final class PolicyHolder implements Supplier<DlpPolicy> {
             return false;
         }
         try {
-            DlpPolicy next = DlpPolicyParser.parse(file.toString(),
-                    new String(content, java.nio.charset.StandardCharsets.UTF_8));
+            DlpPolicy next = DlpPolicyParser.parse(
+                    file.toString(), new String(content, java.nio.charset.StandardCharsets.UTF_8));
             current.set(next);
             String before = PolicyReload.digestOf(runningContent);
             lastContent = content;
             runningContent = content;
             metrics.policyReload(true);
-            log.info("dlp policy {} reloaded: {} profiles", file, next.profiles().size());
+            log.info(
+                    "dlp policy {} reloaded: {} profiles", file, next.profiles().size());
             announce(before, Optional.of(PolicyReload.digestOf(content)), true, "");
             return true;
         } catch (PolicyInvalidException e) {
             lastContent = content; // report each bad version once
             metrics.policyReload(false);
             log.error("dlp policy {} is invalid, keeping the running policy:\n{}", file, e.getMessage());
-            announce(PolicyReload.digestOf(runningContent), Optional.of(PolicyReload.digestOf(content)), false,
+            announce(
+                    PolicyReload.digestOf(runningContent),
+                    Optional.of(PolicyReload.digestOf(content)),
+                    false,
                     e.getMessage());
             return false;
         }

@@ -72,6 +72,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private String path = "";
     /** The canonical path profiles are chosen on (the one extauthz authorises), or why it is refused. */
     private ProfilePath profilePath = ProfilePath.NONE;
+
     private String method = "";
     private String requestId = "";
     private String traceId = "";
@@ -79,6 +80,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private int status;
     /** Request headers came: false for a stream Envoy opened in ext_proc's encodeHeaders for a local reply. */
     private boolean requestSeen;
+
     private ValueHasher hasher;
     private DirectionState request;
     private DirectionState response;
@@ -95,9 +97,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private boolean responseBlocked;
     /** The last bytes of response body released to the client (to start an error event on a fresh line). */
     private final byte[] releasedTail = new byte[4];
+
     private int releasedTailLen;
     /** Guarded by {@link #wire}. */
     private boolean closed;
+
     private final DecoderBudget decoders;
     /** The Envoy route's name, when its config hands one over (empty otherwise). */
     private final String routeName;
@@ -105,11 +109,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final Optional<String> routeProfile;
     /** The route asked for a profile this policy lacks: the stream is refused at its first message. */
     private final Optional<String> unknownProfile;
+
     private Timer requestTimer;
     private Timer responseTimer;
     private final Transformers.Factory transformers;
     /** The request asked to switch protocols and its profile lets upgrades pass: decided at the response headers. */
     private boolean upgradeRequested;
+
     private String upgradeProfile = "";
     /** For the audit row: "pass" once frames flow unscanned, "blocked" when the upgrade was refused. */
     private String websocketNote = "";
@@ -120,6 +126,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final long openedAt = System.nanoTime();
     /** The message being dealt with now (null when idle) and since when: read by {@link StreamDeadlines}. */
     private volatile Phase busyPhase;
+
     private volatile long busySince;
     /** Set once, by the deadline watch: the phase that ran over, and the stream is over. */
     private volatile Phase expired;
@@ -132,9 +139,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
 
     /** What the server is doing for Envoy; the deadline that bounds it. */
     enum Phase {
-        REQUEST_HEADERS("headers", Direction.REQUEST), REQUEST_BODY("body", Direction.REQUEST),
-        REQUEST_TRAILERS("trailers", Direction.REQUEST), RESPONSE_HEADERS("headers", Direction.RESPONSE),
-        RESPONSE_BODY("body", Direction.RESPONSE), RESPONSE_TRAILERS("trailers", Direction.RESPONSE),
+        REQUEST_HEADERS("headers", Direction.REQUEST),
+        REQUEST_BODY("body", Direction.REQUEST),
+        REQUEST_TRAILERS("trailers", Direction.REQUEST),
+        RESPONSE_HEADERS("headers", Direction.RESPONSE),
+        RESPONSE_BODY("body", Direction.RESPONSE),
+        RESPONSE_TRAILERS("trailers", Direction.RESPONSE),
         STREAM("stream", null);
 
         final String label;
@@ -176,9 +186,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
     }
 
-    ProcessingSession(DlpPolicy policy, RouteHint hint, byte[] masterKey, StreamObserver<ProcessingResponse> responses,
-            DlpMetrics metrics, DlpAuditSink audit, DecoderBudget decoders, Transformers.Factory transformers,
-            Runnable onClose, StreamSpan trace) {
+    ProcessingSession(
+            DlpPolicy policy,
+            RouteHint hint,
+            byte[] masterKey,
+            StreamObserver<ProcessingResponse> responses,
+            DlpMetrics metrics,
+            DlpAuditSink audit,
+            DecoderBudget decoders,
+            Transformers.Factory transformers,
+            Runnable onClose,
+            StreamSpan trace) {
         this.trace = trace;
         this.policy = policy;
         this.transformers = transformers;
@@ -247,9 +265,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (done) {
             // After a block: FULL_DUPLEX bodies are swallowed; trailers still get their answer.
             if (req.hasRequestTrailers()) {
-                send(ProcessingResponse.newBuilder().setRequestTrailers(TrailersResponse.getDefaultInstance()).build());
+                send(ProcessingResponse.newBuilder()
+                        .setRequestTrailers(TrailersResponse.getDefaultInstance())
+                        .build());
             } else if (req.hasResponseTrailers()) {
-                send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance())
+                send(ProcessingResponse.newBuilder()
+                        .setResponseTrailers(TrailersResponse.getDefaultInstance())
                         .build());
             }
             return;
@@ -299,9 +320,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         var selected = policy.select(Direction.REQUEST, routeProfile, host, profilePath.path(), contentType);
         requestProfile = selected.map(p -> p.profile()).orElse("");
-        request = new DirectionState(Direction.REQUEST, selected, contentType,
-                headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.REQUEST), metrics, decoders, transformers);
+        request = new DirectionState(
+                Direction.REQUEST,
+                selected,
+                contentType,
+                headers.getOrDefault("content-encoding", ""),
+                headers.containsKey("content-length"),
+                hasher,
+                listener(Direction.REQUEST),
+                metrics,
+                decoders,
+                transformers);
         if (!h.getEndOfStream()) {
             request.bodyFollows();
         }
@@ -330,8 +359,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
-        send(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
-                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+        send(ProcessingResponse.newBuilder()
+                .setRequestHeaders(HeadersResponse.newBuilder()
+                        .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation)))
+                .build());
     }
 
     /** What the audit rows and logs say about the request. */
@@ -359,7 +390,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         if (upgradeRequested && switchedProtocols(status)) {
             // No header change at all: the 101 goes to the client as the upstream sent it.
-            send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build());
+            send(ProcessingResponse.newBuilder()
+                    .setResponseHeaders(HeadersResponse.getDefaultInstance())
+                    .build());
             responseStarted = true;
             return;
         }
@@ -369,9 +402,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (MediaTypes.kind(contentType) == MediaTypes.Kind.EVENT_STREAM) {
             longLived = true;
         }
-        response = new DirectionState(Direction.RESPONSE, selected, contentType,
-                headers.getOrDefault("content-encoding", ""), headers.containsKey("content-length"), hasher,
-                listener(Direction.RESPONSE), metrics, decoders, transformers);
+        response = new DirectionState(
+                Direction.RESPONSE,
+                selected,
+                contentType,
+                headers.getOrDefault("content-encoding", ""),
+                headers.containsKey("content-length"),
+                hasher,
+                listener(Direction.RESPONSE),
+                metrics,
+                decoders,
+                transformers);
         if (!h.getEndOfStream()) {
             response.bodyFollows();
         }
@@ -384,8 +425,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && response.scans()) {
             bodyHeaderMutations(response, responseMode, mutation);
         }
-        send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
-                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
+        send(ProcessingResponse.newBuilder()
+                .setResponseHeaders(HeadersResponse.newBuilder()
+                        .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation)))
+                .build());
         // In STREAMED and FULL_DUPLEX_STREAMED Envoy sends the headers on to the client with this answer (BUFFERED
         // and BUFFERED_PARTIAL hold them for the body): from now on a block can no longer be a clean local reply.
         responseStarted = responseMode == BodySendMode.STREAMED || responseMode == BodySendMode.FULL_DUPLEX_STREAMED;
@@ -433,8 +476,16 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state == null) {
             // Body without headers (header mode SKIP): scan as text with the host/path-independent profile.
-            state = new DirectionState(d, policy.select(d, routeProfile, host, profilePath.path(), ""), "", "", false,
-                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher, listener(d), metrics, decoders,
+            state = new DirectionState(
+                    d,
+                    policy.select(d, routeProfile, host, profilePath.path(), ""),
+                    "",
+                    "",
+                    false,
+                    hasher == null ? ValueHasher.forTenant(masterKey, tenant) : hasher,
+                    listener(d),
+                    metrics,
+                    decoders,
                     transformers);
             if (d == Direction.REQUEST) {
                 request = state;
@@ -489,8 +540,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             released(out, 0, out.length);
         }
         BodyResponse br = BodyResponse.newBuilder().setResponse(common).build();
-        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
-                : ProcessingResponse.newBuilder().setResponseBody(br).build());
+        send(
+                d == Direction.REQUEST
+                        ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                        : ProcessingResponse.newBuilder().setResponseBody(br).build());
     }
 
     /**
@@ -513,18 +566,25 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             if (body.getBody().isEmpty() && !body.getEndOfStream()) {
                 return; // nothing to hand on
             }
-            br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
-                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
-                            .setBody(body.getBody()).setEndOfStream(body.getEndOfStream())))).build();
+            br = BodyResponse.newBuilder()
+                    .setResponse(CommonResponse.newBuilder()
+                            .setBodyMutation(BodyMutation.newBuilder()
+                                    .setStreamedResponse(StreamedBodyResponse.newBuilder()
+                                            .setBody(body.getBody())
+                                            .setEndOfStream(body.getEndOfStream()))))
+                    .build();
         } else {
             br = PASS_BODY;
         }
-        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
-                : ProcessingResponse.newBuilder().setResponseBody(br).build());
+        send(
+                d == Direction.REQUEST
+                        ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                        : ProcessingResponse.newBuilder().setResponseBody(br).build());
     }
 
     private static final BodyResponse PASS_BODY = BodyResponse.newBuilder()
-            .setResponse(CommonResponse.getDefaultInstance()).build();
+            .setResponse(CommonResponse.getDefaultInstance())
+            .build();
 
     /** Remembers the end of what the client has been sent of the response body: {@code b[off, off + len)}. */
     private void released(byte[] b, int off, int len) {
@@ -568,7 +628,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
      */
     private void swallowResponse(ProcessingRequest req) {
         if (req.hasResponseTrailers()) {
-            send(ProcessingResponse.newBuilder().setResponseTrailers(TrailersResponse.getDefaultInstance()).build());
+            send(ProcessingResponse.newBuilder()
+                    .setResponseTrailers(TrailersResponse.getDefaultInstance())
+                    .build());
             return;
         }
         HttpBody body = req.getResponseBody();
@@ -582,13 +644,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (responseMode == BodySendMode.FULL_DUPLEX_STREAMED) {
             // FULL_DUPLEX takes any number of pieces; one empty piece per swallowed chunk keeps the answers in step
             // with upstream, and the last one carries end_of_stream exactly when Envoy's chunk did.
-            BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
-                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
-                            .setEndOfStream(endOfStream)))).build();
+            BodyResponse br = BodyResponse.newBuilder()
+                    .setResponse(CommonResponse.newBuilder()
+                            .setBodyMutation(BodyMutation.newBuilder()
+                                    .setStreamedResponse(
+                                            StreamedBodyResponse.newBuilder().setEndOfStream(endOfStream))))
+                    .build();
             send(ProcessingResponse.newBuilder().setResponseBody(br).build());
         } else {
-            send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
-                    CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.EMPTY))))
+            send(ProcessingResponse.newBuilder()
+                    .setResponseBody(BodyResponse.newBuilder()
+                            .setResponse(CommonResponse.newBuilder()
+                                    .setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.EMPTY))))
                     .build());
         }
     }
@@ -603,14 +670,22 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             boolean last = at + n == out.length;
             // out is a new array nobody changes afterwards: pieces wrap it instead of copying.
             StreamedBodyResponse piece = StreamedBodyResponse.newBuilder()
-                    .setBody(UnsafeByteOperations.unsafeWrap(out, at, n)).setEndOfStream(last && endOfStream).build();
+                    .setBody(UnsafeByteOperations.unsafeWrap(out, at, n))
+                    .setEndOfStream(last && endOfStream)
+                    .build();
             if (d == Direction.RESPONSE) {
                 released(out, at, n);
             }
-            BodyResponse br = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder()
-                    .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece))).build();
-            send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestBody(br).build()
-                    : ProcessingResponse.newBuilder().setResponseBody(br).build());
+            BodyResponse br = BodyResponse.newBuilder()
+                    .setResponse(CommonResponse.newBuilder()
+                            .setBodyMutation(BodyMutation.newBuilder().setStreamedResponse(piece)))
+                    .build();
+            send(
+                    d == Direction.REQUEST
+                            ? ProcessingResponse.newBuilder().setRequestBody(br).build()
+                            : ProcessingResponse.newBuilder()
+                                    .setResponseBody(br)
+                                    .build());
             at += n;
         } while (at < out.length);
     }
@@ -644,8 +719,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
         }
         TrailersResponse tr = TrailersResponse.getDefaultInstance();
-        send(d == Direction.REQUEST ? ProcessingResponse.newBuilder().setRequestTrailers(tr).build()
-                : ProcessingResponse.newBuilder().setResponseTrailers(tr).build());
+        send(
+                d == Direction.REQUEST
+                        ? ProcessingResponse.newBuilder().setRequestTrailers(tr).build()
+                        : ProcessingResponse.newBuilder()
+                                .setResponseTrailers(tr)
+                                .build());
     }
 
     /**
@@ -666,14 +745,23 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         String detector = decision.finding().map(Finding::detector).orElse("");
         trace.blocked(d, decision.reason(), detector);
         // STREAMED answers the trailers without a body: a block decided there has no way to send the event.
-        boolean endsWithErrorEvent = d == Direction.RESPONSE && responseStarted && response != null
+        boolean endsWithErrorEvent = d == Direction.RESPONSE
+                && responseStarted
+                && response != null
                 && response.kind == MediaTypes.Kind.EVENT_STREAM
                 && (responseMode == BodySendMode.FULL_DUPLEX_STREAMED || at == At.BODY);
         blockNote = d.id() + ":" + decision.reason() + (detector.isEmpty() ? "" : ":" + detector)
-                + (endsWithErrorEvent ? ":after_response_started" : responseStarted ? ":after_response_started:reset"
-                        : "");
-        log.warn("dlp block direction={} reason={} detector={} route={} request_id={} response_started={}", d.id(),
-                decision.reason(), detector, path, requestId, responseStarted);
+                + (endsWithErrorEvent
+                        ? ":after_response_started"
+                        : responseStarted ? ":after_response_started:reset" : "");
+        log.warn(
+                "dlp block direction={} reason={} detector={} route={} request_id={} response_started={}",
+                d.id(),
+                decision.reason(),
+                detector,
+                path,
+                requestId,
+                responseStarted);
         if (endsWithErrorEvent) {
             responseBlocked = true;
             response.close();
@@ -686,14 +774,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 sendPieces(d, tail, endOfStream);
             } else {
                 // STREAMED: the answer to this chunk.
-                send(ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(
-                        CommonResponse.newBuilder().setBodyMutation(BodyMutation.newBuilder()
-                                .setBody(ByteString.copyFrom(tail))))).build());
+                send(ProcessingResponse.newBuilder()
+                        .setResponseBody(BodyResponse.newBuilder()
+                                .setResponse(CommonResponse.newBuilder()
+                                        .setBodyMutation(
+                                                BodyMutation.newBuilder().setBody(ByteString.copyFrom(tail)))))
+                        .build());
             }
             return true;
         }
         done = true;
-        String body = "{\"error\":\"dlp_blocked\",\"message\":" + JsonText.quote(policy.block().message())
+        String body = "{\"error\":\"dlp_blocked\",\"message\":"
+                + JsonText.quote(policy.block().message())
                 + ",\"reason\":" + JsonText.quote(decision.reason())
                 + (detector.isEmpty() ? "" : ",\"detector\":" + JsonText.quote(detector))
                 + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
@@ -721,17 +813,22 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         String label = metrics.unknownProfile(profile);
         blockNote = "unknown_profile:" + label;
         trace.blocked(Direction.REQUEST, "unknown_profile", "");
-        log.warn("dlp refused stream: route {} names DLP profile '{}', which the policy does not define request_id={}",
-                routeName.isEmpty() ? "(unnamed)" : io.meshguard.contract.ProfileLabels.escape(routeName), label,
+        log.warn(
+                "dlp refused stream: route {} names DLP profile '{}', which the policy does not define request_id={}",
+                routeName.isEmpty() ? "(unnamed)" : io.meshguard.contract.ProfileLabels.escape(routeName),
+                label,
                 requestId);
         String body = "{\"error\":\"dlp_unavailable\",\"reason\":\"unknown_profile\","
                 + "\"message\":\"the route names a DLP profile the policy does not define\""
                 + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
-        send(ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
-                .setStatus(HttpStatus.newBuilder().setCodeValue(503))
-                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                .setBody(ByteString.copyFromUtf8(body))
-                .setDetails("meshguard_dlp_unknown_profile")).build());
+        send(ProcessingResponse.newBuilder()
+                .setImmediateResponse(ImmediateResponse.newBuilder()
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(503))
+                        .setHeaders(
+                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setBody(ByteString.copyFromUtf8(body))
+                        .setDetails("meshguard_dlp_unknown_profile"))
+                .build());
     }
 
     /**
@@ -756,13 +853,18 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .setBody(ByteString.copyFromUtf8(body))
                 .setDetails("meshguard_dlp_invalid_path");
         if (grpcRequest) {
-            ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(13)); // 400 maps to INTERNAL (http-grpc-status-mapping.md)
+            ir.setGrpcStatus(
+                    GrpcStatus.newBuilder().setStatus(13)); // 400 maps to INTERNAL (http-grpc-status-mapping.md)
         }
         send(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
     }
 
     /** The message a block answers. */
-    private enum At { HEADERS, BODY, TRAILERS }
+    private enum At {
+        HEADERS,
+        BODY,
+        TRAILERS
+    }
 
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] r = java.util.Arrays.copyOf(a, a.length + b.length);
@@ -779,9 +881,23 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             }
             metrics.finding(f.detector(), f.action().id(), d.id(), profile, routeName);
             trace.finding(f.detector(), f.action().id(), d);
-            audit.finding(new DlpAuditSink.FindingEvent(Instant.now(), requestId, traceId, tenant, host,
-                    routeOf(path), routeName, profile, d, f.detector(), f.action().id(), location, f.length(), f.valueHmac(),
-                    keyId, f.confidence()));
+            audit.finding(new DlpAuditSink.FindingEvent(
+                    Instant.now(),
+                    requestId,
+                    traceId,
+                    tenant,
+                    host,
+                    routeOf(path),
+                    routeName,
+                    profile,
+                    d,
+                    f.detector(),
+                    f.action().id(),
+                    location,
+                    f.length(),
+                    f.valueHmac(),
+                    keyId,
+                    f.confidence()));
         };
     }
 
@@ -823,7 +939,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     static Map<String, String> headers(HttpHeaders h) {
         Map<String, String> out = new HashMap<>();
         for (HeaderValue v : h.getHeaders().getHeadersList()) {
-            String value = v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
+            String value =
+                    v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
             String key = v.getKey().toLowerCase(Locale.ROOT);
             String before = out.putIfAbsent(key, value);
             if (before != null) {
@@ -840,7 +957,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private static HeaderValueOption header(String key, String value) {
         return HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey(key).setRawValue(ByteString.copyFromUtf8(value)))
-                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build();
+                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                .build();
     }
 
     private void send(ProcessingResponse r) {
@@ -918,7 +1036,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         long since = busySince;
         if (phase != null && now - since > phase.limitNanos(deadlines)) {
             expire(phase);
-        } else if (!deadlines.stream().isZero() && !longLived && now - openedAt > deadlines.stream().toNanos()) {
+        } else if (!deadlines.stream().isZero()
+                && !longLived
+                && now - openedAt > deadlines.stream().toNanos()) {
             expire(Phase.STREAM);
         }
     }
@@ -937,25 +1057,33 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             expired = phase;
             closed = true;
             metrics.overDeadline(phase.label, phase.directionId());
-            log.warn("dlp stream over its {} deadline direction={} route={} request_id={} response_started={}",
-                    phase.label, phase.directionId(), path, requestId, responseStarted);
+            log.warn(
+                    "dlp stream over its {} deadline direction={} route={} request_id={} response_started={}",
+                    phase.label,
+                    phase.directionId(),
+                    path,
+                    requestId,
+                    responseStarted);
             if (responseStarted) {
                 grpcStatus = io.grpc.Status.Code.DEADLINE_EXCEEDED.value();
                 responses.onError(Status.DEADLINE_EXCEEDED
-                        .withDescription("meshguard DLP: " + phase.note() + " over its deadline").asRuntimeException());
+                        .withDescription("meshguard DLP: " + phase.note() + " over its deadline")
+                        .asRuntimeException());
             } else {
                 String body = "{\"error\":\"dlp_timeout\",\"message\":\"The data-loss-prevention check did not "
                         + "finish in time.\",\"phase\":" + JsonText.quote(phase.note())
                         + (requestId.isEmpty() ? "" : ",\"request_id\":" + JsonText.quote(requestId)) + "}";
                 ImmediateResponse.Builder ir = ImmediateResponse.newBuilder()
                         .setStatus(HttpStatus.newBuilder().setCodeValue(504))
-                        .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setHeaders(
+                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
                         .setBody(ByteString.copyFrom(body, StandardCharsets.UTF_8))
                         .setDetails("meshguard_dlp_deadline_" + phase.note());
                 if (grpcRequest) {
                     ir.setGrpcStatus(GrpcStatus.newBuilder().setStatus(14)); // 504 maps to UNAVAILABLE
                 }
-                responses.onNext(ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
+                responses.onNext(
+                        ProcessingResponse.newBuilder().setImmediateResponse(ir).build());
                 responses.onCompleted();
             }
         }
@@ -988,20 +1116,32 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (expired != null) {
             notes.put("deadline", expired.note());
         }
-        String result = expired != null ? "deadline"
-                : how.equals("cancelled") || how.equals("error") ? how : outcome;
+        String result = expired != null ? "deadline" : how.equals("cancelled") || how.equals("error") ? how : outcome;
         if (!requestSeen && status != 0) {
             // A response-only stream: Envoy opens one in ext_proc's encodeHeaders for a local reply sent by a filter
             // before it (an ext_authz denial, a CORS preflight), whose decodeHeaders never ran (envoyproxy/envoy
             // source/extensions/filters/http/ext_proc/ext_proc.cc encodeHeaders → mergePerRouteConfig). The reply is
             // still scanned, but it gets no api_call row: the request never reached an upstream, extauthz's decision
-            // log already records it, and a flood of unauthenticated requests must not turn into one PostgreSQL row each.
+            // log already records it, and a flood of unauthenticated requests must not turn into one PostgreSQL row
+            // each.
             metrics.localReplyStream();
         } else {
-            audit.apiCall(new DlpAuditSink.ApiCallEvent(Instant.now(), requestId, traceId, tenant, host, method,
-                    routeOf(path), routeName, status, response != null && response.kind == MediaTypes.Kind.EVENT_STREAM,
-                    result, findingCounts, request == null ? 0 : request.received(),
-                    response == null ? 0 : response.received(), notes));
+            audit.apiCall(new DlpAuditSink.ApiCallEvent(
+                    Instant.now(),
+                    requestId,
+                    traceId,
+                    tenant,
+                    host,
+                    method,
+                    routeOf(path),
+                    routeName,
+                    status,
+                    response != null && response.kind == MediaTypes.Kind.EVENT_STREAM,
+                    result,
+                    findingCounts,
+                    request == null ? 0 : request.received(),
+                    response == null ? 0 : response.received(),
+                    notes));
         }
         trace.end(result, routeName, requestProfile, responseProfile, grpcStatus);
         if (request != null) {

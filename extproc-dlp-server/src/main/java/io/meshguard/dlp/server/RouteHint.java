@@ -34,7 +34,8 @@ public record RouteHint(Optional<String> profile, String route) {
     static RouteHint of(Metadata headers) {
         String profile = headers.get(PROFILE_KEY);
         String route = headers.get(ROUTE_KEY);
-        return new RouteHint(Optional.ofNullable(profile).map(String::strip).filter(p -> !p.isEmpty()),
+        return new RouteHint(
+                Optional.ofNullable(profile).map(String::strip).filter(p -> !p.isEmpty()),
                 route == null ? "" : route.strip());
     }
 
@@ -46,8 +47,8 @@ public record RouteHint(Optional<String> profile, String route) {
     static ServerInterceptor interceptor() {
         return new ServerInterceptor() {
             @Override
-            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                    ServerCallHandler<Q, R> next) {
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
                 Context withHint = Context.current().withValue(CURRENT, of(headers));
                 Context previous = withHint.attach();
                 try {

@@ -65,8 +65,15 @@ final class StreamSpan {
             return;
         }
         if (findings++ < MAX_FINDING_EVENTS) {
-            span.addEvent("meshguard.dlp.finding", Attributes.of(SpanAttributes.DETECTOR, detector,
-                    SpanAttributes.ACTION, action, SpanAttributes.DIRECTION, direction.id()));
+            span.addEvent(
+                    "meshguard.dlp.finding",
+                    Attributes.of(
+                            SpanAttributes.DETECTOR,
+                            detector,
+                            SpanAttributes.ACTION,
+                            action,
+                            SpanAttributes.DIRECTION,
+                            direction.id()));
         }
     }
 
@@ -75,10 +82,19 @@ final class StreamSpan {
         if (!span.isRecording()) {
             return;
         }
-        span.addEvent("meshguard.dlp.block", detector.isEmpty()
-                ? Attributes.of(SpanAttributes.DIRECTION, direction.id(), SpanAttributes.REASON, reason)
-                : Attributes.of(SpanAttributes.DIRECTION, direction.id(), SpanAttributes.REASON, reason,
-                        SpanAttributes.DETECTOR, detector, SpanAttributes.ACTION, "block"));
+        span.addEvent(
+                "meshguard.dlp.block",
+                detector.isEmpty()
+                        ? Attributes.of(SpanAttributes.DIRECTION, direction.id(), SpanAttributes.REASON, reason)
+                        : Attributes.of(
+                                SpanAttributes.DIRECTION,
+                                direction.id(),
+                                SpanAttributes.REASON,
+                                reason,
+                                SpanAttributes.DETECTOR,
+                                detector,
+                                SpanAttributes.ACTION,
+                                "block"));
     }
 
     /**

@@ -29,7 +29,8 @@ final class UpgradeRequest {
             if (!key.equals("upgrade") && !key.equals("connection") && !key.equals(":protocol")) {
                 continue;
             }
-            String value = v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
+            String value =
+                    v.getRawValue().isEmpty() ? v.getValue() : v.getRawValue().toStringUtf8();
             switch (key) {
                 case "upgrade" -> {
                     if (!value.isBlank()) {

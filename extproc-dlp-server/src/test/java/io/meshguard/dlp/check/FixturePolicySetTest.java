@@ -27,7 +27,8 @@ class FixturePolicySetTest {
         for (Path f : files) {
             List<DlpPolicyChecks.CaseResult> results = DlpPolicyChecks.run(f);
             assertThat(results).isNotEmpty();
-            assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.toString()).isTrue());
+            assertThat(results)
+                    .allSatisfy(r -> assertThat(r.passed()).as(r.toString()).isTrue());
         }
     }
 
@@ -55,7 +56,8 @@ class FixturePolicySetTest {
         Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
         Path t = dir.resolve("dlp-bad.yaml");
         Files.writeString(t, "policy: dlp.yaml\ncases:\n  - name: x\n    input: y\n    expect: {}\n    colour: red\n");
-        assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
+        assertThatThrownBy(() -> DlpPolicyChecks.run(t))
+                .isInstanceOf(PolicyInvalidException.class)
                 .hasMessageContaining(t + ":6: unknown key 'colour'");
     }
 
@@ -64,7 +66,8 @@ class FixturePolicySetTest {
         Files.copy(POLICIES.resolve("dlp.yaml"), dir.resolve("dlp.yaml"));
         Path t = dir.resolve("dlp-bad.yaml");
         Files.writeString(t, "policy: dlp.yaml\ncases:\n  - name: x\n    profile: pci\n    input: y\n    expect: {}\n");
-        assertThatThrownBy(() -> DlpPolicyChecks.run(t)).isInstanceOf(PolicyInvalidException.class)
+        assertThatThrownBy(() -> DlpPolicyChecks.run(t))
+                .isInstanceOf(PolicyInvalidException.class)
                 .hasMessageContaining(t + ":4: profile 'pci' is not in the policy");
     }
 
@@ -86,20 +89,26 @@ class FixturePolicySetTest {
                       not_contains: ["MIIEvQIBADAN"]
                 """);
         List<DlpPolicyChecks.CaseResult> results = DlpPolicyChecks.run(t);
-        assertThat(results).singleElement().satisfies(r -> assertThat(r.passed()).as(r.toString()).isTrue());
+        assertThat(results)
+                .singleElement()
+                .satisfies(r -> assertThat(r.passed()).as(r.toString()).isTrue());
     }
 
     @Test
     void chunkedRun_differentFindingsOrDecision_orPassedOutput_isStillAFailure() {
         var whole = new DlpPolicyChecks.Outcome("", List.of("private_key", "card"), true);
-        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("Here is", List.of("private_key",
-                "card"), true), 7)).isEmpty();
-        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("", List.of("private_key"), true),
-                7)).hasValueSatisfying(m -> assertThat(m).contains("findings were [private_key] when fed in chunks"));
-        assertThat(DlpPolicyChecks.chunkedDiffers(whole, new DlpPolicyChecks.Outcome("x", List.of("private_key",
-                "card"), false), 7)).hasValueSatisfying(m -> assertThat(m).contains("passed when fed in chunks"));
+        assertThat(DlpPolicyChecks.chunkedDiffers(
+                        whole, new DlpPolicyChecks.Outcome("Here is", List.of("private_key", "card"), true), 7))
+                .isEmpty();
+        assertThat(DlpPolicyChecks.chunkedDiffers(
+                        whole, new DlpPolicyChecks.Outcome("", List.of("private_key"), true), 7))
+                .hasValueSatisfying(m -> assertThat(m).contains("findings were [private_key] when fed in chunks"));
+        assertThat(DlpPolicyChecks.chunkedDiffers(
+                        whole, new DlpPolicyChecks.Outcome("x", List.of("private_key", "card"), false), 7))
+                .hasValueSatisfying(m -> assertThat(m).contains("passed when fed in chunks"));
         var passed = new DlpPolicyChecks.Outcome("card ****", List.of("card"), false);
-        assertThat(DlpPolicyChecks.chunkedDiffers(passed, new DlpPolicyChecks.Outcome("card 4532", List.of("card"),
-                false), 3)).hasValueSatisfying(m -> assertThat(m).contains("output differs"));
+        assertThat(DlpPolicyChecks.chunkedDiffers(
+                        passed, new DlpPolicyChecks.Outcome("card 4532", List.of("card"), false), 3))
+                .hasValueSatisfying(m -> assertThat(m).contains("output differs"));
     }
 }

@@ -29,17 +29,37 @@ class AuditLogRecorderTest {
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, ServerFixture.POLICY);
         List<AuditEvent> events = new CopyOnWriteArrayList<>();
-        DlpServer server = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), policy, "k".repeat(32).getBytes(StandardCharsets.UTF_8),
-                Duration.ofHours(1)), new AuditLogRecorder(e -> events.add(e)), new SimpleMeterRegistry());
+        DlpServer server = DlpServer.create(
+                new DlpServerSettings(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        policy,
+                        "k".repeat(32).getBytes(StandardCharsets.UTF_8),
+                        Duration.ofHours(1)),
+                new AuditLogRecorder(e -> events.add(e)),
+                new SimpleMeterRegistry());
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
         io.grpc.Metadata routeHint = new io.grpc.Metadata();
         routeHint.put(RouteHint.ROUTE_KEY, "payments-create");
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, routeHint)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/pay?x=1", ":authority", "pay.bank",
-                    "content-type", "application/json", "x-request-id", "r-42", "x-tenant-id", "bank-a",
-                    "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/pay?x=1",
+                    ":authority",
+                    "pay.bank",
+                    "content-type",
+                    "application/json",
+                    "x-request-id",
+                    "r-42",
+                    "x-tenant-id",
+                    "bank-a",
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
             s.next();
             s.requestBody("{\"pan\":\"5105 1051 0510 5100\"}".getBytes(StandardCharsets.UTF_8), true);
             s.next();
@@ -54,8 +74,14 @@ class AuditLogRecorderTest {
         assertThat(finding.requestId()).contains("r-42");
         assertThat(finding.tenant()).contains("bank-a");
         assertThat(finding.traceId()).contains("4bf92f3577b34da6a3ce929d0e0e4736");
-        assertThat(finding.detailsJson()).contains("\"detector\":\"card\"", "\"direction\":\"request\"",
-                "\"location\":\"/pan\"", "\"length\":19", "\"value_hmac\":\"", "\"hmac_key_id\":\"dlp-")
+        assertThat(finding.detailsJson())
+                .contains(
+                        "\"detector\":\"card\"",
+                        "\"direction\":\"request\"",
+                        "\"location\":\"/pan\"",
+                        "\"length\":19",
+                        "\"value_hmac\":\"",
+                        "\"hmac_key_id\":\"dlp-")
                 .doesNotContain("5105");
         AuditEvent call = events.get(1);
         assertThat(call.kind()).isEqualTo(AuditKind.API_CALL);
@@ -71,14 +97,29 @@ class AuditLogRecorderTest {
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, ServerFixture.POLICY);
         List<AuditEvent> events = new CopyOnWriteArrayList<>();
-        DlpServer server = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), policy, "k".repeat(32).getBytes(StandardCharsets.UTF_8),
-                Duration.ofHours(1)), new AuditLogRecorder(e -> events.add(e)), new SimpleMeterRegistry());
+        DlpServer server = DlpServer.create(
+                new DlpServerSettings(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        policy,
+                        "k".repeat(32).getBytes(StandardCharsets.UTF_8),
+                        Duration.ofHours(1)),
+                new AuditLogRecorder(e -> events.add(e)),
+                new SimpleMeterRegistry());
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/cards/4532015112830366/balance", ":authority",
-                    "pay.bank", "x-request-id", "r-43");
+            s.requestHeaders(
+                    true,
+                    ":method",
+                    "GET",
+                    ":path",
+                    "/cards/4532015112830366/balance",
+                    ":authority",
+                    "pay.bank",
+                    "x-request-id",
+                    "r-43");
             s.next();
             s.halfClose();
             await().until(() -> events.size() == 1);

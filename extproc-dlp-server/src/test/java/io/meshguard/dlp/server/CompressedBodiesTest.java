@@ -64,7 +64,11 @@ class CompressedBodiesTest {
         StringBuilder text = new StringBuilder();
         for (String line : sse.split("\n")) {
             if (line.startsWith("data: {")) {
-                text.append(json.readTree(line.substring(6)).path("choices").path(0).path("delta").path("content")
+                text.append(json.readTree(line.substring(6))
+                        .path("choices")
+                        .path(0)
+                        .path("delta")
+                        .path("content")
                         .asText());
             }
         }
@@ -85,13 +89,20 @@ class CompressedBodiesTest {
     }
 
     /** Plays one FULL_DUPLEX response with the given coding, fed in chunks of {@code chunk} bytes. */
-    private static String duplexResponse(String contentType, String coding, byte[] body, int chunk)
-            throws Exception {
+    private static String duplexResponse(String contentType, String coding, byte[] body, int chunk) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/v1/chat/completions");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", contentType, "content-encoding", coding,
-                    "content-length", Integer.toString(body.length));
+            s.responseHeaders(
+                    false,
+                    ":status",
+                    "200",
+                    "content-type",
+                    contentType,
+                    "content-encoding",
+                    coding,
+                    "content-length",
+                    Integer.toString(body.length));
             assertThat(removed(s.next().getResponseHeaders().getResponse()))
                     .as("the body goes on decoded: neither its coding nor its length stay")
                     .contains("content-encoding", "content-length");
@@ -106,10 +117,12 @@ class CompressedBodiesTest {
     @Test
     void brJsonResponse_withKoreanText_isDecodedMaskedAndSentAsIdentity_atEveryChunkSize() throws Exception {
         byte[] br = resource("account.json.br");
-        String expected = utf8(resource("account.json")).replace("960121-1021413", "******-*******")
+        String expected = utf8(resource("account.json"))
+                .replace("960121-1021413", "******-*******")
                 .replace("5105 1051 0510 5100", "**** **** **** 5100");
         for (int chunk : new int[] {1, 3, 16, 64, br.length}) {
-            assertThat(duplexResponse("application/json", "br", br, chunk)).as("chunk %d", chunk)
+            assertThat(duplexResponse("application/json", "br", br, chunk))
+                    .as("chunk %d", chunk)
                     .isEqualTo(expected);
         }
     }
@@ -140,10 +153,13 @@ class CompressedBodiesTest {
         two.writeBytes(new byte[] {0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 'm', 'e', 't', 'a'});
         two.writeBytes(zstd(b.getBytes(StandardCharsets.UTF_8)));
         byte[] body = two.toByteArray();
-        String expected = (a + b).replace("4111 1111 1111 1111", "**** **** **** 1111")
+        String expected = (a + b)
+                .replace("4111 1111 1111 1111", "**** **** **** 1111")
                 .replace("960121-1021413", "******-*******");
         for (int chunk : new int[] {1, 7, body.length}) {
-            assertThat(duplexResponse("text/plain", "zstd", body, chunk)).as("chunk %d", chunk).isEqualTo(expected);
+            assertThat(duplexResponse("text/plain", "zstd", body, chunk))
+                    .as("chunk %d", chunk)
+                    .isEqualTo(expected);
         }
     }
 
@@ -152,8 +168,18 @@ class CompressedBodiesTest {
         byte[] plain = "{\"memo\":\"카드 5105 1051 0510 5100 으로 결제\"}".getBytes(StandardCharsets.UTF_8);
         byte[] body = zstd(plain);
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "application/json",
-                    "content-encoding", "zstd", "content-length", Integer.toString(body.length));
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/x",
+                    "content-type",
+                    "application/json",
+                    "content-encoding",
+                    "zstd",
+                    "content-length",
+                    Integer.toString(body.length));
             assertThat(removed(s.next().getRequestHeaders().getResponse())).contains("content-encoding");
             s.requestBody(body, true);
             CommonResponse r = s.next().getRequestBody().getResponse();
@@ -167,8 +193,16 @@ class CompressedBodiesTest {
     void streamedBrRequest_oneAnswerPerChunk_releasesDecodedTextAsTheDecoderProducesIt() throws Exception {
         byte[] br = resource("account.json.br");
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "application/json",
-                    "content-encoding", "br");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/x",
+                    "content-type",
+                    "application/json",
+                    "content-encoding",
+                    "br");
             s.next();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (int i = 0; i < br.length; i += 10) {
@@ -176,19 +210,23 @@ class CompressedBodiesTest {
                 s.requestBody(Arrays.copyOfRange(br, i, end), end == br.length);
                 ProcessingResponse r = s.next();
                 assertThat(r.hasRequestBody()).isTrue();
-                out.writeBytes(r.getRequestBody().getResponse().getBodyMutation().getBody().toByteArray());
+                out.writeBytes(r.getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getBody()
+                        .toByteArray());
             }
             // The catch-all profile masks cards in requests (RRNs only in responses).
-            assertThat(utf8(out.toByteArray())).isEqualTo(utf8(resource("account.json"))
-                    .replace("5105 1051 0510 5100", "**** **** **** 5100"));
+            assertThat(utf8(out.toByteArray()))
+                    .isEqualTo(utf8(resource("account.json")).replace("5105 1051 0510 5100", "**** **** **** 5100"));
         }
     }
 
     private static ProcessingResponse requestThrough(String path, String coding, byte[] body, BodySendMode mode)
             throws Exception {
         EnvoyStream s = new EnvoyStream(fx.channel, mode, BodySendMode.NONE);
-        s.requestHeaders(false, ":method", "POST", ":path", path, "content-type", "text/plain",
-                "content-encoding", coding);
+        s.requestHeaders(
+                false, ":method", "POST", ":path", path, "content-type", "text/plain", "content-encoding", coding);
         s.next();
         s.requestBody(body, true);
         ProcessingResponse r = s.next();
@@ -201,7 +239,8 @@ class CompressedBodiesTest {
         byte[] bomb = resource("zeros16m.txt.br"); // 14 bytes → 16 MiB
         ProcessingResponse r = requestThrough("/capped", "br", bomb, BodySendMode.FULL_DUPLEX_STREAMED);
         assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"oversize\"");
-        await().untilAsserted(() -> assertThat(ContentDecoder.activeDecoderThreads()).isZero());
+        await().untilAsserted(
+                        () -> assertThat(ContentDecoder.activeDecoderThreads()).isZero());
     }
 
     @Test
@@ -219,8 +258,18 @@ class CompressedBodiesTest {
         Arrays.fill(plain, (byte) 'x');
         System.arraycopy(head.getBytes(StandardCharsets.UTF_8), 0, plain, 0, head.length());
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/capped-pass", "content-type", "text/plain",
-                    "content-encoding", "zstd", "x-request-id", "zstd-pass");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/capped-pass",
+                    "content-type",
+                    "text/plain",
+                    "content-encoding",
+                    "zstd",
+                    "x-request-id",
+                    "zstd-pass");
             s.next();
             s.requestBody(zstd(plain), true);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -236,8 +285,9 @@ class CompressedBodiesTest {
             assertThat(got).hasSize(plain.length);
             assertThat(utf8(Arrays.copyOf(got, head.length()))).isEqualTo("card **** **** **** 1111 ");
         }
-        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("zstd-pass")
-                && c.notes().getOrDefault("request", "").equals("oversize")));
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anyMatch(c -> c.requestId().equals("zstd-pass")
+                        && c.notes().getOrDefault("request", "").equals("oversize")));
     }
 
     @Test
@@ -245,26 +295,41 @@ class CompressedBodiesTest {
         byte[] br = resource("account.json.br");
         byte[] zs = zstd("card 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8));
         for (Object[] c : new Object[][] {
-                {"br", Arrays.copyOf(br, br.length - 5)},
-                {"zstd", Arrays.copyOf(zs, zs.length - 3)},
-                {"br", "definitely not brotli at all".getBytes(StandardCharsets.UTF_8)},
-                {"zstd", "definitely not zstd at all".getBytes(StandardCharsets.UTF_8)}}) {
+            {"br", Arrays.copyOf(br, br.length - 5)},
+            {"zstd", Arrays.copyOf(zs, zs.length - 3)},
+            {"br", "definitely not brotli at all".getBytes(StandardCharsets.UTF_8)},
+            {"zstd", "definitely not zstd at all".getBytes(StandardCharsets.UTF_8)}
+        }) {
             ProcessingResponse r = requestThrough("/x", (String) c[0], (byte[]) c[1], BodySendMode.BUFFERED);
-            assertThat(r.getImmediateResponse().getBody().toStringUtf8()).as("%s", c[0])
+            assertThat(r.getImmediateResponse().getBody().toStringUtf8())
+                    .as("%s", c[0])
                     .contains("\"reason\":\"corrupt_encoding\"");
         }
-        await().untilAsserted(() -> assertThat(ContentDecoder.activeDecoderThreads()).isZero());
+        await().untilAsserted(
+                        () -> assertThat(ContentDecoder.activeDecoderThreads()).isZero());
     }
 
     @Test
     void emptyBodyDeclaredBrOrZstd_staysEmpty_likeAnEmptyGzipBody() throws Exception {
         for (String coding : new String[] {"br", "zstd", "gzip"}) {
             try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
-                s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
-                        "content-encoding", coding);
+                s.requestHeaders(
+                        false,
+                        ":method",
+                        "POST",
+                        ":path",
+                        "/x",
+                        "content-type",
+                        "text/plain",
+                        "content-encoding",
+                        coding);
                 s.next();
                 s.requestBody(new byte[0], true);
-                var piece = s.next().getRequestBody().getResponse().getBodyMutation().getStreamedResponse();
+                var piece = s.next()
+                        .getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getStreamedResponse();
                 assertThat(piece.getBody()).as(coding).isEmpty();
                 assertThat(piece.getEndOfStream()).isTrue();
             }
@@ -275,29 +340,57 @@ class CompressedBodiesTest {
     void zstdFrameAskingForAHugeWindow_isRefusedBeforeAnythingIsAllocated() throws Exception {
         // Frame header: magic, descriptor 0x00 (no single segment), window descriptor exponent 21 → 2 GiB window,
         // then one raw block of 5 bytes marked last.
-        byte[] frame = {(byte) 0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 0x00, (byte) (21 << 3),
-                (byte) ((5 << 3) | 1), 0x00, 0x00, 'h', 'e', 'l', 'l', 'o'};
+        byte[] frame = {
+            (byte) 0x28,
+            (byte) 0xB5,
+            0x2F,
+            (byte) 0xFD,
+            0x00,
+            (byte) (21 << 3),
+            (byte) ((5 << 3) | 1),
+            0x00,
+            0x00,
+            'h',
+            'e',
+            'l',
+            'l',
+            'o'
+        };
         ProcessingResponse r = requestThrough("/x", "zstd", frame, BodySendMode.BUFFERED);
         assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"corrupt_encoding\"");
         // The same frame with an 8 MiB window decodes.
         frame[5] = (byte) (13 << 3);
         ProcessingResponse ok = requestThrough("/x", "zstd", frame, BodySendMode.BUFFERED);
-        assertThat(ok.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8()).isEqualTo("hello");
+        assertThat(ok.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+                .isEqualTo("hello");
     }
 
     @Test
     void clientCancelWhileABrBodyIsBeingDecoded_endsTheDecoderThread() throws Exception {
         byte[] br = resource("account.json.br");
         EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE);
-        s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "application/json",
-                "content-encoding", "br", "x-request-id", "br-cancel");
+        s.requestHeaders(
+                false,
+                ":method",
+                "POST",
+                ":path",
+                "/x",
+                "content-type",
+                "application/json",
+                "content-encoding",
+                "br",
+                "x-request-id",
+                "br-cancel");
         s.next();
         s.requestBody(Arrays.copyOf(br, 20), false);
-        await().untilAsserted(() -> assertThat(ContentDecoder.activeDecoderThreads()).isPositive());
+        await().untilAsserted(
+                        () -> assertThat(ContentDecoder.activeDecoderThreads()).isPositive());
         s.cancel();
         await().untilAsserted(() -> {
             assertThat(ContentDecoder.activeDecoderThreads()).isZero();
-            assertThat(fx.calls).anyMatch(c -> c.requestId().equals("br-cancel") && c.outcome().equals("cancelled"));
+            assertThat(fx.calls)
+                    .anyMatch(c ->
+                            c.requestId().equals("br-cancel") && c.outcome().equals("cancelled"));
         });
     }
 }

@@ -29,8 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ContentLabelsTest {
     private static final String CARD = "4111 1111 1111 1111";
     private static final String MASKED = "**** **** **** 1111";
-    private static final String KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8"
-            + "bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8\n-----END RSA PRIVATE KEY-----\n";
+    private static final String KEY =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8"
+                    + "bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8bq0nK2xJ5Q3u4c0v9z8\n-----END RSA PRIVATE KEY-----\n";
     private static ServerFixture fx;
 
     @BeforeAll
@@ -55,7 +56,11 @@ class ContentLabelsTest {
         }
 
         byte[] bytes() {
-            return body.getRequestBody().getResponse().getBodyMutation().getBody().toByteArray();
+            return body.getRequestBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toByteArray();
         }
 
         String text() {
@@ -101,7 +106,9 @@ class ContentLabelsTest {
 
     @Test
     void multipart_cardInAFormField_isMasked_structureKept() throws Exception {
-        String body = form("XyZ", "Content-Disposition: form-data; name=\"note\"\r\n\r\npay with " + CARD,
+        String body = form(
+                "XyZ",
+                "Content-Disposition: form-data; name=\"note\"\r\n\r\npay with " + CARD,
                 "Content-Disposition: form-data; name=\"n\"\r\n\r\n42");
         Answer a = send(utf8(body), "content-type", "multipart/form-data; boundary=XyZ");
         assertThat(a.refused()).isFalse();
@@ -110,8 +117,10 @@ class ContentLabelsTest {
 
     @Test
     void multipart_privateKeyUploadedAsAFile_isRefused() throws Exception {
-        String body = form("b0undary", "Content-Disposition: form-data; name=\"f\"; filename=\"id_rsa\"\r\n"
-                + "Content-Type: application/octet-stream\r\n\r\n" + KEY);
+        String body = form(
+                "b0undary",
+                "Content-Disposition: form-data; name=\"f\"; filename=\"id_rsa\"\r\n"
+                        + "Content-Type: application/octet-stream\r\n\r\n" + KEY);
         Answer a = send(utf8(body), "content-type", "multipart/form-data; boundary=b0undary");
         assertThat(a.refused()).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_finding");
@@ -126,7 +135,8 @@ class ContentLabelsTest {
         b.writeBytes(png);
         b.writeBytes(utf8("\r\n--B\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\n" + CARD + "\r\n--B--\r\n"));
         Answer a = send(b.toByteArray(), "content-type", "multipart/form-data; boundary=B");
-        byte[] expected = new String(b.toByteArray(), StandardCharsets.ISO_8859_1).replace(CARD, MASKED)
+        byte[] expected = new String(b.toByteArray(), StandardCharsets.ISO_8859_1)
+                .replace(CARD, MASKED)
                 .getBytes(StandardCharsets.ISO_8859_1);
         assertThat(a.bytes()).isEqualTo(expected);
     }
@@ -180,9 +190,15 @@ class ContentLabelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"multipart/form-data; boundary=B", "Multipart/Form-Data; Boundary=B",
-            "multipart/form-data;boundary=\"B\"", " multipart/form-data ; boundary = B ", "multipart/mixed; boundary=B",
-            "MULTIPART/FORM-DATA; charset=utf-8; boundary=B"})
+    @ValueSource(
+            strings = {
+                "multipart/form-data; boundary=B",
+                "Multipart/Form-Data; Boundary=B",
+                "multipart/form-data;boundary=\"B\"",
+                " multipart/form-data ; boundary = B ",
+                "multipart/mixed; boundary=B",
+                "MULTIPART/FORM-DATA; charset=utf-8; boundary=B"
+            })
     void multipart_everyLabelSpelling_isParsed(String label) throws Exception {
         String body = form("B", "Content-Disposition: form-data; name=\"a\"\r\n\r\n" + CARD);
         Answer a = send(utf8(body), "content-type", label);
@@ -191,20 +207,42 @@ class ContentLabelsTest {
 
     @Test
     void multipart_delimiterSplitAcrossMessages_hidesNothing_STREAMED() throws Exception {
-        byte[] body = utf8(form("boundary42", "Content-Type: application/octet-stream\r\n\r\n\u0000\u0001",
+        byte[] body = utf8(form(
+                "boundary42",
+                "Content-Type: application/octet-stream\r\n\r\n\u0000\u0001",
                 "Content-Type: text/plain\r\n\r\n" + CARD));
         for (int split = 1; split < body.length; split++) {
             try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE)) {
-                s.requestHeaders(false, ":method", "POST", ":path", "/v1/embeddings", ":authority", "api",
-                        "content-type", "multipart/form-data; boundary=boundary42");
+                s.requestHeaders(
+                        false,
+                        ":method",
+                        "POST",
+                        ":path",
+                        "/v1/embeddings",
+                        ":authority",
+                        "api",
+                        "content-type",
+                        "multipart/form-data; boundary=boundary42");
                 s.next();
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 s.requestBody(java.util.Arrays.copyOfRange(body, 0, split), false);
-                got.writeBytes(s.next().getRequestBody().getResponse().getBodyMutation().getBody().toByteArray());
+                got.writeBytes(s.next()
+                        .getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getBody()
+                        .toByteArray());
                 s.requestBody(java.util.Arrays.copyOfRange(body, split, body.length), true);
-                got.writeBytes(s.next().getRequestBody().getResponse().getBodyMutation().getBody().toByteArray());
-                assertThat(got.toString(StandardCharsets.ISO_8859_1)).as("split at %d", split)
-                        .doesNotContain(CARD).contains(MASKED);
+                got.writeBytes(s.next()
+                        .getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getBody()
+                        .toByteArray());
+                assertThat(got.toString(StandardCharsets.ISO_8859_1))
+                        .as("split at %d", split)
+                        .doesNotContain(CARD)
+                        .contains(MASKED);
             }
         }
     }
@@ -212,8 +250,16 @@ class ContentLabelsTest {
     // ---- binary and unknown labels ----------------------------------------------------------------------------------
 
     @ParameterizedTest
-    @ValueSource(strings = {"application/octet-stream", "APPLICATION/OCTET-STREAM", "image/png",
-            "application/x-unknown-thing", "application/pdf; q=1", "font/woff2", "application/x-protobuf"})
+    @ValueSource(
+            strings = {
+                "application/octet-stream",
+                "APPLICATION/OCTET-STREAM",
+                "image/png",
+                "application/x-unknown-thing",
+                "application/pdf; q=1",
+                "font/woff2",
+                "application/x-protobuf"
+            })
     void textBody_underABinaryOrUnknownLabel_isScannedAsText(String label) throws Exception {
         Answer a = send(utf8("pay with " + CARD), "content-type", label);
         assertThat(a.refused()).isFalse();
@@ -251,16 +297,30 @@ class ContentLabelsTest {
     @Test
     void duplicatedContentType_thatDisagrees_isBelievedNeitherWay_scannedAsText() throws Exception {
         // before: the first label won, and a binary-looking prefix let the card through unscanned
-        Answer a = send(utf8("\u0000 pay with " + CARD), "content-type", "application/octet-stream",
-                "content-type", "text/plain");
+        Answer a = send(
+                utf8("\u0000 pay with " + CARD),
+                "content-type",
+                "application/octet-stream",
+                "content-type",
+                "text/plain");
         assertThat(a.text()).isEqualTo("\u0000 pay with " + MASKED);
     }
 
     // ---- charsets -------------------------------------------------------------------------------------------------
 
     @ParameterizedTest
-    @ValueSource(strings = {"UTF-16", "utf-16le", "UTF-16BE", "utf-32", "UTF-32LE", "iso-8859-1", "latin1",
-            "windows-1252", "\"utf-16le\""})
+    @ValueSource(
+            strings = {
+                "UTF-16",
+                "utf-16le",
+                "UTF-16BE",
+                "utf-32",
+                "UTF-32LE",
+                "iso-8859-1",
+                "latin1",
+                "windows-1252",
+                "\"utf-16le\""
+            })
     void json_inADeclaredCharset_isDecoded_scanned_andGoesOnAsUtf8(String charset) throws Exception {
         Charset cs = Charset.forName(charset.replace("\"", ""));
         String json = "{\"note\": \"pay with " + CARD + "\"}";
@@ -274,8 +334,17 @@ class ContentLabelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE", "bom:UTF-16LE", "bom:UTF-16BE",
-            "bom:UTF-32LE", "bom:UTF-32BE"})
+    @ValueSource(
+            strings = {
+                "UTF-16LE",
+                "UTF-16BE",
+                "UTF-32LE",
+                "UTF-32BE",
+                "bom:UTF-16LE",
+                "bom:UTF-16BE",
+                "bom:UTF-32LE",
+                "bom:UTF-32BE"
+            })
     void json_inUtf16Or32WithoutADeclaredCharset_isDetected_scanned_andGoesOnInItsOwnEncoding(String spec)
             throws Exception {
         // Jackson detects these from the first four bytes (RFC 4627 §3) whatever the label says
@@ -297,8 +366,8 @@ class ContentLabelsTest {
     @Test
     void malformedInput_inTheDeclaredCharset_isRefused() throws Exception {
         byte[] odd = "{\"a\":1}".getBytes(StandardCharsets.UTF_16LE);
-        Answer a = send(java.util.Arrays.copyOf(odd, odd.length - 1), "content-type",
-                "application/json; charset=utf-16le");
+        Answer a = send(
+                java.util.Arrays.copyOf(odd, odd.length - 1), "content-type", "application/json; charset=utf-16le");
         assertThat(a.refused()).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_corrupt_charset");
     }
@@ -326,8 +395,8 @@ class ContentLabelsTest {
     @Test
     void grpc_findingWhoseRewriteWouldChangeTheLength_isRefused_notSentCorrupt() throws Exception {
         // the default profile hashes e-mails: a hash is longer than the address, and protobuf length-prefixes it
-        Answer a = send("/other.Service/Call", frame(0, utf8("\n\u0011alice@bank.co.kr")), "content-type",
-                "application/grpc");
+        Answer a = send(
+                "/other.Service/Call", frame(0, utf8("\n\u0011alice@bank.co.kr")), "content-type", "application/grpc");
         assertThat(a.refused()).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_grpc_rewrite");
     }
@@ -355,8 +424,13 @@ class ContentLabelsTest {
 
     @Test
     void grpc_compressedFrameInAnUnknownFormat_isRefused_whereTheProfileBlocksUnknownEncodings() throws Exception {
-        Answer a = send("/other.Service/Call", frame(1, new byte[] {(byte) 0xff, 6, 0, 0, 's', 'N', 'a', 'P'}),
-                "content-type", "application/grpc", "grpc-encoding", "snappy");
+        Answer a = send(
+                "/other.Service/Call",
+                frame(1, new byte[] {(byte) 0xff, 6, 0, 0, 's', 'N', 'a', 'P'}),
+                "content-type",
+                "application/grpc",
+                "grpc-encoding",
+                "snappy");
         assertThat(a.refused()).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_grpc_compressed");
     }
@@ -370,8 +444,14 @@ class ContentLabelsTest {
         try (GZIPOutputStream g = new GZIPOutputStream(z)) {
             g.write(utf8("pay with " + CARD));
         }
-        Answer a = send(z.toByteArray(), "content-type", "text/plain", "content-encoding", "identity",
-                "content-encoding", "gzip");
+        Answer a = send(
+                z.toByteArray(),
+                "content-type",
+                "text/plain",
+                "content-encoding",
+                "identity",
+                "content-encoding",
+                "gzip");
         assertThat(a.refused()).isFalse();
         assertThat(a.text()).isEqualTo("pay with " + MASKED);
     }

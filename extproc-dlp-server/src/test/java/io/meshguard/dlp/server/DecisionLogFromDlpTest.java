@@ -35,17 +35,36 @@ class DecisionLogFromDlpTest {
         Files.writeString(policy, ServerFixture.POLICY);
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        DecisionLog decisionLog = new DecisionLog(DecisionLogSettings.defaults(Map.of("service", "meshguard-dlp")),
-                stdout, "stdout", meters);
+        DecisionLog decisionLog = new DecisionLog(
+                DecisionLogSettings.defaults(Map.of("service", "meshguard-dlp")), stdout, "stdout", meters);
         decisionLog.start();
-        DlpServer server = DlpServer.create(new DlpServerSettings(GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0), policy, "k".repeat(32).getBytes(StandardCharsets.UTF_8),
-                Duration.ofHours(1)), new AuditLogRecorder(decisionLog), meters);
+        DlpServer server = DlpServer.create(
+                new DlpServerSettings(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
+                        policy,
+                        "k".repeat(32).getBytes(StandardCharsets.UTF_8),
+                        Duration.ofHours(1)),
+                new AuditLogRecorder(decisionLog),
+                meters);
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .build();
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, new io.grpc.Metadata())) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/pay?pan=5105105105105100", ":authority", "pay.bank",
-                    "content-type", "application/json", "x-request-id", "r-43", "x-tenant-id", "bank-a");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/pay?pan=5105105105105100",
+                    ":authority",
+                    "pay.bank",
+                    "content-type",
+                    "application/json",
+                    "x-request-id",
+                    "r-43",
+                    "x-tenant-id",
+                    "bank-a");
             s.next();
             s.requestBody("{\"pan\":\"5105 1051 0510 5100\"}".getBytes(StandardCharsets.UTF_8), true);
             s.next();
@@ -74,6 +93,7 @@ class DecisionLogFromDlpTest {
         assertThat(finding.get("details").get("detector").asText()).isEqualTo("card");
         assertThat(finding.get("details").get("value_hmac").asText()).hasSize(64);
         assertThat(finding.get("details").get("length").asInt()).isEqualTo(19);
-        assertThat(lines.get(1).get("details").get("dlp_findings").get("card").asInt()).isEqualTo(1);
+        assertThat(lines.get(1).get("details").get("dlp_findings").get("card").asInt())
+                .isEqualTo(1);
     }
 }

@@ -34,13 +34,16 @@ class DecoderBudgetTest {
 
     private EnvoyStream compressedRequest(String coding) {
         EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE);
-        s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
-                "content-encoding", coding);
+        s.requestHeaders(
+                false, ":method", "POST", ":path", "/x", "content-type", "text/plain", "content-encoding", coding);
         return s;
     }
 
     private double limited() {
-        var c = fx.meters.find("meshguard_dlp_decoder_limit_total").tag("direction", "request").counter();
+        var c = fx.meters
+                .find("meshguard_dlp_decoder_limit_total")
+                .tag("direction", "request")
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -54,18 +57,26 @@ class DecoderBudgetTest {
 
     @Test
     void finishedCompressedRequest_givesItsDecoderBack_whileItsResponseStillStreams() throws Exception {
-        try (EnvoyStream first = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.FULL_DUPLEX_STREAMED)) {
-            first.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
-                    "content-encoding", "zstd");
+        try (EnvoyStream first =
+                new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.FULL_DUPLEX_STREAMED)) {
+            first.requestHeaders(
+                    false, ":method", "POST", ":path", "/x", "content-type", "text/plain", "content-encoding", "zstd");
             first.next();
             first.requestBody(CompressedBodiesTest.zstd("hello".getBytes(StandardCharsets.UTF_8)), true);
-            assertThat(first.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(first.next()
+                            .getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("hello");
             first.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
             first.next(); // the response of the first exchange is still streaming
 
             try (EnvoyStream second = compressedRequest("br")) {
-                assertThat(second.next().hasRequestHeaders()).as("the only decoder is free again").isTrue();
+                assertThat(second.next().hasRequestHeaders())
+                        .as("the only decoder is free again")
+                        .isTrue();
             }
         }
         assertThat(limited()).isZero();
@@ -74,11 +85,15 @@ class DecoderBudgetTest {
     @Test
     void largeWindowDecodersPastTheBound_areRefused_untilOneIsFreed() throws Exception {
         EnvoyStream holder = compressedRequest("br");
-        assertThat(holder.next().hasRequestHeaders()).as("the first br body gets the only decoder").isTrue();
+        assertThat(holder.next().hasRequestHeaders())
+                .as("the first br body gets the only decoder")
+                .isTrue();
 
         try (EnvoyStream second = compressedRequest("zstd")) {
             ProcessingResponse r = second.next();
-            assertThat(r.hasImmediateResponse()).as("no decoder left: refused, not passed undecoded").isTrue();
+            assertThat(r.hasImmediateResponse())
+                    .as("no decoder left: refused, not passed undecoded")
+                    .isTrue();
             assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("decoder_limit");
         }
         assertThat(limited()).isEqualTo(1);
@@ -87,7 +102,12 @@ class DecoderBudgetTest {
         try (EnvoyStream gz = compressedRequest("gzip")) {
             assertThat(gz.next().hasRequestHeaders()).isTrue();
             gz.requestBody(gzip("card 4111 1111 1111 1111"), true);
-            assertThat(gz.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(gz.next()
+                            .getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("card **** **** **** 1111");
         }
 

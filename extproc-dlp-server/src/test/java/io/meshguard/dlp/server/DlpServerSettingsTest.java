@@ -23,10 +23,11 @@ class DlpServerSettingsTest {
         assertThat(d.hashKey()).isEmpty();
 
         Path file = dir.resolve("dlp-server.yaml");
-        Files.writeString(file, "grpc:\n  port: 19002\n  max_inbound_message_bytes: 2MiB\ndlp:\n  policy: /etc/dlp.yaml\n");
+        Files.writeString(
+                file, "grpc:\n  port: 19002\n  max_inbound_message_bytes: 2MiB\ndlp:\n  policy: /etc/dlp.yaml\n");
         String hex = "ab".repeat(32);
-        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.of(file),
-                Map.of("MESHGUARD_DLP_HASH_KEY", hex)));
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(
+                DlpServerSettings.schema(), Optional.of(file), Map.of("MESHGUARD_DLP_HASH_KEY", hex)));
         assertThat(s.grpc().port()).isEqualTo(19002);
         assertThat(s.grpc().maxInboundMessageBytes()).isEqualTo(2 * 1024 * 1024);
         assertThat(s.policyFile()).isEqualTo(Path.of("/etc/dlp.yaml"));
@@ -35,23 +36,42 @@ class DlpServerSettingsTest {
 
     @Test
     void deadlines_defaultToTwoAndFiveSeconds_readFromTheEnvironment_andRefuseZeroOrNegative() throws Exception {
-        DlpServerSettings d = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
-                Map.of()));
+        DlpServerSettings d =
+                DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(), Map.of()));
         assertThat(d.deadlines()).isEqualTo(PhaseDeadlines.DEFAULTS);
         assertThat(d.deadlines().headers()).isEqualTo(java.time.Duration.ofSeconds(2));
-        assertThat(d.deadlines().stream()).as("no whole-stream bound unless asked").isZero();
+        assertThat(d.deadlines().stream())
+                .as("no whole-stream bound unless asked")
+                .isZero();
 
-        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
-                Map.of("MESHGUARD_DLP_DEADLINE_HEADERS", "500ms", "MESHGUARD_DLP_DEADLINE_BODY_CHUNK", "3s",
-                        "MESHGUARD_DLP_DEADLINE_TRAILERS", "4s", "MESHGUARD_DLP_DEADLINE_STREAM", "10m")));
-        assertThat(s.deadlines()).isEqualTo(new PhaseDeadlines(java.time.Duration.ofMillis(500),
-                java.time.Duration.ofSeconds(3), java.time.Duration.ofSeconds(4), java.time.Duration.ofMinutes(10)));
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(
+                DlpServerSettings.schema(),
+                Optional.empty(),
+                Map.of(
+                        "MESHGUARD_DLP_DEADLINE_HEADERS",
+                        "500ms",
+                        "MESHGUARD_DLP_DEADLINE_BODY_CHUNK",
+                        "3s",
+                        "MESHGUARD_DLP_DEADLINE_TRAILERS",
+                        "4s",
+                        "MESHGUARD_DLP_DEADLINE_STREAM",
+                        "10m")));
+        assertThat(s.deadlines())
+                .isEqualTo(new PhaseDeadlines(
+                        java.time.Duration.ofMillis(500),
+                        java.time.Duration.ofSeconds(3),
+                        java.time.Duration.ofSeconds(4),
+                        java.time.Duration.ofMinutes(10)));
         assertThat(s.withPolicyFile(Path.of("other.yaml")).deadlines()).isEqualTo(s.deadlines());
 
         assertThatThrownBy(() -> load("MESHGUARD_DLP_DEADLINE_BODY_CHUNK", "0s"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be positive");
-        assertThatThrownBy(() -> new PhaseDeadlines(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1),
-                java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must be positive");
+        assertThatThrownBy(() -> new PhaseDeadlines(
+                        java.time.Duration.ofSeconds(1),
+                        java.time.Duration.ofSeconds(1),
+                        java.time.Duration.ofSeconds(1),
+                        java.time.Duration.ofSeconds(-1)))
                 .hasMessageContaining("dlp.deadline.stream");
     }
 
@@ -64,12 +84,15 @@ class DlpServerSettingsTest {
     void hashKeyFile_isReadAtStart_andWinsOverTheEnvironmentKey(@TempDir Path dir) throws Exception {
         Path key = dir.resolve("hash-key");
         Files.writeString(key, "cd".repeat(32) + "\n");
-        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(),
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(
+                DlpServerSettings.schema(),
+                Optional.empty(),
                 Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString(), "MESHGUARD_DLP_HASH_KEY", "ab".repeat(32))));
         assertThat(s.hashKey()).isEqualTo(java.util.HexFormat.of().parseHex("cd".repeat(32)));
         // Same rule for the commands that read only the environment (meshguard up, dlp scan).
-        assertThat(DlpServerSettings.keyFromEnvironment(Map.of("MESHGUARD_DLP_HASH_KEY_FILE", key.toString(),
-                "MESHGUARD_DLP_HASH_KEY", "ab".repeat(32)))).isEqualTo(s.hashKey());
+        assertThat(DlpServerSettings.keyFromEnvironment(Map.of(
+                        "MESHGUARD_DLP_HASH_KEY_FILE", key.toString(), "MESHGUARD_DLP_HASH_KEY", "ab".repeat(32))))
+                .isEqualTo(s.hashKey());
     }
 
     @Test

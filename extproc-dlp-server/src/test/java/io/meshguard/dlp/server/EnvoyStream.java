@@ -39,31 +39,34 @@ final class EnvoyStream implements AutoCloseable {
 
     /** With the stream's initial metadata, as an Envoy route's ExtProcPerRoute grpc_initial_metadata sets it. */
     EnvoyStream(ManagedChannel channel, BodySendMode requestMode, BodySendMode responseMode, Metadata initial) {
-        this.config = ProtocolConfiguration.newBuilder().setRequestBodyMode(requestMode)
-                .setResponseBodyMode(responseMode).build();
+        this.config = ProtocolConfiguration.newBuilder()
+                .setRequestBodyMode(requestMode)
+                .setResponseBodyMode(responseMode)
+                .build();
         ClientCallStreamObserver<ProcessingRequest>[] holder = new ClientCallStreamObserver[1];
         ExternalProcessorGrpc.newStub(channel)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial)).process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<ProcessingRequest> stream) {
-                holder[0] = stream;
-            }
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial))
+                .process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<ProcessingRequest> stream) {
+                        holder[0] = stream;
+                    }
 
-            @Override
-            public void onNext(ProcessingResponse r) {
-                received.add(r);
-            }
+                    @Override
+                    public void onNext(ProcessingResponse r) {
+                        received.add(r);
+                    }
 
-            @Override
-            public void onError(Throwable t) {
-                received.add(t);
-            }
+                    @Override
+                    public void onError(Throwable t) {
+                        received.add(t);
+                    }
 
-            @Override
-            public void onCompleted() {
-                received.add("completed");
-            }
-        });
+                    @Override
+                    public void onCompleted() {
+                        received.add("completed");
+                    }
+                });
         this.requests = holder[0];
     }
 
@@ -72,7 +75,10 @@ final class EnvoyStream implements AutoCloseable {
         for (int i = 0; i < kv.length; i += 2) {
             map.addHeaders(HeaderValue.newBuilder().setKey(kv[i]).setRawValue(ByteString.copyFromUtf8(kv[i + 1])));
         }
-        return HttpHeaders.newBuilder().setHeaders(map).setEndOfStream(endOfStream).build();
+        return HttpHeaders.newBuilder()
+                .setHeaders(map)
+                .setEndOfStream(endOfStream)
+                .build();
     }
 
     private void send(ProcessingRequest.Builder b) {
@@ -92,13 +98,15 @@ final class EnvoyStream implements AutoCloseable {
     }
 
     void requestBody(byte[] b, boolean end) {
-        send(ProcessingRequest.newBuilder().setRequestBody(
-                HttpBody.newBuilder().setBody(ByteString.copyFrom(b)).setEndOfStream(end)));
+        send(ProcessingRequest.newBuilder()
+                .setRequestBody(
+                        HttpBody.newBuilder().setBody(ByteString.copyFrom(b)).setEndOfStream(end)));
     }
 
     void responseBody(byte[] b, boolean end) {
-        send(ProcessingRequest.newBuilder().setResponseBody(
-                HttpBody.newBuilder().setBody(ByteString.copyFrom(b)).setEndOfStream(end)));
+        send(ProcessingRequest.newBuilder()
+                .setResponseBody(
+                        HttpBody.newBuilder().setBody(ByteString.copyFrom(b)).setEndOfStream(end)));
     }
 
     void responseTrailers() {
@@ -137,8 +145,13 @@ final class EnvoyStream implements AutoCloseable {
         while (true) {
             ProcessingResponse r = next();
             out.add(r);
-            if (r.hasImmediateResponse() || (r.hasResponseBody()
-                    && r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getEndOfStream())) {
+            if (r.hasImmediateResponse()
+                    || (r.hasResponseBody()
+                            && r.getResponseBody()
+                                    .getResponse()
+                                    .getBodyMutation()
+                                    .getStreamedResponse()
+                                    .getEndOfStream())) {
                 return out;
             }
         }
@@ -149,7 +162,11 @@ final class EnvoyStream implements AutoCloseable {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (ProcessingResponse r : answers) {
             if (r.hasResponseBody()) {
-                out.writeBytes(r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                out.writeBytes(r.getResponseBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getStreamedResponse()
+                        .getBody()
                         .toByteArray());
             }
         }
@@ -161,7 +178,11 @@ final class EnvoyStream implements AutoCloseable {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (ProcessingResponse r : answers) {
             if (r.hasRequestBody()) {
-                out.writeBytes(r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                out.writeBytes(r.getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getStreamedResponse()
+                        .getBody()
                         .toByteArray());
             }
         }

@@ -40,8 +40,11 @@ class ExtProcProtocolTest {
         StringBuilder sb = new StringBuilder();
         int id = 0;
         for (String t : tokens) {
-            sb.append("id: ").append(id++).append("\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
-                    .append(t).append("\"}}]}\n\n");
+            sb.append("id: ")
+                    .append(id++)
+                    .append("\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
+                    .append(t)
+                    .append("\"}}]}\n\n");
         }
         return sb.append("data: [DONE]\n\n").toString();
     }
@@ -50,8 +53,12 @@ class ExtProcProtocolTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (ProcessingResponse r : answers) {
             if (r.hasResponseBody()) {
-                out.writeBytes(r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
-                        .getBody().toByteArray());
+                out.writeBytes(r.getResponseBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getStreamedResponse()
+                        .getBody()
+                        .toByteArray());
             }
         }
         return out.toString(StandardCharsets.UTF_8);
@@ -87,7 +94,9 @@ class ExtProcProtocolTest {
                     s.responseBody(java.util.Arrays.copyOfRange(body, i, i + n), i + n == body.length);
                 }
                 String out = streamedBody(s.untilResponseEnd());
-                assertThat(out).doesNotContain("4111").contains("\"content\":\"card **** **** **** 1111\"")
+                assertThat(out)
+                        .doesNotContain("4111")
+                        .contains("\"content\":\"card **** **** **** 1111\"")
                         .contains("id: 2\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"}}]}")
                         .endsWith("data: [DONE]\n\n");
                 if (expected == null) {
@@ -126,8 +135,20 @@ class ExtProcProtocolTest {
     void buffered_jsonRequest_setsContentLengthToTheNewBody() throws Exception {
         byte[] body = utf8("{\"mail\":\"kim@bank.co.kr\",\"pan\":\"4111-1111-1111-1111\"}");
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/api/pay", ":authority", "pay", "content-type",
-                    "application/json", "content-length", Integer.toString(body.length), "x-tenant-id", "bank-a");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/api/pay",
+                    ":authority",
+                    "pay",
+                    "content-type",
+                    "application/json",
+                    "content-length",
+                    Integer.toString(body.length),
+                    "x-tenant-id",
+                    "bank-a");
             ProcessingResponse h = s.next();
             assertThat(removed(h.getRequestHeaders().getResponse())).doesNotContain("content-length");
             s.requestBody(body, true);
@@ -150,7 +171,12 @@ class ExtProcProtocolTest {
             s.requestHeaders(false, ":path", "/x", "content-type", "text/plain", "x-tenant-id", tenant);
             s.next();
             s.requestBody(utf8("to kim@bank.co.kr"), true);
-            return s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8();
+            return s.next()
+                    .getRequestBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toStringUtf8();
         }
     }
 
@@ -165,7 +191,11 @@ class ExtProcProtocolTest {
                 s.requestBody(utf8(chunks[i]), i == chunks.length - 1);
                 ProcessingResponse r = s.next();
                 assertThat(r.hasRequestBody()).isTrue();
-                out.append(r.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8());
+                out.append(r.getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getBody()
+                        .toStringUtf8());
             }
             assertThat(out.toString()).isEqualTo("card **** **** **** 1111 end");
             assertThat(s.nextEvent(Duration.ofMillis(200))).isNull(); // no extra answers
@@ -175,15 +205,25 @@ class ExtProcProtocolTest {
     @Test
     void blockingFinding_inRequest_getsImmediateResponseWithExplicitStatusAndJson() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":path", "/v1/chat/completions", "content-type", "application/json",
-                    "x-request-id", "req-1");
+            s.requestHeaders(
+                    false,
+                    ":path",
+                    "/v1/chat/completions",
+                    "content-type",
+                    "application/json",
+                    "x-request-id",
+                    "req-1");
             s.next();
             s.requestBody(utf8("{\"messages\":[{\"content\":\"my card is 5555 5555 5555 "), false);
             s.requestBody(utf8("4444\"}]}"), true);
             ProcessingResponse r = s.next();
             StringBuilder forwarded = new StringBuilder();
             while (r.hasRequestBody()) { // the decided prefix may already have gone on
-                forwarded.append(r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
+                forwarded.append(r.getRequestBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getStreamedResponse()
+                        .getBody()
                         .toStringUtf8());
                 r = s.next();
             }
@@ -194,8 +234,8 @@ class ExtProcProtocolTest {
                     .contains("\"error\":\"dlp_blocked\"", "\"detector\":\"card\"", "\"request_id\":\"req-1\"")
                     .doesNotContain("5555");
         }
-        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("req-1")
-                && c.outcome().equals("blocked")));
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anyMatch(c -> c.requestId().equals("req-1") && c.outcome().equals("blocked")));
     }
 
     @Test
@@ -210,21 +250,24 @@ class ExtProcProtocolTest {
         }
         await().untilAsserted(() -> {
             // 대외비: 3 characters (9 UTF-8 bytes); the RRN: 14 characters.
-            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("marking")
-                    && f.length() == 3);
-            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("len-ko") && f.detector().equals("kr_rrn")
-                    && f.length() == 14);
+            assertThat(fx.findings)
+                    .anyMatch(
+                            f -> f.requestId().equals("len-ko") && f.detector().equals("marking") && f.length() == 3);
+            assertThat(fx.findings)
+                    .anyMatch(
+                            f -> f.requestId().equals("len-ko") && f.detector().equals("kr_rrn") && f.length() == 14);
         });
     }
 
     @Test
     void headersOnlyRequest_andTrailersOnlyResponse_getOneAnswerEach() throws Exception {
-        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED,
-                BodySendMode.FULL_DUPLEX_STREAMED)) {
+        try (EnvoyStream s =
+                new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":method", "GET", ":path", "/v1/chat/completions");
             ProcessingResponse h = s.next();
             assertThat(h.hasRequestHeaders()).isTrue();
-            assertThat(setHeader(h.getRequestHeaders().getResponse(), "accept-encoding")).isEqualTo("identity");
+            assertThat(setHeader(h.getRequestHeaders().getResponse(), "accept-encoding"))
+                    .isEqualTo("identity");
             s.responseHeaders(false, ":status", "200", "content-type", "application/grpc");
             assertThat(s.next().hasResponseHeaders()).isTrue();
             s.responseTrailers();
@@ -243,17 +286,31 @@ class ExtProcProtocolTest {
             assertThat(s.next().getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"oversize\"");
         }
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED_PARTIAL, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/capped-pass", "content-type", "text/plain",
-                    "content-length", "999999", "x-request-id", "partial-pass");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/capped-pass",
+                    "content-type",
+                    "text/plain",
+                    "content-length",
+                    "999999",
+                    "x-request-id",
+                    "partial-pass");
             s.next();
             s.requestBody(utf8("card 4111 1111 1111 1111 then 5105 1051"), false);
             CommonResponse r = s.next().getRequestBody().getResponse();
             // Nothing held back (it would be lost): the possible start of a card number at the end goes out too.
-            assertThat(r.getBodyMutation().getBody().toStringUtf8()).isEqualTo("card **** **** **** 1111 then 5105 1051");
-            assertThat(setHeader(r, "content-length")).as("the rest still follows: no length for part of it").isNull();
+            assertThat(r.getBodyMutation().getBody().toStringUtf8())
+                    .isEqualTo("card **** **** **** 1111 then 5105 1051");
+            assertThat(setHeader(r, "content-length"))
+                    .as("the rest still follows: no length for part of it")
+                    .isNull();
         }
-        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("partial-pass")
-                && c.notes().getOrDefault("request", "").equals("oversize")));
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anyMatch(c -> c.requestId().equals("partial-pass")
+                        && c.notes().getOrDefault("request", "").equals("oversize")));
     }
 
     @Test
@@ -262,15 +319,35 @@ class ExtProcProtocolTest {
             s.requestHeaders(false, ":path", "/x", "content-type", "text/plain");
             s.next();
             s.requestBody(utf8("req 4111 1111"), false);
-            String reqOut = s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8();
+            String reqOut = s.next()
+                    .getRequestBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toStringUtf8();
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             s.next();
             s.responseBody(utf8("resp 5555 5555"), false);
-            String respOut = s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8();
+            String respOut = s.next()
+                    .getResponseBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toStringUtf8();
             s.requestBody(utf8(" 1111 1111"), true);
-            reqOut += s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8();
+            reqOut += s.next()
+                    .getRequestBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toStringUtf8();
             s.responseBody(utf8(" 5555 4444"), true);
-            respOut += s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8();
+            respOut += s.next()
+                    .getResponseBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getBody()
+                    .toStringUtf8();
             assertThat(reqOut).isEqualTo("req **** **** **** 1111");
             assertThat(respOut).isEqualTo("resp **** **** **** 4444");
         }
@@ -282,7 +359,12 @@ class ExtProcProtocolTest {
             s.requestHeaders(false, ":path", "/x", "content-type", "text/plain");
             s.next();
             s.requestBody(utf8("a 4111111111111111"), true);
-            assertThat(s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(s.next()
+                            .getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("a ************1111");
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             s.next();
@@ -301,8 +383,16 @@ class ExtProcProtocolTest {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/x");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "gzip",
-                    "content-length", Integer.toString(compressed.length));
+            s.responseHeaders(
+                    false,
+                    ":status",
+                    "200",
+                    "content-type",
+                    "application/json",
+                    "content-encoding",
+                    "gzip",
+                    "content-length",
+                    Integer.toString(compressed.length));
             assertThat(removed(s.next().getResponseHeaders().getResponse()))
                     .contains("content-encoding", "content-length");
             s.responseBody(java.util.Arrays.copyOfRange(compressed, 0, 7), false);
@@ -316,7 +406,8 @@ class ExtProcProtocolTest {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.requestHeaders(true, ":path", "/x");
             s.next();
-            s.responseHeaders(false, ":status", "200", "content-type", "application/json", "content-encoding", "compress");
+            s.responseHeaders(
+                    false, ":status", "200", "content-type", "application/json", "content-encoding", "compress");
             ProcessingResponse r = s.next();
             assertThat(r.hasImmediateResponse()).isTrue();
             assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("unknown_encoding");
@@ -326,8 +417,8 @@ class ExtProcProtocolTest {
     @Test
     void corruptGzip_failsClosed() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.NONE)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/x", "content-type", "text/plain",
-                    "content-encoding", "gzip");
+            s.requestHeaders(
+                    false, ":method", "POST", ":path", "/x", "content-type", "text/plain", "content-encoding", "gzip");
             s.next();
             s.requestBody(utf8("this is not gzip at all"), true);
             assertThat(s.next().getImmediateResponse().getBody().toStringUtf8()).contains("corrupt_encoding");
@@ -356,8 +447,13 @@ class ExtProcProtocolTest {
             s.next();
             s.requestBody(png, true);
             ProcessingResponse r = s.next();
-            assertThat(r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
-                    .toByteArray()).isEqualTo(png);
+            assertThat(r.getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getStreamedResponse()
+                            .getBody()
+                            .toByteArray())
+                    .isEqualTo(png);
         }
     }
 
@@ -400,7 +496,9 @@ class ExtProcProtocolTest {
         s.cancel();
         await().untilAsserted(() -> {
             assertThat(fx.server.service().openStreams()).isEqualTo(before);
-            assertThat(fx.calls).anyMatch(c -> c.requestId().equals("cancel-me") && c.outcome().equals("cancelled"));
+            assertThat(fx.calls)
+                    .anyMatch(c ->
+                            c.requestId().equals("cancel-me") && c.outcome().equals("cancelled"));
         });
     }
 
@@ -427,8 +525,13 @@ class ExtProcProtocolTest {
                 s.requestBody(n == 512 ? chunk : java.util.Arrays.copyOf(chunk, n * line.length), sent == lines);
                 // Read what is available without waiting, so memory stays flat on both sides.
                 for (Object o : s.drainNow()) {
-                    byte[] b = ((ProcessingResponse) o).getRequestBody().getResponse().getBodyMutation()
-                            .getStreamedResponse().getBody().toByteArray();
+                    byte[] b = ((ProcessingResponse) o)
+                            .getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getStreamedResponse()
+                            .getBody()
+                            .toByteArray();
                     outBytes += b.length;
                     cards += count(b);
                 }
@@ -463,10 +566,15 @@ class ExtProcProtocolTest {
         try {
             java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("card: block", "card: explode"));
             assertThat(fx.server.policy().reload()).isFalse();
-            assertThat(fx.server.policy().get().profiles()).extracting(p -> p.name()).contains("small").doesNotContain("tiny");
+            assertThat(fx.server.policy().get().profiles())
+                    .extracting(p -> p.name())
+                    .contains("small")
+                    .doesNotContain("tiny");
             java.nio.file.Files.writeString(file, ServerFixture.POLICY.replace("name: small", "name: tiny"));
             assertThat(fx.server.policy().reload()).isTrue();
-            assertThat(fx.server.policy().get().profiles()).extracting(p -> p.name()).contains("tiny");
+            assertThat(fx.server.policy().get().profiles())
+                    .extracting(p -> p.name())
+                    .contains("tiny");
         } finally {
             java.nio.file.Files.writeString(file, ServerFixture.POLICY);
             fx.server.policy().reload();
@@ -479,7 +587,12 @@ class ExtProcProtocolTest {
             s.requestHeaders(false, ":path", "/x", "content-type", "text/plain");
             s.next();
             s.requestBody(utf8("card 4111 11"), false);
-            assertThat(s.next().getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(s.next()
+                            .getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("card ");
             s.requestTrailers();
             ProcessingResponse r = s.next();

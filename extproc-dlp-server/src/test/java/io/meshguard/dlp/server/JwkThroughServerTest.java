@@ -60,7 +60,9 @@ class JwkThroughServerTest {
                 + "\",\"kty\":\"EC\"}]}";
         for (int chunk : new int[] {1, 5, 13, 64}) {
             List<ProcessingResponse> answers = respond(body, chunk);
-            assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as("chunk %d", chunk).isTrue();
+            assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
+                    .as("chunk %d", chunk)
+                    .isTrue();
             String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
             for (int k = 0; k + 6 <= D.length(); k++) {
                 assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
@@ -75,7 +77,9 @@ class JwkThroughServerTest {
                 + "\\\",\\\"crv\\\":\\\"P-256\\\",\\\"x\\\":\\\"" + X + "\\\",\\\"kty\\\":\\\"EC\\\"}\"}}]}";
         for (int chunk : new int[] {1, 7, 64}) {
             List<ProcessingResponse> answers = respond(body, chunk);
-            assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as("chunk %d", chunk).isTrue();
+            assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
+                    .as("chunk %d", chunk)
+                    .isTrue();
             String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
             for (int k = 0; k + 6 <= D.length(); k++) {
                 assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
@@ -84,7 +88,9 @@ class JwkThroughServerTest {
     }
 
     private static void assertBlockedWithoutTheKey(List<ProcessingResponse> answers, String what) {
-        assertThat(answers.get(answers.size() - 1).hasImmediateResponse()).as(what).isTrue();
+        assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
+                .as(what)
+                .isTrue();
         String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
         for (int k = 0; k + 6 <= D.length(); k++) {
             assertThat(sent).as(what).doesNotContain(D.substring(k, k + 6));
@@ -97,7 +103,8 @@ class JwkThroughServerTest {
         String key = "{ \"d\" : \"" + D + "\", \"crv\":\"P-256\",\n \"x\":\"" + X + "\",\"\\u006bty\":\"EC\"}";
         for (String type : new String[] {"text/plain; charset=utf-8", "text/markdown"}) {
             for (int chunk : new int[] {1, 6, 13, 64}) {
-                assertBlockedWithoutTheKey(respond("The key you asked for: " + key + "\nKeep it safe.", chunk, type),
+                assertBlockedWithoutTheKey(
+                        respond("The key you asked for: " + key + "\nKeep it safe.", chunk, type),
                         type + " chunk " + chunk);
             }
         }
@@ -107,7 +114,8 @@ class JwkThroughServerTest {
     void privateJwk_splitAcrossSseTextDeltas_isBlocked_noByteOfTheKeySent() throws Exception {
         String answer = "Here: {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"d\":\"" + D + "\"} done";
         // an event stream already started ends with an error event (StreamedBlockTest), not a local reply
-        assertThat(assertSseBlockedWithoutTheKey(answer)).allSatisfy(sent -> assertThat(sent).contains("Here"));
+        assertThat(assertSseBlockedWithoutTheKey(answer))
+                .allSatisfy(sent -> assertThat(sent).contains("Here"));
     }
 
     @Test
@@ -116,7 +124,8 @@ class JwkThroughServerTest {
                 + "\"},{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"" + X + D + "\"}]}";
         int chunk = 1 + new Random(5).nextInt(20);
         List<ProcessingResponse> answers = respond(body, chunk);
-        assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).isEqualTo(body);
+        assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8))
+                .isEqualTo(body);
     }
 
     @Test
@@ -141,14 +150,17 @@ class JwkThroughServerTest {
     void privateJwk_asYamlPythonOrJsLiteral_textPlainMarkdownAndSse_inSmallChunks_isBlocked_noByteOfTheKeySent()
             throws Exception {
         // issue 23: keys pasted in syntaxes that are not JSON
-        String[] keys = {"jwks:\n  - d: " + D + "\n    crv: P-256\n    x: " + X + "\n    kty: EC\n",
-            "{kty: EC, crv: P-256, x: " + X + ", d: " + D + "}", "key = {'kty': 'EC', 'd': '" + D + "'}\n",
-            "const jwk = {\n  kty: \"EC\",\n  d: \"" + D + "\",\n};\n"};
+        String[] keys = {
+            "jwks:\n  - d: " + D + "\n    crv: P-256\n    x: " + X + "\n    kty: EC\n",
+            "{kty: EC, crv: P-256, x: " + X + ", d: " + D + "}",
+            "key = {'kty': 'EC', 'd': '" + D + "'}\n",
+            "const jwk = {\n  kty: \"EC\",\n  d: \"" + D + "\",\n};\n"
+        };
         for (String key : keys) {
             for (String type : new String[] {"text/plain; charset=utf-8", "text/markdown"}) {
                 for (int chunk : new int[] {1, 6, 13, 64}) {
-                    assertBlockedWithoutTheKey(respond("Here:\n" + key + "done", chunk, type), type + " chunk " + chunk
-                            + " " + key);
+                    assertBlockedWithoutTheKey(
+                            respond("Here:\n" + key + "done", chunk, type), type + " chunk " + chunk + " " + key);
                 }
             }
             assertSseBlockedWithoutTheKey("Here:\n" + key + "done");
@@ -162,7 +174,8 @@ class JwkThroughServerTest {
                 + D.substring(0, 20) + "\n";
         for (int chunk : new int[] {1, 7, 64}) {
             List<ProcessingResponse> answers = respond(body, chunk, "text/plain");
-            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).isEqualTo(body);
+            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8))
+                    .isEqualTo(body);
         }
     }
 
@@ -173,15 +186,19 @@ class JwkThroughServerTest {
     private static List<String> assertSseBlockedWithoutTheKey(String answer) throws Exception {
         StringBuilder sse = new StringBuilder();
         for (int at = 0; at < answer.length(); at += 4) {
-            String token = answer.substring(at, Math.min(answer.length(), at + 4)).replace("\\", "\\\\")
-                    .replace("\"", "\\\"").replace("\n", "\\n");
-            sse.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(token)
+            String token = answer.substring(at, Math.min(answer.length(), at + 4))
+                    .replace("\\", "\\\\")
+                    .replace("\"", "\\\"")
+                    .replace("\n", "\\n");
+            sse.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
+                    .append(token)
                     .append("\"}}]}\n\n");
         }
         sse.append("data: [DONE]\n\n");
         List<String> sentPerChunking = new java.util.ArrayList<>();
         for (int chunk : new int[] {1, 9, 64}) {
-            String sent = new String(EnvoyStream.responseBytes(respond(sse.toString(), chunk, "text/event-stream")),
+            String sent = new String(
+                    EnvoyStream.responseBytes(respond(sse.toString(), chunk, "text/event-stream")),
                     StandardCharsets.UTF_8);
             assertThat(sent).as("chunk %d %s", chunk, answer).contains("\"dlp_blocked\"");
             for (int k = 0; k + 6 <= D.length(); k++) {

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 class PhaseDeadlineTest {
     /** Long enough for a cold JVM's first exchange on a loaded machine; only the stalled phase ever waits for it. */
     private static final Duration DEADLINE = Duration.ofSeconds(3);
+
     private static final BodySendMode DUPLEX = BodySendMode.FULL_DUPLEX_STREAMED;
     private static final StallingTransformers stall = new StallingTransformers();
     private static ServerFixture fx;
@@ -37,8 +38,16 @@ class PhaseDeadlineTest {
         // One whole exchange per content kind first: class loading and first compilations are not a stall.
         for (String type : List.of("application/json", "text/plain")) {
             try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-                s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "api",
-                        "content-type", type);
+                s.requestHeaders(
+                        false,
+                        ":method",
+                        "POST",
+                        ":path",
+                        "/v1/chat/completions",
+                        ":authority",
+                        "api",
+                        "content-type",
+                        type);
                 s.next();
                 s.requestBody(utf8("{\"q\":\"warm 4111 1111 1111 1111\"}"), false);
                 s.requestTrailers();
@@ -67,8 +76,11 @@ class PhaseDeadlineTest {
     }
 
     private static double overDeadline(String phase, String direction) {
-        var c = fx.meters.find("meshguard_dlp_streams_over_deadline_total").tag("phase", phase)
-                .tag("direction", direction).counter();
+        var c = fx.meters
+                .find("meshguard_dlp_streams_over_deadline_total")
+                .tag("phase", phase)
+                .tag("direction", direction)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -78,7 +90,10 @@ class PhaseDeadlineTest {
 
     private static DlpAuditSink.ApiCallEvent auditRow(String requestId) {
         await().until(() -> fx.calls.stream().anyMatch(c -> c.requestId().equals(requestId)));
-        return fx.calls.stream().filter(c -> c.requestId().equals(requestId)).findFirst().orElseThrow();
+        return fx.calls.stream()
+                .filter(c -> c.requestId().equals(requestId))
+                .findFirst()
+                .orElseThrow();
     }
 
     private static void assertStalledThenEnds(CountDownLatch stalled) throws InterruptedException {
@@ -86,9 +101,12 @@ class PhaseDeadlineTest {
     }
 
     private static void assert504(ProcessingResponse r, String phase) {
-        assertThat(r.hasImmediateResponse()).as("an immediate response, got %s", r).isTrue();
+        assertThat(r.hasImmediateResponse())
+                .as("an immediate response, got %s", r)
+                .isTrue();
         assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(504);
-        assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"error\":\"dlp_timeout\"")
+        assertThat(r.getImmediateResponse().getBody().toStringUtf8())
+                .contains("\"error\":\"dlp_timeout\"")
                 .contains("\"phase\":\"" + phase + "\"");
         assertThat(r.getImmediateResponse().getDetails()).isEqualTo("meshguard_dlp_deadline_" + phase);
     }
@@ -97,16 +115,30 @@ class PhaseDeadlineTest {
     void stalledRequestBodyScan_endsWith504WhileStillStalled_andNoByteOfTheBodyGoesUpstream() throws Exception {
         double before = overDeadline("body", "request");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "api",
-                    "content-type", "application/json", "x-request-id", "req-stall-body");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "api",
+                    "content-type",
+                    "application/json",
+                    "x-request-id",
+                    "req-stall-body");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             CountDownLatch stalled = stall.stallAt(StallingTransformers.Where.WRITE);
             s.requestBody(utf8("{\"messages\":[{\"content\":\"card 4111 1111 1111 1111\"}]}"), true);
             assertStalledThenEnds(stalled);
-            assertThat(oldestSeconds()).as("the stalled stream is the oldest open one").isPositive();
+            assertThat(oldestSeconds())
+                    .as("the stalled stream is the oldest open one")
+                    .isPositive();
 
             ProcessingResponse answer = s.next();
-            assertThat(stall.stillStalled()).as("ended by the server's deadline, not by the scan").isTrue();
+            assertThat(stall.stillStalled())
+                    .as("ended by the server's deadline, not by the scan")
+                    .isTrue();
             assert504(answer, "request_body");
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
             assertThat(overDeadline("body", "request")).isEqualTo(before + 1);
@@ -126,8 +158,18 @@ class PhaseDeadlineTest {
         double before = overDeadline("headers", "request");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
             CountDownLatch stalled = stall.stallAt(StallingTransformers.Where.CREATE);
-            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "api",
-                    "content-type", "application/json", "x-request-id", "req-stall-headers");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "api",
+                    "content-type",
+                    "application/json",
+                    "x-request-id",
+                    "req-stall-headers");
             assertStalledThenEnds(stalled);
             ProcessingResponse answer = s.next();
             assertThat(stall.stillStalled()).isTrue();
@@ -141,8 +183,18 @@ class PhaseDeadlineTest {
     @Test
     void stalledTrailers_whereTheHeldBackTailIsDecided_endWith504() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "api",
-                    "content-type", "text/plain", "x-request-id", "req-stall-trailers");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "api",
+                    "content-type",
+                    "text/plain",
+                    "x-request-id",
+                    "req-stall-trailers");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             CountDownLatch stalled = stall.stallAt(StallingTransformers.Where.FINISH);
             s.requestBody(utf8("my card is 4111 1111 1111"), false); // the scan holds the tail back
@@ -157,8 +209,10 @@ class PhaseDeadlineTest {
             assertThat(stall.stillStalled()).isTrue();
             assert504(answer, "request_trailers");
             // What went upstream before the stall is text the scan had decided; the held-back digits never did.
-            String upstream = new String(EnvoyStream.requestBytes(sofar.stream()
-                    .map(ProcessingResponse.class::cast).toList()), StandardCharsets.UTF_8);
+            String upstream = new String(
+                    EnvoyStream.requestBytes(
+                            sofar.stream().map(ProcessingResponse.class::cast).toList()),
+                    StandardCharsets.UTF_8);
             assertThat(upstream).doesNotContain("4111");
         }
     }
@@ -167,8 +221,16 @@ class PhaseDeadlineTest {
     void stalledResponseBodyAfterTheResponseStarted_endsTheStreamWithAnError_soEnvoyResetsIt() throws Exception {
         double before = overDeadline("body", "response");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/report", ":authority", "api",
-                    "x-request-id", "req-stall-response");
+            s.requestHeaders(
+                    true,
+                    ":method",
+                    "GET",
+                    ":path",
+                    "/report",
+                    ":authority",
+                    "api",
+                    "x-request-id",
+                    "req-stall-response");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             assertThat(s.next().hasResponseHeaders()).isTrue(); // the client has the headers now
@@ -177,7 +239,9 @@ class PhaseDeadlineTest {
             assertStalledThenEnds(stalled);
             Object end = s.nextEvent(Duration.ofSeconds(30));
             assertThat(stall.stillStalled()).isTrue();
-            assertThat(end).as("a gRPC error, not an answer carrying body bytes").isInstanceOf(Throwable.class);
+            assertThat(end)
+                    .as("a gRPC error, not an answer carrying body bytes")
+                    .isInstanceOf(Throwable.class);
             assertThat(Status.fromThrowable((Throwable) end).getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
             assertThat(overDeadline("body", "response")).isEqualTo(before + 1);
             stall.release();
@@ -189,16 +253,18 @@ class PhaseDeadlineTest {
     void wholeStreamBound_endsAnIdleBoundedStream_butNotAnEventStreamOpenedBeforeIt() throws Exception {
         // Long enough for the event stream to get its response headers answered first on a loaded machine.
         Duration bound = Duration.ofSeconds(2);
-        try (ServerFixture own = new ServerFixture(new PhaseDeadlines(Duration.ofSeconds(30), Duration.ofSeconds(30),
-                Duration.ofSeconds(30), bound), io.meshguard.dlp.content.Transformers::forKind);
+        try (ServerFixture own = new ServerFixture(
+                        new PhaseDeadlines(
+                                Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30), bound),
+                        io.meshguard.dlp.content.Transformers::forKind);
                 EnvoyStream events = new EnvoyStream(own.channel, DUPLEX, DUPLEX)) {
             events.requestHeaders(true, ":method", "GET", ":path", "/events", ":authority", "api");
             assertThat(events.next().hasRequestHeaders()).isTrue();
             events.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
             assertThat(events.next().hasResponseHeaders()).isTrue();
             try (EnvoyStream idle = new EnvoyStream(own.channel, DUPLEX, DUPLEX)) {
-                idle.requestHeaders(true, ":method", "GET", ":path", "/slow", ":authority", "api",
-                        "x-request-id", "req-idle");
+                idle.requestHeaders(
+                        true, ":method", "GET", ":path", "/slow", ":authority", "api", "x-request-id", "req-idle");
                 assertThat(idle.next().hasRequestHeaders()).isTrue();
                 assert504(idle.next(), "stream"); // the upstream never answered: 504 from the server's own bound
                 assertThat(idle.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
@@ -207,10 +273,16 @@ class PhaseDeadlineTest {
             events.responseBody(utf8("data: hello\n\n"), true);
             ProcessingResponse r = events.next();
             assertThat(r.hasResponseBody()).isTrue();
-            assertThat(r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getBody()
-                    .toStringUtf8()).isEqualTo("data: hello\n\n");
-            await().until(() -> own.calls.stream().anyMatch(c -> c.requestId().equals("req-idle")
-                    && c.notes().getOrDefault("deadline", "").equals("stream")));
+            assertThat(r.getResponseBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getStreamedResponse()
+                            .getBody()
+                            .toStringUtf8())
+                    .isEqualTo("data: hello\n\n");
+            await().until(() -> own.calls.stream()
+                    .anyMatch(c -> c.requestId().equals("req-idle")
+                            && c.notes().getOrDefault("deadline", "").equals("stream")));
         }
     }
 }

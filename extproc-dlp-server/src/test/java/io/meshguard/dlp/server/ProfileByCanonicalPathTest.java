@@ -35,8 +35,18 @@ class ProfileByCanonicalPathTest {
 
     private static ProcessingResponse sendCard(String path, Metadata initial) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {
-            s.requestHeaders(false, ":method", "POST", ":path", path, ":authority", "llm",
-                    "content-type", "text/plain", "x-request-id", "cp-1");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    path,
+                    ":authority",
+                    "llm",
+                    "content-type",
+                    "text/plain",
+                    "x-request-id",
+                    "cp-1");
             ProcessingResponse headers = s.next();
             if (headers.hasImmediateResponse()) {
                 return headers;
@@ -47,42 +57,48 @@ class ProfileByCanonicalPathTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "/v1/chat/completions",                // as written in the profile
-            "/v1/chat/%63ompletions",              // percent-encoded unreserved letter
-            "/v1/chat/%63%6F%6D%70letions",        // several escapes, upper-case hex
-            "/%76%31/chat/completions",            // escape in the first segment
-            "/v1/chat/completions;jsessionid=1",   // path parameters (extauthz strips them per route)
-            "/v1;x=1/chat/completions",            // parameters in an earlier segment
-            "/V1/Chat/Completions",                // case: an upstream that routes case-insensitively
-            "/v1/CHAT/completions?stream=true",    // case plus a query
-            "/v1/chat/completions?x=/other",       // a query holding a slash
-    })
+    @ValueSource(
+            strings = {
+                "/v1/chat/completions", // as written in the profile
+                "/v1/chat/%63ompletions", // percent-encoded unreserved letter
+                "/v1/chat/%63%6F%6D%70letions", // several escapes, upper-case hex
+                "/%76%31/chat/completions", // escape in the first segment
+                "/v1/chat/completions;jsessionid=1", // path parameters (extauthz strips them per route)
+                "/v1;x=1/chat/completions", // parameters in an earlier segment
+                "/V1/Chat/Completions", // case: an upstream that routes case-insensitively
+                "/v1/CHAT/completions?stream=true", // case plus a query
+                "/v1/chat/completions?x=/other", // a query holding a slash
+            })
     void spellingOfTheChatRoute_getsTheChatProfile_blocks(String path) throws Exception {
         ProcessingResponse r = sendCard(path, new Metadata());
-        assertThat(r.hasImmediateResponse()).as("the llm profile blocks a card in %s", path).isTrue();
+        assertThat(r.hasImmediateResponse())
+                .as("the llm profile blocks a card in %s", path)
+                .isTrue();
         assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(451);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "//v1/chat/completions",               // empty segment: merged by some upstreams, not by others
-            "/v1//chat/completions",
-            "/v1/./chat/completions",              // dot segments in every spelling
-            "/x/../v1/chat/completions",
-            "/v1/%2e/chat/completions",
-            "/x/%2E%2e/v1/chat/completions",
-            "/x/..;a/v1/chat/completions",         // Tomcat's ..;
-            "/v1/chat%2Fcompletions",              // encoded separator
-            "/v1/chat/%2563ompletions",            // double encoding
-            "/v1\\chat/completions",               // backslash
-            "/v1/chat/completions%00",             // control byte
-            "/v1/chat/%EF%BD%83ompletions",        // fullwidth c (not NFKC)
-            "v1/chat/completions",                 // not origin-form
-    })
+    @ValueSource(
+            strings = {
+                "//v1/chat/completions", // empty segment: merged by some upstreams, not by others
+                "/v1//chat/completions",
+                "/v1/./chat/completions", // dot segments in every spelling
+                "/x/../v1/chat/completions",
+                "/v1/%2e/chat/completions",
+                "/x/%2E%2e/v1/chat/completions",
+                "/x/..;a/v1/chat/completions", // Tomcat's ..;
+                "/v1/chat%2Fcompletions", // encoded separator
+                "/v1/chat/%2563ompletions", // double encoding
+                "/v1\\chat/completions", // backslash
+                "/v1/chat/completions%00", // control byte
+                "/v1/chat/%EF%BD%83ompletions", // fullwidth c (not NFKC)
+                "v1/chat/completions", // not origin-form
+            })
     void pathExtauthzRefuses_isRefused400_neverScannedWithAWeakerProfile(String path) throws Exception {
         ProcessingResponse r = sendCard(path, new Metadata());
-        assertThat(r.hasImmediateResponse()).as("%s is refused at its headers", path).isTrue();
+        assertThat(r.hasImmediateResponse())
+                .as("%s is refused at its headers", path)
+                .isTrue();
         assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(400);
         assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"error\":\"invalid_path\"");
     }
@@ -93,7 +109,8 @@ class ProfileByCanonicalPathTest {
         m.put(RouteHint.PROFILE_KEY, "llm");
         ProcessingResponse r = sendCard("//v1/chat/completions", m);
         assertThat(r.hasImmediateResponse()).isTrue();
-        assertThat(r.getImmediateResponse().getStatus().getCodeValue()).as("the route's llm profile blocks the card")
+        assertThat(r.getImmediateResponse().getStatus().getCodeValue())
+                .as("the route's llm profile blocks the card")
                 .isEqualTo(451);
     }
 

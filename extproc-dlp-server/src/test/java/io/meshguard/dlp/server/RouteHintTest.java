@@ -43,8 +43,18 @@ class RouteHintTest {
     /** A card number in a buffered request body to the LLM path, whose host/path profile blocks it. */
     private static ProcessingResponse sendCard(Metadata initial) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "llm",
-                    "content-type", "text/plain", "x-request-id", "rh-1");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "llm",
+                    "content-type",
+                    "text/plain",
+                    "x-request-id",
+                    "rh-1");
             s.next();
             s.requestBody("pay with 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
             return s.next();
@@ -54,13 +64,17 @@ class RouteHintTest {
     @Test
     void noHint_hostAndPathChooseTheProfile() throws Exception {
         ProcessingResponse r = sendCard(new Metadata());
-        assertThat(r.hasImmediateResponse()).as("the llm profile blocks cards in requests").isTrue();
+        assertThat(r.hasImmediateResponse())
+                .as("the llm profile blocks cards in requests")
+                .isTrue();
     }
 
     @Test
     void routeNamingAProfile_scansWithThatProfile() throws Exception {
         ProcessingResponse r = sendCard(hint("default", "chat-completions"));
-        assertThat(r.hasImmediateResponse()).as("the default profile masks instead").isFalse();
+        assertThat(r.hasImmediateResponse())
+                .as("the default profile masks instead")
+                .isFalse();
         assertThat(r.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
                 .isEqualTo("pay with **** **** **** 1111");
         assertThat(fx.findings).anySatisfy(f -> {
@@ -68,29 +82,55 @@ class RouteHintTest {
             assertThat(f.profile()).isEqualTo("default");
             assertThat(f.path()).isEqualTo("/v1/chat/completions");
         });
-        assertThat(fx.meters.get("meshguard_dlp_findings_total").tag("route", "chat-completions")
-                .tag("profile", "default").tag("detector", "card").counter().count()).isGreaterThanOrEqualTo(1);
+        assertThat(fx.meters
+                        .get("meshguard_dlp_findings_total")
+                        .tag("route", "chat-completions")
+                        .tag("profile", "default")
+                        .tag("detector", "card")
+                        .counter()
+                        .count())
+                .isGreaterThanOrEqualTo(1);
     }
 
     @Test
     void routeNamingAnUnknownProfile_failsClosedAtTheRequestHeaders_countedAndAudited() throws Exception {
-        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE,
-                hint("no-such-profile", "chat-completions"))) {
+        try (EnvoyStream s = new EnvoyStream(
+                fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, hint("no-such-profile", "chat-completions"))) {
             // /v1/chat/completions would match the llm profile by path: an unknown name must not fall back to it
-            s.requestHeaders(false, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "llm",
-                    "content-type", "text/plain", "x-request-id", "rh-unknown");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "llm",
+                    "content-type",
+                    "text/plain",
+                    "x-request-id",
+                    "rh-unknown");
             ProcessingResponse r = s.next();
-            assertThat(r.hasImmediateResponse()).as("refused before a body byte goes upstream").isTrue();
+            assertThat(r.hasImmediateResponse())
+                    .as("refused before a body byte goes upstream")
+                    .isTrue();
             assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(503);
-            assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("\"reason\":\"unknown_profile\"")
+            assertThat(r.getImmediateResponse().getBody().toStringUtf8())
+                    .contains("\"reason\":\"unknown_profile\"")
                     .contains("\"request_id\":\"rh-unknown\"");
             assertThat(r.getImmediateResponse().getDetails()).isEqualTo("meshguard_dlp_unknown_profile");
         }
-        assertThat(fx.meters.get("meshguard_dlp_unknown_profile_total").tag("profile", "no-such-profile")
-                .counter().count()).isEqualTo(1);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+        assertThat(fx.meters
+                        .get("meshguard_dlp_unknown_profile_total")
+                        .tag("profile", "no-such-profile")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
                 .until(() -> fx.calls.stream().anyMatch(c -> c.requestId().equals("rh-unknown")));
-        DlpAuditSink.ApiCallEvent call = fx.calls.stream().filter(c -> c.requestId().equals("rh-unknown")).findFirst()
+        DlpAuditSink.ApiCallEvent call = fx.calls.stream()
+                .filter(c -> c.requestId().equals("rh-unknown"))
+                .findFirst()
                 .orElseThrow();
         assertThat(call.route()).isEqualTo("chat-completions");
         assertThat(call.notes()).containsEntry("block", "unknown_profile:no-such-profile");
@@ -99,15 +139,19 @@ class RouteHintTest {
     @Test
     void routeNamingAnUnknownProfile_refusesWhateverMessageComesFirst_andLabelsAreEscaped() throws Exception {
         // header modes SKIP: the first message Envoy sends may be a body; it is refused all the same
-        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE,
-                hint("bad name\u00e9{x}", "r"))) {
+        try (EnvoyStream s =
+                new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.NONE, hint("bad name\u00e9{x}", "r"))) {
             s.requestBody("4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), false);
             ProcessingResponse r = s.next();
             assertThat(r.hasImmediateResponse()).isTrue();
             assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(503);
         }
-        assertThat(fx.meters.get("meshguard_dlp_unknown_profile_total").tag("profile", "bad_name__x_")
-                .counter().count()).isEqualTo(1);
+        assertThat(fx.meters
+                        .get("meshguard_dlp_unknown_profile_total")
+                        .tag("profile", "bad_name__x_")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
     }
 
     @Test
@@ -118,7 +162,12 @@ class RouteHintTest {
             s.requestBody("4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
             s.next();
         }
-        assertThat(fx.meters.get("meshguard_dlp_findings_total").tag("route", "none").tag("profile", "default")
-                .counter().count()).isGreaterThanOrEqualTo(1);
+        assertThat(fx.meters
+                        .get("meshguard_dlp_findings_total")
+                        .tag("route", "none")
+                        .tag("profile", "default")
+                        .counter()
+                        .count())
+                .isGreaterThanOrEqualTo(1);
     }
 }

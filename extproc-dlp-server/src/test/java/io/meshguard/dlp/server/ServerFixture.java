@@ -102,40 +102,59 @@ final class ServerFixture implements AutoCloseable {
 
     /** With tracing (the tracing tests hand one that exports to their OTLP receiver). */
     ServerFixture(io.meshguard.runtime.tracing.Tracing tracing) throws Exception {
-        this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()), PhaseDeadlines.DEFAULTS,
-                io.meshguard.dlp.content.Transformers::forKind, tracing);
+        this(
+                DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()),
+                PhaseDeadlines.DEFAULTS,
+                io.meshguard.dlp.content.Transformers::forKind,
+                tracing);
     }
 
-    private ServerFixture(DecoderBudget decoders, PhaseDeadlines deadlines,
-            io.meshguard.dlp.content.Transformers.Factory transformers) throws Exception {
+    private ServerFixture(
+            DecoderBudget decoders,
+            PhaseDeadlines deadlines,
+            io.meshguard.dlp.content.Transformers.Factory transformers)
+            throws Exception {
         this(decoders, deadlines, transformers, io.meshguard.runtime.tracing.Tracing.disabled());
     }
 
-    private ServerFixture(DecoderBudget decoders, PhaseDeadlines deadlines,
-            io.meshguard.dlp.content.Transformers.Factory transformers, io.meshguard.runtime.tracing.Tracing tracing)
+    private ServerFixture(
+            DecoderBudget decoders,
+            PhaseDeadlines deadlines,
+            io.meshguard.dlp.content.Transformers.Factory transformers,
+            io.meshguard.runtime.tracing.Tracing tracing)
             throws Exception {
         dir = Files.createTempDirectory("dlp-test");
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, POLICY, StandardCharsets.UTF_8);
         DlpServerSettings settings = new DlpServerSettings(
-                DlpServerSettings.withMaxMessage(GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
-                        8 * 1024 * 1024),
-                policy, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1),
+                DlpServerSettings.withMaxMessage(
+                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0), 8 * 1024 * 1024),
+                policy,
+                "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8),
+                Duration.ofHours(1),
                 deadlines);
-        server = DlpServer.create(settings, new DlpAuditSink() {
-            @Override
-            public void finding(FindingEvent e) {
-                findings.add(e);
-            }
+        server = DlpServer.create(
+                settings,
+                new DlpAuditSink() {
+                    @Override
+                    public void finding(FindingEvent e) {
+                        findings.add(e);
+                    }
 
-            @Override
-            public void apiCall(ApiCallEvent e) {
-                calls.add(e);
-            }
-        }, meters, decoders, transformers, tracing);
+                    @Override
+                    public void apiCall(ApiCallEvent e) {
+                        calls.add(e);
+                    }
+                },
+                meters,
+                decoders,
+                transformers,
+                tracing);
         server.start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
-                .maxInboundMessageSize(64 * 1024 * 1024).build();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                .usePlaintext()
+                .maxInboundMessageSize(64 * 1024 * 1024)
+                .build();
     }
 
     @Override
@@ -143,7 +162,8 @@ final class ServerFixture implements AutoCloseable {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.close();
         try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 }

@@ -17,7 +17,12 @@ import java.util.concurrent.CountDownLatch;
  * thread waits on a latch the test releases, like a scan blocked on a lock or starved of CPU.
  */
 final class StallingTransformers implements Transformers.Factory {
-    enum Where { NOWHERE, CREATE, WRITE, FINISH }
+    enum Where {
+        NOWHERE,
+        CREATE,
+        WRITE,
+        FINISH
+    }
 
     private volatile Where where = Where.NOWHERE;
     private volatile CountDownLatch stalled = new CountDownLatch(1);
@@ -55,8 +60,8 @@ final class StallingTransformers implements Transformers.Factory {
     }
 
     @Override
-    public BodyTransformer create(MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out,
-            FindingListener listener) {
+    public BodyTransformer create(
+            MediaTypes.Kind kind, ScanRules rules, ValueHasher hasher, ByteSink out, FindingListener listener) {
         stallIf(Where.CREATE);
         BodyTransformer real = Transformers.forKind(kind, rules, hasher, out, listener);
         return new BodyTransformer() {

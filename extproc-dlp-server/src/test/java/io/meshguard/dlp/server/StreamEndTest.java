@@ -44,16 +44,27 @@ class StreamEndTest {
     @Test
     void answeredStream_staysOpenUntilEnvoyHalfCloses_soNothingPassesUnprocessed() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/v1/chat/completions", ":authority", "llm",
-                    "x-request-id", "open-1");
+            s.requestHeaders(
+                    true,
+                    ":method",
+                    "GET",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "llm",
+                    "x-request-id",
+                    "open-1");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "200", "content-type", "application/json");
             assertThat(s.next().hasResponseHeaders()).isTrue();
             s.responseBody(utf8("{\"a\":\"card 4111 1111 1111 1111\"}"), true);
             List<ProcessingResponse> answers = s.untilResponseEnd();
-            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).doesNotContain("4111 1111 1111 1111");
+            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8))
+                    .doesNotContain("4111 1111 1111 1111");
 
-            assertThat(s.nextEvent(Duration.ofMillis(300))).as("the server must not end the stream first").isNull();
+            assertThat(s.nextEvent(Duration.ofMillis(300)))
+                    .as("the server must not end the stream first")
+                    .isNull();
             s.halfClose();
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
         }
@@ -66,12 +77,17 @@ class StreamEndTest {
             assertThat(s.next().hasResponseHeaders()).isTrue();
             s.responseBody(utf8("{\"error\":\"missing_credential\"}"), true);
             List<ProcessingResponse> answers = s.untilResponseEnd();
-            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).contains("missing_credential");
+            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8))
+                    .contains("missing_credential");
             s.halfClose();
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
         }
         assertThat(fx.calls).as("no audit row for a denial's reply").isEmpty();
-        assertThat(fx.meters.get("meshguard_dlp_local_reply_streams_total").counter().count()).isEqualTo(1.0);
+        assertThat(fx.meters
+                        .get("meshguard_dlp_local_reply_streams_total")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
 
         // the same reply after the request's headers is an ordinary call and keeps its row
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {

@@ -41,9 +41,16 @@ class StreamTracingTest {
     @BeforeAll
     static void start() throws Exception {
         collector = OtlpTraceReceiver.start();
-        tracing = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "otlp",
-                "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_BSP_SCHEDULE_DELAY", "20"),
-                "meshguard-dlp", new SimpleMeterRegistry());
+        tracing = Tracing.fromEnvironment(
+                Map.of(
+                        "OTEL_TRACES_EXPORTER",
+                        "otlp",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        collector.endpoint(),
+                        "OTEL_BSP_SCHEDULE_DELAY",
+                        "20"),
+                "meshguard-dlp",
+                new SimpleMeterRegistry());
         fx = new ServerFixture(tracing);
     }
 
@@ -71,8 +78,13 @@ class StreamTracingTest {
     }
 
     private static Span spanOfTrace(String trace) {
-        return await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans(PROCESS).stream()
-                .filter(s -> OtlpTraceReceiver.hex(s.getTraceId()).equals(trace)).findFirst(), Optional::isPresent)
+        return await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> collector.spans(PROCESS).stream()
+                                .filter(s ->
+                                        OtlpTraceReceiver.hex(s.getTraceId()).equals(trace))
+                                .findFirst(),
+                        Optional::isPresent)
                 .orElseThrow();
     }
 
@@ -91,11 +103,23 @@ class StreamTracingTest {
         String card = "4111 1111 1111 1111";
         String otherCard = "5105105105105100";
         String mail = "kim." + hex(4) + "@bank.co.kr";
-        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.FULL_DUPLEX_STREAMED,
-                traceparent(trace, egress))) {
+        try (EnvoyStream s = new EnvoyStream(
+                fx.channel, BodySendMode.BUFFERED, BodySendMode.FULL_DUPLEX_STREAMED, traceparent(trace, egress))) {
             byte[] request = utf8("{\"note\":\"pay " + otherCard + "\",\"mail\":\"" + mail + "\"}");
-            s.requestHeaders(false, ":method", "POST", ":path", "/api/chat", ":authority", "svc", "content-type",
-                    "application/json", "content-length", Integer.toString(request.length), "x-tenant-id", "bank-a");
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/api/chat",
+                    ":authority",
+                    "svc",
+                    "content-type",
+                    "application/json",
+                    "content-length",
+                    Integer.toString(request.length),
+                    "x-tenant-id",
+                    "bank-a");
             s.next();
             s.requestBody(request, true);
             s.next();
@@ -106,16 +130,19 @@ class StreamTracingTest {
             }
             s.responseBody(new byte[0], true);
             List<ProcessingResponse> answers = s.untilResponseEnd();
-            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8)).doesNotContain(card);
+            assertThat(new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8))
+                    .doesNotContain(card);
             s.halfClose();
         }
 
         Span span = spanOfTrace(trace);
-        assertThat(collector.spans(PROCESS).stream().filter(x -> OtlpTraceReceiver.hex(x.getTraceId()).equals(trace)))
+        assertThat(collector.spans(PROCESS).stream()
+                        .filter(x -> OtlpTraceReceiver.hex(x.getTraceId()).equals(trace)))
                 .hasSize(1);
         assertThat(OtlpTraceReceiver.hex(span.getParentSpanId())).isEqualTo(egress);
         assertThat(span.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_SERVER);
-        assertThat(OtlpTraceReceiver.attribute(span, "rpc.service")).contains("envoy.service.ext_proc.v3.ExternalProcessor");
+        assertThat(OtlpTraceReceiver.attribute(span, "rpc.service"))
+                .contains("envoy.service.ext_proc.v3.ExternalProcessor");
         assertThat(OtlpTraceReceiver.attribute(span, "rpc.method")).contains("Process");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.decision")).contains("rewritten");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.profile")).contains("default");
@@ -123,13 +150,16 @@ class StreamTracingTest {
         assertThat(span.getEventsList()).hasSize(StreamSpan.MAX_FINDING_EVENTS);
         Span.Event first = span.getEvents(0);
         assertThat(first.getName()).isEqualTo("meshguard.dlp.finding");
-        assertThat(first.getAttributesList()).extracting(kv -> kv.getKey())
+        assertThat(first.getAttributesList())
+                .extracting(kv -> kv.getKey())
                 .containsExactlyInAnyOrder("meshguard.dlp.detector", "meshguard.dlp.action", "meshguard.dlp.direction");
         assertThat(span.getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_UNSET);
 
         String everything = collector.allText();
         for (String secret : List.of(card, card.replace(" ", ""), otherCard, "1111 1111", mail, "bank-a")) {
-            assertThat(everything).as("exported spans must not contain %s", secret).doesNotContain(secret);
+            assertThat(everything)
+                    .as("exported spans must not contain %s", secret)
+                    .doesNotContain(secret);
         }
     }
 
@@ -137,10 +167,10 @@ class StreamTracingTest {
     void privateKeyInRequest_blocks_withABlockEventNamingTheDetector_andNoKeyMaterialExported() throws Exception {
         String trace = hex(16);
         String key = pem();
-        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE,
-                traceparent(trace, hex(8)))) {
-            s.requestHeaders(false, ":method", "POST", ":path", "/api/keys", ":authority", "svc", "content-type",
-                    "text/plain");
+        try (EnvoyStream s =
+                new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, traceparent(trace, hex(8)))) {
+            s.requestHeaders(
+                    false, ":method", "POST", ":path", "/api/keys", ":authority", "svc", "content-type", "text/plain");
             s.next();
             s.requestBody(utf8("here is my key\n" + key), true);
             ProcessingResponse r = s.next();
@@ -169,8 +199,18 @@ class StreamTracingTest {
         String trace = hex(16);
         String parent = hex(8);
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.NONE)) {
-            s.requestHeaders(true, ":path", "/plain", ":authority", "svc", "x-b3-traceid", trace, "x-b3-spanid", parent,
-                    "x-b3-sampled", "1");
+            s.requestHeaders(
+                    true,
+                    ":path",
+                    "/plain",
+                    ":authority",
+                    "svc",
+                    "x-b3-traceid",
+                    trace,
+                    "x-b3-spanid",
+                    parent,
+                    "x-b3-sampled",
+                    "1");
             s.next();
             s.halfClose();
         }

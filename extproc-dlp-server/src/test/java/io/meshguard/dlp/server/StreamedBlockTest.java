@@ -33,10 +33,11 @@ import org.junit.jupiter.api.Test;
  */
 @IntegrationTest
 class StreamedBlockTest {
-    private static final String KEY = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n"
-            + "-----END PRIVATE KEY-----";
-    private static final String[] TOKENS = {"Hello, ", "your card 4111 1111 1111 1111 is on file. ", "Here it is: ",
-        KEY, " bye"};
+    private static final String KEY =
+            "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n" + "-----END PRIVATE KEY-----";
+    private static final String[] TOKENS = {
+        "Hello, ", "your card 4111 1111 1111 1111 is on file. ", "Here it is: ", KEY, " bye"
+    };
     private static final int[] CHUNK_SIZES = {1, 7, 64, 300, Integer.MAX_VALUE};
 
     private static ServerFixture fx;
@@ -87,7 +88,13 @@ class StreamedBlockTest {
     }
 
     private static Oracle oracle(String contentType, List<byte[]> chunks) {
-        BodyScan scan = BodyScan.open(policy, Direction.RESPONSE, "", "/x", contentType, "",
+        BodyScan scan = BodyScan.open(
+                policy,
+                Direction.RESPONSE,
+                "",
+                "/x",
+                contentType,
+                "",
                 ValueHasher.forTenant("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), ""),
                 (f, location) -> {});
         List<byte[]> out = new ArrayList<>();
@@ -99,7 +106,8 @@ class StreamedBlockTest {
                 System.arraycopy(rest, 0, got, got.length - rest.length, rest.length);
             }
             if (scan.blocked().isPresent()) {
-                assertThat(scan.blocked().get().finding().orElseThrow().detector()).isEqualTo("private_key");
+                assertThat(scan.blocked().get().finding().orElseThrow().detector())
+                        .isEqualTo("private_key");
                 return new Oracle(out, i);
             }
             out.add(got);
@@ -135,7 +143,9 @@ class StreamedBlockTest {
                 expected.add("");
                 expectedEnds.add(i == last);
             }
-            assertThat(pieces).as("chunk size %d", size).extracting(p -> p.getBody().toStringUtf8())
+            assertThat(pieces)
+                    .as("chunk size %d", size)
+                    .extracting(p -> p.getBody().toStringUtf8())
                     .containsExactlyElementsOf(expected);
             assertThat(pieces).extracting(StreamedBodyResponse::getEndOfStream).containsExactlyElementsOf(expectedEnds);
 
@@ -144,13 +154,16 @@ class StreamedBlockTest {
             String released = new String(o.released(), StandardCharsets.UTF_8);
             assertThat(released).doesNotContain("BEGIN PRIVATE", "MIIE", "bye", "4111 1111");
             assertThat(released.isEmpty() || released.endsWith("\n\n")).isTrue();
-            assertThat(plain.replace("4111 1111 1111 1111", "**** **** **** 1111")).startsWith(released);
+            assertThat(plain.replace("4111 1111 1111 1111", "**** **** **** 1111"))
+                    .startsWith(released);
             assertThat(new String(errorEvent(), StandardCharsets.UTF_8))
                     .matches("event: error\ndata: \\{\"error\":\\{\"type\":\"dlp_blocked\".*\\}\\}\n\n");
             if (size == 1) {
                 // Byte by byte, every event before the key's went out as soon as it was complete.
-                assertThat(released).isEqualTo(event(0, TOKENS[0])
-                        + event(1, "your card **** **** **** 1111 is on file. ") + event(2, TOKENS[2]));
+                assertThat(released)
+                        .isEqualTo(event(0, TOKENS[0])
+                                + event(1, "your card **** **** **** 1111 is on file. ")
+                                + event(2, TOKENS[2]));
             }
             if (size == Integer.MAX_VALUE) {
                 assertThat(released).isEmpty();
@@ -168,9 +181,11 @@ class StreamedBlockTest {
             List<byte[]> answers = playStreamed("text/event-stream", chunks, "st-sse-" + size);
             assertThat(answers).as("one answer per chunk, size %d", size).hasSize(chunks.size());
             for (int i = 0; i < chunks.size(); i++) {
-                byte[] want = i < o.blockingChunk() ? o.beforeBlock().get(i)
+                byte[] want = i < o.blockingChunk()
+                        ? o.beforeBlock().get(i)
                         : i == o.blockingChunk() ? errorEvent() : new byte[0];
-                assertThat(new String(answers.get(i), StandardCharsets.UTF_8)).as("answer %d of size %d", i, size)
+                assertThat(new String(answers.get(i), StandardCharsets.UTF_8))
+                        .as("answer %d of size %d", i, size)
                         .isEqualTo(new String(want, StandardCharsets.UTF_8));
             }
         }
@@ -184,16 +199,18 @@ class StreamedBlockTest {
         for (int size : CHUNK_SIZES) {
             List<byte[]> chunks = chunks(body, size);
             Oracle o = oracle("text/plain", chunks);
-            List<ProcessingResponse> answers = playUntilLocalReply(BodySendMode.FULL_DUPLEX_STREAMED, chunks,
-                    "fd-text-" + size);
+            List<ProcessingResponse> answers =
+                    playUntilLocalReply(BodySendMode.FULL_DUPLEX_STREAMED, chunks, "fd-text-" + size);
             String got = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
             assertThat(got).as("chunk size %d", size).isEqualTo(new String(o.released(), StandardCharsets.UTF_8));
             assertThat(masked).startsWith(got);
             assertThat(got.length()).isLessThanOrEqualTo(keyAt);
             // no piece ends the body: the client must not see a clean end of a body that was cut
-            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody)
-                    .noneMatch(r -> r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
-                            .getEndOfStream());
+            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody).noneMatch(r -> r.getResponseBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getStreamedResponse()
+                    .getEndOfStream());
             if (size == Integer.MAX_VALUE) {
                 assertThat(got).isEmpty();
             }
@@ -209,8 +226,14 @@ class StreamedBlockTest {
             List<ProcessingResponse> answers = playUntilLocalReply(BodySendMode.STREAMED, chunks, "st-text-" + size);
             assertThat(answers).as("chunk size %d", size).hasSize(o.blockingChunk());
             for (int i = 0; i < o.blockingChunk(); i++) {
-                assertThat(answers.get(i).getResponseBody().getResponse().getBodyMutation().getBody().toByteArray())
-                        .as("answer %d of size %d", i, size).isEqualTo(o.beforeBlock().get(i));
+                assertThat(answers.get(i)
+                                .getResponseBody()
+                                .getResponse()
+                                .getBodyMutation()
+                                .getBody()
+                                .toByteArray())
+                        .as("answer %d of size %d", i, size)
+                        .isEqualTo(o.beforeBlock().get(i));
             }
         }
     }
@@ -219,10 +242,14 @@ class StreamedBlockTest {
     void blockAfterStart_isAudited_findingAndApiCallWithTheBlock() throws Exception {
         playFullDuplex("text/event-stream", chunks(sseStream(), 64), "audit-block");
         await().untilAsserted(() -> {
-            assertThat(fx.findings).anyMatch(f -> f.requestId().equals("audit-block")
-                    && f.detector().equals("private_key") && f.action().equals("block"));
-            assertThat(fx.calls).anyMatch(c -> c.requestId().equals("audit-block") && c.outcome().equals("blocked")
-                    && c.notes().get("block").equals("response:finding:private_key:after_response_started"));
+            assertThat(fx.findings)
+                    .anyMatch(f -> f.requestId().equals("audit-block")
+                            && f.detector().equals("private_key")
+                            && f.action().equals("block"));
+            assertThat(fx.calls)
+                    .anyMatch(c -> c.requestId().equals("audit-block")
+                            && c.outcome().equals("blocked")
+                            && c.notes().get("block").equals("response:finding:private_key:after_response_started"));
         });
     }
 
@@ -235,12 +262,17 @@ class StreamedBlockTest {
             s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
             s.next();
             s.responseBody(body, false);
-            StreamedBodyResponse piece = s.next().getResponseBody().getResponse().getBodyMutation()
-                    .getStreamedResponse();
+            StreamedBodyResponse piece =
+                    s.next().getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
             assertThat(piece.getBody().toByteArray()).isEqualTo(errorEvent());
             assertThat(piece.getEndOfStream()).isFalse(); // Envoy has not ended the body: neither may we
             s.responseBody("data: more\n\n".getBytes(StandardCharsets.UTF_8), false);
-            assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getBody())
+            assertThat(s.next()
+                            .getResponseBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getStreamedResponse()
+                            .getBody())
                     .isEmpty();
             s.responseTrailers();
             assertThat(s.next().hasResponseTrailers()).isTrue();
@@ -264,11 +296,13 @@ class StreamedBlockTest {
                 answers.add(s.next());
             } while (!answers.get(answers.size() - 1).hasResponseTrailers());
             byte[] released = EnvoyStream.responseBytes(answers);
-            assertThat(new String(released, StandardCharsets.UTF_8)).isEqualTo(event(0, "Hello, ")
-                    + new String(errorEvent(), StandardCharsets.UTF_8));
-            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody)
-                    .noneMatch(r -> r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse()
-                            .getEndOfStream());
+            assertThat(new String(released, StandardCharsets.UTF_8))
+                    .isEqualTo(event(0, "Hello, ") + new String(errorEvent(), StandardCharsets.UTF_8));
+            assertThat(answers).filteredOn(ProcessingResponse::hasResponseBody).noneMatch(r -> r.getResponseBody()
+                    .getResponse()
+                    .getBodyMutation()
+                    .getStreamedResponse()
+                    .getEndOfStream());
             assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
         }
     }
@@ -282,14 +316,20 @@ class StreamedBlockTest {
             s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
             s.next();
             s.responseBody(body.getBytes(StandardCharsets.UTF_8), false);
-            assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(s.next()
+                            .getResponseBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo(event(0, "Hello, "));
             s.responseTrailers();
             assertThat(s.next().hasImmediateResponse()).isTrue();
             assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
         }
-        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("streamed-sse-trailers")
-                && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anyMatch(c -> c.requestId().equals("streamed-sse-trailers")
+                        && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
     }
 
     @Test
@@ -300,7 +340,12 @@ class StreamedBlockTest {
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             s.next();
             s.responseBody("card 4111 11".getBytes(StandardCharsets.UTF_8), false);
-            assertThat(s.next().getResponseBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(s.next()
+                            .getResponseBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("card ");
             s.responseTrailers();
             // No answer is left that could carry the held-back "4111 11": it is dropped, never sent unscanned, and
@@ -308,8 +353,9 @@ class StreamedBlockTest {
             assertThat(s.next().hasImmediateResponse()).isTrue();
             assertThat(s.nextEvent(Duration.ofMillis(200))).isNull();
         }
-        await().untilAsserted(() -> assertThat(fx.calls).anyMatch(c -> c.requestId().equals("streamed-tail")
-                && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anyMatch(c -> c.requestId().equals("streamed-tail")
+                        && c.notes().get("block").equals("response:incomplete_scan:after_response_started:reset")));
     }
 
     /** Plays a FULL_DUPLEX response; returns every streamed piece up to the one with end_of_stream. */
@@ -326,14 +372,19 @@ class StreamedBlockTest {
             List<StreamedBodyResponse> pieces = new ArrayList<>();
             while (true) {
                 ProcessingResponse r = s.next();
-                assertThat(r.hasResponseBody()).as("only body pieces, never a local reply").isTrue();
-                StreamedBodyResponse p = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
+                assertThat(r.hasResponseBody())
+                        .as("only body pieces, never a local reply")
+                        .isTrue();
+                StreamedBodyResponse p =
+                        r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
                 pieces.add(p);
                 if (p.getEndOfStream()) {
                     break;
                 }
             }
-            assertThat(s.nextEvent(Duration.ofMillis(200))).as("nothing after end_of_stream").isNull();
+            assertThat(s.nextEvent(Duration.ofMillis(200)))
+                    .as("nothing after end_of_stream")
+                    .isNull();
             return pieces;
         }
     }
@@ -356,13 +407,16 @@ class StreamedBlockTest {
             while (true) {
                 ProcessingResponse r = s.next();
                 if (r.hasImmediateResponse()) {
-                    assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(policy.block().status());
+                    assertThat(r.getImmediateResponse().getStatus().getCodeValue())
+                            .isEqualTo(policy.block().status());
                     break;
                 }
                 assertThat(r.hasResponseBody()).isTrue();
                 answers.add(r);
             }
-            assertThat(s.nextEvent(Duration.ofMillis(200))).as("nothing after the local reply").isNull();
+            assertThat(s.nextEvent(Duration.ofMillis(200)))
+                    .as("nothing after the local reply")
+                    .isNull();
             return answers;
         }
     }
@@ -379,10 +433,17 @@ class StreamedBlockTest {
                 s.responseBody(chunks.get(i), i == chunks.size() - 1);
                 ProcessingResponse r = s.next();
                 assertThat(r.hasResponseBody()).as("answer to chunk %d", i).isTrue();
-                assertThat(r.getResponseBody().getResponse().getBodyMutation().hasBody()).isTrue();
-                answers.add(r.getResponseBody().getResponse().getBodyMutation().getBody().toByteArray());
+                assertThat(r.getResponseBody().getResponse().getBodyMutation().hasBody())
+                        .isTrue();
+                answers.add(r.getResponseBody()
+                        .getResponse()
+                        .getBodyMutation()
+                        .getBody()
+                        .toByteArray());
             }
-            assertThat(s.nextEvent(Duration.ofMillis(200))).as("no extra answers").isNull();
+            assertThat(s.nextEvent(Duration.ofMillis(200)))
+                    .as("no extra answers")
+                    .isNull();
             return answers;
         }
     }

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
  */
 @IntegrationTest
 class WireChunkEquivalenceTest {
-    private static final String[] PII = {"4111 1111 1111 1111", "4012888888881881", "960121-1021413",
-        "kim@bank.co.kr", "5500-0000-0000-0004"};
+    private static final String[] PII = {
+        "4111 1111 1111 1111", "4012888888881881", "960121-1021413", "kim@bank.co.kr", "5500-0000-0000-0004"
+    };
     private static ServerFixture fx;
 
     @BeforeAll
@@ -45,8 +46,12 @@ class WireChunkEquivalenceTest {
                 text = r.nextInt(4) == 0 ? " " + PII[r.nextInt(PII.length)] + " " : " token" + e;
             }
             int take = Math.min(text.length(), 1 + r.nextInt(5));
-            sb.append("id: ").append(e).append("\ndata: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,")
-                    .append("\"delta\":{\"content\":\"").append(text, 0, take).append("\"}}]}\n\n");
+            sb.append("id: ")
+                    .append(e)
+                    .append("\ndata: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,")
+                    .append("\"delta\":{\"content\":\"")
+                    .append(text, 0, take)
+                    .append("\"}}]}\n\n");
             text = text.substring(take);
         }
         return sb.append("data: [DONE]\n\n").toString();
@@ -55,7 +60,8 @@ class WireChunkEquivalenceTest {
     private static String plain(Random r) {
         StringBuilder sb = new StringBuilder();
         for (int w = 0; w < 200 + r.nextInt(200); w++) {
-            sb.append(r.nextInt(15) == 0 ? PII[r.nextInt(PII.length)] : "word" + r.nextInt(100)).append(' ');
+            sb.append(r.nextInt(15) == 0 ? PII[r.nextInt(PII.length)] : "word" + r.nextInt(100))
+                    .append(' ');
         }
         return sb.toString();
     }
@@ -78,7 +84,13 @@ class WireChunkEquivalenceTest {
     }
 
     private static byte[] byBodyScan(String path, String contentType, byte[] body, List<String> findings) {
-        BodyScan scan = BodyScan.open(fx.server.policy().get(), Direction.RESPONSE, "llm", path, contentType, "",
+        BodyScan scan = BodyScan.open(
+                fx.server.policy().get(),
+                Direction.RESPONSE,
+                "llm",
+                path,
+                contentType,
+                "",
                 ValueHasher.forTenant("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8), ""),
                 (f, location) -> findings.add(f.detector() + "@" + location));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -100,9 +112,12 @@ class WireChunkEquivalenceTest {
             byte[] expected = byBodyScan(path, contentType, body, expectedFindings);
             fx.findings.clear();
             byte[] actual = throughServer(path, contentType, body, r);
-            assertThat(new String(actual, StandardCharsets.UTF_8)).as("round %d (%s)", round, contentType)
+            assertThat(new String(actual, StandardCharsets.UTF_8))
+                    .as("round %d (%s)", round, contentType)
                     .isEqualTo(new String(expected, StandardCharsets.UTF_8));
-            List<String> serverFindings = fx.findings.stream().map(f -> f.detector() + "@" + f.location()).toList();
+            List<String> serverFindings = fx.findings.stream()
+                    .map(f -> f.detector() + "@" + f.location())
+                    .toList();
             assertThat(serverFindings).as("round %d findings", round).isEqualTo(expectedFindings);
             if (!java.util.Arrays.equals(actual, body)) {
                 changed++;

@@ -20,7 +20,8 @@ public final class ConfigException extends Exception {
     }
 
     private static String format(List<ConfigProblem> problems) {
-        String header = problems.size() == 1 ? "invalid configuration (1 problem):"
+        String header = problems.size() == 1
+                ? "invalid configuration (1 problem):"
                 : "invalid configuration (" + problems.size() + " problems):";
         return problems.stream().map(p -> "  - " + p).collect(Collectors.joining("\n", header + "\n", ""));
     }

@@ -55,8 +55,7 @@ public record ConfigKey<T>(String name, ConfigType<T> type, T defaultValue, Stri
     }
 
     /** A long setting within {@code [min, max]}. */
-    public static ConfigKey<Long> longInteger(String name, long defaultValue, long min, long max,
-            String description) {
+    public static ConfigKey<Long> longInteger(String name, long defaultValue, long min, long max, String description) {
         return new ConfigKey<>(name, ConfigType.longInteger(min, max), defaultValue, description);
     }
 
@@ -76,8 +75,8 @@ public record ConfigKey<T>(String name, ConfigType<T> type, T defaultValue, Stri
     }
 
     /** A duration setting that can be turned {@code off}. */
-    public static ConfigKey<Optional<Duration>> optionalDuration(String name, Optional<Duration> defaultValue,
-            String description) {
+    public static ConfigKey<Optional<Duration>> optionalDuration(
+            String name, Optional<Duration> defaultValue, String description) {
         return new ConfigKey<>(name, ConfigType.optional(ConfigType.duration(), "off"), defaultValue, description);
     }
 
@@ -87,8 +86,7 @@ public record ConfigKey<T>(String name, ConfigType<T> type, T defaultValue, Stri
     }
 
     /** A setting that takes one of {@code allowed}. */
-    public static ConfigKey<String> oneOf(String name, String defaultValue, List<String> allowed,
-            String description) {
+    public static ConfigKey<String> oneOf(String name, String defaultValue, List<String> allowed, String description) {
         return new ConfigKey<>(name, ConfigType.oneOf(allowed), defaultValue, description);
     }
 

@@ -63,13 +63,16 @@ public final class ConfigLoader {
         return new Config(schema, values);
     }
 
-    private static void readFile(ConfigSchema schema, Path path, Map<String, Config.Value> values,
-            List<ConfigProblem> problems) {
+    private static void readFile(
+            ConfigSchema schema, Path path, Map<String, Config.Value> values, List<ConfigProblem> problems) {
         String name = path.toString();
         String text;
         try {
             byte[] bytes = Files.readAllBytes(path);
-            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes))
+                    .toString();
         } catch (NoSuchFileException e) {
             problems.add(new ConfigProblem(name, "config file not found"));
             return;
@@ -91,15 +94,21 @@ public final class ConfigLoader {
             return;
         }
         if (!root.isMap()) {
-            problems.add(new ConfigProblem(root.location(), "expected a map of settings, found "
-                    + root.kind().description()));
+            problems.add(new ConfigProblem(
+                    root.location(),
+                    "expected a map of settings, found " + root.kind().description()));
             return;
         }
         walk(schema, root, "", new HashMap<>(), values, problems);
     }
 
-    private static void walk(ConfigSchema schema, YamlNode map, String prefix, Map<String, Integer> seen,
-            Map<String, Config.Value> values, List<ConfigProblem> problems) {
+    private static void walk(
+            ConfigSchema schema,
+            YamlNode map,
+            String prefix,
+            Map<String, Integer> seen,
+            Map<String, Config.Value> values,
+            List<ConfigProblem> problems) {
         for (YamlEntry entry : map.entries()) {
             String fullName = prefix.isEmpty() ? entry.name() : prefix + "." + entry.name();
             YamlNode value = entry.value();
@@ -107,27 +116,36 @@ public final class ConfigLoader {
             if (key.isPresent()) {
                 Integer firstLine = seen.putIfAbsent(fullName, entry.key().line());
                 if (firstLine != null) {
-                    problems.add(new ConfigProblem(entry.key().location(),
-                            fullName + " is set twice (first on line " + firstLine + ")"));
+                    problems.add(new ConfigProblem(
+                            entry.key().location(), fullName + " is set twice (first on line " + firstLine + ")"));
                     continue;
                 }
-                parseInto(key.get(), value, entry.key().sourceName(), entry.key().line(), values, problems);
+                parseInto(
+                        key.get(), value, entry.key().sourceName(), entry.key().line(), values, problems);
             } else if (schema.isParent(fullName)) {
                 if (value.isMap()) {
                     walk(schema, value, fullName, seen, values, problems);
                 } else if (!value.isNull()) {
-                    problems.add(new ConfigProblem(entry.key().location(), fullName
-                            + " is a group of settings, expected a map, found " + value.kind().description()));
+                    problems.add(new ConfigProblem(
+                            entry.key().location(),
+                            fullName + " is a group of settings, expected a map, found "
+                                    + value.kind().description()));
                 }
             } else {
-                problems.add(new ConfigProblem(entry.key().location(),
+                problems.add(new ConfigProblem(
+                        entry.key().location(),
                         "unknown key '" + fullName + "'" + NearestName.hint(fullName, schema.names())));
             }
         }
     }
 
-    private static <T> void parseInto(ConfigKey<T> key, YamlNode node, String file, int line,
-            Map<String, Config.Value> values, List<ConfigProblem> problems) {
+    private static <T> void parseInto(
+            ConfigKey<T> key,
+            YamlNode node,
+            String file,
+            int line,
+            Map<String, Config.Value> values,
+            List<ConfigProblem> problems) {
         try {
             T value = key.type().fromYaml(node);
             values.put(key.name(), new Config.Value(key, value, new ConfigSource.File(file, line)));
@@ -137,8 +155,12 @@ public final class ConfigLoader {
         }
     }
 
-    private static void readEnv(ConfigSchema schema, Map<String, String> env, String envPrefix,
-            Map<String, Config.Value> values, List<ConfigProblem> problems) {
+    private static void readEnv(
+            ConfigSchema schema,
+            Map<String, String> env,
+            String envPrefix,
+            Map<String, Config.Value> values,
+            List<ConfigProblem> problems) {
         Map<String, ConfigKey<?>> byEnv = new HashMap<>();
         for (ConfigKey<?> key : schema.keys()) {
             byEnv.put(key.envVar(envPrefix), key);
@@ -157,8 +179,12 @@ public final class ConfigLoader {
         }
     }
 
-    private static <T> void parseEnv(ConfigKey<T> key, String variable, String text,
-            Map<String, Config.Value> values, List<ConfigProblem> problems) {
+    private static <T> void parseEnv(
+            ConfigKey<T> key,
+            String variable,
+            String text,
+            Map<String, Config.Value> values,
+            List<ConfigProblem> problems) {
         try {
             T value = key.type().parse(text.trim());
             values.put(key.name(), new Config.Value(key, value, new ConfigSource.Env(variable)));

@@ -53,9 +53,15 @@ public final class ConfigSchema {
     public String toMarkdownTable() {
         StringBuilder table = new StringBuilder("| key | env | default | description |\n|---|---|---|---|\n");
         for (ConfigKey<?> key : keys.values()) {
-            table.append("| `").append(key.name()).append("` | `").append(key.envVar()).append("` | ")
-                    .append(cell(key.formattedDefault())).append(" | ")
-                    .append(key.description().replace("|", "\\|")).append(" |\n");
+            table.append("| `")
+                    .append(key.name())
+                    .append("` | `")
+                    .append(key.envVar())
+                    .append("` | ")
+                    .append(cell(key.formattedDefault()))
+                    .append(" | ")
+                    .append(key.description().replace("|", "\\|"))
+                    .append(" |\n");
         }
         return table.toString();
     }
@@ -103,8 +109,8 @@ public final class ConfigSchema {
                 }
                 String other = byEnv.putIfAbsent(key.envVar(), key.name());
                 if (other != null) {
-                    throw new IllegalArgumentException("config keys " + other + " and " + key.name()
-                            + " both map to " + key.envVar());
+                    throw new IllegalArgumentException(
+                            "config keys " + other + " and " + key.name() + " both map to " + key.envVar());
                 }
             }
             for (String name : byName.keySet()) {

@@ -29,7 +29,8 @@ public sealed interface ConfigType<T> {
     /** Converts a YAML value; scalars go through {@link #parse(String)}. */
     default T fromYaml(YamlNode node) {
         if (!node.isScalar()) {
-            throw new IllegalArgumentException("expected " + expected() + ", found " + node.kind().description());
+            throw new IllegalArgumentException(
+                    "expected " + expected() + ", found " + node.kind().description());
         }
         return parse(node.asString().trim());
     }
@@ -263,15 +264,16 @@ public sealed interface ConfigType<T> {
             if (!m.matches()) {
                 throw new IllegalArgumentException("expected " + expected() + ", found '" + text + "'");
             }
-            long multiplier = switch (m.group(2) == null ? "b" : m.group(2)) {
-                case "kb" -> 1000L;
-                case "kib" -> 1024L;
-                case "mb" -> 1000L * 1000;
-                case "mib" -> 1024L * 1024;
-                case "gb" -> 1000L * 1000 * 1000;
-                case "gib" -> 1024L * 1024 * 1024;
-                default -> 1L;
-            };
+            long multiplier =
+                    switch (m.group(2) == null ? "b" : m.group(2)) {
+                        case "kb" -> 1000L;
+                        case "kib" -> 1024L;
+                        case "mb" -> 1000L * 1000;
+                        case "mib" -> 1024L * 1024;
+                        case "gb" -> 1000L * 1000 * 1000;
+                        case "gib" -> 1024L * 1024 * 1024;
+                        default -> 1L;
+                    };
             long value;
             try {
                 value = Math.multiplyExact(Long.parseLong(m.group(1)), multiplier);
@@ -279,8 +281,8 @@ public sealed interface ConfigType<T> {
                 throw new IllegalArgumentException("byte size too large: " + text);
             }
             if (value < min || value > max) {
-                throw new IllegalArgumentException("expected a byte size between " + format(min) + " and "
-                        + format(max) + ", found " + text);
+                throw new IllegalArgumentException(
+                        "expected a byte size between " + format(min) + " and " + format(max) + ", found " + text);
             }
             return value;
         }
@@ -358,19 +360,24 @@ public sealed interface ConfigType<T> {
     record StringListType() implements ConfigType<List<String>> {
         @Override
         public List<String> parse(String text) {
-            return Arrays.stream(text.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+            return Arrays.stream(text.split(","))
+                    .map(String::trim)
+                    .filter(s -> !s.isEmpty())
+                    .toList();
         }
 
         @Override
         public List<String> fromYaml(YamlNode node) {
             if (node.isList()) {
-                return node.asList().stream().map(item -> {
-                    if (!item.isScalar()) {
-                        throw new IllegalArgumentException("list items must be text; item on line " + item.line()
-                                + " is " + item.kind().description());
-                    }
-                    return item.asString();
-                }).toList();
+                return node.asList().stream()
+                        .map(item -> {
+                            if (!item.isScalar()) {
+                                throw new IllegalArgumentException("list items must be text; item on line "
+                                        + item.line() + " is " + item.kind().description());
+                            }
+                            return item.asString();
+                        })
+                        .toList();
             }
             if (node.isNull()) {
                 return List.of();

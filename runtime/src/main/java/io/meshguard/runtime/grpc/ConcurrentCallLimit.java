@@ -54,12 +54,14 @@ public final class ConcurrentCallLimit implements ServerInterceptor {
     }
 
     @Override
-    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
-            ServerCallHandler<Q, A> next) {
+    public <Q, A> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         if (!permits.tryAcquire()) {
             rejected.increment();
-            call.close(Status.RESOURCE_EXHAUSTED.withDescription(
-                    "server busy: " + maxCalls + " calls in flight (grpc.max_concurrent_calls)"), new Metadata());
+            call.close(
+                    Status.RESOURCE_EXHAUSTED.withDescription(
+                            "server busy: " + maxCalls + " calls in flight (grpc.max_concurrent_calls)"),
+                    new Metadata());
             return new ServerCall.Listener<>() {};
         }
         AtomicBoolean released = new AtomicBoolean();

@@ -52,7 +52,12 @@ import org.slf4j.LoggerFactory;
 public final class GrpcServerHost implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(GrpcServerHost.class);
 
-    private enum State { NEW, SERVING, DRAINING, STOPPED }
+    private enum State {
+        NEW,
+        SERVING,
+        DRAINING,
+        STOPPED
+    }
 
     private final String name;
     private final GrpcServerSettings settings;
@@ -73,7 +78,10 @@ public final class GrpcServerHost implements ServerComponent {
      * @param services the application services
      * @param meterRegistry registry for the gRPC metrics (a server view, see {@code ProcessMetrics.forServer})
      */
-    public GrpcServerHost(String name, GrpcServerSettings settings, List<ServerServiceDefinition> services,
+    public GrpcServerHost(
+            String name,
+            GrpcServerSettings settings,
+            List<ServerServiceDefinition> services,
             MeterRegistry meterRegistry) {
         this.name = name;
         this.settings = settings;
@@ -103,8 +111,8 @@ public final class GrpcServerHost implements ServerComponent {
             callLimit = new ConcurrentCallLimit(settings.maxConcurrentCalls(), meterRegistry);
             MetricCollectingServerInterceptor metrics = new MetricCollectingServerInterceptor(meterRegistry);
             RequestLogContextInterceptor logContext = new RequestLogContextInterceptor();
-            NettyServerBuilder builder = NettyServerBuilder
-                    .forAddress(new InetSocketAddress(settings.bind(), settings.port()))
+            NettyServerBuilder builder = NettyServerBuilder.forAddress(
+                            new InetSocketAddress(settings.bind(), settings.port()))
                     .executor(executor)
                     .maxInboundMessageSize(settings.maxInboundMessageBytes())
                     .keepAliveTime(settings.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
@@ -138,9 +146,16 @@ public final class GrpcServerHost implements ServerComponent {
                 health.setStatus(service.getServiceDescriptor().getName(), ServingStatus.SERVING);
             }
             state = State.SERVING;
-            log.atInfo().addKeyValue("port", started.getPort())
-                    .log("{} serving gRPC on {}:{} ({})", name, settings.bind(), started.getPort(),
-                            services.stream().map(s -> s.getServiceDescriptor().getName()).toList());
+            log.atInfo()
+                    .addKeyValue("port", started.getPort())
+                    .log(
+                            "{} serving gRPC on {}:{} ({})",
+                            name,
+                            settings.bind(),
+                            started.getPort(),
+                            services.stream()
+                                    .map(s -> s.getServiceDescriptor().getName())
+                                    .toList());
         } finally {
             lifecycle.unlock();
         }
@@ -201,12 +216,18 @@ public final class GrpcServerHost implements ServerComponent {
             health.enterTerminalState();
             // The drain tells connected clients (Envoy health-checking over its connection) to go elsewhere; with
             // no connection open there is nobody to tell, so it ends at once (and as soon as the last one closes).
-            log.info("{} draining: health NOT_SERVING, still serving for up to {} ({} connection(s) open)", name,
-                    settings.drainTimeout(), connections.open());
+            log.info(
+                    "{} draining: health NOT_SERVING, still serving for up to {} ({} connection(s) open)",
+                    name,
+                    settings.drainTimeout(),
+                    connections.open());
             connections.awaitNone(settings.drainTimeout());
             server.shutdown();
-            log.info("{} stopped accepting calls; waiting up to {} for {} in flight", name,
-                    settings.shutdownTimeout(), callsInFlight());
+            log.info(
+                    "{} stopped accepting calls; waiting up to {} for {} in flight",
+                    name,
+                    settings.shutdownTimeout(),
+                    callsInFlight());
             if (!awaitQuietly(settings.shutdownTimeout())) {
                 log.warn("{}: calls still running after {}; cancelling them", name, settings.shutdownTimeout());
                 server.shutdownNow();

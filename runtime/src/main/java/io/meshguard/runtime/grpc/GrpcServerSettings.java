@@ -44,7 +44,10 @@ public record GrpcServerSettings(
             ConfigKey.string("grpc.bind", "0.0.0.0", "Address the gRPC server binds to.");
     /** {@code grpc.max_inbound_message_bytes}. */
     public static final ConfigKey<Long> MAX_INBOUND_MESSAGE_BYTES = ConfigKey.byteSize(
-            "grpc.max_inbound_message_bytes", 4L * 1024 * 1024, 1024, Integer.MAX_VALUE,
+            "grpc.max_inbound_message_bytes",
+            4L * 1024 * 1024,
+            1024,
+            Integer.MAX_VALUE,
             "Largest gRPC request message accepted; larger ones fail with RESOURCE_EXHAUSTED.");
     /**
      * {@code grpc.max_concurrent_calls}. 60,000 by default: an ext_proc stream holds its permit for as long as its
@@ -54,44 +57,58 @@ public record GrpcServerSettings(
      * allowed here. Unary Checks never come near it.
      */
     public static final ConfigKey<Integer> MAX_CONCURRENT_CALLS = ConfigKey.integer(
-            "grpc.max_concurrent_calls", 60_000, 1, 1_000_000,
+            "grpc.max_concurrent_calls",
+            60_000,
+            1,
+            1_000_000,
             "Calls served at once, open streams included (an ext_proc stream lasts as long as its HTTP request);"
                     + " beyond it calls fail fast with RESOURCE_EXHAUSTED instead of queueing.");
     /** {@code grpc.keepalive_time}. */
-    public static final ConfigKey<Duration> KEEPALIVE_TIME = ConfigKey.duration("grpc.keepalive_time",
-            Duration.ofSeconds(60), "Idle time after which the server pings a client to detect a dead connection.");
+    public static final ConfigKey<Duration> KEEPALIVE_TIME = ConfigKey.duration(
+            "grpc.keepalive_time",
+            Duration.ofSeconds(60),
+            "Idle time after which the server pings a client to detect a dead connection.");
     /** {@code grpc.keepalive_timeout}. */
-    public static final ConfigKey<Duration> KEEPALIVE_TIMEOUT = ConfigKey.duration("grpc.keepalive_timeout",
-            Duration.ofSeconds(20), "How long the server waits for a keepalive ping answer before closing the connection.");
+    public static final ConfigKey<Duration> KEEPALIVE_TIMEOUT = ConfigKey.duration(
+            "grpc.keepalive_timeout",
+            Duration.ofSeconds(20),
+            "How long the server waits for a keepalive ping answer before closing the connection.");
     /** {@code grpc.permit_keepalive_time}. */
     public static final ConfigKey<Duration> PERMIT_KEEPALIVE_TIME = ConfigKey.duration(
-            "grpc.permit_keepalive_time", Duration.ofSeconds(10),
+            "grpc.permit_keepalive_time",
+            Duration.ofSeconds(10),
             "Shortest interval between client pings tolerated (Envoy's HTTP/2 connection keepalive pings, also on"
                     + " idle connections); clients pinging faster get GOAWAY too_many_pings.");
     /** {@code grpc.max_connection_age}. */
     public static final ConfigKey<Optional<Duration>> MAX_CONNECTION_AGE = ConfigKey.optionalDuration(
-            "grpc.max_connection_age", Optional.empty(),
+            "grpc.max_connection_age",
+            Optional.empty(),
             "Age after which a connection is sent GOAWAY, or off. Off by default: ext_proc streams live as long as"
                     + " their HTTP request (minutes for SSE) and xDS streams as long as the Envoy, and a forced"
                     + " reconnect makes Envoy re-fetch all xDS resources; set it (e.g. 30m) only to rebalance"
                     + " connections after scaling out.");
     /** {@code grpc.max_connection_age_grace}. */
     public static final ConfigKey<Optional<Duration>> MAX_CONNECTION_AGE_GRACE = ConfigKey.optionalDuration(
-            "grpc.max_connection_age_grace", Optional.empty(),
+            "grpc.max_connection_age_grace",
+            Optional.empty(),
             "After a max_connection_age GOAWAY, how long calls on that connection may still run, or off (no limit,"
                     + " so long streams end on their own).");
     /** {@code grpc.drain_timeout}. */
-    public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration("grpc.drain_timeout",
+    public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.duration(
+            "grpc.drain_timeout",
             Duration.ofSeconds(5),
             "On shutdown, how long gRPC health reports NOT_SERVING (and /readyz 503) while still serving, so Envoy"
                     + " and load balancers stop sending before the port closes.");
     /** {@code grpc.shutdown_timeout}. */
-    public static final ConfigKey<Duration> SHUTDOWN_TIMEOUT = ConfigKey.duration("grpc.shutdown_timeout",
+    public static final ConfigKey<Duration> SHUTDOWN_TIMEOUT = ConfigKey.duration(
+            "grpc.shutdown_timeout",
             Duration.ofSeconds(20),
             "After the drain, how long in-flight calls may finish before they are cancelled; drain_timeout plus"
                     + " this must stay below the pod's terminationGracePeriodSeconds (default 30s).");
     /** {@code grpc.reflection}. */
-    public static final ConfigKey<Boolean> REFLECTION = ConfigKey.bool("grpc.reflection", true,
+    public static final ConfigKey<Boolean> REFLECTION = ConfigKey.bool(
+            "grpc.reflection",
+            true,
             "Serve gRPC server reflection (grpc.reflection.v1) so grpcurl can list and call services.");
 
     public GrpcServerSettings {
@@ -102,8 +119,8 @@ public record GrpcServerSettings(
         if (maxInboundMessageBytes < 1 || maxConcurrentCalls < 1) {
             throw new IllegalArgumentException("message size and concurrent calls must be positive");
         }
-        for (Duration d : List.of(keepAliveTime, keepAliveTimeout, permitKeepAliveTime, drainTimeout,
-                shutdownTimeout)) {
+        for (Duration d :
+                List.of(keepAliveTime, keepAliveTimeout, permitKeepAliveTime, drainTimeout, shutdownTimeout)) {
             if (d.isNegative()) {
                 throw new IllegalArgumentException("durations must not be negative: " + d);
             }
@@ -112,37 +129,76 @@ public record GrpcServerSettings(
 
     /** {@code grpc.port} with this server's default port. */
     public static ConfigKey<Integer> portKey(int defaultPort) {
-        return ConfigKey.integer("grpc.port", defaultPort, 0, 65535, "TCP port of the gRPC server (0 picks a free port).");
+        return ConfigKey.integer(
+                "grpc.port", defaultPort, 0, 65535, "TCP port of the gRPC server (0 picks a free port).");
     }
 
     /** Every default, on {@code port}. */
     public static GrpcServerSettings defaults(int port) {
-        return new GrpcServerSettings(BIND.defaultValue(), port,
-                MAX_INBOUND_MESSAGE_BYTES.defaultValue().intValue(), MAX_CONCURRENT_CALLS.defaultValue(),
-                KEEPALIVE_TIME.defaultValue(), KEEPALIVE_TIMEOUT.defaultValue(), PERMIT_KEEPALIVE_TIME.defaultValue(),
-                MAX_CONNECTION_AGE.defaultValue(), MAX_CONNECTION_AGE_GRACE.defaultValue(),
-                DRAIN_TIMEOUT.defaultValue(), SHUTDOWN_TIMEOUT.defaultValue(), REFLECTION.defaultValue());
+        return new GrpcServerSettings(
+                BIND.defaultValue(),
+                port,
+                MAX_INBOUND_MESSAGE_BYTES.defaultValue().intValue(),
+                MAX_CONCURRENT_CALLS.defaultValue(),
+                KEEPALIVE_TIME.defaultValue(),
+                KEEPALIVE_TIMEOUT.defaultValue(),
+                PERMIT_KEEPALIVE_TIME.defaultValue(),
+                MAX_CONNECTION_AGE.defaultValue(),
+                MAX_CONNECTION_AGE_GRACE.defaultValue(),
+                DRAIN_TIMEOUT.defaultValue(),
+                SHUTDOWN_TIMEOUT.defaultValue(),
+                REFLECTION.defaultValue());
     }
 
     /** A copy listening on {@code bind:port}. */
     public GrpcServerSettings withAddress(String newBind, int newPort) {
-        return new GrpcServerSettings(newBind, newPort, maxInboundMessageBytes, maxConcurrentCalls, keepAliveTime,
-                keepAliveTimeout, permitKeepAliveTime, maxConnectionAge, maxConnectionAgeGrace, drainTimeout,
-                shutdownTimeout, reflection);
+        return new GrpcServerSettings(
+                newBind,
+                newPort,
+                maxInboundMessageBytes,
+                maxConcurrentCalls,
+                keepAliveTime,
+                keepAliveTimeout,
+                permitKeepAliveTime,
+                maxConnectionAge,
+                maxConnectionAgeGrace,
+                drainTimeout,
+                shutdownTimeout,
+                reflection);
     }
 
     /** A copy with other drain and shutdown timeouts. */
     public GrpcServerSettings withShutdown(Duration newDrainTimeout, Duration newShutdownTimeout) {
-        return new GrpcServerSettings(bind, port, maxInboundMessageBytes, maxConcurrentCalls, keepAliveTime,
-                keepAliveTimeout, permitKeepAliveTime, maxConnectionAge, maxConnectionAgeGrace, newDrainTimeout,
-                newShutdownTimeout, reflection);
+        return new GrpcServerSettings(
+                bind,
+                port,
+                maxInboundMessageBytes,
+                maxConcurrentCalls,
+                keepAliveTime,
+                keepAliveTimeout,
+                permitKeepAliveTime,
+                maxConnectionAge,
+                maxConnectionAgeGrace,
+                newDrainTimeout,
+                newShutdownTimeout,
+                reflection);
     }
 
     /** A copy with other limits. */
     public GrpcServerSettings withLimits(int newMaxInboundMessageBytes, int newMaxConcurrentCalls) {
-        return new GrpcServerSettings(bind, port, newMaxInboundMessageBytes, newMaxConcurrentCalls, keepAliveTime,
-                keepAliveTimeout, permitKeepAliveTime, maxConnectionAge, maxConnectionAgeGrace, drainTimeout,
-                shutdownTimeout, reflection);
+        return new GrpcServerSettings(
+                bind,
+                port,
+                newMaxInboundMessageBytes,
+                newMaxConcurrentCalls,
+                keepAliveTime,
+                keepAliveTimeout,
+                permitKeepAliveTime,
+                maxConnectionAge,
+                maxConnectionAgeGrace,
+                drainTimeout,
+                shutdownTimeout,
+                reflection);
     }
 
     /** The {@code grpc.*} keys with this server's default port, and how to read them. */
@@ -151,18 +207,36 @@ public record GrpcServerSettings(
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(BIND, port, MAX_INBOUND_MESSAGE_BYTES, MAX_CONCURRENT_CALLS, KEEPALIVE_TIME,
-                        KEEPALIVE_TIMEOUT, PERMIT_KEEPALIVE_TIME, MAX_CONNECTION_AGE, MAX_CONNECTION_AGE_GRACE,
-                        DRAIN_TIMEOUT, SHUTDOWN_TIMEOUT, REFLECTION);
+                return List.of(
+                        BIND,
+                        port,
+                        MAX_INBOUND_MESSAGE_BYTES,
+                        MAX_CONCURRENT_CALLS,
+                        KEEPALIVE_TIME,
+                        KEEPALIVE_TIMEOUT,
+                        PERMIT_KEEPALIVE_TIME,
+                        MAX_CONNECTION_AGE,
+                        MAX_CONNECTION_AGE_GRACE,
+                        DRAIN_TIMEOUT,
+                        SHUTDOWN_TIMEOUT,
+                        REFLECTION);
             }
 
             @Override
             public GrpcServerSettings read(Config config) {
-                return new GrpcServerSettings(config.get(BIND), config.get(port),
-                        config.get(MAX_INBOUND_MESSAGE_BYTES).intValue(), config.get(MAX_CONCURRENT_CALLS),
-                        config.get(KEEPALIVE_TIME), config.get(KEEPALIVE_TIMEOUT), config.get(PERMIT_KEEPALIVE_TIME),
-                        config.get(MAX_CONNECTION_AGE), config.get(MAX_CONNECTION_AGE_GRACE),
-                        config.get(DRAIN_TIMEOUT), config.get(SHUTDOWN_TIMEOUT), config.get(REFLECTION));
+                return new GrpcServerSettings(
+                        config.get(BIND),
+                        config.get(port),
+                        config.get(MAX_INBOUND_MESSAGE_BYTES).intValue(),
+                        config.get(MAX_CONCURRENT_CALLS),
+                        config.get(KEEPALIVE_TIME),
+                        config.get(KEEPALIVE_TIMEOUT),
+                        config.get(PERMIT_KEEPALIVE_TIME),
+                        config.get(MAX_CONNECTION_AGE),
+                        config.get(MAX_CONNECTION_AGE_GRACE),
+                        config.get(DRAIN_TIMEOUT),
+                        config.get(SHUTDOWN_TIMEOUT),
+                        config.get(REFLECTION));
             }
         };
     }

@@ -14,8 +14,7 @@ public final class RawBytesMarshaller implements MethodDescriptor.Marshaller<byt
     /** Stateless: one instance serves every method. */
     public static final RawBytesMarshaller INSTANCE = new RawBytesMarshaller();
 
-    private RawBytesMarshaller() {
-    }
+    private RawBytesMarshaller() {}
 
     @Override
     public InputStream stream(byte[] value) {

@@ -23,8 +23,8 @@ public final class RequestLogContextInterceptor implements ServerInterceptor {
             Metadata.Key.of(LogContext.TRACEPARENT_HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
     @Override
-    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
-            ServerCallHandler<Q, A> next) {
+    public <Q, A> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         Map<String, String> context = new LinkedHashMap<>();
         String requestId = headers.get(REQUEST_ID);
         if (requestId != null) {

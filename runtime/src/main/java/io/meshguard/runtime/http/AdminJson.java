@@ -33,8 +33,7 @@ public final class AdminJson {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private AdminJson() {
-    }
+    private AdminJson() {}
 
     /** The body as a JSON object of at most {@code maxBytes}. */
     public static JsonNode readObject(HttpExchange exchange, int maxBytes) throws IOException, Refusal {

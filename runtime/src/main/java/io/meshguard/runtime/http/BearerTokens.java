@@ -51,7 +51,9 @@ public final class BearerTokens {
         for (Entry e : entries) {
             // no early exit: the time taken does not say which entry matched
             boolean bare = MessageDigest.isEqual(e.token(), presented);
-            boolean line = namePart != null && MessageDigest.isEqual(e.token(), tokenPart) && e.name().equals(namePart);
+            boolean line = namePart != null
+                    && MessageDigest.isEqual(e.token(), tokenPart)
+                    && e.name().equals(namePart);
             if ((bare || line) && match.isEmpty()) {
                 match = Optional.of(e.name());
             }

@@ -13,8 +13,8 @@ import java.util.List;
  */
 public record HttpServerSettings(String bind, int port) {
     /** Key {@code http.bind}. */
-    public static final ConfigKey<String> BIND = ConfigKey.string("http.bind", "0.0.0.0",
-            "Address the status HTTP listener (metrics, health, admin API) binds to.");
+    public static final ConfigKey<String> BIND = ConfigKey.string(
+            "http.bind", "0.0.0.0", "Address the status HTTP listener (metrics, health, admin API) binds to.");
 
     public HttpServerSettings {
         if (port < 0 || port > 65535) {
@@ -29,7 +29,11 @@ public record HttpServerSettings(String bind, int port) {
 
     /** Key {@code http.port} with this server's default port. */
     public static ConfigKey<Integer> portKey(int defaultPort) {
-        return ConfigKey.integer("http.port", defaultPort, 0, 65535,
+        return ConfigKey.integer(
+                "http.port",
+                defaultPort,
+                0,
+                65535,
                 "TCP port of the status HTTP listener: /metrics, /healthz, /readyz (0 picks a free port).");
     }
 

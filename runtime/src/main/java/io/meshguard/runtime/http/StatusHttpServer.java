@@ -52,6 +52,7 @@ public final class StatusHttpServer implements ServerComponent {
             System.setProperty(NODELAY, "true");
         }
     }
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String name;
@@ -83,8 +84,8 @@ public final class StatusHttpServer implements ServerComponent {
     public synchronized void addReadinessCheck(ReadinessCheck check) {
         // two checks of one name make /readyz ambiguous: an operator cannot tell which one is failing
         if (checks.stream().anyMatch(c -> c.name().equals(check.name()))) {
-            throw new IllegalArgumentException("a readiness check named '" + check.name() + "' is already on "
-                    + "this status port");
+            throw new IllegalArgumentException(
+                    "a readiness check named '" + check.name() + "' is already on " + "this status port");
         }
         checks.add(check);
     }
@@ -178,7 +179,10 @@ public final class StatusHttpServer implements ServerComponent {
         body.put("ready", report.ready());
         ArrayNode list = body.putArray("checks");
         for (ReadinessReport.Entry entry : report.checks()) {
-            list.addObject().put("name", entry.name()).put("ready", entry.ready()).put("detail", entry.detail());
+            list.addObject()
+                    .put("name", entry.name())
+                    .put("ready", entry.ready())
+                    .put("detail", entry.detail());
         }
         respond(exchange, report.ready() ? 200 : 503, "application/json", JSON.writeValueAsBytes(body));
     }
@@ -194,7 +198,10 @@ public final class StatusHttpServer implements ServerComponent {
                 String method = exchange.getRequestMethod();
                 if (!method.equals("GET") && !method.equals("HEAD")) {
                     exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-                    respond(exchange, 405, "text/plain; charset=utf-8",
+                    respond(
+                            exchange,
+                            405,
+                            "text/plain; charset=utf-8",
                             "method not allowed\n".getBytes(StandardCharsets.UTF_8));
                     return;
                 }
@@ -206,8 +213,7 @@ public final class StatusHttpServer implements ServerComponent {
         };
     }
 
-    private static void respond(HttpExchange exchange, int status, String contentType, byte[] body)
-            throws IOException {
+    private static void respond(HttpExchange exchange, int status, String contentType, byte[] body) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         boolean head = exchange.getRequestMethod().equals("HEAD");

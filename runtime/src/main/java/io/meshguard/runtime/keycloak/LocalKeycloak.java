@@ -50,6 +50,7 @@ public final class LocalKeycloak implements AutoCloseable {
     public static final String VERSION = "26.4.5";
     /** Pid file in the work directory. */
     public static final String PID_FILE = "keycloak.pid";
+
     private static final Duration IMPORT_RETRY_PAUSE = Duration.ofSeconds(5);
     private static final Duration STOP_WAIT = Duration.ofSeconds(15);
 
@@ -58,7 +59,8 @@ public final class LocalKeycloak implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final Path pidFile;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private LocalKeycloak(int port, String adminPassword, Process process, Path log, Path pidFile) {
         this.port = port;
@@ -83,7 +85,8 @@ public final class LocalKeycloak implements AutoCloseable {
         String adminPassword = UUID.randomUUID().toString();
         Path log = workDir.resolve("keycloak.log");
         ProcessBuilder pb = new ProcessBuilder(command(home, "127.0.0.1", httpPort, management))
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().putAll(environment(adminPassword));
         Process process = pb.start();
         Path pidFile = workDir.resolve(PID_FILE);
@@ -105,17 +108,30 @@ public final class LocalKeycloak implements AutoCloseable {
      * and metrics on {@code managementPort}. The cluster in a box starts its IdP pod with this line too.
      */
     public static List<String> command(Path home, String host, int httpPort, int managementPort) {
-        return List.of("sh", home.resolve("bin/kc.sh").toString(), "start-dev", "--http-host=" + host,
-                "--http-port=" + httpPort, "--http-management-port=" + managementPort, "--db=dev-mem",
-                "--hostname-strict=false", "--cache=local");
+        return List.of(
+                "sh",
+                home.resolve("bin/kc.sh").toString(),
+                "start-dev",
+                "--http-host=" + host,
+                "--http-port=" + httpPort,
+                "--http-management-port=" + managementPort,
+                "--db=dev-mem",
+                "--hostname-strict=false",
+                "--cache=local");
     }
 
     /** The launcher's environment: this process's JDK, the bootstrap admin {@code admin}, the JVM's options. */
     public static Map<String, String> environment(String adminPassword) {
-        return Map.of("JAVA_HOME", System.getProperty("java.home"), "KC_BOOTSTRAP_ADMIN_USERNAME", "admin",
-                "KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword,
+        return Map.of(
+                "JAVA_HOME",
+                System.getProperty("java.home"),
+                "KC_BOOTSTRAP_ADMIN_USERNAME",
+                "admin",
+                "KC_BOOTSTRAP_ADMIN_PASSWORD",
+                adminPassword,
                 // jboss-threads resets thread locals through java.lang internals, which JDK 24+ keeps closed
-                "JAVA_OPTS_APPEND", "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
+                "JAVA_OPTS_APPEND",
+                "-Xms64m -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED");
     }
 
     /**
@@ -138,15 +154,19 @@ public final class LocalKeycloak implements AutoCloseable {
             Files.deleteIfExists(pidFile);
             return;
         }
-        if (owner != 0 && owner != ProcessHandle.current().pid()
+        if (owner != 0
+                && owner != ProcessHandle.current().pid()
                 && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
             return; // its owner still runs: not an orphan
         }
-        Optional<ProcessHandle> left = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> {
-            List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
-            tree.add(p);
-            return tree.stream().anyMatch(h -> h.info().commandLine().orElse("").contains("keycloak"));
-        });
+        Optional<ProcessHandle> left = ProcessHandle.of(pid)
+                .filter(ProcessHandle::isAlive)
+                .filter(p -> {
+                    List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
+                    tree.add(p);
+                    return tree.stream()
+                            .anyMatch(h -> h.info().commandLine().orElse("").contains("keycloak"));
+                });
         left.ifPresent(p -> stopTree(p, STOP_WAIT));
         Files.deleteIfExists(pidFile);
     }
@@ -161,8 +181,9 @@ public final class LocalKeycloak implements AutoCloseable {
             return home;
         }
         Files.createDirectories(cacheDir);
-        try (FileChannel channel = FileChannel.open(cacheDir.resolve(".unpack.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
+        try (FileChannel channel = FileChannel.open(
+                        cacheDir.resolve(".unpack.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock ignored = channel.lock()) {
             if (!Files.isRegularFile(home.resolve("bin/kc.sh"))) {
                 Path partial = cacheDir.resolve("unpacking-" + VERSION);
                 deleteTree(partial);
@@ -180,10 +201,11 @@ public final class LocalKeycloak implements AutoCloseable {
         if (configured != null && !configured.isBlank()) {
             return Path.of(configured);
         }
-        String repo = System.getProperty("maven.repo.local",
+        String repo = System.getProperty(
+                "maven.repo.local",
                 Path.of(System.getProperty("user.home"), ".m2", "repository").toString());
-        Path zip = Path.of(repo, "org", "keycloak", "keycloak-quarkus-dist", VERSION,
-                "keycloak-quarkus-dist-" + VERSION + ".zip");
+        Path zip = Path.of(
+                repo, "org", "keycloak", "keycloak-quarkus-dist", VERSION, "keycloak-quarkus-dist-" + VERSION + ".zip");
         if (!Files.isRegularFile(zip)) {
             throw new IOException("Keycloak's distribution is not on this machine (" + zip + "). Fetch it once "
                     + "(needs the network): ./mvnw dependency:get -Dartifact=org.keycloak:keycloak-quarkus-dist:"
@@ -256,12 +278,28 @@ public final class LocalKeycloak implements AutoCloseable {
 
     /** A call to the admin REST API as the bootstrap admin ({@code jsonBody} empty: no body). */
     public HttpResponse<String> admin(String method, String path, String jsonBody) {
-        String token = jsonField(token("master", Map.of("grant_type", "password", "client_id", "admin-cli",
-                "username", "admin", "password", adminPassword)).body(), "access_token");
+        String token = jsonField(
+                token(
+                                "master",
+                                Map.of(
+                                        "grant_type",
+                                        "password",
+                                        "client_id",
+                                        "admin-cli",
+                                        "username",
+                                        "admin",
+                                        "password",
+                                        adminPassword))
+                        .body(),
+                "access_token");
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl() + path))
-                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json");
-        b.method(method, jsonBody == null || jsonBody.isEmpty() ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofString(jsonBody));
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json");
+        b.method(
+                method,
+                jsonBody == null || jsonBody.isEmpty()
+                        ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(jsonBody));
         return send(b.build());
     }
 
@@ -269,17 +307,21 @@ public final class LocalKeycloak implements AutoCloseable {
     public HttpResponse<String> token(String realm, Map<String, String> form) {
         return send(HttpRequest.newBuilder(URI.create(issuer(realm) + "/protocol/openid-connect/token"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form(form))).build());
+                .POST(HttpRequest.BodyPublishers.ofString(form(form)))
+                .build());
     }
 
     public static String form(Map<String, String> fields) {
-        return fields.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+        return fields.entrySet().stream()
+                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
     }
 
     /** A top-level string field of a flat JSON answer (token responses); fails naming the answer when absent. */
     public static String jsonField(String json, String field) {
-        Matcher m = Pattern.compile("\"" + Pattern.quote(field) + "\"\\s*:\\s*\"([^\"]*)\"").matcher(json);
+        Matcher m = Pattern.compile("\"" + Pattern.quote(field) + "\"\\s*:\\s*\"([^\"]*)\"")
+                .matcher(json);
         if (!m.find()) {
             throw new IllegalStateException("no '" + field + "' in " + json);
         }
@@ -311,7 +353,8 @@ public final class LocalKeycloak implements AutoCloseable {
     private void awaitReady(Duration timeout) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
         HttpRequest probe = HttpRequest.newBuilder(URI.create(issuer("master") + "/.well-known/openid-configuration"))
-                .timeout(Duration.ofSeconds(2)).build();
+                .timeout(Duration.ofSeconds(2))
+                .build();
         while (Instant.now().isBefore(deadline)) {
             if (!process.isAlive()) {
                 throw new IOException("Keycloak exited with " + process.exitValue() + "; see " + log);
@@ -350,7 +393,8 @@ public final class LocalKeycloak implements AutoCloseable {
 
     private static void unzip(Path zip, Path into) throws IOException {
         Path root = into.normalize();
-        try (InputStream raw = Files.newInputStream(zip); ZipInputStream in = new ZipInputStream(raw)) {
+        try (InputStream raw = Files.newInputStream(zip);
+                ZipInputStream in = new ZipInputStream(raw)) {
             for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
                 Path out = root.resolve(e.getName()).normalize();
                 if (!out.startsWith(root)) {

@@ -146,8 +146,9 @@ public final class ComponentStack implements AutoCloseable {
                 console.println("meshguard: stopping " + component.name());
                 try {
                     component.close();
-                    console.printf("meshguard: stopped %s (%d ms)%n", component.name(),
-                            (System.nanoTime() - begin) / 1_000_000);
+                    console.printf(
+                            "meshguard: stopped %s (%d ms)%n",
+                            component.name(), (System.nanoTime() - begin) / 1_000_000);
                 } catch (RuntimeException | Error e) {
                     console.println("meshguard: " + component.name() + " did not stop cleanly: " + e);
                 }
@@ -160,7 +161,8 @@ public final class ComponentStack implements AutoCloseable {
     }
 
     private void closeFromHook() {
-        console.println("meshguard: shutdown signal received, draining " + started().size() + " component(s)");
+        console.println(
+                "meshguard: shutdown signal received, draining " + started().size() + " component(s)");
         close();
     }
 

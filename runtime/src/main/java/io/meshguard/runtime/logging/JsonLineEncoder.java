@@ -52,8 +52,7 @@ public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
         Map<String, String> mdc = event.getMDCPropertyMap();
         if (mdc != null && !mdc.isEmpty()) {
             for (Map.Entry<String, String> entry : new TreeMap<>(mdc).entrySet()) {
-                field(out, FIXED.contains(entry.getKey()) ? "mdc_" + entry.getKey() : entry.getKey(),
-                        entry.getValue());
+                field(out, FIXED.contains(entry.getKey()) ? "mdc_" + entry.getKey() : entry.getKey(), entry.getValue());
             }
         }
         if (event.getKeyValuePairs() != null) {
@@ -93,7 +92,9 @@ public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
         if (value == null) {
             out.append("null");
         } else if (value instanceof Boolean
-                || value instanceof Integer || value instanceof Long || value instanceof Short
+                || value instanceof Integer
+                || value instanceof Long
+                || value instanceof Short
                 || value instanceof Byte) {
             out.append(value);
         } else if (value instanceof Double d && Double.isFinite(d) || value instanceof Float f && Float.isFinite(f)) {

@@ -23,7 +23,8 @@ final class JsonText {
                 default -> {
                     if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
                         appendEscaped(out, c);
-                    } else if (Character.isHighSurrogate(c) && i + 1 < length
+                    } else if (Character.isHighSurrogate(c)
+                            && i + 1 < length
                             && Character.isLowSurrogate(value.charAt(i + 1))) {
                         out.append(c).append(value.charAt(++i));
                     } else if (Character.isSurrogate(c)) {
@@ -39,7 +40,10 @@ final class JsonText {
     }
 
     private static void appendEscaped(StringBuilder out, char c) {
-        out.append("\\u").append(HEX[(c >> 12) & 0xf]).append(HEX[(c >> 8) & 0xf])
-                .append(HEX[(c >> 4) & 0xf]).append(HEX[c & 0xf]);
+        out.append("\\u")
+                .append(HEX[(c >> 12) & 0xf])
+                .append(HEX[(c >> 8) & 0xf])
+                .append(HEX[(c >> 4) & 0xf])
+                .append(HEX[c & 0xf]);
     }
 }

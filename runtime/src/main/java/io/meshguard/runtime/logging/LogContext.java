@@ -70,7 +70,8 @@ public final class LogContext implements AutoCloseable {
      * looked up by lowercase header name.
      */
     public static LogContext fromHeaders(Function<String, Optional<String>> header) {
-        return forRequest(header.apply(REQUEST_ID_HEADER),
+        return forRequest(
+                header.apply(REQUEST_ID_HEADER),
                 header.apply(TRACEPARENT_HEADER).flatMap(TraceParent::parse).map(TraceParent::traceId));
     }
 

@@ -26,7 +26,8 @@ public record TraceParent(String version, String traceId, String parentId, Strin
         if (!isHex(version) || version.equals("ff")) {
             return Optional.empty();
         }
-        if (version.equals("00") ? value.length() != VERSION_00_LENGTH
+        if (version.equals("00")
+                ? value.length() != VERSION_00_LENGTH
                 : value.length() > VERSION_00_LENGTH && value.charAt(VERSION_00_LENGTH) != '-') {
             return Optional.empty();
         }

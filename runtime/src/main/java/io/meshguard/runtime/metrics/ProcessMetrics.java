@@ -61,7 +61,9 @@ public final class ProcessMetrics implements AutoCloseable {
             if (tags.stream().noneMatch(t -> hasUpperCase(t.getKey()))) {
                 return id;
             }
-            return id.replaceTags(tags.stream().map(t -> Tag.of(snakeCase(t.getKey()), t.getValue())).toList());
+            return id.replaceTags(tags.stream()
+                    .map(t -> Tag.of(snakeCase(t.getKey()), t.getValue()))
+                    .toList());
         }
     };
 
@@ -77,7 +79,8 @@ public final class ProcessMetrics implements AutoCloseable {
                 // a word starts at an upper-case letter after a lower-case one or a digit, or at the last letter
                 // of an acronym followed by lower case (HTTPStatus -> http_status)
                 char before = i > 0 ? key.charAt(i - 1) : '_';
-                boolean acronymEnds = Character.isUpperCase(before) && i + 1 < key.length()
+                boolean acronymEnds = Character.isUpperCase(before)
+                        && i + 1 < key.length()
                         && Character.isLowerCase(key.charAt(i + 1));
                 if (Character.isLowerCase(before) || Character.isDigit(before) || acronymEnds) {
                     out.append('_');

@@ -68,7 +68,10 @@ public final class PolicyFiles {
     private static PolicySource readFile(Path file, String name) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         try {
-            String text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+            String text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
             return new PolicySource(name, text);
         } catch (CharacterCodingException e) {
             throw new IOException(name + " is not valid UTF-8", e);

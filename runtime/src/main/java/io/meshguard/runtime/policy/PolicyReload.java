@@ -19,8 +19,14 @@ import java.util.Optional;
  * @param accepted whether they are in force now
  * @param detail for a refusal, why ({@code authz.yaml:3: unknown key 'rulez'}); empty when accepted
  */
-public record PolicyReload(Instant at, String policy, String location, Optional<String> digestBefore,
-        Optional<String> digestAfter, boolean accepted, String detail) {
+public record PolicyReload(
+        Instant at,
+        String policy,
+        String location,
+        Optional<String> digestBefore,
+        Optional<String> digestAfter,
+        boolean accepted,
+        String detail) {
 
     /** SHA-256 (hex) of policy files, names and contents: the same files give the same digest on every replica. */
     public static String digestOf(List<PolicySource> sources) {

@@ -66,6 +66,7 @@ public final class PolicyWatcher<T> implements ServerComponent {
     private final List<Consumer<PolicyReload>> reloadListeners = new CopyOnWriteArrayList<>();
     /** Whether the load at start is done: what follows are reloads. */
     private boolean started;
+
     private final ReentrantLock reloadLock = new ReentrantLock();
     private final Counter successes;
     private final Counter invalids;
@@ -92,7 +93,11 @@ public final class PolicyWatcher<T> implements ServerComponent {
      * @param registry where the reload metrics go (a server view)
      * @param recheckInterval how often to re-read without a watch event
      */
-    public PolicyWatcher(String policyName, Path location, PolicyParser<T> parser, MeterRegistry registry,
+    public PolicyWatcher(
+            String policyName,
+            Path location,
+            PolicyParser<T> parser,
+            MeterRegistry registry,
             Duration recheckInterval) {
         if (recheckInterval.isNegative() || recheckInterval.isZero()) {
             throw new IllegalArgumentException("recheck interval must be positive");
@@ -105,7 +110,9 @@ public final class PolicyWatcher<T> implements ServerComponent {
         this.successes = reloadCounter("success");
         this.invalids = reloadCounter("invalid");
         this.unreadables = reloadCounter("unreadable");
-        Gauge.builder("meshguard.policy.last.reload.success.timestamp.seconds", lastSuccessEpochMillis,
+        Gauge.builder(
+                        "meshguard.policy.last.reload.success.timestamp.seconds",
+                        lastSuccessEpochMillis,
                         millis -> millis.get() / 1000.0)
                 .description("Unix time of the last successful policy load")
                 .tag("policy", policyName)
@@ -151,13 +158,20 @@ public final class PolicyWatcher<T> implements ServerComponent {
             watchService = location.getFileSystem().newWatchService();
         } catch (IOException e) {
             // E.g. the node's inotify instance limit is reached: degrade to the periodic re-check, don't fail.
-            log.warn("policy {}: file watching unavailable ({}); re-checking {} every {}", policyName, e, location,
+            log.warn(
+                    "policy {}: file watching unavailable ({}); re-checking {} every {}",
+                    policyName,
+                    e,
+                    location,
                     recheckInterval);
         }
         WatchKey key = watchService == null ? null : register();
         reloadNow();
         Runnable loop = watchService == null ? this::recheckLoop : () -> watchLoop(key);
-        watchThread = Thread.ofPlatform().daemon().name("policy-watcher-" + policyName).start(loop);
+        watchThread = Thread.ofPlatform()
+                .daemon()
+                .name("policy-watcher-" + policyName)
+                .start(loop);
     }
 
     /** Ready once a valid policy is in force. */
@@ -169,8 +183,10 @@ public final class PolicyWatcher<T> implements ServerComponent {
             if (loaded == null) {
                 return ReadinessCheck.Result.notReady(problem.orElse("not loaded yet"));
             }
-            String detail = "version " + loaded.version() + " from " + loaded.sources().size() + " file(s)";
-            return ReadinessCheck.Result.ready(problem.map(p -> detail + "; newer files rejected: " + p).orElse(detail));
+            String detail =
+                    "version " + loaded.version() + " from " + loaded.sources().size() + " file(s)";
+            return ReadinessCheck.Result.ready(
+                    problem.map(p -> detail + "; newer files rejected: " + p).orElse(detail));
         }));
     }
 
@@ -192,8 +208,14 @@ public final class PolicyWatcher<T> implements ServerComponent {
         if (!started) {
             return;
         }
-        PolicyReload r = new PolicyReload(Instant.now(), policyName, location.toString(),
-                Optional.ofNullable(before).map(b -> PolicyReload.digestOf(b.sources())), digestAfter, accepted, detail);
+        PolicyReload r = new PolicyReload(
+                Instant.now(),
+                policyName,
+                location.toString(),
+                Optional.ofNullable(before).map(b -> PolicyReload.digestOf(b.sources())),
+                digestAfter,
+                accepted,
+                detail);
         for (Consumer<PolicyReload> listener : reloadListeners) {
             try {
                 listener.accept(r);
@@ -260,8 +282,8 @@ public final class PolicyWatcher<T> implements ServerComponent {
         } catch (RuntimeException e) {
             // A parser bug must not stop the watcher nor let unvalidated files through.
             log.error("policy {}: parser failed on version {}", policyName, version, e);
-            List<PolicyError> errors = List.of(new PolicyError(location.getFileName().toString(), 0,
-                    "parser failed: " + e));
+            List<PolicyError> errors =
+                    List.of(new PolicyError(location.getFileName().toString(), 0, "parser failed: " + e));
             reject(version, errors);
             announce(Optional.of(PolicyReload.digestOf(sources)), false, summarise(errors), running);
             return ReloadOutcome.INVALID;
@@ -272,8 +294,14 @@ public final class PolicyWatcher<T> implements ServerComponent {
         lastRejectedVersion = null;
         lastSuccessEpochMillis.set(loaded.loadedAt().toEpochMilli());
         publishVersion(version);
-        log.atInfo().addKeyValue("policy", policyName).addKeyValue("version", version)
-                .log("policy {} version {} loaded from {} file(s) (was {})", policyName, version, sources.size(),
+        log.atInfo()
+                .addKeyValue("policy", policyName)
+                .addKeyValue("version", version)
+                .log(
+                        "policy {} version {} loaded from {} file(s) (was {})",
+                        policyName,
+                        version,
+                        sources.size(),
                         running == null ? "none" : running.version());
         for (Consumer<LoadedPolicy<T>> listener : listeners) {
             try {
@@ -292,11 +320,17 @@ public final class PolicyWatcher<T> implements ServerComponent {
         lastProblem = Optional.of(summarise(errors));
         // Counted last: whoever watches the counter (tests, alerts) then sees the state that goes with it.
         invalids.increment();
-        log.warn("policy {}: version {} rejected with {} error(s); keeping {}", policyName, version, errors.size(),
+        log.warn(
+                "policy {}: version {} rejected with {} error(s); keeping {}",
+                policyName,
+                version,
+                errors.size(),
                 running());
-        errors.stream().limit(MAX_LOGGED_ERRORS).forEach(error ->
-                log.atWarn().addKeyValue("policy", policyName).addKeyValue("file", error.file())
-                        .addKeyValue("line", error.line()).log("{}", error));
+        errors.stream().limit(MAX_LOGGED_ERRORS).forEach(error -> log.atWarn()
+                .addKeyValue("policy", policyName)
+                .addKeyValue("file", error.file())
+                .addKeyValue("line", error.line())
+                .log("{}", error));
         if (errors.size() > MAX_LOGGED_ERRORS) {
             log.warn("policy {}: {} more error(s) not shown", policyName, errors.size() - MAX_LOGGED_ERRORS);
         }
@@ -409,8 +443,11 @@ public final class PolicyWatcher<T> implements ServerComponent {
             return null;
         }
         try {
-            return dir.register(watchService, StandardWatchEventKinds.ENTRY_CREATE,
-                    StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_DELETE);
+            return dir.register(
+                    watchService,
+                    StandardWatchEventKinds.ENTRY_CREATE,
+                    StandardWatchEventKinds.ENTRY_MODIFY,
+                    StandardWatchEventKinds.ENTRY_DELETE);
         } catch (IOException e) {
             log.warn("policy {}: cannot watch {} ({}); re-checking every {}", policyName, dir, e, recheckInterval);
             return null;

@@ -5,10 +5,10 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.common.export.GrpcResponse;
 import io.opentelemetry.sdk.common.export.GrpcSender;
@@ -69,7 +69,8 @@ final class GrpcJavaSender implements GrpcSender {
 
     @Override
     public void send(MessageWriter writer, Consumer<GrpcResponse> onResponse, Consumer<Throwable> onError) {
-        CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(config.getTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        CallOptions options =
+                CallOptions.DEFAULT.withDeadlineAfter(config.getTimeout().toNanos(), TimeUnit.NANOSECONDS);
         if (gzip) {
             options = options.withCompression("gzip");
         }
@@ -87,8 +88,10 @@ final class GrpcJavaSender implements GrpcSender {
             @Override
             public void onError(Throwable t) {
                 Status status = Status.fromThrowable(t);
-                onResponse.accept(new Response(GrpcStatusCode.fromValue(status.getCode().value()),
-                        status.getDescription() == null ? status.getCode().name() : status.getDescription(), new byte[0]));
+                onResponse.accept(new Response(
+                        GrpcStatusCode.fromValue(status.getCode().value()),
+                        status.getDescription() == null ? status.getCode().name() : status.getDescription(),
+                        new byte[0]));
             }
 
             @Override
@@ -103,7 +106,8 @@ final class GrpcJavaSender implements GrpcSender {
         if (config.getHeadersSupplier() == null) {
             return metadata;
         }
-        for (Map.Entry<String, List<String>> header : config.getHeadersSupplier().get().entrySet()) {
+        for (Map.Entry<String, List<String>> header :
+                config.getHeadersSupplier().get().entrySet()) {
             Metadata.Key<String> key = Metadata.Key.of(header.getKey(), Metadata.ASCII_STRING_MARSHALLER);
             header.getValue().forEach(v -> metadata.put(key, v));
         }

@@ -11,7 +11,8 @@ public record RpcMethod(String service, String method) {
     /** {@code envoy.service.auth.v3.Authorization/Check}. */
     public static final RpcMethod AUTHZ_CHECK = new RpcMethod("envoy.service.auth.v3.Authorization", "Check");
     /** {@code envoy.service.ext_proc.v3.ExternalProcessor/Process}. */
-    public static final RpcMethod EXT_PROC_PROCESS = new RpcMethod("envoy.service.ext_proc.v3.ExternalProcessor", "Process");
+    public static final RpcMethod EXT_PROC_PROCESS =
+            new RpcMethod("envoy.service.ext_proc.v3.ExternalProcessor", "Process");
 
     /** The span name. */
     public String spanName() {

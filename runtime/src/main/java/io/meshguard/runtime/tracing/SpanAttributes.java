@@ -11,6 +11,7 @@ import io.opentelemetry.api.common.AttributeKey;
 public final class SpanAttributes {
     /** OpenTelemetry RPC conventions. */
     public static final AttributeKey<String> RPC_SYSTEM = AttributeKey.stringKey("rpc.system");
+
     public static final AttributeKey<String> RPC_SERVICE = AttributeKey.stringKey("rpc.service");
     public static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
     public static final AttributeKey<Long> RPC_GRPC_STATUS_CODE = AttributeKey.longKey("rpc.grpc.status_code");
@@ -38,6 +39,5 @@ public final class SpanAttributes {
     /** Request or response (events). */
     public static final AttributeKey<String> DIRECTION = AttributeKey.stringKey("meshguard.dlp.direction");
 
-    private SpanAttributes() {
-    }
+    private SpanAttributes() {}
 }

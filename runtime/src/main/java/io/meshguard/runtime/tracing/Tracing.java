@@ -81,13 +81,17 @@ public final class Tracing implements ServerComponent {
     private final TextMapPropagator propagator;
     private final TracingSettings settings;
 
-    private Tracing(TracingSettings settings, Optional<OpenTelemetrySdk> sdk, Optional<ManagedChannel> channel,
+    private Tracing(
+            TracingSettings settings,
+            Optional<OpenTelemetrySdk> sdk,
+            Optional<ManagedChannel> channel,
             TextMapPropagator propagator) {
         this.settings = settings;
         this.enabled = sdk.isPresent();
         this.sdk = sdk;
         this.channel = channel;
-        this.tracer = sdk.<OpenTelemetry>map(s -> s).orElse(OpenTelemetry.noop()).getTracer("io.meshguard");
+        this.tracer =
+                sdk.<OpenTelemetry>map(s -> s).orElse(OpenTelemetry.noop()).getTracer("io.meshguard");
         this.propagator = propagator;
     }
 
@@ -110,7 +114,8 @@ public final class Tracing implements ServerComponent {
     /** Builds tracing from checked settings; off settings give {@link #disabled()} plus the enabled gauge. */
     public static Tracing create(TracingSettings settings, String defaultServiceName, MeterRegistry registry) {
         Gauge.builder("meshguard_tracing_enabled", () -> settings.exporting() ? 1 : 0)
-                .description("1 when spans are recorded and exported over OTLP (OTEL_TRACES_EXPORTER=otlp), 0 when tracing is off")
+                .description(
+                        "1 when spans are recorded and exported over OTLP (OTEL_TRACES_EXPORTER=otlp), 0 when tracing is off")
                 .strongReference(true)
                 .register(registry);
         if (!settings.exporting()) {
@@ -131,14 +136,17 @@ public final class Tracing implements ServerComponent {
                     }
                 })
                 .build();
-        Counter exported = Counter.builder("meshguard_tracing_spans_exported_total").tag("outcome", "success")
+        Counter exported = Counter.builder("meshguard_tracing_spans_exported_total")
+                .tag("outcome", "success")
                 .description("Spans sent to the OTLP collector, by outcome (failure: the batch was dropped)")
                 .register(registry);
-        Counter failed = Counter.builder("meshguard_tracing_spans_exported_total").tag("outcome", "failure")
+        Counter failed = Counter.builder("meshguard_tracing_spans_exported_total")
+                .tag("outcome", "failure")
                 .description("Spans sent to the OTLP collector, by outcome (failure: the batch was dropped)")
                 .register(registry);
         Counter ended = Counter.builder("meshguard_tracing_spans_ended_total")
-                .description("Sampled spans handed to the batch processor; ended minus exported is what the queue dropped or still holds")
+                .description(
+                        "Sampled spans handed to the batch processor; ended minus exported is what the queue dropped or still holds")
                 .register(registry);
         TracingSettings.Batch batch = settings.batch();
         BatchSpanProcessor processor = BatchSpanProcessor.builder(new CountingExporter(otlp, exported, failed))
@@ -157,10 +165,17 @@ public final class Tracing implements ServerComponent {
                 .addSpanProcessor(processor)
                 .build();
         TextMapPropagator propagator = propagator(settings.propagators());
-        OpenTelemetrySdk sdk = OpenTelemetrySdk.builder().setTracerProvider(provider).build();
-        LOG.atInfo().addKeyValue("endpoint", settings.endpoint()).addKeyValue("sampler", settings.sampler())
-                .log("tracing on: OTLP/gRPC to {}, sampler {} (ratio {}), propagators {}", settings.endpoint(),
-                        settings.sampler(), settings.samplerRatio(), settings.propagators());
+        OpenTelemetrySdk sdk =
+                OpenTelemetrySdk.builder().setTracerProvider(provider).build();
+        LOG.atInfo()
+                .addKeyValue("endpoint", settings.endpoint())
+                .addKeyValue("sampler", settings.sampler())
+                .log(
+                        "tracing on: OTLP/gRPC to {}, sampler {} (ratio {}), propagators {}",
+                        settings.endpoint(),
+                        settings.sampler(),
+                        settings.samplerRatio(),
+                        settings.propagators());
         return new Tracing(settings, Optional.of(sdk), Optional.of(channel), propagator);
     }
 
@@ -174,16 +189,21 @@ public final class Tracing implements ServerComponent {
                 if (settings.trustedCertificates().isPresent()) {
                     builder.trustManager(settings.trustedCertificates().get().toFile());
                 }
-                if (settings.clientCertificate().isPresent() && settings.clientKey().isPresent()) {
-                    builder.keyManager(settings.clientCertificate().get().toFile(), settings.clientKey().get().toFile());
+                if (settings.clientCertificate().isPresent()
+                        && settings.clientKey().isPresent()) {
+                    builder.keyManager(
+                            settings.clientCertificate().get().toFile(),
+                            settings.clientKey().get().toFile());
                 }
                 credentials = builder.build();
             } catch (IOException e) {
-                throw new IllegalArgumentException("OTEL_EXPORTER_OTLP certificates cannot be read: " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "OTEL_EXPORTER_OTLP certificates cannot be read: " + e.getMessage(), e);
             }
         }
         // grpc-java connects lazily: nothing is dialled until the first batch is exported.
-        return NettyChannelBuilder.forAddress(settings.endpoint().getHost(), port, credentials).build();
+        return NettyChannelBuilder.forAddress(settings.endpoint().getHost(), port, credentials)
+                .build();
     }
 
     private static Sampler sampler(TracingSettings settings) {
@@ -199,12 +219,14 @@ public final class Tracing implements ServerComponent {
 
     private static TextMapPropagator propagator(List<TracingSettings.Propagator> kinds) {
         // B3Propagator extracts both the single `b3` header and the `x-b3-*` set whichever way it injects.
-        return TextMapPropagator.composite(kinds.stream().map(kind -> switch (kind) {
-            case TRACECONTEXT -> W3CTraceContextPropagator.getInstance();
-            case BAGGAGE -> W3CBaggagePropagator.getInstance();
-            case B3 -> B3Propagator.injectingSingleHeader();
-            case B3MULTI -> B3Propagator.injectingMultiHeaders();
-        }).toList());
+        return TextMapPropagator.composite(kinds.stream()
+                .map(kind -> switch (kind) {
+                    case TRACECONTEXT -> W3CTraceContextPropagator.getInstance();
+                    case BAGGAGE -> W3CBaggagePropagator.getInstance();
+                    case B3 -> B3Propagator.injectingSingleHeader();
+                    case B3MULTI -> B3Propagator.injectingMultiHeaders();
+                })
+                .toList());
     }
 
     /** Whether spans are recorded and exported. */
@@ -236,7 +258,8 @@ public final class Tracing implements ServerComponent {
             return io.opentelemetry.context.Context.root();
         }
         Metadata metadata = CALL_METADATA.get();
-        return metadata == null ? io.opentelemetry.context.Context.root()
+        return metadata == null
+                ? io.opentelemetry.context.Context.root()
                 : propagator.extract(io.opentelemetry.context.Context.root(), metadata, METADATA_GETTER);
     }
 
@@ -279,14 +302,14 @@ public final class Tracing implements ServerComponent {
      * @param parentSource {@code grpc_metadata}, {@code request_headers} or {@code none}, recorded on the span
      * @param startNanoTime {@link System#nanoTime()} when the call began
      */
-    public Span startServerSpan(RpcMethod rpc, io.opentelemetry.context.Context parent, String parentSource,
-            long startNanoTime) {
+    public Span startServerSpan(
+            RpcMethod rpc, io.opentelemetry.context.Context parent, String parentSource, long startNanoTime) {
         if (!enabled) {
             return Span.getInvalid();
         }
         java.time.Instant now = java.time.Instant.now();
-        long startEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano()
-                - Math.max(0, System.nanoTime() - startNanoTime);
+        long startEpochNanos =
+                now.getEpochSecond() * 1_000_000_000L + now.getNano() - Math.max(0, System.nanoTime() - startNanoTime);
         return tracer.spanBuilder(rpc.spanName())
                 .setParent(parent)
                 .setSpanKind(SpanKind.SERVER)
@@ -300,8 +323,7 @@ public final class Tracing implements ServerComponent {
 
     /** No work: the SDK is built by the factory. Present so the stack closes (flushes) tracing last. */
     @Override
-    public void start() {
-    }
+    public void start() {}
 
     @Override
     public String name() {
@@ -317,8 +339,11 @@ public final class Tracing implements ServerComponent {
         if (!context.isValid()) {
             return io.meshguard.runtime.logging.LogContext.of(Map.of());
         }
-        return io.meshguard.runtime.logging.LogContext.of(Map.of(io.meshguard.runtime.logging.LogContext.TRACE_ID,
-                context.getTraceId(), io.meshguard.runtime.logging.LogContext.SPAN_ID, context.getSpanId()));
+        return io.meshguard.runtime.logging.LogContext.of(Map.of(
+                io.meshguard.runtime.logging.LogContext.TRACE_ID,
+                context.getTraceId(),
+                io.meshguard.runtime.logging.LogContext.SPAN_ID,
+                context.getSpanId()));
     }
 
     /** Exports what is queued (bounded by the export timeout) and stops the exporter. Idempotent. */
@@ -338,8 +363,8 @@ public final class Tracing implements ServerComponent {
     /** Keeps each call's metadata in the gRPC context (only installed while tracing is on). */
     private static final class MetadataCapture implements ServerInterceptor {
         @Override
-        public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, A> call, Metadata headers,
-                io.grpc.ServerCallHandler<Q, A> next) {
+        public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(
+                io.grpc.ServerCall<Q, A> call, Metadata headers, io.grpc.ServerCallHandler<Q, A> next) {
             return Contexts.interceptCall(Context.current().withValue(CALL_METADATA, headers), call, headers, next);
         }
     }
@@ -368,7 +393,9 @@ public final class Tracing implements ServerComponent {
         @Override
         public String get(Function<String, Optional<String>> carrier, String key) {
             // OTel's B3 extractor asks for "X-B3-TraceId"; HTTP names are case-insensitive and looked up lowercase
-            return carrier == null ? null : carrier.apply(key.toLowerCase(java.util.Locale.ROOT)).orElse(null);
+            return carrier == null
+                    ? null
+                    : carrier.apply(key.toLowerCase(java.util.Locale.ROOT)).orElse(null);
         }
     }
 
@@ -396,8 +423,8 @@ public final class Tracing implements ServerComponent {
     /** Counts sampled spans as they end. */
     private record EndedSpanCounter(Counter ended) implements io.opentelemetry.sdk.trace.SpanProcessor {
         @Override
-        public void onStart(io.opentelemetry.context.Context parentContext, io.opentelemetry.sdk.trace.ReadWriteSpan span) {
-        }
+        public void onStart(
+                io.opentelemetry.context.Context parentContext, io.opentelemetry.sdk.trace.ReadWriteSpan span) {}
 
         @Override
         public boolean isStartRequired() {

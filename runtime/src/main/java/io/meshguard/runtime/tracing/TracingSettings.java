@@ -39,15 +39,29 @@ import java.util.Optional;
  * @param propagators formats read from Envoy's metadata and the request headers, in order
  * @param batch batch span processor settings
  */
-public record TracingSettings(boolean exporting, URI endpoint, Map<String, String> headers, Duration timeout,
-        boolean gzip, Optional<Path> trustedCertificates, Optional<Path> clientCertificate, Optional<Path> clientKey,
-        Optional<String> serviceName, Map<String, String> resourceAttributes, Sampler sampler, double samplerRatio,
-        List<Propagator> propagators, Batch batch) {
+public record TracingSettings(
+        boolean exporting,
+        URI endpoint,
+        Map<String, String> headers,
+        Duration timeout,
+        boolean gzip,
+        Optional<Path> trustedCertificates,
+        Optional<Path> clientCertificate,
+        Optional<Path> clientKey,
+        Optional<String> serviceName,
+        Map<String, String> resourceAttributes,
+        Sampler sampler,
+        double samplerRatio,
+        List<Propagator> propagators,
+        Batch batch) {
 
     /** Root samplers ({@code OTEL_TRACES_SAMPLER}). */
     public enum Sampler {
-        ALWAYS_ON("always_on"), ALWAYS_OFF("always_off"), TRACEIDRATIO("traceidratio"),
-        PARENTBASED_ALWAYS_ON("parentbased_always_on"), PARENTBASED_ALWAYS_OFF("parentbased_always_off"),
+        ALWAYS_ON("always_on"),
+        ALWAYS_OFF("always_off"),
+        TRACEIDRATIO("traceidratio"),
+        PARENTBASED_ALWAYS_ON("parentbased_always_on"),
+        PARENTBASED_ALWAYS_OFF("parentbased_always_off"),
         PARENTBASED_TRACEIDRATIO("parentbased_traceidratio");
 
         final String value;
@@ -59,7 +73,10 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
 
     /** Context formats ({@code OTEL_PROPAGATORS}). */
     public enum Propagator {
-        TRACECONTEXT("tracecontext"), BAGGAGE("baggage"), B3("b3"), B3MULTI("b3multi");
+        TRACECONTEXT("tracecontext"),
+        BAGGAGE("baggage"),
+        B3("b3"),
+        B3MULTI("b3multi");
 
         final String value;
 
@@ -76,8 +93,7 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
      * @param maxQueueSize spans held while waiting; beyond it new spans are dropped (never a stall)
      * @param maxExportBatchSize spans per export call
      */
-    public record Batch(Duration scheduleDelay, Duration exportTimeout, int maxQueueSize, int maxExportBatchSize) {
-    }
+    public record Batch(Duration scheduleDelay, Duration exportTimeout, int maxQueueSize, int maxExportBatchSize) {}
 
     /** Default OTLP/gRPC endpoint (specification default). */
     public static final URI DEFAULT_ENDPOINT = URI.create("http://localhost:4317");
@@ -104,9 +120,12 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
     public static TracingSettings fromEnvironment(Map<String, String> env) throws ConfigException {
         Reader r = new Reader(env);
         boolean sdkDisabled = r.bool("OTEL_SDK_DISABLED", false);
-        String exporter = r.oneOf("OTEL_TRACES_EXPORTER", "none", List.of("none", "otlp"),
-                "meshguard exports traces over OTLP only");
-        String protocol = r.oneOf(r.traces("OTEL_EXPORTER_OTLP_%sPROTOCOL"), "grpc", List.of("grpc"),
+        String exporter = r.oneOf(
+                "OTEL_TRACES_EXPORTER", "none", List.of("none", "otlp"), "meshguard exports traces over OTLP only");
+        String protocol = r.oneOf(
+                r.traces("OTEL_EXPORTER_OTLP_%sPROTOCOL"),
+                "grpc",
+                List.of("grpc"),
                 "meshguard's OTLP exporter speaks OTLP/gRPC (port 4317); http/protobuf and http/json are not supported");
         URI endpoint = r.endpoint(r.traces("OTEL_EXPORTER_OTLP_%sENDPOINT"));
         Map<String, String> headers = r.pairs(r.traces("OTEL_EXPORTER_OTLP_%sHEADERS"));
@@ -117,32 +136,56 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
         Optional<Path> clientCert = r.file(r.traces("OTEL_EXPORTER_OTLP_%sCLIENT_CERTIFICATE"));
         Optional<Path> clientKey = r.file(r.traces("OTEL_EXPORTER_OTLP_%sCLIENT_KEY"));
         if (clientCert.isPresent() != clientKey.isPresent()) {
-            r.problem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            r.problem(
+                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
                     "a client certificate and its key go together: set both _CLIENT_CERTIFICATE and _CLIENT_KEY, or neither");
         }
         if ((ca.isPresent() || clientCert.isPresent()) && !"https".equals(endpoint.getScheme())) {
-            r.problem(r.traces("OTEL_EXPORTER_OTLP_%sENDPOINT"),
+            r.problem(
+                    r.traces("OTEL_EXPORTER_OTLP_%sENDPOINT"),
                     "certificates are set but the endpoint " + endpoint + " is plaintext; use https://");
         }
         Optional<String> serviceName = r.text("OTEL_SERVICE_NAME");
         Map<String, String> resource = r.pairs("OTEL_RESOURCE_ATTRIBUTES");
-        Sampler sampler = Sampler.valueOf(r.oneOf("OTEL_TRACES_SAMPLER", "parentbased_always_on",
-                java.util.Arrays.stream(Sampler.values()).map(s -> s.value).toList(), "")
+        Sampler sampler = Sampler.valueOf(r.oneOf(
+                        "OTEL_TRACES_SAMPLER",
+                        "parentbased_always_on",
+                        java.util.Arrays.stream(Sampler.values())
+                                .map(s -> s.value)
+                                .toList(),
+                        "")
                 .toUpperCase(Locale.ROOT));
         double ratio = r.ratio("OTEL_TRACES_SAMPLER_ARG");
         List<Propagator> propagators = r.propagators("OTEL_PROPAGATORS");
         int queue = r.integer("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1);
         int batchSize = r.integer("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1);
         if (batchSize > queue) {
-            r.problem("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            r.problem(
+                    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
                     "is " + batchSize + ", larger than OTEL_BSP_MAX_QUEUE_SIZE (" + queue + ")");
         }
-        Batch batch = new Batch(r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000, 0), r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000, 1),
-                queue, batchSize);
+        Batch batch = new Batch(
+                r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000, 0),
+                r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000, 1),
+                queue,
+                batchSize);
         r.throwIfAny();
         assert protocol.equals("grpc");
-        return new TracingSettings(!sdkDisabled && exporter.equals("otlp"), endpoint, headers, timeout, gzip, ca,
-                clientCert, clientKey, serviceName, resource, sampler, ratio, propagators, batch);
+        return new TracingSettings(
+                !sdkDisabled && exporter.equals("otlp"),
+                endpoint,
+                headers,
+                timeout,
+                gzip,
+                ca,
+                clientCert,
+                clientKey,
+                serviceName,
+                resource,
+                sampler,
+                ratio,
+                propagators,
+                batch);
     }
 
     /** Collects problems while reading; values of bad entries fall back to their defaults so reading can go on. */
@@ -244,16 +287,23 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
             try {
                 URI uri = new URI(v.get());
                 String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-                boolean rootPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/");
-                if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && rootPath
-                        && uri.getRawQuery() == null && uri.getRawUserInfo() == null) {
+                boolean rootPath = uri.getRawPath() == null
+                        || uri.getRawPath().isEmpty()
+                        || uri.getRawPath().equals("/");
+                if ((scheme.equals("http") || scheme.equals("https"))
+                        && uri.getHost() != null
+                        && rootPath
+                        && uri.getRawQuery() == null
+                        && uri.getRawUserInfo() == null) {
                     return uri;
                 }
             } catch (java.net.URISyntaxException e) {
                 // reported below
             }
-            problem(name, "'" + v.get() + "' is not an OTLP/gRPC endpoint like http://otel-collector:4317 or "
-                    + "https://otel-collector:4317 (scheme, host, optional port, no path)");
+            problem(
+                    name,
+                    "'" + v.get() + "' is not an OTLP/gRPC endpoint like http://otel-collector:4317 or "
+                            + "https://otel-collector:4317 (scheme, host, optional port, no path)");
             return DEFAULT_ENDPOINT;
         }
 
@@ -307,7 +357,8 @@ public record TracingSettings(boolean exporting, URI endpoint, Map<String, Strin
                     continue;
                 }
                 Optional<Propagator> known = java.util.Arrays.stream(Propagator.values())
-                        .filter(x -> x.value.equals(p)).findFirst();
+                        .filter(x -> x.value.equals(p))
+                        .findFirst();
                 if (known.isEmpty()) {
                     problem(name, "'" + part.strip() + "' is not one of [tracecontext, baggage, b3, b3multi, none]");
                 } else if (!out.contains(known.get())) {

@@ -30,7 +30,9 @@ public final class NearestName {
 
     /** " (did you mean 'x'?)" or an empty string, ready to append to a message. */
     public static String hint(String given, Collection<String> candidates) {
-        return suggest(given, candidates).map(s -> " (did you mean '" + s + "'?)").orElse("");
+        return suggest(given, candidates)
+                .map(s -> " (did you mean '" + s + "'?)")
+                .orElse("");
     }
 
     static int distance(String a, String b) {

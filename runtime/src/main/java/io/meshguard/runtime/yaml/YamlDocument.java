@@ -49,8 +49,8 @@ public final class YamlDocument {
     public static YamlNode parse(String sourceName, String text) {
         // Checked before parsing: SnakeYAML would find out only after scanning the whole oversized text.
         if (text.length() > MAX_CODE_POINTS && text.codePointCount(0, text.length()) > MAX_CODE_POINTS) {
-            throw new InvalidYamlException(sourceName, 0,
-                    "document too large: more than " + MAX_CODE_POINTS + " characters");
+            throw new InvalidYamlException(
+                    sourceName, 0, "document too large: more than " + MAX_CODE_POINTS + " characters");
         }
         LoaderOptions options = new LoaderOptions();
         options.setCodePointLimit(MAX_CODE_POINTS);
@@ -96,7 +96,9 @@ public final class YamlDocument {
 
         void visit(Node node) {
             if (++expanded > MAX_EXPANDED_NODES) {
-                throw new InvalidYamlException(sourceName, line(node),
+                throw new InvalidYamlException(
+                        sourceName,
+                        line(node),
                         "document expands to more than " + MAX_EXPANDED_NODES + " nodes through aliases");
             }
             if (!onPath.add(node)) {
@@ -120,7 +122,9 @@ public final class YamlDocument {
             for (NodeTuple tuple : map.getValue()) {
                 Node keyNode = tuple.getKeyNode();
                 if (Tag.MERGE.equals(keyNode.getTag())) {
-                    throw new InvalidYamlException(sourceName, line(keyNode),
+                    throw new InvalidYamlException(
+                            sourceName,
+                            line(keyNode),
                             "merge keys (<<) are not supported; repeat the values or use an alias as a value");
                 }
                 if (!(keyNode instanceof ScalarNode scalarKey) || Tag.NULL.equals(keyNode.getTag())) {
@@ -129,7 +133,9 @@ public final class YamlDocument {
                 String key = scalarKey.getValue();
                 Integer firstLine = seen.putIfAbsent(key, line(keyNode));
                 if (firstLine != null) {
-                    throw new InvalidYamlException(sourceName, line(keyNode),
+                    throw new InvalidYamlException(
+                            sourceName,
+                            line(keyNode),
                             "duplicate key '" + key + "' (first defined on line " + firstLine + ")");
                 }
                 visit(tuple.getValueNode());

@@ -64,12 +64,16 @@ public final class YamlNode {
 
     /** 1-based line where this value starts. */
     public int line() {
-        return node == null || node.getStartMark() == null ? fallbackLine : node.getStartMark().getLine() + 1;
+        return node == null || node.getStartMark() == null
+                ? fallbackLine
+                : node.getStartMark().getLine() + 1;
     }
 
     /** 1-based column where this value starts. */
     public int column() {
-        return node == null || node.getStartMark() == null ? 1 : node.getStartMark().getColumn() + 1;
+        return node == null || node.getStartMark() == null
+                ? 1
+                : node.getStartMark().getColumn() + 1;
     }
 
     /** {@code authz.yaml:12}. */
@@ -117,9 +121,7 @@ public final class YamlNode {
 
     /** The value of a required key of this map; fails at this map's line when it is missing. */
     public YamlNode get(String key) {
-        return findEntry(key)
-                .map(YamlEntry::value)
-                .orElseThrow(() -> error("missing required key '" + key + "'"));
+        return findEntry(key).map(YamlEntry::value).orElseThrow(() -> error("missing required key '" + key + "'"));
     }
 
     /** The value of an optional key; empty when the key is absent or its value is empty/null. */
@@ -233,8 +235,9 @@ public final class YamlNode {
     public void checkKeys(Collection<String> allowed) {
         for (YamlEntry entry : entries()) {
             if (!allowed.contains(entry.name())) {
-                throw entry.key().error("unknown key '" + entry.name() + "'" + NearestName.hint(entry.name(), allowed)
-                        + "; expected one of " + String.join(", ", allowed));
+                throw entry.key()
+                        .error("unknown key '" + entry.name() + "'" + NearestName.hint(entry.name(), allowed)
+                                + "; expected one of " + String.join(", ", allowed));
             }
         }
     }

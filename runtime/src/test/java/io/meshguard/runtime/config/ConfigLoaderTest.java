@@ -22,10 +22,10 @@ class ConfigLoaderTest {
     static final ConfigKey<Optional<Duration>> MAX_AGE =
             ConfigKey.optionalDuration("grpc.max_connection_age", Optional.empty(), "Max age.");
     static final ConfigKey<String> MODE = ConfigKey.oneOf("audit.mode", "async", List.of("async", "sync"), "Mode.");
-    static final ConfigKey<List<String>> ISSUERS =
-            ConfigKey.stringList("jwt.issuers", List.of(), "Trusted issuers.");
+    static final ConfigKey<List<String>> ISSUERS = ConfigKey.stringList("jwt.issuers", List.of(), "Trusted issuers.");
     static final ConfigKey<Boolean> FAIL_OPEN = ConfigKey.bool("fail_open", false, "Fail open.");
-    static final ConfigKey<Path> POLICY = ConfigKey.path("policy.path", Path.of("/etc/meshguard/authz.yaml"), "Policy.");
+    static final ConfigKey<Path> POLICY =
+            ConfigKey.path("policy.path", Path.of("/etc/meshguard/authz.yaml"), "Policy.");
 
     static final ConfigSchema SCHEMA = ConfigSchema.builder()
             .add(PORT, MAX_MESSAGE, DRAIN, MAX_AGE, MODE, ISSUERS, FAIL_OPEN, POLICY)
@@ -87,8 +87,8 @@ class ConfigLoaderTest {
     void load_envOverride_winsOverFile() throws Exception {
         Path file = write("grpc:\n  port: 7000\n");
 
-        Config config = ConfigLoader.load(SCHEMA, Optional.of(file),
-                Map.of("MESHGUARD_GRPC_PORT", "7100", "MESHGUARD_JWT_ISSUERS", "a, b,,c"));
+        Config config = ConfigLoader.load(
+                SCHEMA, Optional.of(file), Map.of("MESHGUARD_GRPC_PORT", "7100", "MESHGUARD_JWT_ISSUERS", "a, b,,c"));
 
         assertThat(config.get(PORT)).isEqualTo(7100);
         assertThat(config.source(PORT)).isEqualTo(new ConfigSource.Env("MESHGUARD_GRPC_PORT"));
@@ -100,23 +100,27 @@ class ConfigLoaderTest {
     void load_envOffWord_clearsOptionalDuration() throws Exception {
         Path file = write("grpc:\n  max_connection_age: 1h\n");
 
-        Config config = ConfigLoader.load(SCHEMA, Optional.of(file), Map.of("MESHGUARD_GRPC_MAX_CONNECTION_AGE", "off"));
+        Config config =
+                ConfigLoader.load(SCHEMA, Optional.of(file), Map.of("MESHGUARD_GRPC_MAX_CONNECTION_AGE", "off"));
 
         assertThat(config.get(MAX_AGE)).isEmpty();
     }
 
     @Test
     void load_unknownEnvVar_isIgnored() throws Exception {
-        Config config = ConfigLoader.load(SCHEMA, Optional.empty(),
-                Map.of("MESHGUARD_DLP_SOMETHING", "x", "PATH", "/bin"));
+        Config config =
+                ConfigLoader.load(SCHEMA, Optional.empty(), Map.of("MESHGUARD_DLP_SOMETHING", "x", "PATH", "/bin"));
 
         assertThat(config.get(PORT)).isEqualTo(9001);
     }
 
     @Test
     void load_customEnvPrefix_readsOnlyThatPrefix() throws Exception {
-        Config config = ConfigLoader.load(SCHEMA, Optional.empty(),
-                Map.of("MESHGUARD_GRPC_PORT", "1", "MESHGUARD_EXTAUTHZ_GRPC_PORT", "9101"), "MESHGUARD_EXTAUTHZ_");
+        Config config = ConfigLoader.load(
+                SCHEMA,
+                Optional.empty(),
+                Map.of("MESHGUARD_GRPC_PORT", "1", "MESHGUARD_EXTAUTHZ_GRPC_PORT", "9101"),
+                "MESHGUARD_EXTAUTHZ_");
 
         assertThat(config.get(PORT)).isEqualTo(9101);
     }
@@ -127,8 +131,9 @@ class ConfigLoaderTest {
 
         assertThatThrownBy(() -> ConfigLoader.load(SCHEMA, Optional.of(file), Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactly(new ConfigProblem(
-                        file + ":3", "grpc.port: expected an integer between 0 and 65535, found 'ninety'")));
+                .satisfies(e -> assertThat(((ConfigException) e).problems())
+                        .containsExactly(new ConfigProblem(
+                                file + ":3", "grpc.port: expected an integer between 0 and 65535, found 'ninety'")));
     }
 
     @Test
@@ -162,10 +167,11 @@ class ConfigLoaderTest {
                 extra: 1
                 """);
 
-        assertThatThrownBy(() -> ConfigLoader.load(SCHEMA, Optional.of(file),
-                        Map.of("MESHGUARD_GRPC_MAX_CONNECTION_AGE", "forever")))
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        SCHEMA, Optional.of(file), Map.of("MESHGUARD_GRPC_MAX_CONNECTION_AGE", "forever")))
                 .isInstanceOf(ConfigException.class)
-                .satisfies(e -> assertThat(((ConfigException) e).problems()).extracting(ConfigProblem::toString)
+                .satisfies(e -> assertThat(((ConfigException) e).problems())
+                        .extracting(ConfigProblem::toString)
                         .containsExactly(
                                 file + ":2: grpc.port: expected an integer between 0 and 65535, found 70000",
                                 file + ":3: grpc.max_inbound_message_bytes: expected a byte size such as 4194304,"
@@ -260,7 +266,8 @@ class ConfigLoaderTest {
         Path file = write("# nothing set\n");
         Files.writeString(file, "# nothing set\n", StandardCharsets.UTF_8);
 
-        assertThat(ConfigLoader.load(SCHEMA, Optional.of(file), Map.of()).get(PORT)).isEqualTo(9001);
+        assertThat(ConfigLoader.load(SCHEMA, Optional.of(file), Map.of()).get(PORT))
+                .isEqualTo(9001);
     }
 
     @Test
@@ -268,7 +275,8 @@ class ConfigLoaderTest {
         Config config = ConfigLoader.load(SCHEMA, Optional.empty(), Map.of());
         ConfigKey<Integer> other = ConfigKey.integer("http.port", 1, 0, 65535, "x");
 
-        assertThatThrownBy(() -> config.get(other)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> config.get(other))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("http.port is not in this server's schema");
     }
 

@@ -52,15 +52,16 @@ class ConfigSchemaTest {
 
     @Test
     void envVar_isPrefixedUpperSnakeCase() {
-        assertThat(ConfigKey.integer("grpc.max_inbound_message_bytes", 1, 0, 9, "x").envVar())
+        assertThat(ConfigKey.integer("grpc.max_inbound_message_bytes", 1, 0, 9, "x")
+                        .envVar())
                 .isEqualTo("MESHGUARD_GRPC_MAX_INBOUND_MESSAGE_BYTES");
     }
 
     @Test
     void toMarkdownTable_listsEveryKeyWithEnvAndFormattedDefault() {
         ConfigSchema schema = ConfigSchema.builder()
-                .add(ConfigKey.byteSize("grpc.max_inbound_message_bytes", 4L << 20, 1, Integer.MAX_VALUE,
-                        "Largest request message."))
+                .add(ConfigKey.byteSize(
+                        "grpc.max_inbound_message_bytes", 4L << 20, 1, Integer.MAX_VALUE, "Largest request message."))
                 .add(ConfigKey.optionalDuration("grpc.max_connection_age", Optional.empty(), "Off | or a duration."))
                 .add(ConfigKey.duration("grpc.drain_timeout", Duration.ofSeconds(5), "Drain wait."))
                 .add(ConfigKey.stringList("jwt.issuers", List.of(), "Issuers."))

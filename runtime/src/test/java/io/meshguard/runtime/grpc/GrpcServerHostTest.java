@@ -64,37 +64,52 @@ class GrpcServerHostTest {
     }
 
     private static GrpcServerSettings loopback() {
-        return GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0).withShutdown(Duration.ZERO, Duration.ofSeconds(10));
+        return GrpcServerSettings.defaults(0)
+                .withAddress("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(10));
     }
 
     private GrpcServerHost start(GrpcServerSettings settings) throws IOException {
-        GrpcServerHost host = new GrpcServerHost("test-grpc", settings, List.of(echo.definition()),
-                metrics.forServer("extauthz"));
+        GrpcServerHost host =
+                new GrpcServerHost("test-grpc", settings, List.of(echo.definition()), metrics.forServer("extauthz"));
         hosts.add(host);
         host.start();
         return host;
     }
 
     private ManagedChannel channel(GrpcServerHost host) {
-        ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", host.port(),
-                InsecureChannelCredentials.create()).build();
+        ManagedChannel channel = Grpc.newChannelBuilderForAddress(
+                        "127.0.0.1", host.port(), InsecureChannelCredentials.create())
+                .build();
         channels.add(channel);
         return channel;
     }
 
     private static String call(ManagedChannel channel, String text) {
-        return ClientCalls.blockingUnaryCall(channel, TestEchoService.ECHO,
-                CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), StringValue.of(text)).getValue();
+        return ClientCalls.blockingUnaryCall(
+                        channel,
+                        TestEchoService.ECHO,
+                        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                        StringValue.of(text))
+                .getValue();
     }
 
     private static CompletableFuture<String> blockingCallInBackground(ManagedChannel channel) {
-        return CompletableFuture.supplyAsync(() -> ClientCalls.blockingUnaryCall(channel, TestEchoService.BLOCK,
-                CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), StringValue.of("in-flight")).getValue(), BACKGROUND);
+        return CompletableFuture.supplyAsync(
+                () -> ClientCalls.blockingUnaryCall(
+                                channel,
+                                TestEchoService.BLOCK,
+                                CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
+                                StringValue.of("in-flight"))
+                        .getValue(),
+                BACKGROUND);
     }
 
     private static ServingStatus health(ManagedChannel channel, String service) {
-        return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+        return HealthGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService(service).build())
+                .getStatus();
     }
 
     private static Status.Code codeOf(Throwable thrown) {
@@ -102,7 +117,9 @@ class GrpcServerHostTest {
         while (cause != null && !(cause instanceof StatusRuntimeException)) {
             cause = cause.getCause();
         }
-        return cause == null ? null : ((StatusRuntimeException) cause).getStatus().getCode();
+        return cause == null
+                ? null
+                : ((StatusRuntimeException) cause).getStatus().getCode();
     }
 
     @Test
@@ -114,7 +131,8 @@ class GrpcServerHostTest {
         assertThat(call(channel, "hi")).isEqualTo("echo:hi");
         assertThat(health(channel, "")).isEqualTo(ServingStatus.SERVING);
         assertThat(health(channel, TestEchoService.SERVICE)).isEqualTo(ServingStatus.SERVING);
-        assertThat(host.readinessChecks()).singleElement()
+        assertThat(host.readinessChecks())
+                .singleElement()
                 .satisfies(check -> assertThat(check.check().ready()).isTrue());
     }
 
@@ -128,7 +146,8 @@ class GrpcServerHostTest {
                     @Override
                     public void onNext(ServerReflectionResponse response) {
                         services.complete(response.getListServicesResponse().getServiceList().stream()
-                                .map(ServiceResponse::getName).toList());
+                                .map(ServiceResponse::getName)
+                                .toList());
                     }
 
                     @Override
@@ -206,9 +225,8 @@ class GrpcServerHostTest {
 
         CompletableFuture<Void> drain = CompletableFuture.runAsync(host::drainAndStop, BACKGROUND);
 
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThatThrownBy(() -> call(probeChannel, "late"))
-                        .satisfies(e -> assertThat(codeOf(e)).isEqualTo(Status.Code.UNAVAILABLE)));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(() -> call(probeChannel, "late"))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(Status.Code.UNAVAILABLE)));
         assertThat(inFlight).isNotDone();
         assertThat(drain).isNotDone();
 
@@ -298,13 +316,18 @@ class GrpcServerHostTest {
         GrpcServerHost host = start(loopback());
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER), "req-42");
-        headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
+        headers.put(
+                Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
         ManagedChannel channel = channel(host);
 
         String seen = ClientCalls.blockingUnaryCall(
-                io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
-                TestEchoService.ECHO, CallOptions.DEFAULT, StringValue.of("mdc")).getValue();
+                        io.grpc.ClientInterceptors.intercept(
+                                channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
+                        TestEchoService.ECHO,
+                        CallOptions.DEFAULT,
+                        StringValue.of("mdc"))
+                .getValue();
 
         assertThat(seen).isEqualTo("req-42|4bf92f3577b34da6a3ce929d0e0e4736");
         assertThat(call(channel, "mdc")).isEqualTo("null|null");
@@ -313,8 +336,11 @@ class GrpcServerHostTest {
     @Test
     void start_portInUse_fails() throws IOException {
         GrpcServerHost first = start(loopback());
-        GrpcServerHost second = new GrpcServerHost("second", loopback().withAddress("127.0.0.1", first.port()),
-                List.of(new TestEchoService().definition()), metrics.forServer("dlp"));
+        GrpcServerHost second = new GrpcServerHost(
+                "second",
+                loopback().withAddress("127.0.0.1", first.port()),
+                List.of(new TestEchoService().definition()),
+                metrics.forServer("dlp"));
         hosts.add(second);
 
         assertThatThrownBy(second::start).isInstanceOf(IOException.class);
@@ -339,5 +365,4 @@ class GrpcServerHostTest {
 
         assertThat(host.readinessChecks().get(0).check()).isEqualTo(ReadinessCheck.Result.notReady("not started"));
     }
-
 }

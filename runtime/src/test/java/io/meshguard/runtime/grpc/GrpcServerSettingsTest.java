@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 class GrpcServerSettingsTest {
     private static final ConfigGroup<GrpcServerSettings> GRPC = GrpcServerSettings.configGroup(9001);
     private static final ConfigGroup<HttpServerSettings> HTTP = HttpServerSettings.configGroup(9101);
-    private static final ConfigSchema SCHEMA = ConfigSchema.builder().add(GRPC).add(HTTP).build();
+    private static final ConfigSchema SCHEMA =
+            ConfigSchema.builder().add(GRPC).add(HTTP).build();
 
     @Test
     void defaults_matchTheDocumentedValues() throws ConfigException {
@@ -53,7 +54,9 @@ class GrpcServerSettingsTest {
                   port: 7101
                 """);
 
-        Config config = ConfigLoader.load(SCHEMA, Optional.of(file),
+        Config config = ConfigLoader.load(
+                SCHEMA,
+                Optional.of(file),
                 Map.of("MESHGUARD_GRPC_DRAIN_TIMEOUT", "0", "MESHGUARD_GRPC_REFLECTION", "false"));
         GrpcServerSettings settings = GRPC.read(config);
 
@@ -69,11 +72,21 @@ class GrpcServerSettingsTest {
     @Test
     void portKey_carriesTheServerDefault() {
         assertThat(GrpcServerSettings.portKey(18000).defaultValue()).isEqualTo(18000);
-        assertThat(GrpcServerSettings.configGroup(18000).keys()).extracting(ConfigKey::name)
-                .containsExactly("grpc.bind", "grpc.port", "grpc.max_inbound_message_bytes",
-                        "grpc.max_concurrent_calls", "grpc.keepalive_time", "grpc.keepalive_timeout",
-                        "grpc.permit_keepalive_time", "grpc.max_connection_age", "grpc.max_connection_age_grace",
-                        "grpc.drain_timeout", "grpc.shutdown_timeout", "grpc.reflection");
+        assertThat(GrpcServerSettings.configGroup(18000).keys())
+                .extracting(ConfigKey::name)
+                .containsExactly(
+                        "grpc.bind",
+                        "grpc.port",
+                        "grpc.max_inbound_message_bytes",
+                        "grpc.max_concurrent_calls",
+                        "grpc.keepalive_time",
+                        "grpc.keepalive_timeout",
+                        "grpc.permit_keepalive_time",
+                        "grpc.max_connection_age",
+                        "grpc.max_connection_age_grace",
+                        "grpc.drain_timeout",
+                        "grpc.shutdown_timeout",
+                        "grpc.reflection");
     }
 
     @Test

@@ -49,7 +49,9 @@ final class TestEchoService {
                     blockedCalls.release();
                     try {
                         if (!release.await(30, TimeUnit.SECONDS)) {
-                            response.onError(Status.DEADLINE_EXCEEDED.withDescription("never released").asException());
+                            response.onError(Status.DEADLINE_EXCEEDED
+                                    .withDescription("never released")
+                                    .asException());
                             return;
                         }
                     } catch (InterruptedException e) {

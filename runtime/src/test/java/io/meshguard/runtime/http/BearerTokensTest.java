@@ -32,7 +32,8 @@ class BearerTokensTest {
         BearerTokens t = new BearerTokens(Optional.of(f));
         assertThat(t.authenticate("Bearer old-token-old-token-old")).contains("ops");
         Files.writeString(f, "ops:new-token-new-token-new\n");
-        Files.setLastModifiedTime(f, FileTime.fromMillis(Files.getLastModifiedTime(f).toMillis() + 5000));
+        Files.setLastModifiedTime(
+                f, FileTime.fromMillis(Files.getLastModifiedTime(f).toMillis() + 5000));
         assertThat(t.authenticate("Bearer old-token-old-token-old")).isEmpty();
         assertThat(t.authenticate("Bearer new-token-new-token-new")).contains("ops");
     }

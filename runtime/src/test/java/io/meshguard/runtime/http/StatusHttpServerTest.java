@@ -54,9 +54,10 @@ class StatusHttpServerTest {
     @Test
     void readyz_secondCheckOfTheSameName_isRefused() {
         server.addReadinessCheck(ReadinessCheck.of("policy:authz", () -> ReadinessCheck.Result.ready("v1")));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> server.addReadinessChecks(java.util.List.of(
-                ReadinessCheck.of("policy:authz", () -> ReadinessCheck.Result.ready("v2")))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("policy:authz");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> server.addReadinessChecks(
+                        java.util.List.of(ReadinessCheck.of("policy:authz", () -> ReadinessCheck.Result.ready("v2")))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("policy:authz");
     }
 
     /** Nagle against delayed ACKs cost a console page ~40 ms of client time; the JDK server sets it from this. */
@@ -113,7 +114,11 @@ class StatusHttpServerTest {
         HttpResponse<String> response = get("/readyz");
 
         assertThat(response.statusCode()).isEqualTo(503);
-        assertThat(JSON.readTree(response.body()).get("checks").get(0).get("detail").asText())
+        assertThat(JSON.readTree(response.body())
+                        .get("checks")
+                        .get(0)
+                        .get("detail")
+                        .asText())
                 .contains("no keys yet");
     }
 
@@ -132,7 +137,9 @@ class StatusHttpServerTest {
         HttpResponse<String> response = get("/metrics");
 
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.headers().firstValue("Content-Type")).get().asString()
+        assertThat(response.headers().firstValue("Content-Type"))
+                .get()
+                .asString()
                 .startsWith("text/plain; version=0.0.4");
         assertThat(response.body())
                 .contains("jvm_memory_used_bytes{")
@@ -149,16 +156,18 @@ class StatusHttpServerTest {
         server.start();
 
         io.meshguard.runtime.BuildInfo build = io.meshguard.runtime.BuildInfo.current();
-        assertThat(get("/metrics").body()).contains("meshguard_build_info{commit=\"" + build.commit() + "\",java=\""
-                + build.java() + "\",version=\"" + build.version() + "\"} 1");
+        assertThat(get("/metrics").body())
+                .contains("meshguard_build_info{commit=\"" + build.commit() + "\",java=\"" + build.java()
+                        + "\",version=\"" + build.version() + "\"} 1");
     }
 
     @Test
     void post_onBuiltInPath_isMethodNotAllowed() throws Exception {
         server.start();
 
-        HttpResponse<String> response =
-                send(HttpRequest.newBuilder(uri("/readyz")).POST(HttpRequest.BodyPublishers.ofString("x")).build());
+        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/readyz"))
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build());
 
         assertThat(response.statusCode()).isEqualTo(405);
         assertThat(response.headers().firstValue("Allow")).contains("GET, HEAD");
@@ -168,8 +177,9 @@ class StatusHttpServerTest {
     void head_returnsHeadersOnly() throws Exception {
         server.start();
 
-        HttpResponse<String> response =
-                send(HttpRequest.newBuilder(uri("/healthz")).method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/healthz"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                .build());
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).isEmpty();
@@ -201,7 +211,7 @@ class StatusHttpServerTest {
 
     @Test
     void addHandler_builtInPath_isRejected() {
-        assertThatThrownBy(() -> server.addHandler("/metrics", exchange -> { }))
+        assertThatThrownBy(() -> server.addHandler("/metrics", exchange -> {}))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 

@@ -95,7 +95,8 @@ class ComponentStackTest {
 
         assertThat(events).containsExactly("start db", "close db");
         release.countDown();
-        assertThatThrownBy(starting::join).hasRootCauseInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(starting::join)
+                .hasRootCauseInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("closed while hanging started");
         assertThat(events).containsExactly("start db", "close db", "close hanging");
     }
@@ -107,8 +108,9 @@ class ComponentStackTest {
 
         stack.close();
 
-        assertThat(events).containsExactly("start http", "start policy", "start grpc",
-                "close grpc", "close policy", "close http");
+        assertThat(events)
+                .containsExactly(
+                        "start http", "start policy", "start grpc", "close grpc", "close policy", "close http");
         assertThat(consoleBytes.toString(StandardCharsets.UTF_8))
                 .contains("meshguard: stopping grpc", "meshguard: stopped grpc (", "meshguard: stopped http (");
     }
@@ -117,8 +119,11 @@ class ComponentStackTest {
     void startAll_failure_closesStartedOnesAndRethrows() {
         ComponentStack stack = new ComponentStack(console);
 
-        assertThatThrownBy(() -> stack.startAll(List.of(new Recording("http"), new Recording("policy"),
-                new Recording("grpc", true, false), new Recording("never"))))
+        assertThatThrownBy(() -> stack.startAll(List.of(
+                        new Recording("http"),
+                        new Recording("policy"),
+                        new Recording("grpc", true, false),
+                        new Recording("never"))))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("grpc cannot bind");
 
@@ -174,12 +179,18 @@ class ComponentStackTest {
     void sigterm_drainsComponentsInReverseOrderAndReportsOnStderr(@TempDir Path dir) throws Exception {
         Path stderrFile = dir.resolve("stderr.txt");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
-                "-DMESHGUARD_LOG_LEVEL=WARN", ShutdownSignalDemo.class.getName())
+        Process process = new ProcessBuilder(
+                        java,
+                        "-Xmx128m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "-DMESHGUARD_LOG_LEVEL=WARN",
+                        ShutdownSignalDemo.class.getName())
                 .redirectError(stderrFile.toFile())
                 .start();
         try {
-            BufferedReader stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            BufferedReader stdout =
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             String line;
             do {
                 line = stdout.readLine();
@@ -190,12 +201,13 @@ class ComponentStackTest {
 
             assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
             String stderr = Files.readString(stderrFile);
-            assertThat(stderr).containsSubsequence(
-                    "meshguard: shutdown signal received, draining 2 component(s)",
-                    "meshguard: stopping demo-grpc",
-                    "meshguard: stopped demo-grpc",
-                    "meshguard: stopping demo-http",
-                    "meshguard: stopped demo-http");
+            assertThat(stderr)
+                    .containsSubsequence(
+                            "meshguard: shutdown signal received, draining 2 component(s)",
+                            "meshguard: stopping demo-grpc",
+                            "meshguard: stopped demo-grpc",
+                            "meshguard: stopping demo-http",
+                            "meshguard: stopped demo-http");
             assertThat(process.exitValue()).isEqualTo(143);
         } finally {
             process.destroyForcibly();

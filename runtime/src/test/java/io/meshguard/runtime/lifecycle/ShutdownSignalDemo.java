@@ -17,11 +17,15 @@ public final class ShutdownSignalDemo {
 
     public static void main(String[] args) throws Exception {
         ProcessMetrics metrics = ProcessMetrics.create();
-        StatusHttpServer http = new StatusHttpServer("demo-http", new HttpServerSettings("127.0.0.1", 0),
-                metrics.registry());
-        GrpcServerHost grpc = new GrpcServerHost("demo-grpc", GrpcServerSettings.defaults(0)
-                .withAddress("127.0.0.1", 0).withShutdown(Duration.ofMillis(100), Duration.ofSeconds(5)),
-                List.of(), metrics.forServer("demo"));
+        StatusHttpServer http =
+                new StatusHttpServer("demo-http", new HttpServerSettings("127.0.0.1", 0), metrics.registry());
+        GrpcServerHost grpc = new GrpcServerHost(
+                "demo-grpc",
+                GrpcServerSettings.defaults(0)
+                        .withAddress("127.0.0.1", 0)
+                        .withShutdown(Duration.ofMillis(100), Duration.ofSeconds(5)),
+                List.of(),
+                metrics.forServer("demo"));
         ComponentStack stack = new ComponentStack();
         stack.closeOnJvmShutdown();
         stack.startAll(List.of(http, grpc));

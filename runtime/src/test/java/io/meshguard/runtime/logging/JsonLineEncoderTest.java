@@ -97,7 +97,10 @@ class JsonLineEncoderTest {
 
     @Test
     void keyValuePairs_areTopLevelWithNumbersUnquoted() throws Exception {
-        logger.atInfo().addKeyValue("policy", "authz").addKeyValue("rules", 12).addKeyValue("message", "clash")
+        logger.atInfo()
+                .addKeyValue("policy", "authz")
+                .addKeyValue("rules", 12)
+                .addKeyValue("message", "clash")
                 .log("loaded");
 
         JsonNode line = JSON.readTree(lines().get(0));

@@ -53,7 +53,8 @@ class LogContextTest {
 
     @Test
     void clientValues_areCappedAndStrippedOfControlCharacters() {
-        try (LogContext ignored = LogContext.forRequest(Optional.of("a\nb\u00e9" + "x".repeat(500)), Optional.empty())) {
+        try (LogContext ignored =
+                LogContext.forRequest(Optional.of("a\nb\u00e9" + "x".repeat(500)), Optional.empty())) {
             String value = MDC.get("request_id");
             assertThat(value).startsWith("a?b?x").hasSize(LogContext.MAX_VALUE_LENGTH);
         }

@@ -43,7 +43,9 @@ class LogbackConfigurationTest {
             context.stop();
         }
         // Standard output belongs to what a command prints (KEY=$(meshguard apikey create ...)): never a log line.
-        assertThat(stdout.toString(StandardCharsets.UTF_8)).as("log lines on stdout").isEmpty();
+        assertThat(stdout.toString(StandardCharsets.UTF_8))
+                .as("log lines on stdout")
+                .isEmpty();
         return captured.toString(StandardCharsets.UTF_8);
     }
 
@@ -59,8 +61,11 @@ class LogbackConfigurationTest {
     void textFormat_writesHumanReadableLine() throws Exception {
         String out = logThroughShippedConfig(Map.of("MESHGUARD_LOG_FORMAT", "text"), "hello");
 
-        assertThat(out.lines()).singleElement().asString()
-                .matches("\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3} INFO  \\[.*] io.meshguard.Example - hello");
+        assertThat(out.lines())
+                .singleElement()
+                .asString()
+                .matches(
+                        "\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3} INFO  \\[.*] io.meshguard.Example - hello");
     }
 
     @Test

@@ -21,8 +21,10 @@ class ProcessMetricsTest {
                     .contains("meshguard_demo_requests_total{server=\"extauthz\"} 1.0")
                     .contains("meshguard_demo_requests_total{server=\"dlp\"} 2.0");
             // JVM meters describe the process and appear once, without a server label.
-            assertThat(scrape.lines().filter(l -> l.startsWith("process_uptime_seconds"))).singleElement()
-                    .asString().doesNotContain("server=");
+            assertThat(scrape.lines().filter(l -> l.startsWith("process_uptime_seconds")))
+                    .singleElement()
+                    .asString()
+                    .doesNotContain("server=");
         }
     }
 
@@ -32,7 +34,8 @@ class ProcessMetricsTest {
         try (ProcessMetrics metrics = ProcessMetrics.create()) {
             metrics.forServer("extauthz");
 
-            assertThat(metrics.scrape().lines().filter(l -> l.startsWith("meshguard_build_info"))).singleElement()
+            assertThat(metrics.scrape().lines().filter(l -> l.startsWith("meshguard_build_info")))
+                    .singleElement()
                     .asString()
                     .contains("version=\"" + build.version() + "\"")
                     .contains("commit=\"" + build.commit() + "\"")
@@ -63,7 +66,8 @@ class ProcessMetricsTest {
         try (ProcessMetrics metrics = ProcessMetrics.create()) {
             MeterRegistry view = metrics.forServer("extauthz");
             var gauge = io.micrometer.core.instrument.Gauge.builder("meshguard.demo.info", () -> 1)
-                    .tag("version", "abc").register(view);
+                    .tag("version", "abc")
+                    .register(view);
             assertThat(metrics.scrape()).contains("version=\"abc\"");
 
             view.remove(gauge);
@@ -77,11 +81,18 @@ class ProcessMetricsTest {
     void camelCaseTagKeys_areExposedInSnakeCase() {
         try (ProcessMetrics metrics = ProcessMetrics.create()) {
             io.micrometer.core.instrument.Counter.builder("grpc.server.requests.received")
-                    .description("received").tag("methodType", "UNARY").tag("statusCode", "OK").tag("method", "Check")
-                    .register(metrics.forServer("extauthz")).increment();
+                    .description("received")
+                    .tag("methodType", "UNARY")
+                    .tag("statusCode", "OK")
+                    .tag("method", "Check")
+                    .register(metrics.forServer("extauthz"))
+                    .increment();
             String scrape = metrics.scrape();
-            assertThat(scrape).contains("method_type=\"UNARY\"").contains("status_code=\"OK\"")
-                    .doesNotContain("methodType").doesNotContain("statusCode");
+            assertThat(scrape)
+                    .contains("method_type=\"UNARY\"")
+                    .contains("status_code=\"OK\"")
+                    .doesNotContain("methodType")
+                    .doesNotContain("statusCode");
         }
         assertThat(ProcessMetrics.snakeCase("methodType")).isEqualTo("method_type");
         assertThat(ProcessMetrics.snakeCase("already_snake")).isEqualTo("already_snake");

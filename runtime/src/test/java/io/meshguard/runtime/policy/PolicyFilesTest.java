@@ -61,9 +61,11 @@ class PolicyFilesTest {
 
     @Test
     void policyError_printsFileAndLine() {
-        assertThat(new PolicyError("authz.yaml", 3, "unknown key 'rulez'")).hasToString("authz.yaml:3: unknown key 'rulez'");
+        assertThat(new PolicyError("authz.yaml", 3, "unknown key 'rulez'"))
+                .hasToString("authz.yaml:3: unknown key 'rulez'");
         assertThat(new PolicyError("policies", 0, "no files")).hasToString("policies: no files");
-        assertThat(new PolicyInvalidException(List.of(new PolicyError("a.yaml", 1, "x"), new PolicyError("b.yaml", 2, "y"))))
+        assertThat(new PolicyInvalidException(
+                        List.of(new PolicyError("a.yaml", 1, "x"), new PolicyError("b.yaml", 2, "y"))))
                 .hasMessage("a.yaml:1: x\nb.yaml:2: y");
     }
 }

@@ -42,8 +42,8 @@ class PolicyWatcherTest {
 
     private PolicyWatcher<List<String>> watch(Path location) throws IOException {
         // A long re-check interval: these tests must pass on watch events alone.
-        watcher = new PolicyWatcher<>("authz", location, new RuleListParser(), metrics.forServer("extauthz"),
-                Duration.ofMinutes(10));
+        watcher = new PolicyWatcher<>(
+                "authz", location, new RuleListParser(), metrics.forServer("extauthz"), Duration.ofMinutes(10));
         watcher.start();
         return watcher;
     }
@@ -57,9 +57,13 @@ class PolicyWatcherTest {
     }
 
     private static double reloads(String scrape, String result) {
-        String prefix = "meshguard_policy_reload_total{policy=\"authz\",result=\"" + result + "\",server=\"extauthz\"} ";
-        return scrape.lines().filter(l -> l.startsWith(prefix)).mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
-                .findFirst().orElse(-1);
+        String prefix =
+                "meshguard_policy_reload_total{policy=\"authz\",result=\"" + result + "\",server=\"extauthz\"} ";
+        return scrape.lines()
+                .filter(l -> l.startsWith(prefix))
+                .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
+                .findFirst()
+                .orElse(-1);
     }
 
     private ReadinessCheck.Result readiness() {
@@ -87,10 +91,12 @@ class PolicyWatcherTest {
         String scrape = scrape();
         assertThat(reloads(scrape, "success")).isEqualTo(1.0);
         assertThat(reloads(scrape, "invalid")).isEqualTo(0.0);
-        assertThat(scrape).contains("meshguard_policy_info{policy=\"authz\",server=\"extauthz\",version=\""
-                + loaded.version() + "\"} 1");
-        assertThat(scrape).containsPattern(
-                "meshguard_policy_last_reload_success_timestamp_seconds\\{policy=\"authz\",server=\"extauthz\"} 1\\.\\d+E9");
+        assertThat(scrape)
+                .contains("meshguard_policy_info{policy=\"authz\",server=\"extauthz\",version=\"" + loaded.version()
+                        + "\"} 1");
+        assertThat(scrape)
+                .containsPattern(
+                        "meshguard_policy_last_reload_success_timestamp_seconds\\{policy=\"authz\",server=\"extauthz\"} 1\\.\\d+E9");
     }
 
     @Test
@@ -110,7 +116,9 @@ class PolicyWatcherTest {
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(notified).extracting(LoadedPolicy::version).containsExactly(newVersion);
             String scrape = scrape();
-            assertThat(scrape).contains("version=\"" + newVersion + "\"").doesNotContain("version=\"" + oldVersion + "\"");
+            assertThat(scrape)
+                    .contains("version=\"" + newVersion + "\"")
+                    .doesNotContain("version=\"" + oldVersion + "\"");
             assertThat(reloads(scrape, "success")).isEqualTo(2.0);
         });
     }
@@ -127,7 +135,8 @@ class PolicyWatcherTest {
         await().atMost(WAIT).until(() -> reloads(scrape(), "invalid") == 1.0);
         assertThat(rules()).containsExactly("good");
         assertThat(watcher.current().orElseThrow().version()).isEqualTo(goodVersion);
-        assertThat(watcher.lastProblem()).contains("authz.yaml:2: unknown key 'rulez' (did you mean 'rules'?); expected one of rules");
+        assertThat(watcher.lastProblem())
+                .contains("authz.yaml:2: unknown key 'rulez' (did you mean 'rules'?); expected one of rules");
         assertThat(readiness().ready()).isTrue();
         assertThat(readiness().detail()).contains("newer files rejected: authz.yaml:2: unknown key 'rulez'");
 
@@ -146,8 +155,9 @@ class PolicyWatcherTest {
         watch(dir);
 
         assertThat(watcher.current()).isEmpty();
-        assertThat(readiness()).isEqualTo(ReadinessCheck.Result.notReady(
-                "authz.yaml:3: unknown key 'rulez' (did you mean 'rules'?); expected one of rules"));
+        assertThat(readiness())
+                .isEqualTo(ReadinessCheck.Result.notReady(
+                        "authz.yaml:3: unknown key 'rulez' (did you mean 'rules'?); expected one of rules"));
     }
 
     @Test
@@ -157,8 +167,9 @@ class PolicyWatcherTest {
 
         watch(dir);
 
-        assertThat(watcher.lastProblem()).contains(
-                "a.yaml:1: expected a string, found a list; b.yaml:2: duplicate key 'rules' (first defined on line 1)");
+        assertThat(watcher.lastProblem())
+                .contains(
+                        "a.yaml:1: expected a string, found a list; b.yaml:2: duplicate key 'rules' (first defined on line 1)");
     }
 
     @Test
@@ -174,13 +185,17 @@ class PolicyWatcherTest {
         Path second = Files.createDirectory(dir.resolve("..2026_11_21_10_05_00.456"));
         Files.writeString(second.resolve("authz.yaml"), "rules: [v2]\n");
         Files.createSymbolicLink(dir.resolve("..data_tmp"), second.getFileName());
-        Files.move(dir.resolve("..data_tmp"), dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE,
+        Files.move(
+                dir.resolve("..data_tmp"),
+                dir.resolve("..data"),
+                StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
         Files.delete(first.resolve("authz.yaml"));
         Files.delete(first);
 
         await().atMost(WAIT).until(() -> rules().equals(List.of("v2")));
-        assertThat(watcher.current().orElseThrow().sources()).extracting(PolicySource::fileName)
+        assertThat(watcher.current().orElseThrow().sources())
+                .extracting(PolicySource::fileName)
                 .containsExactly("authz.yaml");
     }
 
@@ -195,7 +210,10 @@ class PolicyWatcherTest {
         Path second = Files.createDirectory(dir.resolve("..2026_11_21_10_05_00.456"));
         Files.writeString(second.resolve("authz.yaml"), "rules: [v2]\n");
         Files.createSymbolicLink(dir.resolve("..data_tmp"), second.getFileName());
-        Files.move(dir.resolve("..data_tmp"), dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE,
+        Files.move(
+                dir.resolve("..data_tmp"),
+                dir.resolve("..data"),
+                StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
 
         await().atMost(WAIT).until(() -> rules().equals(List.of("v2")));
@@ -272,8 +290,8 @@ class PolicyWatcherTest {
     void unwatchableLocation_isStillLoadedByPeriodicRecheck() throws IOException {
         // Neither the location nor its parent exists, so there is nothing to watch: only the re-check sees it.
         Path deep = dir.resolve("not-yet").resolve("policies");
-        watcher = new PolicyWatcher<>("authz", deep, new RuleListParser(), metrics.forServer("extauthz"),
-                Duration.ofMillis(200));
+        watcher = new PolicyWatcher<>(
+                "authz", deep, new RuleListParser(), metrics.forServer("extauthz"), Duration.ofMillis(200));
         watcher.start();
 
         Files.createDirectories(deep);
@@ -296,12 +314,17 @@ class PolicyWatcherTest {
     void parserCrash_isTreatedAsInvalidAndKeepsPolicy() throws IOException {
         Path file = dir.resolve("authz.yaml");
         Files.writeString(file, "rules: [ok]\n");
-        watcher = new PolicyWatcher<>("authz", dir, sources -> {
-            if (sources.get(0).text().contains("boom")) {
-                throw new IllegalStateException("parser bug");
-            }
-            return new RuleListParser().parse(sources);
-        }, metrics.forServer("extauthz"), Duration.ofMinutes(10));
+        watcher = new PolicyWatcher<>(
+                "authz",
+                dir,
+                sources -> {
+                    if (sources.get(0).text().contains("boom")) {
+                        throw new IllegalStateException("parser bug");
+                    }
+                    return new RuleListParser().parse(sources);
+                },
+                metrics.forServer("extauthz"),
+                Duration.ofMinutes(10));
         watcher.start();
 
         Files.writeString(file, "rules: [boom]\n");
@@ -316,8 +339,8 @@ class PolicyWatcherTest {
         Path file = dir.resolve("authz.yaml");
         Files.writeString(file, "rules: [one]\n");
         List<String> seen = new CopyOnWriteArrayList<>();
-        watcher = new PolicyWatcher<>("authz", dir, new RuleListParser(), metrics.forServer("extauthz"),
-                Duration.ofMinutes(10));
+        watcher = new PolicyWatcher<>(
+                "authz", dir, new RuleListParser(), metrics.forServer("extauthz"), Duration.ofMinutes(10));
         watcher.addListener(p -> {
             throw new IllegalStateException("listener bug");
         });

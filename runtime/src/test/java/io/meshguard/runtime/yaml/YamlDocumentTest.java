@@ -213,7 +213,8 @@ class YamlDocumentTest {
     @Test
     void mergeKey_isRejected() {
         assertThatThrownBy(() -> YamlDocument.parse("m.yaml", "base: &b {x: 1}\nrule:\n  <<: *b\n  y: 2\n"))
-                .hasMessage("m.yaml:3: merge keys (<<) are not supported; repeat the values or use an alias as a value");
+                .hasMessage(
+                        "m.yaml:3: merge keys (<<) are not supported; repeat the values or use an alias as a value");
     }
 
     @Test
@@ -244,7 +245,8 @@ class YamlDocumentTest {
         YamlNode root = YamlDocument.parse("authz.yaml", "version: 1\nrulez: []\n");
 
         assertThatThrownBy(() -> root.checkKeys(List.of("version", "rules")))
-                .hasMessage("authz.yaml:2: unknown key 'rulez' (did you mean 'rules'?); expected one of version, rules");
+                .hasMessage(
+                        "authz.yaml:2: unknown key 'rulez' (did you mean 'rules'?); expected one of version, rules");
     }
 
     @Test

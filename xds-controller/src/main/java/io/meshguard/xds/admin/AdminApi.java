@@ -1,7 +1,5 @@
 package io.meshguard.xds.admin;
 
-import io.meshguard.runtime.http.AdminJson;
-import io.meshguard.xds.approval.FourEyes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,15 +12,17 @@ import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
-import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.GroupResources;
@@ -72,105 +72,196 @@ public final class AdminApi implements HttpHandler {
      * must show each row's {@code x-meshguard-permission} (the route-coverage test reads this table).
      */
     private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
-            op(AdminRoute.tenant("GET", "/config", "config:read"), "The whole draft configuration",
+            op(
+                    AdminRoute.tenant("GET", "/config", "config:read"),
+                    "The whole draft configuration",
                     (a, c) -> tree(a.visible(c))),
-            op(AdminRoute.system("PUT", "/config", "config:replace"),
+            op(
+                    AdminRoute.system("PUT", "/config", "config:replace"),
                     "Replace the whole draft (what `meshguard xds apply` sends); validated first",
                     (a, c) -> a.replaceAll(c)),
-            op(AdminRoute.system("GET", "/groups", "group:read"), "All gateway groups of the draft",
+            op(
+                    AdminRoute.system("GET", "/groups", "group:read"),
+                    "All gateway groups of the draft",
                     (a, c) -> tree(a.draft.load().groups())),
-            op(AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1), "One gateway group",
+            op(
+                    AdminRoute.gateway("GET", "/groups/{name}", "group:read", 1),
+                    "One gateway group",
                     (a, c) -> tree(a.draft.load().group(c.segment(1)).orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
-                    "Create or replace a gateway group; the whole draft is validated", (a, c) -> a.putGroup(c)),
-            op(AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
+            op(
+                    AdminRoute.gateway("PUT", "/groups/{name}", "group:update", 1),
+                    "Create or replace a gateway group; the whole draft is validated",
+                    (a, c) -> a.putGroup(c)),
+            op(
+                    AdminRoute.gateway("DELETE", "/groups/{name}", "group:delete", 1),
                     "Delete a gateway group; refused when something still references it",
-                    (a, c) -> a.change(c, "delete", g -> new GatewayConfig(
-                            without(g.groups(), x -> x.name().equals(c.segment(1)), c), g.upstreams(), g.apis(),
-                            g.routes()))),
-            op(AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
+                    (a, c) -> a.change(
+                            c,
+                            "delete",
+                            g -> new GatewayConfig(
+                                    without(g.groups(), x -> x.name().equals(c.segment(1)), c),
+                                    g.upstreams(),
+                                    g.apis(),
+                                    g.routes()))),
+            op(
+                    AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
                     "Protect a gateway group: publishes to it need a second person's approval",
                     (a, c) -> a.protect(c)),
             // a gateway owner publishes and rolls back its own group (the system-wide /publish and /rollback are the
             // platform's): two owners of a protected group are one who publishes and one who approves
-            op(AdminRoute.gateway("POST", "/groups/{name}/publish", "revision:publish", 1),
+            op(
+                    AdminRoute.gateway("POST", "/groups/{name}/publish", "revision:publish", 1),
                     "Publish this group's draft alone (its gateway owners' publish): the other groups keep serving"
-                            + " what they serve", (a, c) -> a.groupPublish(c)),
-            op(AdminRoute.gateway("POST", "/groups/{name}/rollback/{revision}", "revision:rollback", 1),
+                            + " what they serve",
+                    (a, c) -> a.groupPublish(c)),
+            op(
+                    AdminRoute.gateway("POST", "/groups/{name}/rollback/{revision}", "revision:rollback", 1),
                     "Serve an earlier revision of this group again, as a new revision (its gateway owners' rollback;"
-                            + " another group's revision is 404)", (a, c) -> a.groupRollback(c)),
+                            + " another group's revision is 404)",
+                    (a, c) -> a.groupRollback(c)),
             // unprotecting lowers the bar for everyone after: a system-wide decision
-            op(AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
-                    "Unprotect a gateway group (system scope)", (a, c) -> a.unprotect(c)),
+            op(
+                    AdminRoute.system("DELETE", "/groups/{name}/protection", "group:protect"),
+                    "Unprotect a gateway group (system scope)",
+                    (a, c) -> a.unprotect(c)),
             // a group's owners list its revisions and requests here; the unscoped lists below need system scope
-            op(AdminRoute.gateway("GET", "/groups/{name}/revisions", "revision:read", 1),
+            op(
+                    AdminRoute.gateway("GET", "/groups/{name}/revisions", "revision:read", 1),
                     "Published revisions of one gateway group, newest first (at most 100): what the group's owners"
-                            + " may list", (a, c) -> a.groupListing(c, group -> tree(a.revisions.list(group, 100)))),
-            op(AdminRoute.gateway("GET", "/groups/{name}/publish-requests", "revision:read", 1),
+                            + " may list",
+                    (a, c) -> a.groupListing(c, group -> tree(a.revisions.list(group, 100)))),
+            op(
+                    AdminRoute.gateway("GET", "/groups/{name}/publish-requests", "revision:read", 1),
                     "Publish requests of one protected gateway group, newest first: what the group's owners may list",
                     (a, c) -> a.groupListing(c, group -> tree(a.fourEyes.store().list(group)))),
-            op(AdminRoute.tenant("GET", "/upstreams", "upstream:read"), "All upstreams of the draft",
+            op(
+                    AdminRoute.tenant("GET", "/upstreams", "upstream:read"),
+                    "All upstreams of the draft",
                     (a, c) -> tree(a.visible(c).upstreams())),
-            op(AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"), "One upstream",
+            op(
+                    AdminRoute.tenant("GET", "/upstreams/{name}", "upstream:read"),
+                    "One upstream",
                     (a, c) -> tree(a.visible(c).upstream(c.segment(1)).orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
-                    "Create or replace a upstream; the whole draft is validated", (a, c) -> a.putUpstream(c)),
-            op(AdminRoute.tenant("DELETE", "/upstreams/{name}", "upstream:delete"),
+            op(
+                    AdminRoute.tenant("PUT", "/upstreams/{name}", "upstream:update"),
+                    "Create or replace a upstream; the whole draft is validated",
+                    (a, c) -> a.putUpstream(c)),
+            op(
+                    AdminRoute.tenant("DELETE", "/upstreams/{name}", "upstream:delete"),
                     "Delete a upstream; refused when something still references it",
-                    (a, c) -> a.change(a.owned(c, Kind.UPSTREAM), "delete", g -> new GatewayConfig(g.groups(),
-                            without(g.upstreams(), u -> u.name().equals(c.segment(1)), c), g.apis(), g.routes()))),
-            op(AdminRoute.tenant("GET", "/apis", "api:read"), "All APIs of the draft",
+                    (a, c) -> a.change(
+                            a.owned(c, Kind.UPSTREAM),
+                            "delete",
+                            g -> new GatewayConfig(
+                                    g.groups(),
+                                    without(g.upstreams(), u -> u.name().equals(c.segment(1)), c),
+                                    g.apis(),
+                                    g.routes()))),
+            op(
+                    AdminRoute.tenant("GET", "/apis", "api:read"),
+                    "All APIs of the draft",
                     (a, c) -> tree(a.visible(c).apis())),
-            op(AdminRoute.tenant("GET", "/apis/{name}", "api:read"), "One API",
+            op(
+                    AdminRoute.tenant("GET", "/apis/{name}", "api:read"),
+                    "One API",
                     (a, c) -> tree(a.visible(c).api(c.segment(1)).orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.tenant("PUT", "/apis/{name}", "api:update"),
-                    "Create or replace a API; the whole draft is validated", (a, c) -> a.putApi(c)),
-            op(AdminRoute.tenant("DELETE", "/apis/{name}", "api:delete"),
+            op(
+                    AdminRoute.tenant("PUT", "/apis/{name}", "api:update"),
+                    "Create or replace a API; the whole draft is validated",
+                    (a, c) -> a.putApi(c)),
+            op(
+                    AdminRoute.tenant("DELETE", "/apis/{name}", "api:delete"),
                     "Delete a API; refused when something still references it",
-                    (a, c) -> a.change(a.owned(c, Kind.API), "delete", g -> new GatewayConfig(g.groups(),
-                            g.upstreams(), without(g.apis(), x -> x.name().equals(c.segment(1)), c), g.routes()))),
-            op(AdminRoute.tenant("GET", "/routes", "route:read"), "All routes of the draft",
+                    (a, c) -> a.change(
+                            a.owned(c, Kind.API),
+                            "delete",
+                            g -> new GatewayConfig(
+                                    g.groups(),
+                                    g.upstreams(),
+                                    without(g.apis(), x -> x.name().equals(c.segment(1)), c),
+                                    g.routes()))),
+            op(
+                    AdminRoute.tenant("GET", "/routes", "route:read"),
+                    "All routes of the draft",
                     (a, c) -> tree(a.visible(c).routes())),
-            op(AdminRoute.tenant("GET", "/routes/{group}/{name}", "route:read"), "One route",
+            op(
+                    AdminRoute.tenant("GET", "/routes/{group}/{name}", "route:read"),
+                    "One route",
                     (a, c) -> tree(a.visible(c).routes().stream()
-                            .filter(r -> r.group().equals(c.segment(1)) && r.name().equals(c.segment(2)))
-                            .findFirst().orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.tenant("PUT", "/routes/{group}/{name}", "route:update"),
-                    "Create or replace a route; the whole draft is validated", (a, c) -> a.putRoute(c)),
-            op(AdminRoute.tenant("DELETE", "/routes/{group}/{name}", "route:delete"), "Delete a route",
-                    (a, c) -> a.change(a.owned(c, Kind.ROUTE), "delete", g -> new GatewayConfig(g.groups(),
-                            g.upstreams(), g.apis(), without(g.routes(), r -> r.group().equals(c.segment(1))
-                                    && r.name().equals(c.segment(2)), c)))),
-            op(AdminRoute.tenant("POST", "/validate", "config:validate"),
+                            .filter(r ->
+                                    r.group().equals(c.segment(1)) && r.name().equals(c.segment(2)))
+                            .findFirst()
+                            .orElseThrow(() -> notFound(c)))),
+            op(
+                    AdminRoute.tenant("PUT", "/routes/{group}/{name}", "route:update"),
+                    "Create or replace a route; the whole draft is validated",
+                    (a, c) -> a.putRoute(c)),
+            op(
+                    AdminRoute.tenant("DELETE", "/routes/{group}/{name}", "route:delete"),
+                    "Delete a route",
+                    (a, c) -> a.change(
+                            a.owned(c, Kind.ROUTE),
+                            "delete",
+                            g -> new GatewayConfig(
+                                    g.groups(),
+                                    g.upstreams(),
+                                    g.apis(),
+                                    without(
+                                            g.routes(),
+                                            r -> r.group().equals(c.segment(1))
+                                                    && r.name().equals(c.segment(2)),
+                                            c)))),
+            op(
+                    AdminRoute.tenant("POST", "/validate", "config:validate"),
                     "Validate a configuration without storing it",
-                    (a, c) -> tree(a.validator.validate(read(c, GatewayConfig.class)).problems())),
-            op(AdminRoute.system("POST", "/publish", "revision:publish"),
+                    (a, c) -> tree(
+                            a.validator.validate(read(c, GatewayConfig.class)).problems())),
+            op(
+                    AdminRoute.system("POST", "/publish", "revision:publish"),
                     "Validate, build and serve the draft: a new revision for each group that changed",
                     (a, c) -> a.publish(c)),
-            op(AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
-                    "Serve an earlier revision of its group again, as a new revision", (a, c) -> a.rollback(c)),
-            op(AdminRoute.system("GET", "/publish-requests", "revision:read"),
+            op(
+                    AdminRoute.system("POST", "/rollback/{revision}", "revision:rollback"),
+                    "Serve an earlier revision of its group again, as a new revision",
+                    (a, c) -> a.rollback(c)),
+            op(
+                    AdminRoute.system("GET", "/publish-requests", "revision:read"),
                     "Publish requests of protected groups, newest first (?group=)",
                     (a, c) -> tree(a.fourEyes.store().list(query(c, "group")))),
-            op(AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
+            op(
+                    AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
                     "One publish request: requester, authors, diff, decision",
-                    (a, c) -> tree(a.fourEyes.store().get(number(c, 2))
-                            .filter(r -> r.group().equals(c.segment(1))).orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
+                    (a, c) -> tree(a.fourEyes
+                            .store()
+                            .get(number(c, 2))
+                            .filter(r -> r.group().equals(c.segment(1)))
+                            .orElseThrow(() -> notFound(c)))),
+            op(
+                    AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
                     "Approve and publish exactly the requested content (not by its requester or authors)",
                     (a, c) -> a.decide(c)),
-            op(AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),
-                    "Reject a publish request", (a, c) -> a.decide(c)),
-            op(AdminRoute.tenant("GET", "/revisions", "revision:read"),
-                    "Published revisions, newest first (at most 100)", (a, c) -> a.revisionList(c)),
-            op(AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
+            op(
+                    AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),
+                    "Reject a publish request",
+                    (a, c) -> a.decide(c)),
+            op(
+                    AdminRoute.tenant("GET", "/revisions", "revision:read"),
+                    "Published revisions, newest first (at most 100)",
+                    (a, c) -> a.revisionList(c)),
+            op(
+                    AdminRoute.tenant("GET", "/revisions/{revision}", "revision:read"),
                     "One revision with its configuration",
                     (a, c) -> a.visibleRevision(c, a.revisions.get(number(c, 1)).orElseThrow(() -> notFound(c)))),
-            op(AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
-                    "Field-level differences between two revisions", (a, c) -> a.diff(c)),
-            op(AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
-                    "The exact xDS resources of a group's revision as Envoy JSON", (a, c) -> a.render(c)),
-            op(AdminRoute.system("GET", "/fleet", "fleet:read"),
+            op(
+                    AdminRoute.tenant("GET", "/revisions/{from}/diff/{to}", "revision:read"),
+                    "Field-level differences between two revisions",
+                    (a, c) -> a.diff(c)),
+            op(
+                    AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
+                    "The exact xDS resources of a group's revision as Envoy JSON",
+                    (a, c) -> a.render(c)),
+            op(
+                    AdminRoute.system("GET", "/fleet", "fleet:read"),
                     "Every node: group, streams, ACKed versions per type, revision, last NACK",
                     (a, c) -> tree(a.fleet.get())),
             op(AdminRoute.open("GET", "/openapi.json"), "This document", (a, c) -> {
@@ -190,15 +281,29 @@ public final class AdminApi implements HttpHandler {
      * zone hub runs, {@link io.meshguard.xds.zone.ZoneAdminApi#ROUTES}. The OpenAPI document lists exactly these, each
      * with its {@code x-meshguard-permission}.
      */
-    public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.of(ROUTES,
-            AuditAdminApi.ROUTES, io.meshguard.xds.zone.ZoneAdminApi.ROUTES).flatMap(List::stream).toList();
+    public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.of(
+                    ROUTES, AuditAdminApi.ROUTES, io.meshguard.xds.zone.ZoneAdminApi.ROUTES)
+            .flatMap(List::stream)
+            .toList();
 
-    public static final List<Endpoint> ENDPOINTS = PORT_ROUTES.stream()
-            .map(r -> new Endpoint(r.method(), r.path())).toList();
+    public static final List<Endpoint> ENDPOINTS =
+            PORT_ROUTES.stream().map(r -> new Endpoint(r.method(), r.path())).toList();
 
     /** Top-level path prefixes to mount on the HTTP server. */
-    public static final List<String> PREFIXES = List.of("/config", "/groups", "/upstreams", "/apis", "/routes",
-            "/validate", "/publish", "/publish-requests", "/rollback", "/revisions", "/render", "/fleet", "/openapi.json");
+    public static final List<String> PREFIXES = List.of(
+            "/config",
+            "/groups",
+            "/upstreams",
+            "/apis",
+            "/routes",
+            "/validate",
+            "/publish",
+            "/publish-requests",
+            "/rollback",
+            "/revisions",
+            "/render",
+            "/fleet",
+            "/openapi.json");
 
     private final PgGatewayStore draft;
     private final RevisionStore revisions;
@@ -214,10 +319,23 @@ public final class AdminApi implements HttpHandler {
     /** Publish, approve, reject and rollback: the same code the console calls. */
     private final RevisionActions actions;
 
-    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, BearerTokens tokens, ConfigChangeAudit audit, FourEyes fourEyes,
+    public AdminApi(
+            PgGatewayStore draft,
+            RevisionStore revisions,
+            Publisher publisher,
+            Supplier<List<NodeStatus>> fleet,
+            BearerTokens tokens,
+            ConfigChangeAudit audit,
+            FourEyes fourEyes,
             ProductPublisher products) {
-        this(draft, revisions, publisher, fleet, AdminGate.local(tokens, "xds.admin.token_file"), audit, fourEyes,
+        this(
+                draft,
+                revisions,
+                publisher,
+                fleet,
+                AdminGate.local(tokens, "xds.admin.token_file"),
+                audit,
+                fourEyes,
                 products);
     }
 
@@ -226,8 +344,14 @@ public final class AdminApi implements HttpHandler {
      * tenants are those of its grants that carry the operation's permission (every tenant at system scope): APIs,
      * upstreams and routes of other tenants do not exist for it (404), and what it creates belongs to its tenant.
      */
-    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes,
+    public AdminApi(
+            PgGatewayStore draft,
+            RevisionStore revisions,
+            Publisher publisher,
+            Supplier<List<NodeStatus>> fleet,
+            AdminGate gate,
+            ConfigChangeAudit audit,
+            FourEyes fourEyes,
             ProductPublisher products) {
         this(draft, revisions, publisher, fleet, gate, audit, fourEyes, products, AdminPortDocument.controller());
     }
@@ -236,9 +360,16 @@ public final class AdminApi implements HttpHandler {
      * @param openApi what {@code GET /openapi.json} answers: the port's one document ({@link AdminPortDocument}),
      *     listing also what else the caller mounted on the port (the catalogue, the API keys)
      */
-    public AdminApi(PgGatewayStore draft, RevisionStore revisions, Publisher publisher,
-            Supplier<List<NodeStatus>> fleet, AdminGate gate, ConfigChangeAudit audit, FourEyes fourEyes,
-            ProductPublisher products, byte[] openApi) {
+    public AdminApi(
+            PgGatewayStore draft,
+            RevisionStore revisions,
+            Publisher publisher,
+            Supplier<List<NodeStatus>> fleet,
+            AdminGate gate,
+            ConfigChangeAudit audit,
+            FourEyes fourEyes,
+            ProductPublisher products,
+            byte[] openApi) {
         this.fourEyes = fourEyes;
         this.products = products;
         this.draft = draft;
@@ -272,8 +403,14 @@ public final class AdminApi implements HttpHandler {
      * @param systemWide whether the caller holds the route's permission at system scope: a gateway owner's call on its
      *     group does not, so it is shown what concerns that group only
      */
-    private record Call(HttpExchange exchange, AdminCaller caller, String requestId, List<String> segments,
-            TenantScope scope, boolean systemWide, int[] status) {
+    private record Call(
+            HttpExchange exchange,
+            AdminCaller caller,
+            String requestId,
+            List<String> segments,
+            TenantScope scope,
+            boolean systemWide,
+            int[] status) {
         /** The actor as the trail names it. */
         String actor() {
             return caller.actor();
@@ -293,26 +430,33 @@ public final class AdminApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
                 send(exchange, 200, openApi);
                 return;
             }
-            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
-                    () -> new AdminJson.Refusal(segments.isEmpty()
-                            || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
-                            "no operation " + method + " " + exchange.getRequestURI().getPath()));
+            AdminRouter.Admitted admitted = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    segments,
+                    () -> new AdminJson.Refusal(
+                            segments.isEmpty() || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
+                            "no operation " + method + " "
+                                    + exchange.getRequestURI().getPath()));
             AdminCaller caller = admitted.caller();
             // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
             // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
             TenantScope granted = router.tenantsOf(admitted);
             TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
-                    ? granted : TenantScope.ALL;
+                    ? granted
+                    : TenantScope.ALL;
             AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
             int[] status = {operation.status()};
-            JsonNode body = operation.handler().handle(this,
-                    new Call(exchange, caller, requestId, segments, tenants, granted.all(), status));
+            JsonNode body = operation
+                    .handler()
+                    .handle(this, new Call(exchange, caller, requestId, segments, tenants, granted.all(), status));
             sendJson(exchange, status[0], body);
         } catch (AdminJson.Refusal e) {
             sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -340,7 +484,8 @@ public final class AdminApi implements HttpHandler {
     /** {@code GET /groups/{name}/revisions|publish-requests}: the group's own lists, for its gateway owners. */
     private JsonNode groupListing(Call call, java.util.function.Function<Optional<String>, JsonNode> list) {
         String group = call.segment(1);
-        if (draft.load().group(group).isEmpty() && revisions.list(Optional.of(group), 1).isEmpty()) {
+        if (draft.load().group(group).isEmpty()
+                && revisions.list(Optional.of(group), 1).isEmpty()) {
             throw notFound(call);
         }
         return list.apply(Optional.of(group));
@@ -349,7 +494,11 @@ public final class AdminApi implements HttpHandler {
     // ------------------------------------------------------------------ tenants
 
     /** What a tenant owns. */
-    private enum Kind { API, UPSTREAM, ROUTE }
+    private enum Kind {
+        API,
+        UPSTREAM,
+        ROUTE
+    }
 
     /**
      * The draft as the caller may see it: every gateway group (operators' objects, which tenants route through), and
@@ -366,9 +515,14 @@ public final class AdminApi implements HttpHandler {
 
     /** {@code config} as a caller confined to {@code scope} sees it (the console's diff uses the same rule). */
     public static GatewayConfig visibleIn(GatewayConfig config, Ownership owners, TenantScope scope) {
-        return new GatewayConfig(config.groups(),
-                config.upstreams().stream().filter(u -> ownedBy(owners.upstreams().get(u.name()), scope)).toList(),
-                config.apis().stream().filter(a -> ownedBy(owners.apis().get(a.name()), scope)).toList(),
+        return new GatewayConfig(
+                config.groups(),
+                config.upstreams().stream()
+                        .filter(u -> ownedBy(owners.upstreams().get(u.name()), scope))
+                        .toList(),
+                config.apis().stream()
+                        .filter(a -> ownedBy(owners.apis().get(a.name()), scope))
+                        .toList(),
                 config.routes().stream()
                         .filter(r -> ownedBy(owners.routes().get(Ownership.routeKey(r.group(), r.name())), scope))
                         .toList());
@@ -421,11 +575,12 @@ public final class AdminApi implements HttpHandler {
 
     private boolean visibleName(Call call, Kind kind) {
         Ownership owners = draft.ownership(call.scope());
-        String owner = switch (kind) {
-            case API -> owners.apis().get(call.segment(1));
-            case UPSTREAM -> owners.upstreams().get(call.segment(1));
-            case ROUTE -> owners.routes().get(Ownership.routeKey(call.segment(1), call.segment(2)));
-        };
+        String owner =
+                switch (kind) {
+                    case API -> owners.apis().get(call.segment(1));
+                    case UPSTREAM -> owners.upstreams().get(call.segment(1));
+                    case ROUTE -> owners.routes().get(Ownership.routeKey(call.segment(1), call.segment(2)));
+                };
         return ownedBy(owner, call.scope());
     }
 
@@ -449,8 +604,10 @@ public final class AdminApi implements HttpHandler {
             return PgGatewayStore.DEFAULT_TENANT;
         }
         if (call.scope().tenants().size() != 1) {
-            throw new AdminJson.Refusal(400, "you act for several tenants " + call.scope().tenants()
-                    + ": say which one owns the new object with ?tenant=");
+            throw new AdminJson.Refusal(
+                    400,
+                    "you act for several tenants " + call.scope().tenants()
+                            + ": say which one owns the new object with ?tenant=");
         }
         return call.scope().tenants().iterator().next();
     }
@@ -468,18 +625,22 @@ public final class AdminApi implements HttpHandler {
         GatewayConfig mine = visibleIn(draft.load(), draft.ownership(own), own);
         List<Problem> problems = new ArrayList<>();
         if (mine.api(r.api()).isEmpty()) {
-            problems.add(Problem.error(ProblemCode.ROUTE_API_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].api",
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_API_NOT_IN_TENANTS,
+                    "routes[" + r.group() + "/" + r.name() + "].api",
                     "no API '" + r.api() + "' in tenant " + tenant + ", the route's"));
         }
         for (Route.Destination d : r.destinations()) {
             if (mine.upstream(d.upstream()).isEmpty()) {
-                problems.add(Problem.error(ProblemCode.ROUTE_UPSTREAM_NOT_IN_TENANTS, "routes[" + r.group() + "/" + r.name() + "].destinations",
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_UPSTREAM_NOT_IN_TENANTS,
+                        "routes[" + r.group() + "/" + r.name() + "].destinations",
                         "no upstream '" + d.upstream() + "' in tenant " + tenant + ", the route's"));
             }
         }
         if (!problems.isEmpty()) {
-            throw new RevisionActions.Refused(422,
-                    "the route names what your tenants do not own; nothing was changed", problems);
+            throw new RevisionActions.Refused(
+                    422, "the route names what your tenants do not own; nothing was changed", problems);
         }
     }
 
@@ -488,24 +649,39 @@ public final class AdminApi implements HttpHandler {
     private JsonNode putGroup(Call call) {
         GatewayGroup g = read(call, GatewayGroup.class);
         sameName(call, g.name(), call.segment(1));
-        return change(call, "upsert", c -> new GatewayConfig(
-                replaced(c.groups(), x -> x.name().equals(g.name()), g), c.upstreams(), c.apis(), c.routes()));
+        return change(
+                call,
+                "upsert",
+                c -> new GatewayConfig(
+                        replaced(c.groups(), x -> x.name().equals(g.name()), g), c.upstreams(), c.apis(), c.routes()));
     }
 
     private JsonNode putUpstream(Call call) {
         Upstream u = read(call, Upstream.class);
         sameName(call, u.name(), call.segment(1));
-        String tenant = tenantForPut(call, Kind.UPSTREAM, draft.load().upstream(u.name()).isPresent());
-        return change(call, "upsert", c -> new GatewayConfig(c.groups(),
-                replaced(c.upstreams(), x -> x.name().equals(u.name()), u), c.apis(), c.routes()), tenant);
+        String tenant = tenantForPut(
+                call, Kind.UPSTREAM, draft.load().upstream(u.name()).isPresent());
+        return change(
+                call,
+                "upsert",
+                c -> new GatewayConfig(
+                        c.groups(), replaced(c.upstreams(), x -> x.name().equals(u.name()), u), c.apis(), c.routes()),
+                tenant);
     }
 
     private JsonNode putApi(Call call) {
         Api a = read(call, Api.class);
         sameName(call, a.name(), call.segment(1));
         String tenant = tenantForPut(call, Kind.API, draft.load().api(a.name()).isPresent());
-        return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(),
-                replaced(c.apis(), x -> x.name().equals(a.name()), a), c.routes()), tenant);
+        return change(
+                call,
+                "upsert",
+                c -> new GatewayConfig(
+                        c.groups(),
+                        c.upstreams(),
+                        replaced(c.apis(), x -> x.name().equals(a.name()), a),
+                        c.routes()),
+                tenant);
     }
 
     private JsonNode putRoute(Call call) {
@@ -516,8 +692,18 @@ public final class AdminApi implements HttpHandler {
                 .anyMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()));
         String tenant = tenantForPut(call, Kind.ROUTE, exists);
         referencesVisible(call, r, tenant);
-        return change(call, "upsert", c -> new GatewayConfig(c.groups(), c.upstreams(), c.apis(),
-                replaced(c.routes(), x -> x.group().equals(r.group()) && x.name().equals(r.name()), r)), tenant);
+        return change(
+                call,
+                "upsert",
+                c -> new GatewayConfig(
+                        c.groups(),
+                        c.upstreams(),
+                        c.apis(),
+                        replaced(
+                                c.routes(),
+                                x -> x.group().equals(r.group()) && x.name().equals(r.name()),
+                                r)),
+                tenant);
     }
 
     private JsonNode replaceAll(Call call) {
@@ -536,40 +722,56 @@ public final class AdminApi implements HttpHandler {
     private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit, String tenant) {
         // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
         // admin edits come at human rate, clarity wins over one extra validation.
-        java.util.concurrent.atomic.AtomicReference<GatewayConfig> before = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<GatewayConfig> attempted = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<GatewayConfig> before =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<GatewayConfig> attempted =
+                new java.util.concurrent.atomic.AtomicReference<>();
         String object = String.join("/", call.segments());
-        ConfigChangeAudit.ConfigChange recorded = new ConfigChangeAudit.ConfigChange(call.actor(), action, object,
-                "draft changed", call.requestId());
+        ConfigChangeAudit.ConfigChange recorded =
+                new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed", call.requestId());
         GatewayConfig written;
         try {
-            written = draft.edit(current -> {
-                before.set(current);
-                GatewayConfig next = edit.apply(current);
-                attempted.set(next);
-                ValidationResult check = validator.validate(next);
-                if (!check.valid()) {
-                    throw new RevisionActions.Refused(422,
-                            "the configuration would be invalid; nothing was changed", check.problems());
-                }
-                return next;
-            }, tenant, c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
+            written = draft.edit(
+                    current -> {
+                        before.set(current);
+                        GatewayConfig next = edit.apply(current);
+                        attempted.set(next);
+                        ValidationResult check = validator.validate(next);
+                        if (!check.valid()) {
+                            throw new RevisionActions.Refused(
+                                    422, "the configuration would be invalid; nothing was changed", check.problems());
+                        }
+                        return next;
+                    },
+                    tenant,
+                    c -> audit.recordWithin(c, recorded)); // the trail row commits with the change, or neither
         } catch (RevisionActions.Refused e) {
             if (call.scope().all() || e.problems().isEmpty() || attempted.get() == null) {
                 throw e;
             }
-            List<Problem> shown = VisibleProblems.of(e.problems(), visibleIn(attempted.get(),
-                    draft.ownership(call.scope()), call.scope()), call.segments());
-            throw new RevisionActions.Refused(e.status(), e.getMessage() + (shown.size() < e.problems().size()
-                    ? " (problems in objects outside your tenants are not shown)" : ""), shown);
+            List<Problem> shown = VisibleProblems.of(
+                    e.problems(),
+                    visibleIn(attempted.get(), draft.ownership(call.scope()), call.scope()),
+                    call.segments());
+            throw new RevisionActions.Refused(
+                    e.status(),
+                    e.getMessage()
+                            + (shown.size() < e.problems().size()
+                                    ? " (problems in objects outside your tenants are not shown)"
+                                    : ""),
+                    shown);
         }
         ValidationResult result = validator.validate(written);
         // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
         fourEyes.recordAuthors(before.get(), written, call.caller().person());
         audit.recordCommitted(recorded);
         // the warnings describe the whole configuration: a tenant-scoped caller sees those of what it may read
-        List<Problem> warnings = call.scope().all() ? result.warnings() : VisibleProblems.of(result.warnings(),
-                visibleIn(written, draft.ownership(call.scope()), call.scope()), call.segments());
+        List<Problem> warnings = call.scope().all()
+                ? result.warnings()
+                : VisibleProblems.of(
+                        result.warnings(),
+                        visibleIn(written, draft.ownership(call.scope()), call.scope()),
+                        call.segments());
         return ConfigJson.mapper().createObjectNode().put("changed", object).set("warnings", tree(warnings));
     }
 
@@ -600,15 +802,25 @@ public final class AdminApi implements HttpHandler {
             }
             List<Problem> shown = problemsOfGroup(e.problems(), ownGroup.get());
             int hidden = e.problems().size() - shown.size();
-            throw new RevisionActions.Refused(e.status(), e.getMessage() + (hidden == 0 ? "" : " (" + hidden
-                    + " problem(s) outside group " + ownGroup.get() + " are not shown: an operator sees them with"
-                    + " POST /validate)"), shown);
+            throw new RevisionActions.Refused(
+                    e.status(),
+                    e.getMessage()
+                            + (hidden == 0
+                                    ? ""
+                                    : " (" + hidden
+                                            + " problem(s) outside group " + ownGroup.get()
+                                            + " are not shown: an operator sees them with"
+                                            + " POST /validate)"),
+                    shown);
         }
         ObjectNode out = ConfigJson.mapper().createObjectNode();
-        out.set("revisions", tree(result.revisions().values().stream().map(Revision::summary).toList()));
+        out.set(
+                "revisions",
+                tree(result.revisions().values().stream().map(Revision::summary).toList()));
         out.set("requests", tree(result.requests()));
-        out.set("warnings", tree(ownGroup.isEmpty() ? result.warnings()
-                : problemsOfGroup(result.warnings(), ownGroup.get())));
+        out.set(
+                "warnings",
+                tree(ownGroup.isEmpty() ? result.warnings() : problemsOfGroup(result.warnings(), ownGroup.get())));
         if (!result.requests().isEmpty()) {
             call.answer(202);
         } else if (result.revisions().isEmpty()) {
@@ -618,7 +830,8 @@ public final class AdminApi implements HttpHandler {
     }
 
     private List<Problem> problemsOfGroup(List<Problem> problems, String group) {
-        return VisibleProblems.ofGroup(problems, products.compiledDraft().config().slice(group), group);
+        return VisibleProblems.ofGroup(
+                problems, products.compiledDraft().config().slice(group), group);
     }
 
     // ------------------------------------------------------------------ four eyes
@@ -631,8 +844,12 @@ public final class AdminApi implements HttpHandler {
         }
         String reason = requiredReason(call);
         fourEyes.store().protect(group, call.actor(), reason);
-        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "protect", "group/" + group,
-                "publishes need a second person's approval: " + reason, call.requestId()));
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                call.actor(),
+                "protect",
+                "group/" + group,
+                "publishes need a second person's approval: " + reason,
+                call.requestId()));
         return tree(fourEyes.store().protection(group).orElseThrow());
     }
 
@@ -642,8 +859,12 @@ public final class AdminApi implements HttpHandler {
         if (!fourEyes.store().unprotect(call.segment(1))) {
             throw notFound(call);
         }
-        audit.record(new ConfigChangeAudit.ConfigChange(call.actor(), "unprotect", "group/" + call.segment(1),
-                "publishes no longer need a second person: " + reason, call.requestId()));
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                call.actor(),
+                "unprotect",
+                "group/" + call.segment(1),
+                "publishes no longer need a second person: " + reason,
+                call.requestId()));
         return ConfigJson.mapper().createObjectNode().put("unprotected", call.segment(1));
     }
 
@@ -705,10 +926,16 @@ public final class AdminApi implements HttpHandler {
         Revision r = rolled.revision();
         ObjectNode out = (ObjectNode) tree(r.summary());
         out.put("draft_differs", rolled.draftDiffers());
-        out.set("warnings", tree(rolled.draftDiffers()
-                ? List.of(Problem.warning(ProblemCode.PUBLISH_DRAFT_DIFFERS, "draft", "the draft still differs from revision " + id + " for group "
-                        + r.group() + ": the next publish serves the draft again unless it is changed"))
-                : List.of()));
+        out.set(
+                "warnings",
+                tree(
+                        rolled.draftDiffers()
+                                ? List.of(Problem.warning(
+                                        ProblemCode.PUBLISH_DRAFT_DIFFERS,
+                                        "draft",
+                                        "the draft still differs from revision " + id + " for group " + r.group()
+                                                + ": the next publish serves the draft again unless it is changed"))
+                                : List.of()));
         return out;
     }
 
@@ -738,7 +965,9 @@ public final class AdminApi implements HttpHandler {
         long revisionId = 0;
         if (rev.isPresent()) {
             long id = parseLong(rev.get(), "revision");
-            Revision r = revisions.get(id).filter(x -> x.group().equals(group))
+            Revision r = revisions
+                    .get(id)
+                    .filter(x -> x.group().equals(group))
                     .orElseThrow(() -> new AdminJson.Refusal(404, "group " + group + " has no revision " + id));
             config = r.config();
             revisionId = id;
@@ -788,7 +1017,8 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static AdminJson.Refusal notFound(Call call) {
-        return new AdminJson.Refusal(404, "not found: " + call.exchange().getRequestURI().getPath());
+        return new AdminJson.Refusal(
+                404, "not found: " + call.exchange().getRequestURI().getPath());
     }
 
     private static <T> T read(Call call, Class<T> type) {

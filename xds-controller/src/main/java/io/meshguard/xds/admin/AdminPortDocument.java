@@ -22,8 +22,7 @@ public final class AdminPortDocument {
     public static final String SAME_AT_V1 = "This port has one OpenAPI document: GET /openapi.json and GET "
             + "/v1/openapi.json (where the catalogue's own document used to be) answer the same bytes, both open.";
 
-    private AdminPortDocument() {
-    }
+    private AdminPortDocument() {}
 
     /** The controller alone: its API, the audit routes and the zone routes (where central's zone hub runs). */
     public static byte[] controller() {
@@ -55,9 +54,11 @@ public final class AdminPortDocument {
             doc.put("openapi", "3.1.0");
             ObjectNode info = (ObjectNode) doc.get("info");
             info.put("title", "meshguard admin API");
-            info.put("description", info.path("description").asText() + " The same port serves the catalogue "
-                    + "(/v1/…) and the API keys (/apikeys…); their operations are listed here as well, each with its "
-                    + "`x-meshguard-permission`. " + SAME_AT_V1);
+            info.put(
+                    "description",
+                    info.path("description").asText() + " The same port serves the catalogue "
+                            + "(/v1/…) and the API keys (/apikeys…); their operations are listed here as well, each with its "
+                            + "`x-meshguard-permission`. " + SAME_AT_V1);
         }
         return doc;
     }

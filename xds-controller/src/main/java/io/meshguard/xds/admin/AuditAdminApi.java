@@ -71,23 +71,33 @@ public final class AuditAdminApi implements HttpHandler {
     /** An admitted audit call; the export streams its own answer, the others answer JSON with the row's status. */
     @FunctionalInterface
     private interface Handler {
-        void handle(AuditAdminApi api, HttpExchange exchange, int status, Map<String, String> query,
-                TenantScope scope, AdminRouter.Admitted call, String requestId) throws IOException, SQLException;
+        void handle(
+                AuditAdminApi api,
+                HttpExchange exchange,
+                int status,
+                Map<String, String> query,
+                TenantScope scope,
+                AdminRouter.Admitted call,
+                String requestId)
+                throws IOException, SQLException;
     }
 
     /** The operations with their permissions, summaries and handlers: admission and dispatch read this table. */
     private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
-            AdminOperation.of(AdminRoute.tenant("GET", "/audit/events", "audit:read"),
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/audit/events", "audit:read"),
                     "Audit events newest first, as JSON; a tenant-scoped caller reads only its tenants' "
                             + "events (the query filters, and row-level security on audit_event confines the "
                             + "transaction)",
                     (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.events(q, scope))),
-            AdminOperation.of(AdminRoute.tenant("GET", "/audit/export", "audit:export"),
+            AdminOperation.of(
+                    AdminRoute.tenant("GET", "/audit/export", "audit:export"),
                     "Audit events of a month or a range, streamed oldest first as JSON lines or CSV "
                             + "(formulas neutralised); every export is first a row of the admin trail (who, range, "
                             + "tenants, format): no trail row, no export",
                     (a, ex, status, q, scope, call, id) -> a.export(ex, q, scope, call.admission(), id)),
-            AdminOperation.of(AdminRoute.system("GET", "/audit/trail/verify", "audit:verify"),
+            AdminOperation.of(
+                    AdminRoute.system("GET", "/audit/trail/verify", "audit:verify"),
                     "Walks the hash-chained admin trail (across monthly partitions and through retention "
                             + "anchors) and names the first row altered, removed, inserted or truncated; system "
                             + "scope only",
@@ -119,10 +129,16 @@ public final class AuditAdminApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            AdminRouter.Admitted call = router.admitOrRefuse(exchange, requestId, segments,
-                    () -> new AdminJson.Refusal(404, "no audit operation "
-                            + exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()));
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            AdminRouter.Admitted call = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    segments,
+                    () -> new AdminJson.Refusal(
+                            404,
+                            "no audit operation " + exchange.getRequestMethod() + " "
+                                    + exchange.getRequestURI().getRawPath()));
             TenantScope scope = router.tenantsOf(call);
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
             AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
@@ -147,8 +163,13 @@ public final class AuditAdminApi implements HttpHandler {
      * port that admitted the caller for {@code audit:export} itself (the console): the same trail row first, the same
      * streaming; a refusal is answered as JSON with its status.
      */
-    public void exportAdmitted(HttpExchange exchange, Map<String, String> query, TenantScope scope,
-            AdminGate.Admitted admitted, String requestId) throws IOException {
+    public void exportAdmitted(
+            HttpExchange exchange,
+            Map<String, String> query,
+            TenantScope scope,
+            AdminGate.Admitted admitted,
+            String requestId)
+            throws IOException {
         try {
             export(exchange, query, scope, admitted, requestId);
         } catch (AdminJson.Refusal e) {
@@ -163,10 +184,11 @@ public final class AuditAdminApi implements HttpHandler {
 
     private ArrayNode events(Map<String, String> q, TenantScope scope) throws SQLException {
         String since = Optional.ofNullable(q.get("since"))
-                .orElseThrow(() -> new AdminJson.Refusal(400,
-                        "since is required (15m, 1h, 2d, an ISO time or a date)"));
+                .orElseThrow(
+                        () -> new AdminJson.Refusal(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
         AuditQuery query = AuditQuery.since(TimeArguments.pointInTime(since, clock));
-        int limit = Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
+        int limit =
+                Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new AdminJson.Refusal(400, "limit must be between 1 and " + MAX_LIMIT);
         }
@@ -179,9 +201,10 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("kind")) {
             String kind = q.get("kind");
-            query = query.withKind(AuditKind.parse(kind).orElseThrow(() -> new AdminJson.Refusal(400,
-                    "unknown kind '" + kind
-                    + "': authz_decision, dlp_finding, api_call or config_change")));
+            query = query.withKind(AuditKind.parse(kind)
+                    .orElseThrow(() -> new AdminJson.Refusal(
+                            400,
+                            "unknown kind '" + kind + "': authz_decision, dlp_finding, api_call or config_change")));
         }
         if (q.containsKey("subject")) {
             query = query.withSubject(q.get("subject"));
@@ -202,8 +225,10 @@ public final class AuditAdminApi implements HttpHandler {
     private Range range(Map<String, String> q) {
         if (q.containsKey("month")) {
             YearMonth m = TimeArguments.month(q.get("month"));
-            return new Range(m.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                    m.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC), m.toString());
+            return new Range(
+                    m.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                    m.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                    m.toString());
         }
         if (!q.containsKey("since") || !q.containsKey("until")) {
             throw new AdminJson.Refusal(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
@@ -216,8 +241,13 @@ public final class AuditAdminApi implements HttpHandler {
         return new Range(from, to, from + "/" + to);
     }
 
-    private void export(HttpExchange exchange, Map<String, String> q, TenantScope scope, AdminGate.Admitted admitted,
-            String requestId) throws SQLException, IOException {
+    private void export(
+            HttpExchange exchange,
+            Map<String, String> q,
+            TenantScope scope,
+            AdminGate.Admitted admitted,
+            String requestId)
+            throws SQLException, IOException {
         Range range = range(q);
         String format = q.getOrDefault("format", "jsonl");
         if (!format.equals("jsonl") && !format.equals("csv")) {
@@ -232,19 +262,31 @@ public final class AuditAdminApi implements HttpHandler {
         details.put("tenants", tenants);
         // recorded before a byte leaves: an export the trail cannot take does not happen
         try {
-            trail.append(new AdminTrailEntry(clock.instant(), caller.actor(), caller.method().label(),
-                    scope.all() ? Optional.empty() : Optional.of(tenants), Optional.of(admitted.decision().roleUsed())
-                            .filter(s -> !s.isEmpty()), Optional.of(caller.source()), Optional.of(requestId),
-                    "audit-export", "audit_event " + range.label(), "exported", Optional.empty(), Optional.empty(),
+            trail.append(new AdminTrailEntry(
+                    clock.instant(),
+                    caller.actor(),
+                    caller.method().label(),
+                    scope.all() ? Optional.empty() : Optional.of(tenants),
+                    Optional.of(admitted.decision().roleUsed()).filter(s -> !s.isEmpty()),
+                    Optional.of(caller.source()),
+                    Optional.of(requestId),
+                    "audit-export",
+                    "audit_event " + range.label(),
+                    "exported",
+                    Optional.empty(),
+                    Optional.empty(),
                     details));
         } catch (AdminTrail.UnavailableException e) {
-            throw new AdminJson.Refusal(503, "the export could not be recorded in the admin trail, so it is refused: "
-                    + e.getMessage());
+            throw new AdminJson.Refusal(
+                    503, "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
         }
-        exchange.getResponseHeaders().set("Content-Type", format.equals("csv") ? "text/csv; charset=utf-8"
-                : "application/x-ndjson");
-        exchange.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"audit-"
-                + range.label().replaceAll("[^0-9A-Za-z-]", "_") + "." + format + "\"");
+        exchange.getResponseHeaders()
+                .set("Content-Type", format.equals("csv") ? "text/csv; charset=utf-8" : "application/x-ndjson");
+        exchange.getResponseHeaders()
+                .set(
+                        "Content-Disposition",
+                        "attachment; filename=\"audit-" + range.label().replaceAll("[^0-9A-Za-z-]", "_") + "." + format
+                                + "\"");
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream body = exchange.getResponseBody();
                 Writer out = new BufferedWriter(new OutputStreamWriter(body, StandardCharsets.UTF_8))) {
@@ -258,12 +300,16 @@ public final class AuditAdminApi implements HttpHandler {
     }
 
     private ObjectNode verify(Map<String, String> q) throws SQLException {
-        Optional<AdminTrailVerifier.Head> expect = Optional.ofNullable(q.get("expect"))
-                .map(AdminTrailVerifier.Head::parse);
+        Optional<AdminTrailVerifier.Head> expect =
+                Optional.ofNullable(q.get("expect")).map(AdminTrailVerifier.Head::parse);
         AdminTrailVerifier.Report r = verifier.verify(expect);
-        ObjectNode out = JSON.createObjectNode().put("intact", r.intact()).put("rows_checked", r.rowsChecked())
-                .put("head_seq", r.headSeq()).put("head_hash", r.headHash());
-        r.firstBad().ifPresent(f -> out.putObject("first_bad").put("seq", f.seq())
+        ObjectNode out = JSON.createObjectNode()
+                .put("intact", r.intact())
+                .put("rows_checked", r.rowsChecked())
+                .put("head_seq", r.headSeq())
+                .put("head_hash", r.headHash());
+        r.firstBad().ifPresent(f -> out.putObject("first_bad")
+                .put("seq", f.seq())
                 .put("problem", f.problem().name().toLowerCase(java.util.Locale.ROOT))
                 .put("explanation", f.explanation()));
         return out;
@@ -285,7 +331,8 @@ public final class AuditAdminApi implements HttpHandler {
         for (String part : raw.split("&")) {
             int eq = part.indexOf('=');
             if (eq > 0) {
-                out.putIfAbsent(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
+                out.putIfAbsent(
+                        URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
                         URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
             }
         }

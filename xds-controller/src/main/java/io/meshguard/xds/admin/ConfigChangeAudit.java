@@ -22,8 +22,7 @@ public interface ConfigChangeAudit {
      * The part of recording that must commit with the change, run inside the change's own transaction on {@code c}
      * (the admin-trail row); a failure rolls the change back. Nothing by default.
      */
-    default void recordWithin(java.sql.Connection c, ConfigChange change) throws java.sql.SQLException {
-    }
+    default void recordWithin(java.sql.Connection c, ConfigChange change) throws java.sql.SQLException {}
 
     /** The rest, after the change committed with {@link #recordWithin}: by default all of {@link #record}. */
     default void recordCommitted(ConfigChange change) {
@@ -56,7 +55,12 @@ public interface ConfigChangeAudit {
     /** Logs the change only (tests and offline tools). */
     static ConfigChangeAudit logOnly() {
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.meshguard.xds.audit");
-        return c -> log.info("config_change actor={} action={} object={} detail={} request_id={}", c.actor(),
-                c.action(), c.object(), c.detail(), c.requestId());
+        return c -> log.info(
+                "config_change actor={} action={} object={} detail={} request_id={}",
+                c.actor(),
+                c.action(),
+                c.object(),
+                c.detail(),
+                c.requestId());
     }
 }

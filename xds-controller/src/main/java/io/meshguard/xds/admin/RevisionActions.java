@@ -5,8 +5,8 @@ import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
-import io.meshguard.xds.product.ProductRoutes;
 import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.product.ProductRoutes;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
@@ -68,7 +68,11 @@ public final class RevisionActions {
     private final ProductPublisher products;
     private final ConfigChangeAudit audit;
 
-    public RevisionActions(RevisionStore revisions, Publisher publisher, FourEyes fourEyes, ProductPublisher products,
+    public RevisionActions(
+            RevisionStore revisions,
+            Publisher publisher,
+            FourEyes fourEyes,
+            ProductPublisher products,
             ConfigChangeAudit audit) {
         this.revisions = revisions;
         this.publisher = publisher;
@@ -93,8 +97,11 @@ public final class RevisionActions {
         requireReason(reason);
         ProductRoutes.Compiled compiled = products.compiledDraft();
         if (!compiled.valid()) {
-            throw new Refused(422, "publish refused: published products need what the draft no longer has; the"
-                    + " served revisions keep serving", compiled.problems());
+            throw new Refused(
+                    422,
+                    "publish refused: published products need what the draft no longer has; the"
+                            + " served revisions keep serving",
+                    compiled.problems());
         }
         GatewayConfig config = compiled.config();
         if (only.isPresent() && config.group(only.get()).isEmpty()) {
@@ -103,43 +110,68 @@ public final class RevisionActions {
         Set<String> held = new java.util.TreeSet<>(fourEyes.held(config));
         only.ifPresent(g -> held.retainAll(Set.of(g)));
         Set<String> kept = new java.util.TreeSet<>(held);
-        only.ifPresent(g -> config.groups().stream().map(GatewayGroup::name).filter(n -> !n.equals(g))
+        only.ifPresent(g -> config.groups().stream()
+                .map(GatewayGroup::name)
+                .filter(n -> !n.equals(g))
                 .forEach(kept::add));
         long through = fourEyes.store().latestChange();
         Publisher.Result result = publisher.publish(config, actor.name(), reason, kept);
         if (!result.published()) {
-            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish", "draft",
-                    "refused: " + result.problems().size() + " problem(s)", actor.requestId()));
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    actor.name(),
+                    "publish",
+                    "draft",
+                    "refused: " + result.problems().size() + " problem(s)",
+                    actor.requestId()));
             throw new Refused(422, "publish refused; the served revisions keep serving", result.problems());
         }
-        fourEyes.served(result.revisions().values().stream().map(Revision::group).toList(), through);
-        result.revisions().values().forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(),
-                "publish", "revision/" + r.id(), "group " + r.group() + ": " + reason, actor.requestId())));
+        fourEyes.served(
+                result.revisions().values().stream().map(Revision::group).toList(), through);
+        result.revisions()
+                .values()
+                .forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(
+                        actor.name(),
+                        "publish",
+                        "revision/" + r.id(),
+                        "group " + r.group() + ": " + reason,
+                        actor.requestId())));
         List<PublishRequest> requests = held.stream()
-                .map(g -> fourEyes.open(g, config, actor.person(), reason)).toList();
-        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "publish-request",
-                "publish-request/" + r.group() + "/" + r.id(), "protected group " + r.group()
-                        + " waits for a second person's approval: " + reason, actor.requestId())));
+                .map(g -> fourEyes.open(g, config, actor.person(), reason))
+                .toList();
+        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(
+                actor.name(),
+                "publish-request",
+                "publish-request/" + r.group() + "/" + r.id(),
+                "protected group " + r.group() + " waits for a second person's approval: " + reason,
+                actor.requestId())));
         return new Published(result.revisions(), requests, result.problems());
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
     public FourEyes.Published approve(Actor actor, String group, long id, String reason) {
         requireReason(reason);
-        FourEyes.Outcome outcome = fourEyes.approve(group, id, actor.person(), reason,
-                products.compiledDraft(id).config());
+        FourEyes.Outcome outcome = fourEyes.approve(
+                group, id, actor.person(), reason, products.compiledDraft(id).config());
         if (outcome instanceof FourEyes.Refused refused) {
-            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "publish-request/" + group + "/"
-                    + id, "refused " + refused.refusal().status() + ": " + refused.refusal().message(),
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    actor.name(),
+                    "approve",
+                    "publish-request/" + group + "/" + id,
+                    "refused " + refused.refusal().status() + ": "
+                            + refused.refusal().message(),
                     actor.requestId()));
             throw new Refused(refused.refusal().status(), refused.refusal().message());
         }
         FourEyes.Published published = (FourEyes.Published) outcome;
         Revision r = published.revision();
         products.decided(id, Optional.of(r.id()));
-        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "approve", "revision/" + r.id(),
-                "group " + group + ": request " + id + " of " + published.request().requestedBy()
-                        + " approved and published: " + reason, actor.requestId()));
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                actor.name(),
+                "approve",
+                "revision/" + r.id(),
+                "group " + group + ": request " + id + " of "
+                        + published.request().requestedBy() + " approved and published: " + reason,
+                actor.requestId()));
         return published;
     }
 
@@ -150,8 +182,12 @@ public final class RevisionActions {
             throw new Refused(r.status(), r.message());
         });
         products.decided(id, Optional.empty());
-        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "reject", "publish-request/" + group + "/"
-                + id, "rejected: " + reason, actor.requestId()));
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                actor.name(),
+                "reject",
+                "publish-request/" + group + "/" + id,
+                "rejected: " + reason,
+                actor.requestId()));
         return fourEyes.store().get(id).orElseThrow();
     }
 
@@ -169,8 +205,8 @@ public final class RevisionActions {
             throw new Refused(404, "group " + of.get() + " has no revision " + id);
         }
         target.flatMap(fourEyes::rollbackRefusal).ifPresent(refusal -> {
-            audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "rollback", "revision/" + id,
-                    "refused: " + refusal.message(), actor.requestId()));
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    actor.name(), "rollback", "revision/" + id, "refused: " + refusal.message(), actor.requestId()));
             throw new Refused(refusal.status(), refusal.message());
         });
         Publisher.Result result = publisher.rollback(id, actor.name(), reason);
@@ -180,16 +216,22 @@ public final class RevisionActions {
         }
         Revision r = result.revision().orElseThrow();
         // on-call acts alone on a protected group; the trail says on whose earlier approval
-        String approval = fourEyes.store().protection(r.group()).isEmpty() ? ""
-                : fourEyes.approvalOf(id).map(a -> " (rollback without a second approver: revision " + id
-                        + " was approved by " + a.decidedBy().orElse("?") + ")")
+        String approval = fourEyes.store().protection(r.group()).isEmpty()
+                ? ""
+                : fourEyes.approvalOf(id)
+                        .map(a -> " (rollback without a second approver: revision " + id + " was approved by "
+                                + a.decidedBy().orElse("?") + ")")
                         .orElse(" (rollback without a second approver: revision " + id
                                 + " was published before the group was protected)");
-        audit.record(new ConfigChangeAudit.ConfigChange(actor.name(), "rollback", "revision/" + id,
+        audit.record(new ConfigChangeAudit.ConfigChange(
+                actor.name(),
+                "rollback",
+                "revision/" + id,
                 "group " + r.group() + " now serves it as revision " + r.id() + ": " + reason + approval,
                 actor.requestId()));
         // A rollback changes what is served, not the draft: say so when the next publish would undo it.
-        boolean draftDiffers = !products.compiledDraft().config().slice(r.group()).equals(r.config());
+        boolean draftDiffers =
+                !products.compiledDraft().config().slice(r.group()).equals(r.config());
         return new RolledBack(r, draftDiffers);
     }
 

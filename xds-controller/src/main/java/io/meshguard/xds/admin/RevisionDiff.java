@@ -2,8 +2,8 @@ package io.meshguard.xds.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
-import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
@@ -70,13 +70,14 @@ public final class RevisionDiff {
     }
 
     private static String key(Object o) {
-        String name = switch (o) {
-            case Route r -> r.name();
-            case GatewayGroup g -> g.name();
-            case Upstream u -> u.name();
-            case Api a -> a.name();
-            default -> throw new IllegalArgumentException("not a configuration object: " + o.getClass());
-        };
+        String name =
+                switch (o) {
+                    case Route r -> r.name();
+                    case GatewayGroup g -> g.name();
+                    case Upstream u -> u.name();
+                    case Api a -> a.name();
+                    default -> throw new IllegalArgumentException("not a configuration object: " + o.getClass());
+                };
         String plain = name == null ? "" : name;
         return o instanceof Route r && r.group() != null && r.api() != null ? r.group() + "/" + plain : plain;
     }
@@ -92,8 +93,11 @@ public final class RevisionDiff {
                 fields.add(it.next());
             }
             for (String f : fields) {
-                compare(path + "." + f, before.path(f).isMissingNode() ? NullNode.getInstance() : before.get(f),
-                        after.path(f).isMissingNode() ? NullNode.getInstance() : after.get(f), out);
+                compare(
+                        path + "." + f,
+                        before.path(f).isMissingNode() ? NullNode.getInstance() : before.get(f),
+                        after.path(f).isMissingNode() ? NullNode.getInstance() : after.get(f),
+                        out);
             }
             return;
         }

@@ -33,8 +33,14 @@ final class TrailedChanges implements ConfigChangeAudit {
         try {
             trail.append(entry(c));
         } catch (AdminTrail.UnavailableException e) {
-            LOG.error("admin trail unavailable, change kept only in the audit log: actor={} action={} object={} "
-                    + "detail={} request_id={} ({})", c.actor(), c.action(), c.object(), c.detail(), c.requestId(),
+            LOG.error(
+                    "admin trail unavailable, change kept only in the audit log: actor={} action={} object={} "
+                            + "detail={} request_id={} ({})",
+                    c.actor(),
+                    c.action(),
+                    c.object(),
+                    c.detail(),
+                    c.requestId(),
                     e.getMessage());
         }
     }
@@ -50,8 +56,19 @@ final class TrailedChanges implements ConfigChangeAudit {
     }
 
     private static AdminTrailEntry entry(ConfigChange c) {
-        return new AdminTrailEntry(Instant.now(), c.actor(), "admin-api", Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.ofNullable(c.requestId()), c.action(), c.object(), c.detail(),
-                Optional.empty(), Optional.empty(), Map.of());
+        return new AdminTrailEntry(
+                Instant.now(),
+                c.actor(),
+                "admin-api",
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.ofNullable(c.requestId()),
+                c.action(),
+                c.object(),
+                c.detail(),
+                Optional.empty(),
+                Optional.empty(),
+                Map.of());
     }
 }

@@ -23,8 +23,7 @@ final class VisibleProblems {
     private static final Pattern OBJECT = Pattern.compile("^(apis|upstreams|groups|routes)\\[([^\\]]+)]");
     private static final Pattern PRODUCT_PUBLISH = Pattern.compile("^product-publishes\\[([^\\]]+)]");
 
-    private VisibleProblems() {
-    }
+    private VisibleProblems() {}
 
     /**
      * @param visible the configuration as the caller may see it
@@ -39,16 +38,23 @@ final class VisibleProblems {
      * @param group the group the caller publishes
      */
     static List<Problem> ofGroup(List<Problem> problems, GatewayConfig slice, String group) {
-        Set<String> publishes = slice.routes().stream().flatMap(r -> r.product().stream())
-                .map(Route.ProductBinding::publish).collect(Collectors.toSet());
-        return problems.stream().filter(p -> {
-            Matcher product = PRODUCT_PUBLISH.matcher(p.path());
-            if (product.find()) {
-                return publishes.contains(product.group(1));
-            }
-            Matcher m = OBJECT.matcher(p.path());
-            return m.find() && (m.group(1).equals("groups") ? m.group(2).equals(group) : shownIn(slice, m.group(1), m.group(2)));
-        }).toList();
+        Set<String> publishes = slice.routes().stream()
+                .flatMap(r -> r.product().stream())
+                .map(Route.ProductBinding::publish)
+                .collect(Collectors.toSet());
+        return problems.stream()
+                .filter(p -> {
+                    Matcher product = PRODUCT_PUBLISH.matcher(p.path());
+                    if (product.find()) {
+                        return publishes.contains(product.group(1));
+                    }
+                    Matcher m = OBJECT.matcher(p.path());
+                    return m.find()
+                            && (m.group(1).equals("groups")
+                                    ? m.group(2).equals(group)
+                                    : shownIn(slice, m.group(1), m.group(2)));
+                })
+                .toList();
     }
 
     private static boolean shown(Problem p, GatewayConfig visible, List<String> target) {
@@ -61,7 +67,8 @@ final class VisibleProblems {
         if (kind.equals("groups")) {
             return true;
         }
-        if (!target.isEmpty() && target.get(0).equals(kind)
+        if (!target.isEmpty()
+                && target.get(0).equals(kind)
                 && String.join("/", target.subList(1, target.size())).equals(key)) {
             return true;
         }

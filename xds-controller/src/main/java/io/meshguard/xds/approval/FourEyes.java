@@ -30,18 +30,14 @@ import java.util.TreeSet;
 public final class FourEyes {
 
     /** A refused decision: the HTTP status and why. */
-    public record Refusal(int status, String message) {
-    }
+    public record Refusal(int status, String message) {}
 
     /** What an approval did: the revision it published, or why it did not. */
-    public sealed interface Outcome {
-    }
+    public sealed interface Outcome {}
 
-    public record Published(Revision revision, PublishRequest request) implements Outcome {
-    }
+    public record Published(Revision revision, PublishRequest request) implements Outcome {}
 
-    public record Refused(Refusal refusal) implements Outcome {
-    }
+    public record Refused(Refusal refusal) implements Outcome {}
 
     private final FourEyesStore store;
     private final RevisionStore revisions;
@@ -62,8 +58,7 @@ public final class FourEyes {
         Set<String> held = new TreeSet<>();
         Map<String, Long> latest = revisions.latestIds();
         for (GatewayGroup g : draft.groups()) {
-            if (store.protection(g.name()).isPresent()
-                    && !draft.slice(g.name()).equals(served(g.name(), latest))) {
+            if (store.protection(g.name()).isPresent() && !draft.slice(g.name()).equals(served(g.name(), latest))) {
                 held.add(g.name());
             }
         }
@@ -79,8 +74,8 @@ public final class FourEyes {
         Map<String, Long> latest = revisions.latestIds();
         JsonNode content = ConfigJson.mapper().valueToTree(slice);
         JsonNode diff = ConfigJson.mapper().valueToTree(RevisionDiff.diff(served(group, latest), slice));
-        return store.open(group, requester, reason, content, sha256(ConfigJson.write(slice)), diff,
-                store.openAuthors(group));
+        return store.open(
+                group, requester, reason, content, sha256(ConfigJson.write(slice)), diff, store.openAuthors(group));
     }
 
     /** The draft changes up to {@code through} in {@code groups} are served by a publish that needed no approval. */
@@ -103,49 +98,66 @@ public final class FourEyes {
             return new Refused(new Refusal(409, "publish request " + id + " is " + lower(r.state())));
         }
         if (!approver.maySecond()) {
-            return new Refused(new Refusal(403, "the break-glass token is no second person: publish request " + id
-                    + " needs another signed-in person with revision:approve"));
+            return new Refused(new Refusal(
+                    403,
+                    "the break-glass token is no second person: publish request " + id
+                            + " needs another signed-in person with revision:approve"));
         }
         if (r.authoredBy(approver)) {
-            return new Refused(new Refusal(403, approver.name() + " requested or authored changes in publish request "
-                    + id + "; another person must approve it"));
+            return new Refused(new Refusal(
+                    403,
+                    approver.name() + " requested or authored changes in publish request " + id
+                            + "; another person must approve it"));
         }
         GatewayConfig requested = ConfigJson.readConfig(store.content(id).toString());
         boolean draftChanged = !sha256(ConfigJson.write(draftNow.slice(group))).equals(r.contentSha256());
         Optional<Outcome> decided = store.whilePending(id, (c, pending) -> {
             if (draftChanged) {
-                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver.name(),
+                FourEyesStore.close(
+                        c,
+                        id,
+                        PublishRequest.State.VOIDED,
+                        approver.name(),
                         "the draft changed after the request; what was asked for is no longer what would be served",
                         Optional.empty());
-                return new Refused(new Refusal(409, "publish request " + id + " is void: the draft of group " + group
-                        + " changed after it was requested; publish again to request the new content"));
+                return new Refused(new Refusal(
+                        409,
+                        "publish request " + id + " is void: the draft of group " + group
+                                + " changed after it was requested; publish again to request the new content"));
             }
             // the approver read the diff against what was served at the request; a rollback or another approval since
             // makes this approval change something else than that diff shows
             if (!diffNow(group, requested).equals(pending.diff())) {
-                FourEyesStore.close(c, id, PublishRequest.State.VOIDED, approver.name(),
+                FourEyesStore.close(
+                        c,
+                        id,
+                        PublishRequest.State.VOIDED,
+                        approver.name(),
                         "what the group serves changed after the request; its diff no longer shows what approval changes",
                         Optional.empty());
-                return new Refused(new Refusal(409, "publish request " + id + " is void: what group " + group
-                        + " serves changed after it was requested (a rollback or another approval), so its diff no"
-                        + " longer shows what approving it would change; publish again to request it against what is"
-                        + " served now"));
+                return new Refused(new Refusal(
+                        409,
+                        "publish request " + id + " is void: what group " + group
+                                + " serves changed after it was requested (a rollback or another approval), so its diff no"
+                                + " longer shows what approving it would change; publish again to request it against what is"
+                                + " served now"));
             }
-            Publisher.Result result = publisher.publishApproved(group, requested, pending.requestedBy(),
-                    "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by " + approver.name()
-                            + " (" + reason + "), request " + id);
+            Publisher.Result result = publisher.publishApproved(
+                    group,
+                    requested,
+                    pending.requestedBy(),
+                    "requested by " + pending.requestedBy() + " (" + pending.reason() + "), approved by "
+                            + approver.name() + " (" + reason + "), request " + id);
             if (!result.published()) {
-                return new Refused(new Refusal(422, "the approved content no longer publishes: "
-                        + result.problems()));
+                return new Refused(new Refusal(422, "the approved content no longer publishes: " + result.problems()));
             }
             Revision rev = result.revision().orElseThrow();
-            FourEyesStore.close(c, id, PublishRequest.State.PUBLISHED, approver.name(), reason,
-                    Optional.of(rev.id()));
+            FourEyesStore.close(c, id, PublishRequest.State.PUBLISHED, approver.name(), reason, Optional.of(rev.id()));
             FourEyesStore.settle(c, group, pending.authorsThrough());
             return new Published(rev, pending);
         });
-        return decided.orElseGet(() -> new Refused(new Refusal(409, "publish request " + id
-                + " was decided by someone else meanwhile")));
+        return decided.orElseGet(() ->
+                new Refused(new Refusal(409, "publish request " + id + " was decided by someone else meanwhile")));
     }
 
     /** Rejects a pending request; anyone with {@code revision:approve} may, the requester too (a withdrawal). */
@@ -157,7 +169,8 @@ public final class FourEyes {
             FourEyesStore.close(c, id, PublishRequest.State.REJECTED, decider.name(), reason, Optional.empty());
             return true;
         });
-        return done.isPresent() ? Optional.empty()
+        return done.isPresent()
+                ? Optional.empty()
                 : Optional.of(new Refusal(409, "publish request " + id + " is no longer pending"));
     }
 
@@ -167,13 +180,16 @@ public final class FourEyes {
      */
     public Optional<Refusal> rollbackRefusal(Revision target) {
         Optional<FourEyesStore.Protection> p = store.protection(target.group());
-        if (p.isEmpty() || target.createdAt().isBefore(p.get().protectedAt())
+        if (p.isEmpty()
+                || target.createdAt().isBefore(p.get().protectedAt())
                 || store.publishedAs(target.id()).isPresent()) {
             return Optional.empty();
         }
-        return Optional.of(new Refusal(409, "revision " + target.id() + " of protected group " + target.group()
-                + " was never approved: rollback serves only approved revisions without a second person; publish it"
-                + " through a request instead"));
+        return Optional.of(new Refusal(
+                409,
+                "revision " + target.id() + " of protected group " + target.group()
+                        + " was never approved: rollback serves only approved revisions without a second person; publish it"
+                        + " through a request instead"));
     }
 
     /** Who approved {@code revision}, for the rollback's trail row. */
@@ -186,7 +202,9 @@ public final class FourEyes {
         Set<String> groups = new TreeSet<>();
         before.groups().forEach(g -> groups.add(g.name()));
         after.groups().forEach(g -> groups.add(g.name()));
-        List<String> touched = groups.stream().filter(g -> !before.slice(g).equals(after.slice(g))).toList();
+        List<String> touched = groups.stream()
+                .filter(g -> !before.slice(g).equals(after.slice(g)))
+                .toList();
         if (!touched.isEmpty()) {
             store.authored(touched, actor);
         }
@@ -195,22 +213,25 @@ public final class FourEyes {
     /** The diff approving {@code requested} would make now, read back as the store reads a request's diff. */
     private JsonNode diffNow(String group, GatewayConfig requested) {
         try {
-            return ConfigJson.mapper().readTree(ConfigJson.mapper().writeValueAsString(
-                    RevisionDiff.diff(served(group, revisions.latestIds()), requested)));
+            return ConfigJson.mapper()
+                    .readTree(ConfigJson.mapper()
+                            .writeValueAsString(RevisionDiff.diff(served(group, revisions.latestIds()), requested)));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("a revision diff is always JSON", e);
         }
     }
 
     private GatewayConfig served(String group, Map<String, Long> latest) {
-        return Optional.ofNullable(latest.get(group)).flatMap(revisions::get).map(Revision::config)
+        return Optional.ofNullable(latest.get(group))
+                .flatMap(revisions::get)
+                .map(Revision::config)
                 .orElse(GatewayConfig.EMPTY);
     }
 
     static String sha256(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }

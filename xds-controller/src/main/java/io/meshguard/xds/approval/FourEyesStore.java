@@ -29,8 +29,7 @@ public final class FourEyesStore {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A protected group: who protected it, when and why. */
-    public record Protection(String group, String protectedBy, Instant protectedAt, String reason) {
-    }
+    public record Protection(String group, String protectedBy, Instant protectedAt, String reason) {}
 
     /** A decision made under the request's row lock. */
     @FunctionalInterface
@@ -45,8 +44,11 @@ public final class FourEyesStore {
     }
 
     public Optional<Protection> protection(String group) {
-        return query("select group_name, protected_by, protected_at, reason from protected_group where group_name = ?",
-                group).stream().findFirst();
+        return query(
+                        "select group_name, protected_by, protected_at, reason from protected_group where group_name = ?",
+                        group)
+                .stream()
+                .findFirst();
     }
 
     public List<Protection> protections() {
@@ -54,8 +56,12 @@ public final class FourEyesStore {
     }
 
     public void protect(String group, String actor, String reason) {
-        update("insert into protected_group (group_name, protected_by, reason) values (?, ?, ?)"
-                + " on conflict (group_name) do nothing", group, actor, reason);
+        update(
+                "insert into protected_group (group_name, protected_by, reason) values (?, ?, ?)"
+                        + " on conflict (group_name) do nothing",
+                group,
+                actor,
+                reason);
     }
 
     /** @return whether the group was protected */
@@ -74,8 +80,8 @@ public final class FourEyesStore {
     /** Records {@code person} as an author of the draft of each of {@code groups}. */
     public void authored(Collection<String> groups, Person person) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("insert into draft_author (group_name, actor, person)"
-                     + " values (?, ?, ?)")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "insert into draft_author (group_name, actor, person)" + " values (?, ?, ?)")) {
             for (String g : groups) {
                 ps.setString(1, g);
                 ps.setString(2, person.name());
@@ -94,8 +100,8 @@ public final class FourEyesStore {
      */
     public OpenAuthors openAuthors(String group) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("select actor, coalesce(person, actor), id from draft_author"
-                     + " where group_name = ? and settled_at is null order by id")) {
+                PreparedStatement ps = c.prepareStatement("select actor, coalesce(person, actor), id from draft_author"
+                        + " where group_name = ? and settled_at is null order by id")) {
             ps.setString(1, group);
             Set<String> names = new LinkedHashSet<>();
             Set<String> people = new LinkedHashSet<>();
@@ -116,8 +122,8 @@ public final class FourEyesStore {
     /** The newest draft change of any group: what a publish about to be served covers. */
     public long latestChange() {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("select coalesce(max(id), 0) from draft_author");
-             ResultSet rs = ps.executeQuery()) {
+                PreparedStatement ps = c.prepareStatement("select coalesce(max(id), 0) from draft_author");
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {
@@ -144,8 +150,14 @@ public final class FourEyesStore {
     }
 
     /** Opens a request for {@code group}, voiding a pending one it replaces. */
-    public PublishRequest open(String group, Person requester, String reason, JsonNode content, String sha256,
-                               JsonNode diff, OpenAuthors authors) {
+    public PublishRequest open(
+            String group,
+            Person requester,
+            String reason,
+            JsonNode content,
+            String sha256,
+            JsonNode diff,
+            OpenAuthors authors) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -197,7 +209,7 @@ public final class FourEyesStore {
     /** The requested slice, exactly as stored. */
     public JsonNode content(long id) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("select content::text from publish_request where id = ?")) {
+                PreparedStatement ps = c.prepareStatement("select content::text from publish_request where id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -211,13 +223,15 @@ public final class FourEyesStore {
     }
 
     public List<PublishRequest> list(Optional<String> group) {
-        return group.isPresent() ? requests("where group_name = ? order by id desc limit 100", group.get())
+        return group.isPresent()
+                ? requests("where group_name = ? order by id desc limit 100", group.get())
                 : requests("order by id desc limit 100");
     }
 
     /** The request that published {@code revision}, if an approval did. */
     public Optional<PublishRequest> publishedAs(long revision) {
-        return requests("where revision = ? and state = 'published'", revision).stream().findFirst();
+        return requests("where revision = ? and state = 'published'", revision).stream()
+                .findFirst();
     }
 
     /**
@@ -228,8 +242,8 @@ public final class FourEyesStore {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                try (PreparedStatement ps = c.prepareStatement("select id from publish_request where id = ?"
-                        + " and state = 'pending' for update")) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "select id from publish_request where id = ?" + " and state = 'pending' for update")) {
                     ps.setLong(1, id);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
@@ -251,8 +265,9 @@ public final class FourEyesStore {
     }
 
     /** Writes a decision inside {@link #whilePending}. */
-    public static void close(Connection c, long id, PublishRequest.State state, String decider, String reason,
-                             Optional<Long> revision) throws SQLException {
+    public static void close(
+            Connection c, long id, PublishRequest.State state, String decider, String reason, Optional<Long> revision)
+            throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("update publish_request set state = ?, decided_by = ?,"
                 + " decided_at = now(), decision_reason = ?, revision = ? where id = ?")) {
             ps.setString(1, state.name().toLowerCase(Locale.ROOT));
@@ -272,7 +287,8 @@ public final class FourEyesStore {
         String sql = "select id, group_name, state, requested_by, requested_at, reason, content_sha256, diff::text,"
                 + " authors, decided_by, decided_at, decision_reason, revision, author_people, authors_through"
                 + " from publish_request " + where;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             List<PublishRequest> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -280,14 +296,22 @@ public final class FourEyesStore {
                     Array authors = rs.getArray(9);
                     long revision = rs.getLong(13);
                     boolean noRevision = rs.wasNull();
-                    out.add(new PublishRequest(rs.getLong(1), rs.getString(2),
-                            PublishRequest.State.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)), rs.getString(4),
-                            rs.getTimestamp(5).toInstant(), rs.getString(6), rs.getString(7),
-                            JSON.readTree(rs.getString(8)), Arrays.asList((String[]) authors.getArray()),
+                    out.add(new PublishRequest(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            PublishRequest.State.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                            rs.getString(4),
+                            rs.getTimestamp(5).toInstant(),
+                            rs.getString(6),
+                            rs.getString(7),
+                            JSON.readTree(rs.getString(8)),
+                            Arrays.asList((String[]) authors.getArray()),
                             Optional.ofNullable(rs.getString(10)),
                             Optional.ofNullable(rs.getTimestamp(11)).map(Timestamp::toInstant),
-                            Optional.ofNullable(rs.getString(12)), noRevision ? Optional.empty() : Optional.of(revision),
-                            Arrays.asList((String[]) rs.getArray(14).getArray()), rs.getLong(15)));
+                            Optional.ofNullable(rs.getString(12)),
+                            noRevision ? Optional.empty() : Optional.of(revision),
+                            Arrays.asList((String[]) rs.getArray(14).getArray()),
+                            rs.getLong(15)));
                 }
             }
             return out;
@@ -297,13 +321,14 @@ public final class FourEyesStore {
     }
 
     private List<Protection> query(String sql, Object... args) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             List<Protection> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Protection(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),
-                            rs.getString(4)));
+                    out.add(new Protection(
+                            rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(), rs.getString(4)));
                 }
             }
             return out;
@@ -313,7 +338,8 @@ public final class FourEyesStore {
     }
 
     private int update(String sql, Object... args) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             return ps.executeUpdate();
         } catch (SQLException e) {

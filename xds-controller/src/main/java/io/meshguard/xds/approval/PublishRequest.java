@@ -17,10 +17,22 @@ import java.util.Optional;
  *                      compares; empty for requests stored before these were kept (then the names are compared)
  * @param authorsThrough the newest draft change the request covers: its approval settles the changes up to it
  */
-public record PublishRequest(long id, String group, State state, String requestedBy, Instant requestedAt,
-                             String reason, String contentSha256, JsonNode diff, List<String> authors,
-                             Optional<String> decidedBy, Optional<Instant> decidedAt, Optional<String> decisionReason,
-                             Optional<Long> revision, List<String> authorPeople, long authorsThrough) {
+public record PublishRequest(
+        long id,
+        String group,
+        State state,
+        String requestedBy,
+        Instant requestedAt,
+        String reason,
+        String contentSha256,
+        JsonNode diff,
+        List<String> authors,
+        Optional<String> decidedBy,
+        Optional<Instant> decidedAt,
+        Optional<String> decisionReason,
+        Optional<Long> revision,
+        List<String> authorPeople,
+        long authorsThrough) {
 
     /** Where a request is. */
     public enum State {

@@ -10,8 +10,8 @@ import java.util.Optional;
  *
  * @param hostnames hostnames of this API; empty means the group's hostnames or the generated one
  */
-public record Api(String name, String basePath, String defaultVersion, List<String> hostnames,
-        List<ApiVersion> versions) {
+public record Api(
+        String name, String basePath, String defaultVersion, List<String> hostnames, List<ApiVersion> versions) {
 
     public Api {
         basePath = basePath == null ? "" : basePath;
@@ -43,8 +43,12 @@ public record Api(String name, String basePath, String defaultVersion, List<Stri
      * @param sunsetAt when it stops answering — the {@code Sunset} header value
      * @param successor the version clients should move to
      */
-    public record ApiVersion(String version, Status status, Optional<Instant> deprecatedAt,
-            Optional<Instant> sunsetAt, Optional<String> successor) {
+    public record ApiVersion(
+            String version,
+            Status status,
+            Optional<Instant> deprecatedAt,
+            Optional<Instant> sunsetAt,
+            Optional<String> successor) {
         public ApiVersion {
             status = status == null ? Status.ACTIVE : status;
             deprecatedAt = deprecatedAt == null ? Optional.empty() : deprecatedAt;

@@ -1,5 +1,6 @@
 package io.meshguard.xds.model;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -10,7 +11,6 @@ import com.fasterxml.jackson.databind.cfg.EnumFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * The JSON form of the gateway model: snake_case fields, lowercase enums, ISO-8601 timestamps, absent optionals
@@ -62,7 +62,8 @@ public final class ConfigJson {
     /** A one-line message with the JSON path of the problem. */
     public static String describe(JsonProcessingException e) {
         String path = "";
-        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException jme && !jme.getPath().isEmpty()) {
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException jme
+                && !jme.getPath().isEmpty()) {
             StringBuilder sb = new StringBuilder();
             for (var ref : jme.getPath()) {
                 if (ref.getFieldName() != null) {
@@ -77,7 +78,8 @@ public final class ConfigJson {
             return path + "unknown field '" + u.getPropertyName() + "'; known: " + u.getKnownPropertyIds();
         }
         if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
-            return path + "'" + f.getValue() + "' is not a valid " + f.getTargetType().getSimpleName();
+            return path + "'" + f.getValue() + "' is not a valid "
+                    + f.getTargetType().getSimpleName();
         }
         return path + e.getOriginalMessage();
     }

@@ -18,8 +18,13 @@ import java.util.Optional;
  *     a bearer token in {@code Authorization} needs no credentials mode, only the allowed header
  * @param maxAgeSeconds how long a browser may cache a preflight answer; empty means {@link #DEFAULT_MAX_AGE_SECONDS}
  */
-public record Cors(List<String> allowedOrigins, List<String> allowedMethods, List<String> allowedHeaders,
-        List<String> exposedHeaders, boolean allowCredentials, Optional<Long> maxAgeSeconds) {
+public record Cors(
+        List<String> allowedOrigins,
+        List<String> allowedMethods,
+        List<String> allowedHeaders,
+        List<String> exposedHeaders,
+        boolean allowCredentials,
+        Optional<Long> maxAgeSeconds) {
 
     public static final List<String> DEFAULT_METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
     /** What meshguard's contract and streaming clients send: the token, the tenant, SSE resumption, the agent. */
@@ -27,18 +32,23 @@ public record Cors(List<String> allowedOrigins, List<String> allowedMethods, Lis
             List.of("authorization", "content-type", "last-event-id", "x-agent-id", "x-request-id", "x-tenant-id");
     /** The request id and the API lifecycle headers (RFC 9745 Deprecation, RFC 8594 Sunset, successor Link). */
     public static final List<String> DEFAULT_EXPOSED_HEADERS = List.of("deprecation", "link", "sunset", "x-request-id");
+
     public static final long DEFAULT_MAX_AGE_SECONDS = 600;
     /** Browsers cap it anyway (Chromium at 2 h, Firefox at 24 h). */
     public static final long MAX_MAX_AGE_SECONDS = 86_400;
+
     public static final String ANY_ORIGIN = "*";
 
     public Cors {
         allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
-        allowedMethods = allowedMethods == null || allowedMethods.isEmpty() ? DEFAULT_METHODS : List.copyOf(allowedMethods);
+        allowedMethods =
+                allowedMethods == null || allowedMethods.isEmpty() ? DEFAULT_METHODS : List.copyOf(allowedMethods);
         allowedHeaders = allowedHeaders == null || allowedHeaders.isEmpty()
-                ? DEFAULT_ALLOWED_HEADERS : List.copyOf(allowedHeaders);
+                ? DEFAULT_ALLOWED_HEADERS
+                : List.copyOf(allowedHeaders);
         exposedHeaders = exposedHeaders == null || exposedHeaders.isEmpty()
-                ? DEFAULT_EXPOSED_HEADERS : List.copyOf(exposedHeaders);
+                ? DEFAULT_EXPOSED_HEADERS
+                : List.copyOf(exposedHeaders);
         maxAgeSeconds = maxAgeSeconds == null ? Optional.empty() : maxAgeSeconds;
     }
 
@@ -60,7 +70,7 @@ public record Cors(List<String> allowedOrigins, List<String> allowedMethods, Lis
     public static String suffixOriginRegex(String origin) {
         int scheme = origin.indexOf("://");
         String domain = origin.substring(scheme + 5);
-        return com.google.re2j.Pattern.quote(origin.substring(0, scheme + 3))
-                + "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+" + com.google.re2j.Pattern.quote(domain);
+        return com.google.re2j.Pattern.quote(origin.substring(0, scheme + 3)) + "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+"
+                + com.google.re2j.Pattern.quote(domain);
     }
 }

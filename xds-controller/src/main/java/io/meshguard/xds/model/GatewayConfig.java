@@ -4,8 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Everything the controller turns into xDS: the objects of every gateway group. Immutable. */
-public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams, List<Api> apis,
-        List<Route> routes) {
+public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams, List<Api> apis, List<Route> routes) {
 
     public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of(), List.of());
 
@@ -38,7 +37,10 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
         routesOf(group).forEach(r -> names.add(r.api()));
         java.util.Map<String, Api> byName = new java.util.HashMap<>();
         apis.forEach(a -> byName.putIfAbsent(a.name(), a));
-        return names.stream().map(byName::get).filter(java.util.Objects::nonNull).toList();
+        return names.stream()
+                .map(byName::get)
+                .filter(java.util.Objects::nonNull)
+                .toList();
     }
 
     /** The upstreams the group's routes send to, in name order. */
@@ -47,7 +49,10 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
         routesOf(group).forEach(r -> r.destinations().forEach(d -> names.add(d.upstream())));
         java.util.Map<String, Upstream> byName = new java.util.HashMap<>();
         upstreams.forEach(u -> byName.putIfAbsent(u.name(), u));
-        return names.stream().map(byName::get).filter(java.util.Objects::nonNull).toList();
+        return names.stream()
+                .map(byName::get)
+                .filter(java.util.Objects::nonNull)
+                .toList();
     }
 
     /**
@@ -58,7 +63,12 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
      * snapshot orders routes by their match.
      */
     public GatewayConfig slice(String group) {
-        return new GatewayConfig(group(group).stream().toList(), upstreamsOf(group), apisOf(group),
-                routesOf(group).stream().sorted(java.util.Comparator.comparing(Route::name)).toList());
+        return new GatewayConfig(
+                group(group).stream().toList(),
+                upstreamsOf(group),
+                apisOf(group),
+                routesOf(group).stream()
+                        .sorted(java.util.Comparator.comparing(Route::name))
+                        .toList());
     }
 }

@@ -33,8 +33,8 @@ public record GatewayGroup(
     public GatewayGroup {
         domain = domain == null ? Optional.empty() : domain;
         hostnames = hostnames == null ? List.of() : List.copyOf(hostnames);
-        hostnameTemplate = hostnameTemplate == null || hostnameTemplate.isBlank()
-                ? DEFAULT_HOSTNAME_TEMPLATE : hostnameTemplate;
+        hostnameTemplate =
+                hostnameTemplate == null || hostnameTemplate.isBlank() ? DEFAULT_HOSTNAME_TEMPLATE : hostnameTemplate;
         listenerPort = listenerPort == 0 ? DEFAULT_LISTENER_PORT : listenerPort;
         proxylessAuthz = proxylessAuthz == null ? ProxylessAuthz.REQUIRED : proxylessAuthz;
         environment = environment == null ? "" : environment;

@@ -59,7 +59,9 @@ public final class GatewayYaml {
         for (JsonMappingException.Reference ref : e.getPath()) {
             if (ref.getFieldName() != null && at.isMap() && at.has(ref.getFieldName())) {
                 at = at.get(ref.getFieldName());
-            } else if (ref.getIndex() >= 0 && at.isList() && ref.getIndex() < at.asList().size()) {
+            } else if (ref.getIndex() >= 0
+                    && at.isList()
+                    && ref.getIndex() < at.asList().size()) {
                 at = at.asList().get(ref.getIndex());
             } else {
                 break;

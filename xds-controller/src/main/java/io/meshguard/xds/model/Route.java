@@ -54,20 +54,64 @@ public record Route(
 
     /** Same route with other destinations (a canary weight change). */
     public Route withDestinations(List<Destination> newDestinations) {
-        return new Route(name, group, api, version, match, newDestinations, timeoutMs, idleTimeoutMs, streaming, retry,
-                requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile, product);
+        return new Route(
+                name,
+                group,
+                api,
+                version,
+                match,
+                newDestinations,
+                timeoutMs,
+                idleTimeoutMs,
+                streaming,
+                retry,
+                requestHeadersToAdd,
+                requestHeadersToRemove,
+                responseHeadersToAdd,
+                authzProfile,
+                dlpProfile,
+                product);
     }
 
     /** Same route in another gateway group. */
     public Route withGroup(String newGroup) {
-        return new Route(name, newGroup, api, version, match, destinations, timeoutMs, idleTimeoutMs, streaming, retry,
-                requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile, product);
+        return new Route(
+                name,
+                newGroup,
+                api,
+                version,
+                match,
+                destinations,
+                timeoutMs,
+                idleTimeoutMs,
+                streaming,
+                retry,
+                requestHeadersToAdd,
+                requestHeadersToRemove,
+                responseHeadersToAdd,
+                authzProfile,
+                dlpProfile,
+                product);
     }
 
     /** Same route as one operation of a product publish. */
     public Route asProduct(String newName, Match newMatch, ProductBinding binding) {
-        return new Route(newName, group, api, version, newMatch, destinations, timeoutMs, idleTimeoutMs, streaming,
-                retry, requestHeadersToAdd, requestHeadersToRemove, responseHeadersToAdd, authzProfile, dlpProfile,
+        return new Route(
+                newName,
+                group,
+                api,
+                version,
+                newMatch,
+                destinations,
+                timeoutMs,
+                idleTimeoutMs,
+                streaming,
+                retry,
+                requestHeadersToAdd,
+                requestHeadersToRemove,
+                responseHeadersToAdd,
+                authzProfile,
+                dlpProfile,
                 Optional.of(binding));
     }
 
@@ -93,8 +137,12 @@ public record Route(
      *
      * @param pathRegex RE2 syntax (Envoy's safe_regex), relative to the version root
      */
-    public record Match(Optional<String> pathPrefix, Optional<String> pathExact, Optional<String> pathRegex,
-            List<String> methods, List<HeaderMatch> headers) {
+    public record Match(
+            Optional<String> pathPrefix,
+            Optional<String> pathExact,
+            Optional<String> pathRegex,
+            List<String> methods,
+            List<HeaderMatch> headers) {
         public Match {
             pathPrefix = pathPrefix == null ? Optional.empty() : pathPrefix;
             pathExact = pathExact == null ? Optional.empty() : pathExact;
@@ -121,8 +169,8 @@ public record Route(
     public record Destination(String upstream, int weight) {}
 
     /** Retries with exponential backoff. */
-    public record Retry(int attempts, String retryOn, Optional<Long> perTryTimeoutMs, long backoffBaseMs,
-            long backoffMaxMs) {
+    public record Retry(
+            int attempts, String retryOn, Optional<Long> perTryTimeoutMs, long backoffBaseMs, long backoffMaxMs) {
         public Retry {
             retryOn = retryOn == null || retryOn.isBlank() ? "5xx,reset,connect-failure" : retryOn;
             perTryTimeoutMs = perTryTimeoutMs == null ? Optional.empty() : perTryTimeoutMs;

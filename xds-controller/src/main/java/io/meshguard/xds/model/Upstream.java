@@ -44,17 +44,45 @@ public record Upstream(
     }
 
     /** As the canonical constructor, without a {@code host} (the Host the client sent is kept, or rewritten for DNS). */
-    public Upstream(String name, Protocol protocol, LbPolicy lbPolicy, long connectTimeoutMs, List<Endpoint> endpoints,
-            Optional<HealthCheck> healthCheck, Optional<CircuitBreaker> circuitBreaker,
-            Optional<OutlierDetection> outlierDetection, Optional<Tls> tls, List<AddressException> addressExceptions) {
-        this(name, protocol, lbPolicy, connectTimeoutMs, endpoints, healthCheck, circuitBreaker, outlierDetection, tls,
-                addressExceptions, Optional.empty());
+    public Upstream(
+            String name,
+            Protocol protocol,
+            LbPolicy lbPolicy,
+            long connectTimeoutMs,
+            List<Endpoint> endpoints,
+            Optional<HealthCheck> healthCheck,
+            Optional<CircuitBreaker> circuitBreaker,
+            Optional<OutlierDetection> outlierDetection,
+            Optional<Tls> tls,
+            List<AddressException> addressExceptions) {
+        this(
+                name,
+                protocol,
+                lbPolicy,
+                connectTimeoutMs,
+                endpoints,
+                healthCheck,
+                circuitBreaker,
+                outlierDetection,
+                tls,
+                addressExceptions,
+                Optional.empty());
     }
 
     /** Same upstream with other endpoints (an endpoint-only change). */
     public Upstream withEndpoints(List<Endpoint> newEndpoints) {
-        return new Upstream(name, protocol, lbPolicy, connectTimeoutMs, newEndpoints, healthCheck,
-                circuitBreaker, outlierDetection, tls, addressExceptions, host);
+        return new Upstream(
+                name,
+                protocol,
+                lbPolicy,
+                connectTimeoutMs,
+                newEndpoints,
+                healthCheck,
+                circuitBreaker,
+                outlierDetection,
+                tls,
+                addressExceptions,
+                host);
     }
 
     /**
@@ -68,7 +96,8 @@ public record Upstream(
         if (tls.get().sni().isPresent()) {
             return tls.get().sni();
         }
-        List<String> names = endpoints.stream().map(Endpoint::address).distinct().toList();
+        List<String> names =
+                endpoints.stream().map(Endpoint::address).distinct().toList();
         return names.size() == 1 && !isIpLiteral(names.get(0)) ? Optional.of(names.get(0)) : Optional.empty();
     }
 
@@ -113,7 +142,11 @@ public record Upstream(
         return address != null && !address.contains("%") && InetAddresses.isInetAddress(address);
     }
 
-    public enum Protocol { HTTP1, H2, GRPC }
+    public enum Protocol {
+        HTTP1,
+        H2,
+        GRPC
+    }
 
     /**
      * TLS from the gateway to this upstream, always verified: the certificate must chain to a CA in
@@ -134,7 +167,13 @@ public record Upstream(
         }
     }
 
-    public enum LbPolicy { ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV }
+    public enum LbPolicy {
+        ROUND_ROBIN,
+        LEAST_REQUEST,
+        RANDOM,
+        RING_HASH,
+        MAGLEV
+    }
 
     /** One address of the upstream; {@code weight} is its share within the upstream. */
     public record Endpoint(String address, int port, int weight) {
@@ -156,8 +195,8 @@ public record Upstream(
     }
 
     /** Active HTTP health check ({@code path} empty: TCP connect check). */
-    public record HealthCheck(Optional<String> path, long intervalMs, long timeoutMs, int unhealthyThreshold,
-            int healthyThreshold) {
+    public record HealthCheck(
+            Optional<String> path, long intervalMs, long timeoutMs, int unhealthyThreshold, int healthyThreshold) {
         public HealthCheck {
             path = path == null ? Optional.empty() : path;
             intervalMs = intervalMs == 0 ? 10_000 : intervalMs;
@@ -178,7 +217,11 @@ public record Upstream(
     }
 
     /** Passive ejection of failing endpoints. */
-    public record OutlierDetection(@JsonProperty("consecutive_5xx") int consecutive5xx, long intervalMs, long baseEjectionMs, int maxEjectionPercent) {
+    public record OutlierDetection(
+            @JsonProperty("consecutive_5xx") int consecutive5xx,
+            long intervalMs,
+            long baseEjectionMs,
+            int maxEjectionPercent) {
         public OutlierDetection {
             consecutive5xx = consecutive5xx == 0 ? 5 : consecutive5xx;
             intervalMs = intervalMs == 0 ? 10_000 : intervalMs;

@@ -21,7 +21,8 @@ public record PolicyFileSet(Path authzFile, Path dlpFile) {
 
     @Override
     public String toString() {
-        return authzFile.getParent().equals(dlpFile.getParent()) ? authzFile.getParent().toString()
+        return authzFile.getParent().equals(dlpFile.getParent())
+                ? authzFile.getParent().toString()
                 : authzFile + " and " + dlpFile;
     }
 }

@@ -57,7 +57,8 @@ public final class PolicyProfiles implements ServerComponent {
         this.dlp = new PolicyWatcher<>("dlp", files.dlpFile(), new DlpPolicyFiles(), meters);
         authz.addListener(p -> recheck());
         dlp.addListener(p -> recheck());
-        Gauge.builder("meshguard_xds_served_route_profiles_missing", this, p -> p.servedProblems().size())
+        Gauge.builder("meshguard_xds_served_route_profiles_missing", this, p -> p.servedProblems()
+                        .size())
                 .description("Profiles named by served routes that the loaded authz.yaml or dlp.yaml no longer define")
                 .register(meters);
     }
@@ -82,8 +83,14 @@ public final class PolicyProfiles implements ServerComponent {
         }
         Cached c = cached.get();
         if (c == null || c.authz() != a.get() || c.dlp() != d.get()) {
-            c = new Cached(a.get(), d.get(), ProfileCatalog.of(a.get().value(), files.authzFile().toString(), d.get().value(),
-                    files.dlpFile().toString()));
+            c = new Cached(
+                    a.get(),
+                    d.get(),
+                    ProfileCatalog.of(
+                            a.get().value(),
+                            files.authzFile().toString(),
+                            d.get().value(),
+                            files.dlpFile().toString()));
             cached.set(c);
         }
         return Optional.of(c.catalog());
@@ -103,7 +110,8 @@ public final class PolicyProfiles implements ServerComponent {
         List<Problem> out = new ArrayList<>();
         for (GatewayConfig config : served.get()) {
             ProfileReferences.missing(config, catalog.get()).stream()
-                    .filter(p -> p.severity() == Problem.Severity.ERROR).forEach(out::add);
+                    .filter(p -> p.severity() == Problem.Severity.ERROR)
+                    .forEach(out::add);
         }
         return out;
     }
@@ -117,8 +125,12 @@ public final class PolicyProfiles implements ServerComponent {
         if (problems.isEmpty()) {
             log.info("every profile the served routes name is defined again in {}", files);
         } else {
-            log.error("the policies in {} no longer define {} profile(s) served routes name; their requests are denied "
-                    + "until the policy or the route is fixed: {}", files, problems.size(), shown(problems));
+            log.error(
+                    "the policies in {} no longer define {} profile(s) served routes name; their requests are denied "
+                            + "until the policy or the route is fixed: {}",
+                    files,
+                    problems.size(),
+                    shown(problems));
         }
         lastReported = problems;
     }
@@ -140,9 +152,10 @@ public final class PolicyProfiles implements ServerComponent {
                 return ReadinessCheck.Result.notReady("policies in " + files + " not loaded: nothing can be published");
             }
             List<Problem> problems = servedProblems();
-            return ReadinessCheck.Result.ready(problems.isEmpty()
-                    ? "served routes name only profiles defined in " + files
-                    : "MISSING PROFILES (requests on these routes are denied): " + shown(problems));
+            return ReadinessCheck.Result.ready(
+                    problems.isEmpty()
+                            ? "served routes name only profiles defined in " + files
+                            : "MISSING PROFILES (requests on these routes are denied): " + shown(problems));
         }));
         return checks;
     }

@@ -30,7 +30,11 @@ public final class ProductPublisher implements GatewayServing {
     private final FourEyes fourEyes;
     private final ConfigChangeAudit audit;
 
-    public ProductPublisher(PgGatewayStore draft, CatalogStore catalog, Publisher publisher, FourEyes fourEyes,
+    public ProductPublisher(
+            PgGatewayStore draft,
+            CatalogStore catalog,
+            Publisher publisher,
+            FourEyes fourEyes,
             ConfigChangeAudit audit) {
         this.draft = draft;
         this.catalog = catalog;
@@ -63,36 +67,52 @@ public final class ProductPublisher implements GatewayServing {
         }
         ProductRoutes.Compiled compiled = ProductRoutes.compile(draftNow, new TreeMap<>(Map.of(group, ofGroup)));
         if (!compiled.valid()) {
-            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "the gateway cannot serve it: "
-                    + describe(compiled.problems()));
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.INVALID, "the gateway cannot serve it: " + describe(compiled.problems()));
         }
         // a product publish changes the products only: draft edits nobody published yet must not ride along
         GatewayConfig own = ProductRoutes.withoutProducts(compiled.config()).slice(group);
-        GatewayConfig servedOwn = publisher.servedSlice(group).map(ProductRoutes::withoutProducts)
-                .map(c -> c.slice(group)).orElse(GatewayConfig.EMPTY);
+        GatewayConfig servedOwn = publisher
+                .servedSlice(group)
+                .map(ProductRoutes::withoutProducts)
+                .map(c -> c.slice(group))
+                .orElse(GatewayConfig.EMPTY);
         boolean published = publisher.servedSlice(group).isPresent();
-        if (!own.routes().equals(servedOwn.routes()) || !own.apis().equals(servedOwn.apis())
+        if (!own.routes().equals(servedOwn.routes())
+                || !own.apis().equals(servedOwn.apis())
                 || !own.upstreams().equals(servedOwn.upstreams())
                 || published && !own.groups().equals(servedOwn.groups())) {
-            throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, "gateway group " + group + " has draft changes"
-                    + " that are not published: publish or discard them first, so this publish changes the products"
-                    + " only");
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.CONFLICT,
+                    "gateway group " + group + " has draft changes"
+                            + " that are not published: publish or discard them first, so this publish changes the products"
+                            + " only");
         }
         if (fourEyes.store().protection(group).isPresent()) {
             PublishRequest request = fourEyes.open(group, compiled.config(), change.person(), change.reason());
-            audit.record(new ConfigChangeAudit.ConfigChange(change.actor(), "publish-request",
-                    "publish-request/" + group + "/" + request.id(), "protected group " + group
-                            + " waits for a second person's approval: " + change.reason(), change.requestId()));
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    change.actor(),
+                    "publish-request",
+                    "publish-request/" + group + "/" + request.id(),
+                    "protected group " + group + " waits for a second person's approval: " + change.reason(),
+                    change.requestId()));
             return new Served(Optional.empty(), Optional.of(request.id()));
         }
         Publisher.Result result = publisher.publish(compiled.config().slice(group), change.actor(), change.reason());
         if (!result.published()) {
-            throw new CatalogRefusal(CatalogRefusal.Kind.INVALID, "the gateway refused the revision: "
-                    + describe(result.problems()));
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.INVALID, "the gateway refused the revision: " + describe(result.problems()));
         }
-        result.revision().ifPresent(r -> audit.record(new ConfigChangeAudit.ConfigChange(change.actor(), "publish",
-                "revision/" + r.id(), "group " + group + ": " + change.reason(), change.requestId())));
-        long serving = result.revision().map(r -> r.id()).or(() -> publisher.servedRevision(group))
+        result.revision()
+                .ifPresent(r -> audit.record(new ConfigChangeAudit.ConfigChange(
+                        change.actor(),
+                        "publish",
+                        "revision/" + r.id(),
+                        "group " + group + ": " + change.reason(),
+                        change.requestId())));
+        long serving = result.revision()
+                .map(r -> r.id())
+                .or(() -> publisher.servedRevision(group))
                 .orElseThrow(() -> new IllegalStateException("group " + group + " published but serves nothing"));
         return new Served(Optional.of(serving), Optional.empty());
     }
@@ -106,6 +126,7 @@ public final class ProductPublisher implements GatewayServing {
     }
 
     private static String describe(List<Problem> problems) {
-        return String.join("; ", problems.stream().map(p -> p.path() + ": " + p.message()).toList());
+        return String.join(
+                "; ", problems.stream().map(p -> p.path() + ": " + p.message()).toList());
     }
 }

@@ -48,12 +48,14 @@ public final class ProductRoutes {
 
     private static final Pattern PARAMETER = Pattern.compile("\\{[A-Za-z_][A-Za-z0-9_]*}");
 
-    private ProductRoutes() {
-    }
+    private ProductRoutes() {}
 
     /** The routes no product compiled: what the draft tables hold. */
     public static GatewayConfig withoutProducts(GatewayConfig config) {
-        return new GatewayConfig(config.groups(), config.upstreams(), config.apis(),
+        return new GatewayConfig(
+                config.groups(),
+                config.upstreams(),
+                config.apis(),
                 config.routes().stream().filter(r -> r.product().isEmpty()).toList());
     }
 
@@ -69,7 +71,9 @@ public final class ProductRoutes {
         List<Problem> problems = new ArrayList<>();
         served.forEach((group, products) -> {
             if (base.group(group).isEmpty()) {
-                products.forEach(p -> problems.add(Problem.error(ProblemCode.PRODUCT_UNKNOWN_GROUP, "product-publishes[" + p.publishId() + "]",
+                products.forEach(p -> problems.add(Problem.error(
+                        ProblemCode.PRODUCT_UNKNOWN_GROUP,
+                        "product-publishes[" + p.publishId() + "]",
                         "gateway group " + group + " does not exist")));
                 return;
             }
@@ -82,12 +86,13 @@ public final class ProductRoutes {
         return new Compiled(new GatewayConfig(base.groups(), base.upstreams(), base.apis(), routes), problems);
     }
 
-    private static List<Route> operationRoutes(GatewayConfig base, String group, ServedProduct p, Product.Operation op,
-            List<Problem> problems) {
+    private static List<Route> operationRoutes(
+            GatewayConfig base, String group, ServedProduct p, Product.Operation op, List<Problem> problems) {
         String at = "product-publishes[" + p.publishId() + "].operations[" + op.id() + "]";
         Optional<Api> api = base.api(op.api());
         if (api.isEmpty()) {
-            problems.add(Problem.error(ProblemCode.PRODUCT_UNKNOWN_API, at, "API " + op.api() + " is not in the gateway configuration"));
+            problems.add(Problem.error(
+                    ProblemCode.PRODUCT_UNKNOWN_API, at, "API " + op.api() + " is not in the gateway configuration"));
             return List.of();
         }
         String sample = samplePath(op.path());
@@ -98,27 +103,45 @@ public final class ProductRoutes {
             base.routes().stream()
                     .filter(r -> r.api().equals(op.api()) && r.version().equals(v.version()))
                     .filter(r -> serves(r, op.method(), sample))
-                    .min(Comparator.comparing((Route r) -> !r.group().equals(group)).thenComparing(Route::group)
-                            .thenComparing(ProductRoutes::specificity).thenComparing(Route::name))
-                    .ifPresent(source -> out.add(source.withGroup(group).asProduct(
-                            routeName(p.publishId(), op.id(), v.version()),
-                            new Route.Match(match.pathPrefix(), match.pathExact(), match.pathRegex(),
-                                    op.method().equals("*") ? source.match().methods() : List.of(op.method()),
-                                    source.match().headers()),
-                            new Route.ProductBinding(p.publishId(), op.id(), p.host().name(),
-                                    p.authMode().name().toLowerCase(java.util.Locale.ROOT)))));
+                    .min(Comparator.comparing((Route r) -> !r.group().equals(group))
+                            .thenComparing(Route::group)
+                            .thenComparing(ProductRoutes::specificity)
+                            .thenComparing(Route::name))
+                    .ifPresent(source -> out.add(source.withGroup(group)
+                            .asProduct(
+                                    routeName(p.publishId(), op.id(), v.version()),
+                                    new Route.Match(
+                                            match.pathPrefix(),
+                                            match.pathExact(),
+                                            match.pathRegex(),
+                                            op.method().equals("*")
+                                                    ? source.match().methods()
+                                                    : List.of(op.method()),
+                                            source.match().headers()),
+                                    new Route.ProductBinding(
+                                            p.publishId(),
+                                            op.id(),
+                                            p.host().name(),
+                                            p.authMode().name().toLowerCase(java.util.Locale.ROOT)))));
         }
         if (out.isEmpty()) {
-            problems.add(Problem.error(ProblemCode.PRODUCT_NO_ROUTE, at, "no route of API " + op.api() + " serves " + op.method() + " "
-                    + op.path() + ": add one, or change the operation"));
+            problems.add(Problem.error(
+                    ProblemCode.PRODUCT_NO_ROUTE,
+                    at,
+                    "no route of API " + op.api() + " serves " + op.method() + " " + op.path()
+                            + ": add one, or change the operation"));
         }
         return out;
     }
 
     /** Exact before prefix before regex, longer prefixes first: the route Envoy would pick among those that match. */
     private static int specificity(Route r) {
-        return r.match().pathExact().isPresent() ? 0
-                : r.match().pathPrefix().map(prefix -> 100_000 - prefix.length()).orElse(200_000);
+        return r.match().pathExact().isPresent()
+                ? 0
+                : r.match()
+                        .pathPrefix()
+                        .map(prefix -> 100_000 - prefix.length())
+                        .orElse(200_000);
     }
 
     /**
@@ -148,7 +171,9 @@ public final class ProductRoutes {
         }
         try {
             // route regexes are RE2 (Envoy's safe_regex), matched here as Envoy does
-            return m.pathRegex().map(re -> com.google.re2j.Pattern.matches(re, path)).orElse(false);
+            return m.pathRegex()
+                    .map(re -> com.google.re2j.Pattern.matches(re, path))
+                    .orElse(false);
         } catch (com.google.re2j.PatternSyntaxException e) {
             return false;
         }
@@ -174,14 +199,16 @@ public final class ProductRoutes {
         boolean prefix = path.endsWith("*");
         String fixed = prefix ? path.substring(0, path.length() - 1) : path;
         if (!PARAMETER.matcher(fixed).find()) {
-            return prefix ? Route.Match.prefix(fixed)
+            return prefix
+                    ? Route.Match.prefix(fixed)
                     : new Route.Match(Optional.empty(), Optional.of(fixed), Optional.empty(), List.of(), List.of());
         }
         StringBuilder re = new StringBuilder();
         var m = PARAMETER.matcher(fixed);
         int last = 0;
         while (m.find()) {
-            re.append(com.google.re2j.Pattern.quote(fixed.substring(last, m.start()))).append("[^/]+");
+            re.append(com.google.re2j.Pattern.quote(fixed.substring(last, m.start())))
+                    .append("[^/]+");
             last = m.end();
         }
         re.append(com.google.re2j.Pattern.quote(fixed.substring(last)));
@@ -193,14 +220,16 @@ public final class ProductRoutes {
 
     /** A route name (a DNS label) that is the same for the same publish, operation and version, and only for them. */
     static String routeName(String publish, String operation, String version) {
-        String readable = operation.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        String readable =
+                operation.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
         if (readable.length() > 40) {
             readable = readable.substring(0, 40).replaceAll("-+$", "");
         }
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256")
                     .digest((publish + "\u0000" + operation + "\u0000" + version).getBytes(StandardCharsets.UTF_8));
-            return "p-" + (readable.isEmpty() ? "" : readable + "-") + HexFormat.of().formatHex(digest, 0, 6);
+            return "p-" + (readable.isEmpty() ? "" : readable + "-")
+                    + HexFormat.of().formatHex(digest, 0, 6);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }

@@ -43,12 +43,14 @@ final class AdsPeerInterceptor implements ServerInterceptor {
     private static final Logger log = LoggerFactory.getLogger(AdsPeerInterceptor.class);
     /** Node metadata key carrying the verified peer identity inside the controller. */
     static final String VERIFIED_PEER = "meshguard.verified_peer";
-    static final List<String> REFUSALS = List.of("unauthenticated", "untrusted_proxy", "group_not_allowed",
-            "node_changed", "bad_node", "no_node");
+
+    static final List<String> REFUSALS =
+            List.of("unauthenticated", "untrusted_proxy", "group_not_allowed", "node_changed", "bad_node", "no_node");
     /** node_status.node_id is varchar(256); a longer or unprintable id is refused rather than cut (cuts collide). */
     static final int MAX_NODE_ID = 256;
     /** node_status.group_name is varchar(128). */
     static final int MAX_GROUP = 128;
+
     private static final Metadata.Key<String> XFCC = Metadata.Key.of(XfccHeader.NAME, Metadata.ASCII_STRING_MARSHALLER);
 
     private final AdsPeerPolicy policy;
@@ -67,24 +69,29 @@ final class AdsPeerInterceptor implements ServerInterceptor {
         this.groups = groups;
         this.onlyGroup = onlyGroup;
         for (String reason : REFUSALS) {
-            refusals.put(reason, Counter.builder("meshguard_xds_stream_refusals_total")
-                    .description("ADS streams closed because the peer had no verified identity or asked for a "
-                            + "gateway group its identity may not read, by reason")
-                    .tag("reason", reason).register(meters));
+            refusals.put(
+                    reason,
+                    Counter.builder("meshguard_xds_stream_refusals_total")
+                            .description("ADS streams closed because the peer had no verified identity or asked for a "
+                                    + "gateway group its identity may not read, by reason")
+                            .tag("reason", reason)
+                            .register(meters));
         }
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-            ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         Iterable<String> xfccValues = headers.getAll(XFCC);
-        List<String> xfcc = xfccValues == null ? List.of()
+        List<String> xfcc = xfccValues == null
+                ? List.of()
                 : StreamSupport.stream(xfccValues.spliterator(), false).toList();
-        AdsPeerPolicy.Identified identified = policy.identify(
-                call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), xfcc);
+        AdsPeerPolicy.Identified identified =
+                policy.identify(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), xfcc);
         if (identified.peer().isEmpty()) {
             refuse(identified.refusal(), "ADS stream refused: no verified peer identity: " + identified.reason());
-            call.close(Status.UNAUTHENTICATED.withDescription("no verified peer identity: " + identified.reason()),
+            call.close(
+                    Status.UNAUTHENTICATED.withDescription("no verified peer identity: " + identified.reason()),
                     new Metadata());
             return new ServerCall.Listener<>() {};
         }
@@ -100,14 +107,21 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                 if (guarded.closed) {
                     return;
                 }
-                Optional<Node> node = message instanceof DiscoveryRequest r && r.hasNode() ? Optional.of(r.getNode())
-                        : message instanceof DeltaDiscoveryRequest d && d.hasNode() ? Optional.of(d.getNode())
-                        : Optional.empty();
+                Optional<Node> node = message instanceof DiscoveryRequest r && r.hasNode()
+                        ? Optional.of(r.getNode())
+                        : message instanceof DeltaDiscoveryRequest d && d.hasNode()
+                                ? Optional.of(d.getNode())
+                                : Optional.empty();
                 if (node.isEmpty()) {
                     if (nodeId == null) {
                         // java-control-plane would hash the empty node to xds.default_group: served unchecked
-                        deny("no_node", peer, "", "", "the stream's first request must carry its node: a request "
-                                + "without one names no gateway group to check");
+                        deny(
+                                "no_node",
+                                peer,
+                                "",
+                                "",
+                                "the stream's first request must carry its node: a request "
+                                        + "without one names no gateway group to check");
                         return;
                     }
                     super.onMessage(message);
@@ -115,29 +129,50 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                 }
                 String claimedGroup = groups.group(node.get());
                 String claimedId = node.get().getId();
-                if (claimedId.isEmpty() || claimedId.length() > MAX_NODE_ID
-                        || !ClientText.escape(claimedId).equals(claimedId) || claimedGroup.length() > MAX_GROUP
+                if (claimedId.isEmpty()
+                        || claimedId.length() > MAX_NODE_ID
+                        || !ClientText.escape(claimedId).equals(claimedId)
+                        || claimedGroup.length() > MAX_GROUP
                         || !ClientText.escape(claimedGroup).equals(claimedGroup)) {
-                    deny("bad_node", peer, claimedId, claimedGroup, "node id must be 1-" + MAX_NODE_ID
-                            + " printable characters, its group at most " + MAX_GROUP + " printable characters");
+                    deny(
+                            "bad_node",
+                            peer,
+                            claimedId,
+                            claimedGroup,
+                            "node id must be 1-" + MAX_NODE_ID + " printable characters, its group at most " + MAX_GROUP
+                                    + " printable characters");
                     return;
                 }
                 if (nodeId == null) {
                     if (onlyGroup.isPresent() && !onlyGroup.get().equals(claimedGroup)) {
-                        deny("group_not_allowed", peer, claimedId, claimedGroup, "this service serves group '"
-                                + onlyGroup.get() + "' only");
+                        deny(
+                                "group_not_allowed",
+                                peer,
+                                claimedId,
+                                claimedGroup,
+                                "this service serves group '" + onlyGroup.get() + "' only");
                         return;
                     }
                     if (!policy.allows(peer, claimedGroup)) {
-                        deny("group_not_allowed", peer, claimedId, claimedGroup, "identity " + peer
-                                + " may not read gateway group '" + ClientText.escape(claimedGroup, 128) + "'");
+                        deny(
+                                "group_not_allowed",
+                                peer,
+                                claimedId,
+                                claimedGroup,
+                                "identity " + peer + " may not read gateway group '"
+                                        + ClientText.escape(claimedGroup, 128) + "'");
                         return;
                     }
                     nodeId = claimedId;
                     group = claimedGroup;
                 } else if (!nodeId.equals(claimedId) || !group.equals(claimedGroup)) {
-                    deny("node_changed", peer, claimedId, claimedGroup, "the stream's node changed from "
-                            + ClientText.escape(nodeId, 128) + " to " + ClientText.escape(claimedId, 128));
+                    deny(
+                            "node_changed",
+                            peer,
+                            claimedId,
+                            claimedGroup,
+                            "the stream's node changed from " + ClientText.escape(nodeId, 128) + " to "
+                                    + ClientText.escape(claimedId, 128));
                     return;
                 }
                 Node stamped = stamp(node.get(), peer);
@@ -150,8 +185,10 @@ final class AdsPeerInterceptor implements ServerInterceptor {
             }
 
             private void deny(String reason, PeerIdentity who, String claimedId, String claimedGroup, String why) {
-                refuse(reason, "ADS stream refused: peer=" + who + " node=" + ClientText.escape(claimedId, 128)
-                        + " group=" + ClientText.escape(claimedGroup, 128) + ": " + why);
+                refuse(
+                        reason,
+                        "ADS stream refused: peer=" + who + " node=" + ClientText.escape(claimedId, 128) + " group="
+                                + ClientText.escape(claimedGroup, 128) + ": " + why);
                 guarded.closeOnce(Status.PERMISSION_DENIED.withDescription(why));
             }
         };
@@ -159,7 +196,9 @@ final class AdsPeerInterceptor implements ServerInterceptor {
 
     private static Node stamp(Node node, PeerIdentity peer) {
         Struct metadata = node.getMetadata().toBuilder()
-                .putFields(VERIFIED_PEER, Value.newBuilder().setStringValue(peer.id()).build())
+                .putFields(
+                        VERIFIED_PEER,
+                        Value.newBuilder().setStringValue(peer.id()).build())
                 .build();
         return node.toBuilder().setMetadata(metadata).build();
     }

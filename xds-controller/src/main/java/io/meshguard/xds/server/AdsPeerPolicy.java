@@ -26,12 +26,13 @@ import java.util.Optional;
  *     gateway is another container): any peer that reaches the port reads every group. A second explicit opt-in,
  *     refused inside Kubernetes and printed as UNPROTECTED.
  */
-public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<GroupGrant> grants,
-        boolean anyLocalPeer) {
+public record AdsPeerPolicy(
+        Mode mode, List<InetAddress> trustedProxies, List<GroupGrant> grants, boolean anyLocalPeer) {
 
     /** How a stream's peer is identified. */
     public enum Mode {
-        XFCC("xfcc"), LOCAL_DEVELOPMENT("local-development");
+        XFCC("xfcc"),
+        LOCAL_DEVELOPMENT("local-development");
 
         private final String configName;
 
@@ -63,8 +64,8 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
         trustedProxies = List.copyOf(trustedProxies);
         grants = List.copyOf(grants);
         if (anyLocalPeer && mode != Mode.LOCAL_DEVELOPMENT) {
-            throw new IllegalArgumentException("xds.ads.local_development_any_peer applies to "
-                    + "xds.ads.peer_identity=local-development only");
+            throw new IllegalArgumentException(
+                    "xds.ads.local_development_any_peer applies to " + "xds.ads.peer_identity=local-development only");
         }
     }
 
@@ -79,7 +80,9 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
 
     /** Production behind the Istio sidecar. */
     public static AdsPeerPolicy xfcc(List<String> trustedProxies, List<GroupGrant> grants) {
-        return new AdsPeerPolicy(Mode.XFCC, trustedProxies.stream().map(AdsPeerPolicy::literalAddress).toList(),
+        return new AdsPeerPolicy(
+                Mode.XFCC,
+                trustedProxies.stream().map(AdsPeerPolicy::literalAddress).toList(),
                 grants);
     }
 
@@ -94,16 +97,26 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
      * @param environment the process environment: inside Kubernetes ({@code KUBERNETES_SERVICE_HOST} set) the
      *     opt-in is refused, so a copied dev setting cannot open a cluster's ADS port
      */
-    public static AdsPeerPolicy of(String mode, List<String> trustedProxies, List<String> grants,
-            boolean anyLocalPeer, Map<String, String> environment) {
+    public static AdsPeerPolicy of(
+            String mode,
+            List<String> trustedProxies,
+            List<String> grants,
+            boolean anyLocalPeer,
+            Map<String, String> environment) {
         if (anyLocalPeer && environment.containsKey("KUBERNETES_SERVICE_HOST")) {
             throw new IllegalArgumentException("xds.ads.local_development_any_peer is refused inside Kubernetes: "
                     + "use xfcc with xds.ads.group_identities");
         }
         return switch (Mode.of(mode)) {
             case LOCAL_DEVELOPMENT -> new AdsPeerPolicy(Mode.LOCAL_DEVELOPMENT, List.of(), List.of(), anyLocalPeer);
-            case XFCC -> new AdsPeerPolicy(Mode.XFCC, trustedProxies.stream().map(AdsPeerPolicy::literalAddress)
-                    .toList(), grants.stream().map(GroupGrant::parse).toList(), anyLocalPeer);
+            case XFCC ->
+                new AdsPeerPolicy(
+                        Mode.XFCC,
+                        trustedProxies.stream()
+                                .map(AdsPeerPolicy::literalAddress)
+                                .toList(),
+                        grants.stream().map(GroupGrant::parse).toList(),
+                        anyLocalPeer);
         };
     }
 
@@ -113,7 +126,9 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
      * @throws IllegalStateException when local development is asked for on a non-loopback bind address
      */
     public void checkBind(InetSocketAddress bind) {
-        if (mode == Mode.LOCAL_DEVELOPMENT && !anyLocalPeer && !bind.getAddress().isLoopbackAddress()) {
+        if (mode == Mode.LOCAL_DEVELOPMENT
+                && !anyLocalPeer
+                && !bind.getAddress().isLoopbackAddress()) {
             throw new IllegalStateException("xds.ads.peer_identity=local-development serves every group's "
                     + "configuration without any identity check, so ADS must bind a loopback address, not "
                     + bind.getAddress().getHostAddress() + " (set xds.ads.bind=127.0.0.1, or use xfcc)");
@@ -129,13 +144,18 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
     public Identified identify(SocketAddress remote, List<String> xfcc) {
         InetAddress from = remote instanceof InetSocketAddress s ? s.getAddress() : null;
         if (mode == Mode.LOCAL_DEVELOPMENT) {
-            return from != null && (anyLocalPeer || from.isLoopbackAddress()) ? Identified.of(LOCAL_PEER)
+            return from != null && (anyLocalPeer || from.isLoopbackAddress())
+                    ? Identified.of(LOCAL_PEER)
                     : Identified.refused("untrusted_proxy", "local development serves loopback peers only");
         }
         if (from == null || !trustedProxies.contains(from)) {
-            return Identified.refused("untrusted_proxy", "connection from " + remote + " did not come through "
-                    + "the controller's sidecar (" + trustedProxies.stream().map(InetAddress::getHostAddress)
-                    .toList() + ")");
+            return Identified.refused(
+                    "untrusted_proxy",
+                    "connection from " + remote + " did not come through "
+                            + "the controller's sidecar ("
+                            + trustedProxies.stream()
+                                    .map(InetAddress::getHostAddress)
+                                    .toList() + ")");
         }
         try {
             return Identified.of(new PeerIdentity(XfccHeader.soleSpiffeId(xfcc)));
@@ -152,21 +172,27 @@ public record AdsPeerPolicy(Mode mode, List<InetAddress> trustedProxies, List<Gr
         if (group.isEmpty()) {
             return false;
         }
-        return grants.stream().anyMatch(g -> g.group().equals(group) && g.identity().matches(peer.id()));
+        return grants.stream()
+                .anyMatch(g -> g.group().equals(group) && g.identity().matches(peer.id()));
     }
 
     /** One line for readiness and the start log. */
     public String describe() {
         return switch (mode) {
-            case LOCAL_DEVELOPMENT -> anyLocalPeer
-                    ? "peer identity: LOCAL DEVELOPMENT, UNPROTECTED: any peer on the container network reads every "
-                            + "group, no identity check (xds.ads.local_development_any_peer)"
-                    : "peer identity: LOCAL DEVELOPMENT, loopback only, no identity check, every peer reads every "
-                            + "group";
-            case XFCC -> "peer identity: SPIFFE ID from the sidecar's x-forwarded-client-cert (from "
-                    + trustedProxies.stream().map(InetAddress::getHostAddress).toList() + "); "
-                    + (grants.isEmpty() ? "no grants (xds.ads.group_identities): every stream is refused"
-                            : "grants " + grants);
+            case LOCAL_DEVELOPMENT ->
+                anyLocalPeer
+                        ? "peer identity: LOCAL DEVELOPMENT, UNPROTECTED: any peer on the container network reads every "
+                                + "group, no identity check (xds.ads.local_development_any_peer)"
+                        : "peer identity: LOCAL DEVELOPMENT, loopback only, no identity check, every peer reads every "
+                                + "group";
+            case XFCC ->
+                "peer identity: SPIFFE ID from the sidecar's x-forwarded-client-cert (from "
+                        + trustedProxies.stream()
+                                .map(InetAddress::getHostAddress)
+                                .toList() + "); "
+                        + (grants.isEmpty()
+                                ? "no grants (xds.ads.group_identities): every stream is refused"
+                                : "grants " + grants);
         };
     }
 

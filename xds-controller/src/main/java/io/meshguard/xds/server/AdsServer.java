@@ -25,20 +25,34 @@ public final class AdsServer implements AutoCloseable {
      * @param peers who may open a stream and read which group; checked against {@code bind} (local development only
      *     on loopback)
      */
-    public AdsServer(InetSocketAddress bind, XdsSnapshots snapshots, AdsStreams streams, NodeGroupMapper groups,
-            AdsPeerPolicy peers, MeterRegistry meters, io.grpc.BindableService subscriptionState) {
+    public AdsServer(
+            InetSocketAddress bind,
+            XdsSnapshots snapshots,
+            AdsStreams streams,
+            NodeGroupMapper groups,
+            AdsPeerPolicy peers,
+            MeterRegistry meters,
+            io.grpc.BindableService subscriptionState) {
         peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
-        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
+        V3DiscoveryServer discovery =
+                new V3DiscoveryServer(List.of(streams), new NackParkingWatcher(cache, streams, groups));
         this.server = NettyServerBuilder.forAddress(bind)
                 // the last interceptor sees a request first: the node is filled in, then the peer checked
-                .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
-                        new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
+                .addService(io.grpc.ServerInterceptors.intercept(
+                        discovery.getAggregatedDiscoveryServiceImpl(),
+                        new AdsPeerInterceptor(peers, groups, meters),
+                        new StreamNodeInterceptor()))
                 // extauthz replicas follow subscription state here, bound to their identity the same way: a replica's
-                // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted (xds.ads.group_identities);
+                // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted
+                // (xds.ads.group_identities);
                 // every tenant's catalogue is in it, so no other group is served it, whatever that group's grant
-                .addService(io.grpc.ServerInterceptors.intercept(subscriptionState,
-                        new AdsPeerInterceptor(peers, groups, meters,
+                .addService(io.grpc.ServerInterceptors.intercept(
+                        subscriptionState,
+                        new AdsPeerInterceptor(
+                                peers,
+                                groups,
+                                meters,
                                 Optional.of(io.meshguard.xds.subscription.SubscriptionStateService.GROUP)),
                         new StreamNodeInterceptor()))
                 .addService(health.getHealthService())

@@ -10,12 +10,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.Collections;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -39,12 +39,13 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final MeterRegistry meters;
     private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
     private final Map<DiscoveryRequest, String> rejectedVersions = Collections.synchronizedMap(new IdentityHashMap<>());
-    private final Map<DiscoveryRequest, Set<String>> resubscribed = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Map<DiscoveryRequest, Set<String>> resubscribed =
+            Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
 
     /** The resource types the controller serves, short names as in the {@code type} label. */
-    static final List<String> SERVED_TYPES = List.of("Cluster", "ClusterLoadAssignment",
-            "Listener", "RouteConfiguration");
+    static final List<String> SERVED_TYPES =
+            List.of("Cluster", "ClusterLoadAssignment", "Listener", "RouteConfiguration");
 
     public AdsStreams(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
         this.fleet = fleet;
@@ -52,8 +53,8 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         this.meters = meters;
         // every series an alert or panel reads exists at 0 from start: increase() then sees the first NACK
         for (String type : SERVED_TYPES) {
-            for (String name : List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total",
-                    "meshguard_xds_responses_total")) {
+            for (String name :
+                    List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total", "meshguard_xds_responses_total")) {
                 counter(name, type);
             }
         }
@@ -64,18 +65,19 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
      * repeating a nonce the client NACKed, or an earlier version, or a nonce this replica never sent, accepts nothing.
      */
     private static boolean isAck(Optional<Sent> answered, boolean first, String versionInfo) {
-        return answered.isPresent() && first && !answered.get().nacked() && answered.get().version().equals(versionInfo);
+        return answered.isPresent()
+                && first
+                && !answered.get().nacked()
+                && answered.get().version().equals(versionInfo);
     }
 
     /**
      * A response as it went out: its version, and when (System.nanoTime), to time the client's answer; whether the
      * client answered it yet and whether that answer was a NACK.
      */
-    private record Sent(String version, long nanos, AtomicBoolean answered,
-            AtomicBoolean rejected) {
+    private record Sent(String version, long nanos, AtomicBoolean answered, AtomicBoolean rejected) {
         Sent(String version, long nanos) {
-            this(version, nanos, new AtomicBoolean(),
-                    new AtomicBoolean());
+            this(version, nanos, new AtomicBoolean(), new AtomicBoolean());
         }
 
         /** True for the first answer only. */
@@ -100,8 +102,9 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
 
         void sent(String typeUrl, String nonce, String version) {
-            Map<String, Sent> m = versionByNonce.computeIfAbsent(typeUrl, t -> Collections.synchronizedMap(
-                    new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
+            Map<String, Sent> m = versionByNonce.computeIfAbsent(
+                    typeUrl,
+                    t -> Collections.synchronizedMap(new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
                         @Override
                         protected boolean removeEldestEntry(Map.Entry<String, Sent> eldest) {
                             return size() > NONCES_KEPT;
@@ -154,7 +157,8 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         // version it NACKed as version_info. Neither is a new ACK.
         boolean first = answered.map(Sent::answerOnce).orElse(false);
         if (first) {
-            answerLatency(type, result).record(System.nanoTime() - answered.get().nanos(), TimeUnit.NANOSECONDS);
+            answerLatency(type, result)
+                    .record(System.nanoTime() - answered.get().nanos(), TimeUnit.NANOSECONDS);
         }
         if (request.hasErrorDetail()) {
             answered.ifPresent(Sent::markNacked);
@@ -164,10 +168,19 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 return;
             }
             counter("meshguard_xds_nacks_total", type).increment();
-            log.warn("xDS NACK peer={} node={} group={} type={} version={} error={}", s.key.peerIdentity(),
-                    ClientText.escape(s.node.getId(), 256), ClientText.escape(s.group, 128), type,
-                    ClientText.escape(rejected, 128), ClientText.escape(request.getErrorDetail().getMessage()));
-            fleet.nacked(s.key, s.group, request.getTypeUrl(), rejected,
+            log.warn(
+                    "xDS NACK peer={} node={} group={} type={} version={} error={}",
+                    s.key.peerIdentity(),
+                    ClientText.escape(s.node.getId(), 256),
+                    ClientText.escape(s.group, 128),
+                    type,
+                    ClientText.escape(rejected, 128),
+                    ClientText.escape(request.getErrorDetail().getMessage()));
+            fleet.nacked(
+                    s.key,
+                    s.group,
+                    request.getTypeUrl(),
+                    rejected,
                     request.getErrorDetail().getMessage());
         } else if (isAck(answered, first, request.getVersionInfo())) {
             counter("meshguard_xds_acks_total", type).increment();
@@ -231,9 +244,13 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
      * client (its network, its queue, its config apply), per resource type.
      */
     private Timer answerLatency(String type, String result) {
-        return answerLatency.computeIfAbsent(type + '|' + result, k -> Timer.builder("meshguard_xds_ack_latency_seconds")
-                .description("Time from an xDS response sent to the client's ACK or NACK of it")
-                .tag("type", type).tag("result", result).publishPercentileHistogram().register(meters));
+        return answerLatency.computeIfAbsent(
+                type + '|' + result, k -> Timer.builder("meshguard_xds_ack_latency_seconds")
+                        .description("Time from an xDS response sent to the client's ACK or NACK of it")
+                        .tag("type", type)
+                        .tag("result", result)
+                        .publishPercentileHistogram()
+                        .register(meters));
     }
 
     private static final Map<String, String> DESCRIPTIONS = Map.of(
@@ -242,7 +259,10 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             "meshguard_xds_responses_total", "xDS responses sent, by resource type");
 
     private Counter counter(String name, String type) {
-        return Counter.builder(name).description(DESCRIPTIONS.get(name)).tag("type", type).register(meters);
+        return Counter.builder(name)
+                .description(DESCRIPTIONS.get(name))
+                .tag("type", type)
+                .register(meters);
     }
 
     private static String userAgent(Node node) {

@@ -43,9 +43,15 @@ public final class ClientText {
     }
 
     private static boolean needsEscape(char c) {
-        return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) // C0, DEL, C1 (0x9b is a one-byte CSI)
-                || c == 0x2028 || c == 0x2029 // line and paragraph separators
-                || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) // bidi embeddings and isolates
-                || c == 0x200e || c == 0x200f || c == 0xfeff;
+        return c < 0x20
+                || c == 0x7f
+                || (c >= 0x80 && c <= 0x9f) // C0, DEL, C1 (0x9b is a one-byte CSI)
+                || c == 0x2028
+                || c == 0x2029 // line and paragraph separators
+                || (c >= 0x202a && c <= 0x202e)
+                || (c >= 0x2066 && c <= 0x2069) // bidi embeddings and isolates
+                || c == 0x200e
+                || c == 0x200f
+                || c == 0xfeff;
     }
 }

@@ -39,16 +39,36 @@ public final class Fleet {
     }
 
     void streamOpened(NodeStatus.Key node, String group, String userAgent) {
-        update(node, group, s -> new NodeStatus(s.nodeId(), s.peerIdentity(), group, true, s.streams() + 1,
-                ClientText.escape(userAgent, 200),
-                s.ackedVersions(), s.revision(), s.lastNack(), now()));
+        update(
+                node,
+                group,
+                s -> new NodeStatus(
+                        s.nodeId(),
+                        s.peerIdentity(),
+                        group,
+                        true,
+                        s.streams() + 1,
+                        ClientText.escape(userAgent, 200),
+                        s.ackedVersions(),
+                        s.revision(),
+                        s.lastNack(),
+                        now()));
     }
 
     void streamClosed(NodeStatus.Key node, String group) {
         update(node, group, s -> {
             int streams = Math.max(0, s.streams() - 1);
-            return new NodeStatus(s.nodeId(), s.peerIdentity(), group, streams > 0, streams, s.userAgent(), s.ackedVersions(),
-                    s.revision(), s.lastNack(), now());
+            return new NodeStatus(
+                    s.nodeId(),
+                    s.peerIdentity(),
+                    group,
+                    streams > 0,
+                    streams,
+                    s.userAgent(),
+                    s.ackedVersions(),
+                    s.revision(),
+                    s.lastNack(),
+                    now());
         });
     }
 
@@ -60,17 +80,36 @@ public final class Fleet {
             // the same node ACKing the very version this one rejected does not clear it
             Optional<NodeStatus.Nack> nack = s.lastNack()
                     .filter(n -> !n.typeUrl().equals(typeUrl) || n.version().equals(version));
-            return new NodeStatus(s.nodeId(), s.peerIdentity(), group, s.connected(), s.streams(), s.userAgent(),
+            return new NodeStatus(
+                    s.nodeId(),
+                    s.peerIdentity(),
+                    group,
+                    s.connected(),
+                    s.streams(),
+                    s.userAgent(),
                     acked,
-                    revisionOf.apply(group, acked), nack, now());
+                    revisionOf.apply(group, acked),
+                    nack,
+                    now());
         });
     }
 
     void nacked(NodeStatus.Key node, String group, String typeUrl, String version, String error) {
-        update(node, group, s -> new NodeStatus(s.nodeId(), s.peerIdentity(), group, s.connected(), s.streams(), s.userAgent(),
-                s.ackedVersions(), s.revision(), Optional.of(new NodeStatus.Nack(typeUrl, version,
-                        ClientText.escape(error, MAX_ERROR_CHARS), now())),
-                now()));
+        update(
+                node,
+                group,
+                s -> new NodeStatus(
+                        s.nodeId(),
+                        s.peerIdentity(),
+                        group,
+                        s.connected(),
+                        s.streams(),
+                        s.userAgent(),
+                        s.ackedVersions(),
+                        s.revision(),
+                        Optional.of(new NodeStatus.Nack(
+                                typeUrl, version, ClientText.escape(error, MAX_ERROR_CHARS), now())),
+                        now()));
     }
 
     /** Re-evaluates which revision each node runs (after a publish added one to the history). */
@@ -78,15 +117,29 @@ public final class Fleet {
         for (NodeStatus s : nodes.values()) {
             Optional<Long> rev = revisionOf.apply(s.group(), s.ackedVersions());
             if (!rev.equals(s.revision())) {
-                update(s.key(), s.group(), x -> new NodeStatus(x.nodeId(), x.peerIdentity(), x.group(), x.connected(), x.streams(),
-                        x.userAgent(), x.ackedVersions(), rev, x.lastNack(), x.lastSeen()));
+                update(
+                        s.key(),
+                        s.group(),
+                        x -> new NodeStatus(
+                                x.nodeId(),
+                                x.peerIdentity(),
+                                x.group(),
+                                x.connected(),
+                                x.streams(),
+                                x.userAgent(),
+                                x.ackedVersions(),
+                                rev,
+                                x.lastNack(),
+                                x.lastSeen()));
             }
         }
     }
 
     /** All nodes this replica has seen, sorted by node id, then identity. */
     public List<NodeStatus> nodes() {
-        return nodes.values().stream().sorted(Comparator.comparing(NodeStatus::key)).toList();
+        return nodes.values().stream()
+                .sorted(Comparator.comparing(NodeStatus::key))
+                .toList();
     }
 
     /** The node with this id, whichever identity it came with (the first by identity when several did). */
@@ -104,9 +157,22 @@ public final class Fleet {
     }
 
     private void update(NodeStatus.Key node, String group, java.util.function.UnaryOperator<NodeStatus> change) {
-        NodeStatus next = nodes.compute(node, (k, old) -> change.apply(old != null ? old
-                : new NodeStatus(k.nodeId(), k.peerIdentity(), group, false, 0, "", Map.of(), Optional.empty(),
-                        Optional.empty(), now())));
+        NodeStatus next = nodes.compute(
+                node,
+                (k, old) -> change.apply(
+                        old != null
+                                ? old
+                                : new NodeStatus(
+                                        k.nodeId(),
+                                        k.peerIdentity(),
+                                        group,
+                                        false,
+                                        0,
+                                        "",
+                                        Map.of(),
+                                        Optional.empty(),
+                                        Optional.empty(),
+                                        now())));
         sink.changed(next);
     }
 

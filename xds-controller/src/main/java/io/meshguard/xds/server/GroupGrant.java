@@ -19,7 +19,9 @@ public record GroupGrant(String group, SpiffeIdPattern identity) {
             throw new IllegalArgumentException("'" + ClientText.escape(text, 200)
                     + "' is not group=spiffe://<trust domain>/ns/<namespace>/sa/<service account>");
         }
-        return new GroupGrant(text.substring(0, eq).trim(), new SpiffeIdPattern(text.substring(eq + 1).trim()));
+        return new GroupGrant(
+                text.substring(0, eq).trim(),
+                new SpiffeIdPattern(text.substring(eq + 1).trim()));
     }
 
     @Override

@@ -9,8 +9,8 @@ import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import java.util.List;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -46,8 +46,13 @@ public final class NackParkingWatcher implements ConfigWatcher {
     }
 
     @Override
-    public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
-            Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
+    public Watch createWatch(
+            boolean ads,
+            XdsRequest request,
+            Set<String> knownResourceNames,
+            Consumer<Response> responseConsumer,
+            boolean hasClusterChanged,
+            boolean allowDefaultEmptyEdsUpdate) {
         XdsRequest effective = request;
         Set<String> known = knownResourceNames;
         Set<String> again = streams.takeNewlySubscribed(request.v3Request());
@@ -73,8 +78,8 @@ public final class NackParkingWatcher implements ConfigWatcher {
         if (ads) {
             effective = onlyExisting(effective);
         }
-        return cache.createWatch(ads, effective, known, responseConsumer, hasClusterChanged,
-                allowDefaultEmptyEdsUpdate);
+        return cache.createWatch(
+                ads, effective, known, responseConsumer, hasClusterChanged, allowDefaultEmptyEdsUpdate);
     }
 
     /**
@@ -116,10 +121,21 @@ public final class NackParkingWatcher implements ConfigWatcher {
     }
 
     @Override
-    public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
-            Map<String, String> resourceVersions, Set<String> pendingResources, boolean isWildcard,
-            Consumer<DeltaResponse> responseConsumer, boolean hasClusterChanged) {
-        return cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
-                responseConsumer, hasClusterChanged);
+    public DeltaWatch createDeltaWatch(
+            DeltaXdsRequest request,
+            String requesterVersion,
+            Map<String, String> resourceVersions,
+            Set<String> pendingResources,
+            boolean isWildcard,
+            Consumer<DeltaResponse> responseConsumer,
+            boolean hasClusterChanged) {
+        return cache.createDeltaWatch(
+                request,
+                requesterVersion,
+                resourceVersions,
+                pendingResources,
+                isWildcard,
+                responseConsumer,
+                hasClusterChanged);
     }
 }

@@ -14,8 +14,17 @@ import java.util.Optional;
  * @param revision the published revision the node fully runs, if its ACKed versions match one
  * @param lastNack the last rejection, kept until a later ACK of the same type
  */
-public record NodeStatus(String nodeId, String peerIdentity, String group, boolean connected, int streams, String userAgent,
-        Map<String, String> ackedVersions, Optional<Long> revision, Optional<Nack> lastNack, Instant lastSeen) {
+public record NodeStatus(
+        String nodeId,
+        String peerIdentity,
+        String group,
+        boolean connected,
+        int streams,
+        String userAgent,
+        Map<String, String> ackedVersions,
+        Optional<Long> revision,
+        Optional<Nack> lastNack,
+        Instant lastSeen) {
 
     public NodeStatus {
         ackedVersions = Map.copyOf(ackedVersions);
@@ -24,8 +33,16 @@ public record NodeStatus(String nodeId, String peerIdentity, String group, boole
     }
 
     /** Without a peer identity (rows written before identities were recorded). */
-    public NodeStatus(String nodeId, String group, boolean connected, int streams, String userAgent,
-            Map<String, String> ackedVersions, Optional<Long> revision, Optional<Nack> lastNack, Instant lastSeen) {
+    public NodeStatus(
+            String nodeId,
+            String group,
+            boolean connected,
+            int streams,
+            String userAgent,
+            Map<String, String> ackedVersions,
+            Optional<Long> revision,
+            Optional<Nack> lastNack,
+            Instant lastSeen) {
         this(nodeId, "", group, connected, streams, userAgent, ackedVersions, revision, lastNack, lastSeen);
     }
 

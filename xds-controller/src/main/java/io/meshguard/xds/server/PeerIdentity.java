@@ -7,7 +7,8 @@ public record PeerIdentity(String id) {
      * pass it.
      */
     public static java.util.Optional<PeerIdentity> stampedOn(io.envoyproxy.envoy.config.core.v3.Node node) {
-        return java.util.Optional.of(AdsPeerInterceptor.verifiedPeer(node)).filter(s -> !s.isEmpty())
+        return java.util.Optional.of(AdsPeerInterceptor.verifiedPeer(node))
+                .filter(s -> !s.isEmpty())
                 .map(PeerIdentity::new);
     }
 

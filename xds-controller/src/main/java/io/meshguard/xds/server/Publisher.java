@@ -60,20 +60,31 @@ public final class Publisher {
     private final Timer buildTimer;
     private final RolloutSpans rollouts;
 
-    public Publisher(SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet,
-            MeterRegistry meters) {
+    public Publisher(
+            SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet, MeterRegistry meters) {
         this(new ConfigValidator(), builder, store, snapshots, fleet, meters);
     }
 
     /** @param validator what every publish and rollback must pass (with the policies' profiles, when loaded) */
-    public Publisher(ConfigValidator validator, SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots,
-            Fleet fleet, MeterRegistry meters) {
+    public Publisher(
+            ConfigValidator validator,
+            SnapshotBuilder builder,
+            RevisionStore store,
+            XdsSnapshots snapshots,
+            Fleet fleet,
+            MeterRegistry meters) {
         this(validator, builder, store, snapshots, fleet, meters, RolloutSpans.disabled());
     }
 
     /** @param rollouts a span per served revision until the fleet answers (tracing) */
-    public Publisher(ConfigValidator validator, SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots,
-            Fleet fleet, MeterRegistry meters, RolloutSpans rollouts) {
+    public Publisher(
+            ConfigValidator validator,
+            SnapshotBuilder builder,
+            RevisionStore store,
+            XdsSnapshots snapshots,
+            Fleet fleet,
+            MeterRegistry meters,
+            RolloutSpans rollouts) {
         this.rollouts = rollouts;
         this.validator = validator;
         this.builder = builder;
@@ -132,8 +143,9 @@ public final class Publisher {
         }
         fleet.refreshRevisions();
         outcome(created.isEmpty() ? "unchanged" : "published");
-        created.values().forEach(r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(),
-                actor, reason));
+        created.values()
+                .forEach(
+                        r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(), actor, reason));
         return new Result(true, created, validation.warnings());
     }
 
@@ -155,7 +167,10 @@ public final class Publisher {
             return Result.refused(refusal(e));
         }
         if (resources == null) {
-            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_APPROVED_GROUP_MISSING, "group", "the approved content has no group " + group)));
+            return Result.refused(List.of(Problem.error(
+                    ProblemCode.PUBLISH_APPROVED_GROUP_MISSING,
+                    "group",
+                    "the approved content has no group " + group)));
         }
         Revision r = store.append(group, slice, actor, reason);
         rollouts.served(group, r.id(), fleet.nodes());
@@ -174,7 +189,9 @@ public final class Publisher {
     /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */
     private GatewayConfig currentSlice(String group, long id) {
         Optional<XdsSnapshots.Served> served = snapshots.served(group);
-        if (served.isPresent() && served.get().revision() == id && served.get().slice().isPresent()) {
+        if (served.isPresent()
+                && served.get().revision() == id
+                && served.get().slice().isPresent()) {
             return served.get().slice().get();
         }
         return store.get(id).map(Revision::config).orElse(GatewayConfig.EMPTY);
@@ -192,7 +209,8 @@ public final class Publisher {
     public synchronized Result rollback(long revisionId, String actor, String reason) {
         Optional<Revision> old = store.get(revisionId);
         if (old.isEmpty()) {
-            return Result.refused(List.of(Problem.error(ProblemCode.PUBLISH_NO_REVISION, "revision", "no revision " + revisionId)));
+            return Result.refused(
+                    List.of(Problem.error(ProblemCode.PUBLISH_NO_REVISION, "revision", "no revision " + revisionId)));
         }
         GatewayConfig slice = old.get().config();
         ValidationResult validation = validator.validate(slice);
@@ -207,7 +225,10 @@ public final class Publisher {
             outcome("invalid");
             return Result.refused(refusal(e));
         }
-        Revision r = store.append(old.get().group(), slice, actor,
+        Revision r = store.append(
+                old.get().group(),
+                slice,
+                actor,
                 "rollback to revision " + revisionId + (reason.isBlank() ? "" : ": " + reason));
         rollouts.served(r.group(), r.id(), fleet.nodes());
         serve(r.id(), resources, Optional.of(slice));
@@ -239,8 +260,12 @@ public final class Publisher {
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
                 outcome("apply_failed");
-                log.error("revision {} of group {} cannot be served, keeping {}: {}", r.id(), r.group(),
-                        served.map(s -> "revision " + s.revision()).orElse("nothing"), e.getMessage());
+                log.error(
+                        "revision {} of group {} cannot be served, keeping {}: {}",
+                        r.id(),
+                        r.group(),
+                        served.map(s -> "revision " + s.revision()).orElse("nothing"),
+                        e.getMessage());
             }
         }
         fleet.refreshRevisions();
@@ -259,8 +284,12 @@ public final class Publisher {
 
     /** The configuration every group serves now (for re-checking it when the policies change). */
     public List<GatewayConfig> servedConfigs() {
-        return snapshots.groups().stream().map(snapshots::served).flatMap(Optional::stream)
-                .map(XdsSnapshots.Served::slice).flatMap(Optional::stream).toList();
+        return snapshots.groups().stream()
+                .map(snapshots::served)
+                .flatMap(Optional::stream)
+                .map(XdsSnapshots.Served::slice)
+                .flatMap(Optional::stream)
+                .toList();
     }
 
     /** The revision a group serves now. */
@@ -308,7 +337,8 @@ public final class Publisher {
     }
 
     private static List<Problem> refusal(IllegalStateException e) {
-        return e instanceof EnvoyRefusal r ? r.problems()
+        return e instanceof EnvoyRefusal r
+                ? r.problems()
                 : List.of(Problem.error(ProblemCode.PUBLISH_SNAPSHOT, "snapshot", e.getMessage()));
     }
 
@@ -319,7 +349,8 @@ public final class Publisher {
         return Counter.builder("meshguard_xds_publish_total")
                 .description("Publishes and rollbacks by result (published, unchanged, invalid, rolled_back, "
                         + "apply_failed)")
-                .tag("result", result).register(meters);
+                .tag("result", result)
+                .register(meters);
     }
 
     private void outcome(String result) {

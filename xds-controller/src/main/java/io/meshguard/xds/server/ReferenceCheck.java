@@ -1,12 +1,12 @@
 package io.meshguard.xds.server;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.meshguard.xds.snapshot.GroupResources;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,7 +58,8 @@ public final class ReferenceCheck {
         for (Cluster c : r.clusters()) {
             if (c.getType() == Cluster.DiscoveryType.EDS) {
                 String service = c.getEdsClusterConfig().getServiceName().isEmpty()
-                        ? c.getName() : c.getEdsClusterConfig().getServiceName();
+                        ? c.getName()
+                        : c.getEdsClusterConfig().getServiceName();
                 if (!claNames.contains(service)) {
                     problems.add("cluster " + c.getName() + " → missing load assignment " + service);
                 }

@@ -49,11 +49,13 @@ public final class RolloutSpans implements AutoCloseable {
         this.tracing = tracing;
         this.timeout = timeout;
         this.clock = clock;
-        this.timer = tracing.enabled() ? Optional.of(Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "xds-rollout-spans");
-            t.setDaemon(true);
-            return t;
-        })) : Optional.empty();
+        this.timer = tracing.enabled()
+                ? Optional.of(Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "xds-rollout-spans");
+                    t.setDaemon(true);
+                    return t;
+                }))
+                : Optional.empty();
     }
 
     /** Tracing off. */
@@ -72,8 +74,12 @@ public final class RolloutSpans implements AutoCloseable {
                 waiting.add(node.key());
             }
         }
-        Span span = tracing.tracer().spanBuilder("meshguard.xds.publish").setSpanKind(SpanKind.INTERNAL)
-                .setAttribute(GROUP, group).setAttribute(REVISION, revision).setAttribute(NODES, (long) waiting.size())
+        Span span = tracing.tracer()
+                .spanBuilder("meshguard.xds.publish")
+                .setSpanKind(SpanKind.INTERNAL)
+                .setAttribute(GROUP, group)
+                .setAttribute(REVISION, revision)
+                .setAttribute(NODES, (long) waiting.size())
                 .startSpan();
         Rollout rollout = new Rollout(span, revision, clock.instant(), waiting);
         Rollout previous = open.put(group, rollout);
@@ -85,11 +91,14 @@ public final class RolloutSpans implements AutoCloseable {
             rollout.end("no_nodes");
             return;
         }
-        timer.ifPresent(t -> t.schedule(() -> {
-            if (open.remove(group, rollout)) {
-                rollout.end("timeout");
-            }
-        }, timeout.toMillis(), TimeUnit.MILLISECONDS));
+        timer.ifPresent(t -> t.schedule(
+                () -> {
+                    if (open.remove(group, rollout)) {
+                        rollout.end("timeout");
+                    }
+                },
+                timeout.toMillis(),
+                TimeUnit.MILLISECONDS));
     }
 
     /** A node's status changed (a Fleet sink: on the ADS threads, must not block). */
@@ -141,8 +150,13 @@ public final class RolloutSpans implements AutoCloseable {
                 if (nack.isPresent()) {
                     waiting.remove(status.key());
                     if (nacked++ < MAX_NACK_EVENTS) {
-                        span.addEvent("meshguard.xds.nack", Attributes.of(AttributeKey.stringKey("meshguard.xds.node"),
-                                status.nodeId(), AttributeKey.stringKey("meshguard.xds.type_url"), nack.get().typeUrl()));
+                        span.addEvent(
+                                "meshguard.xds.nack",
+                                Attributes.of(
+                                        AttributeKey.stringKey("meshguard.xds.node"),
+                                        status.nodeId(),
+                                        AttributeKey.stringKey("meshguard.xds.type_url"),
+                                        nack.get().typeUrl()));
                     }
                 }
             }

@@ -24,8 +24,8 @@ public record SpiffeIdPattern(String pattern) {
         String rest = pattern.substring(SCHEME.length());
         int slash = rest.indexOf('/');
         if (slash <= 0 || !TRUST_DOMAIN.matcher(rest.substring(0, slash)).matches()) {
-            throw new IllegalArgumentException("'" + ClientText.escape(pattern, 200)
-                    + "' needs a literal trust domain and a path");
+            throw new IllegalArgumentException(
+                    "'" + ClientText.escape(pattern, 200) + "' needs a literal trust domain and a path");
         }
         for (String segment : rest.substring(slash + 1).split("/", -1)) {
             if (!segment.equals("*") && !SEGMENT.matcher(segment).matches()) {

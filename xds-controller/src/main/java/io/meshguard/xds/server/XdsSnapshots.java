@@ -21,13 +21,19 @@ public final class XdsSnapshots {
     private static final int HISTORY = 64;
 
     /** What one group serves now. */
-    public record Served(long revision, TypeVersions versions, GroupResources resources,
+    public record Served(
+            long revision,
+            TypeVersions versions,
+            GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
     private record Past(long revision, TypeVersions versions) {}
 
     /** A revision served with the clusters it removed, until its group's nodes have its routes. */
-    private record Retiring(long revision, String routesVersion, GroupResources resources,
+    private record Retiring(
+            long revision,
+            String routesVersion,
+            GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
     private final SimpleCache<String> cache;
@@ -56,15 +62,20 @@ public final class XdsSnapshots {
      * once would leave Envoy's old routes naming a cluster it no longer has: 503 {@code NC} until the routes land
      * (envoyproxy/envoy {@code docs/root/api-docs/xds_protocol.rst}, "Eventual consistency considerations").
      */
-    public synchronized void serve(long revision, GroupResources resources,
-            Optional<io.meshguard.xds.model.GatewayConfig> slice) {
+    public synchronized void serve(
+            long revision, GroupResources resources, Optional<io.meshguard.xds.model.GatewayConfig> slice) {
         // without routes nothing can name a removed cluster (an explicit withdrawal empties the group at once)
-        GroupResources bridged = resources.routes().isEmpty() ? resources : served(resources.group())
-                .map(previous -> withRetiring(previous.resources(), resources)).orElse(resources);
+        GroupResources bridged = resources.routes().isEmpty()
+                ? resources
+                : served(resources.group())
+                        .map(previous -> withRetiring(previous.resources(), resources))
+                        .orElse(resources);
         if (bridged == resources) {
             retiring.remove(resources.group());
         } else {
-            retiring.put(resources.group(), new Retiring(revision, TypeVersions.of(resources).routes(), resources, slice));
+            retiring.put(
+                    resources.group(),
+                    new Retiring(revision, TypeVersions.of(resources).routes(), resources, slice));
         }
         serveExactly(revision, bridged, slice);
     }
@@ -81,7 +92,9 @@ public final class XdsSnapshots {
         String rds = io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL;
         // a node that never accepted routes (e.g. it NACKs the listeners) cannot route to a removed cluster
         boolean everyNodeHasTheRoutes = nodes.get().stream()
-                .filter(n -> n.group().equals(group) && n.connected() && n.ackedVersions().containsKey(rds))
+                .filter(n -> n.group().equals(group)
+                        && n.connected()
+                        && n.ackedVersions().containsKey(rds))
                 .allMatch(n -> r.routesVersion().equals(n.ackedVersions().get(rds)));
         if (!everyNodeHasTheRoutes) {
             return;
@@ -98,7 +111,8 @@ public final class XdsSnapshots {
         java.util.Set<String> kept = new java.util.HashSet<>();
         next.clusters().forEach(c -> kept.add(c.getName()));
         List<io.envoyproxy.envoy.config.cluster.v3.Cluster> dropped = previous.clusters().stream()
-                .filter(c -> !kept.contains(c.getName())).toList();
+                .filter(c -> !kept.contains(c.getName()))
+                .toList();
         if (dropped.isEmpty()) {
             return next;
         }
@@ -107,8 +121,10 @@ public final class XdsSnapshots {
         java.util.Set<String> droppedNames = new java.util.HashSet<>();
         dropped.forEach(c -> droppedNames.add(c.getName()));
         List<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> droppedAssignments =
-                previous.endpoints().stream().filter(e -> droppedNames.contains(e.getClusterName())
-                        && !keptAssignments.contains(e.getClusterName())).toList();
+                previous.endpoints().stream()
+                        .filter(e -> droppedNames.contains(e.getClusterName())
+                                && !keptAssignments.contains(e.getClusterName()))
+                        .toList();
         List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new java.util.ArrayList<>(next.clusters());
         clusters.addAll(dropped);
         List<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints =
@@ -120,8 +136,8 @@ public final class XdsSnapshots {
         return new GroupResources(next.group(), next.listeners(), next.routes(), clusters, endpoints);
     }
 
-    private synchronized void serveExactly(long revision, GroupResources resources,
-            Optional<io.meshguard.xds.model.GatewayConfig> slice) {
+    private synchronized void serveExactly(
+            long revision, GroupResources resources, Optional<io.meshguard.xds.model.GatewayConfig> slice) {
         List<String> dangling = ReferenceCheck.danglingReferences(resources);
         if (!dangling.isEmpty()) {
             throw new IllegalStateException("group " + resources.group() + ": " + String.join("; ", dangling));

@@ -80,15 +80,19 @@ final class CorsPolicies {
         Route.Builder r = Route.newBuilder()
                 .setName(api.name() + ".cors-preflight")
                 .setMatch(SnapshotBuilder.pathPrefix(RouteMatch.newBuilder(), api.basePath())
-                        .addHeaders(HeaderMatcher.newBuilder().setName(":method")
+                        .addHeaders(HeaderMatcher.newBuilder()
+                                .setName(":method")
                                 .setStringMatch(StringMatcher.newBuilder().setExact("OPTIONS")))
                         .addHeaders(HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true))
-                        .addHeaders(HeaderMatcher.newBuilder().setName("access-control-request-method")
+                        .addHeaders(HeaderMatcher.newBuilder()
+                                .setName("access-control-request-method")
                                 .setPresentMatch(true)))
                 .setRoute(RouteAction.newBuilder().setCluster(EnvoyNames.CLOSED_CLUSTER))
-                .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                .putTypedPerFilterConfig(
+                        EnvoyNames.EXT_AUTHZ_FILTER,
                         Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
-                .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                .putTypedPerFilterConfig(
+                        EnvoyNames.EXT_PROC_FILTER,
                         Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build()));
         Any own = apiPolicies.get(api.name());
         if (own != null) {
@@ -138,17 +142,26 @@ final class CorsPolicies {
             boolean suffix = Cors.isSuffixPattern(origin);
             Route.Builder b = closed.toBuilder()
                     .setName(closed.getName() + ".cors-" + n++)
-                    .setMatch(closed.getMatch().toBuilder().addHeaders(origin.equals(Cors.ANY_ORIGIN)
-                            ? HeaderMatcher.newBuilder().setName("origin").setPresentMatch(true)
-                            : HeaderMatcher.newBuilder().setName("origin").setStringMatch(originMatcher(origin))))
+                    .setMatch(closed.getMatch().toBuilder()
+                            .addHeaders(
+                                    origin.equals(Cors.ANY_ORIGIN)
+                                            ? HeaderMatcher.newBuilder()
+                                                    .setName("origin")
+                                                    .setPresentMatch(true)
+                                            : HeaderMatcher.newBuilder()
+                                                    .setName("origin")
+                                                    .setStringMatch(originMatcher(origin))))
                     // the request's origin only after it matched the pattern: never an arbitrary value
-                    .addResponseHeadersToAdd(suffix ? formatted("access-control-allow-origin", "%REQ(origin)%")
-                            : set("access-control-allow-origin", origin));
+                    .addResponseHeadersToAdd(
+                            suffix
+                                    ? formatted("access-control-allow-origin", "%REQ(origin)%")
+                                    : set("access-control-allow-origin", origin));
             if (policy.allowCredentials()) {
                 b.addResponseHeadersToAdd(set("access-control-allow-credentials", "true"));
             }
             if (!policy.exposedHeaders().isEmpty()) {
-                b.addResponseHeadersToAdd(set("access-control-expose-headers", String.join(",", policy.exposedHeaders())));
+                b.addResponseHeadersToAdd(
+                        set("access-control-expose-headers", String.join(",", policy.exposedHeaders())));
             }
             out.add(b.addResponseHeadersToAdd(VARY_ORIGIN).build());
         }
@@ -196,11 +209,14 @@ final class CorsPolicies {
      */
     static StringMatcher originMatcher(String origin) {
         if (origin.equals(Cors.ANY_ORIGIN)) {
-            return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(".*")).build();
+            return StringMatcher.newBuilder()
+                    .setSafeRegex(RegexMatcher.newBuilder().setRegex(".*"))
+                    .build();
         }
         if (Cors.isSuffixPattern(origin)) {
-            return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
-                    .setRegex(Cors.suffixOriginRegex(origin))).build();
+            return StringMatcher.newBuilder()
+                    .setSafeRegex(RegexMatcher.newBuilder().setRegex(Cors.suffixOriginRegex(origin)))
+                    .build();
         }
         return StringMatcher.newBuilder().setExact(origin).build();
     }

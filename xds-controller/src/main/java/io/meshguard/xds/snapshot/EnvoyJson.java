@@ -33,12 +33,22 @@ import java.util.List;
 public final class EnvoyJson {
     /** Every message type the controller packs into an {@code Any}. */
     public static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
-            .add(List.of(Listener.getDescriptor(), RouteConfiguration.getDescriptor(), Cluster.getDescriptor(),
-                    ClusterLoadAssignment.getDescriptor(), HttpConnectionManager.getDescriptor(),
-                    Router.getDescriptor(), ExtAuthz.getDescriptor(), ExtAuthzPerRoute.getDescriptor(),
-                    ExternalProcessor.getDescriptor(), ExtProcPerRoute.getDescriptor(),
-                    HttpGrpcAccessLogConfig.getDescriptor(), HttpProtocolOptions.getDescriptor(),
-                    HTTPFault.getDescriptor(), UpstreamTlsContext.getDescriptor(), Cors.getDescriptor(),
+            .add(List.of(
+                    Listener.getDescriptor(),
+                    RouteConfiguration.getDescriptor(),
+                    Cluster.getDescriptor(),
+                    ClusterLoadAssignment.getDescriptor(),
+                    HttpConnectionManager.getDescriptor(),
+                    Router.getDescriptor(),
+                    ExtAuthz.getDescriptor(),
+                    ExtAuthzPerRoute.getDescriptor(),
+                    ExternalProcessor.getDescriptor(),
+                    ExtProcPerRoute.getDescriptor(),
+                    HttpGrpcAccessLogConfig.getDescriptor(),
+                    HttpProtocolOptions.getDescriptor(),
+                    HTTPFault.getDescriptor(),
+                    UpstreamTlsContext.getDescriptor(),
+                    Cors.getDescriptor(),
                     CorsPolicy.getDescriptor()))
             .build();
 

@@ -22,15 +22,14 @@ import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.type.v3.HttpStatus;
-import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.envoyproxy.envoy.type.metadata.v3.MetadataKey;
 import io.envoyproxy.envoy.type.metadata.v3.MetadataKind;
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.xds.model.GatewayGroup;
 
@@ -44,9 +43,11 @@ final class EnvoyListener {
     private static final boolean FAILURE_MODE_ALLOW = false;
     /** Envoy's edge recommendations ({@code docs/root/configuration/best_practices/edge.rst}). */
     private static final int EDGE_BUFFER_LIMIT_BYTES = FilterClusters.EDGE_BUFFER_LIMIT_BYTES;
+
     private static final long STREAM_IDLE_TIMEOUT_MS = 300_000;
     /** The whole request must arrive within this (edge.rst shows 300 s; Envoy's default 0 never ends a slow one). */
     private static final long REQUEST_TIMEOUT_MS = 300_000;
+
     private static final long CONNECTION_IDLE_TIMEOUT_MS = 3_600_000;
 
     private final FilterTargets targets;
@@ -82,10 +83,11 @@ final class EnvoyListener {
                 // Only loopback is "internal": without this list every RFC 1918 client (a corporate network, an
                 // internal load balancer) is internal and its x-envoy-* headers (retries, timeouts) are obeyed.
                 .setInternalAddressConfig(HttpConnectionManager.InternalAddressConfig.newBuilder()
-                        .addCidrRanges(CidrRange.newBuilder().setAddressPrefix("127.0.0.1")
+                        .addCidrRanges(CidrRange.newBuilder()
+                                .setAddressPrefix("127.0.0.1")
                                 .setPrefixLen(UInt32Value.of(32)))
-                        .addCidrRanges(CidrRange.newBuilder().setAddressPrefix("::1")
-                                .setPrefixLen(UInt32Value.of(128))))
+                        .addCidrRanges(
+                                CidrRange.newBuilder().setAddressPrefix("::1").setPrefixLen(UInt32Value.of(128))))
                 .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder()
                         .setMaxConcurrentStreams(UInt32Value.of(100))
                         .setInitialStreamWindowSize(UInt32Value.of(64 * 1024))
@@ -141,7 +143,8 @@ final class EnvoyListener {
                             .setKind(MetadataKind.newBuilder().setRoute(MetadataKind.Route.getDefaultInstance()))
                             .setMetadataKey(MetadataKey.newBuilder()
                                     .setKey(RouteContract.AccessLogTags.METADATA_NAMESPACE)
-                                    .addPath(MetadataKey.PathSegment.newBuilder().setKey(key)))));
+                                    .addPath(
+                                            MetadataKey.PathSegment.newBuilder().setKey(key)))));
         }
         return HttpGrpcAccessLogConfig.newBuilder()
                 .setCommonConfig(common)

@@ -26,6 +26,7 @@ public final class EnvoyNames {
      * (RFC 2606), so no customer hostname can take it; the gateway bootstraps send the probe with this Host.
      */
     public static final String READINESS_HOST = "meshguard-readiness.invalid";
+
     public static final String READINESS_PATH = "/ready";
 
     /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */

@@ -121,7 +121,8 @@ public final class FailFastListeners {
                 .build();
         return RouteConfiguration.newBuilder()
                 .setName(ROUTES)
-                .addVirtualHosts(VirtualHost.newBuilder().setName("any").addDomains("*").addRoutes(route))
+                .addVirtualHosts(
+                        VirtualHost.newBuilder().setName("any").addDomains("*").addRoutes(route))
                 .build();
     }
 }

@@ -48,8 +48,9 @@ final class FilterClusters {
                 .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
                 .setPerConnectionBufferLimitBytes(UInt32Value.of(EDGE_BUFFER_LIMIT_BYTES))
                 .setConnectTimeout(duration(CONNECT_TIMEOUT_MS))
-                .putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(
-                        HttpProtocolOptions.newBuilder()
+                .putTypedExtensionProtocolOptions(
+                        EnvoyNames.HTTP_PROTOCOL_OPTIONS,
+                        Any.pack(HttpProtocolOptions.newBuilder()
                                 .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
                                         .setHttp2ProtocolOptions(edgeHttp2Windows().toBuilder()
                                                 .setConnectionKeepalive(KeepaliveSettings.newBuilder()
@@ -65,8 +66,9 @@ final class FilterClusters {
                         .setClusterName(name)
                         .addEndpoints(LocalityLbEndpoints.newBuilder()
                                 .addLbEndpoints(LbEndpoint.newBuilder()
-                                        .setEndpoint(Endpoint.newBuilder().setAddress(
-                                                socket(FilterTargets.host(target), FilterTargets.port(target)))))))
+                                        .setEndpoint(Endpoint.newBuilder()
+                                                .setAddress(socket(
+                                                        FilterTargets.host(target), FilterTargets.port(target)))))))
                 .build();
     }
 

@@ -12,7 +12,8 @@ import java.time.Duration;
  *     the gateway HCM's {@code xff_num_trusted_hops}, the one place the client address is decided (extauthz reads
  *     Envoy's verdict, {@code x-envoy-external-address}; policies/README.md "Who the client is")
  */
-public record FilterTargets(String extAuthz, String dlp, String accessLog, Duration filterTimeout, int xffNumTrustedHops) {
+public record FilterTargets(
+        String extAuthz, String dlp, String accessLog, Duration filterTimeout, int xffNumTrustedHops) {
 
     /** Without load balancers in front of the gateway: the socket peer is the client. */
     public FilterTargets(String extAuthz, String dlp, String accessLog, Duration filterTimeout) {

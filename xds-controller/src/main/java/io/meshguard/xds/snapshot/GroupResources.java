@@ -7,8 +7,12 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import java.util.List;
 
 /** The four xDS resource lists of one gateway group, each sorted by name. */
-public record GroupResources(String group, List<Listener> listeners, List<RouteConfiguration> routes,
-        List<Cluster> clusters, List<ClusterLoadAssignment> endpoints) {
+public record GroupResources(
+        String group,
+        List<Listener> listeners,
+        List<RouteConfiguration> routes,
+        List<Cluster> clusters,
+        List<ClusterLoadAssignment> endpoints) {
 
     public GroupResources {
         listeners = List.copyOf(listeners);

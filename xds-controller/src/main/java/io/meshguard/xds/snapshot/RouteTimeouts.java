@@ -36,7 +36,8 @@ final class RouteTimeouts {
      * ({@code x-accel-buffering: no}). {@code content-type} stays as the upstream set it ({@code text/event-stream}).
      */
     static List<HeaderValueOption> streamingResponseHeaders(Route r) {
-        boolean ownCacheControl = r.responseHeadersToAdd().stream().anyMatch(h -> h.name().equals("cache-control"));
+        boolean ownCacheControl =
+                r.responseHeadersToAdd().stream().anyMatch(h -> h.name().equals("cache-control"));
         return ownCacheControl ? List.of(NO_PROXY_BUFFERING) : List.of(NO_CACHE, NO_PROXY_BUFFERING);
     }
 

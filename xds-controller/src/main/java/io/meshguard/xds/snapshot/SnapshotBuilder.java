@@ -6,9 +6,9 @@ import static io.meshguard.xds.snapshot.XdsProtos.duration;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UnknownFieldSet;
+import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
@@ -35,15 +35,15 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
-import io.meshguard.envoy.validation.HeaderFormat;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.meshguard.contract.RouteContract;
+import io.meshguard.envoy.validation.HeaderFormat;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -81,10 +81,12 @@ public final class SnapshotBuilder {
     private static final boolean FAILURE_MODE_ALLOW = false;
     /** GoogleGrpc.channel_credentials_plugin (field 9) is absent from java-control-plane 1.0.49's protos. */
     private static final int CHANNEL_CREDENTIALS_PLUGIN_FIELD = 9;
+
     private static final String INSECURE_CREDENTIALS =
             "type.googleapis.com/envoy.extensions.grpc_service.channel_credentials.insecure.v3.InsecureCredentials";
-    private static final DateTimeFormatter HTTP_DATE =
-            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern(
+                    "EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ROOT)
+            .withZone(ZoneOffset.UTC);
 
     private static final String X_FORWARDED_HOST = "x-forwarded-host";
 
@@ -123,8 +125,10 @@ public final class SnapshotBuilder {
             }
         }
         Map<String, ProductHost> productHosts = new TreeMap<>();
-        productRoutesByHost.forEach((host, byVersion) -> productHosts.put(host, new ProductHost(
-                apis.stream().filter(a -> servesOwnRoutes(byVersion, a)).toList(), byVersion)));
+        productRoutesByHost.forEach((host, byVersion) -> productHosts.put(
+                host,
+                new ProductHost(
+                        apis.stream().filter(a -> servesOwnRoutes(byVersion, a)).toList(), byVersion)));
 
         List<Listener> listeners = new ArrayList<>();
         listeners.add(envoyListener.build(group));
@@ -143,13 +147,27 @@ public final class SnapshotBuilder {
             u.host().ifPresent(h -> hostLiterals.put(u.name(), h));
         }
         List<RouteConfiguration> routes = List.of(
-                hostRewriteLiterals(routeConfiguration(EnvoyNames.envoyRoutes(group.listenerPort()), routesByVersion,
-                        apisByHost, productHosts, new CorsPolicies(group), hostnameUpstreams, true), hostLiterals),
+                hostRewriteLiterals(
+                        routeConfiguration(
+                                EnvoyNames.envoyRoutes(group.listenerPort()),
+                                routesByVersion,
+                                apisByHost,
+                                productHosts,
+                                new CorsPolicies(group),
+                                hostnameUpstreams,
+                                true),
+                        hostLiterals),
                 // Product hosts are Envoy's only: the route's context extensions are what names the product publish
                 // to extauthz, and a proxyless client's ext_authz filter sends none (routes carry no per-route
                 // check settings there), so its subscription could not be checked: no listener is the closed answer.
-                routeConfiguration(EnvoyNames.PROXYLESS_ROUTES, routesByVersion, apisByHost, Map.of(),
-                        CorsPolicies.NONE, hostnameUpstreams, false));
+                routeConfiguration(
+                        EnvoyNames.PROXYLESS_ROUTES,
+                        routesByVersion,
+                        apisByHost,
+                        Map.of(),
+                        CorsPolicies.NONE,
+                        hostnameUpstreams,
+                        false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
@@ -158,11 +176,14 @@ public final class SnapshotBuilder {
             UpstreamClusters.edsAssignment(u, group).ifPresent(endpoints::add);
         }
         clusters.add(FilterClusters.closedCluster());
-        endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(EnvoyNames.CLOSED_CLUSTER).build());
+        endpoints.add(ClusterLoadAssignment.newBuilder()
+                .setClusterName(EnvoyNames.CLOSED_CLUSTER)
+                .build());
         clusters.add(FilterClusters.filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
         clusters.add(FilterClusters.filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
         clusters.add(FilterClusters.filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
-        return new GroupResources(groupName,
+        return new GroupResources(
+                groupName,
                 sorted(listeners, Listener::getName),
                 sorted(routes, RouteConfiguration::getName),
                 sorted(clusters, Cluster::getName),
@@ -185,7 +206,9 @@ public final class SnapshotBuilder {
     private Listener proxylessListener(String host, GatewayGroup group) {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix(group.name())
-                .setRds(Rds.newBuilder().setRouteConfigName(EnvoyNames.PROXYLESS_ROUTES).setConfigSource(ads()));
+                .setRds(Rds.newBuilder()
+                        .setRouteConfigName(EnvoyNames.PROXYLESS_ROUTES)
+                        .setConfigSource(ads()));
         if (group.proxylessAuthz() != GatewayGroup.ProxylessAuthz.OFF) {
             hcm.addHttpFilters(HttpFilter.newBuilder()
                     .setName(EnvoyNames.EXT_AUTHZ_FILTER)
@@ -210,8 +233,11 @@ public final class SnapshotBuilder {
                 .setTargetUri("dns:///" + targets.extAuthz())
                 .setStatPrefix("ext_authz")
                 .setUnknownFields(UnknownFieldSet.newBuilder()
-                        .addField(CHANNEL_CREDENTIALS_PLUGIN_FIELD, UnknownFieldSet.Field.newBuilder()
-                                .addLengthDelimited(insecure.toByteString()).build())
+                        .addField(
+                                CHANNEL_CREDENTIALS_PLUGIN_FIELD,
+                                UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(insecure.toByteString())
+                                        .build())
                         .build())
                 .build();
         return ExtAuthz.newBuilder()
@@ -232,9 +258,13 @@ public final class SnapshotBuilder {
 
     // ---------------------------------------------------------------- RDS
 
-    private RouteConfiguration routeConfiguration(String name,
-            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Map<String, List<Api>> apisByHost,
-            Map<String, ProductHost> productHosts, CorsPolicies cors, Set<String> hostnameUpstreams,
+    private RouteConfiguration routeConfiguration(
+            String name,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            Map<String, List<Api>> apisByHost,
+            Map<String, ProductHost> productHosts,
+            CorsPolicies cors,
+            Set<String> hostnameUpstreams,
             boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
@@ -249,10 +279,10 @@ public final class SnapshotBuilder {
             // only our own routes decide; a 404 from Envoy for an unknown host is the fail-closed default
             rc.setValidateClusters(BoolValue.of(true));
         }
-        hostsByApiSet.forEach((key, hosts) -> rc.addVirtualHosts(virtualHost(hosts, apisOfKey.get(key),
-                routesByVersion, cors, hostnameUpstreams, forEnvoy)));
-        productHosts.forEach((host, p) -> rc.addVirtualHosts(virtualHost(List.of(host), p.apis(),
-                p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
+        hostsByApiSet.forEach((key, hosts) -> rc.addVirtualHosts(
+                virtualHost(hosts, apisOfKey.get(key), routesByVersion, cors, hostnameUpstreams, forEnvoy)));
+        productHosts.forEach((host, p) -> rc.addVirtualHosts(
+                virtualHost(List.of(host), p.apis(), p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
         if (forEnvoy) {
             rc.addVirtualHosts(readinessHost());
         }
@@ -273,12 +303,19 @@ public final class SnapshotBuilder {
                 .addRoutes(Route.newBuilder()
                         .setName(EnvoyNames.READINESS_HOST + ".ready")
                         .setMatch(RouteMatch.newBuilder().setPath(EnvoyNames.READINESS_PATH))
-                        .setDirectResponse(DirectResponseAction.newBuilder().setStatus(200)
+                        .setDirectResponse(DirectResponseAction.newBuilder()
+                                .setStatus(200)
                                 .setBody(DataSource.newBuilder().setInlineString("routes delivered\n")))
-                        .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
-                                Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
-                        .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
-                                Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build())))
+                        .putTypedPerFilterConfig(
+                                EnvoyNames.EXT_AUTHZ_FILTER,
+                                Any.pack(ExtAuthzPerRoute.newBuilder()
+                                        .setDisabled(true)
+                                        .build()))
+                        .putTypedPerFilterConfig(
+                                EnvoyNames.EXT_PROC_FILTER,
+                                Any.pack(ExtProcPerRoute.newBuilder()
+                                        .setDisabled(true)
+                                        .build())))
                 .addRoutes(notFoundRoute(EnvoyNames.READINESS_HOST))
                 .build();
     }
@@ -303,7 +340,8 @@ public final class SnapshotBuilder {
                 RouteAction.Builder a = r.getRouteBuilder();
                 List<String> clusters = a.hasWeightedClusters()
                         ? a.getWeightedClusters().getClustersList().stream()
-                                .map(WeightedCluster.ClusterWeight::getName).toList()
+                                .map(WeightedCluster.ClusterWeight::getName)
+                                .toList()
                         : List.of(a.getCluster());
                 Set<String> hosts = new TreeSet<>();
                 for (String c : clusters) {
@@ -322,9 +360,13 @@ public final class SnapshotBuilder {
         return b.build();
     }
 
-    private VirtualHost virtualHost(List<String> hosts, List<Api> apis,
-            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, CorsPolicies cors,
-            Set<String> hostnameUpstreams, boolean forEnvoy) {
+    private VirtualHost virtualHost(
+            List<String> hosts,
+            List<Api> apis,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            CorsPolicies cors,
+            Set<String> hostnameUpstreams,
+            boolean forEnvoy) {
         VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
         for (String host : hosts) {
             vh.addDomains(host);
@@ -338,12 +380,14 @@ public final class SnapshotBuilder {
         // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
         for (Api api : apis) {
             for (Api.ApiVersion v : api.versions()) {
-                vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
+                vh.addAllRoutes(
+                        cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
             }
         }
         for (Api api : apis) {
-            api.version(api.defaultVersion()).ifPresent(v -> vh.addAllRoutes(
-                    cors.decorate(api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
+            api.version(api.defaultVersion())
+                    .ifPresent(v -> vh.addAllRoutes(cors.decorate(
+                            api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
         }
         if (forEnvoy) {
             vh.addRoutes(notFoundRoute(hosts.get(0)));
@@ -351,8 +395,13 @@ public final class SnapshotBuilder {
         return vh.build();
     }
 
-    private List<Route> versionRoutes(Map<String, List<io.meshguard.xds.model.Route>> routesByVersion, Api api,
-            Api.ApiVersion v, boolean versioned, Set<String> hostnameUpstreams, boolean forEnvoy) {
+    private List<Route> versionRoutes(
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            Api api,
+            Api.ApiVersion v,
+            boolean versioned,
+            Set<String> hostnameUpstreams,
+            boolean forEnvoy) {
         String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
         String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
         List<Route> out = new ArrayList<>();
@@ -360,10 +409,10 @@ public final class SnapshotBuilder {
             case SUNSET -> out.addAll(closedVersion(api, v, root, idBase, 410, forEnvoy));
             case RETIRED -> out.addAll(closedVersion(api, v, root, idBase, 404, forEnvoy));
             case ACTIVE, DEPRECATED -> {
-                List<io.meshguard.xds.model.Route> routes = routesByVersion
-                        .getOrDefault(api.name() + "\u0000" + v.version(), List.of()).stream()
-                        .sorted(ROUTE_ORDER)
-                        .toList();
+                List<io.meshguard.xds.model.Route> routes =
+                        routesByVersion.getOrDefault(api.name() + "\u0000" + v.version(), List.of()).stream()
+                                .sorted(ROUTE_ORDER)
+                                .toList();
                 for (io.meshguard.xds.model.Route r : routes) {
                     out.add(route(api, v, r, root, idBase, hostnameUpstreams, forEnvoy));
                 }
@@ -374,22 +423,36 @@ public final class SnapshotBuilder {
 
     /** What extauthz needs to decide a product route from the pushed subscription state (SubscriptionGate). */
     private static Map<String, String> productExtensions(io.meshguard.xds.model.Route r) {
-        return r.product().map(p -> Map.of(RouteContract.AuthzContext.PRODUCT_PUBLISH, p.publish(),
-                RouteContract.AuthzContext.PRODUCT_OPERATION, p.operation())).orElse(Map.of());
+        return r.product()
+                .map(p -> Map.of(
+                        RouteContract.AuthzContext.PRODUCT_PUBLISH,
+                        p.publish(),
+                        RouteContract.AuthzContext.PRODUCT_OPERATION,
+                        p.operation()))
+                .orElse(Map.of());
     }
 
     /** Exact paths first, then longer prefixes, then regexes; ties keep the stored order. */
-    private static final Comparator<io.meshguard.xds.model.Route> ROUTE_ORDER = Comparator
-            .comparingInt((io.meshguard.xds.model.Route r) -> r.match().pathExact().isPresent() ? 0
-                    : r.match().pathPrefix().isPresent() ? 1 : 2)
+    private static final Comparator<io.meshguard.xds.model.Route> ROUTE_ORDER = Comparator.comparingInt(
+                    (io.meshguard.xds.model.Route r) -> r.match().pathExact().isPresent()
+                            ? 0
+                            : r.match().pathPrefix().isPresent() ? 1 : 2)
             .thenComparingInt(r -> -r.match().pathPrefix().map(String::length).orElse(0))
-            .thenComparingInt(r -> r.match().methods().isEmpty() && r.match().headers().isEmpty() ? 1 : 0)
+            .thenComparingInt(
+                    r -> r.match().methods().isEmpty() && r.match().headers().isEmpty() ? 1 : 0)
             // a total order: the same configuration renders the same routes whatever order its list came in
             .thenComparing(io.meshguard.xds.model.Route::name);
 
-    private Route route(Api api, Api.ApiVersion v, io.meshguard.xds.model.Route r, String root, String idBase,
-            Set<String> hostnameUpstreams, boolean forEnvoy) {
-        Route.Builder b = Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root, forEnvoy));
+    private Route route(
+            Api api,
+            Api.ApiVersion v,
+            io.meshguard.xds.model.Route r,
+            String root,
+            String idBase,
+            Set<String> hostnameUpstreams,
+            boolean forEnvoy) {
+        Route.Builder b =
+                Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root, forEnvoy));
         RouteAction.Builder action = RouteAction.newBuilder();
         List<io.meshguard.xds.model.Route.Destination> live =
                 r.destinations().stream().filter(d -> d.weight() > 0).toList();
@@ -450,21 +513,27 @@ public final class SnapshotBuilder {
                 b.addAllResponseHeadersToAdd(lifecycleHeaders(api, v));
             }
             b.setMetadata(usageMetadata(api, v, r.name(), true));
-            b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER, Any.pack(ExtAuthzPerRoute.newBuilder()
-                    .setCheckSettings(CheckSettings.newBuilder()
-                            .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
-                            .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
-                            .putContextExtensions(RouteContract.AuthzContext.API, api.name())
-                            .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version())
-                            .putAllContextExtensions(productExtensions(r)))
-                    .build()));
-            b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER, Any.pack(ExtProcPerRoute.newBuilder()
-                    .setOverrides(ExtProcOverrides.newBuilder()
-                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.DLP_PROFILE, r.dlpProfile()))
-                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.GATEWAY_ROUTE, r.name()))
-                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API, api.name()))
-                            .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API_VERSION, v.version())))
-                    .build()));
+            b.putTypedPerFilterConfig(
+                    EnvoyNames.EXT_AUTHZ_FILTER,
+                    Any.pack(ExtAuthzPerRoute.newBuilder()
+                            .setCheckSettings(CheckSettings.newBuilder()
+                                    .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
+                                    .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
+                                    .putContextExtensions(RouteContract.AuthzContext.API, api.name())
+                                    .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version())
+                                    .putAllContextExtensions(productExtensions(r)))
+                            .build()));
+            b.putTypedPerFilterConfig(
+                    EnvoyNames.EXT_PROC_FILTER,
+                    Any.pack(ExtProcPerRoute.newBuilder()
+                            .setOverrides(ExtProcOverrides.newBuilder()
+                                    .addGrpcInitialMetadata(
+                                            metadata(RouteContract.DlpMetadata.DLP_PROFILE, r.dlpProfile()))
+                                    .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.GATEWAY_ROUTE, r.name()))
+                                    .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API, api.name()))
+                                    .addGrpcInitialMetadata(
+                                            metadata(RouteContract.DlpMetadata.API_VERSION, v.version())))
+                            .build()));
         }
         return b.build();
     }
@@ -479,9 +548,15 @@ public final class SnapshotBuilder {
                 .putFields(RouteContract.AccessLogTags.API, text(api.name()))
                 .putFields(RouteContract.AccessLogTags.API_VERSION, text(v.version()))
                 .putFields(RouteContract.AccessLogTags.GATEWAY_ROUTE, text(gatewayRoute))
-                .putFields(RouteContract.AccessLogTags.LIFECYCLE, text(v.status().name().toLowerCase(Locale.ROOT)))
-                .putFields(RouteContract.AccessLogTags.AUTHZ, text(authzChecked
-                        ? RouteContract.AccessLogTags.AUTHZ_CHECKED : RouteContract.AccessLogTags.AUTHZ_NONE));
+                .putFields(
+                        RouteContract.AccessLogTags.LIFECYCLE,
+                        text(v.status().name().toLowerCase(Locale.ROOT)))
+                .putFields(
+                        RouteContract.AccessLogTags.AUTHZ,
+                        text(
+                                authzChecked
+                                        ? RouteContract.AccessLogTags.AUTHZ_CHECKED
+                                        : RouteContract.AccessLogTags.AUTHZ_NONE));
         v.sunsetAt().ifPresent(t -> fields.putFields(RouteContract.AccessLogTags.SUNSET, text(t.toString())));
         return Metadata.newBuilder()
                 .putFilterMetadata(RouteContract.AccessLogTags.METADATA_NAMESPACE, fields.build())
@@ -506,27 +581,36 @@ public final class SnapshotBuilder {
         return Route.newBuilder()
                 .setName(virtualHost + ".not-found")
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setDirectResponse(DirectResponseAction.newBuilder().setStatus(404)
+                .setDirectResponse(DirectResponseAction.newBuilder()
+                        .setStatus(404)
                         .setBody(DataSource.newBuilder().setInlineString("{\"error\":\"not_found\"}")))
                 .addResponseHeadersToAdd(overwrite("content-type", "application/json"))
-                .putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                .putTypedPerFilterConfig(
+                        EnvoyNames.EXT_AUTHZ_FILTER,
                         Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()))
-                .putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                .putTypedPerFilterConfig(
+                        EnvoyNames.EXT_PROC_FILTER,
                         Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build()))
                 .build();
     }
 
     /** 410 for a sunset version, 404 for a retired one, as a JSON body that names the successor. */
-    private List<Route> closedVersion(Api api, Api.ApiVersion v, String root, String idBase, int status,
-            boolean forEnvoy) {
+    private List<Route> closedVersion(
+            Api api, Api.ApiVersion v, String root, String idBase, int status, boolean forEnvoy) {
         StringBuilder body = new StringBuilder("{\"error\":\"")
                 .append(status == 410 ? "api_version_sunset" : "not_found")
-                .append("\",\"api\":\"").append(api.name())
-                .append("\",\"version\":\"").append(v.version()).append('"');
+                .append("\",\"api\":\"")
+                .append(api.name())
+                .append("\",\"version\":\"")
+                .append(v.version())
+                .append('"');
         if (status == 410) {
             v.sunsetAt().ifPresent(s -> body.append(",\"sunset\":\"").append(s).append('"'));
-            v.successor().ifPresent(s -> body.append(",\"successor\":\"").append(api.basePath()).append('/')
-                    .append(s).append('"'));
+            v.successor().ifPresent(s -> body.append(",\"successor\":\"")
+                    .append(api.basePath())
+                    .append('/')
+                    .append(s)
+                    .append('"'));
         }
         body.append('}');
         DirectResponseAction direct = DirectResponseAction.newBuilder()
@@ -534,7 +618,8 @@ public final class SnapshotBuilder {
                 .setBody(DataSource.newBuilder().setInlineString(body.toString()))
                 .build();
         List<Route> out = new ArrayList<>();
-        RouteMatch exact = RouteMatch.newBuilder().setPath(root.isEmpty() ? "/" : root).build();
+        RouteMatch exact =
+                RouteMatch.newBuilder().setPath(root.isEmpty() ? "/" : root).build();
         RouteMatch below = RouteMatch.newBuilder().setPrefix(root + "/").build();
         for (RouteMatch m : List.of(exact, below)) {
             Route.Builder b = Route.newBuilder()
@@ -543,13 +628,15 @@ public final class SnapshotBuilder {
             if (!forEnvoy) {
                 // gRPC maps the HTTP status with its standard table (410 → UNKNOWN, 404 → UNIMPLEMENTED)
                 b.setRoute(RouteAction.newBuilder().setCluster(EnvoyNames.CLOSED_CLUSTER));
-                b.putTypedPerFilterConfig(EnvoyNames.FAULT_FILTER, Any.pack(HTTPFault.newBuilder()
-                        .setAbort(FaultAbort.newBuilder()
-                                .setHttpStatus(status)
-                                .setPercentage(FractionalPercent.newBuilder()
-                                        .setNumerator(100)
-                                        .setDenominator(FractionalPercent.DenominatorType.HUNDRED)))
-                        .build()));
+                b.putTypedPerFilterConfig(
+                        EnvoyNames.FAULT_FILTER,
+                        Any.pack(HTTPFault.newBuilder()
+                                .setAbort(FaultAbort.newBuilder()
+                                        .setHttpStatus(status)
+                                        .setPercentage(FractionalPercent.newBuilder()
+                                                .setNumerator(100)
+                                                .setDenominator(FractionalPercent.DenominatorType.HUNDRED)))
+                                .build()));
             } else {
                 b.setDirectResponse(direct);
                 b.setMetadata(usageMetadata(api, v, RouteContract.AccessLogTags.CLOSED_ROUTE, false));
@@ -559,9 +646,11 @@ public final class SnapshotBuilder {
                 }
                 // a canned answer reaches no upstream: nothing to authorize or scan, and the authz server (which
                 // denies routes it does not know) would turn the 410/404 into a 403
-                b.putTypedPerFilterConfig(EnvoyNames.EXT_AUTHZ_FILTER,
+                b.putTypedPerFilterConfig(
+                        EnvoyNames.EXT_AUTHZ_FILTER,
                         Any.pack(ExtAuthzPerRoute.newBuilder().setDisabled(true).build()));
-                b.putTypedPerFilterConfig(EnvoyNames.EXT_PROC_FILTER,
+                b.putTypedPerFilterConfig(
+                        EnvoyNames.EXT_PROC_FILTER,
                         Any.pack(ExtProcPerRoute.newBuilder().setDisabled(true).build()));
             }
             out.add(b.build());
@@ -574,8 +663,9 @@ public final class SnapshotBuilder {
         List<HeaderValueOption> h = new ArrayList<>();
         v.deprecatedAt().ifPresent(t -> h.add(overwrite("deprecation", "@" + t.getEpochSecond())));
         v.sunsetAt().ifPresent(t -> h.add(overwrite("sunset", HTTP_DATE.format(t))));
-        v.successor().ifPresent(s -> h.add(overwrite("link",
-                "<" + api.basePath() + "/" + s + ">; rel=\"successor-version\"")));
+        v.successor()
+                .ifPresent(
+                        s -> h.add(overwrite("link", "<" + api.basePath() + "/" + s + ">; rel=\"successor-version\"")));
         return h;
     }
 
@@ -625,15 +715,15 @@ public final class SnapshotBuilder {
         } else {
             String regex = m.pathRegex().orElseThrow();
             String anchored = regex.startsWith("^") ? regex.substring(1) : regex;
-            b.setSafeRegex(RegexMatcher.newBuilder()
-                    .setRegex(com.google.re2j.Pattern.quote(root) + anchored));
+            b.setSafeRegex(RegexMatcher.newBuilder().setRegex(com.google.re2j.Pattern.quote(root) + anchored));
         }
         if (!m.methods().isEmpty()) {
             TreeSet<String> methods = new TreeSet<>(m.methods());
             StringMatcher sm = methods.size() == 1
                     ? StringMatcher.newBuilder().setExact(methods.first()).build()
-                    : StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
-                            .setRegex(String.join("|", methods))).build();
+                    : StringMatcher.newBuilder()
+                            .setSafeRegex(RegexMatcher.newBuilder().setRegex(String.join("|", methods)))
+                            .build();
             b.addHeaders(HeaderMatcher.newBuilder().setName(":method").setStringMatch(sm));
         }
         for (var h : m.headers()) {
@@ -641,10 +731,12 @@ public final class SnapshotBuilder {
             if (h.exact().isPresent()) {
                 hm.setStringMatch(StringMatcher.newBuilder().setExact(h.exact().get()));
             } else if (h.prefix().isPresent()) {
-                hm.setStringMatch(StringMatcher.newBuilder().setPrefix(h.prefix().get()));
+                hm.setStringMatch(
+                        StringMatcher.newBuilder().setPrefix(h.prefix().get()));
             } else if (h.regex().isPresent()) {
                 hm.setStringMatch(StringMatcher.newBuilder()
-                        .setSafeRegex(RegexMatcher.newBuilder().setRegex(h.regex().get())));
+                        .setSafeRegex(
+                                RegexMatcher.newBuilder().setRegex(h.regex().get())));
             } else {
                 hm.setPresentMatch(true);
             }

@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.HealthCheck;
-import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
@@ -46,36 +45,42 @@ final class UpstreamClusters {
                 .setConnectTimeout(duration(u.connectTimeoutMs()))
                 // Envoy's edge guide: 32 KiB per upstream connection (docs/root/configuration/best_practices/edge.rst)
                 .setPerConnectionBufferLimitBytes(UInt32Value.of(FilterClusters.EDGE_BUFFER_LIMIT_BYTES))
-                .setLbPolicy(switch (u.lbPolicy()) {
-                    case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
-                    case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
-                    case RANDOM -> Cluster.LbPolicy.RANDOM;
-                    case RING_HASH -> Cluster.LbPolicy.RING_HASH;
-                    case MAGLEV -> Cluster.LbPolicy.MAGLEV;
-                });
+                .setLbPolicy(
+                        switch (u.lbPolicy()) {
+                            case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
+                            case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
+                            case RANDOM -> Cluster.LbPolicy.RANDOM;
+                            case RING_HASH -> Cluster.LbPolicy.RING_HASH;
+                            case MAGLEV -> Cluster.LbPolicy.MAGLEV;
+                        });
         switch (u.discovery()) {
-            case EDS -> c.setType(Cluster.DiscoveryType.EDS)
-                    .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-                            .setEdsConfig(ads())
-                            .setServiceName(u.name()));
+            case EDS ->
+                c.setType(Cluster.DiscoveryType.EDS)
+                        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                                .setEdsConfig(ads())
+                                .setServiceName(u.name()));
             // Both DNS kinds resolve asynchronously and re-resolve every dns_refresh_rate (5 s default);
             // V4_PREFERRED: an AAAA answer on an IPv4-only pod or compose network would otherwise be dialled first
             // (AUTO prefers IPv6), cluster.proto DnsLookupFamily.
-            case LOGICAL_DNS -> c.setType(Cluster.DiscoveryType.LOGICAL_DNS)
-                    .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
-                    .setLoadAssignment(assignment(u, group));
-            case STRICT_DNS -> c.setType(Cluster.DiscoveryType.STRICT_DNS)
-                    .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
-                    .setLoadAssignment(assignment(u, group));
-            case MIXED -> throw new IllegalArgumentException("upstream '" + u.name()
-                    + "' mixes IP and DNS endpoints; validation refuses it");
+            case LOGICAL_DNS ->
+                c.setType(Cluster.DiscoveryType.LOGICAL_DNS)
+                        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
+                        .setLoadAssignment(assignment(u, group));
+            case STRICT_DNS ->
+                c.setType(Cluster.DiscoveryType.STRICT_DNS)
+                        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
+                        .setLoadAssignment(assignment(u, group));
+            case MIXED ->
+                throw new IllegalArgumentException(
+                        "upstream '" + u.name() + "' mixes IP and DNS endpoints; validation refuses it");
         }
         if (u.protocol() != Upstream.Protocol.HTTP1) {
             c.putTypedExtensionProtocolOptions(EnvoyNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2Options()));
         }
-        u.tls().ifPresent(tls -> c.setTransportSocket(TransportSocket.newBuilder()
-                .setName(EnvoyNames.TLS_TRANSPORT_SOCKET)
-                .setTypedConfig(Any.pack(upstreamTls(u, tls)))));
+        u.tls()
+                .ifPresent(tls -> c.setTransportSocket(TransportSocket.newBuilder()
+                        .setName(EnvoyNames.TLS_TRANSPORT_SOCKET)
+                        .setTypedConfig(Any.pack(upstreamTls(u, tls)))));
         u.healthCheck().ifPresent(hc -> {
             HealthCheck.Builder h = HealthCheck.newBuilder()
                     .setInterval(duration(hc.intervalMs()))
@@ -85,24 +90,27 @@ final class UpstreamClusters {
             if (u.protocol() == Upstream.Protocol.GRPC) {
                 h.setGrpcHealthCheck(HealthCheck.GrpcHealthCheck.getDefaultInstance());
             } else if (hc.path().isPresent()) {
-                h.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(hc.path().get()));
+                h.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder()
+                        .setPath(hc.path().get()));
             } else {
                 h.setTcpHealthCheck(HealthCheck.TcpHealthCheck.getDefaultInstance());
             }
             c.addHealthChecks(h);
         });
-        u.circuitBreaker().ifPresent(cb -> c.setCircuitBreakers(CircuitBreakers.newBuilder()
-                .addThresholds(CircuitBreakers.Thresholds.newBuilder()
-                        .setPriority(RoutingPriority.DEFAULT)
-                        .setMaxConnections(UInt32Value.of(cb.maxConnections()))
-                        .setMaxPendingRequests(UInt32Value.of(cb.maxPendingRequests()))
-                        .setMaxRequests(UInt32Value.of(cb.maxRequests()))
-                        .setMaxRetries(UInt32Value.of(cb.maxRetries())))));
-        u.outlierDetection().ifPresent(od -> c.setOutlierDetection(OutlierDetection.newBuilder()
-                .setConsecutive5Xx(UInt32Value.of(od.consecutive5xx()))
-                .setInterval(duration(od.intervalMs()))
-                .setBaseEjectionTime(duration(od.baseEjectionMs()))
-                .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
+        u.circuitBreaker()
+                .ifPresent(cb -> c.setCircuitBreakers(CircuitBreakers.newBuilder()
+                        .addThresholds(CircuitBreakers.Thresholds.newBuilder()
+                                .setPriority(RoutingPriority.DEFAULT)
+                                .setMaxConnections(UInt32Value.of(cb.maxConnections()))
+                                .setMaxPendingRequests(UInt32Value.of(cb.maxPendingRequests()))
+                                .setMaxRequests(UInt32Value.of(cb.maxRequests()))
+                                .setMaxRetries(UInt32Value.of(cb.maxRetries())))));
+        u.outlierDetection()
+                .ifPresent(od -> c.setOutlierDetection(OutlierDetection.newBuilder()
+                        .setConsecutive5Xx(UInt32Value.of(od.consecutive5xx()))
+                        .setInterval(duration(od.intervalMs()))
+                        .setBaseEjectionTime(duration(od.baseEjectionMs()))
+                        .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()))));
         return c.build();
     }
 

@@ -45,6 +45,9 @@ final class XdsProtos {
     }
 
     static Duration duration(long millis) {
-        return Duration.newBuilder().setSeconds(millis / 1000).setNanos((int) (millis % 1000) * 1_000_000).build();
+        return Duration.newBuilder()
+                .setSeconds(millis / 1000)
+                .setNanos((int) (millis % 1000) * 1_000_000)
+                .build();
     }
 }

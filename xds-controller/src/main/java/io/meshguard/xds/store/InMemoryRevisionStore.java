@@ -47,6 +47,8 @@ public final class InMemoryRevisionStore implements RevisionStore {
     public synchronized List<Revision.Summary> list(Optional<String> group, int limit) {
         return revisions.reversed().stream()
                 .filter(r -> group.isEmpty() || group.get().equals(r.group()))
-                .limit(limit).map(Revision::summary).toList();
+                .limit(limit)
+                .map(Revision::summary)
+                .toList();
     }
 }

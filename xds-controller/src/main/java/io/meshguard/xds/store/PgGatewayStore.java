@@ -22,7 +22,6 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -84,7 +83,7 @@ public final class PgGatewayStore {
      * (created on first use). Objects that existed keep their tenant.
      */
     public GatewayConfig edit(UnaryOperator<GatewayConfig> edit, String tenant) {
-        return edit(edit, tenant, c -> { });
+        return edit(edit, tenant, c -> {});
     }
 
     /** Work that must commit with a draft change or not at all (its admin-trail row). */
@@ -124,10 +123,15 @@ public final class PgGatewayStore {
      */
     public Ownership ownership(TenantScope scope) {
         try {
-            return new TenantScopedTransactions(dataSource).inScope(scope, c -> new Ownership(
-                    pairs(c, "select name, tenant from api"),
-                    pairs(c, "select name, tenant from upstream"),
-                    pairs(c, "select g.name || '/' || r.name, r.tenant from route r join gateway_group g on g.id = r.group_id")));
+            return new TenantScopedTransactions(dataSource)
+                    .inScope(
+                            scope,
+                            c -> new Ownership(
+                                    pairs(c, "select name, tenant from api"),
+                                    pairs(c, "select name, tenant from upstream"),
+                                    pairs(
+                                            c,
+                                            "select g.name || '/' || r.name, r.tenant from route r join gateway_group g on g.id = r.group_id")));
         } catch (SQLException e) {
             throw new StoreException("cannot read which tenant owns what", e);
         }
@@ -135,7 +139,8 @@ public final class PgGatewayStore {
 
     private static Map<String, String> pairs(Connection c, String sql) throws SQLException {
         Map<String, String> out = new java.util.TreeMap<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+        try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
                 out.put(rs.getString(1), rs.getString(2));
             }
@@ -145,31 +150,44 @@ public final class PgGatewayStore {
 
     private static void assignTenant(Connection c, GatewayConfig current, GatewayConfig config, String tenant)
             throws SQLException {
-        List<String> apis = config.apis().stream().map(Api::name).filter(n -> current.api(n).isEmpty()).toList();
-        List<String> upstreams = config.upstreams().stream().map(Upstream::name)
-                .filter(n -> current.upstream(n).isEmpty()).toList();
-        List<Route> routes = config.routes().stream().filter(r -> current.routes().stream()
-                .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))).toList();
+        List<String> apis = config.apis().stream()
+                .map(Api::name)
+                .filter(n -> current.api(n).isEmpty())
+                .toList();
+        List<String> upstreams = config.upstreams().stream()
+                .map(Upstream::name)
+                .filter(n -> current.upstream(n).isEmpty())
+                .toList();
+        List<Route> routes = config.routes().stream()
+                .filter(r -> current.routes().stream()
+                        .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name())))
+                .toList();
         if (apis.isEmpty() && upstreams.isEmpty() && routes.isEmpty() || tenant.equals(DEFAULT_TENANT)) {
             return;
         }
         exec(c, "insert into tenant (id) values (?) on conflict do nothing", tenant);
         for (String table : List.of("api", "upstream")) {
-            try (PreparedStatement ps = c.prepareStatement("update " + table + " set tenant = ? where name = any (?)")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("update " + table + " set tenant = ? where name = any (?)")) {
                 ps.setString(1, tenant);
                 ps.setArray(2, c.createArrayOf("varchar", (table.equals("api") ? apis : upstreams).toArray()));
                 ps.executeUpdate();
             }
         }
         for (Route r : routes) {
-            exec(c, "update route set tenant = ? where name = ? and group_id = (select id from gateway_group where name = ?)",
-                    tenant, r.name(), r.group());
+            exec(
+                    c,
+                    "update route set tenant = ? where name = ? and group_id = (select id from gateway_group where name = ?)",
+                    tenant,
+                    r.name(),
+                    r.group());
         }
     }
 
     private static void write(Connection c, GatewayConfig current, GatewayConfig config) throws SQLException {
         for (Route r : current.routes()) {
-            if (config.routes().stream().noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
+            if (config.routes().stream()
+                    .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
                 deleteRoute(c, r.group(), r.name());
             }
         }
@@ -212,20 +230,28 @@ public final class PgGatewayStore {
                 from gateway_group order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                groups.add(new GatewayGroup(rs.getString(1), rs.getString(2), rs.getString(3),
-                        Optional.ofNullable(rs.getString(4)), strings(rs.getArray(5)), rs.getString(6), rs.getInt(7),
+                groups.add(new GatewayGroup(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        Optional.ofNullable(rs.getString(4)),
+                        strings(rs.getArray(5)),
+                        rs.getString(6),
+                        rs.getInt(7),
                         GatewayGroup.ProxylessAuthz.valueOf(rs.getString(8).toUpperCase(Locale.ROOT)),
-                        json(rs.getString(9), Cors.class), JSON.readValue(rs.getString(10), new TypeReference<Map<String, Cors>>() { })));
+                        json(rs.getString(9), Cors.class),
+                        JSON.readValue(rs.getString(10), new TypeReference<Map<String, Cors>>() {})));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SQLException("unreadable JSON column in gateway_group: " + e.getOriginalMessage(), e);
         }
         Map<Long, List<Upstream.Endpoint>> endpoints = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement(
-                "select upstream_id, host, port, weight from upstream_endpoint order by upstream_id, id");
+                        "select upstream_id, host, port, weight from upstream_endpoint order by upstream_id, id");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                endpoints.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                endpoints
+                        .computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
                         .add(new Upstream.Endpoint(rs.getString(2), rs.getInt(3), rs.getInt(4)));
             }
         }
@@ -236,9 +262,11 @@ public final class PgGatewayStore {
                 from upstream order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                upstreams.add(new Upstream(rs.getString(2),
+                upstreams.add(new Upstream(
+                        rs.getString(2),
                         Upstream.Protocol.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
-                        Upstream.LbPolicy.valueOf(rs.getString(4).toUpperCase(Locale.ROOT)), rs.getInt(5),
+                        Upstream.LbPolicy.valueOf(rs.getString(4).toUpperCase(Locale.ROOT)),
+                        rs.getInt(5),
                         endpoints.getOrDefault(rs.getLong(1), List.of()),
                         json(rs.getString(6), Upstream.HealthCheck.class),
                         json(rs.getString(7), Upstream.CircuitBreaker.class),
@@ -254,18 +282,25 @@ public final class PgGatewayStore {
                 from api_version order by api_id, version""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                versions.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(new Api.ApiVersion(
-                        rs.getString(2), Api.Status.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
-                        instant(rs.getTimestamp(4)), instant(rs.getTimestamp(5)),
-                        Optional.ofNullable(rs.getString(6))));
+                versions.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                        .add(new Api.ApiVersion(
+                                rs.getString(2),
+                                Api.Status.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                                instant(rs.getTimestamp(4)),
+                                instant(rs.getTimestamp(5)),
+                                Optional.ofNullable(rs.getString(6))));
             }
         }
         List<Api> apis = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(
-                "select id, name, base_path, default_version, hostnames from api order by name");
+                        "select id, name, base_path, default_version, hostnames from api order by name");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                apis.add(new Api(rs.getString(2), rs.getString(3), rs.getString(4), strings(rs.getArray(5)),
+                apis.add(new Api(
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getString(4),
+                        strings(rs.getArray(5)),
                         versions.getOrDefault(rs.getLong(1), List.of())));
             }
         }
@@ -275,7 +310,8 @@ public final class PgGatewayStore {
                 order by d.route_id, u.name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                destinations.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                destinations
+                        .computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
                         .add(new Route.Destination(rs.getString(2), rs.getInt(3)));
             }
         }
@@ -301,17 +337,29 @@ public final class PgGatewayStore {
                         type.equals("exact") ? Optional.of(path) : Optional.empty(),
                         type.equals("regex") ? Optional.of(path) : Optional.empty(),
                         strings(rs.getArray(8)),
-                        JSON.readValue(rs.getString(9), new TypeReference<List<Route.HeaderMatch>>() { }));
+                        JSON.readValue(rs.getString(9), new TypeReference<List<Route.HeaderMatch>>() {}));
                 int attempts = rs.getInt(13);
-                Optional<Route.Retry> retry = attempts == 0 ? Optional.empty() : Optional.of(new Route.Retry(
-                        attempts, rs.getString(14), optionalLong(rs, 15), rs.getInt(16), rs.getInt(17)));
-                routes.add(new Route(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), match,
-                        destinations.getOrDefault(rs.getLong(1), List.of()), optionalLong(rs, 10),
-                        optionalLong(rs, 11), rs.getBoolean(12), retry,
-                        JSON.readValue(rs.getString(18), new TypeReference<List<Route.HeaderValue>>() { }),
+                Optional<Route.Retry> retry = attempts == 0
+                        ? Optional.empty()
+                        : Optional.of(new Route.Retry(
+                                attempts, rs.getString(14), optionalLong(rs, 15), rs.getInt(16), rs.getInt(17)));
+                routes.add(new Route(
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getString(4),
+                        rs.getString(5),
+                        match,
+                        destinations.getOrDefault(rs.getLong(1), List.of()),
+                        optionalLong(rs, 10),
+                        optionalLong(rs, 11),
+                        rs.getBoolean(12),
+                        retry,
+                        JSON.readValue(rs.getString(18), new TypeReference<List<Route.HeaderValue>>() {}),
                         strings(rs.getArray(19)),
-                        JSON.readValue(rs.getString(20), new TypeReference<List<Route.HeaderValue>>() { }),
-                        rs.getString(21), rs.getString(22), Optional.empty()));
+                        JSON.readValue(rs.getString(20), new TypeReference<List<Route.HeaderValue>>() {}),
+                        rs.getString(21),
+                        rs.getString(22),
+                        Optional.empty()));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SQLException("unreadable JSON column in route: " + e.getOriginalMessage(), e);
@@ -397,8 +445,8 @@ public final class PgGatewayStore {
         // successors reference versions of the same API: insert all, then link
         exec(c, "update api_version set successor = null where api_id = ?", id);
         List<String> keep = a.versions().stream().map(Api.ApiVersion::version).toList();
-        try (PreparedStatement ps = c.prepareStatement(
-                "delete from api_version where api_id = ? and not (version = any (?))")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("delete from api_version where api_id = ? and not (version = any (?))")) {
             ps.setLong(1, id);
             ps.setArray(2, c.createArrayOf("varchar", keep.toArray()));
             ps.executeUpdate();
@@ -418,8 +466,8 @@ public final class PgGatewayStore {
         }
         for (Api.ApiVersion v : a.versions()) {
             if (v.successor().isPresent()) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "update api_version set successor = ? where api_id = ? and version = ?")) {
+                try (PreparedStatement ps =
+                        c.prepareStatement("update api_version set successor = ? where api_id = ? and version = ?")) {
                     ps.setString(1, v.successor().get());
                     ps.setLong(2, id);
                     ps.setString(3, v.version());
@@ -482,7 +530,8 @@ public final class PgGatewayStore {
             setLong(ps, i++, r.retry().map(Route.Retry::backoffBaseMs));
             setLong(ps, i++, r.retry().map(Route.Retry::backoffMaxMs));
             ps.setString(i++, ConfigJson.write(r.requestHeadersToAdd()));
-            ps.setArray(i++, c.createArrayOf("varchar", r.requestHeadersToRemove().toArray()));
+            ps.setArray(
+                    i++, c.createArrayOf("varchar", r.requestHeadersToRemove().toArray()));
             ps.setString(i++, ConfigJson.write(r.responseHeadersToAdd()));
             ps.setString(i++, r.authzProfile());
             ps.setString(i, r.dlpProfile());
@@ -502,8 +551,11 @@ public final class PgGatewayStore {
     }
 
     private static void deleteRoute(Connection c, String group, String name) throws SQLException {
-        exec(c, "delete from route where name = ? and group_id = (select id from gateway_group where name = ?)",
-                name, group);
+        exec(
+                c,
+                "delete from route where name = ? and group_id = (select id from gateway_group where name = ?)",
+                name,
+                group);
     }
 
     private static void deleteGroup(Connection c, String name) throws SQLException {
@@ -513,8 +565,10 @@ public final class PgGatewayStore {
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 if (rs.getLong(1) > 0) {
-                    throw new StoreException("group '" + name + "' has published revisions and cannot be deleted; "
-                            + "remove its routes and publish instead", null);
+                    throw new StoreException(
+                            "group '" + name + "' has published revisions and cannot be deleted; "
+                                    + "remove its routes and publish instead",
+                            null);
                 }
             }
         }
@@ -590,5 +644,4 @@ public final class PgGatewayStore {
     private static String lower(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }
-
 }

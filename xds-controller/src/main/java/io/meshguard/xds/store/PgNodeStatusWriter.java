@@ -80,7 +80,8 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
                 ps.setString(i++, s.lastNack().map(NodeStatus.Nack::typeUrl).orElse(null));
                 ps.setString(i++, s.lastNack().map(NodeStatus.Nack::version).orElse(null));
                 ps.setString(i++, s.lastNack().map(NodeStatus.Nack::error).orElse(null));
-                ps.setTimestamp(i++, s.lastNack().map(n -> Timestamp.from(n.at())).orElse(null));
+                ps.setTimestamp(
+                        i++, s.lastNack().map(n -> Timestamp.from(n.at())).orElse(null));
                 ps.setTimestamp(i++, Timestamp.from(s.lastSeen()));
                 ps.setInt(i++, s.streams());
                 ps.setString(i++, s.userAgent());
@@ -110,12 +111,24 @@ public final class PgNodeStatusWriter implements Fleet.Sink, AutoCloseable {
                 Map<String, String> acked = ConfigJson.read(rs.getString(6), Map.class);
                 long rev = rs.getLong(7);
                 Optional<Long> revision = rs.wasNull() ? Optional.empty() : Optional.of(rev);
-                Optional<NodeStatus.Nack> nack = rs.getString(8) == null ? Optional.empty()
-                        : Optional.of(new NodeStatus.Nack(rs.getString(8), rs.getString(9), rs.getString(10),
+                Optional<NodeStatus.Nack> nack = rs.getString(8) == null
+                        ? Optional.empty()
+                        : Optional.of(new NodeStatus.Nack(
+                                rs.getString(8),
+                                rs.getString(9),
+                                rs.getString(10),
                                 rs.getTimestamp(11).toInstant()));
-                out.add(new NodeStatus(rs.getString(1), rs.getString(13), rs.getString(2) == null ? "" : rs.getString(2),
-                        rs.getBoolean(3), rs.getInt(4), rs.getString(5) == null ? "" : rs.getString(5), acked,
-                        revision, nack, rs.getTimestamp(12).toInstant()));
+                out.add(new NodeStatus(
+                        rs.getString(1),
+                        rs.getString(13),
+                        rs.getString(2) == null ? "" : rs.getString(2),
+                        rs.getBoolean(3),
+                        rs.getInt(4),
+                        rs.getString(5) == null ? "" : rs.getString(5),
+                        acked,
+                        revision,
+                        nack,
+                        rs.getTimestamp(12).toInstant()));
             }
             return out;
         } catch (SQLException e) {

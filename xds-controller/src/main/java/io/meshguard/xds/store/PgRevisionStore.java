@@ -141,8 +141,12 @@ public final class PgRevisionStore implements RevisionStore {
             ps.setInt(3, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Revision.Summary(rs.getLong(1), rs.getString(2), rs.getString(3),
-                            rs.getString(4) == null ? "" : rs.getString(4), rs.getTimestamp(5).toInstant()));
+                    out.add(new Revision.Summary(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            rs.getString(4) == null ? "" : rs.getString(4),
+                            rs.getTimestamp(5).toInstant()));
                 }
             }
             return out;
@@ -156,7 +160,12 @@ public final class PgRevisionStore implements RevisionStore {
             from config_revision r join gateway_group g on g.id = r.group_id""";
 
     private static Revision revision(ResultSet rs) throws SQLException {
-        return new Revision(rs.getLong(1), rs.getString(2), ConfigJson.readConfig(rs.getString(3)), rs.getString(4),
-                rs.getString(5) == null ? "" : rs.getString(5), rs.getTimestamp(6).toInstant());
+        return new Revision(
+                rs.getLong(1),
+                rs.getString(2),
+                ConfigJson.readConfig(rs.getString(3)),
+                rs.getString(4),
+                rs.getString(5) == null ? "" : rs.getString(5),
+                rs.getTimestamp(6).toInstant());
     }
 }

@@ -8,8 +8,7 @@ import java.time.Instant;
  *
  * @param config the group's slice: the group, its routes and the APIs and upstreams they use
  */
-public record Revision(long id, String group, GatewayConfig config, String actor, String reason,
-        Instant createdAt) {
+public record Revision(long id, String group, GatewayConfig config, String actor, String reason, Instant createdAt) {
 
     /** The revision without its configuration, for lists. */
     public Summary summary() {

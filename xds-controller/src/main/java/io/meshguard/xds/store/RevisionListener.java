@@ -16,12 +16,16 @@ public final class RevisionListener implements AutoCloseable {
     private final PgChannelListener channel;
     private volatile long lastSeenId = -1;
 
-    public RevisionListener(DataSource dataSource, PgRevisionStore store, Runnable onChange, Duration debounce,
+    public RevisionListener(
+            DataSource dataSource,
+            PgRevisionStore store,
+            Runnable onChange,
+            Duration debounce,
             Duration reconcileInterval) {
         this.store = store;
         this.onChange = onChange;
-        this.channel = new PgChannelListener(dataSource, PgRevisionStore.CHANNEL, debounce, reconcileInterval,
-                this::reconcile);
+        this.channel = new PgChannelListener(
+                dataSource, PgRevisionStore.CHANNEL, debounce, reconcileInterval, this::reconcile);
     }
 
     public RevisionListener start() {

@@ -1,8 +1,8 @@
 package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.db.PgChannelListener;
 import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.db.PgChannelListener;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 public final class CatalogSnapshotFeed implements AutoCloseable {
     /** The channel V43's {@code meshguard_catalog_changed} trigger notifies. */
     public static final String CHANNEL = "meshguard_catalog";
+
     private static final Logger LOG = LoggerFactory.getLogger(CatalogSnapshotFeed.class);
 
     private final CatalogStore store;
@@ -30,16 +31,21 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
     /** The snapshot handed on last (guarded by {@code rebuild}'s lock). */
     private Optional<SubscriptionSnapshot> last = Optional.empty();
 
-    public CatalogSnapshotFeed(DataSource dataSource, CatalogStore store, SubscriptionStateService service,
-                               Duration resync) {
-        this(dataSource, store, (java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot>)
-                service::publish, resync);
+    public CatalogSnapshotFeed(
+            DataSource dataSource, CatalogStore store, SubscriptionStateService service, Duration resync) {
+        this(
+                dataSource,
+                store,
+                (java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot>) service::publish,
+                resync);
     }
 
     /** Hands each snapshot to {@code service} (central's zone hub sends them to the zones). */
-    public CatalogSnapshotFeed(DataSource dataSource, CatalogStore store,
-                               java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot> service,
-                               Duration resync) {
+    public CatalogSnapshotFeed(
+            DataSource dataSource,
+            CatalogStore store,
+            java.util.function.Consumer<io.meshguard.catalog.SubscriptionSnapshot> service,
+            Duration resync) {
         this.store = store;
         this.service = service;
         // a (re)connected listener rebuilds at once: whatever changed while no one was listening

@@ -34,12 +34,10 @@ public final class SubscriptionStateService implements BindableService {
     public static final String GROUP = "meshguard-extauthz";
 
     /** A replica's view: the version it last ACKed, and the error of its last NACK if that came later. */
-    public record ReplicaState(String replica, Optional<Long> ackedVersion, Optional<String> lastError) {
-    }
+    public record ReplicaState(String replica, Optional<Long> ackedVersion, Optional<String> lastError) {}
 
-    private record Stream(String replica, ServerCallStreamObserver<DiscoveryResponse> out,
-                          Map<String, Long> sentByNonce) {
-    }
+    private record Stream(
+            String replica, ServerCallStreamObserver<DiscoveryResponse> out, Map<String, Long> sentByNonce) {}
 
     private final AtomicReference<Optional<SubscriptionSnapshot>> current = new AtomicReference<>(Optional.empty());
     private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
@@ -72,15 +70,17 @@ public final class SubscriptionStateService implements BindableService {
             @Override
             public void onNext(DiscoveryRequest request) {
                 if (!request.getTypeUrl().equals(SubscriptionStateWire.TYPE_URL)) {
-                    out.onError(io.grpc.Status.INVALID_ARGUMENT.withDescription("this service serves "
-                            + SubscriptionStateWire.TYPE_URL + " only").asRuntimeException());
+                    out.onError(io.grpc.Status.INVALID_ARGUMENT
+                            .withDescription("this service serves " + SubscriptionStateWire.TYPE_URL + " only")
+                            .asRuntimeException());
                     return;
                 }
                 // the node id names the replica in logs and /fleet (escaped like every client text), with the verified
                 // identity the ADS port stamped on the node when there is one: a node id alone is a claim
                 String replica = ClientText.escape(request.getNode().getId())
                         + io.meshguard.xds.server.PeerIdentity.stampedOn(request.getNode())
-                                .map(p -> " (" + p.id() + ")").orElse("");
+                                .map(p -> " (" + p.id() + ")")
+                                .orElse("");
                 Stream s = streams.get(id);
                 if (s == null) {
                     s = new Stream(replica, out, new ConcurrentHashMap<>());
@@ -98,8 +98,10 @@ public final class SubscriptionStateService implements BindableService {
                 if (request.hasErrorDetail()) {
                     String error = ClientText.escape(request.getErrorDetail().getMessage());
                     LOG.error("replica {} refused subscription state version {}: {}", replica, sent, error);
-                    replicas.compute(replica, (k, v) -> new ReplicaState(replica,
-                            v == null ? Optional.empty() : v.ackedVersion(), Optional.of(error)));
+                    replicas.compute(
+                            replica,
+                            (k, v) -> new ReplicaState(
+                                    replica, v == null ? Optional.empty() : v.ackedVersion(), Optional.of(error)));
                 } else {
                     replicas.put(replica, new ReplicaState(replica, Optional.of(sent), Optional.empty()));
                 }
@@ -125,9 +127,13 @@ public final class SubscriptionStateService implements BindableService {
             if (s.out().isCancelled()) {
                 return;
             }
-            s.out().onNext(DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateWire.TYPE_URL)
-                    .setVersionInfo(Long.toString(snapshot.version())).setNonce(nonce)
-                    .addResources(SnapshotJson.resource(snapshot)).build());
+            s.out()
+                    .onNext(DiscoveryResponse.newBuilder()
+                            .setTypeUrl(SubscriptionStateWire.TYPE_URL)
+                            .setVersionInfo(Long.toString(snapshot.version()))
+                            .setNonce(nonce)
+                            .addResources(SnapshotJson.resource(snapshot))
+                            .build());
         }
     }
 }

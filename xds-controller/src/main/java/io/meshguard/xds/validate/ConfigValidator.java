@@ -2,8 +2,8 @@ package io.meshguard.xds.validate;
 
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
-import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.contract.OwnedHeaderNames;
+import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -25,15 +25,26 @@ import java.util.Set;
  * and overlapping routes (a warning: the first route wins).
  */
 public final class ConfigValidator {
-    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-    private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
-    private static final java.util.regex.Pattern HOSTNAME =
-            java.util.regex.Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
-    private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
+    private static final java.util.regex.Pattern NAME =
+            java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final java.util.regex.Pattern VERSION =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
+    private static final java.util.regex.Pattern HOSTNAME = java.util.regex.Pattern.compile(
+            "(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
+    private static final java.util.regex.Pattern HEADER_NAME =
+            java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+");
     private static final Set<String> METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
-    private static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding",
-            "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
+    private static final Set<String> RESERVED_HEADERS = Set.of(
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "trailer",
+            "upgrade");
     private static final String LAST_EVENT_ID = "last-event-id";
     private static final Set<String> STREAMING_OWNED = Set.of("x-accel-buffering", "content-type");
     private static final java.util.regex.Pattern NO_STORING =
@@ -71,7 +82,10 @@ public final class ConfigValidator {
                 problems.add(Problem.error(ProblemCode.GROUP_DUPLICATE, path, "duplicate group name"));
             }
             if (g.listenerPort() < 1 || g.listenerPort() > 65535) {
-                problems.add(Problem.error(ProblemCode.GROUP_LISTENER_PORT, path + ".listener_port", "must be 1..65535, got " + g.listenerPort()));
+                problems.add(Problem.error(
+                        ProblemCode.GROUP_LISTENER_PORT,
+                        path + ".listener_port",
+                        "must be 1..65535, got " + g.listenerPort()));
             }
             for (String h : g.hostnames()) {
                 hostname(problems, path + ".hostnames", h);
@@ -80,13 +94,18 @@ public final class ConfigValidator {
             g.cors().ifPresent(c -> CorsRules.check(problems, path + ".cors", g, c));
             g.apiCors().forEach((api, c) -> {
                 if (config.api(api).isEmpty()) {
-                    problems.add(Problem.error(ProblemCode.GROUP_API_CORS_UNKNOWN_API, path + ".api_cors[" + api + "]", "unknown API '" + api + "'"));
+                    problems.add(Problem.error(
+                            ProblemCode.GROUP_API_CORS_UNKNOWN_API,
+                            path + ".api_cors[" + api + "]",
+                            "unknown API '" + api + "'"));
                 }
                 CorsRules.check(problems, path + ".api_cors[" + api + "]", g, c);
             });
             for (String placeholder : List.of("{api}")) {
                 if (g.hostnames().isEmpty() && !g.hostnameTemplate().contains(placeholder)) {
-                    problems.add(Problem.error(ProblemCode.GROUP_HOSTNAME_TEMPLATE, path + ".hostname_template",
+                    problems.add(Problem.error(
+                            ProblemCode.GROUP_HOSTNAME_TEMPLATE,
+                            path + ".hostname_template",
                             "must contain " + placeholder + " so that every API gets its own hostname"));
                 }
             }
@@ -101,10 +120,14 @@ public final class ConfigValidator {
                 problems.add(Problem.error(ProblemCode.UPSTREAM_DUPLICATE, path, "duplicate upstream name"));
             }
             if (u.connectTimeoutMs() < 1) {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_CONNECT_TIMEOUT, path + ".connect_timeout_ms", "must be positive"));
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_CONNECT_TIMEOUT, path + ".connect_timeout_ms", "must be positive"));
             }
             if (u.endpoints().isEmpty()) {
-                problems.add(Problem.warning(ProblemCode.UPSTREAM_NO_ENDPOINTS, path + ".endpoints", "no endpoints: requests routed here get 503"));
+                problems.add(Problem.warning(
+                        ProblemCode.UPSTREAM_NO_ENDPOINTS,
+                        path + ".endpoints",
+                        "no endpoints: requests routed here get 503"));
             }
             for (int i = 0; i < u.endpoints().size(); i++) {
                 Upstream.Endpoint e = u.endpoints().get(i);
@@ -112,16 +135,21 @@ public final class ConfigValidator {
                 if (e.address() == null || e.address().isBlank()) {
                     problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_REQUIRED, ep + ".address", "required"));
                 } else if (!Upstream.isIpLiteral(e.address())
-                        && (e.address().length() > 253 || !HOSTNAME.matcher(e.address()).matches()
-                        || e.address().startsWith("*."))) {
-                    problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_INVALID, ep + ".address", "'" + e.address()
-                            + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
+                        && (e.address().length() > 253
+                                || !HOSTNAME.matcher(e.address()).matches()
+                                || e.address().startsWith("*."))) {
+                    problems.add(Problem.error(
+                            ProblemCode.UPSTREAM_ADDRESS_INVALID,
+                            ep + ".address",
+                            "'" + e.address() + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
                 }
                 if (e.port() < 1 || e.port() > 65535) {
-                    problems.add(Problem.error(ProblemCode.UPSTREAM_PORT, ep + ".port", "must be 1..65535, got " + e.port()));
+                    problems.add(Problem.error(
+                            ProblemCode.UPSTREAM_PORT, ep + ".port", "must be 1..65535, got " + e.port()));
                 }
                 if (e.weight() < 1 || e.weight() > 128) {
-                    problems.add(Problem.error(ProblemCode.UPSTREAM_WEIGHT, ep + ".weight", "must be 1..128, got " + e.weight()));
+                    problems.add(Problem.error(
+                            ProblemCode.UPSTREAM_WEIGHT, ep + ".weight", "must be 1..128, got " + e.weight()));
                 }
             }
             platformAddresses(problems, path, u);
@@ -171,12 +199,17 @@ public final class ConfigValidator {
         if (apis.put(api.name(), api) != null) {
             problems.add(Problem.error(ProblemCode.API_DUPLICATE, path, "duplicate API name"));
         }
-        if (!api.basePath().isEmpty() && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
-            problems.add(Problem.error(ProblemCode.API_BASE_PATH, path + ".base_path",
+        if (!api.basePath().isEmpty()
+                && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
+            problems.add(Problem.error(
+                    ProblemCode.API_BASE_PATH,
+                    path + ".base_path",
                     "must be empty or start with '/' and not end with '/', got '" + api.basePath() + "'"));
         }
         if (pathCharacters(api.basePath())) {
-            problems.add(Problem.error(ProblemCode.API_BASE_PATH_CHARACTERS, path + ".base_path",
+            problems.add(Problem.error(
+                    ProblemCode.API_BASE_PATH_CHARACTERS,
+                    path + ".base_path",
                     "must not contain '%', '?', '#' or '//', got '" + api.basePath() + "'"));
         }
         for (String h : api.hostnames()) {
@@ -186,7 +219,8 @@ public final class ConfigValidator {
         for (Api.ApiVersion v : api.versions()) {
             String vp = path + ".versions[" + v.version() + "]";
             if (v.version() == null || !VERSION.matcher(v.version()).matches()) {
-                problems.add(Problem.error(ProblemCode.API_VERSION_SYNTAX, vp, "version must match " + VERSION.pattern()));
+                problems.add(
+                        Problem.error(ProblemCode.API_VERSION_SYNTAX, vp, "version must match " + VERSION.pattern()));
                 continue;
             }
             if (!seen.add(v.version())) {
@@ -194,31 +228,46 @@ public final class ConfigValidator {
             }
             v.successor().ifPresent(s -> {
                 if (api.version(s).isEmpty()) {
-                    problems.add(Problem.error(ProblemCode.API_SUCCESSOR_UNKNOWN, vp + ".successor", "unknown version '" + s + "'"));
+                    problems.add(Problem.error(
+                            ProblemCode.API_SUCCESSOR_UNKNOWN, vp + ".successor", "unknown version '" + s + "'"));
                 } else if (s.equals(v.version())) {
-                    problems.add(Problem.error(ProblemCode.API_SUCCESSOR_SELF, vp + ".successor", "a version cannot succeed itself"));
+                    problems.add(Problem.error(
+                            ProblemCode.API_SUCCESSOR_SELF, vp + ".successor", "a version cannot succeed itself"));
                 }
             });
             if (v.status() == Api.Status.DEPRECATED && v.deprecatedAt().isEmpty()) {
-                problems.add(Problem.error(ProblemCode.API_DEPRECATED_AT_REQUIRED, vp + ".deprecated_at",
+                problems.add(Problem.error(
+                        ProblemCode.API_DEPRECATED_AT_REQUIRED,
+                        vp + ".deprecated_at",
                         "required for a deprecated version (the Deprecation response header carries it)"));
             }
             if (v.status() != Api.Status.ACTIVE && v.successor().isEmpty()) {
-                problems.add(Problem.warning(ProblemCode.API_NO_SUCCESSOR, vp + ".successor", "no successor: clients are not told where to go"));
+                problems.add(Problem.warning(
+                        ProblemCode.API_NO_SUCCESSOR,
+                        vp + ".successor",
+                        "no successor: clients are not told where to go"));
             }
-            if (v.deprecatedAt().isPresent() && v.sunsetAt().isPresent()
+            if (v.deprecatedAt().isPresent()
+                    && v.sunsetAt().isPresent()
                     && v.sunsetAt().get().isBefore(v.deprecatedAt().get())) {
-                problems.add(Problem.error(ProblemCode.API_SUNSET_BEFORE_DEPRECATION, vp + ".sunset_at", "is before deprecated_at"));
+                problems.add(Problem.error(
+                        ProblemCode.API_SUNSET_BEFORE_DEPRECATION, vp + ".sunset_at", "is before deprecated_at"));
             }
         }
         if (api.versions().isEmpty()) {
-            problems.add(Problem.error(ProblemCode.API_NO_VERSIONS, path + ".versions", "an API needs at least one version"));
+            problems.add(Problem.error(
+                    ProblemCode.API_NO_VERSIONS, path + ".versions", "an API needs at least one version"));
         }
         Optional<Api.ApiVersion> def = api.version(api.defaultVersion());
         if (def.isEmpty()) {
-            problems.add(Problem.error(ProblemCode.API_DEFAULT_VERSION_UNKNOWN, path + ".default_version", "unknown version '" + api.defaultVersion() + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.API_DEFAULT_VERSION_UNKNOWN,
+                    path + ".default_version",
+                    "unknown version '" + api.defaultVersion() + "'"));
         } else if (def.get().status() == Api.Status.SUNSET || def.get().status() == Api.Status.RETIRED) {
-            problems.add(Problem.error(ProblemCode.API_DEFAULT_VERSION_ENDED, path + ".default_version",
+            problems.add(Problem.error(
+                    ProblemCode.API_DEFAULT_VERSION_ENDED,
+                    path + ".default_version",
                     "the default version must be active or deprecated, '" + api.defaultVersion() + "' is "
                             + def.get().status().name().toLowerCase(java.util.Locale.ROOT)));
         }
@@ -241,38 +290,57 @@ public final class ConfigValidator {
         if (match.isEmpty() || !GRPC_SERVICE.matcher(match.get()).matches()) {
             return;
         }
-        String served = api.basePath().isEmpty() ? "/<version>" + match.get() + " (and " + match.get()
-                + " for the default version)" : api.basePath() + "/<version>" + match.get();
-        problems.add(Problem.warning(ProblemCode.ROUTE_GRPC_PATH_VERSIONED, path, "this looks like a gRPC method path, served at " + served
-                + ": a gRPC server answers only " + match.get() + " and returns UNIMPLEMENTED for a prefixed path, "
-                + "which the gateway forwards unchanged. Give the API no base_path and reach it through its default "
-                + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
+        String served = api.basePath().isEmpty()
+                ? "/<version>" + match.get() + " (and " + match.get() + " for the default version)"
+                : api.basePath() + "/<version>" + match.get();
+        problems.add(
+                Problem.warning(
+                        ProblemCode.ROUTE_GRPC_PATH_VERSIONED,
+                        path,
+                        "this looks like a gRPC method path, served at " + served
+                                + ": a gRPC server answers only " + match.get()
+                                + " and returns UNIMPLEMENTED for a prefixed path, "
+                                + "which the gateway forwards unchanged. Give the API no base_path and reach it through its default "
+                                + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
     }
 
-    private void validateRoute(List<Problem> problems, Set<String> upstreamNames, Route r,
-            Map<String, GatewayGroup> groups, Map<String, Api> apis, Map<String, Route> routes) {
+    private void validateRoute(
+            List<Problem> problems,
+            Set<String> upstreamNames,
+            Route r,
+            Map<String, GatewayGroup> groups,
+            Map<String, Api> apis,
+            Map<String, Route> routes) {
         String path = "routes[" + r.group() + "/" + r.name() + "]";
         name(problems, path + ".name", r.name());
         if (routes.put(r.group() + "/" + r.name(), r) != null) {
-            problems.add(Problem.error(ProblemCode.ROUTE_DUPLICATE, path, "duplicate route name in group '" + r.group() + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_DUPLICATE, path, "duplicate route name in group '" + r.group() + "'"));
         }
         if (!groups.containsKey(r.group())) {
-            problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_GROUP, path + ".group", "unknown group '" + r.group() + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_UNKNOWN_GROUP, path + ".group", "unknown group '" + r.group() + "'"));
         }
         Api api = apis.get(r.api());
         if (api == null) {
             problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_API, path + ".api", "unknown API '" + r.api() + "'"));
         } else if (api.version(r.version()).isEmpty()) {
-            problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_VERSION, path + ".version", "API '" + r.api() + "' has no version '" + r.version() + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_UNKNOWN_VERSION,
+                    path + ".version",
+                    "API '" + r.api() + "' has no version '" + r.version() + "'"));
         }
         if (r.match() == null) {
             problems.add(Problem.error(ProblemCode.ROUTE_MATCH_REQUIRED, path + ".match", "required"));
         } else {
             Route.Match m = r.match();
-            int set = (m.pathPrefix().isPresent() ? 1 : 0) + (m.pathExact().isPresent() ? 1 : 0)
+            int set = (m.pathPrefix().isPresent() ? 1 : 0)
+                    + (m.pathExact().isPresent() ? 1 : 0)
                     + (m.pathRegex().isPresent() ? 1 : 0);
             if (set != 1) {
-                problems.add(Problem.error(ProblemCode.ROUTE_ONE_PATH_MATCH, path + ".match",
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_ONE_PATH_MATCH,
+                        path + ".match",
                         "exactly one of path_prefix, path_exact, path_regex is required"));
             }
             m.pathPrefix().ifPresent(p -> relativePath(problems, path + ".match.path_prefix", p));
@@ -282,57 +350,83 @@ public final class ConfigValidator {
             }
             // Envoy sees the regex behind the route's quoted root (SnapshotBuilder.match): size that, the longest root
             String root = api == null ? "" : api.basePath() + "/" + r.version();
-            m.pathRegex().ifPresent(p -> regex(problems, path + ".match.path_regex", p,
-                    Pattern.quote(root) + (p.startsWith("^") ? p.substring(1) : p)));
+            m.pathRegex()
+                    .ifPresent(p -> regex(
+                            problems,
+                            path + ".match.path_regex",
+                            p,
+                            Pattern.quote(root) + (p.startsWith("^") ? p.substring(1) : p)));
             for (String method : m.methods()) {
                 if (!METHODS.contains(method)) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_METHOD_UNKNOWN, path + ".match.methods", "unknown HTTP method '" + method + "'"));
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_METHOD_UNKNOWN,
+                            path + ".match.methods",
+                            "unknown HTTP method '" + method + "'"));
                 }
             }
             for (Route.HeaderMatch h : m.headers()) {
                 String hp = path + ".match.headers[" + h.name() + "]";
                 headerName(problems, hp, h.name());
-                int kinds = (h.exact().isPresent() ? 1 : 0) + (h.prefix().isPresent() ? 1 : 0)
+                int kinds = (h.exact().isPresent() ? 1 : 0)
+                        + (h.prefix().isPresent() ? 1 : 0)
                         + (h.regex().isPresent() ? 1 : 0);
                 if (kinds > 1) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_HEADER_MATCH_KINDS, hp, "at most one of exact, prefix, regex"));
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_HEADER_MATCH_KINDS, hp, "at most one of exact, prefix, regex"));
                 }
                 h.regex().ifPresent(x -> regex(problems, hp + ".regex", x, x));
             }
         }
         if (r.destinations().isEmpty()) {
-            problems.add(Problem.error(ProblemCode.ROUTE_NO_DESTINATION, path + ".destinations", "at least one destination is required"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_NO_DESTINATION, path + ".destinations", "at least one destination is required"));
         } else {
             int sum = 0;
             Set<String> seen = new HashSet<>();
             for (Route.Destination d : r.destinations()) {
                 if (d.weight() < 0 || d.weight() > 100) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_DESTINATION_WEIGHT, path + ".destinations[" + d.upstream() + "].weight",
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_DESTINATION_WEIGHT,
+                            path + ".destinations[" + d.upstream() + "].weight",
                             "must be 0..100, got " + d.weight()));
                 }
                 sum += d.weight();
                 if (!seen.add(d.upstream())) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_DESTINATION_TWICE, path + ".destinations[" + d.upstream() + "]", "listed twice"));
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_DESTINATION_TWICE,
+                            path + ".destinations[" + d.upstream() + "]",
+                            "listed twice"));
                 }
                 if (!upstreamNames.contains(d.upstream())) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_UPSTREAM, path + ".destinations[" + d.upstream() + "]",
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_UNKNOWN_UPSTREAM,
+                            path + ".destinations[" + d.upstream() + "]",
                             "unknown upstream '" + d.upstream() + "'"));
                 }
             }
             if (sum != 100) {
-                problems.add(Problem.error(ProblemCode.ROUTE_WEIGHT_SUM, path + ".destinations", "weights must sum to 100, got " + sum));
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_WEIGHT_SUM, path + ".destinations", "weights must sum to 100, got " + sum));
             }
         }
-        r.timeoutMs().filter(t -> t < 0).ifPresent(
-                t -> problems.add(Problem.error(ProblemCode.ROUTE_TIMEOUT, path + ".timeout_ms", "must be 0 (none) or positive")));
-        r.idleTimeoutMs().filter(t -> t <= 0).ifPresent(
-                t -> problems.add(Problem.error(ProblemCode.ROUTE_IDLE_TIMEOUT, path + ".idle_timeout_ms", "must be positive")));
+        r.timeoutMs()
+                .filter(t -> t < 0)
+                .ifPresent(t -> problems.add(Problem.error(
+                        ProblemCode.ROUTE_TIMEOUT, path + ".timeout_ms", "must be 0 (none) or positive")));
+        r.idleTimeoutMs()
+                .filter(t -> t <= 0)
+                .ifPresent(t -> problems.add(
+                        Problem.error(ProblemCode.ROUTE_IDLE_TIMEOUT, path + ".idle_timeout_ms", "must be positive")));
         r.retry().ifPresent(retry -> {
             if (retry.attempts() < 0 || retry.attempts() > 10) {
-                problems.add(Problem.error(ProblemCode.ROUTE_RETRY_ATTEMPTS, path + ".retry.attempts", "must be 0..10"));
+                problems.add(
+                        Problem.error(ProblemCode.ROUTE_RETRY_ATTEMPTS, path + ".retry.attempts", "must be 0..10"));
             }
             if (retry.backoffMaxMs() < retry.backoffBaseMs()) {
-                problems.add(Problem.error(ProblemCode.ROUTE_RETRY_BACKOFF, path + ".retry.backoff_max_ms", "must not be below backoff_base_ms"));
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_RETRY_BACKOFF,
+                        path + ".retry.backoff_max_ms",
+                        "must not be below backoff_base_ms"));
             }
         });
         Set<String> policyOwned = profiles.ownedHeaders();
@@ -347,7 +441,9 @@ public final class ConfigValidator {
         }
         streamingHeaders(problems, path, r);
         if (r.streaming() && r.timeoutMs().isPresent()) {
-            problems.add(Problem.warning(ProblemCode.ROUTE_STREAMING_TIMEOUT_IGNORED, path + ".timeout_ms",
+            problems.add(Problem.warning(
+                    ProblemCode.ROUTE_STREAMING_TIMEOUT_IGNORED,
+                    path + ".timeout_ms",
                     "ignored: a streaming route has no request timeout, only idle_timeout_ms"));
         }
     }
@@ -360,25 +456,36 @@ public final class ConfigValidator {
     private static void streamingHeaders(List<Problem> problems, String path, Route r) {
         for (String h : r.requestHeadersToRemove()) {
             if (h.equals(LAST_EVENT_ID)) {
-                problems.add(Problem.error(ProblemCode.ROUTE_LAST_EVENT_ID, path + ".request_headers_to_remove[" + h + "]", "SSE clients resume "
-                        + "with last-event-id: it reaches the upstream untouched"));
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_LAST_EVENT_ID,
+                        path + ".request_headers_to_remove[" + h + "]",
+                        "SSE clients resume " + "with last-event-id: it reaches the upstream untouched"));
             }
         }
         for (Route.HeaderValue h : r.requestHeadersToAdd()) {
             if (h.name().equals(LAST_EVENT_ID)) {
-                problems.add(Problem.error(ProblemCode.ROUTE_LAST_EVENT_ID, path + ".request_headers_to_add[" + h.name() + "]", "SSE clients resume "
-                        + "with last-event-id: it reaches the upstream untouched"));
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_LAST_EVENT_ID,
+                        path + ".request_headers_to_add[" + h.name() + "]",
+                        "SSE clients resume " + "with last-event-id: it reaches the upstream untouched"));
             }
         }
         if (r.streaming()) {
             for (Route.HeaderValue h : r.responseHeadersToAdd()) {
                 String at = path + ".response_headers_to_add[" + h.name() + "]";
                 if (STREAMING_OWNED.contains(h.name())) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_STREAMING_OWNED_HEADER, at, "a streaming route gets x-accel-buffering: no from the gateway "
-                            + "and keeps the upstream's content-type"));
-                } else if (h.name().equals("cache-control") && !NO_STORING.matcher(h.value()).find()) {
-                    problems.add(Problem.error(ProblemCode.ROUTE_STREAMING_CACHED, at, "a streaming response must not be cached: include no-cache or "
-                            + "no-store (the gateway sets no-cache when the route sets nothing)"));
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_STREAMING_OWNED_HEADER,
+                            at,
+                            "a streaming route gets x-accel-buffering: no from the gateway "
+                                    + "and keeps the upstream's content-type"));
+                } else if (h.name().equals("cache-control")
+                        && !NO_STORING.matcher(h.value()).find()) {
+                    problems.add(Problem.error(
+                            ProblemCode.ROUTE_STREAMING_CACHED,
+                            at,
+                            "a streaming response must not be cached: include no-cache or "
+                                    + "no-store (the gateway sets no-cache when the route sets nothing)"));
                 }
             }
         }
@@ -391,20 +498,25 @@ public final class ConfigValidator {
                 continue;
             }
             // a product publish's routes have a host of their own: the same match there shadows nothing
-            String key = r.group() + "|" + r.product().map(Route.ProductBinding::host).orElse("") + "|" + r.api()
-                    + "|" + r.version() + "|" + r.match().pathPrefix() + r.match().pathExact()
-                    + r.match().pathRegex() + "|" + new java.util.TreeSet<>(r.match().methods()) + "|"
+            String key = r.group() + "|"
+                    + r.product().map(Route.ProductBinding::host).orElse("") + "|" + r.api()
+                    + "|" + r.version() + "|" + r.match().pathPrefix()
+                    + r.match().pathExact()
+                    + r.match().pathRegex() + "|"
+                    + new java.util.TreeSet<>(r.match().methods()) + "|"
                     + r.match().headers();
             String first = firstByMatch.putIfAbsent(key, r.name());
             if (first != null) {
-                problems.add(Problem.warning(ProblemCode.ROUTE_SHADOWED, "routes[" + r.group() + "/" + r.name() + "].match",
+                problems.add(Problem.warning(
+                        ProblemCode.ROUTE_SHADOWED,
+                        "routes[" + r.group() + "/" + r.name() + "].match",
                         "same match as route '" + first + "': only one of them is reachable"));
             }
         }
     }
 
-    private static void hostnameClashes(List<Problem> problems, GatewayConfig config,
-            Map<String, GatewayGroup> groups) {
+    private static void hostnameClashes(
+            List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
         for (GatewayGroup g : groups.values()) {
             Map<String, String> basePathOwner = new HashMap<>();
             for (Api api : config.apisOf(g.name())) {
@@ -412,8 +524,11 @@ public final class ConfigValidator {
                     String key = host + "|" + api.basePath();
                     String other = basePathOwner.putIfAbsent(key, api.name());
                     if (other != null) {
-                        problems.add(Problem.error(ProblemCode.HOSTNAME_BASE_PATH_CLASH, "apis[" + api.name() + "].base_path", "API '" + other
-                                + "' already serves '" + api.basePath() + "' on " + host + " in group " + g.name()));
+                        problems.add(Problem.error(
+                                ProblemCode.HOSTNAME_BASE_PATH_CLASH,
+                                "apis[" + api.name() + "].base_path",
+                                "API '" + other + "' already serves '" + api.basePath() + "' on " + host + " in group "
+                                        + g.name()));
                     }
                 }
             }
@@ -429,13 +544,15 @@ public final class ConfigValidator {
      * {@code host}) is silently never reached by those clients, and a weighted split between such upstreams is not
      * applied. An error in a production group, a warning elsewhere.
      */
-    private static void serviceHostnames(List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
+    private static void serviceHostnames(
+            List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
         Map<String, Upstream> upstreams = new HashMap<>();
         config.upstreams().forEach(u -> upstreams.putIfAbsent(u.name(), u));
         for (GatewayGroup g : groups.values()) {
             for (Api api : config.apisOf(g.name())) {
                 List<String> services = HostnamePlan.hostnames(g, api).stream()
-                        .filter(h -> SERVICE_NAME.matcher(h).matches()).toList();
+                        .filter(h -> SERVICE_NAME.matcher(h).matches())
+                        .toList();
                 if (services.isEmpty()) {
                     continue;
                 }
@@ -454,12 +571,19 @@ public final class ConfigValidator {
                             }
                             String at = "routes[" + r.group() + "/" + r.name() + "].destinations";
                             String message = "hostname " + h + " is a Service name: a proxyless client calling "
-                                    + "xds:///" + h + " goes through its own sidecar, which routes the call by :authority "
-                                    + "to Service " + h + ", not to upstream '" + u.name() + "' that this route chose; give "
-                                    + "the upstream the endpoint " + h + " (or host: " + h + "), or serve this API under "
+                                    + "xds:///" + h
+                                    + " goes through its own sidecar, which routes the call by :authority "
+                                    + "to Service " + h + ", not to upstream '" + u.name()
+                                    + "' that this route chose; give "
+                                    + "the upstream the endpoint " + h + " (or host: " + h
+                                    + "), or serve this API under "
                                     + "the Service name of its upstream";
-                            problems.add(g.production() ? Problem.error(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message)
-                                    : Problem.warning(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message));
+                            problems.add(
+                                    g.production()
+                                            ? Problem.error(
+                                                    ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message)
+                                            : Problem.warning(
+                                                    ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message));
                         }
                     }
                 }
@@ -477,7 +601,10 @@ public final class ConfigValidator {
 
     private static void name(List<Problem> problems, String path, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            problems.add(Problem.error(ProblemCode.NAME_INVALID, path, "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.NAME_INVALID,
+                    path,
+                    "must be lowercase letters, digits and '-' (1-63), got '" + name + "'"));
         }
     }
 
@@ -496,8 +623,14 @@ public final class ConfigValidator {
             String message = "optional: a proxyless client without ext_authz (grpc-js, grpc-java without "
                     + "GRPC_EXPERIMENTAL_XDS_EXT_AUTHZ_ON_CLIENT) skips the filter silently and its calls reach "
                     + "the backends with no authorization; required fails closed for such clients instead";
-            problems.add(g.production() ? Problem.error(ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL, at, message + "; use required (or off with backends "
-                    + "that authorize themselves) in a production group") : Problem.warning(ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL, at, message));
+            problems.add(
+                    g.production()
+                            ? Problem.error(
+                                    ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL,
+                                    at,
+                                    message + "; use required (or off with backends "
+                                            + "that authorize themselves) in a production group")
+                            : Problem.warning(ProblemCode.GROUP_PROXYLESS_AUTHZ_OPTIONAL, at, message));
         }
     }
 
@@ -511,13 +644,19 @@ public final class ConfigValidator {
      */
     private static void proxylessLbPolicy(List<Problem> problems, String path, Upstream u) {
         switch (u.lbPolicy()) {
-            case LEAST_REQUEST, RANDOM, MAGLEV -> problems.add(Problem.warning(ProblemCode.UPSTREAM_LB_POLICY_PROXYLESS, path + ".lb_policy",
-                    u.lbPolicy().name().toLowerCase(java.util.Locale.ROOT) + " works on Envoy gateways only: grpc-js "
-                            + "NACKs the cluster and grpc-java refuses "
-                            + (u.lbPolicy() == Upstream.LbPolicy.LEAST_REQUEST ? "it without its least_request flag"
-                                    : "it") + ", so proxyless calls routed here fail UNAVAILABLE; use round_robin "
-                            + "or ring_hash for upstreams proxyless clients reach"));
-            default -> { }
+            case LEAST_REQUEST, RANDOM, MAGLEV ->
+                problems.add(Problem.warning(
+                        ProblemCode.UPSTREAM_LB_POLICY_PROXYLESS,
+                        path + ".lb_policy",
+                        u.lbPolicy().name().toLowerCase(java.util.Locale.ROOT)
+                                + " works on Envoy gateways only: grpc-js "
+                                + "NACKs the cluster and grpc-java refuses "
+                                + (u.lbPolicy() == Upstream.LbPolicy.LEAST_REQUEST
+                                        ? "it without its least_request flag"
+                                        : "it")
+                                + ", so proxyless calls routed here fail UNAVAILABLE; use round_robin "
+                                + "or ring_hash for upstreams proxyless clients reach"));
+            default -> {}
         }
     }
 
@@ -538,28 +677,41 @@ public final class ConfigValidator {
                 continue;
             }
             Optional<Upstream.AddressException> exception = u.addressExceptions().stream()
-                    .filter(x -> x.address().equals(e.address()) && x.port() == e.port() && !x.reason().isBlank())
+                    .filter(x -> x.address().equals(e.address())
+                            && x.port() == e.port()
+                            && !x.reason().isBlank())
                     .findFirst();
             String ep = path + ".endpoints[" + i + "]";
             if (exception.isPresent()) {
                 used.add(exception.get());
-                problems.add(Problem.info(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_USED, ep, "address exception in use for " + e.address() + ":" + e.port()
-                        + " (" + why.get() + "): " + exception.get().reason()));
+                problems.add(Problem.info(
+                        ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_USED,
+                        ep,
+                        "address exception in use for " + e.address() + ":" + e.port() + " (" + why.get() + "): "
+                                + exception.get().reason()));
             } else {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_PLATFORM_ADDRESS, ep + ".address", why.get() + "; an upstream may point there only with "
-                        + "an address_exceptions entry naming " + e.address() + " and port " + e.port()
-                        + " with a reason"));
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_PLATFORM_ADDRESS,
+                        ep + ".address",
+                        why.get() + "; an upstream may point there only with "
+                                + "an address_exceptions entry naming " + e.address() + " and port " + e.port()
+                                + " with a reason"));
             }
         }
         for (int i = 0; i < u.addressExceptions().size(); i++) {
             Upstream.AddressException x = u.addressExceptions().get(i);
             String xp = path + ".address_exceptions[" + i + "]";
             if (x.reason().isBlank()) {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_REASON, xp + ".reason", "required: say why this endpoint may reach the gateway "
-                        + "pod or the platform"));
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_REASON,
+                        xp + ".reason",
+                        "required: say why this endpoint may reach the gateway " + "pod or the platform"));
             } else if (!used.contains(x)) {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_UNUSED, xp, "names " + x.address() + ":" + x.port() + ", which is no endpoint "
-                        + "of this upstream needing an exception; remove it"));
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_ADDRESS_EXCEPTION_UNUSED,
+                        xp,
+                        "names " + x.address() + ":" + x.port() + ", which is no endpoint "
+                                + "of this upstream needing an exception; remove it"));
             }
         }
     }
@@ -571,21 +723,41 @@ public final class ConfigValidator {
      */
     private static void clusterKind(List<Problem> problems, String path, Upstream u) {
         switch (u.discovery()) {
-            case EDS -> problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type EDS: the endpoints are IP addresses, "
-                    + "pushed as a load assignment"));
-            case LOGICAL_DNS -> problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type LOGICAL_DNS: '"
-                    + u.endpoints().get(0).address() + "' is resolved by the gateway (IPv4 preferred, every 5 s); "
-                    + "new connections go to the first address of the answer"));
+            case EDS ->
+                problems.add(Problem.info(
+                        ProblemCode.UPSTREAM_CLUSTER_KIND,
+                        path,
+                        "Envoy cluster type EDS: the endpoints are IP addresses, " + "pushed as a load assignment"));
+            case LOGICAL_DNS ->
+                problems.add(Problem.info(
+                        ProblemCode.UPSTREAM_CLUSTER_KIND,
+                        path,
+                        "Envoy cluster type LOGICAL_DNS: '"
+                                + u.endpoints().get(0).address()
+                                + "' is resolved by the gateway (IPv4 preferred, every 5 s); "
+                                + "new connections go to the first address of the answer"));
             case STRICT_DNS -> {
-                problems.add(Problem.info(ProblemCode.UPSTREAM_CLUSTER_KIND, path, "Envoy cluster type STRICT_DNS: every address each name resolves to "
-                        + "is a host of the cluster, weighted as its endpoint (IPv4 preferred, re-resolved every 5 s)"));
-                problems.add(Problem.warning(ProblemCode.UPSTREAM_STRICT_DNS_PROXYLESS, path + ".endpoints", "proxyless gRPC clients accept only EDS and "
-                        + "LOGICAL_DNS clusters (grpc-java XdsClusterResource): with several DNS names this upstream "
-                        + "serves Envoy gateways only; give it one name or IP addresses for proxyless clients"));
+                problems.add(
+                        Problem.info(
+                                ProblemCode.UPSTREAM_CLUSTER_KIND,
+                                path,
+                                "Envoy cluster type STRICT_DNS: every address each name resolves to "
+                                        + "is a host of the cluster, weighted as its endpoint (IPv4 preferred, re-resolved every 5 s)"));
+                problems.add(
+                        Problem.warning(
+                                ProblemCode.UPSTREAM_STRICT_DNS_PROXYLESS,
+                                path + ".endpoints",
+                                "proxyless gRPC clients accept only EDS and "
+                                        + "LOGICAL_DNS clusters (grpc-java XdsClusterResource): with several DNS names this upstream "
+                                        + "serves Envoy gateways only; give it one name or IP addresses for proxyless clients"));
             }
-            case MIXED -> problems.add(Problem.error(ProblemCode.UPSTREAM_MIXED_ENDPOINTS, path + ".endpoints", "mixes IP addresses and DNS names: Envoy "
-                    + "takes IP endpoints only in an EDS cluster and names only in a DNS cluster; split it into two "
-                    + "upstreams and weigh them in the route's destinations"));
+            case MIXED ->
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_MIXED_ENDPOINTS,
+                        path + ".endpoints",
+                        "mixes IP addresses and DNS names: Envoy "
+                                + "takes IP endpoints only in an EDS cluster and names only in a DNS cluster; split it into two "
+                                + "upstreams and weigh them in the route's destinations"));
         }
     }
 
@@ -601,34 +773,50 @@ public final class ConfigValidator {
         if (u.host().isPresent()) {
             String h = u.host().get();
             if (h.startsWith("*.") || h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_HOST_INVALID, path + ".host", "'" + h
-                        + "' is not a DNS name (lowercase, no wildcard, no port): give the backend Service's FQDN, "
-                        + "e.g. orders.shop.svc.cluster.local"));
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_HOST_INVALID,
+                        path + ".host",
+                        "'" + h
+                                + "' is not a DNS name (lowercase, no wildcard, no port): give the backend Service's FQDN, "
+                                + "e.g. orders.shop.svc.cluster.local"));
             }
-        } else if (u.discovery() == Upstream.Discovery.EDS && u.endpoints().stream().anyMatch(e -> {
-            // loopback, link-local and unspecified addresses never reach a mesh Service (their own checks apply)
-            java.net.InetAddress a = com.google.common.net.InetAddresses.forString(e.address());
-            return !a.isLoopbackAddress() && !a.isLinkLocalAddress() && !a.isAnyLocalAddress();
-        })) {
-            problems.add(Problem.warning(ProblemCode.UPSTREAM_IP_WITHOUT_HOST, path + ".host", "IP-literal endpoints "
-                    + "without a host: Envoy gateways send the client's Host, which names no mesh Service, so the "
-                    + "gateway's sidecar sends the request through Istio's PassthroughCluster in plaintext and a STRICT "
-                    + "(mTLS-only) backend resets it (503). If this is a ClusterIP or pod IP in the mesh, set host to "
-                    + "the backend Service's FQDN (e.g. orders.shop.svc.cluster.local)"));
+        } else if (u.discovery() == Upstream.Discovery.EDS
+                && u.endpoints().stream().anyMatch(e -> {
+                    // loopback, link-local and unspecified addresses never reach a mesh Service (their own checks
+                    // apply)
+                    java.net.InetAddress a = com.google.common.net.InetAddresses.forString(e.address());
+                    return !a.isLoopbackAddress() && !a.isLinkLocalAddress() && !a.isAnyLocalAddress();
+                })) {
+            problems.add(Problem.warning(
+                    ProblemCode.UPSTREAM_IP_WITHOUT_HOST,
+                    path + ".host",
+                    "IP-literal endpoints "
+                            + "without a host: Envoy gateways send the client's Host, which names no mesh Service, so the "
+                            + "gateway's sidecar sends the request through Istio's PassthroughCluster in plaintext and a STRICT "
+                            + "(mTLS-only) backend resets it (503). If this is a ClusterIP or pod IP in the mesh, set host to "
+                            + "the backend Service's FQDN (e.g. orders.shop.svc.cluster.local)"));
         }
     }
 
     private static void validateTls(List<Problem> problems, String path, Upstream u, Upstream.Tls tls) {
         if (u.tlsServerName().isEmpty()) {
-            problems.add(Problem.error(ProblemCode.TLS_SNI_REQUIRED, path + ".sni", "required: the endpoints are IP addresses or differ, so "
-                    + "there is no name to send and check the certificate against"));
+            problems.add(Problem.error(
+                    ProblemCode.TLS_SNI_REQUIRED,
+                    path + ".sni",
+                    "required: the endpoints are IP addresses or differ, so "
+                            + "there is no name to send and check the certificate against"));
         }
         tls.sni().ifPresent(sni -> dnsName(problems, path + ".sni", sni));
         tls.subjectAltNames().forEach(san -> dnsName(problems, path + ".subject_alt_names", san));
-        tls.caFile().filter(f -> !f.startsWith("/"))
-                .ifPresent(f -> problems.add(Problem.error(ProblemCode.TLS_CA_FILE_PATH, path + ".ca_file", "must be an absolute path, got '" + f + "'")));
-        problems.add(Problem.warning(ProblemCode.TLS_CA_FILE_PROXYLESS, path, "proxyless gRPC clients refuse a cluster with a CA file (grpc-java accepts "
-                + "only certificate providers): route only Envoy gateway groups to this upstream"));
+        tls.caFile()
+                .filter(f -> !f.startsWith("/"))
+                .ifPresent(f -> problems.add(Problem.error(
+                        ProblemCode.TLS_CA_FILE_PATH, path + ".ca_file", "must be an absolute path, got '" + f + "'")));
+        problems.add(Problem.warning(
+                ProblemCode.TLS_CA_FILE_PROXYLESS,
+                path,
+                "proxyless gRPC clients refuse a cluster with a CA file (grpc-java accepts "
+                        + "only certificate providers): route only Envoy gateway groups to this upstream"));
     }
 
     /** A DNS name without wildcard: the name Envoy matches a certificate against (the certificate may hold a wildcard). */
@@ -643,17 +831,19 @@ public final class ConfigValidator {
             problems.add(Problem.error(ProblemCode.HOSTNAME_INVALID, path, "not a valid hostname: '" + h + "'"));
         } else if (h.equalsIgnoreCase(io.meshguard.xds.snapshot.EnvoyNames.READINESS_HOST)) {
             // every Envoy route table carries this virtual host; a second one with the domain is NACKed by Envoy
-            problems.add(Problem.error(ProblemCode.HOSTNAME_INVALID, path,
-                    "'" + h + "' is reserved for the gateway's readiness probe"));
+            problems.add(Problem.error(
+                    ProblemCode.HOSTNAME_INVALID, path, "'" + h + "' is reserved for the gateway's readiness probe"));
         }
     }
 
     private static void relativePath(List<Problem> problems, String path, String p) {
         if (!p.isEmpty() && !p.startsWith("/")) {
-            problems.add(Problem.error(ProblemCode.ROUTE_PATH_FORM, path, "must be empty or start with '/', got '" + p + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_PATH_FORM, path, "must be empty or start with '/', got '" + p + "'"));
         }
         if (pathCharacters(p)) {
-            problems.add(Problem.error(ProblemCode.ROUTE_PATH_CHARACTERS, path, "must not contain '%', '?', '#' or '//'"));
+            problems.add(
+                    Problem.error(ProblemCode.ROUTE_PATH_CHARACTERS, path, "must not contain '%', '?', '#' or '//'"));
         }
     }
 
@@ -671,17 +861,20 @@ public final class ConfigValidator {
         try {
             Pattern.compile(regex);
         } catch (PatternSyntaxException e) {
-            problems.add(Problem.error(ProblemCode.ROUTE_REGEX_INVALID, path, "not a valid RE2 regex: " + e.getMessage()));
+            problems.add(
+                    Problem.error(ProblemCode.ROUTE_REGEX_INVALID, path, "not a valid RE2 regex: " + e.getMessage()));
             return;
         }
         if (EnvoyRegexBudget.tooLarge(emitted)) {
-            problems.add(Problem.error(ProblemCode.ROUTE_REGEX_TOO_LARGE, path, EnvoyRegexBudget.tooLargeMessage(emitted)));
+            problems.add(
+                    Problem.error(ProblemCode.ROUTE_REGEX_TOO_LARGE, path, EnvoyRegexBudget.tooLargeMessage(emitted)));
         }
     }
 
     private static void headerName(List<Problem> problems, String path, String name) {
         if (name == null || !HEADER_NAME.matcher(name).matches()) {
-            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_NAME, path, "header names are lowercase tokens, got '" + name + "'"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_HEADER_NAME, path, "header names are lowercase tokens, got '" + name + "'"));
         }
     }
 
@@ -698,13 +891,17 @@ public final class ConfigValidator {
         String canonical = OwnedHeaderNames.canonical(name);
         Optional<String> owned = OwnedHeaderNames.ownedBy(name, policyOwned);
         if (owned.isPresent()) {
-            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_POLICY_OWNED, path, "'" + name + "' is owned by meshguard's security policy ("
-                    + owned.get() + "); no route may set or remove it"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_HEADER_POLICY_OWNED,
+                    path,
+                    "'" + name + "' is owned by meshguard's security policy (" + owned.get()
+                            + "); no route may set or remove it"));
             return;
         }
         if (canonical.startsWith(":") || RESERVED_HEADERS.contains(canonical)) {
             // pseudo-headers, host and message framing belong to the proxy
-            problems.add(Problem.error(ProblemCode.ROUTE_HEADER_PROXY_OWNED, path, "'" + name + "' cannot be changed by a route"));
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_HEADER_PROXY_OWNED, path, "'" + name + "' cannot be changed by a route"));
             return;
         }
         headerName(problems, path, name);

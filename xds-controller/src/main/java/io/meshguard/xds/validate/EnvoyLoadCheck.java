@@ -39,12 +39,14 @@ public final class EnvoyLoadCheck {
         each(group + ".eds", r.endpoints(), ClusterLoadAssignment::getClusterName, out);
     }
 
-    private static <T extends Message> void each(String where, List<T> resources, Function<T, String> name,
-            Set<Problem> out) {
+    private static <T extends Message> void each(
+            String where, List<T> resources, Function<T, String> name, Set<Problem> out) {
         for (T resource : resources) {
             for (Violation v : EnvoyValidator.validate(resource)) {
-                out.add(Problem.error(ProblemCode.ENVOY_REFUSES, where + "[" + name.apply(resource) + "]."
-                        + v.path(), v.message() + " (rule " + v.rule() + "; " + v.code() + ")"));
+                out.add(Problem.error(
+                        ProblemCode.ENVOY_REFUSES,
+                        where + "[" + name.apply(resource) + "]." + v.path(),
+                        v.message() + " (rule " + v.rule() + "; " + v.code() + ")"));
             }
         }
     }

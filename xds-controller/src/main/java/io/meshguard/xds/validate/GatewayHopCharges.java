@@ -54,7 +54,10 @@ public final class GatewayHopCharges {
             Optional<RoutePolicy> gatewayRule = rules.named(r.authzProfile());
             Optional<GatewayGroup> group = config.group(r.group());
             Optional<Api> api = config.api(r.api());
-            if (gatewayRule.isEmpty() || group.isEmpty() || api.isEmpty() || !handsOver(api.get(), r)
+            if (gatewayRule.isEmpty()
+                    || group.isEmpty()
+                    || api.isEmpty()
+                    || !handsOver(api.get(), r)
                     || gatewayRule.get().auth() == AuthMode.NONE) {
                 continue;
             }
@@ -66,9 +69,13 @@ public final class GatewayHopCharges {
                 }
                 for (String host : hostsSeenBySidecar(u.get(), HostnamePlan.hostnames(group.get(), api.get()))) {
                     for (String path : paths(api.get(), r)) {
-                        for (String method : r.match().methods().isEmpty() ? ANY_METHOD : r.match().methods()) {
+                        for (String method : r.match().methods().isEmpty()
+                                ? ANY_METHOD
+                                : r.match().methods()) {
                             Optional<RoutePolicy> s = rules.select(host, path, method);
-                            if (s.isEmpty() || s.get().name().equals(g.name()) || !takesTheHop(g.auth(), s.get().auth())) {
+                            if (s.isEmpty()
+                                    || s.get().name().equals(g.name())
+                                    || !takesTheHop(g.auth(), s.get().auth())) {
                                 continue;
                             }
                             warn(authz, r, u.get().name(), g, s.get(), seen, out);
@@ -80,7 +87,13 @@ public final class GatewayHopCharges {
         return List.copyOf(out);
     }
 
-    private static void warn(AuthzPolicy authz, Route r, String upstream, RoutePolicy g, RoutePolicy s, Set<String> seen,
+    private static void warn(
+            AuthzPolicy authz,
+            Route r,
+            String upstream,
+            RoutePolicy g,
+            RoutePolicy s,
+            Set<String> seen,
             List<Problem> out) {
         String path = "routes[" + r.group() + "/" + r.name() + "].authz_profile";
         String behind = "the sidecar of upstream " + upstream + " decides route " + r.name() + "'s requests with rule '"
@@ -88,17 +101,29 @@ public final class GatewayHopCharges {
         String unprotected = "they are charged only there, and by no one when that workload has no meshguard check"
                 + " (label meshguard.io/protected=true)";
         for (QuotaPolicy q : authz.quotas()) {
-            if (q.covers(s.name()) && !q.covers(g.name()) && seen.add(path + "\u0000quota\u0000" + q.name() + "\u0000" + upstream)) {
-                out.add(Problem.warning(ProblemCode.HOP_QUOTA_NOT_AT_GATEWAY, path, behind + ", which quota '" + q.name() + "' counts, but the gateway's rule '"
-                        + g.name() + "' is not in it: " + unprotected + "; list '" + g.name() + "' in the quota's routes"
-                        + " to charge at the gateway (the sidecar then skips it)"));
+            if (q.covers(s.name())
+                    && !q.covers(g.name())
+                    && seen.add(path + "\u0000quota\u0000" + q.name() + "\u0000" + upstream)) {
+                out.add(Problem.warning(
+                        ProblemCode.HOP_QUOTA_NOT_AT_GATEWAY,
+                        path,
+                        behind + ", which quota '" + q.name() + "' counts, but the gateway's rule '"
+                                + g.name() + "' is not in it: " + unprotected + "; list '" + g.name()
+                                + "' in the quota's routes"
+                                + " to charge at the gateway (the sidecar then skips it)"));
             }
         }
-        if (authz.rateLimits().isPresent() && s.rateLimited() && !g.rateLimited()
+        if (authz.rateLimits().isPresent()
+                && s.rateLimited()
+                && !g.rateLimited()
                 && seen.add(path + "\u0000rate\u0000" + upstream)) {
-            out.add(Problem.warning(ProblemCode.HOP_RATE_LIMIT_OFF_AT_GATEWAY, path, behind + ", which is rate-limited, but the gateway's rule '" + g.name()
-                    + "' has rate_limit: off: " + unprotected + "; rate-limit '" + g.name() + "' to limit at the gateway"
-                    + " (the sidecar then skips its own limit)"));
+            out.add(Problem.warning(
+                    ProblemCode.HOP_RATE_LIMIT_OFF_AT_GATEWAY,
+                    path,
+                    behind + ", which is rate-limited, but the gateway's rule '" + g.name()
+                            + "' has rate_limit: off: " + unprotected + "; rate-limit '" + g.name()
+                            + "' to limit at the gateway"
+                            + " (the sidecar then skips its own limit)"));
         }
     }
 
@@ -116,7 +141,10 @@ public final class GatewayHopCharges {
     /** The upstream's DNS names, which the gateway writes into Host; the client's hosts for IP-literal endpoints. */
     private static List<String> hostsSeenBySidecar(Upstream u, List<String> clientHosts) {
         if (u.discovery() == Upstream.Discovery.LOGICAL_DNS || u.discovery() == Upstream.Discovery.STRICT_DNS) {
-            return u.endpoints().stream().map(Upstream.Endpoint::address).distinct().toList();
+            return u.endpoints().stream()
+                    .map(Upstream.Endpoint::address)
+                    .distinct()
+                    .toList();
         }
         return clientHosts;
     }
@@ -136,7 +164,9 @@ public final class GatewayHopCharges {
     }
 
     private static boolean handsOver(Api api, Route r) {
-        return api.version(r.version()).map(Api.ApiVersion::status)
-                .map(s -> s == Api.Status.ACTIVE || s == Api.Status.DEPRECATED).orElse(true);
+        return api.version(r.version())
+                .map(Api.ApiVersion::status)
+                .map(s -> s == Api.Status.ACTIVE || s == Api.Status.DEPRECATED)
+                .orElse(true);
     }
 }

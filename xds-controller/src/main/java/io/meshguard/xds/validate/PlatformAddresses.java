@@ -33,12 +33,25 @@ import java.util.Set;
  * The gateway pod's own IP is not known here; NetworkPolicy and the sidecar ports above cover it.
  */
 public final class PlatformAddresses {
-    static final Set<Integer> SIDECAR_AND_ADMIN_PORTS = Set.of(15000, 15001, 15004, 15006, 15008, 15009, 15020,
-            15021, 15053, 15090, 9901);
-    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "localhost.localdomain", "localhost4",
-            "localhost4.localdomain4", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback");
-    private static final Set<String> PLATFORM_NAMES = Set.of("metadata", "metadata.google.internal", "metadata.goog",
-            "instance-data", "instance-data.ec2.internal", "kubernetes", "kubernetes.default",
+    static final Set<Integer> SIDECAR_AND_ADMIN_PORTS =
+            Set.of(15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090, 9901);
+    private static final Set<String> LOOPBACK_NAMES = Set.of(
+            "localhost",
+            "localhost.localdomain",
+            "localhost4",
+            "localhost4.localdomain4",
+            "localhost6",
+            "localhost6.localdomain6",
+            "ip6-localhost",
+            "ip6-loopback");
+    private static final Set<String> PLATFORM_NAMES = Set.of(
+            "metadata",
+            "metadata.google.internal",
+            "metadata.goog",
+            "instance-data",
+            "instance-data.ec2.internal",
+            "kubernetes",
+            "kubernetes.default",
             "kubernetes.default.svc");
 
     private PlatformAddresses() {}
@@ -84,8 +97,11 @@ public final class PlatformAddresses {
         if (b.length == 16) {
             boolean mapped = zero(b, 0, 10) && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff;
             boolean compatible = zero(b, 0, 12) && !(zero(b, 12, 15) && (b[15] == 0 || b[15] == 1));
-            boolean nat64 = (b[0] & 0xff) == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff
-                    && (b[3] & 0xff) == 0x9b && zero(b, 4, 12);
+            boolean nat64 = (b[0] & 0xff) == 0x00
+                    && (b[1] & 0xff) == 0x64
+                    && (b[2] & 0xff) == 0xff
+                    && (b[3] & 0xff) == 0x9b
+                    && zero(b, 4, 12);
             if (mapped || compatible || nat64) {
                 return classify(text, new byte[] {b[12], b[13], b[14], b[15]})
                         .map(why -> why + " (an IPv6 spelling of an IPv4 address)");

@@ -9,7 +9,11 @@ package io.meshguard.xds.validate;
  */
 public record Problem(ProblemCode code, Severity severity, String path, String message) {
 
-    public enum Severity { ERROR, WARNING, INFO }
+    public enum Severity {
+        ERROR,
+        WARNING,
+        INFO
+    }
 
     public static Problem error(ProblemCode code, String path, String message) {
         return new Problem(code, Severity.ERROR, path, message);

@@ -88,7 +88,9 @@ public enum ProblemCode {
     ROUTE_SHADOWED("MG-ROUTE-030", "two routes have the same match: only one is reachable"),
     ROUTE_API_NOT_IN_TENANTS("MG-ROUTE-031", "a route names an API the caller's tenants do not own"),
     ROUTE_UPSTREAM_NOT_IN_TENANTS("MG-ROUTE-032", "a route names an upstream the caller's tenants do not own"),
-    ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM("MG-ROUTE-033", "a Service-name hostname routed to another upstream: proxyless clients' sidecars ignore it"),
+    ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM(
+            "MG-ROUTE-033",
+            "a Service-name hostname routed to another upstream: proxyless clients' sidecars ignore it"),
 
     CORS_NO_ORIGINS("MG-CORS-001", "CORS without an allowed origin"),
     CORS_WILDCARD_AND_ORIGINS("MG-CORS-002", "'*' listed beside origins"),

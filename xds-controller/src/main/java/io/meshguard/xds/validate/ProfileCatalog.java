@@ -4,10 +4,10 @@ import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyFiles;
 import io.meshguard.extauthz.policy.AuthMode;
 import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.extauthz.policy.OwnedHeaders;
 import io.meshguard.extauthz.policy.RouteMatch;
 import io.meshguard.extauthz.policy.RoutePolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import java.io.IOException;
@@ -30,8 +30,14 @@ import java.util.TreeSet;
  * @param productsOnlyRules the rules with {@code products_only: true} (they admit product routes only)
  * @param ruleAuth each rule's {@code auth} (which credentials it admits at all)
  */
-public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlpProfiles, String authzSource,
-        String dlpSource, Set<String> ownedHeaders, Set<String> productsOnlyRules, Map<String, AuthMode> ruleAuth) {
+public record ProfileCatalog(
+        Map<String, RouteMatch> authzRules,
+        Set<String> dlpProfiles,
+        String authzSource,
+        String dlpSource,
+        Set<String> ownedHeaders,
+        Set<String> productsOnlyRules,
+        Map<String, AuthMode> ruleAuth) {
     public static final String AUTHZ_FILE = "authz.yaml";
     public static final String DLP_FILE = "dlp.yaml";
 
@@ -64,8 +70,8 @@ public record ProfileCatalog(Map<String, RouteMatch> authzRules, Set<String> dlp
         for (DlpPolicy.Profile p : dlp.profiles()) {
             profiles.add(p.name());
         }
-        return new ProfileCatalog(rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned(), productsOnly,
-                auth);
+        return new ProfileCatalog(
+                rules, profiles, authzSource, dlpSource, OwnedHeaders.of(authz).owned(), productsOnly, auth);
     }
 
     /**

@@ -10,15 +10,21 @@ public record ValidationResult(List<Problem> problems) {
     }
 
     public List<Problem> errors() {
-        return problems.stream().filter(p -> p.severity() == Problem.Severity.ERROR).toList();
+        return problems.stream()
+                .filter(p -> p.severity() == Problem.Severity.ERROR)
+                .toList();
     }
 
     public List<Problem> warnings() {
-        return problems.stream().filter(p -> p.severity() == Problem.Severity.WARNING).toList();
+        return problems.stream()
+                .filter(p -> p.severity() == Problem.Severity.WARNING)
+                .toList();
     }
 
     public List<Problem> infos() {
-        return problems.stream().filter(p -> p.severity() == Problem.Severity.INFO).toList();
+        return problems.stream()
+                .filter(p -> p.severity() == Problem.Severity.INFO)
+                .toList();
     }
 
     public boolean valid() {

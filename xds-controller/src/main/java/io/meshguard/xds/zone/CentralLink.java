@@ -51,15 +51,15 @@ public final class CentralLink implements AutoCloseable {
      *     open to a central that has not answered
      * @param lastMessage when central last sent anything: what the zone serves is central's as of then
      */
-    public record State(boolean connected, Optional<String> refused, long streamsOpened,
-            Optional<Instant> lastMessage) {}
+    public record State(
+            boolean connected, Optional<String> refused, long streamsOpened, Optional<Instant> lastMessage) {}
 
     private final ZoneSettings settings;
     private final ZoneCredentialFile credentials;
     private final Zone zone;
     private final ManagedChannel channel;
-    private final AtomicReference<State> state = new AtomicReference<>(new State(false, Optional.empty(), 0,
-            Optional.empty()));
+    private final AtomicReference<State> state =
+            new AtomicReference<>(new State(false, Optional.empty(), 0, Optional.empty()));
     private volatile boolean running;
     private volatile Stream current;
     private Thread thread;
@@ -84,11 +84,14 @@ public final class CentralLink implements AutoCloseable {
         }
         try {
             // the bank's CA alone: central's certificate is checked against it and the host name dialled
-            return io.grpc.Grpc.newChannelBuilder(settings.central(), io.grpc.TlsChannelCredentials.newBuilder()
-                    .trustManager(settings.centralCaFile().get().toFile()).build());
+            return io.grpc.Grpc.newChannelBuilder(
+                    settings.central(),
+                    io.grpc.TlsChannelCredentials.newBuilder()
+                            .trustManager(settings.centralCaFile().get().toFile())
+                            .build());
         } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("zone.central_ca_file " + settings.centralCaFile().get()
-                    + " unreadable", e);
+            throw new java.io.UncheckedIOException(
+                    "zone.central_ca_file " + settings.centralCaFile().get() + " unreadable", e);
         }
     }
 
@@ -112,16 +115,17 @@ public final class CentralLink implements AutoCloseable {
                 return;
             }
             if (end.getCode() == Status.Code.UNAUTHENTICATED || end.getCode() == Status.Code.PERMISSION_DENIED) {
-                log.error("central refused this zone ({}): serving what it holds, not redialling; register the"
-                        + " cluster again and restart the zone with the new token", end.getDescription());
-                state.updateAndGet(x -> new State(false, Optional.ofNullable(end.getDescription()),
-                        x.streamsOpened(), x.lastMessage()));
+                log.error(
+                        "central refused this zone ({}): serving what it holds, not redialling; register the"
+                                + " cluster again and restart the zone with the new token",
+                        end.getDescription());
+                state.updateAndGet(x -> new State(
+                        false, Optional.ofNullable(end.getDescription()), x.streamsOpened(), x.lastMessage()));
                 return;
             }
             backoff = s.heard ? settings.minBackoff() : min(backoff.multipliedBy(2), settings.maxBackoff());
             Duration wait = jittered(backoff);
-            log.info("stream to central ended ({}: {}), redialling in {}", end.getCode(), end.getDescription(),
-                    wait);
+            log.info("stream to central ended ({}: {}), redialling in {}", end.getCode(), end.getDescription(), wait);
             try {
                 Thread.sleep(wait);
             } catch (InterruptedException e) {
@@ -143,7 +147,8 @@ public final class CentralLink implements AutoCloseable {
      */
     static Duration jittered(Duration backoff) {
         long nanos = backoff.toNanos();
-        return Duration.ofNanos(nanos / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(nanos / 2 + 1));
+        return Duration.ofNanos(
+                nanos / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(nanos / 2 + 1));
     }
 
     private static Duration max(Duration a, Duration b) {
@@ -162,15 +167,19 @@ public final class CentralLink implements AutoCloseable {
         private volatile boolean heard;
         /** A registration stream: central answers the token with a credential and ends it; no following yet. */
         private volatile boolean registering;
+
         private volatile StreamObserver<ZoneUp> up;
 
         Status run() {
             up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), this);
-            Optional<ZoneRegistry.Credential> stored = credentials.read()
-                    .filter(c -> c.expiresAt().isAfter(Instant.now()));
-            ZoneUp.Hello hello = new ZoneUp.Hello(settings.cluster(),
+            Optional<ZoneRegistry.Credential> stored =
+                    credentials.read().filter(c -> c.expiresAt().isAfter(Instant.now()));
+            ZoneUp.Hello hello = new ZoneUp.Hello(
+                    settings.cluster(),
                     stored.isPresent() ? Optional.empty() : settings.registrationToken(),
-                    stored.map(ZoneRegistry.Credential::secret), zone.held(), "zone/" + ZoneWire.VERSION,
+                    stored.map(ZoneRegistry.Credential::secret),
+                    zone.held(),
+                    "zone/" + ZoneWire.VERSION,
                     settings.replica());
             registering = hello.registrationToken().isPresent();
             // "connected" (following central) only once central answers on this stream: an opened stream to a
@@ -182,11 +191,14 @@ public final class CentralLink implements AutoCloseable {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                     // before central's first answer the hello is being checked (a token exchange, a cold
                     // database): a longer wait, so the zone does not walk away from a token it just spent
-                    Duration patience = heard ? settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES)
-                            : max(FIRST_ANSWER_TIMEOUT, settings.echoInterval().multipliedBy(
-                                    ZoneHubSettings.MISSED_ECHOES));
+                    Duration patience = heard
+                            ? settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES)
+                            : max(
+                                    FIRST_ANSWER_TIMEOUT,
+                                    settings.echoInterval().multipliedBy(ZoneHubSettings.MISSED_ECHOES));
                     if (Duration.between(lastAnswer, Instant.now()).compareTo(patience) > 0) {
-                        log.warn("central answered no echo for {} intervals: dialling a fresh stream",
+                        log.warn(
+                                "central answered no echo for {} intervals: dialling a fresh stream",
                                 ZoneHubSettings.MISSED_ECHOES);
                         cancel(Status.UNAVAILABLE.withDescription("central stopped answering echoes"));
                         break;
@@ -221,19 +233,22 @@ public final class CentralLink implements AutoCloseable {
             heard = true;
             lastAnswer = Instant.now();
             // a registration stream's credential is not following central: the stream that presents it is
-            state.updateAndGet(x -> new State(ended.getCount() > 0 && !registering, x.refused(), x.streamsOpened(),
-                    Optional.of(lastAnswer)));
+            state.updateAndGet(x -> new State(
+                    ended.getCount() > 0 && !registering, x.refused(), x.streamsOpened(), Optional.of(lastAnswer)));
             if (down.version() != ZoneWire.VERSION) {
                 cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));
                 return;
             }
             down.credential().ifPresent(c -> credentials.write(c.secret(), c.expiresAt()));
-            down.revision().ifPresent(r -> zone.revision(r).ifPresent(why -> log.error(
-                    "revision {} of group {} cannot be served, keeping what the group serves: {}", r.revision(),
-                    r.group(), why)));
+            down.revision().ifPresent(r -> zone.revision(r)
+                    .ifPresent(why -> log.error(
+                            "revision {} of group {} cannot be served, keeping what the group serves: {}",
+                            r.revision(),
+                            r.group(),
+                            why)));
             down.withdrawal().ifPresent(zone::withdrawal);
-            down.subscriptionState().ifPresent(st -> zone.subscriptionState(st).ifPresent(why -> log.error(
-                    "{}; product routes keep the last subscription state", why)));
+            down.subscriptionState().ifPresent(st -> zone.subscriptionState(st)
+                    .ifPresent(why -> log.error("{}; product routes keep the last subscription state", why)));
         }
 
         @Override

@@ -37,9 +37,13 @@ public final class FleetView {
      * @param zones the zone streams as every central replica wrote them ({@link ZoneStreams#zones()})
      * @param revokedAt when a cluster's zone was revoked
      */
-    public FleetView(Supplier<List<Cluster>> clusters, Function<String, ZoneRegistry.ClusterGroups> groups,
-            Supplier<Map<String, Long>> published, Supplier<List<ZoneBoard.Zone>> zones,
-            Function<String, Optional<Instant>> revokedAt, Clock clock) {
+    public FleetView(
+            Supplier<List<Cluster>> clusters,
+            Function<String, ZoneRegistry.ClusterGroups> groups,
+            Supplier<Map<String, Long>> published,
+            Supplier<List<ZoneBoard.Zone>> zones,
+            Function<String, Optional<Instant>> revokedAt,
+            Clock clock) {
         this.clusters = clusters;
         this.groups = groups;
         this.published = published;
@@ -51,8 +55,8 @@ public final class FleetView {
     public ObjectNode render() {
         Instant now = clock.instant();
         Map<String, Long> latest = published.get();
-        Map<String, List<ZoneBoard.Zone>> byCluster = zones.get().stream()
-                .collect(java.util.stream.Collectors.groupingBy(ZoneBoard.Zone::cluster));
+        Map<String, List<ZoneBoard.Zone>> byCluster =
+                zones.get().stream().collect(java.util.stream.Collectors.groupingBy(ZoneBoard.Zone::cluster));
         ObjectNode out = ConfigJson.mapper().createObjectNode();
         ArrayNode list = out.putArray("clusters");
         long connected = 0;
@@ -60,7 +64,9 @@ public final class FleetView {
         long drifted = 0;
         for (Cluster c : clusters.get()) {
             List<ZoneBoard.Zone> replicas = byCluster.getOrDefault(c.id(), List.of());
-            ObjectNode cn = list.addObject().put("id", c.id()).put("region", c.region())
+            ObjectNode cn = list.addObject()
+                    .put("id", c.id())
+                    .put("region", c.region())
                     .put("provider", c.provider().orElse(""));
             ArrayNode caps = cn.putArray("capabilities");
             new TreeSet<>(c.capabilities()).forEach(caps::add);
@@ -74,18 +80,28 @@ public final class FleetView {
             zn.put("connected", live > 0);
             zn.put("stale", live == 0 && anyStale);
             zn.put("replicas", replicas.size()).put("replicas_connected", live);
-            zn.put("revision_lag_seconds", replicas.stream().filter(ZoneBoard.Zone::live)
-                    .mapToLong(z -> z.lag().toSeconds()).max().orElse(0));
+            zn.put(
+                    "revision_lag_seconds",
+                    replicas.stream()
+                            .filter(ZoneBoard.Zone::live)
+                            .mapToLong(z -> z.lag().toSeconds())
+                            .max()
+                            .orElse(0));
             connected += live;
             stale += replicas.stream().filter(ZoneBoard.Zone::stale).count();
             ArrayNode rl = cn.putArray("replicas");
             for (ZoneBoard.Zone z : replicas) {
-                ObjectNode rn = rl.addObject().put("name", z.replica()).put("connected", z.connected())
-                        .put("stale", z.stale()).put("since", z.since().toString());
+                ObjectNode rn = rl.addObject()
+                        .put("name", z.replica())
+                        .put("connected", z.connected())
+                        .put("stale", z.stale())
+                        .put("since", z.since().toString());
                 z.lastEcho().ifPresent(e -> rn.put("last_echo", e.toString())
                         .put("last_echo_seconds_ago", Duration.between(e, now).toSeconds()));
-                rn.put("revision_lag_seconds", z.lag().toSeconds()).put("zone_version", z.zoneVersion())
-                        .put("central_replica", z.centralReplica()).put("nodes", z.nodes().size());
+                rn.put("revision_lag_seconds", z.lag().toSeconds())
+                        .put("zone_version", z.zoneVersion())
+                        .put("central_replica", z.centralReplica())
+                        .put("nodes", z.nodes().size());
                 ObjectNode applied = rn.putObject("applied");
                 new java.util.TreeMap<>(z.applied()).forEach(applied::put);
             }
@@ -95,9 +111,15 @@ public final class FleetView {
                 ObjectNode gn = gl.addObject().put("name", g);
                 Optional.ofNullable(latest.get(g)).ifPresent(r -> gn.put("published_revision", r));
                 // what every replica that reports the group applied at least: a lagging replica shows, not hides
-                replicas.stream().map(z -> z.applied().get(g)).filter(java.util.Objects::nonNull)
-                        .min(Long::compare).ifPresent(r -> gn.put("applied_revision", r));
-                replicas.stream().map(z -> z.refused().get(g)).filter(java.util.Objects::nonNull).findFirst()
+                replicas.stream()
+                        .map(z -> z.applied().get(g))
+                        .filter(java.util.Objects::nonNull)
+                        .min(Long::compare)
+                        .ifPresent(r -> gn.put("applied_revision", r));
+                replicas.stream()
+                        .map(z -> z.refused().get(g))
+                        .filter(java.util.Objects::nonNull)
+                        .findFirst()
                         .ifPresent(r -> gn.put("refused", r));
                 ArrayNode nl = gn.putArray("nodes");
                 for (ZoneBoard.Zone z : replicas) {
@@ -105,14 +127,19 @@ public final class FleetView {
                         if (!n.group().equals(g)) {
                             continue;
                         }
-                        ObjectNode nn = nl.addObject().put("id", n.nodeId()).put("replica", z.replica())
-                                .put("client", n.client()).put("connected", n.connected());
+                        ObjectNode nn = nl.addObject()
+                                .put("id", n.nodeId())
+                                .put("replica", z.replica())
+                                .put("client", n.client())
+                                .put("connected", n.connected());
                         n.revision().ifPresent(r -> nn.put("revision", r));
                         n.expected().ifPresent(r -> nn.put("expected_revision", r));
                         nn.put("drift", n.drifted());
                         n.nack().ifPresent(x -> nn.put("last_nack", x));
                         nn.put("last_seen", n.lastSeen().toString())
-                                .put("last_seen_seconds_ago", Duration.between(n.lastSeen(), now).toSeconds())
+                                .put(
+                                        "last_seen_seconds_ago",
+                                        Duration.between(n.lastSeen(), now).toSeconds())
                                 .put("staleness", staleness(z.live(), n, now));
                         if (n.drifted()) {
                             drifted++;
@@ -123,8 +150,11 @@ public final class FleetView {
             ArrayNode wl = cn.putArray("withdrawn_groups");
             cg.withdrawn().forEach(wl::add);
         }
-        out.putObject("summary").put("clusters", list.size()).put("zones_connected", connected)
-                .put("zones_stale", stale).put("drifted_nodes", drifted);
+        out.putObject("summary")
+                .put("clusters", list.size())
+                .put("zones_connected", connected)
+                .put("zones_stale", stale)
+                .put("drifted_nodes", drifted);
         return out;
     }
 

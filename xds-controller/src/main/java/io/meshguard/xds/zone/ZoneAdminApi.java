@@ -40,29 +40,38 @@ public final class ZoneAdminApi implements HttpHandler {
 
     /** Every operation with its permission, summary, status and handler: admission and dispatch read this table. */
     private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
-            AdminOperation.created(AdminRoute.system("POST", "/v1/operator/zones/{cluster}/registrations",
-                    "cluster:register"), "A one-time registration token for the cluster's zone (single use, TTL <= 24 h); "
+            AdminOperation.created(
+                    AdminRoute.system("POST", "/v1/operator/zones/{cluster}/registrations", "cluster:register"),
+                    "A one-time registration token for the cluster's zone (single use, TTL <= 24 h); "
                             + "re-admits a revoked cluster. Shown once; the admin trail keeps its SHA-256 only. "
                             + "Served where central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).",
                     ZoneAdminApi::register),
-            AdminOperation.of(AdminRoute.system("POST", "/v1/operator/zones/{cluster}/revoke", "cluster:revoke"),
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/v1/operator/zones/{cluster}/revoke", "cluster:revoke"),
                     "Cuts the cluster's zone off: its stream is closed (on every central replica within a "
                             + "tick) and its credentials refused until it is registered again. The zone keeps "
                             + "serving what it holds. Served where central's zone hub runs (`xds.zone_hub.*`, and "
-                            + "`meshguard up`).", ZoneAdminApi::revoke),
-            AdminOperation.of(AdminRoute.system("PUT", "/v1/operator/zones/{cluster}/groups/{group}",
-                    "cluster:update"), "The cluster's zone serves the gateway group (again, after a withdrawal); its streams "
+                            + "`meshguard up`).",
+                    ZoneAdminApi::revoke),
+            AdminOperation.of(
+                    AdminRoute.system("PUT", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
+                    "The cluster's zone serves the gateway group (again, after a withdrawal); its streams "
                             + "are told at once. Served where central's zone hub runs (`xds.zone_hub.*`, and "
-                            + "`meshguard up`).", ZoneAdminApi::assign),
-            AdminOperation.of(AdminRoute.system("DELETE", "/v1/operator/zones/{cluster}/groups/{group}",
-                    "cluster:update"), "Withdraws the group from the cluster: the zone is told, and its nodes drop the "
+                            + "`meshguard up`).",
+                    ZoneAdminApi::assign),
+            AdminOperation.of(
+                    AdminRoute.system("DELETE", "/v1/operator/zones/{cluster}/groups/{group}", "cluster:update"),
+                    "Withdraws the group from the cluster: the zone is told, and its nodes drop the "
                             + "group's configuration (the only way anything is removed from a zone). Served where "
-                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).", ZoneAdminApi::withdraw),
-            AdminOperation.of(AdminRoute.system("GET", "/v1/operator/fleet", "fleet:read"),
+                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).",
+                    ZoneAdminApi::withdraw),
+            AdminOperation.of(
+                    AdminRoute.system("GET", "/v1/operator/fleet", "fleet:read"),
                     "Clusters → groups → nodes across zones: each zone's link, the revision central "
                             + "published and the one the zone applied per group, each node's ACKed revision, drift "
                             + "and staleness. The same from every central replica (table zone_stream). Served where "
-                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).", (a, c) -> a.fleet.render()));
+                            + "central's zone hub runs (`xds.zone_hub.*`, and `meshguard up`).",
+                    (a, c) -> a.fleet.render()));
 
     /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
@@ -89,8 +98,8 @@ public final class ZoneAdminApi implements HttpHandler {
         this.clock = clock;
     }
 
-    private record Call(AdminGate.Admitted admitted, String requestId, List<String> segments, JsonNode body,
-            String action) {
+    private record Call(
+            AdminGate.Admitted admitted, String requestId, List<String> segments, JsonNode body, String action) {
         String segment(int i) {
             return segments.get(i);
         }
@@ -100,13 +109,20 @@ public final class ZoneAdminApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            AdminRouter.Admitted admitted = router.admitOrRefuse(exchange, requestId, segments,
-                    () -> new AdminJson.Refusal(404,
-                            "no operation " + method + " " + exchange.getRequestURI().getPath()));
+            AdminRouter.Admitted admitted = router.admitOrRefuse(
+                    exchange,
+                    requestId,
+                    segments,
+                    () -> new AdminJson.Refusal(
+                            404,
+                            "no operation " + method + " "
+                                    + exchange.getRequestURI().getPath()));
             String path = admitted.route().path();
-            JsonNode body = method.equals("GET") || method.equals("DELETE") ? ConfigJson.mapper().nullNode()
+            JsonNode body = method.equals("GET") || method.equals("DELETE")
+                    ? ConfigJson.mapper().nullNode()
                     : readBody(exchange);
             Call call = new Call(admitted.admission(), requestId, segments, body, method + " " + path);
             AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
@@ -128,10 +144,17 @@ public final class ZoneAdminApi implements HttpHandler {
     private JsonNode register(Call c) {
         String cluster = c.segment(3);
         Duration ttl = Duration.ofHours(c.body().path("ttl_hours").asLong(24));
-        ZoneRegistry.RegistrationToken token = hub.registry().issue(cluster, ttl, c.admitted().caller().actor());
-        changed(c, "cluster/" + cluster, "registration token issued, expires " + token.expiresAt(),
+        ZoneRegistry.RegistrationToken token =
+                hub.registry().issue(cluster, ttl, c.admitted().caller().actor());
+        changed(
+                c,
+                "cluster/" + cluster,
+                "registration token issued, expires " + token.expiresAt(),
                 ZoneSecrets.sha256(token.secret()));
-        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("token", token.secret())
+        return ConfigJson.mapper()
+                .createObjectNode()
+                .put("cluster", cluster)
+                .put("token", token.secret())
                 .put("expires_at", token.expiresAt().toString())
                 .put("note", "shown once; single use: start the zone with it before it expires");
     }
@@ -154,7 +177,10 @@ public final class ZoneAdminApi implements HttpHandler {
         hub.registry().assign(cluster, group);
         hub.nudge();
         changed(c, "cluster/" + cluster + "/group/" + group, "group assigned", "");
-        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)
+        return ConfigJson.mapper()
+                .createObjectNode()
+                .put("cluster", cluster)
+                .put("group", group)
                 .put("serving", true);
     }
 
@@ -165,17 +191,33 @@ public final class ZoneAdminApi implements HttpHandler {
             throw new NoSuchElementException("group " + group + " is not assigned to cluster " + cluster);
         }
         hub.nudge();
-        changed(c, "cluster/" + cluster + "/group/" + group, "group withdrawn: the zone is told to stop serving it",
+        changed(
+                c,
+                "cluster/" + cluster + "/group/" + group,
+                "group withdrawn: the zone is told to stop serving it",
                 "");
-        return ConfigJson.mapper().createObjectNode().put("cluster", cluster).put("group", group)
+        return ConfigJson.mapper()
+                .createObjectNode()
+                .put("cluster", cluster)
+                .put("group", group)
                 .put("serving", false);
     }
 
     private void changed(Call c, String target, String outcome, String afterDigest) {
         var caller = c.admitted().caller();
-        events.record(new AdminEvent(clock.instant(), caller.actor(), caller.method().label(),
-                c.admitted().decision().roleUsed(), "", caller.source(), c.requestId(), c.action(), target,
-                "changed: " + outcome, "", afterDigest));
+        events.record(new AdminEvent(
+                clock.instant(),
+                caller.actor(),
+                caller.method().label(),
+                c.admitted().decision().roleUsed(),
+                "",
+                caller.source(),
+                c.requestId(),
+                c.action(),
+                target,
+                "changed: " + outcome,
+                "",
+                afterDigest));
     }
 
     private static JsonNode readBody(HttpExchange exchange) throws IOException {

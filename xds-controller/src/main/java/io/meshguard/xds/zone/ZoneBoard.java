@@ -42,9 +42,19 @@ public final class ZoneBoard {
      * @param lag how long the oldest revision sent to it has waited for the zone to echo it as applied
      * @param centralReplica the central replica that holds (or held last) the zone's stream
      */
-    public record Zone(String cluster, String replica, boolean connected, boolean stale, Instant since, Optional<Instant> lastEcho,
-            Map<String, Long> applied, Map<String, String> refused, List<NodeReport> nodes, Duration lag,
-            String zoneVersion, String centralReplica) {
+    public record Zone(
+            String cluster,
+            String replica,
+            boolean connected,
+            boolean stale,
+            Instant since,
+            Optional<Instant> lastEcho,
+            Map<String, Long> applied,
+            Map<String, String> refused,
+            List<NodeReport> nodes,
+            Duration lag,
+            String zoneVersion,
+            String centralReplica) {
         public Zone {
             applied = Map.copyOf(applied);
             refused = Map.copyOf(refused);
@@ -85,58 +95,127 @@ public final class ZoneBoard {
         this.shared = shared;
         this.centralReplica = shared.map(ZoneStreams::replica).orElse("this replica");
         Gauge.builder("meshguard_xds_zones_connected", this, b -> b.count(Zone::live))
-                .description("Zone replicas with an open stream that echoes").register(meters);
+                .description("Zone replicas with an open stream that echoes")
+                .register(meters);
         Gauge.builder("meshguard_xds_zones_stale", this, b -> b.count(Zone::stale))
-                .description("Zone replicas whose last stream stopped echoing (three missed echoes)").register(meters);
-        Gauge.builder("meshguard_xds_zone_drifted_nodes", this,
-                        b -> b.zones.values().stream().mapToLong(Zone::driftedNodes).sum())
-                .description("Nodes whose ACKed revision differs from what their zone serves").register(meters);
+                .description("Zone replicas whose last stream stopped echoing (three missed echoes)")
+                .register(meters);
+        Gauge.builder("meshguard_xds_zone_drifted_nodes", this, b -> b.zones.values().stream()
+                        .mapToLong(Zone::driftedNodes)
+                        .sum())
+                .description("Nodes whose ACKed revision differs from what their zone serves")
+                .register(meters);
         for (ZoneRegistry.Refusal r : ZoneRegistry.Refusal.values()) {
             refusals(r);
         }
         this.takeovers = Counter.builder("meshguard_xds_zone_stream_takeovers_total")
-                .description("Zone streams closed because a second hello of the same zone replica took over"
-                        + " (a copied credential or a duplicated pod; each replica of a cluster has a stream of its own)")
+                .description(
+                        "Zone streams closed because a second hello of the same zone replica took over"
+                                + " (a copied credential or a duplicated pod; each replica of a cluster has a stream of its own)")
                 .register(meters);
     }
 
     void connected(Key key, String zoneVersion) {
         streams.merge(key, 1, Integer::sum);
-        zones.compute(key, (k, z) -> new Zone(k.cluster(), k.replica(), true, false, clock.instant(),
-                z == null ? Optional.empty() : z.lastEcho(), z == null ? Map.of() : z.applied(),
-                z == null ? Map.of() : z.refused(), z == null ? List.of() : z.nodes(), Duration.ZERO, zoneVersion,
-                centralReplica));
+        zones.compute(
+                key,
+                (k, z) -> new Zone(
+                        k.cluster(),
+                        k.replica(),
+                        true,
+                        false,
+                        clock.instant(),
+                        z == null ? Optional.empty() : z.lastEcho(),
+                        z == null ? Map.of() : z.applied(),
+                        z == null ? Map.of() : z.refused(),
+                        z == null ? List.of() : z.nodes(),
+                        Duration.ZERO,
+                        zoneVersion,
+                        centralReplica));
         shared.ifPresent(s -> s.connected(key, zoneVersion));
-        Gauge.builder("meshguard_xds_zone_revision_lag_seconds", this,
-                        b -> b.zone(key).map(z -> z.lag().toMillis() / 1000.0).orElse(0.0))
+        Gauge.builder("meshguard_xds_zone_revision_lag_seconds", this, b -> b.zone(key)
+                        .map(z -> z.lag().toMillis() / 1000.0)
+                        .orElse(0.0))
                 .description("Age of the oldest revision sent to the zone replica that it has not echoed as applied")
-                .tag("cluster", key.cluster()).tag("replica", key.replica()).register(meters);
+                .tag("cluster", key.cluster())
+                .tag("replica", key.replica())
+                .register(meters);
     }
 
     void echoed(Key key, Echo echo, Duration lag) {
-        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), false, z.since(),
-                Optional.of(clock.instant()), echo.applied(), echo.refused(), echo.nodes(), lag, z.zoneVersion(),
-                centralReplica));
+        zones.computeIfPresent(
+                key,
+                (k, z) -> new Zone(
+                        k.cluster(),
+                        k.replica(),
+                        z.connected(),
+                        false,
+                        z.since(),
+                        Optional.of(clock.instant()),
+                        echo.applied(),
+                        echo.refused(),
+                        echo.nodes(),
+                        lag,
+                        z.zoneVersion(),
+                        centralReplica));
         shared.ifPresent(s -> s.echoed(key, echo, lag));
     }
 
     void lag(Key key, Duration lag) {
-        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), z.stale(), z.since(),
-                z.lastEcho(), z.applied(), z.refused(), z.nodes(), lag, z.zoneVersion(), centralReplica));
+        zones.computeIfPresent(
+                key,
+                (k, z) -> new Zone(
+                        k.cluster(),
+                        k.replica(),
+                        z.connected(),
+                        z.stale(),
+                        z.since(),
+                        z.lastEcho(),
+                        z.applied(),
+                        z.refused(),
+                        z.nodes(),
+                        lag,
+                        z.zoneVersion(),
+                        centralReplica));
     }
 
     void stale(Key key) {
-        zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), z.connected(), true, z.since(),
-                z.lastEcho(), z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(), centralReplica));
+        zones.computeIfPresent(
+                key,
+                (k, z) -> new Zone(
+                        k.cluster(),
+                        k.replica(),
+                        z.connected(),
+                        true,
+                        z.since(),
+                        z.lastEcho(),
+                        z.applied(),
+                        z.refused(),
+                        z.nodes(),
+                        z.lag(),
+                        z.zoneVersion(),
+                        centralReplica));
     }
 
     void disconnected(Key key) {
         int left = streams.merge(key, -1, Integer::sum);
         if (left <= 0) {
             streams.remove(key);
-            zones.computeIfPresent(key, (k, z) -> new Zone(k.cluster(), k.replica(), false, z.stale(),
-                    clock.instant(), z.lastEcho(), z.applied(), z.refused(), z.nodes(), z.lag(), z.zoneVersion(),
-                    centralReplica));
+            zones.computeIfPresent(
+                    key,
+                    (k, z) -> new Zone(
+                            k.cluster(),
+                            k.replica(),
+                            false,
+                            z.stale(),
+                            clock.instant(),
+                            z.lastEcho(),
+                            z.applied(),
+                            z.refused(),
+                            z.nodes(),
+                            z.lag(),
+                            z.zoneVersion(),
+                            centralReplica));
             shared.ifPresent(s -> s.disconnected(key));
         }
     }
@@ -153,7 +232,8 @@ public final class ZoneBoard {
     private Counter refusals(ZoneRegistry.Refusal reason) {
         return Counter.builder("meshguard_xds_zone_registration_failures_total")
                 .description("Registration tokens and zone credentials refused, by reason")
-                .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT)).register(meters);
+                .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
+                .register(meters);
     }
 
     public Optional<Zone> zone(Key key) {
@@ -172,7 +252,8 @@ public final class ZoneBoard {
 
     /** Every zone replica central has heard from since it started, by cluster id and replica. */
     public List<Zone> zones() {
-        return zones.values().stream().sorted(Comparator.comparing(Zone::cluster).thenComparing(Zone::replica))
+        return zones.values().stream()
+                .sorted(Comparator.comparing(Zone::cluster).thenComparing(Zone::replica))
                 .toList();
     }
 

@@ -38,17 +38,29 @@ public final class ZoneCentral implements ServerComponent {
     private final ZoneStreams streams;
     /** The catalogue's subscription state, rebuilt on every change, for the zones' extauthz replicas. */
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptions;
+
     private volatile boolean started;
 
     /** @param credentialLifetime how long zone credentials live (at most 1 h; rotated at half) */
-    public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
-            ZoneHubSettings settings, Duration credentialLifetime) {
+    public ZoneCentral(
+            DataSource dataSource,
+            RevisionStore revisions,
+            MeterRegistry meters,
+            InetSocketAddress bind,
+            ZoneHubSettings settings,
+            Duration credentialLifetime) {
         this(dataSource, revisions, meters, bind, settings, credentialLifetime, replicaName());
     }
 
     /** @param replica this replica's name in the fleet view (unique among central replicas) */
-    public ZoneCentral(DataSource dataSource, RevisionStore revisions, MeterRegistry meters, InetSocketAddress bind,
-            ZoneHubSettings settings, Duration credentialLifetime, String replica) {
+    public ZoneCentral(
+            DataSource dataSource,
+            RevisionStore revisions,
+            MeterRegistry meters,
+            InetSocketAddress bind,
+            ZoneHubSettings settings,
+            Duration credentialLifetime,
+            String replica) {
         Clock clock = Clock.systemUTC();
         this.registry = new ZoneRegistry(dataSource, clock, credentialLifetime);
         this.streams = new ZoneStreams(dataSource, replica, settings.staleAfter(), clock);
@@ -56,13 +68,18 @@ public final class ZoneCentral implements ServerComponent {
         this.hub = new ZoneHub(registry, revisions, board, settings, clock);
         this.server = new ZoneHubServer(bind, hub);
         // push on publish: any replica's publish NOTIFYs; the hub's tick remains the safety net for a lost one
-        this.published = new RevisionListener(dataSource, new PgRevisionStore(dataSource), hub::nudge,
-                PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
+        this.published = new RevisionListener(
+                dataSource, new PgRevisionStore(dataSource), hub::nudge, PUBLISH_DEBOUNCE, RECONCILE_INTERVAL);
         CatalogStore catalog = new CatalogStore(dataSource);
-        this.subscriptions = new io.meshguard.xds.subscription.CatalogSnapshotFeed(dataSource, catalog,
-                hub::subscriptionState, RECONCILE_INTERVAL);
-        this.fleet = new FleetView(() -> catalog.clusters(TenantScope.ALL), registry::groups, revisions::latestIds,
-                streams::zones, registry::revokedAt, clock);
+        this.subscriptions = new io.meshguard.xds.subscription.CatalogSnapshotFeed(
+                dataSource, catalog, hub::subscriptionState, RECONCILE_INTERVAL);
+        this.fleet = new FleetView(
+                () -> catalog.clusters(TenantScope.ALL),
+                registry::groups,
+                revisions::latestIds,
+                streams::zones,
+                registry::revokedAt,
+                clock);
     }
 
     /** The pod's name (Kubernetes sets HOSTNAME to it) and a suffix of its own: two hubs in one process differ. */
@@ -84,6 +101,7 @@ public final class ZoneCentral implements ServerComponent {
 
     /** Lets a multi-group publish commit before the streams read it (as the controller's own listener does). */
     private static final Duration PUBLISH_DEBOUNCE = Duration.ofMillis(20);
+
     private static final Duration RECONCILE_INTERVAL = Duration.ofSeconds(30);
 
     @Override
@@ -109,10 +127,14 @@ public final class ZoneCentral implements ServerComponent {
 
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(ReadinessCheck.of("xds:zone-hub", () -> started
-                ? ReadinessCheck.Result.ready("zone port " + server.port() + ", zones connected: "
-                        + board.zones().stream().filter(z -> z.connected() && !z.stale()).count())
-                : ReadinessCheck.Result.notReady("zone port not started")));
+        return List.of(ReadinessCheck.of(
+                "xds:zone-hub",
+                () -> started
+                        ? ReadinessCheck.Result.ready("zone port " + server.port() + ", zones connected: "
+                                + board.zones().stream()
+                                        .filter(z -> z.connected() && !z.stale())
+                                        .count())
+                        : ReadinessCheck.Result.notReady("zone port not started")));
     }
 
     @Override

@@ -38,21 +38,40 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
      * @param targets the cluster's ext_authz and ext_proc addresses the revisions are built against
      * @param peers who may open an ADS stream in the cluster
      */
-    public ZoneController(ZoneSettings settings, InetSocketAddress adsBind, FilterTargets targets,
-            Optional<String> defaultGroup, AdsPeerPolicy peers, MeterRegistry meters) {
+    public ZoneController(
+            ZoneSettings settings,
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            Optional<String> defaultGroup,
+            AdsPeerPolicy peers,
+            MeterRegistry meters) {
         this.revisions = new ZoneRevisions(settings.stateDir().resolve("revisions"));
         // the zone validates nothing: central validated every revision before storing it
-        this.core = new XdsCore(adsBind, targets, revisions, defaultGroup, status -> { }, meters, Clock.systemUTC(),
-                new ConfigValidator(), RolloutSpans.disabled(), peers);
+        this.core = new XdsCore(
+                adsBind,
+                targets,
+                revisions,
+                defaultGroup,
+                status -> {},
+                meters,
+                Clock.systemUTC(),
+                new ConfigValidator(),
+                RolloutSpans.disabled(),
+                peers);
         this.subscriptions = new ZoneSubscriptionState(settings.stateDir(), core.subscriptionState());
         this.link = new CentralLink(settings, this);
-        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_link_connected", link,
+        io.micrometer.core.instrument.Gauge.builder(
+                        "meshguard_xds_zone_link_connected",
+                        link,
                         l -> l.state().connected() ? 1 : 0)
                 .description("1 while central answers on the zone's stream (the zone follows it), 0 otherwise")
                 .register(meters);
-        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_config_age_seconds", link,
-                        l -> l.state().lastMessage().map(t -> (double) java.time.Duration.between(t,
-                                java.time.Instant.now()).toMillis() / 1000).orElse(Double.NaN))
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_config_age_seconds", link, l -> l.state()
+                        .lastMessage()
+                        .map(t -> (double) java.time.Duration.between(t, java.time.Instant.now())
+                                        .toMillis()
+                                / 1000)
+                        .orElse(Double.NaN))
                 .description("Seconds since central last sent anything: what the zone serves is central's as of then"
                         + " (NaN before central ever answered)")
                 .register(meters);
@@ -84,7 +103,10 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             return Optional.empty(); // held already: commands are idempotent
         }
         core.publisher().applyLatest();
-        if (core.publisher().servedRevision(revision.group()).filter(r -> r == revision.revision()).isPresent()) {
+        if (core.publisher()
+                .servedRevision(revision.group())
+                .filter(r -> r == revision.revision())
+                .isPresent()) {
             refused.remove(revision.group());
             return Optional.empty();
         }
@@ -97,8 +119,10 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     public void withdrawal(ZoneDown.Withdrawal withdrawal) {
         if (revisions.withdraw(withdrawal.group())) {
             // the explicit withdrawal is the one thing that makes the group's nodes drop their configuration
-            core.snapshots().serve(WITHDRAWN, new GroupResources(withdrawal.group(), List.of(), List.of(),
-                    List.of(), List.of()));
+            core.snapshots()
+                    .serve(
+                            WITHDRAWN,
+                            new GroupResources(withdrawal.group(), List.of(), List.of(), List.of(), List.of()));
             refused.remove(withdrawal.group());
         }
     }
@@ -124,8 +148,15 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
 
     private NodeReport report(NodeStatus n) {
         Optional<Long> expected = core.publisher().servedRevision(n.group()).filter(r -> r != WITHDRAWN);
-        return new NodeReport(n.nodeId(), n.group(), n.connected(), n.userAgent(), n.revision(), expected,
-                n.lastNack().map(x -> x.typeUrl() + " " + x.version() + ": " + x.error()), n.lastSeen());
+        return new NodeReport(
+                n.nodeId(),
+                n.group(),
+                n.connected(),
+                n.userAgent(),
+                n.revision(),
+                expected,
+                n.lastNack().map(x -> x.typeUrl() + " " + x.version() + ": " + x.error()),
+                n.lastSeen());
     }
 
     @Override

@@ -28,7 +28,8 @@ public final class ZoneCredentialFile {
         }
         try {
             JsonNode n = ConfigJson.mapper().readTree(Files.readString(file));
-            return Optional.of(new ZoneRegistry.Credential(n.path("secret").asText(),
+            return Optional.of(new ZoneRegistry.Credential(
+                    n.path("secret").asText(),
                     Instant.parse(n.path("expires_at").asText())));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
@@ -38,7 +39,9 @@ public final class ZoneCredentialFile {
     public synchronized void write(String secret, Instant expiresAt) {
         try {
             Files.createDirectories(file.getParent());
-            String json = ConfigJson.write(ConfigJson.mapper().createObjectNode().put("secret", secret)
+            String json = ConfigJson.write(ConfigJson.mapper()
+                    .createObjectNode()
+                    .put("secret", secret)
                     .put("expires_at", expiresAt.toString()));
             Path tmp = file.resolveSibling("credential.json.tmp");
             Files.deleteIfExists(tmp);
@@ -49,7 +52,10 @@ public final class ZoneCredentialFile {
                 // not a POSIX file system: the directory's permissions protect it
             }
             Files.writeString(tmp, json);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            Files.move(
+                    tmp,
+                    file,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the zone credential in " + file, e);

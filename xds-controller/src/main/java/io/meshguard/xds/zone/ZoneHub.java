@@ -26,11 +26,12 @@ public final class ZoneHub {
      * The newest subscription state: each zone receives its cluster's slice ({@link ZoneSubscriptionSlice}) when
      * its stream opens and on every change.
      */
-    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<io.meshguard.catalog.SubscriptionSnapshot>>
+    private final java.util.concurrent.atomic.AtomicReference<
+                    java.util.Optional<io.meshguard.catalog.SubscriptionSnapshot>>
             subscriptionState = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
 
-    public ZoneHub(ZoneRegistry registry, RevisionStore revisions, ZoneBoard board, ZoneHubSettings settings,
-            Clock clock) {
+    public ZoneHub(
+            ZoneRegistry registry, RevisionStore revisions, ZoneBoard board, ZoneHubSettings settings, Clock clock) {
         this.registry = registry;
         this.revisions = revisions;
         this.board = board;
@@ -46,8 +47,15 @@ public final class ZoneHub {
     }
 
     private StreamObserver<ZoneUp> follow(StreamObserver<ZoneDown> out) {
-        return new ZoneSession((ServerCallStreamObserver<ZoneDown>) out, registry, revisions, board, settings, clock,
-                sessions, subscriptionState::get);
+        return new ZoneSession(
+                (ServerCallStreamObserver<ZoneDown>) out,
+                registry,
+                revisions,
+                board,
+                settings,
+                clock,
+                sessions,
+                subscriptionState::get);
     }
 
     /**
@@ -56,9 +64,10 @@ public final class ZoneHub {
      */
     public boolean revoke(String cluster) {
         boolean found = registry.revoke(cluster);
-        sessions.stream().filter(s -> s.cluster().equals(java.util.Optional.of(cluster)))
-                .forEach(s -> s.close(io.grpc.Status.PERMISSION_DENIED.withDescription("cluster " + cluster
-                        + " was revoked")));
+        sessions.stream()
+                .filter(s -> s.cluster().equals(java.util.Optional.of(cluster)))
+                .forEach(s -> s.close(
+                        io.grpc.Status.PERMISSION_DENIED.withDescription("cluster " + cluster + " was revoked")));
         return found;
     }
 

@@ -10,8 +10,7 @@ import java.time.Duration;
  * @param tick how often each stream checks its credential, its liveness and what its zone should serve
  */
 public record ZoneHubSettings(Duration echoInterval, Duration tick) {
-    public static final ZoneHubSettings DEFAULTS = new ZoneHubSettings(Duration.ofSeconds(5),
-            Duration.ofMillis(500));
+    public static final ZoneHubSettings DEFAULTS = new ZoneHubSettings(Duration.ofSeconds(5), Duration.ofMillis(500));
     /** Echoes a stream may miss before central marks it stale. */
     public static final int MISSED_ECHOES = 3;
 

@@ -41,7 +41,11 @@ public final class ZoneRegistry {
 
     /** Why an exchange or a credential was refused: a label of {@code meshguard_xds_zone_registration_failures_total}. */
     public enum Refusal {
-        UNKNOWN, USED, EXPIRED, REVOKED, WRONG_CLUSTER,
+        UNKNOWN,
+        USED,
+        EXPIRED,
+        REVOKED,
+        WRONG_CLUSTER,
         /** A credential presented under another replica's name than the one it was issued to. */
         WRONG_REPLICA
     }
@@ -68,10 +72,11 @@ public final class ZoneRegistry {
 
     /** @param credentialLifetime how long a zone credential lives (at most {@link #MAX_CREDENTIAL_LIFETIME}) */
     public ZoneRegistry(DataSource dataSource, Clock clock, Duration credentialLifetime) {
-        if (credentialLifetime.isNegative() || credentialLifetime.isZero()
+        if (credentialLifetime.isNegative()
+                || credentialLifetime.isZero()
                 || credentialLifetime.compareTo(MAX_CREDENTIAL_LIFETIME) > 0) {
-            throw new IllegalArgumentException("a zone credential lives more than 0 and at most 1 h, not "
-                    + credentialLifetime);
+            throw new IllegalArgumentException(
+                    "a zone credential lives more than 0 and at most 1 h, not " + credentialLifetime);
         }
         this.dataSource = dataSource;
         this.clock = clock;
@@ -255,8 +260,8 @@ public final class ZoneRegistry {
                         return new Settlement(Optional.of(Refusal.USED), 0);
                     }
                 }
-                try (PreparedStatement ps = c.prepareStatement("update zone_credential set pending_token_sha256 ="
-                        + " null where credential_sha256 = ?")) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "update zone_credential set pending_token_sha256 =" + " null where credential_sha256 = ?")) {
                     ps.setString(1, digest);
                     ps.executeUpdate();
                 }
@@ -312,8 +317,8 @@ public final class ZoneRegistry {
     /** Whether the stream that took {@code epoch} is still its replica's one live stream. */
     public boolean holdsStream(String cluster, String replica, long epoch) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("select stream_epoch from zone_replica where cluster_id = ?"
-                        + " and replica = ?")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "select stream_epoch from zone_replica where cluster_id = ?" + " and replica = ?")) {
             ps.setString(1, cluster);
             ps.setString(2, replica);
             try (ResultSet rs = ps.executeQuery()) {
@@ -327,8 +332,8 @@ public final class ZoneRegistry {
     /** The replica's next credential; expired ones of the cluster are removed on the way. */
     public Credential rotate(String cluster, String replica) {
         return transaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("delete from zone_credential where cluster_id = ?"
-                    + " and expires_at <= ?")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("delete from zone_credential where cluster_id = ?" + " and expires_at <= ?")) {
                 ps.setString(1, cluster);
                 ps.setTimestamp(2, Timestamp.from(clock.instant()));
                 ps.executeUpdate();
@@ -350,8 +355,8 @@ public final class ZoneRegistry {
                     return false;
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("delete from zone_registration where cluster_id = ?"
-                    + " and used_at is null")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("delete from zone_registration where cluster_id = ?" + " and used_at is null")) {
                 ps.setString(1, cluster);
                 ps.executeUpdate();
             }
@@ -384,7 +389,8 @@ public final class ZoneRegistry {
         try (PreparedStatement ps = c.prepareStatement("select zone_revoked_at from cluster where id = ?")) {
             ps.setString(1, cluster);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getTimestamp(1) != null ? Optional.of(rs.getTimestamp(1).toInstant())
+                return rs.next() && rs.getTimestamp(1) != null
+                        ? Optional.of(rs.getTimestamp(1).toInstant())
                         : Optional.empty();
             }
         }
@@ -426,8 +432,8 @@ public final class ZoneRegistry {
         Set<String> serving = new TreeSet<>();
         Set<String> withdrawn = new TreeSet<>();
         try (Connection c = dataSource.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("select gateway_group, withdrawn_at is not null"
-                    + " from cluster_group where cluster_id = ?")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select gateway_group, withdrawn_at is not null" + " from cluster_group where cluster_id = ?")) {
                 ps.setString(1, cluster);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -443,8 +449,8 @@ public final class ZoneRegistry {
 
     private Credential insertCredential(Connection c, String cluster, String replica, Optional<String> pendingToken)
             throws SQLException {
-        Credential credential = new Credential(ZoneSecrets.generate(CREDENTIAL_PREFIX),
-                clock.instant().plus(credentialLifetime));
+        Credential credential = new Credential(
+                ZoneSecrets.generate(CREDENTIAL_PREFIX), clock.instant().plus(credentialLifetime));
         try (PreparedStatement ps = c.prepareStatement("insert into zone_credential (credential_sha256, cluster_id,"
                 + " created_at, expires_at, replica, pending_token_sha256) values (?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, credential.digest());

@@ -54,13 +54,19 @@ public final class ZoneRevisions implements RevisionStore {
     private void load(Path file) {
         try {
             JsonNode n = ConfigJson.mapper().readTree(Files.readString(file));
-            Revision r = new Revision(n.path("id").asLong(), n.path("group").asText(),
-                    ConfigJson.mapper().treeToValue(n.path("config"), GatewayConfig.class), n.path("actor").asText(),
-                    n.path("reason").asText(), Instant.parse(n.path("created_at").asText()));
+            Revision r = new Revision(
+                    n.path("id").asLong(),
+                    n.path("group").asText(),
+                    ConfigJson.mapper().treeToValue(n.path("config"), GatewayConfig.class),
+                    n.path("actor").asText(),
+                    n.path("reason").asText(),
+                    Instant.parse(n.path("created_at").asText()));
             byGroup.put(r.group(), r);
         } catch (IOException | RuntimeException e) {
             // one unreadable file must not stop the others from serving
-            log.error("zone state file {} unreadable, its group is not served until central sends it: {}", file,
+            log.error(
+                    "zone state file {} unreadable, its group is not served until central sends it: {}",
+                    file,
                     e.getMessage());
         }
     }
@@ -74,8 +80,13 @@ public final class ZoneRevisions implements RevisionStore {
         if (current != null && current.id() >= wire.revision()) {
             return false;
         }
-        Revision r = new Revision(wire.revision(), wire.group(), ConfigJson.readConfig(wire.config()), wire.actor(),
-                wire.reason(), wire.createdAt());
+        Revision r = new Revision(
+                wire.revision(),
+                wire.group(),
+                ConfigJson.readConfig(wire.config()),
+                wire.actor(),
+                wire.reason(),
+                wire.createdAt());
         ObjectNode n = ConfigJson.mapper().createObjectNode();
         n.put("id", r.id());
         n.put("group", r.group());
@@ -145,7 +156,11 @@ public final class ZoneRevisions implements RevisionStore {
 
     @Override
     public List<Revision.Summary> list(Optional<String> group, int limit) {
-        return byGroup.values().stream().filter(r -> group.isEmpty() || group.get().equals(r.group()))
-                .sorted((a, b) -> Long.compare(b.id(), a.id())).limit(limit).map(Revision::summary).toList();
+        return byGroup.values().stream()
+                .filter(r -> group.isEmpty() || group.get().equals(r.group()))
+                .sorted((a, b) -> Long.compare(b.id(), a.id()))
+                .limit(limit)
+                .map(Revision::summary)
+                .toList();
     }
 }

@@ -47,6 +47,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private volatile Optional<ZoneBoard.Key> key = Optional.empty();
     /** The replica's stream epoch this stream took with its hello: one live stream per replica. */
     private volatile long epoch = -1;
+
     private volatile String peer = "?";
     private volatile String credential = "";
     private volatile Instant credentialIssued = Instant.EPOCH;
@@ -62,8 +63,14 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     /** Guarded by {@code this}, as is every call on {@link #out}. */
     private final LinkedHashMap<String, ZoneDown> pending = new LinkedHashMap<>();
 
-    ZoneSession(ServerCallStreamObserver<ZoneDown> out, ZoneRegistry registry, RevisionStore revisions,
-            ZoneBoard board, ZoneHubSettings settings, Clock clock, Set<ZoneSession> sessions,
+    ZoneSession(
+            ServerCallStreamObserver<ZoneDown> out,
+            ZoneRegistry registry,
+            RevisionStore revisions,
+            ZoneBoard board,
+            ZoneHubSettings settings,
+            Clock clock,
+            Set<ZoneSession> sessions,
             java.util.function.Supplier<Optional<io.meshguard.catalog.SubscriptionSnapshot>> subscriptionState) {
         this.out = out;
         this.registry = registry;
@@ -90,21 +97,24 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             return;
         }
         if (up.version() != ZoneWire.VERSION) {
-            close(Status.FAILED_PRECONDITION.withDescription("central speaks zone stream v" + ZoneWire.VERSION
-                    + ", not v" + up.version()));
+            close(Status.FAILED_PRECONDITION.withDescription(
+                    "central speaks zone stream v" + ZoneWire.VERSION + ", not v" + up.version()));
             return;
         }
         if (key.isEmpty()) {
-            up.hello().ifPresentOrElse(this::hello, () -> close(Status.INVALID_ARGUMENT
-                    .withDescription("the first message of a zone stream is its hello")));
+            up.hello()
+                    .ifPresentOrElse(
+                            this::hello,
+                            () -> close(Status.INVALID_ARGUMENT.withDescription(
+                                    "the first message of a zone stream is its hello")));
             return;
         }
         up.echo().ifPresent(this::echo);
     }
 
     /** A replica's name: a pod name (a DNS label or subdomain), or empty for a zone that names none. */
-    private static final java.util.regex.Pattern REPLICA = java.util.regex.Pattern.compile(
-            "|[a-zA-Z0-9]([a-zA-Z0-9._-]{0,198}[a-zA-Z0-9])?");
+    private static final java.util.regex.Pattern REPLICA =
+            java.util.regex.Pattern.compile("|[a-zA-Z0-9]([a-zA-Z0-9._-]{0,198}[a-zA-Z0-9])?");
 
     private void hello(ZoneUp.Hello hello) {
         if (!open || out.isCancelled()) {
@@ -130,7 +140,8 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     private void register(ZoneUp.Hello hello) {
         ZoneRegistry.Admission admission;
         try {
-            admission = registry.exchange(hello.cluster(), hello.replica(), hello.registrationToken().get());
+            admission = registry.exchange(
+                    hello.cluster(), hello.replica(), hello.registrationToken().get());
         } catch (RuntimeException e) {
             log.warn("zone {}: cannot check its registration token: {}", name(hello), e.getMessage());
             close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
@@ -141,7 +152,8 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             return;
         }
         ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
-        log.info("zone {}: registration token exchanged; it is spent when the zone presents the credential",
+        log.info(
+                "zone {}: registration token exchanged; it is spent when the zone presents the credential",
                 name(hello));
         synchronized (this) {
             if (open) {
@@ -160,10 +172,12 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         ZoneRegistry.Admission admission;
         ZoneRegistry.Settlement settled;
         try {
-            admission = hello.credential().map(c -> registry.verify(hello.cluster(), hello.replica(), c))
+            admission = hello.credential()
+                    .map(c -> registry.verify(hello.cluster(), hello.replica(), c))
                     .orElse(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
             settled = admission instanceof ZoneRegistry.Admitted a
-                    ? registry.settle(hello.cluster(), hello.replica(), a.credential().secret())
+                    ? registry.settle(
+                            hello.cluster(), hello.replica(), a.credential().secret())
                     : new ZoneRegistry.Settlement(Optional.empty(), 0);
         } catch (RuntimeException e) {
             log.warn("zone {}: cannot check its credential: {}", name(hello), e.getMessage());
@@ -179,8 +193,10 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             return;
         }
         if (settled.ended() > 0) {
-            log.info("zone {}: presented its newest credential; {} other credential(s) of the replica ended",
-                    name(hello), settled.ended());
+            log.info(
+                    "zone {}: presented its newest credential; {} other credential(s) of the replica ended",
+                    name(hello),
+                    settled.ended());
         }
         ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
         peer = "a stream opened " + clock.instant() + " by zone version " + hello.zoneVersion();
@@ -194,7 +210,9 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         ZoneBoard.Key key = new ZoneBoard.Key(hello.cluster(), hello.replica());
         // one live stream per replica: a second hello of it ends the first, here at once, on other replicas at their
         // tick; the cluster's other replicas keep theirs
-        sessions.stream().filter(s -> s != this && s.key().equals(Optional.of(key))).forEach(s -> s.takenOver(peer));
+        sessions.stream()
+                .filter(s -> s != this && s.key().equals(Optional.of(key)))
+                .forEach(s -> s.takenOver(peer));
         credential = granted.secret();
         Instant now = clock.instant();
         // a presented credential counts from when it was issued: rotate at half of what is left
@@ -262,17 +280,19 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         if (registry.verify(c, k.replica(), credential) instanceof ZoneRegistry.Refused refused) {
             board.refused(refused.reason());
-            close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED
-                    : Status.UNAUTHENTICATED).withDescription("credential "
-                    + refused.reason().name().toLowerCase(java.util.Locale.ROOT)));
+            close((refused.reason() == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED)
+                    .withDescription("credential " + refused.reason().name().toLowerCase(java.util.Locale.ROOT)));
             return;
         }
         if (Duration.between(lastEcho, now).compareTo(settings.staleAfter()) > 0) {
             board.stale(k);
-            log.warn("zone {}: no echo for {} ({} missed), closing its stream", k, Duration.between(lastEcho, now),
+            log.warn(
+                    "zone {}: no echo for {} ({} missed), closing its stream",
+                    k,
+                    Duration.between(lastEcho, now),
                     ZoneHubSettings.MISSED_ECHOES);
-            close(Status.UNAVAILABLE.withDescription("stale: no echo for " + ZoneHubSettings.MISSED_ECHOES
-                    + " echo intervals"));
+            close(Status.UNAVAILABLE.withDescription(
+                    "stale: no echo for " + ZoneHubSettings.MISSED_ECHOES + " echo intervals"));
             return;
         }
         if (!now.isBefore(credentialIssued.plus(registry.credentialLifetime().dividedBy(2)))) {
@@ -291,15 +311,19 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         for (String group : groups.withdrawn()) {
             if (held.containsKey(group)) {
-                enqueue("revision:" + group, ZoneDown.of(new ZoneDown.Withdrawal(group,
-                        "withdrawn from cluster " + c)));
+                enqueue(
+                        "revision:" + group,
+                        ZoneDown.of(new ZoneDown.Withdrawal(group, "withdrawn from cluster " + c)));
             }
         }
-        subscriptionState.get().filter(state -> state.version() != subscriptionStateSent).ifPresent(state -> {
-            // one entry: a newer state replaces an unsent older one; the zone gets its own cluster's part only
-            enqueue("subscription-state", ZoneDown.of(ZoneSubscriptionSlice.wire(state, c)));
-            subscriptionStateSent = state.version();
-        });
+        subscriptionState
+                .get()
+                .filter(state -> state.version() != subscriptionStateSent)
+                .ifPresent(state -> {
+                    // one entry: a newer state replaces an unsent older one; the zone gets its own cluster's part only
+                    enqueue("subscription-state", ZoneDown.of(ZoneSubscriptionSlice.wire(state, c)));
+                    subscriptionStateSent = state.version();
+                });
         long echo = echoToAnswer.getAndSet(-1);
         if (echo >= 0) {
             enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(echo)));
@@ -312,9 +336,13 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     void takenOver(String by) {
         String c = key.map(Object::toString).orElse("?");
         board.takenOver();
-        log.warn("zone {}: a second stream presented the replica's credential ({}); closing the first ({})."
-                + " Two zones with one credential mean a copied credential or a duplicated zone: revoke and register"
-                + " the cluster again if it is not yours", c, by, peer);
+        log.warn(
+                "zone {}: a second stream presented the replica's credential ({}); closing the first ({})."
+                        + " Two zones with one credential mean a copied credential or a duplicated zone: revoke and register"
+                        + " the cluster again if it is not yours",
+                c,
+                by,
+                peer);
         close(Status.ABORTED.withDescription("another stream of zone " + c + " took over"));
     }
 
@@ -324,13 +352,15 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     }
 
     private static ZoneDown.GroupRevision wire(Revision r) {
-        return new ZoneDown.GroupRevision(r.group(), r.id(), ConfigJson.write(r.config()), r.actor(), r.reason(),
-                r.createdAt());
+        return new ZoneDown.GroupRevision(
+                r.group(), r.id(), ConfigJson.write(r.config()), r.actor(), r.reason(), r.createdAt());
     }
 
     private Duration lag() {
         Instant now = clock.instant();
-        return unconfirmed.values().stream().min(Instant::compareTo).map(t -> Duration.between(t, now))
+        return unconfirmed.values().stream()
+                .min(Instant::compareTo)
+                .map(t -> Duration.between(t, now))
                 .orElse(Duration.ZERO);
     }
 

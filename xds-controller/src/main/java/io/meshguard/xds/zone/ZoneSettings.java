@@ -20,14 +20,39 @@ import java.util.Optional;
  * @param centralCaFile the PEM certificates that alone are trusted for central's TLS (a bank's private CA in front of
  *     central); empty: the JDK's trust store
  */
-public record ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
-        Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica,
+public record ZoneSettings(
+        String cluster,
+        String central,
+        Optional<String> registrationToken,
+        Path stateDir,
+        Duration echoInterval,
+        Duration minBackoff,
+        Duration maxBackoff,
+        boolean plaintext,
+        String replica,
         Optional<Path> centralCaFile) {
 
     /** Without a CA file of its own: the JDK's trust store decides central's certificate. */
-    public ZoneSettings(String cluster, String central, Optional<String> registrationToken, Path stateDir,
-            Duration echoInterval, Duration minBackoff, Duration maxBackoff, boolean plaintext, String replica) {
-        this(cluster, central, registrationToken, stateDir, echoInterval, minBackoff, maxBackoff, plaintext, replica,
+    public ZoneSettings(
+            String cluster,
+            String central,
+            Optional<String> registrationToken,
+            Path stateDir,
+            Duration echoInterval,
+            Duration minBackoff,
+            Duration maxBackoff,
+            boolean plaintext,
+            String replica) {
+        this(
+                cluster,
+                central,
+                registrationToken,
+                stateDir,
+                echoInterval,
+                minBackoff,
+                maxBackoff,
+                plaintext,
+                replica,
                 Optional.empty());
     }
 
@@ -36,18 +61,24 @@ public record ZoneSettings(String cluster, String central, Optional<String> regi
 
     /** The redial backoff every zone uses (docs/operator-guide.md "Central away"): 100 ms to 2 s, jittered. */
     public static final Duration MIN_BACKOFF = Duration.ofMillis(100);
+
     public static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
 
     /** For tests and {@code meshguard demo}: plaintext, the given echo interval, the production backoff. */
-    public static ZoneSettings loopback(String cluster, String central, Optional<String> token, Path stateDir,
-            Duration echoInterval) {
+    public static ZoneSettings loopback(
+            String cluster, String central, Optional<String> token, Path stateDir, Duration echoInterval) {
         return loopback(cluster, LOOPBACK_REPLICA, central, token, stateDir, echoInterval);
     }
 
     /** {@link #loopback(String, String, Optional, Path, Duration)} for one of several replicas of a cluster. */
-    public static ZoneSettings loopback(String cluster, String replica, String central, Optional<String> token,
-            Path stateDir, Duration echoInterval) {
-        return new ZoneSettings(cluster, central, token, stateDir, echoInterval, MIN_BACKOFF, MAX_BACKOFF, true,
-                replica);
+    public static ZoneSettings loopback(
+            String cluster,
+            String replica,
+            String central,
+            Optional<String> token,
+            Path stateDir,
+            Duration echoInterval) {
+        return new ZoneSettings(
+                cluster, central, token, stateDir, echoInterval, MIN_BACKOFF, MAX_BACKOFF, true, replica);
     }
 }

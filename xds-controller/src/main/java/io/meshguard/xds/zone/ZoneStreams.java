@@ -63,10 +63,12 @@ public final class ZoneStreams implements AutoCloseable {
     /** A zone replica opened its stream on this central replica (it takes the row over from any that held it). */
     void connected(ZoneBoard.Key zone, String zoneVersion) {
         Instant now = clock.instant();
-        later(() -> write("insert into zone_stream (cluster_id, replica, central_replica, connected, since,"
-                + " zone_version) values (?, ?, ?, true, ?, ?) on conflict (cluster_id, replica) do update set"
-                + " central_replica = excluded.central_replica, connected = true, since = excluded.since,"
-                + " zone_version = excluded.zone_version", ps -> {
+        later(() -> write(
+                "insert into zone_stream (cluster_id, replica, central_replica, connected, since,"
+                        + " zone_version) values (?, ?, ?, true, ?, ?) on conflict (cluster_id, replica) do update set"
+                        + " central_replica = excluded.central_replica, connected = true, since = excluded.since,"
+                        + " zone_version = excluded.zone_version",
+                ps -> {
                     ps.setString(1, zone.cluster());
                     ps.setString(2, zone.replica());
                     ps.setString(3, replica);
@@ -78,14 +80,16 @@ public final class ZoneStreams implements AutoCloseable {
     /** What the zone echoed, on the stream this replica holds. */
     void echoed(ZoneBoard.Key zone, Echo echo, Duration lag) {
         Instant now = clock.instant();
-        Runnable write = () -> write("update zone_stream set last_echo = ?, applied = ?::jsonb, refused = ?::jsonb, nodes = ?::jsonb,"
-                + " drifted_nodes = ?, lag_ms = ? where cluster_id = ? and replica = ? and central_replica = ?",
+        Runnable write = () -> write(
+                "update zone_stream set last_echo = ?, applied = ?::jsonb, refused = ?::jsonb, nodes = ?::jsonb,"
+                        + " drifted_nodes = ?, lag_ms = ? where cluster_id = ? and replica = ? and central_replica = ?",
                 ps -> {
                     ps.setTimestamp(1, Timestamp.from(now));
                     ps.setString(2, json(echo.applied()));
                     ps.setString(3, json(echo.refused()));
                     ps.setString(4, json(echo.nodes()));
-                    ps.setInt(5, (int) echo.nodes().stream().filter(NodeReport::drifted).count());
+                    ps.setInt(5, (int)
+                            echo.nodes().stream().filter(NodeReport::drifted).count());
                     ps.setLong(6, lag.toMillis());
                     ps.setString(7, zone.cluster());
                     ps.setString(8, zone.replica());
@@ -104,8 +108,10 @@ public final class ZoneStreams implements AutoCloseable {
     /** The stream this replica held ended; a row another replica took over since is left alone. */
     void disconnected(ZoneBoard.Key zone) {
         Instant now = clock.instant();
-        later(() -> write("update zone_stream set connected = false, since = ? where cluster_id = ? and replica = ?"
-                + " and central_replica = ?", ps -> {
+        later(() -> write(
+                "update zone_stream set connected = false, since = ? where cluster_id = ? and replica = ?"
+                        + " and central_replica = ?",
+                ps -> {
                     ps.setTimestamp(1, Timestamp.from(now));
                     ps.setString(2, zone.cluster());
                     ps.setString(3, zone.replica());
@@ -127,13 +133,22 @@ public final class ZoneStreams implements AutoCloseable {
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 Instant since = rs.getTimestamp(4).toInstant();
-                Optional<Instant> lastEcho = Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant);
+                Optional<Instant> lastEcho =
+                        Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant);
                 boolean stale = Duration.between(lastEcho.orElse(since), now).compareTo(staleAfter) > 0;
-                out.add(new ZoneBoard.Zone(rs.getString(1), rs.getString(11), rs.getBoolean(3) && !stale, stale, since, lastEcho,
+                out.add(new ZoneBoard.Zone(
+                        rs.getString(1),
+                        rs.getString(11),
+                        rs.getBoolean(3) && !stale,
+                        stale,
+                        since,
+                        lastEcho,
                         ZoneStream.JSON.readValue(rs.getString(6), APPLIED),
                         ZoneStream.JSON.readValue(rs.getString(7), REFUSED),
-                        ZoneStream.JSON.readValue(rs.getString(8), NODES), Duration.ofMillis(rs.getLong(9)),
-                        rs.getString(10), rs.getString(2)));
+                        ZoneStream.JSON.readValue(rs.getString(8), NODES),
+                        Duration.ofMillis(rs.getLong(9)),
+                        rs.getString(10),
+                        rs.getString(2)));
             }
         } catch (SQLException | JsonProcessingException e) {
             throw new IllegalStateException("cannot read the zone streams: " + e.getMessage(), e);
@@ -171,7 +186,8 @@ public final class ZoneStreams implements AutoCloseable {
 
     /** A write that fails is logged, not thrown: the stream and the zone's serving never wait on the fleet view. */
     private void write(String sql, Binder binder) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             binder.bind(ps);
             ps.executeUpdate();
         } catch (SQLException | RuntimeException e) {

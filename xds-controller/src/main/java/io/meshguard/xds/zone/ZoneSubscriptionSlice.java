@@ -20,29 +20,36 @@ import java.util.stream.Collectors;
  * whole state. The slice keeps central's version: the zone numbers what it serves itself, by content.
  */
 final class ZoneSubscriptionSlice {
-    private ZoneSubscriptionSlice() {
-    }
+    private ZoneSubscriptionSlice() {}
 
     static SubscriptionSnapshot of(SubscriptionSnapshot whole, String cluster) {
-        List<ProductPublish> publishes = whole.publishes().stream().filter(p -> p.cluster().equals(cluster)).toList();
+        List<ProductPublish> publishes = whole.publishes().stream()
+                .filter(p -> p.cluster().equals(cluster))
+                .toList();
         Set<String> publishIds = publishes.stream().map(ProductPublish::id).collect(Collectors.toSet());
         Set<String> products = publishes.stream().map(ProductPublish::productId).collect(Collectors.toSet());
         List<Subscription> subscriptions = whole.subscriptions().stream()
-                .filter(s -> publishIds.contains(s.publishId())).toList();
-        Set<String> subscribedPlans = subscriptions.stream().map(Subscription::planId).collect(Collectors.toSet());
-        Set<String> applicationIds = subscriptions.stream().map(Subscription::applicationId)
-                .collect(Collectors.toSet());
+                .filter(s -> publishIds.contains(s.publishId()))
+                .toList();
+        Set<String> subscribedPlans =
+                subscriptions.stream().map(Subscription::planId).collect(Collectors.toSet());
+        Set<String> applicationIds =
+                subscriptions.stream().map(Subscription::applicationId).collect(Collectors.toSet());
         List<Plan> plans = whole.plans().stream()
-                .filter(p -> products.contains(p.productId()) || subscribedPlans.contains(p.id())).toList();
+                .filter(p -> products.contains(p.productId()) || subscribedPlans.contains(p.id()))
+                .toList();
         List<Application> applications = whole.applications().stream()
-                .filter(a -> applicationIds.contains(a.id())).toList();
+                .filter(a -> applicationIds.contains(a.id()))
+                .toList();
         List<Credential> credentials = whole.credentials().stream()
-                .filter(c -> applicationIds.contains(c.applicationId())).toList();
+                .filter(c -> applicationIds.contains(c.applicationId()))
+                .toList();
         return new SubscriptionSnapshot(whole.version(), publishes, plans, applications, credentials, subscriptions);
     }
 
     /** The slice as the zone stream carries it. */
     static ZoneDown.SubscriptionState wire(SubscriptionSnapshot whole, String cluster) {
-        return new ZoneDown.SubscriptionState(whole.version(), SnapshotJson.encode(of(whole, cluster)).toString());
+        return new ZoneDown.SubscriptionState(
+                whole.version(), SnapshotJson.encode(of(whole, cluster)).toString());
     }
 }

@@ -7,7 +7,6 @@ import io.meshguard.contract.zone.ZoneDown;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.subscription.SubscriptionStateService;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -48,7 +47,8 @@ final class ZoneSubscriptionState {
             long version = stored.path("served_version").asLong();
             served.accumulateAndGet(version, Math::max);
             // served again under the number it had: a restart is no change to what the replicas decide from
-            SubscriptionSnapshot snapshot = SnapshotJson.decode(stored.path("snapshot")).withVersion(version);
+            SubscriptionSnapshot snapshot =
+                    SnapshotJson.decode(stored.path("snapshot")).withVersion(version);
             current = Optional.of(snapshot);
             service.publish(snapshot);
         } catch (IOException | RuntimeException e) {
@@ -87,8 +87,12 @@ final class ZoneSubscriptionState {
         try {
             Files.createDirectories(file.getParent());
             Path tmp = file.resolveSibling("subscription-state.json.tmp");
-            Files.writeString(tmp, ConfigJson.write(ConfigJson.mapper().createObjectNode()
-                    .put("served_version", version).set("snapshot", snapshot)));
+            Files.writeString(
+                    tmp,
+                    ConfigJson.write(ConfigJson.mapper()
+                            .createObjectNode()
+                            .put("served_version", version)
+                            .set("snapshot", snapshot)));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             // still served from memory; a restart before the next change would wait for central

@@ -25,9 +25,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
@@ -76,8 +74,10 @@ class AdminApiAccessTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static HttpServer idp;
     static String issuer;
     static RSAKey key;
@@ -92,9 +92,12 @@ class AdminApiAccessTest {
         key = new RSAKeyGenerator(2048).keyID("k1").generate();
         idp = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 10);
         issuer = "http://127.0.0.1:" + idp.getAddress().getPort() + "/realms/test";
-        idp.createContext("/realms/test/.well-known/openid-configuration", ex -> respond(ex,
-                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
-        idp.createContext("/realms/test/certs", ex -> respond(ex, new JWKSet(key).toPublicJWKSet().toString()));
+        idp.createContext(
+                "/realms/test/.well-known/openid-configuration",
+                ex -> respond(ex, "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
+        idp.createContext(
+                "/realms/test/certs",
+                ex -> respond(ex, new JWKSet(key).toPublicJWKSet().toString()));
         idp.start();
 
         Path tokenFile = tmp.resolve("token");
@@ -102,21 +105,25 @@ class AdminApiAccessTest {
         Path accessFile = tmp.resolve("access.yaml");
         Files.writeString(accessFile, ACCESS);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-oidc", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, settings(accessFile, false).gate(new BearerTokens(Optional.of(tokenFile)),
-                "xds.admin.token_file", events::add));
+        xds.mountAdminApi(
+                http,
+                settings(accessFile, false)
+                        .gate(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file", events::add));
         breakGlassHttp = new StatusHttpServer("xds-break-glass", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(breakGlassHttp, settings(accessFile, true).gate(new BearerTokens(Optional.of(tokenFile)),
-                "xds.admin.token_file", events::add));
+        xds.mountAdminApi(
+                breakGlassHttp,
+                settings(accessFile, true)
+                        .gate(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file", events::add));
         xds.start();
         http.start();
         breakGlassHttp.start();
     }
 
     private static AdminAccessSettings settings(Path accessFile, boolean breakGlass) {
-        return new AdminAccessSettings(Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(5),
-                Optional.of(accessFile), breakGlass);
+        return new AdminAccessSettings(
+                Optional.of(issuer), "meshguard-admin", Duration.ofSeconds(5), Optional.of(accessFile), breakGlass);
     }
 
     private static void respond(com.sun.net.httpserver.HttpExchange ex, String body) throws java.io.IOException {
@@ -137,14 +144,24 @@ class AdminApiAccessTest {
 
     static JWTClaimsSet.Builder claims(String user, List<String> groups) {
         Instant now = Instant.now();
-        return new JWTClaimsSet.Builder().issuer(issuer).subject("sub-" + user).audience(List.of("meshguard-admin",
-                "account")).issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)))
-                .claim("typ", "Bearer").claim("preferred_username", user).claim("groups", groups);
+        return new JWTClaimsSet.Builder()
+                .issuer(issuer)
+                .subject("sub-" + user)
+                .audience(List.of("meshguard-admin", "account"))
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(300)))
+                .claim("typ", "Bearer")
+                .claim("preferred_username", user)
+                .claim("groups", groups);
     }
 
     static String sign(JWTClaimsSet claims, RSAKey with) throws Exception {
-        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(with.getKeyID())
-                .type(JOSEObjectType.JWT).build(), claims);
+        SignedJWT jwt = new SignedJWT(
+                new JWSHeader.Builder(JWSAlgorithm.RS256)
+                        .keyID(with.getKeyID())
+                        .type(JOSEObjectType.JWT)
+                        .build(),
+                claims);
         jwt.sign(new RSASSASigner(with));
         return jwt.serialize();
     }
@@ -156,8 +173,11 @@ class AdminApiAccessTest {
     static HttpResponse<String> call(StatusHttpServer server, String method, String path, String token)
             throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .method(method, method.equals("GET") ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString("{\"reason\":\"x\"}"));
+                .method(
+                        method,
+                        method.equals("GET")
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString("{\"reason\":\"x\"}"));
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
@@ -171,27 +191,41 @@ class AdminApiAccessTest {
     @Test
     void everyRouteOnTheAdminPort_declaresAKnownPermission_andOpenApiShowsItPerOperation() throws Exception {
         var doc = ConfigJson.mapper().readTree(AdminPortDocument.controller());
-        assertThat(AdminApi.PORT_ROUTES).as("the audit routes are served on this port too")
+        assertThat(AdminApi.PORT_ROUTES)
+                .as("the audit routes are served on this port too")
                 .containsAll(AuditAdminApi.ROUTES);
-        assertThat(AdminApi.PORT_ROUTES).as("and the zone routes, where central's zone hub runs")
+        assertThat(AdminApi.PORT_ROUTES)
+                .as("and the zone routes, where central's zone hub runs")
                 .containsAll(io.meshguard.xds.zone.ZoneAdminApi.ROUTES);
         for (AdminRoute r : AdminApi.PORT_ROUTES) {
             boolean zoneRoute = io.meshguard.xds.zone.ZoneAdminApi.ROUTES.contains(r);
-            assertThat(r.isOpen() || Permissions.CONTROLLER.contains(r.permission())
-                    || Permissions.AUDIT.contains(r.permission())
-                    // a zone route: registration and revocation, or editing the cluster (the catalogue's permission)
-                    || zoneRoute && (Permissions.ZONES.contains(r.permission())
-                            || r.permission().equals("cluster:update")))
-                    .as("%s %s declares a permission of the controller", r.method(), r.path()).isTrue();
-            assertThat(doc.path("paths").path(r.path()).path(r.method().toLowerCase(Locale.ROOT))
-                    .path("x-meshguard-permission").asText()).as("%s %s in openapi.json", r.method(), r.path())
+            assertThat(r.isOpen()
+                            || Permissions.CONTROLLER.contains(r.permission())
+                            || Permissions.AUDIT.contains(r.permission())
+                            // a zone route: registration and revocation, or editing the cluster (the catalogue's
+                            // permission)
+                            || zoneRoute
+                                    && (Permissions.ZONES.contains(r.permission())
+                                            || r.permission().equals("cluster:update")))
+                    .as("%s %s declares a permission of the controller", r.method(), r.path())
+                    .isTrue();
+            assertThat(doc.path("paths")
+                            .path(r.path())
+                            .path(r.method().toLowerCase(Locale.ROOT))
+                            .path("x-meshguard-permission")
+                            .asText())
+                    .as("%s %s in openapi.json", r.method(), r.path())
                     .isEqualTo(r.permission());
         }
         assertThat(AdminApi.PORT_ROUTES.stream().filter(AdminRoute::isOpen).map(AdminRoute::path))
                 .containsExactly("/openapi.json");
-        Set<String> used = AdminApi.PORT_ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
-        assertThat(used).as("no permission of the catalogue is left without a route").containsAll(Permissions.CONTROLLER)
-                .containsAll(Permissions.AUDIT).containsAll(Permissions.ZONES);
+        Set<String> used =
+                AdminApi.PORT_ROUTES.stream().map(AdminRoute::permission).collect(Collectors.toSet());
+        assertThat(used)
+                .as("no permission of the catalogue is left without a route")
+                .containsAll(Permissions.CONTROLLER)
+                .containsAll(Permissions.AUDIT)
+                .containsAll(Permissions.ZONES);
     }
 
     @Test
@@ -201,9 +235,11 @@ class AdminApiAccessTest {
         assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer");
         assertThat(anonymous.body()).contains(issuer);
         assertThat(call("GET", "/fleet", "a.b.c").statusCode()).isEqualTo(401);
-        assertThat(call("GET", "/groups/a/b/c", null).statusCode()).as("401 before 405: paths are not probed")
+        assertThat(call("GET", "/groups/a/b/c", null).statusCode())
+                .as("401 before 405: paths are not probed")
                 .isEqualTo(401);
-        assertThat(call("GET", "/groups/a/b/c", token("dora", "auditor")).statusCode()).isEqualTo(405);
+        assertThat(call("GET", "/groups/a/b/c", token("dora", "auditor")).statusCode())
+                .isEqualTo(405);
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).startsWith("refused 401"));
     }
 
@@ -214,8 +250,11 @@ class AdminApiAccessTest {
         // signed with another key under the issuer's key id
         assertThat(call("GET", "/fleet", sign(good, attacker)).statusCode()).isEqualTo(401);
         // the attacker's key embedded in the header
-        SignedJWT embedded = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).jwk(attacker.toPublicJWK())
-                .build(), good);
+        SignedJWT embedded = new SignedJWT(
+                new JWSHeader.Builder(JWSAlgorithm.RS256)
+                        .jwk(attacker.toPublicJWK())
+                        .build(),
+                good);
         embedded.sign(new RSASSASigner(attacker));
         assertThat(call("GET", "/fleet", embedded.serialize()).statusCode()).isEqualTo(401);
         // HS256 with the public key's bytes as the secret (algorithm confusion)
@@ -223,18 +262,29 @@ class AdminApiAccessTest {
         hs.sign(new MACSigner(key.toPublicJWK().toRSAPublicKey().getEncoded()));
         assertThat(call("GET", "/fleet", hs.serialize()).statusCode()).isEqualTo(401);
         // alg none
-        assertThat(call("GET", "/fleet", new PlainJWT(new PlainHeader(), good).serialize()).statusCode())
+        assertThat(call("GET", "/fleet", new PlainJWT(new PlainHeader(), good).serialize())
+                        .statusCode())
                 .isEqualTo(401);
         // wrong issuer, wrong audience, expired, an ID token
         assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).issuer("http://evil/realms/test")))
-                .statusCode()).isEqualTo(401);
-        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).audience("account"))).statusCode())
+                        .statusCode())
                 .isEqualTo(401);
-        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor"))
-                .expirationTime(Date.from(Instant.now().minusSeconds(60))))).statusCode()).isEqualTo(401);
-        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).claim("typ", "ID"))).statusCode())
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).audience("account")))
+                        .statusCode())
                 .isEqualTo(401);
-        assertThat(call("GET", "/fleet", token("dora", "auditor")).statusCode()).as("the genuine token").isEqualTo(200);
+        assertThat(call(
+                                "GET",
+                                "/fleet",
+                                token(claims("m", List.of("auditor"))
+                                        .expirationTime(Date.from(Instant.now().minusSeconds(60)))))
+                        .statusCode())
+                .isEqualTo(401);
+        assertThat(call("GET", "/fleet", token(claims("m", List.of("auditor")).claim("typ", "ID")))
+                        .statusCode())
+                .isEqualTo(401);
+        assertThat(call("GET", "/fleet", token("dora", "auditor")).statusCode())
+                .as("the genuine token")
+                .isEqualTo(200);
     }
 
     private static String token(JWTClaimsSet.Builder claims) throws Exception {
@@ -249,7 +299,9 @@ class AdminApiAccessTest {
         assertThat(publish.statusCode()).isEqualTo(403);
         assertThat(publish.body()).contains("revision:publish");
         assertThat(call("PUT", "/config", auditor).statusCode()).isEqualTo(403);
-        assertThat(call("GET", "/fleet", token("nobody")).statusCode()).as("no bound group: nothing").isEqualTo(403);
+        assertThat(call("GET", "/fleet", token("nobody")).statusCode())
+                .as("no bound group: nothing")
+                .isEqualTo(403);
         assertThat(events).anySatisfy(e -> {
             assertThat(e.actor()).startsWith("dora");
             assertThat(e.outcome()).startsWith("refused 403");
@@ -259,16 +311,21 @@ class AdminApiAccessTest {
     @Test
     void gatewayOwner_reachesOnlyItsGatewayGroup_andRoutesBelongToTenants() throws Exception {
         String owner = token("bob", "edge-prod-owners");
-        assertThat(call("GET", "/groups/edge-prod", owner).statusCode()).as("allowed, absent").isEqualTo(404);
+        assertThat(call("GET", "/groups/edge-prod", owner).statusCode())
+                .as("allowed, absent")
+                .isEqualTo(404);
         assertThat(call("GET", "/groups/edge-dev", owner).statusCode()).isEqualTo(403);
         // routes are tenant-owned objects: a gateway grant does not reach them, a tenant grant or a system one does
         assertThat(call("GET", "/routes/edge-prod/orders", owner).statusCode()).isEqualTo(403);
         assertThat(call("GET", "/routes", owner).statusCode()).isEqualTo(403);
         // its own group's publish and rollback (absent here: 404), never another group's or the platform's
-        assertThat(call("POST", "/groups/edge-prod/publish", owner).statusCode()).isNotEqualTo(403);
-        assertThat(call("POST", "/groups/edge-prod/rollback/1", owner).statusCode()).isNotEqualTo(403);
+        assertThat(call("POST", "/groups/edge-prod/publish", owner).statusCode())
+                .isNotEqualTo(403);
+        assertThat(call("POST", "/groups/edge-prod/rollback/1", owner).statusCode())
+                .isNotEqualTo(403);
         assertThat(call("POST", "/groups/edge-dev/publish", owner).statusCode()).isEqualTo(403);
-        assertThat(call("POST", "/groups/edge-dev/rollback/1", owner).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/groups/edge-dev/rollback/1", owner).statusCode())
+                .isEqualTo(403);
         assertThat(call("POST", "/publish", owner).statusCode()).isEqualTo(403);
         assertThat(call("POST", "/rollback/1", owner).statusCode()).isEqualTo(403);
     }
@@ -282,45 +339,63 @@ class AdminApiAccessTest {
     void gatewayOwnersPublish_showsItsOwnGroupsProblems_andOnlyCountsTheRest() throws Exception {
         String breakGlass = STATIC_TOKEN;
         assertThat(send(breakGlassHttp, "PUT", "/config", breakGlass, ConfigJson.write(XdsController.sampleConfig()))
-                .statusCode()).isEqualTo(200);
+                        .statusCode())
+                .isEqualTo(200);
         assertThat(send(breakGlassHttp, "PUT", "/groups/edge-two", breakGlass, """
                 {"name": "edge-two", "environment": "prod", "region": "two", "domain": "meshguard.test",
-                 "listener_port": 8081}""").statusCode()).isBetween(200, 201);
+                 "listener_port": 8081}""")
+                        .statusCode())
+                .isBetween(200, 201);
         assertThat(send(breakGlassHttp, "PUT", "/routes/edge-two/transfers", breakGlass, """
                 {"name": "transfers", "group": "edge-two", "api": "payments", "version": "v2",
                  "match": {"path_prefix": "/transfers"}, "destinations": [{"upstream": "payments-v2", "weight": 100}]}""")
-                .statusCode()).isEqualTo(200);
+                        .statusCode())
+                .isEqualTo(200);
         String owner = token("erin", "edge-two-owners");
         HttpResponse<String> clean = send(http, "POST", "/groups/edge-two/publish", owner, "{\"reason\":\"first\"}");
         assertThat(clean.statusCode()).as(clean.body()).isEqualTo(200);
         assertThat(clean.body()).as("warnings of group local's objects").doesNotContain("routes[local/", "llm-backend");
 
         // both groups' routes go bad under the controller (a DBA's edit, or a rule an upgrade added)
-        try (var c = PG.dataSource().getConnection(); var st = c.createStatement()) {
+        try (var c = PG.dataSource().getConnection();
+                var st = c.createStatement()) {
             assertThat(st.executeUpdate("update route set idle_timeout_ms = 0"
-                    + " where name in ('chat-completions', 'transfers')")).isEqualTo(2);
+                            + " where name in ('chat-completions', 'transfers')"))
+                    .isEqualTo(2);
         }
         HttpResponse<String> mine = send(http, "POST", "/groups/edge-two/publish", owner, "{\"reason\":\"second\"}");
         assertThat(mine.statusCode()).as(mine.body()).isEqualTo(422);
         var problems = ConfigJson.mapper().readTree(mine.body()).path("problems");
-        assertThat(problems.findValuesAsText("path")).contains("routes[edge-two/transfers].idle_timeout_ms")
-                .as("its group's route and what that route names").allMatch(path -> path.startsWith("routes[edge-two/")
-                        || path.startsWith("upstreams[payments-v2]") || path.startsWith("apis[payments]"));
-        assertThat(mine.body()).doesNotContain("local/", "chat-completions").contains("1 problem(s) outside group edge-two");
+        assertThat(problems.findValuesAsText("path"))
+                .contains("routes[edge-two/transfers].idle_timeout_ms")
+                .as("its group's route and what that route names")
+                .allMatch(path -> path.startsWith("routes[edge-two/")
+                        || path.startsWith("upstreams[payments-v2]")
+                        || path.startsWith("apis[payments]"));
+        assertThat(mine.body())
+                .doesNotContain("local/", "chat-completions")
+                .contains("1 problem(s) outside group edge-two");
 
-        HttpResponse<String> operator = send(breakGlassHttp, "POST", "/groups/edge-two/publish", breakGlass,
-                "{\"reason\":\"second\"}");
+        HttpResponse<String> operator =
+                send(breakGlassHttp, "POST", "/groups/edge-two/publish", breakGlass, "{\"reason\":\"second\"}");
         assertThat(operator.statusCode()).isEqualTo(422);
-        assertThat(ConfigJson.mapper().readTree(operator.body()).path("problems").findValuesAsText("path"))
-                .contains("routes[edge-two/transfers].idle_timeout_ms", "routes[local/chat-completions].idle_timeout_ms");
+        assertThat(ConfigJson.mapper()
+                        .readTree(operator.body())
+                        .path("problems")
+                        .findValuesAsText("path"))
+                .contains(
+                        "routes[edge-two/transfers].idle_timeout_ms", "routes[local/chat-completions].idle_timeout_ms");
         assertThat(operator.body()).doesNotContain("not shown");
     }
 
-    private static HttpResponse<String> send(StatusHttpServer server, String method, String path, String token,
-            String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .method(method, HttpRequest.BodyPublishers.ofString(body))
-                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+    private static HttpResponse<String> send(
+            StatusHttpServer server, String method, String path, String token, String body) throws Exception {
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                        .method(method, HttpRequest.BodyPublishers.ofString(body))
+                        .header("Authorization", "Bearer " + token)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -328,12 +403,15 @@ class AdminApiAccessTest {
         assertThat(call("GET", "/fleet", STATIC_TOKEN).statusCode()).isEqualTo(401);
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).contains("admin.break_glass"));
 
-        assertThat(call(breakGlassHttp, "GET", "/fleet", STATIC_TOKEN).statusCode()).isEqualTo(200);
+        assertThat(call(breakGlassHttp, "GET", "/fleet", STATIC_TOKEN).statusCode())
+                .isEqualTo(200);
         assertThat(events).anySatisfy(e -> {
             assertThat(e.authMethod()).isEqualTo("break-glass");
             assertThat(e.actor()).isEqualTo("break-glass:ops");
             assertThat(e.action()).isEqualTo("GET /fleet");
         });
-        assertThat(call(breakGlassHttp, "GET", "/fleet", "not-the-token-at-all-xx").statusCode()).isEqualTo(401);
+        assertThat(call(breakGlassHttp, "GET", "/fleet", "not-the-token-at-all-xx")
+                        .statusCode())
+                .isEqualTo(401);
     }
 }

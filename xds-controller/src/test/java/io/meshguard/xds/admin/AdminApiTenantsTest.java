@@ -44,8 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
 class AdminApiTenantsTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static XdsController xds;
     static StatusHttpServer http;
     static final HttpClient client = HttpClient.newHttpClient();
@@ -57,6 +59,7 @@ class AdminApiTenantsTest {
             "globex-dev", TenantScope.of(Set.of("globex")),
             "both-dev", TenantScope.of(Set.of("acme", "globex")),
             "nobody", TenantScope.of(Set.of("emptyco")));
+
     static final Map<String, List<String>> GROUPS = Map.of(
             "ops", List.of("platform-admins"),
             "acme-dev", List.of("acme-devs"),
@@ -83,6 +86,7 @@ class AdminApiTenantsTest {
               - {match: globex-devs, role: api-developer, scope: "tenant:globex"}
               - {match: visitors, role: api-developer, scope: "tenant:emptyco"}
             """;
+
     static TestIssuer issuer;
 
     /** The objects each tenant creates: kind, path. */
@@ -95,18 +99,24 @@ class AdminApiTenantsTest {
     static void start() throws Exception {
         issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-tenants", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
-                new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
+        xds.mountAdminApi(
+                http,
+                new AdminGate(
+                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                        RoleBindings.parse("bindings", BINDINGS),
+                        new BearerTokens(Optional.empty()),
+                        false,
+                        new LoggedAdminEvents(),
+                        java.time.Clock.systemUTC(),
+                        "xds.admin.token_file"));
         xds.start();
         http.start();
 
         assertThat(call("ops", "PUT", "/groups/edge", """
-                {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""").statusCode())
-                .isEqualTo(200);
+                {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""").statusCode()).isEqualTo(200);
         create("ops", "shared", "");
         create("acme-dev", "acme", "");
         create("globex-dev", "globex", "");
@@ -114,22 +124,26 @@ class AdminApiTenantsTest {
 
     private static void create(String caller, String prefix, String query) throws Exception {
         assertThat(call(caller, "PUT", "/upstreams/" + prefix + "-up" + query, """
-                {"name": "%s-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""
-                .formatted(prefix)).statusCode()).isEqualTo(200);
+                {"name": "%s-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""".formatted(prefix))
+                        .statusCode())
+                .isEqualTo(200);
         assertThat(call(caller, "PUT", "/apis/" + prefix + "-api" + query, """
                 {"name": "%s-api", "base_path": "/%s", "default_version": "v1",
-                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(prefix, prefix)).statusCode())
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(prefix, prefix))
+                        .statusCode())
                 .isEqualTo(200);
-        HttpResponse<String> route = call(caller, "PUT", "/routes/edge/" + prefix + "-route" + query, routeBody(
-                prefix + "-route", prefix + "-api", prefix + "-up"));
+        HttpResponse<String> route = call(
+                caller,
+                "PUT",
+                "/routes/edge/" + prefix + "-route" + query,
+                routeBody(prefix + "-route", prefix + "-api", prefix + "-up"));
         assertThat(route.statusCode()).as(route.body()).isEqualTo(200);
     }
 
     private static String routeBody(String name, String api, String upstream) {
         return """
                 {"name": "%s", "group": "edge", "api": "%s", "version": "v1", "match": {"path_prefix": "/orders"},
-                 "destinations": [{"upstream": "%s", "weight": 100}], "authz_profile": "orders", "dlp_profile": "default"}"""
-                .formatted(name, api, upstream);
+                 "destinations": [{"upstream": "%s", "weight": 100}], "authz_profile": "orders", "dlp_profile": "default"}""".formatted(name, api, upstream);
     }
 
     @AfterAll
@@ -146,13 +160,17 @@ class AdminApiTenantsTest {
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
                 .header("Authorization", "Bearer " + token(caller))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static String tenantOf(String objectPath) {
-        return OBJECTS.entrySet().stream().filter(e -> e.getValue().contains(objectPath)).findFirst().orElseThrow()
+        return OBJECTS.entrySet().stream()
+                .filter(e -> e.getValue().contains(objectPath))
+                .findFirst()
+                .orElseThrow()
                 .getKey();
     }
 
@@ -168,7 +186,8 @@ class AdminApiTenantsTest {
                             continue;
                         }
                         String name = object.substring(object.lastIndexOf('/') + 1);
-                        assertThat(body.contains("\"" + name + "\"")).as("%s GET %s shows %s", caller, listing, name)
+                        assertThat(body.contains("\"" + name + "\""))
+                                .as("%s GET %s shows %s", caller, listing, name)
                                 .isEqualTo(scope.includes(owned.getKey()));
                     }
                 }
@@ -200,9 +219,12 @@ class AdminApiTenantsTest {
             String asOps = call("ops", "GET", object, null).body();
             String method = List.of("GET", "PUT", "DELETE").get(random.nextInt(3));
             HttpResponse<String> r = call(caller, method, object, method.equals("PUT") ? asOps : null);
-            assertThat(r.statusCode()).as("%s %s %s: %s", caller, method, object, r.body()).isEqualTo(404);
+            assertThat(r.statusCode())
+                    .as("%s %s %s: %s", caller, method, object, r.body())
+                    .isEqualTo(404);
             assertThat(r.body()).doesNotContain(asOps.substring(1, Math.min(asOps.length(), 40)));
-            assertThat(call("ops", "GET", "/config", null).body()).as("draft after %s %s %s", caller, method, object)
+            assertThat(call("ops", "GET", "/config", null).body())
+                    .as("draft after %s %s %s", caller, method, object)
                     .isEqualTo(before);
         }
         assertThat(crossTenantAttempts).isGreaterThan(50);
@@ -214,39 +236,55 @@ class AdminApiTenantsTest {
                 {"name": "acme-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.8", "port": 8081}]}""");
         assertThat(update.statusCode()).as(update.body()).isEqualTo(200);
         assertThat(call("acme-dev", "GET", "/upstreams/acme-up", null).body()).contains("10.1.0.8");
-        assertThat(call("globex-dev", "GET", "/upstreams/acme-up", null).statusCode()).isEqualTo(404);
+        assertThat(call("globex-dev", "GET", "/upstreams/acme-up", null).statusCode())
+                .isEqualTo(404);
         // several tenants: the new object's tenant must be said, and be one of the caller's
         String body = """
                 {"name": "both-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.9", "port": 8080}]}""";
-        assertThat(call("both-dev", "PUT", "/upstreams/both-up", body).statusCode()).isEqualTo(400);
-        assertThat(call("acme-dev", "PUT", "/upstreams/both-up?tenant=globex", body).statusCode()).isEqualTo(403);
-        assertThat(call("both-dev", "PUT", "/upstreams/both-up?tenant=globex", body).statusCode()).isEqualTo(200);
-        assertThat(call("globex-dev", "GET", "/upstreams/both-up", null).statusCode()).isEqualTo(200);
-        assertThat(call("acme-dev", "GET", "/upstreams/both-up", null).statusCode()).isEqualTo(404);
-        assertThat(call("globex-dev", "DELETE", "/upstreams/both-up", null).statusCode()).isEqualTo(200);
+        assertThat(call("both-dev", "PUT", "/upstreams/both-up", body).statusCode())
+                .isEqualTo(400);
+        assertThat(call("acme-dev", "PUT", "/upstreams/both-up?tenant=globex", body)
+                        .statusCode())
+                .isEqualTo(403);
+        assertThat(call("both-dev", "PUT", "/upstreams/both-up?tenant=globex", body)
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(call("globex-dev", "GET", "/upstreams/both-up", null).statusCode())
+                .isEqualTo(200);
+        assertThat(call("acme-dev", "GET", "/upstreams/both-up", null).statusCode())
+                .isEqualTo(404);
+        assertThat(call("globex-dev", "DELETE", "/upstreams/both-up", null).statusCode())
+                .isEqualTo(200);
     }
 
     @Test
     void tenantRoute_cannotServeAnotherTenantsApiOrSendToItsUpstream() throws Exception {
-        HttpResponse<String> toGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
-                routeBody("acme-steal", "acme-api", "globex-up"));
+        HttpResponse<String> toGlobex =
+                call("acme-dev", "PUT", "/routes/edge/acme-steal", routeBody("acme-steal", "acme-api", "globex-up"));
         assertThat(toGlobex.statusCode()).isEqualTo(422);
         assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
-        HttpResponse<String> servesGlobex = call("acme-dev", "PUT", "/routes/edge/acme-steal",
-                routeBody("acme-steal", "globex-api", "acme-up"));
+        HttpResponse<String> servesGlobex =
+                call("acme-dev", "PUT", "/routes/edge/acme-steal", routeBody("acme-steal", "globex-api", "acme-up"));
         assertThat(servesGlobex.statusCode()).isEqualTo(422);
-        assertThat(call("ops", "GET", "/routes/edge/acme-steal", null).statusCode()).isEqualTo(404);
+        assertThat(call("ops", "GET", "/routes/edge/acme-steal", null).statusCode())
+                .isEqualTo(404);
     }
 
     /** A caller acting for two tenants still binds a route only to its own tenant's API and upstreams. */
     @Test
     void callerOfTwoTenants_cannotBindOneTenantsRouteToTheOthersUpstreamOrApi() throws Exception {
         String before = call("ops", "GET", "/config", null).body();
-        HttpResponse<String> toGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+        HttpResponse<String> toGlobex = call(
+                "both-dev",
+                "PUT",
+                "/routes/edge/acme-mixed?tenant=acme",
                 routeBody("acme-mixed", "acme-api", "globex-up"));
         assertThat(toGlobex.statusCode()).as(toGlobex.body()).isEqualTo(422);
         assertThat(toGlobex.body()).contains("no upstream 'globex-up' in tenant acme");
-        HttpResponse<String> servesGlobex = call("both-dev", "PUT", "/routes/edge/acme-mixed?tenant=acme",
+        HttpResponse<String> servesGlobex = call(
+                "both-dev",
+                "PUT",
+                "/routes/edge/acme-mixed?tenant=acme",
                 routeBody("acme-mixed", "globex-api", "acme-up"));
         assertThat(servesGlobex.statusCode()).as(servesGlobex.body()).isEqualTo(422);
         assertThat(call("ops", "GET", "/config", null).body()).isEqualTo(before);
@@ -257,7 +295,9 @@ class AdminApiTenantsTest {
         String config = call("ops", "GET", "/config", null).body();
         List<String[]> shared = new ArrayList<>(List.of(
                 new String[] {"PUT", "/config", config},
-                new String[] {"PUT", "/groups/edge", "{\"name\": \"edge\", \"environment\": \"dev\", \"region\": \"eu\"}"},
+                new String[] {
+                    "PUT", "/groups/edge", "{\"name\": \"edge\", \"environment\": \"dev\", \"region\": \"eu\"}"
+                },
                 new String[] {"DELETE", "/groups/edge", null},
                 new String[] {"POST", "/publish", "{\"reason\": \"tenant publish\"}"},
                 new String[] {"POST", "/rollback/1", "{\"reason\": \"tenant rollback\"}"},
@@ -265,7 +305,9 @@ class AdminApiTenantsTest {
         for (String caller : List.of("acme-dev", "both-dev", "nobody")) {
             for (String[] op : shared) {
                 HttpResponse<String> r = call(caller, op[0], op[1], op[2]);
-                assertThat(r.statusCode()).as("%s %s %s: %s", caller, op[0], op[1], r.body()).isEqualTo(403);
+                assertThat(r.statusCode())
+                        .as("%s %s %s: %s", caller, op[0], op[1], r.body())
+                        .isEqualTo(403);
             }
         }
         assertThat(call("ops", "GET", "/config", null).body()).isEqualTo(config);
@@ -275,13 +317,15 @@ class AdminApiTenantsTest {
     void revisionsShownToATenant_leaveOtherTenantsObjectsOut() throws Exception {
         HttpResponse<String> published = call("ops", "POST", "/publish", "{\"reason\": \"tenants\"}");
         assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
-        JsonNode revisions = ConfigJson.mapper().readTree(call("ops", "GET", "/revisions?group=edge", null).body());
+        JsonNode revisions = ConfigJson.mapper()
+                .readTree(call("ops", "GET", "/revisions?group=edge", null).body());
         long id = revisions.get(0).get("id").asLong();
         String asAcme = call("acme-dev", "GET", "/revisions/" + id, null).body();
         assertThat(asAcme).contains("acme-route").doesNotContain("globex-route").doesNotContain("shared-route");
         String asOps = call("ops", "GET", "/revisions/" + id, null).body();
         assertThat(asOps).contains("acme-route", "globex-route", "shared-route");
-        String diff = call("acme-dev", "GET", "/revisions/" + id + "/diff/" + id, null).body();
+        String diff = call("acme-dev", "GET", "/revisions/" + id + "/diff/" + id, null)
+                .body();
         assertThat(diff).doesNotContain("globex");
     }
 
@@ -291,14 +335,19 @@ class AdminApiTenantsTest {
      */
     @Test
     void revisionsShownToATenant_nameNoPublisherReasonOrApproval() throws Exception {
-        HttpResponse<String> published = call("ops", "POST", "/publish",
-                "{\"reason\": \"globex merger launch, ticket 4711\"}");
+        HttpResponse<String> published =
+                call("ops", "POST", "/publish", "{\"reason\": \"globex merger launch, ticket 4711\"}");
         assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
         String list = call("acme-dev", "GET", "/revisions?group=edge", null).body();
         JsonNode revisions = ConfigJson.mapper().readTree(list);
         assertThat(revisions).isNotEmpty();
         assertThat(list).doesNotContain("globex merger", "\"actor\"", "\"reason\"");
-        String one = call("acme-dev", "GET", "/revisions/" + revisions.get(0).get("id").asLong(), null).body();
+        String one = call(
+                        "acme-dev",
+                        "GET",
+                        "/revisions/" + revisions.get(0).get("id").asLong(),
+                        null)
+                .body();
         assertThat(one).contains("acme-route").doesNotContain("globex merger", "\"actor\"", "\"approval\"");
         assertThat(call("ops", "GET", "/revisions?group=edge", null).body()).contains("globex merger");
     }
@@ -309,23 +358,33 @@ class AdminApiTenantsTest {
      */
     @Test
     void draftEditWarningsAndProblems_toATenant_nameNothingOfAnotherTenant() throws Exception {
-        HttpResponse<String> empty = call("globex-dev", "PUT", "/upstreams/globex-hollow",
+        HttpResponse<String> empty = call(
+                "globex-dev",
+                "PUT",
+                "/upstreams/globex-hollow",
                 "{\"name\": \"globex-hollow\", \"protocol\": \"http1\", \"endpoints\": []}");
         assertThat(empty.statusCode()).as(empty.body()).isEqualTo(200);
         assertThat(empty.body()).as("its own warning").contains("globex-hollow");
 
-        HttpResponse<String> warned = call("acme-dev", "PUT", "/upstreams/acme-hollow",
+        HttpResponse<String> warned = call(
+                "acme-dev",
+                "PUT",
+                "/upstreams/acme-hollow",
                 "{\"name\": \"acme-hollow\", \"protocol\": \"http1\", \"endpoints\": []}");
         assertThat(warned.statusCode()).as(warned.body()).isEqualTo(200);
         assertThat(warned.body()).contains("acme-hollow").doesNotContain("globex");
 
-        HttpResponse<String> refused = call("acme-dev", "PUT", "/routes/edge/acme-route", routeBody("acme-route",
-                "acme-api", "acme-up").replace("\"/orders\"", "\"orders\""));
+        HttpResponse<String> refused = call(
+                "acme-dev",
+                "PUT",
+                "/routes/edge/acme-route",
+                routeBody("acme-route", "acme-api", "acme-up").replace("\"/orders\"", "\"orders\""));
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
         assertThat(refused.body()).contains("acme-route").doesNotContain("globex");
 
         assertThat(call("ops", "PUT", "/upstreams/shared-up", """
-                {"name": "shared-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""")
-                .body()).as("an operator sees every warning").contains("globex-hollow");
+                {"name": "shared-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""").body())
+                .as("an operator sees every warning")
+                .contains("globex-hollow");
     }
 }

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.testing.IntegrationTest;
-import io.meshguard.testing.PostgresExtension;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
@@ -41,8 +41,10 @@ class AdminApiTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static HikariDataSource ds;
     static XdsController xds;
     static StatusHttpServer http;
@@ -68,8 +70,16 @@ class AdminApiTest {
     }
 
     static XdsSettings settings(Optional<Path> token) {
-        return new XdsSettings("127.0.0.1", 0, token, FilterTargets.DEFAULTS, Optional.empty(),
-                Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
+        return new XdsSettings(
+                "127.0.0.1",
+                0,
+                token,
+                FilterTargets.DEFAULTS,
+                Optional.empty(),
+                Duration.ofMillis(10),
+                Duration.ofMinutes(1),
+                Duration.ZERO,
+                "test",
                 io.meshguard.xds.server.AdsPeerPolicy.localDevelopment());
     }
 
@@ -82,8 +92,9 @@ class AdminApiTest {
 
     static HttpResponse<String> call(String method, String path, String body, String token) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
@@ -113,12 +124,14 @@ class AdminApiTest {
                     continue;
                 }
                 assertThat(doc.path("paths").path(p.getKey()).path(m.getKey()).path(kept))
-                        .as("%s %s %s", m.getKey(), p.getKey(), kept).isEqualTo(m.getValue().path(kept));
+                        .as("%s %s %s", m.getKey(), p.getKey(), kept)
+                        .isEqualTo(m.getValue().path(kept));
             }
         }));
 
         Set<String> documented = new HashSet<>();
-        json(served).path("paths").fields().forEachRemaining(p -> p.getValue().fieldNames()
+        json(served).path("paths").fields().forEachRemaining(p -> p.getValue()
+                .fieldNames()
                 .forEachRemaining(m -> documented.add(m.toUpperCase(java.util.Locale.ROOT) + " " + p.getKey())));
         Set<String> implemented = new HashSet<>();
         AdminApi.ENDPOINTS.forEach(e -> implemented.add(e.method() + " " + e.path()));
@@ -129,13 +142,19 @@ class AdminApiTest {
     void withoutAValidToken_everyOperationIsRefused() throws Exception {
         HttpResponse<String> anonymous = call("GET", "/config", null, null);
         assertThat(anonymous.statusCode()).isEqualTo(401);
-        assertThat(anonymous.body()).as("the 401 says which form works").contains("Authorization: Bearer TOKEN")
+        assertThat(anonymous.body())
+                .as("the 401 says which form works")
+                .contains("Authorization: Bearer TOKEN")
                 .contains("name:token");
-        assertThat(call("GET", "/fleet", null, "wrong-token-of-enough-length").statusCode()).isEqualTo(401);
-        assertThat(call("POST", "/publish", "{\"reason\":\"x\"}", null).statusCode()).isEqualTo(401);
-        HttpResponse<String> closed = client.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + closedHttp.port() + "/config"))
-                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(call("GET", "/fleet", null, "wrong-token-of-enough-length").statusCode())
+                .isEqualTo(401);
+        assertThat(call("POST", "/publish", "{\"reason\":\"x\"}", null).statusCode())
+                .isEqualTo(401);
+        HttpResponse<String> closed = client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + closedHttp.port() + "/config"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(closed.statusCode()).isEqualTo(503);
         assertThat(closed.body()).contains("xds.admin.token_file");
     }
@@ -143,15 +162,19 @@ class AdminApiTest {
     @Test
     void token_bareOrTheWholeNameTokenLine_areAccepted_butNotWithAnotherName() throws Exception {
         assertThat(call("GET", "/fleet", null, TOKEN).statusCode()).isEqualTo(200);
-        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN).statusCode()).as("Bearer $(cat file)").isEqualTo(200);
+        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN).statusCode())
+                .as("Bearer $(cat file)")
+                .isEqualTo(200);
         assertThat(call("GET", "/fleet", null, "mallory:" + TOKEN).statusCode()).isEqualTo(401);
-        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN + "x").statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/fleet", null, "alice:" + TOKEN + "x").statusCode())
+                .isEqualTo(401);
     }
 
     @Test
     void crud_publish_render_diff_rollback_fleet() throws Exception {
         GatewayConfig sample = XdsController.sampleConfig();
-        assertThat(call("PUT", "/config", ConfigJson.write(sample)).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/config", ConfigJson.write(sample)).statusCode())
+                .isEqualTo(200);
 
         // a canary split that does not add up is refused and changes nothing
         String badRoute = """
@@ -162,7 +185,9 @@ class AdminApiTest {
         assertThat(refused.statusCode()).isEqualTo(422);
         assertThat(refused.body()).contains("weights must sum to 100, got 90");
         // still the sample's 90/10 canary
-        assertThat(json(call("GET", "/routes/local/payments-v2-transfers", null)).path("destinations").size())
+        assertThat(json(call("GET", "/routes/local/payments-v2-transfers", null))
+                        .path("destinations")
+                        .size())
                 .isEqualTo(2);
 
         HttpResponse<String> first = call("POST", "/publish", "{\"reason\":\"initial\"}");
@@ -170,7 +195,8 @@ class AdminApiTest {
         long rev1 = json(first).path("revisions").get(0).path("id").asLong();
 
         String canary = badRoute.replace("\"weight\": 10", "\"weight\": 20");
-        assertThat(call("PUT", "/routes/local/payments-v2-transfers", canary).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/routes/local/payments-v2-transfers", canary).statusCode())
+                .isEqualTo(200);
         HttpResponse<String> second = call("POST", "/publish", "{\"reason\":\"canary 20%\"}");
         long rev2 = json(second).path("revisions").get(0).path("id").asLong();
         assertThat(rev2).isGreaterThan(rev1);
@@ -194,19 +220,24 @@ class AdminApiTest {
         assertThat(xds.servedRevision("local")).contains(rev3);
         assertThat(json(call("GET", "/revisions/" + rev3, null)).path("reason").asText())
                 .isEqualTo("rollback to revision " + rev1 + ": canary errors");
-        assertThat(audited).anySatisfy(a -> assertThat(a.action() + " " + a.detail()).startsWith("rollback")
+        assertThat(audited).anySatisfy(a -> assertThat(a.action() + " " + a.detail())
+                .startsWith("rollback")
                 .endsWith(": canary errors"));
         // rolling back to what the draft holds is no surprise: no warning
         JsonNode toDraft = json(call("POST", "/rollback/" + rev2, "{\"reason\":\"back to the canary\"}"));
         assertThat(toDraft.path("draft_differs").asBoolean()).isFalse();
         assertThat(toDraft.path("warnings").size()).isZero();
-        assertThat(call("POST", "/rollback/" + rev1, "{\"reason\":\"again\"}").statusCode()).isEqualTo(200);
-        assertThat(json(call("GET", "/render/local", null)).path("routes").toString()).doesNotContain("\"weight\":20");
-        assertThat(call("POST", "/rollback/999999", "{\"reason\":\"x\"}").statusCode()).isEqualTo(404);
+        assertThat(call("POST", "/rollback/" + rev1, "{\"reason\":\"again\"}").statusCode())
+                .isEqualTo(200);
+        assertThat(json(call("GET", "/render/local", null)).path("routes").toString())
+                .doesNotContain("\"weight\":20");
+        assertThat(call("POST", "/rollback/999999", "{\"reason\":\"x\"}").statusCode())
+                .isEqualTo(404);
 
         assertThat(call("GET", "/fleet", null).statusCode()).isEqualTo(200);
         assertThat(json(call("GET", "/revisions?group=local", null)).size()).isGreaterThanOrEqualTo(3);
-        assertThat(audited).extracting(ConfigChangeAudit.ConfigChange::action)
+        assertThat(audited)
+                .extracting(ConfigChangeAudit.ConfigChange::action)
                 .contains("apply", "upsert", "publish", "rollback");
         assertThat(audited).allSatisfy(a -> assertThat(a.actor()).isEqualTo("alice"));
     }
@@ -234,13 +265,20 @@ class AdminApiTest {
     /** Every change of the admin API is also a row of the hash-chained admin trail, and the chain verifies. */
     @Test
     void changes_areAppendedToTheAdminTrail_whichVerifies() throws Exception {
-        assertThat(call("PUT", "/groups/trail-test", "{\"name\": \"trail-test\", \"environment\": \"dev\", "
-                + "\"region\": \"eu\"}").statusCode()).isEqualTo(200);
-        io.meshguard.audit.trail.AdminTrailVerifier.Report r = new io.meshguard.audit.trail.AdminTrailVerifier(ds)
-                .verify(Optional.empty());
+        assertThat(call(
+                                "PUT",
+                                "/groups/trail-test",
+                                "{\"name\": \"trail-test\", \"environment\": \"dev\", " + "\"region\": \"eu\"}")
+                        .statusCode())
+                .isEqualTo(200);
+        io.meshguard.audit.trail.AdminTrailVerifier.Report r =
+                new io.meshguard.audit.trail.AdminTrailVerifier(ds).verify(Optional.empty());
         assertThat(r.intact()).as("%s", r.firstBad()).isTrue();
-        assertThat(PG.dsl().fetchCount(PG.dsl().selectFrom("admin_trail")
-                .where("actor = 'alice' and target = 'groups/trail-test'"))).isEqualTo(1);
+        assertThat(PG.dsl()
+                        .fetchCount(PG.dsl()
+                                .selectFrom("admin_trail")
+                                .where("actor = 'alice' and target = 'groups/trail-test'")))
+                .isEqualTo(1);
         assertThat(call("DELETE", "/groups/trail-test", null).statusCode()).isEqualTo(200);
     }
 }

@@ -48,6 +48,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class AuditAdminApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static XdsController xds;
     static StatusHttpServer http;
     static TestIssuer issuer;
@@ -78,12 +79,19 @@ class AuditAdminApiTest {
     static void start() throws Exception {
         issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-audit", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
-                new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
+        xds.mountAdminApi(
+                http,
+                new AdminGate(
+                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                        RoleBindings.parse("bindings", BINDINGS),
+                        new BearerTokens(Optional.empty()),
+                        false,
+                        new LoggedAdminEvents(),
+                        java.time.Clock.systemUTC(),
+                        "xds.admin.token_file"));
         xds.start();
         http.start();
         event("acme", "/orders/1");
@@ -93,8 +101,9 @@ class AuditAdminApiTest {
     }
 
     static void event(String tenant, String path) throws Exception {
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "insert into audit_event (event_id, occurred_at, kind, tenant, path, status) values (?, ?, 'api_call', ?, ?, 200)")) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "insert into audit_event (event_id, occurred_at, kind, tenant, path, status) values (?, ?, 'api_call', ?, ?, 200)")) {
             ps.setObject(1, UUID.randomUUID());
             ps.setTimestamp(2, Timestamp.from(NOW.minusSeconds(60)));
             ps.setString(3, tenant);
@@ -111,10 +120,15 @@ class AuditAdminApiTest {
     }
 
     static HttpResponse<String> put(String caller, String path, String body, String requestId) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                .header("x-request-id", requestId)
-                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                        .header("x-request-id", requestId)
+                        .PUT(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -123,37 +137,47 @@ class AuditAdminApiTest {
                 {"name": "%s", "environment": "prod", "region": "eu", "listener_port": %d}""";
         HttpResponse<String> ok = put("ops", "/groups/edge-a", group.formatted("edge-a", 8081), "draft-ok");
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select action, target from admin_trail where request_id = 'draft-ok'"); ResultSet rs = ps.executeQuery()) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement("select action, target from admin_trail where request_id = 'draft-ok'");
+                ResultSet rs = ps.executeQuery()) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(2)).isEqualTo("groups/edge-a");
         }
         // the trail cannot take the row (its head is gone): the change is refused and nothing of it is written
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "alter table admin_trail_head rename to admin_trail_head_away")) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement("alter table admin_trail_head rename to admin_trail_head_away")) {
             ps.execute();
         }
         HttpResponse<String> refused;
         try {
             refused = put("ops", "/groups/edge-b", group.formatted("edge-b", 8082), "draft-no-trail");
         } finally {
-            try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                    "alter table admin_trail_head_away rename to admin_trail_head")) {
+            try (Connection c = PG.dataSource().getConnection();
+                    PreparedStatement ps =
+                            c.prepareStatement("alter table admin_trail_head_away rename to admin_trail_head")) {
                 ps.execute();
             }
         }
         assertThat(refused.statusCode()).as(refused.body()).isNotEqualTo(200);
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select count(*) from gateway_group where name = 'edge-b'"); ResultSet rs = ps.executeQuery()) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement("select count(*) from gateway_group where name = 'edge-b'");
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             assertThat(rs.getLong(1)).as("no change without its trail row").isZero();
         }
     }
 
     static HttpResponse<String> get(String caller, String path) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static List<String> tenantsIn(String body) throws Exception {
@@ -170,8 +194,10 @@ class AuditAdminApiTest {
         assertThat(all.statusCode()).as(all.body()).isEqualTo(200);
         assertThat(tenantsIn(all.body())).containsExactlyInAnyOrder("acme", "acme", "globex", "-");
 
-        assertThat(tenantsIn(get("acme-admin", "/audit/events?since=1h").body())).containsExactly("acme", "acme");
-        assertThat(tenantsIn(get("globex-admin", "/audit/events?since=1h").body())).containsExactly("globex");
+        assertThat(tenantsIn(get("acme-admin", "/audit/events?since=1h").body()))
+                .containsExactly("acme", "acme");
+        assertThat(tenantsIn(get("globex-admin", "/audit/events?since=1h").body()))
+                .containsExactly("globex");
         // asking for another tenant's rows finds none, as if there were none
         HttpResponse<String> other = get("acme-admin", "/audit/events?since=1h&tenant=globex");
         assertThat(other.statusCode()).isEqualTo(200);
@@ -197,19 +223,24 @@ class AuditAdminApiTest {
 
     @Test
     void export_isTrailedBeforeItsFirstByte_andCsvIsMaskedAndNeutralised() throws Exception {
-        String month = YearMonth.from(NOW.minusSeconds(60).atZone(ZoneOffset.UTC)).toString();
+        String month =
+                YearMonth.from(NOW.minusSeconds(60).atZone(ZoneOffset.UTC)).toString();
         long before = trailRows("audit-export");
         HttpResponse<String> csv = get("acme-admin", "/audit/export?month=" + month + "&format=csv");
         assertThat(csv.statusCode()).as(csv.body()).isEqualTo(200);
-        assertThat(csv.body()).contains("\"/orders/a;'=HYPERLINK(\"\"http://evil\"\")\"").doesNotContain("globex");
+        assertThat(csv.body())
+                .contains("\"/orders/a;'=HYPERLINK(\"\"http://evil\"\")\"")
+                .doesNotContain("globex");
         HttpResponse<String> jsonl = get("auditor", "/audit/export?month=" + month);
         assertThat(jsonl.body().lines()).hasSize(4);
         assertThat(jsonl.body()).contains("/invoices/************0366").doesNotContain("4532015112830366");
 
         assertThat(trailRows("audit-export")).isEqualTo(before + 2);
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select actor, tenant, target, details->>'format' from admin_trail where action = 'audit-export' "
-                        + "order by seq desc limit 2"); ResultSet rs = ps.executeQuery()) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "select actor, tenant, target, details->>'format' from admin_trail where action = 'audit-export' "
+                                + "order by seq desc limit 2");
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             assertThat(rs.getString(1)).contains("auditor");
             assertThat(rs.getString(2)).isNull();
@@ -222,29 +253,34 @@ class AuditAdminApiTest {
         }
         HttpResponse<String> verify = get("auditor", "/audit/trail/verify");
         assertThat(verify.statusCode()).as(verify.body()).isEqualTo(200);
-        assertThat(ConfigJson.mapper().readTree(verify.body()).path("intact").asBoolean()).isTrue();
+        assertThat(ConfigJson.mapper().readTree(verify.body()).path("intact").asBoolean())
+                .isTrue();
     }
 
     @Test
     void trailVerify_isSystemScope_andNamesAnAlteredRow() throws Exception {
         assertThat(get("acme-admin", "/audit/trail/verify").statusCode()).isEqualTo(403);
         get("auditor", "/audit/export?month=2020-01");
-        JsonNode ok = ConfigJson.mapper().readTree(get("auditor", "/audit/trail/verify").body());
+        JsonNode ok = ConfigJson.mapper()
+                .readTree(get("auditor", "/audit/trail/verify").body());
         assertThat(ok.path("intact").asBoolean()).isTrue();
         long seq = ok.path("head_seq").asLong();
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "update admin_trail set actor = 'someone else' where seq = ?")) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement("update admin_trail set actor = 'someone else' where seq = ?")) {
             ps.setLong(1, seq);
             ps.executeUpdate();
         }
         try {
-            JsonNode bad = ConfigJson.mapper().readTree(get("auditor", "/audit/trail/verify").body());
+            JsonNode bad = ConfigJson.mapper()
+                    .readTree(get("auditor", "/audit/trail/verify").body());
             assertThat(bad.path("intact").asBoolean()).isFalse();
             assertThat(bad.path("first_bad").path("seq").asLong()).isEqualTo(seq);
             assertThat(bad.path("first_bad").path("problem").asText()).isEqualTo("altered");
         } finally {
-            try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                    "delete from admin_trail where seq >= 1; update admin_trail_head set seq = 0, row_hash = repeat('0', 64)")) {
+            try (Connection c = PG.dataSource().getConnection();
+                    PreparedStatement ps = c.prepareStatement(
+                            "delete from admin_trail where seq >= 1; update admin_trail_head set seq = 0, row_hash = repeat('0', 64)")) {
                 ps.execute();
             }
         }
@@ -252,16 +288,21 @@ class AuditAdminApiTest {
 
     @Test
     void anonymousOrUnknownCallers_areRefused() throws Exception {
-        HttpResponse<String> anonymous = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + http.port() + "/audit/events?since=1h")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> anonymous = client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/audit/events?since=1h"))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(anonymous.statusCode()).isEqualTo(401);
         assertThat(get("acme-admin", "/audit/nothing").statusCode()).isEqualTo(404);
-        assertThat(get("acme-admin", "/audit/events").statusCode()).as("since is required").isEqualTo(400);
+        assertThat(get("acme-admin", "/audit/events").statusCode())
+                .as("since is required")
+                .isEqualTo(400);
     }
 
     static long trailRows(String action) throws Exception {
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select count(*) from admin_trail where action = ?")) {
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement("select count(*) from admin_trail where action = ?")) {
             ps.setString(1, action);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

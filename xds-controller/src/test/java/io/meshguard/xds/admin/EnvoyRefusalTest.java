@@ -42,8 +42,10 @@ class EnvoyRefusalTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static XdsController xds;
     static StatusHttpServer http;
     static final HttpClient client = HttpClient.newHttpClient();
@@ -54,7 +56,7 @@ class EnvoyRefusalTest {
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, "alice:" + TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, a -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, a -> {});
         http = new StatusHttpServer("xds-envoy-refusal", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
         xds.start();
@@ -72,7 +74,8 @@ class EnvoyRefusalTest {
 
     /** The sample with R4-05's values Envoy refuses: negative back-off and per-try timeout, ejection 150 %. */
     static String crafted() {
-        return replaced(sample,
+        return replaced(
+                sample,
                 "backoff_base_ms: 25, backoff_max_ms: 250}",
                 "backoff_base_ms: -5, backoff_max_ms: 250, per_try_timeout_ms: -1}",
                 "outlier_detection: {consecutive_5xx: 5}",
@@ -81,7 +84,9 @@ class EnvoyRefusalTest {
 
     /** The sample with a route header value {@code 10%}. */
     static String percentHeader() {
-        return replaced(sample, "response_headers_to_add: [{name: cache-control, value: no-store}]",
+        return replaced(
+                sample,
+                "response_headers_to_add: [{name: cache-control, value: no-store}]",
                 "response_headers_to_add: [{name: cache-control, value: no-store}, {name: x-discount, value: \"10%\"}]");
     }
 
@@ -95,11 +100,14 @@ class EnvoyRefusalTest {
                 envoy.add(p);
             }
         });
-        assertThat(envoy).allSatisfy(p -> assertThat(p.path("severity").asText()).isEqualToIgnoringCase("error"));
+        assertThat(envoy)
+                .allSatisfy(p -> assertThat(p.path("severity").asText()).isEqualToIgnoringCase("error"));
         assertThat(envoy).anySatisfy(p -> {
-            assertThat(p.path("path").asText()).startsWith("groups[local].rds[").endsWith(
-                    ".route.retry_policy.retry_back_off.base_interval");
-            assertThat(p.path("message").asText()).contains("value must be greater than 0s")
+            assertThat(p.path("path").asText())
+                    .startsWith("groups[local].rds[")
+                    .endsWith(".route.retry_policy.retry_back_off.base_interval");
+            assertThat(p.path("message").asText())
+                    .contains("value must be greater than 0s")
                     .contains("duration { required: true gt { } }");
         });
         assertThat(envoy).anySatisfy(p -> {
@@ -107,9 +115,10 @@ class EnvoyRefusalTest {
             assertThat(p.path("message").asText()).contains("Expected positive duration");
         });
         assertThat(envoy).anySatisfy(p -> {
-            assertThat(p.path("path").asText()).isEqualTo("groups[local].cds[payments-v1].outlier_detection"
-                    + ".max_ejection_percent");
-            assertThat(p.path("message").asText()).contains("value must be less than or equal to 100")
+            assertThat(p.path("path").asText())
+                    .isEqualTo("groups[local].cds[payments-v1].outlier_detection" + ".max_ejection_percent");
+            assertThat(p.path("message").asText())
+                    .contains("value must be less than or equal to 100")
                     .contains("uint32 { lte: 100 }");
         });
     }
@@ -159,8 +168,9 @@ class EnvoyRefusalTest {
     private static HttpResponse<String> call(String method, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
                 .header("Authorization", "Bearer " + TOKEN)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 }

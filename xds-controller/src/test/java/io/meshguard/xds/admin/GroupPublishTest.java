@@ -29,8 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 class GroupPublishTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static XdsController xds;
     static StatusHttpServer http;
     static final HttpClient client = HttpClient.newHttpClient();
@@ -40,7 +42,7 @@ class GroupPublishTest {
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, "alice:" + AdminApiTest.TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(AdminApiTest.settings(Optional.of(tokenFile)), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-group-publish", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
         xds.start();
@@ -54,22 +56,32 @@ class GroupPublishTest {
     }
 
     static HttpResponse<String> call(String method, String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .header("Authorization", "Bearer " + AdminApiTest.TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .header("Authorization", "Bearer " + AdminApiTest.TOKEN)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** A gateway owner's publish and rollback: its own group alone, whatever else the draft holds. */
     @Test
     void groupPublish_servesThatGroupAlone_andGroupRollback_takesOnlyItsOwnRevisions() throws Exception {
         GatewayConfig sample = XdsController.sampleConfig();
-        assertThat(call("PUT", "/config", ConfigJson.write(sample)).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/config", ConfigJson.write(sample)).statusCode())
+                .isEqualTo(200);
         String other = """
                 {"name": "edge-two", "environment": "dev", "region": "two", "domain": "meshguard.test",
                  "listener_port": 8081}""";
-        assertThat(call("PUT", "/groups/edge-two", other).statusCode()).as("group").isBetween(200, 201);
-        assertThat(call("POST", "/publish", "{\"reason\":\"both\"}").statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/groups/edge-two", other).statusCode())
+                .as("group")
+                .isBetween(200, 201);
+        assertThat(call("POST", "/publish", "{\"reason\":\"both\"}").statusCode())
+                .isEqualTo(200);
         long localBefore = xds.servedRevision("local").orElseThrow();
         long twoBefore = xds.servedRevision("edge-two").orElseThrow();
 
@@ -78,22 +90,34 @@ class GroupPublishTest {
                 {"name": "payments-v2-transfers", "group": "local", "api": "payments", "version": "v2",
                  "match": {"path_prefix": "/transfers"},
                  "destinations": [{"upstream": "payments-v2", "weight": 70}, {"upstream": "payments-v1", "weight": 30}]}""";
-        assertThat(call("PUT", "/routes/local/payments-v2-transfers", canary).statusCode()).isEqualTo(200);
-        assertThat(call("PUT", "/groups/edge-two", other.replace("8081", "8082")).statusCode()).isBetween(200, 201);
-        assertThat(call("POST", "/groups/edge-two/publish", null).statusCode()).as("reason required").isEqualTo(400);
+        assertThat(call("PUT", "/routes/local/payments-v2-transfers", canary).statusCode())
+                .isEqualTo(200);
+        assertThat(call("PUT", "/groups/edge-two", other.replace("8081", "8082"))
+                        .statusCode())
+                .isBetween(200, 201);
+        assertThat(call("POST", "/groups/edge-two/publish", null).statusCode())
+                .as("reason required")
+                .isEqualTo(400);
         HttpResponse<String> mine = call("POST", "/groups/edge-two/publish", "{\"reason\":\"port 8082\"}");
         assertThat(mine.statusCode()).as(mine.body()).isEqualTo(200);
-        assertThat(AdminApiTest.json(mine).path("revisions").findValuesAsText("group")).containsExactly("edge-two");
-        assertThat(xds.servedRevision("local")).as("the other group keeps serving").contains(localBefore);
+        assertThat(AdminApiTest.json(mine).path("revisions").findValuesAsText("group"))
+                .containsExactly("edge-two");
+        assertThat(xds.servedRevision("local"))
+                .as("the other group keeps serving")
+                .contains(localBefore);
         long twoAfter = xds.servedRevision("edge-two").orElseThrow();
         assertThat(twoAfter).isGreaterThan(twoBefore);
-        assertThat(call("POST", "/groups/nope/publish", "{\"reason\":\"x\"}").statusCode()).isEqualTo(404);
+        assertThat(call("POST", "/groups/nope/publish", "{\"reason\":\"x\"}").statusCode())
+                .isEqualTo(404);
 
-        assertThat(call("POST", "/groups/edge-two/rollback/" + localBefore, "{\"reason\":\"x\"}").statusCode())
-                .as("another group's revision").isEqualTo(404);
+        assertThat(call("POST", "/groups/edge-two/rollback/" + localBefore, "{\"reason\":\"x\"}")
+                        .statusCode())
+                .as("another group's revision")
+                .isEqualTo(404);
         HttpResponse<String> back = call("POST", "/groups/edge-two/rollback/" + twoBefore, "{\"reason\":\"undo\"}");
         assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
-        assertThat(xds.servedRevision("edge-two")).contains(AdminApiTest.json(back).path("id").asLong());
+        assertThat(xds.servedRevision("edge-two"))
+                .contains(AdminApiTest.json(back).path("id").asLong());
         assertThat(xds.servedRevision("local")).contains(localBefore);
     }
 }

@@ -37,9 +37,12 @@ class RevisionDiffTest {
     void diff_ofARevisionWithItself_isEmpty_andAnAddedRouteIsOneChange() {
         GatewayConfig a = config(new Random(1), 0);
         assertThat(RevisionDiff.diff(a, a)).isEmpty();
-        GatewayConfig b = ConfigJson.readConfig(ConfigJson.write(a).replaceFirst("\"routes\"\\s*:\\s*\\[",
-                "\"routes\":[{\"name\":\"extra\",\"group\":\"g0\",\"api\":\"api0\",\"version\":\"v1\","
-                        + "\"match\":{\"path_prefix\":\"/x\"},\"destinations\":[{\"upstream\":\"u0\",\"weight\":100}]},"));
+        GatewayConfig b = ConfigJson.readConfig(
+                ConfigJson.write(a)
+                        .replaceFirst(
+                                "\"routes\"\\s*:\\s*\\[",
+                                "\"routes\":[{\"name\":\"extra\",\"group\":\"g0\",\"api\":\"api0\",\"version\":\"v1\","
+                                        + "\"match\":{\"path_prefix\":\"/x\"},\"destinations\":[{\"upstream\":\"u0\",\"weight\":100}]},"));
         List<RevisionDiff.Change> changes = RevisionDiff.diff(a, b);
         assertThat(changes).hasSize(1);
         assertThat(changes.get(0).path()).isEqualTo("routes[g0/extra]");
@@ -72,9 +75,15 @@ class RevisionDiffTest {
         }
         List<String[]> routeParts = new ArrayList<>();
         for (int i = 0; i < routes; i++) {
-            routeParts.add(new String[] {"r" + i, "g" + r.nextInt(groups), "api" + r.nextInt(apis),
-                    "v" + (1 + r.nextInt(2)), "/p" + r.nextInt(1000), "u" + r.nextInt(upstreams),
-                    String.valueOf(r.nextInt(3) == 0 ? 30000 : 15000)});
+            routeParts.add(new String[] {
+                "r" + i,
+                "g" + r.nextInt(groups),
+                "api" + r.nextInt(apis),
+                "v" + (1 + r.nextInt(2)),
+                "/p" + r.nextInt(1000),
+                "u" + r.nextInt(upstreams),
+                String.valueOf(r.nextInt(3) == 0 ? 30000 : 15000)
+            });
         }
         Random edits = new Random(r.nextLong() + mutations);
         for (int m = 0; m < mutations; m++) {
@@ -86,18 +95,26 @@ class RevisionDiffTest {
                 case 3 -> routeParts.get(which)[5] = "u" + edits.nextInt(upstreams);
                 case 4 -> routeParts.get(which)[6] = String.valueOf(edits.nextInt(60000));
                 case 5 -> upstreamJson.set(0, upstreamJson.get(0).replace("\"port\":80", "\"port\":" + (81 + m)));
-                default -> apiJson.set(0, apiJson.get(0).replace("{\"version\":\"v2\"}",
-                        "{\"version\":\"v2\",\"status\":\"deprecated\",\"deprecated_at\":\"2026-01-01T00:00:00Z\","
-                                + "\"successor\":\"v1\"}"));
+                default ->
+                    apiJson.set(
+                            0,
+                            apiJson.get(0)
+                                    .replace(
+                                            "{\"version\":\"v2\"}",
+                                            "{\"version\":\"v2\",\"status\":\"deprecated\",\"deprecated_at\":\"2026-01-01T00:00:00Z\","
+                                                    + "\"successor\":\"v1\"}"));
             }
             if (routeParts.isEmpty()) {
                 routeParts.add(new String[] {"last", "g0", "api0", "v1", "/", "u0", "1000"});
             }
         }
-        List<String> routeJson = routeParts.stream().map(p -> "{\"name\":\"" + p[0] + "\",\"group\":\"" + p[1]
-                + "\",\"api\":\"" + p[2] + "\",\"version\":\"" + p[3] + "\",\"match\":{\"path_prefix\":\"" + p[4]
-                + "\"},\"destinations\":[{\"upstream\":\"" + p[5] + "\",\"weight\":100}],\"timeout_ms\":" + p[6]
-                + "}").toList();
+        List<String> routeJson = routeParts.stream()
+                .map(p -> "{\"name\":\"" + p[0] + "\",\"group\":\"" + p[1]
+                        + "\",\"api\":\"" + p[2] + "\",\"version\":\"" + p[3] + "\",\"match\":{\"path_prefix\":\""
+                        + p[4]
+                        + "\"},\"destinations\":[{\"upstream\":\"" + p[5] + "\",\"weight\":100}],\"timeout_ms\":" + p[6]
+                        + "}")
+                .toList();
         return ConfigJson.readConfig("{\"groups\":[" + String.join(",", groupJson) + "],\"upstreams\":["
                 + String.join(",", upstreamJson) + "],\"apis\":[" + String.join(",", apiJson) + "],\"routes\":["
                 + String.join(",", routeJson) + "]}");
@@ -115,8 +132,11 @@ class RevisionDiffTest {
                 TreeSet<String> names = new TreeSet<>(before.keySet());
                 names.addAll(after.keySet());
                 for (String name : names) {
-                    compare(kind + "[" + name + "]", before.getOrDefault(name, NullNode.getInstance()),
-                            after.getOrDefault(name, NullNode.getInstance()), out);
+                    compare(
+                            kind + "[" + name + "]",
+                            before.getOrDefault(name, NullNode.getInstance()),
+                            after.getOrDefault(name, NullNode.getInstance()),
+                            out);
                 }
             }
             return out;
@@ -125,7 +145,8 @@ class RevisionDiffTest {
         private static Map<String, JsonNode> byName(JsonNode list) {
             Map<String, JsonNode> m = new TreeMap<>();
             for (JsonNode n : list) {
-                String key = n.has("group") && n.has("api") ? n.path("group").asText() + "/" + n.path("name").asText()
+                String key = n.has("group") && n.has("api")
+                        ? n.path("group").asText() + "/" + n.path("name").asText()
                         : n.path("name").asText();
                 m.put(key, n);
             }
@@ -143,8 +164,11 @@ class RevisionDiffTest {
                     fields.add(it.next());
                 }
                 for (String f : fields) {
-                    compare(path + "." + f, before.path(f).isMissingNode() ? NullNode.getInstance() : before.get(f),
-                            after.path(f).isMissingNode() ? NullNode.getInstance() : after.get(f), out);
+                    compare(
+                            path + "." + f,
+                            before.path(f).isMissingNode() ? NullNode.getInstance() : before.get(f),
+                            after.path(f).isMissingNode() ? NullNode.getInstance() : after.get(f),
+                            out);
                 }
                 return;
             }

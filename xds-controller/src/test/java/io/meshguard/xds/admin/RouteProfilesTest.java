@@ -42,8 +42,10 @@ class RouteProfilesTest {
 
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     Path tmp;
+
     Path policies;
     XdsController xds;
     StatusHttpServer http;
@@ -53,7 +55,10 @@ class RouteProfilesTest {
     static String authz(String... rules) {
         StringBuilder sb = new StringBuilder("routes:\n");
         for (String r : rules) {
-            sb.append("  - name: ").append(r).append("\n    match: {path_prefix: /").append(r)
+            sb.append("  - name: ")
+                    .append(r)
+                    .append("\n    match: {path_prefix: /")
+                    .append(r)
                     .append(", methods: [GET]}\n    auth: none\n");
         }
         return sb.toString();
@@ -94,10 +99,22 @@ class RouteProfilesTest {
         Files.writeString(policies.resolve("dlp.yaml"), dlp("orders", "default"));
         Path tokenFile = Files.writeString(tmp.resolve("token"), "ops:" + TOKEN + "\n");
         // one database for the class: a test may find the revision an earlier one published (served at start)
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.of(tokenFile), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(), meters, change -> { }, Optional.of(PolicyFileSet.in(policies)));
+        xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.of(tokenFile),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                PG.dataSource(),
+                meters,
+                change -> {},
+                Optional.of(PolicyFileSet.in(policies)));
         http = new StatusHttpServer("xds-profiles-test", HttpServerSettings.onPort(0), meters);
         xds.mountAdminApi(http);
         xds.start();
@@ -111,22 +128,29 @@ class RouteProfilesTest {
     }
 
     HttpResponse<String> call(String method, String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .method(method, HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static List<String> messages(HttpResponse<String> r) throws Exception {
         JsonNode root = ConfigJson.mapper().readTree(r.body());
         JsonNode problems = root.has("problems") ? root.get("problems") : root;
         List<String> out = new ArrayList<>();
-        problems.forEach(p -> out.add(p.path("severity").asText() + " " + p.path("path").asText() + ": "
-                + p.path("message").asText()));
+        problems.forEach(p -> out.add(p.path("severity").asText() + " "
+                + p.path("path").asText() + ": " + p.path("message").asText()));
         return out;
     }
 
     ReadinessCheck.Result readiness(String name) {
-        return xds.readinessChecks().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow().check();
+        return xds.readinessChecks().stream()
+                .filter(c -> c.name().equals(name))
+                .findFirst()
+                .orElseThrow()
+                .check();
     }
 
     double missingGauge() {
@@ -137,12 +161,18 @@ class RouteProfilesTest {
     void validate_namesTheRouteAndEachMissingProfile_andSkipsRoutesOfClosedVersions() throws Exception {
         HttpResponse<String> r = call("POST", "/validate", config("orders-admin", "pci"));
         List<String> problems = messages(r);
-        assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("error routes[edge/list].authz_profile")
-                .contains("'orders-admin'").contains("authz.yaml").contains("orders-read"));
-        assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("error routes[edge/list].dlp_profile")
-                .contains("'pci'").contains("dlp.yaml"));
+        assertThat(problems).anySatisfy(p -> assertThat(p)
+                .startsWith("error routes[edge/list].authz_profile")
+                .contains("'orders-admin'")
+                .contains("authz.yaml")
+                .contains("orders-read"));
+        assertThat(problems).anySatisfy(p -> assertThat(p)
+                .startsWith("error routes[edge/list].dlp_profile")
+                .contains("'pci'")
+                .contains("dlp.yaml"));
         assertThat(problems).noneMatch(p -> p.contains("long-gone"));
-        assertThat(messages(call("POST", "/validate", config("orders-read", "orders")))).noneMatch(p -> p.startsWith("error"));
+        assertThat(messages(call("POST", "/validate", config("orders-read", "orders"))))
+                .noneMatch(p -> p.startsWith("error"));
     }
 
     @Test
@@ -150,7 +180,8 @@ class RouteProfilesTest {
         HttpResponse<String> refused = call("PUT", "/config", config("orders-read", "pci"));
         assertThat(refused.statusCode()).isEqualTo(422);
         assertThat(refused.body()).contains("routes[edge/list].dlp_profile").contains("pci");
-        assertThat(call("PUT", "/config", config("orders-read", "orders")).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/config", config("orders-read", "orders")).statusCode())
+                .isEqualTo(200);
         HttpResponse<String> published = call("POST", "/publish", "{\"reason\":\"profiles known\"}");
         assertThat(published.statusCode()).isEqualTo(200);
         assertThat(xds.servedRevision("edge")).isPresent();
@@ -167,15 +198,19 @@ class RouteProfilesTest {
 
     @Test
     void policyEdit_removingAProfileAServedRouteUses_isReportedUntilRestored() throws Exception {
-        assertThat(call("PUT", "/config", config("orders-write", "orders")).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/config", config("orders-write", "orders")).statusCode())
+                .isEqualTo(200);
         assertThat(call("POST", "/publish", "{\"reason\":\"v1\"}").statusCode()).isEqualTo(200);
         assertThat(missingGauge()).isZero();
 
         Files.writeString(policies.resolve("authz.yaml"), authz("orders-read"));
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(missingGauge()).isEqualTo(1));
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(missingGauge()).isEqualTo(1));
         ReadinessCheck.Result r = readiness("xds:route-profiles");
         assertThat(r.ready()).as("cannot un-publish; keeps serving").isTrue();
-        assertThat(r.detail()).contains("MISSING PROFILES").contains("routes[edge/list].authz_profile")
+        assertThat(r.detail())
+                .contains("MISSING PROFILES")
+                .contains("routes[edge/list].authz_profile")
                 .contains("orders-write");
         // the next publish of the same draft is refused: the policies no longer define the profile
         HttpResponse<String> again = call("POST", "/publish", "{\"reason\":\"again\"}");
@@ -183,13 +218,15 @@ class RouteProfilesTest {
         assertThat(again.body()).contains("orders-write");
 
         Files.writeString(policies.resolve("authz.yaml"), authz("orders-read", "orders-write"));
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(missingGauge()).isZero());
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(missingGauge()).isZero());
     }
 
     @Test
     void invalidPolicyEdit_keepsTheLoadedNames() throws Exception {
         Files.writeString(policies.resolve("dlp.yaml"), "profiles: [this is not a profile");
         xds.profiles().orElseThrow().recheck();
-        assertThat(call("PUT", "/config", config("orders-read", "orders")).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/config", config("orders-read", "orders")).statusCode())
+                .isEqualTo(200);
     }
 }

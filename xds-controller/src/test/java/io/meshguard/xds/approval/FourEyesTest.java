@@ -14,10 +14,10 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.XdsSettings;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -67,9 +67,17 @@ class FourEyesTest {
               - {match: platform, role: system-admin, scope: system}
             """;
     /** alice and carol change and publish; bob and dave own the prod gateway and approve; root runs the platform. */
-    static final Map<String, List<String>> GROUPS = Map.of("alice", List.of("release-managers"),
-            "carol", List.of("release-managers"), "bob", List.of("prod-owners"), "dave", List.of("prod-owners"),
-            "root", List.of("platform"));
+    static final Map<String, List<String>> GROUPS = Map.of(
+            "alice",
+            List.of("release-managers"),
+            "carol",
+            List.of("release-managers"),
+            "bob",
+            List.of("prod-owners"),
+            "dave",
+            List.of("prod-owners"),
+            "root",
+            List.of("platform"));
 
     /** The platform's shared break-glass token (admin.break_glass: true beside the issuer). */
     static final String BREAK_GLASS = "break-glass-token-4242";
@@ -86,14 +94,33 @@ class FourEyesTest {
         tokenFile = java.nio.file.Files.createTempFile("four-eyes-tokens", ".txt");
         java.nio.file.Files.writeString(tokenFile, "oncall:" + BREAK_GLASS + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        AdsPeerPolicy.localDevelopment()),
+                PG.dataSource(),
+                registry,
+                c -> {});
         http = new StatusHttpServer("four-eyes", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.of(tokenFile)), true,
-                new LoggedAdminEvents(), java.time.Clock.systemUTC(), "xds.admin.token_file"));
+        xds.mountAdminApi(
+                http,
+                new AdminGate(
+                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                        RoleBindings.parse("bindings", BINDINGS),
+                        new BearerTokens(Optional.of(tokenFile)),
+                        true,
+                        new LoggedAdminEvents(),
+                        java.time.Clock.systemUTC(),
+                        "xds.admin.token_file"));
         xds.start();
         http.start();
         ok(call("root", "PUT", "/groups/prod", """
@@ -124,10 +151,18 @@ class FourEyesTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return CLIENT.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** A call with a token of exactly these claims (a realm that maps other claims than the demo's). */
@@ -137,10 +172,16 @@ class FourEyesTest {
     }
 
     static HttpResponse<String> send(String token, String method, String path, String body) throws Exception {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + token)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return CLIENT.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header("Authorization", "Bearer " + token)
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {
@@ -151,8 +192,13 @@ class FourEyesTest {
     /** The path prefix of the route prod serves now, read from the revision the controller serves. */
     static String servedPrefix() throws Exception {
         long served = xds.servedRevision("prod").orElseThrow();
-        return ok(call("root", "GET", "/revisions/" + served, null)).path("config").path("routes").get(0)
-                .path("match").path("path_prefix").asText();
+        return ok(call("root", "GET", "/revisions/" + served, null))
+                .path("config")
+                .path("routes")
+                .get(0)
+                .path("match")
+                .path("path_prefix")
+                .asText();
     }
 
     static long request(String who, String prefix) throws Exception {
@@ -178,9 +224,10 @@ class FourEyesTest {
     void approve_byRequesterOrAuthor_isRefused403_byAnotherOwner_servesExactlyTheRequest() throws Exception {
         long id = request("alice", "/orders-v3");
         assertThat(call("alice", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"me\"}")
-                .statusCode()).isEqualTo(403);
-        JsonNode approved = ok(call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
-                "{\"reason\": \"reviewed the diff\"}"));
+                        .statusCode())
+                .isEqualTo(403);
+        JsonNode approved = ok(call(
+                "bob", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"reviewed the diff\"}"));
         assertThat(servedPrefix()).isEqualTo("/orders-v3");
         long revision = approved.path("id").asLong();
         JsonNode rev = ok(call("root", "GET", "/revisions/" + revision, null));
@@ -189,7 +236,8 @@ class FourEyesTest {
         assertThat(rev.path("approval").path("decision_reason").asText()).isEqualTo("reviewed the diff");
         assertThat(rev.path("reason").asText()).contains("approved by").contains("bob");
         assertThat(call("dave", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"again\"}")
-                .statusCode()).isEqualTo(409);
+                        .statusCode())
+                .isEqualTo(409);
     }
 
     @Test
@@ -197,7 +245,8 @@ class FourEyesTest {
         route("carol", "/orders-carol");
         long id = request("alice", "/orders-v4");
         assertThat(call("carol", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"ok\"}")
-                .statusCode()).isEqualTo(403);
+                        .statusCode())
+                .isEqualTo(403);
         ok(call("bob", "POST", "/publish-requests/prod/" + id + "/reject", "{\"reason\": \"not now\"}"));
     }
 
@@ -206,12 +255,14 @@ class FourEyesTest {
         String before = servedPrefix();
         long id = request("alice", "/orders-v5");
         route("alice", "/orders-v5b");
-        HttpResponse<String> r = call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
-                "{\"reason\": \"looked fine\"}");
+        HttpResponse<String> r =
+                call("bob", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"looked fine\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
         assertThat(r.body()).contains("void");
         assertThat(servedPrefix()).isEqualTo(before);
-        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null)).path("state").asText())
+        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null))
+                        .path("state")
+                        .asText())
                 .isEqualTo("voided");
     }
 
@@ -219,7 +270,10 @@ class FourEyesTest {
     @Test
     void servedRevisionChange_afterTheRequest_voidsIt() throws Exception {
         // serve an approved change first, so that rolling back to the group's first revision changes what is served
-        ok(call("bob", "POST", "/publish-requests/prod/" + request("alice", "/orders-stale-base") + "/approve",
+        ok(call(
+                "bob",
+                "POST",
+                "/publish-requests/prod/" + request("alice", "/orders-stale-base") + "/approve",
                 "{\"reason\": \"base\"}"));
         long id = request("alice", "/orders-stale");
         JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
@@ -227,12 +281,14 @@ class FourEyesTest {
         ok(call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}"));
         String afterRollback = servedPrefix();
         assertThat(afterRollback).isNotEqualTo("/orders-stale-base");
-        HttpResponse<String> r = call("bob", "POST", "/publish-requests/prod/" + id + "/approve",
-                "{\"reason\": \"read the diff\"}");
+        HttpResponse<String> r =
+                call("bob", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"read the diff\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
         assertThat(r.body()).contains("void", "serves changed");
         assertThat(servedPrefix()).isEqualTo(afterRollback);
-        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null)).path("state").asText())
+        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null))
+                        .path("state")
+                        .asText())
                 .isEqualTo("voided");
     }
 
@@ -243,8 +299,8 @@ class FourEyesTest {
         try {
             List<Callable<Integer>> both = new ArrayList<>();
             for (String who : List.of("bob", "dave")) {
-                both.add(() -> call(who, "POST", "/publish-requests/prod/" + id + "/approve",
-                        "{\"reason\": \"race\"}").statusCode());
+                both.add(() -> call(who, "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"race\"}")
+                        .statusCode());
             }
             List<Integer> codes = new ArrayList<>();
             for (Future<Integer> f : pool.invokeAll(both)) {
@@ -264,7 +320,8 @@ class FourEyesTest {
         assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
         long rolledBack = ConfigJson.mapper().readTree(back.body()).path("id").asLong();
         // the rollback's own revision was never approved: serving it again needs a request
-        assertThat(call("alice", "POST", "/rollback/" + rolledBack, "{\"reason\": \"again\"}").statusCode())
+        assertThat(call("alice", "POST", "/rollback/" + rolledBack, "{\"reason\": \"again\"}")
+                        .statusCode())
                 .isEqualTo(409);
     }
 
@@ -279,29 +336,53 @@ class FourEyesTest {
         assertThat(revisions.findValues("group")).extracting(JsonNode::asText).containsOnly("prod");
         // the unscoped lists span every group: system scope only, as before
         assertThat(call("bob", "GET", "/publish-requests", null).statusCode()).isEqualTo(403);
-        assertThat(call("bob", "GET", "/revisions?group=prod", null).statusCode()).isEqualTo(403);
-        assertThat(call("bob", "GET", "/groups/staging/publish-requests", null).statusCode()).isEqualTo(403);
-        assertThat(call("root", "GET", "/groups/no-such-group/revisions", null).statusCode()).isEqualTo(404);
+        assertThat(call("bob", "GET", "/revisions?group=prod", null).statusCode())
+                .isEqualTo(403);
+        assertThat(call("bob", "GET", "/groups/staging/publish-requests", null).statusCode())
+                .isEqualTo(403);
+        assertThat(call("root", "GET", "/groups/no-such-group/revisions", null).statusCode())
+                .isEqualTo(404);
     }
 
     @Test
     void approve_byRequesterWhoseTokenLacksPreferredUsername_refused403() throws Exception {
-        Map<String, Object> named = Map.of("sub", "5f1c0b7e-erin", "aud", "meshguard-admin", "typ", "Bearer",
-                "preferred_username", "erin", "groups", List.of("release-managers"));
-        Map<String, Object> unnamed = Map.of("sub", "5f1c0b7e-erin", "aud", "meshguard-admin", "typ", "Bearer",
-                "groups", List.of("release-managers"));
+        Map<String, Object> named = Map.of(
+                "sub",
+                "5f1c0b7e-erin",
+                "aud",
+                "meshguard-admin",
+                "typ",
+                "Bearer",
+                "preferred_username",
+                "erin",
+                "groups",
+                List.of("release-managers"));
+        Map<String, Object> unnamed = Map.of(
+                "sub",
+                "5f1c0b7e-erin",
+                "aud",
+                "meshguard-admin",
+                "typ",
+                "Bearer",
+                "groups",
+                List.of("release-managers"));
         ok(callAs(named, "PUT", "/routes/prod/orders", """
                 {"name": "orders", "group": "prod", "api": "orders", "version": "v1",
                  "match": {"path_prefix": "/orders-erin"}, "destinations": [{"upstream": "orders", "weight": 100}],
                  "authz_profile": "orders", "dlp_profile": "default"}"""));
         HttpResponse<String> published = callAs(named, "POST", "/publish", "{\"reason\": \"erin's change\"}");
         assertThat(published.statusCode()).as(published.body()).isEqualTo(202);
-        long id = ConfigJson.mapper().readTree(published.body()).path("requests").get(0).path("id").asLong();
+        long id = ConfigJson.mapper()
+                .readTree(published.body())
+                .path("requests")
+                .get(0)
+                .path("id")
+                .asLong();
         String before = servedPrefix();
 
         // the same subject with another display name (none at all) is the same person
-        HttpResponse<String> self = callAs(unnamed, "POST", "/publish-requests/prod/" + id + "/approve",
-                "{\"reason\": \"looks good to me\"}");
+        HttpResponse<String> self = callAs(
+                unnamed, "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"looks good to me\"}");
         assertThat(self.statusCode()).as(self.body()).isEqualTo(403);
         assertThat(servedPrefix()).isEqualTo(before);
         ok(call("bob", "POST", "/publish-requests/prod/" + id + "/reject", "{\"reason\": \"not now\"}"));
@@ -311,8 +392,8 @@ class FourEyesTest {
     void approve_withTheBreakGlassToken_refused403() throws Exception {
         long id = request("alice", "/orders-glass");
         String before = servedPrefix();
-        HttpResponse<String> glass = send(BREAK_GLASS, "POST", "/publish-requests/prod/" + id + "/approve",
-                "{\"reason\": \"emergency\"}");
+        HttpResponse<String> glass =
+                send(BREAK_GLASS, "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"emergency\"}");
         assertThat(glass.statusCode()).as(glass.body()).isEqualTo(403);
         assertThat(glass.body()).contains("break-glass");
         assertThat(servedPrefix()).isEqualTo(before);
@@ -331,16 +412,23 @@ class FourEyesTest {
         JsonNode req = ConfigJson.mapper().readTree(r.body()).path("requests").get(0);
         assertThat(req.path("authors").toString()).contains("carol");
 
-        HttpResponse<String> own = call("carol", "POST", "/publish-requests/prod/" + req.path("id").asLong()
-                + "/approve", "{\"reason\": \"mine, but who would know\"}");
+        HttpResponse<String> own = call(
+                "carol",
+                "POST",
+                "/publish-requests/prod/" + req.path("id").asLong() + "/approve",
+                "{\"reason\": \"mine, but who would know\"}");
         assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
-        ok(call("bob", "POST", "/publish-requests/prod/" + req.path("id").asLong() + "/reject",
+        ok(call(
+                "bob",
+                "POST",
+                "/publish-requests/prod/" + req.path("id").asLong() + "/reject",
                 "{\"reason\": \"not now\"}"));
     }
 
     @Test
     void unprotect_needsSystemScope() throws Exception {
-        assertThat(call("bob", "DELETE", "/groups/prod/protection", "{\"reason\": \"faster\"}").statusCode())
+        assertThat(call("bob", "DELETE", "/groups/prod/protection", "{\"reason\": \"faster\"}")
+                        .statusCode())
                 .isEqualTo(403);
     }
 }

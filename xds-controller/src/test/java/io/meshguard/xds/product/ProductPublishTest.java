@@ -69,8 +69,15 @@ class ProductPublishTest {
               - {match: acme-providers, role: provider, scope: "tenant:acme"}
               - {match: prod-owners, role: gateway-owner, scope: "gateway:prod"}
             """;
-    static final Map<String, List<String>> GROUPS = Map.of("root", List.of("platform"),
-            "alice", List.of("acme-providers"), "bob", List.of("prod-owners"), "cora", List.of("acme-customers"));
+    static final Map<String, List<String>> GROUPS = Map.of(
+            "root",
+            List.of("platform"),
+            "alice",
+            List.of("acme-providers"),
+            "bob",
+            List.of("prod-owners"),
+            "cora",
+            List.of("acme-customers"));
 
     static TestIssuer issuer;
     static XdsController xds;
@@ -81,25 +88,48 @@ class ProductPublishTest {
     static void start() throws Exception {
         issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(), FilterTargets.DEFAULTS,
-                Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO, "test",
-                AdsPeerPolicy.localDevelopment()), PG.dataSource(), registry, c -> { });
+        xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        AdsPeerPolicy.localDevelopment()),
+                PG.dataSource(),
+                registry,
+                c -> {});
         http = new StatusHttpServer("products", HttpServerSettings.onPort(0), registry);
-        AdminGate gate = new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
-                new LoggedAdminEvents(), Clock.systemUTC(), "xds.admin.token_file");
+        AdminGate gate = new AdminGate(
+                Optional.of(new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS),
+                new BearerTokens(Optional.empty()),
+                false,
+                new LoggedAdminEvents(),
+                Clock.systemUTC(),
+                "xds.admin.token_file");
         xds.mountAdminApi(http, gate);
-        http.addHandler(CatalogApi.PREFIX, new CatalogApi(new CatalogStore(PG.dataSource()), gate,
-                new LoggedAdminEvents(), Clock.systemUTC(), "example.test", xds.productServing()));
+        http.addHandler(
+                CatalogApi.PREFIX,
+                new CatalogApi(
+                        new CatalogStore(PG.dataSource()),
+                        gate,
+                        new LoggedAdminEvents(),
+                        Clock.systemUTC(),
+                        "example.test",
+                        xds.productServing()));
         xds.start();
         http.start();
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
 
         for (String group : List.of("dev", "prod")) {
             ok(call("root", "PUT", "/groups/" + group, """
-                    {"name": "%s", "environment": "%s", "region": "eu", "listener_port": 8080}"""
-                    .formatted(group, group)));
+                    {"name": "%s", "environment": "%s", "region": "eu", "listener_port": 8080}""".formatted(group, group)));
         }
         ok(call("root", "PUT", "/upstreams/payments?tenant=acme", """
                 {"name": "payments", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""));
@@ -112,7 +142,10 @@ class ProductPublishTest {
         ok(call("root", "POST", "/publish", "{\"reason\": \"the payments API\"}"));
         ok(call("root", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
 
-        ok(call("root", "PUT", "/v1/operator/clusters/local",
+        ok(call(
+                "root",
+                "PUT",
+                "/v1/operator/clusters/local",
                 "{\"region\": \"local\", \"gateway_groups\": {\"dev\": [\"acme\"], \"prod\": [\"acme\"]}}"));
         ok(call("alice", "POST", "/v1/provider/products", """
                 {"id": "payments", "name": "Payments", "visibility": "public",
@@ -121,8 +154,7 @@ class ProductPublishTest {
         ok(call("alice", "POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}"));
         for (String env : List.of("dev", "prod")) {
             ok(call("alice", "POST", "/v1/provider/products/payments/product-publishes", """
-                    {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}"""
-                    .formatted(env, env)));
+                    {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}""".formatted(env, env)));
         }
     }
 
@@ -141,10 +173,18 @@ class ProductPublishTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return CLIENT.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {
@@ -156,11 +196,15 @@ class ProductPublishTest {
     static JsonNode move(String publish, String state) throws Exception {
         JsonNode now = ok(call("alice", "GET", "/v1/provider/products/payments/product-publishes", null));
         for (JsonNode p : now.findParents("host")) {
-            if (p.path("id").asText().equals(publish) && p.path("state").asText().equals(state)) {
+            if (p.path("id").asText().equals(publish)
+                    && p.path("state").asText().equals(state)) {
                 return p;
             }
         }
-        return ok(call("alice", "POST", "/v1/provider/product-publishes/" + publish + "/state",
+        return ok(call(
+                "alice",
+                "POST",
+                "/v1/provider/product-publishes/" + publish + "/state",
                 "{\"state\": \"" + state + "\", \"reason\": \"" + state + " for the pilot\"}"));
     }
 
@@ -194,18 +238,26 @@ class ProductPublishTest {
         JsonNode moved = move("payments-dev-local", "published");
 
         long revision = moved.path("gateway").path("revision").asLong();
-        assertThat(revision).isGreaterThan(before).isEqualTo(xds.servedRevision("dev").orElseThrow());
+        assertThat(revision)
+                .isGreaterThan(before)
+                .isEqualTo(xds.servedRevision("dev").orElseThrow());
         JsonNode rev = ok(call("root", "GET", "/revisions/" + revision, null));
         assertThat(rev.path("reason").asText()).contains("payments-dev-local").contains("for the pilot");
         assertThat(rev.path("actor").asText()).contains("alice");
 
         JsonNode product = virtualHost("dev", "payments.dev.local.api.example.test");
-        assertThat(publishesIn(product)).as("versioned and default-version paths").hasSize(4).containsOnly("payments-dev-local/create-charge",
-                "payments-dev-local/get-charge");
+        assertThat(publishesIn(product))
+                .as("versioned and default-version paths")
+                .hasSize(4)
+                .containsOnly("payments-dev-local/create-charge", "payments-dev-local/get-charge");
         // the security team's profile of the API route still decides, and only the operation's method and path
-        assertThat(product.findValues("meshguard.authz_profile")).extracting(JsonNode::asText)
+        assertThat(product.findValues("meshguard.authz_profile"))
+                .extracting(JsonNode::asText)
                 .containsOnly("payments-charges");
-        assertThat(product.toString()).contains("/payments/v1/charges").contains("POST").contains("GET");
+        assertThat(product.toString())
+                .contains("/payments/v1/charges")
+                .contains("POST")
+                .contains("GET");
         // the API's own host serves no product route: without the extension extauthz would not ask for a subscription
         assertThat(publishesIn(virtualHost("dev", "payments.dev.eu.local"))).isEmpty();
         assertThat(virtualHost("dev", "payments.dev.eu.local").isMissingNode()).isFalse();
@@ -220,9 +272,13 @@ class ProductPublishTest {
         assertThat(request).isPositive();
         assertThat(xds.servedRevision("prod")).contains(before);
         assertThat(call("alice", "POST", "/publish-requests/prod/" + request + "/approve", "{\"reason\": \"mine\"}")
-                .statusCode()).isEqualTo(403);
+                        .statusCode())
+                .isEqualTo(403);
 
-        JsonNode approved = ok(call("bob", "POST", "/publish-requests/prod/" + request + "/approve",
+        JsonNode approved = ok(call(
+                "bob",
+                "POST",
+                "/publish-requests/prod/" + request + "/approve",
                 "{\"reason\": \"reviewed the product's routes\"}"));
         assertThat(approved.toString()).contains("reviewed the product's routes");
         assertThat(publishesIn(virtualHost("prod", "payments.prod.local.api.example.test")))
@@ -233,7 +289,8 @@ class ProductPublishTest {
     void draftPublish_keepsTheProducts_andADraftThatDropsAnOperationsRoute_cannotPublish() throws Exception {
         move("payments-dev-local", "published");
         ok(call("root", "POST", "/publish", "{\"reason\": \"nothing changed in the draft\"}"));
-        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test"))).hasSize(4);
+        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test")))
+                .hasSize(4);
 
         // the routes serving the operations (in any group: the API is the tenant's, not a gateway's) now match
         // elsewhere: the product would lose them
@@ -241,11 +298,18 @@ class ProductPublishTest {
         route("prod", "charges", "/refunds", "payments-charges");
         HttpResponse<String> refused = call("root", "POST", "/publish", "{\"reason\": \"move charges\"}");
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
-        assertThat(refused.body()).contains("payments-dev-local").contains("create-charge").contains("no route");
-        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test"))).hasSize(4);
+        assertThat(refused.body())
+                .contains("payments-dev-local")
+                .contains("create-charge")
+                .contains("no route");
+        assertThat(publishesIn(virtualHost("dev", "payments.dev.local.api.example.test")))
+                .hasSize(4);
 
         // nor does a product publish carry that unpublished edit along
-        HttpResponse<String> withdraw = call("alice", "POST", "/v1/provider/product-publishes/payments-dev-local/state",
+        HttpResponse<String> withdraw = call(
+                "alice",
+                "POST",
+                "/v1/provider/product-publishes/payments-dev-local/state",
                 "{\"state\": \"withdrawn\", \"reason\": \"pilot over\"}");
         assertThat(withdraw.statusCode()).as(withdraw.body()).isEqualTo(409);
         assertThat(withdraw.body()).contains("draft changes");
@@ -261,8 +325,10 @@ class ProductPublishTest {
         assertThat(withdrawn.path("state").asText()).isEqualTo("withdrawn");
         assertThat(withdrawn.path("gateway").path("revision").asLong())
                 .isEqualTo(xds.servedRevision("dev").orElseThrow());
-        assertThat(virtualHost("dev", "payments.dev.local.api.example.test").isMissingNode()).isTrue();
+        assertThat(virtualHost("dev", "payments.dev.local.api.example.test").isMissingNode())
+                .isTrue();
     }
+
     @Test
     void rejectedProductPublish_staysUnpublished_takesNoSubscriptions_andIsNotRequestedAgain() throws Exception {
         ok(call("alice", "POST", "/v1/provider/products", """
@@ -274,7 +340,10 @@ class ProductPublishTest {
         ok(call("alice", "POST", "/v1/provider/plans/refunds-basic/state", "{\"state\": \"published\"}"));
         ok(call("alice", "POST", "/v1/provider/products/refunds/product-publishes", """
                 {"cluster": "local", "environment": "prod", "auth_mode": "apikey", "gateway_group": "prod"}"""));
-        JsonNode moved = ok(call("alice", "POST", "/v1/provider/product-publishes/refunds-prod-local/state",
+        JsonNode moved = ok(call(
+                "alice",
+                "POST",
+                "/v1/provider/product-publishes/refunds-prod-local/state",
                 "{\"state\": \"published\", \"reason\": \"launch\"}"));
         long request = moved.path("gateway").path("publish_request").asLong();
         assertThat(request).isPositive();
@@ -290,9 +359,13 @@ class ProductPublishTest {
         JsonNode next = ok(call("root", "POST", "/publish", "{\"reason\": \"a routine publish\"}"));
         assertThat(next.path("requests").toString()).doesNotContain("refunds");
         for (JsonNode r : next.path("requests")) {
-            ok(call("bob", "POST", "/publish-requests/prod/" + r.path("id").asLong() + "/reject",
+            ok(call(
+                    "bob",
+                    "POST",
+                    "/publish-requests/prod/" + r.path("id").asLong() + "/reject",
                     "{\"reason\": \"not part of this test\"}"));
         }
-        assertThat(virtualHost("prod", "refunds.prod.local.api.example.test").isMissingNode()).isTrue();
+        assertThat(virtualHost("prod", "refunds.prod.local.api.example.test").isMissingNode())
+                .isTrue();
     }
 }

@@ -2,11 +2,11 @@ package io.meshguard.xds.proxyless;
 
 import io.grpc.HandlerRegistry;
 import io.grpc.MethodDescriptor;
-import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.grpc.Server;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
+import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +27,8 @@ final class Backend implements AutoCloseable {
                 .fallbackHandlerRegistry(new HandlerRegistry() {
                     @Override
                     public ServerMethodDefinition<?, ?> lookupMethod(String methodName, String authority) {
-                        return ServerMethodDefinition.create(method(methodName),
-                                ServerCalls.asyncUnaryCall((req, obs) -> {
+                        return ServerMethodDefinition.create(
+                                method(methodName), ServerCalls.asyncUnaryCall((req, obs) -> {
                                     calls.incrementAndGet();
                                     obs.onNext(name.getBytes(StandardCharsets.UTF_8));
                                     obs.onCompleted();

@@ -45,21 +45,31 @@ class GrpcJsClientTest {
     @Test
     void requiredGroup_failsGrpcJsCallsAtOncePermissionDenied_offGroupServesThem() throws Exception {
         try (Backend backend = new Backend("A")) {
-            FilterTargets targets = new FilterTargets("127.0.0.1:9", "127.0.0.1:9002", "127.0.0.1:9003",
-                    Duration.ofSeconds(2));
-            XdsCore core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), targets,
-                    new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { },
-                    new SimpleMeterRegistry(), Clock.systemUTC()).start();
+            FilterTargets targets =
+                    new FilterTargets("127.0.0.1:9", "127.0.0.1:9002", "127.0.0.1:9003", Duration.ofSeconds(2));
+            XdsCore core = new XdsCore(
+                            new InetSocketAddress("127.0.0.1", 0),
+                            targets,
+                            new InMemoryRevisionStore(Clock.systemUTC()),
+                            Optional.empty(),
+                            s -> {},
+                            new SimpleMeterRegistry(),
+                            Clock.systemUTC())
+                    .start();
             try {
                 GatewayConfig config = new GatewayConfig(
-                        List.of(group("js", GatewayGroup.ProxylessAuthz.REQUIRED),
+                        List.of(
+                                group("js", GatewayGroup.ProxylessAuthz.REQUIRED),
                                 group("jsoff", GatewayGroup.ProxylessAuthz.OFF)),
                         List.of(upstream("js-b", backend.port()), upstream("jsoff-b", backend.port())),
-                        List.of(api("svc-js", "svc.js", "", "v1", active("v1")),
+                        List.of(
+                                api("svc-js", "svc.js", "", "v1", active("v1")),
                                 api("svc-jsoff", "svc.jsoff", "", "v1", active("v1"))),
-                        List.of(route("js", "all", "svc-js", "v1", "/", to("js-b", 100)),
+                        List.of(
+                                route("js", "all", "svc-js", "v1", "/", to("js-b", 100)),
                                 route("jsoff", "all", "svc-jsoff", "v1", "/", to("jsoff-b", 100))));
-                assertThat(core.publisher().publish(config, "test", "grpc-js").published()).isTrue();
+                assertThat(core.publisher().publish(config, "test", "grpc-js").published())
+                        .isTrue();
 
                 String required = call(core.adsPort(), "js");
                 System.out.println("grpc-js, required group: " + required);
@@ -92,8 +102,14 @@ class GrpcJsClientTest {
                                   "server_features": ["xds_v3"]}],
                  "node": {"id": "grpc-js-%s", "cluster": "%s", "locality": {"region": "local", "zone": "a"}}}
                 """.formatted(adsPort, group, group));
-        ProcessBuilder pb = new ProcessBuilder("node", script.toString(), "xds:///svc." + group, "/test.Echo/Who",
-                Integer.toString(DEADLINE_MS)).directory(dir.toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(
+                        "node",
+                        script.toString(),
+                        "xds:///svc." + group,
+                        "/test.Echo/Who",
+                        Integer.toString(DEADLINE_MS))
+                .directory(dir.toFile())
+                .redirectErrorStream(true);
         pb.environment().put("GRPC_XDS_BOOTSTRAP", bootstrap.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -22,49 +22,59 @@ final class UserAgentRewritingProxy implements AutoCloseable {
     private final Server server;
 
     UserAgentRewritingProxy(int adsPort, String userAgentName, String userAgentVersion) throws IOException {
-        upstream = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort).usePlaintext().build();
+        upstream = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
+                .usePlaintext()
+                .build();
         var controller = AggregatedDiscoveryServiceGrpc.newStub(upstream);
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-            @Override
-            public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> client) {
-                StreamObserver<DiscoveryRequest> toController = controller.streamAggregatedResources(new StreamObserver<>() {
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
                     @Override
-                    public void onNext(DiscoveryResponse r) {
-                        client.onNext(r);
-                    }
+                    public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                            StreamObserver<DiscoveryResponse> client) {
+                        StreamObserver<DiscoveryRequest> toController =
+                                controller.streamAggregatedResources(new StreamObserver<>() {
+                                    @Override
+                                    public void onNext(DiscoveryResponse r) {
+                                        client.onNext(r);
+                                    }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        client.onError(t);
-                    }
+                                    @Override
+                                    public void onError(Throwable t) {
+                                        client.onError(t);
+                                    }
 
-                    @Override
-                    public void onCompleted() {
-                        client.onCompleted();
-                    }
-                });
-                return new StreamObserver<>() {
-                    @Override
-                    public void onNext(DiscoveryRequest r) {
-                        if (r.hasNode()) {
-                            r = r.toBuilder().setNode(r.getNode().toBuilder()
-                                    .setUserAgentName(userAgentName).setUserAgentVersion(userAgentVersion)).build();
-                        }
-                        toController.onNext(r);
-                    }
+                                    @Override
+                                    public void onCompleted() {
+                                        client.onCompleted();
+                                    }
+                                });
+                        return new StreamObserver<>() {
+                            @Override
+                            public void onNext(DiscoveryRequest r) {
+                                if (r.hasNode()) {
+                                    r = r.toBuilder()
+                                            .setNode(r.getNode().toBuilder()
+                                                    .setUserAgentName(userAgentName)
+                                                    .setUserAgentVersion(userAgentVersion))
+                                            .build();
+                                }
+                                toController.onNext(r);
+                            }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        toController.onError(t);
-                    }
+                            @Override
+                            public void onError(Throwable t) {
+                                toController.onError(t);
+                            }
 
-                    @Override
-                    public void onCompleted() {
-                        toController.onCompleted();
+                            @Override
+                            public void onCompleted() {
+                                toController.onCompleted();
+                            }
+                        };
                     }
-                };
-            }
-        }).build().start();
+                })
+                .build()
+                .start();
     }
 
     int port() {

@@ -28,14 +28,16 @@ final class XdsClients implements AutoCloseable {
     synchronized ManagedChannel channel(String nodeId, String group, String host) {
         String scheme = "xds-" + nodeId.replaceAll("[^a-z0-9]", "");
         Map<String, ?> bootstrap = Map.of(
-                "xds_servers", List.of(Map.of(
-                        "server_uri", "127.0.0.1:" + adsPort,
-                        "channel_creds", List.of(Map.of("type", "insecure")),
-                        "server_features", List.of("xds_v3", "trusted_xds_server"))),
-                "node", Map.of("id", nodeId, "cluster", group,
-                        "locality", Map.of("region", "local", "zone", "a")));
+                "xds_servers",
+                        List.of(Map.of(
+                                "server_uri", "127.0.0.1:" + adsPort,
+                                "channel_creds", List.of(Map.of("type", "insecure")),
+                                "server_features", List.of("xds_v3", "trusted_xds_server"))),
+                "node", Map.of("id", nodeId, "cluster", group, "locality", Map.of("region", "local", "zone", "a")));
         NameResolverRegistry.getDefaultRegistry().register(XdsNameResolverProvider.createForTest(scheme, bootstrap));
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(scheme + ":///" + host).usePlaintext().build();
+        ManagedChannel ch = ManagedChannelBuilder.forTarget(scheme + ":///" + host)
+                .usePlaintext()
+                .build();
         channels.add(ch);
         return ch;
     }
@@ -46,8 +48,11 @@ final class XdsClients implements AutoCloseable {
     }
 
     static String call(ManagedChannel ch, String fullMethod, int deadlineSeconds) {
-        byte[] reply = ClientCalls.blockingUnaryCall(ch, Backend.method(fullMethod),
-                CallOptions.DEFAULT.withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS), new byte[0]);
+        byte[] reply = ClientCalls.blockingUnaryCall(
+                ch,
+                Backend.method(fullMethod),
+                CallOptions.DEFAULT.withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS),
+                new byte[0]);
         return new String(reply, StandardCharsets.UTF_8);
     }
 
@@ -57,8 +62,11 @@ final class XdsClients implements AutoCloseable {
         for (int done = 0; done < n; done += 50) {
             List<com.google.common.util.concurrent.ListenableFuture<byte[]>> batch = new ArrayList<>();
             for (int i = 0; i < Math.min(50, n - done); i++) {
-                batch.add(ClientCalls.futureUnaryCall(ch.newCall(Backend.method(fullMethod),
-                        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), new byte[0]));
+                batch.add(ClientCalls.futureUnaryCall(
+                        ch.newCall(
+                                Backend.method(fullMethod),
+                                CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)),
+                        new byte[0]));
             }
             for (var f : batch) {
                 seen.merge(new String(f.get(), StandardCharsets.UTF_8), 1, Integer::sum);

@@ -52,12 +52,23 @@ class AdsPeerIdentityTest {
     }
 
     private void start(AdsPeerPolicy peers, Optional<String> defaultGroup) throws Exception {
-        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), defaultGroup, s -> { }, meters, Clock.systemUTC(),
-                new ConfigValidator(), RolloutSpans.disabled(), peers).start();
+        core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        defaultGroup,
+                        s -> {},
+                        meters,
+                        Clock.systemUTC(),
+                        new ConfigValidator(),
+                        RolloutSpans.disabled(),
+                        peers)
+                .start();
         Publisher.Result r = core.publisher().publish(XdsController.sampleConfig(), "test", "identity test");
         assertThat(r.published()).as("%s", r.problems()).isTrue();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .build();
     }
 
     private static AdsPeerPolicy grants(String trustedProxy, String... grants) {
@@ -107,7 +118,9 @@ class AdsPeerIdentityTest {
 
         Stream send(String nodeId, String group) {
             requests.onNext(DiscoveryRequest.newBuilder()
-                    .setNode(Node.newBuilder().setId(nodeId).setCluster(group)).setTypeUrl(CDS).build());
+                    .setNode(Node.newBuilder().setId(nodeId).setCluster(group))
+                    .setTypeUrl(CDS)
+                    .build());
             return this;
         }
 
@@ -132,16 +145,21 @@ class AdsPeerIdentityTest {
     }
 
     private double refusals(String reason) {
-        return meters.get("meshguard_xds_stream_refusals_total").tag("reason", reason).counter().count();
+        return meters.get("meshguard_xds_stream_refusals_total")
+                .tag("reason", reason)
+                .counter()
+                .count();
     }
 
     @Test
     void stream_withGrantedIdentity_isServedItsGroup() throws Exception {
         start(grants("127.0.0.1", "local=" + GATEWAY));
-        DiscoveryResponse r = new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").response();
+        DiscoveryResponse r =
+                new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").response();
         assertThat(r.getResourcesCount()).isPositive();
-        NodeStatus node = await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet().node("gw-1"),
-                Optional::isPresent).orElseThrow();
+        NodeStatus node = await().atMost(Duration.ofSeconds(5))
+                .until(() -> core.fleet().node("gw-1"), Optional::isPresent)
+                .orElseThrow();
         assertThat(node.peerIdentity()).isEqualTo(GATEWAY);
     }
 
@@ -177,9 +195,13 @@ class AdsPeerIdentityTest {
     void stream_withAppendedXfccElements_isRefused() throws Exception {
         start(grants("127.0.0.1", "local=" + GATEWAY));
         // a client-written element in front of the sidecar's (APPEND_FORWARD): never guess which one is real
-        assertThat(new Stream(List.of("URI=" + GATEWAY + "," + xfcc(STRANGER))).send("gw-1", "local").refusal())
+        assertThat(new Stream(List.of("URI=" + GATEWAY + "," + xfcc(STRANGER)))
+                        .send("gw-1", "local")
+                        .refusal())
                 .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
-        assertThat(new Stream(List.of(xfcc(GATEWAY), xfcc(GATEWAY))).send("gw-1", "local").refusal())
+        assertThat(new Stream(List.of(xfcc(GATEWAY), xfcc(GATEWAY)))
+                        .send("gw-1", "local")
+                        .refusal())
                 .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
         assertThat(refusals("unauthenticated")).isEqualTo(2.0);
     }
@@ -199,16 +221,27 @@ class AdsPeerIdentityTest {
         new Stream(List.of(xfcc(GATEWAY))).send("gw-1", "local").response();
         Stream stranger = new Stream(List.of(xfcc(STRANGER))).send("gw-1", "local");
         DiscoveryResponse r = stranger.response();
-        stranger.requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
-                .setErrorDetail(Status.newBuilder().setCode(3).setMessage("forged NACK\n\u001b[31mFAKE LOG LINE")).build());
-        await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet().node(new NodeStatus.Key(STRANGER, "gw-1"))
-                .flatMap(NodeStatus::lastNack).isPresent());
+        stranger.requests.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl(CDS)
+                .setResponseNonce(r.getNonce())
+                .setErrorDetail(Status.newBuilder().setCode(3).setMessage("forged NACK\n\u001b[31mFAKE LOG LINE"))
+                .build());
+        await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet()
+                .node(new NodeStatus.Key(STRANGER, "gw-1"))
+                .flatMap(NodeStatus::lastNack)
+                .isPresent());
         NodeStatus real = core.fleet().node(new NodeStatus.Key(GATEWAY, "gw-1")).orElseThrow();
         assertThat(real.lastNack()).isEmpty();
         assertThat(core.fleet().nodes()).hasSize(2);
         // what a client wrote is kept escaped: no raw newline or ESC reaches /fleet or a log
-        assertThat(core.fleet().node(new NodeStatus.Key(STRANGER, "gw-1")).orElseThrow().lastNack().orElseThrow()
-                .error()).doesNotContain("\n", "\u001b").contains("\\u000a", "\\u001b");
+        assertThat(core.fleet()
+                        .node(new NodeStatus.Key(STRANGER, "gw-1"))
+                        .orElseThrow()
+                        .lastNack()
+                        .orElseThrow()
+                        .error())
+                .doesNotContain("\n", "\u001b")
+                .contains("\\u000a", "\\u001b");
     }
 
     /** R4-08: a node-less request would be hashed to xds.default_group, whose grant was never checked. */
@@ -236,11 +269,11 @@ class AdsPeerIdentityTest {
         CompletableFuture<DiscoveryResponse> first = new CompletableFuture<>();
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER), xfcc(spiffeId));
-        io.grpc.ClientCall<DiscoveryRequest, DiscoveryResponse> call = io.grpc.ClientInterceptors.intercept(channel,
-                MetadataUtils.newAttachHeadersInterceptor(headers)).newCall(
-                io.meshguard.contract.subscription.SubscriptionStateWire.STREAM, io.grpc.CallOptions.DEFAULT);
-        StreamObserver<DiscoveryRequest> requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call,
-                new StreamObserver<DiscoveryResponse>() {
+        io.grpc.ClientCall<DiscoveryRequest, DiscoveryResponse> call = io.grpc.ClientInterceptors.intercept(
+                        channel, MetadataUtils.newAttachHeadersInterceptor(headers))
+                .newCall(io.meshguard.contract.subscription.SubscriptionStateWire.STREAM, io.grpc.CallOptions.DEFAULT);
+        StreamObserver<DiscoveryRequest> requests =
+                io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call, new StreamObserver<DiscoveryResponse>() {
                     @Override
                     public void onNext(DiscoveryResponse r) {
                         first.complete(r);
@@ -256,8 +289,10 @@ class AdsPeerIdentityTest {
                         first.completeExceptionally(new IllegalStateException("completed"));
                     }
                 });
-        requests.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId).setCluster(group))
-                .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL).build());
+        requests.onNext(DiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId(nodeId).setCluster(group))
+                .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL)
+                .build());
         return new StateStream(requests, first);
     }
 
@@ -271,13 +306,16 @@ class AdsPeerIdentityTest {
         core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(7));
         CompletableFuture<DiscoveryResponse> gateway = subscriptionState(GATEWAY, "gw-1", "local");
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gateway.get(10, TimeUnit.SECONDS)))
-                .as("a gateway stream").hasCauseInstanceOf(StatusRuntimeException.class)
-                .cause().hasMessageContaining("PERMISSION_DENIED");
-        assertThat(org.assertj.core.api.Assertions.catchThrowable(
-                () -> subscriptionState(GATEWAY, "gw-1", "meshguard-extauthz").get(10, TimeUnit.SECONDS)))
-                .as("a gateway naming extauthz's group without its grant").hasMessageContaining("PERMISSION_DENIED");
-        DiscoveryResponse served = subscriptionState(EXTAUTHZ, "extauthz-0", "meshguard-extauthz")
-                .get(10, TimeUnit.SECONDS);
+                .as("a gateway stream")
+                .hasCauseInstanceOf(StatusRuntimeException.class)
+                .cause()
+                .hasMessageContaining("PERMISSION_DENIED");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() ->
+                        subscriptionState(GATEWAY, "gw-1", "meshguard-extauthz").get(10, TimeUnit.SECONDS)))
+                .as("a gateway naming extauthz's group without its grant")
+                .hasMessageContaining("PERMISSION_DENIED");
+        DiscoveryResponse served =
+                subscriptionState(EXTAUTHZ, "extauthz-0", "meshguard-extauthz").get(10, TimeUnit.SECONDS);
         assertThat(served.getVersionInfo()).isEqualTo("7");
     }
 
@@ -288,9 +326,14 @@ class AdsPeerIdentityTest {
         core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(3));
         StateStream s = stateStream(EXTAUTHZ, "extauthz-0", "meshguard-extauthz");
         DiscoveryResponse r = s.first().get(10, TimeUnit.SECONDS);
-        s.requests().onNext(DiscoveryRequest.newBuilder().setTypeUrl(r.getTypeUrl())
-                .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
-        await().atMost(Duration.ofSeconds(5)).until(() -> !core.subscriptionState().replicas().isEmpty());
+        s.requests()
+                .onNext(DiscoveryRequest.newBuilder()
+                        .setTypeUrl(r.getTypeUrl())
+                        .setVersionInfo(r.getVersionInfo())
+                        .setResponseNonce(r.getNonce())
+                        .build());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !core.subscriptionState().replicas().isEmpty());
         assertThat(core.subscriptionState().replicas()).containsOnlyKeys("extauthz-0 (" + EXTAUTHZ + ")");
     }
 
@@ -298,7 +341,8 @@ class AdsPeerIdentityTest {
     void localDevelopment_refusesANonLoopbackBind() {
         AdsPeerPolicy local = AdsPeerPolicy.localDevelopment();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> local.checkBind(new InetSocketAddress("0.0.0.0", 0)))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("loopback");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("loopback");
         local.checkBind(new InetSocketAddress("127.0.0.1", 0));
         assertThat(local.describe()).contains("LOCAL DEVELOPMENT");
     }

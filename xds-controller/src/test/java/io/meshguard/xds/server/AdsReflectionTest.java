@@ -15,8 +15,8 @@ import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.snapshot.FilterTargets;
-import java.time.Duration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,12 +33,25 @@ class AdsReflectionTest {
     @Test
     void ads_servesReflection_listingTheAggregatedDiscoveryService() throws Exception {
         HikariDataSource ds = PG.dataSource();
-        XdsController xds = XdsController.create(new XdsSettings("127.0.0.1", 0, Optional.empty(),
-                FilterTargets.DEFAULTS, Optional.empty(), Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ZERO,
-                "test", io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()), ds, new SimpleMeterRegistry(),
+        XdsController xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                ds,
+                new SimpleMeterRegistry(),
                 change -> {});
         xds.start();
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", xds.adsPort()).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", xds.adsPort())
+                .usePlaintext()
+                .build();
         try {
             CompletableFuture<List<String>> services = new CompletableFuture<>();
             StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
@@ -46,7 +59,8 @@ class AdsReflectionTest {
                         @Override
                         public void onNext(ServerReflectionResponse response) {
                             services.complete(response.getListServicesResponse().getServiceList().stream()
-                                    .map(ServiceResponse::getName).toList());
+                                    .map(ServiceResponse::getName)
+                                    .toList());
                         }
 
                         @Override
@@ -57,7 +71,8 @@ class AdsReflectionTest {
                         @Override
                         public void onCompleted() {}
                     });
-            requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+            requests.onNext(
+                    ServerReflectionRequest.newBuilder().setListServices("").build());
             requests.onCompleted();
 
             assertThat(services.get(30, TimeUnit.SECONDS))

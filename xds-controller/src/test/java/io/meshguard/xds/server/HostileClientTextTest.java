@@ -52,12 +52,23 @@ class HostileClientTextTest {
     void start() throws Exception {
         logs.start();
         root.addAppender(logs);
-        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters, Clock.systemUTC())
+        core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC())
                 .start();
-        assertThat(core.publisher().publish(XdsController.sampleConfig(), "test", "hostile").published()).isTrue();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext()
-                .maxInboundMessageSize(16 << 20).build();
+        assertThat(core.publisher()
+                        .publish(XdsController.sampleConfig(), "test", "hostile")
+                        .published())
+                .isTrue();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .maxInboundMessageSize(16 << 20)
+                .build();
     }
 
     @AfterEach
@@ -80,16 +91,17 @@ class HostileClientTextTest {
             }
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
     }
 
     private void assertNoRawClientTextLogged() {
         for (ILoggingEvent e : List.copyOf(logs.list)) {
             String line = e.getFormattedMessage();
-            assertThat(line).as("log line from %s", e.getLoggerName())
-                    .doesNotContain("\n", "\r", "\u001b", "\u202e", "\u0085").hasSizeLessThan(8_000);
+            assertThat(line)
+                    .as("log line from %s", e.getLoggerName())
+                    .doesNotContain("\n", "\r", "\u001b", "\u202e", "\u0085")
+                    .hasSizeLessThan(8_000);
         }
     }
 
@@ -97,18 +109,30 @@ class HostileClientTextTest {
     void hostileNack_isLoggedAndKeptEscapedAndCut() throws Exception {
         LinkedBlockingQueue<Object> out = new LinkedBlockingQueue<>();
         StreamObserver<DiscoveryRequest> s = open(out);
-        s.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("gw-1").setCluster("local")
-                .setUserAgentName("evil\nagent\u001b[0m")).setTypeUrl(CDS).build());
+        s.onNext(DiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("gw-1").setCluster("local").setUserAgentName("evil\nagent\u001b[0m"))
+                .setTypeUrl(CDS)
+                .build());
         DiscoveryResponse r = (DiscoveryResponse) out.poll(10, TimeUnit.SECONDS);
-        s.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
-                .setErrorDetail(Status.newBuilder().setCode(3).setMessage(HOSTILE)).build());
-        NodeStatus node = await().atMost(Duration.ofSeconds(10)).until(() -> core.fleet().node("gw-1")
-                .filter(n -> n.lastNack().isPresent()), Optional::isPresent).orElseThrow();
+        s.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl(CDS)
+                .setResponseNonce(r.getNonce())
+                .setErrorDetail(Status.newBuilder().setCode(3).setMessage(HOSTILE))
+                .build());
+        NodeStatus node = await().atMost(Duration.ofSeconds(10))
+                .until(() -> core.fleet().node("gw-1").filter(n -> n.lastNack().isPresent()), Optional::isPresent)
+                .orElseThrow();
         String kept = node.lastNack().orElseThrow().error();
-        assertThat(kept).startsWith("bad filter\\u000a2026").contains("\\u001b[2J").contains("\\u202eevil")
-                .doesNotContain("\n", "\u001b").hasSizeLessThan(Fleet.MAX_ERROR_CHARS + 200).contains("more chars)");
+        assertThat(kept)
+                .startsWith("bad filter\\u000a2026")
+                .contains("\\u001b[2J")
+                .contains("\\u202eevil")
+                .doesNotContain("\n", "\u001b")
+                .hasSizeLessThan(Fleet.MAX_ERROR_CHARS + 200)
+                .contains("more chars)");
         assertThat(node.userAgent()).doesNotContain("\n", "\u001b");
-        assertThat(logs.list).anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("xDS NACK"));
+        assertThat(logs.list)
+                .anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("xDS NACK"));
         assertNoRawClientTextLogged();
         s.onCompleted();
     }
@@ -117,9 +141,11 @@ class HostileClientTextTest {
     void hostileResourceNames_neverReachTheCachesLog() throws Exception {
         LinkedBlockingQueue<Object> out = new LinkedBlockingQueue<>();
         StreamObserver<DiscoveryRequest> s = open(out);
-        s.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("gw-2").setCluster("local"))
+        s.onNext(DiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("gw-2").setCluster("local"))
                 .setTypeUrl("type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment")
-                .addResourceNames("nope\nINFO forged\u001b[31m").build());
+                .addResourceNames("nope\nINFO forged\u001b[31m")
+                .build());
         // the cache answers nothing for a name it lacks; its log line about it must be escaped
         await().atMost(Duration.ofSeconds(10)).until(() -> List.copyOf(logs.list).stream()
                 .anyMatch(e -> e.getFormattedMessage().contains("nope")));
@@ -131,13 +157,18 @@ class HostileClientTextTest {
     void hostileNodeId_isRefused() throws Exception {
         LinkedBlockingQueue<Object> out = new LinkedBlockingQueue<>();
         StreamObserver<DiscoveryRequest> s = open(out);
-        s.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("gw\n2026 ERROR forged")
-                .setCluster("local")).setTypeUrl(CDS).build());
+        s.onNext(DiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("gw\n2026 ERROR forged").setCluster("local"))
+                .setTypeUrl(CDS)
+                .build());
         Object first = out.poll(10, TimeUnit.SECONDS);
         assertThat(first).isInstanceOf(io.grpc.StatusRuntimeException.class);
         assertThat(((io.grpc.StatusRuntimeException) first).getStatus().getCode())
                 .isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
-        assertThat(meters.get("meshguard_xds_stream_refusals_total").tag("reason", "bad_node").counter().count())
+        assertThat(meters.get("meshguard_xds_stream_refusals_total")
+                        .tag("reason", "bad_node")
+                        .counter()
+                        .count())
                 .isEqualTo(1.0);
         assertThat(core.fleet().nodes()).isEmpty();
         assertNoRawClientTextLogged();

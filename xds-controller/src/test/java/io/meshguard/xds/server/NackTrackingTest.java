@@ -41,10 +41,18 @@ class NackTrackingTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, meters, Clock.systemUTC())
+        core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC())
                 .start();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterEach
@@ -64,14 +72,21 @@ class NackTrackingTest {
             assertThat(count("meshguard_xds_acks_total", type)).as(type).isZero();
         }
         for (String result : Publisher.OUTCOMES) {
-            assertThat(meters.get("meshguard_xds_publish_total").tag("result", result).counter().count()).as(result)
+            assertThat(meters.get("meshguard_xds_publish_total")
+                            .tag("result", result)
+                            .counter()
+                            .count())
+                    .as(result)
                     .isZero();
         }
     }
 
     @Test
     void nackThenSubscriptionChange_repeatingTheRejectedVersion_staysANack() throws Exception {
-        assertThat(core.publisher().publish(XdsController.sampleConfig(), "test", "nack test").published()).isTrue();
+        assertThat(core.publisher()
+                        .publish(XdsController.sampleConfig(), "test", "nack test")
+                        .published())
+                .isTrue();
         LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
         StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
                 .streamAggregatedResources(new StreamObserver<>() {
@@ -81,38 +96,53 @@ class NackTrackingTest {
                     }
 
                     @Override
-                    public void onError(Throwable t) {
-                    }
+                    public void onError(Throwable t) {}
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         Node node = Node.newBuilder().setId("grpc-js-1").setCluster("local").build();
-        requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
+        requests.onNext(
+                DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
         DiscoveryResponse r = responses.poll(10, TimeUnit.SECONDS);
         assertThat(r).isNotNull();
         // A46: the NACK names the version the client partly applied
-        requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
-                .setVersionInfo(r.getVersionInfo()).setErrorDetail(Status.newBuilder().setCode(3)
-                        .setMessage("load_balancing_policy unset and unsupported lb_policy: RANDOM")).build());
-        await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet().node("grpc-js-1")
-                .flatMap(NodeStatus::lastNack).isPresent());
+        requests.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl(CDS)
+                .setResponseNonce(r.getNonce())
+                .setVersionInfo(r.getVersionInfo())
+                .setErrorDetail(Status.newBuilder()
+                        .setCode(3)
+                        .setMessage("load_balancing_policy unset and unsupported lb_policy: RANDOM"))
+                .build());
+        await().atMost(Duration.ofSeconds(5)).until(() -> core.fleet()
+                .node("grpc-js-1")
+                .flatMap(NodeStatus::lastNack)
+                .isPresent());
         // then a subscription change: same nonce, same (rejected) version, no error
-        requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
-                .setVersionInfo(r.getVersionInfo()).addResourceNames("payments-v2").build());
-        requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(CDS).setResponseNonce(r.getNonce())
-                .setVersionInfo(r.getVersionInfo()).build());
+        requests.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl(CDS)
+                .setResponseNonce(r.getNonce())
+                .setVersionInfo(r.getVersionInfo())
+                .addResourceNames("payments-v2")
+                .build());
+        requests.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl(CDS)
+                .setResponseNonce(r.getNonce())
+                .setVersionInfo(r.getVersionInfo())
+                .build());
         // a stream's requests are handled in order: once a later request is answered, the ones above were seen
-        requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(
-                "type.googleapis.com/envoy.config.listener.v3.Listener").build());
+        requests.onNext(DiscoveryRequest.newBuilder()
+                .setTypeUrl("type.googleapis.com/envoy.config.listener.v3.Listener")
+                .build());
         DiscoveryResponse later;
         do {
             later = responses.poll(10, TimeUnit.SECONDS);
             assertThat(later).as("the listener response").isNotNull();
         } while (!later.getTypeUrl().endsWith("Listener"));
         NodeStatus node1 = core.fleet().node("grpc-js-1").orElseThrow();
-        assertThat(node1.lastNack()).hasValueSatisfying(n -> assertThat(n.version()).isEqualTo(r.getVersionInfo()));
+        assertThat(node1.lastNack())
+                .hasValueSatisfying(n -> assertThat(n.version()).isEqualTo(r.getVersionInfo()));
         assertThat(node1.ackedVersions()).doesNotContainKey(CDS);
         assertThat(node1.revision()).isEmpty();
         assertThat(count("meshguard_xds_acks_total", "Cluster")).isZero();

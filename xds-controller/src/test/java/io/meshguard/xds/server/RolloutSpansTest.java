@@ -46,14 +46,30 @@ class RolloutSpansTest {
     @BeforeEach
     void start() throws Exception {
         collector = OtlpTraceReceiver.start();
-        tracing = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "otlp",
-                "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_BSP_SCHEDULE_DELAY", "20"),
-                "meshguard-xds", new SimpleMeterRegistry());
-        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, new SimpleMeterRegistry(),
-                Clock.systemUTC(), new ConfigValidator(), new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()))
+        tracing = Tracing.fromEnvironment(
+                Map.of(
+                        "OTEL_TRACES_EXPORTER",
+                        "otlp",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        collector.endpoint(),
+                        "OTEL_BSP_SCHEDULE_DELAY",
+                        "20"),
+                "meshguard-xds",
+                new SimpleMeterRegistry());
+        core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        Optional.empty(),
+                        s -> {},
+                        new SimpleMeterRegistry(),
+                        Clock.systemUTC(),
+                        new ConfigValidator(),
+                        new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()))
                 .start();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .build();
     }
 
     @AfterEach
@@ -65,7 +81,11 @@ class RolloutSpansTest {
     }
 
     /** Subscribes to listeners and clusters as Envoy does; answers each response with an ACK, a NACK, or nothing. */
-    private enum Answer { ACK, NACK, NONE }
+    private enum Answer {
+        ACK,
+        NACK,
+        NONE
+    }
 
     private void connect(String nodeId, Answer answer) {
         Node node = Node.newBuilder().setId(nodeId).setCluster(GROUP).build();
@@ -73,13 +93,16 @@ class RolloutSpansTest {
         requests[0] = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
             @Override
             public void onNext(DiscoveryResponse r) {
-                DiscoveryRequest.Builder reply = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
+                DiscoveryRequest.Builder reply = DiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(r.getTypeUrl())
                         .setResponseNonce(r.getNonce());
                 switch (answer) {
                     case ACK -> send(reply.setVersionInfo(r.getVersionInfo()));
-                    case NACK -> send(reply.setErrorDetail(Status.newBuilder().setCode(3)
-                            .setMessage("listener rejected: bad filter config")));
-                    case NONE -> { }
+                    case NACK ->
+                        send(reply.setErrorDetail(
+                                Status.newBuilder().setCode(3).setMessage("listener rejected: bad filter config")));
+                    case NONE -> {}
                 }
             }
 
@@ -90,24 +113,28 @@ class RolloutSpansTest {
             }
 
             @Override
-            public void onError(Throwable t) {
-            }
+            public void onError(Throwable t) {}
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
         synchronized (requests) {
             for (String type : List.of(CDS, LDS)) {
-                requests[0].onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+                requests[0].onNext(DiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(type)
+                        .build());
             }
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> core.fleet().node(nodeId).map(NodeStatus::connected).orElse(false));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        core.fleet().node(nodeId).map(NodeStatus::connected).orElse(false));
     }
 
     private Span publishSpan() {
-        return await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans("meshguard.xds.publish").stream()
-                .findFirst(), Optional::isPresent).orElseThrow();
+        return await().atMost(Duration.ofSeconds(20))
+                .until(() -> collector.spans("meshguard.xds.publish").stream().findFirst(), Optional::isPresent)
+                .orElseThrow();
     }
 
     private long publishSample() {
@@ -121,27 +148,41 @@ class RolloutSpansTest {
         connect("gw-1", Answer.ACK);
         connect("gw-2", Answer.ACK);
         long revision = publishSample();
-        Span span = await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans("meshguard.xds.publish").stream()
-                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group").orElse("").equals(GROUP)).findFirst(),
-                Optional::isPresent).orElseThrow();
+        Span span = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> collector.spans("meshguard.xds.publish").stream()
+                                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group")
+                                        .orElse("")
+                                        .equals(GROUP))
+                                .findFirst(),
+                        Optional::isPresent)
+                .orElseThrow();
         assertThat(span.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_INTERNAL);
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.revision")).contains(Long.toString(revision));
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.outcome")).contains("acked");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.nodes")).contains("2");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.acked")).contains("2");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.pending")).contains("0");
-        assertThat(span.getStatus().getCode()).isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_UNSET);
+        assertThat(span.getStatus().getCode())
+                .isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_UNSET);
     }
 
     @Test
     void publish_aNodeNacks_endsAsNacked_withAnEventNamingNodeAndType_butNotEnvoysErrorText() {
         connect("gw-nack", Answer.NACK);
         publishSample();
-        Span span = await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans("meshguard.xds.publish").stream()
-                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group").orElse("").equals(GROUP)).findFirst(),
-                Optional::isPresent).orElseThrow();
+        Span span = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> collector.spans("meshguard.xds.publish").stream()
+                                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group")
+                                        .orElse("")
+                                        .equals(GROUP))
+                                .findFirst(),
+                        Optional::isPresent)
+                .orElseThrow();
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.outcome")).contains("nacked");
-        assertThat(span.getStatus().getCode()).isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR);
+        assertThat(span.getStatus().getCode())
+                .isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR);
         assertThat(span.getEventsList()).extracting(Span.Event::getName).contains("meshguard.xds.nack");
         assertThat(collector.allText()).contains("gw-nack").doesNotContain("bad filter config");
     }
@@ -150,9 +191,15 @@ class RolloutSpansTest {
     void publish_aSilentNode_endsAsTimeout_withItPending() {
         connect("gw-silent", Answer.NONE);
         publishSample();
-        Span span = await().atMost(Duration.ofSeconds(20)).until(() -> collector.spans("meshguard.xds.publish").stream()
-                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group").orElse("").equals(GROUP)).findFirst(),
-                Optional::isPresent).orElseThrow();
+        Span span = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> collector.spans("meshguard.xds.publish").stream()
+                                .filter(s -> OtlpTraceReceiver.attribute(s, "meshguard.xds.group")
+                                        .orElse("")
+                                        .equals(GROUP))
+                                .findFirst(),
+                        Optional::isPresent)
+                .orElseThrow();
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.outcome")).contains("timeout");
         assertThat(OtlpTraceReceiver.attribute(span, "meshguard.xds.pending")).contains("1");
     }

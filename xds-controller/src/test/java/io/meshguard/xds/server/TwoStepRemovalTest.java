@@ -41,9 +41,15 @@ class TwoStepRemovalTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                new InMemoryRevisionStore(Clock.systemUTC()), Optional.empty(), s -> { }, new SimpleMeterRegistry(),
-                Clock.systemUTC()).start();
+        core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        new InMemoryRevisionStore(Clock.systemUTC()),
+                        Optional.empty(),
+                        s -> {},
+                        new SimpleMeterRegistry(),
+                        Clock.systemUTC())
+                .start();
     }
 
     @AfterEach
@@ -52,8 +58,7 @@ class TwoStepRemovalTest {
     }
 
     @Test
-    void renamedUpstream_oldClusterServedUntilTheNodeHasTheNewRoutes_noStateRoutesToAMissingCluster()
-            throws Exception {
+    void renamedUpstream_oldClusterServedUntilTheNodeHasTheNewRoutes_noStateRoutesToAMissingCluster() throws Exception {
         String sample = sample();
         publish(GatewayYaml.read("sample.yaml", sample));
         try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", core.adsPort(), EnvoyNode.localGateway())) {
@@ -66,8 +71,11 @@ class TwoStepRemovalTest {
             publish(GatewayYaml.read("renamed.yaml", renamed));
 
             // the rename lands, then the old cluster goes once the node ACKed the routes without it
-            ads.await(r -> r.clusters().containsKey("payments-v1-blue") && !r.clusters().containsKey("payments-v1")
-                    && routedClusters(r).contains("payments-v1-blue"), Duration.ofSeconds(30));
+            ads.await(
+                    r -> r.clusters().containsKey("payments-v1-blue")
+                            && !r.clusters().containsKey("payments-v1")
+                            && routedClusters(r).contains("payments-v1-blue"),
+                    Duration.ofSeconds(30));
             assertThat(ads.nacks()).isEmpty();
             List<String> missing = new ArrayList<>();
             for (XdsResources state : ads.acceptedStates()) {
@@ -77,9 +85,13 @@ class TwoStepRemovalTest {
                     }
                 }
             }
-            assertThat(missing).as("routes naming a cluster the node lacked (503 NC)").isEmpty();
-            assertThat(ads.acceptedStates()).as("a state served both clusters")
-                    .anyMatch(s -> s.clusters().containsKey("payments-v1") && s.clusters().containsKey("payments-v1-blue"));
+            assertThat(missing)
+                    .as("routes naming a cluster the node lacked (503 NC)")
+                    .isEmpty();
+            assertThat(ads.acceptedStates())
+                    .as("a state served both clusters")
+                    .anyMatch(s -> s.clusters().containsKey("payments-v1")
+                            && s.clusters().containsKey("payments-v1-blue"));
         }
     }
 
@@ -96,7 +108,10 @@ class TwoStepRemovalTest {
                 for (Route route : vh.getRoutesList()) {
                     if (route.hasRoute()) {
                         if (route.getRoute().hasWeightedClusters()) {
-                            route.getRoute().getWeightedClusters().getClustersList().forEach(c -> out.add(c.getName()));
+                            route.getRoute()
+                                    .getWeightedClusters()
+                                    .getClustersList()
+                                    .forEach(c -> out.add(c.getName()));
                         } else {
                             out.add(route.getRoute().getCluster());
                         }

@@ -49,10 +49,14 @@ class CorsTest {
     private static RouteConfiguration envoyRoutes(GatewayConfig config) throws Exception {
         assertThat(new ConfigValidator().validate(config).errors()).isEmpty();
         GroupResources r = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, "edge");
-        RouteConfiguration rc = r.routes().stream().filter(x -> x.getName().equals("http-8080")).findFirst()
+        RouteConfiguration rc = r.routes().stream()
+                .filter(x -> x.getName().equals("http-8080"))
+                .findFirst()
                 .orElseThrow();
         // strictly through Envoy's own types: CorsPolicy in typed_per_filter_config must parse as Envoy parses it
-        assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder()).build().unpack(RouteConfiguration.class))
+        assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder())
+                        .build()
+                        .unpack(RouteConfiguration.class))
                 .isEqualTo(rc);
         return rc;
     }
@@ -72,12 +76,14 @@ class CorsTest {
     @Test
     void groupPolicy_isOnTheVirtualHost_withEveryFieldSet() throws Exception {
         VirtualHost vh = envoyRoutes(config("prod", PROD_CORS)).getVirtualHosts(0);
-        CorsPolicy p = vh.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
-        assertThat(p.getAllowOriginStringMatchList()).extracting(m -> m.getExact())
+        CorsPolicy p =
+                vh.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
+        assertThat(p.getAllowOriginStringMatchList())
+                .extracting(m -> m.getExact())
                 .containsExactly("https://app.bank.example", "https://backoffice.bank.example");
         assertThat(p.getAllowMethods()).isEqualTo("GET,HEAD,POST,PUT,PATCH,DELETE");
-        assertThat(p.getAllowHeaders().split(",")).contains("authorization", "x-tenant-id", "last-event-id",
-                "x-agent-id", "content-type");
+        assertThat(p.getAllowHeaders().split(","))
+                .contains("authorization", "x-tenant-id", "last-event-id", "x-agent-id", "content-type");
         assertThat(p.getExposeHeaders().split(",")).contains("x-request-id", "deprecation", "sunset", "link");
         assertThat(p.getAllowCredentials().getValue()).isTrue();
         assertThat(p.getMaxAge()).isEqualTo("300");
@@ -89,8 +95,10 @@ class CorsTest {
     void apiPolicy_isOnEachOfItsRoutes_andReplacesTheGroupsWhole() throws Exception {
         VirtualHost vh = envoyRoutes(config("prod", PROD_CORS)).getVirtualHosts(0);
         Route stream = route(vh, "chat.v1.stream");
-        CorsPolicy p = stream.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
-        assertThat(p.getAllowOriginStringMatchList()).extracting(m -> m.getExact())
+        CorsPolicy p =
+                stream.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
+        assertThat(p.getAllowOriginStringMatchList())
+                .extracting(m -> m.getExact())
                 .containsExactly("https://agent.bank.example");
         assertThat(p.getAllowMethods()).isEqualTo("GET");
         assertThat(p.getExposeHeaders()).isEqualTo("x-request-id");
@@ -99,26 +107,34 @@ class CorsTest {
         assertThat(p.hasAllowCredentials()).isTrue();
         assertThat(p.getAllowCredentials().getValue()).isFalse();
         assertThat(p.getMaxAge()).isEqualTo("600");
-        assertThat(route(vh, "accounts.v1.list").getTypedPerFilterConfigMap()).doesNotContainKey(
-                "envoy.filters.http.cors");
+        assertThat(route(vh, "accounts.v1.list").getTypedPerFilterConfigMap())
+                .doesNotContainKey("envoy.filters.http.cors");
     }
 
     @Test
     void preflights_matchBeforeAnyRoute_whateverMethodsTheRoutesTake_andNeverReachAuthzOrDlp() throws Exception {
         VirtualHost vh = envoyRoutes(config("prod", PROD_CORS)).getVirtualHosts(0);
-        assertThat(vh.getRoutesList().subList(0, 2)).extracting(Route::getName)
+        assertThat(vh.getRoutesList().subList(0, 2))
+                .extracting(Route::getName)
                 .containsExactly("accounts.cors-preflight", "chat.cors-preflight");
         Route preflight = route(vh, "accounts.cors-preflight");
         assertThat(preflight.getMatch().getPathSeparatedPrefix()).isEqualTo("/accounts");
-        assertThat(preflight.getMatch().getHeadersList()).extracting(h -> h.getName() + "="
+        assertThat(preflight.getMatch().getHeadersList())
+                .extracting(h -> h.getName() + "="
                         + (h.getPresentMatch() ? "present" : h.getStringMatch().getExact()))
                 .containsExactly(":method=OPTIONS", "origin=present", "access-control-request-method=present");
         // a normal route, so the CORS filter runs on it; no endpoint behind it, were the filter ever missing
         assertThat(preflight.getRoute().getCluster()).isEqualTo(EnvoyNames.CLOSED_CLUSTER);
-        assertThat(preflight.getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_authz")
-                .unpack(ExtAuthzPerRoute.class).getDisabled()).isTrue();
-        assertThat(preflight.getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_proc")
-                .unpack(ExtProcPerRoute.class).getDisabled()).isTrue();
+        assertThat(preflight
+                        .getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_authz")
+                        .unpack(ExtAuthzPerRoute.class)
+                        .getDisabled())
+                .isTrue();
+        assertThat(preflight
+                        .getTypedPerFilterConfigOrThrow("envoy.filters.http.ext_proc")
+                        .unpack(ExtProcPerRoute.class)
+                        .getDisabled())
+                .isTrue();
         assertThat(route(vh, "chat.cors-preflight").getTypedPerFilterConfigMap())
                 .containsKey("envoy.filters.http.cors");
     }
@@ -126,9 +142,16 @@ class CorsTest {
     @Test
     void corsFilter_runsBeforeExtAuthz() throws Exception {
         GroupResources r = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config("prod", PROD_CORS), "edge");
-        HttpConnectionManager hcm = r.listeners().stream().filter(l -> l.getName().equals("http-8080")).findFirst()
-                .orElseThrow().getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
-        List<String> names = hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList();
+        HttpConnectionManager hcm = r.listeners().stream()
+                .filter(l -> l.getName().equals("http-8080"))
+                .findFirst()
+                .orElseThrow()
+                .getFilterChains(0)
+                .getFilters(0)
+                .getTypedConfig()
+                .unpack(HttpConnectionManager.class);
+        List<String> names =
+                hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList();
         assertThat(names.indexOf("envoy.filters.http.cors")).isZero();
         assertThat(names.indexOf("envoy.filters.http.cors")).isLessThan(names.indexOf("envoy.filters.http.ext_authz"));
     }
@@ -155,8 +178,11 @@ class CorsTest {
                      match: {path_prefix: /list}, destinations: [{upstream: backend, weight: 100}]}
                 """);
         VirtualHost vh = envoyRoutes(config).getVirtualHosts(0);
-        assertThat(vh.getRoutesList()).filteredOn(r -> r.getTypedPerFilterConfigMap().containsKey("envoy.filters.http.cors")
-                || r.getName().endsWith("cors-preflight")).isNotEmpty().noneMatch(Route::hasDirectResponse);
+        assertThat(vh.getRoutesList())
+                .filteredOn(r -> r.getTypedPerFilterConfigMap().containsKey("envoy.filters.http.cors")
+                        || r.getName().endsWith("cors-preflight"))
+                .isNotEmpty()
+                .noneMatch(Route::hasDirectResponse);
 
         // the sunset 410 carries the CORS headers itself, for each exact origin, after matching that origin
         Route closedForApp = route(vh, "accounts.v1.closed.cors-0");
@@ -165,28 +191,38 @@ class CorsTest {
             assertThat(h.getName()).isEqualTo("origin");
             assertThat(h.getStringMatch().getExact()).isEqualTo("https://app.bank.example");
         });
-        assertThat(closedForApp.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ": "
-                + h.getHeader().getValue()).contains("access-control-allow-origin: https://app.bank.example",
-                "access-control-allow-credentials: true", "vary: origin");
+        assertThat(closedForApp.getResponseHeadersToAddList())
+                .extracting(h -> h.getHeader().getKey() + ": " + h.getHeader().getValue())
+                .contains(
+                        "access-control-allow-origin: https://app.bank.example",
+                        "access-control-allow-credentials: true",
+                        "vary: origin");
         // a suffix pattern: matched by its anchored regex, the matched origin written back by Envoy's %REQ(origin)%
         Route closedForSuffix = route(vh, "accounts.v1.closed.cors-1");
-        assertThat(closedForSuffix.getMatch().getHeadersList()).anySatisfy(h -> assertThat(
-                h.getStringMatch().getSafeRegex().getRegex()).isEqualTo(
-                        CorsPolicies.originMatcher("https://*.dev.bank.example").getSafeRegex().getRegex()));
-        assertThat(closedForSuffix.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ": "
-                + h.getHeader().getValue()).contains("access-control-allow-origin: %REQ(origin)%");
-        assertThat(vh.getRoutesList()).extracting(Route::getName)
+        assertThat(closedForSuffix.getMatch().getHeadersList())
+                .anySatisfy(h -> assertThat(h.getStringMatch().getSafeRegex().getRegex())
+                        .isEqualTo(CorsPolicies.originMatcher("https://*.dev.bank.example")
+                                .getSafeRegex()
+                                .getRegex()));
+        assertThat(closedForSuffix.getResponseHeadersToAddList())
+                .extracting(h -> h.getHeader().getKey() + ": " + h.getHeader().getValue())
+                .contains("access-control-allow-origin: %REQ(origin)%");
+        assertThat(vh.getRoutesList())
+                .extracting(Route::getName)
                 .containsSubsequence("accounts.v1.closed.cors-0", "accounts.v1.closed.cors-1", "accounts.v1.closed");
         // the formatter only on canned answers: the emulator models it there (RouteTable.formatted)
         assertThat(vh.getRoutesList()).filteredOn(Route::hasRoute).allSatisfy(r -> assertThat(
-                r.getResponseHeadersToAddList()).noneMatch(h -> h.getHeader().getValue().contains("%")));
+                        r.getResponseHeadersToAddList())
+                .noneMatch(h -> h.getHeader().getValue().contains("%")));
     }
 
     @Test
     void responses_varyOnOrigin_becauseEnvoyReflectsIt() throws Exception {
         VirtualHost vh = envoyRoutes(config("prod", PROD_CORS)).getVirtualHosts(0);
         HeaderValueOption vary = route(vh, "accounts.v1.list").getResponseHeadersToAddList().stream()
-                .filter(h -> h.getHeader().getKey().equals("vary")).findFirst().orElseThrow();
+                .filter(h -> h.getHeader().getKey().equals("vary"))
+                .findFirst()
+                .orElseThrow();
         assertThat(vary.getHeader().getValue()).isEqualTo("origin");
         assertThat(vary.getAppendAction()).isEqualTo(HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD);
     }
@@ -200,14 +236,23 @@ class CorsTest {
 
     @Test
     void suffixPattern_matchesSubdomainsOfThatSchemeOnly() {
-        String regex = CorsPolicies.originMatcher("https://*.dev.bank.example").getSafeRegex().getRegex();
+        String regex = CorsPolicies.originMatcher("https://*.dev.bank.example")
+                .getSafeRegex()
+                .getRegex();
         com.google.re2j.Pattern p = com.google.re2j.Pattern.compile(regex);
         // Envoy's safe_regex StringMatcher matches the whole value
         assertThat(List.of("https://a.dev.bank.example", "https://a-b.c.dev.bank.example"))
                 .allMatch(o -> p.matches(o));
-        assertThat(List.of("http://a.dev.bank.example", "https://dev.bank.example", "https://evildev.bank.example",
-                "https://a.dev.bank.example.evil.example", "https://a.dev.bank.example:8443", "*",
-                "https://a.dev-bank.example", "https://A.dev.bank.example")).noneMatch(o -> p.matches(o));
+        assertThat(List.of(
+                        "http://a.dev.bank.example",
+                        "https://dev.bank.example",
+                        "https://evildev.bank.example",
+                        "https://a.dev.bank.example.evil.example",
+                        "https://a.dev.bank.example:8443",
+                        "*",
+                        "https://a.dev-bank.example",
+                        "https://A.dev.bank.example"))
+                .noneMatch(o -> p.matches(o));
     }
 
     @Test
@@ -223,8 +268,11 @@ class CorsTest {
     void anyOriginWithCredentials_isRefusedEverywhere_andWarnedWithout() {
         assertThat(errors("dev", "cors: {allowed_origins: ['*'], allow_credentials: true}"))
                 .anyMatch(m -> m.contains("every web site could make credentialed calls"));
-        assertThat(new ConfigValidator().validate(config("dev", "cors: {allowed_origins: ['*']}")).warnings())
-                .extracting(Problem::message).anyMatch(m -> m.contains("any web site"));
+        assertThat(new ConfigValidator()
+                        .validate(config("dev", "cors: {allowed_origins: ['*']}"))
+                        .warnings())
+                .extracting(Problem::message)
+                .anyMatch(m -> m.contains("any web site"));
         assertThat(errors("dev", "cors: {allowed_origins: ['*']}")).isEmpty();
         assertThat(errors("dev", "cors: {allowed_origins: ['https://*.dev.bank.example', 'http://localhost:3000']}"))
                 .isEmpty();
@@ -232,11 +280,22 @@ class CorsTest {
 
     @Test
     void malformedOrigins_headersAndMethods_areRefused() {
-        for (String bad : List.of("null", "https://app.bank.example/", "https://App.bank.example", "app.bank.example",
-                "ftp://app.bank.example", "https://user@app.bank.example", "https://app.bank.example/path",
-                "https://*.example", "https://*.bank.example:8443", "https://app.bank.example:0",
-                "https://app..bank.example", "https://*")) {
-            assertThat(errors("dev", "cors: {allowed_origins: ['" + bad + "']}")).as(bad).isNotEmpty();
+        for (String bad : List.of(
+                "null",
+                "https://app.bank.example/",
+                "https://App.bank.example",
+                "app.bank.example",
+                "ftp://app.bank.example",
+                "https://user@app.bank.example",
+                "https://app.bank.example/path",
+                "https://*.example",
+                "https://*.bank.example:8443",
+                "https://app.bank.example:0",
+                "https://app..bank.example",
+                "https://*")) {
+            assertThat(errors("dev", "cors: {allowed_origins: ['" + bad + "']}"))
+                    .as(bad)
+                    .isNotEmpty();
         }
         assertThat(errors("dev", "cors: {allowed_origins: []}")).anyMatch(m -> m.contains("at least one origin"));
         assertThat(errors("dev", "cors: {allowed_origins: ['https://a.example'], allowed_headers: ['*']}"))
@@ -250,13 +309,17 @@ class CorsTest {
     }
 
     private static List<String> errors(String environment, String cors) {
-        return new ConfigValidator().validate(config(environment, cors)).errors().stream()
-                .map(p -> p.path() + ": " + p.message()).toList();
+        return new ConfigValidator()
+                .validate(config(environment, cors)).errors().stream()
+                        .map(p -> p.path() + ": " + p.message())
+                        .toList();
     }
 
     private static Route route(VirtualHost vh, String name) {
-        return vh.getRoutesList().stream().filter(r -> r.getName().equals(name)).findFirst()
-                .orElseThrow(() -> new AssertionError("no route " + name + " in " + vh.getRoutesList().stream()
-                        .map(Route::getName).toList()));
+        return vh.getRoutesList().stream()
+                .filter(r -> r.getName().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no route " + name + " in "
+                        + vh.getRoutesList().stream().map(Route::getName).toList()));
     }
 }

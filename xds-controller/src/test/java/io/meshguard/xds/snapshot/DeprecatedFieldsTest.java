@@ -31,8 +31,8 @@ class DeprecatedFieldsTest {
         GatewayConfig demo = ConfigJson.readConfig(Files.readString(Path.of("../deploy/local/gateway.json")));
         out.add(new SnapshotBuilder(FilterTargets.DEFAULTS).build(demo, "local"));
         try (InputStream in = DeprecatedFieldsTest.class.getResourceAsStream("/golden/lifecycle-config.yaml")) {
-            GatewayConfig golden = GatewayYaml.read("lifecycle-config.yaml",
-                    new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            GatewayConfig golden =
+                    GatewayYaml.read("lifecycle-config.yaml", new String(in.readAllBytes(), StandardCharsets.UTF_8));
             out.add(new SnapshotBuilder(FilterTargets.DEFAULTS).build(golden, "edge"));
         }
         GatewayConfig full = GatewayYaml.read("full.yaml", """
@@ -76,12 +76,14 @@ class DeprecatedFieldsTest {
             }
         }
         // the walk reached the nested typed configs, not only the top-level resources
-        assertThat(seen).contains("envoy.extensions.filters.http.cors.v3.CorsPolicy.allow_origin_string_match",
-                "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.normalize_path",
-                "envoy.config.cluster.v3.Cluster.load_assignment",
-                "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.response_body_mode",
-                "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.status_on_error",
-                "envoy.config.core.v3.KeepaliveSettings.interval");
+        assertThat(seen)
+                .contains(
+                        "envoy.extensions.filters.http.cors.v3.CorsPolicy.allow_origin_string_match",
+                        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.normalize_path",
+                        "envoy.config.cluster.v3.Cluster.load_assignment",
+                        "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.response_body_mode",
+                        "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.status_on_error",
+                        "envoy.config.core.v3.KeepaliveSettings.interval");
         assertThat(deprecated).isEmpty();
     }
 
@@ -101,7 +103,8 @@ class DeprecatedFieldsTest {
             for (Object v : values) {
                 if (v instanceof Message nested) {
                     walk(nested, deprecated, seen);
-                } else if (v instanceof EnumValueDescriptor ev && ev.getOptions().getDeprecated()) {
+                } else if (v instanceof EnumValueDescriptor ev
+                        && ev.getOptions().getDeprecated()) {
                     deprecated.add(ev.getFullName());
                 }
             }
@@ -109,8 +112,11 @@ class DeprecatedFieldsTest {
     }
 
     private static Message unpack(Any any) throws Exception {
-        var descriptor = EnvoyJson.TYPES.find(any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1));
-        assertThat(descriptor).as("type %s is in EnvoyJson.TYPES", any.getTypeUrl()).isNotNull();
+        var descriptor =
+                EnvoyJson.TYPES.find(any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1));
+        assertThat(descriptor)
+                .as("type %s is in EnvoyJson.TYPES", any.getTypeUrl())
+                .isNotNull();
         return com.google.protobuf.DynamicMessage.parseFrom(descriptor, any.getValue());
     }
 }

@@ -67,14 +67,16 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void strictParser_rejectsAnUnknownField() {
-        assertThatThrownBy(() -> EnvoyJson.parse("{\"name\":\"x\",\"per_connection_buffer_limit\":1}",
-                Listener.newBuilder())).isInstanceOf(InvalidProtocolBufferException.class);
+        assertThatThrownBy(() ->
+                        EnvoyJson.parse("{\"name\":\"x\",\"per_connection_buffer_limit\":1}", Listener.newBuilder()))
+                .isInstanceOf(InvalidProtocolBufferException.class);
     }
 
     @Test
     void rendered_matchesTheGoldenFile() throws Exception {
-        String rendered = ConfigJson.mapper().writerWithDefaultPrettyPrinter()
-                .writeValueAsString(EnvoyJson.render(build(), 0)) + "\n";
+        String rendered =
+                ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(EnvoyJson.render(build(), 0))
+                        + "\n";
         if (Boolean.getBoolean("golden.update") || !Files.exists(GOLDEN)) {
             Files.writeString(GOLDEN, rendered);
         }
@@ -84,13 +86,15 @@ class EnvoyResourcesGoldenTest {
     @Test
     void lifecycle_deprecatedHeaders_sunset410_retired404() throws Exception {
         VirtualHost vh = envoyRoutes().getVirtualHosts(0);
-        assertThat(vh.getDomainsList()).containsExactly("orders.prod.eu-west.bank.example",
-                "orders.prod.eu-west.bank.example:*");
+        assertThat(vh.getDomainsList())
+                .containsExactly("orders.prod.eu-west.bank.example", "orders.prod.eu-west.bank.example:*");
 
         Route list = route(vh, "orders.v3.list");
         Map<String, String> headers = headers(list);
-        assertThat(headers).containsEntry("deprecation", "@" + java.time.Instant.parse("2026-06-01T00:00:00Z")
-                .getEpochSecond());
+        assertThat(headers)
+                .containsEntry(
+                        "deprecation",
+                        "@" + java.time.Instant.parse("2026-06-01T00:00:00Z").getEpochSecond());
         assertThat(headers).containsEntry("sunset", "Tue, 01 Jun 2027 00:00:00 GMT");
         assertThat(headers).containsEntry("link", "</orders/v4>; rel=\"successor-version\"");
         assertThat(list.getRoute().getWeightedClusters().getClustersList())
@@ -101,7 +105,8 @@ class EnvoyResourcesGoldenTest {
         assertThat(sunset.getMatch().getPrefix()).isEqualTo("/orders/v2/");
         assertThat(sunset.getDirectResponse().getStatus()).isEqualTo(410);
         assertThat(sunset.getDirectResponse().getBody().getInlineString())
-                .contains("\"successor\":\"/orders/v3\"").contains("api_version_sunset");
+                .contains("\"successor\":\"/orders/v3\"")
+                .contains("api_version_sunset");
         assertThat(headers(sunset)).containsEntry("content-type", "application/json");
 
         Route retired = route(vh, "orders.v1.closed-root");
@@ -111,7 +116,9 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void versionedRoutes_comeBeforeTheDefaultVersionsUnversionedOnes() throws Exception {
-        List<String> names = envoyRoutes().getVirtualHosts(0).getRoutesList().stream().map(Route::getName).toList();
+        List<String> names = envoyRoutes().getVirtualHosts(0).getRoutesList().stream()
+                .map(Route::getName)
+                .toList();
         assertThat(names.indexOf("orders.v3.default.list")).isGreaterThan(names.indexOf("orders.v4.events"));
         assertThat(names).containsSubsequence("orders.v3.list", "orders.v3.item");
         Route events = route(envoyRoutes().getVirtualHosts(0), "orders.v4.events");
@@ -121,12 +128,19 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void listener_runsCorsThenAuthzThenDlpThenRouter_failClosed_fullDuplexStreaming() throws Exception {
-        Listener envoy = build().listeners().stream().filter(l -> l.getName().equals("http-8443")).findFirst()
+        Listener envoy = build().listeners().stream()
+                .filter(l -> l.getName().equals("http-8443"))
+                .findFirst()
                 .orElseThrow();
-        HttpConnectionManager hcm = envoy.getFilterChains(0).getFilters(0).getTypedConfig()
-                .unpack(HttpConnectionManager.class);
-        assertThat(hcm.getHttpFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.http.cors",
-                "envoy.filters.http.ext_authz", "envoy.filters.http.ext_proc", "envoy.filters.http.router");
+        HttpConnectionManager hcm =
+                envoy.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        assertThat(hcm.getHttpFiltersList())
+                .extracting(f -> f.getName())
+                .containsExactly(
+                        "envoy.filters.http.cors",
+                        "envoy.filters.http.ext_authz",
+                        "envoy.filters.http.ext_proc",
+                        "envoy.filters.http.router");
         ExternalProcessor dlp = hcm.getHttpFilters(2).getTypedConfig().unpack(ExternalProcessor.class);
         assertThat(dlp.getFailureModeAllow()).isFalse();
         assertThat(dlp.getProcessingMode().getRequestBodyMode())
@@ -137,59 +151,91 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void accessLog_tagsEachEntryWithTheRoutesApiVersion_andLogsTheIdentityExtAuthzInjects() throws Exception {
-        Listener envoy = build().listeners().stream().filter(l -> l.getName().equals("http-8443")).findFirst()
+        Listener envoy = build().listeners().stream()
+                .filter(l -> l.getName().equals("http-8443"))
+                .findFirst()
                 .orElseThrow();
-        HttpConnectionManager hcm = envoy.getFilterChains(0).getFilters(0).getTypedConfig()
-                .unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm =
+                envoy.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
         HttpGrpcAccessLogConfig als = hcm.getAccessLog(0).getTypedConfig().unpack(HttpGrpcAccessLogConfig.class);
         assertThat(als.getAdditionalRequestHeadersToLogList()).contains("x-tenant-id", "x-client-id", "x-user-id");
         assertThat(als.getAdditionalResponseHeadersToLogList()).contains("content-type");
-        assertThat(als.getCommonConfig().getCustomTagsList()).allSatisfy(t -> {
-            assertThat(t.getMetadata().getKind().hasRoute()).isTrue();
-            assertThat(t.getMetadata().getMetadataKey().getKey()).isEqualTo("meshguard");
-            assertThat(t.getTag()).isEqualTo("meshguard." + t.getMetadata().getMetadataKey().getPath(0).getKey());
-        }).extracting(t -> t.getTag()).containsExactlyInAnyOrder("meshguard.api", "meshguard.api_version",
-                "meshguard.gateway_route", "meshguard.lifecycle", "meshguard.sunset", "meshguard.authz");
+        assertThat(als.getCommonConfig().getCustomTagsList())
+                .allSatisfy(t -> {
+                    assertThat(t.getMetadata().getKind().hasRoute()).isTrue();
+                    assertThat(t.getMetadata().getMetadataKey().getKey()).isEqualTo("meshguard");
+                    assertThat(t.getTag())
+                            .isEqualTo("meshguard."
+                                    + t.getMetadata()
+                                            .getMetadataKey()
+                                            .getPath(0)
+                                            .getKey());
+                })
+                .extracting(t -> t.getTag())
+                .containsExactlyInAnyOrder(
+                        "meshguard.api",
+                        "meshguard.api_version",
+                        "meshguard.gateway_route",
+                        "meshguard.lifecycle",
+                        "meshguard.sunset",
+                        "meshguard.authz");
 
         VirtualHost vh = envoyRoutes().getVirtualHosts(0);
-        assertThat(usage(route(vh, "orders.v3.list"))).containsEntry("api", "orders").containsEntry("api_version", "v3")
-                .containsEntry("gateway_route", "list").containsEntry("lifecycle", "deprecated")
-                .containsEntry("sunset", "2027-06-01T00:00:00Z").containsEntry("authz", "checked");
-        assertThat(usage(route(vh, "orders.v3.default.list"))).containsEntry("api_version", "v3")
+        assertThat(usage(route(vh, "orders.v3.list")))
+                .containsEntry("api", "orders")
+                .containsEntry("api_version", "v3")
+                .containsEntry("gateway_route", "list")
+                .containsEntry("lifecycle", "deprecated")
+                .containsEntry("sunset", "2027-06-01T00:00:00Z")
+                .containsEntry("authz", "checked");
+        assertThat(usage(route(vh, "orders.v3.default.list")))
+                .containsEntry("api_version", "v3")
                 .containsEntry("gateway_route", "list");
-        assertThat(usage(route(vh, "orders.v4.events"))).containsEntry("lifecycle", "active")
+        assertThat(usage(route(vh, "orders.v4.events")))
+                .containsEntry("lifecycle", "active")
                 .doesNotContainKey("sunset");
         // a canned 410 reaches no ext_authz: its callers' identity headers are the client's own
-        assertThat(usage(route(vh, "orders.v2.closed"))).containsEntry("lifecycle", "sunset")
-                .containsEntry("gateway_route", "_closed").containsEntry("authz", "none");
+        assertThat(usage(route(vh, "orders.v2.closed")))
+                .containsEntry("lifecycle", "sunset")
+                .containsEntry("gateway_route", "_closed")
+                .containsEntry("authz", "none");
         // every API route is tagged; the catch-all 404 belongs to no API (its access-log entry counts as unrouted)
         assertThat(vh.getRoutesList().stream().filter(r -> !r.getName().endsWith(".not-found")))
                 .allSatisfy(r -> assertThat(usage(r)).containsKeys("api", "api_version"));
         Route notFound = vh.getRoutes(vh.getRoutesCount() - 1);
         assertThat(notFound.getMatch().getPrefix()).isEqualTo("/");
         assertThat(notFound.getDirectResponse().getStatus()).isEqualTo(404);
-        assertThat(notFound.getTypedPerFilterConfigMap()).containsKeys(EnvoyNames.EXT_AUTHZ_FILTER, EnvoyNames.EXT_PROC_FILTER);
+        assertThat(notFound.getTypedPerFilterConfigMap())
+                .containsKeys(EnvoyNames.EXT_AUTHZ_FILTER, EnvoyNames.EXT_PROC_FILTER);
     }
 
     private static Map<String, String> usage(Route r) {
         Map<String, String> m = new java.util.TreeMap<>();
-        r.getMetadata().getFilterMetadataOrThrow("meshguard").getFieldsMap()
+        r.getMetadata()
+                .getFilterMetadataOrThrow("meshguard")
+                .getFieldsMap()
                 .forEach((k, v) -> m.put(k, v.getStringValue()));
         return m;
     }
 
     private static RouteConfiguration envoyRoutes() throws IOException {
-        return build().routes().stream().filter(r -> r.getName().equals("http-8443")).findFirst().orElseThrow();
+        return build().routes().stream()
+                .filter(r -> r.getName().equals("http-8443"))
+                .findFirst()
+                .orElseThrow();
     }
 
     private static Route route(VirtualHost vh, String name) {
-        return vh.getRoutesList().stream().filter(r -> r.getName().equals(name)).findFirst()
+        return vh.getRoutesList().stream()
+                .filter(r -> r.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no route " + name));
     }
 
     private static Map<String, String> headers(Route r) {
         Map<String, String> m = new java.util.HashMap<>();
-        r.getResponseHeadersToAddList().forEach(h -> m.put(h.getHeader().getKey(), h.getHeader().getValue()));
+        r.getResponseHeadersToAddList()
+                .forEach(h -> m.put(h.getHeader().getKey(), h.getHeader().getValue()));
         return m;
     }
 

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
 
 class FailFastListenersTest {
     private static GroupResources built(GatewayGroup.ProxylessAuthz authz) {
-        GatewayConfig c = new GatewayConfig(List.of(group("g", authz)), List.of(upstream("u", 1)),
+        GatewayConfig c = new GatewayConfig(
+                List.of(group("g", authz)),
+                List.of(upstream("u", 1)),
                 List.of(api("svc", "svc.g", "", "v1", active("v1"))),
                 List.of(route("g", "all", "svc", "v1", "/", to("u", 100))));
         return new SnapshotBuilder(FilterTargets.DEFAULTS).build(c, "g");
@@ -37,13 +39,19 @@ class FailFastListenersTest {
         GroupResources full = built(GatewayGroup.ProxylessAuthz.REQUIRED);
         GroupResources failFast = FailFastListeners.of(full);
 
-        Listener l = failFast.listeners().stream().filter(x -> x.getName().equals("svc.g")).findFirst().orElseThrow();
+        Listener l = failFast.listeners().stream()
+                .filter(x -> x.getName().equals("svc.g"))
+                .findFirst()
+                .orElseThrow();
         // only filters grpc-js and grpc-java run by default: no ext_authz to NACK
-        assertThat(hcm(l).getHttpFiltersList()).extracting(f -> f.getName())
+        assertThat(hcm(l).getHttpFiltersList())
+                .extracting(f -> f.getName())
                 .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
         assertThat(hcm(l).getRds().getRouteConfigName()).isEqualTo(FailFastListeners.ROUTES);
-        RouteConfiguration rc = failFast.routes().stream().filter(r -> r.getName().equals(FailFastListeners.ROUTES))
-                .findFirst().orElseThrow();
+        RouteConfiguration rc = failFast.routes().stream()
+                .filter(r -> r.getName().equals(FailFastListeners.ROUTES))
+                .findFirst()
+                .orElseThrow();
         assertThat(rc.getVirtualHostsList()).singleElement().satisfies(vh -> {
             assertThat(vh.getDomainsList()).containsExactly("*");
             Route r = vh.getRoutes(0);
@@ -51,7 +59,8 @@ class FailFastListenersTest {
             assertThat(r.getMatch().getPrefix()).isEqualTo("/");
             // no path to a backend: the endpoint-less cluster closed versions use
             assertThat(r.getRoute().getCluster()).isEqualTo(EnvoyNames.CLOSED_CLUSTER);
-            HTTPFault fault = r.getTypedPerFilterConfigOrThrow(EnvoyNames.FAULT_FILTER).unpack(HTTPFault.class);
+            HTTPFault fault =
+                    r.getTypedPerFilterConfigOrThrow(EnvoyNames.FAULT_FILTER).unpack(HTTPFault.class);
             assertThat(fault.getAbort().getGrpcStatus()).isEqualTo(Status.Code.PERMISSION_DENIED.value());
             assertThat(fault.getAbort().getPercentage().getNumerator()).isEqualTo(100);
         });
@@ -59,14 +68,18 @@ class FailFastListenersTest {
         assertThat(failFast.clusters()).isEqualTo(full.clusters());
         assertThat(failFast.endpoints()).isEqualTo(full.endpoints());
         assertThat(failFast.routes()).containsAll(full.routes());
-        assertThat(failFast.listeners().stream().filter(x -> !x.hasApiListener()).toList())
-                .isEqualTo(full.listeners().stream().filter(x -> !x.hasApiListener()).toList());
+        assertThat(failFast.listeners().stream()
+                        .filter(x -> !x.hasApiListener())
+                        .toList())
+                .isEqualTo(full.listeners().stream()
+                        .filter(x -> !x.hasApiListener())
+                        .toList());
     }
 
     @Test
     void optionalOrOffAuthz_isServedUnchanged_theClientCanRunIt() {
-        for (GatewayGroup.ProxylessAuthz authz : List.of(GatewayGroup.ProxylessAuthz.OPTIONAL,
-                GatewayGroup.ProxylessAuthz.OFF)) {
+        for (GatewayGroup.ProxylessAuthz authz :
+                List.of(GatewayGroup.ProxylessAuthz.OPTIONAL, GatewayGroup.ProxylessAuthz.OFF)) {
             GroupResources full = built(authz);
             assertThat(FailFastListeners.of(full)).as("%s", authz).isEqualTo(full);
         }

@@ -26,8 +26,10 @@ import org.junit.jupiter.api.Test;
  */
 class GatewayHopTest {
     private static final FilterTargets IN_CLUSTER = new FilterTargets(
-            "meshguard-extauthz.meshguard.svc.cluster.local:9001", "meshguard-dlp.meshguard.svc.cluster.local:9002",
-            "meshguard-dlp.meshguard.svc.cluster.local:9002", Duration.ofSeconds(2));
+            "meshguard-extauthz.meshguard.svc.cluster.local:9001",
+            "meshguard-dlp.meshguard.svc.cluster.local:9002",
+            "meshguard-dlp.meshguard.svc.cluster.local:9002",
+            Duration.ofSeconds(2));
 
     private static final String CONFIG = """
             groups: [{name: edge, environment: test, hostnames: [api.bank.example]}]
@@ -52,7 +54,10 @@ class GatewayHopTest {
     }
 
     private static Map<String, Route> routes(GroupResources r, String configName) {
-        RouteConfiguration rc = r.routes().stream().filter(x -> x.getName().equals(configName)).findFirst().orElseThrow();
+        RouteConfiguration rc = r.routes().stream()
+                .filter(x -> x.getName().equals(configName))
+                .findFirst()
+                .orElseThrow();
         Map<String, Route> byName = new TreeMap<>();
         rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(x -> byName.put(x.getName(), x)));
         return byName;
@@ -60,17 +65,34 @@ class GatewayHopTest {
 
     @Test
     void filterGrpcServices_sendTheTargetServiceAsAuthority_notTheClusterName() throws Exception {
-        Listener l = build().listeners().stream().filter(x -> x.getName().equals("http-8080")).findFirst().orElseThrow();
-        HttpConnectionManager hcm = l.getFilterChains(0).getFilters(0).getTypedConfig()
-                .unpack(HttpConnectionManager.class);
+        Listener l = build().listeners().stream()
+                .filter(x -> x.getName().equals("http-8080"))
+                .findFirst()
+                .orElseThrow();
+        HttpConnectionManager hcm =
+                l.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
         GrpcService.EnvoyGrpc authz = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals(EnvoyNames.EXT_AUTHZ_FILTER)).findFirst().orElseThrow()
-                .getTypedConfig().unpack(ExtAuthz.class).getGrpcService().getEnvoyGrpc();
+                .filter(f -> f.getName().equals(EnvoyNames.EXT_AUTHZ_FILTER))
+                .findFirst()
+                .orElseThrow()
+                .getTypedConfig()
+                .unpack(ExtAuthz.class)
+                .getGrpcService()
+                .getEnvoyGrpc();
         GrpcService.EnvoyGrpc dlp = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals(EnvoyNames.EXT_PROC_FILTER)).findFirst().orElseThrow()
-                .getTypedConfig().unpack(ExternalProcessor.class).getGrpcService().getEnvoyGrpc();
-        GrpcService.EnvoyGrpc als = hcm.getAccessLog(0).getTypedConfig().unpack(HttpGrpcAccessLogConfig.class)
-                .getCommonConfig().getGrpcService().getEnvoyGrpc();
+                .filter(f -> f.getName().equals(EnvoyNames.EXT_PROC_FILTER))
+                .findFirst()
+                .orElseThrow()
+                .getTypedConfig()
+                .unpack(ExternalProcessor.class)
+                .getGrpcService()
+                .getEnvoyGrpc();
+        GrpcService.EnvoyGrpc als = hcm.getAccessLog(0)
+                .getTypedConfig()
+                .unpack(HttpGrpcAccessLogConfig.class)
+                .getCommonConfig()
+                .getGrpcService()
+                .getEnvoyGrpc();
 
         assertThat(authz.getAuthority()).isEqualTo("meshguard-extauthz.meshguard.svc.cluster.local");
         assertThat(dlp.getAuthority()).isEqualTo("meshguard-dlp.meshguard.svc.cluster.local");
@@ -81,14 +103,26 @@ class GatewayHopTest {
     @Test
     void routesToADnsUpstream_rewriteTheHost_andKeepTheClientsInXForwardedHost() {
         Map<String, Route> envoy = routes(build(), "http-8080");
-        assertThat(envoy.get("payments.v2.postings").getRoute().getAutoHostRewrite().getValue()).isTrue();
-        assertThat(envoy.get("payments.v2.postings").getRoute().getAppendXForwardedHost()).isTrue();
+        assertThat(envoy.get("payments.v2.postings")
+                        .getRoute()
+                        .getAutoHostRewrite()
+                        .getValue())
+                .isTrue();
+        assertThat(envoy.get("payments.v2.postings").getRoute().getAppendXForwardedHost())
+                .isTrue();
         // the client's own x-forwarded-host goes first: the upstream then sees only the gateway's
-        assertThat(envoy.get("payments.v2.postings").getRequestHeadersToRemoveList()).contains("x-forwarded-host");
-        assertThat(envoy.get("payments.v2.transfers").getRequestHeadersToRemoveList()).doesNotContain("x-forwarded-host");
+        assertThat(envoy.get("payments.v2.postings").getRequestHeadersToRemoveList())
+                .contains("x-forwarded-host");
+        assertThat(envoy.get("payments.v2.transfers").getRequestHeadersToRemoveList())
+                .doesNotContain("x-forwarded-host");
         // weighted: auto_host_rewrite leaves a host without a name (an EDS IP) alone, so one flag covers both
-        assertThat(envoy.get("payments.v2.split").getRoute().getAutoHostRewrite().getValue()).isTrue();
-        assertThat(envoy.get("payments.v2.transfers").getRoute().hasAutoHostRewrite()).isFalse();
+        assertThat(envoy.get("payments.v2.split")
+                        .getRoute()
+                        .getAutoHostRewrite()
+                        .getValue())
+                .isTrue();
+        assertThat(envoy.get("payments.v2.transfers").getRoute().hasAutoHostRewrite())
+                .isFalse();
         assertThat(routes(build(), EnvoyNames.PROXYLESS_ROUTES).values())
                 .noneMatch(r -> r.getRoute().hasAutoHostRewrite());
     }
@@ -104,21 +138,29 @@ class GatewayHopTest {
         assertThat(envoy.get("payments.v2.postings").getMatch().getPrefix()).isEqualTo("/payments/v2/postings/");
         // proxyless clients know prefix, path and safe_regex only: the segment boundary as a regex (R4-12)
         Map<String, Route> proxyless = routes(build(), EnvoyNames.PROXYLESS_ROUTES);
-        String regex = proxyless.get("payments.v2.transfers").getMatch().getSafeRegex().getRegex();
+        String regex =
+                proxyless.get("payments.v2.transfers").getMatch().getSafeRegex().getRegex();
         assertThat(regex).isEqualTo("/payments/v2/transfers(/.*)?");
-        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers/7")).isTrue();
-        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers")).isTrue();
-        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfersAdmin")).isFalse();
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers/7"))
+                .isTrue();
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfers"))
+                .isTrue();
+        assertThat(com.google.re2j.Pattern.matches(regex, "/payments/v2/transfersAdmin"))
+                .isFalse();
         assertThat(proxyless.get("payments.v2.postings").getMatch().getPrefix()).isEqualTo("/payments/v2/postings/");
-        List<String> separated = envoy.values().stream().filter(r -> r.getMatch().hasPathSeparatedPrefix())
-                .map(r -> r.getMatch().getPathSeparatedPrefix()).toList();
+        List<String> separated = envoy.values().stream()
+                .filter(r -> r.getMatch().hasPathSeparatedPrefix())
+                .map(r -> r.getMatch().getPathSeparatedPrefix())
+                .toList();
         assertThat(separated).allMatch(p -> p.matches("^[^?#]+[^?#/]$"));
     }
 
     @Test
     void everyResource_parsesStrictlyAsEnvoyParsesIt() throws Exception {
         for (RouteConfiguration rc : build().routes()) {
-            assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder()).build().unpack(RouteConfiguration.class))
+            assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder())
+                            .build()
+                            .unpack(RouteConfiguration.class))
                     .isEqualTo(rc);
         }
     }

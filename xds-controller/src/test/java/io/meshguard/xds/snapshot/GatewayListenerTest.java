@@ -21,8 +21,11 @@ import org.junit.jupiter.api.Test;
  * edge settings, and what really bounds the filter calls. Sources for each setting: docs/gateway-envoy-config.md.
  */
 class GatewayListenerTest {
-    private static final FilterTargets TARGETS = new FilterTargets("meshguard-extauthz.meshguard:9001",
-            "meshguard-dlp.meshguard:9002", "meshguard-dlp.meshguard:9002", Duration.ofMillis(1500));
+    private static final FilterTargets TARGETS = new FilterTargets(
+            "meshguard-extauthz.meshguard:9001",
+            "meshguard-dlp.meshguard:9002",
+            "meshguard-dlp.meshguard:9002",
+            Duration.ofMillis(1500));
 
     static GroupResources demo() throws Exception {
         GatewayConfig config = ConfigJson.readConfig(Files.readString(Path.of("../deploy/local/gateway.json")));
@@ -30,8 +33,12 @@ class GatewayListenerTest {
     }
 
     static HttpConnectionManager envoyHcm(GroupResources r) throws Exception {
-        Listener l = r.listeners().stream().filter(x -> x.getName().equals("http-8080")).findFirst().orElseThrow();
-        Listener parsed = EnvoyJson.parse(EnvoyJson.print(l), Any.newBuilder()).build().unpack(Listener.class);
+        Listener l = r.listeners().stream()
+                .filter(x -> x.getName().equals("http-8080"))
+                .findFirst()
+                .orElseThrow();
+        Listener parsed =
+                EnvoyJson.parse(EnvoyJson.print(l), Any.newBuilder()).build().unpack(Listener.class);
         assertThat(parsed).isEqualTo(l);
         return parsed.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     }
@@ -58,24 +65,31 @@ class GatewayListenerTest {
         assertThat(hcm.getXffNumTrustedHops()).isZero();
         // one LB in front (xds.gateway.xff_num_trusted_hops: 1) reaches the HCM: Envoy's verdict is extauthz's client
         GatewayConfig config = ConfigJson.readConfig(Files.readString(Path.of("../deploy/local/gateway.json")));
-        GroupResources behindLb = new SnapshotBuilder(new FilterTargets(TARGETS.extAuthz(), TARGETS.dlp(), TARGETS.accessLog(),
-                TARGETS.filterTimeout(), 1)).build(config, "local");
+        GroupResources behindLb = new SnapshotBuilder(new FilterTargets(
+                        TARGETS.extAuthz(), TARGETS.dlp(), TARGETS.accessLog(), TARGETS.filterTimeout(), 1))
+                .build(config, "local");
         assertThat(envoyHcm(behindLb).getXffNumTrustedHops()).isEqualTo(1);
         assertThat(hcm.getInternalAddressConfig().getCidrRangesList())
                 .extracting(c -> c.getAddressPrefix() + "/" + c.getPrefixLen().getValue())
                 .containsExactly("127.0.0.1/32", "::1/128");
-        assertThat(hcm.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue()).isEqualTo(100);
+        assertThat(hcm.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue())
+                .isEqualTo(100);
         assertThat(hcm.getStreamIdleTimeout().getSeconds()).isEqualTo(300);
     }
 
     @Test
     void extAuthz_isBoundedByItsTimeout_andFailsClosedWith503() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
-        ExtAuthz authz = hcm.getHttpFiltersList().stream().filter(f -> f.getName().equals("envoy.filters.http.ext_authz"))
-                .findFirst().orElseThrow().getTypedConfig().unpack(ExtAuthz.class);
+        ExtAuthz authz = hcm.getHttpFiltersList().stream()
+                .filter(f -> f.getName().equals("envoy.filters.http.ext_authz"))
+                .findFirst()
+                .orElseThrow()
+                .getTypedConfig()
+                .unpack(ExtAuthz.class);
         assertThat(authz.getFailureModeAllow()).isFalse();
         assertThat(authz.getGrpcService().getTimeout().getSeconds() * 1000
-                + authz.getGrpcService().getTimeout().getNanos() / 1_000_000).isEqualTo(1500);
+                        + authz.getGrpcService().getTimeout().getNanos() / 1_000_000)
+                .isEqualTo(1500);
         assertThat(authz.getStatusOnError().getCodeValue()).isEqualTo(503);
     }
 
@@ -83,8 +97,11 @@ class GatewayListenerTest {
     void extProc_emitsNoDeadConfig_underFullDuplexStreaming() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
         ExternalProcessor dlp = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals("envoy.filters.http.ext_proc")).findFirst().orElseThrow()
-                .getTypedConfig().unpack(ExternalProcessor.class);
+                .filter(f -> f.getName().equals("envoy.filters.http.ext_proc"))
+                .findFirst()
+                .orElseThrow()
+                .getTypedConfig()
+                .unpack(ExternalProcessor.class);
         // processor_state.cc starts no message timer and ext_proc.cc ignores mode_override under FULL_DUPLEX_STREAMED
         assertThat(dlp.hasMessageTimeout()).isFalse();
         assertThat(dlp.getAllowModeOverride()).isFalse();
@@ -94,14 +111,24 @@ class GatewayListenerTest {
     @Test
     void filterClusters_findDeadPeers_byHttp2PingsAndTcpKeepalive() throws Exception {
         for (String name : new String[] {"meshguard-dlp", "meshguard-extauthz", "meshguard-als"}) {
-            Cluster c = demo().clusters().stream().filter(x -> x.getName().equals(name)).findFirst().orElseThrow();
-            assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder()).build().unpack(Cluster.class))
+            Cluster c = demo().clusters().stream()
+                    .filter(x -> x.getName().equals(name))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder())
+                            .build()
+                            .unpack(Cluster.class))
                     .isEqualTo(c);
             var h2 = c.getTypedExtensionProtocolOptionsOrThrow(EnvoyNames.HTTP_PROTOCOL_OPTIONS)
                     .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class)
-                    .getExplicitHttpConfig().getHttp2ProtocolOptions();
-            assertThat(h2.getConnectionKeepalive().getInterval().getSeconds()).as(name).isEqualTo(10);
-            assertThat(h2.getConnectionKeepalive().getTimeout().getSeconds()).as(name).isEqualTo(5);
+                    .getExplicitHttpConfig()
+                    .getHttp2ProtocolOptions();
+            assertThat(h2.getConnectionKeepalive().getInterval().getSeconds())
+                    .as(name)
+                    .isEqualTo(10);
+            assertThat(h2.getConnectionKeepalive().getTimeout().getSeconds())
+                    .as(name)
+                    .isEqualTo(5);
             var tcp = c.getUpstreamConnectionOptions().getTcpKeepalive();
             assertThat(tcp.getKeepaliveTime().getValue()).as(name).isEqualTo(30);
             assertThat(tcp.getKeepaliveInterval().getValue()).as(name).isEqualTo(10);

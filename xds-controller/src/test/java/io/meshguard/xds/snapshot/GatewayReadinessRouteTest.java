@@ -80,19 +80,24 @@ class GatewayReadinessRouteTest {
                                 if (!r.getResponseNonce().isEmpty()) {
                                     return; // an ACK or NACK: the server has nothing newer
                                 }
-                                List<? extends Message> of = switch (r.getTypeUrl()) {
-                                    case XdsResources.CDS -> resources.clusters();
-                                    case XdsResources.EDS -> resources.endpoints();
-                                    case XdsResources.LDS -> resources.listeners().stream()
-                                            .filter(l -> !l.hasApiListener()).toList();
-                                    case XdsResources.RDS -> routes.get();
-                                    default -> List.of();
-                                };
+                                List<? extends Message> of =
+                                        switch (r.getTypeUrl()) {
+                                            case XdsResources.CDS -> resources.clusters();
+                                            case XdsResources.EDS -> resources.endpoints();
+                                            case XdsResources.LDS ->
+                                                resources.listeners().stream()
+                                                        .filter(l -> !l.hasApiListener())
+                                                        .toList();
+                                            case XdsResources.RDS -> routes.get();
+                                            default -> List.of();
+                                        };
                                 if (of.isEmpty()) {
                                     return; // never answered: Envoy's initial_fetch_timeout ends its wait
                                 }
-                                DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder().setTypeUrl(r.getTypeUrl())
-                                        .setVersionInfo("v1").setNonce(r.getTypeUrl() + "-1");
+                                DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder()
+                                        .setTypeUrl(r.getTypeUrl())
+                                        .setVersionInfo("v1")
+                                        .setNonce(r.getTypeUrl() + "-1");
                                 of.forEach(m -> b.addResources(Any.pack(m)));
                                 synchronized (responses) {
                                     responses.onNext(b.build());
@@ -115,8 +120,8 @@ class GatewayReadinessRouteTest {
     }
 
     private static Exchange probe(Gateway gateway) throws InterruptedException {
-        return gateway.send(new DownstreamRequest("GET", EnvoyNames.READINESS_HOST, EnvoyNames.READINESS_PATH,
-                Headers.of(), List.of()));
+        return gateway.send(new DownstreamRequest(
+                "GET", EnvoyNames.READINESS_HOST, EnvoyNames.READINESS_PATH, Headers.of(), List.of()));
     }
 
     private static int readiness(Gateway gateway) throws InterruptedException {
@@ -128,17 +133,20 @@ class GatewayReadinessRouteTest {
         GroupResources r = sample();
         for (RouteConfiguration rc : r.routes()) {
             if (rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES)) {
-                assertThat(rc.getVirtualHostsList()).noneMatch(vh -> vh.getDomainsList().contains(EnvoyNames.READINESS_HOST));
+                assertThat(rc.getVirtualHostsList())
+                        .noneMatch(vh -> vh.getDomainsList().contains(EnvoyNames.READINESS_HOST));
                 continue;
             }
-            assertThat(rc.getVirtualHostsList()).anyMatch(vh -> vh.getDomainsList().contains(EnvoyNames.READINESS_HOST));
+            assertThat(rc.getVirtualHostsList())
+                    .anyMatch(vh -> vh.getDomainsList().contains(EnvoyNames.READINESS_HOST));
             assertThat(EnvoyValidator.validate(rc)).isEmpty();
         }
     }
 
     @Test
     void theReadinessHost_isRefusedAsACustomerHostname() {
-        GatewayConfig config = GatewayYaml.read("edge.yaml", GROUP.replace("api.bank.example", EnvoyNames.READINESS_HOST));
+        GatewayConfig config =
+                GatewayYaml.read("edge.yaml", GROUP.replace("api.bank.example", EnvoyNames.READINESS_HOST));
         assertThat(new ConfigValidator().validate(config).errors())
                 .anyMatch(p -> p.message().contains("reserved for the gateway's readiness probe"));
     }
@@ -155,15 +163,21 @@ class GatewayReadinessRouteTest {
             // without a route nothing turns ext_proc off: here, with no DLP server, its stream fails (500); with
             // one, the router answers 404 NR. Either way the kubelet sees no 2xx.
             assertThat(answer.steps()).anyMatch(step -> step.startsWith("no route: no virtual host"));
-            assertThat(answer.status() / 100).as("listener warmed without routes: not ready").isNotIn(2, 3);
+            assertThat(answer.status() / 100)
+                    .as("listener warmed without routes: not ready")
+                    .isNotIn(2, 3);
         }
         server.shutdownNow();
-        routes.set(r.routes().stream().filter(rc -> !rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES)).toList());
+        routes.set(r.routes().stream()
+                .filter(rc -> !rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES))
+                .toList());
         port = serve(r);
         try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway());
                 Gateway gateway = new Gateway(ads, EnvoyNode.localGateway(), 8080, 1L, 1.0)) {
             ads.await(x -> !x.routes().isEmpty(), Duration.ofSeconds(20));
-            assertThat(readiness(gateway)).as("the delivered table answers the probe").isEqualTo(200);
+            assertThat(readiness(gateway))
+                    .as("the delivered table answers the probe")
+                    .isEqualTo(200);
         }
     }
 
@@ -172,8 +186,11 @@ class GatewayReadinessRouteTest {
         GroupResources r = sample();
         // a customer host equal to the readiness host: two virtual hosts with one domain, which Envoy refuses
         // ("Only unique values for domains are permitted"); the controller's validator refuses such a host first
-        routes.set(r.routes().stream().filter(rc -> !rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES))
-                .map(rc -> rc.toBuilder().addVirtualHosts(SnapshotBuilder.readinessHost().toBuilder().setName("copy"))
+        routes.set(r.routes().stream()
+                .filter(rc -> !rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES))
+                .map(rc -> rc.toBuilder()
+                        .addVirtualHosts(
+                                SnapshotBuilder.readinessHost().toBuilder().setName("copy"))
                         .build())
                 .toList());
         int port = serve(r);
@@ -183,8 +200,11 @@ class GatewayReadinessRouteTest {
                 Thread.sleep(50);
             }
             assertThat(ads.nacks()).anyMatch(n -> n.contains("Only unique values for domains"));
-            assertThat(ads.resources().routes()).as("nothing of the NACKed table is used").isEmpty();
-            assertThatThrownBy(() -> readiness(gateway)).as("the emulator serves nothing after a NACK")
+            assertThat(ads.resources().routes())
+                    .as("nothing of the NACKed table is used")
+                    .isEmpty();
+            assertThatThrownBy(() -> readiness(gateway))
+                    .as("the emulator serves nothing after a NACK")
                     .hasMessageContaining("NACK");
         }
     }

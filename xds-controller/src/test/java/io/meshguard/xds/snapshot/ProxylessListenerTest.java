@@ -18,11 +18,16 @@ import org.junit.jupiter.api.Test;
 
 class ProxylessListenerTest {
     private static HttpConnectionManager hcm(GatewayGroup.ProxylessAuthz authz) throws Exception {
-        GatewayConfig c = new GatewayConfig(List.of(group("g", authz)), List.of(upstream("u", 1)),
+        GatewayConfig c = new GatewayConfig(
+                List.of(group("g", authz)),
+                List.of(upstream("u", 1)),
                 List.of(api("svc", "svc.g", "", "v1", active("v1"))),
                 List.of(route("g", "all", "svc", "v1", "/", to("u", 100))));
-        Listener l = new SnapshotBuilder(FilterTargets.DEFAULTS).build(c, "g").listeners().stream()
-                .filter(x -> x.getName().equals("svc.g")).findFirst().orElseThrow();
+        Listener l = new SnapshotBuilder(FilterTargets.DEFAULTS)
+                .build(c, "g").listeners().stream()
+                        .filter(x -> x.getName().equals("svc.g"))
+                        .findFirst()
+                        .orElseThrow();
         return l.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
     }
 
@@ -34,13 +39,16 @@ class ProxylessListenerTest {
         ExtAuthz authz = hcm.getHttpFilters(0).getTypedConfig().unpack(ExtAuthz.class);
         assertThat(authz.getGrpcService().getGoogleGrpc().getTargetUri()).isEqualTo("dns:///127.0.0.1:9001");
         assertThat(authz.getFailureModeAllow()).isFalse();
-        assertThat(authz.getGrpcService().getGoogleGrpc().getUnknownFields().hasField(9)).isTrue();
+        assertThat(authz.getGrpcService().getGoogleGrpc().getUnknownFields().hasField(9))
+                .isTrue();
     }
 
     @Test
     void authzOff_leavesFaultAndRouterOnly() throws Exception {
-        assertThat(hcm(GatewayGroup.ProxylessAuthz.OFF).getHttpFiltersList()).extracting(f -> f.getName())
+        assertThat(hcm(GatewayGroup.ProxylessAuthz.OFF).getHttpFiltersList())
+                .extracting(f -> f.getName())
                 .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
-        assertThat(hcm(GatewayGroup.ProxylessAuthz.OPTIONAL).getHttpFilters(0).getIsOptional()).isTrue();
+        assertThat(hcm(GatewayGroup.ProxylessAuthz.OPTIONAL).getHttpFilters(0).getIsOptional())
+                .isTrue();
     }
 }

@@ -51,8 +51,15 @@ class ShippedConfigsPassEnvoyTest {
             GroupResources all = builder.build(config, g.name());
             GroupResources failFast = FailFastListeners.of(all);
             Map<String, GroupResources> byNodeKind = Map.of(
-                    "envoy", new GroupResources(g.name(), all.listeners().stream().filter(l -> !l.hasApiListener())
-                            .toList(), all.routes(), all.clusters(), all.endpoints()),
+                    "envoy",
+                            new GroupResources(
+                                    g.name(),
+                                    all.listeners().stream()
+                                            .filter(l -> !l.hasApiListener())
+                                            .toList(),
+                                    all.routes(),
+                                    all.clusters(),
+                                    all.endpoints()),
                     "grpc-java", all,
                     "grpc-js", failFast);
             for (Map.Entry<String, GroupResources> kind : byNodeKind.entrySet()) {
@@ -64,8 +71,8 @@ class ShippedConfigsPassEnvoyTest {
                 for (Message m : resources) {
                     walked++;
                     for (Violation v : EnvoyValidator.validate(m)) {
-                        violations.add(g.name() + " " + kind.getKey() + " " + m.getDescriptorForType().getName()
-                                + ": " + v);
+                        violations.add(g.name() + " " + kind.getKey() + " "
+                                + m.getDescriptorForType().getName() + ": " + v);
                     }
                 }
             }

@@ -58,16 +58,26 @@ class StreamingRouteTest {
     }
 
     private static RouteConfiguration envoyRoutes(GroupResources r) throws Exception {
-        RouteConfiguration rc = r.routes().stream().filter(x -> x.getName().equals("http-8080")).findFirst()
+        RouteConfiguration rc = r.routes().stream()
+                .filter(x -> x.getName().equals("http-8080"))
+                .findFirst()
                 .orElseThrow();
-        assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder()).build().unpack(RouteConfiguration.class))
+        assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder())
+                        .build()
+                        .unpack(RouteConfiguration.class))
                 .isEqualTo(rc);
         return rc;
     }
 
     private static HttpConnectionManager hcm(GroupResources r) throws Exception {
-        return r.listeners().stream().filter(l -> l.getName().equals("http-8080")).findFirst().orElseThrow()
-                .getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        return r.listeners().stream()
+                .filter(l -> l.getName().equals("http-8080"))
+                .findFirst()
+                .orElseThrow()
+                .getFilterChains(0)
+                .getFilters(0)
+                .getTypedConfig()
+                .unpack(HttpConnectionManager.class);
     }
 
     @Test
@@ -81,7 +91,8 @@ class StreamingRouteTest {
                 .allSatisfy(h -> assertThat(h.getAppendAction())
                         .isEqualTo(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
         assertThat(route(envoyRoutes(build()), "ai.v1.models").getResponseHeadersToAddList())
-                .extracting(h -> h.getHeader().getKey()).doesNotContain("x-accel-buffering");
+                .extracting(h -> h.getHeader().getKey())
+                .doesNotContain("x-accel-buffering");
     }
 
     @Test
@@ -92,10 +103,10 @@ class StreamingRouteTest {
                    destinations: [{upstream: llm, weight: 100}]}
                 """);
         assertThat(new ConfigValidator().validate(c).errors()).isEmpty();
-        Route strict = route(envoyRoutes(new SnapshotBuilder(FilterTargets.DEFAULTS).build(c, "edge")),
-                "ai.v1.strict");
-        assertThat(strict.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ": "
-                + h.getHeader().getValue()).contains("cache-control: no-store, private", "x-accel-buffering: no")
+        Route strict = route(envoyRoutes(new SnapshotBuilder(FilterTargets.DEFAULTS).build(c, "edge")), "ai.v1.strict");
+        assertThat(strict.getResponseHeadersToAddList())
+                .extracting(h -> h.getHeader().getKey() + ": " + h.getHeader().getValue())
+                .contains("cache-control: no-store, private", "x-accel-buffering: no")
                 .doesNotContain("cache-control: no-cache");
     }
 
@@ -106,11 +117,13 @@ class StreamingRouteTest {
         rc.getResponseHeadersToAddList().forEach(h -> touched.add(h.getHeader().getKey()));
         for (VirtualHost vh : rc.getVirtualHostsList()) {
             touched.addAll(vh.getResponseHeadersToRemoveList());
-            vh.getResponseHeadersToAddList().forEach(h -> touched.add(h.getHeader().getKey()));
+            vh.getResponseHeadersToAddList()
+                    .forEach(h -> touched.add(h.getHeader().getKey()));
             for (Route r : vh.getRoutesList()) {
                 if (r.hasRoute()) {
                     touched.addAll(r.getResponseHeadersToRemoveList());
-                    r.getResponseHeadersToAddList().forEach(h -> touched.add(h.getHeader().getKey()));
+                    r.getResponseHeadersToAddList()
+                            .forEach(h -> touched.add(h.getHeader().getKey()));
                 }
             }
         }
@@ -122,22 +135,30 @@ class StreamingRouteTest {
         GroupResources r = build();
         HttpConnectionManager hcm = hcm(r);
         // every HTTP filter we emit, each known not to buffer: no buffer, compressor or transcoder filter
-        assertThat(hcm.getHttpFiltersList()).extracting(HttpFilter::getName).containsExactly(
-                "envoy.filters.http.cors", "envoy.filters.http.ext_authz", "envoy.filters.http.ext_proc",
-                "envoy.filters.http.router");
+        assertThat(hcm.getHttpFiltersList())
+                .extracting(HttpFilter::getName)
+                .containsExactly(
+                        "envoy.filters.http.cors",
+                        "envoy.filters.http.ext_authz",
+                        "envoy.filters.http.ext_proc",
+                        "envoy.filters.http.router");
         ExternalProcessor dlp = hcm.getHttpFilters(2).getTypedConfig().unpack(ExternalProcessor.class);
         assertThat(dlp.getProcessingMode().getResponseBodyMode())
                 .isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
         assertThat(dlp.getProcessingMode().getRequestBodyMode())
                 .isEqualTo(ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED);
         // ext_authz buffers the request body only when asked to
-        assertThat(hcm.getHttpFilters(1).getTypedConfig().unpack(ExtAuthz.class).hasWithRequestBody()).isFalse();
+        assertThat(hcm.getHttpFilters(1).getTypedConfig().unpack(ExtAuthz.class).hasWithRequestBody())
+                .isFalse();
         for (VirtualHost vh : envoyRoutes(r).getVirtualHostsList()) {
             for (Route route : vh.getRoutesList()) {
                 Any perRoute = route.getTypedPerFilterConfigMap().get("envoy.filters.http.ext_proc");
                 if (perRoute != null) {
-                    assertThat(perRoute.unpack(ExtProcPerRoute.class).getOverrides().hasProcessingMode())
-                            .as(route.getName()).isFalse();
+                    assertThat(perRoute.unpack(ExtProcPerRoute.class)
+                                    .getOverrides()
+                                    .hasProcessingMode())
+                            .as(route.getName())
+                            .isFalse();
                 }
             }
         }
@@ -150,27 +171,33 @@ class StreamingRouteTest {
         rc.getRequestHeadersToAddList().forEach(h -> changed.add(h.getHeader().getKey()));
         for (VirtualHost vh : rc.getVirtualHostsList()) {
             changed.addAll(vh.getRequestHeadersToRemoveList());
-            vh.getRequestHeadersToAddList().forEach(h -> changed.add(h.getHeader().getKey()));
+            vh.getRequestHeadersToAddList()
+                    .forEach(h -> changed.add(h.getHeader().getKey()));
             for (Route r : vh.getRoutesList()) {
                 changed.addAll(r.getRequestHeadersToRemoveList());
-                r.getRequestHeadersToAddList().forEach(h -> changed.add(h.getHeader().getKey()));
+                r.getRequestHeadersToAddList()
+                        .forEach(h -> changed.add(h.getHeader().getKey()));
             }
             if (vh.getName().equals(EnvoyNames.READINESS_HOST)) {
                 continue; // the kubelet's probe, no browser's
             }
-            CorsPolicy p = vh.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
+            CorsPolicy p =
+                    vh.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
             assertThat(Set.of(p.getAllowHeaders().split(","))).contains("last-event-id");
         }
         assertThat(changed).doesNotContain("last-event-id");
-        List<String> refused = new ConfigValidator().validate(config("""
+        List<String> refused = new ConfigValidator()
+                .validate(config("""
                 - {name: strip, group: edge, api: ai, version: v1, streaming: true, match: {path_prefix: /strip},
                    request_headers_to_remove: [last-event-id], response_headers_to_add: [{name: cache-control,
                    value: max-age=60}, {name: content-type, value: text/plain}],
                    destinations: [{upstream: llm, weight: 100}]}
                 """)).errors().stream().map(Problem::path).toList();
-        assertThat(refused).containsExactlyInAnyOrder("routes[edge/strip].request_headers_to_remove[last-event-id]",
-                "routes[edge/strip].response_headers_to_add[cache-control]",
-                "routes[edge/strip].response_headers_to_add[content-type]");
+        assertThat(refused)
+                .containsExactlyInAnyOrder(
+                        "routes[edge/strip].request_headers_to_remove[last-event-id]",
+                        "routes[edge/strip].response_headers_to_add[cache-control]",
+                        "routes[edge/strip].response_headers_to_add[content-type]");
     }
 
     @Test
@@ -180,7 +207,8 @@ class StreamingRouteTest {
         assertThat(chat.getRoute().getTimeout().getSeconds()).isZero();
         assertThat(chat.getRoute().getIdleTimeout().getSeconds()).isEqualTo(300);
         assertThat(chat.getRoute().hasMaxStreamDuration()).isFalse();
-        assertThat(route(rc, "ai.v1.slow").getRoute().getIdleTimeout().getSeconds()).isEqualTo(60);
+        assertThat(route(rc, "ai.v1.slow").getRoute().getIdleTimeout().getSeconds())
+                .isEqualTo(60);
         Route models = route(rc, "ai.v1.models");
         assertThat(models.getRoute().getTimeout().getSeconds()).isEqualTo(15);
         // the idle timer is armed when the route is chosen, before ext_proc runs: it bounds a stalled DLP phase
@@ -189,12 +217,15 @@ class StreamingRouteTest {
         assertThat(batch.getRoute().getTimeout().getSeconds()).isZero();
         assertThat(batch.getRoute().hasIdleTimeout()).isFalse();
         // nothing on the connection manager cuts a stream by age
-        assertThat(hcm(build()).getCommonHttpProtocolOptions().hasMaxStreamDuration()).isFalse();
+        assertThat(hcm(build()).getCommonHttpProtocolOptions().hasMaxStreamDuration())
+                .isFalse();
     }
 
     private static Route route(RouteConfiguration rc, String name) {
-        return rc.getVirtualHostsList().stream().flatMap(vh -> vh.getRoutesList().stream())
-                .filter(r -> r.getName().equals(name)).findFirst()
+        return rc.getVirtualHostsList().stream()
+                .flatMap(vh -> vh.getRoutesList().stream())
+                .filter(r -> r.getName().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no route " + name));
     }
 }

@@ -17,10 +17,13 @@ class TypeVersionsTest {
     private final SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);
 
     private GatewayConfig config(String target, int port) {
-        return new GatewayConfig(List.of(group("g", GatewayGroup.ProxylessAuthz.OFF)),
+        return new GatewayConfig(
+                List.of(group("g", GatewayGroup.ProxylessAuthz.OFF)),
                 List.of(upstream("one", port), upstream("two", 2000)),
                 List.of(api("svc", "svc.g", "", "v1", active("v1"))),
-                List.of(route("g", "all", "svc", "v1", "/", to(target, 100)), route("g", "other", "svc", "v1", "/x", to("two", 100)),
+                List.of(
+                        route("g", "all", "svc", "v1", "/", to(target, 100)),
+                        route("g", "other", "svc", "v1", "/x", to("two", 100)),
                         route("g", "third", "svc", "v1", "/y", to("one", 100))));
     }
 

@@ -15,7 +15,6 @@ import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ValidationResult;
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,9 +54,13 @@ class UpstreamDiscoveryTest {
     }
 
     private static Cluster cluster(GroupResources r, String name) throws Exception {
-        Cluster c = r.clusters().stream().filter(x -> x.getName().equals(name)).findFirst().orElseThrow();
+        Cluster c = r.clusters().stream()
+                .filter(x -> x.getName().equals(name))
+                .findFirst()
+                .orElseThrow();
         // strictly through Envoy's own types: an unknown field or a wrong type fails here
-        assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder()).build().unpack(Cluster.class)).isEqualTo(c);
+        assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder()).build().unpack(Cluster.class))
+                .isEqualTo(c);
         return c;
     }
 
@@ -95,12 +98,18 @@ class UpstreamDiscoveryTest {
         assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.LOGICAL_DNS);
         assertThat(c.hasEdsClusterConfig()).isFalse();
         assertThat(c.getDnsLookupFamily()).isEqualTo(Cluster.DnsLookupFamily.V4_PREFERRED);
-        SocketAddress a = c.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        SocketAddress a = c.getLoadAssignment()
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
                 .getSocketAddress();
         assertThat(a.getAddress() + ":" + a.getPortValue()).isEqualTo("demo-upstream:8000");
         assertThat(c.getLoadAssignment().getClusterName()).isEqualTo("demo-upstream");
         // no EDS resource for a DNS cluster: Envoy would never ask for it
-        assertThat(r.endpoints()).extracting(ClusterLoadAssignment::getClusterName).doesNotContain("demo-upstream");
+        assertThat(r.endpoints())
+                .extracting(ClusterLoadAssignment::getClusterName)
+                .doesNotContain("demo-upstream");
     }
 
     @Test
@@ -126,7 +135,9 @@ class UpstreamDiscoveryTest {
         Cluster c = cluster(r, "svc");
         assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
         assertThat(c.hasLoadAssignment()).isFalse();
-        ClusterLoadAssignment cla = r.endpoints().stream().filter(e -> e.getClusterName().equals("svc")).findFirst()
+        ClusterLoadAssignment cla = r.endpoints().stream()
+                .filter(e -> e.getClusterName().equals("svc"))
+                .findFirst()
                 .orElseThrow();
         assertThat(cla.getEndpoints(0).getLbEndpointsList())
                 .extracting(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress())
@@ -143,11 +154,13 @@ class UpstreamDiscoveryTest {
         Cluster c = cluster(build(cfg, "edge"), "svc");
         assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
         List<LbEndpoint> eps = c.getLoadAssignment().getEndpoints(0).getLbEndpointsList();
-        assertThat(eps).extracting(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
+        assertThat(eps)
+                .extracting(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
                         + e.getEndpoint().getAddress().getSocketAddress().getPortValue() + "/"
                         + e.getLoadBalancingWeight().getValue())
                 .containsExactly("payments.a.svc.cluster.local:8080/1", "payments.b.svc.cluster.local:9090/3");
-        assertThat(new ConfigValidator().validate(cfg).warnings()).extracting(Problem::message)
+        assertThat(new ConfigValidator().validate(cfg).warnings())
+                .extracting(Problem::message)
                 .anyMatch(m -> m.contains("proxyless gRPC clients accept only EDS and LOGICAL_DNS"));
     }
 
@@ -161,8 +174,11 @@ class UpstreamDiscoveryTest {
                   - {name: by-names, endpoints: [{address: a.example, port: 80}, {address: b.example, port: 80}]}
                 """);
         ValidationResult result = new ConfigValidator().validate(cfg);
-        assertThat(result.infos()).extracting(p -> p.path() + " " + p.message().substring(0, p.message().indexOf(':')))
-                .containsExactly("upstreams[by-ip] Envoy cluster type EDS",
+        assertThat(result.infos())
+                .extracting(p ->
+                        p.path() + " " + p.message().substring(0, p.message().indexOf(':')))
+                .containsExactly(
+                        "upstreams[by-ip] Envoy cluster type EDS",
                         "upstreams[by-name] Envoy cluster type LOGICAL_DNS",
                         "upstreams[by-names] Envoy cluster type STRICT_DNS");
         assertThat(result.valid()).isTrue();
@@ -176,18 +192,31 @@ class UpstreamDiscoveryTest {
                 """));
         assertThat(result.errors()).singleElement().satisfies(p -> {
             assertThat(p.path()).isEqualTo("upstreams[svc].endpoints");
-            assertThat(p.message()).contains("mixes IP addresses and DNS names").contains("split it into two upstreams");
+            assertThat(p.message())
+                    .contains("mixes IP addresses and DNS names")
+                    .contains("split it into two upstreams");
         });
     }
 
     @Test
     void addressesThatAreNeitherIpNorDnsName_areRefused() {
-        for (String bad : List.of("demo_upstream", "*.example.com", "Payments.Example", "10.0.0.1:8080", "[::1]",
-                "http://a.example", "a..example", "-a.example")) {
-            assertThat(new ConfigValidator().validate(config("""
+        for (String bad : List.of(
+                "demo_upstream",
+                "*.example.com",
+                "Payments.Example",
+                "10.0.0.1:8080",
+                "[::1]",
+                "http://a.example",
+                "a..example",
+                "-a.example")) {
+            assertThat(new ConfigValidator()
+                            .validate(config("""
                     - name: svc
                       endpoints: [{address: "%s", port: 8080}]
-                    """.formatted(bad))).errors()).as(bad).extracting(Problem::path)
+                    """.formatted(bad)))
+                            .errors())
+                    .as(bad)
+                    .extracting(Problem::path)
                     .contains("upstreams[svc].endpoints[0].address");
         }
     }
@@ -196,7 +225,17 @@ class UpstreamDiscoveryTest {
     void ipLiteral_isParsedAsTextNeverResolved() {
         assertThat(List.of("10.0.0.1", "::1", "2001:db8::1", "::ffff:10.0.0.1", "255.255.255.255"))
                 .allMatch(Upstream::isIpLiteral);
-        assertThat(List.of("localhost", "999.1.1.1", "1.2.3", "01.2.3.4", "10.0.0.1.", "fe80::1%eth0", "[::1]",
-                "0x0a.0.0.1", "", "1.2.3.4 ")).noneMatch(Upstream::isIpLiteral);
+        assertThat(List.of(
+                        "localhost",
+                        "999.1.1.1",
+                        "1.2.3",
+                        "01.2.3.4",
+                        "10.0.0.1.",
+                        "fe80::1%eth0",
+                        "[::1]",
+                        "0x0a.0.0.1",
+                        "",
+                        "1.2.3.4 "))
+                .noneMatch(Upstream::isIpLiteral);
     }
 }

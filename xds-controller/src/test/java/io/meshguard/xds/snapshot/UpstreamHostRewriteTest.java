@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Test;
  */
 class UpstreamHostRewriteTest {
     private static final FilterTargets IN_CLUSTER = new FilterTargets(
-            "meshguard-extauthz.meshguard.svc.cluster.local:9001", "meshguard-dlp.meshguard.svc.cluster.local:9002",
-            "meshguard-dlp.meshguard.svc.cluster.local:9002", Duration.ofSeconds(2));
+            "meshguard-extauthz.meshguard.svc.cluster.local:9001",
+            "meshguard-dlp.meshguard.svc.cluster.local:9002",
+            "meshguard-dlp.meshguard.svc.cluster.local:9002",
+            Duration.ofSeconds(2));
 
     private static final String CONFIG = """
             groups: [{name: edge, environment: test, hostnames: [api.bank.example]}]
@@ -55,8 +57,11 @@ class UpstreamHostRewriteTest {
     private static Map<String, Route> routes(String configName) {
         GatewayConfig config = config();
         assertThat(new ConfigValidator().validate(config).errors()).isEmpty();
-        RouteConfiguration rc = new SnapshotBuilder(IN_CLUSTER).build(config, "edge").routes().stream()
-                .filter(x -> x.getName().equals(configName)).findFirst().orElseThrow();
+        RouteConfiguration rc = new SnapshotBuilder(IN_CLUSTER)
+                .build(config, "edge").routes().stream()
+                        .filter(x -> x.getName().equals(configName))
+                        .findFirst()
+                        .orElseThrow();
         Map<String, Route> byName = new TreeMap<>();
         rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(x -> byName.put(x.getName(), x)));
         return byName;
@@ -72,26 +77,35 @@ class UpstreamHostRewriteTest {
             assertThat(r.getRequestHeadersToRemoveList()).as(name).containsOnlyOnce("x-forwarded-host");
         }
         // no host, or destinations that disagree: the client's Host is kept (and the validator warns, below)
-        assertThat(envoy.get("shop.v1.legacy").getRoute().getHostRewriteLiteral()).isEmpty();
-        assertThat(envoy.get("shop.v1.mixed").getRoute().getHostRewriteLiteral()).isEmpty();
+        assertThat(envoy.get("shop.v1.legacy").getRoute().getHostRewriteLiteral())
+                .isEmpty();
+        assertThat(envoy.get("shop.v1.mixed").getRoute().getHostRewriteLiteral())
+                .isEmpty();
         // a DNS upstream keeps auto_host_rewrite
-        assertThat(envoy.get("shop.v1.ledger").getRoute().getAutoHostRewrite().getValue()).isTrue();
+        assertThat(envoy.get("shop.v1.ledger").getRoute().getAutoHostRewrite().getValue())
+                .isTrue();
         // proxyless clients ignore host rewrites unless trusted_xds_server + a grpc-java flag: none emitted
         assertThat(routes(EnvoyNames.PROXYLESS_ROUTES).values())
-                .noneMatch(r -> r.getRoute().hasAutoHostRewrite() || !r.getRoute().getHostRewriteLiteral().isEmpty());
+                .noneMatch(r -> r.getRoute().hasAutoHostRewrite()
+                        || !r.getRoute().getHostRewriteLiteral().isEmpty());
     }
 
     @Test
     void ipUpstreamWithoutHost_warnsThatStrictBackendsResetIt_andAnInvalidHostIsRefused() {
         List<Problem> problems = new ConfigValidator().validate(config()).problems();
-        List<Problem> warnings = problems.stream().filter(p -> p.code() == ProblemCode.UPSTREAM_IP_WITHOUT_HOST).toList();
+        List<Problem> warnings = problems.stream()
+                .filter(p -> p.code() == ProblemCode.UPSTREAM_IP_WITHOUT_HOST)
+                .toList();
         assertThat(warnings).singleElement().satisfies(p -> {
             assertThat(p.path()).isEqualTo("upstreams[legacy].host");
             assertThat(p.message()).contains("STRICT").contains("PassthroughCluster");
         });
 
-        GatewayConfig bad = GatewayYaml.read("bad.yaml", CONFIG.replace("host: orders.shop.svc.cluster.local, endpoints: [{address: 10.96",
-                "host: 'orders.shop.svc:8080', endpoints: [{address: 10.96"));
+        GatewayConfig bad = GatewayYaml.read(
+                "bad.yaml",
+                CONFIG.replace(
+                        "host: orders.shop.svc.cluster.local, endpoints: [{address: 10.96",
+                        "host: 'orders.shop.svc:8080', endpoints: [{address: 10.96"));
         assertThat(new ConfigValidator().validate(bad).errors())
                 .anySatisfy(p -> assertThat(p.code()).isEqualTo(ProblemCode.UPSTREAM_HOST_INVALID));
     }

@@ -33,9 +33,13 @@ class UpstreamTlsTest {
 
     private static Cluster cluster(GatewayConfig config) throws Exception {
         assertThat(new ConfigValidator().validate(config).errors()).isEmpty();
-        Cluster c = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, "edge").clusters().stream()
-                .filter(x -> x.getName().equals("network")).findFirst().orElseThrow();
-        assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder()).build().unpack(Cluster.class)).isEqualTo(c);
+        Cluster c = new SnapshotBuilder(FilterTargets.DEFAULTS)
+                .build(config, "edge").clusters().stream()
+                        .filter(x -> x.getName().equals("network"))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(EnvoyJson.parse(EnvoyJson.print(c), Any.newBuilder()).build().unpack(Cluster.class))
+                .isEqualTo(c);
         return c;
     }
 
@@ -74,7 +78,8 @@ class UpstreamTlsTest {
         assertThat(tls.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("http/1.1");
         CertificateValidationContext v = tls.getCommonTlsContext().getValidationContext();
         assertThat(v.getTrustedCa().getFilename()).isEqualTo("/etc/meshguard/partner-ca.pem");
-        assertThat(v.getMatchTypedSubjectAltNamesList()).extracting(m -> m.getMatcher().getExact())
+        assertThat(v.getMatchTypedSubjectAltNamesList())
+                .extracting(m -> m.getMatcher().getExact())
                 .containsExactly("gw.partner.example", "gw2.partner.example");
     }
 
@@ -94,13 +99,19 @@ class UpstreamTlsTest {
                   endpoints: [{address: 10.20.0.5, port: 8443}]
                   tls: {subject_alt_names: ["*.partner.example"], ca_file: certs/ca.pem}
                 """)).errors();
-        assertThat(problems).extracting(Problem::path).containsExactlyInAnyOrder("upstreams[network].tls.sni",
-                "upstreams[network].tls.subject_alt_names", "upstreams[network].tls.ca_file");
+        assertThat(problems)
+                .extracting(Problem::path)
+                .containsExactlyInAnyOrder(
+                        "upstreams[network].tls.sni",
+                        "upstreams[network].tls.subject_alt_names",
+                        "upstreams[network].tls.ca_file");
         assertThat(new ConfigValidator().validate(config("""
                 - name: network
                   endpoints: [{address: a.partner.example, port: 443}, {address: b.partner.example, port: 443}]
                   tls: {}
-                """)).errors()).extracting(Problem::path).containsExactly("upstreams[network].tls.sni");
+                """)).errors())
+                .extracting(Problem::path)
+                .containsExactly("upstreams[network].tls.sni");
     }
 
     @Test
@@ -109,6 +120,8 @@ class UpstreamTlsTest {
                 - name: network
                   endpoints: [{address: api.cardnetwork.example, port: 443}]
                   tls: {}
-                """)).warnings()).extracting(Problem::message).anyMatch(m -> m.contains("proxyless"));
+                """)).warnings())
+                .extracting(Problem::message)
+                .anyMatch(m -> m.contains("proxyless"));
     }
 }

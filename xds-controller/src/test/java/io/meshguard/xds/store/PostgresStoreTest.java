@@ -46,8 +46,10 @@ import org.junit.jupiter.api.io.TempDir;
 class PostgresStoreTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     @TempDir
     static Path tmp;
+
     static HikariDataSource ds;
 
     @BeforeAll
@@ -56,8 +58,7 @@ class PostgresStoreTest {
     }
 
     @AfterAll
-    static void stop() {
-    }
+    static void stop() {}
 
     static GatewayConfig sample() throws Exception {
         try (InputStream in = XdsCore.class.getResourceAsStream("sample-gateway.yaml")) {
@@ -68,9 +69,13 @@ class PostgresStoreTest {
     static GatewayConfig sorted(GatewayConfig c) {
         return new GatewayConfig(
                 c.groups().stream().sorted(Comparator.comparing(g -> g.name())).toList(),
-                c.upstreams().stream().sorted(Comparator.comparing(u -> u.name())).toList(),
+                c.upstreams().stream()
+                        .sorted(Comparator.comparing(u -> u.name()))
+                        .toList(),
                 c.apis().stream().sorted(Comparator.comparing(a -> a.name())).toList(),
-                c.routes().stream().sorted(Comparator.comparing(r -> r.group() + "/" + r.name())).toList());
+                c.routes().stream()
+                        .sorted(Comparator.comparing(r -> r.group() + "/" + r.name()))
+                        .toList());
     }
 
     @Test
@@ -93,15 +98,20 @@ class PostgresStoreTest {
                 done.add(pool.submit(() -> {
                     for (int i = 0; i < editsPerThread; i++) {
                         int port = 20_000 + thread * 100 + i;
-                        replica.edit(c -> new GatewayConfig(c.groups(), c.upstreams().stream()
-                                .map(u -> {
-                                    if (!u.name().equals(upstream)) {
-                                        return u;
-                                    }
-                                    List<Upstream.Endpoint> more = new ArrayList<>(u.endpoints());
-                                    more.add(new Upstream.Endpoint("127.0.0.1", port, 1));
-                                    return u.withEndpoints(more);
-                                }).toList(), c.apis(), c.routes()));
+                        replica.edit(c -> new GatewayConfig(
+                                c.groups(),
+                                c.upstreams().stream()
+                                        .map(u -> {
+                                            if (!u.name().equals(upstream)) {
+                                                return u;
+                                            }
+                                            List<Upstream.Endpoint> more = new ArrayList<>(u.endpoints());
+                                            more.add(new Upstream.Endpoint("127.0.0.1", port, 1));
+                                            return u.withEndpoints(more);
+                                        })
+                                        .toList(),
+                                c.apis(),
+                                c.routes()));
                     }
                     return null;
                 }));
@@ -112,7 +122,11 @@ class PostgresStoreTest {
         } finally {
             pool.shutdownNow();
         }
-        assertThat(new PgGatewayStore(ds).load().upstream(upstream).orElseThrow().endpoints())
+        assertThat(new PgGatewayStore(ds)
+                        .load()
+                        .upstream(upstream)
+                        .orElseThrow()
+                        .endpoints())
                 .hasSize(before + threads * editsPerThread);
         new PgGatewayStore(ds).replace(sample);
     }
@@ -123,8 +137,10 @@ class PostgresStoreTest {
         GatewayConfig sample = sample();
         store.replace(sample);
         assertThatThrownBy(() -> store.edit(c -> {
-            throw new IllegalStateException("refused by validation");
-        })).isInstanceOf(IllegalStateException.class).hasMessage("refused by validation");
+                    throw new IllegalStateException("refused by validation");
+                }))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("refused by validation");
         assertThat(sorted(store.load())).isEqualTo(sorted(sample));
     }
 
@@ -135,10 +151,15 @@ class PostgresStoreTest {
         store.replace(sample);
         assertThat(sorted(store.load())).isEqualTo(sorted(sample));
 
-        GatewayConfig fewer = new GatewayConfig(sample.groups(), sample.upstreams(), sample.apis(),
+        GatewayConfig fewer = new GatewayConfig(
+                sample.groups(),
+                sample.upstreams(),
+                sample.apis(),
                 sample.routes().subList(0, 1));
         store.replace(fewer);
-        assertThat(store.load().routes()).extracting(r -> r.name()).containsExactly(sample.routes().get(0).name());
+        assertThat(store.load().routes())
+                .extracting(r -> r.name())
+                .containsExactly(sample.routes().get(0).name());
         store.replace(sample);
         assertThat(sorted(store.load())).isEqualTo(sorted(sample));
     }
@@ -147,12 +168,22 @@ class PostgresStoreTest {
     void draft_upstreamTls_roundTrips() throws Exception {
         PgGatewayStore store = new PgGatewayStore(ds);
         GatewayConfig sample = sample();
-        Upstream.Tls tls = new Upstream.Tls(Optional.of("gw.partner.example"), List.of("gw.partner.example"),
+        Upstream.Tls tls = new Upstream.Tls(
+                Optional.of("gw.partner.example"),
+                List.of("gw.partner.example"),
                 Optional.of("/etc/meshguard/partner-ca.pem"));
         Upstream first = sample.upstreams().get(0);
-        Upstream withTls = new Upstream(first.name(), first.protocol(), first.lbPolicy(), first.connectTimeoutMs(),
-                first.endpoints(), first.healthCheck(), first.circuitBreaker(), first.outlierDetection(),
-                Optional.of(tls), first.addressExceptions());
+        Upstream withTls = new Upstream(
+                first.name(),
+                first.protocol(),
+                first.lbPolicy(),
+                first.connectTimeoutMs(),
+                first.endpoints(),
+                first.healthCheck(),
+                first.circuitBreaker(),
+                first.outlierDetection(),
+                Optional.of(tls),
+                first.addressExceptions());
         List<Upstream> upstreams = new ArrayList<>(sample.upstreams());
         upstreams.set(0, withTls);
         store.replace(new GatewayConfig(sample.groups(), upstreams, sample.apis(), sample.routes()));
@@ -166,9 +197,18 @@ class PostgresStoreTest {
         PgGatewayStore store = new PgGatewayStore(ds);
         GatewayConfig sample = sample();
         Upstream first = sample.upstreams().get(0);
-        Upstream withHost = new Upstream(first.name(), first.protocol(), first.lbPolicy(), first.connectTimeoutMs(),
-                first.endpoints(), first.healthCheck(), first.circuitBreaker(), first.outlierDetection(),
-                first.tls(), first.addressExceptions(), Optional.of("orders.shop.svc.cluster.local"));
+        Upstream withHost = new Upstream(
+                first.name(),
+                first.protocol(),
+                first.lbPolicy(),
+                first.connectTimeoutMs(),
+                first.endpoints(),
+                first.healthCheck(),
+                first.circuitBreaker(),
+                first.outlierDetection(),
+                first.tls(),
+                first.addressExceptions(),
+                Optional.of("orders.shop.svc.cluster.local"));
         List<Upstream> upstreams = new ArrayList<>(sample.upstreams());
         upstreams.set(0, withHost);
         store.replace(new GatewayConfig(sample.groups(), upstreams, sample.apis(), sample.routes()));
@@ -184,11 +224,24 @@ class PostgresStoreTest {
         GatewayGroup first = sample.groups().get(0);
         String api = sample.apis().get(0).name();
         Cors groupCors = new Cors(List.of("https://app.bank.example"), null, null, null, true, Optional.of(300L));
-        Cors apiCors = new Cors(List.of("https://agent.bank.example"), List.of("GET", "POST"),
-                List.of("authorization", "last-event-id"), List.of("x-request-id"), false, Optional.empty());
-        GatewayGroup withCors = new GatewayGroup(first.name(), first.environment(), first.region(), first.domain(),
-                first.hostnames(), first.hostnameTemplate(), first.listenerPort(), first.proxylessAuthz(),
-                Optional.of(groupCors), Map.of(api, apiCors));
+        Cors apiCors = new Cors(
+                List.of("https://agent.bank.example"),
+                List.of("GET", "POST"),
+                List.of("authorization", "last-event-id"),
+                List.of("x-request-id"),
+                false,
+                Optional.empty());
+        GatewayGroup withCors = new GatewayGroup(
+                first.name(),
+                first.environment(),
+                first.region(),
+                first.domain(),
+                first.hostnames(),
+                first.hostnameTemplate(),
+                first.listenerPort(),
+                first.proxylessAuthz(),
+                Optional.of(groupCors),
+                Map.of(api, apiCors));
         List<GatewayGroup> groups = new ArrayList<>(sample.groups());
         groups.set(0, withCors);
         store.replace(new GatewayConfig(groups, sample.upstreams(), sample.apis(), sample.routes()));
@@ -213,23 +266,33 @@ class PostgresStoreTest {
         assertThat(store.get(r.id()).orElseThrow().config()).isEqualTo(slice);
         assertThat(store.get(r.id()).orElseThrow().actor()).isEqualTo("alice");
         assertThat(store.latestPerGroup().get("local").id()).isEqualTo(r.id());
-        assertThat(store.list(Optional.of("local"), 10)).extracting(Revision.Summary::id).contains(r.id());
+        assertThat(store.list(Optional.of("local"), 10))
+                .extracting(Revision.Summary::id)
+                .contains(r.id());
         assertThat(store.newestId()).isGreaterThanOrEqualTo(r.id());
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement()) {
             assertThatThrownBy(() -> st.executeUpdate("update config_revision set reason = 'x' where id = " + r.id()))
                     .hasMessageContaining("immutable");
         }
         assertThatThrownBy(() -> store.append("no-such-group", slice, "alice", "x"))
-                .isInstanceOf(StoreException.class).hasMessageContaining("no-such-group");
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("no-such-group");
     }
 
     @Test
     void publishOnOneReplica_isServedByAnotherThroughNotify() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
-        try (XdsCore one = core(revisions); XdsCore two = core(revisions);
-                RevisionListener listener = new RevisionListener(ds, revisions,
-                        () -> two.publisher().applyLatest(), Duration.ofMillis(20), Duration.ofMinutes(5)).start()) {
+        try (XdsCore one = core(revisions);
+                XdsCore two = core(revisions);
+                RevisionListener listener = new RevisionListener(
+                                ds,
+                                revisions,
+                                () -> two.publisher().applyLatest(),
+                                Duration.ofMillis(20),
+                                Duration.ofMinutes(5))
+                        .start()) {
             GatewayConfig changed = sample();
             Publisher.Result result = one.publisher().publish(withEndpointPort(changed, 19999), "bob", "move");
             assertThat(result.published()).isTrue();
@@ -247,12 +310,17 @@ class PostgresStoreTest {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
         try (XdsCore replica = core(revisions);
-                RevisionListener listener = new RevisionListener(ds, revisions,
-                        () -> replica.publisher().applyLatest(), Duration.ofMillis(10), Duration.ofMillis(200))
+                RevisionListener listener = new RevisionListener(
+                                ds,
+                                revisions,
+                                () -> replica.publisher().applyLatest(),
+                                Duration.ofMillis(10),
+                                Duration.ofMillis(200))
                         .start()) {
             // a revision that arrives without a notification (e.g. NOTIFY lost while the connection was down)
             long id;
-            try (Connection c = ds.getConnection(); var ps = c.prepareStatement("""
+            try (Connection c = ds.getConnection();
+                    var ps = c.prepareStatement("""
                     insert into config_revision (group_id, created_by, reason, content)
                     values ((select id from gateway_group where name = 'local'), 'restore', 'no notify', ?::jsonb)
                     returning id""")) {
@@ -270,15 +338,27 @@ class PostgresStoreTest {
     @Test
     void nodeStatus_isWrittenAndReadBack() {
         try (PgNodeStatusWriter writer = new PgNodeStatusWriter(ds, "replica-1")) {
-            NodeStatus s = new NodeStatus("envoy-1", "local", true, 2, "envoy 1.36",
-                    Map.of("type.googleapis.com/envoy.config.cluster.v3.Cluster", "abc"), Optional.of(7L),
-                    Optional.of(new NodeStatus.Nack("type.googleapis.com/envoy.config.listener.v3.Listener", "def",
-                            "bad filter", Instant.parse("2026-01-01T00:00:00Z"))),
+            NodeStatus s = new NodeStatus(
+                    "envoy-1",
+                    "local",
+                    true,
+                    2,
+                    "envoy 1.36",
+                    Map.of("type.googleapis.com/envoy.config.cluster.v3.Cluster", "abc"),
+                    Optional.of(7L),
+                    Optional.of(new NodeStatus.Nack(
+                            "type.googleapis.com/envoy.config.listener.v3.Listener",
+                            "def",
+                            "bad filter",
+                            Instant.parse("2026-01-01T00:00:00Z"))),
                     Instant.parse("2026-01-01T00:00:01Z"));
             writer.changed(s);
-            await().atMost(Duration.ofSeconds(5)).until(() -> writer.all().stream()
-                    .anyMatch(n -> n.nodeId().equals("envoy-1")));
-            assertThat(writer.all()).filteredOn(n -> n.nodeId().equals("envoy-1")).singleElement().isEqualTo(s);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> writer.all().stream().anyMatch(n -> n.nodeId().equals("envoy-1")));
+            assertThat(writer.all())
+                    .filteredOn(n -> n.nodeId().equals("envoy-1"))
+                    .singleElement()
+                    .isEqualTo(s);
         }
     }
 
@@ -303,18 +383,40 @@ class PostgresStoreTest {
     }
 
     private static XdsCore core(RevisionStore revisions) throws Exception {
-        return new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, revisions,
-                Optional.empty(), s -> { }, new SimpleMeterRegistry(), Clock.systemUTC()).start();
+        return new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        revisions,
+                        Optional.empty(),
+                        s -> {},
+                        new SimpleMeterRegistry(),
+                        Clock.systemUTC())
+                .start();
     }
 
     private static GatewayConfig withEndpointPort(GatewayConfig c, int port) {
-        return new GatewayConfig(c.groups(), c.upstreams().stream()
-                .map(u -> new io.meshguard.xds.model.Upstream(u.name(), u.protocol(), u.lbPolicy(),
-                        u.connectTimeoutMs(), u.endpoints().stream()
-                        .map(e -> new io.meshguard.xds.model.Upstream.Endpoint(e.address(), port, e.weight()))
-                        .toList(), u.healthCheck(), u.circuitBreaker(), u.outlierDetection(), u.tls(),
-                        u.addressExceptions().stream().map(x -> new io.meshguard.xds.model.Upstream.AddressException(
-                                x.address(), port, x.reason())).toList()))
-                .toList(), c.apis(), c.routes());
+        return new GatewayConfig(
+                c.groups(),
+                c.upstreams().stream()
+                        .map(u -> new io.meshguard.xds.model.Upstream(
+                                u.name(),
+                                u.protocol(),
+                                u.lbPolicy(),
+                                u.connectTimeoutMs(),
+                                u.endpoints().stream()
+                                        .map(e -> new io.meshguard.xds.model.Upstream.Endpoint(
+                                                e.address(), port, e.weight()))
+                                        .toList(),
+                                u.healthCheck(),
+                                u.circuitBreaker(),
+                                u.outlierDetection(),
+                                u.tls(),
+                                u.addressExceptions().stream()
+                                        .map(x -> new io.meshguard.xds.model.Upstream.AddressException(
+                                                x.address(), port, x.reason()))
+                                        .toList()))
+                        .toList(),
+                c.apis(),
+                c.routes());
     }
 }

@@ -38,6 +38,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class CatalogSnapshotVersionTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static final TenantScope ACME = TenantScope.of(Set.of("acme"));
     static final TenantScope INITECH = TenantScope.of(Set.of("initech"));
 
@@ -47,27 +48,52 @@ class CatalogSnapshotVersionTest {
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
-        store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
-                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
-                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
+        store.createProduct(
+                ACME,
+                new Product(
+                        "payments",
+                        "acme",
+                        "Payments",
+                        "1",
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty(),
+                        Product.Visibility.PUBLIC,
+                        ProductState.DRAFT,
+                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
+                "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(ACME, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
-                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.createPlan(
+                ACME,
+                new Plan(
+                        "payments-free",
+                        "payments",
+                        "free",
+                        PlanState.STAGING,
+                        PlanLimits.NONE,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY)));
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED, (publish, serve, change) ->
-                new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
+        store.movePublish(
+                ACME,
+                "payments-dev-local",
+                PublishState.PUBLISHED,
+                (publish, serve, change) ->
+                        new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
                 new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         store.createApplication(INITECH, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
 
         List<SubscriptionSnapshot> handed = new CopyOnWriteArrayList<>();
-        try (CatalogSnapshotFeed feed = new CatalogSnapshotFeed(PG.dataSource(), store, handed::add,
-                Duration.ofSeconds(30)).start()) {
+        try (CatalogSnapshotFeed feed =
+                new CatalogSnapshotFeed(PG.dataSource(), store, handed::add, Duration.ofSeconds(30)).start()) {
             // the listener's connect rebuilds, and so does a notification that changed nothing
             PG.dsl().execute("select pg_notify('" + CatalogSnapshotFeed.CHANNEL + "', '')");
-            String subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina").id();
-            await().atMost(Duration.ofSeconds(10)).until(() -> handed.getLast().subscriptions().stream()
-                    .anyMatch(s -> s.id().equals(subscription)));
+            String subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina")
+                    .id();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> handed.getLast().subscriptions().stream().anyMatch(s -> s.id().equals(subscription)));
         }
         assertThat(handed).as("one snapshot at start, one for the subscription").hasSize(2);
         assertThat(handed.get(1).version()).isGreaterThan(handed.get(0).version());

@@ -64,21 +64,31 @@ class ExtauthzSubscriptionReadinessTest {
     private ExtAuthzServer start(String policy, SubscriptionStateSettings subscriptions) throws Exception {
         dir = Files.createTempDirectory("extauthz-readiness");
         Path file = Files.writeString(dir.resolve("authz.yaml"), policy);
-        extauthz = new ExtAuthzServer(ExtAuthzConfig.defaults().withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(1)).withPolicy(file, Duration.ofSeconds(1))
-                .withSubscriptions(subscriptions), new SimpleMeterRegistry(), Optional.empty(), e -> { },
+        extauthz = new ExtAuthzServer(
+                ExtAuthzConfig.defaults()
+                        .withGrpc("127.0.0.1", 0)
+                        .withShutdown(Duration.ZERO, Duration.ofSeconds(1))
+                        .withPolicy(file, Duration.ofSeconds(1))
+                        .withSubscriptions(subscriptions),
+                new SimpleMeterRegistry(),
+                Optional.empty(),
+                e -> {},
                 Clock.systemUTC());
         extauthz.start();
         return extauthz;
     }
 
     private static Optional<String> subscriptionsProblem(ExtAuthzServer server) {
-        return server.notReady().stream().filter(p -> p.startsWith("subscriptions:")).findFirst();
+        return server.notReady().stream()
+                .filter(p -> p.startsWith("subscriptions:"))
+                .findFirst();
     }
 
     private static String subscriptionsDetail(ExtAuthzServer server) {
-        ReadinessCheck check = server.readinessChecks().stream().filter(c -> c.name().equals("subscriptions"))
-                .findFirst().orElseThrow();
+        ReadinessCheck check = server.readinessChecks().stream()
+                .filter(c -> c.name().equals("subscriptions"))
+                .findFirst()
+                .orElseThrow();
         return check.check().detail();
     }
 
@@ -87,36 +97,40 @@ class ExtauthzSubscriptionReadinessTest {
             throws Exception {
         SubscriptionStateService service = new SubscriptionStateService();
         controller = NettyServerBuilder.forPort(0).addService(service).build().start();
-        ExtAuthzServer server = start(PLAIN_POLICY, new SubscriptionStateSettings(
-                Optional.of("127.0.0.1:" + controller.getPort()), Duration.ofMillis(300)));
+        ExtAuthzServer server = start(
+                PLAIN_POLICY,
+                new SubscriptionStateSettings(
+                        Optional.of("127.0.0.1:" + controller.getPort()), Duration.ofMillis(300)));
 
-        await().during(500, TimeUnit.MILLISECONDS).atMost(3, TimeUnit.SECONDS).untilAsserted(() ->
-                assertThat(subscriptionsProblem(server)).hasValueSatisfying(p ->
-                        assertThat(p).contains("waiting for the first subscription state")));
+        await().during(500, TimeUnit.MILLISECONDS).atMost(3, TimeUnit.SECONDS).untilAsserted(() -> assertThat(
+                        subscriptionsProblem(server))
+                .hasValueSatisfying(p -> assertThat(p).contains("waiting for the first subscription state")));
         assertThat(server.notReady()).as("only the missing state holds it back").hasSize(1);
 
         service.publish(SubscriptionSnapshot.empty(7));
-        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(server.notReady()).isEmpty());
+        await().atMost(5, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(server.notReady()).isEmpty());
         assertThat(subscriptionsDetail(server)).contains("version 7");
 
         controller.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() ->
-                assertThat(subscriptionsDetail(server)).startsWith("degraded"));
+        await().atMost(5, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(subscriptionsDetail(server)).startsWith("degraded"));
         assertThat(server.notReady()).isEmpty();
     }
 
     @Test
     void productsOnlyRule_withoutController_isNotReady() throws Exception {
         ExtAuthzServer server = start(PRODUCT_POLICY, SubscriptionStateSettings.NONE);
-        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() ->
-                assertThat(subscriptionsProblem(server)).hasValueSatisfying(p ->
-                        assertThat(p).contains("products_only rules but no subscriptions.controller")));
+        await().atMost(5, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(subscriptionsProblem(server)).hasValueSatisfying(p -> assertThat(p)
+                        .contains("products_only rules but no subscriptions.controller")));
     }
 
     @Test
     void noProductsAndNoController_isReady_withProductsOff() throws Exception {
         ExtAuthzServer server = start(PLAIN_POLICY, SubscriptionStateSettings.NONE);
-        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(server.notReady()).isEqualTo(List.of()));
+        await().atMost(5, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(server.notReady()).isEqualTo(List.of()));
         assertThat(subscriptionsDetail(server)).startsWith("off");
     }
 }

@@ -31,13 +31,12 @@ import io.meshguard.catalog.PlanState;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
-import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SnapshotJson;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
-import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
@@ -65,6 +64,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SubscriptionStatePushTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static final TenantScope ACME = TenantScope.of(Set.of("acme"));
     static final TenantScope INITECH = TenantScope.of(Set.of("initech"));
 
@@ -81,31 +81,67 @@ class SubscriptionStatePushTest {
         store = new CatalogStore(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
+                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
-        store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
-                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
-                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
+        store.createProduct(
+                ACME,
+                new Product(
+                        "payments",
+                        "acme",
+                        "Payments",
+                        "1",
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty(),
+                        Product.Visibility.PUBLIC,
+                        ProductState.DRAFT,
+                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
+                "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(ACME, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
-                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.createPlan(
+                ACME,
+                new Plan(
+                        "payments-free",
+                        "payments",
+                        "free",
+                        PlanState.STAGING,
+                        PlanLimits.NONE,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY)));
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
         // the subscription state is under test, not the gateway's routes: a publish that any revision serves
-        store.movePublish(ACME, "payments-dev-local", PublishState.PUBLISHED, (publish, serve, change) ->
-                new io.meshguard.catalog.GatewayServing.Served(java.util.Optional.of(1L), java.util.Optional.empty()),
+        store.movePublish(
+                ACME,
+                "payments-dev-local",
+                PublishState.PUBLISHED,
+                (publish, serve, change) -> new io.meshguard.catalog.GatewayServing.Served(
+                        java.util.Optional.of(1L), java.util.Optional.empty()),
                 new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         store.createApplication(INITECH, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
-        subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina").id();
-        store.addCredential(INITECH, new Credential("initech000000001", AuthMode.APIKEY, "app",
-                CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of()));
+        subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina")
+                .id();
+        store.addCredential(
+                INITECH,
+                new Credential(
+                        "initech000000001",
+                        AuthMode.APIKEY,
+                        "app",
+                        CredentialState.ACTIVE,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Set.of()));
 
         service = new SubscriptionStateService();
         server = NettyServerBuilder.forPort(0).addService(service).build().start();
         feed = new CatalogSnapshotFeed(PG.dataSource(), store, service, Duration.ofSeconds(30)).start();
         for (int i = 0; i < 3; i++) {
-            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                    .usePlaintext()
+                    .build();
             channels.add(ch);
             replicas.add(new SubscriptionStateClient(ch, "extauthz-" + i, Duration.ofSeconds(10), Clock.systemUTC())
                     .start());
@@ -121,37 +157,47 @@ class SubscriptionStatePushTest {
     }
 
     private static Optional<DenyReason> decision(SubscriptionStateClient replica) {
-        return replica.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "initech000000001",
-                Instant.now())).map(d -> d instanceof AccessDecision.Denied denied ? denied.reason() : null);
+        return replica.current()
+                .map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "initech000000001", Instant.now()))
+                .map(d -> d instanceof AccessDecision.Denied denied ? denied.reason() : null);
     }
 
     @Test
     void suspension_reachesEveryReplica_andEachAcksTheVersionItHolds() {
-        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas).allSatisfy(r ->
-                assertThat(r.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY, "initech000000001",
-                        Instant.now()))).get().isInstanceOf(AccessDecision.Granted.class)));
+        await().atMost(10, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(replicas).allSatisfy(r -> assertThat(r.current()
+                                .map(s -> s.decide(
+                                        "payments-dev-local", AuthMode.APIKEY, "initech000000001", Instant.now())))
+                        .get()
+                        .isInstanceOf(AccessDecision.Granted.class)));
 
-        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob",
-                "unpaid invoice");
+        store.moveSubscription(
+                ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob", "unpaid invoice");
         await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas)
                 .allSatisfy(r -> assertThat(decision(r)).contains(DenyReason.SUBSCRIPTION_SUSPENDED)));
         long version = replicas.get(0).current().orElseThrow().version();
-        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(service.replicas().values())
-                .filteredOn(s -> s.replica().startsWith("extauthz-"))
-                .hasSize(3).allSatisfy(s -> assertThat(s.ackedVersion().orElse(0L)).isGreaterThanOrEqualTo(version)));
+        await().atMost(10, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(service.replicas().values())
+                        .filteredOn(s -> s.replica().startsWith("extauthz-"))
+                        .hasSize(3)
+                        .allSatisfy(s -> assertThat(s.ackedVersion().orElse(0L)).isGreaterThanOrEqualTo(version)));
 
-        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.ACTIVE, "bob",
-                "paid");
-        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(replicas)
-                .allSatisfy(r -> assertThat(r.current().map(s -> s.decide("payments-dev-local", AuthMode.APIKEY,
-                        "initech000000001", Instant.now()))).get().isInstanceOf(AccessDecision.Granted.class)));
+        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.ACTIVE, "bob", "paid");
+        await().atMost(10, TimeUnit.SECONDS)
+                .untilAsserted(() -> assertThat(replicas).allSatisfy(r -> assertThat(r.current()
+                                .map(s -> s.decide(
+                                        "payments-dev-local", AuthMode.APIKEY, "initech000000001", Instant.now())))
+                        .get()
+                        .isInstanceOf(AccessDecision.Granted.class)));
     }
 
     @Test
     void replicaCutOff_pastItsStalenessBound_decidesNothing() throws Exception {
         MutableClock clock = new MutableClock();
         Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
+                .usePlaintext()
+                .build();
         try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "isolated", Duration.ofSeconds(10), clock)) {
             // asked before the stream opens: the first snapshot can arrive within milliseconds of start()
             assertThat(r.current()).as("no snapshot yet").isEmpty();
@@ -171,43 +217,52 @@ class SubscriptionStatePushTest {
     void unreadableSnapshot_isNacked_andThePreviousOneKept() throws Exception {
         List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
         SubscriptionSnapshot good = SubscriptionSnapshot.empty(7);
-        Any broken = Any.pack(Struct.newBuilder().putFields("version", Value.newBuilder().setStringValue("x").build())
+        Any broken = Any.pack(Struct.newBuilder()
+                .putFields("version", Value.newBuilder().setStringValue("x").build())
                 .build());
         ServerServiceDefinition hostile = ServerServiceDefinition.builder(SubscriptionStateWire.SERVICE)
-                .addMethod(SubscriptionStateWire.STREAM, ServerCalls.asyncBidiStreamingCall(
-                        (StreamObserver<DiscoveryResponse> out) -> new StreamObserver<DiscoveryRequest>() {
-                            @Override
-                            public void onNext(DiscoveryRequest request) {
-                                requests.add(request);
-                                if (requests.size() == 1) {
-                                    out.onNext(response("7", "n1", SnapshotJson.resource(good)));
-                                } else if (requests.size() == 2) {
-                                    out.onNext(response("8", "n2", broken));
-                                }
-                            }
+                .addMethod(
+                        SubscriptionStateWire.STREAM,
+                        ServerCalls.asyncBidiStreamingCall(
+                                (StreamObserver<DiscoveryResponse> out) -> new StreamObserver<DiscoveryRequest>() {
+                                    @Override
+                                    public void onNext(DiscoveryRequest request) {
+                                        requests.add(request);
+                                        if (requests.size() == 1) {
+                                            out.onNext(response("7", "n1", SnapshotJson.resource(good)));
+                                        } else if (requests.size() == 2) {
+                                            out.onNext(response("8", "n2", broken));
+                                        }
+                                    }
 
-                            @Override
-                            public void onError(Throwable t) {
-                            }
+                                    @Override
+                                    public void onError(Throwable t) {}
 
-                            @Override
-                            public void onCompleted() {
-                                out.onCompleted();
-                            }
-                        }))
+                                    @Override
+                                    public void onCompleted() {
+                                        out.onCompleted();
+                                    }
+                                }))
                 .build();
         Server own = NettyServerBuilder.forPort(0).addService(hostile).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort()).usePlaintext().build();
-        try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10),
-                Clock.systemUTC()).start()) {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
+                .usePlaintext()
+                .build();
+        try (SubscriptionStateClient r =
+                new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10), Clock.systemUTC()).start()) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 3);
             assertThat(requests.get(1).getVersionInfo()).as("ACK").isEqualTo("7");
             assertThat(requests.get(1).hasErrorDetail()).isFalse();
             DiscoveryRequest nack = requests.get(2);
             assertThat(nack.getResponseNonce()).isEqualTo("n2");
-            assertThat(nack.getVersionInfo()).as("a NACK names the version still applied").isEqualTo("7");
+            assertThat(nack.getVersionInfo())
+                    .as("a NACK names the version still applied")
+                    .isEqualTo("7");
             assertThat(nack.getErrorDetail().getMessage()).contains("required list");
-            assertThat(r.current()).get().extracting(SubscriptionSnapshot::version).isEqualTo(7L);
+            assertThat(r.current())
+                    .get()
+                    .extracting(SubscriptionSnapshot::version)
+                    .isEqualTo(7L);
         } finally {
             ch.shutdownNow();
             own.shutdownNow();
@@ -215,8 +270,12 @@ class SubscriptionStatePushTest {
     }
 
     private static DiscoveryResponse response(String version, String nonce, Any resource) {
-        return DiscoveryResponse.newBuilder().setTypeUrl(SubscriptionStateWire.TYPE_URL).setVersionInfo(version)
-                .setNonce(nonce).addResources(resource).build();
+        return DiscoveryResponse.newBuilder()
+                .setTypeUrl(SubscriptionStateWire.TYPE_URL)
+                .setVersionInfo(version)
+                .setNonce(nonce)
+                .addResources(resource)
+                .build();
     }
 
     /** A clock the test moves forward. */

@@ -34,20 +34,39 @@ class ConfigValidatorTest {
     /** Review IC-08: a versioned gRPC path reaches a gRPC server unchanged, which answers UNIMPLEMENTED. */
     @Test
     void grpcMethodPath_underAVersionedRoot_isWarnedAbout_andAPlainPathIsNot() {
-        List<Problem> warnings = new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES",
-                ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/helloworld.Greeter/\"")))).warnings();
+        List<Problem> warnings = new ConfigValidator()
+                .validate(ConfigJson.readConfig(BASE.replace(
+                        "ROUTES",
+                        ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/helloworld.Greeter/\""))))
+                .warnings();
         assertThat(warnings).extracting(Problem::message).anySatisfy(m -> assertThat(m)
-                .contains("gRPC method path").contains("/shop/<version>/helloworld.Greeter/").contains("UNIMPLEMENTED"));
-        assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE.replace(
-                "\"path_prefix\": \"/\"", "\"path_exact\": \"/helloworld.v1.Greeter/SayHello\"")))).warnings())
-                .extracting(Problem::message).anySatisfy(m -> assertThat(m).contains("gRPC method path"));
+                .contains("gRPC method path")
+                .contains("/shop/<version>/helloworld.Greeter/")
+                .contains("UNIMPLEMENTED"));
+        assertThat(new ConfigValidator()
+                        .validate(ConfigJson.readConfig(BASE.replace(
+                                "ROUTES",
+                                ROUTE.replace(
+                                        "\"path_prefix\": \"/\"",
+                                        "\"path_exact\": \"/helloworld.v1.Greeter/SayHello\""))))
+                        .warnings())
+                .extracting(Problem::message)
+                .anySatisfy(m -> assertThat(m).contains("gRPC method path"));
         for (String http : new String[] {"/orders.v2/", "/index.html", "/v1.0/items"}) {
-            assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE.replace(
-                    "\"path_prefix\": \"/\"", "\"path_prefix\": \"" + http + "\"")))).warnings())
-                    .extracting(Problem::message).as(http).noneSatisfy(m -> assertThat(m).contains("gRPC"));
+            assertThat(new ConfigValidator()
+                            .validate(ConfigJson.readConfig(BASE.replace(
+                                    "ROUTES",
+                                    ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"" + http + "\""))))
+                            .warnings())
+                    .extracting(Problem::message)
+                    .as(http)
+                    .noneSatisfy(m -> assertThat(m).contains("gRPC"));
         }
-        assertThat(new ConfigValidator().validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE))).warnings())
-                .extracting(Problem::message).noneSatisfy(m -> assertThat(m).contains("gRPC"));
+        assertThat(new ConfigValidator()
+                        .validate(ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE)))
+                        .warnings())
+                .extracting(Problem::message)
+                .noneSatisfy(m -> assertThat(m).contains("gRPC"));
     }
 
     @Test
@@ -57,46 +76,57 @@ class ConfigValidatorTest {
 
     @Test
     void weightsNotSummingTo100_areAnError() {
-        assertThat(errorsWithRoute(ROUTE.replace("[{\"upstream\": \"a\", \"weight\": 100}]",
-                "[{\"upstream\": \"a\", \"weight\": 60}, {\"upstream\": \"b\", \"weight\": 30}]")))
-                .extracting(Problem::message).contains("weights must sum to 100, got 90");
+        assertThat(errorsWithRoute(ROUTE.replace(
+                        "[{\"upstream\": \"a\", \"weight\": 100}]",
+                        "[{\"upstream\": \"a\", \"weight\": 60}, {\"upstream\": \"b\", \"weight\": 30}]")))
+                .extracting(Problem::message)
+                .contains("weights must sum to 100, got 90");
     }
 
     @Test
     void unknownReferences_areErrors() {
         assertThat(errorsWithRoute(ROUTE.replace("\"upstream\": \"a\"", "\"upstream\": \"nope\"")))
-                .extracting(Problem::message).contains("unknown upstream 'nope'");
+                .extracting(Problem::message)
+                .contains("unknown upstream 'nope'");
         assertThat(errorsWithRoute(ROUTE.replace("\"group\": \"edge\"", "\"group\": \"nope\"")))
-                .extracting(Problem::message).contains("unknown group 'nope'");
+                .extracting(Problem::message)
+                .contains("unknown group 'nope'");
         assertThat(errorsWithRoute(ROUTE.replace("\"version\": \"v2\"", "\"version\": \"v9\"")))
-                .extracting(Problem::message).contains("API 'shop' has no version 'v9'");
+                .extracting(Problem::message)
+                .contains("API 'shop' has no version 'v9'");
     }
 
     @Test
     void regexLargerThanEnvoysProgramSizeLimit_isAnError_whileARealisticOneFits() {
         // 118 in Envoy's C++ RE2 (envoyproxy/gateway#2543): NACKed at Envoy's default limit 100, fits meshguard's 1000
         String uuidish = "^/v4/advisory/[0-9a-z-]{36}/clone$";
-        assertThat(EnvoyRegexBudget.estimatedEnvoySize(uuidish)).isGreaterThan(100).isLessThan(EnvoyRegexBudget.ERROR_LEVEL);
+        assertThat(EnvoyRegexBudget.estimatedEnvoySize(uuidish))
+                .isGreaterThan(100)
+                .isLessThan(EnvoyRegexBudget.ERROR_LEVEL);
         assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"" + uuidish + "\"")))
                 .isEmpty();
 
         String huge = "/items/[0-9a-f]{500}";
         assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"" + huge + "\"")))
-                .singleElement().satisfies(p -> {
+                .singleElement()
+                .satisfies(p -> {
                     assertThat(p.path()).isEqualTo("routes[edge/all].match.path_regex");
                     assertThat(p.message()).contains("re2.max_program_size.error_level 1000");
                 });
         // header regexes go into the same route table
-        String headerRoute = ROUTE.replace("\"path_prefix\": \"/\"",
+        String headerRoute = ROUTE.replace(
+                "\"path_prefix\": \"/\"",
                 "\"path_prefix\": \"/\", \"headers\": [{\"name\": \"x-tenant-id\", \"regex\": \"t-[a-z]{400}\"}]");
-        assertThat(errorsWithRoute(headerRoute)).extracting(Problem::message)
+        assertThat(errorsWithRoute(headerRoute))
+                .extracting(Problem::message)
                 .anyMatch(m -> m.contains("regex too large for Envoy"));
     }
 
     @Test
     void regexThatRe2Rejects_isAnError() {
         assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"(a+\"")))
-                .extracting(Problem::path).contains("routes[edge/all].match.path_regex");
+                .extracting(Problem::path)
+                .contains("routes[edge/all].match.path_regex");
         // backreferences need backtracking: RE2 refuses them
         assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_regex\": \"/(a)\\\\1\"")))
                 .isNotEmpty();
@@ -104,19 +134,27 @@ class ConfigValidatorTest {
 
     @Test
     void twoPathKinds_unknownMethod_reservedHeader_areErrors() {
-        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"path_exact\": \"/x\"")))
-                .extracting(Problem::message).contains("exactly one of path_prefix, path_exact, path_regex is required");
-        assertThat(errorsWithRoute(ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"methods\": [\"FETCH\"]")))
-                .extracting(Problem::message).contains("unknown HTTP method 'FETCH'");
-        assertThat(errorsWithRoute(ROUTE.replace("\"match\"", "\"request_headers_to_add\": [{\"name\": \"host\", \"value\": \"x\"}], \"match\"")))
-                .extracting(Problem::message).contains("'host' cannot be changed by a route");
+        assertThat(errorsWithRoute(
+                        ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"path_exact\": \"/x\"")))
+                .extracting(Problem::message)
+                .contains("exactly one of path_prefix, path_exact, path_regex is required");
+        assertThat(errorsWithRoute(
+                        ROUTE.replace("\"path_prefix\": \"/\"", "\"path_prefix\": \"/\", \"methods\": [\"FETCH\"]")))
+                .extracting(Problem::message)
+                .contains("unknown HTTP method 'FETCH'");
+        assertThat(errorsWithRoute(ROUTE.replace(
+                        "\"match\"",
+                        "\"request_headers_to_add\": [{\"name\": \"host\", \"value\": \"x\"}], \"match\"")))
+                .extracting(Problem::message)
+                .contains("'host' cannot be changed by a route");
     }
 
     @Test
     void lifecycleRules_areChecked() {
-        String sunsetDefault = BASE.replace("ROUTES", ROUTE).replace("{\"version\": \"v2\"}",
-                "{\"version\": \"v2\", \"status\": \"sunset\"}");
-        assertThat(errors(sunsetDefault)).extracting(Problem::message)
+        String sunsetDefault = BASE.replace("ROUTES", ROUTE)
+                .replace("{\"version\": \"v2\"}", "{\"version\": \"v2\", \"status\": \"sunset\"}");
+        assertThat(errors(sunsetDefault))
+                .extracting(Problem::message)
                 .contains("the default version must be active or deprecated, 'v2' is sunset");
         String noDate = BASE.replace("ROUTES", ROUTE).replace(", \"deprecated_at\": \"2026-01-01T00:00:00Z\"", "");
         assertThat(errors(noDate)).extracting(Problem::path).contains("apis[shop].versions[v1].deprecated_at");
@@ -126,32 +164,44 @@ class ConfigValidatorTest {
 
     @Test
     void namesAndPortsOutOfRange_areErrors() {
-        String json = BASE.replace("ROUTES", ROUTE).replace("{\"name\": \"edge\"}",
-                "{\"name\": \"edge\", \"listener_port\": 70000}, {\"name\": \"Bad_Name\"}");
-        assertThat(errors(json)).extracting(Problem::path)
+        String json = BASE.replace("ROUTES", ROUTE)
+                .replace(
+                        "{\"name\": \"edge\"}",
+                        "{\"name\": \"edge\", \"listener_port\": 70000}, {\"name\": \"Bad_Name\"}");
+        assertThat(errors(json))
+                .extracting(Problem::path)
                 .contains("groups[edge].listener_port", "groups[Bad_Name].name");
     }
 
     @Test
     void identicalMatches_areWarnedNotRefused() {
-        ValidationResult r = new ConfigValidator().validate(ConfigJson.readConfig(
-                BASE.replace("ROUTES", ROUTE + "," + ROUTE.replace("\"all\"", "\"again\""))));
+        ValidationResult r = new ConfigValidator()
+                .validate(ConfigJson.readConfig(
+                        BASE.replace("ROUTES", ROUTE + "," + ROUTE.replace("\"all\"", "\"again\""))));
         assertThat(r.valid()).isTrue();
-        assertThat(r.warnings()).extracting(Problem::message)
+        assertThat(r.warnings())
+                .extracting(Problem::message)
                 .contains("same match as route 'all': only one of them is reachable");
     }
 
     @Test
     void twoApisOnTheSameHostAndBasePath_areAnError() {
-        GatewayConfig c = ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE + ","
-                + ROUTE.replace("\"all\"", "\"other\"").replace("\"shop\"", "\"shop2\""))
+        GatewayConfig c = ConfigJson.readConfig(BASE.replace(
+                        "ROUTES",
+                        ROUTE + "," + ROUTE.replace("\"all\"", "\"other\"").replace("\"shop\"", "\"shop2\""))
                 .replace("\"apis\": [", """
                         "apis": [{"name": "shop2", "base_path": "/shop", "default_version": "v2", "hostnames": ["shop.edge.local"],
                                   "versions": [{"version": "v2"}]},"""));
-        GatewayConfig sameHost = new GatewayConfig(c.groups(), c.upstreams(), c.apis().stream()
-                .map(a -> new io.meshguard.xds.model.Api(a.name(), a.basePath(), a.defaultVersion(),
-                        List.of("shop.edge.local"), a.versions())).toList(), c.routes());
-        assertThat(new ConfigValidator().validate(sameHost).errors()).extracting(Problem::message)
+        GatewayConfig sameHost = new GatewayConfig(
+                c.groups(),
+                c.upstreams(),
+                c.apis().stream()
+                        .map(a -> new io.meshguard.xds.model.Api(
+                                a.name(), a.basePath(), a.defaultVersion(), List.of("shop.edge.local"), a.versions()))
+                        .toList(),
+                c.routes());
+        assertThat(new ConfigValidator().validate(sameHost).errors())
+                .extracting(Problem::message)
                 .anySatisfy(m -> assertThat(m).contains("already serves '/shop' on shop.edge.local"));
     }
 }

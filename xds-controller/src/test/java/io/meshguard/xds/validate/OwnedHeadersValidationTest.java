@@ -16,7 +16,8 @@ class OwnedHeadersValidationTest {
     private static final Path POLICIES = io.meshguard.testing.FixturePolicies.directory();
 
     private static GatewayConfig routeChanging(String field, String header) {
-        String change = field.equals("request_headers_to_remove") ? "[\"" + header + "\"]"
+        String change = field.equals("request_headers_to_remove")
+                ? "[\"" + header + "\"]"
                 : "[{name: \"" + header + "\", value: v}]";
         return GatewayYaml.read("t.yaml", """
                 groups: [{name: edge, domain: bank.example}]
@@ -29,19 +30,36 @@ class OwnedHeadersValidationTest {
     }
 
     private static List<String> errors(ConfigValidator v, GatewayConfig c) {
-        return v.validate(c).errors().stream().map(p -> p.path() + ": " + p.message()).toList();
+        return v.validate(c).errors().stream()
+                .map(p -> p.path() + ": " + p.message())
+                .toList();
     }
 
     @Test
     void route_settingOrRemovingAnOwnedHeader_isRefused_namingTheHeaderAndWhy() {
         ConfigValidator v = new ConfigValidator();
         for (String field : List.of("request_headers_to_add", "request_headers_to_remove", "response_headers_to_add")) {
-            for (String header : List.of("x-user-id", "X-User-Id", " x-tenant-id", "x_user_roles", "X_TENANT_ID",
-                    "authorization", "Authorization", "cookie", "proxy-authorization", "x-api-key",
-                    "x-meshguard-dlp-profile", "X-Meshguard-Route", "x_meshguard_anything",
-                    "x-forwarded-client-cert", "x-caller-principal")) {
-                assertThat(errors(v, routeChanging(field, header))).as("%s %s", field, header)
-                        .anySatisfy(e -> assertThat(e).contains(field).contains(header.strip())
+            for (String header : List.of(
+                    "x-user-id",
+                    "X-User-Id",
+                    " x-tenant-id",
+                    "x_user_roles",
+                    "X_TENANT_ID",
+                    "authorization",
+                    "Authorization",
+                    "cookie",
+                    "proxy-authorization",
+                    "x-api-key",
+                    "x-meshguard-dlp-profile",
+                    "X-Meshguard-Route",
+                    "x_meshguard_anything",
+                    "x-forwarded-client-cert",
+                    "x-caller-principal")) {
+                assertThat(errors(v, routeChanging(field, header)))
+                        .as("%s %s", field, header)
+                        .anySatisfy(e -> assertThat(e)
+                                .contains(field)
+                                .contains(header.strip())
                                 .contains("owned by meshguard's security policy"));
             }
         }
@@ -50,9 +68,20 @@ class OwnedHeadersValidationTest {
     @Test
     void route_changingPseudoOrFramingHeaders_isRefused() {
         ConfigValidator v = new ConfigValidator();
-        for (String header : List.of(":authority", ":path", ":method", ":scheme", "Host", "host", "content-length",
-                "Transfer-Encoding", "connection", "upgrade", "te")) {
-            assertThat(errors(v, routeChanging("request_headers_to_add", header))).as(header)
+        for (String header : List.of(
+                ":authority",
+                ":path",
+                ":method",
+                ":scheme",
+                "Host",
+                "host",
+                "content-length",
+                "Transfer-Encoding",
+                "connection",
+                "upgrade",
+                "te")) {
+            assertThat(errors(v, routeChanging("request_headers_to_add", header)))
+                    .as(header)
                     .anySatisfy(e -> assertThat(e).contains("cannot be changed by a route"));
         }
     }
@@ -79,8 +108,8 @@ class OwnedHeadersValidationTest {
     void contractDefaults_matchExtauthzsDefaultIdentityHeaders() {
         // IdentityHeaders' short constructor fills the same defaults AuthzPolicyParser uses for an authz.yaml
         // that renames nothing
-        IdentityHeaders defaults = new IdentityHeaders("x-user-id", "x-tenant-id", "x-user-roles", "x-user-scopes",
-                "x-client-id", "x-auth-method");
+        IdentityHeaders defaults = new IdentityHeaders(
+                "x-user-id", "x-tenant-id", "x-user-roles", "x-user-scopes", "x-client-id", "x-auth-method");
         assertThat(OwnedHeaderNames.DEFAULT_IDENTITY).containsExactlyInAnyOrderElementsOf(defaults.all());
     }
 }

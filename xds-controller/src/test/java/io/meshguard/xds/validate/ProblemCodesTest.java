@@ -38,7 +38,8 @@ class ProblemCodesTest {
     @Test
     void codes_areExactlyThePinnedList_inOrder() {
         List<String> pinned = Arrays.asList(PINNED.trim().split("\\s+"));
-        assertThat(Arrays.stream(ProblemCode.values()).map(ProblemCode::code).toList()).isEqualTo(pinned);
+        assertThat(Arrays.stream(ProblemCode.values()).map(ProblemCode::code).toList())
+                .isEqualTo(pinned);
     }
 
     @Test
@@ -57,9 +58,12 @@ class ProblemCodesTest {
         Set<String> headings = new TreeSet<>();
         Matcher m = Pattern.compile("(?m)^### (MG-[A-Z]+-\\d{3})$").matcher(docs);
         while (m.find()) {
-            assertThat(headings.add(m.group(1))).as("%s has two entries", m.group(1)).isTrue();
+            assertThat(headings.add(m.group(1)))
+                    .as("%s has two entries", m.group(1))
+                    .isTrue();
         }
-        Set<String> defined = new TreeSet<>(Arrays.stream(ProblemCode.values()).map(ProblemCode::code).toList());
+        Set<String> defined = new TreeSet<>(
+                Arrays.stream(ProblemCode.values()).map(ProblemCode::code).toList());
         assertThat(headings).as("codes without a docs entry").containsAll(defined);
         Set<String> mentioned = new TreeSet<>();
         Matcher any = Pattern.compile("MG-[A-Z]+-\\d{3}").matcher(docs);
@@ -73,7 +77,10 @@ class ProblemCodesTest {
     void problemLines_andJson_carryTheCode() throws Exception {
         Problem p = Problem.error(ProblemCode.ROUTE_UNKNOWN_API, "routes[edge/buy].api", "unknown API 'shop'");
         assertThat(p.toString()).isEqualTo("error routes[edge/buy].api: unknown API 'shop' [MG-ROUTE-003]");
-        assertThat(io.meshguard.xds.model.ConfigJson.mapper().valueToTree(p).path("code").asText())
+        assertThat(io.meshguard.xds.model.ConfigJson.mapper()
+                        .valueToTree(p)
+                        .path("code")
+                        .asText())
                 .isEqualTo("MG-ROUTE-003");
         assertThat(ProblemCode.ROUTE_UNKNOWN_API.anchor()).isEqualTo("mg-route-003");
     }

@@ -37,29 +37,39 @@ class ProductRouteProfilesTest {
                      destinations: [{upstream: svc, weight: 100}], authz_profile: %s}
                 """.formatted(profile));
         Route apiRoute = api.routes().get(0);
-        Route product = apiRoute.asProduct("p-create-charge", new Route.Match(Optional.empty(),
-                Optional.of("/charges"), Optional.empty(), List.of(method), List.of()),
+        Route product = apiRoute.asProduct(
+                "p-create-charge",
+                new Route.Match(
+                        Optional.empty(), Optional.of("/charges"), Optional.empty(), List.of(method), List.of()),
                 new Route.ProductBinding("payments-dev-local", "create-charge", HOST, authMode));
         return new GatewayConfig(api.groups(), api.upstreams(), api.apis(), List.of(apiRoute, product));
     }
 
     private static ProfileCatalog catalog(Set<String> productsOnly) {
-        RouteMatch products = new RouteMatch(Set.of("*.api.bank.example"), new PathMatch.Prefix("/payments"),
-                Set.of("GET", "POST"));
-        RouteMatch apiHostOnly = new RouteMatch(Set.of("payments.bank.example"), new PathMatch.Prefix("/payments"),
-                Set.of());
-        return new ProfileCatalog(Map.of("sold", products, "own-host", apiHostOnly), Set.of("default"), "authz.yaml",
-                "dlp.yaml", Set.of(), productsOnly, Map.of("sold", AuthMode.APIKEY, "own-host", AuthMode.JWT_OR_APIKEY));
+        RouteMatch products =
+                new RouteMatch(Set.of("*.api.bank.example"), new PathMatch.Prefix("/payments"), Set.of("GET", "POST"));
+        RouteMatch apiHostOnly =
+                new RouteMatch(Set.of("payments.bank.example"), new PathMatch.Prefix("/payments"), Set.of());
+        return new ProfileCatalog(
+                Map.of("sold", products, "own-host", apiHostOnly),
+                Set.of("default"),
+                "authz.yaml",
+                "dlp.yaml",
+                Set.of(),
+                productsOnly,
+                Map.of("sold", AuthMode.APIKEY, "own-host", AuthMode.JWT_OR_APIKEY));
     }
 
     private static List<Problem> productProblems(GatewayConfig config, ProfileCatalog catalog) {
         return ProfileReferences.missing(config, catalog).stream()
-                .filter(p -> p.message().contains("product publish")).toList();
+                .filter(p -> p.message().contains("product publish"))
+                .toList();
     }
 
     @Test
     void ruleCoveringThePublishHost_andProductsOnly_passesSilently() {
-        assertThat(productProblems(published("sold", "POST"), catalog(Set.of("sold")))).isEmpty();
+        assertThat(productProblems(published("sold", "POST"), catalog(Set.of("sold"))))
+                .isEmpty();
     }
 
     @Test
@@ -68,15 +78,16 @@ class ProductRouteProfilesTest {
 
         assertThat(problems).singleElement().satisfies(p -> {
             assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
-            assertThat(p.message()).contains("payments-dev-local", "host " + HOST, "'own-host'", "create-charge",
-                    "outside_profile");
+            assertThat(p.message())
+                    .contains("payments-dev-local", "host " + HOST, "'own-host'", "create-charge", "outside_profile");
         });
     }
 
     @Test
     void methodOutsideTheRule_isAnError() {
         assertThat(productProblems(published("sold", "DELETE"), catalog(Set.of("sold"))))
-                .singleElement().satisfies(p -> {
+                .singleElement()
+                .satisfies(p -> {
                     assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
                     assertThat(p.message()).contains("method DELETE");
                 });
@@ -85,18 +96,22 @@ class ProductRouteProfilesTest {
     @Test
     void oauth2Publish_onARuleForApiKeysOnly_isAnError_andAnApiKeyPublishOnIt_isNot() {
         assertThat(productProblems(published("sold", "POST", "oauth2"), catalog(Set.of("sold"))))
-                .singleElement().satisfies(p -> {
+                .singleElement()
+                .satisfies(p -> {
                     assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
                     assertThat(p.message()).contains("takes oauth2 credentials", "auth: apikey", "401");
                 });
-        assertThat(productProblems(published("sold", "POST", "apikey"), catalog(Set.of("sold")))).isEmpty();
+        assertThat(productProblems(published("sold", "POST", "apikey"), catalog(Set.of("sold"))))
+                .isEmpty();
     }
 
     @Test
     void ruleWithoutProductsOnly_isAWarning_thatTheApiHostStaysOpen() {
-        assertThat(productProblems(published("sold", "POST"), catalog(Set.of()))).singleElement().satisfies(p -> {
-            assertThat(p.severity()).isEqualTo(Problem.Severity.WARNING);
-            assertThat(p.message()).contains("not products_only", "without a subscription");
-        });
+        assertThat(productProblems(published("sold", "POST"), catalog(Set.of())))
+                .singleElement()
+                .satisfies(p -> {
+                    assertThat(p.severity()).isEqualTo(Problem.Severity.WARNING);
+                    assertThat(p.message()).contains("not products_only", "without a subscription");
+                });
     }
 }

@@ -25,30 +25,42 @@ final class AdsNode implements AutoCloseable {
     private final Node node;
     /** Per type: the version ACKed last, and the names of the resources it carried. */
     final Map<String, String> versions = new ConcurrentHashMap<>();
+
     final Map<String, List<String>> names = new ConcurrentHashMap<>();
 
     AdsNode(int adsPort, String nodeId, String group) {
-        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort).usePlaintext().build();
-        this.node = Node.newBuilder().setId(nodeId).setCluster(group).setUserAgentName("envoy")
-                .setUserAgentVersion("1.36.2").build();
-        this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
-                new StreamObserver<>() {
+        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
+                .usePlaintext()
+                .build();
+        this.node = Node.newBuilder()
+                .setId(nodeId)
+                .setCluster(group)
+                .setUserAgentName("envoy")
+                .setUserAgentVersion("1.36.2")
+                .build();
+        this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .streamAggregatedResources(new StreamObserver<>() {
                     @Override
                     public void onNext(DiscoveryResponse r) {
-                        names.put(r.getTypeUrl(), r.getResourcesList().stream().map(a -> name(r.getTypeUrl(), a))
-                                .toList());
+                        names.put(
+                                r.getTypeUrl(),
+                                r.getResourcesList().stream()
+                                        .map(a -> name(r.getTypeUrl(), a))
+                                        .toList());
                         versions.put(r.getTypeUrl(), r.getVersionInfo());
-                        send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
-                                .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
+                        send(DiscoveryRequest.newBuilder()
+                                .setNode(node)
+                                .setTypeUrl(r.getTypeUrl())
+                                .setVersionInfo(r.getVersionInfo())
+                                .setResponseNonce(r.getNonce())
+                                .build());
                     }
 
                     @Override
-                    public void onError(Throwable t) {
-                    }
+                    public void onError(Throwable t) {}
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
         send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build());
@@ -56,8 +68,11 @@ final class AdsNode implements AutoCloseable {
 
     private static String name(String type, com.google.protobuf.Any any) {
         try {
-            return type.equals(CDS) ? any.unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class).getName()
-                    : any.unpack(io.envoyproxy.envoy.config.listener.v3.Listener.class).getName();
+            return type.equals(CDS)
+                    ? any.unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class)
+                            .getName()
+                    : any.unpack(io.envoyproxy.envoy.config.listener.v3.Listener.class)
+                            .getName();
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
         }

@@ -26,8 +26,15 @@ final class Central implements AutoCloseable {
     Central(DataSource ds, int zonePort, Duration credentialLifetime, ZoneHubSettings settings) throws Exception {
         PgRevisionStore revisions = new PgRevisionStore(ds);
         this.draft = new io.meshguard.xds.store.PgGatewayStore(ds);
-        this.core = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, revisions,
-                Optional.empty(), s -> { }, meters, Clock.systemUTC()).start();
+        this.core = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        revisions,
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC())
+                .start();
         this.registry = new ZoneRegistry(ds, Clock.systemUTC(), credentialLifetime);
         this.board = new ZoneBoard(Clock.systemUTC(), meters);
         this.hub = new ZoneHub(registry, revisions, board, settings, Clock.systemUTC());
@@ -55,8 +62,8 @@ final class Central implements AutoCloseable {
         return r;
     }
 
-    private static <T> java.util.List<T> merged(java.util.List<T> current, java.util.List<T> added,
-            java.util.function.Function<T, String> key) {
+    private static <T> java.util.List<T> merged(
+            java.util.List<T> current, java.util.List<T> added, java.util.function.Function<T, String> key) {
         java.util.Map<String, T> out = new java.util.LinkedHashMap<>();
         current.forEach(t -> out.put(key.apply(t), t));
         added.forEach(t -> out.put(key.apply(t), t));

@@ -37,8 +37,8 @@ final class RawZone implements AutoCloseable {
     private RawZone(String central, ZoneUp.Hello hello, List<String> held) {
         credentials.addAll(held);
         channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
-        up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT),
-                new StreamObserver<ZoneDown>() {
+        up = ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneDown>() {
                     @Override
                     public void onNext(ZoneDown down) {
                         down.credential().ifPresent(c -> credentials.add(c.secret()));
@@ -57,14 +57,19 @@ final class RawZone implements AutoCloseable {
                     }
                 });
         send(ZoneUp.of(hello));
-        echoes.scheduleWithFixedDelay(() -> send(ZoneUp.of(new Echo(sequence.incrementAndGet(), Map.of(), Map.of(),
-                List.of()))), 100, 100, TimeUnit.MILLISECONDS);
+        echoes.scheduleWithFixedDelay(
+                () -> send(ZoneUp.of(new Echo(sequence.incrementAndGet(), Map.of(), Map.of(), List.of()))),
+                100,
+                100,
+                TimeUnit.MILLISECONDS);
     }
 
     /** A registration stream: central answers the token with a credential and ends it. */
     static RawZone registering(String central, String cluster, String replica, String token) {
-        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw",
-                replica), List.of());
+        return new RawZone(
+                central,
+                new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw", replica),
+                List.of());
     }
 
     static RawZone registering(String central, String cluster, String token) {
@@ -84,8 +89,15 @@ final class RawZone implements AutoCloseable {
             if (registration.credentials().isEmpty()) {
                 throw new AssertionError("central sent no credential: " + registration.closedWith());
             }
-            return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(),
-                    Optional.of(registration.credentials().get(0)), Map.of(), "raw", replica),
+            return new RawZone(
+                    central,
+                    new ZoneUp.Hello(
+                            cluster,
+                            Optional.empty(),
+                            Optional.of(registration.credentials().get(0)),
+                            Map.of(),
+                            "raw",
+                            replica),
                     registration.credentials());
         }
     }
@@ -95,8 +107,10 @@ final class RawZone implements AutoCloseable {
     }
 
     static RawZone presenting(String central, String cluster, String replica, String credential) {
-        return new RawZone(central, new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(),
-                "raw", replica), List.of());
+        return new RawZone(
+                central,
+                new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(), "raw", replica),
+                List.of());
     }
 
     static RawZone presenting(String central, String cluster, String credential) {

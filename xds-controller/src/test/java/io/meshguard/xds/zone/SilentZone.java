@@ -26,8 +26,7 @@ final class SilentZone implements AutoCloseable {
         StreamObserver<ZoneUp> up = ClientCalls.asyncBidiStreamingCall(
                 channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneDown>() {
                     @Override
-                    public void onNext(ZoneDown value) {
-                    }
+                    public void onNext(ZoneDown value) {}
 
                     @Override
                     public void onError(Throwable t) {
@@ -39,7 +38,12 @@ final class SilentZone implements AutoCloseable {
                         closedWith.set("completed");
                     }
                 });
-        up.onNext(ZoneUp.of(new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(), "silent",
+        up.onNext(ZoneUp.of(new ZoneUp.Hello(
+                cluster,
+                Optional.empty(),
+                Optional.of(credential),
+                Map.of(),
+                "silent",
                 ZoneSettings.LOOPBACK_REPLICA)));
     }
 

@@ -53,6 +53,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ZoneAdminApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static final String BINDINGS = """
             claims: [groups]
             roles:
@@ -64,13 +65,14 @@ class ZoneAdminApiTest {
               - {match: platform-admins, role: operator, scope: system}
               - {match: edge-owners, role: gateway-owner, scope: system}
             """;
-    static final Map<String, List<String>> GROUPS = Map.of("ops", List.of("platform-admins"),
-            "owner", List.of("edge-owners"));
+    static final Map<String, List<String>> GROUPS =
+            Map.of("ops", List.of("platform-admins"), "owner", List.of("edge-owners"));
     static final HttpClient client = HttpClient.newHttpClient();
     static TestIssuer issuer;
     static XdsCore central;
     static ZoneCentral zones;
     static StatusHttpServer http;
+
     @TempDir
     static Path tmp;
 
@@ -80,20 +82,39 @@ class ZoneAdminApiTest {
         var meters = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                 io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
         PgRevisionStore revisions = new PgRevisionStore(PG.dataSource());
-        central = new XdsCore(new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, revisions,
-                Optional.empty(), s -> { }, meters, Clock.systemUTC()).start();
-        zones = new ZoneCentral(PG.dataSource(), revisions, meters, new InetSocketAddress("127.0.0.1", 0),
-                new ZoneHubSettings(Duration.ofMillis(300), Duration.ofMillis(100)), Duration.ofHours(1));
+        central = new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        revisions,
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC())
+                .start();
+        zones = new ZoneCentral(
+                PG.dataSource(),
+                revisions,
+                meters,
+                new InetSocketAddress("127.0.0.1", 0),
+                new ZoneHubSettings(Duration.ofMillis(300), Duration.ofMillis(100)),
+                Duration.ofHours(1));
         http = new StatusHttpServer("zones", HttpServerSettings.onPort(0), meters);
-        zones.mountAdminApi(http, new AdminGate(Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS), new BearerTokens(Optional.empty()), false,
-                new TrailAdminEvents(new AdminTrail(PG.dataSource())), Clock.systemUTC(), "xds.admin.token_file"),
+        zones.mountAdminApi(
+                http,
+                new AdminGate(
+                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                        RoleBindings.parse("bindings", BINDINGS),
+                        new BearerTokens(Optional.empty()),
+                        false,
+                        new TrailAdminEvents(new AdminTrail(PG.dataSource())),
+                        Clock.systemUTC(),
+                        "xds.admin.token_file"),
                 new TrailAdminEvents(new AdminTrail(PG.dataSource())));
         zones.start();
         http.start();
-        new CatalogStore(PG.dataSource()).putCluster(new Cluster("kr-seoul-prod", "kr-seoul", Optional.of("aws"),
-                Set.of("gateway-api")));
+        new CatalogStore(PG.dataSource())
+                .putCluster(new Cluster("kr-seoul-prod", "kr-seoul", Optional.of("aws"), Set.of("gateway-api")));
         var config = ZoneLoopbackTest.config("seoul-gw", "tokyo-gw", false);
         new PgGatewayStore(PG.dataSource()).replace(config);
         central.publisher().publish(config, "test", "first");
@@ -108,9 +129,13 @@ class ZoneAdminApiTest {
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(),
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                        .header(
+                                "Authorization",
+                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                        .method(method, HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -124,37 +149,52 @@ class ZoneAdminApiTest {
     @Test
     void register_tooLongATtl_isRefused_andAnUnknownCluster_isNotFound() throws Exception {
         assertThat(call("ops", "POST", "/v1/operator/zones/kr-seoul-prod/registrations", "{\"ttl_hours\": 25}")
-                .statusCode()).isEqualTo(422);
-        assertThat(call("ops", "POST", "/v1/operator/zones/nowhere/registrations", "{}").statusCode())
+                        .statusCode())
+                .isEqualTo(422);
+        assertThat(call("ops", "POST", "/v1/operator/zones/nowhere/registrations", "{}")
+                        .statusCode())
                 .isEqualTo(404);
     }
 
     @Test
     void registeredZone_showsInTheFleet_asClusterGroupNode_thenRevocationCutsItOff() throws Exception {
-        assertThat(call("ops", "PUT", "/v1/operator/zones/kr-seoul-prod/groups/seoul-gw", "").statusCode())
+        assertThat(call("ops", "PUT", "/v1/operator/zones/kr-seoul-prod/groups/seoul-gw", "")
+                        .statusCode())
                 .isEqualTo(200);
-        HttpResponse<String> registered = call("ops", "POST", "/v1/operator/zones/kr-seoul-prod/registrations",
-                "{\"ttl_hours\": 1}");
+        HttpResponse<String> registered =
+                call("ops", "POST", "/v1/operator/zones/kr-seoul-prod/registrations", "{\"ttl_hours\": 1}");
         assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
-        String token = ConfigJson.mapper().readTree(registered.body()).path("token").asText();
+        String token =
+                ConfigJson.mapper().readTree(registered.body()).path("token").asText();
         assertThat(token).startsWith(ZoneRegistry.TOKEN_PREFIX);
         // the trail keeps the token's digest, never the token
-        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "select after_digest, outcome from admin_trail where target = 'cluster/kr-seoul-prod'"
-                        + " and action like 'POST %registrations'");
+        try (Connection c = PG.dataSource().getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "select after_digest, outcome from admin_trail where target = 'cluster/kr-seoul-prod'"
+                                + " and action like 'POST %registrations'");
                 ResultSet rs = ps.executeQuery()) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(1)).isEqualTo(ZoneSecrets.sha256(token));
             assertThat(rs.getString(2)).doesNotContain(token);
         }
 
-        try (ZoneController zone = new ZoneController(ZoneSettings.loopback("kr-seoul-prod",
-                "127.0.0.1:" + zones.port(), Optional.of(token), tmp.resolve("zone"), Duration.ofMillis(300)),
-                new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, Optional.empty(),
-                AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start();
+        try (ZoneController zone = new ZoneController(
+                                ZoneSettings.loopback(
+                                        "kr-seoul-prod",
+                                        "127.0.0.1:" + zones.port(),
+                                        Optional.of(token),
+                                        tmp.resolve("zone"),
+                                        Duration.ofMillis(300)),
+                                new InetSocketAddress("127.0.0.1", 0),
+                                FilterTargets.DEFAULTS,
+                                Optional.empty(),
+                                AdsPeerPolicy.localDevelopment(),
+                                new SimpleMeterRegistry())
+                        .start();
                 AdsNode node = new AdsNode(zone.adsPort(), "envoy-1", "seoul-gw")) {
             await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-                JsonNode fleet = ConfigJson.mapper().readTree(call("owner", "GET", "/v1/operator/fleet", "").body());
+                JsonNode fleet = ConfigJson.mapper()
+                        .readTree(call("owner", "GET", "/v1/operator/fleet", "").body());
                 JsonNode cluster = fleet.path("clusters").get(0);
                 assertThat(cluster.path("id").asText()).isEqualTo("kr-seoul-prod");
                 assertThat(cluster.path("provider").asText()).isEqualTo("aws");
@@ -162,22 +202,39 @@ class ZoneAdminApiTest {
                 JsonNode group = cluster.path("groups").get(0);
                 assertThat(group.path("name").asText()).isEqualTo("seoul-gw");
                 assertThat(group.path("applied_revision").asLong())
-                        .isEqualTo(group.path("published_revision").asLong()).isPositive();
+                        .isEqualTo(group.path("published_revision").asLong())
+                        .isPositive();
                 JsonNode n = group.path("nodes").get(0);
                 assertThat(n.path("id").asText()).isEqualTo("envoy-1");
                 assertThat(n.path("drift").asBoolean()).isFalse();
                 assertThat(n.path("staleness").asText()).isEqualTo("live");
-                assertThat(n.path("revision").asLong()).isEqualTo(group.path("published_revision").asLong());
-                assertThat(fleet.path("summary").path("zones_connected").asInt()).isEqualTo(1);
+                assertThat(n.path("revision").asLong())
+                        .isEqualTo(group.path("published_revision").asLong());
+                assertThat(fleet.path("summary").path("zones_connected").asInt())
+                        .isEqualTo(1);
             });
 
-            assertThat(call("ops", "POST", "/v1/operator/zones/kr-seoul-prod/revoke", "").statusCode())
+            assertThat(call("ops", "POST", "/v1/operator/zones/kr-seoul-prod/revoke", "")
+                            .statusCode())
                     .isEqualTo(200);
 
-            await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> zone.link().refused().isPresent());
-            JsonNode after = ConfigJson.mapper().readTree(call("owner", "GET", "/v1/operator/fleet", "").body());
-            assertThat(after.path("clusters").get(0).path("zone").path("revoked").asBoolean()).isTrue();
-            assertThat(after.path("clusters").get(0).path("zone").path("connected").asBoolean()).isFalse();
+            await().ignoreExceptions()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> zone.link().refused().isPresent());
+            JsonNode after = ConfigJson.mapper()
+                    .readTree(call("owner", "GET", "/v1/operator/fleet", "").body());
+            assertThat(after.path("clusters")
+                            .get(0)
+                            .path("zone")
+                            .path("revoked")
+                            .asBoolean())
+                    .isTrue();
+            assertThat(after.path("clusters")
+                            .get(0)
+                            .path("zone")
+                            .path("connected")
+                            .asBoolean())
+                    .isFalse();
         }
     }
 }

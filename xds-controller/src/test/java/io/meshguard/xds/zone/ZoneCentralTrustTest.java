@@ -36,6 +36,7 @@ class ZoneCentralTrustTest {
 
     @TempDir
     Path tmp;
+
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @AfterEach
@@ -48,28 +49,84 @@ class ZoneCentralTrustTest {
     private void openssl(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("openssl"));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).directory(tmp.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(command)
+                .directory(tmp.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as("openssl %s: %s", args[0], out).isZero();
     }
 
     /** The bank's CA and central's certificate for localhost, signed by it. */
     private void certificates() throws Exception {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-                "-out", "ca.crt", "-subj", "/CN=bank internal CA", "-days", "2");
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "central.key",
-                "-out", "central.csr", "-subj", "/CN=localhost");
+        openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=bank internal CA",
+                "-days",
+                "2");
+        openssl(
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "central.key",
+                "-out",
+                "central.csr",
+                "-subj",
+                "/CN=localhost");
         java.nio.file.Files.writeString(tmp.resolve("san.ext"), "subjectAltName=DNS:localhost\n");
-        openssl("x509", "-req", "-in", "central.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "central.crt", "-days", "2", "-extfile", "san.ext");
+        openssl(
+                "x509",
+                "-req",
+                "-in",
+                "central.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "central.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext");
     }
 
     private ZoneController zone(String central, Optional<String> token, Path state, Optional<Path> ca)
             throws Exception {
-        ZoneSettings s = new ZoneSettings("seoul", central, token, state, ZoneTestbed.FAST.echoInterval(),
-                ZoneSettings.MIN_BACKOFF, ZoneSettings.MAX_BACKOFF, false, ZoneSettings.LOOPBACK_REPLICA, ca);
-        ZoneController zone = new ZoneController(s, new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry());
+        ZoneSettings s = new ZoneSettings(
+                "seoul",
+                central,
+                token,
+                state,
+                ZoneTestbed.FAST.echoInterval(),
+                ZoneSettings.MIN_BACKOFF,
+                ZoneSettings.MAX_BACKOFF,
+                false,
+                ZoneSettings.LOOPBACK_REPLICA,
+                ca);
+        ZoneController zone = new ZoneController(
+                s,
+                new InetSocketAddress("127.0.0.1", 0),
+                FilterTargets.DEFAULTS,
+                Optional.empty(),
+                AdsPeerPolicy.localDevelopment(),
+                new SimpleMeterRegistry());
         open.add(zone);
         return zone.start();
     }
@@ -77,26 +134,41 @@ class ZoneCentralTrustTest {
     @Test
     void zoneWithTheBanksCa_followsCentralOverTls_andWithoutItNeverDoes() throws Exception {
         certificates();
-        ZoneCentral central = new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()),
-                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), ZoneTestbed.FAST,
+        ZoneCentral central = new ZoneCentral(
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneTestbed.FAST,
                 Duration.ofHours(1));
         open.add(central);
         central.start();
         // TLS in front of the hub, as the ingress gateway terminates it
-        Server tls = Grpc.newServerBuilderForPort(0, TlsServerCredentials.create(tmp.resolve("central.crt").toFile(),
-                tmp.resolve("central.key").toFile())).addService(central.hub().service()).build().start();
+        Server tls = Grpc.newServerBuilderForPort(
+                        0,
+                        TlsServerCredentials.create(
+                                tmp.resolve("central.crt").toFile(),
+                                tmp.resolve("central.key").toFile()))
+                .addService(central.hub().service())
+                .build()
+                .start();
         open.add(() -> tls.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         String address = "localhost:" + tls.getPort();
 
-        new io.meshguard.catalog.CatalogStore(PG.dataSource()).putCluster(new io.meshguard.catalog.Cluster("seoul",
-                "kr-seoul", Optional.of("aws"), java.util.Set.of()));
-        String token = central.hub().registry().issue("seoul", Duration.ofHours(1), "test").secret();
+        new io.meshguard.catalog.CatalogStore(PG.dataSource())
+                .putCluster(
+                        new io.meshguard.catalog.Cluster("seoul", "kr-seoul", Optional.of("aws"), java.util.Set.of()));
+        String token = central.hub()
+                .registry()
+                .issue("seoul", Duration.ofHours(1), "test")
+                .secret();
         // the JDK's trust store does not know the bank's CA: its handshakes fail, so it never spends the token
         ZoneController untrusting = zone(address, Optional.of(token), tmp.resolve("a"), Optional.empty());
-        ZoneController trusting = zone(address, Optional.of(token), tmp.resolve("b"),
-                Optional.of(tmp.resolve("ca.crt")));
+        ZoneController trusting =
+                zone(address, Optional.of(token), tmp.resolve("b"), Optional.of(tmp.resolve("ca.crt")));
 
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(trusting.link().connected()).isTrue());
+        await().atMost(Duration.ofSeconds(15))
+                .untilAsserted(() -> assertThat(trusting.link().connected()).isTrue());
         assertThat(untrusting.link().connected()).isFalse();
         assertThat(central.hub().board().zones()).as("one zone follows").hasSize(1);
     }

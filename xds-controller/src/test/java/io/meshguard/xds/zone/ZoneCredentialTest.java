@@ -24,10 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ZoneCredentialTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static final AtomicInteger RUN = new AtomicInteger();
 
     @TempDir
     Path tmp;
+
     private ZoneTestbed bed;
 
     @BeforeEach
@@ -44,16 +46,20 @@ class ZoneCredentialTest {
     void secondHello_withTheSameCredential_closesTheFirstStream() throws Exception {
         Central central = bed.opened(new Central(PG.dataSource(), 0, Duration.ofMinutes(10), ZoneTestbed.FAST));
         String cluster = bed.cluster(central.registry, "solo", "solo-group");
-        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        String token =
+                central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
         RawZone zone = bed.opened(RawZone.registered(central.address(), cluster, token));
         await().atMost(Duration.ofSeconds(5)).until(zone::answered);
 
-        RawZone copy = bed.opened(RawZone.presenting(central.address(), cluster, zone.credentials().get(0)));
+        RawZone copy = bed.opened(RawZone.presenting(
+                central.address(), cluster, zone.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(() -> zone.closedWith().isPresent());
         assertThat(zone.closedWith().get()).contains("ABORTED").contains("took over");
         assertThat(copy.answered()).isTrue();
         Thread.sleep(500);
-        assertThat(copy.closedWith()).as("the newer stream is the one live stream").isEmpty();
+        assertThat(copy.closedWith())
+                .as("the newer stream is the one live stream")
+                .isEmpty();
     }
 
     @Test
@@ -65,7 +71,8 @@ class ZoneCredentialTest {
         RawZone zone = bed.opened(RawZone.registered(a.address(), cluster, token));
         await().atMost(Duration.ofSeconds(5)).until(zone::answered);
 
-        RawZone copy = bed.opened(RawZone.presenting(b.address(), cluster, zone.credentials().get(0)));
+        RawZone copy = bed.opened(
+                RawZone.presenting(b.address(), cluster, zone.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(() -> zone.closedWith().isPresent());
         assertThat(zone.closedWith().get()).contains("took over");
         assertThat(copy.closedWith()).isEmpty();
@@ -76,7 +83,8 @@ class ZoneCredentialTest {
         // rotated at half its lifetime: after 3 s, while the first credential would live 6 s
         Central central = bed.opened(new Central(PG.dataSource(), 0, Duration.ofSeconds(6), ZoneTestbed.FAST));
         String cluster = bed.cluster(central.registry, "rot", "rot-group");
-        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        String token =
+                central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
         RawZone zone = bed.opened(RawZone.registered(central.address(), cluster, token));
         await().atMost(Duration.ofSeconds(6)).until(() -> zone.credentials().size() >= 2);
         String first = zone.credentials().get(0);
@@ -91,7 +99,9 @@ class ZoneCredentialTest {
         RawZone copy = bed.opened(RawZone.presenting(central.address(), cluster, first));
         await().atMost(Duration.ofSeconds(5)).until(() -> copy.closedWith().isPresent());
         assertThat(copy.closedWith().get()).contains("UNAUTHENTICATED").contains("unknown");
-        assertThat(redialed.closedWith()).as("the zone's own stream keeps following").isEmpty();
+        assertThat(redialed.closedWith())
+                .as("the zone's own stream keeps following")
+                .isEmpty();
     }
 
     /**
@@ -103,32 +113,51 @@ class ZoneCredentialTest {
     void twoReplicasOfACluster_eachKeepsItsStream_andACopyTakesOverOnlyTheReplicaItWasCopiedFrom() throws Exception {
         Central central = bed.opened(new Central(PG.dataSource(), 0, Duration.ofMinutes(10), ZoneTestbed.FAST));
         String cluster = bed.cluster(central.registry, "pair", "pair-group");
-        RawZone a = bed.opened(RawZone.registered(central.address(), cluster, "zone-a",
+        RawZone a = bed.opened(RawZone.registered(
+                central.address(),
+                cluster,
+                "zone-a",
                 central.registry.issue(cluster, Duration.ofHours(1), "test").secret()));
-        RawZone b = bed.opened(RawZone.registered(central.address(), cluster, "zone-b",
+        RawZone b = bed.opened(RawZone.registered(
+                central.address(),
+                cluster,
+                "zone-b",
                 central.registry.issue(cluster, Duration.ofHours(1), "test").secret()));
         await().atMost(Duration.ofSeconds(5)).until(() -> a.answered() && b.answered());
         Thread.sleep(3 * ZoneTestbed.FAST.tick().toMillis());
-        assertThat(a.closedWith()).as("a second replica's hello does not close the first replica").isEmpty();
+        assertThat(a.closedWith())
+                .as("a second replica's hello does not close the first replica")
+                .isEmpty();
         assertThat(b.closedWith()).isEmpty();
-        assertThat(central.board.replicas(cluster)).extracting(ZoneBoard.Zone::replica)
+        assertThat(central.board.replicas(cluster))
+                .extracting(ZoneBoard.Zone::replica)
                 .containsExactly("zone-a", "zone-b");
 
-        RawZone elsewhere = bed.opened(RawZone.presenting(central.address(), cluster, "zone-c",
-                a.credentials().get(0)));
+        RawZone elsewhere = bed.opened(RawZone.presenting(
+                central.address(), cluster, "zone-c", a.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(() -> elsewhere.closedWith().isPresent());
         assertThat(elsewhere.closedWith().get()).contains("UNAUTHENTICATED").contains("wrong_replica");
-        assertThat(central.meters.get("meshguard_xds_zone_registration_failures_total").tag("reason",
-                "wrong_replica").counter().count()).isEqualTo(1.0);
+        assertThat(central.meters
+                        .get("meshguard_xds_zone_registration_failures_total")
+                        .tag("reason", "wrong_replica")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
 
-        RawZone copy = bed.opened(RawZone.presenting(central.address(), cluster, "zone-a", a.credentials().get(0)));
+        RawZone copy = bed.opened(RawZone.presenting(
+                central.address(), cluster, "zone-a", a.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(() -> a.closedWith().isPresent());
         assertThat(a.closedWith().get()).contains("ABORTED").contains("took over");
-        assertThat(central.meters.get("meshguard_xds_zone_stream_takeovers_total").counter().count())
+        assertThat(central.meters
+                        .get("meshguard_xds_zone_stream_takeovers_total")
+                        .counter()
+                        .count())
                 .isEqualTo(1.0);
         Thread.sleep(3 * ZoneTestbed.FAST.tick().toMillis());
         assertThat(copy.closedWith()).isEmpty();
-        assertThat(b.closedWith()).as("the other replica's stream is not the copy's business").isEmpty();
+        assertThat(b.closedWith())
+                .as("the other replica's stream is not the copy's business")
+                .isEmpty();
     }
 
     /**
@@ -141,7 +170,8 @@ class ZoneCredentialTest {
     void zoneThatCancelsRightAfterSendingItsToken_retriesWithTheSameToken_andRegisters() throws Exception {
         Central central = bed.opened(new Central(PG.dataSource(), 0, Duration.ofMinutes(10), ZoneTestbed.FAST));
         String cluster = bed.cluster(central.registry, "slow", "slow-group");
-        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        String token =
+                central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
         RawZone gaveUp;
         try (java.sql.Connection lock = PG.dataSource().getConnection()) {
             lock.setAutoCommit(false);
@@ -156,7 +186,9 @@ class ZoneCredentialTest {
             lock.commit(); // central's exchange goes on, on a stream the zone cancelled
         }
         Thread.sleep(300);
-        assertThat(gaveUp.credentials()).as("the cancelled stream carried nothing to the zone").isEmpty();
+        assertThat(gaveUp.credentials())
+                .as("the cancelled stream carried nothing to the zone")
+                .isEmpty();
 
         RawZone retry = bed.opened(RawZone.registered(central.address(), cluster, token));
         await().atMost(Duration.ofSeconds(5)).until(retry::answered);
@@ -164,7 +196,10 @@ class ZoneCredentialTest {
 
         RawZone late = bed.opened(RawZone.registering(central.address(), cluster, token));
         await().atMost(Duration.ofSeconds(5)).until(() -> late.closedWith().isPresent());
-        assertThat(late.closedWith().get()).as("spent by the zone's use").contains("UNAUTHENTICATED").contains("used");
+        assertThat(late.closedWith().get())
+                .as("spent by the zone's use")
+                .contains("UNAUTHENTICATED")
+                .contains("used");
         assertThat(late.credentials()).isEmpty();
     }
 
@@ -177,20 +212,26 @@ class ZoneCredentialTest {
     void tokenExchangedTwiceBeforeUse_onlyTheFirstCredentialPresentedFollows_theOtherIsRefused() throws Exception {
         Central central = bed.opened(new Central(PG.dataSource(), 0, Duration.ofMinutes(10), ZoneTestbed.FAST));
         String cluster = bed.cluster(central.registry, "race", "race-group");
-        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        String token =
+                central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
         RawZone zoneExchange = bed.opened(RawZone.registering(central.address(), cluster, "zone-0", token));
         RawZone thiefExchange = bed.opened(RawZone.registering(central.address(), cluster, "zone-9", token));
-        await().atMost(Duration.ofSeconds(5)).until(() -> !zoneExchange.credentials().isEmpty()
-                && !thiefExchange.credentials().isEmpty());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !zoneExchange.credentials().isEmpty()
+                        && !thiefExchange.credentials().isEmpty());
 
-        RawZone zone = bed.opened(RawZone.presenting(central.address(), cluster, "zone-0",
-                zoneExchange.credentials().get(0)));
+        RawZone zone = bed.opened(RawZone.presenting(
+                central.address(), cluster, "zone-0", zoneExchange.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(zone::answered);
-        RawZone thief = bed.opened(RawZone.presenting(central.address(), cluster, "zone-9",
+        RawZone thief = bed.opened(RawZone.presenting(
+                central.address(),
+                cluster,
+                "zone-9",
                 thiefExchange.credentials().get(0)));
         await().atMost(Duration.ofSeconds(5)).until(() -> thief.closedWith().isPresent());
         assertThat(thief.closedWith().get()).contains("UNAUTHENTICATED");
-        assertThat(central.registry.verify(cluster, "zone-9", thiefExchange.credentials().get(0)))
+        assertThat(central.registry.verify(
+                        cluster, "zone-9", thiefExchange.credentials().get(0)))
                 .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
         assertThat(zone.closedWith()).isEmpty();
     }
@@ -198,7 +239,8 @@ class ZoneCredentialTest {
     /** Central's exchange waits on the test's row lock (pg_stat_activity shows it blocked). */
     private static void awaitWaitingOnTheLock(String token) {
         await().atMost(Duration.ofSeconds(5)).until(() -> {
-            try (var c = PG.dataSource().getConnection(); var st = c.createStatement();
+            try (var c = PG.dataSource().getConnection();
+                    var st = c.createStatement();
                     var rs = st.executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
                             + " and query like '%zone_registration%'")) {
                 return rs.next() && rs.getInt(1) > 0;

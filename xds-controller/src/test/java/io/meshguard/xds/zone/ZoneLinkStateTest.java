@@ -47,6 +47,7 @@ class ZoneLinkStateTest {
 
     @TempDir
     Path tmp;
+
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @AfterEach
@@ -57,9 +58,14 @@ class ZoneLinkStateTest {
     }
 
     private ZoneController zone(String central, Optional<String> token, SimpleMeterRegistry meters) throws Exception {
-        ZoneController z = new ZoneController(ZoneSettings.loopback("link-test", central, token, tmp.resolve("zone"),
-                Duration.ofMillis(100)), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                Optional.empty(), AdsPeerPolicy.localDevelopment(), meters).start();
+        ZoneController z = new ZoneController(
+                        ZoneSettings.loopback("link-test", central, token, tmp.resolve("zone"), Duration.ofMillis(100)),
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        AdsPeerPolicy.localDevelopment(),
+                        meters)
+                .start();
         open.add(z);
         return z;
     }
@@ -74,15 +80,15 @@ class ZoneLinkStateTest {
                     }
 
                     @Override
-                    public void onError(Throwable t) {
-                    }
+                    public void onError(Throwable t) {}
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 }))
                 .build();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(silent).build()
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(silent)
+                .build()
                 .start();
         open.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         return server;
@@ -97,10 +103,12 @@ class ZoneLinkStateTest {
         Server hung = hungCentral();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         ZoneController zone = zone("127.0.0.1:" + hung.getPort(), Optional.of("token"), meters);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                assertThat(zone.link().streamsOpened()).isPositive());
-        await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
-                assertThat(zone.link().connected()).as("an open stream central never answered").isFalse());
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(zone.link().streamsOpened()).isPositive());
+        await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(
+                        zone.link().connected())
+                .as("an open stream central never answered")
+                .isFalse());
         assertThat(gauge(meters, "meshguard_xds_zone_link_connected")).isZero();
         assertThat(gauge(meters, "meshguard_xds_zone_config_age_seconds")).isNaN();
     }
@@ -108,25 +116,35 @@ class ZoneLinkStateTest {
     @Test
     void centralThatAnswers_isFollowed_andTheAgeOfWhatTheZoneServesIsFresh() throws Exception {
         new CatalogStore(PG.dataSource()).putCluster(new Cluster("link-test", "kr-seoul", Optional.empty(), Set.of()));
-        ZoneCentral central = new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()),
-                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), ZoneTestbed.FAST,
+        ZoneCentral central = new ZoneCentral(
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneTestbed.FAST,
                 Duration.ofHours(1));
         central.start();
         open.add(central);
-        String token = central.hub().registry().issue("link-test", Duration.ofHours(1), "test").secret();
+        String token = central.hub()
+                .registry()
+                .issue("link-test", Duration.ofHours(1), "test")
+                .secret();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         ZoneController zone = zone("127.0.0.1:" + central.port(), Optional.of(token), meters);
         // two streams: the token's exchange, then the one presenting the credential
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(zone.link().connected()).isTrue());
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(zone.link().connected()).isTrue());
         assertThat(gauge(meters, "meshguard_xds_zone_link_connected")).isEqualTo(1);
         assertThat(gauge(meters, "meshguard_xds_zone_config_age_seconds")).isBetween(0.0, 2.0);
     }
 
     @Test
     void everyZone_redialsBetween100msAnd2s_jittered() throws Exception {
-        ZoneSettings installed = ZoneConfig.zone().read(ConfigLoader.load(ConfigSchema.builder()
-                .add(ZoneConfig.zone()).build(), Optional.empty(), Map.of("MESHGUARD_ZONE_CLUSTER", "c",
-                "MESHGUARD_ZONE_CENTRAL", "central.example:443")));
+        ZoneSettings installed = ZoneConfig.zone()
+                .read(ConfigLoader.load(
+                        ConfigSchema.builder().add(ZoneConfig.zone()).build(),
+                        Optional.empty(),
+                        Map.of("MESHGUARD_ZONE_CLUSTER", "c", "MESHGUARD_ZONE_CENTRAL", "central.example:443")));
         assertThat(installed.minBackoff()).isEqualTo(Duration.ofMillis(100));
         assertThat(installed.maxBackoff()).isEqualTo(Duration.ofSeconds(2));
         Set<Duration> waits = new HashSet<>();
@@ -135,6 +153,8 @@ class ZoneLinkStateTest {
             assertThat(wait).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(2));
             waits.add(wait);
         }
-        assertThat(waits).as("zones that lost central together do not redial in lockstep").hasSizeGreaterThan(100);
+        assertThat(waits)
+                .as("zones that lost central together do not redial in lockstep")
+                .hasSizeGreaterThan(100);
     }
 }

@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.contract.zone.NodeReport;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -31,12 +31,14 @@ import org.junit.jupiter.api.io.TempDir;
 public class ZoneLoopbackTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static final AtomicInteger RUN = new AtomicInteger();
     private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
     private static HikariDataSource ds;
 
     @TempDir
     Path tmp;
+
     private final String run = "r" + RUN.incrementAndGet();
     private ZoneTestbed bed;
 
@@ -67,7 +69,9 @@ public class ZoneLoopbackTest {
         String route = "  - {name: %s, group: %s, api: status, version: v1, match: {path_prefix: %s},"
                 + " destinations: [{upstream: %s, weight: 100}], authz_profile: gateway-status,"
                 + " dlp_profile: default}\n";
-        return GatewayYaml.read("zones.yaml", """
+        return GatewayYaml.read(
+                "zones.yaml",
+                """
                 groups:
                   - {name: %s, environment: prod, region: kr-seoul, domain: example.com}
                   - {name: %s, environment: prod, region: jp-tokyo, domain: example.com}
@@ -84,9 +88,9 @@ public class ZoneLoopbackTest {
                   - {name: status, base_path: /status, default_version: v1, versions: [{version: v1, status: active}]}
                 routes:
                 """.formatted(seoul, tokyo)
-                + route.formatted("seoul-a", seoul, "/a", "backend")
-                + route.formatted("tokyo-a", tokyo, "/a", "backend")
-                + (extraRoute ? route.formatted("seoul-b", seoul, "/b", "backend-b") : ""));
+                        + route.formatted("seoul-a", seoul, "/a", "backend")
+                        + route.formatted("tokyo-a", tokyo, "/a", "backend")
+                        + (extraRoute ? route.formatted("seoul-b", seoul, "/b", "backend-b") : ""));
     }
 
     private Central central(int port) throws Exception {
@@ -102,7 +106,8 @@ public class ZoneLoopbackTest {
     }
 
     private ZoneController registeredZone(Central central, String cluster) throws Exception {
-        String token = central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
+        String token =
+                central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
         return zone(central.address(), cluster, Optional.of(token), tmp.resolve(cluster));
     }
 
@@ -122,24 +127,35 @@ public class ZoneLoopbackTest {
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> inA.configured() && inB.configured());
         String tokyoClusters = inB.versions.get(AdsNode.CDS);
 
-        long next = central.publish(config(seoul, tokyo, true), "second route for seoul").revisions()
-                .get(seoul).id();
+        long next = central.publish(config(seoul, tokyo, true), "second route for seoul")
+                .revisions()
+                .get(seoul)
+                .id();
 
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                zoneA.core().publisher().servedRevision(seoul)).contains(next));
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(inA.names.get(AdsNode.CDS))
+                        zoneA.core().publisher().servedRevision(seoul))
+                .contains(next));
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        inA.names.get(AdsNode.CDS))
                 .anySatisfy(name -> assertThat(name).contains("backend-b")));
-        assertThat(zoneB.core().publisher().servedRevision(seoul)).as("zone B never serves seoul's group").isEmpty();
-        assertThat(seoulNodeInB.versions).as("a seoul node in the tokyo cluster gets nothing").isEmpty();
+        assertThat(zoneB.core().publisher().servedRevision(seoul))
+                .as("zone B never serves seoul's group")
+                .isEmpty();
+        assertThat(seoulNodeInB.versions)
+                .as("a seoul node in the tokyo cluster gets nothing")
+                .isEmpty();
         assertThat(inB.versions.get(AdsNode.CDS)).isEqualTo(tokyoClusters);
-        assertThat(inB.names.get(AdsNode.CDS)).noneSatisfy(name -> assertThat(name).contains("backend-b"));
+        assertThat(inB.names.get(AdsNode.CDS))
+                .noneSatisfy(name -> assertThat(name).contains("backend-b"));
         assertThat(zoneB.core().snapshots().groups()).containsExactly(tokyo);
         // central hears what each zone applied and what its nodes run
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             ZoneBoard.Zone za = central.board.zone(a).orElseThrow();
             assertThat(za.applied()).containsEntry(seoul, next);
-            assertThat(za.nodes()).filteredOn(n -> n.nodeId().equals("envoy-a1"))
-                    .singleElement().satisfies(n -> {
+            assertThat(za.nodes())
+                    .filteredOn(n -> n.nodeId().equals("envoy-a1"))
+                    .singleElement()
+                    .satisfies(n -> {
                         assertThat(n.revision()).contains(next);
                         assertThat(n.drifted()).isFalse();
                         assertThat(n.client()).contains("envoy");
@@ -154,22 +170,38 @@ public class ZoneLoopbackTest {
         Central publisher = central(0);
         String seoul = run + "-seoul-gw";
         String tokyo = run + "-tokyo-gw";
-        long first = publisher.publish(config(seoul, tokyo, false), "first").revisions().get(seoul).id();
+        long first = publisher
+                .publish(config(seoul, tokyo, false), "first")
+                .revisions()
+                .get(seoul)
+                .id();
         String a = cluster(publisher, "kr-seoul-prod", seoul);
-        ZoneCentral hub = opened(new ZoneCentral(ds, new io.meshguard.xds.store.PgRevisionStore(ds),
-                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), slow, Duration.ofHours(1)));
+        ZoneCentral hub = opened(new ZoneCentral(
+                ds,
+                new io.meshguard.xds.store.PgRevisionStore(ds),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", 0),
+                slow,
+                Duration.ofHours(1)));
         hub.start();
         String token = publisher.registry.issue(a, Duration.ofHours(1), "test").secret();
         ZoneController zone = bed.zone("127.0.0.1:" + hub.port(), a, Optional.of(token), slow.echoInterval());
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                zone.core().publisher().servedRevision(seoul)).contains(first));
+                        zone.core().publisher().servedRevision(seoul))
+                .contains(first));
 
-        long second = publisher.publish(config(seoul, tokyo, true), "pushed").revisions().get(seoul).id();
+        long second = publisher
+                .publish(config(seoul, tokyo, true), "pushed")
+                .revisions()
+                .get(seoul)
+                .id();
 
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                zone.core().publisher().servedRevision(seoul)).contains(second));
-        assertThat(zone.link().streamsOpened()).as("on the stream it had (after the registration stream), not a"
-                + " redial").isEqualTo(2);
+                        zone.core().publisher().servedRevision(seoul))
+                .contains(second));
+        assertThat(zone.link().streamsOpened())
+                .as("on the stream it had (after the registration stream), not a" + " redial")
+                .isEqualTo(2);
     }
 
     @Test
@@ -178,7 +210,10 @@ public class ZoneLoopbackTest {
         int port = central.server.port();
         String seoul = run + "-seoul-gw";
         String tokyo = run + "-tokyo-gw";
-        long first = central.publish(config(seoul, tokyo, false), "first").revisions().get(seoul).id();
+        long first = central.publish(config(seoul, tokyo, false), "first")
+                .revisions()
+                .get(seoul)
+                .id();
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         AdsNode early = opened(new AdsNode(zone.adsPort(), "envoy-early", seoul));
@@ -186,12 +221,15 @@ public class ZoneLoopbackTest {
         List<String> listeners = early.names.get(AdsNode.LDS);
 
         bed.closeNow(central);
-        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> !zone.link()
+                .connected());
 
         AdsNode joined = opened(new AdsNode(zone.adsPort(), "envoy-joined", seoul));
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(joined::configured);
         assertThat(joined.versions).isEqualTo(early.versions);
-        assertThat(early.names.get(AdsNode.LDS)).as("a disconnect deletes nothing").isEqualTo(listeners);
+        assertThat(early.names.get(AdsNode.LDS))
+                .as("a disconnect deletes nothing")
+                .isEqualTo(listeners);
         assertThat(zone.core().publisher().servedRevision(seoul)).contains(first);
 
         // a zone restarted while central is away serves from its state directory
@@ -202,11 +240,15 @@ public class ZoneLoopbackTest {
         assertThat(afterRestart.versions).isEqualTo(early.versions);
 
         Central back = central(port);
-        long second = back.publish(config(seoul, tokyo, true), "while the zone was away").revisions().get(seoul)
+        long second = back.publish(config(seoul, tokyo, true), "while the zone was away")
+                .revisions()
+                .get(seoul)
                 .id();
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                restarted.core().publisher().servedRevision(seoul)).contains(second));
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(afterRestart.versions.get(AdsNode.CDS))
+                        restarted.core().publisher().servedRevision(seoul))
+                .contains(second));
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        afterRestart.versions.get(AdsNode.CDS))
                 .isNotEqualTo(early.versions.get(AdsNode.CDS)));
         assertThat(restarted.link().refused()).isEmpty();
     }
@@ -219,14 +261,22 @@ public class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
         ZoneController first = zone(central.address(), a, Optional.of(token), tmp.resolve("first"));
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> first.core().publisher().servedRevision(seoul).isPresent());
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> first.core().publisher().servedRevision(seoul).isPresent());
 
         ZoneController second = zone(central.address(), a, Optional.of(token), tmp.resolve("second"));
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> second.link().refused().isPresent());
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> second.link().refused().isPresent());
         assertThat(second.link().refused().get()).contains("used");
         assertThat(second.core().publisher().servedRevision(seoul)).isEmpty();
-        assertThat(central.meters.get("meshguard_xds_zone_registration_failures_total").tag("reason", "used").counter()
-                .count()).isEqualTo(1.0);
+        assertThat(central.meters
+                        .get("meshguard_xds_zone_registration_failures_total")
+                        .tag("reason", "used")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
     }
 
     @Test
@@ -236,13 +286,18 @@ public class ZoneLoopbackTest {
         central.publish(config(seoul, run + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
-                .orElse(false));
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        central.board.zone(a).map(ZoneBoard.Zone::connected).orElse(false));
 
         // straight in the database, as another central replica's revoke would: this replica's tick sees it
-        assertThat(new ZoneRegistry(ds, java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a)).isTrue();
+        assertThat(new ZoneRegistry(ds, java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a))
+                .isTrue();
 
-        await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> zone.link().refused().isPresent());
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> zone.link().refused().isPresent());
         assertThat(zone.link().refused().get()).contains("revoked");
         assertThat(central.board.zone(a).orElseThrow().connected()).isFalse();
         // the zone keeps serving what it holds: a revocation cuts the link, not the cluster's traffic
@@ -257,12 +312,15 @@ public class ZoneLoopbackTest {
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         ZoneCredentialFile file = new ZoneCredentialFile(tmp.resolve(a));
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> file.read().isPresent());
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> file.read()
+                .isPresent());
         String firstCredential = file.read().orElseThrow().secret();
 
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> !file.read().orElseThrow().secret()
-                .equals(firstCredential));
-        assertThat(zone.link().streamsOpened()).as("rotated on the open stream (after the registration stream)")
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> !file.read().orElseThrow().secret().equals(firstCredential));
+        assertThat(zone.link().streamsOpened())
+                .as("rotated on the open stream (after the registration stream)")
                 .isEqualTo(2);
         assertThat(zone.link().connected()).isTrue();
         // long after the first credential expired, the stream still stands on the rotated ones
@@ -281,16 +339,23 @@ public class ZoneLoopbackTest {
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
         String credential;
         try (RawZone registration = RawZone.registering(central.address(), a, token)) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> !registration.credentials().isEmpty());
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !registration.credentials().isEmpty());
             credential = registration.credentials().get(0);
         }
         try (SilentZone silent = new SilentZone(central.address(), a, credential)) {
-            await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(() -> central.board.zone(a).map(ZoneBoard.Zone::connected)
-                    .orElse(false));
+            await().ignoreExceptions()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() ->
+                            central.board.zone(a).map(ZoneBoard.Zone::connected).orElse(false));
             assertThat(central.board.zone(a).orElseThrow().stale()).isFalse();
-            await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> central.board.zone(a).orElseThrow().stale());
-            assertThat(silent.closedWith()).hasValueSatisfying(s -> assertThat(s).contains("stale"));
-            assertThat(central.meters.get("meshguard_xds_zones_stale").gauge().value()).isEqualTo(1.0);
+            await().ignoreExceptions()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> central.board.zone(a).orElseThrow().stale());
+            assertThat(silent.closedWith())
+                    .hasValueSatisfying(s -> assertThat(s).contains("stale"));
+            assertThat(central.meters.get("meshguard_xds_zones_stale").gauge().value())
+                    .isEqualTo(1.0);
         }
     }
 
@@ -306,14 +371,23 @@ public class ZoneLoopbackTest {
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(stuck::configured);
         stuck.close(); // gone: it keeps the revision it ACKed last
 
-        long next = central.publish(config(seoul, tokyo, true), "second").revisions().get(seoul).id();
+        long next = central.publish(config(seoul, tokyo, true), "second")
+                .revisions()
+                .get(seoul)
+                .id();
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             NodeReport n = central.board.zone(a).orElseThrow().nodes().stream()
-                    .filter(x -> x.nodeId().equals("envoy-stuck")).findFirst().orElseThrow();
+                    .filter(x -> x.nodeId().equals("envoy-stuck"))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(n.expected()).contains(next);
             assertThat(n.drifted()).isTrue();
         });
-        assertThat(central.meters.get("meshguard_xds_zone_drifted_nodes").gauge().value()).isEqualTo(1.0);
+        assertThat(central.meters
+                        .get("meshguard_xds_zone_drifted_nodes")
+                        .gauge()
+                        .value())
+                .isEqualTo(1.0);
     }
 
     @Test
@@ -335,7 +409,8 @@ public class ZoneLoopbackTest {
         });
         assertThat(zone.held()).doesNotContainKey(seoul);
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
-                central.board.zone(a).orElseThrow().applied()).doesNotContainKey(seoul));
+                        central.board.zone(a).orElseThrow().applied())
+                .doesNotContainKey(seoul));
         // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
         bed.closeNow(zone);
         ZoneController restarted = zone(central.address(), a, Optional.empty(), tmp.resolve(a));

@@ -32,10 +32,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ZonePairTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static final AtomicInteger RUN = new AtomicInteger();
 
     @TempDir
     Path tmp;
+
     private final String run = "pair" + RUN.incrementAndGet();
     private ZoneTestbed bed;
 
@@ -50,9 +52,14 @@ class ZonePairTest {
     }
 
     private ZoneCentral central(String name) throws Exception {
-        ZoneCentral central = bed.opened(new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()),
-                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), ZoneTestbed.FAST,
-                Duration.ofHours(1), run + "-" + name));
+        ZoneCentral central = bed.opened(new ZoneCentral(
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneTestbed.FAST,
+                Duration.ofHours(1),
+                run + "-" + name));
         central.start();
         return central;
     }
@@ -61,16 +68,33 @@ class ZonePairTest {
     void twoZoneReplicasOfOneCluster_fleetShowsBothReplicasAndEveryNodeOfEach() throws Exception {
         Central publisher = bed.opened(new Central(PG.dataSource(), 0, Duration.ofHours(1), ZoneTestbed.FAST));
         String group = run + "-seoul-gw";
-        long revision = publisher.publish(ZoneLoopbackTest.config(group, run + "-tokyo-gw", false), "first")
-                .revisions().get(group).id();
+        long revision = publisher
+                .publish(ZoneLoopbackTest.config(group, run + "-tokyo-gw", false), "first")
+                .revisions()
+                .get(group)
+                .id();
         ZoneCentral a = central("a");
         ZoneCentral b = central("b");
         String cluster = bed.cluster(a.hub().registry(), "kr-seoul-prod", group);
         String central = "127.0.0.1:" + a.port();
-        ZoneController zone0 = bed.replica(central, cluster, "meshguard-xds-zone-0", Optional.of(
-                a.hub().registry().issue(cluster, Duration.ofHours(1), "test").secret()), ZoneTestbed.FAST.echoInterval());
-        ZoneController zone1 = bed.replica("127.0.0.1:" + b.port(), cluster, "meshguard-xds-zone-1", Optional.of(
-                b.hub().registry().issue(cluster, Duration.ofHours(1), "test").secret()), ZoneTestbed.FAST.echoInterval());
+        ZoneController zone0 = bed.replica(
+                central,
+                cluster,
+                "meshguard-xds-zone-0",
+                Optional.of(a.hub()
+                        .registry()
+                        .issue(cluster, Duration.ofHours(1), "test")
+                        .secret()),
+                ZoneTestbed.FAST.echoInterval());
+        ZoneController zone1 = bed.replica(
+                "127.0.0.1:" + b.port(),
+                cluster,
+                "meshguard-xds-zone-1",
+                Optional.of(b.hub()
+                        .registry()
+                        .issue(cluster, Duration.ofHours(1), "test")
+                        .secret()),
+                ZoneTestbed.FAST.echoInterval());
         List<AdsNode> nodes = new ArrayList<>();
         for (int i = 0; i < 11; i++) {
             nodes.add(bed.opened(new AdsNode(zone0.adsPort(), "envoy-0-" + i, group)));
@@ -78,8 +102,8 @@ class ZonePairTest {
         for (int i = 0; i < 10; i++) {
             nodes.add(bed.opened(new AdsNode(zone1.adsPort(), "envoy-1-" + i, group)));
         }
-        await().ignoreExceptions().atMost(Duration.ofSeconds(20))
-                .until(() -> nodes.stream().allMatch(AdsNode::configured));
+        await().ignoreExceptions().atMost(Duration.ofSeconds(20)).until(() -> nodes.stream()
+                .allMatch(AdsNode::configured));
 
         for (ZoneCentral view : List.of(a, b)) {
             await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -94,15 +118,23 @@ class ZonePairTest {
                 JsonNode shown = g.path("nodes");
                 assertThat(shown).hasSize(21);
                 assertThat(StreamSupport.stream(shown.spliterator(), false)
-                        .filter(n -> n.path("replica").asText().equals("meshguard-xds-zone-0"))).hasSize(11);
+                                .filter(n -> n.path("replica").asText().equals("meshguard-xds-zone-0")))
+                        .hasSize(11);
                 assertThat(shown).allSatisfy(n -> {
                     assertThat(n.path("staleness").asText()).isEqualTo("live");
                     assertThat(n.path("revision").asLong()).isEqualTo(revision);
-                    assertThat(n.path("id").asText()).startsWith(n.path("replica").asText().equals(
-                            "meshguard-xds-zone-0") ? "envoy-0-" : "envoy-1-");
+                    assertThat(n.path("id").asText())
+                            .startsWith(
+                                    n.path("replica").asText().equals("meshguard-xds-zone-0")
+                                            ? "envoy-0-"
+                                            : "envoy-1-");
                 });
             });
-            assertThat(view.fleet().render().path("summary").path("zones_connected").asInt())
+            assertThat(view.fleet()
+                            .render()
+                            .path("summary")
+                            .path("zones_connected")
+                            .asInt())
                     .isGreaterThanOrEqualTo(2);
         }
         assertThat(zone0.link().refused()).isEmpty();
@@ -115,9 +147,9 @@ class ZonePairTest {
             assertThat(c.path("zone").path("connected").asBoolean()).isTrue();
             assertThat(c.path("zone").path("replicas_connected").asInt()).isEqualTo(1);
             assertThat(c.path("replicas").get(1).path("connected").asBoolean()).isFalse();
-            assertThat(c.path("groups").get(0).path("nodes")).filteredOn(n -> n.path("replica").asText()
-                    .equals("meshguard-xds-zone-1")).allSatisfy(n -> assertThat(n.path("staleness").asText())
-                    .isEqualTo("unverified"));
+            assertThat(c.path("groups").get(0).path("nodes"))
+                    .filteredOn(n -> n.path("replica").asText().equals("meshguard-xds-zone-1"))
+                    .allSatisfy(n -> assertThat(n.path("staleness").asText()).isEqualTo("unverified"));
         });
     }
 
@@ -131,6 +163,8 @@ class ZonePairTest {
     }
 
     private static List<String> names(JsonNode list, String field) {
-        return StreamSupport.stream(list.spliterator(), false).map(n -> n.path(field).asText()).toList();
+        return StreamSupport.stream(list.spliterator(), false)
+                .map(n -> n.path(field).asText())
+                .toList();
     }
 }

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ZoneRegistryTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static final AtomicInteger N = new AtomicInteger();
     private static HikariDataSource ds;
 
@@ -83,7 +84,8 @@ class ZoneRegistryTest {
 
         assertThat(first).isInstanceOfSatisfying(ZoneRegistry.Admitted.class, a -> {
             assertThat(a.credential().expiresAt()).isEqualTo(clock.instant().plus(Duration.ofHours(1)));
-            assertThat(registry.verify(cluster, "zone-0", a.credential().secret())).as("ended by the other's use")
+            assertThat(registry.verify(cluster, "zone-0", a.credential().secret()))
+                    .as("ended by the other's use")
                     .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
         });
         assertThat(settled).isEqualTo(new ZoneRegistry.Settlement(Optional.empty(), 1));
@@ -94,8 +96,12 @@ class ZoneRegistryTest {
     @Test
     void credentialsOfOneToken_bothVerified_onlyTheFirstSettles_theOtherIsGone() {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
-        String mine = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-0", token)).credential().secret();
-        String theirs = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-1", token)).credential().secret();
+        String mine = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-0", token))
+                .credential()
+                .secret();
+        String theirs = ((ZoneRegistry.Admitted) registry.exchange(cluster, "zone-1", token))
+                .credential()
+                .secret();
         // both verified before either settled (two central replicas at once): the settle decides
         assertThat(registry.verify(cluster, "zone-1", theirs)).isInstanceOf(ZoneRegistry.Admitted.class);
 
@@ -112,20 +118,23 @@ class ZoneRegistryTest {
         clock.advance(Duration.ofMinutes(30));
         String aNext = registry.rotate(cluster, "zone-a").secret();
 
-        assertThat(registry.settle(cluster, "zone-a", aNext)).isEqualTo(new ZoneRegistry.Settlement(Optional.empty(),
-                1));
-        assertThat(registry.verify(cluster, "zone-a", a)).isEqualTo(new ZoneRegistry.Refused(
-                ZoneRegistry.Refusal.UNKNOWN));
+        assertThat(registry.settle(cluster, "zone-a", aNext))
+                .isEqualTo(new ZoneRegistry.Settlement(Optional.empty(), 1));
+        assertThat(registry.verify(cluster, "zone-a", a))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
         assertThat(registry.verify(cluster, "zone-b", b)).isInstanceOf(ZoneRegistry.Admitted.class);
-        assertThat(registry.verify(cluster, "zone-c", b)).as("a replica's credential is its own")
+        assertThat(registry.verify(cluster, "zone-c", b))
+                .as("a replica's credential is its own")
                 .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.WRONG_REPLICA));
         long first = registry.takeStream(cluster, "zone-a");
         long other = registry.takeStream(cluster, "zone-b");
-        assertThat(registry.holdsStream(cluster, "zone-a", first)).as("another replica's hello takes its own stream")
+        assertThat(registry.holdsStream(cluster, "zone-a", first))
+                .as("another replica's hello takes its own stream")
                 .isTrue();
         assertThat(registry.holdsStream(cluster, "zone-b", other)).isTrue();
         registry.takeStream(cluster, "zone-a");
-        assertThat(registry.holdsStream(cluster, "zone-a", first)).as("the same replica's second hello takes it")
+        assertThat(registry.holdsStream(cluster, "zone-a", first))
+                .as("the same replica's second hello takes it")
                 .isFalse();
     }
 
@@ -134,24 +143,24 @@ class ZoneRegistryTest {
         String old = settled("zone-a");
         String fresh = settled("zone-a");
 
-        assertThat(registry.verify(cluster, "zone-a", old)).isEqualTo(new ZoneRegistry.Refused(
-                ZoneRegistry.Refusal.UNKNOWN));
+        assertThat(registry.verify(cluster, "zone-a", old))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
         assertThat(registry.verify(cluster, "zone-a", fresh)).isInstanceOf(ZoneRegistry.Admitted.class);
     }
 
     @Test
     void credentialFromBeforeReplicas_isClaimedByTheFirstReplicaThatPresentsIt() throws Exception {
         String legacy = settled("");
-        assertThat(registry.verify(cluster, "meshguard-xds-zone-0", legacy)).isInstanceOf(
-                ZoneRegistry.Admitted.class);
-        assertThat(registry.verify(cluster, "meshguard-xds-zone-1", legacy)).isEqualTo(new ZoneRegistry.Refused(
-                ZoneRegistry.Refusal.WRONG_REPLICA));
+        assertThat(registry.verify(cluster, "meshguard-xds-zone-0", legacy)).isInstanceOf(ZoneRegistry.Admitted.class);
+        assertThat(registry.verify(cluster, "meshguard-xds-zone-1", legacy))
+                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.WRONG_REPLICA));
     }
 
     /** A credential of {@code replica} from a new token, used once (the token spent). */
     private String settled(String replica) {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
-        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, replica, token)).credential()
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, replica, token))
+                .credential()
                 .secret();
         assertThat(registry.settle(cluster, replica, credential).refused()).isEmpty();
         return credential;
@@ -162,8 +171,7 @@ class ZoneRegistryTest {
         String token = registry.issue(cluster, Duration.ofMinutes(10), "ops").secret();
         clock.advance(Duration.ofMinutes(11));
 
-        assertThat(registry.exchange(cluster, token))
-                .isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));
+        assertThat(registry.exchange(cluster, token)).isEqualTo(new ZoneRegistry.Refused(ZoneRegistry.Refusal.EXPIRED));
     }
 
     @Test
@@ -187,9 +195,12 @@ class ZoneRegistryTest {
     @Test
     void tokensAndCredentials_areStoredOnlyAsDigests() throws Exception {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
-        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token))
+                .credential()
+                .secret();
 
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("select r.token_sha256, z.credential_sha256 from zone_registration r"
                         + " join zone_credential z on z.cluster_id = r.cluster_id where r.cluster_id = '" + cluster
                         + "'")) {
@@ -202,7 +213,9 @@ class ZoneRegistryTest {
     @Test
     void credential_expiresAfterItsLifetime_andRotationGivesAFreshOne() {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
-        String first = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+        String first = ((ZoneRegistry.Admitted) registry.exchange(cluster, token))
+                .credential()
+                .secret();
         clock.advance(Duration.ofMinutes(30));
         ZoneRegistry.Credential next = registry.rotate(cluster, "");
         clock.advance(Duration.ofMinutes(31));
@@ -215,7 +228,9 @@ class ZoneRegistryTest {
     void revokedCluster_refusesItsCredentials_untilRegisteredAgain_whichKeepsTheOldOnesDead() {
         String token = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
         String unspent = registry.issue(cluster, Duration.ofHours(1), "ops").secret();
-        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token)).credential().secret();
+        String credential = ((ZoneRegistry.Admitted) registry.exchange(cluster, token))
+                .credential()
+                .secret();
 
         assertThat(registry.revoke(cluster)).isTrue();
 
@@ -236,8 +251,8 @@ class ZoneRegistryTest {
         assertThat(registry.withdraw(cluster, "batch-gw")).isTrue();
         assertThat(registry.withdraw(cluster, "batch-gw")).as("once").isFalse();
 
-        assertThat(registry.groups(cluster)).isEqualTo(new ZoneRegistry.ClusterGroups(Set.of("seoul-gw"),
-                Set.of("batch-gw")));
+        assertThat(registry.groups(cluster))
+                .isEqualTo(new ZoneRegistry.ClusterGroups(Set.of("seoul-gw"), Set.of("batch-gw")));
     }
 
     /**
@@ -247,7 +262,8 @@ class ZoneRegistryTest {
     @Test
     void clusterGroups_neverIncludeAGroupOnlyAPublishNames() throws Exception {
         registry.assign(cluster, "seoul-gw");
-        try (var c = ds.getConnection(); var s = c.createStatement()) {
+        try (var c = ds.getConnection();
+                var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('acme') on conflict do nothing");
             s.execute("insert into product (id, tenant, name, state, updated_by) values ('" + cluster + "', 'acme',"
                     + " 'P', 'published', 'test')");

@@ -32,12 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ZoneReplicasTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     private static final AtomicInteger RUN = new AtomicInteger();
     private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
     private static HikariDataSource ds;
 
     @TempDir
     Path tmp;
+
     private final String run = "p" + RUN.incrementAndGet();
     private ZoneTestbed bed;
 
@@ -61,14 +63,23 @@ class ZoneReplicasTest {
     }
 
     private ZoneCentral replica(String name, int port, ZoneHubSettings settings) throws Exception {
-        ZoneCentral central = opened(new ZoneCentral(ds, new PgRevisionStore(ds), new SimpleMeterRegistry(),
-                new InetSocketAddress("127.0.0.1", port), settings, Duration.ofHours(1), run + "-" + name));
+        ZoneCentral central = opened(new ZoneCentral(
+                ds,
+                new PgRevisionStore(ds),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", port),
+                settings,
+                Duration.ofHours(1),
+                run + "-" + name));
         central.start();
         return central;
     }
 
     private ZoneController zone(ZoneCentral central, String cluster, ZoneHubSettings settings) throws Exception {
-        String token = central.hub().registry().issue(cluster, Duration.ofHours(1), "test").secret();
+        String token = central.hub()
+                .registry()
+                .issue(cluster, Duration.ofHours(1), "test")
+                .secret();
         return bed.zone("127.0.0.1:" + central.port(), cluster, Optional.of(token), settings.echoInterval());
     }
 
@@ -89,8 +100,8 @@ class ZoneReplicasTest {
     private static JsonNode withoutAges(JsonNode cluster) {
         ObjectNode copy = cluster.deepCopy();
         copy.path("replicas").forEach(r -> ((ObjectNode) r).remove("last_echo_seconds_ago"));
-        copy.path("groups").forEach(g -> g.path("nodes").forEach(n -> ((ObjectNode) n)
-                .remove("last_seen_seconds_ago")));
+        copy.path("groups")
+                .forEach(g -> g.path("nodes").forEach(n -> ((ObjectNode) n).remove("last_seen_seconds_ago")));
         return copy;
     }
 
@@ -98,8 +109,11 @@ class ZoneReplicasTest {
     void fleet_answersTheSameFromEveryCentralReplica() throws Exception {
         Central publisher = opened(new Central(ds, 0, Duration.ofHours(1), FAST));
         String seoul = run + "-seoul-gw";
-        long first = publisher.publish(ZoneLoopbackTest.config(seoul, run + "-tokyo-gw", false), "first")
-                .revisions().get(seoul).id();
+        long first = publisher
+                .publish(ZoneLoopbackTest.config(seoul, run + "-tokyo-gw", false), "first")
+                .revisions()
+                .get(seoul)
+                .id();
         ZoneCentral a = replica("a", 0, FAST);
         ZoneCentral b = replica("b", 0, FAST);
         String cluster = cluster(a.hub().registry(), "kr-seoul-prod", seoul);
@@ -112,7 +126,8 @@ class ZoneReplicasTest {
             JsonNode seen = zoneOf(b, cluster);
             assertThat(seen.path("zone").path("connected").asBoolean()).isTrue();
             assertThat(seen.path("zone").path("stale").asBoolean()).isFalse();
-            assertThat(seen.path("replicas").get(0).path("central_replica").asText()).isEqualTo(run + "-a");
+            assertThat(seen.path("replicas").get(0).path("central_replica").asText())
+                    .isEqualTo(run + "-a");
             assertThat(seen.path("replicas").get(0).path("name").asText()).isEqualTo(ZoneSettings.LOOPBACK_REPLICA);
             JsonNode group = seen.path("groups").get(0);
             assertThat(group.path("applied_revision").asLong()).isEqualTo(first);
@@ -121,9 +136,12 @@ class ZoneReplicasTest {
             assertThat(group.path("nodes").get(0).path("staleness").asText()).isEqualTo("live");
         });
         assertThat(a.hub().board().zone(cluster)).isPresent();
-        assertThat(b.hub().board().zone(cluster)).as("b's own board holds no stream of it").isEmpty();
-        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(withoutAges(zoneOf(b, cluster))).isEqualTo(withoutAges(zoneOf(a, cluster))));
+        assertThat(b.hub().board().zone(cluster))
+                .as("b's own board holds no stream of it")
+                .isEmpty();
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        withoutAges(zoneOf(b, cluster)))
+                .isEqualTo(withoutAges(zoneOf(a, cluster))));
     }
 
     /**
@@ -139,7 +157,10 @@ class ZoneReplicasTest {
         Central publisher = opened(new Central(ds, 0, Duration.ofHours(1), shipped));
         String seoul = run + "-seoul-gw";
         String tokyo = run + "-tokyo-gw";
-        long first = publisher.publish(ZoneLoopbackTest.config(seoul, tokyo, false), "first").revisions().get(seoul)
+        long first = publisher
+                .publish(ZoneLoopbackTest.config(seoul, tokyo, false), "first")
+                .revisions()
+                .get(seoul)
                 .id();
         ZoneCentral followed = replica("a", 0, shipped);
         int port = followed.port();
@@ -148,33 +169,45 @@ class ZoneReplicasTest {
         ZoneController zone = zone(followed, cluster, shipped);
         AdsNode early = opened(new AdsNode(zone.adsPort(), "envoy-early", seoul));
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(early::configured);
-        await().ignoreExceptions().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(
-                zoneOf(other, cluster).path("groups").get(0).path("applied_revision").asLong()).isEqualTo(first));
+        await().ignoreExceptions().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(zoneOf(other, cluster)
+                        .path("groups")
+                        .get(0)
+                        .path("applied_revision")
+                        .asLong())
+                .isEqualTo(first));
 
         long stopped = System.nanoTime();
         bed.closeNow(followed);
         await().atMost(Duration.ofSeconds(5)).until(() -> !zone.link().connected());
 
         // the other replica sees the zone go stale: three echo intervals (15 s) without an echo, within 30 s
-        await().ignoreExceptions().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500))
                 .untilAsserted(() -> {
                     JsonNode z = zoneOf(other, cluster).path("zone");
                     assertThat(z.path("stale").asBoolean()).isTrue();
                     assertThat(z.path("connected").asBoolean()).isFalse();
                 });
-        System.out.printf("outage: stale on the other replica %d ms after the stop%n",
-                (System.nanoTime() - stopped) / 1_000_000);
-        JsonNode staleNode = zoneOf(other, cluster).path("groups").get(0).path("nodes").get(0);
-        assertThat(staleNode.path("staleness").asText()).as("what a silent zone said is unverified")
+        System.out.printf(
+                "outage: stale on the other replica %d ms after the stop%n", (System.nanoTime() - stopped) / 1_000_000);
+        JsonNode staleNode =
+                zoneOf(other, cluster).path("groups").get(0).path("nodes").get(0);
+        assertThat(staleNode.path("staleness").asText())
+                .as("what a silent zone said is unverified")
                 .isEqualTo("unverified");
-        long second = publisher.publish(ZoneLoopbackTest.config(seoul, tokyo, true), "while the zone is cut off")
-                .revisions().get(seoul).id();
+        long second = publisher
+                .publish(ZoneLoopbackTest.config(seoul, tokyo, true), "while the zone is cut off")
+                .revisions()
+                .get(seoul)
+                .id();
 
         sleepUntil(stopped, Duration.ofSeconds(50));
         long join = System.nanoTime();
         AdsNode joined = opened(new AdsNode(zone.adsPort(), "envoy-joined-at-50s", seoul));
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(joined::configured);
-        System.out.printf("outage: node joined at %d s configured in %d ms%n",
+        System.out.printf(
+                "outage: node joined at %d s configured in %d ms%n",
                 (join - stopped) / 1_000_000_000, (System.nanoTime() - join) / 1_000_000);
         assertThat(joined.versions).as("full config from the zone alone").isEqualTo(early.versions);
         assertThat(zone.core().publisher().servedRevision(seoul)).contains(first);
@@ -184,19 +217,24 @@ class ZoneReplicasTest {
         long returned = System.nanoTime();
         ZoneCentral back = replica("a", port, shipped);
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                zone.core().publisher().servedRevision(seoul)).contains(second));
-        System.out.printf("outage: central back after %d s, zone resynced in %d ms%n",
+                        zone.core().publisher().servedRevision(seoul))
+                .contains(second));
+        System.out.printf(
+                "outage: central back after %d s, zone resynced in %d ms%n",
                 (returned - stopped) / 1_000_000_000, (System.nanoTime() - returned) / 1_000_000);
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            assertThat(joined.names.get(AdsNode.CDS)).anySatisfy(n -> assertThat(n).contains("backend-b"));
-            assertThat(early.names.get(AdsNode.CDS)).anySatisfy(n -> assertThat(n).contains("backend-b"));
+            assertThat(joined.names.get(AdsNode.CDS))
+                    .anySatisfy(n -> assertThat(n).contains("backend-b"));
+            assertThat(early.names.get(AdsNode.CDS))
+                    .anySatisfy(n -> assertThat(n).contains("backend-b"));
         });
         // and every replica hears it again: connected, not stale, the new revision applied
         await().ignoreExceptions().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
             JsonNode z = zoneOf(other, cluster);
             assertThat(z.path("zone").path("connected").asBoolean()).isTrue();
             assertThat(z.path("zone").path("stale").asBoolean()).isFalse();
-            assertThat(z.path("groups").get(0).path("applied_revision").asLong()).isEqualTo(second);
+            assertThat(z.path("groups").get(0).path("applied_revision").asLong())
+                    .isEqualTo(second);
         });
         assertThat(back.hub().board().zone(cluster).orElseThrow().connected()).isTrue();
     }

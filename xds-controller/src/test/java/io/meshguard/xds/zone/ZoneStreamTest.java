@@ -7,7 +7,6 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-
 import io.meshguard.contract.zone.Echo;
 import io.meshguard.contract.zone.NodeReport;
 import io.meshguard.contract.zone.ZoneCodec;
@@ -27,9 +26,19 @@ class ZoneStreamTest {
 
     @Test
     void echoWithNodes_roundTripsThroughTheMarshaller() throws Exception {
-        ZoneUp up = ZoneUp.of(new Echo(7, Map.of("seoul-gw", 41L), Map.of(), List.of(new NodeReport("envoy-1",
-                "seoul-gw", true, "envoy/1.36.2", Optional.of(40L), Optional.of(41L), Optional.empty(),
-                Instant.parse("2026-11-23T12:00:00Z")))));
+        ZoneUp up = ZoneUp.of(new Echo(
+                7,
+                Map.of("seoul-gw", 41L),
+                Map.of(),
+                List.of(new NodeReport(
+                        "envoy-1",
+                        "seoul-gw",
+                        true,
+                        "envoy/1.36.2",
+                        Optional.of(40L),
+                        Optional.of(41L),
+                        Optional.empty(),
+                        Instant.parse("2026-11-23T12:00:00Z")))));
 
         ZoneUp back = ZoneStream.FOLLOW.parseRequest(ZoneStream.FOLLOW.streamRequest(up));
 
@@ -39,20 +48,29 @@ class ZoneStreamTest {
 
     @Test
     void messageFromANewerPeer_withFieldsThisOneLacks_isStillRead() {
-        ZoneProto.ZoneDown known = ZoneCodec.toProto(ZoneDown.of(new ZoneDown.GroupRevision("g", 3, "{}", "a", "r",
-                Instant.parse("2026-11-23T12:00:00Z"))));
+        ZoneProto.ZoneDown known = ZoneCodec.toProto(
+                ZoneDown.of(new ZoneDown.GroupRevision("g", 3, "{}", "a", "r", Instant.parse("2026-11-23T12:00:00Z"))));
         // a field 99 on the revision ("signature") and a field 98 on the envelope ("priority") this reader lacks
         ZoneProto.ZoneDown newer = known.toBuilder()
-                .setRevision(known.getRevision().toBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
-                        .addField(99, UnknownFieldSet.Field.newBuilder()
-                                .addLengthDelimited(ByteString.copyFromUtf8("future")).build()).build()))
+                .setRevision(known.getRevision().toBuilder()
+                        .setUnknownFields(UnknownFieldSet.newBuilder()
+                                .addField(
+                                        99,
+                                        UnknownFieldSet.Field.newBuilder()
+                                                .addLengthDelimited(ByteString.copyFromUtf8("future"))
+                                                .build())
+                                .build()))
                 .setUnknownFields(UnknownFieldSet.newBuilder()
-                        .addField(98, UnknownFieldSet.Field.newBuilder().addVarint(2).build()).build())
+                        .addField(
+                                98,
+                                UnknownFieldSet.Field.newBuilder().addVarint(2).build())
+                        .build())
                 .build();
 
         ZoneDown down = ZoneStream.FOLLOW.parseResponse(newer.toByteString().newInput());
 
-        assertThat(down.revision()).hasValueSatisfying(r -> assertThat(r.revision()).isEqualTo(3));
+        assertThat(down.revision())
+                .hasValueSatisfying(r -> assertThat(r.revision()).isEqualTo(3));
         assertThat(down.withdrawal()).isEmpty();
     }
 
@@ -70,11 +88,13 @@ class ZoneStreamTest {
 
     @Test
     void messageOverTheSizeLimit_isRefused() {
-        ZoneProto.ZoneDown big = ZoneCodec.toProto(ZoneDown.of(new ZoneDown.GroupRevision("g", 1,
-                "x".repeat(1024), "a", "r", Instant.EPOCH)));
+        ZoneProto.ZoneDown big = ZoneCodec.toProto(
+                ZoneDown.of(new ZoneDown.GroupRevision("g", 1, "x".repeat(1024), "a", "r", Instant.EPOCH)));
 
-        assertThatThrownBy(() -> ZoneCodec.follow(512).parseResponse(big.toByteString().newInput()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
+        assertThatThrownBy(() ->
+                        ZoneCodec.follow(512).parseResponse(big.toByteString().newInput()))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     }
 }

@@ -34,29 +34,45 @@ class ZoneSubscriptionSliceTest {
     private static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
 
     private static ProductPublish publish(String id, String product, String cluster) {
-        return new ProductPublish(id, product, cluster, Environment.DEV, AuthMode.APIKEY, PublishState.PUBLISHED,
+        return new ProductPublish(
+                id,
+                product,
+                cluster,
+                Environment.DEV,
+                AuthMode.APIKEY,
+                PublishState.PUBLISHED,
                 PublishHost.of(product, Environment.DEV, cluster, "bank.test"));
     }
 
     private static Plan plan(String id, String product) {
-        return new Plan(id, product, "free", PlanState.PUBLISHED, PlanLimits.NONE, Map.of(), Plan.Approval.AUTO,
+        return new Plan(
+                id,
+                product,
+                "free",
+                PlanState.PUBLISHED,
+                PlanLimits.NONE,
+                Map.of(),
+                Plan.Approval.AUTO,
                 Set.of(AuthMode.APIKEY));
     }
 
     private static Credential key(String id, String application) {
-        return new Credential(id, AuthMode.APIKEY, application, CredentialState.ACTIVE, Optional.empty(),
-                Optional.empty(), Set.of());
+        return new Credential(
+                id, AuthMode.APIKEY, application, CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of());
     }
 
     /** Payments on seoul (initech subscribed), FX on frankfurt (globex subscribed, initech too). */
-    private static final SubscriptionSnapshot WHOLE = new SubscriptionSnapshot(7,
+    private static final SubscriptionSnapshot WHOLE = new SubscriptionSnapshot(
+            7,
             List.of(publish("payments-dev-seoul", "payments", "seoul"), publish("fx-dev-frankfurt", "fx", "frankfurt")),
             List.of(plan("payments-free", "payments"), plan("fx-free", "fx")),
-            List.of(new Application("initech-app", "initech", "App", ApplicationState.ACTIVE),
+            List.of(
+                    new Application("initech-app", "initech", "App", ApplicationState.ACTIVE),
                     new Application("globex-app", "globex", "App", ApplicationState.ACTIVE)),
             List.of(key("initech-key", "initech-app"), key("globex-key", "globex-app")),
-            List.of(new Subscription("s1", "initech-app", "payments-dev-seoul", "payments-free",
-                            SubscriptionState.ACTIVE),
+            List.of(
+                    new Subscription(
+                            "s1", "initech-app", "payments-dev-seoul", "payments-free", SubscriptionState.ACTIVE),
                     new Subscription("s2", "globex-app", "fx-dev-frankfurt", "fx-free", SubscriptionState.ACTIVE),
                     new Subscription("s3", "initech-app", "fx-dev-frankfurt", "fx-free", SubscriptionState.SUSPENDED)));
 
@@ -81,8 +97,11 @@ class ZoneSubscriptionSliceTest {
                 .isInstanceOf(AccessDecision.Granted.class);
         // globex has no subscription on seoul: refused alike (the slice does not know globex's application at all)
         assertThat(((AccessDecision.Denied) seoul.decide("payments-dev-seoul", AuthMode.APIKEY, "globex-key", NOW))
-                .reason()).isEqualTo(((AccessDecision.Denied) WHOLE.decide("payments-dev-seoul", AuthMode.APIKEY,
-                        "globex-key", NOW)).reason()).isEqualTo(DenyReason.NO_SUBSCRIPTION);
+                        .reason())
+                .isEqualTo(
+                        ((AccessDecision.Denied) WHOLE.decide("payments-dev-seoul", AuthMode.APIKEY, "globex-key", NOW))
+                                .reason())
+                .isEqualTo(DenyReason.NO_SUBSCRIPTION);
         assertThat(seoul.decide("fx-dev-frankfurt", AuthMode.APIKEY, "globex-key", NOW))
                 .isEqualTo(new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "product is not published here"));
     }

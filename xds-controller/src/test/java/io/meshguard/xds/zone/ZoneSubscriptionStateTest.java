@@ -56,12 +56,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ZoneSubscriptionStateTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
+
     static final TenantScope ACME = TenantScope.of(Set.of("acme"));
     static final String KEY = "initech000000001";
     static final String PUBLISH = "payments-dev-seoul";
 
     @TempDir
     Path tmp;
+
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @AfterEach
@@ -80,37 +82,79 @@ class ZoneSubscriptionStateTest {
     private static String catalogue(CatalogStore store) {
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
-        PG.dsl().execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                + "('" + KEY + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        store.putCluster(new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()), Map.of("seoul-gw", Set.of("acme")));
-        store.createProduct(ACME, new Product("payments", "acme", "Payments", "1", Optional.empty(), List.of(),
-                Optional.empty(), Product.Visibility.PUBLIC, ProductState.DRAFT,
-                List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))), "alice");
+        PG.dsl()
+                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values " + "('" + KEY
+                        + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        store.putCluster(
+                new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()), Map.of("seoul-gw", Set.of("acme")));
+        store.createProduct(
+                ACME,
+                new Product(
+                        "payments",
+                        "acme",
+                        "Payments",
+                        "1",
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty(),
+                        Product.Visibility.PUBLIC,
+                        ProductState.DRAFT,
+                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
+                "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(ACME, new Plan("payments-free", "payments", "free", PlanState.STAGING, PlanLimits.NONE,
-                Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY)));
+        store.createPlan(
+                ACME,
+                new Plan(
+                        "payments-free",
+                        "payments",
+                        "free",
+                        PlanState.STAGING,
+                        PlanLimits.NONE,
+                        Map.of(),
+                        Plan.Approval.AUTO,
+                        Set.of(AuthMode.APIKEY)));
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "seoul", Environment.DEV, AuthMode.APIKEY, "example.test", "seoul-gw");
-        store.movePublish(ACME, PUBLISH, PublishState.PUBLISHED, (publish, serve, change) ->
-                new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
+        store.movePublish(
+                ACME,
+                PUBLISH,
+                PublishState.PUBLISHED,
+                (publish, serve, change) ->
+                        new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
                 new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
         TenantScope initech = TenantScope.of(Set.of("initech"));
         store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
-        String subscription = store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
-        store.addCredential(initech, new Credential(KEY, AuthMode.APIKEY, "app", CredentialState.ACTIVE,
-                Optional.empty(), Optional.empty(), Set.of()));
+        String subscription =
+                store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
+        store.addCredential(
+                initech,
+                new Credential(
+                        KEY,
+                        AuthMode.APIKEY,
+                        "app",
+                        CredentialState.ACTIVE,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Set.of()));
         return subscription;
     }
 
     private ZoneController zone(String central, Optional<String> token, Path state) throws Exception {
-        return opened(new ZoneController(ZoneSettings.loopback("seoul", central, token, state,
-                ZoneTestbed.FAST.echoInterval()), new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS,
-                Optional.empty(), AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+        return opened(new ZoneController(
+                        ZoneSettings.loopback("seoul", central, token, state, ZoneTestbed.FAST.echoInterval()),
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        AdsPeerPolicy.localDevelopment(),
+                        new SimpleMeterRegistry())
+                .start());
     }
 
     /** An extauthz replica of the zone's cluster, following the zone controller's ADS port. */
     private SubscriptionStateClient replica(ZoneController zone, String name) {
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", zone.adsPort()).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", zone.adsPort())
+                .usePlaintext()
+                .build();
         open.add(channel::shutdownNow);
         return opened(new SubscriptionStateClient(channel, name, Duration.ofSeconds(10), Clock.systemUTC()).start());
     }
@@ -118,7 +162,9 @@ class ZoneSubscriptionStateTest {
     private static Optional<Object> decision(SubscriptionStateClient replica) {
         return replica.current().map(s -> {
             AccessDecision d = s.decide(PUBLISH, AuthMode.APIKEY, KEY, Instant.now());
-            return d instanceof AccessDecision.Denied denied ? denied.reason() : d.getClass().getSimpleName();
+            return d instanceof AccessDecision.Denied denied
+                    ? denied.reason()
+                    : d.getClass().getSimpleName();
         });
     }
 
@@ -127,36 +173,45 @@ class ZoneSubscriptionStateTest {
             throws Exception {
         CatalogStore store = new CatalogStore(PG.dataSource());
         String subscription = catalogue(store);
-        ZoneCentral central = opened(new ZoneCentral(PG.dataSource(), new PgRevisionStore(PG.dataSource()),
-                new SimpleMeterRegistry(), new InetSocketAddress("127.0.0.1", 0), ZoneTestbed.FAST,
+        ZoneCentral central = opened(new ZoneCentral(
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
+                new SimpleMeterRegistry(),
+                new InetSocketAddress("127.0.0.1", 0),
+                ZoneTestbed.FAST,
                 Duration.ofHours(1)));
         central.start();
-        String token = central.hub().registry().issue("seoul", Duration.ofHours(1), "test").secret();
+        String token = central.hub()
+                .registry()
+                .issue("seoul", Duration.ofHours(1), "test")
+                .secret();
         Path state = tmp.resolve("seoul");
         ZoneController zone = zone("127.0.0.1:" + central.port(), Optional.of(token), state);
         SubscriptionStateClient replica = replica(zone, "zone-extauthz-0");
 
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(decision(replica)).contains("Granted"));
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(decision(replica)).contains("Granted"));
 
-        store.moveSubscription(ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob",
-                "unpaid invoice");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(decision(replica)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
+        store.moveSubscription(
+                ACME, CatalogStore.Side.PROVIDER, subscription, SubscriptionState.SUSPENDED, "bob", "unpaid invoice");
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(decision(replica)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
 
         open.remove(central);
         central.close();
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(zone.link().connected()).isFalse());
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(zone.link().connected()).isFalse());
         Thread.sleep(500);
-        assertThat(decision(replica)).as("central away: the zone still serves").contains(
-                DenyReason.SUBSCRIPTION_SUSPENDED);
+        assertThat(decision(replica))
+                .as("central away: the zone still serves")
+                .contains(DenyReason.SUBSCRIPTION_SUSPENDED);
 
         // restarted while central is away: served from the state directory
         open.remove(zone);
         zone.close();
         ZoneController restarted = zone("127.0.0.1:1", Optional.empty(), state);
         SubscriptionStateClient fresh = replica(restarted, "zone-extauthz-1");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(decision(fresh)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(decision(fresh)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
     }
 }

@@ -25,11 +25,17 @@ class ZoneSubscriptionVersionTest {
     Path state;
 
     private static ZoneDown.SubscriptionState fromCentral(long centralVersion, String... applications) {
-        SubscriptionSnapshot s = new SubscriptionSnapshot(centralVersion, List.of(), List.of(),
+        SubscriptionSnapshot s = new SubscriptionSnapshot(
+                centralVersion,
+                List.of(),
+                List.of(),
                 java.util.Arrays.stream(applications)
-                        .map(a -> new Application(a, "initech", a, ApplicationState.ACTIVE)).toList(),
-                List.of(), List.of());
-        return new ZoneDown.SubscriptionState(centralVersion, SnapshotJson.encode(s).toString());
+                        .map(a -> new Application(a, "initech", a, ApplicationState.ACTIVE))
+                        .toList(),
+                List.of(),
+                List.of());
+        return new ZoneDown.SubscriptionState(
+                centralVersion, SnapshotJson.encode(s).toString());
     }
 
     @Test

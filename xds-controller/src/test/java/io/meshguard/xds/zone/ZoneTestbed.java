@@ -58,18 +58,34 @@ final class ZoneTestbed implements AutoCloseable {
     /** A started zone controller of {@code cluster} following {@code central} (host:port), its state in {@code dir}. */
     ZoneController zone(String central, String cluster, Optional<String> token, Path state, Duration echoInterval)
             throws Exception {
-        return opened(new ZoneController(ZoneSettings.loopback(cluster, central, token, state, echoInterval),
-                new InetSocketAddress("127.0.0.1", 0), FilterTargets.DEFAULTS, Optional.empty(),
-                AdsPeerPolicy.localDevelopment(), new SimpleMeterRegistry()).start());
+        return opened(new ZoneController(
+                        ZoneSettings.loopback(cluster, central, token, state, echoInterval),
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        AdsPeerPolicy.localDevelopment(),
+                        new SimpleMeterRegistry())
+                .start());
     }
 
     /** Replica {@code replica} of {@code cluster}'s zone, its state in the test's directory under both names. */
-    ZoneController replica(String central, String cluster, String replica, Optional<String> token,
-            Duration echoInterval) throws Exception {
-        return opened(new ZoneController(ZoneSettings.loopback(cluster, replica, central, token,
-                dir.resolve(cluster).resolve(replica), echoInterval), new InetSocketAddress("127.0.0.1", 0),
-                FilterTargets.DEFAULTS, Optional.empty(), AdsPeerPolicy.localDevelopment(),
-                new SimpleMeterRegistry()).start());
+    ZoneController replica(
+            String central, String cluster, String replica, Optional<String> token, Duration echoInterval)
+            throws Exception {
+        return opened(new ZoneController(
+                        ZoneSettings.loopback(
+                                cluster,
+                                replica,
+                                central,
+                                token,
+                                dir.resolve(cluster).resolve(replica),
+                                echoInterval),
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        AdsPeerPolicy.localDevelopment(),
+                        new SimpleMeterRegistry())
+                .start());
     }
 
     /** {@link #zone} with its state in the test's directory under the cluster's name. */
