@@ -3,6 +3,8 @@ package io.meshguard.catalog;
 import io.meshguard.access.Person;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,7 @@ public final class CatalogStore {
     private final SubscriptionStore subscriptions;
     private final CredentialStore credentials;
     private final SnapshotReader snapshots;
+    private final CatalogTransactions tx;
 
     public CatalogStore(DataSource dataSource) {
         CatalogTransactions tx = new CatalogTransactions(Objects.requireNonNull(dataSource, "dataSource"));
@@ -47,6 +50,7 @@ public final class CatalogStore {
         this.subscriptions = new SubscriptionStore(tx);
         this.credentials = new CredentialStore(tx);
         this.snapshots = new SnapshotReader(tx);
+        this.tx = tx;
     }
 
     /** Registers or updates a cluster; its gateway groups stay as they are. */
@@ -293,6 +297,32 @@ public final class CatalogStore {
     public Credential moveCredential(
             TenantScope scope, AuthMode kind, String id, CredentialState to, Optional<Instant> overlapEndsAt) {
         return credentials.moveCredential(scope, kind, id, to, overlapEndsAt);
+    }
+
+    /**
+     * Runs {@code work} in one transaction confined to {@code scope}: what it writes with the {@code Connection}
+     * methods below (and with other stores' methods taking the same connection, such as the API keys') commits
+     * together or not at all. A refusal or SQL error inside rolls all of it back; SQL errors come out said in words.
+     */
+    public <T> T inTransaction(TenantScope scope, TenantScopedTransactions.SqlWork<T> work) {
+        return tx.run(scope, work);
+    }
+
+    /** {@link #addCredential(TenantScope, Credential)} inside {@link #inTransaction} (its connection and scope). */
+    public Credential addCredential(Connection c, TenantScope scope, Credential credential) throws SQLException {
+        return CredentialStore.addCredential(c, scope, credential);
+    }
+
+    /** {@link #moveCredential(TenantScope, AuthMode, String, CredentialState, Optional)} inside {@link #inTransaction}. */
+    public Credential moveCredential(
+            Connection c, AuthMode kind, String id, CredentialState to, Optional<Instant> overlapEndsAt)
+            throws SQLException {
+        return CredentialStore.moveCredential(c, kind, id, to, overlapEndsAt);
+    }
+
+    /** One credential read (and locked) inside {@link #inTransaction}; absent when the scope does not see it. */
+    public Optional<Credential> credential(Connection c, AuthMode kind, String id) throws SQLException {
+        return CatalogRows.readCredential(c, kind, id, true);
     }
 
     public List<Credential> credentials(TenantScope scope) {

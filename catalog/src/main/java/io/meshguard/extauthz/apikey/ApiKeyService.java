@@ -11,6 +11,14 @@ public final class ApiKeyService {
     /** A new key: the text is shown to the operator once and never stored. */
     public record Created(String text, ApiKey key) {}
 
+    /** A key minted and not stored yet: {@code secretHash} is the one thing of its secret meshguard keeps. */
+    public record Minted(Created created, byte[] secretHash) {}
+
+    /** The instant this service stamps keys with. */
+    public Instant now() {
+        return clock.instant();
+    }
+
     private final ApiKeyStore store;
     private final Clock clock;
 
@@ -41,6 +49,26 @@ public final class ApiKeyService {
             Optional<Instant> expiresAt,
             Optional<String> rotatedFrom)
             throws ApiKeyStore.UnavailableException {
+        Minted minted = mint(name, owner, tenant, roles, scopes, tier, expiresAt, rotatedFrom);
+        store.insert(minted.created().key(), minted.secretHash());
+        return minted.created();
+    }
+
+    /**
+     * A new key, checked and minted but not stored: for a caller that inserts it in its own transaction
+     * ({@link JdbcApiKeyStore#insert(java.sql.Connection, ApiKey, byte[])}). {@link Minted#secretHash} is what to store.
+     *
+     * @throws IllegalArgumentException when a field is empty or would be refused in an identity header
+     */
+    public Minted mint(
+            String name,
+            String owner,
+            String tenant,
+            List<String> roles,
+            List<String> scopes,
+            String tier,
+            Optional<Instant> expiresAt,
+            Optional<String> rotatedFrom) {
         requireText(name, "name");
         requireText(owner, "owner");
         requireText(tenant, "tenant");
@@ -77,8 +105,29 @@ public final class ApiKeyService {
                 rotatedFrom,
                 Optional.empty(),
                 0);
-        store.insert(key, minted.secretHash());
-        return new Created(minted.text(), key);
+        return new Minted(new Created(minted.text(), key), minted.secretHash());
+    }
+
+    /**
+     * The successor of {@code old} (same owner, tenant, rights and tier; the predecessor's end if still ahead), minted
+     * but not stored.
+     *
+     * @throws IllegalArgumentException when {@code old} is revoked
+     */
+    public Minted successor(ApiKey old) {
+        Instant now = clock.instant();
+        if (old.revoked(now)) {
+            throw new IllegalArgumentException("API key " + old.keyId() + " is revoked; create a new one instead");
+        }
+        return mint(
+                old.name(),
+                old.owner(),
+                old.tenant(),
+                old.roles(),
+                old.scopes(),
+                old.tier(),
+                old.expiresAt().filter(e -> e.isAfter(now)),
+                Optional.of(old.keyId()));
     }
 
     /**
@@ -89,21 +138,10 @@ public final class ApiKeyService {
         ApiKey old = store.find(keyId)
                 .map(ApiKeyStore.Stored::key)
                 .orElseThrow(() -> new IllegalArgumentException("no API key " + keyId));
-        Instant now = clock.instant();
-        if (old.revoked(now)) {
-            throw new IllegalArgumentException("API key " + keyId + " is revoked; create a new one instead");
-        }
-        Created created = create(
-                old.name(),
-                old.owner(),
-                old.tenant(),
-                old.roles(),
-                old.scopes(),
-                old.tier(),
-                old.expiresAt().filter(e -> e.isAfter(now)),
-                Optional.of(keyId));
-        store.expire(keyId, now.plus(grace));
-        return created;
+        Minted next = successor(old);
+        store.insert(next.created().key(), next.secretHash());
+        store.expire(keyId, clock.instant().plus(grace));
+        return next.created();
     }
 
     public boolean revoke(String keyId) throws ApiKeyStore.UnavailableException {

@@ -21,6 +21,9 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     private static final String COLUMNS =
             "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "
                     + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
+    private static final String REVOKE = "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL";
+    private static final String EXPIRE =
+            "UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, ?), ?) WHERE key_id = ?";
     private final DataSource dataSource;
 
     /** The database the keys live in (the admin trail of their changes is written there too). */
@@ -47,10 +50,21 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
 
     @Override
     public void insert(ApiKey key, byte[] secretHash) throws UnavailableException {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement(
-                        "INSERT INTO api_keys (key_id, secret_sha256, name, owner, tenant, "
-                                + "roles, scopes, tier, created_at, expires_at, rotated_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
+        try (Connection c = dataSource.getConnection()) {
+            insert(c, key, secretHash);
+        } catch (SQLException e) {
+            throw new UnavailableException("API key insert failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Inserts on {@code c}, inside the caller's transaction: the catalogue binds the key to its application in the
+     * same one, so a refused binding leaves no key behind.
+     */
+    public void insert(Connection c, ApiKey key, byte[] secretHash) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(
+                "INSERT INTO api_keys (key_id, secret_sha256, name, owner, tenant, "
+                        + "roles, scopes, tier, created_at, expires_at, rotated_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
             s.setString(1, key.keyId());
             s.setBytes(2, secretHash);
             s.setString(3, key.name());
@@ -63,24 +77,50 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
             s.setTimestamp(10, key.expiresAt().map(Timestamp::from).orElse(null));
             s.setString(11, key.rotatedFrom().orElse(null));
             s.executeUpdate();
-        } catch (SQLException e) {
-            throw new UnavailableException("API key insert failed: " + e.getMessage(), e);
         }
+    }
+
+    /** One key read on {@code c} (inside the caller's transaction, under its row-level security). */
+    public Optional<ApiKey> find(Connection c, String keyId) throws SQLException {
+        try (PreparedStatement s =
+                c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ? FOR UPDATE")) {
+            s.setString(1, keyId);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(row(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    /** {@link #revoke(String, Instant)} on {@code c}, inside the caller's transaction. */
+    public boolean revoke(Connection c, String keyId, Instant at) throws SQLException {
+        return update(c, REVOKE, at, keyId);
+    }
+
+    /** {@link #expire(String, Instant)} on {@code c}, inside the caller's transaction. */
+    public boolean expire(Connection c, String keyId, Instant at) throws SQLException {
+        return update(c, EXPIRE, at, keyId);
     }
 
     @Override
     public boolean revoke(String keyId, Instant at) throws UnavailableException {
-        return update("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", at, keyId);
+        return update(REVOKE, at, keyId);
     }
 
     @Override
     public boolean expire(String keyId, Instant at) throws UnavailableException {
-        return update("UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, ?), ?) WHERE key_id = ?", at, keyId);
+        return update(EXPIRE, at, keyId);
     }
 
     private boolean update(String sql, Instant at, String keyId) throws UnavailableException {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection()) {
+            return update(c, sql, at, keyId);
+        } catch (SQLException e) {
+            throw new UnavailableException("API key update failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean update(Connection c, String sql, Instant at, String keyId) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
             int i = 1;
             s.setTimestamp(i++, Timestamp.from(at));
             if (sql.contains("LEAST")) {
@@ -88,8 +128,6 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
             }
             s.setString(i, keyId);
             return s.executeUpdate() == 1;
-        } catch (SQLException e) {
-            throw new UnavailableException("API key update failed: " + e.getMessage(), e);
         }
     }
 
