@@ -16,15 +16,12 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.access.KeycloakClients;
 import io.meshguard.access.Scope;
-import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.catalog.Cluster;
-import io.meshguard.catalog.Credential;
-import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.GatewayServing;
 import io.meshguard.catalog.Plan;
@@ -33,31 +30,26 @@ import io.meshguard.catalog.PlanState;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
-import io.meshguard.catalog.Subscription;
-import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.TransitionRefused;
+import io.meshguard.catalog.api.CatalogService.SubscriptionChange;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,19 +66,19 @@ public final class CatalogApi implements HttpHandler {
     /** The longest request body the API reads; catalogue objects are small. */
     static final int MAX_BODY = 256 * 1024;
 
-    private static final Duration MAX_OVERLAP = Duration.ofDays(30);
-
     /** A request admitted by the gate. */
     private record Call(
-            HttpExchange exchange,
-            AdminCaller caller,
-            String roleUsed,
-            String requestId,
-            List<String> segments,
-            TenantScope scope,
-            JsonNode body) {
+            HttpExchange exchange, AdmittedCall who, List<String> segments, TenantScope scope, JsonNode body) {
         String segment(int i) {
             return segments.get(i);
+        }
+
+        AdminCaller caller() {
+            return who.caller();
+        }
+
+        String requestId() {
+            return who.requestId();
         }
     }
 
@@ -228,28 +220,28 @@ public final class CatalogApi implements HttpHandler {
                             AdminRoute.tenant(
                                     "POST", "/v1/provider/subscriptions/{id}/approve", "subscription:approve"),
                             "Approve a pending subscription",
-                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.ACTIVE, "approve"))
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionChange.APPROVE))
                     .takes("reason:string!"),
             op(
                             AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/reject", "subscription:approve"),
                             "Reject a pending subscription",
-                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.REJECTED, "reject"))
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionChange.REJECT))
                     .takes("reason:string!"),
             op(
                             AdminRoute.tenant(
                                     "POST", "/v1/provider/subscriptions/{id}/suspend", "subscription:suspend"),
                             "Suspend a subscription",
-                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.SUSPENDED, "suspend"))
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionChange.SUSPEND))
                     .takes("reason:string!"),
             op(
                             AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/resume", "subscription:suspend"),
                             "Resume a suspended subscription",
-                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.ACTIVE, "resume"))
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionChange.RESUME))
                     .takes("reason:string!"),
             op(
                             AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/close", "subscription:suspend"),
                             "Close a subscription",
-                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionState.CLOSED, "close"))
+                            (a, c) -> a.moveSubscription(c, Side.PROVIDER, SubscriptionChange.CLOSE))
                     .takes("reason:string!"),
             op(
                             AdminRoute.tenant("POST", "/v1/provider/subscriptions/{id}/plan", "subscription:plan"),
@@ -314,7 +306,7 @@ public final class CatalogApi implements HttpHandler {
             op(
                             AdminRoute.tenant("POST", "/v1/customer/subscriptions/{id}/close", "subscription:close"),
                             "Close a subscription",
-                            (a, c) -> a.moveSubscription(c, Side.CUSTOMER, SubscriptionState.CLOSED, "close"))
+                            (a, c) -> a.moveSubscription(c, Side.CUSTOMER, SubscriptionChange.CLOSE))
                     .takes("reason:string!"),
             op(
                     AdminRoute.tenant("GET", "/v1/customer/credentials", "credential:read"),
@@ -360,11 +352,10 @@ public final class CatalogApi implements HttpHandler {
     public static final String PREFIX = "/v1/";
 
     private final CatalogStore store;
+    private final CatalogService service;
     private final AdminRouter router;
-    private final AdminEvents events;
     private final Clock clock;
     private final String domain;
-    private final Optional<KeycloakClients> keycloak;
     private final GatewayServing gateway;
     /** What {@code GET /v1/openapi.json} answers: the admin port's one document where it is mounted there. */
     private final byte[] openApi;
@@ -410,14 +401,26 @@ public final class CatalogApi implements HttpHandler {
             Optional<KeycloakClients> keycloak,
             GatewayServing gateway,
             byte[] openApi) {
+        this(new CatalogService(store, gate, events, clock, keycloak), gate, domain, gateway, openApi);
+    }
+
+    /**
+     * The REST adapter of {@code service}: the same service the console calls, so both surfaces run the same checks
+     * and write the same trail rows.
+     */
+    public CatalogApi(CatalogService service, AdminGate gate, String domain, GatewayServing gateway, byte[] openApi) {
         this.openApi = openApi.clone();
-        this.store = store;
+        this.service = service;
+        this.store = service.store();
         this.router = new AdminRouter(TABLE.routes(), gate);
-        this.events = events;
-        this.clock = clock;
+        this.clock = service.clock();
         this.domain = domain;
-        this.keycloak = keycloak;
         this.gateway = gateway;
+    }
+
+    /** The typed service this API adapts (the console's way to the same operations). */
+    public CatalogService service() {
+        return service;
     }
 
     private static Operation op(AdminRoute route, String summary, Handler handler) {
@@ -461,31 +464,6 @@ public final class CatalogApi implements HttpHandler {
         }
     }
 
-    /**
-     * Runs the operation {@code method path} (a path of this API, e.g. {@code /v1/provider/subscriptions/s1/approve})
-     * for a caller another surface's gate admission already authenticated (the console's): the operation's own
-     * permission is checked again at the operation's own scope, then the same handler runs with the same tenant
-     * scoping and the same admin-trail row as over HTTP. {@code exchange} is the caller's request (its query is read
-     * by the usage operation).
-     */
-    public AdminAnswer invokeAdmitted(
-            HttpExchange exchange,
-            String method,
-            String path,
-            AdminGate.Admitted admitted,
-            JsonNode body,
-            String requestId) {
-        List<String> segments = AdminRouter.segments(path);
-        return switch (router.readmit(method, segments, admitted)) {
-            case AdminRouter.Admitted a
-            when !a.route().isOpen() ->
-                run(exchange, a, segments, body.isObject() ? body : CatalogJson.MAPPER.createObjectNode(), requestId);
-            case AdminRouter.Admitted a -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
-            case AdminRouter.Unrouted u -> new AdminAnswer(404, AdminJson.error("no operation " + method + " " + path));
-            case AdminRouter.Refused r -> new AdminAnswer(r.status(), AdminJson.error(r.message()));
-        };
-    }
-
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
     private AdminAnswer run(
             HttpExchange exchange,
@@ -497,16 +475,11 @@ public final class CatalogApi implements HttpHandler {
         try {
             Scope target = op.route().scope().apply(segments);
             TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
-            Call call = new Call(
-                    exchange,
-                    admitted.caller(),
-                    admitted.admission().decision().roleUsed(),
-                    requestId,
-                    segments,
-                    tenants,
-                    body);
+            Call call = new Call(exchange, new AdmittedCall(admitted.admission(), requestId), segments, tenants, body);
             return new AdminAnswer(op.status(), op.handler().handle(this, call));
         } catch (AdminJson.Refusal e) {
+            return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
+        } catch (OperationRefused e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (CatalogRefusal e) {
             int status =
@@ -744,31 +717,15 @@ public final class CatalogApi implements HttpHandler {
                 out);
     }
 
-    private JsonNode moveSubscription(Call c, Side side, SubscriptionState to, String verb) {
-        String why = requiredReason(c);
-        Subscription s = store.moveSubscription(
-                c.scope(), side, c.segment(3), to, c.caller().person(), why);
-        return changed(
-                c,
-                "subscription:" + verb,
-                "subscription/" + s.id(),
-                verb + ": " + why,
-                "",
-                CatalogJson.subscription(s));
+    private JsonNode moveSubscription(Call c, Side side, SubscriptionChange change) {
+        return CatalogJson.subscription(
+                service.moveSubscription(c.who(), side, c.segment(3), change, text(c, "reason")));
     }
 
     private JsonNode changePlan(Call c, Side side) {
-        String why = requiredReason(c);
-        Subscription s = store.changePlan(
-                c.scope(), side, c.segment(3), required(c, "plan"), c.caller().actor(), why);
-        // the quota already used carries over: counters are keyed by subscription, not plan (docs/products.md)
-        return changed(
-                c,
-                "subscription:plan",
-                "subscription/" + s.id(),
-                "plan now " + s.planId() + " (quota used so far carries over): " + why,
-                "",
-                CatalogJson.subscription(s));
+        requiredReason(c);
+        return CatalogJson.subscription(
+                service.changePlan(c.who(), side, c.segment(3), required(c, "plan"), text(c, "reason")));
     }
 
     private JsonNode usage(Call c, Side side) {
@@ -807,46 +764,21 @@ public final class CatalogApi implements HttpHandler {
     // ------------------------------------------------------------------ customer
 
     private JsonNode createApplication(Call c) {
-        String tenant = tenantFor(c);
-        Application app = store.createApplication(
-                c.scope(),
-                new Application(
-                        Optional.ofNullable(c.body().path("id").textValue()).orElse("app-" + UUID.randomUUID()),
-                        tenant,
-                        required(c, "name"),
-                        ApplicationState.ACTIVE),
-                c.caller().actor());
-        return changed(
-                c, "application:create", "application/" + app.id(), "created", tenant, CatalogJson.application(app));
+        return CatalogJson.application(service.createApplication(
+                c.who(),
+                new CatalogService.NewApplication(
+                        Optional.ofNullable(c.body().path("id").textValue()), optional(c, "tenant"), text(c, "name"))));
     }
 
     private JsonNode moveApplication(Call c, ApplicationState to) {
-        String why = requiredReason(c);
-        Application app = store.moveApplication(c.scope(), c.segment(3), to);
-        String verb = to == ApplicationState.SUSPENDED ? "suspend" : "resume";
-        return changed(
-                c,
-                "application:" + verb,
-                "application/" + app.id(),
-                verb + ": " + why,
-                app.tenant(),
-                CatalogJson.application(app));
+        return CatalogJson.application(service.moveApplication(c.who(), c.segment(3), to, text(c, "reason")));
     }
 
     private JsonNode subscribe(Call c) {
-        Subscription s = store.subscribe(
-                c.scope(),
-                required(c, "application"),
-                required(c, "product_publish"),
-                required(c, "plan"),
-                c.caller().person());
-        return changed(
-                c,
-                "subscription:create",
-                "subscription/" + s.id(),
-                "requested, now " + CatalogJson.lower(s.state()),
-                "",
-                CatalogJson.subscription(s));
+        return CatalogJson.subscription(service.subscribe(
+                c.who(),
+                new CatalogService.NewSubscription(
+                        text(c, "application"), text(c, "product_publish"), text(c, "plan"))));
     }
 
     private JsonNode addCredential(Call c) {
@@ -854,173 +786,50 @@ public final class CatalogApi implements HttpHandler {
         Set<String> subs = new LinkedHashSet<>();
         c.body().path("subscriptions").forEach(s -> subs.add(s.asText()));
         String application = required(c, "application");
-        Optional<Instant> expiresAt = expiresAt(c);
-        if (kind == AuthMode.OAUTH2) {
-            return createOAuthClient(c, application, subs, expiresAt);
+        CatalogService.BoundCredential bound = service.addCredential(
+                c.who(), new CatalogService.NewCredential(kind, application, optional(c, "id"), subs, expiresAt(c)));
+        if (bound.clientSecret().isEmpty()) {
+            return CatalogJson.credential(bound.credential());
         }
-        Credential cr = store.addCredential(
-                c.scope(),
-                new Credential(
-                        required(c, "id"),
-                        kind,
-                        application,
-                        CredentialState.ACTIVE,
-                        expiresAt,
-                        Optional.empty(),
-                        subs));
-        return changed(
-                c,
-                "credential:create",
-                "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
-                "bound to " + cr.applicationId(),
-                "",
-                CatalogJson.credential(cr));
-    }
-
-    /**
-     * An OAuth2 credential is a confidential client Keycloak creates; meshguard binds its id and shows the secret in
-     * this one answer. The application is checked first, so no client is created for another tenant's application.
-     */
-    private JsonNode createOAuthClient(Call c, String application, Set<String> subs, Optional<Instant> expiresAt) {
-        KeycloakClients idp = keycloak.orElseThrow(() -> new AdminJson.Refusal(
-                422, "OAuth2 credentials need catalog.keycloak.* (this controller provisions no clients)"));
-        Application app = store.applications(c.scope()).stream()
-                .filter(a -> a.id().equals(application))
-                .findFirst()
-                .orElseThrow(() ->
-                        new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "application " + application + " not found"));
-        String clientId = application + "-" + UUID.randomUUID().toString().substring(0, 8);
-        KeycloakClients.Created created;
-        try {
-            created = idp.create(clientId, app.tenant(), "meshguard application " + application);
-        } catch (KeycloakClients.ProvisioningFailed e) {
-            throw new AdminJson.Refusal(502, "the identity provider refused the client: " + e.getMessage());
-        }
-        Credential cr = store.addCredential(
-                c.scope(),
-                new Credential(
-                        clientId,
-                        AuthMode.OAUTH2,
-                        application,
-                        CredentialState.ACTIVE,
-                        expiresAt,
-                        Optional.empty(),
-                        subs));
-        ObjectNode out = ((ObjectNode) CatalogJson.credential(cr).deepCopy());
-        changed(
-                c,
-                "credential:create",
-                "credential/oauth2/" + clientId,
-                "Keycloak client created for " + application,
-                "",
-                CatalogJson.credential(cr));
         // the secret is in this answer only: not in the trail, the digest or any log
-        return out.put("client_secret", created.secret()).put("client_secret_shown_once", true);
+        return ((ObjectNode) CatalogJson.credential(bound.credential()).deepCopy())
+                .put("client_secret", bound.clientSecret().get())
+                .put("client_secret_shown_once", true);
     }
 
     /**
      * The credential's own end ({@code expires_at}, ISO-8601 with an offset): after it the product routes answer
-     * {@code credential_expired}, whatever the key or client itself still allows. An end already past is refused, so a
-     * typo cannot bind a credential that never works.
+     * {@code credential_expired}, whatever the key or client itself still allows.
      */
-    private Optional<Instant> expiresAt(Call c) {
+    private static Optional<Instant> expiresAt(Call c) {
         String text = c.body().path("expires_at").asText("");
         if (text.isEmpty()) {
             return Optional.empty();
         }
-        Instant at;
         try {
-            at = java.time.OffsetDateTime.parse(text).toInstant();
+            return Optional.of(java.time.OffsetDateTime.parse(text).toInstant());
         } catch (java.time.format.DateTimeParseException e) {
             throw new AdminJson.Refusal(
                     422, "expires_at: '" + text + "' is not a time with an offset, e.g." + " 2027-01-31T00:00:00Z");
         }
-        if (!at.isAfter(clock.instant())) {
-            throw new AdminJson.Refusal(422, "expires_at: " + at + " is not in the future");
-        }
-        return Optional.of(at);
     }
 
     private JsonNode rotate(Call c) {
         AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
         if (kind == AuthMode.OAUTH2) {
-            return rotateClientSecret(c);
+            CatalogService.NewClientSecret fresh = service.renewClientSecret(c.who(), c.segment(4));
+            return ((ObjectNode) CatalogJson.credential(fresh.credential()).deepCopy())
+                    .put("client_secret", fresh.clientSecret())
+                    .put("client_secret_shown_once", true);
         }
-        Duration overlap = overlap(c.body().path("overlap").asText("24h"));
+        Duration overlap = CatalogService.overlap(c.body().path("overlap").asText("24h"));
         String successor = required(c, "successor");
-        Credential old = store.credentials(c.scope()).stream()
-                .filter(x -> x.kind() == kind && x.id().equals(c.segment(4)))
-                .findFirst()
-                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
-        // the successor keeps the predecessor's end: a rotation renews the secret, not the term it was granted for
-        Credential next = store.addCredential(
-                c.scope(),
-                new Credential(
-                        successor,
-                        kind,
-                        old.applicationId(),
-                        CredentialState.ACTIVE,
-                        old.expiresAt(),
-                        Optional.empty(),
-                        old.subscriptionIds()));
-        Credential moved = store.moveCredential(
-                c.scope(),
-                kind,
-                old.id(),
-                CredentialState.ROTATING,
-                Optional.of(clock.instant().plus(overlap)));
-        ObjectNode out = CatalogJson.MAPPER.createObjectNode();
-        out.set("predecessor", CatalogJson.credential(moved));
-        out.set("successor", CatalogJson.credential(next));
-        return changed(
-                c,
-                "credential:rotate",
-                "credential/" + CatalogJson.lower(kind) + "/" + old.id(),
-                "rotating to " + successor + ", predecessor valid for " + overlap,
-                "",
-                out);
-    }
-
-    /**
-     * An OAuth2 client keeps its id (so its subscriptions and counters) and gets a new secret from Keycloak; the old
-     * secret stops at once, because Keycloak keeps one secret per client. Tokens already issued stay valid to their
-     * expiry; revoke the credential to cut those too.
-     */
-    private JsonNode rotateClientSecret(Call c) {
-        KeycloakClients idp =
-                keycloak.orElseThrow(() -> new AdminJson.Refusal(422, "OAuth2 credentials need catalog.keycloak.*"));
-        Credential cr = store.credentials(c.scope()).stream()
-                .filter(x -> x.kind() == AuthMode.OAUTH2 && x.id().equals(c.segment(4)))
-                .findFirst()
-                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
-        KeycloakClients.Created fresh = idp.regenerateSecret(cr.id());
-        changed(
-                c,
-                "credential:rotate",
-                "credential/oauth2/" + cr.id(),
-                "new client secret; the old one no longer" + " signs in",
-                "",
-                CatalogJson.credential(cr));
-        return ((ObjectNode) CatalogJson.credential(cr).deepCopy())
-                .put("client_secret", fresh.secret())
-                .put("client_secret_shown_once", true);
+        return CatalogService.rotationJson(service.rotateCredential(c.who(), kind, c.segment(4), successor, overlap));
     }
 
     private JsonNode revoke(Call c) {
         AuthMode kind = parseEnum(AuthMode.class, c.segment(3), "kind");
-        String why = requiredReason(c);
-        Credential cr = store.moveCredential(c.scope(), kind, c.segment(4), CredentialState.REVOKED, Optional.empty());
-        if (kind == AuthMode.OAUTH2) {
-            // extauthz already refuses the client's live tokens (the pushed state says revoked); Keycloak issues none
-            keycloak.ifPresent(idp -> idp.disable(cr.id()));
-        }
-        return changed(
-                c,
-                "credential:revoke",
-                "credential/" + CatalogJson.lower(kind) + "/" + cr.id(),
-                "revoked: " + why,
-                "",
-                CatalogJson.credential(cr));
+        return CatalogJson.credential(service.revokeCredential(c.who(), kind, c.segment(4), text(c, "reason")));
     }
 
     // ------------------------------------------------------------------ helpers
@@ -1033,39 +842,11 @@ public final class CatalogApi implements HttpHandler {
 
     /** The tenant a new object belongs to: named in the body, or the caller's only tenant. */
     private static String tenantFor(Call c) {
-        Optional<String> named = Optional.ofNullable(c.body().path("tenant").textValue());
-        if (named.isPresent()) {
-            if (!c.scope().includes(named.get())) {
-                throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "tenant " + named.get() + " not found");
-            }
-            return named.get();
-        }
-        if (!c.scope().all() && c.scope().tenants().size() == 1) {
-            return c.scope().tenants().iterator().next();
-        }
-        throw new AdminJson.Refusal(
-                422,
-                "tenant: required, the caller acts for "
-                        + (c.scope().all()
-                                ? "every tenant"
-                                : "tenants "
-                                        + c.scope().tenants().stream().sorted().toList()));
+        return CatalogService.tenantFor(c.scope(), optional(c, "tenant"));
     }
 
     private JsonNode changed(Call c, String action, String target, String outcome, String tenant, JsonNode after) {
-        events.record(new AdminEvent(
-                clock.instant(),
-                c.caller().actor(),
-                c.caller().method().label(),
-                c.roleUsed(),
-                tenant,
-                c.caller().source(),
-                c.requestId(),
-                action,
-                target,
-                "changed: " + outcome,
-                "",
-                digest(after)));
+        service.recorded(c.who(), action, target, outcome, tenant, after);
         return after;
     }
 
@@ -1084,18 +865,6 @@ public final class CatalogApi implements HttpHandler {
         return ops;
     }
 
-    static Duration overlap(String text) {
-        if (!text.matches("[0-9]{1,4}[hd]")) {
-            throw new AdminJson.Refusal(422, "overlap: hours or days, e.g. 24h or 7d, at most 30d");
-        }
-        long n = Long.parseLong(text.substring(0, text.length() - 1));
-        Duration d = text.endsWith("h") ? Duration.ofHours(n) : Duration.ofDays(n);
-        if (d.compareTo(MAX_OVERLAP) > 0) {
-            throw new AdminJson.Refusal(422, "overlap: at most 30d, got " + text);
-        }
-        return d;
-    }
-
     private static String required(Call c, String field) {
         JsonNode v = c.body().path(field);
         if (!v.isTextual() || v.asText().isBlank()) {
@@ -1109,12 +878,12 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private static String requiredReason(Call c) {
-        String why = c.body().path("reason").asText("").strip();
-        if (why.isEmpty()) {
-            throw new AdminJson.Refusal(
-                    422, "reason: required; it is kept with the subscription and in the admin trail");
-        }
-        return why.length() > 1000 ? why.substring(0, 1000) : why;
+        return CatalogService.requiredReason(text(c, "reason"));
+    }
+
+    /** A text field as given, empty when absent (the service says which are required). */
+    private static String text(Call c, String field) {
+        return c.body().path(field).asText("");
     }
 
     private static String reason(Call c) {
@@ -1151,16 +920,6 @@ public final class CatalogApi implements HttpHandler {
             return node;
         } catch (JsonProcessingException e) {
             throw new AdminJson.Refusal(400, "the body is not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static String digest(JsonNode value) {
-        try {
-            return HexFormat.of()
-                    .formatHex(MessageDigest.getInstance("SHA-256")
-                            .digest(value.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }
     }
 
