@@ -1,7 +1,5 @@
 package io.meshguard.xds.console;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.CatalogStore;
@@ -12,7 +10,8 @@ import io.meshguard.catalog.ProductPublish;
 import io.meshguard.catalog.Subscriber;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
-import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogService;
+import io.meshguard.catalog.api.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +26,8 @@ import java.util.stream.Collectors;
 /**
  * Approvals, for providers: subscriptions to the caller's tenants' products — pending ones to approve or reject,
  * live ones to suspend, resume or move to another plan, each with a reason. Reads go to the catalogue's store with
- * the caller's tenants; every change runs the catalogue API's own operation ({@link CatalogApi#invokeAdmitted}), so
- * another tenant's subscription is 404 and the admin trail row is the API's.
+ * the caller's tenants; every change calls the catalogue's typed service ({@link CatalogService}) that the REST API
+ * adapts, so another tenant's subscription is 404 and the admin trail row is the API's.
  */
 public final class ApprovalsScreen {
     private final CatalogConsole catalogue;
@@ -102,40 +101,43 @@ public final class ApprovalsScreen {
                 .collect(Collectors.toSet());
     }
 
-    /** approve, reject, suspend, resume or plan: the catalogue API's operation of the same name. */
+    /** approve, reject, suspend, resume or plan: the catalogue service's operation of the same name. */
     Console.Answer change(Console.Request req) {
         String id = req.segment(3);
         String verb = req.segment(4);
-        ObjectNode body = PortalScreen.JSON.createObjectNode().put("reason", req.param("reason"));
-        if (verb.equals("plan")) {
-            body.put("plan", req.param("plan"));
+        return PortalScreen.answered(() -> {
+            Subscription s = verb.equals("plan")
+                    ? catalogue
+                            .catalog()
+                            .changePlan(
+                                    PortalScreen.who(req), Side.PROVIDER, id, req.param("plan"), req.param("reason"))
+                    : catalogue
+                            .catalog()
+                            .moveSubscription(
+                                    PortalScreen.who(req), Side.PROVIDER, id, change(verb), req.param("reason"));
+            return new Console.Answer(
+                    200,
+                    switch (verb) {
+                        case "approve" ->
+                            "Subscription " + id + " approved: its application's credentials are admitted now.";
+                        case "reject" -> "Subscription " + id + " rejected.";
+                        case "suspend" -> "Subscription " + id + " suspended: every call is refused from now on.";
+                        case "resume" -> "Subscription " + id + " resumed.";
+                        default ->
+                            "Subscription " + id + " is now on plan " + s.planId() + " ("
+                                    + s.state().name().toLowerCase(Locale.ROOT)
+                                    + "); the quota used so far carries over.";
+                    });
+        });
+    }
+
+    private static CatalogService.SubscriptionChange change(String verb) {
+        for (CatalogService.SubscriptionChange c : CatalogService.SubscriptionChange.values()) {
+            if (c.verb().equals(verb)) {
+                return c;
+            }
         }
-        AdminAnswer a = catalogue
-                .catalog()
-                .invokeAdmitted(
-                        req.exchange(),
-                        "POST",
-                        "/v1/provider/subscriptions/" + encode(id) + "/" + verb,
-                        req.admitted(),
-                        body,
-                        req.requestId());
-        if (!a.ok()) {
-            return new Console.Answer(a.status(), "Refused: " + a.error());
-        }
-        String state = a.body().path("state").asText();
-        return new Console.Answer(
-                a.status(),
-                switch (verb) {
-                    case "approve" ->
-                        "Subscription " + id + " approved: its application's credentials are admitted now.";
-                    case "reject" -> "Subscription " + id + " rejected.";
-                    case "suspend" -> "Subscription " + id + " suspended: every call is refused from now on.";
-                    case "resume" -> "Subscription " + id + " resumed.";
-                    default ->
-                        "Subscription " + id + " is now on plan "
-                                + a.body().path("plan").asText() + " (" + state.toLowerCase(Locale.ROOT)
-                                + "); the quota used so far carries over.";
-                });
+        throw new OperationRefused(404, "no operation " + verb);
     }
 
     static String encode(String s) {

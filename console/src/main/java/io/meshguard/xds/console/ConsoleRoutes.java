@@ -33,7 +33,7 @@ public final class ConsoleRoutes {
             // the admin API's export code: a trail row first, then the stream (CSV with formulas neutralised)
             AdminRoute.tenant("GET", "/console/audit/export", "audit:export"),
             // Approvals and the developer portal: each POST is the catalogue's (or the API keys') operation of the
-            // same path below /v1, with its permission; the screen runs that very operation (CatalogApi.invokeAdmitted)
+            // same path below /v1, with its permission; the screen calls that very operation (CatalogService)
             AdminRoute.tenant("GET", "/console/approvals", "subscription:read"),
             AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/approve", "subscription:approve"),
             AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/reject", "subscription:approve"),

@@ -1,9 +1,6 @@
 package io.meshguard.xds.console;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.catalog.Application;
@@ -21,6 +18,10 @@ import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionUsage;
+import io.meshguard.catalog.api.AdmittedCall;
+import io.meshguard.catalog.api.ApplicationKeys;
+import io.meshguard.catalog.api.CatalogService;
+import io.meshguard.catalog.api.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,12 +33,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * The developer portal, for customers: the published catalogue, the tenant's applications, subscribing to a plan,
  * API keys (shown once, rotated with an overlap, revoked) and each subscription's usage against its plan's quotas.
- * Reads go to the catalogue's store with the caller's tenants; changes run the API's own operations — the
- * catalogue's and the API keys' — so permissions, tenant scoping and the admin trail are the API's. A new key's text
+ * Reads go to the catalogue's store with the caller's tenants; changes call the typed services the REST API adapts
+ * ({@link CatalogService}, {@link ApplicationKeys}), so permissions, tenant scoping and the admin trail are the API's. A new key's text
  * is in the one page after its creation (the session's one-time message) and nowhere else: meshguard keeps its
  * SHA-256 only.
  */
@@ -182,174 +184,132 @@ public final class PortalScreen {
     // ------------------------------------------------------------------ changes
 
     Console.Answer createApplication(Console.Request req) {
-        ObjectNode body = JSON.createObjectNode().put("name", req.param("name"));
-        AdminAnswer a = catalog(req, "/v1/customer/applications", body);
-        return a.ok()
-                ? new Console.Answer(
-                        a.status(), "Application " + a.body().path("name").asText() + " created.")
-                : refused(a.status(), a.error());
+        return answered(() -> {
+            Application app = catalogue
+                    .catalog()
+                    .createApplication(
+                            who(req),
+                            new CatalogService.NewApplication(Optional.empty(), Optional.empty(), req.param("name")));
+            return new Console.Answer(201, "Application " + app.name() + " created.");
+        });
     }
 
     Console.Answer subscribe(Console.Request req) {
-        ObjectNode body = JSON.createObjectNode()
-                .put("application", req.param("application"))
-                .put("product_publish", req.param("product_publish"))
-                .put("plan", req.param("plan"));
-        AdminAnswer a = catalog(req, "/v1/customer/subscriptions", body);
-        if (!a.ok()) {
-            return refused(a.status(), a.error());
-        }
-        String state = a.body().path("state").asText();
-        return new Console.Answer(
-                a.status(),
-                "Subscription " + a.body().path("id").asText() + " is " + state
-                        + (state.equals("pending") ? ": the provider approves it before its keys are admitted." : "."));
+        return answered(() -> {
+            Subscription s = catalogue
+                    .catalog()
+                    .subscribe(
+                            who(req),
+                            new CatalogService.NewSubscription(
+                                    req.param("application"), req.param("product_publish"), req.param("plan")));
+            String state = lower(s.state());
+            return new Console.Answer(
+                    201,
+                    "Subscription " + s.id() + " is " + state
+                            + (state.equals("pending")
+                                    ? ": the provider approves it before its keys are admitted."
+                                    : "."));
+        });
     }
 
     /**
-     * A new API key for an application: created by the API keys' own operation (its hash stored, its trail rows
-     * written), then bound to the application by the catalogue's. If the binding is refused the key is revoked at
-     * once, so no key exists that the portal did not hand out.
+     * A new API key for an application, minted and bound to it in one transaction ({@link ApplicationKeys#issue}):
+     * a refused binding leaves no key, so no key exists that the portal did not hand out.
      */
     Console.Answer createKey(Console.Request req) {
-        Optional<Application> app = application(req, "credential:create", req.param("application"));
-        if (app.isEmpty()) {
-            return refused(404, "application " + req.param("application") + " not found");
-        }
-        AdminAnswer created = keys(
-                req,
-                "/apikeys",
-                JSON.createObjectNode()
-                        .put("name", app.get().name())
-                        .put("owner", app.get().id())
-                        .put("tenant", app.get().tenant())
-                        .put("reason", "developer portal: key for " + app.get().id()));
-        if (!created.ok()) {
-            return refused(created.status(), created.error());
-        }
-        String keyId = created.body().path("key_id").asText();
-        AdminAnswer bound = catalog(
-                req,
-                "/v1/customer/credentials",
-                JSON.createObjectNode()
-                        .put("kind", "apikey")
-                        .put("id", keyId)
-                        .put("application", app.get().id()));
-        if (!bound.ok()) {
-            keys(
-                    req,
-                    "/apikeys/" + keyId + "/revoke",
-                    JSON.createObjectNode().put("reason", "developer portal: binding refused: " + bound.error()));
-            return refused(bound.status(), bound.error());
-        }
-        return new Console.Answer(
-                201,
-                "New API key " + keyId + " for " + app.get().name() + ". Copy it now: it is "
-                        + "shown this once (meshguard keeps only its SHA-256).",
-                created.body().path("key").asText());
+        return answered(() -> {
+            ApplicationKeys.IssuedKey issued = catalogue
+                    .keys()
+                    .issue(who(req), req.param("application"), "developer portal: key for " + req.param("application"));
+            // the key is named after its application
+            return new Console.Answer(
+                    201,
+                    "New API key " + issued.key().keyId() + " for "
+                            + issued.key().name() + ". Copy it now: it is "
+                            + "shown this once (meshguard keeps only its SHA-256).",
+                    issued.text());
+        });
     }
 
     /**
-     * Rotation with overlap: the key store's successor (the predecessor keeps working for the overlap) and the
-     * catalogue's credential rotation with the same window, so the predecessor's subscriptions follow the successor.
+     * Rotation with overlap: the successor key and the credential's rotation with the same window in one transaction
+     * ({@link ApplicationKeys#rotate}), so the predecessor's subscriptions follow the successor or nothing changes.
      * An OAuth2 client gets a new secret instead (Keycloak keeps one per client), shown once.
      */
     Console.Answer rotate(Console.Request req) {
         String kind = req.segment(3);
         String id = req.segment(4);
         String overlap = OVERLAPS.contains(req.param("overlap")) ? req.param("overlap") : "24h";
-        String credentialPath = "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/"
-                + ApprovalsScreen.encode(id) + "/rotate";
-        if (kind.equals("oauth2")) {
-            AdminAnswer a = catalog(req, credentialPath, JSON.createObjectNode());
-            return a.ok()
-                    ? new Console.Answer(
-                            200,
-                            "New client secret for " + id + ". Copy it now: it is shown this " + "once.",
-                            a.body().path("client_secret").asText())
-                    : refused(a.status(), a.error());
-        }
-        if (!visibleCredential(req, "credential:rotate", id)) {
-            return refused(404, "credential not found");
-        }
-        long grace = overlap.endsWith("h")
-                ? Duration.ofHours(Long.parseLong(overlap.replace("h", ""))).toSeconds()
-                : Duration.ofDays(Long.parseLong(overlap.replace("d", ""))).toSeconds();
-        AdminAnswer next = keys(
-                req,
-                "/apikeys/" + id + "/rotate",
-                JSON.createObjectNode()
-                        .put("grace_seconds", grace)
-                        .put("reason", "developer portal: rotation, overlap " + overlap));
-        if (!next.ok()) {
-            return refused(next.status(), next.error());
-        }
-        String successor = next.body().path("key_id").asText();
-        AdminAnswer a = catalog(
-                req,
-                credentialPath,
-                JSON.createObjectNode().put("successor", successor).put("overlap", overlap));
-        if (!a.ok()) {
-            keys(
-                    req,
-                    "/apikeys/" + successor + "/revoke",
-                    JSON.createObjectNode()
-                            .put("reason", "developer portal: catalogue rotation refused: " + a.error()));
-            return refused(a.status(), a.error());
-        }
-        return new Console.Answer(
-                200,
-                "Key " + id + " rotated: it keeps working for " + overlap + ". New key " + successor
-                        + ". Copy it now: it is shown this once.",
-                next.body().path("key").asText());
+        return answered(() -> {
+            if (kind.equals("oauth2")) {
+                CatalogService.NewClientSecret fresh = catalogue.catalog().renewClientSecret(who(req), id);
+                return new Console.Answer(
+                        200,
+                        "New client secret for " + id + ". Copy it now: it is shown this " + "once.",
+                        fresh.clientSecret());
+            }
+            if (!kind.equals("apikey")) {
+                return refused(404, "credential not found");
+            }
+            ApplicationKeys.RotatedKey rotated = catalogue
+                    .keys()
+                    .rotate(
+                            who(req),
+                            id,
+                            CatalogService.overlap(overlap),
+                            "developer portal: rotation, overlap " + overlap);
+            return new Console.Answer(
+                    200,
+                    "Key " + id + " rotated: it keeps working for " + overlap + ". New key "
+                            + rotated.successor().keyId() + ". Copy it now: it is shown this once.",
+                    rotated.text());
+        });
     }
 
-    /** Revokes in the catalogue first (extauthz refuses it from the pushed state), then in the key store. */
+    /**
+     * Revokes in the catalogue (extauthz refuses it from the pushed state) and, for an API key, in the key store, in
+     * one transaction.
+     */
     Console.Answer revoke(Console.Request req) {
         String kind = req.segment(3);
         String id = req.segment(4);
-        AdminAnswer a = catalog(
-                req,
-                "/v1/customer/credentials/" + ApprovalsScreen.encode(kind) + "/" + ApprovalsScreen.encode(id)
-                        + "/revoke",
-                JSON.createObjectNode().put("reason", req.param("reason")));
-        if (!a.ok()) {
-            return refused(a.status(), a.error());
-        }
-        if (kind.equals("apikey")) {
-            AdminAnswer k = keys(
-                    req, "/apikeys/" + id + "/revoke", JSON.createObjectNode().put("reason", req.param("reason")));
-            if (!k.ok()) {
-                return new Console.Answer(
-                        200,
-                        "Credential " + id + " revoked in the catalogue; the key store " + "refused: " + k.error());
+        return answered(() -> {
+            if (kind.equals("apikey")) {
+                catalogue.keys().revoke(who(req), id, req.param("reason"));
+            } else {
+                catalogue.catalog().revokeCredential(who(req), parseKind(kind), id, req.param("reason"));
             }
-        }
-        return new Console.Answer(200, "Credential " + id + " revoked.");
+            return new Console.Answer(200, "Credential " + id + " revoked.");
+        });
     }
 
     // ------------------------------------------------------------------ helpers
 
-    private AdminAnswer catalog(Console.Request req, String path, JsonNode body) {
-        return catalogue.catalog().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body, req.requestId());
+    static AdmittedCall who(Console.Request req) {
+        return new AdmittedCall(req.admitted(), req.requestId());
     }
 
-    private AdminAnswer keys(Console.Request req, String path, JsonNode body) {
-        return catalogue.keys().invokeAdmitted(req.exchange(), "POST", path, req.admitted(), body, req.requestId());
+    /** The service's answer, or its refusal as the page says it ("Refused: …" with the API's status). */
+    static Console.Answer answered(Supplier<Console.Answer> change) {
+        try {
+            return change.get();
+        } catch (OperationRefused e) {
+            return refused(e.status(), e.getMessage());
+        }
     }
 
-    private Optional<Application> application(Console.Request req, String permission, String id) {
-        return !may(req, permission)
-                ? Optional.empty()
-                : catalogue.store().applications(scope(req, permission)).stream()
-                        .filter(a -> a.id().equals(id))
-                        .findFirst();
-    }
-
-    private boolean visibleCredential(Console.Request req, String permission, String id) {
-        return may(req, permission)
-                && catalogue.store().credentials(scope(req, permission)).stream()
-                        .anyMatch(c -> c.kind() == AuthMode.APIKEY && c.id().equals(id));
+    private static AuthMode parseKind(String kind) {
+        for (AuthMode m : AuthMode.values()) {
+            if (lower(m).equals(kind)) {
+                return m;
+            }
+        }
+        throw new OperationRefused(
+                422,
+                "kind: one of "
+                        + java.util.Arrays.stream(AuthMode.values())
+                                .map(PortalScreen::lower)
+                                .toList() + ", got '" + kind + "'");
     }
 
     private boolean may(Console.Request req, String permission) {
