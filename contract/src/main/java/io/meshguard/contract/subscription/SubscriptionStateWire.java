@@ -12,12 +12,13 @@ import io.meshguard.contract.subscription.v1.SubscriptionStateDiscoveryServiceGr
  * way Envoy's per-type discovery services are declared ({@code ClusterDiscoveryService/StreamClusters} in
  * {@code envoy/service/cluster/v3/cds.proto}): a bidirectional stream of {@code DiscoveryRequest} and
  * {@code DiscoveryResponse}, ACK and NACK by {@code version_info} and {@code response_nonce}, {@code error_detail} on a
- * NACK. The one resource is the whole snapshot as a {@code google.protobuf.Struct} (the catalogue's
- * {@code SnapshotJson} reads and writes it; docs/products.md explains why xDS and why one snapshot).
+ * NACK. The one resource is a {@code meshguard.catalog.v1.SubscriptionState} message
+ * ({@code subscription_state.proto}; the catalogue's {@code SnapshotMessage} reads and writes it; docs/products.md
+ * explains why xDS and why one snapshot).
  */
 public final class SubscriptionStateWire {
 
-    /** The resource type replicas subscribe to. */
+    /** The resource type replicas subscribe to, and the type_url of the one resource's {@code Any}. */
     public static final String TYPE_URL = "type.googleapis.com/meshguard.catalog.v1.SubscriptionState";
     /** The one resource's name. */
     public static final String RESOURCE_NAME = "subscription-state";

@@ -9,7 +9,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
 import java.time.Clock;
@@ -131,7 +131,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
     private void apply(DiscoveryResponse response) {
         try {
-            SubscriptionSnapshot s = SnapshotJson.fromResource(SubscriptionStateWire.resource(response));
+            SubscriptionSnapshot s = SnapshotMessage.fromResource(SubscriptionStateWire.resource(response));
             held.set(new Held(Optional.of(s), Optional.empty()));
             stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
         } catch (IllegalArgumentException e) {

@@ -7,7 +7,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.xds.server.ClientText;
@@ -132,7 +132,7 @@ public final class SubscriptionStateService implements BindableService {
                             .setTypeUrl(SubscriptionStateWire.TYPE_URL)
                             .setVersionInfo(Long.toString(snapshot.version()))
                             .setNonce(nonce)
-                            .addResources(SnapshotJson.resource(snapshot))
+                            .addResources(SnapshotMessage.resource(snapshot))
                             .build());
         }
     }

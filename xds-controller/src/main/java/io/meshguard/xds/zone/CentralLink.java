@@ -6,10 +6,8 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
 import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -31,17 +29,17 @@ public final class CentralLink implements AutoCloseable {
     /** What the zone does with what central says. */
     public interface Zone {
         /** Applies a revision; the reason it could not, when it could not (the group keeps what it serves). */
-        Optional<String> revision(ZoneDown.GroupRevision revision);
+        Optional<String> revision(ZoneProto.GroupRevision revision);
 
-        void withdrawal(ZoneDown.Withdrawal withdrawal);
+        void withdrawal(ZoneProto.Withdrawal withdrawal);
 
         /** What the zone holds per group, for the hello. */
         Map<String, Long> held();
 
-        Echo echo(long sequence);
+        ZoneProto.Echo echo(long sequence);
 
         /** Keeps and serves the catalogue's subscription state; the reason it could not, when it could not. */
-        Optional<String> subscriptionState(ZoneDown.SubscriptionState state);
+        Optional<String> subscriptionState(ZoneProto.SubscriptionState state);
     }
 
     /**
@@ -160,7 +158,7 @@ public final class CentralLink implements AutoCloseable {
     }
 
     /** One stream: opened, echoed on, ended. */
-    private final class Stream implements StreamObserver<ZoneDown> {
+    private final class Stream implements StreamObserver<ZoneProto.ZoneDown> {
         private final CountDownLatch ended = new CountDownLatch(1);
         private volatile Status end = Status.OK;
         private volatile Instant lastAnswer = Instant.now();
@@ -168,24 +166,25 @@ public final class CentralLink implements AutoCloseable {
         /** A registration stream: central answers the token with a credential and ends it; no following yet. */
         private volatile boolean registering;
 
-        private volatile StreamObserver<ZoneUp> up;
+        private volatile StreamObserver<ZoneProto.ZoneUp> up;
 
         Status run() {
             up = ClientCalls.asyncBidiStreamingCall(channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), this);
             Optional<ZoneRegistry.Credential> stored =
                     credentials.read().filter(c -> c.expiresAt().isAfter(Instant.now()));
-            ZoneUp.Hello hello = new ZoneUp.Hello(
-                    settings.cluster(),
-                    stored.isPresent() ? Optional.empty() : settings.registrationToken(),
-                    stored.map(ZoneRegistry.Credential::secret),
-                    zone.held(),
-                    "zone/" + ZoneWire.VERSION,
-                    settings.replica());
-            registering = hello.registrationToken().isPresent();
+            ZoneProto.Hello.Builder hello = ZoneProto.Hello.newBuilder()
+                    .setCluster(settings.cluster())
+                    .putAllHeld(zone.held())
+                    .setZoneVersion("zone/" + ZoneWire.VERSION)
+                    .setReplica(settings.replica());
+            // the credential or, the first time, the registration token: never both
+            stored.ifPresentOrElse(c -> hello.setCredential(c.secret()), () -> settings.registrationToken()
+                    .ifPresent(hello::setRegistrationToken));
+            registering = hello.hasRegistrationToken();
             // "connected" (following central) only once central answers on this stream: an opened stream to a
             // hung central is not following it. Said before the hello, so central's first answer is never undone.
             state.updateAndGet(x -> new State(false, Optional.empty(), x.streamsOpened() + 1, x.lastMessage()));
-            send(ZoneUp.of(hello));
+            send(ZoneWire.up().setHello(hello).build());
             long sequence = 0;
             try {
                 while (!ended.await(settings.echoInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
@@ -203,7 +202,7 @@ public final class CentralLink implements AutoCloseable {
                         cancel(Status.UNAVAILABLE.withDescription("central stopped answering echoes"));
                         break;
                     }
-                    send(ZoneUp.of(zone.echo(++sequence)));
+                    send(ZoneWire.up().setEcho(zone.echo(++sequence)).build());
                 }
                 ended.await();
             } catch (InterruptedException e) {
@@ -214,7 +213,7 @@ public final class CentralLink implements AutoCloseable {
             return end;
         }
 
-        private synchronized void send(ZoneUp message) {
+        private synchronized void send(ZoneProto.ZoneUp message) {
             if (ended.getCount() > 0) {
                 up.onNext(message);
             }
@@ -229,26 +228,39 @@ public final class CentralLink implements AutoCloseable {
         }
 
         @Override
-        public void onNext(ZoneDown down) {
+        public void onNext(ZoneProto.ZoneDown down) {
             heard = true;
             lastAnswer = Instant.now();
             // a registration stream's credential is not following central: the stream that presents it is
             state.updateAndGet(x -> new State(
                     ended.getCount() > 0 && !registering, x.refused(), x.streamsOpened(), Optional.of(lastAnswer)));
-            if (down.version() != ZoneWire.VERSION) {
-                cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.version()));
+            if (down.getVersion() != ZoneWire.VERSION) {
+                cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.getVersion()));
                 return;
             }
-            down.credential().ifPresent(c -> credentials.write(c.secret(), c.expiresAt()));
-            down.revision().ifPresent(r -> zone.revision(r)
-                    .ifPresent(why -> log.error(
-                            "revision {} of group {} cannot be served, keeping what the group serves: {}",
-                            r.revision(),
-                            r.group(),
-                            why)));
-            down.withdrawal().ifPresent(zone::withdrawal);
-            down.subscriptionState().ifPresent(st -> zone.subscriptionState(st)
-                    .ifPresent(why -> log.error("{}; product routes keep the last subscription state", why)));
+            switch (down.getPartCase()) {
+                case CREDENTIAL ->
+                    credentials.write(
+                            down.getCredential().getSecret(),
+                            ZoneWire.instant(down.getCredential().getExpiresAt()));
+                case REVISION -> {
+                    ZoneProto.GroupRevision r = down.getRevision();
+                    zone.revision(r)
+                            .ifPresent(why -> log.error(
+                                    "revision {} of group {} cannot be served, keeping what the group serves: {}",
+                                    r.getRevision(),
+                                    r.getGroup(),
+                                    why));
+                }
+                case WITHDRAWAL -> zone.withdrawal(down.getWithdrawal());
+                case SUBSCRIPTION_STATE ->
+                    zone.subscriptionState(down.getSubscriptionState())
+                            .ifPresent(why -> log.error("{}; product routes keep the last subscription state", why));
+                case ECHO_RECEIVED, PART_NOT_SET -> {
+                    // an answer to an echo is the liveness noted above; a part this zone does not know (a newer
+                    // central's) is ignored, as unknown fields are
+                }
+            }
         }
 
         @Override

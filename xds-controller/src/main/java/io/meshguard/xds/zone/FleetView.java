@@ -3,7 +3,7 @@ package io.meshguard.xds.zone;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.catalog.Cluster;
-import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.model.ConfigJson;
 import java.time.Clock;
 import java.time.Duration;
@@ -123,25 +123,32 @@ public final class FleetView {
                         .ifPresent(r -> gn.put("refused", r));
                 ArrayNode nl = gn.putArray("nodes");
                 for (ZoneBoard.Zone z : replicas) {
-                    for (NodeReport n : z.nodes()) {
-                        if (!n.group().equals(g)) {
+                    for (ZoneProto.NodeReport n : z.nodes()) {
+                        if (!n.getGroup().equals(g)) {
                             continue;
                         }
                         ObjectNode nn = nl.addObject()
-                                .put("id", n.nodeId())
+                                .put("id", n.getNodeId())
                                 .put("replica", z.replica())
-                                .put("client", n.client())
-                                .put("connected", n.connected());
-                        n.revision().ifPresent(r -> nn.put("revision", r));
-                        n.expected().ifPresent(r -> nn.put("expected_revision", r));
-                        nn.put("drift", n.drifted());
-                        n.nack().ifPresent(x -> nn.put("last_nack", x));
-                        nn.put("last_seen", n.lastSeen().toString())
+                                .put("client", n.getClient())
+                                .put("connected", n.getConnected());
+                        if (n.hasRevision()) {
+                            nn.put("revision", n.getRevision());
+                        }
+                        if (n.hasExpected()) {
+                            nn.put("expected_revision", n.getExpected());
+                        }
+                        nn.put("drift", NodeReports.drifted(n));
+                        if (n.hasNack()) {
+                            nn.put("last_nack", n.getNack());
+                        }
+                        Instant lastSeen = NodeReports.lastSeen(n);
+                        nn.put("last_seen", lastSeen.toString())
                                 .put(
                                         "last_seen_seconds_ago",
-                                        Duration.between(n.lastSeen(), now).toSeconds())
+                                        Duration.between(lastSeen, now).toSeconds())
                                 .put("staleness", staleness(z.live(), n, now));
-                        if (n.drifted()) {
+                        if (NodeReports.drifted(n)) {
                             drifted++;
                         }
                     }
@@ -162,13 +169,13 @@ public final class FleetView {
      * {@code live}: connected, reported by a zone that echoes; {@code unverified}: what a zone that stopped echoing
      * last said; {@code disconnected}: the node left within {@link #GONE_AFTER}; {@code gone}: longer ago.
      */
-    static String staleness(boolean zoneLive, NodeReport n, Instant now) {
+    static String staleness(boolean zoneLive, ZoneProto.NodeReport n, Instant now) {
         if (!zoneLive) {
             return "unverified";
         }
-        if (n.connected()) {
+        if (n.getConnected()) {
             return "live";
         }
-        return Duration.between(n.lastSeen(), now).compareTo(GONE_AFTER) > 0 ? "gone" : "disconnected";
+        return Duration.between(NodeReports.lastSeen(n), now).compareTo(GONE_AFTER) > 0 ? "gone" : "disconnected";
     }
 }

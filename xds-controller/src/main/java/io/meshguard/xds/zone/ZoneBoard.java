@@ -1,7 +1,6 @@
 package io.meshguard.xds.zone;
 
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -51,7 +50,7 @@ public final class ZoneBoard {
             Optional<Instant> lastEcho,
             Map<String, Long> applied,
             Map<String, String> refused,
-            List<NodeReport> nodes,
+            List<ZoneProto.NodeReport> nodes,
             Duration lag,
             String zoneVersion,
             String centralReplica) {
@@ -71,7 +70,7 @@ public final class ZoneBoard {
         }
 
         public long driftedNodes() {
-            return nodes.stream().filter(NodeReport::drifted).count();
+            return nodes.stream().filter(NodeReports::drifted).count();
         }
     }
 
@@ -142,7 +141,7 @@ public final class ZoneBoard {
                 .register(meters);
     }
 
-    void echoed(Key key, Echo echo, Duration lag) {
+    void echoed(Key key, ZoneProto.Echo echo, Duration lag) {
         zones.computeIfPresent(
                 key,
                 (k, z) -> new Zone(
@@ -152,9 +151,9 @@ public final class ZoneBoard {
                         false,
                         z.since(),
                         Optional.of(clock.instant()),
-                        echo.applied(),
-                        echo.refused(),
-                        echo.nodes(),
+                        echo.getAppliedMap(),
+                        echo.getRefusedMap(),
+                        echo.getNodesList(),
                         lag,
                         z.zoneVersion(),
                         centralReplica));

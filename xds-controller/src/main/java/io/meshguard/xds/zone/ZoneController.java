@@ -1,8 +1,7 @@
 package io.meshguard.xds.zone;
 
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.NodeReport;
-import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.NodeStatus;
@@ -98,32 +97,32 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     }
 
     @Override
-    public Optional<String> revision(ZoneDown.GroupRevision revision) {
+    public Optional<String> revision(ZoneProto.GroupRevision revision) {
         if (!revisions.accept(revision)) {
             return Optional.empty(); // held already: commands are idempotent
         }
         core.publisher().applyLatest();
         if (core.publisher()
-                .servedRevision(revision.group())
-                .filter(r -> r == revision.revision())
+                .servedRevision(revision.getGroup())
+                .filter(r -> r == revision.getRevision())
                 .isPresent()) {
-            refused.remove(revision.group());
+            refused.remove(revision.getGroup());
             return Optional.empty();
         }
-        String why = "revision " + revision.revision() + " does not build here (see the zone's log)";
-        refused.put(revision.group(), why);
+        String why = "revision " + revision.getRevision() + " does not build here (see the zone's log)";
+        refused.put(revision.getGroup(), why);
         return Optional.of(why);
     }
 
     @Override
-    public void withdrawal(ZoneDown.Withdrawal withdrawal) {
-        if (revisions.withdraw(withdrawal.group())) {
+    public void withdrawal(ZoneProto.Withdrawal withdrawal) {
+        if (revisions.withdraw(withdrawal.getGroup())) {
             // the explicit withdrawal is the one thing that makes the group's nodes drop their configuration
             core.snapshots()
                     .serve(
                             WITHDRAWN,
-                            new GroupResources(withdrawal.group(), List.of(), List.of(), List.of(), List.of()));
-            refused.remove(withdrawal.group());
+                            new GroupResources(withdrawal.getGroup(), List.of(), List.of(), List.of(), List.of()));
+            refused.remove(withdrawal.getGroup());
         }
     }
 
@@ -131,7 +130,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     static final long WITHDRAWN = 0;
 
     @Override
-    public Optional<String> subscriptionState(ZoneDown.SubscriptionState state) {
+    public Optional<String> subscriptionState(ZoneProto.SubscriptionState state) {
         return subscriptions.accept(state);
     }
 
@@ -141,22 +140,28 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     }
 
     @Override
-    public Echo echo(long sequence) {
-        List<NodeReport> nodes = core.fleet().nodes().stream().map(this::report).toList();
-        return new Echo(sequence, revisions.latestIds(), Map.copyOf(refused), nodes);
+    public ZoneProto.Echo echo(long sequence) {
+        ZoneProto.Echo.Builder echo = ZoneProto.Echo.newBuilder()
+                .setSequence(sequence)
+                .putAllApplied(revisions.latestIds())
+                .putAllRefused(Map.copyOf(refused));
+        core.fleet().nodes().forEach(n -> echo.addNodes(report(n)));
+        return echo.build();
     }
 
-    private NodeReport report(NodeStatus n) {
-        Optional<Long> expected = core.publisher().servedRevision(n.group()).filter(r -> r != WITHDRAWN);
-        return new NodeReport(
-                n.nodeId(),
-                n.group(),
-                n.connected(),
-                n.userAgent(),
-                n.revision(),
-                expected,
-                n.lastNack().map(x -> x.typeUrl() + " " + x.version() + ": " + x.error()),
-                n.lastSeen());
+    private ZoneProto.NodeReport report(NodeStatus n) {
+        ZoneProto.NodeReport.Builder b = ZoneProto.NodeReport.newBuilder()
+                .setNodeId(n.nodeId())
+                .setGroup(n.group())
+                .setConnected(n.connected())
+                .setClient(n.userAgent());
+        n.revision().ifPresent(b::setRevision);
+        core.publisher().servedRevision(n.group()).filter(r -> r != WITHDRAWN).ifPresent(b::setExpected);
+        n.lastNack().ifPresent(x -> b.setNack(x.typeUrl() + " " + x.version() + ": " + x.error()));
+        if (n.lastSeen() != null) {
+            b.setLastSeen(ZoneWire.timestamp(n.lastSeen()));
+        }
+        return b.build();
     }
 
     @Override

@@ -4,8 +4,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.store.RevisionStore;
 import java.time.Clock;
 import java.util.Set;
@@ -46,9 +45,9 @@ public final class ZoneHub {
                 .build();
     }
 
-    private StreamObserver<ZoneUp> follow(StreamObserver<ZoneDown> out) {
+    private StreamObserver<ZoneProto.ZoneUp> follow(StreamObserver<ZoneProto.ZoneDown> out) {
         return new ZoneSession(
-                (ServerCallStreamObserver<ZoneDown>) out,
+                (ServerCallStreamObserver<ZoneProto.ZoneDown>) out,
                 registry,
                 revisions,
                 board,

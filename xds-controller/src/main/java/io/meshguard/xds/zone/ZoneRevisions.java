@@ -2,7 +2,8 @@ package io.meshguard.xds.zone;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.store.Revision;
@@ -75,18 +76,18 @@ public final class ZoneRevisions implements RevisionStore {
      * Keeps a revision from central when it is newer than the group's; false (and nothing changes) otherwise, so a
      * repeated or reordered message is harmless.
      */
-    public synchronized boolean accept(ZoneDown.GroupRevision wire) {
-        Revision current = byGroup.get(wire.group());
-        if (current != null && current.id() >= wire.revision()) {
+    public synchronized boolean accept(ZoneProto.GroupRevision wire) {
+        Revision current = byGroup.get(wire.getGroup());
+        if (current != null && current.id() >= wire.getRevision()) {
             return false;
         }
         Revision r = new Revision(
-                wire.revision(),
-                wire.group(),
-                ConfigJson.readConfig(wire.config()),
-                wire.actor(),
-                wire.reason(),
-                wire.createdAt());
+                wire.getRevision(),
+                wire.getGroup(),
+                ConfigJson.readConfig(wire.getConfig()),
+                wire.getActor(),
+                wire.getReason(),
+                ZoneWire.instant(wire.getCreatedAt()));
         ObjectNode n = ConfigJson.mapper().createObjectNode();
         n.put("id", r.id());
         n.put("group", r.group());

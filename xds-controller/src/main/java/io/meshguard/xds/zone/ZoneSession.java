@@ -3,10 +3,8 @@ package io.meshguard.xds.zone;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
 import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
@@ -29,10 +27,10 @@ import org.slf4j.LoggerFactory;
  * zone lacks. What waits to be sent is one entry per group (a newer revision replaces an unsent older one), sent only
  * while gRPC says the zone reads: backpressure is bounded by the number of groups.
  */
-final class ZoneSession implements StreamObserver<ZoneUp> {
+final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
     private static final Logger log = LoggerFactory.getLogger(ZoneSession.class);
 
-    private final ServerCallStreamObserver<ZoneDown> out;
+    private final ServerCallStreamObserver<ZoneProto.ZoneDown> out;
     private final ZoneRegistry registry;
     private final RevisionStore revisions;
     private final ZoneBoard board;
@@ -61,10 +59,10 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     /** When each group's newest revision was sent, until the zone echoes it applied. */
     private final Map<String, Instant> unconfirmed = new ConcurrentHashMap<>();
     /** Guarded by {@code this}, as is every call on {@link #out}. */
-    private final LinkedHashMap<String, ZoneDown> pending = new LinkedHashMap<>();
+    private final LinkedHashMap<String, ZoneProto.ZoneDown> pending = new LinkedHashMap<>();
 
     ZoneSession(
-            ServerCallStreamObserver<ZoneDown> out,
+            ServerCallStreamObserver<ZoneProto.ZoneDown> out,
             ZoneRegistry registry,
             RevisionStore revisions,
             ZoneBoard board,
@@ -92,40 +90,48 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     }
 
     @Override
-    public void onNext(ZoneUp up) {
+    public void onNext(ZoneProto.ZoneUp up) {
         if (!open) {
             return;
         }
-        if (up.version() != ZoneWire.VERSION) {
+        if (up.getVersion() != ZoneWire.VERSION) {
             close(Status.FAILED_PRECONDITION.withDescription(
-                    "central speaks zone stream v" + ZoneWire.VERSION + ", not v" + up.version()));
+                    "central speaks zone stream v" + ZoneWire.VERSION + ", not v" + up.getVersion()));
             return;
         }
         if (key.isEmpty()) {
-            up.hello()
-                    .ifPresentOrElse(
-                            this::hello,
-                            () -> close(Status.INVALID_ARGUMENT.withDescription(
-                                    "the first message of a zone stream is its hello")));
+            if (up.hasHello()) {
+                hello(up.getHello());
+            } else {
+                close(Status.INVALID_ARGUMENT.withDescription("the first message of a zone stream is its hello"));
+            }
             return;
         }
-        up.echo().ifPresent(this::echo);
+        if (up.hasEcho()) {
+            echo(up.getEcho());
+        }
+        // a later hello, or a part this central does not know (a newer zone's), is ignored as unknown fields are
     }
 
     /** A replica's name: a pod name (a DNS label or subdomain), or empty for a zone that names none. */
     private static final java.util.regex.Pattern REPLICA =
             java.util.regex.Pattern.compile("|[a-zA-Z0-9]([a-zA-Z0-9._-]{0,198}[a-zA-Z0-9])?");
 
-    private void hello(ZoneUp.Hello hello) {
+    private void hello(ZoneProto.Hello hello) {
         if (!open || out.isCancelled()) {
             return; // the zone walked away before its hello was read
         }
-        if (!REPLICA.matcher(hello.replica()).matches()) {
-            close(Status.INVALID_ARGUMENT.withDescription("a zone replica is named like a pod (letters, digits,"
-                    + " '.', '-', '_', at most 200), not " + hello.replica().length() + " characters like that"));
+        if (hello.getCluster().isEmpty()) {
+            // proto3 reads a missing cluster as empty: a hello that names no cluster is malformed, not an unknown zone
+            close(Status.INVALID_ARGUMENT.withDescription("a zone's hello names its cluster"));
             return;
         }
-        if (hello.registrationToken().isPresent()) {
+        if (!REPLICA.matcher(hello.getReplica()).matches()) {
+            close(Status.INVALID_ARGUMENT.withDescription("a zone replica is named like a pod (letters, digits,"
+                    + " '.', '-', '_', at most 200), not " + hello.getReplica().length() + " characters like that"));
+            return;
+        }
+        if (hello.hasRegistrationToken()) {
             register(hello);
         } else {
             follow(hello);
@@ -137,11 +143,10 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
      * stream ({@link ZoneRegistry#settle}), so an answer the zone never read (it cancelled, the answer was slow) costs
      * nothing and the zone's retry with the same token registers.
      */
-    private void register(ZoneUp.Hello hello) {
+    private void register(ZoneProto.Hello hello) {
         ZoneRegistry.Admission admission;
         try {
-            admission = registry.exchange(
-                    hello.cluster(), hello.replica(), hello.registrationToken().get());
+            admission = registry.exchange(hello.getCluster(), hello.getReplica(), hello.getRegistrationToken());
         } catch (RuntimeException e) {
             log.warn("zone {}: cannot check its registration token: {}", name(hello), e.getMessage());
             close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
@@ -159,7 +164,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
             if (open) {
                 open = false;
                 try {
-                    out.onNext(ZoneDown.of(new ZoneDown.Credential(granted.secret(), granted.expiresAt())));
+                    out.onNext(credential(granted));
                     out.onCompleted();
                 } catch (RuntimeException e) {
                     // the zone cancelled meanwhile: the credential is lost with the stream, the token is not spent
@@ -168,16 +173,18 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
     }
 
-    private void follow(ZoneUp.Hello hello) {
+    private void follow(ZoneProto.Hello hello) {
         ZoneRegistry.Admission admission;
         ZoneRegistry.Settlement settled;
         try {
-            admission = hello.credential()
-                    .map(c -> registry.verify(hello.cluster(), hello.replica(), c))
-                    .orElse(new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN));
+            admission = hello.hasCredential()
+                    ? registry.verify(hello.getCluster(), hello.getReplica(), hello.getCredential())
+                    : new ZoneRegistry.Refused(ZoneRegistry.Refusal.UNKNOWN);
             settled = admission instanceof ZoneRegistry.Admitted a
                     ? registry.settle(
-                            hello.cluster(), hello.replica(), a.credential().secret())
+                            hello.getCluster(),
+                            hello.getReplica(),
+                            a.credential().secret())
                     : new ZoneRegistry.Settlement(Optional.empty(), 0);
         } catch (RuntimeException e) {
             log.warn("zone {}: cannot check its credential: {}", name(hello), e.getMessage());
@@ -199,15 +206,15 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                     settled.ended());
         }
         ZoneRegistry.Credential granted = ((ZoneRegistry.Admitted) admission).credential();
-        peer = "a stream opened " + clock.instant() + " by zone version " + hello.zoneVersion();
+        peer = "a stream opened " + clock.instant() + " by zone version " + hello.getZoneVersion();
         try {
-            epoch = registry.takeStream(hello.cluster(), hello.replica());
+            epoch = registry.takeStream(hello.getCluster(), hello.getReplica());
         } catch (RuntimeException e) {
             log.warn("zone {}: cannot take its stream: {}", name(hello), e.getMessage());
             close(Status.UNAVAILABLE.withDescription("central cannot check credentials now"));
             return;
         }
-        ZoneBoard.Key key = new ZoneBoard.Key(hello.cluster(), hello.replica());
+        ZoneBoard.Key key = new ZoneBoard.Key(hello.getCluster(), hello.getReplica());
         // one live stream per replica: a second hello of it ends the first, here at once, on other replicas at their
         // tick; the cluster's other replicas keep theirs
         sessions.stream()
@@ -218,37 +225,37 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         // a presented credential counts from when it was issued: rotate at half of what is left
         credentialIssued = granted.expiresAt().minus(registry.credentialLifetime());
         lastEcho = now;
-        held.putAll(hello.held());
+        held.putAll(hello.getHeldMap());
         this.key = Optional.of(key);
         sessions.add(this);
-        board.connected(key, hello.zoneVersion());
+        board.connected(key, hello.getZoneVersion());
         // answer at once: the zone counts as following central from central's first answer
-        enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(0)));
+        enqueue("echo", echoReceived(0));
         flush();
-        log.info("zone {} connected, holding {}", name(hello), hello.held());
+        log.info("zone {} connected, holding {}", name(hello), hello.getHeldMap());
         Thread.ofVirtual().name("zone-session-" + key).start(this::run);
     }
 
-    private void refuse(ZoneUp.Hello hello, String what, ZoneRegistry.Refusal reason) {
+    private void refuse(ZoneProto.Hello hello, String what, ZoneRegistry.Refusal reason) {
         board.refused(reason);
         log.warn("zone {} refused: {}{}", name(hello), what, reason);
         close((reason == ZoneRegistry.Refusal.REVOKED ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED)
                 .withDescription(what + reason.name().toLowerCase(java.util.Locale.ROOT)));
     }
 
-    private static String name(ZoneUp.Hello hello) {
-        return hello.replica().isEmpty() ? hello.cluster() : hello.cluster() + "/" + hello.replica();
+    private static String name(ZoneProto.Hello hello) {
+        return hello.getReplica().isEmpty() ? hello.getCluster() : hello.getCluster() + "/" + hello.getReplica();
     }
 
-    private void echo(Echo echo) {
+    private void echo(ZoneProto.Echo echo) {
         lastEcho = clock.instant();
-        echo.applied().forEach((group, revision) -> {
+        echo.getAppliedMap().forEach((group, revision) -> {
             if (revision >= held.getOrDefault(group, 0L)) {
                 unconfirmed.remove(group);
             }
         });
         board.echoed(key.orElseThrow(), echo, lag());
-        echoToAnswer.set(echo.sequence());
+        echoToAnswer.set(echo.getSequence());
     }
 
     private void run() {
@@ -297,7 +304,7 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         }
         if (!now.isBefore(credentialIssued.plus(registry.credentialLifetime().dividedBy(2)))) {
             ZoneRegistry.Credential next = registry.rotate(c, k.replica());
-            enqueue("credential", ZoneDown.of(new ZoneDown.Credential(next.secret(), next.expiresAt())));
+            enqueue("credential", credential(next));
             credential = next.secret();
             credentialIssued = now;
         }
@@ -306,14 +313,18 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         for (String group : groups.serving()) {
             Long id = latest.get(group);
             if (id != null && id > held.getOrDefault(group, 0L) && !pendingHas(group, id)) {
-                revisions.get(id).ifPresent(r -> enqueue("revision:" + group, ZoneDown.of(wire(r))));
+                revisions.get(id).ifPresent(r -> enqueue("revision:" + group, revision(r)));
             }
         }
         for (String group : groups.withdrawn()) {
             if (held.containsKey(group)) {
                 enqueue(
                         "revision:" + group,
-                        ZoneDown.of(new ZoneDown.Withdrawal(group, "withdrawn from cluster " + c)));
+                        ZoneWire.down()
+                                .setWithdrawal(ZoneProto.Withdrawal.newBuilder()
+                                        .setGroup(group)
+                                        .setReason("withdrawn from cluster " + c))
+                                .build());
             }
         }
         subscriptionState
@@ -321,12 +332,16 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
                 .filter(state -> state.version() != subscriptionStateSent)
                 .ifPresent(state -> {
                     // one entry: a newer state replaces an unsent older one; the zone gets its own cluster's part only
-                    enqueue("subscription-state", ZoneDown.of(ZoneSubscriptionSlice.wire(state, c)));
+                    enqueue(
+                            "subscription-state",
+                            ZoneWire.down()
+                                    .setSubscriptionState(ZoneSubscriptionSlice.wire(state, c))
+                                    .build());
                     subscriptionStateSent = state.version();
                 });
         long echo = echoToAnswer.getAndSet(-1);
         if (echo >= 0) {
-            enqueue("echo", ZoneDown.of(new ZoneDown.EchoReceived(echo)));
+            enqueue("echo", echoReceived(echo));
         }
         board.lag(k, lag());
         flush();
@@ -351,9 +366,31 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
         wake.release();
     }
 
-    private static ZoneDown.GroupRevision wire(Revision r) {
-        return new ZoneDown.GroupRevision(
-                r.group(), r.id(), ConfigJson.write(r.config()), r.actor(), r.reason(), r.createdAt());
+    private static ZoneProto.ZoneDown revision(Revision r) {
+        ZoneProto.GroupRevision.Builder g = ZoneProto.GroupRevision.newBuilder()
+                .setGroup(r.group())
+                .setRevision(r.id())
+                .setConfig(ConfigJson.write(r.config()))
+                .setActor(r.actor() == null ? "" : r.actor())
+                .setReason(r.reason() == null ? "" : r.reason());
+        if (r.createdAt() != null) {
+            g.setCreatedAt(ZoneWire.timestamp(r.createdAt()));
+        }
+        return ZoneWire.down().setRevision(g).build();
+    }
+
+    private static ZoneProto.ZoneDown credential(ZoneRegistry.Credential c) {
+        return ZoneWire.down()
+                .setCredential(ZoneProto.Credential.newBuilder()
+                        .setSecret(c.secret())
+                        .setExpiresAt(ZoneWire.timestamp(c.expiresAt())))
+                .build();
+    }
+
+    private static ZoneProto.ZoneDown echoReceived(long sequence) {
+        return ZoneWire.down()
+                .setEchoReceived(ZoneProto.EchoReceived.newBuilder().setSequence(sequence))
+                .build();
     }
 
     private Duration lag() {
@@ -365,28 +402,28 @@ final class ZoneSession implements StreamObserver<ZoneUp> {
     }
 
     private synchronized boolean pendingHas(String group, long id) {
-        ZoneDown d = pending.get("revision:" + group);
-        return d != null && d.revision().map(r -> r.revision() == id).orElse(false);
+        ZoneProto.ZoneDown d = pending.get("revision:" + group);
+        return d != null && d.hasRevision() && d.getRevision().getRevision() == id;
     }
 
-    private synchronized void enqueue(String key, ZoneDown message) {
+    private synchronized void enqueue(String key, ZoneProto.ZoneDown message) {
         pending.put(key, message);
     }
 
     private synchronized void flush() {
         var it = pending.entrySet().iterator();
         while (open && it.hasNext() && out.isReady()) {
-            ZoneDown message = it.next().getValue();
+            ZoneProto.ZoneDown message = it.next().getValue();
             it.remove();
             out.onNext(message);
-            message.revision().ifPresent(r -> {
-                held.put(r.group(), r.revision());
-                unconfirmed.putIfAbsent(r.group(), clock.instant());
-            });
-            message.withdrawal().ifPresent(w -> {
-                held.remove(w.group());
-                unconfirmed.remove(w.group());
-            });
+            if (message.hasRevision()) {
+                held.put(message.getRevision().getGroup(), message.getRevision().getRevision());
+                unconfirmed.putIfAbsent(message.getRevision().getGroup(), clock.instant());
+            }
+            if (message.hasWithdrawal()) {
+                held.remove(message.getWithdrawal().getGroup());
+                unconfirmed.remove(message.getWithdrawal().getGroup());
+            }
         }
     }
 

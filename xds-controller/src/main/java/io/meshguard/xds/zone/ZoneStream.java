@@ -9,9 +9,8 @@ import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServiceDescriptor;
-import io.meshguard.contract.zone.ZoneCodec;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.contract.zone.v1.ZoneSyncGrpc;
 
 /**
@@ -35,7 +34,8 @@ public final class ZoneStream {
             .build();
 
     /** A message that is not a valid ZoneUp/ZoneDown or exceeds {@link #MAX_MESSAGE_BYTES} fails to parse. */
-    public static final MethodDescriptor<ZoneUp, ZoneDown> FOLLOW = ZoneCodec.follow(MAX_MESSAGE_BYTES);
+    public static final MethodDescriptor<ZoneProto.ZoneUp, ZoneProto.ZoneDown> FOLLOW =
+            ZoneWire.follow(MAX_MESSAGE_BYTES);
 
     /** The service with the generated schema, so server reflection lists it like any other gRPC API. */
     static final ServiceDescriptor SERVICE = ServiceDescriptor.newBuilder(ZoneSyncGrpc.SERVICE_NAME)

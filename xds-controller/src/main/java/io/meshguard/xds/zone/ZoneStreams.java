@@ -2,8 +2,7 @@ package io.meshguard.xds.zone;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -33,7 +32,6 @@ public final class ZoneStreams implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ZoneStreams.class);
     private static final TypeReference<Map<String, Long>> APPLIED = new TypeReference<>() {};
     private static final TypeReference<Map<String, String>> REFUSED = new TypeReference<>() {};
-    private static final TypeReference<List<NodeReport>> NODES = new TypeReference<>() {};
 
     private final DataSource dataSource;
     private final String replica;
@@ -78,18 +76,19 @@ public final class ZoneStreams implements AutoCloseable {
     }
 
     /** What the zone echoed, on the stream this replica holds. */
-    void echoed(ZoneBoard.Key zone, Echo echo, Duration lag) {
+    void echoed(ZoneBoard.Key zone, ZoneProto.Echo echo, Duration lag) {
         Instant now = clock.instant();
         Runnable write = () -> write(
                 "update zone_stream set last_echo = ?, applied = ?::jsonb, refused = ?::jsonb, nodes = ?::jsonb,"
                         + " drifted_nodes = ?, lag_ms = ? where cluster_id = ? and replica = ? and central_replica = ?",
                 ps -> {
                     ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setString(2, json(echo.applied()));
-                    ps.setString(3, json(echo.refused()));
-                    ps.setString(4, json(echo.nodes()));
-                    ps.setInt(5, (int)
-                            echo.nodes().stream().filter(NodeReport::drifted).count());
+                    ps.setString(2, json(echo.getAppliedMap()));
+                    ps.setString(3, json(echo.getRefusedMap()));
+                    ps.setString(4, NodeReports.json(echo.getNodesList()));
+                    ps.setInt(5, (int) echo.getNodesList().stream()
+                            .filter(NodeReports::drifted)
+                            .count());
                     ps.setLong(6, lag.toMillis());
                     ps.setString(7, zone.cluster());
                     ps.setString(8, zone.replica());
@@ -145,7 +144,7 @@ public final class ZoneStreams implements AutoCloseable {
                         lastEcho,
                         ZoneStream.JSON.readValue(rs.getString(6), APPLIED),
                         ZoneStream.JSON.readValue(rs.getString(7), REFUSED),
-                        ZoneStream.JSON.readValue(rs.getString(8), NODES),
+                        NodeReports.fromJson(rs.getString(8)),
                         Duration.ofMillis(rs.getLong(9)),
                         rs.getString(10),
                         rs.getString(2)));

@@ -4,10 +4,10 @@ import io.meshguard.catalog.Application;
 import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.ProductPublish;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionSnapshot;
-import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -48,8 +48,10 @@ final class ZoneSubscriptionSlice {
     }
 
     /** The slice as the zone stream carries it. */
-    static ZoneDown.SubscriptionState wire(SubscriptionSnapshot whole, String cluster) {
-        return new ZoneDown.SubscriptionState(
-                whole.version(), SnapshotJson.encode(of(whole, cluster)).toString());
+    static ZoneProto.SubscriptionState wire(SubscriptionSnapshot whole, String cluster) {
+        return ZoneProto.SubscriptionState.newBuilder()
+                .setVersion(whole.version())
+                .setState(SnapshotMessage.write(of(whole, cluster)))
+                .build();
     }
 }

@@ -1,10 +1,9 @@
 package io.meshguard.xds.zone;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.subscription.SubscriptionStateService;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,18 +21,25 @@ import org.slf4j.LoggerFactory;
  * counter kept beside the snapshot, never going back), so a stream to another central replica, whose numbers differ,
  * still moves every replica forward; it moves only when the content does, so central's restarts and re-sends on a new
  * stream leave the replicas on the version they hold.
+ *
+ * <p>The kept file is the {@code meshguard.catalog.v1.SubscriptionState} message under the version the zone serves
+ * (protobuf binary, {@code subscription-state.binpb}). The JSON file releases before kept
+ * ({@code subscription-state.json}) is not read: a zone upgraded while central is away waits for central's state, and
+ * removes the old file once it kept a new one.
  */
 final class ZoneSubscriptionState {
     private static final Logger log = LoggerFactory.getLogger(ZoneSubscriptionState.class);
 
     private final Path file;
+    private final Path legacyFile;
     private final SubscriptionStateService service;
     private final AtomicLong served = new AtomicLong(System.currentTimeMillis());
     /** What the zone serves (accept runs on the link's one thread; restore before it starts). */
     private volatile Optional<SubscriptionSnapshot> current = Optional.empty();
 
     ZoneSubscriptionState(Path stateDir, SubscriptionStateService service) {
-        this.file = stateDir.resolve("subscription-state.json");
+        this.file = stateDir.resolve("subscription-state.binpb");
+        this.legacyFile = stateDir.resolve("subscription-state.json");
         this.service = service;
     }
 
@@ -43,12 +49,11 @@ final class ZoneSubscriptionState {
             return;
         }
         try {
-            JsonNode stored = ConfigJson.mapper().readTree(Files.readString(file));
-            long version = stored.path("served_version").asLong();
-            served.accumulateAndGet(version, Math::max);
+            SubscriptionStateProto.SubscriptionState stored =
+                    SubscriptionStateProto.SubscriptionState.parseFrom(Files.readAllBytes(file));
             // served again under the number it had: a restart is no change to what the replicas decide from
-            SubscriptionSnapshot snapshot =
-                    SnapshotJson.decode(stored.path("snapshot")).withVersion(version);
+            SubscriptionSnapshot snapshot = SnapshotMessage.read(stored);
+            served.accumulateAndGet(snapshot.version(), Math::max);
             current = Optional.of(snapshot);
             service.publish(snapshot);
         } catch (IOException | RuntimeException e) {
@@ -57,14 +62,16 @@ final class ZoneSubscriptionState {
     }
 
     /** Keeps and serves what central sent; an unreadable state is refused and the last good one kept. */
-    Optional<String> accept(ZoneDown.SubscriptionState state) {
+    Optional<String> accept(ZoneProto.SubscriptionState state) {
+        if (!state.hasState()) {
+            // a central of the release that sent the state as JSON text (field 2, reserved now)
+            return Optional.of("subscription state " + state.getVersion() + " carries no state message");
+        }
         SubscriptionSnapshot snapshot;
-        JsonNode json;
         try {
-            json = ConfigJson.mapper().readTree(state.snapshot());
-            snapshot = SnapshotJson.decode(json);
-        } catch (IOException | RuntimeException e) {
-            return Optional.of("subscription state " + state.version() + " unreadable: " + e.getMessage());
+            snapshot = SnapshotMessage.read(state.getState());
+        } catch (RuntimeException e) {
+            return Optional.of("subscription state " + state.getVersion() + " unreadable: " + e.getMessage());
         }
         if (current.isPresent() && current.get().sameContentAs(snapshot)) {
             // central re-sent what the zone serves (a new stream, a restarted central numbering afresh): the
@@ -74,7 +81,7 @@ final class ZoneSubscriptionState {
         SubscriptionSnapshot served = snapshot.withVersion(this.served.incrementAndGet());
         current = Optional.of(served);
         service.publish(served);
-        store(served.version(), json);
+        store(state.getState().toBuilder().setVersion(served.version()).build());
         return Optional.empty();
     }
 
@@ -83,17 +90,13 @@ final class ZoneSubscriptionState {
         return current.map(SubscriptionSnapshot::version);
     }
 
-    private void store(long version, JsonNode snapshot) {
+    private void store(SubscriptionStateProto.SubscriptionState state) {
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling("subscription-state.json.tmp");
-            Files.writeString(
-                    tmp,
-                    ConfigJson.write(ConfigJson.mapper()
-                            .createObjectNode()
-                            .put("served_version", version)
-                            .set("snapshot", snapshot)));
+            Path tmp = file.resolveSibling("subscription-state.binpb.tmp");
+            Files.write(tmp, state.toByteArray());
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.deleteIfExists(legacyFile);
         } catch (IOException e) {
             // still served from memory; a restart before the next change would wait for central
             log.error("cannot keep the subscription state in {}: {}", file, e.getMessage());

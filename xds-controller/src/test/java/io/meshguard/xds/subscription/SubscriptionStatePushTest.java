@@ -31,10 +31,11 @@ import io.meshguard.catalog.PlanState;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishState;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
+import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.IntegrationTest;
@@ -214,12 +215,32 @@ class SubscriptionStatePushTest {
     }
 
     @Test
-    void unreadableSnapshot_isNacked_andThePreviousOneKept() throws Exception {
+    void resourceOfAnotherType_orUndecidableState_isNacked_andThePreviousOneKept() throws Exception {
         List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
         SubscriptionSnapshot good = SubscriptionSnapshot.empty(7);
-        Any broken = Any.pack(Struct.newBuilder()
-                .putFields("version", Value.newBuilder().setStringValue("x").build())
+        // what a controller of the release before sends: the JSON snapshot inside a Struct
+        Any struct = Any.pack(Struct.newBuilder()
+                .putFields("version", Value.newBuilder().setNumberValue(8).build())
                 .build());
+        // the right type, but a subscription on a plan the state does not hold: nothing to decide its limits from
+        Any undecidable = Any.pack(SubscriptionStateProto.SubscriptionState.newBuilder()
+                .setVersion(9)
+                .addTenants(SubscriptionStateProto.TenantState.newBuilder()
+                        .setTenant("initech")
+                        .addSubscriptions(SubscriptionStateProto.Subscription.newBuilder()
+                                .setId("s1")
+                                .setApplicationId("app")
+                                .setPublishId("pub")
+                                .setPlanId("gone")
+                                .setState(SubscriptionStateProto.Subscription.State.STATE_ACTIVE)))
+                .build());
+        SubscriptionSnapshot next = new SubscriptionSnapshot(
+                10,
+                List.of(),
+                List.of(),
+                List.of(new Application("app", "initech", "App", ApplicationState.SUSPENDED)),
+                List.of(),
+                List.of());
         ServerServiceDefinition hostile = ServerServiceDefinition.builder(SubscriptionStateWire.SERVICE)
                 .addMethod(
                         SubscriptionStateWire.STREAM,
@@ -228,10 +249,12 @@ class SubscriptionStatePushTest {
                                     @Override
                                     public void onNext(DiscoveryRequest request) {
                                         requests.add(request);
-                                        if (requests.size() == 1) {
-                                            out.onNext(response("7", "n1", SnapshotJson.resource(good)));
-                                        } else if (requests.size() == 2) {
-                                            out.onNext(response("8", "n2", broken));
+                                        switch (requests.size()) {
+                                            case 1 -> out.onNext(response("7", "n1", SnapshotMessage.resource(good)));
+                                            case 2 -> out.onNext(response("8", "n2", struct));
+                                            case 3 -> out.onNext(response("9", "n3", undecidable));
+                                            case 4 -> out.onNext(response("10", "n4", SnapshotMessage.resource(next)));
+                                            default -> {}
                                         }
                                     }
 
@@ -258,11 +281,24 @@ class SubscriptionStatePushTest {
             assertThat(nack.getVersionInfo())
                     .as("a NACK names the version still applied")
                     .isEqualTo("7");
-            assertThat(nack.getErrorDetail().getMessage()).contains("required list");
-            assertThat(r.current())
-                    .get()
-                    .extracting(SubscriptionSnapshot::version)
-                    .isEqualTo(7L);
+            assertThat(nack.getErrorDetail().getMessage())
+                    .isEqualTo("resource type_url type.googleapis.com/google.protobuf.Struct, expected "
+                            + SubscriptionStateWire.TYPE_URL);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 4);
+            DiscoveryRequest undecided = requests.get(3);
+            assertThat(undecided.getResponseNonce()).isEqualTo("n3");
+            assertThat(undecided.getVersionInfo()).isEqualTo("7");
+            assertThat(undecided.getErrorDetail().getMessage()).isEqualTo("subscription s1 names unknown plan gone");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 5);
+            assertThat(requests.get(4).getVersionInfo()).as("ACK after NACKs").isEqualTo("10");
+            assertThat(requests.get(4).hasErrorDetail()).isFalse();
+            // the replica decides from the typed state it accepted last
+            SubscriptionSnapshot held = r.current().orElseThrow();
+            assertThat(held.version()).isEqualTo(10L);
+            assertThat(held.applications())
+                    .singleElement()
+                    .extracting(Application::state)
+                    .isEqualTo(ApplicationState.SUSPENDED);
         } finally {
             ch.shutdownNow();
             own.shutdownNow();

@@ -6,11 +6,9 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.contract.zone.Echo;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -27,22 +25,26 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class RawZone implements AutoCloseable {
     private final ManagedChannel channel;
-    private final StreamObserver<ZoneUp> up;
+    private final StreamObserver<ZoneProto.ZoneUp> up;
     private final ScheduledExecutorService echoes = Executors.newSingleThreadScheduledExecutor();
     private final List<String> credentials = new CopyOnWriteArrayList<>();
     private final AtomicBoolean answered = new AtomicBoolean();
     private final AtomicReference<String> closedWith = new AtomicReference<>();
     private final AtomicLong sequence = new AtomicLong();
 
-    private RawZone(String central, ZoneUp.Hello hello, List<String> held) {
+    private RawZone(String central, ZoneProto.Hello hello, List<String> held) {
         credentials.addAll(held);
         channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
         up = ClientCalls.asyncBidiStreamingCall(
-                channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneDown>() {
+                channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneProto.ZoneDown>() {
                     @Override
-                    public void onNext(ZoneDown down) {
-                        down.credential().ifPresent(c -> credentials.add(c.secret()));
-                        down.echoReceived().ifPresent(e -> answered.set(true));
+                    public void onNext(ZoneProto.ZoneDown down) {
+                        if (down.hasCredential()) {
+                            credentials.add(down.getCredential().getSecret());
+                        }
+                        if (down.hasEchoReceived()) {
+                            answered.set(true);
+                        }
                     }
 
                     @Override
@@ -56,9 +58,11 @@ final class RawZone implements AutoCloseable {
                         closedWith.set("completed");
                     }
                 });
-        send(ZoneUp.of(hello));
+        send(ZoneWire.up().setHello(hello).build());
         echoes.scheduleWithFixedDelay(
-                () -> send(ZoneUp.of(new Echo(sequence.incrementAndGet(), Map.of(), Map.of(), List.of()))),
+                () -> send(ZoneWire.up()
+                        .setEcho(ZoneProto.Echo.newBuilder().setSequence(sequence.incrementAndGet()))
+                        .build()),
                 100,
                 100,
                 TimeUnit.MILLISECONDS);
@@ -67,9 +71,7 @@ final class RawZone implements AutoCloseable {
     /** A registration stream: central answers the token with a credential and ends it. */
     static RawZone registering(String central, String cluster, String replica, String token) {
         return new RawZone(
-                central,
-                new ZoneUp.Hello(cluster, Optional.of(token), Optional.empty(), Map.of(), "raw", replica),
-                List.of());
+                central, hello(cluster, replica).setRegistrationToken(token).build(), List.of());
     }
 
     static RawZone registering(String central, String cluster, String token) {
@@ -91,13 +93,9 @@ final class RawZone implements AutoCloseable {
             }
             return new RawZone(
                     central,
-                    new ZoneUp.Hello(
-                            cluster,
-                            Optional.empty(),
-                            Optional.of(registration.credentials().get(0)),
-                            Map.of(),
-                            "raw",
-                            replica),
+                    hello(cluster, replica)
+                            .setCredential(registration.credentials().get(0))
+                            .build(),
                     registration.credentials());
         }
     }
@@ -108,9 +106,7 @@ final class RawZone implements AutoCloseable {
 
     static RawZone presenting(String central, String cluster, String replica, String credential) {
         return new RawZone(
-                central,
-                new ZoneUp.Hello(cluster, Optional.empty(), Optional.of(credential), Map.of(), "raw", replica),
-                List.of());
+                central, hello(cluster, replica).setCredential(credential).build(), List.of());
     }
 
     static RawZone presenting(String central, String cluster, String credential) {
@@ -125,7 +121,14 @@ final class RawZone implements AutoCloseable {
         }
     }
 
-    private synchronized void send(ZoneUp message) {
+    private static ZoneProto.Hello.Builder hello(String cluster, String replica) {
+        return ZoneProto.Hello.newBuilder()
+                .setCluster(cluster)
+                .setZoneVersion("raw")
+                .setReplica(replica);
+    }
+
+    private synchronized void send(ZoneProto.ZoneUp message) {
         if (closedWith.get() == null) {
             up.onNext(message);
         }

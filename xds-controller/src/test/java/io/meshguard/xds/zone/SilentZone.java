@@ -6,9 +6,8 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
-import io.meshguard.contract.zone.ZoneDown;
-import io.meshguard.contract.zone.ZoneUp;
-import java.util.Map;
+import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -23,10 +22,10 @@ final class SilentZone implements AutoCloseable {
     /** Presents {@code credential} (of replica {@link ZoneSettings#LOOPBACK_REPLICA}) and then says nothing. */
     SilentZone(String central, String cluster, String credential) {
         channel = ManagedChannelBuilder.forTarget(central).usePlaintext().build();
-        StreamObserver<ZoneUp> up = ClientCalls.asyncBidiStreamingCall(
-                channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneDown>() {
+        StreamObserver<ZoneProto.ZoneUp> up = ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(ZoneStream.FOLLOW, CallOptions.DEFAULT), new StreamObserver<ZoneProto.ZoneDown>() {
                     @Override
-                    public void onNext(ZoneDown value) {}
+                    public void onNext(ZoneProto.ZoneDown value) {}
 
                     @Override
                     public void onError(Throwable t) {
@@ -38,13 +37,13 @@ final class SilentZone implements AutoCloseable {
                         closedWith.set("completed");
                     }
                 });
-        up.onNext(ZoneUp.of(new ZoneUp.Hello(
-                cluster,
-                Optional.empty(),
-                Optional.of(credential),
-                Map.of(),
-                "silent",
-                ZoneSettings.LOOPBACK_REPLICA)));
+        up.onNext(ZoneWire.up()
+                .setHello(ZoneProto.Hello.newBuilder()
+                        .setCluster(cluster)
+                        .setCredential(credential)
+                        .setZoneVersion("silent")
+                        .setReplica(ZoneSettings.LOOPBACK_REPLICA))
+                .build());
     }
 
     Optional<String> closedWith() {

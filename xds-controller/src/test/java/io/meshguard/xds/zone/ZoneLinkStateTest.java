@@ -10,8 +10,8 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.Cluster;
-import io.meshguard.contract.zone.ZoneUp;
 import io.meshguard.contract.zone.ZoneWire;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.testing.IntegrationTest;
@@ -73,18 +73,20 @@ class ZoneLinkStateTest {
     /** A central that accepts the zone stream and never answers (hung on a cold database, a stuck proxy). */
     private Server hungCentral() throws Exception {
         ServerServiceDefinition silent = ServerServiceDefinition.builder(ZoneWire.SERVICE)
-                .addMethod(ZoneStream.FOLLOW, ServerCalls.asyncBidiStreamingCall(out -> new StreamObserver<ZoneUp>() {
-                    @Override
-                    public void onNext(ZoneUp value) {
-                        // reads, never answers
-                    }
+                .addMethod(
+                        ZoneStream.FOLLOW,
+                        ServerCalls.asyncBidiStreamingCall(out -> new StreamObserver<ZoneProto.ZoneUp>() {
+                            @Override
+                            public void onNext(ZoneProto.ZoneUp value) {
+                                // reads, never answers
+                            }
 
-                    @Override
-                    public void onError(Throwable t) {}
+                            @Override
+                            public void onError(Throwable t) {}
 
-                    @Override
-                    public void onCompleted() {}
-                }))
+                            @Override
+                            public void onCompleted() {}
+                        }))
                 .build();
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(silent)

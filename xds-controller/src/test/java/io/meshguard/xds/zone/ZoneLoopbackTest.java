@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.contract.zone.NodeReport;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.model.GatewayConfig;
@@ -153,12 +153,12 @@ public class ZoneLoopbackTest {
             ZoneBoard.Zone za = central.board.zone(a).orElseThrow();
             assertThat(za.applied()).containsEntry(seoul, next);
             assertThat(za.nodes())
-                    .filteredOn(n -> n.nodeId().equals("envoy-a1"))
+                    .filteredOn(n -> n.getNodeId().equals("envoy-a1"))
                     .singleElement()
                     .satisfies(n -> {
-                        assertThat(n.revision()).contains(next);
-                        assertThat(n.drifted()).isFalse();
-                        assertThat(n.client()).contains("envoy");
+                        assertThat(n.getRevision()).isEqualTo(next);
+                        assertThat(NodeReports.drifted(n)).isFalse();
+                        assertThat(n.getClient()).contains("envoy");
                     });
         });
     }
@@ -376,12 +376,12 @@ public class ZoneLoopbackTest {
                 .get(seoul)
                 .id();
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            NodeReport n = central.board.zone(a).orElseThrow().nodes().stream()
-                    .filter(x -> x.nodeId().equals("envoy-stuck"))
+            ZoneProto.NodeReport n = central.board.zone(a).orElseThrow().nodes().stream()
+                    .filter(x -> x.getNodeId().equals("envoy-stuck"))
                     .findFirst()
                     .orElseThrow();
-            assertThat(n.expected()).contains(next);
-            assertThat(n.drifted()).isTrue();
+            assertThat(n.getExpected()).isEqualTo(next);
+            assertThat(NodeReports.drifted(n)).isTrue();
         });
         assertThat(central.meters
                         .get("meshguard_xds_zone_drifted_nodes")

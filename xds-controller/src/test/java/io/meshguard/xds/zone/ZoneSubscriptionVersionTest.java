@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
-import io.meshguard.catalog.SnapshotJson;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
-import io.meshguard.contract.zone.ZoneDown;
+import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
+import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.subscription.SubscriptionStateService;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +25,7 @@ class ZoneSubscriptionVersionTest {
     @TempDir
     Path state;
 
-    private static ZoneDown.SubscriptionState fromCentral(long centralVersion, String... applications) {
+    private static ZoneProto.SubscriptionState fromCentral(long centralVersion, String... applications) {
         SubscriptionSnapshot s = new SubscriptionSnapshot(
                 centralVersion,
                 List.of(),
@@ -34,8 +35,10 @@ class ZoneSubscriptionVersionTest {
                         .toList(),
                 List.of(),
                 List.of());
-        return new ZoneDown.SubscriptionState(
-                centralVersion, SnapshotJson.encode(s).toString());
+        return ZoneProto.SubscriptionState.newBuilder()
+                .setVersion(centralVersion)
+                .setState(SnapshotMessage.write(s))
+                .build();
     }
 
     @Test
@@ -66,5 +69,44 @@ class ZoneSubscriptionVersionTest {
         restarted.accept(fromCentral(10_000, "other"));
         assertThat(restarted.version().orElseThrow()).isGreaterThan(served);
         assertThat(restarted.version()).isNotEqualTo(Optional.of(served));
+    }
+
+    @Test
+    void stateWithoutItsMessage_isRefused_andTheKeptOneStillServed() {
+        ZoneSubscriptionState zone = new ZoneSubscriptionState(state, new SubscriptionStateService());
+        zone.accept(fromCentral(100, "app"));
+        long served = zone.version().orElseThrow();
+
+        // what a central of the release that sent JSON text looks like to this zone: field 2 unknown, no state
+        ZoneProto.SubscriptionState older = ZoneProto.SubscriptionState.newBuilder()
+                .setVersion(101)
+                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
+                        .addField(
+                                2,
+                                com.google.protobuf.UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(
+                                                com.google.protobuf.ByteString.copyFromUtf8("{\"version\":101}"))
+                                        .build())
+                        .build())
+                .build();
+
+        assertThat(zone.accept(older)).contains("subscription state 101 carries no state message");
+        assertThat(zone.version()).contains(served);
+    }
+
+    @Test
+    void keptStateIsTheMessage_andTheOldJsonFileIsRemovedOnceReplaced() throws Exception {
+        java.nio.file.Files.writeString(state.resolve("subscription-state.json"), "{\"served_version\":1}");
+        ZoneSubscriptionState zone = new ZoneSubscriptionState(state, new SubscriptionStateService());
+        zone.restore();
+        assertThat(zone.version()).as("the old JSON file is not read").isEmpty();
+
+        zone.accept(fromCentral(100, "app"));
+
+        SubscriptionSnapshot kept = SnapshotMessage.read(SubscriptionStateProto.SubscriptionState.parseFrom(
+                java.nio.file.Files.readAllBytes(state.resolve("subscription-state.binpb"))));
+        assertThat(kept.version()).isEqualTo(zone.version().orElseThrow());
+        assertThat(kept.applications()).extracting(Application::id).containsExactly("app");
+        assertThat(state.resolve("subscription-state.json")).doesNotExist();
     }
 }
