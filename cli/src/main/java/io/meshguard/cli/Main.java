@@ -53,12 +53,19 @@ public final class Main implements Runnable {
         return commandLine().execute(args);
     }
 
-    /** The command line with the {@link AddedCommands} of the class path, as {@link #execute} runs it. */
+    /** The shipped command line, as {@link #execute} runs it. */
     public static CommandLine commandLine() {
+        return commandLine(java.util.List.of());
+    }
+
+    /**
+     * The shipped command line plus {@code addedCommands} (picocli command objects, each annotated with
+     * {@code @Command}) after the shipped ones: the developer's jar (module devstack, {@code DevMain}) adds {@code up},
+     * {@code local} and {@code demo}, so what the image runs carries no embedded PostgreSQL, Redis or Keycloak.
+     */
+    public static CommandLine commandLine(java.util.List<Object> addedCommands) {
         CommandLine commandLine = new CommandLine(new Main());
-        for (AddedCommands added : java.util.ServiceLoader.load(AddedCommands.class)) {
-            added.commands().forEach(commandLine::addSubcommand);
-        }
+        addedCommands.forEach(commandLine::addSubcommand);
         return commandLine
                 // Wider than picocli's 80 columns where the terminal is: examples and paths stay on one line.
                 .setUsageHelpAutoWidth(true)

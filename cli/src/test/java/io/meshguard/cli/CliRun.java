@@ -11,7 +11,13 @@ import java.util.stream.Collectors;
  * the command's output and are kept apart ({@code logLines}).
  */
 public record CliRun(int exit, String out, String err, java.util.List<String> logLines) {
+    /** A run of the shipped command line ({@link Main}). */
     public static CliRun of(String... args) {
+        return of(Main::execute, args);
+    }
+
+    /** A run of {@code commandLine} (the developer's {@code DevMain::execute} in devstack's tests). */
+    public static CliRun of(java.util.function.ToIntFunction<String[]> commandLine, String... args) {
         PrintStream originalOut = System.out;
         PrintStream originalErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -19,7 +25,7 @@ public record CliRun(int exit, String out, String err, java.util.List<String> lo
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
+            int exit = commandLine.applyAsInt(args);
             return new CliRun(exit, withoutLogLines(out), withoutLogLines(err), logLines(err));
         } finally {
             System.setOut(originalOut);

@@ -26,7 +26,7 @@ class DocumentedCommandsTest {
      * 82 s of this module's run on a loaded machine). picocli resets the options and builds a new ParseResult on each
      * parse; theCheck_… below parses bad lines before a good one on this same tree.
      */
-    private static final CommandLine CLI = Main.commandLine();
+    private static final CommandLine CLI = DevMain.commandLine();
 
     @Test
     void everyCommandLineInTheDocs_isKnownToTheCli() throws IOException {

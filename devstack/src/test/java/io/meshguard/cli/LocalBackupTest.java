@@ -120,7 +120,7 @@ class LocalBackupTest {
     }
 
     private static CliRun cli(String... args) {
-        return CliRun.of(args);
+        return DevCliRun.of(args);
     }
 
     private static String tenants(Path data) {

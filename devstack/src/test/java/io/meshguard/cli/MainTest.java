@@ -33,7 +33,7 @@ class MainTest {
 
     @Test
     void version_printsThePomVersionAndTheCommit() throws Exception {
-        int code = Main.execute("-V");
+        int code = DevMain.execute("-V");
 
         assertThat(code).isZero();
         // the parent version in cli/pom.xml: the one version of every module, the image tag and /metrics
@@ -52,7 +52,7 @@ class MainTest {
 
     @Test
     void unknownFlag_exitsNonZeroAndNamesTheFlag() {
-        int code = Main.execute("up", "--no-such-flag");
+        int code = DevMain.execute("up", "--no-such-flag");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option: '--no-such-flag'");
@@ -60,7 +60,7 @@ class MainTest {
 
     @Test
     void unknownCommand_exitsNonZeroAndSaysSo() {
-        int code = Main.execute("frobnicate");
+        int code = DevMain.execute("frobnicate");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unmatched argument at index 0: 'frobnicate'");
@@ -68,7 +68,7 @@ class MainTest {
 
     @Test
     void noCommand_exitsNonZeroAndAsksForOne() {
-        int code = Main.execute();
+        int code = DevMain.execute();
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("a subcommand is required");
@@ -76,7 +76,7 @@ class MainTest {
 
     @Test
     void badPortValue_exitsNonZeroAndNamesTheOption() {
-        int code = Main.execute("up", "--status-port", "ninety");
+        int code = DevMain.execute("up", "--status-port", "ninety");
 
         assertThat(code).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8))
@@ -86,7 +86,7 @@ class MainTest {
 
     @Test
     void help_listsEveryTopLevelCommand() {
-        int code = Main.execute("--help");
+        int code = DevMain.execute("--help");
 
         assertThat(code).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8))
@@ -95,7 +95,7 @@ class MainTest {
 
     @Test
     void devTokenHelp_showsWholeSentencesAndAnExampleThatRunsAgainstUp() {
-        int code = Main.execute("dev", "token", "--help");
+        int code = DevMain.execute("dev", "token", "--help");
 
         assertThat(code).isZero();
         String help = out.toString(StandardCharsets.UTF_8);
@@ -110,7 +110,7 @@ class MainTest {
 
     @Test
     void upHelp_namesAFlagForEveryPort() {
-        assertThat(Main.execute("up", "--help")).isZero();
+        assertThat(DevMain.execute("up", "--help")).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8))
                 .contains(UpPorts.DEFAULTS.byFlag().keySet().toArray(String[]::new));
     }

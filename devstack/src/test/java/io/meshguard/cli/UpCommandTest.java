@@ -178,7 +178,8 @@ class UpCommandTest {
         // What other commands use to find the first stack is untouched.
         assertThat(java.nio.file.Files.readString(dataDir.resolve(UpState.FILE_NAME)))
                 .isEqualTo(stateBefore);
-        assertThat(CliRun.of("dev", "token", "--data-dir", dataDir.toString()).exit())
+        assertThat(DevCliRun.of("dev", "token", "--data-dir", dataDir.toString())
+                        .exit())
                 .isZero();
         first.process().destroy();
         assertThat(first.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -302,10 +303,10 @@ class UpCommandTest {
      */
     private void assertCliCommandsFindTheStackThroughTheDataDir(UpState state) throws Exception {
         String dir = dataDir.toString();
-        String token = CliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1")
+        String token = DevCliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1")
                 .out()
                 .trim();
-        CliRun allowed = CliRun.of(
+        CliRun allowed = DevCliRun.of(
                 "authz",
                 "send",
                 "--data-dir",
@@ -323,7 +324,7 @@ class UpCommandTest {
                 .startsWith("ALLOWED")
                 .contains("upstream header set:     x-user-id: alice  (overwrite, append=false)")
                 .contains("upstream header removed: authorization");
-        CliRun denied = CliRun.of(
+        CliRun denied = DevCliRun.of(
                 "authz",
                 "send",
                 "--data-dir",
@@ -336,7 +337,7 @@ class UpCommandTest {
                 "x-tenant-id=t1");
         assertThat(denied.out()).startsWith("DENIED: HTTP 401");
 
-        CliRun masked = CliRun.of(
+        CliRun masked = DevCliRun.of(
                 "dlp",
                 "send",
                 "--data-dir",
@@ -351,7 +352,7 @@ class UpCommandTest {
                 .startsWith("FORWARDED: the client receives")
                 .doesNotContain("4242 4242 4242 4242")
                 .contains("--- body ---\n{\"card\":\"");
-        CliRun blocked = CliRun.of(
+        CliRun blocked = DevCliRun.of(
                 "dlp",
                 "send",
                 "--data-dir",
@@ -362,7 +363,7 @@ class UpCommandTest {
                 "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
         assertThat(blocked.out()).startsWith("BLOCKED: HTTP 403").doesNotContain("4242 4242");
         // The route contract: a profile the gateway route names, whatever the path; an unknown one fails closed.
-        CliRun named = CliRun.of(
+        CliRun named = DevCliRun.of(
                 "dlp",
                 "send",
                 "--data-dir",
@@ -372,7 +373,7 @@ class UpCommandTest {
                 "--body",
                 "{\"messages\":[{\"content\":\"my card is 4242 4242 4242 4242\"}]}");
         assertThat(named.out()).startsWith("BLOCKED: HTTP 403");
-        CliRun unknownRule = CliRun.of(
+        CliRun unknownRule = DevCliRun.of(
                 "authz",
                 "send",
                 "--data-dir",
@@ -389,7 +390,7 @@ class UpCommandTest {
                 "no-such-rule");
         assertThat(unknownRule.out()).startsWith("DENIED: HTTP 403").contains("unknown_profile");
 
-        CliRun key = CliRun.of(
+        CliRun key = DevCliRun.of(
                 "apikey",
                 "create",
                 "--data-dir",
@@ -404,11 +405,11 @@ class UpCommandTest {
         assertThat(key.out())
                 .as("KEY=$(meshguard apikey create ...) gets the key alone")
                 .matches("mgk_[0-9a-f]{16}_\\S+\n");
-        CliRun keys = CliRun.of("apikey", "list", "--data-dir", dir);
+        CliRun keys = DevCliRun.of("apikey", "list", "--data-dir", dir);
         assertThat(keys.out().lines()).singleElement().asString().contains("name=quickstart");
 
         // quota commands find up's admin API, and with --direct-db up's database and Redis, all through up.json
-        CliRun quota = CliRun.of(
+        CliRun quota = DevCliRun.of(
                 "quota",
                 "reset",
                 "--data-dir",
@@ -421,7 +422,7 @@ class UpCommandTest {
                 "test");
         assertThat(quota.exit()).as(quota.err()).isZero();
         assertThat(quota.out()).contains("\"via\" : \"admin_api\"");
-        CliRun direct = CliRun.of(
+        CliRun direct = DevCliRun.of(
                 "quota",
                 "show",
                 "--direct-db",
@@ -438,7 +439,7 @@ class UpCommandTest {
         assertThat(direct.out()).contains("used=0 durable=0");
 
         // a quota reset through up reaches the Redis up's extauthz counts in: the caller is admitted again at once
-        String partnerKey = CliRun.of(
+        String partnerKey = DevCliRun.of(
                         "apikey",
                         "create",
                         "--data-dir",
@@ -469,11 +470,11 @@ class UpCommandTest {
             "x-tenant-id=t2"
         };
         for (int i = 0; i < 5; i++) {
-            CliRun admitted = CliRun.of(statements);
+            CliRun admitted = DevCliRun.of(statements);
             assertThat(admitted.out()).as(admitted.err()).startsWith("ALLOWED");
         }
-        assertThat(CliRun.of(statements).out()).startsWith("DENIED: HTTP 429");
-        CliRun reset = CliRun.of(
+        assertThat(DevCliRun.of(statements).out()).startsWith("DENIED: HTTP 429");
+        CliRun reset = DevCliRun.of(
                 "quota",
                 "reset",
                 "--data-dir",
@@ -485,21 +486,21 @@ class UpCommandTest {
                 "--reason",
                 "test");
         assertThat(reset.exit()).as(reset.err()).isZero();
-        assertThat(CliRun.of(statements).out()).startsWith("ALLOWED");
+        assertThat(DevCliRun.of(statements).out()).startsWith("ALLOWED");
 
         // the documented xds commands, through up's admin API
         Path sample = dataDir.resolve("sample.yaml");
         try (var in = io.meshguard.xds.XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             java.nio.file.Files.write(sample, in.readAllBytes());
         }
-        CliRun validate = CliRun.of("xds", "validate", "--data-dir", dir, sample.toString());
+        CliRun validate = DevCliRun.of("xds", "validate", "--data-dir", dir, sample.toString());
         assertThat(validate.exit()).as(validate.out() + validate.err()).isZero();
         assertThat(validate.out()).contains(": valid (");
-        CliRun publish = CliRun.of("xds", "publish", "--data-dir", dir, "--reason", "nothing changed");
+        CliRun publish = DevCliRun.of("xds", "publish", "--data-dir", dir, "--reason", "nothing changed");
         assertThat(publish.exit()).as(publish.err()).isZero();
         assertThat(publish.out()).contains("nothing to publish: the draft equals what is served");
 
-        CliRun render = CliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
+        CliRun render = DevCliRun.of("xds", "render", "--data-dir", dir, "--group", "local");
         assertThat(render.exit()).as(render.err()).isZero();
         assertThat(render.out()).contains("127.0.0.1:" + state.ports().get(RunningStack.EXTAUTHZ));
         String bearer = java.nio.file.Files.readString(Path.of(state.files().get(RunningStack.XDS_ADMIN_TOKEN)))
@@ -515,7 +516,7 @@ class UpCommandTest {
         // An explicit --db with a wrong password (up's PostgreSQL demands one) says so, and where it came from.
         Path wrong =
                 java.nio.file.Files.writeString(dataDir.resolveSibling(dataDir.getFileName() + "-wrong-pw"), "nope\n");
-        CliRun refused = CliRun.of(
+        CliRun refused = DevCliRun.of(
                 "audit",
                 "query",
                 "--direct-db",
@@ -534,7 +535,7 @@ class UpCommandTest {
                 .contains("--db-password-file FILE");
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                        CliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice")
+                        DevCliRun.of("audit", "query", "--data-dir", dir, "--since", "1h", "--subject", "alice")
                                 .out())
                 .contains("authz_decision"));
     }
@@ -558,7 +559,7 @@ class UpCommandTest {
                 .orElseThrow(() -> new AssertionError("no extauthz endpoint in " + state.endpoints()));
         assertThat(state.endpoints())
                 .anyMatch(line -> line.startsWith("dev-issuer") && line.contains("/dev/jwks.json"));
-        CliRun minted = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
+        CliRun minted = DevCliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", "t1");
         assertThat(minted.exit()).as(minted.err()).isZero();
         String token = minted.out().trim();
         io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port)

@@ -13,7 +13,7 @@ import java.util.List;
 final class UpJvm {
     private UpJvm() {}
 
-    /** {@code java}, its options and the class path, up to and including {@link Main}'s class name. */
+    /** {@code java}, its options and the class path, up to and including {@link DevMain}'s class name. */
     static List<String> command() {
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
         return List.of(
@@ -22,6 +22,6 @@ final class UpJvm {
                 "-XX:TieredStopAtLevel=1",
                 "-cp",
                 System.getProperty("java.class.path"),
-                Main.class.getName());
+                DevMain.class.getName());
     }
 }

@@ -40,7 +40,7 @@ class UpPortsTest {
                 .filter(f -> !f.equals("--xds-admin-port"))
                 .forEach(f -> args.addAll(List.of(f, "0")));
         args.addAll(List.of("--xds-admin-port", "19103", "--keycloak-port", "19103"));
-        CliRun run = CliRun.of(args.toArray(String[]::new));
+        CliRun run = DevCliRun.of(args.toArray(String[]::new));
         assertThat(run.exit()).isNotZero();
         assertThat(run.err()).contains("port 19103 is given to both --keycloak-port and --xds-admin-port");
         assertThat(dir.resolve("postgres")).as("nothing was started").doesNotExist();

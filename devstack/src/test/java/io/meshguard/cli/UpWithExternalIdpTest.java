@@ -173,7 +173,7 @@ class UpWithExternalIdpTest {
             throws Exception {
         Path dataDir = dir.resolve("wrong");
         String issuer = keycloak.issuer(REALM);
-        CliRun run = CliRun.of(
+        CliRun run = DevCliRun.of(
                 "up",
                 "--data-dir",
                 dataDir.toString(),
@@ -187,7 +187,7 @@ class UpWithExternalIdpTest {
                 .contains("(" + issuer + ")");
         assertThat(dataDir.resolve("postgres")).as("nothing started").doesNotExist();
 
-        CliRun plainHttp = CliRun.of(
+        CliRun plainHttp = DevCliRun.of(
                 "up",
                 "--data-dir",
                 dataDir.toString(),
@@ -198,7 +198,7 @@ class UpWithExternalIdpTest {
         assertThat(plainHttp.exit()).isEqualTo(1);
         assertThat(plainHttp.err()).contains("plain http is for an issuer on this machine");
 
-        CliRun both = CliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer", issuer, "--idp", "keycloak");
+        CliRun both = DevCliRun.of("up", "--data-dir", dataDir.toString(), "--idp-issuer", issuer, "--idp", "keycloak");
         assertThat(both.exit()).isEqualTo(1);
         assertThat(both.err()).contains("pass one of them");
     }

@@ -248,6 +248,8 @@ final class ExpectedTypes {
                 name, CelOverloadDecl.newGlobalOverload(name + "_dyn", SimpleType.DYN, SimpleType.DYN));
     }
 
+    // CEL declares its function bindings @Immutable; typed is one of bindings()' stateless lambdas and method references
+    @SuppressWarnings("Immutable")
     private static CelFunctionBinding binding(String name, java.util.function.Predicate<Object> typed) {
         String expected = name.substring("meshguard_expect_".length())
                 .replace("strings", "list of strings")

@@ -3,6 +3,7 @@ package io.meshguard.cli.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
+import io.meshguard.cli.DevCliRun;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,7 +15,7 @@ class DemoCommandTest {
 
     @Test
     void demo_withoutARunningUp_saysWhereItLookedAndWhatToDo() {
-        CliRun run = CliRun.of("demo", "--data-dir", dataDir.toString());
+        CliRun run = DevCliRun.of("demo", "--data-dir", dataDir.toString());
 
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.err()).contains("no running `meshguard up`", dataDir.toString(), "./meshguard up");

@@ -3,6 +3,7 @@ package io.meshguard.cli.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.cli.CliRun;
+import io.meshguard.cli.DevCliRun;
 import io.meshguard.testing.IntegrationTest;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,7 +34,7 @@ class DemoUpstreamsTest {
                     .body();
         }
         Path file = Files.writeString(tmp.resolve("answer.sse"), stream);
-        CliRun scan = CliRun.of(
+        CliRun scan = DevCliRun.of(
                 "dlp",
                 "scan",
                 "--policy",

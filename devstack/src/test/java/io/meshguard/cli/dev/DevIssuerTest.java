@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.meshguard.cli.CliRun;
+import io.meshguard.cli.DevCliRun;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
@@ -127,7 +128,7 @@ class DevIssuerTest {
     private static String devToken(String... extra) {
         List<String> args = new ArrayList<>(List.of("dev", "token", "--data-dir", dataDir.toString()));
         args.addAll(List.of(extra));
-        CliRun run = CliRun.of(args.toArray(String[]::new));
+        CliRun run = DevCliRun.of(args.toArray(String[]::new));
         assertThat(run.exit()).as(run.err()).isZero();
         return run.out().trim();
     }
@@ -236,11 +237,12 @@ class DevIssuerTest {
                 io.meshguard.cli.demo.DemoGateway.Upstreams.start()) {
             java.nio.file.Files.writeString(demo, io.meshguard.cli.demo.DemoGateway.yaml("demo", upstreams));
         }
-        io.meshguard.cli.CliRun r =
-                io.meshguard.cli.CliRun.of("xds", "apply", "--dry-run", "--policies", dir.toString(), demo.toString());
+        io.meshguard.cli.CliRun r = io.meshguard.cli.DevCliRun.of(
+                "xds", "apply", "--dry-run", "--policies", dir.toString(), demo.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).doesNotContain(" error ").doesNotContain(" warning ");
-        assertThat(io.meshguard.cli.CliRun.of("policy", "check", dir.toString()).exit())
+        assertThat(io.meshguard.cli.DevCliRun.of("policy", "check", dir.toString())
+                        .exit())
                 .isZero();
     }
 
@@ -294,7 +296,7 @@ class DevIssuerTest {
 
     @Test
     void devToken_beforeUpEverRan_failsWithOneLine(@TempDir Path empty) {
-        CliRun run = CliRun.of("dev", "token", "--data-dir", empty.toString());
+        CliRun run = DevCliRun.of("dev", "token", "--data-dir", empty.toString());
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
         assertThat(run.err().strip())
@@ -305,14 +307,14 @@ class DevIssuerTest {
 
     @Test
     void devToken_withTooLongTtlOrEmptyTenant_isRefusedWithoutAToken() {
-        CliRun ttl = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "7d");
+        CliRun ttl = DevCliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "7d");
         assertThat(ttl.exit()).isEqualTo(2);
         assertThat(ttl.out()).isEmpty();
         assertThat(ttl.err()).contains("--ttl must be between 1s and 24h");
-        CliRun bad = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "soon");
+        CliRun bad = DevCliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--ttl", "soon");
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.err()).contains("--ttl");
-        CliRun tenant = CliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", " ");
+        CliRun tenant = DevCliRun.of("dev", "token", "--data-dir", dataDir.toString(), "--tenant", " ");
         assertThat(tenant.exit()).isEqualTo(2);
         assertThat(tenant.err()).contains("--tenant must not be empty");
     }

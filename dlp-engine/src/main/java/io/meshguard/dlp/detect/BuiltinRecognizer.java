@@ -79,6 +79,10 @@ public final class BuiltinRecognizer implements Recognizer {
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
+    // hasbetween's upper bounds, ONES * (127 + 0x3B) and ONES * (127 + 0x60), written out: the products overflow a
+    // signed long (the bits are what counts), which Error Prone's ConstantOverflow rightly flags in an expression
+    private static final long UPTO_3A = 0xBABABABABABABABAL;
+    private static final long UPTO_5F = 0xDFDFDFDFDFDFDFDFL;
 
     /**
      * The first index from {@code i} whose byte is not {@link #QUIET}, or {@code n}: a vector of bytes a step where
@@ -138,8 +142,8 @@ public final class BuiltinRecognizer implements Recognizer {
             long low = x & LOW7;
             long notHigh = ~x;
             // Bytes c with 0x24 < c < 0x3B, 0x3F < c < 0x60, or c == '~' (Bit Twiddling Hacks: hasbetween).
-            long r1 = (ONES * (127 + 0x3B) - low) & notHigh & (low + ONES * (127 - 0x24));
-            long r2 = (ONES * (127 + 0x60) - low) & notHigh & (low + ONES * (127 - 0x3F));
+            long r1 = (UPTO_3A - low) & notHigh & (low + ONES * (127 - 0x24));
+            long r2 = (UPTO_5F - low) & notHigh & (low + ONES * (127 - 0x3F));
             long t = x ^ (ONES * '~');
             long r3 = (t - ONES) & ~t;
             if (((r1 | r2 | r3) & HIGHS) != 0) {

@@ -397,13 +397,14 @@ final class ContextWords {
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+    private static final long HIGHS = 0x8080808080808080L;
 
     /** Eight bytes with ASCII upper case moved to lower case, as {@link #key} does four. */
     static long lower(long eightBytes) {
         long v = eightBytes & LOW7;
         long atLeastA = v + ONES * 0x3F;
         long pastZ = v + ONES * 0x25;
-        long upper = atLeastA & ~pastZ & ~eightBytes & ONES * 0x80;
+        long upper = atLeastA & ~pastZ & ~eightBytes & HIGHS;
         return eightBytes | upper >>> 2;
     }
 
