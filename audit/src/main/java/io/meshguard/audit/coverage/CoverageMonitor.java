@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * {@code lag} ago (the three kinds of rows reach PostgreSQL through three batching writers), and counts per service
  * what it found: {@code meshguard_coverage_requests_total{service,result}} with {@code result} one of
  * {@code checked}, {@code unchecked}, {@code without_dlp}, {@code unverifiable}. Each slice is counted once per
- * process, so the counters only grow and {@code increase()} over them is what the alert reads. A failed run is
+ * process, so the counters only grow; {@code meshguard_coverage_uncovered_requests_total} (no labels, at 0 from start) is
+ * what the alert reads. A failed run is
  * counted and logged; the next run retries the same slice (bounded to {@link #MAX_CATCH_UP}, older time is left to
  * {@code meshguard coverage}).
  */
@@ -44,6 +45,7 @@ public final class CoverageMonitor implements ServerComponent {
     private final MeterRegistry meters;
     private final ProfileLabels services = new ProfileLabels(SERVICE_LABELS);
     private final Counter failures;
+    private final Counter uncovered;
     private final AtomicLong lastSuccess = new AtomicLong();
     private ScheduledExecutorService executor;
     private Instant covered;
@@ -59,6 +61,11 @@ public final class CoverageMonitor implements ServerComponent {
         }
         this.failures = Counter.builder("meshguard.coverage.failures")
                 .description("Coverage joins that failed (PostgreSQL unreachable or slow)")
+                .register(meters);
+        // label-free and at 0 from start: a per-service series is born with its first count, which increase()
+        // cannot see, so the alert reads this one and the per-service counters say where
+        this.uncovered = Counter.builder("meshguard.coverage.uncovered.requests")
+                .description("Protected requests that reached a workload without their Check or DLP session")
                 .register(meters);
         meters.gauge("meshguard.coverage.last_success.timestamp.seconds", lastSuccess, AtomicLong::doubleValue);
         this.covered = clock.instant().minus(lag).minus(interval);
@@ -116,6 +123,7 @@ public final class CoverageMonitor implements ServerComponent {
                         s.service());
             }
         }
+        uncovered.increment(c.uncovered());
         covered = until;
         lastSuccess.set(clock.instant().getEpochSecond());
         return Optional.of(c);

@@ -53,6 +53,9 @@ class CoverageMonitorTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         CoverageMonitor monitor =
                 new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, clock, meters);
+        // the alert's series exists before anything was found
+        assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
+                .isZero();
         // the first slice is [T0 - 35s, T0 - 20s): one checked request, one bypass
         Instant slice = T0.minus(LAG).minusSeconds(10);
         write(List.of(
@@ -72,6 +75,8 @@ class CoverageMonitorTest {
         now.set(T0.plus(INTERVAL));
         monitor.runOnce();
         assertThat(count(meters, "10.4.0.7", "unchecked")).isEqualTo(2);
+        assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
+                .isEqualTo(2);
         assertThat(meters.get("meshguard.coverage.last_success.timestamp.seconds")
                         .gauge()
                         .value())
