@@ -105,9 +105,7 @@ public final class AccessLogMapper {
         usage.ifPresent(u -> {
             // what `meshguard api usage` groups by; also on stream summaries (names, not content)
             event.detail(API_DETAIL, u.api()).detail(API_VERSION_DETAIL, u.apiVersion());
-            event.detail(
-                    AUTHZ_DETAIL,
-                    u.authzChecked() ? AccessLogTags.AUTHZ_CHECKED : AccessLogTags.AUTHZ_NONE);
+            event.detail(AUTHZ_DETAIL, u.authzChecked() ? AccessLogTags.AUTHZ_CHECKED : AccessLogTags.AUTHZ_NONE);
             if (!common.getRouteName().isEmpty()) {
                 event.detail("envoy_route", common.getRouteName());
             }

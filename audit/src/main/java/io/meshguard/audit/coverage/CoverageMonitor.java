@@ -83,7 +83,8 @@ public final class CoverageMonitor implements ServerComponent {
             t.setDaemon(true);
             return t;
         });
-        executor.scheduleWithFixedDelay(this::runSafely, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        executor.scheduleWithFixedDelay(
+                this::runSafely, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void runSafely() {

@@ -245,36 +245,40 @@ public final class CoverageReport {
         }
         ServiceCoverage o = byService.remove(OTHER_SERVICES);
         if (o == null) {
-            byService.put(OTHER_SERVICES, new ServiceCoverage(
+            byService.put(
                     OTHER_SERVICES,
-                    row.seen(),
-                    row.protectedRequests(),
-                    row.checked(),
-                    row.dlpRequired(),
-                    row.dlpCovered(),
-                    row.dlpSeen(),
-                    row.unchecked(),
-                    row.withoutDlp(),
-                    row.unverifiable(),
-                    row.samples()));
+                    new ServiceCoverage(
+                            OTHER_SERVICES,
+                            row.seen(),
+                            row.protectedRequests(),
+                            row.checked(),
+                            row.dlpRequired(),
+                            row.dlpCovered(),
+                            row.dlpSeen(),
+                            row.unchecked(),
+                            row.withoutDlp(),
+                            row.unverifiable(),
+                            row.samples()));
             return;
         }
         List<Sample> samples = new ArrayList<>(o.samples());
         if (samples.size() < 10) {
             samples.addAll(row.samples().subList(0, Math.min(row.samples().size(), 10 - samples.size())));
         }
-        byService.put(OTHER_SERVICES, new ServiceCoverage(
+        byService.put(
                 OTHER_SERVICES,
-                o.seen() + row.seen(),
-                o.protectedRequests() + row.protectedRequests(),
-                o.checked() + row.checked(),
-                o.dlpRequired() + row.dlpRequired(),
-                o.dlpCovered() + row.dlpCovered(),
-                o.dlpSeen() + row.dlpSeen(),
-                o.unchecked() + row.unchecked(),
-                o.withoutDlp() + row.withoutDlp(),
-                o.unverifiable() + row.unverifiable(),
-                samples));
+                new ServiceCoverage(
+                        OTHER_SERVICES,
+                        o.seen() + row.seen(),
+                        o.protectedRequests() + row.protectedRequests(),
+                        o.checked() + row.checked(),
+                        o.dlpRequired() + row.dlpRequired(),
+                        o.dlpCovered() + row.dlpCovered(),
+                        o.dlpSeen() + row.dlpSeen(),
+                        o.unchecked() + row.unchecked(),
+                        o.withoutDlp() + row.withoutDlp(),
+                        o.unverifiable() + row.unverifiable(),
+                        samples));
     }
 
     private static int bind(PreparedStatement ps, Instant since, Instant until, Optional<String> service)

@@ -68,7 +68,8 @@ class CoverageReportTest {
     static void data() throws Exception {
         List<HTTPAccessLogEntry> logged = List.of(
                 // a waypoint's row for a Checked request; the Check carries the id in another spelling
-                mesh("Req-Covered-1", 1, "inbound-vip|9080|http|" + REVIEWS, REVIEWS).build(),
+                mesh("Req-Covered-1", 1, "inbound-vip|9080|http|" + REVIEWS, REVIEWS)
+                        .build(),
                 // a sidecar's inbound row reached by pod IP: the bypass class (pod IP, no waypoint, selector-bound
                 // CUSTOM on ztunnel) has no Check at all
                 mesh("req-bypass-1", 2, "inbound|8080||", "10.1.2.3:8080").build(),
@@ -76,8 +77,10 @@ class CoverageReportTest {
                 mesh("", 3, "inbound|8080||", LEDGER).build(),
                 mesh("req-ledger-ok", 4, "inbound|8080||", LEDGER).build(),
                 // gateway route with ext_authz and a DLP profile: Check and session / Check only
-                gateway("req-gw-ok", 5, "transfers", AccessLogTags.AUTHZ_CHECKED).build(),
-                gateway("req-gw-nodlp", 6, "transfers", AccessLogTags.AUTHZ_CHECKED).build(),
+                gateway("req-gw-ok", 5, "transfers", AccessLogTags.AUTHZ_CHECKED)
+                        .build(),
+                gateway("req-gw-nodlp", 6, "transfers", AccessLogTags.AUTHZ_CHECKED)
+                        .build(),
                 // a sunset version's canned answer: no upstream, nothing to check
                 gateway("req-closed", 7, AccessLogTags.CLOSED_ROUTE, AccessLogTags.AUTHZ_NONE)
                         .setCommonProperties(common(7, "").putAllCustomTags(tags(AccessLogTags.CLOSED_ROUTE, "none")))
@@ -235,10 +238,14 @@ class CoverageReportTest {
 
     static Map<String, String> tags(String route, String authz) {
         return Map.of(
-                AccessLogTags.tag(AccessLogTags.API), "payments",
-                AccessLogTags.tag(AccessLogTags.API_VERSION), "v2",
-                AccessLogTags.tag(AccessLogTags.GATEWAY_ROUTE), route,
-                AccessLogTags.tag(AccessLogTags.AUTHZ), authz);
+                AccessLogTags.tag(AccessLogTags.API),
+                "payments",
+                AccessLogTags.tag(AccessLogTags.API_VERSION),
+                "v2",
+                AccessLogTags.tag(AccessLogTags.GATEWAY_ROUTE),
+                route,
+                AccessLogTags.tag(AccessLogTags.AUTHZ),
+                authz);
     }
 
     static AccessLogCommon.Builder common(int second, String cluster) {
@@ -263,8 +270,8 @@ class CoverageReportTest {
                 .usePlaintext()
                 .build();
         try {
-            StreamObserver<StreamAccessLogsMessage> stream =
-                    AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<>() {
+            StreamObserver<StreamAccessLogsMessage> stream = AccessLogServiceGrpc.newStub(channel)
+                    .streamAccessLogs(new StreamObserver<>() {
                         @Override
                         public void onNext(StreamAccessLogsResponse value) {}
 
@@ -276,7 +283,8 @@ class CoverageReportTest {
                     });
             stream.onNext(StreamAccessLogsMessage.newBuilder()
                     .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
-                            .setNode(Node.newBuilder().setId("waypoint~10.0.0.9~waypoint-7f9.shop~shop.svc.cluster.local"))
+                            .setNode(Node.newBuilder()
+                                    .setId("waypoint~10.0.0.9~waypoint-7f9.shop~shop.svc.cluster.local"))
                             .setLogName("meshguard"))
                     .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
                             .addAllLogEntry(entries))

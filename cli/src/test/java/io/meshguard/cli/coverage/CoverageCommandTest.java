@@ -81,7 +81,8 @@ class CoverageCommandTest {
                 .contains("req-bypass (no check)")
                 .contains("UNCOVERED 1 protected request(s)")
                 .contains("UNVERIFIABLE 1 protected request(s)");
-        String reviews = r.out().lines()
+        String reviews = r.out()
+                .lines()
                 .filter(l -> l.startsWith("reviews.shop.svc.cluster.local"))
                 .findFirst()
                 .orElseThrow();
@@ -90,8 +91,8 @@ class CoverageCommandTest {
 
     @Test
     void coverage_ofACoveredService_exitsZero() {
-        CliRun r = CliRun.of(
-                "coverage", "--db", dbUrl(), "--since", "1h", "--service", "reviews.shop.svc.cluster.local");
+        CliRun r =
+                CliRun.of("coverage", "--db", dbUrl(), "--since", "1h", "--service", "reviews.shop.svc.cluster.local");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("every protected request had its Check and DLP profile");
     }
