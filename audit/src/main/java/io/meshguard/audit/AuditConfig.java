@@ -106,6 +106,16 @@ public final class AuditConfig {
             "audit.maintenance_interval",
             Duration.ofHours(24),
             "How often partition maintenance runs (it also runs at start).");
+    public static final ConfigKey<Duration> COVERAGE_INTERVAL = ConfigKey.duration(
+            "audit.coverage.interval",
+            Duration.ofSeconds(15),
+            "How often the DLP server joins the access log with the Checks and DLP sessions (proof of coverage,"
+                    + " meshguard_coverage_requests_total); 0s: never. Needs db.url.");
+    public static final ConfigKey<Duration> COVERAGE_LAG = ConfigKey.duration(
+            "audit.coverage.lag",
+            Duration.ofSeconds(20),
+            "The coverage join stops this long before now, so the access-log, Check and DLP rows of a request have"
+                    + " all reached PostgreSQL through their writers.");
     public static final ConfigKey<Optional<Path>> DLP_HMAC_KEY_FILE = ConfigKey.optionalPath(
             "audit.dlp_hmac_key_file",
             "File holding the key for HMACs of DLP findings (else env " + HMAC_KEY_ENV + ").");
@@ -179,6 +189,8 @@ public final class AuditConfig {
                 TRAIL_RETENTION_MONTHS,
                 PARTITIONS_AHEAD,
                 MAINTENANCE_INTERVAL,
+                COVERAGE_INTERVAL,
+                COVERAGE_LAG,
                 DLP_HMAC_KEY_FILE,
                 DECISION_LOG,
                 DECISION_LOG_QUEUE_CAPACITY,

@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             AuditCommand.class,
             io.meshguard.cli.db.DbCommand.class,
             io.meshguard.cli.api.ApiCommand.class,
+            io.meshguard.cli.coverage.CoverageCommand.class,
             DlpCommand.class,
             XdsCommand.class,
             DevCommand.class,

@@ -12,6 +12,7 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.PathPolicy;
 import io.meshguard.audit.TraceContext;
+import io.meshguard.contract.RouteContract.AccessLogTags;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +39,13 @@ public final class AccessLogMapper {
     public static final String API_DETAIL = "api";
 
     public static final String API_VERSION_DETAIL = "api_version";
+
+    /**
+     * Details key of the route contract's {@code authz} tag ({@code checked | none}) on a gateway's {@code api_call}
+     * row: whether the route hands its requests to ext_authz (and, with it, to the DLP server), read by the coverage
+     * report.
+     */
+    public static final String AUTHZ_DETAIL = "authz";
 
     private final AccessLogHeaders headers;
     private final PathPolicy paths;
@@ -97,6 +105,7 @@ public final class AccessLogMapper {
         usage.ifPresent(u -> {
             // what `meshguard api usage` groups by; also on stream summaries (names, not content)
             event.detail(API_DETAIL, u.api()).detail(API_VERSION_DETAIL, u.apiVersion());
+            event.detail(AUTHZ_DETAIL, u.authzChecked() ? AccessLogTags.AUTHZ_CHECKED : AccessLogTags.AUTHZ_NONE);
             if (!common.getRouteName().isEmpty()) {
                 event.detail("envoy_route", common.getRouteName());
             }

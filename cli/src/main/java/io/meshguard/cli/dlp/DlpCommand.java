@@ -67,6 +67,16 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.Ser
                             System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
+            // ...and so is the coverage join of those logs with the Checks and DLP sessions (the metric and alert)
+            java.time.Duration coverageInterval = cfg.get(io.meshguard.audit.AuditConfig.COVERAGE_INTERVAL);
+            if (audit.isPresent() && !coverageInterval.isZero()) {
+                stack.start(new io.meshguard.audit.coverage.CoverageMonitor(
+                        new io.meshguard.audit.query.CoverageReport(audit.get().database()),
+                        coverageInterval,
+                        cfg.get(io.meshguard.audit.AuditConfig.COVERAGE_LAG),
+                        java.time.Clock.systemUTC(),
+                        metrics.forServer("extproc-dlp")));
+            }
             StatusHttpServer http = new StatusHttpServer(
                     "extproc-dlp-http",
                     HttpServerSettings.configGroup(DlpServerSettings.DEFAULT_HTTP_PORT)

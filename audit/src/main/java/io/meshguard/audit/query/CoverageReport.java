@@ -1,0 +1,296 @@
+package io.meshguard.audit.query;
+
+import io.meshguard.audit.als.AccessLogMapper;
+import io.meshguard.contract.RouteContract.AccessLogTags;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Proof of coverage: every request a gateway, sidecar or waypoint logged (the access-log service's {@code api_call}
+ * rows) joined by request id with the Checks extauthz decided ({@code authz_decision} rows) and the DLP server's
+ * sessions (its own {@code api_call} rows), per service over a window. A protected request that reached a workload
+ * without a Check, or without the DLP session its route names, is reported with sample request ids; a logged request
+ * without {@code x-request-id} cannot be joined and is counted as unverifiable, never as covered.
+ *
+ * <p>The join runs in PostgreSQL, where all three kinds of rows meet (they come from different servers and
+ * replicas; no single process sees them all). It reads the window through the {@code (kind, occurred_at)} index,
+ * joins on the lower-cased request id with hash joins that spill to disk past {@code work_mem}, and returns one
+ * aggregate row per service plus at most {@code samples} ids per service, so neither side holds the window's rows
+ * in memory. What counts as protected (docs/operator-guide.md, "Proof of coverage"):
+ *
+ * <ul>
+ *   <li>a row that reached an upstream: it names an upstream cluster, or it is a stream summary (those keep no
+ *       details), and Envoy did not answer it itself after an ext_authz denial or a rate limit;
+ *   <li>a gateway row (it carries the route contract's access-log tags) whose route says {@code authz: checked}; such
+ *       a route also sends its bodies to the DLP server with a profile ({@code default} when the route names none),
+ *       so it needs a DLP session too;
+ *   <li>every other row: only protected workloads ({@code meshguard.io/protected=true}) send their access log to
+ *       meshguard (the shipped {@code Telemetry}), so each needs a Check. Whether such a workload is DLP-enabled is
+ *       not in its log, so a DLP session is counted but not required.
+ * </ul>
+ */
+public final class CoverageReport {
+    /** The longest window one report reads: a month of rows is already a large scan. */
+    public static final Duration MAX_WINDOW = Duration.ofDays(31);
+
+    /** Checks are looked for this far either side of the window (a Check precedes its access-log row's end). */
+    static final Duration CHECK_SLACK = Duration.ofMinutes(5);
+
+    /**
+     * The DLP server writes its row when the stream ends, the access log stamps the request's start: a session is
+     * looked for up to this long after the window (longer streams are reported as missing their session).
+     */
+    static final Duration SESSION_SLACK = Duration.ofHours(1);
+
+    /** The most services one report lists; the rest are summed into one {@value #OTHER_SERVICES} row. */
+    public static final int MAX_SERVICES = 500;
+
+    public static final String OTHER_SERVICES = "_other";
+
+    private static final String ROUTE_API = AccessLogMapper.API_DETAIL;
+    private static final String AUTHZ = AccessLogMapper.AUTHZ_DETAIL;
+
+    // One row per logged request. The DLP server's own api_call row always has dlp_notes; the access-log receiver's
+    // never has (a client can set x-dwp-source, not a details key). JDBC takes '?' as a parameter, so jsonb key
+    // tests are written as "details->'key' is not null".
+    private static final String JOINED = "with logged as ("
+            + " select a.occurred_at, a.request_id, lower(nullif(a.request_id, '')) as rid,"
+            + " case when a.details->'" + ROUTE_API + "' is not null then coalesce(a.route, '(no route)')"
+            + " else coalesce(nullif(split_part(a.details->>'upstream_cluster', '|', 4), ''),"
+            + " nullif(lower(regexp_replace(a.authority, ':[0-9]+$', '')), ''), 'unknown') end as service,"
+            + " ((a.details->'upstream_cluster' is not null or a.is_stream)"
+            + " and coalesce(a.reason, '') not in ('ext_authz_denied', 'rate_limited')"
+            + " and coalesce(a.details->>'" + AUTHZ + "', '" + AccessLogTags.AUTHZ_CHECKED + "') = '"
+            + AccessLogTags.AUTHZ_CHECKED + "') as protected,"
+            + " a.details->'" + ROUTE_API + "' is not null as dlp_required"
+            + " from audit_event a where a.kind = 'api_call' and a.occurred_at >= ? and a.occurred_at < ?"
+            + " and a.details->'dlp_notes' is null),"
+            + " checks as (select distinct lower(request_id) as rid from audit_event"
+            + " where kind = 'authz_decision' and occurred_at >= ? and occurred_at < ? and request_id <> ''),"
+            + " sessions as (select distinct lower(request_id) as rid from audit_event"
+            + " where kind = 'api_call' and occurred_at >= ? and occurred_at < ? and details->'dlp_notes' is not null"
+            + " and request_id <> ''),"
+            + " joined as (select l.*, l.rid is not null as has_id, c.rid is not null as checked,"
+            + " s.rid is not null as dlp from logged l left join checks c on c.rid = l.rid"
+            + " left join sessions s on s.rid = l.rid where (cast(? as text) is null or l.service = ?))";
+
+    private static final String TOTALS = JOINED + " select service, count(*),"
+            + " count(*) filter (where protected),"
+            + " count(*) filter (where protected and has_id and checked),"
+            + " count(*) filter (where protected and dlp_required),"
+            + " count(*) filter (where protected and dlp_required and has_id and dlp),"
+            + " count(*) filter (where protected and not dlp_required and has_id and dlp),"
+            + " count(*) filter (where protected and has_id and not checked),"
+            + " count(*) filter (where protected and dlp_required and has_id and not dlp),"
+            + " count(*) filter (where protected and not has_id)"
+            + " from joined group by service order by service";
+
+    private static final String SAMPLES = JOINED + " select service, request_id, not checked,"
+            + " dlp_required and not dlp from (select j.*,"
+            + " row_number() over (partition by service order by occurred_at desc, request_id) as n from joined j"
+            + " where protected and has_id and (not checked or (dlp_required and not dlp))) uncovered"
+            + " where n <= ? order by service, occurred_at desc, request_id";
+
+    /** One uncovered request: its id as logged, and what it lacked. */
+    public record Sample(String requestId, boolean withoutCheck, boolean withoutDlp) {}
+
+    /**
+     * One service's requests in the window.
+     *
+     * @param seen every logged request, protected or not (local replies, routes without ext_authz included)
+     * @param protectedRequests those that reached a workload and needed a Check
+     * @param checked protected requests with a Check of the same request id
+     * @param dlpRequired protected requests whose route names a DLP profile
+     * @param dlpCovered of those, the ones with a DLP session of the same request id
+     * @param dlpSeen protected requests without a DLP requirement that still had a DLP session (sidecar DLP)
+     * @param unchecked protected requests with a request id and no Check
+     * @param withoutDlp requests with a DLP requirement, a request id and no DLP session
+     * @param unverifiable protected requests logged without a request id: nothing to join on
+     * @param samples a few uncovered request ids, newest first
+     */
+    public record ServiceCoverage(
+            String service,
+            long seen,
+            long protectedRequests,
+            long checked,
+            long dlpRequired,
+            long dlpCovered,
+            long dlpSeen,
+            long unchecked,
+            long withoutDlp,
+            long unverifiable,
+            List<Sample> samples) {
+        public ServiceCoverage {
+            samples = List.copyOf(samples);
+        }
+
+        /** Requests that reached a workload without their Check or their DLP profile. */
+        public long uncovered() {
+            return unchecked + withoutDlp;
+        }
+
+        /** Whether every protected request was proven covered (none uncovered, none unverifiable). */
+        public boolean covered() {
+            return uncovered() == 0 && unverifiable == 0;
+        }
+    }
+
+    /** The report over {@code [since, until)}. */
+    public record Coverage(Instant since, Instant until, List<ServiceCoverage> services) {
+        public Coverage {
+            services = List.copyOf(services);
+        }
+
+        public long uncovered() {
+            return services.stream().mapToLong(ServiceCoverage::uncovered).sum();
+        }
+
+        public long unverifiable() {
+            return services.stream().mapToLong(ServiceCoverage::unverifiable).sum();
+        }
+    }
+
+    private final DataSource dataSource;
+
+    public CoverageReport(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /**
+     * Coverage of the requests logged in {@code [since, until)}.
+     *
+     * @param service only this service (the gateway route, or the mesh service's host), else all
+     * @param samples uncovered request ids listed per service (0 to 100)
+     */
+    public Coverage report(Instant since, Instant until, Optional<String> service, int samples) throws SQLException {
+        if (!since.isBefore(until)) {
+            throw new IllegalArgumentException("the window is empty: " + since + " is not before " + until);
+        }
+        if (Duration.between(since, until).compareTo(MAX_WINDOW) > 0) {
+            throw new IllegalArgumentException("a coverage window is at most " + MAX_WINDOW.toDays() + " days");
+        }
+        if (samples < 0 || samples > 100) {
+            throw new IllegalArgumentException("samples must be between 0 and 100, got " + samples);
+        }
+        Map<String, ServiceCoverage> byService = new LinkedHashMap<>();
+        Map<String, List<Sample>> sampled = new LinkedHashMap<>();
+        try (Connection c = dataSource.getConnection()) {
+            c.setReadOnly(true);
+            boolean autoCommit = c.getAutoCommit();
+            int isolation = c.getTransactionIsolation();
+            // both statements see the same rows
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                if (samples > 0) {
+                    try (PreparedStatement ps = c.prepareStatement(SAMPLES)) {
+                        int next = bind(ps, since, until, service);
+                        ps.setInt(next, samples);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                sampled.computeIfAbsent(rs.getString(1), k -> new ArrayList<>())
+                                        .add(new Sample(rs.getString(2), rs.getBoolean(3), rs.getBoolean(4)));
+                            }
+                        }
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement(TOTALS)) {
+                    bind(ps, since, until, service);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            ServiceCoverage row = new ServiceCoverage(
+                                    rs.getString(1),
+                                    rs.getLong(2),
+                                    rs.getLong(3),
+                                    rs.getLong(4),
+                                    rs.getLong(5),
+                                    rs.getLong(6),
+                                    rs.getLong(7),
+                                    rs.getLong(8),
+                                    rs.getLong(9),
+                                    rs.getLong(10),
+                                    sampled.getOrDefault(rs.getString(1), List.of()));
+                            add(byService, row);
+                        }
+                    }
+                }
+                c.commit();
+            } finally {
+                c.rollback();
+                c.setAutoCommit(autoCommit);
+                c.setTransactionIsolation(isolation);
+            }
+        }
+        return new Coverage(since, until, List.copyOf(byService.values()));
+    }
+
+    // Past MAX_SERVICES the rest share one row, so a flood of distinct hosts (pod IPs, spoofed authorities) cannot
+    // grow the report or the metric's label set without bound.
+    private static void add(Map<String, ServiceCoverage> byService, ServiceCoverage row) {
+        if (byService.size() < MAX_SERVICES || byService.containsKey(row.service())) {
+            byService.put(row.service(), row);
+            return;
+        }
+        ServiceCoverage o = byService.remove(OTHER_SERVICES);
+        if (o == null) {
+            byService.put(
+                    OTHER_SERVICES,
+                    new ServiceCoverage(
+                            OTHER_SERVICES,
+                            row.seen(),
+                            row.protectedRequests(),
+                            row.checked(),
+                            row.dlpRequired(),
+                            row.dlpCovered(),
+                            row.dlpSeen(),
+                            row.unchecked(),
+                            row.withoutDlp(),
+                            row.unverifiable(),
+                            row.samples()));
+            return;
+        }
+        List<Sample> samples = new ArrayList<>(o.samples());
+        if (samples.size() < 10) {
+            samples.addAll(row.samples().subList(0, Math.min(row.samples().size(), 10 - samples.size())));
+        }
+        byService.put(
+                OTHER_SERVICES,
+                new ServiceCoverage(
+                        OTHER_SERVICES,
+                        o.seen() + row.seen(),
+                        o.protectedRequests() + row.protectedRequests(),
+                        o.checked() + row.checked(),
+                        o.dlpRequired() + row.dlpRequired(),
+                        o.dlpCovered() + row.dlpCovered(),
+                        o.dlpSeen() + row.dlpSeen(),
+                        o.unchecked() + row.unchecked(),
+                        o.withoutDlp() + row.withoutDlp(),
+                        o.unverifiable() + row.unverifiable(),
+                        samples));
+    }
+
+    private static int bind(PreparedStatement ps, Instant since, Instant until, Optional<String> service)
+            throws SQLException {
+        ps.setTimestamp(1, Timestamp.from(since));
+        ps.setTimestamp(2, Timestamp.from(until));
+        ps.setTimestamp(3, Timestamp.from(since.minus(CHECK_SLACK)));
+        ps.setTimestamp(4, Timestamp.from(until.plus(CHECK_SLACK)));
+        ps.setTimestamp(5, Timestamp.from(since.minus(CHECK_SLACK)));
+        ps.setTimestamp(6, Timestamp.from(until.plus(SESSION_SLACK)));
+        ps.setString(7, service.orElse(null));
+        ps.setString(8, service.orElse(null));
+        return 9;
+    }
+}

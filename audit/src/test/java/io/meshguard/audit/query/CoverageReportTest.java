@@ -1,0 +1,300 @@
+package io.meshguard.audit.query;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.RequestMethod;
+import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags;
+import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.BatchWriteMethod;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.PathPolicy;
+import io.meshguard.audit.PostgresAuditStore;
+import io.meshguard.audit.als.AccessLogHeaders;
+import io.meshguard.audit.als.AccessLogMapper;
+import io.meshguard.audit.als.AccessLogReceiver;
+import io.meshguard.audit.query.CoverageReport.Coverage;
+import io.meshguard.audit.query.CoverageReport.Sample;
+import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
+import io.meshguard.contract.RouteContract.AccessLogTags;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.PostgresExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The coverage join on a real PostgreSQL, with the access-log rows sent as Envoy sends them: over real gRPC on
+ * loopback into the ALS receiver, whose events are written by the audit store. Checks and DLP sessions are the rows
+ * extauthz ({@code AuditSinkDecisions}) and the DLP server ({@code AuditLogRecorder}) write.
+ */
+@IntegrationTest
+class CoverageReportTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    static final Instant T0 = Instant.parse("2027-03-04T10:00:00Z");
+    static final String REVIEWS = "reviews.shop.svc.cluster.local";
+    static final String LEDGER = "ledger.bank.svc.cluster.local";
+
+    @BeforeAll
+    static void data() throws Exception {
+        List<HTTPAccessLogEntry> logged = List.of(
+                // a waypoint's row for a Checked request; the Check carries the id in another spelling
+                mesh("Req-Covered-1", 1, "inbound-vip|9080|http|" + REVIEWS, REVIEWS)
+                        .build(),
+                // a sidecar's inbound row reached by pod IP: the bypass class (pod IP, no waypoint, selector-bound
+                // CUSTOM on ztunnel) has no Check at all
+                mesh("req-bypass-1", 2, "inbound|8080||", "10.1.2.3:8080").build(),
+                // no x-request-id: nothing to join on
+                mesh("", 3, "inbound|8080||", LEDGER).build(),
+                mesh("req-ledger-ok", 4, "inbound|8080||", LEDGER).build(),
+                // gateway route with ext_authz and a DLP profile: Check and session / Check only
+                gateway("req-gw-ok", 5, "transfers", AccessLogTags.AUTHZ_CHECKED)
+                        .build(),
+                gateway("req-gw-nodlp", 6, "transfers", AccessLogTags.AUTHZ_CHECKED)
+                        .build(),
+                // a sunset version's canned answer: no upstream, nothing to check
+                gateway("req-closed", 7, AccessLogTags.CLOSED_ROUTE, AccessLogTags.AUTHZ_NONE)
+                        .setCommonProperties(common(7, "").putAllCustomTags(tags(AccessLogTags.CLOSED_ROUTE, "none")))
+                        .build(),
+                // Envoy answered 403 itself after an ext_authz failure: it never reached the workload
+                mesh("req-denied", 8, "inbound|8080||", LEDGER)
+                        .setCommonProperties(common(8, "inbound|8080||")
+                                .setResponseFlags(ResponseFlags.newBuilder()
+                                        .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
+                                                .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE))))
+                        .build(),
+                // outside the window
+                mesh("req-old", -7200, "inbound|8080||", "10.1.2.3:8080").build());
+        List<AuditEvent> rows = new ArrayList<>(viaAccessLogService(logged));
+        rows.add(check("req-covered-1", 1));
+        rows.add(check("req-ledger-ok", 4));
+        rows.add(check("req-gw-ok", 5));
+        rows.add(check("req-gw-nodlp", 6));
+        rows.add(dlpSession("req-gw-ok", 5 + 30)); // the session row is written when the stream ends
+        // a DLP session for the bypassed request does not make it Checked, and is no logged request of its own
+        rows.add(dlpSession("req-bypass-1", 2));
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+            store.write(rows);
+        }
+    }
+
+    private static Coverage report() throws Exception {
+        return new CoverageReport(PG.dataSource()).report(T0, T0.plus(Duration.ofHours(1)), Optional.empty(), 5);
+    }
+
+    private static ServiceCoverage service(Coverage c, String name) {
+        return c.services().stream()
+                .filter(s -> s.service().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no service " + name + " in " + c.services()));
+    }
+
+    @Test
+    void loggedRequest_withMatchingCheck_inAnyCase_isCovered() throws Exception {
+        ServiceCoverage reviews = service(report(), REVIEWS);
+        assertThat(reviews.seen()).isEqualTo(1);
+        assertThat(reviews.protectedRequests()).isEqualTo(1);
+        assertThat(reviews.checked()).isEqualTo(1);
+        assertThat(reviews.uncovered()).isZero();
+        assertThat(reviews.covered()).isTrue();
+        assertThat(reviews.samples()).isEmpty();
+    }
+
+    @Test
+    void loggedRequest_withoutCheck_isReportedUnchecked_withItsId_evenWithADlpSession() throws Exception {
+        ServiceCoverage podIp = service(report(), "10.1.2.3");
+        assertThat(podIp.seen()).isEqualTo(1);
+        assertThat(podIp.unchecked()).isEqualTo(1);
+        assertThat(podIp.checked()).isZero();
+        assertThat(podIp.dlpSeen()).isEqualTo(1);
+        assertThat(podIp.samples()).containsExactly(new Sample("req-bypass-1", true, false));
+    }
+
+    @Test
+    void gatewayRoute_withCheckButNoDlpSession_isReportedWithoutDlp() throws Exception {
+        ServiceCoverage transfers = service(report(), "transfers");
+        assertThat(transfers.protectedRequests()).isEqualTo(2);
+        assertThat(transfers.checked()).isEqualTo(2);
+        assertThat(transfers.dlpRequired()).isEqualTo(2);
+        assertThat(transfers.dlpCovered()).isEqualTo(1);
+        assertThat(transfers.withoutDlp()).isEqualTo(1);
+        assertThat(transfers.unchecked()).isZero();
+        assertThat(transfers.samples()).containsExactly(new Sample("req-gw-nodlp", false, true));
+    }
+
+    @Test
+    void loggedRequest_withoutRequestId_isUnverifiable_neverCovered() throws Exception {
+        ServiceCoverage ledger = service(report(), LEDGER);
+        // the id-less row, the checked one, and Envoy's own 403 (seen, not protected: it reached no workload)
+        assertThat(ledger.seen()).isEqualTo(3);
+        assertThat(ledger.protectedRequests()).isEqualTo(2);
+        assertThat(ledger.checked()).isEqualTo(1);
+        assertThat(ledger.unverifiable()).isEqualTo(1);
+        assertThat(ledger.unchecked()).isZero();
+        assertThat(ledger.covered()).isFalse();
+    }
+
+    @Test
+    void cannedAnswer_withAuthzNone_isSeenButNotProtected_andOldRowsAreOutsideTheWindow() throws Exception {
+        Coverage c = report();
+        ServiceCoverage closed = service(c, AccessLogTags.CLOSED_ROUTE);
+        assertThat(closed.seen()).isEqualTo(1);
+        assertThat(closed.protectedRequests()).isZero();
+        assertThat(closed.covered()).isTrue();
+        assertThat(c.services()).extracting(ServiceCoverage::service).doesNotContain("unknown");
+        assertThat(c.uncovered()).isEqualTo(2);
+        assertThat(c.unverifiable()).isEqualTo(1);
+    }
+
+    @Test
+    void serviceFilter_reportsOnlyThatService() throws Exception {
+        Coverage c = new CoverageReport(PG.dataSource())
+                .report(T0, T0.plus(Duration.ofHours(1)), Optional.of("transfers"), 1);
+        assertThat(c.services()).extracting(ServiceCoverage::service).containsExactly("transfers");
+    }
+
+    @Test
+    void window_isBounded() {
+        CoverageReport r = new CoverageReport(PG.dataSource());
+        assertThatThrownBy(() -> r.report(T0, T0.plus(Duration.ofDays(40)), Optional.empty(), 5))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> r.report(T0, T0, Optional.empty(), 5)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // --- rows as the servers write them
+
+    static AuditEvent check(String requestId, int second) {
+        return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .occurredAt(T0.plusSeconds(second))
+                .requestId(requestId)
+                .method("POST")
+                .path("/")
+                .status(200)
+                .decision("allow")
+                .reason("ok")
+                .latencyUs(300)
+                .build();
+    }
+
+    static AuditEvent dlpSession(String requestId, int second) {
+        return AuditEvent.builder(AuditKind.API_CALL)
+                .occurredAt(T0.plusSeconds(second))
+                .requestId(requestId)
+                .decision("pass")
+                .source("extproc-dlp")
+                .detail("dlp_findings", Map.of())
+                .detail("dlp_notes", Map.of())
+                .build();
+    }
+
+    static HTTPAccessLogEntry.Builder mesh(String requestId, int second, String cluster, String authority) {
+        HTTPRequestProperties.Builder request = HTTPRequestProperties.newBuilder()
+                .setRequestMethod(RequestMethod.GET)
+                .setAuthority(authority)
+                .setPath("/items");
+        if (!requestId.isEmpty()) {
+            request.setRequestId(requestId);
+        }
+        return HTTPAccessLogEntry.newBuilder()
+                .setCommonProperties(common(second, cluster))
+                .setRequest(request)
+                .setResponse(HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(200)));
+    }
+
+    static HTTPAccessLogEntry.Builder gateway(String requestId, int second, String route, String authz) {
+        return mesh(requestId, second, "payments-v2", "api.bank.example")
+                .setCommonProperties(common(second, "payments-v2").putAllCustomTags(tags(route, authz)));
+    }
+
+    static Map<String, String> tags(String route, String authz) {
+        return Map.of(
+                AccessLogTags.tag(AccessLogTags.API),
+                "payments",
+                AccessLogTags.tag(AccessLogTags.API_VERSION),
+                "v2",
+                AccessLogTags.tag(AccessLogTags.GATEWAY_ROUTE),
+                route,
+                AccessLogTags.tag(AccessLogTags.AUTHZ),
+                authz);
+    }
+
+    static AccessLogCommon.Builder common(int second, String cluster) {
+        Instant t = T0.plusSeconds(second);
+        return AccessLogCommon.newBuilder()
+                .setStartTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond()))
+                .setUpstreamCluster(cluster);
+    }
+
+    /** Sends the entries as Envoy's gRPC access logger does and returns the events the receiver made of them. */
+    static List<AuditEvent> viaAccessLogService(List<HTTPAccessLogEntry> entries) throws Exception {
+        List<AuditEvent> received = new CopyOnWriteArrayList<>();
+        AccessLogReceiver receiver = new AccessLogReceiver(
+                received::add,
+                new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                new SimpleMeterRegistry());
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(receiver)
+                .build()
+                .start();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
+        try {
+            StreamObserver<StreamAccessLogsMessage> stream = AccessLogServiceGrpc.newStub(channel)
+                    .streamAccessLogs(new StreamObserver<>() {
+                        @Override
+                        public void onNext(StreamAccessLogsResponse value) {}
+
+                        @Override
+                        public void onError(Throwable t) {}
+
+                        @Override
+                        public void onCompleted() {}
+                    });
+            stream.onNext(StreamAccessLogsMessage.newBuilder()
+                    .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
+                            .setNode(Node.newBuilder()
+                                    .setId("waypoint~10.0.0.9~waypoint-7f9.shop~shop.svc.cluster.local"))
+                            .setLogName("meshguard"))
+                    .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
+                            .addAllLogEntry(entries))
+                    .build());
+            await().atMost(10, TimeUnit.SECONDS).until(() -> received.size() == entries.size());
+            stream.onCompleted();
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        return List.copyOf(received);
+    }
+}
