@@ -159,6 +159,53 @@ public final class AuditReader {
         }
     }
 
+    /** Receives one authorization decision's request id, time and the detail values asked for (null where absent). */
+    @FunctionalInterface
+    public interface DecisionConsumer {
+        void accept(String requestId, Instant occurredAt, List<String> details);
+    }
+
+    /**
+     * Streams the authorization decisions in {@code [from, to)}, oldest first, each with the values of the named
+     * {@code details} keys only (no whole rows): read in one transaction through a cursor, {@code batch} rows at a
+     * time, so a month of decisions never sits in memory.
+     *
+     * @return the number of decisions read
+     */
+    public long decisionDetails(Instant from, Instant to, List<String> keys, int batch, DecisionConsumer consumer)
+            throws SQLException {
+        StringBuilder sql = new StringBuilder("select request_id, occurred_at");
+        for (int i = 0; i < keys.size(); i++) {
+            sql.append(", details ->> ?");
+        }
+        sql.append(" from audit_event where kind = ? and occurred_at >= ? and occurred_at < ?")
+                .append(" order by occurred_at, event_id");
+        return new TenantScopedTransactions(dataSource).inScope(TenantScope.ALL, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                ps.setFetchSize(batch);
+                int i = 1;
+                for (String k : keys) {
+                    ps.setString(i++, k);
+                }
+                ps.setString(i++, AuditKind.AUTHZ_DECISION.dbName());
+                ps.setTimestamp(i++, Timestamp.from(from));
+                ps.setTimestamp(i, Timestamp.from(to));
+                long n = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        List<String> values = new ArrayList<>(keys.size());
+                        for (int k = 0; k < keys.size(); k++) {
+                            values.add(rs.getString(3 + k));
+                        }
+                        consumer.accept(rs.getString(1), rs.getTimestamp(2).toInstant(), values);
+                        n++;
+                    }
+                }
+                return n;
+            }
+        });
+    }
+
     private static AuditEvent read(ResultSet rs) throws SQLException {
         String kindName = rs.getString(3);
         AuditKind kind = AuditKind.parse(kindName)

@@ -23,8 +23,14 @@ import java.util.Optional;
  * @param line where it stands in the policy file
  * @param memo outcomes per identity instance (weak keys: they go when the token cache drops the identity); present
  *     only for credential-only expressions
+ * @param reads the headers, query parameters and claims the expression reads (what a replayable decision keeps)
  */
-public record Condition(String source, int line, CelRuntime.Program program, Optional<Cache<Identity, Outcome>> memo) {
+public record Condition(
+        String source,
+        int line,
+        CelRuntime.Program program,
+        Optional<Cache<Identity, Outcome>> memo,
+        ConditionReads reads) {
     public sealed interface Outcome {
         record Holds() implements Outcome {}
 

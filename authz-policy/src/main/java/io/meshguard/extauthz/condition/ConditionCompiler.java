@@ -165,7 +165,8 @@ public final class ConditionCompiler {
                     // cache bounds; a size policy would add a read buffer to every lookup on the hot path
                     !beforeCredential && credentialOnly(ast)
                             ? Optional.of(Caffeine.newBuilder().weakKeys().<Identity, Condition.Outcome>build())
-                            : Optional.empty());
+                            : Optional.empty(),
+                    ConditionReads.of(ast));
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;

@@ -37,7 +37,7 @@ public final class AuthzEngine {
     private final RouteIndex routes;
 
     private final RuleConditions conditions;
-    private final Credentials credentials;
+    private final CredentialCheck credentials;
     private final SubscriptionGate subscriptions;
     private final RateLimits rateLimits;
     private final QuotaGate quotas;
@@ -85,10 +85,25 @@ public final class AuthzEngine {
             Clock clock,
             QuotaGate quotas,
             SubscriptionGate subscriptions) {
+        this(policy, new Credentials(policy, jwt, apiKeys), limiter, secrets, clock, quotas, subscriptions);
+    }
+
+    /**
+     * @param credentials verifies the request's credential: the server's token and key verification, or a replay's
+     *     recorded identities (the rest of the decision is this engine's either way)
+     */
+    public AuthzEngine(
+            AuthzPolicy policy,
+            CredentialCheck credentials,
+            RateLimiter limiter,
+            SecretFiles secrets,
+            Clock clock,
+            QuotaGate quotas,
+            SubscriptionGate subscriptions) {
         this.policy = policy;
         this.routes = RouteIndex.of(policy.routes());
         this.conditions = new RuleConditions(clock);
-        this.credentials = new Credentials(policy, jwt, apiKeys);
+        this.credentials = credentials;
         this.subscriptions = subscriptions;
         this.rateLimits = new RateLimits(policy, limiter);
         this.quotas = quotas;

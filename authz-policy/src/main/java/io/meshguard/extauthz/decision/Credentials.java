@@ -11,7 +11,7 @@ import java.util.Optional;
  * Reads the request's credential for a route's auth mode: a bearer token (preferred when the mode takes both) or an
  * API key, each sent once, and hands it to its authenticator.
  */
-final class Credentials {
+final class Credentials implements CredentialCheck {
     private final AuthzPolicy policy;
     private final JwtAuthenticator jwt;
     private final Optional<ApiKeyAuthenticator> apiKeys;
@@ -22,7 +22,8 @@ final class Credentials {
         this.apiKeys = apiKeys;
     }
 
-    AuthResult authenticate(HttpRequestView request, AuthMode mode) {
+    @Override
+    public AuthResult authenticate(HttpRequestView request, AuthMode mode) {
         List<String> authz = request.all("authorization");
         List<String> keys = request.all(policy.apiKeyHeader());
         boolean useJwt = mode.acceptsJwt() && !authz.isEmpty();

@@ -108,4 +108,14 @@ public enum Reason {
     public boolean allows() {
         return status == 200;
     }
+
+    /** The reason with this audit code ({@link #INTERNAL_ERROR} for a code this version does not know). */
+    public static Reason fromCode(String code) {
+        for (Reason r : values()) {
+            if (r.code.equals(code)) {
+                return r;
+            }
+        }
+        return INTERNAL_ERROR;
+    }
 }

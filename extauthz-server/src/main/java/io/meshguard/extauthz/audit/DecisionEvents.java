@@ -7,6 +7,8 @@ import io.meshguard.extauthz.decision.HeaderMutation;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.extauthz.replay.KeptFacts;
+import io.meshguard.extauthz.replay.RecordedDecision;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,9 +29,22 @@ public final class DecisionEvents {
             .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length()))
             .toList();
 
+    /** The details key of the replay facts ({@link RecordedDecision#toJson()}). */
+    public static final String REPLAY = "replay";
+
     private DecisionEvents() {}
 
+    /** The event without replay facts (tools and benchmarks that decide without a running policy). */
     public static AuthzDecisionEvent of(HttpRequestView request, Decision d, Instant time, long latencyMicros) {
+        return of(request, d, time, latencyMicros, Optional.empty());
+    }
+
+    /**
+     * @param kept what the policy the decision was made on reads: kept in the details under {@value #REPLAY} so the
+     *     decision can be replayed against a draft ({@code meshguard policy impact})
+     */
+    public static AuthzDecisionEvent of(
+            HttpRequestView request, Decision d, Instant time, long latencyMicros, Optional<KeptFacts> kept) {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("description", d.description());
         d.identity().ifPresent(id -> {
@@ -70,6 +85,9 @@ public final class DecisionEvents {
         String path = request.target().canonical() ? request.path() : request.rawPath();
         if (request.target().canonical() && !request.rawPath().equals(request.path())) {
             details.put("raw_path", request.rawPath());
+        }
+        if (kept.isPresent()) {
+            details.put(REPLAY, RecordedDecision.of(request, d, time, kept.get()).toJson());
         }
         Optional<Identity> id = d.identity();
         return new AuthzDecisionEvent(

@@ -94,6 +94,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         long start = System.nanoTime();
         HttpRequestView view;
         Decision decision;
+        Optional<io.meshguard.extauthz.replay.KeptFacts> kept = Optional.empty();
         Span span = Span.getInvalid();
         boolean internalError = false;
         try {
@@ -105,9 +106,13 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             try (Scope ignored = span.makeCurrent();
                     LogContext ids = Tracing.logContext(span)) {
                 int bytes = request.getSerializedSize();
-                decision = bytes > io.meshguard.extauthz.decision.CheckSize.DENY_ABOVE_BYTES
-                        ? io.meshguard.extauthz.decision.AuthzEngine.tooLarge(view, bytes)
-                        : pipeline.decide(view);
+                if (bytes > io.meshguard.extauthz.decision.CheckSize.DENY_ABOVE_BYTES) {
+                    decision = io.meshguard.extauthz.decision.AuthzEngine.tooLarge(view, bytes);
+                } else {
+                    AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
+                    decision = recorded.decision();
+                    kept = recorded.kept();
+                }
             }
         } catch (RuntimeException e) {
             LOG.error("Check failed unexpectedly; denying", e);
@@ -135,7 +140,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             endSpan(span, view, decision, internalError);
         }
         try {
-            audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000));
+            audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000, kept));
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.server;
 
+import io.meshguard.extauthz.replay.KeptFacts;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.decision.AuthzEngine;
 import io.meshguard.extauthz.decision.Decision;
@@ -38,6 +39,18 @@ public final class AuthzPipeline implements AutoCloseable {
     private final QuotaGate quotas;
     private final SubscriptionGate subscriptions;
     private final AtomicReference<AuthzEngine> engine = new AtomicReference<>();
+    /** What the audit keeps of each request for replay, derived from the running policy (swapped with the engine). */
+    private final AtomicReference<Running> running = new AtomicReference<>();
+
+    /** The running engine and the facts its decisions keep, swapped together. */
+    private record Running(AuthzEngine engine, KeptFacts kept) {}
+
+    /**
+     * A decision and the facts its audit row keeps for replay (empty before any policy is loaded).
+     *
+     * @param kept derived from the policy the decision was made on, never from one loaded meanwhile
+     */
+    public record Recorded(Decision decision, Optional<KeptFacts> kept) {}
 
     public AuthzPipeline(
             JwksRegistry jwks,
@@ -105,7 +118,9 @@ public final class AuthzPipeline implements AutoCloseable {
         // a fresh token cache: claim mappings may have changed, so identities cached under the old policy are stale
         TokenCache cache = new TokenCache(tokenCacheEntries, tokenCacheMaxTtl, clock, registry);
         JwtAuthenticator jwt = new JwtAuthenticator(policy.issuers(), keys, cache, clock);
-        engine.set(new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock, quotas, subscriptions));
+        AuthzEngine e = new AuthzEngine(policy, jwt, apiKeys, limiter, secrets, clock, quotas, subscriptions);
+        running.set(new Running(e, KeptFacts.of(policy)));
+        engine.set(e);
     }
 
     /** The limiter every engine of this pipeline uses (local buckets, or the store shared by all replicas). */
@@ -120,6 +135,14 @@ public final class AuthzPipeline implements AutoCloseable {
     public Decision decide(HttpRequestView request) {
         AuthzEngine current = engine.get();
         return current == null ? AuthzEngine.policyNotLoaded(request) : current.decide(request);
+    }
+
+    /** Decides, and says what the audit row keeps of the request for replay ({@link KeptFacts} of the same policy). */
+    public Recorded decideRecorded(HttpRequestView request) {
+        Running r = running.get();
+        return r == null
+                ? new Recorded(AuthzEngine.policyNotLoaded(request), Optional.empty())
+                : new Recorded(r.engine().decide(request), Optional.of(r.kept()));
     }
 
     /** Issuers whose keys were never retrieved (their tokens are all denied), with the last error. */
