@@ -24,6 +24,7 @@ class AdmissionPolicyTest {
     private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
             .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
             .addVar("object", SimpleType.DYN)
+            .addVar("namespaceObject", SimpleType.DYN)
             .setResultType(SimpleType.BOOL)
             .build();
     private static final CelRuntime RUNTIME =
@@ -42,12 +43,19 @@ class AdmissionPolicyTest {
         assertThat(binding.spec().validationActions()).containsExactly("Deny");
     }
 
-    private static boolean eval(String expression, String podYaml) throws Exception {
+    private static boolean eval(String expression, String podYaml, String namespaceYaml) throws Exception {
         CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
         Object pod = YamlDocuments.JSON.convertValue(
                 YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
-        return (Boolean) RUNTIME.createProgram(ast).eval(Map.of("object", asCelValue(pod)));
+        Object namespace = YamlDocuments.JSON.convertValue(
+                YamlDocuments.parse("namespace", namespaceYaml).getFirst().node(), Map.class);
+        return (Boolean) RUNTIME.createProgram(ast)
+                .eval(Map.of("object", asCelValue(pod), "namespaceObject", asCelValue(namespace)));
     }
+
+    /** A sidecar-mode namespace as the API server hands it to CEL ({@code namespaceObject}). */
+    private static final String PLAIN_NAMESPACE =
+            "metadata:\n  name: payments\n  labels: {kubernetes.io/metadata.name: payments, istio-injection: enabled}\n";
 
     /** The API server hands integer fields (containerPort) to CEL as int64; Jackson reads them as Integer. */
     private static Object asCelValue(Object value) {
@@ -67,13 +75,17 @@ class AdmissionPolicyTest {
 
     /** Whether the API server admits the pod: not matched, or matched and every validation true. */
     private static boolean admitted(String podYaml) throws Exception {
+        return admitted(podYaml, PLAIN_NAMESPACE);
+    }
+
+    private static boolean admitted(String podYaml, String namespaceYaml) throws Exception {
         for (AdmissionPolicy.NamedExpression condition : policy.spec().matchConditions()) {
-            if (!eval(condition.expression(), podYaml)) {
+            if (!eval(condition.expression(), podYaml, namespaceYaml)) {
                 return true;
             }
         }
         for (AdmissionPolicy.Validation v : policy.spec().validations()) {
-            if (!eval(v.expression(), podYaml)) {
+            if (!eval(v.expression(), podYaml, namespaceYaml)) {
                 return false;
             }
         }
@@ -186,5 +198,59 @@ class AdmissionPolicyTest {
         assertThat(admitted("metadata:\n  name: batch-0\n  annotations:\n    sidecar.istio.io/interceptionMode: NONE\n"
                         + "spec:\n  containers:\n" + APP + SIDECAR))
                 .isTrue();
+    }
+
+    private static String namespace(String labels) {
+        return "metadata:\n  name: payments\n  labels: {kubernetes.io/metadata.name: payments" + labels + "}\n";
+    }
+
+    private static final String AMBIENT_BEHIND_WAYPOINT =
+            namespace(", istio.io/dataplane-mode: ambient, istio.io/use-waypoint: meshguard-waypoint");
+
+    @Test
+    void protectedPodWithoutASidecar_inAnAmbientNamespaceBehindMeshguardsWaypoint_isAdmitted() throws Exception {
+        String labels = "  labels: {meshguard.io/protected: \"true\", meshguard.io/dlp: \"true\"}\n";
+        assertThat(admitted(pod(labels, APP, ""), AMBIENT_BEHIND_WAYPOINT)).isTrue();
+        // the pod may repeat what its namespace says
+        assertThat(admitted(
+                        pod(
+                                "  labels: {meshguard.io/protected: \"true\", istio.io/dataplane-mode: ambient,"
+                                        + " istio.io/use-waypoint: meshguard-waypoint}\n",
+                                APP,
+                                ""),
+                        AMBIENT_BEHIND_WAYPOINT))
+                .isTrue();
+    }
+
+    @Test
+    void protectedPodInAnAmbientNamespace_withoutMeshguardsWaypoint_isRefused() throws Exception {
+        String labels = "  labels: {meshguard.io/protected: \"true\"}\n";
+        // ambient with no waypoint: ztunnel drops the CUSTOM policy, nothing checks the requests
+        assertThat(admitted(pod(labels, APP, ""), namespace(", istio.io/dataplane-mode: ambient")))
+                .isFalse();
+        assertThat(admitted(
+                        pod(labels, APP, ""),
+                        namespace(", istio.io/dataplane-mode: ambient, istio.io/use-waypoint: none")))
+                .isFalse();
+        // a waypoint that is not meshguard's carries none of its policies
+        assertThat(admitted(
+                        pod(labels, APP, ""),
+                        namespace(", istio.io/dataplane-mode: ambient, istio.io/use-waypoint: team-waypoint")))
+                .isFalse();
+        // a waypoint label without ambient: no ztunnel redirection, no waypoint
+        assertThat(admitted(pod(labels, APP, ""), namespace(", istio.io/use-waypoint: meshguard-waypoint")))
+                .isFalse();
+    }
+
+    @Test
+    void protectedPodThatLeavesTheNamespacesWaypoint_isRefused() throws Exception {
+        for (String own : List.of(
+                "istio.io/dataplane-mode: none", "istio.io/use-waypoint: none", "istio.io/use-waypoint: other")) {
+            assertThat(admitted(
+                            pod("  labels: {meshguard.io/protected: \"true\", " + own + "}\n", APP, ""),
+                            AMBIENT_BEHIND_WAYPOINT))
+                    .as(own)
+                    .isFalse();
+        }
     }
 }

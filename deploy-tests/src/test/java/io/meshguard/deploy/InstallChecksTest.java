@@ -7,13 +7,19 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * The install-time checks in manifests/istio/scripts, run for real with the output of the commands their usage
  * names (istioctl version, image references, namespace labels) on stdin. Review items A3 (Istio floor) and B1
- * (no sidecar, or ambient: labels that protect nothing).
+ * (no sidecar, or ambient: labels that protect nothing), and the ambient path of manifests/istio/ambient with each
+ * bypass it must name: no waypoint, a waypoint that takes Service traffic only, a CUSTOM policy bound by selector
+ * (which ztunnel drops), no L4 policy limiting the pods to the waypoint.
  */
 @IntegrationTest
 class InstallChecksTest {
@@ -100,5 +106,166 @@ class InstallChecksTest {
         assertThat(run("check-app-namespace.sh", "istio-injection=disabled\nistio.io/rev=1-27-2\n")
                         .exit())
                 .isEqualTo(1);
+    }
+
+    /** What kubectl says about a namespace that follows manifests/istio/ambient (example-namespace, "payments"). */
+    private static final String AMBIENT = """
+            kubernetes.io/metadata.name=payments
+            istio.io/dataplane-mode=ambient
+            istio.io/use-waypoint=meshguard-waypoint
+            gateway name=meshguard-waypoint class=istio-waypoint waypoint-for=all
+            authorizationpolicy name=meshguard-extauthz-waypoint action=CUSTOM provider=meshguard-extauthz \
+            targetRefs=Gateway/meshguard-waypoint, selector=no principals=
+            authorizationpolicy name=meshguard-only-from-waypoint action=ALLOW provider= targetRefs= selector=yes \
+            principals=cluster.local/ns/payments/sa/meshguard-waypoint,
+            envoyfilter name=meshguard-dlp-ext-proc-waypoint targetRefs=Gateway/meshguard-waypoint, \
+            referenced=meshguard/meshguard-dlp.meshguard.svc.cluster.local
+            """;
+
+    @Test
+    void namespaceCheck_acceptsAnAmbientNamespaceBehindMeshguardsWaypoint() throws Exception {
+        Result r = run("check-app-namespace.sh", AMBIENT);
+        assertThat(r.exit()).as(r.out()).isZero();
+        assertThat(r.out()).contains("ok:").contains("cluster.local/ns/payments/sa/meshguard-waypoint");
+        Result noDlp = run(
+                "check-app-namespace.sh",
+                AMBIENT.lines().filter(l -> !l.startsWith("envoyfilter")).reduce("", (a, l) -> a + l + "\n"));
+        assertThat(noDlp.exit()).isZero();
+        assertThat(noDlp.out()).contains("DLP off");
+    }
+
+    @Test
+    void namespaceCheck_acceptsTheShippedAmbientKit_readThroughTheScriptsOwnKubectlTemplates() throws Exception {
+        Assumptions.assumeTrue(Kustomize.available(), "kubectl is not on the PATH: the rendered kit is not checked");
+        String rendered = Kustomize.render(RepoPaths.manifests().resolve("ambient/example-namespace"));
+        String facts = "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n"
+                + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(rendered);
+        assertThat(facts).contains("gateway name=meshguard-waypoint").contains("envoyfilter name=");
+        Result r = run("check-app-namespace.sh", facts);
+        assertThat(r.exit()).as(facts + r.out()).isZero();
+        // the kit applied without the per-namespace kustomization keeps its placeholder: its L4 policy admits nobody
+        String kit = Kustomize.render(RepoPaths.manifests().resolve("ambient/kit"));
+        Result placeholder = run(
+                "check-app-namespace.sh",
+                "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n"
+                        + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(kit));
+        assertThat(placeholder.exit()).isEqualTo(1);
+        assertThat(placeholder.out()).contains("only principal is cluster.local/ns/payments/sa/meshguard-waypoint");
+    }
+
+    @Test
+    void namespaceCheck_ambientWithoutAWaypoint_namesTheLabelAndTheGateway() throws Exception {
+        Result r = run(
+                "check-app-namespace.sh", "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.out())
+                .contains("istio.io/use-waypoint=meshguard-waypoint")
+                .contains("Gateway meshguard-waypoint")
+                .contains("action CUSTOM")
+                .contains("only principal is cluster.local/ns/payments/sa/meshguard-waypoint");
+        // the label alone: the namespace points at a waypoint that does not exist
+        Result labelOnly = run(
+                "check-app-namespace.sh",
+                "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n"
+                        + "istio.io/use-waypoint=meshguard-waypoint\n");
+        assertThat(labelOnly.exit()).isEqualTo(1);
+        assertThat(labelOnly.out()).doesNotContain("namespace label").contains("Gateway meshguard-waypoint");
+        Result none =
+                run("check-app-namespace.sh", AMBIENT.replace("use-waypoint=meshguard-waypoint", "use-waypoint=none"));
+        assertThat(none.exit()).isEqualTo(1);
+        assertThat(none.out()).contains("namespace label istio.io/use-waypoint");
+    }
+
+    @Test
+    void namespaceCheck_customPolicyBoundBySelector_isNamedAsDroppedByZtunnel() throws Exception {
+        String bySelector = AMBIENT.replace(
+                "targetRefs=Gateway/meshguard-waypoint, selector=no principals=",
+                "targetRefs= selector=yes principals=");
+        Result r = run("check-app-namespace.sh", bySelector);
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.out())
+                .contains("meshguard-extauthz-waypoint is bound by selector")
+                .contains("ztunnel does not support the CUSTOM action");
+    }
+
+    @Test
+    void namespaceCheck_waypointThatTakesServiceTrafficOnly_namesThePodIpBypass() throws Exception {
+        for (String value : List.of("", "service", "workload")) {
+            Result r = run("check-app-namespace.sh", AMBIENT.replace("waypoint-for=all", "waypoint-for=" + value));
+            assertThat(r.exit()).as(value).isEqualTo(1);
+            assertThat(r.out()).as(value).contains("istio.io/waypoint-for=all").contains("bypasses the waypoint");
+        }
+        Result wrongClass = run("check-app-namespace.sh", AMBIENT.replace("class=istio-waypoint", "class=istio"));
+        assertThat(wrongClass.out()).contains("gatewayClassName istio-waypoint");
+    }
+
+    @Test
+    void namespaceCheck_withoutTheL4PolicyToTheWaypoint_namesThePodIpPath() throws Exception {
+        for (String l4 : List.of(
+                // another namespace's waypoint, a suffix, a second principal, bound to the waypoint instead of the pods
+                "principals=cluster.local/ns/shop/sa/meshguard-waypoint,",
+                "principals=*/sa/meshguard-waypoint,",
+                "principals=cluster.local/ns/payments/sa/meshguard-waypoint,cluster.local/ns/shop/sa/frontend,")) {
+            Result r = run(
+                    "check-app-namespace.sh",
+                    AMBIENT.replace("principals=cluster.local/ns/payments/sa/meshguard-waypoint,", l4));
+            assertThat(r.exit()).as(l4).isEqualTo(1);
+            assertThat(r.out()).as(l4).contains("pod's IP");
+        }
+        Result noSelector = run(
+                "check-app-namespace.sh",
+                AMBIENT.replace("targetRefs= selector=yes", "targetRefs=Gateway/meshguard-waypoint, selector=no"));
+        assertThat(noSelector.exit()).isEqualTo(1);
+    }
+
+    @Test
+    void namespaceCheck_dlpFilterWithoutTheReferencedServicesAnnotation_isRefused() throws Exception {
+        Result r = run(
+                "check-app-namespace.sh",
+                AMBIENT.replace("referenced=meshguard/meshguard-dlp.meshguard.svc.cluster.local", "referenced="));
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.out()).contains("envoyfilter.istio.io/referenced-services");
+    }
+
+    /** The script's own go-templates (GATEWAYS, POLICIES, FILTERS) applied by kubectl, offline, to rendered objects. */
+    private static String objectLines(String rendered) throws IOException, InterruptedException {
+        String script = Files.readString(RepoPaths.manifests().resolve("scripts/check-app-namespace.sh"));
+        StringBuilder template = new StringBuilder();
+        for (String[] kind :
+                new String[][] {{"GATEWAYS", "Gateway"}, {"POLICIES", "AuthorizationPolicy"}, {"FILTERS", "EnvoyFilter"}
+                }) {
+            Matcher m = Pattern.compile("^" + kind[0] + "='\\{\\{range \\.items}}(.*)\\{\\{end}}'$", Pattern.MULTILINE)
+                    .matcher(script);
+            assertThat(m.find()).as(kind[0]).isTrue();
+            template.append("{{if eq .kind \"")
+                    .append(kind[1])
+                    .append("\"}}")
+                    .append(m.group(1))
+                    .append("{{end}}");
+        }
+        Path file = Files.createTempFile("ambient", ".yaml");
+        Path out = Files.createTempFile("ambient", ".out");
+        try {
+            Files.writeString(file, rendered);
+            Process p = new ProcessBuilder(
+                            "kubectl",
+                            "annotate",
+                            "--local",
+                            "-f",
+                            file.toString(),
+                            "meshguard.io/checked=1",
+                            "-o",
+                            "go-template=" + template)
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String lines = Files.readString(out);
+            assertThat(p.exitValue()).as(lines).isZero();
+            return lines.replace("<no value>", "");
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(out);
+        }
     }
 }

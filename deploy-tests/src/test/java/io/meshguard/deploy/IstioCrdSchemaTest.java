@@ -51,6 +51,35 @@ class IstioCrdSchemaTest {
     }
 
     @Test
+    void ambientKit_conformsToTheCrdSchemas_asWrittenAndAsRenderedForANamespace() throws Exception {
+        List<SourcedDocument> kit = YamlDocuments.filesUnder(
+                        RepoPaths.manifests().resolve("ambient/kit"))
+                .stream()
+                .filter(f -> !f.getFileName().toString().equals("kustomization.yaml"))
+                .flatMap(f -> YamlDocuments.read(f).stream())
+                .filter(d -> d.apiVersion().contains(".istio.io/"))
+                .toList();
+        // CUSTOM + L4 ALLOW, the DLP EnvoyFilter, the access log, STRICT
+        assertThat(kit).hasSize(5);
+        assertThat(kit.stream().flatMap(d -> schemas.problems(d).stream()).toList())
+                .isEmpty();
+        if (Kustomize.available()) {
+            List<SourcedDocument> rendered = YamlDocuments.parse(
+                            "ambient/example-namespace (rendered)",
+                            Kustomize.render(RepoPaths.manifests().resolve("ambient/example-namespace")))
+                    .stream()
+                    .filter(d -> d.apiVersion().contains(".istio.io/"))
+                    .toList();
+            assertThat(rendered).hasSize(5);
+            assertThat(rendered.stream()
+                            .flatMap(d -> schemas.problems(d).stream())
+                            .toList())
+                    .isEmpty();
+            assertThat(ManifestChecks.problems(rendered)).isEmpty();
+        }
+    }
+
+    @Test
     void misspelledField_andUnknownEnumValue_areReported() {
         SourcedDocument bad = YamlDocuments.parse("inline.yaml", """
                 apiVersion: security.istio.io/v1

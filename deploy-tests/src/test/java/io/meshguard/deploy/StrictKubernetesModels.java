@@ -66,6 +66,7 @@ final class StrictKubernetesModels {
             Map.entry("admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", AdmissionPolicy.Policy.class),
             Map.entry(
                     "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", AdmissionPolicy.Binding.class),
+            Map.entry("gateway.networking.k8s.io/v1 Gateway", WaypointGateway.Gateway.class),
             Map.entry("kustomize.config.k8s.io/v1beta1 Kustomization", Kustomization.class));
 
     private static final ObjectMapper STRICT = JsonMapper.builder()

@@ -68,7 +68,7 @@ public final class ClientAddress {
     }
 
     private static boolean fromTrustedGateway(HttpRequestView request, MeshSettings mesh) {
-        String principal = request.sourcePrincipal();
+        String principal = WaypointPeer.principal(request, mesh);
         return !principal.isEmpty()
                 && SpiffeId.parse(principal)
                         .map(id -> mesh.trustedGateways().contains(id.id()))

@@ -13,7 +13,9 @@ final class MeshCaller {
 
     static Caller of(HttpRequestView request, MeshSettings mesh) {
         // the client address is decided once, by the kind of proxy that sent the Check (ClientAddress)
-        return Caller.of(request.sourcePrincipal(), request.sourceAddress(), ClientAddress.of(request, mesh));
+        // in ambient mode the peer of a waypoint's Check comes from the waypoint's own header (WaypointPeer)
+        return Caller.of(
+                WaypointPeer.principal(request, mesh), request.sourceAddress(), ClientAddress.of(request, mesh));
     }
 
     /**

@@ -855,21 +855,10 @@ public final class AuthzPolicyParser {
         }
 
         private MeshSettings mesh(YamlNode node) {
-            Map<String, YamlNode> m = doc.mapping(node, "mesh", Set.of("trusted_gateways", "trusted_proxy_hops"));
-            Set<String> gateways = new LinkedHashSet<>();
-            if (m.containsKey("trusted_gateways")) {
-                for (String g : doc.strings(m.get("trusted_gateways"), "mesh.trusted_gateways")) {
-                    Optional<SpiffeId> id = SpiffeId.parse(g.startsWith("spiffe://") ? g : "spiffe://" + g);
-                    if (id.isEmpty() || g.contains("*")) {
-                        doc.error(
-                                m.get("trusted_gateways"),
-                                "mesh.trusted_gateways: '" + g
-                                        + "' is not a SPIFFE ID (trust-domain/ns/<namespace>/sa/<account>, no wildcards)");
-                    } else {
-                        gateways.add(id.get().id());
-                    }
-                }
-            }
+            Map<String, YamlNode> m =
+                    doc.mapping(node, "mesh", Set.of("trusted_gateways", "trusted_proxy_hops", "trusted_waypoints"));
+            Set<String> gateways = spiffeIds(m, "trusted_gateways");
+            Set<String> waypoints = spiffeIds(m, "trusted_waypoints");
             if (m.containsKey("trusted_proxy_hops")) {
                 // the client address is Envoy's verdict now (decision/ClientAddress): a hop count here would be a
                 // second, disagreeing place; refused so a policy never silently means something else
@@ -880,7 +869,26 @@ public final class AuthzPolicyParser {
                                 + "(policies/README.md, \"Who the client is\")");
             }
             int hops = 0;
-            return new MeshSettings(Set.copyOf(gateways), hops);
+            return new MeshSettings(gateways, hops, waypoints);
+        }
+
+        /** {@code mesh.<key>}: exact SPIFFE IDs (a wildcard would trust a name anyone may create in their namespace). */
+        private Set<String> spiffeIds(Map<String, YamlNode> m, String key) {
+            Set<String> ids = new LinkedHashSet<>();
+            if (m.containsKey(key)) {
+                for (String g : doc.strings(m.get(key), "mesh." + key)) {
+                    Optional<SpiffeId> id = SpiffeId.parse(g.startsWith("spiffe://") ? g : "spiffe://" + g);
+                    if (id.isEmpty() || g.contains("*")) {
+                        doc.error(
+                                m.get(key),
+                                "mesh." + key + ": '" + g
+                                        + "' is not a SPIFFE ID (trust-domain/ns/<namespace>/sa/<account>, no wildcards)");
+                    } else {
+                        ids.add(id.get().id());
+                    }
+                }
+            }
+            return ids;
         }
 
         private List<DenyRule> denyRules(YamlNode node) {

@@ -276,6 +276,22 @@ class AuthzPolicyParserTest {
     }
 
     @Test
+    void trustedWaypoints_areExactSpiffeIds_andAWildcardIsRefused() throws Exception {
+        AuthzPolicy p = ok("""
+                mesh:
+                  trusted_gateways: [cluster.local/ns/mg/sa/gw]
+                  trusted_waypoints: ['spiffe://cluster.local/ns/payments/sa/meshguard-waypoint']
+                routes:
+                  - {name: r, match: {path: /a}, auth: mtls, header_contract: exempt, from: {principals: ['*']}}
+                """);
+        assertThat(p.mesh().trustedWaypoints()).containsExactly("cluster.local/ns/payments/sa/meshguard-waypoint");
+        // a suffix would trust any namespace's account of that name: anyone who may create a ServiceAccount
+        assertThat(errors("mesh: {trusted_waypoints: ['cluster.local/ns/*/sa/meshguard-waypoint']}\n"
+                        + "routes:\n  - {name: r, match: {path: /a}, auth: none}\n"))
+                .anySatisfy(err -> assertThat(err.message()).contains("mesh.trusted_waypoints"));
+    }
+
+    @Test
     void whenCondition_compileErrors_carryFileAndLine() {
         List<PolicyError> e = errors(ISSUER + """
                 routes:

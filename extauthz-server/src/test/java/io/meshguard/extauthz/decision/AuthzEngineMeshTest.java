@@ -195,6 +195,101 @@ class AuthzEngineMeshTest {
         }
     }
 
+    private static final String WAYPOINT = "spiffe://cluster.local/ns/payments/sa/meshguard-waypoint";
+    private static final String AMBIENT_MESH = MESH.replace(
+            "mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}",
+            "mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway],"
+                    + " trusted_waypoints: [cluster.local/ns/payments/sa/meshguard-waypoint]}");
+
+    @Test
+    void gatewayHopThroughAWaypoint_theWaypointsXfccNamesTheGateway_andItsHeadersAreBelieved() {
+        try (AuthzPipeline p = pipeline(ISSUERS + AMBIENT_MESH + ROUTES)) {
+            // a waypoint's Check: no source.principal, the client identity in the XFCC the waypoint wrote
+            Decision d = decide(
+                    p,
+                    "/orders/1",
+                    "",
+                    "10.0.0.2",
+                    "x-forwarded-client-cert",
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY,
+                    "x-user-id",
+                    "alice",
+                    "x-user-roles",
+                    "user",
+                    "x-auth-method",
+                    "jwt");
+            assertThat(d.allowed()).as(d.reason().toString()).isTrue();
+            assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice");
+            // a mesh pod behind the same waypoint is judged as itself: the route's from: decides
+            Decision pod = decide(
+                    p,
+                    "/internal/x",
+                    "",
+                    "10.0.0.4",
+                    "x-forwarded-client-cert",
+                    "By=" + WAYPOINT + ";URI=spiffe://cluster.local/ns/payments/sa/api");
+            assertThat(pod.allowed()).isTrue();
+        }
+    }
+
+    @Test
+    void gatewayHopThroughAWaypoint_anXfccNotWrittenByATrustedWaypoint_isNoIdentity() {
+        try (AuthzPipeline p = pipeline(ISSUERS + AMBIENT_MESH + ROUTES)) {
+            for (String xfcc : List.of(
+                    // By a waypoint nobody listed
+                    "By=spiffe://cluster.local/ns/shop/sa/meshguard-waypoint;URI=" + GATEWAY,
+                    // two elements: travelled further than one waypoint
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY + ",By=" + WAYPOINT + ";URI=" + GATEWAY,
+                    // no By at all
+                    "URI=" + GATEWAY)) {
+                Decision d = decide(
+                        p,
+                        "/orders/1",
+                        "",
+                        "10.0.0.2",
+                        "x-forwarded-client-cert",
+                        xfcc,
+                        "x-user-id",
+                        "alice",
+                        "x-auth-method",
+                        "jwt");
+                assertThat(d.allowed()).as(xfcc).isFalse();
+                assertThat(d.reason()).as(xfcc).isEqualTo(Reason.FORGED_IDENTITY_HEADER);
+            }
+            // a sidecar's Check keeps its own verified peer, whatever XFCC says
+            Decision sidecar = decide(
+                    p,
+                    "/orders/1",
+                    "spiffe://cluster.local/ns/shop/sa/frontend",
+                    "10.0.0.3",
+                    "x-forwarded-client-cert",
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY,
+                    "x-user-id",
+                    "alice",
+                    "x-auth-method",
+                    "jwt");
+            assertThat(sidecar.reason()).isEqualTo(Reason.FORGED_IDENTITY_HEADER);
+        }
+    }
+
+    @Test
+    void withoutTrustedWaypoints_aWaypointsXfccIsNotRead() {
+        try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
+            Decision d = decide(
+                    p,
+                    "/orders/1",
+                    "",
+                    "10.0.0.2",
+                    "x-forwarded-client-cert",
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY,
+                    "x-user-id",
+                    "alice",
+                    "x-auth-method",
+                    "jwt");
+            assertThat(d.reason()).isEqualTo(Reason.FORGED_IDENTITY_HEADER);
+        }
+    }
+
     @Test
     void withoutTrustedGateways_clientIdentityHeadersAreOverwrittenNotBelieved() {
         try (AuthzPipeline p = pipeline(ISSUERS + ROUTES)) {
