@@ -248,7 +248,7 @@ final class ExpectedTypes {
                 name, CelOverloadDecl.newGlobalOverload(name + "_dyn", SimpleType.DYN, SimpleType.DYN));
     }
 
-    // CEL declares its function bindings @Immutable; typed is one of bindings()' stateless lambdas and method references
+    // CEL declares its bindings @Immutable; typed is one of the stateless lambdas and method references above
     @SuppressWarnings("Immutable")
     private static CelFunctionBinding binding(String name, java.util.function.Predicate<Object> typed) {
         String expected = name.substring("meshguard_expect_".length())
