@@ -64,8 +64,7 @@ public record ConditionReads(
     static ConditionReads of(CelAbstractSyntaxTree ast) {
         Collector c = new Collector(ast);
         c.walk(ast.getExpr(), Optional.empty());
-        return new ConditionReads(
-                c.headers, c.query, c.claims, c.wholeHeaders, c.wholeQuery, c.wholeClaims, c.address);
+        return new ConditionReads(c.headers, c.query, c.claims, c.wholeHeaders, c.wholeQuery, c.wholeClaims, c.address);
     }
 
     private static final class Collector {
@@ -135,14 +134,18 @@ public record ConditionReads(
                 if (p.getKind() == CelExpr.ExprKind.Kind.CALL) {
                     var call = p.call();
                     List<CelExpr> args = call.args();
-                    if (call.function().equals("_[_]") && args.size() == 2 && args.get(0).id() == map.id()) {
+                    if (call.function().equals("_[_]")
+                            && args.size() == 2
+                            && args.get(0).id() == map.id()) {
                         Optional<String> k = constant(args.get(1));
                         if (k.isPresent()) {
                             keys.add(k.get());
                             return;
                         }
                     }
-                    if (call.function().equals("@in") && args.size() == 2 && args.get(1).id() == map.id()) {
+                    if (call.function().equals("@in")
+                            && args.size() == 2
+                            && args.get(1).id() == map.id()) {
                         Optional<String> k = constant(args.get(0));
                         if (k.isPresent()) {
                             keys.add(k.get());

@@ -120,8 +120,7 @@ public final class DecisionReplay {
                 Optional.of("decided without a policy (" + r.reason() + ")");
             case "subscription_state_unavailable" -> Optional.of("product route: subscription state not recorded");
             default ->
-                r.subscription().isPresent()
-                                || r.context().containsKey(RouteContract.AuthzContext.PRODUCT_PUBLISH)
+                r.subscription().isPresent() || r.context().containsKey(RouteContract.AuthzContext.PRODUCT_PUBLISH)
                         ? Optional.of("product route: subscription state not recorded")
                         : Optional.empty();
         };
@@ -141,7 +140,8 @@ public final class DecisionReplay {
         }
         for (String h : needs.headerValues()) {
             // the rules' headers, and the ones whose value the engine itself reads
-            if ((reads.headers().contains(h) || !needsOnlyIfRead(h)) && !r.keptHeaders().contains(h)) {
+            if ((reads.headers().contains(h) || !needsOnlyIfRead(h))
+                    && !r.keptHeaders().contains(h)) {
                 return Optional.of("header not recorded: " + h);
             }
         }

@@ -125,11 +125,8 @@ public final class ImpactReport {
         }
         if (!notReplayable.isEmpty()) {
             sb.append("not replayable:\n");
-            notReplayable.forEach((reason, n) -> sb.append("  ")
-                    .append(n)
-                    .append("  ")
-                    .append(reason)
-                    .append('\n'));
+            notReplayable.forEach((reason, n) ->
+                    sb.append("  ").append(n).append("  ").append(reason).append('\n'));
         }
         return sb.toString();
     }

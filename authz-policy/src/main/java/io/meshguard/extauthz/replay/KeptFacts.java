@@ -48,7 +48,8 @@ public record KeptFacts(
         Map<String, ConditionReads> byRoute = new HashMap<>();
         ConditionReads all = deny;
         for (RoutePolicy r : policy.routes()) {
-            ConditionReads reads = ConditionReads.of(r.access().when()).and(addressReads(r.access().from()));
+            ConditionReads reads = ConditionReads.of(r.access().when())
+                    .and(addressReads(r.access().from()));
             byRoute.put(r.name(), reads);
             all = all.and(reads);
         }

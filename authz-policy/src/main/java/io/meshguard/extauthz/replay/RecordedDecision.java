@@ -11,7 +11,6 @@ import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
 import java.net.URLDecoder;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -113,9 +112,8 @@ public record RecordedDecision(
         }
         Set<String> keptHeaders = new TreeSet<>(kept.headerValues());
         keptHeaders.addAll(kept.headerPresence());
-        String credential = d.identity().isPresent()
-                ? VERIFIED
-                : CREDENTIAL_REFUSALS.contains(d.reason()) ? REJECTED : UNCHECKED;
+        String credential =
+                d.identity().isPresent() ? VERIFIED : CREDENTIAL_REFUSALS.contains(d.reason()) ? REJECTED : UNCHECKED;
         Optional<Identity> identity = d.identity().map(id -> withClaims(id, kept.claims()));
         return new RecordedDecision(
                 d.requestId(),
@@ -209,7 +207,8 @@ public record RecordedDecision(
         io.meshguard.contract.CanonicalPath path = io.meshguard.contract.CanonicalPath.parse(target);
         io.meshguard.extauthz.decision.CanonicalHost h = io.meshguard.extauthz.decision.CanonicalHost.parse(host);
         if (h.problem().isPresent() && path.problem().isEmpty()) {
-            path = io.meshguard.contract.CanonicalPath.refusedHost(target, h.problem().get());
+            path = io.meshguard.contract.CanonicalPath.refusedHost(
+                    target, h.problem().get());
         }
         Map<String, List<String>> hs = new LinkedHashMap<>();
         headers.forEach((k, v) -> hs.put(k, new ArrayList<>(v)));
@@ -308,7 +307,9 @@ public record RecordedDecision(
             headers.put(e.getKey(), stringList(e.getValue()));
         }
         Map<String, String> context = new TreeMap<>();
-        o.path("cx").fields().forEachRemaining(e -> context.put(e.getKey(), e.getValue().asText()));
+        o.path("cx")
+                .fields()
+                .forEachRemaining(e -> context.put(e.getKey(), e.getValue().asText()));
         Optional<Identity> identity = Optional.empty();
         JsonNode i = o.get("id");
         if (i != null) {

@@ -83,7 +83,8 @@ public final class PolicyImpactCommand implements Callable<Integer> {
             err.flush();
             return 2;
         }
-        ImpactReport report = replay(new AuditReader(database.open("meshguard-policy-impact", System.getenv())), draft, from, to);
+        ImpactReport report =
+                replay(new AuditReader(database.open("meshguard-policy-impact", System.getenv())), draft, from, to);
         out.printf("replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n", file, from, to);
         out.print(report.render());
         out.flush();
@@ -108,8 +109,7 @@ public final class PolicyImpactCommand implements Callable<Integer> {
                     }
                     RecordedDecision recorded;
                     try {
-                        recorded = RecordedDecision.fromJson(
-                                json, requestId, at, Optional.ofNullable(details.get(1)));
+                        recorded = RecordedDecision.fromJson(json, requestId, at, Optional.ofNullable(details.get(1)));
                     } catch (IllegalArgumentException e) {
                         report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
                         return;

@@ -87,7 +87,8 @@ public final class DecisionEvents {
             details.put("raw_path", request.rawPath());
         }
         if (kept.isPresent()) {
-            details.put(REPLAY, RecordedDecision.of(request, d, time, kept.get()).toJson());
+            details.put(
+                    REPLAY, RecordedDecision.of(request, d, time, kept.get()).toJson());
         }
         Optional<Identity> id = d.identity();
         return new AuthzDecisionEvent(

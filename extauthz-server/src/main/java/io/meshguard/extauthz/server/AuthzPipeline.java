@@ -1,6 +1,5 @@
 package io.meshguard.extauthz.server;
 
-import io.meshguard.extauthz.replay.KeptFacts;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.decision.AuthzEngine;
 import io.meshguard.extauthz.decision.Decision;
@@ -13,6 +12,7 @@ import io.meshguard.extauthz.jwt.TokenCache;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.quota.QuotaGate;
 import io.meshguard.extauthz.ratelimit.RateLimiter;
+import io.meshguard.extauthz.replay.KeptFacts;
 import io.meshguard.extauthz.subscription.SubscriptionGate;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;

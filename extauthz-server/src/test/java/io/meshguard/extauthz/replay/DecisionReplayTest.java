@@ -141,8 +141,7 @@ class DecisionReplayTest {
     }
 
     /** One request as Envoy would send it. */
-    private record Req(
-            String path, String principal, String address, Map<String, String> context, String... headers) {
+    private record Req(String path, String principal, String address, Map<String, String> context, String... headers) {
         Req(String path, String... headers) {
             this(path, "", "", Map.of(), headers);
         }
@@ -211,8 +210,7 @@ class DecisionReplayTest {
                 "acme",
                 "x-auth-method",
                 "jwt"));
-        out.add(new Req(
-                "/postings/1", PAYMENTS, "10.0.0.3", Map.of(), "x-user-id", "mallory", "x-tenant-id", "acme"));
+        out.add(new Req("/postings/1", PAYMENTS, "10.0.0.3", Map.of(), "x-user-id", "mallory", "x-tenant-id", "acme"));
         out.add(new Req(
                 "/orders/1",
                 "",
@@ -251,8 +249,7 @@ class DecisionReplayTest {
             for (Req r : traffic) {
                 HttpRequestView view = r.view();
                 AuthzPipeline.Recorded recorded = p.decideRecorded(view);
-                AuthzDecisionEvent event =
-                        DecisionEvents.of(view, recorded.decision(), now, 10, recorded.kept());
+                AuthzDecisionEvent event = DecisionEvents.of(view, recorded.decision(), now, 10, recorded.kept());
                 out.add(RecordedDecision.fromJson(
                         event.details().get(DecisionEvents.REPLAY),
                         recorded.decision().requestId(),
@@ -349,7 +346,8 @@ class DecisionReplayTest {
         ImpactReport report = replay(draft, recorded);
 
         assertThat(report.groups())
-                .extracting(e -> e.getKey().from() + " -> " + e.getKey().to() + " " + e.getKey().route())
+                .extracting(e -> e.getKey().from() + " -> " + e.getKey().to() + " "
+                        + e.getKey().route())
                 .containsExactlyInAnyOrder("deny 403 -> allow 200 public", "deny 429 -> allow 200 metered");
         assertThat(report.flipped()).isEqualTo(3);
         // the token of a request a deny rule refused was never verified: what the draft would do with it is unknown
