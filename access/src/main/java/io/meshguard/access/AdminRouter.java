@@ -111,22 +111,6 @@ public final class AdminRouter {
         };
     }
 
-    /**
-     * For a caller another surface of the admin port has already admitted (the console's session): the route
-     * {@code method} and {@code segments} name, and the same permission check at that route's own scope again.
-     */
-    public Outcome readmit(String method, List<String> segments, AdminGate.Admitted admitted) {
-        Optional<AdminRoute> route = route(method, segments);
-        if (route.isEmpty()) {
-            return new Unrouted();
-        }
-        Scope scope = route.get().scope().apply(segments);
-        if (!gate.permits(admitted.caller(), route.get().permission(), scope)) {
-            return new Refused(403, "permission " + route.get().permission() + " at " + scope + " is required");
-        }
-        return new Admitted(route.get(), admitted);
-    }
-
     /** The tenants an admitted call acts for ({@link AdminGate#tenantsOf} with the route's permission). */
     public TenantScope tenantsOf(Admitted call) {
         return gate.tenantsOf(call.caller(), call.route().permission());

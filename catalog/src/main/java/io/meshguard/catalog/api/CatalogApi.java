@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import io.meshguard.access.AdminAnswer;
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminEvents;
@@ -463,6 +462,9 @@ public final class CatalogApi implements HttpHandler {
             exchange.close();
         }
     }
+
+    /** What one operation answered: its status and JSON body ({@code {"error": …}} from 400 on). */
+    private record AdminAnswer(int status, JsonNode body) {}
 
     /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
     private AdminAnswer run(
