@@ -1,10 +1,10 @@
 package io.meshguard.extauthz.decision;
 
+import io.meshguard.contract.XfccElements;
 import io.meshguard.extauthz.mesh.SpiffeId;
 import io.meshguard.extauthz.policy.MeshSettings;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,7 +31,7 @@ import java.util.Optional;
  * is accepted, as the xds-controller's XFCC reader does.
  */
 public final class WaypointPeer {
-    public static final String XFCC = "x-forwarded-client-cert";
+    public static final String XFCC = XfccElements.HEADER;
 
     private WaypointPeer() {}
 
@@ -49,12 +49,17 @@ public final class WaypointPeer {
         if (values.size() != 1) {
             return Optional.empty();
         }
-        Optional<List<String[]>> element = soleElement(values.get(0));
-        if (element.isEmpty()) {
+        List<List<Map.Entry<String, String>>> elements;
+        try {
+            elements = XfccElements.parse(values.get(0));
+        } catch (IllegalArgumentException malformed) {
             return Optional.empty();
         }
-        List<String> by = valuesOf(element.get(), "by");
-        List<String> uri = valuesOf(element.get(), "uri");
+        if (elements.size() != 1) {
+            return Optional.empty();
+        }
+        List<String> by = XfccElements.valuesOf(elements.get(0), "by");
+        List<String> uri = XfccElements.valuesOf(elements.get(0), "uri");
         if (by.size() != 1 || uri.size() != 1 || uri.get(0).contains("*")) {
             return Optional.empty();
         }
@@ -65,60 +70,5 @@ public final class WaypointPeer {
             return Optional.empty();
         }
         return SpiffeId.parse(uri.get(0)).map(SpiffeId::uri);
-    }
-
-    private static List<String> valuesOf(List<String[]> pairs, String key) {
-        List<String> out = new ArrayList<>(1);
-        for (String[] p : pairs) {
-            if (p[0].equals(key)) {
-                out.add(p[1]);
-            }
-        }
-        return out;
-    }
-
-    /**
-     * The pairs of the header's only element (keys lower-cased, values unquoted), or empty when it has more than one
-     * element or is malformed. Quoted values may hold {@code , ; =} (Envoy's XFCC grammar, {@code headers.rst}).
-     */
-    private static Optional<List<String[]>> soleElement(String header) {
-        List<String[]> pairs = new ArrayList<>();
-        StringBuilder token = new StringBuilder();
-        String key = null;
-        boolean quoted = false;
-        for (int i = 0; i < header.length(); i++) {
-            char c = header.charAt(i);
-            if (quoted) {
-                if (c == '\\' && i + 1 < header.length() && header.charAt(i + 1) == '"') {
-                    token.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    token.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == '=' && key == null) {
-                key = token.toString().trim().toLowerCase(Locale.ROOT);
-                token.setLength(0);
-            } else if (c == ';') {
-                if (key == null) {
-                    return Optional.empty();
-                }
-                pairs.add(new String[] {key, token.toString().trim()});
-                key = null;
-                token.setLength(0);
-            } else if (c == ',') {
-                return Optional.empty();
-            } else {
-                token.append(c);
-            }
-        }
-        if (quoted || key == null) {
-            return Optional.empty();
-        }
-        pairs.add(new String[] {key, token.toString().trim()});
-        return Optional.of(pairs);
     }
 }

@@ -205,21 +205,27 @@ class AuthzEngineMeshTest {
     void gatewayHopThroughAWaypoint_theWaypointsXfccNamesTheGateway_andItsHeadersAreBelieved() {
         try (AuthzPipeline p = pipeline(ISSUERS + AMBIENT_MESH + ROUTES)) {
             // a waypoint's Check: no source.principal, the client identity in the XFCC the waypoint wrote
-            Decision d = decide(
-                    p,
-                    "/orders/1",
-                    "",
-                    "10.0.0.2",
-                    "x-forwarded-client-cert",
+            // keys in any case, values quoted or not (Envoy's XFCC grammar)
+            for (String xfcc : List.of(
                     "By=" + WAYPOINT + ";URI=" + GATEWAY,
-                    "x-user-id",
-                    "alice",
-                    "x-user-roles",
-                    "user",
-                    "x-auth-method",
-                    "jwt");
-            assertThat(d.allowed()).as(d.reason().toString()).isTrue();
-            assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice");
+                    "by=" + WAYPOINT + ";uri=" + GATEWAY,
+                    "By=\"" + WAYPOINT + "\";Hash=\"a,b;c\";URI=\"" + GATEWAY + "\"")) {
+                Decision d = decide(
+                        p,
+                        "/orders/1",
+                        "",
+                        "10.0.0.2",
+                        "x-forwarded-client-cert",
+                        xfcc,
+                        "x-user-id",
+                        "alice",
+                        "x-user-roles",
+                        "user",
+                        "x-auth-method",
+                        "jwt");
+                assertThat(d.allowed()).as(xfcc + ": " + d.reason()).isTrue();
+                assertThat(Fixtures.set(d)).containsEntry("x-user-id", "alice");
+            }
             // a mesh pod behind the same waypoint is judged as itself: the route's from: decides
             Decision pod = decide(
                     p,
@@ -241,7 +247,14 @@ class AuthzEngineMeshTest {
                     // two elements: travelled further than one waypoint
                     "By=" + WAYPOINT + ";URI=" + GATEWAY + ",By=" + WAYPOINT + ";URI=" + GATEWAY,
                     // no By at all
-                    "URI=" + GATEWAY)) {
+                    "URI=" + GATEWAY,
+                    // two URIs, a wildcard URI: not one identity
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY + ";URI=spiffe://cluster.local/ns/payments/sa/api",
+                    "By=" + WAYPOINT + ";URI=spiffe://cluster.local/ns/*/sa/gateway",
+                    // malformed: an unterminated quote, a part that is not key=value, a trailing separator
+                    "By=\"" + WAYPOINT + ";URI=" + GATEWAY,
+                    "By=" + WAYPOINT + ";" + GATEWAY,
+                    "By=" + WAYPOINT + ";URI=" + GATEWAY + ";")) {
                 Decision d = decide(
                         p,
                         "/orders/1",
