@@ -484,14 +484,8 @@ public final class CatalogApi implements HttpHandler {
         } catch (OperationRefused e) {
             return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
         } catch (CatalogRefusal e) {
-            int status =
-                    switch (e.kind()) {
-                        case NOT_FOUND -> 404;
-                        case CONFLICT -> 409;
-                        case INVALID -> 422;
-                        case FORBIDDEN -> 403;
-                    };
-            return new AdminAnswer(status, AdminJson.error(e.getMessage()));
+            OperationRefused refused = CatalogService.refusal(e);
+            return new AdminAnswer(refused.status(), AdminJson.error(refused.getMessage()));
         } catch (TransitionRefused e) {
             return new AdminAnswer(409, AdminJson.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
