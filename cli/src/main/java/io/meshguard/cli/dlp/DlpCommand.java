@@ -1,6 +1,11 @@
 package io.meshguard.cli.dlp;
 
 import io.meshguard.audit.AuditComponent;
+import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.coverage.CoverageMonitor;
+import io.meshguard.audit.query.CoverageReport;
+import io.meshguard.audit.trail.AdminTrail;
+import io.meshguard.audit.trail.TrailedPolicyReloads;
 import io.meshguard.cli.ServerAudit;
 import io.meshguard.dlp.server.AuditLogRecorder;
 import io.meshguard.dlp.server.DlpAuditSink;
@@ -14,6 +19,8 @@ import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,20 +68,20 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.Ser
             DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"), tracing);
             // with an audit database, every reload of dlp.yaml, taken or refused, is a row of the admin trail
             audit.ifPresent(a -> server.policy()
-                    .addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
-                            new io.meshguard.audit.trail.AdminTrail(a.database()),
+                    .addReloadListener(new TrailedPolicyReloads(
+                            new AdminTrail(a.database()),
                             "extproc-dlp",
                             System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
             // ...and so is the coverage join of those logs with the Checks and DLP sessions (the metric and alert)
-            java.time.Duration coverageInterval = cfg.get(io.meshguard.audit.AuditConfig.COVERAGE_INTERVAL);
+            Duration coverageInterval = cfg.get(AuditConfig.COVERAGE_INTERVAL);
             if (audit.isPresent() && !coverageInterval.isZero()) {
-                stack.start(new io.meshguard.audit.coverage.CoverageMonitor(
-                        new io.meshguard.audit.query.CoverageReport(audit.get().database()),
+                stack.start(new CoverageMonitor(
+                        new CoverageReport(audit.get().database()),
                         coverageInterval,
-                        cfg.get(io.meshguard.audit.AuditConfig.COVERAGE_LAG),
-                        java.time.Clock.systemUTC(),
+                        cfg.get(AuditConfig.COVERAGE_LAG),
+                        Clock.systemUTC(),
                         metrics.forServer("extproc-dlp")));
             }
             StatusHttpServer http = new StatusHttpServer(

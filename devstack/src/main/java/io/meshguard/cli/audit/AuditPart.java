@@ -4,10 +4,13 @@ import io.meshguard.audit.AuditComponent;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.coverage.CoverageMonitor;
+import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.StackContext;
 import io.meshguard.cli.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +18,7 @@ import java.util.Optional;
 
 /**
  * The audit log in {@code meshguard up}: writer (spool under {@code DATA_DIR/audit-spool}), partition
- * maintenance, and the Envoy access-log receiver on {@code 127.0.0.1:9004}.
+ * maintenance, the Envoy access-log receiver on {@code 127.0.0.1:9004} and the proof-of-coverage join.
  */
 public final class AuditPart implements StackPart {
     /** gRPC port of the access-log receiver in {@code up} (in Kubernetes the DLP server hosts it on 9002). */
@@ -49,7 +52,14 @@ public final class AuditPart implements StackPart {
                 context.dataSource(),
                 context.metrics().forServer("audit"),
                 context.tracing());
-        return List.of(component);
+        // the proof of coverage, as the DLP server runs it in Kubernetes: the same metric and alert under up
+        CoverageMonitor coverage = new CoverageMonitor(
+                new CoverageReport(context.dataSource()),
+                AuditConfig.COVERAGE_INTERVAL.defaultValue(),
+                AuditConfig.COVERAGE_LAG.defaultValue(),
+                Clock.systemUTC(),
+                context.metrics().forServer("audit"));
+        return List.of(component, coverage);
     }
 
     @Override
