@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -247,7 +248,7 @@ class ZoneJourneyTest {
         String served = configDump(gateway);
         String stateVersion = subscriptionVersion(extauthz);
         Path kept =
-                zone.podDir(zoneXds).resolve("volumes").resolve("zone-state").resolve("subscription-state.json");
+                zone.podDir(zoneXds).resolve("volumes").resolve("zone-state").resolve("subscription-state.binpb");
         String keptState = keptSnapshot(kept);
 
         // central stopped: the zone keeps serving; a gateway pod scaled up halfway is configured from the zone
@@ -422,9 +423,17 @@ class ZoneJourneyTest {
         return m.group(1);
     }
 
-    /** The subscription state the zone keeps on its claim, with the version it serves it under. */
+    /** The subscription state the zone keeps on its claim (protobuf binary, with its served version), as hex. */
     private static String keptSnapshot(Path file) throws Exception {
-        return Files.readString(file);
+        if (!Files.isRegularFile(file)) {
+            try (var listing = Files.walk(file.getParent().getParent())) {
+                throw new AssertionError("the zone keeps no " + file + "; its volumes hold "
+                        + listing.map(Path::toString).toList());
+            }
+        }
+        byte[] kept = Files.readAllBytes(file);
+        assertThat(kept).as("the zone's kept subscription state %s", file).isNotEmpty();
+        return HexFormat.of().formatHex(kept);
     }
 
     private static void sleepUntil(long start, Duration after) throws InterruptedException {
