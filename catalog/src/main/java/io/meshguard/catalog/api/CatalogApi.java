@@ -259,7 +259,12 @@ public final class CatalogApi implements HttpHandler {
                     AdminRoute.tenant("GET", "/v1/customer/products/{id}/plans", "catalog:read"),
                     "A published product's plans open to subscription",
                     (a, c) -> CatalogJson.list(
-                            a.store.plans(c.scope(), c.segment(3)).stream()
+                            a
+                                    .store
+                                    .plans(
+                                            c.scope(),
+                                            a.publishedProduct(c, c.segment(3)).id())
+                                    .stream()
                                     .filter(p -> p.state().acceptsSubscriptions())
                                     .toList(),
                             CatalogJson::plan)),
@@ -833,6 +838,13 @@ public final class CatalogApi implements HttpHandler {
     Product ownProduct(Call c, String id) {
         return store.product(c.scope(), id)
                 .filter(p -> c.scope().includes(p.tenant()))
+                .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "product " + id + " not found"));
+    }
+
+    /** A product the caller's catalogue lists: a missing or unpublished one is 404, as in the listing. */
+    private Product publishedProduct(Call c, String id) {
+        return store.product(c.scope(), id)
+                .filter(p -> p.state() == ProductState.PUBLISHED)
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "product " + id + " not found"));
     }
 

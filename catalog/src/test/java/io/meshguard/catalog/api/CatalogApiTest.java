@@ -255,6 +255,13 @@ class CatalogApiTest {
 
         assertThat(ok(call("ina", "GET", "/v1/customer/products", null)).findValuesAsText("id"))
                 .contains("payments");
+        assertThat(ok(call("ina", "GET", "/v1/customer/products/payments/plans", null))
+                        .findValuesAsText("id"))
+                .contains("payments-free", "payments-gold");
+        // a product the catalogue does not list has no plans to offer: 404, not an empty list
+        assertThat(call("ina", "GET", "/v1/customer/products/no-such-product/plans", null)
+                        .statusCode())
+                .isEqualTo(404);
         ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-web\", \"name\": \"Web\"}"));
         JsonNode free = ok(call("ina", "POST", "/v1/customer/subscriptions", """
                 {"application": "initech-web", "product_publish": "payments-dev-seoul-1", "plan": "payments-free"}"""));
