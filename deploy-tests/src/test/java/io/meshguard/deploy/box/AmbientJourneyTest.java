@@ -13,8 +13,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,12 +102,11 @@ class AmbientJourneyTest {
                 .doesNotContain(BankApp.CARD)
                 .doesNotContain(BankApp.CARD.replace(" ", ""));
 
-        // extauthz's record names the client the waypoint vouched for, and the bank's rule for the host
+        // extauthz's record of that request's Check at the waypoint: the bank's rule for the host decided. It does not
+        // name the client the waypoint vouched for: the audit keeps the Check's own source.principal, which a
+        // waypoint's Check never has (found here; deploy-tests/README.md)
         JsonNode decision = auditedDecision(requestId);
-        assertThat(decision.findValue("source_principal").asText())
-                .as("%s", decision)
-                .isEqualTo(AmbientNamespace.identity(ambient.client()).substring("spiffe://".length()));
-        assertThat(decision.toString()).contains(AmbientNamespace.RULE);
+        assertThat(decision.toString()).as("%s", decision).contains(AmbientNamespace.RULE);
 
         // the kit's waypoint is for workloads too: the pod's address goes through it as well (no rule for a bare
         // address: not the app's answer)
@@ -175,10 +172,14 @@ class AmbientJourneyTest {
         System.out.printf(
                 "coverage: the unchecked request to %s counted after %.1f s (%s -> %s)%n", HOST, seconds, before, now);
         assertThat(now)
-                .as("meshguard_coverage_requests_total{service=%s,result=unchecked} within 60 s; waypoint:\n%s",
-                        HOST, box.log(ambient.waypoint(), 20))
+                .as(
+                        "meshguard_coverage_requests_total{service=%s,result=unchecked} within 60 s; the DLP server's"
+                                + " coverage series:\n%s\nits log:\n%s",
+                        HOST,
+                        coverageLines(dlp),
+                        box.log(dlp, 10))
                 .isGreaterThan(before);
-        assertThat(metric(http(dlp, 9102, "/metrics"), "meshguard_coverage_uncovered_requests_total", ""))
+        assertThat(metric(http(dlp, 9102, "/metrics"), "meshguard_coverage_uncovered_requests_total"))
                 .as("what CoverageRequestUnchecked reads")
                 .isGreaterThan(0);
     }
@@ -207,15 +208,32 @@ class AmbientJourneyTest {
         return metric(
                 http(dlp, 9102, "/metrics"),
                 "meshguard_coverage_requests_total",
-                "result=\"" + result + "\",service=\"" + HOST + "\"");
+                "result=\"" + result + "\"",
+                "service=\"" + HOST + "\"");
     }
 
-    /** A sample's value (0 when absent); {@code labels} as the exposition orders them, or "" for none. */
-    private static double metric(String exposition, String name, String labels) {
-        Pattern p = Pattern.compile("^" + Pattern.quote(name) + (labels.isEmpty() ? "" : "\\{" + Pattern.quote(labels)
-                + "[^}]*\\}") + " ([0-9.eE+-]+)$", Pattern.MULTILINE);
-        Matcher m = p.matcher(exposition);
-        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    /** The value of the sample of {@code name} that carries every one of {@code labels} (0 when there is none). */
+    private static double metric(String exposition, String name, String... labels) {
+        for (String line : exposition.split("\n")) {
+            if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+                continue;
+            }
+            String series = line.substring(0, line.lastIndexOf(' '));
+            if (java.util.Arrays.stream(labels).allMatch(series::contains)) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
+
+    private static String coverageLines(BoxPod dlp) throws Exception {
+        StringBuilder s = new StringBuilder();
+        for (String line : http(dlp, 9102, "/metrics").split("\n")) {
+            if (line.contains("coverage")) {
+                s.append(line).append('\n');
+            }
+        }
+        return s.toString();
     }
 
     private static String http(BoxPod pod, int port, String path) throws Exception {
