@@ -20,6 +20,52 @@ public final class RenderedManifests {
                 .toList();
     }
 
+    /**
+     * A per-namespace copy of {@code manifests/istio/<example>} (a folder whose kustomization sets {@code namespace:}
+     * and names its base by a relative path), made the way its comment tells an operator to (the same file with
+     * another {@code namespace:}, placed in {@code workDir}), rendered by {@code kubectl kustomize}. A Gateway API
+     * {@code Gateway} among the documents is parsed with the strict model of a waypoint (an unknown field fails).
+     */
+    public static List<JsonNode> renderCopyFor(String example, String namespace, Path workDir)
+            throws IOException, InterruptedException {
+        Path source = RepoPaths.manifests().resolve(example);
+        String kustomization = java.nio.file.Files.readString(source.resolve("kustomization.yaml"));
+        if (!kustomization.matches("(?s).*\\nnamespace: [a-z0-9-]+\\n.*")) {
+            throw new IllegalStateException(example + "/kustomization.yaml sets no namespace: line");
+        }
+        Path copy = workDir.resolve("kustomize-" + namespace);
+        java.nio.file.Files.createDirectories(copy);
+        StringBuilder rewritten = new StringBuilder();
+        boolean inResources = false;
+        for (String line : kustomization.split("\\n", -1)) {
+            if (line.startsWith("namespace: ")) {
+                line = "namespace: " + namespace;
+            }
+            if (!line.startsWith(" ") && !line.startsWith("-")) {
+                inResources = line.startsWith("resources:");
+            } else if (inResources && line.strip().startsWith("- ")) {
+                // a base named relative to the example folder, named relative to the copy
+                String base = line.strip().substring(2).strip();
+                line = "  - " + copy.toAbsolutePath().relativize(source.resolve(base).normalize().toAbsolutePath());
+            }
+            rewritten.append(line).append('\n');
+        }
+        java.nio.file.Files.writeString(copy.resolve("kustomization.yaml"), rewritten.toString());
+        List<JsonNode> docs = YamlDocuments.parse(
+                        "kubectl kustomize (a copy of manifests/istio/" + example + " for " + namespace + ")",
+                        Kustomize.render(copy))
+                .stream()
+                .map(SourcedDocument::node)
+                .toList();
+        for (JsonNode d : docs) {
+            if (d.path("kind").asText().equals("Gateway")
+                    && d.path("apiVersion").asText().startsWith("gateway.networking.k8s.io/")) {
+                StrictKubernetesModels.parse(new SourcedDocument("rendered", 0, d), WaypointGateway.Gateway.class);
+            }
+        }
+        return docs;
+    }
+
     /** The documents of one plain YAML file under {@code manifests/istio}. */
     public static List<JsonNode> file(String relative) {
         return YamlDocuments.read(RepoPaths.manifests().resolve(relative)).stream()

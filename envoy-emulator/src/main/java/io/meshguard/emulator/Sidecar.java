@@ -242,10 +242,31 @@ public final class Sidecar implements AutoCloseable {
      * Istio's DENY/ALLOW RBAC filters, which come after ext_authz, answer this peer (403 "RBAC: access denied").
      */
     public int listen(Peer peer, boolean checked, Optional<String> rbacDenial) throws IOException {
+        return listen(peer, checked, rbacDenial, Optional.empty());
+    }
+
+    /**
+     * A listener of an Istio waypoint (ambient mode) for connections ztunnel carried from {@code client}, whose
+     * identity ztunnel proved; its port. The waypoint runs its HTTP filters on an internal listener without TLS, so
+     * the Check carries no {@code source.principal} (istio/istio#56379). With {@code xfccClientIdentity} (the
+     * Gateway's {@code ambient.istio.io/xfcc-include-client-identity: "true"}, Istio 1.30) the request carries
+     * {@code x-forwarded-client-cert: By=<this waypoint>;URI=<client>} before the authorization filters, replacing
+     * any value it arrived with (pilot/pkg/xds/filters/filters.go {@code WaypointXFCCClientIdentityFilter}).
+     */
+    public int listenAsWaypoint(Peer client, boolean xfccClientIdentity, boolean checked) throws IOException {
+        return listen(
+                new Peer("", client.address()),
+                checked,
+                Optional.empty(),
+                xfccClientIdentity ? Optional.of(client.principal()) : Optional.empty());
+    }
+
+    private int listen(Peer peer, boolean checked, Optional<String> rbacDenial, Optional<String> waypointClient)
+            throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
         server.createContext("/", exchange -> {
             try (exchange) {
-                handle(exchange, peer, server.getAddress().getPort(), checked, rbacDenial);
+                handle(exchange, peer, server.getAddress().getPort(), checked, rbacDenial, waypointClient);
             } catch (IOException | RuntimeException e) {
                 log.accept("inbound request from " + peer + " failed: " + e);
                 throw e;
@@ -267,7 +288,12 @@ public final class Sidecar implements AutoCloseable {
     }
 
     private void handle(
-            HttpExchange exchange, Peer peer, int listenerPort, boolean checked, Optional<String> rbacDenial)
+            HttpExchange exchange,
+            Peer peer,
+            int listenerPort,
+            boolean checked,
+            Optional<String> rbacDenial,
+            Optional<String> waypointClient)
             throws IOException {
         Headers headers = new Headers();
         exchange.getRequestHeaders()
@@ -286,6 +312,8 @@ public final class Sidecar implements AutoCloseable {
                         : "?" + exchange.getRequestURI().getRawQuery());
 
         inboundConnectionManager(headers, peer);
+        waypointClient.ifPresent(
+                client -> headers.set("x-forwarded-client-cert", "By=" + identity + ";URI=" + client));
         String who = method + " " + authority + path + " from "
                 + (peer.principal().isEmpty() ? "plaintext " + peer.address() : peer.principal());
 

@@ -156,6 +156,37 @@ class SidecarTest {
     }
 
     @Test
+    void waypoint_checkHasNoSourcePrincipal_xfccNamesWaypointAndClient_replacingAForgedOne() throws Exception {
+        // the sidecar stands for a waypoint here: its identity is the waypoint's, the peer ztunnel's client
+        int annotated = sidecar.listenAsWaypoint(POD, true, true);
+        HttpResponse<String> r = send(
+                annotated,
+                "/v1/accounts",
+                "x-forwarded-client-cert",
+                "By=" + WORKLOAD + ";URI=spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway");
+        assertThat(r.statusCode()).isEqualTo(200);
+        CheckRequest check = checks.getFirst();
+        assertThat(check.getAttributes().getSource().getPrincipal())
+                .as("an internal listener without TLS (istio/istio#56379)")
+                .isEmpty();
+        assertThat(check.getAttributes()
+                        .getSource()
+                        .getAddress()
+                        .getSocketAddress()
+                        .getAddress())
+                .isEqualTo(POD.address());
+        assertThat(header(check, "x-forwarded-client-cert")).isEqualTo("By=" + WORKLOAD + ";URI=" + POD.principal());
+        assertThat(workload.received().getFirst().headers().first("x-forwarded-client-cert"))
+                .contains("By=" + WORKLOAD + ";URI=" + POD.principal());
+
+        // without the Gateway's annotation (before 1.30) the waypoint writes nothing: the caller is anonymous
+        int plain = sidecar.listenAsWaypoint(POD, false, true);
+        send(plain, "/v1/accounts");
+        assertThat(header(checks.get(1), "x-forwarded-client-cert")).isEmpty();
+        assertThat(checks.get(1).getAttributes().getSource().getPrincipal()).isEmpty();
+    }
+
+    @Test
     void denial_isAnsweredByTheSidecar_theWorkloadSeesNothing() throws Exception {
         int port = sidecar.listen(POD);
         HttpResponse<String> r = send(port, "/deny");

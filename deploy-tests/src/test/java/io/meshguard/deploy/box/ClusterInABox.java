@@ -82,6 +82,12 @@ public final class ClusterInABox implements AutoCloseable {
     private final java.util.concurrent.CompletableFuture<BoxPod> bankApps =
             new java.util.concurrent.CompletableFuture<>();
     private NetworkPolicyRules policies;
+    private AmbientNamespace ambient;
+    private IstioExtensions ambientExtensions;
+    private IstioOutboundRoutes ambientOutbound;
+    private final StringBuilder ztunnelDecisions = new StringBuilder();
+    private final java.util.concurrent.CompletableFuture<AmbientNamespace> ambientReady =
+            new java.util.concurrent.CompletableFuture<>();
     private final String idpAdminPassword = io.meshguard.access.CodeFlowClient.random(24);
     private final java.util.concurrent.CompletableFuture<BankIdentityProvider> idp =
             new java.util.concurrent.CompletableFuture<>();
@@ -205,6 +211,17 @@ public final class ClusterInABox implements AutoCloseable {
                         BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
                                 .orElseThrow()
                                 .get("authz.yaml"))));
+        // an application namespace in ambient mode beside the sidecar one (manifests/istio/ambient/README.md): the
+        // kit rendered for it, and step 1's authz.yaml lines (its host's rule, its waypoint under trusted_waypoints)
+        ambient = AmbientNamespace.install(objects, dir);
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-authz-policy",
+                Map.of(
+                        "authz.yaml",
+                        ambient.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                                .orElseThrow()
+                                .get("authz.yaml"))));
         objects.editEnv(
                 OperatorSecrets.NAMESPACE,
                 "meshguard-xds",
@@ -219,6 +236,7 @@ public final class ClusterInABox implements AutoCloseable {
         proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
         BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
         BoxPod bankApp = bankApp();
+        ambient.schedule(network, pods);
         BoxPod ingress = ingressPod(ingressRoute);
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
@@ -278,6 +296,10 @@ public final class ClusterInABox implements AutoCloseable {
                     List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
                     policies.table(p, nat, redirects, capture));
         }
+        ambientExtensions = extensions;
+        ambientOutbound = outbound;
+        ambientZtunnel();
+        String waypointConfig = ambientWaypointConfig();
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
         startAgent();
@@ -304,8 +326,15 @@ public final class ClusterInABox implements AutoCloseable {
                 startSidecar(proxylessClient);
                 bankApps.complete(payments);
                 mark("bank apps started");
+                // the ambient namespace's app (no sidecar) and its waypoint
+                BoxPod ledger = ambient.app();
+                start(ledger, appLaunch(ledger));
+                startWaypoint(waypointConfig);
+                ambientReady.complete(ambient);
+                mark("ambient namespace " + AmbientNamespace.NAMESPACE + ": app and waypoint started");
             } catch (Exception | Error e) {
                 bankApps.completeExceptionally(e);
+                ambientReady.completeExceptionally(e);
             }
         });
 
@@ -993,6 +1022,106 @@ public final class ClusterInABox implements AutoCloseable {
     /** The pod's nftables counters of dropped packets, for reports. */
     String dropped(BoxPod pod) {
         return Shell.inNetns(pod.netns(), "nft", "list", "counters").replaceAll("\\s+", " ");
+    }
+
+    /** The ambient namespace once its app and waypoint started ({@link AmbientNamespace}). */
+    AmbientNamespace ambient() throws InterruptedException {
+        try {
+            return ambientReady.get(180, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the ambient namespace did not start: " + e, e);
+        }
+    }
+
+    /**
+     * Applies an operator's edits to the ambient namespace and what istiod would push for them: ztunnel's tables of
+     * every ambient pod, and the waypoint's filters (the waypoint restarts when they changed).
+     */
+    synchronized void ambientEdit(AmbientNamespace.Edit... edits) throws Exception {
+        String before = ambientWaypointConfig();
+        for (AmbientNamespace.Edit e : edits) {
+            e.apply(ambient);
+        }
+        ambientApply(before);
+    }
+
+    /** Puts the ambient namespace back as {@code state} had it (after a journey's edits). */
+    synchronized void ambientRestore(AmbientNamespace.State state) throws Exception {
+        String before = ambientWaypointConfig();
+        ambient.restore(state);
+        ambientApply(before);
+    }
+
+    private void ambientApply(String waypointBefore) throws Exception {
+        ambientZtunnel();
+        String after = ambientWaypointConfig();
+        if (!after.equals(waypointBefore)) {
+            stop(ambient.waypoint());
+            startWaypoint(after);
+        }
+    }
+
+    /** What ztunnel decided for each peer of the ambient app, and the policies it dropped. */
+    synchronized String ztunnelDecisions() {
+        return ztunnelDecisions.toString();
+    }
+
+    private synchronized void ambientZtunnel() {
+        ztunnelDecisions.setLength(0);
+        for (BoxPod p : List.of(ambient.app(), ambient.client(), ambient.waypoint())) {
+            String table = ambient.ztunnelTable(
+                    p,
+                    pods,
+                    services,
+                    objects.istio,
+                    objects::namespaceLabels,
+                    network.nodeAddress(),
+                    p.equals(ambient.app()) ? ztunnelDecisions : new StringBuilder());
+            Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), table);
+        }
+    }
+
+    private String ambientWaypointConfig() throws IOException {
+        return ambient.waypointConfig(
+                ambientExtensions,
+                IstioExtensions.meshConfig(),
+                services,
+                pods,
+                objects::namespaceLabels,
+                ambientOutbound.forPod(ambient.waypoint()).config());
+    }
+
+    private void startWaypoint(String config) throws IOException, InterruptedException {
+        BoxPod w = ambient.waypoint();
+        PodProcess p = start(w, ambient.waypointLaunch(dir, services.hosts(w), testClasspath(), config));
+        long deadline = System.nanoTime() + Duration.ofSeconds(Math.round(60 * Kubelet.SCALE)).toNanos();
+        while (!p.lastLines(5).contains("waypoint (box) for")) {
+            if (!p.alive() || System.nanoTime() > deadline) {
+                throw new Kubelet.NotReady(Kubelet.report(w, p, "the waypoint did not start"));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** The bank's app container ({@link BankApp}) in another pod. */
+    private Launch appLaunch(BoxPod pod) {
+        Launch l = BankApp.launch(pod, services.hosts(pod), testClasspath(), dir);
+        return new Launch(
+                l.pod(),
+                l.netns(),
+                l.mounts(),
+                l.hosts(),
+                l.readOnlyRoot(),
+                l.user(),
+                l.env(),
+                l.argv(),
+                dir.resolve(pod.namespace() + "_" + pod.name()));
+    }
+
+    /** The last lines of a pod's main container log. */
+    String log(BoxPod pod, int lines) {
+        PodProcess p = processes.get(pod.name());
+        return p == null ? "(no process in " + pod.name() + ")" : p.lastLines(lines);
     }
 
     @Override

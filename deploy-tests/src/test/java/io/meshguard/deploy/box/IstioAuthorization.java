@@ -54,9 +54,13 @@ final class IstioAuthorization {
         }
     }
 
-    /** The peer's identity as its sidecar presents it, or empty for a peer without a sidecar. */
+    /**
+     * The peer's identity as its sidecar presents it (or, in an ambient namespace, ztunnel or its waypoint), or empty
+     * for a peer outside the mesh.
+     */
     static Optional<String> principal(BoxPod pod, Function<String, Map<String, String>> namespaceLabels) {
-        if (!pod.injected(namespaceLabels.apply(pod.namespace()))) {
+        Map<String, String> labels = namespaceLabels.apply(pod.namespace());
+        if (!pod.injected(labels) && !"ambient".equals(labels.get("istio.io/dataplane-mode"))) {
             return Optional.empty();
         }
         String sa = Optional.ofNullable(pod.spec().getServiceAccountName()).orElse("default");

@@ -208,6 +208,14 @@ final class IstioExtensions {
         return found.stream().findFirst();
     }
 
+    /**
+     * The ext_proc of one EnvoyFilter patch attached to a waypoint ({@code targetRefs}), in exactly the shipped shape,
+     * {@code knownCluster} being the clusters that waypoint has.
+     */
+    ExternalProcessor extProcPatchAt(String name, JsonNode patch, Predicate<String> knownCluster) {
+        return extProcPatch(name, patch, knownCluster);
+    }
+
     private static ExternalProcessor extProcPatch(String name, JsonNode patch, Predicate<String> knownCluster) {
         only(patch, name + " configPatch", "applyTo", "match", "patch");
         expect(patch.path("applyTo"), "HTTP_FILTER", name + " applyTo");
