@@ -7,16 +7,33 @@
 # (deploy-tests compare the two).
 #
 #   manifests/istio/scripts/check-istio-version.sh        # asks the cluster: istiod and every istio-proxy image
+#   manifests/istio/scripts/check-istio-version.sh --ambient   # before the ambient overlay (docs/install.md, 10)
 #   istioctl version | manifests/istio/scripts/check-istio-version.sh -
 #   kubectl -n istio-system get deploy -l app=istiod -o jsonpath='{..image}' | manifests/istio/scripts/check-istio-version.sh -
 #
 # Input lines hold image references (…/pilot:1.26.2-distroless, …/proxyv2:1.27.1) or `istioctl version` lines
 # (control plane version: 1.26.2). Exit 0: every version is at least the floor; 1: one is older; 2: a version
 # could not be read (a digest-only image, say) — check that one by hand.
+#
+# --ambient raises the floor to 1.27 for manifests/istio/ambient: istiod honours an EnvoyFilter's targetRefs (the DLP
+# filter on the waypoint) from 1.27.0 (istio/istio#56476); 1.26 ignores them and applies the filter to every proxy of
+# the namespace. Below 1.30 it warns (exit 0): only 1.30 waypoints synthesise x-forwarded-client-cert with the
+# caller's identity, so before it every caller of an ambient namespace is anonymous to extauthz.
 set -u
 
 MIN_MAJOR=1
 MIN_MINOR=26
+# the floor for the ambient overlay, and the release below which it warns (XFCC identity at waypoints)
+AMBIENT_MIN_MINOR=27
+AMBIENT_XFCC_MINOR=30
+
+ambient=0
+if [ "${1:-}" = "--ambient" ]; then
+    ambient=1
+    shift
+fi
+floor_minor=$MIN_MINOR
+[ "$ambient" -eq 1 ] && floor_minor=$AMBIENT_MIN_MINOR
 
 if [ "${1:-}" = "-" ]; then
     input=$(cat)
@@ -43,7 +60,7 @@ for line in $(printf '%s\n' "$input" | grep -iv '^ *client version' | tr -s ' \t
     esac
     numbers=$(printf '%s' "$version" | sed -n 's/^v\{0,1\}\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p')
     if [ -z "$numbers" ]; then
-        echo "cannot tell the Istio version of '$line': check it by hand (Istio >= $MIN_MAJOR.$MIN_MINOR needed)" >&2
+        echo "cannot tell the Istio version of '$line': check it by hand (Istio >= $MIN_MAJOR.$floor_minor needed)" >&2
         [ "$status" -eq 0 ] && status=2
         continue
     fi
@@ -53,6 +70,11 @@ for line in $(printf '%s\n' "$input" | grep -iv '^ *client version' | tr -s ' \t
     if [ "$major" -lt "$MIN_MAJOR" ] || { [ "$major" -eq "$MIN_MAJOR" ] && [ "$minor" -lt "$MIN_MINOR" ]; }; then
         echo "too old: $line (Istio $major.$minor; meshguard needs >= $MIN_MAJOR.$MIN_MINOR = Envoy >= 1.34 for FULL_DUPLEX_STREAMED)" >&2
         status=1
+    elif [ "$ambient" -eq 1 ] && [ "$major" -eq "$MIN_MAJOR" ] && [ "$minor" -lt "$AMBIENT_MIN_MINOR" ]; then
+        echo "too old for ambient: $line (Istio $major.$minor; the waypoint's DLP EnvoyFilter needs targetRefs, honoured from $MIN_MAJOR.$AMBIENT_MIN_MINOR.0)" >&2
+        status=1
+    elif [ "$ambient" -eq 1 ] && [ "$major" -eq "$MIN_MAJOR" ] && [ "$minor" -lt "$AMBIENT_XFCC_MINOR" ]; then
+        echo "ok, with a warning: $line (Istio $major.$minor < $MIN_MAJOR.$AMBIENT_XFCC_MINOR: waypoints do not pass the caller's identity (x-forwarded-client-cert), so auth: mtls routes, from: rules and the gateway hop deny in ambient namespaces)"
     else
         echo "ok: $line"
     fi

@@ -85,6 +85,12 @@ public final class Permissions {
      */
     public static final List<String> ZONES = List.of("cluster:register", "cluster:revoke");
 
+    /**
+     * Proof of coverage in the console (console CoverageScreen): every protected service's requests joined with the
+     * Checks and DLP sessions, across tenants, so the bank's (system scope) only.
+     */
+    public static final List<String> COVERAGE = List.of("coverage:read");
+
     public static final Set<String> ALL;
 
     static {
@@ -94,6 +100,7 @@ public final class Permissions {
         all.addAll(CATALOG);
         all.addAll(AUDIT);
         all.addAll(ZONES);
+        all.addAll(COVERAGE);
         ALL = Set.copyOf(all);
     }
 }

@@ -84,6 +84,12 @@ final class ConfigReference {
                                         .keys())
                                 .build()),
                 new Section(
+                        "Canaries (`meshguard canary --config FILE`, `canary.*`; status port 9104)",
+                        ConfigSchema.builder()
+                                .addAll(io.meshguard.cli.canary.CanarySettings.configGroup()
+                                        .keys())
+                                .build()),
+                new Section(
                         "Zone mode: central's zone port (`xds.zone_hub.*`) and a zone controller (`meshguard zone"
                                 + " --config FILE`, `zone.*`; it also reads the xds-controller's `xds.ads.*` and filter keys)",
                         ConfigSchema.builder()

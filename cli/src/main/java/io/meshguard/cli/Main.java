@@ -32,6 +32,7 @@ import picocli.CommandLine.Command;
             io.meshguard.cli.db.DbCommand.class,
             io.meshguard.cli.api.ApiCommand.class,
             io.meshguard.cli.coverage.CoverageCommand.class,
+            io.meshguard.cli.canary.CanaryCommand.class,
             DlpCommand.class,
             XdsCommand.class,
             DevCommand.class,

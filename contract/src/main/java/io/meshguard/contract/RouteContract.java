@@ -129,8 +129,18 @@ public final class RouteContract {
         public static final String SUBJECT_HEADER = "x-user-id";
         public static final String TENANT_HEADER = "x-tenant-id";
         public static final String CLIENT_ID_HEADER = "x-client-id";
+        /**
+         * Marks a synthetic request of {@code meshguard canary}; its value is the canary's kind, one of
+         * {@link #CANARY_KINDS}. Logged so that a canary's access-log row says it is one ({@code details.canary}); a
+         * client can send it too, so it never takes a row out of usage or coverage.
+         */
+        public static final String CANARY_HEADER = "x-meshguard-canary";
+
+        /** The canary kinds the access-log receiver records; any other value of the header is ignored. */
+        public static final List<String> CANARY_KINDS = List.of("expired_token", "test_card");
+
         public static final List<String> REQUEST_HEADERS =
-                List.of(TRACEPARENT, TENANT_HEADER, SUBJECT_HEADER, CLIENT_ID_HEADER);
+                List.of(TRACEPARENT, TENANT_HEADER, SUBJECT_HEADER, CLIENT_ID_HEADER, CANARY_HEADER);
         /** Response headers the access logger logs: {@code content-type} tells an event stream (SSE) apart. */
         public static final List<String> RESPONSE_HEADERS = List.of("content-type");
     }

@@ -91,6 +91,72 @@ class AlertRulesTest {
         assertThat(output).contains("SUCCESS: " + guideAlerts().size() + " rules found");
     }
 
+    /**
+     * Every DLP replica runs the coverage join over the same rows, so each counts the same uncovered requests: the
+     * alert reads the largest replica's count, not their sum (two replicas must not report twice the requests). And a
+     * canary that got through fires CanaryGotThrough naming its route and kind. Run by promtool's own rule tests on
+     * the shipped file.
+     */
+    @Test
+    void coverageAlert_countsOnceWhateverTheReplicas_andCanaryAlert_namesTheRoute(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.util.Optional<java.nio.file.Path> promtool = java.util.stream.Stream.of(
+                        System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                .map(d -> java.nio.file.Path.of(d, "promtool"))
+                .filter(Files::isExecutable)
+                .findFirst();
+        org.junit.jupiter.api.Assumptions.assumeTrue(promtool.isPresent(), "promtool is not installed");
+        String coverage = guideAlerts().stream()
+                .filter(a -> a.name().equals("CoverageRequestUnchecked"))
+                .findFirst()
+                .orElseThrow()
+                .expr();
+        assertThat(coverage).endsWith(" > 0");
+        String count = coverage.substring(0, coverage.length() - " > 0".length());
+        java.nio.file.Path tests = dir.resolve("tests.yaml");
+        Files.writeString(tests, """
+                rule_files: ['%s']
+                evaluation_interval: 1m
+                tests:
+                  - interval: 1m
+                    input_series:
+                      # two DLP replicas, each joining the same five uncovered requests over the last five minutes
+                      - series: 'meshguard_coverage_uncovered_requests_total{pod="meshguard-dlp-0"}'
+                        values: '0x4 0+1x5'
+                      - series: 'meshguard_coverage_uncovered_requests_total{pod="meshguard-dlp-1"}'
+                        values: '0x4 0+1x5'
+                      - series: 'meshguard_canary_checks_total{route="accounts",kind="expired_token",result="got_through"}'
+                        values: '0x4 1'
+                      - series: 'meshguard_canary_checks_total{route="accounts",kind="expired_token",result="passed"}'
+                        values: '0+1x10'
+                    promql_expr_test:
+                      - expr: '%s'
+                        eval_time: 10m
+                        exp_samples:
+                          - value: 5
+                    alert_rule_test:
+                      - eval_time: 10m
+                        alertname: CoverageRequestUnchecked
+                        exp_alerts:
+                          - exp_labels: {severity: page}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                      - eval_time: 3m
+                        alertname: CanaryGotThrough
+                        exp_alerts: []
+                      - eval_time: 6m
+                        alertname: CanaryGotThrough
+                        exp_alerts:
+                          - exp_labels: {severity: page, route: accounts, kind: expired_token}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                """.formatted(PLAIN_RULES.toAbsolutePath(), count.replace("'", "''")));
+        Process test = new ProcessBuilder(promtool.get().toString(), "test", "rules", tests.toString())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(test.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(test.waitFor()).as(output).isZero();
+        assertThat(output).contains("SUCCESS");
+    }
+
     private static final java.nio.file.Path PLAIN_RULES = RepoPaths.manifests().resolve("monitoring/alert-rules.yaml");
 
     @Test

@@ -26,10 +26,18 @@ class InstallChecksTest {
     record Result(int exit, String out) {}
 
     private static Result run(String script, String stdin) throws IOException, InterruptedException {
+        return run(script, stdin, List.of());
+    }
+
+    private static Result run(String script, String stdin, List<String> options)
+            throws IOException, InterruptedException {
         Path file = RepoPaths.manifests().resolve("scripts").resolve(script);
         Path out = Files.createTempFile("check", ".out");
+        List<String> command = new java.util.ArrayList<>(List.of("sh", file.toString()));
+        command.addAll(options);
+        command.add("-");
         try {
-            Process p = new ProcessBuilder("sh", file.toString(), "-")
+            Process p = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(out.toFile())
                     .start();
@@ -76,6 +84,25 @@ class InstallChecksTest {
         String mixed =
                 "client version: 1.27.2\ncontrol plane version: 1.27.2\ndata plane version: 1.24.1 (3 proxies), 1.27.2 (11 proxies)\n";
         assertThat(run("check-istio-version.sh", mixed).exit()).isEqualTo(1);
+    }
+
+    @Test
+    void istioVersionCheck_forAmbient_refusesBelow127_andWarnsBelow130() throws Exception {
+        // 1.26 ignores an EnvoyFilter's targetRefs: the waypoint's DLP filter would land on every proxy
+        Result old = run("check-istio-version.sh", "docker.io/istio/pilot:1.26.3\n", List.of("--ambient"));
+        assertThat(old.exit()).as(old.out()).isEqualTo(1);
+        assertThat(old.out()).contains("too old for ambient").contains("1.27.0");
+        // the sidecar install still takes 1.26
+        assertThat(run("check-istio-version.sh", "docker.io/istio/pilot:1.26.3\n").exit())
+                .isZero();
+
+        Result noXfcc = run("check-istio-version.sh", "docker.io/istio/pilot:1.29.1\n", List.of("--ambient"));
+        assertThat(noXfcc.exit()).as(noXfcc.out()).isZero();
+        assertThat(noXfcc.out()).contains("warning").contains("x-forwarded-client-cert");
+
+        Result current = run("check-istio-version.sh", "docker.io/istio/pilot:1.30.0\n", List.of("--ambient"));
+        assertThat(current.exit()).as(current.out()).isZero();
+        assertThat(current.out()).contains("ok: docker.io/istio/pilot:1.30.0").doesNotContain("warning");
     }
 
     @Test

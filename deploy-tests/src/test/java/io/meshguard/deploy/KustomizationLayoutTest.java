@@ -96,7 +96,7 @@ class KustomizationLayoutTest {
     void install_containsNoNamespace() {
         // `kubectl delete -k manifests/istio` deletes what the install lists; a Namespace among it takes every
         // audit spool claim with it, events not yet replayed included (review item A7).
-        for (String dir : List.of("", "overlays/dev", "app-namespace", "ops", "migrate")) {
+        for (String dir : List.of("", "overlays/dev", "app-namespace", "ops", "migrate", "canary")) {
             assertThat(documentsOf(RepoPaths.manifests().resolve(dir)))
                     .as("manifests/istio/%s", dir)
                     .isNotEmpty()
@@ -108,7 +108,7 @@ class KustomizationLayoutTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate", "canary"})
     void opsJobs_nameTheInstallsImage(String dir) {
         JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml"))
                 .getFirst()

@@ -37,11 +37,12 @@ class KustomizeRenderTest {
                 "overlays/zone",
                 "app-namespace",
                 "ops",
-                "migrate");
+                "migrate",
+                "canary");
     }
 
     private static List<SourcedDocument> render(String dir) throws Exception {
-        if (!dir.equals("app-namespace") && !dir.equals("ops") && !dir.equals("migrate")) {
+        if (!dir.equals("app-namespace") && !dir.equals("ops") && !dir.equals("migrate") && !dir.equals("canary")) {
             RepoPaths.assumePolicyFiles(); // the base generates its ConfigMaps from them
         }
         Path path = RepoPaths.manifests().resolve(dir);

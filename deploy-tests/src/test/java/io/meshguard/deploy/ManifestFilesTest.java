@@ -59,6 +59,7 @@ class ManifestFilesTest {
                         "ambient/kit",
                         "ops",
                         "migrate",
+                        "canary",
                         "overlays/dev",
                         "overlays/zone-hub",
                         "zone")

@@ -38,6 +38,7 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_decision_log_", "audit"),
             Map.entry("meshguard_api_", "audit"),
             Map.entry("meshguard_coverage_", "audit"),
+            Map.entry("meshguard_canary_", "cli"),
             Map.entry("meshguard_admin_trail_", "audit"),
             Map.entry("meshguard_grpc_", "runtime"),
             Map.entry("meshguard_policy_", "runtime"),

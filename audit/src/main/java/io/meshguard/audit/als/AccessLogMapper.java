@@ -47,6 +47,9 @@ public final class AccessLogMapper {
      */
     public static final String AUTHZ_DETAIL = "authz";
 
+    /** Details key of a canary's kind ({@code x-meshguard-canary}: {@code expired_token | test_card}). */
+    public static final String CANARY_DETAIL = "canary";
+
     private final AccessLogHeaders headers;
     private final PathPolicy paths;
 
@@ -101,6 +104,12 @@ public final class AccessLogMapper {
             event.tenant(nonEmpty(requestHeaders.get(headers.tenant())))
                     .subject(nonEmpty(requestHeaders.get(headers.subject())))
                     .clientId(nonEmpty(requestHeaders.get(headers.clientId())));
+        }
+        // a canary of meshguard canary: recorded so its rows can be told apart; only the known kinds, so the header
+        // cannot put arbitrary client text into the details
+        String canary = requestHeaders.get(AccessLogTags.CANARY_HEADER);
+        if (canary != null && AccessLogTags.CANARY_KINDS.contains(canary)) {
+            event.detail(CANARY_DETAIL, canary);
         }
         usage.ifPresent(u -> {
             // what `meshguard api usage` groups by; also on stream summaries (names, not content)

@@ -266,6 +266,22 @@ class AccessLogReceiverTest {
     }
 
     @Test
+    void canaryHeader_isRecordedAsItsKind_andAnyOtherValueIsIgnored() throws Exception {
+        AccessLogMapper mapper = new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY);
+        HTTPAccessLogEntry.Builder canary = entry("c-1", "/a", 401, "application/json");
+        canary.getRequestBuilder().putRequestHeaders("x-meshguard-canary", "expired_token");
+        assertThat(mapper.toEvent(canary.build(), "n", "l").details())
+                .containsEntry(AccessLogMapper.CANARY_DETAIL, "expired_token");
+
+        HTTPAccessLogEntry.Builder forged = entry("c-2", "/a", 200, "application/json");
+        forged.getRequestBuilder().putRequestHeaders("x-meshguard-canary", "<script>free text</script>");
+        assertThat(mapper.toEvent(forged.build(), "n", "l").details()).doesNotContainKey(AccessLogMapper.CANARY_DETAIL);
+        assertThat(mapper.toEvent(entry("c-3", "/a", 200, "application/json").build(), "n", "l")
+                        .details())
+                .doesNotContainKey(AccessLogMapper.CANARY_DETAIL);
+    }
+
+    @Test
     void malformedEntry_isCountedAndSkipped_streamStaysUpForTheNextOnes() {
         EnvoyStream envoy = new EnvoyStream();
         envoy.send(

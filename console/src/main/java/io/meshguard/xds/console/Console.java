@@ -50,6 +50,7 @@ public final class Console implements HttpHandler {
     private final AuditScreen audit;
     private final ValidateScreen validate;
     private final TrafficScreen traffic;
+    private final CoverageScreen coverage;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
 
@@ -69,6 +70,7 @@ public final class Console implements HttpHandler {
             AuditScreen audit,
             ValidateScreen validate,
             TrafficScreen traffic,
+            CoverageScreen coverage,
             Optional<CatalogConsole> catalogue,
             Clock clock) {
         this.settings = settings;
@@ -83,6 +85,7 @@ public final class Console implements HttpHandler {
         this.audit = audit;
         this.validate = validate;
         this.traffic = traffic;
+        this.coverage = coverage;
         this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
@@ -553,6 +556,14 @@ public final class Console implements HttpHandler {
                                         .map(c -> c.store().planQuotasInUse(req.tenants()))
                                         .orElse(List.of()),
                                 catalogue.isPresent()));
+            case "GET /console/coverage" ->
+                pages.render(
+                        req.exchange(),
+                        "coverage.jte",
+                        coverage.page(
+                                req.param("window"),
+                                req.param("service"),
+                                chrome(req, "Coverage", "/console/coverage")));
             default ->
                 pages.message(
                         req.exchange(),
@@ -654,6 +665,9 @@ public final class Console implements HttpHandler {
         if (gate.permits(caller, "audit:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
             nav.add(new Views.NavItem("/console/traffic", "Traffic & security", current.equals("/console/traffic")));
+        }
+        if (gate.permits(caller, "coverage:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem("/console/coverage", "Coverage", current.equals("/console/coverage")));
         }
         if (approvals.isPresent() && gate.permits(caller, "subscription:approve", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));

@@ -2,6 +2,7 @@ package io.meshguard.xds.console;
 
 import io.meshguard.access.AdminGate;
 import io.meshguard.audit.query.AuditReader;
+import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TrafficReport;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -52,6 +53,7 @@ public final class ConsoleMount {
                         clock),
                 new ValidateScreen(s.draft(), s.publisher().validator()),
                 new TrafficScreen(new TrafficReport(s.dataSource()), clock),
+                new CoverageScreen(new CoverageReport(s.dataSource()), clock),
                 catalogue,
                 clock);
         http.addHandler(Console.PREFIX, handler);

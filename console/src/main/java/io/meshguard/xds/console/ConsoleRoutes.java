@@ -52,5 +52,7 @@ public final class ConsoleRoutes {
             // what each problem code means (the Validate screen links here): the same permission as the screen
             AdminRoute.tenant("GET", "/console/problem-codes", "config:validate"),
             // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
-            AdminRoute.tenant("GET", "/console/traffic", "audit:read"));
+            AdminRoute.tenant("GET", "/console/traffic", "audit:read"),
+            // proof of coverage per namespace and service: the join reads every tenant's rows, so the bank's only
+            AdminRoute.system("GET", "/console/coverage", "coverage:read"));
 }

@@ -514,6 +514,94 @@ class ConsoleBrowserTest {
     }
 
     /** The request ids of the audit rows shown, in order. */
+    /**
+     * Proof of coverage per namespace: the auditor opens Coverage from the menu, sees the namespace with a request that
+     * reached its pod without a Check before the covered one, and drills down to that request's id; a gateway owner
+     * (no coverage:read) gets neither the menu entry nor the page.
+     */
+    @Test
+    @Order(9)
+    void coverage_showsEachNamespacesCounts_andDrillsDownToTheUncoveredRequestIds() throws Exception {
+        Instant now = Instant.now();
+        try (io.meshguard.audit.PostgresAuditStore store = new io.meshguard.audit.PostgresAuditStore(
+                io.meshguard.audit.ConnectionSource.of(PG.dataSource()),
+                io.meshguard.audit.BatchWriteMethod.COPY,
+                Duration.ofSeconds(10))) {
+            store.write(java.util.List.of(
+                    meshCall("cov-1", "api.payments.svc.cluster.local", now.minusSeconds(300)),
+                    meshCheck("cov-1", now.minusSeconds(300)),
+                    meshCall("cov-bypass", "api.payments.svc.cluster.local", now.minusSeconds(200)),
+                    meshCall("cov-2", "reviews.shop.svc.cluster.local", now.minusSeconds(100)),
+                    meshCheck("cov-2", now.minusSeconds(100))));
+        }
+        try (Chromium dora = Chromium.start()) {
+            dora.signIn(base, "dora");
+            dora.driver.findElement(By.linkText("Coverage")).click();
+            WebElement payments = dora.waitFor(By.cssSelector("section[data-namespace='payments']"));
+            assertThat(payments.getAttribute("data-ok")).isEqualTo("false");
+            assertThat(payments.findElement(By.tagName("h2")).getText()).contains("1 uncovered");
+            assertThat(payments.findElement(By.cssSelector("tr[data-service='api.payments.svc.cluster.local']"))
+                            .getText()
+                            .split("\\s+"))
+                    .as("protected, covered, unchecked, no DLP, unverifiable")
+                    .containsSubsequence("2", "1", "1", "0", "0");
+            assertThat(dora.driver
+                            .findElement(By.cssSelector("section[data-namespace='shop']"))
+                            .getAttribute("data-ok"))
+                    .isEqualTo("true");
+            assertThat(dora.driver
+                            .findElements(By.cssSelector("section.coverage"))
+                            .getFirst()
+                            .getAttribute("data-namespace"))
+                    .as("uncovered namespaces first")
+                    .isEqualTo("payments");
+            assertThat(dora.seriousAccessibilityViolations()).isEmpty();
+            assertThat(dora.cspViolations()).isEmpty();
+            dora.screenshot("coverage");
+
+            payments.findElement(By.linkText("uncovered requests")).click();
+            assertThat(dora.waitFor(By.cssSelector("tr[data-request-id='cov-bypass']"))
+                            .getText())
+                    .contains("no Check");
+            assertThat(dora.driver.findElements(By.cssSelector("tr[data-request-id='cov-1']")))
+                    .as("a checked request is not listed")
+                    .isEmpty();
+            assertThat(dora.seriousAccessibilityViolations()).isEmpty();
+            assertThat(dora.cspViolations()).isEmpty();
+        }
+        try (Chromium pete = Chromium.start()) {
+            pete.signIn(base, "pete");
+            assertThat(pete.driver.findElements(By.linkText("Coverage"))).isEmpty();
+            pete.driver.get(base + "/console/coverage");
+            assertThat(pete.driver.findElements(By.cssSelector("section.coverage")))
+                    .isEmpty();
+            assertThat(pete.driver.getPageSource()).doesNotContain("cov-bypass");
+        }
+    }
+
+    // a sidecar's or waypoint's access-log row as the ALS receiver writes it
+    private static io.meshguard.audit.AuditEvent meshCall(String requestId, String authority, Instant at) {
+        return io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.API_CALL)
+                .occurredAt(at)
+                .requestId(requestId)
+                .method("GET")
+                .authority(authority)
+                .path("/items")
+                .status(200)
+                .detail("upstream_cluster", "inbound|9080||")
+                .build();
+    }
+
+    private static io.meshguard.audit.AuditEvent meshCheck(String requestId, Instant at) {
+        return io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.AUTHZ_DECISION)
+                .occurredAt(at)
+                .requestId(requestId)
+                .decision("allow")
+                .status(200)
+                .detail("policy", Map.of())
+                .build();
+    }
+
     private static java.util.List<String> requestIds(Chromium browser) {
         return browser.driver.findElements(By.cssSelector("#results tbody tr td:nth-child(8)")).stream()
                 .map(WebElement::getText)

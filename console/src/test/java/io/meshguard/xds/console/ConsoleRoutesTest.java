@@ -20,6 +20,7 @@ class ConsoleRoutesTest {
             assertThat(r.isOpen()
                             || Permissions.CONTROLLER.contains(r.permission())
                             || Permissions.AUDIT.contains(r.permission())
+                            || Permissions.COVERAGE.contains(r.permission())
                             || Permissions.CATALOG.contains(r.permission()))
                     .as("%s %s declares a permission of the controller", r.method(), r.path())
                     .isTrue();

@@ -1,0 +1,271 @@
+package io.meshguard.cli.canary;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.meshguard.cli.canary.CanaryResult.Outcome;
+import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.runtime.lifecycle.ServerComponent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends each route's canaries through the real path every {@code interval} and counts what happened:
+ * {@code meshguard_canary_checks_total{route,kind,result}} ({@code passed}, {@code got_through}, {@code unreachable};
+ * every series exists at 0 from start, so {@code increase()} sees the first failure) and
+ * {@code meshguard_canary_last_success_timestamp_seconds{route,kind}} (the start time until a canary passes).
+ *
+ * <p>A canary passes only on the answer that names meshguard's refusal, not on any 401 or 403: an expired-token canary
+ * on a 401 whose body carries one of the Check's credential reasons ({@code token_expired}, {@code unknown_key}, …),
+ * a card canary on the DLP's block answer ({@code dlp_blocked}) that does not echo the card. An application that
+ * answers 401 by itself therefore does not hide a route left unprotected.
+ *
+ * <p>Every canary carries {@code x-meshguard-canary} (its kind), which the gateway's access log records
+ * ({@code details.canary} on its {@code api_call} row), so its audit rows are recognisable. It is not used to leave anything out of usage or billing: a client could send it too. Canaries that
+ * pass are refused requests, which usage and the coverage report do not count as served traffic anyway.
+ */
+public final class CanaryProbe implements ServerComponent {
+    private static final Logger log = LoggerFactory.getLogger(CanaryProbe.class);
+
+    /** The header that marks a canary; its value is the kind. */
+    public static final String HEADER = RouteContract.AccessLogTags.CANARY_HEADER;
+
+    /**
+     * Luhn-valid, not one of the public test numbers dlp.yaml allows (those are never reported), with the word "card"
+     * beside it so the detector's context raises its confidence.
+     */
+    public static final String CARD = "4539578012345671";
+
+    private final List<CanaryRoute> routes;
+    private final CanaryTransport transport;
+    private final String expiredToken;
+    private final Optional<String> credential;
+    private final int blockStatus;
+    private final Duration interval;
+    private final Clock clock;
+    private final Map<String, Counter> counters = new HashMap<>();
+    private final Map<String, AtomicLong> lastSuccess = new HashMap<>();
+    private ScheduledExecutorService executor;
+
+    /**
+     * @param expiredToken an expired token the Check must refuse; empty: one signed here with a key no issuer has
+     * @param credential the bearer token a card canary presents so that the Check lets it on to the DLP; required when
+     *     a route lists {@code test_card}
+     */
+    public CanaryProbe(
+            List<CanaryRoute> routes,
+            CanaryTransport transport,
+            Optional<String> expiredToken,
+            Optional<String> credential,
+            int blockStatus,
+            Duration interval,
+            Clock clock,
+            MeterRegistry meters) {
+        this.routes = List.copyOf(routes);
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.credential = Objects.requireNonNull(credential, "credential");
+        this.blockStatus = blockStatus;
+        this.interval = Objects.requireNonNull(interval, "interval");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("the canary interval must be positive");
+        }
+        if (credential.isEmpty() && routes.stream().anyMatch(r -> r.kinds().contains(CanaryKind.TEST_CARD))) {
+            throw new IllegalArgumentException(
+                    "test_card canaries need a credential the route admits (canary.credential_file): without it the"
+                            + " Check refuses them before the DLP sees the card");
+        }
+        this.expiredToken = expiredToken.orElseGet(() -> selfSignedExpiredToken(clock.instant()));
+        long start = clock.instant().getEpochSecond();
+        for (CanaryRoute route : this.routes) {
+            for (CanaryKind kind : route.kinds()) {
+                Tags tags = Tags.of("route", route.name(), "kind", kind.id());
+                for (Outcome outcome : Outcome.values()) {
+                    counters.put(
+                            key(route.name(), kind, outcome),
+                            Counter.builder("meshguard.canary.checks")
+                                    .description("Canary requests sent through a protected route, by what happened")
+                                    .tags(tags.and("result", outcome.id()))
+                                    .register(meters));
+                }
+                // the start time until a canary passes, so a canary that never passes goes stale from start
+                AtomicLong last = new AtomicLong(start);
+                lastSuccess.put(route.name() + "\n" + kind.id(), last);
+                meters.gauge("meshguard.canary.last_success.timestamp.seconds", tags, last, AtomicLong::doubleValue);
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "canary";
+    }
+
+    @Override
+    public void start() {
+        executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "meshguard-canary");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.scheduleWithFixedDelay(this::runSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void runSafely() {
+        try {
+            runOnce();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.warn("canary run failed: {}", e.toString());
+        }
+    }
+
+    /** Sends every route's canaries once, counts and logs them, and returns what each found. */
+    public synchronized List<CanaryResult> runOnce() throws InterruptedException {
+        List<CanaryResult> results = new ArrayList<>();
+        for (CanaryRoute route : routes) {
+            for (CanaryKind kind : route.kinds()) {
+                CanaryResult result = probe(route, kind);
+                counters.get(key(route.name(), kind, result.outcome())).increment();
+                if (result.passed()) {
+                    lastSuccess.get(route.name() + "\n" + kind.id()).set(clock.instant().getEpochSecond());
+                } else {
+                    log.error(
+                            "canary {} on route {} {}: {}",
+                            kind.id(),
+                            route.name(),
+                            result.outcome() == Outcome.GOT_THROUGH ? "GOT THROUGH" : "could not reach the route",
+                            result.detail());
+                }
+                results.add(result);
+            }
+        }
+        return results;
+    }
+
+    CanaryResult probe(CanaryRoute route, CanaryKind kind) throws InterruptedException {
+        CanaryTransport.Request request = request(route, kind);
+        CanaryTransport.Answer answer;
+        try {
+            answer = transport.send(request);
+        } catch (IOException e) {
+            return new CanaryResult(route.name(), kind, Outcome.UNREACHABLE, e.toString());
+        }
+        return judge(route.name(), kind, answer);
+    }
+
+    CanaryTransport.Request request(CanaryRoute route, CanaryKind kind) {
+        Map<String, String> headers = new LinkedHashMap<>(route.headers());
+        headers.put(HEADER, kind.id());
+        return switch (kind) {
+            case EXPIRED_TOKEN -> {
+                headers.put("authorization", "Bearer " + expiredToken);
+                yield new CanaryTransport.Request("GET", route.url(), headers, "");
+            }
+            case TEST_CARD -> {
+                headers.put("authorization", "Bearer " + credential.orElseThrow());
+                headers.put("content-type", "application/json");
+                yield new CanaryTransport.Request(
+                        "POST",
+                        route.url(),
+                        headers,
+                        "{\"meshguard_canary\":\"test_card\",\"note\":\"card number " + CARD + "\"}");
+            }
+        };
+    }
+
+    CanaryResult judge(String route, CanaryKind kind, CanaryTransport.Answer answer) {
+        int status = answer.status();
+        String body = answer.body();
+        String seen = "HTTP " + status + " " + (body.length() > 200 ? body.substring(0, 200) + "…" : body);
+        if (status == 404 || status >= 500) {
+            return new CanaryResult(route, kind, Outcome.UNREACHABLE, seen);
+        }
+        return switch (kind) {
+            case EXPIRED_TOKEN ->
+                status == 401 && namesACredentialRefusal(body)
+                        ? new CanaryResult(route, kind, Outcome.PASSED, seen)
+                        : new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen);
+            case TEST_CARD -> {
+                if (status == blockStatus && body.contains("dlp_blocked") && !body.contains(CARD)) {
+                    yield new CanaryResult(route, kind, Outcome.PASSED, seen);
+                }
+                if (status == 401) {
+                    // the canary's own credential was refused: the DLP never saw the card, so nothing is proven
+                    yield new CanaryResult(route, kind, Outcome.UNREACHABLE, "canary credential refused: " + seen);
+                }
+                yield new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen);
+            }
+        };
+    }
+
+    // the Check's reasons for refusing a credential that was presented (its 401s, less "none was sent")
+    private static final Set<Reason> CREDENTIAL_REFUSALS = EnumSet.copyOf(Arrays.stream(Reason.values())
+            .filter(r -> r.status() == 401 && r != Reason.MISSING_CREDENTIAL)
+            .toList());
+
+    private static boolean namesACredentialRefusal(String body) {
+        return CREDENTIAL_REFUSALS.stream().anyMatch(r -> body.contains("\"" + r.code() + "\""));
+    }
+
+    private static String key(String route, CanaryKind kind, Outcome outcome) {
+        return route + "\n" + kind.id() + "\n" + outcome.id();
+    }
+
+    /** An RS256 token that expired an hour ago, signed with a key made here and thrown away: no issuer has it. */
+    static String selfSignedExpiredToken(Instant now) {
+        try {
+            RSAKey key = new RSAKeyGenerator(2048).keyID("meshguard-canary").generate();
+            SignedJWT jwt = new SignedJWT(
+                    new JWSHeader.Builder(JWSAlgorithm.RS256)
+                            .keyID(key.getKeyID())
+                            .build(),
+                    new JWTClaimsSet.Builder()
+                            .issuer("meshguard-canary")
+                            .subject("meshguard-canary")
+                            .issueTime(Date.from(now.minus(Duration.ofHours(2))))
+                            .expirationTime(Date.from(now.minus(Duration.ofHours(1))))
+                            .build());
+            jwt.sign(new RSASSASigner(key));
+            return jwt.serialize();
+        } catch (JOSEException e) {
+            throw new IllegalStateException("cannot sign the canary's expired token", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package io.meshguard.cli.canary;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.nimbusds.jwt.SignedJWT;
+import io.meshguard.cli.canary.CanaryResult.Outcome;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How a canary's answer is judged, the request it sends and the series it keeps (no server: the answers are those
+ * the Check, the DLP and an unprotected upstream give; CanaryCommandTest and the e2e CanaryJourneyTest send them over
+ * real paths).
+ */
+class CanaryProbeTest {
+    private static final Instant NOW = Instant.parse("2026-11-26T02:00:00Z");
+    private static final CanaryRoute ACCOUNTS = new CanaryRoute(
+            "demo.v2.accounts",
+            URI.create("http://127.0.0.1:1/demo/v2/accounts/canary"),
+            List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
+            Map.of("x-tenant-id", "canary"));
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final CanaryProbe probe = new CanaryProbe(
+            List.of(ACCOUNTS),
+            request -> {
+                throw new java.net.ConnectException("refused");
+            },
+            Optional.empty(),
+            Optional.of("canary-token"),
+            403,
+            Duration.ofMinutes(1),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            meters);
+
+    @Test
+    void expiredToken_checksRefusal401_passes() {
+        CanaryResult r = probe.judge(
+                "r", CanaryKind.EXPIRED_TOKEN, answer(401, "{\"status\":401,\"reason\":\"token_expired\"}"));
+        assertThat(r.outcome()).isEqualTo(Outcome.PASSED);
+    }
+
+    @Test
+    void expiredToken_anApplicationsOwn401_isNotTakenForTheCheck() {
+        CanaryResult r = probe.judge("r", CanaryKind.EXPIRED_TOKEN, answer(401, "{\"error\":\"login required\"}"));
+        assertThat(r.outcome()).isEqualTo(Outcome.GOT_THROUGH);
+    }
+
+    @Test
+    void expiredToken_answered200_gotThrough() {
+        CanaryResult r = probe.judge("r", CanaryKind.EXPIRED_TOKEN, answer(200, "{\"upstream\":\"accounts\"}"));
+        assertThat(r.outcome()).isEqualTo(Outcome.GOT_THROUGH);
+        assertThat(r.detail()).contains("HTTP 200");
+    }
+
+    @Test
+    void noRouteOrServerError_isUnreachable_notPassed() {
+        assertThat(probe.judge("r", CanaryKind.EXPIRED_TOKEN, answer(404, "")).outcome())
+                .isEqualTo(Outcome.UNREACHABLE);
+        assertThat(probe.judge("r", CanaryKind.TEST_CARD, answer(503, "no healthy upstream")).outcome())
+                .isEqualTo(Outcome.UNREACHABLE);
+    }
+
+    @Test
+    void testCard_dlpBlockAnswer_passes_butTheChecksOwn403_doesNot() {
+        assertThat(probe.judge(
+                                "r",
+                                CanaryKind.TEST_CARD,
+                                answer(403, "{\"error\":\"dlp_blocked\",\"message\":\"…\",\"detector\":\"card\"}"))
+                        .outcome())
+                .isEqualTo(Outcome.PASSED);
+        assertThat(probe.judge("r", CanaryKind.TEST_CARD, answer(403, "{\"reason\":\"insufficient_role\"}"))
+                        .outcome())
+                .isEqualTo(Outcome.GOT_THROUGH);
+    }
+
+    @Test
+    void testCard_echoedBack_gotThrough_andRefusedCredential_isUnreachable() {
+        assertThat(probe.judge("r", CanaryKind.TEST_CARD, answer(200, "card " + CanaryProbe.CARD))
+                        .outcome())
+                .isEqualTo(Outcome.GOT_THROUGH);
+        CanaryResult refused = probe.judge("r", CanaryKind.TEST_CARD, answer(401, "{\"reason\":\"token_expired\"}"));
+        assertThat(refused.outcome()).isEqualTo(Outcome.UNREACHABLE);
+        assertThat(refused.detail()).startsWith("canary credential refused");
+    }
+
+    @Test
+    void requests_carryTheCanaryHeader_theRouteHeaders_andTheirCredential() throws Exception {
+        CanaryTransport.Request expired = probe.request(ACCOUNTS, CanaryKind.EXPIRED_TOKEN);
+        assertThat(expired.method()).isEqualTo("GET");
+        assertThat(expired.headers())
+                .containsEntry(CanaryProbe.HEADER, "expired_token")
+                .containsEntry("x-tenant-id", "canary");
+        SignedJWT token = SignedJWT.parse(expired.headers().get("authorization").substring("Bearer ".length()));
+        assertThat(token.getJWTClaimsSet().getExpirationTime().toInstant()).isBefore(NOW);
+
+        CanaryTransport.Request card = probe.request(ACCOUNTS, CanaryKind.TEST_CARD);
+        assertThat(card.method()).isEqualTo("POST");
+        assertThat(card.headers())
+                .containsEntry(CanaryProbe.HEADER, "test_card")
+                .containsEntry("authorization", "Bearer canary-token");
+        assertThat(card.body()).contains("card number " + CanaryProbe.CARD);
+    }
+
+    @Test
+    void everyKind_isOneTheAccessLogReceiverRecords() {
+        assertThat(java.util.Arrays.stream(CanaryKind.values()).map(CanaryKind::id))
+                .containsExactlyElementsOf(io.meshguard.contract.RouteContract.AccessLogTags.CANARY_KINDS);
+        assertThat(io.meshguard.contract.RouteContract.AccessLogTags.REQUEST_HEADERS)
+                .as("the gateway logs the marker")
+                .contains(CanaryProbe.HEADER);
+    }
+
+    @Test
+    void canaryCard_isLuhnValid() {
+        int sum = 0;
+        String digits = CanaryProbe.CARD;
+        for (int i = 0; i < digits.length(); i++) {
+            int d = digits.charAt(digits.length() - 1 - i) - '0';
+            sum += i % 2 == 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d;
+        }
+        assertThat(sum % 10).isZero();
+    }
+
+    @Test
+    void everySeries_existsAtZeroFromStart_andAnUnreachableRouteCountsAsSuch() throws Exception {
+        assertThat(meters.find("meshguard.canary.checks").counters()).hasSize(6).allSatisfy(c -> assertThat(c.count())
+                .isZero());
+        assertThat(meters.get("meshguard.canary.last_success.timestamp.seconds")
+                        .tag("kind", "test_card")
+                        .gauge()
+                        .value())
+                .isEqualTo(NOW.getEpochSecond());
+
+        List<CanaryResult> results = probe.runOnce();
+
+        assertThat(results).extracting(CanaryResult::outcome).containsOnly(Outcome.UNREACHABLE);
+        assertThat(meters.get("meshguard.canary.checks")
+                        .tags("route", "demo.v2.accounts", "kind", "expired_token", "result", "unreachable")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
+    }
+
+    @Test
+    void cardCanaries_withoutACredential_areRefusedAtStart() {
+        assertThatThrownBy(() -> new CanaryProbe(
+                        List.of(ACCOUNTS),
+                        request -> answer(200, ""),
+                        Optional.empty(),
+                        Optional.empty(),
+                        403,
+                        Duration.ofMinutes(1),
+                        Clock.systemUTC(),
+                        new SimpleMeterRegistry()))
+                .hasMessageContaining("canary.credential_file");
+    }
+
+    @Test
+    void routesFile_readsRoutes_andRefusesAnUnknownKeyOrKind() {
+        List<CanaryRoute> routes = CanaryRoute.parse("""
+                routes:
+                  - name: demo.v2.accounts
+                    url: https://api.bank.example/demo/v2/accounts/canary
+                    kinds: [expired_token, test_card]
+                    headers: {X-Tenant-Id: canary}
+                """, "routes.yaml");
+        assertThat(routes).singleElement().satisfies(r -> {
+            assertThat(r.kinds()).containsExactly(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD);
+            assertThat(r.headers()).containsEntry("x-tenant-id", "canary");
+        });
+        assertThatThrownBy(() -> CanaryRoute.parse("routes: [{name: a, url: 'http://x/', kind: [expired_token]}]", "f"))
+                .hasMessageContaining("unknown key 'kind'");
+        assertThatThrownBy(() -> CanaryRoute.parse("routes: [{name: a, url: 'http://x/', kinds: [sql]}]", "f"))
+                .hasMessageContaining("unknown canary kind 'sql'");
+        assertThatThrownBy(() -> CanaryRoute.parse("routes: [{name: a, url: 'ftp://x/', kinds: [test_card]}]", "f"))
+                .hasMessageContaining("http or https");
+    }
+
+    private static CanaryTransport.Answer answer(int status, String body) {
+        return new CanaryTransport.Answer(status, body);
+    }
+}
