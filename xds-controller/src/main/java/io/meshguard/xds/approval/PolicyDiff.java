@@ -72,10 +72,11 @@ public final class PolicyDiff {
         while (i < a.size() || j < b.size()) {
             if (i < a.size() && j < b.size() && a.get(i).equals(b.get(j))) {
                 script.add(new Line(' ', a.get(i), i++, j++));
-            } else if (j < b.size() && (i == a.size() || lcs[i][j + 1] >= lcs[i + 1][j])) {
-                script.add(new Line('+', b.get(j), i, j++));
-            } else {
+            } else if (i < a.size() && (j == b.size() || lcs[i + 1][j] >= lcs[i][j + 1])) {
+                // removals before additions, as diff -u shows a changed line
                 script.add(new Line('-', a.get(i), i++, j));
+            } else {
+                script.add(new Line('+', b.get(j), i, j++));
             }
         }
         int k = 0;
