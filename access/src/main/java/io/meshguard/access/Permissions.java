@@ -35,7 +35,10 @@ public final class Permissions {
             "revision:rollback",
             "revision:approve",
             "render:read",
-            "fleet:read");
+            "fleet:read",
+            "policy:read",
+            "policy:request",
+            "policy:approve");
 
     /** extauthz's {@code /quotas} endpoint (extauthz-server QuotaAdminApi). */
     public static final List<String> QUOTAS = List.of("quota:read", "quota:adjust", "quota:reset");

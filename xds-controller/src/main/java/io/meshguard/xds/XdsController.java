@@ -62,6 +62,8 @@ public final class XdsController implements ServerComponent {
     private final RevisionListener listener;
     private final io.meshguard.xds.approval.FourEyesStore fourEyes;
     private final io.meshguard.xds.approval.FourEyes approvals;
+    /** Four eyes on the authz policy files (issue 47), with the replay report on each request. */
+    private final io.meshguard.xds.approval.PolicyChanges policyChanges;
     /** Product publishes as revisions of their gateway groups; every draft publish compiles them in. */
     private final ProductPublisher products;
 
@@ -117,6 +119,15 @@ public final class XdsController implements ServerComponent {
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
         this.approvals = new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher());
+        this.policyChanges = new io.meshguard.xds.approval.PolicyChanges(
+                new io.meshguard.xds.approval.PolicyRequestStore(dataSource),
+                new io.meshguard.xds.approval.PolicyReplay(
+                        new io.meshguard.xds.approval.RecordedDecisions(
+                                new io.meshguard.audit.query.AuditReader(dataSource)),
+                        Clock.systemUTC()),
+                audit,
+                Clock.systemUTC(),
+                io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
         this.products = new ProductPublisher(
                 draft, new io.meshguard.catalog.CatalogStore(dataSource), core.publisher(), approvals, audit);
     }
@@ -182,6 +193,9 @@ public final class XdsController implements ServerComponent {
         http.addHandler(
                 io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, Clock.systemUTC()));
+        http.addHandler(
+                io.meshguard.xds.admin.PolicyRequestApi.PREFIX,
+                new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, gate));
     }
 
     /**
@@ -189,7 +203,8 @@ public final class XdsController implements ServerComponent {
      * console module's {@code ConsoleMount}).
      */
     public AdminServices adminServices() {
-        return new AdminServices(draft, revisions, core.publisher(), approvals, products, audit, dataSource);
+        return new AdminServices(
+                draft, revisions, core.publisher(), approvals, products, audit, dataSource, policyChanges);
     }
 
     /** Runs {@code action} first when the controller closes: what was mounted beside it ends its streams. */
@@ -205,7 +220,8 @@ public final class XdsController implements ServerComponent {
             io.meshguard.xds.approval.FourEyes approvals,
             ProductPublisher products,
             ConfigChangeAudit audit,
-            DataSource dataSource) {}
+            DataSource dataSource,
+            io.meshguard.xds.approval.PolicyChanges policyChanges) {}
 
     @Override
     public String name() {

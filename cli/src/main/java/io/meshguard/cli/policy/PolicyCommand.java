@@ -28,7 +28,12 @@ import picocli.CommandLine.Spec;
         name = "policy",
         mixinStandardHelpOptions = true,
         description = "Check and test policy files.",
-        subcommands = {PolicyCommand.Check.class, PolicyCommand.Test.class, PolicyImpactCommand.class})
+        subcommands = {
+            PolicyCommand.Check.class,
+            PolicyCommand.Test.class,
+            PolicyImpactCommand.class,
+            io.meshguard.cli.xds.PolicyRequestsCommand.class
+        })
 public final class PolicyCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -36,7 +41,7 @@ public final class PolicyCommand implements Runnable {
     @Override
     public void run() {
         throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "a subcommand is required (check, test or impact)");
+                spec.commandLine(), "a subcommand is required (check, test, impact or requests)");
     }
 
     static List<PolicyKind> present(Path dir, PrintWriter err) {

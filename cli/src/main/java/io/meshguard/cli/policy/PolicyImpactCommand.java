@@ -2,16 +2,13 @@ package io.meshguard.cli.policy;
 
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
-import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.cli.DatabaseOptions;
-import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.AuthzPolicyFiles;
-import io.meshguard.extauthz.replay.DecisionReplay;
 import io.meshguard.extauthz.replay.ImpactReport;
-import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
+import io.meshguard.xds.approval.RecordedDecisions;
 import io.meshguard.xds.validate.ProfileCatalog;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -19,8 +16,6 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,7 +37,7 @@ import picocli.CommandLine.Spec;
                 + "the draft is invalid, 1 when any decision flips (--fail-on-flip), else 0.")
 public final class PolicyImpactCommand implements Callable<Integer> {
     /** Rows fetched from PostgreSQL per round trip. */
-    static final int BATCH = 5000;
+    static final int BATCH = RecordedDecisions.BATCH;
 
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
@@ -91,31 +86,9 @@ public final class PolicyImpactCommand implements Callable<Integer> {
         return failOnFlip && report.flipped() > 0 ? 1 : 0;
     }
 
-    /** Streams the window's decisions through the draft. */
+    /** Streams the window's decisions through the draft (the same read path as a policy request's report). */
     public static ImpactReport replay(AuditReader reader, AuthzPolicy draft, Instant from, Instant to)
             throws SQLException {
-        DecisionReplay replay = new DecisionReplay(draft);
-        ImpactReport report = new ImpactReport();
-        reader.decisionDetails(
-                from,
-                to,
-                List.of(DecisionEvents.REPLAY, SubscriptionUsage.AUDIT_DETAIL),
-                BATCH,
-                (requestId, at, details) -> {
-                    String json = details.get(0);
-                    if (json == null) {
-                        report.notReplayable("recorded without replay facts");
-                        return;
-                    }
-                    RecordedDecision recorded;
-                    try {
-                        recorded = RecordedDecision.fromJson(json, requestId, at, Optional.ofNullable(details.get(1)));
-                    } catch (IllegalArgumentException e) {
-                        report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
-                        return;
-                    }
-                    report.add(recorded, replay.replay(recorded));
-                });
-        return report;
+        return new RecordedDecisions(reader).replay(draft, from, to);
     }
 }

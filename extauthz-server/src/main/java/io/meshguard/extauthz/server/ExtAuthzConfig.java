@@ -38,7 +38,44 @@ public record ExtAuthzConfig(
         RateLimitSettings rateLimit,
         QuotaConfig.Values quota,
         SubscriptionStateSettings subscriptions,
-        Optional<Path> jwksTlsCaFile) {
+        Optional<Path> jwksTlsCaFile,
+        boolean policyRequireApproval) {
+
+    /** Without {@code policy.require_approval} (the files in force are whatever valid files the watcher reads). */
+    public ExtAuthzConfig(
+            GrpcServerSettings grpc,
+            HttpServerSettings http,
+            Path policyFile,
+            Duration policyReloadInterval,
+            Duration jwksHttpTimeout,
+            long tokenCacheMaxEntries,
+            Duration tokenCacheMaxTtl,
+            Duration apiKeyCacheTtl,
+            Duration apiKeyUsageFlushInterval,
+            long rateLimitMaxBuckets,
+            RedisSettings redis,
+            RateLimitSettings rateLimit,
+            QuotaConfig.Values quota,
+            SubscriptionStateSettings subscriptions,
+            Optional<Path> jwksTlsCaFile) {
+        this(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile,
+                false);
+    }
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path(
             "policy.file",
@@ -48,6 +85,12 @@ public record ExtAuthzConfig(
             "policy.reload_interval",
             Duration.ofSeconds(2),
             "Re-check interval of the policy file besides file-system watch events (content hash; ConfigMap swaps included).");
+    public static final ConfigKey<Boolean> POLICY_REQUIRE_APPROVAL = ConfigKey.bool(
+            "policy.require_approval",
+            false,
+            "Enforce only policy files whose digest a second person approved (meshguard policy requests; read from "
+                    + "PostgreSQL): other files keep the last approved policy in force, and readiness, metrics, logs "
+                    + "and the admin trail say so. Needs db.url.");
     public static final ConfigKey<Duration> JWKS_HTTP_TIMEOUT = ConfigKey.duration(
             "jwks.http_timeout", Duration.ofSeconds(2), "Connect and read timeout of JWKS and OIDC discovery fetches.");
     public static final ConfigKey<Optional<Path>> JWKS_TLS_CA_FILE = ConfigKey.optionalPath(
@@ -111,6 +154,7 @@ public record ExtAuthzConfig(
             .add(
                     POLICY_FILE,
                     POLICY_RELOAD_INTERVAL,
+                    POLICY_REQUIRE_APPROVAL,
                     JWKS_HTTP_TIMEOUT,
                     JWKS_TLS_CA_FILE,
                     TOKEN_CACHE_MAX_ENTRIES,
@@ -159,7 +203,8 @@ public record ExtAuthzConfig(
                         config.get(RATELIMIT_ASSUMED_REPLICAS)),
                 new QuotaConfig().read(config),
                 SubscriptionStateSettings.configGroup().read(config),
-                config.get(JWKS_TLS_CA_FILE));
+                config.get(JWKS_TLS_CA_FILE),
+                config.get(POLICY_REQUIRE_APPROVAL));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -188,7 +233,8 @@ public record ExtAuthzConfig(
                 rateLimit,
                 quota,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
@@ -207,7 +253,8 @@ public record ExtAuthzConfig(
                 rateLimit,
                 quota,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
@@ -226,7 +273,29 @@ public record ExtAuthzConfig(
                 rateLimit,
                 quota,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
+    }
+
+    /** A copy that enforces only approved policy files ({@link #POLICY_REQUIRE_APPROVAL}). */
+    public ExtAuthzConfig withPolicyApproval(boolean required) {
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile,
+                required);
     }
 
     /** A copy with these quota settings. */
@@ -246,7 +315,8 @@ public record ExtAuthzConfig(
                 rateLimit,
                 settings,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
@@ -266,7 +336,8 @@ public record ExtAuthzConfig(
                 rateLimit,
                 quota,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
@@ -286,7 +357,8 @@ public record ExtAuthzConfig(
                 settings,
                 quota,
                 subscriptions,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     /** A copy following subscription state from this controller. */
@@ -306,6 +378,7 @@ public record ExtAuthzConfig(
                 rateLimit,
                 quota,
                 settings,
-                jwksTlsCaFile);
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 }

@@ -39,6 +39,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.policy.PolicyWatcher;
+import io.meshguard.extauthz.approval.ApprovedPolicies;
 import io.meshguard.runtime.tracing.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -68,6 +69,8 @@ public final class ExtAuthzServer implements ServerComponent {
     private final ExtAuthzConfig config;
     private final AuthzPipeline pipeline;
     private final PolicyWatcher<AuthzPolicy> watcher;
+    /** Present with {@code policy.require_approval}: the parser that takes only approved files. */
+    private final Optional<ApprovedPolicies<AuthzPolicy>> approvedOnly;
     private final Optional<ApiKeyAuthenticator> apiKeys;
     /** Revocations pushed from the key database to this replica's key cache (with a database only). */
     private final Optional<ApiKeyRevocations> revocations;
@@ -205,8 +208,21 @@ public final class ExtAuthzServer implements ServerComponent {
                 subscriptionState
                         .map(c -> new SubscriptionGate(c::current, clock))
                         .orElse(SubscriptionGate.NONE));
+        if (config.policyRequireApproval() && dataSource.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "policy.require_approval needs db.url: the approvals are read from PostgreSQL (approved_policy)");
+        }
+        // with policy.require_approval only files a second person approved are taken (docs/operator-guide.md)
+        this.approvedOnly = dataSource
+                .filter(ds -> config.policyRequireApproval())
+                .map(ds -> new ApprovedPolicies<>("authz", new AuthzPolicyFiles(), ds, registry));
         this.watcher = new PolicyWatcher<>(
-                "authz", config.policyFile(), new AuthzPolicyFiles(), registry, config.policyReloadInterval());
+                "authz",
+                config.policyFile(),
+                approvedOnly.<io.meshguard.runtime.policy.PolicyParser<AuthzPolicy>>map(a -> a)
+                        .orElseGet(AuthzPolicyFiles::new),
+                registry,
+                config.policyReloadInterval());
         // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)
         dataSource.ifPresent(ds -> watcher.addReloadListener(new io.meshguard.audit.trail.TrailedPolicyReloads(
                 new io.meshguard.audit.trail.AdminTrail(ds), "extauthz", replicaId())));
@@ -260,6 +276,10 @@ public final class ExtAuthzServer implements ServerComponent {
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
+        approvedOnly.ifPresent(a -> {
+            long every = config.policyReloadInterval().toMillis();
+            background.scheduleWithFixedDelay(() -> a.recheck(watcher), every, every, TimeUnit.MILLISECONDS);
+        });
         long flush = config.quota().flushInterval().toMillis();
         background.scheduleWithFixedDelay(quotas::flush, flush, flush, TimeUnit.MILLISECONDS);
         apiKeys.ifPresent(a -> background.scheduleWithFixedDelay(

@@ -204,6 +204,21 @@ public final class PolicyWatcher<T> implements ServerComponent {
         }
     }
 
+    /**
+     * Reads the files again even when their content was refused before: for a refusal that depends on something besides
+     * the files (an approval that arrived since, {@code policy.require_approval}).
+     */
+    public ReloadOutcome reloadRefused() {
+        reloadLock.lock();
+        try {
+            lastRejectedVersion = null;
+            return reload();
+        } finally {
+            started = true;
+            reloadLock.unlock();
+        }
+    }
+
     private void announce(Optional<String> digestAfter, boolean accepted, String detail, LoadedPolicy<T> before) {
         if (!started) {
             return;

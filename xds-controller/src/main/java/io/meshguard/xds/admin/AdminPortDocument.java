@@ -47,6 +47,7 @@ public final class AdminPortDocument {
         ObjectNode paths = (ObjectNode) doc.get("paths");
         AdminOperations.addPaths(paths, AdminApi.operations());
         AdminOperations.addPaths(paths, AuditAdminApi.operations());
+        AdminOperations.addPaths(paths, PolicyRequestApi.operations());
         AdminOperations.addPaths(paths, ZoneAdminApi.operations());
         if (!mounted.isEmpty()) {
             AdminOperations.addPaths(paths, mounted);

@@ -1,0 +1,236 @@
+package io.meshguard.cli.xds;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.xds.approval.PolicyBundle;
+import io.meshguard.xds.approval.ReplayReport;
+import io.meshguard.xds.model.ConfigJson;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code meshguard policy requests open|list|show|approve|reject|report}: four eyes on the authz policy files (issue
+ * 47), each verb one admin API call as the signed-in caller ({@code /policy-requests}), so the server decides who may
+ * approve and records every step in the admin trail. {@code show} prints the request's replay report and diff.
+ */
+@Command(
+        name = "requests",
+        mixinStandardHelpOptions = true,
+        description = "Policy change requests (four eyes on the authz policy files): open, list, show, approve,"
+                + " reject, report.",
+        subcommands = {
+            PolicyRequestsCommand.Open.class,
+            PolicyRequestsCommand.ListRequests.class,
+            PolicyRequestsCommand.Show.class,
+            PolicyRequestsCommand.Approve.class,
+            PolicyRequestsCommand.Reject.class,
+            PolicyRequestsCommand.Report.class
+        })
+public final class PolicyRequestsCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new picocli.CommandLine.ParameterException(
+                spec.commandLine(), "a verb is required: open, list, show, approve, reject or report");
+    }
+
+    /** {@code POST /policy-requests}: the files at PATH, read as extauthz reads them, with their replay report. */
+    @Command(
+            name = "open",
+            mixinStandardHelpOptions = true,
+            description = "Request the authz policy at PATH (the file or directory extauthz reads): prints the request"
+                    + " with its diff and the replay report of the last 30 days' decisions.")
+    public static final class Open implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "PATH", description = "authz.yaml, or the directory extauthz reads.")
+        Path path;
+
+        @Option(names = "--reason", required = true, description = "Why (kept with the request and in the trail).")
+        String reason;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode body = ConfigJson.mapper().createObjectNode();
+            body.set("files", PolicyBundle.read(path).toJson());
+            body.put("reason", reason);
+            return printRequest("policy request", admin.client().send("POST", "/policy-requests", body.toString()));
+        }
+    }
+
+    /** {@code GET /policy-requests}: one line per request, newest first. */
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Policy requests, newest first.")
+    public static final class ListRequests implements Callable<Integer> {
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpResponse<String> r = admin.client().send("GET", "/policy-requests", null);
+            if (r.statusCode() != 200) {
+                return AdminAnswer.print("policy requests list", r);
+            }
+            JsonNode requests = ConfigJson.mapper().readTree(r.body());
+            if (requests.isEmpty()) {
+                System.out.println("no policy requests");
+                return 0;
+            }
+            System.out.printf("%-6s %-10s %-20s %-14s %-10s %s%n", "ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON");
+            for (JsonNode q : requests) {
+                System.out.printf(
+                        "%-6s %-10s %-20s %-14s %-10s %s%n",
+                        q.path("id").asText(),
+                        q.path("state").asText(),
+                        q.path("requested_by").asText(),
+                        q.path("digest").asText().substring(0, Math.min(12, q.path("digest").asText().length())),
+                        q.path("report").isMissingNode() ? "-" : q.path("report").path("flipped").asText(),
+                        q.path("reason").asText());
+            }
+            return 0;
+        }
+    }
+
+    /** {@code GET /policy-requests/{id}}: the request, its replay report and its diff. */
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
+            description = "One policy request: who asked and why, the replay report (flips by tenant, route, caller and"
+                    + " rule, with sample request ids), and the diff.")
+    public static final class Show implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "ID", description = "The request's id (see `policy requests list`).")
+        long id;
+
+        @Option(names = "--json", description = "Print the admin API's JSON.")
+        boolean json;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpResponse<String> r = admin.client().send("GET", "/policy-requests/" + id, null);
+            return json ? AdminAnswer.print("policy request", r) : printRequest("policy request", r);
+        }
+    }
+
+    /** {@code POST /policy-requests/{id}/approve}. */
+    @Command(
+            name = "approve",
+            mixinStandardHelpOptions = true,
+            description = "Approve: extauthz may enforce exactly the requested files (a second person only).")
+    public static final class Approve implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "ID")
+        long id;
+
+        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
+        String reason;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return printRequest(
+                    "approve", admin.client().send("POST", "/policy-requests/" + id + "/approve", reason(reason)));
+        }
+    }
+
+    /** {@code POST /policy-requests/{id}/reject}. */
+    @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a policy request.")
+    public static final class Reject implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "ID")
+        long id;
+
+        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
+        String reason;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return printRequest(
+                    "reject", admin.client().send("POST", "/policy-requests/" + id + "/reject", reason(reason)));
+        }
+    }
+
+    /** {@code POST /policy-requests/{id}/report}: the replay report computed again on the stored files. */
+    @Command(
+            name = "report",
+            mixinStandardHelpOptions = true,
+            description = "Compute the request's replay report again (the last 30 days).")
+    public static final class Report implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "ID")
+        long id;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return printRequest("report", admin.client().send("POST", "/policy-requests/" + id + "/report", "{}"));
+        }
+    }
+
+    /** The request as people read it; the exit code is 0 for a 2xx answer, else 1. */
+    static int printRequest(String what, HttpResponse<String> r) throws java.io.IOException {
+        if (r.statusCode() / 100 != 2) {
+            return AdminAnswer.print(what, r);
+        }
+        System.out.print(render(ConfigJson.mapper().readTree(r.body())));
+        return 0;
+    }
+
+    /** A request's header, replay report and diff as text. */
+    static String render(JsonNode q) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("policy request ")
+                .append(q.path("id").asText())
+                .append(" (")
+                .append(q.path("policy").asText())
+                .append("): ")
+                .append(q.path("state").asText())
+                .append('\n');
+        sb.append("requested by ")
+                .append(q.path("requested_by").asText())
+                .append(" at ")
+                .append(q.path("requested_at").asText())
+                .append(": ")
+                .append(q.path("reason").asText())
+                .append('\n');
+        sb.append("digest ").append(q.path("digest").asText()).append('\n');
+        if (q.hasNonNull("decided_by")) {
+            sb.append("decided by ")
+                    .append(q.path("decided_by").asText())
+                    .append(" at ")
+                    .append(q.path("decided_at").asText())
+                    .append(": ")
+                    .append(q.path("decision_reason").asText())
+                    .append('\n');
+        }
+        if (q.hasNonNull("report")) {
+            sb.append(ReplayReport.fromJson(q.get("report")).render());
+            if (!q.path("report_current").asBoolean(true)) {
+                sb.append("(the report is older than the request: compute it again before approving)\n");
+            }
+        } else {
+            sb.append("no replay report yet: `meshguard policy requests report ")
+                    .append(q.path("id").asText())
+                    .append("`\n");
+        }
+        sb.append(q.path("diff").asText());
+        return sb.toString();
+    }
+
+    private static String reason(String reason) {
+        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
+    }
+}

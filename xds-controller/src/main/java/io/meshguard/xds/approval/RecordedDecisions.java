@@ -1,0 +1,57 @@
+package io.meshguard.xds.approval;
+
+import io.meshguard.audit.query.AuditReader;
+import io.meshguard.catalog.SubscriptionUsage;
+import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.extauthz.replay.DecisionReplay;
+import io.meshguard.extauthz.replay.ImpactReport;
+import io.meshguard.extauthz.replay.RecordedDecision;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The authorization decisions of a window as the audit keeps them (PostgreSQL's {@code audit_event} rows, streamed
+ * through a cursor {@value #BATCH} rows per round trip, never held in memory), decided again against a draft policy
+ * with extauthz's engine ({@link DecisionReplay}). {@code meshguard policy impact} and a policy request's report read
+ * them through here.
+ */
+public final class RecordedDecisions {
+    /** Rows fetched from PostgreSQL per round trip. */
+    public static final int BATCH = 5000;
+    /**
+     * The {@code details} key of a decision row holding its replay facts (extauthz's {@code DecisionEvents.REPLAY}; a
+     * test holds the two equal, the controller does not depend on the server).
+     */
+    public static final String REPLAY_DETAIL = "replay";
+
+    private final AuditReader reader;
+
+    public RecordedDecisions(AuditReader reader) {
+        this.reader = reader;
+    }
+
+    /** Streams the decisions recorded in {@code from .. to} through {@code draft}. */
+    public ImpactReport replay(AuthzPolicy draft, Instant from, Instant to) throws SQLException {
+        DecisionReplay replay = new DecisionReplay(draft);
+        ImpactReport report = new ImpactReport();
+        reader.decisionDetails(
+                from, to, List.of(REPLAY_DETAIL, SubscriptionUsage.AUDIT_DETAIL), BATCH, (requestId, at, details) -> {
+                    String json = details.get(0);
+                    if (json == null) {
+                        report.notReplayable("recorded without replay facts");
+                        return;
+                    }
+                    RecordedDecision recorded;
+                    try {
+                        recorded = RecordedDecision.fromJson(json, requestId, at, Optional.ofNullable(details.get(1)));
+                    } catch (IllegalArgumentException e) {
+                        report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
+                        return;
+                    }
+                    report.add(recorded, replay.replay(recorded));
+                });
+        return report;
+    }
+}
