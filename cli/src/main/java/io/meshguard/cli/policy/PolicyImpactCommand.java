@@ -10,6 +10,7 @@ import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.extauthz.replay.DecisionReplay;
 import io.meshguard.extauthz.replay.ImpactReport;
 import io.meshguard.extauthz.replay.RecordedDecision;
+import io.meshguard.extauthz.replay.RecordedRowCheck;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.validate.ProfileCatalog;
@@ -39,7 +40,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = "Replay the recorded authorization decisions of a window against the draft policy in DIR; prints "
                 + "every flip grouped by tenant, route, caller and rule, and what could not be replayed. Exit 2 when "
-                + "the draft is invalid, 1 when any decision flips (--fail-on-flip), else 0.")
+                + "the draft is invalid, 3 when rows' replay facts disagree with their own columns (edited rows), 1 when "
+                + "any decision flips (--fail-on-flip), else 0.")
 public final class PolicyImpactCommand implements Callable<Integer> {
     /** Rows fetched from PostgreSQL per round trip. */
     static final int BATCH = 5000;
@@ -88,6 +90,12 @@ public final class PolicyImpactCommand implements Callable<Integer> {
         out.printf("replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n", file, from, to);
         out.print(report.render());
         out.flush();
+        if (!report.disagreeing().isEmpty()) {
+            err.println("meshguard policy impact: some rows' replay facts disagree with their own columns (listed "
+                    + "above): the window's rows were changed after they were written, or written by another tool");
+            err.flush();
+            return 3;
+        }
         return failOnFlip && report.flipped() > 0 ? 1 : 0;
     }
 
@@ -96,12 +104,12 @@ public final class PolicyImpactCommand implements Callable<Integer> {
             throws SQLException {
         DecisionReplay replay = new DecisionReplay(draft);
         ImpactReport report = new ImpactReport();
-        reader.decisionDetails(
+        reader.decisionRows(
                 from,
                 to,
                 List.of(DecisionEvents.REPLAY, SubscriptionUsage.AUDIT_DETAIL),
                 BATCH,
-                (requestId, at, details) -> {
+                (requestId, at, columns, details) -> {
                     String json = details.get(0);
                     if (json == null) {
                         report.notReplayable("recorded without replay facts");
@@ -114,8 +122,15 @@ public final class PolicyImpactCommand implements Callable<Integer> {
                         report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
                         return;
                     }
-                    report.add(recorded, replay.replay(recorded));
+                    if (report.agrees(recorded, columns(columns))) {
+                        report.add(recorded, replay.replay(recorded));
+                    }
                 });
         return report;
+    }
+
+    static RecordedRowCheck.Columns columns(AuditReader.DecisionColumns c) {
+        return new RecordedRowCheck.Columns(
+                c.method(), c.authority(), c.status(), c.decision(), c.reason(), c.route(), c.tenant(), c.subject());
     }
 }
