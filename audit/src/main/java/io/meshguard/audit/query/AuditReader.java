@@ -198,8 +198,29 @@ public final class AuditReader {
         void accept(String requestId, Instant occurredAt, DecisionColumns columns, List<String> details);
     }
 
+    /**
+     * As {@link #decisionDetails}, for the DLP findings ({@code dlp_finding} rows) in {@code [from, to)}: request id,
+     * time and the named details (profile, direction, detector, confidence, action), streamed through a cursor.
+     */
+    public long findingDetails(Instant from, Instant to, List<String> keys, int batch, DecisionConsumer consumer)
+            throws SQLException {
+        return rows(
+                AuditKind.DLP_FINDING,
+                from,
+                to,
+                keys,
+                batch,
+                (requestId, at, columns, details) -> consumer.accept(requestId, at, details));
+    }
+
     /** As {@link #decisionDetails}, with the row's own columns beside the details. */
     public long decisionRows(Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
+            throws SQLException {
+        return rows(AuditKind.AUTHZ_DECISION, from, to, keys, batch, consumer);
+    }
+
+    private long rows(
+            AuditKind kind, Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
             throws SQLException {
         StringBuilder sql = new StringBuilder(
                 "select request_id, occurred_at, method, authority, status, decision, reason, route, tenant, subject");
@@ -215,7 +236,7 @@ public final class AuditReader {
                 for (String k : keys) {
                     ps.setString(i++, k);
                 }
-                ps.setString(i++, AuditKind.AUTHZ_DECISION.dbName());
+                ps.setString(i++, kind.dbName());
                 ps.setTimestamp(i++, Timestamp.from(from));
                 ps.setTimestamp(i, Timestamp.from(to));
                 long n = 0;
