@@ -67,7 +67,21 @@ public final class AuditEvent {
     private final Long requestBytes;
     private final Long responseBytes;
     private final boolean stream;
-    private final String detailsJson;
+    /** Null until a deferred detail is rendered (then {@link #later} is dropped). */
+    private volatile String detailsJson;
+    /** Details with an entry rendered on first read ({@link Builder#detailLater}), else null. */
+    private Deferred later;
+
+    /** The details as collected, rendered by the first reader of {@link #detailsJson()}. */
+    private record Deferred(Map<String, Object> details, List<String> truncated) {}
+
+    /** A details value rendered when the details are first read, not when the event is built. */
+    private record Later(java.util.function.Supplier<String> text) {}
+
+    private AuditEvent(Builder b, Deferred later) {
+        this(b, (String) null);
+        this.later = later;
+    }
 
     private AuditEvent(Builder b, String detailsJson) {
         this.occurredAt = b.occurredAt != null ? b.occurredAt : Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -122,7 +136,7 @@ public final class AuditEvent {
         b.latencyUs = latencyUs;
         b.requestBytes = requestBytes;
         b.responseBytes = responseBytes;
-        b.rawDetailsJson = detailsJson;
+        b.rawDetailsJson = detailsJson();
         return b;
     }
 
@@ -225,13 +239,23 @@ public final class AuditEvent {
 
     /** The details as a JSON object text; {@code {}} when there are none. */
     public String detailsJson() {
-        return detailsJson;
+        String json = detailsJson;
+        if (json != null) {
+            return json;
+        }
+        synchronized (this) {
+            if (detailsJson == null) {
+                detailsJson = Builder.render(later.details(), later.truncated());
+                later = null; // what the deferred value was made from (a request, its headers) can go now
+            }
+            return detailsJson;
+        }
     }
 
     /** The details parsed into a map (for display). */
     public Map<String, Object> details() {
         try {
-            return JSON.readValue(detailsJson, new TypeReference<LinkedHashMap<String, Object>>() {});
+            return JSON.readValue(detailsJson(), new TypeReference<LinkedHashMap<String, Object>>() {});
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("audit event details are not a JSON object", e);
         }
@@ -422,6 +446,16 @@ public final class AuditEvent {
             return this;
         }
 
+        /**
+         * Adds one string details entry rendered when the details are first read ({@link #detailsJson()}: the audit
+         * writer's or the decision log's thread), not on the thread that builds the event. {@code text} must be safe
+         * to call from another thread and return the same text every time; it is masked like any other value. Should
+         * it fail, the entry holds {@code "unavailable: "} and the exception's class, and the event is still written.
+         */
+        public Builder detailLater(String key, java.util.function.Supplier<String> text) {
+            return detail(key, new Later(Objects.requireNonNull(text, "text")));
+        }
+
         /** Sets the details from a JSON object text, replacing entries added before. */
         public Builder detailsJson(String json) {
             details.clear();
@@ -454,22 +488,40 @@ public final class AuditEvent {
                 }
                 detailsJson(rawDetailsJson);
             }
+            for (Object v : details.values()) {
+                if (v instanceof Later) {
+                    return new AuditEvent(this, new Deferred(new LinkedHashMap<>(details), List.copyOf(truncated)));
+                }
+            }
+            return new AuditEvent(this, render(details, truncated));
+        }
+
+        /** The details as JSON text: keys and strings masked, NUL replaced, the cut fields listed. */
+        static String render(Map<String, Object> details, List<String> truncated) {
             Map<String, Object> all = new LinkedHashMap<>();
             for (Map.Entry<String, Object> e : details.entrySet()) {
-                all.put(SensitiveText.mask(withoutNul(e.getKey())), sanitized(e.getValue()));
+                Object value = e.getValue();
+                if (value instanceof Later l) {
+                    try {
+                        value = l.text().get();
+                    } catch (RuntimeException ex) {
+                        value = "unavailable: " + ex.getClass().getSimpleName();
+                    }
+                }
+                all.put(SensitiveText.mask(withoutNul(e.getKey())), sanitized(value));
             }
             if (!truncated.isEmpty()) {
                 all.put("_truncated", List.copyOf(truncated));
             }
             if (all.isEmpty()) {
-                return new AuditEvent(this, "{}");
+                return "{}";
             }
             Optional<String> flat = FlatJson.write(all);
             if (flat.isPresent()) {
-                return new AuditEvent(this, flat.get());
+                return flat.get();
             }
             try {
-                return new AuditEvent(this, JSON.writeValueAsString(all));
+                return JSON.writeValueAsString(all);
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("audit details cannot be written as JSON: " + e.getMessage(), e);
             }

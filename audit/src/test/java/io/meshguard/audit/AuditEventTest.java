@@ -203,4 +203,44 @@ class AuditEventTest {
         assertThatThrownBy(() -> FindingHasher.fromKeyFile(dir.resolve("missing")))
                 .hasMessageContaining("cannot read");
     }
+
+    @Test
+    void detailLater_isMadeWhenTheDetailsAreFirstRead_once_maskedAndInItsPlace() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .requestId("req-later")
+                .detail("first", "a")
+                .detailLater("replay", () -> {
+                    made.incrementAndGet();
+                    return "{\"card\":\"4111111111111111\"}";
+                })
+                .detail("last", "z")
+                .build();
+        assertThat(made).hasValue(0);
+
+        // the writer's thread reads it first
+        Thread writer = new Thread(e::detailsJson);
+        writer.start();
+        writer.join();
+        String json = e.detailsJson();
+
+        assertThat(made).hasValue(1);
+        assertThat(json).startsWith("{\"first\":\"a\",\"replay\":").endsWith(",\"last\":\"z\"}");
+        assertThat(json).doesNotContain("4111111111111111");
+        assertThat(e.details().get("replay")).asString().contains("card");
+        // an event rebuilt from it (the spool's path) carries the same details
+        assertThat(e.toBuilder().build().detailsJson()).isEqualTo(json);
+        assertThat(AuditEventCodec.decode(AuditEventCodec.encode(e))).isEqualTo(e);
+    }
+
+    @Test
+    void detailLater_thatFails_isWrittenAsUnavailable_andTheEventStillWrites() {
+        AuditEvent e = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                .detailLater("replay", () -> {
+                    throw new IllegalStateException("broken");
+                })
+                .build();
+
+        assertThat(e.details()).containsEntry("replay", "unavailable: IllegalStateException");
+    }
 }

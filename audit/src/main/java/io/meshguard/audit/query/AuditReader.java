@@ -174,7 +174,56 @@ public final class AuditReader {
      */
     public long decisionDetails(Instant from, Instant to, List<String> keys, int batch, DecisionConsumer consumer)
             throws SQLException {
-        StringBuilder sql = new StringBuilder("select request_id, occurred_at");
+        return decisionRows(
+                from, to, keys, batch, (requestId, at, columns, details) -> consumer.accept(requestId, at, details));
+    }
+
+    /**
+     * The columns of a decision row that also appear in its details (what a reader can hold the details against):
+     * text as stored (masked, cut to the column), {@code status} -1 when the row has none.
+     */
+    public record DecisionColumns(
+            String method,
+            String authority,
+            int status,
+            String decision,
+            String reason,
+            java.util.Optional<String> route,
+            java.util.Optional<String> tenant,
+            java.util.Optional<String> subject) {}
+
+    /** Receives one authorization decision's request id, time, columns and the detail values asked for. */
+    @FunctionalInterface
+    public interface DecisionRowConsumer {
+        void accept(String requestId, Instant occurredAt, DecisionColumns columns, List<String> details);
+    }
+
+    /**
+     * As {@link #decisionDetails}, for the DLP findings ({@code dlp_finding} rows) in {@code [from, to)}: request id,
+     * time and the named details (profile, direction, detector, confidence, action), streamed through a cursor.
+     */
+    public long findingDetails(Instant from, Instant to, List<String> keys, int batch, DecisionConsumer consumer)
+            throws SQLException {
+        return rows(
+                AuditKind.DLP_FINDING,
+                from,
+                to,
+                keys,
+                batch,
+                (requestId, at, columns, details) -> consumer.accept(requestId, at, details));
+    }
+
+    /** As {@link #decisionDetails}, with the row's own columns beside the details. */
+    public long decisionRows(Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
+            throws SQLException {
+        return rows(AuditKind.AUTHZ_DECISION, from, to, keys, batch, consumer);
+    }
+
+    private long rows(
+            AuditKind kind, Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
+            throws SQLException {
+        StringBuilder sql = new StringBuilder(
+                "select request_id, occurred_at, method, authority, status, decision, reason, route, tenant, subject");
         for (int i = 0; i < keys.size(); i++) {
             sql.append(", details ->> ?");
         }
@@ -187,7 +236,7 @@ public final class AuditReader {
                 for (String k : keys) {
                     ps.setString(i++, k);
                 }
-                ps.setString(i++, AuditKind.AUTHZ_DECISION.dbName());
+                ps.setString(i++, kind.dbName());
                 ps.setTimestamp(i++, Timestamp.from(from));
                 ps.setTimestamp(i, Timestamp.from(to));
                 long n = 0;
@@ -195,9 +244,22 @@ public final class AuditReader {
                     while (rs.next()) {
                         List<String> values = new ArrayList<>(keys.size());
                         for (int k = 0; k < keys.size(); k++) {
-                            values.add(rs.getString(3 + k));
+                            values.add(rs.getString(11 + k));
                         }
-                        consumer.accept(rs.getString(1), rs.getTimestamp(2).toInstant(), values);
+                        int status = rs.getInt(5);
+                        if (rs.wasNull()) {
+                            status = -1;
+                        }
+                        DecisionColumns columns = new DecisionColumns(
+                                java.util.Objects.requireNonNullElse(rs.getString(3), ""),
+                                java.util.Objects.requireNonNullElse(rs.getString(4), ""),
+                                status,
+                                java.util.Objects.requireNonNullElse(rs.getString(6), ""),
+                                java.util.Objects.requireNonNullElse(rs.getString(7), ""),
+                                java.util.Optional.ofNullable(rs.getString(8)),
+                                java.util.Optional.ofNullable(rs.getString(9)),
+                                java.util.Optional.ofNullable(rs.getString(10)));
+                        consumer.accept(rs.getString(1), rs.getTimestamp(2).toInstant(), columns, values);
                         n++;
                     }
                 }

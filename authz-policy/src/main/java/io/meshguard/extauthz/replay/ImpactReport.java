@@ -16,6 +16,9 @@ public final class ImpactReport {
     /** Request ids kept per group. */
     public static final int SAMPLES = 5;
 
+    /** The not-replayable reason of a row whose facts disagree with its own columns. */
+    public static final String DISAGREES = "replay facts disagree with the row's own columns";
+
     /** One group of flips: the same change, for the same tenant, route, caller and rule. */
     public record Group(String from, String to, String tenant, String route, String caller, String rule) {}
 
@@ -37,6 +40,8 @@ public final class ImpactReport {
     private long flipped;
     private final Map<Group, Flips> groups = new LinkedHashMap<>();
     private final Map<String, Long> notReplayable = new TreeMap<>();
+    private long rowsChecked;
+    private final Map<String, Flips> disagreeing = new TreeMap<>();
 
     /** Adds one replayed decision. */
     public void add(RecordedDecision recorded, ReplayOutcome outcome) {
@@ -64,6 +69,37 @@ public final class ImpactReport {
     /** A record that could not be read at all (written before replay facts were kept, or unreadable). */
     public void notReplayable(String reason) {
         notReplayable.merge(reason, 1L, Long::sum);
+    }
+
+    /**
+     * Holds the recorded facts against their row's own columns ({@link RecordedRowCheck}) before they are replayed:
+     * facts that disagree are not replayed (a report must not rest on them) and are listed with sample request ids.
+     *
+     * @return whether the facts agree with the row (and may be replayed)
+     */
+    public boolean agrees(RecordedDecision recorded, RecordedRowCheck.Columns row) {
+        rowsChecked++;
+        List<String> fields = RecordedRowCheck.disagreements(recorded, row);
+        if (fields.isEmpty()) {
+            return true;
+        }
+        notReplayable.merge(DISAGREES, 1L, Long::sum);
+        Flips f = disagreeing.computeIfAbsent(String.join(", ", fields), k -> new Flips());
+        f.count++;
+        if (f.samples.size() < SAMPLES) {
+            f.samples.add(recorded.requestId());
+        }
+        return false;
+    }
+
+    /** Rows whose replay facts disagree with their own columns, by the columns that disagree. */
+    public Map<String, Flips> disagreeing() {
+        return java.util.Collections.unmodifiableMap(disagreeing);
+    }
+
+    /** How many rows' facts were held against their columns. */
+    public long rowsChecked() {
+        return rowsChecked;
     }
 
     private static String caller(RecordedDecision r) {
@@ -122,6 +158,17 @@ public final class ImpactReport {
                     g.to(),
                     g.rule(),
                     String.join(", ", e.getValue().samples)));
+        }
+        if (rowsChecked > 0) {
+            sb.append(RecordedRowCheck.COVERAGE).append('\n');
+            long bad = disagreeing.values().stream().mapToLong(Flips::count).sum();
+            sb.append("rows checked: ")
+                    .append(rowsChecked)
+                    .append("  facts disagreeing with their row (edited after they were written?): ")
+                    .append(bad)
+                    .append('\n');
+            disagreeing.forEach((fields, f) -> sb.append(String.format(
+                    "  %d rows disagree on %s; e.g. %s%n", f.count, fields, String.join(", ", f.samples))));
         }
         if (!notReplayable.isEmpty()) {
             sb.append("not replayable:\n");

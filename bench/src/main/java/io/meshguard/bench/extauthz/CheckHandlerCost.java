@@ -108,6 +108,33 @@ public final class CheckHandlerCost {
             o.onCompleted();
         };
         Handler meshguard = service::check;
+        // the same handler with the audit event's details rendered on the Check thread (how every event was written
+        // before the replay facts moved to the writer's thread): the difference is what the Check no longer pays
+        AuthorizationService renderingOnCheck = new AuthorizationService(
+                pipeline,
+                e -> {
+                    AuditEvent event = AuditSinkDecisions.toAuditEvent(e);
+                    if (event.detailsJson().isEmpty()) {
+                        throw new IllegalStateException("no details");
+                    }
+                    counting.record(event);
+                },
+                Clock.systemUTC(),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        Handler eager = renderingOnCheck::check;
+        // the replay facts alone, as the writer's thread makes them (RecordedDecision.of and its JSON)
+        io.meshguard.extauthz.decision.HttpRequestView view =
+                io.meshguard.extauthz.decision.HttpRequestView.of(request);
+        AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
+        Instant at = Instant.now();
+        long[] factBytes = {0};
+        Handler facts = (r, o) -> {
+            factBytes[0] += new io.meshguard.extauthz.replay.ReplayFacts(
+                            view, recorded.decision(), at, recorded.kept().orElseThrow())
+                    .json()
+                    .length();
+            o.onNext(OK);
+        };
         long loop = Long.getLong("loop", 0);
         if (loop > 0) {
             Discard d = new Discard();
@@ -119,9 +146,12 @@ public final class CheckHandlerCost {
             }
             return;
         }
-        List<String> names =
-                List.of("no-op Check handler", "extauthz AuthorizationService.check (cached RS256, audit on)");
-        List<Handler> handlers = List.of(noop, meshguard);
+        List<String> names = List.of(
+                "no-op Check handler",
+                "extauthz AuthorizationService.check (cached RS256, audit on; replay facts made by the writer)",
+                "the same, the event's details (replay facts too) rendered on the Check thread",
+                "replay facts alone (RecordedDecision.of + JSON, on the writer's thread)");
+        List<Handler> handlers = List.of(noop, meshguard, eager, facts);
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long self = Thread.currentThread().threadId();
         for (Handler h : handlers) {
@@ -150,7 +180,7 @@ public final class CheckHandlerCost {
         for (int i = 0; i < handlers.size(); i++) {
             System.out.printf("| %s | %.0f | %.0f |%n", names.get(i), median(cpu.get(i)), median(bytes.get(i)));
         }
-        System.out.printf("%naudit events recorded: %d%n", audited.get());
+        System.out.printf("%naudit events recorded: %d (replay facts made: %d chars)%n", audited.get(), factBytes[0]);
         pipeline.close();
     }
 

@@ -124,8 +124,8 @@ public final class ReplayBench {
                     "GET", "api.bench.example", paths.get(i), shapes.get(i), Map.of(), CheckRequests.Encoding.HEADERS));
             AuthzPipeline.Recorded r = pipeline.decideRecorded(view);
             String facts = DecisionEvents.of(view, r.decision(), now, 1, r.kept())
-                    .details()
-                    .get(DecisionEvents.REPLAY);
+                    .replayJson()
+                    .orElseThrow();
             json.add(facts);
             bytes += facts.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         }

@@ -66,7 +66,8 @@ public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<Stri
             }
             for (Object key : m.keySet()) {
                 if (!List.of("name", "url", "kinds", "headers").contains(String.valueOf(key))) {
-                    throw new IllegalArgumentException(source + ": unknown key '" + key + "' (name, url, kinds, headers)");
+                    throw new IllegalArgumentException(
+                            source + ": unknown key '" + key + "' (name, url, kinds, headers)");
                 }
             }
             List<CanaryKind> kinds = new ArrayList<>();
@@ -75,7 +76,8 @@ public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<Stri
             }
             Map<String, String> headers = new LinkedHashMap<>();
             if (m.get("headers") instanceof Map<?, ?> hs) {
-                hs.forEach((k, v) -> headers.put(String.valueOf(k).toLowerCase(java.util.Locale.ROOT), String.valueOf(v)));
+                hs.forEach(
+                        (k, v) -> headers.put(String.valueOf(k).toLowerCase(java.util.Locale.ROOT), String.valueOf(v)));
             }
             try {
                 routes.add(new CanaryRoute(

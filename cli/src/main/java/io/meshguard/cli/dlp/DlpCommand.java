@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "dlp",
         mixinStandardHelpOptions = true,
-        subcommands = {DlpScanCommand.class, DlpSendCommand.class},
+        subcommands = {DlpScanCommand.class, DlpSendCommand.class, DlpImpactCommand.class},
         description = {
             "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",

@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = "Replay the recorded authorization decisions of a window against the draft policy in DIR; prints "
                 + "every flip grouped by tenant, route, caller and rule, and what could not be replayed. Exit 2 when "
-                + "the draft is invalid, 1 when any decision flips (--fail-on-flip), else 0.")
+                + "the draft is invalid, 3 when rows' replay facts disagree with their own columns (edited rows), 1 when "
+                + "any decision flips (--fail-on-flip), else 0.")
 public final class PolicyImpactCommand implements Callable<Integer> {
     /** Rows fetched from PostgreSQL per round trip. */
     static final int BATCH = RecordedDecisions.BATCH;
@@ -83,6 +84,12 @@ public final class PolicyImpactCommand implements Callable<Integer> {
         out.printf("replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n", file, from, to);
         out.print(report.render());
         out.flush();
+        if (!report.disagreeing().isEmpty()) {
+            err.println("meshguard policy impact: some rows' replay facts disagree with their own columns (listed "
+                    + "above): the window's rows were changed after they were written, or written by another tool");
+            err.flush();
+            return 3;
+        }
         return failOnFlip && report.flipped() > 0 ? 1 : 0;
     }
 

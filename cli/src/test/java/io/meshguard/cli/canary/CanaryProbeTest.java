@@ -66,7 +66,8 @@ class CanaryProbeTest {
     void noRouteOrServerError_isUnreachable_notPassed() {
         assertThat(probe.judge("r", CanaryKind.EXPIRED_TOKEN, answer(404, "")).outcome())
                 .isEqualTo(Outcome.UNREACHABLE);
-        assertThat(probe.judge("r", CanaryKind.TEST_CARD, answer(503, "no healthy upstream")).outcome())
+        assertThat(probe.judge("r", CanaryKind.TEST_CARD, answer(503, "no healthy upstream"))
+                        .outcome())
                 .isEqualTo(Outcome.UNREACHABLE);
     }
 

@@ -45,6 +45,8 @@ public final class AuditSinkDecisions implements DecisionSink {
         e.callerType().ifPresent(b::callerType);
         e.route().ifPresent(b::route);
         e.details().forEach(b::detail);
+        // rendered by whichever thread first reads the event's details (the writer's or the decision log's)
+        e.replay().ifPresent(r -> b.detailLater(DecisionEvents.REPLAY, r::json));
         return b.build();
     }
 }

@@ -9,6 +9,7 @@ import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.extauthz.replay.KeptFacts;
 import io.meshguard.extauthz.replay.RecordedDecision;
+import io.meshguard.extauthz.replay.ReplayFacts;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +30,7 @@ public final class DecisionEvents {
             .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length()))
             .toList();
 
-    /** The details key of the replay facts ({@link RecordedDecision#toJson()}). */
+    /** The details key of the replay facts ({@link RecordedDecision#toJson()}, {@link AuthzDecisionEvent#replay()}). */
     public static final String REPLAY = "replay";
 
     private DecisionEvents() {}
@@ -40,8 +41,9 @@ public final class DecisionEvents {
     }
 
     /**
-     * @param kept what the policy the decision was made on reads: kept in the details under {@value #REPLAY} so the
-     *     decision can be replayed against a draft ({@code meshguard policy impact})
+     * @param kept what the policy the decision was made on reads: kept in the row's details under {@value #REPLAY}
+     *     (written by the audit writer's thread, {@link AuthzDecisionEvent#replay()}) so the decision can be replayed
+     *     against a draft ({@code meshguard policy impact})
      */
     public static AuthzDecisionEvent of(
             HttpRequestView request, Decision d, Instant time, long latencyMicros, Optional<KeptFacts> kept) {
@@ -86,10 +88,6 @@ public final class DecisionEvents {
         if (request.target().canonical() && !request.rawPath().equals(request.path())) {
             details.put("raw_path", request.rawPath());
         }
-        if (kept.isPresent()) {
-            details.put(
-                    REPLAY, RecordedDecision.of(request, d, time, kept.get()).toJson());
-        }
         Optional<Identity> id = d.identity();
         return new AuthzDecisionEvent(
                 time,
@@ -109,7 +107,9 @@ public final class DecisionEvents {
                 d.reason().code(),
                 latencyMicros,
                 // nobody else holds the map: a view keeps it in insertion order and costs no second hashing pass
-                java.util.Collections.unmodifiableMap(details));
+                java.util.Collections.unmodifiableMap(details),
+                // made on the audit writer's thread from the immutable inputs: the Check does not pay for them
+                kept.map(k -> new ReplayFacts(request, d, time, k)));
     }
 
     private static Optional<String> setByMeshguard(Decision d, String header) {

@@ -49,9 +49,20 @@ import org.yaml.snakeyaml.Yaml;
  */
 public final class AuthzTestRunner {
     private final Clock clock;
+    private final java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder;
 
     public AuthzTestRunner(Clock clock) {
+        this(clock, recorded -> {});
+    }
+
+    /**
+     * @param recorder receives every decision the cases make as its audit row keeps it for replay (the replay
+     *     benchmark replays the shipped cases)
+     */
+    public AuthzTestRunner(
+            Clock clock, java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder) {
         this.clock = clock;
+        this.recorder = recorder;
     }
 
     /** The authz test files of a policy directory, sorted. */
@@ -246,7 +257,7 @@ public final class AuthzTestRunner {
         try (AuthzPipeline pipeline = pipeline(policy, f, clock)) {
             Decision d = null;
             for (int i = 0; i < repeat; i++) {
-                d = pipeline.decide(HttpRequestView.of(CheckRequests.of(
+                HttpRequestView view = HttpRequestView.of(CheckRequests.of(
                         String.valueOf(req.getOrDefault("method", "GET")),
                         String.valueOf(req.getOrDefault("host", "")),
                         String.valueOf(req.getOrDefault("path", "/")),
@@ -254,7 +265,13 @@ public final class AuthzTestRunner {
                         ext,
                         encoding,
                         String.valueOf(req.getOrDefault("source_principal", "")),
-                        String.valueOf(req.getOrDefault("source_address", "")))));
+                        String.valueOf(req.getOrDefault("source_address", ""))));
+                AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
+                d = recorded.decision();
+                Decision made = d;
+                recorded.kept()
+                        .ifPresent(kept -> recorder.accept(
+                                io.meshguard.extauthz.replay.RecordedDecision.of(view, made, clock.instant(), kept)));
             }
             List<String> problems = compare(expect, d);
             return problems.isEmpty()

@@ -72,4 +72,42 @@ class AuditSinkDecisionsTest {
                     .doesNotContain("4111111111111111");
         }
     }
+
+    @Test
+    void decisionWithReplayFacts_writesThemUnderDetailsReplay_whenTheWriterReadsTheDetails_withoutTheToken()
+            throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = Fixtures.pipeline(
+                        Fixtures.parse(Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")),
+                        new SimpleMeterRegistry(),
+                        Optional.empty())) {
+            String token =
+                    RS1.sign(claims("alice", "big-tenant", List.of("viewer")).build());
+            HttpRequestView view = Fixtures.request(
+                    "/api/orders",
+                    headers("authorization", "Bearer " + token, "x-tenant-id", "big-tenant", "x-request-id", "req-8"));
+            AuthzPipeline.Recorded recorded = p.decideRecorded(view);
+            AuthzDecisionEvent decision = DecisionEvents.of(
+                    view, recorded.decision(), Instant.parse("2026-11-21T10:00:00Z"), 7, recorded.kept());
+            List<AuditEvent> written = new ArrayList<>();
+
+            new AuditSinkDecisions(written::add).record(decision);
+
+            assertThat(decision.details()).doesNotContainKey(DecisionEvents.REPLAY);
+            AuditEvent e = written.get(0);
+            // the writer's thread reads the details: the facts are made there, and are the ones a replay reads
+            Thread writer = new Thread(e::detailsJson);
+            writer.start();
+            writer.join();
+            assertThat(e.details())
+                    .containsEntry(DecisionEvents.REPLAY, decision.replayJson().orElseThrow());
+            io.meshguard.extauthz.replay.RecordedDecision facts =
+                    io.meshguard.extauthz.replay.RecordedDecision.fromJson(
+                            (String) e.details().get(DecisionEvents.REPLAY), "req-8", Instant.EPOCH, Optional.empty());
+            assertThat(facts.identity())
+                    .hasValueSatisfying(id -> assertThat(id.subject()).isEqualTo("alice"));
+            assertThat(facts.status()).isEqualTo(403);
+            assertThat(e.detailsJson()).doesNotContain(token.substring(token.lastIndexOf('.') + 1));
+        }
+    }
 }

@@ -251,7 +251,7 @@ class DecisionReplayTest {
                 AuthzPipeline.Recorded recorded = p.decideRecorded(view);
                 AuthzDecisionEvent event = DecisionEvents.of(view, recorded.decision(), now, 10, recorded.kept());
                 out.add(RecordedDecision.fromJson(
-                        event.details().get(DecisionEvents.REPLAY),
+                        event.replayJson().orElseThrow(),
                         recorded.decision().requestId(),
                         now,
                         recorded.decision().subscription()));
@@ -384,8 +384,8 @@ class DecisionReplayTest {
         try (AuthzPipeline p = pipeline(inForce)) {
             AuthzPipeline.Recorded recorded = p.decideRecorded(view);
             String json = DecisionEvents.of(view, recorded.decision(), Instant.now(), 1, recorded.kept())
-                    .details()
-                    .get(DecisionEvents.REPLAY);
+                    .replayJson()
+                    .orElseThrow();
 
             assertThat(json)
                     .doesNotContain(alice.substring(7))

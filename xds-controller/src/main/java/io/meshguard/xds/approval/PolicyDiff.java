@@ -54,7 +54,10 @@ public final class PolicyDiff {
 
     private static void file(List<String> a, List<String> b, StringBuilder out) {
         if (a.size() > MAX_LINES || b.size() > MAX_LINES) {
-            out.append("@@ the file is replaced (").append(a.size()).append(" -> ").append(b.size());
+            out.append("@@ the file is replaced (")
+                    .append(a.size())
+                    .append(" -> ")
+                    .append(b.size());
             out.append(" lines, too large to diff line by line) @@\n");
             return;
         }

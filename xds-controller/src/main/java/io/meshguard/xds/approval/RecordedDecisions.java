@@ -6,6 +6,7 @@ import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.replay.DecisionReplay;
 import io.meshguard.extauthz.replay.ImpactReport;
 import io.meshguard.extauthz.replay.RecordedDecision;
+import io.meshguard.extauthz.replay.RecordedRowCheck;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
@@ -36,8 +37,12 @@ public final class RecordedDecisions {
     public ImpactReport replay(AuthzPolicy draft, Instant from, Instant to) throws SQLException {
         DecisionReplay replay = new DecisionReplay(draft);
         ImpactReport report = new ImpactReport();
-        reader.decisionDetails(
-                from, to, List.of(REPLAY_DETAIL, SubscriptionUsage.AUDIT_DETAIL), BATCH, (requestId, at, details) -> {
+        reader.decisionRows(
+                from,
+                to,
+                List.of(REPLAY_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
+                BATCH,
+                (requestId, at, row, details) -> {
                     String json = details.get(0);
                     if (json == null) {
                         report.notReplayable("recorded without replay facts");
@@ -50,8 +55,16 @@ public final class RecordedDecisions {
                         report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
                         return;
                     }
-                    report.add(recorded, replay.replay(recorded));
+                    // facts that disagree with their own row's columns were edited: named, never replayed
+                    if (report.agrees(recorded, columns(row))) {
+                        report.add(recorded, replay.replay(recorded));
+                    }
                 });
         return report;
+    }
+
+    private static RecordedRowCheck.Columns columns(AuditReader.DecisionColumns c) {
+        return new RecordedRowCheck.Columns(
+                c.method(), c.authority(), c.status(), c.decision(), c.reason(), c.route(), c.tenant(), c.subject());
     }
 }

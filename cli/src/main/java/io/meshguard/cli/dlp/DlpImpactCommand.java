@@ -1,0 +1,134 @@
+package io.meshguard.cli.dlp;
+
+import io.meshguard.audit.query.AuditReader;
+import io.meshguard.audit.query.TimeArguments;
+import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.dlp.policy.Direction;
+import io.meshguard.dlp.policy.DlpPolicy;
+import io.meshguard.dlp.policy.DlpPolicyParser;
+import io.meshguard.dlp.policy.PolicyInvalidException;
+import io.meshguard.dlp.replay.FindingImpactReport;
+import io.meshguard.dlp.replay.FindingReplay;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code meshguard dlp impact DIR --in-force DIR --since 30d}: the recorded DLP findings of a window (the audit's
+ * {@code dlp_finding} rows, streamed through a cursor) decided again against the draft {@code dlp.yaml} in DIR
+ * ({@link FindingReplay}), and which would now be acted on otherwise.
+ */
+@Command(
+        name = "impact",
+        mixinStandardHelpOptions = true,
+        description = "Replay the recorded DLP findings of a window against the draft dlp.yaml in DIR; prints every "
+                + "changed action grouped by profile, direction and detector, and what could not be replayed. Exit 2 "
+                + "when a policy is invalid, 1 when any finding changes (--fail-on-change), else 0.")
+public final class DlpImpactCommand implements Callable<Integer> {
+    static final int BATCH = 5000;
+
+    static final List<String> KEYS = List.of("profile", "direction", "detector", "confidence", "action");
+
+    @Mixin
+    DatabaseOptions database = new DatabaseOptions();
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "DIR", description = "Draft policy directory (its dlp.yaml is replayed)")
+    Path dir;
+
+    @Option(
+            names = "--in-force",
+            required = true,
+            paramLabel = "DIR",
+            description = "Policy directory the findings were recorded under (what the draft is held against).")
+    Path inForce;
+
+    @Option(
+            names = "--since",
+            defaultValue = "30d",
+            paramLabel = "WHEN",
+            description = "Start of the window: a duration ago (30d, 12h) or a time (default: ${DEFAULT-VALUE}).")
+    String since;
+
+    @Option(names = "--until", paramLabel = "WHEN", description = "End of the window (default: now).")
+    String until;
+
+    @Option(names = "--fail-on-change", description = "Exit 1 when any recorded finding would be acted on otherwise.")
+    boolean failOnChange;
+
+    @Override
+    public Integer call() throws IOException, SQLException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Clock clock = Clock.systemUTC();
+        Instant from = TimeArguments.pointInTime(since, clock);
+        Instant to = until == null ? clock.instant() : TimeArguments.pointInTime(until, clock);
+        DlpPolicy draft;
+        DlpPolicy current;
+        try {
+            draft = DlpPolicyParser.parse(dir.resolve("dlp.yaml"));
+            current = DlpPolicyParser.parse(inForce.resolve("dlp.yaml"));
+        } catch (PolicyInvalidException e) {
+            e.errors().forEach(x -> err.println(x.toString()));
+            err.println("meshguard dlp impact: a dlp.yaml is not valid; nothing replayed");
+            err.flush();
+            return 2;
+        }
+        FindingImpactReport report = replay(
+                new AuditReader(database.open("meshguard-dlp-impact", System.getenv())), current, draft, from, to);
+        out.printf(
+                "replayed against %s (in force: %s), findings recorded %s .. %s (PostgreSQL audit_event)%n",
+                dir.resolve("dlp.yaml"), inForce.resolve("dlp.yaml"), from, to);
+        out.print(report.render());
+        out.println("integrity: finding rows are not in the admin trail's hash chain nor its signed checkpoints;"
+                + " whoever can write audit_event can change them and this report.");
+        out.flush();
+        return failOnChange && report.changed() > 0 ? 1 : 0;
+    }
+
+    /** Streams the window's findings through the draft. */
+    public static FindingImpactReport replay(
+            AuditReader reader, DlpPolicy inForce, DlpPolicy draft, Instant from, Instant to) throws SQLException {
+        FindingReplay replay = new FindingReplay(inForce, draft);
+        FindingImpactReport report = new FindingImpactReport();
+        reader.findingDetails(from, to, KEYS, BATCH, (requestId, at, details) -> {
+            Optional<FindingReplay.RecordedFinding> f = finding(requestId, details);
+            if (f.isEmpty()) {
+                report.notReplayable("finding recorded without profile, direction, detector, confidence or action");
+                return;
+            }
+            report.add(f.get(), replay.replay(f.get()));
+        });
+        return report;
+    }
+
+    private static Optional<FindingReplay.RecordedFinding> finding(String requestId, List<String> d) {
+        if (d.stream().anyMatch(v -> v == null || v.isEmpty())) {
+            return Optional.empty();
+        }
+        Direction direction;
+        double confidence;
+        try {
+            direction = Direction.valueOf(d.get(1).toUpperCase(java.util.Locale.ROOT));
+            confidence = Double.parseDouble(d.get(3));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        return Optional.of(new FindingReplay.RecordedFinding(
+                requestId == null ? "-" : requestId, d.get(0), direction, d.get(2), confidence, d.get(4)));
+    }
+}
