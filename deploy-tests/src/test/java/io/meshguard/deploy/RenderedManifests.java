@@ -46,7 +46,9 @@ public final class RenderedManifests {
             } else if (inResources && line.strip().startsWith("- ")) {
                 // a base named relative to the example folder, named relative to the copy
                 String base = line.strip().substring(2).strip();
-                line = "  - " + copy.toAbsolutePath().relativize(source.resolve(base).normalize().toAbsolutePath());
+                line = "  - "
+                        + copy.toAbsolutePath()
+                                .relativize(source.resolve(base).normalize().toAbsolutePath());
             }
             rewritten.append(line).append('\n');
         }

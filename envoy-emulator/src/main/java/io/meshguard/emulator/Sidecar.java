@@ -312,8 +312,7 @@ public final class Sidecar implements AutoCloseable {
                         : "?" + exchange.getRequestURI().getRawQuery());
 
         inboundConnectionManager(headers, peer);
-        waypointClient.ifPresent(
-                client -> headers.set("x-forwarded-client-cert", "By=" + identity + ";URI=" + client));
+        waypointClient.ifPresent(client -> headers.set("x-forwarded-client-cert", "By=" + identity + ";URI=" + client));
         String who = method + " " + authority + path + " from "
                 + (peer.principal().isEmpty() ? "plaintext " + peer.address() : peer.principal());
 

@@ -93,7 +93,9 @@ class AmbientJourneyTest {
         assertThat(received.path("x-user-id").asText()).as(body).isNotEmpty();
         assertThat(received.path("x-auth-method").asText()).as(body).isEqualTo("jwt");
         assertThat(received.path("x-client-id").asText()).as(body).isEqualTo(BankIdentityProvider.CUSTOMER_CLIENT);
-        assertThat(received.has("authorization")).as("the credential is stripped: %s", body).isFalse();
+        assertThat(received.has("authorization"))
+                .as("the credential is stripped: %s", body)
+                .isFalse();
         assertThat(received.path("x-forwarded-client-cert").asText())
                 .as(body)
                 .isEqualTo("By=" + ambient.waypointIdentity() + ";URI=" + AmbientNamespace.identity(ambient.client()));
@@ -112,7 +114,9 @@ class AmbientJourneyTest {
         // address: not the app's answer)
         String podIp = fromTeller(podUrl(), "x-tenant-id:acme-corp");
         assertThat(status(podIp)).as("pod IP through the waypoint: %s", podIp).isIn(401, 403);
-        assertThat(box.log(ambient.app(), 200)).as("the app saw none of the refused requests").doesNotContain("FAILED");
+        assertThat(box.log(ambient.app(), 200))
+                .as("the app saw none of the refused requests")
+                .doesNotContain("FAILED");
     }
 
     @Test
@@ -125,14 +129,19 @@ class AmbientJourneyTest {
                 .as("pod IP without waypoint-for: %s\nztunnel at the app:\n%s", direct, box.ztunnelDecisions())
                 .contains("FAILED")
                 .doesNotContain("STATUS");
-        assertThat(box.dropped(ambient.app())).as("the refusal is ztunnel's").containsPattern("refused \\{ packets [1-9]");
+        assertThat(box.dropped(ambient.app()))
+                .as("the refusal is ztunnel's")
+                .containsPattern("refused \\{ packets [1-9]");
         box.ambientRestore(before);
 
         // the namespace in ambient mode without its waypoint (no istio.io/use-waypoint): Service traffic goes
         // straight to the pod, refused the same way
         box.ambientEdit(AmbientNamespace.useWaypoint(Optional.empty()));
         String noWaypoint = fromTeller(URL, "authorization:Bearer " + idp.customerToken());
-        assertThat(noWaypoint).as("no waypoint: %s", noWaypoint).contains("FAILED").doesNotContain("STATUS");
+        assertThat(noWaypoint)
+                .as("no waypoint: %s", noWaypoint)
+                .contains("FAILED")
+                .doesNotContain("STATUS");
         box.ambientRestore(before);
 
         // a sidecar-mode caller never sends to a waypoint: refused too (fails closed)
@@ -150,8 +159,7 @@ class AmbientJourneyTest {
     }
 
     @Test
-    void customPolicyBoundBySelector_requestsReachTheAppUnchecked_coverageNamesTheServiceWithin60s()
-            throws Exception {
+    void customPolicyBoundBySelector_requestsReachTheAppUnchecked_coverageNamesTheServiceWithin60s() throws Exception {
         BoxPod dlp = box.pod("StatefulSet/meshguard-dlp");
         double before = coverage(dlp, "unchecked");
         // the sidecar way of binding the CUSTOM policy: the waypoint ignores it, ztunnel drops it
@@ -175,9 +183,7 @@ class AmbientJourneyTest {
                 .as(
                         "meshguard_coverage_requests_total{service=%s,result=unchecked} within 60 s; the DLP server's"
                                 + " coverage series:\n%s\nits log:\n%s",
-                        HOST,
-                        coverageLines(dlp),
-                        box.log(dlp, 10))
+                        HOST, coverageLines(dlp), box.log(dlp, 10))
                 .isGreaterThan(before);
         assertThat(metric(http(dlp, 9102, "/metrics"), "meshguard_coverage_uncovered_requests_total"))
                 .as("what CoverageRequestUnchecked reads")

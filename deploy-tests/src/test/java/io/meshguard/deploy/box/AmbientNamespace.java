@@ -115,7 +115,8 @@ final class AmbientNamespace {
             throw new AssertionError("the shipped authz.yaml has no mesh.trusted_gateways line: " + trusted);
         }
         String withWaypoint = authzYaml.replace(
-                trusted, trusted + "  trusted_waypoints: [" + waypointIdentity().substring("spiffe://".length()) + "]\n");
+                trusted,
+                trusted + "  trusted_waypoints: [" + waypointIdentity().substring("spiffe://".length()) + "]\n");
         String marker = "\nroutes:\n";
         int at = withWaypoint.indexOf(marker) + marker.length();
         String rule = """
@@ -154,8 +155,11 @@ final class AmbientNamespace {
                 Optional.empty());
         ip = network.allocate();
         Map<String, String> annotations = new LinkedHashMap<>();
-        gateway.path("spec").path("infrastructure").path("annotations").fields().forEachRemaining(e -> annotations.put(
-                e.getKey(), e.getValue().asText()));
+        gateway.path("spec")
+                .path("infrastructure")
+                .path("annotations")
+                .fields()
+                .forEachRemaining(e -> annotations.put(e.getKey(), e.getValue().asText()));
         waypoint = new BoxPod(
                 waypointName() + "-box0",
                 NAMESPACE,
@@ -361,9 +365,7 @@ final class AmbientNamespace {
             // a waypoint takes HBONE only
             for (int port : new int[] {SERVICE_LISTENER, POD_LISTENER}) {
                 s.append("    tcp dport ").append(port).append(" ip dscp cs1 accept\n");
-                s.append("    tcp dport ")
-                        .append(port)
-                        .append(" counter name refused reject with tcp reset\n");
+                s.append("    tcp dport ").append(port).append(" counter name refused reject with tcp reset\n");
             }
         } else if (pod.equals(app)) {
             List<String> dropped = new ArrayList<>();
@@ -407,7 +409,8 @@ final class AmbientNamespace {
     }
 
     private boolean waypointServes(String kind) {
-        if (!namespaceLabels.containsKey(USE_WAYPOINT) || !namespaceLabels.get(USE_WAYPOINT).equals(waypointName())) {
+        if (!namespaceLabels.containsKey(USE_WAYPOINT)
+                || !namespaceLabels.get(USE_WAYPOINT).equals(waypointName())) {
             return false;
         }
         String f = waypointFor();
@@ -441,10 +444,9 @@ final class AmbientNamespace {
                     .append(Base64.getEncoder().encodeToString(extAuthz.toByteArray()))
                     .append('\n');
         }
-        attachedExtProc(extensions, clusters)
-                .ifPresent(p -> c.append("extproc ")
-                        .append(Base64.getEncoder().encodeToString(p.toByteArray()))
-                        .append('\n'));
+        attachedExtProc(extensions, clusters).ifPresent(p -> c.append("extproc ")
+                .append(Base64.getEncoder().encodeToString(p.toByteArray()))
+                .append('\n'));
         String host = ServiceDirectory.fqdn(APP, NAMESPACE);
         c.append("route ")
                 .append(SERVICE_LISTENER)
@@ -535,15 +537,20 @@ final class AmbientNamespace {
                 continue;
             }
             Set<String> referenced = new java.util.HashSet<>();
-            for (String ref :
-                    d.path("metadata").path("annotations").path(REFERENCED).asText("").split(",")) {
+            for (String ref : d.path("metadata")
+                    .path("annotations")
+                    .path(REFERENCED)
+                    .asText("")
+                    .split(",")) {
                 if (!ref.isBlank()) {
                     referenced.add(ref.strip().substring(ref.strip().indexOf('/') + 1));
                 }
             }
             for (JsonNode patch : d.path("spec").path("configPatches")) {
                 found.add(extensions.extProcPatchAt(
-                        name(d), patch, cluster -> providerClusters.contains(cluster)
+                        name(d),
+                        patch,
+                        cluster -> providerClusters.contains(cluster)
                                 || referenced.contains(cluster.split("\\|")[cluster.split("\\|").length - 1])));
             }
         }
@@ -577,9 +584,10 @@ final class AmbientNamespace {
                             JsonNode als = provider.path("envoyHttpAls");
                             List<String> headers = new ArrayList<>();
                             als.path("additionalRequestHeadersToLog").forEach(h -> headers.add(h.asText()));
-                            return Optional.of("als outbound|" + als.path("port").asInt() + "||"
-                                    + als.path("service").asText() + " "
-                                    + als.path("logName").asText("") + " " + String.join(",", headers) + "\n");
+                            return Optional.of(
+                                    "als outbound|" + als.path("port").asInt() + "||"
+                                            + als.path("service").asText() + " "
+                                            + als.path("logName").asText("") + " " + String.join(",", headers) + "\n");
                         }
                     }
                 }

@@ -1094,7 +1094,8 @@ public final class ClusterInABox implements AutoCloseable {
     private void startWaypoint(String config) throws IOException, InterruptedException {
         BoxPod w = ambient.waypoint();
         PodProcess p = start(w, ambient.waypointLaunch(dir, services.hosts(w), testClasspath(), config));
-        long deadline = System.nanoTime() + Duration.ofSeconds(Math.round(60 * Kubelet.SCALE)).toNanos();
+        long deadline = System.nanoTime()
+                + Duration.ofSeconds(Math.round(60 * Kubelet.SCALE)).toNanos();
         while (!p.lastLines(5).contains("waypoint (box) for")) {
             if (!p.alive() || System.nanoTime() > deadline) {
                 throw new Kubelet.NotReady(Kubelet.report(w, p, "the waypoint did not start"));

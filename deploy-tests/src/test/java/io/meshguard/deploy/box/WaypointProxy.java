@@ -75,9 +75,12 @@ public final class WaypointProxy {
             switch (f[0]) {
                 case "self" -> w.self = f[1];
                 case "xfcc" -> w.xfcc = Boolean.parseBoolean(f[1]);
-                case "extauthz" -> w.extAuthz = Optional.of(ExtAuthz.parseFrom(Base64.getDecoder().decode(f[1])));
+                case "extauthz" ->
+                    w.extAuthz =
+                            Optional.of(ExtAuthz.parseFrom(Base64.getDecoder().decode(f[1])));
                 case "extproc" ->
-                    w.extProc = Optional.of(ExternalProcessor.parseFrom(Base64.getDecoder().decode(f[1])));
+                    w.extProc = Optional.of(
+                            ExternalProcessor.parseFrom(Base64.getDecoder().decode(f[1])));
                 case "route" ->
                     w.routes.add(new Route(
                             Integer.parseInt(f[1]), f[2], Integer.parseInt(f[3]), f[4], f.length > 5 ? f[5] : ""));
@@ -93,7 +96,8 @@ public final class WaypointProxy {
         w.outbound.start();
         System.out.println("waypoint (box) for " + w.self + ": ext_authz " + (w.extAuthz.isPresent() ? "on" : "off")
                 + ", ext_proc " + (w.extProc.isPresent() ? "on" : "off") + ", xfcc client identity " + w.xfcc
-                + ", routes " + w.routes.stream().map(r -> r.listen() + "->" + r.cluster()).toList());
+                + ", routes "
+                + w.routes.stream().map(r -> r.listen() + "->" + r.cluster()).toList());
         System.out.flush();
         Thread.currentThread().join();
     }
@@ -197,9 +201,19 @@ public final class WaypointProxy {
             HTTPRequestProperties.Builder request = HTTPRequestProperties.newBuilder()
                     .setRequestId(requestId)
                     .setAuthority(route.authority())
-                    .setPath(h.check().getAttributes().getRequest().getHttp().getPath().isEmpty()
-                            ? "/"
-                            : h.check().getAttributes().getRequest().getHttp().getPath());
+                    .setPath(
+                            h.check()
+                                            .getAttributes()
+                                            .getRequest()
+                                            .getHttp()
+                                            .getPath()
+                                            .isEmpty()
+                                    ? "/"
+                                    : h.check()
+                                            .getAttributes()
+                                            .getRequest()
+                                            .getHttp()
+                                            .getPath());
             for (String header : als.get()[2].split(",")) {
                 if (!header.isEmpty() && sent.containsKey(header)) {
                     request.putRequestHeaders(header, sent.get(header));
@@ -217,8 +231,7 @@ public final class WaypointProxy {
             HTTPAccessLogEntry entry = HTTPAccessLogEntry.newBuilder()
                     .setCommonProperties(common)
                     .setRequest(request)
-                    .setResponse(HTTPResponseProperties.newBuilder()
-                            .setResponseCode(UInt32Value.of(h.status())))
+                    .setResponse(HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(h.status())))
                     .build();
             System.out.println("[access] " + route.authority() + " " + h.status() + " request-id " + requestId
                     + " upstream " + (h.forwarded().isPresent() ? route.cluster() : "-") + " ext_authz "
@@ -269,14 +282,14 @@ public final class WaypointProxy {
             if (endpoints.isEmpty()) {
                 throw new IllegalStateException("no healthy upstream in cluster " + c);
             }
-            IstioOutbound.Endpoint e =
-                    endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+            IstioOutbound.Endpoint e = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
             String authority = c.split("\\|")[3];
-            System.out.println("cluster " + c + " -> " + e.ip() + ":" + e.port()
-                    + (e.mtls() ? " (mTLS)" : " (plaintext)"));
+            System.out.println(
+                    "cluster " + c + " -> " + e.ip() + ":" + e.port() + (e.mtls() ? " (mTLS)" : " (plaintext)"));
             System.out.flush();
-            NettyChannelBuilder b =
-                    NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
+            NettyChannelBuilder b = NettyChannelBuilder.forAddress(e.ip(), e.port())
+                    .usePlaintext()
+                    .overrideAuthority(authority);
             if (e.mtls()) {
                 b.withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.IP_TOS, IstioOutbound.MTLS_TOS);
             }
