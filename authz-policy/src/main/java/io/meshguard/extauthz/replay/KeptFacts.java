@@ -3,9 +3,12 @@ package io.meshguard.extauthz.replay;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.condition.ConditionReads;
 import io.meshguard.extauthz.decision.ClientAddress;
+import io.meshguard.extauthz.decision.HttpRequestView;
+import io.meshguard.extauthz.decision.WaypointPeer;
 import io.meshguard.extauthz.mesh.SourceRule;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.policy.DenyRule;
+import io.meshguard.extauthz.policy.MeshSettings;
 import io.meshguard.extauthz.policy.RoutePolicy;
 import java.util.HashMap;
 import java.util.List;
@@ -22,6 +25,7 @@ import java.util.TreeSet;
  *
  * @param headerValues headers kept with their values
  * @param headerPresence headers kept as "present" or "blank" only
+ * @param mesh the policy's mesh settings: which waypoints' XFCC names the caller ({@link #caller})
  */
 public record KeptFacts(
         Set<String> headerValues,
@@ -30,7 +34,8 @@ public record KeptFacts(
         Set<String> claims,
         boolean address,
         Map<String, ConditionReads> byRoute,
-        ConditionReads denyRules) {
+        ConditionReads denyRules,
+        MeshSettings mesh) {
 
     public KeptFacts {
         headerValues = Set.copyOf(headerValues);
@@ -67,7 +72,16 @@ public record KeptFacts(
         presence.add("authorization");
         presence.add(policy.apiKeyHeader());
         presence.removeAll(values);
-        return new KeptFacts(values, presence, all.query(), all.claims(), all.address(), byRoute, deny);
+        return new KeptFacts(values, presence, all.query(), all.claims(), all.address(), byRoute, deny, policy.mesh());
+    }
+
+    /**
+     * The caller the decision saw: the Check's peer, or in ambient mode the client a trusted waypoint named
+     * ({@link WaypointPeer}). Recorded instead of the raw peer, so a waypoint's decision replays with its caller and
+     * the audit row names who called, not an empty principal.
+     */
+    public String caller(HttpRequestView request) {
+        return WaypointPeer.principal(request, mesh);
     }
 
     /** The facts one draft rule path needs: the deny rules' and the selected route's. */

@@ -128,7 +128,7 @@ public record RecordedDecision(
                 kept.query(),
                 kept.claims(),
                 new TreeMap<>(request.contextExtensions()),
-                request.sourcePrincipal(),
+                kept.caller(request),
                 kept.address() ? Optional.of(request.sourceAddress()) : Optional.empty(),
                 kept.address(),
                 credential,

@@ -73,8 +73,13 @@ public final class DecisionEvents {
                     "quota_remaining",
                     d.responseHeaders().getOrDefault(io.meshguard.extauthz.quota.QuotaResponses.REMAINING, ""));
         }
-        if (!request.sourcePrincipal().isEmpty()) {
-            details.put("source_principal", request.sourcePrincipal());
+        // at an ambient waypoint the Check has no peer: the caller is the client a trusted waypoint named in XFCC
+        String caller = kept.map(k -> k.caller(request)).orElse(request.sourcePrincipal());
+        if (!caller.isEmpty()) {
+            details.put("source_principal", caller);
+            if (request.sourcePrincipal().isEmpty()) {
+                details.put("source_principal_from", "waypoint_xfcc");
+            }
         }
         if (d.reason() == Reason.INVALID_PATH) {
             details.put(

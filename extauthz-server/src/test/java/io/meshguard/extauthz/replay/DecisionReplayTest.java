@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
 class DecisionReplayTest {
     private static final String GATEWAY = "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway";
     private static final String PAYMENTS = "spiffe://cluster.local/ns/payments/sa/api";
+    private static final String WAYPOINT = "spiffe://cluster.local/ns/payments/sa/meshguard-waypoint";
     private static final String POLICY = """
             issuers:
               - name: idp
@@ -51,7 +52,9 @@ class DecisionReplayTest {
               default_tier: small
               tiers:
                 small: {requests_per_second: 0.0000116, burst: 2}
-            mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
+            mesh:
+              trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]
+              trusted_waypoints: [cluster.local/ns/payments/sa/meshguard-waypoint]
             deny:
               - name: no-debug
                 when: '"x-debug" in request.headers && request.headers["x-debug"] == "1"'
@@ -195,6 +198,22 @@ class DecisionReplayTest {
         out.add(new Req("/internal/x", "spiffe://cluster.local/ns/shop/sa/web", "10.1.2.3", Map.of()));
         out.add(new Req("/internal/x", "spiffe://evil.example/ns/payments/sa/api", "10.1.2.3", Map.of()));
         out.add(new Req("/internal/x", "", "10.1.2.3", Map.of()));
+        // ambient: a waypoint's Check has no peer; the caller is the client the trusted waypoint's XFCC names
+        out.add(new Req("/internal/x", "", "10.1.2.4", Map.of(), "x-forwarded-client-cert", waypointSaw(PAYMENTS)));
+        out.add(new Req(
+                "/internal/x",
+                "",
+                "10.1.2.4",
+                Map.of(),
+                "x-forwarded-client-cert",
+                waypointSaw("spiffe://cluster.local/ns/shop/sa/web")));
+        out.add(new Req(
+                "/internal/x",
+                "",
+                "10.1.2.4",
+                Map.of(),
+                "x-forwarded-client-cert",
+                "By=spiffe://cluster.local/ns/shop/sa/meshguard-waypoint;URI=" + PAYMENTS));
         out.add(new Req("/probe/x", PAYMENTS, "10.9.9.9", Map.of()));
         out.add(new Req("/probe/x", PAYMENTS, "192.168.1.1", Map.of()));
         out.add(new Req("/probe/x", "", "10.9.9.9", Map.of()));
@@ -239,6 +258,10 @@ class DecisionReplayTest {
                 "x-tenant-id",
                 "acme"));
         return out;
+    }
+
+    private static String waypointSaw(String client) {
+        return "By=" + WAYPOINT + ";URI=" + client;
     }
 
     /** The traffic decided by the server's pipeline under {@code policy}, as its audit rows keep it. */
@@ -365,6 +388,44 @@ class DecisionReplayTest {
 
         assertThat(report.notReplayableByReason()).containsKey("header not recorded: x-region");
         assertThat(report.flipped()).isZero();
+    }
+
+    @Test
+    void record_ofAWaypointsCheck_namesTheClientTheTrustedWaypointNamed_andReplaysAsDecided() {
+        try (AuthzPipeline p = pipeline(inForce)) {
+            HttpRequestView trusted = new Req(
+                            "/internal/x", "", "10.1.2.4", Map.of(), "x-forwarded-client-cert", waypointSaw(PAYMENTS))
+                    .view();
+            AuthzPipeline.Recorded allowed = p.decideRecorded(trusted);
+            AuthzDecisionEvent event = DecisionEvents.of(trusted, allowed.decision(), Instant.now(), 1, allowed.kept());
+            assertThat(allowed.decision().allowed()).isTrue();
+            assertThat(event.details())
+                    .containsEntry("source_principal", PAYMENTS)
+                    .containsEntry("source_principal_from", "waypoint_xfcc");
+
+            // a waypoint nobody listed names nobody: the row keeps no caller, as the decision saw none
+            HttpRequestView untrusted = new Req(
+                            "/internal/x",
+                            "",
+                            "10.1.2.4",
+                            Map.of(),
+                            "x-forwarded-client-cert",
+                            "By=spiffe://cluster.local/ns/shop/sa/meshguard-waypoint;URI=" + PAYMENTS)
+                    .view();
+            AuthzPipeline.Recorded denied = p.decideRecorded(untrusted);
+            assertThat(denied.decision().allowed()).isFalse();
+            assertThat(DecisionEvents.of(untrusted, denied.decision(), Instant.now(), 1, denied.kept())
+                            .details())
+                    .doesNotContainKeys("source_principal", "source_principal_from");
+
+            // a sidecar's Check keeps its own peer, without the marker
+            HttpRequestView sidecar = new Req("/internal/x", PAYMENTS, "10.1.2.3", Map.of()).view();
+            AuthzPipeline.Recorded direct = p.decideRecorded(sidecar);
+            assertThat(DecisionEvents.of(sidecar, direct.decision(), Instant.now(), 1, direct.kept())
+                            .details())
+                    .containsEntry("source_principal", PAYMENTS)
+                    .doesNotContainKey("source_principal_from");
+        }
     }
 
     @Test
