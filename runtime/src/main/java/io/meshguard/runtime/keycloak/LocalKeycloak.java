@@ -56,13 +56,13 @@ public final class LocalKeycloak implements AutoCloseable {
 
     private final int port;
     private final String adminPassword;
-    private final Process process;
+    private final ProcessHandle process;
     private final Path log;
     private final Path pidFile;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private LocalKeycloak(int port, String adminPassword, Process process, Path log, Path pidFile) {
+    private LocalKeycloak(int port, String adminPassword, ProcessHandle process, Path log, Path pidFile) {
         this.port = port;
         this.adminPassword = adminPassword;
         this.process = process;
@@ -92,12 +92,27 @@ public final class LocalKeycloak implements AutoCloseable {
         Path pidFile = workDir.resolve(PID_FILE);
         // the server's pid, then its owner's: a start beside a live owner (two test runs of one module) leaves it be
         Files.writeString(pidFile, process.pid() + " " + ProcessHandle.current().pid());
-        LocalKeycloak keycloak = new LocalKeycloak(httpPort, adminPassword, process, log, pidFile);
+        LocalKeycloak keycloak = new LocalKeycloak(httpPort, adminPassword, process.toHandle(), log, pidFile);
         try {
-            keycloak.awaitReady(timeout);
+            keycloak.awaitReady(process, timeout);
         } catch (IOException | RuntimeException e) {
             keycloak.close();
             throw e;
+        }
+        return keycloak;
+    }
+
+    /**
+     * A server another process started with {@link #start} in {@code workDir} (its log and pid file are there): this
+     * process calls its APIs and {@link #close} stops it. Fails when it does not answer as ready.
+     */
+    public static LocalKeycloak attach(int port, String adminPassword, long pid, Path workDir) throws IOException {
+        ProcessHandle process =
+                ProcessHandle.of(pid).orElseThrow(() -> new IOException("no Keycloak process " + pid + " any more"));
+        LocalKeycloak keycloak = new LocalKeycloak(
+                port, adminPassword, process, workDir.resolve("keycloak.log"), workDir.resolve(PID_FILE));
+        if (!keycloak.answers()) {
+            throw new IOException("Keycloak " + pid + " on port " + port + " does not answer; see " + keycloak.log);
         }
         return keycloak;
     }
@@ -331,7 +346,7 @@ public final class LocalKeycloak implements AutoCloseable {
     /** Stops the server and every process it started; removes the pid file. */
     @Override
     public void close() {
-        stopTree(process.toHandle(), STOP_WAIT);
+        stopTree(process, STOP_WAIT);
         try {
             Files.deleteIfExists(pidFile);
         } catch (IOException e) {
@@ -350,24 +365,14 @@ public final class LocalKeycloak implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) throws IOException {
+    private void awaitReady(Process started, Duration timeout) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
-        HttpRequest probe = HttpRequest.newBuilder(URI.create(issuer("master") + "/.well-known/openid-configuration"))
-                .timeout(Duration.ofSeconds(2))
-                .build();
         while (Instant.now().isBefore(deadline)) {
-            if (!process.isAlive()) {
-                throw new IOException("Keycloak exited with " + process.exitValue() + "; see " + log);
+            if (!started.isAlive()) {
+                throw new IOException("Keycloak exited with " + started.exitValue() + "; see " + log);
             }
-            try {
-                if (http.send(probe, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for Keycloak", e);
+            if (answers()) {
+                return;
             }
             try {
                 Thread.sleep(250);
@@ -377,6 +382,21 @@ public final class LocalKeycloak implements AutoCloseable {
             }
         }
         throw new IOException("Keycloak was not ready within " + timeout.toSeconds() + " s; see " + log);
+    }
+
+    /** Whether the server's master realm answers its discovery document now. */
+    private boolean answers() throws IOException {
+        HttpRequest probe = HttpRequest.newBuilder(URI.create(issuer("master") + "/.well-known/openid-configuration"))
+                .timeout(Duration.ofSeconds(2))
+                .build();
+        try {
+            return http.send(probe, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (IOException e) {
+            return false; // not listening (yet, or any more)
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for Keycloak", e);
+        }
     }
 
     private static void stopTree(ProcessHandle root, Duration wait) {
