@@ -20,8 +20,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.Arrays;
+import java.util.Date;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -157,7 +157,9 @@ public final class CanaryProbe implements ServerComponent {
                 CanaryResult result = probe(route, kind);
                 counters.get(key(route.name(), kind, result.outcome())).increment();
                 if (result.passed()) {
-                    lastSuccess.get(route.name() + "\n" + kind.id()).set(clock.instant().getEpochSecond());
+                    lastSuccess
+                            .get(route.name() + "\n" + kind.id())
+                            .set(clock.instant().getEpochSecond());
                 } else {
                     log.error(
                             "canary {} on route {} {}: {}",
@@ -189,7 +191,7 @@ public final class CanaryProbe implements ServerComponent {
         return switch (kind) {
             case EXPIRED_TOKEN -> {
                 headers.put("authorization", "Bearer " + expiredToken);
-                yield new CanaryTransport.Request("GET", route.url(), headers, "");
+                yield new CanaryTransport.Request(route.method(), route.url(), headers, "");
             }
             case TEST_CARD -> {
                 headers.put("authorization", "Bearer " + credential.orElseThrow());

@@ -60,8 +60,7 @@ public record CanarySettings(
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(
-                        ROUTES_FILE, INTERVAL, TIMEOUT, BLOCK_STATUS, EXPIRED_TOKEN_FILE, CREDENTIAL_FILE);
+                return List.of(ROUTES_FILE, INTERVAL, TIMEOUT, BLOCK_STATUS, EXPIRED_TOKEN_FILE, CREDENTIAL_FILE);
             }
 
             @Override

@@ -52,7 +52,11 @@ class CanaryCommandTest {
 
     @Test
     void once_protectedRoute_exits0_andTheRouteSawTheCanaryMarker() throws Exception {
-        CliRun run = CliRun.of("canary", "--once", "--config", config(route("accounts", "/protected")).toString());
+        CliRun run = CliRun.of(
+                "canary",
+                "--once",
+                "--config",
+                config(route("accounts", "/protected")).toString());
 
         assertThat(run.exit()).as(run.out() + run.err()).isZero();
         assertThat(run.out()).contains("passed", "expired_token", "accounts");
@@ -65,7 +69,8 @@ class CanaryCommandTest {
                 "canary",
                 "--once",
                 "--config",
-                config(route("accounts", "/protected") + route("ledger", "/open")).toString());
+                config(route("accounts", "/protected") + route("ledger", "/open"))
+                        .toString());
 
         assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(CanaryCommand.EXIT_GOT_THROUGH);
         assertThat(run.out()).containsPattern("got_through +expired_token +ledger +HTTP 200");
@@ -85,8 +90,8 @@ class CanaryCommandTest {
     }
 
     private String route(String name, String path) {
-        return "  - {name: " + name + ", url: 'http://127.0.0.1:" + server.getAddress().getPort() + path
-                + "', kinds: [expired_token], headers: {x-tenant-id: canary}}\n";
+        return "  - {name: " + name + ", url: 'http://127.0.0.1:"
+                + server.getAddress().getPort() + path + "', kinds: [expired_token], headers: {x-tenant-id: canary}}\n";
     }
 
     private Path config(String routes) throws Exception {
