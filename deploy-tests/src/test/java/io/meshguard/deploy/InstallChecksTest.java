@@ -93,7 +93,8 @@ class InstallChecksTest {
         assertThat(old.exit()).as(old.out()).isEqualTo(1);
         assertThat(old.out()).contains("too old for ambient").contains("1.27.0");
         // the sidecar install still takes 1.26
-        assertThat(run("check-istio-version.sh", "docker.io/istio/pilot:1.26.3\n").exit())
+        assertThat(run("check-istio-version.sh", "docker.io/istio/pilot:1.26.3\n")
+                        .exit())
                 .isZero();
 
         Result noXfcc = run("check-istio-version.sh", "docker.io/istio/pilot:1.29.1\n", List.of("--ambient"));

@@ -108,7 +108,7 @@ class KustomizationLayoutTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate", "canary"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"ops", "migrate"})
     void opsJobs_nameTheInstallsImage(String dir) {
         JsonNode base = YamlDocuments.read(RepoPaths.manifests().resolve("base/kustomization.yaml"))
                 .getFirst()

@@ -110,11 +110,14 @@ class CanaryJourneyTest {
                         new CanaryRoute(
                                 "demo.v2.accounts",
                                 URI.create("http://" + DemoGateway.HOST + "/demo/v2/accounts/canary"),
+                                "GET",
                                 List.of(CanaryKind.EXPIRED_TOKEN),
                                 Map.of("x-tenant-id", "t-canary")),
                         new CanaryRoute(
                                 "demo.v2.chat",
                                 URI.create("http://" + DemoGateway.HOST + "/demo/v2/chat/completions"),
+                                // the route takes POST only: a GET would meet the catch-all 404 (unreachable)
+                                "POST",
                                 List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
                                 Map.of("x-tenant-id", "t-canary"))),
                 meters);
@@ -135,16 +138,17 @@ class CanaryJourneyTest {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(canaryRows())
                 .containsEntry("expired_token", 2L)
                 .containsEntry("test_card", 1L));
-        assertThat(llm.received())
-                .allSatisfy(r -> assertThat(new String(r.body(), StandardCharsets.UTF_8)).doesNotContain(CanaryProbe.CARD));
+        assertThat(llm.received()).allSatisfy(r -> assertThat(new String(r.body(), StandardCharsets.UTF_8))
+                .doesNotContain(CanaryProbe.CARD));
     }
 
     /** The gateway's api_call rows marked as canaries, counted per kind. */
     private static Map<String, Long> canaryRows() throws Exception {
         Map<String, Long> rows = new java.util.TreeMap<>();
         try (java.sql.Connection c = PG.dataSource().getConnection();
-                java.sql.PreparedStatement ps = c.prepareStatement("select details->>'canary', count(*) from audit_event"
-                        + " where kind = 'api_call' and details->>'canary' is not null group by 1");
+                java.sql.PreparedStatement ps =
+                        c.prepareStatement("select details->>'canary', count(*) from audit_event"
+                                + " where kind = 'api_call' and details->>'canary' is not null group by 1");
                 java.sql.ResultSet r = ps.executeQuery()) {
             while (r.next()) {
                 rows.put(r.getString(1), r.getLong(2));
@@ -160,6 +164,7 @@ class CanaryJourneyTest {
         CanaryRoute bypass = new CanaryRoute(
                 "accounts-pod-ip",
                 URI.create("http://127.0.0.1:" + upstreams.accounts().port() + "/demo/v2/accounts/canary"),
+                "GET",
                 List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
                 Map.of("x-tenant-id", "t-canary"));
         CanaryProbe probe = probe(List.of(bypass), meters);
@@ -179,6 +184,7 @@ class CanaryJourneyTest {
                 .isZero();
         // the workload saw the canary, marked as one
         assertThat(upstreams.accounts().received())
-                .anySatisfy(r -> assertThat(r.headers().first(CanaryProbe.HEADER)).contains("test_card"));
+                .anySatisfy(
+                        r -> assertThat(r.headers().first(CanaryProbe.HEADER)).contains("test_card"));
     }
 }

@@ -191,7 +191,7 @@ public final class CanaryProbe implements ServerComponent {
         return switch (kind) {
             case EXPIRED_TOKEN -> {
                 headers.put("authorization", "Bearer " + expiredToken);
-                yield new CanaryTransport.Request("GET", route.url(), headers, "");
+                yield new CanaryTransport.Request(route.method(), route.url(), headers, "");
             }
             case TEST_CARD -> {
                 headers.put("authorization", "Bearer " + credential.orElseThrow());

@@ -18,13 +18,19 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *
  * @param name the route's name as the metric labels it (the gateway route's name, e.g. {@code demo.v2.accounts})
  * @param url where a client reaches it: the real path, through the gateway or the waypoint
+ * @param method the method an {@code expired_token} canary uses ({@code GET} unless the route takes only another;
+ *     a {@code test_card} canary always posts its body)
  * @param kinds which canaries it gets
  * @param headers sent with every canary (e.g. the tenant header the policy requires before it looks at the token)
  */
-public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<String, String> headers) {
+public record CanaryRoute(String name, URI url, String method, List<CanaryKind> kinds, Map<String, String> headers) {
     public CanaryRoute {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(url, "url");
+        if (!List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE").contains(method)) {
+            throw new IllegalArgumentException("canary route " + name + ": method " + method + " is not one of GET,"
+                    + " HEAD, POST, PUT, PATCH, DELETE");
+        }
         kinds = List.copyOf(kinds);
         headers = Map.copyOf(headers);
         if (name.isBlank()) {
@@ -46,6 +52,7 @@ public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<Stri
      * routes:
      *   - name: demo.v2.accounts
      *     url: https://api.bank.example/demo/v2/accounts/canary
+     *     method: GET              # optional: the expired_token canary's method
      *     kinds: [expired_token, test_card]
      *     headers: {x-tenant-id: canary}
      * </pre>
@@ -65,9 +72,9 @@ public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<Stri
                 throw new IllegalArgumentException(source + ": each route is a map with name, url and kinds");
             }
             for (Object key : m.keySet()) {
-                if (!List.of("name", "url", "kinds", "headers").contains(String.valueOf(key))) {
+                if (!List.of("name", "url", "method", "kinds", "headers").contains(String.valueOf(key))) {
                     throw new IllegalArgumentException(
-                            source + ": unknown key '" + key + "' (name, url, kinds, headers)");
+                            source + ": unknown key '" + key + "' (name, url, method, kinds, headers)");
                 }
             }
             List<CanaryKind> kinds = new ArrayList<>();
@@ -83,6 +90,8 @@ public record CanaryRoute(String name, URI url, List<CanaryKind> kinds, Map<Stri
                 routes.add(new CanaryRoute(
                         String.valueOf(m.get("name") == null ? "" : m.get("name")),
                         URI.create(String.valueOf(m.get("url"))),
+                        String.valueOf(m.get("method") == null ? "GET" : m.get("method"))
+                                .toUpperCase(java.util.Locale.ROOT),
                         kinds,
                         headers));
             } catch (IllegalArgumentException e) {

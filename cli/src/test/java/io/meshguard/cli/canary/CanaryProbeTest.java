@@ -26,6 +26,7 @@ class CanaryProbeTest {
     private static final CanaryRoute ACCOUNTS = new CanaryRoute(
             "demo.v2.accounts",
             URI.create("http://127.0.0.1:1/demo/v2/accounts/canary"),
+            "GET",
             List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
             Map.of("x-tenant-id", "canary"));
 
@@ -185,6 +186,13 @@ class CanaryProbeTest {
                 .hasMessageContaining("unknown canary kind 'sql'");
         assertThatThrownBy(() -> CanaryRoute.parse("routes: [{name: a, url: 'ftp://x/', kinds: [test_card]}]", "f"))
                 .hasMessageContaining("http or https");
+        assertThat(CanaryRoute.parse("routes: [{name: a, url: 'http://x/', method: post, kinds: [expired_token]}]", "f")
+                        .getFirst()
+                        .method())
+                .isEqualTo("POST");
+        assertThatThrownBy(() -> CanaryRoute.parse(
+                        "routes: [{name: a, url: 'http://x/', method: TRACE, kinds: [expired_token]}]", "f"))
+                .hasMessageContaining("method TRACE");
     }
 
     private static CanaryTransport.Answer answer(int status, String body) {

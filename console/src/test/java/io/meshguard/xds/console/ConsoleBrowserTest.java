@@ -570,7 +570,7 @@ class ConsoleBrowserTest {
             assertThat(dora.cspViolations()).isEmpty();
         }
         try (Chromium pete = Chromium.start()) {
-            pete.signIn(base, "pete");
+            pete.signIn(base, "pete", "/console/revisions/" + GROUP);
             assertThat(pete.driver.findElements(By.linkText("Coverage"))).isEmpty();
             pete.driver.get(base + "/console/coverage");
             assertThat(pete.driver.findElements(By.cssSelector("section.coverage")))

@@ -116,9 +116,7 @@ class CoverageScreenTest {
     void drillDown_listsTheServicesUncoveredRequestIds_andTheTemplateRendersThem() {
         CoverageScreen.Page page = screen.page("hour", "api.payments.svc.cluster.local", CHROME);
 
-        assertThat(page.samples())
-                .singleElement()
-                .isEqualTo(new CoverageScreen.SampleRow("pay-bypass", "no Check"));
+        assertThat(page.samples()).singleElement().isEqualTo(new CoverageScreen.SampleRow("pay-bypass", "no Check"));
         String html = new String(new Pages().bytes("coverage.jte", page), StandardCharsets.UTF_8);
         assertThat(html)
                 .contains("data-namespace=\"payments\" data-ok=\"false\"")
