@@ -52,5 +52,10 @@ public final class ConsoleRoutes {
             // what each problem code means (the Validate screen links here): the same permission as the screen
             AdminRoute.tenant("GET", "/console/problem-codes", "config:validate"),
             // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
-            AdminRoute.tenant("GET", "/console/traffic", "audit:read"));
+            AdminRoute.tenant("GET", "/console/traffic", "audit:read"),
+            // the authz policy files' requests: POST /policy-requests/{id}/approve|reject's permissions
+            AdminRoute.system("GET", "/console/policy-requests", "policy:read"),
+            AdminRoute.system("GET", "/console/policy-requests/{id}", "policy:read"),
+            AdminRoute.system("POST", "/console/policy-requests/{id}/approve", "policy:approve"),
+            AdminRoute.system("POST", "/console/policy-requests/{id}/reject", "policy:approve"));
 }
