@@ -83,15 +83,22 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                 System.out.println("no policy requests");
                 return 0;
             }
-            System.out.printf("%-6s %-10s %-20s %-14s %-10s %s%n", "ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON");
+            System.out.printf(
+                    "%-6s %-10s %-20s %-14s %-10s %s%n", "ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON");
             for (JsonNode q : requests) {
                 System.out.printf(
                         "%-6s %-10s %-20s %-14s %-10s %s%n",
                         q.path("id").asText(),
                         q.path("state").asText(),
                         q.path("requested_by").asText(),
-                        q.path("digest").asText().substring(0, Math.min(12, q.path("digest").asText().length())),
-                        q.path("report").isMissingNode() ? "-" : q.path("report").path("flipped").asText(),
+                        q.path("digest")
+                                .asText()
+                                .substring(
+                                        0,
+                                        Math.min(12, q.path("digest").asText().length())),
+                        q.path("report").isMissingNode()
+                                ? "-"
+                                : q.path("report").path("flipped").asText(),
                         q.path("reason").asText());
             }
             return 0;

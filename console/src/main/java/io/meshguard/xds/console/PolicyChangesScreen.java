@@ -41,7 +41,9 @@ public final class PolicyChangesScreen {
                         r.requestedAt().toString(),
                         r.reason(),
                         r.digest().substring(0, 12),
-                        r.report().map(rep -> rep.flipped() + " of " + rep.decisions()).orElse("no report")))
+                        r.report()
+                                .map(rep -> rep.flipped() + " of " + rep.decisions())
+                                .orElse("no report")))
                 .toList();
         return new Views.PolicyRequests(chrome, rows);
     }
@@ -49,8 +51,10 @@ public final class PolicyChangesScreen {
     /** One request; {@code ?group=N} drills down to the audit rows of group N's sample request ids. */
     Views.PolicyRequestPage page(Console.Request req, Views.Chrome chrome) {
         long id = number(req.segment(2));
-        PolicyRequest r = changes.store().get(id).orElseThrow(() -> new AdminJson.Refusal(404, "no policy request " + id));
-        List<ReplayReport.FlipGroup> groups = r.report().map(ReplayReport::groups).orElse(List.of());
+        PolicyRequest r =
+                changes.store().get(id).orElseThrow(() -> new AdminJson.Refusal(404, "no policy request " + id));
+        List<ReplayReport.FlipGroup> groups =
+                r.report().map(ReplayReport::groups).orElse(List.of());
         int drilled = req.param("group").isEmpty() ? -1 : (int) number(req.param("group"));
         List<Views.AuditRow> samples = new ArrayList<>();
         String samplesNote = "";
@@ -84,7 +88,8 @@ public final class PolicyChangesScreen {
                 r.digest(),
                 r.decidedBy().map(Views.Person::of),
                 r.decisionReason().orElse(""),
-                r.report().map(rep -> rep.from() + " .. " + rep.to() + " (computed " + rep.computedAt() + ")")
+                r.report()
+                        .map(rep -> rep.from() + " .. " + rep.to() + " (computed " + rep.computedAt() + ")")
                         .orElse(""),
                 r.report().map(ReplayReport::decisions).orElse(0L),
                 r.report().map(ReplayReport::unchanged).orElse(0L),
@@ -92,7 +97,8 @@ public final class PolicyChangesScreen {
                 r.report().map(ReplayReport::notReplayable).orElse(0L),
                 groups.stream().map(ReplayReport.FlipGroup::sentence).toList(),
                 groups.stream().map(ReplayReport.FlipGroup::samples).toList(),
-                r.report().map(rep -> rep.notReplayableByReason().entrySet().stream()
+                r.report()
+                        .map(rep -> rep.notReplayableByReason().entrySet().stream()
                                 .map(e -> e.getValue() + "  " + e.getKey())
                                 .sorted()
                                 .toList())

@@ -173,7 +173,13 @@ public final class Views {
 
     /** One request in the list: {@code flips} is "N of M" decisions of its report, or "no report". */
     public record PolicyRequestRow(
-            long id, String state, Person requestedBy, String requestedAt, String reason, String digest, String flips) {}
+            long id,
+            String state,
+            Person requestedBy,
+            String requestedAt,
+            String reason,
+            String digest,
+            String flips) {}
 
     /**
      * One policy request: who asked and why, the replay report (window, counts, one sentence and the sample request

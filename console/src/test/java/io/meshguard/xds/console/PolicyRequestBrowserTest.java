@@ -120,8 +120,9 @@ class PolicyRequestBrowserTest {
         }
         Awaitility.await()
                 .atMost(Duration.ofSeconds(20))
-                .until(() -> PG.dsl().fetchCount(PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
-                        == WRITES + READS);
+                .until(() ->
+                        PG.dsl().fetchCount(PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
+                                == WRITES + READS);
     }
 
     @AfterAll
@@ -166,7 +167,10 @@ class PolicyRequestBrowserTest {
             group.findElement(By.tagName("a")).click();
             WebElement rows = alice.waitFor(By.id("sample-rows"));
             assertThat(rows.findElements(By.cssSelector("tbody tr"))).hasSize(5);
-            assertThat(rows.getText()).contains("acme").contains("payments-write").containsPattern("pay-([0-9]|1[01])\\b");
+            assertThat(rows.getText())
+                    .contains("acme")
+                    .contains("payments-write")
+                    .containsPattern("pay-([0-9]|1[01])\\b");
             alice.screenshot("policy-request-samples");
 
             alice.waitFor(By.id("decide-reason")).sendKeys("denies acme's checkout");
@@ -181,10 +185,14 @@ class PolicyRequestBrowserTest {
         try (Chromium alice = Chromium.start()) {
             alice.signIn(base, "alice", "/console/policy-requests/" + fixed.id());
             assertThat(alice.waitFor(By.cssSelector("[data-counts]")).getText()).contains("0 flipped");
-            assertThat(alice.driver.findElement(By.cssSelector("[data-no-flips]")).getText())
+            assertThat(alice.driver
+                            .findElement(By.cssSelector("[data-no-flips]"))
+                            .getText())
                     .contains("No recorded decision would go otherwise");
             alice.waitFor(By.id("decide-reason")).sendKeys("no flips, CB-2");
-            alice.driver.findElement(By.cssSelector("#decide button[type=submit]:not(.secondary)")).click();
+            alice.driver
+                    .findElement(By.cssSelector("#decide button[type=submit]:not(.secondary)"))
+                    .click();
             alice.waitForText(By.cssSelector(".flash"), "approved");
             assertThat(alice.cspViolations()).isEmpty();
             alice.screenshot("policy-request-approved");

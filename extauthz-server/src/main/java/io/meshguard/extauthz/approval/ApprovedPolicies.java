@@ -42,6 +42,7 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
     private final DataSource dataSource;
     /** 1 while the newest files wait for an approval. */
     private final AtomicInteger unapproved = new AtomicInteger();
+
     private final AtomicReference<String> approvalsSeen = new AtomicReference<>("");
 
     public ApprovedPolicies(String policy, PolicyParser<T> parser, DataSource dataSource, MeterRegistry registry) {
@@ -70,8 +71,8 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
                     .addKeyValue("policy", policy)
                     .addKeyValue("digest", digest)
                     .log("policy {}: files {} are not enforced: {}", policy, digest, refusal.get());
-            throw new PolicyInvalidException(List.of(new PolicyError(
-                    sources.get(0).fileName(), 0, refusal.get())));
+            throw new PolicyInvalidException(
+                    List.of(new PolicyError(sources.get(0).fileName(), 0, refusal.get())));
         }
         unapproved.set(0);
         return parsed;

@@ -11,6 +11,7 @@ import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyRevocations;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.extauthz.approval.ApprovedPolicies;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.CheckSize;
 import io.meshguard.extauthz.decision.SecretFiles;
@@ -39,7 +40,6 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.policy.PolicyWatcher;
-import io.meshguard.extauthz.approval.ApprovedPolicies;
 import io.meshguard.runtime.tracing.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -71,6 +71,7 @@ public final class ExtAuthzServer implements ServerComponent {
     private final PolicyWatcher<AuthzPolicy> watcher;
     /** Present with {@code policy.require_approval}: the parser that takes only approved files. */
     private final Optional<ApprovedPolicies<AuthzPolicy>> approvedOnly;
+
     private final Optional<ApiKeyAuthenticator> apiKeys;
     /** Revocations pushed from the key database to this replica's key cache (with a database only). */
     private final Optional<ApiKeyRevocations> revocations;
@@ -219,7 +220,8 @@ public final class ExtAuthzServer implements ServerComponent {
         this.watcher = new PolicyWatcher<>(
                 "authz",
                 config.policyFile(),
-                approvedOnly.<io.meshguard.runtime.policy.PolicyParser<AuthzPolicy>>map(a -> a)
+                approvedOnly
+                        .<io.meshguard.runtime.policy.PolicyParser<AuthzPolicy>>map(a -> a)
                         .orElseGet(AuthzPolicyFiles::new),
                 registry,
                 config.policyReloadInterval());

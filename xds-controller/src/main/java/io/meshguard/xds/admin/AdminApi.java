@@ -283,10 +283,7 @@ public final class AdminApi implements HttpHandler {
      * with its {@code x-meshguard-permission}.
      */
     public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.of(
-                    ROUTES,
-                    AuditAdminApi.ROUTES,
-                    PolicyRequestApi.ROUTES,
-                    io.meshguard.xds.zone.ZoneAdminApi.ROUTES)
+                    ROUTES, AuditAdminApi.ROUTES, PolicyRequestApi.ROUTES, io.meshguard.xds.zone.ZoneAdminApi.ROUTES)
             .flatMap(List::stream)
             .toList();
 

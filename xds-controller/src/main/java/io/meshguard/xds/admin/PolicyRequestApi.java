@@ -37,7 +37,8 @@ public final class PolicyRequestApi implements HttpHandler {
 
     @FunctionalInterface
     private interface Handler {
-        JsonNode handle(PolicyRequestApi api, HttpExchange exchange, List<String> segments, Person caller, String requestId)
+        JsonNode handle(
+                PolicyRequestApi api, HttpExchange exchange, List<String> segments, Person caller, String requestId)
                 throws IOException;
     }
 
@@ -59,7 +60,7 @@ public final class PolicyRequestApi implements HttpHandler {
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}/files", "policy:read"),
                     "The requested files exactly as stored (what an approval lets extauthz enforce)",
-                    (a, ex, s, p, id) -> a.changes.store().files(number(s.get(1))).toJson()),
+                    (a, ex, s, p, id) -> a.files(number(s.get(1)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/report", "policy:request"),
                     "Compute the request's replay report again on its stored files (the last 30 days)",
@@ -93,7 +94,8 @@ public final class PolicyRequestApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             AdminRouter.Admitted call = router.admitOrRefuse(
                     exchange,
                     requestId,
@@ -103,7 +105,9 @@ public final class PolicyRequestApi implements HttpHandler {
                             "no policy request operation " + exchange.getRequestMethod() + " "
                                     + exchange.getRequestURI().getRawPath()));
             AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
-            JsonNode body = operation.handler().handle(this, exchange, segments, call.caller().person(), requestId);
+            JsonNode body = operation
+                    .handler()
+                    .handle(this, exchange, segments, call.caller().person(), requestId);
             AdminJson.send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             AdminJson.send(exchange, e.status(), AdminJson.error(e.getMessage()));
@@ -111,7 +115,8 @@ public final class PolicyRequestApi implements HttpHandler {
             AdminJson.send(exchange, 400, AdminJson.error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.error("policy request call {} failed", requestId, e);
-            AdminJson.send(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
+            AdminJson.send(
+                    exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
         } finally {
             exchange.close();
         }
@@ -130,10 +135,18 @@ public final class PolicyRequestApi implements HttpHandler {
         return tree(changes.store().get(id).orElseThrow(() -> new AdminJson.Refusal(404, "no policy request " + id)));
     }
 
+    private JsonNode files(long id) {
+        if (changes.store().get(id).isEmpty()) {
+            throw new AdminJson.Refusal(404, "no policy request " + id);
+        }
+        return changes.store().files(id).toJson();
+    }
+
     private JsonNode request(HttpExchange exchange, Person caller, String requestId) throws IOException {
         JsonNode body = AdminJson.readObject(exchange, MAX_BODY_BYTES);
         PolicyBundle files = PolicyBundle.fromJson(body.get("files"));
-        return tree(changes.request(caller, requestId, files, body.path("reason").asText("")));
+        return tree(
+                changes.request(caller, requestId, files, body.path("reason").asText("")));
     }
 
     /** A request without its diff and report groups: one line of a list. */

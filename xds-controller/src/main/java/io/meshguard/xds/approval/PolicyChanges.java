@@ -77,18 +77,12 @@ public final class PolicyChanges {
         if (base.isPresent() && base.get().digest().equals(files.digest())) {
             throw new AdminJson.Refusal(
                     409,
-                    "these files are already approved (request " + base.get().requestId() + ", digest "
-                            + files.digest() + "): nothing to request");
+                    "these files are already approved (request " + base.get().requestId() + ", digest " + files.digest()
+                            + "): nothing to request");
         }
         String diff = PolicyDiff.unified(base.map(PolicyRequestStore.Approved::files), files);
-        PolicyRequest opened = store.open(
-                AUTHZ,
-                requester,
-                now(),
-                reason,
-                files,
-                base.map(PolicyRequestStore.Approved::digest),
-                diff);
+        PolicyRequest opened =
+                store.open(AUTHZ, requester, now(), reason, files, base.map(PolicyRequestStore.Approved::digest), diff);
         audit.record(new ConfigChangeAudit.ConfigChange(
                 requester.name(),
                 "policy-request",
@@ -223,5 +217,4 @@ public final class PolicyChanges {
     private static String lower(Enum<?> e) {
         return e.name().toLowerCase(java.util.Locale.ROOT);
     }
-
 }

@@ -49,12 +49,17 @@ public final class PolicyDiff {
     }
 
     private static List<String> lines(String text) {
-        return text.isEmpty() ? List.of() : List.of(text.split("\n", -1));
+        // a file's last newline ends its last line; it does not start another one
+        String body = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+        return text.isEmpty() ? List.of() : List.of(body.split("\n", -1));
     }
 
     private static void file(List<String> a, List<String> b, StringBuilder out) {
         if (a.size() > MAX_LINES || b.size() > MAX_LINES) {
-            out.append("@@ the file is replaced (").append(a.size()).append(" -> ").append(b.size());
+            out.append("@@ the file is replaced (")
+                    .append(a.size())
+                    .append(" -> ")
+                    .append(b.size());
             out.append(" lines, too large to diff line by line) @@\n");
             return;
         }

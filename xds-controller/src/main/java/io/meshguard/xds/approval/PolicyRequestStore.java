@@ -91,8 +91,9 @@ public final class PolicyRequestStore {
     /** Keeps {@code report} with a pending request (replacing an older report). */
     public boolean attachReport(long id, ReplayReport report) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("update policy_request set report = ?::jsonb,"
-                        + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "update policy_request set report = ?::jsonb,"
+                                + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
             ps.setString(1, report.toJson().toString());
             ps.setTimestamp(2, Timestamp.from(report.from()));
             ps.setTimestamp(3, Timestamp.from(report.to()));
@@ -100,7 +101,8 @@ public final class PolicyRequestStore {
             ps.setLong(5, id);
             return ps.executeUpdate() == 1;
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot keep the replay report of request " + id + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot keep the replay report of request " + id + ": " + e.getMessage(), e);
         }
     }
 
@@ -232,7 +234,8 @@ public final class PolicyRequestStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String report = rs.getString(11);
-                    JsonNode reportJson = report == null ? null : ConfigJson.mapper().readTree(report);
+                    JsonNode reportJson =
+                            report == null ? null : ConfigJson.mapper().readTree(report);
                     out.add(new PolicyRequest(
                             rs.getLong(1),
                             rs.getString(2),

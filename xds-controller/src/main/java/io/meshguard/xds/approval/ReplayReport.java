@@ -28,15 +28,22 @@ public record ReplayReport(
 
     /** One group of flips: the same change for the same tenant, route, caller and rule, with sample request ids. */
     public record FlipGroup(
-            String from, String to, String tenant, String route, String caller, String rule, long count, List<String> samples) {
+            String from,
+            String to,
+            String tenant,
+            String route,
+            String caller,
+            String rule,
+            long count,
+            List<String> samples) {
         public FlipGroup {
             samples = List.copyOf(samples);
         }
 
         /** {@code 312 decisions of tenant acme on route payments-write would go allow 200 -> deny 403 (deny:x)}. */
         public String sentence() {
-            return count + " decision" + (count == 1 ? "" : "s") + " of tenant " + tenant + " on route " + route + " by "
-                    + caller + " would go " + from + " -> " + to + " (" + rule + ")";
+            return count + " decision" + (count == 1 ? "" : "s") + " of tenant " + tenant + " on route " + route
+                    + " by " + caller + " would go " + from + " -> " + to + " (" + rule + ")";
         }
     }
 
@@ -120,9 +127,11 @@ public record ReplayReport(
         }
         if (!notReplayableByReason.isEmpty()) {
             sb.append("not replayable:\n");
-            new TreeMap<>(notReplayableByReason)
-                    .forEach((reason, n) ->
-                            sb.append("  ").append(n).append("  ").append(reason).append('\n'));
+            new TreeMap<>(notReplayableByReason).forEach((reason, n) -> sb.append("  ")
+                    .append(n)
+                    .append("  ")
+                    .append(reason)
+                    .append('\n'));
         }
         return sb.toString();
     }

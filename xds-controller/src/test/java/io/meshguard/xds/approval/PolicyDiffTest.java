@@ -62,7 +62,14 @@ class PolicyDiffTest {
     void reportCurrent_onlyForAReportComputedSinceTheRequest() {
         Instant asked = Instant.parse("2026-11-26T02:00:00Z");
         ReplayReport before = new ReplayReport(
-                asked.minusSeconds(60), asked.minusSeconds(2), asked.minusSeconds(1), 1, 0, 0, List.of(), java.util.Map.of());
+                asked.minusSeconds(60),
+                asked.minusSeconds(2),
+                asked.minusSeconds(1),
+                1,
+                0,
+                0,
+                List.of(),
+                java.util.Map.of());
         ReplayReport after = new ReplayReport(
                 asked.minusSeconds(60), asked, asked.plusSeconds(1), 1, 0, 0, List.of(), java.util.Map.of());
         assertThat(request(asked, Optional.of(before)).reportCurrent()).isFalse();

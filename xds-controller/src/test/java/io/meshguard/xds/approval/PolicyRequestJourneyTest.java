@@ -105,8 +105,9 @@ class PolicyRequestJourneyTest {
     static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     @Test
-    void tightenedDraft_showsAcmeFlipsAndIsRejected_fixedDraftFlipsNothingAndIsApproved_andOnlyApprovedFilesAreEnforced()
-            throws Exception {
+    void
+            tightenedDraft_showsAcmeFlipsAndIsRejected_fixedDraftFlipsNothingAndIsApproved_andOnlyApprovedFilesAreEnforced()
+                    throws Exception {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, IN_FORCE);
         try (TestIssuer issuer = new TestIssuer();
@@ -152,14 +153,16 @@ class PolicyRequestJourneyTest {
             long firstId = first.path("id").asLong();
             assertThat(first.path("digest").asText()).isEqualTo(digest(IN_FORCE));
             assertThat(first.path("report_current").asBoolean()).isTrue();
-            HttpResponse<String> own = admin.call("sally", "POST", "/policy-requests/" + firstId + "/approve", reason("mine"));
+            HttpResponse<String> own =
+                    admin.call("sally", "POST", "/policy-requests/" + firstId + "/approve", reason("mine"));
             assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
             assertThat(own.body()).contains("another person must approve it");
             admin.ok("victor", "POST", "/policy-requests/" + firstId + "/approve", reason("reviewed, CB-1"));
             Awaitility.await()
                     .atMost(Duration.ofSeconds(10))
                     .until(() -> extauthz.watcher().current().isPresent());
-            String approvedVersion = extauthz.watcher().current().map(LoadedPolicy::version).orElseThrow();
+            String approvedVersion =
+                    extauthz.watcher().current().map(LoadedPolicy::version).orElseThrow();
 
             // acme's traffic, decided by extauthz over gRPC and recorded by the audit writer
             String key = new ApiKeyService(new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC())
@@ -172,11 +175,13 @@ class PolicyRequestJourneyTest {
             int reads = 3;
             try {
                 for (int i = 0; i < writes; i++) {
-                    assertThat(check(channel, key, "POST", "/payments/charges", "pay-w-" + i).hasOkResponse())
+                    assertThat(check(channel, key, "POST", "/payments/charges", "pay-w-" + i)
+                                    .hasOkResponse())
                             .isTrue();
                 }
                 for (int i = 0; i < reads; i++) {
-                    assertThat(check(channel, key, "GET", "/payments/charges/1", "pay-r-" + i).hasOkResponse())
+                    assertThat(check(channel, key, "GET", "/payments/charges/1", "pay-r-" + i)
+                                    .hasOkResponse())
                             .isTrue();
                 }
             } finally {
@@ -195,7 +200,8 @@ class PolicyRequestJourneyTest {
             assertThat(extauthz.watcher().current().map(LoadedPolicy::version)).contains(approvedVersion);
             assertThat(extauthz.watcher().lastProblem()).get().asString().contains("not approved");
             Record refused = PG.dsl()
-                    .fetchOne("select outcome from admin_trail where action = 'policy_reload' order by seq desc limit 1");
+                    .fetchOne(
+                            "select outcome from admin_trail where action = 'policy_reload' order by seq desc limit 1");
             assertThat(refused.get(0, String.class)).contains("refused").contains("not approved");
 
             // the tightened draft: its report names the acme writes it would deny, and the rule
@@ -237,13 +243,11 @@ class PolicyRequestJourneyTest {
             assertThat(fixed.path("report").path("unchanged").asLong()).isEqualTo(writes + reads);
             admin.ok("victor", "POST", "/policy-requests/" + fixedId + "/approve", reason("no flips, CB-2"));
             Files.writeString(policy, FIXED);
-            Awaitility.await()
-                    .atMost(Duration.ofSeconds(10))
-                    .until(() -> extauthz.watcher()
-                            .current()
-                            .map(p -> PolicyReload.digestOf(p.sources()))
-                            .filter(digest(FIXED)::equals)
-                            .isPresent());
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> extauthz.watcher()
+                    .current()
+                    .map(p -> PolicyReload.digestOf(p.sources()))
+                    .filter(digest(FIXED)::equals)
+                    .isPresent());
             assertThat(admin.ok("victor", "GET", "/policy-requests", null)).hasSize(3);
         }
 
