@@ -143,7 +143,7 @@ public final class AuditScreen {
         return out.toString();
     }
 
-    private static Views.AuditRow row(AuditEvent e) {
+    static Views.AuditRow row(AuditEvent e) {
         Object detail = e.details().get("detail");
         return new Views.AuditRow(
                 RevisionsScreen.time(e.occurredAt()),

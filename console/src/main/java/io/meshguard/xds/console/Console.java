@@ -51,6 +51,8 @@ public final class Console implements HttpHandler {
     private final ValidateScreen validate;
     private final TrafficScreen traffic;
     private final CoverageScreen coverage;
+    /** The authz policy files' requests with their replay reports (issue 47). */
+    private final PolicyChangesScreen policyChanges;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
 
@@ -71,6 +73,7 @@ public final class Console implements HttpHandler {
             ValidateScreen validate,
             TrafficScreen traffic,
             CoverageScreen coverage,
+            PolicyChangesScreen policyChanges,
             Optional<CatalogConsole> catalogue,
             Clock clock) {
         this.settings = settings;
@@ -86,6 +89,7 @@ public final class Console implements HttpHandler {
         this.validate = validate;
         this.traffic = traffic;
         this.coverage = coverage;
+        this.policyChanges = policyChanges;
         this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
@@ -477,6 +481,28 @@ public final class Console implements HttpHandler {
             case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
             case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
             case "POST /console/rollback/{revision}" -> afterAction(req, revisions.rollback(req));
+            case "GET /console/policy-requests" ->
+                pages.render(
+                        req.exchange(),
+                        "policy-requests.jte",
+                        policyChanges.list(chrome(req, "Policy changes", "/console/policy-requests")));
+            case "GET /console/policy-requests/{id}" -> {
+                try {
+                    pages.render(
+                            req.exchange(),
+                            "policy-request.jte",
+                            policyChanges.page(
+                                    req, chrome(req, "Policy request " + req.segment(2), "/console/policy-requests")));
+                } catch (io.meshguard.runtime.http.AdminJson.Refusal e) {
+                    pages.message(
+                            req.exchange(),
+                            e.status(),
+                            new Views.Message(
+                                    "Not found", e.getMessage(), "/console/policy-requests", "Policy changes"));
+                }
+            }
+            case "POST /console/policy-requests/{id}/approve" -> afterAction(req, policyChanges.decide(req, true));
+            case "POST /console/policy-requests/{id}/reject" -> afterAction(req, policyChanges.decide(req, false));
             case "GET /console/fleet" ->
                 pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
             case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
@@ -668,6 +694,9 @@ public final class Console implements HttpHandler {
         }
         if (gate.permits(caller, "coverage:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/coverage", "Coverage", current.equals("/console/coverage")));
+        if (gate.permits(caller, "policy:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem(
+                    "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
         }
         if (approvals.isPresent() && gate.permits(caller, "subscription:approve", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));

@@ -54,6 +54,7 @@ public final class ConsoleMount {
                 new ValidateScreen(s.draft(), s.publisher().validator()),
                 new TrafficScreen(new TrafficReport(s.dataSource()), clock),
                 new CoverageScreen(new CoverageReport(s.dataSource()), clock),
+                new PolicyChangesScreen(s.policyChanges(), new AuditReader(s.dataSource()), gate),
                 catalogue,
                 clock);
         http.addHandler(Console.PREFIX, handler);

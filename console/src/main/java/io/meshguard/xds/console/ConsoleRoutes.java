@@ -54,5 +54,10 @@ public final class ConsoleRoutes {
             // traffic and security from the audit rows: GET /audit/events' permission and tenant scoping
             AdminRoute.tenant("GET", "/console/traffic", "audit:read"),
             // proof of coverage per namespace and service: the join reads every tenant's rows, so the bank's only
-            AdminRoute.system("GET", "/console/coverage", "coverage:read"));
+            AdminRoute.system("GET", "/console/coverage", "coverage:read"),
+            // the authz policy files' requests: POST /policy-requests/{id}/approve|reject's permissions
+            AdminRoute.system("GET", "/console/policy-requests", "policy:read"),
+            AdminRoute.system("GET", "/console/policy-requests/{id}", "policy:read"),
+            AdminRoute.system("POST", "/console/policy-requests/{id}/approve", "policy:approve"),
+            AdminRoute.system("POST", "/console/policy-requests/{id}/reject", "policy:approve"));
 }

@@ -167,4 +167,60 @@ public final class Views {
 
     /** The page after the issuer's callback that moves on to {@code next} (a console path) by itself. */
     public record SignedIn(String next) {}
+
+    /** Policy changes: the authz policy files' requests, newest first. */
+    public record PolicyRequests(Chrome chrome, List<PolicyRequestRow> rows) {}
+
+    /** One request in the list: {@code flips} is "N of M" decisions of its report, or "no report". */
+    public record PolicyRequestRow(
+            long id,
+            String state,
+            Person requestedBy,
+            String requestedAt,
+            String reason,
+            String digest,
+            String flips) {}
+
+    /**
+     * One policy request: who asked and why, the replay report (window, counts, one sentence and the sample request
+     * ids per flip group, what could not be replayed) beside the diff, and the drilled group's sample audit rows.
+     */
+    public record PolicyRequestPage(
+            Chrome chrome,
+            long id,
+            String state,
+            Person requestedBy,
+            String requestedAt,
+            String reason,
+            String digest,
+            java.util.Optional<Person> decidedBy,
+            String decisionReason,
+            String window,
+            long decisions,
+            long unchanged,
+            long flipped,
+            long notReplayable,
+            List<String> groups,
+            List<List<String>> groupSamples,
+            List<String> notReplayableReasons,
+            boolean hasReport,
+            boolean reportCurrent,
+            List<String> diffLines,
+            int drilled,
+            List<AuditRow> samples,
+            String samplesNote,
+            boolean canDecide) {
+        /** The drill-down link of group {@code index}. */
+        public String groupHref(int index) {
+            return PolicyChangesScreen.groupHref(id, index);
+        }
+
+        /** A diff line's class: added, removed, hunk or context. */
+        public static String lineClass(String line) {
+            if (line.startsWith("+++") || line.startsWith("---")) {
+                return "file";
+            }
+            return line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "ctx";
+        }
+    }
 }

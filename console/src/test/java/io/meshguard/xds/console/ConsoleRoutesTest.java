@@ -46,7 +46,8 @@ class ConsoleRoutesTest {
                             c.path().substring(1).split("/"))
                     .map(s -> s.startsWith("{") ? "x" : s)
                     .toList();
-            java.util.Optional<AdminRoute> controller = AdminApi.ROUTES.stream()
+            // every operation served on the controller's admin port (the policy requests' included)
+            java.util.Optional<AdminRoute> controller = AdminApi.PORT_ROUTES.stream()
                     .filter(a -> a.method().equals("POST") && a.path().equals(apiPath))
                     .findFirst();
             // Approvals and the developer portal: the catalogue's operation at the same path below /v1

@@ -60,8 +60,7 @@ public final class PolicyRequestApi implements HttpHandler {
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}/files", "policy:read"),
                     "The requested files exactly as stored (what an approval lets extauthz enforce)",
-                    (a, ex, s, p, id) ->
-                            a.changes.store().files(number(s.get(1))).toJson()),
+                    (a, ex, s, p, id) -> a.files(number(s.get(1)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/report", "policy:request"),
                     "Compute the request's replay report again on its stored files (the last 30 days)",
@@ -134,6 +133,13 @@ public final class PolicyRequestApi implements HttpHandler {
 
     private JsonNode show(long id) {
         return tree(changes.store().get(id).orElseThrow(() -> new AdminJson.Refusal(404, "no policy request " + id)));
+    }
+
+    private JsonNode files(long id) {
+        if (changes.store().get(id).isEmpty()) {
+            throw new AdminJson.Refusal(404, "no policy request " + id);
+        }
+        return changes.store().files(id).toJson();
     }
 
     private JsonNode request(HttpExchange exchange, Person caller, String requestId) throws IOException {

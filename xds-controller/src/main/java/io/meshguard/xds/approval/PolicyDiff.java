@@ -49,7 +49,9 @@ public final class PolicyDiff {
     }
 
     private static List<String> lines(String text) {
-        return text.isEmpty() ? List.of() : List.of(text.split("\n", -1));
+        // a file's last newline ends its last line; it does not start another one
+        String body = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+        return text.isEmpty() ? List.of() : List.of(body.split("\n", -1));
     }
 
     private static void file(List<String> a, List<String> b, StringBuilder out) {

@@ -251,21 +251,21 @@ class PolicyRequestJourneyTest {
             assertThat(admin.ok("victor", "GET", "/policy-requests", null)).hasSize(3);
         }
 
-        // the admin trail: each step, chained
+        // the admin trail: each step, chained (the actor is the trail's "name (subject)")
         List<String> steps = PG.dsl()
                 .fetch("select action || ' ' || actor from admin_trail where action like 'policy-%' order by seq")
                 .getValues(0, String.class);
         assertThat(steps)
                 .containsExactly(
-                        "policy-request sally",
-                        "policy-report sally",
-                        "policy-approve victor",
-                        "policy-request sally",
-                        "policy-report sally",
-                        "policy-reject victor",
-                        "policy-request sally",
-                        "policy-report sally",
-                        "policy-approve victor");
+                        "policy-request sally (sally)",
+                        "policy-report sally (sally)",
+                        "policy-approve victor (victor)",
+                        "policy-request sally (sally)",
+                        "policy-report sally (sally)",
+                        "policy-reject victor (victor)",
+                        "policy-request sally (sally)",
+                        "policy-report sally (sally)",
+                        "policy-approve victor (victor)");
         AdminTrailVerifier.Report chain = new AdminTrailVerifier(PG.dataSource()).verify(Optional.empty());
         assertThat(chain.intact()).as("%s", chain.firstBad()).isTrue();
     }
