@@ -694,6 +694,7 @@ public final class Console implements HttpHandler {
         }
         if (gate.permits(caller, "coverage:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem("/console/coverage", "Coverage", current.equals("/console/coverage")));
+        }
         if (gate.permits(caller, "policy:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem(
                     "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
