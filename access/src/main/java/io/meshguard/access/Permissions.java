@@ -89,8 +89,8 @@ public final class Permissions {
     public static final List<String> ZONES = List.of("cluster:register", "cluster:revoke");
 
     /**
-     * Proof of coverage in the console (console CoverageScreen): every protected service's requests joined with the
-     * Checks and DLP sessions, across tenants, so the bank's (system scope) only.
+     * Proof of coverage (console CoverageScreen, the controller's {@code GET /audit/coverage}): every protected
+     * service's requests joined with the Checks and DLP sessions, across tenants, so the bank's (system scope) only.
      */
     public static final List<String> COVERAGE = List.of("coverage:read");
 

@@ -1,5 +1,8 @@
 package io.meshguard.audit.query;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.audit.als.AccessLogMapper;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import java.sql.Connection;
@@ -149,6 +152,8 @@ public final class CoverageReport {
 
     /** The report over {@code [since, until)}. */
     public record Coverage(Instant since, Instant until, List<ServiceCoverage> services) {
+        private static final ObjectMapper JSON = new ObjectMapper();
+
         public Coverage {
             services = List.copyOf(services);
         }
@@ -159,6 +164,37 @@ public final class CoverageReport {
 
         public long unverifiable() {
             return services.stream().mapToLong(ServiceCoverage::unverifiable).sum();
+        }
+
+        /** The report as {@code meshguard coverage --format json} and {@code GET /audit/coverage} answer it. */
+        public ObjectNode toJson() {
+            ObjectNode root = JSON.createObjectNode();
+            root.put("since", since.toString());
+            root.put("until", until.toString());
+            root.put("uncovered", uncovered());
+            root.put("unverifiable", unverifiable());
+            ArrayNode list = root.putArray("services");
+            for (ServiceCoverage s : services) {
+                ObjectNode o = list.addObject();
+                o.put("service", s.service());
+                o.put("seen", s.seen());
+                o.put("protected", s.protectedRequests());
+                o.put("checked", s.checked());
+                o.put("dlp_required", s.dlpRequired());
+                o.put("dlp_covered", s.dlpCovered());
+                o.put("dlp_seen_unrequired", s.dlpSeen());
+                o.put("unchecked", s.unchecked());
+                o.put("without_dlp", s.withoutDlp());
+                o.put("unverifiable", s.unverifiable());
+                ArrayNode samples = o.putArray("samples");
+                for (Sample sample : s.samples()) {
+                    samples.addObject()
+                            .put("request_id", sample.requestId())
+                            .put("without_check", sample.withoutCheck())
+                            .put("without_dlp", sample.withoutDlp());
+                }
+            }
+            return root;
         }
     }
 

@@ -1,8 +1,6 @@
 package io.meshguard.cli.coverage;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.CoverageReport.Coverage;
 import io.meshguard.audit.query.CoverageReport.Sample;
@@ -101,7 +99,7 @@ public final class CoverageCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         switch (format) {
             case table -> table(coverage, out);
-            case json -> out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(coverage)));
+            case json -> out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(coverage.toJson()));
         }
         out.flush();
         if (coverage.uncovered() > 0) {
@@ -165,35 +163,5 @@ public final class CoverageCommand implements Callable<Integer> {
 
     private static String sample(Sample s) {
         return s.requestId() + (s.withoutCheck() ? " (no check)" : " (no dlp)");
-    }
-
-    private static ObjectNode json(Coverage c) {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("since", c.since().toString());
-        root.put("until", c.until().toString());
-        root.put("uncovered", c.uncovered());
-        root.put("unverifiable", c.unverifiable());
-        ArrayNode services = root.putArray("services");
-        for (ServiceCoverage s : c.services()) {
-            ObjectNode o = services.addObject();
-            o.put("service", s.service());
-            o.put("seen", s.seen());
-            o.put("protected", s.protectedRequests());
-            o.put("checked", s.checked());
-            o.put("dlp_required", s.dlpRequired());
-            o.put("dlp_covered", s.dlpCovered());
-            o.put("dlp_seen_unrequired", s.dlpSeen());
-            o.put("unchecked", s.unchecked());
-            o.put("without_dlp", s.withoutDlp());
-            o.put("unverifiable", s.unverifiable());
-            ArrayNode samples = o.putArray("samples");
-            for (Sample sample : s.samples()) {
-                samples.addObject()
-                        .put("request_id", sample.requestId())
-                        .put("without_check", sample.withoutCheck())
-                        .put("without_dlp", sample.withoutDlp());
-            }
-        }
-        return root;
     }
 }

@@ -16,6 +16,7 @@ import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
+import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.AdminTrailEntry;
@@ -52,6 +53,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /audit/export?month=YYYY-MM|since=&until=[&format=jsonl|csv]} ({@code audit:export}) — streamed
  *       oldest first; CSV with its formulas neutralised ({@link AuditFormats#writeCsvRow}); every export is first a
  *       row of the admin trail (who, which range, which tenants, which format): no trail row, no export;</li>
+ *   <li>{@code GET /audit/coverage?since=1h[&until=&service=&samples=]} ({@code coverage:read}, system scope) — the
+ *       proof-of-coverage join of {@link CoverageReport}, as {@code meshguard coverage --format json} prints it;</li>
  *   <li>{@code GET /audit/trail/verify[?expect=SEQ:HASH]} ({@code audit:verify}, system scope) — the chain walk of
  *       {@link AdminTrailVerifier}.</li>
  * </ul>
@@ -101,7 +104,14 @@ public final class AuditAdminApi implements HttpHandler {
                     "Walks the hash-chained admin trail (across monthly partitions and through retention "
                             + "anchors) and names the first row altered, removed, inserted or truncated; system "
                             + "scope only",
-                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.verify(q))));
+                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.verify(q))),
+            AdminOperation.of(
+                    AdminRoute.system("GET", "/audit/coverage", "coverage:read"),
+                    "Proof of coverage: access-log rows joined with Checks and DLP sessions by request id, per "
+                            + "service, with sample request ids of requests that reached a workload without their "
+                            + "Check or DLP profile (since= default 1h, until=, service=, samples= 0-100 default 5); "
+                            + "the join reads every tenant's rows, so system scope only",
+                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.coverage(q))));
 
     /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
@@ -112,6 +122,7 @@ public final class AuditAdminApi implements HttpHandler {
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     private final AuditReader reader;
+    private final CoverageReport coverage;
     private final AdminTrail trail;
     private final AdminTrailVerifier verifier;
     private final AdminRouter router;
@@ -119,6 +130,7 @@ public final class AuditAdminApi implements HttpHandler {
 
     public AuditAdminApi(DataSource dataSource, AdminGate gate, Clock clock) {
         this.reader = new AuditReader(dataSource);
+        this.coverage = new CoverageReport(dataSource);
         this.trail = new AdminTrail(dataSource);
         this.verifier = new AdminTrailVerifier(dataSource);
         this.router = new AdminRouter(ROUTES, gate);
@@ -180,6 +192,15 @@ public final class AuditAdminApi implements HttpHandler {
             LOG.warn("audit export {} failed: {}", requestId, e.getMessage());
             sendJson(exchange, 503, AdminJson.error("the audit database is unavailable"));
         }
+    }
+
+    private ObjectNode coverage(Map<String, String> q) throws SQLException {
+        Instant since = TimeArguments.pointInTime(q.getOrDefault("since", "1h"), clock);
+        Instant until = q.containsKey("until") ? TimeArguments.pointInTime(q.get("until"), clock) : clock.instant();
+        int samples =
+                Optional.ofNullable(q.get("samples")).map(AuditAdminApi::number).orElse(5);
+        return coverage.report(since, until, Optional.ofNullable(q.get("service")), samples)
+                .toJson();
     }
 
     private ArrayNode events(Map<String, String> q, TenantScope scope) throws SQLException {

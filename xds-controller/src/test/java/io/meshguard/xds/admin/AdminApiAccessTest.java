@@ -202,6 +202,7 @@ class AdminApiAccessTest {
             assertThat(r.isOpen()
                             || Permissions.CONTROLLER.contains(r.permission())
                             || Permissions.AUDIT.contains(r.permission())
+                            || Permissions.COVERAGE.contains(r.permission())
                             // a zone route: registration and revocation, or editing the cluster (the catalogue's
                             // permission)
                             || zoneRoute

@@ -62,9 +62,9 @@ class AuditAdminApiTest {
             claims: [groups]
             roles:
               auditor:
-                permissions: [audit:read, audit:export, audit:verify]
+                permissions: [audit:read, audit:export, audit:verify, coverage:read]
               org-admin:
-                permissions: [audit:read, audit:export]
+                permissions: [audit:read, audit:export, coverage:read]
               system-admin:
                 permissions: [group:read, group:update]
             bindings:
@@ -186,6 +186,24 @@ class AuditAdminApiTest {
             out.add(e.path("tenant").isNull() ? "-" : e.path("tenant").asText());
         }
         return out;
+    }
+
+    @Test
+    void coverage_toTheAuditor_isTheJoinAsJson_toATenantGrant_refused403() throws Exception {
+        HttpResponse<String> report = get("auditor", "/audit/coverage?since=2h&samples=3");
+        assertThat(report.statusCode()).as(report.body()).isEqualTo(200);
+        JsonNode json = ConfigJson.mapper().readTree(report.body());
+        assertThat(Instant.parse(json.path("until").asText()))
+                .isAfter(Instant.parse(json.path("since").asText()));
+        assertThat(json.path("services").isArray()).isTrue();
+        assertThat(json.has("uncovered")).isTrue();
+
+        // the join reads every tenant's rows: a tenant's grant of coverage:read admits nothing
+        HttpResponse<String> tenant = get("acme-admin", "/audit/coverage");
+        assertThat(tenant.statusCode()).as(tenant.body()).isEqualTo(403);
+        assertThat(get("auditor", "/audit/coverage?since=1h&until=2h").statusCode())
+                .isEqualTo(400);
+        assertThat(get("auditor", "/audit/coverage?samples=101").statusCode()).isEqualTo(400);
     }
 
     @Test
