@@ -15,6 +15,10 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.DecisionLog;
 import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.cli.Main;
+import io.meshguard.cli.canary.CanaryKind;
+import io.meshguard.cli.canary.CanaryProbe;
+import io.meshguard.cli.canary.CanaryRoute;
+import io.meshguard.cli.canary.HttpCanaryTransport;
 import io.meshguard.cli.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
@@ -22,6 +26,8 @@ import io.meshguard.emulator.Gateway;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.testing.PostgresExtension;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +39,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -228,7 +235,31 @@ class DashboardQueriesTest {
                 .containsAll(exposed.keySet().stream()
                         .filter(n -> n.startsWith("meshguard_"))
                         .toList());
-        fromXdsPort.forEach(
+        addToExposed(fromXdsPort);
+        // the canary runs as a process of its own (meshguard canary): its series as its /metrics port serves them,
+        // after one round against a path that does not answer (each route's series exist from start)
+        PrometheusMeterRegistry canaryMeters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (CanaryProbe canary = new CanaryProbe(
+                List.of(new CanaryRoute(
+                        "dashboard",
+                        URI.create("http://127.0.0.1:1/dashboard"),
+                        "GET",
+                        List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
+                        Map.of())),
+                new HttpCanaryTransport(Duration.ofSeconds(2)),
+                Optional.empty(),
+                Optional.of("canary-credential"),
+                403,
+                Duration.ofMinutes(1),
+                java.time.Clock.systemUTC(),
+                canaryMeters)) {
+            canary.runOnce();
+        }
+        addToExposed(names(canaryMeters.scrape()));
+    }
+
+    private static void addToExposed(Map<String, Map<String, Set<String>>> more) {
+        more.forEach(
                 (name, labels) -> labels.forEach((label, values) -> exposed.computeIfAbsent(name, n -> new TreeMap<>())
                         .computeIfAbsent(label, l -> new TreeSet<>())
                         .addAll(values)));
