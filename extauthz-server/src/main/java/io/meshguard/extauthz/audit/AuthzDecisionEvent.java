@@ -33,46 +33,6 @@ public record AuthzDecisionEvent(
         Optional<ReplayFacts> replay) {
     public static final String KIND = "authz_decision";
 
-    /** An event without replay facts. */
-    public AuthzDecisionEvent(
-            Instant time,
-            String requestId,
-            Optional<String> traceId,
-            Optional<String> tenant,
-            Optional<String> subject,
-            Optional<String> clientId,
-            Optional<String> source,
-            Optional<String> callerType,
-            String method,
-            String authority,
-            String path,
-            Optional<String> route,
-            int status,
-            String decision,
-            String reason,
-            long latencyMicros,
-            Map<String, String> details) {
-        this(
-                time,
-                requestId,
-                traceId,
-                tenant,
-                subject,
-                clientId,
-                source,
-                callerType,
-                method,
-                authority,
-                path,
-                route,
-                status,
-                decision,
-                reason,
-                latencyMicros,
-                details,
-                Optional.empty());
-    }
-
     /** The replay facts as the row keeps them under {@code details.replay} (made now if not made yet). */
     public Optional<String> replayJson() {
         return replay.map(ReplayFacts::json);

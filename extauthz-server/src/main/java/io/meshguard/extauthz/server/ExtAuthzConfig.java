@@ -41,42 +41,6 @@ public record ExtAuthzConfig(
         Optional<Path> jwksTlsCaFile,
         boolean policyRequireApproval) {
 
-    /** Without {@code policy.require_approval} (the files in force are whatever valid files the watcher reads). */
-    public ExtAuthzConfig(
-            GrpcServerSettings grpc,
-            HttpServerSettings http,
-            Path policyFile,
-            Duration policyReloadInterval,
-            Duration jwksHttpTimeout,
-            long tokenCacheMaxEntries,
-            Duration tokenCacheMaxTtl,
-            Duration apiKeyCacheTtl,
-            Duration apiKeyUsageFlushInterval,
-            long rateLimitMaxBuckets,
-            RedisSettings redis,
-            RateLimitSettings rateLimit,
-            QuotaConfig.Values quota,
-            SubscriptionStateSettings subscriptions,
-            Optional<Path> jwksTlsCaFile) {
-        this(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                false);
-    }
-
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path(
             "policy.file",
             Path.of("policies/authz.yaml"),
