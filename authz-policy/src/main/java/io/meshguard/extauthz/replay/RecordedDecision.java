@@ -65,6 +65,12 @@ public record RecordedDecision(
         Optional<String> quota,
         Optional<String> subscription) {
 
+    /**
+     * The key of an {@code authz_decision} row's details holding its replay facts ({@link #toJson()}): extauthz writes
+     * it, {@code meshguard policy impact} and the controller's policy requests read it.
+     */
+    public static final String AUDIT_DETAIL = "replay";
+
     public static final String PRESENT = "present";
     public static final String VERIFIED = "verified";
     public static final String REJECTED = "rejected";

@@ -3,6 +3,7 @@ package io.meshguard.extauthz.audit;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
+import io.meshguard.extauthz.replay.RecordedDecision;
 
 /**
  * Sends decisions to the audit module's writer ({@code AuditWriter}, batched, spooled to disk while PostgreSQL is
@@ -46,7 +47,7 @@ public final class AuditSinkDecisions implements DecisionSink {
         e.route().ifPresent(b::route);
         e.details().forEach(b::detail);
         // rendered by whichever thread first reads the event's details (the writer's or the decision log's)
-        e.replay().ifPresent(r -> b.detailLater(DecisionEvents.REPLAY, r::json));
+        e.replay().ifPresent(r -> b.detailLater(RecordedDecision.AUDIT_DETAIL, r::json));
         return b.build();
     }
 }

@@ -8,7 +8,6 @@ import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.extauthz.replay.KeptFacts;
-import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.replay.ReplayFacts;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -29,9 +28,6 @@ public final class DecisionEvents {
     private static final List<String> CONTEXT_NAMES = CONTEXT_KEYS.stream()
             .map(k -> k.substring(RouteContract.AuthzContext.PREFIX.length()))
             .toList();
-
-    /** The details key of the replay facts ({@link RecordedDecision#toJson()}, {@link AuthzDecisionEvent#replay()}). */
-    public static final String REPLAY = "replay";
 
     private DecisionEvents() {}
 

@@ -10,6 +10,7 @@ import io.meshguard.audit.AuditKind;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
+import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
@@ -93,17 +94,21 @@ class AuditSinkDecisionsTest {
 
             new AuditSinkDecisions(written::add).record(decision);
 
-            assertThat(decision.details()).doesNotContainKey(DecisionEvents.REPLAY);
+            assertThat(decision.details()).doesNotContainKey(RecordedDecision.AUDIT_DETAIL);
             AuditEvent e = written.get(0);
             // the writer's thread reads the details: the facts are made there, and are the ones a replay reads
             Thread writer = new Thread(e::detailsJson);
             writer.start();
             writer.join();
             assertThat(e.details())
-                    .containsEntry(DecisionEvents.REPLAY, decision.replayJson().orElseThrow());
+                    .containsEntry(
+                            RecordedDecision.AUDIT_DETAIL, decision.replayJson().orElseThrow());
             io.meshguard.extauthz.replay.RecordedDecision facts =
                     io.meshguard.extauthz.replay.RecordedDecision.fromJson(
-                            (String) e.details().get(DecisionEvents.REPLAY), "req-8", Instant.EPOCH, Optional.empty());
+                            (String) e.details().get(RecordedDecision.AUDIT_DETAIL),
+                            "req-8",
+                            Instant.EPOCH,
+                            Optional.empty());
             assertThat(facts.identity())
                     .hasValueSatisfying(id -> assertThat(id.subject()).isEqualTo("alice"));
             assertThat(facts.status()).isEqualTo(403);

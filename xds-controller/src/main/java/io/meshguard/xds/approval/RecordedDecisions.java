@@ -21,11 +21,6 @@ import java.util.Optional;
 public final class RecordedDecisions {
     /** Rows fetched from PostgreSQL per round trip. */
     public static final int BATCH = 5000;
-    /**
-     * The {@code details} key of a decision row holding its replay facts (extauthz's {@code DecisionEvents.REPLAY}; a
-     * test holds the two equal, the controller does not depend on the server).
-     */
-    public static final String REPLAY_DETAIL = "replay";
 
     private final AuditReader reader;
 
@@ -40,7 +35,7 @@ public final class RecordedDecisions {
         reader.decisionRows(
                 from,
                 to,
-                List.of(REPLAY_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
+                List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
                 BATCH,
                 (requestId, at, row, details) -> {
                     String json = details.get(0);
