@@ -239,29 +239,8 @@ public final class FourEyesStore {
      * the outcome with {@link #close}. Empty when the request is not pending (already decided).
      */
     public <T> Optional<T> whilePending(long id, Decision<T> decision) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "select id from publish_request where id = ?" + " and state = 'pending' for update")) {
-                    ps.setLong(1, id);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            c.rollback();
-                            return Optional.empty();
-                        }
-                    }
-                }
-                T out = decision.decide(c, get(id).orElseThrow());
-                c.commit();
-                return Optional.of(out);
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot decide publish request " + id + ": " + e.getMessage(), e);
-        }
+        return PendingRequests.whilePending(
+                dataSource, "publish_request", "publish request", id, this::get, decision::decide);
     }
 
     /** Writes a decision inside {@link #whilePending}. */

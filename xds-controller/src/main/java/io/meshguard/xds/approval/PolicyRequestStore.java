@@ -151,29 +151,8 @@ public final class PolicyRequestStore {
      * outcome with {@link #close}. Empty when the request is not pending.
      */
     public <T> Optional<T> whilePending(long id, Decision<T> decision) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "select id from policy_request where id = ? and state = 'pending' for update")) {
-                    ps.setLong(1, id);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            c.rollback();
-                            return Optional.empty();
-                        }
-                    }
-                }
-                T out = decision.decide(c, get(id).orElseThrow());
-                c.commit();
-                return Optional.of(out);
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot decide policy request " + id + ": " + e.getMessage(), e);
-        }
+        return PendingRequests.whilePending(
+                dataSource, "policy_request", "policy request", id, this::get, decision::decide);
     }
 
     /** Writes a decision inside {@link #whilePending}; an approval also lets extauthz enforce the digest. */
