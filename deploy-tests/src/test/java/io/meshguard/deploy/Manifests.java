@@ -17,7 +17,12 @@ final class Manifests {
 
     /** Every manifest file of the base and the app-namespace kit, as written. */
     static Manifests sources() {
-        return new Manifests(Stream.of("base", "app-namespace")
+        return under("base", "app-namespace");
+    }
+
+    /** Every manifest file under these directories of {@code manifests/istio}, as written. */
+    static Manifests under(String... dirs) {
+        return new Manifests(Stream.of(dirs)
                 .flatMap(dir -> YamlDocuments.filesUnder(RepoPaths.manifests().resolve(dir)).stream())
                 .filter(f -> !f.getFileName().toString().equals("kustomization.yaml"))
                 .filter(f -> !f.toString().contains("/envoy/"))
