@@ -138,13 +138,38 @@ public final class RevisionActions {
         List<PublishRequest> requests = held.stream()
                 .map(g -> fourEyes.open(g, config, actor.person(), reason))
                 .toList();
-        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(
-                actor.name(),
-                "publish-request",
-                "publish-request/" + r.group() + "/" + r.id(),
-                "protected group " + r.group() + " waits for a second person's approval: " + reason,
-                actor.requestId())));
+        requests.forEach(r -> {
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    actor.name(),
+                    "publish-request",
+                    "publish-request/" + r.group() + "/" + r.id(),
+                    "protected group " + r.group() + " waits for a second person's approval: " + reason,
+                    actor.requestId()));
+            reported(actor, r);
+        });
         return new Published(result.revisions(), requests, result.problems());
+    }
+
+    /** Computes a pending request's replay report again on its stored content; the trail keeps its counts. */
+    public PublishRequest recompute(Actor actor, String group, long id) {
+        FourEyes.Outcome outcome = fourEyes.recompute(group, id);
+        if (outcome instanceof FourEyes.Refused refused) {
+            throw new Refused(refused.refusal().status(), refused.refusal().message());
+        }
+        PublishRequest r = ((FourEyes.Reported) outcome).request();
+        reported(actor, r);
+        return r;
+    }
+
+    /** The trail row of a request's report: its window and counts (the groups are the request's). */
+    private void reported(Actor actor, PublishRequest r) {
+        r.report().ifPresent(report -> audit.record(new ConfigChangeAudit.ConfigChange(
+                actor.name(),
+                "publish-report",
+                "publish-request/" + r.group() + "/" + r.id(),
+                "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to() + ": "
+                        + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
+                actor.requestId())));
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
@@ -170,7 +195,12 @@ public final class RevisionActions {
                 "approve",
                 "revision/" + r.id(),
                 "group " + group + ": request " + id + " of "
-                        + published.request().requestedBy() + " approved and published: " + reason,
+                        + published.request().requestedBy() + " approved and published: " + reason
+                        + published.request()
+                                .report()
+                                .map(rep -> "; its report: " + rep.flipped() + " flipped of " + rep.decisions()
+                                        + " decisions (" + rep.notReplayable() + " not replayable)")
+                                .orElse(""),
                 actor.requestId()));
         return published;
     }
