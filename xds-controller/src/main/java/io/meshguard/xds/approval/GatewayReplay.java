@@ -128,11 +128,19 @@ public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
                             "no_route",
                             Optional.of(gatewayRoute),
                             "the revision serves no route for it (Envoy's 404, no Check)");
+                // the controller's catch-all route is how it renders Envoy's 404 (without the DLP stream)
+                case GatewayRoutes.Unchecked u when u.route().endsWith(".not-found") ->
+                    new ReplayOutcome.Flip(
+                            from,
+                            "404 no route",
+                            "no_route",
+                            Optional.of(gatewayRoute),
+                            "the revision serves no route for it (Envoy's 404, no Check)");
                 case GatewayRoutes.Unchecked u ->
                     new ReplayOutcome.Flip(
                             from,
                             (u.status() == 0 ? "forwarded" : Integer.toString(u.status())) + " without a Check",
-                            u.status() == 404 ? "no_route" : "unchecked_route",
+                            "unchecked_route",
                             Optional.of(gatewayRoute),
                             "the revision answers it on " + u.route() + " without a Check");
                 case GatewayRoutes.Checked c -> decideOn(r, c, from, gatewayRoute);
