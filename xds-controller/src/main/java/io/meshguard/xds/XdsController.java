@@ -118,8 +118,8 @@ public final class XdsController implements ServerComponent {
                 settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
-        io.meshguard.xds.approval.RecordedDecisions recorded = new io.meshguard.xds.approval.RecordedDecisions(
-                new io.meshguard.audit.query.AuditReader(dataSource));
+        io.meshguard.xds.approval.RecordedDecisions recorded =
+                new io.meshguard.xds.approval.RecordedDecisions(new io.meshguard.audit.query.AuditReader(dataSource));
         // a publish request's report decides with the authz policy extauthz loads (the same files); without them,
         // decisions whose route contract changes are reported as not replayable
         Optional<PolicyProfiles> loaded = profiles;
@@ -128,10 +128,7 @@ public final class XdsController implements ServerComponent {
                 revisions,
                 core.publisher(),
                 new io.meshguard.xds.approval.GatewayReplay(
-                        recorded,
-                        revisions,
-                        () -> loaded.flatMap(PolicyProfiles::authzPolicy),
-                        Clock.systemUTC()),
+                        recorded, revisions, () -> loaded.flatMap(PolicyProfiles::authzPolicy), Clock.systemUTC()),
                 Clock.systemUTC(),
                 io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
         this.policyChanges = new io.meshguard.xds.approval.PolicyChanges(

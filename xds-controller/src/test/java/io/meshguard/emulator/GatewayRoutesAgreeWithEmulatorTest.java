@@ -48,7 +48,8 @@ class GatewayRoutesAgreeWithEmulatorTest {
             GatewayRoutes ours = GatewayRoutes.of(config, "edge");
             RouteConfiguration table = ours.table();
             for (String path : paths(table, random)) {
-                for (String host : List.of("api.bank.example", "API.Bank.Example", "other.example", "meshguard-readiness.invalid")) {
+                for (String host : List.of(
+                        "api.bank.example", "API.Bank.Example", "other.example", "meshguard-readiness.invalid")) {
                     String method = METHODS.get(random.nextInt(METHODS.size()));
                     Map<String, String> headers = headers(random);
                     String query = random.nextBoolean() ? "" : "?q=" + WORDS.get(random.nextInt(WORDS.size())) + "/x";
@@ -97,9 +98,17 @@ class GatewayRoutesAgreeWithEmulatorTest {
                     default -> ", headers: [{name: " + header + "}]";
                 };
             }
-            routes.append("  - {name: r").append(i).append(", group: edge, api: ").append(api)
-                    .append(", version: ").append(version).append(", authz_profile: p").append(i)
-                    .append(", match: {").append(match).append("}, destinations: [{upstream: be, weight: 100}]}\n");
+            routes.append("  - {name: r")
+                    .append(i)
+                    .append(", group: edge, api: ")
+                    .append(api)
+                    .append(", version: ")
+                    .append(version)
+                    .append(", authz_profile: p")
+                    .append(i)
+                    .append(", match: {")
+                    .append(match)
+                    .append("}, destinations: [{upstream: be, weight: 100}]}\n");
         }
         String v2Status = List.of("active", "deprecated", "sunset", "retired").get(random.nextInt(4));
         String cors = random.nextBoolean() ? "    cors: {allowed_origins: [https://app.bank.example]}\n" : "";
@@ -114,8 +123,7 @@ class GatewayRoutesAgreeWithEmulatorTest {
                      versions: [{version: v1}, {version: v2, status: %s, sunset_at: 2026-01-01T00:00:00Z}]}
                   - {name: orders, base_path: /orders/api, default_version: v2, versions: [{version: v1}, {version: v2}]}
                 routes:
-                %s"""
-                .formatted(cors, v2Status, routes);
+                %s""".formatted(cors, v2Status, routes);
     }
 
     /** Spellings around every path the table matches on, and some it never names. */
@@ -127,8 +135,12 @@ class GatewayRoutesAgreeWithEmulatorTest {
                     case PREFIX -> roots.add(r.getMatch().getPrefix());
                     case PATH_SEPARATED_PREFIX -> roots.add(r.getMatch().getPathSeparatedPrefix());
                     case PATH -> roots.add(r.getMatch().getPath());
-                    case SAFE_REGEX -> roots.add(
-                            r.getMatch().getSafeRegex().getRegex().replaceAll("\\\\Q|\\\\E", "").replace("/[0-9]+", "/42"));
+                    case SAFE_REGEX ->
+                        roots.add(r.getMatch()
+                                .getSafeRegex()
+                                .getRegex()
+                                .replaceAll("\\\\Q|\\\\E", "")
+                                .replace("/[0-9]+", "/42"));
                     default -> {}
                 }
             }

@@ -125,8 +125,9 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     @Command(
             name = "report",
             mixinStandardHelpOptions = true,
-            description = "Compute a pending request's replay report again on exactly the requested content (the last 30"
-                    + " days of recorded decisions); an approval needs one computed since the request.")
+            description =
+                    "Compute a pending request's replay report again on exactly the requested content (the last 30"
+                            + " days of recorded decisions); an approval needs one computed since the request.")
     public static final class ReportCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
         String group;

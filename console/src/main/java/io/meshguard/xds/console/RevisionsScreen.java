@@ -176,13 +176,17 @@ public final class RevisionsScreen {
         }
         ReplayReport.FlipGroup flips = rep.get().groups().get(index);
         if (!gate.permits(req.caller(), "audit:read", Scope.SYSTEM)) {
-            return Optional.of(new Views.Samples(id, flips.sentence(), List.of(), "Reading the sample rows needs audit:read."));
+            return Optional.of(
+                    new Views.Samples(id, flips.sentence(), List.of(), "Reading the sample rows needs audit:read."));
         }
         List<Views.AuditRow> rows = new ArrayList<>();
         try {
             for (String requestId : flips.samples()) {
                 for (AuditEvent e : audit.query(
-                        AuditQuery.since(rep.get().from()).withRequestId(requestId).withLimit(10), TenantScope.ALL)) {
+                        AuditQuery.since(rep.get().from())
+                                .withRequestId(requestId)
+                                .withLimit(10),
+                        TenantScope.ALL)) {
                     rows.add(AuditScreen.row(e));
                 }
             }

@@ -171,7 +171,8 @@ class PublishRequestReportScreenTest {
             Awaitility.await()
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> PG.dsl()
-                                    .fetchCount(PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
+                                    .fetchCount(
+                                            PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
                             == REFUNDS);
 
             api("DELETE", "/routes/prod/refunds", "{\"reason\": \"refunds move\"}");
@@ -192,7 +193,8 @@ class PublishRequestReportScreenTest {
             assertThat(diff).as("the diff beside the report").isGreaterThan(report);
             String section = page.substring(report, diff);
             assertThat(section)
-                    .contains(REFUNDS + " decisions: 0 unchanged, <strong>" + REFUNDS + " flipped</strong>, 0 not replayable")
+                    .contains(REFUNDS + " decisions: 0 unchanged, <strong>" + REFUNDS
+                            + " flipped</strong>, 0 not replayable")
                     .contains(REFUNDS + " decisions of tenant acme on route refunds by ")
                     .contains("would go allow 200 -&gt; 404 no route")
                     .contains("refund-0");
@@ -225,8 +227,9 @@ class PublishRequestReportScreenTest {
                 HttpRequest.newBuilder(URI.create(base + "/console/signin"))
                         .header("Cookie", Console.SIGN_IN_COOKIE + "=" + binding)
                         .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString("_signin=" + hidden(form.body())
-                                + "&next=%2Fconsole%2Frevisions&token=" + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8)))
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                "_signin=" + hidden(form.body()) + "&next=%2Fconsole%2Frevisions&token="
+                                        + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8)))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(303);

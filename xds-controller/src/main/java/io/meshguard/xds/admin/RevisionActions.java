@@ -163,13 +163,14 @@ public final class RevisionActions {
 
     /** The trail row of a request's report: its window and counts (the groups are the request's). */
     private void reported(Actor actor, PublishRequest r) {
-        r.report().ifPresent(report -> audit.record(new ConfigChangeAudit.ConfigChange(
-                actor.name(),
-                "publish-report",
-                "publish-request/" + r.group() + "/" + r.id(),
-                "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to() + ": "
-                        + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
-                actor.requestId())));
+        r.report()
+                .ifPresent(report -> audit.record(new ConfigChangeAudit.ConfigChange(
+                        actor.name(),
+                        "publish-report",
+                        "publish-request/" + r.group() + "/" + r.id(),
+                        "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to()
+                                + ": " + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
+                        actor.requestId())));
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
@@ -196,7 +197,8 @@ public final class RevisionActions {
                 "revision/" + r.id(),
                 "group " + group + ": request " + id + " of "
                         + published.request().requestedBy() + " approved and published: " + reason
-                        + published.request()
+                        + published
+                                .request()
                                 .report()
                                 .map(rep -> "; its report: " + rep.flipped() + " flipped of " + rep.decisions()
                                         + " decisions (" + rep.notReplayable() + " not replayable)")

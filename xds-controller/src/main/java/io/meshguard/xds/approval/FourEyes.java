@@ -10,13 +10,13 @@ import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
@@ -127,7 +127,8 @@ public final class FourEyes {
             return new Refused(new Refusal(404, "no publish request " + id + " for group " + group));
         }
         if (found.get().state() != PublishRequest.State.PENDING) {
-            return new Refused(new Refusal(409, "publish request " + id + " is " + lower(found.get().state())));
+            return new Refused(new Refusal(
+                    409, "publish request " + id + " is " + lower(found.get().state())));
         }
         PublishRequest r = withReport(found.get());
         if (r.report().isEmpty()) {

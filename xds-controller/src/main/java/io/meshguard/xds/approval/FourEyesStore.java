@@ -208,8 +208,9 @@ public final class FourEyesStore {
     /** Keeps {@code report} with a pending request (replacing an older report); false when it is no longer pending. */
     public boolean attachReport(long id, ReplayReport report) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("update publish_request set report = ?::jsonb,"
-                        + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "update publish_request set report = ?::jsonb,"
+                                + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
             ps.setString(1, report.toJson().toString());
             ps.setTimestamp(2, Timestamp.from(report.from()));
             ps.setTimestamp(3, Timestamp.from(report.to()));

@@ -33,8 +33,8 @@ import java.util.function.Supplier;
  */
 public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
     /** The reason of a decision made without a gateway route's contract (a sidecar's or a proxyless client's Check). */
-    public static final String NOT_A_GATEWAY = "not decided on a gateway route (its Check carried no "
-            + RouteContract.AuthzContext.GATEWAY_ROUTE + ")";
+    public static final String NOT_A_GATEWAY =
+            "not decided on a gateway route (its Check carried no " + RouteContract.AuthzContext.GATEWAY_ROUTE + ")";
 
     private final RecordedDecisions decisions;
     private final RevisionStore revisions;
@@ -86,10 +86,7 @@ public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
     }
 
     private record Decider(
-            String group,
-            Optional<GatewayRoutes> served,
-            GatewayRoutes requested,
-            Optional<DecisionReplay> engine)
+            String group, Optional<GatewayRoutes> served, GatewayRoutes requested, Optional<DecisionReplay> engine)
             implements Function<RecordedDecision, ReplayOutcome> {
 
         @Override
@@ -100,8 +97,8 @@ public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
                 return new ReplayOutcome.NotReplayable(NOT_A_GATEWAY);
             }
             if (served.isEmpty()) {
-                return new ReplayOutcome.NotReplayable("not made on a gateway of group " + group
-                        + " (the group serves no revision yet)");
+                return new ReplayOutcome.NotReplayable(
+                        "not made on a gateway of group " + group + " (the group serves no revision yet)");
             }
             GatewayRoutes.Request request = new Recorded(r);
             switch (served.get().select(request)) {
@@ -129,7 +126,8 @@ public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
                             Optional.of(gatewayRoute),
                             "the revision serves no route for it (Envoy's 404, no Check)");
                 // the controller's catch-all route is how it renders Envoy's 404 (without the DLP stream)
-                case GatewayRoutes.Unchecked u when u.route().endsWith(".not-found") ->
+                case GatewayRoutes.Unchecked u
+                when u.route().endsWith(".not-found") ->
                     new ReplayOutcome.Flip(
                             from,
                             "404 no route",
@@ -173,8 +171,8 @@ public final class GatewayReplay implements ChangeReplay<GatewayConfig> {
             return switch (engine.get().replay(r.withContext(c.contract()))) {
                 case ReplayOutcome.NotReplayable n -> n;
                 case ReplayOutcome.Unchanged u ->
-                    new ReplayOutcome.Flip(from, from + " on " + newRoute, "route_changed", Optional.of(gatewayRoute),
-                            change);
+                    new ReplayOutcome.Flip(
+                            from, from + " on " + newRoute, "route_changed", Optional.of(gatewayRoute), change);
                 case ReplayOutcome.Flip f ->
                     new ReplayOutcome.Flip(
                             f.from(), f.to(), f.reason(), Optional.of(gatewayRoute), change + ": " + f.rule());

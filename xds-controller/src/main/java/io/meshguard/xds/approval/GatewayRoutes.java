@@ -211,7 +211,8 @@ public final class GatewayRoutes {
     private Match matches(RouteMatch m, Request request) {
         Optional<String> unmodelled = unmodelled(m);
         if (unmodelled.isPresent()) {
-            return new Match.Unknown("the route table matches on " + unmodelled.get() + ", which replay does not model");
+            return new Match.Unknown(
+                    "the route table matches on " + unmodelled.get() + ", which replay does not model");
         }
         boolean caseSensitive = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
         String path = request.path();
@@ -225,7 +226,10 @@ public final class GatewayRoutes {
                         yield equals(path, p, caseSensitive) || startsWith(path, p + "/", caseSensitive);
                     }
                     case PATH -> equals(path, m.getPath(), caseSensitive);
-                    case SAFE_REGEX -> regex(m.getSafeRegex().getRegex()).map(x -> x.matches(path)).orElse(false);
+                    case SAFE_REGEX ->
+                        regex(m.getSafeRegex().getRegex())
+                                .map(x -> x.matches(path))
+                                .orElse(false);
                     default -> throw new IllegalStateException("unreachable: " + m.getPathSpecifierCase());
                 };
         if (!pathMatches) {
@@ -297,8 +301,8 @@ public final class GatewayRoutes {
                 }
             }
             default -> {
-                return new Match.Unknown("header matcher " + h.getHeaderMatchSpecifierCase()
-                        + " on " + name + ", which replay does not model");
+                return new Match.Unknown("header matcher " + h.getHeaderMatchSpecifierCase() + " on " + name
+                        + ", which replay does not model");
             }
         }
         if (h.getInvertMatch()) {
@@ -318,7 +322,8 @@ public final class GatewayRoutes {
                         : value.endsWith(sm.getSuffix());
             case CONTAINS ->
                 ignoreCase
-                        ? value.toLowerCase(Locale.ROOT).contains(sm.getContains().toLowerCase(Locale.ROOT))
+                        ? value.toLowerCase(Locale.ROOT)
+                                .contains(sm.getContains().toLowerCase(Locale.ROOT))
                         : value.contains(sm.getContains());
             case SAFE_REGEX ->
                 regex(sm.getSafeRegex().getRegex()).map(x -> x.matches(value)).orElse(false);

@@ -121,8 +121,7 @@ class GatewayReplayTest {
     void aNarrowerRouteInFront_reRoutesDecisions_reportedAsRouteChanged() {
         GatewayConfig served = config(SERVED);
         List<RecordedDecision> recorded = traffic(served);
-        GatewayConfig narrower = config(SERVED
-                + """
+        GatewayConfig narrower = config(SERVED + """
                   - {name: charges-exact, group: edge, api: payments, version: v1, authz_profile: open,
                      match: {path_exact: /charges/1}, destinations: [{upstream: be, weight: 100}]}
                 """);
@@ -168,22 +167,29 @@ class GatewayReplayTest {
                 "GET",
                 "shop.example",
                 "/payments/charges/1",
-                Map.of(RouteContract.AuthzContext.GATEWAY_ROUTE, "charges",
-                        RouteContract.AuthzContext.AUTHZ_PROFILE, "open")));
+                Map.of(
+                        RouteContract.AuthzContext.GATEWAY_ROUTE,
+                        "charges",
+                        RouteContract.AuthzContext.AUTHZ_PROFILE,
+                        "open")));
         // recorded under an earlier revision whose route had another profile
         recorded.add(record(
                 "old-1",
                 "GET",
                 "api.bank.example",
                 "/payments/charges/1",
-                Map.of(RouteContract.AuthzContext.GATEWAY_ROUTE, "charges",
-                        RouteContract.AuthzContext.AUTHZ_PROFILE, "legacy",
-                        RouteContract.AuthzContext.API, "payments",
-                        RouteContract.AuthzContext.API_VERSION, "v1")));
+                Map.of(
+                        RouteContract.AuthzContext.GATEWAY_ROUTE,
+                        "charges",
+                        RouteContract.AuthzContext.AUTHZ_PROFILE,
+                        "legacy",
+                        RouteContract.AuthzContext.API,
+                        "payments",
+                        RouteContract.AuthzContext.API_VERSION,
+                        "v1")));
         recorded.addAll(traffic(served).subList(0, 3));
         // the requested revision puts a route in front that matches on a header the record did not keep
-        GatewayConfig canary = config(SERVED
-                + """
+        GatewayConfig canary = config(SERVED + """
                   - {name: charges-canary, group: edge, api: payments, version: v1, authz_profile: open,
                      match: {path_prefix: /charges, headers: [{name: x-canary, exact: "1"}]},
                      destinations: [{upstream: be, weight: 100}]}

@@ -94,7 +94,8 @@ class PublishRequestReplayJourneyTest {
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry());
                 XdsController xds = controller(Optional.of(PolicyFileSet.in(dir)));
-                StatusHttpServer http = new StatusHttpServer("publish-replay", HttpServerSettings.onPort(0), registry());
+                StatusHttpServer http =
+                        new StatusHttpServer("publish-replay", HttpServerSettings.onPort(0), registry());
                 ExtAuthzServer extauthz = new ExtAuthzServer(
                         ExtAuthzConfig.defaults()
                                 .withGrpc("127.0.0.1", 0)
@@ -148,7 +149,8 @@ class PublishRequestReplayJourneyTest {
             Awaitility.await()
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> PG.dsl()
-                                    .fetchCount(PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
+                                    .fetchCount(
+                                            PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
                             == CHARGES + REFUNDS);
 
             // alice's draft: refunds dropped, charges re-pointed to the admin rule
@@ -164,8 +166,9 @@ class PublishRequestReplayJourneyTest {
             assertThat(report.path("not_replayable").asLong()).isZero();
             List<String> groups = new ArrayList<>();
             for (JsonNode g : report.path("groups")) {
-                groups.add(g.path("route").asText() + " " + g.path("tenant").asText() + " " + g.path("count").asLong()
-                        + " " + g.path("from").asText() + " -> " + g.path("to").asText());
+                groups.add(g.path("route").asText() + " " + g.path("tenant").asText() + " "
+                        + g.path("count").asLong() + " " + g.path("from").asText() + " -> "
+                        + g.path("to").asText());
             }
             assertThat(groups)
                     .containsExactly(
@@ -190,7 +193,8 @@ class PublishRequestReplayJourneyTest {
             JsonNode recomputed = admin.ok("bob", "POST", "/publish-requests/prod/" + badId + "/report", "{}");
             assertThat(recomputed.path("report").path("flipped").asLong()).isEqualTo(CHARGES + REFUNDS);
             assertThat(recomputed.path("report_current").asBoolean()).isTrue();
-            admin.ok("bob", "POST", "/publish-requests/prod/" + badId + "/reject", reason("breaks refunds and charges"));
+            admin.ok(
+                    "bob", "POST", "/publish-requests/prod/" + badId + "/reject", reason("breaks refunds and charges"));
 
             // the second draft puts both back and only adds a route no recorded request takes
             route(admin, "alice", "charges", "/charges", "payments-write");
