@@ -161,16 +161,23 @@ public final class RevisionActions {
         return r;
     }
 
-    /** The trail row of a request's report: its window and counts (the groups are the request's). */
     private void reported(Actor actor, PublishRequest r) {
-        r.report()
-                .ifPresent(report -> audit.record(new ConfigChangeAudit.ConfigChange(
-                        actor.name(),
+        reportRow(actor.name(), actor.requestId(), r).ifPresent(audit::record);
+    }
+
+    /**
+     * The admin trail's row of a publish request's report, once computed: its window and counts (the groups are kept
+     * with the request). The one spelling for every path that opens or recomputes a request (a product publish too).
+     */
+    public static Optional<ConfigChangeAudit.ConfigChange> reportRow(String actor, String requestId, PublishRequest r) {
+        return r.report()
+                .map(report -> new ConfigChangeAudit.ConfigChange(
+                        actor,
                         "publish-report",
                         "publish-request/" + r.group() + "/" + r.id(),
                         "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to()
                                 + ": " + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
-                        actor.requestId())));
+                        requestId));
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
