@@ -118,13 +118,22 @@ public final class XdsController implements ServerComponent {
                 settings.reconcileInterval());
         this.tokens = new BearerTokens(settings.adminTokenFile());
         this.audit = audit;
-        this.approvals = new io.meshguard.xds.approval.FourEyes(fourEyes, revisions, core.publisher());
+        io.meshguard.xds.approval.RecordedDecisions recorded =
+                new io.meshguard.xds.approval.RecordedDecisions(new io.meshguard.audit.query.AuditReader(dataSource));
+        // a publish request's report decides with the authz policy extauthz loads (the same files); without them,
+        // decisions whose route contract changes are reported as not replayable
+        Optional<PolicyProfiles> loaded = profiles;
+        this.approvals = new io.meshguard.xds.approval.FourEyes(
+                fourEyes,
+                revisions,
+                core.publisher(),
+                new io.meshguard.xds.approval.GatewayReplay(
+                        recorded, revisions, () -> loaded.flatMap(PolicyProfiles::authzPolicy), Clock.systemUTC()),
+                Clock.systemUTC(),
+                io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
         this.policyChanges = new io.meshguard.xds.approval.PolicyChanges(
                 new io.meshguard.xds.approval.PolicyRequestStore(dataSource),
-                new io.meshguard.xds.approval.PolicyReplay(
-                        new io.meshguard.xds.approval.RecordedDecisions(
-                                new io.meshguard.audit.query.AuditReader(dataSource)),
-                        Clock.systemUTC()),
+                new io.meshguard.xds.approval.PolicyReplay(recorded, Clock.systemUTC()),
                 audit,
                 Clock.systemUTC(),
                 io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);

@@ -207,6 +207,38 @@ public record RecordedDecision(
         }
     }
 
+    /**
+     * The same decision as if its route had sent {@code newContext} as the Check's context extensions: what a gateway
+     * revision that routes the request elsewhere (or renders another contract for its route) hands extauthz.
+     */
+    public RecordedDecision withContext(Map<String, String> newContext) {
+        return new RecordedDecision(
+                requestId,
+                time,
+                method,
+                host,
+                rawPath,
+                headers,
+                joined,
+                keptHeaders,
+                query,
+                keptQuery,
+                keptClaims,
+                new TreeMap<>(newContext),
+                sourcePrincipal,
+                sourceAddress,
+                addressKept,
+                credential,
+                identity,
+                allowed,
+                status,
+                reason,
+                route,
+                rule,
+                quota,
+                subscription);
+    }
+
     /** The request as the engine reads it, rebuilt from the kept facts. */
     public HttpRequestView toRequest() {
         String target = query.isEmpty() ? rawPath : rawPath + "?" + query;

@@ -12,17 +12,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code meshguard xds approvals list|show|approve|reject}: four eyes on protected gateway groups from the command
+ * {@code meshguard xds approvals list|show|report|approve|reject}: four eyes on protected gateway groups from the command
  * line, as thin as {@code xds publish}: each verb is one admin API call as the signed-in caller, so the server decides
  * who may approve (not the requester, not an author of the change) and records it in the admin trail.
  */
 @Command(
         name = "approvals",
         mixinStandardHelpOptions = true,
-        description = "Publish requests of protected gateway groups: list, show, approve, reject (four eyes).",
+        description = "Publish requests of protected gateway groups: list, show, report, approve, reject (four eyes).",
         subcommands = {
             XdsApprovalsCommand.ListCommand.class,
             XdsApprovalsCommand.ShowCommand.class,
+            XdsApprovalsCommand.ReportCommand.class,
             XdsApprovalsCommand.ApproveCommand.class,
             XdsApprovalsCommand.RejectCommand.class
         })
@@ -33,7 +34,7 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "a verb is required: list, show, approve or reject");
+                spec.commandLine(), "a verb is required: list, show, report, approve or reject");
     }
 
     /**
@@ -87,12 +88,47 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code GET /publish-requests/{group}/{id}}: the request with its diff and authors. */
+    /**
+     * {@code GET /publish-requests/{group}/{id}}: the request with its replay report (what the requested revision would
+     * have done to the group's recorded decisions), its authors and the diff.
+     */
     @Command(
             name = "show",
             mixinStandardHelpOptions = true,
-            description = "One publish request with the diff that an approval would publish and who changed it.")
+            description = "One publish request: its replay report, who changed it and the diff that an approval would"
+                    + " publish.")
     public static final class ShowCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
+        String group;
+
+        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
+        long id;
+
+        @Mixin
+        AdminOptions admin;
+
+        @Option(names = "--json", description = "Print the admin API's JSON instead of the text.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpResponse<String> r = admin.client().send("GET", path(group, id, ""), null);
+            if (json || r.statusCode() / 100 != 2) {
+                return AdminAnswer.print("approvals show", r);
+            }
+            System.out.print(render(ConfigJson.mapper().readTree(r.body())));
+            return 0;
+        }
+    }
+
+    /** {@code POST /publish-requests/{group}/{id}/report}: the replay report computed again on the requested content. */
+    @Command(
+            name = "report",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Compute a pending request's replay report again on exactly the requested content (the last 30"
+                            + " days of recorded decisions); an approval needs one computed since the request.")
+    public static final class ReportCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
         String group;
 
@@ -104,8 +140,65 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return AdminAnswer.print("approvals show", admin.client().send("GET", path(group, id, ""), null));
+            HttpResponse<String> r = admin.client().send("POST", path(group, id, "/report"), "{}");
+            if (r.statusCode() / 100 != 2) {
+                return AdminAnswer.print("approvals report", r);
+            }
+            System.out.print(render(ConfigJson.mapper().readTree(r.body())));
+            return 0;
         }
+    }
+
+    /** A publish request as people read it: who asked, its replay report, its authors, the diff (JSON). */
+    static String render(JsonNode q) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("publish request ")
+                .append(q.path("id").asText())
+                .append(" (group ")
+                .append(q.path("group").asText())
+                .append("): ")
+                .append(q.path("state").asText())
+                .append('\n');
+        sb.append("requested by ")
+                .append(q.path("requested_by").asText())
+                .append(" at ")
+                .append(q.path("requested_at").asText())
+                .append(": ")
+                .append(q.path("reason").asText())
+                .append('\n');
+        java.util.List<String> authors = new java.util.ArrayList<>();
+        q.path("authors").forEach(a -> authors.add(a.asText()));
+        sb.append("authors: ").append(String.join(", ", authors)).append('\n');
+        if (q.hasNonNull("decided_by")) {
+            sb.append("decided by ")
+                    .append(q.path("decided_by").asText())
+                    .append(" at ")
+                    .append(q.path("decided_at").asText())
+                    .append(": ")
+                    .append(q.path("decision_reason").asText())
+                    .append('\n');
+        }
+        if (q.hasNonNull("report")) {
+            sb.append(io.meshguard.xds.approval.ReplayReport.fromJson(q.get("report"))
+                    .render());
+            if (!q.path("report_current").asBoolean(true)) {
+                sb.append("(the report is older than the request: compute it again before approving)\n");
+            }
+        } else {
+            sb.append("no replay report yet: `meshguard xds approvals report ")
+                    .append(q.path("group").asText())
+                    .append(' ')
+                    .append(q.path("id").asText())
+                    .append("`\n");
+        }
+        sb.append("diff against what the group serves:\n");
+        try {
+            sb.append(ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(q.path("diff")))
+                    .append('\n');
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            sb.append(q.path("diff").toString()).append('\n');
+        }
+        return sb.toString();
     }
 
     /** {@code POST /publish-requests/{group}/{id}/approve}: publishes exactly what was requested. */

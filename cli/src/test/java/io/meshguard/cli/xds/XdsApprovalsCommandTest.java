@@ -148,9 +148,21 @@ class XdsApprovalsCommandTest {
         assertThat(list.exit()).as(list.err()).isZero();
         assertThat(list.out()).containsPattern("(?m)^" + id + "\\s+prod\\s+pending\\s+alice\\b");
 
-        CliRun show = as("bob", "show", "prod", Long.toString(id));
+        CliRun show = as("bob", "show", "prod", Long.toString(id), "--json");
         assertThat(show.exit()).as(show.err()).isZero();
         assertThat(show.out()).contains("/orders-v2").contains("\"authors\"");
+        // as people read it: the replay report of the group's recorded decisions, the authors, the diff
+        CliRun text = as("bob", "show", "prod", Long.toString(id));
+        assertThat(text.exit()).as(text.err()).isZero();
+        assertThat(text.out())
+                .contains("publish request " + id + " (group prod): pending")
+                .contains("authors: alice")
+                .contains("replay of the decisions recorded ")
+                .contains("decisions: 0  unchanged: 0  flipped: 0  not replayable: 0")
+                .contains("/orders-v2");
+        CliRun report = as("alice", "report", "prod", Long.toString(id));
+        assertThat(report.exit()).as(report.err()).isZero();
+        assertThat(report.out()).contains("replay of the decisions recorded ");
 
         CliRun own = as("alice", "approve", "prod", Long.toString(id), "--reason", "looks fine to me");
         assertThat(own.exit()).isEqualTo(1);

@@ -43,7 +43,14 @@ public final class ConsoleMount {
         Console handler = new Console(
                 console,
                 gate,
-                new RevisionsScreen(s.revisions(), s.approvals(), s.publisher(), actions, s.draft(), gate),
+                new RevisionsScreen(
+                        s.revisions(),
+                        s.approvals(),
+                        s.publisher(),
+                        actions,
+                        s.draft(),
+                        gate,
+                        new AuditReader(s.dataSource())),
                 fleet,
                 new AuditScreen(
                         new AuditReader(s.dataSource()),

@@ -3,20 +3,27 @@ package io.meshguard.xds.console;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.query.AuditQuery;
+import io.meshguard.audit.query.AuditReader;
+import io.meshguard.db.TenantScope;
 import io.meshguard.xds.admin.AdminApi;
 import io.meshguard.xds.admin.RevisionActions;
 import io.meshguard.xds.admin.RevisionDiff;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
+import io.meshguard.xds.approval.ReplayReport;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.Ownership;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,14 +49,18 @@ public final class RevisionsScreen {
     private final RevisionActions actions;
     private final PgGatewayStore draft;
     private final AdminGate gate;
+    private final AuditReader audit;
 
+    /** @param audit reads the audit rows a publish request's flip group drills down to */
     public RevisionsScreen(
             RevisionStore revisions,
             FourEyes fourEyes,
             Publisher publisher,
             RevisionActions actions,
             PgGatewayStore draft,
-            AdminGate gate) {
+            AdminGate gate,
+            AuditReader audit) {
+        this.audit = audit;
         this.revisions = revisions;
         this.fourEyes = fourEyes;
         this.publisher = publisher;
@@ -99,7 +110,8 @@ public final class RevisionsScreen {
                         Views.Person.of(r.decidedBy().orElse("")),
                         changes(r.diff()),
                         r.state() == PublishRequest.State.PENDING,
-                        mayDecide(req, r)))
+                        mayDecide(req, r),
+                        r.report().map(rep -> summary(r, rep, group))))
                 .toList();
         List<Views.GroupLive> groupRows = groups.stream()
                 .map(g -> new Views.GroupLive(
@@ -120,7 +132,69 @@ public final class RevisionsScreen {
                 gate.permits(req.caller(), "revision:publish", Scope.SYSTEM),
                 from,
                 to,
-                diff);
+                diff,
+                people ? samples(req, requests) : Optional.empty());
+    }
+
+    /** A request's report as the screen shows it beside the request's diff. */
+    private static Views.ReplaySummary summary(PublishRequest r, ReplayReport rep, Optional<String> group) {
+        List<String> hrefs = new ArrayList<>();
+        for (int i = 0; i < rep.groups().size(); i++) {
+            hrefs.add(group.map(g -> "/console/revisions/" + g).orElse("/console/revisions") + "?request=" + r.id()
+                    + "&flips=" + i + "#samples");
+        }
+        return new Views.ReplaySummary(
+                rep.from() + " .. " + rep.to() + " (computed " + rep.computedAt() + ")",
+                rep.decisions(),
+                rep.unchanged(),
+                rep.flipped(),
+                rep.notReplayable(),
+                r.reportCurrent(),
+                rep.groups().stream().map(ReplayReport.FlipGroup::sentence).toList(),
+                rep.groups().stream().map(ReplayReport.FlipGroup::samples).toList(),
+                hrefs,
+                rep.notReplayableByReason().entrySet().stream()
+                        .map(e -> e.getValue() + "  " + e.getKey())
+                        .sorted()
+                        .toList());
+    }
+
+    /**
+     * {@code ?request=N&flips=I}: the audit rows of flip group I's sample request ids of request N, read with
+     * {@code audit:read} as the Audit screen reads them.
+     */
+    private Optional<Views.Samples> samples(Console.Request req, List<PublishRequest> requests) {
+        long id = number(req.param("request"));
+        if (id <= 0 || req.param("flips").isEmpty()) {
+            return Optional.empty();
+        }
+        int index = (int) number(req.param("flips"));
+        Optional<PublishRequest> r = requests.stream().filter(q -> q.id() == id).findFirst();
+        Optional<ReplayReport> rep = r.flatMap(PublishRequest::report);
+        if (rep.isEmpty() || index < 0 || index >= rep.get().groups().size()) {
+            return Optional.empty();
+        }
+        ReplayReport.FlipGroup flips = rep.get().groups().get(index);
+        if (!gate.permits(req.caller(), "audit:read", Scope.SYSTEM)) {
+            return Optional.of(
+                    new Views.Samples(id, flips.sentence(), List.of(), "Reading the sample rows needs audit:read."));
+        }
+        List<Views.AuditRow> rows = new ArrayList<>();
+        try {
+            for (String requestId : flips.samples()) {
+                for (AuditEvent e : audit.query(
+                        AuditQuery.since(rep.get().from())
+                                .withRequestId(requestId)
+                                .withLimit(10),
+                        TenantScope.ALL)) {
+                    rows.add(AuditScreen.row(e));
+                }
+            }
+        } catch (SQLException e) {
+            return Optional.of(new Views.Samples(
+                    id, flips.sentence(), List.of(), "the audit database is unavailable: " + e.getMessage()));
+        }
+        return Optional.of(new Views.Samples(id, flips.sentence(), rows, ""));
     }
 
     /**

@@ -86,7 +86,27 @@ public final class Views {
             Person decidedBy,
             List<Change> changes,
             boolean pending,
-            boolean canDecide) {}
+            boolean canDecide,
+            java.util.Optional<ReplaySummary> report) {}
+
+    /**
+     * A publish request's replay report beside its diff (issue 47): the window, the counts, one sentence per flip group
+     * with its sample request ids and the link that drills down to their audit rows, the not-replayable reasons.
+     */
+    public record ReplaySummary(
+            String window,
+            long decisions,
+            long unchanged,
+            long flipped,
+            long notReplayable,
+            boolean current,
+            List<String> groups,
+            List<List<String>> samples,
+            List<String> groupHrefs,
+            List<String> notReplayableReasons) {}
+
+    /** The audit rows of one flip group's sample request ids, as recorded; {@code note} says why none are shown. */
+    public record Samples(long request, String group, List<AuditRow> rows, String note) {}
 
     /**
      * The Revisions screen; {@code self}: its path (forms come back to it), {@code diff}: the comparison asked for
@@ -101,7 +121,8 @@ public final class Views {
             boolean canPublish,
             long diffFrom,
             long diffTo,
-            java.util.Optional<Diff> diff) {}
+            java.util.Optional<Diff> diff,
+            java.util.Optional<Samples> samples) {}
 
     /** One changed field between two revisions. */
     public record Change(String path, String before, String after, String kind) {}

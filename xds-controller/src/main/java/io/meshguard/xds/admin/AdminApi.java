@@ -230,15 +230,21 @@ public final class AdminApi implements HttpHandler {
                     (a, c) -> tree(a.fourEyes.store().list(query(c, "group")))),
             op(
                     AdminRoute.gateway("GET", "/publish-requests/{group}/{id}", "revision:read", 1),
-                    "One publish request: requester, authors, diff, decision",
+                    "One publish request: requester, authors, diff, replay report (counts, flip groups, sample request"
+                            + " ids), decision",
                     (a, c) -> tree(a.fourEyes
                             .store()
                             .get(number(c, 2))
                             .filter(r -> r.group().equals(c.segment(1)))
                             .orElseThrow(() -> notFound(c)))),
             op(
+                    AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/report", "revision:publish", 1),
+                    "Compute the request's replay report again on its requested content (the last 30 days)",
+                    (a, c) -> tree(a.actions.recompute(actor(c), c.segment(1), number(c, 2)))),
+            op(
                     AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/approve", "revision:approve", 1),
-                    "Approve and publish exactly the requested content (not by its requester or authors)",
+                    "Approve and publish exactly the requested content (not by its requester or authors; needs a"
+                            + " replay report computed since the request)",
                     (a, c) -> a.decide(c)),
             op(
                     AdminRoute.gateway("POST", "/publish-requests/{group}/{id}/reject", "revision:approve", 1),

@@ -138,13 +138,46 @@ public final class RevisionActions {
         List<PublishRequest> requests = held.stream()
                 .map(g -> fourEyes.open(g, config, actor.person(), reason))
                 .toList();
-        requests.forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(
-                actor.name(),
-                "publish-request",
-                "publish-request/" + r.group() + "/" + r.id(),
-                "protected group " + r.group() + " waits for a second person's approval: " + reason,
-                actor.requestId())));
+        requests.forEach(r -> {
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    actor.name(),
+                    "publish-request",
+                    "publish-request/" + r.group() + "/" + r.id(),
+                    "protected group " + r.group() + " waits for a second person's approval: " + reason,
+                    actor.requestId()));
+            reported(actor, r);
+        });
         return new Published(result.revisions(), requests, result.problems());
+    }
+
+    /** Computes a pending request's replay report again on its stored content; the trail keeps its counts. */
+    public PublishRequest recompute(Actor actor, String group, long id) {
+        FourEyes.Outcome outcome = fourEyes.recompute(group, id);
+        if (outcome instanceof FourEyes.Refused refused) {
+            throw new Refused(refused.refusal().status(), refused.refusal().message());
+        }
+        PublishRequest r = ((FourEyes.Reported) outcome).request();
+        reported(actor, r);
+        return r;
+    }
+
+    private void reported(Actor actor, PublishRequest r) {
+        reportRow(actor.name(), actor.requestId(), r).ifPresent(audit::record);
+    }
+
+    /**
+     * The admin trail's row of a publish request's report, once computed: its window and counts (the groups are kept
+     * with the request). The one spelling for every path that opens or recomputes a request (a product publish too).
+     */
+    public static Optional<ConfigChangeAudit.ConfigChange> reportRow(String actor, String requestId, PublishRequest r) {
+        return r.report()
+                .map(report -> new ConfigChangeAudit.ConfigChange(
+                        actor,
+                        "publish-report",
+                        "publish-request/" + r.group() + "/" + r.id(),
+                        "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to()
+                                + ": " + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
+                        requestId));
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
@@ -170,7 +203,13 @@ public final class RevisionActions {
                 "approve",
                 "revision/" + r.id(),
                 "group " + group + ": request " + id + " of "
-                        + published.request().requestedBy() + " approved and published: " + reason,
+                        + published.request().requestedBy() + " approved and published: " + reason
+                        + published
+                                .request()
+                                .report()
+                                .map(rep -> "; its report: " + rep.flipped() + " flipped of " + rep.decisions()
+                                        + " decisions (" + rep.notReplayable() + " not replayable)")
+                                .orElse(""),
                 actor.requestId()));
         return published;
     }

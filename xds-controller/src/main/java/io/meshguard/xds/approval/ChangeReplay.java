@@ -8,9 +8,9 @@ import java.time.Instant;
  * {@code from .. to}, as a {@link ReplayReport}. The one seam a change request's report is computed through.
  *
  * <p>Policy files: {@link PolicyReplay} (extauthz's own engine, {@code DecisionReplay}). A gateway revision (which
- * route and profile applies) and a plan change are not replayed yet: their engines are being built in authz-policy's
- * replay package, and a publish request ({@link PublishRequest}) carries no report until an implementation of this
- * interface for {@code GatewayConfig} (and one for a plan change) is given to it.
+ * route, and so which contract, a recorded request gets): {@link GatewayReplay}, the report of a {@link PublishRequest}.
+ * A plan change is not replayed yet: a plan change request carries no report until an implementation of this interface
+ * for it is given to it.
  *
  * @param <C> what is requested
  */

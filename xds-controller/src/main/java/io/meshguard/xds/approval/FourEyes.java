@@ -12,6 +12,11 @@ import io.meshguard.xds.store.RevisionStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
@@ -19,6 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Four eyes on protected gateway groups (issue 22, docs/operator-guide.md "Four eyes"): what a publish would change in
@@ -26,6 +33,10 @@ import java.util.TreeSet;
  * of it approves it, and exactly the requested content is published. A draft edit after the request voids it (the
  * content's SHA-256 no longer matches the draft). Rollback to a revision that was approved (or published before the
  * group was protected) needs no second person, so on-call can act alone.
+ *
+ * <p>Each request carries the replay report of the group's recorded decisions against exactly the requested content
+ * ({@link GatewayReplay}, issue 47), computed when it is opened and again on demand ({@link #recompute}); approving
+ * needs a report computed after the request was opened, as a policy request does ({@link PolicyChanges}).
  */
 public final class FourEyes {
 
@@ -39,14 +50,32 @@ public final class FourEyes {
 
     public record Refused(Refusal refusal) implements Outcome {}
 
+    private static final Logger LOG = LoggerFactory.getLogger(FourEyes.class);
+
     private final FourEyesStore store;
     private final RevisionStore revisions;
     private final Publisher publisher;
+    private final ChangeReplay<GatewayConfig> replay;
+    private final Clock clock;
+    private final Duration window;
 
-    public FourEyes(FourEyesStore store, RevisionStore revisions, Publisher publisher) {
+    /**
+     * @param replay decides the group's recorded decisions as a requested slice would ({@link GatewayReplay})
+     * @param window how far back a report replays ({@link PolicyChanges#DEFAULT_WINDOW})
+     */
+    public FourEyes(
+            FourEyesStore store,
+            RevisionStore revisions,
+            Publisher publisher,
+            ChangeReplay<GatewayConfig> replay,
+            Clock clock,
+            Duration window) {
         this.store = store;
         this.revisions = revisions;
         this.publisher = publisher;
+        this.replay = replay;
+        this.clock = clock;
+        this.window = window;
     }
 
     public FourEyesStore store() {
@@ -67,15 +96,67 @@ public final class FourEyes {
 
     /**
      * Opens the request for {@code group}'s slice of {@code draft}; the authors are read now, with the requester: every
-     * person whose draft change in the group no decision has served yet.
+     * person whose draft change in the group no decision has served yet. Its replay report is computed on the stored
+     * slice; when it cannot be (the audit database is away) the request waits without one, and cannot be approved
+     * before it is recomputed.
      */
     public PublishRequest open(String group, GatewayConfig draft, Person requester, String reason) {
         GatewayConfig slice = draft.slice(group);
         Map<String, Long> latest = revisions.latestIds();
         JsonNode content = ConfigJson.mapper().valueToTree(slice);
         JsonNode diff = ConfigJson.mapper().valueToTree(RevisionDiff.diff(served(group, latest), slice));
-        return store.open(
-                group, requester, reason, content, sha256(ConfigJson.write(slice)), diff, store.openAuthors(group));
+        PublishRequest opened = store.open(
+                group,
+                requester,
+                now(),
+                reason,
+                content,
+                sha256(ConfigJson.write(slice)),
+                diff,
+                store.openAuthors(group));
+        return withReport(opened);
+    }
+
+    /**
+     * Computes a pending request's report again on its stored content (for one opened while the audit was away, or to
+     * read the newest decisions).
+     */
+    public Outcome recompute(String group, long id) {
+        Optional<PublishRequest> found = store.get(id).filter(r -> r.group().equals(group));
+        if (found.isEmpty()) {
+            return new Refused(new Refusal(404, "no publish request " + id + " for group " + group));
+        }
+        if (found.get().state() != PublishRequest.State.PENDING) {
+            return new Refused(new Refusal(
+                    409, "publish request " + id + " is " + lower(found.get().state())));
+        }
+        PublishRequest r = withReport(found.get());
+        if (r.report().isEmpty()) {
+            return new Refused(new Refusal(
+                    503, "the replay report of publish request " + id + " cannot be computed now (see the log)"));
+        }
+        return new Reported(r);
+    }
+
+    /** A request with the report just computed on its content. */
+    public record Reported(PublishRequest request) implements Outcome {}
+
+    private PublishRequest withReport(PublishRequest r) {
+        Instant to = now();
+        ReplayReport report;
+        try {
+            report = replay.replay(ConfigJson.readConfig(store.content(r.id()).toString()), to.minus(window), to);
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("publish request {}: the replay report could not be computed: {}", r.id(), e.getMessage());
+            return r;
+        }
+        store.attachReport(r.id(), report);
+        return store.get(r.id()).orElseThrow();
+    }
+
+    /** Microseconds: what PostgreSQL keeps, so a report computed now is never older than its request read back. */
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
     /** The draft changes up to {@code through} in {@code groups} are served by a publish that needed no approval. */
@@ -108,6 +189,13 @@ public final class FourEyes {
                     403,
                     approver.name() + " requested or authored changes in publish request " + id
                             + "; another person must approve it"));
+        }
+        if (!r.reportCurrent()) {
+            return new Refused(new Refusal(
+                    409,
+                    "publish request " + id + " has no replay report computed on its content since it was requested;"
+                            + " compute it (POST /publish-requests/" + group + "/" + id + "/report) and read it before"
+                            + " approving"));
         }
         GatewayConfig requested = ConfigJson.readConfig(store.content(id).toString());
         boolean draftChanged = !sha256(ConfigJson.write(draftNow.slice(group))).equals(r.contentSha256());

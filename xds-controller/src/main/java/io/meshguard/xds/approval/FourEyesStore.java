@@ -22,8 +22,8 @@ import java.util.Set;
 import javax.sql.DataSource;
 
 /**
- * Migration V38's tables: protected gateway groups, who authored draft changes per group, and publish requests.
- * Decisions take the request's row lock, so two approvers racing publish once.
+ * Migration V38's tables: protected gateway groups, who authored draft changes per group, and publish requests (with
+ * their replay report since V70). Decisions take the request's row lock, so two approvers racing publish once.
  */
 public final class FourEyesStore {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -149,10 +149,11 @@ public final class FourEyesStore {
         }
     }
 
-    /** Opens a request for {@code group}, voiding a pending one it replaces. */
+    /** Opens a request for {@code group} requested {@code at}, voiding a pending one it replaces. */
     public PublishRequest open(
             String group,
             Person requester,
+            java.time.Instant at,
             String reason,
             JsonNode content,
             String sha256,
@@ -171,7 +172,8 @@ public final class FourEyesStore {
                 long id;
                 try (PreparedStatement ps = c.prepareStatement("insert into publish_request (group_name, requested_by,"
                         + " reason, content, content_sha256, diff, authors, requested_by_person, author_people,"
-                        + " authors_through) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?) returning id")) {
+                        + " authors_through, requested_at) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?)"
+                        + " returning id")) {
                     Set<String> names = new LinkedHashSet<>(authors.names());
                     names.add(requester.name());
                     Set<String> people = new LinkedHashSet<>(authors.people());
@@ -186,6 +188,7 @@ public final class FourEyesStore {
                     ps.setString(8, requester.id());
                     ps.setArray(9, c.createArrayOf("varchar", people.toArray()));
                     ps.setLong(10, authors.through());
+                    ps.setTimestamp(11, Timestamp.from(at));
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
                         id = rs.getLong(1);
@@ -199,6 +202,24 @@ public final class FourEyesStore {
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store the publish request: " + e.getMessage(), e);
+        }
+    }
+
+    /** Keeps {@code report} with a pending request (replacing an older report); false when it is no longer pending. */
+    public boolean attachReport(long id, ReplayReport report) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "update publish_request set report = ?::jsonb,"
+                                + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
+            ps.setString(1, report.toJson().toString());
+            ps.setTimestamp(2, Timestamp.from(report.from()));
+            ps.setTimestamp(3, Timestamp.from(report.to()));
+            ps.setTimestamp(4, Timestamp.from(report.computedAt()));
+            ps.setLong(5, id);
+            return ps.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw new IllegalStateException(
+                    "cannot keep the replay report of publish request " + id + ": " + e.getMessage(), e);
         }
     }
 
@@ -264,7 +285,8 @@ public final class FourEyesStore {
 
     private List<PublishRequest> requests(String where, Object... args) {
         String sql = "select id, group_name, state, requested_by, requested_at, reason, content_sha256, diff::text,"
-                + " authors, decided_by, decided_at, decision_reason, revision, author_people, authors_through"
+                + " authors, decided_by, decided_at, decision_reason, revision, author_people, authors_through,"
+                + " report::text"
                 + " from publish_request " + where;
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
@@ -275,6 +297,7 @@ public final class FourEyesStore {
                     Array authors = rs.getArray(9);
                     long revision = rs.getLong(13);
                     boolean noRevision = rs.wasNull();
+                    String report = rs.getString(16);
                     out.add(new PublishRequest(
                             rs.getLong(1),
                             rs.getString(2),
@@ -290,12 +313,21 @@ public final class FourEyesStore {
                             Optional.ofNullable(rs.getString(12)),
                             noRevision ? Optional.empty() : Optional.of(revision),
                             Arrays.asList((String[]) rs.getArray(14).getArray()),
-                            rs.getLong(15)));
+                            rs.getLong(15),
+                            Optional.ofNullable(report).map(t -> ReplayReport.fromJson(readTree(t)))));
                 }
             }
             return out;
         } catch (SQLException | IOException e) {
             throw new IllegalStateException("cannot read publish requests: " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonNode readTree(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new IllegalStateException("a stored replay report is not JSON: " + e.getMessage(), e);
         }
     }
 

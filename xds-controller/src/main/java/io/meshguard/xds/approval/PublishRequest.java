@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param authorPeople  the same people by verified subject ({@link io.meshguard.access.Person#id()}): what four eyes
  *                      compares; empty for requests stored before these were kept (then the names are compared)
  * @param authorsThrough the newest draft change the request covers: its approval settles the changes up to it
+ * @param report the group's recorded decisions replayed against exactly the requested content ({@link GatewayReplay});
+ *     empty until computed
  */
 public record PublishRequest(
         long id,
@@ -32,7 +34,8 @@ public record PublishRequest(
         Optional<String> decisionReason,
         Optional<Long> revision,
         List<String> authorPeople,
-        long authorsThrough) {
+        long authorsThrough,
+        Optional<ReplayReport> report) {
 
     /** Where a request is. */
     public enum State {
@@ -49,6 +52,13 @@ public record PublishRequest(
         Objects.requireNonNull(state, "state");
         authors = List.copyOf(authors);
         authorPeople = List.copyOf(authorPeople);
+        report = report == null ? Optional.empty() : report;
+    }
+
+    /** Whether the request carries a report computed on its content after it was requested. */
+    @com.fasterxml.jackson.annotation.JsonProperty("report_current")
+    public boolean reportCurrent() {
+        return report.filter(r -> r.coversRequestOf(requestedAt)).isPresent();
     }
 
     /** Whether {@code person} asked for or authored any change in this request. */

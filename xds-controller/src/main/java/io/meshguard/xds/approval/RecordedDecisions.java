@@ -7,16 +7,18 @@ import io.meshguard.extauthz.replay.DecisionReplay;
 import io.meshguard.extauthz.replay.ImpactReport;
 import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.replay.RecordedRowCheck;
+import io.meshguard.extauthz.replay.ReplayOutcome;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The authorization decisions of a window as the audit keeps them (PostgreSQL's {@code audit_event} rows, streamed
  * through a cursor {@value #BATCH} rows per round trip, never held in memory), decided again against a draft policy
- * with extauthz's engine ({@link DecisionReplay}). {@code meshguard policy impact} and a policy request's report read
- * them through here.
+ * with extauthz's engine ({@link DecisionReplay}). {@code meshguard policy impact}, a policy request's report and a
+ * publish request's ({@link GatewayReplay}) read them through here.
  */
 public final class RecordedDecisions {
     /** Rows fetched from PostgreSQL per round trip. */
@@ -30,7 +32,15 @@ public final class RecordedDecisions {
 
     /** Streams the decisions recorded in {@code from .. to} through {@code draft}. */
     public ImpactReport replay(AuthzPolicy draft, Instant from, Instant to) throws SQLException {
-        DecisionReplay replay = new DecisionReplay(draft);
+        return replay(new DecisionReplay(draft)::replay, from, to);
+    }
+
+    /**
+     * Streams the decisions recorded in {@code from .. to} through {@code decide} (a draft's decision of one recorded
+     * decision): the rows read, checked against their own columns and counted as the policy replay counts them.
+     */
+    public ImpactReport replay(Function<RecordedDecision, ReplayOutcome> decide, Instant from, Instant to)
+            throws SQLException {
         ImpactReport report = new ImpactReport();
         reader.decisionRows(
                 from,
@@ -52,7 +62,7 @@ public final class RecordedDecisions {
                     }
                     // facts that disagree with their own row's columns were edited: named, never replayed
                     if (report.agrees(recorded, columns(row))) {
-                        report.add(recorded, replay.replay(recorded));
+                        report.add(recorded, decide.apply(recorded));
                     }
                 });
         return report;

@@ -74,6 +74,11 @@ public final class PolicyProfiles implements ServerComponent {
         dlp.start();
     }
 
+    /** The authz policy extauthz-server loads from the same file, as last loaded; empty before it first loads. */
+    public Optional<AuthzPolicy> authzPolicy() {
+        return authz.current().map(LoadedPolicy::value);
+    }
+
     /** The names both loaded policies define; empty until both files have loaded once. */
     public Optional<ProfileCatalog> catalog() {
         Optional<LoadedPolicy<AuthzPolicy>> a = authz.current();
