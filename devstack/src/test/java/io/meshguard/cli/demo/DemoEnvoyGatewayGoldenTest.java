@@ -31,8 +31,8 @@ class DemoEnvoyGatewayGoldenTest {
 
     @Test
     void demoWithItsProductPublish_rendersValidResources_matchingTheGoldenFile() throws Exception {
-        GatewayConfig draft =
-                GatewayYaml.read("meshguard demo", DemoGateway.yaml(DemoCommand.GROUP, 18081, 18082, 18083, 18084, 18085));
+        GatewayConfig draft = GatewayYaml.read(
+                "meshguard demo", DemoGateway.yaml(DemoCommand.GROUP, 18081, 18082, 18083, 18084, 18085));
         ProductRoutes.Compiled compiled = ProductRoutes.compile(
                 draft,
                 new TreeMap<>(Map.of(
@@ -43,7 +43,8 @@ class DemoEnvoyGatewayGoldenTest {
                                 DemoCommand.GROUP,
                                 new PublishHost(ProductsDemo.HOST),
                                 AuthMode.APIKEY,
-                                List.of(new Product.Operation("create-charge", "demo-payments", "POST", "/charges")))))));
+                                List.of(new Product.Operation(
+                                        "create-charge", "demo-payments", "POST", "/charges")))))));
         assertThat(compiled.problems()).isEmpty();
         assertThat(new ConfigValidator().validate(compiled.config()).errors()).isEmpty();
 

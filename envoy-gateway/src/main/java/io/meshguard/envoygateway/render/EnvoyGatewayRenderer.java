@@ -80,17 +80,23 @@ public final class EnvoyGatewayRenderer {
         Map<String, ObjectNode> backendRefs = new TreeMap<>();
         Map<String, TreeSet<String>> grantedServices = new TreeMap<>();
         List<ObjectNode> backendObjects = new ArrayList<>();
-        for (Backend b : revision.backends().stream().sorted(Comparator.comparing(Backend::name)).toList()) {
+        for (Backend b : revision.backends().stream()
+                .sorted(Comparator.comparing(Backend::name))
+                .toList()) {
             backendRef(revision, b, backendRefs, grantedServices, backendObjects, refusals);
         }
         Map<String, TreeSet<String>> grantedPolicies = new TreeMap<>();
         for (EnvoyGatewayTemplate.ServiceRef s : List.of(template.extAuthz(), template.dlp())) {
             if (!s.namespace().equals(template.namespace())) {
-                grantedPolicies.computeIfAbsent(s.namespace(), n -> new TreeSet<>()).add(s.name());
+                grantedPolicies
+                        .computeIfAbsent(s.namespace(), n -> new TreeSet<>())
+                        .add(s.name());
             }
         }
         List<ObjectNode> routeObjects = new ArrayList<>();
-        for (EdgeRoute r : revision.routes().stream().sorted(Comparator.comparing(EdgeRoute::name)).toList()) {
+        for (EdgeRoute r : revision.routes().stream()
+                .sorted(Comparator.comparing(EdgeRoute::name))
+                .toList()) {
             route(revision, gateway, r, backendRefs, routeObjects, refusals);
         }
         out.addAll(referenceGrants(revision, grantedServices, grantedPolicies));
@@ -145,7 +151,8 @@ public final class EnvoyGatewayRenderer {
             ref.put("port", Integer.parseInt(s[2]));
         } else {
             String name = KubernetesNames.name(revision.group() + "-" + b.name());
-            ObjectNode backend = object(ENVOY_GATEWAY + "/v1alpha1", "Backend", name, labels(revision, Optional.empty()));
+            ObjectNode backend =
+                    object(ENVOY_GATEWAY + "/v1alpha1", "Backend", name, labels(revision, Optional.empty()));
             ObjectNode spec = backend.putObject("spec");
             if (b.http2()) {
                 spec.putArray("appProtocols").add("gateway.envoyproxy.io/h2c");
@@ -256,7 +263,9 @@ public final class EnvoyGatewayRenderer {
         }
         ObjectNode rule = spec.putArray("rules").addObject();
         ArrayNode matches = rule.putArray("matches");
-        List<String> methods = r.methods().isEmpty() ? List.of("") : new TreeSet<>(r.methods()).stream().toList();
+        List<String> methods = r.methods().isEmpty()
+                ? List.of("")
+                : new TreeSet<>(r.methods()).stream().toList();
         for (PathMatch p : r.paths()) {
             for (String method : methods) {
                 ObjectNode m = matches.addObject();
@@ -288,7 +297,8 @@ public final class EnvoyGatewayRenderer {
             ObjectNode mod = f.putObject("requestHeaderModifier");
             if (!r.requestHeadersToSet().isEmpty()) {
                 ArrayNode set = mod.putArray("set");
-                r.requestHeadersToSet().forEach(h -> set.addObject().put("name", h.name()).put("value", h.value()));
+                r.requestHeadersToSet()
+                        .forEach(h -> set.addObject().put("name", h.name()).put("value", h.value()));
             }
             if (!r.requestHeadersToRemove().isEmpty()) {
                 ArrayNode remove = mod.putArray("remove");
@@ -298,7 +308,8 @@ public final class EnvoyGatewayRenderer {
         if (!r.responseHeadersToSet().isEmpty()) {
             ObjectNode f = filters.addObject().put("type", "ResponseHeaderModifier");
             ArrayNode set = f.putObject("responseHeaderModifier").putArray("set");
-            r.responseHeadersToSet().forEach(h -> set.addObject().put("name", h.name()).put("value", h.value()));
+            r.responseHeadersToSet()
+                    .forEach(h -> set.addObject().put("name", h.name()).put("value", h.value()));
         }
         r.cors().ifPresent(c -> {
             ObjectNode cors = filters.addObject().put("type", "CORS").putObject("cors");
@@ -328,7 +339,8 @@ public final class EnvoyGatewayRenderer {
         out.add(route);
         out.add(securityPolicy(name, labels, r));
         out.add(extensionPolicy(name, labels, r));
-        r.retry().ifPresent(retry -> trafficPolicy(name, labels, r, retry, refusals).ifPresent(out::add));
+        r.retry().ifPresent(retry -> trafficPolicy(name, labels, r, retry, refusals)
+                .ifPresent(out::add));
     }
 
     private ObjectNode headerMatch(HeaderMatch h) {
@@ -358,7 +370,9 @@ public final class EnvoyGatewayRenderer {
         // no headersToBackend: that allow-list is the HTTP service's; a gRPC Check's OkHttpResponse headers (identity
         // set, credentials removed) all apply, as on meshguard's gateway
         ArrayNode ext = extAuth.putArray("contextExtensions");
-        r.authzContext().forEach((k, v) -> ext.addObject().put("name", k).put("type", "Value").put("value", v));
+        r.authzContext()
+                .forEach((k, v) ->
+                        ext.addObject().put("name", k).put("type", "Value").put("value", v));
         return p;
     }
 

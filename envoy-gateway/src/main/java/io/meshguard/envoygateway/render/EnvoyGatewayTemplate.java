@@ -14,11 +14,7 @@ import java.util.Objects;
  * @param filterTimeout how long a Check may take before Envoy answers the route's error status
  */
 public record EnvoyGatewayTemplate(
-        String namespace,
-        String gatewayClassName,
-        ServiceRef extAuthz,
-        ServiceRef dlp,
-        Duration filterTimeout) {
+        String namespace, String gatewayClassName, ServiceRef extAuthz, ServiceRef dlp, Duration filterTimeout) {
 
     public EnvoyGatewayTemplate {
         Objects.requireNonNull(namespace, "namespace");

@@ -30,7 +30,10 @@ public record RenderedResources(List<ObjectNode> resources, List<String> refusal
             for (ObjectNode r : resources) {
                 for (SchemaProblem p : v.validate(r)) {
                     out.add(new SchemaProblem(
-                            p.resource(), p.path(), p.message() + " (" + v.schemas().channel().name().toLowerCase(java.util.Locale.ROOT) + " channel)"));
+                            p.resource(),
+                            p.path(),
+                            p.message() + " (" + v.schemas().channel().name().toLowerCase(java.util.Locale.ROOT)
+                                    + " channel)"));
                 }
             }
         }

@@ -87,9 +87,8 @@ final class CelRules {
         if (c.program().isEmpty()) {
             return new Outcome.Unevaluable(c.error());
         }
-        Map<String, Object> vars = oldSelf.isPresent()
-                ? Map.of("self", self, "oldSelf", oldSelf.get())
-                : Map.of("self", self);
+        Map<String, Object> vars =
+                oldSelf.isPresent() ? Map.of("self", self, "oldSelf", oldSelf.get()) : Map.of("self", self);
         try {
             Object result = c.program().get().eval(vars);
             if (result instanceof Boolean b) {

@@ -35,8 +35,27 @@ public final class ResourceValidator {
     private static final Pattern DNS_LABEL = Pattern.compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
     private static final Pattern QUALIFIED_NAME = Pattern.compile("^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$");
     private static final Set<String> CEL_RESERVED = Set.of(
-            "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
-            "import", "let", "loop", "package", "namespace", "return", "var", "void", "while");
+            "true",
+            "false",
+            "null",
+            "in",
+            "as",
+            "break",
+            "const",
+            "continue",
+            "else",
+            "for",
+            "function",
+            "if",
+            "import",
+            "let",
+            "loop",
+            "package",
+            "namespace",
+            "return",
+            "var",
+            "void",
+            "while");
     private static final Pattern CEL_ACCESSIBLE = Pattern.compile("^[a-zA-Z_./-][a-zA-Z0-9_./-]*$");
 
     private final CrdSchemas schemas;
@@ -69,7 +88,8 @@ public final class ResourceValidator {
             walk.problem(
                     "",
                     "no CRD for " + resource.path("apiVersion").asText("?") + " " + kind + " in Gateway API "
-                            + CrdSchemas.GATEWAY_API_VERSION + " (" + schemas.channel().folder() + ") or Envoy Gateway "
+                            + CrdSchemas.GATEWAY_API_VERSION + " ("
+                            + schemas.channel().folder() + ") or Envoy Gateway "
                             + CrdSchemas.ENVOY_GATEWAY_VERSION);
             return walk.problems;
         }
@@ -206,7 +226,8 @@ public final class ResourceValidator {
 
     // ---- structural schema --------------------------------------------------------------------------------------
 
-    private void check(JsonNode value, JsonNode schema, Optional<JsonNode> old, String path, Walk walk, boolean strict) {
+    private void check(
+            JsonNode value, JsonNode schema, Optional<JsonNode> old, String path, Walk walk, boolean strict) {
         if (value.isNull()) {
             if (!schema.path("nullable").asBoolean(false)) {
                 walk.problem(path, "must not be null");
@@ -221,7 +242,10 @@ public final class ResourceValidator {
                 return;
             }
         } else if (!type.isEmpty() && !typeMatches(value, type)) {
-            walk.problem(path, "must be of type " + type + ", is " + value.getNodeType().name().toLowerCase());
+            walk.problem(
+                    path,
+                    "must be of type " + type + ", is "
+                            + value.getNodeType().name().toLowerCase());
             return;
         }
         if (schema.has("enum")) {
@@ -261,7 +285,8 @@ public final class ResourceValidator {
             }
             if (n != 1) {
                 walk.problem(
-                        path, "matches " + n + " of the oneOf alternatives, must match exactly one "
+                        path,
+                        "matches " + n + " of the oneOf alternatives, must match exactly one "
                                 + brief(schema.path("oneOf")));
             }
         }
@@ -298,10 +323,14 @@ public final class ResourceValidator {
     private void string(String s, JsonNode schema, String path, Walk walk) {
         int length = s.codePointCount(0, s.length());
         if (schema.has("minLength") && length < schema.path("minLength").asInt()) {
-            walk.problem(path, "'" + s + "' is shorter than " + schema.path("minLength").asInt());
+            walk.problem(
+                    path,
+                    "'" + s + "' is shorter than " + schema.path("minLength").asInt());
         }
         if (schema.has("maxLength") && length > schema.path("maxLength").asInt()) {
-            walk.problem(path, "'" + s + "' is longer than " + schema.path("maxLength").asInt());
+            walk.problem(
+                    path,
+                    "'" + s + "' is longer than " + schema.path("maxLength").asInt());
         }
         if (schema.has("pattern")) {
             String p = schema.path("pattern").asText();
@@ -345,7 +374,8 @@ public final class ResourceValidator {
                     yield false;
                 }
             }
-            case "ipv4" -> s.matches("^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$");
+            case "ipv4" ->
+                s.matches("^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$");
             case "ipv6" -> s.contains(":") && s.matches("^[0-9A-Fa-f:.]+$") && ipv6(s);
             default -> true; // int32/int64 are range formats (number), others are not checked by the API server
         };
@@ -361,17 +391,22 @@ public final class ResourceValidator {
         if (schema.has("minimum")) {
             double min = schema.path("minimum").asDouble();
             if (v < min || schema.path("exclusiveMinimum").asBoolean(false) && v == min) {
-                walk.problem(path, n.asText() + " is below the minimum " + schema.path("minimum").asText());
+                walk.problem(
+                        path,
+                        n.asText() + " is below the minimum "
+                                + schema.path("minimum").asText());
             }
         }
         if (schema.has("maximum")) {
             double max = schema.path("maximum").asDouble();
             if (v > max || schema.path("exclusiveMaximum").asBoolean(false) && v == max) {
-                walk.problem(path, n.asText() + " is above the maximum " + schema.path("maximum").asText());
+                walk.problem(
+                        path,
+                        n.asText() + " is above the maximum "
+                                + schema.path("maximum").asText());
             }
         }
-        if (schema.path("format").asText("").equals("int32")
-                && (!n.canConvertToInt() || n.isFloatingPointNumber())) {
+        if (schema.path("format").asText("").equals("int32") && (!n.canConvertToInt() || n.isFloatingPointNumber())) {
             walk.problem(path, n.asText() + " is not an int32");
         }
     }
@@ -379,10 +414,16 @@ public final class ResourceValidator {
     private void array(
             ArrayNode list, JsonNode schema, Optional<JsonNode> old, String path, Walk walk, boolean strict) {
         if (schema.has("minItems") && list.size() < schema.path("minItems").asInt()) {
-            walk.problem(path, "has " + list.size() + " items, fewer than " + schema.path("minItems").asInt());
+            walk.problem(
+                    path,
+                    "has " + list.size() + " items, fewer than "
+                            + schema.path("minItems").asInt());
         }
         if (schema.has("maxItems") && list.size() > schema.path("maxItems").asInt()) {
-            walk.problem(path, "has " + list.size() + " items, more than " + schema.path("maxItems").asInt());
+            walk.problem(
+                    path,
+                    "has " + list.size() + " items, more than "
+                            + schema.path("maxItems").asInt());
         }
         String listType = schema.path("x-kubernetes-list-type").asText("atomic");
         List<String> mapKeys = new ArrayList<>();
@@ -399,9 +440,8 @@ public final class ResourceValidator {
                     walk.problem(path + "/" + i, "duplicate entry for key " + key + " in a map list");
                 }
             }
-            Optional<JsonNode> oldItem = listType.equals("map")
-                    ? old.flatMap(o -> correlate(o, item, mapKeys))
-                    : Optional.empty();
+            Optional<JsonNode> oldItem =
+                    listType.equals("map") ? old.flatMap(o -> correlate(o, item, mapKeys)) : Optional.empty();
             if (schema.path("items").isObject()) {
                 check(item, schema.path("items"), oldItem, path + "/" + i, walk, strict);
             }
@@ -436,11 +476,19 @@ public final class ResourceValidator {
                 walk.problem(path, "required field " + required.asText() + " is missing");
             }
         }
-        if (schema.has("maxProperties") && obj.size() > schema.path("maxProperties").asInt()) {
-            walk.problem(path, "has " + obj.size() + " properties, more than " + schema.path("maxProperties").asInt());
+        if (schema.has("maxProperties")
+                && obj.size() > schema.path("maxProperties").asInt()) {
+            walk.problem(
+                    path,
+                    "has " + obj.size() + " properties, more than "
+                            + schema.path("maxProperties").asInt());
         }
-        if (schema.has("minProperties") && obj.size() < schema.path("minProperties").asInt()) {
-            walk.problem(path, "has " + obj.size() + " properties, fewer than " + schema.path("minProperties").asInt());
+        if (schema.has("minProperties")
+                && obj.size() < schema.path("minProperties").asInt()) {
+            walk.problem(
+                    path,
+                    "has " + obj.size() + " properties, fewer than "
+                            + schema.path("minProperties").asInt());
         }
         JsonNode props = schema.path("properties");
         JsonNode additional = schema.path("additionalProperties");
@@ -461,8 +509,7 @@ public final class ResourceValidator {
 
     // ---- CEL ------------------------------------------------------------------------------------------------------
 
-    private void rules(
-            JsonNode schema, JsonNode value, Optional<JsonNode> old, String path, Walk walk, boolean root) {
+    private void rules(JsonNode schema, JsonNode value, Optional<JsonNode> old, String path, Walk walk, boolean root) {
         JsonNode validations = schema.path("x-kubernetes-validations");
         if (validations.isEmpty()) {
             return;
@@ -473,7 +520,8 @@ public final class ResourceValidator {
             String rule = v.path("rule").asText();
             if (CelRules.isTransitionRule(rule)) {
                 if (v.path("optionalOldSelf").asBoolean(false)) {
-                    walk.problem(path, "rule uses optionalOldSelf, which is not evaluated here: refused (" + rule + ")");
+                    walk.problem(
+                            path, "rule uses optionalOldSelf, which is not evaluated here: refused (" + rule + ")");
                     continue;
                 }
                 if (oldSelf.isEmpty()) {
@@ -516,7 +564,11 @@ public final class ResourceValidator {
                 if (props.has(f.getKey())) {
                     escape(f.getKey()).ifPresent(k -> out.put(k, cel(f.getValue(), props.path(f.getKey()))));
                 } else {
-                    out.put(f.getKey(), cel(f.getValue(), additional.isObject() ? additional : JsonNodeFactory.instance.objectNode()));
+                    out.put(
+                            f.getKey(),
+                            cel(
+                                    f.getValue(),
+                                    additional.isObject() ? additional : JsonNodeFactory.instance.objectNode()));
                 }
             });
             return out;

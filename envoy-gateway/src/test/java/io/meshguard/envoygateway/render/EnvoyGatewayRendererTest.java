@@ -37,7 +37,8 @@ class EnvoyGatewayRendererTest {
 
     private static final Backend PAYMENTS =
             new Backend("payments", List.of(new Endpoint("payments.bank-apps.svc.cluster.local", 8080)), false, false);
-    private static final Backend CANARY = new Backend("payments-canary", List.of(new Endpoint("10.1.0.7", 8080)), false, true);
+    private static final Backend CANARY =
+            new Backend("payments-canary", List.of(new Endpoint("10.1.0.7", 8080)), false, true);
 
     private static EdgeRoute route(String name, PathMatch path) {
         return new EdgeRoute(
@@ -79,7 +80,14 @@ class EnvoyGatewayRendererTest {
                 route("one", new PathMatch(PathMatch.Kind.EXACT, "/payments/v2/charges/latest")),
                 route("regex", new PathMatch(PathMatch.Kind.REGEX, "/payments/v2/charges/[^/]+"))));
         List<String> types = of(r, "HTTPRoute").stream()
-                .map(h -> h.path("spec").path("rules").get(0).path("matches").get(0).path("path").path("type").asText())
+                .map(h -> h.path("spec")
+                        .path("rules")
+                        .get(0)
+                        .path("matches")
+                        .get(0)
+                        .path("path")
+                        .path("type")
+                        .asText())
                 .toList();
         assertThat(types).containsExactly("PathPrefix", "Exact", "RegularExpression");
     }
@@ -152,18 +160,39 @@ class EnvoyGatewayRendererTest {
                 .containsExactly("RequestHeaderModifier", "ResponseHeaderModifier", "CORS");
         ObjectNode retry = of(rendered, "BackendTrafficPolicy").getFirst();
         assertThat(retry.path("spec").path("retry").path("numRetries").asInt()).isEqualTo(2);
-        assertThat(retry.path("spec").path("retry").path("retryOn").path("triggers").toString())
+        assertThat(retry.path("spec")
+                        .path("retry")
+                        .path("retryOn")
+                        .path("triggers")
+                        .toString())
                 .isEqualTo("[\"5xx\",\"reset\",\"connect-failure\"]");
-        assertThat(of(rendered, "Backend").getFirst().path("spec").path("appProtocols").get(0).asText())
+        assertThat(of(rendered, "Backend")
+                        .getFirst()
+                        .path("spec")
+                        .path("appProtocols")
+                        .get(0)
+                        .asText())
                 .isEqualTo("gateway.envoyproxy.io/h2c");
-        assertThat(of(rendered, "ReferenceGrant").getFirst().path("metadata").path("namespace").asText())
+        assertThat(of(rendered, "ReferenceGrant")
+                        .getFirst()
+                        .path("metadata")
+                        .path("namespace")
+                        .asText())
                 .isEqualTo("bank-apps");
         for (ObjectNode o : rendered.resources()) {
-            assertThat(o.path("metadata").path("labels").path(EnvoyGatewayRenderer.LABEL_REVISION).asText())
+            assertThat(o.path("metadata")
+                            .path("labels")
+                            .path(EnvoyGatewayRenderer.LABEL_REVISION)
+                            .asText())
                     .isEqualTo("12");
         }
         for (String kind : List.of("HTTPRoute", "SecurityPolicy", "EnvoyExtensionPolicy", "BackendTrafficPolicy")) {
-            assertThat(of(rendered, kind).getFirst().path("metadata").path("labels").path(EnvoyGatewayRenderer.LABEL_PUBLISH).asText())
+            assertThat(of(rendered, kind)
+                            .getFirst()
+                            .path("metadata")
+                            .path("labels")
+                            .path(EnvoyGatewayRenderer.LABEL_PUBLISH)
+                            .asText())
                     .as(kind)
                     .isEqualTo("payments-prod-eu");
         }
@@ -175,22 +204,42 @@ class EnvoyGatewayRendererTest {
         JsonNode extAuth = of(r, "SecurityPolicy").getFirst().path("spec").path("extAuth");
         assertThat(extAuth.path("failOpen").asBoolean(true)).isFalse();
         Map<String, String> ext = new LinkedHashMap<>();
-        extAuth.path("contextExtensions").forEach(e -> ext.put(e.path("name").asText(), e.path("value").asText()));
+        extAuth.path("contextExtensions")
+                .forEach(e -> ext.put(e.path("name").asText(), e.path("value").asText()));
         assertThat(ext).containsEntry("meshguard.authz_profile", "payments-read");
-        JsonNode proc = of(r, "EnvoyExtensionPolicy").getFirst().path("spec").path("extProc").get(0);
+        JsonNode proc = of(r, "EnvoyExtensionPolicy")
+                .getFirst()
+                .path("spec")
+                .path("extProc")
+                .get(0);
         assertThat(proc.path("failOpen").asBoolean(true)).isFalse();
-        assertThat(proc.path("processingMode").path("request").path("body").asText()).isEqualTo("FullDuplexStreamed");
-        assertThat(proc.path("processingMode").path("response").path("body").asText()).isEqualTo("FullDuplexStreamed");
+        assertThat(proc.path("processingMode").path("request").path("body").asText())
+                .isEqualTo("FullDuplexStreamed");
+        assertThat(proc.path("processingMode").path("response").path("body").asText())
+                .isEqualTo("FullDuplexStreamed");
     }
 
     @Test
     void aResourceTheApiServerWouldRefuse_refusesTheWholeRevision_namingItAndTheRule() {
         EdgeRoute base = route("many-headers", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
-        List<Header> seventeen = IntStream.range(0, 17).mapToObj(i -> new Header("x-h" + i, "v")).toList();
+        List<Header> seventeen =
+                IntStream.range(0, 17).mapToObj(i -> new Header("x-h" + i, "v")).toList();
         EdgeRoute r = new EdgeRoute(
-                base.name(), base.hostnames(), base.paths(), base.methods(), base.headers(), base.destinations(),
-                base.timeoutMs(), base.retry(), seventeen, base.requestHeadersToRemove(), base.responseHeadersToSet(),
-                base.cors(), base.authzContext(), base.dlpMetadata(), base.productPublish());
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                base.methods(),
+                base.headers(),
+                base.destinations(),
+                base.timeoutMs(),
+                base.retry(),
+                seventeen,
+                base.requestHeadersToRemove(),
+                base.responseHeadersToSet(),
+                base.cors(),
+                base.authzContext(),
+                base.dlpMetadata(),
+                base.productPublish());
         assertThatThrownBy(() -> check.render(revision(r)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("gateway group edge")
@@ -203,10 +252,21 @@ class EnvoyGatewayRendererTest {
     void aRetryConditionEnvoyGatewayLacks_andATlsBackend_areRefused_neverDropped() {
         EdgeRoute base = route("retrying", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
         EdgeRoute r = new EdgeRoute(
-                base.name(), base.hostnames(), base.paths(), base.methods(), base.headers(), base.destinations(),
-                base.timeoutMs(), Optional.of(new Retry(1, "5xx,retriable-headers", Optional.empty(), 25, 250)),
-                base.requestHeadersToSet(), base.requestHeadersToRemove(), base.responseHeadersToSet(),
-                base.cors(), base.authzContext(), base.dlpMetadata(), base.productPublish());
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                base.methods(),
+                base.headers(),
+                base.destinations(),
+                base.timeoutMs(),
+                Optional.of(new Retry(1, "5xx,retriable-headers", Optional.empty(), 25, 250)),
+                base.requestHeadersToSet(),
+                base.requestHeadersToRemove(),
+                base.responseHeadersToSet(),
+                base.cors(),
+                base.authzContext(),
+                base.dlpMetadata(),
+                base.productPublish());
         assertThatThrownBy(() -> check.render(revision(r)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("route retrying: retry condition 'retriable-headers'");

@@ -76,7 +76,8 @@ class ResourceValidatorTest {
     void gateway_portOutOfRange_andUnknownField_areRefused() {
         String bad = GATEWAY.replace("port: 8080", "port: 70000, tls2: {}");
         assertThat(problems(STANDARD, bad))
-                .anySatisfy(p -> assertThat(p).contains("/spec/listeners/0/port").contains("maximum"))
+                .anySatisfy(
+                        p -> assertThat(p).contains("/spec/listeners/0/port").contains("maximum"))
                 .anySatisfy(p -> assertThat(p).contains("unknown field \"tls2\""));
     }
 
@@ -202,13 +203,19 @@ class ResourceValidatorTest {
 
     @Test
     void envoyExtensionPolicy_unknownBodyMode_isRefused() {
-        assertThat(problems(STANDARD, EXTENSION.replace("request: {body: FullDuplexStreamed}", "request: {body: Stream}")))
-                .anySatisfy(p -> assertThat(p).contains("/processingMode/request/body").contains("Stream"));
+        assertThat(problems(
+                        STANDARD, EXTENSION.replace("request: {body: FullDuplexStreamed}", "request: {body: Stream}")))
+                .anySatisfy(p ->
+                        assertThat(p).contains("/processingMode/request/body").contains("Stream"));
     }
 
     @Test
     void envoyExtensionPolicy_targetingAKindItCannotAttachTo_isRefusedByItsCelRuleOnly() {
-        List<String> found = problems(STANDARD, EXTENSION.replace("kind: HTTPRoute", "kind: Service").replace("group: gateway.networking.k8s.io", "group: \"\""));
+        List<String> found = problems(
+                STANDARD,
+                EXTENSION
+                        .replace("kind: HTTPRoute", "kind: Service")
+                        .replace("group: gateway.networking.k8s.io", "group: \"\""));
         assertThat(found).isNotEmpty();
         assertThat(found).allSatisfy(p -> assertThat(p).contains("/spec"));
     }

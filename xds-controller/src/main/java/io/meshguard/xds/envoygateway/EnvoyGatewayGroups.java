@@ -38,7 +38,8 @@ public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
                 // the revision id is not known before it is stored; it only reaches a label, never validity
                 check.render(EnvoyGatewayRevisions.of(config.slice(g.name()), g.name(), 0));
             } catch (EnvoyGatewayPublishCheck.Refused e) {
-                out.add(Problem.error(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED, "groups[" + g.name() + "]", e.getMessage()));
+                out.add(Problem.error(
+                        ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED, "groups[" + g.name() + "]", e.getMessage()));
             }
         }
         return out;

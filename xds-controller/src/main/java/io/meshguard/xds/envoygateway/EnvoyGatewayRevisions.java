@@ -25,8 +25,8 @@ public final class EnvoyGatewayRevisions {
 
     /** The routes and backends of {@code group} in {@code config} (a revision's slice), as revision {@code revision}. */
     public static GatewayRevision of(GatewayConfig config, String group, long revision) {
-        GatewayGroup g = config.group(group)
-                .orElseThrow(() -> new IllegalArgumentException("unknown group '" + group + "'"));
+        GatewayGroup g =
+                config.group(group).orElseThrow(() -> new IllegalArgumentException("unknown group '" + group + "'"));
         List<EdgeRoute> routes = new ArrayList<>();
         for (Route r : config.routesOf(group)) {
             Optional<Api> api = config.api(r.api());
@@ -53,9 +53,7 @@ public final class EnvoyGatewayRevisions {
     }
 
     private static EdgeRoute edgeRoute(GatewayGroup g, Api api, Api.ApiVersion v, Route r) {
-        List<String> hosts = r.product()
-                .map(p -> List.of(p.host()))
-                .orElseGet(() -> HostnamePlan.hostnames(g, api));
+        List<String> hosts = r.product().map(p -> List.of(p.host())).orElseGet(() -> HostnamePlan.hostnames(g, api));
         List<String> roots = new ArrayList<>();
         roots.add(api.basePath() + "/" + v.version());
         if (api.defaultVersion().equals(v.version())) {
@@ -88,7 +86,11 @@ public final class EnvoyGatewayRevisions {
                 r.streaming() ? 0 : r.timeoutMs().orElse(Route.DEFAULT_TIMEOUT_MS),
                 r.retry()
                         .map(rt -> new GatewayRevision.Retry(
-                                rt.attempts(), rt.retryOn(), rt.perTryTimeoutMs(), rt.backoffBaseMs(), rt.backoffMaxMs())),
+                                rt.attempts(),
+                                rt.retryOn(),
+                                rt.perTryTimeoutMs(),
+                                rt.backoffBaseMs(),
+                                rt.backoffMaxMs())),
                 r.requestHeadersToAdd().stream()
                         .map(h -> new GatewayRevision.Header(h.name(), h.value()))
                         .toList(),

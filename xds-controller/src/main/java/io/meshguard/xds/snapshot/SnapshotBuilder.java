@@ -512,9 +512,10 @@ public final class SnapshotBuilder {
                     EnvoyNames.EXT_PROC_FILTER,
                     Any.pack(ExtProcPerRoute.newBuilder()
                             .setOverrides(ExtProcOverrides.newBuilder()
-                                    .addAllGrpcInitialMetadata(RouteContractValues.dlpMetadata(api, v, r).entrySet().stream()
-                                            .map(e -> metadata(e.getKey(), e.getValue()))
-                                            .toList()))
+                                    .addAllGrpcInitialMetadata(
+                                            RouteContractValues.dlpMetadata(api, v, r).entrySet().stream()
+                                                    .map(e -> metadata(e.getKey(), e.getValue()))
+                                                    .toList()))
                             .build()));
         }
         return b.build();

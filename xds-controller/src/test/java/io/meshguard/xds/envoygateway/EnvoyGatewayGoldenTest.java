@@ -120,8 +120,10 @@ class EnvoyGatewayGoldenTest {
             assertThat(kinds(rendered, "EnvoyExtensionPolicy")).isEqualTo(kinds(rendered, "HTTPRoute"));
             for (ObjectNode r : rendered.resources()) {
                 JsonNode labels = r.path("metadata").path("labels");
-                assertThat(labels.path(EnvoyGatewayRenderer.LABEL_REVISION).asText()).isEqualTo("7");
-                assertThat(labels.path(EnvoyGatewayRenderer.LABEL_GROUP).asText()).isNotEmpty();
+                assertThat(labels.path(EnvoyGatewayRenderer.LABEL_REVISION).asText())
+                        .isEqualTo("7");
+                assertThat(labels.path(EnvoyGatewayRenderer.LABEL_GROUP).asText())
+                        .isNotEmpty();
             }
             all.append(rendered.yaml());
         }
@@ -146,18 +148,29 @@ class EnvoyGatewayGoldenTest {
                 if (r.path("kind").asText().equals("HTTPRoute")) {
                     routeOfPolicy.put(
                             r.path("metadata").path("name").asText(),
-                            r.path("metadata").path("annotations").path(EnvoyGatewayRenderer.ANNOTATION_ROUTE).asText());
+                            r.path("metadata")
+                                    .path("annotations")
+                                    .path(EnvoyGatewayRenderer.ANNOTATION_ROUTE)
+                                    .asText());
                 }
             }
             Map<String, Map<String, String>> rendered2 = new TreeMap<>();
             for (ObjectNode r : rendered.resources()) {
                 if (r.path("kind").asText().equals("SecurityPolicy")) {
-                    String route = routeOfPolicy.get(r.path("spec").path("targetRefs").get(0).path("name").asText());
+                    String route = routeOfPolicy.get(r.path("spec")
+                            .path("targetRefs")
+                            .get(0)
+                            .path("name")
+                            .asText());
                     Map<String, String> ext = new TreeMap<>();
-                    r.path("spec").path("extAuth").path("contextExtensions")
-                            .forEach(e -> ext.put(e.path("name").asText(), e.path("value").asText()));
+                    r.path("spec")
+                            .path("extAuth")
+                            .path("contextExtensions")
+                            .forEach(e -> ext.put(
+                                    e.path("name").asText(), e.path("value").asText()));
                     rendered2.put(route, ext);
-                    assertThat(r.path("spec").path("extAuth").path("failOpen").asBoolean(true)).isFalse();
+                    assertThat(r.path("spec").path("extAuth").path("failOpen").asBoolean(true))
+                            .isFalse();
                 }
             }
             assertThat(rendered2).as(name + " / " + g.name()).isEqualTo(served);
@@ -168,7 +181,8 @@ class EnvoyGatewayGoldenTest {
     private static Map<String, Map<String, String>> servedContexts(GatewayConfig config, String group)
             throws InvalidProtocolBufferException {
         Map<String, Map<String, String>> out = new TreeMap<>();
-        for (RouteConfiguration rc : new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group).routes()) {
+        for (RouteConfiguration rc :
+                new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group).routes()) {
             if (rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES)) {
                 continue; // the proxyless table carries no per-route check settings
             }
@@ -180,7 +194,8 @@ class EnvoyGatewayGoldenTest {
                     }
                     ExtAuthzPerRoute per = any.unpack(ExtAuthzPerRoute.class);
                     if (per.hasCheckSettings()) {
-                        Map<String, String> ext = new TreeMap<>(per.getCheckSettings().getContextExtensionsMap());
+                        Map<String, String> ext =
+                                new TreeMap<>(per.getCheckSettings().getContextExtensionsMap());
                         out.put(ext.get("meshguard.gateway_route"), ext);
                     }
                 }

@@ -44,8 +44,7 @@ class EnvoyGatewayGroupsTest {
 
     private static Publisher publisher(Set<String> envoyGatewayGroups, InMemoryRevisionStore store) {
         ConfigValidator validator = new ConfigValidator(
-                ProfileReferences.NONE,
-                new EnvoyGatewayGroups(envoyGatewayGroups, EnvoyGatewayTemplate.defaults()));
+                ProfileReferences.NONE, new EnvoyGatewayGroups(envoyGatewayGroups, EnvoyGatewayTemplate.defaults()));
         return new XdsCore(
                         new InetSocketAddress("127.0.0.1", 0),
                         FilterTargets.DEFAULTS,
@@ -69,11 +68,11 @@ class EnvoyGatewayGroupsTest {
                         .toList())
                 .singleElement()
                 .satisfies(p -> {
-            assertThat(p.code()).isEqualTo(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED);
-            assertThat(p.message())
-                    .contains("envoy-gateway")
-                    .contains("route charges: retry condition 'retriable-headers'");
-        });
+                    assertThat(p.code()).isEqualTo(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED);
+                    assertThat(p.message())
+                            .contains("envoy-gateway")
+                            .contains("route charges: retry condition 'retriable-headers'");
+                });
         assertThat(store.latestIds()).isEmpty();
     }
 
