@@ -64,6 +64,12 @@ class ModuleBoundariesTest {
                     List.of(),
                     "the emulator plays Envoy: it knows Envoy's protocols, none of our servers"),
             new Rule(
+                    "envoy-gateway",
+                    List.of("extauthz-server", "extproc-dlp-server", "xds-controller", "catalog"),
+                    List.of("io.envoyproxy", "io.meshguard.xds", "io.meshguard.catalog"),
+                    "the Envoy Gateway renderer and CRD validator take a flattened revision: no Envoy protos, no server,"
+                            + " no controller, no catalogue (the controller flattens its revision for it)"),
+            new Rule(
                     "catalog",
                     SERVERS_AND_CONTROLLER,
                     List.of("io.envoyproxy"),

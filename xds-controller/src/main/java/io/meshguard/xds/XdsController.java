@@ -102,7 +102,13 @@ public final class XdsController implements ServerComponent {
                 nodeStatus,
                 meters,
                 Clock.systemUTC(),
-                new ConfigValidator(profiles.map(PolicyProfiles::references).orElse(ProfileReferences.NONE)),
+                new ConfigValidator(
+                        profiles.map(PolicyProfiles::references).orElse(ProfileReferences.NONE),
+                        settings.envoyGatewayGroups().isEmpty()
+                                ? ConfigValidator.TemplateCheck.NONE
+                                : new io.meshguard.xds.envoygateway.EnvoyGatewayGroups(
+                                        settings.envoyGatewayGroups(),
+                                        io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults())),
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
                 settings.adsPeers());
         this.listener = new RevisionListener(

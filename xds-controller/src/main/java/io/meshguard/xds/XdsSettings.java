@@ -18,6 +18,8 @@ import java.util.Optional;
  *
  * @param adminTokenFile file with the admin API bearer token(s); without it the admin API refuses every call
  * @param adsPeers who may open an ADS stream and read which gateway group ({@code xds.ads.peer_identity} and friends)
+ * @param envoyGatewayGroups the groups whose gateway template is of kind {@code envoy-gateway} ({@code
+ *     xds.envoy_gateway.groups}, docs/envoy-gateway.md)
  */
 public record XdsSettings(
         String adsBind,
@@ -29,7 +31,38 @@ public record XdsSettings(
         Duration reconcileInterval,
         Duration drainTimeout,
         String controllerName,
-        AdsPeerPolicy adsPeers) {
+        AdsPeerPolicy adsPeers,
+        java.util.Set<String> envoyGatewayGroups) {
+
+    public XdsSettings {
+        envoyGatewayGroups = java.util.Set.copyOf(envoyGatewayGroups);
+    }
+
+    /** As the canonical constructor, every group served by meshguard's gateway only. */
+    public XdsSettings(
+            String adsBind,
+            int adsPort,
+            Optional<Path> adminTokenFile,
+            FilterTargets filterTargets,
+            Optional<String> defaultGroup,
+            Duration notifyDebounce,
+            Duration reconcileInterval,
+            Duration drainTimeout,
+            String controllerName,
+            AdsPeerPolicy adsPeers) {
+        this(
+                adsBind,
+                adsPort,
+                adminTokenFile,
+                filterTargets,
+                defaultGroup,
+                notifyDebounce,
+                reconcileInterval,
+                drainTimeout,
+                controllerName,
+                adsPeers,
+                java.util.Set.of());
+    }
 
     public static final int DEFAULT_ADS_PORT = 18000;
     public static final int DEFAULT_HTTP_PORT = 9103;
@@ -125,6 +158,12 @@ public record XdsSettings(
     public static final ConfigKey<Optional<Path>> DLP_POLICY_FILE = ConfigKey.optionalPath(
             "xds.policies.dlp_file",
             "The dlp.yaml extproc-dlp-server loads; set together with xds.policies.authz_file.");
+    public static final ConfigKey<List<String>> ENVOY_GATEWAY_GROUPS = ConfigKey.stringList(
+            "xds.envoy_gateway.groups",
+            List.of(),
+            "Gateway groups whose template is of kind envoy-gateway (docs/envoy-gateway.md): every publish, product "
+                    + "publish and rollback of one is also rendered as Gateway API and Envoy Gateway resources and "
+                    + "refused (MG-GROUP-006) unless each passes the bundled CRDs' schemas and CEL rules. Empty: none.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -152,7 +191,8 @@ public record XdsSettings(
                         ADS_PEER_IDENTITY,
                         ADS_TRUSTED_PROXIES,
                         ADS_GROUP_IDENTITIES,
-                        ADS_LOCAL_DEVELOPMENT_ANY_PEER);
+                        ADS_LOCAL_DEVELOPMENT_ANY_PEER,
+                        ENVOY_GATEWAY_GROUPS);
             }
 
             @Override
@@ -177,7 +217,8 @@ public record XdsSettings(
                         config.get(RECONCILE_INTERVAL),
                         config.get(DRAIN_TIMEOUT),
                         name,
-                        adsPeers(config));
+                        adsPeers(config),
+                        java.util.Set.copyOf(config.get(ENVOY_GATEWAY_GROUPS)));
             }
         };
     }

@@ -71,6 +71,17 @@ public final class DemoGateway {
 
     /** The configuration for gateway group {@code group}, routing to {@code upstreams}. */
     public static String yaml(String group, Upstreams upstreams) {
+        return yaml(
+                group,
+                upstreams.accounts().port(),
+                upstreams.llm().port(),
+                upstreams.stable().port(),
+                upstreams.canary().port(),
+                upstreams.ledger().port());
+    }
+
+    /** The configuration for gateway group {@code group}, routing to the demo's upstreams on these loopback ports. */
+    public static String yaml(String group, int accounts, int llm, int stable, int canary, int ledger) {
         return """
                 groups:
                   - name: {group}
@@ -132,11 +143,6 @@ public final class DemoGateway {
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
                   - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
                      destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
-                """.replace("{group}", group).formatted(
-                upstreams.accounts().port(),
-                upstreams.llm().port(),
-                upstreams.stable().port(),
-                upstreams.canary().port(),
-                upstreams.ledger().port());
+                """.replace("{group}", group).formatted(accounts, llm, stable, canary, ledger);
     }
 }

@@ -421,17 +421,6 @@ public final class SnapshotBuilder {
         return out;
     }
 
-    /** What extauthz needs to decide a product route from the pushed subscription state (SubscriptionGate). */
-    private static Map<String, String> productExtensions(io.meshguard.xds.model.Route r) {
-        return r.product()
-                .map(p -> Map.of(
-                        RouteContract.AuthzContext.PRODUCT_PUBLISH,
-                        p.publish(),
-                        RouteContract.AuthzContext.PRODUCT_OPERATION,
-                        p.operation()))
-                .orElse(Map.of());
-    }
-
     /** Exact paths first, then longer prefixes, then regexes; ties keep the stored order. */
     private static final Comparator<io.meshguard.xds.model.Route> ROUTE_ORDER = Comparator.comparingInt(
                     (io.meshguard.xds.model.Route r) -> r.match().pathExact().isPresent()
@@ -517,22 +506,16 @@ public final class SnapshotBuilder {
                     EnvoyNames.EXT_AUTHZ_FILTER,
                     Any.pack(ExtAuthzPerRoute.newBuilder()
                             .setCheckSettings(CheckSettings.newBuilder()
-                                    .putContextExtensions(RouteContract.AuthzContext.AUTHZ_PROFILE, r.authzProfile())
-                                    .putContextExtensions(RouteContract.AuthzContext.GATEWAY_ROUTE, r.name())
-                                    .putContextExtensions(RouteContract.AuthzContext.API, api.name())
-                                    .putContextExtensions(RouteContract.AuthzContext.API_VERSION, v.version())
-                                    .putAllContextExtensions(productExtensions(r)))
+                                    .putAllContextExtensions(RouteContractValues.authzContext(api, v, r)))
                             .build()));
             b.putTypedPerFilterConfig(
                     EnvoyNames.EXT_PROC_FILTER,
                     Any.pack(ExtProcPerRoute.newBuilder()
                             .setOverrides(ExtProcOverrides.newBuilder()
-                                    .addGrpcInitialMetadata(
-                                            metadata(RouteContract.DlpMetadata.DLP_PROFILE, r.dlpProfile()))
-                                    .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.GATEWAY_ROUTE, r.name()))
-                                    .addGrpcInitialMetadata(metadata(RouteContract.DlpMetadata.API, api.name()))
-                                    .addGrpcInitialMetadata(
-                                            metadata(RouteContract.DlpMetadata.API_VERSION, v.version())))
+                                    .addAllGrpcInitialMetadata(
+                                            RouteContractValues.dlpMetadata(api, v, r).entrySet().stream()
+                                                    .map(e -> metadata(e.getKey(), e.getValue()))
+                                                    .toList()))
                             .build()));
         }
         return b.build();

@@ -55,6 +55,19 @@ public final class ConfigValidator {
             "[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.svc(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     private final ProfileReferences profiles;
+    private final TemplateCheck templates;
+
+    /**
+     * What a group's gateway template kind adds to the checks: a group that is not served by meshguard's own gateway
+     * (Envoy Gateway, {@code io.meshguard.xds.envoygateway.EnvoyGatewayGroups}) must also render to what its cluster
+     * accepts. Runs only on a configuration that passed every other check.
+     */
+    @FunctionalInterface
+    public interface TemplateCheck {
+        TemplateCheck NONE = config -> List.of();
+
+        List<Problem> problems(GatewayConfig config);
+    }
 
     /** Checks the configuration itself; the profiles routes name are not checked. */
     public ConfigValidator() {
@@ -63,7 +76,13 @@ public final class ConfigValidator {
 
     /** Also refuses routes naming an authz or DLP profile the loaded policies lack. */
     public ConfigValidator(ProfileReferences profiles) {
+        this(profiles, TemplateCheck.NONE);
+    }
+
+    /** Also refuses what the groups' gateway template kinds cannot serve. */
+    public ConfigValidator(ProfileReferences profiles, TemplateCheck templates) {
         this.profiles = profiles;
+        this.templates = templates;
     }
 
     /** How the profiles routes name are checked. */
@@ -172,6 +191,9 @@ public final class ConfigValidator {
         problems.addAll(profiles.check(config));
         if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
             problems.addAll(envoyLoad(config));
+        }
+        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
+            problems.addAll(templates.problems(config));
         }
         return new ValidationResult(problems);
     }

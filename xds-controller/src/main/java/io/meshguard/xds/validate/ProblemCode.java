@@ -18,6 +18,8 @@ public enum ProblemCode {
     GROUP_HOSTNAME_TEMPLATE("MG-GROUP-003", "the hostname template lacks {api}"),
     GROUP_PROXYLESS_AUTHZ_OPTIONAL("MG-GROUP-004", "proxyless_authz: optional lets some clients skip authorization"),
     GROUP_API_CORS_UNKNOWN_API("MG-GROUP-005", "api_cors names an unknown API"),
+    GROUP_ENVOY_GATEWAY_REFUSED(
+            "MG-GROUP-006", "a group served by Envoy Gateway renders resources its Kubernetes API server would refuse"),
 
     UPSTREAM_DUPLICATE("MG-UPSTREAM-001", "two upstreams have the same name"),
     UPSTREAM_CONNECT_TIMEOUT("MG-UPSTREAM-002", "the connect timeout is not positive"),

@@ -1,0 +1,303 @@
+package io.meshguard.envoygateway.render;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.envoygateway.render.GatewayRevision.Backend;
+import io.meshguard.envoygateway.render.GatewayRevision.Destination;
+import io.meshguard.envoygateway.render.GatewayRevision.EdgeRoute;
+import io.meshguard.envoygateway.render.GatewayRevision.Endpoint;
+import io.meshguard.envoygateway.render.GatewayRevision.Header;
+import io.meshguard.envoygateway.render.GatewayRevision.HeaderMatch;
+import io.meshguard.envoygateway.render.GatewayRevision.PathMatch;
+import io.meshguard.envoygateway.render.GatewayRevision.Retry;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What each part of a meshguard route becomes for Envoy Gateway, and the refusals: a route the renderer cannot express
+ * and a resource the API server would refuse both stop the whole revision, with a message naming the route and why.
+ */
+class EnvoyGatewayRendererTest {
+
+    private static EnvoyGatewayPublishCheck check;
+
+    @BeforeAll
+    static void schemas() {
+        check = new EnvoyGatewayPublishCheck(EnvoyGatewayTemplate.defaults());
+    }
+
+    private static final Backend PAYMENTS =
+            new Backend("payments", List.of(new Endpoint("payments.bank-apps.svc.cluster.local", 8080)), false, false);
+    private static final Backend CANARY =
+            new Backend("payments-canary", List.of(new Endpoint("10.1.0.7", 8080)), false, true);
+
+    private static EdgeRoute route(String name, PathMatch path) {
+        return new EdgeRoute(
+                name,
+                List.of("payments.prod.eu.bank.example"),
+                List.of(path),
+                List.of(),
+                List.of(),
+                List.of(new Destination("payments", 100)),
+                15_000,
+                Optional.empty(),
+                List.of(),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", name),
+                Map.of("x-meshguard-dlp-profile", "cards"),
+                Optional.empty());
+    }
+
+    private static GatewayRevision revision(EdgeRoute... routes) {
+        return new GatewayRevision("edge", 12, 8080, List.of(routes), List.of(PAYMENTS, CANARY));
+    }
+
+    private static List<ObjectNode> of(RenderedResources r, String kind) {
+        return r.resources().stream()
+                .filter(o -> o.path("kind").asText().equals(kind))
+                .toList();
+    }
+
+    private static JsonNode rule(RenderedResources r) {
+        return of(r, "HTTPRoute").getFirst().path("spec").path("rules").get(0);
+    }
+
+    @Test
+    void prefix_becomesGatewayApiPathPrefix_whichIsSegmentAware_andExactStaysExact() {
+        RenderedResources r = check.render(revision(
+                route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges")),
+                route("one", new PathMatch(PathMatch.Kind.EXACT, "/payments/v2/charges/latest")),
+                route("regex", new PathMatch(PathMatch.Kind.REGEX, "/payments/v2/charges/[^/]+"))));
+        List<String> types = of(r, "HTTPRoute").stream()
+                .map(h -> h.path("spec")
+                        .path("rules")
+                        .get(0)
+                        .path("matches")
+                        .get(0)
+                        .path("path")
+                        .path("type")
+                        .asText())
+                .toList();
+        assertThat(types).containsExactly("PathPrefix", "Exact", "RegularExpression");
+    }
+
+    @Test
+    void methods_becomeOneMatchEach_andHeaderPrefixAndPresence_becomeFullRegexes() {
+        EdgeRoute base = route("write", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
+        EdgeRoute r = new EdgeRoute(
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                List.of("POST", "GET"),
+                List.of(
+                        new HeaderMatch("x-tier", Optional.of("gold"), Optional.empty(), Optional.empty()),
+                        new HeaderMatch("x-app", Optional.empty(), Optional.of("bank.v1"), Optional.empty()),
+                        new HeaderMatch("x-trace", Optional.empty(), Optional.empty(), Optional.empty())),
+                base.destinations(),
+                base.timeoutMs(),
+                base.retry(),
+                base.requestHeadersToSet(),
+                base.requestHeadersToRemove(),
+                base.responseHeadersToSet(),
+                base.cors(),
+                base.authzContext(),
+                base.dlpMetadata(),
+                base.productPublish());
+        JsonNode matches = rule(check.render(revision(r))).path("matches");
+        assertThat(matches).hasSize(2);
+        assertThat(matches.get(0).path("method").asText()).isEqualTo("GET");
+        assertThat(matches.get(1).path("method").asText()).isEqualTo("POST");
+        JsonNode headers = matches.get(0).path("headers");
+        assertThat(headers.get(0).path("type").asText()).isEqualTo("Exact");
+        assertThat(headers.get(1).path("value").asText()).isEqualTo("bank\\.v1.*");
+        assertThat(headers.get(2).path("value").asText()).isEqualTo(".*");
+    }
+
+    @Test
+    void weights_timeouts_headers_cors_andRetries_mapToTheirResources() {
+        EdgeRoute base = route("quotes", new PathMatch(PathMatch.Kind.PREFIX, "/quotes"));
+        EdgeRoute r = new EdgeRoute(
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                base.methods(),
+                base.headers(),
+                List.of(new Destination("payments", 90), new Destination("payments-canary", 10)),
+                90_061_250,
+                Optional.of(new Retry(2, "5xx,reset,connect-failure", Optional.of(2_000L), 25, 250)),
+                List.of(new Header("x-api-version", "2")),
+                List.of("x-debug"),
+                List.of(new Header("cache-control", "no-store")),
+                Optional.of(new GatewayRevision.Cors(
+                        List.of("https://app.bank.example", "https://*.preview.bank.example"),
+                        List.of("GET", "POST"),
+                        List.of("authorization", "content-type"),
+                        List.of("x-request-id"),
+                        false,
+                        600)),
+                base.authzContext(),
+                base.dlpMetadata(),
+                Optional.of("payments-prod-eu"));
+        RenderedResources rendered = check.render(revision(r));
+        JsonNode rule = rule(rendered);
+        assertThat(rule.path("backendRefs").get(0).path("name").asText()).isEqualTo("payments");
+        assertThat(rule.path("backendRefs").get(0).path("namespace").asText()).isEqualTo("bank-apps");
+        assertThat(rule.path("backendRefs").get(1).path("kind").asText()).isEqualTo("Backend");
+        assertThat(rule.path("backendRefs").get(1).path("weight").asInt()).isEqualTo(10);
+        assertThat(rule.path("timeouts").path("request").asText()).isEqualTo("25h1m1s250ms");
+        assertThat(rule.path("filters").findValuesAsText("type"))
+                .containsExactly("RequestHeaderModifier", "ResponseHeaderModifier", "CORS");
+        ObjectNode retry = of(rendered, "BackendTrafficPolicy").getFirst();
+        assertThat(retry.path("spec").path("retry").path("numRetries").asInt()).isEqualTo(2);
+        assertThat(retry.path("spec")
+                        .path("retry")
+                        .path("retryOn")
+                        .path("triggers")
+                        .toString())
+                .isEqualTo("[\"5xx\",\"reset\",\"connect-failure\"]");
+        assertThat(of(rendered, "Backend")
+                        .getFirst()
+                        .path("spec")
+                        .path("appProtocols")
+                        .get(0)
+                        .asText())
+                .isEqualTo("gateway.envoyproxy.io/h2c");
+        assertThat(of(rendered, "ReferenceGrant")
+                        .getFirst()
+                        .path("metadata")
+                        .path("namespace")
+                        .asText())
+                .isEqualTo("bank-apps");
+        for (ObjectNode o : rendered.resources()) {
+            assertThat(o.path("metadata")
+                            .path("labels")
+                            .path(EnvoyGatewayRenderer.LABEL_REVISION)
+                            .asText())
+                    .isEqualTo("12");
+        }
+        for (String kind : List.of("HTTPRoute", "SecurityPolicy", "EnvoyExtensionPolicy", "BackendTrafficPolicy")) {
+            assertThat(of(rendered, kind)
+                            .getFirst()
+                            .path("metadata")
+                            .path("labels")
+                            .path(EnvoyGatewayRenderer.LABEL_PUBLISH)
+                            .asText())
+                    .as(kind)
+                    .isEqualTo("payments-prod-eu");
+        }
+    }
+
+    @Test
+    void extAuth_carriesTheRouteContract_failClosed_andExtProc_streamsFullDuplex_failClosed() {
+        RenderedResources r = check.render(revision(route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))));
+        JsonNode extAuth = of(r, "SecurityPolicy").getFirst().path("spec").path("extAuth");
+        assertThat(extAuth.path("failOpen").asBoolean(true)).isFalse();
+        Map<String, String> ext = new LinkedHashMap<>();
+        extAuth.path("contextExtensions")
+                .forEach(e -> ext.put(e.path("name").asText(), e.path("value").asText()));
+        assertThat(ext).containsEntry("meshguard.authz_profile", "payments-read");
+        JsonNode proc = of(r, "EnvoyExtensionPolicy")
+                .getFirst()
+                .path("spec")
+                .path("extProc")
+                .get(0);
+        assertThat(proc.path("failOpen").asBoolean(true)).isFalse();
+        assertThat(proc.path("processingMode").path("request").path("body").asText())
+                .isEqualTo("FullDuplexStreamed");
+        assertThat(proc.path("processingMode").path("response").path("body").asText())
+                .isEqualTo("FullDuplexStreamed");
+    }
+
+    @Test
+    void aResourceTheApiServerWouldRefuse_refusesTheWholeRevision_namingItAndTheRule() {
+        EdgeRoute base = route("many-headers", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
+        List<Header> seventeen =
+                IntStream.range(0, 17).mapToObj(i -> new Header("x-h" + i, "v")).toList();
+        EdgeRoute r = new EdgeRoute(
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                base.methods(),
+                base.headers(),
+                base.destinations(),
+                base.timeoutMs(),
+                base.retry(),
+                seventeen,
+                base.requestHeadersToRemove(),
+                base.responseHeadersToSet(),
+                base.cors(),
+                base.authzContext(),
+                base.dlpMetadata(),
+                base.productPublish());
+        assertThatThrownBy(() -> check.render(revision(r)))
+                .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
+                .hasMessageContaining("gateway group edge")
+                .hasMessageContaining("HTTPRoute/edge-many-headers")
+                .hasMessageContaining("/spec/rules/0/filters/0/requestHeaderModifier/set")
+                .hasMessageContaining("more than 16");
+    }
+
+    @Test
+    void aRetryConditionEnvoyGatewayLacks_andATlsBackend_areRefused_neverDropped() {
+        EdgeRoute base = route("retrying", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
+        EdgeRoute r = new EdgeRoute(
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                base.methods(),
+                base.headers(),
+                base.destinations(),
+                base.timeoutMs(),
+                Optional.of(new Retry(1, "5xx,retriable-headers", Optional.empty(), 25, 250)),
+                base.requestHeadersToSet(),
+                base.requestHeadersToRemove(),
+                base.responseHeadersToSet(),
+                base.cors(),
+                base.authzContext(),
+                base.dlpMetadata(),
+                base.productPublish());
+        assertThatThrownBy(() -> check.render(revision(r)))
+                .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
+                .hasMessageContaining("route retrying: retry condition 'retriable-headers'");
+        GatewayRevision tls = new GatewayRevision(
+                "edge",
+                1,
+                8080,
+                List.of(route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))),
+                List.of(new Backend("payments", List.of(new Endpoint("payments.example.com", 443)), true, false)));
+        assertThatThrownBy(() -> check.render(tls))
+                .hasMessageContaining("backend payments: TLS upstreams are not rendered")
+                .hasMessageContaining("route list: backend payments is not rendered");
+    }
+
+    @Test
+    void meshguardNames_foldToDistinctKubernetesNames() {
+        List<String> names = new ArrayList<>();
+        for (String raw : List.of("payments.v2.transfers", "payments_v2_transfers", "Payments-V2", "x".repeat(80))) {
+            String n = KubernetesNames.name(raw);
+            assertThat(n).matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?").hasSizeLessThanOrEqualTo(63);
+            names.add(n);
+        }
+        assertThat(names).doesNotHaveDuplicates();
+        assertThat(KubernetesNames.name("payments-list")).isEqualTo("payments-list");
+    }
+
+    @Test
+    void durations_areGatewayApiDurations() {
+        assertThat(EnvoyGatewayRenderer.duration(0)).isEqualTo("0s");
+        assertThat(EnvoyGatewayRenderer.duration(15_000)).isEqualTo("15s");
+        assertThat(EnvoyGatewayRenderer.duration(250)).isEqualTo("250ms");
+        assertThat(EnvoyGatewayRenderer.duration(3_600_000L * 30)).isEqualTo("30h");
+    }
+}

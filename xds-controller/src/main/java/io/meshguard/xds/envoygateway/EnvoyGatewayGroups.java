@@ -1,0 +1,47 @@
+package io.meshguard.xds.envoygateway;
+
+import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
+import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
+import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The gateway groups whose template is of kind {@code envoy-gateway}: every publish, product publish and rollback of
+ * one of them is rendered and checked against the bundled Gateway API and Envoy Gateway CRDs (schemas and CEL rules)
+ * before its revision is stored, so a revision the cluster's API server would refuse is refused here first
+ * ({@code MG-GROUP-006}), with the resource, the field and the rule in the message.
+ */
+public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
+
+    private final Set<String> groups;
+    private final EnvoyGatewayPublishCheck check;
+
+    public EnvoyGatewayGroups(Set<String> groups, EnvoyGatewayTemplate template) {
+        this.groups = Set.copyOf(groups);
+        this.check = new EnvoyGatewayPublishCheck(template);
+    }
+
+    @Override
+    public List<Problem> problems(GatewayConfig config) {
+        List<Problem> out = new ArrayList<>();
+        for (GatewayGroup g : config.groups()) {
+            if (!groups.contains(g.name())) {
+                continue;
+            }
+            try {
+                // the revision id is not known before it is stored; it only reaches a label, never validity
+                check.render(EnvoyGatewayRevisions.of(config.slice(g.name()), g.name(), 0));
+            } catch (EnvoyGatewayPublishCheck.Refused e) {
+                out.add(Problem.error(
+                        ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED, "groups[" + g.name() + "]", e.getMessage()));
+            }
+        }
+        return out;
+    }
+}
