@@ -109,7 +109,7 @@ final class RateLimits {
             return Limited.NONE;
         }
         List<RateLimitPolicy.Limit> limits = rates.stream()
-                .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests()))
+                .map(RateLimitPolicy.Limit::ofPlan)
                 .toList();
         RateLimitPolicy.OnStoreError onError =
                 policy.rateLimits().map(RateLimitPolicy::onStoreError).orElse(RateLimitPolicy.OnStoreError.DEGRADED);
@@ -126,15 +126,18 @@ final class RateLimits {
         Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE
                 ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
                 : Reason.RATE_LIMITED;
+        // the audit names the plan limit that refused, so a plan change's replay knows the plan's counters stood still
         return new Limited(
                 Optional.of(DenyResponse.of(
-                        request,
-                        Optional.of(r.name()),
-                        who,
-                        reason,
-                        "rate limit " + tier + " exceeded",
-                        extra,
-                        cached)),
+                                request,
+                                Optional.of(r.name()),
+                                who,
+                                reason,
+                                "rate limit " + tier + " exceeded",
+                                extra,
+                                cached)
+                        .withPlan(new PlanUse(
+                                admitted.plan().id(), admitted.subscription().applicationId(), Optional.of(tier)))),
                 Map.of());
     }
 
