@@ -154,6 +154,18 @@ public final class PlanReplay {
                 new ReplayOutcome.Flip(recorded.text(), draft.text(), draft.reason(), r.route(), rule));
     }
 
+    /** Whether {@code subscription} is (or was) one of the plan's. */
+    public boolean onPlan(String subscription) {
+        return subscriptions.contains(subscription);
+    }
+
+    /** Whether a recorded decision is this plan's to replay: made on it, or on one of its subscriptions before plan facts. */
+    public boolean concerns(RecordedDecision r) {
+        return r.plan().isPresent()
+                ? r.plan().get().planId().equals(planId)
+                : r.subscription().filter(this::onPlan).isPresent();
+    }
+
     /** Who a flip is grouped under: the application and its subscription (the plan's customer). */
     public static String caller(RecordedDecision r) {
         return "application " + r.plan().map(PlanUse::applicationId).orElse("-") + " / subscription "
