@@ -7,10 +7,11 @@ import java.time.Instant;
  * Where a kind of change meets the recorded decisions: the change decided against the decisions recorded in
  * {@code from .. to}, as a {@link ReplayReport}. The one seam a change request's report is computed through.
  *
- * <p>Policy files: {@link PolicyReplay} (extauthz's own engine, {@code DecisionReplay}). A gateway revision (which
- * route and profile applies) and a plan change are not replayed yet: their engines are being built in authz-policy's
- * replay package, and a publish request ({@link PublishRequest}) carries no report until an implementation of this
- * interface for {@code GatewayConfig} (and one for a plan change) is given to it.
+ * <p>Policy files: {@link PolicyReplay} (extauthz's own engine, {@code DecisionReplay}). A plan change is replayed for
+ * the catalogue's plan-change requests by {@link PlanChangeImpact} (its seam is the catalogue's
+ * {@code PlanChangeReplay}: the catalogue depends on no decision engine). A gateway revision (which route and profile
+ * applies) is not replayed yet, and a publish request ({@link PublishRequest}) carries no report until an
+ * implementation of this interface for {@code GatewayConfig} is given to it.
  *
  * @param <C> what is requested
  */
