@@ -231,7 +231,7 @@ class PlanChangeJourneyTest {
                 assertThat(approved.path("decided_by").asText()).contains("bob");
                 JsonNode rate = plan(main).path("limits").path("rates").get(0);
                 assertThat(rate.path("requests").asLong()).isEqualTo(5);
-                assertThat(rate.path("per").asText()).isEqualTo("1m");
+                assertThat(rate.path("per").asText()).isEqualTo("60s");
 
                 assertThat(events)
                         .filteredOn(e -> e.target().startsWith("plan-change-request/payments-gold/" + id))
