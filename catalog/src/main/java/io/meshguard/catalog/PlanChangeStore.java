@@ -120,11 +120,13 @@ public final class PlanChangeStore {
         return tx.run(scope, c -> {
             Target t = target(c, planId);
             checkOperations(t, operations);
-            if (PlanLimitsJson.write(limits).equals(PlanLimitsJson.write(t.plan().limits()))
+            if (PlanLimitsJson.write(limits)
+                            .equals(PlanLimitsJson.write(t.plan().limits()))
                     && PlanLimitsJson.writeOperations(operations)
                             .equals(PlanLimitsJson.writeOperations(t.plan().operationLimits()))) {
                 throw new CatalogRefusal(
-                        CatalogRefusal.Kind.CONFLICT, "plan " + planId + " already has these limits: nothing to request");
+                        CatalogRefusal.Kind.CONFLICT,
+                        "plan " + planId + " already has these limits: nothing to request");
             }
             try (PreparedStatement ps = c.prepareStatement("update plan_change_request set state = 'voided',"
                     + " decided_by = ?, decided_at = ?, decision_reason = 'replaced by a newer request'"
@@ -147,7 +149,9 @@ public final class PlanChangeStore {
                 ps.setString(6, reason);
                 ps.setString(7, PlanLimitsJson.write(t.plan().limits()).toString());
                 ps.setString(
-                        8, PlanLimitsJson.writeOperations(t.plan().operationLimits()).toString());
+                        8,
+                        PlanLimitsJson.writeOperations(t.plan().operationLimits())
+                                .toString());
                 ps.setString(9, PlanLimitsJson.write(limits).toString());
                 ps.setString(10, PlanLimitsJson.writeOperations(operations).toString());
                 try (ResultSet rs = ps.executeQuery()) {

@@ -108,9 +108,8 @@ final class RateLimits {
         if (rates.isEmpty()) {
             return Limited.NONE;
         }
-        List<RateLimitPolicy.Limit> limits = rates.stream()
-                .map(RateLimitPolicy.Limit::ofPlan)
-                .toList();
+        List<RateLimitPolicy.Limit> limits =
+                rates.stream().map(RateLimitPolicy.Limit::ofPlan).toList();
         RateLimitPolicy.OnStoreError onError =
                 policy.rateLimits().map(RateLimitPolicy::onStoreError).orElse(RateLimitPolicy.OnStoreError.DEGRADED);
         Verdict verdict = limiter.acquire(

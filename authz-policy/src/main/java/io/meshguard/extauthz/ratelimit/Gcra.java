@@ -1,8 +1,8 @@
 package io.meshguard.extauthz.ratelimit;
 
 /**
- * The generic cell rate algorithm in integer microseconds, the same arithmetic as the store script
- * ({@code GcraScript} in extauthz-server): a limit is a "theoretical arrival time" (TAT); a request costs one emission interval; it fits
+ * The generic cell rate algorithm in integer microseconds, the same arithmetic as the store script ({@code GcraScript}
+ * in extauthz-server): a limit is a "theoretical arrival time" (TAT); a request costs one emission interval; it fits
  * when the TAT it would leave is at most one bucket ({@code burst} intervals) ahead of now. A refused request changes
  * nothing, so rejected requests are never counted. Pure, so the local limiter and a plan change's replay
  * ({@code PlanReplay}) step the same arithmetic.

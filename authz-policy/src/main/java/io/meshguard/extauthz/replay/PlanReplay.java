@@ -62,7 +62,7 @@ public final class PlanReplay {
      * @param plan the plan as in force
      * @param limits the requested product-wide limits
      * @param operationLimits the requested per-operation limits
-     * @param subscriptions the plan's subscriptions: their rows recorded without plan facts are listed as not replayable
+     * @param subscriptions the plan's subscriptions: their rows kept without plan facts are listed as not replayable
      */
     public PlanReplay(
             Plan plan, PlanLimits limits, Map<String, PlanLimits> operationLimits, Set<String> subscriptions) {
@@ -137,8 +137,7 @@ public final class PlanReplay {
         String quotaCaller = new Subscription(
                         r.subscription().get(), use.applicationId(), publish.get(), planId, SubscriptionState.ACTIVE)
                 .quotaCaller();
-        Optional<String> operation =
-                Optional.ofNullable(r.context().get(RouteContract.AuthzContext.PRODUCT_OPERATION));
+        Optional<String> operation = Optional.ofNullable(r.context().get(RouteContract.AuthzContext.PRODUCT_OPERATION));
         Outcome recorded = Outcome.of(r);
         // both runs count every decision, so each keeps its own counts whatever the other decided
         Outcome current = inForce.decide(r, reached.get(), operation, quotaCaller);
@@ -150,8 +149,7 @@ public final class PlanReplay {
             return Optional.of(new ReplayOutcome.Unchanged());
         }
         String rule = draft.allowed() ? "no longer refused by " + current.limit() : draft.limit();
-        return Optional.of(
-                new ReplayOutcome.Flip(recorded.text(), draft.text(), draft.reason(), r.route(), rule));
+        return Optional.of(new ReplayOutcome.Flip(recorded.text(), draft.text(), draft.reason(), r.route(), rule));
     }
 
     /** Whether {@code subscription} is (or was) one of the plan's. */
@@ -159,7 +157,7 @@ public final class PlanReplay {
         return subscriptions.contains(subscription);
     }
 
-    /** Whether a recorded decision is this plan's to replay: made on it, or on one of its subscriptions before plan facts. */
+    /** Whether a decision is this plan's to replay: made on it, or on one of its subscriptions before plan facts. */
     public boolean concerns(RecordedDecision r) {
         return r.plan().isPresent()
                 ? r.plan().get().planId().equals(planId)
@@ -188,7 +186,9 @@ public final class PlanReplay {
                 r.quota().isEmpty()
                         ? Optional.empty()
                         : Optional.of(
-                                isPlanQuota(r.quota().get()) ? Reached.PLAN_QUOTA_REFUSED : Reached.POLICY_QUOTA_REFUSED);
+                                isPlanQuota(r.quota().get())
+                                        ? Reached.PLAN_QUOTA_REFUSED
+                                        : Reached.POLICY_QUOTA_REFUSED);
             default -> Optional.empty();
         };
     }
@@ -285,7 +285,10 @@ public final class PlanReplay {
             List<String> keys = new ArrayList<>(owed.size());
             for (QuotaGate.SubscriptionQuota sq : owed) {
                 QuotaPolicy q = sq.asPolicy();
-                String key = caller + '\u0000' + sq.counter() + '\u0000'
+                String key = caller
+                        + '\u0000'
+                        + sq.counter()
+                        + '\u0000'
                         + QuotaWindow.of(q.period(), q.zone(), at).start();
                 long count = used.getOrDefault(key, 0L);
                 if (q.refusesOneMore(count, sq.quota().limit())) {

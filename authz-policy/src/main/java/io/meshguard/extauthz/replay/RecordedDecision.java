@@ -377,8 +377,7 @@ public record RecordedDecision(
         if (pl == null || !pl.isObject() || !pl.hasNonNull("id") || !pl.hasNonNull("app")) {
             return Optional.empty();
         }
-        return Optional.of(
-                new PlanUse(pl.get("id").asText(), pl.get("app").asText(), text(pl, "by")));
+        return Optional.of(new PlanUse(pl.get("id").asText(), pl.get("app").asText(), text(pl, "by")));
     }
 
     private static Optional<String> text(JsonNode o, String key) {

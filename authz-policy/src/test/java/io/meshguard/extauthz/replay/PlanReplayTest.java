@@ -121,7 +121,8 @@ class PlanReplayTest {
                 Optional.of("payments-gold"));
     }
 
-    private static ImpactReport replay(Plan inForce, PlanLimits limits, Map<String, PlanLimits> ops, List<RecordedDecision> rows) {
+    private static ImpactReport replay(
+            Plan inForce, PlanLimits limits, Map<String, PlanLimits> ops, List<RecordedDecision> rows) {
         PlanReplay replay = new PlanReplay(inForce, limits, ops, Set.of(SUB));
         ImpactReport report = new ImpactReport();
         for (RecordedDecision r : rows) {

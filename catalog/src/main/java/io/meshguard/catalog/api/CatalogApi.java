@@ -215,16 +215,14 @@ public final class CatalogApi implements HttpHandler {
                     "Compute a pending plan-change request's replay report again",
                     (a, c) -> CatalogJson.planChange(a.planChanges.recompute(c.who(), requestId(c)))),
             op(
-                            AdminRoute.tenant(
-                                    "POST", "/v1/provider/plan-change-requests/{id}/approve", "plan:approve"),
+                            AdminRoute.tenant("POST", "/v1/provider/plan-change-requests/{id}/approve", "plan:approve"),
                             "Approve a plan-change request (not its requester; needs a report computed since it was"
                                     + " requested): the requested limits apply",
                             (a, c) -> CatalogJson.planChange(
                                     a.planChanges.approve(c.who(), requestId(c), text(c, "reason"))))
                     .takes("reason:string!"),
             op(
-                            AdminRoute.tenant(
-                                    "POST", "/v1/provider/plan-change-requests/{id}/reject", "plan:approve"),
+                            AdminRoute.tenant("POST", "/v1/provider/plan-change-requests/{id}/reject", "plan:approve"),
                             "Reject (or, as its requester, withdraw) a plan-change request",
                             (a, c) -> CatalogJson.planChange(
                                     a.planChanges.reject(c.who(), requestId(c), text(c, "reason"))))
@@ -722,10 +720,7 @@ public final class CatalogApi implements HttpHandler {
     private JsonNode editPlanLimits(Call c) {
         String planId = c.segment(3);
         return CatalogJson.plan(planChanges.edit(
-                c.who(),
-                planId,
-                PlanLimitsJson.parse(c.body().get("limits"), "limits"),
-                operationLimits(c, planId)));
+                c.who(), planId, PlanLimitsJson.parse(c.body().get("limits"), "limits"), operationLimits(c, planId)));
     }
 
     private JsonNode requestPlanChange(Call c) {

@@ -72,8 +72,8 @@ public final class PlanChanges {
                     "plan " + planId + " has no live subscription and its product is not published: edit its limits"
                             + " directly (PUT /v1/provider/plans/" + planId + "/limits)");
         }
-        PlanChangeRequest opened = CatalogService.refusing(() -> store.open(
-                scope, planId, who.caller().person(), who.caller().actor(), now(), why, limits, operations));
+        PlanChangeRequest opened = CatalogService.refusing(() ->
+                store.open(scope, planId, who.caller().person(), who.caller().actor(), now(), why, limits, operations));
         service.recorded(
                 who,
                 "plan:change",
@@ -129,7 +129,12 @@ public final class PlanChanges {
                             + "/report) and read it before approving");
         }
         PlanChangeRequest decided = CatalogService.refusing(() -> store.decide(
-                        scope, id, PlanChangeRequest.State.APPROVED, who.caller().actor(), why, now())
+                        scope,
+                        id,
+                        PlanChangeRequest.State.APPROVED,
+                        who.caller().actor(),
+                        why,
+                        now())
                 .orElseThrow(() -> new OperationRefused(
                         409, "plan-change request " + id + " was decided by someone else meanwhile")));
         PlanChangeReport report = r.report().orElseThrow();
@@ -151,7 +156,12 @@ public final class PlanChanges {
         String why = CatalogService.requiredReason(reason);
         PlanChangeRequest r = pending(scope, id);
         PlanChangeRequest decided = CatalogService.refusing(() -> store.decide(
-                        scope, id, PlanChangeRequest.State.REJECTED, who.caller().actor(), why, now())
+                        scope,
+                        id,
+                        PlanChangeRequest.State.REJECTED,
+                        who.caller().actor(),
+                        why,
+                        now())
                 .orElseThrow(() -> new OperationRefused(409, "plan-change request " + id + " is no longer pending")));
         service.recorded(
                 who,
@@ -196,8 +206,7 @@ public final class PlanChanges {
     private PlanChangeRequest pending(TenantScope scope, long id) {
         PlanChangeRequest r = found(scope, id);
         if (r.state() != PlanChangeRequest.State.PENDING) {
-            throw new OperationRefused(
-                    409, "plan-change request " + id + " is " + CatalogJson.lower(r.state()));
+            throw new OperationRefused(409, "plan-change request " + id + " is " + CatalogJson.lower(r.state()));
         }
         return r;
     }

@@ -247,14 +247,10 @@ public final class CatalogCommand implements Runnable {
                 throws Exception {
             ObjectNode body = (ObjectNode) file(file);
             body.put("reason", reason);
-            return withReport(
-                    target, "POST", "/v1/provider/plans/" + encode(plan) + "/change-requests", body);
+            return withReport(target, "POST", "/v1/provider/plans/" + encode(plan) + "/change-requests", body);
         }
 
-        @Command(
-                name = "list",
-                mixinStandardHelpOptions = true,
-                description = "Plan-change requests, newest first.")
+        @Command(name = "list", mixinStandardHelpOptions = true, description = "Plan-change requests, newest first.")
         int list(@Mixin Target target) throws Exception {
             return target.call("GET", "/v1/provider/plan-change-requests", null);
         }
@@ -278,16 +274,15 @@ public final class CatalogCommand implements Runnable {
         @Command(
                 name = "approve",
                 mixinStandardHelpOptions = true,
-                description = "Approve (not the requester; needs a report computed since the request): the limits apply.")
+                description =
+                        "Approve (not the requester; needs a report computed since the request): the limits apply.")
         int approve(
                 @Mixin Target target,
                 @Parameters(index = "0", paramLabel = "ID") long id,
                 @Option(names = "--reason", required = true) String reason)
                 throws Exception {
             return target.call(
-                    "POST",
-                    "/v1/provider/plan-change-requests/" + id + "/approve",
-                    object().put("reason", reason));
+                    "POST", "/v1/provider/plan-change-requests/" + id + "/approve", object().put("reason", reason));
         }
 
         @Command(
@@ -300,9 +295,7 @@ public final class CatalogCommand implements Runnable {
                 @Option(names = "--reason", required = true) String reason)
                 throws Exception {
             return target.call(
-                    "POST",
-                    "/v1/provider/plan-change-requests/" + id + "/reject",
-                    object().put("reason", reason));
+                    "POST", "/v1/provider/plan-change-requests/" + id + "/reject", object().put("reason", reason));
         }
 
         /** The call's JSON, then the report as text (its sentences are what the approver reads). */
@@ -318,12 +311,14 @@ public final class CatalogCommand implements Runnable {
             JsonNode report = answer.path("report");
             if (report.isMissingNode()) {
                 System.out.println("no replay report yet: it cannot be approved before one is computed"
-                        + " (meshguard catalog plan change report " + answer.path("id").asText() + ")");
+                        + " (meshguard catalog plan change report "
+                        + answer.path("id").asText() + ")");
             } else {
                 System.out.print(report.path("text").asText());
-                System.out.println(answer.path("report_current").asBoolean()
-                        ? "report computed since the request: it may be approved by another person"
-                        : "report older than the request: compute it again before approving");
+                System.out.println(
+                        answer.path("report_current").asBoolean()
+                                ? "report computed since the request: it may be approved by another person"
+                                : "report older than the request: compute it again before approving");
             }
             return 0;
         }

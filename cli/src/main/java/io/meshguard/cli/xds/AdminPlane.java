@@ -76,8 +76,7 @@ public record AdminPlane(
                         .toList());
         xds.mountAdminApi(http, gate, openApi);
         CatalogApi catalogue = new CatalogApi(
-                new CatalogService(
-                        new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),
+                new CatalogService(new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),
                 gate,
                 catalog.domain(),
                 xds.productServing(),

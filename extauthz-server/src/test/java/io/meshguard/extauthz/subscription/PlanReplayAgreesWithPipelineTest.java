@@ -79,6 +79,7 @@ class PlanReplayAgreesWithPipelineTest {
     /** Tighter on the product, looser on refunds: both directions of flips. */
     private static final PlanLimits REQUESTED_PRODUCT = new PlanLimits(
             List.of(new Limit(6, Duration.ofMinutes(1)), new Limit(20, Duration.ofHours(1))), Optional.empty());
+
     private static final Map<String, PlanLimits> REQUESTED_OPERATIONS =
             Map.of("refund", new PlanLimits(List.of(new Limit(5, Duration.ofMinutes(1))), Optional.empty()));
 
@@ -120,9 +121,8 @@ class PlanReplayAgreesWithPipelineTest {
                     new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
                     Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
                     // the limiter's monotonic clock is the recorded time, as extauthz's is the moment of the Check
-                    new TokenBucketLimiter(
-                            1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, now.get())
-                                    .toNanos()),
+                    new TokenBucketLimiter(1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, now.get())
+                            .toNanos()),
                     new SecretFiles(System::nanoTime),
                     clock,
                     registry,
@@ -140,8 +140,13 @@ class PlanReplayAgreesWithPipelineTest {
                 now.set(c.at());
                 HttpRequestView request = request(c, (c.secondKey() ? second : first).text());
                 Decision d = pipeline.decide(request);
-                out.put(c.id(), RecordedDecision.fromJson(
-                        RecordedDecision.of(request, d, c.at(), kept).toJson(), c.id(), c.at(), d.subscription()));
+                out.put(
+                        c.id(),
+                        RecordedDecision.fromJson(
+                                RecordedDecision.of(request, d, c.at(), kept).toJson(),
+                                c.id(),
+                                c.at(),
+                                d.subscription()));
             }
             pipeline.close();
             return out;
@@ -173,9 +178,9 @@ class PlanReplayAgreesWithPipelineTest {
                         Plan.Approval.AUTO,
                         Set.of(AuthMode.APIKEY))),
                 List.of(new Application("web", "initech", "Web", ApplicationState.ACTIVE)),
-                List.of(
-                        credential(first.key().keyId()), credential(second.key().keyId())),
-                List.of(new Subscription("s1", "web", "payments-dev-local", "payments-gold", SubscriptionState.ACTIVE)));
+                List.of(credential(first.key().keyId()), credential(second.key().keyId())),
+                List.of(new Subscription(
+                        "s1", "web", "payments-dev-local", "payments-gold", SubscriptionState.ACTIVE)));
     }
 
     private static Credential credential(String keyId) {
@@ -233,8 +238,10 @@ class PlanReplayAgreesWithPipelineTest {
         Map<String, RecordedDecision> recorded = new Run(IN_FORCE_PRODUCT, IN_FORCE_OPERATIONS).play(script());
         assertThat(recorded.values())
                 .as("the script makes the plan refuse, and the records name the plan limit that refused")
-                .anySatisfy(r -> assertThat(r.plan().flatMap(PlanUse::refusedBy)).contains("plan:gold"))
-                .anySatisfy(r -> assertThat(r.plan().flatMap(PlanUse::refusedBy)).contains("plan:gold/refund"));
+                .anySatisfy(
+                        r -> assertThat(r.plan().flatMap(PlanUse::refusedBy)).contains("plan:gold"))
+                .anySatisfy(
+                        r -> assertThat(r.plan().flatMap(PlanUse::refusedBy)).contains("plan:gold/refund"));
 
         Map<String, ReplayOutcome> outcomes = replay(recorded, IN_FORCE_PRODUCT, IN_FORCE_OPERATIONS);
 
@@ -260,17 +267,17 @@ class PlanReplayAgreesWithPipelineTest {
             assertThat(o).as(id).isNotInstanceOf(ReplayOutcome.NotReplayable.class);
             if (o instanceof ReplayOutcome.Flip f) {
                 flipped.add(id);
-                assertThat(f.to()).as(id).endsWith(Integer.toString(requested.get(id).status()));
+                assertThat(f.to())
+                        .as(id)
+                        .endsWith(Integer.toString(requested.get(id).status()));
             }
         });
         assertThat(flipped).isEqualTo(decidedOtherwise);
         assertThat(outcomes.values())
                 .as("both directions")
-                .anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(ReplayOutcome.Flip.class, f -> assertThat(
-                                f.to())
+                .anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(ReplayOutcome.Flip.class, f -> assertThat(f.to())
                         .isEqualTo("deny 429")))
-                .anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(ReplayOutcome.Flip.class, f -> assertThat(
-                                f.to())
+                .anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(ReplayOutcome.Flip.class, f -> assertThat(f.to())
                         .isEqualTo("allow 200")));
     }
 }

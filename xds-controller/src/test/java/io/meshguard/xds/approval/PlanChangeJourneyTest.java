@@ -137,8 +137,8 @@ class PlanChangeJourneyTest {
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry())) {
             AdminGate gate = new AdminGate(
-                    Optional.of(new AdminTokenVerifier(
-                            new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                    Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                            issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
                     RoleBindings.parse("bindings", BINDINGS),
                     new BearerTokens(Optional.empty()),
                     false,
@@ -168,7 +168,9 @@ class PlanChangeJourneyTest {
                 Awaitility.await()
                         .atMost(Duration.ofSeconds(20))
                         .until(() -> PG.dsl()
-                                        .fetchCount(PG.dsl().selectFrom("audit_event").where("kind = 'authz_decision'"))
+                                        .fetchCount(PG.dsl()
+                                                .selectFrom("audit_event")
+                                                .where("kind = 'authz_decision'"))
                                 == 8);
 
                 // someone's calls depend on the plan: its limits are not edited directly
@@ -207,18 +209,25 @@ class PlanChangeJourneyTest {
                 assertThat(group.path("from").asText()).isEqualTo("allow 200");
                 assertThat(group.path("to").asText()).isEqualTo("deny 429");
                 assertThat(group.path("rule").asText()).isEqualTo("rate limit plan:gold 5 per 1m");
-                assertThat(group.path("caller").asText()).contains("globex-checkout").contains(subscription);
+                assertThat(group.path("caller").asText())
+                        .contains("globex-checkout")
+                        .contains(subscription);
                 assertThat(ConfigJson.mapper().convertValue(group.path("samples"), List.class))
                         .containsExactly("call-6", "call-7", "call-8");
                 assertThat(report.path("text").asText())
                         .contains("3 decisions of tenant globex on route payments-charge")
                         .contains("simulated as one counter");
 
-                HttpResponse<String> own =
-                        main.call("alice", "POST", "/v1/provider/plan-change-requests/" + id + "/approve", reason("mine"));
+                HttpResponse<String> own = main.call(
+                        "alice", "POST", "/v1/provider/plan-change-requests/" + id + "/approve", reason("mine"));
                 assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
                 assertThat(own.body()).contains("another person must approve it");
-                assertThat(plan(main).path("limits").path("rates").get(0).path("requests").asLong())
+                assertThat(plan(main)
+                                .path("limits")
+                                .path("rates")
+                                .get(0)
+                                .path("requests")
+                                .asLong())
                         .as("nothing applies before the approval")
                         .isEqualTo(10);
 
