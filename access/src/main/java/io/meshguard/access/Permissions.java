@@ -64,6 +64,9 @@ public final class Permissions {
             "plan:read",
             "plan:create",
             "plan:lifecycle",
+            // a guarded plan's limits: requested with a replay report, approved by another person (issue 47)
+            "plan:change",
+            "plan:approve",
             "publish:read",
             "publish:create",
             "publish:lifecycle",

@@ -41,6 +41,7 @@ public final class CatalogStore {
     private final CredentialStore credentials;
     private final SnapshotReader snapshots;
     private final CatalogTransactions tx;
+    private final PlanChangeStore planChanges;
 
     public CatalogStore(DataSource dataSource) {
         CatalogTransactions tx = new CatalogTransactions(Objects.requireNonNull(dataSource, "dataSource"));
@@ -51,6 +52,12 @@ public final class CatalogStore {
         this.credentials = new CredentialStore(tx);
         this.snapshots = new SnapshotReader(tx);
         this.tx = tx;
+        this.planChanges = new PlanChangeStore(tx);
+    }
+
+    /** Changes of plans' limits: direct while unguarded, else requested and approved (four eyes). */
+    public PlanChangeStore planChanges() {
+        return planChanges;
     }
 
     /** Registers or updates a cluster; its gateway groups stay as they are. */

@@ -339,6 +339,13 @@ public final class XdsController implements ServerComponent {
         return products;
     }
 
+    /** What the catalogue calls for a plan-change request's report: the audit's decisions through the plan's limits. */
+    public io.meshguard.catalog.PlanChangeReplay planChangeReplay() {
+        return new io.meshguard.xds.approval.PlanChangeImpact(
+                new io.meshguard.xds.approval.RecordedDecisions(new io.meshguard.audit.query.AuditReader(dataSource)),
+                Clock.systemUTC());
+    }
+
     public Publisher publisher() {
         return core.publisher();
     }

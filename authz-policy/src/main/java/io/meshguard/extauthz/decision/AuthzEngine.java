@@ -259,6 +259,8 @@ public final class AuthzEngine {
         Decision d = afterSubscription(request, r, routeName, caller, gatewayHop, ok, who, subscribed);
         return subscribed instanceof SubscriptionGate.Admitted admitted
                 ? d.withSubscription(admitted.subscription().id())
+                        .withPlan(new PlanUse(
+                                admitted.plan().id(), admitted.subscription().applicationId(), Optional.empty()))
                 : d;
     }
 

@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param body the deny response body (JSON), empty on allow
  * @param subscription the catalogue subscription a product route's decision was made on, if any (audited, so usage
  *     counts per subscription)
+ * @param plan the plan the subscription's limits came from, and which of its rate limits refused (audited, so a plan
+ *     change can be replayed over the decisions it would have decided)
  */
 public record Decision(
         boolean allowed,
@@ -30,7 +32,40 @@ public record Decision(
         Map<String, String> responseHeaders,
         String body,
         boolean tokenFromCache,
-        Optional<String> subscription) {
+        Optional<String> subscription,
+        Optional<PlanUse> plan) {
+
+    /** A decision made on no catalogue plan. */
+    public Decision(
+            boolean allowed,
+            int status,
+            Reason reason,
+            String description,
+            String requestId,
+            Optional<String> route,
+            Optional<Identity> identity,
+            List<HeaderMutation> headersSet,
+            List<String> headersRemoved,
+            Map<String, String> responseHeaders,
+            String body,
+            boolean tokenFromCache,
+            Optional<String> subscription) {
+        this(
+                allowed,
+                status,
+                reason,
+                description,
+                requestId,
+                route,
+                identity,
+                headersSet,
+                headersRemoved,
+                responseHeaders,
+                body,
+                tokenFromCache,
+                subscription,
+                Optional.empty());
+    }
 
     /** The same decision with other header changes for the upstream and other response headers. */
     public Decision withHeaders(List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
@@ -47,7 +82,8 @@ public record Decision(
                 response,
                 body,
                 tokenFromCache,
-                subscription);
+                subscription,
+                plan);
     }
 
     /** The same decision, made on catalogue subscription {@code id}. */
@@ -65,6 +101,27 @@ public record Decision(
                 responseHeaders,
                 body,
                 tokenFromCache,
-                Optional.of(id));
+                Optional.of(id),
+                plan);
+    }
+
+    /** The same decision, counted against {@code use}'s plan; a plan refusal already named is kept. */
+    public Decision withPlan(PlanUse use) {
+        PlanUse kept = plan.filter(p -> p.refusedBy().isPresent()).orElse(use);
+        return new Decision(
+                allowed,
+                status,
+                reason,
+                description,
+                requestId,
+                route,
+                identity,
+                headersSet,
+                headersRemoved,
+                responseHeaders,
+                body,
+                tokenFromCache,
+                subscription,
+                Optional.of(kept));
     }
 }

@@ -108,9 +108,8 @@ final class RateLimits {
         if (rates.isEmpty()) {
             return Limited.NONE;
         }
-        List<RateLimitPolicy.Limit> limits = rates.stream()
-                .map(l -> new RateLimitPolicy.Limit(l.requests(), l.per(), l.requests()))
-                .toList();
+        List<RateLimitPolicy.Limit> limits =
+                rates.stream().map(RateLimitPolicy.Limit::ofPlan).toList();
         RateLimitPolicy.OnStoreError onError =
                 policy.rateLimits().map(RateLimitPolicy::onStoreError).orElse(RateLimitPolicy.OnStoreError.DEGRADED);
         Verdict verdict = limiter.acquire(
@@ -126,15 +125,18 @@ final class RateLimits {
         Reason reason = verdict.source() == Verdict.Source.STORE_UNAVAILABLE
                 ? Reason.RATE_LIMIT_STORE_UNAVAILABLE
                 : Reason.RATE_LIMITED;
+        // the audit names the plan limit that refused, so a plan change's replay knows the plan's counters stood still
         return new Limited(
                 Optional.of(DenyResponse.of(
-                        request,
-                        Optional.of(r.name()),
-                        who,
-                        reason,
-                        "rate limit " + tier + " exceeded",
-                        extra,
-                        cached)),
+                                request,
+                                Optional.of(r.name()),
+                                who,
+                                reason,
+                                "rate limit " + tier + " exceeded",
+                                extra,
+                                cached)
+                        .withPlan(new PlanUse(
+                                admitted.plan().id(), admitted.subscription().applicationId(), Optional.of(tier)))),
                 Map.of());
     }
 

@@ -95,6 +95,14 @@ public record QuotaPolicy(
         return l != null ? l : limits.get(defaultTier);
     }
 
+    /**
+     * Whether one more request is refused when {@code used} were counted this period against {@code limit}: only a
+     * blocking quota refuses, and only past its limit (the counter's rule, and a plan change's replay's).
+     */
+    public boolean refusesOneMore(long used, long limit) {
+        return onExceed == OnExceed.BLOCK && used + 1 > limit;
+    }
+
     /** Whether this quota counts requests of the route. */
     public boolean covers(String route) {
         return routes.isEmpty() || routes.contains(route);

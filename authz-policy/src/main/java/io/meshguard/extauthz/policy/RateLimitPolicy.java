@@ -82,6 +82,14 @@ public record RateLimitPolicy(
             }
         }
 
+        /**
+         * A catalogue plan's rate limit as the limiter enforces it: its burst is its whole window, as customers read
+         * "50 per second" (extauthz's plan limits and a plan change's replay both take it from here).
+         */
+        public static Limit ofPlan(io.meshguard.catalog.Limit plan) {
+            return new Limit(plan.requests(), plan.per(), plan.requests());
+        }
+
         /** {@code requests_per_second} (may be fractional, e.g. 0.5) as a limit. */
         public static Limit perSecond(double requestsPerSecond, long burst) {
             if (requestsPerSecond == Math.rint(requestsPerSecond) && requestsPerSecond <= 1_000_000) {

@@ -39,5 +39,24 @@ public interface QuotaGate {
      *
      * @param counter {@code subscription}, or {@code subscription/<operation>} for an operation's own quota
      */
-    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {}
+    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {
+        /** The quota as the counters count it: per subscription, one tier ({@code plan}), the plan's limit. */
+        public io.meshguard.extauthz.policy.QuotaPolicy asPolicy() {
+            return new io.meshguard.extauthz.policy.QuotaPolicy(
+                    counter,
+                    io.meshguard.extauthz.policy.QuotaPolicy.Per.SUBJECT,
+                    quota.period() == io.meshguard.catalog.CalendarQuota.Period.DAY
+                            ? io.meshguard.extauthz.policy.QuotaPolicy.Period.DAY
+                            : io.meshguard.extauthz.policy.QuotaPolicy.Period.MONTH,
+                    quota.zone(),
+                    java.util.Map.of("plan", quota.limit()),
+                    "plan",
+                    quota.blockWhenUsedUp()
+                            ? io.meshguard.extauthz.policy.QuotaPolicy.OnExceed.BLOCK
+                            : io.meshguard.extauthz.policy.QuotaPolicy.OnExceed.ALLOW_AND_FLAG,
+                    List.of(),
+                    Set.of(),
+                    0);
+        }
+    }
 }

@@ -43,8 +43,13 @@ public final class ImpactReport {
     private long rowsChecked;
     private final Map<String, Flips> disagreeing = new TreeMap<>();
 
-    /** Adds one replayed decision. */
+    /** Adds one replayed decision, its flips grouped under the caller's subject (or peer). */
     public void add(RecordedDecision recorded, ReplayOutcome outcome) {
+        add(recorded, outcome, caller(recorded));
+    }
+
+    /** Adds one replayed decision, its flips grouped under {@code caller}. */
+    public void add(RecordedDecision recorded, ReplayOutcome outcome, String caller) {
         switch (outcome) {
             case ReplayOutcome.Unchanged u -> unchanged++;
             case ReplayOutcome.NotReplayable n -> notReplayable.merge(n.reason(), 1L, Long::sum);
@@ -55,7 +60,7 @@ public final class ImpactReport {
                         f.to(),
                         recorded.identity().flatMap(i -> i.tenant()).orElse("-"),
                         f.route().or(recorded::route).orElse("-"),
-                        caller(recorded),
+                        caller,
                         f.rule());
                 Flips flips = groups.computeIfAbsent(g, k -> new Flips());
                 flips.count++;

@@ -9,6 +9,7 @@ import io.meshguard.extauthz.condition.ClaimValues;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
+import io.meshguard.extauthz.decision.PlanUse;
 import io.meshguard.extauthz.decision.Reason;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,8 @@ import java.util.TreeSet;
  * @param identity the verified caller, with only the claims the policy's conditions read
  * @param rule the deny rule that denied, if one did
  * @param quota the quota that refused, if one did
+ * @param plan on a product route: the plan whose limits applied, the application its quotas count for, and the plan
+ *     rate limit that refused (rows written before these were kept replay no plan change: not replayable)
  */
 public record RecordedDecision(
         String requestId,
@@ -63,7 +66,8 @@ public record RecordedDecision(
         Optional<String> route,
         Optional<String> rule,
         Optional<String> quota,
-        Optional<String> subscription) {
+        Optional<String> subscription,
+        Optional<PlanUse> plan) {
 
     /**
      * The key of an {@code authz_decision} row's details holding its replay facts ({@link #toJson()}): extauthz writes
@@ -147,7 +151,8 @@ public record RecordedDecision(
                 d.reason() == Reason.QUOTA_EXCEEDED || d.reason() == Reason.QUOTA_UNAVAILABLE
                         ? bodyField(d.body(), "quota")
                         : Optional.empty(),
-                d.subscription());
+                d.subscription(),
+                d.plan());
     }
 
     private static Identity withClaims(Identity id, Set<String> keep) {
@@ -313,6 +318,12 @@ public record RecordedDecision(
         route.ifPresent(r -> o.put("rt", r));
         rule.ifPresent(r -> o.put("ru", r));
         quota.ifPresent(r -> o.put("qt", r));
+        plan.ifPresent(p -> {
+            ObjectNode pl = o.putObject("pl");
+            pl.put("id", p.planId());
+            pl.put("app", p.applicationId());
+            p.refusedBy().ifPresent(b -> pl.put("by", b));
+        });
         return o.toString();
     }
 
@@ -389,7 +400,16 @@ public record RecordedDecision(
                 text(o, "rt"),
                 text(o, "ru"),
                 text(o, "qt"),
-                subscription);
+                subscription,
+                plan(o.get("pl")));
+    }
+
+    /** The plan facts; absent on rows written before they were kept (those stay readable, not plan-replayable). */
+    private static Optional<PlanUse> plan(JsonNode pl) {
+        if (pl == null || !pl.isObject() || !pl.hasNonNull("id") || !pl.hasNonNull("app")) {
+            return Optional.empty();
+        }
+        return Optional.of(new PlanUse(pl.get("id").asText(), pl.get("app").asText(), text(pl, "by")));
     }
 
     private static Optional<String> text(JsonNode o, String key) {

@@ -24,6 +24,7 @@ import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.GatewayServing;
 import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.PlanChangeReplay;
 import io.meshguard.catalog.PlanLimitsJson;
 import io.meshguard.catalog.PlanState;
 import io.meshguard.catalog.Product;
@@ -189,6 +190,43 @@ public final class CatalogApi implements HttpHandler {
                             "Publish, deprecate or close a plan (closing closes its subscriptions)",
                             CatalogApi::movePlan)
                     .takes("state:string!", "reason:string"),
+            op(
+                            AdminRoute.tenant("PUT", "/v1/provider/plans/{id}/limits", "plan:create"),
+                            "Edit the limits of a plan with no live subscription whose product is not published (a"
+                                    + " guarded plan's limits are requested: change-requests)",
+                            CatalogApi::editPlanLimits)
+                    .takes("limits:object!", "operation_limits:object"),
+            created(
+                            AdminRoute.tenant("POST", "/v1/provider/plans/{id}/change-requests", "plan:change"),
+                            "Request new limits for a plan with subscribers or a published product, with the replay"
+                                    + " report of its recorded decisions (who would now get 429, or no longer)",
+                            CatalogApi::requestPlanChange)
+                    .takes("limits:object!", "operation_limits:object", "reason:string!"),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/plan-change-requests", "plan:read"),
+                    "Plan-change requests, newest first",
+                    (a, c) -> CatalogJson.list(a.planChanges.list(c.who()), CatalogJson::planChange)),
+            op(
+                    AdminRoute.tenant("GET", "/v1/provider/plan-change-requests/{id}", "plan:read"),
+                    "A plan-change request with its limits before and requested and its replay report",
+                    (a, c) -> CatalogJson.planChange(a.planChanges.show(c.who(), requestId(c)))),
+            op(
+                    AdminRoute.tenant("POST", "/v1/provider/plan-change-requests/{id}/report", "plan:change"),
+                    "Compute a pending plan-change request's replay report again",
+                    (a, c) -> CatalogJson.planChange(a.planChanges.recompute(c.who(), requestId(c)))),
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/plan-change-requests/{id}/approve", "plan:approve"),
+                            "Approve a plan-change request (not its requester; needs a report computed since it was"
+                                    + " requested): the requested limits apply",
+                            (a, c) -> CatalogJson.planChange(
+                                    a.planChanges.approve(c.who(), requestId(c), text(c, "reason"))))
+                    .takes("reason:string!"),
+            op(
+                            AdminRoute.tenant("POST", "/v1/provider/plan-change-requests/{id}/reject", "plan:approve"),
+                            "Reject (or, as its requester, withdraw) a plan-change request",
+                            (a, c) -> CatalogJson.planChange(
+                                    a.planChanges.reject(c.who(), requestId(c), text(c, "reason"))))
+                    .takes("reason:string!"),
             op(
                     AdminRoute.tenant("GET", "/v1/provider/products/{id}/product-publishes", "publish:read"),
                     "List a product's publishes",
@@ -357,6 +395,7 @@ public final class CatalogApi implements HttpHandler {
 
     private final CatalogStore store;
     private final CatalogService service;
+    private final PlanChanges planChanges;
     private final AdminRouter router;
     private final Clock clock;
     private final String domain;
@@ -413,8 +452,23 @@ public final class CatalogApi implements HttpHandler {
      * and write the same trail rows.
      */
     public CatalogApi(CatalogService service, AdminGate gate, String domain, GatewayServing gateway, byte[] openApi) {
+        this(service, gate, domain, gateway, openApi, PlanChangeReplay.NONE);
+    }
+
+    /**
+     * @param planReplay replays a plan change over the recorded decisions (the controller's audit), for the report a
+     *     plan-change request carries; {@link PlanChangeReplay#NONE}: requests open without one and cannot be approved
+     */
+    public CatalogApi(
+            CatalogService service,
+            AdminGate gate,
+            String domain,
+            GatewayServing gateway,
+            byte[] openApi,
+            PlanChangeReplay planReplay) {
         this.openApi = openApi.clone();
         this.service = service;
+        this.planChanges = new PlanChanges(service, planReplay, PlanChanges.DEFAULT_WINDOW);
         this.store = service.store();
         this.router = new AdminRouter(TABLE.routes(), gate);
         this.clock = service.clock();
@@ -661,6 +715,41 @@ public final class CatalogApi implements HttpHandler {
                 "now " + CatalogJson.lower(to) + reason(c),
                 "",
                 CatalogJson.plan(plan));
+    }
+
+    private JsonNode editPlanLimits(Call c) {
+        String planId = c.segment(3);
+        return CatalogJson.plan(planChanges.edit(
+                c.who(), planId, PlanLimitsJson.parse(c.body().get("limits"), "limits"), operationLimits(c, planId)));
+    }
+
+    private JsonNode requestPlanChange(Call c) {
+        String planId = c.segment(3);
+        return CatalogJson.planChange(planChanges.request(
+                c.who(),
+                planId,
+                PlanLimitsJson.parse(c.body().get("limits"), "limits"),
+                operationLimits(c, planId),
+                text(c, "reason")));
+    }
+
+    /** The requested per-operation limits; left out, the plan's current ones stay (a product-wide change alone). */
+    private Map<String, io.meshguard.catalog.PlanLimits> operationLimits(Call c, String planId) {
+        JsonNode ops = c.body().get("operation_limits");
+        if (ops == null || ops.isNull()) {
+            return CatalogService.refusing(() -> store.planChanges().target(c.scope(), planId))
+                    .plan()
+                    .operationLimits();
+        }
+        return PlanLimitsJson.parseOperations(ops, "operation_limits");
+    }
+
+    private static long requestId(Call c) {
+        try {
+            return Long.parseLong(c.segment(3));
+        } catch (NumberFormatException e) {
+            throw new AdminJson.Refusal(404, "plan-change request " + c.segment(3) + " not found");
+        }
     }
 
     private JsonNode createPublish(Call c) {

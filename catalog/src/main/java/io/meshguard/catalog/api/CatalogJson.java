@@ -78,6 +78,38 @@ final class CatalogJson {
         return o;
     }
 
+    /** A plan-change request with its limits before and requested, and its report when computed. */
+    static JsonNode planChange(io.meshguard.catalog.PlanChangeRequest r) {
+        ObjectNode o = MAPPER.createObjectNode()
+                .put("id", r.id())
+                .put("plan", r.planId())
+                .put("tenant", r.tenant())
+                .put("state", lower(r.state()))
+                .put("requested_by", r.requestedBy())
+                .put("requested_at", r.requestedAt().toString())
+                .put("reason", r.reason());
+        ObjectNode before = o.putObject("before");
+        before.set("limits", PlanLimitsJson.write(r.limitsBefore()));
+        before.set("operation_limits", PlanLimitsJson.writeOperations(r.operationLimitsBefore()));
+        ObjectNode requested = o.putObject("requested");
+        requested.set("limits", PlanLimitsJson.write(r.limits()));
+        requested.set("operation_limits", PlanLimitsJson.writeOperations(r.operationLimits()));
+        o.put("report_current", r.reportCurrent());
+        r.report().ifPresent(rep -> {
+            ObjectNode report = o.putObject("report");
+            report.put("computed_at", rep.computedAt().toString())
+                    .put("decisions", rep.decisions())
+                    .put("flipped", rep.flipped())
+                    .put("not_replayable", rep.notReplayable())
+                    .put("text", rep.text());
+            report.set("detail", rep.detail());
+        });
+        r.decidedBy().ifPresent(d -> o.put("decided_by", d));
+        r.decidedAt().ifPresent(d -> o.put("decided_at", d.toString()));
+        r.decisionReason().ifPresent(d -> o.put("decision_reason", d));
+        return o;
+    }
+
     static JsonNode publish(ProductPublish p) {
         return MAPPER.createObjectNode()
                 .put("id", p.id())

@@ -179,8 +179,25 @@ public final class CatalogCommand implements Runnable {
         }
     }
 
-    @Command(name = "plan", mixinStandardHelpOptions = true, description = "A product's plans (providers).")
+    @Command(
+            name = "plan",
+            mixinStandardHelpOptions = true,
+            description = "A product's plans (providers).",
+            subcommands = PlanChangeVerbs.class)
     static final class PlanVerbs {
+        @Command(
+                name = "limits",
+                mixinStandardHelpOptions = true,
+                description = "Edit the limits of a plan with no live subscription whose product is not published,"
+                        + " from a file: {limits, operation_limits}. A guarded plan's limits: `plan change request`.")
+        int limits(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PLAN") String plan,
+                @Option(names = "--file", required = true) Path file)
+                throws Exception {
+            return target.call("PUT", "/v1/provider/plans/" + encode(plan) + "/limits", file(file));
+        }
+
         @Command(
                 name = "create",
                 mixinStandardHelpOptions = true,
@@ -208,6 +225,102 @@ public final class CatalogCommand implements Runnable {
                     "POST",
                     "/v1/provider/plans/" + encode(plan) + "/state",
                     withReason(object().put("state", state), reason));
+        }
+    }
+
+    @Command(
+            name = "change",
+            mixinStandardHelpOptions = true,
+            description = "Four eyes on a guarded plan's limits: request with a replay report (who would now get 429,"
+                    + " or no longer), show, approve (another person), reject (docs/products.md \"Plan changes\").")
+    static final class PlanChangeVerbs {
+        @Command(
+                name = "request",
+                mixinStandardHelpOptions = true,
+                description = "Request new limits from a file: {limits, operation_limits} (left out: operation limits"
+                        + " stay); prints the request and its replay report.")
+        int request(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "PLAN") String plan,
+                @Option(names = "--file", required = true) Path file,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            ObjectNode body = (ObjectNode) file(file);
+            body.put("reason", reason);
+            return withReport(target, "POST", "/v1/provider/plans/" + encode(plan) + "/change-requests", body);
+        }
+
+        @Command(name = "list", mixinStandardHelpOptions = true, description = "Plan-change requests, newest first.")
+        int list(@Mixin Target target) throws Exception {
+            return target.call("GET", "/v1/provider/plan-change-requests", null);
+        }
+
+        @Command(
+                name = "show",
+                mixinStandardHelpOptions = true,
+                description = "A request with the limits before and requested, and its replay report.")
+        int show(@Mixin Target target, @Parameters(index = "0", paramLabel = "ID") long id) throws Exception {
+            return withReport(target, "GET", "/v1/provider/plan-change-requests/" + id, null);
+        }
+
+        @Command(
+                name = "report",
+                mixinStandardHelpOptions = true,
+                description = "Compute a pending request's replay report again.")
+        int report(@Mixin Target target, @Parameters(index = "0", paramLabel = "ID") long id) throws Exception {
+            return withReport(target, "POST", "/v1/provider/plan-change-requests/" + id + "/report", object());
+        }
+
+        @Command(
+                name = "approve",
+                mixinStandardHelpOptions = true,
+                description =
+                        "Approve (not the requester; needs a report computed since the request): the limits apply.")
+        int approve(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "ID") long id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST", "/v1/provider/plan-change-requests/" + id + "/approve", object().put("reason", reason));
+        }
+
+        @Command(
+                name = "reject",
+                mixinStandardHelpOptions = true,
+                description = "Reject a request (its requester: withdraw it).")
+        int reject(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "ID") long id,
+                @Option(names = "--reason", required = true) String reason)
+                throws Exception {
+            return target.call(
+                    "POST", "/v1/provider/plan-change-requests/" + id + "/reject", object().put("reason", reason));
+        }
+
+        /** The call's JSON, then the report as text (its sentences are what the approver reads). */
+        private static int withReport(Target target, String method, String path, JsonNode body) throws Exception {
+            AdminClient client = AdminClient.resolve(target.url, target.tokenFile, target.dataDir);
+            HttpResponse<String> r = client.send(method, path, body == null ? null : JSON.writeValueAsString(body));
+            if (r.statusCode() / 100 != 2) {
+                System.err.println(method + " " + path + " answered " + r.statusCode() + ": " + r.body());
+                return 1;
+            }
+            JsonNode answer = JSON.readTree(r.body());
+            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(answer));
+            JsonNode report = answer.path("report");
+            if (report.isMissingNode()) {
+                System.out.println("no replay report yet: it cannot be approved before one is computed"
+                        + " (meshguard catalog plan change report "
+                        + answer.path("id").asText() + ")");
+            } else {
+                System.out.print(report.path("text").asText());
+                System.out.println(
+                        answer.path("report_current").asBoolean()
+                                ? "report computed since the request: it may be approved by another person"
+                                : "report older than the request: compute it again before approving");
+            }
+            return 0;
         }
     }
 

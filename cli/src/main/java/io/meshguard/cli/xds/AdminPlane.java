@@ -6,6 +6,7 @@ import io.meshguard.access.AdminOperation;
 import io.meshguard.audit.trail.TrailCheckpointSettings;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogService;
 import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -75,14 +76,12 @@ public record AdminPlane(
                         .toList());
         xds.mountAdminApi(http, gate, openApi);
         CatalogApi catalogue = new CatalogApi(
-                new CatalogStore(dataSource),
+                new CatalogService(new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),
                 gate,
-                events,
-                Clock.systemUTC(),
                 catalog.domain(),
-                catalog.keycloak(),
                 xds.productServing(),
-                openApi);
+                openApi,
+                xds.planChangeReplay());
         http.addHandler(CatalogApi.PREFIX, catalogue);
         ConsoleMount.mount(
                 xds,

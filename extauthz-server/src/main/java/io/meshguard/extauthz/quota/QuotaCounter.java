@@ -275,19 +275,7 @@ public final class QuotaCounter implements QuotaGate {
         List<Item> items = new ArrayList<>(quotas.size());
         for (SubscriptionQuota sq : quotas) {
             io.meshguard.catalog.CalendarQuota c = sq.quota();
-            QuotaPolicy q = new QuotaPolicy(
-                    sq.counter(),
-                    QuotaPolicy.Per.SUBJECT,
-                    c.period() == io.meshguard.catalog.CalendarQuota.Period.DAY
-                            ? QuotaPolicy.Period.DAY
-                            : QuotaPolicy.Period.MONTH,
-                    c.zone(),
-                    Map.of("plan", c.limit()),
-                    "plan",
-                    c.blockWhenUsedUp() ? QuotaPolicy.OnExceed.BLOCK : QuotaPolicy.OnExceed.ALLOW_AND_FLAG,
-                    List.of(),
-                    Set.of(),
-                    0);
+            QuotaPolicy q = sq.asPolicy();
             QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
             QuotaKey key = new QuotaKey(q.name(), caller, window.start());
             items.add(new Item(q, c.limit(), window, tally(key, q, window)));
@@ -502,7 +490,7 @@ public final class QuotaCounter implements QuotaGate {
                 if (it.block() && !known[i]) {
                     return new Charged(false, counts, i, true, Path.UNAVAILABLE);
                 }
-                if (it.block() && counts[i] + 1 > it.limit()) {
+                if (it.quota().refusesOneMore(counts[i], it.limit())) {
                     return new Charged(false, counts, i, false, Path.LOCAL);
                 }
             }
@@ -579,7 +567,7 @@ public final class QuotaCounter implements QuotaGate {
 
     private static int firstBlocked(List<Item> items, long[] counts) {
         for (int i = 0; i < items.size(); i++) {
-            if (items.get(i).block() && counts[i] + 1 > items.get(i).limit()) {
+            if (items.get(i).quota().refusesOneMore(counts[i], items.get(i).limit())) {
                 return i;
             }
         }

@@ -9,8 +9,8 @@ import java.time.Instant;
  *
  * <p>Policy files: {@link PolicyReplay} (extauthz's own engine, {@code DecisionReplay}). A gateway revision (which
  * route, and so which contract, a recorded request gets): {@link GatewayReplay}, the report of a {@link PublishRequest}.
- * A plan change is not replayed yet: a plan change request carries no report until an implementation of this interface
- * for it is given to it.
+ * A plan change is replayed for the catalogue's plan-change requests by {@link PlanChangeImpact} (its seam is the
+ * catalogue's {@code PlanChangeReplay}: the catalogue depends on no decision engine).
  *
  * @param <C> what is requested
  */

@@ -5,6 +5,7 @@ import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.replay.DecisionReplay;
 import io.meshguard.extauthz.replay.ImpactReport;
+import io.meshguard.extauthz.replay.PlanReplay;
 import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.replay.RecordedRowCheck;
 import io.meshguard.extauthz.replay.ReplayOutcome;
@@ -12,7 +13,9 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The authorization decisions of a window as the audit keeps them (PostgreSQL's {@code audit_event} rows, streamed
@@ -42,6 +45,40 @@ public final class RecordedDecisions {
     public ImpactReport replay(Function<RecordedDecision, ReplayOutcome> decide, Instant from, Instant to)
             throws SQLException {
         ImpactReport report = new ImpactReport();
+        read(from, to, report, s -> true, r -> true, recorded -> report.add(recorded, decide.apply(recorded)));
+        return report;
+    }
+
+    /**
+     * Streams the decisions recorded in {@code from .. to}, in recorded order, through a plan change's counters; only
+     * the plan's decisions are counted in the report.
+     */
+    public ImpactReport replay(PlanReplay plan, Instant from, Instant to) throws SQLException {
+        ImpactReport report = new ImpactReport();
+        // rows of other plans and of routes outside any product are not this report's, not even as unreadable
+        read(
+                from,
+                to,
+                report,
+                subscription -> subscription.filter(plan::onPlan).isPresent(),
+                plan::concerns,
+                recorded -> plan.replay(recorded)
+                        .ifPresent(outcome -> report.add(recorded, outcome, PlanReplay.caller(recorded))));
+        return report;
+    }
+
+    /**
+     * @param unreadableCounts whether a row without readable facts counts as not replayable, by its subscription
+     * @param concerns whether a readable row is checked and replayed at all
+     */
+    private void read(
+            Instant from,
+            Instant to,
+            ImpactReport report,
+            Predicate<Optional<String>> unreadableCounts,
+            Predicate<RecordedDecision> concerns,
+            Consumer<RecordedDecision> replay)
+            throws SQLException {
         reader.decisionRows(
                 from,
                 to,
@@ -49,23 +86,30 @@ public final class RecordedDecisions {
                 BATCH,
                 (requestId, at, row, details) -> {
                     String json = details.get(0);
+                    Optional<String> subscription = Optional.ofNullable(details.get(1));
                     if (json == null) {
-                        report.notReplayable("recorded without replay facts");
+                        if (unreadableCounts.test(subscription)) {
+                            report.notReplayable("recorded without replay facts");
+                        }
                         return;
                     }
                     RecordedDecision recorded;
                     try {
-                        recorded = RecordedDecision.fromJson(json, requestId, at, Optional.ofNullable(details.get(1)));
+                        recorded = RecordedDecision.fromJson(json, requestId, at, subscription);
                     } catch (IllegalArgumentException e) {
-                        report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
+                        if (unreadableCounts.test(subscription)) {
+                            report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
+                        }
+                        return;
+                    }
+                    if (!concerns.test(recorded)) {
                         return;
                     }
                     // facts that disagree with their own row's columns were edited: named, never replayed
                     if (report.agrees(recorded, columns(row))) {
-                        report.add(recorded, decide.apply(recorded));
+                        replay.accept(recorded);
                     }
                 });
-        return report;
     }
 
     private static RecordedRowCheck.Columns columns(AuditReader.DecisionColumns c) {

@@ -1,12 +1,13 @@
 package io.meshguard.extauthz.ratelimit;
 
 /**
- * The generic cell rate algorithm in integer microseconds, the same arithmetic as the store script
- * ({@link GcraScript}): a limit is a "theoretical arrival time" (TAT); a request costs one emission interval; it fits
+ * The generic cell rate algorithm in integer microseconds, the same arithmetic as the store script ({@code GcraScript}
+ * in extauthz-server): a limit is a "theoretical arrival time" (TAT); a request costs one emission interval; it fits
  * when the TAT it would leave is at most one bucket ({@code burst} intervals) ahead of now. A refused request changes
- * nothing, so rejected requests are never counted.
+ * nothing, so rejected requests are never counted. Pure, so the local limiter and a plan change's replay
+ * ({@code PlanReplay}) step the same arithmetic.
  */
-final class Gcra {
+public final class Gcra {
     private Gcra() {}
 
     /**
@@ -16,14 +17,14 @@ final class Gcra {
      * @param available requests that fit now, before this one
      * @param reset microseconds until the bucket is full again (after this request when it fits)
      */
-    record Step(boolean allowed, long newTat, long retryAfter, long available, long reset) {
+    public record Step(boolean allowed, long newTat, long retryAfter, long available, long reset) {
         /** Requests that still fit once this one is admitted. */
-        long remaining() {
+        public long remaining() {
             return Math.max(0, available - 1);
         }
     }
 
-    static Step step(long tat, long now, long emission, long capacity) {
+    public static Step step(long tat, long now, long emission, long capacity) {
         long base = Math.max(tat, now);
         long newTat = base + emission;
         long ahead = newTat - now;
