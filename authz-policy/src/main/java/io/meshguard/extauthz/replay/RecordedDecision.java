@@ -241,7 +241,8 @@ public record RecordedDecision(
                 route,
                 rule,
                 quota,
-                subscription);
+                subscription,
+                plan);
     }
 
     /** The request as the engine reads it, rebuilt from the kept facts. */
