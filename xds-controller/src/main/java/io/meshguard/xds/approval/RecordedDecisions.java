@@ -23,9 +23,19 @@ public final class RecordedDecisions {
     public static final int BATCH = 5000;
 
     private final AuditReader reader;
+    private final int batch;
 
     public RecordedDecisions(AuditReader reader) {
+        this(reader, BATCH);
+    }
+
+    /** @param batch rows fetched per round trip (tests make a window span several) */
+    public RecordedDecisions(AuditReader reader, int batch) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
         this.reader = reader;
+        this.batch = batch;
     }
 
     /** Streams the decisions recorded in {@code from .. to} through {@code draft}. */
@@ -36,7 +46,7 @@ public final class RecordedDecisions {
                 from,
                 to,
                 List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
-                BATCH,
+                batch,
                 (requestId, at, row, details) -> {
                     String json = details.get(0);
                     if (json == null) {
