@@ -135,10 +135,11 @@ public final class ReplayFromPostgres {
                 Instant from = to.minus(PolicyChanges.DEFAULT_WINDOW);
                 Instant until = to.plusSeconds(1);
                 System.out.println();
-                System.out.println("| round | (a) read the window alone | (b) self-replay, in line | (b)/(a) "
+                System.out.println("| round | (a) read the window alone | (a0) the same through a portal | (a0)/(a) "
+                        + "| (b) self-replay, in line | (b)/(a) "
                         + "| (b') self-replay, read overlapped | (b')/(a) | flips | replayable "
                         + "| (c) policy request, open to report | (c)/(a) | load |");
-                System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+                System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
                 for (int round = 1; round <= rounds; round++) {
                     long t0 = System.nanoTime();
                     AtomicLong read = new AtomicLong();
@@ -149,6 +150,12 @@ public final class ReplayFromPostgres {
                             RecordedDecisions.BATCH,
                             (requestId, at, row, details) -> read.addAndGet(details.size()));
                     double a = seconds(t0);
+                    t0 = System.nanoTime();
+                    long portalRows = readThroughPortal(ds, from, until);
+                    double a0 = seconds(t0);
+                    if (portalRows != n) {
+                        throw new IllegalStateException("the portal read " + portalRows + " rows of " + n);
+                    }
                     // both readings, the order alternating between rounds
                     ImpactReport self = null;
                     double inLine = 0;
@@ -184,9 +191,12 @@ public final class ReplayFromPostgres {
                         throw new IllegalStateException("the request's report: " + report.toJson());
                     }
                     System.out.printf(
-                            "| %d | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %d | %.2f %% | %.1f s | %.2f | %s |%n",
+                            "| %d | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %.1f s | %.2f | %d | %.2f %% | %.1f s | %.2f "
+                                    + "| %s |%n",
                             round,
                             a,
+                            a0,
+                            a0 / a,
                             inLine,
                             inLine / a,
                             overlapped,
@@ -363,24 +373,59 @@ public final class ReplayFromPostgres {
         }
     }
 
-    /** PostgreSQL's plan for the report's query (as {@link AuditReader#decisionRows} sends it). */
+    private static final String QUERY = "select request_id, occurred_at, method, authority, status, decision, "
+            + "reason, route, tenant, subject, details ->> ?, details ->> ? from audit_event where kind = ? "
+            + "and occurred_at >= ? and occurred_at < ? order by occurred_at, event_id";
+
+    /** PostgreSQL's plans for the report's query: as a declared cursor (the read path) and as a portal (before). */
     private static void explain(HikariDataSource ds, Instant first, Instant last) throws Exception {
-        try (Connection c = ds.getConnection();
-                java.sql.PreparedStatement ps = c.prepareStatement("explain select request_id, occurred_at, method, "
-                        + "authority, status, decision, reason, route, tenant, subject, details ->> ?, details ->> ? "
-                        + "from audit_event where kind = ? and occurred_at >= ? and occurred_at < ? "
-                        + "order by occurred_at, event_id")) {
-            ps.setString(1, RecordedDecision.AUDIT_DETAIL);
-            ps.setString(2, SubscriptionUsage.AUDIT_DETAIL);
-            ps.setString(3, "authz_decision");
-            ps.setTimestamp(4, java.sql.Timestamp.from(first.minus(Duration.ofDays(1))));
-            ps.setTimestamp(5, java.sql.Timestamp.from(last.plusSeconds(1)));
-            System.out.println("the report's query, as PostgreSQL plans it:");
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    System.out.println("    " + rs.getString(1));
+        for (String how : List.of("declare rows no scroll cursor for ", "")) {
+            try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                try (java.sql.PreparedStatement ps = c.prepareStatement("explain " + how + QUERY)) {
+                    bind(ps, first.minus(Duration.ofDays(1)), last.plusSeconds(1));
+                    System.out.println(
+                            how.isEmpty() ? "as a portal (the driver's fetch size):" : "as a declared cursor:");
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            System.out.println("    " + rs.getString(1));
+                        }
+                    }
+                }
+                c.rollback();
+            }
+        }
+    }
+
+    private static void bind(java.sql.PreparedStatement ps, Instant from, Instant to) throws Exception {
+        ps.setString(1, RecordedDecision.AUDIT_DETAIL);
+        ps.setString(2, SubscriptionUsage.AUDIT_DETAIL);
+        ps.setString(3, "authz_decision");
+        ps.setTimestamp(4, java.sql.Timestamp.from(from));
+        ps.setTimestamp(5, java.sql.Timestamp.from(to));
+    }
+
+    /** The window read as the read path did before: the driver's fetch size over a portal; rows read. */
+    private static long readThroughPortal(HikariDataSource ds, Instant from, Instant to) throws Exception {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            long n = 0;
+            try (java.sql.PreparedStatement ps = c.prepareStatement(QUERY)) {
+                ps.setFetchSize(RecordedDecisions.BATCH);
+                bind(ps, from, to);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rs.getString(1);
+                        rs.getTimestamp(2);
+                        for (int i = 3; i <= 12; i++) {
+                            rs.getString(i);
+                        }
+                        n++;
+                    }
                 }
             }
+            c.rollback();
+            return n;
         }
     }
 
