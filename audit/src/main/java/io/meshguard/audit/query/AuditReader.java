@@ -234,8 +234,7 @@ public final class AuditReader {
             // A declared cursor, not the driver's fetch size: PostgreSQL then plans for the first rows
             // (cursor_tuple_fraction) and walks the primary key in order, where a portal's plan sorts the whole window
             // before its first row (parallel scan, sort spilled to disk), which nothing can overlap.
-            try (PreparedStatement declare =
-                    c.prepareStatement("declare meshguard_rows no scroll cursor for " + sql)) {
+            try (PreparedStatement declare = c.prepareStatement("declare meshguard_rows no scroll cursor for " + sql)) {
                 int i = 1;
                 for (String k : keys) {
                     declare.setString(i++, k);
@@ -252,7 +251,8 @@ public final class AuditReader {
                     got = 0;
                     try (ResultSet rs = fetch.executeQuery()) {
                         while (rs.next()) {
-                            consumer.accept(rs.getString(1), rs.getTimestamp(2).toInstant(), columns(rs), values(rs, keys));
+                            consumer.accept(
+                                    rs.getString(1), rs.getTimestamp(2).toInstant(), columns(rs), values(rs, keys));
                             got++;
                         }
                     }

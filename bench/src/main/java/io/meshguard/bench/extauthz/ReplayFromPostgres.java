@@ -100,13 +100,17 @@ public final class ReplayFromPostgres {
 
         Instant to = Instant.now();
         Instant first = to.minus(Duration.ofDays(29));
-        System.out.printf("%d template times in the window%n", slots(withFacts, first, to).size());
+        System.out.printf(
+                "%d template times in the window%n", slots(withFacts, first, to).size());
         Path tmp = Files.createTempDirectory("meshguard-replay-bench");
         try (LocalPostgres pg = LocalPostgres.start(tmp.resolve("pg"), 0)) {
             DbSettings db = pg.dbSettings("meshguard-bench");
             try (HikariDataSource ds = DataSourceFactory.create(db)) {
                 Migrations.apply(ds);
-                sql(ds, "select audit_ensure_partitions(date '" + first.atZone(ZoneOffset.UTC).toLocalDate() + "', 2)");
+                sql(
+                        ds,
+                        "select audit_ensure_partitions(date '"
+                                + first.atZone(ZoneOffset.UTC).toLocalDate() + "', 2)");
                 ConnectionSource connections =
                         ConnectionSource.forUrl(db.jdbcUrl(), db.user(), db.password(), Duration.ofSeconds(30));
                 sql(ds, "show default_toast_compression");
@@ -135,12 +139,12 @@ public final class ReplayFromPostgres {
                 Instant from = to.minus(PolicyChanges.DEFAULT_WINDOW);
                 Instant until = to.plusSeconds(1);
                 System.out.println();
-                System.out.println("| round | (a) read the window alone | (a0) the same through a portal | (a0)/(a) "
-                        + "| (b) self-replay, in line | (b)/(a) "
-                        + "| (b') self-replay, read overlapped | (b')/(a) | flips | replayable "
-                        + "| (c) policy request, open to report | (c)/(a) | load |");
-                System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+                System.out.println("| round | (a) read the window alone | (a0) the same through a portal (before) "
+                        + "| (a0)/(a) | temp files (a) / (a0) | (b) self-replay | (b)/(a) | JVM CPU (b) per decision "
+                        + "| flips | replayable | (c) policy request, open to report | (c)/(a) | load |");
+                System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
                 for (int round = 1; round <= rounds; round++) {
+                    long temp0 = tempBytes(ds);
                     long t0 = System.nanoTime();
                     AtomicLong read = new AtomicLong();
                     reader.decisionRows(
@@ -148,35 +152,24 @@ public final class ReplayFromPostgres {
                             until,
                             List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
                             RecordedDecisions.BATCH,
-                            (requestId, at, row, details) -> read.addAndGet(details.size()));
+                            (requestId, at, row, details) -> read.incrementAndGet());
                     double a = seconds(t0);
+                    long temp1 = tempBytes(ds);
                     t0 = System.nanoTime();
                     long portalRows = readThroughPortal(ds, from, until);
                     double a0 = seconds(t0);
-                    if (portalRows != n) {
-                        throw new IllegalStateException("the portal read " + portalRows + " rows of " + n);
+                    long temp2 = tempBytes(ds);
+                    if (read.get() != n || portalRows != n) {
+                        throw new IllegalStateException("read " + read.get() + " and " + portalRows + " rows of " + n);
                     }
-                    // both readings, the order alternating between rounds
-                    ImpactReport self = null;
-                    double inLine = 0;
-                    double overlapped = 0;
-                    for (RecordedDecisions.Reading reading : round % 2 == 1
-                            ? List.of(RecordedDecisions.Reading.IN_LINE, RecordedDecisions.Reading.OVERLAPPED)
-                            : List.of(RecordedDecisions.Reading.OVERLAPPED, RecordedDecisions.Reading.IN_LINE)) {
-                        t0 = System.nanoTime();
-                        self = new RecordedDecisions(reader, RecordedDecisions.BATCH, reading)
-                                .replay(inForce, from, until);
-                        double took = seconds(t0);
-                        if (reading == RecordedDecisions.Reading.IN_LINE) {
-                            inLine = took;
-                        } else {
-                            overlapped = took;
-                        }
-                        long total = self.unchanged() + self.flipped() + self.notReplayableTotal();
-                        if (read.get() != 2L * n || total != n) {
-                            throw new IllegalStateException(
-                                    "read " + read.get() / 2 + " rows and replayed " + total + " of " + n);
-                        }
+                    long cpu0 = processCpuNanos();
+                    t0 = System.nanoTime();
+                    ImpactReport self = recorded.replay(inForce, from, until);
+                    double b = seconds(t0);
+                    double cpuPerDecision = (processCpuNanos() - cpu0) / 1e3 / n;
+                    long total = self.unchanged() + self.flipped() + self.notReplayableTotal();
+                    if (total != n) {
+                        throw new IllegalStateException("replayed " + total + " of " + n);
                     }
                     if (self.flipped() != 0) {
                         System.out.print(self.render());
@@ -185,29 +178,28 @@ public final class ReplayFromPostgres {
                     t0 = System.nanoTime();
                     PolicyRequest r = changes.request(requester, "bench-" + round, files, "replay benchmark");
                     double c = seconds(t0);
-                    ReplayReport report =
-                            r.report().orElseThrow(() -> new IllegalStateException("no report attached"));
+                    ReplayReport report = r.report().orElseThrow(() -> new IllegalStateException("no report attached"));
                     if (!r.reportCurrent() || report.decisions() != n || report.flipped() != 0) {
                         throw new IllegalStateException("the request's report: " + report.toJson());
                     }
                     System.out.printf(
-                            "| %d | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %.1f s | %.2f | %d | %.2f %% | %.1f s | %.2f "
-                                    + "| %s |%n",
+                            "| %d | %.1f s | %.1f s | %.2f | %d / %d MiB | %.1f s | %.2f | %.1f µs | %d | %.2f %% "
+                                    + "| %.1f s | %.2f | %s |%n",
                             round,
                             a,
                             a0,
                             a0 / a,
-                            inLine,
-                            inLine / a,
-                            overlapped,
-                            overlapped / a,
+                            (temp1 - temp0) >> 20,
+                            (temp2 - temp1) >> 20,
+                            b,
+                            b / a,
+                            cpuPerDecision,
                             self.flipped(),
                             100.0 * (self.unchanged() + self.flipped()) / n,
                             c,
                             c / a,
                             loadAverage());
-                    for (Map.Entry<String, Long> e :
-                            new TreeMap<>(self.notReplayableByReason()).entrySet()) {
+                    for (Map.Entry<String, Long> e : new TreeMap<>(self.notReplayableByReason()).entrySet()) {
                         System.out.printf("  not replayable: %d  %s%n", e.getValue(), e.getKey());
                     }
                 }
@@ -282,8 +274,7 @@ public final class ReplayFromPostgres {
                         Thread.sleep(1);
                     }
                     Instant at = slot.at().truncatedTo(ChronoUnit.MICROS).plusNanos(1000L * j);
-                    AuditEvent e = slot.template()
-                            .toBuilder()
+                    AuditEvent e = slot.template().toBuilder()
                             .eventId(EventIds.forInstant(at))
                             .occurredAt(at)
                             .requestId("req-" + i)
@@ -344,7 +335,8 @@ public final class ReplayFromPostgres {
                 facts.detailsColumn(),
                 facts.detailsColumn() - base.detailsColumn(),
                 facts.detailsColumn() / base.detailsColumn());
-        System.out.printf("| the replay facts value (pg_column_size of details -> 'replay') | | %.0f | | |%n",
+        System.out.printf(
+                "| the replay facts value (pg_column_size of details -> 'replay') | | %.0f | | |%n",
                 facts.replayColumn());
         if (base.rows() != n || facts.rows() != n) {
             throw new IllegalStateException("rows: " + base.rows() + " and " + facts.rows() + ", expected " + n);
@@ -429,12 +421,33 @@ public final class ReplayFromPostgres {
         }
     }
 
+    /** Bytes PostgreSQL wrote to temporary files so far (a sort that did not fit in work_mem). */
+    private static long tempBytes(HikariDataSource ds) throws Exception {
+        try (Connection c = ds.getConnection();
+                Statement s = c.createStatement()) {
+            // statistics reach the shared view when a backend reports them: have every backend's report read
+            s.execute("select pg_stat_clear_snapshot()");
+            Thread.sleep(1500);
+            try (ResultSet rs =
+                    s.executeQuery("select temp_bytes from pg_stat_database where datname = current_database()")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
     private static double seconds(long t0) {
         return (System.nanoTime() - t0) / 1e9;
     }
 
     private static String loadAverage() {
-        return String.format("%.1f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        return String.format(
+                "%.1f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
 
     private static void load(String when) {
