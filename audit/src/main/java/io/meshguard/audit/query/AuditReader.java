@@ -233,7 +233,8 @@ public final class AuditReader {
         return new TenantScopedTransactions(dataSource).inScope(TenantScope.ALL, c -> {
             // A declared cursor, not the driver's fetch size: PostgreSQL then plans for the first rows
             // (cursor_tuple_fraction) and walks the primary key in order, where a portal's plan sorts the whole window
-            // before its first row (parallel scan, sort spilled to disk), which nothing can overlap.
+            // before its first row (parallel scan, sort spilled to disk). Each FETCH's rows are held in work_mem
+            // before they are sent: a batch larger than work_mem goes through a temporary file.
             try (PreparedStatement declare = c.prepareStatement("declare meshguard_rows no scroll cursor for " + sql)) {
                 int i = 1;
                 for (String k : keys) {
