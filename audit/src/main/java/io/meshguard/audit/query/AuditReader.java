@@ -223,6 +223,9 @@ public final class AuditReader {
     private long rows(
             AuditKind kind, Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
             throws SQLException {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
         StringBuilder sql = new StringBuilder(
                 "select request_id, occurred_at, method, authority, status, decision, reason, route, tenant, subject");
         for (int i = 0; i < keys.size(); i++) {
