@@ -58,14 +58,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The rows: every decision the shipped policy's test cases make ({@code DIR/tests/authz*.yaml}, decided by the
  * server's pipeline and mapped to audit events as the server maps them, replay facts included), copied with a new
- * event id, request id and time spread over the last 29 days, written by the real {@link AuditWriter} (COPY, its
- * default batches). The same rows without the replay facts are written first into the same, then emptied, table:
- * the storage baseline.
+ * event id and request id, its time moved by whole weeks into the last 29 days (day of the week and time of day kept),
+ * written by the real {@link AuditWriter} (COPY, its default batches), in time order. The same rows without the replay
+ * facts are written first into the same, then emptied, table: the storage baseline.
  *
- * <p>Then, in rounds: (a) the window read alone through the same reader and cursor (the baseline), (b) the window
- * self-replayed against {@code DIR/authz.yaml} (0 flips required), (c) a policy request for the shipped files opened
- * through {@link PolicyChanges} with its report computed on the 1,000,000-decision window (open request to report
- * attached). Figures are printed as ratios to (a) of the same round.
+ * <p>Then, in rounds: (a) the window read alone through the same reader and cursor (the baseline), beside it the same
+ * read at 5,000 rows per fetch and through a portal with the driver's fetch size (the read path before), with the
+ * temporary files each made; (b) the window self-replayed against {@code DIR/authz.yaml} (0 flips required); (c) a
+ * policy request for the shipped files opened through {@link PolicyChanges} with its report computed on the
+ * 1,000,000-decision window (open request to report attached). Figures are printed as ratios to (a) of the same round.
  *
  * <p>Arguments: policy directory (default {@code policies}), decisions (default 1,000,000), rounds (default 3).
  */
