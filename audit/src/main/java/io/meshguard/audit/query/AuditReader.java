@@ -7,6 +7,7 @@ import io.meshguard.db.TenantScopedTransactions;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -222,6 +223,9 @@ public final class AuditReader {
     private long rows(
             AuditKind kind, Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
             throws SQLException {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
         StringBuilder sql = new StringBuilder(
                 "select request_id, occurred_at, method, authority, status, decision, reason, route, tenant, subject");
         for (int i = 0; i < keys.size(); i++) {
@@ -230,42 +234,64 @@ public final class AuditReader {
         sql.append(" from audit_event where kind = ? and occurred_at >= ? and occurred_at < ?")
                 .append(" order by occurred_at, event_id");
         return new TenantScopedTransactions(dataSource).inScope(TenantScope.ALL, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-                ps.setFetchSize(batch);
+            // A declared cursor, not the driver's fetch size: PostgreSQL then plans for the first rows
+            // (cursor_tuple_fraction) and walks the primary key in order, where a portal's plan sorts the whole window
+            // before its first row (parallel scan, sort spilled to disk). Each FETCH's rows are held in work_mem
+            // before they are sent: a batch larger than work_mem goes through a temporary file.
+            try (PreparedStatement declare = c.prepareStatement("declare meshguard_rows no scroll cursor for " + sql)) {
                 int i = 1;
                 for (String k : keys) {
-                    ps.setString(i++, k);
+                    declare.setString(i++, k);
                 }
-                ps.setString(i++, kind.dbName());
-                ps.setTimestamp(i++, Timestamp.from(from));
-                ps.setTimestamp(i, Timestamp.from(to));
-                long n = 0;
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        List<String> values = new ArrayList<>(keys.size());
-                        for (int k = 0; k < keys.size(); k++) {
-                            values.add(rs.getString(11 + k));
-                        }
-                        int status = rs.getInt(5);
-                        if (rs.wasNull()) {
-                            status = -1;
-                        }
-                        DecisionColumns columns = new DecisionColumns(
-                                java.util.Objects.requireNonNullElse(rs.getString(3), ""),
-                                java.util.Objects.requireNonNullElse(rs.getString(4), ""),
-                                status,
-                                java.util.Objects.requireNonNullElse(rs.getString(6), ""),
-                                java.util.Objects.requireNonNullElse(rs.getString(7), ""),
-                                java.util.Optional.ofNullable(rs.getString(8)),
-                                java.util.Optional.ofNullable(rs.getString(9)),
-                                java.util.Optional.ofNullable(rs.getString(10)));
-                        consumer.accept(rs.getString(1), rs.getTimestamp(2).toInstant(), columns, values);
-                        n++;
-                    }
-                }
-                return n;
+                declare.setString(i++, kind.dbName());
+                declare.setTimestamp(i++, Timestamp.from(from));
+                declare.setTimestamp(i, Timestamp.from(to));
+                declare.execute();
             }
+            long n = 0;
+            try (PreparedStatement fetch = c.prepareStatement("fetch forward " + batch + " from meshguard_rows")) {
+                int got;
+                do {
+                    got = 0;
+                    try (ResultSet rs = fetch.executeQuery()) {
+                        while (rs.next()) {
+                            consumer.accept(
+                                    rs.getString(1), rs.getTimestamp(2).toInstant(), columns(rs), values(rs, keys));
+                            got++;
+                        }
+                    }
+                    n += got;
+                } while (got == batch);
+            }
+            try (Statement close = c.createStatement()) {
+                close.execute("close meshguard_rows");
+            }
+            return n;
         });
+    }
+
+    private static List<String> values(ResultSet rs, List<String> keys) throws SQLException {
+        List<String> values = new ArrayList<>(keys.size());
+        for (int k = 0; k < keys.size(); k++) {
+            values.add(rs.getString(11 + k));
+        }
+        return values;
+    }
+
+    private static DecisionColumns columns(ResultSet rs) throws SQLException {
+        int status = rs.getInt(5);
+        if (rs.wasNull()) {
+            status = -1;
+        }
+        return new DecisionColumns(
+                Objects.requireNonNullElse(rs.getString(3), ""),
+                Objects.requireNonNullElse(rs.getString(4), ""),
+                status,
+                Objects.requireNonNullElse(rs.getString(6), ""),
+                Objects.requireNonNullElse(rs.getString(7), ""),
+                java.util.Optional.ofNullable(rs.getString(8)),
+                java.util.Optional.ofNullable(rs.getString(9)),
+                java.util.Optional.ofNullable(rs.getString(10)));
     }
 
     private static AuditEvent read(ResultSet rs) throws SQLException {

@@ -50,6 +50,7 @@ import org.yaml.snakeyaml.Yaml;
 public final class AuthzTestRunner {
     private final Clock clock;
     private final java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder;
+    private final java.util.function.Consumer<io.meshguard.extauthz.audit.AuthzDecisionEvent> events;
 
     public AuthzTestRunner(Clock clock) {
         this(clock, recorded -> {});
@@ -61,8 +62,26 @@ public final class AuthzTestRunner {
      */
     public AuthzTestRunner(
             Clock clock, java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder) {
+        this(clock, recorder, event -> {});
+    }
+
+    private AuthzTestRunner(
+            Clock clock,
+            java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder,
+            java.util.function.Consumer<io.meshguard.extauthz.audit.AuthzDecisionEvent> events) {
         this.clock = clock;
         this.recorder = recorder;
+        this.events = events;
+    }
+
+    /**
+     * A runner that hands every decision the cases make to {@code events} as the server hands it to its audit sink
+     * ({@link io.meshguard.extauthz.audit.DecisionEvents}, replay facts included): the replay-from-PostgreSQL benchmark
+     * writes them through the audit writer.
+     */
+    public static AuthzTestRunner recordingEvents(
+            Clock clock, java.util.function.Consumer<io.meshguard.extauthz.audit.AuthzDecisionEvent> events) {
+        return new AuthzTestRunner(clock, recorded -> {}, events);
     }
 
     /** The authz test files of a policy directory, sorted. */
@@ -269,9 +288,11 @@ public final class AuthzTestRunner {
                 AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
                 d = recorded.decision();
                 Decision made = d;
-                recorded.kept()
-                        .ifPresent(kept -> recorder.accept(
-                                io.meshguard.extauthz.replay.RecordedDecision.of(view, made, clock.instant(), kept)));
+                Instant at = clock.instant();
+                recorded.kept().ifPresent(kept -> {
+                    recorder.accept(io.meshguard.extauthz.replay.RecordedDecision.of(view, made, at, kept));
+                    events.accept(io.meshguard.extauthz.audit.DecisionEvents.of(view, made, at, 0, Optional.of(kept)));
+                });
             }
             List<String> problems = compare(expect, d);
             return problems.isEmpty()

@@ -19,18 +19,34 @@ import java.util.function.Predicate;
 
 /**
  * The authorization decisions of a window as the audit keeps them (PostgreSQL's {@code audit_event} rows, streamed
- * through a cursor {@value #BATCH} rows per round trip, never held in memory), decided again against a draft policy
- * with extauthz's engine ({@link DecisionReplay}). {@code meshguard policy impact}, a policy request's report and a
- * publish request's ({@link GatewayReplay}) read them through here.
+ * through a declared cursor {@value #BATCH} rows per round trip, never held in memory), decided again against a draft
+ * policy with extauthz's engine ({@link DecisionReplay}). {@code meshguard policy impact}, a policy request's report,
+ * a publish request's ({@link GatewayReplay}) and a plan change's read them through here. Rows are decided on the
+ * reading thread between fetches: reading on a thread of its own and deciding on another was no faster on two cores
+ * (docs/benchmarks.md, "Replay from PostgreSQL"), the rows' JSON and the decisions being most of the time.
  */
 public final class RecordedDecisions {
-    /** Rows fetched from PostgreSQL per round trip. */
-    public static final int BATCH = 5000;
+    /**
+     * Rows fetched from PostgreSQL per round trip. PostgreSQL holds a {@code FETCH}'s rows in {@code work_mem} (4 MB by
+     * default) before it sends them and writes them to a temporary file beyond: 1,000 rows of about 1 KB (the replay
+     * facts are most of it) stay below, 5,000 wrote ~740 MB of temporary files per million decisions.
+     */
+    public static final int BATCH = 1000;
 
     private final AuditReader reader;
+    private final int batch;
 
     public RecordedDecisions(AuditReader reader) {
+        this(reader, BATCH);
+    }
+
+    /** @param batch rows fetched per round trip (tests make a window span several) */
+    public RecordedDecisions(AuditReader reader, int batch) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
         this.reader = reader;
+        this.batch = batch;
     }
 
     /** Streams the decisions recorded in {@code from .. to} through {@code draft}. */
@@ -83,7 +99,7 @@ public final class RecordedDecisions {
                 from,
                 to,
                 List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
-                BATCH,
+                batch,
                 (requestId, at, row, details) -> {
                     String json = details.get(0);
                     Optional<String> subscription = Optional.ofNullable(details.get(1));
