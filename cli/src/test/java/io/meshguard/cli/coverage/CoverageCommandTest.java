@@ -39,7 +39,12 @@ class CoverageCommandTest {
                     logged("req-bypass", "10.1.2.3:9080", 300),
                     logged(null, "ledger.bank.svc.cluster.local", 200),
                     check("req-ledger", 100),
-                    logged("req-ledger", "ledger.bank.svc.cluster.local", 100)));
+                    logged("req-ledger", "ledger.bank.svc.cluster.local", 100),
+                    // a canary's test card, Checked, and a real order beside it
+                    canary(logged("req-canary", "orders.shop.svc.cluster.local", 90)),
+                    check("req-canary", 90),
+                    logged("req-order", "orders.shop.svc.cluster.local", 80),
+                    check("req-order", 80)));
         }
     }
 
@@ -55,6 +60,10 @@ class CoverageCommandTest {
                 .detail("upstream_cluster", "inbound|9080||")
                 .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local")
                 .build();
+    }
+
+    private static AuditEvent canary(AuditEvent logged) {
+        return logged.toBuilder().detail("canary", "test_card").build();
     }
 
     private static AuditEvent check(String requestId, int secondsAgo) {
@@ -95,6 +104,31 @@ class CoverageCommandTest {
                 CliRun.of("coverage", "--db", dbUrl(), "--since", "1h", "--service", "reviews.shop.svc.cluster.local");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("every protected request had its Check and DLP profile");
+    }
+
+    @Test
+    void coverage_statesCanaryRequestsApart_withoutCountingThemOut() throws Exception {
+        CliRun table =
+                CliRun.of("coverage", "--db", dbUrl(), "--since", "1h", "--service", "orders.shop.svc.cluster.local");
+        assertThat(table.exit()).as(table.err()).isZero();
+        assertThat(table.out())
+                .contains("CANARY 1 of the requests seen were `meshguard canary`'s")
+                .contains("orders.shop.svc.cluster.local 1");
+        CliRun json = CliRun.of(
+                "coverage",
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h",
+                "--service",
+                "orders.shop.svc.cluster.local",
+                "--format",
+                "json");
+        JsonNode orders =
+                new ObjectMapper().readTree(json.out()).get("services").get(0);
+        assertThat(orders.get("seen").asLong()).isEqualTo(2);
+        assertThat(orders.get("checked").asLong()).isEqualTo(2);
+        assertThat(orders.get("canary").asLong()).isEqualTo(1);
     }
 
     @Test
