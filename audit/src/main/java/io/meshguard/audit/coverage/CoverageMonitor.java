@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *       {@code interval}), and counts only what grew since it last looked at a slice: an access-log row that arrived
  *       late (a long stream logs at its end, a writer replayed its spool) is still counted, and nothing twice;
  *   <li>a request is counted {@code checked} as soon as its Check is there, but {@code unchecked} (or
- *       {@code without_dlp}) only once it has stayed so for {@code settle}: a Check row still in extauthz's writer is
+ *       {@code without_dlp}) only once it has stayed so for {@code settle} ({@code settle + lag} for a DLP session,
+ *       which is written when the stream ends, as late as the access-log row): a row still in a writer's retry is
  *       not an alarm. After a failed run (PostgreSQL away, every writer spooling) nothing is counted uncovered until
  *       {@link #AFTER_OUTAGE} after the join works again, while the writers replay their spools.
  * </ul>
@@ -62,6 +63,7 @@ public final class CoverageMonitor implements ServerComponent {
     static final int SERVICE_LABELS = 200;
 
     private static final List<String> RESULTS = List.of("checked", "unchecked", "without_dlp", "unverifiable");
+    private static final int WITHOUT_DLP = RESULTS.indexOf("without_dlp");
 
     private final CoverageReport report;
     private final Duration interval;
@@ -192,7 +194,7 @@ public final class CoverageMonitor implements ServerComponent {
             long[] add = new long[RESULTS.size()];
             long[] now4 = {c.checked(), c.unchecked(), c.withoutDlp(), c.unverifiable()};
             for (int r = 0; r < RESULTS.size(); r++) {
-                boolean uncoveredResult = r == 1 || r == 2;
+                boolean uncoveredResult = r == 1 || r == WITHOUT_DLP;
                 add[r] = uncoveredResult ? settled(was, waiting, r, now4[r], now) : Math.max(0, now4[r] - was[r]);
                 was[r] += add[r];
             }
@@ -250,13 +252,16 @@ public final class CoverageMonitor implements ServerComponent {
         }
         Suspect s = waiting[r];
         if (s == null) {
-            if (settle.isZero() && !now.isBefore(quietUntil)) {
+            if (settle.isZero() && r != WITHOUT_DLP && !now.isBefore(quietUntil)) {
                 return candidate;
             }
             waiting[r] = new Suspect(candidate, now);
             return 0;
         }
-        if (now.isBefore(s.since().plus(settle)) || now.isBefore(quietUntil)) {
+        // a DLP session is written when the stream ends, as its access-log row is: a row logged late (a stream, a
+        // timeout) meets its session only as late, so a missing session waits the lag a fresh row has had as well
+        Duration wait = r == WITHOUT_DLP ? settle.plus(lag) : settle;
+        if (now.isBefore(s.since().plus(wait)) || now.isBefore(quietUntil)) {
             waiting[r] = new Suspect(Math.min(candidate, s.count()), s.since());
             return 0;
         }

@@ -66,7 +66,6 @@ public final class CoverageSoak {
     static final Duration INTERVAL = AuditConfig.COVERAGE_INTERVAL.defaultValue();
 
     static final Duration LAG = AuditConfig.COVERAGE_LAG.defaultValue();
-    static final Duration SETTLE = AuditConfig.COVERAGE_SETTLE.defaultValue();
 
     static final String TRANSFERS = "transfers";
     static final String CHAT = "chat";
@@ -594,7 +593,12 @@ public final class CoverageSoak {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         OutageDataSource database = new OutageDataSource(dataSource);
         CoverageReport report = new CoverageReport(database);
-        CoverageMonitor monitor = new CoverageMonitor(report, INTERVAL, LAG, SETTLE, monitorClock, meters);
+        // -Dsoak.baseline=true: the monitor's constructor of the release before (no settle time), for the baseline
+        // run against that release's audit classes (docs/benchmarks.md)
+        CoverageMonitor monitor = Boolean.getBoolean("soak.baseline")
+                ? new CoverageMonitor(report, INTERVAL, LAG, monitorClock, meters)
+                : new CoverageMonitor(
+                        report, INTERVAL, LAG, AuditConfig.COVERAGE_SETTLE.defaultValue(), monitorClock, meters);
         long runs = 0;
         long failures = 0;
         double joinMillis = 0;
