@@ -41,7 +41,7 @@ class CoverageCommandTest {
                     check("req-ledger", 100),
                     logged("req-ledger", "ledger.bank.svc.cluster.local", 100),
                     // a canary's test card, Checked, and a real order beside it
-                    canary(logged("req-canary", "orders.shop.svc.cluster.local", 90)),
+                    canary("req-canary", "orders.shop.svc.cluster.local", 90),
                     check("req-canary", 90),
                     logged("req-order", "orders.shop.svc.cluster.local", 80),
                     check("req-order", 80)));
@@ -50,6 +50,15 @@ class CoverageCommandTest {
 
     // an access-log row as the ALS receiver writes it for a sidecar's inbound request
     private static AuditEvent logged(String requestId, String authority, int secondsAgo) {
+        return row(requestId, authority, secondsAgo).build();
+    }
+
+    // the same for a request of `meshguard canary`, marked by its x-meshguard-canary header
+    private static AuditEvent canary(String requestId, String authority, int secondsAgo) {
+        return row(requestId, authority, secondsAgo).detail("canary", "test_card").build();
+    }
+
+    private static AuditEvent.Builder row(String requestId, String authority, int secondsAgo) {
         return AuditEvent.builder(AuditKind.API_CALL)
                 .occurredAt(NOW.minusSeconds(secondsAgo))
                 .requestId(requestId)
@@ -58,12 +67,7 @@ class CoverageCommandTest {
                 .path("/items")
                 .status(200)
                 .detail("upstream_cluster", "inbound|9080||")
-                .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local")
-                .build();
-    }
-
-    private static AuditEvent canary(AuditEvent logged) {
-        return logged.toBuilder().detail("canary", "test_card").build();
+                .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local");
     }
 
     private static AuditEvent check(String requestId, int secondsAgo) {
