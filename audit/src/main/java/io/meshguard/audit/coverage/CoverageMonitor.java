@@ -169,7 +169,9 @@ public final class CoverageMonitor implements ServerComponent {
     public synchronized Optional<Coverage> runOnce() throws Exception {
         Instant now = clock.instant();
         Instant until = now.minus(lag);
-        Instant since = earliest(joinedUntil, until.minus(RECHECK));
+        // RECHECK back from where the last good run ended: after an outage too, rows that reached PostgreSQL late
+        // for slices joined before it are still counted
+        Instant since = earliest(joinedUntil, until).minus(RECHECK);
         since = sliceOf(latest(since, latest(start, until.minus(MAX_CATCH_UP))));
         if (!since.isBefore(until) || !until.isAfter(joinedUntil)) {
             return Optional.empty();

@@ -55,7 +55,9 @@ class CoverageCommandTest {
 
     // the same for a request of `meshguard canary`, marked by its x-meshguard-canary header
     private static AuditEvent canary(String requestId, String authority, int secondsAgo) {
-        return row(requestId, authority, secondsAgo).detail("canary", "test_card").build();
+        return row(requestId, authority, secondsAgo)
+                .detail("canary", "test_card")
+                .build();
     }
 
     private static AuditEvent.Builder row(String requestId, String authority, int secondsAgo) {
