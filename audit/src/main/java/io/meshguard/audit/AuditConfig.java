@@ -113,9 +113,15 @@ public final class AuditConfig {
                     + " meshguard_coverage_requests_total); 0s: never. Needs db.url.");
     public static final ConfigKey<Duration> COVERAGE_LAG = ConfigKey.duration(
             "audit.coverage.lag",
-            Duration.ofSeconds(20),
+            Duration.ofSeconds(10),
             "The coverage join stops this long before now, so the access-log, Check and DLP rows of a request have"
-                    + " all reached PostgreSQL through their writers.");
+                    + " mostly reached PostgreSQL through their writers.");
+    public static final ConfigKey<Duration> COVERAGE_SETTLE = ConfigKey.duration(
+            "audit.coverage.settle",
+            Duration.ofSeconds(30),
+            "A request the coverage join finds without its Check or DLP session is counted uncovered only once it"
+                    + " has stayed so this long: a row still in a writer's retry is no alarm. Detection takes lag +"
+                    + " interval + settle.");
     public static final ConfigKey<Optional<Path>> DLP_HMAC_KEY_FILE = ConfigKey.optionalPath(
             "audit.dlp_hmac_key_file",
             "File holding the key for HMACs of DLP findings (else env " + HMAC_KEY_ENV + ").");
@@ -191,6 +197,7 @@ public final class AuditConfig {
                 MAINTENANCE_INTERVAL,
                 COVERAGE_INTERVAL,
                 COVERAGE_LAG,
+                COVERAGE_SETTLE,
                 DLP_HMAC_KEY_FILE,
                 DECISION_LOG,
                 DECISION_LOG_QUEUE_CAPACITY,

@@ -47,6 +47,12 @@ public final class AccessLogMapper {
      */
     public static final String AUTHZ_DETAIL = "authz";
 
+    /**
+     * Details key of the upstream host Envoy chose ({@code upstream_remote_address}); absent when no host was chosen
+     * (the request never left the proxy), which proof of coverage reads.
+     */
+    public static final String UPSTREAM_HOST_DETAIL = "upstream_host";
+
     /** Details key of a canary's kind ({@code x-meshguard-canary}: {@code expired_token | test_card}). */
     public static final String CANARY_DETAIL = "canary";
 
@@ -155,6 +161,11 @@ public final class AccessLogMapper {
         }
         if (!common.getUpstreamCluster().isEmpty()) {
             event.detail("upstream_cluster", common.getUpstreamCluster());
+        }
+        if (common.hasUpstreamRemoteAddress()
+                && common.getUpstreamRemoteAddress().hasSocketAddress()) {
+            var host = common.getUpstreamRemoteAddress().getSocketAddress();
+            event.detail(UPSTREAM_HOST_DETAIL, host.getAddress() + ":" + host.getPortValue());
         }
         List<String> flagNames = flagNames(common);
         if (!flagNames.isEmpty()) {

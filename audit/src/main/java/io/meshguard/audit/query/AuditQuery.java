@@ -12,6 +12,7 @@ import java.util.Optional;
  * @param until     exclusive upper bound (none: up to now and beyond)
  * @param limit     most rows returned, newest first
  * @param routeContains only events whose route (or, without one, path) contains this text
+ * @param canary    whether canaries' rows are in the result ({@link CanaryRows#INCLUDE} unless asked)
  * @param before    keyset paging: only events older than this one, in the result's order (newest first), so a page
  *                  stays the same while new events arrive, and the database seeks instead of skipping rows (OFFSET)
  */
@@ -24,9 +25,39 @@ public record AuditQuery(
         Optional<String> requestId,
         int limit,
         Optional<String> routeContains,
-        Optional<Cursor> before) {
+        Optional<Cursor> before,
+        CanaryRows canary) {
 
     public static final int DEFAULT_LIMIT = 1000;
+
+    /**
+     * Whether the rows of {@code meshguard canary}'s synthetic requests are in the result: the access-log rows marked
+     * {@code details.canary} (the {@code x-meshguard-canary} header) and every row sharing a request id with one (the
+     * Check, the DLP session). The header is one any client can send, so {@link #INCLUDE} is the default: leaving rows
+     * out is asked for, never done behind an investigator's back.
+     */
+    public enum CanaryRows {
+        /** Every row (the default). */
+        INCLUDE,
+        /** Only rows of requests that are not marked as canaries: traffic statistics without the synthetic load. */
+        EXCLUDE,
+        /** Only the canaries' rows. */
+        ONLY;
+
+        /** {@code include | exclude | only}, as the CLI and the REST query spell it. */
+        public static CanaryRows parse(String text) {
+            for (CanaryRows c : values()) {
+                if (c.name().equalsIgnoreCase(text.strip())) {
+                    return c;
+                }
+            }
+            throw new IllegalArgumentException("canary must be include, exclude or only, got '" + text + "'");
+        }
+
+        public String text() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /** Where a page ends: the last event's time and id, the result's sort key ({@code occurred_at, event_id}). */
     public record Cursor(Instant occurredAt, java.util.UUID eventId) {
@@ -62,7 +93,17 @@ public record AuditQuery(
             Optional<String> subject,
             Optional<String> requestId,
             int limit) {
-        this(since, until, tenant, kind, subject, requestId, limit, Optional.empty(), Optional.empty());
+        this(
+                since,
+                until,
+                tenant,
+                kind,
+                subject,
+                requestId,
+                limit,
+                Optional.empty(),
+                Optional.empty(),
+                CanaryRows.INCLUDE);
     }
 
     public AuditQuery {
@@ -74,6 +115,7 @@ public record AuditQuery(
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(routeContains, "routeContains");
         Objects.requireNonNull(before, "before");
+        Objects.requireNonNull(canary, "canary");
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
@@ -95,34 +137,44 @@ public record AuditQuery(
     }
 
     public AuditQuery withUntil(Instant v) {
-        return new AuditQuery(since, Optional.of(v), tenant, kind, subject, requestId, limit, routeContains, before);
+        return new AuditQuery(
+                since, Optional.of(v), tenant, kind, subject, requestId, limit, routeContains, before, canary);
     }
 
     public AuditQuery withTenant(String v) {
-        return new AuditQuery(since, until, Optional.of(v), kind, subject, requestId, limit, routeContains, before);
+        return new AuditQuery(
+                since, until, Optional.of(v), kind, subject, requestId, limit, routeContains, before, canary);
     }
 
     public AuditQuery withKind(AuditKind v) {
-        return new AuditQuery(since, until, tenant, Optional.of(v), subject, requestId, limit, routeContains, before);
+        return new AuditQuery(
+                since, until, tenant, Optional.of(v), subject, requestId, limit, routeContains, before, canary);
     }
 
     public AuditQuery withSubject(String v) {
-        return new AuditQuery(since, until, tenant, kind, Optional.of(v), requestId, limit, routeContains, before);
+        return new AuditQuery(
+                since, until, tenant, kind, Optional.of(v), requestId, limit, routeContains, before, canary);
     }
 
     public AuditQuery withRequestId(String v) {
-        return new AuditQuery(since, until, tenant, kind, subject, Optional.of(v), limit, routeContains, before);
+        return new AuditQuery(
+                since, until, tenant, kind, subject, Optional.of(v), limit, routeContains, before, canary);
     }
 
     public AuditQuery withRouteContaining(String v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before);
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before, canary);
     }
 
     public AuditQuery withBefore(Cursor v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, routeContains, Optional.of(v));
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, limit, routeContains, Optional.of(v), canary);
+    }
+
+    public AuditQuery withCanary(CanaryRows v) {
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, routeContains, before, v);
     }
 
     public AuditQuery withLimit(int v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, v, routeContains, before);
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, v, routeContains, before, canary);
     }
 }

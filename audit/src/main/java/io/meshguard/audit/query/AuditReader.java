@@ -74,6 +74,16 @@ public final class AuditReader {
             sql.append(" and strpos(coalesce(route, path, ''), ?) > 0");
             args.add(r);
         });
+        // a canary's request: its access-log row is marked, and its other rows share the marked row's request id
+        String canaryRequest = "(details->'canary' is not null or (request_id <> '' and exists (select 1 from"
+                + " audit_event m where m.request_id = audit_event.request_id and m.kind = 'api_call'"
+                + " and m.details->'canary' is not null)))";
+        switch (query.canary()) {
+            case INCLUDE -> {}
+            case EXCLUDE ->
+                sql.append(" and not coalesce(").append(canaryRequest).append(", false)");
+            case ONLY -> sql.append(" and ").append(canaryRequest);
+        }
         query.before().ifPresent(b -> {
             // a row comparison in the sort's order: the next page starts right after the last row shown
             sql.append(" and (occurred_at, event_id) < (?, ?)");

@@ -76,8 +76,14 @@ public final class CoverageReport {
             + " ((a.details->'upstream_cluster' is not null or a.is_stream)"
             + " and coalesce(a.reason, '') not in ('ext_authz_denied', 'rate_limited')"
             + " and coalesce(a.details->>'" + AUTHZ + "', '" + AccessLogTags.AUTHZ_CHECKED + "') = '"
-            + AccessLogTags.AUTHZ_CHECKED + "') as protected,"
-            + " a.details->'" + ROUTE_API + "' is not null as dlp_required"
+            + AccessLogTags.AUTHZ_CHECKED + "'"
+            // the client went away before any answer and before an upstream host was chosen: the route named its
+            // cluster, but nothing reached a workload (e.g. a reset while ext_authz buffered the body it checks)
+            + " and not (coalesce(a.status, 0) = 0 and a.details->'" + AccessLogMapper.UPSTREAM_HOST_DETAIL
+            + "' is null and a.details->'response_flags' @> '[\"downstream_connection_termination\"]'::jsonb))"
+            + " as protected,"
+            + " a.details->'" + ROUTE_API + "' is not null as dlp_required,"
+            + " a.details->'" + AccessLogMapper.CANARY_DETAIL + "' is not null as canary"
             + " from audit_event a where a.kind = 'api_call' and a.occurred_at >= ? and a.occurred_at < ?"
             + " and a.details->'dlp_notes' is null),"
             + " checks as (select distinct lower(request_id) as rid from audit_event"
@@ -89,7 +95,7 @@ public final class CoverageReport {
             + " s.rid is not null as dlp from logged l left join checks c on c.rid = l.rid"
             + " left join sessions s on s.rid = l.rid where (cast(? as text) is null or l.service = ?))";
 
-    private static final String TOTALS = JOINED + " select service, count(*),"
+    private static final String COUNTS = " count(*),"
             + " count(*) filter (where protected),"
             + " count(*) filter (where protected and has_id and checked),"
             + " count(*) filter (where protected and dlp_required),"
@@ -97,8 +103,16 @@ public final class CoverageReport {
             + " count(*) filter (where protected and not dlp_required and has_id and dlp),"
             + " count(*) filter (where protected and has_id and not checked),"
             + " count(*) filter (where protected and dlp_required and has_id and not dlp),"
-            + " count(*) filter (where protected and not has_id)"
-            + " from joined group by service order by service";
+            + " count(*) filter (where protected and not has_id),"
+            + " count(*) filter (where canary)";
+
+    private static final String TOTALS =
+            JOINED + " select service," + COUNTS + " from joined group by service order by service";
+
+    // The same counts per slice of the window: occurred_at floored to a multiple of the slice's seconds since the
+    // epoch (what CoverageMonitor keeps per slice). The slice length is bound last.
+    private static final String SLICES = JOINED + " select to_timestamp(floor(extract(epoch from occurred_at) / ?) * ?)"
+            + " as slice, service," + COUNTS + " from joined group by 1, 2 order by 1, 2";
 
     private static final String SAMPLES = JOINED + " select service, request_id, not checked,"
             + " dlp_required and not dlp from (select j.*,"
@@ -121,6 +135,8 @@ public final class CoverageReport {
      * @param unchecked protected requests with a request id and no Check
      * @param withoutDlp requests with a DLP requirement, a request id and no DLP session
      * @param unverifiable protected requests logged without a request id: nothing to join on
+     * @param canary requests marked as {@code meshguard canary}'s ({@code x-meshguard-canary}), of {@code seen}: counted
+     *     like the rest (any client can send the header), stated apart so synthetic traffic is not taken for use
      * @param samples a few uncovered request ids, newest first
      */
     public record ServiceCoverage(
@@ -134,6 +150,7 @@ public final class CoverageReport {
             long unchecked,
             long withoutDlp,
             long unverifiable,
+            long canary,
             List<Sample> samples) {
         public ServiceCoverage {
             samples = List.copyOf(samples);
@@ -166,6 +183,11 @@ public final class CoverageReport {
             return services.stream().mapToLong(ServiceCoverage::unverifiable).sum();
         }
 
+        /** Requests marked as canaries, of all seen. */
+        public long canary() {
+            return services.stream().mapToLong(ServiceCoverage::canary).sum();
+        }
+
         /** The report as {@code meshguard coverage --format json} and {@code GET /audit/coverage} answer it. */
         public ObjectNode toJson() {
             ObjectNode root = JSON.createObjectNode();
@@ -173,6 +195,7 @@ public final class CoverageReport {
             root.put("until", until.toString());
             root.put("uncovered", uncovered());
             root.put("unverifiable", unverifiable());
+            root.put("canary", canary());
             ArrayNode list = root.putArray("services");
             for (ServiceCoverage s : services) {
                 ObjectNode o = list.addObject();
@@ -186,6 +209,7 @@ public final class CoverageReport {
                 o.put("unchecked", s.unchecked());
                 o.put("without_dlp", s.withoutDlp());
                 o.put("unverifiable", s.unverifiable());
+                o.put("canary", s.canary());
                 ArrayNode samples = o.putArray("samples");
                 for (Sample sample : s.samples()) {
                     samples.addObject()
@@ -246,19 +270,7 @@ public final class CoverageReport {
                     bind(ps, since, until, service);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
-                            ServiceCoverage row = new ServiceCoverage(
-                                    rs.getString(1),
-                                    rs.getLong(2),
-                                    rs.getLong(3),
-                                    rs.getLong(4),
-                                    rs.getLong(5),
-                                    rs.getLong(6),
-                                    rs.getLong(7),
-                                    rs.getLong(8),
-                                    rs.getLong(9),
-                                    rs.getLong(10),
-                                    sampled.getOrDefault(rs.getString(1), List.of()));
-                            add(byService, row);
+                            add(byService, counts(rs, 1, sampled.getOrDefault(rs.getString(1), List.of())));
                         }
                     }
                 }
@@ -270,6 +282,56 @@ public final class CoverageReport {
             }
         }
         return new Coverage(since, until, List.copyOf(byService.values()));
+    }
+
+    /** One service's counts in one slice of a window. */
+    public record SliceCoverage(Instant slice, ServiceCoverage coverage) {}
+
+    /**
+     * The counts of {@code [since, until)} per service and per slice of {@code slice} (slices start at multiples of
+     * it since the epoch; pass a {@code since} on such a multiple to get whole slices), oldest first, without samples.
+     */
+    public List<SliceCoverage> slices(Instant since, Instant until, Duration slice) throws SQLException {
+        if (!since.isBefore(until)) {
+            throw new IllegalArgumentException("the window is empty: " + since + " is not before " + until);
+        }
+        if (Duration.between(since, until).compareTo(MAX_WINDOW) > 0) {
+            throw new IllegalArgumentException("a coverage window is at most " + MAX_WINDOW.toDays() + " days");
+        }
+        if (slice.toSeconds() < 1) {
+            throw new IllegalArgumentException("a slice is at least one second");
+        }
+        List<SliceCoverage> out = new ArrayList<>();
+        try (Connection c = dataSource.getConnection()) {
+            c.setReadOnly(true);
+            try (PreparedStatement ps = c.prepareStatement(SLICES)) {
+                int next = bind(ps, since, until, Optional.empty());
+                ps.setLong(next, slice.toSeconds());
+                ps.setLong(next + 1, slice.toSeconds());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new SliceCoverage(rs.getTimestamp(1).toInstant(), counts(rs, 2, List.of())));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static ServiceCoverage counts(ResultSet rs, int at, List<Sample> samples) throws SQLException {
+        return new ServiceCoverage(
+                rs.getString(at),
+                rs.getLong(at + 1),
+                rs.getLong(at + 2),
+                rs.getLong(at + 3),
+                rs.getLong(at + 4),
+                rs.getLong(at + 5),
+                rs.getLong(at + 6),
+                rs.getLong(at + 7),
+                rs.getLong(at + 8),
+                rs.getLong(at + 9),
+                rs.getLong(at + 10),
+                samples);
     }
 
     // Past MAX_SERVICES the rest share one row, so a flood of distinct hosts (pod IPs, spoofed authorities) cannot
@@ -294,6 +356,7 @@ public final class CoverageReport {
                             row.unchecked(),
                             row.withoutDlp(),
                             row.unverifiable(),
+                            row.canary(),
                             row.samples()));
             return;
         }
@@ -314,6 +377,7 @@ public final class CoverageReport {
                         o.unchecked() + row.unchecked(),
                         o.withoutDlp() + row.withoutDlp(),
                         o.unverifiable() + row.unverifiable(),
+                        o.canary() + row.canary(),
                         samples));
     }
 

@@ -21,7 +21,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The periodic join on a real PostgreSQL: each slice of time is counted once, per service and result. */
+/**
+ * The periodic join on a real PostgreSQL: each request is counted once, per service and result; late rows of either
+ * side (a Check still in its writer, an access-log row logged at a stream's end) neither raise a false alarm nor escape
+ * the count.
+ */
 @IntegrationTest
 class CoverageMonitorTest {
     @RegisterExtension
@@ -34,25 +38,11 @@ class CoverageMonitorTest {
     @Test
     void uncheckedRequest_isCountedOnce_perService_inTheSliceItFellIn() throws Exception {
         AtomicReference<Instant> now = new AtomicReference<>(T0);
-        Clock clock = new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        Clock clock = clock(now);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        // counted at first sight (settle 0): the slices alone
         CoverageMonitor monitor =
-                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, clock, meters);
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, Duration.ZERO, clock, meters);
         // the alert's series exists before anything was found
         assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
                 .isZero();
@@ -81,6 +71,93 @@ class CoverageMonitorTest {
                         .gauge()
                         .value())
                 .isEqualTo(T0.plus(INTERVAL).getEpochSecond());
+    }
+
+    @Test
+    void checkThatReachesPostgresAfterTheAccessLogRow_withinTheSettleTime_isNoAlarm() throws Exception {
+        Instant t1 = T0.plus(Duration.ofHours(1));
+        AtomicReference<Instant> now = new AtomicReference<>(t1);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        CoverageMonitor monitor =
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock(now), meters);
+        Instant at = t1.minus(LAG).minusSeconds(10);
+        // extauthz's writer is still retrying its batch when the join first sees the request
+        write(List.of(logged("req-late-check", "payments.bank.svc.cluster.local", at)));
+        monitor.runOnce();
+        assertThat(count(meters, "payments.bank.svc.cluster.local", "unchecked"))
+                .isZero();
+
+        write(List.of(check("req-late-check", at.plusMillis(3))));
+        now.set(t1.plus(INTERVAL));
+        monitor.runOnce();
+
+        assertThat(count(meters, "payments.bank.svc.cluster.local", "unchecked"))
+                .isZero();
+        assertThat(count(meters, "payments.bank.svc.cluster.local", "checked")).isEqualTo(1);
+        assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
+                .isZero();
+    }
+
+    @Test
+    void requestStillWithoutCheck_afterTheSettleTime_isCountedOnce() throws Exception {
+        Instant t2 = T0.plus(Duration.ofHours(2));
+        AtomicReference<Instant> now = new AtomicReference<>(t2);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        CoverageMonitor monitor =
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock(now), meters);
+        write(List.of(
+                logged("req-settled-bypass", "10.4.0.21:8080", t2.minus(LAG).minusSeconds(10))));
+
+        monitor.runOnce();
+        assertThat(count(meters, "10.4.0.21", "unchecked")).isZero();
+        for (int run = 1; run <= 3; run++) {
+            now.set(t2.plus(INTERVAL.multipliedBy(run)));
+            monitor.runOnce();
+        }
+
+        assertThat(count(meters, "10.4.0.21", "unchecked")).isEqualTo(1);
+        assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
+                .isEqualTo(1);
+    }
+
+    @Test
+    void accessLogRowThatArrivesAfterItsSliceWasJoined_isStillCounted() throws Exception {
+        Instant t3 = T0.plus(Duration.ofHours(3));
+        AtomicReference<Instant> now = new AtomicReference<>(t3);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        CoverageMonitor monitor = new CoverageMonitor(
+                new CoverageReport(PG.dataSource()), INTERVAL, LAG, Duration.ZERO, clock(now), meters);
+        monitor.runOnce();
+        now.set(t3.plus(Duration.ofMinutes(2)));
+        monitor.runOnce();
+        // a stream that began right after the first run logs its one row when it ends, two minutes later
+        write(List.of(logged("req-long-stream", "10.4.0.22:8080", t3.minusSeconds(5))));
+
+        now.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL));
+        monitor.runOnce();
+        now.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL.multipliedBy(2)));
+        monitor.runOnce();
+
+        assertThat(count(meters, "10.4.0.22", "unchecked")).isEqualTo(1);
+    }
+
+    private static Clock clock(AtomicReference<Instant> now) {
+        return new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now.get();
+            }
+        };
     }
 
     private static double count(SimpleMeterRegistry meters, String service, String result) {

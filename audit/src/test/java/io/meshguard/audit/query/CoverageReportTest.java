@@ -63,6 +63,7 @@ class CoverageReportTest {
     static final Instant T0 = Instant.parse("2027-03-04T10:00:00Z");
     static final String REVIEWS = "reviews.shop.svc.cluster.local";
     static final String LEDGER = "ledger.bank.svc.cluster.local";
+    static final String VAULT = "vault.bank.svc.cluster.local";
 
     @BeforeAll
     static void data() throws Exception {
@@ -93,13 +94,28 @@ class CoverageReportTest {
                                                 .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE))))
                         .build(),
                 // outside the window
-                mesh("req-old", -7200, "inbound|8080||", "10.1.2.3:8080").build());
+                mesh("req-old", -7200, "inbound|8080||", "10.1.2.3:8080").build(),
+                // the second hour: clients that went away. Before any upstream host was chosen (ext_authz still
+                // buffering the body it checks): no Check, no answer, nothing reached the vault
+                reset("req-reset-early", 7201, false).build(),
+                // after the request reached a vault pod, without a Check: a bypass however the client left
+                reset("req-reset-late", 7202, true).build(),
+                // a canary, checked like any request and counted apart
+                mesh("req-canary", 7203, "inbound|8080||", VAULT)
+                        .setRequest(HTTPRequestProperties.newBuilder()
+                                .setRequestMethod(RequestMethod.GET)
+                                .setAuthority(VAULT)
+                                .setPath("/items")
+                                .setRequestId("req-canary")
+                                .putRequestHeaders(AccessLogTags.CANARY_HEADER, "test_card"))
+                        .build());
         List<AuditEvent> rows = new ArrayList<>(viaAccessLogService(logged));
         rows.add(check("req-covered-1", 1));
         rows.add(check("req-ledger-ok", 4));
         rows.add(check("req-gw-ok", 5));
         rows.add(check("req-gw-nodlp", 6));
         rows.add(dlpSession("req-gw-ok", 5 + 30)); // the session row is written when the stream ends
+        rows.add(check("req-canary", 7203));
         // a DLP session for the bypassed request does not make it Checked, and is no logged request of its own
         rows.add(dlpSession("req-bypass-1", 2));
         try (PostgresAuditStore store = new PostgresAuditStore(
@@ -177,6 +193,28 @@ class CoverageReportTest {
     }
 
     @Test
+    void clientGoneBeforeAnyUpstreamHost_isNotProtected_butAfterReachingTheWorkload_isUnchecked() throws Exception {
+        Coverage c = new CoverageReport(PG.dataSource())
+                .report(T0.plus(Duration.ofHours(2)), T0.plus(Duration.ofHours(3)), Optional.empty(), 5);
+        ServiceCoverage vault = service(c, VAULT);
+        assertThat(vault.seen()).isEqualTo(3);
+        // the early reset is no request the vault saw; the canary was checked
+        assertThat(vault.protectedRequests()).isEqualTo(2);
+        assertThat(vault.checked()).isEqualTo(1);
+        assertThat(vault.unchecked()).isEqualTo(1);
+        assertThat(vault.samples()).containsExactly(new Sample("req-reset-late", true, false));
+    }
+
+    @Test
+    void canaryRequests_areCountedApart_andStillJoined() throws Exception {
+        Coverage c = new CoverageReport(PG.dataSource())
+                .report(T0.plus(Duration.ofHours(2)), T0.plus(Duration.ofHours(3)), Optional.empty(), 5);
+        assertThat(service(c, VAULT).canary()).isEqualTo(1);
+        assertThat(c.toJson().path("services").get(0).path("canary").asLong()).isEqualTo(1);
+        assertThat(service(report(), REVIEWS).canary()).isZero();
+    }
+
+    @Test
     void serviceFilter_reportsOnlyThatService() throws Exception {
         Coverage c = new CoverageReport(PG.dataSource())
                 .report(T0, T0.plus(Duration.ofHours(1)), Optional.of("transfers"), 1);
@@ -229,6 +267,21 @@ class CoverageReportTest {
                 .setCommonProperties(common(second, cluster))
                 .setRequest(request)
                 .setResponse(HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(200)));
+    }
+
+    /** A client reset (Envoy's DC flag) with no response; {@code reached}: an upstream host had been chosen. */
+    static HTTPAccessLogEntry.Builder reset(String requestId, int second, boolean reached) {
+        AccessLogCommon.Builder common = common(second, "inbound|8080||")
+                .setResponseFlags(ResponseFlags.newBuilder().setDownstreamConnectionTermination(true));
+        if (reached) {
+            common.setUpstreamRemoteAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                    .setSocketAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                            .setAddress("10.1.2.9")
+                            .setPortValue(8080)));
+        }
+        return mesh(requestId, second, "inbound|8080||", VAULT)
+                .setCommonProperties(common)
+                .setResponse(HTTPResponseProperties.getDefaultInstance());
     }
 
     static HTTPAccessLogEntry.Builder gateway(String requestId, int second, String route, String authz) {

@@ -69,13 +69,24 @@ public final class AuditQueryCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
     Format format;
 
+    @Option(
+            names = "--canary",
+            defaultValue = "include",
+            paramLabel = "include|exclude|only",
+            description = "The rows of `meshguard canary`'s synthetic requests (marked x-meshguard-canary, and the rows"
+                    + " sharing their request id): include (default: ${DEFAULT-VALUE}), exclude (counts without the"
+                    + " synthetic traffic; the header is one any client can send) or only.")
+    String canary;
+
     @Override
     public Integer call() throws Exception {
         if (!admin.direct(spec, database)) {
             return viaAdminApi();
         }
         Clock clock = Clock.systemUTC();
-        AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(since, clock)).withLimit(limit);
+        AuditQuery q = AuditQuery.since(TimeArguments.pointInTime(since, clock))
+                .withLimit(limit)
+                .withCanary(canaryRows());
         if (until != null) {
             q = q.withUntil(TimeArguments.pointInTime(until, clock));
         }
@@ -106,6 +117,10 @@ public final class AuditQueryCommand implements Callable<Integer> {
         java.util.Optional.ofNullable(kind).ifPresent(v -> query.put("kind", v));
         java.util.Optional.ofNullable(subject).ifPresent(v -> query.put("subject", v));
         java.util.Optional.ofNullable(requestId).ifPresent(v -> query.put("request_id", v));
+        AuditQuery.CanaryRows rows = canaryRows();
+        if (rows != AuditQuery.CanaryRows.INCLUDE) {
+            query.put("canary", rows.text());
+        }
         java.net.http.HttpResponse<String> r = admin.get("/audit/events", query, database.dataDir());
         if (r.statusCode() != 200) {
             return AuditAdminPlane.refused(spec, r);
@@ -116,6 +131,14 @@ public final class AuditQueryCommand implements Callable<Integer> {
             events.add(AuditFormats.fromJson(e));
         }
         return print(events);
+    }
+
+    private AuditQuery.CanaryRows canaryRows() {
+        try {
+            return AuditQuery.CanaryRows.parse(canary);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage());
+        }
     }
 
     private int print(List<AuditEvent> events) throws java.io.IOException {

@@ -159,6 +159,16 @@ public final class CoverageCommand implements Callable<Integer> {
         if (c.uncovered() == 0 && c.unverifiable() == 0) {
             out.println("every protected request had its Check and DLP profile");
         }
+        if (c.canary() > 0) {
+            out.printf(
+                    "CANARY %d of the requests seen were `meshguard canary`'s (x-meshguard-canary), joined like the"
+                            + " rest: %s%n",
+                    c.canary(),
+                    c.services().stream()
+                            .filter(s -> s.canary() > 0)
+                            .map(s -> s.service() + " " + s.canary())
+                            .collect(Collectors.joining(", ")));
+        }
     }
 
     private static String sample(Sample s) {

@@ -81,6 +81,7 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.Ser
                         new CoverageReport(audit.get().database()),
                         coverageInterval,
                         cfg.get(AuditConfig.COVERAGE_LAG),
+                        cfg.get(AuditConfig.COVERAGE_SETTLE),
                         Clock.systemUTC(),
                         metrics.forServer("extproc-dlp")));
             }

@@ -76,6 +76,29 @@ class AuditCommandTest {
                             .path("/v1/old,comma")
                             .status(200)
                             .build(),
+                    // a canary's Check and its gateway row (marked), beside one real request of the same tenant
+                    AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                            .occurredAt(NOW.minusSeconds(50))
+                            .tenant("initech")
+                            .requestId("r-canary")
+                            .status(401)
+                            .decision("deny")
+                            .reason("token_expired")
+                            .build(),
+                    AuditEvent.builder(AuditKind.API_CALL)
+                            .occurredAt(NOW.minusSeconds(50))
+                            .tenant("initech")
+                            .requestId("r-canary")
+                            .status(401)
+                            .detail("canary", "expired_token")
+                            .build(),
+                    AuditEvent.builder(AuditKind.API_CALL)
+                            .occurredAt(NOW.minusSeconds(40))
+                            .tenant("initech")
+                            .subject("dora")
+                            .requestId("r-real")
+                            .status(200)
+                            .build(),
                     AuditEvent.builder(AuditKind.CONFIG_CHANGE)
                             .occurredAt(OLD.plusSeconds(5))
                             .subject("ops")
@@ -126,6 +149,52 @@ class AuditCommandTest {
         JsonNode rows = new ObjectMapper().readTree(r.out());
         assertThat(rows).hasSize(1);
         assertThat(rows.get(0).get("subject").asText()).isEqualTo("carol");
+    }
+
+    @Test
+    void query_canaryRows_includedByDefault_leftOutOrAloneWhenAsked() throws Exception {
+        List<String> base = List.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h",
+                "--tenant",
+                "initech",
+                "--format",
+                "json");
+        CliRun all = CliRun.of(base.toArray(String[]::new));
+        assertThat(all.exit()).as(all.err()).isZero();
+        assertThat(requestIds(all.out())).containsExactly("r-real", "r-canary", "r-canary");
+
+        CliRun without = CliRun.of(concat(base, "--canary", "exclude"));
+        assertThat(without.exit()).as(without.err()).isZero();
+        // the Check of the canary goes too: it shares the marked row's request id
+        assertThat(requestIds(without.out())).containsExactly("r-real");
+
+        CliRun only = CliRun.of(concat(base, "--canary", "only"));
+        assertThat(only.exit()).as(only.err()).isZero();
+        assertThat(requestIds(only.out())).containsExactly("r-canary", "r-canary");
+
+        CliRun bad = CliRun.of(concat(base, "--canary", "hide"));
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).contains("include, exclude or only");
+    }
+
+    private static String[] concat(List<String> base, String... more) {
+        List<String> all = new java.util.ArrayList<>(base);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    private static List<String> requestIds(String json) throws Exception {
+        List<String> ids = new java.util.ArrayList<>();
+        new ObjectMapper()
+                .readTree(json)
+                .forEach(e -> ids.add(e.path("request_id").asText()));
+        return ids;
     }
 
     @Test

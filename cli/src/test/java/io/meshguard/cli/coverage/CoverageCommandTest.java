@@ -39,12 +39,28 @@ class CoverageCommandTest {
                     logged("req-bypass", "10.1.2.3:9080", 300),
                     logged(null, "ledger.bank.svc.cluster.local", 200),
                     check("req-ledger", 100),
-                    logged("req-ledger", "ledger.bank.svc.cluster.local", 100)));
+                    logged("req-ledger", "ledger.bank.svc.cluster.local", 100),
+                    // a canary's test card, Checked, and a real order beside it
+                    canary("req-canary", "orders.shop.svc.cluster.local", 90),
+                    check("req-canary", 90),
+                    logged("req-order", "orders.shop.svc.cluster.local", 80),
+                    check("req-order", 80)));
         }
     }
 
     // an access-log row as the ALS receiver writes it for a sidecar's inbound request
     private static AuditEvent logged(String requestId, String authority, int secondsAgo) {
+        return row(requestId, authority, secondsAgo).build();
+    }
+
+    // the same for a request of `meshguard canary`, marked by its x-meshguard-canary header
+    private static AuditEvent canary(String requestId, String authority, int secondsAgo) {
+        return row(requestId, authority, secondsAgo)
+                .detail("canary", "test_card")
+                .build();
+    }
+
+    private static AuditEvent.Builder row(String requestId, String authority, int secondsAgo) {
         return AuditEvent.builder(AuditKind.API_CALL)
                 .occurredAt(NOW.minusSeconds(secondsAgo))
                 .requestId(requestId)
@@ -53,8 +69,7 @@ class CoverageCommandTest {
                 .path("/items")
                 .status(200)
                 .detail("upstream_cluster", "inbound|9080||")
-                .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local")
-                .build();
+                .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local");
     }
 
     private static AuditEvent check(String requestId, int secondsAgo) {
@@ -95,6 +110,31 @@ class CoverageCommandTest {
                 CliRun.of("coverage", "--db", dbUrl(), "--since", "1h", "--service", "reviews.shop.svc.cluster.local");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("every protected request had its Check and DLP profile");
+    }
+
+    @Test
+    void coverage_statesCanaryRequestsApart_withoutCountingThemOut() throws Exception {
+        CliRun table =
+                CliRun.of("coverage", "--db", dbUrl(), "--since", "1h", "--service", "orders.shop.svc.cluster.local");
+        assertThat(table.exit()).as(table.err()).isZero();
+        assertThat(table.out())
+                .contains("CANARY 1 of the requests seen were `meshguard canary`'s")
+                .contains("orders.shop.svc.cluster.local 1");
+        CliRun json = CliRun.of(
+                "coverage",
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h",
+                "--service",
+                "orders.shop.svc.cluster.local",
+                "--format",
+                "json");
+        JsonNode orders =
+                new ObjectMapper().readTree(json.out()).get("services").get(0);
+        assertThat(orders.get("seen").asLong()).isEqualTo(2);
+        assertThat(orders.get("checked").asLong()).isEqualTo(2);
+        assertThat(orders.get("canary").asLong()).isEqualTo(1);
     }
 
     @Test

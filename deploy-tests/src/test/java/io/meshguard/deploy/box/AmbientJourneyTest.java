@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -33,9 +34,16 @@ class AmbientJourneyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String HOST = ServiceDirectory.fqdn(AmbientNamespace.APP, AmbientNamespace.NAMESPACE);
     private static final String URL = "http://" + HOST + ":" + AmbientNamespace.PORT + "/loans/v1/schedule";
+    /** The expiring client's token lifespan (1 s) and the retail issuer's clock skew (60 s), with a margin. */
+    private static final Duration EXPIRED_AFTER = Duration.ofSeconds(1 + 60 + 3);
+
     private static ClusterInABox box;
     private static BankIdentityProvider idp;
     private static AmbientNamespace ambient;
+    /** Issued when the class starts, so its minute of the issuer's clock skew mostly passes during other work. */
+    private static String expiring;
+
+    private static Instant expiringIssued;
     private AmbientNamespace.State before;
 
     @BeforeAll
@@ -43,6 +51,8 @@ class AmbientJourneyTest {
         box = SharedBox.get();
         idp = box.identityProvider();
         ambient = box.ambient();
+        expiringIssued = Instant.now();
+        expiring = idp.expiringCustomerToken();
     }
 
     @BeforeEach
@@ -73,6 +83,15 @@ class AmbientJourneyTest {
         String tampered = token.substring(0, token.length() - 2) + (token.endsWith("AA") ? "BB" : "AA");
         String forged = fromTeller(URL, "authorization:Bearer " + tampered, "x-tenant-id:acme-corp");
         assertThat(status(forged)).as("a tampered token: %s", forged).isEqualTo(401);
+        // a token signed by the realm's own key, valid in every respect but its exp: one second of life plus the
+        // retail issuer's clock_skew (60 s, policies/authz.yaml) must be over before the waypoint's Check refuses it
+        Duration wait = Duration.between(Instant.now(), expiringIssued.plus(EXPIRED_AFTER));
+        if (!wait.isNegative()) {
+            Thread.sleep(wait.toMillis());
+        }
+        String expired = fromTeller(URL, "authorization:Bearer " + expiring, "x-tenant-id:acme-corp");
+        assertThat(status(expired)).as("an expired token: %s", expired).isEqualTo(401);
+        assertThat(expired).as("refused for its exp").contains("token_expired");
 
         // a customer's token, and an XFCC of the caller's own making that names the edge gateway: the waypoint
         // replaces it with the identity ztunnel proved

@@ -96,7 +96,24 @@ record BankIdentityProvider(
                 | grep ',accounts:read$' | cut -d, -f1)
             kcadm.sh update "clients/$CID/default-client-scopes/$SID" -r retail
             kcadm.sh add-roles -r retail --uusername service-account-mobile-banking --rolename customer
+            kcadm.sh create clients -r retail -f - <<EOF
+            {"clientId": "mobile-banking-expiring", "publicClient": false, "secret": "$SECRET",
+             "serviceAccountsEnabled": true, "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
+             "attributes": {"access.token.lifespan": "1"},
+             "protocolMappers": [
+              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
+              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
+                          "access.token.claim": "true"}}]}
+            EOF
+            kcadm.sh add-roles -r retail --uusername service-account-mobile-banking-expiring --rolename customer
             """;
+    /**
+     * The customer app's twin whose tokens live one second (client attribute {@code access.token.lifespan}): signed
+     * by the retail realm's own key like every other token, so a Check refusing one refuses it for its {@code exp}.
+     */
+    static final String EXPIRING_CLIENT = "mobile-banking-expiring";
     /** The client docs/install.md gives automation (client credentials, service account in meshguard-system-admins). */
     static final String AUTOMATION_CLIENT = "meshguard-automation";
 
@@ -117,9 +134,20 @@ record BankIdentityProvider(
     /** The issuer every pod reaches and tokens carry, by the Service's cluster DNS name. */
     /** The customer app's client credentials token from the retail realm (through the box's port-forward). */
     String customerToken() throws Exception {
+        return clientToken(CUSTOMER_CLIENT);
+    }
+
+    /**
+     * A token of {@link #EXPIRING_CLIENT}: valid in every respect for one second after it is issued, then expired
+     * (plus the issuer's {@code clock_skew} in policies/authz.yaml before a Check refuses it).
+     */
+    String expiringCustomerToken() throws Exception {
+        return clientToken(EXPIRING_CLIENT);
+    }
+
+    private String clientToken(String client) throws Exception {
         String basic = java.util.Base64.getEncoder()
-                .encodeToString(
-                        (CUSTOMER_CLIENT + ":" + customerSecret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                .encodeToString((client + ":" + customerSecret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         HttpResponse<String> r = java.net.http.HttpClient.newHttpClient()
                 .send(
                         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + localPort

@@ -57,6 +57,7 @@ public final class AuditPart implements StackPart {
                 new CoverageReport(context.dataSource()),
                 AuditConfig.COVERAGE_INTERVAL.defaultValue(),
                 AuditConfig.COVERAGE_LAG.defaultValue(),
+                AuditConfig.COVERAGE_SETTLE.defaultValue(),
                 Clock.systemUTC(),
                 context.metrics().forServer("audit"));
         return List.of(component, coverage);

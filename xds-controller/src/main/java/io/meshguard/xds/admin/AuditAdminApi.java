@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * operation, so {@code meshguard audit query|export|verify} act as the signed-in caller instead of with the
  * database's credentials:
  * <ul>
- *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&limit=]} ({@code audit:read}) —
+ *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&limit=&canary=]} ({@code audit:read}) —
  *       events newest first, as JSON;</li>
  *   <li>{@code GET /audit/export?month=YYYY-MM|since=&until=[&format=jsonl|csv]} ({@code audit:export}) — streamed
  *       oldest first; CSV with its formulas neutralised ({@link AuditFormats#writeCsvRow}); every export is first a
@@ -232,6 +232,13 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("request_id")) {
             query = query.withRequestId(q.get("request_id"));
+        }
+        if (q.containsKey("canary")) {
+            try {
+                query = query.withCanary(AuditQuery.CanaryRows.parse(q.get("canary")));
+            } catch (IllegalArgumentException e) {
+                throw new AdminJson.Refusal(400, e.getMessage());
+            }
         }
         ArrayNode out = JSON.createArrayNode();
         for (AuditEvent e : reader.query(query, scope)) {
