@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * writers on different servers, late and in any order, so:
  *
  * <ul>
- *   <li>each run joins again the last {@link #RECHECK} of time up to {@code lag} ago, slice by slice (slices of
+ *   <li>each run joins again the last {@link #RECHECK} of time up to {@code lag} ago (and further back, up to
+ *       {@link #MAX_CATCH_UP}, while a slice holds uncovered requests not yet counted), slice by slice (slices of
  *       {@code interval}), and counts only what grew since it last looked at a slice: an access-log row that arrived
  *       late (a long stream logs at its end, a writer replayed its spool) is still counted, and nothing twice;
  *   <li>a request is counted {@code checked} as soon as its Check is there, but {@code unchecked} (or
@@ -171,7 +172,7 @@ public final class CoverageMonitor implements ServerComponent {
         Instant until = now.minus(lag);
         // RECHECK back from where the last good run ended: after an outage too, rows that reached PostgreSQL late
         // for slices joined before it are still counted
-        Instant since = earliest(joinedUntil, until).minus(RECHECK);
+        Instant since = earliest(earliest(joinedUntil, until).minus(RECHECK), oldestSuspect());
         since = sliceOf(latest(since, latest(start, until.minus(MAX_CATCH_UP))));
         if (!since.isBefore(until) || !until.isAfter(joinedUntil)) {
             return Optional.empty();
@@ -270,6 +271,23 @@ public final class CoverageMonitor implements ServerComponent {
         long confirmed = Math.min(candidate, s.count());
         waiting[r] = candidate > confirmed ? new Suspect(candidate - confirmed, now) : null;
         return confirmed;
+    }
+
+    /**
+     * The oldest slice with uncovered requests not yet counted: it is joined again until they settle, even past
+     * {@link #RECHECK}, so a bypass seen just before an outage is not forgotten while the quiet time after it holds
+     * the count back.
+     */
+    private Instant oldestSuspect() {
+        Instant oldest = Instant.MAX;
+        for (Map.Entry<SliceKey, Suspect[]> e : suspects.entrySet()) {
+            for (Suspect s : e.getValue()) {
+                if (s != null && e.getKey().slice().isBefore(oldest)) {
+                    oldest = e.getKey().slice();
+                }
+            }
+        }
+        return oldest;
     }
 
     private Instant sliceOf(Instant t) {
