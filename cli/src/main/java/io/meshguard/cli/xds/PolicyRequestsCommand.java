@@ -3,7 +3,6 @@ package io.meshguard.cli.xds;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.xds.approval.PolicyBundle;
-import io.meshguard.xds.approval.ReplayReport;
 import io.meshguard.xds.model.ConfigJson;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -206,33 +205,11 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                 .append("): ")
                 .append(q.path("state").asText())
                 .append('\n');
-        sb.append("requested by ")
-                .append(q.path("requested_by").asText())
-                .append(" at ")
-                .append(q.path("requested_at").asText())
-                .append(": ")
-                .append(q.path("reason").asText())
-                .append('\n');
+        RequestText.requested(sb, q);
         sb.append("digest ").append(q.path("digest").asText()).append('\n');
-        if (q.hasNonNull("decided_by")) {
-            sb.append("decided by ")
-                    .append(q.path("decided_by").asText())
-                    .append(" at ")
-                    .append(q.path("decided_at").asText())
-                    .append(": ")
-                    .append(q.path("decision_reason").asText())
-                    .append('\n');
-        }
-        if (q.hasNonNull("report")) {
-            sb.append(ReplayReport.fromJson(q.get("report")).render());
-            if (!q.path("report_current").asBoolean(true)) {
-                sb.append("(the report is older than the request: compute it again before approving)\n");
-            }
-        } else {
-            sb.append("no replay report yet: `meshguard policy requests report ")
-                    .append(q.path("id").asText())
-                    .append("`\n");
-        }
+        RequestText.decided(sb, q);
+        RequestText.report(
+                sb, q, "meshguard policy requests report " + q.path("id").asText());
         sb.append(q.path("diff").asText());
         return sb.toString();
     }

@@ -159,38 +159,16 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                 .append("): ")
                 .append(q.path("state").asText())
                 .append('\n');
-        sb.append("requested by ")
-                .append(q.path("requested_by").asText())
-                .append(" at ")
-                .append(q.path("requested_at").asText())
-                .append(": ")
-                .append(q.path("reason").asText())
-                .append('\n');
+        RequestText.requested(sb, q);
         java.util.List<String> authors = new java.util.ArrayList<>();
         q.path("authors").forEach(a -> authors.add(a.asText()));
         sb.append("authors: ").append(String.join(", ", authors)).append('\n');
-        if (q.hasNonNull("decided_by")) {
-            sb.append("decided by ")
-                    .append(q.path("decided_by").asText())
-                    .append(" at ")
-                    .append(q.path("decided_at").asText())
-                    .append(": ")
-                    .append(q.path("decision_reason").asText())
-                    .append('\n');
-        }
-        if (q.hasNonNull("report")) {
-            sb.append(io.meshguard.xds.approval.ReplayReport.fromJson(q.get("report"))
-                    .render());
-            if (!q.path("report_current").asBoolean(true)) {
-                sb.append("(the report is older than the request: compute it again before approving)\n");
-            }
-        } else {
-            sb.append("no replay report yet: `meshguard xds approvals report ")
-                    .append(q.path("group").asText())
-                    .append(' ')
-                    .append(q.path("id").asText())
-                    .append("`\n");
-        }
+        RequestText.decided(sb, q);
+        RequestText.report(
+                sb,
+                q,
+                "meshguard xds approvals report " + q.path("group").asText() + " "
+                        + q.path("id").asText());
         sb.append("diff against what the group serves:\n");
         try {
             sb.append(ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(q.path("diff")))
