@@ -573,10 +573,11 @@ public final class Console implements HttpHandler {
                                     "Plan changes"));
                 }
             }
-            case "POST /console/plan-changes/{id}/approve", "POST /console/plan-changes/{id}/reject" -> {
+            case "POST /console/provider/plan-change-requests/{id}/approve",
+                    "POST /console/provider/plan-change-requests/{id}/reject" -> {
                 if (planChanges.isPresent()) {
                     afterAction(
-                            req, planChanges.get().decide(req, req.segment(3).equals("approve")));
+                            req, planChanges.get().decide(req, req.segment(4).equals("approve")));
                 } else {
                     noCatalogue(req);
                 }

@@ -43,8 +43,8 @@ public final class ConsoleRoutes {
             // a guarded plan's limit changes: GET/POST /v1/provider/plan-change-requests…'s permissions
             AdminRoute.tenant("GET", "/console/plan-changes", "plan:read"),
             AdminRoute.tenant("GET", "/console/plan-changes/{id}", "plan:read"),
-            AdminRoute.tenant("POST", "/console/plan-changes/{id}/approve", "plan:approve"),
-            AdminRoute.tenant("POST", "/console/plan-changes/{id}/reject", "plan:approve"),
+            AdminRoute.tenant("POST", "/console/provider/plan-change-requests/{id}/approve", "plan:approve"),
+            AdminRoute.tenant("POST", "/console/provider/plan-change-requests/{id}/reject", "plan:approve"),
             AdminRoute.tenant("GET", "/console/portal", "catalog:read"),
             AdminRoute.tenant("POST", "/console/customer/applications", "application:create"),
             AdminRoute.tenant("POST", "/console/customer/subscriptions", "subscription:create"),

@@ -117,9 +117,12 @@ public final class PlanChangesScreen {
                 pending && gate.permits(req.caller(), "plan:approve", Scope.tenant(r.tenant())));
     }
 
-    /** approve or reject, with the reason typed beside the buttons. */
+    /**
+     * approve or reject, with the reason typed beside the buttons: posted to
+     * {@code /console/provider/plan-change-requests/{id}/approve|reject}, the API's own path below {@code /console}.
+     */
     Console.Outcome decide(Console.Request req, boolean approve) {
-        long id = number(req.segment(2));
+        long id = number(req.segment(3));
         try {
             PlanChangeRequest r = approve
                     ? changes.approve(PortalScreen.who(req), id, req.param("reason"))
