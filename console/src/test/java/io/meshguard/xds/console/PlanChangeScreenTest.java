@@ -85,7 +85,7 @@ class PlanChangeScreenTest {
               system-admin:
                 permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
                               api:update, route:read, route:update, revision:read, revision:publish, render:read,
-                              cluster:read, cluster:update]
+                              cluster:read, cluster:update, plan:read, audit:read]
               provider:
                 permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
                               plan:create, plan:lifecycle, plan:change, plan:approve, publish:read, publish:create,
@@ -207,8 +207,12 @@ class PlanChangeScreenTest {
                     .contains("href=\"/console/plan-changes/" + id + "?group=0#samples\"");
             assertThat(page).contains("id=\"decide\"");
 
+            // the sample rows are globex's calls: a provider scoped to acme does not read them, the bank's auditor does
+            assertThat(alice.get("/console/plan-changes/" + id + "?group=0").body())
+                    .contains("Reading the sample rows needs audit:read.");
+            Browser root = new Browser(http.port(), issuer.accessToken("root", "meshguard-admin", GROUPS.get("root")));
             String samples =
-                    alice.get("/console/plan-changes/" + id + "?group=0").body();
+                    root.get("/console/plan-changes/" + id + "?group=0").body();
             samples = samples.substring(samples.indexOf("id=\"samples\""));
             for (int i = 6; i <= 8; i++) {
                 assertThat(samples).contains("<code>call-" + i + "</code>");
