@@ -481,6 +481,11 @@ public final class CatalogApi implements HttpHandler {
         return service;
     }
 
+    /** Four eyes on a guarded plan's limits, as this API's plan-change operations call it (the console's too). */
+    public PlanChanges planChanges() {
+        return planChanges;
+    }
+
     private static Operation op(AdminRoute route, String summary, Handler handler) {
         return new Operation(BodyFields.NONE, AdminOperation.of(route, summary, handler));
     }

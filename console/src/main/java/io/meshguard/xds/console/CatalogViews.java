@@ -82,4 +82,55 @@ public final class CatalogViews {
             boolean canCreateApplication,
             boolean canSubscribe,
             boolean canCreateKey) {}
+
+    /** Plan changes: a guarded plan's limit-change requests of the caller's tenants, newest first. */
+    public record PlanChangeRequests(Views.Chrome chrome, List<PlanChangeRow> rows) {}
+
+    /** One plan-change request in the list; limits as their JSON, before and requested. */
+    public record PlanChangeRow(
+            long id,
+            String plan,
+            String tenant,
+            String state,
+            Views.Person requestedBy,
+            String requestedAt,
+            String reason,
+            String limitsBefore,
+            String limitsRequested,
+            String flips) {}
+
+    /**
+     * One plan-change request: who asked and why, the report's counts and sentences (each flip group with its sample
+     * request ids and drill-down link), the limits in force and requested side by side, the drilled group's audit rows,
+     * and whether the caller may decide (pending, {@code plan:approve} on its tenant; the service checks again).
+     */
+    public record PlanChangePage(
+            Views.Chrome chrome,
+            long id,
+            String plan,
+            String tenant,
+            String state,
+            Views.Person requestedBy,
+            String requestedAt,
+            String reason,
+            java.util.Optional<Views.Person> decidedBy,
+            String decisionReason,
+            long decisions,
+            long flipped,
+            long notReplayable,
+            List<String> reportLines,
+            List<String> groups,
+            List<List<String>> groupSamples,
+            boolean hasReport,
+            boolean reportCurrent,
+            List<String> limitsBefore,
+            List<String> limitsRequested,
+            int drilled,
+            List<Views.AuditRow> samples,
+            String samplesNote,
+            boolean canDecide) {
+        public String groupHref(int index) {
+            return PlanChangesScreen.groupHref(id, index);
+        }
+    }
 }

@@ -8,6 +8,7 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.CodeFlowClient;
 import io.meshguard.access.Scope;
 import io.meshguard.access.SignedInToken;
+import io.meshguard.catalog.api.OperationRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.xds.admin.RevisionActions;
 import java.io.IOException;
@@ -58,6 +59,9 @@ public final class Console implements HttpHandler {
 
     private final Optional<PortalScreen> portal;
     private final Optional<CatalogConsole> catalogue;
+    /** A guarded plan's limit-change requests with their replay reports (issue 47): where the catalogue runs. */
+    private final Optional<PlanChangesScreen> planChanges;
+
     private final String contentSecurityPolicy;
 
     /**
@@ -93,6 +97,7 @@ public final class Console implements HttpHandler {
         this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
+        this.planChanges = catalogue.map(c -> new PlanChangesScreen(c.plans(), policyChanges.audit(), gate));
         // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
         // form-action on the redirects after a submission, CSP3 §6.3.1)
         String issuerOrigin = settings.issuer()
@@ -530,6 +535,53 @@ public final class Console implements HttpHandler {
                     noCatalogue(req);
                 }
             }
+            case "GET /console/plan-changes" -> {
+                if (planChanges.isPresent()) {
+                    pages.render(
+                            req.exchange(),
+                            "plan-changes.jte",
+                            planChanges.get().list(req, chrome(req, "Plan changes", "/console/plan-changes")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "GET /console/plan-changes/{id}" -> {
+                if (planChanges.isEmpty()) {
+                    noCatalogue(req);
+                    return;
+                }
+                try {
+                    pages.render(
+                            req.exchange(),
+                            "plan-change.jte",
+                            planChanges
+                                    .get()
+                                    .page(
+                                            req,
+                                            chrome(
+                                                    req,
+                                                    "Plan-change request " + req.segment(2),
+                                                    "/console/plan-changes")));
+                } catch (OperationRefused e) {
+                    pages.message(
+                            req.exchange(),
+                            e.status(),
+                            new Views.Message(
+                                    e.status() == 404 ? "Not found" : "Not allowed",
+                                    e.getMessage(),
+                                    "/console/plan-changes",
+                                    "Plan changes"));
+                }
+            }
+            case "POST /console/provider/plan-change-requests/{id}/approve",
+                    "POST /console/provider/plan-change-requests/{id}/reject" -> {
+                if (planChanges.isPresent()) {
+                    afterAction(
+                            req, planChanges.get().decide(req, req.segment(4).equals("approve")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
             case "GET /console/portal" -> {
                 if (portal.isPresent()) {
                     pages.render(
@@ -698,6 +750,10 @@ public final class Console implements HttpHandler {
         if (gate.permits(caller, "policy:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem(
                     "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
+        }
+        if (planChanges.isPresent() && gate.permits(caller, "plan:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem(
+                    "/console/plan-changes", "Plan changes", current.equals("/console/plan-changes")));
         }
         if (approvals.isPresent() && gate.permits(caller, "subscription:approve", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));

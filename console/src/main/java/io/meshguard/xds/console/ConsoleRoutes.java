@@ -40,6 +40,11 @@ public final class ConsoleRoutes {
             AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/suspend", "subscription:suspend"),
             AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/resume", "subscription:suspend"),
             AdminRoute.tenant("POST", "/console/provider/subscriptions/{id}/plan", "subscription:plan"),
+            // a guarded plan's limit changes: GET/POST /v1/provider/plan-change-requests…'s permissions
+            AdminRoute.tenant("GET", "/console/plan-changes", "plan:read"),
+            AdminRoute.tenant("GET", "/console/plan-changes/{id}", "plan:read"),
+            AdminRoute.tenant("POST", "/console/provider/plan-change-requests/{id}/approve", "plan:approve"),
+            AdminRoute.tenant("POST", "/console/provider/plan-change-requests/{id}/reject", "plan:approve"),
             AdminRoute.tenant("GET", "/console/portal", "catalog:read"),
             AdminRoute.tenant("POST", "/console/customer/applications", "application:create"),
             AdminRoute.tenant("POST", "/console/customer/subscriptions", "subscription:create"),

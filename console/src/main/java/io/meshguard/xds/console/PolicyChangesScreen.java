@@ -32,6 +32,11 @@ public final class PolicyChangesScreen {
         this.gate = gate;
     }
 
+    /** The audit rows' reader (the Plan changes screen drills down through the same one). */
+    AuditReader audit() {
+        return audit;
+    }
+
     Views.PolicyRequests list(Views.Chrome chrome) {
         List<Views.PolicyRequestRow> rows = changes.store().list().stream()
                 .map(r -> new Views.PolicyRequestRow(
