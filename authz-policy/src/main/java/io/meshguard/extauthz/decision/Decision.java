@@ -35,40 +35,29 @@ public record Decision(
         Optional<String> subscription,
         Optional<PlanUse> plan) {
 
-    /** A decision made on no catalogue plan. */
-    public Decision(
-            boolean allowed,
-            int status,
-            Reason reason,
-            String description,
-            String requestId,
-            Optional<String> route,
-            Optional<Identity> identity,
-            List<HeaderMutation> headersSet,
-            List<String> headersRemoved,
-            Map<String, String> responseHeaders,
-            String body,
-            boolean tokenFromCache,
-            Optional<String> subscription) {
-        this(
-                allowed,
-                status,
-                reason,
-                description,
-                requestId,
-                route,
-                identity,
-                headersSet,
-                headersRemoved,
-                responseHeaders,
-                body,
-                tokenFromCache,
-                subscription,
-                Optional.empty());
-    }
-
     /** The same decision with other header changes for the upstream and other response headers. */
     public Decision withHeaders(List<HeaderMutation> set, List<String> removed, Map<String, String> response) {
+        return with(set, removed, response, subscription, plan);
+    }
+
+    /** The same decision, made on catalogue subscription {@code id}. */
+    public Decision withSubscription(String id) {
+        return with(headersSet, headersRemoved, responseHeaders, Optional.of(id), plan);
+    }
+
+    /** The same decision, counted against {@code use}'s plan; a plan refusal already named is kept. */
+    public Decision withPlan(PlanUse use) {
+        PlanUse kept = plan.filter(p -> p.refusedBy().isPresent()).orElse(use);
+        return with(headersSet, headersRemoved, responseHeaders, subscription, Optional.of(kept));
+    }
+
+    /** The verdict and who was decided on stay; what is added on the way out may change. */
+    private Decision with(
+            List<HeaderMutation> set,
+            List<String> removed,
+            Map<String, String> response,
+            Optional<String> onSubscription,
+            Optional<PlanUse> onPlan) {
         return new Decision(
                 allowed,
                 status,
@@ -82,46 +71,7 @@ public record Decision(
                 response,
                 body,
                 tokenFromCache,
-                subscription,
-                plan);
-    }
-
-    /** The same decision, made on catalogue subscription {@code id}. */
-    public Decision withSubscription(String id) {
-        return new Decision(
-                allowed,
-                status,
-                reason,
-                description,
-                requestId,
-                route,
-                identity,
-                headersSet,
-                headersRemoved,
-                responseHeaders,
-                body,
-                tokenFromCache,
-                Optional.of(id),
-                plan);
-    }
-
-    /** The same decision, counted against {@code use}'s plan; a plan refusal already named is kept. */
-    public Decision withPlan(PlanUse use) {
-        PlanUse kept = plan.filter(p -> p.refusedBy().isPresent()).orElse(use);
-        return new Decision(
-                allowed,
-                status,
-                reason,
-                description,
-                requestId,
-                route,
-                identity,
-                headersSet,
-                headersRemoved,
-                responseHeaders,
-                body,
-                tokenFromCache,
-                subscription,
-                Optional.of(kept));
+                onSubscription,
+                onPlan);
     }
 }

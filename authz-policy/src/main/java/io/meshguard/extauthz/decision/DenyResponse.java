@@ -78,6 +78,7 @@ final class DenyResponse {
                 Map.copyOf(headers),
                 Json.object(body),
                 cached,
+                Optional.empty(),
                 Optional.empty());
     }
 

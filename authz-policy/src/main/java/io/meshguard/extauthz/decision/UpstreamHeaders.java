@@ -132,6 +132,7 @@ final class UpstreamHeaders {
                 responseHeaders,
                 "",
                 cached,
+                Optional.empty(),
                 Optional.empty());
     }
 
