@@ -12,11 +12,9 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.KeycloakServer;
+import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.admin.ConfigChangeAudit;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -88,21 +86,8 @@ final class KeycloakSignedConsole implements AutoCloseable {
                 ConnectionSource.of(dataSource),
                 new SimpleMeterRegistry());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        XdsController xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                dataSource,
-                registry,
-                ConfigChangeAudit.to(auditWriter));
+        XdsController xds =
+                XdsController.create(LoopbackSettings.of(), dataSource, registry, ConfigChangeAudit.to(auditWriter));
         int port = freePort();
         StatusHttpServer http = new StatusHttpServer(serverName, HttpServerSettings.onPort(port), registry);
         xds.mountAdminApi(http, gate);

@@ -13,11 +13,9 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -94,21 +92,7 @@ class FourEyesTest {
         tokenFile = java.nio.file.Files.createTempFile("four-eyes-tokens", ".txt");
         java.nio.file.Files.writeString(tokenFile, "oncall:" + BREAK_GLASS + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry,
-                c -> {});
+        xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("four-eyes", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(
                 http,

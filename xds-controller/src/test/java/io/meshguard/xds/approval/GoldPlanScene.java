@@ -28,10 +28,7 @@ import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import java.io.StringReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -69,21 +66,6 @@ public final class GoldPlanScene {
     private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     private GoldPlanScene() {}
-
-    /** A controller on loopback with ten-millisecond debounce and no four-eyes wait. */
-    public static XdsSettings xdsSettings() {
-        return new XdsSettings(
-                "127.0.0.1",
-                0,
-                Optional.empty(),
-                FilterTargets.DEFAULTS,
-                Optional.empty(),
-                Duration.ofMillis(10),
-                Duration.ofMinutes(1),
-                Duration.ZERO,
-                "test",
-                AdsPeerPolicy.localDevelopment());
-    }
 
     /** The admin gate trusting the test issuer's tokens for audience meshguard-admin, under these role bindings. */
     public static AdminGate gate(TestIssuer issuer, String bindings, List<AdminEvent> events) {

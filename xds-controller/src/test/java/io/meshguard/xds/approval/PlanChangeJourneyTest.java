@@ -18,6 +18,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -74,8 +75,7 @@ class PlanChangeJourneyTest {
         List<AdminEvent> events = new CopyOnWriteArrayList<>();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (TestIssuer issuer = new TestIssuer();
-                XdsController xds =
-                        XdsController.create(GoldPlanScene.xdsSettings(), PG.dataSource(), registry, c -> {});
+                XdsController xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
                 StatusHttpServer http = new StatusHttpServer("plan-changes", HttpServerSettings.onPort(0), registry);
                 AuditWriter audit = AuditWriter.start(
                         AuditWriterSettings.defaults(SpoolSettings.defaults(dir.resolve("spool"))),

@@ -31,11 +31,9 @@ import io.meshguard.runtime.policy.PolicyReload;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -304,21 +302,7 @@ class PolicyRequestJourneyTest {
     }
 
     private static XdsController controller() {
-        return XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry(),
-                c -> {});
+        return XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry(), c -> {});
     }
 
     /** The admin API as sally (requests) and victor (approves) of the security team. */

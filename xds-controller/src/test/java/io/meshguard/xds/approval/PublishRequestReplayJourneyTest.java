@@ -25,12 +25,10 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.policy.PolicyFileSet;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -267,22 +265,7 @@ class PublishRequestReplayJourneyTest {
     }
 
     private static XdsController controller(Optional<PolicyFileSet> policies) {
-        return XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry(),
-                c -> {},
-                policies);
+        return XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry(), c -> {}, policies);
     }
 
     /** The admin API as alice (edits and publishes) and bob (approves), with their local admin tokens. */
