@@ -1,5 +1,6 @@
 package io.meshguard.envoygateway.apply;
 
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
@@ -49,11 +50,16 @@ public final class EnvoyGatewayZone implements AutoCloseable {
     private final MeterRegistry meters;
     private final MultiGauge resources;
     private final Map<String, Applied> applied = new ConcurrentHashMap<>();
+    private final Map<String, String> refused = new ConcurrentHashMap<>();
+    private final Set<String> withdrawing = ConcurrentHashMap.newKeySet();
     private volatile List<ZoneProto.NodeReport> reports = List.of();
     private volatile Thread loop;
 
-    /** The render the zone applied last for a group, and the drift its last pass found. */
-    private record Applied(long revision, RenderedResources rendered, Map<ResourceKey, Drift> drift) {}
+    /**
+     * The render the zone applied last for a group, the drift its last pass found, and whether the apply is still to
+     * be done (the API server was not reachable: every pass tries again).
+     */
+    private record Applied(long revision, RenderedResources rendered, Map<ResourceKey, Drift> drift, boolean pending) {}
 
     /**
      * @param groups the gateway groups whose template is of kind {@code envoy-gateway} ({@code xds.envoy_gateway.groups})
@@ -94,22 +100,56 @@ public final class EnvoyGatewayZone implements AutoCloseable {
         try {
             rendered = check.render(revision);
         } catch (EnvoyGatewayPublishCheck.Refused e) {
+            refused.put(revision.group(), e.getMessage());
             return Optional.of(e.getMessage());
         }
-        ApplyOutcome outcome = cluster.apply(revision.group(), revision.revision(), rendered);
-        applied.put(revision.group(), new Applied(revision.revision(), rendered, Map.of()));
+        withdrawing.remove(revision.group());
+        Optional<String> why = apply(revision.group(), new Applied(revision.revision(), rendered, Map.of(), true));
         refresh();
-        if (!outcome.refused().isEmpty()) {
-            return Optional.of("revision " + revision.revision() + " applied in part, the API server refused: "
-                    + String.join("; ", outcome.refused()));
+        return why;
+    }
+
+    private Optional<String> apply(String group, Applied wanted) {
+        Optional<String> why;
+        boolean pending = false;
+        try {
+            ApplyOutcome outcome = cluster.apply(group, wanted.revision(), wanted.rendered());
+            why = outcome.refused().isEmpty()
+                    ? Optional.empty()
+                    : Optional.of("revision " + wanted.revision() + " applied in part, the API server refused: "
+                            + String.join("; ", outcome.refused()));
+        } catch (KubernetesClientException e) {
+            pending = true;
+            why = Optional.of("revision " + wanted.revision() + " not applied yet, the API server did not answer ("
+                    + e.getMessage() + "); tried again every pass");
         }
-        return Optional.empty();
+        applied.put(group, new Applied(wanted.revision(), wanted.rendered(), Map.of(), pending));
+        why.ifPresentOrElse(w -> refused.put(group, w), () -> refused.remove(group));
+        return why;
+    }
+
+    /**
+     * Per group, why its revision is not (wholly) on the cluster: what the zone's echo reports as refused, so central's
+     * fleet view shows it.
+     */
+    public Map<String, String> refused() {
+        return Map.copyOf(refused);
     }
 
     /** Deletes every resource of a withdrawn group from the cluster. */
     public void withdrawal(String group) {
-        cluster.withdraw(group);
         applied.remove(group);
+        refused.remove(group);
+        withdrawing.add(group);
+        try {
+            cluster.withdraw(group);
+            withdrawing.remove(group);
+        } catch (KubernetesClientException e) {
+            log.atWarn()
+                    .addKeyValue("event", "envoy_gateway_withdrawal_pending")
+                    .addKeyValue("group", group)
+                    .log("group {} withdrawn, its resources not deleted yet (tried again every pass): {}", group, e.getMessage());
+        }
         refresh();
     }
 
@@ -118,8 +158,16 @@ public final class EnvoyGatewayZone implements AutoCloseable {
      * into the reports and metrics.
      */
     public void reconcile() {
+        for (String group : List.copyOf(withdrawing)) {
+            cluster.withdraw(group);
+            withdrawing.remove(group);
+        }
         for (Map.Entry<String, Applied> e : applied.entrySet()) {
             Applied a = e.getValue();
+            if (a.pending()) {
+                apply(e.getKey(), a);
+                continue;
+            }
             List<Drift> found = cluster.drift(e.getKey(), a.revision(), a.rendered());
             for (Drift d : found) {
                 Counter.builder("meshguard_zone_gateway_drift_total")
@@ -132,7 +180,7 @@ public final class EnvoyGatewayZone implements AutoCloseable {
             Map<ResourceKey, Drift> open = new TreeMap<>();
             found.stream().filter(d -> !d.corrected()).forEach(d -> open.put(d.key(), d));
             applied.computeIfPresent(e.getKey(), (g, cur) -> cur.revision() == a.revision()
-                    ? new Applied(cur.revision(), cur.rendered(), open)
+                    ? new Applied(cur.revision(), cur.rendered(), open, cur.pending())
                     : cur);
         }
         refresh();
@@ -144,11 +192,25 @@ public final class EnvoyGatewayZone implements AutoCloseable {
     }
 
     private void refresh() {
+        try {
+            read();
+        } catch (KubernetesClientException e) {
+            // the reports keep what was last read; the next pass reads again
+            log.atWarn()
+                    .addKeyValue("event", "envoy_gateway_status_unread")
+                    .log("Envoy Gateway resources' status not read: {}", e.getMessage());
+        }
+    }
+
+    private void read() {
         Instant now = clock.instant();
         List<ZoneProto.NodeReport> out = new ArrayList<>();
         Map<List<String>, Integer> counts = new TreeMap<>(java.util.Comparator.comparing(List::toString));
         for (Map.Entry<String, Applied> e : new TreeMap<>(applied).entrySet()) {
             Applied a = e.getValue();
+            if (a.pending()) {
+                continue;
+            }
             for (GatewayResourceStatus s : cluster.status(e.getKey())) {
                 Map<String, String> summary = s.summary();
                 summary.forEach((type, status) -> counts.merge(List.of(s.key().kind(), type, status), 1, Integer::sum));
