@@ -158,7 +158,9 @@ public final class EnvoyGatewayCluster {
                             revision,
                             group,
                             d.missing() ? "deleted" : String.join(", ", d.fields()),
-                            corrected ? "re-applied" : "left as found (zone.envoy_gateway.drift: " + mode.value() + ")");
+                            corrected
+                                    ? "re-applied"
+                                    : "left as found (zone.envoy_gateway.drift: " + mode.value() + ")");
             out.add(d);
         }
         return out;
@@ -220,8 +222,8 @@ public final class EnvoyGatewayCluster {
     }
 
     private void serverSideApply(ResourceDefinitionContext kind, ObjectNode resource, boolean force) {
-        GenericKubernetesResource r = client.getKubernetesSerialization()
-                .convertValue(resource, GenericKubernetesResource.class);
+        GenericKubernetesResource r =
+                client.getKubernetesSerialization().convertValue(resource, GenericKubernetesResource.class);
         ServerSideApplicable<GenericKubernetesResource> apply = client.genericKubernetesResources(kind)
                 .inNamespace(r.getMetadata().getNamespace())
                 .resource(r)
@@ -262,13 +264,14 @@ public final class EnvoyGatewayCluster {
                 .filter(o -> !wanted.contains(ResourceKey.of(o)))
                 .toList());
         // policies and routes before what they point at, the Gateway last
-        stale.sort(Comparator.comparing((JsonNode o) -> ResourceKinds.order(o.path("kind").asText()))
+        stale.sort(Comparator.comparing(
+                        (JsonNode o) -> ResourceKinds.order(o.path("kind").asText()))
                 .reversed());
         List<ResourceKey> pruned = new ArrayList<>();
         for (JsonNode o : stale) {
             ResourceKey key = ResourceKey.of(o);
-            ResourceDefinitionContext kind = ResourceKinds.of(o.path("apiVersion").asText(), key.kind())
-                    .orElseThrow();
+            ResourceDefinitionContext kind =
+                    ResourceKinds.of(o.path("apiVersion").asText(), key.kind()).orElseThrow();
             client.genericKubernetesResources(kind)
                     .inNamespace(key.namespace())
                     .withName(key.name())
@@ -301,9 +304,8 @@ public final class EnvoyGatewayCluster {
 
     private static GatewayResourceStatus status(JsonNode live) {
         JsonNode meta = live.path("metadata");
-        long revision = meta.path("labels")
-                .path(EnvoyGatewayRenderer.LABEL_REVISION)
-                .asLong(0);
+        long revision =
+                meta.path("labels").path(EnvoyGatewayRenderer.LABEL_REVISION).asLong(0);
         List<GatewayResourceStatus.Condition> conditions = new ArrayList<>();
         JsonNode status = live.path("status");
         conditions(status.path("conditions"), "", conditions);

@@ -95,7 +95,7 @@ public final class EnvoyGatewayZone implements AutoCloseable {
      * @return why the revision is not (wholly) on the cluster, when it is not: refused by the renderer or the CRD
      *     check (nothing applied), or by the API server for some resources (the others applied)
      */
-    public Optional<String> revision(GatewayRevision revision) {
+    public synchronized Optional<String> revision(GatewayRevision revision) {
         RenderedResources rendered;
         try {
             rendered = check.render(revision);
@@ -137,7 +137,7 @@ public final class EnvoyGatewayZone implements AutoCloseable {
     }
 
     /** Deletes every resource of a withdrawn group from the cluster. */
-    public void withdrawal(String group) {
+    public synchronized void withdrawal(String group) {
         applied.remove(group);
         refused.remove(group);
         withdrawing.add(group);
@@ -148,16 +148,20 @@ public final class EnvoyGatewayZone implements AutoCloseable {
             log.atWarn()
                     .addKeyValue("event", "envoy_gateway_withdrawal_pending")
                     .addKeyValue("group", group)
-                    .log("group {} withdrawn, its resources not deleted yet (tried again every pass): {}", group, e.getMessage());
+                    .log(
+                            "group {} withdrawn, its resources not deleted yet (tried again every pass): {}",
+                            group,
+                            e.getMessage());
         }
         refresh();
     }
 
     /**
      * One pass over every applied group: drift found (and, per {@link DriftMode}, corrected), then status read back
-     * into the reports and metrics.
+     * into the reports and metrics. Revisions, withdrawals and passes run one at a time: a pass never corrects drift
+     * against a render a newer revision just replaced.
      */
-    public void reconcile() {
+    public synchronized void reconcile() {
         for (String group : List.copyOf(withdrawing)) {
             cluster.withdraw(group);
             withdrawing.remove(group);
@@ -179,9 +183,11 @@ public final class EnvoyGatewayZone implements AutoCloseable {
             }
             Map<ResourceKey, Drift> open = new TreeMap<>();
             found.stream().filter(d -> !d.corrected()).forEach(d -> open.put(d.key(), d));
-            applied.computeIfPresent(e.getKey(), (g, cur) -> cur.revision() == a.revision()
-                    ? new Applied(cur.revision(), cur.rendered(), open, cur.pending())
-                    : cur);
+            applied.computeIfPresent(
+                    e.getKey(),
+                    (g, cur) -> cur.revision() == a.revision()
+                            ? new Applied(cur.revision(), cur.rendered(), open, cur.pending())
+                            : cur);
         }
         refresh();
     }

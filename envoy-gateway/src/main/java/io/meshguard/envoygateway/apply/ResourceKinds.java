@@ -38,8 +38,7 @@ final class ResourceKinds {
     /** The context of a rendered resource's {@code apiVersion} and {@code kind}. */
     static Optional<ResourceDefinitionContext> of(String apiVersion, String kind) {
         return ALL.stream()
-                .filter(c -> c.getKind().equals(kind)
-                        && (c.getGroup() + "/" + c.getVersion()).equals(apiVersion))
+                .filter(c -> c.getKind().equals(kind) && (c.getGroup() + "/" + c.getVersion()).equals(apiVersion))
                 .findFirst();
     }
 

@@ -43,14 +43,12 @@ class EnvoyGatewayClusterTest {
 
     private static EnvoyGatewayPublishCheck check;
 
-    private static final ResourceDefinitionContext HTTP_ROUTES = ResourceKinds.of(
-                    "gateway.networking.k8s.io/v1", "HTTPRoute")
-            .orElseThrow();
+    private static final ResourceDefinitionContext HTTP_ROUTES =
+            ResourceKinds.of("gateway.networking.k8s.io/v1", "HTTPRoute").orElseThrow();
     private static final ResourceDefinitionContext GATEWAYS =
             ResourceKinds.of("gateway.networking.k8s.io/v1", "Gateway").orElseThrow();
-    private static final ResourceDefinitionContext SECURITY_POLICIES = ResourceKinds.of(
-                    "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy")
-            .orElseThrow();
+    private static final ResourceDefinitionContext SECURITY_POLICIES =
+            ResourceKinds.of("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy").orElseThrow();
 
     private static final Backend PAYMENTS =
             new Backend("payments", List.of(new Endpoint("payments.bank-apps.svc.cluster.local", 8080)), false, false);
@@ -204,7 +202,9 @@ class EnvoyGatewayClusterTest {
         ApplyOutcome rollback = cluster.apply("edge", 3, v3);
         assertThat(rollback.pruned()).isEmpty();
         assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge-charges", "meshguard/edge-refunds");
-        assertThat(get(HTTP_ROUTES, "edge-charges").get("spec", "rules", 0, "timeouts", "request").toString())
+        assertThat(get(HTTP_ROUTES, "edge-charges")
+                        .get("spec", "rules", 0, "timeouts", "request")
+                        .toString())
                 .isEqualTo("15s");
     }
 
@@ -226,7 +226,8 @@ class EnvoyGatewayClusterTest {
                         "SecurityPolicy/meshguard/edge-charges");
 
         List<ResourceKey> withdrawn = cluster.withdraw("edge");
-        assertThat(strings(withdrawn)).containsExactly("Gateway/meshguard/edge", "ReferenceGrant/bank-apps/meshguard-edge");
+        assertThat(strings(withdrawn))
+                .containsExactly("Gateway/meshguard/edge", "ReferenceGrant/bank-apps/meshguard-edge");
         assertThat(live(HTTP_ROUTES))
                 .containsExactly(
                         "meshguard/internal-refunds",
@@ -301,8 +302,7 @@ class EnvoyGatewayClusterTest {
                 .containsExactly(Map.entry("Accepted", "True"), Map.entry("Programmed", "True"));
         GatewayResourceStatus route = byKey.get("HTTPRoute/meshguard/edge-charges");
         assertThat(route.revision()).isEqualTo(7);
-        assertThat(route.summary())
-                .containsExactly(Map.entry("Accepted", "True"), Map.entry("ResolvedRefs", "False"));
+        assertThat(route.summary()).containsExactly(Map.entry("Accepted", "True"), Map.entry("ResolvedRefs", "False"));
         assertThat(route.firstProblem().orElseThrow().reason()).isEqualTo("RefNotPermitted");
         assertThat(route.firstProblem().orElseThrow().parent()).isEqualTo("Gateway/edge");
         assertThat(byKey.get("SecurityPolicy/meshguard/edge-charges").summary())
@@ -353,7 +353,9 @@ class EnvoyGatewayClusterTest {
                 .orElseThrow();
         assertThat(deleted.missing()).isTrue();
         assertThat(deleted.corrected()).isTrue();
-        assertThat(get(HTTP_ROUTES, "edge-charges").get("spec", "rules", 0, "timeouts", "request").toString())
+        assertThat(get(HTTP_ROUTES, "edge-charges")
+                        .get("spec", "rules", 0, "timeouts", "request")
+                        .toString())
                 .isEqualTo("15s");
         assertThat(get(SECURITY_POLICIES, "edge-refunds")).isNotNull();
         assertThat(cluster.drift("edge", 1, v1)).isEmpty();
@@ -375,7 +377,9 @@ class EnvoyGatewayClusterTest {
         assertThat(first.getFirst().corrected()).isFalse();
         assertThat(first.getFirst().fields()).containsExactly("/spec/rules/0/timeouts/request");
         assertThat(second).isEqualTo(first); // reported on every pass while it lasts
-        assertThat(get(HTTP_ROUTES, "edge-charges").get("spec", "rules", 0, "timeouts", "request").toString())
+        assertThat(get(HTTP_ROUTES, "edge-charges")
+                        .get("spec", "rules", 0, "timeouts", "request")
+                        .toString())
                 .isEqualTo("1s");
         assertThat(cluster(DriftMode.CORRECT).drift("edge", 1, v1).getFirst().corrected())
                 .isTrue();

@@ -180,8 +180,12 @@ class EnvoyGatewayZoneTest {
 
         Optional<String> refused = zone.revision(revision(4, tls));
 
-        assertThat(refused).hasValueSatisfying(r -> assertThat(r).contains("edge").contains("TLS"));
-        assertThat(client.genericKubernetesResources(HTTP_ROUTES).inAnyNamespace().list().getItems())
+        assertThat(refused)
+                .hasValueSatisfying(r -> assertThat(r).contains("edge").contains("TLS"));
+        assertThat(client.genericKubernetesResources(HTTP_ROUTES)
+                        .inAnyNamespace()
+                        .list()
+                        .getItems())
                 .isEmpty();
         assertThat(zone.reports()).isEmpty();
     }
@@ -239,7 +243,10 @@ class EnvoyGatewayZoneTest {
         zone.withdrawal("edge");
 
         assertThat(zone.reports()).isEmpty();
-        assertThat(client.genericKubernetesResources(HTTP_ROUTES).inAnyNamespace().list().getItems())
+        assertThat(client.genericKubernetesResources(HTTP_ROUTES)
+                        .inAnyNamespace()
+                        .list()
+                        .getItems())
                 .isEmpty();
         assertThat(zone.serves("edge")).isTrue();
         assertThat(zone.serves("internal")).isFalse();
