@@ -2,7 +2,6 @@ package io.meshguard.envoygateway.apply;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -421,13 +420,5 @@ class EnvoyGatewayClusterTest {
                 .inNamespace("meshguard")
                 .resource(route)
                 .update();
-    }
-
-    @SuppressWarnings("unused")
-    private static ObjectNode first(RenderedResources r, String kind) {
-        return r.resources().stream()
-                .filter(o -> o.path("kind").asText().equals(kind))
-                .findFirst()
-                .orElseThrow();
     }
 }
