@@ -1,5 +1,9 @@
 package io.meshguard.cli.zone;
 
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.meshguard.envoygateway.apply.EnvoyGatewayCluster;
+import io.meshguard.envoygateway.apply.EnvoyGatewayZone;
+import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -45,19 +49,40 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
                 .build();
     }
 
+    /**
+     * For the groups of {@code xds.envoy_gateway.groups}: the cluster's API server as the pod's service account sees
+     * it (fabric8 reads the in-cluster configuration, or KUBECONFIG outside a cluster), applied to under
+     * {@code meshguard-zone}.
+     */
+    private static Optional<EnvoyGatewayZone> envoyGateway(
+            XdsSettings xds, ZoneConfig.EnvoyGateway settings, ProcessMetrics metrics) {
+        if (xds.envoyGatewayGroups().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new EnvoyGatewayZone(
+                xds.envoyGatewayGroups(),
+                EnvoyGatewayTemplate.defaults(),
+                new EnvoyGatewayCluster(new KubernetesClientBuilder().build(), settings.drift()),
+                settings.interval(),
+                metrics.forServer("xds"),
+                java.time.Clock.systemUTC()));
+    }
+
     @Override
     public Integer call() throws Exception {
         Config config = ConfigLoader.load(schema(), Optional.ofNullable(configFile), System.getenv());
         XdsSettings xds = XdsSettings.configGroup().read(config);
         ZoneSettings zone = ZoneConfig.zone().read(config);
         ProcessMetrics metrics = ProcessMetrics.create();
+        Optional<EnvoyGatewayZone> envoyGateway = envoyGateway(xds, ZoneConfig.envoyGateway(config), metrics);
         ZoneController controller = new ZoneController(
                 zone,
                 new InetSocketAddress(xds.adsBind(), xds.adsPort()),
                 xds.filterTargets(),
                 xds.defaultGroup(),
                 xds.adsPeers(),
-                metrics.forServer("xds"));
+                metrics.forServer("xds"),
+                envoyGateway);
         StatusHttpServer http = new StatusHttpServer(
                 "zone-http",
                 HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config),

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * otherwise folded to the allowed characters with a short hash of the original, so two meshguard names never fold to
  * one Kubernetes name.
  */
-final class KubernetesNames {
+public final class KubernetesNames {
 
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final Pattern LABEL_VALUE = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
@@ -36,8 +36,11 @@ final class KubernetesNames {
         return folded.isEmpty() ? "mg-" + hash : folded + "-" + hash;
     }
 
-    /** A label value (at most 63 of {@code [-A-Za-z0-9_.]}, alphanumeric at both ends). */
-    static String labelValue(String raw) {
+    /**
+     * A label value (at most 63 of {@code [-A-Za-z0-9_.]}, alphanumeric at both ends): the zone selects a group's
+     * resources by it.
+     */
+    public static String labelValue(String raw) {
         if (raw.length() <= 63 && LABEL_VALUE.matcher(raw).matches()) {
             return raw;
         }

@@ -1,5 +1,6 @@
 package io.meshguard.xds.zone;
 
+import io.meshguard.envoygateway.apply.DriftMode;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;
@@ -99,12 +100,42 @@ public final class ZoneConfig {
                     + " certificate in front of central's zone port is not publicly trusted (optional Secret"
                     + " meshguard-central-ca in the zone manifests). A file that does not exist leaves the JDK's.");
 
+    public static final ConfigKey<String> ENVOY_GATEWAY_DRIFT = ConfigKey.string(
+            "zone.envoy_gateway.drift",
+            "correct",
+            "What the zone does with a hand edit of a resource it applied for an envoy-gateway group"
+                    + " (xds.envoy_gateway.groups, docs/envoy-gateway.md): correct (re-apply the render with"
+                    + " server-side apply, forcing the fields back; counted and logged) or report (leave it, log it and"
+                    + " show it on the resource in the fleet view; applies then never force, so a field another"
+                    + " manager took is a reported conflict).");
+    public static final ConfigKey<Duration> ENVOY_GATEWAY_INTERVAL = ConfigKey.duration(
+            "zone.envoy_gateway.interval",
+            Duration.ofSeconds(30),
+            "How often the zone reads back the status of its Envoy Gateway resources and looks for hand edits.");
+
+    /** How the zone keeps its envoy-gateway groups' resources (docs/envoy-gateway.md). */
+    public record EnvoyGateway(DriftMode drift, Duration interval) {}
+
+    /** The {@code zone.envoy_gateway.*} keys of a loaded configuration (listed among {@link #zone()}'s keys). */
+    public static EnvoyGateway envoyGateway(Config config) {
+        return new EnvoyGateway(DriftMode.parse(config.get(ENVOY_GATEWAY_DRIFT)), config.get(ENVOY_GATEWAY_INTERVAL));
+    }
+
     public static ConfigGroup<ZoneSettings> zone() {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
                 return List.of(
-                        CLUSTER, CENTRAL, TOKEN_FILE, REPLICA, STATE_DIR, ECHO_INTERVAL, PLAINTEXT, CENTRAL_CA_FILE);
+                        CLUSTER,
+                        CENTRAL,
+                        TOKEN_FILE,
+                        REPLICA,
+                        STATE_DIR,
+                        ECHO_INTERVAL,
+                        PLAINTEXT,
+                        CENTRAL_CA_FILE,
+                        ENVOY_GATEWAY_DRIFT,
+                        ENVOY_GATEWAY_INTERVAL);
             }
 
             @Override

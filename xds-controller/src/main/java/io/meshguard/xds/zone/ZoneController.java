@@ -2,7 +2,9 @@ package io.meshguard.xds.zone;
 
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
+import io.meshguard.envoygateway.apply.EnvoyGatewayZone;
 import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.envoygateway.EnvoyGatewayRevisions;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.RolloutSpans;
@@ -31,6 +33,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     private final CentralLink link;
     private final ZoneSubscriptionState subscriptions;
     private final Map<String, String> refused = new ConcurrentHashMap<>();
+    private final Optional<EnvoyGatewayZone> envoyGateway;
 
     /**
      * @param adsBind where the zone's Envoys and proxyless clients connect
@@ -44,6 +47,23 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             Optional<String> defaultGroup,
             AdsPeerPolicy peers,
             MeterRegistry meters) {
+        this(settings, adsBind, targets, defaultGroup, peers, meters, Optional.empty());
+    }
+
+    /**
+     * @param envoyGateway the cluster's Envoy Gateway, for the groups whose template is of kind {@code envoy-gateway}:
+     *     their revisions are also applied to it as Gateway API resources, and those resources reported as the groups'
+     *     nodes (docs/envoy-gateway.md)
+     */
+    public ZoneController(
+            ZoneSettings settings,
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            Optional<String> defaultGroup,
+            AdsPeerPolicy peers,
+            MeterRegistry meters,
+            Optional<EnvoyGatewayZone> envoyGateway) {
+        this.envoyGateway = envoyGateway;
         this.revisions = new ZoneRevisions(settings.stateDir().resolve("revisions"));
         // the zone validates nothing: central validated every revision before storing it
         this.core = new XdsCore(
@@ -80,8 +100,22 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     public ZoneController start() throws IOException {
         subscriptions.restore();
         core.start();
+        envoyGateway.ifPresent(eg -> {
+            // what the zone held before a restart is put back on the cluster (server-side apply: a no-op when there)
+            revisions.latestPerGroup().values().stream()
+                    .filter(r -> eg.serves(r.group()))
+                    .forEach(r -> applyToEnvoyGateway(eg, r.group(), r.id()));
+            eg.start();
+        });
         link.start();
         return this;
+    }
+
+    /** Applies the group's held revision to the cluster's Envoy Gateway; the reason it could not, when it could not. */
+    private Optional<String> applyToEnvoyGateway(EnvoyGatewayZone eg, String group, long id) {
+        // the reason also stays in eg.refused() until a later pass applies it: the echo reports it from there
+        return Optional.ofNullable(revisions.latestPerGroup().get(group))
+                .flatMap(r -> eg.revision(EnvoyGatewayRevisions.of(r.config(), group, id)));
     }
 
     public int adsPort() {
@@ -102,6 +136,10 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             return Optional.empty(); // held already: commands are idempotent
         }
         core.publisher().applyLatest();
+        Optional<EnvoyGatewayZone> eg = envoyGateway.filter(e -> e.serves(revision.getGroup()));
+        if (eg.isPresent()) {
+            return applyToEnvoyGateway(eg.get(), revision.getGroup(), revision.getRevision());
+        }
         if (core.publisher()
                 .servedRevision(revision.getGroup())
                 .filter(r -> r == revision.getRevision())
@@ -116,6 +154,10 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
 
     @Override
     public void withdrawal(ZoneProto.Withdrawal withdrawal) {
+        // the cluster's resources go even when this zone lost its state: they carry the group's labels
+        envoyGateway
+                .filter(eg -> eg.serves(withdrawal.getGroup()))
+                .ifPresent(eg -> eg.withdrawal(withdrawal.getGroup()));
         if (revisions.withdraw(withdrawal.getGroup())) {
             // the explicit withdrawal is the one thing that makes the group's nodes drop their configuration
             core.snapshots()
@@ -146,6 +188,8 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
                 .putAllApplied(revisions.latestIds())
                 .putAllRefused(Map.copyOf(refused));
         core.fleet().nodes().forEach(n -> echo.addNodes(report(n)));
+        // an envoy-gateway group's "nodes" are its resources on the cluster (revision label, conditions, hand edits)
+        envoyGateway.ifPresent(eg -> echo.addAllNodes(eg.reports()).putAllRefused(eg.refused()));
         return echo.build();
     }
 
@@ -166,6 +210,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
 
     @Override
     public void close() throws InterruptedException {
+        envoyGateway.ifPresent(EnvoyGatewayZone::close);
         link.close();
         core.close();
     }
