@@ -8,10 +8,14 @@ public final class ByteSink {
     private int len;
 
     private static final byte[] NONE = new byte[0];
+    /** Smallest buffer made at a first write. */
+    private static final int FIRST = 128;
 
     /**
-     * Room for 1 KiB once something is written: the buffer is made at the first write, so the sinks of a stream that
-     * is only held open (an event stream waiting for its next token, a direction without a body) cost no buffer.
+     * The buffer is made at the first write, as large as that write needs ({@link #FIRST} at least), then doubles:
+     * the sinks of a stream that is only held open (an event stream waiting for its next token, a direction without
+     * a body) cost no buffer, and those of an event stream with small events cost about one event each, not a fixed
+     * 1 KiB (a held event stream has half a dozen sinks).
      */
     public ByteSink() {
         buf = NONE;
@@ -59,6 +63,15 @@ public final class ByteSink {
         }
     }
 
+    /**
+     * Drops what was written and the buffer itself: for scratch sinks between messages, so that a stream that is only
+     * held open keeps no buffer for them (the next write makes one as large as it needs).
+     */
+    void release() {
+        len = 0;
+        buf = NONE;
+    }
+
     /** Keeps only the first {@code n} bytes written since the last drain. */
     void truncate(int n) {
         len = n;
@@ -82,7 +95,7 @@ public final class ByteSink {
 
     private void ensure(int cap) {
         if (cap > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(Math.max(cap, 1024), buf.length * 2));
+            buf = Arrays.copyOf(buf, Math.max(Math.max(cap, FIRST), buf.length * 2));
         }
     }
 }

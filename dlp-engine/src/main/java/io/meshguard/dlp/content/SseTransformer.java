@@ -439,6 +439,20 @@ public final class SseTransformer implements BodyTransformer {
 
     @Override
     public void write(byte[] b, int off, int len) {
+        try {
+            writeBytes(b, off, len);
+        } finally {
+            // Scratch of one event, reset before each use: between messages a held stream keeps none of it.
+            decoded.release();
+            rewrite.release();
+            alone.bytes.release();
+            if (current.size() == 0) {
+                current.release();
+            }
+        }
+    }
+
+    private void writeBytes(byte[] b, int off, int len) {
         int end = off + len;
         int i = off;
         while (i < end && blocked == null) {

@@ -208,11 +208,17 @@ public final class BuiltinRecognizer implements Recognizer {
     private int tokenFlags;
 
     private final char[] digits = new char[40];
-    private final int[] entropyCounts = new int[256];
+    /** Made at the first secret candidate: a held stream that never meets one keeps no 1 KiB of counts. */
+    private int[] entropyCounts;
 
     /** Scratch counts for {@link Checksums#entropyBelow}, one per stream. */
     int[] entropyCounts() {
-        return entropyCounts;
+        int[] counts = entropyCounts;
+        if (counts == null) {
+            counts = new int[256];
+            entropyCounts = counts;
+        }
+        return counts;
     }
 
     /** @param enabled built-in detectors to report, mapped to their index in the compiled rule set */

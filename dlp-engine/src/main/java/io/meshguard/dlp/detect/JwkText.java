@@ -116,7 +116,10 @@ final class JwkText {
     private int lead;
 
     private long stringStart;
-    private byte[] raw = new byte[64];
+    /** Made at the first string kept (most streams never hold a JWK member): every held stream has three of these. */
+    private byte[] raw = NO_BYTES;
+
+    private static final byte[] NO_BYTES = new byte[0];
     private int rawLen;
     private boolean rawOver;
     private int waitingCount;
@@ -451,7 +454,7 @@ final class JwkText {
             return;
         }
         if (rawLen + len > raw.length) {
-            raw = Arrays.copyOf(raw, Math.max(rawLen + len, raw.length * 2));
+            raw = Arrays.copyOf(raw, Math.max(Math.max(rawLen + len, 64), raw.length * 2));
         }
         System.arraycopy(b, off, raw, rawLen, len);
         rawLen += len;

@@ -15,8 +15,9 @@ import io.meshguard.dlp.detect.TextWindow;
 final class ContextIndex {
     private final ContextWords cw;
     private final boolean vectors;
-    private long[] pos = new long[64];
-    private int[] word = new int[64];
+    // Grown by add() as words are listed; small to start with, as every held stream has one.
+    private long[] pos = new long[16];
+    private int[] word = new int[16];
     private int head;
     private int count;
     /** Where the last {@link #firstAtOrAfter} answer was: only a hint, checked before use. */

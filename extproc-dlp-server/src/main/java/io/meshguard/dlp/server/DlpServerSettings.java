@@ -192,7 +192,8 @@ public record DlpServerSettings(
                 g.maxConnectionAgeGrace(),
                 g.drainTimeout(),
                 g.shutdownTimeout(),
-                g.reflection());
+                g.reflection(),
+                g.flowControlWindowBytes());
     }
 
     /**

@@ -35,6 +35,30 @@ class DlpServerSettingsTest {
     }
 
     @Test
+    void streamLimits_defaultAllowFiftyThousandHeldStreams_andAreReadFromTheEnvironment() throws Exception {
+        DlpServerSettings d =
+                DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(), Map.of()));
+        assertThat(d.grpc().maxConcurrentCalls())
+                .as("one replica is sized for 50,000 held event streams")
+                .isGreaterThanOrEqualTo(50_000);
+        assertThat(d.grpc().flowControlWindowBytes())
+                .as("grpc-java's auto-tuned window")
+                .isZero();
+
+        DlpServerSettings s = DlpServerSettings.from(ConfigLoader.load(
+                DlpServerSettings.schema(),
+                Optional.empty(),
+                Map.of(
+                        "MESHGUARD_GRPC_MAX_CONCURRENT_CALLS", "35000",
+                        "MESHGUARD_GRPC_FLOW_CONTROL_WINDOW", "256KiB")));
+        assertThat(s.grpc().maxConcurrentCalls()).isEqualTo(35_000);
+        assertThat(s.grpc().flowControlWindowBytes()).isEqualTo(256 * 1024);
+        assertThat(s.grpc().maxInboundMessageBytes())
+                .as("the window setting leaves the message limit as it was")
+                .isEqualTo(16 * 1024 * 1024);
+    }
+
+    @Test
     void deadlines_defaultToTwoAndFiveSeconds_readFromTheEnvironment_andRefuseZeroOrNegative() throws Exception {
         DlpServerSettings d =
                 DlpServerSettings.from(ConfigLoader.load(DlpServerSettings.schema(), Optional.empty(), Map.of()));

@@ -122,6 +122,10 @@ public final class GrpcServerHost implements ServerComponent {
                     .permitKeepAliveWithoutCalls(true)
                     .addTransportFilter(connections)
                     .addService(health.getHealthService());
+            if (settings.flowControlWindowBytes() > 0) {
+                // a fixed window turns grpc-java's auto-tuning off: the bound an operator set stays the bound
+                builder.flowControlWindow(settings.flowControlWindowBytes());
+            }
             settings.maxConnectionAge().ifPresent(age -> builder.maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS));
             settings.maxConnectionAgeGrace()
                     .ifPresent(grace -> builder.maxConnectionAgeGrace(grace.toNanos(), TimeUnit.NANOSECONDS));

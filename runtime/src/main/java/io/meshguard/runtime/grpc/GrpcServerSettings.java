@@ -24,6 +24,9 @@ import java.util.Optional;
  * @param drainTimeout how long health reports NOT_SERVING before the server stops accepting calls
  * @param shutdownTimeout after that, how long in-flight calls may run before they are cancelled
  * @param reflection whether to serve gRPC server reflection (v1)
+ * @param flowControlWindowBytes HTTP/2 flow-control window of each call (stream): the most request bytes a client may
+ *     send ahead of what the server has read, so the most a held stream can make the server buffer unread; 0 leaves
+ *     it to grpc-java's auto-tuning (1 MiB, grown by bandwidth-delay probes up to 8 MiB)
  */
 public record GrpcServerSettings(
         String bind,
@@ -37,7 +40,8 @@ public record GrpcServerSettings(
         Optional<Duration> maxConnectionAgeGrace,
         Duration drainTimeout,
         Duration shutdownTimeout,
-        boolean reflection) {
+        boolean reflection,
+        int flowControlWindowBytes) {
 
     /** {@code grpc.bind}. */
     public static final ConfigKey<String> BIND =
@@ -111,6 +115,18 @@ public record GrpcServerSettings(
             true,
             "Serve gRPC server reflection (grpc.reflection.v1) so grpcurl can list and call services.");
 
+    /** {@code grpc.flow_control_window}. */
+    public static final ConfigKey<Long> FLOW_CONTROL_WINDOW = ConfigKey.byteSize(
+            "grpc.flow_control_window",
+            0,
+            0,
+            Integer.MAX_VALUE,
+            "HTTP/2 flow-control window of each call (stream): the most a client may send on one stream ahead of"
+                    + " what the server has read, so the most one stream can make the server buffer unread (a stream"
+                    + " whose messages are answered as they come buffers nothing). 0: grpc-java's auto-tuning (1 MiB,"
+                    + " grown by bandwidth-delay probes up to 8 MiB); a size fixes it (e.g. 256KiB bounds the worst"
+                    + " case of many held streams behind a slow scan at that much each).");
+
     public GrpcServerSettings {
         Objects.requireNonNull(bind, "bind");
         if (port < 0 || port > 65535) {
@@ -118,6 +134,9 @@ public record GrpcServerSettings(
         }
         if (maxInboundMessageBytes < 1 || maxConcurrentCalls < 1) {
             throw new IllegalArgumentException("message size and concurrent calls must be positive");
+        }
+        if (flowControlWindowBytes < 0) {
+            throw new IllegalArgumentException("flow-control window must not be negative (0: auto-tuned)");
         }
         for (Duration d :
                 List.of(keepAliveTime, keepAliveTimeout, permitKeepAliveTime, drainTimeout, shutdownTimeout)) {
@@ -147,7 +166,8 @@ public record GrpcServerSettings(
                 MAX_CONNECTION_AGE_GRACE.defaultValue(),
                 DRAIN_TIMEOUT.defaultValue(),
                 SHUTDOWN_TIMEOUT.defaultValue(),
-                REFLECTION.defaultValue());
+                REFLECTION.defaultValue(),
+                FLOW_CONTROL_WINDOW.defaultValue().intValue());
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -164,7 +184,8 @@ public record GrpcServerSettings(
                 maxConnectionAgeGrace,
                 drainTimeout,
                 shutdownTimeout,
-                reflection);
+                reflection,
+                flowControlWindowBytes);
     }
 
     /** A copy with other drain and shutdown timeouts. */
@@ -181,7 +202,8 @@ public record GrpcServerSettings(
                 maxConnectionAgeGrace,
                 newDrainTimeout,
                 newShutdownTimeout,
-                reflection);
+                reflection,
+                flowControlWindowBytes);
     }
 
     /** A copy with other limits. */
@@ -198,7 +220,26 @@ public record GrpcServerSettings(
                 maxConnectionAgeGrace,
                 drainTimeout,
                 shutdownTimeout,
-                reflection);
+                reflection,
+                flowControlWindowBytes);
+    }
+
+    /** A copy with another per-call flow-control window. */
+    public GrpcServerSettings withFlowControlWindow(int newFlowControlWindowBytes) {
+        return new GrpcServerSettings(
+                bind,
+                port,
+                maxInboundMessageBytes,
+                maxConcurrentCalls,
+                keepAliveTime,
+                keepAliveTimeout,
+                permitKeepAliveTime,
+                maxConnectionAge,
+                maxConnectionAgeGrace,
+                drainTimeout,
+                shutdownTimeout,
+                reflection,
+                newFlowControlWindowBytes);
     }
 
     /** The {@code grpc.*} keys with this server's default port, and how to read them. */
@@ -219,7 +260,8 @@ public record GrpcServerSettings(
                         MAX_CONNECTION_AGE_GRACE,
                         DRAIN_TIMEOUT,
                         SHUTDOWN_TIMEOUT,
-                        REFLECTION);
+                        REFLECTION,
+                        FLOW_CONTROL_WINDOW);
             }
 
             @Override
@@ -236,7 +278,8 @@ public record GrpcServerSettings(
                         config.get(MAX_CONNECTION_AGE_GRACE),
                         config.get(DRAIN_TIMEOUT),
                         config.get(SHUTDOWN_TIMEOUT),
-                        config.get(REFLECTION));
+                        config.get(REFLECTION),
+                        config.get(FLOW_CONTROL_WINDOW).intValue());
             }
         };
     }

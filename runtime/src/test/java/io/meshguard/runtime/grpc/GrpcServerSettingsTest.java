@@ -86,7 +86,8 @@ class GrpcServerSettingsTest {
                         "grpc.max_connection_age_grace",
                         "grpc.drain_timeout",
                         "grpc.shutdown_timeout",
-                        "grpc.reflection");
+                        "grpc.reflection",
+                        "grpc.flow_control_window");
     }
 
     @Test
