@@ -27,6 +27,7 @@ final class RawAdsSubscriber {
     final Map<String, Long> arrivedAtNanos = new ConcurrentHashMap<>();
     /** When the ACK of each {@code type@version} was handed to the stream (after {@link #versions} was updated). */
     final Map<String, Long> ackedAtNanos = new ConcurrentHashMap<>();
+
     private final StreamObserver<DiscoveryRequest> requests;
     private final Node node;
     private final Map<String, List<String>> names;
