@@ -25,6 +25,9 @@ final class RawAdsSubscriber {
     final AtomicLong responses = new AtomicLong();
     final Map<String, String> versions = new ConcurrentHashMap<>();
     final Map<String, Long> arrivedAtNanos = new ConcurrentHashMap<>();
+    /** When the ACK of each {@code type@version} was handed to the stream (after {@link #versions} was updated). */
+    final Map<String, Long> ackedAtNanos = new ConcurrentHashMap<>();
+
     private final StreamObserver<DiscoveryRequest> requests;
     private final Node node;
     private final Map<String, List<String>> names;
@@ -43,6 +46,7 @@ final class RawAdsSubscriber {
                         arrivedAtNanos.put(r.getTypeUrl() + "@" + r.getVersionInfo(), System.nanoTime());
                         versions.put(r.getTypeUrl(), r.getVersionInfo());
                         send(r.getTypeUrl(), r.getVersionInfo(), r.getNonce());
+                        ackedAtNanos.put(r.getTypeUrl() + "@" + r.getVersionInfo(), System.nanoTime());
                     }
 
                     @Override

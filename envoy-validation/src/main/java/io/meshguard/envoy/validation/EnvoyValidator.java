@@ -13,8 +13,10 @@ import io.envoyproxy.pgv.validate.Validate.FieldRules;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Envoy's load-time checks of one xDS resource, as Envoy makes them when a response arrives ({@code
@@ -38,7 +40,26 @@ public final class EnvoyValidator {
     /** Protobuf's own bound (google/protobuf/duration.proto): ±10,000 years. */
     private static final long MAX_DURATION_SECONDS = 315_576_000_000L;
 
+    /**
+     * Each field's rules and their text, read once: the walk visits every field of every resource on each publish,
+     * and printing the rules there cost more than the checks (a publish profile, issue 48).
+     */
+    private static final Map<FieldDescriptor, DeclaredRules> RULES = new ConcurrentHashMap<>();
+
     private EnvoyValidator() {}
+
+    /** A field's {@code validate.rules} (default when none) and their text, as a violation names its rule. */
+    private record DeclaredRules(FieldRules rules, String text, String itemsText) {
+        static DeclaredRules of(FieldDescriptor f) {
+            FieldRules rules = f.getOptions().hasExtension(Validate.rules)
+                    ? f.getOptions().getExtension(Validate.rules)
+                    : FieldRules.getDefaultInstance();
+            return new DeclaredRules(
+                    rules,
+                    TextFormat.printer().shortDebugString(rules),
+                    TextFormat.printer().shortDebugString(rules.getRepeated().getItems()));
+        }
+    }
 
     /** Every violation in {@code resource}, in walk order; empty when Envoy would load it. */
     public static List<Violation> validate(Message resource) {
@@ -90,11 +111,10 @@ public final class EnvoyValidator {
             return; // PGV checks a oneof member only when it is the one set
         }
         String at = join(path, f.getName());
-        FieldRules rules = f.getOptions().hasExtension(Validate.rules)
-                ? f.getOptions().getExtension(Validate.rules)
-                : FieldRules.getDefaultInstance();
+        DeclaredRules declared = RULES.computeIfAbsent(f, DeclaredRules::of);
+        FieldRules rules = declared.rules();
         Descriptor owner = f.getContainingType();
-        String ruleText = TextFormat.printer().shortDebugString(rules);
+        String ruleText = declared.text();
         if (f.isMapField()) {
             Rules.map(at, m, f, rules, ruleText, owner, out);
             FieldDescriptor valueField = f.getMessageType().findFieldByName("value");
@@ -122,8 +142,7 @@ public final class EnvoyValidator {
                             item,
                             f,
                             rules.getRepeated().getItems(),
-                            TextFormat.printer()
-                                    .shortDebugString(rules.getRepeated().getItems()),
+                            declared.itemsText(),
                             owner,
                             out);
                 }

@@ -9,8 +9,11 @@ import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.envoy.validation.Violation;
 import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -21,6 +24,20 @@ import java.util.function.Function;
  * violation would make every node of the group NACK the whole response, so each is an error.
  */
 public final class EnvoyLoadCheck {
+    /**
+     * How much of the resources checked is remembered with its verdict, in their serialized bytes. A one-route publish
+     * checks every resource of the group two or three times (the draft's validation, the build with the deployment's
+     * filter targets, both variants) and again on the next change; all but the changed ones equal resources checked
+     * before, so their verdict is reused (the checks read the resource's content only). Bounded in bytes, not entries:
+     * a group's route configuration holds all its routes, and each publish makes a new one.
+     */
+    static final long REMEMBERED_BYTES = 64L * 1024 * 1024;
+
+    /** Least recently used first. */
+    private static final Map<Message, List<Violation>> VERDICTS = new LinkedHashMap<>(1024, 0.75f, true);
+
+    private static long rememberedBytes;
+
     private EnvoyLoadCheck() {}
 
     /** The violations of {@code resources}, one problem each, with the resource and field in the path. */
@@ -42,12 +59,41 @@ public final class EnvoyLoadCheck {
     private static <T extends Message> void each(
             String where, List<T> resources, Function<T, String> name, Set<Problem> out) {
         for (T resource : resources) {
-            for (Violation v : EnvoyValidator.validate(resource)) {
+            for (Violation v : violations(resource)) {
                 out.add(Problem.error(
                         ProblemCode.ENVOY_REFUSES,
                         where + "[" + name.apply(resource) + "]." + v.path(),
                         v.message() + " (rule " + v.rule() + "; " + v.code() + ")"));
             }
         }
+    }
+
+    /** {@link EnvoyValidator#validate} of {@code resource}, or its verdict on an equal resource checked before. */
+    static List<Violation> violations(Message resource) {
+        // both memoized by protobuf: computed here, outside the lock
+        var unused = resource.hashCode();
+        int bytes = resource.getSerializedSize();
+        synchronized (VERDICTS) {
+            List<Violation> known = VERDICTS.get(resource);
+            if (known != null) {
+                return known;
+            }
+        }
+        // checked outside the lock: concurrent publishes and validations do not wait on each other's checks
+        List<Violation> found = EnvoyValidator.validate(resource);
+        if (bytes > REMEMBERED_BYTES / 4) {
+            return found;
+        }
+        synchronized (VERDICTS) {
+            if (VERDICTS.put(resource, found) == null) {
+                rememberedBytes += bytes;
+            }
+            Iterator<Message> eldest = VERDICTS.keySet().iterator();
+            while (rememberedBytes > REMEMBERED_BYTES && eldest.hasNext()) {
+                rememberedBytes -= eldest.next().getSerializedSize();
+                eldest.remove();
+            }
+        }
+        return found;
     }
 }
