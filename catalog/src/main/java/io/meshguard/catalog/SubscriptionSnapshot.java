@@ -107,6 +107,23 @@ public final class SubscriptionSnapshot {
                 subscriptions);
     }
 
+    /** The snapshot of every tenant's contribution ({@link TenantCatalog}), under {@code version}. */
+    public static SubscriptionSnapshot of(long version, Collection<TenantCatalog> tenants) {
+        List<ProductPublish> publishes = new java.util.ArrayList<>();
+        List<Plan> plans = new java.util.ArrayList<>();
+        List<Application> applications = new java.util.ArrayList<>();
+        List<Credential> credentials = new java.util.ArrayList<>();
+        List<Subscription> subscriptions = new java.util.ArrayList<>();
+        for (TenantCatalog t : tenants) {
+            publishes.addAll(t.publishes());
+            plans.addAll(t.plans());
+            applications.addAll(t.applications());
+            credentials.addAll(t.credentials());
+            subscriptions.addAll(t.subscriptions());
+        }
+        return new SubscriptionSnapshot(version, publishes, plans, applications, credentials, subscriptions);
+    }
+
     /** An empty snapshot: every product route answers {@code no_subscription}. */
     public static SubscriptionSnapshot empty(long version) {
         return new SubscriptionSnapshot(version, List.of(), List.of(), List.of(), List.of(), List.of());
