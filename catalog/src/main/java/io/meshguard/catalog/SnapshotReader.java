@@ -78,19 +78,14 @@ final class SnapshotReader {
                         "pl.id",
                         tenants,
                         rs -> of.apply(rs.getString(9)).plans.add(plan(rs)));
-                query(
-                        c,
-                        "select id, tenant, name, state from application",
-                        "tenant",
-                        "id",
-                        tenants,
-                        rs -> of.apply(rs.getString(2))
-                                .applications
-                                .add(new Application(
-                                        rs.getString(1),
-                                        rs.getString(2),
-                                        rs.getString(3),
-                                        upper(ApplicationState.class, rs.getString(4)))));
+                query(c, "select id, tenant, name, state from application", "tenant", "id", tenants, rs -> of.apply(
+                                rs.getString(2))
+                        .applications
+                        .add(new Application(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                upper(ApplicationState.class, rs.getString(4)))));
                 query(
                         c,
                         "select cr.kind, cr.id, cr.application_id, cr.state, cr.expires_at, cr.overlap_ends_at,"
@@ -127,8 +122,7 @@ final class SnapshotReader {
                 c.commit();
                 Map<String, TenantCatalog> out = new TreeMap<>();
                 byTenant.forEach((t, r) -> out.put(
-                        t,
-                        new TenantCatalog(t, r.publishes, r.plans, r.applications, r.credentials, r.subscriptions)));
+                        t, new TenantCatalog(t, r.publishes, r.plans, r.applications, r.credentials, r.subscriptions)));
                 return out;
             } finally {
                 c.rollback();

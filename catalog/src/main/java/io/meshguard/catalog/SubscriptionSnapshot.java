@@ -205,7 +205,8 @@ public final class SubscriptionSnapshot {
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
         Index idx = index();
-        Resolved resolved = idx.credentialsByKind().getOrDefault(presented, Map.of()).get(credentialId);
+        Resolved resolved =
+                idx.credentialsByKind().getOrDefault(presented, Map.of()).get(credentialId);
         if (resolved == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }

@@ -80,8 +80,7 @@ class TenantCatalogTest {
         store.createApplication(GLOBEX, new Application("globex-app", "globex", "App", ApplicationState.ACTIVE), "gus");
         initechSubscription = store.subscribe(INITECH, "initech-app", "payments-dev-local", "payments-free", "ina")
                 .id();
-        String globexSubscription = store.subscribe(
-                        GLOBEX, "globex-app", "payments-dev-local", "payments-free", "gus")
+        String globexSubscription = store.subscribe(GLOBEX, "globex-app", "payments-dev-local", "payments-free", "gus")
                 .id();
         store.addCredential(INITECH, key("initech000000001", "initech-app", Set.of(initechSubscription)));
         store.addCredential(GLOBEX, key("globex0000000001", "globex-app", Set.of(globexSubscription)));
@@ -95,9 +94,8 @@ class TenantCatalogTest {
         TenantCatalog initech = read.get("initech");
         assertThat(initech.applications()).extracting(Application::id).containsExactly("initech-app");
         assertThat(initech.subscriptions()).extracting(Subscription::id).containsExactly(initechSubscription);
-        assertThat(initech.credentials())
-                .singleElement()
-                .satisfies(c -> assertThat(c.subscriptionIds()).containsExactly(initechSubscription));
+        assertThat(initech.credentials()).singleElement().satisfies(c -> assertThat(c.subscriptionIds())
+                .containsExactly(initechSubscription));
         assertThat(initech.publishes()).as("the provider's, not the customer's").isEmpty();
         assertThat(initech.plans()).isEmpty();
     }

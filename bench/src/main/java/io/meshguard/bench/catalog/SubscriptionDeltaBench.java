@@ -97,7 +97,8 @@ public final class SubscriptionDeltaBench {
                 r.await("granted", connect, Duration.ofMinutes(10));
             }
             System.out.printf(
-                    "full state on connect: all 3 replicas granted after %.0f ms%n", (System.nanoTime() - connect) / 1e6);
+                    "full state on connect: all 3 replicas granted after %.0f ms%n",
+                    (System.nanoTime() - connect) / 1e6);
             long[] notify = notifyRoundTrips(ds, probes);
             HttpClient http = HttpClient.newHttpClient();
             List<Long> push = new ArrayList<>();
@@ -138,7 +139,9 @@ public final class SubscriptionDeltaBench {
             }
             long[] pushed = push.stream().mapToLong(Long::longValue).toArray();
             print("NOTIFY -> LISTEN (baseline)", notify);
-            print("admin REST call (suspend/resume) answered", call.stream().mapToLong(Long::longValue).toArray());
+            print(
+                    "admin REST call (suspend/resume) answered",
+                    call.stream().mapToLong(Long::longValue).toArray());
             print("change -> all 3 replicas decide anew", pushed);
             if (pushed.length > 0) {
                 System.out.printf(
@@ -234,8 +237,8 @@ public final class SubscriptionDeltaBench {
             this.process = process;
             this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader in = new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader in =
+                        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = in.readLine()) != null) {
                         lines.add(line.split(" "));
