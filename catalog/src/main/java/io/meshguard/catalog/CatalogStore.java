@@ -344,6 +344,16 @@ public final class CatalogStore {
         return snapshots.snapshot(version);
     }
 
+    /**
+     * What each of {@code tenants} contributes to the subscription state (every tenant's when empty), read in one
+     * repeatable-read transaction with one query per table: a change that names its tenant is reread for the cost of
+     * that tenant's rows. Each tenant named is in the answer, {@link TenantCatalog#isEmpty() empty} when it holds
+     * nothing.
+     */
+    public Map<String, TenantCatalog> tenantCatalogs(Optional<Set<String>> tenants) {
+        return snapshots.tenants(tenants);
+    }
+
     /** A moved publish and what its gateway group did about it. */
     public record Moved(ProductPublish publish, GatewayServing.Served gateway) {}
 }

@@ -23,10 +23,19 @@ public final class SubscriptionSnapshot {
     private final Map<String, Plan> plans;
     private final Map<String, Application> applications;
     private final Map<String, Credential> credentials;
-    /** Credentials by kind, then id: the Check's lookup, without building a key per request. */
-    private final Map<AuthMode, Map<String, Resolved>> credentialsByKind;
-    /** Subscriptions by publish, then application (a few per pair at most). */
-    private final Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp;
+    /**
+     * What the Check looks up, worked out on first use ({@link #indexed()}): the controller only encodes a snapshot
+     * and never decides from it, so it does not pay for them on every change.
+     */
+    private volatile Index index;
+
+    /**
+     * @param credentialsByKind credentials by kind, then id: the Check's lookup, without building a key per request
+     * @param subscriptionsByPublishAndApp subscriptions by publish, then application (a few per pair at most)
+     */
+    private record Index(
+            Map<AuthMode, Map<String, Resolved>> credentialsByKind,
+            Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp) {}
 
     /**
      * @param version increases with every change the controller publishes; a replica reports the one it holds
@@ -45,31 +54,56 @@ public final class SubscriptionSnapshot {
         this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
         index(subscriptions, Subscription::id, "subscription");
         this.subscriptions = List.copyOf(subscriptions);
-        this.subscriptionsByPublishAndApp = subscriptions.stream()
-                .collect(Collectors.groupingBy(
-                        Subscription::publishId,
-                        Collectors.groupingBy(Subscription::applicationId, Collectors.toUnmodifiableList())));
         for (Subscription s : subscriptions) {
             if (!this.plans.containsKey(s.planId())) {
                 throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
             }
         }
+    }
+
+    /**
+     * This snapshot with the Check's lookups worked out: a replica calls it before it swaps the snapshot in, so no
+     * Check waits for them (a snapshot that was never indexed works them out at its first decision).
+     */
+    public SubscriptionSnapshot indexed() {
+        index();
+        return this;
+    }
+
+    private Index index() {
+        Index i = index;
+        if (i == null) {
+            synchronized (this) {
+                i = index;
+                if (i == null) {
+                    i = buildIndex();
+                    index = i;
+                }
+            }
+        }
+        return i;
+    }
+
+    private Index buildIndex() {
+        Map<String, Map<String, List<Subscription>>> byPublishAndApp = subscriptions.stream()
+                .collect(Collectors.groupingBy(
+                        Subscription::publishId,
+                        Collectors.groupingBy(Subscription::applicationId, Collectors.toUnmodifiableList())));
         Map<String, java.util.Set<String>> publishesByApp = new HashMap<>();
         for (Subscription s : subscriptions) {
             publishesByApp
                     .computeIfAbsent(s.applicationId(), a -> new java.util.HashSet<>())
                     .add(s.publishId());
         }
-        this.credentialsByKind = new java.util.EnumMap<>(AuthMode.class);
+        Map<AuthMode, Map<String, Resolved>> byKind = new java.util.EnumMap<>(AuthMode.class);
         for (Credential c : this.credentials.values()) {
             Map<String, AccessDecision> byPublish = new HashMap<>();
             for (String publish : publishesByApp.getOrDefault(c.applicationId(), java.util.Set.of())) {
-                byPublish.put(publish, afterCredential(publish, c));
+                byPublish.put(publish, afterCredential(publish, c, byPublishAndApp));
             }
-            credentialsByKind
-                    .computeIfAbsent(c.kind(), k -> new HashMap<>())
-                    .put(c.id(), new Resolved(c, Map.copyOf(byPublish)));
+            byKind.computeIfAbsent(c.kind(), k -> new HashMap<>()).put(c.id(), new Resolved(c, Map.copyOf(byPublish)));
         }
+        return new Index(byKind, byPublishAndApp);
     }
 
     /**
@@ -105,6 +139,23 @@ public final class SubscriptionSnapshot {
                 applications.values(),
                 credentials.values(),
                 subscriptions);
+    }
+
+    /** The snapshot of every tenant's contribution ({@link TenantCatalog}), under {@code version}. */
+    public static SubscriptionSnapshot of(long version, Collection<TenantCatalog> tenants) {
+        List<ProductPublish> publishes = new java.util.ArrayList<>();
+        List<Plan> plans = new java.util.ArrayList<>();
+        List<Application> applications = new java.util.ArrayList<>();
+        List<Credential> credentials = new java.util.ArrayList<>();
+        List<Subscription> subscriptions = new java.util.ArrayList<>();
+        for (TenantCatalog t : tenants) {
+            publishes.addAll(t.publishes());
+            plans.addAll(t.plans());
+            applications.addAll(t.applications());
+            credentials.addAll(t.credentials());
+            subscriptions.addAll(t.subscriptions());
+        }
+        return new SubscriptionSnapshot(version, publishes, plans, applications, credentials, subscriptions);
     }
 
     /** An empty snapshot: every product route answers {@code no_subscription}. */
@@ -153,7 +204,9 @@ public final class SubscriptionSnapshot {
                     DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
-        Resolved resolved = credentialsByKind.getOrDefault(presented, Map.of()).get(credentialId);
+        Index idx = index();
+        Resolved resolved =
+                idx.credentialsByKind().getOrDefault(presented, Map.of()).get(credentialId);
         if (resolved == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }
@@ -172,14 +225,17 @@ public final class SubscriptionSnapshot {
                     });
         }
         AccessDecision known = resolved.byPublish().get(publishId);
-        return known != null ? known : afterCredential(publishId, credential);
+        return known != null ? known : afterCredential(publishId, credential, idx.subscriptionsByPublishAndApp());
     }
 
     /**
      * What a usable {@code credential} gets on {@code publishId}: its application, then the subscription and its
      * plan. Depends on the snapshot alone (never on the time), so its answers are worked out once per snapshot.
      */
-    private AccessDecision afterCredential(String publishId, Credential credential) {
+    private AccessDecision afterCredential(
+            String publishId,
+            Credential credential,
+            Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp) {
         Application application = applications.get(credential.applicationId());
         if (application == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no application");

@@ -4,7 +4,11 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -18,13 +22,16 @@ import org.slf4j.LoggerFactory;
  * notifications lost any other way. A lost connection is retried every second.
  */
 public final class PgChannelListener implements AutoCloseable {
+    /** The payload that says anything may have changed (a TRUNCATE, a row whose owner is gone). */
+    public static final String EVERYTHING = "*";
+
     private static final Logger LOG = LoggerFactory.getLogger(PgChannelListener.class);
 
     private final DataSource dataSource;
     private final String channel;
     private final Duration debounce;
     private final Duration safetyNet;
-    private final Runnable onChange;
+    private final Consumer<Optional<Set<String>>> onChange;
     private final AtomicBoolean running = new AtomicBoolean();
     private Thread thread;
 
@@ -34,6 +41,20 @@ public final class PgChannelListener implements AutoCloseable {
      */
     public PgChannelListener(
             DataSource dataSource, String channel, Duration debounce, Duration safetyNet, Runnable onChange) {
+        this(dataSource, channel, debounce, safetyNet, (Consumer<Optional<Set<String>>>) payloads -> onChange.run());
+    }
+
+    /**
+     * As above, telling {@code onChange} what changed: the payloads of the notifications taken together, or empty
+     * when anything may have (the listener (re)connected, the safety net is due, or a notification's payload is
+     * {@link #EVERYTHING}).
+     */
+    public PgChannelListener(
+            DataSource dataSource,
+            String channel,
+            Duration debounce,
+            Duration safetyNet,
+            Consumer<Optional<Set<String>>> onChange) {
         if (!channel.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("not a plain channel name: " + channel);
         }
@@ -57,7 +78,7 @@ public final class PgChannelListener implements AutoCloseable {
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + channel);
                 }
-                changed();
+                changed(Optional.empty());
                 PGConnection pg = c.unwrap(PGConnection.class);
                 long nextSafetyNet = System.nanoTime() + safetyNet.toNanos();
                 while (running.get()) {
@@ -67,13 +88,17 @@ public final class PgChannelListener implements AutoCloseable {
                         return; // woken by close()
                     }
                     boolean notified = notes != null && notes.length > 0;
+                    Set<String> payloads = new LinkedHashSet<>();
+                    add(payloads, notes);
                     if (notified && !debounce.isZero()) {
                         Thread.sleep(debounce.toMillis());
-                        pg.getNotifications(1); // the rest of the burst: one call covers them
+                        add(payloads, pg.getNotifications(1)); // the rest of the burst: one call covers them
                     }
-                    if (notified || System.nanoTime() >= nextSafetyNet) {
-                        changed();
+                    if (System.nanoTime() >= nextSafetyNet) {
+                        changed(Optional.empty());
                         nextSafetyNet = System.nanoTime() + safetyNet.toNanos();
+                    } else if (notified) {
+                        changed(payloads.contains(EVERYTHING) ? Optional.empty() : Optional.of(Set.copyOf(payloads)));
                     }
                 }
             } catch (SQLException e) {
@@ -94,9 +119,17 @@ public final class PgChannelListener implements AutoCloseable {
         }
     }
 
-    private void changed() {
+    private static void add(Set<String> payloads, PGNotification[] notes) {
+        if (notes != null) {
+            for (PGNotification n : notes) {
+                payloads.add(n.getParameter());
+            }
+        }
+    }
+
+    private void changed(Optional<Set<String>> payloads) {
         try {
-            onChange.run();
+            onChange.accept(payloads);
         } catch (RuntimeException e) {
             LOG.warn("listener on {}: the change was not taken: {}", channel, e.getMessage());
         }

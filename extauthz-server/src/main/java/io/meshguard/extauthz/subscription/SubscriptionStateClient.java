@@ -33,6 +33,12 @@ import org.slf4j.LoggerFactory;
 public final class SubscriptionStateClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStateClient.class);
 
+    /**
+     * The largest subscription state a replica takes, for its channel's inbound limit: the state is one message of
+     * every tenant, about 6.6 MB per 100,000 subscriptions, so this admits some two million.
+     */
+    public static final int MAX_STATE_BYTES = 128 * 1024 * 1024;
+
     /** What a replica holds: the snapshot and since when the stream to the controller has been down, if it is. */
     private record Held(Optional<SubscriptionSnapshot> snapshot, Optional<Instant> downSince) {}
 
@@ -131,7 +137,9 @@ public final class SubscriptionStateClient implements AutoCloseable {
 
     private void apply(DiscoveryResponse response) {
         try {
-            SubscriptionSnapshot s = SnapshotMessage.fromResource(SubscriptionStateWire.resource(response));
+            // indexed before the swap: the Checks keep deciding from the previous snapshot meanwhile
+            SubscriptionSnapshot s = SnapshotMessage.fromResource(SubscriptionStateWire.resource(response))
+                    .indexed();
             held.set(new Held(Optional.of(s), Optional.empty()));
             stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
         } catch (IllegalArgumentException e) {

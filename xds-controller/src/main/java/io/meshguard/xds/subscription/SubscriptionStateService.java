@@ -1,5 +1,6 @@
 package io.meshguard.xds.subscription;
 
+import com.google.protobuf.Any;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.BindableService;
@@ -39,7 +40,10 @@ public final class SubscriptionStateService implements BindableService {
     private record Stream(
             String replica, ServerCallStreamObserver<DiscoveryResponse> out, Map<String, Long> sentByNonce) {}
 
-    private final AtomicReference<Optional<SubscriptionSnapshot>> current = new AtomicReference<>(Optional.empty());
+    /** A snapshot with its resource, encoded once however many replicas it goes to. */
+    private record Encoded(SubscriptionSnapshot snapshot, Any resource) {}
+
+    private final AtomicReference<Optional<Encoded>> current = new AtomicReference<>(Optional.empty());
     private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
     private final Map<String, ReplicaState> replicas = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -47,8 +51,9 @@ public final class SubscriptionStateService implements BindableService {
 
     /** Makes {@code snapshot} current and sends it to every open stream. */
     public void publish(SubscriptionSnapshot snapshot) {
-        current.set(Optional.of(snapshot));
-        streams.values().forEach(s -> send(s, snapshot));
+        Encoded encoded = new Encoded(snapshot, SnapshotMessage.resource(snapshot));
+        current.set(Optional.of(encoded));
+        streams.values().forEach(s -> send(s, encoded));
     }
 
     /** What each replica that ever connected reported last. */
@@ -85,7 +90,7 @@ public final class SubscriptionStateService implements BindableService {
                 if (s == null) {
                     s = new Stream(replica, out, new ConcurrentHashMap<>());
                     streams.put(id, s);
-                    Optional<SubscriptionSnapshot> now = current.get();
+                    Optional<Encoded> now = current.get();
                     if (now.isPresent()) {
                         send(s, now.get());
                     }
@@ -120,7 +125,8 @@ public final class SubscriptionStateService implements BindableService {
         };
     }
 
-    private void send(Stream s, SubscriptionSnapshot snapshot) {
+    private void send(Stream s, Encoded encoded) {
+        SubscriptionSnapshot snapshot = encoded.snapshot();
         String nonce = Long.toString(nonces.incrementAndGet());
         s.sentByNonce().put(nonce, snapshot.version());
         synchronized (s) {
@@ -132,7 +138,7 @@ public final class SubscriptionStateService implements BindableService {
                             .setTypeUrl(SubscriptionStateWire.TYPE_URL)
                             .setVersionInfo(Long.toString(snapshot.version()))
                             .setNonce(nonce)
-                            .addResources(SnapshotMessage.resource(snapshot))
+                            .addResources(encoded.resource())
                             .build());
         }
     }
