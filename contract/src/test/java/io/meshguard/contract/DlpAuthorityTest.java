@@ -13,7 +13,8 @@ class DlpAuthorityTest {
         assertThat(backend).isEqualTo("dlp-profile.cards.edge");
         // Envoy Gateway v1.9.0: "<backendRef name>.<policy namespace>", ":<port>" when the ref has one
         assertThat(RouteContract.DlpAuthority.profileOf(backend + ".meshguard")).contains("cards");
-        assertThat(RouteContract.DlpAuthority.profileOf(backend + ".meshguard:9002")).contains("cards");
+        assertThat(RouteContract.DlpAuthority.profileOf(backend + ".meshguard:9002"))
+                .contains("cards");
     }
 
     @Test

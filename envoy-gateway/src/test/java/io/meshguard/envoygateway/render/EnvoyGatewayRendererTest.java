@@ -244,7 +244,11 @@ class EnvoyGatewayRendererTest {
         of(r, "EnvoyExtensionPolicy")
                 .forEach(p -> refs.put(
                         p.path("spec").path("targetRefs").get(0).path("name").asText(),
-                        p.path("spec").path("extProc").get(0).path("backendRefs").get(0)));
+                        p.path("spec")
+                                .path("extProc")
+                                .get(0)
+                                .path("backendRefs")
+                                .get(0)));
         assertThat(refs.get("edge-list").path("kind").asText()).isEqualTo("Backend");
         assertThat(refs.get("edge-list").path("name").asText()).isEqualTo("dlp-profile.cards.edge");
         assertThat(refs.get("edge-get")).isEqualTo(refs.get("edge-list"));

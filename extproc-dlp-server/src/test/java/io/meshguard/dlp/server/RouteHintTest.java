@@ -188,7 +188,11 @@ class RouteHintTest {
             assertThat(r.hasImmediateResponse())
                     .as("the route's profile (default) masks; the path's (llm) would block")
                     .isFalse();
-            assertThat(r.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
+            assertThat(r.getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
                     .isEqualTo("pay with **** **** **** 1111");
         }
         assertThat(fx.findings).anySatisfy(f -> assertThat(f.profile()).isEqualTo("default"));

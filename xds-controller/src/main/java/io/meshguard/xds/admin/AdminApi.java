@@ -19,8 +19,8 @@ import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
-import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.xds.server.NodeStatus;
@@ -671,10 +671,8 @@ public final class AdminApi implements HttpHandler {
             throw new AdminJson.Refusal(400, "invalid JSON: " + ConfigJson.describe(e));
         }
         sameName(call, asked.name(), call.segment(1));
-        TemplateKind stored = draft.load()
-                .group(asked.name())
-                .map(GatewayGroup::templateKind)
-                .orElse(TemplateKind.MESHGUARD);
+        TemplateKind stored =
+                draft.load().group(asked.name()).map(GatewayGroup::templateKind).orElse(TemplateKind.MESHGUARD);
         // a body without the field keeps the stored kind (clients that predate it); naming another kind needs
         // group:template, on its own route
         if (body.has("template_kind") && asked.templateKind() != stored) {

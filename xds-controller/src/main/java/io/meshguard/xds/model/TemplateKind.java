@@ -35,7 +35,7 @@ public enum TemplateKind {
         return Arrays.stream(values())
                 .filter(k -> k.wire.equals(n))
                 .findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("unknown gateway template kind '" + name
-                        + "'; known: meshguard, envoy-gateway"));
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "unknown gateway template kind '" + name + "'; known: meshguard, envoy-gateway"));
     }
 }

@@ -418,8 +418,7 @@ class AdminApiAccessTest {
     void templateKind_isSetOnlyWithGroupTemplateOnThatGroup_andAGroupEditKeepsIt() throws Exception {
         String group = "/groups/edge-three";
         assertThat(send(breakGlassHttp, "PUT", group, STATIC_TOKEN, """
-                        {"name": "edge-three", "environment": "dev", "region": "three"}""")
-                        .statusCode())
+                        {"name": "edge-three", "environment": "dev", "region": "three"}""").statusCode())
                 .isEqualTo(200);
         String toEnvoyGateway = "{\"kind\": \"envoy-gateway\"}";
 
@@ -445,7 +444,8 @@ class AdminApiAccessTest {
         assertThat(kind(group, editor)).isEqualTo("meshguard");
 
         String admin = token("ada", "edge-three-admins");
-        assertThat(send(http, "PUT", group + "/template", admin, "{\"kind\": \"istio\"}").statusCode())
+        assertThat(send(http, "PUT", group + "/template", admin, "{\"kind\": \"istio\"}")
+                        .statusCode())
                 .isEqualTo(400);
         HttpResponse<String> moved = send(http, "PUT", group + "/template", admin, toEnvoyGateway);
         assertThat(moved.statusCode()).as(moved.body()).isEqualTo(200);
@@ -454,7 +454,9 @@ class AdminApiAccessTest {
         HttpResponse<String> edited = send(http, "PUT", group, editor, """
                 {"name": "edge-three", "environment": "dev", "region": "three-b"}""");
         assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
-        assertThat(kind(group, editor)).as("an edit without the field keeps the kind").isEqualTo("envoy-gateway");
+        assertThat(kind(group, editor))
+                .as("an edit without the field keeps the kind")
+                .isEqualTo("envoy-gateway");
         assertThat(send(http, "PUT", "/groups/nowhere/template", token("root", "auditor"), toEnvoyGateway)
                         .statusCode())
                 .isEqualTo(403);

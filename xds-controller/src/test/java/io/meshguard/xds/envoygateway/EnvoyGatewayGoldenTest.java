@@ -181,8 +181,8 @@ class EnvoyGatewayGoldenTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
-    void dlp_getsTheRoutesProfile_fromEnvoyGatewaysAuthority_asFromMeshguardsMetadata(
-            String name, GatewayConfig config) throws Exception {
+    void dlp_getsTheRoutesProfile_fromEnvoyGatewaysAuthority_asFromMeshguardsMetadata(String name, GatewayConfig config)
+            throws Exception {
         for (GatewayGroup g : config.groups()) {
             Map<String, String> served = servedProfiles(config, g.name());
             RenderedResources rendered = check.render(EnvoyGatewayRevisions.of(config, g.name(), 1));
@@ -197,7 +197,8 @@ class EnvoyGatewayGoldenTest {
                                         .path("annotations")
                                         .path(EnvoyGatewayRenderer.ANNOTATION_ROUTE)
                                         .asText());
-                    case "Backend" -> backends.put(r.path("metadata").path("name").asText(), r.path("spec"));
+                    case "Backend" ->
+                        backends.put(r.path("metadata").path("name").asText(), r.path("spec"));
                     default -> {}
                 }
             }
@@ -208,22 +209,35 @@ class EnvoyGatewayGoldenTest {
                 }
                 String route = routeOfHttpRoute.get(
                         r.path("spec").path("targetRefs").get(0).path("name").asText());
-                JsonNode ref = r.path("spec").path("extProc").get(0).path("backendRefs").get(0);
+                JsonNode ref = r.path("spec")
+                        .path("extProc")
+                        .get(0)
+                        .path("backendRefs")
+                        .get(0);
                 // what Envoy Gateway v1.9.0 makes the stream's :authority (buildExtProc): name.namespace[:port]
                 String authority = ref.path("name").asText() + "."
-                        + ref.path("namespace").asText(r.path("metadata").path("namespace").asText())
+                        + ref.path("namespace")
+                                .asText(r.path("metadata").path("namespace").asText())
                         + (ref.has("port") ? ":" + ref.path("port").asInt() : "");
                 RouteContract.DlpAuthority.profileOf(authority).ifPresent(p -> fromAuthority.put(route, p));
                 if (ref.path("kind").asText().equals("Backend")) {
                     // the Backend carrying the profile is rendered and reaches the DLP Service over h2c
                     JsonNode b = backends.get(ref.path("name").asText());
-                    assertThat(b == null).as("Backend " + ref.path("name").asText() + " rendered").isFalse();
-                    assertThat(b.path("endpoints").get(0).path("fqdn").path("hostname").asText())
+                    assertThat(b == null)
+                            .as("Backend " + ref.path("name").asText() + " rendered")
+                            .isFalse();
+                    assertThat(b.path("endpoints")
+                                    .get(0)
+                                    .path("fqdn")
+                                    .path("hostname")
+                                    .asText())
                             .isEqualTo("meshguard-dlp.meshguard.svc.cluster.local");
                     assertThat(b.path("appProtocols").get(0).asText()).isEqualTo("gateway.envoyproxy.io/h2c");
                 }
             }
-            assertThat(served).as(name + " / " + g.name() + ": some route names a profile").isNotEmpty();
+            assertThat(served)
+                    .as(name + " / " + g.name() + ": some route names a profile")
+                    .isNotEmpty();
             assertThat(fromAuthority).as(name + " / " + g.name()).isEqualTo(served);
         }
     }

@@ -90,7 +90,12 @@ class EnvoyGatewayGroupsTest {
                         .published())
                 .isTrue();
         assertThat(other.latestIds()).containsKey("edge");
-        assertThat(other.latestPerGroup().get("edge").config().group("edge").orElseThrow().templateKind())
+        assertThat(other.latestPerGroup()
+                        .get("edge")
+                        .config()
+                        .group("edge")
+                        .orElseThrow()
+                        .templateKind())
                 .as("the kind is published with the revision: a rollback restores it")
                 .isEqualTo(TemplateKind.ENVOY_GATEWAY);
     }
@@ -107,9 +112,14 @@ class EnvoyGatewayGroupsTest {
         assertThat(flipped.published())
                 .as("the kind stored with the group, not a setting, decides the check")
                 .isFalse();
-        assertThat(flipped.problems()).anySatisfy(p -> assertThat(p.code())
-                .isEqualTo(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED));
-        assertThat(store.latestPerGroup().get("edge").config().group("edge").orElseThrow().templateKind())
+        assertThat(flipped.problems())
+                .anySatisfy(p -> assertThat(p.code()).isEqualTo(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED));
+        assertThat(store.latestPerGroup()
+                        .get("edge")
+                        .config()
+                        .group("edge")
+                        .orElseThrow()
+                        .templateKind())
                 .isEqualTo(TemplateKind.MESHGUARD);
     }
 }
