@@ -80,7 +80,10 @@ final class HttpRouteMatcher {
                         .thenComparing(c -> -pathLength(c.match()))
                         .thenComparing(c -> c.match().has("method") ? 0 : 1)
                         .thenComparing(c -> -c.match().path("headers").size())
-                        .thenComparing(c -> c.route().path("metadata").path("namespace").asText() + "/"
+                        .thenComparing(c -> c.route()
+                                        .path("metadata")
+                                        .path("namespace")
+                                        .asText() + "/"
                                 + c.route().path("metadata").path("name").asText())
                         .thenComparingInt(Candidate::rule))
                 .map(c -> new Matched(c.route(), c.rule()));

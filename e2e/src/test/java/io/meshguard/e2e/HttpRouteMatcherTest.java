@@ -35,30 +35,48 @@ class HttpRouteMatcherTest {
 
     @Test
     void precedence_exactThenRegexThenLongestPrefix_thenMethod_thenHeaders_thenName() throws Exception {
-        HttpRouteMatcher m = new HttpRouteMatcher(List.of(
-                route("a-short", "[\"api.example\"]", "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p\"}}]"),
-                route("b-long", "[\"api.example\"]", "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}}]"),
-                route(
-                        "c-regex",
-                        "[\"api.example\"]",
-                        "[{\"path\": {\"type\": \"RegularExpression\", \"value\": \"/p/v1/[0-9]+\"}}]"),
-                route("d-exact", "[\"api.example\"]", "[{\"path\": {\"type\": \"Exact\", \"value\": \"/p/v1/7\"}}]"),
-                route(
-                        "e-method",
-                        "[\"api.example\"]",
-                        "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}, \"method\": \"POST\"}]"),
-                route(
-                        "f-header",
-                        "[\"api.example\"]",
-                        "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}, \"method\": \"POST\","
-                                + " \"headers\": [{\"type\": \"Exact\", \"name\": \"x-env\", \"value\": \"blue\"}]}]")));
+        HttpRouteMatcher m = new HttpRouteMatcher(
+                List.of(
+                        route(
+                                "a-short",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p\"}}]"),
+                        route(
+                                "b-long",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}}]"),
+                        route(
+                                "c-regex",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"RegularExpression\", \"value\": \"/p/v1/[0-9]+\"}}]"),
+                        route(
+                                "d-exact",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"Exact\", \"value\": \"/p/v1/7\"}}]"),
+                        route(
+                                "e-method",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}, \"method\": \"POST\"}]"),
+                        route(
+                                "f-header",
+                                "[\"api.example\"]",
+                                "[{\"path\": {\"type\": \"PathPrefix\", \"value\": \"/p/v1\"}, \"method\": \"POST\","
+                                        + " \"headers\": [{\"type\": \"Exact\", \"name\": \"x-env\", \"value\": \"blue\"}]}]")));
         assertThat(pick(m, "GET", "api.example", "/p/v1/7")).contains("d-exact");
-        assertThat(pick(m, "GET", "api.example", "/p/v1/8")).as("regex ranks above prefixes").contains("c-regex");
-        assertThat(pick(m, "GET", "api.example", "/p/v1/x?y=1")).as("longest prefix").contains("b-long");
-        assertThat(pick(m, "POST", "api.example", "/p/v1/x")).as("method, then headers").contains("f-header");
+        assertThat(pick(m, "GET", "api.example", "/p/v1/8"))
+                .as("regex ranks above prefixes")
+                .contains("c-regex");
+        assertThat(pick(m, "GET", "api.example", "/p/v1/x?y=1"))
+                .as("longest prefix")
+                .contains("b-long");
+        assertThat(pick(m, "POST", "api.example", "/p/v1/x"))
+                .as("method, then headers")
+                .contains("f-header");
         assertThat(pick(m, "GET", "api.example", "/p/v2")).contains("a-short");
         assertThat(pick(m, "GET", "api.example", "/pv1")).isEmpty();
-        assertThat(pick(m, "GET", "API.example:8080", "/p")).as("host case and port ignored").contains("a-short");
+        assertThat(pick(m, "GET", "API.example:8080", "/p"))
+                .as("host case and port ignored")
+                .contains("a-short");
     }
 
     @Test
