@@ -21,6 +21,8 @@ public final class Permissions {
             "group:update",
             "group:delete",
             "group:protect",
+            // the group's gateway template kind (issue 49): which data plane serves it
+            "group:template",
             "upstream:read",
             "upstream:update",
             "upstream:delete",

@@ -71,6 +71,68 @@ public final class RouteContract {
     }
 
     /**
+     * The DLP profile where the gateway cannot set {@link DlpMetadata} on the ext_proc stream (Envoy Gateway v1.9.0:
+     * no per-route gRPC initial metadata, docs/envoy-gateway.md). The route's EnvoyExtensionPolicy calls the DLP
+     * server through a Backend named {@code dlp-profile.<profile>.<group>}, and Envoy Gateway makes that name the
+     * stream's {@code :authority} ({@code <backend name>.<policy namespace>}, {@code buildExtProc} in
+     * {@code internal/gatewayapi/envoyextensionpolicy.go}, v1.9.0). Like the metadata it is operator configuration
+     * carried by Envoy on its own gRPC stream: no header a client sends reaches it.
+     */
+    public static final class DlpAuthority {
+        private DlpAuthority() {}
+
+        /** The first label of such a Backend's name. */
+        public static final String MARKER = "dlp-profile";
+
+        private static final java.util.regex.Pattern LABEL =
+                java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+        /** Whether {@code profile} can be carried this way: a DNS label (Kubernetes object names allow no other). */
+        public static boolean carries(String profile) {
+            return LABEL.matcher(profile).matches();
+        }
+
+        /**
+         * The Backend name that carries {@code profile} for {@code group} (one per group, so that pruning one group
+         * never removes another's).
+         *
+         * @throws IllegalArgumentException when the profile or the group is not a DNS label
+         */
+        public static String backendName(String profile, String group) {
+            if (!carries(profile) || !carries(group)) {
+                throw new IllegalArgumentException(
+                        "DLP profile '" + profile + "' of group '" + group + "' is not a DNS label");
+            }
+            return MARKER + "." + profile + "." + group;
+        }
+
+        /**
+         * The profile an ext_proc stream's {@code :authority} names: exactly {@code dlp-profile.<profile>.<group>.<
+         * namespace>}, an optional port after it; anything else names none.
+         */
+        public static java.util.Optional<String> profileOf(String authority) {
+            if (authority == null) {
+                return java.util.Optional.empty();
+            }
+            String host = authority.strip().toLowerCase(java.util.Locale.ROOT);
+            int colon = host.lastIndexOf(':');
+            if (colon >= 0 && host.substring(colon + 1).chars().allMatch(Character::isDigit)) {
+                host = host.substring(0, colon);
+            }
+            String[] labels = host.split("\\.", -1);
+            if (labels.length != 4 || !labels[0].equals(MARKER)) {
+                return java.util.Optional.empty();
+            }
+            for (String l : labels) {
+                if (!LABEL.matcher(l).matches()) {
+                    return java.util.Optional.empty();
+                }
+            }
+            return java.util.Optional.of(labels[1]);
+        }
+    }
+
+    /**
      * What the gateway's gRPC access log carries about the matched route and the caller, for per-version usage
      * (metrics and {@code meshguard api usage}).
      *

@@ -104,11 +104,10 @@ public final class XdsController implements ServerComponent {
                 Clock.systemUTC(),
                 new ConfigValidator(
                         profiles.map(PolicyProfiles::references).orElse(ProfileReferences.NONE),
-                        settings.envoyGatewayGroups().isEmpty()
-                                ? ConfigValidator.TemplateCheck.NONE
-                                : new io.meshguard.xds.envoygateway.EnvoyGatewayGroups(
-                                        settings.envoyGatewayGroups(),
-                                        io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults())),
+                        // keyed off each group's stored template kind: a group of kind envoy-gateway is refused
+                        // (MG-GROUP-006) unless its render passes the bundled CRDs
+                        new io.meshguard.xds.envoygateway.EnvoyGatewayGroups(
+                                io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults())),
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
                 settings.adsPeers());
         this.listener = new RevisionListener(

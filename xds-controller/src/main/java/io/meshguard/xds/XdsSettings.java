@@ -18,8 +18,6 @@ import java.util.Optional;
  *
  * @param adminTokenFile file with the admin API bearer token(s); without it the admin API refuses every call
  * @param adsPeers who may open an ADS stream and read which gateway group ({@code xds.ads.peer_identity} and friends)
- * @param envoyGatewayGroups the groups whose gateway template is of kind {@code envoy-gateway} ({@code
- *     xds.envoy_gateway.groups}, docs/envoy-gateway.md)
  */
 public record XdsSettings(
         String adsBind,
@@ -31,38 +29,11 @@ public record XdsSettings(
         Duration reconcileInterval,
         Duration drainTimeout,
         String controllerName,
-        AdsPeerPolicy adsPeers,
-        java.util.Set<String> envoyGatewayGroups) {
+        AdsPeerPolicy adsPeers) {
 
-    public XdsSettings {
-        envoyGatewayGroups = java.util.Set.copyOf(envoyGatewayGroups);
-    }
-
-    /** As the canonical constructor, every group served by meshguard's gateway only. */
-    public XdsSettings(
-            String adsBind,
-            int adsPort,
-            Optional<Path> adminTokenFile,
-            FilterTargets filterTargets,
-            Optional<String> defaultGroup,
-            Duration notifyDebounce,
-            Duration reconcileInterval,
-            Duration drainTimeout,
-            String controllerName,
-            AdsPeerPolicy adsPeers) {
-        this(
-                adsBind,
-                adsPort,
-                adminTokenFile,
-                filterTargets,
-                defaultGroup,
-                notifyDebounce,
-                reconcileInterval,
-                drainTimeout,
-                controllerName,
-                adsPeers,
-                java.util.Set.of());
-    }
+    // A group's gateway template kind is stored with the group (gateway_group.template_kind, docs/envoy-gateway.md),
+    // not a setting: the key xds.envoy_gateway.groups that named such groups before is gone, and a file still naming
+    // it fails the start as an unknown key.
 
     public static final int DEFAULT_ADS_PORT = 18000;
     public static final int DEFAULT_HTTP_PORT = 9103;
@@ -158,12 +129,6 @@ public record XdsSettings(
     public static final ConfigKey<Optional<Path>> DLP_POLICY_FILE = ConfigKey.optionalPath(
             "xds.policies.dlp_file",
             "The dlp.yaml extproc-dlp-server loads; set together with xds.policies.authz_file.");
-    public static final ConfigKey<List<String>> ENVOY_GATEWAY_GROUPS = ConfigKey.stringList(
-            "xds.envoy_gateway.groups",
-            List.of(),
-            "Gateway groups whose template is of kind envoy-gateway (docs/envoy-gateway.md): every publish, product "
-                    + "publish and rollback of one is also rendered as Gateway API and Envoy Gateway resources and "
-                    + "refused (MG-GROUP-006) unless each passes the bundled CRDs' schemas and CEL rules. Empty: none.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -191,8 +156,7 @@ public record XdsSettings(
                         ADS_PEER_IDENTITY,
                         ADS_TRUSTED_PROXIES,
                         ADS_GROUP_IDENTITIES,
-                        ADS_LOCAL_DEVELOPMENT_ANY_PEER,
-                        ENVOY_GATEWAY_GROUPS);
+                        ADS_LOCAL_DEVELOPMENT_ANY_PEER);
             }
 
             @Override
@@ -217,8 +181,7 @@ public record XdsSettings(
                         config.get(RECONCILE_INTERVAL),
                         config.get(DRAIN_TIMEOUT),
                         name,
-                        adsPeers(config),
-                        java.util.Set.copyOf(config.get(ENVOY_GATEWAY_GROUPS)));
+                        adsPeers(config));
             }
         };
     }

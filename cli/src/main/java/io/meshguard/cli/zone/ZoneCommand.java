@@ -50,22 +50,18 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
     }
 
     /**
-     * For the groups of {@code xds.envoy_gateway.groups}: the cluster's API server as the pod's service account sees
-     * it (fabric8 reads the in-cluster configuration, or KUBECONFIG outside a cluster), applied to under
-     * {@code meshguard-zone}.
+     * For the groups whose published template kind is {@code envoy-gateway}: the cluster's API server as the pod's
+     * service account sees it (fabric8 reads the in-cluster configuration, or KUBECONFIG outside a cluster), applied
+     * to under {@code meshguard-zone}. The client connects on first use: a zone whose groups are all served over ADS
+     * never calls the API server.
      */
-    private static Optional<EnvoyGatewayZone> envoyGateway(
-            XdsSettings xds, ZoneConfig.EnvoyGateway settings, ProcessMetrics metrics) {
-        if (xds.envoyGatewayGroups().isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(new EnvoyGatewayZone(
-                xds.envoyGatewayGroups(),
+    private static EnvoyGatewayZone envoyGateway(ZoneConfig.EnvoyGateway settings, ProcessMetrics metrics) {
+        return new EnvoyGatewayZone(
                 EnvoyGatewayTemplate.defaults(),
                 new EnvoyGatewayCluster(new KubernetesClientBuilder().build(), settings.drift()),
                 settings.interval(),
                 metrics.forServer("xds"),
-                java.time.Clock.systemUTC()));
+                java.time.Clock.systemUTC());
     }
 
     @Override
@@ -74,7 +70,7 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
         XdsSettings xds = XdsSettings.configGroup().read(config);
         ZoneSettings zone = ZoneConfig.zone().read(config);
         ProcessMetrics metrics = ProcessMetrics.create();
-        Optional<EnvoyGatewayZone> envoyGateway = envoyGateway(xds, ZoneConfig.envoyGateway(config), metrics);
+        Optional<EnvoyGatewayZone> envoyGateway = Optional.of(envoyGateway(ZoneConfig.envoyGateway(config), metrics));
         ZoneController controller = new ZoneController(
                 zone,
                 new InetSocketAddress(xds.adsBind(), xds.adsPort()),

@@ -42,7 +42,6 @@ public final class EnvoyGatewayZone implements AutoCloseable {
     /** The {@code client} of a resource's node report: what the fleet view shows as the node's software. */
     public static final String CLIENT = "envoy-gateway";
 
-    private final Set<String> groups;
     private final EnvoyGatewayPublishCheck check;
     private final EnvoyGatewayCluster cluster;
     private final Duration interval;
@@ -62,17 +61,14 @@ public final class EnvoyGatewayZone implements AutoCloseable {
     private record Applied(long revision, RenderedResources rendered, Map<ResourceKey, Drift> drift, boolean pending) {}
 
     /**
-     * @param groups the gateway groups whose template is of kind {@code envoy-gateway} ({@code xds.envoy_gateway.groups})
      * @param interval how often status is read back and drift looked for
      */
     public EnvoyGatewayZone(
-            Set<String> groups,
             EnvoyGatewayTemplate template,
             EnvoyGatewayCluster cluster,
             Duration interval,
             MeterRegistry meters,
             Clock clock) {
-        this.groups = Set.copyOf(groups);
         this.check = new EnvoyGatewayPublishCheck(template);
         this.cluster = cluster;
         this.interval = interval;
@@ -84,9 +80,12 @@ public final class EnvoyGatewayZone implements AutoCloseable {
                 .register(meters);
     }
 
-    /** Whether {@code group} is applied to the cluster as Gateway API resources rather than served over ADS. */
+    /**
+     * Whether the zone keeps {@code group}'s resources on the cluster: a revision of another template kind, or a
+     * withdrawal, must take them off.
+     */
     public boolean serves(String group) {
-        return groups.contains(group);
+        return applied.containsKey(group);
     }
 
     /**

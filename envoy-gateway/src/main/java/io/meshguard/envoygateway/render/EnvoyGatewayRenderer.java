@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.net.InetAddresses;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.envoygateway.render.GatewayRevision.Backend;
 import io.meshguard.envoygateway.render.GatewayRevision.Destination;
 import io.meshguard.envoygateway.render.GatewayRevision.EdgeRoute;
@@ -94,13 +95,15 @@ public final class EnvoyGatewayRenderer {
             }
         }
         List<ObjectNode> routeObjects = new ArrayList<>();
+        Map<String, ObjectNode> dlpBackends = new TreeMap<>();
         for (EdgeRoute r : revision.routes().stream()
                 .sorted(Comparator.comparing(EdgeRoute::name))
                 .toList()) {
-            route(revision, gateway, r, backendRefs, routeObjects, refusals);
+            route(revision, gateway, r, backendRefs, dlpBackends, routeObjects, refusals);
         }
         out.addAll(referenceGrants(revision, grantedServices, grantedPolicies));
         out.addAll(backendObjects);
+        out.addAll(dlpBackends.values());
         out.addAll(routeObjects);
         return new RenderedResources(out, refusals);
     }
@@ -237,6 +240,7 @@ public final class EnvoyGatewayRenderer {
             String gateway,
             EdgeRoute r,
             Map<String, ObjectNode> backendRefs,
+            Map<String, ObjectNode> dlpBackends,
             List<ObjectNode> out,
             List<String> refusals) {
         List<String> missing = r.destinations().stream()
@@ -338,7 +342,7 @@ public final class EnvoyGatewayRenderer {
         rule.putObject("timeouts").put("request", duration(r.timeoutMs()));
         out.add(route);
         out.add(securityPolicy(name, labels, r));
-        out.add(extensionPolicy(name, labels, r));
+        out.add(extensionPolicy(revision, gateway, name, labels, r, dlpBackends, refusals));
         r.retry().ifPresent(retry -> trafficPolicy(name, labels, r, retry, refusals)
                 .ifPresent(out::add));
     }
@@ -376,16 +380,39 @@ public final class EnvoyGatewayRenderer {
         return p;
     }
 
-    private ObjectNode extensionPolicy(String name, Map<String, String> labels, EdgeRoute r) {
+    private ObjectNode extensionPolicy(
+            GatewayRevision revision,
+            String gateway,
+            String name,
+            Map<String, String> labels,
+            EdgeRoute r,
+            Map<String, ObjectNode> dlpBackends,
+            List<String> refusals) {
         ObjectNode p = object(ENVOY_GATEWAY + "/v1alpha1", "EnvoyExtensionPolicy", name, labels);
-        // Envoy Gateway's extProc has no per-route gRPC initial metadata (docs/envoy-gateway.md, "The DLP contract"):
-        // the route's DLP contract is recorded for the reviewer, the DLP server does not receive it from this policy
+        // the route's DLP contract, for the reviewer; the profile reaches the DLP server through the backend below
         ObjectNode notes = ((ObjectNode) p.get("metadata")).putObject("annotations");
         r.dlpMetadata().forEach((k, v) -> notes.put("meshguard.io/" + k.replaceFirst("^x-meshguard-", ""), v));
         ObjectNode spec = p.putObject("spec");
         target(spec, name);
         ObjectNode proc = spec.putArray("extProc").addObject();
-        proc.putArray("backendRefs").add(serviceRef(template.dlp()));
+        String profile = r.dlpMetadata().get(RouteContract.DlpMetadata.DLP_PROFILE);
+        if (profile == null) {
+            // no named profile: the DLP server chooses by host, path and content type, as behind meshguard's gateway
+            proc.putArray("backendRefs").add(serviceRef(template.dlp()));
+        } else if (!RouteContract.DlpAuthority.carries(profile) || !RouteContract.DlpAuthority.carries(gateway)) {
+            refusals.add("route " + r.name() + ": DLP profile '" + profile + "' cannot be named on Envoy Gateway"
+                    + " (it travels in a Backend's name, which must be a DNS label: lower-case letters, digits, '-')");
+        } else {
+            // Envoy Gateway v1.9.0 sets no per-route ext_proc metadata; it makes the backend's name the stream's
+            // :authority, which the DLP server reads (RouteContract.DlpAuthority) and no client header can change
+            String backend = RouteContract.DlpAuthority.backendName(profile, gateway);
+            dlpBackends.computeIfAbsent(backend, b -> dlpBackend(revision, b));
+            proc.putArray("backendRefs")
+                    .addObject()
+                    .put("group", ENVOY_GATEWAY)
+                    .put("kind", "Backend")
+                    .put("name", backend);
+        }
         // a DLP block means no byte of the offending content passes, also when the processor is away
         proc.put("failOpen", false);
         ObjectNode mode = proc.putObject("processingMode");
@@ -422,6 +449,20 @@ public final class EnvoyGatewayRenderer {
                 .put("baseInterval", duration(retry.backoffBaseMs()))
                 .put("maxInterval", duration(retry.backoffMaxMs()));
         return Optional.of(p);
+    }
+
+    /** A Backend that reaches the DLP Service by its cluster DNS name, over HTTP/2 (gRPC). */
+    private ObjectNode dlpBackend(GatewayRevision revision, String name) {
+        ObjectNode b = object(ENVOY_GATEWAY + "/v1alpha1", "Backend", name, labels(revision, Optional.empty()));
+        ObjectNode spec = b.putObject("spec");
+        spec.putArray("appProtocols").add("gateway.envoyproxy.io/h2c");
+        EnvoyGatewayTemplate.ServiceRef dlp = template.dlp();
+        spec.putArray("endpoints")
+                .addObject()
+                .putObject("fqdn")
+                .put("hostname", dlp.name() + "." + dlp.namespace() + ".svc.cluster.local")
+                .put("port", dlp.port());
+        return b;
     }
 
     private ObjectNode serviceRef(EnvoyGatewayTemplate.ServiceRef s) {

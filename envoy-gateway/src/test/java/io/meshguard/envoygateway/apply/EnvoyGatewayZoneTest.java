@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -70,7 +69,6 @@ class EnvoyGatewayZoneTest {
 
     private EnvoyGatewayZone zone(DriftMode mode) {
         return new EnvoyGatewayZone(
-                Set.of("edge"),
                 EnvoyGatewayTemplate.defaults(),
                 new EnvoyGatewayCluster(client, mode),
                 Duration.ofMinutes(1),
@@ -239,6 +237,8 @@ class EnvoyGatewayZoneTest {
         EnvoyGatewayZone zone = zone(DriftMode.CORRECT);
         zone.revision(revision(6, PAYMENTS));
         assertThat(zone.reports()).isNotEmpty();
+        assertThat(zone.serves("edge")).isTrue();
+        assertThat(zone.serves("internal")).isFalse();
 
         zone.withdrawal("edge");
 
@@ -248,7 +248,8 @@ class EnvoyGatewayZoneTest {
                         .list()
                         .getItems())
                 .isEmpty();
-        assertThat(zone.serves("edge")).isTrue();
-        assertThat(zone.serves("internal")).isFalse();
+        assertThat(zone.serves("edge"))
+                .as("a withdrawn group's resources are no longer kept")
+                .isFalse();
     }
 }

@@ -220,6 +220,73 @@ class EnvoyGatewayRendererTest {
     }
 
     @Test
+    void dlpProfile_travelsInTheExtProcBackendsName_oneBackendPerProfile_andARouteWithoutOne_usesTheService() {
+        EdgeRoute list = route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
+        EdgeRoute get = route("get", new PathMatch(PathMatch.Kind.EXACT, "/payments/one"));
+        EdgeRoute plain = new EdgeRoute(
+                "plain",
+                list.hostnames(),
+                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/plain")),
+                List.of(),
+                List.of(),
+                list.destinations(),
+                15_000,
+                Optional.empty(),
+                List.of(),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                list.authzContext(),
+                Map.of(),
+                Optional.empty());
+        RenderedResources r = check.render(revision(list, get, plain));
+        Map<String, JsonNode> refs = new LinkedHashMap<>();
+        of(r, "EnvoyExtensionPolicy")
+                .forEach(p -> refs.put(
+                        p.path("spec").path("targetRefs").get(0).path("name").asText(),
+                        p.path("spec")
+                                .path("extProc")
+                                .get(0)
+                                .path("backendRefs")
+                                .get(0)));
+        assertThat(refs.get("edge-list").path("kind").asText()).isEqualTo("Backend");
+        assertThat(refs.get("edge-list").path("name").asText()).isEqualTo("dlp-profile.cards.edge");
+        assertThat(refs.get("edge-get")).isEqualTo(refs.get("edge-list"));
+        assertThat(refs.get("edge-plain").path("name").asText()).isEqualTo("meshguard-dlp");
+        assertThat(refs.get("edge-plain").path("port").asInt()).isEqualTo(9002);
+        assertThat(of(r, "Backend").stream()
+                        .map(b -> b.path("metadata").path("name").asText())
+                        .filter(n -> n.startsWith("dlp-profile."))
+                        .toList())
+                .as("one Backend per profile, shared by the group's routes")
+                .containsExactly("dlp-profile.cards.edge");
+    }
+
+    @Test
+    void aDlpProfileNoKubernetesNameCanCarry_refusesTheRevision_neverFallsBackToHostAndPath() {
+        EdgeRoute base = route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
+        EdgeRoute underscored = new EdgeRoute(
+                base.name(),
+                base.hostnames(),
+                base.paths(),
+                List.of(),
+                List.of(),
+                base.destinations(),
+                15_000,
+                Optional.empty(),
+                List.of(),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                base.authzContext(),
+                Map.of("x-meshguard-dlp-profile", "pci_strict"),
+                Optional.empty());
+        assertThatThrownBy(() -> check.render(revision(underscored)))
+                .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
+                .hasMessageContaining("route list: DLP profile 'pci_strict' cannot be named on Envoy Gateway");
+    }
+
+    @Test
     void aResourceTheApiServerWouldRefuse_refusesTheWholeRevision_namingItAndTheRule() {
         EdgeRoute base = route("many-headers", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
         List<Header> seventeen =

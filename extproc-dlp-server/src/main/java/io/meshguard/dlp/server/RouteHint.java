@@ -10,8 +10,11 @@ import java.util.Optional;
 
 /**
  * What the Envoy route said about a stream: the gateway's xDS routes add the {@link RouteContract.DlpMetadata} keys to
- * the ext_proc stream's initial metadata (ExtProcPerRoute overrides). This is operator configuration carried by
- * Envoy on its own gRPC stream, never a header a client can set.
+ * the ext_proc stream's initial metadata (ExtProcPerRoute overrides); an Envoy Gateway route, which cannot, calls
+ * through a Backend whose name carries the profile into the stream's {@code :authority}
+ * ({@link RouteContract.DlpAuthority}). Both are operator configuration carried by Envoy on its own gRPC stream,
+ * never a header a client can set (the HTTP request's headers reach this server only inside the processing messages,
+ * which never choose the profile).
  *
  * @param profile the dlp.yaml profile the route asks for; empty = choose by host, path and content type; a name the
  *     policy lacks fails the stream closed (docs/route-contract.md)
@@ -31,11 +34,18 @@ public record RouteHint(Optional<String> profile, String route) {
         return CURRENT.get();
     }
 
-    static RouteHint of(Metadata headers) {
+    /**
+     * The hint of a stream from its initial metadata and {@code :authority}: the metadata's profile when it names one
+     * (meshguard's gateway), else the one the authority names (Envoy Gateway), else none.
+     */
+    static RouteHint of(Metadata headers, String authority) {
         String profile = headers.get(PROFILE_KEY);
         String route = headers.get(ROUTE_KEY);
         return new RouteHint(
-                Optional.ofNullable(profile).map(String::strip).filter(p -> !p.isEmpty()),
+                Optional.ofNullable(profile)
+                        .map(String::strip)
+                        .filter(p -> !p.isEmpty())
+                        .or(() -> RouteContract.DlpAuthority.profileOf(authority)),
                 route == null ? "" : route.strip());
     }
 
@@ -49,7 +59,7 @@ public record RouteHint(Optional<String> profile, String route) {
             @Override
             public <Q, R> ServerCall.Listener<Q> interceptCall(
                     ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-                Context withHint = Context.current().withValue(CURRENT, of(headers));
+                Context withHint = Context.current().withValue(CURRENT, of(headers, call.getAuthority()));
                 Context previous = withHint.attach();
                 try {
                     return next.startCall(call, headers);

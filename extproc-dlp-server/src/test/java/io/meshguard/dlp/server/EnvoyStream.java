@@ -39,13 +39,29 @@ final class EnvoyStream implements AutoCloseable {
 
     /** With the stream's initial metadata, as an Envoy route's ExtProcPerRoute grpc_initial_metadata sets it. */
     EnvoyStream(ManagedChannel channel, BodySendMode requestMode, BodySendMode responseMode, Metadata initial) {
+        this(channel, requestMode, responseMode, initial, null);
+    }
+
+    /**
+     * With the stream's {@code :authority} as well: what Envoy sends as the gRPC service's authority (Envoy Gateway:
+     * the extProc backendRef's name and namespace); {@code null} keeps the channel's.
+     */
+    EnvoyStream(
+            ManagedChannel channel,
+            BodySendMode requestMode,
+            BodySendMode responseMode,
+            Metadata initial,
+            String authority) {
         this.config = ProtocolConfiguration.newBuilder()
                 .setRequestBodyMode(requestMode)
                 .setResponseBodyMode(responseMode)
                 .build();
         ClientCallStreamObserver<ProcessingRequest>[] holder = new ClientCallStreamObserver[1];
-        ExternalProcessorGrpc.newStub(channel)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial))
+        ExternalProcessorGrpc.ExternalProcessorStub stub = ExternalProcessorGrpc.newStub(channel);
+        if (authority != null) {
+            stub = stub.withInterceptors(withAuthority(authority));
+        }
+        stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(initial))
                 .process(new ClientResponseObserver<ProcessingRequest, ProcessingResponse>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<ProcessingRequest> stream) {
@@ -203,5 +219,16 @@ final class EnvoyStream implements AutoCloseable {
         } catch (IllegalStateException ignored) {
             // already closed
         }
+    }
+
+    /** Sets the call's {@code :authority}, as Envoy's gRPC client sets its configured one. */
+    static io.grpc.ClientInterceptor withAuthority(String authority) {
+        return new io.grpc.ClientInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(
+                    io.grpc.MethodDescriptor<Q, R> method, io.grpc.CallOptions options, io.grpc.Channel next) {
+                return next.newCall(method, options.withAuthority(authority));
+            }
+        };
     }
 }

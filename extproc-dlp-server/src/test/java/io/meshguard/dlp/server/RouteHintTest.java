@@ -154,6 +154,65 @@ class RouteHintTest {
                 .isEqualTo(1);
     }
 
+    /**
+     * Envoy Gateway's route: no metadata, the profile in the stream's {@code :authority} (the EnvoyExtensionPolicy's
+     * Backend {@code dlp-profile.default.edge} in namespace {@code meshguard}); the client's own headers name a
+     * weaker profile and a path whose host/path profile would block instead of masking — neither is followed.
+     */
+    @Test
+    void envoyGatewayAuthority_namesTheProfile_andNoClientHeaderOverridesIt() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(
+                fx.channel,
+                BodySendMode.BUFFERED,
+                BodySendMode.NONE,
+                new Metadata(),
+                "dlp-profile.default.edge.meshguard")) {
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    "/v1/chat/completions",
+                    ":authority",
+                    "llm",
+                    "content-type",
+                    "text/plain",
+                    // a client's forgery: request headers are content to scan, never the stream's hint
+                    "x-meshguard-dlp-profile",
+                    "no-scan",
+                    "x-request-id",
+                    "rh-eg-1");
+            s.next();
+            s.requestBody("pay with 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse())
+                    .as("the route's profile (default) masks; the path's (llm) would block")
+                    .isFalse();
+            assertThat(r.getRequestBody()
+                            .getResponse()
+                            .getBodyMutation()
+                            .getBody()
+                            .toStringUtf8())
+                    .isEqualTo("pay with **** **** **** 1111");
+        }
+        assertThat(fx.findings).anySatisfy(f -> assertThat(f.profile()).isEqualTo("default"));
+    }
+
+    @Test
+    void envoyGatewayAuthority_namingAnUnknownProfile_failsClosed() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(
+                fx.channel,
+                BodySendMode.BUFFERED,
+                BodySendMode.NONE,
+                new Metadata(),
+                "dlp-profile.gone.edge.meshguard:9002")) {
+            s.requestHeaders(false, ":method", "POST", ":path", "/plain", "content-type", "text/plain");
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse()).isTrue();
+            assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(503);
+        }
+    }
+
     @Test
     void streamWithoutRouteName_isLabelledNone() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {

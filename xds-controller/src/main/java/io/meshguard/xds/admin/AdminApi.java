@@ -20,6 +20,7 @@ import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.xds.server.NodeStatus;
@@ -103,6 +104,14 @@ public final class AdminApi implements HttpHandler {
                                     g.upstreams(),
                                     g.apis(),
                                     g.routes()))),
+            // which data plane serves the group: its own permission, so that editing a group (group:update) never
+            // moves it to another data plane; the kind reaches a gateway only through a publish (four eyes on a
+            // protected group) and MG-GROUP-006 checks the render of the kind being published
+            op(
+                    AdminRoute.gateway("PUT", "/groups/{name}/template", "group:template", 1),
+                    "Set the group's gateway template kind: meshguard (its own gateway over ADS) or envoy-gateway"
+                            + " (Gateway API resources); takes effect with the group's next publish",
+                    (a, c) -> a.putTemplateKind(c)),
             op(
                     AdminRoute.gateway("PUT", "/groups/{name}/protection", "group:protect", 1),
                     "Protect a gateway group: publishes to it need a second person's approval",
@@ -654,13 +663,62 @@ public final class AdminApi implements HttpHandler {
     // ------------------------------------------------------------------ changes
 
     private JsonNode putGroup(Call call) {
-        GatewayGroup g = read(call, GatewayGroup.class);
-        sameName(call, g.name(), call.segment(1));
+        JsonNode body = readTree(call);
+        GatewayGroup asked;
+        try {
+            asked = ConfigJson.mapper().treeToValue(body, GatewayGroup.class);
+        } catch (JsonProcessingException e) {
+            throw new AdminJson.Refusal(400, "invalid JSON: " + ConfigJson.describe(e));
+        }
+        sameName(call, asked.name(), call.segment(1));
+        TemplateKind stored =
+                draft.load().group(asked.name()).map(GatewayGroup::templateKind).orElse(TemplateKind.MESHGUARD);
+        // a body without the field keeps the stored kind (clients that predate it); naming another kind needs
+        // group:template, on its own route
+        if (body.has("template_kind") && asked.templateKind() != stored) {
+            throw new AdminJson.Refusal(
+                    409,
+                    "template_kind is " + stored.wire() + "; change it with PUT /groups/" + asked.name()
+                            + "/template (permission group:template), not with the group's other settings");
+        }
+        GatewayGroup g = asked.withTemplateKind(stored);
         return change(
                 call,
                 "upsert",
                 c -> new GatewayConfig(
                         replaced(c.groups(), x -> x.name().equals(g.name()), g), c.upstreams(), c.apis(), c.routes()));
+    }
+
+    private JsonNode putTemplateKind(Call call) {
+        if (!call.segment(2).equals("template")) {
+            throw notFound(call);
+        }
+        String group = call.segment(1);
+        JsonNode kindField = readTree(call).path("kind");
+        if (!kindField.isTextual()) {
+            throw new AdminJson.Refusal(400, "body: {\"kind\": \"meshguard\" | \"envoy-gateway\"} is required");
+        }
+        TemplateKind kind;
+        try {
+            kind = TemplateKind.of(kindField.asText());
+        } catch (IllegalArgumentException e) {
+            throw new AdminJson.Refusal(400, e.getMessage());
+        }
+        if (draft.load().group(group).isEmpty()) {
+            throw notFound(call);
+        }
+        // the whole draft is validated with the new kind, so a group whose routes Envoy Gateway cannot serve is
+        // refused here (MG-GROUP-006) as well as at its next publish
+        return change(
+                call,
+                "template " + kind.wire(),
+                c -> new GatewayConfig(
+                        c.groups().stream()
+                                .map(x -> x.name().equals(group) ? x.withTemplateKind(kind) : x)
+                                .toList(),
+                        c.upstreams(),
+                        c.apis(),
+                        c.routes()));
     }
 
     private JsonNode putUpstream(Call call) {

@@ -4,26 +4,25 @@ import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
- * The gateway groups whose template is of kind {@code envoy-gateway}: every publish, product publish and rollback of
+ * The gateway groups whose stored template kind is {@code envoy-gateway} ({@link GatewayGroup#templateKind()}, the
+ * kind in the configuration being published, not the draft's): every publish, product publish and rollback of
  * one of them is rendered and checked against the bundled Gateway API and Envoy Gateway CRDs (schemas and CEL rules)
  * before its revision is stored, so a revision the cluster's API server would refuse is refused here first
  * ({@code MG-GROUP-006}), with the resource, the field and the rule in the message.
  */
 public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
 
-    private final Set<String> groups;
     private final EnvoyGatewayPublishCheck check;
 
-    public EnvoyGatewayGroups(Set<String> groups, EnvoyGatewayTemplate template) {
-        this.groups = Set.copyOf(groups);
+    public EnvoyGatewayGroups(EnvoyGatewayTemplate template) {
         this.check = new EnvoyGatewayPublishCheck(template);
     }
 
@@ -31,7 +30,7 @@ public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
     public List<Problem> problems(GatewayConfig config) {
         List<Problem> out = new ArrayList<>();
         for (GatewayGroup g : config.groups()) {
-            if (!groups.contains(g.name())) {
+            if (g.templateKind() != TemplateKind.ENVOY_GATEWAY) {
                 continue;
             }
             try {

@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param cors the group's cross-origin policy for every API it serves; empty: no CORS (browsers refuse cross-origin
  *     calls)
  * @param apiCors per-API policies that replace {@code cors} for that API's routes (keyed by API name)
+ * @param templateKind which data plane serves the group's revisions (meshguard's gateway unless set)
  */
 public record GatewayGroup(
         String name,
@@ -25,7 +26,8 @@ public record GatewayGroup(
         int listenerPort,
         ProxylessAuthz proxylessAuthz,
         Optional<Cors> cors,
-        java.util.Map<String, Cors> apiCors) {
+        java.util.Map<String, Cors> apiCors,
+        TemplateKind templateKind) {
 
     public static final String DEFAULT_HOSTNAME_TEMPLATE = "{api}.{env}.{region}.{domain}";
     public static final int DEFAULT_LISTENER_PORT = 8080;
@@ -41,6 +43,49 @@ public record GatewayGroup(
         region = region == null ? "" : region;
         cors = cors == null ? Optional.empty() : cors;
         apiCors = apiCors == null ? java.util.Map.of() : java.util.Map.copyOf(apiCors);
+        templateKind = templateKind == null ? TemplateKind.MESHGUARD : templateKind;
+    }
+
+    /** A group served by meshguard's own gateway. */
+    public GatewayGroup(
+            String name,
+            String environment,
+            String region,
+            Optional<String> domain,
+            List<String> hostnames,
+            String hostnameTemplate,
+            int listenerPort,
+            ProxylessAuthz proxylessAuthz,
+            Optional<Cors> cors,
+            java.util.Map<String, Cors> apiCors) {
+        this(
+                name,
+                environment,
+                region,
+                domain,
+                hostnames,
+                hostnameTemplate,
+                listenerPort,
+                proxylessAuthz,
+                cors,
+                apiCors,
+                TemplateKind.MESHGUARD);
+    }
+
+    /** This group served by {@code kind}; everything else as it is. */
+    public GatewayGroup withTemplateKind(TemplateKind kind) {
+        return new GatewayGroup(
+                name,
+                environment,
+                region,
+                domain,
+                hostnames,
+                hostnameTemplate,
+                listenerPort,
+                proxylessAuthz,
+                cors,
+                apiCors,
+                kind);
     }
 
     /** The policy of one API's routes in this group: its own, else the group's, else none. */

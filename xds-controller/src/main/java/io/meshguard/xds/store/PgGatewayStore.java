@@ -10,6 +10,7 @@ import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Upstream;
 import java.sql.Array;
 import java.sql.Connection;
@@ -226,7 +227,7 @@ public final class PgGatewayStore {
         List<GatewayGroup> groups = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select name, environment, region, domain, hostnames, hostname_template, listener_port, proxyless_authz,
-                       cors, api_cors
+                       cors, api_cors, template_kind
                 from gateway_group order by name""");
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -240,7 +241,8 @@ public final class PgGatewayStore {
                         rs.getInt(7),
                         GatewayGroup.ProxylessAuthz.valueOf(rs.getString(8).toUpperCase(Locale.ROOT)),
                         json(rs.getString(9), Cors.class),
-                        JSON.readValue(rs.getString(10), new TypeReference<Map<String, Cors>>() {})));
+                        JSON.readValue(rs.getString(10), new TypeReference<Map<String, Cors>>() {}),
+                        TemplateKind.of(rs.getString(11))));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new SQLException("unreadable JSON column in gateway_group: " + e.getOriginalMessage(), e);
@@ -372,13 +374,13 @@ public final class PgGatewayStore {
     private static void upsertGroup(Connection c, GatewayGroup g) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into gateway_group (name, environment, region, domain, hostnames, hostname_template,
-                                           listener_port, proxyless_authz, cors, api_cors)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)
+                                           listener_port, proxyless_authz, cors, api_cors, template_kind)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)
                 on conflict (name) do update set environment = excluded.environment, region = excluded.region,
                     domain = excluded.domain, hostnames = excluded.hostnames,
                     hostname_template = excluded.hostname_template, listener_port = excluded.listener_port,
                     proxyless_authz = excluded.proxyless_authz, cors = excluded.cors, api_cors = excluded.api_cors,
-                    updated_at = now()""")) {
+                    template_kind = excluded.template_kind, updated_at = now()""")) {
             ps.setString(1, g.name());
             ps.setString(2, g.environment());
             ps.setString(3, g.region());
@@ -389,6 +391,7 @@ public final class PgGatewayStore {
             ps.setString(8, lower(g.proxylessAuthz()));
             ps.setString(9, g.cors().map(ConfigJson::write).orElse(null));
             ps.setString(10, ConfigJson.write(g.apiCors()));
+            ps.setString(11, g.templateKind().wire());
             ps.executeUpdate();
         }
     }

@@ -104,7 +104,7 @@ public final class ZoneConfig {
             "zone.envoy_gateway.drift",
             "correct",
             "What the zone does with a hand edit of a resource it applied for an envoy-gateway group"
-                    + " (xds.envoy_gateway.groups, docs/envoy-gateway.md): correct (re-apply the render with"
+                    + " (template kind envoy-gateway, docs/envoy-gateway.md): correct (re-apply the render with"
                     + " server-side apply, forcing the fields back; counted and logged) or report (leave it, log it and"
                     + " show it on the resource in the fleet view; applies then never force, so a field another"
                     + " manager took is a reported conflict).");

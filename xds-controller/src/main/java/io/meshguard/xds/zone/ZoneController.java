@@ -5,6 +5,7 @@ import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.envoygateway.apply.EnvoyGatewayZone;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.envoygateway.EnvoyGatewayRevisions;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.RolloutSpans;
@@ -103,7 +104,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
         envoyGateway.ifPresent(eg -> {
             // what the zone held before a restart is put back on the cluster (server-side apply: a no-op when there)
             revisions.latestPerGroup().values().stream()
-                    .filter(r -> eg.serves(r.group()))
+                    .filter(r -> onEnvoyGateway(r.group()))
                     .forEach(r -> applyToEnvoyGateway(eg, r.group(), r.id()));
             eg.start();
         });
@@ -116,6 +117,14 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
         // the reason also stays in eg.refused() until a later pass applies it: the echo reports it from there
         return Optional.ofNullable(revisions.latestPerGroup().get(group))
                 .flatMap(r -> eg.revision(EnvoyGatewayRevisions.of(r.config(), group, id)));
+    }
+
+    /** Whether the group's held revision is of template kind {@code envoy-gateway} (the kind is published with it). */
+    private boolean onEnvoyGateway(String group) {
+        return Optional.ofNullable(revisions.latestPerGroup().get(group))
+                .flatMap(r -> r.config().group(group))
+                .filter(g -> g.templateKind() == TemplateKind.ENVOY_GATEWAY)
+                .isPresent();
     }
 
     public int adsPort() {
@@ -136,9 +145,15 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             return Optional.empty(); // held already: commands are idempotent
         }
         core.publisher().applyLatest();
-        Optional<EnvoyGatewayZone> eg = envoyGateway.filter(e -> e.serves(revision.getGroup()));
-        if (eg.isPresent()) {
-            return applyToEnvoyGateway(eg.get(), revision.getGroup(), revision.getRevision());
+        if (envoyGateway.isPresent()) {
+            EnvoyGatewayZone eg = envoyGateway.get();
+            if (onEnvoyGateway(revision.getGroup())) {
+                return applyToEnvoyGateway(eg, revision.getGroup(), revision.getRevision());
+            }
+            if (eg.serves(revision.getGroup())) {
+                // the group moved back to meshguard's gateway: its Gateway API resources leave the cluster
+                eg.withdrawal(revision.getGroup());
+            }
         }
         if (core.publisher()
                 .servedRevision(revision.getGroup())
@@ -156,7 +171,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
     public void withdrawal(ZoneProto.Withdrawal withdrawal) {
         // the cluster's resources go even when this zone lost its state: they carry the group's labels
         envoyGateway
-                .filter(eg -> eg.serves(withdrawal.getGroup()))
+                .filter(eg -> eg.serves(withdrawal.getGroup()) || onEnvoyGateway(withdrawal.getGroup()))
                 .ifPresent(eg -> eg.withdrawal(withdrawal.getGroup()));
         if (revisions.withdraw(withdrawal.getGroup())) {
             // the explicit withdrawal is the one thing that makes the group's nodes drop their configuration

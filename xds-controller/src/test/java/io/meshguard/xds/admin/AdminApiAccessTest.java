@@ -66,10 +66,20 @@ class AdminApiAccessTest {
                 permissions: [group:read, route:read, route:update, revision:publish, revision:rollback]
               auditor:
                 permissions: [fleet:read, config:read]
+              group-admin:
+                permissions: [group:read, group:update, group:template]
+              group-editor:
+                permissions: [group:read, group:update]
+              tenant-admin:
+                permissions: [group:read, group:update, group:template]
             bindings:
               - {match: edge-prod-owners, role: gateway-owner, scope: "gateway:edge-prod"}
               - {match: edge-two-owners, role: gateway-owner, scope: "gateway:edge-two"}
               - {match: auditor, role: auditor, scope: system}
+              - {match: edge-three-admins, role: group-admin, scope: "gateway:edge-three"}
+              - {match: edge-three-editors, role: group-editor, scope: "gateway:edge-three"}
+              - {match: edge-two-admins, role: group-admin, scope: "gateway:edge-two"}
+              - {match: acme-admins, role: tenant-admin, scope: "tenant:acme"}
             """;
 
     @RegisterExtension
@@ -397,6 +407,65 @@ class AdminApiAccessTest {
                         .header("Authorization", "Bearer " + token)
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A group's template kind moves it to another data plane: only a holder of {@code group:template} on that group (or
+     * system-wide) sets it, never a tenant, never another group's admin, and editing the group's other settings keeps
+     * the stored kind.
+     */
+    @Test
+    void templateKind_isSetOnlyWithGroupTemplateOnThatGroup_andAGroupEditKeepsIt() throws Exception {
+        String group = "/groups/edge-three";
+        assertThat(send(breakGlassHttp, "PUT", group, STATIC_TOKEN, """
+                        {"name": "edge-three", "environment": "dev", "region": "three"}""").statusCode())
+                .isEqualTo(200);
+        String toEnvoyGateway = "{\"kind\": \"envoy-gateway\"}";
+
+        HttpResponse<String> tenant =
+                send(http, "PUT", group + "/template", token("ted", "acme-admins"), toEnvoyGateway);
+        assertThat(tenant.statusCode())
+                .as("a tenant grant admits nothing on a gateway group's routes: " + tenant.body())
+                .isEqualTo(403);
+        assertThat(send(http, "PUT", group + "/template", token("otto", "edge-two-admins"), toEnvoyGateway)
+                        .statusCode())
+                .as("another group's admin")
+                .isEqualTo(403);
+        String editor = token("eve", "edge-three-editors");
+        HttpResponse<String> byEditor = send(http, "PUT", group + "/template", editor, toEnvoyGateway);
+        assertThat(byEditor.statusCode()).isEqualTo(403);
+        assertThat(byEditor.body()).contains("group:template");
+        HttpResponse<String> smuggled = send(http, "PUT", group, editor, """
+                {"name": "edge-three", "environment": "dev", "region": "three", "template_kind": "envoy-gateway"}""");
+        assertThat(smuggled.statusCode())
+                .as("group:update cannot move the group: " + smuggled.body())
+                .isEqualTo(409);
+        assertThat(smuggled.body()).contains("group:template");
+        assertThat(kind(group, editor)).isEqualTo("meshguard");
+
+        String admin = token("ada", "edge-three-admins");
+        assertThat(send(http, "PUT", group + "/template", admin, "{\"kind\": \"istio\"}")
+                        .statusCode())
+                .isEqualTo(400);
+        HttpResponse<String> moved = send(http, "PUT", group + "/template", admin, toEnvoyGateway);
+        assertThat(moved.statusCode()).as(moved.body()).isEqualTo(200);
+        assertThat(kind(group, admin)).as("stored (read back from PostgreSQL)").isEqualTo("envoy-gateway");
+
+        HttpResponse<String> edited = send(http, "PUT", group, editor, """
+                {"name": "edge-three", "environment": "dev", "region": "three-b"}""");
+        assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
+        assertThat(kind(group, editor))
+                .as("an edit without the field keeps the kind")
+                .isEqualTo("envoy-gateway");
+        assertThat(send(http, "PUT", "/groups/nowhere/template", token("root", "auditor"), toEnvoyGateway)
+                        .statusCode())
+                .isEqualTo(403);
+    }
+
+    private static String kind(String group, String token) throws Exception {
+        HttpResponse<String> r = call("GET", group, token);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return ConfigJson.mapper().readTree(r.body()).path("template_kind").asText();
     }
 
     @Test

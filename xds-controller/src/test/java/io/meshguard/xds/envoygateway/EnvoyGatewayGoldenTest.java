@@ -8,11 +8,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.Product;
 import io.meshguard.catalog.PublishHost;
 import io.meshguard.catalog.ServedProduct;
+import io.meshguard.contract.RouteContract;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayRenderer;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
@@ -175,6 +177,96 @@ class EnvoyGatewayGoldenTest {
             }
             assertThat(rendered2).as(name + " / " + g.name()).isEqualTo(served);
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void dlp_getsTheRoutesProfile_fromEnvoyGatewaysAuthority_asFromMeshguardsMetadata(String name, GatewayConfig config)
+            throws Exception {
+        for (GatewayGroup g : config.groups()) {
+            Map<String, String> served = servedProfiles(config, g.name());
+            RenderedResources rendered = check.render(EnvoyGatewayRevisions.of(config, g.name(), 1));
+            Map<String, String> routeOfHttpRoute = new TreeMap<>();
+            Map<String, JsonNode> backends = new TreeMap<>();
+            for (ObjectNode r : rendered.resources()) {
+                switch (r.path("kind").asText()) {
+                    case "HTTPRoute" ->
+                        routeOfHttpRoute.put(
+                                r.path("metadata").path("name").asText(),
+                                r.path("metadata")
+                                        .path("annotations")
+                                        .path(EnvoyGatewayRenderer.ANNOTATION_ROUTE)
+                                        .asText());
+                    case "Backend" ->
+                        backends.put(r.path("metadata").path("name").asText(), r.path("spec"));
+                    default -> {}
+                }
+            }
+            Map<String, String> fromAuthority = new TreeMap<>();
+            for (ObjectNode r : rendered.resources()) {
+                if (!r.path("kind").asText().equals("EnvoyExtensionPolicy")) {
+                    continue;
+                }
+                String route = routeOfHttpRoute.get(
+                        r.path("spec").path("targetRefs").get(0).path("name").asText());
+                JsonNode ref = r.path("spec")
+                        .path("extProc")
+                        .get(0)
+                        .path("backendRefs")
+                        .get(0);
+                // what Envoy Gateway v1.9.0 makes the stream's :authority (buildExtProc): name.namespace[:port]
+                String authority = ref.path("name").asText() + "."
+                        + ref.path("namespace")
+                                .asText(r.path("metadata").path("namespace").asText())
+                        + (ref.has("port") ? ":" + ref.path("port").asInt() : "");
+                RouteContract.DlpAuthority.profileOf(authority).ifPresent(p -> fromAuthority.put(route, p));
+                if (ref.path("kind").asText().equals("Backend")) {
+                    // the Backend carrying the profile is rendered and reaches the DLP Service over h2c
+                    JsonNode b = backends.get(ref.path("name").asText());
+                    assertThat(b == null)
+                            .as("Backend " + ref.path("name").asText() + " rendered")
+                            .isFalse();
+                    assertThat(b.path("endpoints")
+                                    .get(0)
+                                    .path("fqdn")
+                                    .path("hostname")
+                                    .asText())
+                            .isEqualTo("meshguard-dlp.meshguard.svc.cluster.local");
+                    assertThat(b.path("appProtocols").get(0).asText()).isEqualTo("gateway.envoyproxy.io/h2c");
+                }
+            }
+            assertThat(served)
+                    .as(name + " / " + g.name() + ": some route names a profile")
+                    .isNotEmpty();
+            assertThat(fromAuthority).as(name + " / " + g.name()).isEqualTo(served);
+        }
+    }
+
+    /** The DLP profile of every route of the Envoy route table that names one (ext_proc initial metadata). */
+    private static Map<String, String> servedProfiles(GatewayConfig config, String group)
+            throws InvalidProtocolBufferException {
+        Map<String, String> out = new TreeMap<>();
+        for (RouteConfiguration rc :
+                new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group).routes()) {
+            for (VirtualHost vh : rc.getVirtualHostsList()) {
+                for (var route : vh.getRoutesList()) {
+                    var any = route.getTypedPerFilterConfigMap().get(EnvoyNames.EXT_PROC_FILTER);
+                    if (any == null || !any.is(ExtProcPerRoute.class)) {
+                        continue;
+                    }
+                    Map<String, String> md = new TreeMap<>();
+                    any.unpack(ExtProcPerRoute.class)
+                            .getOverrides()
+                            .getGrpcInitialMetadataList()
+                            .forEach(h -> md.put(h.getKey(), h.getValue()));
+                    String profile = md.get(RouteContract.DlpMetadata.DLP_PROFILE);
+                    if (profile != null) {
+                        out.put(md.get(RouteContract.DlpMetadata.GATEWAY_ROUTE), profile);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** The context extensions of every checked route of the Envoy route table, by gateway route name. */

@@ -6,6 +6,7 @@ import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.InMemoryRevisionStore;
@@ -17,7 +18,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,10 +27,11 @@ import org.junit.jupiter.api.Test;
 class EnvoyGatewayGroupsTest {
 
     /** A retry condition Envoy takes and Envoy Gateway's retryOn triggers do not. */
-    private static GatewayConfig config(String retryOn) {
+    private static GatewayConfig config(String kind, String retryOn) {
         return GatewayYaml.read("inline", """
                 groups:
-                  - {name: edge, environment: prod, region: eu, listener_port: 8080, hostnames: [api.bank.example]}
+                  - {name: edge, environment: prod, region: eu, listener_port: 8080, hostnames: [api.bank.example],
+                     template_kind: %s}
                 upstreams:
                   - {name: payments, protocol: http1, endpoints: [{address: api.payments.svc.cluster.local, port: 8080}]}
                 apis:
@@ -39,12 +40,12 @@ class EnvoyGatewayGroupsTest {
                   - {name: charges, group: edge, api: payments, version: v1, match: {path_prefix: /charges},
                      destinations: [{upstream: payments, weight: 100}], authz_profile: payments-write, dlp_profile: default,
                      retry: {attempts: 2, retry_on: "%s"}}
-                """.formatted(retryOn));
+                """.formatted(kind, retryOn));
     }
 
-    private static Publisher publisher(Set<String> envoyGatewayGroups, InMemoryRevisionStore store) {
-        ConfigValidator validator = new ConfigValidator(
-                ProfileReferences.NONE, new EnvoyGatewayGroups(envoyGatewayGroups, EnvoyGatewayTemplate.defaults()));
+    private static Publisher publisher(InMemoryRevisionStore store) {
+        ConfigValidator validator =
+                new ConfigValidator(ProfileReferences.NONE, new EnvoyGatewayGroups(EnvoyGatewayTemplate.defaults()));
         return new XdsCore(
                         new InetSocketAddress("127.0.0.1", 0),
                         FilterTargets.DEFAULTS,
@@ -61,7 +62,7 @@ class EnvoyGatewayGroupsTest {
     void publish_toAnEnvoyGatewayGroup_thatItsClusterWouldRefuse_isRefused_andStoresNothing() {
         InMemoryRevisionStore store = new InMemoryRevisionStore(Clock.systemUTC());
         Publisher.Result result =
-                publisher(Set.of("edge"), store).publish(config("5xx,retriable-headers"), "ops", "CHG-1");
+                publisher(store).publish(config("envoy-gateway", "5xx,retriable-headers"), "ops", "CHG-1");
         assertThat(result.published()).isFalse();
         assertThat(result.problems().stream()
                         .filter(p -> p.severity() == Problem.Severity.ERROR)
@@ -79,15 +80,46 @@ class EnvoyGatewayGroupsTest {
     @Test
     void sameConfiguration_publishes_toAMeshguardServedGroup_andToAnEnvoyGatewayGroupOnceItMaps() {
         InMemoryRevisionStore store = new InMemoryRevisionStore(Clock.systemUTC());
-        assertThat(publisher(Set.of(), store)
-                        .publish(config("5xx,retriable-headers"), "ops", "CHG-2")
+        assertThat(publisher(store)
+                        .publish(config("meshguard", "5xx,retriable-headers"), "ops", "CHG-2")
                         .published())
                 .isTrue();
         InMemoryRevisionStore other = new InMemoryRevisionStore(Clock.systemUTC());
-        assertThat(publisher(Set.of("edge"), other)
-                        .publish(config("5xx,reset,connect-failure"), "ops", "CHG-3")
+        assertThat(publisher(other)
+                        .publish(config("envoy-gateway", "5xx,reset,connect-failure"), "ops", "CHG-3")
                         .published())
                 .isTrue();
         assertThat(other.latestIds()).containsKey("edge");
+        assertThat(other.latestPerGroup()
+                        .get("edge")
+                        .config()
+                        .group("edge")
+                        .orElseThrow()
+                        .templateKind())
+                .as("the kind is published with the revision: a rollback restores it")
+                .isEqualTo(TemplateKind.ENVOY_GATEWAY);
+    }
+
+    @Test
+    void publish_flippingTheGroupToEnvoyGateway_isCheckedByItsStoredKind_andTheServedRevisionStays() {
+        InMemoryRevisionStore store = new InMemoryRevisionStore(Clock.systemUTC());
+        Publisher publisher = publisher(store);
+        assertThat(publisher
+                        .publish(config("meshguard", "5xx,retriable-headers"), "ops", "CHG-4")
+                        .published())
+                .isTrue();
+        Publisher.Result flipped = publisher.publish(config("envoy-gateway", "5xx,retriable-headers"), "ops", "CHG-5");
+        assertThat(flipped.published())
+                .as("the kind stored with the group, not a setting, decides the check")
+                .isFalse();
+        assertThat(flipped.problems())
+                .anySatisfy(p -> assertThat(p.code()).isEqualTo(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED));
+        assertThat(store.latestPerGroup()
+                        .get("edge")
+                        .config()
+                        .group("edge")
+                        .orElseThrow()
+                        .templateKind())
+                .isEqualTo(TemplateKind.MESHGUARD);
     }
 }
