@@ -81,8 +81,13 @@ class EnvoyGatewayParityTest {
     static final String GROUP = "local";
     static final int PORT = 8080;
     static final String HOST = "payments.dev.local.api.meshguard.localhost";
-    /** The upstream's answer: a card number the DLP profile of the route masks on its way back. */
-    static final String ANSWER = "{\"charged\": true, \"card\": \"4111 1111 1111 1111\"}";
+    /**
+     * The upstream's answer: a card number the DLP profile of the route masks on its way back (a Luhn-valid number
+     * outside dlp.yaml's allow list of public test cards, which pass unreported by design).
+     */
+    static final String CARD = "4539 1488 0343 6467";
+
+    static final String ANSWER = "{\"charged\": true, \"card\": \"" + CARD + "\"}";
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient CLIENT = HttpClient.newHttpClient();
@@ -284,6 +289,12 @@ class EnvoyGatewayParityTest {
             assertThat(o.status()).isEqualTo(200);
             assertThat(o.upstreamBody()).isNotEmpty();
         });
+        // and what is the same on both is safe: no client receives the upstream's card number
+        assertThat(seen).filteredOn(o -> o.status() == 200).allSatisfy(o -> assertThat(o.body())
+                .as("the route's default profile masks cards in answers")
+                .contains("\"card\"")
+                .doesNotContain(CARD)
+                .doesNotContain(CARD.replace(" ", "")));
         assertThat(seen.stream().map(Outcome::status)).contains(200, 401, 403, 404, 429);
     }
 
