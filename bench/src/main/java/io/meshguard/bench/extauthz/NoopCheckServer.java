@@ -16,7 +16,7 @@ import java.time.Duration;
  * extauthz-server (runtime {@code GrpcServerHost}: virtual threads, call limit, per-method metrics), so the ratio
  * measures the authorization work and nothing else.
  */
-final class NoopCheckServer implements AutoCloseable {
+public final class NoopCheckServer implements AutoCloseable {
     private static final CheckResponse OK = CheckResponse.newBuilder()
             .setStatus(Status.newBuilder().setCode(0))
             .setOkResponse(OkHttpResponse.getDefaultInstance())
@@ -38,6 +38,19 @@ final class NoopCheckServer implements AutoCloseable {
                 }),
                 new SimpleMeterRegistry());
         host.start();
+    }
+
+    /**
+     * Main, for {@link CheckPodBench}: this server in a JVM of its own, on an ephemeral port of 127.0.0.1; prints
+     * {@code PORT <port>} and serves until its standard input ends.
+     */
+    public static void main(String[] args) throws Exception {
+        try (NoopCheckServer server = new NoopCheckServer()) {
+            System.out.println("PORT " + server.port());
+            System.out.flush();
+            PlainNoopCheckServer.waitForEndOfInput(System.in);
+        }
+        System.exit(0);
     }
 
     int port() {
