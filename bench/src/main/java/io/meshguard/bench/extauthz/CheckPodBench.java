@@ -64,12 +64,13 @@ import java.util.function.ToDoubleFunction;
  * pod in a cluster) is shown apart. After the run the audit rows are counted: the pod's Checks must all be there.
  *
  * <p>Arguments (optional): seconds per measurement (default 5), fixed rates (default 2000), rounds (default 3).
- * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM. A benchmark, not a test: run it by hand
+ * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM. A factor is paired in one run by naming a server
+ * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}. A benchmark, not a test: run it by hand
  * (docs/benchmarks.md, "extauthz: the Check").
  */
 public final class CheckPodBench {
     private static final long NANOS_PER_TICK = 10_000_000L; // Linux USER_HZ 100: /proc/<pid>/stat counts 10 ms ticks
-    private static final Path MANIFEST = Path.of("manifests/istio/base/extauthz.yaml");
+    private static final String MANIFEST = "manifests/istio/base/extauthz.yaml";
     /** The container's limits in the same manifest (memory 768Mi, cpu 2), which the JVM would see in the pod. */
     private static final List<String> CONTAINER_LIMITS = List.of("-XX:MaxRAM=768m", "-XX:ActiveProcessorCount=2");
 
@@ -97,78 +98,71 @@ public final class CheckPodBench {
         Path dir = Files.createTempDirectory("check-pod-bench");
         List<Server> servers = new ArrayList<>();
         List<ManagedChannel> channels = new ArrayList<>();
-        DevSigningKey key = DevSigningKey.createOrLoad(DevIssuerFiles.under(dir.resolve("issuer")));
-        DevJwksServer jwks = new DevJwksServer("127.0.0.1", 0, key.publicJwks());
+        DevSigningKey signingKey = DevSigningKey.createOrLoad(DevIssuerFiles.under(dir.resolve("issuer")));
+        DevJwksServer jwks = new DevJwksServer("127.0.0.1", 0, signingKey.publicJwks());
         jwks.start();
         try (LocalPostgres pg = LocalPostgres.start(dir.resolve("pg"), 0);
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
             Path policy = dir.resolve("policies").resolve("authz.yaml");
             Files.createDirectories(policy.getParent());
-            Files.writeString(
-                    policy,
-                    withoutDemoRateLimit(new DevPolicy()
-                            .compose(
-                                    "policies/authz.yaml",
-                                    Files.readString(Path.of("policies/authz.yaml")),
-                                    DevIssuer.jwksUri(jwks.port()),
-                                    Optional.empty())));
-            String token = key.sign(new DevToken(
-                            "alice",
-                            "t1",
-                            List.of(DevIssuer.DEMO_ROLE),
-                            List.of("orders:read"),
-                            List.of(DevIssuer.AUDIENCE),
-                            Duration.ofHours(2))
-                    .claims(Instant.now()));
+            Files.writeString(policy, withoutDemoRateLimit(devPolicy(DevIssuer.jwksUri(jwks.port()))));
+            String token = devToken(signingKey);
             CheckRequest podRequest = podRequest(token);
 
-            if (wanted.contains("plain")) {
-                servers.add(portLine(
-                        "plain",
-                        "(a) no-op, plain grpc-java (defaults), own JVM",
-                        jvmFlags,
-                        PlainNoopCheckServer.class,
-                        podRequest,
-                        dir));
-            }
-            if (wanted.contains("hosted")) {
-                servers.add(portLine(
-                        "hosted",
-                        "(b) no-op on GrpcServerHost (CheckCpuOverGrpc's baseline), own JVM",
-                        jvmFlags,
-                        NoopCheckServer.class,
-                        podRequest,
-                        dir));
-            }
-            if (wanted.contains("harness")) {
-                servers.add(harness(jvmFlags, dir));
-            }
             Map<String, String> dbEnv = Map.of(
                     "MESHGUARD_DB_URL", pg.jdbcUrl(),
                     "MESHGUARD_DB_USER", pg.user(),
                     "MESHGUARD_DB_PASSWORD_FILE", pg.passwordFile().toString());
-            if (wanted.contains("pod")) {
+            for (String key : wanted) {
+                // "pod2" is the pod again, with the JVM flags of -Dflags.pod2 added: a factor paired in one run
+                String base = key.replaceAll("[0-9]+$", "");
                 List<String> flags = new ArrayList<>(jvmFlags);
-                profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + ",settings=profile"));
-                servers.add(extauthz(
-                        "pod",
-                        "(d) meshguard extauthz as the pod runs it: audit to PostgreSQL",
-                        flags,
-                        policy,
-                        dbEnv,
-                        podRequest,
-                        dir));
-            }
-            if (wanted.contains("nodb")) {
-                servers.add(extauthz(
-                        "nodb",
-                        "(e) the same without a database, decision log off (audit nowhere)",
-                        jvmFlags,
-                        policy,
-                        Map.of("MESHGUARD_AUDIT_DECISION_LOG", "off"),
-                        podRequest,
-                        dir));
+                String extra = System.getProperty("flags." + key, "").trim();
+                if (!extra.isEmpty()) {
+                    flags.addAll(Arrays.asList(extra.split(" ")));
+                }
+                String with = extra.isEmpty() ? "" : " + " + extra;
+                if (base.equals("pod")) {
+                    profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + ",settings=profile"));
+                }
+                servers.add(
+                        switch (base) {
+                            case "plain" -> portLine(
+                                    key,
+                                    "(a) no-op, plain grpc-java (defaults), own JVM" + with,
+                                    flags,
+                                    PlainNoopCheckServer.class,
+                                    podRequest,
+                                    dir);
+                            case "hosted" -> portLine(
+                                    key,
+                                    "(b) no-op on GrpcServerHost (CheckCpuOverGrpc's baseline), own JVM" + with,
+                                    flags,
+                                    NoopCheckServer.class,
+                                    podRequest,
+                                    dir);
+                            case "harness" -> harness(key, with, flags, dir);
+                            case "pod" -> extauthz(
+                                    key,
+                                    "(d) meshguard extauthz as the pod runs it: audit to PostgreSQL" + with,
+                                    flags,
+                                    policy,
+                                    dbEnv,
+                                    podRequest,
+                                    dir);
+                            case "nodb" -> extauthz(
+                                    key,
+                                    "(e) the same without a database, decision log off (audit nowhere)" + with,
+                                    flags,
+                                    policy,
+                                    Map.of("MESHGUARD_AUDIT_DECISION_LOG", "off"),
+                                    podRequest,
+                                    dir);
+                            default -> throw new IllegalArgumentException("no server " + key
+                                    + " (servers: plain, hosted, harness, pod, nodb, each optionally followed by a"
+                                    + " number)");
+                        });
             }
             long auditBefore = count(ds);
             List<LoadGenerator> gens = new ArrayList<>();
@@ -229,11 +223,11 @@ public final class CheckPodBench {
                         open.get(rate),
                         true);
             }
-            if (wanted.contains("pod")) {
+            if (wanted.stream().anyMatch(k -> k.startsWith("pod"))) {
                 // the writer batches: give it time to drain, then every Check the pod allowed must be a row
                 Thread.sleep(3000);
                 System.out.printf(
-                        "%naudit rows written by (d) during the run: %d (PostgreSQL, table audit_event)%n",
+                        "%naudit rows written by the pod servers during the run: %d (PostgreSQL, table audit_event)%n",
                         count(ds) - auditBefore);
             }
             System.out.printf("load average after: %s; server logs in %s%n", loadAverage(), dir);
@@ -244,6 +238,28 @@ public final class CheckPodBench {
             }
             jwks.close();
         }
+    }
+
+    /** The shipped {@code policies/authz.yaml} with the dev issuer and its routes, as {@code meshguard up} runs it. */
+    static String devPolicy(java.net.URI jwksUri) throws Exception {
+        return new DevPolicy()
+                .compose(
+                        "policies/authz.yaml",
+                        Files.readString(repositoryRoot().resolve("policies/authz.yaml")),
+                        jwksUri,
+                        Optional.empty());
+    }
+
+    /** A dev token for the demo route, as {@code meshguard dev token} mints it; one for the whole run (cached). */
+    static String devToken(DevSigningKey key) {
+        return key.sign(new DevToken(
+                        "alice",
+                        "t1",
+                        List.of(DevIssuer.DEMO_ROLE),
+                        List.of("orders:read"),
+                        List.of(DevIssuer.AUDIENCE),
+                        Duration.ofHours(2))
+                .claims(Instant.now()));
     }
 
     /**
@@ -279,7 +295,7 @@ public final class CheckPodBench {
      * with. Read from the file so that a change there changes the benchmark.
      */
     static List<String> podJvmFlags() throws IOException {
-        List<String> lines = Files.readAllLines(MANIFEST);
+        List<String> lines = Files.readAllLines(repositoryRoot().resolve(MANIFEST));
         for (int i = 0; i < lines.size() - 1; i++) {
             if (lines.get(i).trim().equals("- name: JAVA_TOOL_OPTIONS")) {
                 String value = lines.get(i + 1).trim();
@@ -296,6 +312,16 @@ public final class CheckPodBench {
         throw new IllegalStateException(MANIFEST + ": no JAVA_TOOL_OPTIONS value for the extauthz container");
     }
 
+    /** The repository's root: the working directory or the nearest folder above it holding the manifests. */
+    static Path repositoryRoot() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve(MANIFEST))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("run from the repository: no " + MANIFEST + " here or above");
+    }
+
     private static Server portLine(
             String key, String name, List<String> flags, Class<?> main, CheckRequest request, Path dir)
             throws Exception {
@@ -310,8 +336,8 @@ public final class CheckPodBench {
         throw new IllegalStateException(name + ": the server ended before it listened (see " + dir + ")");
     }
 
-    private static Server harness(List<String> flags, Path dir) throws Exception {
-        Process p = java(flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve("harness.err"))
+    private static Server harness(String key, String with, List<String> flags, Path dir) throws Exception {
+        Process p = java(flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -322,8 +348,8 @@ public final class CheckPodBench {
                     fields.put(f.substring(0, eq), f.substring(eq + 1));
                 }
                 return new Server(
-                        "harness",
-                        "(c) CheckCpuOverGrpc's extauthz (8-route bench policy, counting audit sink), own JVM",
+                        key,
+                        "(c) CheckCpuOverGrpc's extauthz (8-route bench policy, counting audit sink), own JVM" + with,
                         p,
                         Integer.parseInt(fields.get("jwt")),
                         ExtAuthzBench.request("Bearer " + fields.get("token"), null));
