@@ -90,9 +90,10 @@ public final class CheckPodBench {
             rates.add(Integer.parseInt(r.trim()));
         }
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
-        List<String> wanted =
-                Arrays.asList(System.getProperty("servers", "plain,hosted,harness,pod,nodb").split(","));
-        Optional<Path> profile = Optional.ofNullable(System.getProperty("profile")).map(Path::of);
+        List<String> wanted = Arrays.asList(
+                System.getProperty("servers", "plain,hosted,harness,pod,nodb").split(","));
+        Optional<Path> profile =
+                Optional.ofNullable(System.getProperty("profile")).map(Path::of);
         List<String> jvmFlags = podJvmFlags();
 
         Path dir = Files.createTempDirectory("check-pod-bench");
@@ -128,40 +129,45 @@ public final class CheckPodBench {
                 }
                 servers.add(
                         switch (base) {
-                            case "plain" -> portLine(
-                                    key,
-                                    "(a) no-op, plain grpc-java (defaults), own JVM" + with,
-                                    flags,
-                                    PlainNoopCheckServer.class,
-                                    podRequest,
-                                    dir);
-                            case "hosted" -> portLine(
-                                    key,
-                                    "(b) no-op on GrpcServerHost (CheckCpuOverGrpc's baseline), own JVM" + with,
-                                    flags,
-                                    NoopCheckServer.class,
-                                    podRequest,
-                                    dir);
+                            case "plain" ->
+                                portLine(
+                                        key,
+                                        "(a) no-op, plain grpc-java (defaults), own JVM" + with,
+                                        flags,
+                                        PlainNoopCheckServer.class,
+                                        podRequest,
+                                        dir);
+                            case "hosted" ->
+                                portLine(
+                                        key,
+                                        "(b) no-op on GrpcServerHost (CheckCpuOverGrpc's baseline), own JVM" + with,
+                                        flags,
+                                        NoopCheckServer.class,
+                                        podRequest,
+                                        dir);
                             case "harness" -> harness(key, with, flags, dir);
-                            case "pod" -> extauthz(
-                                    key,
-                                    "(d) meshguard extauthz as the pod runs it: audit to PostgreSQL" + with,
-                                    flags,
-                                    policy,
-                                    dbEnv,
-                                    podRequest,
-                                    dir);
-                            case "nodb" -> extauthz(
-                                    key,
-                                    "(e) the same without a database, decision log off (audit nowhere)" + with,
-                                    flags,
-                                    policy,
-                                    Map.of("MESHGUARD_AUDIT_DECISION_LOG", "off"),
-                                    podRequest,
-                                    dir);
-                            default -> throw new IllegalArgumentException("no server " + key
-                                    + " (servers: plain, hosted, harness, pod, nodb, each optionally followed by a"
-                                    + " number)");
+                            case "pod" ->
+                                extauthz(
+                                        key,
+                                        "(d) meshguard extauthz as the pod runs it: audit to PostgreSQL" + with,
+                                        flags,
+                                        policy,
+                                        dbEnv,
+                                        podRequest,
+                                        dir);
+                            case "nodb" ->
+                                extauthz(
+                                        key,
+                                        "(e) the same without a database, decision log off (audit nowhere)" + with,
+                                        flags,
+                                        policy,
+                                        Map.of("MESHGUARD_AUDIT_DECISION_LOG", "off"),
+                                        podRequest,
+                                        dir);
+                            default ->
+                                throw new IllegalArgumentException("no server " + key
+                                        + " (servers: plain, hosted, harness, pod, nodb, each optionally followed by a"
+                                        + " number)");
                         });
             }
             long auditBefore = count(ds);
@@ -302,8 +308,8 @@ public final class CheckPodBench {
                 if (!value.startsWith("value: \"")) {
                     break;
                 }
-                List<String> flags = new ArrayList<>(Arrays.asList(value.substring(8, value.length() - 1)
-                        .split(" ")));
+                List<String> flags = new ArrayList<>(
+                        Arrays.asList(value.substring(8, value.length() - 1).split(" ")));
                 flags.removeIf(f -> f.startsWith("-Djava.io.tmpdir"));
                 flags.addAll(CONTAINER_LIMITS);
                 return flags;
@@ -330,7 +336,8 @@ public final class CheckPodBench {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
             if (line.startsWith("PORT ")) {
-                return new Server(key, name, p, Integer.parseInt(line.substring(5).trim()), request);
+                return new Server(
+                        key, name, p, Integer.parseInt(line.substring(5).trim()), request);
             }
         }
         throw new IllegalStateException(name + ": the server ended before it listened (see " + dir + ")");
@@ -408,8 +415,8 @@ public final class CheckPodBench {
                     .check(request)
                     .toString();
             stop(p);
-            throw new IllegalStateException(
-                    name + ": no allowed Check within " + startSeconds + " s (see " + dir + "); the last answer: " + last);
+            throw new IllegalStateException(name + ": no allowed Check within " + startSeconds + " s (see " + dir
+                    + "); the last answer: " + last);
         } finally {
             channel.shutdownNow();
         }
@@ -532,8 +539,9 @@ public final class CheckPodBench {
 
     private static void print(String title, List<Server> servers, List<List<Sample>> samples, boolean latency) {
         System.out.printf("%n%s:%n%n", title);
-        System.out.println("| server | Checks/s | vs (a) | server µs CPU per Check | vs (a) | PostgreSQL µs CPU per Check"
-                + (latency ? " | p50 µs | p99 µs | p99 vs (a) |" : " |"));
+        System.out.println(
+                "| server | Checks/s | vs (a) | server µs CPU per Check | vs (a) | PostgreSQL µs CPU per Check"
+                        + (latency ? " | p50 µs | p99 µs | p99 vs (a) |" : " |"));
         System.out.println("|---|---:|---:|---:|---:|---:|" + (latency ? "---:|---:|---:|" : ""));
         double baseRate = median(samples.get(0), Sample::perSecond);
         double baseCpu = median(samples.get(0), Sample::cpuNanos);

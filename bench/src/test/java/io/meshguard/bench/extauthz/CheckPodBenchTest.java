@@ -53,7 +53,9 @@ class CheckPodBenchTest {
         List<Decision> withLimits = decide(shipped, key, request, 30);
         List<Decision> benchPolicy = decide(CheckPodBench.withoutDemoRateLimit(shipped), key, request, 30);
 
-        assertThat(withLimits.getFirst().allowed()).as("the request suits the demo route").isTrue();
+        assertThat(withLimits.getFirst().allowed())
+                .as("the request suits the demo route")
+                .isTrue();
         assertThat(withLimits)
                 .as("the shipped free tier (5/s, burst 10) refuses a burst of 30")
                 .anyMatch(d -> d.status() == 429);
@@ -62,10 +64,7 @@ class CheckPodBenchTest {
     }
 
     private static List<Decision> decide(
-            String policyYaml,
-            DevSigningKey key,
-            io.envoyproxy.envoy.service.auth.v3.CheckRequest request,
-            int times)
+            String policyYaml, DevSigningKey key, io.envoyproxy.envoy.service.auth.v3.CheckRequest request, int times)
             throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         AuthzPipeline pipeline = new AuthzPipeline(
