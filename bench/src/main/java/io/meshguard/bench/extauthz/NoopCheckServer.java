@@ -14,7 +14,8 @@ import java.time.Duration;
 /**
  * The baseline: a Check server that allows everything without looking at the request, on the same gRPC host as
  * extauthz-server (runtime {@code GrpcServerHost}: virtual threads, call limit, per-method metrics), so the ratio
- * measures the authorization work and nothing else.
+ * measures the authorization work and nothing else. Not the baseline a user compares a pod with: that is
+ * {@link PlainNoopCheckServer} ({@link CheckPodBench}).
  */
 public final class NoopCheckServer implements AutoCloseable {
     private static final CheckResponse OK = CheckResponse.newBuilder()
