@@ -386,8 +386,8 @@ public record RecordedDecision(
 
     /**
      * A JSON string as Jackson writes it by default: {@code "} and {@code \} escaped, control characters as
-     * {@code \b \t \n \f \r} or a six-character escape (backslash, u, 00, two hex digits), everything else (non-ASCII, lone surrogates) as it is. A null
-     * (which the tree wrote as {@code null}) likewise.
+     * {@code \b \t \n \f \r} or a six-character escape (backslash, u, 00, two hex digits), everything else
+     * (non-ASCII, lone surrogates) as it is. A null (which the tree wrote as {@code null}) likewise.
      */
     private static void string(StringBuilder out, String s) {
         if (s == null) {

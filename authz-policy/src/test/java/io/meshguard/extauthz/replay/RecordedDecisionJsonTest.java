@@ -76,7 +76,9 @@ class RecordedDecisionJsonTest {
         assertEquals(r.keptHeaders(), back.keptHeaders());
         assertEquals(r.plan(), back.plan());
         assertEquals(r.reason(), back.reason());
-        assertEquals(r.identity().orElseThrow().subject(), back.identity().orElseThrow().subject());
+        assertEquals(
+                r.identity().orElseThrow().subject(),
+                back.identity().orElseThrow().subject());
     }
 
     /** Shape 0: everything empty or absent; 1: identity without claims; 2: claims and a plan; 3: all of it. */
@@ -145,7 +147,8 @@ class RecordedDecisionJsonTest {
                 shape == 3 ? Optional.of("quota-" + b) : Optional.empty(),
                 Optional.empty(),
                 shape >= 2
-                        ? Optional.of(new PlanUse("plan-" + a, "app-" + b, shape == 3 ? Optional.of(a) : Optional.empty()))
+                        ? Optional.of(
+                                new PlanUse("plan-" + a, "app-" + b, shape == 3 ? Optional.of(a) : Optional.empty()))
                         : Optional.empty());
     }
 
