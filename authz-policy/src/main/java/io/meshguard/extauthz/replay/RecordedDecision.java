@@ -3,8 +3,6 @@ package io.meshguard.extauthz.replay;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.extauthz.condition.ClaimValues;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.decision.HttpRequestView;
@@ -270,69 +268,153 @@ public record RecordedDecision(
                 query);
     }
 
+    /**
+     * The replay facts as JSON, character for character what Jackson's default {@code ObjectMapper} writes for the same
+     * object tree (the rows already stored were written that way and must read the same). Written by hand because the
+     * audit writer makes one per decision: a tree and a generator cost more than the facts themselves. Claims, whose
+     * values may be any JSON shape, still go through Jackson.
+     */
     public String toJson() {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("v", 1);
-        o.put("m", method);
-        o.put("h", host);
-        o.put("p", rawPath);
-        ObjectNode hs = o.putObject("hd");
-        headers.forEach((k, v) -> {
-            ArrayNode a = hs.putArray(k);
-            v.forEach(a::add);
-        });
+        StringBuilder o = new StringBuilder(512);
+        o.append("{\"v\":1");
+        field(o, "m", method);
+        field(o, "h", host);
+        field(o, "p", rawPath);
+        o.append(",\"hd\":{");
+        boolean first = true;
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            if (!first) {
+                o.append(',');
+            }
+            first = false;
+            string(o, e.getKey());
+            o.append(':');
+            array(o, e.getValue());
+        }
+        o.append('}');
         strings(o, "hj", joined);
         strings(o, "hk", keptHeaders);
         if (!query.isEmpty()) {
-            o.put("q", query);
+            field(o, "q", query);
         }
         strings(o, "qk", keptQuery);
         strings(o, "ck", keptClaims);
         if (!context.isEmpty()) {
-            ObjectNode c = o.putObject("cx");
-            context.forEach(c::put);
+            o.append(",\"cx\":{");
+            first = true;
+            for (Map.Entry<String, String> e : context.entrySet()) {
+                if (!first) {
+                    o.append(',');
+                }
+                first = false;
+                string(o, e.getKey());
+                o.append(':');
+                string(o, e.getValue());
+            }
+            o.append('}');
         }
         if (!sourcePrincipal.isEmpty()) {
-            o.put("sp", sourcePrincipal);
+            field(o, "sp", sourcePrincipal);
         }
-        sourceAddress.ifPresent(a -> o.put("sa", a));
-        o.put("ak", addressKept);
-        o.put("cr", credential);
+        sourceAddress.ifPresent(a -> field(o, "sa", a));
+        o.append(",\"ak\":").append(addressKept);
+        field(o, "cr", credential);
         identity.ifPresent(id -> {
-            ObjectNode i = o.putObject("id");
-            i.put("sub", id.subject());
-            id.tenant().ifPresent(t -> i.put("ten", t));
-            strings(i, "rol", id.roles());
-            strings(i, "scp", id.scopes());
-            id.clientId().ifPresent(c -> i.put("cid", c));
-            i.put("am", id.authMethod());
-            i.put("iss", id.issuer());
-            id.tier().ifPresent(t -> i.put("tier", t));
-            id.credentialId().ifPresent(k -> i.put("kid", k));
+            o.append(",\"id\":{\"sub\":");
+            string(o, id.subject());
+            id.tenant().ifPresent(t -> field(o, "ten", t));
+            strings(o, "rol", id.roles());
+            strings(o, "scp", id.scopes());
+            id.clientId().ifPresent(c -> field(o, "cid", c));
+            field(o, "am", id.authMethod());
+            field(o, "iss", id.issuer());
+            id.tier().ifPresent(t -> field(o, "tier", t));
+            id.credentialId().ifPresent(k -> field(o, "kid", k));
             if (!id.claims().isEmpty()) {
-                i.set("cl", JSON.valueToTree(id.claims()));
+                try {
+                    o.append(",\"cl\":").append(JSON.writeValueAsString(JSON.valueToTree(id.claims())));
+                } catch (JsonProcessingException e) {
+                    throw new IllegalStateException("claims cannot be written as JSON", e);
+                }
             }
+            o.append('}');
         });
-        o.put("al", allowed);
-        o.put("st", status);
-        o.put("rs", reason);
-        route.ifPresent(r -> o.put("rt", r));
-        rule.ifPresent(r -> o.put("ru", r));
-        quota.ifPresent(r -> o.put("qt", r));
+        o.append(",\"al\":").append(allowed);
+        o.append(",\"st\":").append(status);
+        field(o, "rs", reason);
+        route.ifPresent(r -> field(o, "rt", r));
+        rule.ifPresent(r -> field(o, "ru", r));
+        quota.ifPresent(r -> field(o, "qt", r));
         plan.ifPresent(p -> {
-            ObjectNode pl = o.putObject("pl");
-            pl.put("id", p.planId());
-            pl.put("app", p.applicationId());
-            p.refusedBy().ifPresent(b -> pl.put("by", b));
+            o.append(",\"pl\":{\"id\":");
+            string(o, p.planId());
+            field(o, "app", p.applicationId());
+            p.refusedBy().ifPresent(b -> field(o, "by", b));
+            o.append('}');
         });
-        return o.toString();
+        return o.append('}').toString();
     }
 
-    private static void strings(ObjectNode o, String key, java.util.Collection<String> values) {
+    /** {@code ,"key":"value"} (never the first member). */
+    private static void field(StringBuilder o, String key, String value) {
+        o.append(",\"").append(key).append("\":");
+        string(o, value);
+    }
+
+    /** A non-empty array member, as the tree left out empty ones. */
+    private static void strings(StringBuilder o, String key, java.util.Collection<String> values) {
         if (!values.isEmpty()) {
-            ArrayNode a = o.putArray(key);
-            values.forEach(a::add);
+            o.append(",\"").append(key).append("\":");
+            array(o, values);
         }
+    }
+
+    private static void array(StringBuilder o, java.util.Collection<String> values) {
+        o.append('[');
+        boolean first = true;
+        for (String v : values) {
+            if (!first) {
+                o.append(',');
+            }
+            first = false;
+            string(o, v);
+        }
+        o.append(']');
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /**
+     * A JSON string as Jackson writes it by default: {@code "} and {@code \} escaped, control characters as
+     * {@code \b \t \n \f \r} or a six-character escape (backslash, u, 00, two hex digits), everything else
+     * (non-ASCII, lone surrogates) as it is. A null (which the tree wrote as {@code null}) likewise.
+     */
+    private static void string(StringBuilder out, String s) {
+        if (s == null) {
+            out.append("null");
+            return;
+        }
+        out.append('"');
+        int from = 0;
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            out.append(s, from, i);
+            from = i + 1;
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\b' -> out.append("\\b");
+                case '\t' -> out.append("\\t");
+                case '\n' -> out.append("\\n");
+                case '\f' -> out.append("\\f");
+                case '\r' -> out.append("\\r");
+                default -> out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
+            }
+        }
+        out.append(s, from, s.length()).append('"');
     }
 
     /**

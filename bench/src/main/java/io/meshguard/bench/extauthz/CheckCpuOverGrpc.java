@@ -22,6 +22,10 @@ import java.util.Map;
  * audit on), (c) an API-key route outside any product, (d) the same route as a product route whose key holds one of
  * 10,000 subscriptions (issue 25: at most +5 % over (c)). (c) and (d) are the same server and the same key.
  *
+ * <p>Its extauthz servers are wired by hand with a counting audit sink and the bench's policy: the ratios compare
+ * scenarios of that server, not a user's pod with a no-op ({@link CheckPodBench} does that; docs/benchmarks.md says
+ * why the figures differ).
+ *
  * <p>Arguments (optional): seconds per measurement (default 8), fixed rates (default 2000; "-" for none), rounds (5).
  * A benchmark, not a test: run it by hand (docs/benchmarks.md).
  */

@@ -27,12 +27,12 @@ import java.util.Optional;
  * measured as that thread's CPU time (not wall time, so other processes on a shared machine do not count), the
  * scenarios interleaved round by round, median of the rounds. Tokens are cached, as in steady state.
  */
-final class DecisionCost {
+public final class DecisionCost {
     record Case(String name, AuthzPipeline pipeline, CheckRequest request) {}
 
     private DecisionCost() {}
 
-    static AuthzPipeline pipeline(String policyYaml, JWKSet keys) throws Exception {
+    public static AuthzPipeline pipeline(String policyYaml, JWKSet keys) throws Exception {
         AuthzPolicy policy = new AuthzPolicyParser().parse("bench.yaml", new StringReader(policyYaml));
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         AuthzPipeline p = new AuthzPipeline(

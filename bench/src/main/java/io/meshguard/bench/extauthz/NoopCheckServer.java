@@ -14,9 +14,10 @@ import java.time.Duration;
 /**
  * The baseline: a Check server that allows everything without looking at the request, on the same gRPC host as
  * extauthz-server (runtime {@code GrpcServerHost}: virtual threads, call limit, per-method metrics), so the ratio
- * measures the authorization work and nothing else.
+ * measures the authorization work and nothing else. Not the baseline a user compares a pod with: that is
+ * {@link PlainNoopCheckServer} ({@link CheckPodBench}).
  */
-final class NoopCheckServer implements AutoCloseable {
+public final class NoopCheckServer implements AutoCloseable {
     private static final CheckResponse OK = CheckResponse.newBuilder()
             .setStatus(Status.newBuilder().setCode(0))
             .setOkResponse(OkHttpResponse.getDefaultInstance())
@@ -38,6 +39,19 @@ final class NoopCheckServer implements AutoCloseable {
                 }),
                 new SimpleMeterRegistry());
         host.start();
+    }
+
+    /**
+     * Main, for {@link CheckPodBench}: this server in a JVM of its own, on an ephemeral port of 127.0.0.1; prints
+     * {@code PORT <port>} and serves until its standard input ends.
+     */
+    public static void main(String[] args) throws Exception {
+        try (NoopCheckServer server = new NoopCheckServer()) {
+            System.out.println("PORT " + server.port());
+            System.out.flush();
+            PlainNoopCheckServer.waitForEndOfInput(System.in);
+        }
+        System.exit(0);
     }
 
     int port() {

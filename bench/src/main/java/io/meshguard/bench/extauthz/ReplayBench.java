@@ -35,7 +35,7 @@ public final class ReplayBench {
 
     private ReplayBench() {}
 
-    static String policy() {
+    public static String policy() {
         return """
                 issuers:
                   - name: bench-idp
@@ -72,7 +72,7 @@ public final class ReplayBench {
                 """.formatted(ISSUER);
     }
 
-    private static String token(TestKeys keys, String sub, String tenant, List<String> roles, List<String> amr) {
+    public static String token(TestKeys keys, String sub, String tenant, List<String> roles, List<String> amr) {
         Instant now = Instant.now();
         return "Bearer "
                 + keys.sign(new JWTClaimsSet.Builder()
