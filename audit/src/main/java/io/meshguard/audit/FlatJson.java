@@ -1,5 +1,6 @@
 package io.meshguard.audit;
 
+import io.meshguard.runtime.json.JsonStrings;
 import java.util.Map;
 import java.util.Optional;
 
@@ -10,7 +11,6 @@ import java.util.Optional;
  * and Jackson's generator setup was a third of building the event; other shapes go to Jackson.
  */
 final class FlatJson {
-    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private FlatJson() {}
 
@@ -45,26 +45,6 @@ final class FlatJson {
     }
 
     private static void string(StringBuilder out, String s) {
-        out.append('"');
-        int from = 0;
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x20 && c != '"' && c != '\\') {
-                continue;
-            }
-            out.append(s, from, i);
-            from = i + 1;
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\b' -> out.append("\\b");
-                case '\t' -> out.append("\\t");
-                case '\n' -> out.append("\\n");
-                case '\f' -> out.append("\\f");
-                case '\r' -> out.append("\\r");
-                default -> out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
-            }
-        }
-        out.append(s, from, s.length()).append('"');
+        JsonStrings.append(out, s);
     }
 }

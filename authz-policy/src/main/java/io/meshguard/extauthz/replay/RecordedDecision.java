@@ -9,6 +9,7 @@ import io.meshguard.extauthz.decision.HttpRequestView;
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.PlanUse;
 import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.runtime.json.JsonStrings;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -382,39 +383,13 @@ public record RecordedDecision(
         o.append(']');
     }
 
-    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
-
-    /**
-     * A JSON string as Jackson writes it by default: {@code "} and {@code \} escaped, control characters as
-     * {@code \b \t \n \f \r} or a six-character escape (backslash, u, 00, two hex digits), everything else
-     * (non-ASCII, lone surrogates) as it is. A null (which the tree wrote as {@code null}) likewise.
-     */
+    /** A JSON string as Jackson writes it by default; a null (which the tree wrote as {@code null}) likewise. */
     private static void string(StringBuilder out, String s) {
         if (s == null) {
             out.append("null");
             return;
         }
-        out.append('"');
-        int from = 0;
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x20 && c != '"' && c != '\\') {
-                continue;
-            }
-            out.append(s, from, i);
-            from = i + 1;
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\b' -> out.append("\\b");
-                case '\t' -> out.append("\\t");
-                case '\n' -> out.append("\\n");
-                case '\f' -> out.append("\\f");
-                case '\r' -> out.append("\\r");
-                default -> out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
-            }
-        }
-        out.append(s, from, s.length()).append('"');
+        JsonStrings.append(out, s);
     }
 
     /**

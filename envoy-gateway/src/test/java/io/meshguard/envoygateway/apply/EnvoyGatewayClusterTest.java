@@ -220,6 +220,7 @@ class EnvoyGatewayClusterTest {
         ApplyOutcome outcome = cluster.apply("edge", 2, render("edge", 2));
         assertThat(strings(outcome.pruned()))
                 .containsExactly(
+                        "Backend/meshguard/dlp-profile.cards.edge",
                         "EnvoyExtensionPolicy/meshguard/edge-charges",
                         "HTTPRoute/meshguard/edge-charges",
                         "SecurityPolicy/meshguard/edge-charges");
