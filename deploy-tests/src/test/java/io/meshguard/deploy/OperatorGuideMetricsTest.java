@@ -34,6 +34,7 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_authz_", "extauthz-server,authz-policy"),
             Map.entry("meshguard_dlp_", "extproc-dlp-server"),
             Map.entry("meshguard_xds_", "xds-controller"),
+            Map.entry("meshguard_zone_", "xds-controller,envoy-gateway"),
             Map.entry("meshguard_audit_", "audit"),
             Map.entry("meshguard_decision_log_", "audit"),
             Map.entry("meshguard_api_", "audit"),
