@@ -55,25 +55,6 @@ class PlanChangeScreenTest {
     @TempDir
     Path dir;
 
-    static final String BINDINGS = """
-            claims: [groups]
-            roles:
-              system-admin:
-                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
-                              api:update, route:read, route:update, revision:read, revision:publish, render:read,
-                              cluster:read, cluster:update, plan:read, audit:read]
-              provider:
-                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
-                              plan:create, plan:lifecycle, plan:change, plan:approve, publish:read, publish:create,
-                              publish:lifecycle, subscription:read]
-              customer:
-                permissions: [catalog:read, application:read, application:create, subscription:read,
-                              subscription:create]
-            bindings:
-              - {match: platform, role: system-admin, scope: system}
-              - {match: acme-providers, role: provider, scope: "tenant:acme"}
-              - {match: globex-customers, role: customer, scope: "tenant:globex"}
-            """;
     static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");
@@ -90,7 +71,7 @@ class PlanChangeScreenTest {
                         AuditWriterSettings.defaults(SpoolSettings.defaults(dir.resolve("spool"))),
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry())) {
-            AdminGate gate = GoldPlanScene.gate(issuer, BINDINGS, events);
+            AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(", plan:read, audit:read"), events);
             xds.mountAdminApi(http, gate);
             CatalogApi catalog = GoldPlanScene.catalogue(PG, gate, events, xds, xds.planChangeReplay());
             ApiKeyAdminApi keys = new ApiKeyAdminApi(

@@ -63,6 +63,32 @@ public final class GoldPlanScene {
               - {name: payments-charge, match: {path_prefix: /payments}, auth: apikey}
             """;
 
+    /**
+     * The scene's roles: root's platform role, acme's providers (alice, bob) and globex's customers (cora);
+     * {@code moreSystemPermissions} (", plan:read, audit:read") is appended to the platform role's list.
+     */
+    public static String bindings(String moreSystemPermissions) {
+        return """
+            claims: [groups]
+            roles:
+              system-admin:
+                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
+                              api:update, route:read, route:update, revision:read, revision:publish, render:read,
+                              cluster:read, cluster:update%s]
+              provider:
+                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
+                              plan:create, plan:lifecycle, plan:change, plan:approve, publish:read, publish:create,
+                              publish:lifecycle, subscription:read]
+              customer:
+                permissions: [catalog:read, application:read, application:create, subscription:read,
+                              subscription:create]
+            bindings:
+              - {match: platform, role: system-admin, scope: system}
+              - {match: acme-providers, role: provider, scope: "tenant:acme"}
+              - {match: globex-customers, role: customer, scope: "tenant:globex"}
+            """.formatted(moreSystemPermissions);
+    }
+
     private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     private GoldPlanScene() {}

@@ -50,26 +50,6 @@ class PlanChangeJourneyTest {
     @TempDir
     Path dir;
 
-    static final String BINDINGS = """
-            claims: [groups]
-            roles:
-              system-admin:
-                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
-                              api:update, route:read, route:update, revision:read, revision:publish, render:read,
-                              cluster:read, cluster:update]
-              provider:
-                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
-                              plan:create, plan:lifecycle, plan:change, plan:approve, publish:read, publish:create,
-                              publish:lifecycle, subscription:read]
-              customer:
-                permissions: [catalog:read, application:read, application:create, subscription:read,
-                              subscription:create]
-            bindings:
-              - {match: platform, role: system-admin, scope: system}
-              - {match: acme-providers, role: provider, scope: "tenant:acme"}
-              - {match: globex-customers, role: customer, scope: "tenant:globex"}
-            """;
-
     @Test
     void downgrade_showsGlobexCallsNowRefused_needsACurrentReportAndASecondPerson_thenApplies() throws Exception {
         List<AdminEvent> events = new CopyOnWriteArrayList<>();
@@ -81,7 +61,7 @@ class PlanChangeJourneyTest {
                         AuditWriterSettings.defaults(SpoolSettings.defaults(dir.resolve("spool"))),
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry())) {
-            AdminGate gate = GoldPlanScene.gate(issuer, BINDINGS, events);
+            AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(""), events);
             xds.mountAdminApi(http, gate);
             http.addHandler(CatalogApi.PREFIX, GoldPlanScene.catalogue(PG, gate, events, xds, xds.planChangeReplay()));
             xds.start();
