@@ -35,6 +35,7 @@ class KustomizeRenderTest {
                 "overlays/rwo",
                 "overlays/zone-hub",
                 "overlays/zone",
+                "overlays/zone-envoy-gateway",
                 "app-namespace",
                 "ops",
                 "migrate",
@@ -69,7 +70,16 @@ class KustomizeRenderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "overlays/prod", "overlays/dev", "overlays/rwo", "overlays/zone-hub", "overlays/zone"})
+    @ValueSource(
+            strings = {
+                "",
+                "overlays/prod",
+                "overlays/dev",
+                "overlays/rwo",
+                "overlays/zone-hub",
+                "overlays/zone",
+                "overlays/zone-envoy-gateway"
+            })
     void renderedProbes_reachAListenerOnThePodAddress(String dir) throws Exception {
         Manifests rendered = new Manifests(render(dir));
         List<String> problems = rendered.workloads()

@@ -62,6 +62,7 @@ class ManifestFilesTest {
                         "canary",
                         "overlays/dev",
                         "overlays/zone-hub",
+                        "overlays/zone-envoy-gateway",
                         "zone")
                 .flatMap(dir -> {
                     Path kustomization = RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml");

@@ -48,6 +48,14 @@ public final class EnvoyGatewayCluster {
         this.mode = mode;
     }
 
+    /**
+     * The kinds this zone applies, lists and deletes, in apply order: what its ClusterRole must grant
+     * (manifests/istio/overlays/zone-envoy-gateway).
+     */
+    public static List<ResourceDefinitionContext> kinds() {
+        return ResourceKinds.ALL;
+    }
+
     public DriftMode mode() {
         return mode;
     }
