@@ -1,5 +1,9 @@
 package io.meshguard.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.audit.AuditWriterStatus;
 import io.meshguard.cli.LocalStack;
 import io.meshguard.cli.Main;
@@ -23,6 +27,10 @@ import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.PostgresDatabase;
 import io.meshguard.testing.SharedRedis;
 import io.meshguard.testing.TemporaryDirectories;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,6 +48,8 @@ import javax.sql.DataSource;
  * deleted when it closes.
  */
 final class E2eStack implements AutoCloseable {
+    private static final HttpClient ADMIN_CLIENT = HttpClient.newHttpClient();
+    private static final ObjectMapper ADMIN_JSON = new ObjectMapper();
     /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
     static final double TIMEOUT_SCALE = 25;
 
@@ -254,6 +264,35 @@ final class E2eStack implements AutoCloseable {
                 .findFirst()
                 .orElseThrow();
         return line.substring(line.indexOf(':') + 1); // "name:token" or the token alone (BearerTokens)
+    }
+
+    /** A call to the admin API as {@code up}'s admin token holder; anything but 200-202 fails the test. */
+    JsonNode admin(String method, String path, String body) throws Exception {
+        return adminAs(adminToken(), method, path, body);
+    }
+
+    /** A call to the admin API with {@code token}; anything but 200-202 fails the test, naming the answer. */
+    JsonNode adminAs(String token, String method, String path, String body) throws Exception {
+        HttpResponse<String> r = ADMIN_CLIENT.send(
+                HttpRequest.newBuilder(URI.create(xdsAdminUrl() + path))
+                        .header("Authorization", "Bearer " + token)
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
+        return ADMIN_JSON.readTree(r.body());
+    }
+
+    /** A key of {@code tenant}, created through the admin API as {@code meshguard apikey create} does. */
+    String apiKey(String tenant, String reason) throws Exception {
+        return admin("POST", "/apikeys", """
+                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "%2$s"}""".formatted(tenant, reason))
+                .path("key")
+                .asText();
     }
 
     /** The admin token file {@code up} writes. */

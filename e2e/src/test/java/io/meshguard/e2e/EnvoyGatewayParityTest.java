@@ -36,10 +36,6 @@ import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.envoygateway.EnvoyGatewayRevisions;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -78,9 +74,9 @@ class EnvoyGatewayParityTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final String GROUP = "local";
-    static final int PORT = 8080;
-    static final String HOST = "payments.dev.local.api.meshguard.localhost";
+    static final String GROUP = PaymentsSample.GROUP;
+    static final int PORT = PaymentsSample.PORT;
+    static final String HOST = PaymentsSample.HOST;
     /**
      * The upstream's answer: a card number the DLP profile of the route masks on its way back (a Luhn-valid number
      * outside dlp.yaml's allow list of public test cards, which pass unreported by design).
@@ -90,7 +86,6 @@ class EnvoyGatewayParityTest {
     static final String ANSWER = "{\"charged\": true, \"card\": \"" + CARD + "\"}";
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     static E2eStack stack;
     static Gateway gateway;
@@ -106,60 +101,47 @@ class EnvoyGatewayParityTest {
     static void start() throws Exception {
         stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-eg-parity"));
         backend = UpstreamServer.json("payments", 0, ANSWER);
-        gateway = stack.publish("""
-                groups:
-                  - {name: local, environment: dev, region: local, hostnames: [payments.local], listener_port: %1$d,
-                     proxyless_authz: off}
-                upstreams:
-                  - {name: payments-backend, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
-                     address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "e2e backend on this machine"}]}
-                apis:
-                  - {name: payments, base_path: /payments, default_version: v1, versions: [{version: v1, status: active}]}
-                routes:
-                  - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
-                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: dev-products,
-                     dlp_profile: default}
-                """.formatted(PORT, backend.port()), GROUP, PORT);
+        gateway = PaymentsSample.publish(stack, backend);
         try (var c = stack.database().getConnection();
                 var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('initech'), ('globex'), ('hooli') on conflict do nothing");
         }
-        admin(
+        stack.admin(
                 "PUT",
                 "/v1/operator/clusters/local",
                 "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
-        admin("POST", "/v1/provider/products", """
+        stack.admin("POST", "/v1/provider/products", """
                 {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
                  "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
-        admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/products/payments/plans", """
+        stack.admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/plans", """
                 {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
                  "limits": {"quota": {"period": "day", "limit": 3}}}""");
-        admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/products/payments/product-publishes", """
+        stack.admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/provider/product-publishes/payments-dev-local/state",
                 "{\"state\": \"published\", \"reason\": \"parity\"}");
         keys.put("meshguard", subscribed("initech"));
         keys.put("envoy-gateway", subscribed("globex"));
-        keys.put("stranger", new String[] {"hooli", apiKey("hooli")});
+        keys.put("stranger", new String[] {"hooli", stack.apiKey("hooli", "parity")});
         // both subscriptions reached extauthz (by push): one allowed call each, the same quota spent on both sides
         for (String side : List.of("meshguard", "envoy-gateway")) {
             String[] k = keys.get(side);
             await().atMost(Duration.ofSeconds(30))
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> gateway.send(charge(k[1], k[0])).status() == 200);
+                    .until(() -> gateway.send(PaymentsSample.charge(k[1], k[0])).status() == 200);
         }
 
         // the revision the group serves now (the product's routes compiled in), rendered for Envoy Gateway
-        JsonNode revisions = admin("GET", "/groups/" + GROUP + "/revisions", null);
+        JsonNode revisions = stack.admin("GET", "/groups/" + GROUP + "/revisions", null);
         JsonNode newest = revisions.isArray()
                 ? revisions.get(0)
                 : revisions.path("revisions").get(0);
         long id = newest.path("id").asLong();
-        JsonNode revision = admin("GET", "/revisions/" + id, null);
+        JsonNode revision = stack.admin("GET", "/revisions/" + id, null);
         GatewayConfig served = ConfigJson.mapper().treeToValue(revision.path("config"), GatewayConfig.class);
         rendered = new EnvoyGatewayPublishCheck(EnvoyGatewayTemplate.defaults())
                 .render(EnvoyGatewayRevisions.of(served, GROUP, id))
@@ -186,50 +168,16 @@ class EnvoyGatewayParityTest {
         }
     }
 
-    static JsonNode admin(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = CLIENT.send(
-                HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
-                        .header("Authorization", "Bearer " + stack.adminToken())
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
-        return JSON.readTree(r.body());
-    }
-
-    static String apiKey(String tenant) throws Exception {
-        return admin("POST", "/apikeys", """
-                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "parity"}""".formatted(tenant)).path("key").asText();
-    }
-
     /** A customer of {@code tenant} with an application subscribed to the free plan and an API key bound to it. */
     static String[] subscribed(String tenant) throws Exception {
-        String key = apiKey(tenant);
-        admin("POST", "/v1/customer/applications", """
+        String key = stack.apiKey(tenant, "parity");
+        stack.admin("POST", "/v1/customer/applications", """
                 {"id": "%1$s-web", "tenant": "%1$s", "name": "Web"}""".formatted(tenant));
-        admin("POST", "/v1/customer/subscriptions", """
+        stack.admin("POST", "/v1/customer/subscriptions", """
                 {"application": "%s-web", "product_publish": "payments-dev-local", "plan": "payments-free"}""".formatted(tenant));
-        admin("POST", "/v1/customer/credentials", """
+        stack.admin("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "%s-web"}""".formatted(key.split("_")[1], tenant));
         return new String[] {tenant, key};
-    }
-
-    static DownstreamRequest charge(String key, String tenant) {
-        return DownstreamRequest.withBody(
-                "POST",
-                HOST,
-                "/payments/v1/charges",
-                "{\"amount\": 5}",
-                "x-api-key",
-                key,
-                "x-tenant-id",
-                tenant,
-                "content-type",
-                "application/json");
     }
 
     /** One request of the set: which key it carries ({@code own}: the side's, {@code stranger}, none). */

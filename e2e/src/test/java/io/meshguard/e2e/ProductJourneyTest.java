@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.cli.idp.LocalRealm;
 import io.meshguard.cli.idp.ProductIdp;
@@ -15,9 +14,6 @@ import io.meshguard.emulator.UpstreamServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.testing.PostgresExtension;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -47,16 +43,9 @@ class ProductJourneyTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    /** The group up publishes its sample to (and a gateway apply replaces). */
-    static final String GROUP = "local";
-
-    static final int PORT = 8080;
-    static final String HOST = "payments.dev.local.api.meshguard.localhost";
+    static final String HOST = PaymentsSample.HOST;
     /** The product's OAuth2 publish (its own environment: a publish has one auth mode). */
     static final String OAUTH_HOST = "payments.staging.local.api.meshguard.localhost";
-
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     static KeycloakServer keycloak;
     static E2eStack stack;
@@ -76,26 +65,13 @@ class ProductJourneyTest {
         stack = E2eStack.start(
                 PG, Files.createTempDirectory("meshguard-products"), ProductIdp.of(keycloak.baseUrl(), realm));
         backend = UpstreamServer.json("payments", 0, "{\"charged\": true}");
-        gateway = stack.publish("""
-                groups:
-                  - {name: local, environment: dev, region: local, hostnames: [payments.local], listener_port: %1$d,
-                     proxyless_authz: off}
-                upstreams:
-                  - {name: payments-backend, protocol: http1, endpoints: [{address: 127.0.0.1, port: %2$d}],
-                     address_exceptions: [{address: 127.0.0.1, port: %2$d, reason: "e2e backend on this machine"}]}
-                apis:
-                  - {name: payments, base_path: /payments, default_version: v1, versions: [{version: v1, status: active}]}
-                routes:
-                  - {name: charges, group: local, api: payments, version: v1, match: {path_prefix: /charges},
-                     destinations: [{upstream: payments-backend, weight: 100}], authz_profile: dev-products,
-                     dlp_profile: default}
-                """.formatted(PORT, backend.port()), GROUP, PORT);
+        gateway = PaymentsSample.publish(stack, backend);
         try (var c = stack.database().getConnection();
                 var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('initech'), ('globex') on conflict do nothing");
         }
-        initechKey = apiKey("initech");
-        globexKey = apiKey("globex");
+        initechKey = stack.apiKey("initech", "products journey");
+        globexKey = stack.apiKey("globex", "products journey");
     }
 
     @AfterAll
@@ -108,44 +84,12 @@ class ProductJourneyTest {
         }
     }
 
-    static JsonNode admin(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = CLIENT.send(
-                HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
-                        .header("Authorization", "Bearer " + stack.adminToken())
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
-        return JSON.readTree(r.body());
-    }
-
     /** A call as a second token-file person ({@code reviewer}, added to up's token file, read again on change). */
     static JsonNode reviewer(String method, String path, String body) throws Exception {
         String token = "reviewer-" + java.util.UUID.randomUUID();
         java.nio.file.Files.writeString(
                 stack.adminTokenFile(), "\nreviewer:" + token + "\n", java.nio.file.StandardOpenOption.APPEND);
-        HttpResponse<String> r = CLIENT.send(
-                HttpRequest.newBuilder(URI.create(stack.xdsAdminUrl() + path))
-                        .header("Authorization", "Bearer " + token)
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
-        return JSON.readTree(r.body());
-    }
-
-    /** A key of {@code tenant}, created through the admin API as {@code meshguard apikey create} does. */
-    static String apiKey(String tenant) throws Exception {
-        return admin("POST", "/apikeys", """
-                {"name": "%1$s-web", "owner": "%1$s", "tenant": "%1$s", "tier": "free", "reason": "products journey"}""".formatted(tenant)).path("key").asText();
+        return stack.adminAs(token, method, path, body);
     }
 
     static String keyId(String key) {
@@ -155,17 +99,7 @@ class ProductJourneyTest {
     /** A charge with {@code key}, sending its tenant as the header contract of the fixture policy asks. */
     static Exchange charge(String key) throws Exception {
         String tenant = key.equals(initechKey) ? "initech" : "globex";
-        return gateway.send(DownstreamRequest.withBody(
-                "POST",
-                HOST,
-                "/payments/v1/charges",
-                "{\"amount\": 5}",
-                "x-api-key",
-                key,
-                "x-tenant-id",
-                tenant,
-                "content-type",
-                "application/json"));
+        return gateway.send(PaymentsSample.charge(key, tenant));
     }
 
     /** Calls until the answer fits (the subscription state reaches extauthz by push); returns it. */
@@ -195,26 +129,26 @@ class ProductJourneyTest {
     @Test
     @Order(1)
     void provider_publishesAProductWithTwoPlans_asARevisionOfTheDevGateway() throws Exception {
-        admin(
+        stack.admin(
                 "PUT",
                 "/v1/operator/clusters/local",
                 "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
-        admin("POST", "/v1/provider/products", """
+        stack.admin("POST", "/v1/provider/products", """
                 {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
                  "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
-        admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/products/payments/plans", """
+        stack.admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/plans", """
                 {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
                  "limits": {"quota": {"period": "day", "limit": 3}}}""");
-        admin("POST", "/v1/provider/products/payments/plans", """
+        stack.admin("POST", "/v1/provider/products/payments/plans", """
                 {"name": "gold", "approval": "manual", "auth_modes": ["apikey"],
                  "limits": {"quota": {"period": "day", "limit": 1000}}}""");
-        admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/plans/payments-gold/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/products/payments/product-publishes", """
+        stack.admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/plans/payments-gold/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");
 
-        JsonNode published = admin(
+        JsonNode published = stack.admin(
                 "POST",
                 "/v1/provider/product-publishes/payments-dev-local/state",
                 "{\"state\": \"published\", \"reason\": \"pilot\"}");
@@ -233,15 +167,15 @@ class ProductJourneyTest {
     @Test
     @Order(2)
     void customer_subscribesOnTheAutoPlan_andCallsWithItsKey() throws Exception {
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/customer/applications",
                 "{\"id\": \"initech-web\", \"tenant\": \"initech\", \"name\": \"Web\"}");
-        JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
+        JsonNode sub = stack.admin("POST", "/v1/customer/subscriptions", """
                 {"application": "initech-web", "product_publish": "payments-dev-local", "plan": "payments-free"}""");
         assertThat(sub.path("state").asText()).isEqualTo("active");
         initechSubscription = sub.path("id").asText();
-        admin("POST", "/v1/customer/credentials", """
+        stack.admin("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "initech-web"}""".formatted(keyId(initechKey)));
 
         Exchange ok = eventually(initechKey, e -> e.status() == 200);
@@ -257,14 +191,14 @@ class ProductJourneyTest {
         assertThat(refused.headers().first("retry-after")).isPresent();
         // both sides see the quota used (PostgreSQL's count, flushed by extauthz every few seconds)
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                        admin("GET", "/v1/provider/subscriptions/" + initechSubscription + "/usage", null)
+                        stack.admin("GET", "/v1/provider/subscriptions/" + initechSubscription + "/usage", null)
                                 .path("quotas")
                                 .path("subscription")
                                 .path("used")
                                 .asLong())
                 .isEqualTo(3));
 
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/provider/subscriptions/" + initechSubscription + "/plan",
                 "{\"plan\": \"payments-gold\", \"reason\": \"upgrade\"}");
@@ -275,15 +209,15 @@ class ProductJourneyTest {
     @Test
     @Order(4)
     void manualPlan_isPendingUntilTheProviderApproves() throws Exception {
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/customer/applications",
                 "{\"id\": \"globex-app\", \"tenant\": \"globex\", \"name\": \"App\"}");
-        JsonNode sub = admin("POST", "/v1/customer/subscriptions", """
+        JsonNode sub = stack.admin("POST", "/v1/customer/subscriptions", """
                 {"application": "globex-app", "product_publish": "payments-dev-local", "plan": "payments-gold"}""");
         assertThat(sub.path("state").asText()).isEqualTo("pending");
         globexSubscription = sub.path("id").asText();
-        admin("POST", "/v1/customer/credentials", """
+        stack.admin("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "globex-app"}""".formatted(keyId(globexKey)));
 
         Exchange pending = eventually(globexKey, e -> e.body().contains("subscription_pending"));
@@ -297,7 +231,7 @@ class ProductJourneyTest {
     @Test
     @Order(5)
     void suspension_deniesFromThenOn() throws Exception {
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/provider/subscriptions/" + initechSubscription + "/suspend",
                 "{\"reason\": \"unpaid invoice\"}");
@@ -319,21 +253,21 @@ class ProductJourneyTest {
     @Test
     @Order(6)
     void oauth2ClientFromKeycloak_callsTheSameProduct_onItsOwnPublishOnly_untilRevoked() throws Exception {
-        admin("POST", "/v1/provider/products/payments/plans", """
+        stack.admin("POST", "/v1/provider/products/payments/plans", """
                 {"name": "partner", "approval": "auto", "auth_modes": ["oauth2"],
                  "limits": {"quota": {"period": "day", "limit": 1000}}}""");
-        admin("POST", "/v1/provider/plans/payments-partner/state", "{\"state\": \"published\"}");
-        admin("POST", "/v1/provider/products/payments/product-publishes", """
+        stack.admin("POST", "/v1/provider/plans/payments-partner/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "staging", "auth_mode": "oauth2", "gateway_group": "local"}""");
-        admin(
+        stack.admin(
                 "POST",
                 "/v1/provider/product-publishes/payments-staging-local/state",
                 "{\"state\": \"published\", \"reason\": \"partner pilot\"}");
-        admin("POST", "/v1/customer/subscriptions", """
+        stack.admin("POST", "/v1/customer/subscriptions", """
                 {"application": "globex-app", "product_publish": "payments-staging-local", "plan": "payments-partner"}""");
         // the catalogue creates the client in Keycloak and shows its secret in this one answer
-        JsonNode credential =
-                admin("POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \"globex-app\"}");
+        JsonNode credential = stack.admin(
+                "POST", "/v1/customer/credentials", "{\"kind\": \"oauth2\", \"application\": \"globex-app\"}");
         String clientId = credential.path("id").asText();
         String secret = credential.path("client_secret").asText();
         assertThat(clientId).startsWith("globex-app-");
@@ -347,7 +281,7 @@ class ProductJourneyTest {
         Exchange keysOnly = eventuallyWithToken(HOST, token, e -> e.status() == 401);
         assertThat(keysOnly.body()).contains("auth_mode_not_allowed");
 
-        admin("POST", "/v1/customer/credentials/oauth2/" + clientId + "/revoke", "{\"reason\": \"key leaked\"}");
+        stack.admin("POST", "/v1/customer/credentials/oauth2/" + clientId + "/revoke", "{\"reason\": \"key leaked\"}");
         // the token already issued is refused from the pushed state, without waiting for it to expire (401: the
         // credential itself is no longer good, unlike a suspended subscription's 403)
         Exchange revoked = eventuallyWithToken(OAUTH_HOST, token, e -> e.status() == 401);
