@@ -10,8 +10,10 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
@@ -28,6 +30,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
+import io.meshguard.emulator.PathNormalizer;
 import io.meshguard.emulator.UpstreamServer;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
@@ -93,6 +96,9 @@ class EnvoyGatewayParityTest {
     static ManagedChannel extauthz;
     static ManagedChannel dlp;
     static HttpRouteMatcher routes;
+    /** Envoy Gateway's listener settings for the rendered Gateway. */
+    static HttpConnectionManager listener;
+
     static List<ObjectNode> rendered;
     /** The tenant and key each side calls with, and a key with no subscription. */
     static final Map<String, String[]> keys = new LinkedHashMap<>();
@@ -147,6 +153,7 @@ class EnvoyGatewayParityTest {
                 .render(EnvoyGatewayRevisions.of(served, GROUP, id))
                 .resources();
         routes = new HttpRouteMatcher(rendered);
+        listener = envoyGatewayListener();
         extauthz = NettyChannelBuilder.forTarget(stack.extauthzTarget())
                 .usePlaintext()
                 .build();
@@ -219,7 +226,19 @@ class EnvoyGatewayParityTest {
                 // the plan's quota (3 a day, one spent while waiting): these reach it on both sides alike
                 Probe.of("POST", HOST, "/payments/v1/charges", "own"),
                 Probe.of("POST", HOST, "/payments/v1/charges", "own"),
-                Probe.of("POST", HOST, "/payments/v1/charges", "own"));
+                Probe.of("POST", HOST, "/payments/v1/charges", "own"),
+                // path spellings the listener decides (after the quota: a routed one answers 429, an unrouted 404)
+                Probe.of("POST", HOST, "//payments/v1/charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1//charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1/./charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1/x/../charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1/charges/..", "own"),
+                Probe.of("POST", HOST, "/payments/%76%31/charges", "own"),
+                Probe.of("POST", HOST, "/payments%2Fv1/charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1%2fcharges", "own"),
+                Probe.of("POST", HOST, "/payments/v1%5Ccharges", "own"),
+                Probe.of("POST", HOST, "/payments/v1/%2e%2e/v1/charges", "own"),
+                Probe.of("POST", HOST, "/payments/v1/charges", "own", "x_tenant_id", "initech"));
         List<String> differences = new ArrayList<>();
         List<Outcome> seen = new ArrayList<>();
         for (Probe p : probes) {
@@ -232,7 +251,7 @@ class EnvoyGatewayParityTest {
             }
         }
         assertThat(differences).as(String.join("\n", differences)).isEmpty();
-        // the set covers what it claims: allowed (the DLP server has seen both bodies), 401, 403, 404 and 429
+        // the set covers what it claims: allowed (the DLP server has seen both bodies), 400, 401, 403, 404 and 429
         assertThat(seen).anySatisfy(o -> {
             assertThat(o.status()).isEqualTo(200);
             assertThat(o.upstreamBody()).isNotEmpty();
@@ -243,7 +262,7 @@ class EnvoyGatewayParityTest {
                 .contains("\"card\"")
                 .doesNotContain(CARD)
                 .doesNotContain(CARD.replace(" ", "")));
-        assertThat(seen.stream().map(Outcome::status)).contains(200, 401, 403, 404, 429);
+        assertThat(seen.stream().map(Outcome::status)).contains(200, 400, 401, 403, 404, 429);
     }
 
     // ---- meshguard-served: the emulated Envoy over the controller's ADS --------------------------------------------
@@ -311,6 +330,24 @@ class EnvoyGatewayParityTest {
 
     private static Outcome envoyGateway(Probe p, String[] own) throws Exception {
         Map<String, String> headers = headers(p, own);
+        // the listener first, as Envoy Gateway built it from the rendered ClientTrafficPolicy: the codec's header
+        // check,
+        // then the HCM's path handling (what the emulator does for meshguard's listener, on the same code)
+        if (headers.keySet().stream().anyMatch(n -> n.contains("_"))
+                && listener.getCommonHttpProtocolOptions().getHeadersWithUnderscoresAction()
+                        == HttpProtocolOptions.HeadersWithUnderscoresAction.REJECT_REQUEST) {
+            return outcome(400, "Bad Request");
+        }
+        PathNormalizer.Result normalized = PathNormalizer.apply(listener, p.path());
+        switch (normalized.kind()) {
+            case REJECT -> {
+                return outcome(400, "Bad Request");
+            }
+            case REDIRECT -> {
+                return outcome(307, "");
+            }
+            case CONTINUE -> p = new Probe(p.method(), p.host(), normalized.path(), p.key(), p.extraHeaders());
+        }
         Optional<HttpRouteMatcher.Matched> matched = routes.match(p.method(), p.host(), p.path(), headers);
         if (matched.isEmpty()) {
             return new Outcome(404, "", "", ""); // no route: Envoy's 404, nothing called
@@ -346,6 +383,45 @@ class EnvoyGatewayParityTest {
                         .asText(extension.path("metadata").path("namespace").asText())
                 + (ref.has("port") ? ":" + ref.path("port").asInt() : "");
         return dlp(p, headers, authority);
+    }
+
+    /**
+     * The HCM settings Envoy Gateway v1.9.0 derives from the Gateway's ClientTrafficPolicy
+     * ({@code internal/gatewayapi/clienttrafficpolicy.go}, {@code internal/xds/translator/listener.go}):
+     * {@code normalize_path} always on, {@code merge_slashes} unless {@code disableMergeSlashes}, the escaped-slash
+     * action as named (default {@code UnescapeAndRedirect}), header names with underscores as named (default
+     * {@code RejectRequest}).
+     */
+    private static HttpConnectionManager envoyGatewayListener() {
+        ObjectNode policy = rendered.stream()
+                .filter(r -> r.path("kind").asText().equals("ClientTrafficPolicy"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no ClientTrafficPolicy rendered for the Gateway"));
+        JsonNode path = policy.path("spec").path("path");
+        var escaped =
+                switch (path.path("escapedSlashesAction").asText("UnescapeAndRedirect")) {
+                    case "KeepUnchanged" -> HttpConnectionManager.PathWithEscapedSlashesAction.KEEP_UNCHANGED;
+                    case "RejectRequest" -> HttpConnectionManager.PathWithEscapedSlashesAction.REJECT_REQUEST;
+                    case "UnescapeAndForward" ->
+                        HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD;
+                    default -> HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT;
+                };
+        var underscores =
+                switch (policy.path("spec")
+                        .path("headers")
+                        .path("withUnderscoresAction")
+                        .asText("RejectRequest")) {
+                    case "Allow" -> HttpProtocolOptions.HeadersWithUnderscoresAction.ALLOW;
+                    case "DropHeader" -> HttpProtocolOptions.HeadersWithUnderscoresAction.DROP_HEADER;
+                    default -> HttpProtocolOptions.HeadersWithUnderscoresAction.REJECT_REQUEST;
+                };
+        return HttpConnectionManager.newBuilder()
+                .setNormalizePath(com.google.protobuf.BoolValue.of(true))
+                .setMergeSlashes(!path.path("disableMergeSlashes").asBoolean(false))
+                .setPathWithEscapedSlashesAction(escaped)
+                .setCommonHttpProtocolOptions(
+                        HttpProtocolOptions.newBuilder().setHeadersWithUnderscoresAction(underscores))
+                .build();
     }
 
     private static ObjectNode policyFor(String kind, String route) {

@@ -14,10 +14,11 @@ import java.util.Locale;
  * upper-cased, {@code .} and {@code ..} segments resolved; a path that cannot be canonicalised is a 400); then
  * {@code merge_slashes}. The query string is left alone.
  */
-final class PathNormalizer {
+public final class PathNormalizer {
     /** Outcome: continue with {@code path}, redirect to it (307), or reject (400). */
-    record Result(Kind kind, String path) {
-        enum Kind {
+    public record Result(Kind kind, String path) {
+        /** What the HCM does with the request. */
+        public enum Kind {
             CONTINUE,
             REDIRECT,
             REJECT
@@ -26,7 +27,8 @@ final class PathNormalizer {
 
     private PathNormalizer() {}
 
-    static Result apply(HttpConnectionManager hcm, String rawPath) {
+    /** What {@code hcm}'s path settings make of {@code rawPath} (its query string kept as sent). */
+    public static Result apply(HttpConnectionManager hcm, String rawPath) {
         int q = rawPath.indexOf('?');
         String path = q < 0 ? rawPath : rawPath.substring(0, q);
         String query = q < 0 ? "" : rawPath.substring(q);

@@ -15,9 +15,13 @@ final class ResourceKinds {
     private static final String GATEWAY_API = "gateway.networking.k8s.io";
     private static final String ENVOY_GATEWAY = "gateway.envoyproxy.io";
 
-    /** In apply order: the Gateway before its routes, the routes before the policies that target them. */
+    /**
+     * In apply order: the Gateway and its listener policy before its routes, the routes before the policies that
+     * target them.
+     */
     static final List<ResourceDefinitionContext> ALL = List.of(
             context(GATEWAY_API, "v1", "Gateway", "gateways"),
+            context(ENVOY_GATEWAY, "v1alpha1", "ClientTrafficPolicy", "clienttrafficpolicies"),
             context(GATEWAY_API, "v1beta1", "ReferenceGrant", "referencegrants"),
             context(ENVOY_GATEWAY, "v1alpha1", "Backend", "backends"),
             context(GATEWAY_API, "v1", "HTTPRoute", "httproutes"),

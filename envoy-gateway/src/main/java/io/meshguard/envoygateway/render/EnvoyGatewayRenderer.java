@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
 
 /**
  * Renders one revision of a gateway group as Gateway API and Envoy Gateway resources (docs/envoy-gateway.md): one
- * Gateway, one HTTPRoute per meshguard route, and per route a SecurityPolicy (extAuth to meshguard's extauthz, the
+ * Gateway with a ClientTrafficPolicy holding meshguard's path and header hygiene, one HTTPRoute per meshguard route, and per route a SecurityPolicy (extAuth to meshguard's extauthz, the
  * route contract as context extensions), an EnvoyExtensionPolicy (extProc to the DLP server, full-duplex streamed,
  * fail closed) and, where the route retries, a BackendTrafficPolicy. Backends become Service references (with the
  * ReferenceGrants a cross-namespace reference needs) or Envoy Gateway Backends. Every resource is labelled with the
@@ -76,6 +76,7 @@ public final class EnvoyGatewayRenderer {
         List<ObjectNode> out = new ArrayList<>();
         String gateway = KubernetesNames.name(revision.group());
         out.add(gateway(revision, gateway));
+        out.add(clientTraffic(revision, gateway));
 
         // backends first: a route that references a missing one is refused with the backend's reason
         Map<String, ObjectNode> backendRefs = new TreeMap<>();
@@ -121,6 +122,25 @@ public final class EnvoyGatewayRenderer {
         // routes carry the hosts; only this namespace's routes (meshguard's own) may attach
         listener.putObject("allowedRoutes").putObject("namespaces").put("from", "Same");
         return g;
+    }
+
+    /**
+     * The listener's request hygiene as meshguard's own gateway sets it (xds-controller EnvoyListener): a path with
+     * {@code %2F}/{@code %5C} refused with 400 (Envoy Gateway's default would unescape and redirect), adjacent slashes
+     * merged and dot segments resolved (Envoy Gateway always normalises), header names with underscores refused.
+     */
+    private ObjectNode clientTraffic(GatewayRevision revision, String gateway) {
+        ObjectNode p =
+                object(ENVOY_GATEWAY + "/v1alpha1", "ClientTrafficPolicy", gateway, labels(revision, Optional.empty()));
+        ObjectNode spec = p.putObject("spec");
+        spec.putArray("targetRefs")
+                .addObject()
+                .put("group", GATEWAY_API)
+                .put("kind", "Gateway")
+                .put("name", gateway);
+        spec.putObject("path").put("escapedSlashesAction", "RejectRequest").put("disableMergeSlashes", false);
+        spec.putObject("headers").put("withUnderscoresAction", "RejectRequest");
+        return p;
     }
 
     // ---- backends -------------------------------------------------------------------------------------------------

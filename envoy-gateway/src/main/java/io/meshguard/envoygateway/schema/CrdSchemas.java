@@ -28,8 +28,12 @@ public final class CrdSchemas {
     private static final String ROOT = "/io/meshguard/envoygateway/schemas/";
     private static final List<String> GATEWAY_API_KINDS =
             List.of("gatewayclasses", "gateways", "httproutes", "referencegrants");
-    private static final List<String> ENVOY_GATEWAY_KINDS =
-            List.of("backends", "backendtrafficpolicies", "envoyextensionpolicies", "securitypolicies");
+    private static final List<String> ENVOY_GATEWAY_KINDS = List.of(
+            "backends",
+            "backendtrafficpolicies",
+            "clienttrafficpolicies",
+            "envoyextensionpolicies",
+            "securitypolicies");
 
     /** Gateway API release channel a cluster installed: experimental adds fields and kinds to standard. */
     public enum Channel {

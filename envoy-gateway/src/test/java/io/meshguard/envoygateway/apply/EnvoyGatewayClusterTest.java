@@ -227,7 +227,10 @@ class EnvoyGatewayClusterTest {
 
         List<ResourceKey> withdrawn = cluster.withdraw("edge");
         assertThat(strings(withdrawn))
-                .containsExactly("Gateway/meshguard/edge", "ReferenceGrant/bank-apps/meshguard-edge");
+                .containsExactly(
+                        "ClientTrafficPolicy/meshguard/edge",
+                        "Gateway/meshguard/edge",
+                        "ReferenceGrant/bank-apps/meshguard-edge");
         assertThat(live(HTTP_ROUTES))
                 .containsExactly(
                         "meshguard/internal-refunds",

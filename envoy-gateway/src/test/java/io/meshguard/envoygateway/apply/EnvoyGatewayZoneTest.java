@@ -120,6 +120,7 @@ class EnvoyGatewayZoneTest {
                 .extracting(ZoneProto.NodeReport::getNodeId)
                 .containsExactlyInAnyOrder(
                         "Gateway/meshguard/edge",
+                        "ClientTrafficPolicy/meshguard/edge",
                         "ReferenceGrant/bank-apps/meshguard-edge",
                         "HTTPRoute/meshguard/edge-charges",
                         "SecurityPolicy/meshguard/edge-charges",

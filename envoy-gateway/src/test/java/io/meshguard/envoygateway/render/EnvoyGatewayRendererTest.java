@@ -93,6 +93,38 @@ class EnvoyGatewayRendererTest {
     }
 
     @Test
+    void gateway_getsMeshguardsListenerHygiene_escapedSlashesAndUnderscoreHeadersRefused_slashesMerged() {
+        RenderedResources r =
+                check.render(revision(route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"))));
+        ObjectNode gateway = of(r, "Gateway").getFirst();
+        assertThat(of(r, "ClientTrafficPolicy")).singleElement().satisfies(p -> {
+            JsonNode target = p.path("spec").path("targetRefs").get(0);
+            assertThat(target.path("kind").asText()).isEqualTo("Gateway");
+            assertThat(target.path("name").asText())
+                    .isEqualTo(gateway.path("metadata").path("name").asText());
+            // Envoy Gateway's default would unescape %2F and redirect; meshguard's listener refuses it (400)
+            assertThat(p.path("spec").path("path").path("escapedSlashesAction").asText())
+                    .isEqualTo("RejectRequest");
+            assertThat(p.path("spec").path("path").path("disableMergeSlashes").asBoolean(true))
+                    .isFalse();
+            assertThat(p.path("spec")
+                            .path("headers")
+                            .path("withUnderscoresAction")
+                            .asText())
+                    .isEqualTo("RejectRequest");
+            assertThat(p.path("metadata")
+                            .path("labels")
+                            .path(EnvoyGatewayRenderer.LABEL_GROUP)
+                            .asText())
+                    .isEqualTo("edge");
+        });
+        // applied after the Gateway it targets, before the routes
+        List<String> kinds =
+                r.resources().stream().map(o -> o.path("kind").asText()).toList();
+        assertThat(kinds.indexOf("ClientTrafficPolicy")).isEqualTo(kinds.indexOf("Gateway") + 1);
+    }
+
+    @Test
     void methods_becomeOneMatchEach_andHeaderPrefixAndPresence_becomeFullRegexes() {
         EdgeRoute base = route("write", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
         EdgeRoute r = new EdgeRoute(

@@ -47,6 +47,7 @@ class ResourceValidatorTest {
                     "gateway.envoyproxy.io/v1alpha1 SecurityPolicy",
                     "gateway.envoyproxy.io/v1alpha1 EnvoyExtensionPolicy",
                     "gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy",
+                    "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy",
                     "gateway.envoyproxy.io/v1alpha1 Backend")) {
                 String[] p = kind.split(" ");
                 assertThat(v.schemas().schemaFor(p[0], p[1])).as(kind).isPresent();
