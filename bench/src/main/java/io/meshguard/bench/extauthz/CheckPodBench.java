@@ -65,7 +65,9 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>Arguments (optional): seconds per measurement (default 5), fixed rates (default 2000), rounds (default 3).
  * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM. A factor is paired in one run by naming a server
- * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}. A benchmark, not a test: run it by hand
+ * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}; two
+ * builds are paired the same way with {@code -Dclasspath.pod=DIR_OR_JAR}, which puts the build before a change first
+ * on that server's class path. A benchmark, not a test: run it by hand
  * (docs/benchmarks.md, "extauthz: the Check").
  */
 public final class CheckPodBench {
@@ -123,7 +125,9 @@ public final class CheckPodBench {
                 if (!extra.isEmpty()) {
                     flags.addAll(Arrays.asList(extra.split(" ")));
                 }
-                String with = extra.isEmpty() ? "" : " + " + extra;
+                String first = System.getProperty("classpath." + key, "").trim();
+                String with = (extra.isEmpty() ? "" : " + " + extra)
+                        + (first.isEmpty() ? "" : " [first on class path: " + first + "]");
                 if (base.equals("pod")) {
                     profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + ",settings=profile"));
                 }
@@ -220,6 +224,13 @@ public final class CheckPodBench {
                     }
                 }
                 System.out.printf("round %d of %d done, load average %s%n", round + 1, rounds, loadAverage());
+                for (int i = 0; i < servers.size(); i++) {
+                    // each round's closed-loop figures: servers measured one after another form the pairs
+                    Sample last = closed.get(i).get(round);
+                    System.out.printf(
+                            "  %s: %.0f Checks/s, %.1f µs CPU per Check%n",
+                            servers.get(i).key(), last.perSecond(), last.cpuNanos() / 1000);
+                }
             }
             print("Closed loop, 32 Checks in flight on one channel", servers, closed, false);
             for (int rate : rates) {
@@ -331,7 +342,7 @@ public final class CheckPodBench {
     private static Server portLine(
             String key, String name, List<String> flags, Class<?> main, CheckRequest request, Path dir)
             throws Exception {
-        Process p = java(flags, main.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
+        Process p = java(key, flags, main.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -344,7 +355,7 @@ public final class CheckPodBench {
     }
 
     private static Server harness(String key, String with, List<String> flags, Path dir) throws Exception {
-        Process p = java(flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
+        Process p = java(key, flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -390,7 +401,8 @@ public final class CheckPodBench {
         env.put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve(key + "-spool").toString());
         env.put("HOSTNAME", "meshguard-extauthz-0");
         env.putAll(extraEnv);
-        ProcessBuilder pb = java(flags, "io.meshguard.cli.Main", List.of("extauthz"), env, dir.resolve(key + ".err"))
+        ProcessBuilder pb = java(
+                        key, flags, "io.meshguard.cli.Main", List.of("extauthz"), env, dir.resolve(key + ".err"))
                 .redirectOutput(dir.resolve(key + ".out").toFile());
         Process p = pb.start();
         Server server = new Server(key, name, p, grpc, request);
@@ -423,12 +435,15 @@ public final class CheckPodBench {
     }
 
     private static ProcessBuilder java(
-            List<String> flags, String main, List<String> args, Map<String, String> env, Path stderr) {
+            String key, List<String> flags, String main, List<String> args, Map<String, String> env, Path stderr) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(flags);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        // -Dclasspath.KEY=DIRS puts DIRS first on that server's class path: a build before a change, paired in one run
+        String first = System.getProperty("classpath." + key, "").trim();
+        command.add(
+                (first.isEmpty() ? "" : first + java.io.File.pathSeparator) + System.getProperty("java.class.path"));
         command.add(main);
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(stderr.toFile());
