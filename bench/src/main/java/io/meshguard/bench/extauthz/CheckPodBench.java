@@ -64,7 +64,10 @@ import java.util.function.ToDoubleFunction;
  * pod in a cluster) is shown apart. After the run the audit rows are counted: the pod's Checks must all be there.
  *
  * <p>Arguments (optional): seconds per measurement (default 5), fixed rates (default 2000), rounds (default 3).
- * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM. A factor is paired in one run by naming a server
+ * {@code -Dwarmup=SECONDS}: closed-loop warm-up per server before the first round (default: the measurement's length,
+ * at least 5 s).
+ * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM (execution and CPU-time samples every 2 ms, allocation
+ * samples). A factor is paired in one run by naming a server
  * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}; two
  * builds are paired the same way with {@code -Dclasspath.pod=DIR_OR_JAR}, which puts the build before a change first
  * on that server's class path. A benchmark, not a test: run it by hand
@@ -97,6 +100,8 @@ public final class CheckPodBench {
         Optional<Path> profile =
                 Optional.ofNullable(System.getProperty("profile")).map(Path::of);
         List<String> jvmFlags = podJvmFlags();
+        // on a loaded machine C2 is still compiling the pod after a few seconds: -Dwarmup=SECONDS per server
+        Duration warmUp = Duration.ofSeconds(Long.getLong("warmup", Math.max(5, seconds.toSeconds())));
 
         Path dir = Files.createTempDirectory("check-pod-bench");
         List<Server> servers = new ArrayList<>();
@@ -129,7 +134,13 @@ public final class CheckPodBench {
                 String with = (extra.isEmpty() ? "" : " + " + extra)
                         + (first.isEmpty() ? "" : " [first on class path: " + first + "]");
                 if (base.equals("pod")) {
-                    profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + ",settings=profile"));
+                    // CPU-time samples (JDK 25) as well as execution samples, both every 2 ms: on a loaded machine
+                    // execution samples alone under-count the threads that wait for a CPU
+                    // a second pod ("pod2") records to FILE.pod2, not over the first one's recording
+                    String file = key.equals("pod") ? "" : "." + key;
+                    profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + file
+                            + ",settings=profile,jdk.ExecutionSample#period=2ms,jdk.CPUTimeSample#enabled=true,"
+                            + "jdk.CPUTimeSample#throttle=2ms"));
                 }
                 servers.add(
                         switch (base) {
@@ -184,8 +195,7 @@ public final class CheckPodBench {
                 gens.add(new LoadGenerator(channel, s.request()));
             }
             for (int i = 0; i < gens.size(); i++) {
-                LoadGenerator.Result warm =
-                        gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(5, seconds.toSeconds())));
+                LoadGenerator.Result warm = gens.get(i).closedLoop(32, warmUp);
                 if (warm.notAllowed() > 0) {
                     throw new IllegalStateException(servers.get(i).name() + ": " + warm.notAllowed()
                             + " Checks were not allowed; the scenario is broken");
