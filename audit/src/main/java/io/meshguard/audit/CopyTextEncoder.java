@@ -10,14 +10,43 @@ import java.util.UUID;
  * Encodes events as rows of PostgreSQL's COPY text format (tab-separated, {@code \N} for NULL, backslash escapes)
  * straight into UTF-8 bytes. Written by hand because it is the writer's hottest loop: no intermediate strings for
  * ids, timestamps or numbers.
+ *
+ * <p>The database writer streams a batch through one buffer of {@link #CHUNK_BYTES} that it keeps for its lifetime
+ * ({@link #stream}): a batch of 1,000 decisions is ~1 MB of text, and building it as one array (grown by doubling,
+ * then copied to its length) allocated several such arrays per batch, each above G1's humongous-object threshold
+ * (half a region: 512 KB at the pod's heap), which went straight to the old generation and drove concurrent cycles.
  */
 final class CopyTextEncoder {
+    /** Bytes handed to the sink at a time; well below G1's humongous threshold at any heap size. */
+    static final int CHUNK_BYTES = 64 * 1024;
+
     private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private byte[] buf;
     private int len;
+    private Sink sink;
+
+    /** Where full chunks of COPY text go (pgjdbc's {@code CopyIn.writeToCopy} in the store). */
+    @FunctionalInterface
+    interface Sink {
+        void write(byte[] bytes, int offset, int length) throws java.sql.SQLException;
+    }
+
+    /** Thrown through the encoder's private methods to carry the sink's failure out of {@link #stream}. */
+    private static final class SinkFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        SinkFailure(java.sql.SQLException cause) {
+            super(cause);
+        }
+    }
 
     private CopyTextEncoder(int capacity) {
         buf = new byte[capacity];
+    }
+
+    /** An encoder for {@link #stream}, its buffer allocated once. */
+    static CopyTextEncoder streaming() {
+        return new CopyTextEncoder(CHUNK_BYTES);
     }
 
     /** The COPY text of {@code batch}, one line per event, columns in {@link PostgresAuditStore#COLUMNS} order. */
@@ -27,6 +56,41 @@ final class CopyTextEncoder {
             out.row(e);
         }
         return Arrays.copyOf(out.buf, out.len);
+    }
+
+    /**
+     * Writes the COPY text of {@code batch} to {@code to} in chunks of at most {@link #CHUNK_BYTES} (more only for
+     * one value longer than that), the same bytes as {@link #encode}.
+     */
+    void stream(List<AuditEvent> batch, Sink to) throws java.sql.SQLException {
+        sink = to;
+        len = 0;
+        try {
+            for (AuditEvent e : batch) {
+                row(e);
+            }
+            flush();
+        } catch (SinkFailure f) {
+            throw (java.sql.SQLException) f.getCause();
+        } finally {
+            sink = null;
+            len = 0;
+            if (buf.length > CHUNK_BYTES) {
+                buf = new byte[CHUNK_BYTES]; // an outsized value does not keep its buffer alive
+            }
+        }
+    }
+
+    private void flush() {
+        if (len == 0) {
+            return;
+        }
+        try {
+            sink.write(buf, 0, len);
+        } catch (java.sql.SQLException e) {
+            throw new SinkFailure(e);
+        }
+        len = 0;
     }
 
     private void row(AuditEvent e) {
@@ -241,6 +305,12 @@ final class CopyTextEncoder {
 
     private void ensure(int more) {
         if (len + more > buf.length) {
+            if (sink != null) {
+                flush();
+                if (more <= buf.length) {
+                    return;
+                }
+            }
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + more));
         }
     }

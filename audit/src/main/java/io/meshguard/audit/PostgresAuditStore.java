@@ -1,7 +1,5 @@
 package io.meshguard.audit;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -17,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
@@ -39,6 +38,9 @@ public final class PostgresAuditStore implements AutoCloseable {
     private final ConnectionSource connections;
     private final BatchWriteMethod method;
     private final int timeoutMillis;
+    /** One COPY buffer for the store's lifetime (the store runs on one thread). */
+    private final CopyTextEncoder encoder = CopyTextEncoder.streaming();
+
     private Connection connection;
     private boolean stageReady;
 
@@ -139,13 +141,16 @@ public final class PostgresAuditStore implements AutoCloseable {
         }
     }
 
-    private static int copy(Connection c, List<AuditEvent> batch, String table) throws SQLException {
+    private int copy(Connection c, List<AuditEvent> batch, String table) throws SQLException {
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-        byte[] data = CopyTextEncoder.encode(batch);
+        CopyIn in = copy.copyIn("COPY " + table + " (" + COLUMNS + ") FROM STDIN");
         try {
-            return (int) copy.copyIn("COPY " + table + " (" + COLUMNS + ") FROM STDIN", new ByteArrayInputStream(data));
-        } catch (IOException e) {
-            throw new SQLException("COPY into " + table + " failed: " + e.getMessage(), "08006", e);
+            encoder.stream(batch, in::writeToCopy);
+            return (int) in.endCopy();
+        } finally {
+            if (in.isActive()) {
+                in.cancelCopy(); // as pgjdbc's own copyIn(sql, stream) does when the data cannot be sent
+            }
         }
     }
 

@@ -73,6 +73,30 @@ class AuditStoreTest {
 
     @ParameterizedTest
     @EnumSource(BatchWriteMethod.class)
+    void batchOfManyCopyChunks_arrivesWhole_freshAndIdempotent(BatchWriteMethod method) throws Exception {
+        // ~1 MB of COPY text: streamed to PostgreSQL in many chunks, rows split across chunk boundaries
+        Instant at = Instant.parse("2026-11-21T07:00:00Z").plusSeconds(method.ordinal() * 100L);
+        List<AuditEvent> events = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) {
+            events.add(AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                    .occurredAt(at.plusMillis(i))
+                    .requestId("req-" + i)
+                    .path("/v1/orders/" + i)
+                    .detail("facts", ("ünïcødé 🙂 \\ \t " + i).repeat(30))
+                    .build());
+        }
+        try (PostgresAuditStore store = store(method)) {
+            store.write(events.subList(0, 700));
+            assertThat(store.writeIdempotent(events)).isEqualTo(800);
+        }
+        List<AuditEvent> back = new ArrayList<>(new AuditReader(PG.dataSource())
+                .query(AuditQuery.since(at).withUntil(at.plusSeconds(2)).withLimit(2000)));
+        back.sort(Comparator.comparing(AuditEvent::occurredAt));
+        assertThat(back).containsExactlyElementsOf(events);
+    }
+
+    @ParameterizedTest
+    @EnumSource(BatchWriteMethod.class)
     void idempotentWrite_skipsRowsAlreadyThere(BatchWriteMethod method) throws Exception {
         Instant at = Instant.parse("2026-11-21T08:00:00Z").plusSeconds(method.ordinal() * 100L);
         List<AuditEvent> events = new ArrayList<>();

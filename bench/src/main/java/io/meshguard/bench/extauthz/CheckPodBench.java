@@ -64,8 +64,13 @@ import java.util.function.ToDoubleFunction;
  * pod in a cluster) is shown apart. After the run the audit rows are counted: the pod's Checks must all be there.
  *
  * <p>Arguments (optional): seconds per measurement (default 5), fixed rates (default 2000), rounds (default 3).
- * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM. A factor is paired in one run by naming a server
- * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}. A benchmark, not a test: run it by hand
+ * {@code -Dwarmup=SECONDS}: closed-loop warm-up per server before the first round (default: the measurement's length,
+ * at least 5 s).
+ * {@code -Dprofile=FILE} records a JFR profile of the pod's JVM (execution and CPU-time samples every 2 ms, allocation
+ * samples). A factor is paired in one run by naming a server
+ * twice with a number and JVM flags for the second, e.g. {@code -Dservers=pod,pod2 -Dflags.pod2=-Dkey=value}; two
+ * builds are paired the same way with {@code -Dclasspath.pod=DIR_OR_JAR}, which puts the build before a change first
+ * on that server's class path. A benchmark, not a test: run it by hand
  * (docs/benchmarks.md, "extauthz: the Check").
  */
 public final class CheckPodBench {
@@ -95,6 +100,8 @@ public final class CheckPodBench {
         Optional<Path> profile =
                 Optional.ofNullable(System.getProperty("profile")).map(Path::of);
         List<String> jvmFlags = podJvmFlags();
+        // on a loaded machine C2 is still compiling the pod after a few seconds: -Dwarmup=SECONDS per server
+        Duration warmUp = Duration.ofSeconds(Long.getLong("warmup", Math.max(5, seconds.toSeconds())));
 
         Path dir = Files.createTempDirectory("check-pod-bench");
         List<Server> servers = new ArrayList<>();
@@ -123,9 +130,17 @@ public final class CheckPodBench {
                 if (!extra.isEmpty()) {
                     flags.addAll(Arrays.asList(extra.split(" ")));
                 }
-                String with = extra.isEmpty() ? "" : " + " + extra;
+                String first = System.getProperty("classpath." + key, "").trim();
+                String with = (extra.isEmpty() ? "" : " + " + extra)
+                        + (first.isEmpty() ? "" : " [first on class path: " + first + "]");
                 if (base.equals("pod")) {
-                    profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + ",settings=profile"));
+                    // CPU-time samples (JDK 25) as well as execution samples, both every 2 ms: on a loaded machine
+                    // execution samples alone under-count the threads that wait for a CPU
+                    // a second pod ("pod2") records to FILE.pod2, not over the first one's recording
+                    String file = key.equals("pod") ? "" : "." + key;
+                    profile.ifPresent(p -> flags.add("-XX:StartFlightRecording=filename=" + p + file
+                            + ",settings=profile,jdk.ExecutionSample#period=2ms,jdk.CPUTimeSample#enabled=true,"
+                            + "jdk.CPUTimeSample#throttle=2ms"));
                 }
                 servers.add(
                         switch (base) {
@@ -180,8 +195,7 @@ public final class CheckPodBench {
                 gens.add(new LoadGenerator(channel, s.request()));
             }
             for (int i = 0; i < gens.size(); i++) {
-                LoadGenerator.Result warm =
-                        gens.get(i).closedLoop(32, Duration.ofSeconds(Math.max(5, seconds.toSeconds())));
+                LoadGenerator.Result warm = gens.get(i).closedLoop(32, warmUp);
                 if (warm.notAllowed() > 0) {
                     throw new IllegalStateException(servers.get(i).name() + ": " + warm.notAllowed()
                             + " Checks were not allowed; the scenario is broken");
@@ -220,6 +234,13 @@ public final class CheckPodBench {
                     }
                 }
                 System.out.printf("round %d of %d done, load average %s%n", round + 1, rounds, loadAverage());
+                for (int i = 0; i < servers.size(); i++) {
+                    // each round's closed-loop figures: servers measured one after another form the pairs
+                    Sample last = closed.get(i).get(round);
+                    System.out.printf(
+                            "  %s: %.0f Checks/s, %.1f µs CPU per Check%n",
+                            servers.get(i).key(), last.perSecond(), last.cpuNanos() / 1000);
+                }
             }
             print("Closed loop, 32 Checks in flight on one channel", servers, closed, false);
             for (int rate : rates) {
@@ -331,7 +352,7 @@ public final class CheckPodBench {
     private static Server portLine(
             String key, String name, List<String> flags, Class<?> main, CheckRequest request, Path dir)
             throws Exception {
-        Process p = java(flags, main.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
+        Process p = java(key, flags, main.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -344,7 +365,7 @@ public final class CheckPodBench {
     }
 
     private static Server harness(String key, String with, List<String> flags, Path dir) throws Exception {
-        Process p = java(flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
+        Process p = java(key, flags, CheckServerProcess.class.getName(), List.of(), Map.of(), dir.resolve(key + ".err"))
                 .start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -390,7 +411,8 @@ public final class CheckPodBench {
         env.put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve(key + "-spool").toString());
         env.put("HOSTNAME", "meshguard-extauthz-0");
         env.putAll(extraEnv);
-        ProcessBuilder pb = java(flags, "io.meshguard.cli.Main", List.of("extauthz"), env, dir.resolve(key + ".err"))
+        ProcessBuilder pb = java(
+                        key, flags, "io.meshguard.cli.Main", List.of("extauthz"), env, dir.resolve(key + ".err"))
                 .redirectOutput(dir.resolve(key + ".out").toFile());
         Process p = pb.start();
         Server server = new Server(key, name, p, grpc, request);
@@ -423,12 +445,15 @@ public final class CheckPodBench {
     }
 
     private static ProcessBuilder java(
-            List<String> flags, String main, List<String> args, Map<String, String> env, Path stderr) {
+            String key, List<String> flags, String main, List<String> args, Map<String, String> env, Path stderr) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(flags);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        // -Dclasspath.KEY=DIRS puts DIRS first on that server's class path: a build before a change, paired in one run
+        String first = System.getProperty("classpath." + key, "").trim();
+        command.add(
+                (first.isEmpty() ? "" : first + java.io.File.pathSeparator) + System.getProperty("java.class.path"));
         command.add(main);
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(stderr.toFile());
