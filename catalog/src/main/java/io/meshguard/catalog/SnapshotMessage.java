@@ -48,7 +48,8 @@ public final class SnapshotMessage {
     }
 
     public static SubscriptionStateProto.SubscriptionState write(SubscriptionSnapshot s) {
-        SubscriptionStateProto.SubscriptionState.Builder out = shared(s.shared()).setVersion(s.version());
+        SubscriptionStateProto.SubscriptionState.Builder out =
+                shared(s.shared()).setVersion(s.version());
         // one entry per tenant, in tenant order: each is what the delta stream's tenant resource carries
         new TreeMap<>(s.tenants()).values().forEach(t -> out.addTenants(tenant(t)));
         return out.build();
@@ -187,8 +188,7 @@ public final class SnapshotMessage {
         for (TenantState t : m.getTenantsList()) {
             readTenant(t, apps, creds, subs);
         }
-        return new SubscriptionSnapshot(
-                m.getVersion(), shared.publishes(), shared.plans(), apps, creds, subs);
+        return new SubscriptionSnapshot(m.getVersion(), shared.publishes(), shared.plans(), apps, creds, subs);
     }
 
     private static SharedCatalog readShared(SubscriptionStateProto.SubscriptionState m) {

@@ -224,9 +224,7 @@ public final class SubscriptionSnapshot {
     }
 
     public Collection<Application> applications() {
-        return tenants.values().stream()
-                .flatMap(t -> t.applications().stream())
-                .toList();
+        return tenants.values().stream().flatMap(t -> t.applications().stream()).toList();
     }
 
     public Collection<Credential> credentials() {
