@@ -42,6 +42,31 @@ final class CredentialDirectory {
      * @throws IllegalArgumentException when a credential would belong to two tenants
      */
     CredentialDirectory with(String tenant, Optional<TenantHoldings> before, Optional<TenantHoldings> after) {
+        return with(tenant, before, after, true, true);
+    }
+
+    /**
+     * Several tenants changed at once: every credential they no longer hold goes first, then the ones they gained
+     * come in, so a credential moving from one changed tenant to another is no duplicate.
+     */
+    CredentialDirectory with(
+            Map<String, Optional<TenantHoldings>> before, Map<String, Optional<TenantHoldings>> after) {
+        CredentialDirectory d = this;
+        for (Map.Entry<String, Optional<TenantHoldings>> e : after.entrySet()) {
+            d = d.with(e.getKey(), before.get(e.getKey()), e.getValue(), true, false);
+        }
+        for (Map.Entry<String, Optional<TenantHoldings>> e : after.entrySet()) {
+            d = d.with(e.getKey(), before.get(e.getKey()), e.getValue(), false, true);
+        }
+        return d;
+    }
+
+    private CredentialDirectory with(
+            String tenant,
+            Optional<TenantHoldings> before,
+            Optional<TenantHoldings> after,
+            boolean removals,
+            boolean additions) {
         Map<String, Credential> old = new HashMap<>();
         before.ifPresent(b -> b.credentials().forEach(c -> old.put(c.kind() + "/" + c.id(), c)));
         Map<String, Credential> now = new HashMap<>();
@@ -49,13 +74,13 @@ final class CredentialDirectory {
         Map<String, String>[][] next = null;
         boolean[][] copied = new boolean[KINDS.length][SHARDS];
         for (Map.Entry<String, Credential> e : old.entrySet()) {
-            if (!now.containsKey(e.getKey())) {
+            if (removals && !now.containsKey(e.getKey())) {
                 next = next == null ? copyTop() : next;
                 edit(next, copied, e.getValue()).remove(e.getValue().id());
             }
         }
         for (Map.Entry<String, Credential> e : now.entrySet()) {
-            if (old.containsKey(e.getKey())) {
+            if (!additions || old.containsKey(e.getKey())) {
                 continue;
             }
             Credential c = e.getValue();

@@ -78,7 +78,8 @@ public final class SubscriptionSnapshot {
             long version, Optional<SharedCatalog> shared, Map<String, Optional<TenantHoldings>> changes) {
         SharedCatalog s = shared.orElse(this.shared);
         Map<String, TenantHoldings> next = new HashMap<>(tenants);
-        CredentialDirectory d = directory;
+        Map<String, Optional<TenantHoldings>> before = new HashMap<>();
+        Map<String, Optional<TenantHoldings>> afterAll = new HashMap<>();
         for (Map.Entry<String, Optional<TenantHoldings>> e : changes.entrySet()) {
             Optional<TenantHoldings> after = e.getValue().filter(t -> !t.isEmpty());
             after.ifPresent(t -> {
@@ -86,13 +87,15 @@ public final class SubscriptionSnapshot {
                     throw new IllegalArgumentException("holdings of tenant " + t.tenant() + " named " + e.getKey());
                 }
             });
-            d = d.with(e.getKey(), Optional.ofNullable(tenants.get(e.getKey())), after);
+            before.put(e.getKey(), Optional.ofNullable(tenants.get(e.getKey())));
+            afterAll.put(e.getKey(), after);
             if (after.isPresent()) {
                 next.put(e.getKey(), after.get());
             } else {
                 next.remove(e.getKey());
             }
         }
+        CredentialDirectory d = directory.with(before, afterAll);
         // a new plan set is checked against every tenant (plans change rarely); otherwise only the changed tenants
         if (s != this.shared && !s.equals(this.shared)) {
             next.values().forEach(t -> plansKnown(s, t));
