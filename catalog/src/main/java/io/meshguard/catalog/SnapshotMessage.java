@@ -44,19 +44,81 @@ public final class SnapshotMessage {
      * @throws IllegalArgumentException naming what is wrong (the caller NACKs with it)
      */
     public static SubscriptionSnapshot fromResource(Any resource) {
+        return read(parse(resource));
+    }
+
+    public static SubscriptionStateProto.SubscriptionState write(SubscriptionSnapshot s) {
+        SubscriptionStateProto.SubscriptionState.Builder out =
+                shared(s.shared()).setVersion(s.version());
+        // one entry per tenant, in tenant order: each is what the delta stream's tenant resource carries
+        new TreeMap<>(s.tenants()).values().forEach(t -> out.addTenants(tenant(t)));
+        return out.build();
+    }
+
+    /** The delta stream's {@code shared} resource: {@code shared}'s publishes and plans, under {@code version}. */
+    public static Any sharedResource(long version, SharedCatalog shared) {
+        return Any.pack(shared(shared).setVersion(version).build());
+    }
+
+    /** The delta stream's resource of {@code holdings}' tenant, under {@code version}. */
+    public static Any tenantResource(long version, TenantHoldings holdings) {
+        return Any.pack(SubscriptionStateProto.SubscriptionState.newBuilder()
+                .setVersion(version)
+                .addTenants(tenant(holdings))
+                .build());
+    }
+
+    /**
+     * What providers offer, from the delta stream's {@code shared} resource.
+     *
+     * @throws IllegalArgumentException naming what is wrong (the caller NACKs with it)
+     */
+    public static SharedCatalog readShared(Any resource) {
+        SubscriptionStateProto.SubscriptionState m = parse(resource);
+        if (m.getTenantsCount() != 0) {
+            throw new IllegalArgumentException("the shared resource holds tenants");
+        }
+        return readShared(m);
+    }
+
+    /**
+     * What {@code tenant} holds, from the delta stream's resource of that tenant.
+     *
+     * @throws IllegalArgumentException naming what is wrong (the caller NACKs with it)
+     */
+    public static TenantHoldings readTenant(String tenant, Any resource) {
+        SubscriptionStateProto.SubscriptionState m = parse(resource);
+        if (m.getPublishesCount() != 0 || m.getPlansCount() != 0) {
+            throw new IllegalArgumentException("tenant " + tenant + "'s resource holds publishes or plans");
+        }
+        if (m.getTenantsCount() != 1 || !m.getTenants(0).getTenant().equals(tenant)) {
+            throw new IllegalArgumentException("tenant " + tenant + "'s resource holds another tenant or none");
+        }
+        TenantState t = m.getTenants(0);
+        List<Application> apps = new ArrayList<>();
+        List<Credential> creds = new ArrayList<>();
+        List<Subscription> subs = new ArrayList<>();
+        readTenant(t, apps, creds, subs);
+        try {
+            return new TenantHoldings(tenant, apps, creds, subs);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("tenant " + tenant + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static SubscriptionStateProto.SubscriptionState parse(Any resource) {
         if (!resource.getTypeUrl().equals(TYPE_URL)) {
             throw new IllegalArgumentException("resource type_url " + resource.getTypeUrl() + ", expected " + TYPE_URL);
         }
         try {
-            return read(SubscriptionStateProto.SubscriptionState.parseFrom(resource.getValue()));
+            return SubscriptionStateProto.SubscriptionState.parseFrom(resource.getValue());
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalArgumentException("the resource is not a SubscriptionState message: " + e.getMessage());
         }
     }
 
-    public static SubscriptionStateProto.SubscriptionState write(SubscriptionSnapshot s) {
-        SubscriptionStateProto.SubscriptionState.Builder out =
-                SubscriptionStateProto.SubscriptionState.newBuilder().setVersion(s.version());
+    private static SubscriptionStateProto.SubscriptionState.Builder shared(SharedCatalog s) {
+        SubscriptionStateProto.SubscriptionState.Builder out = SubscriptionStateProto.SubscriptionState.newBuilder();
         s.publishes().stream()
                 .sorted(Comparator.comparing(ProductPublish::id))
                 .forEach(p -> out.addPublishes(SubscriptionStateProto.Publish.newBuilder()
@@ -79,17 +141,18 @@ public final class SnapshotMessage {
             p.authModes().stream().sorted().forEach(m -> plan.addAuthModes(authMode(m)));
             out.addPlans(plan);
         });
-        // each tenant's entry holds its applications and what names them; an entry per tenant is what a per-tenant
-        // resource will carry
-        Map<String, String> tenantOf = new LinkedHashMap<>();
-        s.applications().forEach(a -> tenantOf.put(a.id(), a.tenant()));
-        Map<String, TenantState.Builder> tenants = new TreeMap<>();
-        s.applications().stream().sorted(Comparator.comparing(Application::id)).forEach(a -> tenant(tenants, a.tenant())
-                .addApplications(SubscriptionStateProto.Application.newBuilder()
+        return out;
+    }
+
+    private static TenantState tenant(TenantHoldings h) {
+        TenantState.Builder out = TenantState.newBuilder().setTenant(h.tenant());
+        h.applications().stream()
+                .sorted(Comparator.comparing(Application::id))
+                .forEach(a -> out.addApplications(SubscriptionStateProto.Application.newBuilder()
                         .setId(a.id())
                         .setName(a.name())
                         .setState(wire(SubscriptionStateProto.Application.State.class, "STATE_", a.state()))));
-        s.credentials().stream()
+        h.credentials().stream()
                 .sorted(Comparator.comparing(Credential::kind).thenComparing(Credential::id))
                 .forEach(c -> {
                     SubscriptionStateProto.Credential.Builder cred = SubscriptionStateProto.Credential.newBuilder()
@@ -101,19 +164,16 @@ public final class SnapshotMessage {
                                     c.subscriptionIds().stream().sorted().toList());
                     c.expiresAt().ifPresent(t -> cred.setExpiresAt(timestamp(t)));
                     c.overlapEndsAt().ifPresent(t -> cred.setOverlapEndsAt(timestamp(t)));
-                    tenant(tenants, tenantOf.getOrDefault(c.applicationId(), ""))
-                            .addCredentials(cred);
+                    out.addCredentials(cred);
                 });
-        s.subscriptions().stream()
+        h.subscriptions().stream()
                 .sorted(Comparator.comparing(Subscription::id))
-                .forEach(x -> tenant(tenants, tenantOf.getOrDefault(x.applicationId(), ""))
-                        .addSubscriptions(SubscriptionStateProto.Subscription.newBuilder()
-                                .setId(x.id())
-                                .setApplicationId(x.applicationId())
-                                .setPublishId(x.publishId())
-                                .setPlanId(x.planId())
-                                .setState(wire(SubscriptionStateProto.Subscription.State.class, "STATE_", x.state()))));
-        tenants.values().forEach(out::addTenants);
+                .forEach(x -> out.addSubscriptions(SubscriptionStateProto.Subscription.newBuilder()
+                        .setId(x.id())
+                        .setApplicationId(x.applicationId())
+                        .setPublishId(x.publishId())
+                        .setPlanId(x.planId())
+                        .setState(wire(SubscriptionStateProto.Subscription.State.class, "STATE_", x.state()))));
         return out.build();
     }
 
@@ -121,6 +181,17 @@ public final class SnapshotMessage {
      * @throws IllegalArgumentException naming the first field that is missing or wrong
      */
     public static SubscriptionSnapshot read(SubscriptionStateProto.SubscriptionState m) {
+        SharedCatalog shared = readShared(m);
+        List<Application> apps = new ArrayList<>();
+        List<Credential> creds = new ArrayList<>();
+        List<Subscription> subs = new ArrayList<>();
+        for (TenantState t : m.getTenantsList()) {
+            readTenant(t, apps, creds, subs);
+        }
+        return new SubscriptionSnapshot(m.getVersion(), shared.publishes(), shared.plans(), apps, creds, subs);
+    }
+
+    private static SharedCatalog readShared(SubscriptionStateProto.SubscriptionState m) {
         List<ProductPublish> pubs = new ArrayList<>();
         for (SubscriptionStateProto.Publish p : m.getPublishesList()) {
             pubs.add(new ProductPublish(
@@ -154,45 +225,36 @@ public final class SnapshotMessage {
                     local(Plan.Approval.class, "APPROVAL_", p.getApproval(), where + " approval"),
                     modes));
         }
-        List<Application> apps = new ArrayList<>();
-        List<Credential> creds = new ArrayList<>();
-        List<Subscription> subs = new ArrayList<>();
-        for (TenantState t : m.getTenantsList()) {
-            for (SubscriptionStateProto.Application a : t.getApplicationsList()) {
-                apps.add(new Application(
-                        a.getId(),
-                        t.getTenant(),
-                        a.getName(),
-                        local(ApplicationState.class, "STATE_", a.getState(), "application " + a.getId() + " state")));
-            }
-            for (SubscriptionStateProto.Credential c : t.getCredentialsList()) {
-                creds.add(new Credential(
-                        c.getId(),
-                        authMode(c.getKind(), "credential " + c.getId() + " kind"),
-                        c.getApplicationId(),
-                        local(CredentialState.class, "STATE_", c.getState(), "credential " + c.getId() + " state"),
-                        c.hasExpiresAt() ? Optional.of(instant(c.getExpiresAt())) : Optional.empty(),
-                        c.hasOverlapEndsAt() ? Optional.of(instant(c.getOverlapEndsAt())) : Optional.empty(),
-                        new HashSet<>(c.getSubscriptionIdsList())));
-            }
-            for (SubscriptionStateProto.Subscription x : t.getSubscriptionsList()) {
-                subs.add(new Subscription(
-                        x.getId(),
-                        x.getApplicationId(),
-                        x.getPublishId(),
-                        x.getPlanId(),
-                        local(
-                                SubscriptionState.class,
-                                "STATE_",
-                                x.getState(),
-                                "subscription " + x.getId() + " state")));
-            }
-        }
-        return new SubscriptionSnapshot(m.getVersion(), pubs, plans, apps, creds, subs);
+        return new SharedCatalog(pubs, plans);
     }
 
-    private static TenantState.Builder tenant(Map<String, TenantState.Builder> tenants, String tenant) {
-        return tenants.computeIfAbsent(tenant, t -> TenantState.newBuilder().setTenant(t));
+    private static void readTenant(
+            TenantState t, List<Application> apps, List<Credential> creds, List<Subscription> subs) {
+        for (SubscriptionStateProto.Application a : t.getApplicationsList()) {
+            apps.add(new Application(
+                    a.getId(),
+                    t.getTenant(),
+                    a.getName(),
+                    local(ApplicationState.class, "STATE_", a.getState(), "application " + a.getId() + " state")));
+        }
+        for (SubscriptionStateProto.Credential c : t.getCredentialsList()) {
+            creds.add(new Credential(
+                    c.getId(),
+                    authMode(c.getKind(), "credential " + c.getId() + " kind"),
+                    c.getApplicationId(),
+                    local(CredentialState.class, "STATE_", c.getState(), "credential " + c.getId() + " state"),
+                    c.hasExpiresAt() ? Optional.of(instant(c.getExpiresAt())) : Optional.empty(),
+                    c.hasOverlapEndsAt() ? Optional.of(instant(c.getOverlapEndsAt())) : Optional.empty(),
+                    new HashSet<>(c.getSubscriptionIdsList())));
+        }
+        for (SubscriptionStateProto.Subscription x : t.getSubscriptionsList()) {
+            subs.add(new Subscription(
+                    x.getId(),
+                    x.getApplicationId(),
+                    x.getPublishId(),
+                    x.getPlanId(),
+                    local(SubscriptionState.class, "STATE_", x.getState(), "subscription " + x.getId() + " state")));
+        }
     }
 
     private static SubscriptionStateProto.PlanLimits limits(PlanLimits limits) {

@@ -1,41 +1,31 @@
 package io.meshguard.catalog;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Function;
-import java.util.stream.Collectors;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Everything extauthz needs to decide a product route, as one immutable, versioned value pushed to every replica
  * (docs/products.md "Enforcement"): no database lookup per request, and a replica either decides from a whole
- * snapshot or refuses with {@link DenyReason#SUBSCRIPTION_STATE_UNAVAILABLE}.
+ * snapshot or refuses with {@link DenyReason#SUBSCRIPTION_STATE_UNAVAILABLE}. Made of what providers offer
+ * ({@link SharedCatalog}) and what each tenant holds ({@link TenantHoldings}): {@link #with} replaces some parts and
+ * shares the rest, so a change costs its tenant, not the catalogue.
  */
 public final class SubscriptionSnapshot {
 
     private final long version;
-    private final List<Subscription> subscriptions;
-    private final Map<String, ProductPublish> publishes;
-    private final Map<String, Plan> plans;
-    private final Map<String, Application> applications;
-    private final Map<String, Credential> credentials;
-    /**
-     * What the Check looks up, worked out on first use ({@link #indexed()}): the controller only encodes a snapshot
-     * and never decides from it, so it does not pay for them on every change.
-     */
-    private volatile Index index;
-
-    /**
-     * @param credentialsByKind credentials by kind, then id: the Check's lookup, without building a key per request
-     * @param subscriptionsByPublishAndApp subscriptions by publish, then application (a few per pair at most)
-     */
-    private record Index(
-            Map<AuthMode, Map<String, Resolved>> credentialsByKind,
-            Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp) {}
+    private final SharedCatalog shared;
+    private final Map<String, TenantHoldings> tenants;
+    private final CredentialDirectory directory;
 
     /**
      * @param version increases with every change the controller publishes; a replica reports the one it holds
@@ -47,74 +37,145 @@ public final class SubscriptionSnapshot {
             Collection<Application> applications,
             Collection<Credential> credentials,
             Collection<Subscription> subscriptions) {
+        this(version, new SharedCatalog(publishes, plans), holdings(applications, credentials, subscriptions));
+    }
+
+    /**
+     * @throws IllegalArgumentException when a subscription names a plan {@code shared} does not hold, or a credential
+     *     is held by two tenants
+     */
+    public SubscriptionSnapshot(long version, SharedCatalog shared, Collection<TenantHoldings> tenants) {
         this.version = version;
-        this.publishes = index(publishes, ProductPublish::id, "product publish");
-        this.plans = index(plans, Plan::id, "plan");
-        this.applications = index(applications, Application::id, "application");
-        this.credentials = index(credentials, c -> c.kind() + "/" + c.id(), "credential");
-        index(subscriptions, Subscription::id, "subscription");
-        this.subscriptions = List.copyOf(subscriptions);
-        for (Subscription s : subscriptions) {
-            if (!this.plans.containsKey(s.planId())) {
-                throw new IllegalArgumentException("subscription " + s.id() + " names unknown plan " + s.planId());
+        this.shared = shared;
+        Map<String, TenantHoldings> byTenant = new HashMap<>();
+        CredentialDirectory d = CredentialDirectory.empty();
+        for (TenantHoldings t : tenants) {
+            if (byTenant.put(t.tenant(), t) != null) {
+                throw new IllegalArgumentException("duplicate tenant " + t.tenant());
+            }
+            plansKnown(shared, t);
+            d = d.with(t.tenant(), Optional.empty(), Optional.of(t));
+        }
+        this.tenants = Map.copyOf(byTenant);
+        this.directory = d;
+    }
+
+    private SubscriptionSnapshot(
+            long version, SharedCatalog shared, Map<String, TenantHoldings> tenants, CredentialDirectory directory) {
+        this.version = version;
+        this.shared = shared;
+        this.tenants = tenants;
+        this.directory = directory;
+    }
+
+    /**
+     * This snapshot under {@code version} with {@code shared} (when present) and each tenant of {@code changes}
+     * replaced (removed when empty); the other tenants' holdings are shared, not copied.
+     *
+     * @throws IllegalArgumentException as the constructor does; this snapshot is unchanged
+     */
+    public SubscriptionSnapshot with(
+            long version, Optional<SharedCatalog> shared, Map<String, Optional<TenantHoldings>> changes) {
+        SharedCatalog s = shared.orElse(this.shared);
+        Map<String, TenantHoldings> next = new HashMap<>(tenants);
+        Map<String, Optional<TenantHoldings>> before = new HashMap<>();
+        Map<String, Optional<TenantHoldings>> afterAll = new HashMap<>();
+        for (Map.Entry<String, Optional<TenantHoldings>> e : changes.entrySet()) {
+            Optional<TenantHoldings> after = e.getValue().filter(t -> !t.isEmpty());
+            after.ifPresent(t -> {
+                if (!t.tenant().equals(e.getKey())) {
+                    throw new IllegalArgumentException("holdings of tenant " + t.tenant() + " named " + e.getKey());
+                }
+            });
+            before.put(e.getKey(), Optional.ofNullable(tenants.get(e.getKey())));
+            afterAll.put(e.getKey(), after);
+            if (after.isPresent()) {
+                next.put(e.getKey(), after.get());
+            } else {
+                next.remove(e.getKey());
             }
         }
+        CredentialDirectory d = directory.with(before, afterAll);
+        // a new plan set is checked against every tenant (plans change rarely); otherwise only the changed tenants
+        if (s != this.shared && !s.equals(this.shared)) {
+            next.values().forEach(t -> plansKnown(s, t));
+        } else {
+            changes.values().forEach(t -> t.ifPresent(h -> plansKnown(s, h)));
+        }
+        return new SubscriptionSnapshot(version, s, Map.copyOf(next), d);
+    }
+
+    private static void plansKnown(SharedCatalog shared, TenantHoldings t) {
+        for (Subscription x : t.subscriptions()) {
+            if (!shared.hasPlan(x.planId())) {
+                throw new IllegalArgumentException("subscription " + x.id() + " names unknown plan " + x.planId());
+            }
+        }
+    }
+
+    /** Groups by application's tenant; a credential or subscription of an unknown application goes to tenant "". */
+    private static List<TenantHoldings> holdings(
+            Collection<Application> applications,
+            Collection<Credential> credentials,
+            Collection<Subscription> subscriptions) {
+        Map<String, String> tenantOf = new HashMap<>();
+        Map<String, List<Application>> apps = new TreeMap<>();
+        Map<String, List<Credential>> creds = new TreeMap<>();
+        Map<String, List<Subscription>> subs = new TreeMap<>();
+        for (Application a : applications) {
+            if (tenantOf.put(a.id(), a.tenant()) != null) {
+                throw new IllegalArgumentException("duplicate application " + a.id());
+            }
+            apps.computeIfAbsent(a.tenant(), t -> new ArrayList<>()).add(a);
+        }
+        for (Credential c : credentials) {
+            creds.computeIfAbsent(tenantOf.getOrDefault(c.applicationId(), ""), t -> new ArrayList<>())
+                    .add(c);
+        }
+        Set<String> subscriptionIds = new HashSet<>();
+        for (Subscription x : subscriptions) {
+            if (!subscriptionIds.add(x.id())) {
+                throw new IllegalArgumentException("duplicate subscription " + x.id());
+            }
+            subs.computeIfAbsent(tenantOf.getOrDefault(x.applicationId(), ""), t -> new ArrayList<>())
+                    .add(x);
+        }
+        Set<String> names = new TreeSet<>(apps.keySet());
+        names.addAll(creds.keySet());
+        names.addAll(subs.keySet());
+        List<TenantHoldings> out = new ArrayList<>();
+        for (String t : names) {
+            out.add(new TenantHoldings(
+                    t,
+                    apps.getOrDefault(t, List.of()),
+                    creds.getOrDefault(t, List.of()),
+                    subs.getOrDefault(t, List.of())));
+        }
+        return out;
     }
 
     /**
      * This snapshot with the Check's lookups worked out: a replica calls it before it swaps the snapshot in, so no
-     * Check waits for them (a snapshot that was never indexed works them out at its first decision).
+     * Check waits for them (holdings that were never indexed work them out at their first decision; holdings already
+     * indexed cost nothing, so a replica that swapped one tenant in pays for that tenant only).
      */
     public SubscriptionSnapshot indexed() {
-        index();
+        tenants.values().forEach(TenantHoldings::indexed);
         return this;
     }
 
-    private Index index() {
-        Index i = index;
-        if (i == null) {
-            synchronized (this) {
-                i = index;
-                if (i == null) {
-                    i = buildIndex();
-                    index = i;
-                }
-            }
-        }
-        return i;
-    }
-
-    private Index buildIndex() {
-        Map<String, Map<String, List<Subscription>>> byPublishAndApp = subscriptions.stream()
-                .collect(Collectors.groupingBy(
-                        Subscription::publishId,
-                        Collectors.groupingBy(Subscription::applicationId, Collectors.toUnmodifiableList())));
-        Map<String, java.util.Set<String>> publishesByApp = new HashMap<>();
-        for (Subscription s : subscriptions) {
-            publishesByApp
-                    .computeIfAbsent(s.applicationId(), a -> new java.util.HashSet<>())
-                    .add(s.publishId());
-        }
-        Map<AuthMode, Map<String, Resolved>> byKind = new java.util.EnumMap<>(AuthMode.class);
-        for (Credential c : this.credentials.values()) {
-            Map<String, AccessDecision> byPublish = new HashMap<>();
-            for (String publish : publishesByApp.getOrDefault(c.applicationId(), java.util.Set.of())) {
-                byPublish.put(publish, afterCredential(publish, c, byPublishAndApp));
-            }
-            byKind.computeIfAbsent(c.kind(), k -> new HashMap<>()).put(c.id(), new Resolved(c, Map.copyOf(byPublish)));
-        }
-        return new Index(byKind, byPublishAndApp);
-    }
-
-    /**
-     * A credential and what it gets on each publish its application subscribes to, once it is usable: all of that
-     * follows from the snapshot alone, so it is worked out when the snapshot is made, not on every Check. Only the
-     * credential's own validity, which depends on the time, is checked per request.
-     */
-    private record Resolved(Credential credential, Map<String, AccessDecision> byPublish) {}
-
     public long version() {
         return version;
+    }
+
+    /** What providers offer. */
+    public SharedCatalog shared() {
+        return shared;
+    }
+
+    /** What each tenant holds, by tenant. */
+    public Map<String, TenantHoldings> tenants() {
+        return tenants;
     }
 
     /**
@@ -123,64 +184,60 @@ public final class SubscriptionSnapshot {
      * what replicas decide from does (a replica's version is what an operator compares across replicas and zones).
      */
     public boolean sameContentAs(SubscriptionSnapshot other) {
-        return publishes.equals(other.publishes)
-                && plans.equals(other.plans)
-                && applications.equals(other.applications)
-                && credentials.equals(other.credentials)
-                && java.util.Set.copyOf(subscriptions).equals(java.util.Set.copyOf(other.subscriptions));
+        return shared.equals(other.shared) && tenants.equals(other.tenants);
     }
 
     /** This snapshot's content under another version. */
     public SubscriptionSnapshot withVersion(long version) {
-        return new SubscriptionSnapshot(
-                version,
-                publishes.values(),
-                plans.values(),
-                applications.values(),
-                credentials.values(),
-                subscriptions);
+        return new SubscriptionSnapshot(version, shared, tenants, directory);
     }
 
     /** The snapshot of every tenant's contribution ({@link TenantCatalog}), under {@code version}. */
     public static SubscriptionSnapshot of(long version, Collection<TenantCatalog> tenants) {
-        List<ProductPublish> publishes = new java.util.ArrayList<>();
-        List<Plan> plans = new java.util.ArrayList<>();
-        List<Application> applications = new java.util.ArrayList<>();
-        List<Credential> credentials = new java.util.ArrayList<>();
-        List<Subscription> subscriptions = new java.util.ArrayList<>();
+        List<ProductPublish> publishes = new ArrayList<>();
+        List<Plan> plans = new ArrayList<>();
+        List<TenantHoldings> holdings = new ArrayList<>();
         for (TenantCatalog t : tenants) {
             publishes.addAll(t.publishes());
             plans.addAll(t.plans());
-            applications.addAll(t.applications());
-            credentials.addAll(t.credentials());
-            subscriptions.addAll(t.subscriptions());
+            TenantHoldings h = holdings(t);
+            if (!h.isEmpty()) {
+                holdings.add(h);
+            }
         }
-        return new SubscriptionSnapshot(version, publishes, plans, applications, credentials, subscriptions);
+        return new SubscriptionSnapshot(version, new SharedCatalog(publishes, plans), holdings);
+    }
+
+    /** What {@code t} holds as a customer. */
+    public static TenantHoldings holdings(TenantCatalog t) {
+        return new TenantHoldings(t.tenant(), t.applications(), t.credentials(), t.subscriptions());
     }
 
     /** An empty snapshot: every product route answers {@code no_subscription}. */
     public static SubscriptionSnapshot empty(long version) {
-        return new SubscriptionSnapshot(version, List.of(), List.of(), List.of(), List.of(), List.of());
+        return new SubscriptionSnapshot(version, SharedCatalog.EMPTY, List.of());
     }
 
     public Collection<ProductPublish> publishes() {
-        return publishes.values();
+        return shared.publishes();
     }
 
     public Collection<Plan> plans() {
-        return plans.values();
+        return shared.plans();
     }
 
     public Collection<Application> applications() {
-        return applications.values();
+        return tenants.values().stream().flatMap(t -> t.applications().stream()).toList();
     }
 
     public Collection<Credential> credentials() {
-        return credentials.values();
+        return tenants.values().stream().flatMap(t -> t.credentials().stream()).toList();
     }
 
     public List<Subscription> subscriptions() {
-        return subscriptions;
+        return tenants.values().stream()
+                .flatMap(t -> t.subscriptions().stream())
+                .toList();
     }
 
     /**
@@ -192,7 +249,7 @@ public final class SubscriptionSnapshot {
         Objects.requireNonNull(presented, "presented");
         Objects.requireNonNull(credentialId, "credentialId");
         Objects.requireNonNull(now, "now");
-        ProductPublish publish = publishes.get(publishId);
+        ProductPublish publish = shared.publish(publishId);
         if (publish == null || publish.state() != PublishState.PUBLISHED) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "product is not published here");
         }
@@ -204,13 +261,12 @@ public final class SubscriptionSnapshot {
                     DenyReason.AUTH_MODE_NOT_ALLOWED,
                     "this product accepts " + publish.authMode().name().toLowerCase() + " credentials");
         }
-        Index idx = index();
-        Resolved resolved =
-                idx.credentialsByKind().getOrDefault(presented, Map.of()).get(credentialId);
-        if (resolved == null) {
+        String tenant = directory.tenantOf(presented, credentialId);
+        TenantHoldings holdings = tenant == null ? null : tenants.get(tenant);
+        Credential credential = holdings == null ? null : holdings.credential(presented, credentialId);
+        if (credential == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }
-        Credential credential = resolved.credential();
         Optional<DenyReason> unusable = credential.unusableAt(now);
         if (unusable.isPresent()) {
             // no id in the words: the body reaches the caller through the mesh's DLP, which reads an id after the word
@@ -224,19 +280,15 @@ public final class SubscriptionSnapshot {
                         default -> "the credential presented was rotated out: use its successor";
                     });
         }
-        AccessDecision known = resolved.byPublish().get(publishId);
-        return known != null ? known : afterCredential(publishId, credential, idx.subscriptionsByPublishAndApp());
+        return afterCredential(publishId, credential, holdings);
     }
 
     /**
      * What a usable {@code credential} gets on {@code publishId}: its application, then the subscription and its
-     * plan. Depends on the snapshot alone (never on the time), so its answers are worked out once per snapshot.
+     * plan: a few lookups in the credential's tenant's holdings and the shared plans.
      */
-    private AccessDecision afterCredential(
-            String publishId,
-            Credential credential,
-            Map<String, Map<String, List<Subscription>>> subscriptionsByPublishAndApp) {
-        Application application = applications.get(credential.applicationId());
+    private AccessDecision afterCredential(String publishId, Credential credential, TenantHoldings holdings) {
+        Application application = holdings.application(credential.applicationId());
         if (application == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no application");
         }
@@ -246,9 +298,7 @@ public final class SubscriptionSnapshot {
         // a loop, not a stream: this runs on every Check of a product route
         Subscription subscription = null;
         Subscription closedWithItsPlan = null;
-        for (Subscription s : subscriptionsByPublishAndApp
-                .getOrDefault(publishId, Map.of())
-                .getOrDefault(application.id(), List.of())) {
+        for (Subscription s : holdings.subscriptions(publishId, application.id())) {
             boolean bound = credential.subscriptionIds().isEmpty()
                     || credential.subscriptionIds().contains(s.id());
             boolean usable = bound && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
@@ -257,7 +307,7 @@ public final class SubscriptionSnapshot {
             }
             if (bound
                     && s.state() == SubscriptionState.CLOSED
-                    && plans.get(s.planId()).state() == PlanState.CLOSED) {
+                    && shared.plan(s.planId()).state() == PlanState.CLOSED) {
                 closedWithItsPlan = s;
             }
         }
@@ -266,13 +316,13 @@ public final class SubscriptionSnapshot {
         if (subscription == null && closedWithItsPlan != null) {
             return AccessDecision.Denied.of(
                     DenyReason.PLAN_CLOSED,
-                    "plan " + plans.get(closedWithItsPlan.planId()).name(),
+                    "plan " + shared.plan(closedWithItsPlan.planId()).name(),
                     closedWithItsPlan);
         }
         if (subscription == null) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "application " + application.id());
         }
-        Plan plan = plans.get(subscription.planId());
+        Plan plan = shared.plan(subscription.planId());
         if (plan.state() == PlanState.CLOSED) {
             return AccessDecision.Denied.of(DenyReason.PLAN_CLOSED, "plan " + plan.name(), subscription);
         }
@@ -305,15 +355,5 @@ public final class SubscriptionSnapshot {
             case PENDING -> 2;
             case CLOSED, REJECTED -> 3;
         };
-    }
-
-    private static <T> Map<String, T> index(Collection<T> values, Function<T, String> key, String what) {
-        Map<String, T> map = new HashMap<>();
-        for (T value : values) {
-            if (map.put(key.apply(value), value) != null) {
-                throw new IllegalArgumentException("duplicate " + what + " " + key.apply(value));
-            }
-        }
-        return Map.copyOf(map);
     }
 }

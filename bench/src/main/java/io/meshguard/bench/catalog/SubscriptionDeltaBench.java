@@ -44,9 +44,12 @@ import org.postgresql.PGConnection;
  * ({@code POST /v1/provider/subscriptions/{id}/suspend|resume}) and waits until all three replicas decide the new
  * way. Baseline in the same run: a bare PostgreSQL NOTIFY from one connection to a LISTEN on another. Also reported:
  * how long the replicas took to receive the whole state when they connected (the full resync), and each replica's
- * heap for the state.
+ * heap for the state. The replicas follow the delta method ({@code delta}: per-tenant resources), state of the world
+ * ({@code sotw}: the whole state per change, as replicas of earlier releases do), or first one then the other in the
+ * same run ({@code both}, the default), against the same controller and catalogue.
  *
- * <pre>java -cp … io.meshguard.bench.catalog.SubscriptionDeltaBench [subs=100000] [tenants=1000] [probes=100]</pre>
+ * <pre>java -cp … io.meshguard.bench.catalog.SubscriptionDeltaBench [subs=100000] [tenants=1000] [probes=100]
+ *     [sotw|delta|both]</pre>
  */
 public final class SubscriptionDeltaBench {
     private static final Duration PROBE_LIMIT = Duration.ofSeconds(120);
@@ -58,6 +61,7 @@ public final class SubscriptionDeltaBench {
         int subs = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int tenants = args.length > 1 ? Integer.parseInt(args[1]) : 1_000;
         int probes = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+        List<String> modes = args.length > 3 && !args[3].equals("both") ? List.of(args[3]) : List.of("sotw", "delta");
         int apps = 10;
         int perApp = Math.max(1, subs / (tenants * apps));
         if (perApp >= tenants) {
@@ -89,73 +93,14 @@ public final class SubscriptionDeltaBench {
             LocalStack local = LocalStack.start(stack, context, component -> {});
             XdsStackPart xds = local.part(XdsStackPart.class);
             String token = adminToken(xds.tokenFile());
-            long connect = System.nanoTime();
-            for (int i = 0; i < 3; i++) {
-                replicas.add(Replica.start(xds.adsPort(), "bench-replica-" + i));
-            }
-            for (Replica r : replicas) {
-                r.await("granted", connect, Duration.ofMinutes(10));
-            }
-            System.out.printf(
-                    "full state on connect: all 3 replicas granted after %.0f ms%n",
-                    (System.nanoTime() - connect) / 1e6);
             long[] notify = notifyRoundTrips(ds, probes);
-            HttpClient http = HttpClient.newHttpClient();
-            List<Long> push = new ArrayList<>();
-            List<Long> call = new ArrayList<>();
-            boolean active = true;
-            for (int i = 0; i < probes; i++) {
-                long start = System.nanoTime();
-                String action = active ? "suspend" : "resume";
-                HttpResponse<String> answer = http.send(
-                        HttpRequest.newBuilder(URI.create(xds.adminUrl() + "/v1/provider/subscriptions/"
-                                        + PROBE_SUBSCRIPTION + "/" + action))
-                                .header("Authorization", "Bearer " + token)
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"reason\": \"probe " + i + "\"}"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-                long called = System.nanoTime();
-                if (answer.statusCode() != 200) {
-                    throw new IllegalStateException(action + " answered " + answer.statusCode() + ": " + answer.body());
-                }
-                active = !active;
-                long reached = 0;
-                boolean late = false;
-                for (Replica r : replicas) {
-                    long at = r.await(active ? "granted" : "denied", start, PROBE_LIMIT);
-                    if (at < 0) {
-                        late = true;
-                        break;
-                    }
-                    reached = Math.max(reached, at);
-                }
-                if (late) {
-                    System.out.printf("probe %d: not all replicas within %s; stopping%n", i, PROBE_LIMIT);
-                    break;
-                }
-                push.add(reached - start);
-                call.add(called - start);
-            }
-            long[] pushed = push.stream().mapToLong(Long::longValue).toArray();
             print("NOTIFY -> LISTEN (baseline)", notify);
-            print(
-                    "admin REST call (suspend/resume) answered",
-                    call.stream().mapToLong(Long::longValue).toArray());
-            print("change -> all 3 replicas decide anew", pushed);
-            if (pushed.length > 0) {
-                System.out.printf(
-                        "ratio to baseline p50 %.1fx, p99 %.1fx; goal p99 <= 2000 ms: %s%n",
-                        pct(pushed, 50) / pct(notify, 50),
-                        pct(pushed, 99) / pct(notify, 99),
-                        pct(pushed, 99) / 1e6 <= 2000 ? "met" : "MISSED");
-            }
-            int total = tenants * apps * perApp;
-            for (Replica r : replicas) {
-                long heap = r.heap() - r.base;
-                System.out.printf(
-                        "%s: state heap %.1f MB (%.1f MB per 100,000 subscriptions)%n",
-                        r.name, heap / 1e6, heap / 1e6 * 100_000 / total);
+            boolean active = true;
+            for (String protocol : modes) {
+                System.out.printf("%n== replicas following %s ==%n", protocol);
+                active = probe(xds, token, protocol, probes, notify, active, replicas, tenants * apps * perApp);
+                replicas.forEach(Replica::stop);
+                replicas.clear();
             }
         } finally {
             replicas.forEach(Replica::stop);
@@ -163,6 +108,87 @@ public final class SubscriptionDeltaBench {
             ds.close();
             pg.close();
         }
+    }
+
+    /**
+     * Starts three replicas following {@code protocol}, waits for their full state, then probes; returns whether the
+     * probe subscription is active afterwards.
+     */
+    private static boolean probe(
+            XdsStackPart xds,
+            String token,
+            String protocol,
+            int probes,
+            long[] notify,
+            boolean activeAtStart,
+            List<Replica> replicas,
+            int total)
+            throws Exception {
+        boolean active = activeAtStart;
+        long connect = System.nanoTime();
+        for (int i = 0; i < 3; i++) {
+            replicas.add(Replica.start(xds.adsPort(), "bench-replica-" + protocol + "-" + i, protocol));
+        }
+        for (Replica r : replicas) {
+            r.await(active ? "granted" : "denied", connect, Duration.ofMinutes(10));
+        }
+        System.out.printf(
+                "full state on connect: all 3 replicas decided after %.0f ms%n", (System.nanoTime() - connect) / 1e6);
+        HttpClient http = HttpClient.newHttpClient();
+        List<Long> push = new ArrayList<>();
+        List<Long> call = new ArrayList<>();
+        for (int i = 0; i < probes; i++) {
+            long start = System.nanoTime();
+            String action = active ? "suspend" : "resume";
+            HttpResponse<String> answer = http.send(
+                    HttpRequest.newBuilder(URI.create(
+                                    xds.adminUrl() + "/v1/provider/subscriptions/" + PROBE_SUBSCRIPTION + "/" + action))
+                            .header("Authorization", "Bearer " + token)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"reason\": \"probe " + i + "\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            long called = System.nanoTime();
+            if (answer.statusCode() != 200) {
+                throw new IllegalStateException(action + " answered " + answer.statusCode() + ": " + answer.body());
+            }
+            active = !active;
+            long reached = 0;
+            boolean late = false;
+            for (Replica r : replicas) {
+                long at = r.await(active ? "granted" : "denied", start, PROBE_LIMIT);
+                if (at < 0) {
+                    late = true;
+                    break;
+                }
+                reached = Math.max(reached, at);
+            }
+            if (late) {
+                System.out.printf("probe %d: not all replicas within %s; stopping%n", i, PROBE_LIMIT);
+                break;
+            }
+            push.add(reached - start);
+            call.add(called - start);
+        }
+        long[] pushed = push.stream().mapToLong(Long::longValue).toArray();
+        print(
+                "admin REST call (suspend/resume) answered",
+                call.stream().mapToLong(Long::longValue).toArray());
+        print("change -> all 3 replicas decide anew (" + protocol + ")", pushed);
+        if (pushed.length > 0) {
+            System.out.printf(
+                    "ratio to baseline p50 %.1fx, p99 %.1fx; goal p99 <= 2000 ms: %s%n",
+                    pct(pushed, 50) / pct(notify, 50),
+                    pct(pushed, 99) / pct(notify, 99),
+                    pct(pushed, 99) / 1e6 <= 2000 ? "met" : "MISSED");
+        }
+        for (Replica r : replicas) {
+            long heap = r.heap() - r.base;
+            System.out.printf(
+                    "%s: state heap %.1f MB (%.1f MB per 100,000 subscriptions)%n",
+                    r.name, heap / 1e6, heap / 1e6 * 100_000 / total);
+        }
+        return active;
     }
 
     /**
@@ -249,7 +275,7 @@ public final class SubscriptionDeltaBench {
             });
         }
 
-        static Replica start(int adsPort, String name) throws Exception {
+        static Replica start(int adsPort, String name, String protocol) throws Exception {
             Process p = new ProcessBuilder(
                             Path.of(System.getProperty("java.home"), "bin", "java")
                                     .toString(),
@@ -262,7 +288,8 @@ public final class SubscriptionDeltaBench {
                             Integer.toString(adsPort),
                             name,
                             PROBE_PUBLISH,
-                            PROBE_CREDENTIAL)
+                            PROBE_CREDENTIAL,
+                            protocol)
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
             Replica r = new Replica(name, p);

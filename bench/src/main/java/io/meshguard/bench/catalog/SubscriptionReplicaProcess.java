@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * monotonic clock on Linux, so the parent compares it with its own), and answers each {@code heap} line on stdin with
  * {@code HEAP <bytes used after a full GC>}; the first line, before the client starts, is {@code BASE <bytes>}.
  *
- * <pre>java -cp … SubscriptionReplicaProcess host port replica-id publish credential</pre>
+ * <pre>java -cp … SubscriptionReplicaProcess host port replica-id publish credential [delta|sotw]</pre>
  */
 public final class SubscriptionReplicaProcess {
     private SubscriptionReplicaProcess() {}
@@ -32,14 +32,18 @@ public final class SubscriptionReplicaProcess {
         String replica = args[2];
         String publish = args[3];
         String credential = args[4];
+        SubscriptionStateClient.Protocol protocol = args.length > 5 && args[5].equals("sotw")
+                ? SubscriptionStateClient.Protocol.STATE_OF_THE_WORLD
+                : SubscriptionStateClient.Protocol.DELTA;
         System.out.println("BASE " + usedAfterGc());
         System.out.flush();
         ManagedChannel channel = NettyChannelBuilder.forAddress(host, port)
                 .usePlaintext()
                 .maxInboundMessageSize(256 * 1024 * 1024)
                 .build();
-        SubscriptionStateClient client =
-                new SubscriptionStateClient(channel, replica, Duration.ofSeconds(60), Clock.systemUTC()).start();
+        SubscriptionStateClient client = new SubscriptionStateClient(
+                        channel, replica, Duration.ofSeconds(60), Clock.systemUTC(), protocol)
+                .start();
         Thread.ofPlatform().daemon().name("heap").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 String line;

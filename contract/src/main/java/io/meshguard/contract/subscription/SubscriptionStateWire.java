@@ -1,6 +1,8 @@
 package io.meshguard.contract.subscription;
 
 import com.google.protobuf.Any;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.MethodDescriptor;
@@ -14,7 +16,8 @@ import io.meshguard.contract.subscription.v1.SubscriptionStateDiscoveryServiceGr
  * {@code DiscoveryResponse}, ACK and NACK by {@code version_info} and {@code response_nonce}, {@code error_detail} on a
  * NACK. The one resource is a {@code meshguard.catalog.v1.SubscriptionState} message
  * ({@code subscription_state.proto}; the catalogue's {@code SnapshotMessage} reads and writes it; docs/products.md
- * explains why xDS and why one snapshot).
+ * explains why xDS). The delta method ({@link #DELTA}) carries the same state as per-part resources: {@link
+ * #SHARED_RESOURCE} and one per tenant ({@link #tenantResource}), each sent only when it changed.
  */
 public final class SubscriptionStateWire {
 
@@ -29,7 +32,22 @@ public final class SubscriptionStateWire {
     public static final MethodDescriptor<DiscoveryRequest, DiscoveryResponse> STREAM =
             SubscriptionStateDiscoveryServiceGrpc.getStreamSubscriptionStateMethod();
 
+    /** The delta method: Envoy's incremental discovery messages, per-part resources. */
+    public static final MethodDescriptor<DeltaDiscoveryRequest, DeltaDiscoveryResponse> DELTA =
+            SubscriptionStateDiscoveryServiceGrpc.getDeltaSubscriptionStateMethod();
+
+    /** The delta stream's resource of publishes and plans. */
+    public static final String SHARED_RESOURCE = "shared";
+
+    /** The delta stream's resource names of tenants start with this; the tenant's id follows. */
+    public static final String TENANT_PREFIX = "tenant/";
+
     private SubscriptionStateWire() {}
+
+    /** The delta stream's resource name of {@code tenant}. */
+    public static String tenantResource(String tenant) {
+        return TENANT_PREFIX + tenant;
+    }
 
     /**
      * The one resource a response carries.

@@ -17,6 +17,10 @@ class SubscriptionStateWireTest {
         assertThat(SubscriptionStateWire.STREAM.getFullMethodName())
                 .isEqualTo("meshguard.catalog.v1.SubscriptionStateDiscoveryService/StreamSubscriptionState");
         assertThat(SubscriptionStateWire.STREAM.getType()).isEqualTo(MethodDescriptor.MethodType.BIDI_STREAMING);
+        assertThat(SubscriptionStateWire.DELTA.getFullMethodName())
+                .isEqualTo("meshguard.catalog.v1.SubscriptionStateDiscoveryService/DeltaSubscriptionState");
+        assertThat(SubscriptionStateWire.DELTA.getType()).isEqualTo(MethodDescriptor.MethodType.BIDI_STREAMING);
+        assertThat(SubscriptionStateWire.tenantResource("acme")).isEqualTo("tenant/acme");
     }
 
     @Test

@@ -190,8 +190,9 @@ public final class ExtAuthzServer implements ServerComponent {
                 .tag("mode", limiter.mode())
                 .register(registry);
         // in a mesh the sidecar carries this plaintext stream over mTLS; the controller binds it to our SPIFFE ID
-        // the subscription state is one message holding every tenant (~6.6 MB at 100,000 subscriptions): gRPC's
-        // default 4 MiB inbound limit refused it past ~60,000 and the replica reconnected forever without state
+        // a (re)connect's first delta response, and every state-of-the-world response, holds every tenant (~6.6 MB at
+        // 100,000 subscriptions): gRPC's default 4 MiB inbound limit refused it past ~60,000 and the replica
+        // reconnected forever without state
         this.controllerChannel = config.subscriptions().controller().map(target -> NettyChannelBuilder.forTarget(target)
                 .usePlaintext()
                 .maxInboundMessageSize(SubscriptionStateClient.MAX_STATE_BYTES)

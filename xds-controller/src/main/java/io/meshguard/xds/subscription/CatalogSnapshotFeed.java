@@ -1,11 +1,17 @@
 package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.Plan;
+import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.SharedCatalog;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.TenantCatalog;
+import io.meshguard.catalog.TenantHoldings;
 import io.meshguard.db.PgChannelListener;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -19,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * Keeps the subscription snapshot current and hands each new one to the {@link SubscriptionStateService}. Changes
  * arrive by PostgreSQL {@code LISTEN} on the channel whose triggers (migration V72) notify, at commit, the tenant
  * each changed row belongs to: the feed rereads only those tenants' rows ({@link CatalogStore#tenantCatalogs}) and
- * swaps their part of the state it keeps, so a suspension costs one tenant's read whatever the catalogue's size.
+ * swaps their part of the state it keeps ({@link SubscriptionSnapshot#with}: the other tenants' parts are shared, not
+ * rebuilt), so a suspension costs one tenant's read whatever the catalogue's size.
  * Everything is read (with one query per table) when the listener (re)connects, since notifications sent while no one
  * listened are lost, and every {@code resync} as the safety net; a tenant whose rows did not change keeps the version.
  */
@@ -37,7 +44,8 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
     /** Each tenant's part of the state handed on last (guarded by {@code changed}'s lock). */
     private final Map<String, TenantCatalog> held = new HashMap<>();
 
-    private boolean published;
+    /** The snapshot handed on last (guarded by {@code changed}'s lock). */
+    private Optional<SubscriptionSnapshot> published = Optional.empty();
 
     public CatalogSnapshotFeed(
             DataSource dataSource, CatalogStore store, SubscriptionStateService service, Duration resync) {
@@ -65,30 +73,70 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
      * handed on: the resync reads an unchanged catalogue too, and its version stays, so a replica's (and a zone's)
      * version moves only when what it decides from does.
      */
-    private synchronized void changed(Optional<Set<String>> tenants) {
+    private synchronized void changed(Optional<Set<String>> named) {
+        // nothing handed on yet, or the last attempt failed: everything is read, so the state handed on is whole
+        Optional<Set<String>> tenants = published.isEmpty() ? Optional.empty() : named;
         try {
             Map<String, TenantCatalog> read = store.tenantCatalogs(tenants);
-            boolean moved = false;
+            Map<String, Optional<TenantHoldings>> changes = new HashMap<>();
+            boolean offerMoved = false;
             if (tenants.isEmpty()) {
-                moved = held.keySet().retainAll(read.keySet());
-            }
-            for (TenantCatalog t : read.values()) {
-                if (t.isEmpty()) {
-                    moved |= held.remove(t.tenant()) != null;
-                } else if (!t.equals(held.get(t.tenant()))) {
-                    held.put(t.tenant(), t);
-                    moved = true;
+                for (String gone : Set.copyOf(held.keySet())) {
+                    if (!read.containsKey(gone)) {
+                        TenantCatalog was = held.remove(gone);
+                        offerMoved |= !was.publishes().isEmpty() || !was.plans().isEmpty();
+                        changes.put(gone, Optional.empty());
+                    }
                 }
             }
-            if (!moved && published) {
+            for (TenantCatalog t : read.values()) {
+                TenantCatalog was = held.get(t.tenant());
+                if (t.equals(was) || (was == null && t.isEmpty())) {
+                    continue;
+                }
+                TenantCatalog before = was == null ? TenantCatalog.empty(t.tenant()) : was;
+                offerMoved |=
+                        !t.publishes().equals(before.publishes()) || !t.plans().equals(before.plans());
+                if (!t.applications().equals(before.applications())
+                        || !t.credentials().equals(before.credentials())
+                        || !t.subscriptions().equals(before.subscriptions())) {
+                    changes.put(t.tenant(), Optional.of(SubscriptionSnapshot.holdings(t)));
+                }
+                if (t.isEmpty()) {
+                    held.remove(t.tenant());
+                } else {
+                    held.put(t.tenant(), t);
+                }
+            }
+            if (published.isPresent() && changes.isEmpty() && !offerMoved) {
                 return;
             }
-            published = true;
-            service.accept(SubscriptionSnapshot.of(version.incrementAndGet(), held.values()));
+            // only a publish or a plan rebuilds what providers offer (their rows, never the subscriptions); a tenant
+            // whose holdings did not change keeps its part, so replicas receive the changed tenants alone
+            Optional<SharedCatalog> shared =
+                    offerMoved || published.isEmpty() ? Optional.of(shared()) : Optional.empty();
+            SubscriptionSnapshot next =
+                    published.orElse(SubscriptionSnapshot.empty(0)).with(version.incrementAndGet(), shared, changes);
+            published = Optional.of(next);
+            service.accept(next);
         } catch (RuntimeException e) {
             // replicas keep their last snapshot; past their staleness bound they refuse product routes
             LOG.warn("subscription state not refreshed: {}", e.getMessage());
+            // what is held may be ahead of what was handed on: start again from a whole read (the service sends
+            // replicas only what differs from what they hold)
+            held.clear();
+            published = Optional.empty();
         }
+    }
+
+    private SharedCatalog shared() {
+        List<ProductPublish> publishes = new ArrayList<>();
+        List<Plan> plans = new ArrayList<>();
+        for (TenantCatalog t : held.values()) {
+            publishes.addAll(t.publishes());
+            plans.addAll(t.plans());
+        }
+        return new SharedCatalog(publishes, plans);
     }
 
     /** Stops listening (see {@link PgChannelListener#close()}). */
