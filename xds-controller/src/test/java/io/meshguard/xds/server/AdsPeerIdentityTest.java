@@ -319,6 +319,57 @@ class AdsPeerIdentityTest {
         assertThat(served.getVersionInfo()).isEqualTo("7");
     }
 
+    /** The first response (or refusal) of a delta subscription-state stream of {@code spiffeId} naming {@code group}. */
+    private CompletableFuture<io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse> deltaSubscriptionState(
+            String spiffeId, String nodeId, String group) {
+        var first = new CompletableFuture<io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse>();
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER), xfcc(spiffeId));
+        var call = io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers))
+                .newCall(io.meshguard.contract.subscription.SubscriptionStateWire.DELTA, io.grpc.CallOptions.DEFAULT);
+        var requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                call, new StreamObserver<io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse>() {
+                    @Override
+                    public void onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse r) {
+                        first.complete(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        first.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        first.completeExceptionally(new IllegalStateException("completed"));
+                    }
+                });
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId(nodeId).setCluster(group))
+                .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL)
+                .build());
+        return first;
+    }
+
+    /** R4-07 on the delta method: the same grant decides, a gateway identity gets no tenant's resource. */
+    @Test
+    void deltaSubscriptionState_toAGatewayIdentity_isRefused_andServedOnlyToExtauthz() throws Exception {
+        start(grants("127.0.0.1", "local=" + GATEWAY, "meshguard-extauthz=" + EXTAUTHZ));
+        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(7));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                        () -> deltaSubscriptionState(GATEWAY, "gw-1", "local").get(10, TimeUnit.SECONDS)))
+                .as("a gateway stream")
+                .hasMessageContaining("PERMISSION_DENIED");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                        () -> deltaSubscriptionState(GATEWAY, "gw-1", "meshguard-extauthz")
+                                .get(10, TimeUnit.SECONDS)))
+                .as("a gateway naming extauthz's group without its grant")
+                .hasMessageContaining("PERMISSION_DENIED");
+        var served = deltaSubscriptionState(EXTAUTHZ, "extauthz-0", "meshguard-extauthz")
+                .get(10, TimeUnit.SECONDS);
+        assertThat(served.getResourcesList()).isNotEmpty();
+    }
+
     /** A replica is known by its verified identity with its node id: another identity's stream never stands for it. */
     @Test
     void subscriptionState_replicas_areKeyedByVerifiedIdentityAndNodeId() throws Exception {
