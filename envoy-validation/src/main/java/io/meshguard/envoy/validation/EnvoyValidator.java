@@ -61,10 +61,41 @@ public final class EnvoyValidator {
         }
     }
 
+    /**
+     * Verdicts on parts of resources checked before. A route table holds every route of a group, so a one-route change
+     * makes a new table whose other routes equal routes already checked; the checks read a part's content only, so an
+     * equal part's violations (paths relative to the part) stand for it.
+     */
+    public interface Parts {
+        /** Parts remembered by nobody: every part is walked. */
+        Parts NONE = new Parts() {
+            @Override
+            public boolean remembers(Descriptor type) {
+                return false;
+            }
+
+            @Override
+            public List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check) {
+                return check.apply(part);
+            }
+        };
+
+        /** Whether parts of this type are worth remembering (called for every nested message). */
+        boolean remembers(Descriptor type);
+
+        /** The violations of {@code part}, paths relative to it: remembered, or {@code check}ed now. */
+        List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check);
+    }
+
     /** Every violation in {@code resource}, in walk order; empty when Envoy would load it. */
     public static List<Violation> validate(Message resource) {
+        return validate(resource, Parts.NONE);
+    }
+
+    /** As {@link #validate(Message)}, taking the verdict on each part {@code parts} remembers from it. */
+    public static List<Violation> validate(Message resource, Parts parts) {
         List<Violation> out = new ArrayList<>();
-        message("", resource, out);
+        new Walk(parts).message("", resource, out);
         return List.copyOf(out);
     }
 
@@ -73,8 +104,16 @@ public final class EnvoyValidator {
         return validate(resource).stream().findFirst();
     }
 
-    private static void message(String path, Message m, List<Violation> out) {
+    /** One walk over a resource, asking {@code parts} for the verdict on each part it remembers. */
+    private record Walk(Parts parts) {
+        void message(String path, Message m, List<Violation> out) {
         Descriptor type = m.getDescriptorForType();
+        if (!path.isEmpty() && parts.remembers(type)) {
+            for (Violation v : parts.verdict(m, this::whole)) {
+                out.add(new Violation(v.code(), v.path().isEmpty() ? path : join(path, v.path()), v.rule(), v.message()));
+            }
+            return;
+        }
         if (type.getFullName().equals(Any.getDescriptor().getFullName())) {
             // generated, or inside a dynamically parsed payload
             ApiTypes.unpack(m).ifPresent(payload -> message(path, payload, out));
@@ -106,7 +145,13 @@ public final class EnvoyValidator {
         }
     }
 
-    private static void field(String path, Message m, FieldDescriptor f, List<Violation> out) {
+    private List<Violation> whole(Message part) {
+        List<Violation> out = new ArrayList<>();
+        message("", part, out);
+        return out;
+    }
+
+    private void field(String path, Message m, FieldDescriptor f, List<Violation> out) {
         if (f.getRealContainingOneof() != null && !m.hasField(f)) {
             return; // PGV checks a oneof member only when it is the one set
         }
@@ -172,6 +217,7 @@ public final class EnvoyValidator {
             return;
         }
         Rules.single(at, m.getField(f), f, rules, ruleText, owner, out);
+    }
     }
 
     /** source/common/protobuf/utility.cc, {@code validateDurationNoThrow}. */
