@@ -408,12 +408,13 @@ class EnvoyValidatorTest {
 
     @Test
     void validate_withRememberedRoutes_reportsWhatAFullWalkReports_andWalksEachDistinctRouteOnce() {
-        Route negativeTimeout = route(RouteAction.newBuilder()
-                        .setCluster("c")
-                        .setTimeout(Duration.newBuilder().setSeconds(-1)))
-                .toBuilder()
-                .setName("bad")
-                .build();
+        Route negativeTimeout =
+                route(RouteAction.newBuilder()
+                                .setCluster("c")
+                                .setTimeout(Duration.newBuilder().setSeconds(-1)))
+                        .toBuilder()
+                        .setName("bad")
+                        .build();
         Route good = route(RouteAction.newBuilder().setCluster("c"));
         RouteConfiguration table = RouteConfiguration.newBuilder()
                 .setName("t")
@@ -434,8 +435,7 @@ class EnvoyValidatorTest {
             }
 
             @Override
-            public List<Violation> verdict(
-                    Message part, java.util.function.Function<Message, List<Violation>> check) {
+            public List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check) {
                 return remembered.computeIfAbsent(part, m -> {
                     walks[0]++;
                     return check.apply(m);

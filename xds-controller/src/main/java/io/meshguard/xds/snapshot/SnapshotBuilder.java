@@ -519,8 +519,7 @@ public final class SnapshotBuilder {
             Set<String> hostnameUpstreams,
             boolean forEnvoy) {
         boolean rewritesHost = forEnvoy
-                && r.destinations().stream()
-                        .anyMatch(d -> d.weight() > 0 && hostnameUpstreams.contains(d.upstream()));
+                && r.destinations().stream().anyMatch(d -> d.weight() > 0 && hostnameUpstreams.contains(d.upstream()));
         return remembered(new RouteInputs(api, v, r, root, idBase, rewritesHost, forEnvoy), () -> {
             ROUTES_BUILT.incrementAndGet();
             return buildRoute(api, v, r, root, idBase, rewritesHost, forEnvoy);

@@ -68,13 +68,16 @@ class IncrementalPublishTest {
                     .isTrue();
             for (String route : List.of("r-3", "r-100", "r-3", "r-299")) {
                 config = withWeight(config, route, 50 + route.length());
-                assertThat(core.publisher().publish(config, "alice", "change " + route).published())
+                assertThat(core.publisher()
+                                .publish(config, "alice", "change " + route)
+                                .published())
                         .isTrue();
             }
 
             GroupResources served =
                     core.snapshots().served("scratch").orElseThrow().resources();
-            GroupResources scratch = SnapshotBuilder.fresh(FilterTargets.DEFAULTS).build(config, "scratch");
+            GroupResources scratch =
+                    SnapshotBuilder.fresh(FilterTargets.DEFAULTS).build(config, "scratch");
 
             assertThat(served).isEqualTo(scratch);
             assertThat(served.routes().get(0).toByteString())
@@ -90,7 +93,8 @@ class IncrementalPublishTest {
             Publisher.Result first = core.publisher().publish(config, "alice", "first");
             assertThat(first.published()).isTrue();
             long served = first.revisions().get("refs").id();
-            // r-41 (untouched, already built and checked) sends 10 % to up-21; the change only drops up-21 and edits r-0
+            // r-41 (untouched, already built and checked) sends 10 % to up-21; the change only drops up-21 and edits
+            // r-0
             GatewayConfig broken = withWeight(
                     new GatewayConfig(
                             config.groups(),
