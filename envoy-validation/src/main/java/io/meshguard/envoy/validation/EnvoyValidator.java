@@ -61,10 +61,41 @@ public final class EnvoyValidator {
         }
     }
 
+    /**
+     * Verdicts on parts of resources checked before. A route table holds every route of a group, so a one-route change
+     * makes a new table whose other routes equal routes already checked; the checks read a part's content only, so an
+     * equal part's violations (paths relative to the part) stand for it.
+     */
+    public interface Parts {
+        /** Parts remembered by nobody: every part is walked. */
+        Parts NONE = new Parts() {
+            @Override
+            public boolean remembers(Descriptor type) {
+                return false;
+            }
+
+            @Override
+            public List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check) {
+                return check.apply(part);
+            }
+        };
+
+        /** Whether parts of this type are worth remembering (called for every nested message). */
+        boolean remembers(Descriptor type);
+
+        /** The violations of {@code part}, paths relative to it: remembered, or {@code check}ed now. */
+        List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check);
+    }
+
     /** Every violation in {@code resource}, in walk order; empty when Envoy would load it. */
     public static List<Violation> validate(Message resource) {
+        return validate(resource, Parts.NONE);
+    }
+
+    /** As {@link #validate(Message)}, taking the verdict on each part {@code parts} remembers from it. */
+    public static List<Violation> validate(Message resource, Parts parts) {
         List<Violation> out = new ArrayList<>();
-        message("", resource, out);
+        new Walk(parts).message("", resource, out);
         return List.copyOf(out);
     }
 
@@ -73,105 +104,121 @@ public final class EnvoyValidator {
         return validate(resource).stream().findFirst();
     }
 
-    private static void message(String path, Message m, List<Violation> out) {
-        Descriptor type = m.getDescriptorForType();
-        if (type.getFullName().equals(Any.getDescriptor().getFullName())) {
-            // generated, or inside a dynamically parsed payload
-            ApiTypes.unpack(m).ifPresent(payload -> message(path, payload, out));
-            return;
-        }
-        if (type.getOptions().getExtension(Validate.disabled)
-                || type.getOptions().getExtension(Validate.ignored)) {
-            return;
-        }
-        switch (type.getFullName()) {
-            case DURATION -> duration(path, m, out);
-            case HEADER_VALUE_OPTION -> HeaderFormat.check(path, m, out);
-            case REGEX_MATCHER -> regex(path, m, out);
-            default -> {}
-        }
-        for (OneofDescriptor oneof : type.getRealOneofs()) {
-            if (oneof.getOptions().getExtension(Validate.required) && !m.hasOneof(oneof)) {
-                out.add(Rules.violation(
-                        "pgv.oneof.required",
-                        join(path, oneof.getName()),
-                        "oneof " + oneof.getName() + " (validate.required) = true",
-                        type,
-                        oneof.getName(),
-                        "value is required"));
-            }
-        }
-        for (FieldDescriptor f : type.getFields()) {
-            field(path, m, f, out);
-        }
-    }
-
-    private static void field(String path, Message m, FieldDescriptor f, List<Violation> out) {
-        if (f.getRealContainingOneof() != null && !m.hasField(f)) {
-            return; // PGV checks a oneof member only when it is the one set
-        }
-        String at = join(path, f.getName());
-        DeclaredRules declared = RULES.computeIfAbsent(f, DeclaredRules::of);
-        FieldRules rules = declared.rules();
-        Descriptor owner = f.getContainingType();
-        String ruleText = declared.text();
-        if (f.isMapField()) {
-            Rules.map(at, m, f, rules, ruleText, owner, out);
-            FieldDescriptor valueField = f.getMessageType().findFieldByName("value");
-            boolean skip = rules.getMap().getValues().getMessage().getSkip();
-            if (valueField.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !skip) {
-                for (Object entry : (List<?>) m.getField(f)) {
-                    Message e = (Message) entry;
-                    message(
-                            at + "[" + e.getField(f.getMessageType().findFieldByName("key")) + "]",
-                            (Message) e.getField(valueField),
-                            out);
-                }
-            }
-            return;
-        }
-        if (f.isRepeated()) {
-            Rules.repeated(at, m, f, rules, ruleText, owner, out);
-            boolean skip = rules.getRepeated().getItems().getMessage().getSkip();
-            int n = m.getRepeatedFieldCount(f);
-            for (int i = 0; i < n; i++) {
-                Object item = m.getRepeatedField(f, i);
-                if (rules.getRepeated().hasItems()) {
-                    Rules.single(
-                            at + "[" + i + "]",
-                            item,
-                            f,
-                            rules.getRepeated().getItems(),
-                            declared.itemsText(),
-                            owner,
-                            out);
-                }
-                if (item instanceof Message child && !skip) {
-                    message(at + "[" + i + "]", child, out);
-                }
-            }
-            return;
-        }
-        if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
-            boolean set = m.hasField(f);
-            if (!set) {
-                if (Rules.required(rules)) {
-                    out.add(Rules.violation(
-                            Rules.requiredCode(rules), at, ruleText, owner, f.getName(), "value is required"));
+    /** One walk over a resource, asking {@code parts} for the verdict on each part it remembers. */
+    private record Walk(Parts parts) {
+        void message(String path, Message m, List<Violation> out) {
+            Descriptor type = m.getDescriptorForType();
+            if (!path.isEmpty() && parts.remembers(type)) {
+                for (Violation v : parts.verdict(m, this::whole)) {
+                    out.add(new Violation(
+                            v.code(), v.path().isEmpty() ? path : join(path, v.path()), v.rule(), v.message()));
                 }
                 return;
             }
-            Message child = (Message) m.getField(f);
-            Rules.single(at, child, f, rules, ruleText, owner, out);
-            if (!rules.getMessage().getSkip()) {
-                message(at, child, out);
+            if (type.getFullName().equals(Any.getDescriptor().getFullName())) {
+                // generated, or inside a dynamically parsed payload
+                ApiTypes.unpack(m).ifPresent(payload -> message(path, payload, out));
+                return;
             }
-            return;
+            if (type.getOptions().getExtension(Validate.disabled)
+                    || type.getOptions().getExtension(Validate.ignored)) {
+                return;
+            }
+            switch (type.getFullName()) {
+                case DURATION -> duration(path, m, out);
+                case HEADER_VALUE_OPTION -> HeaderFormat.check(path, m, out);
+                case REGEX_MATCHER -> regex(path, m, out);
+                default -> {}
+            }
+            for (OneofDescriptor oneof : type.getRealOneofs()) {
+                if (oneof.getOptions().getExtension(Validate.required) && !m.hasOneof(oneof)) {
+                    out.add(Rules.violation(
+                            "pgv.oneof.required",
+                            join(path, oneof.getName()),
+                            "oneof " + oneof.getName() + " (validate.required) = true",
+                            type,
+                            oneof.getName(),
+                            "value is required"));
+                }
+            }
+            for (FieldDescriptor f : type.getFields()) {
+                field(path, m, f, out);
+            }
         }
-        if (f.hasPresence() && !m.hasField(f)) {
-            return;
+
+        private List<Violation> whole(Message part) {
+            List<Violation> out = new ArrayList<>();
+            message("", part, out);
+            return out;
         }
-        Rules.single(at, m.getField(f), f, rules, ruleText, owner, out);
+
+        private void field(String path, Message m, FieldDescriptor f, List<Violation> out) {
+            if (f.getRealContainingOneof() != null && !m.hasField(f)) {
+                return; // PGV checks a oneof member only when it is the one set
+            }
+            String at = join(path, f.getName());
+            DeclaredRules declared = RULES.computeIfAbsent(f, DeclaredRules::of);
+            FieldRules rules = declared.rules();
+            Descriptor owner = f.getContainingType();
+            String ruleText = declared.text();
+            if (f.isMapField()) {
+                Rules.map(at, m, f, rules, ruleText, owner, out);
+                FieldDescriptor valueField = f.getMessageType().findFieldByName("value");
+                boolean skip = rules.getMap().getValues().getMessage().getSkip();
+                if (valueField.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !skip) {
+                    for (Object entry : (List<?>) m.getField(f)) {
+                        Message e = (Message) entry;
+                        message(
+                                at + "[" + e.getField(f.getMessageType().findFieldByName("key")) + "]",
+                                (Message) e.getField(valueField),
+                                out);
+                    }
+                }
+                return;
+            }
+            if (f.isRepeated()) {
+                Rules.repeated(at, m, f, rules, ruleText, owner, out);
+                boolean skip = rules.getRepeated().getItems().getMessage().getSkip();
+                int n = m.getRepeatedFieldCount(f);
+                for (int i = 0; i < n; i++) {
+                    Object item = m.getRepeatedField(f, i);
+                    if (rules.getRepeated().hasItems()) {
+                        Rules.single(
+                                at + "[" + i + "]",
+                                item,
+                                f,
+                                rules.getRepeated().getItems(),
+                                declared.itemsText(),
+                                owner,
+                                out);
+                    }
+                    if (item instanceof Message child && !skip) {
+                        message(at + "[" + i + "]", child, out);
+                    }
+                }
+                return;
+            }
+            if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+                boolean set = m.hasField(f);
+                if (!set) {
+                    if (Rules.required(rules)) {
+                        out.add(Rules.violation(
+                                Rules.requiredCode(rules), at, ruleText, owner, f.getName(), "value is required"));
+                    }
+                    return;
+                }
+                Message child = (Message) m.getField(f);
+                Rules.single(at, child, f, rules, ruleText, owner, out);
+                if (!rules.getMessage().getSkip()) {
+                    message(at, child, out);
+                }
+                return;
+            }
+            if (f.hasPresence() && !m.hasField(f)) {
+                return;
+            }
+            Rules.single(at, m.getField(f), f, rules, ruleText, owner, out);
+        }
     }
 
     /** source/common/protobuf/utility.cc, {@code validateDurationNoThrow}. */

@@ -407,6 +407,58 @@ class EnvoyValidatorTest {
     }
 
     @Test
+    void validate_withRememberedRoutes_reportsWhatAFullWalkReports_andWalksEachDistinctRouteOnce() {
+        Route negativeTimeout =
+                route(RouteAction.newBuilder()
+                                .setCluster("c")
+                                .setTimeout(Duration.newBuilder().setSeconds(-1)))
+                        .toBuilder()
+                        .setName("bad")
+                        .build();
+        Route good = route(RouteAction.newBuilder().setCluster("c"));
+        RouteConfiguration table = RouteConfiguration.newBuilder()
+                .setName("t")
+                .addVirtualHosts(VirtualHost.newBuilder()
+                        .setName("vh")
+                        .addDomains("*")
+                        .addRoutes(good)
+                        .addRoutes(negativeTimeout)
+                        .addRoutes(routeWithHeader("%BAD"))
+                        .addRoutes(negativeTimeout))
+                .build();
+        java.util.Map<Message, List<Violation>> remembered = new java.util.HashMap<>();
+        int[] walks = {0};
+        EnvoyValidator.Parts parts = new EnvoyValidator.Parts() {
+            @Override
+            public boolean remembers(com.google.protobuf.Descriptors.Descriptor type) {
+                return type == Route.getDescriptor();
+            }
+
+            @Override
+            public List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check) {
+                return remembered.computeIfAbsent(part, m -> {
+                    walks[0]++;
+                    return check.apply(m);
+                });
+            }
+        };
+
+        List<Violation> full = EnvoyValidator.validate(table);
+        List<Violation> withParts = EnvoyValidator.validate(table, parts);
+        List<Violation> again = EnvoyValidator.validate(table, parts);
+
+        assertThat(full)
+                .extracting(Violation::path)
+                .contains(
+                        "virtual_hosts[0].routes[1].route.timeout",
+                        "virtual_hosts[0].routes[3].route.timeout",
+                        "virtual_hosts[0].routes[2].response_headers_to_add[0].header.value");
+        assertThat(withParts).isEqualTo(full);
+        assertThat(again).isEqualTo(full);
+        assertThat(walks[0]).isEqualTo(3);
+    }
+
+    @Test
     void retryBackOff_negativeBase_inEnvoysWording() {
         RetryPolicy p = RetryPolicy.newBuilder()
                 .setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder()

@@ -92,10 +92,17 @@ public final class SnapshotBuilder {
 
     private final FilterTargets targets;
     private final EnvoyListener envoyListener;
+    /** Built routes, clusters and load assignments by their inputs: shared by every builder, or a fresh one's own. */
+    private final Map<Object, Object> builtParts;
 
     public SnapshotBuilder(FilterTargets targets) {
+        this(targets, SHARED_PARTS);
+    }
+
+    private SnapshotBuilder(FilterTargets targets, Map<Object, Object> builtParts) {
         this.targets = targets;
         this.envoyListener = new EnvoyListener(targets);
+        this.builtParts = builtParts;
     }
 
     /** Builds the resources of one group; the config must have passed validation. */
@@ -172,8 +179,10 @@ public final class SnapshotBuilder {
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
         for (Upstream u : config.upstreamsOf(groupName)) {
-            clusters.add(UpstreamClusters.cluster(u, group));
-            UpstreamClusters.edsAssignment(u, group).ifPresent(endpoints::add);
+            UpstreamInputs inputs = new UpstreamInputs(u, group);
+            clusters.add(remembered(inputs, () -> UpstreamClusters.cluster(u, group)));
+            remembered(new UpstreamInputs.Assignment(inputs), () -> UpstreamClusters.edsAssignment(u, group))
+                    .ifPresent(endpoints::add);
         }
         clusters.add(FilterClusters.closedCluster());
         endpoints.add(ClusterLoadAssignment.newBuilder()
@@ -432,6 +441,75 @@ public final class SnapshotBuilder {
             // a total order: the same configuration renders the same routes whatever order its list came in
             .thenComparing(io.meshguard.xds.model.Route::name);
 
+    /** Everything a built route is a function of (see {@link #route}). */
+    private record RouteInputs(
+            Api api,
+            Api.ApiVersion v,
+            io.meshguard.xds.model.Route r,
+            String root,
+            String idBase,
+            boolean rewritesHost,
+            boolean forEnvoy) {}
+
+    /** Everything an upstream's cluster and load assignment are a function of. */
+    private record UpstreamInputs(Upstream upstream, GatewayGroup group) {
+        /** The same inputs, for the load assignment. */
+        record Assignment(UpstreamInputs inputs) {}
+    }
+
+    /**
+     * How many built routes, clusters and load assignments are kept for reuse. A publish builds every resource of its
+     * group twice (the draft's validation with the default filter targets, then the build it serves), and the next
+     * publish again; each of these depends on its inputs only, so an unchanged one is taken from here, and equal inputs
+     * give the same instance, whose checks ({@code EnvoyLoadCheck}) and hash protobuf memoizes (issue 48). Bounded by
+     * entries, least recently used out.
+     */
+    static final int REMEMBERED_PARTS = 65_536;
+
+    /** The parts every builder of this process shares (validation and publish build the same ones). */
+    private static final Map<Object, Object> SHARED_PARTS = rememberedParts();
+
+    /** Routes built anew (not taken from the remembered ones), for what a change costs. */
+    private static final java.util.concurrent.atomic.AtomicLong ROUTES_BUILT =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    private static Map<Object, Object> rememberedParts() {
+        return new LinkedHashMap<>(1024, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Object, Object> eldest) {
+                return size() > REMEMBERED_PARTS;
+            }
+        };
+    }
+
+    /** What {@code build} made from equal {@code inputs} before, or what it makes now (then remembered). */
+    @SuppressWarnings("unchecked") // each inputs record type maps to one output type
+    private <T> T remembered(Object inputs, java.util.function.Supplier<T> build) {
+        synchronized (builtParts) {
+            Object known = builtParts.get(inputs);
+            if (known != null) {
+                return (T) known;
+            }
+        }
+        T built = build.get();
+        synchronized (builtParts) {
+            builtParts.put(inputs, built);
+        }
+        return built;
+    }
+
+    /** A builder that remembers nothing built before: every route built from its inputs (a from-scratch build). */
+    public static SnapshotBuilder fresh(FilterTargets targets) {
+        return new SnapshotBuilder(targets, rememberedParts());
+    }
+
+    /** The number of routes built anew so far by every builder (monotonic; compare two readings). */
+    public static long routesBuilt() {
+        return ROUTES_BUILT.get();
+    }
+
     private Route route(
             Api api,
             Api.ApiVersion v,
@@ -439,6 +517,22 @@ public final class SnapshotBuilder {
             String root,
             String idBase,
             Set<String> hostnameUpstreams,
+            boolean forEnvoy) {
+        boolean rewritesHost = forEnvoy
+                && r.destinations().stream().anyMatch(d -> d.weight() > 0 && hostnameUpstreams.contains(d.upstream()));
+        return remembered(new RouteInputs(api, v, r, root, idBase, rewritesHost, forEnvoy), () -> {
+            ROUTES_BUILT.incrementAndGet();
+            return buildRoute(api, v, r, root, idBase, rewritesHost, forEnvoy);
+        });
+    }
+
+    private Route buildRoute(
+            Api api,
+            Api.ApiVersion v,
+            io.meshguard.xds.model.Route r,
+            String root,
+            String idBase,
+            boolean rewritesHost,
             boolean forEnvoy) {
         Route.Builder b =
                 Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root, forEnvoy));
@@ -457,7 +551,6 @@ public final class SnapshotBuilder {
             action.setWeightedClusters(wc);
         }
         RouteTimeouts.apply(action, r);
-        boolean rewritesHost = forEnvoy && live.stream().anyMatch(d -> hostnameUpstreams.contains(d.upstream()));
         if (rewritesHost) {
             // The upstream sees its own name as Host, the client's in x-forwarded-host. In Kubernetes the gateway's
             // sidecar routes outbound HTTP by Host: the client's (api.bank.example) names no Service, falls to

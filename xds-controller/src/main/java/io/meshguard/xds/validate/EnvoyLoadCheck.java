@@ -1,9 +1,11 @@
 package io.meshguard.xds.validate;
 
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.envoy.validation.Violation;
@@ -68,8 +70,37 @@ public final class EnvoyLoadCheck {
         }
     }
 
+    /**
+     * The parts of a resource whose verdict is remembered too: each route of a route table. A group's table holds all
+     * its routes, so a one-route change makes a new table: only its changed routes are walked again, the rest answer
+     * from here (issue 48: a publish's cost grows with the change, not with the group).
+     */
+    private static final EnvoyValidator.Parts ROUTES = new EnvoyValidator.Parts() {
+        @Override
+        public boolean remembers(Descriptor type) {
+            return type == Route.getDescriptor();
+        }
+
+        @Override
+        public List<Violation> verdict(Message part, Function<Message, List<Violation>> check) {
+            return remembered(part, check);
+        }
+    };
+
+    /** How many checks walked a resource or route anew (not a remembered verdict): what a change costs, for tests. */
+    private static final java.util.concurrent.atomic.AtomicLong WALKED = new java.util.concurrent.atomic.AtomicLong();
+
     /** {@link EnvoyValidator#validate} of {@code resource}, or its verdict on an equal resource checked before. */
     static List<Violation> violations(Message resource) {
+        return remembered(resource, r -> EnvoyValidator.validate(r, ROUTES));
+    }
+
+    /** The number of resources and routes walked anew so far (monotonic; compare two readings). */
+    public static long walked() {
+        return WALKED.get();
+    }
+
+    private static List<Violation> remembered(Message resource, Function<Message, List<Violation>> check) {
         // both memoized by protobuf: computed here, outside the lock
         var unused = resource.hashCode();
         int bytes = resource.getSerializedSize();
@@ -80,7 +111,8 @@ public final class EnvoyLoadCheck {
             }
         }
         // checked outside the lock: concurrent publishes and validations do not wait on each other's checks
-        List<Violation> found = EnvoyValidator.validate(resource);
+        WALKED.incrementAndGet();
+        List<Violation> found = List.copyOf(check.apply(resource));
         if (bytes > REMEMBERED_BYTES / 4) {
             return found;
         }
