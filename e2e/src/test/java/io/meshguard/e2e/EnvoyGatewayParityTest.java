@@ -223,6 +223,8 @@ class EnvoyGatewayParityTest {
                 Probe.of("POST", HOST, "/payments/charges", "own"),
                 Probe.of("POST", HOST, "/payments/v1/charges", "own", "x-meshguard-dlp-profile", "none"),
                 Probe.of("POST", "payments.local", "/payments/v1/charges", "own"),
+                // a Host no route serves: 404 before any Check or DLP stream on both
+                Probe.of("POST", "unserved.example", "/payments/v1/charges", "own"),
                 // the plan's quota (3 a day, one spent while waiting): these reach it on both sides alike
                 Probe.of("POST", HOST, "/payments/v1/charges", "own"),
                 Probe.of("POST", HOST, "/payments/v1/charges", "own"),

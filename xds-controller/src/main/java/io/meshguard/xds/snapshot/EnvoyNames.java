@@ -29,6 +29,9 @@ public final class EnvoyNames {
 
     public static final String READINESS_PATH = "/ready";
 
+    /** The catch-all virtual host ({@code *}) of a gateway's route table: every Host no route serves gets 404. */
+    public static final String UNSERVED_HOST = "unserved";
+
     /** Route configuration served to proxyless gRPC clients (no Envoy-only per-route config). */
     public static final String PROXYLESS_ROUTES = "grpc";
 

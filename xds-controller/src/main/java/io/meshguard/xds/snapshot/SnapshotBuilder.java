@@ -285,7 +285,7 @@ public final class SnapshotBuilder {
         });
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
         if (forEnvoy) {
-            // only our own routes decide; a 404 from Envoy for an unknown host is the fail-closed default
+            // only our own routes decide; a host none names gets the catch-all's 404 (unservedHost)
             rc.setValidateClusters(BoolValue.of(true));
         }
         hostsByApiSet.forEach((key, hosts) -> rc.addVirtualHosts(
@@ -294,6 +294,7 @@ public final class SnapshotBuilder {
                 virtualHost(List.of(host), p.apis(), p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
         if (forEnvoy) {
             rc.addVirtualHosts(readinessHost());
+            rc.addVirtualHosts(unservedHost());
         }
         return rc.build();
     }
@@ -326,6 +327,20 @@ public final class SnapshotBuilder {
                                         .setDisabled(true)
                                         .build())))
                 .addRoutes(notFoundRoute(EnvoyNames.READINESS_HOST))
+                .build();
+    }
+
+    /**
+     * Every host no virtual host names: 404 {@code not_found}, as a served host's unknown path. Without it Envoy's
+     * router answers 404 only after the listener's filters ran with no route: ext_authz Checks a request that cannot
+     * reach anything and the DLP server, given no route's profile, fails the stream closed, so a scanner's stray Host
+     * got 500. Envoy picks the most specific domain first, so {@code *} never takes a served host's request.
+     */
+    static VirtualHost unservedHost() {
+        return VirtualHost.newBuilder()
+                .setName(EnvoyNames.UNSERVED_HOST)
+                .addDomains("*")
+                .addRoutes(notFoundRoute(EnvoyNames.UNSERVED_HOST))
                 .build();
     }
 

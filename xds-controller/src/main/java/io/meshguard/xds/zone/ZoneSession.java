@@ -348,7 +348,10 @@ final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
     }
 
     /** Another hello of this replica took its stream: this one ends, and both ends are in the log. */
-    void takenOver(String by) {
+    synchronized void takenOver(String by) {
+        if (!open) {
+            return; // the new hello and this stream's own tick both see it: one takeover, counted and logged once
+        }
         String c = key.map(Object::toString).orElse("?");
         board.takenOver();
         log.warn(

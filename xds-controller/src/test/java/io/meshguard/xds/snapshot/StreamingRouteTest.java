@@ -178,8 +178,8 @@ class StreamingRouteTest {
                 r.getRequestHeadersToAddList()
                         .forEach(h -> changed.add(h.getHeader().getKey()));
             }
-            if (vh.getName().equals(EnvoyNames.READINESS_HOST)) {
-                continue; // the kubelet's probe, no browser's
+            if (vh.getName().equals(EnvoyNames.READINESS_HOST) || vh.getName().equals(EnvoyNames.UNSERVED_HOST)) {
+                continue; // the kubelet's probe, and the 404 of a host no route serves: no browser's API
             }
             CorsPolicy p =
                     vh.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
