@@ -24,7 +24,6 @@ import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.DenyReason;
@@ -32,9 +31,7 @@ import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimits;
 import io.meshguard.catalog.PlanState;
-import io.meshguard.catalog.Product;
 import io.meshguard.catalog.ProductPublish;
-import io.meshguard.catalog.ProductState;
 import io.meshguard.catalog.PublishHost;
 import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.SharedCatalog;
@@ -78,8 +75,8 @@ class SubscriptionDeltaStreamTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final TenantScope ACME = TenantScope.of(Set.of("acme"));
-    static final TenantScope INITECH = TenantScope.of(Set.of("initech"));
+    static final TenantScope ACME = PaymentsCatalogue.ACME;
+    static final TenantScope INITECH = PaymentsCatalogue.INITECH;
     static final String CREDENTIAL = "initech000000001";
 
     static CatalogStore store;
@@ -92,48 +89,8 @@ class SubscriptionDeltaStreamTest {
     @BeforeAll
     static void start() throws Exception {
         store = new CatalogStore(PG.dataSource());
-        PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
-        PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
-        store.createProduct(
-                ACME,
-                new Product(
-                        "payments",
-                        "acme",
-                        "Payments",
-                        "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
-                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
-                "alice");
-        store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(
-                ACME,
-                new Plan(
-                        "payments-free",
-                        "payments",
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
-        store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
-        store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
-        store.movePublish(
-                ACME,
-                "payments-dev-local",
-                PublishState.PUBLISHED,
-                (publish, serve, change) ->
-                        new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
-                new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
-        store.createApplication(INITECH, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
+        PaymentsCatalogue.seed(PG.dsl(), store, "local", "local", "local");
+        PaymentsCatalogue.initechApiKey(PG.dsl(), CREDENTIAL);
         subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina")
                 .id();
         store.addCredential(

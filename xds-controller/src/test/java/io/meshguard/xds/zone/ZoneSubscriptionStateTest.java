@@ -6,21 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.catalog.AccessDecision;
-import io.meshguard.catalog.Application;
-import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
 import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.DenyReason;
-import io.meshguard.catalog.Environment;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.PlanLimits;
-import io.meshguard.catalog.PlanState;
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.ProductState;
-import io.meshguard.catalog.PublishState;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
@@ -29,6 +19,7 @@ import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgRevisionStore;
+import io.meshguard.xds.subscription.PaymentsCatalogue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -37,7 +28,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -57,7 +47,7 @@ class ZoneSubscriptionStateTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final TenantScope ACME = TenantScope.of(Set.of("acme"));
+    static final TenantScope ACME = PaymentsCatalogue.ACME;
     static final String KEY = "initech000000001";
     static final String PUBLISH = "payments-dev-seoul";
 
@@ -80,50 +70,9 @@ class ZoneSubscriptionStateTest {
 
     /** acme sells payments in cluster seoul; initech's application subscribes with an API key. Returns its id. */
     private static String catalogue(CatalogStore store) {
-        PG.dsl().execute("insert into tenant (id) values ('acme'), ('initech')");
-        PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values " + "('" + KEY
-                        + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
-        store.putCluster(
-                new Cluster("seoul", "kr-seoul", Optional.empty(), Set.of()), Map.of("seoul-gw", Set.of("acme")));
-        store.createProduct(
-                ACME,
-                new Product(
-                        "payments",
-                        "acme",
-                        "Payments",
-                        "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
-                        List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
-                "alice");
-        store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(
-                ACME,
-                new Plan(
-                        "payments-free",
-                        "payments",
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
-        store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
-        store.createPublish(ACME, "payments", "seoul", Environment.DEV, AuthMode.APIKEY, "example.test", "seoul-gw");
-        store.movePublish(
-                ACME,
-                PUBLISH,
-                PublishState.PUBLISHED,
-                (publish, serve, change) ->
-                        new io.meshguard.catalog.GatewayServing.Served(Optional.of(1L), Optional.empty()),
-                new io.meshguard.catalog.GatewayServing.Change("alice", "seed", "seed"));
-        TenantScope initech = TenantScope.of(Set.of("initech"));
-        store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "ina");
+        PaymentsCatalogue.seed(PG.dsl(), store, "seoul", "kr-seoul", "seoul-gw");
+        PaymentsCatalogue.initechApiKey(PG.dsl(), KEY);
+        TenantScope initech = PaymentsCatalogue.INITECH;
         String subscription =
                 store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
         store.addCredential(
