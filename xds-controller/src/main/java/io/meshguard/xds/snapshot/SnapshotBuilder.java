@@ -334,7 +334,9 @@ public final class SnapshotBuilder {
      * Every host no virtual host names: 404 {@code not_found}, as a served host's unknown path. Without it Envoy's
      * router answers 404 only after the listener's filters ran with no route: ext_authz Checks a request that cannot
      * reach anything and the DLP server, given no route's profile, fails the stream closed, so a scanner's stray Host
-     * got 500. Envoy picks the most specific domain first, so {@code *} never takes a served host's request.
+     * got 500. Envoy searches exact domains, then suffix and prefix wildcards, and the special wildcard {@code *}
+     * last ("Domain search order", {@code VirtualHost.domains} in route_components.proto), so it never takes a
+     * served host's request.
      */
     static VirtualHost unservedHost() {
         return VirtualHost.newBuilder()
