@@ -50,7 +50,7 @@ public final class ApiUsageReport {
             + " versions as (select distinct on (a->>'name', v->>'version') a->>'name' as api, v->>'version' as version,"
             + "   coalesce(v->>'status', 'active') as status, (v->>'deprecated_at')::timestamptz as deprecated_at,"
             + "   (v->>'sunset_at')::timestamptz as sunset_at, v->>'successor' as successor"
-            + "   from served s, jsonb_array_elements(coalesce(s.content->'apis', '[]'::jsonb)) a,"
+            + "   from served s, jsonb_array_elements(coalesce(s.content::jsonb->'apis', '[]'::jsonb)) a,"
             + "   jsonb_array_elements(coalesce(a->'versions', '[]'::jsonb)) v"
             + "   where cast(? as text) is null or a->>'name' = ?"
             + "   order by a->>'name', v->>'version', s.id desc)"

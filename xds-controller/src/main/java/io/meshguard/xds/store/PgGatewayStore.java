@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
@@ -40,6 +42,8 @@ public final class PgGatewayStore {
     private static final long DRAFT_LOCK = 0x6d67_6472_6166_7431L;
 
     private final DataSource dataSource;
+    private final java.util.concurrent.atomic.AtomicReference<Read> lastRead =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public PgGatewayStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -50,8 +54,10 @@ public final class PgGatewayStore {
         try (Connection c = dataSource.getConnection()) {
             c.setReadOnly(true);
             c.setAutoCommit(false);
+            // one snapshot: the generation and the rows it stands for
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {
-                return load(c);
+                return current(c);
             } finally {
                 c.rollback();
             }
@@ -101,18 +107,30 @@ public final class PgGatewayStore {
         if (!TenantScope.validId(tenant)) {
             throw new IllegalArgumentException("not a tenant id: '" + tenant + "'");
         }
-        return inTransaction(c -> {
+        java.util.concurrent.atomic.AtomicReference<Read> written = new java.util.concurrent.atomic.AtomicReference<>();
+        GatewayConfig result = inTransaction(c -> {
             try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock(?)")) {
                 lock.setLong(1, DRAFT_LOCK);
                 lock.execute();
             }
-            GatewayConfig current = load(c);
+            GatewayConfig current = current(c);
             GatewayConfig config = edit.apply(current);
             write(c, current, config);
             assignTenant(c, current, config, tenant);
             alongWith.run(c);
+            // the draft as the next read would find it, so a publish right after the edit does not read it whole;
+            // this transaction's generation is the committed one (the row lock orders every writer after it)
+            if (!config.equals(current)) {
+                OptionalLong generation = generation(c);
+                GatewayConfig read = load(c);
+                generation.ifPresent(g -> written.set(new Read(g, read)));
+            }
             return config;
         });
+        if (written.get() != null) {
+            lastRead.set(written.get());
+        }
+        return result;
     }
 
     /** The tenant rows migrated before tenants existed, and rows created without one, belong to. */
@@ -151,17 +169,19 @@ public final class PgGatewayStore {
 
     private static void assignTenant(Connection c, GatewayConfig current, GatewayConfig config, String tenant)
             throws SQLException {
+        Map<String, Api> currentApis = byName(current.apis(), Api::name);
+        Map<String, Upstream> currentUpstreams = byName(current.upstreams(), Upstream::name);
+        Map<String, Route> currentRoutes = byName(current.routes(), PgGatewayStore::routeKey);
         List<String> apis = config.apis().stream()
                 .map(Api::name)
-                .filter(n -> current.api(n).isEmpty())
+                .filter(n -> !currentApis.containsKey(n))
                 .toList();
         List<String> upstreams = config.upstreams().stream()
                 .map(Upstream::name)
-                .filter(n -> current.upstream(n).isEmpty())
+                .filter(n -> !currentUpstreams.containsKey(n))
                 .toList();
         List<Route> routes = config.routes().stream()
-                .filter(r -> current.routes().stream()
-                        .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name())))
+                .filter(r -> !currentRoutes.containsKey(routeKey(r)))
                 .toList();
         if (apis.isEmpty() && upstreams.isEmpty() && routes.isEmpty() || tenant.equals(DEFAULT_TENANT)) {
             return;
@@ -185,43 +205,104 @@ public final class PgGatewayStore {
         }
     }
 
+    /**
+     * Writes what differs between {@code current} (the draft as read in this transaction) and {@code config}: an object
+     * equal to its current row is left alone, so a one-route change costs one route's statements whatever the draft's
+     * size (issue 48). Deletes routes first and APIs, upstreams and groups last, as references require.
+     */
     private static void write(Connection c, GatewayConfig current, GatewayConfig config) throws SQLException {
+        Map<String, Route> wantedRoutes = byName(config.routes(), PgGatewayStore::routeKey);
         for (Route r : current.routes()) {
-            if (config.routes().stream()
-                    .noneMatch(x -> x.group().equals(r.group()) && x.name().equals(r.name()))) {
+            if (!wantedRoutes.containsKey(routeKey(r))) {
                 deleteRoute(c, r.group(), r.name());
             }
         }
+        Map<String, GatewayGroup> currentGroups = byName(current.groups(), GatewayGroup::name);
         for (GatewayGroup g : config.groups()) {
-            upsertGroup(c, g);
+            if (!g.equals(currentGroups.get(g.name()))) {
+                upsertGroup(c, g);
+            }
         }
+        Map<String, Upstream> currentUpstreams = byName(current.upstreams(), Upstream::name);
         for (Upstream u : config.upstreams()) {
-            upsertUpstream(c, u);
+            if (!u.equals(currentUpstreams.get(u.name()))) {
+                upsertUpstream(c, u);
+            }
         }
+        Map<String, Api> currentApis = byName(current.apis(), Api::name);
         for (Api a : config.apis()) {
-            upsertApi(c, a);
+            if (!a.equals(currentApis.get(a.name()))) {
+                upsertApi(c, a);
+            }
         }
+        Map<String, Route> currentRoutes = byName(current.routes(), PgGatewayStore::routeKey);
         for (Route r : config.routes()) {
-            upsertRoute(c, r);
+            if (!r.equals(currentRoutes.get(routeKey(r)))) {
+                upsertRoute(c, r);
+            }
         }
+        Set<String> wantedApis = byName(config.apis(), Api::name).keySet();
         for (Api a : current.apis()) {
-            if (config.api(a.name()).isEmpty()) {
+            if (!wantedApis.contains(a.name())) {
                 exec(c, "delete from api where name = ?", a.name());
             }
         }
+        Set<String> wantedUpstreams = byName(config.upstreams(), Upstream::name).keySet();
         for (Upstream u : current.upstreams()) {
-            if (config.upstream(u.name()).isEmpty()) {
+            if (!wantedUpstreams.contains(u.name())) {
                 exec(c, "delete from upstream where name = ?", u.name());
             }
         }
+        Set<String> wantedGroups = byName(config.groups(), GatewayGroup::name).keySet();
         for (GatewayGroup g : current.groups()) {
-            if (config.group(g.name()).isEmpty()) {
+            if (!wantedGroups.contains(g.name())) {
                 deleteGroup(c, g.name());
             }
         }
     }
 
+    /** A route's identity in the draft: its name within its group. */
+    private static String routeKey(Route r) {
+        return r.group() + "\u0000" + r.name();
+    }
+
+    /** The objects by key; the first of duplicates wins (the validator refuses duplicates before a write). */
+    private static <T> Map<String, T> byName(List<T> objects, java.util.function.Function<T, String> key) {
+        Map<String, T> out = new HashMap<>(objects.size() * 2);
+        for (T o : objects) {
+            out.putIfAbsent(key.apply(o), o);
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------ reading
+
+    /** The draft as read at a generation of {@code draft_generation}. */
+    private record Read(long generation, GatewayConfig config) {}
+
+    /**
+     * The draft: the one read before when the draft's generation has not moved since (V74: every statement that
+     * changes a draft table moves it, in its own transaction), otherwise read whole. The generation is read before the
+     * rows, so rows newer than it are at worst read again next time, never taken for an older generation.
+     */
+    private GatewayConfig current(Connection c) throws SQLException {
+        OptionalLong generation = generation(c);
+        Read last = lastRead.get();
+        if (generation.isPresent() && last != null && last.generation() == generation.getAsLong()) {
+            return last.config();
+        }
+        GatewayConfig config = load(c);
+        generation.ifPresent(g -> lastRead.set(new Read(g, config)));
+        return config;
+    }
+
+    /** The draft's generation; empty when its row is gone (then every read reads the rows). */
+    private static OptionalLong generation(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select n from draft_generation where id = 1")) {
+            return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+        }
+    }
 
     private static GatewayConfig load(Connection c) throws SQLException {
         List<GatewayGroup> groups = new ArrayList<>();
@@ -339,7 +420,7 @@ public final class PgGatewayStore {
                         type.equals("exact") ? Optional.of(path) : Optional.empty(),
                         type.equals("regex") ? Optional.of(path) : Optional.empty(),
                         strings(rs.getArray(8)),
-                        JSON.readValue(rs.getString(9), new TypeReference<List<Route.HeaderMatch>>() {}));
+                        jsonList(rs.getString(9), HEADER_MATCHES));
                 int attempts = rs.getInt(13);
                 Optional<Route.Retry> retry = attempts == 0
                         ? Optional.empty()
@@ -356,9 +437,9 @@ public final class PgGatewayStore {
                         optionalLong(rs, 11),
                         rs.getBoolean(12),
                         retry,
-                        JSON.readValue(rs.getString(18), new TypeReference<List<Route.HeaderValue>>() {}),
+                        jsonList(rs.getString(18), HEADER_VALUES),
                         strings(rs.getArray(19)),
-                        JSON.readValue(rs.getString(20), new TypeReference<List<Route.HeaderValue>>() {}),
+                        jsonList(rs.getString(20), HEADER_VALUES),
                         rs.getString(21),
                         rs.getString(22),
                         Optional.empty()));
@@ -579,6 +660,15 @@ public final class PgGatewayStore {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    private static final TypeReference<List<Route.HeaderMatch>> HEADER_MATCHES = new TypeReference<>() {};
+    private static final TypeReference<List<Route.HeaderValue>> HEADER_VALUES = new TypeReference<>() {};
+
+    /** A JSON array column; most routes' are empty, which needs no parser. */
+    private static <T> List<T> jsonList(String json, TypeReference<List<T>> type)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        return json.equals("[]") ? List.of() : JSON.readValue(json, type);
+    }
 
     interface Work<T> {
         T run(Connection c) throws SQLException;

@@ -36,7 +36,7 @@ public final class PgRevisionStore implements RevisionStore {
                 java.time.Instant createdAt;
                 try (PreparedStatement ps = c.prepareStatement("""
                         insert into config_revision (group_id, created_by, reason, content)
-                        values ((select id from gateway_group where name = ?), ?, ?, ?::jsonb)
+                        values ((select id from gateway_group where name = ?), ?, ?, ?::json)
                         returning id, created_at""")) {
                     ps.setString(1, group);
                     ps.setString(2, actor);

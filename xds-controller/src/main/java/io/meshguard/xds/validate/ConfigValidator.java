@@ -90,8 +90,25 @@ public final class ConfigValidator {
         return profiles;
     }
 
-    /** Validates the whole configuration. */
+    /**
+     * Builds a configuration's resources and says what Envoy would refuse in them. The publisher supplies its own: the
+     * deployment's filter targets, and the resources kept for serving, so a publish builds them once.
+     */
+    @FunctionalInterface
+    public interface EnvoyLoad {
+        List<Problem> problems(GatewayConfig config);
+    }
+
+    /** Validates the whole configuration; Envoy's checks on it as built with the default filter targets. */
     public ValidationResult validate(GatewayConfig config) {
+        return validate(config, ConfigValidator::envoyLoad);
+    }
+
+    /**
+     * Validates the whole configuration, {@code envoyLoad} deciding what Envoy would refuse; it runs only on a
+     * configuration that passed every other check of its own.
+     */
+    public ValidationResult validate(GatewayConfig config, EnvoyLoad envoyLoad) {
         List<Problem> problems = new ArrayList<>();
         Map<String, GatewayGroup> groups = new HashMap<>();
         for (GatewayGroup g : config.groups()) {
@@ -190,7 +207,7 @@ public final class ConfigValidator {
         serviceHostnames(problems, config, groups);
         problems.addAll(profiles.check(config));
         if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
-            problems.addAll(envoyLoad(config));
+            problems.addAll(envoyLoad.problems(config));
         }
         if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
             problems.addAll(templates.problems(config));
@@ -200,7 +217,7 @@ public final class ConfigValidator {
 
     /**
      * What Envoy would refuse in the resources the configuration becomes (MG-ENVOY-001), built with the default filter
-     * targets; the publisher checks them again as built with the deployment's own before it stores a revision.
+     * targets; a publish checks them as built with the deployment's own instead (see {@link EnvoyLoad}).
      */
     private static List<Problem> envoyLoad(GatewayConfig config) {
         SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);

@@ -12,6 +12,7 @@ import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
@@ -129,6 +130,129 @@ class PostgresStoreTest {
                         .endpoints())
                 .hasSize(before + threads * editsPerThread);
         new PgGatewayStore(ds).replace(sample);
+    }
+
+    @Test
+    void draft_oneRouteEdit_writesThatRouteOnly() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        GatewayConfig sample = sample();
+        store.replace(sample);
+        String changed = "payments-v2-transfers";
+        Map<String, String> before = rowVersions("select name, xmin::text from route");
+        Map<String, String> upstreamsBefore = rowVersions("select name, xmin::text from upstream");
+        Map<String, String> apisBefore = rowVersions("select name, xmin::text from api");
+
+        store.edit(c -> new GatewayConfig(
+                c.groups(),
+                c.upstreams(),
+                c.apis(),
+                c.routes().stream()
+                        .map(r -> r.name().equals(changed)
+                                ? r.withDestinations(List.of(
+                                        new Route.Destination("payments-v2", 80),
+                                        new Route.Destination("payments-v2-canary", 20)))
+                                : r)
+                        .toList()));
+
+        Map<String, String> after = rowVersions("select name, xmin::text from route");
+        assertThat(after.keySet()).isEqualTo(before.keySet());
+        after.forEach((name, version) -> assertThat(version.equals(before.get(name)))
+                .as("route %s rewritten", name)
+                .isEqualTo(!name.equals(changed)));
+        assertThat(rowVersions("select name, xmin::text from upstream")).isEqualTo(upstreamsBefore);
+        assertThat(rowVersions("select name, xmin::text from api")).isEqualTo(apisBefore);
+        assertThat(store.load().routes().stream()
+                        .filter(r -> r.name().equals(changed))
+                        .findFirst()
+                        .orElseThrow()
+                        .destinations())
+                .extracting(Route.Destination::weight)
+                .containsExactly(80, 20);
+        store.replace(sample);
+    }
+
+    @Test
+    void draft_changedByAnotherReplicaOrBySql_isReadAgain() throws Exception {
+        GatewayConfig sample = sample();
+        PgGatewayStore replica = new PgGatewayStore(ds);
+        replica.replace(sample);
+        String route = "payments-v1-transfers";
+        assertThat(timeoutOf(replica.load(), route)).isEmpty();
+
+        // another replica's edit
+        new PgGatewayStore(ds)
+                .edit(c -> new GatewayConfig(
+                        c.groups(),
+                        c.upstreams(),
+                        c.apis(),
+                        c.routes().stream()
+                                .map(r -> r.name().equals(route) ? withTimeout(r, 4_000L) : r)
+                                .toList()));
+        assertThat(timeoutOf(replica.load(), route)).contains(4_000L);
+
+        // an operator's SQL on a parent table, then on a child table, then with the generation's row gone
+        sql("update route set timeout_ms = 5000 where name = '" + route + "'");
+        assertThat(timeoutOf(replica.load(), route)).contains(5_000L);
+        sql("delete from route_destination where route_id = (select id from route where name = '" + route + "')");
+        assertThat(replica.load().routes().stream()
+                        .filter(r -> r.name().equals(route))
+                        .findFirst()
+                        .orElseThrow()
+                        .destinations())
+                .isEmpty();
+        sql("delete from draft_generation");
+        sql("update route set timeout_ms = 6000 where name = '" + route + "'");
+        assertThat(timeoutOf(replica.load(), route)).contains(6_000L);
+        sql("insert into draft_generation (id, n) values (1, 1000000)");
+        replica.replace(sample);
+        assertThat(sorted(new PgGatewayStore(ds).load())).isEqualTo(sorted(sample));
+    }
+
+    private static Optional<Long> timeoutOf(GatewayConfig c, String route) {
+        return c.routes().stream()
+                .filter(r -> r.name().equals(route))
+                .findFirst()
+                .orElseThrow()
+                .timeoutMs();
+    }
+
+    private static Route withTimeout(Route r, long ms) {
+        return new Route(
+                r.name(),
+                r.group(),
+                r.api(),
+                r.version(),
+                r.match(),
+                r.destinations(),
+                Optional.of(ms),
+                r.idleTimeoutMs(),
+                r.streaming(),
+                r.retry(),
+                r.requestHeadersToAdd(),
+                r.requestHeadersToRemove(),
+                r.responseHeadersToAdd(),
+                r.authzProfile(),
+                r.dlpProfile(),
+                r.product());
+    }
+
+    private static Map<String, String> rowVersions(String query) throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery(query)) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
+    }
+
+    private static void sql(String statement) throws Exception {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement()) {
+            st.execute(statement);
+        }
     }
 
     @Test
