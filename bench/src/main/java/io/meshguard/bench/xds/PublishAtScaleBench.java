@@ -333,6 +333,11 @@ public final class PublishAtScaleBench {
 
     private static void row(String what, List<Long> nanos) {
         System.out.printf("  %-42s %8.1f / %8.1f%n", what, pct(nanos, 50), pct(nanos, 99));
+        if (Boolean.getBoolean("bench.raw")) {
+            // every sample, in ms and in order: p99 of a few dozen rounds is their maximum
+            System.out.println("    "
+                    + nanos.stream().map(n -> String.format("%.0f", n / 1e6)).toList());
+        }
     }
 
     private void send(String method, String path, String body) throws Exception {

@@ -112,32 +112,51 @@ public final class Publisher {
      * is still validated, so a request is only ever opened for a draft that would publish.
      */
     public synchronized Result publish(GatewayConfig config, String actor, String reason, java.util.Set<String> held) {
-        Map<String, GroupResources> built = new LinkedHashMap<>();
-        ValidationResult validation = validateAndBuild(config, built);
-        if (!validation.valid()) {
-            outcome("invalid");
-            return Result.refused(validation.problems());
-        }
         Map<String, Long> latest = store.latestIds();
-        Map<String, Revision> created = new LinkedHashMap<>();
+        Map<String, GatewayConfig> slices = new LinkedHashMap<>();
+        Map<String, GatewayConfig> changed = new LinkedHashMap<>();
         for (GatewayGroup g : config.groups()) {
             if (held.contains(g.name())) {
                 continue;
             }
             GatewayConfig slice = config.slice(g.name());
+            slices.put(g.name(), slice);
             Long latestId = latest.get(g.name());
-            long servingId;
-            if (latestId != null && slice.equals(currentSlice(g.name(), latestId))) {
-                servingId = latestId;
-            } else {
-                Revision r = store.append(g.name(), slice, actor, reason);
-                created.put(g.name(), r);
-                servingId = r.id();
-                // before serving: a node may ACK the push before serve() returns
-                rollouts.served(g.name(), r.id(), fleet.nodes());
+            if (latestId == null || !slice.equals(currentSlice(g.name(), latestId))) {
+                changed.put(g.name(), slice);
             }
-            serve(servingId, built.get(g.name()), Optional.of(slice));
         }
+        // the new revisions are written while the configuration is checked; only a configuration that passes commits
+        CompletableFuture<RevisionStore.Pending> writing = changed.isEmpty()
+                ? CompletableFuture.completedFuture(RevisionStore.Pending.NONE)
+                : CompletableFuture.supplyAsync(() -> store.prepare(changed, actor, reason), BESIDE);
+        Map<String, GroupResources> built = new LinkedHashMap<>();
+        ValidationResult validation;
+        try {
+            validation = validateAndBuild(config, built);
+        } catch (RuntimeException e) {
+            writing.thenAccept(RevisionStore.Pending::abort);
+            throw e;
+        }
+        if (!validation.valid()) {
+            writing.thenAccept(RevisionStore.Pending::abort);
+            outcome("invalid");
+            return Result.refused(validation.problems());
+        }
+        Map<String, Revision> created;
+        try {
+            created = writing.join().commit();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+        slices.forEach((group, slice) -> {
+            Revision r = created.get(group);
+            if (r != null) {
+                // before serving: a node may ACK the push before serve() returns
+                rollouts.served(group, r.id(), fleet.nodes());
+            }
+            serve(r != null ? r.id() : latest.get(group), built.get(group), Optional.of(slice));
+        });
         fleet.refreshRevisions();
         outcome(created.isEmpty() ? "unchanged" : "published");
         created.values()

@@ -29,38 +29,106 @@ public final class PgRevisionStore implements RevisionStore {
 
     @Override
     public Revision append(String group, GatewayConfig slice, String actor, String reason) {
-        try (Connection c = dataSource.getConnection()) {
+        return prepare(Map.of(group, slice), actor, reason).commit().get(group);
+    }
+
+    /**
+     * Inserts the revisions and their {@code NOTIFY}s in one transaction left open until {@code commit} (one
+     * connection held meanwhile): PostgreSQL takes in the content while the caller validates, and other replicas
+     * see the revisions, and hear of them, only at the commit. Their ids are taken at once; an aborted prepare
+     * leaves a gap in the ids, nothing else.
+     */
+    @Override
+    public Pending prepare(Map<String, GatewayConfig> slices, String actor, String reason) {
+        Connection c = null;
+        try {
+            c = dataSource.getConnection();
             c.setAutoCommit(false);
-            try {
-                long id;
-                java.time.Instant createdAt;
-                try (PreparedStatement ps = c.prepareStatement("""
-                        insert into config_revision (group_id, created_by, reason, content)
-                        values ((select id from gateway_group where name = ?), ?, ?, ?::json)
-                        returning id, created_at""")) {
-                    ps.setString(1, group);
-                    ps.setString(2, actor);
-                    ps.setString(3, reason);
-                    ps.setString(4, ConfigJson.write(slice));
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        id = rs.getLong(1);
-                        createdAt = rs.getTimestamp(2).toInstant();
-                    }
-                }
-                try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
-                    ps.setString(1, CHANNEL);
-                    ps.setString(2, Long.toString(id));
-                    ps.execute();
-                }
-                c.commit();
-                return new Revision(id, group, slice, actor, reason, createdAt);
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+            Map<String, Revision> written = new LinkedHashMap<>();
+            for (Map.Entry<String, GatewayConfig> e : slices.entrySet()) {
+                written.put(e.getKey(), insert(c, e.getKey(), e.getValue(), actor, reason));
             }
-        } catch (SQLException e) {
-            throw new StoreException("cannot store a revision of group '" + group + "': " + e.getMessage(), e);
+            return new OpenRevisions(c, written);
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(c, true);
+            throw new StoreException(
+                    "cannot store a revision of group(s) " + slices.keySet() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Revision insert(Connection c, String group, GatewayConfig slice, String actor, String reason)
+            throws SQLException {
+        long id;
+        java.time.Instant createdAt;
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into config_revision (group_id, created_by, reason, content)
+                values ((select id from gateway_group where name = ?), ?, ?, ?::json)
+                returning id, created_at""")) {
+            ps.setString(1, group);
+            ps.setString(2, actor);
+            ps.setString(3, reason);
+            ps.setString(4, ConfigJson.write(slice));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                id = rs.getLong(1);
+                createdAt = rs.getTimestamp(2).toInstant();
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
+            ps.setString(1, CHANNEL);
+            ps.setString(2, Long.toString(id));
+            ps.execute();
+        }
+        return new Revision(id, group, slice, actor, reason, createdAt);
+    }
+
+    /** A transaction holding written revisions; its connection is returned to the pool by commit or abort. */
+    private static final class OpenRevisions implements Pending {
+        private final Connection connection;
+        private final Map<String, Revision> written;
+        private boolean open = true;
+
+        OpenRevisions(Connection connection, Map<String, Revision> written) {
+            this.connection = connection;
+            this.written = java.util.Collections.unmodifiableMap(written);
+        }
+
+        @Override
+        public synchronized Map<String, Revision> commit() {
+            if (!open) {
+                throw new IllegalStateException("these revisions were already committed or aborted");
+            }
+            open = false;
+            try {
+                connection.commit();
+                closeQuietly(connection, false);
+                return written;
+            } catch (SQLException e) {
+                closeQuietly(connection, true);
+                throw new StoreException(
+                        "cannot store a revision of group(s) " + written.keySet() + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public synchronized void abort() {
+            if (open) {
+                open = false;
+                closeQuietly(connection, true);
+            }
+        }
+    }
+
+    private static void closeQuietly(Connection c, boolean rollback) {
+        if (c == null) {
+            return;
+        }
+        try (c) {
+            if (rollback) {
+                c.rollback();
+            }
+        } catch (SQLException ignored) {
+            // the pool discards a connection that failed; the transaction ends with it
         }
     }
 

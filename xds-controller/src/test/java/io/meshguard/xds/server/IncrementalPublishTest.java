@@ -118,6 +118,8 @@ class IncrementalPublishTest {
                     .contains(ProblemCode.ROUTE_UNKNOWN_UPSTREAM);
             assertThat(result.problems()).anySatisfy(p -> assertThat(p.path()).contains("r-41"));
             assertThat(core.publisher().servedRevision("refs")).contains(served);
+            // its revision, written while the configuration was checked, was never stored
+            assertThat(new PgRevisionStore(PG.dataSource()).latestIds()).containsEntry("refs", served);
             assertThat(routeWeights(core, "refs", "r-0")).contains("90");
         }
     }

@@ -405,6 +405,40 @@ class PostgresStoreTest {
     }
 
     @Test
+    void revisions_prepared_areNeitherStoredNorAnnounced_untilCommitted() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig slice = sample().slice("local");
+        try (Connection listen = ds.getConnection();
+                Statement st = listen.createStatement()) {
+            st.execute("listen " + PgRevisionStore.CHANNEL);
+            long newest = store.newestId();
+
+            store.prepare(Map.of("local", slice), "alice", "refused later").abort();
+            RevisionStore.Pending pending = store.prepare(Map.of("local", slice), "alice", "passed");
+
+            assertThat(store.newestId()).isEqualTo(newest);
+            assertThat(notifications(listen, 300)).isEmpty();
+            Revision r = pending.commit().get("local");
+            assertThat(store.newestId()).isEqualTo(r.id());
+            assertThat(store.get(r.id()).orElseThrow().config()).isEqualTo(slice);
+            assertThat(notifications(listen, 5_000)).containsExactly(Long.toString(r.id()));
+            assertThatThrownBy(pending::commit).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    private static List<String> notifications(Connection c, int waitMs) throws Exception {
+        org.postgresql.PGNotification[] got =
+                c.unwrap(org.postgresql.PGConnection.class).getNotifications(waitMs);
+        return got == null
+                ? List.of()
+                : java.util.Arrays.stream(got)
+                        .filter(n -> n.getName().equals(PgRevisionStore.CHANNEL))
+                        .map(org.postgresql.PGNotification::getParameter)
+                        .toList();
+    }
+
+    @Test
     void publishOnOneReplica_isServedByAnotherThroughNotify() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
