@@ -27,20 +27,18 @@ begin
 end
 $$;
 
-create trigger gateway_group_draft_generation after insert or update or delete or truncate on gateway_group
-    for each statement execute function draft_generation_bump();
-create trigger api_draft_generation after insert or update or delete or truncate on api
-    for each statement execute function draft_generation_bump();
-create trigger api_version_draft_generation after insert or update or delete or truncate on api_version
-    for each statement execute function draft_generation_bump();
-create trigger upstream_draft_generation after insert or update or delete or truncate on upstream
-    for each statement execute function draft_generation_bump();
-create trigger upstream_endpoint_draft_generation after insert or update or delete or truncate on upstream_endpoint
-    for each statement execute function draft_generation_bump();
-create trigger route_draft_generation after insert or update or delete or truncate on route
-    for each statement execute function draft_generation_bump();
-create trigger route_destination_draft_generation after insert or update or delete or truncate on route_destination
-    for each statement execute function draft_generation_bump();
+do $$
+declare
+    draft_table text;
+begin
+    foreach draft_table in array array['gateway_group', 'api', 'api_version', 'upstream', 'upstream_endpoint', 'route',
+                                       'route_destination'] loop
+        execute format('create trigger %I after insert or update or delete or truncate on %I'
+                       ' for each statement execute function draft_generation_bump()',
+                       draft_table || '_draft_generation', draft_table);
+    end loop;
+end
+$$;
 
 -- a tenant's scoped transaction changes draft rows, so its statements move the generation too
 grant select, update on draft_generation to meshguard_tenant_scoped;

@@ -276,20 +276,24 @@ public final class SubscriptionDeltaBench {
         }
 
         static Replica start(int adsPort, String name, String protocol) throws Exception {
-            Process p = new ProcessBuilder(
-                            Path.of(System.getProperty("java.home"), "bin", "java")
-                                    .toString(),
-                            "-Xmx1g",
-                            "-XX:+UseSerialGC",
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            SubscriptionReplicaProcess.class.getName(),
-                            "127.0.0.1",
-                            Integer.toString(adsPort),
-                            name,
-                            PROBE_PUBLISH,
-                            PROBE_CREDENTIAL,
-                            protocol)
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseSerialGC"));
+            // e.g. -Dbench.replica.jvm=-XX:StartFlightRecording=filename=/tmp/replica-%p.jfr,settings=profile
+            String extra = System.getProperty("bench.replica.jvm", "");
+            if (!extra.isBlank()) {
+                command.addAll(List.of(extra.trim().split("\\s+")));
+            }
+            command.addAll(List.of(
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    SubscriptionReplicaProcess.class.getName(),
+                    "127.0.0.1",
+                    Integer.toString(adsPort),
+                    name,
+                    PROBE_PUBLISH,
+                    PROBE_CREDENTIAL,
+                    protocol));
+            Process p = new ProcessBuilder(command)
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
             Replica r = new Replica(name, p);

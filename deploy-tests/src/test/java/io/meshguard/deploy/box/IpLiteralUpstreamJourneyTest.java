@@ -47,9 +47,14 @@ class IpLiteralUpstreamJourneyTest {
                  "authz_profile": "health", "dlp_profile": "default"}""");
         rita.publish("CHG-3001: payments health by its ClusterIP");
 
-        // once the gateway serves the published group (not its not-yet-configured 503 or a 404 of an older table)
-        Answer reset =
-                awaitGateway(gateway, r -> r.statusCode() != 404 && !r.body().startsWith("gateway emulator:"));
+        // once the gateway serves the published group: not its not-yet-configured 503, a 404 of an older table, or the
+        // UH 503 of a route whose new cluster's endpoints (EDS, asked for after the cluster arrives) are still on
+        // their way
+        Answer reset = awaitGateway(
+                gateway,
+                r -> r.statusCode() != 404
+                        && !r.body().startsWith("gateway emulator:")
+                        && !r.body().startsWith("no healthy upstream"));
         // Envoy's local reply when the upstream resets the connection (503 UC), as the emulator answers it
         assertThat(reset.statusCode() + " " + reset.body())
                 .as(
