@@ -475,9 +475,9 @@ public final class SnapshotBuilder {
     }
 
     /**
-     * How many built routes, clusters and load assignments are kept for reuse. A publish builds every resource of its
-     * group twice (the draft's validation with the default filter targets, then the build it serves), and the next
-     * publish again; each of these depends on its inputs only, so an unchanged one is taken from here, and equal inputs
+     * How many built routes, clusters and load assignments are kept for reuse. Every draft change validates the whole
+     * draft (a build with the default filter targets), every publish builds what it serves, and the next publish
+     * again; each of these depends on its inputs only, so an unchanged one is taken from here, and equal inputs
      * give the same instance, whose checks ({@code EnvoyLoadCheck}) and hash protobuf memoizes (issue 48). Bounded by
      * entries, least recently used out.
      */
