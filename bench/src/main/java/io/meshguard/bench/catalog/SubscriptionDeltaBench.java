@@ -298,6 +298,10 @@ public final class SubscriptionDeltaBench {
                     .start();
             Replica r = new Replica(name, p);
             String[] first = r.lines.poll(60, TimeUnit.SECONDS);
+            // the JVM's own start-up lines (a flight recording's, say) come before the replica's first
+            while (first != null && !first[0].equals("BASE") && first[0].startsWith("[")) {
+                first = r.lines.poll(60, TimeUnit.SECONDS);
+            }
             if (first == null || !first[0].equals("BASE")) {
                 throw new IllegalStateException(name + " did not start");
             }
