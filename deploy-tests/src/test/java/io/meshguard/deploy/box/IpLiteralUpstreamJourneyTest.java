@@ -48,8 +48,8 @@ class IpLiteralUpstreamJourneyTest {
         rita.publish("CHG-3001: payments health by its ClusterIP");
 
         // once the gateway serves the published group: not its not-yet-configured 503, a 404 of an older table, or the
-        // UH 503 of a route whose new cluster's endpoints (EDS, asked for after the cluster arrives) are still on
-        // their way
+        // UH 503 of a route whose new cluster's endpoints are still on their way (a node asks for a new cluster's
+        // EDS only after its CDS: Envoy's xDS protocol, "Eventual consistency considerations")
         Answer reset = awaitGateway(
                 gateway,
                 r -> r.statusCode() != 404

@@ -131,15 +131,15 @@ public final class Publisher {
                 ? CompletableFuture.completedFuture(RevisionStore.Pending.NONE)
                 : CompletableFuture.supplyAsync(() -> store.prepare(changed, actor, reason), BESIDE);
         Map<String, GroupResources> built = new LinkedHashMap<>();
-        ValidationResult validation;
+        ValidationResult validation = null;
         try {
             validation = validateAndBuild(config, built);
-        } catch (RuntimeException e) {
-            writing.thenAccept(RevisionStore.Pending::abort);
-            throw e;
+        } finally {
+            if (validation == null || !validation.valid()) {
+                writing.thenAccept(RevisionStore.Pending::abort);
+            }
         }
         if (!validation.valid()) {
-            writing.thenAccept(RevisionStore.Pending::abort);
             outcome("invalid");
             return Result.refused(validation.problems());
         }
@@ -302,7 +302,10 @@ public final class Publisher {
         });
     }
 
-    /** Where a publish's build runs beside its validation: a virtual thread each, nothing to start or stop. */
+    /**
+     * Where a publish's build and its revision write run beside its validation: a virtual thread each, nothing to
+     * start or stop.
+     */
     private static final Executor BESIDE =
             task -> Thread.ofVirtual().name("publish-build").start(task);
 

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
@@ -42,8 +43,7 @@ public final class PgGatewayStore {
     private static final long DRAFT_LOCK = 0x6d67_6472_6166_7431L;
 
     private final DataSource dataSource;
-    private final java.util.concurrent.atomic.AtomicReference<Read> lastRead =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Read> lastRead = new AtomicReference<>();
 
     public PgGatewayStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -107,7 +107,7 @@ public final class PgGatewayStore {
         if (!TenantScope.validId(tenant)) {
             throw new IllegalArgumentException("not a tenant id: '" + tenant + "'");
         }
-        java.util.concurrent.atomic.AtomicReference<Read> written = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Read> written = new AtomicReference<>();
         GatewayConfig result = inTransaction(c -> {
             try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock(?)")) {
                 lock.setLong(1, DRAFT_LOCK);

@@ -142,17 +142,11 @@ class PostgresStoreTest {
         Map<String, String> upstreamsBefore = rowVersions("select name, xmin::text from upstream");
         Map<String, String> apisBefore = rowVersions("select name, xmin::text from api");
 
-        store.edit(c -> new GatewayConfig(
-                c.groups(),
-                c.upstreams(),
-                c.apis(),
-                c.routes().stream()
-                        .map(r -> r.name().equals(changed)
-                                ? r.withDestinations(List.of(
-                                        new Route.Destination("payments-v2", 80),
-                                        new Route.Destination("payments-v2-canary", 20)))
-                                : r)
-                        .toList()));
+        store.edit(c -> withRoute(
+                c,
+                changed,
+                r -> r.withDestinations(List.of(
+                        new Route.Destination("payments-v2", 80), new Route.Destination("payments-v2-canary", 20)))));
 
         Map<String, String> after = rowVersions("select name, xmin::text from route");
         assertThat(after.keySet()).isEqualTo(before.keySet());
@@ -161,11 +155,7 @@ class PostgresStoreTest {
                 .isEqualTo(!name.equals(changed)));
         assertThat(rowVersions("select name, xmin::text from upstream")).isEqualTo(upstreamsBefore);
         assertThat(rowVersions("select name, xmin::text from api")).isEqualTo(apisBefore);
-        assertThat(store.load().routes().stream()
-                        .filter(r -> r.name().equals(changed))
-                        .findFirst()
-                        .orElseThrow()
-                        .destinations())
+        assertThat(route(store.load(), changed).destinations())
                 .extracting(Route.Destination::weight)
                 .containsExactly(80, 20);
         store.replace(sample);
@@ -177,43 +167,42 @@ class PostgresStoreTest {
         PgGatewayStore replica = new PgGatewayStore(ds);
         replica.replace(sample);
         String route = "payments-v1-transfers";
-        assertThat(timeoutOf(replica.load(), route)).isEmpty();
+        assertThat(route(replica.load(), route).timeoutMs()).isEmpty();
 
         // another replica's edit
-        new PgGatewayStore(ds)
-                .edit(c -> new GatewayConfig(
-                        c.groups(),
-                        c.upstreams(),
-                        c.apis(),
-                        c.routes().stream()
-                                .map(r -> r.name().equals(route) ? withTimeout(r, 4_000L) : r)
-                                .toList()));
-        assertThat(timeoutOf(replica.load(), route)).contains(4_000L);
+        new PgGatewayStore(ds).edit(c -> withRoute(c, route, r -> withTimeout(r, 4_000L)));
+        assertThat(route(replica.load(), route).timeoutMs()).contains(4_000L);
 
         // an operator's SQL on a parent table, then on a child table, then with the generation's row gone
         sql("update route set timeout_ms = 5000 where name = '" + route + "'");
-        assertThat(timeoutOf(replica.load(), route)).contains(5_000L);
+        assertThat(route(replica.load(), route).timeoutMs()).contains(5_000L);
         sql("delete from route_destination where route_id = (select id from route where name = '" + route + "')");
-        assertThat(replica.load().routes().stream()
-                        .filter(r -> r.name().equals(route))
-                        .findFirst()
-                        .orElseThrow()
-                        .destinations())
-                .isEmpty();
+        assertThat(route(replica.load(), route).destinations()).isEmpty();
         sql("delete from draft_generation");
         sql("update route set timeout_ms = 6000 where name = '" + route + "'");
-        assertThat(timeoutOf(replica.load(), route)).contains(6_000L);
+        assertThat(route(replica.load(), route).timeoutMs()).contains(6_000L);
         sql("insert into draft_generation (id, n) values (1, 1000000)");
         replica.replace(sample);
         assertThat(sorted(new PgGatewayStore(ds).load())).isEqualTo(sorted(sample));
     }
 
-    private static Optional<Long> timeoutOf(GatewayConfig c, String route) {
+    private static Route route(GatewayConfig c, String name) {
         return c.routes().stream()
-                .filter(r -> r.name().equals(route))
+                .filter(r -> r.name().equals(name))
                 .findFirst()
-                .orElseThrow()
-                .timeoutMs();
+                .orElseThrow();
+    }
+
+    /** {@code c} with route {@code name} changed by {@code change}. */
+    private static GatewayConfig withRoute(
+            GatewayConfig c, String name, java.util.function.UnaryOperator<Route> change) {
+        return new GatewayConfig(
+                c.groups(),
+                c.upstreams(),
+                c.apis(),
+                c.routes().stream()
+                        .map(r -> r.name().equals(name) ? change.apply(r) : r)
+                        .toList());
     }
 
     private static Route withTimeout(Route r, long ms) {
