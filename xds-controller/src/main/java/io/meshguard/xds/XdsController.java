@@ -109,7 +109,8 @@ public final class XdsController implements ServerComponent {
                         new io.meshguard.xds.envoygateway.EnvoyGatewayGroups(
                                 io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults())),
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
-                settings.adsPeers());
+                settings.adsPeers(),
+                settings.vhdsCluster());
         this.listener = new RevisionListener(
                 dataSource,
                 revisions,

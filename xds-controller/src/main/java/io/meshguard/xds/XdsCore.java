@@ -8,6 +8,7 @@ import io.meshguard.xds.server.Fleet;
 import io.meshguard.xds.server.NodeGroupMapper;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.server.RolloutSpans;
+import io.meshguard.xds.server.VirtualHostDiscovery;
 import io.meshguard.xds.server.XdsSnapshots;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
@@ -35,6 +36,7 @@ public final class XdsCore implements AutoCloseable {
     private final SubscriptionStateService subscriptionState = new SubscriptionStateService();
     private final SnapshotBuilder builder;
     private final RolloutSpans rollouts;
+    private final VirtualHostDiscovery virtualHosts;
 
     public XdsCore(
             InetSocketAddress adsBind,
@@ -102,21 +104,55 @@ public final class XdsCore implements AutoCloseable {
             ConfigValidator validator,
             RolloutSpans rollouts,
             AdsPeerPolicy peers) {
+        this(
+                adsBind,
+                targets,
+                store,
+                defaultGroup,
+                fleetSink,
+                meters,
+                clock,
+                validator,
+                rollouts,
+                peers,
+                Optional.empty());
+    }
+
+    /**
+     * @param vhdsCluster when present, Envoy nodes get their virtual hosts over VHDS through this cluster of their
+     *     bootstrap (the one to the controller, {@code meshguard-xds}), not inside their route tables
+     */
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock,
+            ConfigValidator validator,
+            RolloutSpans rollouts,
+            AdsPeerPolicy peers,
+            Optional<String> vhdsCluster) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
-        this.snapshots = new XdsSnapshots(new SimpleCache<>(groups));
         this.fleet = new Fleet(
                 clock,
                 status -> {
                     fleetSink.changed(status);
                     rollouts.changed(status);
                     settleRemovals(status);
+                    virtualHostsFollow(status);
                 },
-                snapshots::revisionOf);
+                this::revisionOf);
+        this.virtualHosts = new VirtualHostDiscovery(fleet, groups, meters);
+        this.snapshots = new XdsSnapshots(
+                new SimpleCache<>(groups),
+                vhdsCluster.map(cluster -> new XdsSnapshots.VirtualHosts(cluster, virtualHosts)));
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
-        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters, subscriptionState);
+        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters, subscriptionState, virtualHosts);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);
@@ -142,6 +178,15 @@ public final class XdsCore implements AutoCloseable {
         return subscriptionState;
     }
 
+    /** A node's ACK of new clusters may be what a push of its virtual hosts waits for. */
+    private void virtualHostsFollow(io.meshguard.xds.server.NodeStatus status) {
+        virtualHosts.nodeChanged(status);
+    }
+
+    private Optional<Long> revisionOf(String group, java.util.Map<String, String> acked) {
+        return snapshots.revisionOf(group, acked);
+    }
+
     /** A node's ACK of new routes may be the last one a removed cluster waited for (XdsSnapshots.settle). */
     private void settleRemovals(io.meshguard.xds.server.NodeStatus status) {
         snapshots.settle(status.group(), fleet::nodes);
@@ -162,6 +207,7 @@ public final class XdsCore implements AutoCloseable {
     /** Closes the ADS streams within {@code graceSeconds}. */
     public void stop(long graceSeconds) throws InterruptedException {
         ads.stop(graceSeconds);
+        virtualHosts.close();
         rollouts.close();
     }
 

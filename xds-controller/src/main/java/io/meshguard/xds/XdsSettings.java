@@ -29,7 +29,34 @@ public record XdsSettings(
         Duration reconcileInterval,
         Duration drainTimeout,
         String controllerName,
-        AdsPeerPolicy adsPeers) {
+        AdsPeerPolicy adsPeers,
+        Optional<String> vhdsCluster) {
+
+    /** Virtual hosts inside Envoy's route tables (no VHDS), as before the setting existed. */
+    public XdsSettings(
+            String adsBind,
+            int adsPort,
+            Optional<Path> adminTokenFile,
+            FilterTargets filterTargets,
+            Optional<String> defaultGroup,
+            Duration notifyDebounce,
+            Duration reconcileInterval,
+            Duration drainTimeout,
+            String controllerName,
+            AdsPeerPolicy adsPeers) {
+        this(
+                adsBind,
+                adsPort,
+                adminTokenFile,
+                filterTargets,
+                defaultGroup,
+                notifyDebounce,
+                reconcileInterval,
+                drainTimeout,
+                controllerName,
+                adsPeers,
+                Optional.empty());
+    }
 
     // A group's gateway template kind is stored with the group (gateway_group.template_kind, docs/envoy-gateway.md),
     // not a setting: the key xds.envoy_gateway.groups that named such groups before is gone, and a file still naming
@@ -129,6 +156,13 @@ public record XdsSettings(
     public static final ConfigKey<Optional<Path>> DLP_POLICY_FILE = ConfigKey.optionalPath(
             "xds.policies.dlp_file",
             "The dlp.yaml extproc-dlp-server loads; set together with xds.policies.authz_file.");
+    public static final ConfigKey<String> VHDS_CLUSTER = ConfigKey.string(
+            "xds.envoy.vhds_cluster",
+            "",
+            "Serve Envoy gateways' virtual hosts over VHDS (delta xDS), each its own resource, through this static "
+                    + "cluster of their bootstrap (the one to the controller: meshguard-xds), so a one-route change "
+                    + "sends that virtual host instead of the whole route table. Empty: virtual hosts stay inside the "
+                    + "route tables (RDS). Proxyless gRPC clients always get whole tables.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -151,6 +185,7 @@ public record XdsSettings(
                         RECONCILE_INTERVAL,
                         DRAIN_TIMEOUT,
                         CONTROLLER_NAME,
+                        VHDS_CLUSTER,
                         AUTHZ_POLICY_FILE,
                         DLP_POLICY_FILE,
                         ADS_PEER_IDENTITY,
@@ -181,7 +216,8 @@ public record XdsSettings(
                         config.get(RECONCILE_INTERVAL),
                         config.get(DRAIN_TIMEOUT),
                         name,
-                        adsPeers(config));
+                        adsPeers(config),
+                        Optional.of(config.get(VHDS_CLUSTER)).filter(c -> !c.isBlank()));
             }
         };
     }

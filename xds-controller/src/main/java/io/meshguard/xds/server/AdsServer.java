@@ -32,7 +32,8 @@ public final class AdsServer implements AutoCloseable {
             NodeGroupMapper groups,
             AdsPeerPolicy peers,
             MeterRegistry meters,
-            io.grpc.BindableService subscriptionState) {
+            io.grpc.BindableService subscriptionState,
+            VirtualHostDiscovery virtualHosts) {
         peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
         // each resource packed into its Any once per push, not once per stream: 500 nodes of a group share one
@@ -48,6 +49,9 @@ public final class AdsServer implements AutoCloseable {
                         discovery.getAggregatedDiscoveryServiceImpl(),
                         new AdsPeerInterceptor(peers, groups, meters),
                         new StreamNodeInterceptor()))
+                // VHDS: Envoy nodes' virtual hosts, bound to the node's identity as its ADS stream is
+                .addService(io.grpc.ServerInterceptors.intercept(
+                        virtualHosts, new AdsPeerInterceptor(peers, groups, meters), new StreamNodeInterceptor()))
                 // extauthz replicas follow subscription state here, bound to their identity the same way: a replica's
                 // node.cluster "meshguard-extauthz" is the group its SPIFFE ID must be granted
                 // (xds.ads.group_identities);

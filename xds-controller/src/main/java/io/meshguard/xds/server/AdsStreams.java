@@ -259,6 +259,11 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             "meshguard_xds_responses_total", "xDS responses sent, by resource type");
 
     private Counter counter(String name, String type) {
+        return counter(meters, name, type);
+    }
+
+    /** The ACK, NACK and response counters of one resource type, shared with {@link VirtualHostDiscovery}. */
+    static Counter counter(MeterRegistry meters, String name, String type) {
         return Counter.builder(name)
                 .description(DESCRIPTIONS.get(name))
                 .tag("type", type)

@@ -5,6 +5,7 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.TypeVersions;
+import io.meshguard.xds.snapshot.VirtualHostTables;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -36,13 +37,26 @@ public final class XdsSnapshots {
             GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
+    /**
+     * Envoy's virtual hosts over VHDS instead of inside their route tables (issue 48).
+     *
+     * @param controllerCluster the gateway bootstrap's static cluster to the controller ({@code meshguard-xds})
+     */
+    public record VirtualHosts(String controllerCluster, VirtualHostDiscovery discovery) {}
+
     private final SimpleCache<String> cache;
+    private final Optional<VirtualHosts> virtualHosts;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final Map<String, Deque<Past>> history = new HashMap<>();
     private final Map<String, Retiring> retiring = new ConcurrentHashMap<>();
 
     public XdsSnapshots(SimpleCache<String> cache) {
+        this(cache, Optional.empty());
+    }
+
+    public XdsSnapshots(SimpleCache<String> cache, Optional<VirtualHosts> virtualHosts) {
         this.cache = cache;
+        this.virtualHosts = virtualHosts;
     }
 
     /**
@@ -89,13 +103,10 @@ public final class XdsSnapshots {
         if (r == null) {
             return;
         }
-        String rds = io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL;
         // a node that never accepted routes (e.g. it NACKs the listeners) cannot route to a removed cluster
         boolean everyNodeHasTheRoutes = nodes.get().stream()
-                .filter(n -> n.group().equals(group)
-                        && n.connected()
-                        && n.ackedVersions().containsKey(rds))
-                .allMatch(n -> r.routesVersion().equals(n.ackedVersions().get(rds)));
+                .filter(n -> n.group().equals(group) && n.connected())
+                .allMatch(n -> routesAcked(n).map(r.routesVersion()::equals).orElse(true));
         if (!everyNodeHasTheRoutes) {
             return;
         }
@@ -104,6 +115,18 @@ public final class XdsSnapshots {
                 serveExactly(r.revision(), r.resources(), r.slice());
             }
         }
+    }
+
+    /**
+     * The route version a node routes with: its VHDS ACK when it takes virtual hosts from there (its route table
+     * shell is ACKed first and says nothing about them), else its RDS ACK.
+     */
+    private static Optional<String> routesAcked(NodeStatus n) {
+        String vhds = n.ackedVersions().get(VirtualHostDiscovery.TYPE_URL);
+        return Optional.ofNullable(
+                vhds != null
+                        ? vhds
+                        : n.ackedVersions().get(io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL));
     }
 
     /** The clusters (and load assignments) of {@code previous} that {@code next} drops, still being retired. */
@@ -149,12 +172,15 @@ public final class XdsSnapshots {
                 resources.listeners(), v.listeners(),
                 resources.routes(), v.routes(),
                 List.of(), "");
-        // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners
+        // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners;
+        // with VHDS, route table shells whose virtual hosts go over VHDS once the node has the clusters
+        Optional<VirtualHostTables> split =
+                virtualHosts.map(h -> VirtualHostTables.split(resources.routes(), h.controllerCluster()));
         Snapshot forEnvoy = Snapshot.create(
                 resources.clusters(), v.clusters(),
                 resources.endpoints(), v.endpoints(),
                 resources.listeners().stream().filter(l -> !l.hasApiListener()).toList(), v.listeners(),
-                resources.routes(), v.routes(),
+                split.map(VirtualHostTables::shells).orElse(resources.routes()), v.routes(),
                 List.of(), "");
         // proxyless clients without ext_authz: the same versions too (their variant is a function of the group's
         // resources, so it changes only when they do), required-ext_authz listeners failing fast
@@ -174,6 +200,8 @@ public final class XdsSnapshots {
         cache.setSnapshot(NodeGroupMapper.envoyKey(resources.group()), forEnvoy);
         cache.setSnapshot(NodeGroupMapper.withoutExtAuthzKey(resources.group()), withoutExtAuthz);
         cache.setSnapshot(resources.group(), snapshot);
+        split.ifPresent(
+                t -> virtualHosts.get().discovery().serve(resources.group(), revision, v.routes(), v.clusters(), t));
     }
 
     public Optional<Served> served(String group) {

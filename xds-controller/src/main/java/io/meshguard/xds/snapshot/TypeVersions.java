@@ -21,7 +21,7 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
     }
 
     /** SHA-256 over the deterministic serialization of the resources in order, first 16 hex digits. */
-    static String hash(List<? extends Message> resources) {
+    public static String hash(List<? extends Message> resources) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096);
@@ -52,6 +52,9 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
             return clusters;
         } else if (typeUrl.endsWith("ClusterLoadAssignment")) {
             return endpoints;
+        } else if (typeUrl.endsWith("VirtualHost")) {
+            // VHDS: a node's ACK names the route version its virtual hosts came with
+            return routes;
         }
         return "";
     }

@@ -1,0 +1,422 @@
+package io.meshguard.xds.server;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.envoyproxy.envoy.service.route.v3.VirtualHostDiscoveryServiceGrpc;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.meshguard.xds.snapshot.VirtualHostTables;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * VHDS, {@code envoy.service.route.v3.VirtualHostDiscoveryService/DeltaVirtualHosts} (issue 48): each Envoy node's
+ * virtual hosts as delta resources, so a publish sends a node the virtual hosts it changed and nothing else.
+ *
+ * <p>A stream subscribes to a route table by its name (Envoy starts its VHDS subscription with the table's name,
+ * {@code source/common/router/vhds.cc}) and gets every virtual host of it, then each changed one and the names of
+ * removed ones. A name {@code <table>/<host>} asks for the virtual host serving that Host (on demand): it is answered
+ * with that host's resource carrying the name as an alias, or with the name and alias alone when no virtual host
+ * serves it (vhds.rst). Every response carries the group's route version as {@code system_version_info}, also when no
+ * virtual host of the stream's tables changed, so the node's ACK says which revision it routes with ({@link Fleet}).
+ *
+ * <p>A new cluster must reach a node before a virtual host naming it: Envoy's tables set {@code validate_clusters},
+ * and the ADS and VHDS streams are not ordered against each other. A push waits until the node's ADS stream on this
+ * replica has answered the served cluster version ({@link #nodeChanged}); a node whose ADS stream this replica does not
+ * see is sent at once, and a NACK (a cluster not there yet) is followed by a resend after a back-off (1 s doubling to
+ * 30 s) while the node lacks what is served.
+ */
+public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.VirtualHostDiscoveryServiceImplBase {
+    private static final Logger log = LoggerFactory.getLogger(VirtualHostDiscovery.class);
+
+    public static final String TYPE_URL = "type.googleapis.com/envoy.config.route.v3.VirtualHost";
+    private static final String CDS = io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL;
+    private static final String TYPE = "VirtualHost";
+    private static final long RETRY_INITIAL_MS = 1_000;
+    private static final long RETRY_MAX_MS = 30_000;
+    private static final int NONCES_KEPT = 16;
+
+    /** What a group serves over VHDS: its tables' virtual hosts, each packed once for every stream. */
+    private record Table(
+            long revision, String routesVersion, String clustersVersion, Map<String, Map<String, Resource>> hosts) {}
+
+    private final Fleet fleet;
+    private final NodeGroupMapper groups;
+    private final MeterRegistry meters;
+    private final Map<String, Table> tables = new ConcurrentHashMap<>();
+    private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "vhds-retry");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
+        this.fleet = fleet;
+        this.groups = groups;
+        this.meters = meters;
+        for (String name :
+                List.of("meshguard_xds_nacks_total", "meshguard_xds_acks_total", "meshguard_xds_responses_total")) {
+            AdsStreams.counter(meters, name, TYPE);
+        }
+    }
+
+    /** Serves a group's virtual hosts and pushes what changed to its streams (after their node has the clusters). */
+    public void serve(String group, long revision, String routesVersion, String clustersVersion, VirtualHostTables t) {
+        Table previous = tables.get(group);
+        Map<String, Map<String, Resource>> hosts = new LinkedHashMap<>();
+        t.hosts().forEach((table, byName) -> {
+            Map<String, Resource> resources = new LinkedHashMap<>();
+            Map<String, Resource> before =
+                    previous == null ? Map.of() : previous.hosts().getOrDefault(table, Map.of());
+            byName.forEach((name, host) -> {
+                Resource old = before.get(name);
+                resources.put(
+                        name,
+                        old != null && old.getVersion().equals(host.version())
+                                ? old
+                                : Resource.newBuilder()
+                                        .setName(name)
+                                        .setVersion(host.version())
+                                        .setResource(Any.pack(host.host()))
+                                        .build());
+            });
+            hosts.put(table, resources);
+        });
+        tables.put(group, new Table(revision, routesVersion, clustersVersion, hosts));
+        for (Stream s : streams) {
+            if (group.equals(s.group)) {
+                s.push();
+            }
+        }
+    }
+
+    /** A node's status changed (e.g. it ACKed new clusters): its held pushes may go now. */
+    public void nodeChanged(NodeStatus status) {
+        for (Stream s : streams) {
+            if (status.key().equals(s.key)) {
+                retries.execute(s::push);
+            }
+        }
+    }
+
+    @Override
+    public StreamObserver<DeltaDiscoveryRequest> deltaVirtualHosts(StreamObserver<DeltaDiscoveryResponse> out) {
+        Stream s = new Stream(out);
+        streams.add(s);
+        return s;
+    }
+
+    /** One node's VHDS stream; every method runs under its lock, the gRPC observer is not thread-safe. */
+    private final class Stream implements StreamObserver<DeltaDiscoveryRequest> {
+        private final StreamObserver<DeltaDiscoveryResponse> out;
+        private volatile NodeStatus.Key key;
+        private volatile String group;
+        private final Set<String> tablesSubscribed = new HashSet<>();
+        /** On-demand names ({@code <table>/<host>}) and the version of the answer the node has, "" before one. */
+        private final Map<String, String> aliases = new HashMap<>();
+        /** Resource name → the version the node has or is being sent. */
+        private final Map<String, String> known = new HashMap<>();
+
+        private final Map<String, Sent> sent = new LinkedHashMap<>();
+        private String versionSent = "";
+        private long nonces;
+        private long retryMs = RETRY_INITIAL_MS;
+        private boolean retryScheduled;
+        private boolean closed;
+
+        private record Sent(String version, List<String> names) {}
+
+        Stream(StreamObserver<DeltaDiscoveryResponse> out) {
+            this.out = out;
+        }
+
+        @Override
+        public synchronized void onNext(DeltaDiscoveryRequest request) {
+            if (closed) {
+                return;
+            }
+            if (!request.getTypeUrl().equals(TYPE_URL)) {
+                fail(Status.INVALID_ARGUMENT.withDescription("this stream serves " + TYPE_URL + " only, not "
+                        + ClientText.escape(request.getTypeUrl(), 200)));
+                return;
+            }
+            if (key == null) {
+                if (!request.hasNode()) {
+                    fail(Status.INVALID_ARGUMENT.withDescription("the first request of a VHDS stream names its node"));
+                    return;
+                }
+                Node node = request.getNode();
+                key = new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(node), node.getId());
+                group = groups.group(node);
+                fleet.streamOpened(key, group, (node.getUserAgentName() + " " + node.getUserAgentVersion()).trim());
+            }
+            if (!request.getResponseNonce().isEmpty()) {
+                answered(request);
+            }
+            // a reconnecting client names what it holds: only what differs from that is sent again
+            known.putAll(request.getInitialResourceVersionsMap());
+            for (String name : request.getResourceNamesSubscribeList()) {
+                if (isTable(name)) {
+                    tablesSubscribed.add(name);
+                } else {
+                    aliases.putIfAbsent(name, "");
+                }
+            }
+            for (String name : request.getResourceNamesUnsubscribeList()) {
+                tablesSubscribed.remove(name);
+                aliases.remove(name);
+                known.keySet().removeIf(n -> n.equals(name) || n.startsWith(name + "/"));
+            }
+            push();
+        }
+
+        /** A table's own name, or an on-demand {@code <table>/<host>} (split at the last slash: vhds.rst). */
+        private boolean isTable(String name) {
+            Table t = tables.get(group);
+            return (t != null && t.hosts().containsKey(name)) || name.indexOf('/') < 0;
+        }
+
+        private void answered(DeltaDiscoveryRequest request) {
+            Sent s = sent.remove(request.getResponseNonce());
+            if (s == null) {
+                return; // a nonce this stream never sent or already answered: accepts nothing
+            }
+            if (request.hasErrorDetail()) {
+                String error = request.getErrorDetail().getMessage();
+                AdsStreams.counter(meters, "meshguard_xds_nacks_total", TYPE).increment();
+                log.warn(
+                        "xDS NACK peer={} node={} group={} type={} version={} error={}",
+                        key.peerIdentity(),
+                        ClientText.escape(key.nodeId(), 256),
+                        ClientText.escape(group, 128),
+                        TYPE,
+                        ClientText.escape(s.version(), 128),
+                        ClientText.escape(error));
+                fleet.nacked(key, group, TYPE_URL, s.version(), error);
+                // the node kept what it had: forget what that response sent, so it goes again
+                s.names().forEach(known::remove);
+                versionSent = "";
+                scheduleRetry();
+            } else {
+                AdsStreams.counter(meters, "meshguard_xds_acks_total", TYPE).increment();
+                retryMs = RETRY_INITIAL_MS;
+                fleet.acked(key, group, TYPE_URL, s.version());
+            }
+        }
+
+        private void scheduleRetry() {
+            if (retryScheduled) {
+                return;
+            }
+            retryScheduled = true;
+            long delay = retryMs;
+            retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+            retries.schedule(
+                    () -> {
+                        synchronized (this) {
+                            retryScheduled = false;
+                        }
+                        push();
+                    },
+                    delay,
+                    TimeUnit.MILLISECONDS);
+        }
+
+        /** Sends what the node lacks of its group's served tables, once the node has their clusters. */
+        synchronized void push() {
+            Table t = group == null ? null : tables.get(group);
+            if (closed || t == null || (tablesSubscribed.isEmpty() && aliases.isEmpty()) || waitsForClusters(t)) {
+                return;
+            }
+            Map<String, Resource.Builder> resources = new LinkedHashMap<>();
+            List<String> removed = new ArrayList<>();
+            for (String table : tablesSubscribed) {
+                Map<String, Resource> hosts = t.hosts().getOrDefault(table, Map.of());
+                hosts.forEach((name, r) -> {
+                    if (!r.getVersion().equals(known.get(name))) {
+                        resources.put(name, r.toBuilder());
+                    }
+                });
+                for (String name : List.copyOf(known.keySet())) {
+                    if (name.startsWith(table + "/") && !hosts.containsKey(name) && !aliases.containsKey(name)) {
+                        removed.add(name);
+                        known.remove(name);
+                    }
+                }
+            }
+            for (Map.Entry<String, String> alias : aliases.entrySet()) {
+                Optional<Resource> host = resolve(t, alias.getKey());
+                String version = host.map(Resource::getVersion).orElse("-");
+                if (version.equals(alias.getValue())) {
+                    continue;
+                }
+                alias.setValue(version);
+                if (host.isPresent()) {
+                    resources
+                            .computeIfAbsent(host.get().getName(), n -> host.get().toBuilder())
+                            .addAliases(alias.getKey());
+                } else {
+                    resources.put(
+                            alias.getKey(),
+                            Resource.newBuilder().setName(alias.getKey()).addAliases(alias.getKey()));
+                }
+            }
+            if (resources.isEmpty() && removed.isEmpty() && t.routesVersion().equals(versionSent)) {
+                return;
+            }
+            String nonce = Long.toString(++nonces);
+            DeltaDiscoveryResponse.Builder response = DeltaDiscoveryResponse.newBuilder()
+                    .setTypeUrl(TYPE_URL)
+                    .setSystemVersionInfo(t.routesVersion())
+                    .setNonce(nonce)
+                    .addAllRemovedResources(removed);
+            resources.values().forEach(r -> response.addResources(r));
+            resources.forEach((name, r) -> known.put(name, r.getVersion()));
+            versionSent = t.routesVersion();
+            sent.put(nonce, new Sent(t.routesVersion(), List.copyOf(resources.keySet())));
+            if (sent.size() > NONCES_KEPT) {
+                // a client answers the latest nonce; older unanswered ones are stale anyway
+                sent.remove(sent.keySet().iterator().next());
+            }
+            DeltaDiscoveryResponse built = response.build();
+            out.onNext(built);
+            AdsStreams.counter(meters, "meshguard_xds_responses_total", TYPE).increment();
+            io.micrometer.core.instrument.Counter.builder("meshguard_xds_response_bytes_total")
+                    .description("Serialized bytes of xDS responses sent, by resource type")
+                    .tag("type", TYPE)
+                    .register(meters)
+                    .increment(built.getSerializedSize());
+        }
+
+        /**
+         * True while this replica sees the node's ADS stream and the node has answered neither ACK nor NACK to the
+         * cluster version served with the table.
+         */
+        private boolean waitsForClusters(Table t) {
+            Optional<NodeStatus> node = fleet.node(key);
+            if (node.isEmpty() || !node.get().ackedVersions().containsKey(CDS)) {
+                return false;
+            }
+            NodeStatus n = node.get();
+            boolean answered = t.clustersVersion().equals(n.ackedVersions().get(CDS))
+                    || n.lastNack()
+                            .filter(x -> x.typeUrl().equals(CDS) && x.version().equals(t.clustersVersion()))
+                            .isPresent();
+            return !answered;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            close();
+        }
+
+        @Override
+        public void onCompleted() {
+            close();
+            synchronized (this) {
+                out.onCompleted();
+            }
+        }
+
+        private void fail(Status status) {
+            out.onError(status.asRuntimeException());
+            close();
+        }
+
+        private synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            streams.remove(this);
+            if (key != null) {
+                fleet.streamClosed(key, group);
+            }
+        }
+    }
+
+    /**
+     * The virtual host of {@code <table>/<host>} by Envoy's domain search order: exact, then the longest suffix
+     * wildcard, the longest prefix wildcard, then {@code *} ({@code VirtualHost.domains}, route_components.proto);
+     * the Host is matched with its port, then without.
+     */
+    static Optional<Resource> resolve(Table t, String alias) {
+        int slash = alias.lastIndexOf('/');
+        Map<String, Resource> hosts = t.hosts().getOrDefault(alias.substring(0, slash), Map.of());
+        String host = alias.substring(slash + 1).toLowerCase(Locale.ROOT);
+        Optional<Resource> found = match(hosts, host);
+        int colon = host.lastIndexOf(':');
+        if (found.isEmpty() && colon > 0 && host.indexOf(']') < colon) {
+            found = match(hosts, host.substring(0, colon));
+        }
+        return found;
+    }
+
+    private static Optional<Resource> match(Map<String, Resource> hosts, String host) {
+        Resource best = null;
+        int bestRank = Integer.MAX_VALUE;
+        int bestLength = -1;
+        for (Resource r : hosts.values()) {
+            VirtualHost vh = unpack(r);
+            for (String d : vh.getDomainsList()) {
+                String domain = d.toLowerCase(Locale.ROOT);
+                int rank;
+                if (domain.equals(host)) {
+                    rank = 0;
+                } else if (domain.startsWith("*")
+                        && domain.length() > 1
+                        && host.endsWith(domain.substring(1))
+                        && host.length() > domain.length() - 1) {
+                    rank = 1;
+                } else if (domain.endsWith("*")
+                        && domain.length() > 1
+                        && host.startsWith(domain.substring(0, domain.length() - 1))
+                        && host.length() > domain.length() - 1) {
+                    rank = 2;
+                } else if (domain.equals("*")) {
+                    rank = 3;
+                } else {
+                    continue;
+                }
+                if (rank < bestRank || (rank == bestRank && domain.length() > bestLength)) {
+                    best = r;
+                    bestRank = rank;
+                    bestLength = domain.length();
+                }
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    private static VirtualHost unpack(Resource r) {
+        try {
+            return r.getResource().unpack(VirtualHost.class);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException("a virtual host this replica packed", e);
+        }
+    }
+
+    /** Stops the back-off timer; the streams end with the gRPC server. */
+    public void close() {
+        retries.shutdownNow();
+    }
+}
