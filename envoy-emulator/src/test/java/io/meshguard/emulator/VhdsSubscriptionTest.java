@@ -418,6 +418,31 @@ class VhdsSubscriptionTest {
     }
 
     @Test
+    void vhds_noResponseWithinInitialFetchTimeout_servesTheRdsVirtualHosts() throws Exception {
+        ConfigSource quick = DELTA_GRPC.toBuilder()
+                .setInitialFetchTimeout(
+                        com.google.protobuf.Duration.newBuilder().setNanos(300_000_000))
+                .build();
+        int port = serve(withVhds(quick, RDS_HOST));
+        try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", port, EnvoyNode.localGateway())) {
+            nextVhds(); // and no answer
+            assertThat(ads.resources().routes()).doesNotContainKey(RC);
+            // GrpcSubscriptionImpl's init fetch timeout: onConfigUpdateFailed(FetchTimedout) readies the target
+            eventually(
+                    "table served after the timeout",
+                    () -> ads.resources().routes().containsKey(RC));
+            assertThat(hostNames(ads)).containsExactly("rds-host");
+            assertThat(ads.vhds(RC).orElseThrow().initDone()).isTrue();
+            assertThat(ads.nacks()).isEmpty();
+
+            pushVhds("s1", List.of(resource(host(RC + "/late", "late.test", 200), "1")), List.of());
+            assertThat(nextVhds().hasErrorDetail()).isFalse();
+            eventually(
+                    "a late VHDS response still applies", () -> hostNames(ads).contains(RC + "/late"));
+        }
+    }
+
+    @Test
     void rds_vhdsOverSotwAds_isNacked() throws Exception {
         int port = serve(withVhds(ConfigSource.newBuilder()
                 .setAds(AggregatedConfigSource.getDefaultInstance())
