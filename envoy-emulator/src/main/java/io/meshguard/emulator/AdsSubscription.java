@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -56,7 +57,11 @@ import java.util.function.Predicate;
  *   <li>every accepted resource first passes Envoy's load-time checks ({@link EnvoyValidator}: the
  *       protoc-gen-validate rules of the API, negative durations, header formats, regex size, as
  *       {@code MessageUtil::validate} and the route table's constructors run them); the first violation NACKs the
- *       whole response with Envoy's wording. {@link EnvoyRules} adds what those cannot express.</li>
+ *       whole response with Envoy's wording. {@link EnvoyRules} adds what those cannot express;</li>
+ *   <li>a route configuration with {@code vhds} gets its virtual hosts over a {@link VhdsSubscription} too: its
+ *       {@link #resources()} table is the RDS virtual hosts followed by the VHDS ones, served only once the first
+ *       VHDS response is in (an init target); an RDS update keeps the VHDS virtual hosts, an unchanged one is a
+ *       no-op (source/common/router/route_config_update_receiver_impl.cc).</li>
  * </ul>
  * Fields the emulator does not model ({@link ModelledFields}) are not a NACK (Envoy would accept them) but are
  * recorded as {@link #problems()}; the end-to-end tests fail on any.
@@ -69,14 +74,16 @@ public final class AdsSubscription implements AutoCloseable {
     private final java.util.Deque<XdsResources> acceptedStates = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final Map<String, String> nonces = new HashMap<>();
     private final Map<String, List<String>> subscribed = new HashMap<>();
-    private static final long RETRY_INITIAL_MS = 500;
-    private static final long RETRY_MAX_MS = 30_000;
-    private static final java.util.concurrent.ScheduledExecutorService RETRIES =
+    static final long RETRY_INITIAL_MS = 500;
+    static final long RETRY_MAX_MS = 30_000;
+    /** Schedules stream retries (and VHDS's initial fetch timeouts). */
+    static final java.util.concurrent.ScheduledExecutorService RETRIES =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "ads-stream-retry");
                 t.setDaemon(true);
                 return t;
             });
+
     private final java.util.SplittableRandom jitter = new java.util.SplittableRandom();
     private StreamObserver<DiscoveryRequest> requests;
     private boolean nodeSent;
@@ -87,6 +94,32 @@ public final class AdsSubscription implements AutoCloseable {
     private volatile Throwable streamError;
     private volatile List<String> ignoredListeners = List.of();
     private int accepted;
+    /** The route configurations as RDS delivered them (RouteConfigUpdateReceiverImpl's RDS side). */
+    private final Map<String, RouteConfiguration> rdsReceived = new HashMap<>();
+    /** Per route configuration, its VHDS virtual hosts by name (vhds_virtual_hosts_: outlives a subscription). */
+    private final Map<String, Map<String, VirtualHost>> vhdsHosts = new HashMap<>();
+    /** The VHDS subscriptions of the route configurations that ask for one. */
+    private final Map<String, VhdsSubscription> vhds = new HashMap<>();
+    /** Route configurations whose first load finished (VHDS, an init target of that load, included). */
+    private final java.util.Set<String> served = new java.util.HashSet<>();
+
+    private final VhdsSubscription.Receiver vhdsReceiver = new VhdsSubscription.Receiver() {
+        @Override
+        public java.util.Optional<String> onVhdsUpdate(
+                String routeConfigName, List<VirtualHost> added, List<String> removed, String systemVersion) {
+            return applyVhds(routeConfigName, added, removed, systemVersion);
+        }
+
+        @Override
+        public void onVhdsInitDone(String routeConfigName) {
+            vhdsInitDone(routeConfigName);
+        }
+
+        @Override
+        public void onVhdsNack(String detail) {
+            nacks.add(detail);
+        }
+    };
 
     private AdsSubscription(ManagedChannel channel, EnvoyNode node) {
         this.channel = channel;
@@ -300,9 +333,36 @@ public final class AdsSubscription implements AutoCloseable {
                     case XdsResources.RDS -> {
                         Map<String, RouteConfiguration> routes = new HashMap<>(state.routes());
                         Map<String, RouteConfiguration> received = cast(decoded);
+                        Map<String, RouteConfiguration> tables = new HashMap<>();
+                        List<String> vhdsRefusals = new ArrayList<>();
+                        received.forEach((name, rc) -> {
+                            if (rc.equals(rdsReceived.get(name))) {
+                                return; // onRdsUpdate: an unchanged hash is a no-op (VHDS virtual hosts kept)
+                            }
+                            if (rc.hasVhds()) {
+                                // RdsRouteConfigSubscription: a VHDS subscription Envoy cannot create NACKs the RDS
+                                // response (source/common/router/rds_impl.cc, vhds.cc createVhdsSubscription)
+                                VhdsSubscription.refusal(rc.getVhds().getConfigSource())
+                                        .ifPresent(vhdsRefusals::add);
+                            }
+                            // an RDS update keeps the VHDS virtual hosts (onRdsUpdate merges them in)
+                            tables.put(
+                                    name,
+                                    rc.hasVhds()
+                                            ? VhdsSubscription.rebuild(rc, vhdsHosts.getOrDefault(name, Map.of()))
+                                            : rc);
+                        });
                         problems.addAll(
-                                EnvoyRules.routes(received, state.clusters().keySet()));
-                        routes.putAll(received);
+                                EnvoyRules.routes(tables, state.clusters().keySet()));
+                        problems.addAll(vhdsRefusals);
+                        tables.forEach((name, table) -> {
+                            if (!table.hasVhds() || served.contains(name)) {
+                                routes.put(name, table);
+                            } else {
+                                // VHDS is an init target of the first load: nothing routes before it is ready
+                                routes.remove(name);
+                            }
+                        });
                         yield new XdsResources(
                                 state.listeners(), routes, state.clusters(), state.endpoints(), state.versions());
                     }
@@ -335,6 +395,13 @@ public final class AdsSubscription implements AutoCloseable {
                         unmodelled.add(u);
                     }
                 }));
+        if (type.equals(XdsResources.LDS)) {
+            rdsNotOverAds(next.listeners()).forEach(u -> {
+                if (!unmodelled.contains(u)) {
+                    unmodelled.add(u);
+                }
+            });
+        }
         Map<String, String> versions = new HashMap<>(next.versions());
         versions.put(type, response.getVersionInfo());
         state = new XdsResources(next.listeners(), next.routes(), next.clusters(), next.endpoints(), versions);
@@ -360,8 +427,122 @@ public final class AdsSubscription implements AutoCloseable {
             }
         } else if (type.equals(XdsResources.LDS)) {
             updateSubscription(XdsResources.RDS, routeNames(state.listeners()));
+            closeVhdsNotWatched();
+        } else if (type.equals(XdsResources.RDS)) {
+            this.<RouteConfiguration>cast(decoded).forEach(this::rdsAccepted);
         }
         notifyAll();
+    }
+
+    /** What an accepted route configuration does to its VHDS subscription (RouteConfigUpdateReceiverImpl::onRdsUpdate). */
+    private void rdsAccepted(String name, RouteConfiguration rc) {
+        RouteConfiguration before = rdsReceived.put(name, rc);
+        if (rc.equals(before)) {
+            return;
+        }
+        VhdsSubscription sub = vhds.get(name);
+        if (rc.hasVhds()) {
+            // a new subscription when the vhds config changed (its hash) or none runs; the running one is kept else
+            boolean changed = before == null || !before.getVhds().equals(rc.getVhds());
+            if (changed || sub == null) {
+                if (sub != null) {
+                    sub.close();
+                }
+                vhds.put(name, VhdsSubscription.start(channel, node, rc, this, vhdsReceiver));
+            }
+        } else {
+            if (sub != null) {
+                sub.close(); // "This route configuration doesn't use VHDS, so the subscription ... goes away"
+                vhds.remove(name);
+            }
+            served.add(name);
+        }
+    }
+
+    private void closeVhdsNotWatched() {
+        List<String> watched = subscribed.getOrDefault(XdsResources.RDS, List.of());
+        for (java.util.Iterator<Map.Entry<String, VhdsSubscription>> it =
+                        vhds.entrySet().iterator();
+                it.hasNext(); ) {
+            Map.Entry<String, VhdsSubscription> e = it.next();
+            if (!watched.contains(e.getKey())) {
+                e.getValue().close();
+                it.remove();
+            }
+        }
+    }
+
+    /**
+     * A VHDS response for {@code name}: the virtual hosts after it (removed ones by name, then added ones replacing
+     * their name's), the route table rebuilt and loaded as RDS's is (RouteConfigUpdateReceiverImpl::onVhdsUpdate:
+     * the new table must construct, else the update throws and is NACKed with the old table kept).
+     */
+    private synchronized java.util.Optional<String> applyVhds(
+            String name, List<VirtualHost> added, List<String> removed, String systemVersion) {
+        RouteConfiguration rds = rdsReceived.get(name);
+        if (rds == null || !rds.hasVhds()) {
+            return java.util.Optional.empty(); // a subscription being replaced; nothing routes with it
+        }
+        Map<String, VirtualHost> hosts = new java.util.TreeMap<>(vhdsHosts.getOrDefault(name, Map.of()));
+        removed.forEach(hosts::remove);
+        added.forEach(v -> hosts.put(v.getName(), v));
+        RouteConfiguration table = VhdsSubscription.rebuild(rds, hosts);
+        List<String> problems = new ArrayList<>();
+        // the resource decoder validates each virtual host (OpaqueResourceDecoderImpl, MessageUtil::validate)
+        for (VirtualHost v : added) {
+            EnvoyValidator.firstViolation(v).ifPresent(x -> problems.add(x.message() + " (at " + x.path() + ")"));
+        }
+        if (problems.isEmpty()) {
+            problems.addAll(
+                    EnvoyRules.routes(Map.of(name, table), state.clusters().keySet()));
+        }
+        if (problems.isEmpty()) {
+            loadRefusal(XdsResources.RDS, Map.of(name, table)).ifPresent(problems::add);
+        }
+        if (!problems.isEmpty()) {
+            return java.util.Optional.of(String.join("; ", problems));
+        }
+        for (VirtualHost v : added) {
+            ModelledFields.unmodelled("VirtualHost " + v.getName(), v).forEach(u -> {
+                if (!unmodelled.contains(u)) {
+                    unmodelled.add(u);
+                }
+            });
+        }
+        vhdsHosts.put(name, hosts);
+        served.add(name);
+        publishRoutes(name, table, systemVersion);
+        return java.util.Optional.empty();
+    }
+
+    /** The VHDS init target is ready without an applied response: the table is served with what it has. */
+    private synchronized void vhdsInitDone(String name) {
+        RouteConfiguration rds = rdsReceived.get(name);
+        if (rds == null || !rds.hasVhds() || !served.add(name)) {
+            return;
+        }
+        publishRoutes(name, VhdsSubscription.rebuild(rds, vhdsHosts.getOrDefault(name, Map.of())), null);
+    }
+
+    private void publishRoutes(String name, RouteConfiguration table, String vhdsVersion) {
+        Map<String, RouteConfiguration> routes = new HashMap<>(state.routes());
+        routes.put(name, table);
+        Map<String, String> versions = new HashMap<>(state.versions());
+        if (vhdsVersion != null) {
+            versions.put(VhdsSubscription.TYPE_URL, vhdsVersion);
+        }
+        state = new XdsResources(state.listeners(), routes, state.clusters(), state.endpoints(), versions);
+        accepted++;
+        acceptedStates.addLast(state);
+        if (acceptedStates.size() > MAX_STATES) {
+            acceptedStates.pollFirst();
+        }
+        notifyAll();
+    }
+
+    /** The VHDS subscription of route configuration {@code name}, while it has one. */
+    public synchronized java.util.Optional<VhdsSubscription> vhds(String name) {
+        return java.util.Optional.ofNullable(vhds.get(name));
     }
 
     /**
@@ -447,6 +628,30 @@ public final class AdsSubscription implements AutoCloseable {
         return List.copyOf(names);
     }
 
+    /**
+     * RDS config sources other than ADS: ModelledFields lists {@code api_config_source} for VHDS's sake, but this
+     * emulator fetches every route configuration over its ADS stream.
+     */
+    private static List<String> rdsNotOverAds(Map<String, Listener> listeners) {
+        List<String> out = new ArrayList<>();
+        for (Listener l : listeners.values()) {
+            for (FilterChain chain : l.getFilterChainsList()) {
+                for (Filter f : chain.getFiltersList()) {
+                    try {
+                        if (ModelledFields.unpack(f.getTypedConfig()) instanceof HttpConnectionManager hcm
+                                && hcm.hasRds()
+                                && !hcm.getRds().getConfigSource().hasAds()) {
+                            out.add("Listener " + l.getName() + " rds.config_source: not ads");
+                        }
+                    } catch (InvalidProtocolBufferException e) {
+                        // reported when the listener was received
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     private static String nameOf(Message m) {
         return switch (m) {
             case Listener l -> l.getName();
@@ -470,6 +675,7 @@ public final class AdsSubscription implements AutoCloseable {
     public void close() {
         synchronized (this) {
             closed = true;
+            vhds.values().forEach(VhdsSubscription::close);
             if (requests != null && streamError == null) {
                 requests.onCompleted();
             }

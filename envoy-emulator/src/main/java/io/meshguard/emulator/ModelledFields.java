@@ -95,7 +95,7 @@ public final class ModelledFields {
                     "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
                     "route_config_name",
                     "config_source"),
-            entry("envoy.config.core.v3.ConfigSource", "ads", "resource_api_version"),
+            entry("envoy.config.core.v3.ConfigSource", "ads", "api_config_source", "resource_api_version"),
             entry("envoy.config.core.v3.AggregatedConfigSource"),
             entry("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "name", "typed_config"),
             entry("envoy.extensions.filters.http.router.v3.Router"),
@@ -148,7 +148,11 @@ public final class ModelledFields {
             entry("envoy.type.metadata.v3.MetadataKey", "key", "path"),
             entry("envoy.type.metadata.v3.MetadataKey.PathSegment", "key"),
             // RDS
-            entry("envoy.config.route.v3.RouteConfiguration", "name", "validate_clusters", "virtual_hosts"),
+            // vhds: VhdsSubscription
+            entry("envoy.config.route.v3.RouteConfiguration", "name", "validate_clusters", "virtual_hosts", "vhds"),
+            entry("envoy.config.route.v3.Vhds", "config_source"),
+            // api_config_source: only VHDS's DELTA_GRPC one is followed (VhdsSubscription); RDS's must be ads
+            entry("envoy.config.core.v3.ApiConfigSource", "api_type", "transport_api_version", "grpc_services"),
             entry("envoy.config.route.v3.VirtualHost", "name", "domains", "routes", "typed_per_filter_config"),
             // metadata: read by the access logger's route-metadata custom tags (AccessLogFields)
             entry(

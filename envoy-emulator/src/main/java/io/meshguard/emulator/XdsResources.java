@@ -9,7 +9,10 @@ import java.util.Map;
 /**
  * The resources an Envoy node has accepted, by name. Immutable: each accepted response gives a new instance.
  *
- * @param versions the accepted {@code version_info} per type URL
+ * @param routes the route tables the node routes with: a route configuration with VHDS holds its RDS virtual hosts
+ *     followed by its VHDS ones, and is absent until its first VHDS response is in ({@link VhdsSubscription})
+ * @param versions the accepted {@code version_info} per type URL ({@link VhdsSubscription#TYPE_URL}: the last
+ *     applied VHDS response's {@code system_version_info})
  */
 public record XdsResources(
         Map<String, Listener> listeners,
