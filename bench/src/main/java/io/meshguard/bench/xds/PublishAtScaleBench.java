@@ -62,8 +62,19 @@ public final class PublishAtScaleBench {
     private final String base;
     private final AtomicLong storedAt = new AtomicLong();
     private final PgChannelListener stored;
+    private int runs;
 
-    private PublishAtScaleBench(HikariDataSource ds, Path tmp) throws Exception {
+    /** How the bench's nodes take their routes. */
+    private enum Nodes {
+        /** Raw SotW nodes subscribed to both tables (Envoy's and the proxyless clients'), as before. */
+        BOTH_TABLES,
+        /** Envoy gateways: their own table only, whole, over RDS. */
+        ENVOY_RDS,
+        /** Envoy gateways: their table's shell over RDS, its virtual hosts over VHDS. */
+        ENVOY_VHDS
+    }
+
+    private PublishAtScaleBench(HikariDataSource ds, Path tmp, Optional<String> vhdsCluster) throws Exception {
         this.ds = ds;
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, TOKEN + "\n");
@@ -79,7 +90,8 @@ public final class PublishAtScaleBench {
                         Duration.ofMinutes(5),
                         Duration.ZERO,
                         "bench",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
+                        vhdsCluster),
                 ds,
                 registry,
                 c -> {});
@@ -103,8 +115,20 @@ public final class PublishAtScaleBench {
         try (LocalPostgres pg = LocalPostgres.start(tmp.resolve("pgdata"), 0);
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("xds-bench"))) {
             Migrations.apply(ds);
-            PublishAtScaleBench bench = new PublishAtScaleBench(ds, tmp);
-            if (part.equals("trail")) {
+            PublishAtScaleBench bench = new PublishAtScaleBench(
+                    ds, tmp, part.equals("envoy") ? Optional.of("meshguard-xds") : Optional.empty());
+            if (part.equals("envoy")) {
+                // the same controller (VHDS on for Envoy nodes), its nodes taking whole tables over RDS, then
+                // virtual hosts over VHDS, alternating so drift in the machine shows as a difference between pairs
+                int routes = args.length > 1 ? Integer.parseInt(args[1]) : 2_000;
+                int nodes = args.length > 2 ? Integer.parseInt(args[2]) : 500;
+                int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 30;
+                int pairs = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+                for (int p = 0; p < pairs; p++) {
+                    bench.publish(routes, nodes, rounds, Nodes.ENVOY_RDS);
+                    bench.publish(routes, nodes, rounds, Nodes.ENVOY_VHDS);
+                }
+            } else if (part.equals("trail")) {
                 bench.trail(
                         tmp,
                         args.length > 1 ? Integer.parseInt(args[1]) : 200,
@@ -119,7 +143,7 @@ public final class PublishAtScaleBench {
                 int nodes = args.length > 2 ? Integer.parseInt(args[2]) : 500;
                 int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 60;
                 for (int routes : sizes) {
-                    bench.publish(routes, nodes, rounds);
+                    bench.publish(routes, nodes, rounds, Nodes.BOTH_TABLES);
                 }
             }
             bench.stored.close();
@@ -129,7 +153,7 @@ public final class PublishAtScaleBench {
         System.exit(0);
     }
 
-    private void publish(int routes, int nodes, int rounds) throws Exception {
+    private void publish(int routes, int nodes, int rounds, Nodes kind) throws Exception {
         GatewayConfig c = XdsBenchmark.config(routes, 8080);
         send("PUT", "/config", ConfigJson.write(c));
         send("POST", "/publish", "{\"reason\":\"initial " + routes + "\"}");
@@ -141,18 +165,36 @@ public final class PublishAtScaleBench {
                     .maxInboundMessageSize(64 * 1024 * 1024)
                     .build());
         }
+        boolean envoy = kind != Nodes.BOTH_TABLES;
+        List<String> tables = envoy
+                ? List.of(io.meshguard.xds.snapshot.EnvoyNames.envoyRoutes(8080))
+                : r.routes().stream().map(x -> x.getName()).toList();
         List<RawAdsSubscriber> subs = new ArrayList<>();
+        List<RawVhdsSubscriber> vhds = new ArrayList<>();
+        java.util.function.BooleanSupplier connected = () -> subs.stream().allMatch(s -> s.responses.get() >= 4)
+                && vhds.stream().allMatch(v -> v.responses.get() >= 1);
+        String run = kind + "-" + runs++;
         for (int i = 0; i < nodes; i++) {
             if (i % 50 == 0) {
                 // in batches: 500 full pushes of a 2,000-route group at once outlast any timeout on a shared machine
-                waitFor(() -> subs.stream().allMatch(s -> s.responses.get() >= 4));
+                waitFor(connected);
+            }
+            ManagedChannel ch = channels.get(i % channels.size());
+            io.envoyproxy.envoy.config.core.v3.Node.Builder node = io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
+                    .setId("node-" + routes + "-" + run + "-" + i)
+                    .setCluster("bench");
+            if (envoy) {
+                // Envoy's snapshot (RDS: whole tables; VHDS: shells), as a gateway's node names itself
+                node.setUserAgentName(kind == Nodes.ENVOY_VHDS ? "envoy" : "envoy-rds");
             }
             subs.add(new RawAdsSubscriber(
-                    channels.get(i % channels.size()),
-                    "node-" + routes + "-" + i,
-                    "bench",
-                    r.routes().stream().map(x -> x.getName()).toList(),
+                    ch,
+                    node.build(),
+                    tables,
                     r.endpoints().stream().map(x -> x.getClusterName()).toList()));
+            if (kind == Nodes.ENVOY_VHDS) {
+                vhds.add(new RawVhdsSubscriber(ch, node.build()));
+            }
         }
         waitFor(() -> subs.stream().allMatch(s -> s.responses.get() >= 4));
         String configJson = ConfigJson.write(c);
@@ -163,7 +205,11 @@ public final class PublishAtScaleBench {
         List<Long> toAllAcked = new ArrayList<>();
         List<Long> storedToAcked = new ArrayList<>();
         List<Long> validate = new ArrayList<>();
+        long bytesBefore = 0;
         for (int i = 0; i < warm + rounds; i++) {
+            if (i == warm) {
+                bytesBefore = received(subs, vhds);
+            }
             int w = 1 + (i % 98);
             Route first = c.routes().get(0);
             Route changed = first.withDestinations(
@@ -187,10 +233,21 @@ public final class PublishAtScaleBench {
             if (next.equals(before)) {
                 throw new IllegalStateException("the publish did not change the routes");
             }
-            String key = RawAdsSubscriber.RDS + "@" + next;
-            waitFor(() -> subs.stream().allMatch(s -> s.ackedAtNanos.containsKey(key)));
-            long last =
-                    subs.stream().mapToLong(s -> s.ackedAtNanos.get(key)).max().orElseThrow();
+            long last;
+            if (kind == Nodes.ENVOY_VHDS) {
+                waitFor(() -> vhds.stream().allMatch(v -> v.ackedAtNanos.containsKey(next)));
+                last = vhds.stream()
+                        .mapToLong(v -> v.ackedAtNanos.get(next))
+                        .max()
+                        .orElseThrow();
+            } else {
+                String key = RawAdsSubscriber.RDS + "@" + next;
+                waitFor(() -> subs.stream().allMatch(s -> s.ackedAtNanos.containsKey(key)));
+                last = subs.stream()
+                        .mapToLong(s -> s.ackedAtNanos.get(key))
+                        .max()
+                        .orElseThrow();
+            }
             long v0 = System.nanoTime();
             send("POST", "/validate", configJson);
             long v1 = System.nanoTime();
@@ -204,18 +261,27 @@ public final class PublishAtScaleBench {
             }
         }
         System.out.printf(
-                "%,d routes, %d ADS nodes, %d publishes after %d warm-up (ms p50 / p99):%n",
-                routes, nodes, rounds, warm);
+                "%,d routes, %d ADS nodes (%s), %d publishes after %d warm-up (ms p50 / p99):%n",
+                routes, nodes, kind, rounds, warm);
         row("POST /publish start → revision stored", toStored);
         row("POST /publish start → its answer", toAnswer);
         row("POST /publish start → all nodes ACKed", toAllAcked);
         row("revision stored → all nodes ACKed", storedToAcked);
         row("PUT /routes/… (the change itself)", put);
         row("baseline POST /validate, same draft", validate);
+        System.out.printf(
+                "  bytes all nodes received per measured publish (mean): %,d%n",
+                (received(subs, vhds) - bytesBefore) / rounds);
         subs.forEach(RawAdsSubscriber::close);
+        vhds.forEach(RawVhdsSubscriber::close);
         for (ManagedChannel ch : channels) {
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    private static long received(List<RawAdsSubscriber> subs, List<RawVhdsSubscriber> vhds) {
+        return subs.stream().mapToLong(x -> x.bytes.get()).sum()
+                + vhds.stream().mapToLong(x -> x.bytes.get()).sum();
     }
 
     private void trail(Path tmp, int routes, int pairs, int calls) throws Exception {

@@ -34,7 +34,12 @@ final class RawAdsSubscriber {
 
     RawAdsSubscriber(
             ManagedChannel channel, String nodeId, String group, List<String> routeNames, List<String> clusterNames) {
-        this.node = Node.newBuilder().setId(nodeId).setCluster(group).build();
+        this(channel, Node.newBuilder().setId(nodeId).setCluster(group).build(), routeNames, clusterNames);
+    }
+
+    /** With {@code node} as given: {@code user_agent_name: envoy} gets Envoy's snapshot (with VHDS, table shells). */
+    RawAdsSubscriber(ManagedChannel channel, Node node, List<String> routeNames, List<String> clusterNames) {
+        this.node = node;
         this.names = Map.of(LDS, List.of(), CDS, List.of(), RDS, routeNames, EDS, clusterNames);
         this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
                 .streamAggregatedResources(new StreamObserver<>() {

@@ -31,9 +31,12 @@ import org.slf4j.LoggerFactory;
  * VHDS, {@code envoy.service.route.v3.VirtualHostDiscoveryService/DeltaVirtualHosts} (issue 48): each Envoy node's
  * virtual hosts as delta resources, so a publish sends a node the virtual hosts it changed and nothing else.
  *
- * <p>A stream subscribes to a route table by its name (Envoy starts its VHDS subscription with the table's name,
- * {@code source/common/router/vhds.cc}) and gets every virtual host of it, then each changed one and the names of
- * removed ones. A name {@code <table>/<host>} asks for the virtual host serving that Host (on demand): it is answered
+ * <p>Envoy's first request subscribes to nothing by name, a legacy wildcard: its VHDS subscription watches the table's
+ * name as a namespace, which the delta mux keeps off the wire ({@code source/common/router/vhds.cc},
+ * {@code NewGrpcMuxImpl::updateWatch}; envoyproxy/envoy {@code test/integration/vhds_integration_test.cc} expects an
+ * empty first request) and keeps the resources named {@code <table>/…}. Such a stream gets the virtual hosts of every
+ * Envoy table of its group; a stream that names a table gets that table's. Then each changed virtual host and the
+ * names of removed ones. A name {@code <table>/<host>} asks for the virtual host serving that Host (on demand): it is answered
  * with that host's resource carrying the name as an alias, or with the name and alias alone when no virtual host
  * serves it (vhds.rst). Every response carries the group's route version as {@code system_version_info}, also when no
  * virtual host of the stream's tables changed, so the node's ACK says which revision it routes with ({@link Fleet}).
@@ -131,6 +134,8 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private volatile NodeStatus.Key key;
         private volatile String group;
         private final Set<String> tablesSubscribed = new HashSet<>();
+        /** Every table of the group: a first request naming nothing, or {@code *} (delta xDS wildcard). */
+        private boolean wildcard;
         /** On-demand names ({@code <table>/<host>}) and the version of the answer the node has, "" before one. */
         private final Map<String, String> aliases = new HashMap<>();
         /** Resource name → the version the node has or is being sent. */
@@ -171,22 +176,31 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             }
             if (!request.getResponseNonce().isEmpty()) {
                 answered(request);
+            } else if (request.getResourceNamesSubscribeCount() == 0 && !subscribed()) {
+                wildcard = true;
             }
             // a reconnecting client names what it holds: only what differs from that is sent again
             known.putAll(request.getInitialResourceVersionsMap());
             for (String name : request.getResourceNamesSubscribeList()) {
-                if (isTable(name)) {
+                if (name.equals("*")) {
+                    wildcard = true;
+                } else if (isTable(name)) {
                     tablesSubscribed.add(name);
                 } else {
                     aliases.putIfAbsent(name, "");
                 }
             }
             for (String name : request.getResourceNamesUnsubscribeList()) {
+                wildcard &= !name.equals("*");
                 tablesSubscribed.remove(name);
                 aliases.remove(name);
                 known.keySet().removeIf(n -> n.equals(name) || n.startsWith(name + "/"));
             }
             push();
+        }
+
+        private boolean subscribed() {
+            return wildcard || !tablesSubscribed.isEmpty() || !aliases.isEmpty();
         }
 
         /** A table's own name, or an on-demand {@code <table>/<host>} (split at the last slash: vhds.rst). */
@@ -244,23 +258,28 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         /** Sends what the node lacks of its group's served tables, once the node has their clusters. */
         synchronized void push() {
             Table t = group == null ? null : tables.get(group);
-            if (closed || t == null || (tablesSubscribed.isEmpty() && aliases.isEmpty()) || waitsForClusters(t)) {
+            if (closed || t == null || !subscribed() || waitsForClusters(t)) {
                 return;
             }
+            Map<String, Resource> target = new LinkedHashMap<>();
+            for (Map.Entry<String, Map<String, Resource>> table : t.hosts().entrySet()) {
+                if (wildcard || tablesSubscribed.contains(table.getKey())) {
+                    target.putAll(table.getValue());
+                }
+            }
             Map<String, Resource.Builder> resources = new LinkedHashMap<>();
+            target.forEach((name, r) -> {
+                if (!r.getVersion().equals(known.get(name))) {
+                    resources.put(name, r.toBuilder());
+                }
+            });
             List<String> removed = new ArrayList<>();
-            for (String table : tablesSubscribed) {
-                Map<String, Resource> hosts = t.hosts().getOrDefault(table, Map.of());
-                hosts.forEach((name, r) -> {
-                    if (!r.getVersion().equals(known.get(name))) {
-                        resources.put(name, r.toBuilder());
-                    }
-                });
-                for (String name : List.copyOf(known.keySet())) {
-                    if (name.startsWith(table + "/") && !hosts.containsKey(name) && !aliases.containsKey(name)) {
-                        removed.add(name);
-                        known.remove(name);
-                    }
+            for (String name : List.copyOf(known.keySet())) {
+                boolean mine =
+                        wildcard || tablesSubscribed.contains(name.substring(0, Math.max(0, name.lastIndexOf('/'))));
+                if (mine && !target.containsKey(name) && !aliases.containsKey(name)) {
+                    removed.add(name);
+                    known.remove(name);
                 }
             }
             for (Map.Entry<String, String> alias : aliases.entrySet()) {

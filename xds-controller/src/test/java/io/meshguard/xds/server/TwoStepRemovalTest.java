@@ -41,14 +41,22 @@ class TwoStepRemovalTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(
+        core = core(Optional.empty());
+    }
+
+    private static XdsCore core(Optional<String> vhdsCluster) throws Exception {
+        return new XdsCore(
                         new InetSocketAddress("127.0.0.1", 0),
                         FilterTargets.DEFAULTS,
                         new InMemoryRevisionStore(Clock.systemUTC()),
                         Optional.empty(),
                         s -> {},
                         new SimpleMeterRegistry(),
-                        Clock.systemUTC())
+                        Clock.systemUTC(),
+                        new io.meshguard.xds.validate.ConfigValidator(),
+                        RolloutSpans.disabled(),
+                        AdsPeerPolicy.localDevelopment(),
+                        vhdsCluster)
                 .start();
     }
 
@@ -59,6 +67,21 @@ class TwoStepRemovalTest {
 
     @Test
     void renamedUpstream_oldClusterServedUntilTheNodeHasTheNewRoutes_noStateRoutesToAMissingCluster() throws Exception {
+        renameUpstream_noStateRoutesToAMissingCluster();
+    }
+
+    /**
+     * The same with virtual hosts over VHDS (issue 48): the ADS and VHDS streams are not ordered against each other,
+     * so the new virtual host waits for the node's ACK of the new cluster, and the old cluster for the VHDS ACK.
+     */
+    @Test
+    void renamedUpstream_overVhds_noStateRoutesToAMissingCluster() throws Exception {
+        core.close();
+        core = core(Optional.of("meshguard-xds"));
+        renameUpstream_noStateRoutesToAMissingCluster();
+    }
+
+    private void renameUpstream_noStateRoutesToAMissingCluster() throws Exception {
         String sample = sample();
         publish(GatewayYaml.read("sample.yaml", sample));
         try (AdsSubscription ads = AdsSubscription.connect("127.0.0.1", core.adsPort(), EnvoyNode.localGateway())) {

@@ -91,10 +91,10 @@ class VirtualHostDiscoveryTest {
     }
 
     @Test
-    void subscribe_servesEveryVirtualHost_besideARouteTableWithNone() throws Exception {
+    void wildcard_servesEveryVirtualHost_besideARouteTableWithNone() throws Exception {
         Ads ads = new Ads("gw-1", true);
         RouteConfiguration shell = ads.await(RDS).getResources(0).unpack(RouteConfiguration.class);
-        Vhds vhds = new Vhds("gw-1", TABLE);
+        Vhds vhds = new Vhds("gw-1");
 
         DeltaDiscoveryResponse first = vhds.next();
 
@@ -118,12 +118,15 @@ class VirtualHostDiscoveryTest {
                             vh.toBuilder().setName(TABLE + "/" + vh.getName()).build());
         }
         assertThat(first.getSystemVersionInfo()).isEqualTo(ads.versions.get(RDS));
+        // a stream naming the table gets the same
+        assertThat(new Vhds("gw-2", Map.of(), true, TABLE).next().getResourcesList())
+                .containsExactlyInAnyOrderElementsOf(first.getResourcesList());
     }
 
     @Test
     void oneRouteChanged_sendsOnlyItsVirtualHost_andTheAckNamesTheNodesRevision() throws Exception {
         Ads ads = new Ads("gw-1", true);
-        Vhds vhds = new Vhds("gw-1", TABLE);
+        Vhds vhds = new Vhds("gw-1");
         vhds.ack(vhds.next());
 
         long revision = publish(sample.replace(
@@ -152,7 +155,7 @@ class VirtualHostDiscoveryTest {
     @Test
     void newUpstream_itsVirtualHostWaitsUntilTheNodeAnsweredTheClusters() throws Exception {
         Ads ads = new Ads("gw-1", true);
-        Vhds vhds = new Vhds("gw-1", TABLE);
+        Vhds vhds = new Vhds("gw-1");
         vhds.ack(vhds.next());
         ads.ackClusters = false;
 
@@ -172,7 +175,7 @@ class VirtualHostDiscoveryTest {
     @Test
     void nack_isRecorded_andWhatItRejectedIsSentAgain() throws Exception {
         new Ads("gw-1", true);
-        Vhds vhds = new Vhds("gw-1", TABLE);
+        Vhds vhds = new Vhds("gw-1");
         DeltaDiscoveryResponse first = vhds.next();
 
         vhds.nack(first, "route: unknown cluster 'x'");
@@ -191,7 +194,8 @@ class VirtualHostDiscoveryTest {
     @Test
     void onDemandHost_answeredWithItsVirtualHostAsAlias_anUnservedTableWithTheNameAlone() throws Exception {
         new Ads("gw-1", true);
-        Vhds vhds = new Vhds("gw-1", TABLE + "/PAYMENTS.dev.local.meshguard.test:8080", "http-9999/x.example");
+        Vhds vhds = new Vhds(
+                "gw-1", Map.of(), true, TABLE + "/PAYMENTS.dev.local.meshguard.test:8080", "http-9999/x.example");
 
         DeltaDiscoveryResponse r = vhds.next();
 
@@ -208,7 +212,7 @@ class VirtualHostDiscoveryTest {
     @Test
     void apiWithdrawn_itsVirtualHostIsRemoved() throws Exception {
         new Ads("gw-1", true);
-        Vhds vhds = new Vhds("gw-1", TABLE);
+        Vhds vhds = new Vhds("gw-1");
         vhds.ack(vhds.next());
 
         String withoutStatus = sample.replaceAll("(?s)  - name: status\n    base_path: /status\n.*?active}\n", "")
@@ -224,7 +228,7 @@ class VirtualHostDiscoveryTest {
     @Test
     void reconnect_withTheVersionsItHolds_getsOnlyWhatChanged() throws Exception {
         new Ads("gw-1", true);
-        Vhds before = new Vhds("gw-1", TABLE);
+        Vhds before = new Vhds("gw-1");
         DeltaDiscoveryResponse all = before.next();
         before.ack(all);
         before.requests.onCompleted();
@@ -235,7 +239,7 @@ class VirtualHostDiscoveryTest {
         Vhds after = new Vhds(
                 "gw-1",
                 all.getResourcesList().stream().collect(Collectors.toMap(Resource::getName, Resource::getVersion)),
-                TABLE);
+                true);
 
         assertThat(after.next().getResourcesList())
                 .extracting(Resource::getName)
@@ -244,7 +248,7 @@ class VirtualHostDiscoveryTest {
 
     @Test
     void anotherResourceType_isRefused() throws Exception {
-        Vhds vhds = new Vhds("gw-1");
+        Vhds vhds = new Vhds("gw-1", Map.of(), false);
         vhds.requests.onNext(DeltaDiscoveryRequest.newBuilder()
                 .setNode(node("gw-1"))
                 .setTypeUrl(CDS)
@@ -361,11 +365,16 @@ class VirtualHostDiscoveryTest {
         final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
         final StreamObserver<DeltaDiscoveryRequest> requests;
 
-        Vhds(String id, String... subscribe) {
-            this(id, Map.of(), subscribe);
+        /** As Envoy opens it: the node and no names (a legacy wildcard). */
+        Vhds(String id) {
+            this(id, Map.of(), true);
         }
 
-        Vhds(String id, Map<String, String> held, String... subscribe) {
+        /**
+         * @param held the versions a reconnecting node holds ({@code initial_resource_versions})
+         * @param open whether to send the first request (with the node, naming {@code subscribe})
+         */
+        Vhds(String id, Map<String, String> held, boolean open, String... subscribe) {
             requests = VirtualHostDiscoveryServiceGrpc.newStub(channel).deltaVirtualHosts(new StreamObserver<>() {
                 @Override
                 public void onNext(DeltaDiscoveryResponse r) {
@@ -380,7 +389,7 @@ class VirtualHostDiscoveryTest {
                 @Override
                 public void onCompleted() {}
             });
-            if (subscribe.length > 0) {
+            if (open) {
                 requests.onNext(DeltaDiscoveryRequest.newBuilder()
                         .setNode(node(id))
                         .setTypeUrl(VirtualHostDiscovery.TYPE_URL)
