@@ -124,9 +124,14 @@ public final class PublishAtScaleBench {
                 int nodes = args.length > 2 ? Integer.parseInt(args[2]) : 500;
                 int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 30;
                 int pairs = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+                // -Dbench.nodes=ENVOY_VHDS (or ENVOY_RDS): that kind only, e.g. under a profiler
+                List<Nodes> kinds = System.getProperty("bench.nodes") == null
+                        ? List.of(Nodes.ENVOY_RDS, Nodes.ENVOY_VHDS)
+                        : List.of(Nodes.valueOf(System.getProperty("bench.nodes")));
                 for (int p = 0; p < pairs; p++) {
-                    bench.publish(routes, nodes, rounds, Nodes.ENVOY_RDS);
-                    bench.publish(routes, nodes, rounds, Nodes.ENVOY_VHDS);
+                    for (Nodes kind : kinds) {
+                        bench.publish(routes, nodes, rounds, kind);
+                    }
                 }
             } else if (part.equals("trail")) {
                 bench.trail(

@@ -57,15 +57,26 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private static final long RETRY_MAX_MS = 30_000;
     private static final int NONCES_KEPT = 16;
 
-    /** What a group serves over VHDS: its tables' virtual hosts, each packed once for every stream. */
+    /**
+     * What a group serves over VHDS: its tables' virtual hosts, each packed once for every stream, and what changed
+     * since the table served before ({@code from}), which is all a stream in step with that one is sent.
+     */
     private record Table(
-            long revision, String routesVersion, String clustersVersion, Map<String, Map<String, Resource>> hosts) {}
+            long seq,
+            long from,
+            String routesVersion,
+            String clustersVersion,
+            Map<String, Map<String, Resource>> hosts,
+            Map<String, Resource> changed,
+            List<String> removed) {}
 
     private final Fleet fleet;
     private final NodeGroupMapper groups;
     private final MeterRegistry meters;
     private final Map<String, Table> tables = new ConcurrentHashMap<>();
     private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+    private final Map<NodeStatus.Key, Set<Stream>> byNode = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "vhds-retry");
         t.setDaemon(true);
@@ -86,25 +97,46 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     public void serve(String group, long revision, String routesVersion, String clustersVersion, VirtualHostTables t) {
         Table previous = tables.get(group);
         Map<String, Map<String, Resource>> hosts = new LinkedHashMap<>();
+        Map<String, Resource> changed = new LinkedHashMap<>();
+        List<String> removed = new ArrayList<>();
         t.hosts().forEach((table, byName) -> {
             Map<String, Resource> resources = new LinkedHashMap<>();
             Map<String, Resource> before =
                     previous == null ? Map.of() : previous.hosts().getOrDefault(table, Map.of());
             byName.forEach((name, host) -> {
                 Resource old = before.get(name);
-                resources.put(
-                        name,
-                        old != null && old.getVersion().equals(host.version())
-                                ? old
-                                : Resource.newBuilder()
-                                        .setName(name)
-                                        .setVersion(host.version())
-                                        .setResource(Any.pack(host.host()))
-                                        .build());
+                if (old != null && old.getVersion().equals(host.version())) {
+                    resources.put(name, old);
+                } else {
+                    Resource r = Resource.newBuilder()
+                            .setName(name)
+                            .setVersion(host.version())
+                            .setResource(Any.pack(host.host()))
+                            .build();
+                    resources.put(name, r);
+                    changed.put(name, r);
+                }
             });
+            before.keySet().stream().filter(n -> !byName.containsKey(n)).forEach(removed::add);
             hosts.put(table, resources);
         });
-        tables.put(group, new Table(revision, routesVersion, clustersVersion, hosts));
+        if (previous != null) {
+            previous.hosts().forEach((table, before) -> {
+                if (!t.hosts().containsKey(table)) {
+                    removed.addAll(before.keySet());
+                }
+            });
+        }
+        tables.put(
+                group,
+                new Table(
+                        sequence.incrementAndGet(),
+                        previous == null ? -1 : previous.seq(),
+                        routesVersion,
+                        clustersVersion,
+                        hosts,
+                        changed,
+                        removed));
         for (Stream s : streams) {
             if (group.equals(s.group)) {
                 s.push();
@@ -112,10 +144,10 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         }
     }
 
-    /** A node's status changed (e.g. it ACKed new clusters): its held pushes may go now. */
+    /** A node's status changed (e.g. it ACKed new clusters): the pushes held for it may go now. */
     public void nodeChanged(NodeStatus status) {
-        for (Stream s : streams) {
-            if (status.key().equals(s.key)) {
+        for (Stream s : byNode.getOrDefault(status.key(), Set.of())) {
+            if (s.held) {
                 retries.execute(s::push);
             }
         }
@@ -144,6 +176,11 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private final Map<String, Sent> sent = new LinkedHashMap<>();
         private String versionSent = "";
         private long nonces;
+        /** The table this stream's node is in step with (nothing pending, no on-demand names), -1 when not. */
+        private long inStep = -1;
+        /** Waiting for its node to answer a cluster version, so a change of the node's status re-tries it. */
+        private volatile boolean held;
+
         private long retryMs = RETRY_INITIAL_MS;
         private boolean retryScheduled;
         private boolean closed;
@@ -172,12 +209,16 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 Node node = request.getNode();
                 key = new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(node), node.getId());
                 group = groups.group(node);
+                byNode.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(this);
                 fleet.streamOpened(key, group, (node.getUserAgentName() + " " + node.getUserAgentVersion()).trim());
             }
             if (!request.getResponseNonce().isEmpty()) {
                 answered(request);
             } else if (request.getResourceNamesSubscribeCount() == 0 && !subscribed()) {
                 wildcard = true;
+            }
+            if (request.getResourceNamesSubscribeCount() > 0 || request.getResourceNamesUnsubscribeCount() > 0) {
+                inStep = -1;
             }
             // a reconnecting client names what it holds: only what differs from that is sent again
             known.putAll(request.getInitialResourceVersionsMap());
@@ -229,6 +270,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 // the node kept what it had: forget what that response sent, so it goes again
                 s.names().forEach(known::remove);
                 versionSent = "";
+                inStep = -1;
                 scheduleRetry();
             } else {
                 AdsStreams.counter(meters, "meshguard_xds_acks_total", TYPE).increment();
@@ -258,9 +300,37 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         /** Sends what the node lacks of its group's served tables, once the node has their clusters. */
         synchronized void push() {
             Table t = group == null ? null : tables.get(group);
-            if (closed || t == null || !subscribed() || waitsForClusters(t)) {
+            held = t != null && waitsForClusters(t);
+            if (closed || t == null || !subscribed() || held) {
                 return;
             }
+            if (inStep == t.from() && aliases.isEmpty()) {
+                sendChanged(t);
+            } else {
+                sendDifference(t);
+            }
+            inStep = t.seq();
+        }
+
+        /** O(change): a node in step with the table served before gets what changed since, of what it follows. */
+        private void sendChanged(Table t) {
+            Map<String, Resource.Builder> resources = new LinkedHashMap<>();
+            t.changed().forEach((name, r) -> {
+                if (follows(name)) {
+                    resources.put(name, r.toBuilder());
+                }
+            });
+            List<String> removed = new ArrayList<>();
+            for (String name : t.removed()) {
+                if (known.remove(name) != null) {
+                    removed.add(name);
+                }
+            }
+            respond(t, resources, removed);
+        }
+
+        /** Everything the node lacks or holds in vain, name by name (on connect, after a NACK, on demand). */
+        private void sendDifference(Table t) {
             Map<String, Resource> target = new LinkedHashMap<>();
             for (Map.Entry<String, Map<String, Resource>> table : t.hosts().entrySet()) {
                 if (wildcard || tablesSubscribed.contains(table.getKey())) {
@@ -275,9 +345,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             });
             List<String> removed = new ArrayList<>();
             for (String name : List.copyOf(known.keySet())) {
-                boolean mine =
-                        wildcard || tablesSubscribed.contains(name.substring(0, Math.max(0, name.lastIndexOf('/'))));
-                if (mine && !target.containsKey(name) && !aliases.containsKey(name)) {
+                if (follows(name) && !target.containsKey(name) && !aliases.containsKey(name)) {
                     removed.add(name);
                     known.remove(name);
                 }
@@ -299,6 +367,14 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                             Resource.newBuilder().setName(alias.getKey()).addAliases(alias.getKey()));
                 }
             }
+            respond(t, resources, removed);
+        }
+
+        private boolean follows(String name) {
+            return wildcard || tablesSubscribed.contains(name.substring(0, Math.max(0, name.lastIndexOf('/'))));
+        }
+
+        private void respond(Table t, Map<String, Resource.Builder> resources, List<String> removed) {
             if (resources.isEmpty() && removed.isEmpty() && t.routesVersion().equals(versionSent)) {
                 return;
             }
@@ -367,6 +443,12 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             }
             closed = true;
             streams.remove(this);
+            if (key != null) {
+                byNode.computeIfPresent(key, (k, set) -> {
+                    set.remove(this);
+                    return set.isEmpty() ? null : set;
+                });
+            }
             if (key != null) {
                 fleet.streamClosed(key, group);
             }

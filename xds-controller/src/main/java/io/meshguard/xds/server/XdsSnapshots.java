@@ -6,9 +6,6 @@ import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.TypeVersions;
 import io.meshguard.xds.snapshot.VirtualHostTables;
-import java.util.ArrayDeque;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,7 +25,16 @@ public final class XdsSnapshots {
             GroupResources resources,
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
-    private record Past(long revision, TypeVersions versions) {}
+    /**
+     * @param envoyShells with VHDS, the version of Envoy's route table shells: a node ACKs that for RDS
+     */
+    private record Past(long revision, TypeVersions versions, Optional<String> envoyShells) {
+        boolean matches(String typeUrl, String version) {
+            return versions.forTypeUrl(typeUrl).equals(version)
+                    || (typeUrl.equals(io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL)
+                            && envoyShells.filter(version::equals).isPresent());
+        }
+    }
 
     /** A revision served with the clusters it removed, until its group's nodes have its routes. */
     private record Retiring(
@@ -47,7 +53,9 @@ public final class XdsSnapshots {
     private final SimpleCache<String> cache;
     private final Optional<VirtualHosts> virtualHosts;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
-    private final Map<String, Deque<Past>> history = new HashMap<>();
+    /** Newest first, replaced whole on each serve: a node's ACK reads it without waiting for a serve to finish. */
+    private final Map<String, List<Past>> history = new ConcurrentHashMap<>();
+
     private final Map<String, Retiring> retiring = new ConcurrentHashMap<>();
 
     public XdsSnapshots(SimpleCache<String> cache) {
@@ -174,13 +182,16 @@ public final class XdsSnapshots {
                 List.of(), "");
         // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners;
         // with VHDS, route table shells whose virtual hosts go over VHDS once the node has the clusters
+        // with VHDS, route table shells versioned on their own: a virtual host's change moves no shell, so it sends
+        // no RDS response to each node (nor takes its ACK), only the virtual host over VHDS
         Optional<VirtualHostTables> split =
                 virtualHosts.map(h -> VirtualHostTables.split(resources.routes(), h.controllerCluster()));
+        Optional<String> shellsVersion = split.map(t -> TypeVersions.hash(t.shells()));
         Snapshot forEnvoy = Snapshot.create(
                 resources.clusters(), v.clusters(),
                 resources.endpoints(), v.endpoints(),
                 resources.listeners().stream().filter(l -> !l.hasApiListener()).toList(), v.listeners(),
-                split.map(VirtualHostTables::shells).orElse(resources.routes()), v.routes(),
+                split.map(VirtualHostTables::shells).orElse(resources.routes()), shellsVersion.orElse(v.routes()),
                 List.of(), "");
         // proxyless clients without ext_authz: the same versions too (their variant is a function of the group's
         // resources, so it changes only when they do), required-ext_authz listeners failing fast
@@ -192,11 +203,11 @@ public final class XdsSnapshots {
                 failFast.routes(), v.routes(),
                 List.of(), "");
         served.put(resources.group(), new Served(revision, v, resources, slice));
-        Deque<Past> past = history.computeIfAbsent(resources.group(), g -> new ArrayDeque<>());
-        past.addFirst(new Past(revision, v));
-        while (past.size() > HISTORY) {
-            past.removeLast();
-        }
+        List<Past> before = history.getOrDefault(resources.group(), List.of());
+        List<Past> past = new java.util.ArrayList<>(Math.min(HISTORY, before.size() + 1));
+        past.add(new Past(revision, v, shellsVersion));
+        past.addAll(before.subList(0, Math.min(HISTORY - 1, before.size())));
+        history.put(resources.group(), List.copyOf(past));
         cache.setSnapshot(NodeGroupMapper.envoyKey(resources.group()), forEnvoy);
         cache.setSnapshot(NodeGroupMapper.withoutExtAuthzKey(resources.group()), withoutExtAuthz);
         cache.setSnapshot(resources.group(), snapshot);
@@ -216,14 +227,13 @@ public final class XdsSnapshots {
      * The newest revision whose versions match every type the node ACKed (grpc clients subscribe to all four types,
      * Envoy too), empty when the node runs something this replica has not served recently.
      */
-    public synchronized Optional<Long> revisionOf(String group, Map<String, String> acked) {
-        Deque<Past> past = history.get(group);
-        if (past == null || acked.isEmpty()) {
+    public Optional<Long> revisionOf(String group, Map<String, String> acked) {
+        List<Past> past = history.getOrDefault(group, List.of());
+        if (acked.isEmpty()) {
             return Optional.empty();
         }
         for (Past p : past) {
-            boolean all = acked.entrySet().stream()
-                    .allMatch(e -> p.versions().forTypeUrl(e.getKey()).equals(e.getValue()));
+            boolean all = acked.entrySet().stream().allMatch(e -> p.matches(e.getKey(), e.getValue()));
             if (all) {
                 return Optional.of(p.revision());
             }

@@ -1,12 +1,7 @@
 package io.meshguard.xds.snapshot;
 
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -20,26 +15,16 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
         return new TypeVersions(hash(r.listeners()), hash(r.routes()), hash(r.clusters()), hash(r.endpoints()));
     }
 
-    /** SHA-256 over the deterministic serialization of the resources in order, first 16 hex digits. */
+    /**
+     * SHA-256 over the resources' own digests ({@link ResourceDigests}: deterministic serialization), in order, first
+     * 16 hex digits.
+     */
     public static String hash(List<? extends Message> resources) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096);
-            for (Message m : resources) {
-                bytes.reset();
-                CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-                out.useDeterministicSerialization();
-                m.writeTo(out);
-                out.flush();
-                digest.update(bytes.toByteArray());
-                digest.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(digest.digest(), 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        MessageDigest digest = ResourceDigests.sha256();
+        for (Message m : resources) {
+            digest.update(ResourceDigests.of(m));
         }
+        return HexFormat.of().formatHex(digest.digest(), 0, 8);
     }
 
     /** The version of one type URL, empty for a type the controller does not serve. */

@@ -16,7 +16,7 @@ import java.util.Map;
  * Envoy's route tables with their virtual hosts served one by one over VHDS (issue 48): a one-route change then sends
  * its virtual host (~11 KB at 2,000 routes) to each node instead of the whole table (2.26 MB).
  *
- * <p>Each table becomes a shell (every field but {@code virtual_hosts}, plus {@code vhds}) served over RDS, and its
+ * <p>Each Envoy table becomes a shell (every field but {@code virtual_hosts}, plus {@code vhds}) served over RDS, and its
  * virtual hosts become resources named {@code <table>/<virtual host>} — the naming the VHDS protocol gives them
  * (envoyproxy/envoy {@code docs/root/configuration/http/http_conn_man/vhds.rst}). Each virtual host's own
  * {@code name} is that resource name too: Envoy keys the virtual hosts VHDS delivered by {@code VirtualHost.name} and
@@ -26,7 +26,7 @@ import java.util.Map;
  * <p>The config source is the bootstrap's controller cluster with {@code DELTA_GRPC}: VHDS is delta-only, and
  * {@code ads {}} would be refused while the gateway's ADS stream is state-of-the-world ({@code
  * source/common/router/vhds.cc}, "ADS must use DELTA_GRPC api_type"). The proxyless clients' table stays whole:
- * grpc-java's xDS client has no VHDS.
+ * grpc-java's xDS client has no VHDS (and no Envoy asks for that table).
  */
 public record VirtualHostTables(List<RouteConfiguration> shells, Map<String, Map<String, Host>> hosts) {
 
@@ -55,8 +55,7 @@ public record VirtualHostTables(List<RouteConfiguration> shells, Map<String, Map
         Map<String, Map<String, Host>> hosts = new LinkedHashMap<>();
         for (RouteConfiguration rc : routes) {
             if (rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES)) {
-                shells.add(rc);
-                continue;
+                continue; // no Envoy asks for it, and with it every route change would move the shells' version
             }
             Map<String, Host> byName = new LinkedHashMap<>();
             for (VirtualHost vh : rc.getVirtualHostsList()) {

@@ -117,7 +117,12 @@ class VirtualHostDiscoveryTest {
                     .isEqualTo(
                             vh.toBuilder().setName(TABLE + "/" + vh.getName()).build());
         }
-        assertThat(first.getSystemVersionInfo()).isEqualTo(ads.versions.get(RDS));
+        assertThat(first.getSystemVersionInfo())
+                .isEqualTo(core.snapshots()
+                        .served("local")
+                        .orElseThrow()
+                        .versions()
+                        .routes());
         // a stream naming the table gets the same
         assertThat(new Vhds("gw-2", Map.of(), true, TABLE).next().getResourcesList())
                 .containsExactlyInAnyOrderElementsOf(first.getResourcesList());

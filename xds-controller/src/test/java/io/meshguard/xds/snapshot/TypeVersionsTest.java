@@ -54,4 +54,34 @@ class TypeVersionsTest {
         assertThat(TypeVersions.of(builder.build(config("one", 1000), "g")))
                 .isEqualTo(TypeVersions.of(builder.build(config("one", 1000), "g")));
     }
+
+    /**
+     * Digests are remembered per object (ResourceDigests): builds that share no object still agree, and a change deep
+     * inside a virtual host moves the version even when the tables around it are new objects with equal fields.
+     */
+    @Test
+    void buildsSharingNoObject_sameVersions_andARouteDeepInsideMovesThem() {
+        GatewayConfig config = config("one", 1000);
+        TypeVersions first =
+                TypeVersions.of(SnapshotBuilder.fresh(FilterTargets.DEFAULTS).build(config, "g"));
+        TypeVersions again =
+                TypeVersions.of(SnapshotBuilder.fresh(FilterTargets.DEFAULTS).build(config, "g"));
+        GatewayConfig prefixChanged = new GatewayConfig(
+                config.groups(),
+                config.upstreams(),
+                config.apis(),
+                List.of(
+                        config.routes().get(0),
+                        route("g", "other", "svc", "v1", "/x2", to("two", 100)),
+                        config.routes().get(2)));
+
+        assertThat(again).isEqualTo(first);
+        assertThat(TypeVersions.of(builder.build(prefixChanged, "g")).routes()).isNotEqualTo(first.routes());
+        assertThat(TypeVersions.hash(List.of(io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                        .setName("a")
+                        .build())))
+                .isNotEqualTo(TypeVersions.hash(List.of(io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                        .setName("b")
+                        .build())));
+    }
 }
