@@ -93,7 +93,7 @@ class VirtualHostDiscoveryTest {
     @Test
     void wildcard_servesEveryVirtualHost_besideARouteTableWithNone() throws Exception {
         Ads ads = new Ads("gw-1", true);
-        RouteConfiguration shell = ads.await(RDS).getResources(0).unpack(RouteConfiguration.class);
+        RouteConfiguration shell = ads.firstRoutes.getResources(0).unpack(RouteConfiguration.class);
         Vhds vhds = new Vhds("gw-1");
 
         DeltaDiscoveryResponse first = vhds.next();
@@ -308,6 +308,7 @@ class VirtualHostDiscoveryTest {
         final Map<String, String> versions = new ConcurrentHashMap<>();
         final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
         volatile boolean ackClusters;
+        final DiscoveryResponse firstRoutes;
         private final StreamObserver<DiscoveryRequest> requests;
         private final Node node;
 
@@ -333,6 +334,12 @@ class VirtualHostDiscoveryTest {
             send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS));
             send(DiscoveryRequest.newBuilder().setTypeUrl(LDS));
             send(DiscoveryRequest.newBuilder().setTypeUrl(RDS).addResourceNames(TABLE));
+            // started as Envoy starts: clusters, listeners, then its route table, each ACKed
+            try {
+                firstRoutes = await(RDS);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         void ack(DiscoveryResponse r) {
