@@ -406,6 +406,46 @@ class ManifestConsistencyTest {
         });
     }
 
+    /**
+     * VHDS (docs/gateway-envoy-config.md §11): the controller names the gateway bootstrap's own cluster to it, and a
+     * gateway's ADS and VHDS streams reach one replica (the sidecar hashes the source address), which holds the
+     * virtual hosts until the gateway has their clusters.
+     */
+    @Test
+    void gatewayVirtualHosts_comeThroughTheBootstrapsControllerCluster_fromTheReplicaServingItsAds() {
+        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
+        Bootstrap bootstrap = EnvoyProtos.bootstrap(
+                file.toString(), YamlDocuments.read(file).getFirst().node());
+        String adsCluster = bootstrap
+                .getDynamicResources()
+                .getAdsConfig()
+                .getGrpcServices(0)
+                .getEnvoyGrpc()
+                .getClusterName();
+        assertThat(container(manifests.workload("meshguard-xds")).getEnv())
+                .filteredOn(e -> e.getName().equals(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
+                .extracting(io.fabric8.kubernetes.api.model.EnvVar::getValue)
+                .containsExactly(adsCluster);
+        assertThat(bootstrap.getStaticResources().getClustersList())
+                .extracting(c -> c.getName())
+                .contains(adsCluster);
+        var balancing = manifests
+                .model("DestinationRule", "meshguard-xds", DestinationRule.class)
+                .getSpec()
+                .getTrafficPolicy()
+                .getLoadBalancer();
+        assertThat(balancing).as("meshguard-xds loadBalancer").isNotNull();
+        assertThat(balancing.getLbPolicy())
+                .as("meshguard-xds hashes on the source address")
+                .isInstanceOfSatisfying(
+                        io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHash.class,
+                        h -> assertThat(h.getConsistentHash().getHashKey())
+                                .isInstanceOfSatisfying(
+                                        io.fabric8.istio.api.api.networking.v1alpha3
+                                                .LoadBalancerSettingsConsistentHashLBUseSourceIp.class,
+                                        k -> assertThat(k.getUseSourceIp()).isTrue()));
+    }
+
     @Test
     void extProcDestinationRule_keepsTcpAlive() {
         // Envoy has no ext_proc timer under FULL_DUPLEX_STREAMED and Istio sets no stream idle timeout: only TCP
