@@ -287,9 +287,7 @@ class ManifestConsistencyTest {
 
     @Test
     void gatewayBootstrap_reachesTheXdsServiceGrpcPort() {
-        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(
-                file.toString(), YamlDocuments.read(file).getFirst().node());
+        Bootstrap bootstrap = gatewayBootstrap();
         SocketAddress address = bootstrap
                 .getStaticResources()
                 .getClusters(0)
@@ -304,6 +302,12 @@ class ManifestConsistencyTest {
         assertThat(bootstrap.getNode().getCluster()).as("gateway group").isNotBlank();
         assertThat(bootstrap.getAdmin().getAddress().getSocketAddress().getAddress())
                 .isEqualTo("127.0.0.1");
+    }
+
+    private static Bootstrap gatewayBootstrap() {
+        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
+        return EnvoyProtos.bootstrap(
+                file.toString(), YamlDocuments.read(file).getFirst().node());
     }
 
     @Test
@@ -413,9 +417,7 @@ class ManifestConsistencyTest {
      */
     @Test
     void gatewayVirtualHosts_comeThroughTheBootstrapsControllerCluster_fromTheReplicaServingItsAds() {
-        Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
-        Bootstrap bootstrap = EnvoyProtos.bootstrap(
-                file.toString(), YamlDocuments.read(file).getFirst().node());
+        Bootstrap bootstrap = gatewayBootstrap();
         String adsCluster = bootstrap
                 .getDynamicResources()
                 .getAdsConfig()

@@ -185,7 +185,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private boolean retryScheduled;
         private boolean closed;
 
-        private record Sent(String version, List<String> names) {}
+        private record Sent(String version, List<String> names, List<String> removed) {}
 
         Stream(StreamObserver<DeltaDiscoveryResponse> out) {
             this.out = out;
@@ -267,8 +267,10 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                         ClientText.escape(s.version(), 128),
                         ClientText.escape(error));
                 fleet.nacked(key, group, TYPE_URL, s.version(), error);
-                // the node kept what it had: forget what that response sent, so it goes again
+                // the node kept what it had: forget what that response sent, so it goes again, and remember what it
+                // removed as still held, so it is removed again
                 s.names().forEach(known::remove);
+                s.removed().forEach(n -> known.put(n, ""));
                 versionSent = "";
                 inStep = -1;
                 scheduleRetry();
@@ -387,7 +389,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             resources.values().forEach(r -> response.addResources(r));
             resources.forEach((name, r) -> known.put(name, r.getVersion()));
             versionSent = t.routesVersion();
-            sent.put(nonce, new Sent(t.routesVersion(), List.copyOf(resources.keySet())));
+            sent.put(nonce, new Sent(t.routesVersion(), List.copyOf(resources.keySet()), List.copyOf(removed)));
             if (sent.size() > NONCES_KEPT) {
                 // a client answers the latest nonce; older unanswered ones are stale anyway
                 sent.remove(sent.keySet().iterator().next());

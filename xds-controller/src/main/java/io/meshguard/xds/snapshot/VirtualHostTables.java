@@ -46,7 +46,6 @@ public record VirtualHostTables(List<RouteConfiguration> shells, Map<String, Map
                         .setApiConfigSource(ApiConfigSource.newBuilder()
                                 .setApiType(ApiConfigSource.ApiType.DELTA_GRPC)
                                 .setTransportApiVersion(ApiVersion.V3)
-                                .setSetNodeOnFirstMessageOnly(true)
                                 .addGrpcServices(GrpcService.newBuilder()
                                         .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
                                                 .setClusterName(controllerCluster)))))

@@ -215,7 +215,7 @@ class VirtualHostDiscoveryTest {
     }
 
     @Test
-    void apiWithdrawn_itsVirtualHostIsRemoved() throws Exception {
+    void apiWithdrawn_itsVirtualHostIsRemoved_againAfterANack() throws Exception {
         new Ads("gw-1", true);
         Vhds vhds = new Vhds("gw-1");
         vhds.ack(vhds.next());
@@ -228,6 +228,10 @@ class VirtualHostDiscoveryTest {
 
         assertThat(change.getRemovedResourcesList()).containsExactly(TABLE + "/status.dev.local.meshguard.test");
         assertThat(change.getResourcesList()).isEmpty();
+
+        // a node that refused the removal still holds the virtual host: it is removed again
+        vhds.nack(change, "refused");
+        assertThat(vhds.next().getRemovedResourcesList()).containsExactly(TABLE + "/status.dev.local.meshguard.test");
     }
 
     @Test
