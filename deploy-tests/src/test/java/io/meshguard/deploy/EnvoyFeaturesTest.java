@@ -65,6 +65,10 @@ class EnvoyFeaturesTest {
             GroupResources emitted = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group.name());
             emitted.listeners().forEach(usage::add);
             emitted.routes().forEach(usage::add);
+            // what a gateway gets as shipped (xds.envoy.vhds_cluster set): its tables' shells over RDS
+            io.meshguard.xds.snapshot.VirtualHostTables.split(emitted.routes(), "meshguard-xds")
+                    .shells()
+                    .forEach(usage::add);
             emitted.clusters().forEach(usage::add);
             emitted.endpoints().forEach(usage::add);
         }
