@@ -36,10 +36,11 @@ import org.slf4j.LoggerFactory;
  * {@code NewGrpcMuxImpl::updateWatch}; envoyproxy/envoy {@code test/integration/vhds_integration_test.cc} expects an
  * empty first request) and keeps the resources named {@code <table>/…}. Such a stream gets the virtual hosts of every
  * Envoy table of its group; a stream that names a table gets that table's. Then each changed virtual host and the
- * names of removed ones. A name {@code <table>/<host>} asks for the virtual host serving that Host (on demand): it is answered
- * with that host's resource carrying the name as an alias, or with the name and alias alone when no virtual host
- * serves it (vhds.rst). Every response carries the group's route version as {@code system_version_info}, also when no
- * virtual host of the stream's tables changed, so the node's ACK says which revision it routes with ({@link Fleet}).
+ * names of removed ones. A name {@code <table>/<host>} asks for the virtual host serving that Host (on demand): it is
+ * answered with that host's resource carrying the name as an alias, or with the name and alias alone when no virtual
+ * host serves it (vhds.rst). Every response carries the group's route version as {@code system_version_info}, also
+ * when no virtual host of the stream's tables changed, so the node's ACK says which revision it routes with
+ * ({@link Fleet}).
  *
  * <p>A new cluster must reach a node before a virtual host naming it: Envoy's tables set {@code validate_clusters},
  * and the ADS and VHDS streams are not ordered against each other. A push waits until the node's ADS stream on this

@@ -181,9 +181,8 @@ public final class XdsSnapshots {
                 resources.routes(), v.routes(),
                 List.of(), "");
         // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners;
-        // with VHDS, route table shells whose virtual hosts go over VHDS once the node has the clusters
-        // with VHDS, route table shells versioned on their own: a virtual host's change moves no shell, so it sends
-        // no RDS response to each node (nor takes its ACK), only the virtual host over VHDS
+        // with VHDS, route table shells versioned on their own (a virtual host's change moves no shell, so it sends no
+        // RDS response to each node, nor takes its ACK) and the virtual hosts over VHDS once the node has the clusters
         Optional<VirtualHostTables> split =
                 virtualHosts.map(h -> VirtualHostTables.split(resources.routes(), h.controllerCluster()));
         Optional<String> shellsVersion = split.map(t -> TypeVersions.hash(t.shells()));

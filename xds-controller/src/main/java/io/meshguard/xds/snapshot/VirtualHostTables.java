@@ -16,8 +16,8 @@ import java.util.Map;
  * Envoy's route tables with their virtual hosts served one by one over VHDS (issue 48): a one-route change then sends
  * its virtual host (~11 KB at 2,000 routes) to each node instead of the whole table (2.26 MB).
  *
- * <p>Each Envoy table becomes a shell (every field but {@code virtual_hosts}, plus {@code vhds}) served over RDS, and its
- * virtual hosts become resources named {@code <table>/<virtual host>} — the naming the VHDS protocol gives them
+ * <p>Each Envoy table becomes a shell (every field but {@code virtual_hosts}, plus {@code vhds}) served over RDS, and
+ * its virtual hosts become resources named {@code <table>/<virtual host>} — the naming the VHDS protocol gives them
  * (envoyproxy/envoy {@code docs/root/configuration/http/http_conn_man/vhds.rst}). Each virtual host's own
  * {@code name} is that resource name too: Envoy keys the virtual hosts VHDS delivered by {@code VirtualHost.name} and
  * removes them by the resource names of {@code removed_resources}
