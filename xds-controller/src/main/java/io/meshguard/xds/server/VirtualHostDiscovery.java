@@ -57,6 +57,8 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private static final long RETRY_INITIAL_MS = 1_000;
     private static final long RETRY_MAX_MS = 30_000;
     private static final int NONCES_KEPT = 16;
+    /** Names one stream may hold or ask for: every virtual host of a large group, and then some. */
+    static final int MAX_NAMES = 20_000;
 
     /**
      * What a group serves over VHDS: its tables' virtual hosts, each packed once for every stream, and what changed
@@ -223,6 +225,14 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             }
             // a reconnecting client names what it holds: only what differs from that is sent again
             known.putAll(request.getInitialResourceVersionsMap());
+            if (known.size() + tablesSubscribed.size() + aliases.size() + request.getResourceNamesSubscribeCount()
+                    > MAX_NAMES) {
+                // no gateway holds or asks for this many (one per virtual host, and meshguard configures no
+                // on-demand filter): a client that does would make every push walk them
+                fail(Status.RESOURCE_EXHAUSTED.withDescription(
+                        "more than " + MAX_NAMES + " virtual host names on one VHDS stream"));
+                return;
+            }
             for (String name : request.getResourceNamesSubscribeList()) {
                 if (name.equals("*")) {
                     wildcard = true;

@@ -269,6 +269,22 @@ class VirtualHostDiscoveryTest {
                 .hasMessageContaining("INVALID_ARGUMENT");
     }
 
+    @Test
+    void tooManyNames_refused_theStreamEnds() throws Exception {
+        new Ads("gw-1", true);
+        Map<String, String> held = new java.util.HashMap<>();
+        for (int i = 0; i <= VirtualHostDiscovery.MAX_NAMES; i++) {
+            held.put(TABLE + "/h" + i + ".example", "v");
+        }
+
+        Vhds vhds = new Vhds("gw-1", held, true);
+
+        assertThat(vhds.errors.poll(10, TimeUnit.SECONDS))
+                .isInstanceOf(StatusRuntimeException.class)
+                .hasMessageContaining("RESOURCE_EXHAUSTED");
+        assertThat(vhds.responses).isEmpty();
+    }
+
     private long publish(String yaml) {
         Publisher.Result r = core.publisher().publish(GatewayYaml.read("sample.yaml", yaml), "test", "vhds");
         assertThat(r.published()).as(r.problems().toString()).isTrue();
