@@ -78,7 +78,8 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
                 xds.defaultGroup(),
                 xds.adsPeers(),
                 metrics.forServer("xds"),
-                envoyGateway);
+                envoyGateway,
+                xds.vhdsCluster());
         StatusHttpServer http = new StatusHttpServer(
                 "zone-http",
                 HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT).read(config),

@@ -64,6 +64,22 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             AdsPeerPolicy peers,
             MeterRegistry meters,
             Optional<EnvoyGatewayZone> envoyGateway) {
+        this(settings, adsBind, targets, defaultGroup, peers, meters, envoyGateway, Optional.empty());
+    }
+
+    /**
+     * @param vhdsCluster when present, the cluster's Envoy gateways get their virtual hosts over VHDS through this
+     *     cluster of their bootstrap, as central's do (docs/gateway-envoy-config.md §11)
+     */
+    public ZoneController(
+            ZoneSettings settings,
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            Optional<String> defaultGroup,
+            AdsPeerPolicy peers,
+            MeterRegistry meters,
+            Optional<EnvoyGatewayZone> envoyGateway,
+            Optional<String> vhdsCluster) {
         this.envoyGateway = envoyGateway;
         this.revisions = new ZoneRevisions(settings.stateDir().resolve("revisions"));
         // the zone validates nothing: central validated every revision before storing it
@@ -77,7 +93,8 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
                 Clock.systemUTC(),
                 new ConfigValidator(),
                 RolloutSpans.disabled(),
-                peers);
+                peers,
+                vhdsCluster);
         this.subscriptions = new ZoneSubscriptionState(settings.stateDir(), core.subscriptionState());
         this.link = new CentralLink(settings, this);
         io.micrometer.core.instrument.Gauge.builder(
