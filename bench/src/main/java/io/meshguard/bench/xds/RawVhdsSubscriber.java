@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * no virtual hosts.
  */
 final class RawVhdsSubscriber {
-    static final String TYPE_URL = "type.googleapis.com/envoy.config.route.v3.VirtualHost";
+    static final String TYPE_URL = io.meshguard.xds.server.VirtualHostDiscovery.TYPE_URL;
 
     final AtomicLong bytes = new AtomicLong();
     final AtomicLong responses = new AtomicLong();

@@ -195,12 +195,17 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             s.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo());
         }
         String type = shortType(response.getTypeUrl());
-        counter("meshguard_xds_responses_total", type).increment();
+        sent(meters, type, response.getSerializedSize());
+    }
+
+    /** One response of {@code type} sent, with its bytes; shared with {@link VirtualHostDiscovery}. */
+    static void sent(MeterRegistry meters, String type, long bytes) {
+        counter(meters, "meshguard_xds_responses_total", type).increment();
         Counter.builder("meshguard_xds_response_bytes_total")
                 .description("Serialized bytes of xDS responses sent, by resource type")
                 .tag("type", type)
                 .register(meters)
-                .increment(response.getSerializedSize());
+                .increment(bytes);
     }
 
     @Override

@@ -407,12 +407,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             }
             DeltaDiscoveryResponse built = response.build();
             out.onNext(built);
-            AdsStreams.counter(meters, "meshguard_xds_responses_total", TYPE).increment();
-            io.micrometer.core.instrument.Counter.builder("meshguard_xds_response_bytes_total")
-                    .description("Serialized bytes of xDS responses sent, by resource type")
-                    .tag("type", TYPE)
-                    .register(meters)
-                    .increment(built.getSerializedSize());
+            AdsStreams.sent(meters, TYPE, built.getSerializedSize());
         }
 
         /**
