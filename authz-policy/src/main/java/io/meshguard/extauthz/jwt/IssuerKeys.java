@@ -3,6 +3,8 @@ package io.meshguard.extauthz.jwt;
 import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.source.JWKSetBasedJWKSource;
+import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.SecurityContext;
 import java.util.List;
@@ -29,6 +31,17 @@ public final class IssuerKeys implements AutoCloseable {
     /** Keys matching the selector; may fetch. Throws when no key set could ever be had (or the last one is too old). */
     public List<JWK> keys(JWKSelector selector) throws KeySourceException {
         return source.get(selector, null);
+    }
+
+    /**
+     * Fetches the key set if none is cached, matching no key against it: a lookup that matched nothing in a set
+     * without keys (a realm before its first key) would refetch at once and spend the refetch budget.
+     */
+    public void warm() throws KeySourceException {
+        if (source instanceof JWKSetBasedJWKSource<SecurityContext> remote) {
+            remote.getJWKSetSource()
+                    .getJWKSet(JWKSetCacheRefreshEvaluator.noRefresh(), System.currentTimeMillis(), null);
+        }
     }
 
     /** True once a key set has been fetched (or the keys are local): before that every token of this issuer is denied. */

@@ -2,8 +2,11 @@ package io.meshguard.extauthz.jwt;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSetBasedJWKSource;
 import com.nimbusds.jose.jwk.source.JWKSetSource;
-import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.jwk.source.OutageTolerantJWKSetSource;
+import com.nimbusds.jose.jwk.source.RefreshAheadCachingJWKSetSource;
+import com.nimbusds.jose.jwk.source.RetryingJWKSetSource;
 import com.nimbusds.jose.jwk.source.URLBasedJWKSetSource;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
@@ -117,15 +120,18 @@ public final class JwksRegistry implements AutoCloseable {
         // nimbus requires refresh-ahead + refresh timeout <= TTL; keep both well inside it
         long refreshTimeout = Math.max(100, Math.min(timeoutMs * 3L, ttl / 2));
         long ahead = Math.max(1, Math.min(30_000, Math.min(ttl / 5, ttl - refreshTimeout)));
-        // nimbus: refresh ahead of expiry (scheduled, so an idle issuer stays fresh), refetch on unknown kid at most
-        // once per refetch interval, keep the last good set for jwks_max_stale while the IdP is down
-        JWKSourceBuilder<SecurityContext> builder = JWKSourceBuilder.create(new RecordingJwkSetSource(remote, log))
-                .cache(ttl, refreshTimeout)
-                .refreshAheadCache(ahead, true)
-                .rateLimited(issuer.jwksRefetchMinInterval().toMillis())
-                .retrying(true)
-                .outageTolerant(issuer.jwksMaxStale().toMillis());
-        return new IssuerKeys(issuer.name(), builder.build(), log);
+        // nimbus's parts, chained by hand so the fetch limit is ours (KeySetFetchLimit: failed fetches do not spend
+        // the unknown-kid budget): retry a failed fetch once, keep the last good set for jwks_max_stale while the IdP
+        // is down, refresh ahead of expiry (scheduled, so an idle issuer stays fresh)
+        JWKSetSource<SecurityContext> outageTolerant = new OutageTolerantJWKSetSource<>(
+                new RetryingJWKSetSource<>(new RecordingJwkSetSource(remote, log), null),
+                issuer.jwksMaxStale().toMillis(),
+                null);
+        JWKSetSource<SecurityContext> limited =
+                new KeySetFetchLimit(outageTolerant, issuer.name(), issuer.jwksRefetchMinInterval(), registry);
+        JWKSetSource<SecurityContext> cached =
+                new RefreshAheadCachingJWKSetSource<>(limited, ttl, refreshTimeout, ahead, true, null);
+        return new IssuerKeys(issuer.name(), new JWKSetBasedJWKSource<>(cached), log);
     }
 
     @Override

@@ -159,15 +159,20 @@ public final class AuthzPipeline implements AutoCloseable {
                 .toList();
     }
 
-    /** Fetches every issuer's keys once so readiness turns green before the first request. */
+    /**
+     * Fetches the keys of every issuer that has none yet, so readiness turns green before the first request. Issuers
+     * with a key set are left alone: only a token's unknown {@code kid} should spend their refetch budget.
+     */
     public void warmUp() {
-        policy().ifPresent(p -> jwks.keysFor(p.issuers()).values().forEach(k -> {
-            try {
-                k.keys(new com.nimbusds.jose.jwk.JWKSelector(new com.nimbusds.jose.jwk.JWKMatcher.Builder().build()));
-            } catch (com.nimbusds.jose.KeySourceException e) {
-                // stays not ready; readiness reports it and the next warm-up or request retries
-            }
-        }));
+        policy().ifPresent(p -> jwks.keysFor(p.issuers()).values().stream()
+                .filter(k -> !k.ready())
+                .forEach(k -> {
+                    try {
+                        k.warm();
+                    } catch (com.nimbusds.jose.KeySourceException e) {
+                        // stays not ready; readiness reports it and the next warm-up or request retries
+                    }
+                }));
     }
 
     @Override

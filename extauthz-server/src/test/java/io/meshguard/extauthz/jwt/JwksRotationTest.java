@@ -9,6 +9,7 @@ import static io.meshguard.extauthz.Fixtures.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.nimbusds.jose.JWSAlgorithm;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.decision.Decision;
 import io.meshguard.extauthz.server.AuthzPipeline;
@@ -156,6 +157,77 @@ class JwksRotationTest {
                         .until(() -> check(p, RS1, "c2").allowed());
                 assertThat(p.issuersNotReady()).isEmpty();
             }
+        }
+    }
+
+    /** The shipped interval: what nimbus's limiter turned into a 30 s refusal of a good key. */
+    private static final String SHIPPED_TIMING = """
+            jwks_cache_ttl: 5m
+            jwks_refetch_min_interval: 30s""";
+
+    @Test
+    void idpUpAfterExtauthz_firstTokenVerifiesWithinSeconds_notRefusedAsUnknownForTheInterval() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
+            jwks.goDown();
+            try (AuthzPipeline p = pipeline(jwks, SHIPPED_TIMING)) {
+                // the IdP (or its realm) is not there yet: warm-ups and tokens keep asking for ~2.5 s
+                long until = System.nanoTime() + Duration.ofMillis(2_500).toNanos();
+                int asked = 0;
+                while (System.nanoTime() < until) {
+                    p.warmUp();
+                    Decision d = check(p, RS1, "early-" + asked++);
+                    assertThat(d.reason().code()).as(d.toString()).isEqualTo("jwks_unavailable");
+                    assertThat(d.status()).isEqualTo(503);
+                    Thread.sleep(20);
+                }
+                // one try a second at most (each retried once), however many tokens asked
+                assertThat(asked).isGreaterThan(20);
+                assertThat(jwks.jwksRequests()).isBetween(2, 8);
+
+                jwks.comeBack();
+                await().atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> {
+                            p.warmUp();
+                            return check(p, RS1, "first").allowed();
+                        });
+                assertThat(p.issuersNotReady()).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void madeUpKids_refetchTwicePerInterval_thenAreRefusedAsUnknownWithoutAsking() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, SHIPPED_TIMING)) {
+            assertThat(check(p, RS1, "known").allowed()).isTrue();
+            int afterFirstFetch = jwks.jwksRequests();
+            TestKeys stranger = TestKeys.generate("made-up-kid", JWSAlgorithm.RS256);
+            for (int i = 0; i < 50; i++) {
+                Decision d = check(p, stranger, "flood-" + i);
+                assertThat(d.status()).as(d.toString()).isEqualTo(401);
+                assertThat(d.reason().code()).isEqualTo("unknown_key");
+            }
+            // the first fetch opened the interval and spent one of its two fetches: one refetch, then none
+            assertThat(jwks.jwksRequests() - afterFirstFetch).isEqualTo(1);
+            assertThat(check(p, RS1, "known-still").allowed()).isTrue();
+        }
+    }
+
+    @Test
+    void warmUpsOfAnIssuerWithKeys_spendNoRefetch_soARotatedKeyVerifiesOnFirstSight() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of()));
+                AuthzPipeline p = pipeline(jwks, SHIPPED_TIMING)) {
+            // a realm whose key set is still empty: retrieved (ready), but matching nothing
+            for (int i = 0; i < 5; i++) {
+                p.warmUp();
+            }
+            assertThat(p.issuersNotReady()).isEmpty();
+            assertThat(jwks.jwksRequests()).isEqualTo(1);
+
+            jwks.rotateTo(TestKeys.publicSet(List.of(RS1)));
+            Decision d = check(p, RS1, "first-key");
+            assertThat(d.allowed()).as(d.toString()).isTrue();
         }
     }
 }
