@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.URL;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +24,7 @@ final class JwksFetchLog implements ResourceRetriever {
     private final Counter successes;
     private final Counter failures;
     private final AtomicBoolean everSucceeded = new AtomicBoolean();
+    private final AtomicLong failedInARow = new AtomicLong();
     private final AtomicReference<String> lastFailure = new AtomicReference<>("not fetched yet");
 
     JwksFetchLog(String issuer, ResourceRetriever delegate, MeterRegistry registry) {
@@ -55,23 +57,32 @@ final class JwksFetchLog implements ResourceRetriever {
 
     @Override
     public Resource retrieveResource(URL url) throws IOException {
-        // one line a fetch: fetches are spaced (KeySetFetchLimit), and which one spent the refetch budget is the
-        // question an operator asks when a good key is refused as unknown
+        // a line for each fetch that worked (one per TTL, plus the spaced refetches: which one spent the refetch budget
+        // is what an operator asks when a good key is refused as unknown), and one when fetches start failing: an IdP
+        // without a usable key set is retried every second (KeySetFetchLimit), so each failure is only counted
         long start = System.nanoTime();
         try {
             Resource r = delegate.retrieveResource(url);
             successes.increment();
-            LOG.info("issuer {}: fetched {} in {} ms", issuer, url, (System.nanoTime() - start) / 1_000_000);
+            long failedBefore = failedInARow.getAndSet(0);
+            LOG.info(
+                    "issuer {}: fetched {} in {} ms{}",
+                    issuer,
+                    url,
+                    (System.nanoTime() - start) / 1_000_000,
+                    failedBefore == 0 ? "" : " after " + failedBefore + " failed fetches");
             return r;
         } catch (IOException | RuntimeException e) {
             failures.increment();
             lastFailure.set(url + ": " + e.getMessage());
-            LOG.warn(
-                    "issuer {}: fetching {} failed after {} ms: {}",
-                    issuer,
-                    url,
-                    (System.nanoTime() - start) / 1_000_000,
-                    e.toString());
+            if (failedInARow.getAndIncrement() == 0) {
+                LOG.warn(
+                        "issuer {}: fetching {} failed after {} ms ({}); logged again once a fetch works",
+                        issuer,
+                        url,
+                        (System.nanoTime() - start) / 1_000_000,
+                        e.toString());
+            }
             throw e;
         }
     }
