@@ -34,8 +34,8 @@ public final class IssuerKeys implements AutoCloseable {
     }
 
     /**
-     * Fetches the key set if none is cached, matching no key against it: a lookup that matched nothing in a set
-     * without keys (a realm before its first key) would refetch at once and spend the refetch budget.
+     * Fetches the key set if none is cached, without looking a key up in it: a lookup that matches nothing (a realm
+     * before its first key) refetches at once and spends the refetch budget.
      */
     public void warm() throws KeySourceException {
         if (source instanceof JWKSetBasedJWKSource<SecurityContext> remote) {

@@ -107,7 +107,7 @@ public final class JwtAuthenticator {
                     ? new KeyLookup(keys, Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found")))
                     : new KeyLookup(keys, Optional.empty());
         } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
-            // an unknown kid already caused a refetch within the refetch interval: the key is simply not there
+            // this interval's refetches are spent (KeySetFetchLimit): the key is not in a set fetched moments ago
             return new KeyLookup(List.of(), Optional.of(reject(Reason.UNKNOWN_KEY, "signing key not found")));
         } catch (KeySourceException e) {
             return new KeyLookup(List.of(), Optional.of(reject(Reason.JWKS_UNAVAILABLE, "signing keys unavailable")));
