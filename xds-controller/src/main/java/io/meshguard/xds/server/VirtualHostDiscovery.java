@@ -44,9 +44,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A new cluster must reach a node before a virtual host naming it: Envoy's tables set {@code validate_clusters},
  * and the ADS and VHDS streams are not ordered against each other. A push waits until the node's ADS stream on this
- * replica has answered the served cluster version ({@link #nodeChanged}); a node whose ADS stream this replica does not
- * see is sent at once, and a NACK (a cluster not there yet) is followed by a resend after a back-off (1 s doubling to
- * 30 s) while the node lacks what is served.
+ * replica has answered the served cluster version ({@link #nodeChanged}), for at most {@link #CLUSTERS_WAIT_MS}: a
+ * stream that reconnected before the node's ADS stream answered here, or whose ADS stream went to another replica,
+ * is held as long, not pushed at once; after that it is sent, and a NACK (a cluster not there yet) is followed by a
+ * resend after a back-off (1 s doubling to 30 s) while the node lacks what is served.
  */
 public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.VirtualHostDiscoveryServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(VirtualHostDiscovery.class);
@@ -57,6 +58,11 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private static final long RETRY_INITIAL_MS = 1_000;
     private static final long RETRY_MAX_MS = 30_000;
     private static final int NONCES_KEPT = 16;
+    /**
+     * Longest a push waits for the node's answer to the served clusters on this replica. A healthy Envoy answers CDS
+     * within a second; a node whose ADS stream is on another replica has had the clusters from there by then.
+     */
+    static final long CLUSTERS_WAIT_MS = 5_000;
     /** Names one stream may hold or ask for: every virtual host of a large group, and then some. */
     static final int MAX_NAMES = 20_000;
 
@@ -187,6 +193,8 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private long retryMs = RETRY_INITIAL_MS;
         private boolean retryScheduled;
         private boolean closed;
+        /** When the push began waiting for the node's clusters ({@link System#nanoTime}); -1 while none waits. */
+        private long waitingSince = -1;
 
         private record Sent(String version, List<String> names, List<String> removed) {}
 
@@ -313,7 +321,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         /** Sends what the node lacks of its group's served tables, once the node has their clusters. */
         synchronized void push() {
             Table t = group == null ? null : tables.get(group);
-            held = t != null && waitsForClusters(t);
+            held = t != null && waitsForClusters(t) && !waitedLongEnough();
             if (closed || t == null || !subscribed() || held) {
                 return;
             }
@@ -411,20 +419,42 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         }
 
         /**
-         * True while this replica sees the node's ADS stream and the node has answered neither ACK nor NACK to the
-         * cluster version served with the table.
+         * True while the node has answered, on this replica, neither ACK nor NACK to the cluster version served with
+         * the table (also when this replica has not seen its ADS stream answer clusters at all).
          */
         private boolean waitsForClusters(Table t) {
             Optional<NodeStatus> node = fleet.node(key);
-            if (node.isEmpty() || !node.get().ackedVersions().containsKey(CDS)) {
+            boolean answered = node.isPresent()
+                    && (t.clustersVersion().equals(node.get().ackedVersions().get(CDS))
+                            || node.get()
+                                    .lastNack()
+                                    .filter(x -> x.typeUrl().equals(CDS)
+                                            && x.version().equals(t.clustersVersion()))
+                                    .isPresent());
+            if (answered) {
+                waitingSince = -1;
+            }
+            return !answered;
+        }
+
+        /** Whether this wait has lasted {@link #CLUSTERS_WAIT_MS}; the first call starts it and wakes the push then. */
+        private boolean waitedLongEnough() {
+            long now = System.nanoTime();
+            if (waitingSince < 0) {
+                waitingSince = now;
+                retries.schedule(this::push, CLUSTERS_WAIT_MS, TimeUnit.MILLISECONDS);
                 return false;
             }
-            NodeStatus n = node.get();
-            boolean answered = t.clustersVersion().equals(n.ackedVersions().get(CDS))
-                    || n.lastNack()
-                            .filter(x -> x.typeUrl().equals(CDS) && x.version().equals(t.clustersVersion()))
-                            .isPresent();
-            return !answered;
+            if (now - waitingSince < TimeUnit.MILLISECONDS.toNanos(CLUSTERS_WAIT_MS)) {
+                return false;
+            }
+            waitingSince = -1;
+            log.info(
+                    "VHDS push to node={} group={} without its clusters' answer on this replica after {} ms",
+                    ClientText.escape(key.nodeId(), 256),
+                    ClientText.escape(group, 128),
+                    CLUSTERS_WAIT_MS);
+            return true;
         }
 
         @Override

@@ -124,6 +124,7 @@ class VirtualHostDiscoveryTest {
                         .versions()
                         .routes());
         // a stream naming the table gets the same
+        new Ads("gw-2", true);
         assertThat(new Vhds("gw-2", Map.of(), true, TABLE).next().getResourcesList())
                 .containsExactlyInAnyOrderElementsOf(first.getResourcesList());
     }
@@ -175,6 +176,30 @@ class VirtualHostDiscoveryTest {
         DeltaDiscoveryResponse change = vhds.next();
         assertThat(change.getResourcesList()).extracting(Resource::getName).containsExactly(PAYMENTS);
         assertThat(vhds.host(change, PAYMENTS).toString()).contains("payments-v1-blue");
+    }
+
+    @Test
+    void vhdsBeforeItsAds_isHeldUntilTheAdsStreamAnswersTheClusters() throws Exception {
+        // a gateway reconnecting (a controller restarted): its VHDS stream reaches this replica before its ADS stream
+        Vhds vhds = new Vhds("gw-3");
+
+        assertThat(vhds.responses.poll(500, TimeUnit.MILLISECONDS))
+                .as("virtual hosts before this replica saw the node answer their clusters")
+                .isNull();
+        new Ads("gw-3", true);
+        assertThat(vhds.next().getResourcesList()).extracting(Resource::getName).contains(PAYMENTS);
+    }
+
+    @Test
+    void vhdsWhoseAdsIsElsewhere_isSentAfterTheBoundedWait() throws Exception {
+        // the node's ADS stream went to another replica: this one never sees it answer, and sends after the wait
+        Vhds vhds = new Vhds("gw-4");
+
+        assertThat(vhds.responses.poll(500, TimeUnit.MILLISECONDS)).isNull();
+        DeltaDiscoveryResponse r =
+                vhds.responses.poll(VirtualHostDiscovery.CLUSTERS_WAIT_MS + 5_000, TimeUnit.MILLISECONDS);
+        assertThat(r).as("a VHDS response after the wait").isNotNull();
+        assertThat(r.getResourcesList()).extracting(Resource::getName).contains(PAYMENTS);
     }
 
     @Test
