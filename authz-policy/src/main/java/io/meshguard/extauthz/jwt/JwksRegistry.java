@@ -128,7 +128,7 @@ public final class JwksRegistry implements AutoCloseable {
                 issuer.jwksMaxStale().toMillis(),
                 null);
         JWKSetSource<SecurityContext> limited =
-                new KeySetFetchLimit(outageTolerant, issuer.name(), issuer.jwksRefetchMinInterval(), registry);
+                new KeySetFetchLimit(outageTolerant, issuer.name(), issuer.jwksRefetchMinInterval(), log, registry);
         JWKSetSource<SecurityContext> cached =
                 new RefreshAheadCachingJWKSetSource<>(limited, ttl, refreshTimeout, ahead, true, null);
         return new IssuerKeys(issuer.name(), new JWKSetBasedJWKSource<>(cached), log);

@@ -17,7 +17,8 @@ import java.time.Duration;
  * the refetch budget: two per {@code jwks_refetch_min_interval} (a rotation needs one, so a flood of made-up
  * {@code kid}s costs the IdP nothing more); past it the key is not in a set fetched moments ago and the lookup is
  * refused as unknown. A fetch that brought nothing (the IdP down, its realm not created yet) does not count: the next
- * try waits {@link #FAILED_REFETCH} (Envoy's {@code failed_refetch_duration} default), and lookups meanwhile are
+ * try waits {@link #FAILED_REFETCH} (the default of Envoy's jwt_authn {@code JwksAsyncFetch.failed_refetch_duration},
+ * {@code api/envoy/extensions/filters/http/jwt_authn/v3/config.proto}), and lookups meanwhile are
  * refused as unavailable. So an IdP that comes up after extauthz verifies its first token within a second, where
  * nimbus's own limiter, counting the failures, refused that key as unknown for the whole interval.
  */
@@ -29,6 +30,7 @@ final class KeySetFetchLimit implements JWKSetSource<SecurityContext> {
     private static final int FETCHES_PER_INTERVAL = 2;
 
     private final JWKSetSource<SecurityContext> delegate;
+    private final JwksFetchLog log;
     private final long intervalMillis;
     private final long failedRefetchMillis;
     private final Counter overBudget;
@@ -36,10 +38,15 @@ final class KeySetFetchLimit implements JWKSetSource<SecurityContext> {
     private long windowEnds = Long.MIN_VALUE;
     private int fetchesInWindow;
     private long failedUntil = Long.MIN_VALUE;
-    private String lastFailure = "";
 
-    KeySetFetchLimit(JWKSetSource<SecurityContext> delegate, String issuer, Duration interval, MeterRegistry registry) {
+    KeySetFetchLimit(
+            JWKSetSource<SecurityContext> delegate,
+            String issuer,
+            Duration interval,
+            JwksFetchLog log,
+            MeterRegistry registry) {
         this.delegate = delegate;
+        this.log = log;
         this.intervalMillis = interval.toMillis();
         this.failedRefetchMillis = Math.min(FAILED_REFETCH.toMillis(), intervalMillis);
         this.overBudget = refused(issuer, "refetch_budget", registry);
@@ -60,8 +67,8 @@ final class KeySetFetchLimit implements JWKSetSource<SecurityContext> {
         synchronized (this) {
             if (currentTime < failedUntil) {
                 backingOff.increment();
-                throw new JWKSetUnavailableException(
-                        "key set fetch failed, next try in " + (failedUntil - currentTime) + " ms: " + lastFailure);
+                throw new JWKSetUnavailableException("key set fetch failed, next try in " + (failedUntil - currentTime)
+                        + " ms: " + log.lastFailure());
             }
             if (currentTime >= windowEnds) {
                 windowEnds = currentTime + intervalMillis;
@@ -80,7 +87,6 @@ final class KeySetFetchLimit implements JWKSetSource<SecurityContext> {
                 fetchesInWindow--;
                 // from the failure, not the call: a fetch that timed out must not be retried at once
                 failedUntil = System.currentTimeMillis() + failedRefetchMillis;
-                lastFailure = String.valueOf(e.getMessage());
             }
             throw e;
         }

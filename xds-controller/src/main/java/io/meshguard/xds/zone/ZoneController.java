@@ -48,26 +48,13 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
             Optional<String> defaultGroup,
             AdsPeerPolicy peers,
             MeterRegistry meters) {
-        this(settings, adsBind, targets, defaultGroup, peers, meters, Optional.empty());
+        this(settings, adsBind, targets, defaultGroup, peers, meters, Optional.empty(), Optional.empty());
     }
 
     /**
      * @param envoyGateway the cluster's Envoy Gateway, for the groups whose template is of kind {@code envoy-gateway}:
      *     their revisions are also applied to it as Gateway API resources, and those resources reported as the groups'
      *     nodes (docs/envoy-gateway.md)
-     */
-    public ZoneController(
-            ZoneSettings settings,
-            InetSocketAddress adsBind,
-            FilterTargets targets,
-            Optional<String> defaultGroup,
-            AdsPeerPolicy peers,
-            MeterRegistry meters,
-            Optional<EnvoyGatewayZone> envoyGateway) {
-        this(settings, adsBind, targets, defaultGroup, peers, meters, envoyGateway, Optional.empty());
-    }
-
-    /**
      * @param vhdsCluster when present, the cluster's Envoy gateways get their virtual hosts over VHDS through this
      *     cluster of their bootstrap, as central's do (docs/gateway-envoy-config.md §11)
      */
