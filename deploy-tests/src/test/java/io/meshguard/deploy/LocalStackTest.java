@@ -138,9 +138,9 @@ class LocalStackTest {
                 .orElseThrow();
         assertThat(environment(services.path(xds.getAddress())))
                 .containsEntry(server.grpcPortKey().envVar(), String.valueOf(xds.getPortValue()));
-        // VHDS, when set, comes through the same cluster as ADS (docs/gateway-envoy-config.md §11)
+        // VHDS comes through the same cluster as ADS (docs/gateway-envoy-config.md §11)
         assertThat(environment(services.path(xds.getAddress())).get(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
-                .isIn("", bootstrap.getStaticResources().getClusters(0).getName());
+                .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
         assertThat(bootstrap
                         .getDynamicResources()
                         .getAdsConfig()

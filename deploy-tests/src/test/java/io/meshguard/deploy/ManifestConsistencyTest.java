@@ -428,8 +428,7 @@ class ManifestConsistencyTest {
                 .filteredOn(e -> e.getName().equals(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
                 .extracting(io.fabric8.kubernetes.api.model.EnvVar::getValue)
                 .singleElement()
-                .satisfies(
-                        v -> assertThat(v).as("off, or the bootstrap's cluster").isIn("", adsCluster));
+                .isEqualTo(adsCluster);
         assertThat(bootstrap.getStaticResources().getClustersList())
                 .extracting(c -> c.getName())
                 .contains(adsCluster);

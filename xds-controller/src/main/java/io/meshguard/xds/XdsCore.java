@@ -134,6 +134,38 @@ public final class XdsCore implements AutoCloseable {
             RolloutSpans rollouts,
             AdsPeerPolicy peers,
             Optional<String> vhdsCluster) {
+        this(
+                adsBind,
+                targets,
+                store,
+                defaultGroup,
+                fleetSink,
+                meters,
+                clock,
+                validator,
+                rollouts,
+                peers,
+                vhdsCluster,
+                VirtualHostDiscovery.CLUSTERS_WAIT);
+    }
+
+    /**
+     * @param vhdsClustersWait how long a VHDS push waits at most for the node's answer to the clusters it names
+     *     ({@link VirtualHostDiscovery#CLUSTERS_WAIT}; tests shorten it)
+     */
+    public XdsCore(
+            InetSocketAddress adsBind,
+            FilterTargets targets,
+            RevisionStore store,
+            Optional<String> defaultGroup,
+            Fleet.Sink fleetSink,
+            MeterRegistry meters,
+            Clock clock,
+            ConfigValidator validator,
+            RolloutSpans rollouts,
+            AdsPeerPolicy peers,
+            Optional<String> vhdsCluster,
+            java.time.Duration vhdsClustersWait) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
         this.fleet = new Fleet(
@@ -145,7 +177,7 @@ public final class XdsCore implements AutoCloseable {
                     virtualHostsFollow(status);
                 },
                 this::revisionOf);
-        this.virtualHosts = new VirtualHostDiscovery(fleet, groups, meters);
+        this.virtualHosts = new VirtualHostDiscovery(fleet, groups, meters, vhdsClustersWait);
         this.snapshots = new XdsSnapshots(
                 new SimpleCache<>(groups),
                 vhdsCluster.map(cluster -> new XdsSnapshots.VirtualHosts(cluster, virtualHosts)));

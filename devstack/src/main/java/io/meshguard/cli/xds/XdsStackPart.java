@@ -92,8 +92,9 @@ public final class XdsStackPart implements StackPart {
                 "up",
                 // explicit: `up` is one machine, ADS on loopback, no mesh identity; the readiness output says so
                 AdsPeerPolicy.localDevelopment(),
-                // as the manifests: whole route tables (VHDS is opt-in, docs/gateway-envoy-config.md §11)
-                Optional.empty());
+                // as the manifests: the gateway's virtual hosts over VHDS through its bootstrap's cluster to this
+                // controller (deploy/local/envoy-bootstrap.yaml, docs/gateway-envoy-config.md §11)
+                Optional.of("meshguard-xds"));
         // the policy files the stack's servers load: a route naming a profile they lack is never published
         PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
         PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());

@@ -11,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.xds.snapshot.VirtualHostTables;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -44,10 +45,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A new cluster must reach a node before a virtual host naming it: Envoy's tables set {@code validate_clusters},
  * and the ADS and VHDS streams are not ordered against each other. A push waits until the node's ADS stream on this
- * replica has answered the served cluster version ({@link #nodeChanged}), for at most {@link #CLUSTERS_WAIT_MS}: a
- * stream that reconnected before the node's ADS stream answered here, or whose ADS stream went to another replica,
- * is held as long, not pushed at once; after that it is sent, and a NACK (a cluster not there yet) is followed by a
- * resend after a back-off (1 s doubling to 30 s) while the node lacks what is served.
+ * replica has answered the served cluster version ({@link #nodeChanged}), for at most {@link #CLUSTERS_WAIT}: a
+ * stream that reconnected before the node's ADS stream did (each stream keeps its own retry back-off), or whose ADS
+ * stream went to another replica, is held as long, not pushed at once; after that it is sent, and a NACK (a cluster
+ * not there yet) is followed by a resend after a back-off (1 s doubling to 30 s) while the node lacks what is served.
  */
 public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.VirtualHostDiscoveryServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(VirtualHostDiscovery.class);
@@ -59,10 +60,14 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private static final long RETRY_MAX_MS = 30_000;
     private static final int NONCES_KEPT = 16;
     /**
-     * Longest a push waits for the node's answer to the served clusters on this replica. A healthy Envoy answers CDS
-     * within a second; a node whose ADS stream is on another replica has had the clusters from there by then.
+     * Longest a push waits for the node's answer to the served clusters on this replica. A connected Envoy answers CDS
+     * within a second, but after a controller restart its ADS and VHDS streams come back each after its own retry
+     * back-off, which grows to 30 s ({@code SubscriptionFactory::RetryMaxDelayMs}, jittered): the VHDS stream may be
+     * back that long before the ADS stream. Found in the cluster in a box with a 5 s bound: pushed after 5 s, the
+     * virtual hosts named a cluster the gateway's CDS did not hold yet, and every resend was NACKed until its ADS
+     * stream returned.
      */
-    static final long CLUSTERS_WAIT_MS = 5_000;
+    public static final Duration CLUSTERS_WAIT = Duration.ofSeconds(35);
     /** Names one stream may hold or ask for: every virtual host of a large group, and then some. */
     static final int MAX_NAMES = 20_000;
 
@@ -79,6 +84,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             Map<String, Resource> changed,
             List<String> removed) {}
 
+    private final long clustersWaitMs;
     private final Fleet fleet;
     private final NodeGroupMapper groups;
     private final MeterRegistry meters;
@@ -93,6 +99,12 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     });
 
     public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
+        this(fleet, groups, meters, CLUSTERS_WAIT);
+    }
+
+    /** @param clustersWait how long a push waits at most for the node's answer to the served clusters */
+    public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters, Duration clustersWait) {
+        this.clustersWaitMs = clustersWait.toMillis();
         this.fleet = fleet;
         this.groups = groups;
         this.meters = meters;
@@ -437,15 +449,15 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             return !answered;
         }
 
-        /** Whether this wait has lasted {@link #CLUSTERS_WAIT_MS}; the first call starts it and wakes the push then. */
+        /** Whether this wait has lasted {@code clustersWaitMs}; the first call starts it and wakes the push then. */
         private boolean waitedLongEnough() {
             long now = System.nanoTime();
             if (waitingSince < 0) {
                 waitingSince = now;
-                retries.schedule(this::push, CLUSTERS_WAIT_MS, TimeUnit.MILLISECONDS);
+                retries.schedule(this::push, clustersWaitMs, TimeUnit.MILLISECONDS);
                 return false;
             }
-            if (now - waitingSince < TimeUnit.MILLISECONDS.toNanos(CLUSTERS_WAIT_MS)) {
+            if (now - waitingSince < TimeUnit.MILLISECONDS.toNanos(clustersWaitMs)) {
                 return false;
             }
             waitingSince = -1;
@@ -453,7 +465,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                     "VHDS push to node={} group={} without its clusters' answer on this replica after {} ms",
                     ClientText.escape(key.nodeId(), 256),
                     ClientText.escape(group, 128),
-                    CLUSTERS_WAIT_MS);
+                    clustersWaitMs);
             return true;
         }
 
