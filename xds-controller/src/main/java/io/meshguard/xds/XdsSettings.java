@@ -162,7 +162,9 @@ public record XdsSettings(
             "Serve Envoy gateways' virtual hosts over VHDS (delta xDS), each its own resource, through this static "
                     + "cluster of their bootstrap (the one to the controller: meshguard-xds), so a one-route change "
                     + "sends that virtual host instead of the whole route table. Empty: virtual hosts stay inside the "
-                    + "route tables (RDS). Proxyless gRPC clients always get whole tables.");
+                    + "route tables (RDS), for a gateway whose bootstrap has no such cluster. The manifests, the "
+                    + "compose stack and `meshguard up` set `meshguard-xds`. Proxyless gRPC clients always get whole "
+                    + "tables.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
