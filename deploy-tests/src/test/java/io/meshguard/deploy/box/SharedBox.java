@@ -18,6 +18,7 @@ final class SharedBox {
     static synchronized ClusterInABox get() throws Exception {
         if (box == null) {
             sweepDirsOfKilledRuns();
+            BoxLogs.clear();
             // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp,
             // which the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
             dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
@@ -33,6 +34,14 @@ final class SharedBox {
     private static synchronized void removeDir() {
         if (box != null) {
             box.close();
+        }
+        if (dir != null) {
+            // nothing printed: surefire's channel to a forked JVM is closed while its shutdown hooks run
+            try {
+                BoxLogs.keep(dir);
+            } catch (java.io.IOException | RuntimeException e) {
+                // the run's result stands; only its logs are missing
+            }
         }
         if (dir != null && !Boolean.getBoolean("meshguard.box.keep")) {
             Shell.run("rm", "-rf", "--one-file-system", dir.toString());
