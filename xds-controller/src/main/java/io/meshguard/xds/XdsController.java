@@ -110,7 +110,7 @@ public final class XdsController implements ServerComponent {
                                 io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults())),
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
                 settings.adsPeers(),
-                settings.vhdsCluster());
+                settings.vhdsCluster().map(XdsCore.Vhds::through));
         this.listener = new RevisionListener(
                 dataSource,
                 revisions,

@@ -28,6 +28,19 @@ import java.util.Optional;
  * {@link XdsController}.
  */
 public final class XdsCore implements AutoCloseable {
+    /**
+     * Envoy gateways' virtual hosts over VHDS ({@link VirtualHostDiscovery}).
+     *
+     * @param cluster the static cluster of the gateways' bootstrap that reaches this controller
+     * @param clustersWait how long a push waits at most for the node's answer to the clusters it names
+     */
+    public record Vhds(String cluster, java.time.Duration clustersWait) {
+        /** Through {@code cluster}, with the shipped wait ({@link VirtualHostDiscovery#CLUSTERS_WAIT}). */
+        public static Vhds through(String cluster) {
+            return new Vhds(cluster, VirtualHostDiscovery.CLUSTERS_WAIT);
+        }
+    }
+
     private final XdsSnapshots snapshots;
     private final Fleet fleet;
     private final AdsStreams streams;
@@ -119,8 +132,8 @@ public final class XdsCore implements AutoCloseable {
     }
 
     /**
-     * @param vhdsCluster when present, Envoy nodes get their virtual hosts over VHDS through this cluster of their
-     *     bootstrap (the one to the controller, {@code meshguard-xds}), not inside their route tables
+     * @param vhds when present, Envoy nodes get their virtual hosts over VHDS through its cluster of their bootstrap
+     *     (the one to the controller, {@code meshguard-xds}), not inside their route tables
      */
     public XdsCore(
             InetSocketAddress adsBind,
@@ -133,39 +146,7 @@ public final class XdsCore implements AutoCloseable {
             ConfigValidator validator,
             RolloutSpans rollouts,
             AdsPeerPolicy peers,
-            Optional<String> vhdsCluster) {
-        this(
-                adsBind,
-                targets,
-                store,
-                defaultGroup,
-                fleetSink,
-                meters,
-                clock,
-                validator,
-                rollouts,
-                peers,
-                vhdsCluster,
-                VirtualHostDiscovery.CLUSTERS_WAIT);
-    }
-
-    /**
-     * @param vhdsClustersWait how long a VHDS push waits at most for the node's answer to the clusters it names
-     *     ({@link VirtualHostDiscovery#CLUSTERS_WAIT}; tests shorten it)
-     */
-    public XdsCore(
-            InetSocketAddress adsBind,
-            FilterTargets targets,
-            RevisionStore store,
-            Optional<String> defaultGroup,
-            Fleet.Sink fleetSink,
-            MeterRegistry meters,
-            Clock clock,
-            ConfigValidator validator,
-            RolloutSpans rollouts,
-            AdsPeerPolicy peers,
-            Optional<String> vhdsCluster,
-            java.time.Duration vhdsClustersWait) {
+            Optional<Vhds> vhds) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
         this.fleet = new Fleet(
@@ -177,10 +158,10 @@ public final class XdsCore implements AutoCloseable {
                     virtualHostsFollow(status);
                 },
                 this::revisionOf);
-        this.virtualHosts = new VirtualHostDiscovery(fleet, groups, meters, vhdsClustersWait);
+        this.virtualHosts = new VirtualHostDiscovery(
+                fleet, groups, meters, vhds.map(Vhds::clustersWait).orElse(VirtualHostDiscovery.CLUSTERS_WAIT));
         this.snapshots = new XdsSnapshots(
-                new SimpleCache<>(groups),
-                vhdsCluster.map(cluster -> new XdsSnapshots.VirtualHosts(cluster, virtualHosts)));
+                new SimpleCache<>(groups), vhds.map(v -> new XdsSnapshots.VirtualHosts(v.cluster(), virtualHosts)));
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);

@@ -81,7 +81,7 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
                 new ConfigValidator(),
                 RolloutSpans.disabled(),
                 peers,
-                vhdsCluster);
+                vhdsCluster.map(XdsCore.Vhds::through));
         this.subscriptions = new ZoneSubscriptionState(settings.stateDir(), core.subscriptionState());
         this.link = new CentralLink(settings, this);
         io.micrometer.core.instrument.Gauge.builder(

@@ -56,7 +56,7 @@ class TwoStepRemovalTest {
                         new io.meshguard.xds.validate.ConfigValidator(),
                         RolloutSpans.disabled(),
                         AdsPeerPolicy.localDevelopment(),
-                        vhdsCluster)
+                        vhdsCluster.map(XdsCore.Vhds::through))
                 .start();
     }
 

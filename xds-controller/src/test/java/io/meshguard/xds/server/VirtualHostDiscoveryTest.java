@@ -76,8 +76,7 @@ class VirtualHostDiscoveryTest {
                         new ConfigValidator(),
                         RolloutSpans.disabled(),
                         AdsPeerPolicy.localDevelopment(),
-                        Optional.of("meshguard-xds"),
-                        CLUSTERS_WAIT)
+                        Optional.of(new XdsCore.Vhds("meshguard-xds", CLUSTERS_WAIT)))
                 .start();
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
                 .usePlaintext()
