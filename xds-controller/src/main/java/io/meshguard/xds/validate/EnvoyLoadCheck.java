@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.envoy.validation.Violation;
 import io.meshguard.xds.snapshot.FailFastListeners;
@@ -71,14 +72,16 @@ public final class EnvoyLoadCheck {
     }
 
     /**
-     * The parts of a resource whose verdict is remembered too: each route of a route table. A group's table holds all
-     * its routes, so a one-route change makes a new table: only its changed routes are walked again, the rest answer
-     * from here (issue 48: a publish's cost grows with the change, not with the group).
+     * The parts of a resource whose verdict is remembered too: each virtual host of a route table, and each route. A
+     * group's table holds all its routes, so a one-route change makes a new table: only its changed virtual host and
+     * route are walked again, the other virtual hosts answer from here whole, not route by route (issue 48: a
+     * publish's cost grows with the change, not with the group). Their verdicts depend on their content alone: the
+     * rules are the API's own, per message.
      */
-    private static final EnvoyValidator.Parts ROUTES = new EnvoyValidator.Parts() {
+    private static final EnvoyValidator.Parts TABLE_PARTS = new EnvoyValidator.Parts() {
         @Override
         public boolean remembers(Descriptor type) {
-            return type == Route.getDescriptor();
+            return type == Route.getDescriptor() || type == VirtualHost.getDescriptor();
         }
 
         @Override
@@ -92,7 +95,7 @@ public final class EnvoyLoadCheck {
 
     /** {@link EnvoyValidator#validate} of {@code resource}, or its verdict on an equal resource checked before. */
     static List<Violation> violations(Message resource) {
-        return remembered(resource, r -> EnvoyValidator.validate(r, ROUTES));
+        return remembered(resource, r -> EnvoyValidator.validate(r, TABLE_PARTS));
     }
 
     /** The number of resources and routes walked anew so far (monotonic; compare two readings). */

@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.meshguard.xds.snapshot.GroupResources;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -53,5 +58,45 @@ class EnvoyLoadCheckTest {
                 .extracting(Problem::path)
                 .contains("groups[edge].cds[two].connect_timeout")
                 .allSatisfy(path -> assertThat(path).startsWith("groups[edge].cds[two]."));
+    }
+
+    private static VirtualHost host(String name, long timeoutSeconds) {
+        return VirtualHost.newBuilder()
+                .setName(name)
+                .addDomains(name + ".example")
+                .addRoutes(Route.newBuilder()
+                        .setName("r")
+                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                        .setRoute(RouteAction.newBuilder()
+                                .setCluster("c")
+                                .setTimeout(Duration.newBuilder().setSeconds(timeoutSeconds))))
+                .build();
+    }
+
+    private static GroupResources withTable(VirtualHost... hosts) {
+        RouteConfiguration table = RouteConfiguration.newBuilder()
+                .setName("http-8080")
+                .addAllVirtualHosts(List.of(hosts))
+                .build();
+        return new GroupResources("edge", List.of(), List.of(table), List.of(), List.of());
+    }
+
+    @Test
+    void problems_rememberedVirtualHostInANewTable_reportedAtItsPlaceInThatTable() {
+        // a virtual host's verdict is remembered (issue 48: a one-route change walks its virtual host, not all 200);
+        // the same bad host in a new table, at another index, is reported where it now is
+        VirtualHost bad = host("bad", -1);
+        assertThat(EnvoyLoadCheck.problems(withTable(bad)))
+                .extracting(Problem::path)
+                .containsExactly("groups[edge].rds[http-8080].virtual_hosts[0].routes[0].route.timeout");
+
+        long walked = EnvoyLoadCheck.walked();
+        List<Problem> again = EnvoyLoadCheck.problems(withTable(host("good", 5), host("bad", -1)));
+
+        assertThat(again)
+                .extracting(Problem::path)
+                .containsExactly("groups[edge].rds[http-8080].virtual_hosts[1].routes[0].route.timeout");
+        // the new table and the new good host (and its route) walked; the bad host answered from its verdict
+        assertThat(EnvoyLoadCheck.walked() - walked).isEqualTo(3);
     }
 }
