@@ -98,10 +98,6 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         return t;
     });
 
-    public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters) {
-        this(fleet, groups, meters, CLUSTERS_WAIT);
-    }
-
     /** @param clustersWait how long a push waits at most for the node's answer to the served clusters */
     public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters, Duration clustersWait) {
         this.clustersWaitMs = clustersWait.toMillis();

@@ -90,7 +90,7 @@ public final class EnvoyLoadCheck {
         }
     };
 
-    /** How many checks walked a resource or route anew (not a remembered verdict): what a change costs, for tests. */
+    /** How many checks walked a resource, virtual host or route anew (not a remembered verdict): what a change costs. */
     private static final java.util.concurrent.atomic.AtomicLong WALKED = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@link EnvoyValidator#validate} of {@code resource}, or its verdict on an equal resource checked before. */
@@ -98,7 +98,7 @@ public final class EnvoyLoadCheck {
         return remembered(resource, r -> EnvoyValidator.validate(r, TABLE_PARTS));
     }
 
-    /** The number of resources and routes walked anew so far (monotonic; compare two readings). */
+    /** The number of resources, virtual hosts and routes walked anew so far (monotonic; compare two readings). */
     public static long walked() {
         return WALKED.get();
     }
