@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *       first, idempotently ({@code ON CONFLICT DO NOTHING} on the event id), deleting a segment only after its
  *       rows are committed.</li>
  * </ul>
- * New events go to the spool as long as it is not empty, so replay keeps the original order. Rows that
+ * New events go to the spool as long as it is not empty, so replay keeps the original order, except for the (at
+ * most two) batches that were with the database thread when a write failed: they reach the spool after the
+ * batches spooled meanwhile, so {@code drop_oldest} may drop up to two batches newer than them. Rows that
  * PostgreSQL refuses for good (a data error, not an outage) are written one by one; the refused ones go to a
  * dead-letter spool ({@code <spool>/rejected}) and are counted and logged, never silently dropped.
  *
