@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.meshguard.xds.snapshot.GroupResources;
@@ -40,15 +41,7 @@ public final class ReferenceCheck {
         }
         for (RouteConfiguration rc : r.routes()) {
             rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(route -> {
-                if (!route.hasRoute()) {
-                    return;
-                }
-                List<String> targets = new ArrayList<>();
-                if (!route.getRoute().getCluster().isEmpty()) {
-                    targets.add(route.getRoute().getCluster());
-                }
-                route.getRoute().getWeightedClusters().getClustersList().forEach(w -> targets.add(w.getName()));
-                for (String t : targets) {
+                for (String t : clustersOf(route)) {
                     if (!clusterNames.contains(t)) {
                         problems.add("route " + rc.getName() + "/" + route.getName() + " → missing cluster " + t);
                     }
@@ -71,6 +64,19 @@ public final class ReferenceCheck {
             }
         }
         return problems;
+    }
+
+    /** The clusters a route sends to by name: what a node must hold before it accepts the route. */
+    public static List<String> clustersOf(Route route) {
+        if (!route.hasRoute()) {
+            return List.of();
+        }
+        List<String> targets = new ArrayList<>();
+        if (!route.getRoute().getCluster().isEmpty()) {
+            targets.add(route.getRoute().getCluster());
+        }
+        route.getRoute().getWeightedClusters().getClustersList().forEach(w -> targets.add(w.getName()));
+        return targets;
     }
 
     private static List<HttpConnectionManager> connectionManagers(Listener l, List<String> problems) {

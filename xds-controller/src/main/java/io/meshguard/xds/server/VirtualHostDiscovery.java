@@ -44,11 +44,13 @@ import org.slf4j.LoggerFactory;
  * ({@link Fleet}).
  *
  * <p>A new cluster must reach a node before a virtual host naming it: Envoy's tables set {@code validate_clusters},
- * and the ADS and VHDS streams are not ordered against each other. A push waits until the node's ADS stream on this
- * replica has answered the served cluster version ({@link #nodeChanged}), for at most {@link #CLUSTERS_WAIT}: a
- * stream that reconnected before the node's ADS stream did (each stream keeps its own retry back-off), or whose ADS
- * stream went to another replica, is held as long, not pushed at once; after that it is sent, and a NACK (a cluster
- * not there yet) is followed by a resend after a back-off (1 s doubling to 30 s) while the node lacks what is served.
+ * and the ADS and VHDS streams are not ordered against each other. A push whose virtual hosts name only clusters
+ * that those the node last accepted on this stream named goes at once: the node held them then, and a cluster stays
+ * served while a node's routes name it. Any other push waits until the node's ADS stream on this replica has answered
+ * the served cluster version ({@link #nodeChanged}), for at most {@link #CLUSTERS_WAIT}: a stream that reconnected
+ * before the node's ADS stream did (each stream keeps its own retry back-off), or whose ADS stream went to another
+ * replica, is held as long, not pushed at once; after that it is sent, and a NACK (a cluster not there yet) is
+ * followed by a resend after a back-off (1 s doubling to 30 s) while the node lacks what is served.
  */
 public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.VirtualHostDiscoveryServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(VirtualHostDiscovery.class);
@@ -82,7 +84,21 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             String clustersVersion,
             Map<String, Map<String, Resource>> hosts,
             Map<String, Resource> changed,
-            List<String> removed) {}
+            List<String> removed,
+            Map<String, Set<String>> clustersOfHost,
+            Map<String, Set<String>> clustersOfTable) {
+
+        /** The clusters the virtual hosts of the tables a stream follows name (every table's for a wildcard). */
+        Set<String> clustersNamed(boolean wildcard, Set<String> tablesFollowed) {
+            Set<String> named = new java.util.TreeSet<>();
+            clustersOfTable.forEach((table, clusters) -> {
+                if (wildcard || tablesFollowed.contains(table)) {
+                    named.addAll(clusters);
+                }
+            });
+            return named;
+        }
+    }
 
     private final long clustersWaitMs;
     private final Fleet fleet;
@@ -116,12 +132,20 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         Map<String, Map<String, Resource>> hosts = new LinkedHashMap<>();
         Map<String, Resource> changed = new LinkedHashMap<>();
         List<String> removed = new ArrayList<>();
+        Map<String, Set<String>> clustersOfHost = new HashMap<>();
+        Map<String, Set<String>> clustersOfTable = new LinkedHashMap<>();
         t.hosts().forEach((table, byName) -> {
             Map<String, Resource> resources = new LinkedHashMap<>();
             Map<String, Resource> before =
                     previous == null ? Map.of() : previous.hosts().getOrDefault(table, Map.of());
+            Set<String> tableClusters = new java.util.TreeSet<>();
             byName.forEach((name, host) -> {
                 Resource old = before.get(name);
+                Set<String> clusters = old != null && old.getVersion().equals(host.version())
+                        ? previous.clustersOfHost().get(name)
+                        : clustersNamed(host.host());
+                clustersOfHost.put(name, clusters);
+                tableClusters.addAll(clusters);
                 if (old != null && old.getVersion().equals(host.version())) {
                     resources.put(name, old);
                 } else {
@@ -136,6 +160,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             });
             before.keySet().stream().filter(n -> !byName.containsKey(n)).forEach(removed::add);
             hosts.put(table, resources);
+            clustersOfTable.put(table, Set.copyOf(tableClusters));
         });
         if (previous != null) {
             previous.hosts().forEach((table, before) -> {
@@ -153,12 +178,20 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                         clustersVersion,
                         hosts,
                         changed,
-                        removed));
+                        removed,
+                        clustersOfHost,
+                        clustersOfTable));
         for (Stream s : streams) {
             if (group.equals(s.group)) {
                 s.push();
             }
         }
+    }
+
+    private static Set<String> clustersNamed(VirtualHost host) {
+        Set<String> clusters = new java.util.TreeSet<>();
+        host.getRoutesList().forEach(r -> clusters.addAll(ReferenceCheck.clustersOf(r)));
+        return Set.copyOf(clusters);
     }
 
     /** A node's status changed (e.g. it ACKed new clusters): the pushes held for it may go now. */
@@ -203,8 +236,11 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private boolean closed;
         /** When the push began waiting for the node's clusters ({@link System#nanoTime}); -1 while none waits. */
         private long waitingSince = -1;
+        /** The clusters the virtual hosts the node last accepted on this stream name: it held them then. */
+        private Set<String> clustersAccepted = Set.of();
 
-        private record Sent(String version, List<String> names, List<String> removed) {}
+        /** A response awaiting its answer, and the clusters its node holds once it accepts it. */
+        private record Sent(String version, List<String> names, List<String> removed, Set<String> clusters) {}
 
         Stream(StreamObserver<DeltaDiscoveryResponse> out) {
             this.out = out;
@@ -304,6 +340,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             } else {
                 AdsStreams.counter(meters, "meshguard_xds_acks_total", TYPE).increment();
                 retryMs = RETRY_INITIAL_MS;
+                clustersAccepted = s.clusters();
                 fleet.acked(key, group, TYPE_URL, s.version());
             }
         }
@@ -329,7 +366,10 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         /** Sends what the node lacks of its group's served tables, once the node has their clusters. */
         synchronized void push() {
             Table t = group == null ? null : tables.get(group);
-            held = t != null && waitsForClusters(t) && !waitedLongEnough();
+            held = t != null && !clustersHeld(t) && !clustersAnswered(t) && !waitedLongEnough();
+            if (!held) {
+                waitingSince = -1;
+            }
             if (closed || t == null || !subscribed() || held) {
                 return;
             }
@@ -416,7 +456,13 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             resources.values().forEach(r -> response.addResources(r));
             resources.forEach((name, r) -> known.put(name, r.getVersion()));
             versionSent = t.routesVersion();
-            sent.put(nonce, new Sent(t.routesVersion(), List.copyOf(resources.keySet()), List.copyOf(removed)));
+            sent.put(
+                    nonce,
+                    new Sent(
+                            t.routesVersion(),
+                            List.copyOf(resources.keySet()),
+                            List.copyOf(removed),
+                            t.clustersNamed(wildcard, tablesSubscribed)));
             if (sent.size() > NONCES_KEPT) {
                 // a client answers the latest nonce; older unanswered ones are stale anyway
                 sent.remove(sent.keySet().iterator().next());
@@ -427,22 +473,26 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         }
 
         /**
-         * True while the node has answered, on this replica, neither ACK nor NACK to the cluster version served with
-         * the table (also when this replica has not seen its ADS stream answer clusters at all).
+         * Whether the table's virtual hosts that this stream follows name only clusters that those the node accepted
+         * last named (an on-demand name may resolve into any table: never known ahead).
          */
-        private boolean waitsForClusters(Table t) {
+        private boolean clustersHeld(Table t) {
+            return aliases.isEmpty() && clustersAccepted.containsAll(t.clustersNamed(wildcard, tablesSubscribed));
+        }
+
+        /**
+         * Whether the node has answered, on this replica, the cluster version served with the table (ACK or NACK;
+         * false also when this replica has not seen its ADS stream answer clusters at all).
+         */
+        private boolean clustersAnswered(Table t) {
             Optional<NodeStatus> node = fleet.node(key);
-            boolean answered = node.isPresent()
+            return node.isPresent()
                     && (t.clustersVersion().equals(node.get().ackedVersions().get(CDS))
                             || node.get()
                                     .lastNack()
                                     .filter(x -> x.typeUrl().equals(CDS)
                                             && x.version().equals(t.clustersVersion()))
                                     .isPresent());
-            if (answered) {
-                waitingSince = -1;
-            }
-            return !answered;
         }
 
         /** Whether this wait has lasted {@code clustersWaitMs}; the first call starts it and wakes the push then. */
@@ -456,7 +506,6 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             if (now - waitingSince < TimeUnit.MILLISECONDS.toNanos(clustersWaitMs)) {
                 return false;
             }
-            waitingSince = -1;
             log.info(
                     "VHDS push to node={} group={} without its clusters' answer on this replica after {} ms",
                     ClientText.escape(key.nodeId(), 256),

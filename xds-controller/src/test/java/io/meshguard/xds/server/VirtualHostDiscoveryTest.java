@@ -205,6 +205,36 @@ class VirtualHostDiscoveryTest {
     }
 
     @Test
+    void vhdsWhoseAdsIsElsewhere_changeAmongClustersItAccepted_isSentAtOnce_aNewClusterWaits() throws Exception {
+        // a split gateway: after the bounded wait its node accepted virtual hosts naming the served clusters
+        Vhds vhds = new Vhds("gw-5");
+        DeltaDiscoveryResponse first = vhds.responses.poll(CLUSTERS_WAIT.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+        assertThat(first).as("a VHDS response after the wait").isNotNull();
+        vhds.ack(first);
+        awaitNode("gw-5", n -> first.getSystemVersionInfo()
+                .equals(n.ackedVersions().get(VirtualHostDiscovery.TYPE_URL)));
+
+        String weights = sample.replace(
+                "weight: 90}, {upstream: payments-v2-canary, weight: 10}",
+                "weight: 80}, {upstream: payments-v2-canary, weight: 20}");
+        publish(weights);
+        DeltaDiscoveryResponse change = vhds.responses.poll(CLUSTERS_WAIT.toMillis() / 2, TimeUnit.MILLISECONDS);
+        assertThat(change)
+                .as("a weight change among clusters the node accepted, without the %s hold", CLUSTERS_WAIT)
+                .isNotNull();
+        assertThat(change.getResourcesList()).extracting(Resource::getName).containsExactly(PAYMENTS);
+        vhds.ack(change);
+
+        publish(weights.replace("  - name: payments-v1\n", "  - name: payments-v1-blue\n")
+                .replace("{upstream: payments-v1, weight: 100}", "{upstream: payments-v1-blue, weight: 100}"));
+        assertThat(vhds.responses.poll(CLUSTERS_WAIT.toMillis() / 2, TimeUnit.MILLISECONDS))
+                .as("virtual hosts naming payments-v1-blue, which no host the node accepted named")
+                .isNull();
+        DeltaDiscoveryResponse later = vhds.next();
+        assertThat(vhds.host(later, PAYMENTS).toString()).contains("payments-v1-blue");
+    }
+
+    @Test
     void nack_isRecorded_andWhatItRejectedIsSentAgain() throws Exception {
         new Ads("gw-1", true);
         Vhds vhds = new Vhds("gw-1");
