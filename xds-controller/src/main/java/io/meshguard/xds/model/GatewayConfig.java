@@ -45,14 +45,43 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
 
     /** The upstreams the group's routes send to, in name order. */
     public List<Upstream> upstreamsOf(String group) {
-        java.util.Set<String> names = new java.util.TreeSet<>();
-        routesOf(group).forEach(r -> r.destinations().forEach(d -> names.add(d.upstream())));
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Route r : routes) {
+            if (r.group().equals(group)) {
+                r.destinations().forEach(d -> names.add(d.upstream()));
+            }
+        }
         java.util.Map<String, Upstream> byName = new java.util.HashMap<>();
         upstreams.forEach(u -> byName.putIfAbsent(u.name(), u));
         return names.stream()
+                .sorted()
                 .map(byName::get)
                 .filter(java.util.Objects::nonNull)
                 .toList();
+    }
+
+    /**
+     * This configuration with each object equal to one of {@code earlier}'s (the same kind and name) replaced by that
+     * instance. A draft read again after a change is otherwise all new instances, and what is remembered per object
+     * (the snapshot's virtual hosts, {@code SnapshotBuilder}) finds the unchanged ones by identity, in O(1) each.
+     */
+    public GatewayConfig reusing(GatewayConfig earlier) {
+        return new GatewayConfig(
+                reusing(groups, earlier.groups, GatewayGroup::name),
+                reusing(upstreams, earlier.upstreams, Upstream::name),
+                reusing(apis, earlier.apis, Api::name),
+                reusing(routes, earlier.routes, r -> r.group() + "\u0000" + r.name()));
+    }
+
+    private static <T> List<T> reusing(List<T> now, List<T> before, java.util.function.Function<T, String> name) {
+        java.util.Map<String, T> byName = new java.util.HashMap<>();
+        before.forEach(b -> byName.putIfAbsent(name.apply(b), b));
+        List<T> out = new java.util.ArrayList<>(now.size());
+        for (T t : now) {
+            T b = byName.get(name.apply(t));
+            out.add(b != null && b.equals(t) ? b : t);
+        }
+        return out;
     }
 
     /**

@@ -6,12 +6,16 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.meshguard.xds.snapshot.GroupResources;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Listener → route configuration → cluster → load assignment: every name a resource refers to must be in the same
@@ -40,13 +44,18 @@ public final class ReferenceCheck {
             }
         }
         for (RouteConfiguration rc : r.routes()) {
-            rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(route -> {
-                for (String t : clustersOf(route)) {
-                    if (!clusterNames.contains(t)) {
-                        problems.add("route " + rc.getName() + "/" + route.getName() + " → missing cluster " + t);
+            for (VirtualHost vh : rc.getVirtualHostsList()) {
+                if (clusterNames.containsAll(rememberedClustersOf(vh))) {
+                    continue;
+                }
+                for (Route route : vh.getRoutesList()) {
+                    for (String t : clustersOf(route)) {
+                        if (!clusterNames.contains(t)) {
+                            problems.add("route " + rc.getName() + "/" + route.getName() + " → missing cluster " + t);
+                        }
                     }
                 }
-            }));
+            }
         }
         for (Cluster c : r.clusters()) {
             if (c.getType() == Cluster.DiscoveryType.EDS) {
@@ -65,6 +74,43 @@ public final class ReferenceCheck {
         }
         return problems;
     }
+
+    /** The clusters a virtual host's routes send to by name: what a node must hold before it accepts it. */
+    public static Set<String> clustersOf(VirtualHost vh) {
+        Set<String> clusters = new TreeSet<>();
+        vh.getRoutesList().forEach(route -> clusters.addAll(clustersOf(route)));
+        return Set.copyOf(clusters);
+    }
+
+    /**
+     * {@link #clustersOf(VirtualHost)}, remembered: a publish's virtual hosts are mostly the instances built before
+     * ({@code SnapshotBuilder}), whose protobuf hash is kept, so an unchanged one is looked up, not walked.
+     */
+    private static Set<String> rememberedClustersOf(VirtualHost vh) {
+        synchronized (CLUSTERS_OF_HOST) {
+            Set<String> known = CLUSTERS_OF_HOST.get(vh);
+            if (known != null) {
+                return known;
+            }
+        }
+        Set<String> clusters = clustersOf(vh);
+        synchronized (CLUSTERS_OF_HOST) {
+            CLUSTERS_OF_HOST.put(vh, clusters);
+        }
+        return clusters;
+    }
+
+    /** Virtual hosts whose clusters are remembered: every host of a few large groups, least recently used out. */
+    static final int REMEMBERED_HOSTS = 16_384;
+
+    private static final Map<VirtualHost, Set<String>> CLUSTERS_OF_HOST = new LinkedHashMap<>(1024, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<VirtualHost, Set<String>> eldest) {
+            return size() > REMEMBERED_HOSTS;
+        }
+    };
 
     /** The clusters a route sends to by name: what a node must hold before it accepts the route. */
     public static List<String> clustersOf(Route route) {

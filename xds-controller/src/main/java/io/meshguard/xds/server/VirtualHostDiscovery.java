@@ -86,16 +86,23 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             Map<String, Resource> changed,
             List<String> removed,
             Map<String, Set<String>> clustersOfHost,
-            Map<String, Set<String>> clustersOfTable) {
+            Map<String, Set<String>> clustersOfTable,
+            Set<String> clustersOfAll) {
 
-        /** The clusters the virtual hosts of the tables a stream follows name (every table's for a wildcard). */
+        /**
+         * The clusters the virtual hosts of the tables a stream follows name (every table's for a wildcard): the
+         * table's own set, the same instance from table to table while it does not change, so the check of each of
+         * a publish's streams is one comparison.
+         */
         Set<String> clustersNamed(boolean wildcard, Set<String> tablesFollowed) {
-            Set<String> named = new java.util.TreeSet<>();
-            clustersOfTable.forEach((table, clusters) -> {
-                if (wildcard || tablesFollowed.contains(table)) {
-                    named.addAll(clusters);
-                }
-            });
+            if (wildcard) {
+                return clustersOfAll;
+            }
+            if (tablesFollowed.size() == 1) {
+                return clustersOfTable.getOrDefault(tablesFollowed.iterator().next(), Set.of());
+            }
+            Set<String> named = new HashSet<>();
+            tablesFollowed.forEach(table -> named.addAll(clustersOfTable.getOrDefault(table, Set.of())));
             return named;
         }
     }
@@ -138,12 +145,12 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             Map<String, Resource> resources = new LinkedHashMap<>();
             Map<String, Resource> before =
                     previous == null ? Map.of() : previous.hosts().getOrDefault(table, Map.of());
-            Set<String> tableClusters = new java.util.TreeSet<>();
+            Set<String> tableClusters = new HashSet<>();
             byName.forEach((name, host) -> {
                 Resource old = before.get(name);
                 Set<String> clusters = old != null && old.getVersion().equals(host.version())
                         ? previous.clustersOfHost().get(name)
-                        : clustersNamed(host.host());
+                        : ReferenceCheck.clustersOf(host.host());
                 clustersOfHost.put(name, clusters);
                 tableClusters.addAll(clusters);
                 if (old != null && old.getVersion().equals(host.version())) {
@@ -160,8 +167,12 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             });
             before.keySet().stream().filter(n -> !byName.containsKey(n)).forEach(removed::add);
             hosts.put(table, resources);
-            clustersOfTable.put(table, Set.copyOf(tableClusters));
+            Set<String> known =
+                    previous == null ? null : previous.clustersOfTable().get(table);
+            clustersOfTable.put(table, tableClusters.equals(known) ? known : Set.copyOf(tableClusters));
         });
+        Set<String> all = new HashSet<>();
+        clustersOfTable.values().forEach(all::addAll);
         if (previous != null) {
             previous.hosts().forEach((table, before) -> {
                 if (!t.hosts().containsKey(table)) {
@@ -180,18 +191,15 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                         changed,
                         removed,
                         clustersOfHost,
-                        clustersOfTable));
+                        clustersOfTable,
+                        previous != null && all.equals(previous.clustersOfAll())
+                                ? previous.clustersOfAll()
+                                : Set.copyOf(all)));
         for (Stream s : streams) {
             if (group.equals(s.group)) {
                 s.push();
             }
         }
-    }
-
-    private static Set<String> clustersNamed(VirtualHost host) {
-        Set<String> clusters = new java.util.TreeSet<>();
-        host.getRoutesList().forEach(r -> clusters.addAll(ReferenceCheck.clustersOf(r)));
-        return Set.copyOf(clusters);
     }
 
     /** A node's status changed (e.g. it ACKed new clusters): the pushes held for it may go now. */
@@ -477,7 +485,11 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
          * last named (an on-demand name may resolve into any table: never known ahead).
          */
         private boolean clustersHeld(Table t) {
-            return aliases.isEmpty() && clustersAccepted.containsAll(t.clustersNamed(wildcard, tablesSubscribed));
+            if (!aliases.isEmpty()) {
+                return false;
+            }
+            Set<String> named = t.clustersNamed(wildcard, tablesSubscribed);
+            return named == clustersAccepted || clustersAccepted.containsAll(named);
         }
 
         /**

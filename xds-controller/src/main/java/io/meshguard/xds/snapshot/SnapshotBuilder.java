@@ -57,6 +57,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -144,26 +145,25 @@ public final class SnapshotBuilder {
         }
 
         Set<String> hostnameUpstreams = new TreeSet<>();
-        for (Upstream u : config.upstreamsOf(groupName)) {
-            if (u.discovery() == Upstream.Discovery.LOGICAL_DNS || u.discovery() == Upstream.Discovery.STRICT_DNS) {
+        List<Upstream> upstreams = config.upstreamsOf(groupName);
+        for (Upstream u : upstreams) {
+            Upstream.Discovery discovery = u.discovery();
+            if (discovery == Upstream.Discovery.LOGICAL_DNS || discovery == Upstream.Discovery.STRICT_DNS) {
                 hostnameUpstreams.add(u.name());
             }
         }
         Map<String, String> hostLiterals = new TreeMap<>();
-        for (Upstream u : config.upstreamsOf(groupName)) {
+        for (Upstream u : upstreams) {
             u.host().ifPresent(h -> hostLiterals.put(u.name(), h));
         }
         List<RouteConfiguration> routes = List.of(
-                hostRewriteLiterals(
-                        routeConfiguration(
-                                EnvoyNames.envoyRoutes(group.listenerPort()),
-                                routesByVersion,
-                                apisByHost,
-                                productHosts,
-                                new CorsPolicies(group),
-                                hostnameUpstreams,
-                                true),
-                        hostLiterals),
+                routeConfiguration(
+                        EnvoyNames.envoyRoutes(group.listenerPort()),
+                        routesByVersion,
+                        apisByHost,
+                        productHosts,
+                        new UpstreamHosts(group, hostnameUpstreams, hostLiterals),
+                        true),
                 // Product hosts are Envoy's only: the route's context extensions are what names the product publish
                 // to extauthz, and a proxyless client's ext_authz filter sends none (routes carry no per-route
                 // check settings there), so its subscription could not be checked: no listener is the closed answer.
@@ -172,13 +172,12 @@ public final class SnapshotBuilder {
                         routesByVersion,
                         apisByHost,
                         Map.of(),
-                        CorsPolicies.NONE,
-                        hostnameUpstreams,
+                        new UpstreamHosts(null, Set.of(), Map.of()),
                         false));
 
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-        for (Upstream u : config.upstreamsOf(groupName)) {
+        for (Upstream u : upstreams) {
             UpstreamInputs inputs = new UpstreamInputs(u, group);
             clusters.add(remembered(inputs, () -> UpstreamClusters.cluster(u, group)));
             remembered(new UpstreamInputs.Assignment(inputs), () -> UpstreamClusters.edsAssignment(u, group))
@@ -267,13 +266,50 @@ public final class SnapshotBuilder {
 
     // ---------------------------------------------------------------- RDS
 
+    /**
+     * What a table's routes take from the group beyond their API and route: its CORS policies ({@code group}; none for
+     * proxyless clients), which upstreams are DNS names (auto host rewrite) and the {@code host} of IP-literal ones.
+     */
+    private record UpstreamHosts(GatewayGroup group, Set<String> hostnameUpstreams, Map<String, String> hostLiterals) {
+        CorsPolicies cors() {
+            return group == null ? CorsPolicies.NONE : new CorsPolicies(group);
+        }
+
+        boolean rewritesHost(io.meshguard.xds.model.Route r) {
+            return !hostnameUpstreams.isEmpty()
+                    && r.destinations().stream()
+                            .anyMatch(d -> d.weight() > 0 && hostnameUpstreams.contains(d.upstream()));
+        }
+
+        /**
+         * Envoy only: a route whose live destinations are all upstreams with the same {@code host} sends that Host
+         * ({@code host_rewrite_literal}, replacing any {@code auto_host_rewrite}; the client's Host goes to
+         * {@code x-forwarded-host}). This is how an IP-literal (EDS) upstream in the mesh is reached through the
+         * gateway's sidecar as its Service (review R4-06, {@code docs/gateway-envoy-config.md}, "IP-literal
+         * upstreams"). Destinations that disagree get no literal.
+         */
+        Optional<String> hostLiteral(io.meshguard.xds.model.Route r) {
+            String literal = null;
+            for (io.meshguard.xds.model.Route.Destination d : r.destinations()) {
+                if (d.weight() <= 0) {
+                    continue;
+                }
+                String host = hostLiterals.get(d.upstream());
+                if (host == null || host.isEmpty() || (literal != null && !literal.equals(host))) {
+                    return Optional.empty();
+                }
+                literal = host;
+            }
+            return Optional.ofNullable(literal);
+        }
+    }
+
     private RouteConfiguration routeConfiguration(
             String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
             Map<String, List<Api>> apisByHost,
             Map<String, ProductHost> productHosts,
-            CorsPolicies cors,
-            Set<String> hostnameUpstreams,
+            UpstreamHosts upstreams,
             boolean forEnvoy) {
         // hostnames serving the same APIs share one virtual host
         Map<String, List<String>> hostsByApiSet = new LinkedHashMap<>();
@@ -288,10 +324,11 @@ public final class SnapshotBuilder {
             // only our own routes decide; a host none names gets the catch-all's 404 (unservedHost)
             rc.setValidateClusters(BoolValue.of(true));
         }
-        hostsByApiSet.forEach((key, hosts) -> rc.addVirtualHosts(
-                virtualHost(hosts, apisOfKey.get(key), routesByVersion, cors, hostnameUpstreams, forEnvoy)));
+        CorsPolicies cors = upstreams.cors();
+        hostsByApiSet.forEach((key, hosts) ->
+                rc.addVirtualHosts(virtualHost(hosts, apisOfKey.get(key), routesByVersion, cors, upstreams, forEnvoy)));
         productHosts.forEach((host, p) -> rc.addVirtualHosts(
-                virtualHost(List.of(host), p.apis(), p.routesByVersion(), cors, hostnameUpstreams, forEnvoy)));
+                virtualHost(List.of(host), p.apis(), p.routesByVersion(), cors, upstreams, forEnvoy)));
         if (forEnvoy) {
             rc.addVirtualHosts(readinessHost());
             rc.addVirtualHosts(unservedHost());
@@ -347,51 +384,46 @@ public final class SnapshotBuilder {
     }
 
     /**
-     * Envoy only: a route whose live destinations are all upstreams with the same {@code host} sends that Host
-     * ({@code host_rewrite_literal}, replacing any {@code auto_host_rewrite}; the client's Host goes to
-     * {@code x-forwarded-host}). This is how an IP-literal (EDS) upstream in the mesh is reached through the gateway's
-     * sidecar as its Service (review R4-06, {@code docs/gateway-envoy-config.md}, "IP-literal upstreams"). Destinations
-     * that disagree get no literal.
+     * A virtual host: the one built before from the same instances when the draft's objects are the ones read before
+     * ({@link GatewayConfig#reusing}), found without hashing or comparing a route, else built (each route from the
+     * ones remembered by their inputs' equality).
      */
-    private static RouteConfiguration hostRewriteLiterals(RouteConfiguration rc, Map<String, String> hostLiterals) {
-        if (hostLiterals.isEmpty()) {
-            return rc;
-        }
-        RouteConfiguration.Builder b = rc.toBuilder();
-        for (VirtualHost.Builder vh : b.getVirtualHostsBuilderList()) {
-            for (Route.Builder r : vh.getRoutesBuilderList()) {
-                if (!r.hasRoute()) {
-                    continue;
-                }
-                RouteAction.Builder a = r.getRouteBuilder();
-                List<String> clusters = a.hasWeightedClusters()
-                        ? a.getWeightedClusters().getClustersList().stream()
-                                .map(WeightedCluster.ClusterWeight::getName)
-                                .toList()
-                        : List.of(a.getCluster());
-                Set<String> hosts = new TreeSet<>();
-                for (String c : clusters) {
-                    hosts.add(hostLiterals.getOrDefault(c, ""));
-                }
-                if (hosts.size() == 1 && !hosts.contains("")) {
-                    a.setHostRewriteLiteral(hosts.iterator().next()).setAppendXForwardedHost(true);
-                    // as for auto_host_rewrite: the upstream's x-forwarded-host holds exactly the client's Host
-                    // (RouteEntryImplBase::finalizeRequestHeaders removes headers before the literal rewrite)
-                    if (!r.getRequestHeadersToRemoveList().contains(X_FORWARDED_HOST)) {
-                        r.addRequestHeadersToRemove(X_FORWARDED_HOST);
-                    }
-                }
-            }
-        }
-        return b.build();
-    }
-
     private VirtualHost virtualHost(
             List<String> hosts,
             List<Api> apis,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
             CorsPolicies cors,
-            Set<String> hostnameUpstreams,
+            UpstreamHosts upstreams,
+            boolean forEnvoy) {
+        List<Object> same = new ArrayList<>();
+        List<Object> upstreamFacts = new ArrayList<>();
+        same.add(upstreams.group());
+        for (Api api : apis) {
+            same.add(api);
+            for (Api.ApiVersion v : api.versions()) {
+                for (io.meshguard.xds.model.Route r :
+                        routesByVersion.getOrDefault(api.name() + "\u0000" + v.version(), List.of())) {
+                    same.add(r);
+                    if (forEnvoy) {
+                        upstreamFacts.add(upstreams.rewritesHost(r));
+                        upstreamFacts.add(upstreams.hostLiteral(r));
+                    }
+                }
+            }
+        }
+        return remembered(
+                new VirtualHostInputs(hosts, forEnvoy, new SameObjects(same.toArray()), upstreamFacts), () -> {
+                    VIRTUAL_HOSTS_BUILT.incrementAndGet();
+                    return buildVirtualHost(hosts, apis, routesByVersion, cors, upstreams, forEnvoy);
+                });
+    }
+
+    private VirtualHost buildVirtualHost(
+            List<String> hosts,
+            List<Api> apis,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            CorsPolicies cors,
+            UpstreamHosts upstreams,
             boolean forEnvoy) {
         VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
         for (String host : hosts) {
@@ -406,14 +438,13 @@ public final class SnapshotBuilder {
         // versioned paths first: the default version's unversioned prefixes would otherwise swallow them
         for (Api api : apis) {
             for (Api.ApiVersion v : api.versions()) {
-                vh.addAllRoutes(
-                        cors.decorate(api, versionRoutes(routesByVersion, api, v, true, hostnameUpstreams, forEnvoy)));
+                vh.addAllRoutes(cors.decorate(api, versionRoutes(routesByVersion, api, v, true, upstreams, forEnvoy)));
             }
         }
         for (Api api : apis) {
             api.version(api.defaultVersion())
-                    .ifPresent(v -> vh.addAllRoutes(cors.decorate(
-                            api, versionRoutes(routesByVersion, api, v, false, hostnameUpstreams, forEnvoy))));
+                    .ifPresent(v -> vh.addAllRoutes(
+                            cors.decorate(api, versionRoutes(routesByVersion, api, v, false, upstreams, forEnvoy))));
         }
         if (forEnvoy) {
             vh.addRoutes(notFoundRoute(hosts.get(0)));
@@ -426,7 +457,7 @@ public final class SnapshotBuilder {
             Api api,
             Api.ApiVersion v,
             boolean versioned,
-            Set<String> hostnameUpstreams,
+            UpstreamHosts upstreams,
             boolean forEnvoy) {
         String root = versioned ? api.basePath() + "/" + v.version() : api.basePath();
         String idBase = api.name() + "." + v.version() + (versioned ? "" : ".default");
@@ -440,7 +471,7 @@ public final class SnapshotBuilder {
                                 .sorted(ROUTE_ORDER)
                                 .toList();
                 for (io.meshguard.xds.model.Route r : routes) {
-                    out.add(route(api, v, r, root, idBase, hostnameUpstreams, forEnvoy));
+                    out.add(route(api, v, r, root, idBase, upstreams, forEnvoy));
                 }
             }
         }
@@ -466,7 +497,45 @@ public final class SnapshotBuilder {
             String root,
             String idBase,
             boolean rewritesHost,
+            Optional<String> hostLiteral,
             boolean forEnvoy) {}
+
+    /** Everything a built virtual host is a function of (see {@link #virtualHost}). */
+    private record VirtualHostInputs(
+            List<String> hosts, boolean forEnvoy, SameObjects models, List<Object> upstreamFacts) {}
+
+    /** The configuration's objects a virtual host is built from, equal when they are the same instances. */
+    private static final class SameObjects {
+        private final Object[] objects;
+        private final int hash;
+
+        SameObjects(Object[] objects) {
+            this.objects = objects;
+            int h = 1;
+            for (Object o : objects) {
+                h = 31 * h + System.identityHashCode(o);
+            }
+            this.hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof SameObjects other) || other.objects.length != objects.length || other.hash != hash) {
+                return false;
+            }
+            for (int i = 0; i < objects.length; i++) {
+                if (objects[i] != other.objects[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
 
     /** Everything an upstream's cluster and load assignment are a function of. */
     private record UpstreamInputs(Upstream upstream, GatewayGroup group) {
@@ -475,11 +544,13 @@ public final class SnapshotBuilder {
     }
 
     /**
-     * How many built routes, clusters and load assignments are kept for reuse. Every draft change validates the whole
-     * draft (a build with the default filter targets), every publish builds what it serves, and the next publish
-     * again; each of these depends on its inputs only, so an unchanged one is taken from here, and equal inputs
-     * give the same instance, whose checks ({@code EnvoyLoadCheck}) and hash protobuf memoizes (issue 48). Bounded by
-     * entries, least recently used out.
+     * How many built virtual hosts, routes, clusters and load assignments are kept for reuse. Every draft change
+     * validates the whole draft (a build with the default filter targets), every publish builds what it serves, and
+     * the next publish again; each of these depends on its inputs only, so an unchanged one is taken from here, and
+     * equal inputs give the same instance, whose checks ({@code EnvoyLoadCheck}) and hash protobuf memoizes (issue
+     * 48). Virtual hosts are found by the identity of the objects they are built from (a draft read again keeps the
+     * unchanged ones' instances), routes and the rest by their inputs' equality. Bounded by entries, least recently
+     * used out.
      */
     static final int REMEMBERED_PARTS = 65_536;
 
@@ -488,6 +559,10 @@ public final class SnapshotBuilder {
 
     /** Routes built anew (not taken from the remembered ones), for what a change costs. */
     private static final java.util.concurrent.atomic.AtomicLong ROUTES_BUILT =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    /** Virtual hosts built anew (not the instances built before). */
+    private static final java.util.concurrent.atomic.AtomicLong VIRTUAL_HOSTS_BUILT =
             new java.util.concurrent.atomic.AtomicLong();
 
     private static Map<Object, Object> rememberedParts() {
@@ -527,19 +602,24 @@ public final class SnapshotBuilder {
         return ROUTES_BUILT.get();
     }
 
+    /** The number of virtual hosts built anew so far by every builder (monotonic; compare two readings). */
+    public static long virtualHostsBuilt() {
+        return VIRTUAL_HOSTS_BUILT.get();
+    }
+
     private Route route(
             Api api,
             Api.ApiVersion v,
             io.meshguard.xds.model.Route r,
             String root,
             String idBase,
-            Set<String> hostnameUpstreams,
+            UpstreamHosts upstreams,
             boolean forEnvoy) {
-        boolean rewritesHost = forEnvoy
-                && r.destinations().stream().anyMatch(d -> d.weight() > 0 && hostnameUpstreams.contains(d.upstream()));
-        return remembered(new RouteInputs(api, v, r, root, idBase, rewritesHost, forEnvoy), () -> {
+        boolean rewritesHost = forEnvoy && upstreams.rewritesHost(r);
+        Optional<String> hostLiteral = forEnvoy ? upstreams.hostLiteral(r) : Optional.empty();
+        return remembered(new RouteInputs(api, v, r, root, idBase, rewritesHost, hostLiteral, forEnvoy), () -> {
             ROUTES_BUILT.incrementAndGet();
-            return buildRoute(api, v, r, root, idBase, rewritesHost, forEnvoy);
+            return buildRoute(api, v, r, root, idBase, rewritesHost, hostLiteral, forEnvoy);
         });
     }
 
@@ -550,6 +630,7 @@ public final class SnapshotBuilder {
             String root,
             String idBase,
             boolean rewritesHost,
+            Optional<String> hostLiteral,
             boolean forEnvoy) {
         Route.Builder b =
                 Route.newBuilder().setName(idBase + "." + r.name()).setMatch(match(r.match(), root, forEnvoy));
@@ -579,6 +660,8 @@ public final class SnapshotBuilder {
             // Http::Utility::updateAuthority appends the old Host to x-forwarded-host).
             action.setAutoHostRewrite(BoolValue.of(true)).setAppendXForwardedHost(true);
         }
+        // replaces auto_host_rewrite (one oneof)
+        hostLiteral.ifPresent(h -> action.setHostRewriteLiteral(h).setAppendXForwardedHost(true));
         r.retry().ifPresent(retry -> {
             RetryPolicy.Builder rp = RetryPolicy.newBuilder()
                     .setRetryOn(retry.retryOn())
@@ -595,7 +678,8 @@ public final class SnapshotBuilder {
                 b.addRequestHeadersToAdd(overwrite(h.name(), h.value()));
             }
             b.addAllRequestHeadersToRemove(r.requestHeadersToRemove());
-            if (rewritesHost && !r.requestHeadersToRemove().contains(X_FORWARDED_HOST)) {
+            if ((rewritesHost || hostLiteral.isPresent())
+                    && !r.requestHeadersToRemove().contains(X_FORWARDED_HOST)) {
                 // A client-sent x-forwarded-host would come first in the list the rewrite appends to, and an
                 // upstream reading the first element would trust it. Route header removal runs in the router's
                 // decodeHeaders (finalizeRequestHeaders), the rewrite later in UpstreamRequest::onPoolReady

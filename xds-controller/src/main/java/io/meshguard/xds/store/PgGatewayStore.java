@@ -122,7 +122,7 @@ public final class PgGatewayStore {
             // this transaction's generation is the committed one (the row lock orders every writer after it)
             if (!config.equals(current)) {
                 OptionalLong generation = generation(c);
-                GatewayConfig read = load(c);
+                GatewayConfig read = load(c).reusing(config);
                 generation.ifPresent(g -> written.set(new Read(g, read)));
             }
             return config;
@@ -291,7 +291,7 @@ public final class PgGatewayStore {
         if (generation.isPresent() && last != null && last.generation() == generation.getAsLong()) {
             return last.config();
         }
-        GatewayConfig config = load(c);
+        GatewayConfig config = last == null ? load(c) : load(c).reusing(last.config());
         generation.ifPresent(g -> lastRead.set(new Read(g, config)));
         return config;
     }

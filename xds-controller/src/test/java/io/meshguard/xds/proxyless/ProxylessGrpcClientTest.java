@@ -561,9 +561,10 @@ class ProxylessGrpcClientTest {
                                 e.getStatus().getCode())
                         .as("denied by extauthz-server: %s", e.getStatus())
                         .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED));
-        assertThat(decisions)
+        // recorded after the answer (above): awaited, not read at once
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(decisions)
                 .as("the capable client's call went through the Check")
-                .anySatisfy(d -> assertThat(d.path()).isEqualTo("/test.Echo/Capable"));
+                .anySatisfy(d -> assertThat(d.path()).isEqualTo("/test.Echo/Capable")));
         assertThat(a.calls.get()).isEqualTo(before);
     }
 

@@ -49,6 +49,7 @@ class IncrementalPublishTest {
             GatewayConfig after = withWeight(before, "r-7", 60);
 
             long built = SnapshotBuilder.routesBuilt();
+            long hostsBuilt = SnapshotBuilder.virtualHostsBuilt();
             long walked = EnvoyLoadCheck.walked();
             Publisher.Result result = core.publisher().publish(after, "alice", "one weight");
 
@@ -57,6 +58,8 @@ class IncrementalPublishTest {
             // r-7 is served under its versioned and its default-version path, in both route tables (Envoy's and the
             // proxyless clients'): four routes built, none of the other 299 routes' 1,196
             assertThat(SnapshotBuilder.routesBuilt() - built).isEqualTo(4);
+            // its API's virtual host in each table; the other 29 APIs' hosts are the instances built before
+            assertThat(SnapshotBuilder.virtualHostsBuilt() - hostsBuilt).isEqualTo(2);
             // the two new tables and r-7's four routes; everything else answered from earlier checks
             assertThat(EnvoyLoadCheck.walked() - walked).isLessThanOrEqualTo(8);
             assertThat(routeWeights(core, "small", "r-7")).contains("60");

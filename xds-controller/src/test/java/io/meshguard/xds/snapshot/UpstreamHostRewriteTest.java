@@ -7,12 +7,14 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
@@ -88,6 +90,47 @@ class UpstreamHostRewriteTest {
         assertThat(routes(EnvoyNames.PROXYLESS_ROUTES).values())
                 .noneMatch(r -> r.getRoute().hasAutoHostRewrite()
                         || !r.getRoute().getHostRewriteLiteral().isEmpty());
+    }
+
+    @Test
+    void upstreamHostChanged_routesNamingItAreBuiltAgain_thoughTheyAreTheSameInstances() {
+        GatewayConfig config = config();
+        SnapshotBuilder builder = new SnapshotBuilder(IN_CLUSTER);
+        builder.build(config, "edge");
+        // the routes and APIs are the instances built before; only the upstream's host moved (to a Service that
+        // is also the canary's, so the canary route gets it too)
+        GatewayConfig moved = new GatewayConfig(
+                config.groups(),
+                config.upstreams().stream()
+                        .map(u -> u.name().equals("orders-canary")
+                                ? new Upstream(
+                                        u.name(),
+                                        u.protocol(),
+                                        u.lbPolicy(),
+                                        u.connectTimeoutMs(),
+                                        u.endpoints(),
+                                        u.healthCheck(),
+                                        u.circuitBreaker(),
+                                        u.outlierDetection(),
+                                        u.tls(),
+                                        u.addressExceptions(),
+                                        Optional.of("orders-canary.shop.svc.cluster.local"))
+                                : u)
+                        .toList(),
+                config.apis(),
+                config.routes());
+
+        Map<String, Route> envoy = new TreeMap<>();
+        builder.build(moved, "edge").routes().stream()
+                .filter(rc -> rc.getName().equals("http-8080"))
+                .flatMap(rc -> rc.getVirtualHostsList().stream())
+                .forEach(vh -> vh.getRoutesList().forEach(r -> envoy.put(r.getName(), r)));
+
+        // orders and orders-canary now disagree: the canary route keeps the client's Host
+        assertThat(envoy.get("shop.v1.canary").getRoute().getHostRewriteLiteral())
+                .isEmpty();
+        assertThat(envoy.get("shop.v1.orders").getRoute().getHostRewriteLiteral())
+                .isEqualTo("orders.shop.svc.cluster.local");
     }
 
     @Test

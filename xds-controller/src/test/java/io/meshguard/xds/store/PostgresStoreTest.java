@@ -162,6 +162,36 @@ class PostgresStoreTest {
     }
 
     @Test
+    void draft_readAgainAfterAChange_keepsTheInstancesOfWhatDidNotChange() throws Exception {
+        PgGatewayStore store = new PgGatewayStore(ds);
+        store.replace(sample());
+        GatewayConfig before = store.load();
+        String changed = "payments-v2-transfers";
+
+        // this replica's edit, then another's (whose draft this one reads whole)
+        store.edit(c -> withRoute(c, changed, r -> withTimeout(r, 3_000L)));
+        GatewayConfig afterOwnEdit = store.load();
+        new PgGatewayStore(ds).edit(c -> withRoute(c, changed, r -> withTimeout(r, 4_000L)));
+        GatewayConfig afterOtherEdit = store.load();
+
+        for (GatewayConfig after : List.of(afterOwnEdit, afterOtherEdit)) {
+            assertThat(route(after, changed)).isNotEqualTo(route(before, changed));
+            for (Route r : before.routes()) {
+                if (!r.name().equals(changed)) {
+                    assertThat(route(after, r.name())).as("route %s", r.name()).isSameAs(r);
+                }
+            }
+            assertThat(after.apis()).as("apis").containsExactlyElementsOf(before.apis());
+            for (int i = 0; i < before.apis().size(); i++) {
+                assertThat(after.apis().get(i)).isSameAs(before.apis().get(i));
+            }
+            assertThat(after.groups().get(0)).isSameAs(before.groups().get(0));
+        }
+        assertThat(route(afterOtherEdit, changed).timeoutMs()).contains(4_000L);
+        store.replace(sample());
+    }
+
+    @Test
     void draft_changedByAnotherReplicaOrBySql_isReadAgain() throws Exception {
         GatewayConfig sample = sample();
         PgGatewayStore replica = new PgGatewayStore(ds);
