@@ -122,7 +122,8 @@ public record XdsSettings(
             0,
             10,
             "Load balancers in front of the gateway that append the "
-                    + "client to x-forwarded-for: the gateway HCM's xff_num_trusted_hops. Envoy picks the client "
+                    + "client to x-forwarded-for: the gateway HCM's xff_num_trusted_hops (on Envoy Gateway, the "
+                    + "ClientTrafficPolicy's clientIPDetection.xForwardedFor.numTrustedHops). Envoy picks the client "
                     + "address with it and extauthz takes that verdict (x-envoy-external-address); 0: the peer.");
     public static final ConfigKey<Duration> FILTER_TIMEOUT = ConfigKey.duration(
             "xds.filter_timeout",

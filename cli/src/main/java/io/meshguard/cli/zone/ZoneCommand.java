@@ -55,9 +55,11 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
      * to under {@code meshguard-zone}. The client connects on first use: a zone whose groups are all served over ADS
      * never calls the API server.
      */
-    private static EnvoyGatewayZone envoyGateway(ZoneConfig.EnvoyGateway settings, ProcessMetrics metrics) {
+    private static EnvoyGatewayZone envoyGateway(
+            ZoneConfig.EnvoyGateway settings, XdsSettings xds, ProcessMetrics metrics) {
         return new EnvoyGatewayZone(
-                EnvoyGatewayTemplate.defaults(),
+                EnvoyGatewayTemplate.defaults()
+                        .withXffNumTrustedHops(xds.filterTargets().xffNumTrustedHops()),
                 new EnvoyGatewayCluster(new KubernetesClientBuilder().build(), settings.drift()),
                 settings.interval(),
                 metrics.forServer("xds"),
@@ -70,7 +72,8 @@ public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.Se
         XdsSettings xds = XdsSettings.configGroup().read(config);
         ZoneSettings zone = ZoneConfig.zone().read(config);
         ProcessMetrics metrics = ProcessMetrics.create();
-        Optional<EnvoyGatewayZone> envoyGateway = Optional.of(envoyGateway(ZoneConfig.envoyGateway(config), metrics));
+        Optional<EnvoyGatewayZone> envoyGateway =
+                Optional.of(envoyGateway(ZoneConfig.envoyGateway(config), xds, metrics));
         ZoneController controller = new ZoneController(
                 zone,
                 new InetSocketAddress(xds.adsBind(), xds.adsPort()),

@@ -12,9 +12,17 @@ import java.util.Objects;
  * @param extAuthz meshguard's extauthz Service ({@code envoy.service.auth.v3.Authorization}, gRPC)
  * @param dlp meshguard's DLP Service ({@code envoy.service.ext_proc.v3.ExternalProcessor}, gRPC)
  * @param filterTimeout how long a Check may take before Envoy answers the route's error status
+ * @param xffNumTrustedHops the load balancers in front of the Gateway that append the client to
+ *     {@code x-forwarded-for} ({@code xds.gateway.xff_num_trusted_hops}, as for meshguard's own gateway); 0: the peer
+ *     is the client
  */
 public record EnvoyGatewayTemplate(
-        String namespace, String gatewayClassName, ServiceRef extAuthz, ServiceRef dlp, Duration filterTimeout) {
+        String namespace,
+        String gatewayClassName,
+        ServiceRef extAuthz,
+        ServiceRef dlp,
+        Duration filterTimeout,
+        int xffNumTrustedHops) {
 
     public EnvoyGatewayTemplate {
         Objects.requireNonNull(namespace, "namespace");
@@ -22,6 +30,9 @@ public record EnvoyGatewayTemplate(
         Objects.requireNonNull(extAuthz, "extAuthz");
         Objects.requireNonNull(dlp, "dlp");
         Objects.requireNonNull(filterTimeout, "filterTimeout");
+        if (xffNumTrustedHops < 0) {
+            throw new IllegalArgumentException("xffNumTrustedHops must be 0 or more, got " + xffNumTrustedHops);
+        }
     }
 
     /** The install's defaults: meshguard's Services in the {@code meshguard} namespace, on their default ports. */
@@ -31,7 +42,13 @@ public record EnvoyGatewayTemplate(
                 "envoy-gateway",
                 new ServiceRef("meshguard-extauthz", "meshguard", 9001),
                 new ServiceRef("meshguard-dlp", "meshguard", 9002),
-                Duration.ofSeconds(2)); // FilterTargets.DEFAULTS: the Check timeout of meshguard's gateway
+                Duration.ofSeconds(2), // FilterTargets.DEFAULTS: the Check timeout of meshguard's gateway
+                0);
+    }
+
+    /** The same template, trusting {@code hops} load balancers' {@code x-forwarded-for} entries. */
+    public EnvoyGatewayTemplate withXffNumTrustedHops(int hops) {
+        return new EnvoyGatewayTemplate(namespace, gatewayClassName, extAuthz, dlp, filterTimeout, hops);
     }
 
     /** A Kubernetes Service port. */

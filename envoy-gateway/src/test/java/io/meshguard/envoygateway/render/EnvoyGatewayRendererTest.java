@@ -93,6 +93,29 @@ class EnvoyGatewayRendererTest {
     }
 
     @Test
+    void behindLoadBalancers_theClientIsTakenFromXForwardedFor_asOnMeshguardsGateway_andTheCrdsAcceptIt() {
+        EdgeRoute list = route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"));
+        RenderedResources behindTwo = new EnvoyGatewayPublishCheck(
+                        EnvoyGatewayTemplate.defaults().withXffNumTrustedHops(2))
+                .render(revision(list));
+
+        JsonNode detection =
+                of(behindTwo, "ClientTrafficPolicy").getFirst().path("spec").path("clientIPDetection");
+        assertThat(detection.path("xForwardedFor").path("numTrustedHops").asInt())
+                .isEqualTo(2);
+        // the CRD's rule: exactly one way of detecting the client
+        assertThat(detection.size()).isEqualTo(1);
+        // no load balancer (the default): the peer is the client, as Envoy Gateway's default has it
+        assertThat(of(check.render(revision(list)), "ClientTrafficPolicy")
+                        .getFirst()
+                        .path("spec")
+                        .has("clientIPDetection"))
+                .isFalse();
+        assertThatThrownBy(() -> EnvoyGatewayTemplate.defaults().withXffNumTrustedHops(-1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void gateway_getsMeshguardsListenerHygiene_escapedSlashesAndUnderscoreHeadersRefused_slashesMerged() {
         RenderedResources r =
                 check.render(revision(route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"))));
