@@ -395,36 +395,19 @@ public final class SnapshotBuilder {
             CorsPolicies cors,
             UpstreamHosts upstreams,
             boolean forEnvoy) {
-        List<Object> same = new ArrayList<>();
-        List<Object> upstreamFacts = new ArrayList<>();
-        same.add(upstreams.group());
-        for (Api api : apis) {
-            same.add(api);
-            for (Api.ApiVersion v : api.versions()) {
-                for (io.meshguard.xds.model.Route r :
-                        routesByVersion.getOrDefault(api.name() + "\u0000" + v.version(), List.of())) {
-                    same.add(r);
-                    if (forEnvoy) {
-                        upstreamFacts.add(upstreams.rewritesHost(r));
-                        upstreamFacts.add(upstreams.hostLiteral(r));
-                    }
-                }
-            }
-        }
-        return remembered(
-                new VirtualHostInputs(hosts, forEnvoy, new SameObjects(same.toArray()), upstreamFacts), () -> {
-                    VIRTUAL_HOSTS_BUILT.incrementAndGet();
-                    return buildVirtualHost(hosts, apis, routesByVersion, cors, upstreams, forEnvoy);
-                });
+        VirtualHostInputs inputs = VirtualHostInputs.of(hosts, apis, routesByVersion, upstreams, forEnvoy);
+        return remembered(inputs, () -> buildVirtualHost(inputs, apis, routesByVersion, cors, upstreams));
     }
 
     private VirtualHost buildVirtualHost(
-            List<String> hosts,
+            VirtualHostInputs inputs,
             List<Api> apis,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
             CorsPolicies cors,
-            UpstreamHosts upstreams,
-            boolean forEnvoy) {
+            UpstreamHosts upstreams) {
+        VIRTUAL_HOSTS_BUILT.incrementAndGet();
+        List<String> hosts = inputs.hosts();
+        boolean forEnvoy = inputs.forEnvoy();
         VirtualHost.Builder vh = VirtualHost.newBuilder().setName(hosts.get(0));
         for (String host : hosts) {
             vh.addDomains(host);
@@ -502,7 +485,34 @@ public final class SnapshotBuilder {
 
     /** Everything a built virtual host is a function of (see {@link #virtualHost}). */
     private record VirtualHostInputs(
-            List<String> hosts, boolean forEnvoy, SameObjects models, List<Object> upstreamFacts) {}
+            List<String> hosts, boolean forEnvoy, SameObjects models, List<Object> upstreamFacts) {
+
+        /** The group, the APIs and their routes by identity; hostnames and the routes' upstream facts by value. */
+        static VirtualHostInputs of(
+                List<String> hosts,
+                List<Api> apis,
+                Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+                UpstreamHosts upstreams,
+                boolean forEnvoy) {
+            List<Object> same = new ArrayList<>();
+            List<Object> upstreamFacts = new ArrayList<>();
+            same.add(upstreams.group());
+            for (Api api : apis) {
+                same.add(api);
+                for (Api.ApiVersion v : api.versions()) {
+                    for (io.meshguard.xds.model.Route r :
+                            routesByVersion.getOrDefault(api.name() + "\u0000" + v.version(), List.of())) {
+                        same.add(r);
+                        if (forEnvoy) {
+                            upstreamFacts.add(upstreams.rewritesHost(r));
+                            upstreamFacts.add(upstreams.hostLiteral(r));
+                        }
+                    }
+                }
+            }
+            return new VirtualHostInputs(hosts, forEnvoy, new SameObjects(same.toArray()), upstreamFacts);
+        }
+    }
 
     /** The configuration's objects a virtual host is built from, equal when they are the same instances. */
     private static final class SameObjects {
