@@ -285,6 +285,43 @@ class GatewayConfigSchemaTest {
     }
 
     @Test
+    void configRevisionPart_isContentAddressed_immutable_andARevisionNamesOnlyStoredParts() throws Exception {
+        DSLContext dsl = PG.dsl();
+        long group = group(dsl, "g-" + suffix());
+        String json = "{\"name\":\"payments-" + suffix() + "\"}";
+        String hex = java.util.HexFormat.of()
+                .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        dsl.execute("insert into config_revision_part (digest, content) values (decode(?, 'hex'), ?::json)", hex, json);
+
+        // a digest that is not its content's: a writer cannot make a revision mean something else
+        assertThatThrownBy(() -> dsl.execute(
+                        "insert into config_revision_part (digest, content) values (decode(?, 'hex'), ?::json)",
+                        hex.replace(hex.charAt(0), hex.charAt(0) == 'a' ? 'b' : 'a'),
+                        "{\"name\":\"other\"}"))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("config_revision_part_digest");
+        assertThatThrownBy(() -> dsl.execute(
+                        "update config_revision_part set content = '{}'::json where digest = decode(?, 'hex')", hex))
+                .hasMessageContaining("immutable");
+        assertThatThrownBy(() -> dsl.execute("delete from config_revision_part where digest = decode(?, 'hex')", hex))
+                .hasMessageContaining("immutable");
+
+        String insert = "insert into config_revision (group_id, created_by, content, upstream_parts, route_parts)"
+                + " values (?, 'ops', '{}'::json, array[]::bytea[], array[decode(?, 'hex')])";
+        assertThat(dsl.execute(insert, group, hex)).isEqualTo(1);
+        assertThatThrownBy(() -> dsl.execute(insert, group, "00".repeat(32)))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("not stored");
+        assertThatThrownBy(() -> dsl.execute(
+                        "insert into config_revision (group_id, created_by, content, route_parts)"
+                                + " values (?, 'ops', '{}'::json, array[decode(?, 'hex')])",
+                        group,
+                        hex))
+                .hasMessageContaining("both set or both null");
+    }
+
+    @Test
     void nodeStatus_upsertOfAck_replacesVersions() {
         DSLContext dsl = PG.dsl();
         String node = "sidecar~10.0.0.9~gw-" + suffix();

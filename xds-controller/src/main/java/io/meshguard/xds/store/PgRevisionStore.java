@@ -2,11 +2,15 @@ package io.meshguard.xds.store;
 
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.Upstream;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,15 +20,80 @@ import javax.sql.DataSource;
 /**
  * Revisions in {@code config_revision} (immutable rows; a trigger refuses updates). Each append sends
  * {@code NOTIFY meshguard_xds_publish} in the same transaction, so other replicas serve it as soon as it commits.
+ *
+ * <p>A revision keeps its groups and APIs in {@code content} and names its upstreams and routes by the SHA-256 of
+ * their JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75): a
+ * publish writes the objects it changed and a digest for each other one, not the group's whole document. Revisions
+ * written before V75 hold everything in {@code content} and are read as they are.
  */
 public final class PgRevisionStore implements RevisionStore {
     /** The PostgreSQL notification channel that announces new revisions. */
     public static final String CHANNEL = "meshguard_xds_publish";
 
+    /** Entries in each of the two memos below, least recently used out (a larger group is sent whole each time). */
+    static final int REMEMBERED_PARTS = 16_384;
+
     private final DataSource dataSource;
+    /** Each model object's part, by the object's identity: the draft's unchanged objects are the same instances. */
+    private final Map<SameObject, Part> parts = lru(REMEMBERED_PARTS);
+    /** Digests (hex) of parts committed, so not sent again; parts are never deleted (a trigger refuses it). */
+    private final Map<String, Boolean> stored = lru(REMEMBERED_PARTS);
 
     public PgRevisionStore(DataSource dataSource) {
         this.dataSource = dataSource;
+    }
+
+    /** An upstream's or route's JSON as a revision part, and its SHA-256. */
+    private record Part(String hex, byte[] digest, String json) {
+        static Part of(Object model) {
+            return of(ConfigJson.write(model));
+        }
+
+        static Part of(String json) {
+            byte[] digest;
+            try {
+                digest = java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(json.getBytes(StandardCharsets.UTF_8));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-256", e);
+            }
+            return new Part(HexFormat.of().formatHex(digest), digest, json);
+        }
+    }
+
+    /** A model object compared by identity: its record equality would walk it whole. */
+    private record SameObject(Object model) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SameObject other && other.model == model;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(model);
+        }
+    }
+
+    private static <K, V> Map<K, V> lru(int entries) {
+        return java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+                return size() > entries;
+            }
+        });
+    }
+
+    private Part part(Object model) {
+        SameObject key = new SameObject(model);
+        Part known = parts.get(key);
+        if (known != null) {
+            return known;
+        }
+        Part part = Part.of(model);
+        parts.put(key, part);
+        return part;
     }
 
     @Override
@@ -45,10 +114,11 @@ public final class PgRevisionStore implements RevisionStore {
             c = dataSource.getConnection();
             c.setAutoCommit(false);
             Map<String, Revision> written = new LinkedHashMap<>();
+            Map<String, Part> fresh = new LinkedHashMap<>();
             for (Map.Entry<String, GatewayConfig> e : slices.entrySet()) {
-                written.put(e.getKey(), insert(c, e.getKey(), e.getValue(), actor, reason));
+                written.put(e.getKey(), insert(c, e.getKey(), e.getValue(), actor, reason, fresh));
             }
-            return new OpenRevisions(c, written);
+            return new OpenRevisions(c, written, () -> fresh.keySet().forEach(hex -> stored.put(hex, true)));
         } catch (SQLException | RuntimeException e) {
             closeQuietly(c, true);
             throw new StoreException(
@@ -56,18 +126,55 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    private static Revision insert(Connection c, String group, GatewayConfig slice, String actor, String reason)
+    /** Writes the parts not known stored (collected in {@code fresh}), then the revision naming them. */
+    private Revision insert(
+            Connection c, String group, GatewayConfig slice, String actor, String reason, Map<String, Part> fresh)
             throws SQLException {
+        List<Part> upstreams = slice.upstreams().stream().map(this::part).toList();
+        List<Part> routes = slice.routes().stream().map(this::part).toList();
+        Map<String, Part> unsent = new LinkedHashMap<>();
+        for (Part p : upstreams) {
+            unsent.put(p.hex(), p);
+        }
+        for (Part p : routes) {
+            unsent.put(p.hex(), p);
+        }
+        unsent.keySet().removeIf(hex -> stored.containsKey(hex) || fresh.containsKey(hex));
+        if (!unsent.isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    insert into config_revision_part (digest, content)
+                    select digest, content::json from unnest(?::bytea[], ?::text[]) as p(digest, content)
+                    on conflict (digest) do nothing""")) {
+                ps.setArray(
+                        1,
+                        c.createArrayOf(
+                                "bytea",
+                                unsent.values().stream().map(Part::digest).toArray(byte[][]::new)));
+                ps.setArray(
+                        2,
+                        c.createArrayOf(
+                                "text", unsent.values().stream().map(Part::json).toArray(String[]::new)));
+                ps.executeUpdate();
+            }
+            fresh.putAll(unsent);
+        }
         long id;
         java.time.Instant createdAt;
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into config_revision (group_id, created_by, reason, content)
-                values ((select id from gateway_group where name = ?), ?, ?, ?::json)
+                insert into config_revision (group_id, created_by, reason, content, upstream_parts, route_parts)
+                values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?)
                 returning id, created_at""")) {
             ps.setString(1, group);
             ps.setString(2, actor);
             ps.setString(3, reason);
-            ps.setString(4, ConfigJson.write(slice));
+            ps.setString(4, ConfigJson.write(new GatewayConfig(slice.groups(), List.of(), slice.apis(), List.of())));
+            ps.setArray(
+                    5,
+                    c.createArrayOf(
+                            "bytea", upstreams.stream().map(Part::digest).toArray(byte[][]::new)));
+            ps.setArray(
+                    6,
+                    c.createArrayOf("bytea", routes.stream().map(Part::digest).toArray(byte[][]::new)));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
@@ -86,11 +193,13 @@ public final class PgRevisionStore implements RevisionStore {
     private static final class OpenRevisions implements Pending {
         private final Connection connection;
         private final Map<String, Revision> written;
+        private final Runnable committed;
         private boolean open = true;
 
-        OpenRevisions(Connection connection, Map<String, Revision> written) {
+        OpenRevisions(Connection connection, Map<String, Revision> written, Runnable committed) {
             this.connection = connection;
             this.written = java.util.Collections.unmodifiableMap(written);
+            this.committed = committed;
         }
 
         @Override
@@ -102,6 +211,7 @@ public final class PgRevisionStore implements RevisionStore {
             try {
                 connection.commit();
                 closeQuietly(connection, false);
+                committed.run();
                 return written;
             } catch (SQLException e) {
                 closeQuietly(connection, true);
@@ -141,7 +251,7 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    private static Optional<Revision> get(Connection c, long id) throws SQLException {
+    private Optional<Revision> get(Connection c, long id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
@@ -224,16 +334,55 @@ public final class PgRevisionStore implements RevisionStore {
     }
 
     private static final String SELECT = """
-            select r.id, g.name, r.content, r.created_by, r.reason, r.created_at
+            select r.id, g.name, r.content, r.created_by, r.reason, r.created_at, r.upstream_parts, r.route_parts,
+                   (select array_agg(p.content::text order by u.n)
+                      from unnest(r.upstream_parts) with ordinality as u(digest, n)
+                      join config_revision_part p on p.digest = u.digest),
+                   (select array_agg(p.content::text order by u.n)
+                      from unnest(r.route_parts) with ordinality as u(digest, n)
+                      join config_revision_part p on p.digest = u.digest)
             from config_revision r join gateway_group g on g.id = r.group_id""";
 
-    private static Revision revision(ResultSet rs) throws SQLException {
+    private Revision revision(ResultSet rs) throws SQLException {
+        GatewayConfig content = ConfigJson.readConfig(rs.getString(3));
+        java.sql.Array upstreamParts = rs.getArray(7);
+        if (upstreamParts != null) {
+            List<Upstream> upstreams = parts(upstreamParts, rs.getArray(9), Upstream.class);
+            List<Route> routes = parts(rs.getArray(8), rs.getArray(10), Route.class);
+            content = new GatewayConfig(content.groups(), upstreams, content.apis(), routes);
+        }
         return new Revision(
                 rs.getLong(1),
                 rs.getString(2),
-                ConfigJson.readConfig(rs.getString(3)),
+                content,
                 rs.getString(4),
                 rs.getString(5) == null ? "" : rs.getString(5),
                 rs.getTimestamp(6).toInstant());
+    }
+
+    /**
+     * A revision's parts of one kind, in order, each checked against the digest the revision names: a part changed
+     * behind the constraint and the trigger (an operator's SQL with them dropped) is refused, not served.
+     */
+    private <T> List<T> parts(java.sql.Array digests, java.sql.Array texts, Class<T> type) throws SQLException {
+        Object[] named = (Object[]) digests.getArray();
+        Object[] found = texts == null ? new Object[0] : (Object[]) texts.getArray();
+        if (found.length != named.length) {
+            throw new StoreException(
+                    "a revision names " + named.length + " parts, " + found.length + " are stored",
+                    new SQLException("config_revision_part rows missing"));
+        }
+        List<T> read = new ArrayList<>(named.length);
+        for (int i = 0; i < named.length; i++) {
+            Part part = Part.of((String) found[i]);
+            if (!java.security.MessageDigest.isEqual(part.digest(), (byte[]) named[i])) {
+                throw new StoreException(
+                        "revision part " + HexFormat.of().formatHex((byte[]) named[i]) + " does not match its digest",
+                        new SQLException("config_revision_part content altered"));
+            }
+            read.add(ConfigJson.read(part.json(), type));
+            stored.put(part.hex(), true);
+        }
+        return read;
     }
 }

@@ -8,6 +8,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -443,6 +444,108 @@ class PostgresStoreTest {
             assertThat(store.get(r.id()).orElseThrow().config()).isEqualTo(slice);
             assertThat(notifications(listen, 5_000)).containsExactly(Long.toString(r.id()));
             assertThatThrownBy(pending::commit).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
+    void revisions_storeWhatChanged_shareTheOtherParts_andReadBackEqual() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig before = sample().slice("local");
+        GatewayConfig after = withRoute(before, "payments-v2-transfers", r -> withTimeout(r, 2_500L));
+
+        Revision first = store.append("local", before, "alice", "first");
+        long parts = count("select count(*) from config_revision_part");
+        Revision second = store.append("local", after, "alice", "one route");
+
+        // the changed route's part, nothing else; every other part is shared with the first revision
+        assertThat(count("select count(*) from config_revision_part")).isEqualTo(parts + 1);
+        assertThat(count("select count(*) from config_revision r, unnest(r.route_parts) d where r.id = " + second.id()))
+                .isEqualTo(after.routes().size());
+        assertThat(store.get(first.id()).orElseThrow().config()).isEqualTo(before);
+        assertThat(store.get(second.id()).orElseThrow().config()).isEqualTo(after);
+        assertThat(store.latestPerGroup().get("local").config()).isEqualTo(after);
+        // the document itself holds the group and its APIs (the usage report reads them there), not the routes
+        assertThat(count("select json_array_length(content->'routes') from config_revision where id = " + second.id()))
+                .isZero();
+        assertThat(count("select json_array_length(content->'apis') from config_revision where id = " + second.id()))
+                .isEqualTo(after.apis().size());
+
+        // another replica (nothing remembered) publishing the same content: the parts are there already
+        Revision again = new PgRevisionStore(ds).append("local", after, "bob", "same again");
+        assertThat(count("select count(*) from config_revision_part")).isEqualTo(parts + 1);
+        assertThat(new PgRevisionStore(ds).get(again.id()).orElseThrow().config())
+                .isEqualTo(after);
+    }
+
+    @Test
+    void revisions_abortedPrepare_leavesNoPart_andTheNextPublishWritesIt() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig slice = withRoute(sample().slice("local"), "payments-v1-transfers", r -> withTimeout(r, 7_100L));
+        long parts = count("select count(*) from config_revision_part");
+
+        store.prepare(Map.of("local", slice), "alice", "refused").abort();
+        assertThat(count("select count(*) from config_revision_part")).isEqualTo(parts);
+
+        // the store must not take the aborted part for stored: the revision would name a part that is not there
+        Revision r = store.append("local", slice, "alice", "passed");
+        assertThat(store.get(r.id()).orElseThrow().config()).isEqualTo(slice);
+    }
+
+    @Test
+    void revisions_writtenBeforeParts_areReadFromTheirDocument() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        GatewayConfig slice = sample().slice("local");
+        sql("insert into config_revision (group_id, created_by, reason, content)"
+                + " select id, 'ops', 'before V75', '" + ConfigJson.write(slice).replace("'", "''") + "'::json"
+                + " from gateway_group where name = 'local'");
+        PgRevisionStore store = new PgRevisionStore(ds);
+        Revision old = store.latestPerGroup().get("local");
+
+        assertThat(old.reason()).isEqualTo("before V75");
+        assertThat(old.config()).isEqualTo(slice);
+    }
+
+    @Test
+    void revisionPart_alteredBehindItsConstraintAndTrigger_isRefusedOnRead_notServed() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        GatewayConfig slice = withRoute(sample().slice("local"), "payments-v2-transfers", r -> withTimeout(r, 3_300L));
+        Revision r = new PgRevisionStore(ds).append("local", slice, "alice", "to be tampered with");
+        String part = "(select r.route_parts[1] from config_revision r where r.id = " + r.id() + ")";
+        String original;
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
+                java.sql.ResultSet rs =
+                        st.executeQuery("select content::text from config_revision_part where digest = " + part)) {
+            rs.next();
+            original = rs.getString(1);
+        }
+        // an insider with the owner's rights: the constraint dropped, the trigger off, a route sent elsewhere
+        sql("alter table config_revision_part drop constraint config_revision_part_digest");
+        sql("alter table config_revision_part disable trigger config_revision_part_immutable");
+        try {
+            sql("update config_revision_part set content = '" + original.replace("\"name\":\"", "\"name\":\"attacker-")
+                    + "'::json where digest = " + part);
+
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(r.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("does not match its digest");
+        } finally {
+            sql("update config_revision_part set content = '" + original + "'::json where digest = " + part);
+            sql("alter table config_revision_part enable trigger config_revision_part_immutable");
+            sql("alter table config_revision_part add constraint config_revision_part_digest"
+                    + " check (digest = sha256(convert_to(content::text, 'UTF8')))");
+        }
+        assertThat(new PgRevisionStore(ds).get(r.id()).orElseThrow().config()).isEqualTo(slice);
+    }
+
+    private static long count(String query) throws Exception {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
