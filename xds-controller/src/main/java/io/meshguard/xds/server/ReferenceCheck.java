@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.meshguard.xds.snapshot.GroupResources;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -87,30 +86,20 @@ public final class ReferenceCheck {
      * ({@code SnapshotBuilder}), whose protobuf hash is kept, so an unchanged one is looked up, not walked.
      */
     private static Set<String> rememberedClustersOf(VirtualHost vh) {
-        synchronized (CLUSTERS_OF_HOST) {
-            Set<String> known = CLUSTERS_OF_HOST.get(vh);
-            if (known != null) {
-                return known;
-            }
+        Set<String> known = CLUSTERS_OF_HOST.get(vh);
+        if (known != null) {
+            return known;
         }
         Set<String> clusters = clustersOf(vh);
-        synchronized (CLUSTERS_OF_HOST) {
-            CLUSTERS_OF_HOST.put(vh, clusters);
-        }
+        CLUSTERS_OF_HOST.put(vh, clusters);
         return clusters;
     }
 
     /** Virtual hosts whose clusters are remembered: every host of a few large groups, least recently used out. */
     static final int REMEMBERED_HOSTS = 16_384;
 
-    private static final Map<VirtualHost, Set<String>> CLUSTERS_OF_HOST = new LinkedHashMap<>(1024, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<VirtualHost, Set<String>> eldest) {
-            return size() > REMEMBERED_HOSTS;
-        }
-    };
+    private static final Map<VirtualHost, Set<String>> CLUSTERS_OF_HOST =
+            io.meshguard.xds.model.SameInstance.recentlyUsed(REMEMBERED_HOSTS);
 
     /** The clusters a route sends to by name: what a node must hold before it accepts the route. */
     public static List<String> clustersOf(Route route) {

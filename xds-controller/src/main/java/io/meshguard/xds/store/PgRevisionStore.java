@@ -3,6 +3,7 @@ package io.meshguard.xds.store;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.SameInstance;
 import io.meshguard.xds.model.Upstream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -35,9 +36,9 @@ public final class PgRevisionStore implements RevisionStore {
 
     private final DataSource dataSource;
     /** Each model object's part, by the object's identity: the draft's unchanged objects are the same instances. */
-    private final Map<SameObject, Part> parts = lru(REMEMBERED_PARTS);
+    private final Map<SameInstance, Part> parts = SameInstance.recentlyUsed(REMEMBERED_PARTS);
     /** Digests (hex) of parts committed, so not sent again; parts are never deleted (a trigger refuses it). */
-    private final Map<String, Boolean> stored = lru(REMEMBERED_PARTS);
+    private final Map<String, Boolean> stored = SameInstance.recentlyUsed(REMEMBERED_PARTS);
 
     public PgRevisionStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -61,32 +62,8 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    /** A model object compared by identity: its record equality would walk it whole. */
-    private record SameObject(Object model) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof SameObject other && other.model == model;
-        }
-
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(model);
-        }
-    }
-
-    private static <K, V> Map<K, V> lru(int entries) {
-        return java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
-                return size() > entries;
-            }
-        });
-    }
-
     private Part part(Object model) {
-        SameObject key = new SameObject(model);
+        SameInstance key = new SameInstance(model);
         Part known = parts.get(key);
         if (known != null) {
             return known;

@@ -8,6 +8,7 @@ import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
+import io.meshguard.xds.model.SameInstance;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
@@ -85,6 +86,11 @@ public final class ConfigValidator {
         this.templates = templates;
     }
 
+    /** Upstreams whose own problems are remembered, least recently used out. */
+    static final int REMEMBERED_UPSTREAMS = 16_384;
+
+    private final Map<SameInstance, List<Problem>> upstreamProblems = SameInstance.recentlyUsed(REMEMBERED_UPSTREAMS);
+
     /** How the profiles routes name are checked. */
     public ProfileReferences profiles() {
         return profiles;
@@ -150,49 +156,11 @@ public final class ConfigValidator {
         Set<String> upstreamNames = new HashSet<>();
         config.upstreams().forEach(u -> upstreamNames.add(u.name()));
         for (Upstream u : config.upstreams()) {
-            String path = "upstreams[" + u.name() + "]";
-            name(problems, path + ".name", u.name());
             if (!upstreamKeys.add(u.name())) {
-                problems.add(Problem.error(ProblemCode.UPSTREAM_DUPLICATE, path, "duplicate upstream name"));
-            }
-            if (u.connectTimeoutMs() < 1) {
                 problems.add(Problem.error(
-                        ProblemCode.UPSTREAM_CONNECT_TIMEOUT, path + ".connect_timeout_ms", "must be positive"));
+                        ProblemCode.UPSTREAM_DUPLICATE, "upstreams[" + u.name() + "]", "duplicate upstream name"));
             }
-            if (u.endpoints().isEmpty()) {
-                problems.add(Problem.warning(
-                        ProblemCode.UPSTREAM_NO_ENDPOINTS,
-                        path + ".endpoints",
-                        "no endpoints: requests routed here get 503"));
-            }
-            for (int i = 0; i < u.endpoints().size(); i++) {
-                Upstream.Endpoint e = u.endpoints().get(i);
-                String ep = path + ".endpoints[" + i + "]";
-                if (e.address() == null || e.address().isBlank()) {
-                    problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_REQUIRED, ep + ".address", "required"));
-                } else if (!Upstream.isIpLiteral(e.address())
-                        && (e.address().length() > 253
-                                || !HOSTNAME.matcher(e.address()).matches()
-                                || e.address().startsWith("*."))) {
-                    problems.add(Problem.error(
-                            ProblemCode.UPSTREAM_ADDRESS_INVALID,
-                            ep + ".address",
-                            "'" + e.address() + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
-                }
-                if (e.port() < 1 || e.port() > 65535) {
-                    problems.add(Problem.error(
-                            ProblemCode.UPSTREAM_PORT, ep + ".port", "must be 1..65535, got " + e.port()));
-                }
-                if (e.weight() < 1 || e.weight() > 128) {
-                    problems.add(Problem.error(
-                            ProblemCode.UPSTREAM_WEIGHT, ep + ".weight", "must be 1..128, got " + e.weight()));
-                }
-            }
-            platformAddresses(problems, path, u);
-            proxylessLbPolicy(problems, path, u);
-            u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
-            clusterKind(problems, path, u);
-            upstreamHost(problems, path, u);
+            problems.addAll(upstreamProblems(u));
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
@@ -213,6 +181,62 @@ public final class ConfigValidator {
             problems.addAll(templates.problems(config));
         }
         return new ValidationResult(problems);
+    }
+
+    /**
+     * What is wrong with one upstream on its own (its name, endpoints, addresses, TLS, cluster kind, host): remembered
+     * by the upstream's identity, so a publish re-checks the upstreams it changed, not the group's thousand.
+     */
+    private List<Problem> upstreamProblems(Upstream u) {
+        SameInstance key = new SameInstance(u);
+        List<Problem> known = upstreamProblems.get(key);
+        if (known != null) {
+            return known;
+        }
+        List<Problem> problems = new ArrayList<>();
+        String path = "upstreams[" + u.name() + "]";
+        name(problems, path + ".name", u.name());
+        if (u.connectTimeoutMs() < 1) {
+            problems.add(Problem.error(
+                    ProblemCode.UPSTREAM_CONNECT_TIMEOUT, path + ".connect_timeout_ms", "must be positive"));
+        }
+        if (u.endpoints().isEmpty()) {
+            problems.add(Problem.warning(
+                    ProblemCode.UPSTREAM_NO_ENDPOINTS,
+                    path + ".endpoints",
+                    "no endpoints: requests routed here get 503"));
+        }
+        for (int i = 0; i < u.endpoints().size(); i++) {
+            Upstream.Endpoint e = u.endpoints().get(i);
+            String ep = path + ".endpoints[" + i + "]";
+            if (e.address() == null || e.address().isBlank()) {
+                problems.add(Problem.error(ProblemCode.UPSTREAM_ADDRESS_REQUIRED, ep + ".address", "required"));
+            } else if (!Upstream.isIpLiteral(e.address())
+                    && (e.address().length() > 253
+                            || !HOSTNAME.matcher(e.address()).matches()
+                            || e.address().startsWith("*."))) {
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_ADDRESS_INVALID,
+                        ep + ".address",
+                        "'" + e.address() + "' is neither an IP address nor a DNS name (lowercase, no wildcard)"));
+            }
+            if (e.port() < 1 || e.port() > 65535) {
+                problems.add(
+                        Problem.error(ProblemCode.UPSTREAM_PORT, ep + ".port", "must be 1..65535, got " + e.port()));
+            }
+            if (e.weight() < 1 || e.weight() > 128) {
+                problems.add(Problem.error(
+                        ProblemCode.UPSTREAM_WEIGHT, ep + ".weight", "must be 1..128, got " + e.weight()));
+            }
+        }
+        platformAddresses(problems, path, u);
+        proxylessLbPolicy(problems, path, u);
+        u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
+        clusterKind(problems, path, u);
+        upstreamHost(problems, path, u);
+        List<Problem> checked = List.copyOf(problems);
+        upstreamProblems.put(key, checked);
+        return checked;
     }
 
     /**

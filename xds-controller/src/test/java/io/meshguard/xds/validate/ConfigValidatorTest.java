@@ -31,6 +31,32 @@ class ConfigValidatorTest {
         return errors(BASE.replace("ROUTES", route));
     }
 
+    @Test
+    void upstreamProblems_rememberedForTheSameInstance_aChangedUpstreamIsCheckedAnew() {
+        ConfigValidator validator = new ConfigValidator();
+        GatewayConfig good = ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE));
+        assertThat(validator.validate(good).errors()).isEmpty();
+
+        // the same objects again (a draft read again keeps them), then one upstream changed: a new instance
+        assertThat(validator.validate(good).errors()).isEmpty();
+        GatewayConfig badPort = new GatewayConfig(
+                good.groups(),
+                good.upstreams().stream()
+                        .map(u -> u.name().equals("b")
+                                ? u.withEndpoints(
+                                        List.of(new io.meshguard.xds.model.Upstream.Endpoint("10.0.0.2", 0, 1)))
+                                : u)
+                        .toList(),
+                good.apis(),
+                good.routes());
+
+        assertThat(validator.validate(badPort).errors()).singleElement().satisfies(p -> assertThat(p.path())
+                .isEqualTo("upstreams[b].endpoints[0].port"));
+        // the unchanged upstream kept its (empty) verdict; the bad one keeps its own
+        assertThat(validator.validate(badPort).errors()).hasSize(1);
+        assertThat(validator.validate(good).errors()).isEmpty();
+    }
+
     /** Review IC-08: a versioned gRPC path reaches a gRPC server unchanged, which answers UNIMPLEMENTED. */
     @Test
     void grpcMethodPath_underAVersionedRoot_isWarnedAbout_andAPlainPathIsNot() {
