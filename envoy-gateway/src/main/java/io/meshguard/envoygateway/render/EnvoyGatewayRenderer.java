@@ -128,9 +128,11 @@ public final class EnvoyGatewayRenderer {
      * The listener's request hygiene as meshguard's own gateway sets it (xds-controller EnvoyListener): a path with
      * {@code %2F}/{@code %5C} refused with 400 (Envoy Gateway's default would unescape and redirect), adjacent slashes
      * merged and dot segments resolved (Envoy Gateway always normalises), header names with underscores refused; and
-     * behind load balancers, the client address Envoy takes from {@code x-forwarded-for} ({@code numTrustedHops},
-     * Envoy's {@code xff_num_trusted_hops}), which extauthz reads as {@code x-envoy-external-address}: without it every
-     * client behind a load balancer is the load balancer to IP rules and rate limits.
+     * behind load balancers, the client address Envoy takes from {@code x-forwarded-for} ({@code numTrustedHops}: "how
+     * many trusted hops to count from the rightmost side of the X-Forwarded-For (XFF) header when determining the
+     * original client's IP address", the bundled v1.9.0 ClientTrafficPolicy CRD; the same count as meshguard's own
+     * gateway's {@code xff_num_trusted_hops}), which extauthz reads as {@code x-envoy-external-address}: without it
+     * every client behind a load balancer is the load balancer to IP rules and rate limits.
      */
     private ObjectNode clientTraffic(GatewayRevision revision, String gateway) {
         ObjectNode p =

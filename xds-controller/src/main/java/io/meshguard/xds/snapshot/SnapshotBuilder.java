@@ -670,7 +670,9 @@ public final class SnapshotBuilder {
             // Http::Utility::updateAuthority appends the old Host to x-forwarded-host).
             action.setAutoHostRewrite(BoolValue.of(true)).setAppendXForwardedHost(true);
         }
-        // replaces auto_host_rewrite (one oneof)
+        // replaces auto_host_rewrite (RouteAction.host_rewrite_specifier is a oneof, route_components.proto); the
+        // x-forwarded-host removal below runs first (RouteEntryImplBase::finalizeRequestHeaders), so the upstream's
+        // x-forwarded-host holds exactly the client's Host, as for auto_host_rewrite
         hostLiteral.ifPresent(h -> action.setHostRewriteLiteral(h).setAppendXForwardedHost(true));
         r.retry().ifPresent(retry -> {
             RetryPolicy.Builder rp = RetryPolicy.newBuilder()
