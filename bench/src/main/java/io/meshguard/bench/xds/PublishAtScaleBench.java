@@ -46,7 +46,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>{@code publish}: per round, {@code PUT /routes/bench/r-0} (one destination weight changed, timed on its own),
  * then {@code POST /publish}: call start → revision stored (the revision's {@code NOTIFY}, seen by a separate
  * {@code LISTEN} connection, i.e. after commit), → the call's answer, → every ADS node has ACKed the new routes. The
- * baseline in the same round: {@code POST /validate} of the same draft.
+ * baseline in the same round: {@code POST /validate} of the same draft. Warm-up rounds: a fifth of the rounds, or
+ * {@code -Dbench.warmup=N}.
  *
  * <p>{@code trail}: the same admin call (PUT + publish) with the signed admin-trail checkpoints running at the shipped
  * interval ({@code audit.admin_trail.checkpoint.interval}) against none, in alternating blocks (paired, order swapped
@@ -203,7 +204,9 @@ public final class PublishAtScaleBench {
         }
         waitFor(() -> subs.stream().allMatch(s -> s.responses.get() >= 4));
         String configJson = ConfigJson.write(c);
-        int warm = Math.max(2, rounds / 5);
+        // the controller compiles its validator and builder hot paths only after some publishes; a short warm-up
+        // measures the interpreter (-Dbench.warmup=60 for the steady state a long-running controller is in)
+        int warm = Integer.getInteger("bench.warmup", Math.max(2, rounds / 5));
         List<Long> put = new ArrayList<>();
         List<Long> toStored = new ArrayList<>();
         List<Long> toAnswer = new ArrayList<>();

@@ -131,9 +131,9 @@ final class AdsPeerInterceptor implements ServerInterceptor {
                 String claimedId = node.get().getId();
                 if (claimedId.isEmpty()
                         || claimedId.length() > MAX_NODE_ID
-                        || !ClientText.escape(claimedId).equals(claimedId)
+                        || !ClientText.printable(claimedId)
                         || claimedGroup.length() > MAX_GROUP
-                        || !ClientText.escape(claimedGroup).equals(claimedGroup)) {
+                        || !ClientText.printable(claimedGroup)) {
                     deny(
                             "bad_node",
                             peer,

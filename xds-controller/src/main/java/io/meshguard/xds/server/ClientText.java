@@ -18,6 +18,23 @@ public final class ClientText {
         return escape(text, MAX_CHARS);
     }
 
+    /**
+     * Whether {@link #escape(String)} would leave {@code text} as it is, answered without building the escaped copy:
+     * every ADS request names its resources and every message carries the node, so this runs per name per request.
+     */
+    public static boolean printable(String text) {
+        if (text.length() > MAX_CHARS) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' || needsEscape(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** {@code text} escaped, keeping at most {@code maxChars} characters of the original. */
     public static String escape(String text, int maxChars) {
         int keep = Math.min(text.length(), maxChars);

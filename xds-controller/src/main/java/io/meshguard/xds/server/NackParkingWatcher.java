@@ -90,7 +90,7 @@ public final class NackParkingWatcher implements ConfigWatcher {
      */
     private static XdsRequest printableNames(XdsRequest request) {
         List<String> names = request.getResourceNamesList();
-        if (names.stream().allMatch(n -> ClientText.escape(n).equals(n))) {
+        if (names.stream().allMatch(ClientText::printable)) {
             return request;
         }
         return XdsRequest.create(request.v3Request().toBuilder()

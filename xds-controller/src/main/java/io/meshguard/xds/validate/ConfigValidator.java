@@ -91,6 +91,22 @@ public final class ConfigValidator {
 
     private final Map<SameInstance, List<Problem>> upstreamProblems = SameInstance.recentlyUsed(REMEMBERED_UPSTREAMS);
 
+    /** APIs whose own problems are remembered, least recently used out. */
+    static final int REMEMBERED_APIS = 16_384;
+
+    private final Map<SameInstance, List<Problem>> apiProblems = SameInstance.recentlyUsed(REMEMBERED_APIS);
+
+    /** Routes whose own problems are remembered, least recently used out. */
+    static final int REMEMBERED_ROUTES = 65_536;
+
+    /** A route's own problems and what they were worked out against: its API (absent: none) and the owned headers. */
+    private record RouteChecked(Api api, Set<String> policyOwned, List<Problem> problems) {}
+
+    private final Map<SameInstance, RouteChecked> routeProblems = SameInstance.recentlyUsed(REMEMBERED_ROUTES);
+
+    /** A route's identity in its configuration. */
+    private record RouteName(String group, String name) {}
+
     /** How the profiles routes name are checked. */
     public ProfileReferences profiles() {
         return profiles;
@@ -164,11 +180,17 @@ public final class ConfigValidator {
         }
         Map<String, Api> apis = new HashMap<>();
         for (Api api : config.apis()) {
-            validateApi(problems, api, apis);
+            if (apis.put(api.name(), api) != null) {
+                problems.add(
+                        Problem.error(ProblemCode.API_DUPLICATE, "apis[" + api.name() + "]", "duplicate API name"));
+            }
+            problems.addAll(apiProblems(api));
         }
-        Map<String, Route> routes = new HashMap<>();
+        Set<RouteName> routes = new HashSet<>();
+        Set<String> policyOwned = profiles.ownedHeaders();
         for (Route r : config.routes()) {
-            validateRoute(problems, upstreamNames, r, groups, apis, routes);
+            routeReferences(problems, upstreamNames, r, groups, routes);
+            problems.addAll(routeProblems(r, apis.get(r.api()), policyOwned));
         }
         overlaps(problems, config.routes());
         hostnameClashes(problems, config, groups);
@@ -256,12 +278,23 @@ public final class ConfigValidator {
         return out;
     }
 
-    private void validateApi(List<Problem> problems, Api api, Map<String, Api> apis) {
+    /** What is wrong with one API on its own (names, base path, hostnames, versions), remembered by its identity. */
+    private List<Problem> apiProblems(Api api) {
+        SameInstance key = new SameInstance(api);
+        List<Problem> known = apiProblems.get(key);
+        if (known != null) {
+            return known;
+        }
+        List<Problem> problems = new ArrayList<>();
+        validateApi(problems, api);
+        List<Problem> checked = List.copyOf(problems);
+        apiProblems.put(key, checked);
+        return checked;
+    }
+
+    private static void validateApi(List<Problem> problems, Api api) {
         String path = "apis[" + api.name() + "]";
         name(problems, path + ".name", api.name());
-        if (apis.put(api.name(), api) != null) {
-            problems.add(Problem.error(ProblemCode.API_DUPLICATE, path, "duplicate API name"));
-        }
         if (!api.basePath().isEmpty()
                 && (!api.basePath().startsWith("/") || api.basePath().endsWith("/"))) {
             problems.add(Problem.error(
@@ -367,24 +400,56 @@ public final class ConfigValidator {
                                 + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
     }
 
-    private void validateRoute(
+    /** What a route names that must exist beside it: a unique name in its group, the group, its upstreams. */
+    private static void routeReferences(
             List<Problem> problems,
             Set<String> upstreamNames,
             Route r,
             Map<String, GatewayGroup> groups,
-            Map<String, Api> apis,
-            Map<String, Route> routes) {
-        String path = "routes[" + r.group() + "/" + r.name() + "]";
-        name(problems, path + ".name", r.name());
-        if (routes.put(r.group() + "/" + r.name(), r) != null) {
+            Set<RouteName> routes) {
+        if (!routes.add(new RouteName(r.group(), r.name()))) {
             problems.add(Problem.error(
-                    ProblemCode.ROUTE_DUPLICATE, path, "duplicate route name in group '" + r.group() + "'"));
+                    ProblemCode.ROUTE_DUPLICATE, routePath(r), "duplicate route name in group '" + r.group() + "'"));
         }
         if (!groups.containsKey(r.group())) {
             problems.add(Problem.error(
-                    ProblemCode.ROUTE_UNKNOWN_GROUP, path + ".group", "unknown group '" + r.group() + "'"));
+                    ProblemCode.ROUTE_UNKNOWN_GROUP, routePath(r) + ".group", "unknown group '" + r.group() + "'"));
         }
-        Api api = apis.get(r.api());
+        for (Route.Destination d : r.destinations()) {
+            if (!upstreamNames.contains(d.upstream())) {
+                problems.add(Problem.error(
+                        ProblemCode.ROUTE_UNKNOWN_UPSTREAM,
+                        routePath(r) + ".destinations[" + d.upstream() + "]",
+                        "unknown upstream '" + d.upstream() + "'"));
+            }
+        }
+    }
+
+    private static String routePath(Route r) {
+        return "routes[" + r.group() + "/" + r.name() + "]";
+    }
+
+    /**
+     * What is wrong with one route given its API ({@code null}: the configuration has none of that name) and the
+     * headers the policies own: remembered by the route's identity while those two stay the same, so a publish checks
+     * the routes it changed, not the group's thousands.
+     */
+    private List<Problem> routeProblems(Route r, Api api, Set<String> policyOwned) {
+        SameInstance key = new SameInstance(r);
+        RouteChecked known = routeProblems.get(key);
+        if (known != null && known.api() == api && known.policyOwned().equals(policyOwned)) {
+            return known.problems();
+        }
+        List<Problem> problems = new ArrayList<>();
+        validateRoute(problems, r, api, policyOwned);
+        List<Problem> checked = List.copyOf(problems);
+        routeProblems.put(key, new RouteChecked(api, policyOwned, checked));
+        return checked;
+    }
+
+    private static void validateRoute(List<Problem> problems, Route r, Api api, Set<String> policyOwned) {
+        String path = routePath(r);
+        name(problems, path + ".name", r.name());
         if (api == null) {
             problems.add(Problem.error(ProblemCode.ROUTE_UNKNOWN_API, path + ".api", "unknown API '" + r.api() + "'"));
         } else if (api.version(r.version()).isEmpty()) {
@@ -460,12 +525,6 @@ public final class ConfigValidator {
                             path + ".destinations[" + d.upstream() + "]",
                             "listed twice"));
                 }
-                if (!upstreamNames.contains(d.upstream())) {
-                    problems.add(Problem.error(
-                            ProblemCode.ROUTE_UNKNOWN_UPSTREAM,
-                            path + ".destinations[" + d.upstream() + "]",
-                            "unknown upstream '" + d.upstream() + "'"));
-                }
             }
             if (sum != 100) {
                 problems.add(Problem.error(
@@ -492,7 +551,6 @@ public final class ConfigValidator {
                         "must not be below backoff_base_ms"));
             }
         });
-        Set<String> policyOwned = profiles.ownedHeaders();
         for (Route.HeaderValue h : r.requestHeadersToAdd()) {
             headerChange(problems, path + ".request_headers_to_add[" + h.name() + "]", h.name(), policyOwned);
         }
@@ -554,20 +612,35 @@ public final class ConfigValidator {
         }
     }
 
+    /** What makes two routes' matches the same: the methods in any order, the headers in order. */
+    private record MatchKey(
+            String group,
+            Optional<String> productHost,
+            String api,
+            String version,
+            Optional<String> pathPrefix,
+            Optional<String> pathExact,
+            Optional<String> pathRegex,
+            Set<String> methods,
+            List<Route.HeaderMatch> headers) {}
+
     private static void overlaps(List<Problem> problems, List<Route> routes) {
-        Map<String, String> firstByMatch = new HashMap<>();
+        Map<MatchKey, String> firstByMatch = new HashMap<>();
         for (Route r : routes) {
             if (r.match() == null) {
                 continue;
             }
             // a product publish's routes have a host of their own: the same match there shadows nothing
-            String key = r.group() + "|"
-                    + r.product().map(Route.ProductBinding::host).orElse("") + "|" + r.api()
-                    + "|" + r.version() + "|" + r.match().pathPrefix()
-                    + r.match().pathExact()
-                    + r.match().pathRegex() + "|"
-                    + new java.util.TreeSet<>(r.match().methods()) + "|"
-                    + r.match().headers();
+            MatchKey key = new MatchKey(
+                    r.group(),
+                    r.product().map(Route.ProductBinding::host),
+                    r.api(),
+                    r.version(),
+                    r.match().pathPrefix(),
+                    r.match().pathExact(),
+                    r.match().pathRegex(),
+                    Set.copyOf(r.match().methods()),
+                    r.match().headers());
             String first = firstByMatch.putIfAbsent(key, r.name());
             if (first != null) {
                 problems.add(Problem.warning(

@@ -6,6 +6,9 @@ import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** Each kind of bad input gets an error that names where it is and what is wrong. */
@@ -55,6 +58,48 @@ class ConfigValidatorTest {
         // the unchanged upstream kept its (empty) verdict; the bad one keeps its own
         assertThat(validator.validate(badPort).errors()).hasSize(1);
         assertThat(validator.validate(good).errors()).isEmpty();
+    }
+
+    @Test
+    void routeProblems_rememberedForTheSameInstance_checkedAnewWhenItsApiOrTheOwnedHeadersChange() {
+        java.util.concurrent.atomic.AtomicReference<Set<String>> owned =
+                new java.util.concurrent.atomic.AtomicReference<>(Set.of());
+        ConfigValidator validator = new ConfigValidator(new ProfileReferences(() -> Optional.of(
+                new ProfileCatalog(Map.of(), Set.of(), "authz.yaml", "dlp.yaml", owned.get(), Set.of(), Map.of()))));
+        GatewayConfig config = ConfigJson.readConfig(
+                BASE.replace(
+                        "ROUTES",
+                        ROUTE.replace(
+                                "\"destinations\"",
+                                "\"request_headers_to_add\": [{\"name\": \"x-bank-user\", \"value\": \"v\"}], \"destinations\"")));
+        java.util.function.Function<GatewayConfig, List<String>> routeErrors =
+                c -> validator.validate(c).errors().stream()
+                        .map(Problem::path)
+                        .filter(path -> path.startsWith("routes[") && !path.endsWith("_profile"))
+                        .toList();
+        assertThat(routeErrors.apply(config)).isEmpty();
+
+        // the same route instance: the policies now own the header it sets
+        owned.set(Set.of("x-bank-user"));
+        assertThat(routeErrors.apply(config)).containsExactly("routes[edge/all].request_headers_to_add[x-bank-user]");
+        owned.set(Set.of());
+        assertThat(routeErrors.apply(config)).isEmpty();
+
+        // the same route instance: its API lost the version it names
+        GatewayConfig apiChanged = new GatewayConfig(
+                config.groups(),
+                config.upstreams(),
+                config.apis().stream()
+                        .map(a -> new io.meshguard.xds.model.Api(
+                                a.name(),
+                                a.basePath(),
+                                "v1",
+                                a.hostnames(),
+                                List.of(a.versions().get(0))))
+                        .toList(),
+                config.routes());
+        assertThat(routeErrors.apply(apiChanged)).containsExactly("routes[edge/all].version");
+        assertThat(routeErrors.apply(config)).isEmpty();
     }
 
     /** Review IC-08: a versioned gRPC path reaches a gRPC server unchanged, which answers UNIMPLEMENTED. */
