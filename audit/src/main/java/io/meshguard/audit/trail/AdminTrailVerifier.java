@@ -40,7 +40,24 @@ public final class AdminTrailVerifier {
         /** A signed row was anchored away sooner than any retention allows. */
         DROPPED_EARLY,
         /** A checkpoint is unreadable or not signed by the checkpoint key. */
-        BAD_CHECKPOINT
+        BAD_CHECKPOINT,
+        /** A row the trail recorded (by its digest) no longer matches what was recorded: it was changed since. */
+        RECORD_ALTERED,
+        /** A row that must have been recorded in the trail when it was written has no trail row: it was put in. */
+        RECORD_UNTRAILED,
+        /** A row the trail recorded is gone. */
+        RECORD_REMOVED
+    }
+
+    /**
+     * Rows kept outside the trail that trail rows recorded when they were written (a published revision, say), checked
+     * against those records in the walk's snapshot once the chain itself verified: the chain and its signed
+     * checkpoints vouch for the records, the records for the rows.
+     */
+    @FunctionalInterface
+    public interface RecordedRows {
+        /** The first row that no longer matches its record, lacks one, or is gone. */
+        Optional<Finding> firstBad(Connection c) throws SQLException;
     }
 
     /** The checkpoints read from their directory, and the public key they must be signed with. */
@@ -80,9 +97,17 @@ public final class AdminTrailVerifier {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final DataSource dataSource;
+    private final java.util.List<RecordedRows> recorded;
 
+    /** Verifies the trail alone. */
     public AdminTrailVerifier(DataSource dataSource) {
+        this(dataSource, java.util.List.of());
+    }
+
+    /** Verifies the trail, then each kind of row it recorded. */
+    public AdminTrailVerifier(DataSource dataSource, java.util.List<RecordedRows> recorded) {
         this.dataSource = dataSource;
+        this.recorded = java.util.List.copyOf(recorded);
     }
 
     public Report verify(Optional<Head> expected) throws SQLException {
@@ -99,7 +124,17 @@ public final class AdminTrailVerifier {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {
-                return walk(c, expected, checkpoints);
+                Report chain = walk(c, expected, checkpoints);
+                for (RecordedRows rows : recorded) {
+                    if (!chain.intact()) {
+                        break;
+                    }
+                    Optional<Finding> bad = rows.firstBad(c);
+                    if (bad.isPresent()) {
+                        return new Report(chain.rowsChecked(), chain.headSeq(), chain.headHash(), bad);
+                    }
+                }
+                return chain;
             } finally {
                 c.rollback();
             }

@@ -87,7 +87,9 @@ public final class AuditVerifyCommand implements Callable<Integer> {
             }
         }
         AdminTrailVerifier.Report r = direct
-                ? new AdminTrailVerifier(database.open("meshguard-audit-verify", System.getenv())).verify(head, signed)
+                ? io.meshguard.xds.admin.AuditAdminApi.trailVerifier(
+                                database.open("meshguard-audit-verify", System.getenv()))
+                        .verify(head, signed)
                 : viaAdminApi();
         if (r == null) {
             return 1;
@@ -106,9 +108,13 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         }
         AdminTrailVerifier.Finding f = r.firstBad().orElseThrow();
         PrintWriter err = spec.commandLine().getErr();
-        err.printf(
-                "admin trail TAMPERED at row %d (%s): %s%n",
-                f.seq(), f.problem().name().toLowerCase(java.util.Locale.ROOT), f.explanation());
+        String problem = f.problem().name().toLowerCase(java.util.Locale.ROOT);
+        if (problem.startsWith("record_")) {
+            // the chain is intact; a row it recorded (a published revision) is not what was recorded
+            err.printf("a row the admin trail recorded was TAMPERED with (%s): %s%n", problem, f.explanation());
+        } else {
+            err.printf("admin trail TAMPERED at row %d (%s): %s%n", f.seq(), problem, f.explanation());
+        }
         err.flush();
         return 1;
     }

@@ -151,6 +151,39 @@ class AuditVerifyCheckpointsTest {
     }
 
     @Test
+    void revisionWrittenByHand_besideSealedOnes_isNamed_exit1() throws Exception {
+        io.meshguard.xds.model.GatewayConfig config = io.meshguard.xds.model.GatewayYaml.read("edge.yaml", """
+                groups: [{name: edge, domain: bank.example}]
+                upstreams: [{name: svc, endpoints: [{address: 10.0.0.1, port: 8080}]}]
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: svc, weight: 100}]}
+                """);
+        new io.meshguard.xds.store.PgGatewayStore(PG.dataSource()).replace(config);
+        var published = new io.meshguard.xds.store.PgRevisionStore(PG.dataSource())
+                .append("edge", config.slice("edge"), "alice", "sealed");
+        assertThat(verifyWithoutCheckpoints().exit()).isZero();
+
+        long forged = ((Number) PG.dsl()
+                        .fetchValue(
+                                "insert into config_revision (group_id, created_by, reason, content, upstream_parts,"
+                                        + " route_parts) select group_id, 'mallory', 'routine', content, upstream_parts,"
+                                        + " route_parts from config_revision where id = ? returning id",
+                                published.id()))
+                .longValue();
+        try {
+            CliRun r = verifyWithoutCheckpoints();
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err())
+                    .contains("a row the admin trail recorded was TAMPERED with (record_untrailed)")
+                    .contains("revision " + forged + " of group edge (by mallory");
+        } finally {
+            PG.dsl().execute("delete from config_revision where id = ?", forged);
+        }
+    }
+
+    @Test
     void rowsDeletedUnderAHandWrittenAnchor_areNamed() throws Exception {
         eventsSigned(6, Instant.now());
         String hash3 = hash(3);

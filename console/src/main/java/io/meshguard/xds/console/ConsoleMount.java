@@ -4,7 +4,6 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TrafficReport;
-import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AuditAdminApi;
@@ -54,7 +53,7 @@ public final class ConsoleMount {
                 fleet,
                 new AuditScreen(
                         new AuditReader(s.dataSource()),
-                        new AdminTrailVerifier(s.dataSource()),
+                        io.meshguard.xds.admin.AuditAdminApi.trailVerifier(s.dataSource()),
                         new AuditAdminApi(s.dataSource(), gate, clock),
                         gate,
                         clock),

@@ -132,9 +132,14 @@ public final class AuditAdminApi implements HttpHandler {
         this.reader = new AuditReader(dataSource);
         this.coverage = new CoverageReport(dataSource);
         this.trail = new AdminTrail(dataSource);
-        this.verifier = new AdminTrailVerifier(dataSource);
+        this.verifier = trailVerifier(dataSource);
         this.router = new AdminRouter(ROUTES, gate);
         this.clock = clock;
+    }
+
+    /** The admin trail's verifier as every surface runs it: the chain, then the revisions it sealed. */
+    public static AdminTrailVerifier trailVerifier(DataSource dataSource) {
+        return new AdminTrailVerifier(dataSource, java.util.List.of(io.meshguard.xds.store.RevisionSeal.CHECK));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.meshguard.xds.store;
 
+import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
@@ -137,10 +138,11 @@ public final class PgRevisionStore implements RevisionStore {
         }
         long id;
         java.time.Instant createdAt;
+        byte[] contentSha256;
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into config_revision (group_id, created_by, reason, content, upstream_parts, route_parts)
                 values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?)
-                returning id, created_at""")) {
+                returning id, created_at, sha256(convert_to(content::text, 'UTF8'))""")) {
             ps.setString(1, group);
             ps.setString(2, actor);
             ps.setString(3, reason);
@@ -156,8 +158,19 @@ public final class PgRevisionStore implements RevisionStore {
                 rs.next();
                 id = rs.getLong(1);
                 createdAt = rs.getTimestamp(2).toInstant();
+                contentSha256 = rs.getBytes(3);
             }
         }
+        RevisionSeal.Row row = new RevisionSeal.Row(
+                id,
+                group,
+                actor,
+                Optional.of(reason),
+                createdAt,
+                contentSha256,
+                Optional.of(upstreams.stream().map(Part::digest).toArray(byte[][]::new)),
+                Optional.of(routes.stream().map(Part::digest).toArray(byte[][]::new)));
+        AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
         try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
             ps.setString(1, CHANNEL);
             ps.setString(2, Long.toString(id));

@@ -1,0 +1,200 @@
+package io.meshguard.xds.store;
+
+import io.meshguard.audit.trail.AdminTrailEntry;
+import io.meshguard.audit.trail.AdminTrailVerifier;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A revision row as one SHA-256: its id, group, actor, reason and time, its {@code content} and the digests of the
+ * parts it names. The transaction that stores a revision appends its seal to the admin trail ({@value #ACTION}, the
+ * row's after-digest), and {@code meshguard audit verify} works it out again from the row ({@link #CHECK}). Someone
+ * who can write the database and disables the revision table's trigger to point a revision at other parts (an older
+ * route, say), or to change its groups, APIs or who published it, changes the seal; someone who inserts a revision
+ * leaves it without a trail row. The trail's hash chain and signed checkpoints keep the recorded seals.
+ */
+public final class RevisionSeal {
+    /** The admin-trail action of a stored revision; its target is {@code revision/ID}. */
+    public static final String ACTION = "revision-stored";
+
+    private static final byte[] DOMAIN = "meshguard revision seal v1".getBytes(StandardCharsets.UTF_8);
+
+    /** A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text. */
+    record Row(
+            long id,
+            String group,
+            String createdBy,
+            Optional<String> reason,
+            Instant createdAt,
+            byte[] contentSha256,
+            Optional<byte[][]> upstreamParts,
+            Optional<byte[][]> routeParts) {}
+
+    private RevisionSeal() {}
+
+    /** The seal of {@code row}, hex. */
+    static String of(Row row) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+        // each field length-prefixed: no two rows encode alike
+        field(sha, DOMAIN);
+        field(sha, Long.toString(row.id()).getBytes(StandardCharsets.UTF_8));
+        field(sha, row.group().getBytes(StandardCharsets.UTF_8));
+        field(sha, row.createdBy().getBytes(StandardCharsets.UTF_8));
+        if (row.reason().isPresent()) {
+            field(sha, row.reason().get().getBytes(StandardCharsets.UTF_8));
+        } else {
+            sha.update(ByteBuffer.allocate(4).putInt(-1).array());
+        }
+        field(sha, row.createdAt().toString().getBytes(StandardCharsets.UTF_8));
+        field(sha, row.contentSha256());
+        digests(sha, row.upstreamParts());
+        digests(sha, row.routeParts());
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private static void field(MessageDigest sha, byte[] bytes) {
+        sha.update(ByteBuffer.allocate(4).putInt(bytes.length).array());
+        sha.update(bytes);
+    }
+
+    private static void digests(MessageDigest sha, Optional<byte[][]> parts) {
+        sha.update(ByteBuffer.allocate(4)
+                .putInt(parts.map(p -> p.length).orElse(-1))
+                .array());
+        parts.ifPresent(p -> java.util.Arrays.stream(p).forEach(d -> field(sha, d)));
+    }
+
+    /** The trail row recording a revision's seal; it commits with the revision. */
+    static AdminTrailEntry entry(Row row, String seal) {
+        return new AdminTrailEntry(
+                Instant.now(),
+                row.createdBy(),
+                "xds-controller",
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                ACTION,
+                "revision/" + row.id(),
+                "group " + row.group(),
+                Optional.empty(),
+                Optional.of(seal),
+                Map.of("group", row.group()));
+    }
+
+    /**
+     * Checks every revision against the seal the trail recorded for it. Revisions older than the oldest recorded one
+     * are not checked (written before seals, or their trail rows dropped by retention); every later one must have
+     * exactly one record and match it.
+     */
+    public static final AdminTrailVerifier.RecordedRows CHECK = RevisionSeal::firstBad;
+
+    private record Recorded(long seq, String seal) {}
+
+    private static Optional<AdminTrailVerifier.Finding> firstBad(Connection c) throws SQLException {
+        Map<Long, Recorded> recorded = new HashMap<>();
+        try (PreparedStatement ps =
+                c.prepareStatement("select seq, target, after_digest from admin_trail where action = ? order by seq")) {
+            ps.setString(1, ACTION);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long seq = rs.getLong(1);
+                    String target = rs.getString(2);
+                    if (!target.matches("revision/[0-9]{1,18}") || rs.getString(3) == null) {
+                        return Optional.of(new AdminTrailVerifier.Finding(
+                                seq,
+                                AdminTrailVerifier.Problem.RECORD_ALTERED,
+                                "row " + seq + " records no revision and seal ('" + target + "')"));
+                    }
+                    long id = Long.parseLong(target.substring("revision/".length()));
+                    if (recorded.put(id, new Recorded(seq, rs.getString(3))) != null) {
+                        return Optional.of(new AdminTrailVerifier.Finding(
+                                seq,
+                                AdminTrailVerifier.Problem.RECORD_UNTRAILED,
+                                "revision " + id + " is recorded as stored twice (row " + seq
+                                        + "): a revision was put in under a taken id"));
+                    }
+                }
+            }
+        }
+        if (recorded.isEmpty()) {
+            return Optional.empty();
+        }
+        long oldest =
+                recorded.keySet().stream().mapToLong(Long::longValue).min().orElseThrow();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select r.id, g.name, r.created_by, r.reason, r.created_at,
+                       sha256(convert_to(r.content::text, 'UTF8')), r.upstream_parts, r.route_parts
+                from config_revision r join gateway_group g on g.id = r.group_id
+                where r.id >= ? order by r.id""")) {
+            ps.setLong(1, oldest);
+            ps.setFetchSize(500);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Row row = new Row(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            Optional.ofNullable(rs.getString(4)),
+                            rs.getTimestamp(5).toInstant(),
+                            rs.getBytes(6),
+                            digests(rs.getArray(7)),
+                            digests(rs.getArray(8)));
+                    Recorded r = recorded.remove(row.id());
+                    if (r == null) {
+                        return Optional.of(new AdminTrailVerifier.Finding(
+                                0,
+                                AdminTrailVerifier.Problem.RECORD_UNTRAILED,
+                                "revision " + row.id() + " of group " + row.group() + " (by " + row.createdBy()
+                                        + ", " + row.createdAt() + ") has no " + ACTION
+                                        + " row in the trail: it was written into the database by hand"));
+                    }
+                    if (!of(row).equals(r.seal())) {
+                        return Optional.of(new AdminTrailVerifier.Finding(
+                                r.seq(),
+                                AdminTrailVerifier.Problem.RECORD_ALTERED,
+                                "revision " + row.id() + " of group " + row.group()
+                                        + " no longer matches the seal row " + r.seq()
+                                        + " recorded: its content, the parts it names, its actor, reason or time"
+                                        + " were changed after it was published"));
+                    }
+                }
+            }
+        }
+        return recorded.entrySet().stream()
+                .min(Map.Entry.comparingByKey())
+                .map(gone -> new AdminTrailVerifier.Finding(
+                        gone.getValue().seq(),
+                        AdminTrailVerifier.Problem.RECORD_REMOVED,
+                        "revision " + gone.getKey() + ", recorded at row "
+                                + gone.getValue().seq() + ", is gone"));
+    }
+
+    private static Optional<byte[][]> digests(Array array) throws SQLException {
+        if (array == null) {
+            return Optional.empty();
+        }
+        Object[] values = (Object[]) array.getArray();
+        byte[][] out = new byte[values.length][];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (byte[]) values[i];
+        }
+        return Optional.of(out);
+    }
+}
