@@ -246,7 +246,8 @@ public final class Publisher {
 
     /**
      * Serves the newest stored revision of every group that is not served yet (a publish by another replica, or
-     * startup). A revision that no longer builds is logged and the group keeps what it serves.
+     * startup). A revision that cannot be read (a part or the row does not match its digest or seal) or no longer
+     * builds is logged and the group keeps what it serves.
      */
     public synchronized void applyLatest() {
         for (Map.Entry<String, Long> latest : store.latestIds().entrySet()) {
@@ -254,7 +255,21 @@ public final class Publisher {
             if (served.isPresent() && served.get().revision() >= latest.getValue()) {
                 continue;
             }
-            Optional<Revision> stored = store.get(latest.getValue());
+            Optional<Revision> stored;
+            try {
+                stored = store.get(latest.getValue());
+            } catch (io.meshguard.xds.store.StoreException e) {
+                // unreadable, or refused (a part or the row no longer matches its digest or seal): the group keeps
+                // what it serves, the others are served
+                outcome("apply_failed");
+                log.error(
+                        "revision {} of group {} cannot be read, keeping {}: {}",
+                        latest.getValue(),
+                        latest.getKey(),
+                        served.map(s -> "revision " + s.revision()).orElse("nothing"),
+                        e.getMessage());
+                continue;
+            }
             if (stored.isEmpty()) {
                 continue;
             }

@@ -330,10 +330,31 @@ public final class PgRevisionStore implements RevisionStore {
                       join config_revision_part p on p.digest = u.digest),
                    (select array_agg(p.content::text order by u.n)
                       from unnest(r.route_parts) with ordinality as u(digest, n)
-                      join config_revision_part p on p.digest = u.digest)
+                      join config_revision_part p on p.digest = u.digest),
+                   sha256(convert_to(r.content::text, 'UTF8')),
+                   (select t.after_digest from admin_trail t
+                      where t.action = 'revision-stored' and t.target = 'revision/' || r.id)
             from config_revision r join gateway_group g on g.id = r.group_id""";
 
     private Revision revision(ResultSet rs) throws SQLException {
+        String recorded = rs.getString(12);
+        if (recorded != null) {
+            RevisionSeal.Row row = new RevisionSeal.Row(
+                    rs.getLong(1),
+                    rs.getString(2),
+                    rs.getString(4),
+                    Optional.ofNullable(rs.getString(5)),
+                    rs.getTimestamp(6).toInstant(),
+                    rs.getBytes(11),
+                    RevisionSeal.digests(rs.getArray(7)),
+                    RevisionSeal.digests(rs.getArray(8)));
+            if (!RevisionSeal.of(row).equals(recorded)) {
+                throw new StoreException(
+                        "revision " + row.id() + " of group " + row.group()
+                                + " does not match the seal the admin trail recorded when it was stored; not served",
+                        new SQLException("config_revision row altered"));
+            }
+        }
         GatewayConfig content = ConfigJson.readConfig(rs.getString(3));
         java.sql.Array upstreamParts = rs.getArray(7);
         if (upstreamParts != null) {

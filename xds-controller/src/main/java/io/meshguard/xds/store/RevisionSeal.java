@@ -186,7 +186,7 @@ public final class RevisionSeal {
                                 + gone.getValue().seq() + ", is gone"));
     }
 
-    private static Optional<byte[][]> digests(Array array) throws SQLException {
+    static Optional<byte[][]> digests(Array array) throws SQLException {
         if (array == null) {
             return Optional.empty();
         }

@@ -662,7 +662,7 @@ class PostgresStoreTest {
         }
     }
 
-    private static XdsCore core(RevisionStore revisions) throws Exception {
+    static XdsCore core(RevisionStore revisions) throws Exception {
         return new XdsCore(
                         new InetSocketAddress("127.0.0.1", 0),
                         FilterTargets.DEFAULTS,

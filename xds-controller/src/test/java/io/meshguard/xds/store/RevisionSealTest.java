@@ -1,6 +1,7 @@
 package io.meshguard.xds.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.audit.trail.AdminTrailVerifier;
@@ -22,7 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An operator who can write the database, against the revisions served: each stored revision's seal is in the admin
- * trail, and {@code audit verify} names a revision changed behind its trigger, put in by hand, or deleted.
+ * trail, a replica refuses to serve a revision that no longer matches it, and {@code audit verify} names a revision
+ * changed behind its trigger, put in by hand, or deleted.
  */
 @IntegrationTest
 class RevisionSealTest {
@@ -115,8 +117,13 @@ class RevisionSealTest {
         behindTheTrigger("update config_revision set route_parts = (select route_parts from config_revision"
                 + " where id = " + older.id() + ") where id = " + newer.id());
         try {
-            // what a replica would now serve as the newer revision: the older route, though every part is intact
-            assertThat(store.get(newer.id()).orElseThrow().config()).isEqualTo(older.config());
+            // every part is intact, so only the seal tells that the newer revision now serves the older route
+            assertThatThrownBy(() -> store.get(newer.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("revision " + newer.id() + " of group local does not match the seal");
+            try (io.meshguard.xds.XdsCore replica = PostgresStoreTest.core(store)) {
+                assertThat(replica.publisher().servedRevision("local")).isEmpty();
+            }
 
             AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
             assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
@@ -125,6 +132,7 @@ class RevisionSealTest {
             restore();
         }
         assertThat(verify().firstBad()).isEmpty();
+        assertThat(store.get(newer.id()).orElseThrow().config()).isEqualTo(newer.config());
 
         keep(older);
         behindTheTrigger("update config_revision set reason = 'approved by bob' where id = " + older.id());
