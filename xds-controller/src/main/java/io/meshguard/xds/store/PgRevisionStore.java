@@ -333,8 +333,8 @@ public final class PgRevisionStore implements RevisionStore {
                       join config_revision_part p on p.digest = u.digest),
                    sha256(convert_to(r.content::text, 'UTF8')),
                    (select t.after_digest from admin_trail t
-                      where t.action = 'revision-stored' and t.target = 'revision/' || r.id)
-            from config_revision r join gateway_group g on g.id = r.group_id""";
+                      where t.action = '%s' and t.target = 'revision/' || r.id)
+            from config_revision r join gateway_group g on g.id = r.group_id""".formatted(RevisionSeal.ACTION);
 
     private Revision revision(ResultSet rs) throws SQLException {
         String recorded = rs.getString(12);

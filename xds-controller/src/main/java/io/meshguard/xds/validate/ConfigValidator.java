@@ -210,12 +210,25 @@ public final class ConfigValidator {
      * by the upstream's identity, so a publish re-checks the upstreams it changed, not the group's thousand.
      */
     private List<Problem> upstreamProblems(Upstream u) {
-        SameInstance key = new SameInstance(u);
-        List<Problem> known = upstreamProblems.get(key);
+        return remembered(upstreamProblems, u, ConfigValidator::validateUpstream);
+    }
+
+    /** What {@code check} finds wrong with {@code object}, remembered in {@code memo} by the object's identity. */
+    private static <T> List<Problem> remembered(
+            Map<SameInstance, List<Problem>> memo, T object, java.util.function.BiConsumer<List<Problem>, T> check) {
+        SameInstance key = new SameInstance(object);
+        List<Problem> known = memo.get(key);
         if (known != null) {
             return known;
         }
         List<Problem> problems = new ArrayList<>();
+        check.accept(problems, object);
+        List<Problem> checked = List.copyOf(problems);
+        memo.put(key, checked);
+        return checked;
+    }
+
+    private static void validateUpstream(List<Problem> problems, Upstream u) {
         String path = "upstreams[" + u.name() + "]";
         name(problems, path + ".name", u.name());
         if (u.connectTimeoutMs() < 1) {
@@ -256,9 +269,6 @@ public final class ConfigValidator {
         u.tls().ifPresent(tls -> validateTls(problems, path + ".tls", u, tls));
         clusterKind(problems, path, u);
         upstreamHost(problems, path, u);
-        List<Problem> checked = List.copyOf(problems);
-        upstreamProblems.put(key, checked);
-        return checked;
     }
 
     /**
@@ -280,16 +290,7 @@ public final class ConfigValidator {
 
     /** What is wrong with one API on its own (names, base path, hostnames, versions), remembered by its identity. */
     private List<Problem> apiProblems(Api api) {
-        SameInstance key = new SameInstance(api);
-        List<Problem> known = apiProblems.get(key);
-        if (known != null) {
-            return known;
-        }
-        List<Problem> problems = new ArrayList<>();
-        validateApi(problems, api);
-        List<Problem> checked = List.copyOf(problems);
-        apiProblems.put(key, checked);
-        return checked;
+        return remembered(apiProblems, api, ConfigValidator::validateApi);
     }
 
     private static void validateApi(List<Problem> problems, Api api) {
