@@ -324,14 +324,14 @@ public final class PgRevisionStore implements RevisionStore {
     }
 
     private static final String SELECT = """
-            select r.id, g.name, r.content, r.created_by, r.reason, r.created_at, r.upstream_parts, r.route_parts,
+            select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at, r.upstream_parts, r.route_parts,
                    (select array_agg(p.content::text order by u.n)
                       from unnest(r.upstream_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
                    (select array_agg(p.content::text order by u.n)
                       from unnest(r.route_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
-                   sha256(convert_to(r.content::text, 'UTF8')),
+                   sha256(convert_to(r.content::text, 'UTF8')) as content_sha256,
                    (select t.after_digest from admin_trail t
                       where t.action = '%s' and t.target = 'revision/' || r.id)
             from config_revision r join gateway_group g on g.id = r.group_id""".formatted(RevisionSeal.ACTION);
@@ -339,15 +339,7 @@ public final class PgRevisionStore implements RevisionStore {
     private Revision revision(ResultSet rs) throws SQLException {
         String recorded = rs.getString(12);
         if (recorded != null) {
-            RevisionSeal.Row row = new RevisionSeal.Row(
-                    rs.getLong(1),
-                    rs.getString(2),
-                    rs.getString(4),
-                    Optional.ofNullable(rs.getString(5)),
-                    rs.getTimestamp(6).toInstant(),
-                    rs.getBytes(11),
-                    RevisionSeal.digests(rs.getArray(7)),
-                    RevisionSeal.digests(rs.getArray(8)));
+            RevisionSeal.Row row = RevisionSeal.Row.read(rs);
             if (!RevisionSeal.of(row).equals(recorded)) {
                 throw new StoreException(
                         "revision " + row.id() + " of group " + row.group()

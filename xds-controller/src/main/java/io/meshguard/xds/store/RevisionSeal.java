@@ -39,7 +39,24 @@ public final class RevisionSeal {
             Instant createdAt,
             byte[] contentSha256,
             Optional<byte[][]> upstreamParts,
-            Optional<byte[][]> routeParts) {}
+            Optional<byte[][]> routeParts) {
+
+        /**
+         * The row at {@code rs}'s cursor, by column label: {@code id}, {@code group_name}, {@code created_by},
+         * {@code reason}, {@code created_at}, {@code content_sha256}, {@code upstream_parts}, {@code route_parts}.
+         */
+        static Row read(ResultSet rs) throws SQLException {
+            return new Row(
+                    rs.getLong("id"),
+                    rs.getString("group_name"),
+                    rs.getString("created_by"),
+                    Optional.ofNullable(rs.getString("reason")),
+                    rs.getTimestamp("created_at").toInstant(),
+                    rs.getBytes("content_sha256"),
+                    digests(rs.getArray("upstream_parts")),
+                    digests(rs.getArray("route_parts")));
+        }
+    }
 
     private RevisionSeal() {}
 
@@ -139,23 +156,15 @@ public final class RevisionSeal {
         long oldest =
                 recorded.keySet().stream().mapToLong(Long::longValue).min().orElseThrow();
         try (PreparedStatement ps = c.prepareStatement("""
-                select r.id, g.name, r.created_by, r.reason, r.created_at,
-                       sha256(convert_to(r.content::text, 'UTF8')), r.upstream_parts, r.route_parts
+                select r.id, g.name as group_name, r.created_by, r.reason, r.created_at,
+                       sha256(convert_to(r.content::text, 'UTF8')) as content_sha256, r.upstream_parts, r.route_parts
                 from config_revision r join gateway_group g on g.id = r.group_id
                 where r.id >= ? order by r.id""")) {
             ps.setLong(1, oldest);
             ps.setFetchSize(500);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Row row = new Row(
-                            rs.getLong(1),
-                            rs.getString(2),
-                            rs.getString(3),
-                            Optional.ofNullable(rs.getString(4)),
-                            rs.getTimestamp(5).toInstant(),
-                            rs.getBytes(6),
-                            digests(rs.getArray(7)),
-                            digests(rs.getArray(8)));
+                    Row row = Row.read(rs);
                     Recorded r = recorded.remove(row.id());
                     if (r == null) {
                         return Optional.of(new AdminTrailVerifier.Finding(
@@ -186,7 +195,7 @@ public final class RevisionSeal {
                                 + gone.getValue().seq() + ", is gone"));
     }
 
-    static Optional<byte[][]> digests(Array array) throws SQLException {
+    private static Optional<byte[][]> digests(Array array) throws SQLException {
         if (array == null) {
             return Optional.empty();
         }

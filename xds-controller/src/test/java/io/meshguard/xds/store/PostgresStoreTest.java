@@ -225,8 +225,7 @@ class PostgresStoreTest {
     }
 
     /** {@code c} with route {@code name} changed by {@code change}. */
-    private static GatewayConfig withRoute(
-            GatewayConfig c, String name, java.util.function.UnaryOperator<Route> change) {
+    static GatewayConfig withRoute(GatewayConfig c, String name, java.util.function.UnaryOperator<Route> change) {
         return new GatewayConfig(
                 c.groups(),
                 c.upstreams(),
@@ -236,7 +235,7 @@ class PostgresStoreTest {
                         .toList());
     }
 
-    private static Route withTimeout(Route r, long ms) {
+    static Route withTimeout(Route r, long ms) {
         return new Route(
                 r.name(),
                 r.group(),

@@ -9,12 +9,9 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.admin.AuditAdminApi;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.model.Route;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,28 +40,8 @@ class RevisionSealTest {
     }
 
     private static GatewayConfig withTimeout(long ms) {
-        List<Route> routes = new ArrayList<>(slice.routes());
-        Route first = routes.get(0);
-        routes.set(
-                0,
-                new Route(
-                        first.name(),
-                        first.group(),
-                        first.api(),
-                        first.version(),
-                        first.match(),
-                        first.destinations(),
-                        Optional.of(ms),
-                        first.idleTimeoutMs(),
-                        first.streaming(),
-                        first.retry(),
-                        first.requestHeadersToAdd(),
-                        first.requestHeadersToRemove(),
-                        first.responseHeadersToAdd(),
-                        first.authzProfile(),
-                        first.dlpProfile(),
-                        first.product()));
-        return new GatewayConfig(slice.groups(), slice.upstreams(), slice.apis(), routes);
+        return PostgresStoreTest.withRoute(
+                slice, slice.routes().getFirst().name(), r -> PostgresStoreTest.withTimeout(r, ms));
     }
 
     private static AdminTrailVerifier.Report verify() throws Exception {
