@@ -56,6 +56,8 @@ final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
     private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
     /** What the zone holds per group: from its hello, then what was sent. */
     private final Map<String, Long> held = new ConcurrentHashMap<>();
+    /** Revisions refused on read, each logged once. */
+    private final java.util.Set<Long> unreadable = ConcurrentHashMap.newKeySet();
     /** When each group's newest revision was sent, until the zone echoes it applied. */
     private final Map<String, Instant> unconfirmed = new ConcurrentHashMap<>();
     /** Guarded by {@code this}, as is every call on {@link #out}. */
@@ -313,7 +315,15 @@ final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
         for (String group : groups.serving()) {
             Long id = latest.get(group);
             if (id != null && id > held.getOrDefault(group, 0L) && !pendingHas(group, id)) {
-                revisions.get(id).ifPresent(r -> enqueue("revision:" + group, revision(r)));
+                try {
+                    revisions.get(id).ifPresent(r -> enqueue("revision:" + group, revision(r)));
+                } catch (io.meshguard.xds.store.StoreException e) {
+                    // a revision refused on read (it no longer matches its digest or seal) holds back its own group,
+                    // not the cluster's others; tried again each tick, logged once
+                    if (unreadable.add(id)) {
+                        log.error("zone {}: revision {} of group {} not sent: {}", k, id, group, e.getMessage());
+                    }
+                }
             }
         }
         for (String group : groups.withdrawn()) {

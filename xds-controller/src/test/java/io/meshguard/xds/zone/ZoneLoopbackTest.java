@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -161,6 +162,36 @@ public class ZoneLoopbackTest {
                         assertThat(n.getClient()).contains("envoy");
                     });
         });
+    }
+
+    @Test
+    void revisionAlteredBehindItsTrigger_isNotSentToTheZone_theClustersOtherGroupStillIs() throws Exception {
+        Central central = central(0);
+        String seoul = run + "-seoul-gw";
+        String tokyo = run + "-tokyo-gw";
+        Map<String, io.meshguard.xds.store.Revision> first =
+                central.publish(config(seoul, tokyo, false), "first").revisions();
+        // an operator with the owner's rights rewrites who published seoul's revision; groups are sent in name order,
+        // seoul first
+        String alter = "update config_revision set created_by = 'mallory' where id = "
+                + first.get(seoul).id();
+        try (java.sql.Connection c = ds.getConnection();
+                java.sql.Statement st = c.createStatement()) {
+            st.execute("alter table config_revision disable trigger config_revision_immutable");
+            st.execute(alter);
+            st.execute("alter table config_revision enable trigger config_revision_immutable");
+        }
+        String both = cluster(central, "kr-seoul-prod", seoul);
+        central.registry.assign(both, tokyo);
+
+        ZoneController zone = registeredZone(central, both);
+
+        await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        zone.core().publisher().servedRevision(tokyo))
+                .contains(first.get(tokyo).id()));
+        assertThat(zone.core().publisher().servedRevision(seoul))
+                .as("the altered revision is not served in the zone")
+                .isEmpty();
     }
 
     @Test
