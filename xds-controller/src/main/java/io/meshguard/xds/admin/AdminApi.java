@@ -223,8 +223,9 @@ public final class AdminApi implements HttpHandler {
             op(
                     AdminRoute.tenant("POST", "/validate", "config:validate"),
                     "Validate a configuration without storing it",
-                    (a, c) -> tree(
-                            a.validator.validate(read(c, GatewayConfig.class)).problems())),
+                    (a, c) -> tree(a.oneOffValidator
+                            .validate(read(c, GatewayConfig.class))
+                            .problems())),
             op(
                     AdminRoute.system("POST", "/publish", "revision:publish"),
                     "Validate, build and serve the draft: a new revision for each group that changed",
@@ -328,6 +329,9 @@ public final class AdminApi implements HttpHandler {
     private final AdminRouter router;
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
+    /** For configurations that arrive whole in a request: remembers nothing of them (see its Javadoc). */
+    private final ConfigValidator oneOffValidator;
+
     private final byte[] openApi;
     private final FourEyes fourEyes;
     /** Compiles the published products into every publish of the draft (docs/products.md). */
@@ -392,6 +396,7 @@ public final class AdminApi implements HttpHandler {
         this.revisions = revisions;
         this.publisher = publisher;
         this.validator = publisher.validator();
+        this.oneOffValidator = validator.forOneOff();
         this.fleet = fleet;
         this.router = new AdminRouter(ROUTES, gate);
         this.audit = audit;

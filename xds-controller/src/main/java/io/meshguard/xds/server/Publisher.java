@@ -169,7 +169,8 @@ public final class Publisher {
      * Publishes exactly {@code slice} as the next revision of {@code group}: the content a second person approved,
      * whatever the draft holds now. Validated and built like any publish.
      */
-    public synchronized Result publishApproved(String group, GatewayConfig slice, String actor, String reason) {
+    public synchronized Result publishApproved(String group, GatewayConfig approved, String actor, String reason) {
+        GatewayConfig slice = reusingServed(group, approved);
         Map<String, GroupResources> built = new LinkedHashMap<>();
         ValidationResult validation = validateAndBuild(slice, built);
         if (!validation.valid()) {
@@ -223,7 +224,7 @@ public final class Publisher {
             return Result.refused(
                     List.of(Problem.error(ProblemCode.PUBLISH_NO_REVISION, "revision", "no revision " + revisionId)));
         }
-        GatewayConfig slice = old.get().config();
+        GatewayConfig slice = reusingServed(old.get().group(), old.get().config());
         Map<String, GroupResources> built = new LinkedHashMap<>();
         ValidationResult validation = validateAndBuild(slice, built);
         if (!validation.valid()) {
@@ -275,9 +276,10 @@ public final class Publisher {
             }
             Revision r = stored.get();
             try {
-                GroupResources resources = buildAll(r.config()).get(r.group());
+                GatewayConfig slice = reusingServed(r.group(), r.config());
+                GroupResources resources = buildAll(slice).get(r.group());
                 rollouts.served(r.group(), r.id(), fleet.nodes());
-                serve(r.id(), resources, Optional.of(r.config()));
+                serve(r.id(), resources, Optional.of(slice));
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
                 outcome("apply_failed");
@@ -290,6 +292,19 @@ public final class Publisher {
             }
         }
         fleet.refreshRevisions();
+    }
+
+    /**
+     * {@code config} (a revision as read: every object a new instance) with the instances of the group's served slice
+     * wherever they are equal, so its build and checks take the unchanged virtual hosts whole, as the publishing
+     * replica's did, and what they remember by identity is not filled with copies.
+     */
+    private GatewayConfig reusingServed(String group, GatewayConfig config) {
+        return snapshots
+                .served(group)
+                .flatMap(XdsSnapshots.Served::slice)
+                .map(config::reusing)
+                .orElse(config);
     }
 
     /**

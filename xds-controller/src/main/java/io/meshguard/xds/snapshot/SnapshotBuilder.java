@@ -95,15 +95,18 @@ public final class SnapshotBuilder {
     private final EnvoyListener envoyListener;
     /** Built routes, clusters and load assignments by their inputs: shared by every builder, or a fresh one's own. */
     private final Map<Object, Object> builtParts;
+    /** Built virtual hosts by the identity of what they are built from: the shared parts, or a one-off's own. */
+    private final Map<Object, Object> builtHosts;
 
     public SnapshotBuilder(FilterTargets targets) {
-        this(targets, SHARED_PARTS);
+        this(targets, SHARED_PARTS, SHARED_PARTS);
     }
 
-    private SnapshotBuilder(FilterTargets targets, Map<Object, Object> builtParts) {
+    private SnapshotBuilder(FilterTargets targets, Map<Object, Object> builtParts, Map<Object, Object> builtHosts) {
         this.targets = targets;
         this.envoyListener = new EnvoyListener(targets);
         this.builtParts = builtParts;
+        this.builtHosts = builtHosts;
     }
 
     /** Builds the resources of one group; the config must have passed validation. */
@@ -396,7 +399,7 @@ public final class SnapshotBuilder {
             UpstreamHosts upstreams,
             boolean forEnvoy) {
         VirtualHostInputs inputs = VirtualHostInputs.of(hosts, apis, routesByVersion, upstreams, forEnvoy);
-        return remembered(inputs, () -> buildVirtualHost(inputs, apis, routesByVersion, cors, upstreams));
+        return remembered(builtHosts, inputs, () -> buildVirtualHost(inputs, apis, routesByVersion, cors, upstreams));
     }
 
     private VirtualHost buildVirtualHost(
@@ -589,22 +592,37 @@ public final class SnapshotBuilder {
     /** What {@code build} made from equal {@code inputs} before, or what it makes now (then remembered). */
     @SuppressWarnings("unchecked") // each inputs record type maps to one output type
     private <T> T remembered(Object inputs, java.util.function.Supplier<T> build) {
-        synchronized (builtParts) {
-            Object known = builtParts.get(inputs);
+        return remembered(builtParts, inputs, build);
+    }
+
+    @SuppressWarnings("unchecked") // each inputs record type maps to one output type
+    private static <T> T remembered(Map<Object, Object> parts, Object inputs, java.util.function.Supplier<T> build) {
+        synchronized (parts) {
+            Object known = parts.get(inputs);
             if (known != null) {
                 return (T) known;
             }
         }
         T built = build.get();
-        synchronized (builtParts) {
-            builtParts.put(inputs, built);
+        synchronized (parts) {
+            parts.put(inputs, built);
         }
         return built;
     }
 
     /** A builder that remembers nothing built before: every route built from its inputs (a from-scratch build). */
     public static SnapshotBuilder fresh(FilterTargets targets) {
-        return new SnapshotBuilder(targets, rememberedParts());
+        Map<Object, Object> own = rememberedParts();
+        return new SnapshotBuilder(targets, own, own);
+    }
+
+    /**
+     * A builder for one build of a configuration that arrived whole (new instances, never seen again): it shares the
+     * routes and clusters remembered by their content, but keeps the virtual hosts it builds, remembered by the
+     * identity of their objects, to itself, so they leave with it instead of pushing out the draft's.
+     */
+    public static SnapshotBuilder forOneOff(FilterTargets targets) {
+        return new SnapshotBuilder(targets, SHARED_PARTS, new java.util.HashMap<>());
     }
 
     /** The number of routes built anew so far by every builder (monotonic; compare two readings). */

@@ -82,19 +82,40 @@ public final class ConfigValidator {
 
     /** Also refuses what the groups' gateway template kinds cannot serve. */
     public ConfigValidator(ProfileReferences profiles, TemplateCheck templates) {
+        this(profiles, templates, true);
+    }
+
+    private ConfigValidator(ProfileReferences profiles, TemplateCheck templates, boolean remembers) {
         this.profiles = profiles;
         this.templates = templates;
+        int upstreams = remembers ? REMEMBERED_UPSTREAMS : 0;
+        this.upstreamProblems = SameInstance.recentlyUsed(upstreams);
+        this.apiProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_APIS : 0);
+        this.routeProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_ROUTES : 0);
+        this.remembers = remembers;
+    }
+
+    /**
+     * The same checks, remembering nothing of what they check by identity: for a configuration that arrives whole in a
+     * request ({@code POST /validate}). Its objects are new instances that are never seen again, so remembering them
+     * would only push out what the draft's publishes reuse and keep garbage alive for the collector to copy (a
+     * 2,000-route body each round doubled a publish benchmark's G1 pause time). Routes and clusters remembered by their
+     * content are still shared ({@link SnapshotBuilder#forOneOff}).
+     */
+    public ConfigValidator forOneOff() {
+        return remembers ? new ConfigValidator(profiles, templates, false) : this;
     }
 
     /** Upstreams whose own problems are remembered, least recently used out. */
     static final int REMEMBERED_UPSTREAMS = 16_384;
 
-    private final Map<SameInstance, List<Problem>> upstreamProblems = SameInstance.recentlyUsed(REMEMBERED_UPSTREAMS);
+    private final Map<SameInstance, List<Problem>> upstreamProblems;
+    private final boolean remembers;
 
     /** APIs whose own problems are remembered, least recently used out. */
     static final int REMEMBERED_APIS = 16_384;
 
-    private final Map<SameInstance, List<Problem>> apiProblems = SameInstance.recentlyUsed(REMEMBERED_APIS);
+    private final Map<SameInstance, List<Problem>> apiProblems;
 
     /** Routes whose own problems are remembered, least recently used out. */
     static final int REMEMBERED_ROUTES = 65_536;
@@ -102,7 +123,7 @@ public final class ConfigValidator {
     /** A route's own problems and what they were worked out against: its API (absent: none) and the owned headers. */
     private record RouteChecked(Api api, Set<String> policyOwned, List<Problem> problems) {}
 
-    private final Map<SameInstance, RouteChecked> routeProblems = SameInstance.recentlyUsed(REMEMBERED_ROUTES);
+    private final Map<SameInstance, RouteChecked> routeProblems;
 
     /** A route's identity in its configuration. */
     private record RouteName(String group, String name) {}
@@ -123,7 +144,7 @@ public final class ConfigValidator {
 
     /** Validates the whole configuration; Envoy's checks on it as built with the default filter targets. */
     public ValidationResult validate(GatewayConfig config) {
-        return validate(config, ConfigValidator::envoyLoad);
+        return validate(config, this::envoyLoad);
     }
 
     /**
@@ -275,8 +296,10 @@ public final class ConfigValidator {
      * What Envoy would refuse in the resources the configuration becomes (MG-ENVOY-001), built with the default filter
      * targets; a publish checks them as built with the deployment's own instead (see {@link EnvoyLoad}).
      */
-    private static List<Problem> envoyLoad(GatewayConfig config) {
-        SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);
+    private List<Problem> envoyLoad(GatewayConfig config) {
+        SnapshotBuilder builder = remembers
+                ? new SnapshotBuilder(FilterTargets.DEFAULTS)
+                : SnapshotBuilder.forOneOff(FilterTargets.DEFAULTS);
         List<Problem> out = new ArrayList<>();
         for (GatewayGroup g : config.groups()) {
             try {

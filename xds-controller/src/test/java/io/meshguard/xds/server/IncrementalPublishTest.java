@@ -67,6 +67,33 @@ class IncrementalPublishTest {
     }
 
     @Test
+    void anotherReplica_servingAOneRouteRevision_buildsOnlyItsVirtualHosts() throws Exception {
+        try (XdsCore publishing = core();
+                XdsCore other = core()) {
+            GatewayConfig before = config("replica", ROUTES, 90);
+            assertThat(publishing.publisher().publish(before, "alice", "first").published())
+                    .isTrue();
+            other.publisher().applyLatest();
+            long first = publishing.publisher().servedRevision("replica").orElseThrow();
+            assertThat(other.publisher().servedRevision("replica")).contains(first);
+            assertThat(publishing
+                            .publisher()
+                            .publish(withWeight(before, "r-11", 70), "alice", "one weight")
+                            .published())
+                    .isTrue();
+
+            long hostsBuilt = SnapshotBuilder.virtualHostsBuilt();
+            other.publisher().applyLatest();
+
+            // the revision is read as new instances; those equal to what the replica serves are taken in their place,
+            // so its build is the publishing replica's: r-11's API's virtual host in each table
+            assertThat(other.publisher().servedRevision("replica")).isNotEqualTo(Optional.of(first));
+            assertThat(SnapshotBuilder.virtualHostsBuilt() - hostsBuilt).isEqualTo(2);
+            assertThat(routeWeights(other, "replica", "r-11")).contains("70");
+        }
+    }
+
+    @Test
     void publish_afterIncrementalChanges_servesWhatABuildFromScratchServes() throws Exception {
         try (XdsCore core = core()) {
             GatewayConfig config = config("scratch", ROUTES, 90);
@@ -140,7 +167,7 @@ class IncrementalPublishTest {
     /** The draft holds every group the tests publish: a revision row names its group. */
     @BeforeAll
     static void draft() {
-        List<GatewayConfig> all = List.of("small", "scratch", "refs").stream()
+        List<GatewayConfig> all = List.of("small", "scratch", "refs", "replica").stream()
                 .map(g -> config(g, ROUTES, 90))
                 .toList();
         new PgGatewayStore(PG.dataSource())

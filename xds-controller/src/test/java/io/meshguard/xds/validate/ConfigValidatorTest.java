@@ -102,6 +102,31 @@ class ConfigValidatorTest {
         assertThat(routeErrors.apply(config)).isEmpty();
     }
 
+    @Test
+    void forOneOff_findsTheSameProblems_andKeepsNoVirtualHostItBuilt() {
+        ConfigValidator remembering = new ConfigValidator();
+        ConfigValidator oneOff = remembering.forOneOff();
+        GatewayConfig config = ConfigJson.readConfig(BASE.replace(
+                "ROUTES", ROUTE + ", " + ROUTE.replace("\"all\"", "\"bad\"").replace("\"v2\"", "\"v9\"")));
+
+        assertThat(oneOff.validate(config).problems())
+                .isEqualTo(remembering.validate(config).problems())
+                .isNotEmpty();
+        GatewayConfig valid = ConfigJson.readConfig(BASE.replace("ROUTES", ROUTE));
+        remembering.validate(valid);
+        long hosts = io.meshguard.xds.snapshot.SnapshotBuilder.virtualHostsBuilt();
+        remembering.validate(valid);
+        assertThat(io.meshguard.xds.snapshot.SnapshotBuilder.virtualHostsBuilt() - hosts)
+                .as("the remembering validator builds the same instances once")
+                .isZero();
+        oneOff.validate(valid);
+        oneOff.validate(valid);
+        assertThat(io.meshguard.xds.snapshot.SnapshotBuilder.virtualHostsBuilt() - hosts)
+                .as("the one-off validator builds them each time: it kept none")
+                .isPositive()
+                .isEven();
+    }
+
     /** Review IC-08: a versioned gRPC path reaches a gRPC server unchanged, which answers UNIMPLEMENTED. */
     @Test
     void grpcMethodPath_underAVersionedRoot_isWarnedAbout_andAPlainPathIsNot() {
