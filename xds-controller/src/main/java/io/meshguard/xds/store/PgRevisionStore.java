@@ -165,7 +165,7 @@ public final class PgRevisionStore implements RevisionStore {
                 id,
                 group,
                 actor,
-                Optional.of(reason),
+                Optional.ofNullable(reason),
                 createdAt,
                 contentSha256,
                 Optional.of(upstreams.stream().map(Part::digest).toArray(byte[][]::new)),
