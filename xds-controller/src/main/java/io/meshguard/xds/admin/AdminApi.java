@@ -790,11 +790,13 @@ public final class AdminApi implements HttpHandler {
      * change creates belongs to {@code tenant}.
      */
     private JsonNode change(Call call, String action, UnaryOperator<GatewayConfig> edit, String tenant) {
-        // Validated inside the edit (under the draft lock) to refuse, and once more after it for the warnings:
-        // admin edits come at human rate, clarity wins over one extra validation.
+        // Validated inside the edit (under the draft lock) to refuse; its warnings are what the answer reports, since
+        // the draft written is the configuration validated.
         java.util.concurrent.atomic.AtomicReference<GatewayConfig> before =
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<GatewayConfig> attempted =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<ValidationResult> checked =
                 new java.util.concurrent.atomic.AtomicReference<>();
         String object = String.join("/", call.segments());
         ConfigChangeAudit.ConfigChange recorded =
@@ -807,6 +809,7 @@ public final class AdminApi implements HttpHandler {
                         GatewayConfig next = edit.apply(current);
                         attempted.set(next);
                         ValidationResult check = validator.validate(next);
+                        checked.set(check);
                         if (!check.valid()) {
                             throw new RevisionActions.Refused(
                                     422, "the configuration would be invalid; nothing was changed", check.problems());
@@ -831,7 +834,7 @@ public final class AdminApi implements HttpHandler {
                                     : ""),
                     shown);
         }
-        ValidationResult result = validator.validate(written);
+        ValidationResult result = written == attempted.get() ? checked.get() : validator.validate(written);
         // who changed which group's slice: the authors a publish request of that group lists (none may approve it)
         fourEyes.recordAuthors(before.get(), written, call.caller().person());
         audit.recordCommitted(recorded);
