@@ -140,9 +140,9 @@ public final class PgRevisionStore implements RevisionStore {
         java.time.Instant createdAt;
         byte[] contentSha256;
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into config_revision (group_id, created_by, reason, content, upstream_parts, route_parts)
+                insert into config_revision as r (group_id, created_by, reason, content, upstream_parts, route_parts)
                 values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?)
-                returning id, created_at, sha256(convert_to(content::text, 'UTF8'))""")) {
+                returning id, created_at, %s""".formatted(RevisionSeal.CONTENT_SHA256))) {
             ps.setString(1, group);
             ps.setString(2, actor);
             ps.setString(3, reason);
@@ -331,13 +331,13 @@ public final class PgRevisionStore implements RevisionStore {
                    (select array_agg(p.content::text order by u.n)
                       from unnest(r.route_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
-                   sha256(convert_to(r.content::text, 'UTF8')) as content_sha256,
+                   %s,
                    (select t.after_digest from admin_trail t
-                      where t.action = '%s' and t.target = 'revision/' || r.id)
-            from config_revision r join gateway_group g on g.id = r.group_id""".formatted(RevisionSeal.ACTION);
+                      where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal
+            from config_revision r join gateway_group g on g.id = r.group_id""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION);
 
     private Revision revision(ResultSet rs) throws SQLException {
-        String recorded = rs.getString(12);
+        String recorded = rs.getString("recorded_seal");
         if (recorded != null) {
             RevisionSeal.Row row = RevisionSeal.Row.read(rs);
             if (!RevisionSeal.of(row).equals(recorded)) {

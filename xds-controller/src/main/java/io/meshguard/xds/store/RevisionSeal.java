@@ -28,6 +28,12 @@ public final class RevisionSeal {
     /** The admin-trail action of a stored revision; its target is {@code revision/ID}. */
     public static final String ACTION = "revision-stored";
 
+    /**
+     * The SQL of a revision row's {@code content_sha256} (PostgreSQL's SHA-256 of its {@code content} text, what the
+     * seal covers), for the row aliased {@code r}: the store's insert and reads and the verifier use this one spelling.
+     */
+    static final String CONTENT_SHA256 = "sha256(convert_to(r.content::text, 'UTF8')) as content_sha256";
+
     private static final byte[] DOMAIN = "meshguard revision seal v1".getBytes(StandardCharsets.UTF_8);
 
     /** A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text. */
@@ -156,10 +162,10 @@ public final class RevisionSeal {
         long oldest =
                 recorded.keySet().stream().mapToLong(Long::longValue).min().orElseThrow();
         try (PreparedStatement ps = c.prepareStatement("""
-                select r.id, g.name as group_name, r.created_by, r.reason, r.created_at,
-                       sha256(convert_to(r.content::text, 'UTF8')) as content_sha256, r.upstream_parts, r.route_parts
+                select r.id, g.name as group_name, r.created_by, r.reason, r.created_at, %s,
+                       r.upstream_parts, r.route_parts
                 from config_revision r join gateway_group g on g.id = r.group_id
-                where r.id >= ? order by r.id""")) {
+                where r.id >= ? order by r.id""".formatted(CONTENT_SHA256))) {
             ps.setLong(1, oldest);
             ps.setFetchSize(500);
             try (ResultSet rs = ps.executeQuery()) {

@@ -88,8 +88,7 @@ public final class ConfigValidator {
     private ConfigValidator(ProfileReferences profiles, TemplateCheck templates, boolean remembers) {
         this.profiles = profiles;
         this.templates = templates;
-        int upstreams = remembers ? REMEMBERED_UPSTREAMS : 0;
-        this.upstreamProblems = SameInstance.recentlyUsed(upstreams);
+        this.upstreamProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_UPSTREAMS : 0);
         this.apiProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_APIS : 0);
         this.routeProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_ROUTES : 0);
         this.remembers = remembers;
