@@ -16,48 +16,102 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
     }
 
     public Optional<GatewayGroup> group(String name) {
-        return groups.stream().filter(g -> g.name().equals(name)).findFirst();
+        return Optional.ofNullable(index().groups().get(name));
     }
 
     public Optional<Api> api(String name) {
-        return apis.stream().filter(a -> a.name().equals(name)).findFirst();
+        return Optional.ofNullable(index().apis().get(name));
     }
 
     public Optional<Upstream> upstream(String name) {
-        return upstreams.stream().filter(u -> u.name().equals(name)).findFirst();
+        return Optional.ofNullable(index().upstreams().get(name));
     }
 
+    /** The group's routes, in this configuration's order. */
     public List<Route> routesOf(String group) {
-        return routes.stream().filter(r -> r.group().equals(group)).toList();
+        return index().contents(group).routes();
     }
 
     /** The APIs the group's routes serve, in name order. */
     public List<Api> apisOf(String group) {
-        java.util.Set<String> names = new java.util.TreeSet<>();
-        routesOf(group).forEach(r -> names.add(r.api()));
-        java.util.Map<String, Api> byName = new java.util.HashMap<>();
-        apis.forEach(a -> byName.putIfAbsent(a.name(), a));
-        return names.stream()
-                .map(byName::get)
-                .filter(java.util.Objects::nonNull)
-                .toList();
+        return index().contents(group).apis();
     }
 
     /** The upstreams the group's routes send to, in name order. */
     public List<Upstream> upstreamsOf(String group) {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (Route r : routes) {
-            if (r.group().equals(group)) {
-                r.destinations().forEach(d -> names.add(d.upstream()));
-            }
+        return index().contents(group).upstreams();
+    }
+
+    /**
+     * The objects by name (the first of duplicates, which the validator refuses) and each group's contents, worked
+     * out once per configuration instance: a publish asks for them from the validator's checks, the slices and every
+     * build, route by route, and each pass over a 2,000-route draft was paid again (issue 48). Remembered weakly, by
+     * identity: a configuration is immutable, so what is derived from it never goes stale.
+     */
+    private Index index() {
+        Index known = INDEXES.get(this);
+        if (known == null) {
+            known = Index.of(this);
+            INDEXES.put(this, known);
         }
-        java.util.Map<String, Upstream> byName = new java.util.HashMap<>();
-        upstreams.forEach(u -> byName.putIfAbsent(u.name(), u));
-        return names.stream()
-                .sorted()
-                .map(byName::get)
-                .filter(java.util.Objects::nonNull)
-                .toList();
+        return known;
+    }
+
+    private static final java.util.Map<GatewayConfig, Index> INDEXES =
+            new com.google.common.collect.MapMaker().weakKeys().makeMap();
+
+    /** A group's routes and the APIs and upstreams they use. */
+    private record GroupContents(List<Route> routes, List<Api> apis, List<Upstream> upstreams) {
+        static final GroupContents NONE = new GroupContents(List.of(), List.of(), List.of());
+    }
+
+    private record Index(
+            java.util.Map<String, GatewayGroup> groups,
+            java.util.Map<String, Api> apis,
+            java.util.Map<String, Upstream> upstreams,
+            java.util.Map<String, GroupContents> contents) {
+
+        GroupContents contents(String group) {
+            return contents.getOrDefault(group, GroupContents.NONE);
+        }
+
+        static Index of(GatewayConfig c) {
+            java.util.Map<String, GatewayGroup> groups = byName(c.groups, GatewayGroup::name);
+            java.util.Map<String, Api> apis = byName(c.apis, Api::name);
+            java.util.Map<String, Upstream> upstreams = byName(c.upstreams, Upstream::name);
+            java.util.Map<String, List<Route>> routes = new java.util.HashMap<>();
+            for (Route r : c.routes) {
+                routes.computeIfAbsent(r.group(), g -> new java.util.ArrayList<>())
+                        .add(r);
+            }
+            java.util.Map<String, GroupContents> contents = new java.util.HashMap<>();
+            routes.forEach((group, rs) -> {
+                java.util.Set<String> apiNames = new java.util.TreeSet<>();
+                java.util.Set<String> upstreamNames = new java.util.TreeSet<>();
+                for (Route r : rs) {
+                    apiNames.add(r.api());
+                    r.destinations().forEach(d -> upstreamNames.add(d.upstream()));
+                }
+                contents.put(
+                        group,
+                        new GroupContents(List.copyOf(rs), present(apiNames, apis), present(upstreamNames, upstreams)));
+            });
+            return new Index(groups, apis, upstreams, contents);
+        }
+
+        private static <T> java.util.Map<String, T> byName(
+                List<T> objects, java.util.function.Function<T, String> name) {
+            java.util.Map<String, T> out = new java.util.HashMap<>(objects.size() * 2);
+            objects.forEach(o -> out.putIfAbsent(name.apply(o), o));
+            return out;
+        }
+
+        private static <T> List<T> present(java.util.Set<String> names, java.util.Map<String, T> byName) {
+            return names.stream()
+                    .map(byName::get)
+                    .filter(java.util.Objects::nonNull)
+                    .toList();
+        }
     }
 
     /**

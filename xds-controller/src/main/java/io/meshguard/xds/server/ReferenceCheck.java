@@ -35,10 +35,9 @@ public final class ReferenceCheck {
         r.endpoints().forEach(e -> claNames.add(e.getClusterName()));
 
         for (Listener l : r.listeners()) {
-            for (HttpConnectionManager hcm : connectionManagers(l, problems)) {
-                if (hcm.hasRds() && !routeNames.contains(hcm.getRds().getRouteConfigName())) {
-                    problems.add("listener " + l.getName() + " → missing route configuration "
-                            + hcm.getRds().getRouteConfigName());
+            for (String routeName : routeNamesOf(l, problems)) {
+                if (!routeNames.contains(routeName)) {
+                    problems.add("listener " + l.getName() + " → missing route configuration " + routeName);
                 }
             }
         }
@@ -114,22 +113,43 @@ public final class ReferenceCheck {
         return targets;
     }
 
-    private static List<HttpConnectionManager> connectionManagers(Listener l, List<String> problems) {
-        List<HttpConnectionManager> out = new ArrayList<>();
+    /**
+     * The route configurations a listener's connection managers name over RDS. Remembered per listener instance
+     * (weakly): a publish takes its unchanged listeners from the builds before, and unpacking a group's hundreds of
+     * proxyless listeners again on every publish cost more than the check (issue 48).
+     */
+    private static List<String> routeNamesOf(Listener l, List<String> problems) {
+        List<String> known = ROUTE_NAMES.get(l);
+        if (known != null) {
+            return known;
+        }
+        List<String> names = new ArrayList<>();
         try {
             if (l.hasApiListener()) {
-                out.add(l.getApiListener().getApiListener().unpack(HttpConnectionManager.class));
+                rds(l.getApiListener().getApiListener().unpack(HttpConnectionManager.class), names);
             }
             for (var chain : l.getFilterChainsList()) {
                 for (var f : chain.getFiltersList()) {
                     if (f.getTypedConfig().is(HttpConnectionManager.class)) {
-                        out.add(f.getTypedConfig().unpack(HttpConnectionManager.class));
+                        rds(f.getTypedConfig().unpack(HttpConnectionManager.class), names);
                     }
                 }
             }
         } catch (InvalidProtocolBufferException e) {
             problems.add("listener " + l.getName() + " has an unreadable connection manager: " + e.getMessage());
+            return names; // not remembered: the problem is reported on every check
         }
-        return out;
+        List<String> found = List.copyOf(names);
+        ROUTE_NAMES.put(l, found);
+        return found;
     }
+
+    private static void rds(HttpConnectionManager hcm, List<String> names) {
+        if (hcm.hasRds()) {
+            names.add(hcm.getRds().getRouteConfigName());
+        }
+    }
+
+    private static final Map<Listener, List<String>> ROUTE_NAMES =
+            new com.google.common.collect.MapMaker().weakKeys().makeMap();
 }

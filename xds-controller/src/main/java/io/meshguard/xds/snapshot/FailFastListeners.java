@@ -18,6 +18,7 @@ import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The group's resources as a proxyless client that cannot run ext_authz gets them: each {@code api_listener} that
@@ -56,21 +57,29 @@ public final class FailFastListeners {
         List<Listener> listeners = new ArrayList<>();
         boolean replaced = false;
         for (Listener l : resources.listeners()) {
-            if (requiresExtAuthz(l)) {
-                listeners.add(failFast(l.getName()));
-                replaced = true;
-            } else {
-                listeners.add(l);
-            }
+            Optional<Listener> replacement = REPLACEMENTS.computeIfAbsent(
+                    l, x -> requiresExtAuthz(x) ? Optional.of(failFast(x.getName())) : Optional.empty());
+            listeners.add(replacement.orElse(l));
+            replaced |= replacement.isPresent();
         }
         if (!replaced) {
             return resources;
         }
         List<RouteConfiguration> routes = new ArrayList<>(resources.routes());
-        routes.add(abortEverything());
+        routes.add(ABORT_EVERYTHING);
         routes.sort(java.util.Comparator.comparing(RouteConfiguration::getName));
         return new GroupResources(resources.group(), listeners, routes, resources.clusters(), resources.endpoints());
     }
+
+    /**
+     * Each listener's fail-fast replacement for a client without ext_authz (empty: served as it is), remembered per
+     * listener instance (weakly; a value never holds its key): a publish takes its unchanged listeners from the builds
+     * before and checks both variants, so the same replacement instance keeps its remembered verdict (issue 48).
+     */
+    private static final java.util.Map<Listener, Optional<Listener>> REPLACEMENTS =
+            new com.google.common.collect.MapMaker().weakKeys().makeMap();
+
+    private static final RouteConfiguration ABORT_EVERYTHING = abortEverything();
 
     /** An api_listener whose connection manager carries a non-optional ext_authz filter. */
     static boolean requiresExtAuthz(Listener l) {

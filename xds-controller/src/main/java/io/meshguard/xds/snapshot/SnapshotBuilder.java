@@ -97,6 +97,12 @@ public final class SnapshotBuilder {
     private final Map<Object, Object> builtParts;
     /** Built virtual hosts by the identity of what they are built from: the shared parts, or a one-off's own. */
     private final Map<Object, Object> builtHosts;
+    /** The clusters every group has besides its upstreams': closed versions and the filters' services. */
+    private final List<Cluster> ownClusters;
+
+    private static final ClusterLoadAssignment CLOSED_ASSIGNMENT = ClusterLoadAssignment.newBuilder()
+            .setClusterName(EnvoyNames.CLOSED_CLUSTER)
+            .build();
 
     public SnapshotBuilder(FilterTargets targets) {
         this(targets, SHARED_PARTS, SHARED_PARTS);
@@ -104,6 +110,11 @@ public final class SnapshotBuilder {
 
     private SnapshotBuilder(FilterTargets targets, Map<Object, Object> builtParts, Map<Object, Object> builtHosts) {
         this.targets = targets;
+        this.ownClusters = List.of(
+                FilterClusters.closedCluster(),
+                FilterClusters.filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()),
+                FilterClusters.filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()),
+                FilterClusters.filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
         this.envoyListener = new EnvoyListener(targets);
         this.builtParts = builtParts;
         this.builtHosts = builtHosts;
@@ -144,20 +155,23 @@ public final class SnapshotBuilder {
         List<Listener> listeners = new ArrayList<>();
         listeners.add(envoyListener.build(group));
         for (String host : apisByHost.keySet()) {
-            listeners.add(proxylessListener(host, group));
+            listeners.add(remembered(
+                    new ProxylessListenerInputs(host, group.name(), group.proxylessAuthz(), targets),
+                    () -> proxylessListener(host, group)));
         }
 
         Set<String> hostnameUpstreams = new TreeSet<>();
-        List<Upstream> upstreams = config.upstreamsOf(groupName);
-        for (Upstream u : upstreams) {
-            Upstream.Discovery discovery = u.discovery();
-            if (discovery == Upstream.Discovery.LOGICAL_DNS || discovery == Upstream.Discovery.STRICT_DNS) {
+        Map<String, String> hostLiterals = new TreeMap<>();
+        List<Cluster> clusters = new ArrayList<>();
+        List<ClusterLoadAssignment> endpoints = new ArrayList<>();
+        for (Upstream u : config.upstreamsOf(groupName)) {
+            UpstreamParts parts = upstreamParts(u, group);
+            if (parts.namedByDns()) {
                 hostnameUpstreams.add(u.name());
             }
-        }
-        Map<String, String> hostLiterals = new TreeMap<>();
-        for (Upstream u : upstreams) {
             u.host().ifPresent(h -> hostLiterals.put(u.name(), h));
+            clusters.add(parts.cluster());
+            parts.assignment().ifPresent(endpoints::add);
         }
         List<RouteConfiguration> routes = List.of(
                 routeConfiguration(
@@ -178,21 +192,8 @@ public final class SnapshotBuilder {
                         new UpstreamHosts(null, Set.of(), Map.of()),
                         false));
 
-        List<Cluster> clusters = new ArrayList<>();
-        List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-        for (Upstream u : upstreams) {
-            UpstreamInputs inputs = new UpstreamInputs(u, group);
-            clusters.add(remembered(inputs, () -> UpstreamClusters.cluster(u, group)));
-            remembered(new UpstreamInputs.Assignment(inputs), () -> UpstreamClusters.edsAssignment(u, group))
-                    .ifPresent(endpoints::add);
-        }
-        clusters.add(FilterClusters.closedCluster());
-        endpoints.add(ClusterLoadAssignment.newBuilder()
-                .setClusterName(EnvoyNames.CLOSED_CLUSTER)
-                .build());
-        clusters.add(FilterClusters.filterCluster(EnvoyNames.EXT_AUTHZ_CLUSTER, targets.extAuthz()));
-        clusters.add(FilterClusters.filterCluster(EnvoyNames.DLP_CLUSTER, targets.dlp()));
-        clusters.add(FilterClusters.filterCluster(EnvoyNames.ACCESS_LOG_CLUSTER, targets.accessLog()));
+        clusters.addAll(ownClusters);
+        endpoints.add(CLOSED_ASSIGNMENT);
         return new GroupResources(
                 groupName,
                 sorted(listeners, Listener::getName),
@@ -555,6 +556,30 @@ public final class SnapshotBuilder {
         /** The same inputs, for the load assignment. */
         record Assignment(UpstreamInputs inputs) {}
     }
+
+    /** What a group serves of one upstream, and whether its hosts are DNS names (routes to it rewrite the host). */
+    private record UpstreamParts(Cluster cluster, Optional<ClusterLoadAssignment> assignment, boolean namedByDns) {}
+
+    /**
+     * An upstream's parts: found by the identity of the upstream and group when they are the instances built from
+     * before, as a draft read again keeps its unchanged objects (a group's thousand upstreams then cost a thousand
+     * identity lookups, not a thousand deep hashes of their records and parses of their addresses), else from the
+     * parts remembered by the inputs' equality.
+     */
+    private UpstreamParts upstreamParts(Upstream u, GatewayGroup group) {
+        return remembered(builtHosts, new SameObjects(new Object[] {UpstreamParts.class, u, group}), () -> {
+            UpstreamInputs inputs = new UpstreamInputs(u, group);
+            Upstream.Discovery discovery = u.discovery();
+            return new UpstreamParts(
+                    remembered(inputs, () -> UpstreamClusters.cluster(u, group)),
+                    remembered(new UpstreamInputs.Assignment(inputs), () -> UpstreamClusters.edsAssignment(u, group)),
+                    discovery == Upstream.Discovery.LOGICAL_DNS || discovery == Upstream.Discovery.STRICT_DNS);
+        });
+    }
+
+    /** Everything a proxyless client's listener for one host is a function of (see {@link #proxylessListener}). */
+    private record ProxylessListenerInputs(
+            String host, String group, GatewayGroup.ProxylessAuthz authz, FilterTargets targets) {}
 
     /**
      * How many built virtual hosts, routes, clusters and load assignments are kept for reuse. Every draft change

@@ -47,6 +47,8 @@ class IncrementalPublishTest {
             assertThat(core.publisher().publish(before, "alice", "first").published())
                     .isTrue();
             GatewayConfig after = withWeight(before, "r-7", 60);
+            GroupResources first =
+                    core.snapshots().served("small").orElseThrow().resources();
 
             long built = SnapshotBuilder.routesBuilt();
             long hostsBuilt = SnapshotBuilder.virtualHostsBuilt();
@@ -63,6 +65,19 @@ class IncrementalPublishTest {
             // the two new tables and r-7's four routes; everything else answered from earlier checks
             assertThat(EnvoyLoadCheck.walked() - walked).isLessThanOrEqualTo(8);
             assertThat(routeWeights(core, "small", "r-7")).contains("60");
+            // the 30 proxyless listeners and 151 clusters are the instances served before: nothing to build, unpack,
+            // hash or compare again
+            GroupResources second =
+                    core.snapshots().served("small").orElseThrow().resources();
+            List<io.envoyproxy.envoy.config.listener.v3.Listener> proxyless =
+                    second.listeners().stream().filter(l -> l.hasApiListener()).toList();
+            assertThat(proxyless).hasSize(ROUTES / 10);
+            assertThat(proxyless).allSatisfy(l -> assertThat(first.listeners())
+                    .anySatisfy(x -> assertThat(x).isSameAs(l)));
+            assertThat(second.clusters()).hasSameSizeAs(first.clusters());
+            for (int i = 0; i < second.clusters().size(); i++) {
+                assertThat(second.clusters().get(i)).isSameAs(first.clusters().get(i));
+            }
         }
     }
 
