@@ -217,6 +217,78 @@ class PostgresStoreTest {
         assertThat(sorted(new PgGatewayStore(ds).load())).isEqualTo(sorted(sample));
     }
 
+    @Test
+    void draft_routeEdits_readBackWhatTheyWrote_asAWholeReadFindsIt() throws Exception {
+        GatewayConfig sample = sample();
+        PgGatewayStore store = new PgGatewayStore(ds);
+        store.replace(sample);
+        Route template = route(sample, "payments-v2-transfers");
+
+        // in place; then added between others in name order; then added after an operator moved a route first
+        store.edit(c -> withRoute(c, template.name(), r -> withTimeout(r, 3_000L)));
+        assertReadAsAWhole(store);
+        store.edit(c -> withAdded(c, renamed(template, "payments-v2-aaa")));
+        assertReadAsAWhole(store);
+        sql("update route set priority = -1 where name = 'payments-v2-aaa'");
+        store.edit(c -> withAdded(c, renamed(template, "payments-v2-zzz")));
+        assertThat(store.load().routes().get(0).name()).isEqualTo("payments-v2-aaa");
+        assertReadAsAWhole(store);
+        // removed; a disabled route written again (enabled); routes with an upstream (read whole)
+        store.edit(c -> new GatewayConfig(
+                c.groups(),
+                c.upstreams(),
+                c.apis(),
+                c.routes().stream()
+                        .filter(r -> !r.name().equals("payments-v2-zzz"))
+                        .toList()));
+        assertReadAsAWhole(store);
+        sql("update route set enabled = false where name = 'payments-v2-aaa'");
+        GatewayConfig withoutDisabled = store.load();
+        assertThat(withoutDisabled.routes()).noneMatch(r -> r.name().equals("payments-v2-aaa"));
+        store.edit(c -> withAdded(c, renamed(template, "payments-v2-aaa")));
+        assertReadAsAWhole(store);
+        store.edit(c -> withEndpointPort(withRoute(c, template.name(), r -> withTimeout(r, 5_000L)), 8443));
+        assertReadAsAWhole(store);
+        store.replace(sample);
+        assertReadAsAWhole(store);
+    }
+
+    /** What {@code store} holds as the draft equals, in order too, what a replica reading it whole finds. */
+    private static void assertReadAsAWhole(PgGatewayStore store) {
+        assertThat(store.load()).isEqualTo(new PgGatewayStore(ds).load());
+    }
+
+    private static GatewayConfig withAdded(GatewayConfig c, Route r) {
+        List<Route> routes = new java.util.ArrayList<>(c.routes());
+        routes.add(r);
+        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+    }
+
+    private static Route renamed(Route r, String name) {
+        return new Route(
+                name,
+                r.group(),
+                r.api(),
+                r.version(),
+                new Route.Match(
+                        Optional.of("/" + name),
+                        Optional.empty(),
+                        Optional.empty(),
+                        r.match().methods(),
+                        r.match().headers()),
+                r.destinations(),
+                r.timeoutMs(),
+                r.idleTimeoutMs(),
+                r.streaming(),
+                r.retry(),
+                r.requestHeadersToAdd(),
+                r.requestHeadersToRemove(),
+                r.responseHeadersToAdd(),
+                r.authzProfile(),
+                r.dlpProfile(),
+                r.product());
+    }
+
     private static Route route(GatewayConfig c, String name) {
         return c.routes().stream()
                 .filter(r -> r.name().equals(name))
