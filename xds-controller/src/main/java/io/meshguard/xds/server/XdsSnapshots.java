@@ -1,7 +1,11 @@
 package io.meshguard.xds.server;
 
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.TypeVersions;
@@ -96,8 +100,7 @@ public final class XdsSnapshots {
             retiring.remove(resources.group());
         } else {
             retiring.put(
-                    resources.group(),
-                    new Retiring(revision, TypeVersions.of(resources).routes(), resources, slice));
+                    resources.group(), new Retiring(revision, TypeVersions.hash(resources.routes()), resources, slice));
         }
         serveExactly(revision, bridged, slice);
     }
@@ -173,34 +176,45 @@ public final class XdsSnapshots {
         if (!dangling.isEmpty()) {
             throw new IllegalStateException("group " + resources.group() + ": " + String.join("; ", dangling));
         }
-        TypeVersions v = TypeVersions.of(resources);
-        Snapshot snapshot = Snapshot.create(
-                resources.clusters(), v.clusters(),
-                resources.endpoints(), v.endpoints(),
-                resources.listeners(), v.listeners(),
-                resources.routes(), v.routes(),
-                List.of(), "");
+        String group = resources.group();
+        TypeVersions v = served(group)
+                .map(before -> TypeVersions.of(resources, before.resources(), before.versions()))
+                .orElseGet(() -> TypeVersions.of(resources));
+        SnapshotResources<Cluster> clusters = indexed(group + "/cds", resources.clusters(), v.clusters());
+        SnapshotResources<ClusterLoadAssignment> endpoints =
+                indexed(group + "/eds", resources.endpoints(), v.endpoints());
+        Snapshot snapshot = new SharedSnapshot(
+                clusters,
+                endpoints,
+                indexed(group + "/lds", resources.listeners(), v.listeners()),
+                indexed(group + "/rds", resources.routes(), v.routes()));
         // Envoy nodes: the same versions (their ACKs name the group's revision), without the proxyless api_listeners;
         // with VHDS, route table shells versioned on their own (a virtual host's change moves no shell, so it sends no
         // RDS response to each node, nor takes its ACK) and the virtual hosts over VHDS once the node has the clusters
         Optional<VirtualHostTables> split =
                 virtualHosts.map(h -> VirtualHostTables.split(resources.routes(), h.controllerCluster()));
         Optional<String> shellsVersion = split.map(t -> TypeVersions.hash(t.shells()));
-        Snapshot forEnvoy = Snapshot.create(
-                resources.clusters(), v.clusters(),
-                resources.endpoints(), v.endpoints(),
-                resources.listeners().stream().filter(l -> !l.hasApiListener()).toList(), v.listeners(),
-                split.map(VirtualHostTables::shells).orElse(resources.routes()), shellsVersion.orElse(v.routes()),
-                List.of(), "");
+        Snapshot forEnvoy = new SharedSnapshot(
+                clusters,
+                endpoints,
+                indexed(
+                        group + "/lds/envoy",
+                        resources.listeners().stream()
+                                .filter(l -> !l.hasApiListener())
+                                .toList(),
+                        v.listeners()),
+                indexed(
+                        group + "/rds/envoy",
+                        split.map(VirtualHostTables::shells).orElse(resources.routes()),
+                        shellsVersion.orElse(v.routes())));
         // proxyless clients without ext_authz: the same versions too (their variant is a function of the group's
         // resources, so it changes only when they do), required-ext_authz listeners failing fast
         GroupResources failFast = FailFastListeners.of(resources);
-        Snapshot withoutExtAuthz = Snapshot.create(
-                failFast.clusters(), v.clusters(),
-                failFast.endpoints(), v.endpoints(),
-                failFast.listeners(), v.listeners(),
-                failFast.routes(), v.routes(),
-                List.of(), "");
+        Snapshot withoutExtAuthz = new SharedSnapshot(
+                clusters,
+                endpoints,
+                indexed(group + "/lds/without-ext-authz", failFast.listeners(), v.listeners()),
+                indexed(group + "/rds/without-ext-authz", failFast.routes(), v.routes()));
         served.put(resources.group(), new Served(revision, v, resources, slice));
         List<Past> before = history.getOrDefault(resources.group(), List.of());
         List<Past> past = new java.util.ArrayList<>(Math.min(HISTORY, before.size() + 1));
@@ -213,6 +227,29 @@ public final class XdsSnapshots {
         split.ifPresent(
                 t -> virtualHosts.get().discovery().serve(resources.group(), revision, v.routes(), v.clusters(), t));
     }
+
+    /**
+     * One type's resources as java-control-plane's cache indexes them: the index made before when the list holds the
+     * same instances under the same version, as a publish's unchanged types do (a group's thousand clusters and load
+     * assignments when a route changed), else made now. Called under this object's lock.
+     */
+    @SuppressWarnings("unchecked") // each key holds one resource type
+    private <T extends Message> SnapshotResources<T> indexed(String key, List<T> resources, String version) {
+        Indexed<?> known = indexes.get(key);
+        if (known != null
+                && known.version().equals(version)
+                && TypeVersions.sameInstances(known.resources(), resources)) {
+            return (SnapshotResources<T>) known.index();
+        }
+        SnapshotResources<T> index = SnapshotResources.create(resources, version);
+        indexes.put(key, new Indexed<>(resources, version, index));
+        return index;
+    }
+
+    private record Indexed<T extends Message>(List<T> resources, String version, SnapshotResources<T> index) {}
+
+    /** By group, type and variant (see {@link #indexed}). */
+    private final Map<String, Indexed<?>> indexes = new java.util.HashMap<>();
 
     public Optional<Served> served(String group) {
         return Optional.ofNullable(served.get(group));

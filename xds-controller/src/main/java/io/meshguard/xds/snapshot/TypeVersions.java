@@ -16,6 +16,35 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
     }
 
     /**
+     * As {@link #of(GroupResources)}, taking {@code before}'s version of each type whose list holds the same instances
+     * in the same order as {@code earlier}'s: a publish's unchanged types (a group's thousand clusters when a route
+     * changed) cost a comparison of references, not a thousand digest look-ups (issue 48).
+     */
+    public static TypeVersions of(GroupResources r, GroupResources earlier, TypeVersions before) {
+        return new TypeVersions(
+                sameInstances(r.listeners(), earlier.listeners()) ? before.listeners() : hash(r.listeners()),
+                sameInstances(r.routes(), earlier.routes()) ? before.routes() : hash(r.routes()),
+                sameInstances(r.clusters(), earlier.clusters()) ? before.clusters() : hash(r.clusters()),
+                sameInstances(r.endpoints(), earlier.endpoints()) ? before.endpoints() : hash(r.endpoints()));
+    }
+
+    /** Whether the two lists hold the same instances in the same order. */
+    public static boolean sameInstances(List<?> a, List<?> b) {
+        if (a == b) {
+            return true;
+        }
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * SHA-256 over the resources' own digests ({@link ResourceDigests}: deterministic serialization), in order, first
      * 16 hex digits.
      */
