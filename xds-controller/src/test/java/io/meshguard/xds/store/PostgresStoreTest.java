@@ -265,28 +265,16 @@ class PostgresStoreTest {
     }
 
     private static Route renamed(Route r, String name) {
-        return new Route(
+        return copy(
+                r,
                 name,
-                r.group(),
-                r.api(),
-                r.version(),
                 new Route.Match(
                         Optional.of("/" + name),
                         Optional.empty(),
                         Optional.empty(),
                         r.match().methods(),
                         r.match().headers()),
-                r.destinations(),
-                r.timeoutMs(),
-                r.idleTimeoutMs(),
-                r.streaming(),
-                r.retry(),
-                r.requestHeadersToAdd(),
-                r.requestHeadersToRemove(),
-                r.responseHeadersToAdd(),
-                r.authzProfile(),
-                r.dlpProfile(),
-                r.product());
+                r.timeoutMs());
     }
 
     private static Route route(GatewayConfig c, String name) {
@@ -308,14 +296,18 @@ class PostgresStoreTest {
     }
 
     static Route withTimeout(Route r, long ms) {
+        return copy(r, r.name(), r.match(), Optional.of(ms));
+    }
+
+    private static Route copy(Route r, String name, Route.Match match, Optional<Long> timeoutMs) {
         return new Route(
-                r.name(),
+                name,
                 r.group(),
                 r.api(),
                 r.version(),
-                r.match(),
+                match,
                 r.destinations(),
-                Optional.of(ms),
+                timeoutMs,
                 r.idleTimeoutMs(),
                 r.streaming(),
                 r.retry(),
