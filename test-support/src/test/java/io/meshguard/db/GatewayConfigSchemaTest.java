@@ -318,7 +318,59 @@ class GatewayConfigSchemaTest {
                                 + " values (?, 'ops', '{}'::json, array[decode(?, 'hex')])",
                         group,
                         hex))
-                .hasMessageContaining("both set or both null");
+                .hasMessageContaining("or neither");
+    }
+
+    @Test
+    void configRevisionChunk_isContentAddressed_immutable_andNamesOnlyStoredParts() throws Exception {
+        DSLContext dsl = PG.dsl();
+        long group = group(dsl, "g-" + suffix());
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        String json = "{\"name\":\"accounts-" + suffix() + "\"}";
+        byte[] part = sha.digest(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String partHex = java.util.HexFormat.of().formatHex(part);
+        dsl.execute(
+                "insert into config_revision_part (digest, content) values (decode(?, 'hex'), ?::json)", partHex, json);
+        // a chunk's digest is the SHA-256 of its parts' digests, concatenated in order
+        String chunkHex = java.util.HexFormat.of().formatHex(sha.digest(part));
+        String insertChunk = "insert into config_revision_chunk (digest, parts) values (decode(?, 'hex'),"
+                + " array[decode(?, 'hex')])";
+        assertThat(dsl.execute(insertChunk, chunkHex, partHex)).isEqualTo(1);
+
+        assertThatThrownBy(() -> dsl.execute(insertChunk, "ab".repeat(32), partHex))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("config_revision_chunk_digest");
+        String missing = "00".repeat(32);
+        assertThatThrownBy(() -> dsl.execute(
+                        insertChunk,
+                        java.util.HexFormat.of()
+                                .formatHex(sha.digest(java.util.HexFormat.of().parseHex(missing))),
+                        missing))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("not stored");
+        assertThatThrownBy(() -> dsl.execute(
+                        "update config_revision_chunk set parts = array[]::bytea[] where digest = decode(?, 'hex')",
+                        chunkHex))
+                .hasMessageContaining("immutable");
+        assertThatThrownBy(() ->
+                        dsl.execute("delete from config_revision_chunk where digest = decode(?, 'hex')", chunkHex))
+                .hasMessageContaining("immutable");
+
+        String insert = "insert into config_revision (group_id, created_by, content, upstream_chunks, route_chunks)"
+                + " values (?, 'ops', '{}'::json, array[]::bytea[], array[decode(?, 'hex')])";
+        assertThat(dsl.execute(insert, group, chunkHex)).isEqualTo(1);
+        assertThatThrownBy(() -> dsl.execute(insert, group, missing))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("not stored");
+        // parts named both ways at once
+        assertThatThrownBy(() -> dsl.execute(
+                        "insert into config_revision (group_id, created_by, content, upstream_parts, route_parts,"
+                                + " upstream_chunks, route_chunks) values (?, 'ops', '{}'::json, array[]::bytea[],"
+                                + " array[decode(?, 'hex')], array[]::bytea[], array[decode(?, 'hex')])",
+                        group,
+                        partHex,
+                        chunkHex))
+                .hasMessageContaining("or neither");
     }
 
     @Test

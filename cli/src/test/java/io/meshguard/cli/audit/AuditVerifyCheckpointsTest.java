@@ -167,9 +167,9 @@ class AuditVerifyCheckpointsTest {
 
         long forged = ((Number) PG.dsl()
                         .fetchValue(
-                                "insert into config_revision (group_id, created_by, reason, content, upstream_parts,"
-                                        + " route_parts) select group_id, 'mallory', 'routine', content, upstream_parts,"
-                                        + " route_parts from config_revision where id = ? returning id",
+                                "insert into config_revision (group_id, created_by, reason, content, upstream_chunks,"
+                                        + " route_chunks) select group_id, 'mallory', 'routine', content,"
+                                        + " upstream_chunks, route_chunks from config_revision where id = ? returning id",
                                 published.id()))
                 .longValue();
         try {

@@ -24,9 +24,11 @@ import javax.sql.DataSource;
  * {@code NOTIFY meshguard_xds_publish} in the same transaction, so other replicas serve it as soon as it commits.
  *
  * <p>A revision keeps its groups and APIs in {@code content} and names its upstreams and routes by the SHA-256 of
- * their JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75): a
- * publish writes the objects it changed and a digest for each other one, not the group's whole document. Revisions
- * written before V75 hold everything in {@code content} and are read as they are.
+ * their JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75), through
+ * chunks: runs of part digests, each stored once in {@code config_revision_chunk} under the digest of the run (V77). A
+ * publish writes the objects it changed, the chunks holding them and a digest per chunk, not the group's whole
+ * document nor a digest per object. Revisions written before V77 name each part, before V75 hold everything in
+ * {@code content}; both are read as they are.
  */
 public final class PgRevisionStore implements RevisionStore {
     /** The PostgreSQL notification channel that announces new revisions. */
@@ -40,6 +42,8 @@ public final class PgRevisionStore implements RevisionStore {
     private final Map<SameInstance, Part> parts = SameInstance.recentlyUsed(REMEMBERED_PARTS);
     /** Digests (hex) of parts committed, so not sent again; parts are never deleted (a trigger refuses it). */
     private final Map<String, Boolean> stored = SameInstance.recentlyUsed(REMEMBERED_PARTS);
+    /** The same for chunks (V77), also never deleted. */
+    private final Map<String, Boolean> storedChunks = SameInstance.recentlyUsed(REMEMBERED_PARTS);
 
     public PgRevisionStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -74,6 +78,48 @@ public final class PgRevisionStore implements RevisionStore {
         return part;
     }
 
+    /**
+     * A run of parts a revision names by one digest: SHA-256 over the parts' digests, in order (V77's
+     * {@code config_revision_chunk_digest}).
+     */
+    private record Chunk(String hex, byte[] digest, byte[][] parts) {
+        /** Parts per chunk at most: a run without a boundary (one in 32 parts on average) ends here. */
+        static final int MAX_PARTS = 128;
+
+        /**
+         * {@code parts} cut into chunks where their digests say (after a part whose digest's first byte has its low
+         * five bits set) or after {@link #MAX_PARTS}: the same parts always give the same chunks, and a changed part
+         * changes its own chunk and at most the next, so a one-route change writes one or two chunks.
+         */
+        static List<Chunk> of(List<Part> parts) {
+            List<Chunk> out = new ArrayList<>();
+            int start = 0;
+            for (int i = 0; i < parts.size(); i++) {
+                if ((parts.get(i).digest()[0] & 0x1f) == 0x1f || i - start + 1 == MAX_PARTS || i == parts.size() - 1) {
+                    out.add(run(parts.subList(start, i + 1)));
+                    start = i + 1;
+                }
+            }
+            return out;
+        }
+
+        private static Chunk run(List<Part> run) {
+            java.security.MessageDigest sha;
+            try {
+                sha = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-256", e);
+            }
+            byte[][] digests = new byte[run.size()][];
+            for (int i = 0; i < digests.length; i++) {
+                digests[i] = run.get(i).digest();
+                sha.update(digests[i]);
+            }
+            byte[] digest = sha.digest();
+            return new Chunk(HexFormat.of().formatHex(digest), digest, digests);
+        }
+    }
+
     @Override
     public Revision append(String group, GatewayConfig slice, String actor, String reason) {
         return prepare(Map.of(group, slice), actor, reason).commit().get(group);
@@ -93,10 +139,14 @@ public final class PgRevisionStore implements RevisionStore {
             c.setAutoCommit(false);
             Map<String, Revision> written = new LinkedHashMap<>();
             Map<String, Part> fresh = new LinkedHashMap<>();
+            Map<String, Chunk> freshChunks = new LinkedHashMap<>();
             for (Map.Entry<String, GatewayConfig> e : slices.entrySet()) {
-                written.put(e.getKey(), insert(c, e.getKey(), e.getValue(), actor, reason, fresh));
+                written.put(e.getKey(), insert(c, e.getKey(), e.getValue(), actor, reason, fresh, freshChunks));
             }
-            return new OpenRevisions(c, written, () -> fresh.keySet().forEach(hex -> stored.put(hex, true)));
+            return new OpenRevisions(c, written, () -> {
+                fresh.keySet().forEach(hex -> stored.put(hex, true));
+                freshChunks.keySet().forEach(hex -> storedChunks.put(hex, true));
+            });
         } catch (SQLException | RuntimeException e) {
             closeQuietly(c, true);
             throw new StoreException(
@@ -104,9 +154,18 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    /** Writes the parts not known stored (collected in {@code fresh}), then the revision naming them. */
+    /**
+     * Writes the parts and chunks not known stored (collected in {@code fresh} and {@code freshChunks}), then the
+     * revision naming its chunks.
+     */
     private Revision insert(
-            Connection c, String group, GatewayConfig slice, String actor, String reason, Map<String, Part> fresh)
+            Connection c,
+            String group,
+            GatewayConfig slice,
+            String actor,
+            String reason,
+            Map<String, Part> fresh,
+            Map<String, Chunk> freshChunks)
             throws SQLException {
         List<Part> upstreams = slice.upstreams().stream().map(this::part).toList();
         List<Part> routes = slice.routes().stream().map(this::part).toList();
@@ -136,11 +195,33 @@ public final class PgRevisionStore implements RevisionStore {
             }
             fresh.putAll(unsent);
         }
+        List<Chunk> upstreamChunks = Chunk.of(upstreams);
+        List<Chunk> routeChunks = Chunk.of(routes);
+        Map<String, Chunk> unsentChunks = new LinkedHashMap<>();
+        for (List<Chunk> chunks : List.of(upstreamChunks, routeChunks)) {
+            for (Chunk k : chunks) {
+                if (!storedChunks.containsKey(k.hex()) && !freshChunks.containsKey(k.hex())) {
+                    unsentChunks.put(k.hex(), k);
+                }
+            }
+        }
+        if (!unsentChunks.isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into config_revision_chunk (digest, parts) values (?, ?) on conflict (digest) do nothing")) {
+                for (Chunk k : unsentChunks.values()) {
+                    ps.setBytes(1, k.digest());
+                    ps.setArray(2, c.createArrayOf("bytea", k.parts()));
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            freshChunks.putAll(unsentChunks);
+        }
         long id;
         java.time.Instant createdAt;
         byte[] contentSha256;
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into config_revision as r (group_id, created_by, reason, content, upstream_parts, route_parts)
+                insert into config_revision as r (group_id, created_by, reason, content, upstream_chunks, route_chunks)
                 values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?)
                 returning id, created_at, %s""".formatted(RevisionSeal.CONTENT_SHA256))) {
             ps.setString(1, group);
@@ -150,10 +231,11 @@ public final class PgRevisionStore implements RevisionStore {
             ps.setArray(
                     5,
                     c.createArrayOf(
-                            "bytea", upstreams.stream().map(Part::digest).toArray(byte[][]::new)));
+                            "bytea", upstreamChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
             ps.setArray(
                     6,
-                    c.createArrayOf("bytea", routes.stream().map(Part::digest).toArray(byte[][]::new)));
+                    c.createArrayOf(
+                            "bytea", routeChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
@@ -323,18 +405,20 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    private static final String SELECT = """
-            select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at, r.upstream_parts, r.route_parts,
+    private static final String SELECT =
+            """
+            select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at, x.upstream_parts, x.route_parts,
                    (select array_agg(p.content::text order by u.n)
-                      from unnest(r.upstream_parts) with ordinality as u(digest, n)
+                      from unnest(x.upstream_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
                    (select array_agg(p.content::text order by u.n)
-                      from unnest(r.route_parts) with ordinality as u(digest, n)
+                      from unnest(x.route_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
                    %s,
                    (select t.after_digest from admin_trail t
                       where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal
-            from config_revision r join gateway_group g on g.id = r.group_id""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION);
+            from config_revision r join gateway_group g on g.id = r.group_id
+            %s""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION, RevisionSeal.PART_DIGESTS);
 
     private Revision revision(ResultSet rs) throws SQLException {
         String recorded = rs.getString("recorded_seal");

@@ -34,6 +34,24 @@ public final class RevisionSeal {
      */
     static final String CONTENT_SHA256 = "sha256(convert_to(r.content::text, 'UTF8')) as content_sha256";
 
+    /**
+     * The part digests a revision row {@code r} names, as {@code x.upstream_parts} and {@code x.route_parts}: its own
+     * arrays (V75), or its chunks' parts in order (V77; a chunk gone from the table drops its parts, so the seal no
+     * longer matches), or null for a revision that keeps everything in {@code content}. A FROM item after the row.
+     */
+    static final String PART_DIGESTS = """
+            cross join lateral (select %s as upstream_parts, %s as route_parts) x""".formatted(expanded("upstream"), expanded("route"));
+
+    private static String expanded(String kind) {
+        return """
+                coalesce(r.%1$s_parts, case when r.%1$s_chunks is not null then coalesce(
+                    (select array_agg(p.digest order by c.n, p.m)
+                       from unnest(r.%1$s_chunks) with ordinality as c(digest, n)
+                       join config_revision_chunk k on k.digest = c.digest
+                       cross join lateral unnest(k.parts) with ordinality as p(digest, m)),
+                    array[]::bytea[]) end)""".formatted(kind);
+    }
+
     private static final byte[] DOMAIN = "meshguard revision seal v1".getBytes(StandardCharsets.UTF_8);
 
     /** A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text. */
@@ -163,9 +181,10 @@ public final class RevisionSeal {
                 recorded.keySet().stream().mapToLong(Long::longValue).min().orElseThrow();
         try (PreparedStatement ps = c.prepareStatement("""
                 select r.id, g.name as group_name, r.created_by, r.reason, r.created_at, %s,
-                       r.upstream_parts, r.route_parts
+                       x.upstream_parts, x.route_parts
                 from config_revision r join gateway_group g on g.id = r.group_id
-                where r.id >= ? order by r.id""".formatted(CONTENT_SHA256))) {
+                %s
+                where r.id >= ? order by r.id""".formatted(CONTENT_SHA256, PART_DIGESTS))) {
             ps.setLong(1, oldest);
             ps.setFetchSize(500);
             try (ResultSet rs = ps.executeQuery()) {

@@ -53,6 +53,7 @@ class IncrementalPublishTest {
             long built = SnapshotBuilder.routesBuilt();
             long hostsBuilt = SnapshotBuilder.virtualHostsBuilt();
             long walked = EnvoyLoadCheck.walked();
+            long chunks = count("select count(*) from config_revision_chunk");
             Publisher.Result result = core.publisher().publish(after, "alice", "one weight");
 
             assertThat(result.published()).isTrue();
@@ -65,6 +66,11 @@ class IncrementalPublishTest {
             // the two new tables and r-7's four routes; everything else answered from earlier checks
             assertThat(EnvoyLoadCheck.walked() - walked).isLessThanOrEqualTo(8);
             assertThat(routeWeights(core, "small", "r-7")).contains("60");
+            // the revision: the chunk or two around r-7's part, and a row naming ~1/32 as many chunks as routes
+            assertThat(count("select count(*) from config_revision_chunk")).isBetween(chunks + 1, chunks + 2);
+            long named = count("select cardinality(route_chunks) from config_revision where id = "
+                    + result.revisions().get("small").id());
+            assertThat(named).isBetween(1L, ROUTES / 8L);
             // the 30 proxyless listeners and 151 clusters are the instances served before: nothing to build, unpack,
             // hash or compare again
             GroupResources second =
@@ -166,6 +172,15 @@ class IncrementalPublishTest {
             // its revision, written while the configuration was checked, was never stored
             assertThat(new PgRevisionStore(PG.dataSource()).latestIds()).containsEntry("refs", served);
             assertThat(routeWeights(core, "refs", "r-0")).contains("90");
+        }
+    }
+
+    private static long count(String query) throws Exception {
+        try (java.sql.Connection c = PG.dataSource().getConnection();
+                java.sql.Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

@@ -519,11 +519,14 @@ class PostgresStoreTest {
 
         Revision first = store.append("local", before, "alice", "first");
         long parts = count("select count(*) from config_revision_part");
+        long chunks = count("select count(*) from config_revision_chunk");
         Revision second = store.append("local", after, "alice", "one route");
 
-        // the changed route's part, nothing else; every other part is shared with the first revision
+        // the changed route's part and the chunk or two holding it, nothing else; the rest is shared with the first
         assertThat(count("select count(*) from config_revision_part")).isEqualTo(parts + 1);
-        assertThat(count("select count(*) from config_revision r, unnest(r.route_parts) d where r.id = " + second.id()))
+        assertThat(count("select count(*) from config_revision_chunk")).isBetween(chunks + 1, chunks + 2);
+        assertThat(count("select sum(cardinality(k.parts)) from config_revision r cross join unnest(r.route_chunks)"
+                        + " as c(d) join config_revision_chunk k on k.digest = c.d where r.id = " + second.id()))
                 .isEqualTo(after.routes().size());
         assertThat(store.get(first.id()).orElseThrow().config()).isEqualTo(before);
         assertThat(store.get(second.id()).orElseThrow().config()).isEqualTo(after);
@@ -575,7 +578,8 @@ class PostgresStoreTest {
         new PgGatewayStore(ds).replace(sample());
         GatewayConfig slice = withRoute(sample().slice("local"), "payments-v2-transfers", r -> withTimeout(r, 3_300L));
         Revision r = new PgRevisionStore(ds).append("local", slice, "alice", "to be tampered with");
-        String part = "(select r.route_parts[1] from config_revision r where r.id = " + r.id() + ")";
+        String part = "(select k.parts[1] from config_revision r join config_revision_chunk k"
+                + " on k.digest = r.route_chunks[1] where r.id = " + r.id() + ")";
         String original;
         try (Connection c = ds.getConnection();
                 Statement st = c.createStatement();
@@ -601,6 +605,48 @@ class PostgresStoreTest {
                     + " check (digest = sha256(convert_to(content::text, 'UTF8')))");
         }
         assertThat(new PgRevisionStore(ds).get(r.id()).orElseThrow().config()).isEqualTo(slice);
+    }
+
+    @Test
+    void revisionChunk_pointedAtAnotherPartBehindItsConstraintAndTrigger_isRefusedOnRead() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig old = withRoute(sample().slice("local"), "payments-v2-transfers", r -> withTimeout(r, 1_100L));
+        GatewayConfig now = withRoute(old, "payments-v2-transfers", r -> withTimeout(r, 1_200L));
+        store.append("local", old, "alice", "the old timeout");
+        Revision r = store.append("local", now, "alice", "the new timeout");
+        String oldPart = digestOf(old, "payments-v2-transfers");
+        String newPart = digestOf(now, "payments-v2-transfers");
+        String chunk =
+                "(select k.digest from config_revision r join config_revision_chunk k on k.digest = any(r.route_chunks)"
+                        + " where r.id = " + r.id() + " and k.parts @> array[decode('" + newPart + "', 'hex')])";
+        // an insider with the owner's rights: the chunk's constraint dropped, its trigger off, the new route's part
+        // swapped for the old one (a part that is stored, so every part still matches its own digest)
+        sql("alter table config_revision_chunk drop constraint config_revision_chunk_digest");
+        sql("alter table config_revision_chunk disable trigger config_revision_chunk_immutable");
+        try {
+            sql("update config_revision_chunk set parts = array_replace(parts, decode('" + newPart + "', 'hex'),"
+                    + " decode('" + oldPart + "', 'hex')) where digest = " + chunk);
+
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(r.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("does not match the seal");
+        } finally {
+            sql("update config_revision_chunk set parts = array_replace(parts, decode('" + oldPart + "', 'hex'),"
+                    + " decode('" + newPart + "', 'hex')) where parts @> array[decode('" + oldPart + "', 'hex')]"
+                    + " and digest <> config_revision_chunk_digest(parts)");
+            sql("alter table config_revision_chunk enable trigger config_revision_chunk_immutable");
+            sql("alter table config_revision_chunk add constraint config_revision_chunk_digest"
+                    + " check (digest = config_revision_chunk_digest(parts))");
+        }
+        assertThat(new PgRevisionStore(ds).get(r.id()).orElseThrow().config()).isEqualTo(now);
+    }
+
+    /** The hex SHA-256 of a route's JSON: its part's digest. */
+    private static String digestOf(GatewayConfig c, String route) throws Exception {
+        return java.util.HexFormat.of()
+                .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(ConfigJson.write(route(c, route)).getBytes(StandardCharsets.UTF_8)));
     }
 
     private static long count(String query) throws Exception {

@@ -91,7 +91,7 @@ class RevisionSealTest {
         Revision older = store.append("local", withTimeout(2_100), "alice", "first");
         Revision newer = store.append("local", withTimeout(2_200), "alice", "second");
         keep(older, newer);
-        behindTheTrigger("update config_revision set route_parts = (select route_parts from config_revision"
+        behindTheTrigger("update config_revision set route_chunks = (select route_chunks from config_revision"
                 + " where id = " + older.id() + ") where id = " + newer.id());
         try {
             // every part is intact, so only the seal tells that the newer revision now serves the older route
@@ -129,8 +129,8 @@ class RevisionSealTest {
         try (Connection c = ds.getConnection();
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery(
-                        "insert into config_revision (group_id, created_by, reason, content, upstream_parts, route_parts)"
-                                + " select group_id, 'mallory', 'looks routine', content, upstream_parts, route_parts"
+                        "insert into config_revision (group_id, created_by, reason, content, upstream_chunks, route_chunks)"
+                                + " select group_id, 'mallory', 'looks routine', content, upstream_chunks, route_chunks"
                                 + " from config_revision where id = " + sealed.id() + " returning id")) {
             rs.next();
             forged = rs.getLong(1);
