@@ -156,7 +156,7 @@ public final class PgGatewayStore {
         List<Route> written = config.routes().stream()
                 .filter(r -> !r.equals(before.get(routeKey(r))))
                 .toList();
-        Map<String, Route> reread = byName(routes(c, written), PgGatewayStore::routeKey);
+        Map<String, Route> reread = byName(routes(c, Optional.of(written)), PgGatewayStore::routeKey);
         if (!written.stream().allMatch(r -> reread.containsKey(routeKey(r)))) {
             return load(c);
         }
@@ -187,13 +187,7 @@ public final class PgGatewayStore {
     private static List<String> routeOrder(Connection c) throws SQLException {
         List<String> keys = new ArrayList<>();
         try (Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("""
-                        select g.name, r.name from route r
-                        join gateway_group g on g.id = r.group_id
-                        join api_version v on v.id = r.api_version_id
-                        join api a on a.id = v.api_id
-                        where r.enabled
-                        order by g.name, r.priority, r.name""")) {
+                ResultSet rs = st.executeQuery("select g.name, r.name " + ENABLED_ROUTES.formatted("") + IN_ORDER)) {
             while (rs.next()) {
                 keys.add(rs.getString(1) + "\u0000" + rs.getString(2));
             }
@@ -455,36 +449,44 @@ public final class PgGatewayStore {
                         versions.getOrDefault(rs.getLong(1), List.of())));
             }
         }
-        List<Route> routes = routes(c, null);
+        List<Route> routes = routes(c, Optional.empty());
         return new GatewayConfig(groups, upstreams, apis, routes);
     }
+
+    /** The draft's routes as every read takes them ({@code %s}: more conditions), and their order. */
+    private static final String ENABLED_ROUTES = """
+            from route r
+            join gateway_group g on g.id = r.group_id
+            join api_version v on v.id = r.api_version_id
+            join api a on a.id = v.api_id
+            where r.enabled %s""";
+
+    private static final String IN_ORDER = " order by g.name, r.priority, r.name";
 
     /** Selects the routes named by {@link #keys}: their group's name and their own, pairwise. */
     private static final String ROUTE_KEYS = "(g.name, r.name) in (select * from unnest(?::text[], ?::text[]))";
 
-    private static void keys(PreparedStatement ps, List<Route> only) throws SQLException {
-        if (only != null) {
+    private static void keys(PreparedStatement ps, Optional<List<Route>> only) throws SQLException {
+        if (only.isPresent()) {
+            Connection c = ps.getConnection();
             ps.setArray(
                     1,
-                    ps.getConnection()
-                            .createArrayOf(
-                                    "text", only.stream().map(Route::group).toArray()));
+                    c.createArrayOf(
+                            "text", only.get().stream().map(Route::group).toArray()));
             ps.setArray(
                     2,
-                    ps.getConnection()
-                            .createArrayOf(
-                                    "text", only.stream().map(Route::name).toArray()));
+                    c.createArrayOf("text", only.get().stream().map(Route::name).toArray()));
         }
     }
 
     /** The draft's enabled routes in its order, or only those with the group and name of one in {@code only}. */
-    private static List<Route> routes(Connection c, List<Route> only) throws SQLException {
+    private static List<Route> routes(Connection c, Optional<List<Route>> only) throws SQLException {
         Map<Long, List<Route.Destination>> destinations = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select d.route_id, u.name, d.weight from route_destination d join upstream u on u.id = d.upstream_id
                 %s
                 order by d.route_id, u.name""".formatted(
-                        only == null
+                        only.isEmpty()
                                 ? ""
                                 : "join route r on r.id = d.route_id join gateway_group g on g.id = r.group_id where "
                                         + ROUTE_KEYS))) {
@@ -498,18 +500,14 @@ public final class PgGatewayStore {
             }
         }
         List<Route> routes = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
+        try (PreparedStatement ps = c.prepareStatement(
+                """
                 select r.id, r.name, g.name, a.name, v.version, r.path_match_type, r.path, r.methods, r.header_matches,
                        r.timeout_ms, r.idle_timeout_ms, r.streaming, r.retry_attempts, r.retry_on,
                        r.retry_per_try_timeout_ms, r.retry_backoff_base_ms, r.retry_backoff_max_ms,
                        r.request_headers_to_add, r.request_headers_to_remove, r.response_headers_to_add,
                        r.authz_profile, r.dlp_profile
-                from route r
-                join gateway_group g on g.id = r.group_id
-                join api_version v on v.id = r.api_version_id
-                join api a on a.id = v.api_id
-                where r.enabled %s
-                order by g.name, r.priority, r.name""".formatted(only == null ? "" : "and " + ROUTE_KEYS))) {
+                """ + ENABLED_ROUTES.formatted(only.isEmpty() ? "" : "and " + ROUTE_KEYS) + IN_ORDER)) {
             keys(ps, only);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
