@@ -57,8 +57,7 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
         return known;
     }
 
-    private static final java.util.Map<GatewayConfig, Index> INDEXES =
-            new com.google.common.collect.MapMaker().weakKeys().makeMap();
+    private static final java.util.Map<GatewayConfig, Index> INDEXES = SameInstance.weaklyRemembered();
 
     /** A group's routes and the APIs and upstreams they use. */
     private record GroupContents(List<Route> routes, List<Api> apis, List<Upstream> upstreams) {

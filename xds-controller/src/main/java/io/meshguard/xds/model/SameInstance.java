@@ -16,6 +16,14 @@ public record SameInstance(Object value) {
         return System.identityHashCode(value);
     }
 
+    /**
+     * A thread-safe map whose keys are compared by identity and held weakly: what is worked out from an immutable
+     * object, kept as long as the object lives. A value must not refer to its key, or the entry never leaves.
+     */
+    public static <K, V> java.util.Map<K, V> weaklyRemembered() {
+        return new com.google.common.collect.MapMaker().weakKeys().makeMap();
+    }
+
     /** A thread-safe map holding at most {@code entries}, the least recently used leaving first. */
     public static <K, V> java.util.Map<K, V> recentlyUsed(int entries) {
         return java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(1024, 0.75f, true) {

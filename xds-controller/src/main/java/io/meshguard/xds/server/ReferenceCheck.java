@@ -151,5 +151,5 @@ public final class ReferenceCheck {
     }
 
     private static final Map<Listener, List<String>> ROUTE_NAMES =
-            new com.google.common.collect.MapMaker().weakKeys().makeMap();
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
 }

@@ -77,7 +77,7 @@ public final class FailFastListeners {
      * before and checks both variants, so the same replacement instance keeps its remembered verdict (issue 48).
      */
     private static final java.util.Map<Listener, Optional<Listener>> REPLACEMENTS =
-            new com.google.common.collect.MapMaker().weakKeys().makeMap();
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     private static final RouteConfiguration ABORT_EVERYTHING = abortEverything();
 

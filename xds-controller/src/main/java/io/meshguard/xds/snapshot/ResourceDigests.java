@@ -1,6 +1,5 @@
 package io.meshguard.xds.snapshot;
 
-import com.google.common.collect.MapMaker;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -23,8 +22,7 @@ import java.util.Map;
  * whichever objects hold it.
  */
 final class ResourceDigests {
-    private static final Map<Message, byte[]> DIGESTS =
-            new MapMaker().weakKeys().makeMap();
+    private static final Map<Message, byte[]> DIGESTS = io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     private ResourceDigests() {}
 

@@ -56,13 +56,7 @@ public final class PgRevisionStore implements RevisionStore {
         }
 
         static Part of(String json) {
-            byte[] digest;
-            try {
-                digest = java.security.MessageDigest.getInstance("SHA-256")
-                        .digest(json.getBytes(StandardCharsets.UTF_8));
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException("every JDK has SHA-256", e);
-            }
+            byte[] digest = sha256().digest(json.getBytes(StandardCharsets.UTF_8));
             return new Part(HexFormat.of().formatHex(digest), digest, json);
         }
     }
@@ -104,12 +98,7 @@ public final class PgRevisionStore implements RevisionStore {
         }
 
         private static Chunk run(List<Part> run) {
-            java.security.MessageDigest sha;
-            try {
-                sha = java.security.MessageDigest.getInstance("SHA-256");
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException("every JDK has SHA-256", e);
-            }
+            java.security.MessageDigest sha = sha256();
             byte[][] digests = new byte[run.size()][];
             for (int i = 0; i < digests.length; i++) {
                 digests[i] = run.get(i).digest();
@@ -117,6 +106,14 @@ public final class PgRevisionStore implements RevisionStore {
             }
             byte[] digest = sha.digest();
             return new Chunk(HexFormat.of().formatHex(digest), digest, digests);
+        }
+    }
+
+    private static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 
