@@ -29,10 +29,7 @@ public final class ReferenceCheck {
         List<String> problems = new ArrayList<>();
         Set<String> routeNames = new HashSet<>();
         r.routes().forEach(rc -> routeNames.add(rc.getName()));
-        Set<String> clusterNames = new HashSet<>();
-        r.clusters().forEach(c -> clusterNames.add(c.getName()));
-        Set<String> claNames = new HashSet<>();
-        r.endpoints().forEach(e -> claNames.add(e.getClusterName()));
+        Set<String> clusterNames = CLUSTER_NAMES.computeIfAbsent(r.clusters(), ReferenceCheck::namesOf);
 
         for (Listener l : r.listeners()) {
             for (String routeName : routeNamesOf(l, problems)) {
@@ -55,7 +52,22 @@ public final class ReferenceCheck {
                 }
             }
         }
-        for (Cluster c : r.clusters()) {
+        Assignments checked = ASSIGNMENTS.get(r.clusters());
+        if (checked == null || checked.endpoints() != r.endpoints()) {
+            checked = new Assignments(r.endpoints(), assignmentProblems(r.clusters(), clusterNames, r.endpoints()));
+            ASSIGNMENTS.put(r.clusters(), checked);
+        }
+        problems.addAll(checked.problems());
+        return problems;
+    }
+
+    /** Every EDS cluster has its load assignment and every load assignment its cluster. */
+    private static List<String> assignmentProblems(
+            List<Cluster> clusters, Set<String> clusterNames, List<ClusterLoadAssignment> endpoints) {
+        List<String> problems = new ArrayList<>();
+        Set<String> claNames = new HashSet<>();
+        endpoints.forEach(e -> claNames.add(e.getClusterName()));
+        for (Cluster c : clusters) {
             if (c.getType() == Cluster.DiscoveryType.EDS) {
                 String service = c.getEdsClusterConfig().getServiceName().isEmpty()
                         ? c.getName()
@@ -65,13 +77,32 @@ public final class ReferenceCheck {
                 }
             }
         }
-        for (ClusterLoadAssignment cla : r.endpoints()) {
+        for (ClusterLoadAssignment cla : endpoints) {
             if (!clusterNames.contains(cla.getClusterName())) {
                 problems.add("load assignment " + cla.getClusterName() + " has no cluster");
             }
         }
-        return problems;
+        return List.copyOf(problems);
     }
+
+    private static Set<String> namesOf(List<Cluster> clusters) {
+        Set<String> names = new HashSet<>();
+        clusters.forEach(c -> names.add(c.getName()));
+        return java.util.Collections.unmodifiableSet(names);
+    }
+
+    /**
+     * The names of a group's cluster list, and what its load assignments were found to lack, remembered per list
+     * instance (weakly; the lists are immutable): a one-route change keeps its group's clusters and load assignments
+     * as the lists built before (issue 48), so a thousand of each are not hashed again.
+     */
+    private static final Map<List<Cluster>, Set<String>> CLUSTER_NAMES =
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
+
+    private record Assignments(List<ClusterLoadAssignment> endpoints, List<String> problems) {}
+
+    private static final Map<List<Cluster>, Assignments> ASSIGNMENTS =
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /** The clusters a virtual host's routes send to by name: what a node must hold before it accepts it. */
     public static Set<String> clustersOf(VirtualHost vh) {

@@ -54,22 +54,36 @@ public final class FailFastListeners {
      * replaced, and the fail-fast route configuration added when any was. Pure: same input, same output.
      */
     public static GroupResources of(GroupResources resources) {
-        List<Listener> listeners = new ArrayList<>();
-        boolean replaced = false;
-        for (Listener l : resources.listeners()) {
-            Optional<Listener> replacement = REPLACEMENTS.computeIfAbsent(
-                    l, x -> requiresExtAuthz(x) ? Optional.of(failFast(x.getName())) : Optional.empty());
-            listeners.add(replacement.orElse(l));
-            replaced |= replacement.isPresent();
-        }
-        if (!replaced) {
+        Optional<List<Listener>> replaced =
+                REPLACED_LISTS.computeIfAbsent(resources.listeners(), FailFastListeners::replaced);
+        if (replaced.isEmpty()) {
             return resources;
         }
+        List<Listener> listeners = replaced.get();
         List<RouteConfiguration> routes = new ArrayList<>(resources.routes());
         routes.add(ABORT_EVERYTHING);
         routes.sort(java.util.Comparator.comparing(RouteConfiguration::getName));
         return new GroupResources(resources.group(), listeners, routes, resources.clusters(), resources.endpoints());
     }
+
+    /**
+     * The listeners with each replaced, empty when none is: remembered per list instance too (weakly; a value never
+     * holds its key), as a one-route change keeps its group's listener list (issue 48).
+     */
+    private static Optional<List<Listener>> replaced(List<Listener> listeners) {
+        List<Listener> out = new ArrayList<>();
+        boolean replaced = false;
+        for (Listener l : listeners) {
+            Optional<Listener> replacement = REPLACEMENTS.computeIfAbsent(
+                    l, x -> requiresExtAuthz(x) ? Optional.of(failFast(x.getName())) : Optional.empty());
+            out.add(replacement.orElse(l));
+            replaced |= replacement.isPresent();
+        }
+        return replaced ? Optional.of(List.copyOf(out)) : Optional.empty();
+    }
+
+    private static final java.util.Map<List<Listener>, Optional<List<Listener>>> REPLACED_LISTS =
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /**
      * Each listener's fail-fast replacement for a client without ext_authz (empty: served as it is), remembered per

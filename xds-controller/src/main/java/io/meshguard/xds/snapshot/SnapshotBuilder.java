@@ -97,6 +97,16 @@ public final class SnapshotBuilder {
     private final Map<Object, Object> builtParts;
     /** Built virtual hosts by the identity of what they are built from: the shared parts, or a one-off's own. */
     private final Map<Object, Object> builtHosts;
+    /** Each group's last build by this builder, which the next one starts from ({@link #routesChanged}). */
+    private final Map<String, Built> lastBuilds =
+            java.util.Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Built> eldest) {
+                    return size() > REMEMBERED_GROUPS;
+                }
+            });
     /** The clusters every group has besides its upstreams': closed versions and the filters' services. */
     private final List<Cluster> ownClusters;
 
@@ -124,17 +134,205 @@ public final class SnapshotBuilder {
     public GroupResources build(GatewayConfig config, String groupName) {
         GatewayGroup group = config.group(groupName)
                 .orElseThrow(() -> new IllegalArgumentException("unknown group '" + groupName + "'"));
+        List<io.meshguard.xds.model.Route> routes = config.routesOf(groupName);
+        List<Api> apis = config.apisOf(groupName);
+        List<Upstream> upstreams = config.upstreamsOf(groupName);
+        Built last = lastBuilds.get(groupName);
+        Built built = last == null ? null : routesChanged(last, group, routes, apis, upstreams);
+        if (built == null) {
+            built = wholeBuild(group, routes, apis, upstreams);
+        }
+        lastBuilds.put(groupName, built);
+        return built.resources();
+    }
+
+    /**
+     * What a group's last build was made from and what it made: the route tables with the place of each virtual host
+     * built from the group's APIs, so the next build can replace only the virtual hosts whose routes changed.
+     */
+    private record Built(
+            GatewayGroup group,
+            List<io.meshguard.xds.model.Route> routes,
+            List<Api> apis,
+            List<Upstream> upstreams,
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            List<Table> tables,
+            GroupResources resources) {}
+
+    /** A built route table and, for each virtual host built from the group's APIs, its place and inputs. */
+    private record Table(RouteConfiguration built, List<HostSlot> slots, UpstreamHosts upstreams, boolean forEnvoy) {}
+
+    /** A virtual host's index in its table, its hostnames and APIs. */
+    private record HostSlot(int index, List<String> hosts, List<Api> apis) {}
+
+    /**
+     * The build after {@code last} when only the group's routes changed (the group, its APIs and its upstreams are the
+     * instances {@code last} was built from), else null. Issue 48: a one-route change in a 2,000-route group regrouped
+     * every route, looked up every virtual host and cluster, and sorted every list again, each publish and each
+     * draft validation; now the listeners, clusters and load assignments are the lists built before (their checks then
+     * answer by identity) and only the virtual hosts serving a changed route's API are built. A change that adds or
+     * empties an API version (hostnames and listeners follow from which versions have routes) or touches a product
+     * publish's routes builds the group whole.
+     */
+    private Built routesChanged(
+            Built last,
+            GatewayGroup group,
+            List<io.meshguard.xds.model.Route> routes,
+            List<Api> apis,
+            List<Upstream> upstreams) {
+        if (last.group() != group || !sameInstances(last.apis(), apis) || !sameInstances(last.upstreams(), upstreams)) {
+            return null;
+        }
+        RouteChanges changes = RouteChanges.between(last.routes(), routes);
+        if (changes.none()) {
+            return new Built(group, routes, apis, upstreams, last.routesByVersion(), last.tables(), last.resources());
+        }
+        Map<String, List<io.meshguard.xds.model.Route>> routesByVersion =
+                new java.util.HashMap<>(last.routesByVersion());
+        Set<String> copied = new java.util.HashSet<>();
+        Set<String> changedApis = new java.util.HashSet<>();
+        for (io.meshguard.xds.model.Route r : changes.removed()) {
+            List<io.meshguard.xds.model.Route> list = ownCopy(routesByVersion, copied, r);
+            if (list == null || !removeInstance(list, r) || list.isEmpty()) {
+                return null;
+            }
+            changedApis.add(r.api());
+        }
+        for (io.meshguard.xds.model.Route r : changes.added()) {
+            List<io.meshguard.xds.model.Route> list = ownCopy(routesByVersion, copied, r);
+            if (list == null) {
+                return null;
+            }
+            list.add(r);
+            changedApis.add(r.api());
+        }
+        List<Table> tables = new ArrayList<>();
+        for (Table t : last.tables()) {
+            RouteConfiguration.Builder rc = null;
+            CorsPolicies cors = t.upstreams().cors();
+            for (HostSlot slot : t.slots()) {
+                if (slot.apis().stream().anyMatch(a -> changedApis.contains(a.name()))) {
+                    rc = rc == null ? t.built().toBuilder() : rc;
+                    rc.setVirtualHosts(
+                            slot.index(),
+                            virtualHost(slot.hosts(), slot.apis(), routesByVersion, cors, t.upstreams(), t.forEnvoy()));
+                }
+            }
+            tables.add(rc == null ? t : new Table(rc.build(), t.slots(), t.upstreams(), t.forEnvoy()));
+        }
+        GroupResources before = last.resources();
+        return new Built(
+                group,
+                routes,
+                apis,
+                upstreams,
+                routesByVersion,
+                tables,
+                new GroupResources(
+                        before.group(),
+                        before.listeners(),
+                        sortedTables(tables),
+                        before.clusters(),
+                        before.endpoints()));
+    }
+
+    /**
+     * The list of {@code r}'s API version in {@code routesByVersion}, copied once per build before it is changed;
+     * null when the version has no routes yet or {@code r} belongs to a product publish (a whole build then).
+     */
+    private static List<io.meshguard.xds.model.Route> ownCopy(
+            Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
+            Set<String> copied,
+            io.meshguard.xds.model.Route r) {
+        String key = r.api() + "\u0000" + r.version();
+        List<io.meshguard.xds.model.Route> list = routesByVersion.get(key);
+        if (list == null || r.product().isPresent()) {
+            return null;
+        }
+        if (copied.add(key)) {
+            list = new ArrayList<>(list);
+            routesByVersion.put(key, list);
+        }
+        return list;
+    }
+
+    private static boolean removeInstance(List<io.meshguard.xds.model.Route> list, io.meshguard.xds.model.Route r) {
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i) == r) {
+                list.remove(i);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean sameInstances(List<?> a, List<?> b) {
+        if (a == b) {
+            return true;
+        }
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The routes of one build that are not the instances of the build before ({@code added}) and the other way round
+     * ({@code removed}). An edited route keeps its place in the draft, so a list of the same length is compared place
+     * by place; otherwise by identity.
+     */
+    private record RouteChanges(List<io.meshguard.xds.model.Route> removed, List<io.meshguard.xds.model.Route> added) {
+        boolean none() {
+            return removed.isEmpty() && added.isEmpty();
+        }
+
+        static RouteChanges between(List<io.meshguard.xds.model.Route> before, List<io.meshguard.xds.model.Route> now) {
+            List<io.meshguard.xds.model.Route> removed = new ArrayList<>();
+            List<io.meshguard.xds.model.Route> added = new ArrayList<>();
+            if (before.size() == now.size()) {
+                for (int i = 0; i < now.size(); i++) {
+                    if (before.get(i) != now.get(i)) {
+                        removed.add(before.get(i));
+                        added.add(now.get(i));
+                    }
+                }
+                return new RouteChanges(removed, added);
+            }
+            Set<io.meshguard.xds.model.Route> was =
+                    java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            was.addAll(before);
+            Set<io.meshguard.xds.model.Route> is =
+                    java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            is.addAll(now);
+            before.stream().filter(r -> !is.contains(r)).forEach(removed::add);
+            now.stream().filter(r -> !was.contains(r)).forEach(added::add);
+            return new RouteChanges(removed, added);
+        }
+    }
+
+    /** Every part of the group built from its objects (each taken from the remembered parts when built before). */
+    private Built wholeBuild(
+            GatewayGroup group,
+            List<io.meshguard.xds.model.Route> groupRoutes,
+            List<Api> groupApis,
+            List<Upstream> groupUpstreams) {
+        String groupName = group.name();
         // a product publish's routes are served on its own host only, never on the API's
         Map<String, List<io.meshguard.xds.model.Route>> routesByVersion = new java.util.HashMap<>();
         Map<String, Map<String, List<io.meshguard.xds.model.Route>>> productRoutesByHost = new TreeMap<>();
-        for (io.meshguard.xds.model.Route r : config.routesOf(groupName)) {
+        for (io.meshguard.xds.model.Route r : groupRoutes) {
             String key = r.api() + "\u0000" + r.version();
             Map<String, List<io.meshguard.xds.model.Route>> into = r.product()
                     .map(p -> productRoutesByHost.computeIfAbsent(p.host(), h -> new java.util.HashMap<>()))
                     .orElse(routesByVersion);
             into.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
         }
-        List<Api> apis = config.apisOf(groupName).stream()
+        List<Api> apis = groupApis.stream()
                 .sorted(Comparator.comparing((Api a) -> -a.basePath().length()).thenComparing(Api::name))
                 .toList();
         Map<String, List<Api>> apisByHost = new TreeMap<>();
@@ -164,7 +362,7 @@ public final class SnapshotBuilder {
         Map<String, String> hostLiterals = new TreeMap<>();
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-        for (Upstream u : config.upstreamsOf(groupName)) {
+        for (Upstream u : groupUpstreams) {
             UpstreamParts parts = upstreamParts(u, group);
             if (parts.namedByDns()) {
                 hostnameUpstreams.add(u.name());
@@ -173,7 +371,7 @@ public final class SnapshotBuilder {
             clusters.add(parts.cluster());
             parts.assignment().ifPresent(endpoints::add);
         }
-        List<RouteConfiguration> routes = List.of(
+        List<Table> tables = List.of(
                 routeConfiguration(
                         EnvoyNames.envoyRoutes(group.listenerPort()),
                         routesByVersion,
@@ -194,12 +392,23 @@ public final class SnapshotBuilder {
 
         clusters.addAll(ownClusters);
         endpoints.add(CLOSED_ASSIGNMENT);
-        return new GroupResources(
-                groupName,
-                sorted(listeners, Listener::getName),
-                sorted(routes, RouteConfiguration::getName),
-                sorted(clusters, Cluster::getName),
-                sorted(endpoints, ClusterLoadAssignment::getClusterName));
+        return new Built(
+                group,
+                groupRoutes,
+                groupApis,
+                groupUpstreams,
+                routesByVersion,
+                tables,
+                new GroupResources(
+                        groupName,
+                        sorted(listeners, Listener::getName),
+                        sortedTables(tables),
+                        sorted(clusters, Cluster::getName),
+                        sorted(endpoints, ClusterLoadAssignment::getClusterName)));
+    }
+
+    private static List<RouteConfiguration> sortedTables(List<Table> tables) {
+        return sorted(tables.stream().map(Table::built).toList(), RouteConfiguration::getName);
     }
 
     /** The APIs served on one product publish's host and the routes its operations compiled to. */
@@ -308,7 +517,7 @@ public final class SnapshotBuilder {
         }
     }
 
-    private RouteConfiguration routeConfiguration(
+    private Table routeConfiguration(
             String name,
             Map<String, List<io.meshguard.xds.model.Route>> routesByVersion,
             Map<String, List<Api>> apisByHost,
@@ -329,15 +538,19 @@ public final class SnapshotBuilder {
             rc.setValidateClusters(BoolValue.of(true));
         }
         CorsPolicies cors = upstreams.cors();
-        hostsByApiSet.forEach((key, hosts) ->
-                rc.addVirtualHosts(virtualHost(hosts, apisOfKey.get(key), routesByVersion, cors, upstreams, forEnvoy)));
+        List<HostSlot> slots = new ArrayList<>();
+        hostsByApiSet.forEach((key, hosts) -> {
+            List<Api> apis = apisOfKey.get(key);
+            slots.add(new HostSlot(rc.getVirtualHostsCount(), List.copyOf(hosts), apis));
+            rc.addVirtualHosts(virtualHost(hosts, apis, routesByVersion, cors, upstreams, forEnvoy));
+        });
         productHosts.forEach((host, p) -> rc.addVirtualHosts(
                 virtualHost(List.of(host), p.apis(), p.routesByVersion(), cors, upstreams, forEnvoy)));
         if (forEnvoy) {
             rc.addVirtualHosts(readinessHost());
             rc.addVirtualHosts(unservedHost());
         }
-        return rc.build();
+        return new Table(rc.build(), List.copyOf(slots), upstreams, forEnvoy);
     }
 
     /**
@@ -591,6 +804,9 @@ public final class SnapshotBuilder {
      * used out.
      */
     static final int REMEMBERED_PARTS = 65_536;
+
+    /** Groups whose last build a builder keeps to start the next one from, least recently built out. */
+    static final int REMEMBERED_GROUPS = 1_024;
 
     /** The parts every builder of this process shares (validation and publish build the same ones). */
     private static final Map<Object, Object> SHARED_PARTS = rememberedParts();

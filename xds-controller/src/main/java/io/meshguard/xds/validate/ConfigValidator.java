@@ -92,6 +92,7 @@ public final class ConfigValidator {
         this.apiProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_APIS : 0);
         this.routeProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_ROUTES : 0);
         this.remembers = remembers;
+        this.draftBuilder = new SnapshotBuilder(FilterTargets.DEFAULTS);
     }
 
     /**
@@ -110,6 +111,8 @@ public final class ConfigValidator {
 
     private final Map<SameInstance, List<Problem>> upstreamProblems;
     private final boolean remembers;
+    /** Builds each draft a validation checks, starting from its build of the draft before (one change apart). */
+    private final SnapshotBuilder draftBuilder;
 
     /** APIs whose own problems are remembered, least recently used out. */
     static final int REMEMBERED_APIS = 16_384;
@@ -296,9 +299,7 @@ public final class ConfigValidator {
      * targets; a publish checks them as built with the deployment's own instead (see {@link EnvoyLoad}).
      */
     private List<Problem> envoyLoad(GatewayConfig config) {
-        SnapshotBuilder builder = remembers
-                ? new SnapshotBuilder(FilterTargets.DEFAULTS)
-                : SnapshotBuilder.forOneOff(FilterTargets.DEFAULTS);
+        SnapshotBuilder builder = remembers ? draftBuilder : SnapshotBuilder.forOneOff(FilterTargets.DEFAULTS);
         List<Problem> out = new ArrayList<>();
         for (GatewayGroup g : config.groups()) {
             try {

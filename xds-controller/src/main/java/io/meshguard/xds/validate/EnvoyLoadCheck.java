@@ -61,15 +61,30 @@ public final class EnvoyLoadCheck {
 
     private static <T extends Message> void each(
             String where, List<T> resources, Function<T, String> name, Set<Problem> out) {
+        if (CLEAN_LISTS.containsKey(resources)) {
+            return;
+        }
+        boolean clean = true;
         for (T resource : resources) {
             for (Violation v : violations(resource)) {
+                clean = false;
                 out.add(Problem.error(
                         ProblemCode.ENVOY_REFUSES,
                         where + "[" + name.apply(resource) + "]." + v.path(),
                         v.message() + " (rule " + v.rule() + "; " + v.code() + ")"));
             }
         }
+        if (clean) {
+            CLEAN_LISTS.put(resources, Boolean.TRUE);
+        }
     }
+
+    /**
+     * Resource lists in which no resource has a violation, by identity (weakly; the lists are immutable): a one-route
+     * change builds its group's listeners, clusters and load assignments as the lists built before (issue 48), so
+     * their thousand resources are not looked up one by one again.
+     */
+    private static final Map<List<?>, Boolean> CLEAN_LISTS = io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /**
      * The parts of a resource whose verdict is remembered too: each virtual host of a route table, and each route. A
