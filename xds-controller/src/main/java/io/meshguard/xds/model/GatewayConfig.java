@@ -84,18 +84,33 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
                         .add(r);
             }
             java.util.Map<String, GroupContents> contents = new java.util.HashMap<>();
+            boolean apisInOrder = strictlyInNameOrder(c.apis, Api::name);
+            boolean upstreamsInOrder = strictlyInNameOrder(c.upstreams, Upstream::name);
             routes.forEach((group, rs) -> {
-                java.util.Set<String> apiNames = new java.util.TreeSet<>();
-                java.util.Set<String> upstreamNames = new java.util.TreeSet<>();
+                java.util.Set<String> apiNames = new java.util.HashSet<>();
+                java.util.Set<String> upstreamNames = new java.util.HashSet<>();
                 for (Route r : rs) {
                     apiNames.add(r.api());
                     r.destinations().forEach(d -> upstreamNames.add(d.upstream()));
                 }
                 contents.put(
                         group,
-                        new GroupContents(List.copyOf(rs), present(apiNames, apis), present(upstreamNames, upstreams)));
+                        new GroupContents(
+                                List.copyOf(rs),
+                                present(apiNames, apis, c.apis, apisInOrder, Api::name),
+                                present(upstreamNames, upstreams, c.upstreams, upstreamsInOrder, Upstream::name)));
             });
             return new Index(groups, apis, upstreams, contents);
+        }
+
+        /** Whether each name is greater than the one before: no duplicates, and the list is already in name order. */
+        private static <T> boolean strictlyInNameOrder(List<T> objects, java.util.function.Function<T, String> name) {
+            for (int i = 1; i < objects.size(); i++) {
+                if (name.apply(objects.get(i - 1)).compareTo(name.apply(objects.get(i))) >= 0) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private static <T> java.util.Map<String, T> byName(
@@ -105,8 +120,21 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
             return out;
         }
 
-        private static <T> List<T> present(java.util.Set<String> names, java.util.Map<String, T> byName) {
+        /**
+         * The objects named, in name order. A draft is read in name order, so the list is filtered as it stands; a
+         * tree of the names (as before) cost a 2,000-route group ~0.6 ms of every change's index (issue 48).
+         */
+        private static <T> List<T> present(
+                java.util.Set<String> names,
+                java.util.Map<String, T> byName,
+                List<T> all,
+                boolean inNameOrder,
+                java.util.function.Function<T, String> name) {
+            if (inNameOrder) {
+                return all.stream().filter(o -> names.contains(name.apply(o))).toList();
+            }
             return names.stream()
+                    .sorted()
                     .map(byName::get)
                     .filter(java.util.Objects::nonNull)
                     .toList();
