@@ -101,9 +101,23 @@ public final class EnvoyLoadCheck {
 
         @Override
         public List<Violation> verdict(Message part, Function<Message, List<Violation>> check) {
-            return remembered(part, check);
+            if (CLEAN_PARTS.containsKey(part)) {
+                return List.of();
+            }
+            List<Violation> found = remembered(part, check);
+            if (found.isEmpty()) {
+                CLEAN_PARTS.put(part, Boolean.TRUE);
+            }
+            return found;
         }
     };
+
+    /**
+     * Virtual hosts and routes found clean, by identity (weakly): a group's new route table holds the instances built
+     * before but for the changed ones, so its hundreds of unchanged virtual hosts are answered without hashing,
+     * sizing or reordering the remembered verdicts (issue 48).
+     */
+    private static final Map<Message, Boolean> CLEAN_PARTS = io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /** How many checks walked a resource, virtual host or route anew (not a remembered verdict): what a change costs. */
     private static final java.util.concurrent.atomic.AtomicLong WALKED = new java.util.concurrent.atomic.AtomicLong();
