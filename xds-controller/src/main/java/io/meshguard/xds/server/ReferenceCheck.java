@@ -40,7 +40,11 @@ public final class ReferenceCheck {
         }
         for (RouteConfiguration rc : r.routes()) {
             for (VirtualHost vh : rc.getVirtualHostsList()) {
+                if (COMPLETE_WITHIN.get(vh) == clusterNames) {
+                    continue;
+                }
                 if (clusterNames.containsAll(rememberedClustersOf(vh))) {
+                    COMPLETE_WITHIN.put(vh, clusterNames);
                     continue;
                 }
                 for (Route route : vh.getRoutesList()) {
@@ -102,6 +106,14 @@ public final class ReferenceCheck {
     private record Assignments(List<ClusterLoadAssignment> endpoints, List<String> problems) {}
 
     private static final Map<List<Cluster>, Assignments> ASSIGNMENTS =
+            io.meshguard.xds.model.SameInstance.weaklyRemembered();
+
+    /**
+     * Each virtual host and the cluster names (the set instance of one cluster list, {@link #CLUSTER_NAMES}) that were
+     * found to hold every cluster it names, by identity (weakly): a new route table of a group whose clusters did not
+     * change checks only its changed virtual hosts (issue 48).
+     */
+    private static final Map<VirtualHost, Set<String>> COMPLETE_WITHIN =
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /** The clusters a virtual host's routes send to by name: what a node must hold before it accepts it. */

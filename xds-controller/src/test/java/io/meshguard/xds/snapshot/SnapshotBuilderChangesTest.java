@@ -115,7 +115,7 @@ class SnapshotBuilderChangesTest {
     }
 
     @Test
-    void checks_aListWithAViolation_findItEveryTime() {
+    void checks_resourcesWithAViolationOrADanglingName_findItEveryTime() {
         SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);
         GroupResources good = builder.build(config(GatewayGroup.ProxylessAuthz.OFF, false), "g");
         List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new ArrayList<>(good.clusters());
@@ -140,11 +140,21 @@ class SnapshotBuilderChangesTest {
                         .filter(e -> !e.getClusterName().equals(up))
                         .toList());
 
+        // the same route tables, whose virtual hosts were found complete within good's clusters, without one of them
+        GroupResources clusterGone = new GroupResources(
+                "g",
+                good.listeners(),
+                good.routes(),
+                good.clusters().stream().filter(c -> !c.getName().equals(up)).toList(),
+                good.endpoints());
+
         for (int i = 0; i < 2; i++) {
             assertThat(EnvoyLoadCheck.problems(good)).isEmpty();
             assertThat(ReferenceCheck.danglingReferences(good)).isEmpty();
             assertThat(EnvoyLoadCheck.problems(bad)).isNotEmpty();
             assertThat(ReferenceCheck.danglingReferences(bad)).anyMatch(p -> p.contains("missing load assignment"));
+            assertThat(ReferenceCheck.danglingReferences(clusterGone))
+                    .anyMatch(p -> p.contains("missing cluster " + up));
         }
     }
 
