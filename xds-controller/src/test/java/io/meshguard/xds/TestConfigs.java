@@ -52,6 +52,18 @@ public final class TestConfigs {
 
     public static Route route(
             String group, String name, String api, String version, String prefix, Route.Destination... dests) {
+        return route(group, name, api, version, prefix, Optional.empty(), dests);
+    }
+
+    /** A route a product publish compiled to ({@code product} present) or an API's own. */
+    public static Route route(
+            String group,
+            String name,
+            String api,
+            String version,
+            String prefix,
+            Optional<Route.ProductBinding> product,
+            Route.Destination... dests) {
         return new Route(
                 name,
                 group,
@@ -68,7 +80,7 @@ public final class TestConfigs {
                 null,
                 null,
                 null,
-                null);
+                product);
     }
 
     public static Route.Destination to(String upstream, int weight) {

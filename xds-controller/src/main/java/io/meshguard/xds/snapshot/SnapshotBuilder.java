@@ -180,7 +180,9 @@ public final class SnapshotBuilder {
             List<io.meshguard.xds.model.Route> routes,
             List<Api> apis,
             List<Upstream> upstreams) {
-        if (last.group() != group || !sameInstances(last.apis(), apis) || !sameInstances(last.upstreams(), upstreams)) {
+        if (last.group() != group
+                || !TypeVersions.sameInstances(last.apis(), apis)
+                || !TypeVersions.sameInstances(last.upstreams(), upstreams)) {
             return null;
         }
         RouteChanges changes = RouteChanges.between(last.routes(), routes);
@@ -264,21 +266,6 @@ public final class SnapshotBuilder {
             }
         }
         return false;
-    }
-
-    private static boolean sameInstances(List<?> a, List<?> b) {
-        if (a == b) {
-            return true;
-        }
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**

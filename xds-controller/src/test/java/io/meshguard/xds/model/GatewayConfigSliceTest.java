@@ -2,6 +2,7 @@ package io.meshguard.xds.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.xds.TestConfigs;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -77,22 +78,6 @@ class GatewayConfigSliceTest {
     }
 
     private static Route route(String name, String api, String upstream) {
-        return new Route(
-                name,
-                "g",
-                api,
-                "v1",
-                Route.Match.prefix("/" + name),
-                List.of(new Route.Destination(upstream, 100)),
-                null,
-                null,
-                false,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null);
+        return TestConfigs.route("g", name, api, "v1", "/" + name, new Route.Destination(upstream, 100));
     }
 }

@@ -2,6 +2,7 @@ package io.meshguard.xds.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.xds.TestConfigs;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.Cors;
 import io.meshguard.xds.model.GatewayConfig;
@@ -375,22 +376,7 @@ class SnapshotBuilderChangesTest {
             String path,
             List<Route.Destination> destinations,
             Optional<Route.ProductBinding> product) {
-        return new Route(
-                name,
-                "g",
-                api,
-                version,
-                Route.Match.prefix(path),
-                destinations,
-                null,
-                null,
-                false,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                product);
+        return TestConfigs.route(
+                "g", name, api, version, path, product, destinations.toArray(Route.Destination[]::new));
     }
 }
