@@ -92,7 +92,12 @@ public final class ConfigValidator {
         this.apiProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_APIS : 0);
         this.routeProblems = SameInstance.recentlyUsed(remembers ? REMEMBERED_ROUTES : 0);
         this.remembers = remembers;
-        this.draftBuilder = new SnapshotBuilder(FilterTargets.DEFAULTS);
+        if (remembers) {
+            SnapshotBuilder drafts = new SnapshotBuilder(FilterTargets.DEFAULTS);
+            this.builders = () -> drafts;
+        } else {
+            this.builders = () -> SnapshotBuilder.forOneOff(FilterTargets.DEFAULTS);
+        }
     }
 
     /**
@@ -111,8 +116,11 @@ public final class ConfigValidator {
 
     private final Map<SameInstance, List<Problem>> upstreamProblems;
     private final boolean remembers;
-    /** Builds each draft a validation checks, starting from its build of the draft before (one change apart). */
-    private final SnapshotBuilder draftBuilder;
+    /**
+     * The builder of a validation's Envoy checks: one for every draft, each build starting from the draft's before
+     * (one change apart); or, remembering nothing, a one-off builder per validation.
+     */
+    private final java.util.function.Supplier<SnapshotBuilder> builders;
 
     /** APIs whose own problems are remembered, least recently used out. */
     static final int REMEMBERED_APIS = 16_384;
@@ -299,7 +307,7 @@ public final class ConfigValidator {
      * targets; a publish checks them as built with the deployment's own instead (see {@link EnvoyLoad}).
      */
     private List<Problem> envoyLoad(GatewayConfig config) {
-        SnapshotBuilder builder = remembers ? draftBuilder : SnapshotBuilder.forOneOff(FilterTargets.DEFAULTS);
+        SnapshotBuilder builder = builders.get();
         List<Problem> out = new ArrayList<>();
         for (GatewayGroup g : config.groups()) {
             try {

@@ -61,7 +61,7 @@ public final class EnvoyLoadCheck {
 
     private static <T extends Message> void each(
             String where, List<T> resources, Function<T, String> name, Set<Problem> out) {
-        if (CLEAN_LISTS.containsKey(resources)) {
+        if (CLEAN.containsKey(resources)) {
             return;
         }
         boolean clean = true;
@@ -75,16 +75,17 @@ public final class EnvoyLoadCheck {
             }
         }
         if (clean) {
-            CLEAN_LISTS.put(resources, Boolean.TRUE);
+            CLEAN.put(resources, Boolean.TRUE);
         }
     }
 
     /**
-     * Resource lists in which no resource has a violation, by identity (weakly; the lists are immutable): a one-route
-     * change builds its group's listeners, clusters and load assignments as the lists built before (issue 48), so
-     * their thousand resources are not looked up one by one again.
+     * Resource lists, virtual hosts and routes found without a violation, by identity (weakly; all immutable): a
+     * one-route change keeps its group's listener, cluster and load-assignment lists and, in its new route tables, the
+     * virtual hosts built before but for the changed ones (issue 48), so those are answered without looking up,
+     * hashing or sizing each resource again.
      */
-    private static final Map<List<?>, Boolean> CLEAN_LISTS = io.meshguard.xds.model.SameInstance.weaklyRemembered();
+    private static final Map<Object, Boolean> CLEAN = io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /**
      * The parts of a resource whose verdict is remembered too: each virtual host of a route table, and each route. A
@@ -101,23 +102,16 @@ public final class EnvoyLoadCheck {
 
         @Override
         public List<Violation> verdict(Message part, Function<Message, List<Violation>> check) {
-            if (CLEAN_PARTS.containsKey(part)) {
+            if (CLEAN.containsKey(part)) {
                 return List.of();
             }
             List<Violation> found = remembered(part, check);
             if (found.isEmpty()) {
-                CLEAN_PARTS.put(part, Boolean.TRUE);
+                CLEAN.put(part, Boolean.TRUE);
             }
             return found;
         }
     };
-
-    /**
-     * Virtual hosts and routes found clean, by identity (weakly): a group's new route table holds the instances built
-     * before but for the changed ones, so its hundreds of unchanged virtual hosts are answered without hashing,
-     * sizing or reordering the remembered verdicts (issue 48).
-     */
-    private static final Map<Message, Boolean> CLEAN_PARTS = io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /** How many checks walked a resource, virtual host or route anew (not a remembered verdict): what a change costs. */
     private static final java.util.concurrent.atomic.AtomicLong WALKED = new java.util.concurrent.atomic.AtomicLong();
