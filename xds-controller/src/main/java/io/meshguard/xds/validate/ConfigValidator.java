@@ -135,9 +135,6 @@ public final class ConfigValidator {
 
     private final Map<SameInstance, RouteChecked> routeProblems;
 
-    /** A route's identity in its configuration. */
-    private record RouteName(String group, String name) {}
-
     /** How the profiles routes name are checked. */
     public ProfileReferences profiles() {
         return profiles;
@@ -162,6 +159,53 @@ public final class ConfigValidator {
      * configuration that passed every other check of its own.
      */
     public ValidationResult validate(GatewayConfig config, EnvoyLoad envoyLoad) {
+        List<Problem> problems = checked(config, profiles.ownedHeaders()).problems();
+        problems.addAll(profiles.check(config));
+        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
+            problems.addAll(envoyLoad.problems(config));
+        }
+        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
+            problems.addAll(templates.problems(config));
+        }
+        return new ValidationResult(problems);
+    }
+
+    /** Most recent checks kept to carry over to the next configuration, most recent first. */
+    private static final int KEPT_CHECKS = 4;
+
+    private final java.util.Deque<CheckedRoutes> kept = new java.util.ArrayDeque<>();
+
+    /**
+     * The checks of {@code config} but the profiles', Envoy's and the templates': carried over from a kept check of a
+     * configuration a few routes apart (a draft's next edit, its publish), else worked out whole.
+     */
+    private CheckedRoutes checked(GatewayConfig config, Set<String> policyOwned) {
+        if (!remembers) {
+            return whole(config, policyOwned);
+        }
+        Optional<CheckedRoutes> base = Optional.empty();
+        synchronized (kept) {
+            for (java.util.Iterator<CheckedRoutes> it = kept.iterator(); it.hasNext(); ) {
+                CheckedRoutes k = it.next();
+                if (k.sameObjects(config, policyOwned)) {
+                    it.remove(); // its counts move to the check carried over: no one else may use it
+                    base = Optional.of(k);
+                    break;
+                }
+            }
+        }
+        CheckedRoutes checked = base.flatMap(b -> b.changedTo(config, policyOwned, routeCheck))
+                .orElseGet(() -> whole(config, policyOwned));
+        synchronized (kept) {
+            kept.addFirst(checked);
+            while (kept.size() > KEPT_CHECKS) {
+                kept.removeLast();
+            }
+        }
+        return checked;
+    }
+
+    private CheckedRoutes whole(GatewayConfig config, Set<String> policyOwned) {
         List<Problem> problems = new ArrayList<>();
         Map<String, GatewayGroup> groups = new HashMap<>();
         for (GatewayGroup g : config.groups()) {
@@ -217,24 +261,38 @@ public final class ConfigValidator {
             }
             problems.addAll(apiProblems(api));
         }
-        Set<RouteName> routes = new HashSet<>();
-        Set<String> policyOwned = profiles.ownedHeaders();
-        for (Route r : config.routes()) {
-            routeReferences(problems, upstreamNames, r, groups, routes);
-            problems.addAll(routeProblems(r, apis.get(r.api()), policyOwned));
-        }
-        overlaps(problems, config.routes());
-        hostnameClashes(problems, config, groups);
-        serviceHostnames(problems, config, groups);
-        problems.addAll(profiles.check(config));
-        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
-            problems.addAll(envoyLoad.problems(config));
-        }
-        if (problems.stream().noneMatch(p -> p.severity() == Problem.Severity.ERROR)) {
-            problems.addAll(templates.problems(config));
-        }
-        return new ValidationResult(problems);
+        Map<String, Upstream> upstreamsByName = new HashMap<>();
+        config.upstreams().forEach(u -> upstreamsByName.putIfAbsent(u.name(), u));
+        List<Problem> clashes = new ArrayList<>();
+        hostnameClashes(clashes, config, groups);
+        return CheckedRoutes.whole(
+                config,
+                policyOwned,
+                new CheckedRoutes.Named(groups, upstreamNames, apis, upstreamsByName),
+                List.copyOf(problems),
+                List.copyOf(clashes),
+                routeCheck);
     }
+
+    /** A route's own findings, checked against its configuration's objects; remembered by identity where they can. */
+    private final CheckedRoutes.RouteCheck routeCheck = new CheckedRoutes.RouteCheck() {
+        @Override
+        public List<Problem> own(Route r, CheckedRoutes against) {
+            List<Problem> references = routeReferences(against.upstreamNames, r, against.groups);
+            List<Problem> own = routeProblems(r, against.apis.get(r.api()), against.policyOwned());
+            if (references.isEmpty()) {
+                return own;
+            }
+            List<Problem> both = new ArrayList<>(references);
+            both.addAll(own);
+            return List.copyOf(both);
+        }
+
+        @Override
+        public List<Problem> services(Route r, CheckedRoutes against) {
+            return serviceHostnames(r, against);
+        }
+    };
 
     /**
      * What is wrong with one upstream on its own (its name, endpoints, addresses, TLS, cluster kind, host): remembered
@@ -432,17 +490,9 @@ public final class ConfigValidator {
                                 + "version, and version gRPC services in the package name (helloworld.v1.Greeter), not in the path"));
     }
 
-    /** What a route names that must exist beside it: a unique name in its group, the group, its upstreams. */
-    private static void routeReferences(
-            List<Problem> problems,
-            Set<String> upstreamNames,
-            Route r,
-            Map<String, GatewayGroup> groups,
-            Set<RouteName> routes) {
-        if (!routes.add(new RouteName(r.group(), r.name()))) {
-            problems.add(Problem.error(
-                    ProblemCode.ROUTE_DUPLICATE, routePath(r), "duplicate route name in group '" + r.group() + "'"));
-        }
+    /** What a route names that must exist beside it: its group and its upstreams (a unique name is checked across). */
+    private static List<Problem> routeReferences(Set<String> upstreamNames, Route r, Map<String, GatewayGroup> groups) {
+        List<Problem> problems = new ArrayList<>(0);
         if (!groups.containsKey(r.group())) {
             problems.add(Problem.error(
                     ProblemCode.ROUTE_UNKNOWN_GROUP, routePath(r) + ".group", "unknown group '" + r.group() + "'"));
@@ -455,6 +505,7 @@ public final class ConfigValidator {
                         "unknown upstream '" + d.upstream() + "'"));
             }
         }
+        return problems;
     }
 
     private static String routePath(Route r) {
@@ -644,45 +695,6 @@ public final class ConfigValidator {
         }
     }
 
-    /** What makes two routes' matches the same: the methods in any order, the headers in order. */
-    private record MatchKey(
-            String group,
-            Optional<String> productHost,
-            String api,
-            String version,
-            Optional<String> pathPrefix,
-            Optional<String> pathExact,
-            Optional<String> pathRegex,
-            Set<String> methods,
-            List<Route.HeaderMatch> headers) {}
-
-    private static void overlaps(List<Problem> problems, List<Route> routes) {
-        Map<MatchKey, String> firstByMatch = new HashMap<>();
-        for (Route r : routes) {
-            if (r.match() == null) {
-                continue;
-            }
-            // a product publish's routes have a host of their own: the same match there shadows nothing
-            MatchKey key = new MatchKey(
-                    r.group(),
-                    r.product().map(Route.ProductBinding::host),
-                    r.api(),
-                    r.version(),
-                    r.match().pathPrefix(),
-                    r.match().pathExact(),
-                    r.match().pathRegex(),
-                    Set.copyOf(r.match().methods()),
-                    r.match().headers());
-            String first = firstByMatch.putIfAbsent(key, r.name());
-            if (first != null) {
-                problems.add(Problem.warning(
-                        ProblemCode.ROUTE_SHADOWED,
-                        "routes[" + r.group() + "/" + r.name() + "].match",
-                        "same match as route '" + first + "': only one of them is reachable"));
-            }
-        }
-    }
-
     private static void hostnameClashes(
             List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
         for (GatewayGroup g : groups.values()) {
@@ -712,51 +724,43 @@ public final class ConfigValidator {
      * {@code host}) is silently never reached by those clients, and a weighted split between such upstreams is not
      * applied. An error in a production group, a warning elsewhere.
      */
-    private static void serviceHostnames(
-            List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
-        Map<String, Upstream> upstreams = new HashMap<>();
-        config.upstreams().forEach(u -> upstreams.putIfAbsent(u.name(), u));
-        for (GatewayGroup g : groups.values()) {
-            for (Api api : config.apisOf(g.name())) {
-                List<String> services = HostnamePlan.hostnames(g, api).stream()
-                        .filter(h -> SERVICE_NAME.matcher(h).matches())
-                        .toList();
-                if (services.isEmpty()) {
+    private static List<Problem> serviceHostnames(Route r, CheckedRoutes against) {
+        GatewayGroup g = against.groups.get(r.group());
+        Api api = against.apis.get(r.api());
+        if (g == null || api == null) {
+            return List.of();
+        }
+        List<String> services =
+                against.serviceHostnames(g, api, h -> SERVICE_NAME.matcher(h).matches());
+        if (services.isEmpty()) {
+            return List.of();
+        }
+        List<Problem> problems = new ArrayList<>();
+        for (Route.Destination d : r.destinations()) {
+            Upstream u = against.upstreams.get(d.upstream());
+            if (d.weight() == 0 || u == null) {
+                continue;
+            }
+            for (String h : services) {
+                if (isService(u, h)) {
                     continue;
                 }
-                for (Route r : config.routesOf(g.name())) {
-                    if (!r.api().equals(api.name())) {
-                        continue;
-                    }
-                    for (Route.Destination d : r.destinations()) {
-                        Upstream u = upstreams.get(d.upstream());
-                        if (d.weight() == 0 || u == null) {
-                            continue;
-                        }
-                        for (String h : services) {
-                            if (isService(u, h)) {
-                                continue;
-                            }
-                            String at = "routes[" + r.group() + "/" + r.name() + "].destinations";
-                            String message = "hostname " + h + " is a Service name: a proxyless client calling "
-                                    + "xds:///" + h
-                                    + " goes through its own sidecar, which routes the call by :authority "
-                                    + "to Service " + h + ", not to upstream '" + u.name()
-                                    + "' that this route chose; give "
-                                    + "the upstream the endpoint " + h + " (or host: " + h
-                                    + "), or serve this API under "
-                                    + "the Service name of its upstream";
-                            problems.add(
-                                    g.production()
-                                            ? Problem.error(
-                                                    ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message)
-                                            : Problem.warning(
-                                                    ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message));
-                        }
-                    }
-                }
+                String at = "routes[" + r.group() + "/" + r.name() + "].destinations";
+                String message = "hostname " + h + " is a Service name: a proxyless client calling "
+                        + "xds:///" + h
+                        + " goes through its own sidecar, which routes the call by :authority "
+                        + "to Service " + h + ", not to upstream '" + u.name()
+                        + "' that this route chose; give "
+                        + "the upstream the endpoint " + h + " (or host: " + h
+                        + "), or serve this API under "
+                        + "the Service name of its upstream";
+                problems.add(
+                        g.production()
+                                ? Problem.error(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message)
+                                : Problem.warning(ProblemCode.ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM, at, message));
             }
         }
+        return List.copyOf(problems);
     }
 
     /** Whether the upstream is the Service {@code host}: its host, or every endpoint named by it. */
