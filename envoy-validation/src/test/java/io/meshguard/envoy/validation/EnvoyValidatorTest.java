@@ -459,6 +459,63 @@ class EnvoyValidatorTest {
     }
 
     @Test
+    void validateChangedItems_asksOnlyForItemsNotInTheCleanResource_andDeclinesWhereTheShortcutDoesNotHold() {
+        VirtualHost a = VirtualHost.newBuilder()
+                .setName("a")
+                .addDomains("a")
+                .addRoutes(route(RouteAction.newBuilder().setCluster("c")))
+                .build();
+        VirtualHost bad = VirtualHost.newBuilder()
+                .setName("b")
+                .addDomains("b")
+                .addRoutes(route(RouteAction.newBuilder()
+                        .setCluster("c")
+                        .setTimeout(Duration.newBuilder().setSeconds(-1))))
+                .build();
+        RouteConfiguration clean = RouteConfiguration.newBuilder()
+                .setName("t")
+                .addVirtualHosts(a)
+                .addVirtualHosts(a.toBuilder().setName("a2").build())
+                .build();
+        RouteConfiguration next = clean.toBuilder().setVirtualHosts(1, bad).build();
+        List<Message> asked = new java.util.ArrayList<>();
+        EnvoyValidator.Parts hosts = new EnvoyValidator.Parts() {
+            @Override
+            public boolean remembers(com.google.protobuf.Descriptors.Descriptor type) {
+                // header options too: only its rules (max_items) keep request_headers_to_add from the shortcut
+                return type == VirtualHost.getDescriptor() || type == HeaderValueOption.getDescriptor();
+            }
+
+            @Override
+            public List<Violation> verdict(Message part, java.util.function.Function<Message, List<Violation>> check) {
+                asked.add(part);
+                return check.apply(part);
+            }
+        };
+        com.google.protobuf.Descriptors.FieldDescriptor virtualHosts =
+                RouteConfiguration.getDescriptor().findFieldByName("virtual_hosts");
+
+        assertThat(EnvoyValidator.validateChangedItems(next, clean, virtualHosts, hosts))
+                .contains(EnvoyValidator.validate(next));
+        assertThat(asked).containsExactly(bad);
+        assertThat(EnvoyValidator.validate(next))
+                .extracting(Violation::path)
+                .containsExactly("virtual_hosts[1].routes[0].route.timeout");
+        // anything else differing, rules on the field, or items nobody remembers: walk the resource instead
+        assertThat(EnvoyValidator.validateChangedItems(
+                        next.toBuilder().setName("u").build(), clean, virtualHosts, hosts))
+                .isEmpty();
+        assertThat(EnvoyValidator.validateChangedItems(
+                        clean,
+                        clean,
+                        RouteConfiguration.getDescriptor().findFieldByName("request_headers_to_add"),
+                        hosts))
+                .isEmpty();
+        assertThat(EnvoyValidator.validateChangedItems(next, clean, virtualHosts, EnvoyValidator.Parts.NONE))
+                .isEmpty();
+    }
+
+    @Test
     void retryBackOff_negativeBase_inEnvoysWording() {
         RetryPolicy p = RetryPolicy.newBuilder()
                 .setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder()

@@ -51,17 +51,70 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
     private Index index() {
         Index known = INDEXES.get(this);
         if (known == null) {
-            known = Index.of(this);
+            known = Index.derivedOrOf(this);
             INDEXES.put(this, known);
         }
         return known;
     }
 
+    /** The objects of the last indexed configurations (not the configurations: they may go) and their indexes. */
+    private record Indexed(
+            List<GatewayGroup> groups, List<Upstream> upstreams, List<Api> apis, List<Route> routes, Index index) {}
+
+    /**
+     * The last indexes worked out, most recent first: a draft's next edit, and each of its slices, is derived from
+     * the one before, a few routes apart. Bounded: a draft and the slices of the groups it publishes.
+     */
+    private static final java.util.Deque<Indexed> RECENT = new java.util.ArrayDeque<>();
+
+    private static final int RECENT_INDEXES = 8;
+
+    /** More changed routes than this are indexed whole. */
+    private static final int MOST_CHANGED = 256;
+
+    private static final java.util.concurrent.atomic.AtomicLong DERIVED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many indexes were derived from an earlier one rather than worked out whole, in this process (for tests). */
+    static long indexesDerived() {
+        return DERIVED.get();
+    }
+
+    /** {@code group}'s routes, APIs and upstreams as a whole index of this configuration has them (for tests). */
+    List<List<?>> wholeIndexOf(String group) {
+        GroupContents c = Index.of(this).contents(group);
+        return List.of(c.routes(), c.apis(), c.upstreams());
+    }
+
     private static final java.util.Map<GatewayConfig, Index> INDEXES = SameInstance.weaklyRemembered();
 
-    /** A group's routes and the APIs and upstreams they use. */
-    private record GroupContents(List<Route> routes, List<Api> apis, List<Upstream> upstreams) {
-        static final GroupContents NONE = new GroupContents(List.of(), List.of(), List.of());
+    /** A group's routes and the APIs and upstreams they use, also by name. */
+    private record GroupContents(
+            List<Route> routes,
+            List<Api> apis,
+            List<Upstream> upstreams,
+            java.util.Set<String> apiNames,
+            java.util.Set<String> upstreamNames) {
+        static final GroupContents NONE =
+                new GroupContents(List.of(), List.of(), List.of(), java.util.Set.of(), java.util.Set.of());
+
+        /** This group's contents with {@code routes} instead, when they use the same APIs and upstreams; else null. */
+        GroupContents withRoutes(
+                List<Route> routes, java.util.Set<String> apisTouched, java.util.Set<String> upstreamsTouched) {
+            for (String a : apisTouched) {
+                if (apiNames.contains(a)
+                        != routes.stream().anyMatch(r -> r.api().equals(a))) {
+                    return null;
+                }
+            }
+            for (String u : upstreamsTouched) {
+                boolean is = routes.stream().anyMatch(r -> r.destinations().stream()
+                        .anyMatch(d -> d.upstream().equals(u)));
+                if (upstreamNames.contains(u) != is) {
+                    return null;
+                }
+            }
+            return new GroupContents(routes, apis, upstreams, apiNames, upstreamNames);
+        }
     }
 
     private record Index(
@@ -69,39 +122,131 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
             java.util.Map<String, Api> apis,
             java.util.Map<String, Upstream> upstreams,
             java.util.Map<String, GroupContents> contents,
-            java.util.Map<String, GatewayConfig> slices) {
+            java.util.Map<String, GatewayConfig> slices,
+            boolean apisInOrder,
+            boolean upstreamsInOrder) {
 
         GroupContents contents(String group) {
             return contents.getOrDefault(group, GroupContents.NONE);
         }
 
         static Index of(GatewayConfig c) {
-            java.util.Map<String, GatewayGroup> groups = byName(c.groups, GatewayGroup::name);
-            java.util.Map<String, Api> apis = byName(c.apis, Api::name);
-            java.util.Map<String, Upstream> upstreams = byName(c.upstreams, Upstream::name);
             java.util.Map<String, List<Route>> routes = new java.util.HashMap<>();
             for (Route r : c.routes) {
                 routes.computeIfAbsent(r.group(), g -> new java.util.ArrayList<>())
                         .add(r);
             }
-            java.util.Map<String, GroupContents> contents = new java.util.HashMap<>();
-            boolean apisInOrder = strictlyInNameOrder(c.apis, Api::name);
-            boolean upstreamsInOrder = strictlyInNameOrder(c.upstreams, Upstream::name);
-            routes.forEach((group, rs) -> {
-                java.util.Set<String> apiNames = new java.util.HashSet<>();
-                java.util.Set<String> upstreamNames = new java.util.HashSet<>();
-                for (Route r : rs) {
-                    apiNames.add(r.api());
-                    r.destinations().forEach(d -> upstreamNames.add(d.upstream()));
+            Index index = new Index(
+                    byName(c.groups, GatewayGroup::name),
+                    byName(c.apis, Api::name),
+                    byName(c.upstreams, Upstream::name),
+                    new java.util.HashMap<>(),
+                    new java.util.concurrent.ConcurrentHashMap<>(),
+                    strictlyInNameOrder(c.apis, Api::name),
+                    strictlyInNameOrder(c.upstreams, Upstream::name));
+            routes.forEach((group, rs) -> index.contents.put(group, index.contentsOf(c, rs)));
+            return index;
+        }
+
+        /** A group's contents from its routes, in this configuration's order. */
+        private GroupContents contentsOf(GatewayConfig c, List<Route> rs) {
+            java.util.Set<String> apiNames = new java.util.HashSet<>();
+            java.util.Set<String> upstreamNames = new java.util.HashSet<>();
+            for (Route r : rs) {
+                apiNames.add(r.api());
+                r.destinations().forEach(d -> upstreamNames.add(d.upstream()));
+            }
+            return new GroupContents(
+                    List.copyOf(rs),
+                    present(apiNames, apis, c.apis, apisInOrder, Api::name),
+                    present(upstreamNames, upstreams, c.upstreams, upstreamsInOrder, Upstream::name),
+                    apiNames,
+                    upstreamNames);
+        }
+
+        /** {@code c}'s index, derived from a recent one of the same objects a few routes apart, else worked out whole. */
+        static Index derivedOrOf(GatewayConfig c) {
+            Indexed base = null;
+            synchronized (RECENT) {
+                for (Indexed r : RECENT) {
+                    if (Math.abs(r.routes().size() - c.routes.size()) <= MOST_CHANGED
+                            && ChangedPlaces.sameInstances(r.groups(), c.groups)
+                            && ChangedPlaces.sameInstances(r.apis(), c.apis)
+                            && ChangedPlaces.sameInstances(r.upstreams(), c.upstreams)) {
+                        base = r;
+                        break;
+                    }
                 }
-                contents.put(
-                        group,
-                        new GroupContents(
-                                List.copyOf(rs),
-                                present(apiNames, apis, c.apis, apisInOrder, Api::name),
-                                present(upstreamNames, upstreams, c.upstreams, upstreamsInOrder, Upstream::name)));
+            }
+            Index index = base == null ? null : base.index().derived(base.routes(), c);
+            if (index == null) {
+                index = of(c);
+            } else {
+                DERIVED.incrementAndGet();
+            }
+            synchronized (RECENT) {
+                RECENT.addFirst(new Indexed(c.groups, c.upstreams, c.apis, c.routes, index));
+                while (RECENT.size() > RECENT_INDEXES) {
+                    RECENT.removeLast();
+                }
+            }
+            return index;
+        }
+
+        /**
+         * The index of {@code c}, whose groups, APIs and upstreams are this index's instances and whose routes are a few
+         * changes from {@code before}: the groups the changed routes belong to get their routes again (a pass of
+         * comparisons), and keep their APIs and upstreams unless a changed route's API or upstream came or went; the
+         * other groups keep their contents and slices. Null when the change is too large.
+         */
+        Index derived(List<Route> before, GatewayConfig c) {
+            List<ChangedPlaces.Span> changed = ChangedPlaces.between(before, c.routes);
+            if (changed.isEmpty()) {
+                return this;
+            }
+            if (ChangedPlaces.size(changed) > MOST_CHANGED) {
+                return null;
+            }
+            java.util.Map<String, java.util.Set<String>> apisTouched = new java.util.HashMap<>();
+            java.util.Map<String, java.util.Set<String>> upstreamsTouched = new java.util.HashMap<>();
+            for (ChangedPlaces.Span span : changed) {
+                java.util.stream.Stream.concat(
+                                before.subList(span.beforeFrom(), span.beforeTo()).stream(),
+                                c.routes.subList(span.nowFrom(), span.nowTo()).stream())
+                        .forEach(r -> {
+                            apisTouched
+                                    .computeIfAbsent(r.group(), g -> new java.util.HashSet<>())
+                                    .add(r.api());
+                            java.util.Set<String> ups =
+                                    upstreamsTouched.computeIfAbsent(r.group(), g -> new java.util.HashSet<>());
+                            r.destinations().forEach(d -> ups.add(d.upstream()));
+                        });
+            }
+            Index index = new Index(
+                    groups,
+                    apis,
+                    upstreams,
+                    new java.util.HashMap<>(contents),
+                    new java.util.concurrent.ConcurrentHashMap<>(),
+                    apisInOrder,
+                    upstreamsInOrder);
+            slices.forEach((group, slice) -> {
+                if (!apisTouched.containsKey(group)) {
+                    index.slices.put(group, slice);
+                }
             });
-            return new Index(groups, apis, upstreams, contents, new java.util.concurrent.ConcurrentHashMap<>());
+            for (String group : apisTouched.keySet()) {
+                List<Route> rs =
+                        c.routes.stream().filter(r -> r.group().equals(group)).toList();
+                if (rs.isEmpty()) {
+                    index.contents.remove(group);
+                    continue;
+                }
+                GroupContents kept =
+                        contents(group).withRoutes(rs, apisTouched.get(group), upstreamsTouched.get(group));
+                index.contents.put(group, kept != null ? kept : index.contentsOf(c, rs));
+            }
+            return index;
         }
 
         /** Whether each name is greater than the one before: no duplicates, and the list is already in name order. */

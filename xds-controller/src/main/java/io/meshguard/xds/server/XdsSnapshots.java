@@ -6,6 +6,7 @@ import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.meshguard.xds.model.ChangedPlaces;
 import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.TypeVersions;
@@ -238,7 +239,7 @@ public final class XdsSnapshots {
         Indexed<?> known = indexes.get(key);
         if (known != null
                 && known.version().equals(version)
-                && TypeVersions.sameInstances(known.resources(), resources)) {
+                && ChangedPlaces.sameInstances(known.resources(), resources)) {
             return (SnapshotResources<T>) known.index();
         }
         SnapshotResources<T> index = SnapshotResources.create(resources, version);

@@ -45,6 +45,7 @@ import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.envoy.validation.HeaderFormat;
 import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.ChangedPlaces;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Upstream;
@@ -159,8 +160,34 @@ public final class SnapshotBuilder {
             List<Table> tables,
             GroupResources resources) {}
 
-    /** A built route table and, for each virtual host built from the group's APIs, its place and inputs. */
-    private record Table(RouteConfiguration built, List<HostSlot> slots, UpstreamHosts upstreams, boolean forEnvoy) {}
+    /**
+     * A built route table and, for each virtual host built from the group's APIs, its place and inputs, also by API
+     * name: a one-route change finds its API's virtual hosts there, not by a pass over all of them.
+     */
+    private record Table(
+            RouteConfiguration built,
+            List<HostSlot> slots,
+            Map<String, List<HostSlot>> slotsByApi,
+            UpstreamHosts upstreams,
+            boolean forEnvoy) {
+        Table(RouteConfiguration built, List<HostSlot> slots, UpstreamHosts upstreams, boolean forEnvoy) {
+            this(built, slots, byApi(slots), upstreams, forEnvoy);
+        }
+
+        Table with(RouteConfiguration rebuilt) {
+            return new Table(rebuilt, slots, slotsByApi, upstreams, forEnvoy);
+        }
+
+        private static Map<String, List<HostSlot>> byApi(List<HostSlot> slots) {
+            Map<String, List<HostSlot>> byApi = new java.util.HashMap<>();
+            for (HostSlot slot : slots) {
+                for (Api api : slot.apis()) {
+                    byApi.computeIfAbsent(api.name(), n -> new ArrayList<>()).add(slot);
+                }
+            }
+            return byApi;
+        }
+    }
 
     /** A virtual host's index in its table, its hostnames and APIs. */
     private record HostSlot(int index, List<String> hosts, List<Api> apis) {}
@@ -181,8 +208,8 @@ public final class SnapshotBuilder {
             List<Api> apis,
             List<Upstream> upstreams) {
         if (last.group() != group
-                || !TypeVersions.sameInstances(last.apis(), apis)
-                || !TypeVersions.sameInstances(last.upstreams(), upstreams)) {
+                || !ChangedPlaces.sameInstances(last.apis(), apis)
+                || !ChangedPlaces.sameInstances(last.upstreams(), upstreams)) {
             return null;
         }
         RouteChanges changes = RouteChanges.between(last.routes(), routes);
@@ -212,15 +239,16 @@ public final class SnapshotBuilder {
         for (Table t : last.tables()) {
             RouteConfiguration.Builder rc = null;
             CorsPolicies cors = t.upstreams().cors();
-            for (HostSlot slot : t.slots()) {
-                if (slot.apis().stream().anyMatch(a -> changedApis.contains(a.name()))) {
-                    rc = rc == null ? t.built().toBuilder() : rc;
-                    rc.setVirtualHosts(
-                            slot.index(),
-                            virtualHost(slot.hosts(), slot.apis(), routesByVersion, cors, t.upstreams(), t.forEnvoy()));
-                }
+            // by identity: a slot's record equality would hash its APIs whole
+            Set<HostSlot> touched = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            changedApis.forEach(api -> touched.addAll(t.slotsByApi().getOrDefault(api, List.of())));
+            for (HostSlot slot : touched) {
+                rc = rc == null ? t.built().toBuilder() : rc;
+                rc.setVirtualHosts(
+                        slot.index(),
+                        virtualHost(slot.hosts(), slot.apis(), routesByVersion, cors, t.upstreams(), t.forEnvoy()));
             }
-            tables.add(rc == null ? t : new Table(rc.build(), t.slots(), t.upstreams(), t.forEnvoy()));
+            tables.add(rc == null ? t : t.with(rc.build()));
         }
         GroupResources before = last.resources();
         return new Built(

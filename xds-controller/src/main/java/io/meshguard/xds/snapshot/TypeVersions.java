@@ -1,6 +1,7 @@
 package io.meshguard.xds.snapshot;
 
 import com.google.protobuf.Message;
+import io.meshguard.xds.model.ChangedPlaces;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,26 +23,14 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
      */
     public static TypeVersions of(GroupResources r, GroupResources earlier, TypeVersions before) {
         return new TypeVersions(
-                sameInstances(r.listeners(), earlier.listeners()) ? before.listeners() : hash(r.listeners()),
-                sameInstances(r.routes(), earlier.routes()) ? before.routes() : hash(r.routes()),
-                sameInstances(r.clusters(), earlier.clusters()) ? before.clusters() : hash(r.clusters()),
-                sameInstances(r.endpoints(), earlier.endpoints()) ? before.endpoints() : hash(r.endpoints()));
-    }
-
-    /** Whether the two lists hold the same instances in the same order. */
-    public static boolean sameInstances(List<?> a, List<?> b) {
-        if (a == b) {
-            return true;
-        }
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
+                ChangedPlaces.sameInstances(r.listeners(), earlier.listeners())
+                        ? before.listeners()
+                        : hash(r.listeners()),
+                ChangedPlaces.sameInstances(r.routes(), earlier.routes()) ? before.routes() : hash(r.routes()),
+                ChangedPlaces.sameInstances(r.clusters(), earlier.clusters()) ? before.clusters() : hash(r.clusters()),
+                ChangedPlaces.sameInstances(r.endpoints(), earlier.endpoints())
+                        ? before.endpoints()
+                        : hash(r.endpoints()));
     }
 
     /**

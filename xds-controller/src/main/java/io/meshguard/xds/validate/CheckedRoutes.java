@@ -1,11 +1,11 @@
 package io.meshguard.xds.validate;
 
 import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.ChangedPlaces;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
-import io.meshguard.xds.snapshot.TypeVersions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -195,9 +195,9 @@ final class CheckedRoutes {
 
     /** Whether {@code next} has this check's groups, upstreams and APIs, the same instances, and the same owned headers. */
     boolean sameObjects(GatewayConfig next, Set<String> policyOwned) {
-        return TypeVersions.sameInstances(config.groups(), next.groups())
-                && TypeVersions.sameInstances(config.upstreams(), next.upstreams())
-                && TypeVersions.sameInstances(config.apis(), next.apis())
+        return ChangedPlaces.sameInstances(config.groups(), next.groups())
+                && ChangedPlaces.sameInstances(config.upstreams(), next.upstreams())
+                && ChangedPlaces.sameInstances(config.apis(), next.apis())
                 && this.policyOwned.equals(policyOwned);
     }
 
@@ -211,22 +211,18 @@ final class CheckedRoutes {
             return Optional.empty();
         }
         List<Route> now = next.routes();
-        List<int[]> changed = changedPlaces(routes, now);
-        int removed = 0;
-        int added = 0;
+        List<ChangedPlaces.Span> changed = ChangedPlaces.between(routes, now);
+        if (ChangedPlaces.size(changed) > MOST_CHANGED) {
+            return Optional.empty();
+        }
         Map<Object, Integer> delta = new HashMap<>();
-        for (int[] place : changed) {
-            for (Route r : routes.subList(place[0], place[1])) {
+        for (ChangedPlaces.Span place : changed) {
+            for (Route r : routes.subList(place.beforeFrom(), place.beforeTo())) {
                 keys(r).forEach(k -> delta.merge(k, -1, Integer::sum));
             }
-            for (Route r : now.subList(place[2], place[3])) {
+            for (Route r : now.subList(place.nowFrom(), place.nowTo())) {
                 keys(r).forEach(k -> delta.merge(k, 1, Integer::sum));
             }
-            removed += place[1] - place[0];
-            added += place[3] - place[2];
-        }
-        if (removed + added > MOST_CHANGED) {
-            return Optional.empty();
         }
         for (Map.Entry<Object, Integer> d : delta.entrySet()) {
             int was = counts.getOrDefault(d.getKey(), 0);
@@ -257,48 +253,20 @@ final class CheckedRoutes {
                 counts);
         int from = 0; // the first place of this check's routes not yet carried
         int to = 0; // and of the next one's
-        for (int[] place : changed) {
-            System.arraycopy(byRoute, from, nextByRoute, to, place[0] - from);
-            System.arraycopy(services, from, nextServices, to, place[0] - from);
-            for (int i = place[2]; i < place[3]; i++) {
+        for (ChangedPlaces.Span place : changed) {
+            System.arraycopy(byRoute, from, nextByRoute, to, place.beforeFrom() - from);
+            System.arraycopy(services, from, nextServices, to, place.beforeFrom() - from);
+            for (int i = place.nowFrom(); i < place.nowTo(); i++) {
                 nextByRoute[i] = check.own(now.get(i), carried);
                 nextServices[i] = check.services(now.get(i), carried);
             }
-            from = place[1];
-            to = place[3];
+            from = place.beforeTo();
+            to = place.nowTo();
         }
         System.arraycopy(byRoute, from, nextByRoute, to, routes.size() - from);
         System.arraycopy(services, from, nextServices, to, routes.size() - from);
         CARRIED.incrementAndGet();
         return Optional.of(carried);
-    }
-
-    /**
-     * Where {@code now} differs from {@code before}, as {from, to} in {@code before} and {from, to} in {@code now}: place
-     * by place when both have the same length (an edit keeps its place in the draft), else the span between the
-     * longest same-instance start and end.
-     */
-    private static List<int[]> changedPlaces(List<Route> before, List<Route> now) {
-        List<int[]> changed = new ArrayList<>();
-        if (before.size() == now.size()) {
-            for (int i = 0; i < now.size(); i++) {
-                if (before.get(i) != now.get(i)) {
-                    changed.add(new int[] {i, i + 1, i, i + 1});
-                }
-            }
-            return changed;
-        }
-        int shorter = Math.min(before.size(), now.size());
-        int start = 0;
-        while (start < shorter && before.get(start) == now.get(start)) {
-            start++;
-        }
-        int end = 0;
-        while (end < shorter - start && before.get(before.size() - 1 - end) == now.get(now.size() - 1 - end)) {
-            end++;
-        }
-        changed.add(new int[] {start, before.size() - end, start, now.size() - end});
-        return changed;
     }
 
     private static List<Object> keys(Route r) {

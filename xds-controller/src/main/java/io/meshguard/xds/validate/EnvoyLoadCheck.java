@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -66,7 +67,9 @@ public final class EnvoyLoadCheck {
         }
         boolean clean = true;
         for (T resource : resources) {
-            for (Violation v : violations(resource)) {
+            List<Violation> found =
+                    resource instanceof RouteConfiguration table ? tableViolations(table) : violations(resource);
+            for (Violation v : found) {
                 clean = false;
                 out.add(Problem.error(
                         ProblemCode.ENVOY_REFUSES,
@@ -112,6 +115,31 @@ public final class EnvoyLoadCheck {
             return found;
         }
     };
+
+    /**
+     * The last route table of each name found clean (weakly: a table lives while a snapshot or a build holds it). A
+     * one-route change's new table is that one with a virtual host or two replaced, so only those are checked
+     * ({@link EnvoyValidator#validateChangedItems}), not the table hashed, sized and each of its hundreds of virtual
+     * hosts looked up (issue 48).
+     */
+    private static final Map<String, RouteConfiguration> LAST_CLEAN_TABLES =
+            new com.google.common.collect.MapMaker().weakValues().makeMap();
+
+    private static final com.google.protobuf.Descriptors.FieldDescriptor VIRTUAL_HOSTS =
+            RouteConfiguration.getDescriptor().findFieldByNumber(RouteConfiguration.VIRTUAL_HOSTS_FIELD_NUMBER);
+
+    /** {@link #violations} of a route table, walking only what changed since the last clean table of its name. */
+    static List<Violation> tableViolations(RouteConfiguration table) {
+        RouteConfiguration last = LAST_CLEAN_TABLES.get(table.getName());
+        List<Violation> found = (last == null
+                        ? Optional.<List<Violation>>empty()
+                        : EnvoyValidator.validateChangedItems(table, last, VIRTUAL_HOSTS, TABLE_PARTS))
+                .orElseGet(() -> violations(table));
+        if (found.isEmpty()) {
+            LAST_CLEAN_TABLES.put(table.getName(), table);
+        }
+        return found;
+    }
 
     /** How many checks walked a resource, virtual host or route anew (not a remembered verdict): what a change costs. */
     private static final java.util.concurrent.atomic.AtomicLong WALKED = new java.util.concurrent.atomic.AtomicLong();

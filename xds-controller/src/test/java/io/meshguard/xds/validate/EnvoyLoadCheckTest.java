@@ -99,4 +99,68 @@ class EnvoyLoadCheckTest {
         // the new table and the new good host (and its route) walked; the bad host answered from its verdict
         assertThat(EnvoyLoadCheck.walked() - walked).isEqualTo(3);
     }
+
+    private static List<VirtualHost> goodHosts(String prefix) {
+        return java.util.stream.IntStream.range(0, 5)
+                .mapToObj(i -> host(prefix + i, 5))
+                .toList();
+    }
+
+    private static RouteConfiguration table(String name, List<VirtualHost> hosts) {
+        return RouteConfiguration.newBuilder()
+                .setName(name)
+                .addAllVirtualHosts(hosts)
+                .build();
+    }
+
+    private static List<String> paths(RouteConfiguration table) {
+        return EnvoyLoadCheck.problems(new GroupResources("edge", List.of(), List.of(table), List.of(), List.of()))
+                .stream()
+                .map(Problem::path)
+                .toList();
+    }
+
+    @Test
+    void problems_tableWithOneHostReplaced_walksOnlyThatHost_andReportsWhatAWholeWalkReports() {
+        List<VirtualHost> hosts = goodHosts("one-");
+        assertThat(paths(table("http-one", hosts))).isEmpty();
+        List<VirtualHost> changed = new java.util.ArrayList<>(hosts);
+        changed.set(3, host("one-3", -7)); // a timeout no other test's route has: this route is not remembered
+        RouteConfiguration next = table("http-one", changed);
+
+        long walked = EnvoyLoadCheck.walked();
+        List<String> found = paths(next);
+
+        assertThat(found).containsExactly("groups[edge].rds[http-one].virtual_hosts[3].routes[0].route.timeout");
+        assertThat(found)
+                .containsExactlyElementsOf(io.meshguard.envoy.validation.EnvoyValidator.validate(next).stream()
+                        .map(v -> "groups[edge].rds[http-one]." + v.path())
+                        .toList());
+        // the new host and its route; neither the table nor its other four hosts
+        assertThat(EnvoyLoadCheck.walked() - walked).isEqualTo(2);
+    }
+
+    @Test
+    void problems_tableWithTheSameHostsButAnotherFieldRefused_isWalkedWhole() {
+        List<VirtualHost> hosts = goodHosts("two-");
+        assertThat(paths(table("http-two", hosts))).isEmpty();
+        // Envoy refuses a header name to remove with a line break in it; every virtual host is the clean table's own
+        RouteConfiguration next = table("http-two", hosts).toBuilder()
+                .addResponseHeadersToRemove("x\r\ny")
+                .build();
+
+        assertThat(paths(next)).containsExactly("groups[edge].rds[http-two].response_headers_to_remove[0]");
+    }
+
+    @Test
+    void problems_hostAppendedToACleanTable_isChecked() {
+        List<VirtualHost> hosts = goodHosts("three-");
+        assertThat(paths(table("http-three", hosts))).isEmpty();
+        List<VirtualHost> more = new java.util.ArrayList<>(hosts);
+        more.add(host("three-5", -1));
+
+        assertThat(paths(table("http-three", more)))
+                .containsExactly("groups[edge].rds[http-three].virtual_hosts[5].routes[0].route.timeout");
+        assertThat(paths(table("http-three", hosts.subList(0, 4)))).isEmpty();
+    }
 }
