@@ -235,9 +235,21 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
                     index.slices.put(group, slice);
                 }
             });
+            // an edit in place (the common one) replaces routes where they stand, also in a group's list and slice
+            java.util.Map<String, List<Route[]>> inPlace = new java.util.HashMap<>();
+            if (before.size() == c.routes.size()) {
+                for (ChangedPlaces.Span span : changed) {
+                    Route is = c.routes.get(span.nowFrom());
+                    inPlace.computeIfAbsent(is.group(), g -> new java.util.ArrayList<>())
+                            .add(new Route[] {before.get(span.beforeFrom()), is});
+                }
+            }
             for (String group : apisTouched.keySet()) {
-                List<Route> rs =
-                        c.routes.stream().filter(r -> r.group().equals(group)).toList();
+                List<Route[]> pairs = inPlace.get(group);
+                List<Route> rs = pairs == null ? null : replaced(contents(group).routes(), pairs);
+                if (rs == null) {
+                    rs = c.routes.stream().filter(r -> r.group().equals(group)).toList();
+                }
                 if (rs.isEmpty()) {
                     index.contents.remove(group);
                     continue;
@@ -245,8 +257,39 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
                 GroupContents kept =
                         contents(group).withRoutes(rs, apisTouched.get(group), upstreamsTouched.get(group));
                 index.contents.put(group, kept != null ? kept : index.contentsOf(c, rs));
+                GatewayConfig slice = slices.get(group);
+                if (kept != null
+                        && slice != null
+                        && pairs != null
+                        && pairs.stream().allMatch(p -> p[0].name().equals(p[1].name()))) {
+                    // the slice lists routes by name: none renamed, each new route takes the old one's place there
+                    List<Route> sliceRoutes = replaced(slice.routes(), pairs);
+                    if (sliceRoutes != null) {
+                        index.slices.put(
+                                group, new GatewayConfig(slice.groups(), slice.upstreams(), slice.apis(), sliceRoutes));
+                    }
+                }
             }
             return index;
+        }
+
+        /**
+         * {@code list} with each pair's first instance replaced by its second where it stands; null unless each is in
+         * it exactly once (else the place is not known).
+         */
+        private static List<Route> replaced(List<Route> list, List<Route[]> pairs) {
+            Route[] out = list.toArray(new Route[0]);
+            int found = 0;
+            for (int i = 0; i < out.length; i++) {
+                for (Route[] p : pairs) {
+                    if (out[i] == p[0]) {
+                        out[i] = p[1];
+                        found++;
+                        break;
+                    }
+                }
+            }
+            return found == pairs.size() ? List.of(out) : null;
         }
 
         /** Whether each name is greater than the one before: no duplicates, and the list is already in name order. */

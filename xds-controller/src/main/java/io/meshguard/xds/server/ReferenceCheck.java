@@ -39,8 +39,15 @@ public final class ReferenceCheck {
             }
         }
         for (RouteConfiguration rc : r.routes()) {
-            for (VirtualHost vh : rc.getVirtualHostsList()) {
-                if (COMPLETE_WITHIN.get(vh) == clusterNames) {
+            RouteConfiguration last = LAST_COMPLETE_TABLES.get(rc.getName());
+            List<VirtualHost> lastHosts =
+                    last != null && COMPLETE_WITHIN.get(last) == clusterNames ? last.getVirtualHostsList() : List.of();
+            int before = problems.size();
+            List<VirtualHost> hosts = rc.getVirtualHostsList();
+            for (int i = 0; i < hosts.size(); i++) {
+                VirtualHost vh = hosts.get(i);
+                // the host in the same place of the last table found complete within these clusters
+                if (i < lastHosts.size() && lastHosts.get(i) == vh || COMPLETE_WITHIN.get(vh) == clusterNames) {
                     continue;
                 }
                 if (clusterNames.containsAll(rememberedClustersOf(vh))) {
@@ -54,6 +61,10 @@ public final class ReferenceCheck {
                         }
                     }
                 }
+            }
+            if (problems.size() == before) {
+                COMPLETE_WITHIN.put(rc, clusterNames);
+                LAST_COMPLETE_TABLES.put(rc.getName(), rc);
             }
         }
         Assignments checked = ASSIGNMENTS.get(r.clusters());
@@ -109,12 +120,20 @@ public final class ReferenceCheck {
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /**
-     * Each virtual host and the cluster names (the set instance of one cluster list, {@link #CLUSTER_NAMES}) that were
-     * found to hold every cluster it names, by identity (weakly): a new route table of a group whose clusters did not
+     * Each virtual host or route table and the cluster names (the set instance of one cluster list, {@link
+     * #CLUSTER_NAMES}) that were found to hold every cluster it names, by identity (weakly): a new route table of a group whose clusters did not
      * change checks only its changed virtual hosts (issue 48).
      */
-    private static final Map<VirtualHost, Set<String>> COMPLETE_WITHIN =
+    private static final Map<com.google.protobuf.Message, Set<String>> COMPLETE_WITHIN =
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
+
+    /**
+     * The last route table of each name found complete (weakly, while a snapshot or a build holds it): a one-route
+     * change's new table is that one with a virtual host or two replaced, so the others are passed by a comparison of
+     * references in place, not a look-up each (issue 48). Its {@link #COMPLETE_WITHIN} says within which clusters.
+     */
+    private static final Map<String, RouteConfiguration> LAST_COMPLETE_TABLES =
+            new com.google.common.collect.MapMaker().weakValues().makeMap();
 
     /** The clusters a virtual host's routes send to by name: what a node must hold before it accepts it. */
     public static Set<String> clustersOf(VirtualHost vh) {
