@@ -39,9 +39,10 @@ public final class ReferenceCheck {
             }
         }
         for (RouteConfiguration rc : r.routes()) {
-            RouteConfiguration last = LAST_COMPLETE_TABLES.get(rc.getName());
+            java.util.Optional<RouteConfiguration> last =
+                    COMPLETE_TABLES.closest(rc, t -> COMPLETE_WITHIN.get(t) == clusterNames);
             List<VirtualHost> lastHosts =
-                    last != null && COMPLETE_WITHIN.get(last) == clusterNames ? last.getVirtualHostsList() : List.of();
+                    last.map(RouteConfiguration::getVirtualHostsList).orElse(List.of());
             int before = problems.size();
             List<VirtualHost> hosts = rc.getVirtualHostsList();
             for (int i = 0; i < hosts.size(); i++) {
@@ -64,7 +65,7 @@ public final class ReferenceCheck {
             }
             if (problems.size() == before) {
                 COMPLETE_WITHIN.put(rc, clusterNames);
-                LAST_COMPLETE_TABLES.put(rc.getName(), rc);
+                COMPLETE_TABLES.remember(rc);
             }
         }
         Assignments checked = ASSIGNMENTS.get(r.clusters());
@@ -128,12 +129,12 @@ public final class ReferenceCheck {
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
 
     /**
-     * The last route table of each name found complete (weakly, while a snapshot or a build holds it): a one-route
-     * change's new table is that one with a virtual host or two replaced, so the others are passed by a comparison of
-     * references in place, not a look-up each (issue 48). Its {@link #COMPLETE_WITHIN} says within which clusters.
+     * The last route tables of each name found complete: a one-route change's new table is one of them with a virtual
+     * host or two replaced, so the others are passed by a comparison of references in place, not a look-up each (issue
+     * 48). {@link #COMPLETE_WITHIN} says within which clusters each was complete.
      */
-    private static final Map<String, RouteConfiguration> LAST_COMPLETE_TABLES =
-            new com.google.common.collect.MapMaker().weakValues().makeMap();
+    private static final io.meshguard.xds.snapshot.RecentTables COMPLETE_TABLES =
+            new io.meshguard.xds.snapshot.RecentTables();
 
     /** The clusters a virtual host's routes send to by name: what a node must hold before it accepts it. */
     public static Set<String> clustersOf(VirtualHost vh) {

@@ -12,6 +12,7 @@ import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.envoy.validation.Violation;
 import io.meshguard.xds.snapshot.FailFastListeners;
 import io.meshguard.xds.snapshot.GroupResources;
+import io.meshguard.xds.snapshot.RecentTables;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -117,26 +118,23 @@ public final class EnvoyLoadCheck {
     };
 
     /**
-     * The last route table of each name found clean (weakly: a table lives while a snapshot or a build holds it). A
-     * one-route change's new table is that one with a virtual host or two replaced, so only those are checked
-     * ({@link EnvoyValidator#validateChangedItems}), not the table hashed, sized and each of its hundreds of virtual
-     * hosts looked up (issue 48).
+     * The last route tables of each name found clean: a one-route change's new table is one of them with a virtual
+     * host or two replaced, so only those are checked ({@link EnvoyValidator#validateChangedItems}), not the table
+     * hashed, sized and each of its hundreds of virtual hosts looked up (issue 48).
      */
-    private static final Map<String, RouteConfiguration> LAST_CLEAN_TABLES =
-            new com.google.common.collect.MapMaker().weakValues().makeMap();
+    private static final RecentTables CLEAN_TABLES = new RecentTables();
 
     private static final com.google.protobuf.Descriptors.FieldDescriptor VIRTUAL_HOSTS =
             RouteConfiguration.getDescriptor().findFieldByNumber(RouteConfiguration.VIRTUAL_HOSTS_FIELD_NUMBER);
 
     /** {@link #violations} of a route table, walking only what changed since the last clean table of its name. */
     static List<Violation> tableViolations(RouteConfiguration table) {
-        RouteConfiguration last = LAST_CLEAN_TABLES.get(table.getName());
-        List<Violation> found = (last == null
-                        ? Optional.<List<Violation>>empty()
-                        : EnvoyValidator.validateChangedItems(table, last, VIRTUAL_HOSTS, TABLE_PARTS))
+        Optional<RouteConfiguration> last = CLEAN_TABLES.closest(table, t -> true);
+        List<Violation> found = last.flatMap(
+                        t -> EnvoyValidator.validateChangedItems(table, t, VIRTUAL_HOSTS, TABLE_PARTS))
                 .orElseGet(() -> violations(table));
         if (found.isEmpty()) {
-            LAST_CLEAN_TABLES.put(table.getName(), table);
+            CLEAN_TABLES.remember(table);
         }
         return found;
     }
