@@ -545,6 +545,36 @@ class PostgresStoreTest {
     }
 
     @Test
+    void revisions_groupChangedUnderTheSameApis_storeTheNewGroup() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig before = sample().slice("local");
+        GatewayGroup g = before.groups().get(0);
+        GatewayConfig after = new GatewayConfig(
+                List.of(new GatewayGroup(
+                        g.name(),
+                        g.environment(),
+                        g.region(),
+                        g.domain(),
+                        List.of("moved.bank.example"),
+                        g.hostnameTemplate(),
+                        g.listenerPort(),
+                        g.proxylessAuthz(),
+                        g.cors(),
+                        g.apiCors(),
+                        g.templateKind())),
+                before.upstreams(),
+                before.apis(), // the same list instance: the revision's JSON is remembered by it
+                before.routes());
+
+        store.append("local", before, "alice", "first");
+        Revision moved = store.append("local", after, "alice", "group hostnames");
+
+        assertThat(new PgRevisionStore(ds).get(moved.id()).orElseThrow().config())
+                .isEqualTo(after);
+    }
+
+    @Test
     void revisions_abortedPrepare_leavesNoPart_andTheNextPublishWritesIt() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore store = new PgRevisionStore(ds);
