@@ -1,6 +1,7 @@
 package io.meshguard.xds;
 
 import io.meshguard.xds.model.Api;
+import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
@@ -81,6 +82,27 @@ public final class TestConfigs {
                 null,
                 null,
                 product);
+    }
+
+    /** {@code c}'s objects in a new configuration instance, as a draft read again keeps them. */
+    public static GatewayConfig readAgain(GatewayConfig c) {
+        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), c.routes());
+    }
+
+    /** {@code c} with its {@code i}th route edited in place, the other objects the same instances (a draft edit). */
+    public static GatewayConfig withRouteEdited(GatewayConfig c, int i, java.util.function.UnaryOperator<Route> edit) {
+        List<Route> routes = new ArrayList<>(c.routes());
+        routes.set(i, edit.apply(routes.get(i)));
+        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+    }
+
+    /** {@code c} without one of its routes, chosen by {@code random} (unchanged when it has two or fewer). */
+    public static GatewayConfig withARouteRemoved(GatewayConfig c, java.util.Random random) {
+        List<Route> routes = new ArrayList<>(c.routes());
+        if (routes.size() > 2) {
+            routes.remove(random.nextInt(routes.size()));
+        }
+        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
     }
 
     public static Route.Destination to(String upstream, int weight) {

@@ -10,6 +10,12 @@ import java.util.List;
 public final class ChangedPlaces {
     private ChangedPlaces() {}
 
+    /**
+     * The most objects a change may replace and add for what was worked out before to be carried over; a larger one
+     * (a bulk edit, an unrelated list) is worked out whole, which then costs no more than the diff would.
+     */
+    public static final int FEW = 256;
+
     /** Objects {@code [beforeFrom, beforeTo)} of the list before were replaced by {@code [nowFrom, nowTo)} of this one. */
     public record Span(int beforeFrom, int beforeTo, int nowFrom, int nowTo) {}
 

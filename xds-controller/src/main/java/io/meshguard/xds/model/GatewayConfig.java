@@ -69,9 +69,6 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
 
     private static final int RECENT_INDEXES = 8;
 
-    /** More changed routes than this are indexed whole. */
-    private static final int MOST_CHANGED = 256;
-
     private static final java.util.concurrent.atomic.AtomicLong DERIVED = new java.util.concurrent.atomic.AtomicLong();
 
     /** How many indexes were derived from an earlier one rather than worked out whole, in this process (for tests). */
@@ -169,7 +166,7 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
             Indexed base = null;
             synchronized (RECENT) {
                 for (Indexed r : RECENT) {
-                    if (Math.abs(r.routes().size() - c.routes.size()) <= MOST_CHANGED
+                    if (Math.abs(r.routes().size() - c.routes.size()) <= ChangedPlaces.FEW
                             && ChangedPlaces.sameInstances(r.groups(), c.groups)
                             && ChangedPlaces.sameInstances(r.apis(), c.apis)
                             && ChangedPlaces.sameInstances(r.upstreams(), c.upstreams)) {
@@ -204,7 +201,7 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
             if (changed.isEmpty()) {
                 return this;
             }
-            if (ChangedPlaces.size(changed) > MOST_CHANGED) {
+            if (ChangedPlaces.size(changed) > ChangedPlaces.FEW) {
                 return null;
             }
             java.util.Map<String, java.util.Set<String>> apisTouched = new java.util.HashMap<>();

@@ -26,9 +26,6 @@ import java.util.Set;
  * route had or has is still served or still unserved. Any other change is checked whole.
  */
 final class CheckedRoutes {
-    /** More changed routes than this are checked whole: a bulk edit gains nothing from a diff. */
-    static final int MOST_CHANGED = 256;
-
     private static final java.util.concurrent.atomic.AtomicLong CARRIED = new java.util.concurrent.atomic.AtomicLong();
 
     /** How many checks were carried over rather than worked out whole, in this process (for tests). */
@@ -46,7 +43,7 @@ final class CheckedRoutes {
     }
 
     /** A route's identity in its configuration. */
-    record RouteName(String group, String name) {}
+    private record RouteName(String group, String name) {}
 
     /** An API a group serves, because one of its routes does. */
     private record GroupApi(String group, String api) {}
@@ -212,7 +209,7 @@ final class CheckedRoutes {
         }
         List<Route> now = next.routes();
         List<ChangedPlaces.Span> changed = ChangedPlaces.between(routes, now);
-        if (ChangedPlaces.size(changed) > MOST_CHANGED) {
+        if (ChangedPlaces.size(changed) > ChangedPlaces.FEW) {
             return Optional.empty();
         }
         Map<Object, Integer> delta = new HashMap<>();

@@ -224,11 +224,7 @@ class SnapshotBuilderChangesTest {
         REMOVED {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
-                List<Route> routes = new ArrayList<>(c.routes());
-                if (routes.size() > 2) {
-                    routes.remove(random.nextInt(routes.size()));
-                }
-                return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+                return TestConfigs.withARouteRemoved(c, random);
             }
         },
         TWO_AT_ONCE {
@@ -281,15 +277,11 @@ class SnapshotBuilderChangesTest {
     }
 
     private static GatewayConfig replaceOne(GatewayConfig c, Random random, UnaryOperator<Route> edit) {
-        List<Route> routes = new ArrayList<>(c.routes());
-        int i = random.nextInt(routes.size());
-        routes.set(i, edit.apply(routes.get(i)));
-        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+        return TestConfigs.withRouteEdited(c, random.nextInt(c.routes().size()), edit);
     }
 
-    /** {@code c}'s objects in a new configuration instance, as a draft read again keeps them. */
     private static GatewayConfig readAgain(GatewayConfig c) {
-        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), c.routes());
+        return TestConfigs.readAgain(c);
     }
 
     private static String pathOf(Route r) {

@@ -168,11 +168,7 @@ class ConfigValidatorChangesTest {
         REMOVED {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
-                List<Route> routes = new ArrayList<>(c.routes());
-                if (routes.size() > 2) {
-                    routes.remove(random.nextInt(routes.size()));
-                }
-                return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+                return TestConfigs.withARouteRemoved(c, random);
             }
         },
         TWO_APART {
@@ -184,7 +180,7 @@ class ConfigValidatorChangesTest {
         UNCHANGED_BUT_READ_AGAIN {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
-                return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), c.routes());
+                return TestConfigs.readAgain(c);
             }
         },
         UPSTREAM_CHANGED {
@@ -218,9 +214,7 @@ class ConfigValidatorChangesTest {
     }
 
     private static GatewayConfig replace(GatewayConfig c, int i, UnaryOperator<Route> edit) {
-        List<Route> routes = new ArrayList<>(c.routes());
-        routes.set(i, edit.apply(routes.get(i)));
-        return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
+        return TestConfigs.withRouteEdited(c, i, edit);
     }
 
     private static String upstream(Random random) {
