@@ -96,6 +96,12 @@ public final class TestConfigs {
         return new GatewayConfig(c.groups(), c.upstreams(), c.apis(), routes);
     }
 
+    /** {@code c} with one of its routes, chosen by {@code random}, edited in place. */
+    public static GatewayConfig withARouteEdited(
+            GatewayConfig c, java.util.Random random, java.util.function.UnaryOperator<Route> edit) {
+        return withRouteEdited(c, random.nextInt(c.routes().size()), edit);
+    }
+
     /** {@code c} without one of its routes, chosen by {@code random} (unchanged when it has two or fewer). */
     public static GatewayConfig withARouteRemoved(GatewayConfig c, java.util.Random random) {
         List<Route> routes = new ArrayList<>(c.routes());

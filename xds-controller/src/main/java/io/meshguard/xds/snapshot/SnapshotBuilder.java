@@ -298,8 +298,8 @@ public final class SnapshotBuilder {
 
     /**
      * The routes of one build that are not the instances of the build before ({@code added}) and the other way round
-     * ({@code removed}). An edited route keeps its place in the draft, so a list of the same length is compared place
-     * by place; otherwise by identity.
+     * ({@code removed}), where {@link ChangedPlaces} finds them: place by place for an edit in place, else the span
+     * between the same-instance start and end, less the routes that are in it on both sides (they only moved).
      */
     private record RouteChanges(List<io.meshguard.xds.model.Route> removed, List<io.meshguard.xds.model.Route> added) {
         boolean none() {
@@ -309,23 +309,20 @@ public final class SnapshotBuilder {
         static RouteChanges between(List<io.meshguard.xds.model.Route> before, List<io.meshguard.xds.model.Route> now) {
             List<io.meshguard.xds.model.Route> removed = new ArrayList<>();
             List<io.meshguard.xds.model.Route> added = new ArrayList<>();
-            if (before.size() == now.size()) {
-                for (int i = 0; i < now.size(); i++) {
-                    if (before.get(i) != now.get(i)) {
-                        removed.add(before.get(i));
-                        added.add(now.get(i));
-                    }
-                }
-                return new RouteChanges(removed, added);
+            for (ChangedPlaces.Span span : ChangedPlaces.between(before, now)) {
+                removed.addAll(before.subList(span.beforeFrom(), span.beforeTo()));
+                added.addAll(now.subList(span.nowFrom(), span.nowTo()));
             }
-            Set<io.meshguard.xds.model.Route> was =
-                    java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            was.addAll(before);
-            Set<io.meshguard.xds.model.Route> is =
-                    java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            is.addAll(now);
-            before.stream().filter(r -> !is.contains(r)).forEach(removed::add);
-            now.stream().filter(r -> !was.contains(r)).forEach(added::add);
+            if (before.size() != now.size()) {
+                Set<io.meshguard.xds.model.Route> was =
+                        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                was.addAll(removed);
+                Set<io.meshguard.xds.model.Route> is =
+                        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                is.addAll(added);
+                removed.removeIf(is::contains);
+                added.removeIf(was::contains);
+            }
             return new RouteChanges(removed, added);
         }
     }

@@ -277,7 +277,7 @@ class SnapshotBuilderChangesTest {
     }
 
     private static GatewayConfig replaceOne(GatewayConfig c, Random random, UnaryOperator<Route> edit) {
-        return TestConfigs.withRouteEdited(c, random.nextInt(c.routes().size()), edit);
+        return TestConfigs.withARouteEdited(c, random, edit);
     }
 
     private static GatewayConfig readAgain(GatewayConfig c) {

@@ -101,9 +101,9 @@ class ConfigValidatorChangesTest {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
                 int w = 1 + random.nextInt(99);
-                return replace(
+                return TestConfigs.withARouteEdited(
                         c,
-                        random.nextInt(c.routes().size()),
+                        random,
                         r -> r.withDestinations(List.of(
                                 new Route.Destination(upstream(random), w),
                                 new Route.Destination(upstream(random), 100 - w))));
@@ -113,20 +113,16 @@ class ConfigValidatorChangesTest {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
                 String path = "/s" + random.nextInt(4);
-                return replace(
-                        c,
-                        random.nextInt(c.routes().size()),
-                        r -> route(r.group(), r.name(), r.api(), r.version(), path, r.destinations()));
+                return TestConfigs.withARouteEdited(
+                        c, random, r -> route(r.group(), r.name(), r.api(), r.version(), path, r.destinations()));
             }
         },
         RENAMED_FROM_A_FEW {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
                 String name = "r-" + random.nextInt(30);
-                return replace(
-                        c,
-                        random.nextInt(c.routes().size()),
-                        r -> route(r.group(), name, r.api(), r.version(), pathOf(r), r.destinations()));
+                return TestConfigs.withARouteEdited(
+                        c, random, r -> route(r.group(), name, r.api(), r.version(), pathOf(r), r.destinations()));
             }
         },
         MOVED_TO_ANOTHER_API_OR_GROUP {
@@ -134,19 +130,15 @@ class ConfigValidatorChangesTest {
             GatewayConfig apply(GatewayConfig c, Random random) {
                 String api = random.nextInt(10) == 0 ? "no-such-api" : APIS.get(random.nextInt(APIS.size()));
                 String group = random.nextInt(12) == 0 ? "no-such-group" : random.nextBoolean() ? "g" : "p";
-                return replace(
-                        c,
-                        random.nextInt(c.routes().size()),
-                        r -> route(group, r.name(), api, "v1", pathOf(r), r.destinations()));
+                return TestConfigs.withARouteEdited(
+                        c, random, r -> route(group, r.name(), api, "v1", pathOf(r), r.destinations()));
             }
         },
         TO_AN_UNKNOWN_UPSTREAM {
             @Override
             GatewayConfig apply(GatewayConfig c, Random random) {
-                return replace(
-                        c,
-                        random.nextInt(c.routes().size()),
-                        r -> r.withDestinations(List.of(new Route.Destination("up-gone", 100))));
+                return TestConfigs.withARouteEdited(
+                        c, random, r -> r.withDestinations(List.of(new Route.Destination("up-gone", 100))));
             }
         },
         ADDED {
