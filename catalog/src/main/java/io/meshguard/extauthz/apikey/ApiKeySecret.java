@@ -1,5 +1,6 @@
 package io.meshguard.extauthz.apikey;
 
+import io.meshguard.audit.SensitiveText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -7,10 +8,16 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The API key text format {@code mgk_<16 hex key id>_<43 chars base64url secret>}. The key id is a lookup handle (not
  * secret); the secret carries 256 random bits, so a plain SHA-256 is a safe stored form.
+ *
+ * <p>A key id is never one the audit's masking would touch: 16 random hex digits hold a run of 13 decimal digits
+ * that reads as a card or registration number about once in a thousand ids ({@code e0d8907161402088}: "8907161402088"
+ * is a date of birth and a gender digit), and masked, the key's rows in the audit log, the admin trail and the
+ * access log could no longer be found by its id.
  */
 public final class ApiKeySecret {
     static final String PREFIX = "mgk_";
@@ -26,11 +33,19 @@ public final class ApiKeySecret {
     private ApiKeySecret() {}
 
     public static Minted mint() {
+        return mint(RANDOM::nextBytes);
+    }
+
+    /** A key from {@code randomBytes}; ids that {@link SensitiveText#mask} would change are drawn again. */
+    static Minted mint(Consumer<byte[]> randomBytes) {
         byte[] id = new byte[8];
+        String keyId;
+        do {
+            randomBytes.accept(id);
+            keyId = HEX.formatHex(id);
+        } while (!SensitiveText.mask(keyId).equals(keyId));
         byte[] secret = new byte[32];
-        RANDOM.nextBytes(id);
-        RANDOM.nextBytes(secret);
-        String keyId = HEX.formatHex(id);
+        randomBytes.accept(secret);
         String secretText = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         return new Minted(PREFIX + keyId + "_" + secretText, keyId, sha256(secretText));
     }
