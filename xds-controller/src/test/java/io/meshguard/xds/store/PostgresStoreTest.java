@@ -544,6 +544,58 @@ class PostgresStoreTest {
                 .isEqualTo(after);
     }
 
+    /**
+     * Another replica reads a publish by what it has not read: the unchanged routes and upstreams are the instances
+     * of its last read (its build takes them whole), and a part it read before is not fetched again, so not even an
+     * edit behind the part's constraint reaches it; a replica that never read the part refuses it.
+     */
+    @Test
+    void revisions_readOnAnotherReplica_fetchOnlyWhatItHasNotRead() throws Exception {
+        new PgGatewayStore(ds).replace(sample());
+        PgRevisionStore writer = new PgRevisionStore(ds);
+        GatewayConfig before = sample().slice("local");
+        GatewayConfig after = withRoute(before, "payments-v2-transfers", r -> withTimeout(r, 4_400L));
+        Revision first = writer.append("local", before, "alice", "first");
+        Revision second = writer.append("local", after, "alice", "one route");
+        PgRevisionStore replica = new PgRevisionStore(ds);
+        GatewayConfig firstRead = replica.get(first.id()).orElseThrow().config();
+
+        String unchanged = "payments-v1-transfers";
+        String part = "decode('" + digestOf(after, unchanged) + "', 'hex')";
+        sql("alter table config_revision_part drop constraint config_revision_part_digest");
+        sql("alter table config_revision_part disable trigger config_revision_part_immutable");
+        try {
+            sql("update config_revision_part set content = replace(content::text, '\"name\":\"', "
+                    + "'\"name\":\"attacker-')::json where digest = " + part);
+
+            GatewayConfig secondRead = replica.get(second.id()).orElseThrow().config();
+            assertThat(secondRead).isEqualTo(after);
+            for (int i = 0; i < after.routes().size(); i++) {
+                Route r = secondRead.routes().get(i);
+                if (r.name().equals("payments-v2-transfers")) {
+                    assertThat(r).isNotSameAs(firstRead.routes().get(i));
+                } else {
+                    assertThat(r).isSameAs(firstRead.routes().get(i));
+                }
+            }
+            for (int i = 0; i < after.upstreams().size(); i++) {
+                assertThat(secondRead.upstreams().get(i))
+                        .isSameAs(firstRead.upstreams().get(i));
+            }
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(second.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("does not match its digest");
+        } finally {
+            sql("update config_revision_part set content = replace(content::text, '\"name\":\"attacker-', "
+                    + "'\"name\":\"')::json where digest = " + part);
+            sql("alter table config_revision_part enable trigger config_revision_part_immutable");
+            sql("alter table config_revision_part add constraint config_revision_part_digest"
+                    + " check (digest = sha256(convert_to(content::text, 'UTF8')))");
+        }
+        assertThat(new PgRevisionStore(ds).get(second.id()).orElseThrow().config())
+                .isEqualTo(after);
+    }
+
     @Test
     void revisions_groupChangedUnderTheSameApis_storeTheNewGroup() throws Exception {
         new PgGatewayStore(ds).replace(sample());
@@ -658,9 +710,12 @@ class PostgresStoreTest {
             sql("update config_revision_chunk set parts = array_replace(parts, decode('" + newPart + "', 'hex'),"
                     + " decode('" + oldPart + "', 'hex')) where digest = " + chunk);
 
+            // the chunk's parts no longer give its digest; a consistent chunk named instead changes the revision's
+            // seal (RevisionSealTest), which covers every part and is what `audit verify` checks
             assertThatThrownBy(() -> new PgRevisionStore(ds).get(r.id()))
                     .isInstanceOf(StoreException.class)
-                    .hasMessageContaining("does not match the seal");
+                    .hasMessageContaining("revision chunk")
+                    .hasMessageContaining("does not match its digest");
         } finally {
             sql("update config_revision_chunk set parts = array_replace(parts, decode('" + oldPart + "', 'hex'),"
                     + " decode('" + newPart + "', 'hex')) where parts @> array[decode('" + oldPart + "', 'hex')]"
