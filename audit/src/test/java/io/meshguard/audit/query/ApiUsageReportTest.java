@@ -50,9 +50,16 @@ class ApiUsageReportTest {
                             + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"},"
                             + "{\"version\": \"v0\", \"status\": \"retired\"}]}]}'"
                             + " from gateway_group where name = 'edge'");
-            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
-                    + "{\"apis\": [{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}]}'"
-                    + " from gateway_group where name = 'back'");
+            // as the controller stores a revision since V78: its APIs are parts, named through a chunk
+            String orders = "'{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}'";
+            String digest = "sha256(convert_to(" + orders + ", 'UTF8'))";
+            s.execute("insert into config_revision_part (digest, content) values (" + digest + ", " + orders + ")");
+            s.execute("insert into config_revision_chunk (digest, parts)"
+                    + " values (config_revision_chunk_digest(array[" + digest + "]), array[" + digest + "])");
+            s.execute("insert into config_revision (group_id, created_by, content, upstream_chunks, route_chunks,"
+                    + " api_chunks) select id, 'ops', '{\"groups\": []}', '{}', '{}',"
+                    + " array[config_revision_chunk_digest(array[" + digest + "])] from gateway_group"
+                    + " where name = 'back'");
         }
         List<AuditEvent> rows = new ArrayList<>();
         int second = 0;

@@ -4,7 +4,6 @@ import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.SameInstance;
 import io.meshguard.xds.model.Upstream;
@@ -26,12 +25,12 @@ import javax.sql.DataSource;
  * Revisions in {@code config_revision} (immutable rows; a trigger refuses updates). Each append sends
  * {@code NOTIFY meshguard_xds_publish} in the same transaction, so other replicas serve it as soon as it commits.
  *
- * <p>A revision keeps its groups and APIs in {@code content} and names its upstreams and routes by the SHA-256 of
- * their JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75), through
- * chunks: runs of part digests, each stored once in {@code config_revision_chunk} under the digest of the run (V77). A
- * publish writes the objects it changed, the chunks holding them and a digest per chunk, not the group's whole
- * document nor a digest per object. Revisions written before V77 name each part, before V75 hold everything in
- * {@code content}; both are read as they are.
+ * <p>A revision keeps its group in {@code content} and names its upstreams, routes and APIs by the SHA-256 of their
+ * JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75), through
+ * chunks: runs of part digests, each stored once in {@code config_revision_chunk} under the digest of the run (V77,
+ * APIs since V78). A publish writes the objects it changed, the chunks holding them and a digest per chunk, not the
+ * group's whole document nor a digest per object. Revisions written before V78 keep their APIs in {@code content},
+ * before V77 name each part, before V75 hold everything in {@code content}; all are read as they are.
  */
 public final class PgRevisionStore implements RevisionStore {
     /** The PostgreSQL notification channel that announces new revisions. */
@@ -53,8 +52,14 @@ public final class PgRevisionStore implements RevisionStore {
     /** Each group's last committed revision's objects and parts, place by place (all stored). */
     private final Map<String, Written> lastWritten = SameInstance.recentlyUsed(1_024);
 
-    /** The upstreams and routes of a revision and their parts, in the revision's order. */
-    private record Written(List<?> upstreams, List<Part> upstreamParts, List<?> routes, List<Part> routeParts) {}
+    /** The upstreams, routes and APIs of a revision and their parts, in the revision's order. */
+    private record Written(
+            List<?> upstreams,
+            List<Part> upstreamParts,
+            List<?> routes,
+            List<Part> routeParts,
+            List<?> apis,
+            List<Part> apiParts) {}
 
     public PgRevisionStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -210,24 +215,10 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    /** A revision's group and APIs in JSON, by the identity of the slice's lists (kept from edit to edit). */
+    /** A revision's {@code content}: its group in JSON (its objects are parts). */
     private static String contentJson(GatewayConfig slice) {
-        Content known = CONTENT.get(slice.apis());
-        if (known != null && known.groups() == slice.groups()) {
-            return known.json();
-        }
-        String json = ConfigJson.write(new GatewayConfig(slice.groups(), List.of(), slice.apis(), List.of()));
-        CONTENT.put(slice.apis(), new Content(slice.groups(), json));
-        return json;
+        return ConfigJson.write(new GatewayConfig(slice.groups(), List.of(), List.of(), List.of()));
     }
-
-    private record Content(List<GatewayGroup> groups, String json) {}
-
-    /**
-     * The JSON of a slice's group and APIs, by the APIs list's identity (weakly): a route change keeps its slice's
-     * lists, and writing a 2,000-route group's 200 APIs again cost each publish (issue 48).
-     */
-    private static final Map<List<Api>, Content> CONTENT = SameInstance.weaklyRemembered();
 
     /**
      * Writes the parts and chunks not known stored (collected in {@code fresh} and {@code freshChunks}), then the
@@ -255,7 +246,12 @@ public final class PgRevisionStore implements RevisionStore {
                 last.map(Written::routes).orElse(List.of()),
                 last.map(Written::routeParts).orElse(List.of()),
                 unsent);
-        partsWritten.put(group, new Written(slice.upstreams(), upstreams, slice.routes(), routes));
+        List<Part> apis = parts(
+                slice.apis(),
+                last.map(Written::apis).orElse(List.of()),
+                last.map(Written::apiParts).orElse(List.of()),
+                unsent);
+        partsWritten.put(group, new Written(slice.upstreams(), upstreams, slice.routes(), routes, slice.apis(), apis));
         unsent.keySet().removeIf(hex -> stored.containsKey(hex) || fresh.containsKey(hex));
         if (!unsent.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement("""
@@ -277,8 +273,9 @@ public final class PgRevisionStore implements RevisionStore {
         }
         List<Chunk> upstreamChunks = Chunk.of(upstreams);
         List<Chunk> routeChunks = Chunk.of(routes);
+        List<Chunk> apiChunks = Chunk.of(apis);
         Map<String, Chunk> unsentChunks = new LinkedHashMap<>();
-        for (List<Chunk> chunks : List.of(upstreamChunks, routeChunks)) {
+        for (List<Chunk> chunks : List.of(upstreamChunks, routeChunks, apiChunks)) {
             for (Chunk k : chunks) {
                 if (!storedChunks.containsKey(k.hex()) && !freshChunks.containsKey(k.hex())) {
                     unsentChunks.put(k.hex(), k);
@@ -301,8 +298,9 @@ public final class PgRevisionStore implements RevisionStore {
         java.time.Instant createdAt;
         byte[] contentSha256;
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into config_revision as r (group_id, created_by, reason, content, upstream_chunks, route_chunks)
-                values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?)
+                insert into config_revision as r
+                    (group_id, created_by, reason, content, upstream_chunks, route_chunks, api_chunks)
+                values ((select id from gateway_group where name = ?), ?, ?, ?::json, ?, ?, ?)
                 returning id, created_at, %s""".formatted(RevisionSeal.CONTENT_SHA256))) {
             ps.setString(1, group);
             ps.setString(2, actor);
@@ -316,6 +314,10 @@ public final class PgRevisionStore implements RevisionStore {
                     6,
                     c.createArrayOf(
                             "bytea", routeChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
+            ps.setArray(
+                    7,
+                    c.createArrayOf(
+                            "bytea", apiChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
@@ -331,7 +333,8 @@ public final class PgRevisionStore implements RevisionStore {
                 createdAt,
                 contentSha256,
                 Optional.of(upstreams.stream().map(Part::digest).toArray(byte[][]::new)),
-                Optional.of(routes.stream().map(Part::digest).toArray(byte[][]::new)));
+                Optional.of(routes.stream().map(Part::digest).toArray(byte[][]::new)),
+                Optional.of(apis.stream().map(Part::digest).toArray(byte[][]::new)));
         AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
         try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
             ps.setString(1, CHANNEL);
@@ -432,7 +435,7 @@ public final class PgRevisionStore implements RevisionStore {
 
     private static final String ROW = """
             select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at,
-                   r.upstream_chunks, r.route_chunks, %s,
+                   r.upstream_chunks, r.route_chunks, r.api_chunks, %s,
                    (select t.after_digest from admin_trail t
                       where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal
             from config_revision r join gateway_group g on g.id = r.group_id
@@ -456,7 +459,10 @@ public final class PgRevisionStore implements RevisionStore {
     private Revision byChunks(Connection c, ResultSet rs) throws SQLException {
         byte[][] upstreamChunks = digests(rs.getArray("upstream_chunks"));
         byte[][] routeChunks = digests(rs.getArray("route_chunks"));
-        Map<ByteBuffer, ReadChunk> chunks = chunks(c, upstreamChunks, routeChunks);
+        // null: a revision written before V78, its APIs in content
+        java.sql.Array apiArray = rs.getArray("api_chunks");
+        Optional<byte[][]> apiChunks = apiArray == null ? Optional.empty() : Optional.of(digests(apiArray));
+        Map<ByteBuffer, ReadChunk> chunks = chunks(c, upstreamChunks, routeChunks, apiChunks.orElse(new byte[0][]));
         RevisionSeal.Row row = new RevisionSeal.Row(
                 rs.getLong("id"),
                 rs.getString("group_name"),
@@ -465,12 +471,14 @@ public final class PgRevisionStore implements RevisionStore {
                 rs.getTimestamp("created_at").toInstant(),
                 rs.getBytes("content_sha256"),
                 Optional.of(partsOf(upstreamChunks, chunks)),
-                Optional.of(partsOf(routeChunks, chunks)));
+                Optional.of(partsOf(routeChunks, chunks)),
+                apiChunks.map(named -> partsOf(named, chunks)));
         checkSeal(row, rs.getString("recorded_seal"));
         GatewayConfig content = ConfigJson.readConfig(rs.getString("content"));
         Map<ByteBuffer, Class<?>> unread = new LinkedHashMap<>();
         unreadParts(upstreamChunks, chunks, Upstream.class, unread);
         unreadParts(routeChunks, chunks, Route.class, unread);
+        apiChunks.ifPresent(named -> unreadParts(named, chunks, Api.class, unread));
         Map<ByteBuffer, Object> objects = objects(c, unread);
         return new Revision(
                 row.id(),
@@ -478,7 +486,7 @@ public final class PgRevisionStore implements RevisionStore {
                 new GatewayConfig(
                         content.groups(),
                         objectsOf(upstreamChunks, chunks, objects, Upstream.class),
-                        content.apis(),
+                        apiChunks.isPresent() ? objectsOf(apiChunks.get(), chunks, objects, Api.class) : content.apis(),
                         objectsOf(routeChunks, chunks, objects, Route.class)),
                 row.createdBy(),
                 row.reason().orElse(""),
@@ -627,13 +635,10 @@ public final class PgRevisionStore implements RevisionStore {
     @Override
     public Map<String, Revision> latestPerGroup() {
         Map<String, Revision> out = new LinkedHashMap<>();
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(SELECT
-                        + " where r.id in (select max(id) from config_revision group by group_id) order by g.name");
-                ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                Revision r = revision(rs);
-                out.put(r.group(), r);
+        Map<String, Long> latest = latestIds();
+        try (Connection c = dataSource.getConnection()) {
+            for (long id : latest.values()) {
+                get(c, id).ifPresent(r -> out.put(r.group(), r));
             }
             return out;
         } catch (SQLException e) {
@@ -708,7 +713,8 @@ public final class PgRevisionStore implements RevisionStore {
                       join config_revision_part p on p.digest = u.digest),
                    %s,
                    (select t.after_digest from admin_trail t
-                      where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal
+                      where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal,
+                   x.api_parts
             from config_revision r join gateway_group g on g.id = r.group_id
             %s""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION, RevisionSeal.PART_DIGESTS);
 

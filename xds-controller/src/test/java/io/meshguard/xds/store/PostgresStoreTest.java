@@ -531,11 +531,16 @@ class PostgresStoreTest {
         assertThat(store.get(first.id()).orElseThrow().config()).isEqualTo(before);
         assertThat(store.get(second.id()).orElseThrow().config()).isEqualTo(after);
         assertThat(store.latestPerGroup().get("local").config()).isEqualTo(after);
-        // the document itself holds the group and its APIs (the usage report reads them there), not the routes
-        assertThat(count("select json_array_length(content->'routes') from config_revision where id = " + second.id()))
+        // the document itself holds the group alone; its APIs are parts too (V78), in chunks shared with the first
+        assertThat(count("select json_array_length(content->'routes') + json_array_length(content->'apis')"
+                        + " from config_revision where id = " + second.id()))
                 .isZero();
-        assertThat(count("select json_array_length(content->'apis') from config_revision where id = " + second.id()))
+        assertThat(count("select sum(cardinality(k.parts)) from config_revision r cross join unnest(r.api_chunks)"
+                        + " as c(d) join config_revision_chunk k on k.digest = c.d where r.id = " + second.id()))
                 .isEqualTo(after.apis().size());
+        assertThat(count("select count(*) from config_revision a join config_revision b on a.api_chunks = b.api_chunks"
+                        + " where a.id = " + first.id() + " and b.id = " + second.id()))
+                .isOne();
 
         // another replica (nothing remembered) publishing the same content: the parts are there already
         Revision again = new PgRevisionStore(ds).append("local", after, "bob", "same again");

@@ -156,6 +156,150 @@ class RevisionSealTest {
         assertThat(verify().firstBad()).isEmpty();
     }
 
+    /**
+     * Seals recorded before V78 must keep verifying: a row without API parts hashes to what the code of that time gave
+     * (the values below were printed by it), and API parts change the seal.
+     */
+    @Test
+    void seal_ofARowWithoutApiParts_isTheSealOfBeforeV78() {
+        byte[] content = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            content[i] = (byte) i;
+        }
+        byte[][] upstreams = {new byte[32], new byte[32]};
+        upstreams[1][0] = 1;
+        byte[][] routes = {new byte[32]};
+        routes[0][31] = 7;
+        RevisionSeal.Row row = new RevisionSeal.Row(
+                42,
+                "local",
+                "alice",
+                Optional.of("why"),
+                java.time.Instant.parse("2026-11-27T12:00:00.123456Z"),
+                content,
+                Optional.of(upstreams),
+                Optional.of(routes),
+                Optional.empty());
+        RevisionSeal.Row whole = new RevisionSeal.Row(
+                7,
+                "local",
+                "ops",
+                Optional.empty(),
+                java.time.Instant.parse("2026-01-01T00:00:00Z"),
+                content,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty());
+
+        assertThat(RevisionSeal.of(row)).isEqualTo("345fbd4b32000af4dd4af3df02a3808bea04034c612fb0eb5dc9076446aac470");
+        assertThat(RevisionSeal.of(whole))
+                .isEqualTo("456176a0af4219546191d334e53116c64ef6054f92bf2f35c3763b765d6dac43");
+        RevisionSeal.Row withApis = new RevisionSeal.Row(
+                row.id(),
+                row.group(),
+                row.createdBy(),
+                row.reason(),
+                row.createdAt(),
+                row.contentSha256(),
+                row.upstreamParts(),
+                row.routeParts(),
+                Optional.of(new byte[0][]));
+        assertThat(RevisionSeal.of(withApis)).isNotEqualTo(RevisionSeal.of(row));
+    }
+
+    /** A revision stored before V78 (chunks, its APIs in content, sealed without them) is read and verified. */
+    @Test
+    void revisionWrittenBeforeApiParts_isReadAndVerifiedUnderItsSeal() throws Exception {
+        Revision current = new PgRevisionStore(ds).append("local", withTimeout(4_100), "alice", "since V78");
+        GatewayConfig old = withTimeout(4_200);
+        long id;
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            RevisionSeal.Row row;
+            try (Statement st = c.createStatement();
+                    ResultSet rs =
+                            st.executeQuery("insert into config_revision as r (group_id, created_by, reason, content,"
+                                    + " upstream_chunks, route_chunks) select group_id, 'ops', 'before V78', '"
+                                    + io.meshguard.xds.model.ConfigJson.write(new GatewayConfig(
+                                                    old.groups(), java.util.List.of(), old.apis(), java.util.List.of()))
+                                            .replace("'", "''")
+                                    + "'::json, upstream_chunks, route_chunks from config_revision where id = "
+                                    + current.id()
+                                    + " returning id, created_at, " + RevisionSeal.CONTENT_SHA256)) {
+                rs.next();
+                id = rs.getLong(1);
+                row = new RevisionSeal.Row(
+                        id,
+                        "local",
+                        "ops",
+                        Optional.of("before V78"),
+                        rs.getTimestamp(2).toInstant(),
+                        rs.getBytes(3),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty());
+            }
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("select x.upstream_parts, x.route_parts from config_revision r "
+                            + RevisionSeal.PART_DIGESTS + " where r.id = " + id)) {
+                rs.next();
+                row = new RevisionSeal.Row(
+                        row.id(),
+                        row.group(),
+                        row.createdBy(),
+                        row.reason(),
+                        row.createdAt(),
+                        row.contentSha256(),
+                        Optional.of(digests(rs.getArray(1))),
+                        Optional.of(digests(rs.getArray(2))),
+                        Optional.empty());
+            }
+            io.meshguard.audit.trail.AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
+            c.commit();
+        }
+
+        // routes as the revision it shares chunks with, APIs from its own content
+        assertThat(new PgRevisionStore(ds).get(id).orElseThrow().config())
+                .isEqualTo(new GatewayConfig(
+                        current.config().groups(),
+                        current.config().upstreams(),
+                        old.apis(),
+                        current.config().routes()));
+        assertThat(verify().firstBad()).isEmpty();
+    }
+
+    /** The APIs are parts since V78: a revision pointed at another revision's APIs no longer matches its seal. */
+    @Test
+    void revisionPointedAtOtherApis_behindItsTrigger_isRefusedAndNamedByVerify() throws Exception {
+        PgRevisionStore store = new PgRevisionStore(ds);
+        GatewayConfig all = withTimeout(5_100);
+        GatewayConfig fewer = new GatewayConfig(
+                all.groups(), all.upstreams(), all.apis().subList(1, all.apis().size()), all.routes());
+        Revision withAll = store.append("local", all, "alice", "every API");
+        Revision withFewer = store.append("local", fewer, "alice", "one API less");
+        assertThat(new PgRevisionStore(ds).get(withFewer.id()).orElseThrow().config())
+                .isEqualTo(fewer);
+        keep(withFewer);
+        behindTheTrigger("update config_revision set api_chunks = (select api_chunks from config_revision"
+                + " where id = " + withAll.id() + ") where id = " + withFewer.id());
+        try {
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(withFewer.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("revision " + withFewer.id() + " of group local does not match the seal");
+            AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
+            assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
+            assertThat(bad.explanation()).contains("revision " + withFewer.id() + " of group local");
+        } finally {
+            restore();
+        }
+        assertThat(verify().firstBad()).isEmpty();
+    }
+
+    private static byte[][] digests(java.sql.Array array) throws Exception {
+        Object[] values = (Object[]) array.getArray();
+        return java.util.Arrays.stream(values).map(v -> (byte[]) v).toArray(byte[][]::new);
+    }
+
     /** Copies the revisions aside, as they are, for {@link #restore}. */
     private static void keep(Revision... revisions) throws Exception {
         sql("drop table if exists kept_revision");
