@@ -306,18 +306,9 @@ public final class PgRevisionStore implements RevisionStore {
             ps.setString(2, actor);
             ps.setString(3, reason);
             ps.setString(4, contentJson(slice));
-            ps.setArray(
-                    5,
-                    c.createArrayOf(
-                            "bytea", upstreamChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
-            ps.setArray(
-                    6,
-                    c.createArrayOf(
-                            "bytea", routeChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
-            ps.setArray(
-                    7,
-                    c.createArrayOf(
-                            "bytea", apiChunks.stream().map(Chunk::digest).toArray(byte[][]::new)));
+            ps.setArray(5, c.createArrayOf("bytea", digests(upstreamChunks)));
+            ps.setArray(6, c.createArrayOf("bytea", digests(routeChunks)));
+            ps.setArray(7, c.createArrayOf("bytea", digests(apiChunks)));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
@@ -334,8 +325,10 @@ public final class PgRevisionStore implements RevisionStore {
                 contentSha256,
                 Optional.of(upstreams.stream().map(Part::digest).toArray(byte[][]::new)),
                 Optional.of(routes.stream().map(Part::digest).toArray(byte[][]::new)),
-                Optional.of(apis.stream().map(Part::digest).toArray(byte[][]::new)));
-        AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
+                Optional.of(apis.stream().map(Part::digest).toArray(byte[][]::new)),
+                Optional.of(
+                        new RevisionSeal.Chunks(digests(upstreamChunks), digests(routeChunks), digests(apiChunks))));
+        AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.ofChunks(row)));
         try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
             ps.setString(1, CHANNEL);
             ps.setString(2, Long.toString(id));
@@ -472,7 +465,9 @@ public final class PgRevisionStore implements RevisionStore {
                 rs.getBytes("content_sha256"),
                 Optional.of(partsOf(upstreamChunks, chunks)),
                 Optional.of(partsOf(routeChunks, chunks)),
-                apiChunks.map(named -> partsOf(named, chunks)));
+                apiChunks.map(named -> partsOf(named, chunks)),
+                apiChunks.map(api -> new RevisionSeal.Chunks(upstreamChunks, routeChunks, api)));
+        // every chunk was checked against its digest when read (chunks), so a seal over chunks covers the parts
         checkSeal(row, rs.getString("recorded_seal"));
         GatewayConfig content = ConfigJson.readConfig(rs.getString("content"));
         Map<ByteBuffer, Class<?>> unread = new LinkedHashMap<>();
@@ -714,7 +709,7 @@ public final class PgRevisionStore implements RevisionStore {
                    %s,
                    (select t.after_digest from admin_trail t
                       where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal,
-                   x.api_parts
+                   x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks
             from config_revision r join gateway_group g on g.id = r.group_id
             %s""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION, RevisionSeal.PART_DIGESTS);
 
@@ -741,12 +736,16 @@ public final class PgRevisionStore implements RevisionStore {
 
     /** Refuses {@code row} unless it gives the seal the admin trail recorded (none recorded: written before seals). */
     private static void checkSeal(RevisionSeal.Row row, String recorded) {
-        if (recorded != null && !RevisionSeal.of(row).equals(recorded)) {
+        if (recorded != null && !RevisionSeal.sealedBy(row, recorded)) {
             throw new StoreException(
                     "revision " + row.id() + " of group " + row.group()
                             + " does not match the seal the admin trail recorded when it was stored; not served",
                     new SQLException("config_revision row altered"));
         }
+    }
+
+    private static byte[][] digests(List<Chunk> chunks) {
+        return chunks.stream().map(Chunk::digest).toArray(byte[][]::new);
     }
 
     private static byte[][] digests(java.sql.Array array) throws SQLException {

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -56,9 +57,29 @@ public final class RevisionSeal {
 
     private static final byte[] DOMAIN = "meshguard revision seal v1".getBytes(StandardCharsets.UTF_8);
 
+    private static final byte[] DOMAIN_CHUNKS = "meshguard revision seal v2: chunks".getBytes(StandardCharsets.UTF_8);
+
+    /**
+     * The chunk digests of a revision that names its upstreams, routes and APIs through chunks (V78 on). A chunk's
+     * digest is the SHA-256 of its part digests, so a seal over the chunk digests covers every part as long as each
+     * chunk is checked against its digest where the seal is checked.
+     */
+    record Chunks(byte[][] upstream, byte[][] route, byte[][] api) {
+        /** The row's {@code upstream_chunks}, {@code route_chunks} and {@code api_chunks}, when all three are set. */
+        static Optional<Chunks> read(ResultSet rs) throws SQLException {
+            Optional<byte[][]> upstream = digests(rs.getArray("upstream_chunks"));
+            Optional<byte[][]> route = digests(rs.getArray("route_chunks"));
+            Optional<byte[][]> api = digests(rs.getArray("api_chunks"));
+            return upstream.isPresent() && route.isPresent() && api.isPresent()
+                    ? Optional.of(new Chunks(upstream.get(), route.get(), api.get()))
+                    : Optional.empty();
+        }
+    }
+
     /**
      * A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text.
-     * {@code apiParts} is empty for a revision that keeps its APIs in {@code content} (before V78).
+     * {@code apiParts} is empty for a revision that keeps its APIs in {@code content} (before V78), {@code chunks}
+     * for one that does not name everything through chunks.
      */
     record Row(
             long id,
@@ -69,12 +90,13 @@ public final class RevisionSeal {
             byte[] contentSha256,
             Optional<byte[][]> upstreamParts,
             Optional<byte[][]> routeParts,
-            Optional<byte[][]> apiParts) {
+            Optional<byte[][]> apiParts,
+            Optional<Chunks> chunks) {
 
         /**
          * The row at {@code rs}'s cursor, by column label: {@code id}, {@code group_name}, {@code created_by},
          * {@code reason}, {@code created_at}, {@code content_sha256}, {@code upstream_parts}, {@code route_parts},
-         * {@code api_parts}.
+         * {@code api_parts}, {@code upstream_chunks}, {@code route_chunks}, {@code api_chunks}.
          */
         static Row read(ResultSet rs) throws SQLException {
             return new Row(
@@ -86,22 +108,52 @@ public final class RevisionSeal {
                     rs.getBytes("content_sha256"),
                     digests(rs.getArray("upstream_parts")),
                     digests(rs.getArray("route_parts")),
-                    digests(rs.getArray("api_parts")));
+                    digests(rs.getArray("api_parts")),
+                    Chunks.read(rs));
         }
     }
 
     private RevisionSeal() {}
 
-    /** The seal of {@code row}, hex. */
+    /**
+     * Whether {@code recorded} is {@code row}'s seal: over its chunks ({@link #ofChunks}; the caller checks each chunk
+     * against its digest) or, as revisions were sealed before, over its part digests ({@link #of}). Either way the
+     * seal commits to every part, so a row changed to match the other version's would have to match a SHA-256.
+     */
+    static boolean sealedBy(Row row, String recorded) {
+        return row.chunks().isPresent() && ofChunks(row).equals(recorded) || of(row).equals(recorded);
+    }
+
+    /**
+     * The seal of a revision stored since V78 naming everything through chunks, hex: the row and its chunk digests
+     * (~1/32 as many as its parts: at 2,000 routes the seal over every part digest was the largest cost left in a
+     * revision's write and in another replica's read, issue 48).
+     */
+    static String ofChunks(Row row) {
+        Chunks chunks = row.chunks().orElseThrow(() -> new IllegalArgumentException("the row names no chunks"));
+        MessageDigest sha = header(DOMAIN_CHUNKS, row);
+        digests(sha, Optional.of(chunks.upstream()));
+        digests(sha, Optional.of(chunks.route()));
+        digests(sha, Optional.of(chunks.api()));
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /** The seal of {@code row} over its part digests, as every revision was sealed before V78, hex. */
     static String of(Row row) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
+        MessageDigest sha = header(DOMAIN, row);
+        digests(sha, row.upstreamParts());
+        digests(sha, row.routeParts());
+        // after the rest, and only when present: a revision with its APIs in content seals as it did before V78
+        if (row.apiParts().isPresent()) {
+            digests(sha, row.apiParts());
         }
-        // each field length-prefixed: no two rows encode alike
-        field(sha, DOMAIN);
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /** A SHA-256 fed {@code domain} and the row's own fields, each length-prefixed: no two rows encode alike. */
+    private static MessageDigest header(byte[] domain, Row row) {
+        MessageDigest sha = sha256();
+        field(sha, domain);
         field(sha, Long.toString(row.id()).getBytes(StandardCharsets.UTF_8));
         field(sha, row.group().getBytes(StandardCharsets.UTF_8));
         field(sha, row.createdBy().getBytes(StandardCharsets.UTF_8));
@@ -112,13 +164,7 @@ public final class RevisionSeal {
         }
         field(sha, row.createdAt().toString().getBytes(StandardCharsets.UTF_8));
         field(sha, row.contentSha256());
-        digests(sha, row.upstreamParts());
-        digests(sha, row.routeParts());
-        // after the rest, and only when present: a revision with its APIs in content seals as it did before V78
-        if (row.apiParts().isPresent()) {
-            digests(sha, row.apiParts());
-        }
-        return HexFormat.of().formatHex(sha.digest());
+        return sha;
     }
 
     private static void field(MessageDigest sha, byte[] bytes) {
@@ -198,9 +244,11 @@ public final class RevisionSeal {
         }
         long oldest =
                 recorded.keySet().stream().mapToLong(Long::longValue).min().orElseThrow();
+        // the chunks of revisions sealed over them, each with the first revision naming it: checked after the rows
+        Map<ByteBuffer, Named> chunks = new java.util.LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select r.id, g.name as group_name, r.created_by, r.reason, r.created_at, %s,
-                       x.upstream_parts, x.route_parts, x.api_parts
+                       x.upstream_parts, x.route_parts, x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks
                 from config_revision r join gateway_group g on g.id = r.group_id
                 %s
                 where r.id >= ? order by r.id""".formatted(CONTENT_SHA256, PART_DIGESTS))) {
@@ -218,7 +266,16 @@ public final class RevisionSeal {
                                         + ", " + row.createdAt() + ") has no " + ACTION
                                         + " row in the trail: it was written into the database by hand"));
                     }
-                    if (!of(row).equals(r.seal())) {
+                    boolean overChunks =
+                            row.chunks().isPresent() && ofChunks(row).equals(r.seal());
+                    if (overChunks) {
+                        Chunks k = row.chunks().get();
+                        for (byte[][] named : List.of(k.upstream(), k.route(), k.api())) {
+                            for (byte[] digest : named) {
+                                chunks.putIfAbsent(ByteBuffer.wrap(digest), new Named(row.id(), row.group(), r.seq()));
+                            }
+                        }
+                    } else if (!of(row).equals(r.seal())) {
                         return Optional.of(new AdminTrailVerifier.Finding(
                                 r.seq(),
                                 AdminTrailVerifier.Problem.RECORD_ALTERED,
@@ -230,6 +287,10 @@ public final class RevisionSeal {
                 }
             }
         }
+        Optional<AdminTrailVerifier.Finding> chunkBad = firstBadChunk(c, chunks);
+        if (chunkBad.isPresent()) {
+            return chunkBad;
+        }
         return recorded.entrySet().stream()
                 .min(Map.Entry.comparingByKey())
                 .map(gone -> new AdminTrailVerifier.Finding(
@@ -237,6 +298,67 @@ public final class RevisionSeal {
                         AdminTrailVerifier.Problem.RECORD_REMOVED,
                         "revision " + gone.getKey() + ", recorded at row "
                                 + gone.getValue().seq() + ", is gone"));
+    }
+
+    /** The first revision (its id, group and seal row) that names a chunk. */
+    private record Named(long id, String group, long seq) {}
+
+    /**
+     * The first of {@code chunks} gone from the table or whose parts no longer give its digest, worked out here:
+     * PostgreSQL's constraint and digest function are the database owner's to drop or replace.
+     */
+    private static Optional<AdminTrailVerifier.Finding> firstBadChunk(Connection c, Map<ByteBuffer, Named> chunks)
+            throws SQLException {
+        List<ByteBuffer> all = List.copyOf(chunks.keySet());
+        for (int from = 0; from < all.size(); from += 1_000) {
+            List<ByteBuffer> batch = all.subList(from, Math.min(all.size(), from + 1_000));
+            java.util.Set<ByteBuffer> found = new java.util.HashSet<>();
+            Optional<ByteBuffer> altered = Optional.empty();
+            try (PreparedStatement ps =
+                    c.prepareStatement("select digest, parts from config_revision_chunk where digest = any(?)")) {
+                ps.setArray(
+                        1,
+                        c.createArrayOf(
+                                "bytea", batch.stream().map(ByteBuffer::array).toArray(byte[][]::new)));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        byte[] digest = rs.getBytes(1);
+                        found.add(ByteBuffer.wrap(digest));
+                        MessageDigest sha = sha256();
+                        for (byte[] part : digests(rs.getArray(2)).orElse(new byte[0][])) {
+                            sha.update(part);
+                        }
+                        if (!MessageDigest.isEqual(sha.digest(), digest)) {
+                            altered = Optional.of(ByteBuffer.wrap(digest));
+                        }
+                    }
+                }
+            }
+            Optional<ByteBuffer> bad =
+                    batch.stream().filter(k -> !found.contains(k)).findFirst();
+            Optional<ByteBuffer> first = bad.isPresent() ? bad : altered;
+            if (first.isPresent()) {
+                Named by = chunks.get(first.get());
+                return Optional.of(new AdminTrailVerifier.Finding(
+                        by.seq(),
+                        AdminTrailVerifier.Problem.RECORD_ALTERED,
+                        "revision " + by.id() + " of group " + by.group() + " names chunk "
+                                + HexFormat.of().formatHex(first.get().array())
+                                + (bad.isPresent()
+                                        ? ", which is gone"
+                                        : ", whose parts no longer give its digest: a part it names was changed after"
+                                                + " it was published")));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     private static Optional<byte[][]> digests(Array array) throws SQLException {

@@ -179,6 +179,7 @@ class RevisionSealTest {
                 content,
                 Optional.of(upstreams),
                 Optional.of(routes),
+                Optional.empty(),
                 Optional.empty());
         RevisionSeal.Row whole = new RevisionSeal.Row(
                 7,
@@ -187,6 +188,7 @@ class RevisionSealTest {
                 Optional.empty(),
                 java.time.Instant.parse("2026-01-01T00:00:00Z"),
                 content,
+                Optional.empty(),
                 Optional.empty(),
                 Optional.empty(),
                 Optional.empty());
@@ -203,8 +205,85 @@ class RevisionSealTest {
                 row.contentSha256(),
                 row.upstreamParts(),
                 row.routeParts(),
-                Optional.of(new byte[0][]));
+                Optional.of(new byte[0][]),
+                Optional.empty());
         assertThat(RevisionSeal.of(withApis)).isNotEqualTo(RevisionSeal.of(row));
+    }
+
+    /**
+     * Since V78 a revision is sealed over its chunk digests, and each chunk's digest must be what its parts give:
+     * `audit verify` works each chunk out itself (the constraint and the digest function are the owner's to drop),
+     * so a chunk pointed at another stored part, or deleted, behind its constraint and trigger is named.
+     */
+    @Test
+    void chunkChangedOrDeletedBehindItsConstraint_isNamedByVerify() throws Exception {
+        PgRevisionStore store = new PgRevisionStore(ds);
+        Revision older = store.append("local", withTimeout(6_100), "alice", "older");
+        Revision newer = store.append("local", withTimeout(6_200), "alice", "newer");
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select after_digest from admin_trail where action = 'revision-stored'"
+                        + " and target = 'revision/" + newer.id() + "'")) {
+            rs.next();
+            String recorded = rs.getString(1);
+            RevisionSeal.Row row = sealedRow(c, newer.id());
+            assertThat(RevisionSeal.ofChunks(row)).isEqualTo(recorded);
+            assertThat(RevisionSeal.of(row)).isNotEqualTo(recorded);
+        }
+        // the newer revision's chunk holding the changed route, pointed at the older route's part (stored, intact)
+        String chunk = "(select c.d from config_revision r cross join unnest(r.route_chunks) as c(d)"
+                + " where r.id = " + newer.id() + " and c.d <> all((select route_chunks from config_revision"
+                + " where id = " + older.id() + ")::bytea[]) limit 1)";
+        String oldPart = "(select p.d from config_revision r cross join unnest(r.route_chunks) as c(d)"
+                + " join config_revision_chunk k on k.digest = c.d cross join unnest(k.parts) as p(d)"
+                + " where r.id = " + older.id() + " and c.d <> all((select route_chunks from config_revision"
+                + " where id = " + newer.id() + ")::bytea[]) limit 1)";
+        sql("create table kept_chunk as select * from config_revision_chunk where digest = " + chunk);
+        sql("alter table config_revision_chunk drop constraint config_revision_chunk_digest");
+        sql("alter table config_revision_chunk disable trigger config_revision_chunk_immutable");
+        try {
+            sql("update config_revision_chunk set parts = array[" + oldPart + "] || parts[2:] where digest = "
+                    + "(select digest from kept_chunk)");
+            AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
+            assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
+            assertThat(bad.explanation())
+                    .contains("revision " + newer.id() + " of group local names chunk")
+                    .contains("parts no longer give its digest");
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(newer.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("does not match its digest");
+
+            sql("delete from config_revision_chunk where digest = (select digest from kept_chunk)");
+            assertThat(verify().firstBad().orElseThrow().explanation())
+                    .contains("revision " + newer.id() + " of group local names chunk")
+                    .contains("which is gone");
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(newer.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("chunk(s) that are not stored");
+        } finally {
+            sql("delete from config_revision_chunk where digest = (select digest from kept_chunk)");
+            sql("insert into config_revision_chunk select * from kept_chunk");
+            sql("drop table kept_chunk");
+            sql("alter table config_revision_chunk enable trigger config_revision_chunk_immutable");
+            sql("alter table config_revision_chunk add constraint config_revision_chunk_digest"
+                    + " check (digest = config_revision_chunk_digest(parts))");
+        }
+        assertThat(verify().firstBad()).isEmpty();
+        assertThat(new PgRevisionStore(ds).get(newer.id()).orElseThrow().config())
+                .isEqualTo(newer.config());
+    }
+
+    /** Revision {@code id} as the seal reads it. */
+    private static RevisionSeal.Row sealedRow(Connection c, long id) throws Exception {
+        try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select r.id, g.name as group_name, r.created_by, r.reason,"
+                        + " r.created_at, " + RevisionSeal.CONTENT_SHA256 + ", x.upstream_parts, x.route_parts,"
+                        + " x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks from config_revision r"
+                        + " join gateway_group g on g.id = r.group_id " + RevisionSeal.PART_DIGESTS
+                        + " where r.id = " + id)) {
+            rs.next();
+            return RevisionSeal.Row.read(rs);
+        }
     }
 
     /** A revision stored before V78 (chunks, its APIs in content, sealed without them) is read and verified. */
@@ -237,6 +316,7 @@ class RevisionSealTest {
                         rs.getBytes(3),
                         Optional.empty(),
                         Optional.empty(),
+                        Optional.empty(),
                         Optional.empty());
             }
             try (Statement st = c.createStatement();
@@ -252,6 +332,7 @@ class RevisionSealTest {
                         row.contentSha256(),
                         Optional.of(digests(rs.getArray(1))),
                         Optional.of(digests(rs.getArray(2))),
+                        Optional.empty(),
                         Optional.empty());
             }
             io.meshguard.audit.trail.AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
