@@ -371,6 +371,21 @@ class GatewayConfigSchemaTest {
                         partHex,
                         chunkHex))
                 .hasMessageContaining("or neither");
+
+        // V78: APIs through chunks too, only beside upstream and route chunks, and only chunks that are stored
+        String withApis = "insert into config_revision (group_id, created_by, content, upstream_chunks, route_chunks,"
+                + " api_chunks) values (?, 'ops', '{}'::json, array[]::bytea[], array[]::bytea[],"
+                + " array[decode(?, 'hex')])";
+        assertThat(dsl.execute(withApis, group, chunkHex)).isEqualTo(1);
+        assertThatThrownBy(() -> dsl.execute(withApis, group, missing))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("not stored");
+        assertThatThrownBy(() -> dsl.execute(
+                        "insert into config_revision (group_id, created_by, content, api_chunks)"
+                                + " values (?, 'ops', '{}'::json, array[decode(?, 'hex')])",
+                        group,
+                        chunkHex))
+                .hasMessageContaining("or neither");
     }
 
     @Test
