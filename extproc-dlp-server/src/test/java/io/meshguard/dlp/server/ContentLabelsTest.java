@@ -36,7 +36,12 @@ class ContentLabelsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        fx = new ServerFixture();
+        // what a label does, not how fast: the shipped 2 s headers deadline failed a cold first charset lookup closed
+        // on a starved CI machine (PhaseDeadlineTest covers the deadlines)
+        java.time.Duration generous = java.time.Duration.ofSeconds(60);
+        fx = new ServerFixture(
+                new PhaseDeadlines(generous, generous, generous, java.time.Duration.ZERO),
+                io.meshguard.dlp.content.Transformers::forKind);
     }
 
     @AfterAll
