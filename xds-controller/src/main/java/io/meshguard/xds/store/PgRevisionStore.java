@@ -158,13 +158,8 @@ public final class PgRevisionStore implements RevisionStore {
         private static final Map<Part, Chunk> BY_FIRST_PART = SameInstance.weaklyRemembered();
 
         private static Chunk run(List<Part> run) {
-            java.security.MessageDigest sha = sha256();
-            byte[][] digests = new byte[run.size()][];
-            for (int i = 0; i < digests.length; i++) {
-                digests[i] = run.get(i).digest();
-                sha.update(digests[i]);
-            }
-            byte[] digest = sha.digest();
+            byte[][] digests = run.stream().map(Part::digest).toArray(byte[][]::new);
+            byte[] digest = RevisionSeal.chunkDigest(digests);
             return new Chunk(HexFormat.of().formatHex(digest), digest, digests);
         }
     }
@@ -515,11 +510,7 @@ public final class PgRevisionStore implements RevisionStore {
                 while (rs.next()) {
                     byte[] digest = rs.getBytes(1);
                     byte[][] parts = digests(rs.getArray(2));
-                    java.security.MessageDigest sha = sha256();
-                    for (byte[] part : parts) {
-                        sha.update(part);
-                    }
-                    if (!java.security.MessageDigest.isEqual(sha.digest(), digest)) {
+                    if (!java.security.MessageDigest.isEqual(RevisionSeal.chunkDigest(parts), digest)) {
                         throw new StoreException(
                                 "revision chunk " + HexFormat.of().formatHex(digest) + " does not match its digest",
                                 new SQLException("config_revision_chunk parts altered"));

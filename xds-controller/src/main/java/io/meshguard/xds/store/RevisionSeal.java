@@ -324,11 +324,8 @@ public final class RevisionSeal {
                     while (rs.next()) {
                         byte[] digest = rs.getBytes(1);
                         found.add(ByteBuffer.wrap(digest));
-                        MessageDigest sha = sha256();
-                        for (byte[] part : digests(rs.getArray(2)).orElse(new byte[0][])) {
-                            sha.update(part);
-                        }
-                        if (!MessageDigest.isEqual(sha.digest(), digest)) {
+                        if (!MessageDigest.isEqual(
+                                chunkDigest(digests(rs.getArray(2)).orElse(new byte[0][])), digest)) {
                             altered = Optional.of(ByteBuffer.wrap(digest));
                         }
                     }
@@ -351,6 +348,15 @@ public final class RevisionSeal {
             }
         }
         return Optional.empty();
+    }
+
+    /** A chunk's digest: the SHA-256 of its part digests concatenated in order (V77's {@code config_revision_chunk_digest}). */
+    static byte[] chunkDigest(byte[][] parts) {
+        MessageDigest sha = sha256();
+        for (byte[] part : parts) {
+            sha.update(part);
+        }
+        return sha.digest();
     }
 
     private static MessageDigest sha256() {
