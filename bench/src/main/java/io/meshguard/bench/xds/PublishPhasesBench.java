@@ -8,7 +8,6 @@ import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.EnvoyLoadCheck;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -56,13 +55,7 @@ public final class PublishPhasesBench {
         SnapshotBuilder builder = new SnapshotBuilder(FilterTargets.DEFAULTS);
         long[][] took = new long[PHASES.length][rounds];
         for (int i = 0; i < rounds; i++) {
-            int w = 1 + (i % 98);
-            List<Route> rs = new ArrayList<>(base.routes());
-            rs.set(
-                    0,
-                    rs.get(0)
-                            .withDestinations(
-                                    List.of(new Route.Destination("up-0", 100 - w), new Route.Destination("up-1", w))));
+            List<Route> rs = XdsBenchmark.firstRouteReweighted(base.routes(), i);
             long t0 = System.nanoTime();
             GatewayConfig config = new GatewayConfig(base.groups(), base.upstreams(), base.apis(), rs);
             GatewayConfig slice = config.slice("bench");

@@ -71,13 +71,7 @@ public final class RevisionStoreBench {
     private static List<long[]> block(RevisionStore writer, RevisionStore replica, GatewayConfig base, int rounds) {
         List<long[]> kept = new ArrayList<>();
         for (int i = 0; i < SETTLING + rounds; i++) {
-            int w = 1 + (i % 98);
-            List<Route> rs = new ArrayList<>(base.routes());
-            rs.set(
-                    0,
-                    rs.get(0)
-                            .withDestinations(
-                                    List.of(new Route.Destination("up-0", 100 - w), new Route.Destination("up-1", w))));
+            List<Route> rs = XdsBenchmark.firstRouteReweighted(base.routes(), i);
             GatewayConfig slice = new GatewayConfig(base.groups(), base.upstreams(), base.apis(), rs);
             long t0 = System.nanoTime();
             RevisionStore.Pending pending = writer.prepare(java.util.Map.of("bench", slice), "bench", "round " + i);

@@ -144,6 +144,18 @@ public final class XdsBenchmark {
         return new GatewayConfig(List.of(group), ups, apis, rs);
     }
 
+    /** {@code routes} with the first route's weights changed for {@code round} (they repeat every 98 rounds). */
+    static List<Route> firstRouteReweighted(List<Route> routes, int round) {
+        int w = 1 + (round % 98);
+        List<Route> rs = new ArrayList<>(routes);
+        rs.set(
+                0,
+                rs.get(0)
+                        .withDestinations(
+                                List.of(new Route.Destination("up-0", 100 - w), new Route.Destination("up-1", w))));
+        return rs;
+    }
+
     static void snapshotBuild() {
         for (int n : new int[] {100, 1_000, 10_000}) {
             GatewayConfig c = config(n, 8080);

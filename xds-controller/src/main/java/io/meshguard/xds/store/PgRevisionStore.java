@@ -451,13 +451,8 @@ public final class PgRevisionStore implements RevisionStore {
         java.sql.Array apiArray = rs.getArray("api_chunks");
         Optional<byte[][]> apiChunks = apiArray == null ? Optional.empty() : Optional.of(digests(apiArray));
         Map<ByteBuffer, ReadChunk> chunks = chunks(c, upstreamChunks, routeChunks, apiChunks.orElse(new byte[0][]));
-        RevisionSeal.Row row = new RevisionSeal.Row(
-                rs.getLong("id"),
-                rs.getString("group_name"),
-                rs.getString("created_by"),
-                Optional.ofNullable(rs.getString("reason")),
-                rs.getTimestamp("created_at").toInstant(),
-                rs.getBytes("content_sha256"),
+        RevisionSeal.Row row = RevisionSeal.Row.read(
+                rs,
                 Optional.of(partsOf(upstreamChunks, chunks)),
                 Optional.of(partsOf(routeChunks, chunks)),
                 apiChunks.map(named -> partsOf(named, chunks)),

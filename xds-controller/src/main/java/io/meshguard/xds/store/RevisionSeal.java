@@ -99,6 +99,22 @@ public final class RevisionSeal {
          * {@code api_parts}, {@code upstream_chunks}, {@code route_chunks}, {@code api_chunks}.
          */
         static Row read(ResultSet rs) throws SQLException {
+            return read(
+                    rs,
+                    digests(rs.getArray("upstream_parts")),
+                    digests(rs.getArray("route_parts")),
+                    digests(rs.getArray("api_parts")),
+                    Chunks.read(rs));
+        }
+
+        /** The row's own columns at {@code rs}'s cursor (as {@link #read(ResultSet)}), with the digests given. */
+        static Row read(
+                ResultSet rs,
+                Optional<byte[][]> upstreamParts,
+                Optional<byte[][]> routeParts,
+                Optional<byte[][]> apiParts,
+                Optional<Chunks> chunks)
+                throws SQLException {
             return new Row(
                     rs.getLong("id"),
                     rs.getString("group_name"),
@@ -106,10 +122,10 @@ public final class RevisionSeal {
                     Optional.ofNullable(rs.getString("reason")),
                     rs.getTimestamp("created_at").toInstant(),
                     rs.getBytes("content_sha256"),
-                    digests(rs.getArray("upstream_parts")),
-                    digests(rs.getArray("route_parts")),
-                    digests(rs.getArray("api_parts")),
-                    Chunks.read(rs));
+                    upstreamParts,
+                    routeParts,
+                    apiParts,
+                    chunks);
         }
     }
 

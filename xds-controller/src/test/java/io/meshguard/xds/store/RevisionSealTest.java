@@ -95,16 +95,10 @@ class RevisionSealTest {
                 + " where id = " + older.id() + ") where id = " + newer.id());
         try {
             // every part is intact, so only the seal tells that the newer revision now serves the older route
-            assertThatThrownBy(() -> store.get(newer.id()))
-                    .isInstanceOf(StoreException.class)
-                    .hasMessageContaining("revision " + newer.id() + " of group local does not match the seal");
+            assertRefusedAndNamed(store, newer);
             try (io.meshguard.xds.XdsCore replica = PostgresStoreTest.core(store)) {
                 assertThat(replica.publisher().servedRevision("local")).isEmpty();
             }
-
-            AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
-            assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
-            assertThat(bad.explanation()).contains("revision " + newer.id() + " of group local");
         } finally {
             restore();
         }
@@ -364,12 +358,7 @@ class RevisionSealTest {
         behindTheTrigger("update config_revision set api_chunks = (select api_chunks from config_revision"
                 + " where id = " + withAll.id() + ") where id = " + withFewer.id());
         try {
-            assertThatThrownBy(() -> new PgRevisionStore(ds).get(withFewer.id()))
-                    .isInstanceOf(StoreException.class)
-                    .hasMessageContaining("revision " + withFewer.id() + " of group local does not match the seal");
-            AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
-            assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
-            assertThat(bad.explanation()).contains("revision " + withFewer.id() + " of group local");
+            assertRefusedAndNamed(new PgRevisionStore(ds), withFewer);
         } finally {
             restore();
         }
@@ -379,6 +368,16 @@ class RevisionSealTest {
     private static byte[][] digests(java.sql.Array array) throws Exception {
         Object[] values = (Object[]) array.getArray();
         return java.util.Arrays.stream(values).map(v -> (byte[]) v).toArray(byte[][]::new);
+    }
+
+    /** {@code altered} no longer matches its seal: refused when read, named by `audit verify`. */
+    private static void assertRefusedAndNamed(PgRevisionStore store, Revision altered) throws Exception {
+        assertThatThrownBy(() -> store.get(altered.id()))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("revision " + altered.id() + " of group local does not match the seal");
+        AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
+        assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
+        assertThat(bad.explanation()).contains("revision " + altered.id() + " of group local");
     }
 
     /** Copies the revisions aside, as they are, for {@link #restore}. */
