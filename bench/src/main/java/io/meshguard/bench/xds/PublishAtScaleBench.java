@@ -48,7 +48,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * then {@code POST /publish}: call start → revision stored (the revision's {@code NOTIFY}, seen by a separate
  * {@code LISTEN} connection, i.e. after commit), → the call's answer, → every ADS node has ACKed the new routes. The
  * baseline in the same round: {@code POST /validate} of the same draft. Warm-up rounds: a fifth of the rounds, or
- * {@code -Dbench.warmup=N}.
+ * {@code -Dbench.warmup=N}. {@code -Dbench.replicas=2}: a second controller on the same database, as the manifests
+ * run two, serving every other node; it hears of each publish by {@code NOTIFY} and reads the revision from
+ * PostgreSQL, and its nodes' ACKs are timed on their own too.
  *
  * <p>{@code trail}: the same admin call (PUT + publish) with the signed admin-trail checkpoints running at the shipped
  * interval ({@code audit.admin_trail.checkpoint.interval}) against none, in alternating blocks (paired, order swapped
@@ -59,6 +61,9 @@ public final class PublishAtScaleBench {
 
     private final HikariDataSource ds;
     private final XdsController xds;
+    /** The publishing controller first, then the others (same database, their own ADS ports). */
+    private final List<XdsController> replicas = new ArrayList<>();
+
     private final StatusHttpServer http;
     private final HttpClient client = HttpClient.newHttpClient();
     private final String base;
@@ -81,25 +86,30 @@ public final class PublishAtScaleBench {
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.of(tokenFile),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(20),
-                        Duration.ofMinutes(5),
-                        Duration.ZERO,
-                        "bench",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
-                        vhdsCluster),
-                ds,
-                registry,
-                c -> {});
+        for (int i = 0; i < Integer.getInteger("bench.replicas", 1); i++) {
+            replicas.add(XdsController.create(
+                    new XdsSettings(
+                            "127.0.0.1",
+                            0,
+                            Optional.of(tokenFile),
+                            FilterTargets.DEFAULTS,
+                            Optional.empty(),
+                            Duration.ofMillis(20),
+                            Duration.ofMinutes(5),
+                            Duration.ZERO,
+                            "bench-" + i,
+                            io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
+                            vhdsCluster),
+                    ds,
+                    i == 0 ? registry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                    c -> {}));
+        }
+        xds = replicas.get(0);
         http = new StatusHttpServer("bench", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
-        xds.start();
+        for (XdsController replica : replicas) {
+            replica.start();
+        }
         http.start();
         base = "http://127.0.0.1:" + http.port();
         stored = new PgChannelListener(
@@ -155,7 +165,7 @@ public final class PublishAtScaleBench {
             }
             bench.stored.close();
             bench.http.close();
-            bench.xds.close();
+            bench.replicas.forEach(XdsController::close);
         }
         System.exit(0);
     }
@@ -165,9 +175,17 @@ public final class PublishAtScaleBench {
         send("PUT", "/config", ConfigJson.write(c));
         send("POST", "/publish", "{\"reason\":\"initial " + routes + "\"}");
         GroupResources r = xds.core().snapshots().served("bench").orElseThrow().resources();
+        long initial = xds.core().snapshots().served("bench").orElseThrow().revision();
+        waitFor(() -> replicas.stream().allMatch(x -> x.core()
+                .snapshots()
+                .served("bench")
+                .map(s -> s.revision() == initial)
+                .orElse(false)));
+        // ten channels per replica; node i on replica i % replicas
         List<ManagedChannel> channels = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            channels.add(NettyChannelBuilder.forAddress("127.0.0.1", xds.adsPort())
+        for (int i = 0; i < 10 * replicas.size(); i++) {
+            channels.add(NettyChannelBuilder.forAddress(
+                            "127.0.0.1", replicas.get(i % replicas.size()).adsPort())
                     .usePlaintext()
                     .maxInboundMessageSize(64 * 1024 * 1024)
                     .build());
@@ -186,6 +204,7 @@ public final class PublishAtScaleBench {
                 // in batches: 500 full pushes of a 2,000-route group at once outlast any timeout on a shared machine
                 waitFor(connected);
             }
+            // i % channels.size() % replicas.size() == i % replicas.size(): channel j serves replica j % replicas
             ManagedChannel ch = channels.get(i % channels.size());
             io.envoyproxy.envoy.config.core.v3.Node.Builder node = io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
                     .setId("node-" + routes + "-" + run + "-" + i)
@@ -213,6 +232,7 @@ public final class PublishAtScaleBench {
         List<Long> toAnswer = new ArrayList<>();
         List<Long> toAllAcked = new ArrayList<>();
         List<Long> storedToAcked = new ArrayList<>();
+        List<Long> storedToOthersAcked = new ArrayList<>();
         List<Long> validate = new ArrayList<>();
         long bytesBefore = 0;
         for (int i = 0; i < warm + rounds; i++) {
@@ -250,6 +270,11 @@ public final class PublishAtScaleBench {
             String key = kind == Nodes.ENVOY_VHDS ? next : RawAdsSubscriber.RDS + "@" + next;
             waitFor(() -> acks.stream().allMatch(a -> a.getOrDefault(key, Long.MIN_VALUE) >= t0));
             long last = acks.stream().mapToLong(a -> a.get(key)).max().orElseThrow();
+            long lastOnOthers = java.util.stream.IntStream.range(0, acks.size())
+                    .filter(n -> n % replicas.size() != 0)
+                    .mapToLong(n -> acks.get(n).get(key))
+                    .max()
+                    .orElse(ts);
             long v0 = System.nanoTime();
             send("POST", "/validate", configJson);
             long v1 = System.nanoTime();
@@ -259,16 +284,20 @@ public final class PublishAtScaleBench {
                 toAnswer.add(t1 - t0);
                 toAllAcked.add(last - t0);
                 storedToAcked.add(last - ts);
+                storedToOthersAcked.add(lastOnOthers - ts);
                 validate.add(v1 - v0);
             }
         }
         System.out.printf(
-                "%,d routes, %d ADS nodes (%s), %d publishes after %d warm-up (ms p50 / p99):%n",
-                routes, nodes, kind, rounds, warm);
+                "%,d routes, %d ADS nodes (%s) on %d replica(s), %d publishes after %d warm-up (ms p50 / p99):%n",
+                routes, nodes, kind, replicas.size(), rounds, warm);
         row("POST /publish start → revision stored", toStored);
         row("POST /publish start → its answer", toAnswer);
         row("POST /publish start → all nodes ACKed", toAllAcked);
         row("revision stored → all nodes ACKed", storedToAcked);
+        if (replicas.size() > 1) {
+            row("… the other replicas' nodes", storedToOthersAcked);
+        }
         row("PUT /routes/… (the change itself)", put);
         row("baseline POST /validate, same draft", validate);
         System.out.printf(
