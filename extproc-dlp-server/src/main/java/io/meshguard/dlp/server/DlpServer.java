@@ -134,6 +134,8 @@ public final class DlpServer implements ServerComponent {
 
     @Override
     public void start() throws IOException {
+        // the JDK's charsets are read into a table once: before the first request, not during it
+        io.meshguard.dlp.content.Charsets.lookup("utf-8");
         List<ServerServiceDefinition> services = new ArrayList<>();
         services.add(ServerInterceptors.intercept(tracing.bind(service), RouteHint.interceptor()));
         services.addAll(GrpcServerHost.bind(extra.toArray(BindableService[]::new)));
