@@ -14,11 +14,9 @@ import io.meshguard.db.PgChannelListener;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -88,18 +86,7 @@ public final class PublishAtScaleBench {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         for (int i = 0; i < Integer.getInteger("bench.replicas", 1); i++) {
             replicas.add(XdsController.create(
-                    new XdsSettings(
-                            "127.0.0.1",
-                            0,
-                            Optional.of(tokenFile),
-                            FilterTargets.DEFAULTS,
-                            Optional.empty(),
-                            Duration.ofMillis(20),
-                            Duration.ofMinutes(5),
-                            Duration.ZERO,
-                            "bench-" + i,
-                            io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
-                            vhdsCluster),
+                    XdsBenchmark.settings(tokenFile, "bench-" + i, vhdsCluster),
                     ds,
                     i == 0 ? registry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
                     c -> {}));

@@ -144,6 +144,22 @@ public final class XdsBenchmark {
         return new GatewayConfig(List.of(group), ups, apis, rs);
     }
 
+    /** A controller on loopback for the benches: any free ports, {@code tokenFile}'s admin token, 20 ms debounce. */
+    static XdsSettings settings(Path tokenFile, String name, Optional<String> vhdsCluster) {
+        return new XdsSettings(
+                "127.0.0.1",
+                0,
+                Optional.of(tokenFile),
+                FilterTargets.DEFAULTS,
+                Optional.empty(),
+                Duration.ofMillis(20),
+                Duration.ofMinutes(5),
+                Duration.ZERO,
+                name,
+                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
+                vhdsCluster);
+    }
+
     /** {@code routes} with the first route's weights changed for {@code round} (they repeat every 98 rounds). */
     static List<Route> firstRouteReweighted(List<Route> routes, int round) {
         int w = 1 + (round % 98);
@@ -269,21 +285,7 @@ public final class XdsBenchmark {
         Path tokenFile = tmp.resolve("token");
         Files.writeString(tokenFile, TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        XdsController xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.of(tokenFile),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(20),
-                        Duration.ofMinutes(5),
-                        Duration.ZERO,
-                        "bench",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
-                ds,
-                registry,
-                c -> {});
+        XdsController xds = XdsController.create(settings(tokenFile, "bench", Optional.empty()), ds, registry, c -> {});
         StatusHttpServer http = new StatusHttpServer("bench", HttpServerSettings.onPort(0), registry);
         xds.mountAdminApi(http);
         xds.start();

@@ -36,7 +36,7 @@ public final class PgRevisionStore implements RevisionStore {
     /** The PostgreSQL notification channel that announces new revisions. */
     public static final String CHANNEL = "meshguard_xds_publish";
 
-    /** Entries in each of the two memos below, least recently used out (a larger group is sent whole each time). */
+    /** Entries in each memo of parts, least recently used out (a larger group is sent or read whole each time). */
     static final int REMEMBERED_PARTS = 16_384;
 
     /** Chunks read, at ~32 parts each: the parts of {@link #REMEMBERED_PARTS} and room for their neighbours. */
@@ -421,13 +421,16 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
+    /** The seal the admin trail recorded for the revision row {@code r}, as {@code recorded_seal} (null: none). */
+    private static final String RECORDED_SEAL = """
+            (select t.after_digest from admin_trail t
+               where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal""".formatted(RevisionSeal.ACTION);
+
     private static final String ROW = """
             select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at,
-                   r.upstream_chunks, r.route_chunks, r.api_chunks, %s,
-                   (select t.after_digest from admin_trail t
-                      where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal
+                   r.upstream_chunks, r.route_chunks, r.api_chunks, %s, %s
             from config_revision r join gateway_group g on g.id = r.group_id
-            where r.id = ?""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION);
+            where r.id = ?""".formatted(RevisionSeal.CONTENT_SHA256, RECORDED_SEAL);
 
     /**
      * A chunk as read: its part digests (checked against the chunk's digest) and, once read, their objects of
@@ -439,7 +442,7 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    /** Chunks read (or written) by this store, by digest; a chunk's digest fixes its parts, so they never go stale. */
+    /** Chunks this store read, by digest; a chunk's digest fixes its parts, so they never go stale. */
     private final Map<ByteBuffer, ReadChunk> readChunks = SameInstance.recentlyUsed(REMEMBERED_CHUNKS);
     /** Parts read, as objects, by digest (immutable records, shared by the revisions that hold the part). */
     private final Map<ByteBuffer, Object> readParts = SameInstance.recentlyUsed(REMEMBERED_PARTS);
@@ -692,12 +695,10 @@ public final class PgRevisionStore implements RevisionStore {
                    (select array_agg(p.content::text order by u.n)
                       from unnest(x.route_parts) with ordinality as u(digest, n)
                       join config_revision_part p on p.digest = u.digest),
-                   %s,
-                   (select t.after_digest from admin_trail t
-                      where t.action = '%s' and t.target = 'revision/' || r.id) as recorded_seal,
+                   %s, %s,
                    x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks
             from config_revision r join gateway_group g on g.id = r.group_id
-            %s""".formatted(RevisionSeal.CONTENT_SHA256, RevisionSeal.ACTION, RevisionSeal.PART_DIGESTS);
+            %s""".formatted(RevisionSeal.CONTENT_SHA256, RECORDED_SEAL, RevisionSeal.PART_DIGESTS);
 
     private Revision revision(ResultSet rs) throws SQLException {
         String recorded = rs.getString("recorded_seal");
