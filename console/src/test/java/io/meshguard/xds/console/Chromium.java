@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -105,13 +106,22 @@ final class Chromium implements AutoCloseable {
     }
 
     WebElement waitFor(By by) {
-        return new WebDriverWait(driver, Duration.ofSeconds(30))
-                .until(ExpectedConditions.visibilityOfElementLocated(by));
+        return acrossPageSwaps(Duration.ofSeconds(30)).until(ExpectedConditions.visibilityOfElementLocated(by));
     }
 
     void waitForText(By by, String text) {
-        new WebDriverWait(driver, Duration.ofSeconds(30))
-                .until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+        acrossPageSwaps(Duration.ofSeconds(30)).until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+    }
+
+    /**
+     * A wait that outlasts the page it started on: after a form's submit the element found may belong to the page
+     * being replaced, and chromedriver (150) then answers "Node with given id does not belong to the document", an
+     * unknown error rather than a stale element, which Selenium's conditions do not catch.
+     */
+    WebDriverWait acrossPageSwaps(Duration timeout) {
+        WebDriverWait wait = new WebDriverWait(driver, timeout);
+        wait.ignoring(WebDriverException.class);
+        return wait;
     }
 
     /** The page's axe-core violations of impact serious or critical, as "rule (impact): help ×nodes". */

@@ -287,7 +287,7 @@ class ConsoleBrowserTest {
                     .as("NACK text is shown as text, never as markup")
                     .contains("<script>alert(1)</script>");
             // an event re-renders the rows a few seconds later
-            new org.openqa.selenium.support.ui.WebDriverWait(alice.driver, Duration.ofSeconds(20))
+            alice.acrossPageSwaps(Duration.ofSeconds(20))
                     .until(d -> !d.findElement(By.id("fleet-updated")).getText().equals(first));
             assertThat(alice.seriousAccessibilityViolations()).isEmpty();
             assertThat(alice.cspViolations()).isEmpty();

@@ -131,13 +131,21 @@ final class PersonsBrowser implements AutoCloseable {
     }
 
     WebElement waitFor(By by) {
-        return new WebDriverWait(driver, Duration.ofSeconds(60))
-                .until(ExpectedConditions.visibilityOfElementLocated(by));
+        return acrossPageSwaps().until(ExpectedConditions.visibilityOfElementLocated(by));
     }
 
     void waitForText(By by, String text) {
-        new WebDriverWait(driver, Duration.ofSeconds(60))
-                .until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+        acrossPageSwaps().until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+    }
+
+    /**
+     * A wait that outlasts the page it started on: an element found on the page a submit replaces answers "Node with
+     * given id does not belong to the document" (chromedriver 150), an unknown error Selenium's conditions do not catch.
+     */
+    private WebDriverWait acrossPageSwaps() {
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+        wait.ignoring(org.openqa.selenium.WebDriverException.class);
+        return wait;
     }
 
     /** What the page shows, for failure messages. */
