@@ -12,12 +12,16 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
- * Checks presented API keys against the store. Records are cached for {@code recordTtl} (also "no such key"
- * answers, so random keys cannot flood the database); a revocation drops them at once ({@link #invalidate} on the
- * replica that revoked, {@link ApiKeyRevocations} on every replica), the TTL is only the net under a lost notice. Uses
+ * Checks presented API keys against the store. Records are cached for {@code recordTtl}, "no such key" answers too; a
+ * revocation drops them at once ({@link #invalidate} on the replica that revoked, {@link ApiKeyRevocations} on every
+ * replica), the TTL is only the net under a lost notice. A made-up key is a new id each time, so no cache holds it
+ * back: an id the replica's {@link ApiKeyIds} does not know is read from the store only within a budget of reads per
+ * second (a key created a moment ago, before its notice arrived, still gets in) and refused unread beyond it. Uses
  * are counted in memory and written by {@link #flushUsage()}.
  */
 public final class ApiKeyAuthenticator {
@@ -25,11 +29,15 @@ public final class ApiKeyAuthenticator {
     private final Clock clock;
     private final Cache<String, Optional<ApiKeyStore.Stored>> records;
     private final Map<String, Uses> uses = new ConcurrentHashMap<>();
+    private final ApiKeyIds ids;
+    private final ReadBudget unlistedReads;
+    private final LongAdder unlistedRead = new LongAdder();
+    private final LongAdder unlistedRefused = new LongAdder();
 
     /** One key's uses not yet written: how many, and when the newest was (epoch millis). */
     private static final class Uses {
         final LongAdder count = new LongAdder();
-        final java.util.concurrent.atomic.AtomicLong newestMillis = new java.util.concurrent.atomic.AtomicLong();
+        final AtomicLong newestMillis = new AtomicLong();
 
         void add(long n, long atMillis) {
             count.add(n);
@@ -37,9 +45,28 @@ public final class ApiKeyAuthenticator {
         }
     }
 
+    /** Every unknown id read from the store: for a store that is not followed ({@link ApiKeyIds#UNKNOWN}). */
     public ApiKeyAuthenticator(ApiKeyStore store, Clock clock, Duration recordTtl) {
+        this(store, clock, recordTtl, ApiKeyIds.UNKNOWN, 0, System::nanoTime);
+    }
+
+    /**
+     * @param ids the key ids this replica knows exist
+     * @param unlistedReadsPerSecond store reads a second, on average with a burst of as many, for presented ids
+     *     {@code ids} does not know; 0 reads none of them
+     * @param nanoTime the clock of that budget
+     */
+    public ApiKeyAuthenticator(
+            ApiKeyStore store,
+            Clock clock,
+            Duration recordTtl,
+            ApiKeyIds ids,
+            long unlistedReadsPerSecond,
+            LongSupplier nanoTime) {
         this.store = store;
         this.clock = clock;
+        this.ids = ids;
+        this.unlistedReads = new ReadBudget(unlistedReadsPerSecond, nanoTime);
         this.records = Caffeine.newBuilder()
                 .maximumSize(100_000)
                 .expireAfterWrite(recordTtl)
@@ -52,6 +79,15 @@ public final class ApiKeyAuthenticator {
             return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key malformed");
         }
         Optional<ApiKeyStore.Stored> stored = records.getIfPresent(parsed.get().keyId());
+        if (stored == null && !ids.mayExist(parsed.get().keyId())) {
+            if (unlistedReads.take()) {
+                unlistedRead.increment();
+            } else {
+                // not cached: the id may be a key whose notice is on its way, read again once the budget allows
+                unlistedRefused.increment();
+                stored = Optional.empty();
+            }
+        }
         if (stored == null) {
             try {
                 stored = store.find(parsed.get().keyId());
@@ -107,6 +143,52 @@ public final class ApiKeyAuthenticator {
         } catch (ApiKeyStore.UnavailableException e) {
             batch.forEach((id, u) -> uses.computeIfAbsent(id, k -> new Uses())
                     .add(u.count(), u.lastUsed().toEpochMilli()));
+        }
+    }
+
+    /** Presented ids the replica did not know that were read from the store (within the budget). */
+    public long unlistedRead() {
+        return unlistedRead.sum();
+    }
+
+    /** Presented ids the replica did not know that were refused without a read (over the budget). */
+    public long unlistedRefused() {
+        return unlistedRefused.sum();
+    }
+
+    /**
+     * At most {@code perSecond} reads a second on average, with a burst of as many (GCRA: each read moves a theoretical
+     * arrival time one interval on; a read is taken while that time stays within a second of now).
+     */
+    private static final class ReadBudget {
+        private static final long SECOND = 1_000_000_000L;
+        private final long interval;
+        private final LongSupplier nanoTime;
+        private final AtomicLong arrival = new AtomicLong(Long.MIN_VALUE);
+
+        ReadBudget(long perSecond, LongSupplier nanoTime) {
+            if (perSecond < 0) {
+                throw new IllegalArgumentException("reads per second must not be negative: " + perSecond);
+            }
+            this.interval = perSecond == 0 ? 0 : Math.max(1, SECOND / perSecond);
+            this.nanoTime = nanoTime;
+        }
+
+        boolean take() {
+            if (interval == 0) {
+                return false;
+            }
+            long now = nanoTime.getAsLong();
+            while (true) {
+                long before = arrival.get();
+                long next = Math.max(before, now) + interval;
+                if (next - now > SECOND) {
+                    return false;
+                }
+                if (arrival.compareAndSet(before, next)) {
+                    return true;
+                }
+            }
         }
     }
 

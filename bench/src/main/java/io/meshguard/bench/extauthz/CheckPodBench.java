@@ -512,7 +512,7 @@ public final class CheckPodBench {
     }
 
     /** CPU of the PostgreSQL processes now serving (backends, writer, checkpointer...), from {@code /proc}. */
-    private static long postgresCpuNanos(HikariDataSource ds) throws Exception {
+    static long postgresCpuNanos(HikariDataSource ds) throws Exception {
         List<Long> pids = new ArrayList<>();
         try (Connection c = ds.getConnection();
                 Statement s = c.createStatement();
@@ -541,7 +541,7 @@ public final class CheckPodBench {
         }
     }
 
-    private static String cpuModel() {
+    static String cpuModel() {
         try {
             return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
                     .filter(l -> l.startsWith("model name"))
@@ -553,7 +553,7 @@ public final class CheckPodBench {
         }
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return f[0] + " " + f[1] + " " + f[2];

@@ -10,6 +10,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -23,11 +24,16 @@ final class LoadGenerator {
     record Result(double throughput, long count, long notAllowed, Histogram latency, boolean saturated) {}
 
     private final AuthorizationGrpc.AuthorizationStub stub;
-    private final CheckRequest request;
+    private final Supplier<CheckRequest> requests;
 
     LoadGenerator(ManagedChannel channel, CheckRequest request) {
+        this(channel, () -> request);
+    }
+
+    /** Sends a request from {@code requests} each time (e.g. a new made-up credential per Check). */
+    LoadGenerator(ManagedChannel channel, Supplier<CheckRequest> requests) {
         this.stub = AuthorizationGrpc.newStub(channel);
-        this.request = request;
+        this.requests = requests;
     }
 
     Result closedLoop(int inFlight, Duration duration) throws InterruptedException {
@@ -40,7 +46,7 @@ final class LoadGenerator {
         while (System.nanoTime() < end) {
             permits.acquire();
             long sent = System.nanoTime();
-            stub.check(request, observer(sent, recorder, done, denied, permits));
+            stub.check(requests.get(), observer(sent, recorder, done, denied, permits));
         }
         permits.acquire(inFlight);
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -70,7 +76,7 @@ final class LoadGenerator {
                 LockSupport.parkNanos(wait);
             }
             outstanding.acquireUninterruptibly();
-            stub.check(request, observer(intended, recorder, done, denied, outstanding));
+            stub.check(requests.get(), observer(intended, recorder, done, denied, outstanding));
         }
         while (done.get() < sentCount.get()) {
             if (System.nanoTime() - start > duration.toNanos() + TimeUnit.SECONDS.toNanos(60)) {

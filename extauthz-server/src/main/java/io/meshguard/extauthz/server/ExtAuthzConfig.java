@@ -33,6 +33,7 @@ public record ExtAuthzConfig(
         Duration tokenCacheMaxTtl,
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
+        long apiKeyUnlistedReadsPerSecond,
         long rateLimitMaxBuckets,
         RedisSettings redis,
         RateLimitSettings rateLimit,
@@ -83,6 +84,17 @@ public record ExtAuthzConfig(
             "apikey.usage_flush_interval",
             Duration.ofSeconds(10),
             "How often API key use counts are written to PostgreSQL.");
+    public static final ConfigKey<Long> APIKEY_UNLISTED_READS = ConfigKey.longInteger(
+            "apikey.unlisted_reads_per_second",
+            20,
+            0,
+            100_000,
+            "PostgreSQL reads a second (per replica, with a burst of as many) for presented API key ids the replica "
+                    + "does not know to exist. Each replica follows the ids of the stored keys (read at start, a new key "
+                    + "added when its transaction commits: `NOTIFY meshguard_apikey_created`, V79), so such an id is "
+                    + "either a key created a moment ago, whose notice is still on its way, or a made-up one; beyond "
+                    + "this rate they are refused (401 `invalid_api_key`) without a read, so a flood of made-up keys "
+                    + "costs the database nothing more. 0 reads none of them.");
     public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger(
             "ratelimit.max_buckets",
             100_000,
@@ -125,6 +137,7 @@ public record ExtAuthzConfig(
                     TOKEN_CACHE_MAX_TTL,
                     APIKEY_CACHE_TTL,
                     APIKEY_USAGE_FLUSH,
+                    APIKEY_UNLISTED_READS,
                     RATELIMIT_MAX_BUCKETS,
                     RATELIMIT_BREAKER_FAILURES,
                     RATELIMIT_BREAKER_OPEN_FOR,
@@ -157,6 +170,7 @@ public record ExtAuthzConfig(
                 config.get(TOKEN_CACHE_MAX_TTL),
                 config.get(APIKEY_CACHE_TTL),
                 config.get(APIKEY_USAGE_FLUSH),
+                config.get(APIKEY_UNLISTED_READS),
                 config.get(RATELIMIT_MAX_BUCKETS),
                 new RedisConfig().read(config),
                 new RateLimitSettings(
@@ -192,6 +206,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -212,6 +227,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -232,6 +248,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -253,6 +270,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -260,6 +278,28 @@ public record ExtAuthzConfig(
                 subscriptions,
                 jwksTlsCaFile,
                 required);
+    }
+
+    /** A copy reading at most this many unknown API key ids a second ({@link #APIKEY_UNLISTED_READS}). */
+    public ExtAuthzConfig withApiKeyUnlistedReads(long perSecond) {
+        return new ExtAuthzConfig(
+                grpc,
+                http,
+                policyFile,
+                policyReloadInterval,
+                jwksHttpTimeout,
+                tokenCacheMaxEntries,
+                tokenCacheMaxTtl,
+                apiKeyCacheTtl,
+                apiKeyUsageFlushInterval,
+                perSecond,
+                rateLimitMaxBuckets,
+                redis,
+                rateLimit,
+                quota,
+                subscriptions,
+                jwksTlsCaFile,
+                policyRequireApproval);
     }
 
     /** A copy with these quota settings. */
@@ -274,6 +314,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -295,6 +336,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 settings,
                 rateLimit,
@@ -316,6 +358,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 settings,
@@ -337,6 +380,7 @@ public record ExtAuthzConfig(
                 tokenCacheMaxTtl,
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
+                apiKeyUnlistedReadsPerSecond,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,

@@ -8,9 +8,11 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
+import io.meshguard.extauthz.apikey.ApiKeyIds;
 import io.meshguard.extauthz.apikey.ApiKeyRevocations;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
+import io.meshguard.extauthz.apikey.KnownApiKeyIds;
 import io.meshguard.extauthz.approval.ApprovedPolicies;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.decision.CheckSize;
@@ -41,6 +43,7 @@ import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.policy.PolicyWatcher;
 import io.meshguard.runtime.tracing.Tracing;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -53,6 +56,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,6 +69,8 @@ import org.slf4j.LoggerFactory;
 public final class ExtAuthzServer implements ServerComponent {
     private static final Logger LOG = LoggerFactory.getLogger(ExtAuthzServer.class);
     public static final String SERVICE = "envoy.service.auth.v3.Authorization";
+    /** How often the stored keys' ids are read whole, besides each (re)connect: the net under a lost notice. */
+    static final Duration KEY_IDS_READ_WHOLE = Duration.ofMinutes(1);
 
     private final ExtAuthzConfig config;
     private final AuthzPipeline pipeline;
@@ -75,6 +81,8 @@ public final class ExtAuthzServer implements ServerComponent {
     private final Optional<ApiKeyAuthenticator> apiKeys;
     /** Revocations pushed from the key database to this replica's key cache (with a database only). */
     private final Optional<ApiKeyRevocations> revocations;
+    /** The ids of the stored keys, followed on this replica (with a database only). */
+    private final Optional<KnownApiKeyIds> knownKeyIds;
 
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
@@ -175,7 +183,25 @@ public final class ExtAuthzServer implements ServerComponent {
                 registry,
                 // the rate limiter's heartbeat counts the replicas (assumed_replicas until it first answers)
                 () -> globalLimits.map(RedisRateLimiter::replicas).orElse(1));
-        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(s, clock, config.apiKeyCacheTtl()));
+        this.knownKeyIds = dataSource.flatMap(ds -> store.map(s -> new KnownApiKeyIds(ds, KEY_IDS_READ_WHOLE)));
+        this.apiKeys = store.map(s -> new ApiKeyAuthenticator(
+                s,
+                clock,
+                config.apiKeyCacheTtl(),
+                knownKeyIds.<ApiKeyIds>map(k -> k).orElse(ApiKeyIds.UNKNOWN),
+                config.apiKeyUnlistedReadsPerSecond(),
+                System::nanoTime));
+        apiKeys.ifPresent(a -> Map.<String, ToDoubleFunction<ApiKeyAuthenticator>>of(
+                        "read", ApiKeyAuthenticator::unlistedRead, "refused", ApiKeyAuthenticator::unlistedRefused)
+                .forEach((outcome, count) -> FunctionCounter.builder(
+                                "meshguard_authz_apikey_unlisted_ids_total", a, count)
+                        .description("Presented API key ids this replica did not know to exist, by outcome: read"
+                                + " (from PostgreSQL, within apikey.unlisted_reads_per_second) or refused (unread)")
+                        .tag("outcome", outcome)
+                        .register(registry)));
+        knownKeyIds.ifPresent(k -> Gauge.builder("meshguard_authz_apikey_ids_known", k, KnownApiKeyIds::size)
+                .description("API key ids this replica knows exist (0 until first read from PostgreSQL)")
+                .register(registry));
         this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(
                 ds,
                 a::invalidateAll,
@@ -279,6 +305,7 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.start();
         subscriptionState.ifPresent(SubscriptionStateClient::start);
         revocations.ifPresent(ApiKeyRevocations::start);
+        knownKeyIds.ifPresent(KnownApiKeyIds::start);
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
@@ -467,6 +494,7 @@ public final class ExtAuthzServer implements ServerComponent {
         }
         subscriptionState.ifPresent(SubscriptionStateClient::close);
         revocations.ifPresent(ApiKeyRevocations::close);
+        knownKeyIds.ifPresent(KnownApiKeyIds::close);
         controllerChannel.ifPresent(ManagedChannel::shutdownNow);
         globalLimits.ifPresent(RedisRateLimiter::close);
         redis.ifPresent(RedisConnection::close);
