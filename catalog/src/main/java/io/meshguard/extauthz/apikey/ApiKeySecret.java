@@ -36,14 +36,23 @@ public final class ApiKeySecret {
         return mint(RANDOM::nextBytes);
     }
 
-    /** A key from {@code randomBytes}; ids that {@link SensitiveText#mask} would change are drawn again. */
+    /**
+     * Whether {@code keyId} reads the same in the audit log, the admin trail and the access log: an id that
+     * {@link SensitiveText#mask} would change (it spells a card or registration number) is masked there and cannot be
+     * searched for. Such ids are no longer issued; a key issued with one before gets a clean id when it is rotated.
+     */
+    public static boolean readableInLogs(String keyId) {
+        return SensitiveText.mask(keyId).equals(keyId);
+    }
+
+    /** A key from {@code randomBytes}; ids not {@linkplain #readableInLogs readable in logs} are drawn again. */
     static Minted mint(Consumer<byte[]> randomBytes) {
         byte[] id = new byte[8];
         String keyId;
         do {
             randomBytes.accept(id);
             keyId = HEX.formatHex(id);
-        } while (!SensitiveText.mask(keyId).equals(keyId));
+        } while (!readableInLogs(keyId));
         byte[] secret = new byte[32];
         randomBytes.accept(secret);
         String secretText = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);

@@ -7,6 +7,7 @@ import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.apikey.ApiKey;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+import io.meshguard.extauthz.apikey.ApiKeySecret;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.policy.Durations;
@@ -349,8 +350,7 @@ public final class ApiKeyCommand implements Runnable {
      * format ({@code mgk_<id>_<secret>}) and only its id is used and printed from then on.
      */
     static String keyIdOf(CommandSpec spec, String given) {
-        Optional<io.meshguard.extauthz.apikey.ApiKeySecret.Parsed> whole =
-                io.meshguard.extauthz.apikey.ApiKeySecret.parse(given.strip());
+        Optional<ApiKeySecret.Parsed> whole = ApiKeySecret.parse(given.strip());
         if (whole.isPresent()) {
             spec.commandLine()
                     .getErr()
@@ -369,9 +369,13 @@ public final class ApiKeyCommand implements Runnable {
         return given;
     }
 
+    /**
+     * One key per line; a key issued before its id was checked against the audit's masking, whose id the logs show
+     * masked, ends with {@code id_in_logs=masked (rotate it for an id the logs show)}.
+     */
     static void describe(PrintWriter out, ApiKey k) {
         out.printf(
-                "%s  tenant=%s owner=%s name=%s tier=%s roles=%s scopes=%s created=%s expires=%s revoked=%s uses=%d last_used=%s%n",
+                "%s  tenant=%s owner=%s name=%s tier=%s roles=%s scopes=%s created=%s expires=%s revoked=%s uses=%d last_used=%s%s%n",
                 k.keyId(),
                 k.tenant(),
                 k.owner(),
@@ -383,7 +387,8 @@ public final class ApiKeyCommand implements Runnable {
                 k.expiresAt().map(Instant::toString).orElse("never"),
                 k.revokedAt().map(Instant::toString).orElse("no"),
                 k.useCount(),
-                k.lastUsedAt().map(Instant::toString).orElse("never"));
+                k.lastUsedAt().map(Instant::toString).orElse("never"),
+                ApiKeySecret.readableInLogs(k.keyId()) ? "" : " id_in_logs=masked (rotate it for an id the logs show)");
     }
 
     @Command(

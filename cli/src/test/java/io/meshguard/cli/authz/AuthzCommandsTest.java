@@ -575,6 +575,49 @@ class AuthzCommandsTest {
                 .isEqualTo(2);
     }
 
+    /**
+     * A key issued before ids were checked against the audit's masking, whose id spells a registration number: the
+     * logs show it masked, so the listing says so and what to do; a clean id's line says nothing of the kind.
+     */
+    @Test
+    void apikeyList_flagsAKeyWhoseIdTheLogsShowMasked() throws Exception {
+        Path pw = tmp.resolve("pw");
+        Files.writeString(pw, PG.password());
+        Path config = tmp.resolve("db.yaml");
+        Files.writeString(
+                config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
+        io.meshguard.extauthz.apikey.JdbcApiKeyStore store =
+                new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource());
+        for (String id : List.of("e0d8907161402088", "0123456789abcdef")) {
+            store.insert(
+                    new io.meshguard.extauthz.apikey.ApiKey(
+                            id,
+                            "old-" + id,
+                            "partner",
+                            "acme",
+                            List.of(),
+                            List.of(),
+                            "free",
+                            Instant.parse("2026-01-01T00:00:00Z"),
+                            Optional.empty(),
+                            Optional.empty(),
+                            Optional.empty(),
+                            Optional.empty(),
+                            0),
+                    new byte[32]);
+        }
+
+        assertThat(run("apikey", "list", "--direct-db", "--config", config.toString()))
+                .isEqualTo(0);
+        String masked = out().lines()
+                .filter(l -> l.startsWith("e0d8907161402088 "))
+                .findFirst()
+                .orElseThrow();
+        assertThat(masked).endsWith("id_in_logs=masked (rotate it for an id the logs show)");
+        assertThat(out().lines().filter(l -> l.startsWith("0123456789abcdef ")).findFirst())
+                .hasValueSatisfying(l -> assertThat(l).doesNotContain("id_in_logs"));
+    }
+
     @Test
     void apikeyRevoke_givenTheWholeKey_revokesByItsId_andNeverPrintsTheSecret() throws Exception {
         Path pw = tmp.resolve("pw");
