@@ -69,8 +69,12 @@ import org.slf4j.LoggerFactory;
 public final class ExtAuthzServer implements ServerComponent {
     private static final Logger LOG = LoggerFactory.getLogger(ExtAuthzServer.class);
     public static final String SERVICE = "envoy.service.auth.v3.Authorization";
-    /** How often the stored keys' ids are read whole, besides each (re)connect: the net under a lost notice. */
-    static final Duration KEY_IDS_READ_WHOLE = Duration.ofMinutes(1);
+    /**
+     * How often the stored keys' ids are read whole besides each (re)connect. A listening session loses no notice
+     * (PostgreSQL fails the inserting commit when its notification queue is full), so this is a net for the unexpected,
+     * kept long: each read moves every id, across regions for a zone's replicas.
+     */
+    static final Duration KEY_IDS_READ_WHOLE = Duration.ofMinutes(10);
 
     private final ExtAuthzConfig config;
     private final AuthzPipeline pipeline;
