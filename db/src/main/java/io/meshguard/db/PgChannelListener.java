@@ -31,6 +31,7 @@ public final class PgChannelListener implements AutoCloseable {
     private final String channel;
     private final Duration debounce;
     private final Duration safetyNet;
+    private final Runnable onConnect;
     private final Consumer<Optional<Set<String>>> onChange;
     private final AtomicBoolean running = new AtomicBoolean();
     private Thread thread;
@@ -55,6 +56,21 @@ public final class PgChannelListener implements AutoCloseable {
             Duration debounce,
             Duration safetyNet,
             Consumer<Optional<Set<String>>> onChange) {
+        this(dataSource, channel, debounce, safetyNet, () -> {}, onChange);
+    }
+
+    /**
+     * As above, calling {@code onConnect} each time the listener has (re)connected and listens, before the
+     * {@code onChange} that says anything may have changed: for state that must be read whole after notices may have
+     * been lost, and not on every safety net.
+     */
+    public PgChannelListener(
+            DataSource dataSource,
+            String channel,
+            Duration debounce,
+            Duration safetyNet,
+            Runnable onConnect,
+            Consumer<Optional<Set<String>>> onChange) {
         if (!channel.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("not a plain channel name: " + channel);
         }
@@ -62,6 +78,7 @@ public final class PgChannelListener implements AutoCloseable {
         this.channel = channel;
         this.debounce = debounce;
         this.safetyNet = safetyNet;
+        this.onConnect = onConnect;
         this.onChange = onChange;
     }
 
@@ -77,6 +94,11 @@ public final class PgChannelListener implements AutoCloseable {
             try (Connection c = dataSource.getConnection()) {
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + channel);
+                }
+                try {
+                    onConnect.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("listener on {}: the reconnect was not taken: {}", channel, e.getMessage());
                 }
                 changed(Optional.empty());
                 PGConnection pg = c.unwrap(PGConnection.class);

@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Checks presented API keys against the store. Records are cached for {@code recordTtl}, "no such key" answers too; a
- * revocation drops them at once ({@link #invalidate} on the replica that revoked, {@link ApiKeyRevocations} on every
+ * revocation drops them at once ({@link #invalidate} on the replica that revoked, {@link ApiKeyNotices} on every
  * replica), the TTL is only the net under a lost notice. A made-up key is a new id each time, so no cache holds it
  * back: an id the replica's {@link ApiKeyIds} does not know is read from the store only within a budget of reads per
  * second (a key created a moment ago, before its notice arrived, still gets in) and refused unread beyond it. Uses

@@ -36,7 +36,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * A flood of made-up API keys (the right shape, a new random id each time) against extauthz on a real PostgreSQL, as
  * users run it (audit to PostgreSQL, 10,000 keys stored), in two configurations in the same run: every unknown id read
  * from the database ({@code apikey.unlisted_reads_per_second=100000}, what every replica did before V79) and the
- * default (20 a second, ids followed through {@code NOTIFY meshguard_apikey_created}). Per configuration and round:
+ * default (20 a second, ids followed through V79's notices). Per configuration and round:
  * the flood alone (32 in flight: its Checks/s, PostgreSQL's CPU per made-up key from {@code /proc}, the store reads it
  * caused), and a subscriber's key at a fixed rate without and with the flood beside it (p99 from the intended send
  * time). Medians of the rounds.

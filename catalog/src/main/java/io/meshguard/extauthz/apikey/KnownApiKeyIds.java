@@ -1,11 +1,9 @@
 package io.meshguard.extauthz.apikey;
 
-import io.meshguard.db.PgChannelListener;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
@@ -15,44 +13,35 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The ids of the API keys in PostgreSQL, followed on this replica: read whole when the listener (re)connects and every
- * {@code safetyNet}, and each new key added when its transaction commits (migration V79 notifies {@value #CHANNEL}
- * with its id). Until the first read, every id may exist. Ids are kept as 64-bit numbers (a key id is 16 lower-case
- * hex digits): 8 bytes a key, in a sorted array plus the keys added since the last whole read. Deleted keys stay
- * until the next whole read; that costs a lookup, never a wrong answer.
+ * The ids of the API keys in PostgreSQL, as this replica knows them: read whole ({@link #readWhole}: when
+ * {@link ApiKeyNotices} (re)connects, and now and then), each new key added as its notice arrives ({@link #add}).
+ * Until the first whole read every id may exist. Ids are kept as 64-bit numbers (a key id is 16 lower-case hex
+ * digits): 8 bytes a key in a sorted array, plus the keys added since the last whole read. A deleted key stays until
+ * the next whole read; that costs a lookup, never a wrong answer.
  */
-public final class KnownApiKeyIds implements ApiKeyIds, AutoCloseable {
-    /** The channel V79's {@code meshguard_apikey_created} trigger notifies, with the new key's id. */
-    public static final String CHANNEL = "meshguard_apikey_created";
-
+public final class KnownApiKeyIds implements ApiKeyIds {
     private static final Logger LOG = LoggerFactory.getLogger(KnownApiKeyIds.class);
 
     private final DataSource dataSource;
-    private final PgChannelListener channel;
-    /** Sorted ids of the last whole read; null before it. Only the listener's thread writes. */
+    /** Sorted ids of the last whole read; null before it. */
     private volatile long[] read;
-    /** Ids notified since the last whole read. */
-    private final Set<Long> added = ConcurrentHashMap.newKeySet();
+    /** Ids added since the last whole read; a new set with each whole read. */
+    private volatile Set<Long> added = ConcurrentHashMap.newKeySet();
 
-    /** @param safetyNet how often the ids are read whole anyway (notices lost without the connection noticing) */
-    public KnownApiKeyIds(DataSource dataSource, Duration safetyNet) {
+    public KnownApiKeyIds(DataSource dataSource) {
         this.dataSource = dataSource;
-        this.channel = new PgChannelListener(dataSource, CHANNEL, Duration.ZERO, safetyNet, this::changed);
-    }
-
-    public KnownApiKeyIds start() {
-        channel.start("apikey-ids");
-        return this;
     }
 
     @Override
     public boolean mayExist(String keyId) {
+        // added before read: a whole read replaces read first, so a set of adds already cleared means read has them
+        Set<Long> since = added;
         long[] ids = read;
         if (ids == null) {
             return true;
         }
         Optional<Long> id = number(keyId);
-        return id.isEmpty() || Arrays.binarySearch(ids, id.get()) >= 0 || added.contains(id.get());
+        return id.isEmpty() || since.contains(id.get()) || Arrays.binarySearch(ids, id.get()) >= 0;
     }
 
     /** Whether the ids have been read whole at least once (before that every id may exist). */
@@ -66,23 +55,22 @@ public final class KnownApiKeyIds implements ApiKeyIds, AutoCloseable {
         return (ids == null ? 0 : ids.length) + added.size();
     }
 
-    private void changed(Optional<Set<String>> payloads) {
-        if (payloads.isEmpty()) {
-            readWhole();
-            return;
-        }
-        for (String keyId : payloads.get()) {
-            number(keyId).ifPresent(added::add);
-        }
+    /** A key created since the last whole read (its notice). */
+    public synchronized void add(String keyId) {
+        number(keyId).ifPresent(added::add);
     }
 
-    private void readWhole() {
+    /**
+     * Reads every stored id. Synchronized with {@link #add}: a notice taken while this read runs waits for it, so an id
+     * committed after the read's snapshot is added after the read replaced the ids, never lost by it.
+     */
+    public synchronized void readWhole() {
         long[] ids = new long[1024];
         int n = 0;
         try (Connection c = dataSource.getConnection();
                 Statement s = c.createStatement()) {
-            s.setFetchSize(10_000);
             c.setAutoCommit(false); // a cursor, so a million ids are not held as rows at once
+            s.setFetchSize(10_000);
             try (ResultSet rs = s.executeQuery("select key_id from api_keys")) {
                 while (rs.next()) {
                     Optional<Long> id = number(rs.getString(1));
@@ -98,15 +86,14 @@ public final class KnownApiKeyIds implements ApiKeyIds, AutoCloseable {
                 c.setAutoCommit(true);
             }
         } catch (SQLException e) {
-            // the listener retries on a lost connection; until then the ids known before stay
+            // the ids known before stay; the listener reads again when it reconnects
             LOG.warn("API key ids not read: {}", e.getMessage());
             return;
         }
         long[] sorted = Arrays.copyOf(ids, n);
         Arrays.sort(sorted);
-        // the notices taken before this read are in it; later ones arrive after it, on this thread
         read = sorted;
-        added.clear();
+        added = ConcurrentHashMap.newKeySet();
     }
 
     /** A key id as its number; empty for anything a presented key cannot name (not 16 lower-case hex digits). */
@@ -121,10 +108,5 @@ public final class KnownApiKeyIds implements ApiKeyIds, AutoCloseable {
             }
         }
         return Optional.of(Long.parseUnsignedLong(keyId, 16));
-    }
-
-    @Override
-    public void close() {
-        channel.close();
     }
 }

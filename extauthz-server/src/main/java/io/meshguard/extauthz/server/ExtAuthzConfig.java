@@ -91,7 +91,7 @@ public record ExtAuthzConfig(
             100_000,
             "PostgreSQL reads a second (per replica, with a burst of as many) for presented API key ids the replica "
                     + "does not know to exist. Each replica follows the ids of the stored keys (read at start, a new key "
-                    + "added when its transaction commits: `NOTIFY meshguard_apikey_created`, V79), so such an id is "
+                    + "added when its transaction commits: a `created:` notice on `meshguard_apikey`, V79), so such an id is "
                     + "either a key created a moment ago, whose notice is still on its way, or a made-up one; beyond "
                     + "this rate they are refused (401 `invalid_api_key`) without a read, so a flood of made-up keys "
                     + "costs the database nothing more. 0 reads none of them.");

@@ -9,7 +9,7 @@ import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
 import io.meshguard.extauthz.apikey.ApiKeyIds;
-import io.meshguard.extauthz.apikey.ApiKeyRevocations;
+import io.meshguard.extauthz.apikey.ApiKeyNotices;
 import io.meshguard.extauthz.apikey.ApiKeyStore;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.apikey.KnownApiKeyIds;
@@ -70,9 +70,9 @@ public final class ExtAuthzServer implements ServerComponent {
     private static final Logger LOG = LoggerFactory.getLogger(ExtAuthzServer.class);
     public static final String SERVICE = "envoy.service.auth.v3.Authorization";
     /**
-     * How often the stored keys' ids are read whole besides each (re)connect. A listening session loses no notice
-     * (PostgreSQL fails the inserting commit when its notification queue is full), so this is a net for the unexpected,
-     * kept long: each read moves every id, across regions for a zone's replicas.
+     * How often the stored keys' ids are read whole besides each (re)connect of the notices' listener. A listening
+     * session loses no notice (PostgreSQL fails the inserting commit when its notification queue is full), so this is
+     * a net for the unexpected, kept long: each read moves every id, across regions for a zone's replicas.
      */
     static final Duration KEY_IDS_READ_WHOLE = Duration.ofMinutes(10);
 
@@ -83,10 +83,10 @@ public final class ExtAuthzServer implements ServerComponent {
     private final Optional<ApprovedPolicies<AuthzPolicy>> approvedOnly;
 
     private final Optional<ApiKeyAuthenticator> apiKeys;
-    /** Revocations pushed from the key database to this replica's key cache (with a database only). */
-    private final Optional<ApiKeyRevocations> revocations;
     /** The ids of the stored keys, followed on this replica (with a database only). */
     private final Optional<KnownApiKeyIds> knownKeyIds;
+    /** Revocations and creations pushed from the key database to this replica (with a database only). */
+    private final Optional<ApiKeyNotices> keyNotices;
 
     private final AuthorizationService service;
     private final GrpcServerHost grpc;
@@ -187,7 +187,7 @@ public final class ExtAuthzServer implements ServerComponent {
                 registry,
                 // the rate limiter's heartbeat counts the replicas (assumed_replicas until it first answers)
                 () -> globalLimits.map(RedisRateLimiter::replicas).orElse(1));
-        this.knownKeyIds = dataSource.flatMap(ds -> store.map(s -> new KnownApiKeyIds(ds, KEY_IDS_READ_WHOLE)));
+        this.knownKeyIds = dataSource.flatMap(ds -> store.map(s -> new KnownApiKeyIds(ds)));
         this.apiKeys = store.map(s -> new ApiKeyAuthenticator(
                 s,
                 clock,
@@ -206,10 +206,11 @@ public final class ExtAuthzServer implements ServerComponent {
         knownKeyIds.ifPresent(k -> Gauge.builder("meshguard_authz_apikey_ids_known", k, KnownApiKeyIds::size)
                 .description("API key ids this replica knows exist (0 until first read from PostgreSQL)")
                 .register(registry));
-        this.revocations = dataSource.flatMap(ds -> apiKeys.map(a -> new ApiKeyRevocations(
+        this.keyNotices = dataSource.flatMap(ds -> knownKeyIds.flatMap(ids -> apiKeys.map(a -> new ApiKeyNotices(
                 ds,
                 a::invalidateAll,
-                config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl())));
+                ids,
+                config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl()))));
         RateLimiter limiter = globalLimits
                 .<RateLimiter>map(g -> g)
                 .orElseGet(() ->
@@ -308,8 +309,9 @@ public final class ExtAuthzServer implements ServerComponent {
         }
         watcher.start();
         subscriptionState.ifPresent(SubscriptionStateClient::start);
-        revocations.ifPresent(ApiKeyRevocations::start);
-        knownKeyIds.ifPresent(KnownApiKeyIds::start);
+        keyNotices.ifPresent(ApiKeyNotices::start);
+        knownKeyIds.ifPresent(k -> background.scheduleWithFixedDelay(
+                k::readWhole, KEY_IDS_READ_WHOLE.toMillis(), KEY_IDS_READ_WHOLE.toMillis(), TimeUnit.MILLISECONDS));
         grpc.start();
         background.execute(pipeline::warmUp);
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
@@ -497,8 +499,7 @@ public final class ExtAuthzServer implements ServerComponent {
                     quotas.pendingIncrements());
         }
         subscriptionState.ifPresent(SubscriptionStateClient::close);
-        revocations.ifPresent(ApiKeyRevocations::close);
-        knownKeyIds.ifPresent(KnownApiKeyIds::close);
+        keyNotices.ifPresent(ApiKeyNotices::close);
         controllerChannel.ifPresent(ManagedChannel::shutdownNow);
         globalLimits.ifPresent(RedisRateLimiter::close);
         redis.ifPresent(RedisConnection::close);
