@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.meshguard.extauthz.decision.AuthResult;
 import io.meshguard.extauthz.decision.Identity;
 import io.meshguard.extauthz.decision.Reason;
+import io.meshguard.extauthz.ratelimit.Gcra;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -156,36 +157,33 @@ public final class ApiKeyAuthenticator {
         return unlistedRefused.sum();
     }
 
-    /**
-     * At most {@code perSecond} reads a second on average, with a burst of as many (GCRA: each read moves a theoretical
-     * arrival time one interval on; a read is taken while that time stays within a second of now).
-     */
+    /** At most {@code perSecond} reads a second on average, with a burst of as many: {@link Gcra} in microseconds. */
     private static final class ReadBudget {
-        private static final long SECOND = 1_000_000_000L;
-        private final long interval;
+        private static final long SECOND_MICROS = 1_000_000L;
+        private final long emission;
         private final LongSupplier nanoTime;
-        private final AtomicLong arrival = new AtomicLong(Long.MIN_VALUE);
+        private final AtomicLong tat = new AtomicLong(Long.MIN_VALUE);
 
         ReadBudget(long perSecond, LongSupplier nanoTime) {
             if (perSecond < 0) {
                 throw new IllegalArgumentException("reads per second must not be negative: " + perSecond);
             }
-            this.interval = perSecond == 0 ? 0 : Math.max(1, SECOND / perSecond);
+            this.emission = perSecond == 0 ? 0 : Math.max(1, SECOND_MICROS / perSecond);
             this.nanoTime = nanoTime;
         }
 
         boolean take() {
-            if (interval == 0) {
+            if (emission == 0) {
                 return false;
             }
-            long now = nanoTime.getAsLong();
+            long now = nanoTime.getAsLong() / 1_000;
             while (true) {
-                long before = arrival.get();
-                long next = Math.max(before, now) + interval;
-                if (next - now > SECOND) {
+                long before = tat.get();
+                Gcra.Step step = Gcra.step(before, now, emission, SECOND_MICROS);
+                if (!step.allowed()) {
                     return false;
                 }
-                if (arrival.compareAndSet(before, next)) {
+                if (tat.compareAndSet(before, step.newTat())) {
                     return true;
                 }
             }

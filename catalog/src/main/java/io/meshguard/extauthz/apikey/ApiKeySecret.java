@@ -59,6 +59,20 @@ public final class ApiKeySecret {
         return new Minted(PREFIX + keyId + "_" + secretText, keyId, sha256(secretText));
     }
 
+    /** Whether {@code text} has a key id's shape: 16 lower-case hex digits, what a presented key can name. */
+    public static boolean isKeyId(String text) {
+        if (text.length() != 16) {
+            return false;
+        }
+        for (int i = 0; i < 16; i++) {
+            char c = text.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Splits a presented key; anything not of the exact shape is empty (and denied without a store lookup). */
     public static Optional<Parsed> parse(String text) {
         if (text.length() != PREFIX.length() + 16 + 1 + 43
@@ -67,11 +81,8 @@ public final class ApiKeySecret {
             return Optional.empty();
         }
         String keyId = text.substring(PREFIX.length(), PREFIX.length() + 16);
-        for (int i = 0; i < keyId.length(); i++) {
-            char c = keyId.charAt(i);
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-                return Optional.empty();
-            }
+        if (!isKeyId(keyId)) {
+            return Optional.empty();
         }
         String secret = text.substring(PREFIX.length() + 17);
         for (int i = 0; i < secret.length(); i++) {

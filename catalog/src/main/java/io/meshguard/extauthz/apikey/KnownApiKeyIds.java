@@ -98,15 +98,6 @@ public final class KnownApiKeyIds implements ApiKeyIds {
 
     /** A key id as its number; empty for anything a presented key cannot name (not 16 lower-case hex digits). */
     static Optional<Long> number(String keyId) {
-        if (keyId.length() != 16) {
-            return Optional.empty();
-        }
-        for (int i = 0; i < 16; i++) {
-            char c = keyId.charAt(i);
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-                return Optional.empty();
-            }
-        }
-        return Optional.of(Long.parseUnsignedLong(keyId, 16));
+        return ApiKeySecret.isKeyId(keyId) ? Optional.of(Long.parseUnsignedLong(keyId, 16)) : Optional.empty();
     }
 }

@@ -129,7 +129,8 @@ class ApiKeyRevocationTest {
         }
     }
 
-    private static CheckResponse check(ManagedChannel ch, String key) {
+    /** A Check of {@code /api/x} with {@code key} in {@code x-api-key}, as a gateway asks it. */
+    static CheckResponse check(ManagedChannel ch, String key) {
         return AuthorizationGrpc.newBlockingStub(ch)
                 .withDeadlineAfter(Duration.ofSeconds(30))
                 .check(CheckRequests.of(

@@ -2,13 +2,11 @@ package io.meshguard.extauthz.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.apikey.ApiKeyService;
 import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -20,7 +18,6 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -122,15 +119,7 @@ class MadeUpApiKeysTest {
         }
 
         int status(String key) {
-            CheckResponse r = AuthorizationGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(Duration.ofSeconds(10))
-                    .check(CheckRequests.of(
-                            "GET",
-                            "api.test.example",
-                            "/api/x",
-                            Map.of("x-api-key", List.of(key)),
-                            Map.of(),
-                            CheckRequests.Encoding.HEADERS));
+            CheckResponse r = ApiKeyRevocationTest.check(channel, key);
             return r.hasOkResponse() ? 0 : r.getDeniedResponse().getStatus().getCodeValue();
         }
 
