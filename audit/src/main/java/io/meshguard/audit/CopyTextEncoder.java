@@ -16,7 +16,7 @@ import java.util.UUID;
  * then copied to its length) allocated several such arrays per batch, each above G1's humongous-object threshold
  * (half a region: 512 KB at the pod's heap), which went straight to the old generation and drove concurrent cycles.
  */
-final class CopyTextEncoder {
+public final class CopyTextEncoder {
     /** Bytes handed to the sink at a time; well below G1's humongous threshold at any heap size. */
     static final int CHUNK_BYTES = 64 * 1024;
 
@@ -50,7 +50,7 @@ final class CopyTextEncoder {
     }
 
     /** The COPY text of {@code batch}, one line per event, columns in {@link PostgresAuditStore#COLUMNS} order. */
-    static byte[] encode(List<AuditEvent> batch) {
+    public static byte[] encode(List<AuditEvent> batch) {
         CopyTextEncoder out = new CopyTextEncoder(Math.max(256, batch.size() * 400));
         for (AuditEvent e : batch) {
             out.row(e);

@@ -3,7 +3,7 @@ package io.meshguard.cli;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
-import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -80,7 +80,7 @@ final class ConfigReference {
                 new Section(
                         "Console on the xds-controller's admin port (`console.*`)",
                         ConfigSchema.builder()
-                                .addAll(io.meshguard.xds.console.ConsoleConfig.configGroup()
+                                .addAll(io.meshguard.console.ConsoleConfig.configGroup()
                                         .keys())
                                 .build()),
                 new Section(

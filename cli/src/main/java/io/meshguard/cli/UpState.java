@@ -72,7 +72,7 @@ public record UpState(
      * Writes the state atomically (write to a temporary file, then rename); owner-only when it holds the local
      * realm's demo passwords.
      */
-    void writeTo(Path dataDir) throws IOException {
+    public void writeTo(Path dataDir) throws IOException {
         Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
         Files.deleteIfExists(tmp);
         if (!idp.users().isEmpty()) {
@@ -91,7 +91,7 @@ public record UpState(
     }
 
     /** The state in {@code dataDir}, whether or not its process still runs. */
-    static Optional<UpState> read(Path dataDir) throws IOException {
+    public static Optional<UpState> read(Path dataDir) throws IOException {
         Path file = dataDir.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
@@ -108,7 +108,7 @@ public record UpState(
     }
 
     /** True while the {@code up} process that wrote this state runs. */
-    boolean alive() {
+    public boolean alive() {
         return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 

@@ -6,7 +6,7 @@ import io.fabric8.istio.api.security.v1.PeerAuthentication;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.scan.ValueHasher;
-import io.meshguard.dlp.server.BodyScan;
+import io.meshguard.dlpserver.BodyScan;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -191,7 +191,7 @@ class LocalStackTest {
             // has no Secret for the key and warns that checkpoints are off)
             Stream.of(
                             io.meshguard.access.AdminAccessSettings.configGroup(),
-                            io.meshguard.xds.console.ConsoleConfig.configGroup(),
+                            io.meshguard.console.ConsoleConfig.configGroup(),
                             io.meshguard.catalog.api.CatalogSettings.configGroup(),
                             io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                     .flatMap(g -> g.keys().stream())

@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.db.DbConfig;
-import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -73,7 +73,7 @@ record ServerContract(
                 .add(AdminAccessSettings.configGroup())
                 .add(io.meshguard.catalog.api.CatalogSettings.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
-                .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
+                .add(io.meshguard.console.ConsoleConfig.configGroup())
                 .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                 .build();
         ConfigSchema extauthz = withAuditKeys(ExtAuthzConfig.SCHEMA);

@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.meshguard.db.DbConfig;
-import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.dlpserver.DlpServerSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.meshguard.e2e;
 
-import io.meshguard.cli.demo.AuditTrail;
+import io.meshguard.devstack.demo.AuditTrail;
 import io.meshguard.emulator.Exchange;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -10,7 +10,7 @@ import io.meshguard.cli.canary.CanaryResult.Outcome;
 import io.meshguard.cli.canary.CanaryRoute;
 import io.meshguard.cli.canary.CanaryTransport;
 import io.meshguard.cli.canary.HttpCanaryTransport;
-import io.meshguard.cli.demo.DemoGateway;
+import io.meshguard.devstack.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;

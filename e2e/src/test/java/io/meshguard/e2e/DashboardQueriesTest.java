@@ -19,7 +19,7 @@ import io.meshguard.cli.canary.CanaryKind;
 import io.meshguard.cli.canary.CanaryProbe;
 import io.meshguard.cli.canary.CanaryRoute;
 import io.meshguard.cli.canary.HttpCanaryTransport;
-import io.meshguard.cli.demo.DemoGateway;
+import io.meshguard.devstack.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;

@@ -5,16 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.audit.AuditWriterStatus;
-import io.meshguard.cli.LocalStack;
 import io.meshguard.cli.Main;
-import io.meshguard.cli.StackContext;
-import io.meshguard.cli.UpPorts;
-import io.meshguard.cli.audit.AuditPart;
-import io.meshguard.cli.dev.DevIssuerStackPart;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;
 import io.meshguard.cli.idp.ProductIdp;
-import io.meshguard.cli.xds.XdsStackPart;
+import io.meshguard.devstack.LocalStack;
+import io.meshguard.devstack.StackContext;
+import io.meshguard.devstack.UpPorts;
+import io.meshguard.devstack.audit.AuditPart;
+import io.meshguard.devstack.dev.DevIssuerStackPart;
+import io.meshguard.devstack.xds.XdsStackPart;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Gateway;
@@ -218,16 +218,16 @@ final class E2eStack implements AutoCloseable {
     }
 
     /** Where {@code meshguard demo} finds this stack (what it reads from up.json for a real up). */
-    io.meshguard.cli.demo.DemoCommand.Target demoTarget() {
+    io.meshguard.devstack.demo.DemoCommand.Target demoTarget() {
         XdsStackPart xds = local.part(XdsStackPart.class);
-        return new io.meshguard.cli.demo.DemoCommand.Target(
+        return new io.meshguard.devstack.demo.DemoCommand.Target(
                 "127.0.0.1",
                 xds.adsPort(),
                 xds.adminUrl(),
                 xds.tokenFile(),
                 dataDir,
                 db.dataSource()::getConnection,
-                productIdp.map(idp -> io.meshguard.cli.demo.CustomerTokens.ofIssuer(idp.issuer())));
+                productIdp.map(idp -> io.meshguard.devstack.demo.CustomerTokens.ofIssuer(idp.issuer())));
     }
 
     /**
@@ -244,12 +244,13 @@ final class E2eStack implements AutoCloseable {
     /** host:port of extauthz's Check listener and of the DLP server's, for {@code meshguard authz|dlp send}. */
     String extauthzTarget() {
         return "127.0.0.1:"
-                + local.part(io.meshguard.cli.authz.ExtAuthzStackPart.class).grpcPort();
+                + local.part(io.meshguard.devstack.authz.ExtAuthzStackPart.class)
+                        .grpcPort();
     }
 
     String dlpTarget() {
         return "127.0.0.1:"
-                + local.part(io.meshguard.cli.dlp.DlpStackPart.class).grpcPort();
+                + local.part(io.meshguard.devstack.dlp.DlpStackPart.class).grpcPort();
     }
 
     int adsPort() {

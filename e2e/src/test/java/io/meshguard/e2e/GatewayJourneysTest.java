@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.cli.demo.AuditTrail;
-import io.meshguard.cli.demo.DemoGateway;
-import io.meshguard.cli.demo.Sse;
 import io.meshguard.cli.idp.LocalRealm;
 import io.meshguard.cli.idp.ProductIdp;
+import io.meshguard.devstack.demo.AuditTrail;
+import io.meshguard.devstack.demo.DemoGateway;
+import io.meshguard.devstack.demo.Sse;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
 import io.meshguard.emulator.Gateway;
@@ -943,7 +943,7 @@ class GatewayJourneysTest {
     void demo_playsEveryJourneyAgainstTheStack_andShowsWhatEachPartDid() throws Exception {
         // last; the demo adds its group beside this class's (same APIs, its own upstreams): this group keeps serving
         java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
-        int exit = io.meshguard.cli.demo.DemoCommand.play(
+        int exit = io.meshguard.devstack.demo.DemoCommand.play(
                 stack.demoTarget(), new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
         String out = text.toString(java.nio.charset.StandardCharsets.UTF_8);
 

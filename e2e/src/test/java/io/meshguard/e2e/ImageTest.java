@@ -199,7 +199,7 @@ class ImageTest {
         // the content of every file that is not an archive: no private key anywhere (jars are checked by name above).
         // One PEM block is known and harmless: `meshguard demo` sends a truncated, unusable sample key to show the
         // DLP blocking it (DemoGateway.PRIVATE_KEY); a secret scanner run on the image reports it too.
-        String demoSample = io.meshguard.cli.demo.DemoGateway.PRIVATE_KEY;
+        String demoSample = io.meshguard.devstack.demo.DemoGateway.PRIVATE_KEY;
         List<String> withKeys = new ArrayList<>();
         image.visit((entry, content) -> {
             if (entry.isFile() && entry.size() < (8 << 20) && !entry.path().endsWith(".jar")) {

@@ -2,7 +2,7 @@ package io.meshguard.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.cli.demo.DemoGateway;
+import io.meshguard.devstack.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.Exchange;

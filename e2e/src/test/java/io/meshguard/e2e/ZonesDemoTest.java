@@ -2,8 +2,8 @@ package io.meshguard.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.cli.demo.DemoCommand;
 import io.meshguard.cli.xds.AdminClient;
+import io.meshguard.devstack.demo.DemoCommand;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;

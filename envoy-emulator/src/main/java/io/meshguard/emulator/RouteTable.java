@@ -29,12 +29,12 @@ import java.util.Optional;
  *       full regex match; {@code present_match}).</li>
  * </ul>
  */
-final class RouteTable {
+public final class RouteTable {
     private RouteTable() {}
 
     record Selected(VirtualHost virtualHost, Route route) {}
 
-    static Optional<VirtualHost> virtualHost(RouteConfiguration rc, String authority) {
+    public static Optional<VirtualHost> virtualHost(RouteConfiguration rc, String authority) {
         String host = authority.toLowerCase(Locale.ROOT);
         VirtualHost suffixBest = null;
         int suffixLen = -1;
@@ -72,7 +72,7 @@ final class RouteTable {
         return Optional.ofNullable(any);
     }
 
-    static Optional<Route> route(VirtualHost vh, String path, Headers headers) {
+    public static Optional<Route> route(VirtualHost vh, String path, Headers headers) {
         String pathOnly = withoutQuery(path);
         for (Route r : vh.getRoutesList()) {
             if (matches(r.getMatch(), path, pathOnly, headers)) {

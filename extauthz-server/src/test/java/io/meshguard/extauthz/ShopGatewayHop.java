@@ -1,15 +1,15 @@
 package io.meshguard.extauthz;
 
-import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.ApiKeyStore;
-import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.SecretFiles;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
-import io.meshguard.extauthz.quota.QuotaGate;
+import io.meshguard.authz.apikey.ApiKeyAuthenticator;
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.SecretFiles;
+import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.PolicyInvalidException;
+import io.meshguard.authz.quota.QuotaGate;
+import io.meshguard.catalog.apikey.ApiKeyService;
+import io.meshguard.catalog.apikey.ApiKeyStore;
+import io.meshguard.catalog.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.micrometer.core.instrument.MeterRegistry;

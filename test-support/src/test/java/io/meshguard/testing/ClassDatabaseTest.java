@@ -1,6 +1,6 @@
 package io.meshguard.testing;
 
-import static io.meshguard.db.jooq.Tables.GATEWAY_GROUP;
+import static io.meshguard.testing.jooq.Tables.GATEWAY_GROUP;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

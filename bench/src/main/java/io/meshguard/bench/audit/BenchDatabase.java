@@ -2,8 +2,8 @@ package io.meshguard.bench.audit;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
+import io.meshguard.devstack.db.LocalPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,13 +1,13 @@
 package io.meshguard.bench.catalog;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.cli.LocalStack;
-import io.meshguard.cli.StackContext;
-import io.meshguard.cli.UpPorts;
-import io.meshguard.cli.xds.XdsStackPart;
 import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
+import io.meshguard.devstack.LocalStack;
+import io.meshguard.devstack.StackContext;
+import io.meshguard.devstack.UpPorts;
+import io.meshguard.devstack.db.LocalPostgres;
+import io.meshguard.devstack.xds.XdsStackPart;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;

@@ -3,15 +3,15 @@ package io.meshguard.bench.console;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminGate;
+import io.meshguard.console.ConsoleSettings;
 import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
+import io.meshguard.devstack.db.LocalPostgres;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.console.ConsoleSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
@@ -79,7 +79,7 @@ public final class ConsoleBench {
             StatusHttpServer http = new StatusHttpServer("bench-console", HttpServerSettings.onPort(0), registry);
             AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
-            io.meshguard.xds.console.Console console = io.meshguard.xds.console.ConsoleMount.mount(
+            io.meshguard.console.Console console = io.meshguard.console.ConsoleMount.mount(
                     xds,
                     http,
                     gate,

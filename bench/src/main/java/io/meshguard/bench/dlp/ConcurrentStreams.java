@@ -83,7 +83,7 @@ public final class ConcurrentStreams {
                 HeldStreamLatency.loadAverage(),
                 config.get(io.meshguard.runtime.grpc.GrpcServerSettings.MAX_CONCURRENT_CALLS),
                 flowControlWindow(config),
-                io.meshguard.dlp.server.DlpServerSettings.from(config).grpc().maxInboundMessageBytes());
+                io.meshguard.dlpserver.DlpServerSettings.from(config).grpc().maxInboundMessageBytes());
         // a first round of streams that end, for each server, so that the measured round finds its code compiled
         int warmUp = Integer.getInteger("warmup", 2_000);
         Result passResult;
@@ -132,7 +132,7 @@ public final class ConcurrentStreams {
     }
 
     private static String flowControlWindow(io.meshguard.runtime.config.Config config) {
-        int w = io.meshguard.dlp.server.DlpServerSettings.from(config).grpc().flowControlWindowBytes();
+        int w = io.meshguard.dlpserver.DlpServerSettings.from(config).grpc().flowControlWindowBytes();
         return w == 0 ? "auto" : w + " bytes";
     }
 

@@ -2,9 +2,9 @@ package io.meshguard.bench.dlp;
 
 import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.DecisionLog;
-import io.meshguard.dlp.server.AuditLogRecorder;
-import io.meshguard.dlp.server.DlpServer;
-import io.meshguard.dlp.server.DlpServerSettings;
+import io.meshguard.dlpserver.AuditLogRecorder;
+import io.meshguard.dlpserver.DlpServer;
+import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;

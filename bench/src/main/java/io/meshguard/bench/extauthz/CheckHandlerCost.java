@@ -123,13 +123,12 @@ public final class CheckHandlerCost {
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         Handler eager = renderingOnCheck::check;
         // the replay facts alone, as the writer's thread makes them (RecordedDecision.of and its JSON)
-        io.meshguard.extauthz.decision.HttpRequestView view =
-                io.meshguard.extauthz.decision.HttpRequestView.of(request);
+        io.meshguard.authz.decision.HttpRequestView view = io.meshguard.authz.decision.HttpRequestView.of(request);
         AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
         Instant at = Instant.now();
         long[] factBytes = {0};
         Handler facts = (r, o) -> {
-            factBytes[0] += new io.meshguard.extauthz.replay.ReplayFacts(
+            factBytes[0] += new io.meshguard.authz.replay.ReplayFacts(
                             view, recorded.decision(), at, recorded.kept().orElseThrow())
                     .json()
                     .length();

@@ -114,15 +114,15 @@ public final class GlobalLimitBench {
      */
     private static void limiterAlone(String url, int rounds) {
         var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-        var limit = new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(100_000, Duration.ofSeconds(1), 100_000);
-        var request = new io.meshguard.extauthz.ratelimit.LimitRequest(
-                io.meshguard.extauthz.ratelimit.RateLimitKeys.caller("policy", "addr", "10.9.9.9", "bench"),
+        var limit = new io.meshguard.authz.policy.RateLimitPolicy.Limit(100_000, Duration.ofSeconds(1), 100_000);
+        var request = new io.meshguard.authz.ratelimit.LimitRequest(
+                io.meshguard.authz.ratelimit.RateLimitKeys.caller("policy", "addr", "10.9.9.9", "bench"),
                 "bench",
                 List.of(
                         limit,
-                        new io.meshguard.extauthz.policy.RateLimitPolicy.Limit(
+                        new io.meshguard.authz.policy.RateLimitPolicy.Limit(
                                 100_000_000, Duration.ofHours(1), 100_000_000)),
-                io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError.DEGRADED);
+                io.meshguard.authz.policy.RateLimitPolicy.OnStoreError.DEGRADED);
         var local =
                 new io.meshguard.extauthz.ratelimit.TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime);
         try (var connection = io.meshguard.extauthz.redis.RedisConnection.open(RedisSettings.none()
@@ -144,7 +144,7 @@ public final class GlobalLimitBench {
             for (int round = 0; round < rounds; round++) {
                 for (var pair : List.of(
                         java.util.Map.entry(local, hLocal),
-                        java.util.Map.<io.meshguard.extauthz.ratelimit.RateLimiter, org.HdrHistogram.Histogram>entry(
+                        java.util.Map.<io.meshguard.authz.ratelimit.RateLimiter, org.HdrHistogram.Histogram>entry(
                                 global, hGlobal))) {
                     for (int i = 0; i < 20_000; i++) {
                         long t0 = System.nanoTime();

@@ -1,16 +1,16 @@
 package io.meshguard.bench.extauthz;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.devstack.db.LocalPostgres;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaCounter;
-import io.meshguard.extauthz.quota.QuotaGate;
 import io.meshguard.extauthz.quota.QuotaStore;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;

@@ -2,12 +2,12 @@ package io.meshguard.bench.extauthz;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.replay.DecisionReplay;
+import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.replay.DecisionReplay;
-import io.meshguard.extauthz.replay.ImpactReport;
-import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;

@@ -1,10 +1,10 @@
 package io.meshguard.bench.extauthz;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.replay.DecisionReplay;
-import io.meshguard.extauthz.replay.ImpactReport;
-import io.meshguard.extauthz.replay.RecordedDecision;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.replay.DecisionReplay;
+import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.extauthz.tools.AuthzTestRunner;
 import io.meshguard.extauthz.tools.TestResult;
 import java.nio.charset.StandardCharsets;

@@ -2,8 +2,8 @@ package io.meshguard.bench.xds;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.db.DataSourceFactory;
-import io.meshguard.db.LocalPostgres;
 import io.meshguard.db.Migrations;
+import io.meshguard.devstack.db.LocalPostgres;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.store.PgGatewayStore;

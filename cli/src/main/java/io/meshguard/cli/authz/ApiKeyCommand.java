@@ -1,16 +1,16 @@
 package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.meshguard.authz.policy.Durations;
+import io.meshguard.catalog.apikey.ApiKey;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.ApiKeySecret;
+import io.meshguard.catalog.apikey.ApiKeyService;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.cli.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
-import io.meshguard.extauthz.apikey.ApiKey;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
-import io.meshguard.extauthz.apikey.ApiKeySecret;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
-import io.meshguard.extauthz.policy.Durations;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import java.io.PrintWriter;

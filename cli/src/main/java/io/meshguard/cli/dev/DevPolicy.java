@@ -1,9 +1,9 @@
 package io.meshguard.cli.dev;
 
 import io.meshguard.access.KeycloakClients;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.cli.idp.ProductIdp;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
 import java.io.StringReader;
 import java.net.URI;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.meshguard.cli.dev;
 
+import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.cli.idp.ProductIdp;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.micrometer.core.instrument.Counter;
@@ -88,7 +88,7 @@ public final class DevPolicyWriter implements ServerComponent {
     }
 
     /** Re-reads the base now; true when the dev policy was rewritten. */
-    synchronized boolean refreshNow() throws IOException, PolicyInvalidException {
+    public synchronized boolean refreshNow() throws IOException, PolicyInvalidException {
         return writeIfChanged();
     }
 

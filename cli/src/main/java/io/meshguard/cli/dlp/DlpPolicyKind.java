@@ -2,9 +2,9 @@ package io.meshguard.cli.dlp;
 
 import io.meshguard.cli.policy.PolicyKind;
 import io.meshguard.cli.policy.PolicyTestResult;
-import io.meshguard.dlp.check.DlpPolicyChecks;
 import io.meshguard.dlp.policy.PolicyError;
 import io.meshguard.dlp.policy.PolicyInvalidException;
+import io.meshguard.dlpserver.check.DlpPolicyChecks;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

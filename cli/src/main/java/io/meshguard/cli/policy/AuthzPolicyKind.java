@@ -1,9 +1,9 @@
 package io.meshguard.cli.policy;
 
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.PolicyError;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
-import io.meshguard.extauthz.policy.PolicyWarnings;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.PolicyError;
+import io.meshguard.authz.policy.PolicyInvalidException;
+import io.meshguard.authz.policy.PolicyWarnings;
 import io.meshguard.extauthz.tools.AuthzTestRunner;
 import io.meshguard.extauthz.tools.TestResult;
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package io.meshguard.cli.policy;
 
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.cli.xds.GatewayFile;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.model.GatewayConfig;

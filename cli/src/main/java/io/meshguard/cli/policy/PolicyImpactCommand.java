@@ -2,10 +2,10 @@ package io.meshguard.cli.policy;
 
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.cli.DatabaseOptions;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
-import io.meshguard.extauthz.replay.ImpactReport;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.approval.RecordedDecisions;

@@ -9,11 +9,11 @@ import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.api.CatalogSettings;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.Migrations;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
-import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -66,7 +66,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
                 .add(AdminAccessSettings.configGroup())
                 .add(CatalogSettings.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
-                .add(io.meshguard.xds.console.ConsoleConfig.configGroup())
+                .add(io.meshguard.console.ConsoleConfig.configGroup())
                 .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                 .build();
     }
@@ -140,8 +140,8 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             AdminGate gate =
                     adminAccess.gate(new BearerTokens(settings.adminTokenFile()), "xds.admin.token_file", adminEvents);
             // the same admin plane as `up` (AdminPlane): admin API, catalogue, console with Approvals and the portal
-            io.meshguard.xds.console.ConsoleConfig console =
-                    io.meshguard.xds.console.ConsoleConfig.configGroup().read(config);
+            io.meshguard.console.ConsoleConfig console =
+                    io.meshguard.console.ConsoleConfig.configGroup().read(config);
             // API keys on the admin port, as `up` serves them there: the portal's operations for pipelines and
             // `meshguard apikey --url`, behind the same gate (tenants, OIDC); extauthz follows revocations by NOTIFY
             ApiKeyAdminApi keys = new ApiKeyAdminApi(

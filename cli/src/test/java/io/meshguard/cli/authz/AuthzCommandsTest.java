@@ -299,9 +299,9 @@ class AuthzCommandsTest {
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
         http.addHandler(
-                io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX,
-                new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
-                        Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())),
+                io.meshguard.catalog.apikey.ApiKeyAdminApi.PREFIX,
+                new io.meshguard.catalog.apikey.ApiKeyAdminApi(
+                        Optional.of(new io.meshguard.catalog.apikey.JdbcApiKeyStore(PG.dataSource())),
                         java.time.Clock.systemUTC(),
                         acmeAdmins,
                         Optional.of(audited::add)));
@@ -409,9 +409,9 @@ class AuthzCommandsTest {
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                         io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
         http.addHandler(
-                io.meshguard.extauthz.apikey.ApiKeyAdminApi.PREFIX,
-                new io.meshguard.extauthz.apikey.ApiKeyAdminApi(
-                        Optional.of(new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource())),
+                io.meshguard.catalog.apikey.ApiKeyAdminApi.PREFIX,
+                new io.meshguard.catalog.apikey.ApiKeyAdminApi(
+                        Optional.of(new io.meshguard.catalog.apikey.JdbcApiKeyStore(PG.dataSource())),
                         java.time.Clock.systemUTC(),
                         acmeAdmins,
                         Optional.empty()));
@@ -586,11 +586,11 @@ class AuthzCommandsTest {
         Path config = tmp.resolve("db.yaml");
         Files.writeString(
                 config, "db:\n  url: " + PG.jdbcUrl() + "\n  user: " + PG.user() + "\n  password_file: " + pw + "\n");
-        io.meshguard.extauthz.apikey.JdbcApiKeyStore store =
-                new io.meshguard.extauthz.apikey.JdbcApiKeyStore(PG.dataSource());
+        io.meshguard.catalog.apikey.JdbcApiKeyStore store =
+                new io.meshguard.catalog.apikey.JdbcApiKeyStore(PG.dataSource());
         for (String id : List.of("e0d8907161402088", "0123456789abcdef")) {
             store.insert(
-                    new io.meshguard.extauthz.apikey.ApiKey(
+                    new io.meshguard.catalog.apikey.ApiKey(
                             id,
                             "old-" + id,
                             "partner",

@@ -2,10 +2,10 @@ package io.meshguard.cli.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.cli.CliRun;
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaCounter;

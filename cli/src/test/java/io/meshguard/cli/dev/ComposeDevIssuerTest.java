@@ -2,9 +2,9 @@ package io.meshguard.cli.dev;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.cli.Main;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;

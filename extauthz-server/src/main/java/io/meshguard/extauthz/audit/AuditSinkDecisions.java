@@ -3,7 +3,7 @@ package io.meshguard.extauthz.audit;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditSink;
-import io.meshguard.extauthz.replay.RecordedDecision;
+import io.meshguard.authz.replay.RecordedDecision;
 
 /**
  * Sends decisions to the audit module's writer ({@code AuditWriter}, batched, spooled to disk while PostgreSQL is

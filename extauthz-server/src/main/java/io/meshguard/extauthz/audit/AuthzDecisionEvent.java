@@ -1,6 +1,6 @@
 package io.meshguard.extauthz.audit;
 
-import io.meshguard.extauthz.replay.ReplayFacts;
+import io.meshguard.authz.replay.ReplayFacts;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;

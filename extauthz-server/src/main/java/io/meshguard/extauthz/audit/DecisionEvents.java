@@ -1,14 +1,14 @@
 package io.meshguard.extauthz.audit;
 
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HeaderMutation;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.replay.KeptFacts;
+import io.meshguard.authz.replay.ReplayFacts;
 import io.meshguard.contract.CanonicalPath;
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HeaderMutation;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.decision.Reason;
-import io.meshguard.extauthz.replay.KeptFacts;
-import io.meshguard.extauthz.replay.ReplayFacts;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,13 +61,13 @@ public final class DecisionEvents {
                 details.put(CONTEXT_NAMES.get(i), value.length() > 128 ? value.substring(0, 128) : value);
             }
         }
-        setByMeshguard(d, io.meshguard.extauthz.quota.QuotaVerdict.FLAG_HEADER)
+        setByMeshguard(d, io.meshguard.authz.quota.QuotaVerdict.FLAG_HEADER)
                 .ifPresent(q -> details.put("quota_exceeded", q));
-        if (d.responseHeaders().containsKey(io.meshguard.extauthz.quota.QuotaResponses.NAME)) {
-            details.put("quota", d.responseHeaders().get(io.meshguard.extauthz.quota.QuotaResponses.NAME));
+        if (d.responseHeaders().containsKey(io.meshguard.authz.quota.QuotaResponses.NAME)) {
+            details.put("quota", d.responseHeaders().get(io.meshguard.authz.quota.QuotaResponses.NAME));
             details.put(
                     "quota_remaining",
-                    d.responseHeaders().getOrDefault(io.meshguard.extauthz.quota.QuotaResponses.REMAINING, ""));
+                    d.responseHeaders().getOrDefault(io.meshguard.authz.quota.QuotaResponses.REMAINING, ""));
         }
         // at an ambient waypoint the Check has no peer: the caller is the client a trusted waypoint named in XFCC
         String caller = kept.map(k -> k.caller(request)).orElse(request.sourcePrincipal());

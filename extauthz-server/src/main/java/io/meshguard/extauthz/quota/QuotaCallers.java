@@ -1,7 +1,7 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.policy.QuotaPolicy;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

@@ -1,10 +1,13 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.CallerTier;
-import io.meshguard.extauthz.policy.QuotaPolicy;
-import io.meshguard.extauthz.policy.RateLimitPolicy;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.CallerTier;
+import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.authz.policy.RateLimitPolicy;
+import io.meshguard.authz.quota.QuotaGate;
+import io.meshguard.authz.quota.QuotaVerdict;
+import io.meshguard.authz.quota.QuotaWindow;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;

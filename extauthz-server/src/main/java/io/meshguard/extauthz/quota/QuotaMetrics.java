@@ -1,6 +1,6 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.authz.policy.QuotaPolicy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,7 +1,8 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.authz.quota.QuotaWindow;
 import io.meshguard.db.TenantScope;
-import io.meshguard.extauthz.policy.QuotaPolicy;
 import io.meshguard.extauthz.redis.RedisConnection;
 import java.time.Clock;
 import java.util.List;

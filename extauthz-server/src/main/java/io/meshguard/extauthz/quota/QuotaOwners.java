@@ -1,8 +1,8 @@
 package io.meshguard.extauthz.quota;
 
+import io.meshguard.catalog.apikey.ApiKeyStore;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.db.TenantScope;
-import io.meshguard.extauthz.apikey.ApiKeyStore;
-import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
 import java.util.Optional;
 
 /**

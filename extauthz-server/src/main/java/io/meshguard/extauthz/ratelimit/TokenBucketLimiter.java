@@ -3,8 +3,13 @@ package io.meshguard.extauthz.ratelimit;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import io.meshguard.extauthz.policy.RateLimitPolicy.Limit;
-import io.meshguard.extauthz.policy.RateLimitPolicy.RateTier;
+import io.meshguard.authz.policy.RateLimitPolicy.Limit;
+import io.meshguard.authz.policy.RateLimitPolicy.RateTier;
+import io.meshguard.authz.ratelimit.Gcra;
+import io.meshguard.authz.ratelimit.LimitRequest;
+import io.meshguard.authz.ratelimit.RateLimitKeys;
+import io.meshguard.authz.ratelimit.RateLimiter;
+import io.meshguard.authz.ratelimit.Verdict;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,7 +103,7 @@ public final class TokenBucketLimiter implements RateLimiter {
                 RateLimitKeys.caller(key, tier.name()),
                 tier.name(),
                 tier.limits(),
-                io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError.DEGRADED));
+                io.meshguard.authz.policy.RateLimitPolicy.OnStoreError.DEGRADED));
         return new Outcome(v.allowed(), Duration.ofNanos(v.retryAfterMicros() * 1000));
     }
 

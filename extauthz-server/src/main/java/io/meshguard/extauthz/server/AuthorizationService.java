@@ -4,14 +4,14 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.authz.decision.CheckResponses;
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.Reason;
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.audit.DecisionSink;
-import io.meshguard.extauthz.decision.CheckResponses;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.runtime.logging.LogContext;
 import io.meshguard.runtime.tracing.RpcMethod;
 import io.meshguard.runtime.tracing.SpanAttributes;
@@ -94,7 +94,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         long start = System.nanoTime();
         HttpRequestView view;
         Decision decision;
-        Optional<io.meshguard.extauthz.replay.KeptFacts> kept = Optional.empty();
+        Optional<io.meshguard.authz.replay.KeptFacts> kept = Optional.empty();
         Span span = Span.getInvalid();
         boolean internalError = false;
         try {
@@ -106,8 +106,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             try (Scope ignored = span.makeCurrent();
                     LogContext ids = Tracing.logContext(span)) {
                 int bytes = request.getSerializedSize();
-                if (bytes > io.meshguard.extauthz.decision.CheckSize.DENY_ABOVE_BYTES) {
-                    decision = io.meshguard.extauthz.decision.AuthzEngine.tooLarge(view, bytes);
+                if (bytes > io.meshguard.authz.decision.CheckSize.DENY_ABOVE_BYTES) {
+                    decision = io.meshguard.authz.decision.AuthzEngine.tooLarge(view, bytes);
                 } else {
                     AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
                     decision = recorded.decision();
@@ -118,7 +118,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             LOG.error("Check failed unexpectedly; denying", e);
             internalError = true;
             view = HttpRequestView.of(CheckRequest.getDefaultInstance());
-            decision = io.meshguard.extauthz.decision.AuthzEngine.internalError(view);
+            decision = io.meshguard.authz.decision.AuthzEngine.internalError(view);
             if (tracing.enabled() && !span.getSpanContext().isValid()) {
                 span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, name -> Optional.empty(), start);
             }

@@ -1,6 +1,6 @@
 package io.meshguard.extauthz.subscription;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import java.util.Optional;
 import java.util.function.Supplier;

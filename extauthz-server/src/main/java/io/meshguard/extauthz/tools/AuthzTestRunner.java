@@ -3,20 +3,20 @@ package io.meshguard.extauthz.tools;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.meshguard.extauthz.apikey.ApiKeyAuthenticator;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.ApiKeyStore;
-import io.meshguard.extauthz.apikey.InMemoryApiKeyStore;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HeaderMutation;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.decision.SecretFiles;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.Durations;
-import io.meshguard.extauthz.policy.IssuerPolicy;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
+import io.meshguard.authz.apikey.ApiKeyAuthenticator;
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HeaderMutation;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.SecretFiles;
+import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.Durations;
+import io.meshguard.authz.policy.IssuerPolicy;
+import io.meshguard.authz.policy.PolicyInvalidException;
+import io.meshguard.catalog.apikey.ApiKeyService;
+import io.meshguard.catalog.apikey.ApiKeyStore;
+import io.meshguard.catalog.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaCounter;
@@ -49,7 +49,7 @@ import org.yaml.snakeyaml.Yaml;
  */
 public final class AuthzTestRunner {
     private final Clock clock;
-    private final java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder;
+    private final java.util.function.Consumer<io.meshguard.authz.replay.RecordedDecision> recorder;
     private final java.util.function.Consumer<io.meshguard.extauthz.audit.AuthzDecisionEvent> events;
 
     public AuthzTestRunner(Clock clock) {
@@ -61,13 +61,13 @@ public final class AuthzTestRunner {
      *     benchmark replays the shipped cases)
      */
     public AuthzTestRunner(
-            Clock clock, java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder) {
+            Clock clock, java.util.function.Consumer<io.meshguard.authz.replay.RecordedDecision> recorder) {
         this(clock, recorder, event -> {});
     }
 
     private AuthzTestRunner(
             Clock clock,
-            java.util.function.Consumer<io.meshguard.extauthz.replay.RecordedDecision> recorder,
+            java.util.function.Consumer<io.meshguard.authz.replay.RecordedDecision> recorder,
             java.util.function.Consumer<io.meshguard.extauthz.audit.AuthzDecisionEvent> events) {
         this.clock = clock;
         this.recorder = recorder;
@@ -290,7 +290,7 @@ public final class AuthzTestRunner {
                 Decision made = d;
                 Instant at = clock.instant();
                 recorded.kept().ifPresent(kept -> {
-                    recorder.accept(io.meshguard.extauthz.replay.RecordedDecision.of(view, made, at, kept));
+                    recorder.accept(io.meshguard.authz.replay.RecordedDecision.of(view, made, at, kept));
                     events.accept(io.meshguard.extauthz.audit.DecisionEvents.of(view, made, at, 0, Optional.of(kept)));
                 });
             }

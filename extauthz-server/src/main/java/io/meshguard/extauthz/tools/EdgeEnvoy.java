@@ -1,8 +1,8 @@
 package io.meshguard.extauthz.tools;
 
 import com.google.common.net.InetAddresses;
+import io.meshguard.authz.decision.ClientAddress;
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.decision.ClientAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -7,10 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.replay.RecordedDecision;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
@@ -103,12 +103,8 @@ class AuditSinkDecisionsTest {
             assertThat(e.details())
                     .containsEntry(
                             RecordedDecision.AUDIT_DETAIL, decision.replayJson().orElseThrow());
-            io.meshguard.extauthz.replay.RecordedDecision facts =
-                    io.meshguard.extauthz.replay.RecordedDecision.fromJson(
-                            (String) e.details().get(RecordedDecision.AUDIT_DETAIL),
-                            "req-8",
-                            Instant.EPOCH,
-                            Optional.empty());
+            io.meshguard.authz.replay.RecordedDecision facts = io.meshguard.authz.replay.RecordedDecision.fromJson(
+                    (String) e.details().get(RecordedDecision.AUDIT_DETAIL), "req-8", Instant.EPOCH, Optional.empty());
             assertThat(facts.identity())
                     .hasValueSatisfying(id -> assertThat(id.subject()).isEqualTo("alice"));
             assertThat(facts.status()).isEqualTo(403);

@@ -2,9 +2,13 @@ package io.meshguard.extauthz.condition;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.mesh.Caller;
+import io.meshguard.authz.condition.ClaimValues;
+import io.meshguard.authz.condition.Condition;
+import io.meshguard.authz.condition.ConditionCompiler;
+import io.meshguard.authz.condition.ConditionVariables;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.mesh.Caller;
 import io.meshguard.extauthz.tools.CheckRequests;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -2,10 +2,15 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HeaderMutation;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.decision.SecretFiles;
+import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;

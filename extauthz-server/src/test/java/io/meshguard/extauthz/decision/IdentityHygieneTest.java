@@ -7,10 +7,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jwt.JWTClaimsSet;
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.HeaderMutation;
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.decision.SecretFiles;
+import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.jwt.JwksRegistry;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;

@@ -8,12 +8,12 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.RoleBindings;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.ApiKeyService;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
-import io.meshguard.extauthz.apikey.ApiKeyService;
-import io.meshguard.extauthz.apikey.JdbcApiKeyStore;
-import io.meshguard.extauthz.policy.AuthzPolicy;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -328,11 +328,11 @@ class ExtAuthzAdminTenantsTest {
         assertThat(created.get("roles")).isEmpty();
         assertThat(created.get("scopes")).isEmpty();
         assertThat(created.get("tier").asText()).isEmpty();
-        var identity = new io.meshguard.extauthz.apikey.ApiKeyAuthenticator(
+        var identity = new io.meshguard.authz.apikey.ApiKeyAuthenticator(
                         new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC(), Duration.ofSeconds(1))
                 .authenticate(created.get("key").asText());
         assertThat(identity)
-                .isInstanceOfSatisfying(io.meshguard.extauthz.decision.AuthResult.Authenticated.class, a -> assertThat(
+                .isInstanceOfSatisfying(io.meshguard.authz.decision.AuthResult.Authenticated.class, a -> assertThat(
                                 a.identity().tier())
                         .as("the policy's tenant_tiers or default_tier decide")
                         .isEmpty());

@@ -5,8 +5,9 @@ import static io.meshguard.extauthz.quota.QuotaTestSupport.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lettuce.core.api.sync.RedisCommands;
-import io.meshguard.extauthz.decision.Identity;
-import io.meshguard.extauthz.policy.AuthzPolicy;
+import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.quota.QuotaVerdict;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
@@ -103,7 +104,7 @@ class QuotaCounterTest {
 
     private long durable(String quota, Identity id, LocalDate start) throws Exception {
         QuotaKey key =
-                new QuotaKey(quota, QuotaCallers.of(io.meshguard.extauthz.policy.QuotaPolicy.Per.API_KEY, id), start);
+                new QuotaKey(quota, QuotaCallers.of(io.meshguard.authz.policy.QuotaPolicy.Per.API_KEY, id), start);
         return store.used(List.of(key)).get(key);
     }
 

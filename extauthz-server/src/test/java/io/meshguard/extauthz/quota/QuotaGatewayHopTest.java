@@ -2,11 +2,11 @@ package io.meshguard.extauthz.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.Reason;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.Reason;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

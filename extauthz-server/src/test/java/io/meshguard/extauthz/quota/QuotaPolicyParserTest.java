@@ -3,10 +3,10 @@ package io.meshguard.extauthz.quota;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.PolicyInvalidException;
-import io.meshguard.extauthz.policy.QuotaPolicy;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.PolicyInvalidException;
+import io.meshguard.authz.policy.QuotaPolicy;
 import java.io.StringReader;
 import java.time.ZoneId;
 import java.util.List;

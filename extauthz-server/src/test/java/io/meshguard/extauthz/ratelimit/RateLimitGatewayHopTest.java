@@ -2,12 +2,12 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;
-import io.meshguard.extauthz.decision.Decision;
-import io.meshguard.extauthz.decision.Reason;
-import io.meshguard.extauthz.quota.QuotaGate;
 import io.meshguard.testing.SlowTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;

@@ -2,7 +2,9 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.RateLimitPolicy;
+import io.meshguard.authz.policy.RateLimitPolicy;
+import io.meshguard.authz.ratelimit.RateLimitHeaders;
+import io.meshguard.authz.ratelimit.Verdict;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

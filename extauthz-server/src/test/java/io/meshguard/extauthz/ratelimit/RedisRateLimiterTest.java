@@ -2,8 +2,11 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.RateLimitPolicy.Limit;
-import io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError;
+import io.meshguard.authz.policy.RateLimitPolicy.Limit;
+import io.meshguard.authz.policy.RateLimitPolicy.OnStoreError;
+import io.meshguard.authz.ratelimit.LimitRequest;
+import io.meshguard.authz.ratelimit.RateLimitKeys;
+import io.meshguard.authz.ratelimit.Verdict;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.testing.EmbeddedRedis;

@@ -2,9 +2,12 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.RateLimitPolicy.Limit;
-import io.meshguard.extauthz.policy.RateLimitPolicy.OnStoreError;
-import io.meshguard.extauthz.policy.RateLimitPolicy.RateTier;
+import io.meshguard.authz.policy.RateLimitPolicy.Limit;
+import io.meshguard.authz.policy.RateLimitPolicy.OnStoreError;
+import io.meshguard.authz.policy.RateLimitPolicy.RateTier;
+import io.meshguard.authz.ratelimit.LimitRequest;
+import io.meshguard.authz.ratelimit.RateLimitKeys;
+import io.meshguard.authz.ratelimit.Verdict;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;

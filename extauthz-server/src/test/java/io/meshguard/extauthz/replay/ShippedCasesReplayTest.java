@@ -2,8 +2,11 @@ package io.meshguard.extauthz.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.replay.DecisionReplay;
+import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.extauthz.tools.AuthzTestRunner;
 import io.meshguard.extauthz.tools.TestResult;
 import io.meshguard.testing.FixturePolicies;

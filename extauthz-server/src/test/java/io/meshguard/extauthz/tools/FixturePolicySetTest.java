@@ -2,8 +2,8 @@ package io.meshguard.extauthz.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.testing.SlowTest;
 import java.nio.file.Path;
 import java.time.Clock;

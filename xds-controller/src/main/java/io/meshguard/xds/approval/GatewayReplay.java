@@ -1,10 +1,10 @@
 package io.meshguard.xds.approval;
 
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.replay.DecisionReplay;
+import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.replay.DecisionReplay;
-import io.meshguard.extauthz.replay.RecordedDecision;
-import io.meshguard.extauthz.replay.ReplayOutcome;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;

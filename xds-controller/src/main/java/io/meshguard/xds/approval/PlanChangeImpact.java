@@ -2,11 +2,11 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.authz.replay.PlanReplay;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanChangeReplay;
 import io.meshguard.catalog.PlanChangeReport;
 import io.meshguard.catalog.PlanLimits;
-import io.meshguard.extauthz.replay.PlanReplay;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;

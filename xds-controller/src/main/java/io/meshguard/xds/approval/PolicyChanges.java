@@ -1,7 +1,7 @@
 package io.meshguard.xds.approval;
 
 import io.meshguard.access.Person;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;

@@ -1,7 +1,7 @@
 package io.meshguard.xds.approval;
 
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import java.sql.SQLException;
 import java.time.Clock;

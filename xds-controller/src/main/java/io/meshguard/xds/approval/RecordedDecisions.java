@@ -1,14 +1,14 @@
 package io.meshguard.xds.approval;
 
 import io.meshguard.audit.query.AuditReader;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.replay.DecisionReplay;
+import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.PlanReplay;
+import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.replay.RecordedRowCheck;
+import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.catalog.SubscriptionUsage;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.replay.DecisionReplay;
-import io.meshguard.extauthz.replay.ImpactReport;
-import io.meshguard.extauthz.replay.PlanReplay;
-import io.meshguard.extauthz.replay.RecordedDecision;
-import io.meshguard.extauthz.replay.RecordedRowCheck;
-import io.meshguard.extauthz.replay.ReplayOutcome;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;

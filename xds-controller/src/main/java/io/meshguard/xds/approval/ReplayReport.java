@@ -2,7 +2,7 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.extauthz.replay.ImpactReport;
+import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.xds.model.ConfigJson;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,10 +1,10 @@
 package io.meshguard.xds.validate;
 
-import io.meshguard.extauthz.policy.AuthMode;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.QuotaPolicy;
-import io.meshguard.extauthz.policy.RouteIndex;
-import io.meshguard.extauthz.policy.RoutePolicy;
+import io.meshguard.authz.policy.AuthMode;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.authz.policy.RouteIndex;
+import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;

@@ -1,13 +1,13 @@
 package io.meshguard.xds.validate;
 
+import io.meshguard.authz.policy.AuthMode;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.policy.OwnedHeaders;
+import io.meshguard.authz.policy.RouteMatch;
+import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyFiles;
-import io.meshguard.extauthz.policy.AuthMode;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
-import io.meshguard.extauthz.policy.OwnedHeaders;
-import io.meshguard.extauthz.policy.RouteMatch;
-import io.meshguard.extauthz.policy.RoutePolicy;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.meshguard.xds.validate;
 
-import io.meshguard.extauthz.policy.RouteMatch;
+import io.meshguard.authz.policy.RouteMatch;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -142,7 +142,7 @@ public final class ProfileReferences {
                 break;
             }
         }
-        io.meshguard.extauthz.policy.AuthMode auth = catalog.ruleAuth().get(r.authzProfile());
+        io.meshguard.authz.policy.AuthMode auth = catalog.ruleAuth().get(r.authzProfile());
         boolean admits =
                 switch (product.authMode()) {
                     case "apikey" -> auth == null || auth.acceptsApiKey();

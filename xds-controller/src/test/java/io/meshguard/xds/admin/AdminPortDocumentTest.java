@@ -8,7 +8,7 @@ import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
 import io.meshguard.catalog.api.CatalogApi;
-import io.meshguard.extauthz.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 import io.meshguard.extauthz.quota.QuotaAdminApi;
 import io.meshguard.xds.zone.ZoneAdminApi;
 import java.util.List;

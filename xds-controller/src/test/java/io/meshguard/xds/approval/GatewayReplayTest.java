@@ -2,16 +2,16 @@ package io.meshguard.xds.approval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.decision.SecretFiles;
+import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.contract.RouteContract;
-import io.meshguard.extauthz.decision.HttpRequestView;
-import io.meshguard.extauthz.decision.SecretFiles;
-import io.meshguard.extauthz.jwt.JwksRegistry;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyFiles;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
-import io.meshguard.extauthz.replay.ImpactReport;
-import io.meshguard.extauthz.replay.RecordedDecision;
-import io.meshguard.extauthz.replay.ReplayOutcome;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.policy.PolicySource;

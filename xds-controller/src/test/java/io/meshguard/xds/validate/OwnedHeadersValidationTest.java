@@ -2,8 +2,8 @@ package io.meshguard.xds.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.authz.policy.IdentityHeaders;
 import io.meshguard.contract.OwnedHeaderNames;
-import io.meshguard.extauthz.policy.IdentityHeaders;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package io.meshguard.xds.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.AuthMode;
-import io.meshguard.extauthz.policy.PathMatch;
-import io.meshguard.extauthz.policy.RouteMatch;
+import io.meshguard.authz.policy.AuthMode;
+import io.meshguard.authz.policy.PathMatch;
+import io.meshguard.authz.policy.RouteMatch;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.Route;

@@ -2,10 +2,10 @@ package io.meshguard.xds.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.extauthz.policy.AuthMode;
-import io.meshguard.extauthz.policy.AuthzPolicy;
-import io.meshguard.extauthz.policy.AuthzPolicyParser;
-import io.meshguard.extauthz.policy.RoutePolicy;
+import io.meshguard.authz.policy.AuthMode;
+import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;

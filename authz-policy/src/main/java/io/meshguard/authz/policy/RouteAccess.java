@@ -1,0 +1,15 @@
+package io.meshguard.authz.policy;
+
+import io.meshguard.authz.condition.Condition;
+import io.meshguard.authz.mesh.SourceRule;
+import java.util.List;
+
+/**
+ * What a selected route requires of its caller beyond the credential: the mTLS peer ({@code from:}, one entry must
+ * match, checked before the credential), conditions ({@code when:}, all must hold, checked after it), and whether the
+ * request must come through a trusted gateway hop ({@code via_gateway}). None of these take part in route selection: a
+ * route that fails them denies, it never falls through to a later route.
+ */
+public record RouteAccess(List<SourceRule> from, List<Condition> when, boolean viaGateway) {
+    public static final RouteAccess OPEN = new RouteAccess(List.of(), List.of(), false);
+}

@@ -1,0 +1,43 @@
+package io.meshguard.catalog.apikey;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Where API keys live (PostgreSQL in production: {@link JdbcApiKeyStore}). */
+public interface ApiKeyStore {
+    /** A key with its stored secret hash. */
+    record Stored(ApiKey key, byte[] secretHash) {}
+
+    /** The store could not be reached; callers deny (fail closed). */
+    final class UnavailableException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public UnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    Optional<Stored> find(String keyId) throws UnavailableException;
+
+    void insert(ApiKey key, byte[] secretHash) throws UnavailableException;
+
+    /** Marks a key revoked; false when no such key or already revoked. */
+    boolean revoke(String keyId, Instant at) throws UnavailableException;
+
+    /** Shortens a key's life (rotation grace period); false when no such key. */
+    boolean expire(String keyId, Instant at) throws UnavailableException;
+
+    List<ApiKey> list(boolean includeRevoked) throws UnavailableException;
+
+    /**
+     * Uses of one key counted since the last write.
+     *
+     * @param lastUsed when the newest of them was authenticated (not when they are written)
+     */
+    record Usage(long count, Instant lastUsed) {}
+
+    /** Adds counted uses and moves each key's last-use time forward to its newest use. */
+    void addUsage(Map<String, Usage> usesByKeyId) throws UnavailableException;
+}

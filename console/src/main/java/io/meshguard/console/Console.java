@@ -1,0 +1,890 @@
+package io.meshguard.console;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
+import io.meshguard.access.CodeFlowClient;
+import io.meshguard.access.Scope;
+import io.meshguard.access.SignedInToken;
+import io.meshguard.catalog.api.OperationRefused;
+import io.meshguard.db.TenantScope;
+import io.meshguard.xds.admin.RevisionActions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The console on the controller's admin port, under {@code /console}: server-rendered pages over the same services
+ * and the same {@link AdminGate} as the admin API. A person signs in through the issuer (authorization code + PKCE);
+ * the server keeps the tokens in a {@link Session} and admits every request with the session's access token for the
+ * permission its {@link ConsoleRoutes} entry declares, exactly as the API admits a bearer token. Every response
+ * carries {@code Content-Security-Policy: default-src 'self'} (no inline script or style anywhere); every POST must
+ * carry the session's CSRF token.
+ */
+public final class Console implements HttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(Console.class);
+    private static final int MAX_FORM_BYTES = 64 * 1024;
+    static final String SESSION_COOKIE = "mg_console";
+    static final String SIGN_IN_COOKIE = "mg_signin";
+
+    private final ConsoleSettings settings;
+    private final AdminGate gate;
+    private final Sessions sessions;
+    private final Optional<CodeFlowClient> signIn;
+    private final Pages pages;
+    private final Assets assets;
+    private final RevisionsScreen revisions;
+    private final FleetScreen fleet;
+    private final AuditScreen audit;
+    private final ValidateScreen validate;
+    private final TrafficScreen traffic;
+    private final CoverageScreen coverage;
+    /** The authz policy files' requests with their replay reports (issue 47). */
+    private final PolicyChangesScreen policyChanges;
+    /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
+    private final Optional<ApprovalsScreen> approvals;
+
+    private final Optional<PortalScreen> portal;
+    private final Optional<CatalogConsole> catalogue;
+    /** A guarded plan's limit-change requests with their replay reports (issue 47): where the catalogue runs. */
+    private final Optional<PlanChangesScreen> planChanges;
+
+    private final String contentSecurityPolicy;
+
+    /**
+     * The console's screens; {@code catalogue}: Approvals and the developer portal over the catalogue's and the API
+     * keys' own operations, where the catalogue runs beside the controller.
+     */
+    public Console(
+            ConsoleSettings settings,
+            AdminGate gate,
+            RevisionsScreen revisions,
+            FleetScreen fleet,
+            AuditScreen audit,
+            ValidateScreen validate,
+            TrafficScreen traffic,
+            CoverageScreen coverage,
+            PolicyChangesScreen policyChanges,
+            Optional<CatalogConsole> catalogue,
+            Clock clock) {
+        this.settings = settings;
+        this.gate = gate;
+        this.sessions = new Sessions(settings, clock);
+        this.signIn =
+                settings.issuer().map(i -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(), clock));
+        this.pages = new Pages();
+        this.assets = new Assets();
+        this.revisions = revisions;
+        this.fleet = fleet;
+        this.audit = audit;
+        this.validate = validate;
+        this.traffic = traffic;
+        this.coverage = coverage;
+        this.policyChanges = policyChanges;
+        this.catalogue = catalogue;
+        this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
+        this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
+        this.planChanges = catalogue.map(c -> new PlanChangesScreen(c.plans(), policyChanges.audit(), gate));
+        // form-action: the sign-out form's redirect goes on to the issuer's end-session page (browsers check
+        // form-action on the redirects after a submission, CSP3 §6.3.1)
+        String issuerOrigin = settings.issuer()
+                .map(i -> {
+                    URI u = URI.create(i);
+                    return " " + u.getScheme() + "://" + u.getRawAuthority();
+                })
+                .orElse("");
+        this.contentSecurityPolicy =
+                "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'" + issuerOrigin;
+    }
+
+    /** Ends the live streams (the fleet screen's), so the admin port's stop does not wait for them. */
+    public void closeStreams() {
+        fleet.close();
+    }
+
+    /** The paths to mount on the admin port. */
+    public static final String PREFIX = "/console";
+
+    /** One admitted request: who, for which tenants, with the parsed query and form. */
+    record Request(
+            HttpExchange exchange,
+            AdminRoute route,
+            List<String> segments,
+            Map<String, String> query,
+            Map<String, String> form,
+            Session session,
+            AdminGate.Admitted admitted,
+            TenantScope tenants,
+            String requestId) {
+        AdminCaller caller() {
+            return admitted.caller();
+        }
+
+        String param(String name) {
+            return form.getOrDefault(name, query.getOrDefault(name, "")).strip();
+        }
+
+        String segment(int i) {
+            return segments.get(i);
+        }
+
+        RevisionActions.Actor actor() {
+            return new RevisionActions.Actor(caller().person(), requestId);
+        }
+
+        boolean htmx() {
+            return exchange.getRequestHeaders().getFirst("HX-Request") != null;
+        }
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        exchange.setAttribute(Pages.STARTED, System.nanoTime());
+        String requestId = UUID.randomUUID().toString();
+        var headers = exchange.getResponseHeaders();
+        headers.set("x-request-id", requestId);
+        headers.set("Content-Security-Policy", contentSecurityPolicy);
+        headers.set("X-Content-Type-Options", "nosniff");
+        headers.set("X-Frame-Options", "DENY");
+        // the callback's query carries the code: no Referer leaves with it
+        headers.set("Referrer-Policy", "no-referrer");
+        try {
+            List<String> segments = segments(exchange.getRequestURI().getRawPath());
+            String method = exchange.getRequestMethod();
+            Optional<AdminRoute> route = ConsoleRoutes.ROUTES.stream()
+                    .filter(r -> r.matches(method, segments))
+                    .findFirst();
+            if (route.isEmpty()) {
+                pages.message(
+                        exchange,
+                        404,
+                        new Views.Message(
+                                "Not found",
+                                "The console has no page "
+                                        + exchange.getRequestURI().getPath() + ".",
+                                "/console",
+                                "Console home"));
+                return;
+            }
+            headers.set(
+                    "Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
+            if (route.get().isOpen()) {
+                open(exchange, route.get(), segments, requestId);
+                return;
+            }
+            admitted(exchange, route.get(), segments, requestId);
+        } catch (RuntimeException e) {
+            log.error("console request {} failed", requestId, e);
+            pages.message(
+                    exchange,
+                    500,
+                    new Views.Message(
+                            "Something went wrong",
+                            "The controller log has the " + "details under request " + requestId + ".",
+                            "/console",
+                            "Console home"));
+        } finally {
+            exchange.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ signing in and out
+
+    private void open(HttpExchange ex, AdminRoute route, List<String> segments, String requestId) throws IOException {
+        switch (route.method() + " " + route.path()) {
+            case "GET /console" -> {
+                Optional<Session> s = session(ex).flatMap(this::refreshed);
+                if (s.isPresent()) {
+                    land(ex, s.get(), requestId);
+                } else {
+                    pages.message(
+                            ex,
+                            200,
+                            new Views.Message(
+                                    "Welcome",
+                                    "Revisions, approvals, the fleet " + "and the audit log of this control plane.",
+                                    "/console/signin",
+                                    "Sign in"));
+                }
+            }
+            case "GET /console/signin" -> startSignIn(ex);
+            case "POST /console/signin" -> tokenSignIn(ex);
+            case "GET /console/callback" -> finishSignIn(ex);
+            case "POST /console/signout" -> signOut(ex);
+            default -> assets.serve(ex, segments.get(2));
+        }
+    }
+
+    /**
+     * The first screen this caller's roles open, in the navigation's order: a customer lands on the developer portal,
+     * a gateway owner on its group's revisions, not on a screen that answers 403.
+     */
+    private void land(HttpExchange ex, Session s, String requestId) throws IOException {
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        switch (gate.authenticate("Bearer " + s.token().accessToken(), source, requestId, PREFIX)) {
+            case AdminGate.Refused r
+            when r.status() == 401 -> {
+                sessions.end(s.id());
+                signInFirst(ex);
+            }
+            case AdminGate.Refused r ->
+                pages.message(
+                        ex, r.status(), new Views.Message("Unavailable", r.message(), "/console", "Console home"));
+            case AdminGate.Admitted a -> {
+                List<Views.NavItem> screens = nav(a.caller(), "");
+                if (screens.isEmpty()) {
+                    pages.message(
+                            ex,
+                            403,
+                            new Views.Message(
+                                    "No screen for you yet",
+                                    "You are signed in as "
+                                            + a.caller().displayName()
+                                            + ", but none of your roles opens a console screen. An "
+                                            + "administrator grants roles in the identity provider (see policies/access.yaml).",
+                                    "/console/signin",
+                                    "Sign in as someone else"));
+                } else {
+                    redirect(ex, screens.get(0).href());
+                }
+            }
+        }
+    }
+
+    private void startSignIn(HttpExchange ex) throws IOException {
+        if (signIn.isEmpty()) {
+            tokenSignInForm(ex, "");
+            return;
+        }
+        String next = safeNext(query(ex).getOrDefault("next", PREFIX));
+        CodeFlowClient.Started started = signIn.get().start(settings.redirectUri());
+        String browser = CodeFlowClient.random(24);
+        sessions.startSignIn(
+                new Sessions.Pending(started.state(), started.verifier(), browser, next, java.time.Instant.now()));
+        // binds the callback to this browser: a code and state sent to someone else's browser do not sign it in
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, browser, "/console/callback", (int)
+                Sessions.SIGN_IN_WINDOW.toSeconds()));
+        redirect(ex, started.authorizeUri().toString());
+    }
+
+    /**
+     * Local mode (no issuer, plain {@code meshguard up}): the admin token file's token, typed once; the session keeps
+     * it and every request is admitted with it, as the API admits it. The form is bound to this browser by a
+     * double-submitted random value, so another site cannot sign a browser in as someone else.
+     */
+    private void tokenSignInForm(HttpExchange ex, String error) throws IOException {
+        String binding = CodeFlowClient.random(24);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, binding, "/console/signin", (int)
+                Sessions.SIGN_IN_WINDOW.toSeconds()));
+        pages.send(
+                ex,
+                error.isEmpty() ? 200 : 401,
+                pages.bytes(
+                        "signin.jte",
+                        new Views.TokenSignIn(binding, safeNext(query(ex).getOrDefault("next", PREFIX)), error)));
+    }
+
+    private void tokenSignIn(HttpExchange ex) throws IOException {
+        Map<String, String> form = form(ex);
+        String binding = cookies(ex).getOrDefault(SIGN_IN_COOKIE, "");
+        if (signIn.isPresent()
+                || binding.isEmpty()
+                || !Sessions.constantTimeEquals(binding, form.getOrDefault("_signin", ""))) {
+            pages.message(
+                    ex,
+                    403,
+                    new Views.Message(
+                            "Refused", "This sign-in form was not this browser's.", "/console/signin", "Sign in"));
+            return;
+        }
+        String token = form.getOrDefault("token", "").strip();
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        if (token.isEmpty()
+                || gate.authenticateOnly("Bearer " + token, source, "console-sign-in", "/console/signin")
+                        .isPresent()) {
+            tokenSignInForm(ex, "That is not a token of the admin token file.");
+            return;
+        }
+        Session s = sessions.open(new SignedInToken(
+                "token-file", "console", token, "", java.time.Instant.now().plus(settings.absolute())));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/signin", 0));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
+        redirect(ex, safeNext(form.getOrDefault("next", PREFIX)));
+    }
+
+    private void finishSignIn(HttpExchange ex) throws IOException {
+        Map<String, String> q = query(ex);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/callback", 0));
+        Optional<Sessions.Pending> pending = cookies(ex).containsKey(SIGN_IN_COOKIE)
+                ? sessions.finishSignIn(q.getOrDefault("state", ""), cookies(ex).get(SIGN_IN_COOKIE))
+                : Optional.empty();
+        if (pending.isEmpty() || signIn.isEmpty()) {
+            pages.message(
+                    ex,
+                    400,
+                    new Views.Message(
+                            "Sign-in expired",
+                            "This sign-in was not started here, was " + "used already or took too long.",
+                            "/console/signin",
+                            "Sign in again"));
+            return;
+        }
+        if (q.containsKey("error") || !q.containsKey("code")) {
+            pages.message(
+                    ex,
+                    401,
+                    new Views.Message(
+                            "Sign-in refused",
+                            "The identity provider answered: " + q.getOrDefault("error", "no code"),
+                            "/console/signin",
+                            "Try again"));
+            return;
+        }
+        SignedInToken token;
+        try {
+            token = signIn.get().exchange(q.get("code"), pending.get().verifier(), settings.redirectUri());
+        } catch (IOException e) {
+            log.warn("console sign-in: code exchange failed: {}", e.getMessage());
+            pages.message(
+                    ex,
+                    502,
+                    new Views.Message(
+                            "Sign-in failed",
+                            "The identity provider did not give a token: " + e.getMessage(),
+                            "/console/signin",
+                            "Try again"));
+            return;
+        }
+        Session s = sessions.open(token);
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
+        // Not a redirect: a redirect chain that began at the issuer is cross-site, and browsers leave Strict cookies
+        // off every request in it (RFC 6265bis, "same-site" requests and redirects). A page that moves on by itself
+        // starts a same-site navigation, which carries the new session cookie.
+        pages.send(
+                ex,
+                200,
+                pages.bytes("signed-in.jte", new Views.SignedIn(pending.get().next())));
+    }
+
+    private void signOut(HttpExchange ex) throws IOException {
+        Optional<Session> s = session(ex);
+        Map<String, String> form = form(ex);
+        if (s.isPresent() && !Sessions.constantTimeEquals(s.get().csrf(), form.getOrDefault("_csrf", ""))) {
+            pages.message(
+                    ex,
+                    403,
+                    new Views.Message("Refused", "The form was not this session's.", "/console", "Console home"));
+            return;
+        }
+        s.ifPresent(x -> sessions.end(x.id()));
+        ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, "", PREFIX, 0));
+        // the id token names the issuer's session: without it Keycloak asks whether to log out, and a browser that
+        // leaves that page keeps a session the next sign-in uses without a password
+        String idToken = s.map(x -> x.token().idToken()).orElse("");
+        Optional<URI> endSession = signIn.flatMap(c -> c.endSession(idToken, settings.publicUrl() + "/console"));
+        if (endSession.isPresent()) {
+            redirect(ex, endSession.get().toString());
+        } else {
+            pages.message(
+                    ex,
+                    200,
+                    new Views.Message(
+                            "Signed out", "Your console session has ended.", "/console/signin", "Sign in again"));
+        }
+    }
+
+    // ------------------------------------------------------------------ admitted requests
+
+    private void admitted(HttpExchange ex, AdminRoute route, List<String> segments, String requestId)
+            throws IOException {
+        Optional<Session> found = session(ex);
+        if (found.isEmpty()) {
+            signInFirst(ex);
+            return;
+        }
+        Session s = found.get();
+        Map<String, String> form = Map.of();
+        if (route.method().equals("POST")) {
+            form = form(ex);
+            String sent = Optional.ofNullable(ex.getRequestHeaders().getFirst("X-CSRF-Token"))
+                    .orElse(form.getOrDefault("_csrf", ""));
+            if (!Sessions.constantTimeEquals(s.csrf(), sent)) {
+                pages.message(
+                        ex,
+                        403,
+                        new Views.Message(
+                                "Refused",
+                                "The form was not this session's (CSRF token "
+                                        + "missing or wrong). Reload the page and try again.",
+                                "/console",
+                                "Console home"));
+                return;
+            }
+        }
+        Optional<Session> fresh = refreshed(s);
+        if (fresh.isEmpty()) {
+            signInFirst(ex);
+            return;
+        }
+        s = fresh.get();
+        String source = ex.getRemoteAddress().getAddress().getHostAddress();
+        AdminGate.Admission admission =
+                gate.admit("Bearer " + s.token().accessToken(), source, requestId, route, segments);
+        if (admission instanceof AdminGate.Refused r) {
+            if (r.status() == 401) {
+                sessions.end(s.id());
+                signInFirst(ex);
+            } else {
+                pages.message(
+                        ex,
+                        r.status(),
+                        new Views.Message(
+                                r.status() == 403 ? "Not allowed" : "Unavailable",
+                                r.message(),
+                                "/console",
+                                "Console home"));
+            }
+            return;
+        }
+        AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
+        TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
+                ? gate.tenantsOf(admitted.caller(), route.permission())
+                : TenantScope.ALL;
+        Request req = new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId);
+        dispatch(req);
+    }
+
+    private void dispatch(Request req) throws IOException {
+        switch (req.route().method() + " " + req.route().path()) {
+            case "GET /console/revisions" ->
+                pages.render(
+                        req.exchange(),
+                        "revisions.jte",
+                        revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
+            case "GET /console/revisions/{group}" ->
+                pages.render(
+                        req.exchange(),
+                        "revisions.jte",
+                        revisions.page(
+                                req,
+                                chrome(req, "Revisions of " + req.segment(2), "/console/revisions/" + req.segment(2)),
+                                Optional.of(req.segment(2))));
+            case "POST /console/publish" -> afterAction(req, revisions.publish(req));
+            case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
+            case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
+            case "POST /console/rollback/{revision}" -> afterAction(req, revisions.rollback(req));
+            case "GET /console/policy-requests" ->
+                pages.render(
+                        req.exchange(),
+                        "policy-requests.jte",
+                        policyChanges.list(chrome(req, "Policy changes", "/console/policy-requests")));
+            case "GET /console/policy-requests/{id}" -> {
+                try {
+                    pages.render(
+                            req.exchange(),
+                            "policy-request.jte",
+                            policyChanges.page(
+                                    req, chrome(req, "Policy request " + req.segment(2), "/console/policy-requests")));
+                } catch (io.meshguard.runtime.http.AdminJson.Refusal e) {
+                    pages.message(
+                            req.exchange(),
+                            e.status(),
+                            new Views.Message(
+                                    "Not found", e.getMessage(), "/console/policy-requests", "Policy changes"));
+                }
+            }
+            case "POST /console/policy-requests/{id}/approve" -> afterAction(req, policyChanges.decide(req, true));
+            case "POST /console/policy-requests/{id}/reject" -> afterAction(req, policyChanges.decide(req, false));
+            case "GET /console/fleet" ->
+                pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
+            case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
+            case "GET /console/audit" ->
+                pages.render(req.exchange(), "audit.jte", audit.page(req, chrome(req, "Audit", "/console/audit")));
+            case "GET /console/audit/export" -> audit.export(req);
+            case "GET /console/approvals" -> {
+                if (approvals.isPresent()) {
+                    pages.render(
+                            req.exchange(),
+                            "approvals.jte",
+                            approvals.get().page(req, chrome(req, "Approvals", "/console/approvals")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "POST /console/provider/subscriptions/{id}/approve",
+                    "POST /console/provider/subscriptions/{id}/reject",
+                    "POST /console/provider/subscriptions/{id}/suspend",
+                    "POST /console/provider/subscriptions/{id}/resume",
+                    "POST /console/provider/subscriptions/{id}/plan" -> {
+                if (approvals.isPresent()) {
+                    afterChange(req, approvals.get().change(req));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "GET /console/plan-changes" -> {
+                if (planChanges.isPresent()) {
+                    pages.render(
+                            req.exchange(),
+                            "plan-changes.jte",
+                            planChanges.get().list(req, chrome(req, "Plan changes", "/console/plan-changes")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "GET /console/plan-changes/{id}" -> {
+                if (planChanges.isEmpty()) {
+                    noCatalogue(req);
+                    return;
+                }
+                try {
+                    pages.render(
+                            req.exchange(),
+                            "plan-change.jte",
+                            planChanges
+                                    .get()
+                                    .page(
+                                            req,
+                                            chrome(
+                                                    req,
+                                                    "Plan-change request " + req.segment(2),
+                                                    "/console/plan-changes")));
+                } catch (OperationRefused e) {
+                    pages.message(
+                            req.exchange(),
+                            e.status(),
+                            new Views.Message(
+                                    e.status() == 404 ? "Not found" : "Not allowed",
+                                    e.getMessage(),
+                                    "/console/plan-changes",
+                                    "Plan changes"));
+                }
+            }
+            case "POST /console/provider/plan-change-requests/{id}/approve",
+                    "POST /console/provider/plan-change-requests/{id}/reject" -> {
+                if (planChanges.isPresent()) {
+                    afterAction(
+                            req, planChanges.get().decide(req, req.segment(4).equals("approve")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "GET /console/portal" -> {
+                if (portal.isPresent()) {
+                    pages.render(
+                            req.exchange(),
+                            "portal.jte",
+                            portal.get().page(req, chrome(req, "Developer portal", "/console/portal")));
+                } else {
+                    noCatalogue(req);
+                }
+            }
+            case "POST /console/customer/applications",
+                    "POST /console/customer/subscriptions",
+                    "POST /console/customer/credentials",
+                    "POST /console/customer/credentials/{kind}/{id}/rotate",
+                    "POST /console/customer/credentials/{kind}/{id}/revoke" -> {
+                if (portal.isEmpty()) {
+                    noCatalogue(req);
+                    return;
+                }
+                PortalScreen p = portal.get();
+                afterChange(
+                        req,
+                        switch (req.route().path()) {
+                            case "/console/customer/applications" -> p.createApplication(req);
+                            case "/console/customer/subscriptions" -> p.subscribe(req);
+                            case "/console/customer/credentials" -> p.createKey(req);
+                            case "/console/customer/credentials/{kind}/{id}/rotate" -> p.rotate(req);
+                            default -> p.revoke(req);
+                        });
+            }
+            case "GET /console/validate" ->
+                pages.render(
+                        req.exchange(),
+                        "validate.jte",
+                        validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+            case "GET /console/problem-codes" ->
+                pages.render(
+                        req.exchange(),
+                        "problem-codes.jte",
+                        ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
+            case "GET /console/traffic" ->
+                pages.render(
+                        req.exchange(),
+                        "traffic.jte",
+                        traffic.page(
+                                req.param("window"),
+                                req.tenants(),
+                                chrome(req, "Traffic & security", "/console/traffic"),
+                                catalogue
+                                        .map(c -> c.store().planQuotasInUse(req.tenants()))
+                                        .orElse(List.of()),
+                                catalogue.isPresent()));
+            case "GET /console/coverage" ->
+                pages.render(
+                        req.exchange(),
+                        "coverage.jte",
+                        coverage.page(
+                                req.param("window"),
+                                req.param("service"),
+                                chrome(req, "Coverage", "/console/coverage")));
+            default ->
+                pages.message(
+                        req.exchange(),
+                        404,
+                        new Views.Message("Not found", "No such page.", "/console", "Console home"));
+        }
+    }
+
+    /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
+    private void afterAction(Request req, Outcome outcome) throws IOException {
+        sessions.update(req.session().id(), s -> s.withFlash((outcome.ok() ? "" : "! ") + outcome.message())
+                .withSecret(outcome.secret()));
+        redirect(req.exchange(), safeNext(req.param("back")));
+    }
+
+    /**
+     * What an action did, in a sentence for the person who did it; {@code secret}: a credential the next page shows
+     * once, apart from the sentence, with a copy button (empty when none).
+     */
+    record Outcome(boolean ok, String message, String secret) {
+        Outcome(boolean ok, String message) {
+            this(ok, message, "");
+        }
+    }
+
+    /** What a catalogue action answered: the API's status, a sentence for the person who did it, a secret shown once. */
+    record Answer(int status, String message, String secret) {
+        Answer(int status, String message) {
+            this(status, message, "");
+        }
+    }
+
+    /**
+     * A refusal the API answers 403 or 404 (no permission, another tenant's object) is answered with that status, as
+     * the API would; anything else is the next page's message.
+     */
+    private void afterChange(Request req, Answer answer) throws IOException {
+        if (answer.status() == 403 || answer.status() == 404) {
+            pages.message(
+                    req.exchange(),
+                    answer.status(),
+                    new Views.Message(
+                            answer.status() == 403 ? "Not allowed" : "Not found",
+                            answer.message(),
+                            "/console",
+                            "Console home"));
+            return;
+        }
+        afterAction(req, new Outcome(answer.status() < 400, answer.message(), answer.secret()));
+    }
+
+    private void noCatalogue(Request req) throws IOException {
+        pages.message(
+                req.exchange(),
+                404,
+                new Views.Message(
+                        "Not here",
+                        "This controller runs without the " + "catalogue, so it has no approvals or developer portal.",
+                        "/console",
+                        "Console home"));
+    }
+
+    private Views.Chrome chrome(Request req, String title, String current) {
+        String flash = sessions.takeFlash(req.session().id());
+        boolean error = flash.startsWith("! ");
+        return new Views.Chrome(
+                title,
+                req.caller().displayName(),
+                req.session().csrf(),
+                nav(req.caller(), current),
+                error ? flash.substring(2) : flash,
+                error,
+                sessions.takeSecret(req.session().id()));
+    }
+
+    /** The screens {@code caller}'s roles open, each shown only where the gate would admit its page. */
+    private List<Views.NavItem> nav(AdminCaller caller, String current) {
+        List<Views.NavItem> nav = new ArrayList<>();
+        if (gate.permits(caller, "revision:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/revisions", "Revisions", current.equals("/console/revisions")));
+        } else {
+            // a gateway owner: the groups it holds revision:read on
+            caller.grants().stream()
+                    .filter(g -> g.scope().kind().equals("gateway"))
+                    .map(g -> g.scope().name())
+                    .distinct()
+                    .filter(group -> gate.permits(caller, "revision:read", Scope.gateway(group)))
+                    .forEach(group -> nav.add(new Views.NavItem(
+                            "/console/revisions/" + group,
+                            "Revisions · " + group,
+                            current.equals("/console/revisions/" + group))));
+        }
+        if (gate.permits(caller, "config:validate", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/validate", "Validate", current.equals("/console/validate")));
+        }
+        if (gate.permits(caller, "fleet:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem("/console/fleet", "Fleet", current.equals("/console/fleet")));
+        }
+        if (gate.permits(caller, "audit:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/audit", "Audit", current.equals("/console/audit")));
+            nav.add(new Views.NavItem("/console/traffic", "Traffic & security", current.equals("/console/traffic")));
+        }
+        if (gate.permits(caller, "coverage:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem("/console/coverage", "Coverage", current.equals("/console/coverage")));
+        }
+        if (gate.permits(caller, "policy:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem(
+                    "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
+        }
+        if (planChanges.isPresent() && gate.permits(caller, "plan:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem(
+                    "/console/plan-changes", "Plan changes", current.equals("/console/plan-changes")));
+        }
+        if (approvals.isPresent() && gate.permits(caller, "subscription:approve", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/approvals", "Approvals", current.equals("/console/approvals")));
+        }
+        if (portal.isPresent() && gate.permits(caller, "catalog:read", Scope.ANY_TENANT)) {
+            nav.add(new Views.NavItem("/console/portal", "Developer portal", current.equals("/console/portal")));
+        }
+        return List.copyOf(nav);
+    }
+
+    /** The session with a usable access token: refreshed through the issuer when it is about to expire. */
+    private Optional<Session> refreshed(Session s) {
+        if (s.token().freshAt(java.time.Instant.now(), 30) || signIn.isEmpty()) {
+            return Optional.of(s);
+        }
+        try {
+            SignedInToken token = signIn.get().refresh(s.token());
+            return Optional.ofNullable(sessions.update(s.id(), x -> x.withToken(token)));
+        } catch (IOException e) {
+            log.info("console session ends: the token could not be refreshed: {}", e.getMessage());
+            sessions.end(s.id());
+            return Optional.empty();
+        }
+    }
+
+    /** Back to sign-in, and to this page after it; htmx requests are told to load the sign-in page whole. */
+    private void signInFirst(HttpExchange ex) throws IOException {
+        String here = ex.getRequestMethod().equals("GET")
+                ? ex.getRequestURI().getRawPath()
+                        + (ex.getRequestURI().getRawQuery() == null
+                                ? ""
+                                : "?" + ex.getRequestURI().getRawQuery())
+                : PREFIX;
+        String target = "/console/signin?next=" + java.net.URLEncoder.encode(here, StandardCharsets.UTF_8);
+        if (ex.getRequestHeaders().getFirst("HX-Request") != null) {
+            ex.getResponseHeaders().set("HX-Redirect", target);
+            ex.sendResponseHeaders(401, -1);
+            return;
+        }
+        redirect(ex, target);
+    }
+
+    // ------------------------------------------------------------------ HTTP helpers
+
+    private Optional<Session> session(HttpExchange ex) {
+        String id = cookies(ex).get(SESSION_COOKIE);
+        return id == null || id.isEmpty() ? Optional.empty() : sessions.find(id);
+    }
+
+    /**
+     * The console's cookies: HttpOnly, Secure when reached over TLS; {@code maxAge} -1: session. The session cookie is
+     * {@code SameSite=Strict}: no request another site starts, not even a link a user follows, carries it. The
+     * sign-in cookie must be {@code Lax}: the issuer's redirect to the callback is a cross-site navigation, and a
+     * Strict cookie would not come back with it.
+     */
+    private String cookie(String name, String value, String path, int maxAge) {
+        String sameSite = name.equals(SESSION_COOKIE) ? "Strict" : "Lax";
+        return name + "=" + value + "; Path=" + path + "; HttpOnly; SameSite=" + sameSite
+                + (settings.secure() ? "; Secure" : "") + (maxAge >= 0 ? "; Max-Age=" + maxAge : "");
+    }
+
+    /** Only the console's own pages: never an open redirect to another site. */
+    static String safeNext(String next) {
+        return (next.equals(PREFIX) || next.startsWith("/console/"))
+                        && !next.startsWith("//")
+                        && !next.contains("\\")
+                        && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f)
+                ? next
+                : PREFIX;
+    }
+
+    static void redirect(HttpExchange ex, String location) throws IOException {
+        ex.getResponseHeaders().set("Location", location);
+        ex.sendResponseHeaders(303, -1);
+    }
+
+    private static Map<String, String> cookies(HttpExchange ex) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String header : ex.getRequestHeaders().getOrDefault("Cookie", List.of())) {
+            for (String pair : header.split(";")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0) {
+                    out.putIfAbsent(
+                            pair.substring(0, eq).strip(),
+                            pair.substring(eq + 1).strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    static Map<String, String> query(HttpExchange ex) {
+        return decode(ex.getRequestURI().getRawQuery());
+    }
+
+    private static Map<String, String> form(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] body = in.readNBytes(MAX_FORM_BYTES + 1);
+            if (body.length > MAX_FORM_BYTES) {
+                return Map.of();
+            }
+            return decode(new String(body, StandardCharsets.UTF_8));
+        }
+    }
+
+    private static Map<String, String> decode(String raw) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String part : raw.split("&")) {
+            int eq = part.indexOf('=');
+            String k = eq < 0 ? part : part.substring(0, eq);
+            String v = eq < 0 ? "" : part.substring(eq + 1);
+            try {
+                out.putIfAbsent(
+                        URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                // a malformed escape: the field is left out, as if not sent
+            }
+        }
+        return out;
+    }
+
+    private static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath.split("/")) {
+            if (!s.isEmpty()) {
+                out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+}

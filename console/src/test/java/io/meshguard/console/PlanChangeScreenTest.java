@@ -1,0 +1,220 @@
+package io.meshguard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.access.AdminEvent;
+import io.meshguard.access.AdminGate;
+import io.meshguard.audit.AuditWriter;
+import io.meshguard.audit.AuditWriterSettings;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TestIssuer;
+import io.meshguard.xds.LoopbackSettings;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.approval.GoldPlanScene;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Plan changes screen, server-rendered (issue 47): a downgrade of a subscribed plan requested through the
+ * catalogue's API, with the replay report of globex's recorded calls; the list and the request page show the limits
+ * in force and requested, the report's sentences and the drill-down to the sample rows; approving it in the console
+ * is refused to the requester with the API's message and applies the limits when another person approves.
+ */
+@IntegrationTest
+class PlanChangeScreenTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    @TempDir
+    Path dir;
+
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");
+
+    @Test
+    void planChangeRequest_showsItsReportBesideTheLimits_refusesTheRequestersApproval_appliesAnotherPersons()
+            throws Exception {
+        List<AdminEvent> events = new CopyOnWriteArrayList<>();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (TestIssuer issuer = new TestIssuer();
+                XdsController xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
+                StatusHttpServer http = new StatusHttpServer("plan-screen", HttpServerSettings.onPort(0), registry);
+                AuditWriter audit = AuditWriter.start(
+                        AuditWriterSettings.defaults(SpoolSettings.defaults(dir.resolve("spool"))),
+                        ConnectionSource.of(PG.dataSource()),
+                        new SimpleMeterRegistry())) {
+            AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(", plan:read, audit:read"), events);
+            xds.mountAdminApi(http, gate);
+            CatalogApi catalog = GoldPlanScene.catalogue(PG, gate, events, xds, xds.planChangeReplay());
+            ApiKeyAdminApi keys = new ApiKeyAdminApi(
+                    Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(), gate, Optional.empty());
+            http.addHandler(CatalogApi.PREFIX, catalog);
+            ConsoleMount.mount(
+                    xds,
+                    http,
+                    gate,
+                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
+                    Optional.of(new CatalogConsole(new CatalogStore(PG.dataSource()), catalog, keys)));
+            xds.start();
+            http.start();
+            GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());
+            String subscription = GoldPlanScene.goldSubscriber(PG, main);
+            GoldPlanScene.recordEightCalls(PG, audit, subscription);
+            long id = main.ok(
+                            "alice",
+                            "POST",
+                            "/v1/provider/plans/payments-gold/change-requests",
+                            "{\"limits\": {\"rates\": [{\"requests\": 5, \"per\": \"1m\"}]},"
+                                    + " \"reason\": \"gold is oversold, CB-7\"}")
+                    .path("id")
+                    .asLong();
+
+            Browser alice = new Browser(http.port(), main.token("alice"));
+            String list = alice.get("/console/plan-changes").body();
+            assertThat(list).contains("href=\"/console/plan-changes\"");
+            String row = list.substring(list.indexOf("id=\"plan-change-" + id + "\""));
+            assertThat(row).contains("payments-gold").contains("pending").contains("3 of 8");
+            assertThat(row.substring(row.indexOf("data-limits")))
+                    .contains("{\"requests\":10,")
+                    .contains("{\"requests\":5,");
+
+            String page = alice.get("/console/plan-changes/" + id).body();
+            int report = page.indexOf("id=\"report\"");
+            int limits = page.indexOf("id=\"plan-limits\"");
+            assertThat(report).as(page).isPositive();
+            assertThat(limits).as("the limits beside the report").isGreaterThan(report);
+            assertThat(page.substring(report, limits))
+                    .contains("8 decisions: <strong>3 flipped</strong>, 0 not replayable")
+                    .contains("3 decisions of tenant globex on route payments-charge")
+                    .contains("call-6, call-7, call-8")
+                    .contains("href=\"/console/plan-changes/" + id + "?group=0#samples\"");
+            assertThat(page).contains("id=\"decide\"");
+
+            // the sample rows are globex's calls: a provider scoped to acme does not read them, the bank's auditor does
+            assertThat(alice.get("/console/plan-changes/" + id + "?group=0").body())
+                    .contains("Reading the sample rows needs audit:read.");
+            Browser root = new Browser(http.port(), main.token("root"));
+            String samples =
+                    root.get("/console/plan-changes/" + id + "?group=0").body();
+            samples = samples.substring(samples.indexOf("id=\"samples\""));
+            for (int i = 6; i <= 8; i++) {
+                assertThat(samples).contains("<code>call-" + i + "</code>");
+            }
+            assertThat(samples).doesNotContain("<code>call-1</code>");
+
+            String refused = alice.decide(id, page, "approve", "mine");
+            assertThat(refused).contains("another person must approve it").contains("pending");
+
+            Browser bob = new Browser(http.port(), main.token("bob"));
+            String approved =
+                    bob.decide(id, bob.get("/console/plan-changes/" + id).body(), "approve", "read it, CB-7");
+            assertThat(approved)
+                    .contains("Plan-change request " + id + " approved")
+                    .contains("data-state>approved");
+            JsonNode rate =
+                    GoldPlanScene.plan(main).path("limits").path("rates").get(0);
+            assertThat(rate.path("requests").asLong()).isEqualTo(5);
+            assertThat(events)
+                    .filteredOn(e -> e.action().equals("plan:approve"))
+                    .extracting(AdminEvent::outcome)
+                    .anySatisfy(o -> assertThat(o).contains("3 flipped of 8 decisions"));
+        }
+    }
+
+    /** One person's browser: signed in to the console with their access token, its session cookie kept. */
+    private static final class Browser {
+        private final String base;
+        private final String session;
+
+        Browser(int port, String token) throws Exception {
+            this.base = "http://127.0.0.1:" + port;
+            HttpResponse<String> form = CLIENT.send(
+                    HttpRequest.newBuilder(URI.create(base + "/console/signin")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            String binding = cookie(form, Console.SIGN_IN_COOKIE);
+            HttpResponse<String> r = CLIENT.send(
+                    HttpRequest.newBuilder(URI.create(base + "/console/signin"))
+                            .header("Cookie", Console.SIGN_IN_COOKIE + "=" + binding)
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .POST(HttpRequest.BodyPublishers.ofString("_signin=" + hidden(form.body(), "_signin")
+                                    + "&next=%2Fconsole&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8)))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
+            this.session = Console.SESSION_COOKIE + "=" + cookie(r, Console.SESSION_COOKIE);
+        }
+
+        HttpResponse<String> get(String path) throws Exception {
+            HttpResponse<String> r = CLIENT.send(
+                    HttpRequest.newBuilder(URI.create(base + path))
+                            .header("Cookie", session)
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+            return r;
+        }
+
+        /** Posts the page's decide form and answers the page it leads back to (with the outcome's sentence). */
+        String decide(long id, String page, String verb, String reason) throws Exception {
+            String back = "/console/plan-changes/" + id;
+            HttpResponse<String> r = CLIENT.send(
+                    HttpRequest.newBuilder(
+                                    URI.create(base + "/console/provider/plan-change-requests/" + id + "/" + verb))
+                            .header("Cookie", session)
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .POST(HttpRequest.BodyPublishers.ofString("_csrf=" + hidden(page, "_csrf") + "&back="
+                                    + URLEncoder.encode(back, StandardCharsets.UTF_8) + "&reason="
+                                    + URLEncoder.encode(reason, StandardCharsets.UTF_8)))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
+            return get(back).body();
+        }
+    }
+
+    private static String cookie(HttpResponse<String> r, String name) {
+        String header = r.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith(name + "="))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
+        return header.substring(name.length() + 1, header.indexOf(';'));
+    }
+
+    private static String hidden(String body, String name) {
+        Matcher m = HIDDEN.matcher(body);
+        while (m.find()) {
+            if (m.group(1).equals(name)) {
+                return URLEncoder.encode(m.group(2), StandardCharsets.UTF_8);
+            }
+        }
+        throw new AssertionError("no hidden " + name + " in:\n" + body);
+    }
+}
