@@ -21,7 +21,7 @@ public final class Permissions {
             "group:update",
             "group:delete",
             "group:protect",
-            // the group's gateway template kind (issue 49): which data plane serves it
+            // the group's gateway template kind: which data plane serves it
             "group:template",
             "upstream:read",
             "upstream:update",
@@ -66,7 +66,7 @@ public final class Permissions {
             "plan:read",
             "plan:create",
             "plan:lifecycle",
-            // a guarded plan's limits: requested with a replay report, approved by another person (issue 47)
+            // a guarded plan's limits: requested with a replay report, approved by another person
             "plan:change",
             "plan:approve",
             "publish:read",

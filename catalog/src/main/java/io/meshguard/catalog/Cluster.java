@@ -5,7 +5,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Where product publishes run: a Kubernetes cluster with its zone controller (issue 28). Its region is a label of
+ * Where product publishes run: a Kubernetes cluster with its zone controller. Its region is a label of
  * every host published to it.
  */
 public record Cluster(String id, String region, Optional<String> provider, Set<String> capabilities) {

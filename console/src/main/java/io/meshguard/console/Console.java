@@ -52,14 +52,14 @@ public final class Console implements HttpHandler {
     private final ValidateScreen validate;
     private final TrafficScreen traffic;
     private final CoverageScreen coverage;
-    /** The authz policy files' requests with their replay reports (issue 47). */
+    /** The authz policy files' requests with their replay reports. */
     private final PolicyChangesScreen policyChanges;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
 
     private final Optional<PortalScreen> portal;
     private final Optional<CatalogConsole> catalogue;
-    /** A guarded plan's limit-change requests with their replay reports (issue 47): where the catalogue runs. */
+    /** A guarded plan's limit-change requests with their replay reports: where the catalogue runs. */
     private final Optional<PlanChangesScreen> planChanges;
 
     private final String contentSecurityPolicy;

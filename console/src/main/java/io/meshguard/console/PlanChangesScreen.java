@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Plan changes (issue 47): a guarded plan's limit-change requests, each with its replay report (whom the requested
+ * Plan changes: a guarded plan's limit-change requests, each with its replay report (whom the requested
  * limits would start or stop refusing with 429) beside the limits in force and requested; a flip group drills down to
  * its sample request ids' audit rows (read with {@code audit:read} for the caller's tenants, as the Audit screen
  * reads them). Reads, approve and reject call {@link PlanChanges}, the same code as

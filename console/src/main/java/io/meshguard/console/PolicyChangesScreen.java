@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Policy changes (issue 47): the authz policy files' requests, each with its replay report beside its diff; a flip
+ * Policy changes: the authz policy files' requests, each with its replay report beside its diff; a flip
  * group drills down to its sample request ids' audit rows (read with {@code audit:read}, as the Audit screen reads
  * them). Approve and reject call {@link PolicyChanges}, the same code as {@code POST /policy-requests/{id}/approve},
  * so the rules (not the requester, a report computed since the request) and the trail rows are one.

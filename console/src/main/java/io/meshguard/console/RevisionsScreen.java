@@ -82,7 +82,7 @@ public final class RevisionsScreen {
         groups.forEach(g -> publisher.servedRevision(g).ifPresent(id -> live.put(g, id)));
         boolean mayRollback = gate.permits(req.caller(), "revision:rollback", Scope.SYSTEM);
         // who published, approved and asked, and why, describe every tenant's changes: a tenant-scoped caller sees the
-        // timeline without them, as GET /revisions answers it (issue 42)
+        // timeline without them, as GET /revisions answers it
         boolean people = req.tenants().all();
         List<Views.RevisionRow> rows = list.stream()
                 .map(r -> new Views.RevisionRow(

@@ -90,7 +90,7 @@ public final class Views {
             java.util.Optional<ReplaySummary> report) {}
 
     /**
-     * A publish request's replay report beside its diff (issue 47): the window, the counts, one sentence per flip group
+     * A publish request's replay report beside its diff: the window, the counts, one sentence per flip group
      * with its sample request ids and the link that drills down to their audit rows, the not-replayable reasons.
      */
     public record ReplaySummary(

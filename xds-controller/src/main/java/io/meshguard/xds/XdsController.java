@@ -62,7 +62,7 @@ public final class XdsController implements ServerComponent {
     private final RevisionListener listener;
     private final io.meshguard.xds.approval.FourEyesStore fourEyes;
     private final io.meshguard.xds.approval.FourEyes approvals;
-    /** Four eyes on the authz policy files (issue 47), with the replay report on each request. */
+    /** Four eyes on the authz policy files, with the replay report on each request. */
     private final io.meshguard.xds.approval.PolicyChanges policyChanges;
     /** Product publishes as revisions of their gateway groups; every draft publish compiles them in. */
     private final ProductPublisher products;

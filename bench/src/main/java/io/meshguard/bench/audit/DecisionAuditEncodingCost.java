@@ -29,7 +29,7 @@ import java.util.Map;
 import java.util.function.ToLongFunction;
 
 /**
- * CPU per event of the audit work extauthz does for each Check, on one thread (issue 48; the pod's profile put the
+ * CPU per event of the audit work extauthz does for each Check, on one thread (the pod's profile put the
  * audit writer's threads at 18 % of its samples): (1) the {@code authz_decision} event built from a decision as the
  * Check path builds it ({@code DecisionEvents.of}, {@code AuditSinkDecisions.toAuditEvent}) and its details rendered
  * with the replay facts as the writer's thread renders them; (1r) the replay facts alone, as written now and as they

@@ -36,7 +36,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What publishing a product with 200 operations to 3 clusters costs (issue 25): each publish is a revision of its
+ * What publishing a product with 200 operations to 3 clusters costs: each publish is a revision of its
  * cluster's gateway group (compile 200 operations into routes, validate, build the Envoy resources, store the revision),
  * on a real PostgreSQL. Baseline in the same run: a draft publish of one group whose 200 routes all changed (validate,
  * build, store), the work any operator's publish of that size does.

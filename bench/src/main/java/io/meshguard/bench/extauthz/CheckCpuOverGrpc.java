@@ -20,7 +20,7 @@ import java.util.Map;
  * generator's own CPU (this JVM) is not counted. Scenarios, measured round-robin after a warm-up of each, figures the
  * median over the rounds: (a) the no-op Check server, (b) extauthz with a cached RS256 token (ExtAuthzBench's (b),
  * audit on), (c) an API-key route outside any product, (d) the same route as a product route whose key holds one of
- * 10,000 subscriptions (issue 25: at most +5 % over (c)). (c) and (d) are the same server and the same key.
+ * 10,000 subscriptions (at most +5 % over (c)). (c) and (d) are the same server and the same key.
  *
  * <p>Its extauthz servers are wired by hand with a counting audit sink and the bench's policy: the ratios compare
  * scenarios of that server, not a user's pod with a no-op ({@link CheckPodBench} does that; docs/benchmarks.md says

@@ -54,7 +54,7 @@ import java.util.function.ToDoubleFunction;
  *       by the environment variables of the manifest: the shipped {@code policies/authz.yaml} with the development
  *       issuer added as {@code meshguard up} adds it, a cached dev JWT, audit written to a real (embedded) PostgreSQL
  *       with its spool, JSON logs at the shipped level on standard error, Prometheus metrics; no Redis (local rate
- *       limits), no subscription controller (no product routes) and tracing off, as in the report of issue 48;
+ *       limits), no subscription controller (no product routes) and tracing off;
  *   <li>{@code nodb}: the same command without a database and with {@code audit.decision_log=off}: the decisions are
  *       recorded nowhere, so (d) against (e) is what the audit writer costs the pod.
  * </ol>
@@ -290,7 +290,7 @@ public final class CheckPodBench {
     }
 
     /**
-     * The dev policy with {@code rate_limit: off} on its demo route, as in the report of issue 48: the shipped tiers
+     * The dev policy with {@code rate_limit: off} on its demo route: the shipped tiers
      * (5 requests per second per tenant for {@code free}) would answer nearly every Check of a load test with 429.
      */
     static String withoutDemoRateLimit(String devPolicy) {

@@ -40,7 +40,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What deciding a product route from the pushed subscription state adds to a Check (issue 25's goal: at most +5 %),
+ * What deciding a product route from the pushed subscription state adds to a Check (the goal: at most +5 %),
  * as CPU per Check in-process ({@link DecisionCost}): the same API-key route, (a) outside any product, (b) as a product
  * route whose key holds one of 10,000 subscriptions in the snapshot (no plan limit, so the lookup alone is measured),
  * (c) as (b) with a plan rate limit, beside (d) the route's own rate limit instead of the plan's.

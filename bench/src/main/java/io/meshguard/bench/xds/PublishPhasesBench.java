@@ -13,7 +13,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * What a one-route change costs in memory, phase by phase, in a group of 200 and of 2,000 routes (issue 48: the cost
+ * What a one-route change costs in memory, phase by phase, in a group of 200 and of 2,000 routes (the cost
  * should grow with the change, not with the configuration). Not a test: prints, asserts nothing. Each round changes
  * one route's weights in a draft whose other objects are the instances read before (as the store's edit gives them)
  * and runs, on one thread, what a {@code PUT} and a {@code POST /publish} run on it: the configuration's index and

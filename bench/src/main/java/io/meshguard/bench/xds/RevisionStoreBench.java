@@ -17,7 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What storing a one-route change costs in PostgreSQL, in a group of 200 and of 2,000 routes (issue 48: the cost
+ * What storing a one-route change costs in PostgreSQL, in a group of 200 and of 2,000 routes (the cost
  * should grow with the change, not with the configuration). Not a test: prints, asserts nothing. A real PostgreSQL
  * (the binaries of {@code meshguard up}) with the shipped migrations; each round changes one route's weights, keeping
  * every other object the instance read before (as a draft edit gives them), and times what a publish and a replica

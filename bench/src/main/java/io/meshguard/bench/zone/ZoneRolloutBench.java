@@ -39,7 +39,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A publish reaching 10 zones × 50 emulated Envoys (issue 28's rollout goal: 95 % ACKed within 5 s, 100 % within
+ * A publish reaching 10 zones × 50 emulated Envoys (the rollout goal: 95 % ACKed within 5 s, 100 % within
  * 15 s), beside the same publish reaching 500 Envoys on one controller, in the same run: a real PostgreSQL, central's
  * publisher and zone hub, ten zone controllers and 1,000 ADS streams on loopback. Each round changes the group's
  * clusters (CDS: the upstream's connect timeout) and times, per node, publish start → the node ACKs the new CDS version.

@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on a plan's limits (issue 47, docs/products.md "Plan changes"): on a guarded plan (live subscriptions, or
+ * Four eyes on a plan's limits (docs/products.md "Plan changes"): on a guarded plan (live subscriptions, or
  * its product published) a change of its rate limits, calendar quota or per-operation limits is requested with exactly
  * those limits and carries the replay report of the plan's recorded decisions against them (whom it would start or
  * stop refusing with 429); another person approves or rejects it, and the limits change only at the approval. An

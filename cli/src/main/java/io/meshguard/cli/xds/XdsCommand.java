@@ -162,7 +162,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
                                     .read(config),
                             metrics.forServer("xds"))
                     .configure(http, xds);
-            // zone mode's central side (issue 28): the port zone controllers in other clusters dial
+            // zone mode's central side: the port zone controllers in other clusters dial
             Optional<io.meshguard.xds.zone.ZoneCentral> zones = io.meshguard.xds.zone.ZoneConfig.hub()
                     .read(config)
                     .map(h -> new io.meshguard.xds.zone.ZoneCentral(

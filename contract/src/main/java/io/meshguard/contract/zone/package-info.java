@@ -1,5 +1,5 @@
 /**
- * The zone stream (issue 28): what a zone controller and the central controller say to each other over their one gRPC
+ * The zone stream: what a zone controller and the central controller say to each other over their one gRPC
  * bidirectional stream, {@code meshguard.zone.v1.ZoneSync/Follow}.
  *
  * <p>The messages are those generated from {@code src/main/proto/meshguard/zone/v1/zone.proto}

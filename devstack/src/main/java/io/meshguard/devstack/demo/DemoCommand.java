@@ -53,7 +53,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(
             names = "--zones",
             defaultValue = "0",
-            description = "Play the zones journey instead (issue 28): this many"
+            description = "Play the zones journey instead: this many"
                     + " clusters (at least 2) registered against up, a zone controller for each on loopback with emulated"
                     + " Envoy nodes; a publish to one cluster, central stopped and restarted, a revocation.")
     int zones;

@@ -34,7 +34,7 @@ import java.util.stream.Stream;
 import javax.sql.DataSource;
 
 /**
- * {@code meshguard demo --zones N} (issue 28): N clusters registered against the running {@code up}, a zone controller
+ * {@code meshguard demo --zones N}: N clusters registered against the running {@code up}, a zone controller
  * for each on loopback (in this process, as {@code meshguard zone} runs one), emulated Envoy nodes on each zone's ADS
  * port. The zones follow a central zone hub this demo runs on {@code up}'s database: a second central replica, so
  * that the demo can stop "central" and start it again without stopping {@code up}; revisions are published through

@@ -163,7 +163,7 @@ public final class XdsStackPart implements StackPart {
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
-        // central's zone hub on loopback (issue 28), on --zone-hub-port (in up.json): `meshguard cluster register` and
+        // central's zone hub on loopback, on --zone-hub-port (in up.json): `meshguard cluster register` and
         // /v1/operator/fleet work against
         // up, and a zone controller on this machine can follow it; its metrics are the ones the alert rules name
         zones = new ZoneCentral(

@@ -230,7 +230,7 @@ public final class TriggerTable {
             // jump, so a word boundary in prose costs no misprediction. A rare start byte leaves this inner loop for
             // the call below: with the call in the one loop, three portable JVMs of ten that had scanned prose first
             // ran this loop about twice as slow on JSON strings (async-profiler: 42 % of the JSON pass, not 28 %);
-            // with the inner loop, none of eight did (docs/benchmarks.md, issue 29).
+            // with the inner loop, none of eight did (docs/benchmarks.md).
             while ((k & (SINGLE | FIRST)) == 0) {
                 run = (run + 1) & -((k & TOKEN) >>> 2);
                 if (run >= min) {

@@ -42,7 +42,7 @@ public final class EnvoyValidator {
 
     /**
      * Each field's rules and their text, read once: the walk visits every field of every resource on each publish,
-     * and printing the rules there cost more than the checks (a publish profile, issue 48).
+     * and printing the rules there cost more than the checks (a publish profile).
      */
     private static final Map<FieldDescriptor, DeclaredRules> RULES = new ConcurrentHashMap<>();
 
@@ -104,7 +104,7 @@ public final class EnvoyValidator {
      * violation, but for the items of {@code field}: asks {@code parts} for the verdict only on the items that are not
      * the instance at the same place in {@code clean}. A one-route change makes a new route table that holds its
      * group's hundreds of unchanged virtual hosts; each was looked up by identity, and the table hashed and sized
-     * whole, to find the one that changed (issue 48). Empty when the shortcut does not hold: the rest of the resource
+     * whole, to find the one that changed. Empty when the shortcut does not hold: the rest of the resource
      * differs, the field declares rules of its own (they read the whole list), or its items are not remembered parts.
      */
     public static Optional<List<Violation>> validateChangedItems(
@@ -223,7 +223,7 @@ public final class EnvoyValidator {
                 Rules.repeated(at, m, f, rules, ruleText, owner, out);
                 boolean skip = rules.getRepeated().getItems().getMessage().getSkip();
                 // one reflective read of the list: a route table's hundreds of virtual hosts, each remembered, were
-                // read one reflective call and one path string each (issue 48)
+                // read one reflective call and one path string each
                 List<?> items = (List<?>) m.getField(f);
                 for (int i = 0; i < items.size(); i++) {
                     Object item = items.get(i);

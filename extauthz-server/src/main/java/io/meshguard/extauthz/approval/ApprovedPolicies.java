@@ -21,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code policy.require_approval} (issue 47, docs/operator-guide.md "Policy changes"): extauthz keeps reading its
+ * {@code policy.require_approval} (docs/operator-guide.md "Policy changes"): extauthz keeps reading its
  * files (GitOps stays), but takes only files whose digest a second person approved ({@code approved_policy},
  * written by the controller's policy requests). Files without an approval are refused like invalid files: the policy
  * in force stays, {@code /readyz} says "newer files rejected: not approved", {@code meshguard_policy_reload_total

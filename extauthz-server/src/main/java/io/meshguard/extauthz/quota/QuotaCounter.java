@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  *       ({@code settle} after Redis went away), it reads the durable total K and admits at most
  *       {@code (limit - K) / replicas} for the rest of the outage; before that, or without a durable total, it refuses
  *       with 503 {@code quota_unavailable}. The shares add up to at most what was left, so the replicas together never
- *       pass the limit (issue 42).</li>
+ *       pass the limit.</li>
  *   <li>With both stores away, a caller whose count this replica knows keeps being counted locally; one it has never
  *       seen is refused with 503 by a {@code block} quota (fail closed) and allowed by an {@code allow_and_flag}
  *       quota.</li>

@@ -56,7 +56,7 @@ public record GrpcServerSettings(
     /**
      * {@code grpc.max_concurrent_calls}. 60,000 by default: an ext_proc stream holds its permit for as long as its
      * HTTP answer lasts (minutes for an LLM event stream), and one DLP replica is sized for more than 50,000 of them
-     * (issue 29; {@code ConcurrentStreams} in bench/ measures the heap each held stream keeps, see
+     * ({@code ConcurrentStreams} in bench/ measures the heap each held stream keeps, see
      * docs/benchmarks.md). The limit is a fail-fast bound, not the memory guard: size the heap for the streams
      * allowed here. Unary Checks never come near it.
      */

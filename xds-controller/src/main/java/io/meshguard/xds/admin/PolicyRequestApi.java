@@ -22,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on the policy files through the admin plane (issue 47), behind the same {@link AdminGate} as every other
+ * Four eyes on the policy files through the admin plane, behind the same {@link AdminGate} as every other
  * admin operation; the console calls the same {@link PolicyChanges}. Permissions are the platform's (system scope):
  * {@code policy:read} lists and shows requests with their diff and replay report, {@code policy:request} asks for files
  * (and recomputes a report), {@code policy:approve} decides. A report's sample request ids lead to their audit rows

@@ -28,14 +28,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on protected gateway groups (issue 22, docs/operator-guide.md "Four eyes"): what a publish would change in
+ * Four eyes on protected gateway groups (docs/operator-guide.md "Four eyes"): what a publish would change in
  * a protected group becomes a {@link PublishRequest}; another person with {@code revision:approve} who authored none
  * of it approves it, and exactly the requested content is published. A draft edit after the request voids it (the
  * content's SHA-256 no longer matches the draft). Rollback to a revision that was approved (or published before the
  * group was protected) needs no second person, so on-call can act alone.
  *
  * <p>Each request carries the replay report of the group's recorded decisions against exactly the requested content
- * ({@link GatewayReplay}, issue 47), computed when it is opened and again on demand ({@link #recompute}); approving
+ * ({@link GatewayReplay}), computed when it is opened and again on demand ({@link #recompute}); approving
  * needs a report computed after the request was opened, as a policy request does ({@link PolicyChanges}).
  */
 public final class FourEyes {

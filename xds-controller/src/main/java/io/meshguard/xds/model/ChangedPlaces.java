@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Where one list of immutable objects differs from the one before it, by identity: what a draft's edit changed, so
- * that what was worked out from the list before is carried over everywhere else (issue 48).
+ * that what was worked out from the list before is carried over everywhere else.
  */
 public final class ChangedPlaces {
     private ChangedPlaces() {}

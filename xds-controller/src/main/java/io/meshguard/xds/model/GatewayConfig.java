@@ -45,7 +45,7 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
     /**
      * The objects by name (the first of duplicates, which the validator refuses) and each group's contents, worked
      * out once per configuration instance: a publish asks for them from the validator's checks, the slices and every
-     * build, route by route, and each pass over a 2,000-route draft was paid again (issue 48). Remembered weakly, by
+     * build, route by route, and each pass over a 2,000-route draft was paid again. Remembered weakly, by
      * identity: a configuration is immutable, so what is derived from it never goes stale.
      */
     private Index index() {
@@ -308,7 +308,7 @@ public record GatewayConfig(List<GatewayGroup> groups, List<Upstream> upstreams,
 
         /**
          * The objects named, in name order. A draft is read in name order, so the list is filtered as it stands; a
-         * tree of the names (as before) cost a 2,000-route group ~0.6 ms of every change's index (issue 48).
+         * tree of the names (as before) cost a 2,000-route group ~0.6 ms of every change's index.
          */
         private static <T> List<T> present(
                 java.util.Set<String> names,

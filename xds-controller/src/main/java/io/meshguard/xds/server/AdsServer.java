@@ -37,7 +37,7 @@ public final class AdsServer implements AutoCloseable {
         peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
         // each resource packed into its Any once per push, not once per stream: 500 nodes of a group share one
-        // serialization of its routes (a publish profile, issue 48); content-equal resources share the same bytes
+        // serialization of its routes (a publish profile); content-equal resources share the same bytes
         V3DiscoveryServer discovery = new V3DiscoveryServer(
                 List.of(streams),
                 new NackParkingWatcher(cache, streams, groups),

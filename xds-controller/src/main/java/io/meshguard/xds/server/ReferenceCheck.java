@@ -110,7 +110,7 @@ public final class ReferenceCheck {
     /**
      * The names of a group's cluster list, and what its load assignments were found to lack, remembered per list
      * instance (weakly; the lists are immutable): a one-route change keeps its group's clusters and load assignments
-     * as the lists built before (issue 48), so a thousand of each are not hashed again.
+     * as the lists built before, so a thousand of each are not hashed again.
      */
     private static final Map<List<Cluster>, Set<String>> CLUSTER_NAMES =
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
@@ -123,7 +123,7 @@ public final class ReferenceCheck {
     /**
      * Each virtual host or route table and the cluster names (the set instance of one cluster list, {@link
      * #CLUSTER_NAMES}) that were found to hold every cluster it names, by identity (weakly): a new route table of a group whose clusters did not
-     * change checks only its changed virtual hosts (issue 48).
+     * change checks only its changed virtual hosts.
      */
     private static final Map<com.google.protobuf.Message, Set<String>> COMPLETE_WITHIN =
             io.meshguard.xds.model.SameInstance.weaklyRemembered();
@@ -179,7 +179,7 @@ public final class ReferenceCheck {
     /**
      * The route configurations a listener's connection managers name over RDS. Remembered per listener instance
      * (weakly): a publish takes its unchanged listeners from the builds before, and unpacking a group's hundreds of
-     * proxyless listeners again on every publish cost more than the check (issue 48).
+     * proxyless listeners again on every publish cost more than the check.
      */
     private static List<String> routeNamesOf(Listener l, List<String> problems) {
         List<String> known = ROUTE_NAMES.get(l);

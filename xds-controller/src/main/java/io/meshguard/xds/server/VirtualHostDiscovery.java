@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * VHDS, {@code envoy.service.route.v3.VirtualHostDiscoveryService/DeltaVirtualHosts} (issue 48): each Envoy node's
+ * VHDS, {@code envoy.service.route.v3.VirtualHostDiscoveryService/DeltaVirtualHosts}: each Envoy node's
  * virtual hosts as delta resources, so a publish sends a node the virtual hosts it changed and nothing else.
  *
  * <p>Envoy's first request subscribes to nothing by name, a legacy wildcard: its VHDS subscription watches the table's

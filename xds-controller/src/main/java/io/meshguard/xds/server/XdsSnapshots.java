@@ -49,7 +49,7 @@ public final class XdsSnapshots {
             Optional<io.meshguard.xds.model.GatewayConfig> slice) {}
 
     /**
-     * Envoy's virtual hosts over VHDS instead of inside their route tables (issue 48).
+     * Envoy's virtual hosts over VHDS instead of inside their route tables.
      *
      * @param controllerCluster the gateway bootstrap's static cluster to the controller ({@code meshguard-xds})
      */

@@ -21,7 +21,7 @@ public final class EnvoyNames {
     public static final String CLOSED_CLUSTER = "meshguard-closed";
 
     /**
-     * The virtual host every Envoy route configuration carries for the gateway's readiness probe (issue 43): its
+     * The virtual host every Envoy route configuration carries for the gateway's readiness probe: its
      * {@link #READINESS_PATH} answers 200 only through a delivered route table. {@code .invalid} is reserved
      * (RFC 2606), so no customer hostname can take it; the gateway bootstraps send the probe with this Host.
      */

@@ -68,7 +68,7 @@ public final class FailFastListeners {
 
     /**
      * The listeners with each replaced, empty when none is: remembered per list instance too (weakly; a value never
-     * holds its key), as a one-route change keeps its group's listener list (issue 48).
+     * holds its key), as a one-route change keeps its group's listener list.
      */
     private static Optional<List<Listener>> replaced(List<Listener> listeners) {
         List<Listener> out = new ArrayList<>();
@@ -88,7 +88,7 @@ public final class FailFastListeners {
     /**
      * Each listener's fail-fast replacement for a client without ext_authz (empty: served as it is), remembered per
      * listener instance (weakly; a value never holds its key): a publish takes its unchanged listeners from the builds
-     * before and checks both variants, so the same replacement instance keeps its remembered verdict (issue 48).
+     * before and checks both variants, so the same replacement instance keeps its remembered verdict.
      */
     private static final java.util.Map<Listener, Optional<Listener>> REPLACEMENTS =
             io.meshguard.xds.model.SameInstance.weaklyRemembered();

@@ -14,7 +14,7 @@ import java.util.function.Predicate;
  * The last few route tables of each name that passed a check, held weakly (a table lives while a snapshot or a build
  * holds it). A one-route change makes a new table that is one of them with a virtual host or two replaced; a check
  * compares the new table with the closest one by the identity of its virtual hosts, place by place, and looks again
- * only at the hosts that differ (issue 48). A few per name, not one: the draft's validation and the publish build
+ * only at the hosts that differ. A few per name, not one: the draft's validation and the publish build
  * tables of the same name from builders of their own (other instances; in a deployment, other filter targets too),
  * and one per name would push the other out.
  */

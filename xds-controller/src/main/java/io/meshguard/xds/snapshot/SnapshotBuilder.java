@@ -194,7 +194,7 @@ public final class SnapshotBuilder {
 
     /**
      * The build after {@code last} when only the group's routes changed (the group, its APIs and its upstreams are the
-     * instances {@code last} was built from), else null. Issue 48: a one-route change in a 2,000-route group regrouped
+     * instances {@code last} was built from), else null. A one-route change in a 2,000-route group regrouped
      * every route, looked up every virtual host and cluster, and sorted every list again, each publish and each
      * draft validation; now the listeners, clusters and load assignments are the lists built before (their checks then
      * answer by identity) and only the virtual hosts serving a changed route's API are built. A change that adds or
@@ -566,7 +566,7 @@ public final class SnapshotBuilder {
     }
 
     /**
-     * The gateway's readiness answer, inside the route table it proves delivered (issue 43). Envoy finishes listener
+     * The gateway's readiness answer, inside the route table it proves delivered. Envoy finishes listener
      * warming when the first RDS response fails or times out too (initial_fetch_timeout), and then serves the listener
      * with an empty route table: every request 404 NR. The bootstrap's {@code /ready} is forwarded here, so a gateway
      * whose first route table was NACKed stays unready instead of answering 404. ext_authz and ext_proc are off: a

@@ -19,7 +19,7 @@ public record TypeVersions(String listeners, String routes, String clusters, Str
     /**
      * As {@link #of(GroupResources)}, taking {@code before}'s version of each type whose list holds the same instances
      * in the same order as {@code earlier}'s: a publish's unchanged types (a group's thousand clusters when a route
-     * changed) cost a comparison of references, not a thousand digest look-ups (issue 48).
+     * changed) cost a comparison of references, not a thousand digest look-ups.
      */
     public static TypeVersions of(GroupResources r, GroupResources earlier, TypeVersions before) {
         return new TypeVersions(

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Envoy's route tables with their virtual hosts served one by one over VHDS (issue 48): a one-route change then sends
+ * Envoy's route tables with their virtual hosts served one by one over VHDS: a one-route change then sends
  * its virtual host (~11 KB at 2,000 routes) to each node instead of the whole table (2.26 MB).
  *
  * <p>Each Envoy table becomes a shell (every field but {@code virtual_hosts}, plus {@code vhds}) served over RDS, and

@@ -141,7 +141,7 @@ public final class PgGatewayStore {
     /**
      * The draft as a read finds it once {@code config} was written over {@code current} (both as read in this
      * transaction, which holds the generation's row). An edit of routes alone reads back only the routes it wrote
-     * (issue 48: reading a 2,000-route draft whole took ~11 ms of every one-route change), and the draft's route order
+     * (reading a 2,000-route draft whole took ~11 ms of every one-route change), and the draft's route order
      * only when it added one; any other edit reads the draft whole.
      */
     private static GatewayConfig readBack(Connection c, GatewayConfig current, GatewayConfig config)
@@ -285,7 +285,7 @@ public final class PgGatewayStore {
     /**
      * Writes what differs between {@code current} (the draft as read in this transaction) and {@code config}: an object
      * equal to its current row is left alone, so a one-route change costs one route's statements whatever the draft's
-     * size (issue 48). Deletes routes first and APIs, upstreams and groups last, as references require.
+     * size. Deletes routes first and APIs, upstreams and groups last, as references require.
      */
     private static void write(Connection c, GatewayConfig current, GatewayConfig config) throws SQLException {
         Optional<List<Integer>> groups = editedInPlace(current.groups(), config.groups(), GatewayGroup::name);
@@ -362,7 +362,7 @@ public final class PgGatewayStore {
      * The places where {@code after} holds an object that differs from {@code before}'s, when the change is an edit in
      * place (as long, the same name place by place: nothing created, deleted or moved); empty otherwise. An edit keeps
      * the objects it did not touch, so a one-route change of a 2,000-route draft compares 2,000 references instead of
-     * hashing every name twice (issue 48).
+     * hashing every name twice.
      */
     private static <T> Optional<List<Integer>> editedInPlace(
             List<T> before, List<T> after, java.util.function.Function<T, String> key) {

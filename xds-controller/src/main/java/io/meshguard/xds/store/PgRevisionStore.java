@@ -80,7 +80,7 @@ public final class PgRevisionStore implements RevisionStore {
     /**
      * The parts of {@code objects}: where an object is the instance at the same place in the group's last revision
      * ({@code before}, whose parts are stored), that part; else its own, put in {@code unsent} to be written unless
-     * known stored. A one-route change of a 2,000-route group looked up and re-checked ~3,000 parts (issue 48).
+     * known stored. A one-route change of a 2,000-route group looked up and re-checked ~3,000 parts.
      */
     private List<Part> parts(List<?> objects, List<?> before, List<Part> beforeParts, Map<String, Part> unsent) {
         List<Part> out = new ArrayList<>(objects.size());
@@ -136,7 +136,7 @@ public final class PgRevisionStore implements RevisionStore {
         /**
          * The chunk of a run whose first part began a chunk before, when the run holds the same part instances (a
          * revision takes its group's last parts place by place): hashed anew, a 2,000-route group's ~100 chunks cost
-         * a quarter of a millisecond per publish (issue 48). Keyed weakly by the first part; a chunk holds its parts'
+         * a quarter of a millisecond per publish. Keyed weakly by the first part; a chunk holds its parts'
          * digests, not the parts.
          */
         private static Chunk remembered(List<Part> run) {

@@ -143,7 +143,7 @@ public final class RevisionSeal {
     /**
      * The seal of a revision stored since V78 naming everything through chunks, hex: the row and its chunk digests
      * (~1/32 as many as its parts: at 2,000 routes the seal over every part digest was the largest cost left in a
-     * revision's write and in another replica's read, issue 48).
+     * revision's write and in another replica's read).
      */
     static String ofChunks(Row row) {
         Chunks chunks = row.chunks().orElseThrow(() -> new IllegalArgumentException("the row names no chunks"));

@@ -16,7 +16,7 @@ import java.util.Set;
 /**
  * What the validator's checks found in one configuration, kept with what each route contributed and how many routes
  * share each name, match and (group, API) pair, so that the next configuration, a few routes apart with the same
- * groups, upstreams and APIs, is checked only where its routes changed (issue 48: on a 2,000-route draft, the checks
+ * groups, upstreams and APIs, is checked only where its routes changed (on a 2,000-route draft, the checks
  * across routes hashed every route's name and match again for a one-route {@code PUT}).
  *
  * <p>A check carried over equals the check of the whole configuration: a route that did not change keeps what it

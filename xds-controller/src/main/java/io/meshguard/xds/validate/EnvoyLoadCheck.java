@@ -86,7 +86,7 @@ public final class EnvoyLoadCheck {
     /**
      * Resource lists, virtual hosts and routes found without a violation, by identity (weakly; all immutable): a
      * one-route change keeps its group's listener, cluster and load-assignment lists and, in its new route tables, the
-     * virtual hosts built before but for the changed ones (issue 48), so those are answered without looking up,
+     * virtual hosts built before but for the changed ones, so those are answered without looking up,
      * hashing or sizing each resource again.
      */
     private static final Map<Object, Boolean> CLEAN = io.meshguard.xds.model.SameInstance.weaklyRemembered();
@@ -94,7 +94,7 @@ public final class EnvoyLoadCheck {
     /**
      * The parts of a resource whose verdict is remembered too: each virtual host of a route table, and each route. A
      * group's table holds all its routes, so a one-route change makes a new table: only its changed virtual host and
-     * route are walked again, the other virtual hosts answer from here whole, not route by route (issue 48: a
+     * route are walked again, the other virtual hosts answer from here whole, not route by route (a
      * publish's cost grows with the change, not with the group). Their verdicts depend on their content alone: the
      * rules are the API's own, per message.
      */
@@ -120,7 +120,7 @@ public final class EnvoyLoadCheck {
     /**
      * The last route tables of each name found clean: a one-route change's new table is one of them with a virtual
      * host or two replaced, so only those are checked ({@link EnvoyValidator#validateChangedItems}), not the table
-     * hashed, sized and each of its hundreds of virtual hosts looked up (issue 48).
+     * hashed, sized and each of its hundreds of virtual hosts looked up.
      */
     private static final RecentTables CLEAN_TABLES = new RecentTables();
 

@@ -131,7 +131,7 @@ public final class CentralLink implements AutoCloseable {
             }
             // this loop's backoff (at most maxBackoff) is the one that counts: gRPC's own reconnect backoff
             // (grpc-java io.grpc.internal.ExponentialBackoffPolicy: 1 s x 1.6 up to 120 s) grows through a long
-            // outage and would fail our dials fast for up to two minutes after central is back (issue 28's 60 s test)
+            // outage and would fail our dials fast for up to two minutes after central is back (the 60 s test)
             channel.resetConnectBackoff();
         }
     }

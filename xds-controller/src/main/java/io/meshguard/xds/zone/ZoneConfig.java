@@ -26,7 +26,7 @@ public final class ZoneConfig {
     public static final ConfigKey<Boolean> HUB_ENABLED = ConfigKey.bool(
             "xds.zone_hub.enabled",
             false,
-            "Open the zone port: zone controllers in other clusters dial it to follow this controller (issue 28).");
+            "Open the zone port: zone controllers in other clusters dial it to follow this controller.");
     public static final ConfigKey<String> HUB_BIND =
             ConfigKey.string("xds.zone_hub.bind", "0.0.0.0", "Address the zone port binds to.");
     public static final ConfigKey<Integer> HUB_PORT = ConfigKey.integer(

@@ -21,7 +21,7 @@ import javax.sql.DataSource;
  * each replica holds one live stream.
  */
 public final class ZoneRegistry {
-    /** The longest a registration token may live (issue 28: single use, TTL at most 24 h). */
+    /** The longest a registration token may live (single use, TTL at most 24 h). */
     public static final Duration MAX_TOKEN_TTL = Duration.ofHours(24);
     /** The longest a zone credential may live; it is rotated over the stream at half its lifetime. */
     public static final Duration MAX_CREDENTIAL_LIFETIME = Duration.ofHours(1);
