@@ -213,6 +213,18 @@ class ModuleBoundariesTest {
         assertThat(nested).as("package roots inside other modules' roots").isEmpty();
     }
 
+    /** The README's module map is where a reader looks up a package: it names each module's root, as built. */
+    @Test
+    void theReadmesModuleMapNamesEachModulesPackageRoot() {
+        Matcher row = Pattern.compile("(?m)^\\| `([\\w-]+)/` \\| `([\\w.]+)` \\|")
+                .matcher(read(repositoryRoot().resolve("README.md")));
+        Map<String, String> documented = new TreeMap<>();
+        while (row.find()) {
+            documented.put(row.group(1), row.group(2));
+        }
+        assertThat(documented).isEqualTo(new TreeMap<>(ROOTS));
+    }
+
     @Test
     void noPackageLivesInTwoModules() {
         Path root = repositoryRoot();
