@@ -127,6 +127,11 @@ public final class QuotaCounter implements QuotaGate {
         long shareFrom;
         /** Requests this replica may admit during that outage, and how many it has. */
         long share;
+        /**
+         * The highest count Redis answered for this counter: what every replica had counted by then, so a floor of
+         * the count while Redis is away (counts only grow within a period).
+         */
+        long liveSeen = -1;
 
         long shareSpent;
         final Set<Integer> alerted = new HashSet<>(4);
@@ -369,6 +374,7 @@ public final class QuotaCounter implements QuotaGate {
                             if (c.counted()) {
                                 t.pending++;
                             }
+                            t.liveSeen = Math.max(t.liveSeen, c.values()[i]);
                         }
                     }
                     return new Charged(
@@ -470,16 +476,24 @@ public final class QuotaCounter implements QuotaGate {
         synchronized (this) {
             long[] counts = new long[items.size()];
             boolean[] known = new boolean[items.size()];
+            long[] floors = new long[items.size()];
             boolean shared = false;
             for (int i = 0; i < items.size(); i++) {
                 Tally t = items.get(i).tally();
                 synchronized (t) {
                     known[i] = store.isEmpty() || t.base >= 0;
                     counts[i] = Math.max(0, t.base) + t.pending + t.inflight;
+                    floors[i] = known[i] || t.liveSeen >= 0 ? Math.max(counts[i], t.liveSeen) : -1;
                 }
             }
             for (int i = 0; i < items.size(); i++) {
                 Item it = items.get(i);
+                // a caller already past the limit by what is known for certain is over quota whatever the other
+                // replicas counted since: 429, not a 503 that blames the store
+                if (it.block() && floors[i] >= 0 && it.quota().refusesOneMore(floors[i], it.limit())) {
+                    counts[i] = floors[i];
+                    return new Charged(false, counts, i, false, shares ? Path.SHARE : Path.LOCAL);
+                }
                 if (it.block() && shares) {
                     shared = true;
                     long left = shareOf(it, episode, n, settled, settledAt);

@@ -239,6 +239,34 @@ class QuotaReplicasOutageTest {
     }
 
     @Test
+    void callerPastItsLimit_redisSlowerThanItsTimeout_isRefusedAsOverQuota429_notAsUnavailable() throws Exception {
+        startReplicas();
+        AuthzPolicy p = plan(3);
+        Identity id = caller();
+        beforeOutage(p, id, 3);
+        for (QuotaCounter r : replicas) {
+            assertThat(r.charge(p, "api", id, Optional.empty()).blocked())
+                    .as("the fourth call, Redis deciding")
+                    .hasValueSatisfying(b -> assertThat(b.storeUnavailable()).isFalse());
+        }
+        io.lettuce.core.RedisClient client =
+                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+        try (var admin = client.connect()) {
+            admin.sync().clientPause(1500);
+            for (QuotaCounter r : replicas) {
+                assertThat(r.charge(p, "api", id, Optional.empty()).blocked())
+                        .as("a caller Redis last counted at its limit, Redis slower than its timeout")
+                        .hasValueSatisfying(b -> assertThat(b.storeUnavailable())
+                                .as("over quota reads as over quota (429), not as the store away (503)")
+                                .isFalse());
+            }
+        } finally {
+            client.shutdown();
+        }
+        assertThat(decisions("unavailable")).isZero();
+    }
+
+    @Test
     void redisSlowerThanItsTimeout_blockingPlan_onThreeReplicas_admitsAtMostTheLimit() throws Exception {
         startReplicas();
         AuthzPolicy p = plan(10);
