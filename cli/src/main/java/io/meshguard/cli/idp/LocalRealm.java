@@ -55,6 +55,9 @@ public record LocalRealm(
         // groups bound in policies/access.yaml
         users.add(new DemoUser("system-admin", secret(), "system-admin", "system", "meshguard-system-admins"));
         users.add(new DemoUser("auditor", secret(), "auditor", "system", "meshguard-auditors"));
+        // the second person of a policy change (system-admin requests, the security approver approves)
+        users.add(new DemoUser(
+                "security-approver", secret(), "security-approver", "system", "meshguard-security-approvers"));
         users.add(new DemoUser("gateway-owner", secret(), "gateway-owner", "gateway:local", "local-owners"));
         for (String tenant : TENANTS) {
             users.add(tenantUser(tenant, "org-admin", "admins"));

@@ -32,6 +32,8 @@ class ShippedRolesTest {
             "system",
             "auditor",
             "system",
+            "security-approver",
+            "system",
             "gateway-owner",
             "gateway",
             "org-admin",
