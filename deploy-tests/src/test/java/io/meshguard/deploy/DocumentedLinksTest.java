@@ -91,6 +91,10 @@ class DocumentedLinksTest {
         Path doc = RepoPaths.root().resolve("docs/install.md");
         assertThat(namesARepositoryFile("policies/access.yaml")).isTrue();
         assertThat(namesARepositoryFile("cli/target/meshguard.jar")).isFalse();
+        assertThat(isLocalState(".meshguard/up.json"))
+                .as("what `up` leaves under its git-ignored data directory, there or not")
+                .isTrue();
+        assertThat(isLocalState("policies/access.yaml")).isFalse();
         assertThat(namesARepositoryFile("docs/root/configuration/best_practices/edge.rst"))
                 .isFalse();
         assertThat(namesARepositoryFile("deploy/meshguard-xds"))
@@ -109,7 +113,30 @@ class DocumentedLinksTest {
         return FILE_PATH.matcher(span).matches()
                 && Files.exists(RepoPaths.root().resolve(span.substring(0, span.indexOf('/'))))
                 && !span.matches("(.*/)?target/.*")
-                && !span.startsWith("docs/root/");
+                && !span.startsWith("docs/root/")
+                && !isLocalState(span);
+    }
+
+    static boolean isLocalState(String span) {
+        return IGNORED_DIRECTORIES.stream().anyMatch(span::startsWith);
+    }
+
+    /**
+     * The top-level directories the root .gitignore names ({@code .meshguard/}, what {@code up} leaves): a file there
+     * is local state, present or not depending on what ran on this machine, never a repository file.
+     */
+    private static final List<String> IGNORED_DIRECTORIES = ignoredDirectories();
+
+    private static List<String> ignoredDirectories() {
+        try {
+            return Files.readAllLines(RepoPaths.root().resolve(".gitignore")).stream()
+                    .map(String::strip)
+                    .filter(line -> line.matches("/?[A-Za-z0-9_.-]+/"))
+                    .map(line -> line.startsWith("/") ? line.substring(1) : line)
+                    .toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Whether {@code path} exists from the repository's root or the document's directory; "..." is any directories. */
