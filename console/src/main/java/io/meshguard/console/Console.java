@@ -164,10 +164,10 @@ public final class Console implements HttpHandler {
         try {
             List<String> segments = segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
-            Optional<AdminRoute> route = ConsoleRoutes.ROUTES.stream()
-                    .filter(r -> r.matches(method, segments))
+            Optional<ConsoleRoutes.Operation> operation = ConsoleRoutes.OPERATIONS.stream()
+                    .filter(o -> o.route().matches(method, segments))
                     .findFirst();
-            if (route.isEmpty()) {
+            if (operation.isEmpty()) {
                 pages.message(
                         exchange,
                         404,
@@ -179,13 +179,12 @@ public final class Console implements HttpHandler {
                                 "Console home"));
                 return;
             }
-            headers.set(
-                    "Cache-Control", route.get().path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
-            if (route.get().isOpen()) {
-                open(exchange, route.get(), segments, requestId);
-                return;
+            AdminRoute route = operation.get().route();
+            headers.set("Cache-Control", route.path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
+            switch (operation.get()) {
+                case ConsoleRoutes.Open open -> open.page().serve(this, exchange, segments, requestId);
+                case ConsoleRoutes.Admitted page -> admitted(exchange, page, segments, requestId);
             }
-            admitted(exchange, route.get(), segments, requestId);
         } catch (RuntimeException e) {
             log.error("console request {} failed", requestId, e);
             pages.message(
@@ -203,29 +202,25 @@ public final class Console implements HttpHandler {
 
     // ------------------------------------------------------------------ signing in and out
 
-    private void open(HttpExchange ex, AdminRoute route, List<String> segments, String requestId) throws IOException {
-        switch (route.method() + " " + route.path()) {
-            case "GET /console" -> {
-                Optional<Session> s = session(ex).flatMap(this::refreshed);
-                if (s.isPresent()) {
-                    land(ex, s.get(), requestId);
-                } else {
-                    pages.message(
-                            ex,
-                            200,
-                            new Views.Message(
-                                    "Welcome",
-                                    "Revisions, approvals, the fleet " + "and the audit log of this control plane.",
-                                    "/console/signin",
-                                    "Sign in"));
-                }
-            }
-            case "GET /console/signin" -> startSignIn(ex);
-            case "POST /console/signin" -> tokenSignIn(ex);
-            case "GET /console/callback" -> finishSignIn(ex);
-            case "POST /console/signout" -> signOut(ex);
-            default -> assets.serve(ex, segments.get(2));
+    /** {@code GET /console}: the first screen of a signed-in caller, else the welcome page. */
+    void home(HttpExchange ex, String requestId) throws IOException {
+        Optional<Session> s = session(ex).flatMap(this::refreshed);
+        if (s.isPresent()) {
+            land(ex, s.get(), requestId);
+        } else {
+            pages.message(
+                    ex,
+                    200,
+                    new Views.Message(
+                            "Welcome",
+                            "Revisions, approvals, the fleet " + "and the audit log of this control plane.",
+                            "/console/signin",
+                            "Sign in"));
         }
+    }
+
+    void asset(HttpExchange ex, List<String> segments) throws IOException {
+        assets.serve(ex, segments.get(2));
     }
 
     /**
@@ -264,7 +259,7 @@ public final class Console implements HttpHandler {
         }
     }
 
-    private void startSignIn(HttpExchange ex) throws IOException {
+    void startSignIn(HttpExchange ex) throws IOException {
         if (signIn.isEmpty()) {
             tokenSignInForm(ex, "");
             return;
@@ -297,7 +292,7 @@ public final class Console implements HttpHandler {
                         new Views.TokenSignIn(binding, safeNext(query(ex).getOrDefault("next", PREFIX)), error)));
     }
 
-    private void tokenSignIn(HttpExchange ex) throws IOException {
+    void tokenSignIn(HttpExchange ex) throws IOException {
         Map<String, String> form = form(ex);
         String binding = cookies(ex).getOrDefault(SIGN_IN_COOKIE, "");
         if (signIn.isPresent()
@@ -325,7 +320,7 @@ public final class Console implements HttpHandler {
         redirect(ex, safeNext(form.getOrDefault("next", PREFIX)));
     }
 
-    private void finishSignIn(HttpExchange ex) throws IOException {
+    void finishSignIn(HttpExchange ex) throws IOException {
         Map<String, String> q = query(ex);
         ex.getResponseHeaders().add("Set-Cookie", cookie(SIGN_IN_COOKIE, "", "/console/callback", 0));
         Optional<Sessions.Pending> pending = cookies(ex).containsKey(SIGN_IN_COOKIE)
@@ -379,7 +374,7 @@ public final class Console implements HttpHandler {
                 pages.bytes("signed-in.jte", new Views.SignedIn(pending.get().next())));
     }
 
-    private void signOut(HttpExchange ex) throws IOException {
+    void signOut(HttpExchange ex) throws IOException {
         Optional<Session> s = session(ex);
         Map<String, String> form = form(ex);
         if (s.isPresent() && !Sessions.constantTimeEquals(s.get().csrf(), form.getOrDefault("_csrf", ""))) {
@@ -408,8 +403,9 @@ public final class Console implements HttpHandler {
 
     // ------------------------------------------------------------------ admitted requests
 
-    private void admitted(HttpExchange ex, AdminRoute route, List<String> segments, String requestId)
+    private void admitted(HttpExchange ex, ConsoleRoutes.Admitted operation, List<String> segments, String requestId)
             throws IOException {
+        AdminRoute route = operation.route();
         Optional<Session> found = session(ex);
         if (found.isEmpty()) {
             signInFirst(ex);
@@ -463,191 +459,205 @@ public final class Console implements HttpHandler {
         TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
                 ? gate.tenantsOf(admitted.caller(), route.permission())
                 : TenantScope.ALL;
-        Request req = new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId);
-        dispatch(req);
+        operation
+                .page()
+                .serve(this, new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId));
     }
 
-    private void dispatch(Request req) throws IOException {
-        switch (req.route().method() + " " + req.route().path()) {
-            case "GET /console/revisions" ->
-                pages.render(
-                        req.exchange(),
-                        "revisions.jte",
-                        revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
-            case "GET /console/revisions/{group}" ->
-                pages.render(
-                        req.exchange(),
-                        "revisions.jte",
-                        revisions.page(
-                                req,
-                                chrome(req, "Revisions of " + req.segment(2), "/console/revisions/" + req.segment(2)),
-                                Optional.of(req.segment(2))));
-            case "POST /console/publish" -> afterAction(req, revisions.publish(req));
-            case "POST /console/publish-requests/{group}/{id}/approve" -> afterAction(req, revisions.decide(req, true));
-            case "POST /console/publish-requests/{group}/{id}/reject" -> afterAction(req, revisions.decide(req, false));
-            case "POST /console/rollback/{revision}" -> afterAction(req, revisions.rollback(req));
-            case "GET /console/policy-requests" ->
-                pages.render(
-                        req.exchange(),
-                        "policy-requests.jte",
-                        policyChanges.list(chrome(req, "Policy changes", "/console/policy-requests")));
-            case "GET /console/policy-requests/{id}" -> {
-                try {
-                    pages.render(
-                            req.exchange(),
-                            "policy-request.jte",
-                            policyChanges.page(
-                                    req, chrome(req, "Policy request " + req.segment(2), "/console/policy-requests")));
-                } catch (io.meshguard.runtime.http.AdminJson.Refusal e) {
-                    pages.message(
-                            req.exchange(),
-                            e.status(),
-                            new Views.Message(
-                                    "Not found", e.getMessage(), "/console/policy-requests", "Policy changes"));
-                }
-            }
-            case "POST /console/policy-requests/{id}/approve" -> afterAction(req, policyChanges.decide(req, true));
-            case "POST /console/policy-requests/{id}/reject" -> afterAction(req, policyChanges.decide(req, false));
-            case "GET /console/fleet" ->
-                pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
-            case "GET /console/fleet/events" -> fleet.stream(req.exchange(), pages);
-            case "GET /console/audit" ->
-                pages.render(req.exchange(), "audit.jte", audit.page(req, chrome(req, "Audit", "/console/audit")));
-            case "GET /console/audit/export" -> audit.export(req);
-            case "GET /console/approvals" -> {
-                if (approvals.isPresent()) {
-                    pages.render(
-                            req.exchange(),
-                            "approvals.jte",
-                            approvals.get().page(req, chrome(req, "Approvals", "/console/approvals")));
-                } else {
-                    noCatalogue(req);
-                }
-            }
-            case "POST /console/provider/subscriptions/{id}/approve",
-                    "POST /console/provider/subscriptions/{id}/reject",
-                    "POST /console/provider/subscriptions/{id}/suspend",
-                    "POST /console/provider/subscriptions/{id}/resume",
-                    "POST /console/provider/subscriptions/{id}/plan" -> {
-                if (approvals.isPresent()) {
-                    afterChange(req, approvals.get().change(req));
-                } else {
-                    noCatalogue(req);
-                }
-            }
-            case "GET /console/plan-changes" -> {
-                if (planChanges.isPresent()) {
-                    pages.render(
-                            req.exchange(),
-                            "plan-changes.jte",
-                            planChanges.get().list(req, chrome(req, "Plan changes", "/console/plan-changes")));
-                } else {
-                    noCatalogue(req);
-                }
-            }
-            case "GET /console/plan-changes/{id}" -> {
-                if (planChanges.isEmpty()) {
-                    noCatalogue(req);
-                    return;
-                }
-                try {
-                    pages.render(
-                            req.exchange(),
-                            "plan-change.jte",
-                            planChanges
-                                    .get()
-                                    .page(
-                                            req,
-                                            chrome(
-                                                    req,
-                                                    "Plan-change request " + req.segment(2),
-                                                    "/console/plan-changes")));
-                } catch (OperationRefused e) {
-                    pages.message(
-                            req.exchange(),
-                            e.status(),
-                            new Views.Message(
-                                    e.status() == 404 ? "Not found" : "Not allowed",
-                                    e.getMessage(),
-                                    "/console/plan-changes",
-                                    "Plan changes"));
-                }
-            }
-            case "POST /console/provider/plan-change-requests/{id}/approve",
-                    "POST /console/provider/plan-change-requests/{id}/reject" -> {
-                if (planChanges.isPresent()) {
-                    afterAction(
-                            req, planChanges.get().decide(req, req.segment(4).equals("approve")));
-                } else {
-                    noCatalogue(req);
-                }
-            }
-            case "GET /console/portal" -> {
-                if (portal.isPresent()) {
-                    pages.render(
-                            req.exchange(),
-                            "portal.jte",
-                            portal.get().page(req, chrome(req, "Developer portal", "/console/portal")));
-                } else {
-                    noCatalogue(req);
-                }
-            }
-            case "POST /console/customer/applications",
-                    "POST /console/customer/subscriptions",
-                    "POST /console/customer/credentials",
-                    "POST /console/customer/credentials/{kind}/{id}/rotate",
-                    "POST /console/customer/credentials/{kind}/{id}/revoke" -> {
-                if (portal.isEmpty()) {
-                    noCatalogue(req);
-                    return;
-                }
-                PortalScreen p = portal.get();
-                afterChange(
+    // ------------------------------------------------------------------ pages (ConsoleRoutes says which serves what)
+
+    void revisionsPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "revisions.jte",
+                revisions.page(req, chrome(req, "Revisions", "/console/revisions"), Optional.empty()));
+    }
+
+    void groupRevisionsPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "revisions.jte",
+                revisions.page(
                         req,
-                        switch (req.route().path()) {
-                            case "/console/customer/applications" -> p.createApplication(req);
-                            case "/console/customer/subscriptions" -> p.subscribe(req);
-                            case "/console/customer/credentials" -> p.createKey(req);
-                            case "/console/customer/credentials/{kind}/{id}/rotate" -> p.rotate(req);
-                            default -> p.revoke(req);
-                        });
-            }
-            case "GET /console/validate" ->
-                pages.render(
-                        req.exchange(),
-                        "validate.jte",
-                        validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
-            case "GET /console/problem-codes" ->
-                pages.render(
-                        req.exchange(),
-                        "problem-codes.jte",
-                        ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
-            case "GET /console/traffic" ->
-                pages.render(
-                        req.exchange(),
-                        "traffic.jte",
-                        traffic.page(
-                                req.param("window"),
-                                req.tenants(),
-                                chrome(req, "Traffic & security", "/console/traffic"),
-                                catalogue
-                                        .map(c -> c.store().planQuotasInUse(req.tenants()))
-                                        .orElse(List.of()),
-                                catalogue.isPresent()));
-            case "GET /console/coverage" ->
-                pages.render(
-                        req.exchange(),
-                        "coverage.jte",
-                        coverage.page(
-                                req.param("window"),
-                                req.param("service"),
-                                chrome(req, "Coverage", "/console/coverage")));
-            default ->
-                pages.message(
-                        req.exchange(),
-                        404,
-                        new Views.Message("Not found", "No such page.", "/console", "Console home"));
+                        chrome(req, "Revisions of " + req.segment(2), "/console/revisions/" + req.segment(2)),
+                        Optional.of(req.segment(2))));
+    }
+
+    void publish(Request req) throws IOException {
+        afterAction(req, revisions.publish(req));
+    }
+
+    void decidePublish(Request req, boolean approve) throws IOException {
+        afterAction(req, revisions.decide(req, approve));
+    }
+
+    void rollback(Request req) throws IOException {
+        afterAction(req, revisions.rollback(req));
+    }
+
+    void policyRequestsPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "policy-requests.jte",
+                policyChanges.list(chrome(req, "Policy changes", "/console/policy-requests")));
+    }
+
+    void policyRequestPage(Request req) throws IOException {
+        try {
+            pages.render(
+                    req.exchange(),
+                    "policy-request.jte",
+                    policyChanges.page(
+                            req, chrome(req, "Policy request " + req.segment(2), "/console/policy-requests")));
+        } catch (io.meshguard.runtime.http.AdminJson.Refusal e) {
+            pages.message(
+                    req.exchange(),
+                    e.status(),
+                    new Views.Message("Not found", e.getMessage(), "/console/policy-requests", "Policy changes"));
         }
+    }
+
+    void decidePolicyRequest(Request req, boolean approve) throws IOException {
+        afterAction(req, policyChanges.decide(req, approve));
+    }
+
+    void fleetPage(Request req) throws IOException {
+        pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
+    }
+
+    void fleetEvents(Request req) throws IOException {
+        fleet.stream(req.exchange(), pages);
+    }
+
+    void auditPage(Request req) throws IOException {
+        pages.render(req.exchange(), "audit.jte", audit.page(req, chrome(req, "Audit", "/console/audit")));
+    }
+
+    void auditExport(Request req) throws IOException {
+        audit.export(req);
+    }
+
+    void approvalsPage(Request req) throws IOException {
+        if (approvals.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        pages.render(
+                req.exchange(),
+                "approvals.jte",
+                approvals.get().page(req, chrome(req, "Approvals", "/console/approvals")));
+    }
+
+    void changeSubscription(Request req) throws IOException {
+        if (approvals.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        afterChange(req, approvals.get().change(req));
+    }
+
+    void planChangesPage(Request req) throws IOException {
+        if (planChanges.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        pages.render(
+                req.exchange(),
+                "plan-changes.jte",
+                planChanges.get().list(req, chrome(req, "Plan changes", "/console/plan-changes")));
+    }
+
+    void planChangePage(Request req) throws IOException {
+        if (planChanges.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        try {
+            pages.render(
+                    req.exchange(),
+                    "plan-change.jte",
+                    planChanges
+                            .get()
+                            .page(req, chrome(req, "Plan-change request " + req.segment(2), "/console/plan-changes")));
+        } catch (OperationRefused e) {
+            pages.message(
+                    req.exchange(),
+                    e.status(),
+                    new Views.Message(
+                            e.status() == 404 ? "Not found" : "Not allowed",
+                            e.getMessage(),
+                            "/console/plan-changes",
+                            "Plan changes"));
+        }
+    }
+
+    void decidePlanChange(Request req, boolean approve) throws IOException {
+        if (planChanges.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        afterAction(req, planChanges.get().decide(req, approve));
+    }
+
+    void portalPage(Request req) throws IOException {
+        if (portal.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        pages.render(
+                req.exchange(),
+                "portal.jte",
+                portal.get().page(req, chrome(req, "Developer portal", "/console/portal")));
+    }
+
+    /** A customer's change on the developer portal: {@code change} is one of {@link PortalScreen}'s operations. */
+    void customerChange(Request req, PortalChange change) throws IOException {
+        if (portal.isEmpty()) {
+            noCatalogue(req);
+            return;
+        }
+        afterChange(req, change.apply(portal.get(), req));
+    }
+
+    /** One of the developer portal's changes. */
+    @FunctionalInterface
+    interface PortalChange {
+        Answer apply(PortalScreen portal, Request req);
+    }
+
+    void validatePage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "validate.jte",
+                validate.page(req.tenants(), chrome(req, "Validate", "/console/validate")));
+    }
+
+    void problemCodesPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "problem-codes.jte",
+                ValidateScreen.reference(chrome(req, "Problem codes", "/console/validate")));
+    }
+
+    void trafficPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "traffic.jte",
+                traffic.page(
+                        req.param("window"),
+                        req.tenants(),
+                        chrome(req, "Traffic & security", "/console/traffic"),
+                        catalogue
+                                .map(c -> c.store().planQuotasInUse(req.tenants()))
+                                .orElse(List.of()),
+                        catalogue.isPresent()));
+    }
+
+    void coveragePage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "coverage.jte",
+                coverage.page(req.param("window"), req.param("service"), chrome(req, "Coverage", "/console/coverage")));
     }
 
     /** After a change: its outcome as the next page's message, and back to the screen (POST, redirect, GET). */
