@@ -79,17 +79,27 @@ final class ApplyingCrudDispatcher extends KubernetesCrudDispatcher {
         was.path("spec").fieldNames().forEachRemaining(changed::add);
         now.path("spec").fieldNames().forEachRemaining(changed::add);
         changed.removeIf(f -> was.path("spec").path(f).equals(now.path("spec").path(f)));
+        java.util.Set<String> mine = new java.util.TreeSet<>(changed);
         for (JsonNode entry : kept) {
             if (entry.path("fieldsV1").path("f:spec") instanceof ObjectNode spec) {
+                if (manager.equals(entry.path("manager").asText())) {
+                    spec.fieldNames().forEachRemaining(f -> mine.add(f.substring(2)));
+                }
                 changed.forEach(f -> spec.remove("f:" + f));
             }
         }
-        owned(kept, manager, "Update", now);
+        owned(kept, manager, "Update", mine);
         return kept;
     }
 
     /** Replaces {@code manager}'s entry in {@code entries} with one owning the first-level spec fields of {@code sent}. */
     private static void owned(ArrayNode entries, String manager, String operation, JsonNode sent) {
+        java.util.Set<String> fields = new java.util.TreeSet<>();
+        sent.path("spec").fieldNames().forEachRemaining(fields::add);
+        owned(entries, manager, operation, fields);
+    }
+
+    private static void owned(ArrayNode entries, String manager, String operation, java.util.Set<String> fields) {
         for (int i = entries.size() - 1; i >= 0; i--) {
             if (manager.equals(entries.get(i).path("manager").asText())) {
                 entries.remove(i);
@@ -97,7 +107,7 @@ final class ApplyingCrudDispatcher extends KubernetesCrudDispatcher {
         }
         ObjectNode entry = entries.addObject().put("manager", manager).put("operation", operation);
         ObjectNode spec = entry.putObject("fieldsV1").putObject("f:spec");
-        sent.path("spec").fieldNames().forEachRemaining(f -> spec.putObject("f:" + f));
+        fields.forEach(f -> spec.putObject("f:" + f));
     }
 
     private static String parameter(String path, String name) {
