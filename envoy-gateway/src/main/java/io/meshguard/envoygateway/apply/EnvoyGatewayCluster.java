@@ -87,11 +87,16 @@ public final class EnvoyGatewayCluster {
             ResourceDefinitionContext kind = kind(resource);
             Optional<JsonNode> live = get(kind, key);
             Optional<String> foreign = live.flatMap(l -> notOurs(group, l));
-            if (foreign.isEmpty() && key.kind().equals("HTTPRoute") && unguarded.contains(key.namespace() + "/" + key.name())) {
+            if (foreign.isEmpty()
+                    && key.kind().equals("HTTPRoute")
+                    && unguarded.contains(key.namespace() + "/" + key.name())) {
                 // its Check or DLP policy did not land: served without it, the route would be open
-                foreign = Optional.of("its SecurityPolicy or EnvoyExtensionPolicy was refused, and Envoy Gateway would serve"
-                        + " the route without them: not applied"
-                        + (live.isPresent() && withdrawOpenRoute(kind, key, live.get()) ? ", the live route deleted" : ""));
+                foreign = Optional.of(
+                        "its SecurityPolicy or EnvoyExtensionPolicy was refused, and Envoy Gateway would serve"
+                                + " the route without them: not applied"
+                                + (live.isPresent() && withdrawOpenRoute(kind, key, live.get())
+                                        ? ", the live route deleted"
+                                        : ""));
             }
             if (foreign.isPresent()) {
                 refused.add(key + ": " + foreign.get());
@@ -175,7 +180,8 @@ public final class EnvoyGatewayCluster {
      */
     static Optional<String> notOurs(String group, JsonNode live) {
         JsonNode labels = live.path("metadata").path("labels");
-        if (!"meshguard".equals(labels.path(EnvoyGatewayRenderer.LABEL_MANAGED_BY).asText())) {
+        if (!"meshguard"
+                .equals(labels.path(EnvoyGatewayRenderer.LABEL_MANAGED_BY).asText())) {
             return Optional.of("an object of that kind and name exists and is not meshguard's (no "
                     + EnvoyGatewayRenderer.LABEL_MANAGED_BY + "=meshguard label): it is left as it is; rename the"
                     + " route or have its owner remove it");
@@ -379,7 +385,10 @@ public final class EnvoyGatewayCluster {
         for (String field : List.of("labels", "annotations")) {
             JsonNode rendered = resource.path("metadata").path(field);
             if (rendered.isObject()) {
-                ops.addObject().put("op", "add").put("path", "/metadata/" + field).set("value", rendered);
+                ops.addObject()
+                        .put("op", "add")
+                        .put("path", "/metadata/" + field)
+                        .set("value", rendered);
             } else if (live.path("metadata").has(field)) {
                 ops.addObject().put("op", "remove").put("path", "/metadata/" + field);
             }
@@ -388,7 +397,10 @@ public final class EnvoyGatewayCluster {
         while (top.hasNext()) {
             Map.Entry<String, JsonNode> e = top.next();
             if (!NOT_COMPARED.contains(e.getKey())) {
-                ops.addObject().put("op", "add").put("path", "/" + escape(e.getKey())).set("value", e.getValue());
+                ops.addObject()
+                        .put("op", "add")
+                        .put("path", "/" + escape(e.getKey()))
+                        .set("value", e.getValue());
             }
         }
         ResourceKey key = ResourceKey.of(resource);

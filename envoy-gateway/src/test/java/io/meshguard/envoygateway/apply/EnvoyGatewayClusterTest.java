@@ -227,10 +227,7 @@ class EnvoyGatewayClusterTest {
                         "SecurityPolicy/meshguard/edge.charges");
 
         List<ResourceKey> withdrawn = cluster.withdraw("edge");
-        assertThat(strings(withdrawn))
-                .containsExactly(
-                        "ClientTrafficPolicy/meshguard/edge",
-                        "Gateway/meshguard/edge");
+        assertThat(strings(withdrawn)).containsExactly("ClientTrafficPolicy/meshguard/edge", "Gateway/meshguard/edge");
         assertThat(live(HTTP_ROUTES))
                 .containsExactly(
                         "meshguard/internal.refunds",
@@ -278,7 +275,9 @@ class EnvoyGatewayClusterTest {
         ApplyOutcome outcome = cluster.apply("edge", 1, render("edge", 1, CHARGES));
 
         assertThat(outcome.refused()).singleElement().asString().startsWith("HTTPRoute/meshguard/edge.charges: ");
-        assertThat(outcome.applied()).extracting(ResourceKey::toString).doesNotContain("HTTPRoute/meshguard/edge.charges");
+        assertThat(outcome.applied())
+                .extracting(ResourceKey::toString)
+                .doesNotContain("HTTPRoute/meshguard/edge.charges");
         GenericKubernetesResource theirs = get(HTTP_ROUTES, "edge.charges");
         assertThat(theirs.getMetadata().getLabels()).containsExactly(Map.entry("team", "platform"));
         assertThat(theirs.get("spec", "parentRefs", 0, "name").toString()).isEqualTo("team-gateway");
@@ -337,7 +336,8 @@ class EnvoyGatewayClusterTest {
         cluster.apply("edge", 1, v1);
         // kubectl edit: a mirror of every request the Check allowed, to a Service of the editor's choice (one field
         // added, nothing the zone rendered changed)
-        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString()).doesNotContain("filters");
+        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString())
+                .doesNotContain("filters");
         client.genericKubernetesResources(HTTP_ROUTES)
                 .inNamespace("meshguard")
                 .withName("edge.charges")
@@ -348,7 +348,8 @@ class EnvoyGatewayClusterTest {
                                 .build(),
                         "[{\"op\": \"add\", \"path\": \"/spec/rules/0/filters\", \"value\": [{\"type\": \"RequestMirror\","
                                 + " \"requestMirror\": {\"backendRef\": {\"name\": \"collector\", \"port\": 80}}}]}]");
-        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString()).contains("RequestMirror");
+        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString())
+                .contains("RequestMirror");
 
         List<Drift> drift = cluster.drift("edge", 1, v1);
 

@@ -415,8 +415,8 @@ class EnvoyGatewayRendererTest {
     void aTenantBackend_inAnotherNamespace_getsNoReferenceGrantFromMeshguard_onlyItsOwnServersDo() {
         // a tenant's upstream naming vault.vault.svc made meshguard write a grant in vault admitting every HTTPRoute
         // of its namespace; the grant is the vault namespace owner's consent to give
-        Backend vault = new Backend(
-                "secrets", List.of(new Endpoint("vault.vault.svc.cluster.local", 8200)), false, false);
+        Backend vault =
+                new Backend("secrets", List.of(new Endpoint("vault.vault.svc.cluster.local", 8200)), false, false);
         EdgeRoute r = new EdgeRoute(
                 "secrets",
                 List.of("secrets.prod.eu.bank.example"),
@@ -433,8 +433,7 @@ class EnvoyGatewayRendererTest {
                 Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", "secrets"),
                 Map.of(),
                 Optional.empty());
-        RenderedResources rendered =
-                check.render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
+        RenderedResources rendered = check.render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
         assertThat(of(rendered, "ReferenceGrant")).isEmpty();
         assertThat(rule(rendered).path("backendRefs").get(0).path("namespace").asText())
                 .isEqualTo("vault");
@@ -450,15 +449,11 @@ class EnvoyGatewayRendererTest {
                 0);
         RenderedResources granted = new EnvoyGatewayPublishCheck(apart)
                 .render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
-        assertThat(of(granted, "ReferenceGrant"))
-                .singleElement()
-                .satisfies(g -> {
-                    assertThat(g.path("metadata").path("namespace").asText()).isEqualTo("meshguard-auth");
-                    assertThat(g.path("spec").path("to").findValuesAsText("name"))
-                            .containsExactly("meshguard-extauthz");
-                    assertThat(g.path("spec").path("from").findValuesAsText("kind"))
-                            .doesNotContain("HTTPRoute");
-                });
+        assertThat(of(granted, "ReferenceGrant")).singleElement().satisfies(g -> {
+            assertThat(g.path("metadata").path("namespace").asText()).isEqualTo("meshguard-auth");
+            assertThat(g.path("spec").path("to").findValuesAsText("name")).containsExactly("meshguard-extauthz");
+            assertThat(g.path("spec").path("from").findValuesAsText("kind")).doesNotContain("HTTPRoute");
+        });
     }
 
     @Test
@@ -477,7 +472,11 @@ class EnvoyGatewayRendererTest {
                 List.of(route("charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))),
                 List.of(PAYMENTS)));
         assertThat(of(egw, "HTTPRoute").getFirst().path("metadata").path("name").asText())
-                .isNotEqualTo(of(egwX, "HTTPRoute").getFirst().path("metadata").path("name").asText());
+                .isNotEqualTo(of(egwX, "HTTPRoute")
+                        .getFirst()
+                        .path("metadata")
+                        .path("name")
+                        .asText());
         assertThat(RenderedResources.duplicateNames(Map.of("egw", egw, "egw-x", egwX)))
                 .isEmpty();
 
@@ -489,7 +488,8 @@ class EnvoyGatewayRendererTest {
                 KubernetesNames.memberName("edge", acme),
                 KubernetesNames.memberName("x".repeat(63), "y".repeat(63)),
                 KubernetesNames.memberName("edge", "charges"))) {
-            assertThat(n).matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+            assertThat(n)
+                    .matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
                     .hasSizeLessThanOrEqualTo(253);
         }
     }

@@ -49,8 +49,7 @@ public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
         // each other's place at every apply, whichever tenants their routes belong to
         for (RenderedResources.Duplicate d : RenderedResources.duplicateNames(renders)) {
             for (String group : d.groups()) {
-                out.add(Problem.error(
-                        ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED, "groups[" + group + "]", d.toString()));
+                out.add(Problem.error(ProblemCode.GROUP_ENVOY_GATEWAY_REFUSED, "groups[" + group + "]", d.toString()));
             }
         }
         return out;

@@ -711,7 +711,8 @@ public final class ConfigValidator {
             for (Route r : config.routesOf(g.name())) {
                 if (r.product().isPresent()) {
                     productRoutesByHost
-                            .computeIfAbsent(r.product().get().host().toLowerCase(java.util.Locale.ROOT), h -> new ArrayList<>())
+                            .computeIfAbsent(
+                                    r.product().get().host().toLowerCase(java.util.Locale.ROOT), h -> new ArrayList<>())
                             .add(r);
                 } else {
                     servingOwnRoutes.add(r.api());

@@ -93,8 +93,7 @@ class AdminApiHostOwnershipTest {
         AdminApiTenantsTest.assignGroup(PG.dataSource(), "edge", "acme", "globex");
         for (String tenant : List.of("acme", "globex")) {
             ok(tenant + "-dev", "PUT", "/upstreams/" + tenant + "-up", """
-                    {"name": "%s-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""
-                    .formatted(tenant));
+                    {"name": "%s-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""".formatted(tenant));
         }
         api("acme-dev", "acme-accounts", "/accounts", "[\"accounts.acme.example\"]");
         ok("acme-dev", "PUT", "/routes/edge/acme-accounts", route("edge", "acme-accounts", "acme-accounts", "acme-up"));
@@ -111,9 +110,7 @@ class AdminApiHostOwnershipTest {
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header(
-                        "Authorization",
-                        "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
                 .method(
                         method,
                         body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
@@ -122,7 +119,9 @@ class AdminApiHostOwnershipTest {
 
     static void ok(String caller, String method, String path, String body) throws Exception {
         HttpResponse<String> r = call(caller, method, path, body);
-        assertThat(r.statusCode()).as("%s %s %s: %s", caller, method, path, r.body()).isEqualTo(200);
+        assertThat(r.statusCode())
+                .as("%s %s %s: %s", caller, method, path, r.body())
+                .isEqualTo(200);
     }
 
     static void api(String caller, String name, String basePath, String hostnames) throws Exception {
@@ -166,7 +165,10 @@ class AdminApiHostOwnershipTest {
         api("globex-dev", "globex-wild", "/loans", "[\"*.acme.example\"]");
 
         HttpResponse<String> r = call(
-                "globex-dev", "PUT", "/routes/edge/globex-wild", route("edge", "globex-wild", "globex-wild", "globex-up"));
+                "globex-dev",
+                "PUT",
+                "/routes/edge/globex-wild",
+                route("edge", "globex-wild", "globex-wild", "globex-up"));
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
         namesNothingOfAcmes(r);
@@ -184,7 +186,11 @@ class AdminApiHostOwnershipTest {
         }
         // a path space of its own on the shared hostname is globex's to serve
         api("globex-dev", "globex-loans", "/loans", "[]");
-        ok("globex-dev", "PUT", "/routes/edge/globex-loans", route("edge", "globex-loans", "globex-loans", "globex-up"));
+        ok(
+                "globex-dev",
+                "PUT",
+                "/routes/edge/globex-loans",
+                route("edge", "globex-loans", "globex-loans", "globex-up"));
     }
 
     @Test
@@ -200,7 +206,10 @@ class AdminApiHostOwnershipTest {
     @Test
     void aTenantsRoute_intoAGroupNotAssignedToItsTenant_isRefused_andNothingIsStored() throws Exception {
         HttpResponse<String> r = call(
-                "acme-dev", "PUT", "/routes/internal/acme-cards", route("internal", "acme-cards", "acme-cards", "acme-up"));
+                "acme-dev",
+                "PUT",
+                "/routes/internal/acme-cards",
+                route("internal", "acme-cards", "acme-cards", "acme-up"));
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
         assertThat(r.body()).contains("MG-ROUTE-034", "gateway group internal is not assigned to tenant acme");

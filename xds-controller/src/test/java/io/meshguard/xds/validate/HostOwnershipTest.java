@@ -123,18 +123,21 @@ class HostOwnershipTest {
 
     @Test
     void aClashMadeBefore_isNotEveryLaterWritersToAnswerFor() {
-        GatewayConfig clashing = withGlobex(
-                "{name: globex-api, base_path: /cards, default_version: v1, versions: [{version: v1}]}");
+        GatewayConfig clashing =
+                withGlobex("{name: globex-api, base_path: /cards, default_version: v1, versions: [{version: v1}]}");
         assertThat(HostOwnership.newClashes(clashing, clashing, TENANTS::get)).isEmpty();
     }
 
     @Test
     void anApiOfUnknownOwner_clashesWithEveryone() {
-        GatewayConfig clashing = withGlobex(
-                "{name: globex-api, base_path: /cards, default_version: v1, versions: [{version: v1}]}");
-        assertThat(HostOwnership.newClashes(config("", ""), clashing, api -> TENANTS.containsKey(api)
-                        ? (api.equals("globex-api") ? "\u0000unknown" : TENANTS.get(api))
-                        : "\u0000unknown:" + api))
+        GatewayConfig clashing =
+                withGlobex("{name: globex-api, base_path: /cards, default_version: v1, versions: [{version: v1}]}");
+        assertThat(HostOwnership.newClashes(
+                        config("", ""),
+                        clashing,
+                        api -> TENANTS.containsKey(api)
+                                ? (api.equals("globex-api") ? "\u0000unknown" : TENANTS.get(api))
+                                : "\u0000unknown:" + api))
                 .isNotEmpty();
     }
 
@@ -162,7 +165,10 @@ class HostOwnershipTest {
                         Optional.empty(), Optional.of("/balances"), Optional.empty(), List.of("GET"), List.of()),
                 new Route.ProductBinding("accounts-prod-eu", "balances", ACME_HOST, "apikey"));
         GatewayConfig both = new GatewayConfig(
-                api.groups(), api.upstreams(), api.apis(), List.of(apiRoute, api.routes().get(1), product));
+                api.groups(),
+                api.upstreams(),
+                api.apis(),
+                List.of(apiRoute, api.routes().get(1), product));
 
         List<Problem> errors = new ConfigValidator().validate(both).errors();
 
