@@ -58,6 +58,9 @@ final class StrictKubernetesModels {
             Map.entry("networking.k8s.io/v1 NetworkPolicy", NetworkPolicy.class),
             Map.entry("rbac.authorization.k8s.io/v1 ClusterRole", ClusterRole.class),
             Map.entry("rbac.authorization.k8s.io/v1 ClusterRoleBinding", ClusterRoleBinding.class),
+            Map.entry("rbac.authorization.k8s.io/v1 Role", io.fabric8.kubernetes.api.model.rbac.Role.class),
+            Map.entry(
+                    "rbac.authorization.k8s.io/v1 RoleBinding", io.fabric8.kubernetes.api.model.rbac.RoleBinding.class),
             Map.entry("security.istio.io/v1 AuthorizationPolicy", AuthorizationPolicy.class),
             Map.entry("security.istio.io/v1 PeerAuthentication", PeerAuthentication.class),
             Map.entry("networking.istio.io/v1 DestinationRule", DestinationRule.class),

@@ -41,9 +41,11 @@ class ZoneEnvoyGatewayManifestTest {
     }
 
     @Test
-    void clusterRole_grantsExactlyTheKindsTheZoneApplies_withTheVerbsItUses() {
+    void role_grantsExactlyTheKindsTheZoneApplies_withTheVerbsItUses_inMeshguardsNamespaceOnly() {
         Set<String> granted = new HashSet<>();
-        for (JsonNode rule : zone.find("ClusterRole", ROLE).node().path("rules")) {
+        var role = zone.find("Role", ROLE);
+        assertThat(role.node().path("metadata").path("namespace").asText()).isEqualTo("meshguard");
+        for (JsonNode rule : role.node().path("rules")) {
             assertThat(texts(rule.path("verbs")))
                     .as("server-side apply (patch, create when absent), drift and status (get), prune (list, delete)")
                     .containsExactlyInAnyOrder("get", "list", "create", "patch", "delete");
@@ -56,6 +58,22 @@ class ZoneEnvoyGatewayManifestTest {
                 .map(k -> k.getGroup() + "/" + k.getPlural())
                 .collect(Collectors.toSet());
         assertThat(granted).isEqualTo(applied);
+        JsonNode binding = zone.find("RoleBinding", ROLE).node();
+        assertThat(binding.path("roleRef").path("kind").asText()).isEqualTo("Role");
+        assertThat(binding.path("metadata").path("namespace").asText()).isEqualTo("meshguard");
+    }
+
+    @Test
+    void clusterRole_neverCreatesOrChanges_anywhere_andDeletesOnlyReferenceGrants() {
+        // a ReferenceGrant in another namespace is its owner's consent: cluster-wide create made the zone able to
+        // manufacture it for any tenant's upstream (vault.vault.svc)
+        for (JsonNode rule : zone.find("ClusterRole", ROLE).node().path("rules")) {
+            Set<String> verbs = texts(rule.path("verbs"));
+            assertThat(verbs).doesNotContain("create", "patch", "update", "*");
+            if (verbs.contains("delete")) {
+                assertThat(texts(rule.path("resources"))).containsExactly("referencegrants");
+            }
+        }
     }
 
     @Test

@@ -16,18 +16,22 @@ final class ResourceKinds {
     private static final String ENVOY_GATEWAY = "gateway.envoyproxy.io";
 
     /**
-     * In apply order: the Gateway and its listener policy before its routes, the routes before the policies that
-     * target them.
+     * In apply order: the Gateway and its listener policy first, then what routes send to, then the policies that
+     * target the routes, the routes last. Envoy Gateway serves a route without its ext_authz and ext_proc filters
+     * until a SecurityPolicy and an EnvoyExtensionPolicy attach to it (the filters are in the chain disabled and
+     * enabled per route by the policy), so a route applied before its policies is open to every caller, without a
+     * Check and without DLP, until they land; a policy whose target appears later is resolved when it does. Deletes
+     * run in reverse: the route goes before its policies.
      */
     static final List<ResourceDefinitionContext> ALL = List.of(
             context(GATEWAY_API, "v1", "Gateway", "gateways"),
             context(ENVOY_GATEWAY, "v1alpha1", "ClientTrafficPolicy", "clienttrafficpolicies"),
             context(GATEWAY_API, "v1beta1", "ReferenceGrant", "referencegrants"),
             context(ENVOY_GATEWAY, "v1alpha1", "Backend", "backends"),
-            context(GATEWAY_API, "v1", "HTTPRoute", "httproutes"),
             context(ENVOY_GATEWAY, "v1alpha1", "BackendTrafficPolicy", "backendtrafficpolicies"),
             context(ENVOY_GATEWAY, "v1alpha1", "SecurityPolicy", "securitypolicies"),
-            context(ENVOY_GATEWAY, "v1alpha1", "EnvoyExtensionPolicy", "envoyextensionpolicies"));
+            context(ENVOY_GATEWAY, "v1alpha1", "EnvoyExtensionPolicy", "envoyextensionpolicies"),
+            context(GATEWAY_API, "v1", "HTTPRoute", "httproutes"));
 
     private static ResourceDefinitionContext context(String group, String version, String kind, String plural) {
         return new ResourceDefinitionContext.Builder()
@@ -46,7 +50,7 @@ final class ResourceKinds {
                 .findFirst();
     }
 
-    /** Position in {@link #ALL}: the order deletes run in reverse (policies first, the Gateway last). */
+    /** Position in {@link #ALL}: the order applies run in, and deletes in reverse (routes first, the Gateway last). */
     static int order(String kind) {
         for (int i = 0; i < ALL.size(); i++) {
             if (ALL.get(i).getKind().equals(kind)) {

@@ -49,6 +49,8 @@ public final class EnvoyGatewayPublishCheck {
     public RenderedResources render(GatewayRevision revision) {
         RenderedResources rendered = renderer.render(revision);
         List<String> reasons = new ArrayList<>(rendered.refusals());
+        RenderedResources.duplicateNames(java.util.Map.of(revision.group(), rendered))
+                .forEach(d -> reasons.add(d.toString()));
         for (SchemaProblem p : rendered.problems(validators)) {
             reasons.add(p.toString());
         }

@@ -80,12 +80,11 @@ public final class EnvoyGatewayRenderer {
 
         // backends first: a route that references a missing one is refused with the backend's reason
         Map<String, ObjectNode> backendRefs = new TreeMap<>();
-        Map<String, TreeSet<String>> grantedServices = new TreeMap<>();
         List<ObjectNode> backendObjects = new ArrayList<>();
         for (Backend b : revision.backends().stream()
                 .sorted(Comparator.comparing(Backend::name))
                 .toList()) {
-            backendRef(revision, b, backendRefs, grantedServices, backendObjects, refusals);
+            backendRef(revision, b, backendRefs, backendObjects, refusals);
         }
         Map<String, TreeSet<String>> grantedPolicies = new TreeMap<>();
         for (EnvoyGatewayTemplate.ServiceRef s : List.of(template.extAuthz(), template.dlp())) {
@@ -102,7 +101,7 @@ public final class EnvoyGatewayRenderer {
                 .toList()) {
             route(revision, gateway, r, backendRefs, dlpBackends, routeObjects, refusals);
         }
-        out.addAll(referenceGrants(revision, grantedServices, grantedPolicies));
+        out.addAll(referenceGrants(revision, grantedPolicies));
         out.addAll(backendObjects);
         out.addAll(dlpBackends.values());
         out.addAll(routeObjects);
@@ -159,7 +158,6 @@ public final class EnvoyGatewayRenderer {
             GatewayRevision revision,
             Backend b,
             Map<String, ObjectNode> refs,
-            Map<String, TreeSet<String>> grantedServices,
             List<ObjectNode> objects,
             List<String> refusals) {
         if (b.endpoints().isEmpty()) {
@@ -178,12 +176,15 @@ public final class EnvoyGatewayRenderer {
             String[] s = service.get(); // name, namespace, port
             ref.put("name", s[0]);
             if (!s[1].equals(template.namespace())) {
+                // A ReferenceGrant is the consent of the Service's namespace owner (Gateway API): meshguard never
+                // writes one for a backend, or any tenant could admit meshguard's routes to any namespace's Services
+                // (vault.vault.svc). Until the owner grants, Envoy Gateway reports the route ResolvedRefs=False,
+                // RefNotPermitted, and serves it nothing.
                 ref.put("namespace", s[1]);
-                grantedServices.computeIfAbsent(s[1], n -> new TreeSet<>()).add(s[0]);
             }
             ref.put("port", Integer.parseInt(s[2]));
         } else {
-            String name = KubernetesNames.name(revision.group() + "-" + b.name());
+            String name = KubernetesNames.memberName(revision.group(), b.name());
             ObjectNode backend =
                     object(ENVOY_GATEWAY + "/v1alpha1", "Backend", name, labels(revision, Optional.empty()));
             ObjectNode spec = backend.putObject("spec");
@@ -220,14 +221,14 @@ public final class EnvoyGatewayRenderer {
         return keys.size() == 1 ? Optional.of(keys.first().split(" ")) : Optional.empty();
     }
 
-    private List<ObjectNode> referenceGrants(
-            GatewayRevision revision,
-            Map<String, TreeSet<String>> services,
-            Map<String, TreeSet<String>> policyServices) {
-        TreeSet<String> namespaces = new TreeSet<>(services.keySet());
-        namespaces.addAll(policyServices.keySet());
+    /**
+     * The grants that let the routes' policies reach meshguard's own servers (the template's extauthz and DLP
+     * Services, placed by the operator) where those live outside the template's namespace. Never a grant for a
+     * backend: that consent is its namespace owner's.
+     */
+    private List<ObjectNode> referenceGrants(GatewayRevision revision, Map<String, TreeSet<String>> policyServices) {
         List<ObjectNode> out = new ArrayList<>();
-        for (String ns : namespaces) {
+        for (String ns : policyServices.keySet()) {
             ObjectNode grant = object(
                     GATEWAY_API + "/v1beta1",
                     "ReferenceGrant",
@@ -236,26 +237,16 @@ public final class EnvoyGatewayRenderer {
             ((ObjectNode) grant.get("metadata")).put("namespace", ns);
             ObjectNode spec = grant.putObject("spec");
             ArrayNode from = spec.putArray("from");
-            if (services.containsKey(ns)) {
-                from.addObject()
-                        .put("group", GATEWAY_API)
-                        .put("kind", "HTTPRoute")
-                        .put("namespace", template.namespace());
-            }
-            if (policyServices.containsKey(ns)) {
-                from.addObject()
-                        .put("group", ENVOY_GATEWAY)
-                        .put("kind", "SecurityPolicy")
-                        .put("namespace", template.namespace());
-                from.addObject()
-                        .put("group", ENVOY_GATEWAY)
-                        .put("kind", "EnvoyExtensionPolicy")
-                        .put("namespace", template.namespace());
-            }
+            from.addObject()
+                    .put("group", ENVOY_GATEWAY)
+                    .put("kind", "SecurityPolicy")
+                    .put("namespace", template.namespace());
+            from.addObject()
+                    .put("group", ENVOY_GATEWAY)
+                    .put("kind", "EnvoyExtensionPolicy")
+                    .put("namespace", template.namespace());
             ArrayNode to = spec.putArray("to");
-            TreeSet<String> names = new TreeSet<>(services.getOrDefault(ns, new TreeSet<>()));
-            names.addAll(policyServices.getOrDefault(ns, new TreeSet<>()));
-            for (String n : names) {
+            for (String n : policyServices.get(ns)) {
                 to.addObject().put("group", "").put("kind", "Service").put("name", n);
             }
             out.add(grant);
@@ -285,7 +276,7 @@ public final class EnvoyGatewayRenderer {
             refusals.add("route " + r.name() + ": matches no path");
             return;
         }
-        String name = KubernetesNames.name(revision.group() + "-" + r.name());
+        String name = KubernetesNames.memberName(revision.group(), r.name());
         Map<String, String> labels = labels(revision, r.productPublish());
         ObjectNode route = object(GATEWAY_API + "/v1", "HTTPRoute", name, labels);
         ((ObjectNode) route.get("metadata")).putObject("annotations").put(ANNOTATION_ROUTE, r.name());

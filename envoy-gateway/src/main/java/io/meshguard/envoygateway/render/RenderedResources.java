@@ -40,6 +40,43 @@ public record RenderedResources(List<ObjectNode> resources, List<String> refusal
         return out;
     }
 
+    /**
+     * Every {@code kind namespace/name} that more than one resource of {@code renders} holds, with the groups that
+     * render it (one namespace holds one object per kind and name, so two would take each other's place on apply).
+     * Over the renders of every {@code envoy-gateway} group a cluster serves, before any of them is published.
+     *
+     * @param renders each group's render, by group name
+     */
+    public static List<Duplicate> duplicateNames(Map<String, RenderedResources> renders) {
+        Map<String, java.util.TreeSet<String>> holders = new java.util.TreeMap<>();
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        renders.forEach((group, rendered) -> {
+            for (ObjectNode r : rendered.resources()) {
+                String key = r.path("kind").asText() + " "
+                        + r.path("metadata").path("namespace").asText() + "/"
+                        + r.path("metadata").path("name").asText();
+                holders.computeIfAbsent(key, k -> new java.util.TreeSet<>()).add(group);
+                counts.merge(key, 1, Integer::sum);
+            }
+        });
+        List<Duplicate> out = new ArrayList<>();
+        counts.forEach((key, n) -> {
+            if (n > 1) {
+                out.add(new Duplicate(key, n, List.copyOf(holders.get(key))));
+            }
+        });
+        return out;
+    }
+
+    /** One object name rendered {@code times} times, by {@code groups}. */
+    public record Duplicate(String object, int times, List<String> groups) {
+        @Override
+        public String toString() {
+            return object + " is rendered " + times + " times (gateway groups " + String.join(", ", groups)
+                    + "): rename a group or a route so that their object names differ";
+        }
+    }
+
     /** The resources as one multi-document YAML stream, what {@code kubectl apply -f} takes. */
     public String yaml() {
         DumperOptions options = new DumperOptions();

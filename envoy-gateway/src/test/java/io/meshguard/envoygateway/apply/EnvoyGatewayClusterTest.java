@@ -72,6 +72,7 @@ class EnvoyGatewayClusterTest {
     void emptyCluster() {
         server.reset(); // CRUD state is per server: each test starts from an empty cluster
         dispatcher.applies.clear();
+        dispatcher.writes.clear();
     }
 
     private static EdgeRoute route(String name, String prefix, long timeoutMs) {
@@ -140,10 +141,10 @@ class EnvoyGatewayClusterTest {
         assertThat(outcome.unchanged()).isEmpty();
         assertThat(outcome.pruned()).isEmpty();
         assertThat(outcome.refused()).isEmpty();
-        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge-charges", "meshguard/edge-refunds");
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.charges", "meshguard/edge.refunds");
         assertThat(dispatcher.applies)
                 .hasSize(v1.resources().size())
-                .allMatch(q -> q.contains("fieldManager=meshguard-zone") && q.contains("force=true"));
+                .allMatch(q -> q.contains("fieldManager=meshguard-zone") && !q.contains("force=true"));
         GenericKubernetesResource gw = get(GATEWAYS, "edge");
         assertThat(gw.getMetadata().getLabels())
                 .containsEntry("app.kubernetes.io/managed-by", "meshguard")
@@ -162,7 +163,7 @@ class EnvoyGatewayClusterTest {
         RenderedResources v1 = render("edge", 1, CHARGES, REFUNDS);
         EnvoyGatewayCluster cluster = cluster(DriftMode.CORRECT);
         cluster.apply("edge", 1, v1);
-        String before = get(HTTP_ROUTES, "edge-charges").getMetadata().getResourceVersion();
+        String before = get(HTTP_ROUTES, "edge.charges").getMetadata().getResourceVersion();
         dispatcher.applies.clear();
 
         ApplyOutcome again = cluster.apply("edge", 1, v1);
@@ -170,7 +171,7 @@ class EnvoyGatewayClusterTest {
         assertThat(again.applied()).isEmpty();
         assertThat(strings(again.unchanged())).isEqualTo(keys(v1));
         assertThat(again.pruned()).isEmpty();
-        assertThat(get(HTTP_ROUTES, "edge-charges").getMetadata().getResourceVersion())
+        assertThat(get(HTTP_ROUTES, "edge.charges").getMetadata().getResourceVersion())
                 .isEqualTo(before);
         assertThat(dispatcher.applies).as("applies sent").isEmpty();
     }
@@ -187,11 +188,11 @@ class EnvoyGatewayClusterTest {
         assertThat(strings(outcome.applied())).isEqualTo(keys(v2));
         assertThat(strings(outcome.pruned()))
                 .containsExactly(
-                        "EnvoyExtensionPolicy/meshguard/edge-refunds",
-                        "HTTPRoute/meshguard/edge-refunds",
-                        "SecurityPolicy/meshguard/edge-refunds");
-        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge-charges");
-        GenericKubernetesResource charges = get(HTTP_ROUTES, "edge-charges");
+                        "EnvoyExtensionPolicy/meshguard/edge.refunds",
+                        "HTTPRoute/meshguard/edge.refunds",
+                        "SecurityPolicy/meshguard/edge.refunds");
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.charges");
+        GenericKubernetesResource charges = get(HTTP_ROUTES, "edge.charges");
         assertThat(charges.getMetadata().getLabels()).containsEntry("meshguard.io/revision", "2");
         assertThat(charges.get("spec", "rules", 0, "timeouts", "request").toString())
                 .isEqualTo("30s");
@@ -200,8 +201,8 @@ class EnvoyGatewayClusterTest {
         RenderedResources v3 = render("edge", 3, CHARGES, REFUNDS);
         ApplyOutcome rollback = cluster.apply("edge", 3, v3);
         assertThat(rollback.pruned()).isEmpty();
-        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge-charges", "meshguard/edge-refunds");
-        assertThat(get(HTTP_ROUTES, "edge-charges")
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.charges", "meshguard/edge.refunds");
+        assertThat(get(HTTP_ROUTES, "edge.charges")
                         .get("spec", "rules", 0, "timeouts", "request")
                         .toString())
                 .isEqualTo("15s");
@@ -221,24 +222,145 @@ class EnvoyGatewayClusterTest {
         assertThat(strings(outcome.pruned()))
                 .containsExactly(
                         "Backend/meshguard/dlp-profile.cards.edge",
-                        "EnvoyExtensionPolicy/meshguard/edge-charges",
-                        "HTTPRoute/meshguard/edge-charges",
-                        "SecurityPolicy/meshguard/edge-charges");
+                        "EnvoyExtensionPolicy/meshguard/edge.charges",
+                        "HTTPRoute/meshguard/edge.charges",
+                        "SecurityPolicy/meshguard/edge.charges");
 
         List<ResourceKey> withdrawn = cluster.withdraw("edge");
-        assertThat(strings(withdrawn))
-                .containsExactly(
-                        "ClientTrafficPolicy/meshguard/edge",
-                        "Gateway/meshguard/edge",
-                        "ReferenceGrant/bank-apps/meshguard-edge");
+        assertThat(strings(withdrawn)).containsExactly("ClientTrafficPolicy/meshguard/edge", "Gateway/meshguard/edge");
         assertThat(live(HTTP_ROUTES))
                 .containsExactly(
-                        "meshguard/internal-refunds",
+                        "meshguard/internal.refunds",
                         "meshguard/lookalike",
                         "meshguard/orphan",
                         "meshguard/team-route");
         assertThat(live(GATEWAYS)).containsExactly("meshguard/internal");
         assertThat(cluster.withdraw("edge")).isEmpty();
+    }
+
+    @Test
+    void apply_writesEveryPolicy_beforeTheRouteItGuards_andPruneDeletesTheRoute_beforeItsPolicies() {
+        EnvoyGatewayCluster cluster = cluster(DriftMode.CORRECT);
+        cluster.apply("edge", 1, render("edge", 1, CHARGES));
+        List<String> created = List.copyOf(dispatcher.writes);
+        int route = indexOf(created, "APPLY", "httproutes/edge.charges");
+        // a route Envoy Gateway serves before its policies land is open: no Check, no DLP
+        assertThat(indexOf(created, "APPLY", "securitypolicies/edge.charges")).isLessThan(route);
+        assertThat(indexOf(created, "APPLY", "envoyextensionpolicies/edge.charges"))
+                .isLessThan(route);
+
+        dispatcher.writes.clear();
+        cluster.apply("edge", 2, render("edge", 2));
+        List<String> deleted = List.copyOf(dispatcher.writes);
+        int gone = indexOf(deleted, "DELETE", "httproutes/edge.charges");
+        assertThat(gone).isLessThan(indexOf(deleted, "DELETE", "securitypolicies/edge.charges"));
+        assertThat(gone).isLessThan(indexOf(deleted, "DELETE", "envoyextensionpolicies/edge.charges"));
+    }
+
+    private static int indexOf(List<String> writes, String method, String suffix) {
+        for (int i = 0; i < writes.size(); i++) {
+            if (writes.get(i).startsWith(method + " ") && writes.get(i).endsWith("/" + suffix)) {
+                return i;
+            }
+        }
+        throw new AssertionError(method + " " + suffix + " not among " + writes);
+    }
+
+    @Test
+    void apply_aLiveObjectOfTheSameNameThatIsNotTheGroups_isRefusedAndLeftAsItWas() {
+        // the platform team's HTTPRoute happens to carry the name the render gives the group's route
+        foreignRoute("edge.charges", Map.of("team", "platform"));
+        EnvoyGatewayCluster cluster = cluster(DriftMode.CORRECT);
+
+        ApplyOutcome outcome = cluster.apply("edge", 1, render("edge", 1, CHARGES));
+
+        assertThat(outcome.refused()).singleElement().asString().startsWith("HTTPRoute/meshguard/edge.charges: ");
+        assertThat(outcome.applied())
+                .extracting(ResourceKey::toString)
+                .doesNotContain("HTTPRoute/meshguard/edge.charges");
+        GenericKubernetesResource theirs = get(HTTP_ROUTES, "edge.charges");
+        assertThat(theirs.getMetadata().getLabels()).containsExactly(Map.entry("team", "platform"));
+        assertThat(theirs.get("spec", "parentRefs", 0, "name").toString()).isEqualTo("team-gateway");
+        // nor is it drift the zone corrects, nor pruned when the group stops rendering it
+        assertThat(cluster.drift("edge", 1, render("edge", 1, CHARGES))).isEmpty();
+        cluster.apply("edge", 2, render("edge", 2));
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.charges");
+        assertThat(get(HTTP_ROUTES, "edge.charges").getMetadata().getLabels())
+                .containsExactly(Map.entry("team", "platform"));
+    }
+
+    @Test
+    void apply_aRouteWhosePolicyWasRefused_isNotApplied_soItIsNeverServedWithoutItsCheck() {
+        GenericKubernetesResource theirs = new GenericKubernetesResource();
+        theirs.setApiVersion("gateway.envoyproxy.io/v1alpha1");
+        theirs.setKind("SecurityPolicy");
+        theirs.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withName("edge.charges")
+                .withNamespace("meshguard")
+                .withLabels(Map.of("team", "platform"))
+                .build());
+        client.genericKubernetesResources(SECURITY_POLICIES)
+                .inNamespace("meshguard")
+                .resource(theirs)
+                .create();
+
+        ApplyOutcome outcome = cluster(DriftMode.CORRECT).apply("edge", 1, render("edge", 1, CHARGES, REFUNDS));
+
+        assertThat(outcome.refused())
+                .anySatisfy(r -> assertThat(r).startsWith("SecurityPolicy/meshguard/edge.charges: "))
+                .anySatisfy(r -> assertThat(r).startsWith("HTTPRoute/meshguard/edge.charges: "));
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.refunds");
+    }
+
+    @Test
+    void prune_deletesOnlyObjectsTheZoneWrote_notOnesLabelledToLookLikeThem() {
+        EnvoyGatewayCluster cluster = cluster(DriftMode.CORRECT);
+        cluster.apply("edge", 1, render("edge", 1, CHARGES));
+        // created by someone else with the group's labels: the zone's field manager never wrote it
+        foreignRoute(
+                "edge.payroll",
+                Map.of("app.kubernetes.io/managed-by", "meshguard", "meshguard.io/gateway-group", "edge"));
+
+        ApplyOutcome outcome = cluster.apply("edge", 2, render("edge", 2, CHARGES));
+
+        assertThat(outcome.pruned()).isEmpty();
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.charges", "meshguard/edge.payroll");
+        assertThat(strings(cluster.withdraw("edge"))).doesNotContain("HTTPRoute/meshguard/edge.payroll");
+        assertThat(live(HTTP_ROUTES)).containsExactly("meshguard/edge.payroll");
+    }
+
+    @Test
+    void aFieldAddedByHand_isDrift_andCorrectRemovesIt() {
+        RenderedResources v1 = render("edge", 1, CHARGES);
+        EnvoyGatewayCluster cluster = cluster(DriftMode.CORRECT);
+        cluster.apply("edge", 1, v1);
+        // kubectl edit: a mirror of every request the Check allowed, to a Service of the editor's choice (one field
+        // added, nothing the zone rendered changed)
+        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString())
+                .doesNotContain("filters");
+        client.genericKubernetesResources(HTTP_ROUTES)
+                .inNamespace("meshguard")
+                .withName("edge.charges")
+                .patch(
+                        new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                                .withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON)
+                                .withFieldManager("kubectl-edit")
+                                .build(),
+                        "[{\"op\": \"add\", \"path\": \"/spec/rules/0/filters\", \"value\": [{\"type\": \"RequestMirror\","
+                                + " \"requestMirror\": {\"backendRef\": {\"name\": \"collector\", \"port\": 80}}}]}]");
+        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString())
+                .contains("RequestMirror");
+
+        List<Drift> drift = cluster.drift("edge", 1, v1);
+
+        assertThat(drift).singleElement().satisfies(d -> {
+            assertThat(d.key().toString()).isEqualTo("HTTPRoute/meshguard/edge.charges");
+            assertThat(d.fields()).contains("/spec/rules");
+            assertThat(d.corrected()).isTrue();
+        });
+        assertThat(get(HTTP_ROUTES, "edge.charges").get("spec", "rules", 0).toString())
+                .doesNotContain("RequestMirror");
+        assertThat(cluster.drift("edge", 1, v1)).isEmpty();
     }
 
     private static void foreignRoute(String name, Map<String, String> labels) {
@@ -267,7 +389,7 @@ class EnvoyGatewayClusterTest {
                 Map.of("conditions", List.of(condition("Accepted", "True"), condition("Programmed", "True"))));
         writeStatus(
                 HTTP_ROUTES,
-                "edge-charges",
+                "edge.charges",
                 Map.of(
                         "parents",
                         List.of(Map.of(
@@ -289,7 +411,7 @@ class EnvoyGatewayClusterTest {
                                                 "backendRef payments/bank-apps not permitted"))))));
         writeStatus(
                 SECURITY_POLICIES,
-                "edge-charges",
+                "edge.charges",
                 Map.of(
                         "ancestors",
                         List.of(Map.of(
@@ -303,15 +425,15 @@ class EnvoyGatewayClusterTest {
 
         assertThat(byKey.get("Gateway/meshguard/edge").summary())
                 .containsExactly(Map.entry("Accepted", "True"), Map.entry("Programmed", "True"));
-        GatewayResourceStatus route = byKey.get("HTTPRoute/meshguard/edge-charges");
+        GatewayResourceStatus route = byKey.get("HTTPRoute/meshguard/edge.charges");
         assertThat(route.revision()).isEqualTo(7);
         assertThat(route.summary()).containsExactly(Map.entry("Accepted", "True"), Map.entry("ResolvedRefs", "False"));
         assertThat(route.firstProblem().orElseThrow().reason()).isEqualTo("RefNotPermitted");
         assertThat(route.firstProblem().orElseThrow().parent()).isEqualTo("Gateway/edge");
-        assertThat(byKey.get("SecurityPolicy/meshguard/edge-charges").summary())
+        assertThat(byKey.get("SecurityPolicy/meshguard/edge.charges").summary())
                 .containsExactly(Map.entry("Accepted", "True"));
         // no controller wrote the extension policy's status yet
-        assertThat(byKey.get("EnvoyExtensionPolicy/meshguard/edge-charges").summary())
+        assertThat(byKey.get("EnvoyExtensionPolicy/meshguard/edge.charges").summary())
                 .containsExactly(Map.entry("Accepted", "Unknown"));
     }
 
@@ -337,7 +459,7 @@ class EnvoyGatewayClusterTest {
         handEdit();
         client.genericKubernetesResources(SECURITY_POLICIES)
                 .inNamespace("meshguard")
-                .withName("edge-refunds")
+                .withName("edge.refunds")
                 .delete();
 
         List<Drift> drift = cluster.drift("edge", 1, v1);
@@ -347,7 +469,7 @@ class EnvoyGatewayClusterTest {
                 .filter(d -> d.key().kind().equals("HTTPRoute"))
                 .findFirst()
                 .orElseThrow();
-        assertThat(edited.key().toString()).isEqualTo("HTTPRoute/meshguard/edge-charges");
+        assertThat(edited.key().toString()).isEqualTo("HTTPRoute/meshguard/edge.charges");
         assertThat(edited.fields()).containsExactly("/spec/rules/0/timeouts/request");
         assertThat(edited.corrected()).isTrue();
         Drift deleted = drift.stream()
@@ -356,11 +478,11 @@ class EnvoyGatewayClusterTest {
                 .orElseThrow();
         assertThat(deleted.missing()).isTrue();
         assertThat(deleted.corrected()).isTrue();
-        assertThat(get(HTTP_ROUTES, "edge-charges")
+        assertThat(get(HTTP_ROUTES, "edge.charges")
                         .get("spec", "rules", 0, "timeouts", "request")
                         .toString())
                 .isEqualTo("15s");
-        assertThat(get(SECURITY_POLICIES, "edge-refunds")).isNotNull();
+        assertThat(get(SECURITY_POLICIES, "edge.refunds")).isNotNull();
         assertThat(cluster.drift("edge", 1, v1)).isEmpty();
     }
 
@@ -380,7 +502,7 @@ class EnvoyGatewayClusterTest {
         assertThat(first.getFirst().corrected()).isFalse();
         assertThat(first.getFirst().fields()).containsExactly("/spec/rules/0/timeouts/request");
         assertThat(second).isEqualTo(first); // reported on every pass while it lasts
-        assertThat(get(HTTP_ROUTES, "edge-charges")
+        assertThat(get(HTTP_ROUTES, "edge.charges")
                         .get("spec", "rules", 0, "timeouts", "request")
                         .toString())
                 .isEqualTo("1s");
@@ -395,7 +517,7 @@ class EnvoyGatewayClusterTest {
         EnvoyGatewayCluster cluster = cluster(DriftMode.REPORT);
         cluster.apply("edge", 1, v1);
         // what an API server adds on its own: defaults inside the spec, and controllers' status
-        GenericKubernetesResource route = get(HTTP_ROUTES, "edge-charges");
+        GenericKubernetesResource route = get(HTTP_ROUTES, "edge.charges");
         @SuppressWarnings("unchecked")
         Map<String, Object> ref = (Map<String, Object>) route.get("spec", "rules", 0, "backendRefs", 0);
         Map<String, Object> defaulted = new java.util.LinkedHashMap<>(ref);
@@ -414,9 +536,9 @@ class EnvoyGatewayClusterTest {
         assertThat(cluster.drift("edge", 1, v1)).isEmpty();
     }
 
-    /** {@code kubectl edit httproute edge-charges}: the request timeout cut to one second. */
+    /** {@code kubectl edit httproute edge.charges}: the request timeout cut to one second. */
     private static void handEdit() {
-        GenericKubernetesResource route = get(HTTP_ROUTES, "edge-charges");
+        GenericKubernetesResource route = get(HTTP_ROUTES, "edge.charges");
         @SuppressWarnings("unchecked")
         Map<String, Object> timeouts = (Map<String, Object>) route.get("spec", "rules", 0, "timeouts");
         timeouts.put("request", "1s");

@@ -121,11 +121,10 @@ class EnvoyGatewayZoneTest {
                 .containsExactlyInAnyOrder(
                         "Gateway/meshguard/edge",
                         "ClientTrafficPolicy/meshguard/edge",
-                        "ReferenceGrant/bank-apps/meshguard-edge",
-                        "HTTPRoute/meshguard/edge-charges",
-                        "SecurityPolicy/meshguard/edge-charges",
-                        "EnvoyExtensionPolicy/meshguard/edge-charges");
-        ZoneProto.NodeReport route = node(zone, "HTTPRoute/meshguard/edge-charges");
+                        "HTTPRoute/meshguard/edge.charges",
+                        "SecurityPolicy/meshguard/edge.charges",
+                        "EnvoyExtensionPolicy/meshguard/edge.charges");
+        ZoneProto.NodeReport route = node(zone, "HTTPRoute/meshguard/edge.charges");
         assertThat(route.getGroup()).isEqualTo("edge");
         assertThat(route.getRevision()).isEqualTo(3);
         assertThat(route.getExpected()).isEqualTo(3);
@@ -135,7 +134,7 @@ class EnvoyGatewayZoneTest {
         // Envoy Gateway's controller writes the route's status: accepted, a backend reference not permitted
         GenericKubernetesResource live = client.genericKubernetesResources(HTTP_ROUTES)
                 .inNamespace("meshguard")
-                .withName("edge-charges")
+                .withName("edge.charges")
                 .get();
         live.setAdditionalProperty(
                 "status",
@@ -164,7 +163,7 @@ class EnvoyGatewayZoneTest {
                 .updateStatus();
         zone.reconcile();
 
-        route = node(zone, "HTTPRoute/meshguard/edge-charges");
+        route = node(zone, "HTTPRoute/meshguard/edge.charges");
         assertThat(route.getClient()).isEqualTo("envoy-gateway Accepted=True,ResolvedRefs=False");
         assertThat(route.getNack()).isEqualTo("ResolvedRefs=False RefNotPermitted on Gateway/edge: no ReferenceGrant");
         assertThat(gauge("HTTPRoute", "ResolvedRefs", "False")).isEqualTo(1);
@@ -195,7 +194,7 @@ class EnvoyGatewayZoneTest {
         reporting.revision(revision(5, PAYMENTS));
         GenericKubernetesResource live = client.genericKubernetesResources(HTTP_ROUTES)
                 .inNamespace("meshguard")
-                .withName("edge-charges")
+                .withName("edge.charges")
                 .get();
         live.getMetadata().getLabels().put("meshguard.io/revision", "2");
         client.genericKubernetesResources(HTTP_ROUTES)
@@ -205,7 +204,7 @@ class EnvoyGatewayZoneTest {
 
         reporting.reconcile();
 
-        ZoneProto.NodeReport route = node(reporting, "HTTPRoute/meshguard/edge-charges");
+        ZoneProto.NodeReport route = node(reporting, "HTTPRoute/meshguard/edge.charges");
         assertThat(route.getNack())
                 .isEqualTo("edited by hand, left as found (zone.envoy_gateway.drift: report):"
                         + " /metadata/labels/meshguard.io~1revision");
@@ -220,7 +219,7 @@ class EnvoyGatewayZoneTest {
         correcting.revision(revision(5, PAYMENTS)); // a restarted zone applies what it holds
         client.genericKubernetesResources(HTTP_ROUTES)
                 .inNamespace("meshguard")
-                .withName("edge-charges")
+                .withName("edge.charges")
                 .delete();
         correcting.reconcile();
         assertThat(meters.get("meshguard_zone_gateway_drift_total")
@@ -228,7 +227,7 @@ class EnvoyGatewayZoneTest {
                         .counter()
                         .count())
                 .isEqualTo(1);
-        route = node(correcting, "HTTPRoute/meshguard/edge-charges");
+        route = node(correcting, "HTTPRoute/meshguard/edge.charges");
         assertThat(route.hasNack()).isFalse();
         assertThat(route.getRevision()).isEqualTo(5);
     }

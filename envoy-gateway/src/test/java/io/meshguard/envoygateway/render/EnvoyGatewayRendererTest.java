@@ -228,12 +228,8 @@ class EnvoyGatewayRendererTest {
                         .get(0)
                         .asText())
                 .isEqualTo("gateway.envoyproxy.io/h2c");
-        assertThat(of(rendered, "ReferenceGrant")
-                        .getFirst()
-                        .path("metadata")
-                        .path("namespace")
-                        .asText())
-                .isEqualTo("bank-apps");
+        // the Service's namespace owner grants the reference, never meshguard: no ReferenceGrant in bank-apps
+        assertThat(of(rendered, "ReferenceGrant")).isEmpty();
         for (ObjectNode o : rendered.resources()) {
             assertThat(o.path("metadata")
                             .path("labels")
@@ -304,11 +300,11 @@ class EnvoyGatewayRendererTest {
                                 .get(0)
                                 .path("backendRefs")
                                 .get(0)));
-        assertThat(refs.get("edge-list").path("kind").asText()).isEqualTo("Backend");
-        assertThat(refs.get("edge-list").path("name").asText()).isEqualTo("dlp-profile.cards.edge");
-        assertThat(refs.get("edge-get")).isEqualTo(refs.get("edge-list"));
-        assertThat(refs.get("edge-plain").path("name").asText()).isEqualTo("meshguard-dlp");
-        assertThat(refs.get("edge-plain").path("port").asInt()).isEqualTo(9002);
+        assertThat(refs.get("edge.list").path("kind").asText()).isEqualTo("Backend");
+        assertThat(refs.get("edge.list").path("name").asText()).isEqualTo("dlp-profile.cards.edge");
+        assertThat(refs.get("edge.get")).isEqualTo(refs.get("edge.list"));
+        assertThat(refs.get("edge.plain").path("name").asText()).isEqualTo("meshguard-dlp");
+        assertThat(refs.get("edge.plain").path("port").asInt()).isEqualTo(9002);
         assertThat(of(r, "Backend").stream()
                         .map(b -> b.path("metadata").path("name").asText())
                         .filter(n -> n.startsWith("dlp-profile."))
@@ -365,7 +361,7 @@ class EnvoyGatewayRendererTest {
         assertThatThrownBy(() -> check.render(revision(r)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("gateway group edge")
-                .hasMessageContaining("HTTPRoute/edge-many-headers")
+                .hasMessageContaining("HTTPRoute/edge.many-headers")
                 .hasMessageContaining("/spec/rules/0/filters/0/requestHeaderModifier/set")
                 .hasMessageContaining("more than 16");
     }
@@ -413,6 +409,98 @@ class EnvoyGatewayRendererTest {
         }
         assertThat(names).doesNotHaveDuplicates();
         assertThat(KubernetesNames.name("payments-list")).isEqualTo("payments-list");
+    }
+
+    @Test
+    void aTenantBackend_inAnotherNamespace_getsNoReferenceGrantFromMeshguard_onlyItsOwnServersDo() {
+        // a tenant's upstream naming vault.vault.svc made meshguard write a grant in vault admitting every HTTPRoute
+        // of its namespace; the grant is the vault namespace owner's consent to give
+        Backend vault =
+                new Backend("secrets", List.of(new Endpoint("vault.vault.svc.cluster.local", 8200)), false, false);
+        EdgeRoute r = new EdgeRoute(
+                "secrets",
+                List.of("secrets.prod.eu.bank.example"),
+                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/v1/secret")),
+                List.of(),
+                List.of(),
+                List.of(new Destination("secrets", 100)),
+                15_000,
+                Optional.empty(),
+                List.of(),
+                List.of(),
+                List.of(),
+                Optional.empty(),
+                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", "secrets"),
+                Map.of(),
+                Optional.empty());
+        RenderedResources rendered = check.render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
+        assertThat(of(rendered, "ReferenceGrant")).isEmpty();
+        assertThat(rule(rendered).path("backendRefs").get(0).path("namespace").asText())
+                .isEqualTo("vault");
+
+        // meshguard's own servers, placed by the operator's template outside its namespace, are granted
+        EnvoyGatewayTemplate d = EnvoyGatewayTemplate.defaults();
+        EnvoyGatewayTemplate apart = new EnvoyGatewayTemplate(
+                d.namespace(),
+                d.gatewayClassName(),
+                new EnvoyGatewayTemplate.ServiceRef("meshguard-extauthz", "meshguard-auth", 9001),
+                d.dlp(),
+                d.filterTimeout(),
+                0);
+        RenderedResources granted = new EnvoyGatewayPublishCheck(apart)
+                .render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
+        assertThat(of(granted, "ReferenceGrant")).singleElement().satisfies(g -> {
+            assertThat(g.path("metadata").path("namespace").asText()).isEqualTo("meshguard-auth");
+            assertThat(g.path("spec").path("to").findValuesAsText("name")).containsExactly("meshguard-extauthz");
+            assertThat(g.path("spec").path("from").findValuesAsText("kind")).doesNotContain("HTTPRoute");
+        });
+    }
+
+    @Test
+    void objectNames_ofTwoGroups_neverMeet_whateverTheirRoutesAreCalled() {
+        // egw + x-charges and egw-x + charges were both HTTPRoute egw-x-charges: one took the other's place at apply
+        RenderedResources egw = check.render(new GatewayRevision(
+                "egw",
+                1,
+                8080,
+                List.of(route("x-charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))),
+                List.of(PAYMENTS)));
+        RenderedResources egwX = check.render(new GatewayRevision(
+                "egw-x",
+                1,
+                8080,
+                List.of(route("charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))),
+                List.of(PAYMENTS)));
+        assertThat(of(egw, "HTTPRoute").getFirst().path("metadata").path("name").asText())
+                .isNotEqualTo(of(egwX, "HTTPRoute")
+                        .getFirst()
+                        .path("metadata")
+                        .path("name")
+                        .asText());
+        assertThat(RenderedResources.duplicateNames(Map.of("egw", egw, "egw-x", egwX)))
+                .isEmpty();
+
+        // names too long to spell out are folded; two tenants' 60-character routes in one group stay apart
+        String acme = "acme-" + "statements-".repeat(5) + "eur";
+        String globex = "globex-" + "statements-".repeat(5) + "eur";
+        assertThat(KubernetesNames.memberName("edge", acme)).isNotEqualTo(KubernetesNames.memberName("edge", globex));
+        for (String n : List.of(
+                KubernetesNames.memberName("edge", acme),
+                KubernetesNames.memberName("x".repeat(63), "y".repeat(63)),
+                KubernetesNames.memberName("edge", "charges"))) {
+            assertThat(n)
+                    .matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+                    .hasSizeLessThanOrEqualTo(253);
+        }
+    }
+
+    @Test
+    void twoRendersHoldingOneName_areNamedWithTheirGroups() {
+        RenderedResources a = check.render(revision(route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"))));
+        List<RenderedResources.Duplicate> twice = RenderedResources.duplicateNames(Map.of("edge", a, "edge-copy", a));
+        assertThat(twice).isNotEmpty();
+        assertThat(twice.getFirst().groups()).containsExactly("edge", "edge-copy");
+        assertThat(twice.getFirst().toString()).contains("is rendered 2 times");
     }
 
     @Test

@@ -33,6 +33,7 @@ import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
 import io.meshguard.xds.store.StoreException;
 import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.validate.HostOwnership;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ValidationResult;
@@ -42,6 +43,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -634,7 +636,8 @@ public final class AdminApi implements HttpHandler {
     }
 
     /**
-     * A tenant's route may only serve its own tenant's APIs and send to its own tenant's upstreams: the route's tenant,
+     * A tenant's route goes only into a gateway group an operator assigned to the route's tenant, and may only serve
+     * its own tenant's APIs and send to its own tenant's upstreams: the route's tenant,
      * not any tenant of the caller (a caller acting for acme and globex must not bind acme's route to globex's
      * upstream, as PostgreSQL checks no tenant on the reference).
      */
@@ -645,6 +648,16 @@ public final class AdminApi implements HttpHandler {
         TenantScope own = TenantScope.of(java.util.Set.of(tenant));
         GatewayConfig mine = visibleIn(draft.load(), draft.ownership(own), own);
         List<Problem> problems = new ArrayList<>();
+        // the group is the operators': a tenant's route goes only where an operator assigned the group to the tenant
+        // (as a product publish does), else it would put the tenant's host and upstream on any group's gateways
+        if (!draft.assignedTo(r.group(), tenant)) {
+            problems.add(Problem.error(
+                    ProblemCode.ROUTE_GROUP_NOT_IN_TENANTS,
+                    "routes[" + r.group() + "/" + r.name() + "].group",
+                    "gateway group " + r.group() + " is not assigned to tenant " + tenant
+                            + ": an operator assigns groups and the tenants that publish into each"
+                            + " (PUT /v1/operator/clusters/{id}, gateway_groups)"));
+        }
         if (mine.api(r.api()).isEmpty()) {
             problems.add(Problem.error(
                     ProblemCode.ROUTE_API_NOT_IN_TENANTS,
@@ -802,6 +815,8 @@ public final class AdminApi implements HttpHandler {
         ConfigChangeAudit.ConfigChange recorded =
                 new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed", call.requestId());
         GatewayConfig written;
+        // who owns each API, read before the draft's lock is taken (no call out while holding it)
+        Map<String, String> apiTenants = draft.ownership(TenantScope.ALL).apis();
         try {
             written = draft.edit(
                     current -> {
@@ -813,6 +828,15 @@ public final class AdminApi implements HttpHandler {
                         if (!check.valid()) {
                             throw new RevisionActions.Refused(
                                     422, "the configuration would be invalid; nothing was changed", check.problems());
+                        }
+                        List<Problem> taken = HostOwnership.newClashes(
+                                current, next, api -> apiTenant(apiTenants, current, api, tenant));
+                        if (!taken.isEmpty()) {
+                            throw new RevisionActions.Refused(
+                                    422,
+                                    "the change would serve a hostname or path space another tenant serves; nothing"
+                                            + " was changed",
+                                    taken);
                         }
                         return next;
                     },
@@ -846,6 +870,20 @@ public final class AdminApi implements HttpHandler {
                         visibleIn(written, draft.ownership(call.scope()), call.scope()),
                         call.segments());
         return ConfigJson.mapper().createObjectNode().put("changed", object).set("warnings", tree(warnings));
+    }
+
+    /**
+     * The tenant of an API for the host-ownership check: its recorded owner; for an API this change creates, the
+     * change's tenant; for one created since the owners were read (a concurrent change), an owner of its own, which
+     * clashes with everyone (closed).
+     */
+    private static String apiTenant(
+            Map<String, String> recorded, GatewayConfig current, String api, String changeTenant) {
+        String owner = recorded.get(api);
+        if (owner != null) {
+            return owner;
+        }
+        return current.api(api).isEmpty() ? changeTenant : "\u0000unknown:" + api;
     }
 
     /** What a publish of a draft that equals every group's served revision answers (no revision is written). */

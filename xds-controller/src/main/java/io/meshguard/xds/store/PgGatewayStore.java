@@ -233,6 +233,29 @@ public final class PgGatewayStore {
         }
     }
 
+    /**
+     * Whether an operator assigned gateway group {@code group} to {@code tenant}: on some cluster, not withdrawn, with
+     * the tenant among those that publish into it ({@code cluster_group.publishing_tenants}, the same assignment a
+     * product publish needs). Groups are the operators': a tenant places its routes, and with them its hostnames and
+     * upstreams, only where it was given room.
+     */
+    public boolean assignedTo(String group, String tenant) {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(TenantScope.of(java.util.Set.of(tenant)), c -> {
+                try (java.sql.PreparedStatement ps = c.prepareStatement("select exists (select 1 from cluster_group"
+                        + " where gateway_group = ? and withdrawn_at is null and ? = any (publishing_tenants))")) {
+                    ps.setString(1, group);
+                    ps.setString(2, tenant);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        return rs.next() && rs.getBoolean(1);
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new StoreException("cannot read the gateway groups assigned to tenant " + tenant, e);
+        }
+    }
+
     private static Map<String, String> pairs(Connection c, String sql) throws SQLException {
         Map<String, String> out = new java.util.TreeMap<>();
         try (Statement st = c.createStatement();

@@ -695,20 +695,59 @@ public final class ConfigValidator {
         }
     }
 
+    /**
+     * Two APIs of a group on one hostname with the same base path (one of them is unreachable), and a product
+     * publish's host that is also an API's hostname in the group: Envoy takes one virtual host per domain (a second is
+     * NACKed under RDS; under VHDS, keyed by name, it silently replaces the API's). The messages name the caller's
+     * own host and base path only, never the other API, which may be another tenant's.
+     */
     private static void hostnameClashes(
             List<Problem> problems, GatewayConfig config, Map<String, GatewayGroup> groups) {
         for (GatewayGroup g : groups.values()) {
-            Map<String, String> basePathOwner = new HashMap<>();
+            Set<String> basePathTaken = new HashSet<>();
+            Map<String, String> apiHosts = new java.util.TreeMap<>();
+            Set<String> servingOwnRoutes = new HashSet<>();
+            Map<String, List<Route>> productRoutesByHost = new java.util.TreeMap<>();
+            for (Route r : config.routesOf(g.name())) {
+                if (r.product().isPresent()) {
+                    productRoutesByHost
+                            .computeIfAbsent(
+                                    r.product().get().host().toLowerCase(java.util.Locale.ROOT), h -> new ArrayList<>())
+                            .add(r);
+                } else {
+                    servingOwnRoutes.add(r.api());
+                }
+            }
             for (Api api : config.apisOf(g.name())) {
                 for (String host : HostnamePlan.hostnames(g, api)) {
-                    String key = host + "|" + api.basePath();
-                    String other = basePathOwner.putIfAbsent(key, api.name());
-                    if (other != null) {
+                    if (!basePathTaken.add(host + "|" + api.basePath())) {
                         problems.add(Problem.error(
                                 ProblemCode.HOSTNAME_BASE_PATH_CLASH,
                                 "apis[" + api.name() + "].base_path",
-                                "API '" + other + "' already serves '" + api.basePath() + "' on " + host + " in group "
+                                "another API already serves '" + api.basePath() + "' on " + host + " in group "
                                         + g.name()));
+                    }
+                    if (servingOwnRoutes.contains(api.name())) {
+                        apiHosts.putIfAbsent(host.toLowerCase(java.util.Locale.ROOT), api.name());
+                    }
+                }
+            }
+            for (Map.Entry<String, List<Route>> product : productRoutesByHost.entrySet()) {
+                for (Map.Entry<String, String> api : apiHosts.entrySet()) {
+                    if (!HostnamePlan.overlap(product.getKey(), api.getKey())) {
+                        continue;
+                    }
+                    problems.add(Problem.error(
+                            ProblemCode.HOSTNAME_PRODUCT_HOST_CLASH,
+                            "apis[" + api.getValue() + "].hostnames",
+                            "hostname " + api.getKey() + " in group " + g.name()
+                                    + " is also a product publish's host: a domain has one virtual host"));
+                    for (Route r : product.getValue()) {
+                        problems.add(Problem.error(
+                                ProblemCode.HOSTNAME_PRODUCT_HOST_CLASH,
+                                "routes[" + r.group() + "/" + r.name() + "].product.host",
+                                "product host " + product.getKey() + " in group " + g.name()
+                                        + " is also an API's hostname there: a domain has one virtual host"));
                     }
                 }
             }

@@ -8,6 +8,20 @@ import java.util.List;
 public final class HostnamePlan {
     private HostnamePlan() {}
 
+    /**
+     * Whether two hostnames can name one request's host: equal (case aside), or one a wildcard ({@code *.x}) that
+     * covers the other ({@code a.x}, or a narrower wildcard {@code *.a.x}).
+     */
+    public static boolean overlap(String a, String b) {
+        String x = a.toLowerCase(java.util.Locale.ROOT);
+        String y = b.toLowerCase(java.util.Locale.ROOT);
+        return x.equals(y) || covers(x, y) || covers(y, x);
+    }
+
+    private static boolean covers(String wildcard, String host) {
+        return wildcard.startsWith("*.") && host.endsWith(wildcard.substring(1));
+    }
+
     public static List<String> hostnames(GatewayGroup group, Api api) {
         if (!api.hostnames().isEmpty()) {
             return api.hostnames();

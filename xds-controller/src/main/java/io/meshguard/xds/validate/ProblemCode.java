@@ -12,6 +12,8 @@ public enum ProblemCode {
     NAME_INVALID("MG-NAME-001", "a name is not lowercase letters, digits and '-' (1-63)"),
     HOSTNAME_INVALID("MG-HOST-001", "not a valid hostname"),
     HOSTNAME_BASE_PATH_CLASH("MG-HOST-002", "two APIs serve the same base path on one hostname"),
+    HOSTNAME_PRODUCT_HOST_CLASH("MG-HOST-003", "a product publish's host is also an API's hostname in its group"),
+    HOSTNAME_OTHER_TENANT("MG-HOST-004", "a hostname or path space another tenant serves"),
 
     GROUP_DUPLICATE("MG-GROUP-001", "two gateway groups have the same name"),
     GROUP_LISTENER_PORT("MG-GROUP-002", "the listener port is not 1..65535"),
@@ -93,6 +95,7 @@ public enum ProblemCode {
     ROUTE_SERVICE_HOSTNAME_OTHER_UPSTREAM(
             "MG-ROUTE-033",
             "a Service-name hostname routed to another upstream: proxyless clients' sidecars ignore it"),
+    ROUTE_GROUP_NOT_IN_TENANTS("MG-ROUTE-034", "a route is placed in a gateway group not assigned to its tenant"),
 
     CORS_NO_ORIGINS("MG-CORS-001", "CORS without an allowed origin"),
     CORS_WILDCARD_AND_ORIGINS("MG-CORS-002", "'*' listed beside origins"),

@@ -117,6 +117,7 @@ class AdminApiTenantsTest {
 
         assertThat(call("ops", "PUT", "/groups/edge", """
                 {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""").statusCode()).isEqualTo(200);
+        assignGroup(PG.dataSource(), "edge", "acme", "globex", "emptyco");
         create("ops", "shared", "");
         create("acme-dev", "acme", "");
         create("globex-dev", "globex", "");
@@ -138,6 +139,25 @@ class AdminApiTenantsTest {
                 "/routes/edge/" + prefix + "-route" + query,
                 routeBody(prefix + "-route", prefix + "-api", prefix + "-up"));
         assertThat(route.statusCode()).as(route.body()).isEqualTo(200);
+    }
+
+    /**
+     * What an operator's {@code PUT /v1/operator/clusters/{id}} with {@code gateway_groups} records: {@code group} on a
+     * cluster, with the tenants that may place routes into it.
+     */
+    static void assignGroup(javax.sql.DataSource ds, String group, String... tenants) throws java.sql.SQLException {
+        try (java.sql.Connection c = ds.getConnection();
+                java.sql.PreparedStatement cluster = c.prepareStatement(
+                        "insert into cluster (id, region) values ('eu-1', 'eu') on conflict do nothing");
+                java.sql.PreparedStatement assign = c.prepareStatement(
+                        "insert into cluster_group (cluster_id, gateway_group, publishing_tenants) values ('eu-1', ?, ?)"
+                                + " on conflict (cluster_id, gateway_group) do update"
+                                + " set publishing_tenants = excluded.publishing_tenants, withdrawn_at = null")) {
+            cluster.executeUpdate();
+            assign.setString(1, group);
+            assign.setArray(2, c.createArrayOf("varchar", tenants));
+            assign.executeUpdate();
+        }
     }
 
     private static String routeBody(String name, String api, String upstream) {
