@@ -145,10 +145,14 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
         api(name, "");
     }
 
-    /** As above, owned by {@code tenant} when not empty. */
+    /**
+     * As above, owned by {@code tenant} when not empty: then on the tenant's own host {@code TENANT.api.bank.example},
+     * since a host an API names belongs to its tenant (the bank's {@code api.bank.example} is not a tenant's to share).
+     */
     void api(String name, String tenant) throws Exception {
+        String host = tenant.isEmpty() ? "api.bank.example" : tenant + ".api.bank.example";
         ok("PUT", "/apis/" + name + owner(tenant), """
-                {"name": "%1$s", "base_path": "/%1$s", "default_version": "v1", "hostnames": ["api.bank.example"],
-                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name));
+                {"name": "%1$s", "base_path": "/%1$s", "default_version": "v1", "hostnames": ["%2$s"],
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, host));
     }
 }
