@@ -51,18 +51,6 @@ class IstioCrdSchemaTest {
     }
 
     @Test
-    void ingressComponents_conformToTheCrdSchemas() {
-        // the Gateways, VirtualServices and policies overlays/bank adds (its patches are checked rendered, in
-        // BankOverlayTest and KustomizeRenderTest)
-        List<SourcedDocument> istio = Manifests.under("components/admin-ingress", "components/edge-tls").all().stream()
-                .filter(d -> d.apiVersion().contains(".istio.io/"))
-                .toList();
-        assertThat(istio).hasSize(5);
-        assertThat(istio.stream().flatMap(d -> schemas.problems(d).stream()).toList())
-                .isEmpty();
-    }
-
-    @Test
     void ambientKit_conformsToTheCrdSchemas_asWrittenAndAsRenderedForANamespace() throws Exception {
         List<SourcedDocument> kit = YamlDocuments.filesUnder(
                         RepoPaths.manifests().resolve("ambient/kit"))
