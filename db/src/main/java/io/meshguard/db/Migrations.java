@@ -48,6 +48,25 @@ public final class Migrations {
                 .toList();
     }
 
+    /**
+     * Checks, without changing anything, that the database has every script of this release: what a server whose
+     * role may not change the schema does at start instead of {@link #apply}.
+     *
+     * @return the schema version
+     * @throws IllegalStateException naming the pending versions and what applies them
+     */
+    public static String requireCurrent(DataSource dataSource) {
+        List<String> pending = pendingVersions(dataSource);
+        String current = currentVersion(dataSource).orElse("none");
+        if (!pending.isEmpty()) {
+            throw new IllegalStateException("the database schema is at version " + current + " and this release needs "
+                    + pending.size() + " more script(s) (" + pending.getFirst() + " .. " + pending.getLast()
+                    + "): run `meshguard db migrate` as the schema owner first (the migrate Job,"
+                    + " docs/install.md section 3)");
+        }
+        return current;
+    }
+
     private static Flyway flyway(DataSource dataSource) {
         Objects.requireNonNull(dataSource, "dataSource");
         return Flyway.configure(Migrations.class.getClassLoader())

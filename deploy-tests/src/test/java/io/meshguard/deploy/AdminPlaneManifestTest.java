@@ -76,6 +76,16 @@ class AdminPlaneManifestTest {
     }
 
     @Test
+    void shippedCatalogDomain_isTheHostOfTheShippedProductsRule() throws Exception {
+        // products are served under {product}.{environment}.{region}.api.<catalog.domain>: a domain no rule of the
+        // shipped policy covers denies every product request of a fresh install
+        String domain = manifests.configMap("meshguard-admin-plane").getData().get(CatalogSettings.DOMAIN.name());
+        assertThat(Files.readString(RepoPaths.policies().resolve("authz.yaml")))
+                .as("policies/authz.yaml has a rule for *.api.%s", domain)
+                .contains("'*.api." + domain + "'");
+    }
+
+    @Test
     void clientSecrets_areFilesOfTheAdminOidcSecret() {
         for (ConfigKey<?> key :
                 List.of(ConsoleConfig.CLIENT_SECRET_FILE, CatalogSettings.KEYCLOAK_CLIENT_SECRET_FILE)) {

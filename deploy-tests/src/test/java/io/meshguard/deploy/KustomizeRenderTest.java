@@ -36,6 +36,7 @@ class KustomizeRenderTest {
                 "overlays/zone-hub",
                 "overlays/zone",
                 "overlays/zone-envoy-gateway",
+                "overlays/bank",
                 "app-namespace",
                 "ops",
                 "migrate",
@@ -78,7 +79,8 @@ class KustomizeRenderTest {
                 "overlays/rwo",
                 "overlays/zone-hub",
                 "overlays/zone",
-                "overlays/zone-envoy-gateway"
+                "overlays/zone-envoy-gateway",
+                "overlays/bank"
             })
     void renderedProbes_reachAListenerOnThePodAddress(String dir) throws Exception {
         Manifests rendered = new Manifests(render(dir));

@@ -45,15 +45,8 @@ class ManifestConsistencyTest {
             "meshguard-xds", "grpc-ads");
 
     /** Secrets the operator creates before installing (manifests/istio/README.md); none is committed. */
-    static final Set<String> DOCUMENTED_SECRETS = Set.of(
-            "meshguard-db",
-            "meshguard-dlp-hash-key",
-            "meshguard-xds-admin-token",
-            "meshguard-backoffice-token",
-            "meshguard-redis",
-            "meshguard-admin-oidc",
-            "meshguard-trail-checkpoint-key",
-            "meshguard-idp-ca");
+    /** The Secrets docs/install.md's table "Every Secret and ConfigMap" lists (InstallInventoryTest). */
+    static final Set<String> DOCUMENTED_SECRETS = InstallInventoryTest.documentedSecrets();
 
     private final Manifests manifests = Manifests.sources();
 

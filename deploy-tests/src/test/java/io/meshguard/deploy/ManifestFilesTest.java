@@ -63,6 +63,8 @@ class ManifestFilesTest {
                         "overlays/dev",
                         "overlays/zone-hub",
                         "overlays/zone-envoy-gateway",
+                        "components/admin-ingress",
+                        "components/edge-tls",
                         "zone")
                 .flatMap(dir -> {
                     Path kustomization = RepoPaths.manifests().resolve(dir).resolve("kustomization.yaml");

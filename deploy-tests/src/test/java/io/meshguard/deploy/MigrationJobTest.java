@@ -66,7 +66,10 @@ class MigrationJobTest {
             }
         }
         assertThat(pod.getVolumes())
-                .anySatisfy(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("meshguard-db-owner"));
+                .flatExtracting(v -> SecretVolumes.files(v).values())
+                .extracting(SecretVolumes.SecretFile::secret)
+                .contains("meshguard-db-owner", "meshguard-db-ca")
+                .doesNotContain("meshguard-db");
         assertThat(pod.getSecurityContext().getRunAsUser())
                 .isEqualTo(serverPod.getSecurityContext().getRunAsUser());
         assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();

@@ -74,7 +74,9 @@ final class StrictKubernetesModels {
             Map.entry(
                     "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", AdmissionPolicy.Binding.class),
             Map.entry("gateway.networking.k8s.io/v1 Gateway", WaypointGateway.Gateway.class),
-            Map.entry("kustomize.config.k8s.io/v1beta1 Kustomization", Kustomization.class));
+            Map.entry("kustomize.config.k8s.io/v1beta1 Kustomization", Kustomization.class),
+            // a Component has a Kustomization's fields (kustomize api/types/kustomization.go: one type for both)
+            Map.entry("kustomize.config.k8s.io/v1alpha1 Component", Kustomization.class));
 
     private static final ObjectMapper STRICT = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)

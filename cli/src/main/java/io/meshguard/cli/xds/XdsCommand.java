@@ -15,6 +15,7 @@ import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.Migrations;
 import io.meshguard.runtime.config.Config;
+import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.http.BearerTokens;
@@ -56,10 +57,22 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
     Path configFile;
 
+    /**
+     * Whether the controller applies pending migrations at start. The manifests turn it off: there the servers' role
+     * has DML only and the migrate Job, as the schema owner, applies them before the controller rolls.
+     */
+    public static final ConfigKey<Boolean> MIGRATE_ON_START = ConfigKey.bool(
+            "xds.migrate_on_start",
+            true,
+            "Apply pending schema migrations at start (needs the schema owner's role). false: refuse to start while any"
+                    + " is pending, naming them; for servers whose database role has DML only (`meshguard db migrate`"
+                    + " applies them).");
+
     /** Every key the controller reads. */
     public static ConfigSchema schema() {
         return ConfigSchema.builder()
                 .add(XdsSettings.configGroup())
+                .addAll(java.util.List.of(MIGRATE_ON_START))
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
@@ -112,7 +125,11 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
         ComponentStack stack = new ComponentStack();
         HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
         try {
-            Migrations.apply(dataSource);
+            if (config.get(MIGRATE_ON_START)) {
+                Migrations.apply(dataSource);
+            } else {
+                Migrations.requireCurrent(dataSource);
+            }
             // first in the stack, so closed last: spans of the last rollouts are still exported
             stack.start(tracing);
             // the writer only: gateways' access logs go to the audit receiver, not to the controller

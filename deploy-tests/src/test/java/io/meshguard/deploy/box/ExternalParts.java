@@ -269,7 +269,9 @@ final class ExternalParts {
                 "create role meshguard login password '" + password + "'",
                 "create database meshguard owner meshguard",
                 "create role meshguard_tenant_scoped nologin",
-                "grant meshguard_tenant_scoped to meshguard with admin option")) {
+                "grant meshguard_tenant_scoped to meshguard with admin option",
+                "create role meshguard_server nologin",
+                "create role meshguard_app login password '" + password + "' in role meshguard_server")) {
             Shell.run(
                     "runuser",
                     "-u",
