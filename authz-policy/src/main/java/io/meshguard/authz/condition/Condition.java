@@ -25,6 +25,8 @@ import java.util.Optional;
  *     only for credential-only expressions
  * @param reads the headers, query parameters and claims the expression reads (what a replayable decision keeps)
  * @param readsMcp the expression reads an {@code mcp.*} variable (a route whose rules decide on the MCP headers)
+ * @param readsMcpArguments the expression reads {@code mcp.param}: tool arguments, which no decision row keeps, so
+ *     such a decision cannot be replayed
  */
 public record Condition(
         String source,
@@ -32,7 +34,8 @@ public record Condition(
         CelRuntime.Program program,
         Optional<Cache<Identity, Outcome>> memo,
         ConditionReads reads,
-        boolean readsMcp) {
+        boolean readsMcp,
+        boolean readsMcpArguments) {
     public sealed interface Outcome {
         record Holds() implements Outcome {}
 

@@ -171,16 +171,17 @@ public final class ConditionCompiler {
                             ? Optional.of(Caffeine.newBuilder().weakKeys().<Identity, Condition.Outcome>build())
                             : Optional.empty(),
                     ConditionReads.of(ast),
-                    readsMcp(ast));
+                    reads(ast, ConditionVariables.MCP_VARIABLES),
+                    reads(ast, java.util.Set.of(ConditionVariables.MCP_PARAM)));
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;
         }
     }
 
-    private static boolean readsMcp(CelAbstractSyntaxTree ast) {
+    private static boolean reads(CelAbstractSyntaxTree ast, Set<String> variables) {
         for (CelReference ref : ast.getReferenceMap().values()) {
-            if (ConditionVariables.MCP_VARIABLES.contains(ref.name())) {
+            if (variables.contains(ref.name())) {
                 return true;
             }
         }

@@ -41,6 +41,22 @@ public record McpRoute(Set<String> methods, List<Tool> tools, boolean toolsListe
         return !methods.isEmpty() || toolsListed || conditionsReadMcp;
     }
 
+    /** The route's MCP headers a decision on it reads, kept in its decision row so that it can be replayed. */
+    public static final Set<String> KEPT_HEADERS = Set.of(
+            io.meshguard.contract.McpHeaders.PROTOCOL_VERSION,
+            io.meshguard.contract.McpHeaders.METHOD,
+            io.meshguard.contract.McpHeaders.NAME);
+
+    /** Whether a tool's conditions read mirrored arguments ({@code mcp.param}), which no decision row keeps. */
+    public boolean toolsReadArguments() {
+        return tools.stream().anyMatch(t -> t.when().stream().anyMatch(Condition::readsMcpArguments));
+    }
+
+    /** Every tool's conditions. */
+    public List<Condition> toolConditions() {
+        return tools.stream().flatMap(t -> t.when().stream()).toList();
+    }
+
     public Optional<Tool> tool(String name) {
         for (Tool t : tools) {
             if (t.name().equals(name)) {
