@@ -242,6 +242,15 @@ public final class DlpMetrics {
                 .increment();
     }
 
+    /** An MCP request body held to its headers: {@code result} match or mismatch (refused 400, -32020). */
+    void mcpParity(boolean matched) {
+        Counter.builder("meshguard_dlp_mcp_parity_total")
+                .description("MCP request bodies held to their Mcp-* headers, by result (mismatch is refused)")
+                .tag("result", matched ? "match" : "mismatch")
+                .register(registry)
+                .increment();
+    }
+
     void protocolError(String what) {
         protocolErrorCounter(what).increment();
     }

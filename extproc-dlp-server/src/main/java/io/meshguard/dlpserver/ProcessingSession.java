@@ -24,6 +24,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.dlp.content.JsonText;
 import io.meshguard.dlp.content.SseTransformer;
 import io.meshguard.dlp.content.Transformers;
+import io.meshguard.dlp.mcp.McpParity;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DirectionPolicy;
 import io.meshguard.dlp.policy.DlpPolicy;
@@ -35,6 +36,7 @@ import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -87,6 +89,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private String requestProfile = "";
     private String responseProfile = "";
     private final Map<String, Integer> findingCounts = new TreeMap<>();
+    /**
+     * An MCP request's body, held whole until it is held to its MCP headers ({@link McpParity}): no byte of it goes on
+     * before; null when the request is not MCP.
+     */
+    private java.io.ByteArrayOutputStream mcpBody;
+
+    private Map<String, List<String>> mcpHeaders = Map.of();
     private String outcome = "pass";
     private String blockNote = "";
     /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
@@ -333,6 +342,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 transformers);
         if (!h.getEndOfStream()) {
             request.bodyFollows();
+            mcpHeaders = mcpHeaders(h);
+            if (!mcpHeaders.isEmpty() || policy.servesMcp(routeProfile, host, profilePath.path())) {
+                mcpBody = new java.io.ByteArrayOutputStream();
+            }
         }
         if (UpgradeRequest.isUpgrade(h)) {
             Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
@@ -493,6 +506,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 response = state;
             }
         }
+        if (d == Direction.REQUEST && mcpBody != null) {
+            mcpRequestBody(state, mode, body);
+            return;
+        }
         if (!state.scans()) {
             passThrough(d, state, mode, body);
             return;
@@ -544,6 +561,117 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 d == Direction.REQUEST
                         ? ProcessingResponse.newBuilder().setRequestBody(br).build()
                         : ProcessingResponse.newBuilder().setResponseBody(br).build());
+    }
+
+    /**
+     * An MCP request body: held until its end (each earlier chunk answered with nothing), then held to the request's
+     * MCP headers — a disagreement is answered 400 with JSON-RPC error -32020 and nothing reaches the server — and
+     * only then scanned with the route's profile like any JSON body (tool arguments are its text fields) and sent on
+     * whole with the last chunk's answer.
+     */
+    private void mcpRequestBody(DirectionState state, BodySendMode mode, HttpBody body) {
+        boolean cut = mode == BodySendMode.BUFFERED_PARTIAL && !body.getEndOfStream();
+        if (cut || mcpBody.size() + body.getBody().size() > MAX_MCP_BODY) {
+            mcpBody = null;
+            metrics.mcpParity(false);
+            refuseMcp(new McpParity.Verdict(Optional.of("the body is too large to hold to its headers"), "null"));
+            return;
+        }
+        mcpBody.writeBytes(body.getBody().toByteArray());
+        boolean end = body.getEndOfStream() || mode == BodySendMode.BUFFERED;
+        if (!end) {
+            if (mode != BodySendMode.FULL_DUPLEX_STREAMED) {
+                send(ProcessingResponse.newBuilder()
+                        .setRequestBody(BodyResponse.newBuilder()
+                                .setResponse(CommonResponse.newBuilder()
+                                        .setBodyMutation(
+                                                BodyMutation.newBuilder().setBody(ByteString.EMPTY))))
+                        .build());
+            }
+            return;
+        }
+        byte[] whole = mcpBody.toByteArray();
+        mcpBody = null;
+        long started = System.nanoTime();
+        McpParity.Verdict verdict = McpParity.check(mcpHeaders, whole);
+        if (!verdict.passes()) {
+            metrics.mcpParity(false);
+            refuseMcp(verdict);
+            return;
+        }
+        metrics.mcpParity(true);
+        byte[] out;
+        if (state.scans()) {
+            try {
+                out = state.body(whole, true);
+            } catch (BlockedException e) {
+                block(Direction.REQUEST, e.decision(), At.BODY, true);
+                return;
+            } finally {
+                chunkTimer(Direction.REQUEST, mode).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            }
+        } else {
+            state.passed(whole.length, true);
+            out = whole;
+        }
+        if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            sendPieces(Direction.REQUEST, out, true);
+            return;
+        }
+        CommonResponse.Builder common = CommonResponse.newBuilder()
+                .setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)));
+        if (state.hadContentLength && mode == BodySendMode.BUFFERED && out.length != whole.length) {
+            common.setHeaderMutation(
+                    HeaderMutation.newBuilder().addSetHeaders(header("content-length", Integer.toString(out.length))));
+        }
+        send(ProcessingResponse.newBuilder()
+                .setRequestBody(BodyResponse.newBuilder().setResponse(common))
+                .build());
+    }
+
+    /** An MCP request body larger than this is refused: JSON-RPC requests are small, and the whole body is held. */
+    static final int MAX_MCP_BODY = 4 * 1024 * 1024;
+
+    /** 400 with a JSON-RPC HeaderMismatch error: the MCP server behind never sees the request's body. */
+    private void refuseMcp(McpParity.Verdict verdict) {
+        done = true;
+        outcome = "blocked";
+        blockNote = "request:mcp_header_mismatch";
+        metrics.blocked(Direction.REQUEST.id(), "mcp_header_mismatch");
+        trace.blocked(Direction.REQUEST, "mcp_header_mismatch", "");
+        log.warn(
+                "dlp refused MCP request: {} route={} request_id={}",
+                verdict.problem().orElse(""),
+                routeName,
+                requestId);
+        send(ProcessingResponse.newBuilder()
+                .setImmediateResponse(ImmediateResponse.newBuilder()
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(400))
+                        .setHeaders(
+                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setBody(ByteString.copyFromUtf8(verdict.errorBody()))
+                        .setDetails("meshguard_dlp_mcp_header_mismatch"))
+                .build());
+    }
+
+    /** Every MCP header line of the request, by lower-case name, all values in order (repeats must be seen). */
+    static Map<String, List<String>> mcpHeaders(HttpHeaders h) {
+        Map<String, List<String>> out = null;
+        for (HeaderValue v : h.getHeaders().getHeadersList()) {
+            String key = v.getKey().toLowerCase(Locale.ROOT);
+            if (!io.meshguard.contract.McpHeaders.isMcpHeader(key)) {
+                continue;
+            }
+            if (out == null) {
+                out = new TreeMap<>();
+            }
+            out.computeIfAbsent(key, k -> new java.util.ArrayList<>(1))
+                    .add(
+                            v.getRawValue().isEmpty()
+                                    ? v.getValue()
+                                    : v.getRawValue().toStringUtf8());
+        }
+        return out == null ? Map.of() : out;
     }
 
     /**
@@ -691,6 +819,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     }
 
     private void trailers(Direction d) {
+        if (d == Direction.REQUEST && mcpBody != null) {
+            // JSON-RPC over HTTP has no trailers; a body that ends in them was never seen whole here
+            mcpBody = null;
+            metrics.mcpParity(false);
+            refuseMcp(new McpParity.Verdict(Optional.of("the body ends in trailers"), "null"));
+            return;
+        }
         DirectionState state = d == Direction.REQUEST ? request : response;
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state != null && !state.finished()) {

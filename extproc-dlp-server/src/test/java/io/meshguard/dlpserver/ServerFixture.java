@@ -31,6 +31,11 @@ final class ServerFixture implements AutoCloseable {
                     kr_rrn: {action: mask, keep_last: 0}
                     email: alert
                     private_key: block
+              - name: mcp
+                match: {paths: ["/mcp"]}
+                mcp: true
+                request:
+                  detectors: {card: mask, kr_rrn: block}
               - name: small
                 match: {paths: ["/small"]}
                 request:

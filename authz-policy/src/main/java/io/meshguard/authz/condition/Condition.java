@@ -24,13 +24,18 @@ import java.util.Optional;
  * @param memo outcomes per identity instance (weak keys: they go when the token cache drops the identity); present
  *     only for credential-only expressions
  * @param reads the headers, query parameters and claims the expression reads (what a replayable decision keeps)
+ * @param readsMcp the expression reads an {@code mcp.*} variable (a route whose rules decide on the MCP headers)
+ * @param readsMcpArguments the expression reads {@code mcp.param}: tool arguments, which no decision row keeps, so
+ *     such a decision cannot be replayed
  */
 public record Condition(
         String source,
         int line,
         CelRuntime.Program program,
         Optional<Cache<Identity, Outcome>> memo,
-        ConditionReads reads) {
+        ConditionReads reads,
+        boolean readsMcp,
+        boolean readsMcpArguments) {
     public sealed interface Outcome {
         record Holds() implements Outcome {}
 

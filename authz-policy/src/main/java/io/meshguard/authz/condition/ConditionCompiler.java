@@ -93,8 +93,12 @@ public final class ConditionCompiler {
         for (String v : ConditionVariables.REQUEST_STRINGS) {
             b.addVar(v, SimpleType.STRING);
         }
+        for (String v : ConditionVariables.MCP_STRINGS) {
+            b.addVar(v, SimpleType.STRING);
+        }
         b.addVar(ConditionVariables.HEADERS, strings)
                 .addVar(ConditionVariables.QUERY, strings)
+                .addVar(ConditionVariables.MCP_PARAM, strings)
                 .addVar(ConditionVariables.NOW, SimpleType.TIMESTAMP);
         if (withCredential) {
             for (String v : ConditionVariables.CREDENTIAL_STRINGS) {
@@ -166,11 +170,22 @@ public final class ConditionCompiler {
                     !beforeCredential && credentialOnly(ast)
                             ? Optional.of(Caffeine.newBuilder().weakKeys().<Identity, Condition.Outcome>build())
                             : Optional.empty(),
-                    ConditionReads.of(ast));
+                    ConditionReads.of(ast),
+                    reads(ast, ConditionVariables.MCP_VARIABLES),
+                    reads(ast, java.util.Set.of(ConditionVariables.MCP_PARAM)));
         } catch (CelEvaluationException e) {
             error.accept(line, e.getMessage());
             return null;
         }
+    }
+
+    private static boolean reads(CelAbstractSyntaxTree ast, Set<String> variables) {
+        for (CelReference ref : ast.getReferenceMap().values()) {
+            if (variables.contains(ref.name())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True when every variable the expression reads belongs to the credential (none of request, source, time). */

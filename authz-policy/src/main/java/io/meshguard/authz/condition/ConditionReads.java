@@ -92,6 +92,11 @@ public record ConditionReads(
                 case ConditionVariables.QUERY -> keyed(e, parent, query, () -> wholeQuery = true);
                 case ConditionVariables.CLAIMS -> keyed(e, parent, claims, () -> wholeClaims = true);
                 case "source.address", "remote.address" -> address = true;
+                // the MCP method, name and version are kept as the headers they are read from; mirrored arguments
+                // (mcp.param) never are: a decision row holds no argument value
+                case "mcp.method" -> headers.add(io.meshguard.contract.McpHeaders.METHOD);
+                case "mcp.name" -> headers.add(io.meshguard.contract.McpHeaders.NAME);
+                case "mcp.protocol_version" -> headers.add(io.meshguard.contract.McpHeaders.PROTOCOL_VERSION);
                 default -> {}
             }
             if (!name.isEmpty()) {

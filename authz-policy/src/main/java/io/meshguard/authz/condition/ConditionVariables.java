@@ -4,6 +4,7 @@ import com.google.protobuf.Timestamp;
 import dev.cel.runtime.CelVariableResolver;
 import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.decision.McpCall;
 import io.meshguard.authz.mesh.Caller;
 import io.meshguard.authz.mesh.SpiffeId;
 import java.net.URLDecoder;
@@ -38,6 +39,13 @@ public final class ConditionVariables implements CelVariableResolver {
             "source.namespace",
             "source.service_account",
             "remote.address");
+    /** An MCP request's metadata headers, decoded ({@link McpCall}); "" when not sent. */
+    static final List<String> MCP_STRINGS = List.of("mcp.method", "mcp.name", "mcp.protocol_version");
+    /** The tool arguments mirrored as {@code Mcp-Param-*}, keyed by the lower-case name after the prefix. */
+    static final String MCP_PARAM = "mcp.param";
+
+    static final java.util.Set<String> MCP_VARIABLES =
+            java.util.Set.of("mcp.method", "mcp.name", "mcp.protocol_version", MCP_PARAM);
     static final List<String> CREDENTIAL_STRINGS =
             List.of("auth.method", "auth.issuer", "auth.subject", "auth.client_id", "auth.api_key_id", "tenant");
 
@@ -47,6 +55,7 @@ public final class ConditionVariables implements CelVariableResolver {
     private final Instant now;
     private Map<String, String> headers;
     private Map<String, String> query;
+    private McpCall mcp;
 
     /** At most this many one-value readings of a request's repeated parameters; more is an evaluation error. */
     public static final int MAX_READINGS = 64;
@@ -134,6 +143,17 @@ public final class ConditionVariables implements CelVariableResolver {
                     case "source.service_account" ->
                         caller.spiffe().flatMap(SpiffeId::serviceAccount).orElse("");
                     case "remote.address" -> caller.remoteAddress().orElse("");
+                    // headers that cannot be believed (repeated, badly encoded) are not there at all: a route
+                    // condition on them fails, a deny rule on them fires (Condition.Outcome.Missing)
+                    case "mcp.method" ->
+                        mcp().problem().isPresent() ? null : mcp().method().orElse("");
+                    case "mcp.name" ->
+                        mcp().problem().isPresent() ? null : mcp().name().orElse("");
+                    case "mcp.protocol_version" ->
+                        mcp().problem().isPresent()
+                                ? null
+                                : mcp().protocolVersion().orElse("");
+                    case MCP_PARAM -> mcp().problem().isPresent() ? null : mcp().params();
                     case NOW ->
                         Timestamp.newBuilder()
                                 .setSeconds(now.getEpochSecond())
@@ -153,6 +173,13 @@ public final class ConditionVariables implements CelVariableResolver {
                     default -> null;
                 };
         return Optional.ofNullable(v);
+    }
+
+    private McpCall mcp() {
+        if (mcp == null) {
+            mcp = McpCall.of(request);
+        }
+        return mcp;
     }
 
     private String host() {

@@ -37,6 +37,7 @@ public final class AuthzEngine {
     private final RouteIndex routes;
 
     private final RuleConditions conditions;
+    private final McpRules mcpRules;
     private final CredentialCheck credentials;
     private final SubscriptionGate subscriptions;
     private final RateLimits rateLimits;
@@ -103,6 +104,7 @@ public final class AuthzEngine {
         this.policy = policy;
         this.routes = RouteIndex.of(policy.routes());
         this.conditions = new RuleConditions(clock);
+        this.mcpRules = new McpRules(conditions);
         this.credentials = credentials;
         this.subscriptions = subscriptions;
         this.rateLimits = new RateLimits(policy, limiter);
@@ -227,6 +229,12 @@ public final class AuthzEngine {
         denied = headerContract(request, r, routeName);
         if (denied.isPresent()) {
             return denied.get();
+        }
+        if (r.access().mcp().isPresent()) {
+            denied = McpRules.headersRefused(request, r, r.access().mcp().get());
+            if (denied.isPresent()) {
+                return denied.get();
+            }
         }
         if (mode == AuthMode.NONE) {
             return publicRoute(request, r, caller);
@@ -386,6 +394,9 @@ public final class AuthzEngine {
     /** A route without authentication: its conditions and the per-address rate limit still hold. */
     private Decision publicRoute(HttpRequestView request, RoutePolicy r, Caller caller) {
         Optional<Decision> unmet = conditions.unmet(r, request, caller, Optional.empty(), false, false);
+        if (unmet.isEmpty() && r.access().mcp().isPresent()) {
+            unmet = mcpRules.callRefused(request, r, r.access().mcp().get(), caller, Optional.empty(), false);
+        }
         if (unmet.isPresent()) {
             return unmet.get();
         }
@@ -530,7 +541,11 @@ public final class AuthzEngine {
         // a token served from the token cache is one identity instance per token: credential-only conditions remember
         // their answer on it (a fresh instance, as with the cache off, would only fill the memo)
         boolean stable = !gatewayHop && ok.fromCache() && id.authMethod().equals("jwt");
-        return conditions.unmet(r, request, caller, who, ok.fromCache(), stable);
+        Optional<Decision> unmet = conditions.unmet(r, request, caller, who, ok.fromCache(), stable);
+        if (unmet.isPresent() || r.access().mcp().isEmpty()) {
+            return unmet;
+        }
+        return mcpRules.callRefused(request, r, r.access().mcp().get(), caller, who, ok.fromCache());
     }
 
     /**

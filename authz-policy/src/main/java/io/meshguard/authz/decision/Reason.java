@@ -28,6 +28,16 @@ public enum Reason {
     DUPLICATE_CREDENTIAL("duplicate_credential", 400),
     DUPLICATE_HEADER("duplicate_header", 400),
     REQUIRED_HEADER_MISSING("required_header_missing", 400),
+    /**
+     * An MCP route's request whose MCP headers cannot be decided on: one missing that its protocol version requires, one
+     * repeated or badly encoded, or a protocol version older than header/body validation on a route that decides on
+     * them.
+     */
+    MCP_HEADERS_INVALID("mcp_headers_invalid", 400),
+    /** An MCP route's request for a JSON-RPC method the route does not take. */
+    MCP_METHOD_NOT_ALLOWED("mcp_method_not_allowed", 403),
+    /** A {@code tools/call} of a tool the route does not list, or whose roles, scopes or conditions the caller fails. */
+    MCP_TOOL_NOT_ALLOWED("mcp_tool_not_allowed", 403),
     /** A Check larger than {@code CheckSize.DENY_ABOVE_BYTES}: answered with a deny, never an RPC error. */
     REQUEST_TOO_LARGE("request_too_large", 431),
     INSUFFICIENT_ROLE("insufficient_role", 403),

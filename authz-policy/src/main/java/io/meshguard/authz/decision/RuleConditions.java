@@ -91,7 +91,32 @@ final class RuleConditions {
             Optional<Identity> who,
             boolean cached,
             boolean stableIdentity) {
-        List<Condition> when = r.access().when();
+        return unmet(
+                r.access().when(),
+                r,
+                request,
+                caller,
+                who,
+                cached,
+                stableIdentity,
+                Reason.CONDITION_NOT_MET,
+                "a condition of this route is not met");
+    }
+
+    /**
+     * {@code when} (the route's, or a tool's on it): empty when all hold; a false one denies with {@code notMet}, an
+     * evaluation error denies as a condition error.
+     */
+    Optional<Decision> unmet(
+            List<Condition> when,
+            RoutePolicy r,
+            HttpRequestView request,
+            Caller caller,
+            Optional<Identity> who,
+            boolean cached,
+            boolean stableIdentity,
+            Reason notMet,
+            String notMetDescription) {
         if (when.isEmpty()) {
             return Optional.empty();
         }
@@ -125,13 +150,7 @@ final class RuleConditions {
                 }
                 if (!(o instanceof Condition.Outcome.Holds)) {
                     return Optional.of(DenyResponse.of(
-                            request,
-                            Optional.of(r.name()),
-                            who,
-                            Reason.CONDITION_NOT_MET,
-                            "a condition of this route is not met",
-                            Map.of(),
-                            cached));
+                            request, Optional.of(r.name()), who, notMet, notMetDescription, Map.of(), cached));
                 }
             }
         }

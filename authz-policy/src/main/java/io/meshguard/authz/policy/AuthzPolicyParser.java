@@ -645,7 +645,8 @@ public final class AuthzPolicyParser {
                             "from",
                             "when",
                             "via_gateway",
-                            "products_only"));
+                            "products_only",
+                            "mcp"));
             Optional<String> name = required(m, "name", node, "route").flatMap(n -> doc.string(n, "route.name"));
             String what = "route " + name.orElse("?");
             Optional<RouteMatch> match = required(m, "match", node, what).flatMap(n -> match(n, what));
@@ -659,22 +660,7 @@ public final class AuthzPolicyParser {
                         }
                         return mode;
                     }));
-            RoleRequirement roles = RoleRequirement.NONE;
-            if (m.containsKey("roles")) {
-                YamlNode r = m.get("roles");
-                if (r.isMap()) {
-                    Map<String, YamlNode> rm = doc.mapping(r, what + ".roles", Set.of("any_of", "all_of"));
-                    roles = new RoleRequirement(
-                            rm.containsKey("any_of")
-                                    ? Set.copyOf(doc.strings(rm.get("any_of"), what + ".roles.any_of"))
-                                    : Set.of(),
-                            rm.containsKey("all_of")
-                                    ? Set.copyOf(doc.strings(rm.get("all_of"), what + ".roles.all_of"))
-                                    : Set.of());
-                } else {
-                    roles = new RoleRequirement(Set.copyOf(doc.strings(r, what + ".roles")), Set.of());
-                }
-            }
+            RoleRequirement roles = m.containsKey("roles") ? roles(m.get("roles"), what) : RoleRequirement.NONE;
             Set<String> scopes =
                     m.containsKey("scopes") ? Set.copyOf(doc.strings(m.get("scopes"), what + ".scopes")) : Set.of();
             if (auth.orElse(null) == AuthMode.NONE && (!roles.equals(RoleRequirement.NONE) || !scopes.isEmpty())) {
@@ -851,7 +837,73 @@ public final class AuthzPolicyParser {
             if (viaGateway && auth.orElse(null) == AuthMode.NONE) {
                 doc.error(m.get("via_gateway"), what + ": a public route (auth none) cannot require the gateway hop");
             }
-            return new RouteAccess(from, when, viaGateway);
+            Optional<McpRoute> mcp = m.containsKey("mcp") ? mcp(m.get("mcp"), what, when) : Optional.empty();
+            if (mcp.isEmpty() && when.stream().anyMatch(Condition::readsMcp)) {
+                doc.error(
+                        m.get("when"),
+                        what + ".when: mcp.* is read only on an MCP route (add 'mcp: true' or an 'mcp:' mapping): "
+                                + "elsewhere nothing holds the MCP headers to the era or to the body");
+            }
+            return new RouteAccess(from, when, viaGateway, mcp);
+        }
+
+        private RoleRequirement roles(YamlNode r, String what) {
+            if (r.isMap()) {
+                Map<String, YamlNode> rm = doc.mapping(r, what + ".roles", Set.of("any_of", "all_of"));
+                return new RoleRequirement(
+                        rm.containsKey("any_of")
+                                ? Set.copyOf(doc.strings(rm.get("any_of"), what + ".roles.any_of"))
+                                : Set.of(),
+                        rm.containsKey("all_of")
+                                ? Set.copyOf(doc.strings(rm.get("all_of"), what + ".roles.all_of"))
+                                : Set.of());
+            }
+            return new RoleRequirement(Set.copyOf(doc.strings(r, what + ".roles")), Set.of());
+        }
+
+        /** {@code mcp: true}, or a mapping of the methods and tools the route takes ({@link McpRoute}). */
+        private Optional<McpRoute> mcp(YamlNode node, String what, List<Condition> routeWhen) {
+            boolean readMcp = routeWhen.stream().anyMatch(Condition::readsMcp);
+            if (!node.isMap()) {
+                boolean on = doc.bool(node, what + ".mcp").orElse(false);
+                return on ? Optional.of(new McpRoute(Set.of(), List.of(), false, readMcp)) : Optional.empty();
+            }
+            Map<String, YamlNode> m = doc.mapping(node, what + ".mcp", Set.of("methods", "tools"));
+            Set<String> methods = m.containsKey("methods")
+                    ? Set.copyOf(doc.strings(m.get("methods"), what + ".mcp.methods"))
+                    : Set.of();
+            if (m.containsKey("methods") && methods.isEmpty()) {
+                doc.error(m.get("methods"), what + ".mcp.methods: list at least one method, or leave the key out");
+            }
+            List<McpRoute.Tool> tools = new ArrayList<>();
+            if (m.containsKey("tools")) {
+                Set<String> seen = new java.util.HashSet<>();
+                for (YamlNode item : doc.sequence(m.get("tools"), what + ".mcp.tools")) {
+                    Map<String, YamlNode> t =
+                            doc.mapping(item, what + ".mcp.tools[]", Set.of("name", "roles", "scopes", "when"));
+                    Optional<String> toolName = required(t, "name", item, what + ".mcp.tools[]")
+                            .flatMap(n -> doc.string(n, what + ".mcp.tools[].name"));
+                    if (toolName.isEmpty()) {
+                        continue;
+                    }
+                    String tw = what + ".mcp.tools." + toolName.get();
+                    if (!seen.add(toolName.get())) {
+                        doc.error(item, tw + ": listed twice");
+                    }
+                    tools.add(new McpRoute.Tool(
+                            toolName.get(),
+                            t.containsKey("roles") ? roles(t.get("roles"), tw) : RoleRequirement.NONE,
+                            t.containsKey("scopes")
+                                    ? Set.copyOf(doc.strings(t.get("scopes"), tw + ".scopes"))
+                                    : Set.of(),
+                            t.containsKey("when") ? conditions(t.get("when"), tw + ".when", false) : List.of(),
+                            YamlDoc.line(item)));
+                }
+                if (!methods.isEmpty() && !methods.contains("tools/call")) {
+                    doc.error(m.get("tools"), what + ".mcp: tools are listed but methods does not take tools/call");
+                }
+            }
+            return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp));
         }
 
         private MeshSettings mesh(YamlNode node) {

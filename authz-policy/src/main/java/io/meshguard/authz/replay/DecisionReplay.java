@@ -128,6 +128,9 @@ public final class DecisionReplay {
 
     /** The draft's deny rules and the route it decided on read only facts the record kept. */
     private Optional<String> missingFacts(RecordedDecision r, Optional<String> route) {
+        if (route.isPresent() && readsToolArguments(route.get())) {
+            return Optional.of("an MCP route whose conditions read tool arguments (Mcp-Param-*, never recorded)");
+        }
         ConditionReads reads = needs.needs(route);
         if (reads.wholeHeaders()) {
             return Optional.of("a draft condition reads every request header");
@@ -166,6 +169,16 @@ public final class DecisionReplay {
             return Optional.of("client address not recorded");
         }
         return Optional.empty();
+    }
+
+    private boolean readsToolArguments(String route) {
+        for (io.meshguard.authz.policy.RoutePolicy p : draft.routes()) {
+            if (p.name().equals(route) && p.access().mcp().isPresent()) {
+                return p.access().when().stream().anyMatch(io.meshguard.authz.condition.Condition::readsMcpArguments)
+                        || p.access().mcp().get().toolsReadArguments();
+            }
+        }
+        return false;
     }
 
     /** Headers kept only because a condition reads them (the others the engine reads on every request). */

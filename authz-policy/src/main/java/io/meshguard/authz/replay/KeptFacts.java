@@ -55,6 +55,18 @@ public record KeptFacts(
         for (RoutePolicy r : policy.routes()) {
             ConditionReads reads = ConditionReads.of(r.access().when())
                     .and(addressReads(r.access().from()));
+            if (r.access().mcp().isPresent()) {
+                // an MCP route decides on the method, name and version headers (never kept: the arguments)
+                reads = reads.and(ConditionReads.of(r.access().mcp().get().toolConditions()))
+                        .and(new ConditionReads(
+                                io.meshguard.authz.policy.McpRoute.KEPT_HEADERS,
+                                Set.of(),
+                                Set.of(),
+                                false,
+                                false,
+                                false,
+                                false));
+            }
             byRoute.put(r.name(), reads);
             all = all.and(reads);
         }

@@ -17,7 +17,18 @@ public final class DlpPolicy {
             ProfileMatch match,
             Optional<DirectionPolicy> request,
             Optional<DirectionPolicy> response,
-            DirectionPolicy.Disposition websocket) {}
+            DirectionPolicy.Disposition websocket,
+            boolean mcp) {
+        /** A profile for a route that does not serve MCP. */
+        public Profile(
+                String name,
+                ProfileMatch match,
+                Optional<DirectionPolicy> request,
+                Optional<DirectionPolicy> response,
+                DirectionPolicy.Disposition websocket) {
+            this(name, match, request, response, websocket, false);
+        }
+    }
 
     private final List<Profile> profiles;
     private final BlockResponse block;
@@ -82,6 +93,14 @@ public final class DlpPolicy {
         return profiles.stream()
                 .filter(p -> p.match().matchesRequest(host, path))
                 .findFirst();
+    }
+
+    /**
+     * Whether the request's profile (the route's, else the first whose hosts and paths match) serves MCP
+     * ({@code mcp: true}): its request bodies are held to their MCP headers even when a request sends none.
+     */
+    public boolean servesMcp(Optional<String> routeProfile, String host, String path) {
+        return upgradeProfile(routeProfile, host, path).map(Profile::mcp).orElse(false);
     }
 
     /** The profile of that name. */

@@ -308,7 +308,7 @@ public final class DlpPolicyParser {
         if (m == null) {
             return null;
         }
-        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response", "websocket"));
+        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp"));
         if (!k.containsKey("name")) {
             error(line(m), "a profile needs a 'name'");
             return null;
@@ -340,8 +340,21 @@ public final class DlpPolicyParser {
                 : Optional.empty();
         // WebSocket frames cannot be scanned as bodies (client frames are XOR-masked, RFC 6455 section 5.3, and a
         // rewrite that changes a length corrupts the frame): refused unless the profile lets them pass, counted.
+        boolean mcp = false;
+        if (k.containsKey("mcp")) {
+            String v = scalar(k.get("mcp").getValueNode());
+            if (!"true".equals(v) && !"false".equals(v)) {
+                error(line(k.get("mcp").getValueNode()), "'mcp' must be true or false");
+            }
+            mcp = "true".equals(v);
+        }
         return new DlpPolicy.Profile(
-                name, match, request, response, disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK));
+                name,
+                match,
+                request,
+                response,
+                disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK),
+                mcp);
     }
 
     private DirectionPolicy direction(String profile, Node n, Map<String, DetectorDef> detectors) {

@@ -4,10 +4,12 @@ import io.meshguard.authz.decision.Decision;
 import io.meshguard.authz.decision.HeaderMutation;
 import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.decision.McpCall;
 import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.replay.KeptFacts;
 import io.meshguard.authz.replay.ReplayFacts;
 import io.meshguard.contract.CanonicalPath;
+import io.meshguard.contract.McpHeaders;
 import io.meshguard.contract.RouteContract;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -58,7 +60,7 @@ public final class DecisionEvents {
         for (int i = 0; i < CONTEXT_KEYS.size(); i++) {
             String value = context.get(CONTEXT_KEYS.get(i));
             if (value != null) {
-                details.put(CONTEXT_NAMES.get(i), value.length() > 128 ? value.substring(0, 128) : value);
+                details.put(CONTEXT_NAMES.get(i), cut(value));
             }
         }
         setByMeshguard(d, io.meshguard.authz.quota.QuotaVerdict.FLAG_HEADER)
@@ -68,6 +70,13 @@ public final class DecisionEvents {
             details.put(
                     "quota_remaining",
                     d.responseHeaders().getOrDefault(io.meshguard.authz.quota.QuotaResponses.REMAINING, ""));
+        }
+        // an MCP call is recorded by its method and tool (prompt, resource), never by its mirrored arguments
+        if (request.headers().containsKey(McpHeaders.METHOD)) {
+            McpCall mcp = McpCall.of(request);
+            mcp.method().ifPresent(m -> details.put("mcp_method", cut(m)));
+            mcp.name().ifPresent(n -> details.put("mcp_name", cut(n)));
+            mcp.protocolVersion().ifPresent(v -> details.put("mcp_protocol_version", v));
         }
         // at an ambient waypoint the Check has no peer: the caller is the client a trusted waypoint named in XFCC
         String caller = kept.map(k -> k.caller(request)).orElse(request.sourcePrincipal());
@@ -111,6 +120,11 @@ public final class DecisionEvents {
                 java.util.Collections.unmodifiableMap(details),
                 // made on the audit writer's thread from the immutable inputs: the Check does not pay for them
                 kept.map(k -> new ReplayFacts(request, d, time, k)));
+    }
+
+    /** Values a client or a misconfigured proxy chose are cut, so that neither can bloat rows. */
+    private static String cut(String value) {
+        return value.length() > 128 ? value.substring(0, 128) : value;
     }
 
     private static Optional<String> setByMeshguard(Decision d, String header) {
