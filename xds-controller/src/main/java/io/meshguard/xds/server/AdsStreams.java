@@ -169,7 +169,8 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 return;
             }
             counter("meshguard_xds_nacks_total", type).increment();
-            refusals.refused(s.key, type, s.group, rejected, request.getErrorDetail().getMessage());
+            refusals.refused(
+                    s.key, type, s.group, rejected, request.getErrorDetail().getMessage());
             fleet.nacked(
                     s.key,
                     s.group,

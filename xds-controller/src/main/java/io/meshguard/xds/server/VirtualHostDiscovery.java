@@ -257,6 +257,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         private final List<Runnable> deferred = new ArrayList<>();
         /** Since when gRPC flow control refuses writes (System.nanoTime), 0 while it takes them. */
         private volatile long unwritableSince;
+
         private volatile NodeStatus.Key key;
         private volatile String group;
         private final Set<String> tablesSubscribed = new HashSet<>();

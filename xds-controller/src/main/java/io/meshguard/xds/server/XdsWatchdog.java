@@ -43,7 +43,8 @@ public final class XdsWatchdog implements AutoCloseable {
     public record Bounds(Duration period, Duration serve, Duration lane, Duration write) {
         /** Generous against a large publish on a loaded host; a deadlock is found within one period anyway. */
         public static Bounds shipped() {
-            return new Bounds(Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(60));
+            return new Bounds(
+                    Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(60));
         }
     }
 
@@ -117,7 +118,10 @@ public final class XdsWatchdog implements AutoCloseable {
         this.virtualHosts = virtualHosts;
         this.health = health;
         lanes.forEach(l -> probes.add(new Probe(l, new AtomicLong())));
-        Gauge.builder("meshguard_xds_watchdog_stuck", this, w -> w.problems.get().isEmpty() ? 0 : 1)
+        Gauge.builder(
+                        "meshguard_xds_watchdog_stuck",
+                        this,
+                        w -> w.problems.get().isEmpty() ? 0 : 1)
                 .description("1 while the xDS core is stuck: a revision not served, a core thread not coming round,"
                         + " or a deadlock (the controller is then not ready)")
                 .register(meters);
@@ -178,7 +182,10 @@ public final class XdsWatchdog implements AutoCloseable {
         unwritable = closed;
         if (closed > 0) {
             trips("stream").increment(closed);
-            log.warn("xDS watchdog closed {} VHDS stream(s) unwritable for {} s", closed, bounds.write().toSeconds());
+            log.warn(
+                    "xDS watchdog closed {} VHDS stream(s) unwritable for {} s",
+                    closed,
+                    bounds.write().toSeconds());
         }
         long[] ids = threads.findDeadlockedThreads();
         deadlocked = ids == null ? 0 : ids.length;
@@ -186,8 +193,13 @@ public final class XdsWatchdog implements AutoCloseable {
             StringBuilder who = new StringBuilder();
             for (ThreadInfo t : threads.getThreadInfo(ids, true, true)) {
                 if (t != null) {
-                    who.append(' ').append(t.getThreadName()).append(" waits for ").append(t.getLockName())
-                            .append(" held by ").append(t.getLockOwnerName()).append(';');
+                    who.append(' ')
+                            .append(t.getThreadName())
+                            .append(" waits for ")
+                            .append(t.getLockName())
+                            .append(" held by ")
+                            .append(t.getLockOwnerName())
+                            .append(';');
                 }
             }
             found.add("deadlock:" + who);

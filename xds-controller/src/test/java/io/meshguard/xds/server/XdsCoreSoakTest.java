@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * every route table, reconnects, and publishes that rename upstreams (a cluster dropped in two steps), change weights
  * and roll back. At the end: no thread deadlocked, the core's threads come round, every accepting node on the last
  * revision, and each refusing node sent a bounded number of responses. The seed is printed and in every failure;
- * {@code -Dmeshguard.soak.seed=…} replays it, {@code -Dmeshguard.soak.seconds=…} runs longer.
+ * {@code -Dmeshguard.soak.seed=…} replays it, {@code -Dmeshguard.soak.seconds=…} runs longer, {@code -Dmeshguard.soak.runs=…} runs it that many times in a row (seed, seed + 1, …).
  */
 @IntegrationTest
 class XdsCoreSoakTest {
@@ -61,11 +61,15 @@ class XdsCoreSoakTest {
             throws Exception {
         long seed = Long.getLong("meshguard.soak.seed", System.nanoTime());
         int seconds = Integer.getInteger("meshguard.soak.seconds", 15);
-        System.out.println("XdsCoreSoakTest seed=" + seed + " seconds=" + seconds);
-        new Soak(seed, seconds, 12, 40, 4).run();
+        int runs = Integer.getInteger("meshguard.soak.runs", 1);
+        for (int run = 0; run < runs; run++) {
+            System.out.println(
+                    "XdsCoreSoakTest run " + (run + 1) + "/" + runs + " seed=" + (seed + run) + " seconds=" + seconds);
+            new Soak(seed + run, seconds, 12, 40, 4).run();
+        }
     }
 
-    /** The soak, also run longer by io.meshguard.bench.xds.XdsCoreSoak through {@link #main}. */
+    /** One soak: its seed, how long it changes things, and how many nodes of each kind. */
     static final class Soak {
         private final long seed;
         private final int seconds;
@@ -155,7 +159,7 @@ class XdsCoreSoakTest {
                             continue;
                         }
                         long to = other.get(random.nextInt(other.size()));
-                        Publisher.Result r = core.publisher().rollback(to, "soak", "soak rollback");
+                        Publisher.Result r = bounded(() -> core.publisher().rollback(to, "soak", "soak rollback"));
                         assertThat(r.published()).as(why + ": " + r.problems()).isTrue();
                         long id = r.revision().orElseThrow().id();
                         revisions.add(id);
@@ -179,14 +183,18 @@ class XdsCoreSoakTest {
 
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 List<String> behind = behind(core, gateways, raw, last);
-                while (!behind.isEmpty() && System.nanoTime() < deadline && deadlocked().isEmpty()) {
+                while (!behind.isEmpty()
+                        && System.nanoTime() < deadline
+                        && deadlocked().isEmpty()) {
                     Thread.sleep(200);
                     behind = behind(core, gateways, raw, last);
                 }
                 assertThat(deadlocked()).as(why + ": deadlocked threads").isEmpty();
                 core.watchdog().check();
                 core.watchdog().check();
-                assertThat(core.watchdog().healthy()).as(why + ": the watchdog finds the core stuck").isTrue();
+                assertThat(core.watchdog().healthy())
+                        .as(why + ": the watchdog finds the core stuck")
+                        .isTrue();
                 assertThat(behind)
                         .as(why + ": nodes not on the last revision " + last + " after " + changes + " changes")
                         .isEmpty();
@@ -212,10 +220,26 @@ class XdsCoreSoakTest {
             }
         }
 
-        private long publish(XdsCore core, String yaml) {
-            Publisher.Result r = core.publisher().publish(GatewayYaml.read("soak.yaml", yaml), "soak", "soak");
+        private long publish(XdsCore core, String yaml) throws Exception {
+            Publisher.Result r =
+                    bounded(() -> core.publisher().publish(GatewayYaml.read("soak.yaml", yaml), "soak", "soak"));
             assertThat(r.published()).as(why + ": " + r.problems()).isTrue();
             return r.revision().orElseThrow().id();
+        }
+
+        /**
+         * A publish or rollback within 30 s: one that does not return is the frozen delivery this soak looks for, so
+         * it fails with the deadlocked threads (if any) and the seed instead of hanging the build.
+         */
+        private Publisher.Result bounded(java.util.concurrent.Callable<Publisher.Result> change) throws Exception {
+            java.util.concurrent.FutureTask<Publisher.Result> task = new java.util.concurrent.FutureTask<>(change);
+            Thread.ofPlatform().daemon().name("soak-publish").start(task);
+            try {
+                return task.get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError(
+                        why + ": a publish did not return in 30 s; deadlocked threads: " + deadlocked());
+            }
         }
 
         private static List<String> behind(XdsCore core, List<AdsSubscription> gateways, List<RawNode> raw, long last) {
@@ -272,36 +296,34 @@ class XdsCoreSoakTest {
                     .setCluster(GROUP)
                     .setUserAgentName("envoy")
                     .build();
-            this.ads = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-                @Override
-                public void onNext(DiscoveryResponse r) {
-                    DiscoveryRequest.Builder answer = DiscoveryRequest.newBuilder()
-                            .setTypeUrl(r.getTypeUrl())
-                            .setResponseNonce(r.getNonce())
-                            .addAllResourceNames(r.getTypeUrl().equals(RDS) ? List.of(TABLE) : List.of());
-                    if (r.getTypeUrl().equals(RDS)) {
-                        routeResponses.incrementAndGet();
-                    }
-                    if (r.getTypeUrl().equals(RDS) && refuses == Refuses.ROUTE_TABLES) {
-                        answer.setErrorDetail(com.google.rpc.Status.newBuilder()
-                                .setCode(13)
-                                .setMessage("soak: route table refused"));
-                    } else {
-                        answer.setVersionInfo(r.getVersionInfo());
-                    }
-                    sendAds(answer.build());
-                }
+            this.ads = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                    .streamAggregatedResources(new StreamObserver<>() {
+                        @Override
+                        public void onNext(DiscoveryResponse r) {
+                            DiscoveryRequest.Builder answer = DiscoveryRequest.newBuilder()
+                                    .setTypeUrl(r.getTypeUrl())
+                                    .setResponseNonce(r.getNonce())
+                                    .addAllResourceNames(r.getTypeUrl().equals(RDS) ? List.of(TABLE) : List.of());
+                            if (r.getTypeUrl().equals(RDS)) {
+                                routeResponses.incrementAndGet();
+                            }
+                            if (r.getTypeUrl().equals(RDS) && refuses == Refuses.ROUTE_TABLES) {
+                                answer.setErrorDetail(com.google.rpc.Status.newBuilder()
+                                        .setCode(13)
+                                        .setMessage("soak: route table refused"));
+                            } else {
+                                answer.setVersionInfo(r.getVersionInfo());
+                            }
+                            sendAds(answer.build());
+                        }
 
-                @Override
-                public void onError(Throwable t) {}
+                        @Override
+                        public void onError(Throwable t) {}
 
-                @Override
-                public void onCompleted() {}
-            });
-            sendAds(DiscoveryRequest.newBuilder()
-                    .setNode(node)
-                    .setTypeUrl(CDS)
-                    .build());
+                        @Override
+                        public void onCompleted() {}
+                    });
+            sendAds(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
             sendAds(DiscoveryRequest.newBuilder().setTypeUrl(LDS).build());
             sendAds(DiscoveryRequest.newBuilder()
                     .setTypeUrl(RDS)

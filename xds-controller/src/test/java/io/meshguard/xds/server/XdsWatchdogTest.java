@@ -72,8 +72,8 @@ class XdsWatchdogTest {
 
     @Test
     void revisionNotServed_notReady_untilItIs() throws Exception {
-        XdsWatchdog watchdog =
-                new XdsWatchdog(SHORT, new SimpleMeterRegistry(), core.snapshots(), Optional.empty(), List.of(), recorded);
+        XdsWatchdog watchdog = new XdsWatchdog(
+                SHORT, new SimpleMeterRegistry(), core.snapshots(), Optional.empty(), List.of(), recorded);
         CountDownLatch wedged = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         // the serving path wedged as a lock-order deadlock wedges it: something holds the snapshots and never lets go
@@ -84,16 +84,15 @@ class XdsWatchdogTest {
             }
         });
         wedged.await();
-        Thread publish = Thread.ofPlatform()
-                .start(() -> core.publisher()
-                        .publish(
-                                GatewayYaml.read(
-                                        "changed.yaml",
-                                        sample.replace(
-                                                "weight: 90}, {upstream: payments-v2-canary, weight: 10}",
-                                                "weight: 70}, {upstream: payments-v2-canary, weight: 30}")),
-                                "test",
-                                "wedged"));
+        Thread publish = Thread.ofPlatform().start(() -> core.publisher()
+                .publish(
+                        GatewayYaml.read(
+                                "changed.yaml",
+                                sample.replace(
+                                        "weight: 90}, {upstream: payments-v2-canary, weight: 10}",
+                                        "weight: 70}, {upstream: payments-v2-canary, weight: 30}")),
+                        "test",
+                        "wedged"));
         watchdog.check();
         assertThat(watchdog.healthy()).as("within the bound").isTrue();
 
@@ -141,8 +140,8 @@ class XdsWatchdogTest {
 
     @Test
     void deadlock_notReady_andNotAlive() throws Exception {
-        XdsWatchdog watchdog =
-                new XdsWatchdog(SHORT, new SimpleMeterRegistry(), core.snapshots(), Optional.empty(), List.of(), recorded);
+        XdsWatchdog watchdog = new XdsWatchdog(
+                SHORT, new SimpleMeterRegistry(), core.snapshots(), Optional.empty(), List.of(), recorded);
         ReentrantLock a = new ReentrantLock();
         ReentrantLock b = new ReentrantLock();
         CountDownLatch bothHeld = new CountDownLatch(2);
@@ -156,7 +155,9 @@ class XdsWatchdogTest {
             watchdog.check();
 
             assertThat(watchdog.healthy()).isFalse();
-            assertThat(watchdog.readinessCheck().check().detail()).contains("deadlock").contains("deadlock-one");
+            assertThat(watchdog.readinessCheck().check().detail())
+                    .contains("deadlock")
+                    .contains("deadlock-one");
             assertThat(health).contains("ready=false", "alive=false");
         } finally {
             // the locks are interruptible: the test leaves no deadlock behind for the tests after it
