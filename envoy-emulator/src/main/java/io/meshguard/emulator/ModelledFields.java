@@ -152,7 +152,15 @@ public final class ModelledFields {
             entry("envoy.config.route.v3.RouteConfiguration", "name", "validate_clusters", "virtual_hosts", "vhds"),
             entry("envoy.config.route.v3.Vhds", "config_source"),
             // api_config_source: only VHDS's DELTA_GRPC one is followed (VhdsSubscription); RDS's must be ads
-            entry("envoy.config.core.v3.ApiConfigSource", "api_type", "transport_api_version", "grpc_services"),
+            // rate_limit_settings: a token bucket on the node's own requests; the emulator sends one request per
+            // response it gets, never a burst, so the bucket never holds one back
+            entry(
+                    "envoy.config.core.v3.ApiConfigSource",
+                    "api_type",
+                    "transport_api_version",
+                    "grpc_services",
+                    "rate_limit_settings"),
+            entry("envoy.config.core.v3.RateLimitSettings", "max_tokens", "fill_rate"),
             entry("envoy.config.route.v3.VirtualHost", "name", "domains", "routes", "typed_per_filter_config"),
             // metadata: read by the access logger's route-metadata custom tags (AccessLogFields)
             entry(
@@ -242,7 +250,8 @@ public final class ModelledFields {
             // well-known types
             entry("google.protobuf.Duration", "seconds", "nanos"),
             entry("google.protobuf.BoolValue", "value"),
-            entry("google.protobuf.UInt32Value", "value"));
+            entry("google.protobuf.UInt32Value", "value"),
+            entry("google.protobuf.DoubleValue", "value"));
 
     /** Types an {@code Any} may carry, by type URL. */
     private static final Map<String, Message> ANY_TYPES = List.<Message>of(

@@ -272,6 +272,8 @@ public final class XdsController implements ServerComponent {
                                 + core.snapshots().groups() + "; "
                                 + settings.adsPeers().describe())
                         : ReadinessCheck.Result.notReady("ADS not started")));
+        // a core that stopped delivering (a revision not served, a deadlock) is not ready, whatever ADS says
+        checks.add(core.watchdog().readinessCheck());
         checks.addAll(profiles.map(PolicyProfiles::readinessChecks)
                 .orElse(List.of(ReadinessCheck.of(
                         "xds:route-profiles",

@@ -8,8 +8,10 @@ import io.meshguard.xds.server.Fleet;
 import io.meshguard.xds.server.NodeGroupMapper;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.server.RolloutSpans;
+import io.meshguard.xds.server.SerialExecutor;
 import io.meshguard.xds.server.VirtualHostDiscovery;
 import io.meshguard.xds.server.XdsSnapshots;
+import io.meshguard.xds.server.XdsWatchdog;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.store.RevisionStore;
@@ -50,6 +52,8 @@ public final class XdsCore implements AutoCloseable {
     private final SnapshotBuilder builder;
     private final RolloutSpans rollouts;
     private final VirtualHostDiscovery virtualHosts;
+    private final SerialExecutor serial;
+    private final XdsWatchdog watchdog;
 
     public XdsCore(
             InetSocketAddress adsBind,
@@ -149,14 +153,17 @@ public final class XdsCore implements AutoCloseable {
             Optional<Vhds> vhds) {
         NodeGroupMapper groups = new NodeGroupMapper(defaultGroup);
         this.rollouts = rollouts;
+        this.serial = new SerialExecutor("xds-core");
+        // a node's status change is handed to the core's one thread: the ADS and VHDS threads that report it may hold
+        // their stream's lock, and what follows takes the snapshots' (settling removals) and pushes to other streams
         this.fleet = new Fleet(
                 clock,
-                status -> {
+                status -> serial.execute(() -> {
                     fleetSink.changed(status);
                     rollouts.changed(status);
                     settleRemovals(status);
                     virtualHostsFollow(status);
-                },
+                }),
                 this::revisionOf);
         this.virtualHosts = new VirtualHostDiscovery(
                 fleet, groups, meters, vhds.map(Vhds::clustersWait).orElse(VirtualHostDiscovery.CLUSTERS_WAIT));
@@ -169,12 +176,14 @@ public final class XdsCore implements AutoCloseable {
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);
+        this.watchdog = XdsWatchdog.of(XdsWatchdog.Bounds.shipped(), meters, snapshots, virtualHosts, serial, ads);
     }
 
     /** Starts the ADS port and serves the newest stored revision, if any. */
     public XdsCore start() throws IOException {
         ads.start();
         publisher.applyLatest();
+        watchdog.start();
         return this;
     }
 
@@ -205,6 +214,11 @@ public final class XdsCore implements AutoCloseable {
         snapshots.settle(status.group(), fleet::nodes);
     }
 
+    /** What notices a core that stopped serving (see {@link XdsWatchdog}). */
+    public XdsWatchdog watchdog() {
+        return watchdog;
+    }
+
     public Fleet fleet() {
         return fleet;
     }
@@ -219,8 +233,10 @@ public final class XdsCore implements AutoCloseable {
 
     /** Closes the ADS streams within {@code graceSeconds}. */
     public void stop(long graceSeconds) throws InterruptedException {
+        watchdog.close();
         ads.stop(graceSeconds);
         virtualHosts.close();
+        serial.close();
         rollouts.close();
     }
 

@@ -76,7 +76,26 @@ public final class AdsServer implements AutoCloseable {
 
     public AdsServer start() throws IOException {
         server.start();
+        health.setStatus(XdsWatchdog.LIVENESS_SERVICE, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
         return this;
+    }
+
+    /** The port's readiness (gRPC health of every service, {@code ""}), as {@link XdsWatchdog} finds the core. */
+    void serving(boolean ready) {
+        health.setStatus(
+                HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
+                ready
+                        ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+                        : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    }
+
+    /** Liveness ({@link XdsWatchdog#LIVENESS_SERVICE}): false once the JVM is deadlocked, for a restart. */
+    void alive(boolean alive) {
+        health.setStatus(
+                XdsWatchdog.LIVENESS_SERVICE,
+                alive
+                        ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+                        : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
     }
 
     public int port() {

@@ -42,6 +42,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final Map<DiscoveryRequest, Set<String>> resubscribed =
             Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
+    private final NackEpisodes refusals = new NackEpisodes(log);
 
     /** The resource types the controller serves, short names as in the {@code type} label. */
     static final List<String> SERVED_TYPES =
@@ -168,14 +169,8 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 return;
             }
             counter("meshguard_xds_nacks_total", type).increment();
-            log.warn(
-                    "xDS NACK peer={} node={} group={} type={} version={} error={}",
-                    s.key.peerIdentity(),
-                    ClientText.escape(s.node.getId(), 256),
-                    ClientText.escape(s.group, 128),
-                    type,
-                    ClientText.escape(rejected, 128),
-                    ClientText.escape(request.getErrorDetail().getMessage()));
+            refusals.refused(
+                    s.key, type, s.group, rejected, request.getErrorDetail().getMessage());
             fleet.nacked(
                     s.key,
                     s.group,
@@ -184,6 +179,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                     request.getErrorDetail().getMessage());
         } else if (isAck(answered, first, request.getVersionInfo())) {
             counter("meshguard_xds_acks_total", type).increment();
+            refusals.accepted(s.key, type, s.group);
             fleet.acked(s.key, s.group, request.getTypeUrl(), request.getVersionInfo());
         }
     }

@@ -115,6 +115,7 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
     private final Map<NodeStatus.Key, Set<Stream>> byNode = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
+    private final NackEpisodes refusals = new NackEpisodes(log);
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "vhds-retry");
         t.setDaemon(true);
@@ -195,11 +196,36 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                         previous != null && all.equals(previous.clustersOfAll())
                                 ? previous.clustersOfAll()
                                 : Set.copyOf(all)));
+        // called under the snapshots' lock: the streams are pushed on this discovery's own thread, never under it
+        retries.execute(() -> {
+            for (Stream s : streams) {
+                if (group.equals(s.group)) {
+                    s.push();
+                }
+            }
+        });
+    }
+
+    /** The thread that pushes to the streams and times their back-off, for {@link XdsWatchdog}'s probe. */
+    java.util.concurrent.Executor pusher() {
+        return retries;
+    }
+
+    /**
+     * Closes the streams whose gRPC flow control has refused writes for longer than {@code bound} (a node that stopped
+     * reading): their node reconnects and is sent what it lacks. Returns how many it closed.
+     */
+    int closeUnwritable(Duration bound) {
+        long now = System.nanoTime();
+        int closed = 0;
         for (Stream s : streams) {
-            if (group.equals(s.group)) {
-                s.push();
+            long since = s.unwritableSince;
+            if (since != 0 && now - since > bound.toNanos() && !s.writable()) {
+                s.failUnwritable(bound);
+                closed++;
             }
         }
+        return closed;
     }
 
     /** A node's status changed (e.g. it ACKed new clusters): the pushes held for it may go now. */
@@ -214,13 +240,24 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     @Override
     public StreamObserver<DeltaDiscoveryRequest> deltaVirtualHosts(StreamObserver<DeltaDiscoveryResponse> out) {
         Stream s = new Stream(out);
+        if (out instanceof io.grpc.stub.ServerCallStreamObserver<DeltaDiscoveryResponse> call) {
+            call.setOnReadyHandler(() -> s.unwritableSince = 0);
+        }
         streams.add(s);
         return s;
     }
 
-    /** One node's VHDS stream; every method runs under its lock, the gRPC observer is not thread-safe. */
+    /**
+     * One node's VHDS stream; its state changes run under its lock (the gRPC observer is not thread-safe), and what
+     * it tells the {@link Fleet} is told after the lock is released ({@link #deferred}): a stream's lock is a leaf.
+     */
     private final class Stream implements StreamObserver<DeltaDiscoveryRequest> {
         private final StreamObserver<DeltaDiscoveryResponse> out;
+        /** Calls into the fleet made while the lock was held, run once it is released. */
+        private final List<Runnable> deferred = new ArrayList<>();
+        /** Since when gRPC flow control refuses writes (System.nanoTime), 0 while it takes them. */
+        private volatile long unwritableSince;
+
         private volatile NodeStatus.Key key;
         private volatile String group;
         private final Set<String> tablesSubscribed = new HashSet<>();
@@ -255,7 +292,41 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
         }
 
         @Override
-        public synchronized void onNext(DeltaDiscoveryRequest request) {
+        public void onNext(DeltaDiscoveryRequest request) {
+            synchronized (this) {
+                take(request);
+            }
+            runDeferred();
+        }
+
+        private void runDeferred() {
+            List<Runnable> calls;
+            synchronized (this) {
+                if (deferred.isEmpty()) {
+                    return;
+                }
+                calls = List.copyOf(deferred);
+                deferred.clear();
+            }
+            calls.forEach(Runnable::run);
+        }
+
+        boolean writable() {
+            return !(out instanceof io.grpc.stub.ServerCallStreamObserver<DeltaDiscoveryResponse> call)
+                    || call.isReady();
+        }
+
+        void failUnwritable(Duration bound) {
+            synchronized (this) {
+                if (!closed) {
+                    fail(Status.UNAVAILABLE.withDescription(
+                            "the stream took no response for " + bound.toSeconds() + " s; reconnect"));
+                }
+            }
+            runDeferred();
+        }
+
+        private void take(DeltaDiscoveryRequest request) {
             if (closed) {
                 return;
             }
@@ -273,10 +344,14 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 key = new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(node), node.getId());
                 group = groups.group(node);
                 byNode.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(this);
-                fleet.streamOpened(key, group, (node.getUserAgentName() + " " + node.getUserAgentVersion()).trim());
+                NodeStatus.Key k = key;
+                String g = group;
+                String agent = (node.getUserAgentName() + " " + node.getUserAgentVersion()).trim();
+                deferred.add(() -> fleet.streamOpened(k, g, agent));
             }
+            boolean refused = false;
             if (!request.getResponseNonce().isEmpty()) {
-                answered(request);
+                refused = answered(request);
             } else if (request.getResourceNamesSubscribeCount() == 0 && !subscribed()) {
                 wildcard = true;
             }
@@ -308,7 +383,13 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 aliases.remove(name);
                 known.keySet().removeIf(n -> n.equals(name) || n.startsWith(name + "/"));
             }
-            push();
+            // a NACK is answered by the back-off's resend (scheduleRetry), never at once: Envoy re-requests
+            // immediately, and an immediate resend of what it refused is a storm
+            if (!refused
+                    || request.getResourceNamesSubscribeCount() > 0
+                    || request.getResourceNamesUnsubscribeCount() > 0) {
+                push();
+            }
         }
 
         private boolean subscribed() {
@@ -321,23 +402,21 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             return (t != null && t.hosts().containsKey(name)) || name.indexOf('/') < 0;
         }
 
-        private void answered(DeltaDiscoveryRequest request) {
+        /** Takes the node's answer to a response; whether it was a NACK. */
+        private boolean answered(DeltaDiscoveryRequest request) {
             Sent s = sent.remove(request.getResponseNonce());
             if (s == null) {
-                return; // a nonce this stream never sent or already answered: accepts nothing
+                // a nonce this stream never sent or already answered: accepts nothing (a NACK of it is resent by the
+                // back-off already running, if any)
+                return request.hasErrorDetail();
             }
+            NodeStatus.Key k = key;
+            String g = group;
             if (request.hasErrorDetail()) {
                 String error = request.getErrorDetail().getMessage();
                 AdsStreams.counter(meters, "meshguard_xds_nacks_total", TYPE).increment();
-                log.warn(
-                        "xDS NACK peer={} node={} group={} type={} version={} error={}",
-                        key.peerIdentity(),
-                        ClientText.escape(key.nodeId(), 256),
-                        ClientText.escape(group, 128),
-                        TYPE,
-                        ClientText.escape(s.version(), 128),
-                        ClientText.escape(error));
-                fleet.nacked(key, group, TYPE_URL, s.version(), error);
+                refusals.refused(k, TYPE, g, s.version(), error);
+                deferred.add(() -> fleet.nacked(k, g, TYPE_URL, s.version(), error));
                 // the node kept what it had: forget what that response sent, so it goes again, and remember what it
                 // removed as still held, so it is removed again
                 s.names().forEach(known::remove);
@@ -345,12 +424,14 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 versionSent = "";
                 inStep = -1;
                 scheduleRetry();
-            } else {
-                AdsStreams.counter(meters, "meshguard_xds_acks_total", TYPE).increment();
-                retryMs = RETRY_INITIAL_MS;
-                clustersAccepted = s.clusters();
-                fleet.acked(key, group, TYPE_URL, s.version());
+                return true;
             }
+            AdsStreams.counter(meters, "meshguard_xds_acks_total", TYPE).increment();
+            refusals.accepted(k, TYPE, g);
+            retryMs = RETRY_INITIAL_MS;
+            clustersAccepted = s.clusters();
+            deferred.add(() -> fleet.acked(k, g, TYPE_URL, s.version()));
+            return false;
         }
 
         private void scheduleRetry() {
@@ -477,6 +558,9 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
             }
             DeltaDiscoveryResponse built = response.build();
             out.onNext(built);
+            if (unwritableSince == 0 && !writable()) {
+                unwritableSince = Math.max(1, System.nanoTime());
+            }
             AdsStreams.sent(meters, TYPE, built.getSerializedSize());
         }
 
@@ -528,15 +612,19 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
 
         @Override
         public void onError(Throwable t) {
-            close();
+            synchronized (this) {
+                close();
+            }
+            runDeferred();
         }
 
         @Override
         public void onCompleted() {
-            close();
             synchronized (this) {
+                close();
                 out.onCompleted();
             }
+            runDeferred();
         }
 
         private void fail(Status status) {
@@ -557,7 +645,9 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
                 });
             }
             if (key != null) {
-                fleet.streamClosed(key, group);
+                NodeStatus.Key k = key;
+                String g = group;
+                deferred.add(() -> fleet.streamClosed(k, g));
             }
         }
     }

@@ -76,8 +76,29 @@ public final class XdsSnapshots {
      * Serves {@code resources} to the group's nodes. Throws {@link IllegalStateException} and changes nothing when a
      * reference is dangling. Pushes synchronously to every open watch of the group (java-control-plane's design).
      */
-    public synchronized void serve(long revision, GroupResources resources) {
+    public void serve(long revision, GroupResources resources) {
         serve(revision, resources, Optional.empty());
+    }
+
+    /** A revision being served now, and since when (System.nanoTime): what {@link XdsWatchdog} bounds. */
+    public record InFlight(long revision, String group, long sinceNanos) {}
+
+    /** By thread: a serve waits for this object's lock, so a wedged one shows here while it waits. */
+    private final Map<Thread, InFlight> serving = new ConcurrentHashMap<>();
+
+    /** The serve waiting or running longest, if one is. */
+    public Optional<InFlight> oldestServe() {
+        return serving.values().stream().min(java.util.Comparator.comparingLong(InFlight::sinceNanos));
+    }
+
+    private boolean begin(long revision, String group) {
+        return serving.putIfAbsent(Thread.currentThread(), new InFlight(revision, group, System.nanoTime())) == null;
+    }
+
+    private void end(boolean began) {
+        if (began) {
+            serving.remove(Thread.currentThread());
+        }
     }
 
     /**
@@ -89,7 +110,16 @@ public final class XdsSnapshots {
      * once would leave Envoy's old routes naming a cluster it no longer has: 503 {@code NC} until the routes land
      * (envoyproxy/envoy {@code docs/root/api-docs/xds_protocol.rst}, "Eventual consistency considerations").
      */
-    public synchronized void serve(
+    public void serve(long revision, GroupResources resources, Optional<io.meshguard.xds.model.GatewayConfig> slice) {
+        boolean began = begin(revision, resources.group());
+        try {
+            serveBridged(revision, resources, slice);
+        } finally {
+            end(began);
+        }
+    }
+
+    private synchronized void serveBridged(
             long revision, GroupResources resources, Optional<io.meshguard.xds.model.GatewayConfig> slice) {
         // without routes nothing can name a removed cluster (an explicit withdrawal empties the group at once)
         GroupResources bridged = resources.routes().isEmpty()
@@ -122,10 +152,15 @@ public final class XdsSnapshots {
         if (!everyNodeHasTheRoutes) {
             return;
         }
-        synchronized (this) {
-            if (retiring.remove(group, r)) {
-                serveExactly(r.revision(), r.resources(), r.slice());
+        boolean began = begin(r.revision(), group);
+        try {
+            synchronized (this) {
+                if (retiring.remove(group, r)) {
+                    serveExactly(r.revision(), r.resources(), r.slice());
+                }
             }
+        } finally {
+            end(began);
         }
     }
 
@@ -225,6 +260,8 @@ public final class XdsSnapshots {
         cache.setSnapshot(NodeGroupMapper.envoyKey(resources.group()), forEnvoy);
         cache.setSnapshot(NodeGroupMapper.withoutExtAuthzKey(resources.group()), withoutExtAuthz);
         cache.setSnapshot(resources.group(), snapshot);
+        // the discovery takes the table here, in serve order, and pushes it to its streams on its own thread: no
+        // stream's lock is ever taken under this object's
         split.ifPresent(
                 t -> virtualHosts.get().discovery().serve(resources.group(), revision, v.routes(), v.clusters(), t));
     }

@@ -38,6 +38,17 @@ public record VirtualHostTables(List<RouteConfiguration> shells, Map<String, Map
         hosts = Map.copyOf(hosts);
     }
 
+    /**
+     * What the VHDS config source lets a gateway send: a burst of 10 requests, then 1 a second (Envoy's
+     * {@code ApiConfigSource.rate_limit_settings}, a token bucket on its discovery requests). A publish costs a node one
+     * ACK per response, far inside it; a refusing node cannot turn a bug into a storm.
+     */
+    static final io.envoyproxy.envoy.config.core.v3.RateLimitSettings RATE_LIMIT =
+            io.envoyproxy.envoy.config.core.v3.RateLimitSettings.newBuilder()
+                    .setMaxTokens(com.google.protobuf.UInt32Value.of(10))
+                    .setFillRate(com.google.protobuf.DoubleValue.of(1.0))
+                    .build();
+
     /** Splits every Envoy route table of {@code routes}; {@code controllerCluster} is the bootstrap's xDS cluster. */
     public static VirtualHostTables split(List<RouteConfiguration> routes, String controllerCluster) {
         Vhds vhds = Vhds.newBuilder()
@@ -46,6 +57,9 @@ public record VirtualHostTables(List<RouteConfiguration> shells, Map<String, Map
                         .setApiConfigSource(ApiConfigSource.newBuilder()
                                 .setApiType(ApiConfigSource.ApiType.DELTA_GRPC)
                                 .setTransportApiVersion(ApiVersion.V3)
+                                // Envoy answers a NACK with its next request at once; with these it sends at most
+                                // 10 in a burst and then 1 a second, whatever the controller does (RATE_LIMIT)
+                                .setRateLimitSettings(RATE_LIMIT)
                                 .addGrpcServices(GrpcService.newBuilder()
                                         .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
                                                 .setClusterName(controllerCluster)))))

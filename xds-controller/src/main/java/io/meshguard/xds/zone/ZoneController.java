@@ -87,8 +87,9 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
         io.micrometer.core.instrument.Gauge.builder(
                         "meshguard_xds_zone_link_connected",
                         link,
-                        l -> l.state().connected() ? 1 : 0)
-                .description("1 while central answers on the zone's stream (the zone follows it), 0 otherwise")
+                        l -> l.state().connected() && core.watchdog().healthy() ? 1 : 0)
+                .description("1 while central answers on the zone's stream and the zone serves what it is sent (it"
+                        + " follows central), 0 otherwise")
                 .register(meters);
         io.micrometer.core.instrument.Gauge.builder("meshguard_xds_zone_config_age_seconds", link, l -> l.state()
                         .lastMessage()

@@ -253,6 +253,28 @@ class VirtualHostDiscoveryTest {
                         first.getResourcesList().stream().map(Resource::getName).toList());
     }
 
+    /**
+     * A node that refuses every response (Envoy re-requests at once after each NACK) is resent what it refused after
+     * the back-off, 1 s doubling: at 1, 3 and 7 s, never in answer to the NACK itself.
+     */
+    @Test
+    void refusingNode_costsAtMostFiveResendsInTenSeconds() throws Exception {
+        new Ads("gw-1", true);
+        Vhds vhds = new Vhds("gw-1");
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int resends = -1;
+        while (System.nanoTime() < end) {
+            DeltaDiscoveryResponse r = vhds.responses.poll(100, TimeUnit.MILLISECONDS);
+            if (r != null) {
+                resends++;
+                vhds.nack(r, "route: unknown cluster 'x'");
+            }
+        }
+
+        assertThat(resends).as("responses after the first, each NACKed at once").isBetween(1, 5);
+        awaitNode("gw-1", n -> n.lastNack().isPresent());
+    }
+
     @Test
     void onDemandHost_answeredWithItsVirtualHostAsAlias_anUnservedTableWithTheNameAlone() throws Exception {
         new Ads("gw-1", true);
