@@ -314,6 +314,7 @@ class CoverageReportTest {
         AccessLogReceiver receiver = new AccessLogReceiver(
                 received::add,
                 new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                io.meshguard.audit.als.AccessLogSenders.localDevelopment(),
                 new SimpleMeterRegistry());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(receiver)
