@@ -159,11 +159,12 @@ public final class AuditConfig {
     public static final ConfigKey<String> ALS_PEER_IDENTITY = ConfigKey.oneOf(
             "audit.als.peer_identity",
             "xfcc",
-            List.of("xfcc", "local-development"),
+            List.of("xfcc", "local-development", "local-development-any-peer"),
             "How an access-log sender is identified. xfcc: the SPIFFE ID the DLP pod's Istio sidecar writes in "
                     + "x-forwarded-client-cert (proxyHeaders.forwardedClientCert: SANITIZE_SET on the pod), from "
                     + "audit.als.trusted_proxies only, admitted by audit.als.senders. local-development: loopback "
-                    + "senders only, no identity (meshguard up).");
+                    + "senders only, no identity (meshguard up). local-development-any-peer: any peer, no identity "
+                    + "(deploy/local's compose stack; refused inside Kubernetes).");
     public static final ConfigKey<List<String>> ALS_TRUSTED_PROXIES = ConfigKey.stringList(
             "audit.als.trusted_proxies",
             SidecarPeer.ISTIO_INBOUND_SOURCES,
@@ -291,7 +292,8 @@ public final class AuditConfig {
                 c.get(ALS_BIND),
                 port == 0 ? Optional.empty() : Optional.of(port),
                 headers,
-                AccessLogSenders.of(c.get(ALS_PEER_IDENTITY), c.get(ALS_TRUSTED_PROXIES), c.get(ALS_SENDERS)),
+                AccessLogSenders.of(
+                        c.get(ALS_PEER_IDENTITY), c.get(ALS_TRUSTED_PROXIES), c.get(ALS_SENDERS), System.getenv()),
                 c.get(TRAIL_RETENTION_MONTHS));
     }
 

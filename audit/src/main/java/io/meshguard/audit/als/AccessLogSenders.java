@@ -29,12 +29,18 @@ public record AccessLogSenders(Mode mode, SidecarPeer sidecar, List<Rule> rules)
     /** How a sender is identified. */
     public enum Mode {
         XFCC,
-        LOCAL_DEVELOPMENT;
+        LOCAL_DEVELOPMENT,
+        /**
+         * deploy/local's compose stack, where the gateway is another container: any peer that reaches the port, no
+         * identity. Refused inside Kubernetes and described as UNPROTECTED.
+         */
+        LOCAL_DEVELOPMENT_ANY_PEER;
 
         public static Mode of(String name) {
             return switch (name) {
                 case "xfcc" -> XFCC;
                 case "local-development" -> LOCAL_DEVELOPMENT;
+                case "local-development-any-peer" -> LOCAL_DEVELOPMENT_ANY_PEER;
                 default -> throw new IllegalArgumentException("unknown audit.als.peer_identity '" + name + "'");
             };
         }
@@ -120,6 +126,21 @@ public record AccessLogSenders(Mode mode, SidecarPeer sidecar, List<Rule> rules)
 
     /** Reads the config values: mode name, proxy addresses, {@code kind=spiffe://...} lines. */
     public static AccessLogSenders of(String mode, List<String> trustedProxies, List<String> rules) {
+        return of(mode, trustedProxies, rules, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #of(String, List, List)}.
+     *
+     * @param environment the process environment: inside Kubernetes ({@code KUBERNETES_SERVICE_HOST} set) the
+     *     any-peer mode is refused, so a copied dev setting cannot open a cluster's audit log to every pod
+     */
+    public static AccessLogSenders of(
+            String mode, List<String> trustedProxies, List<String> rules, java.util.Map<String, String> environment) {
+        if (Mode.of(mode) == Mode.LOCAL_DEVELOPMENT_ANY_PEER && environment.containsKey("KUBERNETES_SERVICE_HOST")) {
+            throw new IllegalArgumentException("audit.als.peer_identity=local-development-any-peer is refused inside "
+                    + "Kubernetes: use xfcc with audit.als.senders");
+        }
         return new AccessLogSenders(
                 Mode.of(mode),
                 SidecarPeer.of(trustedProxies, "audit.als.trusted_proxies"),
@@ -132,6 +153,9 @@ public record AccessLogSenders(Mode mode, SidecarPeer sidecar, List<Rule> rules)
      * @param xfcc every value of the stream's {@code x-forwarded-client-cert} header
      */
     public Identified identify(SocketAddress remote, List<String> xfcc) {
+        if (mode == Mode.LOCAL_DEVELOPMENT_ANY_PEER) {
+            return Identified.of(new Sender(Kind.LOCAL, LOCAL_SENDER));
+        }
         if (mode == Mode.LOCAL_DEVELOPMENT) {
             return remote instanceof InetSocketAddress s && s.getAddress().isLoopbackAddress()
                     ? Identified.of(new Sender(Kind.LOCAL, LOCAL_SENDER))
@@ -159,6 +183,9 @@ public record AccessLogSenders(Mode mode, SidecarPeer sidecar, List<Rule> rules)
     public String describe() {
         return switch (mode) {
             case LOCAL_DEVELOPMENT -> "access-log senders: LOCAL DEVELOPMENT, loopback only, no identity check";
+            case LOCAL_DEVELOPMENT_ANY_PEER ->
+                "access-log senders: LOCAL DEVELOPMENT, UNPROTECTED: any peer on the container network writes rows, no "
+                        + "identity check";
             case XFCC ->
                 "access-log senders: SPIFFE ID from the sidecar's x-forwarded-client-cert (from "
                         + sidecar.describeProxies() + "); "
