@@ -175,6 +175,12 @@ public final class AdminTokenVerifier {
         if (!(jwks instanceof String s)) {
             throw new IOException("discovery has no jwks_uri");
         }
-        return URI.create(s).toURL();
+        URI location = URI.create(s);
+        if (!io.meshguard.runtime.http.KeySetLocations.allowed(location)) {
+            // the same rule as extauthz's issuers: a key set over plain http to another host is anyone's on the path
+            throw new IOException(
+                    "discovery names jwks_uri " + s + ": " + io.meshguard.runtime.http.KeySetLocations.RULE);
+        }
+        return location.toURL();
     }
 }

@@ -91,6 +91,7 @@ public final class AuditComponent implements ServerComponent {
         receiver = new AccessLogReceiver(
                 writer,
                 new AccessLogMapper(settings.alsHeaders(), settings.writer().paths()),
+                settings.alsSenders(),
                 meters);
         if (settings.alsPort().isPresent()) {
             alsServer = AccessLogServer.start(

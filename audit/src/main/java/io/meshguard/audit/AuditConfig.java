@@ -1,10 +1,12 @@
 package io.meshguard.audit;
 
 import io.meshguard.audit.als.AccessLogHeaders;
+import io.meshguard.audit.als.AccessLogSenders;
 import io.meshguard.audit.spool.FsyncPolicy;
 import io.meshguard.audit.spool.SpoolFullPolicy;
 import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.contract.RouteContract.AccessLogTags;
+import io.meshguard.contract.peer.SidecarPeer;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;
@@ -154,6 +156,26 @@ public final class AuditConfig {
             0,
             65535,
             "Port of a standalone ALS gRPC listener; 0: none (the DLP server hosts the receiver on its gRPC port).");
+    public static final ConfigKey<String> ALS_PEER_IDENTITY = ConfigKey.oneOf(
+            "audit.als.peer_identity",
+            "xfcc",
+            List.of("xfcc", "local-development", "local-development-any-peer"),
+            "How an access-log sender is identified. xfcc: the SPIFFE ID the DLP pod's Istio sidecar writes in "
+                    + "x-forwarded-client-cert (proxyHeaders.forwardedClientCert: SANITIZE_SET on the pod), from "
+                    + "audit.als.trusted_proxies only, admitted by audit.als.senders. local-development: loopback "
+                    + "senders only, no identity (meshguard up). local-development-any-peer: any peer, no identity "
+                    + "(deploy/local's compose stack; refused inside Kubernetes).");
+    public static final ConfigKey<List<String>> ALS_TRUSTED_PROXIES = ConfigKey.stringList(
+            "audit.als.trusted_proxies",
+            SidecarPeer.ISTIO_INBOUND_SOURCES,
+            "Source IPs of the receiving pod's own sidecar toward the app (Istio binds inbound clusters to 127.0.0.6 "
+                    + "and ::6); an access-log stream from elsewhere is refused.");
+    public static final ConfigKey<List<String>> ALS_SENDERS = ConfigKey.stringList(
+            "audit.als.senders",
+            List.of(),
+            "The proxies whose access-log rows are taken, as sidecar=|waypoint=|gateway=spiffe://<trust domain>/ns/"
+                    + "<namespace>/sa/<service account> ('*' stands for one whole path segment). A sidecar's rows keep "
+                    + "tenant and subject only for nodes in its own namespace. Empty: every stream is refused (xfcc).");
     public static final ConfigKey<String> ALS_REQUEST_ID_HEADER = header("request_id", "x-request-id");
     public static final ConfigKey<String> ALS_TRACEPARENT_HEADER = header("traceparent", "traceparent");
     public static final ConfigKey<String> ALS_TENANT_HEADER = header("tenant", AccessLogTags.TENANT_HEADER);
@@ -205,6 +227,9 @@ public final class AuditConfig {
                 DECISION_LOG_MAX_WAIT,
                 ALS_BIND,
                 ALS_PORT,
+                ALS_PEER_IDENTITY,
+                ALS_TRUSTED_PROXIES,
+                ALS_SENDERS,
                 ALS_REQUEST_ID_HEADER,
                 ALS_TRACEPARENT_HEADER,
                 ALS_TENANT_HEADER,
@@ -267,6 +292,8 @@ public final class AuditConfig {
                 c.get(ALS_BIND),
                 port == 0 ? Optional.empty() : Optional.of(port),
                 headers,
+                AccessLogSenders.of(
+                        c.get(ALS_PEER_IDENTITY), c.get(ALS_TRUSTED_PROXIES), c.get(ALS_SENDERS), System.getenv()),
                 c.get(TRAIL_RETENTION_MONTHS));
     }
 
@@ -306,6 +333,8 @@ public final class AuditConfig {
                 ALS_BIND.defaultValue(),
                 Optional.empty(),
                 AccessLogHeaders.defaults(),
+                // loopback senders only: the defaults serve meshguard up and tests, never a cluster (read() does)
+                AccessLogSenders.localDevelopment(),
                 TRAIL_RETENTION_MONTHS.defaultValue());
     }
 

@@ -1,6 +1,7 @@
 package io.meshguard.audit;
 
 import io.meshguard.audit.als.AccessLogHeaders;
+import io.meshguard.audit.als.AccessLogSenders;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -25,6 +26,7 @@ public record AuditSettings(
         String alsBind,
         Optional<Integer> alsPort,
         AccessLogHeaders alsHeaders,
+        AccessLogSenders alsSenders,
         int trailRetentionMonths) {
 
     public AuditSettings {
@@ -33,6 +35,7 @@ public record AuditSettings(
         Objects.requireNonNull(alsBind, "alsBind");
         Objects.requireNonNull(alsPort, "alsPort");
         Objects.requireNonNull(alsHeaders, "alsHeaders");
+        Objects.requireNonNull(alsSenders, "alsSenders");
     }
 
     public AuditSettings withAlsPort(Optional<Integer> port) {
@@ -44,6 +47,7 @@ public record AuditSettings(
                 alsBind,
                 port,
                 alsHeaders,
+                alsSenders,
                 trailRetentionMonths);
     }
 
@@ -56,12 +60,34 @@ public record AuditSettings(
                 bind,
                 alsPort,
                 alsHeaders,
+                alsSenders,
+                trailRetentionMonths);
+    }
+
+    public AuditSettings withAlsSenders(AccessLogSenders senders) {
+        return new AuditSettings(
+                writer,
+                retentionMonths,
+                partitionsAhead,
+                maintenanceInterval,
+                alsBind,
+                alsPort,
+                alsHeaders,
+                senders,
                 trailRetentionMonths);
     }
 
     public AuditSettings withTrailRetentionMonths(int months) {
         return new AuditSettings(
-                writer, retentionMonths, partitionsAhead, maintenanceInterval, alsBind, alsPort, alsHeaders, months);
+                writer,
+                retentionMonths,
+                partitionsAhead,
+                maintenanceInterval,
+                alsBind,
+                alsPort,
+                alsHeaders,
+                alsSenders,
+                months);
     }
 
     public AuditSettings withWriter(AuditWriterSettings w) {
@@ -73,6 +99,7 @@ public record AuditSettings(
                 alsBind,
                 alsPort,
                 alsHeaders,
+                alsSenders,
                 trailRetentionMonths);
     }
 }

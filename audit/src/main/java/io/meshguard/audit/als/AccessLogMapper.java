@@ -26,7 +26,7 @@ import java.util.Optional;
  * Maps one Envoy HTTP access-log entry to an {@code api_call} event.
  *
  * <p>Streams (response {@code content-type: text/event-stream}) become a summary only: path without query
- * string, status, latency, tenant, subject, client/agent, ids, API and version; no byte counts and no other details.
+ * string, status, latency, tenant, subject, client/agent, ids, API and version, the verified sender; no byte counts and no other details.
  *
  * <p>An entry from the gateway the xDS controller configures carries its route's API, version and gateway route as
  * custom tags ({@link UsageTags}): the row's {@code route} is then the gateway route's name (the name the DLP
@@ -53,6 +53,11 @@ public final class AccessLogMapper {
      */
     public static final String UPSTREAM_HOST_DETAIL = "upstream_host";
 
+    /** Details keys of the row's verified sender ({@link AccessLogSenders}) and its kind. */
+    public static final String REPORTER_DETAIL = "reporter";
+
+    public static final String REPORTER_KIND_DETAIL = "reporter_kind";
+
     /** Details key of a canary's kind ({@code x-meshguard-canary}: {@code expired_token | test_card}). */
     public static final String CANARY_DETAIL = "canary";
 
@@ -67,9 +72,12 @@ public final class AccessLogMapper {
     /**
      * @param node     the Envoy node id from the stream's identifier ("" if none was sent)
      * @param logName  the access logger's {@code log_name} ("" if none)
+     * @param sender   the stream's verified sender: named on the row, and it decides whether the row's identity
+     *     headers count
      * @throws MalformedEntryException when the entry has no request or no valid start time
      */
-    public AuditEvent toEvent(HTTPAccessLogEntry entry, String node, String logName) throws MalformedEntryException {
+    public AuditEvent toEvent(HTTPAccessLogEntry entry, String node, String logName, AccessLogSenders.Sender sender)
+            throws MalformedEntryException {
         if (!entry.hasRequest()) {
             throw new MalformedEntryException("entry has no request properties");
         }
@@ -91,8 +99,10 @@ public final class AccessLogMapper {
                 common.hasResponseFlags() && common.getResponseFlags().hasUnauthorizedDetails();
         // On a gateway route the identity headers are ext_authz's only when it ran and allowed the request;
         // otherwise they are what the client sent, and a client must not pick the tenant its calls count for.
+        // And a sender speaks for its own proxy's requests only: a sidecar's rows about another namespace's node keep
+        // no identity.
         boolean identityTrusted =
-                usage.map(u -> u.authzChecked() && !extAuthzDenied).orElse(true);
+                usage.map(u -> u.authzChecked() && !extAuthzDenied).orElse(true) && sender.mayReportIdentityFor(node);
         AuditEvent.Builder event = AuditEvent.builder(AuditKind.API_CALL)
                 .occurredAt(start)
                 .requestId(firstNonEmpty(request.getRequestId(), requestHeaders.get(headers.requestId())))
@@ -105,7 +115,9 @@ public final class AccessLogMapper {
                 .route(usage.map(UsageTags::gatewayRoute)
                         .filter(r -> !r.isEmpty())
                         .orElse(nonEmpty(common.getRouteName())))
-                .stream(stream);
+                .stream(stream)
+                .detail(REPORTER_DETAIL, sender.id())
+                .detail(REPORTER_KIND_DETAIL, sender.kind().label());
         if (identityTrusted) {
             event.tenant(nonEmpty(requestHeaders.get(headers.tenant())))
                     .subject(nonEmpty(requestHeaders.get(headers.subject())))

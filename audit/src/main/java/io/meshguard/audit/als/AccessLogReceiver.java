@@ -6,22 +6,38 @@ import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.BindableService;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditSink;
+import io.meshguard.audit.als.AccessLogSenders.Sender;
+import io.meshguard.contract.peer.ClientText;
+import io.meshguard.contract.peer.XfccHeader;
 import io.meshguard.runtime.grpc.RawBytesMarshaller;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +46,9 @@ import org.slf4j.LoggerFactory;
  * per Envoy access logger; the first message carries the identifier (node, log name), later ones may omit it.
  * Every HTTP entry becomes an {@code api_call} event handed to the {@link AuditSink}; entries from the gateway the
  * xDS controller configures are also counted per API version ({@link ApiUsageMetrics}).
+ *
+ * <p>A stream is taken only from a proxy whose identity {@link AccessLogSenders} verified; any other stream is closed
+ * before a row is read ({@code meshguard_audit_als_streams_refused_total{reason}}), and every row names its sender.
  *
  * <p>Messages are parsed here rather than by gRPC, so a message that is not valid protobuf, or an entry that
  * lacks what an audit record needs, is counted ({@code meshguard_audit_als_entries_total{result="malformed"}})
@@ -45,8 +64,13 @@ public final class AccessLogReceiver implements BindableService {
                             ProtoUtils.marshaller(StreamAccessLogsResponse.getDefaultInstance()))
                     .build();
 
+    private static final Metadata.Key<String> XFCC = Metadata.Key.of(XfccHeader.NAME, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Context.Key<Sender> SENDER = Context.key("meshguard.als.sender");
+
     private final AuditSink sink;
     private final AccessLogMapper mapper;
+    private final AccessLogSenders senders;
+    private final Map<String, Counter> refusedStreams = new ConcurrentHashMap<>();
     private final ApiUsageMetrics usage;
     private final Counter recorded;
     private final Counter malformed;
@@ -55,14 +79,31 @@ public final class AccessLogReceiver implements BindableService {
     private final AtomicInteger openStreams = new AtomicInteger();
     private final AtomicLong lastMalformedLogNanos = new AtomicLong(System.nanoTime() - TimeUnit.MINUTES.toNanos(1));
 
-    public AccessLogReceiver(AuditSink sink, AccessLogMapper mapper, MeterRegistry meters) {
-        this(sink, mapper, meters, new ApiUsageMetrics(meters, Clock.systemUTC()));
+    /** @param senders who may send rows, and what each may say */
+    public AccessLogReceiver(AuditSink sink, AccessLogMapper mapper, AccessLogSenders senders, MeterRegistry meters) {
+        this(sink, mapper, senders, meters, new ApiUsageMetrics(meters, Clock.systemUTC()));
     }
 
     /** @param usage counts the gateway's requests per API version (entries carrying the route's usage tags) */
-    public AccessLogReceiver(AuditSink sink, AccessLogMapper mapper, MeterRegistry meters, ApiUsageMetrics usage) {
+    public AccessLogReceiver(
+            AuditSink sink,
+            AccessLogMapper mapper,
+            AccessLogSenders senders,
+            MeterRegistry meters,
+            ApiUsageMetrics usage) {
         this.sink = Objects.requireNonNull(sink, "sink");
         this.mapper = Objects.requireNonNull(mapper, "mapper");
+        this.senders = Objects.requireNonNull(senders, "senders");
+        for (String reason : AccessLogSenders.REFUSALS) {
+            refusedStreams.put(
+                    reason,
+                    Counter.builder("meshguard.audit.als.streams.refused")
+                            .description("Access-log streams closed before any row was read because the sender was "
+                                    + "not a proxy with a verified identity audit.als.senders admits, by reason")
+                            .tag("reason", reason)
+                            .register(meters));
+        }
+        log.info(senders.describe());
         this.usage = Objects.requireNonNull(usage, "usage");
         this.recorded = entries(meters, "recorded");
         this.malformed = entries(meters, "malformed");
@@ -87,9 +128,37 @@ public final class AccessLogReceiver implements BindableService {
                 .setSchemaDescriptor(generated.getSchemaDescriptor()) // keeps server reflection working
                 .addMethod(METHOD)
                 .build();
-        return ServerServiceDefinition.builder(descriptor)
-                .addMethod(METHOD, ServerCalls.asyncClientStreamingCall(this::streamAccessLogs))
-                .build();
+        // the sender check travels with the service, wherever a server hosts it
+        return ServerInterceptors.intercept(
+                ServerServiceDefinition.builder(descriptor)
+                        .addMethod(METHOD, ServerCalls.asyncClientStreamingCall(this::streamAccessLogs))
+                        .build(),
+                new SenderCheck());
+    }
+
+    /** Identifies the stream's sender before any message is read; refuses a stream without an admitted one. */
+    private final class SenderCheck implements ServerInterceptor {
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            Iterable<String> values = headers.getAll(XFCC);
+            List<String> xfcc = values == null
+                    ? List.of()
+                    : StreamSupport.stream(values.spliterator(), false).toList();
+            AccessLogSenders.Identified who =
+                    senders.identify(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), xfcc);
+            if (who.sender().isEmpty()) {
+                refusedStreams.get(who.refusal()).increment();
+                log.warn("access-log stream refused ({}): {}", who.refusal(), ClientText.escape(who.reason(), 300));
+                call.close(
+                        (who.refusal().equals("not_a_proxy") ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED)
+                                .withDescription("access-log sender refused: " + who.reason()),
+                        new Metadata());
+                return new ServerCall.Listener<>() {};
+            }
+            return Contexts.interceptCall(
+                    Context.current().withValue(SENDER, who.sender().get()), call, headers, next);
+        }
     }
 
     /** Streams currently open (one per Envoy access logger). */
@@ -98,6 +167,7 @@ public final class AccessLogReceiver implements BindableService {
     }
 
     private StreamObserver<byte[]> streamAccessLogs(StreamObserver<StreamAccessLogsResponse> response) {
+        Sender sender = Objects.requireNonNull(SENDER.get(), "the sender check runs first");
         openStreams.incrementAndGet();
         return new StreamObserver<>() {
             private String node = "";
@@ -135,7 +205,7 @@ public final class AccessLogReceiver implements BindableService {
             private void accept(HTTPAccessLogEntry entry) {
                 AuditEvent event;
                 try {
-                    event = mapper.toEvent(entry, node, logName);
+                    event = mapper.toEvent(entry, node, logName, sender);
                 } catch (MalformedEntryException | RuntimeException e) {
                     malformed(1, "entry from node '" + node + "' skipped: " + e.getMessage());
                     return;

@@ -62,6 +62,9 @@ public final class CoverageReport {
 
     public static final String OTHER_SERVICES = "_other";
 
+    /** The host an authority names: lower-cased, without its port. */
+    private static final String HOST = "lower(regexp_replace(%s, ':[0-9]+$', ''))";
+
     private static final String ROUTE_API = AccessLogMapper.API_DETAIL;
     private static final String AUTHZ = AccessLogMapper.AUTHZ_DETAIL;
 
@@ -70,6 +73,7 @@ public final class CoverageReport {
     // tests are written as "details->'key' is not null".
     private static final String JOINED = "with logged as ("
             + " select a.occurred_at, a.request_id, lower(nullif(a.request_id, '')) as rid,"
+            + " " + HOST.formatted("a.authority") + " as host,"
             + " case when a.details->'" + ROUTE_API + "' is not null then coalesce(a.route, '(no route)')"
             + " else coalesce(nullif(split_part(a.details->>'upstream_cluster', '|', 4), ''),"
             + " nullif(lower(regexp_replace(a.authority, ':[0-9]+$', '')), ''), 'unknown') end as service,"
@@ -86,14 +90,24 @@ public final class CoverageReport {
             + " a.details->'" + AccessLogMapper.CANARY_DETAIL + "' is not null as canary"
             + " from audit_event a where a.kind = 'api_call' and a.occurred_at >= ? and a.occurred_at < ?"
             + " and a.details->'dlp_notes' is null),"
-            + " checks as (select distinct lower(request_id) as rid from audit_event"
-            + " where kind = 'authz_decision' and occurred_at >= ? and occurred_at < ? and request_id <> ''),"
+            // a Check covers one request: an allow, for the same authority, counted per id and authority
+            + " checks as (select lower(request_id) as rid, " + HOST.formatted("authority") + " as host,"
+            + " count(*) as allows from audit_event"
+            + " where kind = 'authz_decision' and occurred_at >= ? and occurred_at < ? and request_id <> ''"
+            + " and decision = 'allow' and authority is not null group by 1, 2),"
             + " sessions as (select distinct lower(request_id) as rid from audit_event"
             + " where kind = 'api_call' and occurred_at >= ? and occurred_at < ? and details->'dlp_notes' is not null"
             + " and request_id <> ''),"
-            + " joined as (select l.*, l.rid is not null as has_id, c.rid is not null as checked,"
-            + " s.rid is not null as dlp from logged l left join checks c on c.rid = l.rid"
-            + " left join sessions s on s.rid = l.rid where (cast(? as text) is null or l.service = ?))";
+            // an id on more logged requests of one service than it has allowing Checks was chosen again by a
+            // client (in-mesh Envoys keep a client's x-request-id): none of those requests counts as checked
+            + " counted as (select l.*, c.allows,"
+            + " count(*) over (partition by l.rid, l.service) as uses, s.rid is not null as dlp"
+            + " from logged l left join checks c on c.rid = l.rid and c.host = l.host"
+            + " left join sessions s on s.rid = l.rid),"
+            + " joined as (select k.*, k.rid is not null as has_id,"
+            + " k.rid is not null and coalesce(k.allows, 0) >= k.uses as checked,"
+            + " k.rid is not null and k.uses > 1 and coalesce(k.allows, 0) < k.uses as reused"
+            + " from counted k where (cast(? as text) is null or k.service = ?))";
 
     private static final String COUNTS = " count(*),"
             + " count(*) filter (where protected),"
@@ -104,7 +118,8 @@ public final class CoverageReport {
             + " count(*) filter (where protected and has_id and not checked),"
             + " count(*) filter (where protected and dlp_required and has_id and not dlp),"
             + " count(*) filter (where protected and not has_id),"
-            + " count(*) filter (where canary)";
+            + " count(*) filter (where canary),"
+            + " count(*) filter (where protected and reused)";
 
     private static final String TOTALS =
             JOINED + " select service," + COUNTS + " from joined group by service order by service";
@@ -128,7 +143,8 @@ public final class CoverageReport {
      *
      * @param seen every logged request, protected or not (local replies, routes without ext_authz included)
      * @param protectedRequests those that reached a workload and needed a Check
-     * @param checked protected requests with a Check of the same request id
+     * @param checked protected requests with an allowing Check of the same request id and authority, one Check per
+     *     logged request
      * @param dlpRequired protected requests whose route names a DLP profile
      * @param dlpCovered of those, the ones with a DLP session of the same request id
      * @param dlpSeen protected requests without a DLP requirement that still had a DLP session (sidecar DLP)
@@ -137,6 +153,8 @@ public final class CoverageReport {
      * @param unverifiable protected requests logged without a request id: nothing to join on
      * @param canary requests marked as {@code meshguard canary}'s ({@code x-meshguard-canary}), of {@code seen}: counted
      *     like the rest (any client can send the header), stated apart so synthetic traffic is not taken for use
+     * @param reused protected requests whose request id is on more logged requests of this service than it has
+     *     allowing Checks for their authority (a client repeated an id): of {@code unchecked}, stated apart
      * @param samples a few uncovered request ids, newest first
      */
     public record ServiceCoverage(
@@ -151,6 +169,7 @@ public final class CoverageReport {
             long withoutDlp,
             long unverifiable,
             long canary,
+            long reused,
             List<Sample> samples) {
         public ServiceCoverage {
             samples = List.copyOf(samples);
@@ -210,6 +229,7 @@ public final class CoverageReport {
                 o.put("without_dlp", s.withoutDlp());
                 o.put("unverifiable", s.unverifiable());
                 o.put("canary", s.canary());
+                o.put("reused_id", s.reused());
                 ArrayNode samples = o.putArray("samples");
                 for (Sample sample : s.samples()) {
                     samples.addObject()
@@ -331,6 +351,7 @@ public final class CoverageReport {
                 rs.getLong(at + 8),
                 rs.getLong(at + 9),
                 rs.getLong(at + 10),
+                rs.getLong(at + 11),
                 samples);
     }
 
@@ -357,6 +378,7 @@ public final class CoverageReport {
                             row.withoutDlp(),
                             row.unverifiable(),
                             row.canary(),
+                            row.reused(),
                             row.samples()));
             return;
         }
@@ -378,6 +400,7 @@ public final class CoverageReport {
                         o.withoutDlp() + row.withoutDlp(),
                         o.unverifiable() + row.unverifiable(),
                         o.canary() + row.canary(),
+                        o.reused() + row.reused(),
                         samples));
     }
 

@@ -41,6 +41,8 @@ import org.junit.jupiter.api.Test;
 /** Drives the receiver over real gRPC on loopback, message by message, the way Envoy's gRPC access logger does. */
 @IntegrationTest
 class AccessLogReceiverTest {
+    private static final AccessLogSenders.Sender LOCAL =
+            new AccessLogSenders.Sender(AccessLogSenders.Kind.LOCAL, AccessLogSenders.LOCAL_SENDER);
     private static final Instant START = Instant.parse("2026-11-21T10:15:30.250Z");
 
     private final List<AuditEvent> received = new CopyOnWriteArrayList<>();
@@ -52,7 +54,10 @@ class AccessLogReceiverTest {
     @BeforeEach
     void start() throws Exception {
         receiver = new AccessLogReceiver(
-                received::add, new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY), meters);
+                received::add,
+                new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                AccessLogSenders.localDevelopment(),
+                meters);
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(receiver)
                 .build()
@@ -98,14 +103,14 @@ class AccessLogReceiverTest {
         }
     }
 
-    private static StreamAccessLogsMessage.Identifier identifier() {
+    static StreamAccessLogsMessage.Identifier identifier() {
         return StreamAccessLogsMessage.Identifier.newBuilder()
                 .setNode(Node.newBuilder().setId("sidecar~10.0.0.7~payments-7f9.bank~bank.svc.cluster.local"))
                 .setLogName("meshguard_als")
                 .build();
     }
 
-    private static StreamAccessLogsMessage http(StreamAccessLogsMessage.Identifier id, HTTPAccessLogEntry... entries) {
+    static StreamAccessLogsMessage http(StreamAccessLogsMessage.Identifier id, HTTPAccessLogEntry... entries) {
         StreamAccessLogsMessage.Builder m = StreamAccessLogsMessage.newBuilder()
                 .setHttpLogs(StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
                         .addAllLogEntry(List.of(entries)));
@@ -115,7 +120,7 @@ class AccessLogReceiverTest {
         return m.build();
     }
 
-    private static HTTPAccessLogEntry.Builder entry(String requestId, String path, int status, String contentType) {
+    static HTTPAccessLogEntry.Builder entry(String requestId, String path, int status, String contentType) {
         return HTTPAccessLogEntry.newBuilder()
                 .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP2)
                 .setCommonProperties(AccessLogCommon.newBuilder()
@@ -224,16 +229,17 @@ class AccessLogReceiverTest {
         assertThat(e.clientId()).hasValue("agent-42");
         assertThat(e.requestBytes()).isEmpty();
         assertThat(e.responseBytes()).isEmpty();
-        assertThat(e.details()).containsOnlyKeys("node");
+        assertThat(e.details())
+                .containsOnlyKeys("node", AccessLogMapper.REPORTER_DETAIL, AccessLogMapper.REPORTER_KIND_DETAIL);
     }
 
     @Test
     void queryString_isKept_whenConfigured_exceptForStreams() throws Exception {
         AccessLogMapper keep = new AccessLogMapper(AccessLogHeaders.defaults(), new PathPolicy(true));
-        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "application/json").build(), "", "")
+        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "application/json").build(), "", "", LOCAL)
                         .path())
                 .hasValue("/a?x=1");
-        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "text/event-stream").build(), "", "")
+        assertThat(keep.toEvent(entry("r", "/a?x=1", 200, "text/event-stream").build(), "", "", LOCAL)
                         .path())
                 .hasValue("/a");
     }
@@ -245,7 +251,7 @@ class AccessLogReceiverTest {
         HTTPAccessLogEntry.Builder b =
                 entry("r-4532015112830366", "/cards/4532-0151-1283-0366?pan=5105105105105100", 200, "application/json");
         b.getRequestBuilder().putRequestHeaders("x-user-id", "user 4532 0151 1283 0366");
-        AuditEvent e = keep.toEvent(b.build(), "", "");
+        AuditEvent e = keep.toEvent(b.build(), "", "", LOCAL);
         assertThat(e.path()).hasValue("/cards/****-****-****-0366?pan=************5100");
         assertThat(e.subject()).hasValue("user **** **** **** 0366");
         assertThat(e.requestId()).hasValue("r-************0366");
@@ -259,7 +265,7 @@ class AccessLogReceiverTest {
                         .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
                                 .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
         AuditEvent e = new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY)
-                .toEvent(denied.build(), "n", "l");
+                .toEvent(denied.build(), "n", "l", LOCAL);
         assertThat(e.decision()).hasValue("deny");
         assertThat(e.reason()).hasValue("ext_authz_denied");
         assertThat(e.details()).containsEntry("response_flags", List.of("unauthorized_details"));
@@ -270,13 +276,14 @@ class AccessLogReceiverTest {
         AccessLogMapper mapper = new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY);
         HTTPAccessLogEntry.Builder canary = entry("c-1", "/a", 401, "application/json");
         canary.getRequestBuilder().putRequestHeaders("x-meshguard-canary", "expired_token");
-        assertThat(mapper.toEvent(canary.build(), "n", "l").details())
+        assertThat(mapper.toEvent(canary.build(), "n", "l", LOCAL).details())
                 .containsEntry(AccessLogMapper.CANARY_DETAIL, "expired_token");
 
         HTTPAccessLogEntry.Builder forged = entry("c-2", "/a", 200, "application/json");
         forged.getRequestBuilder().putRequestHeaders("x-meshguard-canary", "<script>free text</script>");
-        assertThat(mapper.toEvent(forged.build(), "n", "l").details()).doesNotContainKey(AccessLogMapper.CANARY_DETAIL);
-        assertThat(mapper.toEvent(entry("c-3", "/a", 200, "application/json").build(), "n", "l")
+        assertThat(mapper.toEvent(forged.build(), "n", "l", LOCAL).details())
+                .doesNotContainKey(AccessLogMapper.CANARY_DETAIL);
+        assertThat(mapper.toEvent(entry("c-3", "/a", 200, "application/json").build(), "n", "l", LOCAL)
                         .details())
                 .doesNotContainKey(AccessLogMapper.CANARY_DETAIL);
     }

@@ -63,6 +63,7 @@ class ApiUsageMetricsTest {
         AccessLogReceiver receiver = new AccessLogReceiver(
                 received::add,
                 new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                AccessLogSenders.localDevelopment(),
                 meters,
                 new ApiUsageMetrics(meters, Clock.fixed(NOW, ZoneOffset.UTC)));
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))

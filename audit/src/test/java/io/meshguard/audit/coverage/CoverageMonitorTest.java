@@ -50,7 +50,7 @@ class CoverageMonitorTest {
         Instant slice = T0.minus(LAG).minusSeconds(10);
         write(List.of(
                 logged("req-a", "orders.shop.svc.cluster.local", slice),
-                check("req-a", slice),
+                check("req-a", "orders.shop.svc.cluster.local", slice),
                 logged("req-b", "10.4.0.7:8080", slice),
                 // already in the next slice: not counted yet
                 logged("req-c", "10.4.0.7:8080", T0.minus(LAG).plusSeconds(5))));
@@ -87,7 +87,7 @@ class CoverageMonitorTest {
         assertThat(count(meters, "payments.bank.svc.cluster.local", "unchecked"))
                 .isZero();
 
-        write(List.of(check("req-late-check", at.plusMillis(3))));
+        write(List.of(check("req-late-check", "payments.bank.svc.cluster.local", at.plusMillis(3))));
         now.set(t1.plus(INTERVAL));
         monitor.runOnce();
 
@@ -185,10 +185,11 @@ class CoverageMonitorTest {
                 .build();
     }
 
-    private static AuditEvent check(String requestId, Instant at) {
+    private static AuditEvent check(String requestId, String authority, Instant at) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(at)
                 .requestId(requestId)
+                .authority(authority)
                 .decision("allow")
                 .status(200)
                 .build();

@@ -64,6 +64,7 @@ class CoverageReportTest {
     static final String REVIEWS = "reviews.shop.svc.cluster.local";
     static final String LEDGER = "ledger.bank.svc.cluster.local";
     static final String VAULT = "vault.bank.svc.cluster.local";
+    static final String GATEWAY_HOST = "api.bank.example";
 
     @BeforeAll
     static void data() throws Exception {
@@ -110,12 +111,12 @@ class CoverageReportTest {
                                 .putRequestHeaders(AccessLogTags.CANARY_HEADER, "test_card"))
                         .build());
         List<AuditEvent> rows = new ArrayList<>(viaAccessLogService(logged));
-        rows.add(check("req-covered-1", 1));
-        rows.add(check("req-ledger-ok", 4));
-        rows.add(check("req-gw-ok", 5));
-        rows.add(check("req-gw-nodlp", 6));
+        rows.add(check("req-covered-1", 1, REVIEWS));
+        rows.add(check("req-ledger-ok", 4, LEDGER));
+        rows.add(check("req-gw-ok", 5, GATEWAY_HOST));
+        rows.add(check("req-gw-nodlp", 6, GATEWAY_HOST));
         rows.add(dlpSession("req-gw-ok", 5 + 30)); // the session row is written when the stream ends
-        rows.add(check("req-canary", 7203));
+        rows.add(check("req-canary", 7203, VAULT));
         // a DLP session for the bypassed request does not make it Checked, and is no logged request of its own
         rows.add(dlpSession("req-bypass-1", 2));
         try (PostgresAuditStore store = new PostgresAuditStore(
@@ -144,6 +145,54 @@ class CoverageReportTest {
         assertThat(reviews.uncovered()).isZero();
         assertThat(reviews.covered()).isTrue();
         assertThat(reviews.samples()).isEmpty();
+    }
+
+    /**
+     * A Check covers one request (R5-05): in-mesh Envoys keep a client's x-request-id, so a client can repeat the id of
+     * one real Check on requests that reached the workload past it, or first send its id to extauthz (denied) and
+     * then to the workload, or take a Check another service answered. None of these counts as checked.
+     */
+    @Test
+    void clientChosenRequestId_replayedDeniedOrForAnotherHost_isNeverChecked() throws Exception {
+        Instant day = T0.plus(Duration.ofDays(3));
+        int base = (int) Duration.between(T0, day).toSeconds();
+        String cards = "cards.bank.svc.cluster.local";
+        List<HTTPAccessLogEntry> logged = new ArrayList<>();
+        // five upstream hits carrying one real Check's id
+        for (int i = 0; i < 5; i++) {
+            logged.add(
+                    mesh("req-replayed", base + 1 + i, "inbound|8080||", cards).build());
+        }
+        // its id went to extauthz first and was denied, then straight to the workload
+        logged.add(mesh("req-denied-first", base + 10, "inbound|8080||", cards).build());
+        // a Check that allowed the id for another service
+        logged.add(mesh("req-other-host", base + 11, "inbound|8080||", cards).build());
+        // a client retry: two requests with one id, each with its own allowing Check
+        logged.add(mesh("req-retried", base + 12, "inbound|8080||", cards).build());
+        logged.add(mesh("req-retried", base + 13, "inbound|8080||", cards).build());
+        List<AuditEvent> rows = new ArrayList<>(viaAccessLogService(logged));
+        rows.add(check("req-replayed", base, cards));
+        rows.add(check("req-denied-first", base + 9, cards, "deny"));
+        rows.add(check("req-other-host", base + 11, REVIEWS));
+        rows.add(check("req-retried", base + 12, cards + ":8080"));
+        rows.add(check("req-retried", base + 13, cards));
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+            store.write(rows);
+        }
+
+        ServiceCoverage s = service(
+                new CoverageReport(PG.dataSource()).report(day, day.plus(Duration.ofHours(1)), Optional.empty(), 20),
+                cards);
+
+        assertThat(s.protectedRequests()).isEqualTo(9);
+        assertThat(s.checked()).isEqualTo(2);
+        assertThat(s.unchecked()).isEqualTo(7);
+        assertThat(s.reused()).isEqualTo(5);
+        assertThat(s.samples())
+                .extracting(Sample::requestId)
+                .contains("req-replayed", "req-denied-first", "req-other-host")
+                .doesNotContain("req-retried");
     }
 
     @Test
@@ -231,15 +280,20 @@ class CoverageReportTest {
 
     // --- rows as the servers write them
 
-    static AuditEvent check(String requestId, int second) {
+    static AuditEvent check(String requestId, int second, String authority) {
+        return check(requestId, second, authority, "allow");
+    }
+
+    static AuditEvent check(String requestId, int second, String authority, String decision) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(T0.plusSeconds(second))
                 .requestId(requestId)
+                .authority(authority)
                 .method("POST")
                 .path("/")
-                .status(200)
-                .decision("allow")
-                .reason("ok")
+                .status(decision.equals("allow") ? 200 : 403)
+                .decision(decision)
+                .reason(decision.equals("allow") ? "ok" : "no_matching_route")
                 .latencyUs(300)
                 .build();
     }
@@ -285,7 +339,7 @@ class CoverageReportTest {
     }
 
     static HTTPAccessLogEntry.Builder gateway(String requestId, int second, String route, String authz) {
-        return mesh(requestId, second, "payments-v2", "api.bank.example")
+        return mesh(requestId, second, "payments-v2", GATEWAY_HOST)
                 .setCommonProperties(common(second, "payments-v2").putAllCustomTags(tags(route, authz)));
     }
 
@@ -314,6 +368,7 @@ class CoverageReportTest {
         AccessLogReceiver receiver = new AccessLogReceiver(
                 received::add,
                 new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
+                io.meshguard.audit.als.AccessLogSenders.localDevelopment(),
                 new SimpleMeterRegistry());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(receiver)

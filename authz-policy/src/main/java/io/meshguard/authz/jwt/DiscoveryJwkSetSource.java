@@ -53,9 +53,7 @@ final class DiscoveryJwkSetSource implements JWKSetSource<SecurityContext> {
             if (jwks == null) {
                 throw new KeySourceException("discovery document at " + discovery + " has no jwks_uri");
             }
-            String host = jwks.getHost();
-            boolean loopback = "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host);
-            if (!"https".equals(jwks.getScheme()) && !("http".equals(jwks.getScheme()) && loopback)) {
+            if (!io.meshguard.runtime.http.KeySetLocations.allowed(jwks)) {
                 throw new KeySourceException(
                         "discovery document at " + discovery + " names a non-https jwks_uri " + jwks);
             }

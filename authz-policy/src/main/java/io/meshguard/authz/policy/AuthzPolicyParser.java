@@ -1174,17 +1174,10 @@ public final class AuthzPolicyParser {
             return doc.string(node, what).flatMap(v -> {
                 try {
                     URI u = new URI(v);
-                    String scheme = u.getScheme() == null ? "" : u.getScheme();
-                    boolean loopback = "localhost".equals(u.getHost())
-                            || "127.0.0.1".equals(u.getHost())
-                            || "[::1]".equals(u.getHost());
-                    if (scheme.equals("https") || (scheme.equals("http") && loopback)) {
+                    if (io.meshguard.runtime.http.KeySetLocations.allowed(u)) {
                         return Optional.of(u);
                     }
-                    doc.error(
-                            node,
-                            what + ": keys are fetched over https only (http is allowed for localhost), got '" + v
-                                    + "'");
+                    doc.error(node, what + ": " + io.meshguard.runtime.http.KeySetLocations.RULE + ", got '" + v + "'");
                 } catch (URISyntaxException e) {
                     doc.error(node, what + ": not a URL: " + e.getMessage());
                 }

@@ -12,6 +12,7 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.PathPolicy;
 import io.meshguard.audit.als.AccessLogHeaders;
 import io.meshguard.audit.als.AccessLogMapper;
+import io.meshguard.audit.als.AccessLogSenders;
 import io.meshguard.audit.als.ApiUsageMetrics;
 import io.meshguard.audit.als.MalformedEntryException;
 import io.meshguard.audit.als.UsageTags;
@@ -46,6 +47,8 @@ import org.openjdk.jmh.annotations.Warmup;
         jvmArgsAppend = {"-Dlogback.configurationFile=none"})
 @State(Scope.Benchmark)
 public class AccessLogUsageBenchmark {
+    private static final AccessLogSenders.Sender GATEWAY = new AccessLogSenders.Sender(
+            AccessLogSenders.Kind.GATEWAY, "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway");
     private static final Instant START = Instant.parse("2026-11-21T10:00:00Z");
 
     private AccessLogMapper mapper;
@@ -85,12 +88,12 @@ public class AccessLogUsageBenchmark {
 
     @Benchmark
     public AuditEvent mapOnly() throws MalformedEntryException {
-        return mapper.toEvent(entry, "gateway-1", "meshguard-edge");
+        return mapper.toEvent(entry, "gateway-1", "meshguard-edge", GATEWAY);
     }
 
     @Benchmark
     public AuditEvent mapAndCount() throws MalformedEntryException {
-        AuditEvent event = mapper.toEvent(entry, "gateway-1", "meshguard-edge");
+        AuditEvent event = mapper.toEvent(entry, "gateway-1", "meshguard-edge", GATEWAY);
         UsageTags.of(entry.getCommonProperties()).ifPresent(t -> usage.record(t, event));
         return event;
     }

@@ -19,6 +19,7 @@ import io.meshguard.audit.PathPolicy;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.audit.als.AccessLogHeaders;
 import io.meshguard.audit.als.AccessLogMapper;
+import io.meshguard.audit.als.AccessLogSenders;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.CoverageReport.Coverage;
@@ -157,6 +158,8 @@ public final class CoverageSoak {
     private final DataSource dataSource;
     private final Random random;
     private final AccessLogMapper mapper = new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY);
+    private static final AccessLogSenders.Sender GATEWAY = new AccessLogSenders.Sender(
+            AccessLogSenders.Kind.GATEWAY, "spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway");
     private final PriorityQueue<Arrival> pending = new PriorityQueue<>(
             (a, b) -> a.at().equals(b.at()) ? Long.compare(a.order(), b.order()) : a.at().compareTo(b.at()));
     private final Map<String, Long> expected = new TreeMap<>();
@@ -358,7 +361,9 @@ public final class CoverageSoak {
                         entry(id, start, took, 200, "inbound|8080||", "10.4.0.8:8080", "/items")
                                 .build(),
                         "sidecar~10.4.0.8~bank",
-                        "meshguard");
+                        "meshguard",
+                        new AccessLogSenders.Sender(
+                                AccessLogSenders.Kind.SIDECAR, "spiffe://cluster.local/ns/bank/sa/bank"));
                 deliver(start.plus(took).plusSeconds(60 + random.nextInt(180)), row);
                 bypass("10.4.0.8", "unchecked", id);
             }
@@ -505,7 +510,7 @@ public final class CoverageSoak {
     /** Envoy logs when the stream ends (start time in the entry) and flushes within a second. */
     private void accessLog(HTTPAccessLogEntry.Builder e) throws Exception {
         HTTPAccessLogEntry entry = e.build();
-        AuditEvent row = mapper.toEvent(entry, "router~10.4.1.2~gateway-1.meshguard", "meshguard");
+        AuditEvent row = mapper.toEvent(entry, "router~10.4.1.2~gateway-1.meshguard", "meshguard", GATEWAY);
         Instant start = Instant.ofEpochSecond(
                 entry.getCommonProperties().getStartTime().getSeconds(),
                 entry.getCommonProperties().getStartTime().getNanos());

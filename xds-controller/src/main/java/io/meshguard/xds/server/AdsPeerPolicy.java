@@ -1,9 +1,9 @@
 package io.meshguard.xds.server;
 
+import io.meshguard.contract.peer.SidecarPeer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -11,12 +11,9 @@ import java.util.Optional;
 /**
  * Who may open an ADS stream, and which gateway groups each peer may read.
  *
- * <p>{@link Mode#XFCC} (production): the controller runs behind its Istio sidecar, which terminates the peer's mutual
- * TLS. The sidecar forwards the peer's certificate URI SAN (its SPIFFE ID) in {@code x-forwarded-client-cert}
- * ({@link XfccHeader}); the connection must come from one of {@code trustedProxies}, the source addresses the sidecar
- * uses toward the app (Istio binds inbound clusters to 127.0.0.6 / ::6: istio/istio
- * {@code pilot/pkg/networking/core/cluster_builder.go} {@code buildInboundCluster}, {@code InboundPassthroughBindIpv4}),
- * so a pod that reaches the port around the sidecar cannot write the header itself.
+ * <p>{@link Mode#XFCC} (production): the controller runs behind its Istio sidecar, which verifies the peer's mutual
+ * TLS and names it ({@link SidecarPeer}: the SPIFFE ID in {@code x-forwarded-client-cert}, on a connection from one
+ * of {@code trustedProxies}).
  *
  * <p>{@link Mode#LOCAL_DEVELOPMENT} ({@code meshguard up}, tests): no identity at all, every peer may read every
  * group. Only on a loopback bind address and only from loopback peers; said in the readiness output and at start.
@@ -58,7 +55,7 @@ public record AdsPeerPolicy(
     public static final PeerIdentity LOCAL_PEER = new PeerIdentity("local-development (unauthenticated)");
 
     /** Istio's inbound source addresses toward the app (see the class comment). */
-    public static final List<String> ISTIO_INBOUND_SOURCES = List.of("127.0.0.6", "::6");
+    public static final List<String> ISTIO_INBOUND_SOURCES = SidecarPeer.ISTIO_INBOUND_SOURCES;
 
     public AdsPeerPolicy {
         trustedProxies = List.copyOf(trustedProxies);
@@ -82,7 +79,7 @@ public record AdsPeerPolicy(
     public static AdsPeerPolicy xfcc(List<String> trustedProxies, List<GroupGrant> grants) {
         return new AdsPeerPolicy(
                 Mode.XFCC,
-                trustedProxies.stream().map(AdsPeerPolicy::literalAddress).toList(),
+                SidecarPeer.of(trustedProxies, "xds.ads.trusted_proxies").trustedProxies(),
                 grants);
     }
 
@@ -112,9 +109,8 @@ public record AdsPeerPolicy(
             case XFCC ->
                 new AdsPeerPolicy(
                         Mode.XFCC,
-                        trustedProxies.stream()
-                                .map(AdsPeerPolicy::literalAddress)
-                                .toList(),
+                        SidecarPeer.of(trustedProxies, "xds.ads.trusted_proxies")
+                                .trustedProxies(),
                         grants.stream().map(GroupGrant::parse).toList(),
                         anyLocalPeer);
         };
@@ -148,20 +144,10 @@ public record AdsPeerPolicy(
                     ? Identified.of(LOCAL_PEER)
                     : Identified.refused("untrusted_proxy", "local development serves loopback peers only");
         }
-        if (from == null || !trustedProxies.contains(from)) {
-            return Identified.refused(
-                    "untrusted_proxy",
-                    "connection from " + remote + " did not come through "
-                            + "the controller's sidecar ("
-                            + trustedProxies.stream()
-                                    .map(InetAddress::getHostAddress)
-                                    .toList() + ")");
-        }
-        try {
-            return Identified.of(new PeerIdentity(XfccHeader.soleSpiffeId(xfcc)));
-        } catch (IllegalArgumentException e) {
-            return Identified.refused("unauthenticated", e.getMessage());
-        }
+        SidecarPeer.Identified peer = new SidecarPeer(trustedProxies).identify(remote, xfcc);
+        return peer.verified()
+                ? Identified.of(new PeerIdentity(peer.spiffeId()))
+                : Identified.refused(peer.refusal(), peer.reason());
     }
 
     /** Whether {@code peer} may read {@code group}. */
@@ -204,18 +190,6 @@ public record AdsPeerPolicy(
 
         static Identified refused(String refusal, String reason) {
             return new Identified(Optional.empty(), refusal, reason);
-        }
-    }
-
-    private static InetAddress literalAddress(String text) {
-        // only IP literals: a host name here would be resolved, and DNS must not decide who is trusted
-        if (!text.matches("[0-9a-fA-F:.]+")) {
-            throw new IllegalArgumentException("xds.ads.trusted_proxies takes IP addresses, not '" + text + "'");
-        }
-        try {
-            return InetAddress.getByName(text);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("xds.ads.trusted_proxies: '" + text + "' is not an IP address", e);
         }
     }
 }

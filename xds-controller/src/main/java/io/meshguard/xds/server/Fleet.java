@@ -1,5 +1,6 @@
 package io.meshguard.xds.server;
 
+import io.meshguard.contract.peer.ClientText;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;

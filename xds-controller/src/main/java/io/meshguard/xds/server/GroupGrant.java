@@ -1,5 +1,8 @@
 package io.meshguard.xds.server;
 
+import io.meshguard.contract.peer.ClientText;
+import io.meshguard.contract.peer.SpiffeIdPattern;
+
 /**
  * One reviewed line of {@code xds.ads.group_identities}: the gateway group {@code group} may be read by a peer whose
  * verified SPIFFE ID matches {@code identity}. Written {@code group=spiffe://...}.

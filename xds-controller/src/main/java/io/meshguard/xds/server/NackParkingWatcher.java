@@ -9,6 +9,7 @@ import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.meshguard.contract.peer.ClientText;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;

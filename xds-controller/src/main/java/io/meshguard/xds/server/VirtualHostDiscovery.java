@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.envoyproxy.envoy.service.route.v3.VirtualHostDiscoveryServiceGrpc;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.contract.peer.ClientText;
 import io.meshguard.xds.snapshot.VirtualHostTables;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;

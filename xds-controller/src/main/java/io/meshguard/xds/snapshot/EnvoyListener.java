@@ -76,6 +76,12 @@ final class EnvoyListener {
                 // The gateway is the edge: the client address is the socket's, never a client-sent
                 // x-forwarded-for, and Envoy's internal x-envoy-* request headers are removed.
                 .setUseRemoteAddress(BoolValue.of(true))
+                // The gateway mints every request's x-request-id: a client's id is replaced on every edge request
+                // (not internal, see below), so the coverage proof joins Checks and access-log rows on an id no
+                // client chose (request_id/uuid/config.cc: only a non-edge request keeps a present id). Envoy's
+                // defaults, stated so a change cannot slip in unseen.
+                .setGenerateRequestId(BoolValue.of(true))
+                .setPreserveExternalRequestId(false)
                 // ...except through the load balancers configured in front (xds.gateway.xff_num_trusted_hops): Envoy
                 // then takes the client from x-forwarded-for and writes it to x-envoy-external-address, which is the
                 // client address extauthz decides on (conn_manager_utility.cc mutateRequestHeaders)

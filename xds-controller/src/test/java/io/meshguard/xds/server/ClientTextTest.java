@@ -2,6 +2,7 @@ package io.meshguard.xds.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.peer.ClientText;
 import org.junit.jupiter.api.Test;
 
 class ClientTextTest {

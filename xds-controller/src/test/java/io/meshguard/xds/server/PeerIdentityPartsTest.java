@@ -3,6 +3,9 @@ package io.meshguard.xds.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.contract.peer.ClientText;
+import io.meshguard.contract.peer.SpiffeIdPattern;
+import io.meshguard.contract.peer.XfccHeader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -59,6 +59,19 @@ class GatewayListenerTest {
     }
 
     @Test
+    void edge_mintsTheRequestId_neverKeepsTheClients() throws Exception {
+        HttpConnectionManager hcm = envoyHcm(demo());
+        assertThat(hcm.hasGenerateRequestId()).isTrue();
+        assertThat(hcm.getGenerateRequestId().getValue()).isTrue();
+        assertThat(hcm.getPreserveExternalRequestId()).isFalse();
+        // an edge request is one from a non-internal client, and only loopback is internal
+        assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
+        assertThat(hcm.getInternalAddressConfig().getCidrRangesList())
+                .extracting(r -> r.getAddressPrefix())
+                .containsExactly("127.0.0.1", "::1");
+    }
+
+    @Test
     void edge_trustsTheSocketAddress_andOnlyLoopbackIsInternal() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
         assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();

@@ -1,4 +1,4 @@
-package io.meshguard.xds.server;
+package io.meshguard.contract.peer;
 
 import java.util.List;
 import java.util.regex.Pattern;

@@ -1,4 +1,4 @@
-package io.meshguard.xds.server;
+package io.meshguard.contract.peer;
 
 import io.meshguard.contract.XfccElements;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.meshguard.xds.server;
+package io.meshguard.contract.peer;
 
 /**
  * Text an xDS client chose (a NACK's {@code error_detail}, node id, metadata, user agent) made safe for a log line:
