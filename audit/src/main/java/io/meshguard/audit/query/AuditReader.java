@@ -230,8 +230,7 @@ public final class AuditReader {
     /** As {@link #decisionDetails}, with the row's own columns beside the details. */
     public long decisionRows(Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
             throws SQLException {
-        return rows(
-                AuditKind.AUTHZ_DECISION, from, to, keys, batch, Optional.empty(), Optional.empty(), consumer);
+        return rows(AuditKind.AUTHZ_DECISION, from, to, keys, batch, Optional.empty(), Optional.empty(), consumer);
     }
 
     /**

@@ -156,11 +156,11 @@ public final class ApiKeyAdmin {
         requireGrantScope(scope, key);
         requested(who, "rotate", "apikeys/" + key.keyId(), key.tenant());
         Instant until = keys.orElseThrow().now().plus(grace);
-        ApiKeyService.Created created =
-                available(() -> store().rotate(keys.orElseThrow(), key.keyId(), until));
+        ApiKeyService.Created created = available(() -> store().rotate(keys.orElseThrow(), key.keyId(), until));
         changed.accept(key.keyId());
         done(who, "rotate", created.key(), reason);
-        return new Rotated(created, key.expiresAt().filter(e -> e.isBefore(until)).orElse(until));
+        return new Rotated(
+                created, key.expiresAt().filter(e -> e.isBefore(until)).orElse(until));
     }
 
     /**
@@ -168,7 +168,10 @@ public final class ApiKeyAdmin {
      * not every tenant's: deriving a key from it is granting it again.
      */
     public static void requireGrantScope(TenantScope scope, ApiKey key) {
-        if (!scope.all() && (!key.roles().isEmpty() || !key.scopes().isEmpty() || key.ownTier().isPresent())) {
+        if (!scope.all()
+                && (!key.roles().isEmpty()
+                        || !key.scopes().isEmpty()
+                        || key.ownTier().isPresent())) {
             throw new OperationRefused(
                     403,
                     "API key " + key.keyId() + " carries roles, scopes or a tier granted by the bank: only a caller "

@@ -131,8 +131,8 @@ public final class ApiKeyService {
             throw new NotRotatable("API key " + old.keyId() + " is revoked: it cannot be rotated; ask for a new key");
         }
         if (old.expired(now)) {
-            throw new NotRotatable("API key " + old.keyId() + " expired at " + old.expiresAt().orElseThrow()
-                    + ": it cannot be rotated; ask for a new key");
+            throw new NotRotatable("API key " + old.keyId() + " expired at "
+                    + old.expiresAt().orElseThrow() + ": it cannot be rotated; ask for a new key");
         }
         // the predecessor's end, unchanged: a rotation renews the secret, never the term the key was granted for
         return mint(

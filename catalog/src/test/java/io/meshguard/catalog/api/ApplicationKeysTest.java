@@ -189,8 +189,8 @@ class ApplicationKeysTest {
         PG.dsl().execute("update api_keys set expires_at = now() - interval '1 minute' where key_id = ?", keyId);
 
         assertThatThrownBy(() -> keys.rotate(cora(), keyId, Duration.ofHours(1), "test"))
-                .isInstanceOfSatisfying(OperationRefused.class, e -> assertThat(e.status())
-                        .isEqualTo(409));
+                .isInstanceOfSatisfying(
+                        OperationRefused.class, e -> assertThat(e.status()).isEqualTo(409));
         assertThat(count("select count(*) from api_keys where rotated_from = '" + keyId + "'"))
                 .isZero();
     }
@@ -205,8 +205,8 @@ class ApplicationKeysTest {
                         keyId);
 
         assertThatThrownBy(() -> keys.rotate(cora(), keyId, Duration.ofHours(1), "test"))
-                .isInstanceOfSatisfying(OperationRefused.class, e -> assertThat(e.status())
-                        .isEqualTo(409));
+                .isInstanceOfSatisfying(
+                        OperationRefused.class, e -> assertThat(e.status()).isEqualTo(409));
         assertThat(count("select count(*) from api_keys where rotated_from = '" + keyId + "'"))
                 .isZero();
     }

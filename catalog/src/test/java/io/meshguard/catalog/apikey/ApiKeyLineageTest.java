@@ -129,7 +129,10 @@ class ApiKeyLineageTest {
     }
 
     static String inAnHour() {
-        return Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS).toString();
+        return Instant.now()
+                .plus(Duration.ofHours(1))
+                .truncatedTo(ChronoUnit.SECONDS)
+                .toString();
     }
 
     static JsonNode created(String caller, String body) throws Exception {
@@ -144,8 +147,7 @@ class ApiKeyLineageTest {
 
     /** The key's end passes (as an hour does): the row's expiry moved into the past. */
     static void expire(String keyId) {
-        PG.dsl()
-                .execute("update api_keys set expires_at = now() - interval '1 minute' where key_id = ?", keyId);
+        PG.dsl().execute("update api_keys set expires_at = now() - interval '1 minute' where key_id = ?", keyId);
     }
 
     static long successors(String keyId) {
@@ -206,7 +208,9 @@ class ApiKeyLineageTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         JsonNode successor = JSON.readTree(r.body());
         Instant end = Instant.parse(key.get("expires_at").asText());
-        assertThat(successor.has("expires_at")).as("a successor without an end outlives the grant").isTrue();
+        assertThat(successor.has("expires_at"))
+                .as("a successor without an end outlives the grant")
+                .isTrue();
         assertThat(Instant.parse(successor.get("expires_at").asText())).isEqualTo(end);
         assertThat(Instant.parse(successor.get("predecessor_valid_until").asText()))
                 .isEqualTo(end);
@@ -246,14 +250,13 @@ class ApiKeyLineageTest {
     @Test
     void revoke_successor_endsThePredecessorsOverlapToo() throws Exception {
         String keyId = acmeKey().get("key_id").asText();
-        String successor = JSON.readTree(rotate("acme-admin", keyId).body())
-                .get("key_id")
-                .asText();
+        String successor =
+                JSON.readTree(rotate("acme-admin", keyId).body()).get("key_id").asText();
         assertThat(call("bank", "POST", "/apikeys/" + successor + "/revoke", "{\"reason\": \"grant ended\"}")
                         .statusCode())
                 .isEqualTo(200);
-        JsonNode predecessor = JSON.readTree(call("acme-admin", "GET", "/apikeys/" + keyId, null)
-                .body());
+        JsonNode predecessor = JSON.readTree(
+                call("acme-admin", "GET", "/apikeys/" + keyId, null).body());
         assertThat(predecessor.has("revoked_at"))
                 .as("the predecessor in its overlap carries the revoked grant on: %s", predecessor)
                 .isTrue();

@@ -126,31 +126,31 @@ public final class RecordedDecisions {
             throws SQLException {
         List<String> keys = List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL);
         AuditReader.DecisionRowConsumer each = (requestId, at, row, details) -> {
-                    String json = details.get(0);
-                    Optional<String> subscription = Optional.ofNullable(details.get(1));
-                    if (json == null) {
-                        if (unreadableCounts.test(subscription)) {
-                            report.notReplayable("recorded without replay facts");
-                        }
-                        return;
-                    }
-                    RecordedDecision recorded;
-                    try {
-                        recorded = RecordedDecision.fromJson(json, requestId, at, subscription);
-                    } catch (IllegalArgumentException e) {
-                        if (unreadableCounts.test(subscription)) {
-                            report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
-                        }
-                        return;
-                    }
-                    if (!concerns.test(recorded)) {
-                        return;
-                    }
-                    // facts that disagree with their own row's columns were edited: named, never replayed
-                    if (report.agrees(recorded, columns(row))) {
-                        replay.accept(recorded);
-                    }
-                };
+            String json = details.get(0);
+            Optional<String> subscription = Optional.ofNullable(details.get(1));
+            if (json == null) {
+                if (unreadableCounts.test(subscription)) {
+                    report.notReplayable("recorded without replay facts");
+                }
+                return;
+            }
+            RecordedDecision recorded;
+            try {
+                recorded = RecordedDecision.fromJson(json, requestId, at, subscription);
+            } catch (IllegalArgumentException e) {
+                if (unreadableCounts.test(subscription)) {
+                    report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
+                }
+                return;
+            }
+            if (!concerns.test(recorded)) {
+                return;
+            }
+            // facts that disagree with their own row's columns were edited: named, never replayed
+            if (report.agrees(recorded, columns(row))) {
+                replay.accept(recorded);
+            }
+        };
         if (subscriptions.isPresent()) {
             reader.decisionRowsOf(subscriptions.get(), from, to, keys, batch, planStatementTimeout, each);
         } else {
