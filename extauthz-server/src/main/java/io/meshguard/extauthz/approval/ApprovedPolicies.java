@@ -101,8 +101,8 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
      */
     private Optional<String> refusal(String digest) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("select digest from approved_policy where policy = ?"
-                        + " order by request_id desc limit 1")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "select digest from approved_policy where policy = ?" + " order by request_id desc limit 1")) {
             ps.setString(1, policy);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -113,12 +113,15 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
                 if (newest.equals(digest)) {
                     return Optional.empty();
                 }
-                return Optional.of(approvedOnce(c, digest)
-                        ? "not approved: digest " + digest + " was approved once but a newer approval replaced it"
-                                + " (digest " + newest + "); going back to it is a new request"
-                                + " (`meshguard policy requests open`)"
-                        : "not approved: no approval names digest " + digest + " (the newest approved is " + newest
-                                + "; policy.require_approval; request it with `meshguard policy requests open`)");
+                return Optional.of(
+                        approvedOnce(c, digest)
+                                ? "not approved: digest " + digest
+                                        + " was approved once but a newer approval replaced it"
+                                        + " (digest " + newest + "); going back to it is a new request"
+                                        + " (`meshguard policy requests open`)"
+                                : "not approved: no approval names digest " + digest + " (the newest approved is "
+                                        + newest
+                                        + "; policy.require_approval; request it with `meshguard policy requests open`)");
             }
         } catch (SQLException e) {
             return Optional.of("approval of digest " + digest + " cannot be confirmed (" + e.getMessage() + ")");
