@@ -15,6 +15,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -221,17 +222,55 @@ public final class AuditReader {
                 to,
                 keys,
                 batch,
+                Optional.empty(),
+                Optional.empty(),
                 (requestId, at, columns, details) -> consumer.accept(requestId, at, details));
     }
 
     /** As {@link #decisionDetails}, with the row's own columns beside the details. */
     public long decisionRows(Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
             throws SQLException {
-        return rows(AuditKind.AUTHZ_DECISION, from, to, keys, batch, consumer);
+        return rows(AuditKind.AUTHZ_DECISION, from, to, keys, batch, Optional.empty(), Optional.empty(), consumer);
+    }
+
+    /**
+     * As {@link #decisionRows}, only the decisions made on one of {@code subscriptions} ({@code details.subscription},
+     * V68's index): the rows are chosen by PostgreSQL, not read and dropped here, so a report on one plan reads that
+     * plan's rows whatever else the window holds. Each statement of the read (every {@code FETCH}) is cut by PostgreSQL
+     * after {@code statementTimeout}, which ends the read with an {@link SQLException} and frees its connection.
+     */
+    public long decisionRowsOf(
+            java.util.Set<String> subscriptions,
+            Instant from,
+            Instant to,
+            List<String> keys,
+            int batch,
+            java.time.Duration statementTimeout,
+            DecisionRowConsumer consumer)
+            throws SQLException {
+        if (subscriptions.isEmpty()) {
+            return 0;
+        }
+        return rows(
+                AuditKind.AUTHZ_DECISION,
+                from,
+                to,
+                keys,
+                batch,
+                Optional.of(subscriptions),
+                Optional.of(statementTimeout),
+                consumer);
     }
 
     private long rows(
-            AuditKind kind, Instant from, Instant to, List<String> keys, int batch, DecisionRowConsumer consumer)
+            AuditKind kind,
+            Instant from,
+            Instant to,
+            List<String> keys,
+            int batch,
+            Optional<java.util.Set<String>> subscriptions,
+            Optional<java.time.Duration> statementTimeout,
+            DecisionRowConsumer consumer)
             throws SQLException {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be at least 1, got " + batch);
@@ -241,9 +280,19 @@ public final class AuditReader {
         for (int i = 0; i < keys.size(); i++) {
             sql.append(", details ->> ?");
         }
-        sql.append(" from audit_event where kind = ? and occurred_at >= ? and occurred_at < ?")
-                .append(" order by occurred_at, event_id");
+        sql.append(" from audit_event where kind = ? and occurred_at >= ? and occurred_at < ?");
+        if (subscriptions.isPresent()) {
+            // V68's partial index is on authz decisions: the literal lets the planner use it for any parameters
+            sql.append(" and kind = 'authz_decision' and details ->> 'subscription' = any(?)");
+        }
+        sql.append(" order by occurred_at, event_id");
         return new TenantScopedTransactions(dataSource).inScope(TenantScope.ALL, c -> {
+            if (statementTimeout.isPresent()) {
+                try (Statement limit = c.createStatement()) {
+                    limit.execute("set local statement_timeout = "
+                            + Math.max(1, statementTimeout.get().toMillis()));
+                }
+            }
             // A declared cursor, not the driver's fetch size: PostgreSQL then plans for the first rows
             // (cursor_tuple_fraction) and walks the primary key in order, where a portal's plan sorts the whole window
             // before its first row (parallel scan, sort spilled to disk). Each FETCH's rows are held in work_mem
@@ -255,7 +304,11 @@ public final class AuditReader {
                 }
                 declare.setString(i++, kind.dbName());
                 declare.setTimestamp(i++, Timestamp.from(from));
-                declare.setTimestamp(i, Timestamp.from(to));
+                declare.setTimestamp(i++, Timestamp.from(to));
+                if (subscriptions.isPresent()) {
+                    declare.setArray(
+                            i, c.createArrayOf("text", subscriptions.get().toArray()));
+                }
                 declare.execute();
             }
             long n = 0;

@@ -152,6 +152,11 @@ public final class PlanReplay {
         return Optional.of(new ReplayOutcome.Flip(recorded.text(), draft.text(), draft.reason(), r.route(), rule));
     }
 
+    /** The plan's subscriptions: the only ones whose recorded decisions a report on it reads. */
+    public Set<String> subscriptions() {
+        return subscriptions;
+    }
+
     /** Whether {@code subscription} is (or was) one of the plan's. */
     public boolean onPlan(String subscription) {
         return subscriptions.contains(subscription);

@@ -147,6 +147,13 @@ class UnlistedApiKeyIdsTest {
         }
 
         @Override
+        public io.meshguard.catalog.apikey.ApiKeyService.Created rotate(
+                io.meshguard.catalog.apikey.ApiKeyService keys, String keyId, Instant predecessorUntil)
+                throws UnavailableException {
+            return store.rotate(keys, keyId, predecessorUntil);
+        }
+
+        @Override
         public void addUsage(Map<String, Usage> usesByKeyId) throws UnavailableException {
             store.addUsage(usesByKeyId);
         }

@@ -109,15 +109,19 @@ public final class ApplicationKeys {
         }
         JdbcApiKeyStore store = keys.store();
         ApiKey visible = keys.visible(keyScope, keyId);
+        ApiKeyAdmin.requireGrantScope(keyScope, visible);
         keys.requested(who, "rotate", "apikeys/" + keyId, visible.tenant());
         Instant until = catalog.clock().instant().plus(overlap);
         record Written(ApiKeyService.Minted successor, CatalogService.Rotation rotation) {}
         Written written = CatalogService.refusing(() -> catalog.store().inTransaction(scope, c -> {
-            ApiKey old = store.find(c, keyId)
-                    .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "no API key " + keyId));
-            ApiKeyService.Minted next = minted(() -> keys.keys().successor(old));
-            store.insert(c, next.created().key(), next.secretHash());
-            store.expire(c, keyId, until);
+            ApiKeyService.Minted next;
+            try {
+                next = store.rotate(c, keys.keys(), keyId, until);
+            } catch (java.util.NoSuchElementException e) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "no API key " + keyId);
+            } catch (ApiKeyService.NotRotatable e) {
+                throw new CatalogRefusal(CatalogRefusal.Kind.CONFLICT, e.getMessage());
+            }
             return new Written(
                     next,
                     catalog.rotate(

@@ -331,6 +331,12 @@ public final class CatalogService {
             throws java.sql.SQLException {
         Credential old = store.credential(c, kind, id)
                 .orElseThrow(() -> new CatalogRefusal(CatalogRefusal.Kind.NOT_FOUND, "credential not found"));
+        if (old.expiresAt().isPresent() && !old.expiresAt().get().isAfter(clock.instant())) {
+            // an ended term is not renewed by a rotation (revoked and rotating ones the lifecycle refuses)
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.CONFLICT,
+                    "credential " + old.id() + " expired at " + old.expiresAt().get() + ": it cannot be rotated");
+        }
         // the successor keeps the predecessor's end: a rotation renews the secret, not the term it was granted for
         Credential next = store.addCredential(
                 c,

@@ -35,12 +35,22 @@ public final class PlanChanges {
     private final PlanChangeStore store;
     private final PlanChangeReplay replay;
     private final Duration window;
+    private final ReportSlots slots;
 
     public PlanChanges(CatalogService service, PlanChangeReplay replay, Duration window) {
+        this(service, replay, window, ReportSlots.DEFAULT);
+    }
+
+    /**
+     * @param slots how many reports are computed at once, in all and per tenant: a report reads a window of the audit
+     *     and holds a database connection while it does, so these bound what report requests take from everyone else
+     */
+    public PlanChanges(CatalogService service, PlanChangeReplay replay, Duration window, ReportSlots.Limits slots) {
         this.service = service;
         this.store = service.store().planChanges();
         this.replay = replay;
         this.window = window;
+        this.slots = new ReportSlots(slots);
     }
 
     /** Edits an unguarded plan's limits at once; a guarded plan's are refused (409) with the way to request them. */
@@ -82,7 +92,7 @@ public final class PlanChanges {
                         + ") wait for a second person's approval: " + why,
                 opened.tenant(),
                 CatalogJson.planChange(opened));
-        return withReport(who, scope, opened, target);
+        return withReport(who, scope, opened, target, false);
     }
 
     /** Computes a pending request's report again on its stored limits (one opened while the audit was away). */
@@ -90,7 +100,7 @@ public final class PlanChanges {
         TenantScope scope = service.tenants(who, "plan:change");
         PlanChangeRequest r = pending(scope, id);
         PlanChangeStore.Target target = CatalogService.refusing(() -> store.target(scope, r.planId()));
-        return withReport(who, scope, r, target);
+        return withReport(who, scope, r, target, true);
     }
 
     public PlanChangeRequest show(AdmittedCall who, long id) {
@@ -173,13 +183,23 @@ public final class PlanChanges {
         return decided;
     }
 
+    /**
+     * @param asked whether computing the report is what the caller asked for (a busy answer is then 429); when it
+     *     only follows the opening, the request stays without a report, to be computed later
+     */
     private PlanChangeRequest withReport(
-            AdmittedCall who, TenantScope scope, PlanChangeRequest r, PlanChangeStore.Target target) {
+            AdmittedCall who, TenantScope scope, PlanChangeRequest r, PlanChangeStore.Target target, boolean asked) {
         Instant to = now();
         PlanChangeReport report;
-        try {
+        try (ReportSlots.Slot slot = slots.take(r.id(), r.tenant())) {
             report = replay.replay(
                     target.plan(), r.limits(), r.operationLimits(), target.subscriptions(), to.minus(window), to);
+        } catch (ReportSlots.Busy e) {
+            LOG.warn("plan-change request {}: report not computed now: {}", r.id(), e.getMessage());
+            if (asked) {
+                throw new OperationRefused(429, e.getMessage());
+            }
+            return r;
         } catch (SQLException | RuntimeException e) {
             LOG.warn("plan-change request {}: the replay report could not be computed: {}", r.id(), e.getMessage());
             return r;

@@ -140,18 +140,43 @@ public final class ApiKeyAdmin {
         return created;
     }
 
-    /** A successor with the same owner, tenant, rights and tier; the old key keeps working for {@code grace}. */
+    /**
+     * A successor with the same owner, tenant, rights, tier and end; the old key keeps working for {@code grace} (never
+     * past its own end). Refused (409) for a key that is revoked, expired or rotated out already; a key carrying the
+     * bank's grant (roles, scopes, tier) is rotated only by a caller acting for every tenant, as only such a caller
+     * grants one.
+     */
     public Rotated rotate(AdmittedCall who, String keyId, Duration grace, String reason) {
-        ApiKey key = visible(tenants(who, "apikey:rotate"), keyId);
+        TenantScope scope = tenants(who, "apikey:rotate");
+        ApiKey key = visible(scope, keyId);
         if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
             throw new OperationRefused(
                     400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
         }
+        requireGrantScope(scope, key);
         requested(who, "rotate", "apikeys/" + key.keyId(), key.tenant());
-        ApiKeyService.Created created = available(() -> keys.orElseThrow().rotate(key.keyId(), grace));
+        Instant until = keys.orElseThrow().now().plus(grace);
+        ApiKeyService.Created created = available(() -> store().rotate(keys.orElseThrow(), key.keyId(), until));
         changed.accept(key.keyId());
         done(who, "rotate", created.key(), reason);
-        return new Rotated(created, Instant.now().plus(grace));
+        return new Rotated(
+                created, key.expiresAt().filter(e -> e.isBefore(until)).orElse(until));
+    }
+
+    /**
+     * Refused (403) when {@code key} carries the bank's grant (roles, scopes or a tier of its own) and {@code scope} is
+     * not every tenant's: deriving a key from it is granting it again.
+     */
+    public static void requireGrantScope(TenantScope scope, ApiKey key) {
+        if (!scope.all()
+                && (!key.roles().isEmpty()
+                        || !key.scopes().isEmpty()
+                        || key.ownTier().isPresent())) {
+            throw new OperationRefused(
+                    403,
+                    "API key " + key.keyId() + " carries roles, scopes or a tier granted by the bank: only a caller "
+                            + "with apikey:rotate at system scope rotates it");
+        }
     }
 
     public Revoked revoke(AdmittedCall who, String keyId, String reason) {
@@ -294,6 +319,10 @@ public final class ApiKeyAdmin {
         } catch (ApiKeyStore.UnavailableException e) {
             LOG.warn("API key store unavailable: {}", e.getMessage());
             throw new OperationRefused(503, "the API key database is unavailable; nothing was changed");
+        } catch (ApiKeyService.NotRotatable e) {
+            throw new OperationRefused(409, e.getMessage());
+        } catch (java.util.NoSuchElementException e) {
+            throw new OperationRefused(404, e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new OperationRefused(400, e.getMessage());
         }

@@ -1,7 +1,6 @@
 package io.meshguard.catalog.apikey;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -109,16 +108,33 @@ public final class ApiKeyService {
     }
 
     /**
-     * The successor of {@code old} (same owner, tenant, rights and tier; the predecessor's end if still ahead), minted
-     * but not stored.
+     * A key that may not be rotated: expired, revoked, or rotated out already (it has a successor, live or revoked). A
+     * rotation renews the secret of a live grant; it never revives one that ended or starts a second line from it.
+     */
+    public static final class NotRotatable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public NotRotatable(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The successor of {@code old} (same owner, tenant, rights, tier and end), minted but not stored. Whether {@code
+     * old} was rotated out already is the store's to say ({@link JdbcApiKeyStore#rotate}).
      *
-     * @throws IllegalArgumentException when {@code old} is revoked
+     * @throws NotRotatable when {@code old} is revoked or expired
      */
     public Minted successor(ApiKey old) {
         Instant now = clock.instant();
         if (old.revoked(now)) {
-            throw new IllegalArgumentException("API key " + old.keyId() + " is revoked; create a new one instead");
+            throw new NotRotatable("API key " + old.keyId() + " is revoked: it cannot be rotated; ask for a new key");
         }
+        if (old.expired(now)) {
+            throw new NotRotatable("API key " + old.keyId() + " expired at "
+                    + old.expiresAt().orElseThrow() + ": it cannot be rotated; ask for a new key");
+        }
+        // the predecessor's end, unchanged: a rotation renews the secret, never the term the key was granted for
         return mint(
                 old.name(),
                 old.owner(),
@@ -126,22 +142,18 @@ public final class ApiKeyService {
                 old.roles(),
                 old.scopes(),
                 old.tier(),
-                old.expiresAt().filter(e -> e.isAfter(now)),
+                old.expiresAt(),
                 Optional.of(old.keyId()));
     }
 
     /**
-     * A new key with the same owner, tenant, rights and tier; the old one keeps working for {@code grace} so clients
-     * can switch, then expires.
+     * A new key with the same owner, tenant, rights, tier and end; the old one keeps working for {@code grace} (never
+     * past its own end) so clients can switch.
+     *
+     * @throws NotRotatable when the key is revoked, expired or rotated out already
      */
-    public Created rotate(String keyId, Duration grace) throws ApiKeyStore.UnavailableException {
-        ApiKey old = store.find(keyId)
-                .map(ApiKeyStore.Stored::key)
-                .orElseThrow(() -> new IllegalArgumentException("no API key " + keyId));
-        Minted next = successor(old);
-        store.insert(next.created().key(), next.secretHash());
-        store.expire(keyId, clock.instant().plus(grace));
-        return next.created();
+    public Created rotate(String keyId, java.time.Duration grace) throws ApiKeyStore.UnavailableException {
+        return store.rotate(this, keyId, clock.instant().plus(grace));
     }
 
     public boolean revoke(String keyId) throws ApiKeyStore.UnavailableException {

@@ -32,6 +32,16 @@ public interface ApiKeyStore {
     List<ApiKey> list(boolean includeRevoked) throws UnavailableException;
 
     /**
+     * Rotates {@code keyId} as one step: checks it ({@link ApiKeyService#successor}; not rotated out already), stores
+     * its successor and moves its own end to {@code predecessorUntil} (never later).
+     *
+     * @throws ApiKeyService.NotRotatable when the key is revoked, expired or rotated out already
+     * @throws java.util.NoSuchElementException when there is no such key
+     */
+    ApiKeyService.Created rotate(ApiKeyService keys, String keyId, Instant predecessorUntil)
+            throws UnavailableException;
+
+    /**
      * Uses of one key counted since the last write.
      *
      * @param lastUsed when the newest of them was authenticated (not when they are written)

@@ -81,6 +81,20 @@ public final class InMemoryApiKeyStore implements ApiKeyStore {
     }
 
     @Override
+    public synchronized ApiKeyService.Created rotate(ApiKeyService service, String keyId, Instant predecessorUntil) {
+        ApiKey old = find(keyId)
+                .map(Stored::key)
+                .orElseThrow(() -> new java.util.NoSuchElementException("no API key " + keyId));
+        ApiKeyService.Minted next = service.successor(old);
+        if (keys.values().stream().anyMatch(s -> s.key().rotatedFrom().equals(Optional.of(keyId)))) {
+            throw new ApiKeyService.NotRotatable("API key " + keyId + " was rotated out already");
+        }
+        insert(next.created().key(), next.secretHash());
+        expire(keyId, predecessorUntil);
+        return next.created();
+    }
+
+    @Override
     public List<ApiKey> list(boolean includeRevoked) {
         List<ApiKey> out = new ArrayList<>();
         keys.values().forEach(s -> {

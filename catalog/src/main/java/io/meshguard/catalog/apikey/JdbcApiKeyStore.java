@@ -22,6 +22,11 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
             "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "
                     + "expires_at, revoked_at, rotated_from, last_used_at, use_count";
     private static final String REVOKE = "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL";
+    private static final String REVOKE_PREDECESSORS = "WITH RECURSIVE line(key_id, rotated_from) AS ("
+            + "SELECT key_id, rotated_from FROM api_keys WHERE key_id = ? UNION "
+            + "SELECT k.key_id, k.rotated_from FROM api_keys k JOIN line l ON k.key_id = l.rotated_from) "
+            + "UPDATE api_keys SET revoked_at = ? WHERE key_id IN (SELECT rotated_from FROM line) "
+            + "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)";
     private static final String EXPIRE =
             "UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, ?), ?) WHERE key_id = ?";
     private final DataSource dataSource;
@@ -91,9 +96,73 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
         }
     }
 
-    /** {@link #revoke(String, Instant)} on {@code c}, inside the caller's transaction. */
+    /**
+     * Rotates {@code keyId} in one transaction: the key is locked, checked ({@link ApiKeyService#successor}: not
+     * revoked, not expired; here: not rotated out already), its successor inserted and its own end moved to {@code
+     * predecessorUntil}. Two rotations of one key run one after the other, and the second is refused.
+     *
+     * @throws ApiKeyService.NotRotatable when the key is revoked, expired or rotated out
+     * @throws java.util.NoSuchElementException when there is no such key
+     */
+    @Override
+    public ApiKeyService.Created rotate(ApiKeyService keys, String keyId, Instant predecessorUntil)
+            throws UnavailableException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                ApiKeyService.Minted next = rotate(c, keys, keyId, predecessorUntil);
+                c.commit();
+                return next.created();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new UnavailableException("API key rotation failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #rotate(ApiKeyService, String, Instant)} on {@code c}, inside the caller's transaction. */
+    public ApiKeyService.Minted rotate(Connection c, ApiKeyService keys, String keyId, Instant predecessorUntil)
+            throws SQLException {
+        ApiKey old = find(c, keyId).orElseThrow(() -> new java.util.NoSuchElementException("no API key " + keyId));
+        ApiKeyService.Minted next = keys.successor(old);
+        Optional<String> successor = successorOf(c, keyId);
+        if (successor.isPresent()) {
+            // one line per grant: a rotated key's successor is the only key that may be rotated next, and a revoked
+            // successor ends the line (rotating the predecessor again would undo the revocation)
+            throw new ApiKeyService.NotRotatable("API key " + keyId + " was rotated out already (its successor is "
+                    + successor.get() + "): rotate the successor, or ask for a new key");
+        }
+        insert(c, next.created().key(), next.secretHash());
+        expire(c, keyId, predecessorUntil);
+        return next;
+    }
+
+    private static Optional<String> successorOf(Connection c, String keyId) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT key_id FROM api_keys WHERE rotated_from = ? ORDER BY created_at DESC LIMIT 1")) {
+            s.setString(1, keyId);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * {@link #revoke(String, Instant)} on {@code c}, inside the caller's transaction. The key's predecessors still in
+     * their rotation overlap are revoked with it: they work only so that clients can switch to this key, and a
+     * revoked grant must not live on in them.
+     */
     public boolean revoke(Connection c, String keyId, Instant at) throws SQLException {
-        return update(c, REVOKE, at, keyId);
+        boolean revoked = update(c, REVOKE, at, keyId);
+        try (PreparedStatement s = c.prepareStatement(REVOKE_PREDECESSORS)) {
+            s.setString(1, keyId);
+            s.setTimestamp(2, Timestamp.from(at));
+            s.setTimestamp(3, Timestamp.from(at));
+            s.executeUpdate();
+        }
+        return revoked;
     }
 
     /** {@link #expire(String, Instant)} on {@code c}, inside the caller's transaction. */
@@ -103,7 +172,19 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
 
     @Override
     public boolean revoke(String keyId, Instant at) throws UnavailableException {
-        return update(REVOKE, at, keyId);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                boolean revoked = revoke(c, keyId, at);
+                c.commit();
+                return revoked;
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new UnavailableException("API key revocation failed: " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -183,6 +183,35 @@ class ApplicationKeysTest {
     }
 
     @Test
+    void rotate_ofAKeyExpiredInTheKeyStore_refused409_andNoSuccessorKey() {
+        String app = application("expired-key");
+        String keyId = keys.issue(cora(), app, "test").key().keyId();
+        PG.dsl().execute("update api_keys set expires_at = now() - interval '1 minute' where key_id = ?", keyId);
+
+        assertThatThrownBy(() -> keys.rotate(cora(), keyId, Duration.ofHours(1), "test"))
+                .isInstanceOfSatisfying(
+                        OperationRefused.class, e -> assertThat(e.status()).isEqualTo(409));
+        assertThat(count("select count(*) from api_keys where rotated_from = '" + keyId + "'"))
+                .isZero();
+    }
+
+    @Test
+    void rotate_ofAnExpiredCredential_refused409_andNoSuccessorKey() {
+        String app = application("expired-credential");
+        String keyId = keys.issue(cora(), app, "test").key().keyId();
+        PG.dsl()
+                .execute(
+                        "update credential set expires_at = now() - interval '1 minute' where kind = 'apikey' and id = ?",
+                        keyId);
+
+        assertThatThrownBy(() -> keys.rotate(cora(), keyId, Duration.ofHours(1), "test"))
+                .isInstanceOfSatisfying(
+                        OperationRefused.class, e -> assertThat(e.status()).isEqualTo(409));
+        assertThat(count("select count(*) from api_keys where rotated_from = '" + keyId + "'"))
+                .isZero();
+    }
+
+    @Test
     void rotate_bindsTheSuccessor_andKeepsThePredecessorForTheOverlap() {
         String app = application("rotating");
         String keyId = keys.issue(cora(), app, "test").key().keyId();

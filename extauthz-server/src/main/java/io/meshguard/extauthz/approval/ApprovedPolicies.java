@@ -92,20 +92,50 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
         }
     }
 
+    /**
+     * An approval is of a transition, to the bundle it names from the one before: only the newest approval of the
+     * policy is enforceable. A bundle approved once and replaced by a later approval is not enforced again (whoever
+     * can edit the files would otherwise put back what the security team replaced, alone); going back to it is a new
+     * request, whose approval makes it the newest again. Newest is by request: a policy has one pending request at a
+     * time (a newer one voids it), so approvals come in request order whatever the deciding replicas' clocks say.
+     */
     private Optional<String> refusal(String digest) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps =
-                        c.prepareStatement("select request_id from approved_policy where policy = ? and digest = ?")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "select digest from approved_policy where policy = ?" + " order by request_id desc limit 1")) {
             ps.setString(1, policy);
-            ps.setString(2, digest);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next()
-                        ? Optional.empty()
-                        : Optional.of("not approved: no approval names digest " + digest
-                                + " (policy.require_approval; request it with `meshguard policy requests open`)");
+                if (!rs.next()) {
+                    return Optional.of("not approved: no approval names digest " + digest
+                            + " (policy.require_approval; request it with `meshguard policy requests open`)");
+                }
+                String newest = rs.getString(1);
+                if (newest.equals(digest)) {
+                    return Optional.empty();
+                }
+                return Optional.of(
+                        approvedOnce(c, digest)
+                                ? "not approved: digest " + digest
+                                        + " was approved once but a newer approval replaced it"
+                                        + " (digest " + newest + "); going back to it is a new request"
+                                        + " (`meshguard policy requests open`)"
+                                : "not approved: no approval names digest " + digest + " (the newest approved is "
+                                        + newest
+                                        + "; policy.require_approval; request it with `meshguard policy requests open`)");
             }
         } catch (SQLException e) {
             return Optional.of("approval of digest " + digest + " cannot be confirmed (" + e.getMessage() + ")");
+        }
+    }
+
+    private boolean approvedOnce(Connection c, String digest) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement("select 1 from approved_policy where policy = ? and digest = ?")) {
+            ps.setString(1, policy);
+            ps.setString(2, digest);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
         }
     }
 

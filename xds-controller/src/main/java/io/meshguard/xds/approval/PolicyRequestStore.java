@@ -122,11 +122,15 @@ public final class PolicyRequestStore {
                 .orElseThrow(() -> new IllegalStateException("no policy request " + id));
     }
 
-    /** The newest approved bundle of {@code policy}: what the next request is diffed against. */
+    /**
+     * The newest approved bundle of {@code policy}: what the next request is diffed against, and the one bundle
+     * extauthz enforces under {@code policy.require_approval} (an approval supersedes the older ones). Newest by
+     * request: one request is pending at a time, so approvals come in request order.
+     */
     public Optional<Approved> latestApproved(String policy) {
         String sql = "select a.digest, a.request_id, a.approved_by, a.approved_at, r.files::text from approved_policy a"
-                + " join policy_request r on r.id = a.request_id where a.policy = ? order by a.approved_at desc,"
-                + " a.request_id desc limit 1";
+                + " join policy_request r on r.id = a.request_id where a.policy = ? order by a.request_id desc"
+                + " limit 1";
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, policy);

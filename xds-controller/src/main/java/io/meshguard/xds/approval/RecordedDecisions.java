@@ -10,9 +10,11 @@ import io.meshguard.authz.replay.RecordedRowCheck;
 import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.catalog.SubscriptionUsage;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -33,8 +35,15 @@ public final class RecordedDecisions {
      */
     public static final int BATCH = 1000;
 
+    /**
+     * How long one statement of a plan's read (a {@code FETCH}) may run before PostgreSQL cuts it: a report that has to
+     * wait that long for 1,000 rows of one plan is refused rather than left holding its connection.
+     */
+    public static final Duration PLAN_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+
     private final AuditReader reader;
     private final int batch;
+    private final Duration planStatementTimeout;
 
     public RecordedDecisions(AuditReader reader) {
         this(reader, BATCH);
@@ -42,11 +51,20 @@ public final class RecordedDecisions {
 
     /** @param batch rows fetched per round trip (tests make a window span several) */
     public RecordedDecisions(AuditReader reader, int batch) {
+        this(reader, batch, PLAN_STATEMENT_TIMEOUT);
+    }
+
+    /** @param planStatementTimeout how long one statement of a plan's read may run */
+    public RecordedDecisions(AuditReader reader, int batch, Duration planStatementTimeout) {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         }
+        if (planStatementTimeout.isNegative() || planStatementTimeout.isZero()) {
+            throw new IllegalArgumentException("the statement timeout must be positive, got " + planStatementTimeout);
+        }
         this.reader = reader;
         this.batch = batch;
+        this.planStatementTimeout = planStatementTimeout;
     }
 
     /** Streams the decisions recorded in {@code from .. to} through {@code draft}. */
@@ -61,13 +79,22 @@ public final class RecordedDecisions {
     public ImpactReport replay(Function<RecordedDecision, ReplayOutcome> decide, Instant from, Instant to)
             throws SQLException {
         ImpactReport report = new ImpactReport();
-        read(from, to, report, s -> true, r -> true, recorded -> report.add(recorded, decide.apply(recorded)));
+        read(
+                from,
+                to,
+                Optional.empty(),
+                report,
+                s -> true,
+                r -> true,
+                recorded -> report.add(recorded, decide.apply(recorded)));
         return report;
     }
 
     /**
      * Streams the decisions recorded in {@code from .. to}, in recorded order, through a plan change's counters; only
-     * the plan's decisions are counted in the report.
+     * the plan's decisions are counted in the report. PostgreSQL chooses the rows of the plan's subscriptions (V68's
+     * index), so the read costs what the plan's calls cost, not the window's; a subscription that has moved to another
+     * plan is no longer the plan's, and its rows are not read (a change of this plan's limits no longer decides them).
      */
     public ImpactReport replay(PlanReplay plan, Instant from, Instant to) throws SQLException {
         ImpactReport report = new ImpactReport();
@@ -75,6 +102,7 @@ public final class RecordedDecisions {
         read(
                 from,
                 to,
+                Optional.of(plan.subscriptions()),
                 report,
                 subscription -> subscription.filter(plan::onPlan).isPresent(),
                 plan::concerns,
@@ -90,42 +118,44 @@ public final class RecordedDecisions {
     private void read(
             Instant from,
             Instant to,
+            Optional<Set<String>> subscriptions,
             ImpactReport report,
             Predicate<Optional<String>> unreadableCounts,
             Predicate<RecordedDecision> concerns,
             Consumer<RecordedDecision> replay)
             throws SQLException {
-        reader.decisionRows(
-                from,
-                to,
-                List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL),
-                batch,
-                (requestId, at, row, details) -> {
-                    String json = details.get(0);
-                    Optional<String> subscription = Optional.ofNullable(details.get(1));
-                    if (json == null) {
-                        if (unreadableCounts.test(subscription)) {
-                            report.notReplayable("recorded without replay facts");
-                        }
-                        return;
-                    }
-                    RecordedDecision recorded;
-                    try {
-                        recorded = RecordedDecision.fromJson(json, requestId, at, subscription);
-                    } catch (IllegalArgumentException e) {
-                        if (unreadableCounts.test(subscription)) {
-                            report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
-                        }
-                        return;
-                    }
-                    if (!concerns.test(recorded)) {
-                        return;
-                    }
-                    // facts that disagree with their own row's columns were edited: named, never replayed
-                    if (report.agrees(recorded, columns(row))) {
-                        replay.accept(recorded);
-                    }
-                });
+        List<String> keys = List.of(RecordedDecision.AUDIT_DETAIL, SubscriptionUsage.AUDIT_DETAIL);
+        AuditReader.DecisionRowConsumer each = (requestId, at, row, details) -> {
+            String json = details.get(0);
+            Optional<String> subscription = Optional.ofNullable(details.get(1));
+            if (json == null) {
+                if (unreadableCounts.test(subscription)) {
+                    report.notReplayable("recorded without replay facts");
+                }
+                return;
+            }
+            RecordedDecision recorded;
+            try {
+                recorded = RecordedDecision.fromJson(json, requestId, at, subscription);
+            } catch (IllegalArgumentException e) {
+                if (unreadableCounts.test(subscription)) {
+                    report.notReplayable("unreadable replay facts (" + e.getMessage() + ")");
+                }
+                return;
+            }
+            if (!concerns.test(recorded)) {
+                return;
+            }
+            // facts that disagree with their own row's columns were edited: named, never replayed
+            if (report.agrees(recorded, columns(row))) {
+                replay.accept(recorded);
+            }
+        };
+        if (subscriptions.isPresent()) {
+            reader.decisionRowsOf(subscriptions.get(), from, to, keys, batch, planStatementTimeout, each);
+        } else {
+            reader.decisionRows(from, to, keys, batch, each);
+        }
     }
 
     private static RecordedRowCheck.Columns columns(AuditReader.DecisionColumns c) {
