@@ -69,7 +69,13 @@ class ReleaseAssemblyTest {
                 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                         + "\"digest\":\"" + digest + "\",\"size\":512}]}");
         Files.writeString(layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-        run(List.of("tar", "-C", layout.toString(), "-cf", dir.resolve("image.tar").toString(), "index.json",
+        run(List.of(
+                "tar",
+                "-C",
+                layout.toString(),
+                "-cf",
+                dir.resolve("image.tar").toString(),
+                "index.json",
                 "oci-layout"));
         Files.writeString(
                 dir.resolve("image-packages.tsv"),
@@ -122,9 +128,7 @@ class ReleaseAssemblyTest {
         List<String> covered = new ArrayList<>();
         for (String line : Files.readAllLines(out.resolve("SHA256SUMS"))) {
             String[] parts = line.split(" {2}", 2);
-            assertThat(parts[0])
-                    .as(parts[1])
-                    .isEqualTo(sha256(Files.readAllBytes(out.resolve(parts[1]))));
+            assertThat(parts[0]).as(parts[1]).isEqualTo(sha256(Files.readAllBytes(out.resolve(parts[1]))));
             covered.add(parts[1]);
         }
         assertThat(covered)
@@ -137,7 +141,8 @@ class ReleaseAssemblyTest {
         assertThat(assemble(dir.resolve("image.tar")).exit()).isZero();
 
         List<String> images = new ArrayList<>();
-        for (String manifest : ARTEFACTS.stream().filter(a -> a.startsWith("manifests/")).toList()) {
+        for (String manifest :
+                ARTEFACTS.stream().filter(a -> a.startsWith("manifests/")).toList()) {
             Files.readAllLines(out.resolve(manifest)).stream()
                     .map(String::trim)
                     .filter(l -> l.startsWith("image:") && l.contains("meshguard"))
@@ -220,17 +225,28 @@ class ReleaseAssemblyTest {
         return run(List.of(
                 "bash",
                 RepoPaths.root().resolve("scripts/release-assemble").toString(),
-                "--version", VERSION,
-                "--commit", COMMIT,
-                "--tag", "v" + VERSION,
-                "--jar", dir.resolve("meshguard.jar").toString(),
-                "--image", image.toString(),
-                "--packages", dir.resolve("image-packages.tsv").toString(),
-                "--bom-json", dir.resolve("bom.json").toString(),
-                "--bom-xml", dir.resolve("bom.xml").toString(),
-                "--changelog", changelog.toString(),
-                "--java-home", System.getProperty("java.home"),
-                "--out", out.toString()));
+                "--version",
+                VERSION,
+                "--commit",
+                COMMIT,
+                "--tag",
+                "v" + VERSION,
+                "--jar",
+                dir.resolve("meshguard.jar").toString(),
+                "--image",
+                image.toString(),
+                "--packages",
+                dir.resolve("image-packages.tsv").toString(),
+                "--bom-json",
+                dir.resolve("bom.json").toString(),
+                "--bom-xml",
+                dir.resolve("bom.xml").toString(),
+                "--changelog",
+                changelog.toString(),
+                "--java-home",
+                System.getProperty("java.home"),
+                "--out",
+                out.toString()));
     }
 
     private record Result(int exit, String output) {}

@@ -802,6 +802,7 @@ class PostgresStoreTest {
     void revisionStoredWithoutNotify_isServedByTheReconcile() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
+        Revision stored = revisions.append("local", sample().slice("local"), "alice", "stored");
         try (XdsCore replica = core(revisions);
                 RevisionListener listener = new RevisionListener(
                                 ds,
@@ -814,10 +815,12 @@ class PostgresStoreTest {
             long id;
             try (Connection c = ds.getConnection();
                     var ps = c.prepareStatement("""
-                    insert into config_revision (group_id, created_by, reason, content)
-                    values ((select id from gateway_group where name = 'local'), 'restore', 'no notify', ?::jsonb)
+                    insert into config_revision
+                        (group_id, created_by, reason, content, upstream_chunks, route_chunks, api_chunks)
+                    select group_id, 'restore', 'no notify', content, upstream_chunks, route_chunks, api_chunks
+                    from config_revision where id = ?
                     returning id""")) {
-                ps.setString(1, io.meshguard.xds.model.ConfigJson.write(sample().slice("local")));
+                ps.setLong(1, stored.id());
                 try (var rs = ps.executeQuery()) {
                     rs.next();
                     id = rs.getLong(1);
