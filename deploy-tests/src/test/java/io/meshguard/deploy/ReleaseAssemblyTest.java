@@ -159,7 +159,7 @@ class ReleaseAssemblyTest {
         assertThat(assemble(dir.resolve("image.tar")).exit()).isZero();
 
         assertThat(Files.readString(out.resolve("RELEASE-NOTES.md")))
-                .isEqualTo("## [" + VERSION + "] - 2026-11-28\n\n### Added\n\n- the first release candidate\n\n");
+                .isEqualTo("## [" + VERSION + "] - 2026-11-28\n\n### Added\n\n- the first release candidate\n");
     }
 
     @Test
