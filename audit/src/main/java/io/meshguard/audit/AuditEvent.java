@@ -28,7 +28,7 @@ import java.util.UUID;
  * <p>Build with {@link #builder(AuditKind)}; the event id is a UUIDv7 derived from {@code occurredAt} unless set.
  */
 public final class AuditEvent {
-    /** Column widths of {@code audit_event} (db/V1__audit_event.sql). */
+    /** Column widths of {@code audit_event} (db's V1__baseline.sql). */
     static final int REQUEST_ID_MAX = 128;
 
     static final int TRACE_ID_MAX = 32;

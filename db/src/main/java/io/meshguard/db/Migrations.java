@@ -18,6 +18,12 @@ public final class Migrations {
     /** Where the scripts live on the classpath. */
     public static final String LOCATION = "classpath:db/migration";
 
+    /**
+     * The description Flyway records for {@code V1__baseline.sql}, the 1.0 schema whole. A database whose version 1
+     * says anything else was migrated by a build from before 1.0, whose history the baseline replaced.
+     */
+    static final String BASELINE = "baseline";
+
     private Migrations() {}
 
     /**
@@ -26,7 +32,9 @@ public final class Migrations {
      * script was changed since it ran.
      */
     public static MigrationResult apply(DataSource dataSource) {
-        MigrateResult result = flyway(dataSource).migrate();
+        Flyway flyway = flyway(dataSource);
+        refuseHistoryBeforeBaseline(flyway);
+        MigrateResult result = flyway.migrate();
         Optional<String> before = Optional.ofNullable(result.initialSchemaVersion);
         String after = Optional.ofNullable(result.targetSchemaVersion)
                 .or(() -> before)
@@ -65,6 +73,24 @@ public final class Migrations {
                     + " docs/install.md section 3)");
         }
         return current;
+    }
+
+    /**
+     * Fails when the database was migrated by a build from before 1.0: its version 1 is another script, and
+     * reconciling that history is not supported (no installation of it exists outside development). Flyway alone
+     * would say only that a checksum differs.
+     */
+    private static void refuseHistoryBeforeBaseline(Flyway flyway) {
+        for (MigrationInfo applied : flyway.info().applied()) {
+            if (applied.getVersion() != null
+                    && applied.getVersion().getVersion().equals("1")
+                    && !applied.getDescription().equals(BASELINE)) {
+                throw new IllegalStateException("the database's schema was created by a meshguard build from before"
+                        + " 1.0 (version 1 is '" + applied.getDescription() + "', not the 1.0 " + BASELINE
+                        + "); such a database cannot be upgraded: create an empty database and run `meshguard db"
+                        + " migrate` on it (db/README.md, \"The baseline\")");
+            }
+        }
     }
 
     private static Flyway flyway(DataSource dataSource) {

@@ -45,12 +45,10 @@ public final class ApiUsageReport {
             + "   from calls group by api, version),"
             // what the gateways serve: each group's newest revision (a rollback is a new revision), not the draft
             // tables (api, api_version), which may hold an unpublished change or the state before a rollback
-            + " served as (select r.id, r.content, r.api_chunks from config_revision r"
+            + " served as (select r.id, r.api_chunks from config_revision r"
             + "   where r.id in (select max(id) from config_revision group by group_id)),"
-            // a revision's APIs: parts named through its chunks (V78), or in its content (written before)
-            + " served_apis as (select s.id, a from served s,"
-            + "   jsonb_array_elements(coalesce(s.content::jsonb->'apis', '[]'::jsonb)) a"
-            + "   union all select s.id, p.content::jsonb from served s"
+            // a revision's APIs: the parts named through its chunks
+            + " served_apis as (select s.id, p.content::jsonb as a from served s"
             + "   cross join unnest(s.api_chunks) as c(digest)"
             + "   join config_revision_chunk k on k.digest = c.digest"
             + "   cross join unnest(k.parts) as kp(digest)"

@@ -39,27 +39,21 @@ class ApiUsageReportTest {
             s.execute("insert into api_version (api_id, version, status) select id, 'v1', 'sunset' from api"
                     + " where name = 'payments'");
             s.execute("insert into gateway_group (name, environment) values ('edge', 'prod'), ('back', 'prod')");
-            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
-                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": [{\"version\": \"v1\", \"status\": \"sunset\"}]}]}'"
-                    + " from gateway_group where name = 'edge'");
-            s.execute(
-                    "insert into config_revision (group_id, created_by, reason, content) select id, 'ops', 'rollback', '"
-                            + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
+            revision(
+                    s,
+                    "edge",
+                    "publish",
+                    "{\"name\": \"payments\", \"versions\": [{\"version\": \"v1\", \"status\": \"sunset\"}]}");
+            revision(
+                    s,
+                    "edge",
+                    "rollback",
+                    "{\"name\": \"payments\", \"versions\": ["
                             + "{\"version\": \"v2\", \"status\": \"active\"},"
                             + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2027-01-01T00:00:00Z\","
                             + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"},"
-                            + "{\"version\": \"v0\", \"status\": \"retired\"}]}]}'"
-                            + " from gateway_group where name = 'edge'");
-            // as the controller stores a revision since V78: its APIs are parts, named through a chunk
-            String orders = "'{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}'";
-            String digest = "sha256(convert_to(" + orders + ", 'UTF8'))";
-            s.execute("insert into config_revision_part (digest, content) values (" + digest + ", " + orders + ")");
-            s.execute("insert into config_revision_chunk (digest, parts)"
-                    + " values (config_revision_chunk_digest(array[" + digest + "]), array[" + digest + "])");
-            s.execute("insert into config_revision (group_id, created_by, content, upstream_chunks, route_chunks,"
-                    + " api_chunks) select id, 'ops', '{\"groups\": []}', '{}', '{}',"
-                    + " array[config_revision_chunk_digest(array[" + digest + "])] from gateway_group"
-                    + " where name = 'back'");
+                            + "{\"version\": \"v0\", \"status\": \"retired\"}]}");
+            revision(s, "back", "publish", "{\"name\": \"orders\", \"versions\": [{\"version\": \"v1\"}]}");
         }
         List<AuditEvent> rows = new ArrayList<>();
         int second = 0;
@@ -181,5 +175,25 @@ class ApiUsageReportTest {
         assertThatThrownBy(() -> new ApiUsageReport(PG.dataSource()).report(T0, T0, Optional.empty(), 3))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("must be after");
+    }
+
+    /** A revision of {@code group} as the controller stores one: its APIs are parts, named through a chunk. */
+    private static void revision(java.sql.Statement s, String group, String reason, String... apis)
+            throws java.sql.SQLException {
+        List<String> digests = new ArrayList<>();
+        for (String api : apis) {
+            String literal = "'" + api + "'";
+            String digest = "sha256(convert_to(" + literal + ", 'UTF8'))";
+            s.execute("insert into config_revision_part (digest, content) values (" + digest + ", " + literal
+                    + ") on conflict do nothing");
+            digests.add(digest);
+        }
+        String parts = "array[" + String.join(", ", digests) + "]::bytea[]";
+        s.execute("insert into config_revision_chunk (digest, parts) values (config_revision_chunk_digest(" + parts
+                + "), " + parts + ") on conflict do nothing");
+        s.execute("insert into config_revision (group_id, created_by, reason, content, upstream_chunks, route_chunks,"
+                + " api_chunks) select id, 'ops', '" + reason + "', '{\"groups\": []}', '{}', '{}',"
+                + " array[config_revision_chunk_digest(" + parts + ")] from gateway_group where name = '" + group
+                + "'");
     }
 }

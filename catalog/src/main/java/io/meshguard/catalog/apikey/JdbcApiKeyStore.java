@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
-/** {@link ApiKeyStore} on the {@code api_keys} table (migration {@code V10__api_keys.sql}). */
+/** {@link ApiKeyStore} on the {@code api_keys} table (created by {@code db}'s {@code V1__baseline.sql}). */
 public final class JdbcApiKeyStore implements ApiKeyStore {
     private static final String COLUMNS =
             "key_id, secret_sha256, name, owner, tenant, roles, scopes, tier, created_at, "

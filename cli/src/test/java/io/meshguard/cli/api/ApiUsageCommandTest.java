@@ -37,11 +37,19 @@ class ApiUsageCommandTest {
                 var s = c.createStatement()) {
             // what the gateways serve: the group's published revision (api usage does not read the draft)
             s.execute("insert into gateway_group (name, environment) values ('edge', 'prod')");
-            s.execute("insert into config_revision (group_id, created_by, content) select id, 'ops', '"
-                    + "{\"apis\": [{\"name\": \"payments\", \"versions\": ["
+            // as the controller stores it: the API a part, named through a chunk
+            String api = "'{\"name\": \"payments\", \"versions\": ["
                     + "{\"version\": \"v2\", \"status\": \"active\"},"
                     + "{\"version\": \"v1\", \"status\": \"deprecated\", \"deprecated_at\": \"2026-01-01T00:00:00Z\","
-                    + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"}]}]}' from gateway_group");
+                    + " \"sunset_at\": \"" + SUNSET + "\", \"successor\": \"v2\"}]}'";
+            String parts = "array[sha256(convert_to(" + api + ", 'UTF8'))]::bytea[]";
+            s.execute("insert into config_revision_part (digest, content) values (sha256(convert_to(" + api
+                    + ", 'UTF8')), " + api + ")");
+            s.execute("insert into config_revision_chunk (digest, parts) values (config_revision_chunk_digest(" + parts
+                    + "), " + parts + ")");
+            s.execute("insert into config_revision (group_id, created_by, content, upstream_chunks, route_chunks,"
+                    + " api_chunks) select id, 'ops', '{\"groups\": []}', '{}', '{}', array[config_revision_chunk_digest("
+                    + parts + ")] from gateway_group");
         }
         List<AuditEvent> rows = new ArrayList<>();
         for (int i = 0; i < 4; i++) {

@@ -26,11 +26,11 @@ import javax.sql.DataSource;
  * {@code NOTIFY meshguard_xds_publish} in the same transaction, so other replicas serve it as soon as it commits.
  *
  * <p>A revision keeps its group in {@code content} and names its upstreams, routes and APIs by the SHA-256 of their
- * JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it (V75), through
- * chunks: runs of part digests, each stored once in {@code config_revision_chunk} under the digest of the run (V77,
- * APIs since V78). A publish writes the objects it changed, the chunks holding them and a digest per chunk, not the
- * group's whole document nor a digest per object. Revisions written before V78 keep their APIs in {@code content},
- * before V77 name each part, before V75 hold everything in {@code content}; all are read as they are.
+ * JSON, each stored once in {@code config_revision_part} and shared by the revisions that hold it, through chunks:
+ * runs of part digests, each stored once in {@code config_revision_chunk} under the digest of the run. A publish
+ * writes the objects it changed, the chunks holding them and a digest per chunk, not the group's whole document nor
+ * a digest per object. A row that names its objects any other way (the schema still admits the layouts of builds
+ * from before 1.0) is refused, not served: this store never writes one.
  */
 public final class PgRevisionStore implements RevisionStore {
     /** The PostgreSQL notification channel that announces new revisions. */
@@ -47,7 +47,7 @@ public final class PgRevisionStore implements RevisionStore {
     private final Map<SameInstance, Part> parts = SameInstance.recentlyUsed(REMEMBERED_PARTS);
     /** Digests (hex) of parts committed, so not sent again; parts are never deleted (a trigger refuses it). */
     private final Map<String, Boolean> stored = SameInstance.recentlyUsed(REMEMBERED_PARTS);
-    /** The same for chunks (V77), also never deleted. */
+    /** The same for chunks, also never deleted. */
     private final Map<String, Boolean> storedChunks = SameInstance.recentlyUsed(REMEMBERED_PARTS);
     /** Each group's last committed revision's objects and parts, place by place (all stored). */
     private final Map<String, Written> lastWritten = SameInstance.recentlyUsed(1_024);
@@ -109,7 +109,7 @@ public final class PgRevisionStore implements RevisionStore {
     }
 
     /**
-     * A run of parts a revision names by one digest: SHA-256 over the parts' digests, in order (V77's
+     * A run of parts a revision names by one digest: SHA-256 over the parts' digests, in order (the schema's
      * {@code config_revision_chunk_digest}).
      */
     private record Chunk(String hex, byte[] digest, byte[][] parts) {
@@ -318,11 +318,7 @@ public final class PgRevisionStore implements RevisionStore {
                 Optional.ofNullable(reason),
                 createdAt,
                 contentSha256,
-                Optional.of(upstreams.stream().map(Part::digest).toArray(byte[][]::new)),
-                Optional.of(routes.stream().map(Part::digest).toArray(byte[][]::new)),
-                Optional.of(apis.stream().map(Part::digest).toArray(byte[][]::new)),
-                Optional.of(
-                        new RevisionSeal.Chunks(digests(upstreamChunks), digests(routeChunks), digests(apiChunks))));
+                new RevisionSeal.Chunks(digests(upstreamChunks), digests(routeChunks), digests(apiChunks)));
         AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.ofChunks(row)));
         try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
             ps.setString(1, CHANNEL);
@@ -405,18 +401,7 @@ public final class PgRevisionStore implements RevisionStore {
         try (PreparedStatement ps = c.prepareStatement(ROW)) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                if (rs.getArray("upstream_chunks") != null) {
-                    return Optional.of(byChunks(c, rs));
-                }
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.id = ?")) {
-            ps.setLong(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(revision(rs)) : Optional.empty();
+                return rs.next() ? Optional.of(byChunks(c, rs)) : Optional.empty();
             }
         }
     }
@@ -448,25 +433,27 @@ public final class PgRevisionStore implements RevisionStore {
     private final Map<ByteBuffer, Object> readParts = SameInstance.recentlyUsed(REMEMBERED_PARTS);
 
     private Revision byChunks(Connection c, ResultSet rs) throws SQLException {
-        byte[][] upstreamChunks = digests(rs.getArray("upstream_chunks"));
-        byte[][] routeChunks = digests(rs.getArray("route_chunks"));
-        // null: a revision written before V78, its APIs in content
-        java.sql.Array apiArray = rs.getArray("api_chunks");
-        Optional<byte[][]> apiChunks = apiArray == null ? Optional.empty() : Optional.of(digests(apiArray));
-        Map<ByteBuffer, ReadChunk> chunks = chunks(c, upstreamChunks, routeChunks, apiChunks.orElse(new byte[0][]));
-        RevisionSeal.Row row = RevisionSeal.Row.read(
-                rs,
-                Optional.of(partsOf(upstreamChunks, chunks)),
-                Optional.of(partsOf(routeChunks, chunks)),
-                apiChunks.map(named -> partsOf(named, chunks)),
-                apiChunks.map(api -> new RevisionSeal.Chunks(upstreamChunks, routeChunks, api)));
+        Optional<RevisionSeal.Chunks> read = RevisionSeal.Chunks.read(rs);
+        if (read.isEmpty()) {
+            throw new StoreException(
+                    "revision " + rs.getLong("id") + " of group " + rs.getString("group_name")
+                            + " does not name its upstreams, routes and APIs through chunks, as every revision is"
+                            + " stored (its row was changed or written by hand); not served",
+                    new SQLException("config_revision row without chunks"));
+        }
+        RevisionSeal.Chunks named = read.get();
+        byte[][] upstreamChunks = named.upstream();
+        byte[][] routeChunks = named.route();
+        byte[][] apiChunks = named.api();
+        Map<ByteBuffer, ReadChunk> chunks = chunks(c, upstreamChunks, routeChunks, apiChunks);
+        RevisionSeal.Row row = RevisionSeal.Row.read(rs, named);
         // every chunk was checked against its digest when read (chunks), so a seal over chunks covers the parts
         checkSeal(row, rs.getString("recorded_seal"));
         GatewayConfig content = ConfigJson.readConfig(rs.getString("content"));
         Map<ByteBuffer, Class<?>> unread = new LinkedHashMap<>();
         unreadParts(upstreamChunks, chunks, Upstream.class, unread);
         unreadParts(routeChunks, chunks, Route.class, unread);
-        apiChunks.ifPresent(named -> unreadParts(named, chunks, Api.class, unread));
+        unreadParts(apiChunks, chunks, Api.class, unread);
         Map<ByteBuffer, Object> objects = objects(c, unread);
         return new Revision(
                 row.id(),
@@ -474,7 +461,7 @@ public final class PgRevisionStore implements RevisionStore {
                 new GatewayConfig(
                         content.groups(),
                         objectsOf(upstreamChunks, chunks, objects, Upstream.class),
-                        apiChunks.isPresent() ? objectsOf(apiChunks.get(), chunks, objects, Api.class) : content.apis(),
+                        objectsOf(apiChunks, chunks, objects, Api.class),
                         objectsOf(routeChunks, chunks, objects, Route.class)),
                 row.createdBy(),
                 row.reason().orElse(""),
@@ -524,15 +511,6 @@ public final class PgRevisionStore implements RevisionStore {
                     new SQLException("config_revision_chunk rows missing"));
         }
         return out;
-    }
-
-    private static byte[][] partsOf(byte[][] chunkDigests, Map<ByteBuffer, ReadChunk> chunks) {
-        List<byte[]> out = new ArrayList<>();
-        for (byte[] digest : chunkDigests) {
-            out.addAll(
-                    java.util.Arrays.asList(chunks.get(ByteBuffer.wrap(digest)).parts()));
-        }
-        return out.toArray(byte[][]::new);
     }
 
     /** Adds to {@code unread} the parts of the chunks not yet read as objects of {@code type}. */
@@ -686,42 +664,7 @@ public final class PgRevisionStore implements RevisionStore {
         }
     }
 
-    private static final String SELECT =
-            """
-            select r.id, g.name as group_name, r.content, r.created_by, r.reason, r.created_at, x.upstream_parts, x.route_parts,
-                   (select array_agg(p.content::text order by u.n)
-                      from unnest(x.upstream_parts) with ordinality as u(digest, n)
-                      join config_revision_part p on p.digest = u.digest),
-                   (select array_agg(p.content::text order by u.n)
-                      from unnest(x.route_parts) with ordinality as u(digest, n)
-                      join config_revision_part p on p.digest = u.digest),
-                   %s, %s,
-                   x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks
-            from config_revision r join gateway_group g on g.id = r.group_id
-            %s""".formatted(RevisionSeal.CONTENT_SHA256, RECORDED_SEAL, RevisionSeal.PART_DIGESTS);
-
-    private Revision revision(ResultSet rs) throws SQLException {
-        String recorded = rs.getString("recorded_seal");
-        if (recorded != null) {
-            checkSeal(RevisionSeal.Row.read(rs), recorded);
-        }
-        GatewayConfig content = ConfigJson.readConfig(rs.getString(3));
-        java.sql.Array upstreamParts = rs.getArray(7);
-        if (upstreamParts != null) {
-            List<Upstream> upstreams = parts(upstreamParts, rs.getArray(9), Upstream.class);
-            List<Route> routes = parts(rs.getArray(8), rs.getArray(10), Route.class);
-            content = new GatewayConfig(content.groups(), upstreams, content.apis(), routes);
-        }
-        return new Revision(
-                rs.getLong(1),
-                rs.getString(2),
-                content,
-                rs.getString(4),
-                rs.getString(5) == null ? "" : rs.getString(5),
-                rs.getTimestamp(6).toInstant());
-    }
-
-    /** Refuses {@code row} unless it gives the seal the admin trail recorded (none recorded: written before seals). */
+    /** Refuses {@code row} unless it gives the seal the admin trail recorded (none recorded: pruned by retention). */
     private static void checkSeal(RevisionSeal.Row row, String recorded) {
         if (recorded != null && !RevisionSeal.sealedBy(row, recorded)) {
             throw new StoreException(
@@ -742,31 +685,5 @@ public final class PgRevisionStore implements RevisionStore {
             out[i] = (byte[]) values[i];
         }
         return out;
-    }
-
-    /**
-     * A revision's parts of one kind, in order, each checked against the digest the revision names: a part changed
-     * behind the constraint and the trigger (an operator's SQL with them dropped) is refused, not served.
-     */
-    private <T> List<T> parts(java.sql.Array digests, java.sql.Array texts, Class<T> type) throws SQLException {
-        Object[] named = (Object[]) digests.getArray();
-        Object[] found = texts == null ? new Object[0] : (Object[]) texts.getArray();
-        if (found.length != named.length) {
-            throw new StoreException(
-                    "a revision names " + named.length + " parts, " + found.length + " are stored",
-                    new SQLException("config_revision_part rows missing"));
-        }
-        List<T> read = new ArrayList<>(named.length);
-        for (int i = 0; i < named.length; i++) {
-            Part part = Part.of((String) found[i]);
-            if (!java.security.MessageDigest.isEqual(part.digest(), (byte[]) named[i])) {
-                throw new StoreException(
-                        "revision part " + HexFormat.of().formatHex((byte[]) named[i]) + " does not match its digest",
-                        new SQLException("config_revision_part content altered"));
-            }
-            read.add(ConfigJson.read(part.json(), type));
-            stored.put(part.hex(), true);
-        }
-        return read;
     }
 }

@@ -35,32 +35,10 @@ public final class RevisionSeal {
      */
     static final String CONTENT_SHA256 = "sha256(convert_to(r.content::text, 'UTF8')) as content_sha256";
 
-    /**
-     * The part digests a revision row {@code r} names, as {@code x.upstream_parts}, {@code x.route_parts} and
-     * {@code x.api_parts}: its own arrays (V75), or its chunks' parts in order (V77, APIs since V78; a chunk gone from
-     * the table drops its parts, so the seal no longer matches), or null for what the revision keeps in
-     * {@code content}. A FROM item after the row.
-     */
-    static final String PART_DIGESTS = """
-            cross join lateral (select %s as upstream_parts, %s as route_parts, %s as api_parts) x""".formatted(
-            expanded("upstream", "r.upstream_parts"), expanded("route", "r.route_parts"), expanded("api", "null"));
-
-    private static String expanded(String kind, String ownArray) {
-        return """
-                coalesce(%2$s, case when r.%1$s_chunks is not null then coalesce(
-                    (select array_agg(p.digest order by c.n, p.m)
-                       from unnest(r.%1$s_chunks) with ordinality as c(digest, n)
-                       join config_revision_chunk k on k.digest = c.digest
-                       cross join lateral unnest(k.parts) with ordinality as p(digest, m)),
-                    array[]::bytea[]) end)""".formatted(kind, ownArray);
-    }
-
-    private static final byte[] DOMAIN = "meshguard revision seal v1".getBytes(StandardCharsets.UTF_8);
-
     private static final byte[] DOMAIN_CHUNKS = "meshguard revision seal v2: chunks".getBytes(StandardCharsets.UTF_8);
 
     /**
-     * The chunk digests of a revision that names its upstreams, routes and APIs through chunks (V78 on). A chunk's
+     * The chunk digests through which a revision names its upstreams, routes and APIs. A chunk's
      * digest is the SHA-256 of its part digests, so a seal over the chunk digests covers every part as long as each
      * chunk is checked against its digest where the seal is checked.
      */
@@ -76,11 +54,7 @@ public final class RevisionSeal {
         }
     }
 
-    /**
-     * A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text.
-     * {@code apiParts} is empty for a revision that keeps its APIs in {@code content} (before V78), {@code chunks}
-     * for one that does not name everything through chunks.
-     */
+    /** A revision row as stored; {@code contentSha256} is PostgreSQL's SHA-256 of {@code content}'s text. */
     record Row(
             long id,
             String group,
@@ -88,33 +62,13 @@ public final class RevisionSeal {
             Optional<String> reason,
             Instant createdAt,
             byte[] contentSha256,
-            Optional<byte[][]> upstreamParts,
-            Optional<byte[][]> routeParts,
-            Optional<byte[][]> apiParts,
-            Optional<Chunks> chunks) {
+            Chunks chunks) {
 
         /**
-         * The row at {@code rs}'s cursor, by column label: {@code id}, {@code group_name}, {@code created_by},
-         * {@code reason}, {@code created_at}, {@code content_sha256}, {@code upstream_parts}, {@code route_parts},
-         * {@code api_parts}, {@code upstream_chunks}, {@code route_chunks}, {@code api_chunks}.
+         * The row at {@code rs}'s cursor, by column label ({@code id}, {@code group_name}, {@code created_by},
+         * {@code reason}, {@code created_at}, {@code content_sha256}), with the chunks given.
          */
-        static Row read(ResultSet rs) throws SQLException {
-            return read(
-                    rs,
-                    digests(rs.getArray("upstream_parts")),
-                    digests(rs.getArray("route_parts")),
-                    digests(rs.getArray("api_parts")),
-                    Chunks.read(rs));
-        }
-
-        /** The row's own columns at {@code rs}'s cursor (as {@link #read(ResultSet)}), with the digests given. */
-        static Row read(
-                ResultSet rs,
-                Optional<byte[][]> upstreamParts,
-                Optional<byte[][]> routeParts,
-                Optional<byte[][]> apiParts,
-                Optional<Chunks> chunks)
-                throws SQLException {
+        static Row read(ResultSet rs, Chunks chunks) throws SQLException {
             return new Row(
                     rs.getLong("id"),
                     rs.getString("group_name"),
@@ -122,9 +76,6 @@ public final class RevisionSeal {
                     Optional.ofNullable(rs.getString("reason")),
                     rs.getTimestamp("created_at").toInstant(),
                     rs.getBytes("content_sha256"),
-                    upstreamParts,
-                    routeParts,
-                    apiParts,
                     chunks);
         }
     }
@@ -132,37 +83,23 @@ public final class RevisionSeal {
     private RevisionSeal() {}
 
     /**
-     * Whether {@code recorded} is {@code row}'s seal: over its chunks ({@link #ofChunks}; the caller checks each chunk
-     * against its digest) or, as revisions were sealed before, over its part digests ({@link #of}). Either way the
-     * seal commits to every part, so a row changed to match the other version's would have to match a SHA-256.
+     * Whether {@code recorded} is {@code row}'s seal ({@link #ofChunks}; the caller checks each chunk against its
+     * digest, so the seal commits to every part).
      */
     static boolean sealedBy(Row row, String recorded) {
-        return row.chunks().isPresent() && ofChunks(row).equals(recorded) || of(row).equals(recorded);
+        return ofChunks(row).equals(recorded);
     }
 
     /**
-     * The seal of a revision stored since V78 naming everything through chunks, hex: the row and its chunk digests
-     * (~1/32 as many as its parts: at 2,000 routes the seal over every part digest was the largest cost left in a
-     * revision's write and in another replica's read).
+     * A revision's seal, hex: the row and its chunk digests (~1/32 as many as its parts: at 2,000 routes a seal over
+     * every part digest was the largest cost left in a revision's write and in another replica's read).
      */
     static String ofChunks(Row row) {
-        Chunks chunks = row.chunks().orElseThrow(() -> new IllegalArgumentException("the row names no chunks"));
+        Chunks chunks = row.chunks();
         MessageDigest sha = header(DOMAIN_CHUNKS, row);
         digests(sha, Optional.of(chunks.upstream()));
         digests(sha, Optional.of(chunks.route()));
         digests(sha, Optional.of(chunks.api()));
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    /** The seal of {@code row} over its part digests, as every revision was sealed before V78, hex. */
-    static String of(Row row) {
-        MessageDigest sha = header(DOMAIN, row);
-        digests(sha, row.upstreamParts());
-        digests(sha, row.routeParts());
-        // after the rest, and only when present: a revision with its APIs in content seals as it did before V78
-        if (row.apiParts().isPresent()) {
-            digests(sha, row.apiParts());
-        }
         return HexFormat.of().formatHex(sha.digest());
     }
 
@@ -222,8 +159,8 @@ public final class RevisionSeal {
 
     /**
      * Checks every revision against the seal the trail recorded for it. Revisions older than the oldest recorded one
-     * are not checked (written before seals, or their trail rows dropped by retention); every later one must have
-     * exactly one record and match it.
+     * are not checked (their trail rows dropped by retention); every later one must name its objects through chunks,
+     * have exactly one record and match it.
      */
     public static final AdminTrailVerifier.RecordedRows CHECK = RevisionSeal::firstBad;
 
@@ -264,40 +201,48 @@ public final class RevisionSeal {
         Map<ByteBuffer, Named> chunks = new java.util.LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select r.id, g.name as group_name, r.created_by, r.reason, r.created_at, %s,
-                       x.upstream_parts, x.route_parts, x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks
+                       r.upstream_chunks, r.route_chunks, r.api_chunks
                 from config_revision r join gateway_group g on g.id = r.group_id
-                %s
-                where r.id >= ? order by r.id""".formatted(CONTENT_SHA256, PART_DIGESTS))) {
+                where r.id >= ? order by r.id""".formatted(CONTENT_SHA256))) {
             ps.setLong(1, oldest);
             ps.setFetchSize(500);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Row row = Row.read(rs);
-                    Recorded r = recorded.remove(row.id());
+                    long id = rs.getLong("id");
+                    String group = rs.getString("group_name");
+                    Recorded r = recorded.remove(id);
                     if (r == null) {
                         return Optional.of(new AdminTrailVerifier.Finding(
                                 0,
                                 AdminTrailVerifier.Problem.RECORD_UNTRAILED,
-                                "revision " + row.id() + " of group " + row.group() + " (by " + row.createdBy()
-                                        + ", " + row.createdAt() + ") has no " + ACTION
+                                "revision " + id + " of group " + group + " (by " + rs.getString("created_by") + ", "
+                                        + rs.getTimestamp("created_at").toInstant() + ") has no " + ACTION
                                         + " row in the trail: it was written into the database by hand"));
                     }
-                    boolean overChunks =
-                            row.chunks().isPresent() && ofChunks(row).equals(r.seal());
-                    if (overChunks) {
-                        Chunks k = row.chunks().get();
-                        for (byte[][] named : List.of(k.upstream(), k.route(), k.api())) {
-                            for (byte[] digest : named) {
+                    Optional<Chunks> named = Chunks.read(rs);
+                    if (named.isEmpty()) {
+                        return Optional.of(new AdminTrailVerifier.Finding(
+                                r.seq(),
+                                AdminTrailVerifier.Problem.RECORD_ALTERED,
+                                "revision " + id + " of group " + group + " does not name its upstreams, routes and"
+                                        + " APIs through chunks, as every revision is stored: its row was changed"
+                                        + " after it was published, or written by hand"));
+                    }
+                    Row row = Row.read(rs, named.get());
+                    if (ofChunks(row).equals(r.seal())) {
+                        Chunks k = row.chunks();
+                        for (byte[][] digests : List.of(k.upstream(), k.route(), k.api())) {
+                            for (byte[] digest : digests) {
                                 chunks.putIfAbsent(ByteBuffer.wrap(digest), new Named(row.id(), row.group(), r.seq()));
                             }
                         }
-                    } else if (!of(row).equals(r.seal())) {
+                    } else {
                         return Optional.of(new AdminTrailVerifier.Finding(
                                 r.seq(),
                                 AdminTrailVerifier.Problem.RECORD_ALTERED,
                                 "revision " + row.id() + " of group " + row.group()
                                         + " no longer matches the seal row " + r.seq()
-                                        + " recorded: its content, the parts it names, its actor, reason or time"
+                                        + " recorded: its content, the chunks it names, its actor, reason or time"
                                         + " were changed after it was published"));
                     }
                 }
@@ -366,7 +311,7 @@ public final class RevisionSeal {
         return Optional.empty();
     }
 
-    /** A chunk's digest: the SHA-256 of its part digests concatenated in order (V77's {@code config_revision_chunk_digest}). */
+    /** A chunk's digest: the SHA-256 of its part digests concatenated in order (the schema's {@code config_revision_chunk_digest}). */
     static byte[] chunkDigest(byte[][] parts) {
         MessageDigest sha = sha256();
         for (byte[] part : parts) {

@@ -531,7 +531,7 @@ class PostgresStoreTest {
         assertThat(store.get(first.id()).orElseThrow().config()).isEqualTo(before);
         assertThat(store.get(second.id()).orElseThrow().config()).isEqualTo(after);
         assertThat(store.latestPerGroup().get("local").config()).isEqualTo(after);
-        // the document itself holds the group alone; its APIs are parts too (V78), in chunks shared with the first
+        // the document itself holds the group alone; its APIs are parts too, in chunks shared with the first
         assertThat(count("select json_array_length(content->'routes') + json_array_length(content->'apis')"
                         + " from config_revision where id = " + second.id()))
                 .isZero();
@@ -646,18 +646,32 @@ class PostgresStoreTest {
         assertThat(store.get(r.id()).orElseThrow().config()).isEqualTo(slice);
     }
 
+    /**
+     * A revision row holding its objects in {@code content} alone (the layout of builds from before 1.0, which the
+     * schema still admits) is never served: every revision this store writes names them through chunks.
+     */
     @Test
-    void revisions_writtenBeforeParts_areReadFromTheirDocument() throws Exception {
+    void revisions_holdingEverythingInTheirDocument_areRefused_notServed() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         GatewayConfig slice = sample().slice("local");
         sql("insert into config_revision (group_id, created_by, reason, content)"
-                + " select id, 'ops', 'before V75', '" + ConfigJson.write(slice).replace("'", "''") + "'::json"
+                + " select id, 'ops', 'by hand', '" + ConfigJson.write(slice).replace("'", "''") + "'::json"
                 + " from gateway_group where name = 'local'");
         PgRevisionStore store = new PgRevisionStore(ds);
-        Revision old = store.latestPerGroup().get("local");
+        long id = store.latestIds().get("local");
 
-        assertThat(old.reason()).isEqualTo("before V75");
-        assertThat(old.config()).isEqualTo(slice);
+        try {
+            assertThatThrownBy(() -> store.get(id))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("revision " + id + " of group local does not name its upstreams, routes"
+                            + " and APIs through chunks");
+            assertThatThrownBy(store::latestPerGroup).isInstanceOf(StoreException.class);
+        } finally {
+            // the class's other tests serve group local's newest revision
+            sql("alter table config_revision disable trigger config_revision_immutable");
+            sql("delete from config_revision where id = " + id);
+            sql("alter table config_revision enable trigger config_revision_immutable");
+        }
     }
 
     @Test
@@ -788,6 +802,7 @@ class PostgresStoreTest {
     void revisionStoredWithoutNotify_isServedByTheReconcile() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
+        Revision stored = revisions.append("local", sample().slice("local"), "alice", "stored");
         try (XdsCore replica = core(revisions);
                 RevisionListener listener = new RevisionListener(
                                 ds,
@@ -800,10 +815,12 @@ class PostgresStoreTest {
             long id;
             try (Connection c = ds.getConnection();
                     var ps = c.prepareStatement("""
-                    insert into config_revision (group_id, created_by, reason, content)
-                    values ((select id from gateway_group where name = 'local'), 'restore', 'no notify', ?::jsonb)
+                    insert into config_revision
+                        (group_id, created_by, reason, content, upstream_chunks, route_chunks, api_chunks)
+                    select group_id, 'restore', 'no notify', content, upstream_chunks, route_chunks, api_chunks
+                    from config_revision where id = ?
                     returning id""")) {
-                ps.setString(1, io.meshguard.xds.model.ConfigJson.write(sample().slice("local")));
+                ps.setLong(1, stored.id());
                 try (var rs = ps.executeQuery()) {
                     rs.next();
                     id = rs.getLong(1);

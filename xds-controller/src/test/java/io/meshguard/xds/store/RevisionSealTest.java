@@ -151,11 +151,11 @@ class RevisionSealTest {
     }
 
     /**
-     * Seals recorded before V78 must keep verifying: a row without API parts hashes to what the code of that time gave
-     * (the values below were printed by it), and API parts change the seal.
+     * A seal, once recorded, must verify under every later build: the seal of a fixed row (the value printed by the
+     * 1.0 code) stays what it is, and each field it covers changes it.
      */
     @Test
-    void seal_ofARowWithoutApiParts_isTheSealOfBeforeV78() {
+    void seal_ofAFixedRow_isStable() {
         byte[] content = new byte[32];
         for (int i = 0; i < 32; i++) {
             content[i] = (byte) i;
@@ -164,6 +164,8 @@ class RevisionSealTest {
         upstreams[1][0] = 1;
         byte[][] routes = {new byte[32]};
         routes[0][31] = 7;
+        byte[][] apis = {new byte[32]};
+        apis[0][5] = 9;
         RevisionSeal.Row row = new RevisionSeal.Row(
                 42,
                 "local",
@@ -171,41 +173,32 @@ class RevisionSealTest {
                 Optional.of("why"),
                 java.time.Instant.parse("2026-11-27T12:00:00.123456Z"),
                 content,
-                Optional.of(upstreams),
-                Optional.of(routes),
-                Optional.empty(),
-                Optional.empty());
-        RevisionSeal.Row whole = new RevisionSeal.Row(
-                7,
-                "local",
-                "ops",
-                Optional.empty(),
-                java.time.Instant.parse("2026-01-01T00:00:00Z"),
-                content,
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty());
+                new RevisionSeal.Chunks(upstreams, routes, apis));
 
-        assertThat(RevisionSeal.of(row)).isEqualTo("345fbd4b32000af4dd4af3df02a3808bea04034c612fb0eb5dc9076446aac470");
-        assertThat(RevisionSeal.of(whole))
-                .isEqualTo("456176a0af4219546191d334e53116c64ef6054f92bf2f35c3763b765d6dac43");
-        RevisionSeal.Row withApis = new RevisionSeal.Row(
-                row.id(),
-                row.group(),
-                row.createdBy(),
-                row.reason(),
-                row.createdAt(),
-                row.contentSha256(),
-                row.upstreamParts(),
-                row.routeParts(),
-                Optional.of(new byte[0][]),
-                Optional.empty());
-        assertThat(RevisionSeal.of(withApis)).isNotEqualTo(RevisionSeal.of(row));
+        assertThat(RevisionSeal.ofChunks(row))
+                .isEqualTo("8c34492cbc79f4921ef36708097c12e8d8a24d855efd4b517ed8630b9543159a");
+        assertThat(RevisionSeal.ofChunks(new RevisionSeal.Row(
+                        row.id(),
+                        row.group(),
+                        row.createdBy(),
+                        Optional.empty(),
+                        row.createdAt(),
+                        content,
+                        row.chunks())))
+                .isNotEqualTo(RevisionSeal.ofChunks(row));
+        assertThat(RevisionSeal.ofChunks(new RevisionSeal.Row(
+                        row.id(),
+                        row.group(),
+                        row.createdBy(),
+                        row.reason(),
+                        row.createdAt(),
+                        content,
+                        new RevisionSeal.Chunks(upstreams, apis, routes))))
+                .isNotEqualTo(RevisionSeal.ofChunks(row));
     }
 
     /**
-     * Since V78 a revision is sealed over its chunk digests, and each chunk's digest must be what its parts give:
+     * A revision is sealed over its chunk digests, and each chunk's digest must be what its parts give:
      * `audit verify` works each chunk out itself (the constraint and the digest function are the owner's to drop),
      * so a chunk pointed at another stored part, or deleted, behind its constraint and trigger is named.
      */
@@ -222,7 +215,6 @@ class RevisionSealTest {
             String recorded = rs.getString(1);
             RevisionSeal.Row row = sealedRow(c, newer.id());
             assertThat(RevisionSeal.ofChunks(row)).isEqualTo(recorded);
-            assertThat(RevisionSeal.of(row)).isNotEqualTo(recorded);
         }
         // the newer revision's chunk holding the changed route, pointed at the older route's part (stored, intact)
         String chunk = "(select c.d from config_revision r cross join unnest(r.route_chunks) as c(d)"
@@ -271,79 +263,43 @@ class RevisionSealTest {
     private static RevisionSeal.Row sealedRow(Connection c, long id) throws Exception {
         try (Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("select r.id, g.name as group_name, r.created_by, r.reason,"
-                        + " r.created_at, " + RevisionSeal.CONTENT_SHA256 + ", x.upstream_parts, x.route_parts,"
-                        + " x.api_parts, r.upstream_chunks, r.route_chunks, r.api_chunks from config_revision r"
-                        + " join gateway_group g on g.id = r.group_id " + RevisionSeal.PART_DIGESTS
+                        + " r.created_at, " + RevisionSeal.CONTENT_SHA256 + ", r.upstream_chunks, r.route_chunks,"
+                        + " r.api_chunks from config_revision r join gateway_group g on g.id = r.group_id"
                         + " where r.id = " + id)) {
             rs.next();
-            return RevisionSeal.Row.read(rs);
+            return RevisionSeal.Row.read(rs, RevisionSeal.Chunks.read(rs).orElseThrow());
         }
     }
 
-    /** A revision stored before V78 (chunks, its APIs in content, sealed without them) is read and verified. */
+    /**
+     * Every revision names its upstreams, routes and APIs through chunks; a row that does not (the schema still
+     * admits the layouts of builds from before 1.0: APIs in {@code content}, parts named one by one, everything in
+     * {@code content}) is refused when read and named by `audit verify`, whatever seal it carries.
+     */
     @Test
-    void revisionWrittenBeforeApiParts_isReadAndVerifiedUnderItsSeal() throws Exception {
-        Revision current = new PgRevisionStore(ds).append("local", withTimeout(4_100), "alice", "since V78");
-        GatewayConfig old = withTimeout(4_200);
-        long id;
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            RevisionSeal.Row row;
-            try (Statement st = c.createStatement();
-                    ResultSet rs =
-                            st.executeQuery("insert into config_revision as r (group_id, created_by, reason, content,"
-                                    + " upstream_chunks, route_chunks) select group_id, 'ops', 'before V78', '"
-                                    + io.meshguard.xds.model.ConfigJson.write(new GatewayConfig(
-                                                    old.groups(), java.util.List.of(), old.apis(), java.util.List.of()))
-                                            .replace("'", "''")
-                                    + "'::json, upstream_chunks, route_chunks from config_revision where id = "
-                                    + current.id()
-                                    + " returning id, created_at, " + RevisionSeal.CONTENT_SHA256)) {
-                rs.next();
-                id = rs.getLong(1);
-                row = new RevisionSeal.Row(
-                        id,
-                        "local",
-                        "ops",
-                        Optional.of("before V78"),
-                        rs.getTimestamp(2).toInstant(),
-                        rs.getBytes(3),
-                        Optional.empty(),
-                        Optional.empty(),
-                        Optional.empty(),
-                        Optional.empty());
-            }
-            try (Statement st = c.createStatement();
-                    ResultSet rs = st.executeQuery("select x.upstream_parts, x.route_parts from config_revision r "
-                            + RevisionSeal.PART_DIGESTS + " where r.id = " + id)) {
-                rs.next();
-                row = new RevisionSeal.Row(
-                        row.id(),
-                        row.group(),
-                        row.createdBy(),
-                        row.reason(),
-                        row.createdAt(),
-                        row.contentSha256(),
-                        Optional.of(digests(rs.getArray(1))),
-                        Optional.of(digests(rs.getArray(2))),
-                        Optional.empty(),
-                        Optional.empty());
-            }
-            io.meshguard.audit.trail.AdminTrail.appendWithin(c, RevisionSeal.entry(row, RevisionSeal.of(row)));
-            c.commit();
+    void revisionWithoutApiChunks_behindItsTrigger_isRefusedAndNamedByVerify() throws Exception {
+        PgRevisionStore store = new PgRevisionStore(ds);
+        Revision stored = store.append("local", withTimeout(4_100), "alice", "stored");
+        keep(stored);
+        behindTheTrigger("update config_revision set api_chunks = null where id = " + stored.id());
+        try {
+            assertThatThrownBy(() -> new PgRevisionStore(ds).get(stored.id()))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("revision " + stored.id() + " of group local does not name its upstreams,"
+                            + " routes and APIs through chunks");
+            AdminTrailVerifier.Finding bad = verify().firstBad().orElseThrow();
+            assertThat(bad.problem()).isEqualTo(AdminTrailVerifier.Problem.RECORD_ALTERED);
+            assertThat(bad.explanation())
+                    .contains("revision " + stored.id() + " of group local does not name its upstreams");
+        } finally {
+            restore();
         }
-
-        // routes as the revision it shares chunks with, APIs from its own content
-        assertThat(new PgRevisionStore(ds).get(id).orElseThrow().config())
-                .isEqualTo(new GatewayConfig(
-                        current.config().groups(),
-                        current.config().upstreams(),
-                        old.apis(),
-                        current.config().routes()));
         assertThat(verify().firstBad()).isEmpty();
+        assertThat(new PgRevisionStore(ds).get(stored.id()).orElseThrow().config())
+                .isEqualTo(stored.config());
     }
 
-    /** The APIs are parts since V78: a revision pointed at another revision's APIs no longer matches its seal. */
+    /** The APIs are parts too: a revision pointed at another revision's APIs no longer matches its seal. */
     @Test
     void revisionPointedAtOtherApis_behindItsTrigger_isRefusedAndNamedByVerify() throws Exception {
         PgRevisionStore store = new PgRevisionStore(ds);
@@ -363,11 +319,6 @@ class RevisionSealTest {
             restore();
         }
         assertThat(verify().firstBad()).isEmpty();
-    }
-
-    private static byte[][] digests(java.sql.Array array) throws Exception {
-        Object[] values = (Object[]) array.getArray();
-        return java.util.Arrays.stream(values).map(v -> (byte[]) v).toArray(byte[][]::new);
     }
 
     /** {@code altered} no longer matches its seal: refused when read, named by `audit verify`. */
