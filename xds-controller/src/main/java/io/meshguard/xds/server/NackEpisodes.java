@@ -1,5 +1,6 @@
 package io.meshguard.xds.server;
 
+import io.meshguard.contract.peer.ClientText;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
