@@ -33,7 +33,10 @@ public final class RedisConfig implements ConfigGroup<RedisSettings> {
     public static final ConfigKey<Duration> COMMAND_TIMEOUT = ConfigKey.duration(
             "redis.command_timeout",
             Duration.ofMillis(20),
-            "Longest a Check waits for one Redis call before counting it as failed.");
+            "Longest a Check waits for one Redis call before counting it as failed. 20 ms suits a Redis in the same"
+                    + " zone; for a managed Redis across zones take its p99.9 round trip plus headroom, typically 50ms to"
+                    + " 100ms. A caller Redis last counted past a blocking quota stays refused with 429 while Redis is"
+                    + " slow or away; only a caller whose count is unknown gets 503 quota_unavailable.");
     public static final ConfigKey<String> KEY_PREFIX = ConfigKey.string(
             "redis.key_prefix",
             "meshguard:",
