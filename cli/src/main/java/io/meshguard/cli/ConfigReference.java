@@ -65,7 +65,6 @@ final class ConfigReference {
                         "xds-controller (`meshguard xds --config FILE`)",
                         ConfigSchema.builder()
                                 .addAll(XdsSettings.configGroup().keys())
-                                .addAll(List.of(io.meshguard.cli.xds.XdsCommand.MIGRATE_ON_START))
                                 .build()),
                 new Section(
                         "Admin plane access, xds-controller and extauthz (`admin.*`)",

@@ -196,9 +196,16 @@ class LocalStackTest {
                             io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
                     .flatMap(g -> g.keys().stream())
                     .forEach(k -> clusterOnly.add(k.envVar()));
+            // the cluster's servers have data rights only and the migrate Job applies the schema; compose's
+            // controller, as the owner, migrates at start
+            clusterOnly.add(XdsSettings.MIGRATE_ON_START.envVar());
+            // the cluster names the proxies whose access logs count (their verified mesh identities); compose has no
+            // mesh and runs the receiver as local development (any peer)
+            clusterOnly.add(io.meshguard.audit.AuditConfig.ALS_SENDERS.envVar());
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());
+            localOnly.remove(io.meshguard.audit.AuditConfig.ALS_PEER_IDENTITY.envVar());
             assertThat(cluster).as(service).containsAll(localOnly);
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());

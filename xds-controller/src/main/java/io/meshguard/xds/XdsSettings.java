@@ -169,12 +169,24 @@ public record XdsSettings(
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
+    /**
+     * Whether the controller applies pending migrations at start. The manifests turn it off: there the servers' role
+     * has DML only and the migrate Job, as the schema owner, applies them before the controller rolls.
+     */
+    public static final ConfigKey<Boolean> MIGRATE_ON_START = ConfigKey.bool(
+            "xds.migrate_on_start",
+            true,
+            "Apply pending schema migrations at start (needs the schema owner's role). false: refuse to start while any"
+                    + " is pending, naming them; for servers whose database role has DML only (`meshguard db migrate`"
+                    + " applies them).");
+
     /** The {@code xds.*} keys and how to read them. */
     public static ConfigGroup<XdsSettings> configGroup() {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
                 return List.of(
+                        MIGRATE_ON_START,
                         ADS_BIND,
                         ADS_PORT,
                         ADMIN_TOKEN_FILE,

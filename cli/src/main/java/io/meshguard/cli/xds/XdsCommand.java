@@ -15,7 +15,6 @@ import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.Migrations;
 import io.meshguard.runtime.config.Config;
-import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.http.BearerTokens;
@@ -57,22 +56,10 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")
     Path configFile;
 
-    /**
-     * Whether the controller applies pending migrations at start. The manifests turn it off: there the servers' role
-     * has DML only and the migrate Job, as the schema owner, applies them before the controller rolls.
-     */
-    public static final ConfigKey<Boolean> MIGRATE_ON_START = ConfigKey.bool(
-            "xds.migrate_on_start",
-            true,
-            "Apply pending schema migrations at start (needs the schema owner's role). false: refuse to start while any"
-                    + " is pending, naming them; for servers whose database role has DML only (`meshguard db migrate`"
-                    + " applies them).");
-
     /** Every key the controller reads. */
     public static ConfigSchema schema() {
         return ConfigSchema.builder()
                 .add(XdsSettings.configGroup())
-                .addAll(java.util.List.of(MIGRATE_ON_START))
                 .add(HttpServerSettings.configGroup(XdsSettings.DEFAULT_HTTP_PORT))
                 .add(new DbConfig("meshguard-xds"))
                 .add(AuditConfig.configGroup())
@@ -125,7 +112,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
         ComponentStack stack = new ComponentStack();
         HikariDataSource dataSource = DataSourceFactory.create(new DbConfig("meshguard-xds").read(config));
         try {
-            if (config.get(MIGRATE_ON_START)) {
+            if (config.get(XdsSettings.MIGRATE_ON_START)) {
                 Migrations.apply(dataSource);
             } else {
                 Migrations.requireCurrent(dataSource);

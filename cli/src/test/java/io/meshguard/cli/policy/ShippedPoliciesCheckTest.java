@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
  */
 class ShippedPoliciesCheckTest {
     static final Path POLICIES = Path.of("..", "policies");
-    static final Path SAMPLE_GATEWAY =
-            Path.of("..", "xds-controller", "src", "main", "resources", "io", "meshguard", "xds", "sample-gateway.yaml");
+    static final Path SAMPLE_GATEWAY = Path.of(
+            "..", "xds-controller", "src", "main", "resources", "io", "meshguard", "xds", "sample-gateway.yaml");
 
     @Test
     void shippedPolicies_checkAgainstTheSampleGateway() {
