@@ -70,7 +70,11 @@ public final class ModelledFields {
                     // the time to receive the whole request: the emulated client sends each request at once
                     "request_timeout",
                     // the emulated client speaks HTTP/1.1: downstream HTTP/2 settings change nothing it can observe
-                    "http2_protocol_options"),
+                    "http2_protocol_options",
+                    // Gateway mints an id when absent and replaces an edge client's: Envoy with these two at true and
+                    // false, the only values the controller emits (GatewayListenerTest pins them)
+                    "generate_request_id",
+                    "preserve_external_request_id"),
             entry(
                     "envoy.config.core.v3.HttpProtocolOptions",
                     "headers_with_underscores_action",

@@ -912,7 +912,10 @@ public final class AdminApi implements HttpHandler {
                 throw e;
             }
             List<Problem> shown = problemsOfGroup(e.problems(), ownGroup.get());
-            int hidden = e.problems().size() - shown.size();
+            // what blocks or warns elsewhere is counted; notes (info) about other groups' objects are not problems
+            long hidden = e.problems().stream()
+                    .filter(p -> !shown.contains(p) && p.severity() != Problem.Severity.INFO)
+                    .count();
             throw new RevisionActions.Refused(
                     e.status(),
                     e.getMessage()
