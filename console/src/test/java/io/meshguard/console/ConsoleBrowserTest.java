@@ -529,10 +529,10 @@ class ConsoleBrowserTest {
                 Duration.ofSeconds(10))) {
             store.write(java.util.List.of(
                     meshCall("cov-1", "api.payments.svc.cluster.local", now.minusSeconds(300)),
-                    meshCheck("cov-1", now.minusSeconds(300)),
+                    meshCheck("cov-1", "api.payments.svc.cluster.local", now.minusSeconds(300)),
                     meshCall("cov-bypass", "api.payments.svc.cluster.local", now.minusSeconds(200)),
                     meshCall("cov-2", "reviews.shop.svc.cluster.local", now.minusSeconds(100)),
-                    meshCheck("cov-2", now.minusSeconds(100))));
+                    meshCheck("cov-2", "reviews.shop.svc.cluster.local", now.minusSeconds(100))));
         }
         try (Chromium dora = Chromium.start()) {
             dora.signIn(base, "dora");
@@ -592,10 +592,11 @@ class ConsoleBrowserTest {
                 .build();
     }
 
-    private static io.meshguard.audit.AuditEvent meshCheck(String requestId, Instant at) {
+    private static io.meshguard.audit.AuditEvent meshCheck(String requestId, String authority, Instant at) {
         return io.meshguard.audit.AuditEvent.builder(io.meshguard.audit.AuditKind.AUTHZ_DECISION)
                 .occurredAt(at)
                 .requestId(requestId)
+                .authority(authority)
                 .decision("allow")
                 .status(200)
                 .detail("policy", Map.of())

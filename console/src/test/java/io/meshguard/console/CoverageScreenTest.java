@@ -44,13 +44,13 @@ class CoverageScreenTest {
             store.write(List.of(
                     // payments: two requests checked, one that reached the pod with no Check (a bypass)
                     logged("pay-1", "api.payments.svc.cluster.local", 600),
-                    check("pay-1", 600),
+                    check("pay-1", "api.payments.svc.cluster.local", 600),
                     logged("pay-2", "ledger.payments.svc.cluster.local", 500),
-                    check("PAY-2", 500),
+                    check("PAY-2", "ledger.payments.svc.cluster.local", 500),
                     logged("pay-bypass", "api.payments.svc.cluster.local", 300),
                     // shop: covered, plus one request logged without an id (unverifiable)
                     logged("shop-1", "reviews.shop.svc.cluster.local", 400),
-                    check("shop-1", 400),
+                    check("shop-1", "reviews.shop.svc.cluster.local", 400),
                     logged(null, "reviews.shop.svc.cluster.local", 200),
                     // a pod reached by its address, and a request of the day before the hour
                     logged("ip-1", "10.1.2.3:9080", 100),
@@ -70,10 +70,12 @@ class CoverageScreenTest {
                 .build();
     }
 
-    private static AuditEvent check(String requestId, int secondsAgo) {
+    /** An allowing Check of the request: the proof joins on its id and authority. */
+    private static AuditEvent check(String requestId, String authority, int secondsAgo) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(NOW.minusSeconds(secondsAgo))
                 .requestId(requestId)
+                .authority(authority)
                 .decision("allow")
                 .status(200)
                 .detail("policy", Map.of())
