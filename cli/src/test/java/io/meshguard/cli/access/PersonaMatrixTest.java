@@ -449,6 +449,7 @@ class PersonaMatrixTest {
         }
         expect2xx(call(base, Optional.of(token(system)), "PUT", "/groups/edge-prod", Optional.of("""
                 {"name": "edge-prod", "environment": "prod", "region": "eu", "listener_port": 8080}""")));
+        assignGroup(base, system, "persona-eu", "edge-prod", "acme");
         Persona acmeAdmin = persona("acme-admins");
         Persona acmeCustomer = persona("acme-customer-admins");
         expect2xx(call(base, Optional.of(token(acmeAdmin)), "PUT", "/upstreams/acme-up", Optional.of("""
@@ -610,6 +611,7 @@ class PersonaMatrixTest {
         String group = """
                 {"name": "local", "environment": "dev", "region": "eu", "listener_port": 8081}""";
         expect2xx(call(base, Optional.of(token(system)), "PUT", "/groups/local", Optional.of(group)));
+        assignGroup(base, system, "persona-journey", "local", "acme");
         expect2xx(call(base, Optional.of(token(acmeAdmin)), "PUT", "/upstreams/journey-up", Optional.of("""
                 {"name": "journey-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.9", "port": 8080}]}""")));
         expect2xx(call(base, Optional.of(token(acmeAdmin)), "PUT", "/apis/journey-api", Optional.of("""
@@ -646,6 +648,27 @@ class PersonaMatrixTest {
         String rendered = call(base, Optional.of(bob), "GET", "/render/local", Optional.empty())
                 .body();
         assertThat(rendered).contains("/journey-v1").doesNotContain("/journey-v2");
+    }
+
+    /**
+     * What an operator does before a tenant publishes into a gateway group: the tenant exists, and a cluster carries
+     * the group with the tenant assigned to it.
+     */
+    private static void assignGroup(String base, Persona system, String cluster, String group, String tenant)
+            throws Exception {
+        HttpResponse<String> created = call(
+                base,
+                Optional.of(token(system)),
+                "POST",
+                "/v1/operator/tenants",
+                Optional.of("{\"id\": \"" + tenant + "\"}"));
+        assertThat(created.statusCode()).as(created.body()).isIn(201, 200, 409);
+        expect2xx(call(
+                base,
+                Optional.of(token(system)),
+                "PUT",
+                "/v1/operator/clusters/" + cluster,
+                Optional.of("{\"region\": \"eu\", \"gateway_groups\": {\"" + group + "\": [\"" + tenant + "\"]}}")));
     }
 
     private static void journeyRoute(String base, Persona author, String prefix) throws Exception {

@@ -282,6 +282,9 @@ class AuditCommandTest {
         builder.environment()
                 .put("MESHGUARD_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
         builder.environment().put("MESHGUARD_HTTP_PORT", "0");
+        // a receiver on a developer's machine: loopback senders, no sidecar to name them (the default, xfcc with no
+        // senders, refuses every stream)
+        builder.environment().put("MESHGUARD_AUDIT_ALS_PEER_IDENTITY", "local-development");
         Process process = builder.start();
         try {
             Instant start = Instant.parse("2026-11-20T03:00:00Z");

@@ -35,16 +35,16 @@ class CoverageCommandTest {
                 ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
             store.write(List.of(
                     logged("req-ok", "reviews.shop.svc.cluster.local:9080", 600),
-                    check("REQ-OK", 600),
+                    check("REQ-OK", "reviews.shop.svc.cluster.local", 600),
                     logged("req-bypass", "10.1.2.3:9080", 300),
                     logged(null, "ledger.bank.svc.cluster.local", 200),
-                    check("req-ledger", 100),
+                    check("req-ledger", "ledger.bank.svc.cluster.local", 100),
                     logged("req-ledger", "ledger.bank.svc.cluster.local", 100),
                     // a canary's test card, Checked, and a real order beside it
                     canary("req-canary", "orders.shop.svc.cluster.local", 90),
-                    check("req-canary", 90),
+                    check("req-canary", "orders.shop.svc.cluster.local", 90),
                     logged("req-order", "orders.shop.svc.cluster.local", 80),
-                    check("req-order", 80)));
+                    check("req-order", "orders.shop.svc.cluster.local", 80)));
         }
     }
 
@@ -72,10 +72,12 @@ class CoverageCommandTest {
                 .detail("node", "sidecar~10.1.2.3~pod.shop~shop.svc.cluster.local");
     }
 
-    private static AuditEvent check(String requestId, int secondsAgo) {
+    // an allowing Check of the request: the proof joins on its id and authority (the host, whatever the port)
+    private static AuditEvent check(String requestId, String authority, int secondsAgo) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(NOW.minusSeconds(secondsAgo))
                 .requestId(requestId)
+                .authority(authority)
                 .decision("allow")
                 .status(200)
                 .detail("policy", Map.of())

@@ -6,6 +6,7 @@ import io.meshguard.cli.CliRun;
 import io.meshguard.db.Migrations;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -24,7 +25,9 @@ class DbMigrateCommandTest {
     void migrate_onEmptyDatabase_appliesEveryScript_thenStatusIsCurrentAndASecondRunAppliesNothing() {
         CliRun before = CliRun.of("db", "status", "--db", dbUrl());
         assertThat(before.exit()).as(before.err()).isEqualTo(1);
-        assertThat(before.out()).contains("schema version: none").contains("pending: 1, 2, ");
+        List<String> every = Migrations.pendingVersions(PG.dataSource());
+        assertThat(every).as("the scripts the jar carries").hasSizeGreaterThan(1);
+        assertThat(before.out()).contains("schema version: none").contains("pending: " + String.join(", ", every));
 
         CliRun migrate = CliRun.of("db", "migrate", "--db", dbUrl());
         assertThat(migrate.exit()).as(migrate.err()).isZero();
