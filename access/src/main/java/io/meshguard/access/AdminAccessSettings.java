@@ -6,6 +6,8 @@ import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;
 import io.meshguard.runtime.config.ConfigProblem;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.IdpTrust;
+import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,7 +19,22 @@ import java.util.Optional;
  * role bindings file, and whether the static token file stays usable as break-glass once an issuer is set.
  */
 public record AdminAccessSettings(
-        Optional<String> issuer, String audience, Duration clockSkew, Optional<Path> accessFile, boolean breakGlass) {
+        Optional<String> issuer,
+        String audience,
+        Duration clockSkew,
+        Optional<Path> accessFile,
+        boolean breakGlass,
+        Optional<Path> tlsCaFile) {
+
+    /** Without a CA file of its own: the issuer's certificate is checked against the JDK trust store. */
+    public AdminAccessSettings(
+            Optional<String> issuer,
+            String audience,
+            Duration clockSkew,
+            Optional<Path> accessFile,
+            boolean breakGlass) {
+        this(issuer, audience, clockSkew, accessFile, breakGlass, Optional.empty());
+    }
 
     public static final ConfigKey<String> ISSUER = ConfigKey.string(
             "admin.oidc.issuer",
@@ -40,11 +57,17 @@ public record AdminAccessSettings(
             "With admin.oidc.issuer set, keep the admin token file usable as break-glass (system-admin, every use "
                     + "logged at WARN and audited). Off by default: with an issuer only its tokens are accepted.");
 
+    public static final ConfigKey<Optional<Path>> TLS_CA_FILE = ConfigKey.optionalPath(
+            "admin.oidc.tls_ca_file",
+            "PEM file of the CA(s) that signed the issuer's TLS certificate (the Secret meshguard-idp-ca): discovery, "
+                    + "keys and the console's sign-in trust only these. Unset or absent: the JDK trust store. The "
+                    + "issuer and its jwks_uri are https (http only to localhost), as for extauthz's issuers.");
+
     public static ConfigGroup<AdminAccessSettings> configGroup() {
         return new ConfigGroup<>() {
             @Override
             public List<ConfigKey<?>> keys() {
-                return List.of(ISSUER, AUDIENCE, CLOCK_SKEW, ACCESS_FILE, BREAK_GLASS);
+                return List.of(ISSUER, AUDIENCE, CLOCK_SKEW, ACCESS_FILE, BREAK_GLASS, TLS_CA_FILE);
             }
 
             @Override
@@ -55,9 +78,22 @@ public record AdminAccessSettings(
                         config.get(AUDIENCE),
                         config.get(CLOCK_SKEW),
                         config.get(ACCESS_FILE),
-                        config.get(BREAK_GLASS));
+                        config.get(BREAK_GLASS),
+                        config.get(TLS_CA_FILE));
             }
         };
+    }
+
+    /**
+     * The HTTP client of every call to the issuer (discovery, keys, the console's code exchange): its TLS trust is
+     * {@code admin.oidc.tls_ca_file} when that file exists.
+     *
+     * @throws IllegalArgumentException when the CA file does not parse
+     */
+    public HttpClient identityProviderClient() {
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        IdpTrust.context(TLS_CA_FILE.name(), tlsCaFile).ifPresent(b::sslContext);
+        return b.build();
     }
 
     /** Local mode: no issuer, the token file only. */
@@ -83,8 +119,8 @@ public record AdminAccessSettings(
         }
         Path file = accessFile.get();
         RoleBindings bindings = RoleBindings.load(file);
-        AdminTokenVerifier verifier =
-                new AdminTokenVerifier(new AdminTokenVerifier.Settings(issuer.get(), audience, clockSkew));
+        AdminTokenVerifier verifier = new AdminTokenVerifier(
+                new AdminTokenVerifier.Settings(issuer.get(), audience, clockSkew), identityProviderClient());
         return new AdminGate(
                 Optional.of(verifier), bindings, tokens, breakGlass, events, Clock.systemUTC(), tokenFileKey);
     }

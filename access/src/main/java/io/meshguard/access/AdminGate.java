@@ -188,6 +188,11 @@ public final class AdminGate {
         return new Admitted(c, d);
     }
 
+    /** The client of calls to the issuer (its TLS trust), when the gate verifies an issuer's tokens. */
+    public Optional<java.net.http.HttpClient> identityProviderClient() {
+        return oidc.map(AdminTokenVerifier::identityProviderClient);
+    }
+
     /**
      * Authentication alone, for a path no route serves: a caller without a valid credential learns nothing about
      * which paths exist (401 before 404).

@@ -74,9 +74,20 @@ public final class AdminTokenVerifier {
     private volatile DefaultJWTProcessor<SecurityContext> processor;
 
     public AdminTokenVerifier(Settings settings) {
+        this(
+                settings,
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** @param http the client of discovery and key fetches (its TLS trust: {@code admin.oidc.tls_ca_file}) */
+    public AdminTokenVerifier(Settings settings, HttpClient http) {
         this.settings = settings;
-        this.http =
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = http;
+    }
+
+    /** The client of every call to the issuer, for the console's sign-in at the same issuer. */
+    public HttpClient identityProviderClient() {
+        return http;
     }
 
     public Settings settings() {

@@ -32,11 +32,20 @@ public final class CodeFlowClient {
     private volatile Map<String, Object> discovery;
 
     public CodeFlowClient(String issuer, String clientId, Optional<String> clientSecret, Clock clock) {
+        this(
+                issuer,
+                clientId,
+                clientSecret,
+                clock,
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** @param http the client of discovery and the code exchange (the admin plane's, with its TLS trust) */
+    public CodeFlowClient(String issuer, String clientId, Optional<String> clientSecret, Clock clock, HttpClient http) {
         this.issuer = issuer;
         this.clientId = clientId;
         this.clientSecret = clientSecret;
-        this.http =
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = http;
         this.clock = clock;
     }
 

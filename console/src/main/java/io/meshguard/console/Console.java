@@ -83,8 +83,10 @@ public final class Console implements HttpHandler {
         this.settings = settings;
         this.gate = gate;
         this.sessions = new Sessions(settings, clock);
-        this.signIn =
-                settings.issuer().map(i -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(), clock));
+        // the gate's client: sign-in trusts the issuer's certificate as the token checks do (admin.oidc.tls_ca_file)
+        this.signIn = settings.issuer().map(i -> gate.identityProviderClient()
+                .map(http -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(), clock, http))
+                .orElseGet(() -> new CodeFlowClient(i, settings.clientId(), settings.clientSecret(), clock)));
         this.pages = new Pages();
         this.assets = new Assets();
         this.revisions = revisions;

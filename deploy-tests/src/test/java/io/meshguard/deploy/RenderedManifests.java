@@ -14,8 +14,13 @@ public final class RenderedManifests {
 
     /** {@code manifests/istio/<relative>} rendered by {@code kubectl kustomize}, one tree per document. */
     public static List<JsonNode> render(String relative) throws IOException, InterruptedException {
-        Path dir = RepoPaths.manifests().resolve(relative);
-        return YamlDocuments.parse("kubectl kustomize manifests/istio/" + relative, Kustomize.render(dir)).stream()
+        return render(RepoPaths.manifests(), relative);
+    }
+
+    /** {@code <manifests>/<relative>} of another checkout's {@code manifests/istio} (a release's), rendered alike. */
+    public static List<JsonNode> render(Path manifests, String relative) throws IOException, InterruptedException {
+        Path dir = manifests.resolve(relative);
+        return YamlDocuments.parse("kubectl kustomize " + dir, Kustomize.render(dir)).stream()
                 .map(SourcedDocument::node)
                 .toList();
     }
@@ -70,7 +75,12 @@ public final class RenderedManifests {
 
     /** The documents of one plain YAML file under {@code manifests/istio}. */
     public static List<JsonNode> file(String relative) {
-        return YamlDocuments.read(RepoPaths.manifests().resolve(relative)).stream()
+        return file(RepoPaths.manifests(), relative);
+    }
+
+    /** The documents of one plain YAML file under another checkout's {@code manifests/istio}. */
+    public static List<JsonNode> file(Path manifests, String relative) {
+        return YamlDocuments.read(manifests.resolve(relative)).stream()
                 .map(SourcedDocument::node)
                 .toList();
     }

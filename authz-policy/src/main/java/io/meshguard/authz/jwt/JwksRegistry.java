@@ -62,7 +62,7 @@ public final class JwksRegistry implements AutoCloseable {
     }
 
     /**
-     * @param tls the TLS trust of key set and discovery fetches ({@link IdpTrust}); empty: the JDK trust store
+     * @param tls the TLS trust of key set and discovery fetches ({@link io.meshguard.runtime.http.IdpTrust}); empty: the JDK trust store
      */
     public JwksRegistry(
             MeterRegistry registry,

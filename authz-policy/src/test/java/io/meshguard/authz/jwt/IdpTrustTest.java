@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.meshguard.runtime.http.IdpTrust;
 import io.meshguard.testing.IntegrationTest;
 import java.io.InputStream;
 import java.net.InetSocketAddress;

@@ -19,6 +19,7 @@ import java.util.Map;
  * of the bank in it, both in {@code meshguard-system-admins} as the guide says for four eyes: one asks, one approves.
  *
  * @param localPort the port-forward to Keycloak's pod on this machine's loopback
+ * @param frontPort the port-forward to the TLS front's pod ({@value ExternalParts#IDP_HOST}), what people reach
  * @param automationSecret the secret of the automation client, as the bank's CI secret store keeps it
  * @param customerSecret the secret of the customer app's client in the retail realm
  * @param tenantClientSecret the secret of the tenants' pipeline clients ({@link #PROVIDER_CLIENT},
@@ -27,6 +28,7 @@ import java.util.Map;
 record BankIdentityProvider(
         BoxPod pod,
         int localPort,
+        int frontPort,
         Person requester,
         Person approver,
         String automationSecret,
@@ -68,6 +70,10 @@ record BankIdentityProvider(
               kcadm.sh update "users/$user/groups/$gid" -r "$REALM" -s realm="$REALM" -s userId="$user" \\
                   -s groupId="$gid" -n
             done
+            """;
+
+    private static final String FRONTEND_URL = """
+            kcadm.sh update "realms/$REALM" -s attributes.frontendUrl=https://idp.bank.example
             """;
     /** The customer app's client in the retail realm (client credentials; role customer, tenant acme-corp). */
     static final String CUSTOMER_CLIENT = "mobile-banking";
@@ -172,7 +178,7 @@ record BankIdentityProvider(
         return ExternalParts.issuer(REALM);
     }
 
-    /** The issuer's {@code host:port}, which a person's browser maps to {@link #localPort}. */
+    /** The issuer's {@code host[:port]}, which a person's workstation maps to {@link #frontPort}. */
     static String authority() {
         return URI.create(ExternalParts.issuer(REALM)).getAuthority();
     }
@@ -186,12 +192,18 @@ record BankIdentityProvider(
                 URI.create(CONSOLE_ORIGIN).getAuthority(),
                 console,
                 authority(),
-                new InetSocketAddress("127.0.0.1", localPort));
+                new InetSocketAddress("127.0.0.1", frontPort));
     }
 
     /** Waits for Keycloak in {@code pod}, then the guide's realm block and the two people. */
     static BankIdentityProvider setUp(
-            BoxPod pod, PodProcess process, NodePorts node, Path dir, String adminPassword, OperatorSecrets secrets)
+            BoxPod pod,
+            BoxPod front,
+            PodProcess process,
+            NodePorts node,
+            Path dir,
+            String adminPassword,
+            OperatorSecrets secrets)
             throws IOException, InterruptedException {
         int local = node.forward(pod.ip(), ExternalParts.KEYCLOAK_PORT);
         String base = "http://127.0.0.1:" + local;
@@ -206,6 +218,9 @@ record BankIdentityProvider(
                 secrets.value("meshguard-admin-oidc", "provisioner-client-secret"),
                 CodeFlowClient.random(24));
         realm.setUp(home, "admin", adminPassword, kcadm);
+        // the bank's Keycloak knows its public name (a bank sets --hostname; the box, the realm's frontend URL): the
+        // issuer in tokens and discovery is the https one the admin plane is configured with
+        realm.kcadm(home, kcadm, Map.of("REALM", REALM), FRONTEND_URL);
         Person requester = new Person("rita", CodeFlowClient.random(18));
         Person approver = new Person("arne", CodeFlowClient.random(18));
         for (Person p : List.of(requester, approver)) {
@@ -216,7 +231,14 @@ record BankIdentityProvider(
         String tenantSecret = CodeFlowClient.random(24);
         realm.kcadm(home, kcadm, Map.of("SECRET", tenantSecret, "REALM", REALM), TENANT_CLIENTS);
         return new BankIdentityProvider(
-                pod, local, requester, approver, realm.automationSecret(), customerSecret, tenantSecret);
+                pod,
+                local,
+                node.forward(front.ip(), 443),
+                requester,
+                approver,
+                realm.automationSecret(),
+                customerSecret,
+                tenantSecret);
     }
 
     private static void awaitAnswer(String base, PodProcess process, BoxPod pod)

@@ -45,9 +45,14 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     private final Path dir;
+    /**
+     * The sources of what runs: a checkout with {@code manifests/istio}, {@code deploy/image-rootfs.sh} (the image's
+     * JVM flags) and the jar in {@code cli/target/meshguard.jar}; the previous release's until {@link #upgradeTo}.
+     */
+    private Path source;
+
     private final ClusterObjects objects = new ClusterObjects();
-    private final OperatorSecrets secrets =
-            OperatorSecrets.fromReadme(RenderedManifests.repoRoot().resolve("manifests/istio/README.md"));
+    private final OperatorSecrets secrets;
     private final PodNetwork network;
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
@@ -92,8 +97,10 @@ public final class ClusterInABox implements AutoCloseable {
     private final java.util.concurrent.CompletableFuture<BankIdentityProvider> idp =
             new java.util.concurrent.CompletableFuture<>();
 
-    private ClusterInABox(Path dir) {
+    private ClusterInABox(Path dir, Path source) {
         this.dir = dir;
+        this.source = source;
+        this.secrets = OperatorSecrets.fromReadme(source.resolve("manifests/istio/README.md"));
         this.network = new PodNetwork("mgbox" + ProcessHandle.current().pid(), "10.244.0");
     }
 
@@ -113,8 +120,11 @@ public final class ClusterInABox implements AutoCloseable {
         return missing;
     }
 
-    /** Installs and starts everything; pods that fail are recorded ({@link #failures()}), not thrown. */
-    public static ClusterInABox install(Path dir) throws Exception {
+    /**
+     * Installs and starts everything from {@code source} (the tree, or a previous release's checkout with its jar
+     * built, {@link PreviousRelease}); pods that fail are recorded ({@link #failures()}), not thrown.
+     */
+    public static ClusterInABox install(Path dir, Path source) throws Exception {
         List<String> missing = missingPrerequisites();
         if (!missing.isEmpty()) {
             throw new IllegalStateException("the cluster in a box cannot run on this machine; missing: "
@@ -125,7 +135,7 @@ public final class ClusterInABox implements AutoCloseable {
         if (!swept.isEmpty()) {
             System.out.println("removed the namespaces an earlier, killed run left: " + swept);
         }
-        ClusterInABox box = new ClusterInABox(dir);
+        ClusterInABox box = new ClusterInABox(dir, source);
         // the pods are this JVM's children but outlive it: stop them and delete the namespaces when it exits
         Runtime.getRuntime().addShutdownHook(new Thread(box::close, "cluster-in-a-box-shutdown"));
         try {
@@ -140,14 +150,15 @@ public final class ClusterInABox implements AutoCloseable {
     private void run() throws Exception {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        images = new Images(Path.of(System.getProperty("java.home")), RenderedManifests.repoRoot(), testClasspath());
+        images = new Images(Path.of(System.getProperty("java.home")), source, testClasspath());
         // install step 1: the namespace on its own, then the operator's Secrets
-        objects.apply(RenderedManifests.file("namespace.yaml"));
+        objects.apply(RenderedManifests.file(manifests(), "namespace.yaml"));
         objects.namespace(ExternalParts.NAMESPACE, Map.of());
         objects.namespace(ExternalParts.IDP_NAMESPACE, Map.of());
         secrets.secrets().forEach(objects::secret);
         // manifests/istio/README.md "Your identity provider": the bank's CA, which signed its IdP's TLS certificate
         Path bankCa = ExternalParts.bankCertificates(dir.resolve("bank-ca"));
+        ForwardsByName.trust(bankCa.resolve("ca.crt"));
         objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata()
                 .withName("meshguard-idp-ca")
@@ -157,8 +168,8 @@ public final class ClusterInABox implements AutoCloseable {
                 .build());
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
-        objects.apply(RenderedManifests.render("migrate"));
-        objects.apply(RenderedManifests.render(CENTRAL_INSTALL));
+        objects.apply(RenderedManifests.render(manifests(), "migrate"));
+        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
         // zone README "On central": the ingress gateway's certificate for central's zone host, from the bank's CA
         objects.namespace(ISTIO_NAMESPACE, Map.of());
         certificates = BankCertificates.create(dir.resolve("bank-ca"));
@@ -173,60 +184,11 @@ public final class ClusterInABox implements AutoCloseable {
                 .withStringData(
                         Map.of("tls.crt", Files.readString(centralTls[0]), "tls.key", Files.readString(centralTls[1])))
                 .build());
-        // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
-        // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-admin-plane",
-                Map.of(
-                        "admin.oidc.issuer",
-                        ExternalParts.issuer(BankIdentityProvider.REALM),
-                        "console.public_url",
-                        BankIdentityProvider.CONSOLE_ORIGIN,
-                        "catalog.domain",
-                        "bank.example"));
-        // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
-        // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-access-policy",
-                Map.of(
-                        "access.yaml",
-                        objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy")
-                                        .orElseThrow()
-                                        .get("access.yaml")
-                                        .stripTrailing()
-                                + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
-                                + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
-        // the bank's own workloads in the mesh, and the operator's grant for its proxyless client
-        // (docs/xds-security.md "Grants": one entry per proxyless client identity, in the manifest's grant list)
+        // the bank's own workloads in the mesh (README step 4) and an application namespace in ambient mode beside the
+        // sidecar one (manifests/istio/ambient/README.md)
         BankApps.apply(objects);
-        // the bank's security team adds its own workload's rules to the shipped policy (policies/README.md: anything
-        // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's)
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-authz-policy",
-                Map.of(
-                        "authz.yaml",
-                        BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
-                                .orElseThrow()
-                                .get("authz.yaml"))));
-        // an application namespace in ambient mode beside the sidecar one (manifests/istio/ambient/README.md): the
-        // kit rendered for it, and step 1's authz.yaml lines (its host's rule, its waypoint under trusted_waypoints)
         ambient = AmbientNamespace.install(objects, dir);
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-authz-policy",
-                Map.of(
-                        "authz.yaml",
-                        ambient.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
-                                .orElseThrow()
-                                .get("authz.yaml"))));
-        objects.editEnv(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-xds",
-                "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
-                grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
+        operatorSettings();
         mark("rendered and applied");
 
         BoxPod postgres = externalPod(ExternalParts.POSTGRES, 5432);
@@ -350,8 +312,8 @@ public final class ClusterInABox implements AutoCloseable {
                 start(keycloak, ExternalParts.keycloak(keycloak, idpDir, services.hosts(keycloak), idpAdminPassword));
         Thread.ofVirtual().name("bank-idp-setup").start(() -> {
             try {
-                idp.complete(
-                        BankIdentityProvider.setUp(keycloak, keycloakProcess, node, idpDir, idpAdminPassword, secrets));
+                idp.complete(BankIdentityProvider.setUp(
+                        keycloak, idpFront, keycloakProcess, node, idpDir, idpAdminPassword, secrets));
                 mark("Keycloak up, realm set up as docs/install.md says");
             } catch (Exception | Error e) {
                 idp.completeExceptionally(e);
@@ -437,6 +399,68 @@ public final class ClusterInABox implements AutoCloseable {
         }
         pool.shutdown();
         mark("rollout finished");
+    }
+
+    /**
+     * The operator's settings over the shipped manifests, made again after every render (an upgrade renders the new
+     * release with the same overlay): the admin plane's values, the access and authz policy lines, the ADS grants.
+     */
+    private void operatorSettings() {
+        // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
+        // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-admin-plane",
+                Map.of(
+                        "admin.oidc.issuer",
+                        ExternalParts.issuer(BankIdentityProvider.REALM),
+                        "console.public_url",
+                        BankIdentityProvider.CONSOLE_ORIGIN,
+                        "catalog.domain",
+                        "bank.example"));
+        // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
+        // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-access-policy",
+                Map.of(
+                        "access.yaml",
+                        objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-access-policy")
+                                        .orElseThrow()
+                                        .get("access.yaml")
+                                        .stripTrailing()
+                                + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
+                                + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
+        // the bank's security team adds its own workload's rules to the shipped policy (policies/README.md: anything
+        // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's)
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-authz-policy",
+                Map.of(
+                        "authz.yaml",
+                        BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                                .orElseThrow()
+                                .get("authz.yaml"))));
+        // the ambient namespace's lines of step 1 (its host's rule, its waypoint under trusted_waypoints)
+        objects.editConfigMap(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-authz-policy",
+                Map.of(
+                        "authz.yaml",
+                        ambient.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                                .orElseThrow()
+                                .get("authz.yaml"))));
+        // the operator's grant for the bank's proxyless client (docs/xds-security.md "Grants": one entry per proxyless
+        // client identity, in the manifest's grant list)
+        objects.editEnv(
+                OperatorSecrets.NAMESPACE,
+                "meshguard-xds",
+                "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
+                grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
+    }
+
+    private Path manifests() {
+        return source.resolve("manifests/istio");
     }
 
     /**
@@ -933,6 +957,152 @@ public final class ClusterInABox implements AutoCloseable {
 
     Kubelet kubelet() {
         return new Kubelet(node);
+    }
+
+    /**
+     * docs/install.md section 5 on this box, to {@code release} (a checkout with its jar built, the tree's own for the
+     * tree): its manifests rendered and applied with the operator's same settings, the migrate Job run to completion,
+     * then every workload whose pod template changed rolled in the documented order (extauthz and DLP, then xds, then
+     * the gateway), pod by pod, each Ready before the next is replaced. A box pod keeps its address, so the old pod
+     * stops before its successor starts (a cluster surges a Deployment's new pod first; the StatefulSets stop first
+     * there too).
+     *
+     * @throws IllegalStateException naming the pod that did not complete or become Ready
+     */
+    synchronized void upgradeTo(Path release) throws Exception {
+        Rollout before = rollout();
+        source = release;
+        objects.apply(RenderedManifests.render(manifests(), "migrate"));
+        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
+        operatorSettings();
+        images = new Images(Path.of(System.getProperty("java.home")), source, testClasspath());
+        ContainerRuntime runtime = new ContainerRuntime(objects, images, dir);
+        for (Job job : objects.jobs) {
+            BoxPod pod = replaced(
+                    pod("Job/" + job.getMetadata().getName()), job.getSpec().getTemplate());
+            PodProcess p = startFromManifest(runtime, pod)
+                    .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
+            Optional<Integer> exit = p.await(300);
+            if (exit.isEmpty() || exit.get() != 0) {
+                throw new IllegalStateException(Kubelet.report(
+                        pod,
+                        p,
+                        "the upgrade's Job " + pod.owner() + " did not complete: "
+                                + exit.map(c -> "exit " + c).orElse("still running after 300 s")));
+            }
+        }
+        mark("upgrade to " + release + ": migrate Job done");
+        Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
+        objects.statefulSets.forEach(s -> templates.put(
+                "StatefulSet/" + s.getMetadata().getName(), s.getSpec().getTemplate()));
+        objects.deployments.forEach(d -> templates.put(
+                "Deployment/" + d.getMetadata().getName(), d.getSpec().getTemplate()));
+        roll(templates, runtime);
+        previous = Optional.of(before);
+        mark("upgraded to " + release);
+    }
+
+    /**
+     * docs/install.md section 6, "a server release": {@code kubectl rollout undo} of extauthz, DLP and xds, back to the
+     * pod templates and image of before the last {@link #upgradeTo}; the schema, ConfigMaps and Secrets stay.
+     */
+    synchronized void rollBackServers() throws Exception {
+        Rollout undo = previous.orElseThrow(() -> new IllegalStateException("no upgrade to roll back"));
+        Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
+        for (String owner : ROLL_ORDER.subList(0, 3)) {
+            Optional.ofNullable(undo.templates().get(owner)).ifPresent(t -> templates.put(owner, t));
+        }
+        roll(templates, new ContainerRuntime(objects, undo.images(), dir));
+        mark("rolled back extauthz, DLP and xds to " + undo.source());
+    }
+
+    /** What ran before an upgrade: enough to undo a server's rollout. */
+    private record Rollout(Path source, Images images, Map<String, PodTemplateSpec> templates) {}
+
+    private Optional<Rollout> previous = Optional.empty();
+
+    /** The documented order of a release's rollout; workloads not named roll after these. */
+    private static final List<String> ROLL_ORDER =
+            List.of("StatefulSet/meshguard-extauthz", "StatefulSet/meshguard-dlp", "Deployment/meshguard-xds", GATEWAY);
+
+    private Rollout rollout() {
+        Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
+        for (BoxPod p : pods) {
+            if (p.owner().startsWith("Deployment/") || p.owner().startsWith("StatefulSet/")) {
+                templates.putIfAbsent(p.owner(), template(p));
+            }
+        }
+        return new Rollout(source, images, templates);
+    }
+
+    private void roll(Map<String, PodTemplateSpec> templates, ContainerRuntime runtime) throws InterruptedException {
+        List<String> order = new ArrayList<>(ROLL_ORDER);
+        templates.keySet().stream().filter(o -> !order.contains(o)).forEach(order::add);
+        Kubelet kubelet = new Kubelet(node);
+        for (String owner : order) {
+            PodTemplateSpec template = templates.get(owner);
+            if (template == null) {
+                continue;
+            }
+            List<BoxPod> replicas =
+                    pods.stream().filter(p -> p.owner().equals(owner)).toList();
+            for (BoxPod old : replicas) {
+                if (runs(old, template) || !modelledImage(old)) {
+                    continue;
+                }
+                stop(old);
+                BoxPod pod = replaced(old, template);
+                PodProcess p = startFromManifest(runtime, pod)
+                        .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
+                if (owner.equals(GATEWAY) && awaitingFirstPublish.containsKey(GATEWAY)) {
+                    continue; // Ready only once its group is published
+                }
+                kubelet.awaitReady(pod, p, Duration.ofSeconds(Math.round(180 * Kubelet.SCALE)));
+                mark(pod.name() + " rolled, Ready");
+            }
+        }
+    }
+
+    private static PodTemplateSpec template(BoxPod pod) {
+        return new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder()
+                .withNewMetadata()
+                .withLabels(pod.labels())
+                .withAnnotations(pod.annotations())
+                .endMetadata()
+                .withSpec(pod.spec())
+                .build();
+    }
+
+    /** Whether the pod runs {@code template} already (a rollout leaves such pods alone). */
+    private static boolean runs(BoxPod pod, PodTemplateSpec template) {
+        return pod.spec().equals(template.getSpec())
+                && pod.labels()
+                        .equals(Optional.ofNullable(template.getMetadata().getLabels())
+                                .orElse(Map.of()))
+                && pod.annotations()
+                        .equals(Optional.ofNullable(template.getMetadata().getAnnotations())
+                                .orElse(Map.of()));
+    }
+
+    /** The pod under the same name and address with {@code template}'s labels, annotations and spec. */
+    private synchronized BoxPod replaced(BoxPod old, PodTemplateSpec template) {
+        BoxPod pod = new BoxPod(
+                old.name(),
+                old.namespace(),
+                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
+                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
+                old.ip(),
+                old.netns(),
+                template.getSpec(),
+                old.owner(),
+                old.subdomain());
+        pods.set(pods.indexOf(old), pod);
+        return pod;
+    }
+
+    /** The checkout whose manifests and jar the box runs now. */
+    Path source() {
+        return source;
     }
 
     /**

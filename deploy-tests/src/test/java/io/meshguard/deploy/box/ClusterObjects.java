@@ -37,16 +37,19 @@ final class ClusterObjects {
     private final Map<String, Map<String, String>> secrets = new HashMap<>();
     private final Map<String, Map<String, String>> namespaceLabels = new LinkedHashMap<>();
 
-    /** {@code kubectl apply} of rendered documents. */
+    /** {@code kubectl apply} of rendered documents: an object of the same kind, namespace and name is replaced. */
     void apply(List<JsonNode> docs) {
         for (JsonNode doc : docs) {
             String kind = doc.path("kind").asText();
             switch (kind) {
-                case "Deployment" -> deployments.add(RenderedManifests.model(doc, Deployment.class));
-                case "StatefulSet" -> statefulSets.add(RenderedManifests.model(doc, StatefulSet.class));
-                case "Job" -> jobs.add(RenderedManifests.model(doc, Job.class));
-                case "Service" -> services.add(RenderedManifests.model(doc, Service.class));
-                case "NetworkPolicy" -> networkPolicies.add(RenderedManifests.model(doc, NetworkPolicy.class));
+                case "Deployment" ->
+                    put(deployments, RenderedManifests.model(doc, Deployment.class), Deployment::getMetadata);
+                case "StatefulSet" ->
+                    put(statefulSets, RenderedManifests.model(doc, StatefulSet.class), StatefulSet::getMetadata);
+                case "Job" -> put(jobs, RenderedManifests.model(doc, Job.class), Job::getMetadata);
+                case "Service" -> put(services, RenderedManifests.model(doc, Service.class), Service::getMetadata);
+                case "NetworkPolicy" ->
+                    put(networkPolicies, RenderedManifests.model(doc, NetworkPolicy.class), NetworkPolicy::getMetadata);
                 case "ConfigMap" -> {
                     ConfigMap cm = RenderedManifests.model(doc, ConfigMap.class);
                     configMaps.put(
@@ -66,11 +69,28 @@ final class ClusterObjects {
                             doc.path("spec").path("minReplicas").asInt(1));
                 default -> {
                     if (doc.path("apiVersion").asText().contains("istio.io")) {
+                        istio.removeIf(o -> o.path("kind").equals(doc.path("kind"))
+                                && o.path("metadata")
+                                        .path("namespace")
+                                        .equals(doc.path("metadata").path("namespace"))
+                                && o.path("metadata")
+                                        .path("name")
+                                        .equals(doc.path("metadata").path("name")));
                         istio.add(doc);
                     }
                 }
             }
         }
+    }
+
+    private static <T> void put(
+            List<T> objects,
+            T object,
+            java.util.function.Function<T, io.fabric8.kubernetes.api.model.ObjectMeta> meta) {
+        String key = key(meta.apply(object).getNamespace(), meta.apply(object).getName());
+        objects.removeIf(
+                o -> key(meta.apply(o).getNamespace(), meta.apply(o).getName()).equals(key));
+        objects.add(object);
     }
 
     void namespace(Namespace ns) {

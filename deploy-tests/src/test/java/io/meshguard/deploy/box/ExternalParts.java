@@ -58,9 +58,12 @@ final class ExternalParts {
                 front);
     }
 
-    /** The issuer of the box's realm as every pod reaches it: the Service's cluster DNS name. */
+    /**
+     * The issuer of a realm as the bank publishes it: https at its TLS front's name ({@value #IDP_HOST}, which every
+     * pod and the bank's people resolve), the realm's frontend URL; the admin plane fetches keys over https only.
+     */
     static String issuer(String realm) {
-        return "http://" + ServiceDirectory.fqdn(KEYCLOAK, IDP_NAMESPACE) + ":" + KEYCLOAK_PORT + "/realms/" + realm;
+        return "https://" + IDP_HOST + "/realms/" + realm;
     }
 
     static Service service(String name, String namespace, int port) {

@@ -58,6 +58,8 @@ final class PersonsBrowser implements AutoCloseable {
                 "--disable-dev-shm-usage",
                 "--no-proxy-server",
                 "--host-resolver-rules=" + rules,
+                "--ignore-certificate-errors-spki-list="
+                        + ForwardsByName.bankCaKeyHash().orElse(""),
                 "--user-data-dir=" + profile,
                 "--window-size=1400,1000");
         ChromeDriverService service = new ChromeDriverService.Builder()

@@ -2,6 +2,7 @@ package io.meshguard.deploy.box;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * One cluster in a box per test JVM, shared by every journey class ({@code *JourneyTest}, {@link ClusterInABoxTest}):
@@ -16,20 +17,58 @@ final class SharedBox {
 
     /** The installed box; the first caller installs it (a failed install fails every journey with its cause). */
     static synchronized ClusterInABox get() throws Exception {
+        if (failed != null) {
+            throw new IllegalStateException("the cluster in a box did not install or upgrade", failed);
+        }
         if (box == null) {
-            sweepDirsOfKilledRuns();
-            BoxLogs.clear();
-            // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp,
-            // which the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
-            dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
-            Files.writeString(
-                    dir.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
-            Runtime.getRuntime().addShutdownHook(new Thread(SharedBox::removeDir, "cluster-in-a-box-dir"));
-            box = ClusterInABox.install(dir);
-            System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
+            try {
+                install();
+            } catch (Exception | Error e) {
+                failed = e;
+                throw e;
+            }
         }
         return box;
     }
+
+    /** Why the first {@link #get} failed: every later journey fails with it instead of installing again. */
+    private static Throwable failed;
+
+    private static void install() throws Exception {
+        sweepDirsOfKilledRuns();
+        BoxLogs.clear();
+        // short: PostgreSQL's and the node agent's Unix socket paths must stay under 108 bytes; not under /tmp,
+        // which the pods mount as an emptyDir over the volume sources and class path entries the box keeps here
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "mgbox");
+        Files.writeString(
+                dir.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
+        Runtime.getRuntime().addShutdownHook(new Thread(SharedBox::removeDir, "cluster-in-a-box-dir"));
+        Path tree = io.meshguard.deploy.RenderedManifests.repoRoot();
+        // docs/release.md: the box installs the release RELEASES records last and upgrades it to the tree
+        Optional<PreviousRelease> from = Optional.empty();
+        if (Boolean.parseBoolean(System.getProperty("meshguard.box.upgrade", "true"))) {
+            Optional<PreviousRelease.Recorded> recorded = PreviousRelease.recorded(tree);
+            if (recorded.isPresent()) {
+                from = Optional.of(PreviousRelease.prepare(tree, recorded.get(), RELEASE_CACHE));
+            }
+        }
+        box = ClusterInABox.install(dir, from.map(PreviousRelease::source).orElse(tree));
+        if (from.isPresent() && box.failures().isEmpty()) {
+            upgrade = Optional.of(ReleaseUpgrade.run(box, from.get(), tree));
+        }
+        System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
+    }
+
+    /** The upgrade from the previous release the box made at install, when RELEASES records one. */
+    static synchronized Optional<ReleaseUpgrade> upgrade() throws Exception {
+        get();
+        return upgrade;
+    }
+
+    private static Optional<ReleaseUpgrade> upgrade = Optional.empty();
+
+    private static final Path RELEASE_CACHE =
+            Path.of(System.getProperty("meshguard.box.releaseCache", PreviousRelease.DEFAULT_CACHE.toString()));
 
     private static synchronized void removeDir() {
         if (box != null) {
