@@ -144,8 +144,17 @@ public final class AdminTokenVerifier {
     }
 
     private DefaultJWTProcessor<SecurityContext> build(URL jwksUri) {
-        JWKSource<SecurityContext> keys =
-                JWKSourceBuilder.create(jwksUri).retrying(true).build();
+        // the keys over the same TLS trust as discovery (admin.oidc.tls_ca_file), nimbus's limits otherwise
+        JWKSource<SecurityContext> keys = JWKSourceBuilder.create(
+                        jwksUri,
+                        new com.nimbusds.jose.util.DefaultResourceRetriever(
+                                JWKSourceBuilder.DEFAULT_HTTP_CONNECT_TIMEOUT,
+                                JWKSourceBuilder.DEFAULT_HTTP_READ_TIMEOUT,
+                                JWKSourceBuilder.DEFAULT_HTTP_SIZE_LIMIT,
+                                true,
+                                http.sslContext().getSocketFactory()))
+                .retrying(true)
+                .build();
         DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
         p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
                 JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"), null));
