@@ -39,11 +39,11 @@ class IpLiteralUpstreamJourneyTest {
                 {"name": "payments-by-ip", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]%s}""";
         rita.ok("PUT", "/upstreams/payments-by-ip", upstream.formatted(clusterIp, BankApps.HTTP_PORT, ""));
         rita.ok("PUT", "/apis/bank-health", """
-                {"name": "bank-health", "base_path": "", "default_version": "v1",
+                {"name": "bank-health", "base_path": "/healthz", "default_version": "v1",
                  "versions": [{"version": "v1", "status": "active"}]}""");
         rita.ok("PUT", "/routes/" + GROUP + "/bank-health", """
                 {"name": "bank-health", "group": "edge", "api": "bank-health", "version": "v1",
-                 "match": {"path_prefix": "/healthz"}, "destinations": [{"upstream": "payments-by-ip", "weight": 100}],
+                 "match": {"path_prefix": ""}, "destinations": [{"upstream": "payments-by-ip", "weight": 100}],
                  "authz_profile": "health", "dlp_profile": "default"}""");
         rita.publish("CHG-3001: payments health by its ClusterIP");
 
@@ -89,7 +89,7 @@ class IpLiteralUpstreamJourneyTest {
     /** A response of the gateway's edge listener: status and body. */
     private record Answer(int statusCode, String body) {}
 
-    /** GET /healthz at the gateway's edge listener with the public Host until {@code done} or 60 s. */
+    /** GET /healthz (the API's base path: acme serves /statements on the same host) at the gateway's edge listener with the public Host until {@code done} or 60 s. */
     private static Answer awaitGateway(BoxPod gateway, Predicate<Answer> done) throws Exception {
         int local = box.node().forward(gateway.ip(), 8080);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
