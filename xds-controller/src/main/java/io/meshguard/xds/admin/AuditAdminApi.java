@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * operation, so {@code meshguard audit query|export|verify} act as the signed-in caller instead of with the
  * database's credentials:
  * <ul>
- *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&limit=&canary=]} ({@code audit:read}) —
+ *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&trace_id=&limit=&canary=]} ({@code audit:read}) —
  *       events newest first, as JSON;</li>
  *   <li>{@code GET /audit/export?month=YYYY-MM|since=&until=[&format=jsonl|csv]} ({@code audit:export}) — streamed
  *       oldest first; CSV with its formulas neutralised ({@link AuditFormats#writeCsvRow}); every export is first a
@@ -253,6 +253,9 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("request_id")) {
             query = query.withRequestId(q.get("request_id"));
+        }
+        if (q.containsKey("trace_id")) {
+            query = query.withTraceId(q.get("trace_id"));
         }
         if (q.containsKey("canary")) {
             try {
