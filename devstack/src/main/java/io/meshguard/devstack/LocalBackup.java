@@ -15,10 +15,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Instant;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -221,8 +221,7 @@ final class LocalBackup {
             byte[] mac;
             try {
                 mac = second != null && second.getName().equals(MAC_ENTRY)
-                        ? HexFormat.of()
-                                .parseHex(new String(zip.readAllBytes(), StandardCharsets.US_ASCII).strip())
+                        ? HexFormat.of().parseHex(new String(zip.readAllBytes(), StandardCharsets.US_ASCII).strip())
                         : new byte[0];
             } catch (IllegalArgumentException e) {
                 mac = new byte[0];
@@ -247,7 +246,9 @@ final class LocalBackup {
             }
             String version = doc.path("postgres_version").asText();
             Map<String, String> expected = new HashMap<>();
-            doc.path("files").fields().forEachRemaining(f -> expected.put(f.getKey(), f.getValue().asText()));
+            doc.path("files")
+                    .fields()
+                    .forEachRemaining(f -> expected.put(f.getKey(), f.getValue().asText()));
             Set<String> directories = new HashSet<>();
             doc.path("directories").forEach(d -> directories.add(d.asText()));
             Set<String> seen = new HashSet<>();
@@ -278,8 +279,7 @@ final class LocalBackup {
                     bytes += Files.copy(entryIn, target);
                 }
                 ownerOnly(target);
-                if (!MessageDigest.isEqual(
-                        HexFormat.of().parseHex(digest), sha.digest())) {
+                if (!MessageDigest.isEqual(HexFormat.of().parseHex(digest), sha.digest())) {
                     throw new IllegalArgumentException(notOurs + ": " + name
                             + " does not match the digest its manifest records (it was changed inside the archive)");
                 }
@@ -307,8 +307,9 @@ final class LocalBackup {
     static void refuseForeignConfiguration(Path postgres, String where) throws IOException {
         for (String signal : List.of("recovery.signal", "standby.signal")) {
             if (Files.exists(postgres.resolve(signal), LinkOption.NOFOLLOW_LINKS)) {
-                throw new IllegalArgumentException(where + " holds postgres/" + signal
-                        + ": meshguard never writes one (it would start PostgreSQL in recovery, running restore_command)");
+                throw new IllegalArgumentException(
+                        where + " holds postgres/" + signal
+                                + ": meshguard never writes one (it would start PostgreSQL in recovery, running restore_command)");
             }
         }
         for (String file : List.of("postgresql.auto.conf", "pg_ident.conf", "postgresql.conf")) {
@@ -352,7 +353,8 @@ final class LocalBackup {
             return key;
         }
         try {
-            byte[] key = HexFormat.of().parseHex(Files.readString(file, StandardCharsets.US_ASCII).strip());
+            byte[] key = HexFormat.of()
+                    .parseHex(Files.readString(file, StandardCharsets.US_ASCII).strip());
             if (key.length < 32) {
                 throw new IllegalArgumentException("shorter than 32 bytes");
             }

@@ -103,7 +103,8 @@ class LocalBackupArchiveTest {
 
         assertThat(Files.readString(data.resolve("xds-admin-token"))).isEqualTo("admin:before");
         assertThat(Files.readString(data.resolve("postgres/base/1/1259"))).isEqualTo("the catalog");
-        assertThat(Files.readString(data.resolve("trail-checkpoint.key"))).isEqualTo("-----BEGIN PRIVATE KEY-----\nstill local\n");
+        assertThat(Files.readString(data.resolve("trail-checkpoint.key")))
+                .isEqualTo("-----BEGIN PRIVATE KEY-----\nstill local\n");
         assertThat(Files.readString(data.resolve("postgres/pg_hba.conf"))).isEqualTo(LocalPostgres.HBA);
     }
 
@@ -177,10 +178,14 @@ class LocalBackupArchiveTest {
         byte[] key = key();
         // whoever holds the key (or a stack before this check) can write a valid archive: its content is still judged
         for (Map.Entry<String, String> foreign : Map.of(
-                        "postgres/postgresql.auto.conf", AUTO_CONF + EVIL,
-                        "postgres/postgresql.conf", INITDB_CONF + "shared_preload_libraries = 'evil'\n",
-                        "postgres/pg_ident.conf", "map root postgres\n",
-                        "postgres/standby.signal", "")
+                        "postgres/postgresql.auto.conf",
+                        AUTO_CONF + EVIL,
+                        "postgres/postgresql.conf",
+                        INITDB_CONF + "shared_preload_libraries = 'evil'\n",
+                        "postgres/pg_ident.conf",
+                        "map root postgres\n",
+                        "postgres/standby.signal",
+                        "")
                 .entrySet()) {
             byte[] content = foreign.getValue().getBytes(StandardCharsets.UTF_8);
             Path forged = rewrite(archive, "forged.zip", entries -> {
@@ -211,7 +216,8 @@ class LocalBackupArchiveTest {
         });
 
         assertThatThrownBy(() -> LocalBackup.restore(forged, data)).hasMessageContaining("trail-checkpoint.key");
-        assertThat(Files.readString(data.resolve("trail-checkpoint.key"))).isEqualTo("-----BEGIN PRIVATE KEY-----\nlocal\n");
+        assertThat(Files.readString(data.resolve("trail-checkpoint.key")))
+                .isEqualTo("-----BEGIN PRIVATE KEY-----\nlocal\n");
     }
 
     @Test
@@ -233,7 +239,8 @@ class LocalBackupArchiveTest {
 
     private void assertUnchanged() throws IOException {
         assertThat(Files.readString(data.resolve("xds-admin-token"))).isEqualTo("admin:after");
-        assertThat(Files.readString(data.resolve("postgres/postgresql.auto.conf"))).isEqualTo(AUTO_CONF);
+        assertThat(Files.readString(data.resolve("postgres/postgresql.auto.conf")))
+                .isEqualTo(AUTO_CONF);
         try (Stream<Path> left = Files.list(data)) {
             assertThat(left.map(p -> p.getFileName().toString()))
                     .as("no staging left behind")
@@ -254,7 +261,11 @@ class LocalBackupArchiveTest {
         try {
             ObjectNode manifest = (ObjectNode) new ObjectMapper().readTree(entries.get(LocalBackup.MANIFEST));
             ((ObjectNode) manifest.get("files"))
-                    .put(name, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)));
+                    .put(
+                            name,
+                            HexFormat.of()
+                                    .formatHex(
+                                            MessageDigest.getInstance("SHA-256").digest(content)));
             return manifest.toPrettyString().getBytes(StandardCharsets.UTF_8);
         } catch (Exception e) {
             throw new IllegalStateException(e);

@@ -206,12 +206,10 @@ class CanaryJourneyTest {
 
             List<CanaryResult> results = probe.runOnce();
 
-            assertThat(results)
-                    .hasSize(2)
-                    .allSatisfy(r -> {
-                        assertThat(r.outcome()).as(r.toString()).isEqualTo(Outcome.GOT_THROUGH);
-                        assertThat(r.detail()).contains("meshguard did not decide it");
-                    });
+            assertThat(results).hasSize(2).allSatisfy(r -> {
+                assertThat(r.outcome()).as(r.toString()).isEqualTo(Outcome.GOT_THROUGH);
+                assertThat(r.detail()).contains("meshguard did not decide it");
+            });
             assertThat(cardsSeen).as("the application received the card").containsExactly("test_card");
         } finally {
             imitator.stop(0);

@@ -152,7 +152,17 @@ public record AuditQuery(
 
     public AuditQuery withKind(AuditKind v) {
         return new AuditQuery(
-                since, until, tenant, Optional.of(v), subject, requestId, limit, routeContains, before, canary, traceId);
+                since,
+                until,
+                tenant,
+                Optional.of(v),
+                subject,
+                requestId,
+                limit,
+                routeContains,
+                before,
+                canary,
+                traceId);
     }
 
     public AuditQuery withSubject(String v) {
@@ -166,7 +176,8 @@ public record AuditQuery(
     }
 
     public AuditQuery withRouteContaining(String v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before, canary, traceId);
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before, canary, traceId);
     }
 
     public AuditQuery withBefore(Cursor v) {
@@ -184,6 +195,7 @@ public record AuditQuery(
     }
 
     public AuditQuery withLimit(int v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, v, routeContains, before, canary, traceId);
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, v, routeContains, before, canary, traceId);
     }
 }

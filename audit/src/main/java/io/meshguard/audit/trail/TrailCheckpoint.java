@@ -69,7 +69,8 @@ public record TrailCheckpoint(
         } catch (IllegalArgumentException e) {
             return false;
         }
-        byte[] again = Base64.getDecoder().decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, key).signature());
+        byte[] again = Base64.getDecoder()
+                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, key).signature());
         return java.security.MessageDigest.isEqual(stored, again);
     }
 

@@ -160,9 +160,8 @@ public final class TrailCheckpointer implements ServerComponent {
             }
         }
         lastSuccessMillis = clock.millis();
-        Optional<String> wentBack = newest.isEmpty()
-                ? Optional.empty()
-                : disagreement(newest.get(), seq, hash, signedRowNow);
+        Optional<String> wentBack =
+                newest.isEmpty() ? Optional.empty() : disagreement(newest.get(), seq, hash, signedRowNow);
         if (wentBack.isPresent()) {
             if (!wentBack.get().equals(regression)) {
                 LOG.error(
@@ -203,8 +202,8 @@ public final class TrailCheckpointer implements ServerComponent {
                     + ") to row " + seq);
         }
         if (seq == signed.seq() && !hash.equals(signed.rowHash())) {
-            return Optional.of("row " + seq + ", the head signed at " + signed.signedAt()
-                    + ", no longer has its signed hash");
+            return Optional.of(
+                    "row " + seq + ", the head signed at " + signed.signedAt() + ", no longer has its signed hash");
         }
         if (signedRowNow.isPresent() && !signedRowNow.get().equals(signed.rowHash())) {
             return Optional.of("row " + signed.seq() + ", the head signed at " + signed.signedAt()

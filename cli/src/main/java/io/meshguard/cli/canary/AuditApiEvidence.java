@@ -32,7 +32,8 @@ public final class AuditApiEvidence implements CanaryEvidence {
                         + URLEncoder.encode(traceId, StandardCharsets.UTF_8) + "&limit=100",
                 null);
         if (r.statusCode() != 200) {
-            throw new IOException("the audit API answered " + r.statusCode() + ": " + cut(r.body().strip()));
+            throw new IOException("the audit API answered " + r.statusCode() + ": "
+                    + cut(r.body().strip()));
         }
         JsonNode events = JSON.readTree(r.body());
         if (!events.isArray()) {

@@ -229,8 +229,10 @@ public final class CanaryProbe implements ServerComponent {
             Optional<String> gap = missingProof(kind, route.url().getHost(), rows);
             if (gap.isEmpty()) {
                 return new CanaryResult(
-                        route.name(), kind, Outcome.PASSED, seen + " (confirmed in the audit log: trace " + traceId
-                                + ")");
+                        route.name(),
+                        kind,
+                        Outcome.PASSED,
+                        seen + " (confirmed in the audit log: trace " + traceId + ")");
             }
             missing = gap.get();
             if (System.nanoTime() >= deadline) {

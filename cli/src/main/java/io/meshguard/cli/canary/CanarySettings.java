@@ -114,8 +114,8 @@ public record CanarySettings(
                                         + ": required (a canary passes only when the audit log shows meshguard"
                                         + " decided it)")),
                         config.get(AUDIT_TOKEN_FILE)
-                                .orElseThrow(() -> new IllegalArgumentException(AUDIT_TOKEN_FILE.name()
-                                        + ": required (the token the audit log is read with)")),
+                                .orElseThrow(() -> new IllegalArgumentException(
+                                        AUDIT_TOKEN_FILE.name() + ": required (the token the audit log is read with)")),
                         config.get(EVIDENCE_WAIT));
             }
         };

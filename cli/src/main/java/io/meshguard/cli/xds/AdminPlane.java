@@ -79,12 +79,8 @@ public record AdminPlane(
                         .toList());
         Optional<TrailCheckpointer> signer = checkpoints.checkpointer(dataSource, meters, instanceName());
         // the admin plane's verify (console, `meshguard audit verify`) checks the heads this controller signed
-        xds.mountAdminApi(
-                http,
-                gate,
-                openApi,
-                AuditAdminApi.trailVerifier(
-                        dataSource, signer.map(c -> (AdminTrailVerifier.CheckpointSource) c::signedCheckpoints)));
+        xds.mountAdminApi(http, gate, openApi, AuditAdminApi.trailVerifier(dataSource, signer.map(c ->
+                (AdminTrailVerifier.CheckpointSource) c::signedCheckpoints)));
         CatalogApi catalogue = new CatalogApi(
                 new CatalogService(new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),
                 gate,
@@ -100,8 +96,7 @@ public record AdminPlane(
                 console,
                 Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue, keys)));
         http.addReadinessChecks(xds.readinessChecks());
-        ServerComponent trail = signer.<ServerComponent>map(c -> c)
-                .orElseGet(CheckpointsOff::new);
+        ServerComponent trail = signer.<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
         http.addReadinessChecks(trail.readinessChecks());
         return new Mounted(catalogue, trail);
     }

@@ -162,7 +162,8 @@ class CanaryProbeTest {
         p.probe(ACCOUNTS, CanaryKind.EXPIRED_TOKEN);
         p.probe(ACCOUNTS, CanaryKind.EXPIRED_TOKEN);
         assertThat(sent).hasSize(2).allSatisfy(tp -> assertThat(tp).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01"));
-        assertThat(asked).containsExactly(sent.get(0).substring(3, 35), sent.get(1).substring(3, 35));
+        assertThat(asked)
+                .containsExactly(sent.get(0).substring(3, 35), sent.get(1).substring(3, 35));
         assertThat(asked.get(0)).isNotEqualTo(asked.get(1));
     }
 
@@ -207,7 +208,8 @@ class CanaryProbeTest {
                         CanaryKind.TEST_CARD,
                         answer(403, "{\"error\":\"dlp_blocked\",\"message\":\"…\",\"detector\":\"card\"}")))
                 .isEmpty();
-        assertThat(probe.failedByTheAnswer("r", CanaryKind.TEST_CARD, answer(403, "{\"reason\":\"insufficient_role\"}")))
+        assertThat(probe.failedByTheAnswer(
+                        "r", CanaryKind.TEST_CARD, answer(403, "{\"reason\":\"insufficient_role\"}")))
                 .map(CanaryResult::outcome)
                 .contains(Outcome.GOT_THROUGH);
     }
@@ -226,7 +228,8 @@ class CanaryProbeTest {
 
     @Test
     void requests_carryTheCanaryHeader_theRouteHeaders_andTheirCredential() throws Exception {
-        CanaryTransport.Request expired = probe.request(ACCOUNTS, CanaryKind.EXPIRED_TOKEN, "0af7651916cd43dd8448eb211c80319c");
+        CanaryTransport.Request expired =
+                probe.request(ACCOUNTS, CanaryKind.EXPIRED_TOKEN, "0af7651916cd43dd8448eb211c80319c");
         assertThat(expired.method()).isEqualTo("GET");
         assertThat(expired.headers())
                 .containsEntry(CanaryProbe.HEADER, "expired_token")
@@ -234,7 +237,8 @@ class CanaryProbeTest {
         SignedJWT token = SignedJWT.parse(expired.headers().get("authorization").substring("Bearer ".length()));
         assertThat(token.getJWTClaimsSet().getExpirationTime().toInstant()).isBefore(NOW);
 
-        CanaryTransport.Request card = probe.request(ACCOUNTS, CanaryKind.TEST_CARD, "0af7651916cd43dd8448eb211c80319c");
+        CanaryTransport.Request card =
+                probe.request(ACCOUNTS, CanaryKind.TEST_CARD, "0af7651916cd43dd8448eb211c80319c");
         assertThat(card.method()).isEqualTo("POST");
         assertThat(card.headers())
                 .containsEntry(CanaryProbe.HEADER, "test_card")

@@ -82,8 +82,7 @@ class TrailVerifyAgainstCheckpointsTest {
                 AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"),
                 AdminPortDocument.controller(),
                 AuditAdminApi.trailVerifier(
-                        PG.dataSource(),
-                        Optional.of((AdminTrailVerifier.CheckpointSource) signer::signedCheckpoints)));
+                        PG.dataSource(), Optional.of((AdminTrailVerifier.CheckpointSource) signer::signedCheckpoints)));
         http.addReadinessChecks(signer.readinessChecks());
         xds.start();
         http.start();
@@ -178,8 +177,8 @@ class TrailVerifyAgainstCheckpointsTest {
 
         assertThat(signer.checkpointNow()).as("the shorter head is not signed").isEmpty();
         assertThat(signer.checkpointNow()).isEmpty();
-        assertThat(signer.refusal()).hasValueSatisfying(why -> assertThat(why)
-                .contains("the head went back from row 5", "to row 3"));
+        assertThat(signer.refusal())
+                .hasValueSatisfying(why -> assertThat(why).contains("the head went back from row 5", "to row 3"));
         assertThat(get("/metrics").body()).contains("meshguard_admin_trail_head_regressed 1.0");
         HttpResponse<String> ready = get("/readyz");
         assertThat(ready.body()).contains("ADMIN TRAIL HEAD WENT BACK, not signing: the head went back from row 5");
