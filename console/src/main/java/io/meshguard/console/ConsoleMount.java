@@ -53,8 +53,8 @@ public final class ConsoleMount {
                 fleet,
                 new AuditScreen(
                         new AuditReader(s.dataSource()),
-                        io.meshguard.xds.admin.AuditAdminApi.trailVerifier(s.dataSource()),
-                        new AuditAdminApi(s.dataSource(), gate, clock),
+                        s.trailVerifier(),
+                        new AuditAdminApi(s.dataSource(), s.trailVerifier(), gate, clock),
                         gate,
                         clock),
                 new ValidateScreen(s.draft(), s.publisher().validator()),

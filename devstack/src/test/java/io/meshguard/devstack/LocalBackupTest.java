@@ -91,10 +91,18 @@ class LocalBackupTest {
     void restore_ofAFileThatIsNotOurBackup_changesNothing() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path kept = Files.writeString(data.resolve("xds-admin-token"), "kept");
-        Path climbing = zip(dir.resolve("climbing.zip"), LocalBackup.MANIFEST, "{\"format\": 1}", "../outside", "x");
+        Files.writeString(data.resolve(LocalBackup.MAC_KEY), "ab".repeat(32) + "\n");
+        Path climbing = zip(
+                dir.resolve("climbing.zip"),
+                LocalBackup.MANIFEST,
+                "{\"format\": 2, \"files\": {\"../outside\": \"00\"}}",
+                LocalBackup.MAC_ENTRY,
+                "00",
+                "../outside",
+                "x");
         CliRun slip = cli("local", "restore", climbing.toString(), "--data-dir", data.toString());
         assertThat(slip.exit()).isEqualTo(1);
-        assertThat(slip.err()).contains("outside a data directory");
+        assertThat(slip.err()).contains("its manifest's MAC does not verify");
         assertThat(dir.resolve("outside")).doesNotExist();
 
         Path foreign = zip(dir.resolve("foreign.zip"), "postgres/PG_VERSION", "17");
@@ -105,7 +113,7 @@ class LocalBackupTest {
         try (var left = Files.list(data)) {
             assertThat(left.map(p -> p.getFileName().toString()))
                     .as("no staging left behind")
-                    .containsExactlyInAnyOrder("xds-admin-token", DataDirLock.FILE_NAME);
+                    .containsExactlyInAnyOrder("xds-admin-token", LocalBackup.MAC_KEY, DataDirLock.FILE_NAME);
         }
     }
 

@@ -3,6 +3,7 @@ package io.meshguard.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.cli.canary.AuditApiEvidence;
 import io.meshguard.cli.canary.CanaryKind;
 import io.meshguard.cli.canary.CanaryProbe;
 import io.meshguard.cli.canary.CanaryResult;
@@ -10,6 +11,7 @@ import io.meshguard.cli.canary.CanaryResult.Outcome;
 import io.meshguard.cli.canary.CanaryRoute;
 import io.meshguard.cli.canary.CanaryTransport;
 import io.meshguard.cli.canary.HttpCanaryTransport;
+import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.devstack.demo.DemoGateway;
 import io.meshguard.emulator.DownstreamRequest;
 import io.meshguard.emulator.Exchange;
@@ -34,9 +36,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Canaries through the real path: the emulated gateway from the controller's own config, in front of the real
- * extauthz and DLP server as {@code meshguard up} wires them. On the gateway's routes the Check denies the expired
- * token and the DLP blocks the card, so the canaries pass; aimed at the accounts workload directly (the bypass a route
- * left unprotected is), the same canary gets through and is counted as such.
+ * extauthz and DLP server as {@code meshguard up} wires them, each pass confirmed by the Check's and the DLP's own
+ * audit rows for the canary's trace id, read through the real admin API. On the gateway's routes the Check denies the
+ * expired token and the DLP blocks the card, so the canaries pass; aimed at the accounts workload directly (the bypass
+ * a route left unprotected is), the same canary gets through and is counted as such; and an application that
+ * recognises canaries and answers exactly as meshguard would does not pass one: meshguard wrote no row for it.
  */
 @IntegrationTest
 class CanaryJourneyTest {
@@ -94,6 +98,8 @@ class CanaryJourneyTest {
                 Optional.of(stack.token("canary", "t-canary", List.of("demo"))),
                 403,
                 Duration.ofMinutes(1),
+                new AuditApiEvidence(new AdminClient(stack.xdsAdminUrl(), stack.adminToken())),
+                Duration.ofSeconds(30),
                 Clock.systemUTC(),
                 meters);
     }
@@ -155,6 +161,59 @@ class CanaryJourneyTest {
             }
         }
         return rows;
+    }
+
+    @Test
+    void appImitatingMeshguardsAnswers_withoutMeshguard_canariesGetThrough() throws Exception {
+        com.sun.net.httpserver.HttpServer imitator =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        List<String> cardsSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        imitator.createContext("/", exchange -> {
+            String kind = String.valueOf(exchange.getRequestHeaders().getFirst(CanaryProbe.HEADER));
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            if (body.contains(CanaryProbe.CARD)) {
+                cardsSeen.add(kind);
+            }
+            // what the Check answers an unverifiable token, and what the DLP answers a card
+            byte[] answer = (kind.equals("test_card")
+                            ? "{\"error\":\"dlp_blocked\",\"message\":\"blocked\",\"detector\":\"card\"}"
+                            : "{\"status\":401,\"reason\":\"unknown_key\"}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("content-type", "application/json");
+            exchange.sendResponseHeaders(kind.equals("test_card") ? 403 : 401, answer.length);
+            exchange.getResponseBody().write(answer);
+            exchange.close();
+        });
+        imitator.start();
+        try {
+            CanaryRoute route = new CanaryRoute(
+                    "imitated",
+                    URI.create("http://127.0.0.1:" + imitator.getAddress().getPort() + "/demo/v2/chat/completions"),
+                    "POST",
+                    List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
+                    Map.of("x-tenant-id", "t-canary"));
+            CanaryProbe probe = new CanaryProbe(
+                    List.of(route),
+                    throughTheGateway(),
+                    Optional.empty(),
+                    Optional.of(stack.token("canary", "t-canary", List.of("demo"))),
+                    403,
+                    Duration.ofMinutes(1),
+                    new AuditApiEvidence(new AdminClient(stack.xdsAdminUrl(), stack.adminToken())),
+                    Duration.ofSeconds(3),
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry());
+
+            List<CanaryResult> results = probe.runOnce();
+
+            assertThat(results).hasSize(2).allSatisfy(r -> {
+                assertThat(r.outcome()).as(r.toString()).isEqualTo(Outcome.GOT_THROUGH);
+                assertThat(r.detail()).contains("meshguard did not decide it");
+            });
+            assertThat(cardsSeen).as("the application received the card").containsExactly("test_card");
+        } finally {
+            imitator.stop(0);
+        }
     }
 
     @Test

@@ -251,6 +251,9 @@ class DashboardQueriesTest {
                 Optional.of("canary-credential"),
                 403,
                 Duration.ofMinutes(1),
+                new io.meshguard.cli.canary.AuditApiEvidence(
+                        new io.meshguard.cli.xds.AdminClient(stack.xdsAdminUrl(), stack.adminToken())),
+                Duration.ofSeconds(5),
                 java.time.Clock.systemUTC(),
                 canaryMeters)) {
             canary.runOnce();

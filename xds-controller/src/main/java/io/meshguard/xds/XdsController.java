@@ -72,6 +72,8 @@ public final class XdsController implements ServerComponent {
     private final ConfigChangeAudit audit;
     /** The audit log and the admin trail, read through {@link io.meshguard.xds.admin.AuditAdminApi}. */
     private final DataSource dataSource;
+    /** The admin plane's trail verifier: set by the mount that chooses it, before the listener starts. */
+    private volatile io.meshguard.audit.trail.AdminTrailVerifier trailVerifier;
     /** The policy files route profiles are checked against; empty: not checked (readiness says so). */
     private final Optional<PolicyProfiles> profiles;
 
@@ -89,6 +91,7 @@ public final class XdsController implements ServerComponent {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.dataSource = dataSource;
+        this.trailVerifier = io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource);
         this.draft = new PgGatewayStore(dataSource);
         this.fourEyes = new io.meshguard.xds.approval.FourEyesStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
@@ -202,6 +205,20 @@ public final class XdsController implements ServerComponent {
      * port's one document, which lists what else the caller mounts there (io.meshguard.xds.admin.AdminPortDocument).
      */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate, byte[] openApi) {
+        mountAdminApi(http, gate, openApi, io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource));
+    }
+
+    /**
+     * As {@link #mountAdminApi(StatusHttpServer, AdminGate, byte[])}, verifying the admin trail with
+     * {@code trailVerifier} (the admin plane's: against the controller's own signed checkpoints); the console mounted
+     * beside it verifies with the same ({@link AdminServices#trailVerifier()}).
+     */
+    public void mountAdminApi(
+            StatusHttpServer http,
+            AdminGate gate,
+            byte[] openApi,
+            io.meshguard.audit.trail.AdminTrailVerifier trailVerifier) {
+        this.trailVerifier = trailVerifier;
         AdminApi api = new AdminApi(
                 draft, revisions, core.publisher(), this::fleet, gate, audit, approvals, products, openApi);
         for (String prefix : AdminApi.PREFIXES) {
@@ -209,7 +226,7 @@ public final class XdsController implements ServerComponent {
         }
         http.addHandler(
                 io.meshguard.xds.admin.AuditAdminApi.PREFIX,
-                new io.meshguard.xds.admin.AuditAdminApi(dataSource, gate, Clock.systemUTC()));
+                new io.meshguard.xds.admin.AuditAdminApi(dataSource, trailVerifier, gate, Clock.systemUTC()));
         http.addHandler(
                 io.meshguard.xds.admin.PolicyRequestApi.PREFIX,
                 new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, gate));
@@ -221,7 +238,15 @@ public final class XdsController implements ServerComponent {
      */
     public AdminServices adminServices() {
         return new AdminServices(
-                draft, revisions, core.publisher(), approvals, products, audit, dataSource, policyChanges);
+                draft,
+                revisions,
+                core.publisher(),
+                approvals,
+                products,
+                audit,
+                dataSource,
+                policyChanges,
+                trailVerifier);
     }
 
     /** Runs {@code action} first when the controller closes: what was mounted beside it ends its streams. */
@@ -238,7 +263,8 @@ public final class XdsController implements ServerComponent {
             ProductPublisher products,
             ConfigChangeAudit audit,
             DataSource dataSource,
-            io.meshguard.xds.approval.PolicyChanges policyChanges) {}
+            io.meshguard.xds.approval.PolicyChanges policyChanges,
+            io.meshguard.audit.trail.AdminTrailVerifier trailVerifier) {}
 
     @Override
     public String name() {

@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param limit     most rows returned, newest first
  * @param routeContains only events whose route (or, without one, path) contains this text
  * @param canary    whether canaries' rows are in the result ({@link CanaryRows#INCLUDE} unless asked)
+ * @param traceId   only events of this W3C trace id (a canary's own, which it looks its rows up by)
  * @param before    keyset paging: only events older than this one, in the result's order (newest first), so a page
  *                  stays the same while new events arrive, and the database seeks instead of skipping rows (OFFSET)
  */
@@ -26,7 +27,8 @@ public record AuditQuery(
         int limit,
         Optional<String> routeContains,
         Optional<Cursor> before,
-        CanaryRows canary) {
+        CanaryRows canary,
+        Optional<String> traceId) {
 
     public static final int DEFAULT_LIMIT = 1000;
 
@@ -84,7 +86,7 @@ public record AuditQuery(
         }
     }
 
-    /** As before, without a route filter or page position. */
+    /** As before, without a route or trace filter or page position. */
     public AuditQuery(
             Instant since,
             Optional<Instant> until,
@@ -103,7 +105,8 @@ public record AuditQuery(
                 limit,
                 Optional.empty(),
                 Optional.empty(),
-                CanaryRows.INCLUDE);
+                CanaryRows.INCLUDE,
+                Optional.empty());
     }
 
     public AuditQuery {
@@ -116,6 +119,7 @@ public record AuditQuery(
         Objects.requireNonNull(routeContains, "routeContains");
         Objects.requireNonNull(before, "before");
         Objects.requireNonNull(canary, "canary");
+        Objects.requireNonNull(traceId, "traceId");
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
@@ -138,43 +142,60 @@ public record AuditQuery(
 
     public AuditQuery withUntil(Instant v) {
         return new AuditQuery(
-                since, Optional.of(v), tenant, kind, subject, requestId, limit, routeContains, before, canary);
+                since, Optional.of(v), tenant, kind, subject, requestId, limit, routeContains, before, canary, traceId);
     }
 
     public AuditQuery withTenant(String v) {
         return new AuditQuery(
-                since, until, Optional.of(v), kind, subject, requestId, limit, routeContains, before, canary);
+                since, until, Optional.of(v), kind, subject, requestId, limit, routeContains, before, canary, traceId);
     }
 
     public AuditQuery withKind(AuditKind v) {
         return new AuditQuery(
-                since, until, tenant, Optional.of(v), subject, requestId, limit, routeContains, before, canary);
+                since,
+                until,
+                tenant,
+                Optional.of(v),
+                subject,
+                requestId,
+                limit,
+                routeContains,
+                before,
+                canary,
+                traceId);
     }
 
     public AuditQuery withSubject(String v) {
         return new AuditQuery(
-                since, until, tenant, kind, Optional.of(v), requestId, limit, routeContains, before, canary);
+                since, until, tenant, kind, Optional.of(v), requestId, limit, routeContains, before, canary, traceId);
     }
 
     public AuditQuery withRequestId(String v) {
         return new AuditQuery(
-                since, until, tenant, kind, subject, Optional.of(v), limit, routeContains, before, canary);
+                since, until, tenant, kind, subject, Optional.of(v), limit, routeContains, before, canary, traceId);
     }
 
     public AuditQuery withRouteContaining(String v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before, canary);
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, limit, Optional.of(v), before, canary, traceId);
     }
 
     public AuditQuery withBefore(Cursor v) {
         return new AuditQuery(
-                since, until, tenant, kind, subject, requestId, limit, routeContains, Optional.of(v), canary);
+                since, until, tenant, kind, subject, requestId, limit, routeContains, Optional.of(v), canary, traceId);
+    }
+
+    public AuditQuery withTraceId(String v) {
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, limit, routeContains, before, canary, Optional.of(v));
     }
 
     public AuditQuery withCanary(CanaryRows v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, routeContains, before, v);
+        return new AuditQuery(since, until, tenant, kind, subject, requestId, limit, routeContains, before, v, traceId);
     }
 
     public AuditQuery withLimit(int v) {
-        return new AuditQuery(since, until, tenant, kind, subject, requestId, v, routeContains, before, canary);
+        return new AuditQuery(
+                since, until, tenant, kind, subject, requestId, v, routeContains, before, canary, traceId);
     }
 }

@@ -71,6 +71,10 @@ public final class AuditReader {
             sql.append(" and request_id = ?");
             args.add(r);
         });
+        query.traceId().ifPresent(t -> {
+            sql.append(" and trace_id = ?");
+            args.add(t);
+        });
         query.routeContains().ifPresent(r -> {
             sql.append(" and strpos(coalesce(route, path, ''), ?) > 0");
             args.add(r);

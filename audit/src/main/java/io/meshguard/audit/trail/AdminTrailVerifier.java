@@ -60,8 +60,26 @@ public final class AdminTrailVerifier {
         Optional<Finding> firstBad(Connection c) throws SQLException;
     }
 
-    /** The checkpoints read from their directory, and the public key they must be signed with. */
-    public record SignedCheckpoints(CheckpointDirectory.Contents contents, java.security.PublicKey key) {}
+    /**
+     * The checkpoints read from their directory, and the test that a checkpoint was signed by the checkpoint key.
+     */
+    public record SignedCheckpoints(
+            CheckpointDirectory.Contents contents, java.util.function.Predicate<TrailCheckpoint> signedByKey) {
+        /** Checked with the public key (an auditor's copy, {@code meshguard audit verify --checkpoint-key}). */
+        public SignedCheckpoints(CheckpointDirectory.Contents contents, java.security.PublicKey key) {
+            this(contents, (java.util.function.Predicate<TrailCheckpoint>) cp -> cp.signedBy(key));
+        }
+    }
+
+    /**
+     * Where a verifier reads checkpoints by itself: on the admin plane, the controller's own directory checked with its
+     * own key (TrailCheckpointer#signedCheckpoints), so the console's and {@code meshguard audit verify}'s walk sees
+     * what the break-glass {@code --direct-db --checkpoints} walk sees.
+     */
+    @FunctionalInterface
+    public interface CheckpointSource {
+        SignedCheckpoints read() throws java.io.IOException;
+    }
 
     /**
      * The least time between a row's first checkpoint and the checkpoint that first shows it anchored away: retention
@@ -98,6 +116,7 @@ public final class AdminTrailVerifier {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final DataSource dataSource;
     private final java.util.List<RecordedRows> recorded;
+    private final Optional<CheckpointSource> ownCheckpoints;
 
     /** Verifies the trail alone. */
     public AdminTrailVerifier(DataSource dataSource) {
@@ -106,12 +125,39 @@ public final class AdminTrailVerifier {
 
     /** Verifies the trail, then each kind of row it recorded. */
     public AdminTrailVerifier(DataSource dataSource, java.util.List<RecordedRows> recorded) {
-        this.dataSource = dataSource;
-        this.recorded = java.util.List.copyOf(recorded);
+        this(dataSource, recorded, Optional.empty());
     }
 
+    /**
+     * Verifies the trail against the checkpoints {@code ownCheckpoints} reads whenever no others are given, then each
+     * kind of row it recorded.
+     */
+    public AdminTrailVerifier(
+            DataSource dataSource, java.util.List<RecordedRows> recorded, Optional<CheckpointSource> ownCheckpoints) {
+        this.dataSource = dataSource;
+        this.recorded = java.util.List.copyOf(recorded);
+        this.ownCheckpoints = ownCheckpoints;
+    }
+
+    /**
+     * Verifies the chain and, when it has them, its own checkpoints (read before the walk's snapshot). An unreadable
+     * checkpoint directory is an IllegalStateException: no verdict without the checkpoints the verifier was given.
+     */
     public Report verify(Optional<Head> expected) throws SQLException {
-        return verify(expected, Optional.empty());
+        Optional<SignedCheckpoints> own;
+        try {
+            own = ownCheckpoints.isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(ownCheckpoints.get().read());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the controller's trail checkpoints: " + e.getMessage(), e);
+        }
+        return verify(expected, own);
+    }
+
+    /** Whether {@link #verify(Optional)} checks the controller's own signed checkpoints. */
+    public boolean checksOwnCheckpoints() {
+        return ownCheckpoints.isPresent();
     }
 
     /**

@@ -38,7 +38,7 @@ final class CheckpointCheck {
         }
         List<TrailCheckpoint> all = signed.contents().checkpoints();
         for (TrailCheckpoint cp : all) {
-            if (!cp.signedBy(signed.key())) {
+            if (!signed.signedByKey().test(cp)) {
                 return Optional.of(new Finding(
                         cp.seq(),
                         Problem.BAD_CHECKPOINT,

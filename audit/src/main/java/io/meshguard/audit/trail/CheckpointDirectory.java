@@ -55,6 +55,17 @@ public final class CheckpointDirectory implements AutoCloseable {
         open.force(false);
     }
 
+    /**
+     * Every checkpoint in this directory's files (none before the first is written), read under the lock appends take,
+     * so no line of this writer is read half-written.
+     */
+    public synchronized Contents contents() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return new Contents(List.of(), List.of());
+        }
+        return read(dir);
+    }
+
     /** Every checkpoint in {@code dir}'s files, in file and line order. */
     public static Contents read(Path dir) throws IOException {
         List<TrailCheckpoint> out = new ArrayList<>();

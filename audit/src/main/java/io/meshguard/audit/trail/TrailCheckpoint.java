@@ -57,6 +57,23 @@ public record TrailCheckpoint(
         }
     }
 
+    /**
+     * Whether {@code key} signed exactly this checkpoint, checked by the holder of the private key (the controller,
+     * whose Secret holds no public half): Ed25519 signatures are deterministic (RFC 8032), so signing the same text
+     * again gives the same bytes exactly when this checkpoint's signature is the key's.
+     */
+    public boolean signedBy(PrivateKey key) {
+        byte[] stored;
+        try {
+            stored = Base64.getDecoder().decode(signature);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        byte[] again = Base64.getDecoder()
+                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, key).signature());
+        return java.security.MessageDigest.isEqual(stored, again);
+    }
+
     /** One line of JSON, without a line break. */
     public String toJsonLine() {
         ObjectNode o = JSON.createObjectNode();

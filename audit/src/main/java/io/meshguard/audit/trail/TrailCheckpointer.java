@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -42,6 +43,11 @@ public final class TrailCheckpointer implements ServerComponent {
     private final Counter failures;
     private final AtomicLong signedSeq = new AtomicLong(-1);
     private final AtomicLong signedAnchor = new AtomicLong(-1);
+    private final AtomicLong headRegressed = new AtomicLong(0);
+    /** The newest head signed (read back from the directory on the first round); null until then. */
+    private Optional<TrailCheckpoint> newest;
+
+    private volatile String regression = "";
     private volatile long lastSuccessMillis;
     private volatile String lastFailure = "";
     private ScheduledExecutorService timer;
@@ -67,6 +73,10 @@ public final class TrailCheckpointer implements ServerComponent {
                 .register(meters);
         Gauge.builder("meshguard.admin_trail.checkpoint.seq", signedSeq, AtomicLong::get)
                 .description("Trail row of the newest checkpoint this controller signed")
+                .register(meters);
+        Gauge.builder("meshguard.admin_trail.head_regressed", headRegressed, AtomicLong::get)
+                .description("1 while the admin trail no longer holds the newest signed head with its signed hash "
+                        + "(rows removed or rewritten in the database) and checkpoints are refused, else 0")
                 .register(meters);
         Gauge.builder(
                         "meshguard.admin_trail.checkpoint.age.seconds",
@@ -105,57 +115,138 @@ public final class TrailCheckpointer implements ServerComponent {
         }
     }
 
-    /** Signs and writes the head now if it or the anchor moved since the last checkpoint; returns what it wrote. */
+    /**
+     * Signs and writes the head now if it or the anchor moved since the last checkpoint; returns what it wrote. Refuses
+     * (writes nothing, returns empty, raises {@code meshguard_admin_trail_head_regressed} and says why in /readyz and
+     * at ERROR) while the trail no longer holds the newest signed head with its signed hash: a head that went back, or
+     * a signed row rewritten. Signing that head would vouch for the shorter trail; the refusal lasts as long as the
+     * trail disagrees with the signed head, across restarts (the newest signed head is read back from the directory).
+     */
     public synchronized Optional<TrailCheckpoint> checkpointNow() throws Exception {
+        if (newest == null) {
+            newest = newestSigned();
+            newest.ifPresent(cp -> {
+                signedSeq.set(cp.seq());
+                signedAnchor.set(cp.anchorSeq());
+            });
+        }
         long seq;
         String hash;
         long anchorSeq;
         String anchorHash;
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("""
-                        select h.seq, h.row_hash, coalesce(a.up_to_seq, 0), coalesce(a.row_hash, ?)
-                          from admin_trail_head h left join lateral (select up_to_seq, row_hash from admin_trail_anchor
-                               order by up_to_seq desc limit 1) a on true
-                         where h.id = 1""")) {
-            ps.setString(1, TrailHash.GENESIS);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                seq = rs.getLong(1);
-                hash = rs.getString(2);
-                anchorSeq = rs.getLong(3);
-                anchorHash = rs.getString(4);
+        Optional<String> signedRowNow = Optional.empty();
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    select h.seq, h.row_hash, coalesce(a.up_to_seq, 0), coalesce(a.row_hash, ?)
+                      from admin_trail_head h left join lateral (select up_to_seq, row_hash from admin_trail_anchor
+                           order by up_to_seq desc limit 1) a on true
+                     where h.id = 1""")) {
+                ps.setString(1, TrailHash.GENESIS);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    seq = rs.getLong(1);
+                    hash = rs.getString(2);
+                    anchorSeq = rs.getLong(3);
+                    anchorHash = rs.getString(4);
+                }
+            }
+            if (newest.isPresent() && seq > newest.get().seq() && newest.get().seq() > anchorSeq) {
+                try (PreparedStatement ps = c.prepareStatement("select row_hash from admin_trail where seq = ?")) {
+                    ps.setLong(1, newest.get().seq());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        signedRowNow = rs.next() ? Optional.of(rs.getString(1)) : Optional.of("(no row)");
+                    }
+                }
             }
         }
         lastSuccessMillis = clock.millis();
-        if (seq == signedSeq.get() && anchorSeq == signedAnchor.get()) {
+        Optional<String> wentBack =
+                newest.isEmpty() ? Optional.empty() : disagreement(newest.get(), seq, hash, signedRowNow);
+        if (wentBack.isPresent()) {
+            if (!wentBack.get().equals(regression)) {
+                LOG.error(
+                        "refusing to sign the admin trail's head: {}; rows were removed or rewritten in the database"
+                                + " (meshguard audit verify names them; docs/operator-guide.md, section 7f)",
+                        wentBack.get());
+            }
+            regression = wentBack.get();
+            headRegressed.set(1);
             return Optional.empty();
         }
-        if (seq < signedSeq.get()) {
-            // signed anyway: the earlier checkpoint and this one together show `audit verify` when rows went
-            LOG.error(
-                    "the admin trail's head went back from row {} to row {}: rows were removed from the database",
-                    signedSeq.get(),
-                    seq);
+        if (!regression.isEmpty()) {
+            LOG.warn("the admin trail holds the newest signed head again; signing resumes");
+            regression = "";
+            headRegressed.set(0);
+        }
+        if (newest.isPresent()
+                && seq == newest.get().seq()
+                && anchorSeq == newest.get().anchorSeq()) {
+            return Optional.empty();
         }
         TrailCheckpoint cp = TrailCheckpoint.sign(seq, hash, anchorSeq, anchorHash, clock.instant(), key);
         directory.append(cp);
         CHECKPOINTS.info(
                 "{\"event\":\"admin_trail_checkpoint\",{}", cp.toJsonLine().substring(1));
+        newest = Optional.of(cp);
         signedSeq.set(seq);
         signedAnchor.set(anchorSeq);
         written.increment();
         return Optional.of(cp);
     }
 
-    /** Ready always (checkpoints must not take the admin plane down), with what is signed or what failed. */
+    /** Why the trail's head as read now is not a successor of {@code signed}, if it is not. */
+    private static Optional<String> disagreement(
+            TrailCheckpoint signed, long seq, String hash, Optional<String> signedRowNow) {
+        if (seq < signed.seq()) {
+            return Optional.of("the head went back from row " + signed.seq() + " (signed at " + signed.signedAt()
+                    + ") to row " + seq);
+        }
+        if (seq == signed.seq() && !hash.equals(signed.rowHash())) {
+            return Optional.of(
+                    "row " + seq + ", the head signed at " + signed.signedAt() + ", no longer has its signed hash");
+        }
+        if (signedRowNow.isPresent() && !signedRowNow.get().equals(signed.rowHash())) {
+            return Optional.of("row " + signed.seq() + ", the head signed at " + signed.signedAt()
+                    + ", no longer has its signed hash under the head at row " + seq);
+        }
+        return Optional.empty();
+    }
+
+    /** The highest head in the directory signed with this controller's key (the newest a restart must not undo). */
+    private Optional<TrailCheckpoint> newestSigned() throws java.io.IOException {
+        return directory.contents().checkpoints().stream()
+                .sorted(Comparator.comparingLong(TrailCheckpoint::seq).reversed())
+                .filter(cp -> cp.signedBy(key))
+                .findFirst();
+    }
+
+    /**
+     * The checkpoints in this controller's directory, each checked with its key: what the admin plane's
+     * {@code GET /audit/trail/verify} (the console's and {@code meshguard audit verify}'s walk) checks the trail
+     * against.
+     */
+    public AdminTrailVerifier.SignedCheckpoints signedCheckpoints() throws java.io.IOException {
+        return new AdminTrailVerifier.SignedCheckpoints(
+                directory.contents(), (java.util.function.Predicate<TrailCheckpoint>) cp -> cp.signedBy(key));
+    }
+
+    /** Why signing is refused now (the trail disagrees with the newest signed head), or empty. */
+    public Optional<String> refusal() {
+        return regression.isEmpty() ? Optional.empty() : Optional.of(regression);
+    }
+
+    /** Ready always (checkpoints must not take the admin plane down), with what is signed or what is wrong. */
     @Override
     public List<ReadinessCheck> readinessChecks() {
-        return List.of(ReadinessCheck.of(
-                "admin-trail-checkpoints",
-                () -> ReadinessCheck.Result.ready(
-                        lastFailure.isEmpty()
-                                ? "signed up to row " + signedSeq.get()
-                                : "checkpoints failing: " + lastFailure)));
+        return List.of(ReadinessCheck.of("admin-trail-checkpoints", () -> {
+            if (!regression.isEmpty()) {
+                return ReadinessCheck.Result.ready("ADMIN TRAIL HEAD WENT BACK, not signing: " + regression);
+            }
+            return ReadinessCheck.Result.ready(
+                    lastFailure.isEmpty()
+                            ? "signed up to row " + signedSeq.get()
+                            : "checkpoints failing: " + lastFailure);
+        }));
     }
 
     @Override

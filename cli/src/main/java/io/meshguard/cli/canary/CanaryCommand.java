@@ -1,6 +1,7 @@
 package io.meshguard.cli.canary;
 
 import io.meshguard.cli.ServerCommand;
+import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Spec;
         description = {
             "Send canaries through protected routes: an expired token the Check must deny, a card number the DLP",
             "must block. Keys (file or MESHGUARD_* environment): canary.routes_file, canary.interval, canary.timeout,",
-            "canary.block_status, canary.expired_token_file, canary.credential_file, http.* (port 9104).",
+            "canary.block_status, canary.expired_token_file, canary.credential_file, canary.audit_url,",
+            "canary.audit_token_file, canary.evidence_wait, http.* (port 9104). A canary passes only when the audit log",
+            "holds meshguard's own rows for it (found by its trace id).",
             "Exit codes with --once: 0 all passed, 3 a canary got through, 4 a route could not be reached."
         })
 public final class CanaryCommand implements Callable<Integer>, ServerCommand {
@@ -69,6 +72,8 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
                     settings.credential(),
                     settings.blockStatus(),
                     settings.interval(),
+                    new AuditApiEvidence(new AdminClient(settings.auditUrl(), settings.auditTokenFile())),
+                    settings.evidenceWait(),
                     Clock.systemUTC(),
                     metrics.forServer("canary"));
             if (once) {

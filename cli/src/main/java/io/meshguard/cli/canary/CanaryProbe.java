@@ -43,14 +43,18 @@ import org.slf4j.LoggerFactory;
  * every series exists at 0 from start, so {@code increase()} sees the first failure) and
  * {@code meshguard_canary_last_success_timestamp_seconds{route,kind}} (the start time until a canary passes).
  *
- * <p>A canary passes only on the answer that names meshguard's refusal, not on any 401 or 403: an expired-token canary
- * on a 401 whose body carries one of the Check's credential reasons ({@code token_expired}, {@code unknown_key}, …),
- * a card canary on the DLP's block answer ({@code dlp_blocked}) that does not echo the card. An application that
- * answers 401 by itself therefore does not hide a route left unprotected.
+ * <p>A canary passes only when meshguard is shown to have decided it. Each request carries a fresh random W3C trace id
+ * ({@code traceparent}), which the Check and the DLP record with their audit rows; the pass needs those rows
+ * ({@link CanaryEvidence}): for an expired-token canary the Check's deny row with one of its credential reasons, for a
+ * card canary the Check's allow row and the DLP's blocked session row, each for the route's host. The answer alone
+ * never passes a canary: an application that answers 401 {@code invalid_token} by itself, or one that recognises a
+ * canary and answers as meshguard would, wrote no such rows, and its canary got through. The answer can only fail one
+ * early (an answer that is not a refusal got through; 404 or 5xx is unreachable).
  *
- * <p>Every canary carries {@code x-meshguard-canary} (its kind), which the gateway's access log records
- * ({@code details.canary} on its {@code api_call} row), so its audit rows are recognisable. It is not used to leave anything out of usage or billing: a client could send it too. Canaries that
- * pass are refused requests, which usage and the coverage report do not count as served traffic anyway.
+ * <p>Every canary also carries {@code x-meshguard-canary} (its kind), which the gateway's access log records
+ * ({@code details.canary} on its {@code api_call} row), so its audit rows are recognisable. It decides nothing and
+ * leaves nothing out of usage or billing: a client could send it too. Canaries that pass are refused requests, which
+ * usage and the coverage report do not count as served traffic anyway.
  */
 public final class CanaryProbe implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(CanaryProbe.class);
@@ -70,7 +74,10 @@ public final class CanaryProbe implements ServerComponent {
     private final Optional<String> credential;
     private final int blockStatus;
     private final Duration interval;
+    private final CanaryEvidence evidence;
+    private final Duration evidenceWait;
     private final Clock clock;
+    private final java.security.SecureRandom random = new java.security.SecureRandom();
     private final Map<String, Counter> counters = new HashMap<>();
     private final Map<String, AtomicLong> lastSuccess = new HashMap<>();
     private ScheduledExecutorService executor;
@@ -79,6 +86,8 @@ public final class CanaryProbe implements ServerComponent {
      * @param expiredToken an expired token the Check must refuse; empty: one signed here with a key no issuer has
      * @param credential the bearer token a card canary presents so that the Check lets it on to the DLP; required when
      *     a route lists {@code test_card}
+     * @param evidence where the audit rows proving meshguard decided a canary are read
+     * @param evidenceWait how long a canary waits for those rows (the servers write audit rows in batches)
      */
     public CanaryProbe(
             List<CanaryRoute> routes,
@@ -87,6 +96,8 @@ public final class CanaryProbe implements ServerComponent {
             Optional<String> credential,
             int blockStatus,
             Duration interval,
+            CanaryEvidence evidence,
+            Duration evidenceWait,
             Clock clock,
             MeterRegistry meters) {
         this.routes = List.copyOf(routes);
@@ -94,6 +105,8 @@ public final class CanaryProbe implements ServerComponent {
         this.credential = Objects.requireNonNull(credential, "credential");
         this.blockStatus = blockStatus;
         this.interval = Objects.requireNonNull(interval, "interval");
+        this.evidence = Objects.requireNonNull(evidence, "evidence");
+        this.evidenceWait = Objects.requireNonNull(evidenceWait, "evidenceWait");
         this.clock = Objects.requireNonNull(clock, "clock");
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("the canary interval must be positive");
@@ -175,19 +188,107 @@ public final class CanaryProbe implements ServerComponent {
     }
 
     CanaryResult probe(CanaryRoute route, CanaryKind kind) throws InterruptedException {
-        CanaryTransport.Request request = request(route, kind);
+        String traceId = hex(16);
+        CanaryTransport.Request request = request(route, kind, traceId);
+        Instant sent = clock.instant();
         CanaryTransport.Answer answer;
         try {
             answer = transport.send(request);
         } catch (IOException e) {
             return new CanaryResult(route.name(), kind, Outcome.UNREACHABLE, e.toString());
         }
-        return judge(route.name(), kind, answer);
+        Optional<CanaryResult> failed = failedByTheAnswer(route.name(), kind, answer);
+        if (failed.isPresent()) {
+            return failed.get();
+        }
+        return confirm(route, kind, traceId, sent, seen(answer));
     }
 
-    CanaryTransport.Request request(CanaryRoute route, CanaryKind kind) {
+    /**
+     * The audit rows meshguard wrote for this canary, read until they prove it decided or {@code evidenceWait} is
+     * over: proven, a pass; not, the canary got through whatever it was answered.
+     */
+    private CanaryResult confirm(CanaryRoute route, CanaryKind kind, String traceId, Instant sent, String seen)
+            throws InterruptedException {
+        // rows are stamped by the servers' clocks: look a minute back so a skewed clock does not hide them
+        Instant since = sent.minus(Duration.ofMinutes(1));
+        long deadline = System.nanoTime() + evidenceWait.toNanos();
+        String missing;
+        while (true) {
+            List<CanaryEvidence.Row> rows;
+            try {
+                rows = evidence.rows(traceId, since);
+            } catch (IOException e) {
+                return new CanaryResult(
+                        route.name(),
+                        kind,
+                        Outcome.UNREACHABLE,
+                        "cannot read the audit log to confirm canary trace " + traceId + " (" + e.getMessage() + "); "
+                                + seen);
+            }
+            Optional<String> gap = missingProof(kind, route.url().getHost(), rows);
+            if (gap.isEmpty()) {
+                return new CanaryResult(
+                        route.name(),
+                        kind,
+                        Outcome.PASSED,
+                        seen + " (confirmed in the audit log: trace " + traceId + ")");
+            }
+            missing = gap.get();
+            if (System.nanoTime() >= deadline) {
+                break;
+            }
+            Thread.sleep(Math.min(500, Math.max(1, evidenceWait.toMillis())));
+        }
+        return new CanaryResult(
+                route.name(),
+                kind,
+                Outcome.GOT_THROUGH,
+                seen + ", but meshguard did not decide it: the audit log has " + missing + " for canary trace "
+                        + traceId + " after " + evidenceWait.toSeconds() + "s");
+    }
+
+    /** What the rows lack to prove meshguard decided this canary on {@code host}, or empty when they prove it. */
+    static Optional<String> missingProof(CanaryKind kind, String host, List<CanaryEvidence.Row> rows) {
+        List<CanaryEvidence.Row> checks = rows.stream()
+                .filter(r -> r.kind().equals("authz_decision") && sameHost(r.authority(), host))
+                .toList();
+        return switch (kind) {
+            case EXPIRED_TOKEN ->
+                checks.stream()
+                                .anyMatch(r -> r.decision().equals("deny")
+                                        && CREDENTIAL_REFUSALS.stream()
+                                                .anyMatch(c -> c.code().equals(r.reason())))
+                        ? Optional.empty()
+                        : Optional.of("no Check denying its token for " + host);
+            case TEST_CARD -> {
+                if (checks.stream().noneMatch(r -> r.decision().equals("allow"))) {
+                    yield Optional.of("no Check admitting its credential for " + host);
+                }
+                boolean blocked = rows.stream()
+                        .anyMatch(r -> r.kind().equals("api_call")
+                                && r.source().equals("extproc-dlp")
+                                && r.decision().equals("blocked")
+                                && sameHost(r.authority(), host));
+                yield blocked ? Optional.empty() : Optional.of("no DLP session blocking its card for " + host);
+            }
+        };
+    }
+
+    private static boolean sameHost(String authority, String host) {
+        String a = authority.toLowerCase(java.util.Locale.ROOT);
+        int colon = a.lastIndexOf(':');
+        if (colon > 0 && !a.endsWith("]") && a.indexOf(':') == colon) {
+            a = a.substring(0, colon);
+        }
+        return a.equals(host.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    CanaryTransport.Request request(CanaryRoute route, CanaryKind kind, String traceId) {
         Map<String, String> headers = new LinkedHashMap<>(route.headers());
         headers.put(HEADER, kind.id());
+        // the canary's own trace: the Check and the DLP record its id with their rows, where the pass is looked up
+        headers.put("traceparent", "00-" + traceId + "-" + hex(8) + "-01");
         return switch (kind) {
             case EXPIRED_TOKEN -> {
                 headers.put("authorization", "Bearer " + expiredToken);
@@ -205,27 +306,43 @@ public final class CanaryProbe implements ServerComponent {
         };
     }
 
-    CanaryResult judge(String route, CanaryKind kind, CanaryTransport.Answer answer) {
+    private String hex(int bytes) {
+        byte[] b = new byte[bytes];
+        random.nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
+    }
+
+    private static String seen(CanaryTransport.Answer answer) {
+        String body = answer.body();
+        return "HTTP " + answer.status() + " " + (body.length() > 200 ? body.substring(0, 200) + "…" : body);
+    }
+
+    /**
+     * The result the answer alone decides, a failure only: empty when it is the refusal meshguard gives (to be
+     * confirmed in the audit log, never a pass by itself).
+     */
+    Optional<CanaryResult> failedByTheAnswer(String route, CanaryKind kind, CanaryTransport.Answer answer) {
         int status = answer.status();
         String body = answer.body();
-        String seen = "HTTP " + status + " " + (body.length() > 200 ? body.substring(0, 200) + "…" : body);
+        String seen = seen(answer);
         if (status == 404 || status >= 500) {
-            return new CanaryResult(route, kind, Outcome.UNREACHABLE, seen);
+            return Optional.of(new CanaryResult(route, kind, Outcome.UNREACHABLE, seen));
         }
         return switch (kind) {
             case EXPIRED_TOKEN ->
                 status == 401 && namesACredentialRefusal(body)
-                        ? new CanaryResult(route, kind, Outcome.PASSED, seen)
-                        : new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen);
+                        ? Optional.empty()
+                        : Optional.of(new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen));
             case TEST_CARD -> {
                 if (status == blockStatus && body.contains("dlp_blocked") && !body.contains(CARD)) {
-                    yield new CanaryResult(route, kind, Outcome.PASSED, seen);
+                    yield Optional.empty();
                 }
                 if (status == 401) {
                     // the canary's own credential was refused: the DLP never saw the card, so nothing is proven
-                    yield new CanaryResult(route, kind, Outcome.UNREACHABLE, "canary credential refused: " + seen);
+                    yield Optional.of(
+                            new CanaryResult(route, kind, Outcome.UNREACHABLE, "canary credential refused: " + seen));
                 }
-                yield new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen);
+                yield Optional.of(new CanaryResult(route, kind, Outcome.GOT_THROUGH, seen));
             }
         };
     }

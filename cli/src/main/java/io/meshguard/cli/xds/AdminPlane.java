@@ -3,7 +3,9 @@ package io.meshguard.cli.xds;
 import io.meshguard.access.AdminEvents;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
+import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.audit.trail.TrailCheckpointSettings;
+import io.meshguard.audit.trail.TrailCheckpointer;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogService;
@@ -17,6 +19,7 @@ import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AdminPortDocument;
+import io.meshguard.xds.admin.AuditAdminApi;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
@@ -74,7 +77,10 @@ public record AdminPlane(
                 AdminPortDocument.of(Stream.of(CatalogApi.operations(), ApiKeyAdminApi.operations(), alsoMounted)
                         .<AdminOperation<?>>flatMap(List::stream)
                         .toList());
-        xds.mountAdminApi(http, gate, openApi);
+        Optional<TrailCheckpointer> signer = checkpoints.checkpointer(dataSource, meters, instanceName());
+        // the admin plane's verify (console, `meshguard audit verify`) checks the heads this controller signed
+        xds.mountAdminApi(http, gate, openApi, AuditAdminApi.trailVerifier(dataSource, signer.map(c ->
+                (AdminTrailVerifier.CheckpointSource) c::signedCheckpoints)));
         CatalogApi catalogue = new CatalogApi(
                 new CatalogService(new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),
                 gate,
@@ -90,10 +96,7 @@ public record AdminPlane(
                 console,
                 Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue, keys)));
         http.addReadinessChecks(xds.readinessChecks());
-        ServerComponent trail = checkpoints
-                .checkpointer(dataSource, meters, instanceName())
-                .<ServerComponent>map(c -> c)
-                .orElseGet(CheckpointsOff::new);
+        ServerComponent trail = signer.<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
         http.addReadinessChecks(trail.readinessChecks());
         return new Mounted(catalogue, trail);
     }

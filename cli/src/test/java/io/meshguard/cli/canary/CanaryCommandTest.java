@@ -3,39 +3,88 @@ package io.meshguard.cli.canary;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import io.meshguard.access.AdminGate;
 import io.meshguard.cli.CliRun;
+import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.XdsController;
+import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code meshguard canary --once} over real HTTP on loopback: the exit code a CronJob or CI gates on, the table, and
- * what reaches the route (the marker header). A route that refuses as the Check does passes; one that answers is a
- * canary that got through; a closed port is unreachable.
+ * {@code meshguard canary --once} over real HTTP on loopback, confirming through a real admin API over a real
+ * PostgreSQL: the exit code a CronJob or CI gates on, the table, and what reaches the route. An application that
+ * answers exactly as the Check does, or with its own RFC 6750 {@code invalid_token}, wrote no Check row: its canary
+ * got through. One that answers is a canary that got through; a closed port is unreachable. (The pass over the real
+ * path, with the Check's and the DLP's own rows, is the e2e CanaryJourneyTest.)
  */
 @IntegrationTest
 class CanaryCommandTest {
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private static final String AUDITOR_TOKEN = "c".repeat(32);
+
     @TempDir
     Path dir;
 
     private HttpServer server;
+    private XdsController xds;
+    private StatusHttpServer admin;
     private final List<String> markers = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
+        Path tokens = Files.writeString(dir.resolve("tokens"), "auditor:" + AUDITOR_TOKEN + "\n");
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        xds = XdsController.create(
+                new XdsSettings(
+                        "127.0.0.1",
+                        0,
+                        Optional.empty(),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        Duration.ofMillis(10),
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        "test",
+                        AdsPeerPolicy.localDevelopment()),
+                PG.dataSource(),
+                registry,
+                c -> {});
+        admin = new StatusHttpServer("canary-audit", HttpServerSettings.onPort(0), registry);
+        xds.mountAdminApi(admin, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
+        xds.start();
+        admin.start();
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        // as the Check answers a token it cannot verify
+        // an application imitating the Check's answer to a token it cannot verify, also to a canary it recognises
         server.createContext("/protected", exchange -> {
             markers.add(String.valueOf(exchange.getRequestHeaders().getFirst(CanaryProbe.HEADER)));
             reply(exchange, 401, "{\"status\":401,\"reason\":\"unknown_key\"}");
+        });
+        // an application answering RFC 6750's error by itself
+        server.createContext("/rfc6750", exchange -> {
+            exchange.getResponseHeaders().add("www-authenticate", "Bearer error=\"invalid_token\"");
+            reply(exchange, 401, "{\"error\":\"invalid_token\"}");
         });
         // a route left unprotected: the upstream answers whatever it is sent
         server.createContext("/open", exchange -> {
@@ -48,19 +97,45 @@ class CanaryCommandTest {
     @AfterEach
     void stop() {
         server.stop(0);
+        admin.close();
+        xds.close();
     }
 
     @Test
-    void once_protectedRoute_exits0_andTheRouteSawTheCanaryMarker() throws Exception {
+    void once_appImitatingTheChecksRefusal_withoutItsCheckRow_exits3() throws Exception {
         CliRun run = CliRun.of(
                 "canary",
                 "--once",
                 "--config",
                 config(route("accounts", "/protected")).toString());
 
-        assertThat(run.exit()).as(run.out() + run.err()).isZero();
-        assertThat(run.out()).contains("passed", "expired_token", "accounts");
+        assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(CanaryCommand.EXIT_GOT_THROUGH);
+        assertThat(run.out())
+                .containsPattern("got_through +expired_token +accounts +HTTP 401")
+                .contains("meshguard did not decide it", "no Check denying its token for 127.0.0.1");
         assertThat(markers).containsExactly("expired_token");
+    }
+
+    @Test
+    void once_appsOwnRfc6750InvalidToken_exits3() throws Exception {
+        CliRun run = CliRun.of(
+                "canary",
+                "--once",
+                "--config",
+                config(route("ledger", "/rfc6750")).toString());
+
+        assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(CanaryCommand.EXIT_GOT_THROUGH);
+        assertThat(run.out()).containsPattern("got_through +expired_token +ledger +HTTP 401");
+    }
+
+    @Test
+    void withoutAnAuditLogToConfirmIn_isRefusedAtStart() throws Exception {
+        Path routesFile = Files.writeString(dir.resolve("routes.yaml"), "routes:\n" + route("a", "/protected"));
+        Path cfg = Files.writeString(dir.resolve("bare.yaml"), "canary:\n  routes_file: " + routesFile + "\n");
+        CliRun run = CliRun.of("canary", "--once", "--config", cfg.toString());
+
+        assertThat(run.exit()).isNotZero();
+        assertThat(run.err()).contains("canary.audit_url: required");
     }
 
     @Test
@@ -96,8 +171,11 @@ class CanaryCommandTest {
 
     private Path config(String routes) throws Exception {
         Path routesFile = Files.writeString(dir.resolve("routes.yaml"), "routes:\n" + routes);
+        Path token = Files.writeString(dir.resolve("audit-token"), AUDITOR_TOKEN + "\n");
         return Files.writeString(
-                dir.resolve("canary.yaml"), "canary:\n  routes_file: " + routesFile + "\n  timeout: 5s\n");
+                dir.resolve("canary.yaml"),
+                "canary:\n  routes_file: " + routesFile + "\n  timeout: 5s\n  audit_url: http://127.0.0.1:"
+                        + admin.port() + "\n  audit_token_file: " + token + "\n  evidence_wait: 2s\n");
     }
 
     private static void reply(com.sun.net.httpserver.HttpExchange exchange, int status, String body)

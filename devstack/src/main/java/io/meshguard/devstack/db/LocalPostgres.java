@@ -54,7 +54,8 @@ public final class LocalPostgres implements AutoCloseable {
     private static final String ZONKY_LOCK_FILE = "epg-lock";
     private static final Duration STARTUP_WAIT = Duration.ofSeconds(60);
     private static final Duration STOP_WAIT = Duration.ofSeconds(30);
-    private static final String HBA = """
+    /** The pg_hba.conf every start writes; a restore writes it too, whatever an archive held. */
+    public static final String HBA = """
             # Written by meshguard LocalPostgres on every start: TCP from this host only, password required.
             host all all 127.0.0.1/32 scram-sha-256
             host all all ::1/128 scram-sha-256

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * operation, so {@code meshguard audit query|export|verify} act as the signed-in caller instead of with the
  * database's credentials:
  * <ul>
- *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&limit=&canary=]} ({@code audit:read}) —
+ *   <li>{@code GET /audit/events?since=1h[&until=&tenant=&kind=&subject=&request_id=&trace_id=&limit=&canary=]} ({@code audit:read}) —
  *       events newest first, as JSON;</li>
  *   <li>{@code GET /audit/export?month=YYYY-MM|since=&until=[&format=jsonl|csv]} ({@code audit:export}) — streamed
  *       oldest first; CSV with its formulas neutralised ({@link AuditFormats#writeCsvRow}); every export is first a
@@ -129,17 +129,33 @@ public final class AuditAdminApi implements HttpHandler {
     private final Clock clock;
 
     public AuditAdminApi(DataSource dataSource, AdminGate gate, Clock clock) {
+        this(dataSource, trailVerifier(dataSource), gate, clock);
+    }
+
+    /** With the trail verifier the admin plane runs (checking the controller's own signed checkpoints). */
+    public AuditAdminApi(DataSource dataSource, AdminTrailVerifier verifier, AdminGate gate, Clock clock) {
         this.reader = new AuditReader(dataSource);
         this.coverage = new CoverageReport(dataSource);
         this.trail = new AdminTrail(dataSource);
-        this.verifier = trailVerifier(dataSource);
+        this.verifier = verifier;
         this.router = new AdminRouter(ROUTES, gate);
         this.clock = clock;
     }
 
     /** The admin trail's verifier as every surface runs it: the chain, then the revisions it sealed. */
     public static AdminTrailVerifier trailVerifier(DataSource dataSource) {
-        return new AdminTrailVerifier(dataSource, java.util.List.of(io.meshguard.xds.store.RevisionSeal.CHECK));
+        return trailVerifier(dataSource, Optional.empty());
+    }
+
+    /**
+     * As {@link #trailVerifier(DataSource)}, the chain also checked against {@code ownCheckpoints}: the controller's
+     * signed heads, so a head moved back with the newest rows is named where the console and {@code meshguard audit
+     * verify} look.
+     */
+    public static AdminTrailVerifier trailVerifier(
+            DataSource dataSource, Optional<AdminTrailVerifier.CheckpointSource> ownCheckpoints) {
+        return new AdminTrailVerifier(
+                dataSource, java.util.List.of(io.meshguard.xds.store.RevisionSeal.CHECK), ownCheckpoints);
     }
 
     @Override
@@ -237,6 +253,9 @@ public final class AuditAdminApi implements HttpHandler {
         }
         if (q.containsKey("request_id")) {
             query = query.withRequestId(q.get("request_id"));
+        }
+        if (q.containsKey("trace_id")) {
+            query = query.withTraceId(q.get("trace_id"));
         }
         if (q.containsKey("canary")) {
             try {
@@ -340,7 +359,8 @@ public final class AuditAdminApi implements HttpHandler {
                 .put("intact", r.intact())
                 .put("rows_checked", r.rowsChecked())
                 .put("head_seq", r.headSeq())
-                .put("head_hash", r.headHash());
+                .put("head_hash", r.headHash())
+                .put("checkpoints_checked", verifier.checksOwnCheckpoints());
         r.firstBad().ifPresent(f -> out.putObject("first_bad")
                 .put("seq", f.seq())
                 .put("problem", f.problem().name().toLowerCase(java.util.Locale.ROOT))
