@@ -109,7 +109,25 @@ final class ReleaseUpgrade {
             String trailHead,
             long auditRows,
             String activeKeys) {
+        /**
+         * The evidence now; a connection a just-rolled server closes before answering (its listener up, its handler
+         * not yet) is retried for half a minute, as a bank's check would be.
+         */
         static Evidence take(ClusterInABox box) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    return takeOnce(box);
+                } catch (java.io.IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(2_000);
+                }
+            }
+        }
+
+        private static Evidence takeOnce(ClusterInABox box) throws Exception {
             Map<String, String> versions = new LinkedHashMap<>();
             for (BoxPod pod : box.pods()) {
                 Integer port = SERVERS.get(pod.owner());
