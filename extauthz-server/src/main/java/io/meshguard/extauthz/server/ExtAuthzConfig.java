@@ -1,6 +1,8 @@
 package io.meshguard.extauthz.server;
 
 import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.authz.apikey.ApiKeyAuthenticator;
+import io.meshguard.catalog.apikey.ApiKeyLimits;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.ratelimit.RateLimitSettings;
@@ -34,6 +36,8 @@ public record ExtAuthzConfig(
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
         long apiKeyUnlistedReadsPerSecond,
+        ApiKeyAuthenticator.WrongSecrets apiKeyWrongSecrets,
+        ApiKeyLimits apiKeyLimits,
         long rateLimitMaxBuckets,
         RedisSettings redis,
         RateLimitSettings rateLimit,
@@ -95,6 +99,20 @@ public record ExtAuthzConfig(
                     + "either a key created a moment ago, whose notice is still on its way, or a made-up one; beyond "
                     + "this rate they are refused (401 `invalid_api_key`) without a read, so a flood of made-up keys "
                     + "costs the database nothing more. 0 reads none of them.");
+    public static final ConfigKey<Long> APIKEY_WRONG_SECRETS = ConfigKey.longInteger(
+            "apikey.wrong_secrets_per_source",
+            ApiKeyAuthenticator.WrongSecrets.DEFAULTS.limit(),
+            1,
+            1_000_000,
+            "Wrong secrets one client (its address, as rate limits see it) may present for one API key id before that "
+                    + "id is refused for it (401 `invalid_api_key`, the same answer as a wrong secret) without a "
+                    + "PostgreSQL read, until `apikey.wrong_secret_window` has passed since its last wrong secret. "
+                    + "Other clients keep using the key; counted per replica.");
+    public static final ConfigKey<Duration> APIKEY_WRONG_SECRET_WINDOW = ConfigKey.duration(
+            "apikey.wrong_secret_window",
+            ApiKeyAuthenticator.WrongSecrets.DEFAULTS.window(),
+            "How long a client that spent `apikey.wrong_secrets_per_source` on a key id stays refused for it, counted "
+                    + "from its last wrong secret.");
     public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger(
             "ratelimit.max_buckets",
             100_000,
@@ -138,6 +156,8 @@ public record ExtAuthzConfig(
                     APIKEY_CACHE_TTL,
                     APIKEY_USAGE_FLUSH,
                     APIKEY_UNLISTED_READS,
+                    APIKEY_WRONG_SECRETS,
+                    APIKEY_WRONG_SECRET_WINDOW,
                     RATELIMIT_MAX_BUCKETS,
                     RATELIMIT_BREAKER_FAILURES,
                     RATELIMIT_BREAKER_OPEN_FOR,
@@ -147,6 +167,7 @@ public record ExtAuthzConfig(
             .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .add(AdminAccessSettings.configGroup())
+            .add(ApiKeyLimits.configGroup())
             .add(SubscriptionStateSettings.configGroup())
             .build();
 
@@ -171,6 +192,9 @@ public record ExtAuthzConfig(
                 config.get(APIKEY_CACHE_TTL),
                 config.get(APIKEY_USAGE_FLUSH),
                 config.get(APIKEY_UNLISTED_READS),
+                new ApiKeyAuthenticator.WrongSecrets(
+                        config.get(APIKEY_WRONG_SECRETS), config.get(APIKEY_WRONG_SECRET_WINDOW)),
+                ApiKeyLimits.configGroup().read(config),
                 config.get(RATELIMIT_MAX_BUCKETS),
                 new RedisConfig().read(config),
                 new RateLimitSettings(
@@ -207,6 +231,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -228,6 +254,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -249,6 +277,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -271,6 +301,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -293,6 +325,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 perSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -315,6 +349,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -337,6 +373,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 settings,
                 rateLimit,
@@ -359,6 +397,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 settings,
@@ -381,6 +421,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
