@@ -46,6 +46,7 @@ public final class ApiKeyAuthenticator implements CachedApiKeys {
     private final WrongSecrets wrongSecrets;
     /** Wrong secrets per key id and source ({@link #sourceKey}), each entry gone {@code window} after its last. */
     private final Cache<String, AtomicLong> wrongBySource;
+
     private final LongAdder wrongCounted = new LongAdder();
     private final LongAdder wrongRefused = new LongAdder();
     private final LongAdder confirmedDropped = new LongAdder();

@@ -57,7 +57,8 @@ final class Credentials implements CredentialCheck {
             // the client, as rate limits see it: wrong secrets are budgeted per key id and client
             return apiKeys.get()
                     .authenticate(
-                            keys.get(0), ClientAddress.of(request, policy.mesh()).orElse(""));
+                            keys.get(0),
+                            ClientAddress.of(request, policy.mesh()).orElse(""));
         }
         return new AuthResult.Rejected(
                 Reason.MISSING_CREDENTIAL,

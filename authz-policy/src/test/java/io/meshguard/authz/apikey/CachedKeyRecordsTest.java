@@ -21,8 +21,7 @@ import org.junit.jupiter.api.Test;
 class CachedKeyRecordsTest {
     private final CountingApiKeyStore store = new CountingApiKeyStore(new InMemoryApiKeyStore());
     private final ApiKeyService service = new ApiKeyService(store, Clock.systemUTC());
-    private final ApiKeyAuthenticator auth =
-            new ApiKeyAuthenticator(store, Clock.systemUTC(), Duration.ofMinutes(5));
+    private final ApiKeyAuthenticator auth = new ApiKeyAuthenticator(store, Clock.systemUTC(), Duration.ofMinutes(5));
 
     private String created() throws Exception {
         return service.create("app", "svc", "acme", List.of(), List.of(), "", Optional.empty())

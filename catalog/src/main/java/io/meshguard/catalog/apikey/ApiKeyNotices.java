@@ -82,7 +82,8 @@ public final class ApiKeyNotices implements AutoCloseable {
                 confirm = true;
                 LOG.warn(
                         "API key notice names no key id, cached keys are confirmed against the database: {}",
-                        io.meshguard.audit.SensitiveText.mask(payload.length() > 64 ? payload.substring(0, 64) : payload));
+                        io.meshguard.audit.SensitiveText.mask(
+                                payload.length() > 64 ? payload.substring(0, 64) : payload));
             }
         }
         if (!created.isEmpty()) {

@@ -159,7 +159,9 @@ class ApiKeyCreationLimitsTest {
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
         assertThat(refused.body()).contains("apikey.max_live_keys_per_tenant").contains("'capped'");
         assertThat(keys("capped")).isEqualTo(3);
-        assertThat(createdId("bystander")).as("another tenant creates as before").isNotBlank();
+        assertThat(createdId("bystander"))
+                .as("another tenant creates as before")
+                .isNotBlank();
 
         revoke("capped", ids.get(0));
         assertThat(createdId("capped")).isNotBlank();
@@ -209,8 +211,8 @@ class ApiKeyCreationLimitsTest {
                     case AdminGate.Refused r -> throw new AssertionError(r.message());
                 };
         assertThatThrownBy(() -> portal.issue(who, app, "test"))
-                .isInstanceOfSatisfying(OperationRefused.class, e -> assertThat(e.status())
-                        .isEqualTo(409));
+                .isInstanceOfSatisfying(
+                        OperationRefused.class, e -> assertThat(e.status()).isEqualTo(409));
         assertThat(keys("portal")).as("no key and no credential left behind").isEqualTo(3);
         assertThat(PG.dsl()
                         .fetchOne("select count(*) from credential where application_id = 'portal-app'")

@@ -58,8 +58,7 @@ class ApiKeyNoticesTest {
     }
 
     private ApiKeyNotices listening() {
-        ApiKeyNotices notices =
-                new ApiKeyNotices(PG.dataSource(), cached, ids, Duration.ofMinutes(10)).start();
+        ApiKeyNotices notices = new ApiKeyNotices(PG.dataSource(), cached, ids, Duration.ofMinutes(10)).start();
         await().atMost(Duration.ofSeconds(10)).until(ids::loaded);
         await().atMost(Duration.ofSeconds(10)).until(() -> drops.get() == 1); // the connect's own
         return notices;
@@ -84,7 +83,9 @@ class ApiKeyNoticesTest {
 
             assertThat(store.revoke(after, Instant.now())).isTrue();
             await().atMost(Duration.ofSeconds(2)).until(() -> dropped.contains(after));
-            assertThat(drops.get()).as("a revocation drops that key's record only").isEqualTo(1);
+            assertThat(drops.get())
+                    .as("a revocation drops that key's record only")
+                    .isEqualTo(1);
             assertThat(ids.mayExist(after))
                     .as("a revoked key is still a stored key")
                     .isTrue();
@@ -137,7 +138,9 @@ class ApiKeyNoticesTest {
             String real = newKeyId();
             await().atMost(Duration.ofSeconds(10)).until(() -> ids.mayExist(real));
             for (int i = 0; i < 2_000; i++) {
-                assertThat(ids.mayExist(madeUp(i))).as("made-up id %s", madeUp(i)).isFalse();
+                assertThat(ids.mayExist(madeUp(i)))
+                        .as("made-up id %s", madeUp(i))
+                        .isFalse();
             }
             assertThat(notices.createdUnconfirmed()).isEqualTo(2_000);
             assertThat(notices.createdConfirmed()).isEqualTo(1);
@@ -158,7 +161,9 @@ class ApiKeyNoticesTest {
             int afterThem = confirmations.get();
             notify(io.meshguard.db.PgChannelListener.EVERYTHING);
             await().atMost(Duration.ofSeconds(5)).until(() -> confirmations.get() > afterThem);
-            assertThat(drops.get()).as("no notice drops every record but the listener's connect").isEqualTo(1);
+            assertThat(drops.get())
+                    .as("no notice drops every record but the listener's connect")
+                    .isEqualTo(1);
             assertThat(dropped).isEmpty();
         }
     }

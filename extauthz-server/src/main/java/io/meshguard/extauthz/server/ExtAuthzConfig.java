@@ -81,8 +81,8 @@ public record ExtAuthzConfig(
             "apikey.cache_ttl",
             Duration.ofSeconds(30),
             "How long API key records are cached at most. A revocation, a rotation's new expiry or a deleted key is "
-                    + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops the cache "
-                    + "there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
+                    + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops that key's "
+                    + "cached record there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
                     + "TTL is only the net under a lost notice.");
     public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration(
             "apikey.usage_flush_interval",
@@ -95,7 +95,8 @@ public record ExtAuthzConfig(
             100_000,
             "PostgreSQL reads a second (per replica, with a burst of as many) for presented API key ids the replica "
                     + "does not know to exist. Each replica follows the ids of the stored keys (read at start, a new key "
-                    + "added when its transaction commits: a `created:` notice on `meshguard_apikey`, V79), so such an id is "
+                    + "added when its transaction commits: a `created:` notice on `meshguard_apikey`, V79, confirmed "
+                    + "against `api_keys` before its id is added), so such an id is "
                     + "either a key created a moment ago, whose notice is still on its way, or a made-up one; beyond "
                     + "this rate they are refused (401 `invalid_api_key`) without a read, so a flood of made-up keys "
                     + "costs the database nothing more. 0 reads none of them.");
