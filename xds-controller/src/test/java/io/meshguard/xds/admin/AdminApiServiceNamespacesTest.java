@@ -7,7 +7,8 @@ import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.RoleBindings;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.api.CatalogService;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -24,7 +25,6 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,23 +52,51 @@ class AdminApiServiceNamespacesTest {
             "acme-dev", List.of("acme-devs"),
             "globex-dev", List.of("globex-devs"));
 
+    static final String BINDINGS = """
+            claims: [groups]
+            roles:
+              system-admin:
+                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
+                              api:update, route:read, route:update, route:delete, cluster:read, cluster:update]
+              api-developer:
+                permissions: [config:read, group:read, upstream:read, upstream:update, api:read, api:update,
+                              route:read, route:update, route:delete]
+            bindings:
+              - {match: platform-admins, role: system-admin, scope: system}
+              - {match: acme-devs, role: api-developer, scope: "tenant:acme"}
+              - {match: globex-devs, role: api-developer, scope: "tenant:globex"}
+            """;
+
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-namespaces", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(
-                http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                        RoleBindings.parse("bindings", AdminApiHostOwnershipTest.BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
-                        new LoggedAdminEvents(),
-                        java.time.Clock.systemUTC(),
-                        "xds.admin.token_file"));
+        AdminGate gate = new AdminGate(
+                Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                        issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
+                RoleBindings.parse("bindings", BINDINGS),
+                new BearerTokens(Optional.empty()),
+                false,
+                new LoggedAdminEvents(),
+                java.time.Clock.systemUTC(),
+                "xds.admin.token_file");
+        xds.mountAdminApi(http, gate);
+        http.addHandler(
+                CatalogApi.PREFIX,
+                new CatalogApi(
+                        new CatalogService(
+                                new CatalogStore(PG.dataSource()),
+                                gate,
+                                e -> {},
+                                java.time.Clock.systemUTC(),
+                                Optional.empty()),
+                        gate,
+                        "example.test",
+                        xds.productServing(),
+                        "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        io.meshguard.catalog.PlanChangeReplay.NONE));
         xds.start();
         http.start();
 
@@ -80,13 +108,11 @@ class AdminApiServiceNamespacesTest {
         for (String tenant : List.of("acme", "globex")) {
             PG.dsl().execute("insert into tenant (id) values (?) on conflict do nothing", tenant);
         }
-        // what PUT /v1/operator/clusters/eu-1 with gateway_groups and service_namespaces stores: acme may name
-        // Services in acme-apps from edge; branch takes acme's routes but gave it no namespace
-        new CatalogStore(PG.dataSource())
-                .putCluster(
-                        new Cluster("eu-1", "eu", Optional.empty(), Set.of()),
-                        Map.of("edge", Set.of("acme", "globex"), "branch", Set.of("acme")),
-                        Map.of("edge", Map.of("acme", Set.of("acme-apps"))));
+        // the operators' assignment: acme may name Services in acme-apps from edge; branch takes acme's routes but
+        // gave it no namespace
+        ok("ops", "PUT", "/v1/operator/clusters/eu-1", """
+                {"region": "eu", "gateway_groups": {"edge": ["acme", "globex"], "branch": ["acme"]},
+                 "service_namespaces": {"edge": {"acme": ["acme-apps"]}}}""");
         ok("acme-dev", "PUT", "/apis/acme-orders", """
                 {"name": "acme-orders", "base_path": "/orders", "default_version": "v1", "hostnames": [],
                  "versions": [{"version": "v1", "status": "active"}]}""");
@@ -186,6 +212,24 @@ class AdminApiServiceNamespacesTest {
                 upstream("globex-peek", "orders.acme-apps.svc.cluster.local", ""));
         refused(r, "globex into acme-apps");
         assertThat(r.body()).contains("tenant globex").doesNotContain("acme-up", "tenant acme", "acme-orders");
+    }
+
+    @Test
+    void theOperatorsAssignment_refusesNamespacesForATenantTheGroupDoesNotTake_andNamesThatIsNotANamespace()
+            throws Exception {
+        HttpResponse<String> notPublishing = call("ops", "PUT", "/v1/operator/clusters/eu-1", """
+                {"region": "eu", "gateway_groups": {"branch": ["acme"]},
+                 "service_namespaces": {"branch": {"globex": ["globex-apps"]}}}""");
+        assertThat(notPublishing.statusCode()).as(notPublishing.body()).isEqualTo(422);
+        HttpResponse<String> badName = call("ops", "PUT", "/v1/operator/clusters/eu-1", """
+                {"region": "eu", "gateway_groups": {"branch": ["acme"]},
+                 "service_namespaces": {"branch": {"acme": ["Not_A_Namespace"]}}}""");
+        assertThat(badName.statusCode()).as(badName.body()).isEqualTo(422);
+        assertThat(call("acme-dev", "PUT", "/v1/operator/clusters/eu-1", """
+                        {"region": "eu", "gateway_groups": {"edge": ["acme"]},
+                         "service_namespaces": {"edge": {"acme": ["vault"]}}}""").statusCode())
+                .as("a tenant assigns itself nothing")
+                .isEqualTo(403);
     }
 
     @Test
