@@ -75,6 +75,15 @@ public final class CatalogStore {
     }
 
     /**
+     * As above, also setting, for each group named in {@code serviceNamespaces}, the Kubernetes namespaces each of its
+     * tenants' upstreams may name Services in ({@code {"group": {"tenant": ["namespace"]}}}).
+     */
+    public Cluster putCluster(
+            Cluster cluster, Map<String, Set<String>> groups, Map<String, Map<String, Set<String>>> serviceNamespaces) {
+        return platform.putCluster(cluster, groups, serviceNamespaces);
+    }
+
+    /**
      * Decommissions a cluster: its zone registrations, credentials, stream and group assignments go with it. Refused
      * while a product publish names it (withdrawn or not: the publish's history points at it) or while its zone is
      * not revoked (a live zone would keep following central with nobody answering for it).

@@ -36,6 +36,25 @@ final class PlatformStore {
      * publish may have (docs/products.md "Where a product is published"). Groups not named stay as they are.
      */
     Cluster putCluster(Cluster cluster, Map<String, Set<String>> groups) {
+        return putCluster(cluster, groups, Map.of());
+    }
+
+    /**
+     * As above, and for each group named in {@code serviceNamespaces} sets the Kubernetes namespaces each of its
+     * tenants' upstreams may name Services in there (its tenants must be among the group's publishing tenants in
+     * {@code groups}); a group named only in {@code groups} keeps its namespaces.
+     */
+    Cluster putCluster(
+            Cluster cluster, Map<String, Set<String>> groups, Map<String, Map<String, Set<String>>> serviceNamespaces) {
+        for (Map.Entry<String, Map<String, Set<String>>> g : serviceNamespaces.entrySet()) {
+            Set<String> tenants = groups.get(g.getKey());
+            if (tenants == null || !tenants.containsAll(g.getValue().keySet())) {
+                throw new CatalogRefusal(
+                        CatalogRefusal.Kind.INVALID,
+                        "service_namespaces." + g.getKey() + ": name the group in gateway_groups too, with every"
+                                + " tenant given namespaces among its publishing tenants");
+            }
+        }
         return tx.run(TenantScope.ALL, c -> {
             try (PreparedStatement ps = c.prepareStatement("insert into cluster (id, region, provider, capabilities)"
                     + " values (?, ?, ?, ?) on conflict (id) do update set region = excluded.region,"
@@ -62,9 +81,34 @@ final class PlatformStore {
                                     "varchar", g.getValue().stream().sorted().toArray()));
                     ps.executeUpdate();
                 }
+                Map<String, Set<String>> namespaces = serviceNamespaces.get(g.getKey());
+                if (namespaces != null) {
+                    try (PreparedStatement ps = c.prepareStatement("update cluster_group set service_namespaces ="
+                            + " ?::jsonb where cluster_id = ? and gateway_group = ?")) {
+                        ps.setString(1, namespacesJson(namespaces));
+                        ps.setString(2, cluster.id());
+                        ps.setString(3, g.getKey());
+                        ps.executeUpdate();
+                    }
+                }
             }
             return cluster;
         });
+    }
+
+    /** {@code {"tenant": ["namespace", ...]}}, names sorted (tenant ids and namespace names need no escaping). */
+    private static String namespacesJson(Map<String, Set<String>> namespaces) {
+        StringBuilder json = new StringBuilder("{");
+        new TreeMap<>(namespaces).forEach((tenant, names) -> {
+            if (json.length() > 1) {
+                json.append(',');
+            }
+            json.append('"').append(tenant).append("\":[");
+            json.append(String.join(
+                    ",", names.stream().sorted().map(n -> '"' + n + '"').toList()));
+            json.append(']');
+        });
+        return json.append('}').toString();
     }
 
     /**

@@ -78,6 +78,13 @@ final class ConfigReference {
                                         .keys())
                                 .build()),
                 new Section(
+                        "API key limits of the admin API and portal, xds-controller and extauthz"
+                                + " (`apikey.max_live_keys_per_tenant`, `apikey.created_per_tenant_per_hour`)",
+                        ConfigSchema.builder()
+                                .addAll(io.meshguard.catalog.apikey.ApiKeyLimits.configGroup()
+                                        .keys())
+                                .build()),
+                new Section(
                         "Console on the xds-controller's admin port (`console.*`)",
                         ConfigSchema.builder()
                                 .addAll(io.meshguard.console.ConsoleConfig.configGroup()
@@ -107,13 +114,16 @@ final class ConfigReference {
         return text.toString();
     }
 
-    // The grpc.*, http.*, db.* and admin.* keys are documented once, in the shared sections.
+    // The grpc.*, http.*, db.* and admin.* keys and the API key limits are documented once, in the shared sections.
     private static List<ConfigKey<?>> ownKeys(Collection<ConfigKey<?>> keys) {
         return keys.stream()
                 .filter(key -> !key.name().startsWith("grpc.")
                         && !key.name().startsWith("http.")
                         && !key.name().startsWith("db.")
-                        && !key.name().startsWith("admin."))
+                        && !key.name().startsWith("admin.")
+                        && !io.meshguard.catalog.apikey.ApiKeyLimits.configGroup()
+                                .keys()
+                                .contains(key))
                 .toList();
     }
 

@@ -11,6 +11,7 @@ import io.meshguard.catalog.apikey.ApiKeyIds;
 import io.meshguard.catalog.apikey.ApiKeyNotices;
 import io.meshguard.catalog.apikey.ApiKeySecret;
 import io.meshguard.catalog.apikey.ApiKeyStore;
+import io.meshguard.catalog.apikey.CachedApiKeys;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,10 +28,13 @@ import java.util.function.LongSupplier;
  * revocation drops them at once ({@link #invalidate} on the replica that revoked, {@link ApiKeyNotices} on every
  * replica), the TTL is only the net under a lost notice. A made-up key is a new id each time, so no cache holds it
  * back: an id the replica's {@link ApiKeyIds} does not know is read from the store only within a budget of reads per
- * second (a key created a moment ago, before its notice arrived, still gets in) and refused unread beyond it. Uses
- * are counted in memory and written by {@link #flushUsage()}.
+ * second (a key created a moment ago, before its notice arrived, still gets in) and refused unread beyond it. A key id
+ * presented with a wrong secret {@link WrongSecrets#limit} times from one source is refused for that source, unread and
+ * unchecked, until {@link WrongSecrets#window} has passed since its last wrong secret: guessing at a known id costs the
+ * store nothing and gets no answer, and other sources keep using the key. Uses are counted in memory and written by
+ * {@link #flushUsage()}.
  */
-public final class ApiKeyAuthenticator {
+public final class ApiKeyAuthenticator implements CachedApiKeys {
     private final ApiKeyStore store;
     private final Clock clock;
     private final Cache<String, Optional<ApiKeyStore.Stored>> records;
@@ -39,6 +43,28 @@ public final class ApiKeyAuthenticator {
     private final ReadBudget unlistedReads;
     private final LongAdder unlistedRead = new LongAdder();
     private final LongAdder unlistedRefused = new LongAdder();
+    private final WrongSecrets wrongSecrets;
+    /** Wrong secrets per key id and source ({@link #sourceKey}), each entry gone {@code window} after its last. */
+    private final Cache<String, AtomicLong> wrongBySource;
+
+    private final LongAdder wrongCounted = new LongAdder();
+    private final LongAdder wrongRefused = new LongAdder();
+    private final LongAdder confirmedDropped = new LongAdder();
+
+    /**
+     * How many wrong secrets one source may present for one key id ({@code limit}) before that id is refused for it,
+     * and for how long after the last one ({@code window}).
+     */
+    public record WrongSecrets(long limit, Duration window) {
+        /** 10 wrong secrets, then refused for 15 minutes. */
+        public static final WrongSecrets DEFAULTS = new WrongSecrets(10, Duration.ofMinutes(15));
+
+        public WrongSecrets {
+            if (limit < 1 || window.isNegative() || window.isZero()) {
+                throw new IllegalArgumentException("wrong-secret limit must be at least 1 and its window positive");
+            }
+        }
+    }
 
     /** One key's uses not yet written: how many, and when the newest was (epoch millis). */
     private static final class Uses {
@@ -56,12 +82,7 @@ public final class ApiKeyAuthenticator {
         this(store, clock, recordTtl, ApiKeyIds.UNKNOWN, 0, System::nanoTime);
     }
 
-    /**
-     * @param ids the key ids this replica knows exist
-     * @param unlistedReadsPerSecond store reads a second, on average with a burst of as many, for presented ids
-     *     {@code ids} does not know; 0 reads none of them
-     * @param nanoTime the clock of that budget
-     */
+    /** As below, with the default wrong-secret budget ({@link WrongSecrets#DEFAULTS}). */
     public ApiKeyAuthenticator(
             ApiKeyStore store,
             Clock clock,
@@ -69,7 +90,32 @@ public final class ApiKeyAuthenticator {
             ApiKeyIds ids,
             long unlistedReadsPerSecond,
             LongSupplier nanoTime) {
+        this(store, clock, recordTtl, ids, unlistedReadsPerSecond, WrongSecrets.DEFAULTS, nanoTime);
+    }
+
+    /**
+     * @param ids the key ids this replica knows exist
+     * @param unlistedReadsPerSecond store reads a second, on average with a burst of as many, for presented ids
+     *     {@code ids} does not know; 0 reads none of them
+     * @param wrongSecrets how many wrong secrets for one key id one source may present, and for how long it is then
+     *     refused
+     * @param nanoTime the clock of those budgets
+     */
+    public ApiKeyAuthenticator(
+            ApiKeyStore store,
+            Clock clock,
+            Duration recordTtl,
+            ApiKeyIds ids,
+            long unlistedReadsPerSecond,
+            WrongSecrets wrongSecrets,
+            LongSupplier nanoTime) {
         this.store = store;
+        this.wrongSecrets = wrongSecrets;
+        this.wrongBySource = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(wrongSecrets.window())
+                .ticker(nanoTime::getAsLong)
+                .build();
         this.clock = clock;
         this.ids = ids;
         this.unlistedReads = new ReadBudget(unlistedReadsPerSecond, nanoTime);
@@ -79,10 +125,25 @@ public final class ApiKeyAuthenticator {
                 .build();
     }
 
+    /** {@link #authenticate(String, String)} for a caller whose source is not known (all such share one budget). */
     public AuthResult authenticate(String presented) {
+        return authenticate(presented, "");
+    }
+
+    /**
+     * @param source who presents the key (the client address), for the wrong-secret budget; empty when not known
+     */
+    public AuthResult authenticate(String presented, String source) {
         Optional<ApiKeySecret.Parsed> parsed = ApiKeySecret.parse(presented.trim());
         if (parsed.isEmpty()) {
             return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key malformed");
+        }
+        String guessKey = sourceKey(parsed.get().keyId(), source);
+        AtomicLong wrong = wrongBySource.getIfPresent(guessKey);
+        if (wrong != null && wrong.get() >= wrongSecrets.limit()) {
+            // the same answer as a wrong secret: whether the secret was right this time is not said either
+            wrongRefused.increment();
+            return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key not valid");
         }
         Optional<ApiKeyStore.Stored> stored = records.getIfPresent(parsed.get().keyId());
         if (stored == null && !ids.mayExist(parsed.get().keyId())) {
@@ -107,6 +168,11 @@ public final class ApiKeyAuthenticator {
         byte[] expected = stored.map(ApiKeyStore.Stored::secretHash).orElse(UNKNOWN);
         boolean match = ApiKeySecret.matches(parsed.get().secretHash(), expected);
         if (stored.isEmpty() || !match) {
+            if (stored.isPresent()) {
+                wrongCounted.increment();
+                // re-put on every wrong secret: the window runs from the last one
+                wrongBySource.asMap().merge(guessKey, new AtomicLong(1), (a, b) -> new AtomicLong(a.get() + 1));
+            }
             return new AuthResult.Rejected(Reason.INVALID_API_KEY, "API key not valid");
         }
         ApiKey key = stored.get().key();
@@ -195,6 +261,26 @@ public final class ApiKeyAuthenticator {
         }
     }
 
+    /** One key id and one source, as the wrong-secret budget counts them (a key id is always 16 characters). */
+    private static String sourceKey(String keyId, String source) {
+        return keyId + source;
+    }
+
+    /** Wrong secrets presented for stored keys (each counted against its key id and source). */
+    public long wrongSecretsCounted() {
+        return wrongCounted.sum();
+    }
+
+    /** Presentations refused unread because their source spent its wrong secrets for that key id. */
+    public long wrongSecretsRefused() {
+        return wrongRefused.sum();
+    }
+
+    /** Cached records dropped because the store no longer agreed with them ({@link #confirmAll}). */
+    public long confirmedDropped() {
+        return confirmedDropped.sum();
+    }
+
     /** Forget cached records, e.g. right after a revocation made through this process. */
     public void invalidate(String keyId) {
         records.invalidate(keyId);
@@ -203,5 +289,59 @@ public final class ApiKeyAuthenticator {
     /** Forget every cached record: a key was revoked somewhere, or notices may have been lost. */
     public void invalidateAll() {
         records.invalidateAll();
+    }
+
+    @Override
+    public void drop(String keyId) {
+        invalidate(keyId);
+    }
+
+    @Override
+    public void dropAll() {
+        invalidateAll();
+    }
+
+    /**
+     * Reads the cached keys in one query and drops each record the store no longer agrees with: a key revoked, its
+     * end moved, its secret changed or deleted, or a "no such key" answer for a key that now exists. When the store
+     * cannot answer every record goes (the safe side: nothing unconfirmed is kept).
+     */
+    @Override
+    public void confirmAll() {
+        Map<String, Optional<ApiKeyStore.Stored>> cached = Map.copyOf(records.asMap());
+        if (cached.isEmpty()) {
+            return;
+        }
+        Map<String, ApiKeyStore.Stored> current;
+        try {
+            current = store.findAll(cached.keySet());
+        } catch (ApiKeyStore.UnavailableException e) {
+            records.invalidateAll();
+            return;
+        }
+        cached.forEach((keyId, was) -> {
+            Optional<ApiKeyStore.Stored> now = Optional.ofNullable(current.get(keyId));
+            if (!sameGrant(was, now)) {
+                confirmedDropped.increment();
+                records.asMap().remove(keyId, was);
+            }
+        });
+    }
+
+    /** The same answer to a presented key: both absent, or the same secret, end and revocation. */
+    private static boolean sameGrant(Optional<ApiKeyStore.Stored> a, Optional<ApiKeyStore.Stored> b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return a.isEmpty() && b.isEmpty();
+        }
+        ApiKey x = a.get().key();
+        ApiKey y = b.get().key();
+        return java.util.Arrays.equals(a.get().secretHash(), b.get().secretHash())
+                && x.expiresAt().equals(y.expiresAt())
+                && x.revokedAt().equals(y.revokedAt())
+                && x.tenant().equals(y.tenant())
+                && x.owner().equals(y.owner())
+                && x.roles().equals(y.roles())
+                && x.scopes().equals(y.scopes())
+                && x.tier().equals(y.tier());
     }
 }

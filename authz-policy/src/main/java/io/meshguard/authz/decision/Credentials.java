@@ -54,7 +54,11 @@ final class Credentials implements CredentialCheck {
             if (apiKeys.isEmpty()) {
                 return new AuthResult.Rejected(Reason.API_KEY_STORE_UNAVAILABLE, "API keys cannot be checked here");
             }
-            return apiKeys.get().authenticate(keys.get(0));
+            // the client, as rate limits see it: wrong secrets are budgeted per key id and client
+            return apiKeys.get()
+                    .authenticate(
+                            keys.get(0),
+                            ClientAddress.of(request, policy.mesh()).orElse(""));
         }
         return new AuthResult.Rejected(
                 Reason.MISSING_CREDENTIAL,

@@ -4,20 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.decision.AuthResult;
 import io.meshguard.authz.decision.Reason;
-import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeyService;
-import io.meshguard.catalog.apikey.ApiKeyStore;
 import io.meshguard.catalog.apikey.InMemoryApiKeyStore;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * an id it knows is read whatever the budget.
  */
 class UnlistedApiKeyIdsTest {
-    private final CountingStore store = new CountingStore(new InMemoryApiKeyStore());
+    private final CountingApiKeyStore store = new CountingApiKeyStore(new InMemoryApiKeyStore());
     private final ApiKeyService service = new ApiKeyService(store, Clock.systemUTC());
     private final Set<String> listed = ConcurrentHashMap.newKeySet();
     private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
@@ -109,53 +104,5 @@ class UnlistedApiKeyIdsTest {
             auth.authenticate(madeUp(i));
         }
         assertThat(store.finds.get()).isEqualTo(50);
-    }
-
-    /** The in-memory store, counting its lookups. */
-    private static final class CountingStore implements ApiKeyStore {
-        final AtomicInteger finds = new AtomicInteger();
-        private final ApiKeyStore store;
-
-        CountingStore(ApiKeyStore store) {
-            this.store = store;
-        }
-
-        @Override
-        public Optional<Stored> find(String keyId) throws UnavailableException {
-            finds.incrementAndGet();
-            return store.find(keyId);
-        }
-
-        @Override
-        public void insert(ApiKey key, byte[] secretHash) throws UnavailableException {
-            store.insert(key, secretHash);
-        }
-
-        @Override
-        public boolean revoke(String keyId, Instant at) throws UnavailableException {
-            return store.revoke(keyId, at);
-        }
-
-        @Override
-        public boolean expire(String keyId, Instant at) throws UnavailableException {
-            return store.expire(keyId, at);
-        }
-
-        @Override
-        public List<ApiKey> list(boolean includeRevoked) throws UnavailableException {
-            return store.list(includeRevoked);
-        }
-
-        @Override
-        public io.meshguard.catalog.apikey.ApiKeyService.Created rotate(
-                io.meshguard.catalog.apikey.ApiKeyService keys, String keyId, Instant predecessorUntil)
-                throws UnavailableException {
-            return store.rotate(keys, keyId, predecessorUntil);
-        }
-
-        @Override
-        public void addUsage(Map<String, Usage> usesByKeyId) throws UnavailableException {
-            store.addUsage(usesByKeyId);
-        }
     }
 }

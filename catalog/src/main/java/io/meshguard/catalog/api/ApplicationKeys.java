@@ -68,6 +68,7 @@ public final class ApplicationKeys {
         ApiKey key = minted.created().key();
         keys.requested(who, "create", "apikeys/new", app.tenant());
         Credential credential = CatalogService.refusing(() -> catalog.store().inTransaction(scope, c -> {
+            keys.admitNewKey(c, app.tenant());
             store.insert(c, key, minted.secretHash());
             return catalog.store()
                     .addCredential(

@@ -117,7 +117,12 @@ public final class CatalogApi implements HttpHandler {
                             AdminRoute.system("PUT", "/v1/operator/clusters/{id}", "cluster:update"),
                             "Register or update a cluster",
                             CatalogApi::putCluster)
-                    .takes("region:string!", "provider:string", "capabilities:array", "gateway_groups:object"),
+                    .takes(
+                            "region:string!",
+                            "provider:string",
+                            "capabilities:array",
+                            "gateway_groups:object",
+                            "service_namespaces:object"),
             op(
                             AdminRoute.system("DELETE", "/v1/operator/clusters/{id}", "cluster:delete"),
                             "Decommission a cluster (its zone revoked first; never one a product publish names)",
@@ -567,11 +572,18 @@ public final class CatalogApi implements HttpHandler {
         Set<String> caps = new LinkedHashSet<>();
         c.body().path("capabilities").forEach(n -> caps.add(n.asText()));
         Map<String, Set<String>> groups = gatewayGroups(c.body().path("gateway_groups"));
+        Map<String, Map<String, Set<String>>> namespaces =
+                serviceNamespaces(c.body().path("service_namespaces"));
         Cluster cluster = store.putCluster(
-                new Cluster(c.segment(3), required(c, "region"), optional(c, "provider"), caps), groups);
+                new Cluster(c.segment(3), required(c, "region"), optional(c, "provider"), caps), groups, namespaces);
         ObjectNode out = (ObjectNode) CatalogJson.cluster(cluster);
         ObjectNode assigned = out.putObject("gateway_groups");
         groups.forEach((g, tenants) -> tenants.stream().sorted().forEach(assigned.withArray(g)::add));
+        if (!namespaces.isEmpty()) {
+            ObjectNode given = out.putObject("service_namespaces");
+            namespaces.forEach((g, byTenant) -> byTenant.forEach(
+                    (t, names) -> names.stream().sorted().forEach(given.with(g).withArray(t)::add)));
+        }
         return changed(
                 c,
                 "cluster:update",
@@ -591,6 +603,48 @@ public final class CatalogApi implements HttpHandler {
                 "decommissioned: " + why,
                 "",
                 CatalogJson.MAPPER.createObjectNode().put("deleted", c.segment(3)));
+    }
+
+    /**
+     * {@code {"group": {"tenant": ["namespace", ...]}}}: the Kubernetes namespaces a tenant's upstreams may name
+     * Services in, in a group the cluster serves.
+     */
+    private static Map<String, Map<String, Set<String>>> serviceNamespaces(JsonNode node) {
+        if (node.isMissingNode() || node.isNull()) {
+            return Map.of();
+        }
+        String shape = "service_namespaces: an object of group name to an object of tenant to the namespaces its"
+                + " upstreams may name Services in, e.g. {\"edge-prod\": {\"acme\": [\"acme-apps\"]}}";
+        if (!node.isObject()) {
+            throw new AdminJson.Refusal(422, shape);
+        }
+        Map<String, Map<String, Set<String>>> out = new java.util.TreeMap<>();
+        for (var g : (Iterable<Map.Entry<String, JsonNode>>) node::fields) {
+            if (!g.getKey().matches("[a-z0-9][a-z0-9._-]{0,62}")
+                    || !g.getValue().isObject()) {
+                throw new AdminJson.Refusal(422, shape);
+            }
+            Map<String, Set<String>> byTenant = new java.util.TreeMap<>();
+            for (var t : (Iterable<Map.Entry<String, JsonNode>>) g.getValue()::fields) {
+                if (!io.meshguard.db.TenantScope.validId(t.getKey())
+                        || !t.getValue().isArray()) {
+                    throw new AdminJson.Refusal(422, shape);
+                }
+                Set<String> names = new java.util.TreeSet<>();
+                for (JsonNode n : t.getValue()) {
+                    if (!n.isTextual() || !n.asText().matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+                        throw new AdminJson.Refusal(
+                                422,
+                                "service_namespaces." + g.getKey() + "." + t.getKey()
+                                        + ": a list of Kubernetes namespace names");
+                    }
+                    names.add(n.asText());
+                }
+                byTenant.put(t.getKey(), names);
+            }
+            out.put(g.getKey(), byTenant);
+        }
+        return out;
     }
 
     /** {@code {"group": ["tenant", ...]}}: the gateway groups a cluster serves and who may publish into each. */

@@ -64,18 +64,32 @@ public final class ApiKeyAdmin {
     private final Optional<AuditSink> audit;
     private final AdminGate gate;
     private final Consumer<String> changed;
+    private final ApiKeyLimits limits;
 
-    /**
-     * @param store empty: this server has no database, and every operation is refused (503)
-     * @param audit where changes are recorded; empty logs them only
-     * @param changed told the key id of every revocation and rotation made here (this replica's key cache)
-     */
+    /** As below, with the default per-tenant limits ({@link ApiKeyLimits#DEFAULTS}). */
     public ApiKeyAdmin(
             Optional<JdbcApiKeyStore> store,
             Clock clock,
             AdminGate gate,
             Optional<AuditSink> audit,
             Consumer<String> changed) {
+        this(store, clock, gate, audit, changed, ApiKeyLimits.DEFAULTS);
+    }
+
+    /**
+     * @param store empty: this server has no database, and every operation is refused (503)
+     * @param audit where changes are recorded; empty logs them only
+     * @param changed told the key id of every revocation and rotation made here (this replica's key cache)
+     * @param limits how many keys a tenant may hold and create (every caller's creations count)
+     */
+    public ApiKeyAdmin(
+            Optional<JdbcApiKeyStore> store,
+            Clock clock,
+            AdminGate gate,
+            Optional<AuditSink> audit,
+            Consumer<String> changed,
+            ApiKeyLimits limits) {
+        this.limits = limits;
         this.store = store;
         this.keys = store.map(s -> new ApiKeyService(s, clock));
         this.trail = store.map(s -> new AdminTrail(s.dataSource()));
@@ -127,17 +141,30 @@ public final class ApiKeyAdmin {
         store();
         requested(who, "create", "apikeys/new", command.tenant());
         // no tier named (by anyone): the policy's tenant_tiers or default_tier set the key's limits
-        ApiKeyService.Created created = available(() -> keys.orElseThrow()
-                .create(
+        ApiKeyService.Minted minted = available(() -> keys.orElseThrow()
+                .mint(
                         command.name(),
                         command.owner(),
                         command.tenant(),
                         command.roles(),
                         command.scopes(),
                         command.tier().orElse(ApiKey.NO_TIER),
-                        command.expiresAt()));
-        done(who, "create", created.key(), command.reason());
-        return created;
+                        command.expiresAt(),
+                        Optional.empty()));
+        available(() -> {
+            store().insert(minted.created().key(), minted.secretHash(), limits);
+            return minted;
+        });
+        done(who, "create", minted.created().key(), command.reason());
+        return minted.created();
+    }
+
+    /**
+     * Refuses (409, 429) a new key for {@code tenant} beyond its limits, on {@code c}: for a caller that inserts the
+     * key in its own transaction, which then holds the tenant's creation lock until it ends.
+     */
+    public void admitNewKey(java.sql.Connection c, String tenant) throws java.sql.SQLException {
+        limits.admit(tenant, store().tenantKeys(c, tenant, keys().now()));
     }
 
     /**

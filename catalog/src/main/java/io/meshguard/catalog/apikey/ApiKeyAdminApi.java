@@ -110,7 +110,18 @@ public final class ApiKeyAdminApi implements HttpHandler {
             AdminGate gate,
             Optional<AuditSink> audit,
             java.util.function.Consumer<String> changed) {
-        this.admin = new ApiKeyAdmin(store, clock, gate, audit, changed);
+        this(store, clock, gate, audit, changed, ApiKeyLimits.DEFAULTS);
+    }
+
+    /** As above; {@code limits} bound how many keys each tenant holds and creates. */
+    public ApiKeyAdminApi(
+            Optional<JdbcApiKeyStore> store,
+            java.time.Clock clock,
+            AdminGate gate,
+            Optional<AuditSink> audit,
+            java.util.function.Consumer<String> changed,
+            ApiKeyLimits limits) {
+        this.admin = new ApiKeyAdmin(store, clock, gate, audit, changed, limits);
         this.router = new AdminRouter(ROUTES, gate);
     }
 

@@ -1,6 +1,8 @@
 package io.meshguard.catalog.apikey;
 
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,6 +22,15 @@ public interface ApiKeyStore {
     }
 
     Optional<Stored> find(String keyId) throws UnavailableException;
+
+    /** The stored keys among {@code keyIds}, by id (one read where the store can; absent ids are not in the map). */
+    default Map<String, Stored> findAll(Collection<String> keyIds) throws UnavailableException {
+        Map<String, Stored> found = new HashMap<>();
+        for (String keyId : keyIds) {
+            find(keyId).ifPresent(s -> found.put(keyId, s));
+        }
+        return found;
+    }
 
     void insert(ApiKey key, byte[] secretHash) throws UnavailableException;
 

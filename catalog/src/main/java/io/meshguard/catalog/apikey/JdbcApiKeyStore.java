@@ -54,11 +54,83 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
     }
 
     @Override
+    public Map<String, Stored> findAll(java.util.Collection<String> keyIds) throws UnavailableException {
+        Map<String, Stored> found = new java.util.HashMap<>();
+        if (keyIds.isEmpty()) {
+            return found;
+        }
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s =
+                        c.prepareStatement("SELECT " + COLUMNS + " FROM api_keys WHERE key_id = ANY (?)")) {
+            s.setArray(1, c.createArrayOf("text", keyIds.toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    found.put(rs.getString("key_id"), new Stored(row(rs), rs.getBytes("secret_sha256")));
+                }
+            }
+            return found;
+        } catch (SQLException e) {
+            throw new UnavailableException("API key lookup failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void insert(ApiKey key, byte[] secretHash) throws UnavailableException {
         try (Connection c = dataSource.getConnection()) {
             insert(c, key, secretHash);
         } catch (SQLException e) {
             throw new UnavailableException("API key insert failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Inserts a new key when {@code limits} admit one more for its tenant: counted and inserted in one transaction
+     * under the tenant's lock ({@link #tenantKeys}), so concurrent creations on any replica cannot pass the limit
+     * together.
+     *
+     * @throws io.meshguard.catalog.api.OperationRefused when the tenant is at a limit (nothing is inserted)
+     */
+    public void insert(ApiKey key, byte[] secretHash, ApiKeyLimits limits) throws UnavailableException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                limits.admit(key.tenant(), tenantKeys(c, key.tenant(), key.createdAt()));
+                insert(c, key, secretHash);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new UnavailableException("API key insert failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A tenant's keys as its limits count them: those that still work, and those created (not rotated) lately. */
+    public record TenantKeys(long live, long createdLastHour) {}
+
+    /**
+     * Takes the tenant's key-creation lock for the rest of {@code c}'s transaction (one creation per tenant at a time,
+     * on every replica) and counts its keys at {@code now}.
+     */
+    public TenantKeys tenantKeys(Connection c, String tenant, Instant now) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
+            s.setString(1, "meshguard_apikey_create:" + tenant);
+            s.execute();
+        }
+        try (PreparedStatement s = c.prepareStatement("SELECT"
+                + " count(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)),"
+                + " count(*) FILTER (WHERE rotated_from IS NULL AND created_at > ?)"
+                + " FROM api_keys WHERE tenant = ?")) {
+            s.setTimestamp(1, Timestamp.from(now));
+            s.setTimestamp(2, Timestamp.from(now.minus(java.time.Duration.ofHours(1))));
+            s.setString(3, tenant);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return new TenantKeys(rs.getLong(1), rs.getLong(2));
+            }
         }
     }
 

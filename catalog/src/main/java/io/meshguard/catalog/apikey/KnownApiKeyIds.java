@@ -1,10 +1,14 @@
 package io.meshguard.catalog.apikey;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * {@link ApiKeyNotices} (re)connects, and now and then), each new key added as its notice arrives ({@link #add}).
  * Until the first whole read every id may exist. Ids are kept as 64-bit numbers (a key id is 16 lower-case hex
  * digits): 8 bytes a key in a sorted array, plus the keys added since the last whole read. A deleted key stays until
- * the next whole read; that costs a lookup, never a wrong answer.
+ * the next whole read; that costs a lookup, never a wrong answer. A created notice is a hint, confirmed against
+ * {@code api_keys} before its id is added ({@link #addConfirmed}).
  */
 public final class KnownApiKeyIds implements ApiKeyIds {
     private static final Logger LOG = LoggerFactory.getLogger(KnownApiKeyIds.class);
@@ -58,6 +63,37 @@ public final class KnownApiKeyIds implements ApiKeyIds {
     /** A key created since the last whole read (its notice). */
     public synchronized void add(String keyId) {
         number(keyId).ifPresent(added::add);
+    }
+
+    /**
+     * Adds those of {@code keyIds} (created notices: hints anyone with a database session can send) that are stored
+     * keys' ids, read in one query; an id this replica knows already costs nothing, and a made-up one is not added.
+     * The read runs outside this object's lock; {@link #add} then waits for a whole read in progress, so an id
+     * confirmed here is never lost to it.
+     *
+     * @return how many of the ids that were not known are not stored keys' (unconfirmed: made up, or deleted since)
+     * @throws SQLException when the ids cannot be read (none is added; an unlisted read can still find the key)
+     */
+    public int addConfirmed(Collection<String> keyIds) throws SQLException {
+        List<String> unknown = keyIds.stream()
+                .filter(id -> number(id).isPresent() && !mayExist(id))
+                .distinct()
+                .toList();
+        if (unknown.isEmpty()) {
+            return 0;
+        }
+        List<String> stored = new ArrayList<>();
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement("select key_id from api_keys where key_id = any (?)")) {
+            s.setArray(1, c.createArrayOf("text", unknown.toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    stored.add(rs.getString(1));
+                }
+            }
+        }
+        stored.forEach(this::add);
+        return unknown.size() - stored.size();
     }
 
     /**

@@ -65,6 +65,7 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
                 .add(AuditConfig.configGroup())
                 .add(AdminAccessSettings.configGroup())
                 .add(CatalogSettings.configGroup())
+                .add(io.meshguard.catalog.apikey.ApiKeyLimits.configGroup())
                 .add(io.meshguard.xds.zone.ZoneConfig.hub())
                 .add(io.meshguard.console.ConsoleConfig.configGroup())
                 .add(io.meshguard.audit.trail.TrailCheckpointSettings.configGroup())
@@ -149,7 +150,12 @@ public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.Ser
             // API keys on the admin port, as `up` serves them there: the portal's operations for pipelines and
             // `meshguard apikey --url`, behind the same gate (tenants, OIDC); extauthz follows revocations by NOTIFY
             ApiKeyAdminApi keys = new ApiKeyAdminApi(
-                    Optional.of(new JdbcApiKeyStore(dataSource)), Clock.systemUTC(), gate, Optional.of(audit.sink()));
+                    Optional.of(new JdbcApiKeyStore(dataSource)),
+                    Clock.systemUTC(),
+                    gate,
+                    Optional.of(audit.sink()),
+                    keyId -> {},
+                    io.meshguard.catalog.apikey.ApiKeyLimits.configGroup().read(config));
             http.addHandler(ApiKeyAdminApi.PREFIX, keys);
             AdminPlane.Mounted plane = new AdminPlane(
                             gate,

@@ -1,6 +1,8 @@
 package io.meshguard.extauthz.server;
 
 import io.meshguard.access.AdminAccessSettings;
+import io.meshguard.authz.apikey.ApiKeyAuthenticator;
+import io.meshguard.catalog.apikey.ApiKeyLimits;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.ratelimit.RateLimitSettings;
@@ -34,6 +36,8 @@ public record ExtAuthzConfig(
         Duration apiKeyCacheTtl,
         Duration apiKeyUsageFlushInterval,
         long apiKeyUnlistedReadsPerSecond,
+        ApiKeyAuthenticator.WrongSecrets apiKeyWrongSecrets,
+        ApiKeyLimits apiKeyLimits,
         long rateLimitMaxBuckets,
         RedisSettings redis,
         RateLimitSettings rateLimit,
@@ -77,8 +81,8 @@ public record ExtAuthzConfig(
             "apikey.cache_ttl",
             Duration.ofSeconds(30),
             "How long API key records are cached at most. A revocation, a rotation's new expiry or a deleted key is "
-                    + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops the cache "
-                    + "there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
+                    + "pushed to every replica through PostgreSQL's `NOTIFY meshguard_apikey` (V62) and drops that key's "
+                    + "cached record there at once (about 0.2 s in `ApiKeyRevocationTest`; at once on the replica that revoked); this "
                     + "TTL is only the net under a lost notice.");
     public static final ConfigKey<Duration> APIKEY_USAGE_FLUSH = ConfigKey.duration(
             "apikey.usage_flush_interval",
@@ -91,10 +95,25 @@ public record ExtAuthzConfig(
             100_000,
             "PostgreSQL reads a second (per replica, with a burst of as many) for presented API key ids the replica "
                     + "does not know to exist. Each replica follows the ids of the stored keys (read at start, a new key "
-                    + "added when its transaction commits: a `created:` notice on `meshguard_apikey`, V79), so such an id is "
+                    + "added when its transaction commits: a `created:` notice on `meshguard_apikey`, V79, confirmed "
+                    + "against `api_keys` before its id is added), so such an id is "
                     + "either a key created a moment ago, whose notice is still on its way, or a made-up one; beyond "
                     + "this rate they are refused (401 `invalid_api_key`) without a read, so a flood of made-up keys "
                     + "costs the database nothing more. 0 reads none of them.");
+    public static final ConfigKey<Long> APIKEY_WRONG_SECRETS = ConfigKey.longInteger(
+            "apikey.wrong_secrets_per_source",
+            ApiKeyAuthenticator.WrongSecrets.DEFAULTS.limit(),
+            1,
+            1_000_000,
+            "Wrong secrets one client (its address, as rate limits see it) may present for one API key id before that "
+                    + "id is refused for it (401 `invalid_api_key`, the same answer as a wrong secret) without a "
+                    + "PostgreSQL read, until `apikey.wrong_secret_window` has passed since its last wrong secret. "
+                    + "Other clients keep using the key; counted per replica.");
+    public static final ConfigKey<Duration> APIKEY_WRONG_SECRET_WINDOW = ConfigKey.duration(
+            "apikey.wrong_secret_window",
+            ApiKeyAuthenticator.WrongSecrets.DEFAULTS.window(),
+            "How long a client that spent `apikey.wrong_secrets_per_source` on a key id stays refused for it, counted "
+                    + "from its last wrong secret.");
     public static final ConfigKey<Long> RATELIMIT_MAX_BUCKETS = ConfigKey.longInteger(
             "ratelimit.max_buckets",
             100_000,
@@ -138,6 +157,8 @@ public record ExtAuthzConfig(
                     APIKEY_CACHE_TTL,
                     APIKEY_USAGE_FLUSH,
                     APIKEY_UNLISTED_READS,
+                    APIKEY_WRONG_SECRETS,
+                    APIKEY_WRONG_SECRET_WINDOW,
                     RATELIMIT_MAX_BUCKETS,
                     RATELIMIT_BREAKER_FAILURES,
                     RATELIMIT_BREAKER_OPEN_FOR,
@@ -147,6 +168,7 @@ public record ExtAuthzConfig(
             .add(new QuotaConfig())
             .add(new DbConfig("meshguard-extauthz"))
             .add(AdminAccessSettings.configGroup())
+            .add(ApiKeyLimits.configGroup())
             .add(SubscriptionStateSettings.configGroup())
             .build();
 
@@ -171,6 +193,9 @@ public record ExtAuthzConfig(
                 config.get(APIKEY_CACHE_TTL),
                 config.get(APIKEY_USAGE_FLUSH),
                 config.get(APIKEY_UNLISTED_READS),
+                new ApiKeyAuthenticator.WrongSecrets(
+                        config.get(APIKEY_WRONG_SECRETS), config.get(APIKEY_WRONG_SECRET_WINDOW)),
+                ApiKeyLimits.configGroup().read(config),
                 config.get(RATELIMIT_MAX_BUCKETS),
                 new RedisConfig().read(config),
                 new RateLimitSettings(
@@ -207,6 +232,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -228,6 +255,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -249,6 +278,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -271,6 +302,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -293,6 +326,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 perSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -315,6 +350,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,
@@ -337,6 +374,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 settings,
                 rateLimit,
@@ -359,6 +398,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 settings,
@@ -381,6 +422,8 @@ public record ExtAuthzConfig(
                 apiKeyCacheTtl,
                 apiKeyUsageFlushInterval,
                 apiKeyUnlistedReadsPerSecond,
+                apiKeyWrongSecrets,
+                apiKeyLimits,
                 rateLimitMaxBuckets,
                 redis,
                 rateLimit,

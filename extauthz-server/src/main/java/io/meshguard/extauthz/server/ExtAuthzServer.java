@@ -194,6 +194,7 @@ public final class ExtAuthzServer implements ServerComponent {
                 config.apiKeyCacheTtl(),
                 knownKeyIds.<ApiKeyIds>map(k -> k).orElse(ApiKeyIds.UNKNOWN),
                 config.apiKeyUnlistedReadsPerSecond(),
+                config.apiKeyWrongSecrets(),
                 System::nanoTime));
         apiKeys.ifPresent(a -> Map.<String, ToDoubleFunction<ApiKeyAuthenticator>>of(
                         "read", ApiKeyAuthenticator::unlistedRead, "refused", ApiKeyAuthenticator::unlistedRefused)
@@ -203,14 +204,38 @@ public final class ExtAuthzServer implements ServerComponent {
                                 + " (from PostgreSQL, within apikey.unlisted_reads_per_second) or refused (unread)")
                         .tag("outcome", outcome)
                         .register(registry)));
+        apiKeys.ifPresent(a -> Map.<String, ToDoubleFunction<ApiKeyAuthenticator>>of(
+                        "counted",
+                        ApiKeyAuthenticator::wrongSecretsCounted,
+                        "refused",
+                        ApiKeyAuthenticator::wrongSecretsRefused)
+                .forEach((outcome, count) -> FunctionCounter.builder(
+                                "meshguard_authz_apikey_wrong_secrets_total", a, count)
+                        .description("Presented API keys with a stored id, by outcome: counted (a wrong secret, counted"
+                                + " against its key id and client) or refused (unread: that client spent"
+                                + " apikey.wrong_secrets_per_source on that id)")
+                        .tag("outcome", outcome)
+                        .register(registry)));
         knownKeyIds.ifPresent(k -> Gauge.builder("meshguard_authz_apikey_ids_known", k, KnownApiKeyIds::size)
                 .description("API key ids this replica knows exist (0 until first read from PostgreSQL)")
                 .register(registry));
         this.keyNotices = dataSource.flatMap(ds -> knownKeyIds.flatMap(ids -> apiKeys.map(a -> new ApiKeyNotices(
-                ds,
-                a::invalidateAll,
-                ids,
-                config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl()))));
+                ds, a, ids, config.apiKeyCacheTtl().isZero() ? Duration.ofSeconds(30) : config.apiKeyCacheTtl()))));
+        keyNotices.ifPresent(n -> Map.<String, ToDoubleFunction<ApiKeyNotices>>of(
+                        "created",
+                        ApiKeyNotices::createdConfirmed,
+                        "created_unconfirmed",
+                        ApiKeyNotices::createdUnconfirmed,
+                        "changed",
+                        ApiKeyNotices::changed,
+                        "unreadable",
+                        ApiKeyNotices::unreadable)
+                .forEach((kind, count) -> FunctionCounter.builder("meshguard_authz_apikey_notices_total", n, count)
+                        .description("Notices on meshguard_apikey, by kind: created (confirmed in api_keys, id added),"
+                                + " created_unconfirmed (no such key: not added), changed (that key's record dropped),"
+                                + " unreadable (names no key: cached keys confirmed against PostgreSQL)")
+                        .tag("kind", kind)
+                        .register(registry)));
         RateLimiter limiter = globalLimits
                 .<RateLimiter>map(g -> g)
                 .orElseGet(() ->
@@ -375,7 +400,8 @@ public final class ExtAuthzServer implements ServerComponent {
                 clock,
                 gate,
                 auditSink,
-                keyId -> apiKeys.ifPresent(a -> a.invalidate(keyId)));
+                keyId -> apiKeys.ifPresent(a -> a.invalidate(keyId)),
+                config.apiKeyLimits());
     }
 
     private Optional<QuotaOperations> quotaOperations() {

@@ -36,6 +36,7 @@ import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.HostOwnership;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
+import io.meshguard.xds.validate.ServiceNamespaces;
 import io.meshguard.xds.validate.ValidationResult;
 import java.io.IOException;
 import java.io.InputStream;
@@ -816,7 +817,9 @@ public final class AdminApi implements HttpHandler {
                 new ConfigChangeAudit.ConfigChange(call.actor(), action, object, "draft changed", call.requestId());
         GatewayConfig written;
         // who owns each API, read before the draft's lock is taken (no call out while holding it)
-        Map<String, String> apiTenants = draft.ownership(TenantScope.ALL).apis();
+        Ownership owners = draft.ownership(TenantScope.ALL);
+        Map<String, String> apiTenants = owners.apis();
+        Map<String, Map<String, java.util.Set<String>>> namespaces = draft.serviceNamespaces();
         try {
             written = draft.edit(
                     current -> {
@@ -837,6 +840,20 @@ public final class AdminApi implements HttpHandler {
                                     "the change would serve a hostname or path space another tenant serves; nothing"
                                             + " was changed",
                                     taken);
+                        }
+                        List<Problem> foreign = ServiceNamespaces.newViolations(
+                                current,
+                                next,
+                                u -> objectTenant(
+                                        owners.upstreams(), current.upstream(u).isEmpty(), u, tenant),
+                                PgGatewayStore.DEFAULT_TENANT,
+                                namespaces);
+                        if (!foreign.isEmpty()) {
+                            throw new RevisionActions.Refused(
+                                    422,
+                                    "the change would send to a Service in a namespace not assigned to its tenant;"
+                                            + " nothing was changed",
+                                    foreign);
                         }
                         return next;
                     },
@@ -879,11 +896,19 @@ public final class AdminApi implements HttpHandler {
      */
     private static String apiTenant(
             Map<String, String> recorded, GatewayConfig current, String api, String changeTenant) {
-        String owner = recorded.get(api);
+        return objectTenant(recorded, current.api(api).isEmpty(), api, changeTenant);
+    }
+
+    /**
+     * An object's tenant: its recorded owner; for one this change creates ({@code isNew}), the change's tenant; for
+     * one created since the owners were read, an owner of its own that no assignment names (closed).
+     */
+    private static String objectTenant(Map<String, String> recorded, boolean isNew, String name, String changeTenant) {
+        String owner = recorded.get(name);
         if (owner != null) {
             return owner;
         }
-        return current.api(api).isEmpty() ? changeTenant : "\u0000unknown:" + api;
+        return isNew ? changeTenant : "\u0000unknown:" + name;
     }
 
     /** What a publish of a draft that equals every group's served revision answers (no revision is written). */

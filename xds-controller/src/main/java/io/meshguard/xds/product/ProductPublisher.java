@@ -12,6 +12,7 @@ import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ServiceNamespaces;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +71,24 @@ public final class ProductPublisher implements GatewayServing {
         if (!compiled.valid()) {
             throw new CatalogRefusal(
                     CatalogRefusal.Kind.INVALID, "the gateway cannot serve it: " + describe(compiled.problems()));
+        }
+        // its routes may be compiled from the API's routes of another group: the upstreams they bring must name
+        // Services only in namespaces assigned to their tenants for this group too
+        Map<String, String> upstreamTenants =
+                draft.ownership(io.meshguard.db.TenantScope.ALL).upstreams();
+        List<Problem> foreign = ServiceNamespaces.newViolations(
+                draftNow,
+                compiled.config(),
+                u -> upstreamTenants.getOrDefault(u, "\u0000unknown:" + u),
+                PgGatewayStore.DEFAULT_TENANT,
+                draft.serviceNamespaces());
+        if (!foreign.isEmpty()) {
+            throw new CatalogRefusal(
+                    CatalogRefusal.Kind.INVALID,
+                    "the gateway cannot serve it: "
+                            + String.join(
+                                    "; ",
+                                    foreign.stream().map(Problem::toString).toList()));
         }
         // a product publish changes the products only: draft edits nobody published yet must not ride along
         GatewayConfig own = ProductRoutes.withoutProducts(compiled.config()).slice(group);

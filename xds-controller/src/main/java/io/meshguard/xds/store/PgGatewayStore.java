@@ -256,6 +256,41 @@ public final class PgGatewayStore {
         }
     }
 
+    /**
+     * The Kubernetes namespaces each tenant's upstreams may name Services in, per gateway group: those every cluster
+     * serving the group for the tenant (not withdrawn, the tenant among its publishing tenants) assigned it there
+     * ({@code cluster_group.service_namespaces}); a group or tenant absent has none.
+     */
+    public Map<String, Map<String, Set<String>>> serviceNamespaces() {
+        try {
+            return new TenantScopedTransactions(dataSource).inScope(TenantScope.ALL, c -> {
+                Map<String, Map<String, Set<String>>> out = new java.util.TreeMap<>();
+                try (java.sql.PreparedStatement ps = c.prepareStatement("select g.gateway_group, t.tenant,"
+                                + " coalesce((select array_agg(x) from jsonb_array_elements_text("
+                                + "case jsonb_typeof(g.service_namespaces -> t.tenant) when 'array' then"
+                                + " g.service_namespaces -> t.tenant else '[]'::jsonb end) x), '{}'::text[])"
+                                + " from cluster_group g cross join unnest(g.publishing_tenants) as t(tenant)"
+                                + " where g.withdrawn_at is null");
+                        ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Set<String> names = new java.util.TreeSet<>(java.util.Arrays.asList(
+                                (String[]) rs.getArray(3).getArray()));
+                        // every cluster serving the group must have assigned it: the intersection
+                        out.computeIfAbsent(rs.getString(1), g -> new java.util.TreeMap<>())
+                                .merge(rs.getString(2), names, (a, b) -> {
+                                    Set<String> both = new java.util.TreeSet<>(a);
+                                    both.retainAll(b);
+                                    return both;
+                                });
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new StoreException("cannot read the namespaces assigned to tenants", e);
+        }
+    }
+
     private static Map<String, String> pairs(Connection c, String sql) throws SQLException {
         Map<String, String> out = new java.util.TreeMap<>();
         try (Statement st = c.createStatement();

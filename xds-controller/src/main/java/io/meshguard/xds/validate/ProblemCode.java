@@ -40,6 +40,8 @@ public enum ProblemCode {
     UPSTREAM_MIXED_ENDPOINTS("MG-UPSTREAM-015", "IP addresses and DNS names mixed in one upstream"),
     UPSTREAM_HOST_INVALID("MG-UPSTREAM-016", "the upstream's host is not a DNS name"),
     UPSTREAM_IP_WITHOUT_HOST("MG-UPSTREAM-017", "IP-literal endpoints without a host: STRICT mesh backends reset them"),
+    UPSTREAM_NAMESPACE_NOT_IN_TENANTS(
+            "MG-UPSTREAM-018", "a tenant's upstream names a Service in a namespace no operator assigned to its tenant"),
 
     TLS_SNI_REQUIRED("MG-TLS-001", "upstream TLS without a name to send and check"),
     TLS_DNS_NAME("MG-TLS-002", "an SNI or subject alt name is not a DNS name"),

@@ -108,9 +108,19 @@ public final class GoldPlanScene {
 
     public static CatalogApi catalogue(
             PostgresExtension pg, AdminGate gate, List<AdminEvent> events, XdsController xds, PlanChangeReplay replay) {
+        return catalogue(pg.dataSource(), gate, events, xds, replay);
+    }
+
+    /** As above, on {@code dataSource} (a pool of the test's own size). */
+    public static CatalogApi catalogue(
+            javax.sql.DataSource dataSource,
+            AdminGate gate,
+            List<AdminEvent> events,
+            XdsController xds,
+            PlanChangeReplay replay) {
         return new CatalogApi(
                 new CatalogService(
-                        new CatalogStore(pg.dataSource()), gate, events::add, Clock.systemUTC(), Optional.empty()),
+                        new CatalogStore(dataSource), gate, events::add, Clock.systemUTC(), Optional.empty()),
                 gate,
                 "example.test",
                 xds.productServing(),
