@@ -136,6 +136,15 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
                         name, ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
     }
 
+    /**
+     * The operator's assignment on {@code cluster} ({@code PUT /v1/operator/clusters/{id}}, whose other fields open
+     * {@code fieldsOpen}): group {@code edge} for {@code tenant}, and the bank app's namespace for its upstreams.
+     */
+    void assignEdge(String cluster, String fieldsOpen, String tenant) throws Exception {
+        ok("PUT", "/v1/operator/clusters/" + cluster, fieldsOpen + """
+                , "gateway_groups": {"edge": ["%s"]}, "service_namespaces": {"edge": {"%s": ["%s"]}}}""".formatted(tenant, tenant, BankApp.NAMESPACE));
+    }
+
     private static String owner(String tenant) {
         return tenant.isEmpty() ? "" : "?tenant=" + tenant;
     }

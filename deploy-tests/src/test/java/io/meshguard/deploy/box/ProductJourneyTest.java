@@ -64,14 +64,12 @@ class ProductJourneyTest {
             bank.ok("POST", "/v1/operator/tenants", "{\"id\": \"" + tenant + "\"}");
         }
         bank.edgeAndBankApp();
+        // the group assigned to the cluster for the provider, and the bank app's namespace for its upstreams
+        bank.assignEdge("central", "{\"region\": \"eu\"", PROVIDER);
         bank.bankAppUpstream("acme-statements", PROVIDER);
         bank.api(PRODUCT, PROVIDER);
         bank.route("statements-monthly", PRODUCT, "acme-statements", "/monthly", "products", PROVIDER);
         bank.meshguard("xds", "publish", "--reason", "CHG-1002: acme's statements API for its product");
-        bank.ok(
-                "PUT",
-                "/v1/operator/clusters/central",
-                "{\"region\": \"eu\", \"gateway_groups\": {\"edge\": [\"" + PROVIDER + "\"]}}");
 
         // the provider publishes its product with an auto plan of three calls a day
         provider.ok("POST", "/v1/provider/products", """

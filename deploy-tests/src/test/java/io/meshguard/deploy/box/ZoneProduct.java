@@ -48,12 +48,13 @@ record ZoneProduct(
         for (String tenant : List.of(PROVIDER, CUSTOMER)) {
             bank.ok("POST", "/v1/operator/tenants", "{\"id\": \"" + tenant + "\"}");
         }
+        // every cluster serving edge assigns the provider the bank app's namespace before its upstream names it
+        bank.assignEdge("central", "{\"region\": \"eu\"", PROVIDER);
+        bank.assignEdge(cluster, "{\"region\": \"%s\", \"provider\": \"aws\"".formatted(region), PROVIDER);
         bank.bankAppUpstream("acme-rates", PROVIDER);
         bank.api(API, PROVIDER);
         bank.route("rates-daily", API, "acme-rates", "/" + OPERATION, "products", PROVIDER);
         bank.meshguard("xds", "publish", "--reason", "CHG-4200: acme's rates API for its product in Seoul");
-        bank.ok("PUT", "/v1/operator/clusters/" + cluster, """
-                {"region": "%s", "provider": "aws", "gateway_groups": {"edge": ["%s"]}}""".formatted(region, PROVIDER));
 
         provider.ok("POST", "/v1/provider/products", """
                 {"id": "%s", "tenant": "%s", "name": "FX rates", "visibility": "public",
