@@ -2,26 +2,10 @@ package io.meshguard.xds.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminTokenVerifier;
-import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.access.RoleBindings;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.testing.TestIssuer;
-import io.meshguard.xds.XdsController;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,51 +22,11 @@ class AdminApiHostOwnershipTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static XdsController xds;
-    static StatusHttpServer http;
-    static TestIssuer issuer;
-    static final HttpClient client = HttpClient.newHttpClient();
-
-    static final Map<String, List<String>> GROUPS = Map.of(
-            "ops", List.of("platform-admins"),
-            "acme-dev", List.of("acme-devs"),
-            "globex-dev", List.of("globex-devs"));
-
-    static final String BINDINGS = """
-            claims: [groups]
-            roles:
-              system-admin:
-                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
-                              api:update, route:read, route:update, route:delete]
-              api-developer:
-                permissions: [config:read, group:read, upstream:read, upstream:update, api:read, api:update,
-                              route:read, route:update, route:delete]
-            bindings:
-              - {match: platform-admins, role: system-admin, scope: system}
-              - {match: acme-devs, role: api-developer, scope: "tenant:acme"}
-              - {match: globex-devs, role: api-developer, scope: "tenant:globex"}
-            """;
+    static TenantAdminPlane plane;
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new TestIssuer();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
-        http = new StatusHttpServer("xds-hosts", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(
-                http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                        RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
-                        new LoggedAdminEvents(),
-                        java.time.Clock.systemUTC(),
-                        "xds.admin.token_file"));
-        xds.start();
-        http.start();
-
+        plane = TenantAdminPlane.start(PG.dataSource(), (http, p) -> {});
         ok("ops", "PUT", "/groups/edge", """
                 {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080,
                  "hostnames": ["api.bank.example"]}""");
@@ -103,25 +47,15 @@ class AdminApiHostOwnershipTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
-        issuer.close();
+        plane.close();
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return plane.call(caller, method, path, body);
     }
 
     static void ok(String caller, String method, String path, String body) throws Exception {
-        HttpResponse<String> r = call(caller, method, path, body);
-        assertThat(r.statusCode())
-                .as("%s %s %s: %s", caller, method, path, r.body())
-                .isEqualTo(200);
+        plane.ok(caller, method, path, body);
     }
 
     static void api(String caller, String name, String basePath, String hostnames) throws Exception {
