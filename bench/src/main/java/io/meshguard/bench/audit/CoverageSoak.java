@@ -305,7 +305,7 @@ public final class CoverageSoak {
                 accessLog(entry(id, start, took, 404, "", EDGE, "/nowhere")
                         .setCommonProperties(common(start, took, "")
                                 .setResponseFlags(ResponseFlags.newBuilder().setNoRouteFound(true))));
-                checkRow(id, check, "allow");
+                checkRow(id, check, "allow", EDGE);
             }
             case HEADERS_TOO_LARGE_431 ->
                 accessLog(entry(id, start, Duration.ofMillis(1), 431, "", EDGE, "/big")
@@ -313,18 +313,18 @@ public final class CoverageSoak {
                                 .setResponseFlags(ResponseFlags.newBuilder().setDownstreamProtocolError(true))));
             case DENIED_401 -> {
                 gatewayDenied(id, start, 401, Map.of());
-                checkRow(id, check, "deny");
+                checkRow(id, check, "deny", EDGE);
             }
             case RATE_LIMITED_429 -> {
                 HTTPAccessLogEntry.Builder e = gatewayEntry(id, start, took, 429, TRANSFERS);
                 e.setCommonProperties(e.getCommonProperties().toBuilder()
                         .setResponseFlags(ResponseFlags.newBuilder().setRateLimited(true)));
                 accessLog(e);
-                checkRow(id, check, "deny");
+                checkRow(id, check, "deny", EDGE);
             }
             case CANARY_EXPIRED_TOKEN -> {
                 gatewayDenied(id, start, 401, Map.of(AccessLogTags.CANARY_HEADER, "expired_token"));
-                checkRow(id, check, "deny");
+                checkRow(id, check, "deny", EDGE);
             }
             case CANARY_TEST_CARD -> {
                 // the Check allows, the DLP answers 403 itself before any upstream: no flag on the row
@@ -414,7 +414,7 @@ public final class CoverageSoak {
         e.setRequest(e.getRequest().toBuilder().putAllRequestHeaders(headers));
         accessLog(e);
         if (checked) {
-            checkRow(id, start.plusMillis(1 + random.nextInt(5)), "allow");
+            checkRow(id, start.plusMillis(1 + random.nextInt(5)), "allow", EDGE);
         }
         if (dlp) {
             dlpSession(id, start.plus(took));
@@ -457,7 +457,7 @@ public final class CoverageSoak {
         e.setResponse(e.getResponse().toBuilder().putResponseHeaders("content-type", "text/event-stream"));
         accessLog(e);
         if (checked) {
-            checkRow(id, start.plusMillis(2), "allow");
+            checkRow(id, start.plusMillis(2), "allow", EDGE);
             dlpSession(id, start.plus(length));
         }
     }
@@ -468,7 +468,7 @@ public final class CoverageSoak {
         e.setCommonProperties(e.getCommonProperties().toBuilder().setUpstreamRemoteAddress(address("10.4.0.7", 8080)));
         accessLog(e);
         if (checked) {
-            checkRow(id, start.plusMillis(1 + random.nextInt(5)), "allow");
+            checkRow(id, start.plusMillis(1 + random.nextInt(5)), "allow", authority);
         }
     }
 
@@ -519,11 +519,13 @@ public final class CoverageSoak {
         deliver(delivered(end.plusMillis(random.nextInt(1000)), "access_log"), row);
     }
 
-    private void checkRow(String id, Instant at, String decision) {
+    /** extauthz's row of a Check, for the request's authority: the coverage proof joins on id and authority. */
+    private void checkRow(String id, Instant at, String decision, String authority) {
         Duration skew = EXTAUTHZ_SKEW[random.nextInt(EXTAUTHZ_SKEW.length)];
         AuditEvent row = AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(at.plus(skew))
                 .requestId(id)
+                .authority(authority)
                 .method("POST")
                 .path("/v2/x")
                 .status("allow".equals(decision) ? 200 : 401)
