@@ -168,8 +168,7 @@ public final class ClusterInABox implements AutoCloseable {
                 .build());
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
-        objects.apply(RenderedManifests.render(manifests(), "migrate"));
-        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
+        applyRendered();
         // zone README "On central": the ingress gateway's certificate for central's zone host, from the bank's CA
         objects.namespace(ISTIO_NAMESPACE, Map.of());
         certificates = BankCertificates.create(dir.resolve("bank-ca"));
@@ -432,24 +431,15 @@ public final class ClusterInABox implements AutoCloseable {
                                 + "\n  - {match: " + NEW_TENANT + "-customer-admins, role: customer-admin,"
                                 + " scope: \"tenant:" + NEW_TENANT + "\"}\n"));
         // the bank's security team adds its own workload's rules to the shipped policy (policies/README.md: anything
-        // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's)
+        // no route allows is denied; the sidecar of a protected app decides on its host, not the gateway's), and the
+        // ambient namespace's lines of step 1 (its host's rule, its waypoint under trusted_waypoints)
+        String shipped = objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
+                .orElseThrow()
+                .get("authz.yaml");
         objects.editConfigMap(
                 OperatorSecrets.NAMESPACE,
                 "meshguard-authz-policy",
-                Map.of(
-                        "authz.yaml",
-                        BankApp.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
-                                .orElseThrow()
-                                .get("authz.yaml"))));
-        // the ambient namespace's lines of step 1 (its host's rule, its waypoint under trusted_waypoints)
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-authz-policy",
-                Map.of(
-                        "authz.yaml",
-                        ambient.withItsRules(objects.configMap(OperatorSecrets.NAMESPACE, "meshguard-authz-policy")
-                                .orElseThrow()
-                                .get("authz.yaml"))));
+                Map.of("authz.yaml", ambient.withItsRules(BankApp.withItsRules(shipped))));
         // the operator's grant for the bank's proxyless client (docs/xds-security.md "Grants": one entry per proxyless
         // client identity, in the manifest's grant list)
         objects.editEnv(
@@ -457,6 +447,12 @@ public final class ClusterInABox implements AutoCloseable {
                 "meshguard-xds",
                 "MESHGUARD_XDS_ADS_GROUP_IDENTITIES",
                 grants -> grants + "," + BankApps.PROXYLESS_GROUP + "=" + BankApps.clientIdentity());
+    }
+
+    /** Step 2b and step 3 of the source's install: what {@code kubectl apply -k} applies. */
+    private void applyRendered() throws IOException, InterruptedException {
+        objects.apply(RenderedManifests.render(manifests(), "migrate"));
+        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
     }
 
     private Path manifests() {
@@ -972,8 +968,7 @@ public final class ClusterInABox implements AutoCloseable {
     synchronized void upgradeTo(Path release) throws Exception {
         Rollout before = rollout();
         source = release;
-        objects.apply(RenderedManifests.render(manifests(), "migrate"));
-        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
+        applyRendered();
         operatorSettings();
         images = new Images(Path.of(System.getProperty("java.home")), source, testClasspath());
         ContainerRuntime runtime = new ContainerRuntime(objects, images, dir);
