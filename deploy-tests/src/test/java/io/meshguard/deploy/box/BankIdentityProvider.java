@@ -125,7 +125,7 @@ record BankIdentityProvider(
 
     static final String REALM = "meshguard";
     /** The console's origin as the bank's people reach it (ConfigMap meshguard-admin-plane, console.public_url). */
-    static final String CONSOLE_ORIGIN = "http://meshguard.bank.example:9103";
+    static final String CONSOLE_ORIGIN = "https://meshguard.bank.example";
     /** Keycloak's start on an idle machine takes about 20 s; stretched by the probe scale on a busy one. */
     static final Duration START = Duration.ofSeconds((long) (360 * Kubelet.SCALE));
 

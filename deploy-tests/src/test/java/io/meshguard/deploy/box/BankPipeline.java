@@ -26,11 +26,11 @@ import java.util.concurrent.TimeUnit;
  * {@code --token-file}), as a CI pipeline does.
  *
  * @param http the workstation's client: the bank's names through the box's port-forwards ({@link ForwardsByName})
- * @param admin the port-forward to the controller's admin port (what {@code --url} names)
+ * @param javaFlags what makes the CLI's JVM reach the same names the same way ({@link ForwardsByName#javaFlags})
  * @param token the access token
  * @param tokenFile the token in a file, for {@code --token-file}
  */
-record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path tokenFile) {
+record BankPipeline(HttpClient http, List<String> javaFlags, String token, Path tokenFile) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The platform's automation ({@code meshguard-automation}, system admin). */
@@ -41,9 +41,9 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
     /** Signs in as {@code client} with the client credentials grant at the issuer the pods know. */
     static BankPipeline signIn(ClusterInABox box, BankIdentityProvider idp, String client, String secret)
             throws Exception {
-        InetSocketAddress admin =
-                box.node().local(box.pod("Deployment/meshguard-xds").ip(), 9103);
-        HttpClient http = ForwardsByName.workstation(idp.names(admin));
+        // the admin API through the same door as people: the ingress gateway over TLS
+        java.util.Map<String, InetSocketAddress> names = idp.names(box.ingressDoor());
+        HttpClient http = ForwardsByName.workstation(names);
         String basic = Base64.getEncoder().encodeToString((client + ":" + secret).getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> r = http.send(
                 HttpRequest.newBuilder(URI.create(idp.issuer() + "/protocol/openid-connect/token"))
@@ -59,7 +59,7 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
         String token = JSON.readTree(r.body()).path("access_token").asText();
         Path file = Files.createTempFile("meshguard-automation", ".token");
         Files.writeString(file, token);
-        return new BankPipeline(http, admin, token, file);
+        return new BankPipeline(http, ForwardsByName.javaFlags(names), token, file);
     }
 
     /** An admin API call that must succeed (2xx); its answer. */
@@ -85,14 +85,19 @@ record BankPipeline(HttpClient http, InetSocketAddress admin, String token, Path
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    /** {@code meshguard ARGS --url --token-file}: the image's classes, as the pipeline runs the CLI; its output. */
+    /**
+     * {@code meshguard ARGS --url --token-file}: the image's classes, as the pipeline runs the CLI, at the console's
+     * public origin through the ingress gateway (the bank's CA trusted); its output.
+     */
     String meshguard(String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> argv = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        argv.addAll(javaFlags);
+        argv.addAll(List.of(
                 "-jar",
                 RenderedManifests.repoRoot().resolve("cli/target/meshguard.jar").toString()));
         argv.addAll(List.of(args));
-        argv.addAll(List.of("--url", "http://127.0.0.1:" + admin.getPort(), "--token-file", tokenFile.toString()));
+        argv.addAll(List.of("--url", BankIdentityProvider.CONSOLE_ORIGIN, "--token-file", tokenFile.toString()));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.meshguard.deploy.RenderedManifests;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,10 +59,15 @@ public final class ClusterInABox implements AutoCloseable {
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
     private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
     /**
-     * Central as manifests/istio/zone/README.md installs it ("On central"): the production install with its zone port
-     * exposed through Istio's ingress gateway, instead of {@code kubectl apply -k manifests/istio}.
+     * Central as a bank with zones installs it: its copy of {@code overlays/bank} (docs/install.md section 4: the admin
+     * plane and the products behind Istio's ingress gateway over TLS, the bank's values) on the production install with
+     * its zone port exposed through the same gateway (manifests/istio/zone/README.md "On central") instead of
+     * {@code ../prod}.
      */
     static final String CENTRAL_INSTALL = "overlays/zone-hub";
+
+    /** The Gateway that carries zones' streams to central (manifests/istio/overlays/zone-hub). */
+    static final String ZONE_HUB_GATEWAY = "meshguard/meshguard-zone-hub";
     /** Istio's ingress gateway (namespace, labels and service account of Istio's default install). */
     static final String INGRESS = "istio-ingressgateway";
 
@@ -169,20 +175,35 @@ public final class ClusterInABox implements AutoCloseable {
         ExternalParts.services().forEach(objects::service);
         // step 2b and step 3: what kubectl apply -k applies
         applyRendered();
-        // zone README "On central": the ingress gateway's certificate for central's zone host, from the bank's CA
+        // the ingress gateway's certificates, from the bank's CA, each in the Secret its Gateway server names (zone
+        // README "On central": central's zone host; docs/install.md section 4: the admin plane's and the products'
+        // hosts)
         objects.namespace(ISTIO_NAMESPACE, Map.of());
         certificates = BankCertificates.create(dir.resolve("bank-ca"));
-        IngressRoute ingressRoute = IngressRoute.of(objects.istio);
-        Path[] centralTls = certificates.issue(ingressRoute.host());
-        objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder()
-                .withNewMetadata()
-                .withName(ingressRoute.credentialName())
-                .withNamespace(ISTIO_NAMESPACE)
-                .endMetadata()
-                .withType("kubernetes.io/tls")
-                .withStringData(
-                        Map.of("tls.crt", Files.readString(centralTls[0]), "tls.key", Files.readString(centralTls[1])))
-                .build());
+        IngressRoutes ingressRoutes = IngressRoutes.of(objects.istio);
+        for (IngressRoutes.Server server : ingressRoutes.servers()) {
+            if (!server.https()
+                    || objects.secret(ISTIO_NAMESPACE, server.credentialName()).isPresent()) {
+                continue;
+            }
+            // a wildcard server host (the products' *.api.<catalog.domain>) gets what install.md tells the bank to
+            // get: a certificate's wildcard covers one label, so one per environment and region (the box's: prod, eu)
+            String host = server.hosts().getFirst();
+            Path[] tls = certificates.issue(host.startsWith("*.") ? "*.prod.eu" + host.substring(1) : host);
+            objects.secret(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                    .withNewMetadata()
+                    .withName(server.credentialName())
+                    .withNamespace(ISTIO_NAMESPACE)
+                    .endMetadata()
+                    .withType("kubernetes.io/tls")
+                    // the chain as the bank's PKI delivers it (cert-manager's tls.crt too): leaf, then its CA
+                    .withStringData(Map.of(
+                            "tls.crt",
+                            Files.readString(tls[0]) + Files.readString(certificates.caCertificate()),
+                            "tls.key",
+                            Files.readString(tls[1])))
+                    .build());
+        }
         // the bank's own workloads in the mesh (README step 4) and an application namespace in ambient mode beside the
         // sidecar one (manifests/istio/ambient/README.md)
         BankApps.apply(objects);
@@ -198,7 +219,7 @@ public final class ClusterInABox implements AutoCloseable {
         BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
         BoxPod bankApp = bankApp();
         ambient.schedule(network, pods);
-        BoxPod ingress = ingressPod(ingressRoute);
+        BoxPod ingress = ingressPod(ingressRoutes);
         List<BoxPod> jobPods = new ArrayList<>();
         for (Job job : objects.jobs) {
             jobPods.add(pod(
@@ -344,7 +365,7 @@ public final class ClusterInABox implements AutoCloseable {
                         dir.resolve("bank-idp_idp")));
         startSidecar(bankApp);
         start(bankApp, BankApp.launch(bankApp, services.hosts(bankApp), testClasspath(), dir));
-        start(ingress, ingressLaunch(ingress, ingressRoute));
+        start(ingress, ingressLaunch(ingress, ingressRoutes));
         awaitTcp(postgres, 5432);
         awaitTcp(redis, 6379);
         awaitTcp(bankApp, BankApp.PORT);
@@ -405,18 +426,6 @@ public final class ClusterInABox implements AutoCloseable {
      * release with the same overlay): the admin plane's values, the access and authz policy lines, the ADS grants.
      */
     private void operatorSettings() {
-        // docs/install.md "Sign-in, console and catalogue" step 3: the operator's values in the shipped ConfigMap
-        // (the client secrets are the Secret meshguard-admin-oidc of step 1, the values the realm block sets)
-        objects.editConfigMap(
-                OperatorSecrets.NAMESPACE,
-                "meshguard-admin-plane",
-                Map.of(
-                        "admin.oidc.issuer",
-                        ExternalParts.issuer(BankIdentityProvider.REALM),
-                        "console.public_url",
-                        BankIdentityProvider.CONSOLE_ORIGIN,
-                        "catalog.domain",
-                        "bank.example"));
         // docs/install.md "Sign-in": a new tenant's groups bound the way policies/access.yaml binds acme's and globex's
         // (the operator's own line in the shipped ConfigMap); the tenant itself is not in the database yet
         objects.editConfigMap(
@@ -452,7 +461,38 @@ public final class ClusterInABox implements AutoCloseable {
     /** Step 2b and step 3 of the source's install: what {@code kubectl apply -k} applies. */
     private void applyRendered() throws IOException, InterruptedException {
         objects.apply(RenderedManifests.render(manifests(), "migrate"));
-        objects.apply(RenderedManifests.render(manifests(), CENTRAL_INSTALL));
+        objects.apply(RenderedManifests.render(bankOverlay(), "."));
+    }
+
+    /**
+     * The bank's copy of {@code overlays/bank}, made as its comment and docs/install.md section 4 say: beside the
+     * release's manifests, its values changed (the bank's issuer; customers' OAuth clients not in use), its base
+     * central's zone-hub install. The console's origin and the products' domain are the example's own.
+     */
+    private Path bankOverlay() throws IOException {
+        Path copy = dir.resolve("my-meshguard");
+        Files.createDirectories(copy);
+        String base =
+                copy.toAbsolutePath().relativize(manifests().toAbsolutePath()).toString();
+        String k = Files.readString(manifests().resolve("overlays/bank/kustomization.yaml"));
+        k = once(k, "  - ../prod\n", "  - " + base + "/" + CENTRAL_INSTALL + "\n");
+        k = k.replace("  - ../../components/", "  - " + base + "/components/");
+        k = once(
+                k,
+                "admin.oidc.issuer: https://keycloak.bank.example/realms/meshguard",
+                "admin.oidc.issuer: " + ExternalParts.issuer(BankIdentityProvider.REALM));
+        k = once(k, "catalog.keycloak.url: https://keycloak.bank.example", "catalog.keycloak.url: \"\"");
+        once(k, "console.public_url: " + BankIdentityProvider.CONSOLE_ORIGIN + "\n", "");
+        Files.writeString(copy.resolve("kustomization.yaml"), k);
+        return copy;
+    }
+
+    /** {@code text} with {@code line} replaced; the shipped example changing under the box fails the install. */
+    private static String once(String text, String line, String with) {
+        if (!text.contains(line)) {
+            throw new IllegalStateException("overlays/bank/kustomization.yaml no longer has '" + line.strip() + "'");
+        }
+        return text.replace(line, with);
     }
 
     private Path manifests() {
@@ -749,9 +789,10 @@ public final class ClusterInABox implements AutoCloseable {
      * {@code istio: ingressgateway}, service account {@code istio-ingressgateway-service-account} (its mesh identity,
      * which central's zone-hub policies admit), the gateway's own Envoy (so no sidecar), the Gateway's port.
      */
-    private BoxPod ingressPod(IngressRoute route) {
+    private BoxPod ingressPod(IngressRoutes routes) {
         String ip = network.allocate();
-        io.fabric8.kubernetes.api.model.PodSpec spec = ExternalParts.spec(INGRESS, route.port());
+        io.fabric8.kubernetes.api.model.PodSpec spec =
+                ExternalParts.spec(INGRESS, routes.ports().getFirst());
         spec.getContainers().getFirst().setImage("docker.io/istio/proxyv2");
         spec.setServiceAccountName("istio-ingressgateway-service-account");
         BoxPod pod = new BoxPod(
@@ -768,25 +809,24 @@ public final class ClusterInABox implements AutoCloseable {
         return pod;
     }
 
-    private Launch ingressLaunch(BoxPod pod, IngressRoute route) throws IOException {
+    private Launch ingressLaunch(BoxPod pod, IngressRoutes routes) throws IOException {
         Path podDir = dir.resolve(pod.namespace() + "_" + pod.name());
-        Files.createDirectories(podDir);
-        Map<String, String> tls = objects.secret(ISTIO_NAMESPACE, route.credentialName())
-                .orElseThrow(() -> new AssertionError("Gateway " + route.host() + ": no Secret " + ISTIO_NAMESPACE + "/"
-                        + route.credentialName() + " (zone README: kubectl -n istio-system create secret tls …)"));
-        Files.writeString(podDir.resolve("tls.crt"), tls.get("tls.crt"));
-        Files.writeString(podDir.resolve("tls.key"), tls.get("tls.key"));
-        Files.writeString(
-                podDir.resolve("gateway.conf"),
-                String.join(
-                                "\n",
-                                "listen " + route.port(),
-                                "host " + route.host(),
-                                "cert " + podDir.resolve("tls.crt"),
-                                "key " + podDir.resolve("tls.key"),
-                                "min " + route.minProtocol(),
-                                "destination " + route.destination())
-                        + "\n");
+        Path credentials = podDir.resolve("credentials");
+        Files.createDirectories(credentials);
+        for (IngressRoutes.Server server : routes.servers()) {
+            if (!server.https()) {
+                continue;
+            }
+            Map<String, String> tls = objects.secret(ISTIO_NAMESPACE, server.credentialName())
+                    .orElseThrow(() -> new AssertionError("Gateway " + server.gateway() + ": no Secret "
+                            + ISTIO_NAMESPACE + "/" + server.credentialName()
+                            + " (kubectl -n istio-system create secret tls …)"));
+            Files.writeString(credentials.resolve(server.credentialName() + ".crt"), tls.get("tls.crt"));
+            Files.writeString(credentials.resolve(server.credentialName() + ".key"), tls.get("tls.key"));
+        }
+        new com.fasterxml.jackson.databind.ObjectMapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValue(podDir.resolve("routes.json").toFile(), routes.resolve(services));
         return new Launch(
                 pod.name(),
                 pod.netns(),
@@ -803,7 +843,8 @@ public final class ClusterInABox implements AutoCloseable {
                         "-cp",
                         testClasspath(),
                         IngressGateway.class.getName(),
-                        podDir.resolve("gateway.conf").toString()),
+                        podDir.resolve("routes.json").toString(),
+                        credentials.toString()),
                 podDir);
     }
 
@@ -928,7 +969,22 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** Central's zone host as the Gateway serves it. */
     String centralZoneHost() {
-        return IngressRoute.of(objects.istio).host();
+        return IngressRoutes.of(objects.istio).https(ZONE_HUB_GATEWAY).hosts().getFirst();
+    }
+
+    /**
+     * The ingress gateway's HTTPS port as people and pipelines outside the cluster reach it (the bank's load balancer,
+     * here a port-forward): the admin plane's host, the products' hosts and central's zone host all arrive here.
+     */
+    InetSocketAddress ingressDoor() {
+        BoxPod ingress = ingressGateway();
+        return node.local(ingress.ip(), 443);
+    }
+
+    /** The ingress gateway's plain-HTTP port (redirects only), as {@link #ingressDoor}. */
+    InetSocketAddress ingressPlainDoor() {
+        BoxPod ingress = ingressGateway();
+        return node.local(ingress.ip(), 80);
     }
 
     /**

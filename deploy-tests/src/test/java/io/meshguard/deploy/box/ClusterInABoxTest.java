@@ -142,8 +142,7 @@ class ClusterInABoxTest {
     void console_approvalsPage_answersTheSignedInOperator() throws Exception {
         // with sign-in set up as docs/install.md says, an operator signs in through the bank's Keycloak
         BankIdentityProvider idp = box.identityProvider();
-        BoxPod xds = box.pod("Deployment/meshguard-xds");
-        try (PersonsBrowser arne = PersonsBrowser.start(idp.names(box.node().local(xds.ip(), 9103)))) {
+        try (PersonsBrowser arne = PersonsBrowser.start(idp.names(box.ingressDoor()))) {
             arne.signIn(BankIdentityProvider.CONSOLE_ORIGIN, idp.approver(), "/console/approvals");
             assertThat(arne.driver.findElement(By.tagName("main")).getText())
                     .as(arne.page())

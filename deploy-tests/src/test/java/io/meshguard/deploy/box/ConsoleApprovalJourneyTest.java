@@ -42,9 +42,8 @@ class ConsoleApprovalJourneyTest {
 
     @Test
     void protectedPublish_askedByOnePerson_isRefusedToHer_approvedByAnother_andServed() throws Exception {
-        BoxPod xds = box.pod("Deployment/meshguard-xds");
-        // the names the bank's people use, each reached through the box's port-forward
-        Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
+        // the names the bank's people use: the console's through the ingress gateway over TLS, the issuer's front
+        Map<String, InetSocketAddress> names = idp.names(box.ingressDoor());
         HttpClient workstation = ForwardsByName.workstation(names);
         try (PersonsBrowser rita = PersonsBrowser.start(names);
                 PersonsBrowser arne = PersonsBrowser.start(names)) {

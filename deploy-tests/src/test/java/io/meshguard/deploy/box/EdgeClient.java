@@ -18,6 +18,37 @@ final class EdgeClient {
             throws Exception {
         try (Socket s = new Socket()) {
             s.connect(to, 5000);
+            return exchange(s, method, host, path, headers);
+        }
+    }
+
+    /**
+     * The same request over TLS, as a client on the internet reaches a product through the bank's ingress gateway:
+     * SNI {@code host}, the chain checked against the bank's CA and the certificate against {@code host} (the JDK's
+     * HTTPS endpoint identification); a failed check throws.
+     */
+    static Answer sendTls(InetSocketAddress to, String method, String host, String path, Map<String, String> headers)
+            throws Exception {
+        javax.net.ssl.SSLContext tls = io.meshguard.runtime.http.IdpTrust.context(
+                        "the bank's CA", java.util.Optional.of(ForwardsByName.bankCa()))
+                .orElseThrow();
+        try (Socket raw = new Socket()) {
+            raw.connect(to, 5000);
+            javax.net.ssl.SSLSocket s =
+                    (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(raw, host, 443, true);
+            javax.net.ssl.SSLParameters params = s.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            params.setServerNames(java.util.List.of(new javax.net.ssl.SNIHostName(host)));
+            params.setApplicationProtocols(new String[] {"http/1.1"});
+            s.setSSLParameters(params);
+            s.startHandshake();
+            return exchange(s, method, host, path, headers);
+        }
+    }
+
+    private static Answer exchange(Socket s, String method, String host, String path, Map<String, String> headers)
+            throws Exception {
+        {
             s.setSoTimeout(30_000);
             StringBuilder req =
                     new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");

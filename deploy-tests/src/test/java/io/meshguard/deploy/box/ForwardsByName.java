@@ -64,9 +64,43 @@ final class ForwardsByName extends ProxySelector {
         });
     }
 
+    /** The bank's CA (PEM), which its workstations trust. */
+    static Path bankCa() {
+        return bankCa.orElseThrow(() -> new IllegalStateException("the bank's CA is not made yet"));
+    }
+
     /** The bank's workstations trust {@code caPem} (PEM) from now on. */
     static void trust(Path caPem) {
         bankCa = Optional.of(caPem);
+    }
+
+    /**
+     * The JVM flags that make a Java tool on the workstation (the CLI, whose HTTP client takes the JDK's default proxy
+     * selector and trust) reach the bank's https names as {@link #workstation}'s client does: this workstation's
+     * {@code CONNECT} relay as the https proxy, the bank's CA as the trust store.
+     */
+    static List<String> javaFlags(Map<String, InetSocketAddress> names) {
+        InetSocketAddress relay = RELAYS.computeIfAbsent(Map.copyOf(names), ConnectRelay::start);
+        Path ca = bankCa();
+        Path store = ca.resolveSibling("workstation-trust.p12");
+        try (InputStream in = java.nio.file.Files.newInputStream(ca)) {
+            java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry(
+                    "bank-ca",
+                    java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+            try (OutputStream out = java.nio.file.Files.newOutputStream(store)) {
+                trust.store(out, "workstation".toCharArray());
+            }
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("the workstation's trust store: " + e.getMessage(), e);
+        }
+        return List.of(
+                "-Dhttps.proxyHost=" + relay.getHostString(),
+                "-Dhttps.proxyPort=" + relay.getPort(),
+                "-Djavax.net.ssl.trustStore=" + store,
+                "-Djavax.net.ssl.trustStoreType=PKCS12",
+                "-Djavax.net.ssl.trustStorePassword=workstation");
     }
 
     /** The workstation's HTTP client: the bank's names through their port-forwards, everything else direct. */

@@ -33,7 +33,8 @@ import java.util.function.Predicate;
  *     as istio/istio {@code pilot/pkg/security/authz/builder/extauthz.go} does for {@code envoyExtAuthzGrpc}
  *     ({@code buildExtAuthzGRPC}/{@code generateGRPCConfig}): cluster {@code outbound|PORT||HOST} of the Service the
  *     provider names ({@code extensionproviders.LookupCluster}: a hostname or {@code namespace/name}), the gRPC
- *     authority the cluster name with {@code |} replaced by {@code _.}, {@code timeout} (Istio's default 600 s),
+ *     authority the provider's Service hostname ({@code generateGRPCConfig}: {@code Authority: hostname}),
+ *     {@code timeout} (Istio's default 600 s),
  *     {@code failure_mode_allow} = {@code failOpen}, {@code status_on_error} = {@code statusOnError},
  *     {@code transport_api_version} V3 and the filter-enabled matcher on the CUSTOM shadow rules. The mesh config is
  *     the {@code meshConfig} of {@code manifests/istio/mesh/istiod-values.yaml}, the values the README tells the
@@ -111,7 +112,7 @@ final class IstioExtensions {
         GrpcService.Builder service = GrpcService.newBuilder()
                 .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
                         .setClusterName(cluster)
-                        .setAuthority(cluster.replace("|", "_.")))
+                        .setAuthority(host))
                 .setTimeout(
                         grpc.has("timeout")
                                 ? duration(grpc.path("timeout").asText())

@@ -35,8 +35,9 @@ class IstioExtensionsTest {
 
         assertThat(c.getGrpcService().getEnvoyGrpc().getClusterName())
                 .isEqualTo("outbound|9001||meshguard-extauthz.meshguard.svc.cluster.local");
+        // generateGRPCConfig: Authority is the provider's hostname (istio/istio extauthz.go, 1.26 to 1.30)
         assertThat(c.getGrpcService().getEnvoyGrpc().getAuthority())
-                .isEqualTo("outbound_.9001_._.meshguard-extauthz.meshguard.svc.cluster.local");
+                .isEqualTo("meshguard-extauthz.meshguard.svc.cluster.local");
         assertThat(c.getGrpcService().getTimeout().getSeconds()).isEqualTo(1);
         assertThat(c.getFailureModeAllow()).isFalse();
         assertThat(c.getStatusOnError().getCodeValue()).isEqualTo(503);

@@ -211,10 +211,16 @@ final class IstioOutboundRoutes {
             if (!full.equals(fqdn)) {
                 continue;
             }
-            if (dr.path("spec").path("trafficPolicy").has("portLevelSettings")) {
-                throw new IllegalStateException("DestinationRule " + ns + "/"
-                        + dr.path("metadata").path("name").asText()
-                        + ": portLevelSettings are not modelled by the box");
+            // a port's load balancer only (the sidecars' balancing is not modelled: an endpoint at random per
+            // connection; the ingress gateway keeps a port's cookie affinity, IngressRoutes)
+            for (JsonNode port : dr.path("spec").path("trafficPolicy").path("portLevelSettings")) {
+                port.fieldNames().forEachRemaining(f -> {
+                    if (!f.equals("port") && !f.equals("loadBalancer")) {
+                        throw new IllegalStateException("DestinationRule " + ns + "/"
+                                + dr.path("metadata").path("name").asText() + ": portLevelSettings." + f
+                                + " is not modelled by the box");
+                    }
+                });
             }
             JsonNode tls = dr.path("spec").path("trafficPolicy").path("tls");
             if (tls.isMissingNode()) {

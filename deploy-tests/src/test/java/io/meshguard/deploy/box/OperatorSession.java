@@ -40,8 +40,7 @@ final class OperatorSession {
             return new OperatorSession(lastWorkstation, lastToken.accessToken());
         }
         BankIdentityProvider idp = box.identityProvider();
-        BoxPod xds = box.pod("Deployment/meshguard-xds");
-        Map<String, InetSocketAddress> names = idp.names(box.node().local(xds.ip(), 9103));
+        Map<String, InetSocketAddress> names = idp.names(box.ingressDoor());
         HttpClient workstation = ForwardsByName.workstation(names);
         try (PersonsBrowser rita = PersonsBrowser.start(names)) {
             OidcClient cli = new OidcClient(idp.issuer(), "meshguard-cli", Clock.systemUTC(), workstation);

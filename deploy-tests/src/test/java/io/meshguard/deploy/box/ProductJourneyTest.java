@@ -103,19 +103,28 @@ class ProductJourneyTest {
         customer.ok("POST", "/v1/customer/credentials", """
                 {"kind": "apikey", "id": "%s", "application": "globex-web"}""".formatted(key.split("_")[1]));
 
-        InetSocketAddress edge = box.node().local(box.pod(ClusterInABox.GATEWAY).ip(), 8080);
+        // the customer's application on the internet: TLS to the bank's ingress gateway (the chain checked against
+        // the bank's CA, the certificate against the product's host), which hands the request to the edge
+        InetSocketAddress door = box.ingressDoor();
         Map<String, String> headers = Map.of("x-api-key", key, "x-tenant-id", CUSTOMER);
         // 404 until the gateway has the publish host, 403 until the subscription state reached extauthz
         EdgeClient.Answer ok = EdgeClient.eventually(
-                () -> EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers), a -> a.status() == 200);
+                () -> EdgeClient.sendTls(door, "GET", HOST, "/statements/v1/monthly", headers), a -> a.status() == 200);
         assertThat(ok.body()).contains("/statements/v1/monthly");
+        assertThat(ok.headers()).containsEntry("strict-transport-security", "max-age=31536000; includeSubDomains");
+        // plain http to the product's host: only a redirect to https, the request never reaches the edge
+        EdgeClient.Answer plain =
+                EdgeClient.send(box.ingressPlainDoor(), "GET", HOST, "/statements/v1/monthly", headers);
+        assertThat(plain.status()).as("%s", plain).isEqualTo(301);
+        assertThat(plain.headers()).containsEntry("location", "https://" + HOST + "/statements/v1/monthly");
 
         // the plan's quota: three a day
         EdgeClient.Answer over = null;
         for (int i = 0; i < 5 && (over == null || over.status() != 429); i++) {
-            over = EdgeClient.send(edge, "GET", HOST, "/statements/v1/monthly", headers);
+            over = EdgeClient.sendTls(door, "GET", HOST, "/statements/v1/monthly", headers);
         }
         assertThat(over.status()).as("over the plan's quota: %s", over).isEqualTo(429);
+        InetSocketAddress edge = box.node().local(box.pod(ClusterInABox.GATEWAY).ip(), 8080);
 
         // every replica, called directly as the gateway calls it for this route: not suspended yet
         CheckRequest check = CheckRequests.of(

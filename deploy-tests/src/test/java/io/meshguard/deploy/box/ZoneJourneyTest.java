@@ -346,7 +346,7 @@ class ZoneJourneyTest {
         }
 
         static Operator signIn(InetSocketAddress centralAdmin) throws Exception {
-            Map<String, InetSocketAddress> names = idp.names(centralAdmin);
+            Map<String, InetSocketAddress> names = idp.names(box.ingressDoor());
             try (PersonsBrowser rita = PersonsBrowser.start(names)) {
                 OidcClient cli = new OidcClient(
                         idp.issuer(), "meshguard-cli", Clock.systemUTC(), ForwardsByName.workstation(names));
