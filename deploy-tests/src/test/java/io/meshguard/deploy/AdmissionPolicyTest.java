@@ -50,28 +50,16 @@ class AdmissionPolicyTest {
         Object namespace = YamlDocuments.JSON.convertValue(
                 YamlDocuments.parse("namespace", namespaceYaml).getFirst().node(), Map.class);
         return (Boolean) RUNTIME.createProgram(ast)
-                .eval(Map.of("object", asCelValue(pod), "namespaceObject", asCelValue(namespace)));
+                .eval(Map.of(
+                        "object",
+                        AdmissionPolicies.asCelValue(pod),
+                        "namespaceObject",
+                        AdmissionPolicies.asCelValue(namespace)));
     }
 
     /** A sidecar-mode namespace as the API server hands it to CEL ({@code namespaceObject}). */
     private static final String PLAIN_NAMESPACE =
             "metadata:\n  name: payments\n  labels: {kubernetes.io/metadata.name: payments, istio-injection: enabled}\n";
-
-    /** The API server hands integer fields (containerPort) to CEL as int64; Jackson reads them as Integer. */
-    private static Object asCelValue(Object value) {
-        if (value instanceof Integer i) {
-            return i.longValue();
-        }
-        if (value instanceof Map<?, ?> map) {
-            Map<Object, Object> copy = new java.util.LinkedHashMap<>();
-            map.forEach((k, v) -> copy.put(k, asCelValue(v)));
-            return copy;
-        }
-        if (value instanceof List<?> list) {
-            return list.stream().map(AdmissionPolicyTest::asCelValue).toList();
-        }
-        return value;
-    }
 
     /** Whether the API server admits the pod: not matched, or matched and every validation true. */
     private static boolean admitted(String podYaml) throws Exception {
