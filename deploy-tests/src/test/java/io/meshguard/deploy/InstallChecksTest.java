@@ -148,6 +148,9 @@ class InstallChecksTest {
             principals=cluster.local/ns/payments/sa/meshguard-waypoint,
             envoyfilter name=meshguard-dlp-ext-proc-waypoint targetRefs=Gateway/meshguard-waypoint, \
             referenced=meshguard/meshguard-dlp.meshguard.svc.cluster.local
+            admissionpolicy name=meshguard-waypoint-identity
+            admissionbinding name=meshguard-waypoint-identity policy=meshguard-waypoint-identity actions=Deny,
+            access name=Group:payments-developers binding=developers can=
             """;
 
     @Test
@@ -166,9 +169,13 @@ class InstallChecksTest {
     void namespaceCheck_acceptsTheShippedAmbientKit_readThroughTheScriptsOwnKubectlTemplates() throws Exception {
         Assumptions.assumeTrue(Kustomize.available(), "kubectl is not on the PATH: the rendered kit is not checked");
         String rendered = Kustomize.render(RepoPaths.manifests().resolve("ambient/example-namespace"));
+        String admission = Files.readString(RepoPaths.manifests().resolve("admission/waypoint-identity.yaml"));
         String facts = "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n"
-                + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(rendered);
-        assertThat(facts).contains("gateway name=meshguard-waypoint").contains("envoyfilter name=");
+                + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(rendered + "\n---\n" + admission);
+        assertThat(facts)
+                .contains("gateway name=meshguard-waypoint")
+                .contains("envoyfilter name=")
+                .contains("admissionbinding name=meshguard-waypoint-identity");
         Result r = run("check-app-namespace.sh", facts);
         assertThat(r.exit()).as(facts + r.out()).isZero();
         // the kit applied without the per-namespace kustomization keeps its placeholder: its L4 policy admits nobody
@@ -255,13 +262,69 @@ class InstallChecksTest {
         assertThat(r.out()).contains("envoyfilter.istio.io/referenced-services");
     }
 
+    /**
+     * R5-06: the L4 policy makes the waypoint's ServiceAccount the credential to every protected pod; without the
+     * admission policy that keeps it to istiod's waypoint, anyone who may create pods in the namespace holds it.
+     */
+    @Test
+    void namespaceCheck_ambientWithoutTheWaypointIdentityPolicyInForce_isRefused() throws Exception {
+        String policy = "admissionpolicy name=meshguard-waypoint-identity\n";
+        String binding =
+                "admissionbinding name=meshguard-waypoint-identity policy=meshguard-waypoint-identity actions=Deny,\n";
+        for (String broken : List.of(
+                AMBIENT.replace(policy, ""),
+                AMBIENT.replace(binding, ""),
+                AMBIENT.replace(binding, binding.replace("actions=Deny,", "actions=Warn,Audit,")),
+                AMBIENT.replace(binding, binding.replace("policy=meshguard-waypoint-identity", "policy=other")))) {
+            Result r = run("check-app-namespace.sh", broken);
+            assertThat(r.exit()).as(broken).isEqualTo(1);
+            assertThat(r.out()).contains("meshguard-waypoint-identity").contains("with no Check, no DLP and no log");
+        }
+        Result both = run(
+                "check-app-namespace.sh",
+                AMBIENT.replace(binding, binding.replace("actions=Deny,", "actions=Warn,Deny,")));
+        assertThat(both.exit()).as(both.out()).isZero();
+    }
+
+    @Test
+    void namespaceCheck_subjectWhoCanReachTheWaypointPastAdmission_isRefused_unlessNamedAnAdmin() throws Exception {
+        String none = "access name=Group:payments-developers binding=developers can=";
+        for (String right : List.of(
+                "port-forward",
+                "patch-gateway",
+                "update-gateway",
+                "impersonate-istiod",
+                "impersonate-controllers",
+                "impersonate-groups",
+                "unchecked:exec")) {
+            Result r = run("check-app-namespace.sh", AMBIENT.replace(none, none + right + ","));
+            assertThat(r.exit()).as(right).isEqualTo(1);
+            assertThat(r.out()).as(right).contains("Group:payments-developers").contains("RoleBinding developers");
+            Result admin = run(
+                    "check-app-namespace.sh",
+                    AMBIENT.replace(none, none + right + ","),
+                    List.of("--waypoint-admins=User:ops,Group:payments-developers"));
+            assertThat(admin.exit()).as(right + admin.out()).isZero();
+        }
+        // exec and tokens of the account are refused by admission: RBAC that grants them is only noted
+        Result exec = run("check-app-namespace.sh", AMBIENT.replace(none, none + "exec,token,"));
+        assertThat(exec.exit()).as(exec.out()).isZero();
+        assertThat(exec.out())
+                .contains("note: Group:payments-developers may exec into pods")
+                .contains("may create tokens for meshguard-waypoint");
+    }
+
     /** The script's own go-templates (GATEWAYS, POLICIES, FILTERS) applied by kubectl, offline, to rendered objects. */
     private static String objectLines(String rendered) throws IOException, InterruptedException {
         String script = Files.readString(RepoPaths.manifests().resolve("scripts/check-app-namespace.sh"));
         StringBuilder template = new StringBuilder();
-        for (String[] kind :
-                new String[][] {{"GATEWAYS", "Gateway"}, {"POLICIES", "AuthorizationPolicy"}, {"FILTERS", "EnvoyFilter"}
-                }) {
+        for (String[] kind : new String[][] {
+            {"GATEWAYS", "Gateway"},
+            {"POLICIES", "AuthorizationPolicy"},
+            {"FILTERS", "EnvoyFilter"},
+            {"ADMISSION_POLICIES", "ValidatingAdmissionPolicy"},
+            {"ADMISSION_BINDINGS", "ValidatingAdmissionPolicyBinding"}
+        }) {
             Matcher m = Pattern.compile("^" + kind[0] + "='\\{\\{range \\.items}}(.*)\\{\\{end}}'$", Pattern.MULTILINE)
                     .matcher(script);
             assertThat(m.find()).as(kind[0]).isTrue();
