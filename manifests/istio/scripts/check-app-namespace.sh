@@ -248,7 +248,7 @@ note: $subject may create tokens for $waypoint (RoleBinding $(field binding "$li
         echo "note: no EnvoyFilter targets $waypoint: request and response bodies are not scanned (DLP off)."
     fi
     [ -n "$notes" ] && printf '%s\n' "$notes" | sed '/^$/d'
-    echo "the waypoint's filters are proven with istioctl (manifests/istio/ambient/README.md, step 4)."
+    echo "the waypoint's filters are proven with istioctl (manifests/istio/ambient/README.md, step 5)."
     exit 0
 }
 
