@@ -376,6 +376,20 @@ class WaypointIdentityAdmissionTest {
                                                 "",
                                                 "  infrastructure:\n    parametersRef: {group: \"\", kind: ConfigMap, name: overlay}\n"))))
                 .isFalse();
+        // an image of one's choosing, run as the waypoint
+        String shell = "  annotations: {sidecar.istio.io/proxyImage: registry.example/shell:1}\n";
+        assertThat(admitted(create(
+                        "gateway.networking.k8s.io", "gateways", USER, USER_GROUPS, gateway(WAYPOINT, shell, ""))))
+                .isFalse();
+        // other Gateways may pick their image and overlay: they run as their own account
+        String overlay = "  infrastructure:\n    parametersRef: {group: \"\", kind: ConfigMap, name: overlay}\n";
+        assertThat(admitted(create(
+                        "gateway.networking.k8s.io",
+                        "gateways",
+                        USER,
+                        USER_GROUPS,
+                        gateway("team-gw", shell, overlay))))
+                .isTrue();
         assertThat(admitted(
                         create("gateway.networking.k8s.io", "gateways", USER, USER_GROUPS, gateway("team-gw", "", ""))))
                 .isTrue();
