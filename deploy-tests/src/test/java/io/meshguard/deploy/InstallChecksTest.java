@@ -314,6 +314,86 @@ class InstallChecksTest {
                 .contains("may create tokens for meshguard-waypoint");
     }
 
+    /**
+     * The script's kubectl path for the waypoint's identity, with a kubectl that answers as a cluster would: the
+     * admission objects are read, and {@code kubectl auth can-i --as} is asked for every subject of the namespace's
+     * RoleBindings; a question it cannot answer is never read as "no".
+     */
+    @Test
+    void namespaceCheck_withKubectl_asksCanIForEverySubjectBoundInTheNamespace() throws Exception {
+        String objects = """
+                  *"get gateways"*) echo "gateway name=meshguard-waypoint class=istio-waypoint waypoint-for=all" ;;
+                  *"get authorizationpolicies"*)
+                    echo "authorizationpolicy name=a action=CUSTOM provider=meshguard-extauthz targetRefs=Gateway/meshguard-waypoint, selector=no principals="
+                    echo "authorizationpolicy name=b action=ALLOW provider= targetRefs= selector=yes principals=cluster.local/ns/payments/sa/meshguard-waypoint," ;;
+                  *"get envoyfilters"*) ;;
+                  *"get validatingadmissionpolicies"*) echo "admissionpolicy name=meshguard-waypoint-identity" ;;
+                  *"get validatingadmissionpolicybindings"*) echo "admissionbinding name=b policy=meshguard-waypoint-identity actions=Deny," ;;
+                  *"get rolebindings"*) printf 'Group payments-developers <no value> developers\\nServiceAccount ci <no value> ci-deployer\\n' ;;
+                """;
+        String portForward =
+                "  \"auth can-i create pods --subresource=portforward -n payments --as=meshguard-check --as-group=payments-developers\") echo yes ;;\n";
+        Result refused = runWithKubectl(objects + portForward + "  \"auth can-i\"*) echo no ;;\n", List.of());
+        assertThat(refused.exit()).as(refused.out()).isEqualTo(1);
+        assertThat(refused.out())
+                .contains("no pods/portforward for Group:payments-developers (RoleBinding developers)")
+                .doesNotContain("ServiceAccount:ci");
+        assertThat(refused.out()
+                        .lines()
+                        .filter(l -> l.startsWith("asked: auth can-i"))
+                        .toList())
+                .anyMatch(l -> l.endsWith("-n payments --as=system:serviceaccount:payments:ci"))
+                .anyMatch(l -> l.contains("serviceaccounts/meshguard-waypoint --subresource=token"))
+                .anyMatch(l -> l.contains("impersonate serviceaccounts -n istio-system"));
+        Result admin = runWithKubectl(
+                objects + portForward + "  \"auth can-i\"*) echo no ;;\n",
+                List.of("--waypoint-admins=Group:payments-developers"));
+        assertThat(admin.exit()).as(admin.out()).isZero();
+        // kubectl could not ask (no impersonate right): unchecked, refused
+        Result unanswered = runWithKubectl(objects + "  \"auth can-i\"*) echo 'forbidden' >&2; exit 1 ;;\n", List.of());
+        assertThat(unanswered.exit()).as(unanswered.out()).isEqualTo(1);
+        assertThat(unanswered.out()).contains("an answer from kubectl auth can-i --as ServiceAccount:ci");
+    }
+
+    /** check-app-namespace.sh payments, with a kubectl on the PATH made of these case arms; it logs each can-i. */
+    private static Result runWithKubectl(String caseArms, List<String> options)
+            throws IOException, InterruptedException {
+        Path bin = Files.createTempDirectory("kubectl");
+        Path kubectl = bin.resolve("kubectl");
+        Files.writeString(
+                kubectl,
+                "#!/bin/sh\ncase \"$*\" in auth*) echo \"asked: $*\" >>\"$KUBECTL_LOG\" ;; esac\ncase \"$*\" in\n"
+                        + "  \"get namespace payments -o go-template={{range\"*)\n"
+                        + "    printf 'kubernetes.io/metadata.name=payments\\nistio.io/dataplane-mode=ambient\\n"
+                        + "istio.io/use-waypoint=meshguard-waypoint\\n' ;;\n"
+                        + "  \"get namespace payments -o go-template={{index\"*) printf ambient ;;\n"
+                        + caseArms
+                        + "  *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n");
+        kubectl.toFile().setExecutable(true);
+        Path out = Files.createTempFile("check", ".out");
+        Path log = bin.resolve("asked.log");
+        List<String> command = new java.util.ArrayList<>(List.of(
+                "sh",
+                RepoPaths.manifests().resolve("scripts/check-app-namespace.sh").toString()));
+        command.addAll(options);
+        command.add("payments");
+        try {
+            ProcessBuilder builder =
+                    new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
+            builder.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));
+            builder.environment().put("KUBECTL_LOG", log.toString());
+            Process p = builder.start();
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            return new Result(p.exitValue(), Files.readString(out) + (Files.exists(log) ? Files.readString(log) : ""));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(log);
+            Files.deleteIfExists(kubectl);
+            Files.deleteIfExists(bin);
+        }
+    }
+
     /** The script's own go-templates (GATEWAYS, POLICIES, FILTERS) applied by kubectl, offline, to rendered objects. */
     private static String objectLines(String rendered) throws IOException, InterruptedException {
         String script = Files.readString(RepoPaths.manifests().resolve("scripts/check-app-namespace.sh"));
