@@ -153,7 +153,8 @@ final class AdmissionPolicies {
         return list == null ? List.of() : list;
     }
 
-    private static Object eval(String expression, Map<String, Object> vars) {
+    /** One expression with these CEL variables; an expression that does not evaluate fails the test. */
+    static Object eval(String expression, Map<String, Object> vars) {
         try {
             CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
             return RUNTIME.createProgram(ast).eval(vars);

@@ -2,13 +2,6 @@ package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cel.common.CelAbstractSyntaxTree;
-import dev.cel.common.types.SimpleType;
-import dev.cel.compiler.CelCompiler;
-import dev.cel.compiler.CelCompilerFactory;
-import dev.cel.parser.CelStandardMacro;
-import dev.cel.runtime.CelRuntime;
-import dev.cel.runtime.CelRuntimeFactory;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,15 +14,6 @@ import org.junit.jupiter.api.Test;
  * {@code object} as the pod; it adds its own library functions, which these expressions do not use).
  */
 class AdmissionPolicyTest {
-    private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
-            .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
-            .addVar("object", SimpleType.DYN)
-            .addVar("namespaceObject", SimpleType.DYN)
-            .setResultType(SimpleType.BOOL)
-            .build();
-    private static final CelRuntime RUNTIME =
-            CelRuntimeFactory.standardCelRuntimeBuilder().build();
-
     private static AdmissionPolicy.Policy policy;
 
     @BeforeAll
@@ -43,18 +27,14 @@ class AdmissionPolicyTest {
         assertThat(binding.spec().validationActions()).containsExactly("Deny");
     }
 
-    private static boolean eval(String expression, String podYaml, String namespaceYaml) throws Exception {
-        CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
-        Object pod = YamlDocuments.JSON.convertValue(
-                YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
-        Object namespace = YamlDocuments.JSON.convertValue(
-                YamlDocuments.parse("namespace", namespaceYaml).getFirst().node(), Map.class);
-        return (Boolean) RUNTIME.createProgram(ast)
-                .eval(Map.of(
+    private static boolean eval(String expression, String podYaml, String namespaceYaml) {
+        return (Boolean) AdmissionPolicies.eval(
+                expression,
+                Map.of(
                         "object",
-                        AdmissionPolicies.asCelValue(pod),
+                        AdmissionPolicies.asCelValue(AdmissionPolicies.fromYaml(podYaml)),
                         "namespaceObject",
-                        AdmissionPolicies.asCelValue(namespace)));
+                        AdmissionPolicies.asCelValue(AdmissionPolicies.fromYaml(namespaceYaml))));
     }
 
     /** A sidecar-mode namespace as the API server hands it to CEL ({@code namespaceObject}). */
