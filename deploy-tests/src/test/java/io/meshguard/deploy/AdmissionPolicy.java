@@ -17,6 +17,7 @@ final class AdmissionPolicy {
             String failurePolicy,
             MatchConstraints matchConstraints,
             List<NamedExpression> matchConditions,
+            List<NamedExpression> variables,
             List<Validation> validations) {}
 
     record MatchConstraints(List<ResourceRule> resourceRules) {}

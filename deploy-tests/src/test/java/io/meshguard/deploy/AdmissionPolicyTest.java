@@ -2,13 +2,6 @@ package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cel.common.CelAbstractSyntaxTree;
-import dev.cel.common.types.SimpleType;
-import dev.cel.compiler.CelCompiler;
-import dev.cel.compiler.CelCompilerFactory;
-import dev.cel.parser.CelStandardMacro;
-import dev.cel.runtime.CelRuntime;
-import dev.cel.runtime.CelRuntimeFactory;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,15 +14,6 @@ import org.junit.jupiter.api.Test;
  * {@code object} as the pod; it adds its own library functions, which these expressions do not use).
  */
 class AdmissionPolicyTest {
-    private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
-            .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
-            .addVar("object", SimpleType.DYN)
-            .addVar("namespaceObject", SimpleType.DYN)
-            .setResultType(SimpleType.BOOL)
-            .build();
-    private static final CelRuntime RUNTIME =
-            CelRuntimeFactory.standardCelRuntimeBuilder().build();
-
     private static AdmissionPolicy.Policy policy;
 
     @BeforeAll
@@ -43,35 +27,19 @@ class AdmissionPolicyTest {
         assertThat(binding.spec().validationActions()).containsExactly("Deny");
     }
 
-    private static boolean eval(String expression, String podYaml, String namespaceYaml) throws Exception {
-        CelAbstractSyntaxTree ast = COMPILER.compile(expression).getAst();
-        Object pod = YamlDocuments.JSON.convertValue(
-                YamlDocuments.parse("pod", podYaml).getFirst().node(), Map.class);
-        Object namespace = YamlDocuments.JSON.convertValue(
-                YamlDocuments.parse("namespace", namespaceYaml).getFirst().node(), Map.class);
-        return (Boolean) RUNTIME.createProgram(ast)
-                .eval(Map.of("object", asCelValue(pod), "namespaceObject", asCelValue(namespace)));
+    private static boolean eval(String expression, String podYaml, String namespaceYaml) {
+        return (Boolean) AdmissionPolicies.eval(
+                expression,
+                Map.of(
+                        "object",
+                        AdmissionPolicies.asCelValue(AdmissionPolicies.fromYaml(podYaml)),
+                        "namespaceObject",
+                        AdmissionPolicies.asCelValue(AdmissionPolicies.fromYaml(namespaceYaml))));
     }
 
     /** A sidecar-mode namespace as the API server hands it to CEL ({@code namespaceObject}). */
     private static final String PLAIN_NAMESPACE =
             "metadata:\n  name: payments\n  labels: {kubernetes.io/metadata.name: payments, istio-injection: enabled}\n";
-
-    /** The API server hands integer fields (containerPort) to CEL as int64; Jackson reads them as Integer. */
-    private static Object asCelValue(Object value) {
-        if (value instanceof Integer i) {
-            return i.longValue();
-        }
-        if (value instanceof Map<?, ?> map) {
-            Map<Object, Object> copy = new java.util.LinkedHashMap<>();
-            map.forEach((k, v) -> copy.put(k, asCelValue(v)));
-            return copy;
-        }
-        if (value instanceof List<?> list) {
-            return list.stream().map(AdmissionPolicyTest::asCelValue).toList();
-        }
-        return value;
-    }
 
     /** Whether the API server admits the pod: not matched, or matched and every validation true. */
     private static boolean admitted(String podYaml) throws Exception {

@@ -148,6 +148,9 @@ class InstallChecksTest {
             principals=cluster.local/ns/payments/sa/meshguard-waypoint,
             envoyfilter name=meshguard-dlp-ext-proc-waypoint targetRefs=Gateway/meshguard-waypoint, \
             referenced=meshguard/meshguard-dlp.meshguard.svc.cluster.local
+            admissionpolicy name=meshguard-waypoint-identity
+            admissionbinding name=meshguard-waypoint-identity policy=meshguard-waypoint-identity actions=Deny,
+            access name=Group:payments-developers binding=developers can=
             """;
 
     @Test
@@ -166,9 +169,13 @@ class InstallChecksTest {
     void namespaceCheck_acceptsTheShippedAmbientKit_readThroughTheScriptsOwnKubectlTemplates() throws Exception {
         Assumptions.assumeTrue(Kustomize.available(), "kubectl is not on the PATH: the rendered kit is not checked");
         String rendered = Kustomize.render(RepoPaths.manifests().resolve("ambient/example-namespace"));
+        String admission = Files.readString(RepoPaths.manifests().resolve("admission/waypoint-identity.yaml"));
         String facts = "kubernetes.io/metadata.name=payments\nistio.io/dataplane-mode=ambient\n"
-                + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(rendered);
-        assertThat(facts).contains("gateway name=meshguard-waypoint").contains("envoyfilter name=");
+                + "istio.io/use-waypoint=meshguard-waypoint\n" + objectLines(rendered + "\n---\n" + admission);
+        assertThat(facts)
+                .contains("gateway name=meshguard-waypoint")
+                .contains("envoyfilter name=")
+                .contains("admissionbinding name=meshguard-waypoint-identity");
         Result r = run("check-app-namespace.sh", facts);
         assertThat(r.exit()).as(facts + r.out()).isZero();
         // the kit applied without the per-namespace kustomization keeps its placeholder: its L4 policy admits nobody
@@ -255,13 +262,149 @@ class InstallChecksTest {
         assertThat(r.out()).contains("envoyfilter.istio.io/referenced-services");
     }
 
+    /**
+     * R5-06: the L4 policy makes the waypoint's ServiceAccount the credential to every protected pod; without the
+     * admission policy that keeps it to istiod's waypoint, anyone who may create pods in the namespace holds it.
+     */
+    @Test
+    void namespaceCheck_ambientWithoutTheWaypointIdentityPolicyInForce_isRefused() throws Exception {
+        String policy = "admissionpolicy name=meshguard-waypoint-identity\n";
+        String binding =
+                "admissionbinding name=meshguard-waypoint-identity policy=meshguard-waypoint-identity actions=Deny,\n";
+        for (String broken : List.of(
+                AMBIENT.replace(policy, ""),
+                AMBIENT.replace(binding, ""),
+                AMBIENT.replace(binding, binding.replace("actions=Deny,", "actions=Warn,Audit,")),
+                AMBIENT.replace(binding, binding.replace("policy=meshguard-waypoint-identity", "policy=other")))) {
+            Result r = run("check-app-namespace.sh", broken);
+            assertThat(r.exit()).as(broken).isEqualTo(1);
+            assertThat(r.out()).contains("meshguard-waypoint-identity").contains("with no Check, no DLP and no log");
+        }
+        Result both = run(
+                "check-app-namespace.sh",
+                AMBIENT.replace(binding, binding.replace("actions=Deny,", "actions=Warn,Deny,")));
+        assertThat(both.exit()).as(both.out()).isZero();
+    }
+
+    @Test
+    void namespaceCheck_subjectWhoCanReachTheWaypointPastAdmission_isRefused_unlessNamedAnAdmin() throws Exception {
+        String none = "access name=Group:payments-developers binding=developers can=";
+        for (String right : List.of(
+                "port-forward",
+                "patch-gateway",
+                "update-gateway",
+                "impersonate-istiod",
+                "impersonate-controllers",
+                "impersonate-groups",
+                "unchecked:exec")) {
+            Result r = run("check-app-namespace.sh", AMBIENT.replace(none, none + right + ","));
+            assertThat(r.exit()).as(right).isEqualTo(1);
+            assertThat(r.out()).as(right).contains("Group:payments-developers").contains("RoleBinding developers");
+            Result admin = run(
+                    "check-app-namespace.sh",
+                    AMBIENT.replace(none, none + right + ","),
+                    List.of("--waypoint-admins=User:ops,Group:payments-developers"));
+            assertThat(admin.exit()).as(right + admin.out()).isZero();
+        }
+        // exec and tokens of the account are refused by admission: RBAC that grants them is only noted
+        Result exec = run("check-app-namespace.sh", AMBIENT.replace(none, none + "exec,token,"));
+        assertThat(exec.exit()).as(exec.out()).isZero();
+        assertThat(exec.out())
+                .contains("note: Group:payments-developers may exec into pods")
+                .contains("may create tokens for meshguard-waypoint");
+    }
+
+    /**
+     * The script's kubectl path for the waypoint's identity, with a kubectl that answers as a cluster would: the
+     * admission objects are read, and {@code kubectl auth can-i --as} is asked for every subject of the namespace's
+     * RoleBindings; a question it cannot answer is never read as "no".
+     */
+    @Test
+    void namespaceCheck_withKubectl_asksCanIForEverySubjectBoundInTheNamespace() throws Exception {
+        String objects = """
+                  *"get gateways"*) echo "gateway name=meshguard-waypoint class=istio-waypoint waypoint-for=all" ;;
+                  *"get authorizationpolicies"*)
+                    echo "authorizationpolicy name=a action=CUSTOM provider=meshguard-extauthz targetRefs=Gateway/meshguard-waypoint, selector=no principals="
+                    echo "authorizationpolicy name=b action=ALLOW provider= targetRefs= selector=yes principals=cluster.local/ns/payments/sa/meshguard-waypoint," ;;
+                  *"get envoyfilters"*) ;;
+                  *"get validatingadmissionpolicies"*) echo "admissionpolicy name=meshguard-waypoint-identity" ;;
+                  *"get validatingadmissionpolicybindings"*) echo "admissionbinding name=b policy=meshguard-waypoint-identity actions=Deny," ;;
+                  *"get rolebindings"*) printf 'Group payments-developers <no value> developers\\nServiceAccount ci <no value> ci-deployer\\n' ;;
+                """;
+        String portForward =
+                "  \"auth can-i create pods --subresource=portforward -n payments --as=meshguard-check --as-group=payments-developers\") echo yes ;;\n";
+        Result refused = runWithKubectl(objects + portForward + "  \"auth can-i\"*) echo no ;;\n", List.of());
+        assertThat(refused.exit()).as(refused.out()).isEqualTo(1);
+        assertThat(refused.out())
+                .contains("no pods/portforward for Group:payments-developers (RoleBinding developers)")
+                .doesNotContain("ServiceAccount:ci");
+        assertThat(refused.out()
+                        .lines()
+                        .filter(l -> l.startsWith("asked: auth can-i"))
+                        .toList())
+                .anyMatch(l -> l.endsWith("-n payments --as=system:serviceaccount:payments:ci"))
+                .anyMatch(l -> l.contains("serviceaccounts/meshguard-waypoint --subresource=token"))
+                .anyMatch(l -> l.contains("impersonate serviceaccounts -n istio-system"));
+        Result admin = runWithKubectl(
+                objects + portForward + "  \"auth can-i\"*) echo no ;;\n",
+                List.of("--waypoint-admins=Group:payments-developers"));
+        assertThat(admin.exit()).as(admin.out()).isZero();
+        // kubectl could not ask (no impersonate right): unchecked, refused
+        Result unanswered = runWithKubectl(objects + "  \"auth can-i\"*) echo 'forbidden' >&2; exit 1 ;;\n", List.of());
+        assertThat(unanswered.exit()).as(unanswered.out()).isEqualTo(1);
+        assertThat(unanswered.out()).contains("an answer from kubectl auth can-i --as ServiceAccount:ci");
+    }
+
+    /** check-app-namespace.sh payments, with a kubectl on the PATH made of these case arms; it logs each can-i. */
+    private static Result runWithKubectl(String caseArms, List<String> options)
+            throws IOException, InterruptedException {
+        Path bin = Files.createTempDirectory("kubectl");
+        Path kubectl = bin.resolve("kubectl");
+        Files.writeString(
+                kubectl,
+                "#!/bin/sh\ncase \"$*\" in auth*) echo \"asked: $*\" >>\"$KUBECTL_LOG\" ;; esac\ncase \"$*\" in\n"
+                        + "  \"get namespace payments -o go-template={{range\"*)\n"
+                        + "    printf 'kubernetes.io/metadata.name=payments\\nistio.io/dataplane-mode=ambient\\n"
+                        + "istio.io/use-waypoint=meshguard-waypoint\\n' ;;\n"
+                        + "  \"get namespace payments -o go-template={{index\"*) printf ambient ;;\n"
+                        + caseArms
+                        + "  *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n");
+        kubectl.toFile().setExecutable(true);
+        Path out = Files.createTempFile("check", ".out");
+        Path log = bin.resolve("asked.log");
+        List<String> command = new java.util.ArrayList<>(List.of(
+                "sh",
+                RepoPaths.manifests().resolve("scripts/check-app-namespace.sh").toString()));
+        command.addAll(options);
+        command.add("payments");
+        try {
+            ProcessBuilder builder =
+                    new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
+            builder.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));
+            builder.environment().put("KUBECTL_LOG", log.toString());
+            Process p = builder.start();
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            return new Result(p.exitValue(), Files.readString(out) + (Files.exists(log) ? Files.readString(log) : ""));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(log);
+            Files.deleteIfExists(kubectl);
+            Files.deleteIfExists(bin);
+        }
+    }
+
     /** The script's own go-templates (GATEWAYS, POLICIES, FILTERS) applied by kubectl, offline, to rendered objects. */
     private static String objectLines(String rendered) throws IOException, InterruptedException {
         String script = Files.readString(RepoPaths.manifests().resolve("scripts/check-app-namespace.sh"));
         StringBuilder template = new StringBuilder();
-        for (String[] kind :
-                new String[][] {{"GATEWAYS", "Gateway"}, {"POLICIES", "AuthorizationPolicy"}, {"FILTERS", "EnvoyFilter"}
-                }) {
+        for (String[] kind : new String[][] {
+            {"GATEWAYS", "Gateway"},
+            {"POLICIES", "AuthorizationPolicy"},
+            {"FILTERS", "EnvoyFilter"},
+            {"ADMISSION_POLICIES", "ValidatingAdmissionPolicy"},
+            {"ADMISSION_BINDINGS", "ValidatingAdmissionPolicyBinding"}
+        }) {
             Matcher m = Pattern.compile("^" + kind[0] + "='\\{\\{range \\.items}}(.*)\\{\\{end}}'$", Pattern.MULTILINE)
                     .matcher(script);
             assertThat(m.find()).as(kind[0]).isTrue();

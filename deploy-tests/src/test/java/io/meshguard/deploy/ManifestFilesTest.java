@@ -87,7 +87,8 @@ class ManifestFilesTest {
                 .filter(f -> !f.endsWith("kustomization.yaml"))
                 // Applied on their own, never by a kustomization: the namespace (deleting the install must not
                 // delete it and its spool claims), the alert rules (they need the Prometheus Operator's CRDs) and the
-                // cluster-scoped admission policy (opt-in, Kubernetes >= 1.30).
+                // cluster-scoped admission policies (Kubernetes >= 1.30; waypoint-identity.yaml is required in ambient
+                // mode, where check-app-namespace.sh refuses a namespace without it).
                 .filter(f -> !f.equals("namespace.yaml") && !f.startsWith("monitoring/") && !f.startsWith("admission/"))
                 .toList();
         assertThat(listed).containsExactlyInAnyOrderElementsOf(files);
