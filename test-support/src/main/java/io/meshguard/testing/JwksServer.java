@@ -23,8 +23,9 @@ public final class JwksServer implements AutoCloseable {
     /** How long the JWKS endpoint waits before it answers: a slow IdP. */
     private final AtomicReference<java.time.Duration> delay = new AtomicReference<>(java.time.Duration.ZERO);
 
-    private record Answer(int status, String body) {}
     private final String issuer;
+
+    private record Answer(int status, String body) {}
 
     /** An issuer whose URL is this server's own, so discovery lives where the issuer says: {@code http://127.0.0.1:PORT}. */
     public static JwksServer selfIssued(JWKSet initial) throws IOException {

@@ -282,7 +282,9 @@ class MeshIdentityTest {
                     "spiffe://cluster.local/ns/payments/sa/api" + control + "x",
                     "spiffe://cluster.local/ns/payments" + control + "/sa/api")) {
                 Caller c = caller(principal, "", null);
-                assertThat(c.spiffe()).as("%s", principal.chars().boxed().toList()).isEmpty();
+                assertThat(c.spiffe())
+                        .as("%s", principal.chars().boxed().toList())
+                        .isEmpty();
                 assertThat(allowPayments.matches(c, false)).isFalse();
                 assertThat(denyUnlessPayments.matches(c, true)).isTrue();
             }

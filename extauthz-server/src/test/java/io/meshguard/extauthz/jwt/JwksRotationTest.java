@@ -205,7 +205,8 @@ class JwksRotationTest {
                 return !check(p, RS1, "d-" + System.nanoTime()).allowed();
             });
             jwks.answerKeys();
-            await().atMost(Duration.ofSeconds(10)).until(() -> check(p, RS2, "d-back").allowed());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> check(p, RS2, "d-back").allowed());
         }
     }
 

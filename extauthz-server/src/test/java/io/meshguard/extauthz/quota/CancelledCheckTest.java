@@ -112,11 +112,10 @@ class CancelledCheckTest {
                         .check(check);
                 assertThat(next.hasOkResponse()).isTrue();
                 // five a day: the cancelled Check took none of them
-                assertThat(next.getOkResponse().getResponseHeadersToAddList())
-                        .anySatisfy(h -> {
-                            assertThat(h.getHeader().getKey()).isEqualTo("x-quota-remaining");
-                            assertThat(h.getHeader().getValue()).isEqualTo("4");
-                        });
+                assertThat(next.getOkResponse().getResponseHeadersToAddList()).anySatisfy(h -> {
+                    assertThat(h.getHeader().getKey()).isEqualTo("x-quota-remaining");
+                    assertThat(h.getHeader().getValue()).isEqualTo("4");
+                });
 
                 await().atMost(Duration.ofSeconds(5)).until(() -> audit.size() >= 2);
                 assertThat(audit)

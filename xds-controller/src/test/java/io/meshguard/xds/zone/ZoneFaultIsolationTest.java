@@ -47,31 +47,30 @@ class ZoneFaultIsolationTest {
             ServerServiceDefinition service = ServerServiceDefinition.builder(ZoneStream.SERVICE)
                     .addMethod(
                             ZoneStream.FOLLOW,
-                            ServerCalls.asyncBidiStreamingCall(
-                                    down -> new StreamObserver<ZoneProto.ZoneUp>() {
-                                        @Override
-                                        public void onNext(ZoneProto.ZoneUp up) {
-                                            if (up.hasHello()) {
-                                                hellos.incrementAndGet();
-                                                for (ZoneProto.GroupRevision r : revisions) {
-                                                    down.onNext(ZoneProto.ZoneDown.newBuilder()
-                                                            .setVersion(ZoneWire.VERSION)
-                                                            .setRevision(r)
-                                                            .build());
-                                                }
-                                            } else if (up.hasEcho()) {
-                                                refused.putAll(up.getEcho().getRefusedMap());
-                                            }
+                            ServerCalls.asyncBidiStreamingCall(down -> new StreamObserver<ZoneProto.ZoneUp>() {
+                                @Override
+                                public void onNext(ZoneProto.ZoneUp up) {
+                                    if (up.hasHello()) {
+                                        hellos.incrementAndGet();
+                                        for (ZoneProto.GroupRevision r : revisions) {
+                                            down.onNext(ZoneProto.ZoneDown.newBuilder()
+                                                    .setVersion(ZoneWire.VERSION)
+                                                    .setRevision(r)
+                                                    .build());
                                         }
+                                    } else if (up.hasEcho()) {
+                                        refused.putAll(up.getEcho().getRefusedMap());
+                                    }
+                                }
 
-                                        @Override
-                                        public void onError(Throwable t) {}
+                                @Override
+                                public void onError(Throwable t) {}
 
-                                        @Override
-                                        public void onCompleted() {
-                                            down.onCompleted();
-                                        }
-                                    }))
+                                @Override
+                                public void onCompleted() {
+                                    down.onCompleted();
+                                }
+                            }))
                     .build();
             server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(service)
@@ -105,8 +104,7 @@ class ZoneFaultIsolationTest {
             throws Exception {
         String good = ConfigJson.write(ZoneLoopbackTest.config("kr-good", "jp-other", false));
         try (RawCentral central = new RawCentral(
-                        revision("kr-broken", 7, "{\"groups\": [{\"name\": "),
-                        revision("kr-good", 8, good));
+                        revision("kr-broken", 7, "{\"groups\": [{\"name\": "), revision("kr-good", 8, good));
                 ZoneController zone = new ZoneController(
                                 ZoneSettings.loopback(
                                         "fault-isolation",
