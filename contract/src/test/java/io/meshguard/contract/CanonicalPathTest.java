@@ -132,8 +132,12 @@ class CanonicalPathTest {
         assertThat(p.rawPath()).doesNotContain("?");
     }
 
+    /**
+     * Published class "control characters in paths reaching audit rows and logs" (Envoy GHSA-p222-xhp9-39rc /
+     * CVE-2024-45808, Envoy Gateway GHSA-mf24-chxh-hmvj / CVE-2025-25294): raw or encoded, they are refused.
+     */
     @Test
-    void rawControlBytes_NulAndDel_areRefused() {
+    void controlCharactersInPaths_rawNulCrLfTabDel_areRefused() {
         for (char c : new char[] {0, 1, '\t', '\n', '\r', 0x1f, 0x7f}) {
             assertThat(CanonicalPath.parse("/a" + c + "b").problem())
                     .as("char %d", (int) c)

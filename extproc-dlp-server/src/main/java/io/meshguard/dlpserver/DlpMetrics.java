@@ -90,8 +90,8 @@ public final class DlpMetrics {
             "websocket");
 
     /** The kinds {@link #protocolError} is called with (ProcessingSession). */
-    static final java.util.List<String> PROTOCOL_ERRORS =
-            java.util.List.of("observability_mode", "unknown_message", "internal", "streamed_tail_at_trailers");
+    static final java.util.List<String> PROTOCOL_ERRORS = java.util.List.of(
+            "observability_mode", "unknown_message", "internal", "streamed_tail_at_trailers", "phase_out_of_order");
 
     public MeterRegistry registry() {
         return registry;

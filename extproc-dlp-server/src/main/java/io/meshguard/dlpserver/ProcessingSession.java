@@ -224,6 +224,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         metrics.streamOpened();
     }
 
+    /** The headers phases this stream has seen (each comes once, the request's first): under {@link #handling}. */
+    private boolean sawRequestHeaders;
+
+    private boolean sawResponseHeaders;
+
     @Override
     public void onNext(ProcessingRequest req) {
         handling.lock();
@@ -271,6 +276,15 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             metrics.protocolError("observability_mode");
             return; // answers are ignored in observability mode; DLP cannot mask there
         }
+        if (headersOutOfOrder(req)) {
+            // Envoy sends each direction's headers once, the request's before the response's. Anything else is not
+            // Envoy's stream: answering it would re-select the profile mid-stream (or answer a phase Envoy is not
+            // waiting for, which Envoy up to 1.34 ignores and resumes unprocessed), so the stream fails closed.
+            metrics.protocolError("phase_out_of_order");
+            log.warn("ext_proc headers out of order request_id={}: failing the stream", requestId);
+            fail(Status.INVALID_ARGUMENT.withDescription("headers phase out of order"));
+            return;
+        }
         if (done) {
             // After a block: FULL_DUPLEX bodies are swallowed; trailers still get their answer.
             if (req.hasRequestTrailers()) {
@@ -315,6 +329,22 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             outcome = "error";
             fail(Status.INTERNAL.withDescription("DLP processing failed"));
         }
+    }
+
+    /** True for a second headers message of one direction, or the request's headers after the response's. */
+    private boolean headersOutOfOrder(ProcessingRequest req) {
+        if (req.hasRequestHeaders()) {
+            if (sawRequestHeaders || sawResponseHeaders) {
+                return true;
+            }
+            sawRequestHeaders = true;
+        } else if (req.hasResponseHeaders()) {
+            if (sawResponseHeaders) {
+                return true;
+            }
+            sawResponseHeaders = true;
+        }
+        return false;
     }
 
     private void requestHeaders(HttpHeaders h) {

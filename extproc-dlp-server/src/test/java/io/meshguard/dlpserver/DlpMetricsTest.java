@@ -37,7 +37,7 @@ class DlpMetricsTest {
                         .count())
                 .isZero();
         assertThat(registry.get("meshguard_dlp_protocol_errors_total").counters())
-                .hasSize(4);
+                .hasSize(DlpMetrics.PROTOCOL_ERRORS.size());
         assertThat(registry.get("meshguard_dlp_policy_reloads_total")
                         .tag("result", "invalid")
                         .counter()

@@ -159,8 +159,10 @@ class RouteHintTest {
      * Backend {@code dlp-profile.default.edge} in namespace {@code meshguard}); the client's own headers name a
      * weaker profile and a path whose host/path profile would block instead of masking — neither is followed.
      */
+    /** Published class "client-sent meshguard headers at every hop", at the DLP server (GHSA-g53w-w6mj-hrpp). */
     @Test
-    void envoyGatewayAuthority_namesTheProfile_andNoClientHeaderOverridesIt() throws Exception {
+    void clientSentMeshguardHeader_envoyGatewayAuthorityNamesTheProfile_andNoClientHeaderOverridesIt()
+            throws Exception {
         try (EnvoyStream s = new EnvoyStream(
                 fx.channel,
                 BodySendMode.BUFFERED,

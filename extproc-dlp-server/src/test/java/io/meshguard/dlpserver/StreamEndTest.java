@@ -70,8 +70,9 @@ class StreamEndTest {
         }
     }
 
+    /** Published class "local replies meeting DLP's response phase" (Envoy GHSA-cf3q-gqg7-3fm9 / CVE-2025-30157). */
     @Test
-    void responseOnlyStreamOfALocalReply_isScanned_butWritesNoApiCallRow() throws Exception {
+    void localReplyMeetingTheResponsePhase_isScanned_butWritesNoApiCallRow() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
             s.responseHeaders(false, ":status", "401", "content-type", "application/json");
             assertThat(s.next().hasResponseHeaders()).isTrue();

@@ -18,7 +18,14 @@ public final class JwksServer implements AutoCloseable {
     private final AtomicReference<JWKSet> keys;
     private final AtomicBoolean down = new AtomicBoolean();
     private final AtomicInteger jwksRequests = new AtomicInteger();
+    /** When set, the JWKS endpoint's answer instead of the key set: a broken IdP or a proxy in its place. */
+    private final AtomicReference<Answer> broken = new AtomicReference<>();
+    /** How long the JWKS endpoint waits before it answers: a slow IdP. */
+    private final AtomicReference<java.time.Duration> delay = new AtomicReference<>(java.time.Duration.ZERO);
+
     private final String issuer;
+
+    private record Answer(int status, String body) {}
 
     /** An issuer whose URL is this server's own, so discovery lives where the issuer says: {@code http://127.0.0.1:PORT}. */
     public static JwksServer selfIssued(JWKSet initial) throws IOException {
@@ -31,8 +38,16 @@ public final class JwksServer implements AutoCloseable {
         server.setExecutor(Executors.newFixedThreadPool(2));
         server.createContext("/jwks.json", ex -> {
             jwksRequests.incrementAndGet();
+            try {
+                Thread.sleep(delay.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Answer instead = broken.get();
             if (down.get()) {
                 send(ex, 503, "{\"error\":\"down\"}");
+            } else if (instead != null) {
+                send(ex, instead.status(), instead.body());
             } else {
                 send(ex, 200, keys.get().toPublicJWKSet().toString());
             }
@@ -73,6 +88,21 @@ public final class JwksServer implements AutoCloseable {
 
     public void comeBack() {
         down.set(false);
+    }
+
+    /** From now on the JWKS endpoint answers this instead of the key set (until {@link #answerKeys}). */
+    public void answerWith(int status, String body) {
+        broken.set(new Answer(status, body));
+    }
+
+    /** From now on the JWKS endpoint waits this long before each answer. */
+    public void answerAfter(java.time.Duration wait) {
+        delay.set(wait);
+    }
+
+    /** The JWKS endpoint answers the key set again. */
+    public void answerKeys() {
+        broken.set(null);
     }
 
     public int jwksRequests() {

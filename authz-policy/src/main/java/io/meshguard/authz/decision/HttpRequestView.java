@@ -74,9 +74,10 @@ public record HttpRequestView(
         String host = !http.getHost().isEmpty()
                 ? http.getHost()
                 : first(headers, ":authority").or(() -> first(headers, "host")).orElse("");
+        // no target at all (an HTTP/2 CONNECT has no :path) is no path: refused as not origin-form, never read as "/"
         String rawPath = !http.getPath().isEmpty()
                 ? http.getPath()
-                : first(headers, ":path").orElse("/");
+                : first(headers, ":path").orElse("");
         String requestId = first(headers, "x-request-id")
                 .filter(HttpRequestView::safeId)
                 .or(() -> Optional.of(http.getId()).filter(s -> !s.isEmpty()))

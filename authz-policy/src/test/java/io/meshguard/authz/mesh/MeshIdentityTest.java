@@ -220,4 +220,74 @@ class MeshIdentityTest {
         assertThat(notRemote.matches(caller("", "10.0.0.1", "203.0.113.1"), false))
                 .isTrue();
     }
+    /**
+     * Published class "principals and SPIFFE ids with {@code .}, {@code *}, {@code +}, NUL, CR/LF": Istio embedded
+     * principal and namespace patterns in a regex unescaped, so {@code .} matched any character (istio/istio#59992,
+     * fixed in 1.29.3/1.28.7); Envoy's SAN matcher cut names at an embedded NUL (GHSA-rwjg-c3h2-f57p /
+     * CVE-2025-66220). Here a pattern is a literal with at most one leading or trailing star, and a principal with a
+     * control byte is no identity at all: it matches no allow and is caught by every deny that needs one.
+     */
+    @Test
+    void principalPatterns_regexMetacharactersAreLiteral_andControlBytesAreNoIdentity() {
+        SourceRule dotted = rule(
+                List.of(p("cluster.local/ns/pay.ments/sa/api")),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of());
+        assertThat(dotted.matches(caller("spiffe://cluster.local/ns/pay.ments/sa/api", "", null), false))
+                .isTrue();
+        assertThat(dotted.matches(caller("spiffe://cluster.local/ns/payXments/sa/api", "", null), false))
+                .isFalse();
+        assertThat(dotted.matches(caller("spiffe://clusterXlocal/ns/pay.ments/sa/api", "", null), false))
+                .isFalse();
+        SourceRule suffix =
+                rule(List.of(p("*/sa/pay+outs")), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+        // '+' is outside a SPIFFE path's characters: such a principal is no identity, and the '+' no quantifier
+        assertThat(caller("spiffe://td/ns/a/sa/pay+outs", "", null).spiffe()).isEmpty();
+        assertThat(suffix.matches(caller("spiffe://td/ns/a/sa/pay+outs", "", null), false))
+                .isFalse();
+        assertThat(suffix.matches(caller("spiffe://td/ns/a/sa/payyyouts", "", null), false))
+                .isFalse();
+        assertThat(suffix.matches(caller("spiffe://td/ns/a/sa/paouts", "", null), false))
+                .isFalse();
+        SourceRule ns = rule(List.of(), List.of(), List.of(p("a.b")), List.of(), List.of(), List.of(), List.of());
+        assertThat(ns.matches(caller("spiffe://td/ns/aXb/sa/x", "", null), false))
+                .isFalse();
+        // a star inside a pattern is refused at load, never read as a wildcard or a literal
+        assertThat(NamePattern.parse("cluster.local/ns/*/sa/api")).isEmpty();
+        assertThat(NamePattern.parse("cluster.local/ns/a.*b")).isEmpty();
+
+        SourceRule allowPayments = rule(
+                List.of(p("cluster.local/ns/payments/*")),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of());
+        SourceRule denyUnlessPayments = rule(
+                List.of(),
+                List.of(p("cluster.local/ns/payments/*")),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of());
+        for (String control : List.of("\u0000", "\r", "\n", "\r\n", "\t", "\u007f")) {
+            for (String principal : List.of(
+                    "spiffe://cluster.local/ns/payments/sa/api" + control,
+                    "spiffe://cluster.local/ns/payments/sa/api" + control + "x",
+                    "spiffe://cluster.local/ns/payments" + control + "/sa/api")) {
+                Caller c = caller(principal, "", null);
+                assertThat(c.spiffe())
+                        .as("%s", principal.chars().boxed().toList())
+                        .isEmpty();
+                assertThat(allowPayments.matches(c, false)).isFalse();
+                assertThat(denyUnlessPayments.matches(c, true)).isTrue();
+            }
+        }
+    }
 }

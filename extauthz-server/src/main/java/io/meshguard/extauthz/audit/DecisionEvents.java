@@ -122,6 +122,34 @@ public final class DecisionEvents {
                 kept.map(k -> new ReplayFacts(request, d, time, k)));
     }
 
+    /**
+     * The event of a Check Envoy cancelled before it was answered (the downstream reset): the same row, marked
+     * {@code client_cancelled}, so the log says the decision reached no one and charged no calendar quota.
+     */
+    public static AuthzDecisionEvent cancelled(AuthzDecisionEvent e) {
+        Map<String, String> details = new java.util.LinkedHashMap<>(e.details());
+        details.put("client_cancelled", "true");
+        return new AuthzDecisionEvent(
+                e.time(),
+                e.requestId(),
+                e.traceId(),
+                e.tenant(),
+                e.subject(),
+                e.clientId(),
+                e.source(),
+                e.callerType(),
+                e.method(),
+                e.authority(),
+                e.path(),
+                e.route(),
+                e.status(),
+                e.decision(),
+                e.reason(),
+                e.latencyMicros(),
+                java.util.Collections.unmodifiableMap(details),
+                e.replay());
+    }
+
     /** Values a client or a misconfigured proxy chose are cut, so that neither can bloat rows. */
     private static String cut(String value) {
         return value.length() > 128 ? value.substring(0, 128) : value;

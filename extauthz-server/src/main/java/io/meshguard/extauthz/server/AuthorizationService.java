@@ -10,6 +10,7 @@ import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.Reason;
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.contract.RouteContract;
+import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.runtime.logging.LogContext;
@@ -49,6 +50,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final ProfileLabels unknownProfileLabels = new ProfileLabels(32);
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
     private final Counter unknownProfileChecks;
+    private final Counter cancelledChecks;
     private final Tracing tracing;
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
@@ -74,6 +76,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 io.meshguard.contract.CanonicalPath.Problem.values()) {
             pathRefusal(problem.code());
         }
+        this.cancelledChecks = Counter.builder("meshguard_authz_cancelled_checks_total")
+                .description("Checks Envoy cancelled while they were decided (the client reset): decided and audited, "
+                        + "never answered, no calendar quota charged")
+                .register(registry);
         this.unknownProfileChecks = Counter.builder("meshguard_authz_unknown_profile_checks_total")
                 .description("Checks denied because the route named an authz profile the policy does not define, all "
                         + "names together (the per-name series is meshguard_authz_unknown_profile_total)")
@@ -132,15 +138,28 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         if (decision.reason() == Reason.INVALID_PATH) {
             pathRefusal(view).increment();
         }
-        responseObserver.onNext(CheckResponses.toResponse(decision));
-        responseObserver.onCompleted();
+        // Envoy cancels its Check when the downstream resets: the answer then has no one to go to, but the decision
+        // was made and its audit row is written whole, saying so (and no calendar quota was charged for it)
+        boolean cancelled = io.grpc.Context.current().isCancelled();
+        if (!cancelled) {
+            try {
+                responseObserver.onNext(CheckResponses.toResponse(decision));
+                responseObserver.onCompleted();
+            } catch (io.grpc.StatusRuntimeException e) {
+                cancelled = true; // cancelled between the test above and the answer
+            }
+        }
+        if (cancelled) {
+            cancelledChecks.increment();
+        }
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);
         if (span.isRecording()) {
             endSpan(span, view, decision, internalError);
         }
         try {
-            audit.record(DecisionEvents.of(view, decision, clock.instant(), nanos / 1000, kept));
+            AuthzDecisionEvent event = DecisionEvents.of(view, decision, clock.instant(), nanos / 1000, kept);
+            audit.record(cancelled ? DecisionEvents.cancelled(event) : event);
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());
         }

@@ -101,7 +101,8 @@ public final class AuthzPipeline implements AutoCloseable {
             QuotaGate quotas,
             SubscriptionGate subscriptions) {
         this.subscriptions = subscriptions;
-        this.quotas = quotas;
+        // a Check Envoy cancelled (the client reset) is still decided, but charges no calendar quota
+        this.quotas = ChargesUnlessCancelled.of(quotas);
         this.jwks = jwks;
         this.apiKeys = apiKeys;
         this.limiter = limiter;

@@ -173,8 +173,9 @@ class AuthzEngineMeshTest {
         }
     }
 
+    /** Published class "client-sent identity headers at every hop": only the trusted gateway's are believed. */
     @Test
-    void identityHeaders_fromAnyOtherPeer_areDeniedAsForged() {
+    void clientSentIdentityHeaders_fromAnyPeerButTheGateway_areDeniedAsForged() {
         try (AuthzPipeline p = pipeline(ISSUERS + MESH + ROUTES)) {
             for (String peer : List.of(
                     "spiffe://cluster.local/ns/shop/sa/frontend",

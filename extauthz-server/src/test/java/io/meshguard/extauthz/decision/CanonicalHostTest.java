@@ -38,8 +38,12 @@ class CanonicalHostTest {
         assertThat(CanonicalHost.parse("[2001:DB8::1]:443").host()).isEqualTo("[2001:db8::1]");
     }
 
+    /**
+     * Also the published class "control characters in hosts reaching audit rows and logs" (Envoy GHSA-p222-xhp9-39rc /
+     * CVE-2024-45808; Envoy Gateway GHSA-mf24-chxh-hmvj / CVE-2025-25294): such a host is refused, never recorded.
+     */
     @Test
-    void hostsWithoutOneSpelling_areRefused() {
+    void hostsWithoutOneSpelling_orWithControlCharacters_areRefused() {
         for (String bad : List.of(
                 "admin.bank.example:x",
                 "admin%2",
@@ -51,7 +55,14 @@ class CanonicalHostTest {
                 "admin/bank",
                 "%ff.example",
                 "[::1",
-                "a@b.example")) {
+                "a@b.example",
+                "admin\r\nx-forged: 1.bank.example",
+                "admin.bank.example\n",
+                "admin\u0000.bank.example",
+                "admin.bank\t.example",
+                "admin%0d%0a.bank.example",
+                "admin%00.bank.example",
+                "admin.bank.example\u007f")) {
             assertThat(CanonicalHost.parse(bad).problem()).as(bad).isPresent();
         }
     }

@@ -68,8 +68,9 @@ class ClientAddressTest {
                 .contains("198.51.100.9");
     }
 
+    /** Published class "client-sent x-envoy-* headers" (Envoy GHSA-ffhv-fvxq-r6mf / CVE-2024-45806). */
     @Test
-    void edge_clientForgedExternalAddress_isOverwrittenByEnvoy() {
+    void clientSentEnvoyExternalAddress_atTheEdge_isOverwrittenByEnvoy() {
         assertThat(ClientAddress.of(
                         edge(
                                 1,
@@ -129,8 +130,9 @@ class ClientAddressTest {
                 .contains("127.0.0.1");
     }
 
+    /** Published class "client-sent x-envoy-* headers" at the sidecar hop (GHSA-ffhv-fvxq-r6mf / CVE-2024-45806). */
     @Test
-    void sidecar_podsOwnXffAndExternalAddressAndVerdictHeader_areIgnored_thePeerIsTheClient() {
+    void clientSentEnvoyHeaders_atTheSidecar_xffExternalAddressAndVerdictIgnored_thePeerIsTheClient() {
         HttpRequestView v = sidecar(
                 "spiffe://cluster.local/ns/shop/sa/web",
                 "10.8.0.12",

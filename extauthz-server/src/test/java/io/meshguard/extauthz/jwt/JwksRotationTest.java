@@ -160,6 +160,56 @@ class JwksRotationTest {
         }
     }
 
+    /**
+     * Published class "JWKS fetch failures mid-request": Istio fell back to hard-coded defaults when its JWKS resolver
+     * failed (CVE-2026-31837) and then kept non-JWKS bodies it fetched (GHSA-fgw5-hp8f-xfhc / CVE-2026-41413); Envoy
+     * crashed when a remote JWKS fetch ended under a request (GHSA-mp85-7mrq-r866 / CVE-2025-64527). A token whose
+     * key the request makes meshguard fetch, while the IdP answers an error, a truncated set, a page that is no key
+     * set or a key without its material, is denied; the keys fetched before keep verifying their own tokens, and
+     * nothing else. A valid empty set withdraws every key.
+     */
+    @Test
+    void jwksFetchFailingMidRequest_unknownKeyDenied_lastGoodKeysOnly_neverADefault() throws Exception {
+        try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
+                AuthzPipeline p = pipeline(jwks, """
+                            jwks_cache_ttl: 1h
+                            jwks_max_stale: 1h
+                            jwks_refetch_min_interval: 100ms""")) {
+            assertThat(check(p, RS1, "d0").allowed()).isTrue();
+            jwks.rotateTo(TestKeys.publicSet(List.of(RS1, RS2)));
+            List<String[]> answers = List.of(
+                    new String[] {"500", "{\"error\":\"internal\"}"},
+                    new String[] {"200", "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"rs-2\",\"n\":\"AQAB"},
+                    new String[] {"200", "<html><body>login</body></html>"},
+                    new String[] {"200", "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"rs-2\"}]}"});
+            for (String[] answer : answers) {
+                jwks.answerWith(Integer.parseInt(answer[0]), answer[1]);
+                int before = jwks.jwksRequests();
+                // the unknown kid sends this very request to the IdP; the IdP's broken answer denies it
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    Decision d = check(p, RS2, "d-" + System.nanoTime());
+                    assertThat(d.allowed()).as(answer[1] + " " + d).isFalse();
+                    return jwks.jwksRequests() > before;
+                });
+                Decision d = check(p, RS2, "d-after");
+                assertThat(d.allowed()).as(answer[1] + " " + d).isFalse();
+                assertThat(d.status()).as(answer[1]).isIn(401, 503);
+                // the key set fetched before the failure still verifies its own tokens
+                assertThat(check(p, RS1, "d-good").allowed()).as(answer[1]).isTrue();
+            }
+            // an IdP that answers a valid but empty set has withdrawn every key: nothing verifies, nothing is assumed
+            jwks.answerWith(200, "{\"keys\":[]}");
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                // the unknown kid makes the fetch that brings the empty set
+                assertThat(check(p, RS2, "d-" + System.nanoTime()).allowed()).isFalse();
+                return !check(p, RS1, "d-" + System.nanoTime()).allowed();
+            });
+            jwks.answerKeys();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> check(p, RS2, "d-back").allowed());
+        }
+    }
+
     /** The shipped interval: what nimbus's limiter turned into a 30 s refusal of a good key. */
     private static final String SHIPPED_TIMING = """
             jwks_cache_ttl: 5m

@@ -305,8 +305,12 @@ class JwtAttackMatrixTest {
         assertThat(d.reason().code()).isEqualTo("tenant_mismatch");
     }
 
+    /**
+     * Published class "client-sent identity headers at every hop" (Envoy GHSA-5375-pq35-hf2g / CVE-2023-27487: a
+     * client's internal header was trusted downstream; Istio CVE-2026-26308: only the first of repeated values read).
+     */
     @Test
-    void forgedIdentityHeaders_areOverwritten_neverPassedOrRemovedAfterSet() {
+    void clientSentIdentityHeaders_areOverwritten_neverPassedOrRemovedAfterSet() {
         Decision d = pipeline.decide(request(
                 "/api/x",
                 headers(

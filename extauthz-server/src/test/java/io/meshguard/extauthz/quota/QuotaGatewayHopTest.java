@@ -118,8 +118,9 @@ class QuotaGatewayHopTest {
         assertThat(uncharged.headersRemoved()).contains(OwnedHeaderNames.QUOTA_CHARGED);
     }
 
+    /** Published class "client-sent meshguard headers at every hop": a client's copy never crosses the gateway. */
     @Test
-    void aClientForgingTheHeaderThroughTheGateway_isStillChargedAtTheSidecar() {
+    void clientSentMeshguardHeader_throughTheGateway_isStillChargedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
             assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.QUOTA_CHARGED, "orders-daily")
                             .allowed())
@@ -130,8 +131,12 @@ class QuotaGatewayHopTest {
                 .isEqualTo(Reason.QUOTA_EXCEEDED);
     }
 
+    /**
+     * Published class "an internal header that relaxes a check" (Kuadrant/mcp-gateway GHSA-g53w-w6mj-hrpp: a shared header value skipped the
+     * session check): meshguard's quota-charged header relaxes nothing unless the trusted gateway's mTLS identity sent it.
+     */
     @Test
-    void aPodForgingTheHeader_isIgnoredAndOverwritten_andCharged() {
+    void internalHeaderFromAPod_relaxesNoQuota_isOverwritten_andCharged() {
         Map<String, String> forged =
                 Map.of("x-api-key", shop.key(), OwnedHeaderNames.QUOTA_CHARGED, "orders-daily,carts-daily");
         Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);

@@ -84,8 +84,9 @@ class RateLimitGatewayHopTest {
         assertThat(third.route()).contains("edge-carts");
     }
 
+    /** Published class "client-sent meshguard headers at every hop": a client's copy never crosses the gateway. */
     @Test
-    void aClientForgingTheHeaderThroughTheGateway_isStillLimitedAtTheSidecar() {
+    void clientSentMeshguardHeader_throughTheGateway_isStillLimitedAtTheSidecar() {
         for (int i = 0; i < 2; i++) {
             assertThat(throughGateway("orders", "/orders/" + i, OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders")
                             .allowed())
@@ -96,8 +97,9 @@ class RateLimitGatewayHopTest {
                 .isEqualTo(Reason.RATE_LIMITED);
     }
 
+    /** Published class "an internal header that relaxes a check" (Kuadrant/mcp-gateway GHSA-g53w-w6mj-hrpp). */
     @Test
-    void aPodForgingTheHeader_isLimited_andItsCopyIsReplaced() {
+    void internalHeaderFromAPod_relaxesNoLimit_andItsCopyIsReplaced() {
         Map<String, String> forged = Map.of("x-api-key", shop.key(), OwnedHeaderNames.RATE_LIMITED_AT, "edge-orders");
         Decision first = shop.check("orders.shop.svc.cluster.local", "/orders/1", ShopGatewayHop.POD, forged);
         assertThat(Fixtures.set(first)).containsEntry(OwnedHeaderNames.RATE_LIMITED_AT, "orders-workload");

@@ -238,6 +238,16 @@ public final class CentralLink implements AutoCloseable {
                 cancel(Status.FAILED_PRECONDITION.withDescription("central speaks v" + down.getVersion()));
                 return;
             }
+            try {
+                follow(down);
+            } catch (RuntimeException e) {
+                // a command this zone cannot carry out is logged and the stream goes on: ending it would drop every
+                // later command, and each reconnect would replay the same one first
+                log.error("central's {} could not be carried out, the stream goes on", down.getPartCase(), e);
+            }
+        }
+
+        private void follow(ZoneProto.ZoneDown down) {
             switch (down.getPartCase()) {
                 case CREDENTIAL ->
                     credentials.write(

@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * revision up. Nothing it holds is removed except by a withdrawal from central.
  */
 public final class ZoneController implements AutoCloseable, CentralLink.Zone {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ZoneController.class);
     private final ZoneRevisions revisions;
     private final XdsCore core;
     private final CentralLink link;
@@ -146,7 +147,23 @@ public final class ZoneController implements AutoCloseable, CentralLink.Zone {
 
     @Override
     public Optional<String> revision(ZoneProto.GroupRevision revision) {
-        if (!revisions.accept(revision)) {
+        boolean taken;
+        try {
+            taken = revisions.accept(revision);
+        } catch (RuntimeException e) {
+            // One revision this zone cannot read must not end the stream to central: that would drop every later
+            // message, and each reconnect would replay the same revision first. Its group keeps what it serves,
+            // central hears the refusal in the next echo, every other group goes on.
+            log.error(
+                    "revision {} of group {} is unreadable, keeping what the group serves: {}",
+                    revision.getRevision(),
+                    revision.getGroup(),
+                    e.getMessage());
+            String why = "revision " + revision.getRevision() + " is unreadable here (see the zone's log)";
+            refused.put(revision.getGroup(), why);
+            return Optional.of(why);
+        }
+        if (!taken) {
             return Optional.empty(); // held already: commands are idempotent
         }
         core.publisher().applyLatest();

@@ -43,8 +43,12 @@ class GatewayListenerTest {
         return parsed.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     }
 
+    /**
+     * Published class "path-matcher charset differentials" at the rendered edge (Istio GHSA / CVE-2021-31920,
+     * opa-envoy-plugin GHSA-9f29-v6mm-pw6w): one canonical path before any filter; extauthz refuses the rest.
+     */
     @Test
-    void paths_areNormalised_slashesMerged_andEscapedSlashesRefused() throws Exception {
+    void pathCharsetDifferentials_pathsNormalised_slashesMerged_andEscapedSlashesRefused() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
         assertThat(hcm.getNormalizePath().getValue()).isTrue();
         assertThat(hcm.getMergeSlashes()).isTrue();
@@ -71,8 +75,13 @@ class GatewayListenerTest {
                 .containsExactly("127.0.0.1", "::1");
     }
 
+    /**
+     * Published class "client-sent {@code x-envoy-*} headers" in the xDS-rendered config (Envoy GHSA-ffhv-fvxq-r6mf /
+     * CVE-2024-45806: every RFC 1918 client counted as internal and its x-envoy-* headers were obeyed): the edge
+     * trusts the socket address and only loopback is internal, so Envoy strips them from every other client.
+     */
     @Test
-    void edge_trustsTheSocketAddress_andOnlyLoopbackIsInternal() throws Exception {
+    void clientSentEnvoyHeaders_edgeTrustsTheSocketAddress_andOnlyLoopbackIsInternal() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
         assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
         assertThat(hcm.getXffNumTrustedHops()).isZero();

@@ -1,0 +1,91 @@
+package io.meshguard.dlpserver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.meshguard.testing.IntegrationTest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Published class "an ext_proc server answering a phase not asked for": Envoy up to 1.34 ignores a response whose
+ * kind is not the phase it waits for and resumes the paused stream unprocessed; from 1.35 it fails the stream
+ * ({@code ext_proc_fail_close_spurious_resp}; openkruise/agents#834 shows the bypass shape). So the DLP server answers
+ * each message with the response of that very phase, and a message Envoy would never send in that place (a
+ * phase's headers twice, the request's headers after the response's) ends the stream with an error, never an answer
+ * for another phase.
+ */
+@IntegrationTest
+class PhaseAnswersTest {
+    private ServerFixture fx;
+
+    @BeforeEach
+    void start() throws Exception {
+        fx = new ServerFixture();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        fx.close();
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void everyPhase_isAnsweredWithItsOwnResponseKind_neverAnother() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
+            s.requestHeaders(
+                    false, ":method", "POST", ":path", "/orders", ":authority", "api", "content-type", "text/plain");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
+            s.requestBody(utf8("card 4111 1111 1111 1111"), false);
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_BODY);
+            s.requestTrailers();
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_TRAILERS);
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_HEADERS);
+            s.responseBody(utf8("ok"), false);
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_BODY);
+            s.responseTrailers();
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_TRAILERS);
+            s.halfClose();
+            assertThat(s.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");
+        }
+    }
+
+    @Test
+    void requestHeadersTwice_failsTheStream_neverASecondAnswer() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
+            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
+            s.requestHeaders(true, ":method", "GET", ":path", "/admin", ":authority", "api");
+            assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
+        }
+    }
+
+    @Test
+    void responseHeadersTwice_orRequestHeadersAfterTheResponse_failTheStream_neverAnsweredAsAnotherPhase()
+            throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
+            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_HEADERS);
+            s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
+            assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
+        }
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
+            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
+            s.responseHeaders(true, ":status", "204");
+            assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_HEADERS);
+            s.requestHeaders(true, ":method", "GET", ":path", "/admin", ":authority", "api");
+            assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
+        }
+    }
+}
