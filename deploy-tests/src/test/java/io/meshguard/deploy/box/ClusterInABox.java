@@ -68,6 +68,9 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** The Gateway that carries zones' streams to central (manifests/istio/overlays/zone-hub). */
     static final String ZONE_HUB_GATEWAY = "meshguard/meshguard-zone-hub";
+
+    /** The Gateway of the admin plane's host (manifests/istio/components/admin-ingress). */
+    static final String ADMIN_GATEWAY = "meshguard/meshguard-admin";
     /** Istio's ingress gateway (namespace, labels and service account of Istio's default install). */
     static final String INGRESS = "istio-ingressgateway";
 
@@ -979,6 +982,16 @@ public final class ClusterInABox implements AutoCloseable {
     InetSocketAddress ingressDoor() {
         BoxPod ingress = ingressGateway();
         return node.local(ingress.ip(), 443);
+    }
+
+    /** The controller replicas the admin host's route reaches ({@code ip:port}), among which its cookie picks. */
+    List<String> adminEndpoints() {
+        return IngressRoutes.of(objects.istio)
+                .resolve(services)
+                .https(ADMIN_GATEWAY)
+                .routes()
+                .getFirst()
+                .endpoints();
     }
 
     /** The ingress gateway's plain-HTTP port (redirects only), as {@link #ingressDoor}. */

@@ -13,7 +13,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,6 +75,16 @@ class ConsoleApprovalJourneyTest {
             admin.ok("PUT", "/groups/" + GROUP + "/protection", "{\"reason\": \"change board: two people\"}");
             admin.route("/payments-v2");
 
+            // two controller replicas behind the ingress gateway, each browser kept on one by its cookie: rita's
+            // and arne's on different ones, so the request is made on one replica and approved on the other
+            List<String> replicas = box.adminEndpoints();
+            assertThat(replicas)
+                    .as("the controller's replicas behind the admin host")
+                    .hasSize(2);
+            String ritas = replica(rita, replicas, Optional.empty());
+            String arnes = replica(arne, replicas, Optional.of(ritas));
+            assertThat(arnes).isNotEqualTo(ritas);
+
             // rita asks in the console
             rita.signIn(BankIdentityProvider.CONSOLE_ORIGIN, idp.requester(), "/console/revisions/" + GROUP);
             rita.waitFor(By.id("publish-reason")).sendKeys("CHG-2001: payments move to /payments-v2");
@@ -126,6 +138,24 @@ class ConsoleApprovalJourneyTest {
             arne.waitForText(By.id("diff"), "/payments-v2");
             assertThat(admin.text("GET", "/render/" + GROUP)).contains("/payments-v2");
         }
+    }
+
+    /**
+     * The replica the ingress gateway keeps {@code browser} on: the one its {@code mg_replica} cookie (set by the
+     * gateway on the first answer) hashes to; a new cookie while that is {@code not}, as a new browser would get.
+     */
+    private static String replica(PersonsBrowser browser, List<String> replicas, Optional<String> not) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            browser.driver.manage().deleteCookieNamed("mg_replica");
+            browser.driver.get(BankIdentityProvider.CONSOLE_ORIGIN + "/healthz");
+            org.openqa.selenium.Cookie cookie = browser.driver.manage().getCookieNamed("mg_replica");
+            assertThat(cookie).as("the ingress gateway's affinity cookie").isNotNull();
+            String replica = IngressGateway.endpointFor(cookie.getValue().replace("\"", ""), replicas);
+            if (not.isEmpty() || !not.get().equals(replica)) {
+                return replica;
+            }
+        }
+        throw new AssertionError("20 cookies in a row hashed to " + not.orElseThrow());
     }
 
     private static long live(PersonsBrowser browser) {

@@ -229,6 +229,12 @@ public final class IngressGateway {
         }
     }
 
+    /** The endpoint ({@code ip:port}) a request carrying the affinity cookie {@code value} goes to. */
+    static String endpointFor(String value, List<String> endpoints) {
+        List<String> ring = endpoints.stream().sorted().toList();
+        return ring.get(Math.floorMod(value.hashCode(), ring.size()));
+    }
+
     private static byte[] randomBytes() {
         byte[] b = new byte[16];
         RANDOM.nextBytes(b);
@@ -244,7 +250,7 @@ public final class IngressGateway {
         List<String> targets = new ArrayList<>();
         if (cookie.isPresent() && !route.endpoints().isEmpty()) {
             List<String> ring = route.endpoints().stream().sorted().toList();
-            int first = Math.floorMod(cookie.get().hashCode(), ring.size());
+            int first = ring.indexOf(endpointFor(cookie.get(), route.endpoints()));
             for (int i = 0; i < ring.size(); i++) {
                 targets.add(ring.get((first + i) % ring.size()));
             }

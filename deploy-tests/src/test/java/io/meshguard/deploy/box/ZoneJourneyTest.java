@@ -252,7 +252,9 @@ class ZoneJourneyTest {
         String keptState = keptSnapshot(kept);
 
         // central stopped: the zone keeps serving; a gateway pod scaled up halfway is configured from the zone
-        box.stop(xds);
+        List<BoxPod> central =
+                box.pods().stream().filter(p -> p.owner().equals(xds.owner())).toList();
+        central.forEach(box::stop);
         long stoppedAt = System.nanoTime();
         List<String> during = new ArrayList<>();
         try {
@@ -292,7 +294,9 @@ class ZoneJourneyTest {
                     (System.nanoTime() - stoppedAt) / 1e9, stateVersion));
         } finally {
             // central returns (also when an assertion above failed: later journeys share the box)
-            box.restart(xds, Duration.ofSeconds(300));
+            for (BoxPod replica : central) {
+                box.restart(replica, Duration.ofSeconds(300));
+            }
             System.out.println("central outage:\n  " + String.join("\n  ", during));
         }
 
