@@ -93,10 +93,7 @@ class PublishRequestReportScreenTest {
                 StatusHttpServer http =
                         new StatusHttpServer("console-publish-report", HttpServerSettings.onPort(0), registry);
                 ExtAuthzServer extauthz = new ExtAuthzServer(
-                        ExtAuthzConfig.defaults()
-                                .withGrpc("127.0.0.1", 0)
-                                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                                .withPolicy(tmp.resolve("authz.yaml"), Duration.ofMillis(200)),
+                        ExtAuthzConfig.onLoopback(tmp.resolve("authz.yaml"), Duration.ofMillis(200)),
                         new SimpleMeterRegistry(),
                         Optional.of(PG.dataSource()),
                         new AuditSinkDecisions(audit),

@@ -89,10 +89,7 @@ public final class ExtAuthzBench {
             String apiKey = new ApiKeyService(keys, Clock.systemUTC())
                     .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty())
                     .text();
-            ExtAuthzConfig base = ExtAuthzConfig.defaults()
-                    .withGrpc("127.0.0.1", 0)
-                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                    .withPolicy(policy, Duration.ofMinutes(10));
+            ExtAuthzConfig base = ExtAuthzConfig.onLoopback(policy, Duration.ofMinutes(10));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             ExtAuthzServer cached =
                     ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> {}, Clock.systemUTC());

@@ -138,10 +138,7 @@ class MadeUpApiKeysTest {
                 routes:
                   - {name: api, match: {path_prefix: /api}, auth: apikey}
                 """);
-        return ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofSeconds(1));
+        return ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(1));
     }
 
     private static String create() throws Exception {
