@@ -119,7 +119,7 @@ class MadeUpApiKeysTest {
         }
 
         int status(String key) {
-            CheckResponse r = ApiKeyRevocationTest.check(channel, key);
+            CheckResponse r = ReplicaSet.checkWithKey(channel, key);
             return r.hasOkResponse() ? 0 : r.getDeniedResponse().getStatus().getCodeValue();
         }
 
