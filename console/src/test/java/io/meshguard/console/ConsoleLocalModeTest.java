@@ -10,7 +10,6 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -21,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -57,20 +55,7 @@ class ConsoleLocalModeTest {
         Files.writeString(tokens, TOKEN + "\n");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.of(tokens),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry,
-                c -> {});
+                XdsSettings.onLoopback("test", Optional.of(tokens)), PG.dataSource(), registry, c -> {});
         http = new StatusHttpServer("xds-console-local", HttpServerSettings.onPort(0), registry);
         AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
         xds.mountAdminApi(http, gate);

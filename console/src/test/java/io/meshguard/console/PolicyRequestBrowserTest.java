@@ -85,10 +85,7 @@ class PolicyRequestBrowserTest {
         Path policy = tmp.resolve("authz.yaml");
         Files.writeString(policy, IN_FORCE);
         extauthz = new ExtAuthzServer(
-                ExtAuthzConfig.defaults()
-                        .withGrpc("127.0.0.1", 0)
-                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                        .withPolicy(policy, Duration.ofSeconds(1)),
+                ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(1)),
                 new SimpleMeterRegistry(),
                 Optional.of(PG.dataSource()),
                 new AuditSinkDecisions(console.auditWriter()),

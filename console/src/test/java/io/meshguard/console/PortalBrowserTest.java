@@ -137,10 +137,7 @@ class PortalBrowserTest {
                     products_only: true
                 """.formatted(CatalogSettings.DOMAIN.defaultValue()));
         extauthz = new ExtAuthzServer(
-                ExtAuthzConfig.defaults()
-                        .withGrpc("127.0.0.1", 0)
-                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                        .withPolicy(policy, Duration.ofSeconds(1))
+                ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(1))
                         .withSubscriptions(new SubscriptionStateSettings(
                                 Optional.of("127.0.0.1:" + xds.adsPort()),
                                 SubscriptionStateSettings.NONE.maxStaleness())),

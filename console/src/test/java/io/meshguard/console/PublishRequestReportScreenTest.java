@@ -25,7 +25,6 @@ import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.policy.PolicyFileSet;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -86,17 +85,7 @@ class PublishRequestReportScreenTest {
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry());
                 XdsController xds = XdsController.create(
-                        new XdsSettings(
-                                "127.0.0.1",
-                                0,
-                                Optional.of(tokens),
-                                FilterTargets.DEFAULTS,
-                                Optional.empty(),
-                                Duration.ofMillis(10),
-                                Duration.ofMinutes(1),
-                                Duration.ZERO,
-                                "test",
-                                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                        XdsSettings.onLoopback("test", Optional.of(tokens)),
                         PG.dataSource(),
                         registry,
                         c -> {},
@@ -104,10 +93,7 @@ class PublishRequestReportScreenTest {
                 StatusHttpServer http =
                         new StatusHttpServer("console-publish-report", HttpServerSettings.onPort(0), registry);
                 ExtAuthzServer extauthz = new ExtAuthzServer(
-                        ExtAuthzConfig.defaults()
-                                .withGrpc("127.0.0.1", 0)
-                                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                                .withPolicy(tmp.resolve("authz.yaml"), Duration.ofMillis(200)),
+                        ExtAuthzConfig.onLoopback(tmp.resolve("authz.yaml"), Duration.ofMillis(200)),
                         new SimpleMeterRegistry(),
                         Optional.of(PG.dataSource()),
                         new AuditSinkDecisions(audit),

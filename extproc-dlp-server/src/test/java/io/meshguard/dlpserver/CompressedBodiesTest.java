@@ -17,8 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -30,17 +29,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @IntegrationTest
 class CompressedBodiesTest {
-    private static ServerFixture fx;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     static byte[] resource(String name) throws IOException {
         try (InputStream in = CompressedBodiesTest.class.getResourceAsStream("/compressed/" + name)) {

@@ -14,23 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 @IntegrationTest
 class ExtProcProtocolTest {
-    private static ServerFixture fx;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

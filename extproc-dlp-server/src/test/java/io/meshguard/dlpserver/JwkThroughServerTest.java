@@ -9,8 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,17 +22,9 @@ import org.junit.jupiter.api.Test;
 class JwkThroughServerTest {
     private static final String D = "ujEzElxkO2qWzEBazI83Jt6k_CiI-eKijdFzcZaES7K";
     private static final String X = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
-    private static ServerFixture fx;
 
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static List<ProcessingResponse> respond(String body, int chunk) throws Exception {
         return respond(body, chunk, "application/json");

@@ -7,8 +7,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Metadata;
 import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,17 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @IntegrationTest
 class ProfileByCanonicalPathTest {
-    private static ServerFixture fx;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static ProcessingResponse sendCard(String path, Metadata initial) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {

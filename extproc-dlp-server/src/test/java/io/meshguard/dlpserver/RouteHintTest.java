@@ -7,8 +7,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.Metadata;
 import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,17 +16,8 @@ import org.junit.jupiter.api.Test;
  */
 @IntegrationTest
 class RouteHintTest {
-    private static ServerFixture fx;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static Metadata hint(String profile, String route) {
         Metadata m = new Metadata();

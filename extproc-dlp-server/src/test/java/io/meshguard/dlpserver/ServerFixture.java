@@ -95,6 +95,19 @@ final class ServerFixture implements AutoCloseable {
         this(DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()));
     }
 
+    /**
+     * The default server, for a test class that shares one across its tests:
+     * {@code @AutoClose private static final ServerFixture fx = ServerFixture.started();} (JUnit closes it after the
+     * class's last test).
+     */
+    static ServerFixture started() {
+        try {
+            return new ServerFixture();
+        } catch (Exception e) {
+            throw new IllegalStateException("the DLP test server did not start", e);
+        }
+    }
+
     ServerFixture(DecoderBudget decoders) throws Exception {
         this(decoders, PhaseDeadlines.DEFAULTS, io.meshguard.dlp.content.Transformers::forKind);
     }

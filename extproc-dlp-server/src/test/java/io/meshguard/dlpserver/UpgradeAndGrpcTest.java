@@ -11,8 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -28,17 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class UpgradeAndGrpcTest {
     private static final BodySendMode DUPLEX = BodySendMode.FULL_DUPLEX_STREAMED;
     private static final String CARD = "4111 1111 1111 1111";
-    private static ServerFixture fx;
 
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

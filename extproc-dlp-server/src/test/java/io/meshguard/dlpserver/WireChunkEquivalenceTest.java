@@ -11,8 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,17 +25,9 @@ class WireChunkEquivalenceTest {
     private static final String[] PII = {
         "4111 1111 1111 1111", "4012888888881881", "960121-1021413", "kim@bank.co.kr", "5500-0000-0000-0004"
     };
-    private static ServerFixture fx;
 
-    @BeforeAll
-    static void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        fx.close();
-    }
+    @AutoClose
+    private static final ServerFixture fx = ServerFixture.started();
 
     private static String sse(Random r) {
         StringBuilder sb = new StringBuilder();

@@ -58,6 +58,25 @@ public record XdsSettings(
                 Optional.empty());
     }
 
+    /**
+     * One controller on this machine, as the tests and benchmarks start it: ADS on a free loopback port open to any
+     * local peer (no mesh identity), the default filter targets, no default group, a 10 ms debounce, a one-minute
+     * reconcile and no drain.
+     */
+    public static XdsSettings onLoopback(String controllerName, Optional<Path> adminTokenFile) {
+        return new XdsSettings(
+                "127.0.0.1",
+                0,
+                adminTokenFile,
+                FilterTargets.DEFAULTS,
+                Optional.empty(),
+                Duration.ofMillis(10),
+                Duration.ofMinutes(1),
+                Duration.ZERO,
+                controllerName,
+                AdsPeerPolicy.localDevelopment());
+    }
+
     // A group's gateway template kind is stored with the group (gateway_group.template_kind, docs/envoy-gateway.md),
     // not a setting: the key xds.envoy_gateway.groups that named such groups before is gone, and a file still naming
     // it fails the start as an unknown key.

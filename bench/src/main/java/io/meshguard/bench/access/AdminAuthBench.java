@@ -22,8 +22,6 @@ import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
@@ -134,21 +132,8 @@ public final class AdminAuthBench {
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            XdsController xds = XdsController.create(
-                    new XdsSettings(
-                            "127.0.0.1",
-                            0,
-                            Optional.of(tokens),
-                            FilterTargets.DEFAULTS,
-                            Optional.empty(),
-                            Duration.ofMillis(10),
-                            Duration.ofMinutes(1),
-                            Duration.ZERO,
-                            "bench",
-                            AdsPeerPolicy.localDevelopment()),
-                    ds,
-                    registry,
-                    c -> {});
+            XdsController xds =
+                    XdsController.create(XdsSettings.onLoopback("bench", Optional.of(tokens)), ds, registry, c -> {});
             // the OIDC caller is system-admin so that both see the same rows: the difference is the credential
             Path adminAccess = access.resolveSibling("access-http.yaml");
             Files.writeString(adminAccess, """

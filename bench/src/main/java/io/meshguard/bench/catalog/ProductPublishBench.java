@@ -23,11 +23,8 @@ import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -56,20 +53,7 @@ public final class ProductPublishBench {
         HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"));
         Migrations.apply(ds);
         XdsController xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "bench",
-                        AdsPeerPolicy.localDevelopment()),
-                ds,
-                new SimpleMeterRegistry(),
-                c -> {});
+                XdsSettings.onLoopback("bench", Optional.empty()), ds, new SimpleMeterRegistry(), c -> {});
         xds.start();
         try {
             xds.draft().replace(config(15_000));

@@ -15,9 +15,7 @@ import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
-import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.server.NodeStatus;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgNodeStatusWriter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -27,7 +25,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,21 +58,8 @@ public final class ConsoleBench {
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            XdsController xds = XdsController.create(
-                    new XdsSettings(
-                            "127.0.0.1",
-                            0,
-                            Optional.of(tokens),
-                            FilterTargets.DEFAULTS,
-                            Optional.empty(),
-                            Duration.ofMillis(10),
-                            Duration.ofMinutes(1),
-                            Duration.ZERO,
-                            "bench",
-                            AdsPeerPolicy.localDevelopment()),
-                    ds,
-                    registry,
-                    c -> {});
+            XdsController xds =
+                    XdsController.create(XdsSettings.onLoopback("bench", Optional.of(tokens)), ds, registry, c -> {});
             StatusHttpServer http = new StatusHttpServer("bench-console", HttpServerSettings.onPort(0), registry);
             AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
             xds.mountAdminApi(http, gate);

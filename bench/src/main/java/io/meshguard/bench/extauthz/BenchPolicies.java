@@ -1,5 +1,11 @@
 package io.meshguard.bench.extauthz;
 
+import com.nimbusds.jwt.JWTClaimsSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+
 /**
  * The authz policies the extauthz benchmarks run: the plain JWT route, a route with a mesh principal rule and a CEL
  * condition, and the same plain route behind {@code N - 1} other routes (the route is last in the file, so a linear
@@ -7,6 +13,22 @@ package io.meshguard.bench.extauthz;
  */
 final class BenchPolicies {
     static final String ISSUER = "https://idp.bench.example";
+
+    /** The benchmarks' caller: alice of tenant t1, role user, scope orders:read, valid for two hours from now. */
+    static JWTClaimsSet alice(String issuer) {
+        Instant now = Instant.now();
+        return new JWTClaimsSet.Builder()
+                .issuer(issuer)
+                .subject("alice")
+                .audience("meshguard")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
+                .claim("tenant", "t1")
+                .claim("roles", List.of("user"))
+                .claim("scope", "orders:read")
+                .build();
+    }
+
     static final String PRINCIPAL = "spiffe://cluster.local/ns/bench/sa/client";
 
     private BenchPolicies() {}

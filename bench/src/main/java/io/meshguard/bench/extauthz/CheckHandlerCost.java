@@ -18,10 +18,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,16 +84,7 @@ public final class CheckHandlerCost {
                 Clock.systemUTC(),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         Instant now = Instant.now();
-        JWTClaimsSet claims = new JWTClaimsSet.Builder()
-                .issuer(issuer)
-                .subject("alice")
-                .audience("meshguard")
-                .issueTime(Date.from(now))
-                .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1")
-                .claim("roles", List.of("user"))
-                .claim("scope", "orders:read")
-                .build();
+        JWTClaimsSet claims = BenchPolicies.alice(issuer);
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("authorization", List.of("Bearer " + rs.sign(claims)));
         headers.put("x-tenant-id", List.of("t1"));

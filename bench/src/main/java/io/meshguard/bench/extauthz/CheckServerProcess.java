@@ -1,7 +1,6 @@
 package io.meshguard.bench.extauthz;
 
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jwt.JWTClaimsSet;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.catalog.PlanLimits;
@@ -21,9 +20,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,17 +46,7 @@ public final class CheckServerProcess {
             return true;
         };
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
-        Instant now = Instant.now();
-        String token = rs.sign(new JWTClaimsSet.Builder()
-                .issuer(BenchPolicies.ISSUER)
-                .subject("alice")
-                .audience("meshguard")
-                .issueTime(Date.from(now))
-                .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1")
-                .claim("roles", List.of("user"))
-                .claim("scope", "orders:read")
-                .build());
+        String token = rs.sign(BenchPolicies.alice(BenchPolicies.ISSUER));
         AuthzPipeline jwt = DecisionCost.pipeline(
                 BenchPolicies.policy("https://unused.example/jwks", 8), TestKeys.publicSet(List.of(rs)));
 

@@ -35,9 +35,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -283,17 +281,7 @@ public final class DecisionLogCost {
     }
 
     private static CheckRequest request(TestKeys rs) {
-        Instant issued = Instant.now();
-        JWTClaimsSet claims = new JWTClaimsSet.Builder()
-                .issuer("https://idp.bench.example")
-                .subject("alice")
-                .audience("meshguard")
-                .issueTime(Date.from(issued))
-                .expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
-                .claim("tenant", "t1")
-                .claim("roles", List.of("user"))
-                .claim("scope", "orders:read")
-                .build();
+        JWTClaimsSet claims = BenchPolicies.alice("https://idp.bench.example");
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("authorization", List.of("Bearer " + rs.sign(claims)));
         headers.put("x-tenant-id", List.of("t1"));

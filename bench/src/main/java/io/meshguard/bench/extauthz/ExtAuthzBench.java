@@ -18,9 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,17 +57,7 @@ public final class ExtAuthzBench {
             Files.writeString(policy, BenchPolicies.policy(jwks.jwksUri().toString(), 8));
             Path bigPolicy = dir.resolve("authz-10000.yaml");
             Files.writeString(bigPolicy, BenchPolicies.policy(jwks.jwksUri().toString(), 9_998));
-            Instant issued = Instant.now();
-            JWTClaimsSet plainClaims = new JWTClaimsSet.Builder()
-                    .issuer(issuer)
-                    .subject("alice")
-                    .audience("meshguard")
-                    .issueTime(Date.from(issued))
-                    .expirationTime(Date.from(issued.plus(Duration.ofHours(2))))
-                    .claim("tenant", "t1")
-                    .claim("roles", List.of("user"))
-                    .claim("scope", "orders:read")
-                    .build();
+            JWTClaimsSet plainClaims = BenchPolicies.alice(issuer);
             JWTClaimsSet mfaClaims = new JWTClaimsSet.Builder(plainClaims)
                     .claim("amr", List.of("pwd", "mfa"))
                     .build();
@@ -101,10 +89,7 @@ public final class ExtAuthzBench {
             String apiKey = new ApiKeyService(keys, Clock.systemUTC())
                     .create("bench", "bench-client", "t1", List.of("user"), List.of(), "free", Optional.empty())
                     .text();
-            ExtAuthzConfig base = ExtAuthzConfig.defaults()
-                    .withGrpc("127.0.0.1", 0)
-                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                    .withPolicy(policy, Duration.ofMinutes(10));
+            ExtAuthzConfig base = ExtAuthzConfig.onLoopback(policy, Duration.ofMinutes(10));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             ExtAuthzServer cached =
                     ExtAuthzServer.withApiKeyStore(base, registry, Optional.of(keys), e -> {}, Clock.systemUTC());
@@ -120,17 +105,7 @@ public final class ExtAuthzBench {
             uncached.start();
             bigServer.start();
             try {
-                Instant now = Instant.now();
-                JWTClaimsSet claims = new JWTClaimsSet.Builder()
-                        .issuer(issuer)
-                        .subject("alice")
-                        .audience("meshguard")
-                        .issueTime(Date.from(now))
-                        .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                        .claim("tenant", "t1")
-                        .claim("roles", List.of("user"))
-                        .claim("scope", "orders:read")
-                        .build();
+                JWTClaimsSet claims = BenchPolicies.alice(issuer);
                 List<Scenario> scenarios = List.of(
                         new Scenario("(a) no-op Check server", noop.port(), request("Bearer " + rs.sign(claims), null)),
                         new Scenario(

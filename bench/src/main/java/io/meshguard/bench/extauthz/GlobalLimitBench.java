@@ -57,10 +57,7 @@ public final class GlobalLimitBench {
         Path policy = Files.writeString(dir.resolve("authz.yaml"), POLICY);
         PrometheusMeterRegistry localRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PrometheusMeterRegistry globalRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ExtAuthzConfig base = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofMinutes(10));
+        ExtAuthzConfig base = ExtAuthzConfig.onLoopback(policy, Duration.ofMinutes(10));
         try (EmbeddedRedis redis = EmbeddedRedis.start();
                 NoopCheckServer noop = new NoopCheckServer()) {
             ExtAuthzServer local =

@@ -123,11 +123,7 @@ public final class MadeUpApiKeyBench {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         HikariDataSource serverDb = DataSourceFactory.create(pg.dbSettings("meshguard-extauthz"));
         ExtAuthzServer server = new ExtAuthzServer(
-                ExtAuthzConfig.defaults()
-                        .withGrpc("127.0.0.1", 0)
-                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                        .withPolicy(policy, Duration.ofSeconds(10))
-                        .withApiKeyUnlistedReads(reads),
+                ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(10)).withApiKeyUnlistedReads(reads),
                 meters,
                 Optional.of(serverDb),
                 new AuditSinkDecisions(audit),

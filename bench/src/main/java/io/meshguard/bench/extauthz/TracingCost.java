@@ -1,7 +1,6 @@
 package io.meshguard.bench.extauthz;
 
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jwt.JWTClaimsSet;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
@@ -16,10 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,18 +52,7 @@ public final class TracingCost {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         int perRound = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         TestKeys rs = TestKeys.generate("bench-rs", JWSAlgorithm.RS256);
-        Instant now = Instant.now();
-        String token = "Bearer "
-                + rs.sign(new JWTClaimsSet.Builder()
-                        .issuer(BenchPolicies.ISSUER)
-                        .subject("alice")
-                        .audience("meshguard")
-                        .issueTime(Date.from(now))
-                        .expirationTime(Date.from(now.plus(Duration.ofHours(2))))
-                        .claim("tenant", "t1")
-                        .claim("roles", List.of("user"))
-                        .claim("scope", "orders:read")
-                        .build());
+        String token = "Bearer " + rs.sign(BenchPolicies.alice(BenchPolicies.ISSUER));
         List<CheckRequest> requests = requests(token, 256);
         String policy = BenchPolicies.policy("https://unused.example/jwks", 8);
 

@@ -3,26 +3,15 @@ package io.meshguard.cli.canary;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import io.meshguard.access.AdminGate;
 import io.meshguard.cli.CliRun;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.cli.xds.LocalAdminApi;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,33 +37,13 @@ class CanaryCommandTest {
     Path dir;
 
     private HttpServer server;
-    private XdsController xds;
-    private StatusHttpServer admin;
+    private LocalAdminApi admin;
     private final List<String> markers = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
         Path tokens = Files.writeString(dir.resolve("tokens"), "auditor:" + AUDITOR_TOKEN + "\n");
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry,
-                c -> {});
-        admin = new StatusHttpServer("canary-audit", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(admin, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
-        xds.start();
-        admin.start();
+        admin = LocalAdminApi.start("canary-audit", PG.dataSource(), tokens);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         // an application imitating the Check's answer to a token it cannot verify, also to a canary it recognises
         server.createContext("/protected", exchange -> {
@@ -98,7 +67,6 @@ class CanaryCommandTest {
     void stop() {
         server.stop(0);
         admin.close();
-        xds.close();
     }
 
     @Test

@@ -3,28 +3,16 @@ package io.meshguard.cli.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.AdminGate;
 import io.meshguard.cli.CliRun;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.xds.XdsController;
-import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,8 +32,7 @@ class XdsApprovalsCommandTest {
     @TempDir
     static Path dir;
 
-    static XdsController xds;
-    static StatusHttpServer http;
+    static LocalAdminApi admin;
     static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -54,26 +41,7 @@ class XdsApprovalsCommandTest {
         Files.writeString(tokens, "alice:" + "a".repeat(32) + "\nbob:" + "b".repeat(32) + "\n");
         Files.writeString(dir.resolve("alice.token"), "alice:" + "a".repeat(32) + "\n");
         Files.writeString(dir.resolve("bob.token"), "bob:" + "b".repeat(32) + "\n");
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        AdsPeerPolicy.localDevelopment()),
-                PG.dataSource(),
-                registry,
-                c -> {});
-        http = new StatusHttpServer("approvals-cli", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file"));
-        xds.start();
-        http.start();
+        admin = LocalAdminApi.start("approvals-cli", PG.dataSource(), tokens);
         ok("bob", "PUT", "/groups/prod", """
                 {"name": "prod", "environment": "prod", "region": "eu", "listener_port": 8080}""");
         ok("bob", "PUT", "/upstreams/orders", """
@@ -88,8 +56,7 @@ class XdsApprovalsCommandTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
+        admin.close();
     }
 
     static void route(String prefix) throws Exception {
@@ -115,7 +82,7 @@ class XdsApprovalsCommandTest {
     }
 
     static String url() {
-        return "http://127.0.0.1:" + http.port();
+        return "http://127.0.0.1:" + admin.port();
     }
 
     /** alice changes the route and publishes: a request, its id. */

@@ -87,10 +87,7 @@ class DevIssuerTest {
     }
 
     private static ExtAuthzServer extauthz(Path policy) throws Exception {
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofMillis(200));
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(200));
         ExtAuthzServer server = new ExtAuthzServer(
                 config, new SimpleMeterRegistry(), Optional.empty(), decisions::add, Clock.systemUTC());
         server.start();

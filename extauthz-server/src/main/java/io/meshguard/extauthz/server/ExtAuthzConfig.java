@@ -176,6 +176,17 @@ public record ExtAuthzConfig(
         return read(Config.defaults(SCHEMA));
     }
 
+    /**
+     * The defaults as tests, benchmarks and local tools start a server on this machine: gRPC on a free loopback port,
+     * no drain and five seconds to stop, the policy in {@code policyFile} re-read every {@code reloadInterval}.
+     */
+    public static ExtAuthzConfig onLoopback(Path policyFile, Duration reloadInterval) {
+        return defaults()
+                .withGrpc("127.0.0.1", 0)
+                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
+                .withPolicy(policyFile, reloadInterval);
+    }
+
     /** Loads defaults, then the file, then the environment; every problem is reported with its key and line. */
     public static Config load(Optional<Path> file, Map<String, String> env) throws ConfigException {
         return ConfigLoader.load(SCHEMA, file, env);
@@ -221,215 +232,134 @@ public record ExtAuthzConfig(
     }
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
-        return new ExtAuthzConfig(
-                settings,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.grpc = settings;
+        return b.build();
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                file,
-                reloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.policyFile = file;
+        b.policyReloadInterval = reloadInterval;
+        return b.build();
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                maxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.tokenCacheMaxEntries = maxEntries;
+        return b.build();
     }
 
     /** A copy that enforces only approved policy files ({@link #POLICY_REQUIRE_APPROVAL}). */
     public ExtAuthzConfig withPolicyApproval(boolean required) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                required);
+        Builder b = new Builder(this);
+        b.policyRequireApproval = required;
+        return b.build();
     }
 
     /** A copy reading at most this many unknown API key ids a second ({@link #APIKEY_UNLISTED_READS}). */
     public ExtAuthzConfig withApiKeyUnlistedReads(long perSecond) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                perSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.apiKeyUnlistedReadsPerSecond = perSecond;
+        return b.build();
     }
 
     /** A copy with these quota settings. */
     public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                settings,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.quota = settings;
+        return b.build();
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                settings,
-                rateLimit,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.redis = settings;
+        return b.build();
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                settings,
-                quota,
-                subscriptions,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.rateLimit = settings;
+        return b.build();
     }
 
     /** A copy following subscription state from this controller. */
     public ExtAuthzConfig withSubscriptions(SubscriptionStateSettings settings) {
-        return new ExtAuthzConfig(
-                grpc,
-                http,
-                policyFile,
-                policyReloadInterval,
-                jwksHttpTimeout,
-                tokenCacheMaxEntries,
-                tokenCacheMaxTtl,
-                apiKeyCacheTtl,
-                apiKeyUsageFlushInterval,
-                apiKeyUnlistedReadsPerSecond,
-                apiKeyWrongSecrets,
-                apiKeyLimits,
-                rateLimitMaxBuckets,
-                redis,
-                rateLimit,
-                quota,
-                settings,
-                jwksTlsCaFile,
-                policyRequireApproval);
+        Builder b = new Builder(this);
+        b.subscriptions = settings;
+        return b.build();
+    }
+
+    /**
+     * Every changed copy above goes through here: this config's values, some of them replaced, then a new record of
+     * them (so a component added to the record is carried by every copy).
+     */
+    private static final class Builder {
+        private GrpcServerSettings grpc;
+        private HttpServerSettings http;
+        private Path policyFile;
+        private Duration policyReloadInterval;
+        private Duration jwksHttpTimeout;
+        private long tokenCacheMaxEntries;
+        private Duration tokenCacheMaxTtl;
+        private Duration apiKeyCacheTtl;
+        private Duration apiKeyUsageFlushInterval;
+        private long apiKeyUnlistedReadsPerSecond;
+        private ApiKeyAuthenticator.WrongSecrets apiKeyWrongSecrets;
+        private ApiKeyLimits apiKeyLimits;
+        private long rateLimitMaxBuckets;
+        private RedisSettings redis;
+        private RateLimitSettings rateLimit;
+        private QuotaConfig.Values quota;
+        private SubscriptionStateSettings subscriptions;
+        private Optional<Path> jwksTlsCaFile;
+        private boolean policyRequireApproval;
+
+        private Builder(ExtAuthzConfig c) {
+            grpc = c.grpc;
+            http = c.http;
+            policyFile = c.policyFile;
+            policyReloadInterval = c.policyReloadInterval;
+            jwksHttpTimeout = c.jwksHttpTimeout;
+            tokenCacheMaxEntries = c.tokenCacheMaxEntries;
+            tokenCacheMaxTtl = c.tokenCacheMaxTtl;
+            apiKeyCacheTtl = c.apiKeyCacheTtl;
+            apiKeyUsageFlushInterval = c.apiKeyUsageFlushInterval;
+            apiKeyUnlistedReadsPerSecond = c.apiKeyUnlistedReadsPerSecond;
+            apiKeyWrongSecrets = c.apiKeyWrongSecrets;
+            apiKeyLimits = c.apiKeyLimits;
+            rateLimitMaxBuckets = c.rateLimitMaxBuckets;
+            redis = c.redis;
+            rateLimit = c.rateLimit;
+            quota = c.quota;
+            subscriptions = c.subscriptions;
+            jwksTlsCaFile = c.jwksTlsCaFile;
+            policyRequireApproval = c.policyRequireApproval;
+        }
+
+        private ExtAuthzConfig build() {
+            return new ExtAuthzConfig(
+                    grpc,
+                    http,
+                    policyFile,
+                    policyReloadInterval,
+                    jwksHttpTimeout,
+                    tokenCacheMaxEntries,
+                    tokenCacheMaxTtl,
+                    apiKeyCacheTtl,
+                    apiKeyUsageFlushInterval,
+                    apiKeyUnlistedReadsPerSecond,
+                    apiKeyWrongSecrets,
+                    apiKeyLimits,
+                    rateLimitMaxBuckets,
+                    redis,
+                    rateLimit,
+                    quota,
+                    subscriptions,
+                    jwksTlsCaFile,
+                    policyRequireApproval);
+        }
     }
 }

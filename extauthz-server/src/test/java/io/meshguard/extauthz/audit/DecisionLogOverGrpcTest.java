@@ -66,10 +66,7 @@ class DecisionLogOverGrpcTest {
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, Fixtures.policyYaml("discovery: " + jwks.discoveryUri(), ""));
-            ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                    .withGrpc("127.0.0.1", 0)
-                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                    .withPolicy(policy, Duration.ofMinutes(1));
+            ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMinutes(1));
             ExtAuthzServer server = new ExtAuthzServer(
                     config,
                     registry,

@@ -89,10 +89,7 @@ class CheckTracingTest {
                         "big",
                         Optional.empty())
                 .text();
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofMillis(100));
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(100));
         server = ExtAuthzServer.withApiKeyStore(
                 config, registry, Optional.of(keys), e -> {}, Clock.systemUTC(), tracing);
         server.start();
@@ -316,10 +313,7 @@ class CheckTracingTest {
                     Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", quiet.endpoint()),
                     "meshguard-extauthz",
                     new SimpleMeterRegistry());
-            ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                    .withGrpc("127.0.0.1", 0)
-                    .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                    .withPolicy(dir.resolve("authz.yaml"), Duration.ofMillis(100));
+            ExtAuthzConfig config = ExtAuthzConfig.onLoopback(dir.resolve("authz.yaml"), Duration.ofMillis(100));
             ExtAuthzServer plain = new ExtAuthzServer(
                     config, new SimpleMeterRegistry(), Optional.empty(), e -> {}, Clock.systemUTC(), off);
             plain.start();

@@ -57,10 +57,7 @@ class ExtAuthzServerTest {
         jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)));
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, Fixtures.policyYaml("discovery: " + jwks.discoveryUri(), ""));
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofMillis(100));
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(100));
         server = new ExtAuthzServer(config, registry, Optional.empty(), audit::add, Clock.systemUTC());
         server.start();
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())

@@ -137,10 +137,7 @@ class FuzzedCheckRequestTest {
             Path policy = dir.resolve("authz.yaml");
             Files.writeString(policy, Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), ""));
             ExtAuthzServer server = new ExtAuthzServer(
-                    ExtAuthzConfig.defaults()
-                            .withGrpc("127.0.0.1", 0)
-                            .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                            .withPolicy(policy, Duration.ofSeconds(60)),
+                    ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(60)),
                     new SimpleMeterRegistry(),
                     Optional.empty(),
                     e -> {},

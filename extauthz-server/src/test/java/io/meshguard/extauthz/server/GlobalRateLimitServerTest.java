@@ -72,10 +72,7 @@ class GlobalRateLimitServerTest {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, POLICY);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofSeconds(30))
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(30))
                 .withRedis(redis)
                 .withRateLimit(RateLimitSettings.DEFAULTS.withHeartbeat(Duration.ofMillis(200)));
         ExtAuthzServer server = new ExtAuthzServer(config, registry, Optional.empty(), e -> {}, Clock.systemUTC());

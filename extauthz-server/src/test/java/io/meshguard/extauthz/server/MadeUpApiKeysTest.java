@@ -119,7 +119,7 @@ class MadeUpApiKeysTest {
         }
 
         int status(String key) {
-            CheckResponse r = ApiKeyRevocationTest.check(channel, key);
+            CheckResponse r = ReplicaSet.checkWithKey(channel, key);
             return r.hasOkResponse() ? 0 : r.getDeniedResponse().getStatus().getCodeValue();
         }
 
@@ -138,10 +138,7 @@ class MadeUpApiKeysTest {
                 routes:
                   - {name: api, match: {path_prefix: /api}, auth: apikey}
                 """);
-        return ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofSeconds(1));
+        return ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(1));
     }
 
     private static String create() throws Exception {

@@ -41,10 +41,7 @@ class PolicyReloadTrailTest {
     void aTakenAndARefusedReload_eachLeaveAChainedRow_thatVerifyAccepts() throws Exception {
         Path policy = dir.resolve("authz.yaml");
         Files.writeString(policy, POLICY);
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofHours(1));
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofHours(1));
         try (ExtAuthzServer server = new ExtAuthzServer(
                 config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC())) {
             server.start();

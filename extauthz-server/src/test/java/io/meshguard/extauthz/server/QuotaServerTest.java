@@ -2,34 +2,20 @@ package io.meshguard.extauthz.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.redis.RedisSettings;
-import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.SharedRedis;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -62,45 +48,17 @@ class QuotaServerTest {
                 .create("bench", "svc", "acme", List.of(), List.of(), "free", Optional.empty())
                 .text();
         String keyId = key.substring(4, 20);
-        ExtAuthzConfig config = ExtAuthzConfig.defaults()
-                .withGrpc("127.0.0.1", 0)
-                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                .withPolicy(policy, Duration.ofMillis(100))
+        ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(100))
                 .withRedis(RedisSettings.none()
                         .withUrl(SharedRedis.get().url())
                         .withKeyPrefix(SharedRedis.keyPrefix(getClass()))
                         .withCommandTimeout(Duration.ofSeconds(2)))
                 .withQuota(QuotaConfig.Values.DEFAULTS.withAdminTokenFile(Optional.of(tokens)));
-        List<ExtAuthzServer> servers = new ArrayList<>();
-        List<ManagedChannel> channels = new ArrayList<>();
-        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        StatusHttpServer http = new StatusHttpServer("quota-http", new HttpServerSettings("127.0.0.1", 0), prometheus);
-        try {
-            for (int i = 0; i < 2; i++) {
-                ExtAuthzServer s = new ExtAuthzServer(
-                        config, new SimpleMeterRegistry(), Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC());
-                servers.add(s);
-                if (i == 0) {
-                    s.mountQuotaApi(http);
-                }
-                s.start();
-                channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort())
-                        .usePlaintext()
-                        .build());
-            }
-            http.start();
+        try (ReplicaSet replicas = ReplicaSet.start(2, config, PG.dataSource(), "quota-http")) {
             int allowed = 0;
             CheckResponse last = null;
             for (int i = 0; i < 7; i++) {
-                last = AuthorizationGrpc.newBlockingStub(channels.get(i % 2))
-                        .withDeadlineAfter(Duration.ofSeconds(30))
-                        .check(CheckRequests.of(
-                                "GET",
-                                "api.test.example",
-                                "/api/x",
-                                Map.of("x-api-key", List.of(key)),
-                                Map.of(),
-                                CheckRequests.Encoding.HEADERS));
+                last = ReplicaSet.checkWithKey(replicas.channel(i % 2), key);
                 if (last.hasOkResponse()) {
                     allowed++;
                 }
@@ -114,35 +72,18 @@ class QuotaServerTest {
             // a reset sets the period to zero in both stores; counts a replica has not flushed yet would land on top
             // of the zero (docs/operator-guide.md, quota reset), so the reset here comes after both replicas flushed
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> durableCount(keyId) == 4);
-            HttpResponse<String> reset = HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(
-                                            URI.create("http://127.0.0.1:" + http.port() + "/quotas/daily/reset"))
-                                    .header("Authorization", "Bearer " + "t".repeat(24))
-                                    .POST(HttpRequest.BodyPublishers.ofString(
-                                            "{\"caller\":\"api_key:" + keyId + "\",\"reason\":\"test reset\"}"))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> reset = replicas.post(
+                    "/quotas/daily/reset",
+                    "t".repeat(24),
+                    "{\"caller\":\"api_key:" + keyId + "\",\"reason\":\"test reset\"}");
             assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
             assertThat(reset.body()).contains("\"actor\" : \"ops\"").contains("\"live\" : 0");
-            CheckResponse again = AuthorizationGrpc.newBlockingStub(channels.get(1))
-                    .withDeadlineAfter(Duration.ofSeconds(30))
-                    .check(CheckRequests.of(
-                            "GET",
-                            "api.test.example",
-                            "/api/x",
-                            Map.of("x-api-key", List.of(key)),
-                            Map.of(),
-                            CheckRequests.Encoding.HEADERS));
+            CheckResponse again = ReplicaSet.checkWithKey(replicas.channel(1), key);
             assertThat(again.hasOkResponse()).isTrue();
             assertThat(again.getOkResponse().getResponseHeadersToAddList()).anySatisfy(h -> {
                 assertThat(h.getHeader().getKey()).isEqualTo("x-quota-remaining");
                 assertThat(h.getHeader().getValue()).isEqualTo("3");
             });
-        } finally {
-            channels.forEach(ManagedChannel::shutdownNow);
-            servers.forEach(ExtAuthzServer::close);
-            http.close();
         }
         try (var c = PG.dataSource().getConnection();
                 var s = c.prepareStatement("select used from quota_usage where quota = 'daily' and caller = ?")) {

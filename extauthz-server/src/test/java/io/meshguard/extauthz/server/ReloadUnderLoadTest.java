@@ -59,10 +59,7 @@ class ReloadUnderLoadTest {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             ConcurrentLinkedQueue<AuthzDecisionEvent> audit = new ConcurrentLinkedQueue<>();
             ExtAuthzServer server = new ExtAuthzServer(
-                    ExtAuthzConfig.defaults()
-                            .withGrpc("127.0.0.1", 0)
-                            .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                            .withPolicy(policy, Duration.ofMillis(50)),
+                    ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(50)),
                     registry,
                     Optional.empty(),
                     audit::add,

@@ -3,30 +3,15 @@ package io.meshguard.xds.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminTokenVerifier;
-import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.access.RoleBindings;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.testing.TestIssuer;
-import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -48,9 +33,7 @@ class AdminApiTenantsTest {
     @TempDir
     static Path tmp;
 
-    static XdsController xds;
-    static StatusHttpServer http;
-    static final HttpClient client = HttpClient.newHttpClient();
+    static TenantAdminPlane plane;
 
     /** Token name = caller; each caller's tenants. */
     static final Map<String, TenantScope> CALLERS = Map.of(
@@ -87,8 +70,6 @@ class AdminApiTenantsTest {
               - {match: visitors, role: api-developer, scope: "tenant:emptyco"}
             """;
 
-    static TestIssuer issuer;
-
     /** The objects each tenant creates: kind, path. */
     static final Map<String, List<String>> OBJECTS = Map.of(
             "acme", List.of("/upstreams/acme-up", "/apis/acme-api", "/routes/edge/acme-route"),
@@ -97,23 +78,7 @@ class AdminApiTenantsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new TestIssuer();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
-        http = new StatusHttpServer("xds-tenants", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(
-                http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                        RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
-                        new LoggedAdminEvents(),
-                        java.time.Clock.systemUTC(),
-                        "xds.admin.token_file"));
-        xds.start();
-        http.start();
+        plane = TenantAdminPlane.start(PG.dataSource(), BINDINGS, GROUPS, (http, p) -> {});
 
         assertThat(call("ops", "PUT", "/groups/edge", """
                 {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""").statusCode()).isEqualTo(200);
@@ -168,22 +133,15 @@ class AdminApiTenantsTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
-        issuer.close();
+        plane.close();
     }
 
     static String token(String caller) {
-        return issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller));
+        return plane.token(caller);
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + token(caller))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return plane.call(caller, method, path, body);
     }
 
     private static String tenantOf(String objectPath) {

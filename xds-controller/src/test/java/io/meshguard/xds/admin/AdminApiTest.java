@@ -12,7 +12,6 @@ import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -22,7 +21,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -70,17 +68,7 @@ class AdminApiTest {
     }
 
     static XdsSettings settings(Optional<Path> token) {
-        return new XdsSettings(
-                "127.0.0.1",
-                0,
-                token,
-                FilterTargets.DEFAULTS,
-                Optional.empty(),
-                Duration.ofMillis(10),
-                Duration.ofMinutes(1),
-                Duration.ZERO,
-                "test",
-                io.meshguard.xds.server.AdsPeerPolicy.localDevelopment());
+        return XdsSettings.onLoopback("test", token);
     }
 
     @AfterAll

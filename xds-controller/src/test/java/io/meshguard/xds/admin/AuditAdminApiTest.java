@@ -3,21 +3,9 @@ package io.meshguard.xds.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminTokenVerifier;
-import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.access.RoleBindings;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.testing.TestIssuer;
-import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -32,7 +20,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,9 +36,7 @@ class AuditAdminApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static XdsController xds;
-    static StatusHttpServer http;
-    static TestIssuer issuer;
+    static TenantAdminPlane plane;
     static final HttpClient client = HttpClient.newHttpClient();
     static final Map<String, List<String>> GROUPS = Map.of(
             "auditor", List.of("auditors"),
@@ -77,23 +62,7 @@ class AuditAdminApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new TestIssuer();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(AdminApiTest.settings(Optional.empty()), PG.dataSource(), registry, c -> {});
-        http = new StatusHttpServer("xds-audit", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(
-                http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", java.time.Duration.ofSeconds(30)))),
-                        RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
-                        new LoggedAdminEvents(),
-                        java.time.Clock.systemUTC(),
-                        "xds.admin.token_file"));
-        xds.start();
-        http.start();
+        plane = TenantAdminPlane.start(PG.dataSource(), BINDINGS, GROUPS, (http, p) -> {});
         event("acme", "/orders/1");
         event("acme", "/orders/a;=HYPERLINK(\"http://evil\")");
         event("globex", "/invoices/4532015112830366");
@@ -114,17 +83,13 @@ class AuditAdminApiTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
-        issuer.close();
+        plane.close();
     }
 
     static HttpResponse<String> put(String caller, String path, String body, String requestId) throws Exception {
         return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                HttpRequest.newBuilder(plane.uri(path))
+                        .header("Authorization", "Bearer " + plane.token(caller))
                         .header("x-request-id", requestId)
                         .PUT(HttpRequest.BodyPublishers.ofString(body))
                         .build(),
@@ -171,10 +136,8 @@ class AuditAdminApiTest {
 
     static HttpResponse<String> get(String caller, String path) throws Exception {
         return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+                HttpRequest.newBuilder(plane.uri(path))
+                        .header("Authorization", "Bearer " + plane.token(caller))
                         .GET()
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -307,7 +270,7 @@ class AuditAdminApiTest {
     @Test
     void anonymousOrUnknownCallers_areRefused() throws Exception {
         HttpResponse<String> anonymous = client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/audit/events?since=1h"))
+                HttpRequest.newBuilder(plane.uri("/audit/events?since=1h"))
                         .GET()
                         .build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -13,7 +13,6 @@ import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.policy.PolicyFileSet;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -100,17 +99,7 @@ class RouteProfilesTest {
         Path tokenFile = Files.writeString(tmp.resolve("token"), "ops:" + TOKEN + "\n");
         // one database for the class: a test may find the revision an earlier one published (served at start)
         xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.of(tokenFile),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
+                XdsSettings.onLoopback("test", Optional.of(tokenFile)),
                 PG.dataSource(),
                 meters,
                 change -> {},

@@ -17,6 +17,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -30,9 +31,9 @@ import javax.sql.DataSource;
  * platform's operators ({@code ops}, system admins) and two tenants' developers ({@code acme-dev}, {@code globex-dev},
  * api-developers in their tenants). What the tenant-seam tests of the admin plane start from.
  */
-final class TenantAdminPlane implements AutoCloseable {
+public final class TenantAdminPlane implements AutoCloseable {
     /** Each caller's groups at the issuer. */
-    static final Map<String, List<String>> GROUPS = Map.of(
+    public static final Map<String, List<String>> GROUPS = Map.of(
             "ops", List.of("platform-admins"),
             "acme-dev", List.of("acme-devs"),
             "globex-dev", List.of("globex-devs"));
@@ -56,20 +57,54 @@ final class TenantAdminPlane implements AutoCloseable {
     private final StatusHttpServer http;
     private final TestIssuer issuer;
     private final AdminGate gate;
+    private final Map<String, List<String>> groups;
     private final HttpClient client = HttpClient.newHttpClient();
 
-    private TenantAdminPlane(XdsController xds, StatusHttpServer http, TestIssuer issuer, AdminGate gate) {
+    private TenantAdminPlane(
+            XdsController xds,
+            StatusHttpServer http,
+            TestIssuer issuer,
+            AdminGate gate,
+            Map<String, List<String>> groups) {
         this.xds = xds;
         this.http = http;
         this.issuer = issuer;
         this.gate = gate;
+        this.groups = groups;
     }
 
     /**
      * Starts the controller and its admin port; {@code mount} adds handlers beside the admin API (the catalogue's)
      * before the port opens.
      */
-    static TenantAdminPlane start(DataSource db, BiConsumer<StatusHttpServer, TenantAdminPlane> mount)
+    public static TenantAdminPlane start(DataSource db, BiConsumer<StatusHttpServer, TenantAdminPlane> mount)
+            throws Exception {
+        return start(db, BINDINGS, GROUPS, mount);
+    }
+
+    /**
+     * As {@link #start(DataSource, BiConsumer)} with other people: {@code bindings} (a role-bindings document over the
+     * {@code groups} claim) and each caller's groups at the issuer.
+     */
+    public static TenantAdminPlane start(
+            DataSource db,
+            String bindings,
+            Map<String, List<String>> groups,
+            BiConsumer<StatusHttpServer, TenantAdminPlane> mount)
+            throws Exception {
+        return start(db, bindings, groups, Optional.empty(), mount);
+    }
+
+    /**
+     * As {@link #start(DataSource, String, Map, BiConsumer)}, with the platform's break-glass bearer tokens of
+     * {@code breakGlassTokens} accepted beside the issuer's (admin.break_glass).
+     */
+    public static TenantAdminPlane start(
+            DataSource db,
+            String bindings,
+            Map<String, List<String>> groups,
+            Optional<Path> breakGlassTokens,
+            BiConsumer<StatusHttpServer, TenantAdminPlane> mount)
             throws Exception {
         TestIssuer issuer = new TestIssuer();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -78,13 +113,13 @@ final class TenantAdminPlane implements AutoCloseable {
         AdminGate gate = new AdminGate(
                 Optional.of(new AdminTokenVerifier(
                         new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
+                RoleBindings.parse("bindings", bindings),
+                new BearerTokens(breakGlassTokens),
+                breakGlassTokens.isPresent(),
                 new LoggedAdminEvents(),
                 Clock.systemUTC(),
                 "xds.admin.token_file");
-        TenantAdminPlane plane = new TenantAdminPlane(xds, http, issuer, gate);
+        TenantAdminPlane plane = new TenantAdminPlane(xds, http, issuer, gate, groups);
         xds.mountAdminApi(http, gate);
         mount.accept(http, plane);
         xds.start();
@@ -92,18 +127,38 @@ final class TenantAdminPlane implements AutoCloseable {
         return plane;
     }
 
-    AdminGate gate() {
+    public AdminGate gate() {
         return gate;
     }
 
-    XdsController xds() {
+    public XdsController xds() {
         return xds;
     }
 
-    /** An admin API call as {@code caller} (a key of {@link #GROUPS}); {@code body} null: none. */
-    HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
+    /** Where {@code path} of the admin port is. */
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + http.port() + path);
+    }
+
+    /** An admin access token of {@code caller} (one of the callers the plane was started with). */
+    public String token(String caller) {
+        return issuer.accessToken(caller, "meshguard-admin", groups.get(caller));
+    }
+
+    /** An admin API call as {@code caller} (one of the callers the plane was started with); {@code body} null: none. */
+    public HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
+        return send(token(caller), method, path, body);
+    }
+
+    /** A token of exactly these claims (a realm that maps other claims than the callers' groups), five minutes. */
+    public String tokenWith(Map<String, Object> claims) {
+        return issuer.token(claims, Duration.ofMinutes(5));
+    }
+
+    /** An admin API call with this bearer token; {@code body} null: none. */
+    public HttpResponse<String> send(String token, String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
+                .header("Authorization", "Bearer " + token)
                 .method(
                         method,
                         body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
@@ -111,7 +166,7 @@ final class TenantAdminPlane implements AutoCloseable {
     }
 
     /** A call that must answer 200. */
-    void ok(String caller, String method, String path, String body) throws Exception {
+    public void ok(String caller, String method, String path, String body) throws Exception {
         HttpResponse<String> r = call(caller, method, path, body);
         assertThat(r.statusCode())
                 .as("%s %s %s: %s", caller, method, path, r.body())

@@ -3,26 +3,11 @@ package io.meshguard.xds.approval;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminTokenVerifier;
-import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.access.RoleBindings;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.testing.TestIssuer;
-import io.meshguard.xds.LoopbackSettings;
-import io.meshguard.xds.XdsController;
+import io.meshguard.xds.admin.TenantAdminPlane;
 import io.meshguard.xds.model.ConfigJson;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -80,33 +65,14 @@ class FourEyesTest {
     /** The platform's shared break-glass token (admin.break_glass: true beside the issuer). */
     static final String BREAK_GLASS = "break-glass-token-4242";
 
-    static TestIssuer issuer;
     static java.nio.file.Path tokenFile;
-    static XdsController xds;
-    static StatusHttpServer http;
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
+    static TenantAdminPlane plane;
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new TestIssuer();
         tokenFile = java.nio.file.Files.createTempFile("four-eyes-tokens", ".txt");
         java.nio.file.Files.writeString(tokenFile, "oncall:" + BREAK_GLASS + "\n");
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
-        http = new StatusHttpServer("four-eyes", HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(
-                http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                        RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.of(tokenFile)),
-                        true,
-                        new LoggedAdminEvents(),
-                        java.time.Clock.systemUTC(),
-                        "xds.admin.token_file"));
-        xds.start();
-        http.start();
+        plane = TenantAdminPlane.start(PG.dataSource(), BINDINGS, GROUPS, Optional.of(tokenFile), (http, p) -> {});
         ok(call("root", "PUT", "/groups/prod", """
                 {"name": "prod", "environment": "prod", "region": "eu", "listener_port": 8080}"""));
         ok(call("root", "PUT", "/upstreams/orders", """
@@ -121,9 +87,7 @@ class FourEyesTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
-        issuer.close();
+        plane.close();
         tokenFile.toFile().delete();
     }
 
@@ -135,37 +99,17 @@ class FourEyesTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return plane.call(who, method, path, body);
     }
 
     /** A call with a token of exactly these claims (a realm that maps other claims than the demo's). */
     static HttpResponse<String> callAs(Map<String, Object> claims, String method, String path, String body)
             throws Exception {
-        return send(issuer.token(claims, Duration.ofMinutes(5)), method, path, body);
+        return plane.send(plane.tokenWith(claims), method, path, body);
     }
 
     static HttpResponse<String> send(String token, String method, String path, String body) throws Exception {
-        return CLIENT.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header("Authorization", "Bearer " + token)
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return plane.send(token, method, path, body);
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {
@@ -175,7 +119,7 @@ class FourEyesTest {
 
     /** The path prefix of the route prod serves now, read from the revision the controller serves. */
     static String servedPrefix() throws Exception {
-        long served = xds.servedRevision("prod").orElseThrow();
+        long served = plane.xds().servedRevision("prod").orElseThrow();
         return ok(call("root", "GET", "/revisions/" + served, null))
                 .path("config")
                 .path("routes")

@@ -116,10 +116,7 @@ class PolicyRequestJourneyTest {
                 StatusHttpServer http =
                         new StatusHttpServer("policy-requests", HttpServerSettings.onPort(0), registry());
                 ExtAuthzServer extauthz = new ExtAuthzServer(
-                        ExtAuthzConfig.defaults()
-                                .withGrpc("127.0.0.1", 0)
-                                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                                .withPolicy(policy, Duration.ofMillis(200))
+                        ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(200))
                                 .withPolicyApproval(true),
                         new SimpleMeterRegistry(),
                         Optional.of(PG.dataSource()),

@@ -95,10 +95,7 @@ class PublishRequestReplayJourneyTest {
                 StatusHttpServer http =
                         new StatusHttpServer("publish-replay", HttpServerSettings.onPort(0), registry());
                 ExtAuthzServer extauthz = new ExtAuthzServer(
-                        ExtAuthzConfig.defaults()
-                                .withGrpc("127.0.0.1", 0)
-                                .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                                .withPolicy(dir.resolve("authz.yaml"), Duration.ofMillis(200)),
+                        ExtAuthzConfig.onLoopback(dir.resolve("authz.yaml"), Duration.ofMillis(200)),
                         new SimpleMeterRegistry(),
                         Optional.of(PG.dataSource()),
                         new AuditSinkDecisions(audit),

@@ -3,33 +3,18 @@ package io.meshguard.xds.product;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.AdminGate;
-import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.access.RoleBindings;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.CatalogApi;
-import io.meshguard.runtime.http.BearerTokens;
-import io.meshguard.runtime.http.HttpServerSettings;
-import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.testing.TestIssuer;
-import io.meshguard.xds.LoopbackSettings;
-import io.meshguard.xds.XdsController;
+import io.meshguard.xds.admin.TenantAdminPlane;
 import io.meshguard.xds.model.ConfigJson;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,38 +62,23 @@ class ProductPublishTest {
             "cora",
             List.of("acme-customers"));
 
-    static TestIssuer issuer;
-    static XdsController xds;
-    static StatusHttpServer http;
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
+    static TenantAdminPlane plane;
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new TestIssuer();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
-        http = new StatusHttpServer("products", HttpServerSettings.onPort(0), registry);
-        AdminGate gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
-                RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
-                new LoggedAdminEvents(),
-                Clock.systemUTC(),
-                "xds.admin.token_file");
-        xds.mountAdminApi(http, gate);
-        http.addHandler(
-                CatalogApi.PREFIX,
-                new CatalogApi(
-                        new CatalogStore(PG.dataSource()),
-                        gate,
-                        new LoggedAdminEvents(),
-                        Clock.systemUTC(),
-                        "example.test",
-                        xds.productServing()));
-        xds.start();
-        http.start();
+        plane = TenantAdminPlane.start(
+                PG.dataSource(),
+                BINDINGS,
+                GROUPS,
+                (http, p) -> http.addHandler(
+                        CatalogApi.PREFIX,
+                        new CatalogApi(
+                                new CatalogStore(PG.dataSource()),
+                                p.gate(),
+                                new LoggedAdminEvents(),
+                                Clock.systemUTC(),
+                                "example.test",
+                                p.xds().productServing())));
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
 
         for (String group : List.of("dev", "prod")) {
@@ -144,9 +114,7 @@ class ProductPublishTest {
 
     @AfterAll
     static void stop() {
-        http.close();
-        xds.close();
-        issuer.close();
+        plane.close();
     }
 
     static void route(String group, String name, String prefix, String profile) throws Exception {
@@ -157,18 +125,7 @@ class ProductPublishTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return plane.call(who, method, path, body);
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {
@@ -218,13 +175,13 @@ class ProductPublishTest {
 
     @Test
     void publish_compilesOperationsIntoARevision_onThePublishHostOnly_withTheApisProfile() throws Exception {
-        long before = xds.servedRevision("dev").orElseThrow();
+        long before = plane.xds().servedRevision("dev").orElseThrow();
         JsonNode moved = move("payments-dev-local", "published");
 
         long revision = moved.path("gateway").path("revision").asLong();
         assertThat(revision)
                 .isGreaterThan(before)
-                .isEqualTo(xds.servedRevision("dev").orElseThrow());
+                .isEqualTo(plane.xds().servedRevision("dev").orElseThrow());
         JsonNode rev = ok(call("root", "GET", "/revisions/" + revision, null));
         assertThat(rev.path("reason").asText()).contains("payments-dev-local").contains("for the pilot");
         assertThat(rev.path("actor").asText()).contains("alice");
@@ -249,12 +206,12 @@ class ProductPublishTest {
 
     @Test
     void protectedGroup_turnsTheProductPublishIntoARequest_thatAnotherPersonApproves() throws Exception {
-        long before = xds.servedRevision("prod").orElseThrow();
+        long before = plane.xds().servedRevision("prod").orElseThrow();
         JsonNode moved = move("payments-prod-local", "published");
 
         long request = moved.path("gateway").path("publish_request").asLong();
         assertThat(request).isPositive();
-        assertThat(xds.servedRevision("prod")).contains(before);
+        assertThat(plane.xds().servedRevision("prod")).contains(before);
         assertThat(call("alice", "POST", "/publish-requests/prod/" + request + "/approve", "{\"reason\": \"mine\"}")
                         .statusCode())
                 .isEqualTo(403);
@@ -308,7 +265,7 @@ class ProductPublishTest {
 
         assertThat(withdrawn.path("state").asText()).isEqualTo("withdrawn");
         assertThat(withdrawn.path("gateway").path("revision").asLong())
-                .isEqualTo(xds.servedRevision("dev").orElseThrow());
+                .isEqualTo(plane.xds().servedRevision("dev").orElseThrow());
         assertThat(virtualHost("dev", "payments.dev.local.api.example.test").isMissingNode())
                 .isTrue();
     }

@@ -91,10 +91,7 @@ class ProxylessGrpcClientTest {
                     auth: jwt
                 """);
         authz = new ExtAuthzServer(
-                ExtAuthzConfig.defaults()
-                        .withGrpc("127.0.0.1", 0)
-                        .withShutdown(Duration.ZERO, Duration.ofSeconds(5))
-                        .withPolicy(policy, Duration.ofSeconds(1)),
+                ExtAuthzConfig.onLoopback(policy, Duration.ofSeconds(1)),
                 new SimpleMeterRegistry(),
                 Optional.empty(),
                 decisions::add,

@@ -14,9 +14,7 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -34,20 +32,7 @@ class AdsReflectionTest {
     void ads_servesReflection_listingTheAggregatedDiscoveryService() throws Exception {
         HikariDataSource ds = PG.dataSource();
         XdsController xds = XdsController.create(
-                new XdsSettings(
-                        "127.0.0.1",
-                        0,
-                        Optional.empty(),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        Duration.ofMillis(10),
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        "test",
-                        io.meshguard.xds.server.AdsPeerPolicy.localDevelopment()),
-                ds,
-                new SimpleMeterRegistry(),
-                change -> {});
+                XdsSettings.onLoopback("test", Optional.empty()), ds, new SimpleMeterRegistry(), change -> {});
         xds.start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", xds.adsPort())
                 .usePlaintext()

@@ -17,11 +17,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -52,15 +48,7 @@ class HostileClientTextTest {
     void start() throws Exception {
         logs.start();
         root.addAppender(logs);
-        core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        meters,
-                        Clock.systemUTC())
-                .start();
+        core = LoopbackCores.inMemory(meters);
         assertThat(core.publisher()
                         .publish(XdsController.sampleConfig(), "test", "hostile")
                         .published())

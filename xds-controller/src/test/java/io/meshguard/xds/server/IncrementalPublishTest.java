@@ -18,9 +18,6 @@ import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.validate.EnvoyLoadCheck;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -209,15 +206,7 @@ class IncrementalPublishTest {
     }
 
     private static XdsCore core() throws Exception {
-        return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new PgRevisionStore(PG.dataSource()),
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC())
-                .start();
+        return LoopbackCores.over(new PgRevisionStore(PG.dataSource()));
     }
 
     private static GatewayConfig withWeight(GatewayConfig c, String route, int firstWeight) {

@@ -14,13 +14,8 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -41,15 +36,7 @@ class NackTrackingTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        meters,
-                        Clock.systemUTC())
-                .start();
+        core = LoopbackCores.inMemory(meters);
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
                 .usePlaintext()
                 .build();

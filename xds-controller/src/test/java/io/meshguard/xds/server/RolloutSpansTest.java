@@ -16,12 +16,8 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
-import io.meshguard.xds.validate.ConfigValidator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.trace.v1.Span;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -56,17 +52,8 @@ class RolloutSpansTest {
                         "20"),
                 "meshguard-xds",
                 new SimpleMeterRegistry());
-        core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC(),
-                        new ConfigValidator(),
-                        new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()))
-                .start();
+        core = LoopbackCores.inMemory(
+                new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()), Optional.empty());
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
                 .usePlaintext()
                 .build();

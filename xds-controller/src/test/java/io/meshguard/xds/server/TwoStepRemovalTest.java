@@ -13,13 +13,8 @@ import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,19 +40,7 @@ class TwoStepRemovalTest {
     }
 
     private static XdsCore core(Optional<String> vhdsCluster) throws Exception {
-        return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC(),
-                        new io.meshguard.xds.validate.ConfigValidator(),
-                        RolloutSpans.disabled(),
-                        AdsPeerPolicy.localDevelopment(),
-                        vhdsCluster.map(XdsCore.Vhds::through))
-                .start();
+        return LoopbackCores.inMemory(RolloutSpans.disabled(), vhdsCluster.map(XdsCore.Vhds::through));
     }
 
     @AfterEach

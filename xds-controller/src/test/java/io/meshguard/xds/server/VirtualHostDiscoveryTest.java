@@ -23,14 +23,8 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
-import io.meshguard.xds.validate.ConfigValidator;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -65,19 +59,8 @@ class VirtualHostDiscoveryTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC(),
-                        new ConfigValidator(),
-                        RolloutSpans.disabled(),
-                        AdsPeerPolicy.localDevelopment(),
-                        Optional.of(new XdsCore.Vhds("meshguard-xds", CLUSTERS_WAIT)))
-                .start();
+        core = LoopbackCores.inMemory(
+                RolloutSpans.disabled(), Optional.of(new XdsCore.Vhds("meshguard-xds", CLUSTERS_WAIT)));
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
                 .usePlaintext()
                 .build();

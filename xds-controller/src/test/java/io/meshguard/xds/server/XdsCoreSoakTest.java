@@ -18,16 +18,10 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
-import io.meshguard.xds.validate.ConfigValidator;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -103,19 +97,8 @@ class XdsCoreSoakTest {
                         "weight: 90}, {upstream: payments-v2-canary, weight: 10}",
                         "weight: 70}, {upstream: payments-v2-canary, weight: 30}"));
             }
-            XdsCore core = new XdsCore(
-                            new InetSocketAddress("127.0.0.1", 0),
-                            FilterTargets.DEFAULTS,
-                            new InMemoryRevisionStore(Clock.systemUTC()),
-                            Optional.empty(),
-                            s -> {},
-                            new SimpleMeterRegistry(),
-                            Clock.systemUTC(),
-                            new ConfigValidator(),
-                            RolloutSpans.disabled(),
-                            AdsPeerPolicy.localDevelopment(),
-                            Optional.of(new XdsCore.Vhds("meshguard-xds", Duration.ofSeconds(2))))
-                    .start();
+            XdsCore core = LoopbackCores.inMemory(
+                    RolloutSpans.disabled(), Optional.of(new XdsCore.Vhds("meshguard-xds", Duration.ofSeconds(2))));
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
                     .usePlaintext()
                     .build();

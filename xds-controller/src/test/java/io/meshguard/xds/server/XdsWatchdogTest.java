@@ -6,13 +6,9 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -50,15 +46,7 @@ class XdsWatchdogTest {
 
     @BeforeEach
     void start() throws Exception {
-        core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        new InMemoryRevisionStore(Clock.systemUTC()),
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC())
-                .start();
+        core = LoopbackCores.inMemory(new SimpleMeterRegistry());
         try (InputStream in = XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             sample = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }

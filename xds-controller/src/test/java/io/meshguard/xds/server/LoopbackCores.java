@@ -1,0 +1,53 @@
+package io.meshguard.xds.server;
+
+import io.meshguard.xds.XdsCore;
+import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.store.InMemoryRevisionStore;
+import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.validate.ConfigValidator;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * Started cores as the server tests run them: ADS on a free loopback port open to local peers, the default filter
+ * targets, no default group, no one told of fleet changes, the system clock and the shipped validator.
+ */
+final class LoopbackCores {
+    private LoopbackCores() {}
+
+    /** Over an in-memory revision store, without rollout spans or VHDS. */
+    static XdsCore inMemory(MeterRegistry meters) throws Exception {
+        return started(new InMemoryRevisionStore(Clock.systemUTC()), meters, RolloutSpans.disabled(), Optional.empty());
+    }
+
+    /** Over an in-memory revision store, with these rollout spans and virtual hosts over VHDS when given. */
+    static XdsCore inMemory(RolloutSpans rollouts, Optional<XdsCore.Vhds> vhds) throws Exception {
+        return started(new InMemoryRevisionStore(Clock.systemUTC()), new SimpleMeterRegistry(), rollouts, vhds);
+    }
+
+    /** Over {@code store}, without rollout spans or VHDS. */
+    static XdsCore over(RevisionStore store) throws Exception {
+        return started(store, new SimpleMeterRegistry(), RolloutSpans.disabled(), Optional.empty());
+    }
+
+    private static XdsCore started(
+            RevisionStore store, MeterRegistry meters, RolloutSpans rollouts, Optional<XdsCore.Vhds> vhds)
+            throws Exception {
+        return new XdsCore(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        store,
+                        Optional.empty(),
+                        s -> {},
+                        meters,
+                        Clock.systemUTC(),
+                        new ConfigValidator(),
+                        rollouts,
+                        AdsPeerPolicy.localDevelopment(),
+                        vhds)
+                .start();
+    }
+}
