@@ -72,9 +72,13 @@ public record McpResource(String uri, String host, String path, List<String> aut
     private record Parts(String origin, String host, String path) {}
 
     private static Optional<Parts> parts(String raw) {
+        // a challenge header carries the URI: printable ASCII only (an IRI's Unicode is written percent-encoded)
+        if (raw.isEmpty() || !raw.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            return Optional.empty();
+        }
         URI u;
         try {
-            u = new URI(raw.strip().equals(raw) ? raw : "");
+            u = new URI(raw);
         } catch (URISyntaxException e) {
             return Optional.empty();
         }

@@ -340,7 +340,8 @@ class McpOAuthTest {
                 "https://mcp.bank.test/mcp?x=1",
                 "https://mcp.bank.test/mcp#f",
                 "https://agent@mcp.bank.test/mcp",
-                "https:///mcp")) {
+                "https:///mcp",
+                "https://mcp.bank.test/mé")) {
             assertThatThrownBy(() -> Fixtures.parse(route("auth: jwt", "resource: '" + bad + "'")))
                     .as(bad)
                     .hasMessageContaining("mcp.resource");
