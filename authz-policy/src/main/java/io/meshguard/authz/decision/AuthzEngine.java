@@ -8,6 +8,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.DenyRule;
 import io.meshguard.authz.policy.HeaderContract;
 import io.meshguard.authz.policy.IdentityHeaders;
+import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.RouteIndex;
 import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.authz.quota.QuotaGate;
@@ -239,6 +240,24 @@ public final class AuthzEngine {
                         false);
             }
             mode = o.get();
+        }
+        if (!gatewayHop
+                && r.access().mcp().flatMap(McpRoute::resource).isPresent()
+                && request.all("authorization").isEmpty()
+                && request.all(policy.apiKeyHeader()).isEmpty()) {
+            // an MCP client discovers the authorization server from the 401's challenge: a request without any
+            // credential gets it before the header contract, which an MCP client knows nothing of
+            AuthResult none = credentials.authenticate(request, mode);
+            if (none instanceof AuthResult.Rejected rejected && rejected.reason() == Reason.MISSING_CREDENTIAL) {
+                return deny(
+                        request,
+                        routeName,
+                        Optional.empty(),
+                        rejected.reason(),
+                        rejected.description(),
+                        Map.of(),
+                        false);
+            }
         }
         denied = headerContract(request, r, routeName);
         if (denied.isPresent()) {
