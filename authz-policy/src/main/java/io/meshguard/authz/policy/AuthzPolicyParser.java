@@ -739,6 +739,13 @@ public final class AuthzPolicyParser {
                             m.get("mcp"),
                             what + ".mcp.resource: an OAuth protected MCP server takes tokens (auth jwt)");
                 }
+                if (!settings.credentialHeaders.contains("authorization")) {
+                    // the spec's servers "MUST NOT accept or transit any other tokens": the client's token stays here
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.resource: an MCP server never gets the client's token; keep authorization in "
+                                    + "settings.credential_headers");
+                }
                 if (match.isPresent() && !match.get().hostMatches(resource.get().host())) {
                     doc.error(
                             m.get("mcp"),

@@ -356,6 +356,20 @@ class McpOAuthTest {
                 .hasMessageContaining("is not one the route matches");
         assertThatThrownBy(() -> Fixtures.parse(route("auth: jwt", "authorization_servers: [https://as.test]")))
                 .hasMessageContaining("resource");
+        // a policy that would let the client's token through to the MCP server
+        assertThatThrownBy(() -> Fixtures.parse("settings: {credential_headers: [x-api-key, cookie]}\n"
+                        + route("auth: jwt", "resource: https://mcp.bank.test/mcp")))
+                .hasMessageContaining("never gets the client's token");
+    }
+
+    @Test
+    void allowedToolCall_theClientsTokenNeverReachesTheMcpServer() {
+        CheckResponse r =
+                toolCall("mcp.bank.test", "get_balance", Optional.of(token(RESOURCE, "mcp:use accounts:read")));
+        assertThat(allowed(r)).isTrue();
+        assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization");
+        assertThat(r.getOkResponse().getHeadersList())
+                .noneMatch(h -> h.getHeader().getKey().equalsIgnoreCase("authorization"));
     }
 
     static String route(String auth, String mcp) {
