@@ -8,6 +8,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.DenyRule;
 import io.meshguard.authz.policy.HeaderContract;
 import io.meshguard.authz.policy.IdentityHeaders;
+import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.RouteIndex;
 import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.authz.quota.QuotaGate;
@@ -172,6 +173,14 @@ public final class AuthzEngine {
         }
         // A gateway route names its rule; an unknown name never falls back to matching (docs/route-contract.md).
         String profile = request.contextExtensions().get(RouteContract.AuthzContext.AUTHZ_PROFILE);
+        // an MCP server's metadata is public and answered here, before any credential or header is asked for
+        Optional<Decision> metadata = McpAuthorization.metadata(
+                request,
+                policy,
+                profile != null ? routes.named(profile).map(List::of).orElse(List.of()) : policy.routes());
+        if (metadata.isPresent()) {
+            return metadata.get();
+        }
         Optional<RoutePolicy> route = profile != null
                 ? routes.named(profile)
                 : routes.select(request.host(), request.path(), request.method());
@@ -195,8 +204,14 @@ public final class AuthzEngine {
                             false);
         }
         RoutePolicy r = route.get();
+        Decision d = decideOn(request, r, profile != null, caller);
+        return r.access().mcp().isPresent() ? McpAuthorization.challenged(d, r, request) : d;
+    }
+
+    /** The stages after the route is chosen: who may call it, the credential, the identity's entitlements, limits. */
+    private Decision decideOn(HttpRequestView request, RoutePolicy r, boolean named, Caller caller) {
         Optional<String> routeName = Optional.of(r.name());
-        denied = outsideRoute(request, r, routeName, profile != null);
+        Optional<Decision> denied = outsideRoute(request, r, routeName, named);
         if (denied.isPresent()) {
             return denied.get();
         }
@@ -226,6 +241,24 @@ public final class AuthzEngine {
             }
             mode = o.get();
         }
+        if (!gatewayHop
+                && r.access().mcp().flatMap(McpRoute::resource).isPresent()
+                && request.all("authorization").isEmpty()
+                && request.all(policy.apiKeyHeader()).isEmpty()) {
+            // an MCP client discovers the authorization server from the 401's challenge: a request without any
+            // credential gets it before the header contract, which an MCP client knows nothing of
+            AuthResult none = credentials.authenticate(request, mode);
+            if (none instanceof AuthResult.Rejected rejected && rejected.reason() == Reason.MISSING_CREDENTIAL) {
+                return deny(
+                        request,
+                        routeName,
+                        Optional.empty(),
+                        rejected.reason(),
+                        rejected.description(),
+                        Map.of(),
+                        false);
+            }
+        }
         denied = headerContract(request, r, routeName);
         if (denied.isPresent()) {
             return denied.get();
@@ -252,6 +285,13 @@ public final class AuthzEngine {
         denied = identityRefused(request, r, routeName, ok, who);
         if (denied.isPresent()) {
             return denied.get();
+        }
+        // the trusted gateway bound the token to the MCP server already; its hop carries no token to check again
+        if (!gatewayHop) {
+            denied = McpAuthorization.audienceRefused(request, r, ok.identity(), who, ok.fromCache());
+            if (denied.isPresent()) {
+                return denied.get();
+            }
         }
 
         // a product route admits only what a live subscription admits, before roles, conditions and limits are spent

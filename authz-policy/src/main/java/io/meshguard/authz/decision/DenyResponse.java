@@ -83,7 +83,7 @@ final class DenyResponse {
     }
 
     /** The description sits inside a quoted-string of WWW-Authenticate: no quotes or backslashes. */
-    private static String quotable(String s) {
+    static String quotable(String s) {
         return s.replace('"', '\'').replace('\\', '/');
     }
 }

@@ -105,7 +105,15 @@ final class McpRules {
             return toolRefused(request, r, who, cached, "caller lacks a role the tool requires");
         }
         if (!t.scopes().isEmpty() && (id == null || !id.scopes().containsAll(t.scopes()))) {
-            return toolRefused(request, r, who, cached, "caller lacks a scope the tool requires");
+            // the spec's insufficient_scope: the client can ask for a token with the scopes the challenge names
+            return Optional.of(DenyResponse.of(
+                    request,
+                    Optional.of(r.name()),
+                    who,
+                    Reason.INSUFFICIENT_SCOPE,
+                    "caller lacks a scope the tool requires",
+                    Map.of(),
+                    cached));
         }
         return conditions.unmet(
                 t.when(),

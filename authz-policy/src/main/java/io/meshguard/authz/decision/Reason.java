@@ -21,6 +21,16 @@ public enum Reason {
     INVALID_CLAIM("invalid_claim", 401),
     /** A valid token from an issuer the route does not accept ({@code issuers:} on the route). */
     ISSUER_NOT_ACCEPTED("issuer_not_accepted", 401),
+    /**
+     * A valid token not issued for the MCP server the route protects: its {@code aud} does not name the server's
+     * canonical URI (RFC 8707; the MCP authorization spec: servers "MUST NOT accept or transit any other tokens").
+     */
+    WRONG_AUDIENCE("wrong_audience", 401),
+    /**
+     * Not a refusal: an MCP server's Protected Resource Metadata (RFC 9728), answered by extauthz as a local reply
+     * (status 200) so that no upstream serves it.
+     */
+    RESOURCE_METADATA("resource_metadata", 200),
     /** Not an access token: an ID token, a logout token, a DPoP proof … ({@code typ}, RFC 9068 / RFC 8725 §3.11). */
     WRONG_TOKEN_TYPE("wrong_token_type", 401),
     /** A path an upstream could resolve differently ({@link io.meshguard.contract.CanonicalPath.Problem} names the sub-reason). */
@@ -36,7 +46,7 @@ public enum Reason {
     MCP_HEADERS_INVALID("mcp_headers_invalid", 400),
     /** An MCP route's request for a JSON-RPC method the route does not take. */
     MCP_METHOD_NOT_ALLOWED("mcp_method_not_allowed", 403),
-    /** A {@code tools/call} of a tool the route does not list, or whose roles, scopes or conditions the caller fails. */
+    /** A {@code tools/call} of a tool the route does not list, or whose roles or conditions the caller fails. */
     MCP_TOOL_NOT_ALLOWED("mcp_tool_not_allowed", 403),
     /** A Check larger than {@code CheckSize.DENY_ABOVE_BYTES}: answered with a deny, never an RPC error. */
     REQUEST_TOO_LARGE("request_too_large", 431),

@@ -731,6 +731,28 @@ public final class AuthzPolicyParser {
             }
             RouteOptions options = routeOptions(m, node, what, auth, issuers).withRateLimit(routeLimit);
             RouteAccess access = access(m, node, what, auth, roles, scopes);
+            Optional<McpResource> resource = access.mcp().flatMap(McpRoute::resource);
+            if (resource.isPresent()) {
+                if (auth.isPresent() && auth.get() != AuthMode.JWT) {
+                    // an API key or a mesh peer names no audience: the server could not tell it was meant for it
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.resource: an OAuth protected MCP server takes tokens (auth jwt)");
+                }
+                if (!settings.credentialHeaders.contains("authorization")) {
+                    // the spec's servers "MUST NOT accept or transit any other tokens": the client's token stays here
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.resource: an MCP server never gets the client's token; keep authorization in "
+                                    + "settings.credential_headers");
+                }
+                if (match.isPresent() && !match.get().hostMatches(resource.get().host())) {
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.resource: its host " + resource.get().host()
+                                    + " is not one the route matches; its metadata would never be asked of this route");
+                }
+            }
             if (name.isEmpty() || match.isEmpty() || auth.isEmpty()) {
                 return Optional.empty();
             }
@@ -866,9 +888,12 @@ public final class AuthzPolicyParser {
             boolean readMcp = routeWhen.stream().anyMatch(Condition::readsMcp);
             if (!node.isMap()) {
                 boolean on = doc.bool(node, what + ".mcp").orElse(false);
-                return on ? Optional.of(new McpRoute(Set.of(), List.of(), false, readMcp)) : Optional.empty();
+                return on
+                        ? Optional.of(new McpRoute(Set.of(), List.of(), false, readMcp, Optional.empty()))
+                        : Optional.empty();
             }
-            Map<String, YamlNode> m = doc.mapping(node, what + ".mcp", Set.of("methods", "tools"));
+            Map<String, YamlNode> m =
+                    doc.mapping(node, what + ".mcp", Set.of("methods", "tools", "resource", "authorization_servers"));
             Set<String> methods = m.containsKey("methods")
                     ? Set.copyOf(doc.strings(m.get("methods"), what + ".mcp.methods"))
                     : Set.of();
@@ -903,7 +928,44 @@ public final class AuthzPolicyParser {
                     doc.error(m.get("tools"), what + ".mcp: tools are listed but methods does not take tools/call");
                 }
             }
-            return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp));
+            return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp, resource(m, what)));
+        }
+
+        /**
+         * {@code resource:} and {@code authorization_servers:}: the MCP server's canonical URI, and where a client gets
+         * a token for it (default: the issuers the route accepts).
+         */
+        private Optional<McpResource> resource(Map<String, YamlNode> m, String what) {
+            List<String> servers = m.containsKey("authorization_servers")
+                    ? doc.strings(m.get("authorization_servers"), what + ".mcp.authorization_servers")
+                    : List.of();
+            for (String s : servers) {
+                if (McpResource.canonical(s).isEmpty()) {
+                    doc.error(
+                            m.get("authorization_servers"),
+                            what + ".mcp.authorization_servers: '" + s + "' is not an absolute http(s) URL");
+                }
+            }
+            if (!m.containsKey("resource")) {
+                if (m.containsKey("authorization_servers")) {
+                    doc.error(
+                            m.get("authorization_servers"),
+                            what + ".mcp.authorization_servers: name the server's canonical URI in 'resource' too");
+                }
+                return Optional.empty();
+            }
+            Optional<String> raw = doc.string(m.get("resource"), what + ".mcp.resource");
+            if (raw.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<McpResource> resource = McpResource.of(raw.get(), servers);
+            if (resource.isEmpty()) {
+                doc.error(
+                        m.get("resource"),
+                        what + ".mcp.resource: the MCP server's canonical URI is an absolute http(s) URI with a host "
+                                + "and no user information, query or fragment (RFC 8707 §2), e.g. https://mcp.example.com/mcp");
+            }
+            return resource;
         }
 
         private MeshSettings mesh(YamlNode node) {

@@ -15,8 +15,15 @@ import java.util.Set;
  *     when the rule lists none ({@link #toolsListed} false): any tool
  * @param toolsListed the rule has a {@code tools:} list: a tool not in it is refused
  * @param conditionsReadMcp the route's {@code when:} read an {@code mcp.*} variable
+ * @param resource the MCP server as an OAuth protected resource ({@code resource:}): tokens must name it in {@code aud},
+ *     its metadata is served and the route's 401/403 answers carry the MCP authorization spec's challenges
  */
-public record McpRoute(Set<String> methods, List<Tool> tools, boolean toolsListed, boolean conditionsReadMcp) {
+public record McpRoute(
+        Set<String> methods,
+        List<Tool> tools,
+        boolean toolsListed,
+        boolean conditionsReadMcp,
+        Optional<McpResource> resource) {
     public McpRoute {
         methods = Set.copyOf(methods);
         tools = List.copyOf(tools);

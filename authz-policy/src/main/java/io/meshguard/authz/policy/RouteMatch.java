@@ -24,7 +24,8 @@ public record RouteMatch(Set<String> hosts, PathMatch path, Set<String> methods)
         return hostMatches(host) ? Optional.empty() : Optional.of("host");
     }
 
-    private boolean hostMatches(String host) {
+    /** Whether the rule covers {@code host} (any port; {@code *.} names a subdomain wildcard). */
+    public boolean hostMatches(String host) {
         if (hosts.isEmpty()) {
             return true;
         }

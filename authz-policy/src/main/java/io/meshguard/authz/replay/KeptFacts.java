@@ -57,11 +57,12 @@ public record KeptFacts(
                     .and(addressReads(r.access().from()));
             if (r.access().mcp().isPresent()) {
                 // an MCP route decides on the method, name and version headers (never kept: the arguments)
+                // and, where it names its server, on the token's audience (RFC 8707): the aud claim is kept
                 reads = reads.and(ConditionReads.of(r.access().mcp().get().toolConditions()))
                         .and(new ConditionReads(
                                 io.meshguard.authz.policy.McpRoute.KEPT_HEADERS,
                                 Set.of(),
-                                Set.of(),
+                                r.access().mcp().get().resource().isPresent() ? Set.of("aud") : Set.of(),
                                 false,
                                 false,
                                 false,

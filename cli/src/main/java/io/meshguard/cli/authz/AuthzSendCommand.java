@@ -121,8 +121,11 @@ final class AuthzSendCommand implements Callable<Integer> {
             }
         } else {
             var denied = response.getDeniedResponse();
+            // a local reply that is no refusal (an MCP server's metadata) is still not forwarded
             out.printf(
-                    "DENIED: HTTP %d to the client, reason %s (gRPC code %d)%n",
+                    denied.getStatus().getCodeValue() < 400
+                            ? "ANSWERED: HTTP %d to the client by extauthz, not forwarded, reason %s (gRPC code %d)%n"
+                            : "DENIED: HTTP %d to the client, reason %s (gRPC code %d)%n",
                     denied.getStatus().getCodeValue(),
                     response.getStatus().getMessage().isEmpty()
                             ? "-"

@@ -144,10 +144,10 @@ class McpRoutesTest {
         assertThat(call("/mcp", PAYER, eur).allowed()).isTrue();
         // the role the tool asks for, on top of the route's
         assertThat(call("/mcp", AGENT, eur).reason()).isEqualTo(Reason.MCP_TOOL_NOT_ALLOWED);
-        // the scope
+        // the scope: insufficient_scope, so the client's challenge names the scopes to ask for
         assertThat(call("/mcp", token(List.of("agent", "payments"), "read"), eur)
                         .reason())
-                .isEqualTo(Reason.MCP_TOOL_NOT_ALLOWED);
+                .isEqualTo(Reason.INSUFFICIENT_SCOPE);
         // the condition on a mirrored argument, plain and Base64-encoded, header name in any case
         assertThat(call(
                                 "/mcp",

@@ -462,4 +462,43 @@ class DecisionReplayTest {
                     .contains("\"amr\":[\"mfa\"]");
         }
     }
+
+    private static AuthzPolicy mcpPolicy(String resource) {
+        return Fixtures.parse("""
+                issuers:
+                  - name: idp
+                    issuer: %s
+                    jwks_uri: http://127.0.0.1:1/jwks.json
+                    audiences: [meshguard]
+                    claims: {subject: sub, tenant: tenant, roles: realm_access.roles, scopes: scope}
+                routes:
+                  - name: mcp-server
+                    match: {hosts: [svc.example], path: /mcp}
+                    auth: jwt
+                    mcp: {resource: '%s'}
+                """.formatted(Fixtures.ISSUER, resource));
+    }
+
+    @Test
+    void replay_mcpRouteBoundToItsServer_keepsTheTokensAudience_soNothingFlips_andADraftNamingAnotherServerFlips() {
+        List<Req> traffic = new ArrayList<>();
+        for (Object aud : List.<Object>of(
+                List.of("meshguard", "https://svc.example/mcp"),
+                List.of("meshguard", "HTTPS://svc.example:443/mcp/"),
+                List.of("meshguard", "https://other.example/mcp"),
+                "meshguard")) {
+            traffic.add(new Req("/mcp", "authorization", token("agent", "acme", List.of("agent"), Map.of("aud", aud))));
+        }
+        List<RecordedDecision> recorded = record(mcpPolicy("https://svc.example/mcp"), traffic);
+        assertThat(recorded)
+                .extracting(RecordedDecision::reason)
+                .containsExactly("allowed", "allowed", "wrong_audience", "wrong_audience");
+
+        ImpactReport same = replay(mcpPolicy("https://svc.example/mcp"), recorded);
+        assertThat(same.flipped()).as(same.render()).isZero();
+        assertThat(same.notReplayableByReason()).isEmpty();
+
+        ImpactReport moved = replay(mcpPolicy("https://svc.example/tools"), recorded);
+        assertThat(moved.flipped()).as(moved.render()).isEqualTo(2);
+    }
 }
