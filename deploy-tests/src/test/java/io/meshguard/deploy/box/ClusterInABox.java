@@ -1072,6 +1072,12 @@ public final class ClusterInABox implements AutoCloseable {
      */
     synchronized void rollBackServers() throws Exception {
         Rollout undo = previous.orElseThrow(() -> new IllegalStateException("no upgrade to roll back"));
+        // the policy files go back with the servers (install.md section 6): an older server refuses a key it does not
+        // know (rc.1 and an MCP route's resource:) and then denies every request; the release's manifests with the
+        // same overlay and settings, as a GitOps revert of the upgrade's commit applies them
+        source = undo.source();
+        applyRendered();
+        operatorSettings();
         Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
         for (String owner : ROLL_ORDER.subList(0, 3)) {
             Optional.ofNullable(undo.templates().get(owner)).ifPresent(t -> templates.put(owner, t));
