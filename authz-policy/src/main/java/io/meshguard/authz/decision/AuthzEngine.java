@@ -8,6 +8,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.DenyRule;
 import io.meshguard.authz.policy.HeaderContract;
 import io.meshguard.authz.policy.IdentityHeaders;
+import io.meshguard.authz.policy.McpResource;
 import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.RouteIndex;
 import io.meshguard.authz.policy.RoutePolicy;
@@ -39,6 +40,9 @@ public final class AuthzEngine {
 
     private final RuleConditions conditions;
     private final McpRules mcpRules;
+    /** The MCP servers the policy names: a token bound to one is refused on every other route. */
+    private final List<McpResource> mcpServers;
+
     private final CredentialCheck credentials;
     private final SubscriptionGate subscriptions;
     private final RateLimits rateLimits;
@@ -106,6 +110,7 @@ public final class AuthzEngine {
         this.routes = RouteIndex.of(policy.routes());
         this.conditions = new RuleConditions(clock);
         this.mcpRules = new McpRules(conditions);
+        this.mcpServers = McpAuthorization.servers(policy);
         this.credentials = credentials;
         this.subscriptions = subscriptions;
         this.rateLimits = new RateLimits(policy, limiter);
@@ -288,7 +293,9 @@ public final class AuthzEngine {
         }
         // the trusted gateway bound the token to the MCP server already; its hop carries no token to check again
         if (!gatewayHop) {
-            denied = McpAuthorization.audienceRefused(request, r, ok.identity(), who, ok.fromCache());
+            denied = McpAuthorization.audienceRefused(request, r, ok.identity(), who, ok.fromCache())
+                    .or(() -> McpAuthorization.boundElsewhere(
+                            request, r, mcpServers, ok.identity(), who, ok.fromCache()));
             if (denied.isPresent()) {
                 return denied.get();
             }

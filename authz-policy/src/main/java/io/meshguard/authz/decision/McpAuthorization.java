@@ -126,6 +126,50 @@ final class McpAuthorization {
     }
 
     /**
+     * A token bound to an MCP server (its {@code aud} names one of the policy's MCP servers) on a route that is not
+     * one of that server's: refused, so an agent's credential (or one an MCP server let out) is not spent on the other
+     * APIs that trust the same issuer. A token naming several servers is accepted on each of their routes.
+     */
+    static Optional<Decision> boundElsewhere(
+            HttpRequestView request,
+            RoutePolicy r,
+            List<McpResource> servers,
+            Identity id,
+            Optional<Identity> who,
+            boolean cached) {
+        Object aud = id.claims().get("aud");
+        if (aud == null || servers.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<McpResource> own = r.access().mcp().flatMap(McpRoute::resource);
+        if (own.isPresent() && own.get().namedBy(aud)) {
+            return Optional.empty();
+        }
+        for (McpResource server : servers) {
+            if (server.namedBy(aud)) {
+                return Optional.of(DenyResponse.of(
+                        request,
+                        Optional.of(r.name()),
+                        who,
+                        Reason.WRONG_AUDIENCE,
+                        "the token was issued for the MCP server " + server.uri()
+                                + " and is accepted only on that server's routes",
+                        Map.of(),
+                        cached));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The MCP servers a policy names ({@code mcp.resource:} of its routes), each once. */
+    static List<McpResource> servers(AuthzPolicy policy) {
+        return policy.routes().stream()
+                .flatMap(r -> r.access().mcp().flatMap(McpRoute::resource).stream())
+                .distinct()
+                .toList();
+    }
+
+    /**
      * On an MCP route's 401 and scope 403, the spec's challenge in place of the generic one: {@code resource_metadata}
      * (when the route names its resource) and {@code scope}, the full set the call needs, so that one new token
      * suffices; a request that sent no credential gets no {@code error} (RFC 6750 §3.1).

@@ -7,6 +7,7 @@ import io.meshguard.authz.decision.WaypointPeer;
 import io.meshguard.authz.mesh.SourceRule;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.DenyRule;
+import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.MeshSettings;
 import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.contract.OwnedHeaderNames;
@@ -52,21 +53,20 @@ public record KeptFacts(
         }
         Map<String, ConditionReads> byRoute = new HashMap<>();
         ConditionReads all = deny;
+        // once a route names its MCP server, every route decides on the token's audience (RFC 8707): a token bound
+        // to that server is refused elsewhere, so the aud claim is kept on every row
+        boolean audience = policy.routes().stream()
+                .anyMatch(r -> r.access().mcp().flatMap(McpRoute::resource).isPresent());
+        ConditionReads audienceReads =
+                new ConditionReads(Set.of(), Set.of(), audience ? Set.of("aud") : Set.of(), false, false, false, false);
         for (RoutePolicy r : policy.routes()) {
             ConditionReads reads = ConditionReads.of(r.access().when())
-                    .and(addressReads(r.access().from()));
+                    .and(addressReads(r.access().from()))
+                    .and(audienceReads);
             if (r.access().mcp().isPresent()) {
                 // an MCP route decides on the method, name and version headers (never kept: the arguments)
-                // and, where it names its server, on the token's audience (RFC 8707): the aud claim is kept
                 reads = reads.and(ConditionReads.of(r.access().mcp().get().toolConditions()))
-                        .and(new ConditionReads(
-                                io.meshguard.authz.policy.McpRoute.KEPT_HEADERS,
-                                Set.of(),
-                                r.access().mcp().get().resource().isPresent() ? Set.of("aud") : Set.of(),
-                                false,
-                                false,
-                                false,
-                                false));
+                        .and(new ConditionReads(McpRoute.KEPT_HEADERS, Set.of(), Set.of(), false, false, false, false));
             }
             byRoute.put(r.name(), reads);
             all = all.and(reads);

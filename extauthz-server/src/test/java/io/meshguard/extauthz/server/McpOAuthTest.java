@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,6 +84,9 @@ class McpOAuthTest {
                     mcp:
                       tools:
                         - {name: get_balance, scopes: ["accounts:read"]}
+                  - name: statements
+                    match: {hosts: [api.bank.test], path: /statements, methods: [GET]}
+                    auth: jwt
                 """.formatted(issuer, issuer);
     }
 
@@ -131,10 +135,14 @@ class McpOAuthTest {
     }
 
     static CheckResponse toolCall(String host, String tool, Optional<String> token) {
+        return toolCall(host, "/mcp", tool, token);
+    }
+
+    static CheckResponse toolCall(String host, String path, String tool, Optional<String> token) {
         List<String> h = new ArrayList<>(
                 List.of("mcp-protocol-version", "2026-07-28", "mcp-method", "tools/call", "mcp-name", tool));
         token.ifPresent(t -> h.addAll(List.of("authorization", "Bearer " + t)));
-        return check("POST", host, "/mcp", Map.of(), h.toArray(String[]::new));
+        return check("POST", host, path, Map.of(), h.toArray(String[]::new));
     }
 
     static int status(CheckResponse r) {
@@ -327,6 +335,43 @@ class McpOAuthTest {
                 .anyMatch(e -> e.reason().equals("wrong_audience")
                         && e.route().orElse("").equals("mcp-bank")
                         && e.status() == 401));
+    }
+
+    @Test
+    void boundToken_onAnotherApiOrAnotherMcpServerOfTheSameIssuer_refused401WrongAudience() {
+        for (Object aud : List.<Object>of(
+                RESOURCE,
+                "HTTPS://MCP.Bank.Test:443/mcp/",
+                List.of("meshguard", RESOURCE),
+                List.of(RESOURCE, "https://api.bank.test"))) {
+            String token = token(aud, "mcp:use accounts:read");
+            CheckResponse api =
+                    check("GET", "api.bank.test", "/statements", Map.of(), "authorization", "Bearer " + token);
+            assertThat(status(api)).as("aud %s on a plain API", aud).isEqualTo(401);
+            assertThat(api.getDeniedResponse().getBody()).as("aud %s", aud).contains("\"reason\":\"wrong_audience\"");
+            CheckResponse unbound = toolCall("plain.bank.test", "get_balance", Optional.of(token));
+            assertThat(status(unbound))
+                    .as("aud %s on an MCP route naming no server", aud)
+                    .isEqualTo(401);
+            assertThat(status(toolCall("tools.bank.test", "/", "get_balance", Optional.of(token))))
+                    .as("aud %s on another MCP server", aud)
+                    .isEqualTo(401);
+            assertThat(allowed(toolCall("mcp.bank.test", "get_balance", Optional.of(token))))
+                    .as("aud %s on its own server", aud)
+                    .isTrue();
+        }
+    }
+
+    @Test
+    void unboundToken_onAnotherApi_stillAllowed() {
+        for (Object aud : Arrays.<Object>asList(null, "meshguard", List.of("meshguard", "https://api.bank.test"))) {
+            String token = token(aud, "mcp:use");
+            CheckResponse api =
+                    check("GET", "api.bank.test", "/statements", Map.of(), "authorization", "Bearer " + token);
+            assertThat(allowed(api))
+                    .as("aud %s: %s", aud, api.getDeniedResponse().getBody())
+                    .isTrue();
+        }
     }
 
     // --- the policy refuses what could not work
