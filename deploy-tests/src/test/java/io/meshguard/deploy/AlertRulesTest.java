@@ -98,7 +98,7 @@ class AlertRulesTest {
      * the shipped file.
      */
     @Test
-    void coverageAlert_countsOnceWhateverTheReplicas_andCanaryAlert_namesTheRoute(
+    void coverageAlert_countsOnceWhateverTheReplicas_andCanaryAlerts_nameTheRoute_andADeadCanary(
             @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.util.Optional<java.nio.file.Path> promtool = java.util.stream.Stream.of(
                         System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
@@ -126,9 +126,16 @@ class AlertRulesTest {
                       - series: 'meshguard_coverage_uncovered_requests_total{pod="meshguard-dlp-1"}'
                         values: '0x4 0+1x5'
                       - series: 'meshguard_canary_checks_total{route="accounts",kind="expired_token",result="got_through"}'
-                        values: '0x4 1'
+                        values: '0x4 1x30'
                       - series: 'meshguard_canary_checks_total{route="accounts",kind="expired_token",result="passed"}'
-                        values: '0+1x10'
+                        values: '0+1x40'
+                      # a canary pod replaced by another (the route still reported) and one that died (the card's)
+                      - series: 'meshguard_canary_checks_total{route="cards",kind="expired_token",result="passed",pod="c-1"}'
+                        values: '0+1x10 stale'
+                      - series: 'meshguard_canary_checks_total{route="cards",kind="expired_token",result="passed",pod="c-2"}'
+                        values: '_x10 0+1x30'
+                      - series: 'meshguard_canary_checks_total{route="cards",kind="test_card",result="passed",pod="c-1"}'
+                        values: '0+1x10 stale'
                     promql_expr_test:
                       - expr: '%s'
                         eval_time: 10m
@@ -147,6 +154,14 @@ class AlertRulesTest {
                         alertname: CanaryGotThrough
                         exp_alerts:
                           - exp_labels: {severity: page, route: accounts, kind: expired_token}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                      - eval_time: 15m
+                        alertname: CanaryDown
+                        exp_alerts: []
+                      - eval_time: 25m
+                        alertname: CanaryDown
+                        exp_alerts:
+                          - exp_labels: {severity: ticket, route: cards, kind: test_card}
                             exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
                 """.formatted(PLAIN_RULES.toAbsolutePath(), count.replace("'", "''")));
         Process test = new ProcessBuilder(promtool.get().toString(), "test", "rules", tests.toString())

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,6 +25,8 @@ public final class JwksServer implements AutoCloseable {
     private final AtomicReference<java.time.Duration> delay = new AtomicReference<>(java.time.Duration.ZERO);
 
     private final String issuer;
+    /** HttpServer.stop leaves an executor it was given running: closed here, or a benchmark's JVM never exits. */
+    private final ExecutorService handlers = Executors.newFixedThreadPool(2);
 
     private record Answer(int status, String body) {}
 
@@ -35,7 +38,7 @@ public final class JwksServer implements AutoCloseable {
     public JwksServer(String issuer, JWKSet initial) throws IOException {
         this.keys = new AtomicReference<>(initial);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-        server.setExecutor(Executors.newFixedThreadPool(2));
+        server.setExecutor(handlers);
         server.createContext("/jwks.json", ex -> {
             jwksRequests.incrementAndGet();
             try {
@@ -121,5 +124,6 @@ public final class JwksServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        handlers.shutdownNow();
     }
 }
