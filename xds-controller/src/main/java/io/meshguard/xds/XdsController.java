@@ -7,7 +7,7 @@ import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.admin.AdminApi;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.policy.PolicyFileSet;

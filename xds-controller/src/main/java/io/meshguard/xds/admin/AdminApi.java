@@ -15,6 +15,8 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.approval.FourEyes;
+import io.meshguard.xds.change.ConfigChangeAudit;
+import io.meshguard.xds.change.RevisionDiff;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
