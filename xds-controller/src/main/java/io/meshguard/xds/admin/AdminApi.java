@@ -25,6 +25,7 @@ import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.revision.RevisionActions;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;

@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.revision;
 
 import io.meshguard.access.Person;
 import io.meshguard.xds.approval.FourEyes;
@@ -19,7 +19,7 @@ import java.util.Set;
 
 /**
  * What changes the served configuration — publish, the second person's approve or reject, rollback — for every
- * admin surface: the REST API ({@link AdminApi}) and the console call these same methods after the same
+ * admin surface: the REST API ({@code AdminApi}) and the console call these same methods after the same
  * permission check, so the rules (a reason, four eyes on protected groups, rollback only to approved revisions) and
  * the {@code config_change} rows of the admin trail are one code path.
  */
