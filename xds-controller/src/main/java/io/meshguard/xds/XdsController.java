@@ -91,7 +91,7 @@ public final class XdsController implements ServerComponent {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.dataSource = dataSource;
-        this.trailVerifier = io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource);
+        this.trailVerifier = io.meshguard.xds.store.RevisionSeal.trailVerifier(dataSource);
         this.draft = new PgGatewayStore(dataSource);
         this.fourEyes = new io.meshguard.xds.approval.FourEyesStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
@@ -205,7 +205,7 @@ public final class XdsController implements ServerComponent {
      * port's one document, which lists what else the caller mounts there (io.meshguard.xds.admin.AdminPortDocument).
      */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate, byte[] openApi) {
-        mountAdminApi(http, gate, openApi, io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource));
+        mountAdminApi(http, gate, openApi, io.meshguard.xds.store.RevisionSeal.trailVerifier(dataSource));
     }
 
     /**
