@@ -10,7 +10,7 @@ import io.meshguard.access.Scope;
 import io.meshguard.access.SignedInToken;
 import io.meshguard.catalog.api.OperationRefused;
 import io.meshguard.db.TenantScope;
-import io.meshguard.xds.admin.RevisionActions;
+import io.meshguard.xds.revision.RevisionActions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

@@ -7,7 +7,7 @@ import io.meshguard.audit.query.TrafficReport;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AuditAdminApi;
-import io.meshguard.xds.admin.RevisionActions;
+import io.meshguard.xds.revision.RevisionActions;
 import java.time.Clock;
 import java.util.Optional;
 

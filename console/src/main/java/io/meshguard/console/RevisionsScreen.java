@@ -7,13 +7,12 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.db.TenantScope;
-import io.meshguard.xds.admin.AdminApi;
-import io.meshguard.xds.admin.RevisionActions;
-import io.meshguard.xds.admin.RevisionDiff;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.approval.ReplayReport;
+import io.meshguard.xds.change.RevisionDiff;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.revision.RevisionActions;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.Ownership;
 import io.meshguard.xds.store.PgGatewayStore;
@@ -226,8 +225,8 @@ public final class RevisionsScreen {
         GatewayConfig toConfig = b.get().config();
         if (!req.tenants().all()) {
             Ownership owners = draft.ownership(req.tenants());
-            fromConfig = AdminApi.visibleIn(fromConfig, owners, req.tenants());
-            toConfig = AdminApi.visibleIn(toConfig, owners, req.tenants());
+            fromConfig = owners.visibleIn(fromConfig, req.tenants());
+            toConfig = owners.visibleIn(toConfig, req.tenants());
         }
         List<Views.Change> changes = RevisionDiff.diff(fromConfig, toConfig).stream()
                 .map(c -> change(c.path(), c.before(), c.after()))

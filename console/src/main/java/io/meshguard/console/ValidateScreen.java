@@ -1,7 +1,6 @@
 package io.meshguard.console;
 
 import io.meshguard.db.TenantScope;
-import io.meshguard.xds.admin.AdminApi;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.validate.ConfigValidator;
@@ -49,8 +48,9 @@ public final class ValidateScreen {
     Page page(TenantScope tenants, Views.Chrome chrome) {
         GatewayConfig all = draft.load();
         ValidationResult result = validator.validate(all);
-        Set<String> visible =
-                tenants.all() ? Set.of() : visibleObjects(AdminApi.visibleIn(all, draft.ownership(tenants), tenants));
+        Set<String> visible = tenants.all()
+                ? Set.of()
+                : visibleObjects(draft.ownership(tenants).visibleIn(all, tenants));
         List<Problem> shown = result.problems().stream()
                 .filter(p -> tenants.all() || visible.contains(object(p.path())))
                 // most severe first, then where: an error must not hide below a screen of infos

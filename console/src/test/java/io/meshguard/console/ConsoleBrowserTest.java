@@ -9,7 +9,7 @@ import io.meshguard.xds.XdsController;
 import io.meshguard.xds.approval.FourEyesStore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.server.NodeStatus;
-import io.meshguard.xds.store.PgNodeStatusWriter;
+import io.meshguard.xds.server.PgNodeStatusWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -14,7 +14,7 @@ import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.KeycloakServer;
 import io.meshguard.xds.LoopbackSettings;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

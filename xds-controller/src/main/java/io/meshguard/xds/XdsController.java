@@ -7,17 +7,17 @@ import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.admin.AdminApi;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.policy.PolicyProfiles;
 import io.meshguard.xds.product.ProductPublisher;
 import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.PgNodeStatusWriter;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.store.PgGatewayStore;
-import io.meshguard.xds.store.PgNodeStatusWriter;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.store.RevisionListener;
 import io.meshguard.xds.validate.ConfigValidator;
@@ -91,7 +91,7 @@ public final class XdsController implements ServerComponent {
         audit = ConfigChangeAudit.alsoTrailed(audit, new io.meshguard.audit.trail.AdminTrail(dataSource));
         this.settings = settings;
         this.dataSource = dataSource;
-        this.trailVerifier = io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource);
+        this.trailVerifier = io.meshguard.xds.store.RevisionSeal.trailVerifier(dataSource);
         this.draft = new PgGatewayStore(dataSource);
         this.fourEyes = new io.meshguard.xds.approval.FourEyesStore(dataSource);
         this.revisions = new PgRevisionStore(dataSource);
@@ -205,7 +205,7 @@ public final class XdsController implements ServerComponent {
      * port's one document, which lists what else the caller mounts there (io.meshguard.xds.admin.AdminPortDocument).
      */
     public void mountAdminApi(StatusHttpServer http, AdminGate gate, byte[] openApi) {
-        mountAdminApi(http, gate, openApi, io.meshguard.xds.admin.AuditAdminApi.trailVerifier(dataSource));
+        mountAdminApi(http, gate, openApi, io.meshguard.xds.store.RevisionSeal.trailVerifier(dataSource));
     }
 
     /**

@@ -172,7 +172,16 @@ public final class XdsCore implements AutoCloseable {
         this.streams = new AdsStreams(fleet, groups, meters);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
-        this.ads = new AdsServer(adsBind, snapshots, streams, groups, peers, meters, subscriptionState, virtualHosts);
+        this.ads = new AdsServer(
+                adsBind,
+                snapshots,
+                streams,
+                groups,
+                peers,
+                meters,
+                subscriptionState,
+                SubscriptionStateService.GROUP,
+                virtualHosts);
         Gauge.builder("meshguard_xds_connected_streams", fleet, Fleet::connectedStreams)
                 .description("Open ADS streams on this replica")
                 .register(meters);

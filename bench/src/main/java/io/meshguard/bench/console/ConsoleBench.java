@@ -16,7 +16,7 @@ import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.server.NodeStatus;
-import io.meshguard.xds.store.PgNodeStatusWriter;
+import io.meshguard.xds.server.PgNodeStatusWriter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;

@@ -87,7 +87,7 @@ public final class AuditVerifyCommand implements Callable<Integer> {
             }
         }
         AdminTrailVerifier.Report r = direct
-                ? io.meshguard.xds.admin.AuditAdminApi.trailVerifier(
+                ? io.meshguard.xds.store.RevisionSeal.trailVerifier(
                                 database.open("meshguard-audit-verify", System.getenv()))
                         .verify(head, signed)
                 : viaAdminApi();

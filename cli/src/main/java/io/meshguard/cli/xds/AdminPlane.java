@@ -19,7 +19,7 @@ import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.admin.AdminPortDocument;
-import io.meshguard.xds.admin.AuditAdminApi;
+import io.meshguard.xds.store.RevisionSeal;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
@@ -79,7 +79,7 @@ public record AdminPlane(
                         .toList());
         Optional<TrailCheckpointer> signer = checkpoints.checkpointer(dataSource, meters, instanceName());
         // the admin plane's verify (console, `meshguard audit verify`) checks the heads this controller signed
-        xds.mountAdminApi(http, gate, openApi, AuditAdminApi.trailVerifier(dataSource, signer.map(c ->
+        xds.mountAdminApi(http, gate, openApi, RevisionSeal.trailVerifier(dataSource, signer.map(c ->
                 (AdminTrailVerifier.CheckpointSource) c::signedCheckpoints)));
         CatalogApi catalogue = new CatalogApi(
                 new CatalogService(new CatalogStore(dataSource), gate, events, Clock.systemUTC(), catalog.keycloak()),

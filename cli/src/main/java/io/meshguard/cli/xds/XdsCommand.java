@@ -25,7 +25,7 @@ import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.policy.PolicyFileSet;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -14,7 +14,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;

@@ -15,6 +15,8 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.xds.approval.FourEyes;
+import io.meshguard.xds.change.ConfigChangeAudit;
+import io.meshguard.xds.change.RevisionDiff;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
@@ -23,6 +25,7 @@ import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.product.ProductPublisher;
+import io.meshguard.xds.revision.RevisionActions;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.EnvoyJson;
@@ -534,26 +537,7 @@ public final class AdminApi implements HttpHandler {
         if (call.scope().all()) {
             return all;
         }
-        return visibleIn(all, draft.ownership(call.scope()), call.scope());
-    }
-
-    /** {@code config} as a caller confined to {@code scope} sees it (the console's diff uses the same rule). */
-    public static GatewayConfig visibleIn(GatewayConfig config, Ownership owners, TenantScope scope) {
-        return new GatewayConfig(
-                config.groups(),
-                config.upstreams().stream()
-                        .filter(u -> ownedBy(owners.upstreams().get(u.name()), scope))
-                        .toList(),
-                config.apis().stream()
-                        .filter(a -> ownedBy(owners.apis().get(a.name()), scope))
-                        .toList(),
-                config.routes().stream()
-                        .filter(r -> ownedBy(owners.routes().get(Ownership.routeKey(r.group(), r.name())), scope))
-                        .toList());
-    }
-
-    private static boolean ownedBy(String owner, TenantScope scope) {
-        return owner != null && scope.includes(owner);
+        return draft.ownership(call.scope()).visibleIn(all, call.scope());
     }
 
     /**
@@ -566,7 +550,7 @@ public final class AdminApi implements HttpHandler {
             return withApproval(tree(r), r.id());
         }
         ObjectNode out = (ObjectNode) tree(r);
-        out.set("config", tree(visibleIn(r.config(), draft.ownership(call.scope()), call.scope())));
+        out.set("config", tree(draft.ownership(call.scope()).visibleIn(r.config(), call.scope())));
         out.remove(List.of("actor", "reason"));
         return out;
     }
@@ -605,7 +589,7 @@ public final class AdminApi implements HttpHandler {
                     case UPSTREAM -> owners.upstreams().get(call.segment(1));
                     case ROUTE -> owners.routes().get(Ownership.routeKey(call.segment(1), call.segment(2)));
                 };
-        return ownedBy(owner, call.scope());
+        return Ownership.ownedBy(owner, call.scope());
     }
 
     /**
@@ -647,7 +631,7 @@ public final class AdminApi implements HttpHandler {
             return;
         }
         TenantScope own = TenantScope.of(java.util.Set.of(tenant));
-        GatewayConfig mine = visibleIn(draft.load(), draft.ownership(own), own);
+        GatewayConfig mine = draft.ownership(own).visibleIn(draft.load(), own);
         List<Problem> problems = new ArrayList<>();
         // the group is the operators': a tenant's route goes only where an operator assigned the group to the tenant
         // (as a product publish does), else it would put the tenant's host and upstream on any group's gateways
@@ -865,7 +849,7 @@ public final class AdminApi implements HttpHandler {
             }
             List<Problem> shown = VisibleProblems.of(
                     e.problems(),
-                    visibleIn(attempted.get(), draft.ownership(call.scope()), call.scope()),
+                    draft.ownership(call.scope()).visibleIn(attempted.get(), call.scope()),
                     call.segments());
             throw new RevisionActions.Refused(
                     e.status(),
@@ -884,7 +868,7 @@ public final class AdminApi implements HttpHandler {
                 ? result.warnings()
                 : VisibleProblems.of(
                         result.warnings(),
-                        visibleIn(written, draft.ownership(call.scope()), call.scope()),
+                        draft.ownership(call.scope()).visibleIn(written, call.scope()),
                         call.segments());
         return ConfigJson.mapper().createObjectNode().put("changed", object).set("warnings", tree(warnings));
     }
@@ -1090,8 +1074,8 @@ public final class AdminApi implements HttpHandler {
         GatewayConfig toConfig = to.config();
         if (!call.scope().all()) {
             Ownership owners = draft.ownership(call.scope());
-            fromConfig = visibleIn(fromConfig, owners, call.scope());
-            toConfig = visibleIn(toConfig, owners, call.scope());
+            fromConfig = owners.visibleIn(fromConfig, call.scope());
+            toConfig = owners.visibleIn(toConfig, call.scope());
         }
         out.set("changes", tree(RevisionDiff.diff(fromConfig, toConfig)));
         return out;

@@ -129,7 +129,7 @@ public final class AuditAdminApi implements HttpHandler {
     private final Clock clock;
 
     public AuditAdminApi(DataSource dataSource, AdminGate gate, Clock clock) {
-        this(dataSource, trailVerifier(dataSource), gate, clock);
+        this(dataSource, io.meshguard.xds.store.RevisionSeal.trailVerifier(dataSource), gate, clock);
     }
 
     /** With the trail verifier the admin plane runs (checking the controller's own signed checkpoints). */
@@ -140,22 +140,6 @@ public final class AuditAdminApi implements HttpHandler {
         this.verifier = verifier;
         this.router = new AdminRouter(ROUTES, gate);
         this.clock = clock;
-    }
-
-    /** The admin trail's verifier as every surface runs it: the chain, then the revisions it sealed. */
-    public static AdminTrailVerifier trailVerifier(DataSource dataSource) {
-        return trailVerifier(dataSource, Optional.empty());
-    }
-
-    /**
-     * As {@link #trailVerifier(DataSource)}, the chain also checked against {@code ownCheckpoints}: the controller's
-     * signed heads, so a head moved back with the newest rows is named where the console and {@code meshguard audit
-     * verify} look.
-     */
-    public static AdminTrailVerifier trailVerifier(
-            DataSource dataSource, Optional<AdminTrailVerifier.CheckpointSource> ownCheckpoints) {
-        return new AdminTrailVerifier(
-                dataSource, java.util.List.of(io.meshguard.xds.store.RevisionSeal.CHECK), ownCheckpoints);
     }
 
     @Override

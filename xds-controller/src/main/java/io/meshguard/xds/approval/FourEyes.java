@@ -2,7 +2,7 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.Person;
-import io.meshguard.xds.admin.RevisionDiff;
+import io.meshguard.xds.change.RevisionDiff;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;

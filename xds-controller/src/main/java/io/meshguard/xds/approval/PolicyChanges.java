@@ -5,7 +5,7 @@ import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
-import io.meshguard.xds.admin.ConfigChangeAudit;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,6 +1,7 @@
 package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -64,5 +65,19 @@ public record PublishRequest(
     /** Whether {@code person} asked for or authored any change in this request. */
     public boolean authoredBy(io.meshguard.access.Person person) {
         return authorPeople.isEmpty() ? authors.contains(person.name()) : authorPeople.contains(person.id());
+    }
+
+    /**
+     * The admin trail's row of this request's report, once computed: its window and counts (the groups are kept with
+     * the request). The one spelling for every path that opens or recomputes a request (a product publish too).
+     */
+    public Optional<ConfigChangeAudit.ConfigChange> reportRow(String actor, String requestId) {
+        return report.map(r -> new ConfigChangeAudit.ConfigChange(
+                actor,
+                "publish-report",
+                "publish-request/" + group + "/" + id,
+                "replayed " + r.decisions() + " decisions of " + r.from() + " .. " + r.to() + ": " + r.flipped()
+                        + " flipped, " + r.notReplayable() + " not replayable",
+                requestId));
     }
 }

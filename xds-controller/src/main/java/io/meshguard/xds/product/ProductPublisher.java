@@ -4,10 +4,9 @@ import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.GatewayServing;
 import io.meshguard.catalog.ServedProduct;
-import io.meshguard.xds.admin.ConfigChangeAudit;
-import io.meshguard.xds.admin.RevisionActions;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.PgGatewayStore;
@@ -116,8 +115,7 @@ public final class ProductPublisher implements GatewayServing {
                     "publish-request/" + group + "/" + request.id(),
                     "protected group " + group + " waits for a second person's approval: " + change.reason(),
                     change.requestId()));
-            RevisionActions.reportRow(change.actor(), change.requestId(), request)
-                    .ifPresent(audit::record);
+            request.reportRow(change.actor(), change.requestId()).ifPresent(audit::record);
             return new Served(Optional.empty(), Optional.of(request.id()));
         }
         Publisher.Result result = publisher.publish(compiled.config().slice(group), change.actor(), change.reason());

@@ -24,6 +24,8 @@ public final class AdsServer implements AutoCloseable {
     /**
      * @param peers who may open a stream and read which group; checked against {@code bind} (local development only
      *     on loopback)
+     * @param subscriptionStateGroup the node group ({@code node.cluster}) whose granted identities alone are served
+     *     {@code subscriptionState}
      */
     public AdsServer(
             InetSocketAddress bind,
@@ -33,6 +35,7 @@ public final class AdsServer implements AutoCloseable {
             AdsPeerPolicy peers,
             MeterRegistry meters,
             io.grpc.BindableService subscriptionState,
+            String subscriptionStateGroup,
             VirtualHostDiscovery virtualHosts) {
         peers.checkBind(bind);
         SimpleCache<String> cache = snapshots.cache();
@@ -58,11 +61,7 @@ public final class AdsServer implements AutoCloseable {
                 // every tenant's catalogue is in it, so no other group is served it, whatever that group's grant
                 .addService(io.grpc.ServerInterceptors.intercept(
                         subscriptionState,
-                        new AdsPeerInterceptor(
-                                peers,
-                                groups,
-                                meters,
-                                Optional.of(io.meshguard.xds.subscription.SubscriptionStateService.GROUP)),
+                        new AdsPeerInterceptor(peers, groups, meters, Optional.of(subscriptionStateGroup)),
                         new StreamNodeInterceptor()))
                 .addService(health.getHealthService())
                 // Like every meshguard gRPC server (runtime's GrpcServerHost): grpcurl can list and describe ADS.

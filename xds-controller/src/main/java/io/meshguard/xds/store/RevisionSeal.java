@@ -164,6 +164,21 @@ public final class RevisionSeal {
      */
     public static final AdminTrailVerifier.RecordedRows CHECK = RevisionSeal::firstBad;
 
+    /** The admin trail's verifier as every surface runs it: the chain, then the revisions it sealed. */
+    public static AdminTrailVerifier trailVerifier(javax.sql.DataSource dataSource) {
+        return trailVerifier(dataSource, Optional.empty());
+    }
+
+    /**
+     * As {@link #trailVerifier(javax.sql.DataSource)}, the chain also checked against {@code ownCheckpoints}: the
+     * controller's signed heads, so a head moved back with the newest rows is named where the console and {@code
+     * meshguard audit verify} look.
+     */
+    public static AdminTrailVerifier trailVerifier(
+            javax.sql.DataSource dataSource, Optional<AdminTrailVerifier.CheckpointSource> ownCheckpoints) {
+        return new AdminTrailVerifier(dataSource, List.of(CHECK), ownCheckpoints);
+    }
+
     private record Recorded(long seq, String seal) {}
 
     private static Optional<AdminTrailVerifier.Finding> firstBad(Connection c) throws SQLException {

@@ -7,6 +7,7 @@ import io.meshguard.envoy.validation.EnvoyRegexBudget;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.HostnamePlan;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.SameInstance;
 import io.meshguard.xds.model.Upstream;

@@ -8,6 +8,7 @@ import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.HostnamePlan;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
 import java.util.ArrayList;

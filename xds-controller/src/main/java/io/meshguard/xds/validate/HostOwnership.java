@@ -3,6 +3,7 @@ package io.meshguard.xds.validate;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.HostnamePlan;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -4,6 +4,7 @@ import io.meshguard.authz.policy.RouteMatch;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
+import io.meshguard.xds.model.HostnamePlan;
 import io.meshguard.xds.model.Route;
 import java.util.ArrayList;
 import java.util.List;

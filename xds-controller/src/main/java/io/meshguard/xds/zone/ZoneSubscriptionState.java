@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * ({@code subscription-state.json}) is not read: a zone upgraded while central is away waits for central's state, and
  * removes the old file once it kept a new one.
  */
-final class ZoneSubscriptionState {
+public final class ZoneSubscriptionState {
     private static final Logger log = LoggerFactory.getLogger(ZoneSubscriptionState.class);
 
     private final Path file;
@@ -37,14 +37,14 @@ final class ZoneSubscriptionState {
     /** What the zone serves (accept runs on the link's one thread; restore before it starts). */
     private volatile Optional<SubscriptionSnapshot> current = Optional.empty();
 
-    ZoneSubscriptionState(Path stateDir, SubscriptionStateService service) {
+    public ZoneSubscriptionState(Path stateDir, SubscriptionStateService service) {
         this.file = stateDir.resolve("subscription-state.binpb");
         this.legacyFile = stateDir.resolve("subscription-state.json");
         this.service = service;
     }
 
     /** Serves the stored state, when there is one (at start, before central answered). */
-    void restore() {
+    public void restore() {
         if (!Files.exists(file)) {
             return;
         }
@@ -62,7 +62,7 @@ final class ZoneSubscriptionState {
     }
 
     /** Keeps and serves what central sent; an unreadable state is refused and the last good one kept. */
-    Optional<String> accept(ZoneProto.SubscriptionState state) {
+    public Optional<String> accept(ZoneProto.SubscriptionState state) {
         if (!state.hasState()) {
             // a central of the release that sent the state as JSON text (field 2, reserved now)
             return Optional.of("subscription state " + state.getVersion() + " carries no state message");

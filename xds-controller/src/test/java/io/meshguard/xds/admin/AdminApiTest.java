@@ -10,6 +10,7 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -17,6 +17,7 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
+import io.meshguard.xds.store.RevisionSeal;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -81,7 +82,7 @@ class TrailVerifyAgainstCheckpointsTest {
                 http,
                 AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"),
                 AdminPortDocument.controller(),
-                AuditAdminApi.trailVerifier(
+                RevisionSeal.trailVerifier(
                         PG.dataSource(), Optional.of((AdminTrailVerifier.CheckpointSource) signer::signedCheckpoints)));
         http.addReadinessChecks(signer.readinessChecks());
         xds.start();
@@ -161,7 +162,7 @@ class TrailVerifyAgainstCheckpointsTest {
     void newestRowsCutWithTheHead_adminPlaneVerify_saysTruncated() throws Exception {
         eventsSigned(5);
         cutNewestRowsTo(3);
-        assertThat(AuditAdminApi.trailVerifier(PG.dataSource())
+        assertThat(RevisionSeal.trailVerifier(PG.dataSource())
                         .verify(Optional.empty())
                         .intact())
                 .as("the chain alone (the admin plane's walk before it read the checkpoints) cannot tell")

@@ -16,6 +16,7 @@ import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.server.PgNodeStatusWriter;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

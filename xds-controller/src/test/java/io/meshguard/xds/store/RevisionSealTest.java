@@ -7,7 +7,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import io.meshguard.xds.admin.AuditAdminApi;
 import io.meshguard.xds.model.GatewayConfig;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -45,7 +44,7 @@ class RevisionSealTest {
     }
 
     private static AdminTrailVerifier.Report verify() throws Exception {
-        return AuditAdminApi.trailVerifier(ds).verify(Optional.empty());
+        return RevisionSeal.trailVerifier(ds).verify(Optional.empty());
     }
 
     private static void sql(String statement) throws Exception {

@@ -9,6 +9,7 @@ import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.HostnamePlan;
 import io.meshguard.xds.model.Route;
 import java.nio.file.Path;
 import java.util.List;

@@ -12,6 +12,7 @@ import io.grpc.stub.StreamObserver;
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

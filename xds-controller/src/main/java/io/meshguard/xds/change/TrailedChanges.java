@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.change;
 
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.AdminTrailEntry;

@@ -1,8 +1,7 @@
-package io.meshguard.xds.store;
+package io.meshguard.xds.server;
 
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.Fleet;
-import io.meshguard.xds.server.NodeStatus;
+import io.meshguard.xds.store.StoreException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

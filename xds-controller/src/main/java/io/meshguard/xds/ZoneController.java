@@ -1,9 +1,8 @@
-package io.meshguard.xds.zone;
+package io.meshguard.xds;
 
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.envoygateway.apply.EnvoyGatewayZone;
-import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.envoygateway.EnvoyGatewayRevisions;
 import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.server.AdsPeerPolicy;
@@ -12,6 +11,10 @@ import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.validate.ConfigValidator;
+import io.meshguard.xds.zone.CentralLink;
+import io.meshguard.xds.zone.ZoneRevisions;
+import io.meshguard.xds.zone.ZoneSettings;
+import io.meshguard.xds.zone.ZoneSubscriptionState;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;

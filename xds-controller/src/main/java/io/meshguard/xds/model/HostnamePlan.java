@@ -1,7 +1,5 @@
-package io.meshguard.xds.validate;
+package io.meshguard.xds.model;
 
-import io.meshguard.xds.model.Api;
-import io.meshguard.xds.model.GatewayGroup;
 import java.util.List;
 
 /** Which hostnames an API is served on: its own, else its group's, else the one the group's template generates. */

@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.change;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;

@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.change;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

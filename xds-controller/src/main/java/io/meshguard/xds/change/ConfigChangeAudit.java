@@ -1,4 +1,4 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.change;
 
 /**
  * Where every admin change goes as a {@code config_change} audit event. Recording must not block the request;

@@ -1,8 +1,9 @@
-package io.meshguard.xds.admin;
+package io.meshguard.xds.revision;
 
 import io.meshguard.access.Person;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.product.ProductPublisher;
@@ -18,7 +19,7 @@ import java.util.Set;
 
 /**
  * What changes the served configuration — publish, the second person's approve or reject, rollback — for every
- * admin surface: the REST API ({@link AdminApi}) and the console call these same methods after the same
+ * admin surface: the REST API ({@code AdminApi}) and the console call these same methods after the same
  * permission check, so the rules (a reason, four eyes on protected groups, rollback only to approved revisions) and
  * the {@code config_change} rows of the admin trail are one code path.
  */
@@ -162,22 +163,7 @@ public final class RevisionActions {
     }
 
     private void reported(Actor actor, PublishRequest r) {
-        reportRow(actor.name(), actor.requestId(), r).ifPresent(audit::record);
-    }
-
-    /**
-     * The admin trail's row of a publish request's report, once computed: its window and counts (the groups are kept
-     * with the request). The one spelling for every path that opens or recomputes a request (a product publish too).
-     */
-    public static Optional<ConfigChangeAudit.ConfigChange> reportRow(String actor, String requestId, PublishRequest r) {
-        return r.report()
-                .map(report -> new ConfigChangeAudit.ConfigChange(
-                        actor,
-                        "publish-report",
-                        "publish-request/" + r.group() + "/" + r.id(),
-                        "replayed " + report.decisions() + " decisions of " + report.from() + " .. " + report.to()
-                                + ": " + report.flipped() + " flipped, " + report.notReplayable() + " not replayable",
-                        requestId));
+        r.reportRow(actor.name(), actor.requestId()).ifPresent(audit::record);
     }
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
