@@ -1,8 +1,8 @@
 package io.meshguard.cli.authz;
 
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.cli.ServerAudit;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;

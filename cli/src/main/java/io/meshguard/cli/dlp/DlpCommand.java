@@ -1,7 +1,7 @@
 package io.meshguard.cli.dlp;
 
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.trail.AdminTrail;

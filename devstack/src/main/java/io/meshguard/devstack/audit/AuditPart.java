@@ -1,9 +1,9 @@
 package io.meshguard.devstack.audit;
 
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
-import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
+import io.meshguard.audit.component.AuditSettings;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.cli.RunningStack;
