@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.meshguard.cli.CliRun;
 import io.meshguard.cli.UpState;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.meshguard.cli.CliRun;
 import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.UpState;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -14,6 +14,7 @@ import io.meshguard.cli.CliRun;
 import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.UpState;
 import io.meshguard.cli.idp.UpIdp;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.IntegrationTest;

@@ -11,6 +11,7 @@ import io.meshguard.cli.RunningStack;
 import io.meshguard.cli.UpState;
 import io.meshguard.cli.idp.DemoUser;
 import io.meshguard.cli.idp.UpIdp;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.IntegrationTest;

@@ -1,4 +1,4 @@
-package io.meshguard.devstack;
+package io.meshguard.devstack.part;
 
 import io.meshguard.cli.RunningStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * One server that {@code meshguard up} runs in its process (extauthz, DLP, xDS controller, audit). Parts are
- * listed in {@link StackParts}; a new server joins the local stack by adding itself there.
+ * listed in {@link io.meshguard.devstack.StackParts}; a new server joins the local stack by adding itself there.
  */
 public interface StackPart {
 
