@@ -176,7 +176,6 @@ class ModuleBoundariesTest {
      */
     static final Set<String> CYCLE_ALLOWANCES = Set.of(
             "authz-policy: io.meshguard.authz.apikey, io.meshguard.authz.condition, io.meshguard.authz.decision, io.meshguard.authz.jwt, io.meshguard.authz.policy, io.meshguard.authz.quota, io.meshguard.authz.ratelimit, io.meshguard.authz.subscription",
-            "cli: io.meshguard.cli, io.meshguard.cli.api, io.meshguard.cli.audit, io.meshguard.cli.authz, io.meshguard.cli.canary, io.meshguard.cli.catalog, io.meshguard.cli.coverage, io.meshguard.cli.db, io.meshguard.cli.dlp, io.meshguard.cli.policy, io.meshguard.cli.xds, io.meshguard.cli.zone",
             "xds-controller: io.meshguard.xds, io.meshguard.xds.admin, io.meshguard.xds.approval, io.meshguard.xds.product, io.meshguard.xds.zone",
             "xds-controller: io.meshguard.xds.server, io.meshguard.xds.store, io.meshguard.xds.subscription",
             "xds-controller: io.meshguard.xds.snapshot, io.meshguard.xds.validate");

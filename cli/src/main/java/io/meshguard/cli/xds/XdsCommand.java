@@ -50,7 +50,7 @@ import picocli.CommandLine.Option;
             XdsRollbackCommand.class,
             XdsApprovalsCommand.class
         })
-public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--config",
             description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")

@@ -6,7 +6,7 @@ import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.audit.component.AuditSettings;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.devstack.part.StackContext;
 import io.meshguard.devstack.part.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;

@@ -1,6 +1,6 @@
 package io.meshguard.devstack.authz;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.devstack.audit.AuditPart;
 import io.meshguard.devstack.dev.DevIssuerStackPart;
 import io.meshguard.devstack.part.StackContext;

@@ -1,6 +1,6 @@
 package io.meshguard.devstack.dlp;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.devstack.audit.AuditPart;
 import io.meshguard.devstack.part.LocalSecret;
 import io.meshguard.devstack.part.StackContext;

@@ -1,6 +1,6 @@
 package io.meshguard.devstack.part;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.meshguard.devstack.xds;
 
 import io.meshguard.catalog.api.CatalogSettings;
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.cli.xds.AdminPlane;
 import io.meshguard.devstack.authz.ExtAuthzStackPart;
 import io.meshguard.devstack.dev.DevIssuerStackPart;

@@ -1,4 +1,4 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.audit.AuditSink;
