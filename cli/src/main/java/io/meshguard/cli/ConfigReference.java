@@ -1,7 +1,7 @@
 package io.meshguard.cli;
 
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;

@@ -3,6 +3,7 @@ package io.meshguard.cli;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
 import io.meshguard.access.TokenStore;
+import io.meshguard.cli.common.RunningStack;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -4,6 +4,7 @@ import io.meshguard.cli.audit.AuditCommand;
 import io.meshguard.cli.authz.ApiKeyCommand;
 import io.meshguard.cli.authz.AuthzCommand;
 import io.meshguard.cli.authz.ExtAuthzCommand;
+import io.meshguard.cli.common.ServerCommand;
 import io.meshguard.cli.dev.DevCommand;
 import io.meshguard.cli.dlp.DlpCommand;
 import io.meshguard.cli.policy.PolicyCommand;

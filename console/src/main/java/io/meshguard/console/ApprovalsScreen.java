@@ -11,7 +11,7 @@ import io.meshguard.catalog.Subscriber;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.api.CatalogService;
-import io.meshguard.catalog.api.OperationRefused;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

@@ -8,7 +8,7 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.CodeFlowClient;
 import io.meshguard.access.Scope;
 import io.meshguard.access.SignedInToken;
-import io.meshguard.catalog.api.OperationRefused;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.xds.revision.RevisionActions;
 import java.io.IOException;

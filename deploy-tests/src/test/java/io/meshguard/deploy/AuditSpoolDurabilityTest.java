@@ -12,7 +12,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditConfig;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.List;

@@ -201,11 +201,11 @@ class LocalStackTest {
             clusterOnly.add(XdsSettings.MIGRATE_ON_START.envVar());
             // the cluster names the proxies whose access logs count (their verified mesh identities); compose has no
             // mesh and runs the receiver as local development (any peer)
-            clusterOnly.add(io.meshguard.audit.AuditConfig.ALS_SENDERS.envVar());
+            clusterOnly.add(io.meshguard.audit.component.AuditConfig.ALS_SENDERS.envVar());
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());
-            localOnly.remove(io.meshguard.audit.AuditConfig.ALS_PEER_IDENTITY.envVar());
+            localOnly.remove(io.meshguard.audit.component.AuditConfig.ALS_PEER_IDENTITY.envVar());
             assertThat(cluster).as(service).containsAll(localOnly);
             assertThat(services.path(service).path("command").get(0).asText())
                     .isEqualTo(container.getArgs().getFirst());

@@ -9,7 +9,7 @@ import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyProvider;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
 import io.fabric8.istio.api.telemetry.v1.Telemetry;
 import io.fabric8.kubernetes.api.model.Service;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.runtime.config.ConfigKey;
 import java.nio.file.Path;
 import java.time.Duration;

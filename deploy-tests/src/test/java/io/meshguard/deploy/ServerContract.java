@@ -3,7 +3,7 @@ package io.meshguard.deploy;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.db.DbConfig;
 import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;

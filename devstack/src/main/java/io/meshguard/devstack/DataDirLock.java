@@ -1,6 +1,6 @@
 package io.meshguard.devstack;
 
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.common.UpState;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;

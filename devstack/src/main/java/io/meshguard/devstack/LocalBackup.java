@@ -2,7 +2,7 @@ package io.meshguard.devstack;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.common.UpState;
 import io.meshguard.devstack.db.LocalPostgres;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,6 @@
 package io.meshguard.devstack;
 
+import io.meshguard.devstack.part.UpPorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,7 @@
 package io.meshguard.devstack;
 
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.util.List;

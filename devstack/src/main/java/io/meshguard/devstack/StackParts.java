@@ -4,6 +4,7 @@ import io.meshguard.devstack.audit.AuditPart;
 import io.meshguard.devstack.authz.ExtAuthzStackPart;
 import io.meshguard.devstack.dev.DevIssuerStackPart;
 import io.meshguard.devstack.dlp.DlpStackPart;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.devstack.xds.XdsStackPart;
 import java.util.List;
 

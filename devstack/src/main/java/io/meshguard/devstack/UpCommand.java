@@ -1,8 +1,11 @@
 package io.meshguard.devstack;
 
-import io.meshguard.cli.RunningStack;
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.common.RunningStack;
+import io.meshguard.cli.common.UpState;
 import io.meshguard.devstack.idp.LocalIdp;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -37,7 +40,7 @@ import picocli.CommandLine.Option;
             "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. 0 picks a free",
             "port; the banner and DATA_DIR/up.json (which every other command reads) say which."
         })
-final class UpCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+final class UpCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--data-dir",
             defaultValue = ".meshguard",

@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.cli.CliRun;
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.common.UpState;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.IntegrationTest;
 import java.io.IOException;

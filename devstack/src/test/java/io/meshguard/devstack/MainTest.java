@@ -2,6 +2,7 @@ package io.meshguard.devstack;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.SlowTest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -3,6 +3,7 @@ package io.meshguard.devstack;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.IntegrationTest;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -7,10 +7,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
-import io.meshguard.cli.RunningStack;
-import io.meshguard.cli.UpState;
+import io.meshguard.cli.common.RunningStack;
+import io.meshguard.cli.common.UpState;
 import io.meshguard.cli.idp.DemoUser;
 import io.meshguard.cli.idp.UpIdp;
+import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.IntegrationTest;

@@ -1,7 +1,7 @@
 package io.meshguard.bench.dlp;
 
-import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.DecisionLog;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.dlpserver.AuditLogRecorder;
 import io.meshguard.dlpserver.DlpServer;
 import io.meshguard.dlpserver.DlpServerSettings;

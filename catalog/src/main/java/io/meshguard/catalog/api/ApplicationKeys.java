@@ -9,6 +9,8 @@ import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeyAdmin;
 import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalog.service.AdmittedCall;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.time.Duration;
 import java.time.Instant;

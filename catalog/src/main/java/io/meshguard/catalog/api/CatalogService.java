@@ -18,6 +18,8 @@ import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.Subscription;
 import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.catalog.TransitionRefused;
+import io.meshguard.catalog.service.AdmittedCall;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

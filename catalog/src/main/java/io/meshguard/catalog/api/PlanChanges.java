@@ -7,6 +7,8 @@ import io.meshguard.catalog.PlanChangeReport;
 import io.meshguard.catalog.PlanChangeRequest;
 import io.meshguard.catalog.PlanChangeStore;
 import io.meshguard.catalog.PlanLimits;
+import io.meshguard.catalog.service.AdmittedCall;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import java.sql.SQLException;
 import java.time.Duration;

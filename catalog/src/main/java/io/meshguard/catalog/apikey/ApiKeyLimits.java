@@ -1,6 +1,6 @@
 package io.meshguard.catalog.apikey;
 
-import io.meshguard.catalog.api.OperationRefused;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;

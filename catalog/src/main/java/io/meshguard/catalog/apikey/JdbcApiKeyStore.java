@@ -88,7 +88,7 @@ public final class JdbcApiKeyStore implements ApiKeyStore {
      * under the tenant's lock ({@link #tenantKeys}), so concurrent creations on any replica cannot pass the limit
      * together.
      *
-     * @throws io.meshguard.catalog.api.OperationRefused when the tenant is at a limit (nothing is inserted)
+     * @throws io.meshguard.catalog.service.OperationRefused when the tenant is at a limit (nothing is inserted)
      */
     public void insert(ApiKey key, byte[] secretHash, ApiKeyLimits limits) throws UnavailableException {
         try (Connection c = dataSource.getConnection()) {

@@ -15,6 +15,8 @@ import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.CredentialState;
 import io.meshguard.catalog.apikey.ApiKeyAdmin;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalog.service.AdmittedCall;
+import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.IntegrationTest;

@@ -7,7 +7,7 @@ import io.meshguard.audit.query.ApiUsageReport;
 import io.meshguard.audit.query.ApiUsageReport.Caller;
 import io.meshguard.audit.query.ApiUsageReport.VersionUsage;
 import io.meshguard.audit.query.TimeArguments;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.time.Clock;

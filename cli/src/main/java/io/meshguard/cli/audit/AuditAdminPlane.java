@@ -1,6 +1,6 @@
 package io.meshguard.cli.audit;
 
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import java.io.IOException;
 import java.io.PrintWriter;

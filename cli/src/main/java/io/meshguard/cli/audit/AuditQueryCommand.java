@@ -6,7 +6,7 @@ import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.meshguard.cli.audit;
 
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
-import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
+import io.meshguard.audit.component.AuditSettings;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
         name = "receiver",
         mixinStandardHelpOptions = true,
         description = "Run the Envoy access-log receiver with the audit writer on their own.")
-public final class AuditReceiverCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class AuditReceiverCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     /** Default status (metrics, health) port of the standalone receiver. */
     static final int HTTP_PORT = 9104;
 
@@ -58,7 +58,7 @@ public final class AuditReceiverCommand implements Callable<Integer>, io.meshgua
                 .add(HttpServerSettings.configGroup(HTTP_PORT))
                 .build();
         Config config = ConfigLoader.load(schema, Optional.ofNullable(configFile), System.getenv());
-        AuditSettings settings = io.meshguard.cli.ServerAudit.ownSpool(
+        AuditSettings settings = io.meshguard.cli.common.ServerAudit.ownSpool(
                         config, AuditConfig.read(config), "meshguard-audit-receiver")
                 .withAlsPort(Optional.of(alsPort));
         DataSource db = database.open("meshguard-audit-cli", System.getenv());

@@ -5,7 +5,7 @@ import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.AuditWriterStatus;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.runtime.config.ConfigType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;

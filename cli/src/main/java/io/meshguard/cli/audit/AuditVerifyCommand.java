@@ -3,7 +3,7 @@ package io.meshguard.cli.audit;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -7,7 +7,7 @@ import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 import io.meshguard.catalog.apikey.ApiKeySecret;
 import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;

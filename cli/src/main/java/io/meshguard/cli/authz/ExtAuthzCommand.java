@@ -1,9 +1,9 @@
 package io.meshguard.cli.authz;
 
 import io.meshguard.access.AdminAccessSettings;
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
-import io.meshguard.cli.ServerAudit;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
+import io.meshguard.cli.common.ServerAudit;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
             "(audit.* keys); without it, API-key routes deny with 503. audit.decision_log (auto: on without db.url)",
             "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."
         })
-public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")
     Path config;
 

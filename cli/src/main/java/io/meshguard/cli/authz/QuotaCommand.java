@@ -9,7 +9,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.authz.policy.QuotaPolicy;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
@@ -240,7 +240,7 @@ public final class QuotaCommand implements Runnable {
                         fromConfig.keyPrefix());
             }
             boolean databaseNamed = loaded != null && !loaded.get(DbConfig.URL).isBlank();
-            Optional<io.meshguard.cli.RunningStack> up =
+            Optional<io.meshguard.cli.common.RunningStack> up =
                     databaseNamed ? Optional.empty() : database.runningStack(System.getenv());
             if (up.isPresent()) {
                 Optional<RedisSettings> upRedis = up.get().redisSettings();

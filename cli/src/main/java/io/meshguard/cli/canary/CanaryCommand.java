@@ -1,6 +1,6 @@
 package io.meshguard.cli.canary;
 
-import io.meshguard.cli.ServerCommand;
+import io.meshguard.cli.common.ServerCommand;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;

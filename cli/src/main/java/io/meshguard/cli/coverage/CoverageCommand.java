@@ -6,7 +6,7 @@ import io.meshguard.audit.query.CoverageReport.Coverage;
 import io.meshguard.audit.query.CoverageReport.Sample;
 import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
 import io.meshguard.audit.query.TimeArguments;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.time.Clock;

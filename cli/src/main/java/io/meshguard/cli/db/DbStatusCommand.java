@@ -1,6 +1,6 @@
 package io.meshguard.cli.db;
 
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.db.Migrations;
 import java.io.PrintWriter;
 import java.util.List;

@@ -1,12 +1,12 @@
 package io.meshguard.cli.dlp;
 
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.TrailedPolicyReloads;
-import io.meshguard.cli.ServerAudit;
+import io.meshguard.cli.common.ServerAudit;
 import io.meshguard.dlpserver.AuditLogRecorder;
 import io.meshguard.dlpserver.DlpAuditSink;
 import io.meshguard.dlpserver.DlpServer;
@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
             "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
             "them as one JSON object per line to standard output, for Fluent Bit or Vector."
         })
-public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
     Path config;
 

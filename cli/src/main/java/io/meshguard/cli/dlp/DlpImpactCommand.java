@@ -2,7 +2,7 @@ package io.meshguard.cli.dlp;
 
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;

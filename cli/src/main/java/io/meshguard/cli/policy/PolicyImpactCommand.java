@@ -5,7 +5,7 @@ import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.authz.replay.ImpactReport;
-import io.meshguard.cli.DatabaseOptions;
+import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.approval.RecordedDecisions;

@@ -7,6 +7,6 @@ public final class PolicyKinds {
     private PolicyKinds() {}
 
     public static List<PolicyKind> all() {
-        return List.of(new AuthzPolicyKind(), new io.meshguard.cli.dlp.DlpPolicyKind(), new AccessPolicyKind());
+        return List.of(new AuthzPolicyKind(), new io.meshguard.cli.policy.DlpPolicyKind(), new AccessPolicyKind());
     }
 }

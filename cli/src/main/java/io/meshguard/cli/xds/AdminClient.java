@@ -88,11 +88,11 @@ public final class AdminClient {
                 return signedIn.get();
             }
         }
-        Optional<io.meshguard.cli.RunningStack> stack = io.meshguard.cli.RunningStack.find(dataDir);
+        Optional<io.meshguard.cli.common.RunningStack> stack = io.meshguard.cli.common.RunningStack.find(dataDir);
         if (stack.isEmpty()) {
             throw new IllegalStateException(
                     "no admin API given: pass --url URL --token-file FILE, or start `meshguard up` ("
-                            + io.meshguard.cli.RunningStack.notRunning(dataDir) + ")");
+                            + io.meshguard.cli.common.RunningStack.notRunning(dataDir) + ")");
         }
         return new AdminClient(
                 url != null ? url : stack.get().xdsAdminUrl(),

@@ -4,9 +4,9 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.TrailAdminEvents;
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.api.CatalogSettings;
 import io.meshguard.catalog.apikey.ApiKeyAdminApi;
@@ -50,7 +50,7 @@ import picocli.CommandLine.Option;
             XdsRollbackCommand.class,
             XdsApprovalsCommand.class
         })
-public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--config",
             description = "YAML config file (keys xds.*, http.*, db.*); MESHGUARD_* env vars override it.")

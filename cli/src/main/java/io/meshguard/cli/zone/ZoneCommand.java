@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operator-guide.md"
                 + " \"Zones\").")
-public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.ServerCommand {
+public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--config",
             description = "YAML config file (keys zone.*, xds.ads.*, xds.extauthz.target, http.*);"

@@ -1,14 +1,14 @@
 package io.meshguard.devstack.audit;
 
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
-import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
+import io.meshguard.audit.component.AuditSettings;
 import io.meshguard.audit.coverage.CoverageMonitor;
 import io.meshguard.audit.query.CoverageReport;
-import io.meshguard.cli.RunningStack;
-import io.meshguard.devstack.StackContext;
-import io.meshguard.devstack.StackPart;
+import io.meshguard.cli.common.RunningStack;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,10 +1,10 @@
 package io.meshguard.devstack.authz;
 
-import io.meshguard.cli.RunningStack;
-import io.meshguard.devstack.StackContext;
-import io.meshguard.devstack.StackPart;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.devstack.audit.AuditPart;
 import io.meshguard.devstack.dev.DevIssuerStackPart;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;

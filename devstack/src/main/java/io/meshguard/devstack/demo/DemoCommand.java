@@ -1,6 +1,6 @@
 package io.meshguard.devstack.demo;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevSigningKey;
 import io.meshguard.cli.dev.DevToken;

@@ -1,13 +1,13 @@
 package io.meshguard.devstack.dev;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.cli.dev.DevIssuer;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevJwksServer;
 import io.meshguard.cli.dev.DevPolicyWriter;
 import io.meshguard.cli.dev.DevSigningKey;
-import io.meshguard.devstack.StackContext;
-import io.meshguard.devstack.StackPart;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,10 +1,10 @@
 package io.meshguard.devstack.dlp;
 
-import io.meshguard.cli.RunningStack;
-import io.meshguard.devstack.LocalSecret;
-import io.meshguard.devstack.StackContext;
-import io.meshguard.devstack.StackPart;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.devstack.audit.AuditPart;
+import io.meshguard.devstack.part.LocalSecret;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.dlpserver.AuditLogRecorder;
 import io.meshguard.dlpserver.DlpServer;
 import io.meshguard.dlpserver.DlpServerSettings;

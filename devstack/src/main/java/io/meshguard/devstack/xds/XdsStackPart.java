@@ -1,14 +1,14 @@
 package io.meshguard.devstack.xds;
 
 import io.meshguard.catalog.api.CatalogSettings;
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.cli.xds.AdminPlane;
-import io.meshguard.devstack.LocalSecret;
-import io.meshguard.devstack.StackContext;
-import io.meshguard.devstack.StackPart;
 import io.meshguard.devstack.authz.ExtAuthzStackPart;
 import io.meshguard.devstack.dev.DevIssuerStackPart;
 import io.meshguard.devstack.dlp.DlpStackPart;
+import io.meshguard.devstack.part.LocalSecret;
+import io.meshguard.devstack.part.StackContext;
+import io.meshguard.devstack.part.StackPart;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ServerComponent;

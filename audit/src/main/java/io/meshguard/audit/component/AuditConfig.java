@@ -1,5 +1,10 @@
-package io.meshguard.audit;
+package io.meshguard.audit.component;
 
+import io.meshguard.audit.AuditWriterSettings;
+import io.meshguard.audit.BatchWriteMethod;
+import io.meshguard.audit.DecisionLogSettings;
+import io.meshguard.audit.FindingHasher;
+import io.meshguard.audit.PathPolicy;
 import io.meshguard.audit.als.AccessLogHeaders;
 import io.meshguard.audit.als.AccessLogSenders;
 import io.meshguard.audit.spool.FsyncPolicy;

@@ -1,6 +1,6 @@
-package io.meshguard.devstack;
+package io.meshguard.devstack.part;
 
-import io.meshguard.cli.RunningStack;
+import io.meshguard.cli.common.RunningStack;
 import io.meshguard.runtime.lifecycle.ServerComponent;
 import java.nio.file.Path;
 import java.util.List;
@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * One server that {@code meshguard up} runs in its process (extauthz, DLP, xDS controller, audit). Parts are
- * listed in {@link StackParts}; a new server joins the local stack by adding itself there.
+ * listed in {@link io.meshguard.devstack.StackParts}; a new server joins the local stack by adding itself there.
  */
 public interface StackPart {
 

@@ -1,5 +1,9 @@
-package io.meshguard.audit;
+package io.meshguard.audit.component;
 
+import io.meshguard.audit.AuditSink;
+import io.meshguard.audit.AuditWriter;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.PartitionMaintenance;
 import io.meshguard.audit.als.AccessLogMapper;
 import io.meshguard.audit.als.AccessLogReceiver;
 import io.meshguard.audit.als.AccessLogServer;

@@ -1,4 +1,4 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;

@@ -1,12 +1,12 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.audit.AuditComponent;
-import io.meshguard.audit.AuditConfig;
-import io.meshguard.audit.AuditSettings;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.DecisionLog;
+import io.meshguard.audit.component.AuditComponent;
+import io.meshguard.audit.component.AuditConfig;
+import io.meshguard.audit.component.AuditSettings;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbConfig;
 import io.meshguard.db.DbSettings;

@@ -1,4 +1,4 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;

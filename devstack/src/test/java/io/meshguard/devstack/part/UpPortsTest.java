@@ -1,10 +1,11 @@
-package io.meshguard.devstack;
+package io.meshguard.devstack.part;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.cli.CliRun;
+import io.meshguard.devstack.DevCliRun;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

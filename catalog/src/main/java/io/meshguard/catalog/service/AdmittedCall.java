@@ -1,4 +1,4 @@
-package io.meshguard.catalog.api;
+package io.meshguard.catalog.service;
 
 import io.meshguard.access.AdminCaller;
 import io.meshguard.access.AdminGate;

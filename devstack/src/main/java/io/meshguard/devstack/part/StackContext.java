@@ -1,4 +1,4 @@
-package io.meshguard.devstack;
+package io.meshguard.devstack.part;
 
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.cli.idp.ProductIdp;

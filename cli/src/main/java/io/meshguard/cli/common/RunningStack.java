@@ -1,4 +1,4 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.meshguard.devstack;
+package io.meshguard.devstack.part;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -1,11 +1,11 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meshguard.audit.AuditConfig;
 import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.audit.PathPolicy;
+import io.meshguard.audit.component.AuditConfig;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigException;

@@ -1,4 +1,4 @@
-package io.meshguard.catalog.api;
+package io.meshguard.catalog.service;
 
 /**
  * A typed service refused an operation: {@code status} is what the REST API answers for it (403, 404, 409, 422, 502,

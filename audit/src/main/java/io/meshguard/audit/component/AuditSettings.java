@@ -1,5 +1,6 @@
-package io.meshguard.audit;
+package io.meshguard.audit.component;
 
+import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.als.AccessLogHeaders;
 import io.meshguard.audit.als.AccessLogSenders;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.meshguard.cli;
+package io.meshguard.cli.common;
 
 /**
  * A command that runs servers until it is stopped ({@code up}, {@code extauthz}, {@code dlp}, {@code xds},

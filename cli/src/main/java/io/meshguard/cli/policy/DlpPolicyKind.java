@@ -1,7 +1,5 @@
-package io.meshguard.cli.dlp;
+package io.meshguard.cli.policy;
 
-import io.meshguard.cli.policy.PolicyKind;
-import io.meshguard.cli.policy.PolicyTestResult;
 import io.meshguard.dlp.policy.PolicyError;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlpserver.check.DlpPolicyChecks;

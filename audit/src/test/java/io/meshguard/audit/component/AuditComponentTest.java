@@ -1,4 +1,4 @@
-package io.meshguard.audit;
+package io.meshguard.audit.component;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -18,6 +18,11 @@ import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.BatchWriteMethod;
+import io.meshguard.audit.ConnectionSource;
+import io.meshguard.audit.FindingHasher;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.spool.FsyncPolicy;
