@@ -1,7 +1,7 @@
 package io.meshguard.extauthz;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import java.util.ArrayList;

@@ -1,12 +1,12 @@
 package io.meshguard.extauthz;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.Decision;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.authz.quota.QuotaGate;
+import io.meshguard.authz.request.Decision;
 import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.ApiKeyStore;
 import io.meshguard.catalog.apikey.InMemoryApiKeyStore;

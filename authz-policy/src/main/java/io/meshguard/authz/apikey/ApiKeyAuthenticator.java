@@ -2,10 +2,10 @@ package io.meshguard.authz.apikey;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.meshguard.authz.decision.AuthResult;
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.ratelimit.Gcra;
+import io.meshguard.authz.request.AuthResult;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeyIds;
 import io.meshguard.catalog.apikey.ApiKeyNotices;

@@ -5,7 +5,7 @@ import dev.cel.common.CelErrorCode;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
-import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.request.Identity;
 import java.util.Optional;
 
 /**

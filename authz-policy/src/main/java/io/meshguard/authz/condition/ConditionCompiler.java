@@ -19,7 +19,7 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
-import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.request.Identity;
 import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.List;

@@ -2,11 +2,11 @@ package io.meshguard.authz.condition;
 
 import com.google.protobuf.Timestamp;
 import dev.cel.runtime.CelVariableResolver;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.McpCall;
 import io.meshguard.authz.mesh.Caller;
 import io.meshguard.authz.mesh.SpiffeId;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.McpCall;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

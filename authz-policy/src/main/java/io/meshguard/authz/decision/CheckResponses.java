@@ -10,6 +10,8 @@ import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
 import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HeaderMutation;
 import java.util.Map;
 
 /**

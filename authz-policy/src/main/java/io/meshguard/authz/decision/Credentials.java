@@ -4,6 +4,9 @@ import io.meshguard.authz.apikey.ApiKeyAuthenticator;
 import io.meshguard.authz.jwt.JwtAuthenticator;
 import io.meshguard.authz.policy.AuthMode;
 import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.request.AuthResult;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Reason;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,5 +1,9 @@
 package io.meshguard.authz.decision;
 
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.Reason;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -2,6 +2,10 @@ package io.meshguard.authz.decision;
 
 import io.meshguard.authz.policy.AuthMode;
 import io.meshguard.authz.policy.IdentityHeaders;
+import io.meshguard.authz.request.AuthResult;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.Reason;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

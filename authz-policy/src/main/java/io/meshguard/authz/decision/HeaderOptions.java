@@ -3,6 +3,7 @@ package io.meshguard.authz.decision;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.meshguard.authz.request.HeaderMutation;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 

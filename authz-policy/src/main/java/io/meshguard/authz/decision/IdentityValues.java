@@ -1,5 +1,6 @@
 package io.meshguard.authz.decision;
 
+import io.meshguard.authz.request.Identity;
 import io.meshguard.catalog.IdentityText;
 import java.util.List;
 import java.util.Optional;

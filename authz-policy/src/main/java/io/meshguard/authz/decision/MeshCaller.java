@@ -3,6 +3,10 @@ package io.meshguard.authz.decision;
 import io.meshguard.authz.mesh.Caller;
 import io.meshguard.authz.policy.IdentityHeaders;
 import io.meshguard.authz.policy.MeshSettings;
+import io.meshguard.authz.request.AuthResult;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.Reason;
 import java.util.Optional;
 
 /** The mesh side of a Check: who the peer is, whether it is a trusted gateway, and the peer as a credential. */

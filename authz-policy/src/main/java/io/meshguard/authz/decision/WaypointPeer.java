@@ -2,6 +2,7 @@ package io.meshguard.authz.decision;
 
 import io.meshguard.authz.mesh.SpiffeId;
 import io.meshguard.authz.policy.MeshSettings;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.XfccElements;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.meshguard.authz.policy;
 
-import io.meshguard.authz.decision.Identity;
+import io.meshguard.authz.request.Identity;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;

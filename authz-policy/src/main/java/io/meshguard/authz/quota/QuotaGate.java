@@ -1,7 +1,7 @@
 package io.meshguard.authz.quota;
 
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
+import io.meshguard.authz.request.Identity;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

@@ -1,8 +1,8 @@
 package io.meshguard.authz.quota;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HeaderMutation;
-import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HeaderMutation;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.OwnedHeaderNames;
 import java.util.ArrayList;
 import java.util.HashSet;

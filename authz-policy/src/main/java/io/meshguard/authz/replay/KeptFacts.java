@@ -2,7 +2,6 @@ package io.meshguard.authz.replay;
 
 import io.meshguard.authz.condition.ConditionReads;
 import io.meshguard.authz.decision.ClientAddress;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.WaypointPeer;
 import io.meshguard.authz.mesh.SourceRule;
 import io.meshguard.authz.policy.AuthzPolicy;
@@ -10,6 +9,7 @@ import io.meshguard.authz.policy.DenyRule;
 import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.MeshSettings;
 import io.meshguard.authz.policy.RoutePolicy;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.OwnedHeaderNames;
 import java.util.HashMap;
 import java.util.List;

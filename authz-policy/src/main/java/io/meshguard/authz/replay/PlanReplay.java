@@ -1,12 +1,12 @@
 package io.meshguard.authz.replay;
 
-import io.meshguard.authz.decision.PlanUse;
 import io.meshguard.authz.policy.Durations;
 import io.meshguard.authz.policy.QuotaPolicy;
 import io.meshguard.authz.policy.RateLimitPolicy;
 import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.quota.QuotaWindow;
 import io.meshguard.authz.ratelimit.Gcra;
+import io.meshguard.authz.request.PlanUse;
 import io.meshguard.catalog.CalendarQuota;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanLimits;

@@ -4,11 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.authz.condition.ClaimValues;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.PlanUse;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.PlanUse;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.runtime.json.JsonStrings;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -248,7 +248,7 @@ public record RecordedDecision(
     public HttpRequestView toRequest() {
         String target = query.isEmpty() ? rawPath : rawPath + "?" + query;
         io.meshguard.contract.CanonicalPath path = io.meshguard.contract.CanonicalPath.parse(target);
-        io.meshguard.authz.decision.CanonicalHost h = io.meshguard.authz.decision.CanonicalHost.parse(host);
+        io.meshguard.authz.request.CanonicalHost h = io.meshguard.authz.request.CanonicalHost.parse(host);
         if (h.problem().isPresent() && path.problem().isEmpty()) {
             path = io.meshguard.contract.CanonicalPath.refusedHost(
                     target, h.problem().get());

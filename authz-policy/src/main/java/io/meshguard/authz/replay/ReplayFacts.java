@@ -1,7 +1,7 @@
 package io.meshguard.authz.replay;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
 import java.time.Instant;
 
 /**

@@ -1,7 +1,7 @@
 package io.meshguard.authz.subscription;
 
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.catalog.AccessDecision;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.DenyReason;

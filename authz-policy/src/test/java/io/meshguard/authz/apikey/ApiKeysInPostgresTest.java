@@ -3,7 +3,7 @@ package io.meshguard.authz.apikey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meshguard.authz.decision.AuthResult;
+import io.meshguard.authz.request.AuthResult;
 import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeySecret;
 import io.meshguard.catalog.apikey.ApiKeyService;

@@ -2,8 +2,8 @@ package io.meshguard.authz.apikey;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.AuthResult;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.AuthResult;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.InMemoryApiKeyStore;
 import java.time.Clock;

@@ -2,8 +2,8 @@ package io.meshguard.authz.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.PlanUse;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.PlanUse;
 import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CalendarQuota;
 import io.meshguard.catalog.Limit;

@@ -112,7 +112,7 @@ public final class CheckHandlerCost {
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         Handler eager = renderingOnCheck::check;
         // the replay facts alone, as the writer's thread makes them (RecordedDecision.of and its JSON)
-        io.meshguard.authz.decision.HttpRequestView view = io.meshguard.authz.decision.HttpRequestView.of(request);
+        io.meshguard.authz.request.HttpRequestView view = io.meshguard.authz.request.HttpRequestView.of(request);
         AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
         Instant at = Instant.now();
         long[] factBytes = {0};

@@ -1,10 +1,10 @@
 package io.meshguard.bench.extauthz;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.quota.QuotaGate;
+import io.meshguard.authz.request.Identity;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
 import io.meshguard.devstack.db.LocalPostgres;

@@ -2,11 +2,11 @@ package io.meshguard.bench.extauthz;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.replay.DecisionReplay;
 import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;

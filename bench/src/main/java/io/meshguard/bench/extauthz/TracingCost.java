@@ -98,7 +98,7 @@ public final class TracingCost {
                     new AuthorizationService(onPipeline, e -> {}, Clock.systemUTC(), new SimpleMeterRegistry(), on);
 
             if (!offPipeline
-                    .decide(io.meshguard.authz.decision.HttpRequestView.of(requests.get(0)))
+                    .decide(io.meshguard.authz.request.HttpRequestView.of(requests.get(0)))
                     .allowed()) {
                 throw new IllegalStateException("the benchmark's Check is not allowed; the scenario is broken");
             }

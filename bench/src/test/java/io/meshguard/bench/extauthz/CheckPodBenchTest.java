@@ -3,11 +3,11 @@ package io.meshguard.bench.extauthz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.jwk.JWKSet;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.cli.dev.DevIssuer;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevSigningKey;

@@ -1,7 +1,7 @@
 package io.meshguard.cli.authz;
 
-import io.meshguard.authz.decision.Decision;
 import io.meshguard.authz.policy.PolicyInvalidException;
+import io.meshguard.authz.request.Decision;
 import io.meshguard.extauthz.tools.AuthzCheck;
 import java.nio.file.Path;
 import java.time.Instant;

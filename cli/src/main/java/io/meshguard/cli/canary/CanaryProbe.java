@@ -8,7 +8,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.cli.canary.CanaryResult.Outcome;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.runtime.lifecycle.ServerComponent;

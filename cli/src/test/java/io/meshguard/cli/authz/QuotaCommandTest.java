@@ -2,9 +2,9 @@ package io.meshguard.cli.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.request.Identity;
 import io.meshguard.cli.CliRun;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAudit;

@@ -1,13 +1,13 @@
 package io.meshguard.extauthz.audit;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HeaderMutation;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Identity;
-import io.meshguard.authz.decision.McpCall;
-import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.replay.KeptFacts;
 import io.meshguard.authz.replay.ReplayFacts;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HeaderMutation;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.McpCall;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.contract.CanonicalPath;
 import io.meshguard.contract.McpHeaders;
 import io.meshguard.contract.RouteContract;

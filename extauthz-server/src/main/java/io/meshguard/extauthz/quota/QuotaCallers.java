@@ -1,7 +1,7 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.authz.request.Identity;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

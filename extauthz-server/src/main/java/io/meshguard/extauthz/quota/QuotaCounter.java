@@ -1,6 +1,5 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.CallerTier;
 import io.meshguard.authz.policy.QuotaPolicy;
@@ -8,6 +7,7 @@ import io.meshguard.authz.policy.RateLimitPolicy;
 import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.quota.QuotaVerdict;
 import io.meshguard.authz.quota.QuotaWindow;
+import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;

@@ -2,8 +2,6 @@ package io.meshguard.extauthz.server;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
 import io.meshguard.authz.decision.AuthzEngine;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.IssuerKeys;
 import io.meshguard.authz.jwt.JwksRegistry;
@@ -13,6 +11,8 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.ratelimit.RateLimiter;
 import io.meshguard.authz.replay.KeptFacts;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.subscription.SubscriptionGate;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;

@@ -1,10 +1,10 @@
 package io.meshguard.extauthz.server;
 
 import io.grpc.Context;
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.quota.QuotaVerdict;
+import io.meshguard.authz.request.Identity;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

@@ -7,9 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;

@@ -3,8 +3,8 @@ package io.meshguard.extauthz.decision;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.decision.ClientAddress;
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.policy.MeshSettings;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.tools.CheckRequests;

@@ -7,12 +7,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HeaderMutation;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HeaderMutation;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;

@@ -2,9 +2,9 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;

@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.nimbusds.jose.JWSAlgorithm;
-import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.request.Decision;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;

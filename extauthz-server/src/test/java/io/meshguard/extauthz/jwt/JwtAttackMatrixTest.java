@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.meshguard.authz.decision.Decision;
+import io.meshguard.authz.request.Decision;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
@@ -214,7 +214,7 @@ class JwtAttackMatrixTest {
                 RS1.signWithHeader(Map.of("alg", "RS256", "kid", "rs-1", "b64", false, "crit", List.of("b64")), good());
         // raw header lines: the commas of the unencoded JSON payload cannot pass for a second header here
         Decision d = pipeline.decide(
-                io.meshguard.authz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
+                io.meshguard.authz.request.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
                         "GET",
                         "h",
                         "/api/x",
@@ -253,7 +253,7 @@ class JwtAttackMatrixTest {
     void twoAuthorizationHeaders_areRejectedAsBadRequest_inBothEncodings() {
         String token = RS1.sign(good());
         Decision lines = pipeline.decide(
-                io.meshguard.authz.decision.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
+                io.meshguard.authz.request.HttpRequestView.of(io.meshguard.extauthz.tools.CheckRequests.of(
                         "GET",
                         "h",
                         "/api/x",

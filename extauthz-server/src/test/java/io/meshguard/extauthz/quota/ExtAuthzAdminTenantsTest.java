@@ -332,7 +332,7 @@ class ExtAuthzAdminTenantsTest {
                         new JdbcApiKeyStore(PG.dataSource()), Clock.systemUTC(), Duration.ofSeconds(1))
                 .authenticate(created.get("key").asText());
         assertThat(identity)
-                .isInstanceOfSatisfying(io.meshguard.authz.decision.AuthResult.Authenticated.class, a -> assertThat(
+                .isInstanceOfSatisfying(io.meshguard.authz.request.AuthResult.Authenticated.class, a -> assertThat(
                                 a.identity().tier())
                         .as("the policy's tenant_tiers or default_tier decide")
                         .isEmpty());

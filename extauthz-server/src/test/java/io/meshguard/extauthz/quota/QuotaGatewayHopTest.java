@@ -2,8 +2,8 @@ package io.meshguard.extauthz.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.Reason;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;

@@ -4,9 +4,9 @@ import static io.meshguard.extauthz.quota.QuotaTestSupport.apiKeyCaller;
 import static io.meshguard.extauthz.quota.QuotaTestSupport.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;

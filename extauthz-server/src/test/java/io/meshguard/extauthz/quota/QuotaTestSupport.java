@@ -2,9 +2,9 @@ package io.meshguard.extauthz.quota;
 
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
-import io.meshguard.authz.decision.Identity;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
+import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import java.io.StringReader;

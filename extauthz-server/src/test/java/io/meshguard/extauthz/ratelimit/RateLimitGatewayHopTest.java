@@ -2,9 +2,9 @@ package io.meshguard.extauthz.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.quota.QuotaGate;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;

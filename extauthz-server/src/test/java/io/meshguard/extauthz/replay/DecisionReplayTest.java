@@ -2,13 +2,13 @@ package io.meshguard.extauthz.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.replay.DecisionReplay;
 import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;

@@ -3,11 +3,11 @@ package io.meshguard.extauthz.subscription;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.Decision;
-import io.meshguard.authz.decision.HttpRequestView;
-import io.meshguard.authz.decision.Reason;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
+import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.authz.request.Reason;
 import io.meshguard.authz.subscription.SubscriptionGate;
 import io.meshguard.catalog.Application;
 import io.meshguard.catalog.ApplicationState;

@@ -2,7 +2,6 @@ package io.meshguard.xds.approval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.HttpRequestView;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
@@ -10,6 +9,7 @@ import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.authz.replay.ReplayOutcome;
+import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 /** What an authenticator concluded about one credential. */
 public sealed interface AuthResult {

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 /** A request header the upstream will get. */
 public record HeaderMutation(String name, String value, Mode mode) {
@@ -10,7 +10,7 @@ public record HeaderMutation(String name, String value, Mode mode) {
     }
 
     /**
-     * Envoy's {@code HeaderValueOption.append_action} this mutation is sent with ({@link CheckResponses}); what
+     * Envoy's {@code HeaderValueOption.append_action} this mutation is sent with ({@code CheckResponses}); what
      * {@code meshguard authz check} and {@code policy test} print, so a reviewer sees that identity is overwritten.
      */
     public String appendAction() {

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 /**
  * Why a request was allowed or denied: the stable code in responses, audit events and metrics (low cardinality).

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 import java.io.ByteArrayOutputStream;
 import java.net.IDN;

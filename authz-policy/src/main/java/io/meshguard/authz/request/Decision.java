@@ -1,11 +1,11 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The outcome of one check, independent of the wire format: {@link CheckResponses} turns it into Envoy's
+ * The outcome of one check, independent of the wire format: {@code CheckResponses} turns it into Envoy's
  * CheckResponse, the CLI prints it as JSON, the audit records it.
  *
  * @param headersSet request headers for the upstream (allow only)

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;

@@ -1,4 +1,4 @@
-package io.meshguard.authz.decision;
+package io.meshguard.authz.request;
 
 import io.meshguard.contract.McpHeaders;
 import java.util.List;
