@@ -209,7 +209,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         String[] keys = new String[limits.size()];
         String[] args = new String[limits.size()];
         for (int i = 0; i < limits.size(); i++) {
-            keys[i] = RateLimitKeys.storeKey(prefix, request.callerKey(), limits.get(i).label());
+            keys[i] = RateLimitKeys.storeKey(
+                    prefix, request.callerKey(), limits.get(i).label());
             args[i] = Long.toString(limits.get(i).emissionMicros());
         }
         try {

@@ -109,9 +109,7 @@ class CancelledCheckTokensTest {
         try (JwksServer jwks = new JwksServer(Fixtures.ISSUER, TestKeys.publicSet(List.of(RS1)))) {
             // two requests a minute for tenant t-small, no refill within the test
             String yaml = Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")
-                    .replace(
-                            "small: {requests_per_second: 1, burst: 3}",
-                            "small: {limits: [{requests: 2, per: 1m}]}");
+                    .replace("small: {requests_per_second: 1, burst: 3}", "small: {limits: [{requests: 2, per: 1m}]}");
             RateLimiter limiter = limiter(kind, registry);
             AuthzPipeline pipeline = new AuthzPipeline(
                     new JwksRegistry(registry, Map.of(), Duration.ofSeconds(5)),
@@ -133,8 +131,8 @@ class CancelledCheckTokensTest {
                     .usePlaintext()
                     .build();
             open.add(channel::shutdownNow);
-            String token = RS1.sign(
-                    Fixtures.claims("cancel-" + kind, "t-small", List.of("user")).build());
+            String token = RS1.sign(Fixtures.claims("cancel-" + kind, "t-small", List.of("user"))
+                    .build());
             CheckRequest check = CheckRequests.of(
                     "GET",
                     "api.test.example",

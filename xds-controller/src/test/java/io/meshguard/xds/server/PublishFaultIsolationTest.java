@@ -71,14 +71,16 @@ class PublishFaultIsolationTest {
                             ds,
                             group,
                             like,
-                            json -> replaceOnce(json, "{\"groups\":[{", "{\"groups\":[{\"tenant_isolation\":\"strict\","),
+                            json -> replaceOnce(
+                                    json, "{\"groups\":[{", "{\"groups\":[{\"tenant_isolation\":\"strict\","),
                             Optional.empty());
                 case NEWER_RELEASE_GROUP_VALUE ->
                     ForeignRevisions.sealed(
                             ds,
                             group,
                             like,
-                            json -> replaceOnce(json, "\"proxyless_authz\":\"off\"", "\"proxyless_authz\":\"attested\""),
+                            json -> replaceOnce(
+                                    json, "\"proxyless_authz\":\"off\"", "\"proxyless_authz\":\"attested\""),
                             Optional.empty());
                 case NEWER_RELEASE_ROUTE_PART ->
                     ForeignRevisions.sealed(
