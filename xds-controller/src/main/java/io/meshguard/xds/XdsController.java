@@ -300,6 +300,8 @@ public final class XdsController implements ServerComponent {
                         : ReadinessCheck.Result.notReady("ADS not started")));
         // a core that stopped delivering (a revision not served, a deadlock) is not ready, whatever ADS says
         checks.add(core.watchdog().readinessCheck());
+        // a group whose newest revision cannot be read or built here is named, the replica stays ready
+        checks.add(core.publisher().readinessCheck());
         checks.addAll(profiles.map(PolicyProfiles::readinessChecks)
                 .orElse(List.of(ReadinessCheck.of(
                         "xds:route-profiles",

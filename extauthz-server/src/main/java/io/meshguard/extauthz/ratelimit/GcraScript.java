@@ -66,6 +66,27 @@ final class GcraScript {
             """;
 
     /**
+     * A request admitted and then not made (its Check was cancelled before the answer was sent). KEYS: limits; ARGV:
+     * per limit its emission interval (µs). Each TAT moves back by one interval, never behind now; a key already gone
+     * (the bucket full again) stays gone.
+     */
+    static final String GIVE_BACK = """
+            if redis.replicate_commands then redis.replicate_commands() end
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+            for i = 1, #KEYS do
+              local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+              local back = math.max(now, tat - tonumber(ARGV[i]))
+              if back > now then
+                redis.call('SET', KEYS[i], string.format('%d', back), 'PX', math.floor((back - now) / 1000) + 1)
+              else
+                redis.call('DEL', KEYS[i])
+              end
+            end
+            return {#KEYS, now}
+            """;
+
+    /**
      * The replica heartbeat. KEYS[1]: the sorted set of replicas; ARGV: this replica's id and how old (µs) a heartbeat
      * may be before its replica counts as gone. Scores are store time. Returns {@code {live replicas, now}}.
      */

@@ -64,6 +64,7 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private final StoreScript acquire = new StoreScript(GcraScript.ACQUIRE);
     private final StoreScript charge = new StoreScript(GcraScript.CHARGE);
     private final StoreScript heartbeat = new StoreScript(GcraScript.HEARTBEAT);
+    private final StoreScript giveBack = new StoreScript(GcraScript.GIVE_BACK);
     private final ScheduledExecutorService background;
     private final MeterRegistry registry;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
@@ -186,6 +187,45 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
             breaker.onFailure(StoreBreaker.Failure.ERROR, describe(e));
         }
         return count(fallback(request));
+    }
+
+    /**
+     * Gives back what an admitted request counted where it was counted: in the store (without waiting for it: the
+     * Check's thread is not held, and a store that fails keeps the count), or in this replica's degraded buckets.
+     */
+    @Override
+    public void giveBack(LimitRequest request, Verdict admitted) {
+        if (!admitted.allowed()) {
+            return;
+        }
+        if (admitted.source() == Verdict.Source.DEGRADED) {
+            degraded.giveBack(request, admitted);
+            return;
+        }
+        if (admitted.source() != Verdict.Source.GLOBAL) {
+            return;
+        }
+        List<Limit> limits = request.limits();
+        String[] keys = new String[limits.size()];
+        String[] args = new String[limits.size()];
+        for (int i = 0; i < limits.size(); i++) {
+            keys[i] = RateLimitKeys.storeKey(
+                    prefix, request.callerKey(), limits.get(i).label());
+            args[i] = Long.toString(limits.get(i).emissionMicros());
+        }
+        try {
+            giveBack.run(redis.async(), keys, args).whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.atWarn()
+                            .addKeyValue("event", "ratelimit_give_back_failed")
+                            .log("a cancelled Check's rate-limit count stays in the store: {}", describe(e));
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.atWarn()
+                    .addKeyValue("event", "ratelimit_give_back_failed")
+                    .log("a cancelled Check's rate-limit count stays in the store: {}", describe(e));
+        }
     }
 
     private static String denyKey(LimitRequest request) {

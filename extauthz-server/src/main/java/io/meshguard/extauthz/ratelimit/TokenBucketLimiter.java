@@ -149,6 +149,26 @@ public final class TokenBucketLimiter implements RateLimiter {
         }
     }
 
+    /**
+     * Moves each bucket's TAT back by the one interval {@code admitted} took, never behind now (a full bucket holds
+     * no more than a burst). A bucket re-shared since (the replica count changed) or dropped keeps what it holds.
+     */
+    @Override
+    public void giveBack(LimitRequest request, Verdict admitted) {
+        if (!admitted.allowed() || admitted.source() != source) {
+            return;
+        }
+        long now = nanoTime.getAsLong() / 1000;
+        synchronized (locks[Math.floorMod(request.callerKey().hashCode(), STRIPES)]) {
+            for (Limit limit : request.limits()) {
+                Bucket b = buckets.getIfPresent(request.callerKey() + '\u0000' + limit.label());
+                if (b != null) {
+                    b.tat = Math.max(now, b.tat - scaled(limit, b.share).emissionMicros());
+                }
+            }
+        }
+    }
+
     /** A limit as one of {@code n} replicas enforces it: {@code n} times the interval, {@code 1/n} of the burst. */
     static Limit scaled(Limit limit, int n) {
         if (n == 1) {

@@ -51,6 +51,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Map<String, Counter> unknownProfiles = new ConcurrentHashMap<>();
     private final Counter unknownProfileChecks;
     private final Counter cancelledChecks;
+    private final Counter tokensGivenBack;
     private final Tracing tracing;
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
@@ -80,6 +81,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                 .description("Checks Envoy cancelled while they were decided (the client reset): decided and audited, "
                         + "never answered, no calendar quota charged")
                 .register(registry);
+        this.tokensGivenBack = Counter.builder("meshguard_authz_cancelled_checks_tokens_returned_total")
+                .description("Cancelled Checks (never answered) whose rate-limit tokens were given back")
+                .register(registry);
         this.unknownProfileChecks = Counter.builder("meshguard_authz_unknown_profile_checks_total")
                 .description("Checks denied because the route named an authz profile the policy does not define, all "
                         + "names together (the per-name series is meshguard_authz_unknown_profile_total)")
@@ -103,6 +107,10 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         Optional<io.meshguard.authz.replay.KeptFacts> kept = Optional.empty();
         Span span = Span.getInvalid();
         boolean internalError = false;
+        TokensBackIfCancelled.Spent spent = new TokensBackIfCancelled.Spent();
+        // the Check is decided on this thread, inside the call's context: its cancellation and what its limits took
+        io.grpc.Context checkContext = io.grpc.Context.current().withValue(TokensBackIfCancelled.Spent.KEY, spent);
+        io.grpc.Context previous = checkContext.attach();
         try {
             view = HttpRequestView.of(request);
             MDC.put("request_id", view.requestId());
@@ -128,6 +136,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             if (tracing.enabled() && !span.getSpanContext().isValid()) {
                 span = tracing.startServerSpan(RpcMethod.AUTHZ_CHECK, name -> Optional.empty(), start);
             }
+        } finally {
+            checkContext.detach(previous);
         }
         // counted before the answer leaves: whoever reads the metrics after the answer sees this decision in them
         counter(decision).increment();
@@ -151,6 +161,11 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         }
         if (cancelled) {
             cancelledChecks.increment();
+            // no answer left: no request follows, so the rate-limit tokens the Check took go back (one whose answer
+            // was sent keeps them, so cancelling mints no free calls)
+            if (spent.giveBack() > 0) {
+                tokensGivenBack.increment();
+            }
         }
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);

@@ -105,7 +105,8 @@ public final class AuthzPipeline implements AutoCloseable {
         this.quotas = ChargesUnlessCancelled.of(quotas);
         this.jwks = jwks;
         this.apiKeys = apiKeys;
-        this.limiter = limiter;
+        // a Check Envoy cancelled before its answer was sent gives back the rate-limit tokens it took
+        this.limiter = TokensBackIfCancelled.of(limiter);
         this.secrets = secrets;
         this.clock = clock;
         this.registry = registry;

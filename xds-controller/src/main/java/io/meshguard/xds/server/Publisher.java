@@ -1,5 +1,6 @@
 package io.meshguard.xds.server;
 
+import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.snapshot.GroupResources;
@@ -62,6 +63,8 @@ public final class Publisher {
     private final MeterRegistry meters;
     private final Timer buildTimer;
     private final RolloutSpans rollouts;
+    /** Groups whose newest revision this replica could not read or build: each keeps what it served. */
+    private final Map<String, NotServed> notServed = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Publisher(
             SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet, MeterRegistry meters) {
@@ -96,6 +99,10 @@ public final class Publisher {
         this.fleet = fleet;
         this.meters = meters;
         OUTCOMES.forEach(this::publishCounter);
+        io.micrometer.core.instrument.Gauge.builder("meshguard_xds_revisions_not_served", notServed, Map::size)
+                .description("Groups whose newest stored revision this replica cannot read or build; each keeps "
+                        + "serving what it served")
+                .register(meters);
         this.buildTimer = Timer.builder("meshguard_xds_snapshot_build_seconds")
                 .description("Time to build the xDS resources of one publish")
                 .register(meters);
@@ -115,14 +122,28 @@ public final class Publisher {
         Map<String, Long> latest = store.latestIds();
         Map<String, GatewayConfig> slices = new LinkedHashMap<>();
         Map<String, GatewayConfig> changed = new LinkedHashMap<>();
+        List<Problem> unreadable = new java.util.ArrayList<>();
         for (GatewayGroup g : config.groups()) {
             if (held.contains(g.name())) {
                 continue;
             }
             GatewayConfig slice = config.slice(g.name());
-            slices.put(g.name(), slice);
             Long latestId = latest.get(g.name());
-            if (latestId == null || !slice.equals(currentSlice(g.name(), latestId))) {
+            Optional<GatewayConfig> current;
+            try {
+                current = latestId == null ? Optional.empty() : Optional.of(currentSlice(g.name(), latestId));
+            } catch (RuntimeException e) {
+                // a newest revision this release cannot read (a newer release's) is not replaced unseen: the group
+                // is left as it is, a rollback to a revision this release reads replaces it
+                unreadable.add(Problem.warning(
+                        ProblemCode.PUBLISH_REVISION_UNREADABLE,
+                        "groups[" + g.name() + "]",
+                        "revision " + latestId + " of group " + g.name() + " cannot be read here, so the group was"
+                                + " left as it is: " + describe(e)));
+                continue;
+            }
+            slices.put(g.name(), slice);
+            if (current.isEmpty() || !slice.equals(current.get())) {
                 changed.put(g.name(), slice);
             }
         }
@@ -162,7 +183,10 @@ public final class Publisher {
         created.values()
                 .forEach(
                         r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(), actor, reason));
-        return new Result(true, created, validation.warnings());
+        unreadable.forEach(p -> log.warn("publish by {}: {}", actor, p.message()));
+        List<Problem> warnings = new java.util.ArrayList<>(validation.warnings());
+        warnings.addAll(unreadable);
+        return new Result(true, created, warnings);
     }
 
     /**
@@ -247,28 +271,30 @@ public final class Publisher {
 
     /**
      * Serves the newest stored revision of every group that is not served yet (a publish by another replica, or
-     * startup). A revision that cannot be read (a part or the row does not match its digest or seal) or no longer
-     * builds is logged and the group keeps what it serves.
+     * startup). A revision that cannot be read (written by a newer release with a field or value this one does not
+     * know, a row, part or chunk that does not match its digest or seal, or anything else its read throws) or no
+     * longer builds is refused for its group alone: the group keeps what it serves, every other group is served,
+     * and the refusal is logged and counted once and shown in {@link #readinessCheck()} until a later revision of
+     * the group is served.
      */
     public synchronized void applyLatest() {
-        for (Map.Entry<String, Long> latest : store.latestIds().entrySet()) {
-            Optional<XdsSnapshots.Served> served = snapshots.served(latest.getKey());
-            if (served.isPresent() && served.get().revision() >= latest.getValue()) {
+        Map<String, Long> latestIds = store.latestIds();
+        notServed.keySet().retainAll(latestIds.keySet());
+        for (Map.Entry<String, Long> latest : latestIds.entrySet()) {
+            String group = latest.getKey();
+            long id = latest.getValue();
+            Optional<XdsSnapshots.Served> served = snapshots.served(group);
+            if (served.isPresent() && served.get().revision() >= id) {
+                notServed.remove(group);
                 continue;
             }
             Optional<Revision> stored;
             try {
-                stored = store.get(latest.getValue());
-            } catch (io.meshguard.xds.store.StoreException e) {
-                // unreadable, or refused (a part or the row no longer matches its digest or seal): the group keeps
-                // what it serves, the others are served
-                outcome("apply_failed");
-                log.error(
-                        "revision {} of group {} cannot be read, keeping {}: {}",
-                        latest.getValue(),
-                        latest.getKey(),
-                        served.map(s -> "revision " + s.revision()).orElse("nothing"),
-                        e.getMessage());
+                stored = store.get(id);
+            } catch (RuntimeException e) {
+                // StoreException (unreadable, or refused by its digests or seal), IllegalArgumentException (content
+                // this release cannot read) or any other: one group's revision never stops the others'
+                refuse(group, id, "cannot be read", served, e);
                 continue;
             }
             if (stored.isEmpty()) {
@@ -280,18 +306,62 @@ public final class Publisher {
                 GroupResources resources = buildAll(slice).get(r.group());
                 rollouts.served(r.group(), r.id(), fleet.nodes());
                 serve(r.id(), resources, Optional.of(slice));
+                notServed.remove(group);
                 log.info("serving revision {} of group {} (published by {})", r.id(), r.group(), r.actor());
             } catch (RuntimeException e) {
-                outcome("apply_failed");
-                log.error(
-                        "revision {} of group {} cannot be served, keeping {}: {}",
-                        r.id(),
-                        r.group(),
-                        served.map(s -> "revision " + s.revision()).orElse("nothing"),
-                        e.getMessage());
+                refuse(group, id, "cannot be served", served, e);
             }
         }
         fleet.refreshRevisions();
+    }
+
+    /** A group's newest revision this replica does not serve, and why. */
+    public record NotServed(long revision, String reason) {}
+
+    /** Logs and counts a revision once, however often the publish loop comes round to it again. */
+    private void refuse(String group, long id, String what, Optional<XdsSnapshots.Served> served, RuntimeException e) {
+        String reason = "revision " + id + " " + what + ": " + describe(e);
+        NotServed before = notServed.put(group, new NotServed(id, reason));
+        if (before != null && before.revision() == id) {
+            return;
+        }
+        outcome("apply_failed");
+        log.error(
+                "revision {} of group {} {}, keeping {}: {}",
+                id,
+                group,
+                what,
+                served.map(s -> "revision " + s.revision()).orElse("nothing"),
+                describe(e));
+    }
+
+    private static String describe(RuntimeException e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /** The groups whose newest revision this replica does not serve (cannot read or build), and why. */
+    public Map<String, NotServed> notServed() {
+        return Map.copyOf(notServed);
+    }
+
+    /**
+     * For {@code /readyz}: ready either way, since every replica reads the same revisions and a replica taken out
+     * of rotation would stop serving every group, not just the refused one; the detail names what is refused.
+     */
+    public ReadinessCheck readinessCheck() {
+        return ReadinessCheck.of("xds:revisions", () -> {
+            Map<String, NotServed> now = new java.util.TreeMap<>(notServed);
+            if (now.isEmpty()) {
+                return ReadinessCheck.Result.ready("every group's newest revision served");
+            }
+            StringBuilder detail = new StringBuilder("NOT SERVED (each group keeps what it served): ");
+            now.forEach((group, n) -> detail.append("group ")
+                    .append(group)
+                    .append(' ')
+                    .append(n.reason())
+                    .append("; "));
+            return ReadinessCheck.Result.ready(detail.substring(0, detail.length() - 2));
+        });
     }
 
     /**

@@ -135,6 +135,8 @@ public enum ProblemCode {
     PUBLISH_APPROVED_GROUP_MISSING("MG-PUBLISH-002", "the approved content has no such group"),
     PUBLISH_NO_REVISION("MG-PUBLISH-003", "no such revision"),
     PUBLISH_DRAFT_DIFFERS("MG-PUBLISH-004", "after a rollback the draft still differs from the served revision"),
+    PUBLISH_REVISION_UNREADABLE(
+            "MG-PUBLISH-005", "the group's newest revision cannot be read here; the group was left as it is"),
 
     ENVOY_REFUSES("MG-ENVOY-001", "Envoy would refuse a resource the configuration becomes");
 

@@ -226,7 +226,7 @@ class IncrementalPublishTest {
     }
 
     /** One group of {@code routes} routes over routes/10 APIs, each route split over two upstreams. */
-    private static GatewayConfig config(String groupName, int routes, int firstWeight) {
+    static GatewayConfig config(String groupName, int routes, int firstWeight) {
         GatewayGroup group = new GatewayGroup(
                 groupName,
                 "prod",

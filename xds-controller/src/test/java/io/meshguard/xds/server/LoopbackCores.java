@@ -30,7 +30,12 @@ final class LoopbackCores {
 
     /** Over {@code store}, without rollout spans or VHDS. */
     static XdsCore over(RevisionStore store) throws Exception {
-        return started(store, new SimpleMeterRegistry(), RolloutSpans.disabled(), Optional.empty());
+        return over(store, new SimpleMeterRegistry());
+    }
+
+    /** Over {@code store}, metrics in {@code meters}, without rollout spans or VHDS. */
+    static XdsCore over(RevisionStore store, MeterRegistry meters) throws Exception {
+        return started(store, meters, RolloutSpans.disabled(), Optional.empty());
     }
 
     private static XdsCore started(
