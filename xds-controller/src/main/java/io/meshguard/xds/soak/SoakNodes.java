@@ -267,14 +267,14 @@ public final class SoakNodes {
      * A gateway on delta ADS (clusters and listeners by wildcard, its route table by name): the versions it ACKed last
      * per type, which name the revision it runs.
      */
-    static final class DeltaAdsNode implements SoakNode {
+    public static final class DeltaAdsNode implements SoakNode {
         private final String id;
         private final Refuses refuses;
         private final AtomicInteger routeResponses = new AtomicInteger();
         private final Map<String, String> acked = new ConcurrentHashMap<>();
         private final Redialing<DeltaDiscoveryRequest, DeltaDiscoveryResponse> ads;
 
-        DeltaAdsNode(ManagedChannel channel, String id, Refuses refuses) {
+        public DeltaAdsNode(ManagedChannel channel, String id, Refuses refuses) {
             this.id = id;
             this.refuses = refuses;
             Node node = node(id, GROUP);
@@ -315,7 +315,7 @@ public final class SoakNodes {
         }
 
         /** Per type URL, the system version of the response it ACKed last on its current stream. */
-        Map<String, String> acked() {
+        public Map<String, String> acked() {
             return Map.copyOf(acked);
         }
 

@@ -286,6 +286,16 @@ public final class XdsSoak {
                 }
                 Thread.sleep(random.nextInt(50, 400));
             }
+            // a short run whose loop ended first still restarts central and cuts the link, with a publish meanwhile
+            if (restartAt != Long.MAX_VALUE) {
+                restartCentral(adsPort);
+            }
+            if (cutAt != Long.MAX_VALUE && !linkCut) {
+                cutLink();
+                current = (current + 1) % variants.size();
+                publish(variants.get(current));
+                changes++;
+            }
             if (linkCut) {
                 restoreLink();
             }
