@@ -222,6 +222,8 @@ public final class XdsSoak {
             for (int i = 0; i < sizes.zone(); i++) {
                 zoned.add(new SotwNode(zoneChannel, "soak-zone-" + i, Refuses.NOTHING, true));
             }
+            // every node connected and on the first revision before anything churns: a restart then cuts live streams
+            awaitEveryNode(gateways.size(), central, zoned, zone, revisions.get(0), "the first revision");
             int changes = 0;
             int stateChanges = 0;
             long start = System.nanoTime();
@@ -313,20 +315,14 @@ public final class XdsSoak {
                 stateVersion++;
                 publishState();
                 stateChanges++;
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                List<String> behind = behind(gateways.size(), central, zoned, zone, last);
-                while (!behind.isEmpty()
-                        && System.nanoTime() < deadline
-                        && deadlocked().isEmpty()) {
-                    Thread.sleep(10);
-                    behind = behind(gateways.size(), central, zoned, zone, last);
-                }
-                check(deadlocked().isEmpty(), "deadlocked threads: " + deadlocked());
-                check(
-                        behind.isEmpty(),
-                        "not on the last revision " + last + " (subscription state " + stateVersion + ") after "
-                                + changes + " changes, " + restarts + " central restarts, " + cuts
-                                + " link cuts: " + behind);
+                awaitEveryNode(
+                        gateways.size(),
+                        central,
+                        zoned,
+                        zone,
+                        last,
+                        "the last revision " + last + " (subscription state " + stateVersion + ") after " + changes
+                                + " changes, " + restarts + " central restarts, " + cuts + " link cuts");
                 converged.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - published));
             }
             for (XdsCore c : List.of(core, zone.core())) {
@@ -373,6 +369,20 @@ public final class XdsSoak {
             }
             core.close();
         }
+    }
+
+    /** Waits up to 60 s for every accepting node to be on {@code revision}; fails naming those that are not. */
+    private void awaitEveryNode(
+            int gateways, List<SoakNode> central, List<SoakNode> zoned, ZoneController zone, long revision, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<String> behind = behind(gateways, central, zoned, zone, revision);
+        while (!behind.isEmpty() && System.nanoTime() < deadline && deadlocked().isEmpty()) {
+            Thread.sleep(10);
+            behind = behind(gateways, central, zoned, zone, revision);
+        }
+        check(deadlocked().isEmpty(), "deadlocked threads: " + deadlocked());
+        check(behind.isEmpty(), "not on " + what + ": " + behind);
     }
 
     private void check(boolean holds, String what) {
