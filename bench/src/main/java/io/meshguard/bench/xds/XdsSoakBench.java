@@ -86,7 +86,10 @@ public final class XdsSoakBench {
                     "WARN lines of io.meshguard.xds: baseline %d, soak %d (%.2f per refusing node per 10 s)%n",
                     baselineWarns,
                     soakWarns,
-                    soakWarns * 10 / soak.seconds() / Math.max(1, soak.refusals().size()));
+                    soakWarns
+                            * 10
+                            / soak.seconds()
+                            / Math.max(1, soak.refusals().size()));
         } finally {
             ds.close();
             pg.close();

@@ -113,14 +113,12 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             deltaByNonce
                     .computeIfAbsent(
                             typeUrl,
-                            t -> Collections.synchronizedMap(
-                                    new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
-                                        @Override
-                                        protected boolean removeEldestEntry(
-                                                Map.Entry<String, Map<String, String>> eldest) {
-                                            return size() > NONCES_KEPT;
-                                        }
-                                    }))
+                            t -> Collections.synchronizedMap(new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
+                                @Override
+                                protected boolean removeEldestEntry(Map.Entry<String, Map<String, String>> eldest) {
+                                    return size() > NONCES_KEPT;
+                                }
+                            }))
                     .put(nonce, versions);
         }
 
@@ -268,8 +266,7 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     }
 
     @Override
-    public void onV3StreamDeltaResponse(
-            long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
         StreamState s = streams.get(streamId);
         if (s != null) {
             Map<String, String> versions = new java.util.HashMap<>();

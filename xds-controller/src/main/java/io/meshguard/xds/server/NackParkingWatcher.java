@@ -147,12 +147,6 @@ public final class NackParkingWatcher implements ConfigWatcher {
             }
         }
         return cache.createDeltaWatch(
-                request,
-                requesterVersion,
-                held,
-                pending,
-                isWildcard,
-                responseConsumer,
-                hasClusterChanged);
+                request, requesterVersion, held, pending, isWildcard, responseConsumer, hasClusterChanged);
     }
 }

@@ -166,7 +166,10 @@ public final class SoakNodes {
     }
 
     private static Status refusal(String what) {
-        return Status.newBuilder().setCode(13).setMessage("soak: " + what + " refused").build();
+        return Status.newBuilder()
+                .setCode(13)
+                .setMessage("soak: " + what + " refused")
+                .build();
     }
 
     /** A gateway on state-of-the-world ADS (clusters, listeners, its route table) and, when asked, VHDS. */
@@ -191,7 +194,9 @@ public final class SoakNodes {
                                             .setNode(node)
                                             .setTypeUrl(CDS)
                                             .build(),
-                                    DiscoveryRequest.newBuilder().setTypeUrl(LDS).build(),
+                                    DiscoveryRequest.newBuilder()
+                                            .setTypeUrl(LDS)
+                                            .build(),
                                     DiscoveryRequest.newBuilder()
                                             .setTypeUrl(RDS)
                                             .addResourceNames(TABLE)
@@ -200,8 +205,7 @@ public final class SoakNodes {
                                 DiscoveryRequest.Builder answer = DiscoveryRequest.newBuilder()
                                         .setTypeUrl(r.getTypeUrl())
                                         .setResponseNonce(r.getNonce())
-                                        .addAllResourceNames(
-                                                r.getTypeUrl().equals(RDS) ? List.of(TABLE) : List.of());
+                                        .addAllResourceNames(r.getTypeUrl().equals(RDS) ? List.of(TABLE) : List.of());
                                 if (r.getTypeUrl().equals(RDS)) {
                                     routeResponses.incrementAndGet();
                                 }

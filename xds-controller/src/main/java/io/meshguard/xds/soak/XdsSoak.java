@@ -167,7 +167,8 @@ public final class XdsSoak {
         String cluster = "soak-" + Long.toHexString(seed) + "-" + System.nanoTime();
         new CatalogStore(ds).putCluster(new Cluster(cluster, "kr-seoul", Optional.of("aws"), Set.of()));
         hub.hub().registry().assign(cluster, GROUP);
-        String token = hub.hub().registry().issue(cluster, Duration.ofHours(1), "soak").secret();
+        String token =
+                hub.hub().registry().issue(cluster, Duration.ofHours(1), "soak").secret();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
                 .usePlaintext()
                 .build();
@@ -209,7 +210,10 @@ public final class XdsSoak {
             }
             for (int i = 0; i < sizes.refusing(); i++) {
                 central.add(new SotwNode(
-                        channel, "soak-refusing-" + i, i % 2 == 0 ? Refuses.VIRTUAL_HOSTS : Refuses.ROUTE_TABLES, true));
+                        channel,
+                        "soak-refusing-" + i,
+                        i % 2 == 0 ? Refuses.VIRTUAL_HOSTS : Refuses.ROUTE_TABLES,
+                        true));
             }
             for (int i = 0; i < sizes.delta() + sizes.deltaRefusing(); i++) {
                 central.add(new DeltaAdsNode(
@@ -339,10 +343,8 @@ public final class XdsSoak {
                 if (n.refuses() == Refuses.NOTHING) {
                     continue;
                 }
-                int bound = (n.refuses() == Refuses.STATE ? stateChanges : changes)
-                        + backoffs
-                        + 3 * n.streamsOpened()
-                        + 10;
+                int bound =
+                        (n.refuses() == Refuses.STATE ? stateChanges : changes) + backoffs + 3 * n.streamsOpened() + 10;
                 check(
                         n.refusedResponses() <= bound,
                         "responses to " + n.id() + " refusing every " + n.refuses() + ": " + n.refusedResponses()
@@ -538,7 +540,8 @@ public final class XdsSoak {
                 case DeltaAdsNode d -> {
                     Optional<Long> rev = core.snapshots().revisionOf(GROUP, d.acked());
                     if (!rev.equals(Optional.of(last))) {
-                        out.add(d.id() + " (delta ADS) @" + rev.map(String::valueOf).orElse(d.acked().toString()));
+                        out.add(d.id() + " (delta ADS) @"
+                                + rev.map(String::valueOf).orElse(d.acked().toString()));
                     }
                 }
                 case StateNode s -> {

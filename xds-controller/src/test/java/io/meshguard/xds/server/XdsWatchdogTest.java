@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.soak.XdsSoak;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.soak.XdsSoak;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
