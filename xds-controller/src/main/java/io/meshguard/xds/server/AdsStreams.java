@@ -3,6 +3,7 @@ package io.meshguard.xds.server;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.micrometer.core.instrument.Counter;
@@ -39,6 +40,8 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     private final MeterRegistry meters;
     private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
     private final Map<DiscoveryRequest, String> rejectedVersions = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Map<DeltaDiscoveryRequest, Map<String, String>> rejectedDeltas =
+            Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<DiscoveryRequest, Set<String>> resubscribed =
             Collections.synchronizedMap(new IdentityHashMap<>());
     private final Map<String, Timer> answerLatency = new ConcurrentHashMap<>();
@@ -101,6 +104,28 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
         volatile String group;
         final Map<String, Map<String, Sent>> versionByNonce = new ConcurrentHashMap<>();
         final Map<String, Set<String>> lastRequested = new ConcurrentHashMap<>();
+        /** Delta streams: per type, the resource versions each recent nonce carried. */
+        final Map<String, Map<String, Map<String, String>>> deltaByNonce = new ConcurrentHashMap<>();
+        /** Delta streams: the node, for the refusal log; delta nodes are not in the fleet. */
+        volatile Optional<NodeStatus.Key> deltaNode = Optional.empty();
+
+        void sentDelta(String typeUrl, String nonce, Map<String, String> versions) {
+            deltaByNonce
+                    .computeIfAbsent(
+                            typeUrl,
+                            t -> Collections.synchronizedMap(new LinkedHashMap<>(NONCES_KEPT * 2, 0.75f, false) {
+                                @Override
+                                protected boolean removeEldestEntry(Map.Entry<String, Map<String, String>> eldest) {
+                                    return size() > NONCES_KEPT;
+                                }
+                            }))
+                    .put(nonce, versions);
+        }
+
+        Optional<Map<String, String>> sentDelta(String typeUrl, String nonce) {
+            Map<String, Map<String, String>> m = deltaByNonce.get(typeUrl);
+            return m == null ? Optional.empty() : Optional.ofNullable(m.remove(nonce));
+        }
 
         void sent(String typeUrl, String nonce, String version) {
             Map<String, Sent> m = versionByNonce.computeIfAbsent(
@@ -204,9 +229,56 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
                 .increment(bytes);
     }
 
+    /**
+     * Delta ADS (java-control-plane serves it from the same snapshots): its nodes are not followed in the fleet, but a
+     * NACK is counted, logged once per refusal episode and handed to {@link NackParkingWatcher} with the versions it
+     * rejected, so the watch is not answered again with the same resources at once.
+     */
     @Override
     public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-        // delta xDS is not offered: SimpleCache serves SotW, which is all grpc-java speaks
+        StreamState s = streams.computeIfAbsent(streamId, id -> new StreamState());
+        if (s.deltaNode.isEmpty() && request.hasNode()) {
+            Node node = request.getNode();
+            s.group = groups.group(node);
+            s.deltaNode = Optional.of(new NodeStatus.Key(AdsPeerInterceptor.verifiedPeer(node), node.getId()));
+        }
+        if (s.deltaNode.isEmpty() || request.getResponseNonce().isEmpty()) {
+            return;
+        }
+        String type = shortType(request.getTypeUrl());
+        Optional<Map<String, String>> answered = s.sentDelta(request.getTypeUrl(), request.getResponseNonce());
+        if (answered.isEmpty()) {
+            return; // a nonce answered before, or one this replica never sent
+        }
+        if (request.hasErrorDetail()) {
+            rejectedDeltas.put(request, answered.get());
+            counter("meshguard_xds_nacks_total", type).increment();
+            refusals.refused(
+                    s.deltaNode.get(),
+                    type,
+                    s.group,
+                    "delta " + answered.get().size() + " resources",
+                    request.getErrorDetail().getMessage());
+        } else {
+            counter("meshguard_xds_acks_total", type).increment();
+            refusals.accepted(s.deltaNode.get(), type, s.group);
+        }
+    }
+
+    @Override
+    public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+        StreamState s = streams.get(streamId);
+        if (s != null) {
+            Map<String, String> versions = new java.util.HashMap<>();
+            response.getResourcesList().forEach(r -> versions.put(r.getName(), r.getVersion()));
+            s.sentDelta(response.getTypeUrl(), response.getNonce(), Map.copyOf(versions));
+        }
+        sent(meters, shortType(response.getTypeUrl()), response.getSerializedSize());
+    }
+
+    /** The resource versions a delta NACK rejected, once (the watch for that request takes them). */
+    Optional<Map<String, String>> takeRejectedDelta(DeltaDiscoveryRequest nack) {
+        return Optional.ofNullable(rejectedDeltas.remove(nack));
     }
 
     @Override

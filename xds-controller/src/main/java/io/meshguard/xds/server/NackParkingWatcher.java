@@ -130,13 +130,23 @@ public final class NackParkingWatcher implements ConfigWatcher {
             boolean isWildcard,
             Consumer<DeltaResponse> responseConsumer,
             boolean hasClusterChanged) {
+        // a delta NACK: java-control-plane keeps the client's last ACKed versions and the rejected names pending, so
+        // SimpleCache sends the same resources again at once (thousands a second per client); as for state of the
+        // world, the client counts as holding what it rejected, and the watch waits for the configuration to change
+        Map<String, String> held = resourceVersions;
+        Set<String> pending = pendingResources;
+        if (request.hasErrorDetail()) {
+            Optional<Map<String, String>> rejected = streams.takeRejectedDelta(request.v3Request());
+            if (rejected.isPresent()) {
+                Map<String, String> all = new java.util.HashMap<>(resourceVersions);
+                all.putAll(rejected.get());
+                held = all;
+                Set<String> waiting = new HashSet<>(pendingResources);
+                waiting.removeAll(rejected.get().keySet());
+                pending = waiting;
+            }
+        }
         return cache.createDeltaWatch(
-                request,
-                requesterVersion,
-                resourceVersions,
-                pendingResources,
-                isWildcard,
-                responseConsumer,
-                hasClusterChanged);
+                request, requesterVersion, held, pending, isWildcard, responseConsumer, hasClusterChanged);
     }
 }

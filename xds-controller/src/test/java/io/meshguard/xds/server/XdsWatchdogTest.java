@@ -6,6 +6,7 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
+import io.meshguard.xds.soak.XdsSoak;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -137,7 +138,7 @@ class XdsWatchdogTest {
         Thread two = Thread.ofPlatform().name("deadlock-two").start(() -> crosswise(b, a, bothHeld));
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (XdsCoreSoakTest.deadlocked().isEmpty() && System.nanoTime() < deadline) {
+            while (XdsSoak.deadlocked().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             watchdog.check();
@@ -154,7 +155,7 @@ class XdsWatchdogTest {
             one.join(5_000);
             two.join(5_000);
         }
-        assertThat(XdsCoreSoakTest.deadlocked()).isEmpty();
+        assertThat(XdsSoak.deadlocked()).isEmpty();
     }
 
     private static void crosswise(ReentrantLock first, ReentrantLock second, CountDownLatch bothHeld) {
