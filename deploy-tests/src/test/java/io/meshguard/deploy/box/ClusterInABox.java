@@ -498,7 +498,8 @@ public final class ClusterInABox implements AutoCloseable {
         return text.replace(line, with);
     }
 
-    private Path manifests() {
+    /** The {@code manifests/istio} of the release the box runs now. */
+    Path manifests() {
         return source.resolve("manifests/istio");
     }
 
@@ -1144,7 +1145,7 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     /** Whether the pod runs {@code template} already (a rollout leaves such pods alone). */
-    private static boolean runs(BoxPod pod, PodTemplateSpec template) {
+    static boolean runs(BoxPod pod, PodTemplateSpec template) {
         return pod.spec().equals(template.getSpec())
                 && pod.labels()
                         .equals(Optional.ofNullable(template.getMetadata().getLabels())
