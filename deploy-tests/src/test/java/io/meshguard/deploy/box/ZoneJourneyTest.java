@@ -38,12 +38,13 @@ import org.junit.jupiter.api.Test;
  * central" says ({@code overlays/zone-hub}, Istio's ingress gateway terminating TLS with the bank's certificate); the
  * box registered the cluster with the README's command ({@code meshguard cluster register … --group edge}) and
  * installed the zone's cluster ({@link ZoneCluster}: {@code overlays/zone}, the token and the bank's CA in their
- * Secrets) on the release central ran before the upgrade, and upgraded it after central ({@link SharedBox}). Then: the zone follows central over TLS (its {@code /readyz}, its link metric), the
- * zone cluster's gateway is configured from the zone with central's published route, the zone cluster's extauthz
- * follows the subscription state the zone serves (R4-02); with central stopped the zone keeps serving the exact same
- * configuration and subscription state version, a gateway pod scaled up halfway through the outage is configured from
- * the zone, {@code /readyz} says central is unreachable; after central returns the zone follows again, a new publish
- * reaches both gateway pods, and the subscription state's version has not moved (its content did not change).
+ * Secrets) on the release central ran before the upgrade, and upgraded it after central ({@link SharedBox}). Then:
+ * the zone follows central over TLS (its {@code /readyz}, its link metric), the zone cluster's gateway is configured
+ * from the zone with central's published route, the zone cluster's extauthz follows the subscription state the zone
+ * serves (R4-02); with central stopped the zone keeps serving the exact same configuration and subscription state
+ * version, a gateway pod scaled up halfway through the outage is configured from the zone, {@code /readyz} says
+ * central is unreachable; after central returns the zone follows again, a new publish reaches both gateway pods, and
+ * the subscription state's version has not moved (its content did not change).
  *
  * <p>The product ({@link ZoneProduct}): acme publishes one through central's catalogue into this cluster; globex's
  * subscribed application calls it through the zone cluster's gateway (200, identity headers and no key upstream, the
