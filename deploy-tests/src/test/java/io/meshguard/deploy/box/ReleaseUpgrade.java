@@ -191,7 +191,8 @@ final class ReleaseUpgrade {
                     Optional<ZoneEvidence> settled =
                             settled(fleet, gateway, build.find() ? build.group(1) : "no meshguard_build_info");
                     boolean following = ready.contains("following central")
-                            && metrics.lines().anyMatch(l -> l.startsWith("meshguard_xds_zone_link_connected 1"));
+                            && metrics.lines()
+                                    .anyMatch(l -> LINK_CONNECTED.matcher(l).matches());
                     if (following && settled.isPresent()) {
                         return settled.get();
                     }
@@ -350,6 +351,10 @@ final class ReleaseUpgrade {
                     .asBoolean();
         }
     }
+
+    /** The zone's link metric at 1 (Prometheus text: the value as a double, with or without labels). */
+    private static final Pattern LINK_CONNECTED =
+            Pattern.compile("meshguard_xds_zone_link_connected(\\{[^}]*\\})? 1(\\.0)?");
 
     private static final Pattern BUILD_INFO = Pattern.compile("(?m)^meshguard_build_info\\{[^}]*version=\"([^\"]+)\"");
 

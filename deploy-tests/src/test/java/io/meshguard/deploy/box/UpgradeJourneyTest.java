@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.deploy.RenderedManifests;
 import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The release a bank runs, upgraded and rolled back the way docs/install.md sections 5 and 6 say: the box installed
@@ -98,6 +100,9 @@ class UpgradeJourneyTest {
 
     @Test
     @Order(3)
+    // three servers rolled back pod by pod, each Ready before the next, then the zone's publish: more than the
+    // parent's 5 minutes for a test on a loaded machine
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void upgrade_thenRollBackTheServers_keepsWhatWasWrittenOnBothReleases() throws Exception {
         ReleaseUpgrade.Evidence after = upgrade.upgraded();
         ClusterInABox box = SharedBox.get();
