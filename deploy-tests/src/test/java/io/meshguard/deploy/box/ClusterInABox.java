@@ -58,6 +58,16 @@ public final class ClusterInABox implements AutoCloseable {
     private final List<BoxPod> pods = new ArrayList<>();
     private final Map<String, PodProcess> processes = new ConcurrentHashMap<>();
     private final Map<String, Launch> sidecars = new ConcurrentHashMap<>();
+    /** The kubelet's probe workers of every started workload pod, by pod name. */
+    private final Map<String, Kubelet.Watch> watches = new ConcurrentHashMap<>();
+    /** Addresses of pods out of their Services' endpoints (failed readiness, or stopped). */
+    private final java.util.Set<String> notReady = ConcurrentHashMap.newKeySet();
+    /** kube-proxy's rules rewritten in every pod, one rewrite at a time, the latest state each time. */
+    private final java.util.concurrent.ExecutorService kubeProxy = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "box-kube-proxy");
+        t.setDaemon(true);
+        return t;
+    });
     /**
      * Central as a bank with zones installs it: its copy of {@code overlays/bank} (docs/install.md section 4: the admin
      * plane and the products behind Istio's ingress gateway over TLS, the bank's values) on the production install with
@@ -410,6 +420,7 @@ public final class ClusterInABox implements AutoCloseable {
                         kubelet.awaitReady(
                                 w, p.get(), Duration.ofSeconds(Math.round((gateway ? 30 : 180) * Kubelet.SCALE)));
                         mark(w.name() + " Ready");
+                        watch(w, p.get());
                     } catch (Kubelet.NotReady e) {
                         (gateway ? awaitingFirstPublish : failures).put(gateway ? GATEWAY : w.name(), e.getMessage());
                     }
@@ -498,7 +509,8 @@ public final class ClusterInABox implements AutoCloseable {
         return text.replace(line, with);
     }
 
-    private Path manifests() {
+    /** The {@code manifests/istio} of the release the box runs now. */
+    Path manifests() {
         return source.resolve("manifests/istio");
     }
 
@@ -519,7 +531,7 @@ public final class ClusterInABox implements AutoCloseable {
                 dir,
                 services.hosts(pod),
                 testClasspath(),
-                Optional.of(outbound));
+                Optional.of(outbound + "eds " + dir.resolve(NotReadyPods.FILE) + "\n"));
         sidecars.put(pod.name(), sidecar.launch());
         return sidecar.redirects();
     }
@@ -843,6 +855,7 @@ public final class ClusterInABox implements AutoCloseable {
                         "-Xmx96m",
                         "-Djava.net.preferIPv4Stack=true", // IP_TOS, the box's mTLS mark, on an IPv4 socket
                         "-XX:TieredStopAtLevel=1",
+                        "-D" + IngressGateway.NOT_READY + "=" + dir.resolve(NotReadyPods.FILE),
                         "-cp",
                         testClasspath(),
                         IngressGateway.class.getName(),
@@ -1005,6 +1018,8 @@ public final class ClusterInABox implements AutoCloseable {
      * pod's address and configuration stay for {@link #restart}.
      */
     void stop(BoxPod pod) {
+        Optional.ofNullable(watches.remove(pod.name())).ifPresent(Kubelet.Watch::close);
+        ready(pod, false);
         List<PodProcess> containers = new ArrayList<>();
         Optional.ofNullable(processes.get(pod.name())).ifPresent(containers::add);
         Optional.ofNullable(processes.get(pod.name() + "/istio-proxy")).ifPresent(containers::add);
@@ -1017,11 +1032,114 @@ public final class ClusterInABox implements AutoCloseable {
         startSidecar(pod);
         PodProcess p = start(pod, old.launch());
         new Kubelet(node).awaitReady(pod, p, limit);
+        ready(pod, true);
+        watch(pod, p);
         return p;
     }
 
     Kubelet kubelet() {
         return new Kubelet(node);
+    }
+
+    /**
+     * The kubelet's probe workers for a pod that became Ready ({@link Kubelet#watch}): readiness moves it in and out
+     * of its Services' endpoints ({@link #ready}), liveness restarts its container from the same launch.
+     */
+    private void watch(BoxPod pod, PodProcess started) {
+        io.fabric8.kubernetes.api.model.Container c = pod.container();
+        if (c.getReadinessProbe() == null && c.getLivenessProbe() == null) {
+            return;
+        }
+        Kubelet.Watch w = new Kubelet(node).watch(pod, started, new Kubelet.Containers() {
+            @Override
+            public void ready(BoxPod p, boolean ready) {
+                ClusterInABox.this.ready(p, ready);
+            }
+
+            @Override
+            public PodProcess start(BoxPod p) {
+                mark(p.name() + ": the kubelet starts its container again");
+                return ClusterInABox.this.start(p, processes.get(p.name()).launch());
+            }
+        });
+        Optional.ofNullable(watches.put(pod.name(), w)).ifPresent(Kubelet.Watch::close);
+    }
+
+    /** The kubelet's watch of a pod, while it runs. */
+    Optional<Kubelet.Watch> watch(BoxPod pod) {
+        return Optional.ofNullable(watches.get(pod.name()));
+    }
+
+    /** The addresses out of their Services' endpoints now. */
+    java.util.Set<String> notReadyAddresses() {
+        return java.util.Set.copyOf(notReady);
+    }
+
+    /**
+     * A pod's readiness as its EndpointSlices carry it: istiod's EDS (the file every proxy of the box reads,
+     * {@link NotReadyPods}) at once, kube-proxy's DNAT in every pod's {@code services} chain right after.
+     */
+    private void ready(BoxPod pod, boolean ready) {
+        boolean changed = ready ? notReady.remove(pod.ip()) : notReady.add(pod.ip());
+        if (!changed) {
+            return;
+        }
+        NotReadyPods.write(dir.resolve(NotReadyPods.FILE), notReady);
+        mark(pod.name() + (ready ? " back in its Services' endpoints" : " out of its Services' endpoints"));
+        kubeProxy.execute(this::rewriteServiceRules);
+    }
+
+    /** Every pod's {@code services} chain from the endpoints ready now, as kube-proxy syncs its rules. */
+    private void rewriteServiceRules() {
+        java.util.Set<String> out = java.util.Set.copyOf(notReady);
+        String rules = services.natRules(p -> !out.contains(p.ip()));
+        StringBuilder script = new StringBuilder("flush chain inet box services\n");
+        rules.lines().filter(l -> !l.isBlank()).forEach(l -> script.append("add rule inet box services ")
+                .append(l.strip())
+                .append('\n'));
+        for (BoxPod p : List.copyOf(pods)) {
+            try {
+                Shell.run(List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"), script.toString());
+            } catch (RuntimeException e) {
+                if (!closed) {
+                    mark("kube-proxy: the rules of " + p.name() + " not synced: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * Loads the agent {@code agent} (a class with {@code agentmain}, JDK classes only) into the JVM of {@code pod}'s
+     * container with the JDK's attach API, from inside the pod's mount namespace as {@code kubectl exec … jcmd PID
+     * JVMTI.agent_load} would: HotSpot's attach socket is in the container's {@code /tmp} (the pod's emptyDir). The
+     * agent's jar is written into the box's directory, which the pods' users may read. Returns the attacher's output.
+     */
+    String attachAgent(BoxPod pod, Class<?> agent) throws IOException, InterruptedException {
+        Path jars = dir.resolve("agents");
+        Files.createDirectories(jars);
+        Files.setPosixFilePermissions(jars, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path jar = jars.resolve(agent.getSimpleName() + ".jar");
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Agent-Class", agent.getName());
+        String entry = agent.getName().replace('.', '/') + ".class";
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest);
+                var in = agent.getClassLoader().getResourceAsStream(entry)) {
+            out.putNextEntry(new java.util.jar.JarEntry(entry));
+            in.transferTo(out);
+            out.closeEntry();
+        }
+        Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        long pid = processes.get(pod.name()).jvmPid();
+        List<String> command = new ArrayList<>(List.of("nsenter", "--target", Long.toString(pid), "--mount", "--"));
+        command.addAll(java(AgentAttach.class, "-Xmx64m", Long.toString(pid), jar.toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(
+                    "attaching " + agent.getSimpleName() + " to " + pod.name() + " (pid " + pid + "): " + out);
+        }
+        return out;
     }
 
     /**
@@ -1125,9 +1243,13 @@ public final class ClusterInABox implements AutoCloseable {
                 PodProcess p = startFromManifest(runtime, pod)
                         .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
                 if (owner.equals(GATEWAY) && awaitingFirstPublish.containsKey(GATEWAY)) {
+                    // a new pod never Ready yet counts among the endpoints, as at the first install (not modelled)
+                    ready(pod, true);
                     continue; // Ready only once its group is published
                 }
                 kubelet.awaitReady(pod, p, Duration.ofSeconds(Math.round(180 * Kubelet.SCALE)));
+                ready(pod, true);
+                watch(pod, p);
                 mark(pod.name() + " rolled, Ready");
             }
         }
@@ -1144,7 +1266,7 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     /** Whether the pod runs {@code template} already (a rollout leaves such pods alone). */
-    private static boolean runs(BoxPod pod, PodTemplateSpec template) {
+    static boolean runs(BoxPod pod, PodTemplateSpec template) {
         return pod.spec().equals(template.getSpec())
                 && pod.labels()
                         .equals(Optional.ofNullable(template.getMetadata().getLabels())
@@ -1371,6 +1493,9 @@ public final class ClusterInABox implements AutoCloseable {
             return;
         }
         closed = true;
+        // the kubelet's workers first: a container stopping now is not restarted
+        watches.values().forEach(Kubelet.Watch::close);
+        kubeProxy.shutdownNow();
         PodNetwork.tearDown("cluster in a box", processes, node, agent, network);
     }
 }

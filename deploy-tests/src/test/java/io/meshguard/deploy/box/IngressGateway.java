@@ -60,6 +60,12 @@ public final class IngressGateway {
 
     private IngressGateway() {}
 
+    /** The system property naming the box's {@link NotReadyPods} file. */
+    static final String NOT_READY = "meshguard.box.endpointsNotReady";
+
+    private static final NotReadyPods NOT_READY_PODS =
+            new NotReadyPods(Optional.ofNullable(System.getProperty(NOT_READY)).map(Path::of));
+
     public static void main(String[] args) throws Exception {
         IngressRoutes routes = new ObjectMapper().readValue(Path.of(args[0]).toFile(), IngressRoutes.class);
         Path credentials = Path.of(args[1]);
@@ -248,9 +254,11 @@ public final class IngressGateway {
      */
     private static Socket connect(IngressRoutes.Route route, Optional<String> cookie) throws IOException {
         List<String> targets = new ArrayList<>();
-        if (cookie.isPresent() && !route.endpoints().isEmpty()) {
-            List<String> ring = route.endpoints().stream().sorted().toList();
-            int first = ring.indexOf(endpointFor(cookie.get(), route.endpoints()));
+        // istiod's EDS leaves out endpoints whose pod failed readiness: the ring is built from the ready ones
+        List<String> endpoints = NOT_READY_PODS.ready(route.endpoints(), e -> e.substring(0, e.lastIndexOf(':')));
+        if (cookie.isPresent() && !endpoints.isEmpty()) {
+            List<String> ring = endpoints.stream().sorted().toList();
+            int first = ring.indexOf(endpointFor(cookie.get(), endpoints));
             for (int i = 0; i < ring.size(); i++) {
                 targets.add(ring.get((first + i) % ring.size()));
             }

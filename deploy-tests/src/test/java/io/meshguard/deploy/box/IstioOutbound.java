@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -69,6 +70,8 @@ final class IstioOutbound {
     private final Map<String, List<Endpoint>> vhosts = new HashMap<>();
     private final Map<String, List<Endpoint>> tcp = new HashMap<>();
     private boolean registryOnly;
+    /** istiod's EDS: endpoints whose pod failed readiness are left out of every cluster. */
+    private NotReadyPods notReady = new NotReadyPods(Optional.empty());
 
     /** Takes the line if it is an outbound one. */
     boolean configure(String[] f) {
@@ -78,6 +81,7 @@ final class IstioOutbound {
             case "vhost" -> vhosts.put(f[1] + " " + f[2].toLowerCase(Locale.ROOT), endpoints(f[3]));
             case "tcp" -> tcp.put(f[1] + " " + f[2], endpoints(f[3]));
             case "outbound" -> registryOnly = f[1].equals("REGISTRY_ONLY");
+            case "eds" -> notReady = new NotReadyPods(Optional.of(Path.of(f[1])));
             default -> {
                 return false;
             }
@@ -106,7 +110,7 @@ final class IstioOutbound {
         if (c.length != 4 || !c[0].equals("outbound")) {
             return List.of();
         }
-        return vhosts.getOrDefault(c[1] + " " + c[3].toLowerCase(Locale.ROOT), List.of());
+        return notReady.ready(vhosts.getOrDefault(c[1] + " " + c[3].toLowerCase(Locale.ROOT), List.of()), Endpoint::ip);
     }
 
     int listeners() {
@@ -153,6 +157,9 @@ final class IstioOutbound {
             } else {
                 route = tcp.get(original.ip() + " " + original.port());
                 via = "TCP " + dst;
+            }
+            if (route != null) {
+                route = notReady.ready(route, Endpoint::ip);
             }
             Endpoint target;
             if (route == null) {

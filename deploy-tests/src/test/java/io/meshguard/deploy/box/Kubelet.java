@@ -57,6 +57,189 @@ final class Kubelet {
         }
     }
 
+    /** What the kubelet needs of the box for a pod it keeps watching. */
+    interface Containers {
+        /** The pod's readiness changed: it leaves its Services' endpoints, or comes back into them. */
+        void ready(BoxPod pod, boolean ready);
+
+        /** Starts the pod's container again from its spec (the sidecar stays); its new process. */
+        PodProcess start(BoxPod pod);
+    }
+
+    /**
+     * The kubelet's probe workers after a pod became Ready (pkg/kubelet/prober/worker.go): readiness every
+     * {@code periodSeconds}, {@code failureThreshold} consecutive failures take the pod out of its Services'
+     * endpoints, {@code successThreshold} (1) successes bring it back; liveness every {@code periodSeconds},
+     * {@code failureThreshold} consecutive failures kill the container (SIGTERM, the grace, SIGKILL) and start it
+     * again, its restart count kept, then its startup and readiness probes as at its first start. A container that
+     * exits is started again too (restartPolicy Always), after the kubelet's back-off (10 s, doubling, at most
+     * 5 min). Periods scaled by {@link #SCALE}. Ends with {@link Watch#close} (the pod deleted or scaled away).
+     */
+    Watch watch(BoxPod pod, PodProcess started, Containers containers) {
+        Watch w = new Watch(pod, started, containers);
+        w.thread = Thread.ofVirtual().name("kubelet-" + pod.name()).start(w::run);
+        return w;
+    }
+
+    /** One pod's probe workers. */
+    final class Watch implements AutoCloseable {
+        private final BoxPod pod;
+        private final Containers containers;
+        private volatile PodProcess process;
+        private volatile boolean closed;
+        private volatile boolean ready = true;
+        private volatile int restarts;
+        private final java.util.List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final long since = System.nanoTime();
+        private Thread thread;
+
+        private Watch(BoxPod pod, PodProcess started, Containers containers) {
+            this.pod = pod;
+            this.process = started;
+            this.containers = containers;
+        }
+
+        /** The container running now. */
+        PodProcess process() {
+            return process;
+        }
+
+        /** Whether the pod is among its Services' endpoints now. */
+        boolean ready() {
+            return ready;
+        }
+
+        /** How often the kubelet started the container again ({@code restartCount}). */
+        int restarts() {
+            return restarts;
+        }
+
+        /** What the kubelet did and saw, as {@code kubectl describe pod} lists events, with seconds since the watch. */
+        java.util.List<String> events() {
+            return java.util.List.copyOf(events);
+        }
+
+        private void event(String what) {
+            events.add(String.format("%6.1f s  %s", (System.nanoTime() - since) / 1e9, what));
+        }
+
+        private void run() {
+            Container c = pod.container();
+            Optional<Probe> readiness = Optional.ofNullable(c.getReadinessProbe());
+            Optional<Probe> liveness = Optional.ofNullable(c.getLivenessProbe());
+            long readyPeriod = readiness.map(Kubelet::periodNanos).orElse(Long.MAX_VALUE);
+            long livePeriod = liveness.map(Kubelet::periodNanos).orElse(Long.MAX_VALUE);
+            long now = System.nanoTime();
+            long nextReady = now + Math.min(readyPeriod, TimeUnit.DAYS.toNanos(1));
+            long nextLive = now + Math.min(livePeriod, TimeUnit.DAYS.toNanos(1));
+            int readyFailures = 0;
+            int liveFailures = 0;
+            long backOff = TimeUnit.SECONDS.toNanos(10);
+            try {
+                while (!closed) {
+                    long wake = Math.min(nextReady, nextLive);
+                    if (!process.alive()) {
+                        wake = Math.min(wake, System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+                    }
+                    TimeUnit.NANOSECONDS.sleep(Math.max(0, wake - System.nanoTime()));
+                    if (closed) {
+                        return;
+                    }
+                    if (!process.alive()) {
+                        event("container exited " + process.exitCode().orElse(-1) + ", back-off "
+                                + TimeUnit.NANOSECONDS.toSeconds(backOff) + " s (CrashLoopBackOff)");
+                        notReady();
+                        TimeUnit.NANOSECONDS.sleep(backOff);
+                        backOff = Math.min(backOff * 2, TimeUnit.MINUTES.toNanos(5));
+                        restart();
+                        readyFailures = 0;
+                        liveFailures = 0;
+                        nextReady = System.nanoTime() + readyPeriod;
+                        nextLive = System.nanoTime() + livePeriod;
+                        continue;
+                    }
+                    now = System.nanoTime();
+                    if (readiness.isPresent() && now >= nextReady) {
+                        nextReady = now + readyPeriod;
+                        Optional<String> failure = probe(pod, readiness.get());
+                        if (failure.isEmpty()) {
+                            readyFailures = 0;
+                            if (!ready) {
+                                event("Readiness probe passed: back in its Services' endpoints");
+                                ready = true;
+                                containers.ready(pod, true);
+                            }
+                        } else if (++readyFailures >= threshold(readiness.get()) && ready) {
+                            event("Unhealthy: Readiness probe failed " + readyFailures + " times: " + failure.get());
+                            notReady();
+                        }
+                    }
+                    if (liveness.isPresent() && now >= nextLive) {
+                        nextLive = now + livePeriod;
+                        Optional<String> failure = probe(pod, liveness.get());
+                        if (failure.isEmpty()) {
+                            liveFailures = 0;
+                        } else if (++liveFailures >= threshold(liveness.get())) {
+                            event("Unhealthy: Liveness probe failed " + liveFailures + " times: " + failure.get());
+                            event("Killing: container failed liveness probe, will be restarted");
+                            notReady();
+                            PodProcess.stopAll(java.util.List.of(process), PodProcess.GRACE);
+                            restart();
+                            readyFailures = 0;
+                            liveFailures = 0;
+                            nextReady = System.nanoTime() + readyPeriod;
+                            nextLive = System.nanoTime() + livePeriod;
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                // closed
+            } catch (RuntimeException e) {
+                event("the kubelet's worker ended: " + e);
+            }
+        }
+
+        private void notReady() {
+            if (ready) {
+                ready = false;
+                containers.ready(pod, false);
+            }
+        }
+
+        /** Starts the container again and probes it as at its first start; Ready again, or the failure noted. */
+        private void restart() throws InterruptedException {
+            restarts++;
+            process = containers.start(pod);
+            event("Started: container started again (restart count " + restarts + ")");
+            try {
+                awaitReady(pod, process, Duration.ofSeconds(Math.round(180 * SCALE)));
+                event("Ready again");
+                ready = true;
+                containers.ready(pod, true);
+            } catch (NotReady e) {
+                event("not Ready after the restart: "
+                        + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+
+        /** The pod is deleted or scaled away: its workers stop (its containers are the caller's to stop). */
+        @Override
+        public void close() {
+            closed = true;
+            if (thread != null && thread != Thread.currentThread()) {
+                thread.interrupt();
+            }
+        }
+    }
+
+    private static long periodNanos(Probe probe) {
+        return Math.round(seconds(probe.getPeriodSeconds(), 10) * SCALE * 1e9);
+    }
+
+    private static int threshold(Probe probe) {
+        return (int) seconds(probe.getFailureThreshold(), 3);
+    }
+
     private void poll(BoxPod pod, PodProcess process, String which, Probe probe, Optional<Duration> limit)
             throws InterruptedException {
         long period = Math.round(seconds(probe.getPeriodSeconds(), 10) * SCALE);

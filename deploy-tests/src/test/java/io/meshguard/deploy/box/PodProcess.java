@@ -182,6 +182,27 @@ final class PodProcess implements AutoCloseable {
         return launch;
     }
 
+    /**
+     * The container's JVM: the process itself ({@code ip netns exec}, {@code unshare}, the mount script and
+     * {@code setpriv} each exec the next), else the first {@code java} it started.
+     */
+    long jvmPid() {
+        java.util.function.Predicate<ProcessHandle> java =
+                h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false);
+        if (java.test(process.toHandle())) {
+            return process.pid();
+        }
+        return process.descendants()
+                .filter(java)
+                .findFirst()
+                .map(ProcessHandle::pid)
+                .orElseThrow(() -> new IllegalStateException("no JVM in " + launch.pod()));
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
     boolean alive() {
         return process.isAlive();
     }

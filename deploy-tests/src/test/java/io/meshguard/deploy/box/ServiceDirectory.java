@@ -102,6 +102,11 @@ final class ServiceDirectory {
 
     /** The nftables nat chain body every pod carries: ClusterIP:port to an endpoint's targetPort. */
     String natRules() {
+        return natRules(p -> true);
+    }
+
+    /** As {@link #natRules()} with only the endpoints {@code ready} admits (an EndpointSlice's ready ones). */
+    String natRules(java.util.function.Predicate<BoxPod> ready) {
         StringBuilder s = new StringBuilder();
         for (Entry e : entries) {
             if (e.headless()) {
@@ -111,7 +116,7 @@ final class ServiceDirectory {
                 String proto =
                         port.getProtocol() == null ? "tcp" : port.getProtocol().toLowerCase();
                 Map<String, Integer> targets = new LinkedHashMap<>();
-                for (BoxPod p : e.endpoints()) {
+                for (BoxPod p : e.endpoints().stream().filter(ready).toList()) {
                     OptionalInt target = port.getTargetPort() == null
                             ? OptionalInt.of(port.getPort())
                             : p.port(port.getTargetPort());

@@ -53,11 +53,34 @@ final class SharedBox {
             }
         }
         box = ClusterInABox.install(dir, from.map(PreviousRelease::source).orElse(tree));
+        // a zone's cluster beside central, on the same release (zone README "Per cluster"), so the upgrade takes it too
+        if (box.failures().isEmpty()) {
+            try {
+                zone = Optional.of(ZoneCluster.registerAndInstall(box));
+            } catch (Exception | Error e) {
+                zoneFailed = e;
+            }
+        }
         if (from.isPresent() && box.failures().isEmpty()) {
-            upgrade = Optional.of(ReleaseUpgrade.run(box, from.get(), tree));
+            upgrade = Optional.of(ReleaseUpgrade.run(box, from.get(), tree, zone));
         }
         System.out.println("cluster in a box, " + dir + ":\n  " + String.join("\n  ", box.timeline()));
     }
+
+    /**
+     * The zone's cluster, registered and installed beside central at install (on the previous release when the box
+     * upgrades, then upgraded after central); its failure, when it did not install, fails only the zone's journeys.
+     */
+    static synchronized ZoneCluster zone() throws Exception {
+        get();
+        if (zoneFailed != null) {
+            throw new IllegalStateException("the zone's cluster did not install", zoneFailed);
+        }
+        return zone.orElseThrow(() -> new IllegalStateException("central did not install: no zone cluster"));
+    }
+
+    private static Optional<ZoneCluster> zone = Optional.empty();
+    private static Throwable zoneFailed;
 
     /** The upgrade from the previous release the box made at install, when RELEASES records one. */
     static synchronized Optional<ReleaseUpgrade> upgrade() throws Exception {
@@ -71,6 +94,7 @@ final class SharedBox {
             Path.of(System.getProperty("meshguard.box.releaseCache", PreviousRelease.DEFAULT_CACHE.toString()));
 
     private static synchronized void removeDir() {
+        zone.ifPresent(ZoneCluster::close);
         if (box != null) {
             box.close();
         }

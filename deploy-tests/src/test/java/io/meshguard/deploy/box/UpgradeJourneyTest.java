@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.deploy.RenderedManifests;
 import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The release a bank runs, upgraded and rolled back the way docs/install.md sections 5 and 6 say: the box installed
@@ -63,6 +65,44 @@ class UpgradeJourneyTest {
 
     @Test
     @Order(2)
+    void upgrade_zoneInstalledOnTheRelease_keepsItsRevisionsAcrossTheUpgrade_andTakesTheNextPublish() {
+        assertThat(upgrade.zone())
+                .as(
+                        "a zone's cluster installed beside central on %s",
+                        upgrade.from().version())
+                .isPresent();
+        assertThat(upgrade.zone().get().failures()).as("the zone's pods").isEmpty();
+        assertThat(upgrade.zoneFailure()).as("the zone's evidence").isEmpty();
+        ReleaseUpgrade.ZoneEvidence before = upgrade.zoneBefore().orElseThrow();
+        ReleaseUpgrade.ZoneEvidence after = upgrade.zoneUpgraded().orElseThrow();
+        ReleaseUpgrade.ZoneEvidence published = upgrade.zoneAfterPublish().orElseThrow();
+        assertThat(before.zoneVersion())
+                .as("the zone ran %s: %s", upgrade.from().version(), before)
+                .startsWith(upgrade.from().version());
+        assertThat(before.gatewayRoutes()).as("the zone's gateway before").contains("/accounts");
+        // central first, then the zone (docs/install.md section 5): the zone follows, on the tree's build, and still
+        // serves its gateway the revision it applied on the release, nothing republished
+        assertThat(after.zoneVersion())
+                .as("the zone rolled to the tree: %s", after)
+                .startsWith(treeVersion);
+        assertThat(after.applied())
+                .as("the revision the zone applied before the upgrade: %s", after)
+                .isEqualTo(before.applied());
+        assertThat(after.gatewayRevisions()).as("its gateway's revision").containsOnly(before.applied());
+        assertThat(after.gatewayRoutes()).as("the zone's gateway after").contains("/accounts");
+        // a publish on the upgraded central reaches the upgraded zone and its gateway
+        assertThat(published.applied())
+                .as("the publish after the upgrade: %s", published)
+                .isGreaterThan(before.applied());
+        assertThat(published.gatewayRevisions()).containsOnly(published.applied());
+        assertThat(published.gatewayRoutes()).contains("/after-upgrade").contains("/accounts");
+    }
+
+    @Test
+    @Order(3)
+    // three servers rolled back pod by pod, each Ready before the next, then the zone's publish: more than the
+    // parent's 5 minutes for a test on a loaded machine
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void upgrade_thenRollBackTheServers_keepsWhatWasWrittenOnBothReleases() throws Exception {
         ReleaseUpgrade.Evidence after = upgrade.upgraded();
         ClusterInABox box = SharedBox.get();
@@ -83,5 +123,12 @@ class UpgradeJourneyTest {
         assertThat(ReleaseUpgrade.Evidence.trailHolds(box, after.trailHead()))
                 .as("the admin trail through %s", after.trailHead())
                 .isTrue();
+        // the zone, left on the tree, follows the rolled-back central: a publish there reaches its gateway
+        ReleaseUpgrade.ZoneEvidence zone = upgrade.zoneAfterRollBack();
+        assertThat(zone.zoneVersion())
+                .as("the zone stays on the tree: %s", zone)
+                .startsWith(treeVersion);
+        assertThat(zone.gatewayRevisions()).containsOnly(zone.applied());
+        assertThat(zone.gatewayRoutes()).contains("/after-rollback").contains("/after-upgrade");
     }
 }

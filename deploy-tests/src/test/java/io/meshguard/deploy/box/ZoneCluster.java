@@ -45,6 +45,16 @@ final class ZoneCluster implements AutoCloseable {
 
     static final String GATEWAY = "Deployment/meshguard-gateway";
     static final String ZONE = "StatefulSet/meshguard-xds-zone";
+    /** The cluster id of the shipped overlays/zone ({@code MESHGUARD_ZONE_CLUSTER}), registered under that name. */
+    static final String CLUSTER = "kr-seoul-prod";
+    /** The gateway group every cluster's gateways name (the gateway bootstrap's node cluster). */
+    static final String GROUP = "edge";
+    /**
+     * docs/install.md section 5 for a zone cluster: extauthz and DLP, then the zone controller, then the gateway (the
+     * order of central's servers, the zone controller in the central controller's place).
+     */
+    static final List<String> ROLL_ORDER =
+            List.of("StatefulSet/meshguard-extauthz", "StatefulSet/meshguard-dlp", ZONE, GATEWAY);
 
     private final ClusterInABox central;
     private final Path dir;
@@ -57,6 +67,9 @@ final class ZoneCluster implements AutoCloseable {
     private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
     private final long started = System.nanoTime();
     private final String link;
+    /** The checkout whose manifests the zone runs: central's release at install, then at {@link #upgrade}. */
+    private Path manifests;
+
     private BoxPod joiningGateway;
     private BoxPod bankApp;
     private BoxPod redis;
@@ -73,6 +86,90 @@ final class ZoneCluster implements AutoCloseable {
         long pid = ProcessHandle.current().pid();
         this.network = new PodNetwork("mgz" + pid, RANGE);
         this.link = "mgzl" + pid;
+        this.manifests = central.manifests();
+    }
+
+    /**
+     * The zone README's "Per cluster" on the release central runs: the bank's automation (docs/install.md's
+     * {@code meshguard-automation}, signed in through the bank's Keycloak) publishes the first revision of
+     * {@link #GROUP} (a route {@code /accounts}) and registers the cluster with the README's command line of the
+     * release's own CLI ({@code meshguard cluster register … --group edge}); the cluster installs with the printed
+     * token and follows central.
+     */
+    static ZoneCluster registerAndInstall(ClusterInABox central) throws Exception {
+        BankPipeline bank = BankPipeline.signIn(central, central.identityProvider());
+        bank.ok("PUT", "/groups/" + GROUP, """
+                {"name": "%s", "environment": "prod", "region": "eu", "listener_port": 8080}""".formatted(GROUP));
+        route(bank::ok, "accounts", "/accounts");
+        bank.ok("POST", "/publish", "{\"reason\": \"CHG-4100: accounts on every cluster\"}");
+        BoxPod xds = central.pod("Deployment/meshguard-xds");
+        java.net.InetSocketAddress admin = central.node().local(xds.ip(), 9103);
+        List<String> command = new ArrayList<>(List.of(
+                central.images().java().toString(),
+                "-jar",
+                central.images().jar().toString(),
+                "cluster",
+                "register",
+                "--name",
+                CLUSTER,
+                "--region",
+                "kr-seoul",
+                "--provider",
+                "aws",
+                "--group",
+                GROUP,
+                "--url",
+                "http://127.0.0.1:" + admin.getPort(),
+                "--token-file",
+                bank.tokenFile().toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("meshguard cluster register: " + out);
+        }
+        java.util.regex.Matcher token =
+                java.util.regex.Pattern.compile("mgzr_[A-Za-z0-9_-]+").matcher(out);
+        if (!token.find()) {
+            throw new IllegalStateException("no registration token in: " + out);
+        }
+        return install(central, token.group());
+    }
+
+    /** An admin API call that must succeed: its JSON answer. */
+    interface AdminCall {
+        com.fasterxml.jackson.databind.JsonNode ok(String method, String path, String body) throws Exception;
+    }
+
+    /** A route of {@link #GROUP} to the upstream {@code NAME.bank-apps.svc.cluster.local:8080}, its API and path. */
+    static void route(AdminCall bank, String name, String prefix) throws Exception {
+        bank.ok("PUT", "/upstreams/" + name, """
+                {"name": "%s", "protocol": "http1",
+                 "endpoints": [{"address": "%s.bank-apps.svc.cluster.local", "port": 8080}]}""".formatted(name, name));
+        bank.ok("PUT", "/apis/" + name, """
+                {"name": "%s", "base_path": "%s", "default_version": "v1",
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, prefix));
+        bank.ok("PUT", "/routes/" + GROUP + "/" + name, """
+                {"name": "%s", "group": "%s", "api": "%s", "version": "v1",
+                 "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
+                 "authz_profile": "payments-write", "dlp_profile": "default"}""".formatted(name, GROUP, name, prefix, name));
+    }
+
+    /** {@code curl localhost:PORT/PATH} in one of this cluster's pods, through the zone node's port-forward. */
+    String http(BoxPod pod, int port, String path) throws Exception {
+        java.net.InetSocketAddress local = node.local(pod.ip(), port);
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://127.0.0.1:" + local.getPort() + path))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() + " " + r.body();
+    }
+
+    /** What a gateway pod accepted: Envoy's admin {@code /config_dump} on its loopback, as kubectl exec reads it. */
+    static String configDump(BoxPod gateway) {
+        return Shell.inNetns(gateway.netns(), "curl", "-sf", "-m", "5", "http://127.0.0.1:9901/config_dump");
     }
 
     /**
@@ -95,7 +192,7 @@ final class ZoneCluster implements AutoCloseable {
         Files.createDirectories(dir);
         linkNodes();
         // README step 1 of the install (namespace), the zone's Secrets, then kubectl apply -k overlays/zone
-        objects.apply(RenderedManifests.file("namespace.yaml"));
+        objects.apply(RenderedManifests.file(manifests, "namespace.yaml"));
         for (Secret s : central.secrets().secrets()) {
             if (!CENTRAL_ONLY_SECRETS.contains(s.getMetadata().getName())) {
                 objects.secret(s);
@@ -106,7 +203,7 @@ final class ZoneCluster implements AutoCloseable {
         // manifests/istio/README.md "Your identity provider": the zone's extauthz fetches the bank's JWKS as central's
         // does
         objects.secret(secret("meshguard-idp-ca", Map.of("ca.crt", Files.readString(central.bankCa()))));
-        objects.apply(RenderedManifests.render(INSTALL));
+        objects.apply(RenderedManifests.render(manifests, INSTALL));
         // the bank's application in this cluster too (manifests/istio/README.md step 4): what the zone's gateway
         // routes a product served here to, by the same Service name as in central's cluster
         io.fabric8.kubernetes.api.model.PodSpec appSpec = BankApp.install(objects);
@@ -346,6 +443,94 @@ final class ZoneCluster implements AutoCloseable {
             Thread.sleep(100);
         }
         mark("the bank's app listening");
+    }
+
+    /**
+     * docs/install.md section 5 in this cluster, once central is upgraded: the zone's overlay rendered from the
+     * release central runs now and applied, then every workload whose pod template changed rolled pod by pod in
+     * {@link #ROLL_ORDER}, each Ready before the next (a pod keeps its address and its claim, so the old one stops
+     * first, as a StatefulSet rolls); the gateway's second pod, scheduled but not started, takes the new template.
+     *
+     * @throws IllegalStateException naming the pod that did not become Ready
+     */
+    void upgrade() throws Exception {
+        manifests = central.manifests();
+        objects.apply(RenderedManifests.render(manifests, INSTALL));
+        runtime = new ContainerRuntime(objects, central.images(), dir);
+        Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
+        objects.statefulSets.forEach(s -> templates.put(
+                "StatefulSet/" + s.getMetadata().getName(), s.getSpec().getTemplate()));
+        objects.deployments.forEach(d -> templates.put(
+                "Deployment/" + d.getMetadata().getName(), d.getSpec().getTemplate()));
+        // kubectl apply changes every template at once and each workload rolls on its own; rollout status waits in
+        // the documented order: extauthz and DLP together, then the zone controller, then the gateway
+        List<List<String>> stages = new ArrayList<>(List.of(ROLL_ORDER.subList(0, 2), List.of(ZONE), List.of(GATEWAY)));
+        templates.keySet().stream().filter(o -> !ROLL_ORDER.contains(o)).forEach(o -> stages.add(List.of(o)));
+        for (List<String> stage : stages) {
+            List<Future<?>> rolls = new ArrayList<>();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (String owner : stage) {
+                    PodTemplateSpec template = templates.get(owner);
+                    if (template != null) {
+                        rolls.add(pool.submit(() -> {
+                            roll(owner, template);
+                            return null;
+                        }));
+                    }
+                }
+                for (Future<?> f : rolls) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw e.getCause() instanceof Exception cause ? cause : e;
+                    }
+                }
+            }
+        }
+        Optional.ofNullable(templates.get(GATEWAY)).ifPresent(t -> joiningGateway = replaced(joiningGateway, t));
+        mark("upgraded to " + manifests);
+    }
+
+    /** One workload's pods, one at a time: the old one stops, its successor starts and becomes Ready. */
+    private void roll(String owner, PodTemplateSpec template) throws InterruptedException {
+        List<BoxPod> now;
+        synchronized (pods) {
+            now = List.copyOf(pods);
+        }
+        for (BoxPod old : now) {
+            if (!old.owner().equals(owner) || old == joiningGateway || ClusterInABox.runs(old, template)) {
+                continue;
+            }
+            List<PodProcess> containers = new ArrayList<>();
+            Optional.ofNullable(processes.get(old.name())).ifPresent(containers::add);
+            Optional.ofNullable(processes.get(old.name() + "/istio-proxy")).ifPresent(containers::add);
+            PodProcess.stopAll(containers, PodProcess.GRACE);
+            BoxPod pod = replaced(old, template);
+            try {
+                new Kubelet(node).awaitReady(pod, start(pod), Duration.ofSeconds(Math.round(180 * Kubelet.SCALE)));
+            } catch (Kubelet.NotReady | ContainerRuntime.PodConfigError e) {
+                throw new IllegalStateException("the zone's upgrade: " + e.getMessage(), e);
+            }
+            mark(pod.name() + " rolled, Ready");
+        }
+    }
+
+    /** The pod under the same name and address with {@code template}'s labels, annotations and spec. */
+    private BoxPod replaced(BoxPod old, PodTemplateSpec template) {
+        BoxPod pod = new BoxPod(
+                old.name(),
+                old.namespace(),
+                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
+                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
+                old.ip(),
+                old.netns(),
+                template.getSpec(),
+                old.owner(),
+                old.subdomain());
+        synchronized (pods) {
+            pods.set(pods.indexOf(old), pod);
+        }
+        return pod;
     }
 
     /**

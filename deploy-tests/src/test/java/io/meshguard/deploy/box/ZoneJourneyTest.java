@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,14 +36,15 @@ import org.junit.jupiter.api.Test;
  * A zone registers, serves the product in its cluster and survives central being stopped
  * ({@code meshguard.box.zoneOutageSeconds}, 60 s as issue 41 says). Central is installed as the zone README's "On
  * central" says ({@code overlays/zone-hub}, Istio's ingress gateway terminating TLS with the bank's certificate); the
- * operator registers the cluster with the README's commands ({@code meshguard login}, {@code meshguard cluster
- * register … --group edge}) and installs the zone's cluster ({@link ZoneCluster}: {@code overlays/zone}, the token and
- * the bank's CA in their Secrets). Then: the zone follows central over TLS (its {@code /readyz}, its link metric), the
- * zone cluster's gateway is configured from the zone with central's published route, the zone cluster's extauthz
- * follows the subscription state the zone serves (R4-02); with central stopped the zone keeps serving the exact same
- * configuration and subscription state version, a gateway pod scaled up halfway through the outage is configured from
- * the zone, {@code /readyz} says central is unreachable; after central returns the zone follows again, a new publish
- * reaches both gateway pods, and the subscription state's version has not moved (its content did not change).
+ * box registered the cluster with the README's command ({@code meshguard cluster register … --group edge}) and
+ * installed the zone's cluster ({@link ZoneCluster}: {@code overlays/zone}, the token and the bank's CA in their
+ * Secrets) on the release central ran before the upgrade, and upgraded it after central ({@link SharedBox}). Then:
+ * the zone follows central over TLS (its {@code /readyz}, its link metric), the zone cluster's gateway is configured
+ * from the zone with central's published route, the zone cluster's extauthz follows the subscription state the zone
+ * serves (R4-02); with central stopped the zone keeps serving the exact same configuration and subscription state
+ * version, a gateway pod scaled up halfway through the outage is configured from the zone, {@code /readyz} says
+ * central is unreachable; after central returns the zone follows again, a new publish reaches both gateway pods, and
+ * the subscription state's version has not moved (its content did not change).
  *
  * <p>The product ({@link ZoneProduct}): acme publishes one through central's catalogue into this cluster; globex's
  * subscribed application calls it through the zone cluster's gateway (200, identity headers and no key upstream, the
@@ -56,8 +56,8 @@ import org.junit.jupiter.api.Test;
 @Tag("cluster")
 class ZoneJourneyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String CLUSTER = "kr-seoul-prod";
-    static final String GROUP = "edge";
+    static final String CLUSTER = ZoneCluster.CLUSTER;
+    static final String GROUP = ZoneCluster.GROUP;
     /**
      * From the provider's suspension at central to the zone's extauthz refusing it: the catalogue's LISTEN feed,
      * central's zone stream, the zone's ADS to extauthz (77-266 ms measured on the box at load 3-28; deploy-tests/README.md).
@@ -75,13 +75,6 @@ class ZoneJourneyTest {
         idp = box.identityProvider();
     }
 
-    @AfterAll
-    static void removeZone() {
-        if (zone != null) {
-            zone.close();
-        }
-    }
-
     @Test
     void zone_registers_servesItsCluster_andSurvivesCentralStopped() throws Exception {
         BoxPod xds = box.pod("Deployment/meshguard-xds");
@@ -89,37 +82,11 @@ class ZoneJourneyTest {
         Operator operator = Operator.signIn(centralAdmin);
         Admin admin = new Admin(centralAdmin, operator);
 
-        // the platform team's first revision of the gateway group every cluster's gateways name (bootstrap: edge)
-        admin.ok("PUT", "/groups/" + GROUP, """
-                {"name": "%s", "environment": "prod", "region": "eu", "listener_port": 8080}""".formatted(GROUP));
-        admin.route("accounts", "/accounts");
-        admin.ok("POST", "/publish", "{\"reason\": \"CHG-4100: accounts on every cluster\"}");
-
-        // zone README "Per cluster" step 1, the operator's command line as written there
-        Path tokenFile = operator.tokenFile(box.dir().resolve("operator-token"));
-        String registered = cli(
-                "cluster",
-                "register",
-                "--name",
-                CLUSTER,
-                "--region",
-                "kr-seoul",
-                "--provider",
-                "aws",
-                "--group",
-                GROUP,
-                "--url",
-                "http://127.0.0.1:" + centralAdmin.getPort(),
-                "--token-file",
-                tokenFile.toString());
-        Matcher registration = Pattern.compile("mgzr_[A-Za-z0-9_-]+").matcher(registered);
-        assertThat(registration.find())
-                .as("a registration token in: %s", registered)
-                .isTrue();
-
-        // steps 2 and 3: the token and the bank's CA in the zone's Secrets, kubectl apply -k overlays/zone
-        zone = ZoneCluster.install(box, registration.group());
+        // zone README "Per cluster": registered and installed by the box before the upgrade, on the release central
+        // ran then (SharedBox), and upgraded after central (UpgradeJourneyTest)
+        zone = SharedBox.zone();
         System.out.println("zone cluster:\n  " + String.join("\n  ", zone.timeline()));
+        Path tokenFile = box.dir().resolve("operator-token");
         BoxPod zoneXds = zone.pod(ZoneCluster.ZONE);
         BoxPod gateway = zone.pod(ZoneCluster.GATEWAY);
         BoxPod extauthz = zone.pod("StatefulSet/meshguard-extauthz");
@@ -397,14 +364,7 @@ class ZoneJourneyTest {
 
     /** {@code curl localhost:PORT/PATH} in the zone cluster's pod, through the zone node's port-forward. */
     private static String zoneHttp(BoxPod pod, int port, String path) throws Exception {
-        InetSocketAddress local = zone.node().local(pod.ip(), port);
-        HttpResponse<String> r = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local.getPort() + path))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-        return r.statusCode() + " " + r.body();
+        return zone.http(pod, port, path);
     }
 
     private static double metric(String exposition, String name) {
@@ -418,7 +378,7 @@ class ZoneJourneyTest {
 
     /** What a gateway pod accepted: Envoy's admin {@code /config_dump} on its loopback, as kubectl exec reads it. */
     private static String configDump(BoxPod pod) {
-        return Shell.inNetns(pod.netns(), "curl", "-sf", "-m", "5", "http://127.0.0.1:9901/config_dump");
+        return ZoneCluster.configDump(pod);
     }
 
     private static String subscriptionVersion(BoxPod extauthz) throws Exception {
@@ -450,16 +410,7 @@ class ZoneJourneyTest {
     /** Central's admin API with the operator's access token. */
     private record Admin(InetSocketAddress address, Operator operator) {
         void route(String name, String prefix) throws Exception {
-            ok("PUT", "/upstreams/" + name, """
-                    {"name": "%s", "protocol": "http1",
-                     "endpoints": [{"address": "%s.bank-apps.svc.cluster.local", "port": 8080}]}""".formatted(name, name));
-            ok("PUT", "/apis/" + name, """
-                    {"name": "%s", "base_path": "%s", "default_version": "v1",
-                     "versions": [{"version": "v1", "status": "active"}]}""".formatted(name, prefix));
-            ok("PUT", "/routes/" + GROUP + "/" + name, """
-                    {"name": "%s", "group": "%s", "api": "%s", "version": "v1",
-                     "match": {"path_prefix": "%s"}, "destinations": [{"upstream": "%s", "weight": 100}],
-                     "authz_profile": "payments-write", "dlp_profile": "default"}""".formatted(name, GROUP, name, prefix, name));
+            ZoneCluster.route(this::ok, name, prefix);
         }
 
         JsonNode ok(String method, String path, String body) throws Exception {
