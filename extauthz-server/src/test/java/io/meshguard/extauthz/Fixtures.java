@@ -1,7 +1,13 @@
 package io.meshguard.extauthz;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.grpc.ManagedChannel;
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.jwt.JwksRegistry;
@@ -14,6 +20,7 @@ import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
+import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.StringReader;
 import java.time.Clock;
@@ -115,6 +122,29 @@ public final class Fixtures {
                 .claim("tenant", tenant)
                 .claim("realm_access", Map.of("roles", roles))
                 .claim("scope", "read admin:write");
+    }
+
+    /** A GET of {@code /api/x} on {@code api.test.example} with a bearer token and a tenant, as Envoy sends it. */
+    public static CheckRequest bearerCheck(String token, String tenant) {
+        return CheckRequests.of(
+                "GET",
+                "api.test.example",
+                "/api/x",
+                Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of(tenant)),
+                Map.of(),
+                CheckRequests.Encoding.HEADERS);
+    }
+
+    /**
+     * Envoy cancelling a Check in flight (the client reset): the IdP made slow, so the Check waits on the key set,
+     * and cancelled once it asked for the keys. The server decides it once the IdP answers after {@code slowness}.
+     */
+    public static void cancelWhileKeysLoad(
+            JwksServer jwks, Duration slowness, ManagedChannel channel, CheckRequest check) {
+        jwks.answerAfter(slowness);
+        var inFlight = AuthorizationGrpc.newFutureStub(channel).check(check);
+        await().atMost(Duration.ofSeconds(10)).until(() -> jwks.jwksRequests() >= 1);
+        assertThat(inFlight.cancel(true)).isTrue();
     }
 
     public static HttpRequestView request(String path, Map<String, List<String>> headers) {

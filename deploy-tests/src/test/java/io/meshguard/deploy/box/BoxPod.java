@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +29,20 @@ record BoxPod(
 
     Container container() {
         return spec.getContainers().get(0);
+    }
+
+    /** The pod under the same name and address with {@code template}'s labels, annotations and spec (a rollout). */
+    BoxPod rolledTo(PodTemplateSpec template) {
+        return new BoxPod(
+                name,
+                namespace,
+                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
+                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
+                ip,
+                netns,
+                template.getSpec(),
+                owner,
+                subdomain);
     }
 
     /** The container port named {@code name} (NetworkPolicy ports, Service targetPorts, probes may name one). */

@@ -1278,16 +1278,7 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** The pod under the same name and address with {@code template}'s labels, annotations and spec. */
     private synchronized BoxPod replaced(BoxPod old, PodTemplateSpec template) {
-        BoxPod pod = new BoxPod(
-                old.name(),
-                old.namespace(),
-                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
-                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                old.ip(),
-                old.netns(),
-                template.getSpec(),
-                old.owner(),
-                old.subdomain());
+        BoxPod pod = old.rolledTo(template);
         pods.set(pods.indexOf(old), pod);
         return pod;
     }

@@ -517,16 +517,7 @@ final class ZoneCluster implements AutoCloseable {
 
     /** The pod under the same name and address with {@code template}'s labels, annotations and spec. */
     private BoxPod replaced(BoxPod old, PodTemplateSpec template) {
-        BoxPod pod = new BoxPod(
-                old.name(),
-                old.namespace(),
-                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
-                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                old.ip(),
-                old.netns(),
-                template.getSpec(),
-                old.owner(),
-                old.subdomain());
+        BoxPod pod = old.rolledTo(template);
         synchronized (pods) {
             pods.set(pods.indexOf(old), pod);
         }

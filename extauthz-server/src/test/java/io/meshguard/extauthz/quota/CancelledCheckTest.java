@@ -18,7 +18,6 @@ import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthorizationService;
 import io.meshguard.extauthz.server.AuthzPipeline;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
@@ -86,19 +85,9 @@ class CancelledCheckTest {
             try {
                 String token = RS1.sign(Fixtures.claims("cancel-subject", "big-tenant", List.of("user"))
                         .build());
-                CheckRequest check = CheckRequests.of(
-                        "GET",
-                        "api.test.example",
-                        "/api/x",
-                        Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of("big-tenant")),
-                        Map.of(),
-                        CheckRequests.Encoding.HEADERS);
+                CheckRequest check = Fixtures.bearerCheck(token, "big-tenant");
 
-                // the IdP is slow: the first Check waits on the key set, and Envoy cancels it (the client reset)
-                jwks.answerAfter(Duration.ofMillis(2000));
-                var inFlight = AuthorizationGrpc.newFutureStub(channel).check(check);
-                await().atMost(Duration.ofSeconds(10)).until(() -> jwks.jwksRequests() >= 1);
-                assertThat(inFlight.cancel(true)).isTrue();
+                Fixtures.cancelWhileKeysLoad(jwks, Duration.ofMillis(2000), channel, check);
                 // the server finishes the cancelled Check once the IdP answers
                 await().atMost(Duration.ofSeconds(15))
                         .until(() -> registry.find("meshguard_authz_decisions_total").counters().stream()

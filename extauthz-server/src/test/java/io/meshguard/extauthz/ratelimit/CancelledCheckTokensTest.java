@@ -20,7 +20,6 @@ import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.server.AuthorizationService;
 import io.meshguard.extauthz.server.AuthzPipeline;
-import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
@@ -133,20 +132,10 @@ class CancelledCheckTokensTest {
             open.add(channel::shutdownNow);
             String token = RS1.sign(Fixtures.claims("cancel-" + kind, "t-small", List.of("user"))
                     .build());
-            CheckRequest check = CheckRequests.of(
-                    "GET",
-                    "api.test.example",
-                    "/api/x",
-                    Map.of("authorization", List.of("Bearer " + token), "x-tenant-id", List.of("t-small")),
-                    Map.of(),
-                    CheckRequests.Encoding.HEADERS);
+            CheckRequest check = Fixtures.bearerCheck(token, "t-small");
 
-            // the IdP is slow: the first Check waits on the key set, and Envoy cancels it (the client reset); the
-            // server decides it once the IdP answers, and its limiter counts it then
-            jwks.answerAfter(Duration.ofMillis(1500));
-            var inFlight = AuthorizationGrpc.newFutureStub(channel).check(check);
-            await().atMost(Duration.ofSeconds(10)).until(() -> jwks.jwksRequests() >= 1);
-            assertThat(inFlight.cancel(true)).isTrue();
+            // the server decides the cancelled Check once the IdP answers, and its limiter counts it then
+            Fixtures.cancelWhileKeysLoad(jwks, Duration.ofMillis(1500), channel, check);
             await().atMost(Duration.ofSeconds(15))
                     .until(() -> registry.counter("meshguard_authz_cancelled_checks_total")
                                     .count()
