@@ -24,6 +24,7 @@ import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
@@ -31,12 +32,11 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -61,15 +61,8 @@ class CancelledCheckTokensTest {
         }
     }
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        Collections.reverse(open);
-        for (AutoCloseable c : open) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private RateLimiter limiter(Kind kind, SimpleMeterRegistry registry) throws Exception {
         String prefix = SharedRedis.keyPrefix(CancelledCheckTokensTest.class) + System.nanoTime() + ":";

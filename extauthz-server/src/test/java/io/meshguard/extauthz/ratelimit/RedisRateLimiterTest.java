@@ -11,6 +11,7 @@ import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -22,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,15 +33,9 @@ import org.junit.jupiter.api.Test;
 @IntegrationTest
 class RedisRateLimiterTest {
     private final String prefix = SharedRedis.keyPrefix(RedisRateLimiterTest.class);
-    private final List<AutoCloseable> open = new ArrayList<>();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        Collections.reverse(open);
-        for (AutoCloseable c : open) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private RedisRateLimiter replica(
             String url, Duration commandTimeout, LongSupplier nanoTime, RateLimitSettings settings) {

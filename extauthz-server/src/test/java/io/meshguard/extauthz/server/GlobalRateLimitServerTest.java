@@ -15,6 +15,7 @@ import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -22,12 +23,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,15 +55,8 @@ class GlobalRateLimitServerTest {
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        Collections.reverse(open);
-        for (AutoCloseable c : open) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private record Replica(
             ExtAuthzServer server, AuthorizationGrpc.AuthorizationBlockingStub stub, SimpleMeterRegistry registry) {}

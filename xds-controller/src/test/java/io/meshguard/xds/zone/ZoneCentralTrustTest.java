@@ -7,6 +7,7 @@ import io.grpc.Grpc;
 import io.grpc.Server;
 import io.grpc.TlsServerCredentials;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.server.AdsPeerPolicy;
@@ -20,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,14 +39,8 @@ class ZoneCentralTrustTest {
     @TempDir
     Path tmp;
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void close() throws Exception {
-        for (AutoCloseable c : open.reversed()) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private void openssl(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("openssl"));

@@ -15,6 +15,7 @@ import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.server.AdsPeerPolicy;
@@ -24,14 +25,12 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,14 +48,8 @@ class ZoneLinkStateTest {
     @TempDir
     Path tmp;
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void close() throws Exception {
-        for (AutoCloseable c : open.reversed()) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private ZoneController zone(String central, Optional<String> token, SimpleMeterRegistry meters) throws Exception {
         ZoneController z = new ZoneController(

@@ -15,6 +15,7 @@ import io.meshguard.catalog.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.server.AdsPeerPolicy;
@@ -27,11 +28,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,14 +54,8 @@ class ZoneSubscriptionStateTest {
     @TempDir
     Path tmp;
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void close() throws Exception {
-        for (AutoCloseable c : open.reversed()) {
-            c.close();
-        }
-    }
+    @AutoClose
+    final OpenResources open = new OpenResources();
 
     private <T extends AutoCloseable> T opened(T c) {
         open.add(c);
@@ -147,8 +140,7 @@ class ZoneSubscriptionStateTest {
         await().atMost(Duration.ofSeconds(10))
                 .untilAsserted(() -> assertThat(decision(replica)).contains(DenyReason.SUBSCRIPTION_SUSPENDED));
 
-        open.remove(central);
-        central.close();
+        open.closeNow(central);
         await().atMost(Duration.ofSeconds(5))
                 .untilAsserted(() -> assertThat(zone.link().connected()).isFalse());
         Thread.sleep(500);
@@ -157,8 +149,7 @@ class ZoneSubscriptionStateTest {
                 .contains(DenyReason.SUBSCRIPTION_SUSPENDED);
 
         // restarted while central is away: served from the state directory
-        open.remove(zone);
-        zone.close();
+        open.closeNow(zone);
         ZoneController restarted = zone("127.0.0.1:1", Optional.empty(), state);
         SubscriptionStateClient fresh = replica(restarted, "zone-extauthz-1");
         await().atMost(Duration.ofSeconds(10))
