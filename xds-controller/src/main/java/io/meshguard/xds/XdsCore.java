@@ -167,9 +167,11 @@ public final class XdsCore implements AutoCloseable {
                 this::revisionOf);
         this.virtualHosts = new VirtualHostDiscovery(
                 fleet, groups, meters, vhds.map(Vhds::clustersWait).orElse(VirtualHostDiscovery.CLUSTERS_WAIT));
-        this.snapshots = new XdsSnapshots(
-                new SimpleCache<>(groups), vhds.map(v -> new XdsSnapshots.VirtualHosts(v.cluster(), virtualHosts)));
         this.streams = new AdsStreams(fleet, groups, meters);
+        this.snapshots = new XdsSnapshots(
+                new SimpleCache<>(groups),
+                vhds.map(v -> new XdsSnapshots.VirtualHosts(v.cluster(), virtualHosts)),
+                streams);
         this.builder = new SnapshotBuilder(targets);
         this.publisher = new Publisher(validator, builder, store, snapshots, fleet, meters, rollouts);
         this.ads = new AdsServer(

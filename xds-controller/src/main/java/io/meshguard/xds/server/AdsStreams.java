@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>java-control-plane calls {@link #onV3StreamRequest} and then, on the same thread, creates the watch for that
  * request object; the rejected version is handed over keyed by that very request instance.
  */
-public final class AdsStreams implements DiscoveryServerCallbacks {
+public final class AdsStreams implements DiscoveryServerCallbacks, XdsSnapshots.ClusterSubscriptions {
     private static final Logger log = LoggerFactory.getLogger(AdsStreams.class);
     /** Nonces remembered per stream and type; a client answers the latest one, older ones are stale anyway. */
     private static final int NONCES_KEPT = 16;
@@ -172,6 +172,10 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
             if (!added.isEmpty()) {
                 resubscribed.put(request, added);
             }
+            if (request.getTypeUrl().equals(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL)
+                    && !names.containsAll(previous)) {
+                fleet.unsubscribed(s.key, s.group);
+            }
         }
         if (request.getResponseNonce().isEmpty()) {
             return;
@@ -289,6 +293,19 @@ public final class AdsStreams implements DiscoveryServerCallbacks {
     @Override
     public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
         closed(streamId);
+    }
+
+    @Override
+    public boolean named(String group, String cluster) {
+        for (StreamState s : streams.values()) {
+            if (group.equals(s.group)) {
+                Set<String> names = s.lastRequested.get(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL);
+                if (names != null && names.contains(cluster)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void closed(long streamId) {

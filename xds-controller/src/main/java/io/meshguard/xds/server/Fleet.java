@@ -73,6 +73,14 @@ public final class Fleet {
         });
     }
 
+    /**
+     * The node stopped naming a cluster it subscribed to: nothing of its status changes, but a removed cluster that
+     * waited for it ({@link XdsSnapshots#settle}) may go.
+     */
+    void unsubscribed(NodeStatus.Key node, String group) {
+        update(node, group, s -> s);
+    }
+
     void acked(NodeStatus.Key node, String group, String typeUrl, String version) {
         update(node, group, s -> {
             Map<String, String> acked = new HashMap<>(s.ackedVersions());

@@ -55,8 +55,21 @@ public final class XdsSnapshots {
      */
     public record VirtualHosts(String controllerCluster, VirtualHostDiscovery discovery) {}
 
+    /**
+     * Which clusters a group's clients still subscribe to by name. gRPC's xDS client does (Envoy asks for every
+     * cluster): after new routes it asks for the new cluster while still naming the one they dropped, until the new
+     * one is ready, and java-control-plane's cache answers no request in ADS mode that names a cluster it lacks.
+     */
+    public interface ClusterSubscriptions {
+        /** Nobody subscribes by name. */
+        ClusterSubscriptions NONE = (group, cluster) -> false;
+
+        boolean named(String group, String cluster);
+    }
+
     private final SimpleCache<String> cache;
     private final Optional<VirtualHosts> virtualHosts;
+    private final ClusterSubscriptions subscriptions;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     /** Newest first, replaced whole on each serve: a node's ACK reads it without waiting for a serve to finish. */
     private final Map<String, List<Past>> history = new ConcurrentHashMap<>();
@@ -68,8 +81,15 @@ public final class XdsSnapshots {
     }
 
     public XdsSnapshots(SimpleCache<String> cache, Optional<VirtualHosts> virtualHosts) {
+        this(cache, virtualHosts, ClusterSubscriptions.NONE);
+    }
+
+    /** @param subscriptions a removed cluster stays served while a client of its group still names it */
+    public XdsSnapshots(
+            SimpleCache<String> cache, Optional<VirtualHosts> virtualHosts, ClusterSubscriptions subscriptions) {
         this.cache = cache;
         this.virtualHosts = virtualHosts;
+        this.subscriptions = subscriptions;
     }
 
     /**
@@ -149,7 +169,7 @@ public final class XdsSnapshots {
         boolean everyNodeHasTheRoutes = nodes.get().stream()
                 .filter(n -> n.group().equals(group) && n.connected())
                 .allMatch(n -> routesAcked(n).map(r.routesVersion()::equals).orElse(true));
-        if (!everyNodeHasTheRoutes) {
+        if (!everyNodeHasTheRoutes || stillNamed(group, r)) {
             return;
         }
         boolean began = begin(r.revision(), group);
@@ -162,6 +182,16 @@ public final class XdsSnapshots {
         } finally {
             end(began);
         }
+    }
+
+    /** Whether a client of the group still names a cluster the retiring revision drops (a later ACK settles it). */
+    private boolean stillNamed(String group, Retiring r) {
+        java.util.Set<String> kept = new java.util.HashSet<>();
+        r.resources().clusters().forEach(c -> kept.add(c.getName()));
+        return served(group).stream()
+                .flatMap(s -> s.resources().clusters().stream())
+                .map(io.envoyproxy.envoy.config.cluster.v3.Cluster::getName)
+                .anyMatch(name -> !kept.contains(name) && subscriptions.named(group, name));
     }
 
     /**
