@@ -2,9 +2,14 @@ package io.meshguard.xds.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.stub.StreamObserver;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.XdsResources;
@@ -104,6 +109,97 @@ class TwoStepRemovalTest {
                     .anyMatch(s -> s.clusters().containsKey("payments-v1")
                             && s.clusters().containsKey("payments-v1-blue"));
         }
+    }
+
+    /**
+     * A client that subscribes to clusters by name, as gRPC's xDS client does: after routes that drop its cluster it
+     * asks for the new one while still naming the old until the new one is ready. The cache answers nothing in ADS
+     * mode while a named cluster is missing, so dropping the old one first would leave the client waiting for ever.
+     */
+    @Test
+    void removedCluster_servedWhileAClientStillNamesIt_thenDroppedOnceItStops() throws Exception {
+        String sample = sample();
+        publish(GatewayYaml.read("sample.yaml", sample));
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
+                .usePlaintext()
+                .build();
+        try {
+            java.util.concurrent.LinkedBlockingQueue<DiscoveryResponse> responses =
+                    new java.util.concurrent.LinkedBlockingQueue<>();
+            StreamObserver<DiscoveryRequest> ads = AggregatedDiscoveryServiceGrpc.newStub(channel)
+                    .streamAggregatedResources(new StreamObserver<>() {
+                        @Override
+                        public void onNext(DiscoveryResponse r) {
+                            responses.add(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {}
+
+                        @Override
+                        public void onCompleted() {}
+                    });
+            Node node = Node.newBuilder()
+                    .setId("named-clusters-1")
+                    .setCluster("local")
+                    .setUserAgentName("grpc-java")
+                    .build();
+            ads.onNext(clusters(node, "", "", "payments-v1"));
+            DiscoveryResponse first = responses.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(first).as("the first cluster answer").isNotNull();
+            ads.onNext(clusters(node, first.getVersionInfo(), first.getNonce(), "payments-v1"));
+
+            publish(GatewayYaml.read(
+                    "renamed.yaml",
+                    sample.replace("  - name: payments-v1\n", "  - name: payments-v1-blue\n")
+                            .replace(
+                                    "{upstream: payments-v1, weight: 100}",
+                                    "{upstream: payments-v1-blue, weight: 100}")));
+            // the new routes name the new cluster: the client asks for it, still naming the old one
+            DiscoveryResponse renamed = next(responses, first.getNonce());
+            ads.onNext(clusters(node, renamed.getVersionInfo(), renamed.getNonce(), "payments-v1", "payments-v1-blue"));
+            assertThat(clusterNames(core.snapshots().served("local").orElseThrow()))
+                    .as("the old cluster, still named")
+                    .contains("payments-v1", "payments-v1-blue");
+
+            // the new cluster is ready: the client drops the old one, which then goes
+            ads.onNext(clusters(node, renamed.getVersionInfo(), renamed.getNonce(), "payments-v1-blue"));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !clusterNames(
+                            core.snapshots().served("local").orElseThrow())
+                    .contains("payments-v1"));
+            ads.onCompleted();
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    private static DiscoveryRequest clusters(Node node, String version, String nonce, String... names) {
+        return DiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL)
+                .setVersionInfo(version)
+                .setResponseNonce(nonce)
+                .addAllResourceNames(List.of(names))
+                .build();
+    }
+
+    /** The next cluster answer after the one with {@code nonce}, naming the new cluster. */
+    private static DiscoveryResponse next(java.util.concurrent.BlockingQueue<DiscoveryResponse> responses, String nonce)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            DiscoveryResponse r = responses.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+            if (r != null && !r.getNonce().equals(nonce)) {
+                return r;
+            }
+        }
+        throw new AssertionError("no cluster answer after the publish");
+    }
+
+    private static Set<String> clusterNames(XdsSnapshots.Served served) {
+        Set<String> out = new TreeSet<>();
+        served.resources().clusters().forEach(c -> out.add(c.getName()));
+        return out;
     }
 
     private void publish(GatewayConfig config) {
