@@ -3,7 +3,14 @@
 # Order: $JAVA_HOME, the java on PATH, then the usual install places (Debian/Ubuntu, SDKMAN, macOS).
 # POSIX sh, because ./mvnw is.
 
+# $1 is a java binary. A JDK's release file names its version, and reading it costs no JVM start (a start is most of
+# what a short command takes); the JVM itself answers only where there is no release file.
 meshguard_java_major() {
+  release="$(dirname "$(dirname "$1")")/release"
+  if [ -f "$release" ]; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" | head -n 1
+    return
+  fi
   "$1" -XshowSettings:properties -version 2>&1 \
     | sed -n 's/^ *java\.specification\.version = //p' | head -n 1 | cut -d. -f1
 }

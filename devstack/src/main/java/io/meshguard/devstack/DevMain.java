@@ -11,6 +11,8 @@ import picocli.CommandLine;
  * Keycloak of its own), {@code local backup|restore} of up's data directory, and {@code demo}.
  */
 public final class DevMain {
+    private static final List<Class<?>> COMMANDS = List.of(UpCommand.class, LocalCommand.class, DemoCommand.class);
+
     private DevMain() {}
 
     public static void main(String[] args) {
@@ -19,11 +21,11 @@ public final class DevMain {
 
     /** Runs the command line and returns its exit code; tests call this instead of {@link #main}. */
     public static int execute(String... args) {
-        return commandLine().execute(args);
+        return Main.commandLine(COMMANDS, args).execute(args);
     }
 
     /** The shipped command line with the developer's commands added, as {@link #execute} runs it. */
     public static CommandLine commandLine() {
-        return Main.commandLine(List.of(new UpCommand(), new LocalCommand(), new DemoCommand()));
+        return Main.commandLine(COMMANDS);
     }
 }
