@@ -171,7 +171,9 @@ class ReleaseAssemblyTest {
             for (com.fasterxml.jackson.databind.JsonNode c :
                     doc.node().path("spec").path("template").path("spec").path("containers")) {
                 if (c.path("image").asText().contains("meshguard")) {
-                    images.put(doc.name() + "/" + c.path("name").asText(), c.path("image").asText());
+                    images.put(
+                            doc.name() + "/" + c.path("name").asText(),
+                            c.path("image").asText());
                 }
             }
         }
