@@ -15,16 +15,17 @@ import org.junit.jupiter.api.Test;
  * STRICT backend resets them; with the upstream's {@code host} (docs/gateway-envoy-config.md §7.2.1) the gateway
  * sends the Service's FQDN, the sidecar routes it as that Service with mTLS, and the backend answers.
  *
- * <p>The journey's API names a hostname of its own and leaves the shared group {@code edge} as every journey puts it
- * (no hostnames). A hostname an API names belongs to its tenant, and a group's hostnames are served by every API of
- * the group that names none, whoever's it is: giving {@code edge} the bank's {@code api.bank.example} would serve the
- * other tenants' APIs of {@code edge} on the host GatewayJourneyTest's {@code accounts} (the default tenant's) names,
- * which the controller rightly refuses (MG-HOST-004), and would move every other journey's routes onto that host.
+ * <p>The journey's API names the host itself (the shipped {@code health} rule's {@code api.bank.example}) and leaves
+ * the shared group {@code edge} as every journey puts it (no hostnames). A hostname an API names belongs to its
+ * tenant, and a group's hostnames are served by every API of the group that names none, whoever's it is: giving
+ * {@code edge} the hostname would serve other tenants' APIs of {@code edge} (acme's) on the host GatewayJourneyTest's
+ * {@code accounts}, the default tenant's, names, which the controller rightly refuses (MG-HOST-004), and would move
+ * every other journey's routes onto that host. This API is the default tenant's too, like {@code accounts}.
  */
 @Tag("cluster")
 class IpLiteralUpstreamJourneyTest {
     private static final String GROUP = "edge";
-    private static final String PUBLIC_HOST = "health.bank.example";
+    private static final String PUBLIC_HOST = "api.bank.example";
     private static ClusterInABox box;
 
     @BeforeAll
