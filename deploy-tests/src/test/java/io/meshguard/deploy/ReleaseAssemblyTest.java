@@ -14,6 +14,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,6 +43,7 @@ class ReleaseAssemblyTest {
             "manifests/istio-monitoring.yaml",
             "manifests/istio-namespace.yaml",
             "manifests/istio-ops.yaml",
+            "manifests/istio-overlays-zone.yaml",
             "manifests/istio.yaml",
             NAME + "-image-packages.tsv",
             NAME + "-image.tar",
@@ -148,10 +151,38 @@ class ReleaseAssemblyTest {
                     .filter(l -> l.startsWith("image:") && l.contains("meshguard"))
                     .forEach(images::add);
         }
-        // the three servers, the migrate Job, the replay Job and the canary at least
-        assertThat(images).hasSizeGreaterThanOrEqualTo(6);
+        // the three servers, the migrate Job, the replay Job, the canary and a zone's three at least
+        assertThat(images).hasSizeGreaterThanOrEqualTo(9);
         assertThat(images).allSatisfy(line -> assertThat(line)
                 .isEqualTo("image: registry.example.internal/meshguard/meshguard@" + digest));
+    }
+
+    @Test
+    void assemble_zoneManifests_runTheZoneControllerAndServersByTheDigest() throws Exception {
+        assertThat(assemble(dir.resolve("image.tar")).exit()).isZero();
+
+        // a zone cluster installs overlays/zone, not the central install: its controller is a workload of its own
+        Map<String, String> images = new TreeMap<>();
+        Path zone = out.resolve("manifests/istio-overlays-zone.yaml");
+        for (SourcedDocument doc : YamlDocuments.parse(zone.toString(), Files.readString(zone))) {
+            if (!List.of("StatefulSet", "Deployment").contains(doc.kind())) {
+                continue;
+            }
+            for (com.fasterxml.jackson.databind.JsonNode c :
+                    doc.node().path("spec").path("template").path("spec").path("containers")) {
+                if (c.path("image").asText().contains("meshguard")) {
+                    images.put(
+                            doc.name() + "/" + c.path("name").asText(),
+                            c.path("image").asText());
+                }
+            }
+        }
+        assertThat(images.keySet())
+                .anyMatch(k -> k.startsWith("meshguard-xds-zone/"))
+                .anyMatch(k -> k.startsWith("meshguard-extauthz/"))
+                .anyMatch(k -> k.startsWith("meshguard-dlp/"));
+        assertThat(images.values()).allSatisfy(image -> assertThat(image)
+                .isEqualTo("registry.example.internal/meshguard/meshguard@" + digest));
     }
 
     @Test

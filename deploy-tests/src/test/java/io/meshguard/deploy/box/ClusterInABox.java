@@ -924,7 +924,9 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     List<BoxPod> pods() {
-        return List.copyOf(pods);
+        synchronized (pods) {
+            return List.copyOf(pods);
+        }
     }
 
     /** The first pod of an owner ({@code Deployment/meshguard-xds}). */
@@ -1145,8 +1147,9 @@ public final class ClusterInABox implements AutoCloseable {
     /**
      * docs/install.md section 5 on this box, to {@code release} (a checkout with its jar built, the tree's own for the
      * tree): its manifests rendered and applied with the operator's same settings, the migrate Job run to completion,
-     * then every workload whose pod template changed rolled in the documented order (extauthz and DLP, then xds, then
-     * the gateway), pod by pod, each Ready before the next is replaced. A box pod keeps its address, so the old pod
+     * then every workload whose pod template changed rolled in the documented order (extauthz and DLP side by side,
+     * then xds, then the gateway), each workload pod by pod, each Ready before the next is replaced. A box pod keeps its
+     * address, so the old pod
      * stops before its successor starts (a cluster surges a Deployment's new pod first; the StatefulSets stop first
      * there too).
      *
@@ -1223,35 +1226,44 @@ public final class ClusterInABox implements AutoCloseable {
         return new Rollout(source, images, templates);
     }
 
-    private void roll(Map<String, PodTemplateSpec> templates, ContainerRuntime runtime) throws InterruptedException {
-        List<String> order = new ArrayList<>(ROLL_ORDER);
-        templates.keySet().stream().filter(o -> !order.contains(o)).forEach(order::add);
+    private void roll(Map<String, PodTemplateSpec> templates, ContainerRuntime runtime) throws Exception {
+        // kubectl apply changes every template at once and each workload rolls on its own; the documented order is what
+        // rollout status waits for: extauthz and DLP together (each StatefulSet one pod at a time), then xds, then the
+        // gateway. A stopped server drains for its grace before its successor starts, so the two StatefulSets' drains
+        // and starts overlap as they do in a cluster.
+        List<List<String>> stages = new ArrayList<>(
+                List.of(ROLL_ORDER.subList(0, 2), List.of(ROLL_ORDER.get(2)), List.of(ROLL_ORDER.get(3))));
+        templates.keySet().stream().filter(o -> !ROLL_ORDER.contains(o)).forEach(o -> stages.add(List.of(o)));
         Kubelet kubelet = new Kubelet(node);
-        for (String owner : order) {
-            PodTemplateSpec template = templates.get(owner);
-            if (template == null) {
+        for (List<String> stage : stages) {
+            AtOnce.each(
+                    stage.stream().filter(templates::containsKey).toList(),
+                    owner -> rollWorkload(owner, templates.get(owner), runtime, kubelet));
+        }
+    }
+
+    /** One workload's pods, one at a time: the old one stops, its successor starts and becomes Ready. */
+    private void rollWorkload(String owner, PodTemplateSpec template, ContainerRuntime runtime, Kubelet kubelet)
+            throws InterruptedException {
+        List<BoxPod> replicas =
+                pods().stream().filter(p -> p.owner().equals(owner)).toList();
+        for (BoxPod old : replicas) {
+            if (runs(old, template) || !modelledImage(old)) {
                 continue;
             }
-            List<BoxPod> replicas =
-                    pods.stream().filter(p -> p.owner().equals(owner)).toList();
-            for (BoxPod old : replicas) {
-                if (runs(old, template) || !modelledImage(old)) {
-                    continue;
-                }
-                stop(old);
-                BoxPod pod = replaced(old, template);
-                PodProcess p = startFromManifest(runtime, pod)
-                        .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
-                if (owner.equals(GATEWAY) && awaitingFirstPublish.containsKey(GATEWAY)) {
-                    // a new pod never Ready yet counts among the endpoints, as at the first install (not modelled)
-                    ready(pod, true);
-                    continue; // Ready only once its group is published
-                }
-                kubelet.awaitReady(pod, p, Duration.ofSeconds(Math.round(180 * Kubelet.SCALE)));
+            stop(old);
+            BoxPod pod = replaced(old, template);
+            PodProcess p = startFromManifest(runtime, pod)
+                    .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
+            if (owner.equals(GATEWAY) && awaitingFirstPublish.containsKey(GATEWAY)) {
+                // a new pod never Ready yet counts among the endpoints, as at the first install (not modelled)
                 ready(pod, true);
-                watch(pod, p);
-                mark(pod.name() + " rolled, Ready");
+                continue; // Ready only once its group is published
             }
+            kubelet.awaitReady(pod, p, Duration.ofSeconds(Math.round(180 * Kubelet.SCALE)));
+            ready(pod, true);
+            watch(pod, p);
+            mark(pod.name() + " rolled, Ready");
         }
     }
 
@@ -1277,10 +1289,13 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     /** The pod under the same name and address with {@code template}'s labels, annotations and spec. */
-    private synchronized BoxPod replaced(BoxPod old, PodTemplateSpec template) {
-        BoxPod pod = old.rolledTo(template);
-        pods.set(pods.indexOf(old), pod);
-        return pod;
+    private BoxPod replaced(BoxPod old, PodTemplateSpec template) {
+        // the list's own lock, not the box's: upgradeTo and rollBackServers hold the box's while rolls run beside
+        synchronized (pods) {
+            BoxPod pod = old.rolledTo(template);
+            pods.set(pods.indexOf(old), pod);
+            return pod;
+        }
     }
 
     /** The checkout whose manifests and jar the box runs now. */

@@ -11,9 +11,16 @@ import org.junit.jupiter.api.Test;
 /**
  * A gateway route whose upstream is an IP literal (review R4-06): the bank's STRICT payments Service entered by its
  * ClusterIP. The edge gateway's requests leave through its own sidecar, which routes HTTP by Host: with the client's
- * Host ({@code api.bank.example}, no Service) the sidecar sends them to Istio's PassthroughCluster in plaintext and
- * the STRICT backend resets them; with the upstream's {@code host} (docs/gateway-envoy-config.md §7.2.1) the gateway
+ * Host ({@value #PUBLIC_HOST}, no Service) the sidecar sends them to Istio's PassthroughCluster in plaintext and the
+ * STRICT backend resets them; with the upstream's {@code host} (docs/gateway-envoy-config.md §7.2.1) the gateway
  * sends the Service's FQDN, the sidecar routes it as that Service with mTLS, and the backend answers.
+ *
+ * <p>The journey's API names the host itself (the shipped {@code health} rule's {@code api.bank.example}) and leaves
+ * the shared group {@code edge} as every journey puts it (no hostnames). A hostname an API names belongs to its
+ * tenant, and a group's hostnames are served by every API of the group that names none, whoever's it is: giving
+ * {@code edge} the hostname would serve other tenants' APIs of {@code edge} (acme's) on the host GatewayJourneyTest's
+ * {@code accounts}, the default tenant's, names, which the controller rightly refuses (MG-HOST-004), and would move
+ * every other journey's routes onto that host. This API is the default tenant's too, like {@code accounts}.
  */
 @Tag("cluster")
 class IpLiteralUpstreamJourneyTest {
@@ -27,10 +34,6 @@ class IpLiteralUpstreamJourneyTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled(
-            "the zone's first revision, published by the bank's automation on the release central, and the routes"
-                    + " published after the upgrade are owned by different tenants (MG-HOST-004 on PUT /groups/edge"
-                    + " with api.bank.example): to be resolved before this journey runs again")
     void gatewayRouteToAClusterIp_isResetByTheStrictBackendWithoutHost_andReachesItWithTheServiceHost()
             throws Exception {
         BoxPod payments = box.bankApps();
@@ -38,13 +41,13 @@ class IpLiteralUpstreamJourneyTest {
         String clusterIp = box.address(gateway, BankApps.paymentsHost());
         OperatorSession rita = OperatorSession.signIn(box);
         rita.ok("PUT", "/groups/" + GROUP, """
-                {"name": "edge", "environment": "prod", "region": "eu", "hostnames": ["%s"], "listener_port": 8080}""".formatted(PUBLIC_HOST));
+                {"name": "edge", "environment": "prod", "region": "eu", "listener_port": 8080}""");
         String upstream = """
                 {"name": "payments-by-ip", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]%s}""";
         rita.ok("PUT", "/upstreams/payments-by-ip", upstream.formatted(clusterIp, BankApps.HTTP_PORT, ""));
         rita.ok("PUT", "/apis/bank-health", """
-                {"name": "bank-health", "base_path": "/healthz", "default_version": "v1",
-                 "versions": [{"version": "v1", "status": "active"}]}""");
+                {"name": "bank-health", "base_path": "/healthz", "default_version": "v1", "hostnames": ["%s"],
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(PUBLIC_HOST));
         rita.ok("PUT", "/routes/" + GROUP + "/bank-health", """
                 {"name": "bank-health", "group": "edge", "api": "bank-health", "version": "v1",
                  "match": {"path_prefix": ""}, "destinations": [{"upstream": "payments-by-ip", "weight": 100}],
@@ -93,7 +96,7 @@ class IpLiteralUpstreamJourneyTest {
     /** A response of the gateway's edge listener: status and body. */
     private record Answer(int statusCode, String body) {}
 
-    /** GET /healthz (the API's base path: acme serves /statements on the same host) at the gateway's edge listener with the public Host until {@code done} or 60 s. */
+    /** GET /healthz (the API's base path) at the gateway's edge listener with the API's Host until {@code done} or 60 s. */
     private static Answer awaitGateway(BoxPod gateway, Predicate<Answer> done) throws Exception {
         int local = box.node().forward(gateway.ip(), 8080);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -100,8 +100,8 @@ class UpgradeJourneyTest {
 
     @Test
     @Order(3)
-    // three servers rolled back pod by pod, each Ready before the next, then the zone's publish: more than the
-    // parent's 5 minutes for a test on a loaded machine
+    // three servers rolled back (extauthz and DLP side by side, then xds), pod by pod, each Ready before the next,
+    // then the zone's publish: more than the parent's 5 minutes for a test on a loaded machine
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void upgrade_thenRollBackTheServers_keepsWhatWasWrittenOnBothReleases() throws Exception {
         ReleaseUpgrade.Evidence after = upgrade.upgraded();

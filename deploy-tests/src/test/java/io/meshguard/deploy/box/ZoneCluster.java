@@ -321,7 +321,14 @@ final class ZoneCluster implements AutoCloseable {
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
                 + objects.networkPolicies.size() + " NetworkPolicies");
 
-        startBankApp();
+        // the bank's app beside the rollout: nothing of the install calls it, the journeys do once it is done
+        Thread app = Thread.ofVirtual().name("zone-bank-app").start(() -> {
+            try {
+                startBankApp();
+            } catch (InterruptedException e) {
+                failures.put(bankApp.name(), "interrupted while starting");
+            }
+        });
         startRedis();
         runtime = new ContainerRuntime(objects, central.images(), dir);
         Kubelet kubelet = new Kubelet(node);
@@ -344,6 +351,7 @@ final class ZoneCluster implements AutoCloseable {
             f.get();
         }
         pool.shutdown();
+        app.join();
         mark("rollout finished");
     }
 
@@ -467,25 +475,8 @@ final class ZoneCluster implements AutoCloseable {
         List<List<String>> stages = new ArrayList<>(List.of(ROLL_ORDER.subList(0, 2), List.of(ZONE), List.of(GATEWAY)));
         templates.keySet().stream().filter(o -> !ROLL_ORDER.contains(o)).forEach(o -> stages.add(List.of(o)));
         for (List<String> stage : stages) {
-            List<Future<?>> rolls = new ArrayList<>();
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (String owner : stage) {
-                    PodTemplateSpec template = templates.get(owner);
-                    if (template != null) {
-                        rolls.add(pool.submit(() -> {
-                            roll(owner, template);
-                            return null;
-                        }));
-                    }
-                }
-                for (Future<?> f : rolls) {
-                    try {
-                        f.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        throw e.getCause() instanceof Exception cause ? cause : e;
-                    }
-                }
-            }
+            AtOnce.each(
+                    stage.stream().filter(templates::containsKey).toList(), owner -> roll(owner, templates.get(owner)));
         }
         Optional.ofNullable(templates.get(GATEWAY)).ifPresent(t -> joiningGateway = replaced(joiningGateway, t));
         mark("upgraded to " + manifests);
