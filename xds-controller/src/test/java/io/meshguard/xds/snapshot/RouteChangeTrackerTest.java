@@ -12,7 +12,6 @@ import io.meshguard.xds.snapshot.GroupTranslator.Translation;
 import io.meshguard.xds.snapshot.RouteChangeTracker.RouteChanges;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -28,11 +27,12 @@ class RouteChangeTrackerTest {
             new GroupTranslator(FilterTargets.DEFAULTS, RememberedParts.bounded(), RememberedParts.bounded(), routes);
     private final RouteChangeTracker tracker = new RouteChangeTracker(routes);
 
+    private final Route a = route("a", "/a");
+    private final Route b = route("b", "/b");
+    private final Route c = route("c", "/c");
+
     @Test
     void between_anEditInPlace_isTheOldRouteRemovedAndTheNewOneAdded() {
-        Route a = route("a", "/a");
-        Route b = route("b", "/b");
-        Route c = route("c", "/c");
         Route edited = route("b", "/b2");
 
         RouteChanges changes = RouteChanges.between(List.of(a, b, c), List.of(a, edited, c));
@@ -43,9 +43,6 @@ class RouteChangeTrackerTest {
 
     @Test
     void between_aRouteAddedBetweenRoutesThatMoved_isTheAddedRouteOnly() {
-        Route a = route("a", "/a");
-        Route b = route("b", "/b");
-        Route c = route("c", "/c");
         Route d = route("d", "/d");
         Route x = route("x", "/x");
 
@@ -57,7 +54,6 @@ class RouteChangeTrackerTest {
 
     @Test
     void between_anEqualRouteReadAgain_isAChange_becauseRoutesAreComparedByIdentity() {
-        Route a = route("a", "/a");
         Route again = route("a", "/a");
         assertThat(again).isEqualTo(a);
 
@@ -69,14 +65,14 @@ class RouteChangeTrackerTest {
 
     @Test
     void sinceLast_aGroupNeverTranslated_mustBeTranslatedWhole() {
-        GatewayConfig config = config(List.of(route("a", "/a")));
+        GatewayConfig config = config(List.of(a));
 
         assertThat(since(config)).isEmpty();
     }
 
     @Test
     void sinceLast_nothingChanged_isTheLastTranslationItself() {
-        GatewayConfig config = config(List.of(route("a", "/a"), route("b", "/b")));
+        GatewayConfig config = config(List.of(a, b));
         Translation first = translateAndRemember(config);
 
         assertThat(since(TestConfigs.readAgain(config))).containsSame(first);
@@ -84,7 +80,7 @@ class RouteChangeTrackerTest {
 
     @Test
     void sinceLast_oneRouteEdited_keepsTheOtherResources_andEqualsAWholeTranslation() {
-        GatewayConfig config = config(List.of(route("a", "/a"), route("b", "/b")));
+        GatewayConfig config = config(List.of(a, b));
         Translation first = translateAndRemember(config);
         List<Route> edited = new ArrayList<>(config.routes());
         edited.set(1, route("b", "/b2"));
@@ -101,7 +97,7 @@ class RouteChangeTrackerTest {
 
     @Test
     void sinceLast_anUpstreamOrAnApiNotTheInstanceTranslatedLast_mustBeTranslatedWhole() {
-        GatewayConfig config = config(List.of(route("a", "/a")));
+        GatewayConfig config = config(List.of(a));
         translateAndRemember(config);
         List<Upstream> upstreams = List.of(upstream());
         List<Api> apis = List.of(api());
@@ -114,7 +110,6 @@ class RouteChangeTrackerTest {
 
     @Test
     void sinceLast_theLastRouteOfAnApiVersionRemoved_mustBeTranslatedWhole() {
-        Route a = route("a", "/a");
         Route v2 = TestConfigs.route("g", "b", "api", "v2", "/b", UP);
         GatewayConfig config = config(List.of(a, v2));
         translateAndRemember(config);
@@ -125,7 +120,6 @@ class RouteChangeTrackerTest {
 
     @Test
     void sinceLast_aProductPublishsRouteAdded_mustBeTranslatedWhole() {
-        Route a = route("a", "/a");
         GatewayConfig config = config(List.of(a));
         translateAndRemember(config);
         Route product = TestConfigs.route(
@@ -142,7 +136,7 @@ class RouteChangeTrackerTest {
 
     @Test
     void remember_keepsTheLastGroupsOnly_leastRecentlyTranslatedOut() {
-        GatewayConfig config = config(List.of(route("a", "/a")));
+        GatewayConfig config = config(List.of(a));
         Translation translation = translateAndRemember(config);
         GatewayGroup first = config.groups().get(0);
         for (int i = 0; i < RouteChangeTracker.REMEMBERED_GROUPS; i++) {
@@ -185,41 +179,14 @@ class RouteChangeTrackerTest {
     }
 
     private static GatewayGroup group(String name) {
-        return new GatewayGroup(
-                name,
-                "prod",
-                "eu",
-                Optional.of("bank.example"),
-                List.of(),
-                null,
-                0,
-                GatewayGroup.ProxylessAuthz.OFF,
-                Optional.empty(),
-                Map.of());
+        return TestConfigs.group(name, GatewayGroup.ProxylessAuthz.OFF);
     }
 
     private static Api api() {
-        return new Api(
-                "api",
-                "/api",
-                "v1",
-                List.of(),
-                List.of(
-                        new Api.ApiVersion("v1", Api.Status.ACTIVE, null, null, null),
-                        new Api.ApiVersion("v2", Api.Status.ACTIVE, null, null, null)));
+        return TestConfigs.api("api", null, "/api", "v1", TestConfigs.active("v1"), TestConfigs.active("v2"));
     }
 
     private static Upstream upstream() {
-        return new Upstream(
-                "up-0",
-                Upstream.Protocol.H2,
-                null,
-                0,
-                List.of(new Upstream.Endpoint("10.0.0.1", 8080, 1)),
-                null,
-                null,
-                null,
-                null,
-                List.of());
+        return TestConfigs.upstream("up-0", 8080);
     }
 }
