@@ -3,6 +3,7 @@ package io.meshguard.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.audit.query.AuditFormats;
+import io.meshguard.runtime.logging.SensitiveText;
 import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;

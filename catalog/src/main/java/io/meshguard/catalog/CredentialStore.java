@@ -7,6 +7,10 @@ import static io.meshguard.catalog.CatalogRows.readCredential;
 import static io.meshguard.catalog.CatalogRows.strings;
 
 import io.meshguard.catalog.CatalogStore.Side;
+import io.meshguard.catalogmodel.Application;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Credential;
+import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.db.TenantScope;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -2,6 +2,7 @@ package io.meshguard.catalog;
 
 import io.meshguard.access.AuthMethod;
 import io.meshguard.access.Person;
+import io.meshguard.catalogmodel.ServedProduct;
 import java.util.Optional;
 
 /**

@@ -1,5 +1,7 @@
 package io.meshguard.catalog;
 
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package io.meshguard.catalog;
 
+import io.meshguard.catalogmodel.PlanLimits;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;

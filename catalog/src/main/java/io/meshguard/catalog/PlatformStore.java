@@ -3,6 +3,7 @@ package io.meshguard.catalog;
 import static io.meshguard.catalog.CatalogRows.count;
 import static io.meshguard.catalog.CatalogRows.strings;
 
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.db.TenantScope;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -11,6 +11,11 @@ import static io.meshguard.catalog.CatalogRows.setState;
 import static io.meshguard.catalog.CatalogRows.touch;
 import static io.meshguard.catalog.CatalogRows.writeOperations;
 
+import io.meshguard.catalogmodel.Lifecycle;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanState;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductState;
 import io.meshguard.db.TenantScope;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -9,6 +9,14 @@ import static io.meshguard.catalog.CatalogRows.setState;
 import static io.meshguard.catalog.CatalogRows.strings;
 
 import io.meshguard.catalog.CatalogStore.Moved;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductPublish;
+import io.meshguard.catalogmodel.ProductState;
+import io.meshguard.catalogmodel.PublishHost;
+import io.meshguard.catalogmodel.PublishState;
+import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.db.TenantScope;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

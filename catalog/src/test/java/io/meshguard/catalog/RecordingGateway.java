@@ -1,5 +1,6 @@
 package io.meshguard.catalog;
 
+import io.meshguard.catalogmodel.ServedProduct;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

@@ -2,6 +2,25 @@ package io.meshguard.catalog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.catalogmodel.AccessDecision;
+import io.meshguard.catalogmodel.Application;
+import io.meshguard.catalogmodel.ApplicationState;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Cluster;
+import io.meshguard.catalogmodel.Credential;
+import io.meshguard.catalogmodel.CredentialState;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
+import io.meshguard.catalogmodel.PlanState;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductPublish;
+import io.meshguard.catalogmodel.ProductState;
+import io.meshguard.catalogmodel.PublishState;
+import io.meshguard.catalogmodel.Subscription;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.SubscriptionState;
+import io.meshguard.catalogmodel.TenantCatalog;
 import io.meshguard.db.TenantScope;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;

@@ -1,7 +1,7 @@
 package io.meshguard.console;
 
 import io.meshguard.audit.query.TrafficReport;
-import io.meshguard.catalog.PlanQuotaUse;
+import io.meshguard.catalogmodel.PlanQuotaUse;
 import io.meshguard.db.TenantScope;
 import java.sql.SQLException;
 import java.time.Clock;

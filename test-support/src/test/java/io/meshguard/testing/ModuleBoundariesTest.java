@@ -58,6 +58,18 @@ class ModuleBoundariesTest {
                     List.of("io.meshguard.xds"),
                     "the engines import no server and no controller: the servers and the controller use them"),
             new Rule(
+                    "authz-policy",
+                    List.of("catalog", "db", "access", "audit"),
+                    List.of("io.meshguard.catalog", "io.meshguard.db", "io.meshguard.access", "io.meshguard.audit"),
+                    "the engine reads the catalogue's values (catalog-model), never its stores, the database, the"
+                            + " admin plane's access or the audit trail"),
+            new Rule(
+                    "catalog-model",
+                    List.of("catalog", "db", "access", "audit", "authz-policy"),
+                    List.of("io.envoyproxy", "io.meshguard.catalog", "io.meshguard.db"),
+                    "the catalogue's values know no store, no database, no Envoy protos and no engine: both sides"
+                            + " read them"),
+            new Rule(
                     "dlp-engine",
                     SERVERS_AND_CONTROLLER,
                     List.of("io.meshguard.xds"),
@@ -154,6 +166,7 @@ class ModuleBoundariesTest {
             Map.entry("test-support", "io.meshguard.testing"),
             Map.entry("audit", "io.meshguard.audit"),
             Map.entry("access", "io.meshguard.access"),
+            Map.entry("catalog-model", "io.meshguard.catalogmodel"),
             Map.entry("catalog", "io.meshguard.catalog"),
             Map.entry("authz-policy", "io.meshguard.authz"),
             Map.entry("extauthz-server", "io.meshguard.extauthz"),

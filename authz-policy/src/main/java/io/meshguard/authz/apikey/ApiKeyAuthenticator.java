@@ -6,12 +6,11 @@ import io.meshguard.authz.ratelimit.Gcra;
 import io.meshguard.authz.request.AuthResult;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.authz.request.Reason;
-import io.meshguard.catalog.apikey.ApiKey;
-import io.meshguard.catalog.apikey.ApiKeyIds;
-import io.meshguard.catalog.apikey.ApiKeyNotices;
-import io.meshguard.catalog.apikey.ApiKeySecret;
-import io.meshguard.catalog.apikey.ApiKeyStore;
-import io.meshguard.catalog.apikey.CachedApiKeys;
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeyIds;
+import io.meshguard.catalogmodel.apikey.ApiKeySecret;
+import io.meshguard.catalogmodel.apikey.ApiKeyStore;
+import io.meshguard.catalogmodel.apikey.CachedApiKeys;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,7 +24,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Checks presented API keys against the store. Records are cached for {@code recordTtl}, "no such key" answers too; a
- * revocation drops them at once ({@link #invalidate} on the replica that revoked, {@link ApiKeyNotices} on every
+ * revocation drops them at once ({@link #invalidate} on the replica that revoked, catalog's {@code ApiKeyNotices} on every
  * replica), the TTL is only the net under a lost notice. A made-up key is a new id each time, so no cache holds it
  * back: an id the replica's {@link ApiKeyIds} does not know is read from the store only within a budget of reads per
  * second (a key created a moment ago, before its notice arrived, still gets in) and refused unread beyond it. A key id

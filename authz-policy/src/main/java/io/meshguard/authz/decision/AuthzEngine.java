@@ -720,7 +720,7 @@ public final class AuthzEngine {
         admitted.plan().limits().quota().ifPresent(q -> out.add(new QuotaGate.SubscriptionQuota("subscription", q)));
         RateLimits.operation(request)
                 .map(op -> admitted.plan().operationLimits().get(op))
-                .flatMap(io.meshguard.catalog.PlanLimits::quota)
+                .flatMap(io.meshguard.catalogmodel.PlanLimits::quota)
                 .ifPresent(q -> out.add(new QuotaGate.SubscriptionQuota(
                         "subscription/" + RateLimits.operation(request).get(), q)));
         return out;

@@ -1,7 +1,7 @@
 package io.meshguard.authz.decision;
 
 import io.meshguard.authz.request.Identity;
-import io.meshguard.catalog.IdentityText;
+import io.meshguard.catalogmodel.IdentityText;
 import java.util.List;
 import java.util.Optional;
 

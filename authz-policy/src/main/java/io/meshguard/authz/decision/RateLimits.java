@@ -67,7 +67,7 @@ final class RateLimits {
         }
         // an operation the plan limits on its own has its own bucket, on top of the product's
         Optional<String> operation = operation(request);
-        io.meshguard.catalog.PlanLimits own =
+        io.meshguard.catalogmodel.PlanLimits own =
                 operation.map(op -> admitted.plan().operationLimits().get(op)).orElse(null);
         if (own == null || own.rates().isEmpty()) {
             return product;
@@ -106,7 +106,7 @@ final class RateLimits {
             RoutePolicy r,
             Optional<Identity> who,
             SubscriptionGate.Admitted admitted,
-            List<io.meshguard.catalog.Limit> rates,
+            List<io.meshguard.catalogmodel.Limit> rates,
             String tier,
             String counter,
             boolean cached) {

@@ -86,7 +86,7 @@ public record RateLimitPolicy(
          * A catalogue plan's rate limit as the limiter enforces it: its burst is its whole window, as customers read
          * "50 per second" (extauthz's plan limits and a plan change's replay both take it from here).
          */
-        public static Limit ofPlan(io.meshguard.catalog.Limit plan) {
+        public static Limit ofPlan(io.meshguard.catalogmodel.Limit plan) {
             return new Limit(plan.requests(), plan.per(), plan.requests());
         }
 

@@ -39,13 +39,13 @@ public interface QuotaGate {
      *
      * @param counter {@code subscription}, or {@code subscription/<operation>} for an operation's own quota
      */
-    record SubscriptionQuota(String counter, io.meshguard.catalog.CalendarQuota quota) {
+    record SubscriptionQuota(String counter, io.meshguard.catalogmodel.CalendarQuota quota) {
         /** The quota as the counters count it: per subscription, one tier ({@code plan}), the plan's limit. */
         public io.meshguard.authz.policy.QuotaPolicy asPolicy() {
             return new io.meshguard.authz.policy.QuotaPolicy(
                     counter,
                     io.meshguard.authz.policy.QuotaPolicy.Per.SUBJECT,
-                    quota.period() == io.meshguard.catalog.CalendarQuota.Period.DAY
+                    quota.period() == io.meshguard.catalogmodel.CalendarQuota.Period.DAY
                             ? io.meshguard.authz.policy.QuotaPolicy.Period.DAY
                             : io.meshguard.authz.policy.QuotaPolicy.Period.MONTH,
                     quota.zone(),

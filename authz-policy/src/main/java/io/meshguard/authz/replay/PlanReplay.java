@@ -7,11 +7,11 @@ import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.quota.QuotaWindow;
 import io.meshguard.authz.ratelimit.Gcra;
 import io.meshguard.authz.request.PlanUse;
-import io.meshguard.catalog.CalendarQuota;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.PlanLimits;
-import io.meshguard.catalog.Subscription;
-import io.meshguard.catalog.SubscriptionState;
+import io.meshguard.catalogmodel.CalendarQuota;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
+import io.meshguard.catalogmodel.Subscription;
+import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.contract.RouteContract;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -256,7 +256,8 @@ public final class PlanReplay {
         }
 
         /** The limiter's all-or-nothing step: admitted requests count in every limit, refused ones in none. */
-        private Optional<Outcome> rates(List<io.meshguard.catalog.Limit> rates, String counter, String tier, long now) {
+        private Optional<Outcome> rates(
+                List<io.meshguard.catalogmodel.Limit> rates, String counter, String tier, long now) {
             if (rates.isEmpty()) {
                 return Optional.empty();
             }

@@ -2,12 +2,12 @@ package io.meshguard.authz.subscription;
 
 import io.meshguard.authz.request.Identity;
 import io.meshguard.authz.request.Reason;
-import io.meshguard.catalog.AccessDecision;
-import io.meshguard.catalog.AuthMode;
-import io.meshguard.catalog.DenyReason;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.Subscription;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.AccessDecision;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.DenyReason;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.Subscription;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.RouteContract;
 import java.time.Clock;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package io.meshguard.authz.apikey;
 
-import io.meshguard.catalog.apikey.ApiKey;
-import io.meshguard.catalog.apikey.ApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeyStore;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -44,8 +44,8 @@ final class CountingApiKeyStore implements ApiKeyStore {
     }
 
     @Override
-    public io.meshguard.catalog.apikey.ApiKeyService.Created rotate(
-            io.meshguard.catalog.apikey.ApiKeyService keys, String keyId, Instant predecessorUntil)
+    public io.meshguard.catalogmodel.apikey.ApiKeyService.Created rotate(
+            io.meshguard.catalogmodel.apikey.ApiKeyService keys, String keyId, Instant predecessorUntil)
             throws UnavailableException {
         return store.rotate(keys, keyId, predecessorUntil);
     }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.request.AuthResult;
 import io.meshguard.authz.request.Reason;
-import io.meshguard.catalog.apikey.ApiKeyService;
-import io.meshguard.catalog.apikey.InMemoryApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
+import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

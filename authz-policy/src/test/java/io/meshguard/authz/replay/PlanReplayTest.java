@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.request.Identity;
 import io.meshguard.authz.request.PlanUse;
-import io.meshguard.catalog.AuthMode;
-import io.meshguard.catalog.CalendarQuota;
-import io.meshguard.catalog.Limit;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.PlanLimits;
-import io.meshguard.catalog.PlanState;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.CalendarQuota;
+import io.meshguard.catalogmodel.Limit;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
+import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.contract.RouteContract;
 import java.time.Duration;
 import java.time.Instant;

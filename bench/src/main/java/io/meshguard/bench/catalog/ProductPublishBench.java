@@ -1,17 +1,17 @@
 package io.meshguard.bench.catalog;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
-import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.GatewayServing;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.PlanLimits;
-import io.meshguard.catalog.PlanState;
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.ProductState;
-import io.meshguard.catalog.PublishState;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Cluster;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
+import io.meshguard.catalogmodel.PlanState;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductState;
+import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
 import io.meshguard.db.TenantScope;

@@ -2,8 +2,8 @@ package io.meshguard.bench.catalog;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.meshguard.catalog.AccessDecision;
-import io.meshguard.catalog.AuthMode;
+import io.meshguard.catalogmodel.AccessDecision;
+import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

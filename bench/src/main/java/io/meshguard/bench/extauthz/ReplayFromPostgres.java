@@ -16,7 +16,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.authz.replay.RecordedDecision;
-import io.meshguard.catalog.SubscriptionUsage;
+import io.meshguard.catalogmodel.SubscriptionUsage;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbSettings;
 import io.meshguard.db.Migrations;

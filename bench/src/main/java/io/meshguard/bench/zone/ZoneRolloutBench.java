@@ -9,7 +9,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
 import io.meshguard.devstack.db.LocalPostgres;

@@ -1,16 +1,16 @@
 package io.meshguard.catalog.api;
 
-import io.meshguard.catalog.Application;
-import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
-import io.meshguard.catalog.Credential;
-import io.meshguard.catalog.CredentialState;
-import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeyAdmin;
-import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
+import io.meshguard.catalogmodel.Application;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Credential;
+import io.meshguard.catalogmodel.CredentialState;
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.db.TenantScope;
 import java.time.Duration;
 import java.time.Instant;

@@ -15,27 +15,27 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.AdminRouter;
 import io.meshguard.access.KeycloakClients;
 import io.meshguard.access.Scope;
-import io.meshguard.catalog.ApplicationState;
-import io.meshguard.catalog.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
-import io.meshguard.catalog.Cluster;
-import io.meshguard.catalog.Environment;
 import io.meshguard.catalog.GatewayServing;
-import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanChangeReplay;
 import io.meshguard.catalog.PlanLimitsJson;
-import io.meshguard.catalog.PlanState;
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.ProductState;
-import io.meshguard.catalog.PublishState;
-import io.meshguard.catalog.SubscriptionUsage;
 import io.meshguard.catalog.Tenant;
-import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.catalog.api.CatalogService.SubscriptionChange;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
+import io.meshguard.catalogmodel.ApplicationState;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Cluster;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanState;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductState;
+import io.meshguard.catalogmodel.PublishState;
+import io.meshguard.catalogmodel.SubscriptionUsage;
+import io.meshguard.catalogmodel.TransitionRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
@@ -795,7 +795,7 @@ public final class CatalogApi implements HttpHandler {
     }
 
     /** The requested per-operation limits; left out, the plan's current ones stay (a product-wide change alone). */
-    private Map<String, io.meshguard.catalog.PlanLimits> operationLimits(Call c, String planId) {
+    private Map<String, io.meshguard.catalogmodel.PlanLimits> operationLimits(Call c, String planId) {
         JsonNode ops = c.body().get("operation_limits");
         if (ops == null || ops.isNull()) {
             return CatalogService.refusing(() -> store.planChanges().target(c.scope(), planId))

@@ -1,8 +1,8 @@
 package io.meshguard.catalog.api;
 
 import io.meshguard.access.KeycloakClients;
-import io.meshguard.catalog.Environment;
-import io.meshguard.catalog.PublishHost;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.PublishHost;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;

@@ -1,14 +1,14 @@
 package io.meshguard.catalog.api;
 
 import io.meshguard.access.Person;
-import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.PlanChangeReplay;
 import io.meshguard.catalog.PlanChangeReport;
 import io.meshguard.catalog.PlanChangeRequest;
 import io.meshguard.catalog.PlanChangeStore;
-import io.meshguard.catalog.PlanLimits;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.db.TenantScope;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -14,6 +14,8 @@ import io.meshguard.access.AdminRouter;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.runtime.http.AdminJson;
 import java.io.IOException;
 import java.time.Duration;

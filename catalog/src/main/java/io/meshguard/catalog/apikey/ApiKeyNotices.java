@@ -1,5 +1,7 @@
 package io.meshguard.catalog.apikey;
 
+import io.meshguard.catalogmodel.apikey.ApiKeySecret;
+import io.meshguard.catalogmodel.apikey.CachedApiKeys;
 import io.meshguard.db.PgChannelListener;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -82,7 +84,7 @@ public final class ApiKeyNotices implements AutoCloseable {
                 confirm = true;
                 LOG.warn(
                         "API key notice names no key id, cached keys are confirmed against the database: {}",
-                        io.meshguard.audit.SensitiveText.mask(
+                        io.meshguard.runtime.logging.SensitiveText.mask(
                                 payload.length() > 64 ? payload.substring(0, 64) : payload));
             }
         }

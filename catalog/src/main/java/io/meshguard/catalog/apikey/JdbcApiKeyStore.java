@@ -1,5 +1,8 @@
 package io.meshguard.catalog.apikey;
 
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
+import io.meshguard.catalogmodel.apikey.ApiKeyStore;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
 import java.sql.Array;

@@ -1,5 +1,7 @@
 package io.meshguard.catalog.apikey;
 
+import io.meshguard.catalogmodel.apikey.ApiKeyIds;
+import io.meshguard.catalogmodel.apikey.ApiKeySecret;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

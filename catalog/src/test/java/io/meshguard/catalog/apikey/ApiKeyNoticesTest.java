@@ -3,6 +3,8 @@ package io.meshguard.catalog.apikey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
+import io.meshguard.catalogmodel.apikey.CachedApiKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;

@@ -2,11 +2,11 @@ package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.authz.policy.Durations;
-import io.meshguard.catalog.apikey.ApiKey;
 import io.meshguard.catalog.apikey.ApiKeyAdminApi;
-import io.meshguard.catalog.apikey.ApiKeySecret;
-import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKey;
+import io.meshguard.catalogmodel.apikey.ApiKeySecret;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;

@@ -590,7 +590,7 @@ class AuthzCommandsTest {
                 new io.meshguard.catalog.apikey.JdbcApiKeyStore(PG.dataSource());
         for (String id : List.of("e0d8907161402088", "0123456789abcdef")) {
             store.insert(
-                    new io.meshguard.catalog.apikey.ApiKey(
+                    new io.meshguard.catalogmodel.apikey.ApiKey(
                             id,
                             "old-" + id,
                             "partner",

@@ -2,10 +2,10 @@ package io.meshguard.devstack.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.catalog.AuthMode;
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.PublishHost;
-import io.meshguard.catalog.ServedProduct;
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.PublishHost;
+import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.RenderedResources;

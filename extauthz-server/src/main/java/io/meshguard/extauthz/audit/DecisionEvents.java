@@ -54,7 +54,7 @@ public final class DecisionEvents {
             id.tier().ifPresent(t -> details.put("tier", t));
         });
         details.put("token_cached", Boolean.toString(d.tokenFromCache()));
-        d.subscription().ifPresent(s -> details.put(io.meshguard.catalog.SubscriptionUsage.AUDIT_DETAIL, s));
+        d.subscription().ifPresent(s -> details.put(io.meshguard.catalogmodel.SubscriptionUsage.AUDIT_DETAIL, s));
         // what the gateway route handed over (operator config), cut so a misconfigured proxy cannot bloat rows
         Map<String, String> context = request.contextExtensions();
         for (int i = 0; i < CONTEXT_KEYS.size(); i++) {

@@ -282,7 +282,7 @@ public final class QuotaCounter implements QuotaGate {
         Instant now = clock.instant();
         List<Item> items = new ArrayList<>(quotas.size());
         for (SubscriptionQuota sq : quotas) {
-            io.meshguard.catalog.CalendarQuota c = sq.quota();
+            io.meshguard.catalogmodel.CalendarQuota c = sq.quota();
             QuotaPolicy q = sq.asPolicy();
             QuotaWindow window = QuotaWindow.of(q.period(), q.zone(), now);
             QuotaKey key = new QuotaKey(q.name(), caller, window.start());

@@ -1,7 +1,7 @@
 package io.meshguard.extauthz.quota;
 
-import io.meshguard.catalog.apikey.ApiKeyStore;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKeyStore;
 import io.meshguard.db.TenantScope;
 import java.util.Optional;
 

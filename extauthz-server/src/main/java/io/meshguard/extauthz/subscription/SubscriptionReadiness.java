@@ -51,7 +51,7 @@ public final class SubscriptionReadiness {
         }
         SubscriptionStateClient c = client.get();
         String target = controller.get();
-        Optional<io.meshguard.catalog.SubscriptionSnapshot> current = c.current();
+        Optional<io.meshguard.catalogmodel.SubscriptionSnapshot> current = c.current();
         if (current.isPresent()) {
             return ReadinessCheck.Result.ready("following " + target + ", subscription state version "
                     + current.get().version());

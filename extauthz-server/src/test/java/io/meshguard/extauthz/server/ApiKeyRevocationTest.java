@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;

@@ -3,8 +3,8 @@ package io.meshguard.extauthz.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.meshguard.catalog.apikey.ApiKeyService;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
+import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.extauthz.quota.QuotaConfig;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.testing.IntegrationTest;

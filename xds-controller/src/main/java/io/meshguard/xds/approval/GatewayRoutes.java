@@ -120,7 +120,7 @@ public final class GatewayRoutes {
     /** The route {@code request} takes, and whether (with which contract) it is checked. */
     public Selection select(Request request) {
         Optional<VirtualHost> vh = virtualHost(request.host());
-        // the route table's catch-all (SnapshotBuilder.unservedHost) answers a host no group or API names
+        // the route table's catch-all (RouteTranslator.unservedHost) answers a host no group or API names
         if (vh.isEmpty() || vh.get().getName().equals(EnvoyNames.UNSERVED_HOST)) {
             return new NoVirtualHost();
         }

@@ -8,7 +8,7 @@ import io.meshguard.authz.replay.PlanReplay;
 import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.authz.replay.RecordedRowCheck;
 import io.meshguard.authz.replay.ReplayOutcome;
-import io.meshguard.catalog.SubscriptionUsage;
+import io.meshguard.catalogmodel.SubscriptionUsage;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;

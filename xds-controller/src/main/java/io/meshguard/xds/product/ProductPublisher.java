@@ -3,7 +3,7 @@ package io.meshguard.xds.product;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.GatewayServing;
-import io.meshguard.catalog.ServedProduct;
+import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.change.ConfigChangeAudit;

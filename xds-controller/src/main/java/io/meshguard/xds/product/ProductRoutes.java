@@ -1,7 +1,7 @@
 package io.meshguard.xds.product;
 
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.ServedProduct;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.Route;

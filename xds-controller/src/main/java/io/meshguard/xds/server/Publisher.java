@@ -15,13 +15,18 @@ import io.meshguard.xds.validate.ValidationResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +69,7 @@ public final class Publisher {
     private final Timer buildTimer;
     private final RolloutSpans rollouts;
     /** Groups whose newest revision this replica could not read or build: each keeps what it served. */
-    private final Map<String, NotServed> notServed = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, NotServed> notServed = new ConcurrentHashMap<>();
 
     public Publisher(
             SnapshotBuilder builder, RevisionStore store, XdsSnapshots snapshots, Fleet fleet, MeterRegistry meters) {
@@ -110,7 +115,7 @@ public final class Publisher {
 
     /** Publishes every group of {@code config}: a new revision for each group whose slice changed. */
     public synchronized Result publish(GatewayConfig config, String actor, String reason) {
-        return publish(config, actor, reason, java.util.Set.of());
+        return publish(config, actor, reason, Set.of());
     }
 
     /**
@@ -118,11 +123,11 @@ public final class Publisher {
      * what they serve (protected groups whose change waits for a second person's approval). The whole configuration
      * is still validated, so a request is only ever opened for a draft that would publish.
      */
-    public synchronized Result publish(GatewayConfig config, String actor, String reason, java.util.Set<String> held) {
+    public synchronized Result publish(GatewayConfig config, String actor, String reason, Set<String> held) {
         Map<String, Long> latest = store.latestIds();
         Map<String, GatewayConfig> slices = new LinkedHashMap<>();
         Map<String, GatewayConfig> changed = new LinkedHashMap<>();
-        List<Problem> unreadable = new java.util.ArrayList<>();
+        List<Problem> unreadable = new ArrayList<>();
         for (GatewayGroup g : config.groups()) {
             if (held.contains(g.name())) {
                 continue;
@@ -184,7 +189,7 @@ public final class Publisher {
                 .forEach(
                         r -> log.info("published revision {} of group {} by {}: {}", r.id(), r.group(), actor, reason));
         unreadable.forEach(p -> log.warn("publish by {}: {}", actor, p.message()));
-        List<Problem> warnings = new java.util.ArrayList<>(validation.warnings());
+        List<Problem> warnings = new ArrayList<>(validation.warnings());
         warnings.addAll(unreadable);
         return new Result(true, created, warnings);
     }
@@ -350,7 +355,7 @@ public final class Publisher {
      */
     public ReadinessCheck readinessCheck() {
         return ReadinessCheck.of("xds:revisions", () -> {
-            Map<String, NotServed> now = new java.util.TreeMap<>(notServed);
+            Map<String, NotServed> now = new TreeMap<>(notServed);
             if (now.isEmpty()) {
                 return ReadinessCheck.Result.ready("every group's newest revision served");
             }
@@ -465,7 +470,7 @@ public final class Publisher {
         private final transient List<Problem> problems;
 
         EnvoyRefusal(List<Problem> problems) {
-            super(problems.stream().map(Problem::toString).collect(java.util.stream.Collectors.joining("; ")));
+            super(problems.stream().map(Problem::toString).collect(Collectors.joining("; ")));
             this.problems = List.copyOf(problems);
         }
 

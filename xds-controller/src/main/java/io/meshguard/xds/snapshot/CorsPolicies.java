@@ -79,7 +79,7 @@ final class CorsPolicies {
         }
         Route.Builder r = Route.newBuilder()
                 .setName(api.name() + ".cors-preflight")
-                .setMatch(SnapshotBuilder.pathPrefix(RouteMatch.newBuilder(), api.basePath())
+                .setMatch(RouteTranslator.pathPrefix(RouteMatch.newBuilder(), api.basePath())
                         .addHeaders(HeaderMatcher.newBuilder()
                                 .setName(":method")
                                 .setStringMatch(StringMatcher.newBuilder().setExact("OPTIONS")))

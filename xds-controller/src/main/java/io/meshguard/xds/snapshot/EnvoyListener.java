@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
@@ -116,7 +117,7 @@ final class EnvoyListener {
                 .addHttpFilters(HttpFilter.newBuilder()
                         .setName(EnvoyNames.EXT_PROC_FILTER)
                         .setTypedConfig(Any.pack(extProc())))
-                .addHttpFilters(SnapshotBuilder.router())
+                .addHttpFilters(router())
                 .addAccessLog(AccessLog.newBuilder()
                         .setName(EnvoyNames.GRPC_ACCESS_LOG)
                         .setTypedConfig(Any.pack(accessLog(group))))
@@ -195,6 +196,14 @@ final class EnvoyListener {
                         // Envoy rejects FULL_DUPLEX_STREAMED unless trailers are sent too (ext_proc config.cc)
                         .setRequestTrailerMode(ProcessingMode.HeaderSendMode.SEND)
                         .setResponseTrailerMode(ProcessingMode.HeaderSendMode.SEND))
+                .build();
+    }
+
+    /** The router, the last filter of every listener's chain. */
+    static HttpFilter router() {
+        return HttpFilter.newBuilder()
+                .setName(EnvoyNames.ROUTER_FILTER)
+                .setTypedConfig(Any.pack(Router.getDefaultInstance()))
                 .build();
     }
 }

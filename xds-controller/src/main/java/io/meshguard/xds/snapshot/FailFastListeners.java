@@ -116,7 +116,7 @@ public final class FailFastListeners {
                 .addHttpFilters(HttpFilter.newBuilder()
                         .setName(EnvoyNames.FAULT_FILTER)
                         .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())))
-                .addHttpFilters(SnapshotBuilder.router())
+                .addHttpFilters(EnvoyListener.router())
                 .build();
         return Listener.newBuilder()
                 .setName(host)

@@ -1,12 +1,12 @@
 package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.ProductPublish;
-import io.meshguard.catalog.SharedCatalog;
-import io.meshguard.catalog.SubscriptionSnapshot;
-import io.meshguard.catalog.TenantCatalog;
-import io.meshguard.catalog.TenantHoldings;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.ProductPublish;
+import io.meshguard.catalogmodel.SharedCatalog;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.TenantCatalog;
+import io.meshguard.catalogmodel.TenantHoldings;
 import io.meshguard.db.PgChannelListener;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -560,7 +560,7 @@ public final class ConfigValidator {
             if (api != null) {
                 grpcPathVersion(problems, path + ".match", api, m.pathPrefix().or(m::pathExact));
             }
-            // Envoy sees the regex behind the route's quoted root (SnapshotBuilder.match): size that, the longest root
+            // Envoy sees the regex behind the route's quoted root (RouteTranslator.match): size that, the longest root
             String root = api == null ? "" : api.basePath() + "/" + r.version();
             m.pathRegex()
                     .ifPresent(p -> regex(

@@ -2,7 +2,7 @@ package io.meshguard.xds.zone;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.model.ConfigJson;
 import java.time.Clock;

@@ -26,7 +26,7 @@ public final class ZoneHub {
      * its stream opens and on every change.
      */
     private final java.util.concurrent.atomic.AtomicReference<
-                    java.util.Optional<io.meshguard.catalog.SubscriptionSnapshot>>
+                    java.util.Optional<io.meshguard.catalogmodel.SubscriptionSnapshot>>
             subscriptionState = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
 
     public ZoneHub(
@@ -79,7 +79,7 @@ public final class ZoneHub {
     }
 
     /** The catalogue's newest subscription state (from central's snapshot feed): every zone receives its slice now. */
-    public void subscriptionState(io.meshguard.catalog.SubscriptionSnapshot snapshot) {
+    public void subscriptionState(io.meshguard.catalogmodel.SubscriptionSnapshot snapshot) {
         subscriptionState.set(java.util.Optional.of(snapshot));
         nudge();
     }

@@ -37,7 +37,8 @@ final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
     private final ZoneHubSettings settings;
     private final Clock clock;
     private final Set<ZoneSession> sessions;
-    private final java.util.function.Supplier<Optional<io.meshguard.catalog.SubscriptionSnapshot>> subscriptionState;
+    private final java.util.function.Supplier<Optional<io.meshguard.catalogmodel.SubscriptionSnapshot>>
+            subscriptionState;
     /** The subscription state version last queued on this stream (every stream starts with the newest). */
     private volatile long subscriptionStateSent = Long.MIN_VALUE;
 
@@ -71,7 +72,7 @@ final class ZoneSession implements StreamObserver<ZoneProto.ZoneUp> {
             ZoneHubSettings settings,
             Clock clock,
             Set<ZoneSession> sessions,
-            java.util.function.Supplier<Optional<io.meshguard.catalog.SubscriptionSnapshot>> subscriptionState) {
+            java.util.function.Supplier<Optional<io.meshguard.catalogmodel.SubscriptionSnapshot>> subscriptionState) {
         this.out = out;
         this.registry = registry;
         this.revisions = revisions;

@@ -1,12 +1,12 @@
 package io.meshguard.xds.zone;
 
-import io.meshguard.catalog.Application;
-import io.meshguard.catalog.Credential;
-import io.meshguard.catalog.Plan;
-import io.meshguard.catalog.ProductPublish;
 import io.meshguard.catalog.SnapshotMessage;
-import io.meshguard.catalog.Subscription;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.Application;
+import io.meshguard.catalogmodel.Credential;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.ProductPublish;
+import io.meshguard.catalogmodel.Subscription;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.List;
 import java.util.Set;

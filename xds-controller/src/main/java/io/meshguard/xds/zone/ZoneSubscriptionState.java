@@ -1,7 +1,7 @@
 package io.meshguard.xds.zone;
 
 import io.meshguard.catalog.SnapshotMessage;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.subscription.SubscriptionStateService;

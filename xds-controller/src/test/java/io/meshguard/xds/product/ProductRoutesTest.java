@@ -5,10 +5,10 @@ import static io.meshguard.xds.TestConfigs.route;
 import static io.meshguard.xds.TestConfigs.to;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.catalog.Environment;
-import io.meshguard.catalog.Product;
-import io.meshguard.catalog.PublishHost;
-import io.meshguard.catalog.ServedProduct;
+import io.meshguard.catalogmodel.Environment;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.PublishHost;
+import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -43,7 +43,7 @@ class ProductRoutesTest {
                                 "payments",
                                 "dev",
                                 HOST,
-                                io.meshguard.catalog.AuthMode.APIKEY,
+                                io.meshguard.catalogmodel.AuthMode.APIKEY,
                                 List.of(ops)))));
     }
 
@@ -170,7 +170,7 @@ class ProductRoutesTest {
                                 "payments",
                                 "dev",
                                 HOST,
-                                io.meshguard.catalog.AuthMode.APIKEY,
+                                io.meshguard.catalogmodel.AuthMode.APIKEY,
                                 List.of(new Product.Operation("c", "payments", "POST", "/charges"))))));
         assertThat(twice.config()).isEqualTo(once.config());
         assertThat(productRoutes(ProductRoutes.compile(once.config(), Map.of())))

@@ -303,7 +303,7 @@ class AdsPeerIdentityTest {
     @Test
     void subscriptionState_toAGatewayIdentityNamingItsOwnGroup_isRefused_andServedOnlyToExtauthz() throws Exception {
         start(grants("127.0.0.1", "local=" + GATEWAY, "meshguard-extauthz=" + EXTAUTHZ));
-        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(7));
+        core.subscriptionState().publish(io.meshguard.catalogmodel.SubscriptionSnapshot.empty(7));
         CompletableFuture<DiscoveryResponse> gateway = subscriptionState(GATEWAY, "gw-1", "local");
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gateway.get(10, TimeUnit.SECONDS)))
                 .as("a gateway stream")
@@ -355,7 +355,7 @@ class AdsPeerIdentityTest {
     @Test
     void deltaSubscriptionState_toAGatewayIdentity_isRefused_andServedOnlyToExtauthz() throws Exception {
         start(grants("127.0.0.1", "local=" + GATEWAY, "meshguard-extauthz=" + EXTAUTHZ));
-        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(7));
+        core.subscriptionState().publish(io.meshguard.catalogmodel.SubscriptionSnapshot.empty(7));
         assertThat(org.assertj.core.api.Assertions.catchThrowable(
                         () -> deltaSubscriptionState(GATEWAY, "gw-1", "local").get(10, TimeUnit.SECONDS)))
                 .as("a gateway stream")
@@ -374,7 +374,7 @@ class AdsPeerIdentityTest {
     @Test
     void subscriptionState_replicas_areKeyedByVerifiedIdentityAndNodeId() throws Exception {
         start(grants("127.0.0.1", "meshguard-extauthz=" + EXTAUTHZ));
-        core.subscriptionState().publish(io.meshguard.catalog.SubscriptionSnapshot.empty(3));
+        core.subscriptionState().publish(io.meshguard.catalogmodel.SubscriptionSnapshot.empty(3));
         StateStream s = stateStream(EXTAUTHZ, "extauthz-0", "meshguard-extauthz");
         DiscoveryResponse r = s.first().get(10, TimeUnit.SECONDS);
         s.requests()

@@ -190,7 +190,7 @@ class GatewayReadinessRouteTest {
                 .filter(rc -> !rc.getName().equals(EnvoyNames.PROXYLESS_ROUTES))
                 .map(rc -> rc.toBuilder()
                         .addVirtualHosts(
-                                SnapshotBuilder.readinessHost().toBuilder().setName("copy"))
+                                RouteTranslator.readinessHost().toBuilder().setName("copy"))
                         .build())
                 .toList());
         int port = serve(r);

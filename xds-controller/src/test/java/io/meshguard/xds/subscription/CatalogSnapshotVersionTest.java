@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.db.TenantScope;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;

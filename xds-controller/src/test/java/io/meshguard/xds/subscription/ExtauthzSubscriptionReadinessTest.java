@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.subscription.SubscriptionStateSettings;

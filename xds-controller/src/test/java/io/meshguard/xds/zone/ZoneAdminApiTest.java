@@ -10,7 +10,7 @@ import io.meshguard.access.RoleBindings;
 import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;

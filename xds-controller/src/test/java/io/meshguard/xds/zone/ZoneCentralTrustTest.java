@@ -152,8 +152,8 @@ class ZoneCentralTrustTest {
         String address = "localhost:" + tls.getPort();
 
         new io.meshguard.catalog.CatalogStore(PG.dataSource())
-                .putCluster(
-                        new io.meshguard.catalog.Cluster("seoul", "kr-seoul", Optional.of("aws"), java.util.Set.of()));
+                .putCluster(new io.meshguard.catalogmodel.Cluster(
+                        "seoul", "kr-seoul", Optional.of("aws"), java.util.Set.of()));
         String token = central.hub()
                 .registry()
                 .issue("seoul", Duration.ofHours(1), "test")

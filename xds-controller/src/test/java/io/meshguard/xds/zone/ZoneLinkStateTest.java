@@ -9,7 +9,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.runtime.config.ConfigLoader;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.Cluster;
+import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;

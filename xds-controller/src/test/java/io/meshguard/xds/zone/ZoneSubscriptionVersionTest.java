@@ -2,10 +2,10 @@ package io.meshguard.xds.zone;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.catalog.Application;
-import io.meshguard.catalog.ApplicationState;
 import io.meshguard.catalog.SnapshotMessage;
-import io.meshguard.catalog.SubscriptionSnapshot;
+import io.meshguard.catalogmodel.Application;
+import io.meshguard.catalogmodel.ApplicationState;
+import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.xds.subscription.SubscriptionStateService;
