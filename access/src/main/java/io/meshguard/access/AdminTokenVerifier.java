@@ -11,17 +11,14 @@ import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
-import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.text.ParseException;
 import java.time.Duration;
 import java.util.HashSet;
@@ -112,7 +109,7 @@ public final class AdminTokenVerifier {
         DefaultJWTProcessor<SecurityContext> p;
         try {
             p = processor();
-        } catch (IOException | ParseException | IllegalStateException e) {
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
             return new Rejected("the issuer's discovery document is unavailable: " + e.getMessage(), true);
         }
         JWTClaimsSet claims;
@@ -130,14 +127,16 @@ public final class AdminTokenVerifier {
         return new Verified(claims.toJSONObject());
     }
 
-    private DefaultJWTProcessor<SecurityContext> processor() throws IOException, ParseException {
+    private DefaultJWTProcessor<SecurityContext> processor() throws IOException {
         DefaultJWTProcessor<SecurityContext> p = processor;
         if (p != null) {
             return p;
         }
         synchronized (this) {
             if (processor == null) {
-                processor = build(discoverJwksUri());
+                processor = build(new OidcDiscovery(settings.issuer(), http, Duration.ofSeconds(5))
+                        .jwksUri()
+                        .toURL());
             }
             return processor;
         }
@@ -168,39 +167,5 @@ public final class AdminTokenVerifier {
         claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         p.setJWTClaimsSetVerifier(claims);
         return p;
-    }
-
-    /** OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one exactly. */
-    private URL discoverJwksUri() throws IOException, ParseException {
-        String base = settings.issuer().endsWith("/") ? settings.issuer() : settings.issuer() + "/";
-        HttpRequest req = HttpRequest.newBuilder(URI.create(base + ".well-known/openid-configuration"))
-                .timeout(Duration.ofSeconds(5))
-                .GET()
-                .build();
-        HttpResponse<String> res;
-        try {
-            res = http.send(req, HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-        if (res.statusCode() != 200) {
-            throw new IOException("discovery answered " + res.statusCode());
-        }
-        Map<String, Object> doc = JSONObjectUtils.parse(res.body());
-        if (!settings.issuer().equals(doc.get("issuer"))) {
-            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + settings.issuer());
-        }
-        Object jwks = doc.get("jwks_uri");
-        if (!(jwks instanceof String s)) {
-            throw new IOException("discovery has no jwks_uri");
-        }
-        URI location = URI.create(s);
-        if (!io.meshguard.runtime.http.KeySetLocations.allowed(location)) {
-            // the same rule as extauthz's issuers: a key set over plain http to another host is anyone's on the path
-            throw new IOException(
-                    "discovery names jwks_uri " + s + ": " + io.meshguard.runtime.http.KeySetLocations.RULE);
-        }
-        return location.toURL();
     }
 }

@@ -1,5 +1,6 @@
 package io.meshguard.access;
 
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +30,7 @@ public final class CodeFlowClient {
     private final Optional<String> clientSecret;
     private final HttpClient http;
     private final Clock clock;
-    private volatile Map<String, Object> discovery;
+    private final OidcDiscovery discovery;
 
     public CodeFlowClient(String issuer, String clientId, Optional<String> clientSecret, Clock clock) {
         this(
@@ -47,6 +48,7 @@ public final class CodeFlowClient {
         this.clientSecret = clientSecret;
         this.http = http;
         this.clock = clock;
+        this.discovery = new OidcDiscovery(issuer, http, Duration.ofSeconds(10));
     }
 
     /** A fresh state and PKCE verifier, and the authorization endpoint URI that carries them. */
@@ -62,7 +64,9 @@ public final class CodeFlowClient {
         q.put("code_challenge_method", Pkce.METHOD);
         q.put("code_challenge", pkce.challenge());
         return new Started(
-                URI.create(endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)), state, pkce.verifier());
+                URI.create(discovery.endpoint("authorization_endpoint") + "?" + OidcHttp.form(q)),
+                state,
+                pkce.verifier());
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 §4.5: the code and the verifier for the tokens. */
@@ -105,7 +109,7 @@ public final class CodeFlowClient {
      */
     public Optional<URI> endSession(String idToken, String postLogoutRedirect) {
         try {
-            if (!(discovery().get("end_session_endpoint") instanceof String s)) {
+            if (!(discovery.document().get("end_session_endpoint") instanceof String s)) {
                 return Optional.empty();
             }
             Map<String, String> q = new LinkedHashMap<>();
@@ -126,7 +130,7 @@ public final class CodeFlowClient {
         clientSecret.ifPresent(s -> f.put("client_secret", s));
         HttpResponse<String> res = OidcHttp.exchange(
                 http,
-                HttpRequest.newBuilder(URI.create(endpoint("token_endpoint")))
+                HttpRequest.newBuilder(URI.create(discovery.endpoint("token_endpoint")))
                         .timeout(Duration.ofSeconds(10))
                         .header("Content-Type", "application/x-www-form-urlencoded")
                         .POST(HttpRequest.BodyPublishers.ofString(OidcHttp.form(f)))
@@ -152,36 +156,6 @@ public final class CodeFlowClient {
                 body.get("refresh_token") instanceof String s ? s : "",
                 clock.instant().plusSeconds(expiresIn),
                 body.get("id_token") instanceof String id ? id : "");
-    }
-
-    private String endpoint(String name) throws IOException {
-        if (!(discovery().get(name) instanceof String s)) {
-            throw new IOException("the issuer does not offer " + name);
-        }
-        return s;
-    }
-
-    private Map<String, Object> discovery() throws IOException {
-        Map<String, Object> doc = discovery;
-        if (doc != null) {
-            return doc;
-        }
-        String base = issuer.endsWith("/") ? issuer : issuer + "/";
-        HttpResponse<String> res = OidcHttp.exchange(
-                http,
-                HttpRequest.newBuilder(URI.create(base + ".well-known/openid-configuration"))
-                        .timeout(Duration.ofSeconds(10))
-                        .GET()
-                        .build());
-        if (res.statusCode() != 200) {
-            throw new IOException("the issuer's discovery document answered " + res.statusCode());
-        }
-        doc = OidcHttp.json(res.body());
-        if (!issuer.equals(doc.get("issuer"))) {
-            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
-        }
-        discovery = doc;
-        return doc;
     }
 
     /** {@code n} random bytes, base64url without padding: states, verifiers, session ids. */

@@ -1,5 +1,6 @@
 package io.meshguard.access;
 
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -38,6 +39,7 @@ public final class OidcClient {
     private final String clientId;
     private final HttpClient http;
     private final Clock clock;
+    private final OidcDiscovery discovery;
 
     public OidcClient(String issuer, String clientId, Clock clock) {
         this(
@@ -53,6 +55,7 @@ public final class OidcClient {
         this.clientId = clientId;
         this.http = http;
         this.clock = clock;
+        this.discovery = new OidcDiscovery(issuer, http, Duration.ofSeconds(10));
     }
 
     /**
@@ -61,10 +64,9 @@ public final class OidcClient {
      * leaks from the polling client cannot be redeemed by anyone without the verifier.
      */
     public DeviceCode startDeviceLogin() throws IOException {
-        Map<String, Object> doc = discovery();
         Pkce pkce = Pkce.generate();
         Map<String, Object> r = post(
-                endpoint(doc, "device_authorization_endpoint"),
+                discovery.endpoint("device_authorization_endpoint"),
                 Map.of(
                         "client_id",
                         clientId,
@@ -89,7 +91,7 @@ public final class OidcClient {
      * RFC 8628 §3.4–3.5: polls until the user approved, denied or the code expired; {@code slow_down} adds 5 s.
      */
     public SignedInToken awaitDeviceLogin(DeviceCode code) throws IOException, InterruptedException {
-        String tokenEndpoint = endpoint(discovery(), "token_endpoint");
+        String tokenEndpoint = discovery.endpoint("token_endpoint");
         long interval = code.interval().toMillis();
         long deadline = clock.millis() + code.expiresIn().toMillis();
         while (clock.millis() < deadline) {
@@ -125,7 +127,7 @@ public final class OidcClient {
             throw new IOException("the stored token has expired and cannot be refreshed: run meshguard login");
         }
         return token(post(
-                endpoint(discovery(), "token_endpoint"),
+                discovery.endpoint("token_endpoint"),
                 Map.of("grant_type", "refresh_token", "refresh_token", stored.refreshToken(), "client_id", clientId),
                 200));
     }
@@ -138,26 +140,6 @@ public final class OidcClient {
                 text(body, "access_token"),
                 body.get("refresh_token") instanceof String s ? s : "",
                 clock.instant().plusSeconds(expiresIn));
-    }
-
-    private Map<String, Object> discovery() throws IOException {
-        String base = issuer.endsWith("/") ? issuer : issuer + "/";
-        HttpResponse<String> res = get(base + ".well-known/openid-configuration");
-        if (res.statusCode() != 200) {
-            throw new IOException("the issuer's discovery document answered " + res.statusCode());
-        }
-        Map<String, Object> doc = OidcHttp.json(res.body());
-        if (!issuer.equals(doc.get("issuer"))) {
-            throw new IOException("discovery names issuer " + doc.get("issuer") + ", not " + issuer);
-        }
-        return doc;
-    }
-
-    private static String endpoint(Map<String, Object> doc, String name) throws IOException {
-        if (!(doc.get(name) instanceof String s)) {
-            throw new IOException("the issuer does not offer " + name);
-        }
-        return s;
     }
 
     private Map<String, Object> post(String url, Map<String, String> form, int expected) throws IOException {
@@ -176,15 +158,6 @@ public final class OidcClient {
                         .timeout(Duration.ofSeconds(10))
                         .header("Content-Type", "application/x-www-form-urlencoded")
                         .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .build());
-    }
-
-    private HttpResponse<String> get(String url) throws IOException {
-        return OidcHttp.exchange(
-                http,
-                HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(10))
-                        .GET()
                         .build());
     }
 

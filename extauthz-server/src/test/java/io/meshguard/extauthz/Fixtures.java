@@ -9,21 +9,17 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HeaderMutation;
 import io.meshguard.authz.request.HttpRequestView;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.JwksServer;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.StringReader;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -98,17 +94,7 @@ public final class Fixtures {
 
     public static AuthzPipeline pipeline(
             AuthzPolicy policy, MeterRegistry registry, Optional<ApiKeyAuthenticator> apiKeys) {
-        AuthzPipeline p = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(2)),
-                apiKeys,
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                1000,
-                Duration.ofMinutes(5));
-        p.use(policy);
-        return p;
+        return TestPipeline.running(policy, registry, p -> p.apiKeys = apiKeys);
     }
 
     public static JWTClaimsSet.Builder claims(String sub, String tenant, List<String> roles) {

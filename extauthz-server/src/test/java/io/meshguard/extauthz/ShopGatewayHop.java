@@ -1,8 +1,6 @@
 package io.meshguard.extauthz;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.authz.quota.QuotaGate;
@@ -40,16 +38,11 @@ public final class ShopGatewayHop implements AutoCloseable {
     public ShopGatewayHop(Clock clock, QuotaGate quotas, MeterRegistry registry, String policyYaml)
             throws PolicyInvalidException, ApiKeyStore.UnavailableException {
         InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                clock,
-                registry,
-                100,
-                Duration.ofMinutes(1),
-                quotas);
+        pipeline = TestPipeline.build(registry, p -> {
+            p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO));
+            p.clock = clock;
+            p.quotas = quotas;
+        });
         pipeline.use(new AuthzPolicyParser().parse("authz.yaml", new StringReader(policyYaml)));
         chain = new GatewayChain(pipeline, EDGE);
         key = new ApiKeyService(keys, clock)

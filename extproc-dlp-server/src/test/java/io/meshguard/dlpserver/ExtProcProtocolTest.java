@@ -40,18 +40,7 @@ class ExtProcProtocolTest {
     }
 
     private static String streamedBody(List<ProcessingResponse> answers) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (ProcessingResponse r : answers) {
-            if (r.hasResponseBody()) {
-                out.writeBytes(r.getResponseBody()
-                        .getResponse()
-                        .getBodyMutation()
-                        .getStreamedResponse()
-                        .getBody()
-                        .toByteArray());
-            }
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
     }
 
     private static List<String> removed(CommonResponse c) {

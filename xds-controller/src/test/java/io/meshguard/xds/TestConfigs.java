@@ -65,12 +65,24 @@ public final class TestConfigs {
             String prefix,
             Optional<Route.ProductBinding> product,
             Route.Destination... dests) {
+        return route(group, name, api, version, Route.Match.prefix(prefix), product, dests);
+    }
+
+    /** A route matching {@code match}, every other setting at its default. */
+    public static Route route(
+            String group,
+            String name,
+            String api,
+            String version,
+            Route.Match match,
+            Optional<Route.ProductBinding> product,
+            Route.Destination... dests) {
         return new Route(
                 name,
                 group,
                 api,
                 version,
-                Route.Match.prefix(prefix),
+                match,
                 List.of(dests),
                 null,
                 null,

@@ -6,17 +6,16 @@ import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
 import com.nimbusds.jose.jwk.source.JWKSetSource;
 import com.nimbusds.jose.jwk.source.URLBasedJWKSetSource;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jose.util.ResourceRetriever;
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
-import java.net.URI;
 import java.net.URL;
 import java.util.Map;
 
 /**
- * Finds the key set through an OIDC discovery document. The document is fetched until it succeeds once; its
- * {@code issuer} must equal the configured one (a document for another issuer is refused) and its
- * {@code jwks_uri} must be https (or http on loopback).
+ * Finds the key set through an OIDC discovery document, with the configured retriever (its TLS trust and size
+ * limits). The document is fetched until it succeeds once and is read by {@link OidcDiscovery}'s rules: its
+ * {@code issuer} must equal the configured one and its {@code jwks_uri} must be https (or http on loopback).
  */
 final class DiscoveryJwkSetSource implements JWKSetSource<SecurityContext> {
     private final URL discovery;
@@ -42,25 +41,13 @@ final class DiscoveryJwkSetSource implements JWKSetSource<SecurityContext> {
             return source;
         }
         try {
-            Map<String, Object> doc =
-                    JSONObjectUtils.parse(retriever.retrieveResource(discovery).getContent());
-            String issuer = JSONObjectUtils.getString(doc, "issuer");
-            if (!expectedIssuer.equals(issuer)) {
-                throw new KeySourceException("discovery document at " + discovery + " is for issuer '" + issuer
-                        + "', not '" + expectedIssuer + "'");
-            }
-            URI jwks = JSONObjectUtils.getURI(doc, "jwks_uri");
-            if (jwks == null) {
-                throw new KeySourceException("discovery document at " + discovery + " has no jwks_uri");
-            }
-            if (!io.meshguard.runtime.http.KeySetLocations.allowed(jwks)) {
-                throw new KeySourceException(
-                        "discovery document at " + discovery + " names a non-https jwks_uri " + jwks);
-            }
-            source = new URLBasedJWKSetSource<>(jwks.toURL(), retriever);
+            Map<String, Object> doc = OidcDiscovery.ofIssuer(
+                    expectedIssuer,
+                    OidcDiscovery.parse(retriever.retrieveResource(discovery).getContent()));
+            source = new URLBasedJWKSetSource<>(OidcDiscovery.jwksUri(doc).toURL(), retriever);
             resolved = source;
             return source;
-        } catch (IOException | java.text.ParseException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException e) {
             throw new KeySourceException("OIDC discovery failed at " + discovery + ": " + e.getMessage(), e);
         }
     }

@@ -20,7 +20,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -31,17 +30,9 @@ import org.junit.jupiter.api.Test;
  * a page of another origin cannot read the console with a signed-in person's cookies.
  */
 @Tag("cluster")
-class AdminIngressJourneyTest {
+class AdminIngressJourneyTest extends BoxJourney {
     private static final String HOST =
             URI.create(BankIdentityProvider.CONSOLE_ORIGIN).getHost();
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
-
-    @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
-    }
 
     @Test
     void signIn_throughTheIngressOverTls_sendsPeopleToTheIssuer_withHsts_andTheCallbackAtThePublicOrigin()

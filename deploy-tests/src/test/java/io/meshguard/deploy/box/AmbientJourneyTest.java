@@ -34,15 +34,13 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @Tag("cluster")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class AmbientJourneyTest {
+class AmbientJourneyTest extends BoxJourney {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String HOST = ServiceDirectory.fqdn(AmbientNamespace.APP, AmbientNamespace.NAMESPACE);
     private static final String URL = "http://" + HOST + ":" + AmbientNamespace.PORT + "/loans/v1/schedule";
     /** The expiring client's token lifespan (1 s) and the retail issuer's clock skew (60 s), with a margin. */
     private static final Duration EXPIRED_AFTER = Duration.ofSeconds(1 + 60 + 3);
 
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
     private static AmbientNamespace ambient;
     /** Issued when the class starts, so its minute of the issuer's clock skew passes during the other journeys. */
     private static String expiring;
@@ -51,9 +49,7 @@ class AmbientJourneyTest {
     private AmbientNamespace.State before;
 
     @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
+    static void ambientNamespace() throws Exception {
         ambient = box.ambient();
         expiringIssued = Instant.now();
         expiring = idp.expiringCustomerToken();
@@ -75,18 +71,20 @@ class AmbientJourneyTest {
         // provider's 1 s timeout on a loaded machine)
         String noToken = fromTeller(URL, "x-tenant-id:acme-corp");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (status(noToken) == 503 && System.nanoTime() < deadline) {
+        while (MeshHttpCall.status(noToken) == 503 && System.nanoTime() < deadline) {
             Thread.sleep(200);
             noToken = fromTeller(URL, "x-tenant-id:acme-corp");
         }
-        assertThat(status(noToken))
+        assertThat(MeshHttpCall.status(noToken))
                 .as("no credential: %s\nwaypoint:\n%s", noToken, box.log(ambient.waypoint(), 30))
                 .isEqualTo(401);
         // a customer's token whose signature no longer verifies (one byte of it changed on the way)
         String token = idp.customerToken();
         String tampered = token.substring(0, token.length() - 2) + (token.endsWith("AA") ? "BB" : "AA");
         String forged = fromTeller(URL, "authorization:Bearer " + tampered, "x-tenant-id:acme-corp");
-        assertThat(status(forged)).as("a tampered token: %s", forged).isEqualTo(401);
+        assertThat(MeshHttpCall.status(forged))
+                .as("a tampered token: %s", forged)
+                .isEqualTo(401);
         // a customer's token, and an XFCC of the caller's own making that names the edge gateway: the waypoint
         // replaces it with the identity ztunnel proved
         String requestId = UUID.randomUUID().toString();
@@ -97,7 +95,7 @@ class AmbientJourneyTest {
                 "x-request-id:" + requestId,
                 "x-forwarded-client-cert:By=" + ambient.waypointIdentity()
                         + ";URI=spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway");
-        assertThat(status(allowed))
+        assertThat(MeshHttpCall.status(allowed))
                 .as("%s\nwaypoint:\n%s", allowed, box.log(ambient.waypoint(), 30))
                 .isEqualTo(200);
         String body = allowed.substring(allowed.indexOf('\n') + 1);
@@ -119,7 +117,9 @@ class AmbientJourneyTest {
 
         // extauthz's record of that request's Check at the waypoint: the bank's rule for the host decided, and the
         // caller is the client the trusted waypoint named in XFCC (the Check itself has no source.principal there)
-        JsonNode decision = auditedDecision(requestId);
+        JsonNode decision = BankPipeline.signIn(box, idp)
+                .auditedDecision(requestId)
+                .orElseThrow(() -> new AssertionError("no authz_decision for request " + requestId + " in the audit"));
         assertThat(decision.toString()).as("%s", decision).contains(AmbientNamespace.RULE);
         assertThat(decision.findValue("source_principal").asText())
                 .as("%s", decision)
@@ -131,7 +131,9 @@ class AmbientJourneyTest {
         // the kit's waypoint is for workloads too: the pod's address goes through it as well (no rule for a bare
         // address: not the app's answer)
         String podIp = fromTeller(podUrl(), "x-tenant-id:acme-corp");
-        assertThat(status(podIp)).as("pod IP through the waypoint: %s", podIp).isIn(401, 403);
+        assertThat(MeshHttpCall.status(podIp))
+                .as("pod IP through the waypoint: %s", podIp)
+                .isIn(401, 403);
         assertThat(box.log(ambient.app(), 200))
                 .as("the app saw none of the refused requests")
                 .doesNotContain("FAILED");
@@ -151,7 +153,9 @@ class AmbientJourneyTest {
             Thread.sleep(wait.toMillis());
         }
         String expired = fromTeller(URL, "authorization:Bearer " + expiring, "x-tenant-id:acme-corp");
-        assertThat(status(expired)).as("an expired token: %s", expired).isEqualTo(401);
+        assertThat(MeshHttpCall.status(expired))
+                .as("an expired token: %s", expired)
+                .isEqualTo(401);
         assertThat(expired).as("refused for its exp").contains("token_expired");
     }
 
@@ -203,7 +207,7 @@ class AmbientJourneyTest {
         assertThat(box.log(ambient.waypoint(), 5)).contains("ext_authz off");
         long sent = System.nanoTime();
         String unchecked = fromTeller(URL, "x-request-id:" + UUID.randomUUID());
-        assertThat(status(unchecked))
+        assertThat(MeshHttpCall.status(unchecked))
                 .as("no credential, no Check: the app answers (%s)", unchecked)
                 .isEqualTo(200);
         long deadline = sent + TimeUnit.SECONDS.toNanos(60);
@@ -231,19 +235,7 @@ class AmbientJourneyTest {
     }
 
     private static String fromTeller(String url, String... headers) throws InterruptedException {
-        String[] args = new String[headers.length + 1];
-        args[0] = url;
-        System.arraycopy(headers, 0, args, 1, headers.length);
-        return box.runInPod(ambient.client(), Optional.empty(), MeshHttpCall.class, args);
-    }
-
-    private static int status(String output) {
-        for (String line : output.split("\n")) {
-            if (line.startsWith("STATUS ")) {
-                return Integer.parseInt(line.substring(7).strip());
-            }
-        }
-        return -1;
+        return MeshHttpCall.from(box, ambient.client(), Optional.empty(), url, headers);
     }
 
     private static double coverage(BoxPod dlp, String result) throws Exception {
@@ -287,19 +279,5 @@ class AmbientJourneyTest {
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
         return r.body();
-    }
-
-    private static JsonNode auditedDecision(String requestId) throws Exception {
-        BankPipeline bank = BankPipeline.signIn(box, idp);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode events = JSON.createArrayNode();
-        while (System.nanoTime() < deadline) {
-            events = bank.ok("GET", "/audit/events?since=15m&kind=authz_decision&request_id=" + requestId, null);
-            if (events.size() > 0) {
-                return events.get(0);
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("no authz_decision for request " + requestId + " in the audit: " + events);
     }
 }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,6 +61,22 @@ record BankPipeline(HttpClient http, List<String> javaFlags, String token, Path 
         Path file = Files.createTempFile("meshguard-automation", ".token");
         Files.writeString(file, token);
         return new BankPipeline(http, ForwardsByName.javaFlags(names), token, file);
+    }
+
+    /**
+     * extauthz's audit event of the request {@code requestId} (its rows reach the audit store asynchronously), when it
+     * arrives within 30 s.
+     */
+    Optional<JsonNode> auditedDecision(String requestId) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            JsonNode events = ok("GET", "/audit/events?since=15m&kind=authz_decision&request_id=" + requestId, null);
+            if (events.size() > 0) {
+                return Optional.of(events.get(0));
+            }
+            Thread.sleep(500);
+        }
+        return Optional.empty();
     }
 
     /** An admin API call that must succeed (2xx); its answer. */

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -30,17 +29,9 @@ import org.openqa.selenium.By;
  * cannot approve it herself, and arne approves it; the group then serves the new revision.
  */
 @Tag("cluster")
-class ConsoleApprovalJourneyTest {
+class ConsoleApprovalJourneyTest extends BoxJourney {
     private static final String GROUP = "payments-prod";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
-
-    @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
-    }
 
     @Test
     void protectedPublish_askedByOnePerson_isRefusedToHer_approvedByAnother_andServed() throws Exception {

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -22,17 +21,9 @@ import org.junit.jupiter.api.Test;
  * shipped policy sets and without the token, and the card number in the application's answer is masked.
  */
 @Tag("cluster")
-class GatewayJourneyTest {
+class GatewayJourneyTest extends BoxJourney {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String HOST = "api.bank.example";
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
-
-    @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
-    }
 
     @Test
     void automationPublishesTheEdge_theGatewayRoutesAndProtects_identityInCredentialOut_cardsMasked() throws Exception {

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * One HTTP/1.1 request from inside a pod, as the bank's own code in that pod would send it (through the pod's sidecar
@@ -12,6 +13,25 @@ import java.time.Duration;
  */
 public final class MeshHttpCall {
     private MeshHttpCall() {}
+
+    /** Runs the call from {@code pod} (as {@code user}, when given); its output. */
+    static String from(ClusterInABox box, BoxPod pod, Optional<String> user, String url, String... headers)
+            throws InterruptedException {
+        String[] args = new String[headers.length + 1];
+        args[0] = url;
+        System.arraycopy(headers, 0, args, 1, headers.length);
+        return box.runInPod(pod, user, MeshHttpCall.class, args);
+    }
+
+    /** The status the call's {@code output} reports; -1 when it failed before an answer. */
+    static int status(String output) {
+        for (String line : output.split("\n")) {
+            if (line.startsWith("STATUS ")) {
+                return Integer.parseInt(line.substring(7).strip());
+            }
+        }
+        return -1;
+    }
 
     public static void main(String[] args) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(args[0]))

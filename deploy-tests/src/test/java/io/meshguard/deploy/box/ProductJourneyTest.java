@@ -28,21 +28,18 @@ import org.junit.jupiter.api.Test;
  * replica (each called directly at its pod address, as the gateway calls it) refuses it within 2 s.
  */
 @Tag("cluster")
-class ProductJourneyTest {
+class ProductJourneyTest extends BoxJourney {
     private static final String PRODUCT = "statements";
     private static final String PUBLISH = "statements-prod-central";
     private static final String HOST = "statements.prod.eu.api.bank.example";
     private static final String PROVIDER = "acme";
     private static final String CUSTOMER = "globex";
-    private static ClusterInABox box;
     private static BankPipeline bank;
     private static BankPipeline provider;
     private static BankPipeline customer;
 
     @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        BankIdentityProvider idp = box.identityProvider();
+    static void signIn() throws Exception {
         bank = BankPipeline.signIn(box, idp);
         provider = BankPipeline.signIn(box, idp, BankIdentityProvider.PROVIDER_CLIENT, idp.tenantClientSecret());
         customer = BankPipeline.signIn(box, idp, BankIdentityProvider.SUBSCRIBER_CLIENT, idp.tenantClientSecret());

@@ -23,19 +23,15 @@ import org.junit.jupiter.api.Test;
  * own is refused as a forger.
  */
 @Tag("cluster")
-class ProtectedAppJourneyTest {
+class ProtectedAppJourneyTest extends BoxJourney {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String URL = "http://" + ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE) + ":"
             + BankApp.PORT + "/accounts/v1/balances";
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
     private static BoxPod caller;
     private static BoxPod app;
 
     @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
+    static void bankApps() throws Exception {
         box.bankApps(); // the caller pod's sidecar is up
         caller = box.proxylessClientPod();
         app = box.pod("Deployment/" + BankApp.NAME);
@@ -47,18 +43,18 @@ class ProtectedAppJourneyTest {
         // answer takes longer than the provider's 1 s timeout on a loaded machine
         String noToken = inMesh("x-tenant-id:acme-corp");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (status(noToken) == 503 && System.nanoTime() < deadline) {
+        while (MeshHttpCall.status(noToken) == 503 && System.nanoTime() < deadline) {
             Thread.sleep(200);
             noToken = inMesh("x-tenant-id:acme-corp");
         }
-        assertThat(status(noToken))
+        assertThat(MeshHttpCall.status(noToken))
                 .as("no credential: %s\napp's sidecar:\n%s", noToken, box.sidecarLog(app, 30))
                 .isEqualTo(401);
 
         String requestId = UUID.randomUUID().toString();
         String allowed = inMesh(
                 "authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp", "x-request-id:" + requestId);
-        assertThat(status(allowed))
+        assertThat(MeshHttpCall.status(allowed))
                 .as("%s\napp's sidecar:\n%s", allowed, box.sidecarLog(app, 30))
                 .isEqualTo(200);
         String body = allowed.substring(allowed.indexOf('\n') + 1);
@@ -82,7 +78,9 @@ class ProtectedAppJourneyTest {
         assertThat(answer.path("statement").asText()).as(body).contains("6467");
 
         // extauthz's own record: the Check came from the app's sidecar, for the caller's mTLS identity
-        JsonNode decision = auditedDecision(requestId);
+        JsonNode decision = BankPipeline.signIn(box, idp)
+                .auditedDecision(requestId)
+                .orElseThrow(() -> new AssertionError("no authz_decision for request " + requestId + " in the audit"));
         assertThat(decision.findValue("source_principal").asText())
                 .as("%s", decision)
                 .isEqualTo(BankApps.clientIdentity());
@@ -111,38 +109,11 @@ class ProtectedAppJourneyTest {
         // a mesh pod that claims to be someone else next to a valid token: only the gateway's headers are believed
         String forged = inMesh(
                 "authorization:Bearer " + idp.customerToken(), "x-tenant-id:acme-corp", "x-user-id:the-bank-ceo");
-        assertThat(status(forged)).as("%s", forged).isEqualTo(403);
+        assertThat(MeshHttpCall.status(forged)).as("%s", forged).isEqualTo(403);
         assertThat(forged).contains("forged_identity_header");
     }
 
     private static String inMesh(String... headers) throws InterruptedException {
-        String[] args = new String[headers.length + 1];
-        args[0] = URL;
-        System.arraycopy(headers, 0, args, 1, headers.length);
-        return box.runInPod(caller, Optional.of(BankApps.USER), MeshHttpCall.class, args);
-    }
-
-    private static int status(String output) {
-        for (String line : output.split("\n")) {
-            if (line.startsWith("STATUS ")) {
-                return Integer.parseInt(line.substring(7).strip());
-            }
-        }
-        return -1;
-    }
-
-    /** extauthz's audit event of the request (its rows reach the audit store asynchronously). */
-    private static JsonNode auditedDecision(String requestId) throws Exception {
-        BankPipeline bank = BankPipeline.signIn(box, idp);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode events = JSON.createArrayNode();
-        while (System.nanoTime() < deadline) {
-            events = bank.ok("GET", "/audit/events?since=15m&kind=authz_decision&request_id=" + requestId, null);
-            if (events.size() > 0) {
-                return events.get(0);
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("no authz_decision for request " + requestId + " in the audit: " + events);
+        return MeshHttpCall.from(box, caller, Optional.of(BankApps.USER), URL, headers);
     }
 }

@@ -320,7 +320,7 @@ final class ReleaseUpgrade {
             String requestId = UUID.randomUUID().toString();
             int status = ReleaseUpgrade.customerCall(box, idp, requestId);
             BankPipeline bank = BankPipeline.signIn(box, idp);
-            boolean decision = status == 200 && ReleaseUpgrade.decisionFound(bank, requestId);
+            boolean decision = status == 200 && bank.auditedDecision(requestId).isPresent();
             JsonNode trail = bank.ok("GET", "/audit/trail/verify", null);
             assertThat(trail.path("intact").asBoolean())
                     .as("the admin trail: %s", trail)
@@ -387,29 +387,12 @@ final class ReleaseUpgrade {
                     "authorization:Bearer " + idp.customerToken(),
                     "x-tenant-id:acme-corp",
                     "x-request-id:" + requestId);
-            for (String line : out.split("\n")) {
-                if (line.startsWith("STATUS ")) {
-                    status = Integer.parseInt(line.substring(7).strip());
-                }
-            }
+            status = MeshHttpCall.status(out);
             if (status == 200) {
                 return status;
             }
             Thread.sleep(500);
         } while (System.nanoTime() < deadline);
         return status;
-    }
-
-    private static boolean decisionFound(BankPipeline bank, String requestId) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            JsonNode events =
-                    bank.ok("GET", "/audit/events?since=15m&kind=authz_decision&request_id=" + requestId, null);
-            if (events.size() > 0) {
-                return true;
-            }
-            Thread.sleep(500);
-        }
-        return false;
     }
 }

@@ -19,21 +19,18 @@ import org.junit.jupiter.api.Test;
  * shows it, both calls are rows of the admin trail, and the customer's same click then succeeds.
  */
 @Tag("cluster")
-class TenantJourneyTest {
+class TenantJourneyTest extends BoxJourney {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TENANT = ClusterInABox.NEW_TENANT;
     /** What a database error looks like when it leaks (PostgreSQL's and jOOQ's words for a foreign-key refusal). */
     private static final List<String> SQL_TEXT =
             List.of("foreign key", "violates", "SQL", "ERROR:", "insert into", "constraint", "Detail:");
 
-    private static ClusterInABox box;
     private static BankPipeline platform;
     private static BankPipeline customer;
 
     @BeforeAll
     static void signIn() throws Exception {
-        box = SharedBox.get();
-        BankIdentityProvider idp = box.identityProvider();
         platform = BankPipeline.signIn(box, idp);
         customer = BankPipeline.signIn(box, idp, BankIdentityProvider.NEW_TENANT_CLIENT, idp.tenantClientSecret());
     }

@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +53,7 @@ import org.junit.jupiter.api.Test;
  * the unsubscribed and the suspended ones, from the subscription state it kept.
  */
 @Tag("cluster")
-class ZoneJourneyTest {
+class ZoneJourneyTest extends BoxJourney {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String CLUSTER = ZoneCluster.CLUSTER;
     static final String GROUP = ZoneCluster.GROUP;
@@ -65,15 +64,7 @@ class ZoneJourneyTest {
     static final Duration SUSPENSION_BOUND = Duration.ofSeconds(2);
 
     static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("meshguard.box.zoneOutageSeconds", 60));
-    private static ClusterInABox box;
-    private static BankIdentityProvider idp;
     private static ZoneCluster zone;
-
-    @BeforeAll
-    static void install() throws Exception {
-        box = SharedBox.get();
-        idp = box.identityProvider();
-    }
 
     @Test
     void zone_registers_servesItsCluster_andSurvivesCentralStopped() throws Exception {

@@ -1,18 +1,16 @@
 package io.meshguard.devstack.idp;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.cli.idp.UpIdp;
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -90,43 +88,22 @@ public record ExternalIdp(
         return h.equals("localhost") || h.equals("::1") || h.matches("127(\\.\\d{1,3}){3}");
     }
 
-    private static String discoveredIssuer(String issuer) throws IOException {
-        String url = (issuer.endsWith("/") ? issuer : issuer + "/") + ".well-known/openid-configuration";
-        HttpClient http = HttpClient.newBuilder()
+    private static String discoveredIssuer(String issuer) {
+        Map<String, Object> doc;
+        try (HttpClient http = HttpClient.newBuilder()
                 .connectTimeout(DISCOVERY_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
-        HttpResponse<String> answer;
-        try {
-            answer = http.send(
-                    HttpRequest.newBuilder(URI.create(url))
-                            .timeout(DISCOVERY_TIMEOUT)
-                            .GET()
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+                .build()) {
+            doc = OidcDiscovery.fetch(http, issuer, DISCOVERY_TIMEOUT);
         } catch (IOException e) {
-            throw new IllegalArgumentException("--idp-issuer " + issuer + ": cannot read " + url + " (" + e + ")", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while reading " + url, e);
-        } finally {
-            http.close();
+            throw new IllegalArgumentException(
+                    "--idp-issuer " + issuer + ": cannot read " + OidcDiscovery.location(issuer) + " (" + e + ")", e);
         }
-        if (answer.statusCode() != 200) {
-            throw new IllegalArgumentException("--idp-issuer " + issuer + ": " + url + " answered "
-                    + answer.statusCode() + ", not an OpenID Connect discovery document");
+        if (!(doc.get("issuer") instanceof String named)) {
+            throw new IllegalArgumentException(
+                    "--idp-issuer " + issuer + ": " + OidcDiscovery.location(issuer) + " names no issuer");
         }
-        JsonNode doc;
-        try {
-            doc = new ObjectMapper().readTree(answer.body());
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--idp-issuer " + issuer + ": " + url + " is not JSON", e);
-        }
-        JsonNode named = doc.path("issuer");
-        if (!named.isTextual()) {
-            throw new IllegalArgumentException("--idp-issuer " + issuer + ": " + url + " names no issuer");
-        }
-        return named.asText();
+        return named;
     }
 
     /** The admin plane's settings; the token file stays usable as break-glass, as under {@code --idp keycloak}. */

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Settings of the ext_authz server, read through the runtime's config loader (defaults, YAML file,
@@ -232,70 +233,60 @@ public record ExtAuthzConfig(
     }
 
     public ExtAuthzConfig withGrpcSettings(GrpcServerSettings settings) {
-        Builder b = new Builder(this);
-        b.grpc = settings;
-        return b.build();
+        return with(b -> b.grpc = settings);
     }
 
     public ExtAuthzConfig withPolicy(Path file, Duration reloadInterval) {
-        Builder b = new Builder(this);
-        b.policyFile = file;
-        b.policyReloadInterval = reloadInterval;
-        return b.build();
+        return with(b -> {
+            b.policyFile = file;
+            b.policyReloadInterval = reloadInterval;
+        });
     }
 
     public ExtAuthzConfig withTokenCache(long maxEntries) {
-        Builder b = new Builder(this);
-        b.tokenCacheMaxEntries = maxEntries;
-        return b.build();
+        return with(b -> b.tokenCacheMaxEntries = maxEntries);
     }
 
     /** A copy that enforces only approved policy files ({@link #POLICY_REQUIRE_APPROVAL}). */
     public ExtAuthzConfig withPolicyApproval(boolean required) {
-        Builder b = new Builder(this);
-        b.policyRequireApproval = required;
-        return b.build();
+        return with(b -> b.policyRequireApproval = required);
     }
 
     /** A copy reading at most this many unknown API key ids a second ({@link #APIKEY_UNLISTED_READS}). */
     public ExtAuthzConfig withApiKeyUnlistedReads(long perSecond) {
-        Builder b = new Builder(this);
-        b.apiKeyUnlistedReadsPerSecond = perSecond;
-        return b.build();
+        return with(b -> b.apiKeyUnlistedReadsPerSecond = perSecond);
     }
 
     /** A copy with these quota settings. */
     public ExtAuthzConfig withQuota(QuotaConfig.Values settings) {
-        Builder b = new Builder(this);
-        b.quota = settings;
-        return b.build();
+        return with(b -> b.quota = settings);
     }
 
     /** A copy using this shared Redis ({@link RedisSettings#none()} for per-replica local limits). */
     public ExtAuthzConfig withRedis(RedisSettings settings) {
-        Builder b = new Builder(this);
-        b.redis = settings;
-        return b.build();
+        return with(b -> b.redis = settings);
     }
 
     /** A copy with these rate-limit store settings (breaker, heartbeat). */
     public ExtAuthzConfig withRateLimit(RateLimitSettings settings) {
-        Builder b = new Builder(this);
-        b.rateLimit = settings;
-        return b.build();
+        return with(b -> b.rateLimit = settings);
     }
 
     /** A copy following subscription state from this controller. */
     public ExtAuthzConfig withSubscriptions(SubscriptionStateSettings settings) {
-        Builder b = new Builder(this);
-        b.subscriptions = settings;
-        return b.build();
+        return with(b -> b.subscriptions = settings);
     }
 
     /**
-     * Every changed copy above goes through here: this config's values, some of them replaced, then a new record of
-     * them (so a component added to the record is carried by every copy).
+     * Every changed copy above goes through here: this config's values, {@code change} replacing some of them, then a
+     * new record of them (so a component added to the record is carried by every copy).
      */
+    private ExtAuthzConfig with(Consumer<Builder> change) {
+        Builder b = new Builder(this);
+        change.accept(b);
+        return b.build();
+    }
+
     private static final class Builder {
         private GrpcServerSettings grpc;
         private HttpServerSettings http;

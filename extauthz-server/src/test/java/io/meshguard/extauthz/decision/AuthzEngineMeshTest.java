@@ -2,8 +2,6 @@ package io.meshguard.extauthz.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HeaderMutation;
@@ -11,16 +9,13 @@ import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** Mesh identity through the whole engine: deny rules, from:, auth mtls, the gateway hop, when:. */
@@ -81,19 +76,10 @@ class AuthzEngineMeshTest {
 
     private static AuthzPipeline pipeline(String yaml) {
         AuthzPolicy policy = Fixtures.parse(yaml);
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline p = new AuthzPipeline(
-                new JwksRegistry(
-                        registry, Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))), Duration.ofSeconds(2)),
-                Optional.empty(),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                1000,
-                Duration.ofMinutes(5));
-        p.use(policy);
-        return p;
+        return TestPipeline.running(
+                policy,
+                new SimpleMeterRegistry(),
+                p -> p.keys = Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))));
     }
 
     private static Decision decide(AuthzPipeline p, String path, String principal, String address, String... headers) {

@@ -7,22 +7,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HeaderMutation;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.LinkedHashMap;
@@ -91,15 +87,7 @@ class IdentityHygieneTest {
                 TestKeys.publicSet(List.of(ES1)),
                 "oidc-idp",
                 TestKeys.publicSet(List.of(RS1)));
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, local, Duration.ofSeconds(1)),
-                Optional.empty(),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                1000,
-                Duration.ofMinutes(5));
+        pipeline = TestPipeline.build(registry, p -> p.keys = local);
         pipeline.use(Fixtures.parse(POLICY));
     }
 

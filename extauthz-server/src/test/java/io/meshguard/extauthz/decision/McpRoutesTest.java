@@ -10,29 +10,24 @@ import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,15 +76,7 @@ class McpRoutesTest {
     static void start() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Map<String, JWKSet> local = Map.of("test-idp", TestKeys.publicSet(List.of(RS1)));
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, local, Duration.ofSeconds(1)),
-                Optional.empty(),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                1000,
-                Duration.ofMinutes(5));
+        pipeline = TestPipeline.build(registry, p -> p.keys = local);
         pipeline.use(Fixtures.parse(POLICY));
     }
 

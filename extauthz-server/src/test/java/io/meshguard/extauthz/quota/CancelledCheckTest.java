@@ -11,11 +11,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthorizationService;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
@@ -28,7 +26,6 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -64,16 +61,7 @@ class CancelledCheckTest {
                     System::nanoTime,
                     QuotaTestSupport.settings(),
                     registry);
-            AuthzPipeline pipeline = new AuthzPipeline(
-                    new JwksRegistry(registry, Map.of(), Duration.ofSeconds(5)),
-                    Optional.empty(),
-                    new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                    new SecretFiles(System::nanoTime),
-                    Clock.systemUTC(),
-                    registry,
-                    100,
-                    Duration.ofMinutes(1),
-                    counter);
+            AuthzPipeline pipeline = TestPipeline.build(registry, p -> p.quotas = counter);
             pipeline.use(new io.meshguard.authz.policy.AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml)));
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(new AuthorizationService(pipeline, audit::add, Clock.systemUTC(), registry))

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
 import io.meshguard.authz.decision.CheckResponses;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.quota.QuotaVerdict;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
@@ -14,9 +12,9 @@ import io.meshguard.authz.request.Reason;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
@@ -24,7 +22,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -56,16 +53,11 @@ class QuotaCheckTest {
                 System::nanoTime,
                 QuotaTestSupport.settings(),
                 registry);
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                clock,
-                registry,
-                100,
-                Duration.ofMinutes(1),
-                counter);
+        pipeline = TestPipeline.build(registry, p -> {
+            p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO));
+            p.clock = clock;
+            p.quotas = counter;
+        });
         pipeline.use(QuotaTestSupport.policy("""
                 quotas:
                   - {name: seoul-daily, per: api_key, period: day, timezone: Asia/Seoul, limits: {free: 2}, routes: [api]}

@@ -11,11 +11,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.ratelimit.RateLimiter;
 import io.meshguard.authz.ratelimit.Verdict;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.server.AuthorizationService;
@@ -33,8 +32,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -103,15 +100,7 @@ class CancelledCheckTokensTest {
             String yaml = Fixtures.policyYaml("jwks_uri: " + jwks.jwksUri(), "")
                     .replace("small: {requests_per_second: 1, burst: 3}", "small: {limits: [{requests: 2, per: 1m}]}");
             RateLimiter limiter = limiter(kind, registry);
-            AuthzPipeline pipeline = new AuthzPipeline(
-                    new JwksRegistry(registry, Map.of(), Duration.ofSeconds(5)),
-                    Optional.empty(),
-                    limiter,
-                    new SecretFiles(System::nanoTime),
-                    Clock.systemUTC(),
-                    registry,
-                    100,
-                    Duration.ofMinutes(1));
+            AuthzPipeline pipeline = TestPipeline.build(registry, p -> p.limiter = limiter);
             open.add(pipeline);
             pipeline.use(new io.meshguard.authz.policy.AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml)));
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))

@@ -2,8 +2,6 @@ package io.meshguard.extauthz.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.replay.DecisionReplay;
 import io.meshguard.authz.replay.ImpactReport;
@@ -11,20 +9,17 @@ import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,19 +120,10 @@ class DecisionReplayTest {
     }
 
     private static AuthzPipeline pipeline(AuthzPolicy policy) {
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        AuthzPipeline p = new AuthzPipeline(
-                new JwksRegistry(
-                        registry, Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))), Duration.ofSeconds(2)),
-                Optional.empty(),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                1000,
-                Duration.ofMinutes(5));
-        p.use(policy);
-        return p;
+        return TestPipeline.running(
+                policy,
+                new SimpleMeterRegistry(),
+                p -> p.keys = Map.of("idp", TestKeys.publicSet(List.of(Fixtures.RS1))));
     }
 
     private static String token(String sub, String tenant, List<String> roles, Map<String, Object> extra) {

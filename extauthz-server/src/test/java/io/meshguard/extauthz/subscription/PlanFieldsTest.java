@@ -3,8 +3,6 @@ package io.meshguard.extauthz.subscription;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Reason;
@@ -30,11 +28,11 @@ import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaCounter;
 import io.meshguard.extauthz.quota.QuotaStore;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.testing.IntegrationTest;
@@ -227,17 +225,12 @@ class PlanFieldsTest {
                         Duration.ofSeconds(2),
                         Duration.ofSeconds(1)),
                 registry);
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                clock,
-                registry,
-                100,
-                Duration.ofMinutes(1),
-                counter,
-                new SubscriptionGate(state::get, clock));
+        pipeline = TestPipeline.build(registry, p -> {
+            p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO));
+            p.clock = clock;
+            p.quotas = counter;
+            p.subscriptions = new SubscriptionGate(state::get, clock);
+        });
         pipeline.use(Fixtures.parse("""
                 routes:
                   - name: payments

@@ -3,10 +3,7 @@ package io.meshguard.extauthz.subscription;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
 import io.meshguard.authz.policy.AuthzPolicy;
-import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.replay.KeptFacts;
 import io.meshguard.authz.replay.PlanReplay;
 import io.meshguard.authz.replay.RecordedDecision;
@@ -35,6 +32,7 @@ import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -118,19 +116,15 @@ class PlanReplayAgreesWithPipelineTest {
             second = service.create("web-2", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
             SubscriptionSnapshot snapshot = snapshot(product, operations, first, second);
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            pipeline = new AuthzPipeline(
-                    new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                    Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
-                    // the limiter's monotonic clock is the recorded time, as extauthz's is the moment of the Check
-                    new TokenBucketLimiter(1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, now.get())
-                            .toNanos()),
-                    new SecretFiles(System::nanoTime),
-                    clock,
-                    registry,
-                    100,
-                    Duration.ofMinutes(1),
-                    QuotaGate.NONE,
-                    new SubscriptionGate(() -> Optional.of(snapshot), clock));
+            pipeline = TestPipeline.build(registry, p -> {
+                p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO));
+                // the limiter's monotonic clock is the recorded time, as extauthz's is the moment of the Check
+                p.limiter = new TokenBucketLimiter(
+                        1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, now.get())
+                                .toNanos());
+                p.clock = clock;
+                p.subscriptions = new SubscriptionGate(() -> Optional.of(snapshot), clock);
+            });
             pipeline.use(policy);
         }
 

@@ -3,9 +3,6 @@ package io.meshguard.extauthz.subscription;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
-import io.meshguard.authz.decision.SecretFiles;
-import io.meshguard.authz.jwt.JwksRegistry;
-import io.meshguard.authz.quota.QuotaGate;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Reason;
@@ -30,7 +27,7 @@ import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
+import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -61,17 +58,10 @@ class ProductRouteCheckTest {
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        pipeline = new AuthzPipeline(
-                new JwksRegistry(registry, Map.of(), Duration.ofSeconds(1)),
-                Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO)),
-                new TokenBucketLimiter(1000, Duration.ofMinutes(1), System::nanoTime),
-                new SecretFiles(System::nanoTime),
-                Clock.systemUTC(),
-                registry,
-                100,
-                Duration.ofMinutes(1),
-                QuotaGate.NONE,
-                new SubscriptionGate(state::get, Clock.systemUTC()));
+        pipeline = TestPipeline.build(registry, p -> {
+            p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO));
+            p.subscriptions = new SubscriptionGate(state::get, Clock.systemUTC());
+        });
         pipeline.use(Fixtures.parse("""
                 rate_limits:
                   default_tier: free

@@ -153,74 +153,42 @@ public final class FourEyesStore {
     public PublishRequest open(
             String group,
             Person requester,
-            java.time.Instant at,
+            Instant at,
             String reason,
             JsonNode content,
             String sha256,
             JsonNode diff,
             OpenAuthors authors) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement("update publish_request set state = 'voided',"
-                        + " decided_by = ?, decided_at = now(), decision_reason = 'replaced by a newer request'"
-                        + " where group_name = ? and state = 'pending'")) {
-                    ps.setString(1, requester.name());
-                    ps.setString(2, group);
-                    ps.executeUpdate();
-                }
-                long id;
-                try (PreparedStatement ps = c.prepareStatement("insert into publish_request (group_name, requested_by,"
-                        + " reason, content, content_sha256, diff, authors, requested_by_person, author_people,"
-                        + " authors_through, requested_at) values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?)"
-                        + " returning id")) {
-                    Set<String> names = new LinkedHashSet<>(authors.names());
-                    names.add(requester.name());
-                    Set<String> people = new LinkedHashSet<>(authors.people());
-                    people.add(requester.id());
-                    ps.setString(1, group);
-                    ps.setString(2, requester.name());
-                    ps.setString(3, reason);
-                    ps.setString(4, content.toString());
-                    ps.setString(5, sha256);
-                    ps.setString(6, diff.toString());
-                    ps.setArray(7, c.createArrayOf("varchar", names.toArray()));
-                    ps.setString(8, requester.id());
-                    ps.setArray(9, c.createArrayOf("varchar", people.toArray()));
-                    ps.setLong(10, authors.through());
-                    ps.setTimestamp(11, Timestamp.from(at));
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        id = rs.getLong(1);
+        long id = PendingRequests.open(
+                dataSource, "publish_request", "group_name", "publish request", group, requester.name(), at, c -> {
+                    try (PreparedStatement ps = c.prepareStatement("insert into publish_request (group_name,"
+                            + " requested_by, reason, content, content_sha256, diff, authors, requested_by_person,"
+                            + " author_people, authors_through, requested_at)"
+                            + " values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?) returning id")) {
+                        Set<String> names = new LinkedHashSet<>(authors.names());
+                        names.add(requester.name());
+                        Set<String> people = new LinkedHashSet<>(authors.people());
+                        people.add(requester.id());
+                        ps.setString(1, group);
+                        ps.setString(2, requester.name());
+                        ps.setString(3, reason);
+                        ps.setString(4, content.toString());
+                        ps.setString(5, sha256);
+                        ps.setString(6, diff.toString());
+                        ps.setArray(7, c.createArrayOf("varchar", names.toArray()));
+                        ps.setString(8, requester.id());
+                        ps.setArray(9, c.createArrayOf("varchar", people.toArray()));
+                        ps.setLong(10, authors.through());
+                        ps.setTimestamp(11, Timestamp.from(at));
+                        return PendingRequests.insertedId(ps);
                     }
-                }
-                c.commit();
-                return get(id).orElseThrow();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot store the publish request: " + e.getMessage(), e);
-        }
+                });
+        return get(id).orElseThrow();
     }
 
     /** Keeps {@code report} with a pending request (replacing an older report); false when it is no longer pending. */
     public boolean attachReport(long id, ReplayReport report) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(
-                        "update publish_request set report = ?::jsonb,"
-                                + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
-            ps.setString(1, report.toJson().toString());
-            ps.setTimestamp(2, Timestamp.from(report.from()));
-            ps.setTimestamp(3, Timestamp.from(report.to()));
-            ps.setTimestamp(4, Timestamp.from(report.computedAt()));
-            ps.setLong(5, id);
-            return ps.executeUpdate() == 1;
-        } catch (SQLException e) {
-            throw new IllegalStateException(
-                    "cannot keep the replay report of publish request " + id + ": " + e.getMessage(), e);
-        }
+        return PendingRequests.attachReport(dataSource, "publish_request", "publish request", id, report);
     }
 
     public Optional<PublishRequest> get(long id) {

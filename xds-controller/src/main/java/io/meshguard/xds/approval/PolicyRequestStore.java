@@ -48,62 +48,29 @@ public final class PolicyRequestStore {
             PolicyBundle files,
             Optional<String> baseDigest,
             String diff) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement("update policy_request set state = 'voided',"
-                        + " decided_by = ?, decided_at = ?, decision_reason = 'replaced by a newer request'"
-                        + " where policy = ? and state = 'pending'")) {
-                    ps.setString(1, requester.name());
-                    ps.setTimestamp(2, Timestamp.from(at));
-                    ps.setString(3, policy);
-                    ps.executeUpdate();
-                }
-                long id;
-                try (PreparedStatement ps = c.prepareStatement("insert into policy_request (policy, requested_by,"
-                        + " requested_by_person, requested_at, reason, files, digest, base_digest, diff)"
-                        + " values (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning id")) {
-                    ps.setString(1, policy);
-                    ps.setString(2, requester.name());
-                    ps.setString(3, requester.id());
-                    ps.setTimestamp(4, Timestamp.from(at));
-                    ps.setString(5, reason);
-                    ps.setString(6, files.toJson().toString());
-                    ps.setString(7, files.digest());
-                    ps.setString(8, baseDigest.orElse(null));
-                    ps.setString(9, diff);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        id = rs.getLong(1);
+        long id = PendingRequests.open(
+                dataSource, "policy_request", "policy", "policy request", policy, requester.name(), at, c -> {
+                    try (PreparedStatement ps = c.prepareStatement("insert into policy_request (policy, requested_by,"
+                            + " requested_by_person, requested_at, reason, files, digest, base_digest, diff)"
+                            + " values (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning id")) {
+                        ps.setString(1, policy);
+                        ps.setString(2, requester.name());
+                        ps.setString(3, requester.id());
+                        ps.setTimestamp(4, Timestamp.from(at));
+                        ps.setString(5, reason);
+                        ps.setString(6, files.toJson().toString());
+                        ps.setString(7, files.digest());
+                        ps.setString(8, baseDigest.orElse(null));
+                        ps.setString(9, diff);
+                        return PendingRequests.insertedId(ps);
                     }
-                }
-                c.commit();
-                return get(id).orElseThrow();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot store the policy request: " + e.getMessage(), e);
-        }
+                });
+        return get(id).orElseThrow();
     }
 
     /** Keeps {@code report} with a pending request (replacing an older report). */
     public boolean attachReport(long id, ReplayReport report) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(
-                        "update policy_request set report = ?::jsonb,"
-                                + " report_from = ?, report_to = ?, report_computed_at = ? where id = ? and state = 'pending'")) {
-            ps.setString(1, report.toJson().toString());
-            ps.setTimestamp(2, Timestamp.from(report.from()));
-            ps.setTimestamp(3, Timestamp.from(report.to()));
-            ps.setTimestamp(4, Timestamp.from(report.computedAt()));
-            ps.setLong(5, id);
-            return ps.executeUpdate() == 1;
-        } catch (SQLException e) {
-            throw new IllegalStateException(
-                    "cannot keep the replay report of request " + id + ": " + e.getMessage(), e);
-        }
+        return PendingRequests.attachReport(dataSource, "policy_request", "policy request", id, report);
     }
 
     public Optional<PolicyRequest> get(long id) {

@@ -54,12 +54,32 @@ public record Route(
 
     /** Same route with other destinations (a canary weight change). */
     public Route withDestinations(List<Destination> newDestinations) {
+        return copy(name, group, match, newDestinations, product);
+    }
+
+    /** Same route in another gateway group. */
+    public Route withGroup(String newGroup) {
+        return copy(name, newGroup, match, destinations, product);
+    }
+
+    /** Same route as one operation of a product publish. */
+    public Route asProduct(String newName, Match newMatch, ProductBinding binding) {
+        return copy(newName, group, newMatch, destinations, Optional.of(binding));
+    }
+
+    /** This route's settings under another name, group, match, destinations or product. */
+    private Route copy(
+            String newName,
+            String newGroup,
+            Match newMatch,
+            List<Destination> newDestinations,
+            Optional<ProductBinding> newProduct) {
         return new Route(
-                name,
-                group,
+                newName,
+                newGroup,
                 api,
                 version,
-                match,
+                newMatch,
                 newDestinations,
                 timeoutMs,
                 idleTimeoutMs,
@@ -70,49 +90,7 @@ public record Route(
                 responseHeadersToAdd,
                 authzProfile,
                 dlpProfile,
-                product);
-    }
-
-    /** Same route in another gateway group. */
-    public Route withGroup(String newGroup) {
-        return new Route(
-                name,
-                newGroup,
-                api,
-                version,
-                match,
-                destinations,
-                timeoutMs,
-                idleTimeoutMs,
-                streaming,
-                retry,
-                requestHeadersToAdd,
-                requestHeadersToRemove,
-                responseHeadersToAdd,
-                authzProfile,
-                dlpProfile,
-                product);
-    }
-
-    /** Same route as one operation of a product publish. */
-    public Route asProduct(String newName, Match newMatch, ProductBinding binding) {
-        return new Route(
-                newName,
-                group,
-                api,
-                version,
-                newMatch,
-                destinations,
-                timeoutMs,
-                idleTimeoutMs,
-                streaming,
-                retry,
-                requestHeadersToAdd,
-                requestHeadersToRemove,
-                responseHeadersToAdd,
-                authzProfile,
-                dlpProfile,
-                Optional.of(binding));
+                newProduct);
     }
 
     /**

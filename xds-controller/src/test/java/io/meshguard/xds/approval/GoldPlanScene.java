@@ -42,6 +42,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.awaitility.Awaitility;
 
 /**
@@ -237,9 +238,14 @@ public final class GoldPlanScene {
     }
 
     /** The admin port as one person at a time calls it, with a token from the test issuer. */
-    public record Admin(TestIssuer issuer, int port) {
+    public record Admin(int port, Function<String, String> tokens) {
+        /** The scene's people, each with a token of {@code issuer} carrying their groups. */
+        public Admin(TestIssuer issuer, int port) {
+            this(port, who -> issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)));
+        }
+
         public String token(String who) {
-            return issuer.accessToken(who, "meshguard-admin", GROUPS.get(who));
+            return tokens.apply(who);
         }
 
         public HttpResponse<String> call(String who, String method, String path, String body) throws Exception {

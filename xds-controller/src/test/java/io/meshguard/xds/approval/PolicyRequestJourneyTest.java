@@ -37,9 +37,6 @@ import io.meshguard.xds.model.ConfigJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,8 +96,6 @@ class PolicyRequestJourneyTest {
               - {name: writes-freeze, match: {path_prefix: /payments/admin, methods: [POST]}}
             """;
 
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
-
     @Test
     void
             tightenedDraft_showsAcmeFlipsAndIsRejected_fixedDraftFlipsNothingAndIsApproved_andOnlyApprovedFilesAreEnforced()
@@ -136,7 +131,8 @@ class PolicyRequestJourneyTest {
             xds.start();
             http.start();
             extauthz.start();
-            Admin admin = new Admin(issuer, http.port());
+            GoldPlanScene.Admin admin = new GoldPlanScene.Admin(
+                    http.port(), who -> issuer.accessToken(who, "meshguard-admin", List.of("security")));
 
             // first install: nothing is approved, so extauthz enforces nothing and says why
             assertThat(extauthz.watcher().current()).isEmpty();
@@ -300,29 +296,5 @@ class PolicyRequestJourneyTest {
 
     private static XdsController controller() {
         return XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry(), c -> {});
-    }
-
-    /** The admin API as sally (requests) and victor (approves) of the security team. */
-    private record Admin(TestIssuer issuer, int port) {
-        HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-            return CLIENT.send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .header(
-                                    "Authorization",
-                                    "Bearer " + issuer.accessToken(who, "meshguard-admin", List.of("security")))
-                            .method(
-                                    method,
-                                    body == null
-                                            ? HttpRequest.BodyPublishers.noBody()
-                                            : HttpRequest.BodyPublishers.ofString(body))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-        }
-
-        JsonNode ok(String who, String method, String path, String body) throws Exception {
-            HttpResponse<String> r = call(who, method, path, body);
-            assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
-            return ConfigJson.mapper().readTree(r.body());
-        }
     }
 }

@@ -32,9 +32,6 @@ import io.meshguard.xds.policy.PolicyFileSet;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,7 +73,6 @@ class PublishRequestReplayJourneyTest {
             """;
     static final String DLP = "version: 1\nprofiles:\n  - name: default\n    request:\n      detectors: {card: mask}\n";
 
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
     static final int CHARGES = 9;
     static final int REFUNDS = 4;
 
@@ -104,7 +100,8 @@ class PublishRequestReplayJourneyTest {
             xds.start();
             http.start();
             extauthz.start();
-            Admin admin = new Admin(http.port());
+            GoldPlanScene.Admin admin =
+                    new GoldPlanScene.Admin(http.port(), who -> (who.equals("alice") ? "a" : "b").repeat(32));
 
             // the protected group as served: charges and refunds, both decided by rule payments-write
             admin.ok("bob", "PUT", "/groups/prod", """
@@ -229,7 +226,8 @@ class PublishRequestReplayJourneyTest {
         assertThat(chain.intact()).as("%s", chain.firstBad()).isTrue();
     }
 
-    private static void route(Admin admin, String who, String name, String prefix, String profile) throws Exception {
+    private static void route(GoldPlanScene.Admin admin, String who, String name, String prefix, String profile)
+            throws Exception {
         admin.ok(who, "PUT", "/routes/prod/" + name, """
                 {"name": "%s", "group": "prod", "api": "payments", "version": "v1", "match": {"path_prefix": "%s"},
                  "destinations": [{"upstream": "payments", "weight": 100}], "authz_profile": "%s",
@@ -263,27 +261,5 @@ class PublishRequestReplayJourneyTest {
 
     private static XdsController controller(Optional<PolicyFileSet> policies) {
         return XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry(), c -> {}, policies);
-    }
-
-    /** The admin API as alice (edits and publishes) and bob (approves), with their local admin tokens. */
-    private record Admin(int port) {
-        HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-            return CLIENT.send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .header("Authorization", "Bearer " + (who.equals("alice") ? "a" : "b").repeat(32))
-                            .method(
-                                    method,
-                                    body == null
-                                            ? HttpRequest.BodyPublishers.noBody()
-                                            : HttpRequest.BodyPublishers.ofString(body))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-        }
-
-        JsonNode ok(String who, String method, String path, String body) throws Exception {
-            HttpResponse<String> r = call(who, method, path, body);
-            assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
-            return ConfigJson.mapper().readTree(r.body());
-        }
     }
 }

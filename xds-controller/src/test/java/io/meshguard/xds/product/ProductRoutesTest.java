@@ -120,23 +120,14 @@ class ProductRoutesTest {
 
     @Test
     void methodTheRouteRefuses_isNotServed() {
-        Route getOnly = new Route(
-                "charges",
+        Route getOnly = route(
                 "dev",
+                "charges",
                 "payments",
                 "v1",
                 new Route.Match(Optional.of("/charges"), Optional.empty(), Optional.empty(), List.of("GET"), List.of()),
-                List.of(to("payments", 100)),
-                null,
-                null,
-                false,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null);
+                Optional.empty(),
+                to("payments", 100));
         assertThat(compile(config(getOnly), new Product.Operation("c", "payments", "POST", "/charges"))
                         .valid())
                 .isFalse();

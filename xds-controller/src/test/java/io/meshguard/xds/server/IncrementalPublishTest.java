@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.xds.TestConfigs;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
@@ -263,25 +264,14 @@ class IncrementalPublishTest {
         }
         List<Route> rs = new ArrayList<>();
         for (int i = 0; i < routes; i++) {
-            rs.add(new Route(
-                    "r-" + i,
+            rs.add(TestConfigs.route(
                     groupName,
+                    "r-" + i,
                     groupName + "-api-" + (i % (routes / 10)),
                     "v1",
-                    Route.Match.prefix("/res" + i),
-                    List.of(
-                            new Route.Destination(groupName + "-up-" + (i / 2), firstWeight),
-                            new Route.Destination(groupName + "-up-" + (i / 2 + 1), 100 - firstWeight)),
-                    null,
-                    null,
-                    false,
-                    null,
-                    null,
-                    null,
-                    null,
-                    null,
-                    null,
-                    null));
+                    "/res" + i,
+                    new Route.Destination(groupName + "-up-" + (i / 2), firstWeight),
+                    new Route.Destination(groupName + "-up-" + (i / 2 + 1), 100 - firstWeight)));
         }
         return new GatewayConfig(List.of(group), ups, apis, rs);
     }
