@@ -294,7 +294,9 @@ public final class SoakNodes {
                                         .setNode(node)
                                         .setTypeUrl(CDS)
                                         .build(),
-                                DeltaDiscoveryRequest.newBuilder().setTypeUrl(LDS).build(),
+                                DeltaDiscoveryRequest.newBuilder()
+                                        .setTypeUrl(LDS)
+                                        .build(),
                                 DeltaDiscoveryRequest.newBuilder()
                                         .setTypeUrl(RDS)
                                         .addResourceNamesSubscribe(TABLE)

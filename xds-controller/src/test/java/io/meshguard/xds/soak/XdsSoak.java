@@ -413,7 +413,6 @@ public final class XdsSoak {
         return variants;
     }
 
-
     private XdsCore core(int port) throws Exception {
         return new XdsCore(
                         new InetSocketAddress("127.0.0.1", port),
