@@ -141,7 +141,7 @@ class CoreLockShapeCheckTest {
     void lockedShape_vhdsAckRacingAdsAck_isReportedAsADeadlock() {
         assertThatThrownBy(() -> LinCheckerKt.check(options(), LockedCore.class))
                 .isInstanceOf(AssertionError.class)
-                .hasMessageContaining("deadlock");
+                .hasMessageContaining("All unfinished threads are in deadlock");
     }
 
     @Test
