@@ -158,12 +158,23 @@ public final class XdsCore implements AutoCloseable {
         // their stream's lock, and what follows takes the snapshots' (settling removals) and pushes to other streams
         this.fleet = new Fleet(
                 clock,
-                status -> serial.execute(() -> {
-                    fleetSink.changed(status);
-                    rollouts.changed(status);
-                    settleRemovals(status);
-                    virtualHostsFollow(status);
-                }),
+                new Fleet.Sink() {
+                    @Override
+                    public void changed(io.meshguard.xds.server.NodeStatus status) {
+                        serial.execute(() -> {
+                            fleetSink.changed(status);
+                            rollouts.changed(status);
+                            settleRemovals(status.group());
+                            virtualHostsFollow(status);
+                        });
+                    }
+
+                    /** No status to record: only the removed clusters that waited for the node may go. */
+                    @Override
+                    public void unsubscribed(String group) {
+                        serial.execute(() -> settleRemovals(group));
+                    }
+                },
                 this::revisionOf);
         this.virtualHosts = new VirtualHostDiscovery(
                 fleet, groups, meters, vhds.map(Vhds::clustersWait).orElse(VirtualHostDiscovery.CLUSTERS_WAIT));
@@ -221,8 +232,8 @@ public final class XdsCore implements AutoCloseable {
     }
 
     /** A node's ACK of new routes may be the last one a removed cluster waited for (XdsSnapshots.settle). */
-    private void settleRemovals(io.meshguard.xds.server.NodeStatus status) {
-        snapshots.settle(status.group(), fleet::nodes);
+    private void settleRemovals(String group) {
+        snapshots.settle(group, fleet::nodes);
     }
 
     /** What notices a core that stopped serving (see {@link XdsWatchdog}). */

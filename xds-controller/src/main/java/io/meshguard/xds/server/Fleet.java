@@ -20,6 +20,12 @@ public final class Fleet {
     /** Receives each node's status after it changed; called on the ADS threads, must not block. */
     public interface Sink {
         void changed(NodeStatus status);
+
+        /**
+         * A node of {@code group} stopped naming a cluster: its status is unchanged (nothing to record), but a removed
+         * cluster that waited for it may go now.
+         */
+        default void unsubscribed(String group) {}
     }
 
     /** A NACK's text kept for /fleet: enough for any real client message, bounded against a hostile one. */
@@ -78,7 +84,8 @@ public final class Fleet {
      * waited for it ({@link XdsSnapshots#settle}) may go.
      */
     void unsubscribed(NodeStatus.Key node, String group) {
-        update(node, group, s -> s);
+        NodeStatus known = nodes.get(node);
+        sink.unsubscribed(known != null ? known.group() : group);
     }
 
     void acked(NodeStatus.Key node, String group, String typeUrl, String version) {

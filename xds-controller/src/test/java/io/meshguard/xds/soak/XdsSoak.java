@@ -288,7 +288,7 @@ public final class XdsSoak {
                     int which = random.nextInt(pool.size());
                     SoakNode old = pool.get(which);
                     old.close();
-                    pool.set(which, again(old, pool == zoned ? zoneChannel : channel));
+                    pool.set(which, old.again(pool == zoned ? zoneChannel : channel));
                 }
                 Thread.sleep(random.nextInt(50, 400));
             }
@@ -411,16 +411,6 @@ public final class XdsSoak {
                     "weight: 70}, {upstream: payments-v2-canary, weight: 30}"));
         }
         return variants;
-    }
-
-    /** The same node on a new stream (a reconnect). */
-    private static SoakNode again(SoakNode old, ManagedChannel channel) {
-        return switch (old) {
-            case SotwNode n -> new SotwNode(channel, n.id(), n.refuses(), true);
-            case DeltaAdsNode n -> new DeltaAdsNode(channel, n.id(), n.refuses());
-            case StateNode n -> new StateNode(channel, n.id(), n.delta(), n.refuses());
-            default -> throw new IllegalStateException(old.id());
-        };
     }
 
     private XdsCore core(int port) throws Exception {
@@ -550,7 +540,6 @@ public final class XdsSoak {
                         out.add(s.id() + " (subscription state) @" + acked);
                     }
                 }
-                default -> throw new IllegalStateException(n.id());
             }
         }
         for (String id : fleet) {
