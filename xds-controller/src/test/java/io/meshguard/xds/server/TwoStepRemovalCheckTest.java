@@ -30,6 +30,7 @@ import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * The two-step cluster removal under lincheck's model checker, on the core's own classes: {@link XdsSnapshots} with
@@ -39,9 +40,12 @@ import org.junit.jupiter.api.Test;
  * Checked: the operations are linearizable against their sequential run (each result one a sequential order gives);
  * {@code b} is never dropped while a connected node lacks the routes that no longer name it or a stream still names it;
  * once every node has those routes and none names {@code b}, and the owner ran what it was handed, {@code b} is gone;
- * and no interleaving deadlocks (the checker reports a hang). Minutes on a loaded 2-core box: the slow tier.
+ * and no interleaving deadlocks (the checker reports a hang). It takes minutes (lincheck instruments guava, protobuf
+ * and java-control-plane first), more than the whole build's budget allows, so it runs when asked:
+ * {@code ./mvnw -pl xds-controller -am verify -Dtest=TwoStepRemovalCheckTest -Dmeshguard.test.lincheck=true}.
  */
 @SlowTest
+@EnabledIfSystemProperty(named = "meshguard.test.lincheck", matches = "true")
 class TwoStepRemovalCheckTest {
     private static final String GROUP = "local";
     private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
