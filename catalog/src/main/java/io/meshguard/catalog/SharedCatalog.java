@@ -121,7 +121,8 @@ public final class SharedCatalog {
 
     @Override
     public int hashCode() {
-        return (publishes.hashCode() * 31 + plans.hashCode()) * 31 + unreadablePublishes.keySet().hashCode();
+        return (publishes.hashCode() * 31 + plans.hashCode()) * 31
+                + unreadablePublishes.keySet().hashCode();
     }
 
     static <T> Map<String, T> byId(Collection<T> values, Function<T, String> key, String what) {

@@ -243,11 +243,7 @@ public final class SnapshotMessage {
                 p.getId(),
                 p.getProductId(),
                 p.getCluster(),
-                local(
-                        Environment.class,
-                        "ENVIRONMENT_",
-                        p.getEnvironment(),
-                        "publish " + p.getId() + " environment"),
+                local(Environment.class, "ENVIRONMENT_", p.getEnvironment(), "publish " + p.getId() + " environment"),
                 authMode(p.getAuthMode(), "publish " + p.getId() + " auth_mode"),
                 local(PublishState.class, "STATE_", p.getState(), "publish " + p.getId() + " state"),
                 new PublishHost(p.getHost()));
@@ -258,8 +254,7 @@ public final class SnapshotMessage {
         Set<AuthMode> modes = EnumSet.noneOf(AuthMode.class);
         p.getAuthModesList().forEach(a -> modes.add(authMode(a, where + " auth_modes")));
         Map<String, PlanLimits> operations = new LinkedHashMap<>();
-        p.getOperationLimitsMap()
-                .forEach((op, l) -> operations.put(op, limits(l, where + " operation_limits." + op)));
+        p.getOperationLimitsMap().forEach((op, l) -> operations.put(op, limits(l, where + " operation_limits." + op)));
         return new Plan(
                 p.getId(),
                 p.getProductId(),

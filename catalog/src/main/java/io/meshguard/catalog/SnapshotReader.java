@@ -64,14 +64,16 @@ final class SnapshotReader {
                         rs -> {
                             Rows r = of.apply(rs.getString(8));
                             r.publishIds.add(rs.getString(1));
-                            r.read("product publish " + rs.getString(1), () -> r.publishes.add(new ProductPublish(
-                                    rs.getString(1),
-                                    rs.getString(2),
-                                    rs.getString(3),
-                                    upper(Environment.class, rs.getString(4)),
-                                    upper(AuthMode.class, rs.getString(5)),
-                                    upper(PublishState.class, rs.getString(6)),
-                                    new PublishHost(rs.getString(7)))));
+                            r.read(
+                                    "product publish " + rs.getString(1),
+                                    () -> r.publishes.add(new ProductPublish(
+                                            rs.getString(1),
+                                            rs.getString(2),
+                                            rs.getString(3),
+                                            upper(Environment.class, rs.getString(4)),
+                                            upper(AuthMode.class, rs.getString(5)),
+                                            upper(PublishState.class, rs.getString(6)),
+                                            new PublishHost(rs.getString(7)))));
                         });
                 query(
                         c,
@@ -88,11 +90,13 @@ final class SnapshotReader {
                         });
                 query(c, "select id, tenant, name, state from application", "tenant", "id", tenants, rs -> {
                     Rows r = of.apply(rs.getString(2));
-                    r.read("application " + rs.getString(1), () -> r.applications.add(new Application(
-                            rs.getString(1),
-                            rs.getString(2),
-                            rs.getString(3),
-                            upper(ApplicationState.class, rs.getString(4)))));
+                    r.read(
+                            "application " + rs.getString(1),
+                            () -> r.applications.add(new Application(
+                                    rs.getString(1),
+                                    rs.getString(2),
+                                    rs.getString(3),
+                                    upper(ApplicationState.class, rs.getString(4)))));
                 });
                 query(
                         c,
@@ -107,14 +111,18 @@ final class SnapshotReader {
                             Rows r = of.apply(rs.getString(7));
                             r.credentialKeys.add(UnreadableRows.credentialKey(
                                     rs.getString(1).toUpperCase(Locale.ROOT), rs.getString(2)));
-                            r.read("credential " + rs.getString(2), () -> r.credentials.add(new Credential(
-                                    rs.getString(2),
-                                    upper(AuthMode.class, rs.getString(1)),
-                                    rs.getString(3),
-                                    upper(CredentialState.class, rs.getString(4)),
-                                    Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant),
-                                    Optional.ofNullable(rs.getTimestamp(6)).map(Timestamp::toInstant),
-                                    Set.of(strings(rs.getArray(8))))));
+                            r.read(
+                                    "credential " + rs.getString(2),
+                                    () -> r.credentials.add(new Credential(
+                                            rs.getString(2),
+                                            upper(AuthMode.class, rs.getString(1)),
+                                            rs.getString(3),
+                                            upper(CredentialState.class, rs.getString(4)),
+                                            Optional.ofNullable(rs.getTimestamp(5))
+                                                    .map(Timestamp::toInstant),
+                                            Optional.ofNullable(rs.getTimestamp(6))
+                                                    .map(Timestamp::toInstant),
+                                            Set.of(strings(rs.getArray(8))))));
                         });
                 query(
                         c,
@@ -124,12 +132,14 @@ final class SnapshotReader {
                         tenants,
                         rs -> {
                             Rows r = of.apply(rs.getString(6));
-                            r.read("subscription " + rs.getString(1), () -> r.subscriptions.add(new Subscription(
-                                    rs.getString(1),
-                                    rs.getString(2),
-                                    rs.getString(3),
-                                    rs.getString(4),
-                                    upper(SubscriptionState.class, rs.getString(5)))));
+                            r.read(
+                                    "subscription " + rs.getString(1),
+                                    () -> r.subscriptions.add(new Subscription(
+                                            rs.getString(1),
+                                            rs.getString(2),
+                                            rs.getString(3),
+                                            rs.getString(4),
+                                            upper(SubscriptionState.class, rs.getString(5)))));
                         });
                 c.commit();
                 Map<String, TenantCatalog> out = new TreeMap<>();

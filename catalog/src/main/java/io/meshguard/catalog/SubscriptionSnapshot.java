@@ -317,7 +317,8 @@ public final class SubscriptionSnapshot {
         Credential credential = holdings == null ? null : holdings.credential(presented, credentialId);
         if (credential == null) {
             if (!unreadableCredentials.isEmpty()
-                    && unreadableCredentials.containsKey(UnreadableRows.credentialKey(presented.name(), credentialId))) {
+                    && unreadableCredentials.containsKey(
+                            UnreadableRows.credentialKey(presented.name(), credentialId))) {
                 return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE, UNREADABLE_CUSTOMER);
             }
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");

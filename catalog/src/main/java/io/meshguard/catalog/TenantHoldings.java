@@ -99,8 +99,7 @@ public final class TenantHoldings {
     }
 
     public boolean isEmpty() {
-        return unreadable.isEmpty()
-                && applications.isEmpty() && credentials.isEmpty() && subscriptions.isEmpty();
+        return unreadable.isEmpty() && applications.isEmpty() && credentials.isEmpty() && subscriptions.isEmpty();
     }
 
     /** Works out the Check's lookups now, so no Check waits for them. */

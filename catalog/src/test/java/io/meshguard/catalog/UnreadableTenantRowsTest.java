@@ -121,11 +121,15 @@ class UnreadableTenantRowsTest {
 
         assertUnreadableAlone(whole, tenant);
         assertThat(whole.unreadableTenants()).containsOnlyKeys(tenant);
-        assertThat(whole.unreadableTenants().get(tenant)).as("names the row for the operator").isNotBlank();
+        assertThat(whole.unreadableTenants().get(tenant))
+                .as("names the row for the operator")
+                .isNotBlank();
         // the per-tenant reread a notification triggers gives the same answer
         Map<String, TenantCatalog> reread = store.tenantCatalogs(Optional.of(Set.of(tenant, "initech")));
         assertThat(reread.get(tenant).unreadable()).isPresent();
-        assertThat(reread.get(tenant).isEmpty()).as("an unreadable tenant is not a tenant that holds nothing").isFalse();
+        assertThat(reread.get(tenant).isEmpty())
+                .as("an unreadable tenant is not a tenant that holds nothing")
+                .isFalse();
         assertThat(reread.get("initech").unreadable()).isEmpty();
         assertThat(reread.get("initech").applications()).isNotEmpty();
     }
@@ -167,10 +171,14 @@ class UnreadableTenantRowsTest {
         PG.dsl().execute("update plan set state = 'archived' where id = 'loans-free'");
         repair = "update plan set state = 'published' where id = 'loans-free'";
 
-        TenantCatalog once = store.tenantCatalogs(Optional.of(Set.of("umbrella"))).get("umbrella");
-        TenantCatalog twice = store.tenantCatalogs(Optional.of(Set.of("umbrella"))).get("umbrella");
+        TenantCatalog once =
+                store.tenantCatalogs(Optional.of(Set.of("umbrella"))).get("umbrella");
+        TenantCatalog twice =
+                store.tenantCatalogs(Optional.of(Set.of("umbrella"))).get("umbrella");
 
-        assertThat(once).as("two reads of the same broken rows are equal: the feed keeps the version").isEqualTo(twice);
+        assertThat(once)
+                .as("two reads of the same broken rows are equal: the feed keeps the version")
+                .isEqualTo(twice);
         SubscriptionSnapshot parts = SubscriptionSnapshot.empty(0)
                 .with(
                         1,

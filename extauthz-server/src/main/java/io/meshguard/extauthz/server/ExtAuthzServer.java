@@ -256,7 +256,9 @@ public final class ExtAuthzServer implements ServerComponent {
         this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(
                 ch, replicaId(), config.subscriptions().maxStaleness(), clock));
         subscriptionState.ifPresent(c -> Gauge.builder(
-                        "meshguard_subscription_state_unreadable_tenants", c, SubscriptionStateClient::unreadableTenants)
+                        "meshguard_subscription_state_unreadable_tenants",
+                        c,
+                        SubscriptionStateClient::unreadableTenants)
                 .description("tenants whose catalogue rows cannot be read: their product calls are refused"
                         + " (subscription_state_unavailable), every other tenant is served")
                 .register(registry));

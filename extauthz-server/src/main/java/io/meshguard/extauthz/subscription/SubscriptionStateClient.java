@@ -16,6 +16,7 @@ import io.meshguard.catalog.SharedCatalog;
 import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.catalog.TenantHoldings;
+import io.meshguard.catalog.UnreadableTenantLog;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +28,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import io.meshguard.catalog.UnreadableTenantLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

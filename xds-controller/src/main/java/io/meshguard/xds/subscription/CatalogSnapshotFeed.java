@@ -84,8 +84,8 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
                     if (!read.containsKey(gone)) {
                         TenantCatalog was = held.remove(gone);
                         offerMoved |= !was.publishes().isEmpty()
-                        || !was.plans().isEmpty()
-                        || was.unreadable().isPresent();
+                                || !was.plans().isEmpty()
+                                || was.unreadable().isPresent();
                         changes.put(gone, Optional.empty());
                     }
                 }

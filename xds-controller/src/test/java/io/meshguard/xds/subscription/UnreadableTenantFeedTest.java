@@ -71,8 +71,8 @@ class UnreadableTenantFeedTest {
                     .id();
             store.addCredential(PaymentsCatalogue.INITECH, key("initech000000001", "app", initechSubscription));
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> decide(handed.getLast(), publish, "initech000000001")
-                            instanceof AccessDecision.Granted);
+                    .until(() ->
+                            decide(handed.getLast(), publish, "initech000000001") instanceof AccessDecision.Granted);
 
             SubscriptionSnapshot last = handed.getLast();
             assertRefused(decide(last, publish, "globex0000000001"));
@@ -84,8 +84,8 @@ class UnreadableTenantFeedTest {
             // repaired: served again
             PG.dsl().execute("update application set state = 'active' where id = 'gapp'");
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> decide(handed.getLast(), publish, "globex0000000001")
-                            instanceof AccessDecision.Granted);
+                    .until(() ->
+                            decide(handed.getLast(), publish, "globex0000000001") instanceof AccessDecision.Granted);
             assertThat(handed.getLast().unreadableTenants()).isEmpty();
         }
     }
