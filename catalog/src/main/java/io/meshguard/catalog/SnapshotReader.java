@@ -66,14 +66,7 @@ final class SnapshotReader {
                             r.publishIds.add(rs.getString(1));
                             r.read(
                                     "product publish " + rs.getString(1),
-                                    () -> r.publishes.add(new ProductPublish(
-                                            rs.getString(1),
-                                            rs.getString(2),
-                                            rs.getString(3),
-                                            upper(Environment.class, rs.getString(4)),
-                                            upper(AuthMode.class, rs.getString(5)),
-                                            upper(PublishState.class, rs.getString(6)),
-                                            new PublishHost(rs.getString(7)))));
+                                    () -> r.publishes.add(CatalogRows.publish(rs)));
                         });
                 query(
                         c,

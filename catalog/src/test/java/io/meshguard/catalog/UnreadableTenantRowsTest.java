@@ -132,15 +132,6 @@ class UnreadableTenantRowsTest {
                 .isFalse();
         assertThat(reread.get("initech").unreadable()).isEmpty();
         assertThat(reread.get("initech").applications()).isNotEmpty();
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("unreadableRows")
-    void unreadableRow_markerSurvivesTheWire_wholeAndPerTenant(
-            String what, String breaks, String repairs, String tenant) {
-        repair = repairs;
-        PG.dsl().execute(breaks);
-        SubscriptionSnapshot whole = store.snapshot(1);
 
         // the state of the world a replica or a zone receives
         assertUnreadableAlone(SnapshotMessage.read(SnapshotMessage.write(whole)), tenant);

@@ -4,16 +4,16 @@ import io.meshguard.catalog.Application;
 import io.meshguard.catalog.Credential;
 import io.meshguard.catalog.Plan;
 import io.meshguard.catalog.ProductPublish;
+import io.meshguard.catalog.SharedCatalog;
 import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalog.Subscription;
-import io.meshguard.catalog.SharedCatalog;
 import io.meshguard.catalog.SubscriptionSnapshot;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.List;
-import java.util.TreeMap;
-import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**

@@ -122,9 +122,11 @@ class ZoneSubscriptionSliceTest {
         assertThat(seoul.decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
                 .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
                         .isEqualTo(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE));
-        assertThat(seoul.shared().unreadablePublishes()).containsExactly(Map.entry("payments-dev-seoul", "unreadable at central"));
+        assertThat(seoul.shared().unreadablePublishes())
+                .containsExactly(Map.entry("payments-dev-seoul", "unreadable at central"));
         // and so it stays on the zone stream
-        assertThat(io.meshguard.catalog.SnapshotMessage.read(ZoneSubscriptionSlice.wire(whole, "seoul").getState())
+        assertThat(io.meshguard.catalog.SnapshotMessage.read(
+                                ZoneSubscriptionSlice.wire(whole, "seoul").getState())
                         .decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
                 .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
                         .isEqualTo(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE));
