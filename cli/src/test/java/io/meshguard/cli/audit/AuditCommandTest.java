@@ -156,7 +156,16 @@ class AuditCommandTest {
     @Test
     void query_byTraceId_directAndThroughTheAdminApi_findTheOneRequestsRows(@TempDir Path dir) throws Exception {
         CliRun direct = CliRun.of(
-                "audit", "query", "--direct-db", "--db", dbUrl(), "--since", "1h", "--trace-id", TRACE, "--format",
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h",
+                "--trace-id",
+                TRACE,
+                "--format",
                 "json");
         assertThat(direct.exit()).as(direct.err()).isZero();
         assertThat(new ObjectMapper().readTree(direct.out()))
