@@ -18,14 +18,26 @@ import java.util.TreeSet;
  * (docs/products.md "Enforcement"): no database lookup per request, and a replica either decides from a whole
  * snapshot or refuses with {@link DenyReason#SUBSCRIPTION_STATE_UNAVAILABLE}. Made of what providers offer
  * ({@link SharedCatalog}) and what each tenant holds ({@link TenantHoldings}): {@link #with} replaces some parts and
- * shares the rest, so a change costs its tenant, not the catalogue.
+ * shares the rest, so a change costs its tenant, not the catalogue. A tenant whose rows this release cannot read
+ * ({@link UnreadableRows}) is refused alone, with {@link DenyReason#SUBSCRIPTION_STATE_UNAVAILABLE}: calls to its
+ * publishes and calls presenting its credentials; every other tenant is decided as usual.
  */
 public final class SubscriptionSnapshot {
+
+    // the caller reads these (through the mesh's DLP): no tenant or row named, the controller's log names them
+    private static final String UNREADABLE_PROVIDER =
+            "this product's catalogue rows cannot be read by this release: refused until they are";
+    private static final String UNREADABLE_CUSTOMER =
+            "the catalogue rows of the credential's tenant cannot be read by this release: refused until they are";
 
     private final long version;
     private final SharedCatalog shared;
     private final Map<String, TenantHoldings> tenants;
     private final CredentialDirectory directory;
+    /** The unreadable tenants, with why (few: kept whole, changed per tenant). */
+    private final Map<String, String> unreadable;
+    /** The unreadable tenants' credentials ({@code KIND/id}) to their tenant. */
+    private final Map<String, String> unreadableCredentials;
 
     /**
      * @param version increases with every change the controller publishes; a replica reports the one it holds
@@ -58,14 +70,35 @@ public final class SubscriptionSnapshot {
         }
         this.tenants = Map.copyOf(byTenant);
         this.directory = d;
+        Map<String, String> why = new HashMap<>();
+        Map<String, String> keys = new HashMap<>();
+        for (TenantHoldings t : tenants) {
+            unreadable(t, why, keys);
+        }
+        this.unreadable = Map.copyOf(why);
+        this.unreadableCredentials = Map.copyOf(keys);
     }
 
     private SubscriptionSnapshot(
-            long version, SharedCatalog shared, Map<String, TenantHoldings> tenants, CredentialDirectory directory) {
+            long version,
+            SharedCatalog shared,
+            Map<String, TenantHoldings> tenants,
+            CredentialDirectory directory,
+            Map<String, String> unreadable,
+            Map<String, String> unreadableCredentials) {
         this.version = version;
         this.shared = shared;
         this.tenants = tenants;
         this.directory = directory;
+        this.unreadable = unreadable;
+        this.unreadableCredentials = unreadableCredentials;
+    }
+
+    private static void unreadable(TenantHoldings t, Map<String, String> why, Map<String, String> keys) {
+        t.unreadable().ifPresent(w -> {
+            why.put(t.tenant(), w);
+            t.unreadableCredentials().forEach(k -> keys.put(k, t.tenant()));
+        });
     }
 
     /**
@@ -80,7 +113,13 @@ public final class SubscriptionSnapshot {
         Map<String, TenantHoldings> next = new HashMap<>(tenants);
         Map<String, Optional<TenantHoldings>> before = new HashMap<>();
         Map<String, Optional<TenantHoldings>> afterAll = new HashMap<>();
+        Map<String, String> why = new HashMap<>(unreadable);
+        Map<String, String> keys = new HashMap<>(unreadableCredentials);
         for (Map.Entry<String, Optional<TenantHoldings>> e : changes.entrySet()) {
+            Optional.ofNullable(tenants.get(e.getKey())).ifPresent(was -> {
+                why.remove(was.tenant());
+                was.unreadableCredentials().forEach(keys::remove);
+            });
             Optional<TenantHoldings> after = e.getValue().filter(t -> !t.isEmpty());
             after.ifPresent(t -> {
                 if (!t.tenant().equals(e.getKey())) {
@@ -91,6 +130,7 @@ public final class SubscriptionSnapshot {
             afterAll.put(e.getKey(), after);
             if (after.isPresent()) {
                 next.put(e.getKey(), after.get());
+                unreadable(after.get(), why, keys);
             } else {
                 next.remove(e.getKey());
             }
@@ -102,7 +142,7 @@ public final class SubscriptionSnapshot {
         } else {
             changes.values().forEach(t -> t.ifPresent(h -> plansKnown(s, h)));
         }
-        return new SubscriptionSnapshot(version, s, Map.copyOf(next), d);
+        return new SubscriptionSnapshot(version, s, Map.copyOf(next), d, Map.copyOf(why), Map.copyOf(keys));
     }
 
     private static void plansKnown(SharedCatalog shared, TenantHoldings t) {
@@ -189,28 +229,36 @@ public final class SubscriptionSnapshot {
 
     /** This snapshot's content under another version. */
     public SubscriptionSnapshot withVersion(long version) {
-        return new SubscriptionSnapshot(version, shared, tenants, directory);
+        return new SubscriptionSnapshot(version, shared, tenants, directory, unreadable, unreadableCredentials);
     }
 
     /** The snapshot of every tenant's contribution ({@link TenantCatalog}), under {@code version}. */
     public static SubscriptionSnapshot of(long version, Collection<TenantCatalog> tenants) {
-        List<ProductPublish> publishes = new ArrayList<>();
-        List<Plan> plans = new ArrayList<>();
         List<TenantHoldings> holdings = new ArrayList<>();
         for (TenantCatalog t : tenants) {
-            publishes.addAll(t.publishes());
-            plans.addAll(t.plans());
             TenantHoldings h = holdings(t);
             if (!h.isEmpty()) {
                 holdings.add(h);
             }
         }
-        return new SubscriptionSnapshot(version, new SharedCatalog(publishes, plans), holdings);
+        return new SubscriptionSnapshot(version, SharedCatalog.of(tenants), holdings);
     }
 
-    /** What {@code t} holds as a customer. */
+    /** What {@code t} holds as a customer; only its credentials' ids when its rows cannot be read. */
     public static TenantHoldings holdings(TenantCatalog t) {
+        if (t.unreadable().isPresent()) {
+            return TenantHoldings.unreadable(
+                    t.tenant(), t.unreadable().get().why(), t.unreadable().get().credentials());
+        }
         return new TenantHoldings(t.tenant(), t.applications(), t.credentials(), t.subscriptions());
+    }
+
+    /**
+     * The tenants whose rows this release cannot read, with why (for the operator's log, never for a caller): their
+     * product calls are refused, as provider and as customer.
+     */
+    public Map<String, String> unreadableTenants() {
+        return unreadable;
     }
 
     /** An empty snapshot: every product route answers {@code no_subscription}. */
@@ -250,6 +298,9 @@ public final class SubscriptionSnapshot {
         Objects.requireNonNull(credentialId, "credentialId");
         Objects.requireNonNull(now, "now");
         ProductPublish publish = shared.publish(publishId);
+        if (publish == null && shared.unreadablePublish(publishId)) {
+            return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE, UNREADABLE_PROVIDER);
+        }
         if (publish == null || publish.state() != PublishState.PUBLISHED) {
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "product is not published here");
         }
@@ -265,6 +316,11 @@ public final class SubscriptionSnapshot {
         TenantHoldings holdings = tenant == null ? null : tenants.get(tenant);
         Credential credential = holdings == null ? null : holdings.credential(presented, credentialId);
         if (credential == null) {
+            if (!unreadableCredentials.isEmpty()
+                    && unreadableCredentials.containsKey(
+                            UnreadableRows.credentialKey(presented.name(), credentialId))) {
+                return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE, UNREADABLE_CUSTOMER);
+            }
             return new AccessDecision.Denied(DenyReason.NO_SUBSCRIPTION, "credential has no subscription");
         }
         Optional<DenyReason> unusable = credential.unusableAt(now);
@@ -304,6 +360,10 @@ public final class SubscriptionSnapshot {
             boolean usable = bound && s.state() != SubscriptionState.CLOSED && s.state() != SubscriptionState.REJECTED;
             if (usable && (subscription == null || preference(s) < preference(subscription))) {
                 subscription = s;
+            }
+            if (shared.plan(s.planId()) == null) {
+                // a plan of a provider this release cannot read (its publish is refused before this one is)
+                return new AccessDecision.Denied(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE, UNREADABLE_PROVIDER);
             }
             if (bound
                     && s.state() == SubscriptionState.CLOSED

@@ -6,13 +6,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
  * What one tenant holds as a customer: its applications, their credentials and its subscriptions. One resource of
  * the subscription-state stream ({@code tenant/<id>}): a change to a subscription, a credential or an application
  * re-sends its tenant's holdings only, and a replica swaps that tenant's part of its state in place. Immutable; the
- * Check's lookups are worked out once per holdings, on first use or when a replica takes them.
+ * Check's lookups are worked out once per holdings, on first use or when a replica takes them. A tenant whose rows this
+ * release cannot read ({@link #unreadable}) holds nothing but the ids of its credentials, whose calls are refused.
  */
 public final class TenantHoldings {
     private final String tenant;
@@ -21,6 +24,10 @@ public final class TenantHoldings {
     private final Map<String, Credential> credentials;
 
     private final Map<String, Subscription> subscriptions;
+    private final Optional<String> unreadable;
+    /** When unreadable: the tenant's credentials as {@code KIND/id}. */
+    private final Set<String> unreadableCredentials;
+
     private volatile Index index;
 
     /**
@@ -44,6 +51,35 @@ public final class TenantHoldings {
         this.applications = SharedCatalog.byId(applications, Application::id, "application");
         this.credentials = SharedCatalog.byId(credentials, c -> c.kind() + "/" + c.id(), "credential");
         this.subscriptions = SharedCatalog.byId(subscriptions, Subscription::id, "subscription");
+        this.unreadable = Optional.empty();
+        this.unreadableCredentials = Set.of();
+    }
+
+    private TenantHoldings(String tenant, String why, Set<String> credentials) {
+        this.tenant = Objects.requireNonNull(tenant, "tenant");
+        this.applications = Map.of();
+        this.credentials = Map.of();
+        this.subscriptions = Map.of();
+        this.unreadable = Optional.of(why);
+        this.unreadableCredentials = Set.copyOf(credentials);
+    }
+
+    /**
+     * A tenant whose rows this release cannot read: calls presenting {@code credentials} ({@code KIND/id}) are
+     * refused, with {@code why} for the operator.
+     */
+    public static TenantHoldings unreadable(String tenant, String why, Set<String> credentials) {
+        return new TenantHoldings(tenant, why, credentials);
+    }
+
+    /** Why this tenant's rows cannot be read, when they cannot. */
+    public Optional<String> unreadable() {
+        return unreadable;
+    }
+
+    /** When unreadable: the tenant's credentials as {@code KIND/id}. */
+    public Set<String> unreadableCredentials() {
+        return unreadableCredentials;
     }
 
     public String tenant() {
@@ -63,7 +99,7 @@ public final class TenantHoldings {
     }
 
     public boolean isEmpty() {
-        return applications.isEmpty() && credentials.isEmpty() && subscriptions.isEmpty();
+        return unreadable.isEmpty() && applications.isEmpty() && credentials.isEmpty() && subscriptions.isEmpty();
     }
 
     /** Works out the Check's lookups now, so no Check waits for them. */
@@ -121,11 +157,13 @@ public final class TenantHoldings {
                         && tenant.equals(other.tenant)
                         && applications.equals(other.applications)
                         && credentials.equals(other.credentials)
-                        && subscriptions.equals(other.subscriptions));
+                        && subscriptions.equals(other.subscriptions)
+                        && unreadable.equals(other.unreadable)
+                        && unreadableCredentials.equals(other.unreadableCredentials));
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(tenant, applications, credentials, subscriptions);
+        return Objects.hash(tenant, applications, credentials, subscriptions, unreadable);
     }
 }

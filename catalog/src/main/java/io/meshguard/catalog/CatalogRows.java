@@ -153,16 +153,21 @@ final class CatalogRows {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
-                return Optional.of(new ProductPublish(
-                        rs.getString(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        upper(Environment.class, rs.getString(4)),
-                        upper(AuthMode.class, rs.getString(5)),
-                        upper(PublishState.class, rs.getString(6)),
-                        new PublishHost(rs.getString(7))));
+                return Optional.of(publish(rs));
             }
         }
+    }
+
+    /** A publish from columns 1 to 7: id, product_id, cluster_id, environment, auth_mode, state, host. */
+    static ProductPublish publish(ResultSet rs) throws SQLException {
+        return new ProductPublish(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                upper(Environment.class, rs.getString(4)),
+                upper(AuthMode.class, rs.getString(5)),
+                upper(PublishState.class, rs.getString(6)),
+                new PublishHost(rs.getString(7)));
     }
 
     static Optional<Application> readApplication(Connection c, String id) throws SQLException {

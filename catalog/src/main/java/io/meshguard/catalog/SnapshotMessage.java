@@ -23,6 +23,7 @@ import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.catalogmodel.TenantHoldings;
+import io.meshguard.catalogmodel.UnreadableRows;
 import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.contract.subscription.v1.SubscriptionStateProto.TenantState;
 import java.time.DateTimeException;
@@ -43,8 +44,10 @@ import java.util.TreeMap;
  * A {@link SubscriptionSnapshot} as the {@code meshguard.catalog.v1.SubscriptionState} message
  * ({@code contract/src/main/proto/meshguard/catalog/v1/subscription_state.proto}): the subscription-state stream's one
  * resource and what the zone stream carries. Ids and states only: a credential's id, never its hash or secret. Reading
- * validates as the constructors do and refuses an enum value it does not know, so a replica refuses (NACKs) a state it
- * could not decide from.
+ * validates as the constructors do. A tenant, publish or plan holding a value this release does not know (a newer
+ * producer's) is read as unreadable, not refused whole: its calls are refused and every other tenant is decided from
+ * the new state. A message whose shape is wrong (a duplicate id, a resource holding the wrong parts) is refused, so
+ * a replica NACKs it.
  */
 public final class SnapshotMessage {
     /** The resource's type, also its {@code Any} type_url. */
@@ -113,13 +116,8 @@ public final class SnapshotMessage {
         if (m.getTenantsCount() != 1 || !m.getTenants(0).getTenant().equals(tenant)) {
             throw new IllegalArgumentException("tenant " + tenant + "'s resource holds another tenant or none");
         }
-        TenantState t = m.getTenants(0);
-        List<Application> apps = new ArrayList<>();
-        List<Credential> creds = new ArrayList<>();
-        List<Subscription> subs = new ArrayList<>();
-        readTenant(t, apps, creds, subs);
         try {
-            return new TenantHoldings(tenant, apps, creds, subs);
+            return holdings(m.getTenants(0));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("tenant " + tenant + ": " + e.getMessage(), e);
         }
@@ -160,11 +158,16 @@ public final class SnapshotMessage {
             p.authModes().stream().sorted().forEach(m -> plan.addAuthModes(authMode(m)));
             out.addPlans(plan);
         });
+        out.putAllUnreadablePublishes(new TreeMap<>(s.unreadablePublishes()));
+        s.unreadablePlans().stream().sorted().forEach(out::addUnreadablePlans);
         return out;
     }
 
     private static TenantState tenant(TenantHoldings h) {
         TenantState.Builder out = TenantState.newBuilder().setTenant(h.tenant());
+        h.unreadable().ifPresent(why -> out.setUnreadable(why)
+                .addAllUnreadableCredentials(
+                        h.unreadableCredentials().stream().sorted().toList()));
         h.applications().stream()
                 .sorted(Comparator.comparing(Application::id))
                 .forEach(a -> out.addApplications(SubscriptionStateProto.Application.newBuilder()
@@ -201,50 +204,86 @@ public final class SnapshotMessage {
      */
     public static SubscriptionSnapshot read(SubscriptionStateProto.SubscriptionState m) {
         SharedCatalog shared = readShared(m);
+        List<TenantHoldings> holdings = new ArrayList<>();
+        for (TenantState t : m.getTenantsList()) {
+            holdings.add(holdings(t));
+        }
+        return new SubscriptionSnapshot(m.getVersion(), shared, holdings);
+    }
+
+    /** What {@code t} holds, or the tenant as unreadable when the producer said so or a value is unknown here. */
+    private static TenantHoldings holdings(TenantState t) {
+        if (!t.getUnreadable().isEmpty()) {
+            return TenantHoldings.unreadable(
+                    t.getTenant(), t.getUnreadable(), Set.copyOf(t.getUnreadableCredentialsList()));
+        }
         List<Application> apps = new ArrayList<>();
         List<Credential> creds = new ArrayList<>();
         List<Subscription> subs = new ArrayList<>();
-        for (TenantState t : m.getTenantsList()) {
+        try {
             readTenant(t, apps, creds, subs);
+        } catch (IllegalArgumentException e) {
+            Set<String> keys = new HashSet<>();
+            t.getCredentialsList().forEach(c -> keys.add(UnreadableRows.credentialKey(kind(c.getKind()), c.getId())));
+            return TenantHoldings.unreadable(t.getTenant(), e.getMessage(), keys);
         }
-        return new SubscriptionSnapshot(m.getVersion(), shared.publishes(), shared.plans(), apps, creds, subs);
+        return new TenantHoldings(t.getTenant(), apps, creds, subs);
+    }
+
+    /** A credential kind as the catalogue names it ({@code APIKEY}), or protobuf's name of a value unknown here. */
+    private static String kind(SubscriptionStateProto.AuthMode mode) {
+        String name = mode.name();
+        return name.startsWith("AUTH_MODE_") ? name.substring("AUTH_MODE_".length()) : name;
     }
 
     private static SharedCatalog readShared(SubscriptionStateProto.SubscriptionState m) {
         List<ProductPublish> pubs = new ArrayList<>();
+        Map<String, String> unreadablePublishes = new TreeMap<>(m.getUnreadablePublishesMap());
+        Set<String> unreadablePlans = new HashSet<>(m.getUnreadablePlansList());
         for (SubscriptionStateProto.Publish p : m.getPublishesList()) {
-            pubs.add(new ProductPublish(
-                    p.getId(),
-                    p.getProductId(),
-                    p.getCluster(),
-                    local(
-                            Environment.class,
-                            "ENVIRONMENT_",
-                            p.getEnvironment(),
-                            "publish " + p.getId() + " environment"),
-                    authMode(p.getAuthMode(), "publish " + p.getId() + " auth_mode"),
-                    local(PublishState.class, "STATE_", p.getState(), "publish " + p.getId() + " state"),
-                    new PublishHost(p.getHost())));
+            try {
+                pubs.add(publish(p));
+            } catch (IllegalArgumentException e) {
+                unreadablePublishes.put(p.getId(), e.getMessage());
+            }
         }
         List<Plan> plans = new ArrayList<>();
         for (SubscriptionStateProto.Plan p : m.getPlansList()) {
-            String where = "plan " + p.getId();
-            Set<AuthMode> modes = EnumSet.noneOf(AuthMode.class);
-            p.getAuthModesList().forEach(a -> modes.add(authMode(a, where + " auth_modes")));
-            Map<String, PlanLimits> operations = new LinkedHashMap<>();
-            p.getOperationLimitsMap()
-                    .forEach((op, l) -> operations.put(op, limits(l, where + " operation_limits." + op)));
-            plans.add(new Plan(
-                    p.getId(),
-                    p.getProductId(),
-                    p.getName(),
-                    local(PlanState.class, "STATE_", p.getState(), where + " state"),
-                    limits(p.getLimits(), where + " limits"),
-                    operations,
-                    local(Plan.Approval.class, "APPROVAL_", p.getApproval(), where + " approval"),
-                    modes));
+            try {
+                plans.add(plan(p));
+            } catch (IllegalArgumentException e) {
+                unreadablePlans.add(p.getId());
+            }
         }
-        return new SharedCatalog(pubs, plans);
+        return new SharedCatalog(pubs, plans, unreadablePublishes, unreadablePlans);
+    }
+
+    private static ProductPublish publish(SubscriptionStateProto.Publish p) {
+        return new ProductPublish(
+                p.getId(),
+                p.getProductId(),
+                p.getCluster(),
+                local(Environment.class, "ENVIRONMENT_", p.getEnvironment(), "publish " + p.getId() + " environment"),
+                authMode(p.getAuthMode(), "publish " + p.getId() + " auth_mode"),
+                local(PublishState.class, "STATE_", p.getState(), "publish " + p.getId() + " state"),
+                new PublishHost(p.getHost()));
+    }
+
+    private static Plan plan(SubscriptionStateProto.Plan p) {
+        String where = "plan " + p.getId();
+        Set<AuthMode> modes = EnumSet.noneOf(AuthMode.class);
+        p.getAuthModesList().forEach(a -> modes.add(authMode(a, where + " auth_modes")));
+        Map<String, PlanLimits> operations = new LinkedHashMap<>();
+        p.getOperationLimitsMap().forEach((op, l) -> operations.put(op, limits(l, where + " operation_limits." + op)));
+        return new Plan(
+                p.getId(),
+                p.getProductId(),
+                p.getName(),
+                local(PlanState.class, "STATE_", p.getState(), where + " state"),
+                limits(p.getLimits(), where + " limits"),
+                operations,
+                local(Plan.Approval.class, "APPROVAL_", p.getApproval(), where + " approval"),
+                modes);
     }
 
     private static void readTenant(

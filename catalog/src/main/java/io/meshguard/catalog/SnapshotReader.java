@@ -9,16 +9,14 @@ import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
-import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.ProductPublish;
-import io.meshguard.catalogmodel.PublishHost;
-import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.catalogmodel.TenantCatalog;
+import io.meshguard.catalogmodel.UnreadableRows;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,10 +25,12 @@ import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -74,16 +74,13 @@ final class SnapshotReader {
                         "p.tenant",
                         "pp.id",
                         tenants,
-                        rs -> of.apply(rs.getString(8))
-                                .publishes
-                                .add(new ProductPublish(
-                                        rs.getString(1),
-                                        rs.getString(2),
-                                        rs.getString(3),
-                                        upper(Environment.class, rs.getString(4)),
-                                        upper(AuthMode.class, rs.getString(5)),
-                                        upper(PublishState.class, rs.getString(6)),
-                                        new PublishHost(rs.getString(7)))));
+                        rs -> {
+                            Rows r = of.apply(rs.getString(8));
+                            r.publishIds.add(rs.getString(1));
+                            r.read(
+                                    "product publish " + rs.getString(1),
+                                    () -> r.publishes.add(CatalogRows.publish(rs)));
+                        });
                 query(
                         c,
                         "select pl.id, pl.product_id, pl.name, pl.state, pl.limits::text, pl.operation_limits::text,"
@@ -92,15 +89,21 @@ final class SnapshotReader {
                         "p.tenant",
                         "pl.id",
                         tenants,
-                        rs -> of.apply(rs.getString(9)).plans.add(plan(rs)));
-                query(c, "select id, tenant, name, state from application", "tenant", "id", tenants, rs -> of.apply(
-                                rs.getString(2))
-                        .applications
-                        .add(new Application(
-                                rs.getString(1),
-                                rs.getString(2),
-                                rs.getString(3),
-                                upper(ApplicationState.class, rs.getString(4)))));
+                        rs -> {
+                            Rows r = of.apply(rs.getString(9));
+                            r.planIds.add(rs.getString(1));
+                            r.read("plan " + rs.getString(1), () -> r.plans.add(plan(rs)));
+                        });
+                query(c, "select id, tenant, name, state from application", "tenant", "id", tenants, rs -> {
+                    Rows r = of.apply(rs.getString(2));
+                    r.read(
+                            "application " + rs.getString(1),
+                            () -> r.applications.add(new Application(
+                                    rs.getString(1),
+                                    rs.getString(2),
+                                    rs.getString(3),
+                                    upper(ApplicationState.class, rs.getString(4)))));
+                });
                 query(
                         c,
                         "select cr.kind, cr.id, cr.application_id, cr.state, cr.expires_at, cr.overlap_ends_at,"
@@ -110,34 +113,43 @@ final class SnapshotReader {
                         "cr.tenant",
                         "cr.kind, cr.id",
                         tenants,
-                        rs -> of.apply(rs.getString(7))
-                                .credentials
-                                .add(new Credential(
-                                        rs.getString(2),
-                                        upper(AuthMode.class, rs.getString(1)),
-                                        rs.getString(3),
-                                        upper(CredentialState.class, rs.getString(4)),
-                                        Optional.ofNullable(rs.getTimestamp(5)).map(Timestamp::toInstant),
-                                        Optional.ofNullable(rs.getTimestamp(6)).map(Timestamp::toInstant),
-                                        Set.of(strings(rs.getArray(8))))));
+                        rs -> {
+                            Rows r = of.apply(rs.getString(7));
+                            r.credentialKeys.add(UnreadableRows.credentialKey(
+                                    rs.getString(1).toUpperCase(Locale.ROOT), rs.getString(2)));
+                            r.read(
+                                    "credential " + rs.getString(2),
+                                    () -> r.credentials.add(new Credential(
+                                            rs.getString(2),
+                                            upper(AuthMode.class, rs.getString(1)),
+                                            rs.getString(3),
+                                            upper(CredentialState.class, rs.getString(4)),
+                                            Optional.ofNullable(rs.getTimestamp(5))
+                                                    .map(Timestamp::toInstant),
+                                            Optional.ofNullable(rs.getTimestamp(6))
+                                                    .map(Timestamp::toInstant),
+                                            Set.of(strings(rs.getArray(8))))));
+                        });
                 query(
                         c,
                         "select id, application_id, publish_id, plan_id, state, customer_tenant from subscription",
                         "customer_tenant",
                         "id",
                         tenants,
-                        rs -> of.apply(rs.getString(6))
-                                .subscriptions
-                                .add(new Subscription(
-                                        rs.getString(1),
-                                        rs.getString(2),
-                                        rs.getString(3),
-                                        rs.getString(4),
-                                        upper(SubscriptionState.class, rs.getString(5)))));
+                        rs -> {
+                            Rows r = of.apply(rs.getString(6));
+                            r.read(
+                                    "subscription " + rs.getString(1),
+                                    () -> r.subscriptions.add(new Subscription(
+                                            rs.getString(1),
+                                            rs.getString(2),
+                                            rs.getString(3),
+                                            rs.getString(4),
+                                            upper(SubscriptionState.class, rs.getString(5)))));
+                        });
                 c.commit();
                 Map<String, TenantCatalog> out = new TreeMap<>();
-                byTenant.forEach((t, r) -> out.put(
-                        t, new TenantCatalog(t, r.publishes, r.plans, r.applications, r.credentials, r.subscriptions)));
+                byTenant.forEach((t, r) -> out.put(t, r.catalog(t)));
                 return out;
             } finally {
                 c.rollback();
@@ -183,7 +195,7 @@ final class SnapshotReader {
                     upper(Plan.Approval.class, rs.getString(7)),
                     modes);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new SQLException("plan " + id + ": stored limits are not JSON", e);
+            throw new IllegalArgumentException("stored limits are not JSON", e);
         }
     }
 
@@ -192,12 +204,43 @@ final class SnapshotReader {
         void read(ResultSet rs) throws SQLException;
     }
 
-    /** One tenant's rows while they are read. */
+    @FunctionalInterface
+    private interface Parse {
+        void run() throws SQLException;
+    }
+
+    /**
+     * One tenant's rows while they are read. A row this release cannot read (a value a newer release allows, limits a
+     * broken write left) marks its tenant unreadable instead of failing the read: that tenant alone is refused, every
+     * other tenant's state is refreshed. A failure of the database itself still fails the read.
+     */
     private static final class Rows {
         final List<ProductPublish> publishes = new ArrayList<>();
         final List<Plan> plans = new ArrayList<>();
         final List<Application> applications = new ArrayList<>();
         final List<Credential> credentials = new ArrayList<>();
         final List<Subscription> subscriptions = new ArrayList<>();
+        final Set<String> publishIds = new TreeSet<>();
+        final Set<String> planIds = new TreeSet<>();
+        final Set<String> credentialKeys = new TreeSet<>();
+        Optional<String> unreadable = Optional.empty();
+
+        void read(String row, Parse parse) throws SQLException {
+            try {
+                parse.run();
+            } catch (RuntimeException e) {
+                if (unreadable.isEmpty()) {
+                    unreadable = Optional.of(row + ": " + e.getMessage());
+                }
+            }
+        }
+
+        TenantCatalog catalog(String tenant) {
+            return unreadable
+                    .map(why -> TenantCatalog.unreadable(
+                            tenant, new UnreadableRows(why, publishIds, planIds, credentialKeys)))
+                    .orElseGet(() ->
+                            new TenantCatalog(tenant, publishes, plans, applications, credentials, subscriptions));
+        }
     }
 }

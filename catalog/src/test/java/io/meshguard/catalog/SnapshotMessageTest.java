@@ -6,12 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Struct;
+import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.CalendarQuota;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
+import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Limit;
 import io.meshguard.catalogmodel.Plan;
@@ -172,7 +174,7 @@ class SnapshotMessageTest {
     }
 
     @Test
-    void unspecifiedOrUnknownState_isRefused_namingTheField() {
+    void unspecifiedOrUnknownState_makesItsTenantAloneUnreadable_namingTheField() {
         SubscriptionStateProto.SubscriptionState message = SnapshotMessage.write(sample());
         SubscriptionStateProto.SubscriptionState unspecified = message.toBuilder()
                 .setTenants(
@@ -183,9 +185,14 @@ class SnapshotMessageTest {
                                         message.getTenants(1).getApplications(0).toBuilder()
                                                 .setState(SubscriptionStateProto.Application.State.STATE_UNSPECIFIED)))
                 .build();
-        assertThatThrownBy(() -> SnapshotMessage.read(unspecified))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("application app state: unknown value STATE_UNSPECIFIED");
+        SubscriptionSnapshot read = SnapshotMessage.read(unspecified);
+        assertThat(read.unreadableTenants())
+                .containsExactly(Map.entry("initech", "application app state: unknown value STATE_UNSPECIFIED"));
+        assertUnavailable(read.decide("pub", AuthMode.APIKEY, "k1", NOW));
+        assertThat(read.decide("pub", AuthMode.APIKEY, "k2", NOW))
+                .as("the other tenant is decided from the new state")
+                .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
+                        .isEqualTo(DenyReason.APPLICATION_SUSPENDED));
         // a state a later release added arrives as a number this release cannot name
         SubscriptionStateProto.SubscriptionState later = message.toBuilder()
                 .setTenants(
@@ -197,13 +204,24 @@ class SnapshotMessageTest {
                                                 .setStateValue(99)))
                 .build();
         SubscriptionStateProto.SubscriptionState parsed = parse(later.toByteString());
-        assertThatThrownBy(() -> SnapshotMessage.read(parsed))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("subscription s1 state: unknown value UNRECOGNIZED");
+        SubscriptionSnapshot laterRead = SnapshotMessage.read(parsed);
+        assertThat(laterRead.unreadableTenants())
+                .containsExactly(Map.entry("initech", "subscription s1 state: unknown value UNRECOGNIZED"));
+        assertUnavailable(laterRead.decide("pub", AuthMode.APIKEY, "k1", NOW));
+        // what the reader made of it travels on: a zone's replicas refuse the same tenant
+        assertThat(SnapshotMessage.read(SnapshotMessage.write(laterRead)).unreadableTenants())
+                .isEqualTo(laterRead.unreadableTenants());
+    }
+
+    private static void assertUnavailable(AccessDecision d) {
+        assertThat(d).isInstanceOfSatisfying(AccessDecision.Denied.class, denied -> {
+            assertThat(denied.reason()).isEqualTo(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE);
+            assertThat(denied.detail()).contains("cannot be read");
+        });
     }
 
     @Test
-    void invalidLimit_isRefused_namingThePlan() {
+    void invalidLimitOrUnknownPublishValue_makesThatPlanOrPublishAloneUnreadable() {
         SubscriptionStateProto.SubscriptionState message = SnapshotMessage.write(sample());
         SubscriptionStateProto.SubscriptionState bad = message.toBuilder()
                 .setPlans(
@@ -215,9 +233,18 @@ class SnapshotMessageTest {
                                                 message.getPlans(0).getLimits().getRates(0).toBuilder()
                                                         .setRequests(0))))
                 .build();
-        assertThatThrownBy(() -> SnapshotMessage.read(bad))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("plan free limits: limit: requests must be at least 1");
+        SubscriptionSnapshot read = SnapshotMessage.read(bad);
+        assertThat(read.shared().unreadablePlans()).containsExactly("free");
+        assertUnavailable(read.decide("pub", AuthMode.APIKEY, "k1", NOW));
+
+        SubscriptionStateProto.SubscriptionState laterPublish = message.toBuilder()
+                .setPublishes(0, message.getPublishes(0).toBuilder().setEnvironmentValue(99))
+                .build();
+        SubscriptionSnapshot publishRead = SnapshotMessage.read(parse(laterPublish.toByteString()));
+        assertThat(publishRead.shared().unreadablePublishes()).containsOnlyKeys("pub");
+        assertThat(publishRead.shared().unreadablePublishes().get("pub"))
+                .isEqualTo("publish pub environment: unknown value UNRECOGNIZED");
+        assertUnavailable(publishRead.decide("pub", AuthMode.APIKEY, "k1", NOW));
     }
 
     @Test

@@ -61,6 +61,13 @@ public final class AuditQueryCommand implements Callable<Integer> {
     String requestId;
 
     @Option(
+            names = "--trace-id",
+            paramLabel = "TRACE_ID",
+            description = "Only this W3C trace id (32 hex digits, the traceparent's second field): every row one"
+                    + " request left across the gateway, extauthz and DLP.")
+    String traceId;
+
+    @Option(
             names = "--limit",
             defaultValue = "1000",
             description = "At most this many events (default: ${DEFAULT-VALUE}).")
@@ -78,8 +85,18 @@ public final class AuditQueryCommand implements Callable<Integer> {
                     + " synthetic traffic; the header is one any client can send) or only.")
     String canary;
 
+    private static final java.util.regex.Pattern TRACE_ID = java.util.regex.Pattern.compile("[0-9a-f]{32}");
+
     @Override
     public Integer call() throws Exception {
+        if (traceId != null) {
+            traceId = traceId.toLowerCase(java.util.Locale.ROOT);
+            if (!TRACE_ID.matcher(traceId).matches() || traceId.chars().allMatch(c -> c == '0')) {
+                throw new picocli.CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--trace-id: a W3C trace id is 32 hex digits, not all zero (the traceparent's second field)");
+            }
+        }
         if (!admin.direct(spec, database)) {
             return viaAdminApi();
         }
@@ -104,6 +121,9 @@ public final class AuditQueryCommand implements Callable<Integer> {
         if (requestId != null) {
             q = q.withRequestId(requestId);
         }
+        if (traceId != null) {
+            q = q.withTraceId(traceId);
+        }
         List<AuditEvent> events = new AuditReader(database.open("meshguard-audit-cli", System.getenv())).query(q);
         return print(events);
     }
@@ -117,6 +137,7 @@ public final class AuditQueryCommand implements Callable<Integer> {
         java.util.Optional.ofNullable(kind).ifPresent(v -> query.put("kind", v));
         java.util.Optional.ofNullable(subject).ifPresent(v -> query.put("subject", v));
         java.util.Optional.ofNullable(requestId).ifPresent(v -> query.put("request_id", v));
+        java.util.Optional.ofNullable(traceId).ifPresent(v -> query.put("trace_id", v));
         AuditQuery.CanaryRows rows = canaryRows();
         if (rows != AuditQuery.CanaryRows.INCLUDE) {
             query.put("canary", rows.text());

@@ -44,6 +44,7 @@ class AuditCommandTest {
 
     private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     private static final Instant OLD = Instant.parse("2026-10-05T12:00:00Z");
+    private static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 
     @BeforeAll
     static void events() throws Exception {
@@ -65,6 +66,7 @@ class AuditCommandTest {
                             .tenant("globex")
                             .subject("bob")
                             .requestId("r-2")
+                            .traceId(TRACE)
                             .path("/v1/x")
                             .status(200)
                             .build(),
@@ -149,6 +151,59 @@ class AuditCommandTest {
         JsonNode rows = new ObjectMapper().readTree(r.out());
         assertThat(rows).hasSize(1);
         assertThat(rows.get(0).get("subject").asText()).isEqualTo("carol");
+    }
+
+    @Test
+    void query_byTraceId_directAndThroughTheAdminApi_findTheOneRequestsRows(@TempDir Path dir) throws Exception {
+        CliRun direct = CliRun.of(
+                "audit",
+                "query",
+                "--direct-db",
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h",
+                "--trace-id",
+                TRACE,
+                "--format",
+                "json");
+        assertThat(direct.exit()).as(direct.err()).isZero();
+        assertThat(new ObjectMapper().readTree(direct.out()))
+                .singleElement()
+                .satisfies(e -> assertThat(e.get("subject").asText()).isEqualTo("bob"));
+
+        Path tokens = dir.resolve("tokens");
+        Files.writeString(tokens, "auditor:" + "a".repeat(32) + "\n");
+        Path token = dir.resolve("token");
+        Files.writeString(token, "a".repeat(32) + "\n");
+        try (io.meshguard.cli.xds.LocalAdminApi api =
+                io.meshguard.cli.xds.LocalAdminApi.start("audit-trace-cli", PG.dataSource(), tokens)) {
+            CliRun viaApi = CliRun.of(
+                    "audit",
+                    "query",
+                    "--url",
+                    "http://127.0.0.1:" + api.port(),
+                    "--token-file",
+                    token.toString(),
+                    "--since",
+                    "1h",
+                    // the traceparent's spelling may be upper case; the id is the same
+                    "--trace-id",
+                    TRACE.toUpperCase(java.util.Locale.ROOT),
+                    "--format",
+                    "json");
+            assertThat(viaApi.exit()).as(viaApi.err()).isZero();
+            assertThat(new ObjectMapper().readTree(viaApi.out()))
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.get("subject").asText()).isEqualTo("bob"));
+        }
+    }
+
+    @Test
+    void query_badTraceId_failsWithOneClearLine() {
+        CliRun r = CliRun.of("audit", "query", "--direct-db", "--db", dbUrl(), "--since", "1h", "--trace-id", "r-2");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--trace-id: a W3C trace id is 32 hex digits");
     }
 
     @Test

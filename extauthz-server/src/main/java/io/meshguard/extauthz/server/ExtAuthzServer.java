@@ -255,6 +255,13 @@ public final class ExtAuthzServer implements ServerComponent {
                 .build());
         this.subscriptionState = controllerChannel.map(ch -> new SubscriptionStateClient(
                 ch, replicaId(), config.subscriptions().maxStaleness(), clock));
+        subscriptionState.ifPresent(c -> Gauge.builder(
+                        "meshguard_subscription_state_unreadable_tenants",
+                        c,
+                        SubscriptionStateClient::unreadableTenants)
+                .description("tenants whose catalogue rows cannot be read: their product calls are refused"
+                        + " (subscription_state_unavailable), every other tenant is served")
+                .register(registry));
         this.pipeline = new AuthzPipeline(
                 new JwksRegistry(
                         registry, Map.of(), config.jwksHttpTimeout(), IdpTrust.fromPemFile(config.jwksTlsCaFile())),

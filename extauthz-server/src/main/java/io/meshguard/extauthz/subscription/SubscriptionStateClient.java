@@ -13,6 +13,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.meshguard.catalog.SnapshotMessage;
+import io.meshguard.catalog.UnreadableTenantLog;
 import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.TenantHoldings;
@@ -41,6 +42,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SubscriptionStateClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStateClient.class);
+
+    private final UnreadableTenantLog unreadable = new UnreadableTenantLog(LOG, "this replica");
 
     /**
      * The largest subscription state a replica takes, for its channel's inbound limit: a (re)connect's first response
@@ -115,6 +118,11 @@ public final class SubscriptionStateClient implements AutoCloseable {
             return Optional.empty();
         }
         return h.snapshot();
+    }
+
+    /** How many tenants the snapshot held marks unreadable (their product calls are refused). */
+    public int unreadableTenants() {
+        return held.get().snapshot().map(s -> s.unreadableTenants().size()).orElse(0);
     }
 
     /** Whether a first snapshot ever arrived (it may be stale now). */
@@ -243,6 +251,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
                     .with(version, shared, changes)
                     .indexed();
             held.set(new Held(Optional.of(next), Optional.empty(), Map.copyOf(versions)));
+            unreadable.saw(next);
             deltaStream.onNext(DeltaDiscoveryRequest.newBuilder()
                     .setTypeUrl(SubscriptionStateWire.TYPE_URL)
                     .setResponseNonce(response.getNonce())
@@ -283,6 +292,7 @@ public final class SubscriptionStateClient implements AutoCloseable {
             SubscriptionSnapshot s = SnapshotMessage.fromResource(SubscriptionStateWire.resource(response))
                     .indexed();
             held.set(new Held(Optional.of(s), Optional.empty(), Map.of()));
+            unreadable.saw(s);
             stream.onNext(request(response.getVersionInfo(), response.getNonce(), Optional.empty()));
         } catch (IllegalArgumentException e) {
             LOG.error(

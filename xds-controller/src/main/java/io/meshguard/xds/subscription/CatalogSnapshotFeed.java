@@ -1,6 +1,7 @@
 package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.UnreadableTenantLog;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.SharedCatalog;
@@ -9,9 +10,7 @@ import io.meshguard.catalogmodel.TenantCatalog;
 import io.meshguard.catalogmodel.TenantHoldings;
 import io.meshguard.db.PgChannelListener;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -46,6 +45,8 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
 
     /** The snapshot handed on last (guarded by {@code changed}'s lock). */
     private Optional<SubscriptionSnapshot> published = Optional.empty();
+
+    private final UnreadableTenantLog unreadable = new UnreadableTenantLog(LOG, "the controller");
 
     public CatalogSnapshotFeed(
             DataSource dataSource, CatalogStore store, SubscriptionStateService service, Duration resync) {
@@ -84,7 +85,9 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
                 for (String gone : Set.copyOf(held.keySet())) {
                     if (!read.containsKey(gone)) {
                         TenantCatalog was = held.remove(gone);
-                        offerMoved |= !was.publishes().isEmpty() || !was.plans().isEmpty();
+                        offerMoved |= !was.publishes().isEmpty()
+                                || !was.plans().isEmpty()
+                                || was.unreadable().isPresent();
                         changes.put(gone, Optional.empty());
                     }
                 }
@@ -95,9 +98,12 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
                     continue;
                 }
                 TenantCatalog before = was == null ? TenantCatalog.empty(t.tenant()) : was;
-                offerMoved |=
-                        !t.publishes().equals(before.publishes()) || !t.plans().equals(before.plans());
-                if (!t.applications().equals(before.applications())
+                boolean readable = t.unreadable().equals(before.unreadable());
+                offerMoved |= !readable
+                        || !t.publishes().equals(before.publishes())
+                        || !t.plans().equals(before.plans());
+                if (!readable
+                        || !t.applications().equals(before.applications())
                         || !t.credentials().equals(before.credentials())
                         || !t.subscriptions().equals(before.subscriptions())) {
                     changes.put(t.tenant(), Optional.of(SubscriptionSnapshot.holdings(t)));
@@ -118,6 +124,7 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
             SubscriptionSnapshot next =
                     published.orElse(SubscriptionSnapshot.empty(0)).with(version.incrementAndGet(), shared, changes);
             published = Optional.of(next);
+            unreadable.saw(next);
             service.accept(next);
         } catch (RuntimeException e) {
             // replicas keep their last snapshot; past their staleness bound they refuse product routes
@@ -130,13 +137,7 @@ public final class CatalogSnapshotFeed implements AutoCloseable {
     }
 
     private SharedCatalog shared() {
-        List<ProductPublish> publishes = new ArrayList<>();
-        List<Plan> plans = new ArrayList<>();
-        for (TenantCatalog t : held.values()) {
-            publishes.addAll(t.publishes());
-            plans.addAll(t.plans());
-        }
-        return new SharedCatalog(publishes, plans);
+        return SharedCatalog.of(held.values());
     }
 
     /** Stops listening (see {@link PgChannelListener#close()}). */

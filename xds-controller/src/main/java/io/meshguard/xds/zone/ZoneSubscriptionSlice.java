@@ -1,15 +1,19 @@
 package io.meshguard.xds.zone;
 
-import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.ProductPublish;
+import io.meshguard.catalogmodel.SharedCatalog;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -44,7 +48,21 @@ final class ZoneSubscriptionSlice {
         List<Credential> credentials = whole.credentials().stream()
                 .filter(c -> applicationIds.contains(c.applicationId()))
                 .toList();
-        return new SubscriptionSnapshot(whole.version(), publishes, plans, applications, credentials, subscriptions);
+        SubscriptionSnapshot slice =
+                new SubscriptionSnapshot(whole.version(), publishes, plans, applications, credentials, subscriptions);
+        if (whole.shared().unreadablePublishes().isEmpty()) {
+            return slice;
+        }
+        // a publish central cannot read is refused on the zone with the same reason; its cluster is one of the
+        // values central could not read, so every such id goes, with no word of its tenant or row. A customer
+        // tenant central cannot read is not sent (its credentials could be any cluster's): the zone answers its
+        // calls no_subscription, refused all the same.
+        Map<String, String> unreadable = new TreeMap<>();
+        whole.shared().unreadablePublishes().keySet().forEach(id -> unreadable.put(id, "unreadable at central"));
+        return slice.with(
+                whole.version(),
+                Optional.of(new SharedCatalog(slice.publishes(), slice.plans(), unreadable, Set.of())),
+                Map.of());
     }
 
     /** The slice as the zone stream carries it. */

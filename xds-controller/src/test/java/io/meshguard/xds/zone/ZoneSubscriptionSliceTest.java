@@ -107,6 +107,32 @@ class ZoneSubscriptionSliceTest {
     }
 
     @Test
+    void aPublishCentralCannotRead_isRefusedOnTheZoneAsUnreadable_withoutItsTenantOrRow() {
+        SubscriptionSnapshot whole = WHOLE.with(
+                8,
+                Optional.of(new io.meshguard.catalogmodel.SharedCatalog(
+                        List.of(publish("fx-dev-frankfurt", "fx", "frankfurt")),
+                        List.of(plan("fx-free", "fx")),
+                        Map.of("payments-dev-seoul", "tenant acme: plan payments-free: No enum constant ARCHIVED"),
+                        Set.of("payments-free"))),
+                Map.of());
+
+        SubscriptionSnapshot seoul = ZoneSubscriptionSlice.of(whole, "seoul");
+
+        assertThat(seoul.decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
+                .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
+                        .isEqualTo(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE));
+        assertThat(seoul.shared().unreadablePublishes())
+                .containsExactly(Map.entry("payments-dev-seoul", "unreadable at central"));
+        // and so it stays on the zone stream
+        assertThat(io.meshguard.catalog.SnapshotMessage.read(
+                                ZoneSubscriptionSlice.wire(whole, "seoul").getState())
+                        .decide("payments-dev-seoul", AuthMode.APIKEY, "initech-key", NOW))
+                .isInstanceOfSatisfying(AccessDecision.Denied.class, d -> assertThat(d.reason())
+                        .isEqualTo(DenyReason.SUBSCRIPTION_STATE_UNAVAILABLE));
+    }
+
+    @Test
     void aClusterWithoutPublishes_getsAnEmptyState() {
         SubscriptionSnapshot tokyo = ZoneSubscriptionSlice.of(WHOLE, "tokyo");
 
