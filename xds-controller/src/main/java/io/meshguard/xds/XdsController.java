@@ -230,6 +230,10 @@ public final class XdsController implements ServerComponent {
         http.addHandler(
                 io.meshguard.xds.admin.PolicyRequestApi.PREFIX,
                 new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, gate));
+        http.addHandler(
+                io.meshguard.xds.admin.ToolApprovalApi.PREFIX,
+                new io.meshguard.xds.admin.ToolApprovalApi(
+                        new io.meshguard.xds.approval.ToolCallApprovals(dataSource, audit, Clock.systemUTC()), gate));
     }
 
     /**
