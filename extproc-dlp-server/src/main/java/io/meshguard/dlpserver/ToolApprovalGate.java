@@ -165,7 +165,11 @@ final class ToolApprovalGate {
         return new Answer(
                 status,
                 code,
-                errorBody(id, APPROVAL_REFUSED, message, Optional.of(JSON.createObjectNode().put("problem", code))));
+                errorBody(
+                        id,
+                        APPROVAL_REFUSED,
+                        message,
+                        Optional.of(JSON.createObjectNode().put("problem", code))));
     }
 
     private static String errorBody(String id, int code, String message, Optional<ObjectNode> data) {

@@ -138,7 +138,10 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
                 .append(": ")
                 .append(c.path("state").asText())
                 .append('\n');
-        sb.append("tool      ").append(c.path("tool").asText()).append(" on ").append(c.path("server").asText());
+        sb.append("tool      ")
+                .append(c.path("tool").asText())
+                .append(" on ")
+                .append(c.path("server").asText());
         sb.append('\n');
         sb.append("caller    ")
                 .append(c.path("caller").asText())
@@ -155,7 +158,8 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
         c.path("approved_by").forEach(a -> sb.append(a.asText()).append(' '));
         sb.append('(').append(c.path("approved_by").size()).append("/2)\n");
         sb.append("expires   ").append(c.path("expires_at").asText()).append('\n');
-        if (c.hasNonNull("decision_reason") && !c.path("decision_reason").asText().isEmpty()) {
+        if (c.hasNonNull("decision_reason")
+                && !c.path("decision_reason").asText().isEmpty()) {
             sb.append("decision  ").append(c.path("decision_reason").asText()).append('\n');
         }
         System.out.print(sb);

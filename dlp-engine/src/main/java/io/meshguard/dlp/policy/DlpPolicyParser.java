@@ -318,7 +318,8 @@ public final class DlpPolicyParser {
         if (m == null) {
             return null;
         }
-        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp", "mcp_approval"));
+        Map<String, NodeTuple> k =
+                keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp", "mcp_approval"));
         if (!k.containsKey("name")) {
             error(line(m), "a profile needs a 'name'");
             return null;

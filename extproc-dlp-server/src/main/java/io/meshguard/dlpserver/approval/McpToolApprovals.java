@@ -105,8 +105,8 @@ public final class McpToolApprovals {
     /** The HMAC-SHA256 (hex) of {@code arguments} in canonical JSON; an absent argument object digests as {@code {}}. */
     public String digest(Optional<JsonNode> arguments) {
         try {
-            Object plain = CANONICAL.convertValue(
-                    arguments.orElseGet(() -> CANONICAL.createObjectNode()), Object.class);
+            Object plain =
+                    CANONICAL.convertValue(arguments.orElseGet(() -> CANONICAL.createObjectNode()), Object.class);
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(key);
             return HexFormat.of().formatHex(mac.doFinal(CANONICAL.writeValueAsBytes(plain)));

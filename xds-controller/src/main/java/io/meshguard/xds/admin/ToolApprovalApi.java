@@ -75,7 +75,8 @@ public final class ToolApprovalApi implements HttpHandler {
     public void handle(HttpExchange exchange) throws IOException {
         String requestId = AdminRouter.requestId(exchange);
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             AdminRouter.Admitted call = router.admitOrRefuse(
                     exchange,
                     requestId,
@@ -85,7 +86,9 @@ public final class ToolApprovalApi implements HttpHandler {
                             "no tool approval operation " + exchange.getRequestMethod() + " "
                                     + exchange.getRequestURI().getRawPath()));
             AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
-            JsonNode body = operation.handler().handle(this, exchange, segments, call.caller().person(), requestId);
+            JsonNode body = operation
+                    .handler()
+                    .handle(this, exchange, segments, call.caller().person(), requestId);
             AdminJson.send(exchange, operation.status(), body);
         } catch (AdminJson.Refusal e) {
             AdminJson.send(exchange, e.status(), AdminJson.error(e.getMessage()));

@@ -109,16 +109,15 @@ public final class ToolCallApprovals {
         }
         if (isPerson(approver, call.caller(), call.callerIssuer())) {
             throw new AdminJson.Refusal(
-                    403,
-                    approver.name() + " delegated this call to the agent; two other people must approve it");
+                    403, approver.name() + " delegated this call to the agent; two other people must approve it");
         }
         if (!call.agentOwner().isEmpty() && isPerson(approver, call.agentOwner(), "")) {
             throw new AdminJson.Refusal(
                     403, approver.name() + " owns agent " + call.agent() + "; two other people must approve its call");
         }
         Instant now = now();
-        Optional<ToolCall> decided = PendingRequests.whilePending(
-                dataSource, TABLE, "tool call approval", id, this::get, (c, pending) -> {
+        Optional<ToolCall> decided =
+                PendingRequests.whilePending(dataSource, TABLE, "tool call approval", id, this::get, (c, pending) -> {
                     if (!now.isBefore(pending.expiresAt())) {
                         close(c, id, "expired", "expired before its approvals", now);
                         return get(c, id).orElseThrow();
@@ -172,8 +171,8 @@ public final class ToolCallApprovals {
             throw new AdminJson.Refusal(404, "no tool call approval " + id);
         }
         Instant now = now();
-        Optional<ToolCall> done = PendingRequests.whilePending(
-                dataSource, TABLE, "tool call approval", id, this::get, (c, pending) -> {
+        Optional<ToolCall> done =
+                PendingRequests.whilePending(dataSource, TABLE, "tool call approval", id, this::get, (c, pending) -> {
                     close(c, id, "rejected", decider.name() + ": " + reason, now);
                     return get(c, id).orElseThrow();
                 });
@@ -226,7 +225,8 @@ public final class ToolCallApprovals {
                 "tool_call_expired",
                 "tool-approvals/" + t.id(),
                 "denied: " + t.tool() + " on " + t.server() + " for caller " + t.caller() + " via agent " + t.agent()
-                        + " was not approved and run before " + t.expiresAt() + " (" + t.approvedBy().size() + "/"
+                        + " was not approved and run before " + t.expiresAt() + " ("
+                        + t.approvedBy().size() + "/"
                         + APPROVERS + " approvals)",
                 requestId));
     }

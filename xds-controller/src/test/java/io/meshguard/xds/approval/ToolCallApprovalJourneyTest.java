@@ -9,12 +9,12 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -171,7 +171,8 @@ class ToolCallApprovalJourneyTest {
                 + ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
     }
 
-    static final String ARGS = "{\"from\":\"CH93 0076 2011 6238 5295 7\",\"amount\":250000,\"card\":\"5500 0000 0000 0004\"}";
+    static final String ARGS =
+            "{\"from\":\"CH93 0076 2011 6238 5295 7\",\"amount\":250000,\"card\":\"5500 0000 0000 0004\"}";
 
     /** One tools/call as Envoy hands it over after extauthz allowed it (identity headers set by extauthz). */
     static Answer send(String caller, String agent, String tool, String body, String reference) throws Exception {
@@ -190,8 +191,8 @@ class ToolCallApprovalJourneyTest {
             kv.addAll(List.of("x-mcp-approval", reference));
         }
         BlockingQueue<Object> got = new LinkedBlockingQueue<>();
-        StreamObserver<ProcessingRequest> out =
-                ExternalProcessorGrpc.newStub(channel).process(new StreamObserver<>() {
+        StreamObserver<ProcessingRequest> out = ExternalProcessorGrpc.newStub(channel)
+                .process(new StreamObserver<>() {
                     @Override
                     public void onNext(ProcessingResponse r) {
                         got.add(r);
@@ -207,9 +208,8 @@ class ToolCallApprovalJourneyTest {
                 });
         HeaderMap.Builder map = HeaderMap.newBuilder();
         for (int i = 0; i < kv.size(); i += 2) {
-            map.addHeaders(HeaderValue.newBuilder()
-                    .setKey(kv.get(i))
-                    .setRawValue(ByteString.copyFromUtf8(kv.get(i + 1))));
+            map.addHeaders(
+                    HeaderValue.newBuilder().setKey(kv.get(i)).setRawValue(ByteString.copyFromUtf8(kv.get(i + 1))));
         }
         out.onNext(ProcessingRequest.newBuilder()
                 .setProtocolConfig(ProtocolConfiguration.newBuilder()
@@ -322,7 +322,9 @@ class ToolCallApprovalJourneyTest {
         Answer r = send("user-ursula", "agent-7", "transfer_funds", call("transfer_funds", changed), held.reference());
         assertThat(r.forwarded()).isFalse();
         assertThat(r.problem()).isEqualTo("mcp_approval_mismatch");
-        assertThat(r.json().path("error").path("message").asText()).contains("the arguments").doesNotContain("2500000");
+        assertThat(r.json().path("error").path("message").asText())
+                .contains("the arguments")
+                .doesNotContain("2500000");
         assertThat(state(held.approvalId())).isEqualTo("voided");
         Answer original =
                 send("user-ursula", "agent-7", "transfer_funds", call("transfer_funds", ARGS), held.reference());
@@ -346,7 +348,8 @@ class ToolCallApprovalJourneyTest {
     void referenceReusedByAnotherCallerOrAgent_refused() throws Exception {
         Answer held = first("transfer_funds", ARGS);
         approveTwice(held.approvalId());
-        Answer other = send("user-mallory", "agent-7", "transfer_funds", call("transfer_funds", ARGS), held.reference());
+        Answer other =
+                send("user-mallory", "agent-7", "transfer_funds", call("transfer_funds", ARGS), held.reference());
         assertThat(other.forwarded()).isFalse();
         assertThat(other.json().path("error").path("message").asText()).contains("the caller");
         assertThat(state(held.approvalId())).isEqualTo("voided");
@@ -371,7 +374,11 @@ class ToolCallApprovalJourneyTest {
     @Test
     void unknownReference_refused() throws Exception {
         Answer r = send(
-                "user-ursula", "agent-7", "transfer_funds", call("transfer_funds", ARGS), "not-a-reference-of-any-call");
+                "user-ursula",
+                "agent-7",
+                "transfer_funds",
+                call("transfer_funds", ARGS),
+                "not-a-reference-of-any-call");
         assertThat(r.forwarded()).isFalse();
         assertThat(r.problem()).isEqualTo("mcp_approval_unknown");
     }
@@ -384,8 +391,7 @@ class ToolCallApprovalJourneyTest {
         try {
             Files.writeString(policyFile, before.replace("{card: mask}", "{card: mask, email: mask}"));
             dlp.policy().reload();
-            Answer r =
-                    send("user-ursula", "agent-7", "transfer_funds", call("transfer_funds", ARGS), held.reference());
+            Answer r = send("user-ursula", "agent-7", "transfer_funds", call("transfer_funds", ARGS), held.reference());
             assertThat(r.forwarded()).isFalse();
             assertThat(r.json().path("error").path("message").asText()).contains("policy version");
         } finally {
@@ -413,8 +419,8 @@ class ToolCallApprovalJourneyTest {
         for (Person p : List.of(CALLER, OWNER, ROOT)) {
             assertThatThrownBy(() -> approvals.approve(id, p, "mine", "r"))
                     .as(p.name())
-                    .isInstanceOfSatisfying(AdminJson.Refusal.class, e -> assertThat(e.status())
-                            .isEqualTo(403));
+                    .isInstanceOfSatisfying(
+                            AdminJson.Refusal.class, e -> assertThat(e.status()).isEqualTo(403));
         }
         // the caller under another issuer's login is still the caller: refused by subject, failing closed
         Person callerElsewhere = new Person("oidc https://other.example user-ursula", "ursula2", AuthMethod.OIDC);
@@ -435,7 +441,11 @@ class ToolCallApprovalJourneyTest {
         assertThatThrownBy(() -> approvals.approve(held.approvalId(), CAROL, "ok", "r3"))
                 .isInstanceOf(AdminJson.Refusal.class);
         Answer r = send(
-                "user-ursula", "agent-7", "close_account", call("close_account", "{\"account\":\"42\"}"), held.reference());
+                "user-ursula",
+                "agent-7",
+                "close_account",
+                call("close_account", "{\"account\":\"42\"}"),
+                held.reference());
         assertThat(r.forwarded()).isFalse();
         assertThat(r.problem()).isEqualTo("mcp_approval_rejected");
     }
@@ -449,18 +459,19 @@ class ToolCallApprovalJourneyTest {
         try {
             Answer late = send(
                     "user-ursula", "agent-7", "transfer_funds", call("transfer_funds", ARGS), approvedLate.reference());
-            assertThat(late.forwarded()).as("approved, but not run before its expiry").isFalse();
+            assertThat(late.forwarded())
+                    .as("approved, but not run before its expiry")
+                    .isFalse();
             assertThat(late.problem()).isEqualTo("mcp_approval_expired");
             assertThatThrownBy(() -> approvals.approve(held.approvalId(), ALICE, "too late", "r"))
                     .isInstanceOf(AdminJson.Refusal.class)
                     .hasMessageContaining("expired");
             assertThat(state(held.approvalId())).isEqualTo("expired");
-            assertThat(TRAIL)
-                    .anySatisfy(c -> {
-                        assertThat(c.action()).isEqualTo("tool_call_expired");
-                        assertThat(c.object()).isEqualTo("tool-approvals/" + held.approvalId());
-                        assertThat(c.detail()).startsWith("denied: transfer_funds").doesNotContain("250000");
-                    });
+            assertThat(TRAIL).anySatisfy(c -> {
+                assertThat(c.action()).isEqualTo("tool_call_expired");
+                assertThat(c.object()).isEqualTo("tool-approvals/" + held.approvalId());
+                assertThat(c.detail()).startsWith("denied: transfer_funds").doesNotContain("250000");
+            });
         } finally {
             CLOCK.advance(Duration.ofSeconds(-601));
         }
