@@ -41,7 +41,7 @@ public final class Permissions {
             "policy:read",
             "policy:request",
             "policy:approve",
-            // MCP tool calls held for two approvers (xds-controller ToolApprovalApi)
+            // MCP tool calls held for two approvers (xds-controller PolicyRequestApi, /tool-approvals)
             "tool-call:read",
             "tool-call:approve");
 

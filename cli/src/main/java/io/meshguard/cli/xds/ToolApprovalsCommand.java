@@ -87,42 +87,50 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code POST /tool-approvals/{id}/approve}. */
+    /** {@code POST /tool-approvals/{id}/approve|reject}: the verb is the subcommand's name. */
+    abstract static class Decision implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "ID")
+        long id;
+
+        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
+        String reason;
+
+        @Mixin
+        AdminOptions admin;
+
+        abstract String verb();
+
+        @Override
+        public Integer call() throws Exception {
+            return print(
+                    verb(),
+                    admin.client()
+                            .send(
+                                    "POST",
+                                    "/tool-approvals/" + id + "/" + verb(),
+                                    ConfigJson.mapper()
+                                            .createObjectNode()
+                                            .put("reason", reason)
+                                            .toString()));
+        }
+    }
+
     @Command(
             name = "approve",
             mixinStandardHelpOptions = true,
             description = "Approve a held call; the second person's approval lets the client's retry run it once.")
-    public static final class Approve implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "ID")
-        long id;
-
-        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
-        String reason;
-
-        @Mixin
-        AdminOptions admin;
-
+    public static final class Approve extends Decision {
         @Override
-        public Integer call() throws Exception {
-            return print("approve", admin.client().send("POST", "/tool-approvals/" + id + "/approve", reason(reason)));
+        String verb() {
+            return "approve";
         }
     }
 
-    /** {@code POST /tool-approvals/{id}/reject}. */
     @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a held call: it never runs.")
-    public static final class Reject implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "ID")
-        long id;
-
-        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
-        String reason;
-
-        @Mixin
-        AdminOptions admin;
-
+    public static final class Reject extends Decision {
         @Override
-        public Integer call() throws Exception {
-            return print("reject", admin.client().send("POST", "/tool-approvals/" + id + "/reject", reason(reason)));
+        String verb() {
+            return "reject";
         }
     }
 
@@ -164,9 +172,5 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
         }
         System.out.print(sb);
         return 0;
-    }
-
-    private static String reason(String reason) {
-        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
     }
 }

@@ -300,16 +300,12 @@ public final class AdminApi implements HttpHandler {
 
     /**
      * Every route served on the controller's admin port: this API's, {@link AuditAdminApi#ROUTES},
-     * {@link PolicyRequestApi#ROUTES}, {@link ToolApprovalApi#ROUTES} and, where central's
+     * {@link PolicyRequestApi#ROUTES} (with the held tool calls) and, where central's
      * zone hub runs, {@link io.meshguard.xds.zone.ZoneAdminApi#ROUTES}. The OpenAPI document lists exactly these, each
      * with its {@code x-meshguard-permission}.
      */
     public static final List<AdminRoute> PORT_ROUTES = java.util.stream.Stream.of(
-                    ROUTES,
-                    AuditAdminApi.ROUTES,
-                    PolicyRequestApi.ROUTES,
-                    ToolApprovalApi.ROUTES,
-                    io.meshguard.xds.zone.ZoneAdminApi.ROUTES)
+                    ROUTES, AuditAdminApi.ROUTES, PolicyRequestApi.ROUTES, io.meshguard.xds.zone.ZoneAdminApi.ROUTES)
             .flatMap(List::stream)
             .toList();
 

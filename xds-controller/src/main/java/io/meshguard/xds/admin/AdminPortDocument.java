@@ -48,7 +48,6 @@ public final class AdminPortDocument {
         AdminOperations.addPaths(paths, AdminApi.operations());
         AdminOperations.addPaths(paths, AuditAdminApi.operations());
         AdminOperations.addPaths(paths, PolicyRequestApi.operations());
-        AdminOperations.addPaths(paths, ToolApprovalApi.operations());
         AdminOperations.addPaths(paths, ZoneAdminApi.operations());
         if (!mounted.isEmpty()) {
             AdminOperations.addPaths(paths, mounted);

@@ -37,7 +37,6 @@ class AdminPortDocumentTest {
                         AdminApi.operations(),
                         AuditAdminApi.operations(),
                         PolicyRequestApi.operations(),
-                        ToolApprovalApi.operations(),
                         ZoneAdminApi.operations(),
                         MOUNTED)
                 .<AdminOperation<?>>flatMap(List::stream)
