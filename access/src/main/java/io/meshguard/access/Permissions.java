@@ -40,7 +40,10 @@ public final class Permissions {
             "fleet:read",
             "policy:read",
             "policy:request",
-            "policy:approve");
+            "policy:approve",
+            // MCP tool calls held for two approvers (xds-controller PolicyRequestApi, /tool-approvals)
+            "tool-call:read",
+            "tool-call:approve");
 
     /** extauthz's {@code /quotas} endpoint (extauthz-server QuotaAdminApi). */
     public static final List<String> QUOTAS = List.of("quota:read", "quota:adjust", "quota:reset");

@@ -25,6 +25,8 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
     private final Transformers.Factory transformers;
     private final StreamDeadlines deadlines;
     private final Tracing tracing;
+    /** Set once before the server starts ({@link DlpServer#toolApprovals}); without it held tools never run. */
+    private volatile ToolApprovalGate approvals;
 
     DlpProcessorService(
             Supplier<DlpPolicy> policy,
@@ -44,6 +46,11 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
         this.masterKey = masterKey.clone();
         this.metrics = metrics;
         this.audit = audit;
+        this.approvals = new ToolApprovalGate(java.util.Optional.empty(), metrics.registry());
+    }
+
+    void toolApprovals(ToolApprovalGate gate) {
+        this.approvals = gate;
     }
 
     @Override
@@ -59,7 +66,8 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
                 decoders,
                 transformers,
                 () -> open.remove(self[0]),
-                StreamSpan.open(tracing));
+                StreamSpan.open(tracing),
+                approvals);
         open.add(self[0]);
         return self[0];
     }

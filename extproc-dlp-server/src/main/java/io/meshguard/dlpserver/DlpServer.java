@@ -121,6 +121,15 @@ public final class DlpServer implements ServerComponent {
         return new DlpServer(settings, audit, registry, decoders, transformers, tracing);
     }
 
+    /**
+     * Where tool calls held for approval ({@code mcp_approval:} in dlp.yaml) are recorded and redeemed; called before
+     * {@link #start}. Without it a held tool is answered 503 and never runs.
+     */
+    public DlpServer toolApprovals(io.meshguard.dlpserver.approval.McpToolApprovals approvals) {
+        service.toolApprovals(new ToolApprovalGate(java.util.Optional.of(approvals), registry));
+        return this;
+    }
+
     /** Adds another gRPC service on the same port (e.g. the audit module's Envoy access-log receiver). */
     public DlpServer addService(BindableService s) {
         extra.add(s);

@@ -48,6 +48,12 @@ public record DlpServerSettings(
             "File holding the master key (a mounted Secret; same format as dlp.hash_key, surrounding whitespace "
                     + "ignored); read once at start, so rotating it means a restart; takes precedence over "
                     + "dlp.hash_key. A missing, empty or unreadable file stops the server.");
+    /** {@code dlp.approval_key_file}: the HMAC key of held tool calls' argument digests. */
+    public static final ConfigKey<Optional<Path>> APPROVAL_KEY_FILE = ConfigKey.optionalPath(
+            "dlp.approval_key_file",
+            "File holding the HMAC key (hex or >= 32 bytes of text) that binds a tool call held for approval to its"
+                    + " arguments (dlp.yaml mcp_approval); with db.url set, held calls are recorded there. Kept outside"
+                    + " the database; replicas share it. Without it a held tool is answered 503 and never runs.");
     /** {@code dlp.policy_reload_interval}. */
     public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration(
             "dlp.policy_reload_interval", Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
@@ -92,7 +98,7 @@ public record DlpServerSettings(
         return ConfigSchema.builder()
                 .addAll(GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).keys())
                 .addAll(HttpServerSettings.configGroup(DEFAULT_HTTP_PORT).keys())
-                .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL)
+                .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL, APPROVAL_KEY_FILE)
                 .add(DEADLINE_HEADERS, DEADLINE_BODY_CHUNK, DEADLINE_TRAILERS, DEADLINE_STREAM)
                 .build();
     }

@@ -62,6 +62,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private final StreamObserver<ProcessingResponse> responses;
     private final DlpMetrics metrics;
     private final DlpAuditSink audit;
+    private final ToolApprovalGate approvals;
     private final Runnable onClose;
     private final StreamSpan trace;
     /** The gRPC status the stream ended with (for the span). */
@@ -98,6 +99,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private Map<String, List<String>> mcpHeaders = Map.of();
     private String outcome = "pass";
     private String blockNote = "";
+    /** The retry's approval reference ({@link ToolApprovalGate#REFERENCE_HEADER}), empty on a first call. */
+    private String approvalReference = "";
+
+    private ToolApprovalGate.Identity identity = ToolApprovalGate.Identity.NONE;
     /** An immediate_response was sent: the HTTP stream is over, nothing more is processed. */
     private boolean done;
     /** Response headers were answered in STREAMED/FULL_DUPLEX: the client has them, a local reply is too late. */
@@ -205,8 +210,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             DecoderBudget decoders,
             Transformers.Factory transformers,
             Runnable onClose,
-            StreamSpan trace) {
+            StreamSpan trace,
+            ToolApprovalGate approvals) {
         this.trace = trace;
+        this.approvals = approvals;
         this.policy = policy;
         this.transformers = transformers;
         this.decoders = decoders;
@@ -417,6 +424,8 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         profilePath = ProfilePath.of(path);
         method = headers.getOrDefault(":method", "");
         requestId = headers.getOrDefault("x-request-id", "");
+        approvalReference = headers.getOrDefault(ToolApprovalGate.REFERENCE_HEADER, "");
+        identity = ToolApprovalGate.Identity.of(headers);
         traceId = traceId(headers);
         tenant = headers.getOrDefault(policy.tenantHeader(), "");
     }
@@ -644,6 +653,21 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             state.passed(whole.length, true);
             out = whole;
         }
+        Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
+        if (profile.flatMap(DlpPolicy.Profile::mcpApproval).isPresent()) {
+            Optional<ToolApprovalGate.Answer> held = approvals.decide(
+                    profile.get().mcpApproval().get(),
+                    policy.version(),
+                    routeName.isEmpty() ? host + profilePath.path() : routeName,
+                    identity,
+                    approvalReference,
+                    whole,
+                    out);
+            if (held.isPresent()) {
+                refuseHeldCall(held.get());
+                return;
+            }
+        }
         if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
             sendPieces(Direction.REQUEST, out, true);
             return;
@@ -681,6 +705,27 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                                 HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
                         .setBody(ByteString.copyFromUtf8(verdict.errorBody()))
                         .setDetails("meshguard_dlp_mcp_header_mismatch"))
+                .build());
+    }
+
+    /**
+     * A tool call that does not run now: held for approval (403 with the reference), or a retry whose approval does not
+     * hold. Nothing of the body reaches the MCP server; the stream's decision row carries the code.
+     */
+    private void refuseHeldCall(ToolApprovalGate.Answer answer) {
+        done = true;
+        outcome = "blocked";
+        blockNote = "request:" + answer.code();
+        metrics.blocked(Direction.REQUEST.id(), answer.code());
+        trace.blocked(Direction.REQUEST, answer.code(), "");
+        log.warn("dlp held MCP tool call: {} route={} request_id={}", answer.code(), routeName, requestId);
+        send(ProcessingResponse.newBuilder()
+                .setImmediateResponse(ImmediateResponse.newBuilder()
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(answer.status()))
+                        .setHeaders(
+                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                        .setBody(ByteString.copyFromUtf8(answer.body()))
+                        .setDetails("meshguard_dlp_" + answer.code()))
                 .build());
     }
 

@@ -227,9 +227,12 @@ public final class XdsController implements ServerComponent {
         http.addHandler(
                 io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, trailVerifier, gate, Clock.systemUTC()));
-        http.addHandler(
-                io.meshguard.xds.admin.PolicyRequestApi.PREFIX,
-                new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, gate));
+        io.meshguard.xds.admin.PolicyRequestApi requests = new io.meshguard.xds.admin.PolicyRequestApi(
+                policyChanges,
+                new io.meshguard.xds.approval.ToolCallApprovals(dataSource, audit, Clock.systemUTC()),
+                gate);
+        http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.PREFIX, requests);
+        http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.TOOL_APPROVALS, requests);
     }
 
     /**

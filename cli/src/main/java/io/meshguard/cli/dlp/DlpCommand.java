@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
         description = {
             "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",
-            "dlp.policy_reload_interval,",
+            "dlp.policy_reload_interval, dlp.approval_key_file (tool calls held for approval; needs db.url),",
             "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
             "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
@@ -72,6 +72,15 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
                             new AdminTrail(a.database()),
                             "extproc-dlp",
                             System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
+            // tool calls held for two approvers (dlp.yaml mcp_approval) are recorded in the audit database
+            Optional<java.nio.file.Path> approvalKey = cfg.get(DlpServerSettings.APPROVAL_KEY_FILE);
+            if (approvalKey.isPresent() && audit.isPresent()) {
+                server.toolApprovals(new io.meshguard.dlpserver.approval.McpToolApprovals(
+                        audit.get().database(), DlpServerSettings.readKeyFile(approvalKey.get()), Clock.systemUTC()));
+            } else if (approvalKey.isPresent()) {
+                throw new IllegalArgumentException(
+                        "dlp.approval_key_file needs db.url: held tool calls are recorded in the database");
+            }
             // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
             audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
             // ...and so is the coverage join of those logs with the Checks and DLP sessions (the metric and alert)

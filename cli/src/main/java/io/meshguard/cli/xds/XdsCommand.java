@@ -48,7 +48,8 @@ import picocli.CommandLine.Option;
             XdsValidateCommand.class,
             XdsPublishCommand.class,
             XdsRollbackCommand.class,
-            XdsApprovalsCommand.class
+            XdsApprovalsCommand.class,
+            ToolApprovalsCommand.class
         })
 public final class XdsCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(

@@ -18,7 +18,19 @@ public final class DlpPolicy {
             Optional<DirectionPolicy> request,
             Optional<DirectionPolicy> response,
             DirectionPolicy.Disposition websocket,
-            boolean mcp) {
+            boolean mcp,
+            Optional<McpApproval> mcpApproval) {
+        /** A profile without tool calls held for approval. */
+        public Profile(
+                String name,
+                ProfileMatch match,
+                Optional<DirectionPolicy> request,
+                Optional<DirectionPolicy> response,
+                DirectionPolicy.Disposition websocket,
+                boolean mcp) {
+            this(name, match, request, response, websocket, mcp, Optional.empty());
+        }
+
         /** A profile for a route that does not serve MCP. */
         public Profile(
                 String name,
@@ -33,11 +45,23 @@ public final class DlpPolicy {
     private final List<Profile> profiles;
     private final BlockResponse block;
     private final String tenantHeader;
+    private final String version;
 
     public DlpPolicy(List<Profile> profiles, BlockResponse block, String tenantHeader) {
+        this(profiles, block, tenantHeader, "");
+    }
+
+    /** @param version the SHA-256 (hex) of the file's text, as the admin trail's reload rows name it */
+    public DlpPolicy(List<Profile> profiles, BlockResponse block, String tenantHeader, String version) {
         this.profiles = List.copyOf(profiles);
         this.block = block;
         this.tenantHeader = tenantHeader;
+        this.version = version;
+    }
+
+    /** The SHA-256 (hex) of the text this policy was read from; a held tool call is bound to it. */
+    public String version() {
+        return version;
     }
 
     /** What applies to one direction of a message, or empty when no profile covers it (passes unscanned). */

@@ -62,14 +62,24 @@ public final class DlpPolicyParser {
 
     public static DlpPolicy parse(String file, String yaml) throws PolicyInvalidException {
         DlpPolicyParser p = new DlpPolicyParser(file);
-        DlpPolicy policy = p.read(yaml);
+        DlpPolicy policy = p.read(yaml, sha256(yaml));
         if (!p.errors.isEmpty()) {
             throw new PolicyInvalidException(p.errors);
         }
         return policy;
     }
 
-    private DlpPolicy read(String yaml) {
+    private static String sha256(String text) {
+        try {
+            return java.util.HexFormat.of()
+                    .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM provides SHA-256", e);
+        }
+    }
+
+    private DlpPolicy read(String yaml, String digest) {
         Node root;
         try {
             LoaderOptions options = new LoaderOptions();
@@ -151,7 +161,7 @@ public final class DlpPolicyParser {
                 }
             }
         }
-        return new DlpPolicy(profiles, block, tenantHeader);
+        return new DlpPolicy(profiles, block, tenantHeader, digest);
     }
 
     private BlockResponse blockResponse(Node n) {
@@ -308,7 +318,8 @@ public final class DlpPolicyParser {
         if (m == null) {
             return null;
         }
-        Map<String, NodeTuple> k = keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp"));
+        Map<String, NodeTuple> k =
+                keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp", "mcp_approval"));
         if (!k.containsKey("name")) {
             error(line(m), "a profile needs a 'name'");
             return null;
@@ -348,13 +359,51 @@ public final class DlpPolicyParser {
             }
             mcp = "true".equals(v);
         }
+        Optional<McpApproval> approval = Optional.empty();
+        if (k.containsKey("mcp_approval")) {
+            Node an = k.get("mcp_approval").getValueNode();
+            if (!mcp) {
+                error(line(an), "'mcp_approval' holds MCP tool calls: the profile needs 'mcp: true'");
+            }
+            approval = Optional.ofNullable(mcpApproval(an));
+        }
         return new DlpPolicy.Profile(
                 name,
                 match,
                 request,
                 response,
                 disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK),
-                mcp);
+                mcp,
+                approval);
+    }
+
+    private McpApproval mcpApproval(Node n) {
+        MappingNode m = mapping(n, "mcp_approval");
+        if (m == null) {
+            return null;
+        }
+        Map<String, NodeTuple> k = keys(m, Set.of("tools", "expires_seconds", "agent_owners"));
+        List<String> tools = k.containsKey("tools") ? strings(k.get("tools").getValueNode()) : List.of();
+        if (tools.isEmpty()) {
+            error(line(m), "'mcp_approval' needs 'tools': the tool names whose calls two people approve");
+        }
+        int seconds = k.containsKey("expires_seconds")
+                ? integer(k.get("expires_seconds").getValueNode(), 60, (int) McpApproval.MAX_EXPIRES.toSeconds())
+                : 900;
+        Map<String, String> owners = new java.util.LinkedHashMap<>();
+        if (k.containsKey("agent_owners")) {
+            MappingNode om = mapping(k.get("agent_owners").getValueNode(), "agent_owners");
+            if (om != null) {
+                for (NodeTuple t : om.getValue()) {
+                    String owner = scalar(t.getValueNode());
+                    if (owner.isBlank()) {
+                        error(line(t.getValueNode()), "an agent's owner is the subject of a person, not empty");
+                    }
+                    owners.put(scalar(t.getKeyNode()), owner);
+                }
+            }
+        }
+        return new McpApproval(tools, java.time.Duration.ofSeconds(seconds), owners);
     }
 
     private DirectionPolicy direction(String profile, Node n, Map<String, DetectorDef> detectors) {

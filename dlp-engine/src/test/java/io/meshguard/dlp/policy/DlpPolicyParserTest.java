@@ -43,7 +43,8 @@ class DlpPolicyParserTest {
                         "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
                         "dlp.yaml:14: 99 is out of range [0, 16]",
                         "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
-                        "dlp.yaml:16: unknown key 'colour'; allowed here: match, mcp, name, request, response, websocket");
+                        "dlp.yaml:16: unknown key 'colour'; allowed here: match, mcp, mcp_approval, name, request, response,"
+                                + " websocket");
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:6: pattern of 'bad_re' is not valid RE2 syntax"));
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:13: unknown detector 'nosuch'"));
     }
@@ -175,5 +176,47 @@ class DlpPolicyParserTest {
         for (String t : List.of("application/grpcx", "application/json", "text/grpc", "application/octet-stream", "")) {
             assertThat(MediaTypes.isGrpc(t)).as(t).isFalse();
         }
+    }
+
+    @Test
+    void mcpApproval_readWithItsTools_expiry_owners_andThePolicyVersion() throws Exception {
+        String yaml = """
+                version: 1
+                profiles:
+                  - name: mcp
+                    mcp: true
+                    mcp_approval:
+                      tools: [transfer_funds]
+                      expires_seconds: 600
+                      agent_owners: {agent-7: owner-olga}
+                """;
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", yaml);
+        McpApproval a = p.profile("mcp").orElseThrow().mcpApproval().orElseThrow();
+        assertThat(a.holds("transfer_funds")).isTrue();
+        assertThat(a.holds("get_balance")).isFalse();
+        assertThat(a.expires()).isEqualTo(java.time.Duration.ofMinutes(10));
+        assertThat(a.agentOwners()).containsEntry("agent-7", "owner-olga");
+        assertThat(p.version())
+                .as("the version is the file's SHA-256, as the admin trail's reload rows name it")
+                .isEqualTo(io.meshguard.runtime.policy.PolicyReload.digestOf(
+                        yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(DlpPolicyParser.parse("dlp.yaml", yaml + "\n").version()).isNotEqualTo(p.version());
+    }
+
+    @Test
+    void mcpApproval_withoutMcp_withoutTools_orWithAnExpiryOutOfRange_refused() {
+        assertThat(errors("""
+                version: 1
+                profiles:
+                  - name: a
+                    mcp_approval: {tools: [x]}
+                  - name: b
+                    mcp: true
+                    mcp_approval: {expires_seconds: 10}
+                """))
+                .contains(
+                        "dlp.yaml:4: 'mcp_approval' holds MCP tool calls: the profile needs 'mcp: true'",
+                        "dlp.yaml:7: 'mcp_approval' needs 'tools': the tool names whose calls two people approve",
+                        "dlp.yaml:7: 10 is out of range [60, 86400]");
     }
 }

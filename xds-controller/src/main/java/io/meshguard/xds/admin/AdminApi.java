@@ -300,7 +300,7 @@ public final class AdminApi implements HttpHandler {
 
     /**
      * Every route served on the controller's admin port: this API's, {@link AuditAdminApi#ROUTES},
-     * {@link PolicyRequestApi#ROUTES} and, where central's
+     * {@link PolicyRequestApi#ROUTES} (with the held tool calls) and, where central's
      * zone hub runs, {@link io.meshguard.xds.zone.ZoneAdminApi#ROUTES}. The OpenAPI document lists exactly these, each
      * with its {@code x-meshguard-permission}.
      */

@@ -15,6 +15,7 @@ import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.xds.approval.PolicyBundle;
 import io.meshguard.xds.approval.PolicyChanges;
 import io.meshguard.xds.approval.PolicyRequest;
+import io.meshguard.xds.approval.ToolCallApprovals;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.util.List;
@@ -27,11 +28,16 @@ import org.slf4j.LoggerFactory;
  * {@code policy:read} lists and shows requests with their diff and replay report, {@code policy:request} asks for files
  * (and recomputes a report), {@code policy:approve} decides. A report's sample request ids lead to their audit rows
  * ({@code GET /audit/events?request_id=}).
+ *
+ * <p>The same handler serves {@code /tool-approvals}: MCP tool calls held for two approvers ({@link ToolCallApprovals};
+ * {@code tool-call:read} lists and shows them with their masked arguments, {@code tool-call:approve} decides).
  */
 public final class PolicyRequestApi implements HttpHandler {
     private static final Logger LOG = LoggerFactory.getLogger(PolicyRequestApi.class);
 
     public static final String PREFIX = "/policy-requests";
+    /** The held MCP tool calls, served by this handler too. */
+    public static final String TOOL_APPROVALS = "/tool-approvals";
     /** The largest request body: a bundle of policy files. */
     static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -73,7 +79,27 @@ public final class PolicyRequestApi implements HttpHandler {
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/reject", "policy:approve"),
                     "Reject a policy request",
-                    (a, ex, s, p, id) -> tree(a.changes.reject(number(s.get(1)), p, id, reason(ex)))));
+                    (a, ex, s, p, id) -> tree(a.changes.reject(number(s.get(1)), p, id, reason(ex)))),
+            AdminOperation.of(
+                    AdminRoute.system("GET", "/tool-approvals", "tool-call:read"),
+                    "MCP tool calls held for approval, newest first (at most 100): binding, masked arguments,"
+                            + " approvers so far; closes those past their expiry first",
+                    (a, ex, s, p, id) -> a.toolCalls(id)),
+            AdminOperation.of(
+                    AdminRoute.system("GET", "/tool-approvals/{id}", "tool-call:read"),
+                    "One held tool call",
+                    (a, ex, s, p, id) -> toolCall(a.toolCalls
+                            .get(number(s.get(1)))
+                            .orElseThrow(() -> new AdminJson.Refusal(404, "no tool call approval " + s.get(1))))),
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/tool-approvals/{id}/approve", "tool-call:approve"),
+                    "Approve a held call ({\"reason\"}); the second distinct person's approval lets the client's"
+                            + " retry run it once (not the caller, not the agent's owner, not break-glass)",
+                    (a, ex, s, p, id) -> toolCall(a.toolCalls.approve(number(s.get(1)), p, reason(ex), id))),
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/tool-approvals/{id}/reject", "tool-call:approve"),
+                    "Reject a held call ({\"reason\"}): it never runs",
+                    (a, ex, s, p, id) -> toolCall(a.toolCalls.reject(number(s.get(1)), p, reason(ex), id))));
 
     /** The declared operations: what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
@@ -83,10 +109,12 @@ public final class PolicyRequestApi implements HttpHandler {
     public static final List<AdminRoute> ROUTES = OPERATIONS.routes();
 
     private final PolicyChanges changes;
+    private final ToolCallApprovals toolCalls;
     private final AdminRouter router;
 
-    public PolicyRequestApi(PolicyChanges changes, AdminGate gate) {
+    public PolicyRequestApi(PolicyChanges changes, ToolCallApprovals toolCalls, AdminGate gate) {
         this.changes = changes;
+        this.toolCalls = toolCalls;
         this.router = new AdminRouter(ROUTES, gate);
     }
 
@@ -129,6 +157,16 @@ public final class PolicyRequestApi implements HttpHandler {
             out.add(n);
         }
         return out;
+    }
+
+    private JsonNode toolCalls(String requestId) {
+        ArrayNode out = ConfigJson.mapper().createArrayNode();
+        toolCalls.list(requestId).forEach(t -> out.add(toolCall(t)));
+        return out;
+    }
+
+    private static JsonNode toolCall(ToolCallApprovals.ToolCall t) {
+        return ConfigJson.mapper().valueToTree(t);
     }
 
     private JsonNode show(long id) {
@@ -177,7 +215,7 @@ public final class PolicyRequestApi implements HttpHandler {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new AdminJson.Refusal(404, "no policy request " + text);
+            throw new AdminJson.Refusal(404, "no such request " + text);
         }
     }
 }

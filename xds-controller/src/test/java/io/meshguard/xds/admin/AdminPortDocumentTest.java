@@ -34,7 +34,11 @@ class AdminPortDocumentTest {
     void everyRouteOfEveryTableOnThePort_isAnOperationWithItsPermission() throws Exception {
         JsonNode doc = merged();
         List<? extends AdminOperation<?>> all = Stream.of(
-                        AdminApi.operations(), AuditAdminApi.operations(), ZoneAdminApi.operations(), MOUNTED)
+                        AdminApi.operations(),
+                        AuditAdminApi.operations(),
+                        PolicyRequestApi.operations(),
+                        ZoneAdminApi.operations(),
+                        MOUNTED)
                 .<AdminOperation<?>>flatMap(List::stream)
                 .toList();
         assertThat(all).hasSizeGreaterThan(AdminApi.PORT_ROUTES.size() + CatalogApi.ROUTES.size());
