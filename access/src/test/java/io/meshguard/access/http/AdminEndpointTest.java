@@ -1,6 +1,7 @@
 package io.meshguard.access.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -149,9 +150,11 @@ class AdminEndpointTest {
     void malformedInput_is400() throws Exception {
         assertThat(signed("POST", "/things/a", "{not json").statusCode()).isEqualTo(400);
         assertThat(signed("POST", "/things/a", "[1, 2]").statusCode()).isEqualTo(400);
-        HttpResponse<String> badEscape = signed("GET", "/things/ok?q=%zz", "");
-        assertThat(badEscape.statusCode()).isEqualTo(400);
-        assertThat(error(badEscape)).contains("percent-encoding");
+        // java.net.URI refuses to send a broken escape: the parser the loop reads queries with, directly
+        assertThatThrownBy(() -> QueryString.parse("q=%zz"))
+                .isInstanceOfSatisfying(
+                        AdminJson.Refusal.class, e -> assertThat(e.status()).isEqualTo(400))
+                .hasMessageContaining("percent-encoding");
     }
 
     @Test
