@@ -15,29 +15,21 @@ import io.meshguard.access.http.AdminEndpoint;
 import io.meshguard.access.http.AdminRequest;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.query.AuditExport;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.audit.trail.AdminTrail;
-import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.ErrorKind;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.YearMonth;
-import java.time.ZoneOffset;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -108,7 +100,7 @@ public final class AuditAdminApi implements HttpHandler {
 
     private final AuditReader reader;
     private final CoverageReport coverage;
-    private final AdminTrail trail;
+    private final AuditExport exports;
     private final AdminTrailVerifier verifier;
     private final AdminEndpoint<AuditAdminApi> endpoint;
     private final Clock clock;
@@ -121,7 +113,7 @@ public final class AuditAdminApi implements HttpHandler {
     public AuditAdminApi(DataSource dataSource, AdminTrailVerifier verifier, AdminGate gate, Clock clock) {
         this.reader = new AuditReader(dataSource);
         this.coverage = new CoverageReport(dataSource);
-        this.trail = new AdminTrail(dataSource);
+        this.exports = new AuditExport(dataSource, clock);
         this.verifier = verifier;
         this.clock = clock;
         this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", 0)
@@ -187,15 +179,9 @@ public final class AuditAdminApi implements HttpHandler {
     }
 
     /** The export's range: a UTC month, or since/until. */
-    private record Range(Instant from, Instant to, String label) {}
-
-    private Range range(Map<String, String> q) {
+    private AuditExport.Range range(Map<String, String> q) {
         if (q.containsKey("month")) {
-            YearMonth m = malformedIfRefused(() -> TimeArguments.month(q.get("month")));
-            return new Range(
-                    m.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                    m.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                    m.toString());
+            return AuditExport.Range.month(malformedIfRefused(() -> TimeArguments.month(q.get("month"))));
         }
         if (!q.containsKey("since") || !q.containsKey("until")) {
             throw new AdminJson.Refusal(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
@@ -205,104 +191,35 @@ public final class AuditAdminApi implements HttpHandler {
         if (!to.isAfter(from)) {
             throw new AdminJson.Refusal(400, "until must be after since");
         }
-        return new Range(from, to, from + "/" + to);
+        return AuditExport.Range.between(from, to);
     }
 
     private JsonNode export(AdminRequest r) throws SQLException, IOException {
-        export(r.query(), r.scope(), r.admission(), r.requestId(), (type, disposition) -> {
-            r.exchange().getResponseHeaders().set("Content-Disposition", disposition);
-            return r.stream(200, type);
-        });
-        return JSON.nullNode();
-    }
-
-    /**
-     * The export ({@code month=} or {@code since=&until=}, {@code format=jsonl|csv}) for another surface of the admin
-     * port that admitted the caller for {@code audit:export} itself (the console): the same trail row first, the same
-     * streaming; a refusal is answered as JSON with its status.
-     */
-    public void exportAdmitted(
-            HttpExchange exchange,
-            Map<String, String> query,
-            TenantScope scope,
-            AdminGate.Admitted admitted,
-            String requestId)
-            throws IOException {
+        Map<String, String> q = r.query();
+        AuditExport.Range range = range(q);
+        AuditExport.Format format = malformedIfRefused(() -> AuditExport.Format.parse(q.getOrDefault("format", "jsonl")));
+        AdminCaller caller = r.caller();
         try {
-            export(query, scope, admitted, requestId, (type, disposition) -> {
-                exchange.getResponseHeaders().set("Content-Type", type);
-                exchange.getResponseHeaders().set("Content-Disposition", disposition);
-                exchange.sendResponseHeaders(200, 0);
-                return exchange.getResponseBody();
-            });
-        } catch (AdminJson.Refusal | IllegalArgumentException | SQLException e) {
-            AdminJson.Refusal r = e instanceof AdminJson.Refusal x
-                    ? x
-                    : e instanceof SQLException
-                            ? new AdminJson.Refusal(ErrorKind.UNAVAILABLE, "the audit database is unavailable")
-                            : new AdminJson.Refusal(ErrorKind.INVALID, e.getMessage());
-            byte[] bytes = JSON.writeValueAsBytes(r.body());
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(r.status(), bytes.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(bytes);
-            }
-        }
-    }
-
-    /** Where an export's bytes go: an answer of {@code contentType}, saved as {@code disposition} says, started once. */
-    @FunctionalInterface
-    private interface Answer {
-        OutputStream start(String contentType, String disposition) throws IOException;
-    }
-
-    private void export(
-            Map<String, String> q, TenantScope scope, AdminGate.Admitted admitted, String requestId, Answer answer)
-            throws SQLException, IOException {
-        Range range = range(q);
-        String format = q.getOrDefault("format", "jsonl");
-        if (!format.equals("jsonl") && !format.equals("csv")) {
-            throw new AdminJson.Refusal(400, "format is jsonl or csv, got '" + format + "'");
-        }
-        AdminCaller caller = admitted.caller();
-        String tenants = scope.all() ? "*" : String.join(",", scope.tenants());
-        Map<String, String> details = new LinkedHashMap<>();
-        details.put("from", range.from().toString());
-        details.put("to", range.to().toString());
-        details.put("format", format);
-        details.put("tenants", tenants);
-        // recorded before a byte leaves: an export the trail cannot take does not happen
-        try {
-            trail.append(new AdminTrailEntry(
-                    clock.instant(),
-                    caller.actor(),
-                    caller.method().label(),
-                    scope.all() ? Optional.empty() : Optional.of(tenants),
-                    Optional.of(admitted.decision().roleUsed()).filter(s -> !s.isEmpty()),
-                    Optional.of(caller.source()),
-                    Optional.of(requestId),
-                    "audit-export",
-                    "audit_event " + range.label(),
-                    "exported",
-                    Optional.empty(),
-                    Optional.empty(),
-                    details));
+            exports.export(
+                    new AuditExport.Exporter(
+                            caller.actor(),
+                            caller.method().label(),
+                            Optional.of(r.admission().decision().roleUsed()),
+                            caller.source(),
+                            r.requestId()),
+                    range,
+                    format,
+                    r.scope(),
+                    (type, disposition) -> {
+                        r.exchange().getResponseHeaders().set("Content-Disposition", disposition);
+                        return r.stream(200, type);
+                    });
         } catch (AdminTrail.UnavailableException e) {
             throw new AdminJson.Refusal(
-                    503, "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
+                    ErrorKind.UNAVAILABLE,
+                    "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
         }
-        try (OutputStream body = answer.start(
-                        format.equals("csv") ? "text/csv; charset=utf-8" : "application/x-ndjson",
-                        "attachment; filename=\"audit-" + range.label().replaceAll("[^0-9A-Za-z-]", "_") + "."
-                                + format + "\"");
-                Writer out = new BufferedWriter(new OutputStreamWriter(body, StandardCharsets.UTF_8))) {
-            if (format.equals("csv")) {
-                AuditFormats.writeCsvHeader(out);
-                reader.export(range.from(), range.to(), scope, e -> AuditFormats.writeCsvRow(e, out));
-            } else {
-                reader.export(range.from(), range.to(), scope, e -> AuditFormats.writeJsonLine(e, out));
-            }
-        }
+        return JSON.nullNode();
     }
 
     private ObjectNode verify(Map<String, String> q) throws SQLException {
