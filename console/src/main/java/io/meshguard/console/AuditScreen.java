@@ -1,5 +1,6 @@
 package io.meshguard.console;
 
+import com.sun.net.httpserver.HttpExchange;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.audit.AuditEvent;
@@ -9,7 +10,6 @@ import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.audit.trail.AdminTrailVerifier;
-import com.sun.net.httpserver.HttpExchange;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.ErrorKind;
 import java.sql.SQLException;
@@ -33,11 +33,7 @@ public final class AuditScreen {
     private final Clock clock;
 
     public AuditScreen(
-            AuditReader reader,
-            AdminTrailVerifier verifier,
-            AuditExport exports,
-            AdminGate gate,
-            Clock clock) {
+            AuditReader reader, AdminTrailVerifier verifier, AuditExport exports, AdminGate gate, Clock clock) {
         this.exports = exports;
         this.reader = reader;
         this.verifier = verifier;

@@ -223,7 +223,8 @@ class ModuleBoundariesTest {
         Set<String> http = new TreeSet<>();
         for (Source s : sources) {
             if (s.names().stream().anyMatch(n -> n.startsWith("com.sun.net.httpserver."))
-                    && SHARED_HTTP.stream().noneMatch(p -> packageOf(s.className()).equals(p))) {
+                    && SHARED_HTTP.stream()
+                            .noneMatch(p -> packageOf(s.className()).equals(p))) {
                 http.add(s.className());
             }
         }

@@ -116,7 +116,8 @@ public final class AdminEndpoint<A> implements HttpHandler {
         String requestId = AdminRouter.requestId(exchange);
         Optional<AdminRequest> admitted = Optional.empty();
         try {
-            List<String> segments = AdminRouter.segments(exchange.getRequestURI().getRawPath());
+            List<String> segments =
+                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
             String method = exchange.getRequestMethod();
             if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
                 send(exchange, 200, openDocument.orElseThrow(() -> unrouted(exchange, segments)));
@@ -187,7 +188,8 @@ public final class AdminEndpoint<A> implements HttpHandler {
 
     /** 405 with {@code Allow} when the path has routes for other methods; 404 otherwise. */
     private AdminJson.Refusal unrouted(HttpExchange exchange, List<String> segments) {
-        String what = "no operation " + exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath();
+        String what = "no operation " + exchange.getRequestMethod() + " "
+                + exchange.getRequestURI().getPath();
         Set<String> methods = router.methodsOn(segments);
         if (methods.isEmpty()) {
             return new AdminJson.Refusal(ErrorKind.NOT_FOUND, what);

@@ -173,7 +173,8 @@ public final class AdminRequest {
      * The body read as {@code type} by {@code mapper} (an API's own mapping of its records); JSON that does not parse
      * or fit is malformed, {@code describe} says where.
      */
-    public <T> T body(Class<T> type, ObjectMapper mapper, java.util.function.Function<JsonProcessingException, String> describe) {
+    public <T> T body(
+            Class<T> type, ObjectMapper mapper, java.util.function.Function<JsonProcessingException, String> describe) {
         try {
             return mapper.readValue(bytes(), type);
         } catch (JsonProcessingException e) {

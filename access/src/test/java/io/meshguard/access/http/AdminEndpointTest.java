@@ -50,9 +50,8 @@ class AdminEndpointTest {
             AdminOperation.of(
                     AdminRoute.system("POST", "/things/{name}", "config:replace"),
                     "Echo the body",
-                    (api, r) -> JSON.createObjectNode()
-                            .put("name", r.segment(1))
-                            .set("body", r.body())),
+                    (api, r) ->
+                            JSON.createObjectNode().put("name", r.segment(1)).set("body", r.body())),
             AdminOperation.of(
                     AdminRoute.system("GET", "/things/{name}", "config:read"),
                     "Fail as the name says",
@@ -62,9 +61,10 @@ class AdminEndpointTest {
                         case "stale" -> throw new StaleWrite("changed since you read it");
                         case "refused" -> throw new AdminJson.Refusal(ErrorKind.FORBIDDEN, "not yours");
                         case "broken" -> throw new IllegalStateException("a bug");
-                        default -> JSON.createObjectNode()
-                                .put("q", r.query("q").orElse(""))
-                                .put("tenant", r.scope().all());
+                        default ->
+                            JSON.createObjectNode()
+                                    .put("q", r.query("q").orElse(""))
+                                    .put("tenant", r.scope().all());
                     }),
             AdminOperation.of(AdminRoute.open("GET", "/openapi.json"), "This document", (api, r) -> {
                 throw new IllegalStateException("answered before admission");
@@ -189,7 +189,9 @@ class AdminEndpointTest {
     void aFault_is500_namingTheRequestId_andNothingOfTheCause() throws Exception {
         HttpResponse<String> r = signed("GET", "/things/broken", "", "x-request-id", "req-42");
         assertThat(r.statusCode()).isEqualTo(500);
-        assertThat(error(r)).isEqualTo("internal error, see the test log for request req-42").doesNotContain("bug");
+        assertThat(error(r))
+                .isEqualTo("internal error, see the test log for request req-42")
+                .doesNotContain("bug");
     }
 
     @Test

@@ -77,7 +77,8 @@ public final class AuditExport {
     }
 
     /** Who exports, as the admin trail records it. */
-    public record Exporter(String actor, String authMethod, Optional<String> roleUsed, String source, String requestId) {}
+    public record Exporter(
+            String actor, String authMethod, Optional<String> roleUsed, String source, String requestId) {}
 
     /** Where the export's bytes go: an answer of {@code contentType}, saved as {@code disposition} says. */
     @FunctionalInterface

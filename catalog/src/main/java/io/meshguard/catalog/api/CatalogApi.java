@@ -34,7 +34,6 @@ import io.meshguard.catalog.Tenant;
 import io.meshguard.catalog.TransitionRefused;
 import io.meshguard.catalog.api.CatalogService.SubscriptionChange;
 import io.meshguard.catalog.service.AdmittedCall;
-import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.ErrorKind;

@@ -6,9 +6,12 @@ package io.meshguard.runtime.http;
  * kind, never with a number of its own choosing, so two APIs on one port cannot answer the same mistake differently.
  */
 public enum ErrorKind {
-    MALFORMED(400, "the request cannot be read: not JSON, not a JSON object, a path or query value that does not parse"),
+    MALFORMED(
+            400, "the request cannot be read: not JSON, not a JSON object, a path or query value that does not parse"),
     UNAUTHENTICATED(401, "no valid credential; answered with WWW-Authenticate: Bearer"),
-    FORBIDDEN(403, "authenticated, but no grant carries the route's permission at its scope, or a tenant not the caller's"),
+    FORBIDDEN(
+            403,
+            "authenticated, but no grant carries the route's permission at its scope, or a tenant not the caller's"),
     NOT_FOUND(404, "no such object, or another tenant's (the same answer), or no route for the path"),
     METHOD_NOT_ALLOWED(405, "the path has routes, none for this method; the Allow header lists them"),
     CONFLICT(409, "the object's state refuses it now: a lifecycle move not allowed, a concurrent or stale change"),

@@ -402,7 +402,8 @@ public final class AdminApi implements HttpHandler {
         this.fleet = fleet;
         this.endpoint = AdminEndpoint.of(
                         this,
-                        OPERATIONS.<AdminEndpoint.Handler<AdminApi>>map(h -> (api, request) -> h.handle(api, new Call(request))),
+                        OPERATIONS.<AdminEndpoint.Handler<AdminApi>>map(
+                                h -> (api, request) -> h.handle(api, new Call(request))),
                         gate,
                         "controller",
                         MAX_BODY_BYTES)

@@ -117,8 +117,9 @@ public final class AuditAdminApi implements HttpHandler {
         this.verifier = verifier;
         this.clock = clock;
         this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", 0)
-                .refusing(SQLException.class, e -> new AdminJson.Refusal(
-                        ErrorKind.UNAVAILABLE, "the audit database is unavailable"));
+                .refusing(
+                        SQLException.class,
+                        e -> new AdminJson.Refusal(ErrorKind.UNAVAILABLE, "the audit database is unavailable"));
     }
 
     @Override
@@ -197,7 +198,8 @@ public final class AuditAdminApi implements HttpHandler {
     private JsonNode export(AdminRequest r) throws SQLException, IOException {
         Map<String, String> q = r.query();
         AuditExport.Range range = range(q);
-        AuditExport.Format format = malformedIfRefused(() -> AuditExport.Format.parse(q.getOrDefault("format", "jsonl")));
+        AuditExport.Format format =
+                malformedIfRefused(() -> AuditExport.Format.parse(q.getOrDefault("format", "jsonl")));
         AdminCaller caller = r.caller();
         try {
             exports.export(
@@ -223,8 +225,8 @@ public final class AuditAdminApi implements HttpHandler {
     }
 
     private ObjectNode verify(Map<String, String> q) throws SQLException {
-        Optional<AdminTrailVerifier.Head> expect =
-                Optional.ofNullable(q.get("expect")).map(t -> malformedIfRefused(() -> AdminTrailVerifier.Head.parse(t)));
+        Optional<AdminTrailVerifier.Head> expect = Optional.ofNullable(q.get("expect"))
+                .map(t -> malformedIfRefused(() -> AdminTrailVerifier.Head.parse(t)));
         AdminTrailVerifier.Report r = verifier.verify(expect);
         ObjectNode out = JSON.createObjectNode()
                 .put("intact", r.intact())

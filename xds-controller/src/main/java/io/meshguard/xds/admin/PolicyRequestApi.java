@@ -54,18 +54,19 @@ public final class PolicyRequestApi implements HttpHandler {
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/report", "policy:request"),
                     "Compute the request's replay report again on its stored files (the last 30 days)",
-                    (a, r) -> tree(a.changes.recompute(number(r.segment(1)), r.caller().person(), r.requestId()))),
+                    (a, r) -> tree(
+                            a.changes.recompute(number(r.segment(1)), r.caller().person(), r.requestId()))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/approve", "policy:approve"),
                     "Approve: extauthz may enforce exactly these files (not by the requester; needs a report computed"
                             + " since the request)",
-                    (a, r) -> tree(a.changes.approve(
-                            number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))),
+                    (a, r) -> tree(
+                            a.changes.approve(number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/reject", "policy:approve"),
                     "Reject a policy request",
-                    (a, r) -> tree(a.changes.reject(
-                            number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))));
+                    (a, r) -> tree(
+                            a.changes.reject(number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))));
 
     /** The declared operations: what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
