@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * An admin API's table of {@link AdminOperation}s: the routes the {@link AdminRouter} admits from, the operation an
+ * An admin API's table of {@link AdminOperation}s: the routes the {@code AdminRouter} admits from, the operation an
  * admitted route runs (so admission and dispatch read one table), and the OpenAPI paths written from it.
  *
  * @param <H> the API's handler type
@@ -38,12 +38,19 @@ public final class AdminOperations<H> {
         return operations;
     }
 
-    /** Every route, in declaration order (first match wins, as in {@link AdminRouter}). */
+    /** The same table with each handler turned into another (an API adapting its handlers to a request loop). */
+    public <G> AdminOperations<G> map(java.util.function.Function<H, G> adapt) {
+        return new AdminOperations<>(operations.stream()
+                .map(o -> o.handledBy(adapt.apply(o.handler())))
+                .toList());
+    }
+
+    /** Every route, in declaration order (first match wins, as in {@code AdminRouter}). */
     public List<AdminRoute> routes() {
         return operations.stream().map(AdminOperation::route).toList();
     }
 
-    /** The operation declaring {@code route} (the route an {@link AdminRouter} admitted a call to). */
+    /** The operation declaring {@code route} (the route the router admitted a call to). */
     public AdminOperation<H> operation(AdminRoute route) {
         return operations.stream()
                 .filter(o -> o.route().equals(route))

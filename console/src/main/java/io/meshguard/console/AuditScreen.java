@@ -1,13 +1,17 @@
 package io.meshguard.console;
 
+import com.sun.net.httpserver.HttpExchange;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.query.AuditExport;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.audit.trail.AdminTrailVerifier;
+import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.List;
@@ -22,18 +26,14 @@ public final class AuditScreen {
     /** Rows one page shows; older ones are a link away ({@code before=}, keyset paging). */
     static final int PAGE = 50;
 
-    private final io.meshguard.xds.admin.AuditAdminApi exports;
+    private final AuditExport exports;
     private final AuditReader reader;
     private final AdminTrailVerifier verifier;
     private final AdminGate gate;
     private final Clock clock;
 
     public AuditScreen(
-            AuditReader reader,
-            AdminTrailVerifier verifier,
-            io.meshguard.xds.admin.AuditAdminApi exports,
-            AdminGate gate,
-            Clock clock) {
+            AuditReader reader, AdminTrailVerifier verifier, AuditExport exports, AdminGate gate, Clock clock) {
         this.exports = exports;
         this.reader = reader;
         this.verifier = verifier;
@@ -86,13 +86,50 @@ public final class AuditScreen {
         return new Views.Audit(chrome, f, rows, error, chain, intact, mayVerify, mayExport, older, newest);
     }
 
-    /** CSV or JSON Lines of the searched time range, through the admin API's export (its trail row included). */
+    /**
+     * CSV or JSON Lines of the searched time range, by the admin API's export service (its trail row first); a refusal
+     * is answered as the API answers it, JSON with its status.
+     */
     void export(Console.Request req) throws java.io.IOException {
-        java.util.Map<String, String> q = new java.util.LinkedHashMap<>();
-        q.put("since", req.param("since").isEmpty() ? "1h" : req.param("since"));
-        q.put("until", req.param("until").isEmpty() ? "0s" : req.param("until"));
-        q.put("format", req.param("format").equals("csv") ? "csv" : "jsonl");
-        exports.exportAdmitted(req.exchange(), q, req.tenants(), req.admitted(), req.requestId());
+        HttpExchange ex = req.exchange();
+        AdminJson.Refusal refused;
+        try {
+            AuditExport.Range range = AuditExport.Range.between(
+                    TimeArguments.pointInTime(req.param("since").isEmpty() ? "1h" : req.param("since"), clock),
+                    TimeArguments.pointInTime(req.param("until").isEmpty() ? "0s" : req.param("until"), clock));
+            var caller = req.caller();
+            exports.export(
+                    new AuditExport.Exporter(
+                            caller.actor(),
+                            caller.method().label(),
+                            Optional.of(req.admitted().decision().roleUsed()),
+                            caller.source(),
+                            req.requestId()),
+                    range,
+                    req.param("format").equals("csv") ? AuditExport.Format.CSV : AuditExport.Format.JSONL,
+                    req.tenants(),
+                    (type, disposition) -> {
+                        ex.getResponseHeaders().set("Content-Type", type);
+                        ex.getResponseHeaders().set("Content-Disposition", disposition);
+                        ex.sendResponseHeaders(200, 0);
+                        return ex.getResponseBody();
+                    });
+            return;
+        } catch (IllegalArgumentException e) {
+            refused = new AdminJson.Refusal(ErrorKind.MALFORMED, e.getMessage());
+        } catch (SQLException e) {
+            refused = new AdminJson.Refusal(ErrorKind.UNAVAILABLE, "the audit database is unavailable");
+        } catch (io.meshguard.audit.trail.AdminTrail.UnavailableException e) {
+            refused = new AdminJson.Refusal(
+                    ErrorKind.UNAVAILABLE,
+                    "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
+        }
+        byte[] body = refused.body().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(refused.status(), body.length);
+        try (var out = ex.getResponseBody()) {
+            out.write(body);
+        }
     }
 
     /** One page and one row more (whether an older page exists), newest first, older than {@code before} if set. */

@@ -2,10 +2,8 @@ package io.meshguard.console;
 
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.api.ApplicationKeys;
-import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.catalog.api.CatalogService;
 import io.meshguard.catalog.api.PlanChanges;
-import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 
 /**
  * What the Approvals and Developer portal screens call: the catalogue's store for reads (scoped to the caller's
@@ -15,9 +13,4 @@ import io.meshguard.catalog.apikey.ApiKeyAdminApi;
  * permissions, tenant scoping and admin-trail rows are those of the API.
  * API keys made in the portal carry no roles, scopes or tier of their own: those are the bank's grant.
  */
-public record CatalogConsole(CatalogStore store, CatalogService catalog, ApplicationKeys keys, PlanChanges plans) {
-    /** The services of the APIs mounted beside the console on the same port. */
-    public CatalogConsole(CatalogStore store, CatalogApi catalog, ApiKeyAdminApi keys) {
-        this(store, catalog.service(), new ApplicationKeys(catalog.service(), keys.admin()), catalog.planChanges());
-    }
-}
+public record CatalogConsole(CatalogStore store, CatalogService catalog, ApplicationKeys keys, PlanChanges plans) {}

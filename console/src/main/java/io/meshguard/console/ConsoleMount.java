@@ -1,12 +1,12 @@
 package io.meshguard.console;
 
 import io.meshguard.access.AdminGate;
+import io.meshguard.audit.query.AuditExport;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TrafficReport;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.xds.XdsController;
-import io.meshguard.xds.admin.AuditAdminApi;
 import io.meshguard.xds.revision.RevisionActions;
 import java.time.Clock;
 import java.util.Optional;
@@ -54,7 +54,7 @@ public final class ConsoleMount {
                 new AuditScreen(
                         new AuditReader(s.dataSource()),
                         s.trailVerifier(),
-                        new AuditAdminApi(s.dataSource(), s.trailVerifier(), gate, clock),
+                        new AuditExport(s.dataSource(), clock),
                         gate,
                         clock),
                 new ValidateScreen(s.draft(), s.publisher().validator()),

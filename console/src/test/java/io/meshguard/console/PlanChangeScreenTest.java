@@ -82,7 +82,11 @@ class PlanChangeScreenTest {
                     http,
                     gate,
                     ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
-                    Optional.of(new CatalogConsole(new CatalogStore(PG.dataSource()), catalog, keys)));
+                    Optional.of(new CatalogConsole(
+                            new CatalogStore(PG.dataSource()),
+                            catalog.service(),
+                            new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
+                            catalog.planChanges())));
             xds.start();
             http.start();
             GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());

@@ -120,7 +120,11 @@ class PortalBrowserTest {
                 Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(), gate, Optional.of(auditWriter));
         console.http().addHandler(CatalogApi.PREFIX, catalog);
         console.http().addHandler(ApiKeyAdminApi.PREFIX, keys);
-        console.startConsole(Optional.of(new CatalogConsole(store, catalog, keys)));
+        console.startConsole(Optional.of(new CatalogConsole(
+                store,
+                catalog.service(),
+                new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
+                catalog.planChanges())));
 
         // extauthz as a cluster runs it: API keys from PostgreSQL, product routes decided from the subscription state
         // the controller pushes over ADS, decisions into the audit log (the portal's usage reads them)

@@ -158,6 +158,111 @@ class ModuleBoundariesTest {
                 .allMatch(used::contains);
     }
 
+    /**
+     * The shared HTTP layer: the admin request loop and the refusal every admin API answers with. Any class that
+     * serves HTTP may use it; it is not a surface of its own.
+     */
+    static final List<String> SHARED_HTTP = List.of("io.meshguard.access.http", "io.meshguard.runtime.http");
+
+    /** Modules that only wire and drive the others (the CLI's Mains, the dev stack, benches and tests). */
+    static final Set<String> WIRING_MODULES = Set.of("cli", "devstack", "bench", "e2e", "deploy-tests", "test-support");
+
+    /** The classes of the servers that mount HTTP surfaces on a port: a page of wiring each. */
+    static final Set<String> WIRING_CLASSES = Set.of(
+            "io.meshguard.xds.XdsController",
+            "io.meshguard.xds.zone.ZoneCentral",
+            "io.meshguard.extauthz.server.ExtAuthzServer",
+            "io.meshguard.console.ConsoleMount");
+
+    /**
+     * Known uses of another package's HTTP class outside the wiring, as "using class -> used class"; each goes when
+     * the service it reaches moves out of the HTTP class, and the test fails once a line is no longer needed.
+     */
+    static final Set<String> HTTP_ALLOWANCES = Set.of();
+
+    /**
+     * HTTP stays at the edge: a class that serves HTTP (it names {@code com.sun.net.httpserver}) is named outside its
+     * own package only by wiring, and by the HTTP packages of its own module (one port's APIs list each other's routes
+     * in its OpenAPI document), so services and screens reach each other's services, never each other's handlers.
+     */
+    @Test
+    void httpClassesAreNamedOnlyByWiring() {
+        Path root = repositoryRoot();
+        Map<String, String> classModule = new HashMap<>();
+        List<Source> all = new ArrayList<>();
+        modules(root).forEach((name, dir) -> {
+            for (Source s : mainSources(dir)) {
+                classModule.put(s.className(), name);
+                all.add(s);
+            }
+        });
+        Set<String> found = httpUses(all, classModule);
+        assertThat(found).as("HTTP classes named outside the wiring").isSubsetOf(HTTP_ALLOWANCES);
+        assertThat(HTTP_ALLOWANCES)
+                .as("HTTP allowances no longer needed: delete them from HTTP_ALLOWANCES")
+                .isSubsetOf(found);
+    }
+
+    @Test
+    void aServiceNamingAnotherPackagesHandler_isCaught_andWiringIsNot() {
+        List<Source> sources = List.of(
+                new Source(
+                        Path.of("Api.java"),
+                        "io.meshguard.m.http.Api",
+                        Set.of("com.sun.net.httpserver.HttpHandler", "io.meshguard.access.http.AdminEndpoint")),
+                new Source(
+                        Path.of("AdminEndpoint.java"),
+                        "io.meshguard.access.http.AdminEndpoint",
+                        Set.of("com.sun.net.httpserver.HttpHandler")),
+                new Source(Path.of("Screen.java"), "io.meshguard.console.Screen", Set.of("io.meshguard.m.http.Api")),
+                new Source(Path.of("Main.java"), "io.meshguard.cli.Main", Set.of("io.meshguard.m.http.Api.ROUTES")),
+                new Source(
+                        Path.of("Doc.java"),
+                        "io.meshguard.m.admin.Doc",
+                        Set.of("com.sun.net.httpserver.HttpExchange", "io.meshguard.m.http.Api.ROUTES")));
+        Map<String, String> classModule = Map.of(
+                "io.meshguard.m.admin.Doc", "m",
+                "io.meshguard.m.http.Api", "m",
+                "io.meshguard.access.http.AdminEndpoint", "access",
+                "io.meshguard.console.Screen", "console",
+                "io.meshguard.cli.Main", "cli");
+        assertThat(httpUses(sources, classModule))
+                .containsExactly("io.meshguard.console.Screen -> io.meshguard.m.http.Api");
+    }
+
+    /** Every "using class -> HTTP class" of another package, outside the wiring and the shared HTTP layer. */
+    static Set<String> httpUses(List<Source> sources, Map<String, String> classModule) {
+        Set<String> http = new TreeSet<>();
+        for (Source s : sources) {
+            if (s.names().stream().anyMatch(n -> n.startsWith("com.sun.net.httpserver."))
+                    && SHARED_HTTP.stream()
+                            .noneMatch(p -> packageOf(s.className()).equals(p))) {
+                http.add(s.className());
+            }
+        }
+        Set<String> httpPackages = new TreeSet<>();
+        http.forEach(c -> httpPackages.add(packageOf(c)));
+        Set<String> uses = new TreeSet<>();
+        for (Source s : sources) {
+            if (WIRING_MODULES.contains(classModule.get(s.className())) || WIRING_CLASSES.contains(s.className())) {
+                continue;
+            }
+            boolean httpPackage = httpPackages.contains(packageOf(s.className()));
+            for (String name : s.names()) {
+                for (String n = name; n.contains("."); n = n.substring(0, n.lastIndexOf('.'))) {
+                    if (classModule.containsKey(n)) {
+                        boolean sibling = httpPackage && classModule.get(n).equals(classModule.get(s.className()));
+                        if (http.contains(n) && !packageOf(n).equals(packageOf(s.className())) && !sibling) {
+                            uses.add(s.className() + " -> " + n);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        return uses;
+    }
+
     /** Each module's package root: a stack trace or an import names the module to open. */
     static final Map<String, String> ROOTS = Map.ofEntries(
             Map.entry("contract", "io.meshguard.contract"),

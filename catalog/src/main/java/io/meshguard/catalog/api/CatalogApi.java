@@ -1,6 +1,5 @@
 package io.meshguard.catalog.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -12,9 +11,12 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
 import io.meshguard.access.KeycloakClients;
 import io.meshguard.access.Scope;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
+import io.meshguard.catalogmodel.ApplicationState;
+import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
@@ -38,10 +40,8 @@ import io.meshguard.catalogmodel.SubscriptionUsage;
 import io.meshguard.catalogmodel.TransitionRefused;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,8 +52,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The catalogue's admin API, one path per persona: {@code /v1/provider/…} (products, plans, product publishes,
@@ -64,23 +62,38 @@ import org.slf4j.LoggerFactory;
  */
 public final class CatalogApi implements HttpHandler {
 
-    private static final Logger LOG = LoggerFactory.getLogger(CatalogApi.class);
     /** The longest request body the API reads; catalogue objects are small. */
     static final int MAX_BODY = 256 * 1024;
 
     /** A request admitted by the gate. */
-    private record Call(
-            HttpExchange exchange, AdmittedCall who, List<String> segments, TenantScope scope, JsonNode body) {
+    private record Call(AdminRequest request) {
+        HttpExchange exchange() {
+            return request.exchange();
+        }
+
+        AdmittedCall who() {
+            return new AdmittedCall(request.admission(), request.requestId());
+        }
+
         String segment(int i) {
-            return segments.get(i);
+            return request.segment(i);
+        }
+
+        TenantScope scope() {
+            return request.scope();
+        }
+
+        /** The JSON object sent; a read sends none. */
+        JsonNode body() {
+            return request.route().method().equals("GET") ? CatalogJson.MAPPER.nullNode() : request.body();
         }
 
         AdminCaller caller() {
-            return who.caller();
+            return request.caller();
         }
 
         String requestId() {
-            return who.requestId();
+            return request.requestId();
         }
     }
 
@@ -403,12 +416,11 @@ public final class CatalogApi implements HttpHandler {
     private final CatalogStore store;
     private final CatalogService service;
     private final PlanChanges planChanges;
-    private final AdminRouter router;
+    private final AdminEndpoint<CatalogApi> endpoint;
     private final Clock clock;
     private final String domain;
     private final GatewayServing gateway;
     /** What {@code GET /v1/openapi.json} answers: the admin port's one document where it is mounted there. */
-    private final byte[] openApi;
 
     /**
      * @param domain the DNS domain publishes are served under ({@code {product}.{env}.{region}.api.{domain}})
@@ -473,11 +485,18 @@ public final class CatalogApi implements HttpHandler {
             GatewayServing gateway,
             byte[] openApi,
             PlanChangeReplay planReplay) {
-        this.openApi = openApi.clone();
         this.service = service;
         this.planChanges = new PlanChanges(service, planReplay, PlanChanges.DEFAULT_WINDOW);
         this.store = service.store();
-        this.router = new AdminRouter(TABLE.routes(), gate);
+        this.endpoint = AdminEndpoint.of(
+                        this,
+                        TABLE.<AdminEndpoint.Handler<CatalogApi>>map(h -> (api, r) -> h.handle(api, new Call(r))),
+                        gate,
+                        "controller",
+                        MAX_BODY)
+                .withOpenDocument(openApi)
+                .refusing(CatalogRefusal.class, CatalogService::refusal)
+                .refusing(TransitionRefused.class, ErrorKind.CONFLICT);
         this.clock = service.clock();
         this.domain = domain;
         this.gateway = gateway;
@@ -504,68 +523,7 @@ public final class CatalogApi implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            String method = exchange.getRequestMethod();
-            if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
-                sendBytes(exchange, 200, openApi);
-                return;
-            }
-            AdminRouter.Admitted admitted = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    segments,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no operation " + method + " "
-                                    + exchange.getRequestURI().getPath()));
-            JsonNode body = method.equals("GET") ? CatalogJson.MAPPER.nullNode() : readBody(exchange);
-            AdminAnswer answer = run(exchange, admitted, segments, body, requestId);
-            send(exchange, answer.status(), answer.body());
-        } catch (AdminJson.Refusal e) {
-            send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.error("catalogue request {} failed", requestId, e);
-            send(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
-    }
-
-    /** What one operation answered: its status and JSON body ({@code {"error": …}} from 400 on). */
-    private record AdminAnswer(int status, JsonNode body) {}
-
-    /** One admitted operation; refusals become their status, as the HTTP surface answers them. */
-    private AdminAnswer run(
-            HttpExchange exchange,
-            AdminRouter.Admitted admitted,
-            List<String> segments,
-            JsonNode body,
-            String requestId) {
-        AdminOperation<Handler> op = TABLE.operation(admitted.route());
-        try {
-            Scope target = op.route().scope().apply(segments);
-            TenantScope tenants = target.equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
-            Call call = new Call(exchange, new AdmittedCall(admitted.admission(), requestId), segments, tenants, body);
-            return new AdminAnswer(op.status(), op.handler().handle(this, call));
-        } catch (AdminJson.Refusal e) {
-            return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
-        } catch (OperationRefused e) {
-            return new AdminAnswer(e.status(), AdminJson.error(e.getMessage()));
-        } catch (CatalogRefusal e) {
-            OperationRefused refused = CatalogService.refusal(e);
-            return new AdminAnswer(refused.status(), AdminJson.error(refused.getMessage()));
-        } catch (TransitionRefused e) {
-            return new AdminAnswer(409, AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            return new AdminAnswer(422, AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.error("catalogue request {} failed", requestId, e);
-            return new AdminAnswer(
-                    500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        }
+        endpoint.handle(exchange);
     }
 
     // ------------------------------------------------------------------ operator
@@ -880,17 +838,14 @@ public final class CatalogApi implements HttpHandler {
     }
 
     private JsonNode usage(Call c, Side side) {
-        String query =
-                Optional.ofNullable(c.exchange().getRequestURI().getRawQuery()).orElse("");
         int hours = 24;
-        for (String part : query.split("&")) {
-            if (part.startsWith("hours=")) {
-                String v = part.substring(6);
-                if (!v.matches("[0-9]{1,4}") || Integer.parseInt(v) < 1 || Integer.parseInt(v) > 24 * 93) {
-                    throw new AdminJson.Refusal(422, "hours: a whole number from 1 to 2232 (93 days)");
-                }
-                hours = Integer.parseInt(v);
+        Optional<String> asked = c.request().query("hours");
+        if (asked.isPresent()) {
+            String v = asked.get();
+            if (!v.matches("[0-9]{1,4}") || Integer.parseInt(v) < 1 || Integer.parseInt(v) > 24 * 93) {
+                throw new AdminJson.Refusal(422, "hours: a whole number from 1 to 2232 (93 days)");
             }
+            hours = Integer.parseInt(v);
         }
         SubscriptionUsage u =
                 store.usage(c.scope(), side, c.segment(3), clock.instant().minus(Duration.ofHours(hours)));
@@ -1060,37 +1015,6 @@ public final class CatalogApi implements HttpHandler {
             names.add(e.name().toLowerCase(Locale.ROOT));
         }
         throw new AdminJson.Refusal(422, field + ": one of " + names + ", got '" + text + "'");
-    }
-
-    private static JsonNode readBody(HttpExchange exchange) throws IOException {
-        try (InputStream in = exchange.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                throw new AdminJson.Refusal(413, "request body larger than " + MAX_BODY + " bytes");
-            }
-            if (bytes.length == 0) {
-                return CatalogJson.MAPPER.createObjectNode();
-            }
-            JsonNode node = CatalogJson.MAPPER.readTree(new String(bytes, StandardCharsets.UTF_8));
-            if (node == null || !node.isObject()) {
-                throw new AdminJson.Refusal(400, "the body must be a JSON object");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            throw new AdminJson.Refusal(400, "the body is not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        sendBytes(exchange, status, CatalogJson.MAPPER.writeValueAsBytes(body));
-    }
-
-    private static void sendBytes(HttpExchange exchange, int status, byte[] bytes) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 
     /** OpenAPI 3.1 from the operation table: each operation with its summary and {@code x-meshguard-permission}. */

@@ -10,7 +10,8 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
@@ -24,8 +25,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The API-key admin endpoint on extauthz's HTTP port, beside {@code /quotas} and behind the same gate, so that
@@ -48,14 +47,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApiKeyAdminApi implements HttpHandler {
     public static final String PREFIX = "/apikeys";
-    private static final Logger LOG = LoggerFactory.getLogger(ApiKeyAdminApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_BODY = 16 * 1024;
 
     private final ApiKeyAdmin admin;
-    private final AdminRouter router;
+    private final AdminEndpoint<ApiKeyAdminApi> endpoint;
 
-    /** An admitted call; {@code segments} are the path's below {@link #PREFIX}. */
+    /** An admitted call: {@code segments} are the path's below {@link #PREFIX}; {@code body} a POST's JSON object. */
     @FunctionalInterface
     private interface Handler {
         JsonNode handle(ApiKeyAdminApi api, Call call, List<String> segments, JsonNode body);
@@ -124,7 +122,16 @@ public final class ApiKeyAdminApi implements HttpHandler {
             java.util.function.Consumer<String> changed,
             ApiKeyLimits limits) {
         this.admin = new ApiKeyAdmin(store, clock, gate, audit, changed, limits);
-        this.router = new AdminRouter(ROUTES, gate);
+        this.endpoint = AdminEndpoint.of(
+                this,
+                OPERATIONS.<AdminEndpoint.Handler<ApiKeyAdminApi>>map(h -> (api, r) -> h.handle(
+                        api,
+                        new Call(r),
+                        r.segments().subList(1, r.segments().size()),
+                        r.route().method().equals("POST") ? r.body() : JSON.nullNode())),
+                gate,
+                "extauthz",
+                MAX_BODY);
     }
 
     /** The typed operations this API adapts (the developer portal's way to the same checks and trail rows). */
@@ -132,52 +139,19 @@ public final class ApiKeyAdminApi implements HttpHandler {
         return admin;
     }
 
-    private record Call(HttpExchange exchange, AdmittedCall who) {}
-
-    @Override
-    public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
-            List<String> full = new ArrayList<>();
-            full.add("apikeys");
-            full.addAll(segments);
-            AdminRouter.Admitted admitted = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    full,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no such API key operation: " + exchange.getRequestMethod() + " "
-                                    + exchange.getRequestURI().getRawPath()));
-            Call call = new Call(exchange, new AdmittedCall(admitted.admission(), requestId));
-            String method = exchange.getRequestMethod();
-            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            JsonNode body = operation
-                    .handler()
-                    .handle(
-                            this,
-                            call,
-                            segments,
-                            method.equals("POST") ? AdminJson.readObject(exchange, MAX_BODY) : null);
-            send(exchange, operation.status(), body);
-        } catch (AdminJson.Refusal e) {
-            send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (OperationRefused e) {
-            send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            send(exchange, 400, AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.error("API key admin request {} failed", requestId, e);
-            send(exchange, 500, AdminJson.error("internal error, see the extauthz log for request " + requestId));
-        } finally {
-            exchange.close();
+    private record Call(AdminRequest request) {
+        AdmittedCall who() {
+            return new AdmittedCall(request.admission(), request.requestId());
         }
     }
 
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        endpoint.handle(exchange);
+    }
+
     private JsonNode list(Call call) {
-        boolean revoked = "true".equals(queryParameter(call.exchange(), "revoked"));
+        boolean revoked = call.request().query("revoked").filter("true"::equals).isPresent();
         ArrayNode out = JSON.createArrayNode();
         for (ApiKey k : admin.list(call.who(), revoked)) {
             out.add(describe(k));
@@ -315,22 +289,5 @@ public final class ApiKeyAdminApi implements HttpHandler {
             out.add(e.asText());
         }
         return out;
-    }
-
-    private static String queryParameter(HttpExchange exchange, String name) {
-        String raw = exchange.getRequestURI().getRawQuery();
-        if (raw != null) {
-            for (String part : raw.split("&")) {
-                int eq = part.indexOf('=');
-                if (eq > 0 && part.substring(0, eq).equals(name)) {
-                    return part.substring(eq + 1);
-                }
-            }
-        }
-        return "";
-    }
-
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        AdminJson.send(exchange, status, body);
     }
 }

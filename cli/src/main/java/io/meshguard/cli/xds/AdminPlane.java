@@ -94,7 +94,11 @@ public record AdminPlane(
                 http,
                 gate,
                 console,
-                Optional.of(new CatalogConsole(new CatalogStore(dataSource), catalogue, keys)));
+                Optional.of(new CatalogConsole(
+                        new CatalogStore(dataSource),
+                        catalogue.service(),
+                        new io.meshguard.catalog.api.ApplicationKeys(catalogue.service(), keys.admin()),
+                        catalogue.planChanges())));
         http.addReadinessChecks(xds.readinessChecks());
         ServerComponent trail = signer.<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
         http.addReadinessChecks(trail.readinessChecks());

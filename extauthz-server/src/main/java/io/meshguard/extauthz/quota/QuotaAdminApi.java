@@ -11,21 +11,19 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.QuotaPolicy;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The quota admin endpoint on extauthz's HTTP port (docs/operator-guide.md §Quotas), behind the admin plane's
@@ -45,7 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuotaAdminApi implements HttpHandler {
     public static final String PREFIX = "/quotas";
-    private static final Logger LOG = LoggerFactory.getLogger(QuotaAdminApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_BODY = 16 * 1024;
 
@@ -59,13 +56,23 @@ public final class QuotaAdminApi implements HttpHandler {
     public static final List<AdminRoute> ROUTES;
 
     /** An admitted call; {@code segments} are the path's below {@link #PREFIX}. */
-    private record Call(
-            QuotaOperations ops,
-            HttpExchange exchange,
-            List<String> segments,
-            AdminCaller caller,
-            TenantScope scope,
-            String requestId) {}
+    private record Call(QuotaOperations ops, AdminRequest request) {
+        List<String> segments() {
+            return request.segments().subList(1, request.segments().size());
+        }
+
+        AdminCaller caller() {
+            return request.caller();
+        }
+
+        TenantScope scope() {
+            return request.scope();
+        }
+
+        String requestId() {
+            return request.requestId();
+        }
+    }
 
     @FunctionalInterface
     private interface Handler {
@@ -86,7 +93,7 @@ public final class QuotaAdminApi implements HttpHandler {
                             c.ops(),
                             c.scope(),
                             a.quota(c.segments().get(0)),
-                            a.owned(c.scope(), c.segments().get(0), query(c.exchange(), "caller")))),
+                            a.owned(c.scope(), c.segments().get(0), query(c.request(), "caller")))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
                     "Adjust a caller's counter",
@@ -105,7 +112,7 @@ public final class QuotaAdminApi implements HttpHandler {
         return OPERATIONS.all();
     }
 
-    private final AdminRouter router;
+    private final AdminEndpoint<QuotaAdminApi> endpoint;
     private final QuotaOwners owners;
 
     public QuotaAdminApi(
@@ -125,56 +132,36 @@ public final class QuotaAdminApi implements HttpHandler {
             QuotaOwners owners) {
         this.policy = policy;
         this.operations = operations;
-        this.router = new AdminRouter(ROUTES, gate);
         this.owners = owners;
+        this.endpoint = AdminEndpoint.of(
+                        this,
+                        OPERATIONS.<AdminEndpoint.Handler<QuotaAdminApi>>map(h -> (api, r) -> h.handle(
+                                api,
+                                new Call(
+                                        api.operations.orElseThrow(() -> new AdminJson.Refusal(
+                                                ErrorKind.UNAVAILABLE,
+                                                "quota counters need PostgreSQL: this server has no db.url")),
+                                        r))),
+                        gate,
+                        "extauthz",
+                        MAX_BODY)
+                .refusing(QuotaOperations.InvalidChangeException.class, ErrorKind.MALFORMED)
+                .refusing(
+                        QuotaStore.UnavailableException.class,
+                        e -> new AdminJson.Refusal(
+                                ErrorKind.UNAVAILABLE, "the quota database is unavailable; nothing was changed"));
     }
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminJson.segmentsBelow(PREFIX, exchange.getRequestURI().getRawPath());
-            String method = exchange.getRequestMethod();
-            List<String> full = new java.util.ArrayList<>();
-            full.add("quotas");
-            full.addAll(segments);
-            AdminRouter.Admitted admitted = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    full,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no such quota operation: " + method + " "
-                                    + exchange.getRequestURI().getRawPath()));
-            AdminCaller caller = admitted.caller();
-            TenantScope scope = router.tenantsOf(admitted);
-            QuotaOperations ops = operations.orElseThrow(
-                    () -> new AdminJson.Refusal(503, "quota counters need PostgreSQL: this server has no db.url"));
-            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            JsonNode body =
-                    operation.handler().handle(this, new Call(ops, exchange, segments, caller, scope, requestId));
-            send(exchange, operation.status(), body);
-        } catch (AdminJson.Refusal e) {
-            send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (QuotaOperations.InvalidChangeException e) {
-            send(exchange, 400, AdminJson.error(e.getMessage()));
-        } catch (QuotaStore.UnavailableException e) {
-            LOG.warn("quota admin request {} failed: {}", requestId, e.getMessage());
-            send(exchange, 503, AdminJson.error("the quota database is unavailable; nothing was changed"));
-        } catch (RuntimeException e) {
-            LOG.error("quota admin request {} failed", requestId, e);
-            send(exchange, 500, AdminJson.error("internal error, see the extauthz log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
+        endpoint.handle(exchange);
     }
 
     private JsonNode change(Call c, String action)
             throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
         return change(
                 c.ops(),
-                c.exchange(),
+                c.request(),
                 quota(c.segments().get(0)),
                 action,
                 c.caller().actor(),
@@ -223,14 +210,14 @@ public final class QuotaAdminApi implements HttpHandler {
 
     private JsonNode change(
             QuotaOperations ops,
-            HttpExchange exchange,
+            AdminRequest request,
             QuotaPolicy q,
             String action,
             String actor,
             TenantScope scope,
             String requestId)
             throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
-        JsonNode body = AdminJson.readObject(exchange, MAX_BODY);
+        JsonNode body = request.body();
         String caller = owned(scope, q.name(), text(body, "caller"));
         String reason = text(body, "reason");
         QuotaOperations.Applied applied =
@@ -307,26 +294,9 @@ public final class QuotaAdminApi implements HttpHandler {
         return n.asText();
     }
 
-    private static String query(HttpExchange exchange, String name) {
-        String raw = exchange.getRequestURI().getRawQuery();
-        if (raw != null) {
-            for (String part : raw.split("&")) {
-                int eq = part.indexOf('=');
-                if (eq > 0 && part.substring(0, eq).equals(name)) {
-                    try {
-                        return URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
-                    } catch (IllegalArgumentException e) {
-                        throw new AdminJson.Refusal(
-                                400, "query parameter '" + name + "' is not valid percent-encoding");
-                    }
-                }
-            }
-        }
-        throw new AdminJson.Refusal(
-                400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)");
-    }
-
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        AdminJson.send(exchange, status, body);
+    private static String query(AdminRequest request, String name) {
+        return request.query(name)
+                .orElseThrow(() -> new AdminJson.Refusal(
+                        400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)"));
     }
 }

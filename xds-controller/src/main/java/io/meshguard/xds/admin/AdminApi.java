@@ -10,10 +10,12 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.change.RevisionDiff;
@@ -43,16 +45,12 @@ import io.meshguard.xds.validate.ServiceNamespaces;
 import io.meshguard.xds.validate.ValidationResult;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The admin REST API (JSON) on the status HTTP port: CRUD of the draft configuration with whole-configuration
@@ -62,7 +60,6 @@ import org.slf4j.LoggerFactory;
  * The paths and methods are exactly {@link #ENDPOINTS}, which the OpenAPI document must match.
  */
 public final class AdminApi implements HttpHandler {
-    private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
     private static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
 
     /** One operation of the API, path segments in {@code {braces}} are parameters. */
@@ -332,13 +329,12 @@ public final class AdminApi implements HttpHandler {
     private final RevisionStore revisions;
     private final Publisher publisher;
     private final Supplier<List<NodeStatus>> fleet;
-    private final AdminRouter router;
+    private final AdminEndpoint<AdminApi> endpoint;
     private final ConfigChangeAudit audit;
     private final ConfigValidator validator;
     /** For configurations that arrive whole in a request: remembers nothing of them (see its Javadoc). */
     private final ConfigValidator oneOffValidator;
 
-    private final byte[] openApi;
     private final FourEyes fourEyes;
     /** Compiles the published products into every publish of the draft (docs/products.md). */
     private final ProductPublisher products;
@@ -404,9 +400,17 @@ public final class AdminApi implements HttpHandler {
         this.validator = publisher.validator();
         this.oneOffValidator = validator.forOneOff();
         this.fleet = fleet;
-        this.router = new AdminRouter(ROUTES, gate);
+        this.endpoint = AdminEndpoint.of(
+                        this,
+                        OPERATIONS.<AdminEndpoint.Handler<AdminApi>>map(
+                                h -> (api, request) -> h.handle(api, new Call(request))),
+                        gate,
+                        "controller",
+                        MAX_BODY_BYTES)
+                .withOpenDocument(openApi)
+                .refusing(RevisionActions.Refused.class, WithProblems::new)
+                .refusing(StoreException.class, ErrorKind.CONFLICT);
         this.audit = audit;
-        this.openApi = openApi.clone();
         this.actions = new RevisionActions(revisions, publisher, fourEyes, products, audit);
     }
 
@@ -425,83 +429,72 @@ public final class AdminApi implements HttpHandler {
         }
     }
 
-    /**
-     * @param scope the tenants whose objects the call reaches (every tenant on system and gateway routes)
-     * @param systemWide whether the caller holds the route's permission at system scope: a gateway owner's call on its
-     *     group does not, so it is shown what concerns that group only
-     */
-    private record Call(
-            HttpExchange exchange,
-            AdminCaller caller,
-            String requestId,
-            List<String> segments,
-            TenantScope scope,
-            boolean systemWide,
-            int[] status) {
+    /** A refused publish or rollback: its status, and the problems that refused it beside the error. */
+    private static final class WithProblems extends AdminJson.Refusal {
+        private static final long serialVersionUID = 1L;
+        private final transient List<Problem> problems;
+
+        WithProblems(RevisionActions.Refused refused) {
+            super(refused.status(), refused.getMessage());
+            this.problems = refused.problems();
+        }
+
+        @Override
+        public ObjectNode body() {
+            ObjectNode out = super.body();
+            if (!problems.isEmpty()) {
+                out.set("problems", tree(problems));
+            }
+            return out;
+        }
+    }
+
+    /** An admitted call, as this API's handlers read it. */
+    private record Call(AdminRequest request) {
+        HttpExchange exchange() {
+            return request.exchange();
+        }
+
+        AdminCaller caller() {
+            return request.caller();
+        }
+
+        String requestId() {
+            return request.requestId();
+        }
+
+        List<String> segments() {
+            return request.segments();
+        }
+
+        /** The tenants whose objects the call reaches (every tenant on system and gateway routes). */
+        TenantScope scope() {
+            return request.scope();
+        }
+
+        /** Whether the caller holds the route's permission at system scope (a gateway owner's call does not). */
+        boolean systemWide() {
+            return request.systemWide();
+        }
+
         /** The actor as the trail names it. */
         String actor() {
-            return caller.actor();
+            return request.actor();
         }
 
         String segment(int i) {
-            return segments.get(i);
+            return request.segment(i);
         }
 
         /** Answers with {@code code} instead of 200 (202 for a publish that became requests). */
         void answer(int code) {
-            status[0] = code;
+            request.answer(code);
         }
     }
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            String method = exchange.getRequestMethod();
-            if (router.route(method, segments).filter(AdminRoute::isOpen).isPresent()) {
-                send(exchange, 200, openApi);
-                return;
-            }
-            AdminRouter.Admitted admitted = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    segments,
-                    () -> new AdminJson.Refusal(
-                            segments.isEmpty() || !PREFIXES.contains("/" + segments.get(0)) ? 404 : 405,
-                            "no operation " + method + " "
-                                    + exchange.getRequestURI().getPath()));
-            AdminCaller caller = admitted.caller();
-            // tenant-owned objects: the caller's tenants; what every tenant shares (the whole draft, groups, publish,
-            // rollback, render) is a system or gateway route, which the gate refuses to a tenant-only caller
-            TenantScope granted = router.tenantsOf(admitted);
-            TenantScope tenants = admitted.route().scope().apply(segments).equals(io.meshguard.access.Scope.ANY_TENANT)
-                    ? granted
-                    : TenantScope.ALL;
-            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            int[] status = {operation.status()};
-            JsonNode body = operation
-                    .handler()
-                    .handle(this, new Call(exchange, caller, requestId, segments, tenants, granted.all(), status));
-            sendJson(exchange, status[0], body);
-        } catch (AdminJson.Refusal e) {
-            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (RevisionActions.Refused e) {
-            ObjectNode err = AdminJson.error(e.getMessage());
-            if (!e.problems().isEmpty()) {
-                err.set("problems", ConfigJson.mapper().valueToTree(e.problems()));
-            }
-            sendJson(exchange, e.status(), err);
-        } catch (StoreException e) {
-            log.warn("admin request {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 409, AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            log.error("admin request {} failed", requestId, e);
-            sendJson(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
+        endpoint.handle(exchange);
     }
 
     private static AdminOperation<Handler> op(AdminRoute route, String summary, Handler handler) {
@@ -1145,38 +1138,11 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static <T> T read(Call call, Class<T> type) {
-        byte[] body = body(call);
-        try {
-            return ConfigJson.mapper().readValue(body, type);
-        } catch (JsonProcessingException e) {
-            throw new AdminJson.Refusal(400, "invalid JSON: " + ConfigJson.describe(e));
-        } catch (IOException e) {
-            throw new AdminJson.Refusal(400, "unreadable body: " + e.getMessage());
-        }
+        return call.request().body(type, ConfigJson.mapper(), ConfigJson::describe);
     }
 
     private static JsonNode readTree(Call call) {
-        byte[] body = body(call);
-        if (body.length == 0) {
-            return ConfigJson.mapper().createObjectNode();
-        }
-        try {
-            return ConfigJson.mapper().readTree(body);
-        } catch (IOException e) {
-            throw new AdminJson.Refusal(400, "invalid JSON: " + e.getMessage());
-        }
-    }
-
-    private static byte[] body(Call call) {
-        try (InputStream in = call.exchange().getRequestBody()) {
-            byte[] b = in.readNBytes(MAX_BODY_BYTES + 1);
-            if (b.length > MAX_BODY_BYTES) {
-                throw new AdminJson.Refusal(413, "body larger than " + MAX_BODY_BYTES + " bytes");
-            }
-            return b;
-        } catch (IOException e) {
-            throw new AdminJson.Refusal(400, "unreadable body: " + e.getMessage());
-        }
+        return call.request().body();
     }
 
     private static long number(Call call, int segment) {
@@ -1192,35 +1158,10 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static Optional<String> query(Call call, String name) {
-        String q = call.exchange().getRequestURI().getRawQuery();
-        if (q == null) {
-            return Optional.empty();
-        }
-        for (String part : q.split("&")) {
-            int eq = part.indexOf('=');
-            if (eq > 0 && part.substring(0, eq).equals(name)) {
-                return Optional.of(java.net.URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-            }
-        }
-        return Optional.empty();
+        return call.request().query(name);
     }
 
     private static JsonNode tree(Object value) {
         return ConfigJson.mapper().valueToTree(value);
-    }
-
-    private static void sendJson(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        send(exchange, status, ConfigJson.mapper().writeValueAsBytes(body));
-    }
-
-    private static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
-        if (exchange.getResponseHeaders().getFirst("Content-Type") == null) {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-        }
-        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.meshguard.xds.admin;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,38 +11,29 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
+import io.meshguard.audit.query.AuditExport;
 import io.meshguard.audit.query.AuditFormats;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.audit.trail.AdminTrail;
-import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.AdminJson;
-import java.io.BufferedWriter;
+import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.YearMonth;
-import java.time.ZoneOffset;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The audit log and the admin trail through the admin plane, behind the same {@link AdminGate} as every other admin
@@ -64,54 +56,39 @@ import org.slf4j.LoggerFactory;
  * ({@code SensitiveText}, in {@link AuditEvent}), so what leaves here is masked whatever the row holds.
  */
 public final class AuditAdminApi implements HttpHandler {
-    private static final Logger LOG = LoggerFactory.getLogger(AuditAdminApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The most events one query returns. */
     static final int MAX_LIMIT = 10_000;
 
     public static final String PREFIX = "/audit";
 
-    /** An admitted audit call; the export streams its own answer, the others answer JSON with the row's status. */
-    @FunctionalInterface
-    private interface Handler {
-        void handle(
-                AuditAdminApi api,
-                HttpExchange exchange,
-                int status,
-                Map<String, String> query,
-                TenantScope scope,
-                AdminRouter.Admitted call,
-                String requestId)
-                throws IOException, SQLException;
-    }
-
     /** The operations with their permissions, summaries and handlers: admission and dispatch read this table. */
-    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+    private static final AdminOperations<AdminEndpoint.Handler<AuditAdminApi>> OPERATIONS = AdminOperations.of(
             AdminOperation.of(
                     AdminRoute.tenant("GET", "/audit/events", "audit:read"),
                     "Audit events newest first, as JSON; a tenant-scoped caller reads only its tenants' "
                             + "events (the query filters, and row-level security on audit_event confines the "
                             + "transaction)",
-                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.events(q, scope))),
+                    (a, r) -> a.events(r.query(), r.scope())),
             AdminOperation.of(
                     AdminRoute.tenant("GET", "/audit/export", "audit:export"),
                     "Audit events of a month or a range, streamed oldest first as JSON lines or CSV "
                             + "(formulas neutralised); every export is first a row of the admin trail (who, range, "
                             + "tenants, format): no trail row, no export",
-                    (a, ex, status, q, scope, call, id) -> a.export(ex, q, scope, call.admission(), id)),
+                    (a, r) -> a.export(r)),
             AdminOperation.of(
                     AdminRoute.system("GET", "/audit/trail/verify", "audit:verify"),
                     "Walks the hash-chained admin trail (across monthly partitions and through retention "
                             + "anchors) and names the first row altered, removed, inserted or truncated; system "
                             + "scope only",
-                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.verify(q))),
+                    (a, r) -> a.verify(r.query())),
             AdminOperation.of(
                     AdminRoute.system("GET", "/audit/coverage", "coverage:read"),
                     "Proof of coverage: access-log rows joined with Checks and DLP sessions by request id, per "
                             + "service, with sample request ids of requests that reached a workload without their "
                             + "Check or DLP profile (since= default 1h, until=, service=, samples= 0-100 default 5); "
                             + "the join reads every tenant's rows, so system scope only",
-                    (a, ex, status, q, scope, call, id) -> sendJson(ex, status, a.coverage(q))));
+                    (a, r) -> a.coverage(r.query())));
 
     /** The declared operations (route, summary, status, body): what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
@@ -123,9 +100,9 @@ public final class AuditAdminApi implements HttpHandler {
 
     private final AuditReader reader;
     private final CoverageReport coverage;
-    private final AdminTrail trail;
+    private final AuditExport exports;
     private final AdminTrailVerifier verifier;
-    private final AdminRouter router;
+    private final AdminEndpoint<AuditAdminApi> endpoint;
     private final Clock clock;
 
     public AuditAdminApi(DataSource dataSource, AdminGate gate, Clock clock) {
@@ -136,72 +113,23 @@ public final class AuditAdminApi implements HttpHandler {
     public AuditAdminApi(DataSource dataSource, AdminTrailVerifier verifier, AdminGate gate, Clock clock) {
         this.reader = new AuditReader(dataSource);
         this.coverage = new CoverageReport(dataSource);
-        this.trail = new AdminTrail(dataSource);
+        this.exports = new AuditExport(dataSource, clock);
         this.verifier = verifier;
-        this.router = new AdminRouter(ROUTES, gate);
         this.clock = clock;
+        this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", 0)
+                .refusing(
+                        SQLException.class,
+                        e -> new AdminJson.Refusal(ErrorKind.UNAVAILABLE, "the audit database is unavailable"));
     }
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            AdminRouter.Admitted call = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    segments,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no audit operation " + exchange.getRequestMethod() + " "
-                                    + exchange.getRequestURI().getRawPath()));
-            TenantScope scope = router.tenantsOf(call);
-            Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
-            operation.handler().handle(this, exchange, operation.status(), query, scope, call, requestId);
-        } catch (AdminJson.Refusal e) {
-            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            sendJson(exchange, 400, AdminJson.error(e.getMessage()));
-        } catch (SQLException e) {
-            LOG.warn("audit admin request {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 503, AdminJson.error("the audit database is unavailable"));
-        } catch (RuntimeException e) {
-            LOG.error("audit admin request {} failed", requestId, e);
-            sendJson(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
-    }
-
-    /**
-     * The export ({@code month=} or {@code since=&until=}, {@code format=jsonl|csv}) for another surface of the admin
-     * port that admitted the caller for {@code audit:export} itself (the console): the same trail row first, the same
-     * streaming; a refusal is answered as JSON with its status.
-     */
-    public void exportAdmitted(
-            HttpExchange exchange,
-            Map<String, String> query,
-            TenantScope scope,
-            AdminGate.Admitted admitted,
-            String requestId)
-            throws IOException {
-        try {
-            export(exchange, query, scope, admitted, requestId);
-        } catch (AdminJson.Refusal e) {
-            sendJson(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            sendJson(exchange, 400, AdminJson.error(e.getMessage()));
-        } catch (SQLException e) {
-            LOG.warn("audit export {} failed: {}", requestId, e.getMessage());
-            sendJson(exchange, 503, AdminJson.error("the audit database is unavailable"));
-        }
+        endpoint.handle(exchange);
     }
 
     private ObjectNode coverage(Map<String, String> q) throws SQLException {
-        Instant since = TimeArguments.pointInTime(q.getOrDefault("since", "1h"), clock);
-        Instant until = q.containsKey("until") ? TimeArguments.pointInTime(q.get("until"), clock) : clock.instant();
+        Instant since = time(q.getOrDefault("since", "1h"));
+        Instant until = q.containsKey("until") ? time(q.get("until")) : clock.instant();
         int samples =
                 Optional.ofNullable(q.get("samples")).map(AuditAdminApi::number).orElse(5);
         return coverage.report(since, until, Optional.ofNullable(q.get("service")), samples)
@@ -212,7 +140,7 @@ public final class AuditAdminApi implements HttpHandler {
         String since = Optional.ofNullable(q.get("since"))
                 .orElseThrow(
                         () -> new AdminJson.Refusal(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
-        AuditQuery query = AuditQuery.since(TimeArguments.pointInTime(since, clock));
+        AuditQuery query = AuditQuery.since(time(since));
         int limit =
                 Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
         if (limit < 1 || limit > MAX_LIMIT) {
@@ -220,7 +148,7 @@ public final class AuditAdminApi implements HttpHandler {
         }
         query = query.withLimit(limit);
         if (q.containsKey("until")) {
-            query = query.withUntil(TimeArguments.pointInTime(q.get("until"), clock));
+            query = query.withUntil(time(q.get("until")));
         }
         if (q.containsKey("tenant")) {
             query = query.withTenant(q.get("tenant"));
@@ -242,11 +170,7 @@ public final class AuditAdminApi implements HttpHandler {
             query = query.withTraceId(q.get("trace_id"));
         }
         if (q.containsKey("canary")) {
-            try {
-                query = query.withCanary(AuditQuery.CanaryRows.parse(q.get("canary")));
-            } catch (IllegalArgumentException e) {
-                throw new AdminJson.Refusal(400, e.getMessage());
-            }
+            query = query.withCanary(malformedIfRefused(() -> AuditQuery.CanaryRows.parse(q.get("canary"))));
         }
         ArrayNode out = JSON.createArrayNode();
         for (AuditEvent e : reader.query(query, scope)) {
@@ -256,88 +180,53 @@ public final class AuditAdminApi implements HttpHandler {
     }
 
     /** The export's range: a UTC month, or since/until. */
-    private record Range(Instant from, Instant to, String label) {}
-
-    private Range range(Map<String, String> q) {
+    private AuditExport.Range range(Map<String, String> q) {
         if (q.containsKey("month")) {
-            YearMonth m = TimeArguments.month(q.get("month"));
-            return new Range(
-                    m.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                    m.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
-                    m.toString());
+            return AuditExport.Range.month(malformedIfRefused(() -> TimeArguments.month(q.get("month"))));
         }
         if (!q.containsKey("since") || !q.containsKey("until")) {
             throw new AdminJson.Refusal(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
         }
-        Instant from = TimeArguments.pointInTime(q.get("since"), clock);
-        Instant to = TimeArguments.pointInTime(q.get("until"), clock);
+        Instant from = time(q.get("since"));
+        Instant to = time(q.get("until"));
         if (!to.isAfter(from)) {
             throw new AdminJson.Refusal(400, "until must be after since");
         }
-        return new Range(from, to, from + "/" + to);
+        return AuditExport.Range.between(from, to);
     }
 
-    private void export(
-            HttpExchange exchange,
-            Map<String, String> q,
-            TenantScope scope,
-            AdminGate.Admitted admitted,
-            String requestId)
-            throws SQLException, IOException {
-        Range range = range(q);
-        String format = q.getOrDefault("format", "jsonl");
-        if (!format.equals("jsonl") && !format.equals("csv")) {
-            throw new AdminJson.Refusal(400, "format is jsonl or csv, got '" + format + "'");
-        }
-        AdminCaller caller = admitted.caller();
-        String tenants = scope.all() ? "*" : String.join(",", scope.tenants());
-        Map<String, String> details = new LinkedHashMap<>();
-        details.put("from", range.from().toString());
-        details.put("to", range.to().toString());
-        details.put("format", format);
-        details.put("tenants", tenants);
-        // recorded before a byte leaves: an export the trail cannot take does not happen
+    private JsonNode export(AdminRequest r) throws SQLException, IOException {
+        Map<String, String> q = r.query();
+        AuditExport.Range range = range(q);
+        AuditExport.Format format =
+                malformedIfRefused(() -> AuditExport.Format.parse(q.getOrDefault("format", "jsonl")));
+        AdminCaller caller = r.caller();
         try {
-            trail.append(new AdminTrailEntry(
-                    clock.instant(),
-                    caller.actor(),
-                    caller.method().label(),
-                    scope.all() ? Optional.empty() : Optional.of(tenants),
-                    Optional.of(admitted.decision().roleUsed()).filter(s -> !s.isEmpty()),
-                    Optional.of(caller.source()),
-                    Optional.of(requestId),
-                    "audit-export",
-                    "audit_event " + range.label(),
-                    "exported",
-                    Optional.empty(),
-                    Optional.empty(),
-                    details));
+            exports.export(
+                    new AuditExport.Exporter(
+                            caller.actor(),
+                            caller.method().label(),
+                            Optional.of(r.admission().decision().roleUsed()),
+                            caller.source(),
+                            r.requestId()),
+                    range,
+                    format,
+                    r.scope(),
+                    (type, disposition) -> {
+                        r.exchange().getResponseHeaders().set("Content-Disposition", disposition);
+                        return r.stream(200, type);
+                    });
         } catch (AdminTrail.UnavailableException e) {
             throw new AdminJson.Refusal(
-                    503, "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
+                    ErrorKind.UNAVAILABLE,
+                    "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
         }
-        exchange.getResponseHeaders()
-                .set("Content-Type", format.equals("csv") ? "text/csv; charset=utf-8" : "application/x-ndjson");
-        exchange.getResponseHeaders()
-                .set(
-                        "Content-Disposition",
-                        "attachment; filename=\"audit-" + range.label().replaceAll("[^0-9A-Za-z-]", "_") + "." + format
-                                + "\"");
-        exchange.sendResponseHeaders(200, 0);
-        try (OutputStream body = exchange.getResponseBody();
-                Writer out = new BufferedWriter(new OutputStreamWriter(body, StandardCharsets.UTF_8))) {
-            if (format.equals("csv")) {
-                AuditFormats.writeCsvHeader(out);
-                reader.export(range.from(), range.to(), scope, e -> AuditFormats.writeCsvRow(e, out));
-            } else {
-                reader.export(range.from(), range.to(), scope, e -> AuditFormats.writeJsonLine(e, out));
-            }
-        }
+        return JSON.nullNode();
     }
 
     private ObjectNode verify(Map<String, String> q) throws SQLException {
-        Optional<AdminTrailVerifier.Head> expect =
-                Optional.ofNullable(q.get("expect")).map(AdminTrailVerifier.Head::parse);
+        Optional<AdminTrailVerifier.Head> expect = Optional.ofNullable(q.get("expect"))
+                .map(t -> malformedIfRefused(() -> AdminTrailVerifier.Head.parse(t)));
         AdminTrailVerifier.Report r = verifier.verify(expect);
         ObjectNode out = JSON.createObjectNode()
                 .put("intact", r.intact())
@@ -356,32 +245,21 @@ public final class AuditAdminApi implements HttpHandler {
         try {
             return Integer.parseInt(text);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("limit must be a number, got '" + text + "'");
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, "limit must be a number, got '" + text + "'");
         }
     }
 
-    private static Map<String, String> query(String raw) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (raw == null) {
-            return out;
-        }
-        for (String part : raw.split("&")) {
-            int eq = part.indexOf('=');
-            if (eq > 0) {
-                out.putIfAbsent(
-                        URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
-                        URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-            }
-        }
-        return out;
+    /** A point in time as the query gives it; text that is no time is malformed. */
+    private Instant time(String text) {
+        return malformedIfRefused(() -> TimeArguments.pointInTime(text, clock));
     }
 
-    private static void sendJson(HttpExchange exchange, int status, Object body) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
+    /** A query value's parse: what it refuses is malformed input (400), not a refused value. */
+    private static <T> T malformedIfRefused(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, e.getMessage());
         }
     }
 }

@@ -9,9 +9,10 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
-import io.meshguard.access.Person;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.approval.PolicyBundle;
 import io.meshguard.xds.approval.PolicyChanges;
 import io.meshguard.xds.approval.PolicyRequest;
@@ -19,8 +20,6 @@ import io.meshguard.xds.approval.ToolCallApprovals;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Four eyes on the policy files through the admin plane, behind the same {@link AdminGate} as every other
@@ -33,73 +32,70 @@ import org.slf4j.LoggerFactory;
  * {@code tool-call:read} lists and shows them with their masked arguments, {@code tool-call:approve} decides).
  */
 public final class PolicyRequestApi implements HttpHandler {
-    private static final Logger LOG = LoggerFactory.getLogger(PolicyRequestApi.class);
-
     public static final String PREFIX = "/policy-requests";
     /** The held MCP tool calls, served by this handler too. */
     public static final String TOOL_APPROVALS = "/tool-approvals";
     /** The largest request body: a bundle of policy files. */
     static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-    @FunctionalInterface
-    private interface Handler {
-        JsonNode handle(
-                PolicyRequestApi api, HttpExchange exchange, List<String> segments, Person caller, String requestId)
-                throws IOException;
-    }
-
-    private static final AdminOperations<Handler> OPERATIONS = AdminOperations.of(
+    private static final AdminOperations<AdminEndpoint.Handler<PolicyRequestApi>> OPERATIONS = AdminOperations.of(
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests", "policy:read"),
                     "Policy change requests, newest first (at most 100), each with its digest, state and report counts",
-                    (a, ex, s, p, id) -> a.list()),
+                    (a, r) -> a.list()),
             AdminOperation.created(
                     AdminRoute.system("POST", "/policy-requests", "policy:request"),
                     "Request a change of the authz policy files ({\"files\": [{\"file\", \"text\"}], \"reason\"}):"
                             + " validated, diffed against the last approved files, and replayed over the recorded"
                             + " decisions of the last 30 days; voids a pending request it replaces",
-                    (a, ex, s, p, id) -> a.request(ex, p, id)),
+                    (a, r) -> a.request(r)),
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}", "policy:read"),
                     "One policy request: digest, diff, replay report (counts, flip groups, sample request ids), decision",
-                    (a, ex, s, p, id) -> a.show(number(s.get(1)))),
+                    (a, r) -> a.show(number(r.segment(1)))),
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}/files", "policy:read"),
                     "The requested files exactly as stored (what an approval lets extauthz enforce)",
-                    (a, ex, s, p, id) -> a.files(number(s.get(1)))),
+                    (a, r) -> a.files(number(r.segment(1)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/report", "policy:request"),
                     "Compute the request's replay report again on its stored files (the last 30 days)",
-                    (a, ex, s, p, id) -> tree(a.changes.recompute(number(s.get(1)), p, id))),
+                    (a, r) -> tree(
+                            a.changes.recompute(number(r.segment(1)), r.caller().person(), r.requestId()))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/approve", "policy:approve"),
                     "Approve: extauthz may enforce exactly these files (not by the requester; needs a report computed"
                             + " since the request)",
-                    (a, ex, s, p, id) -> tree(a.changes.approve(number(s.get(1)), p, id, reason(ex)))),
+                    (a, r) -> tree(
+                            a.changes.approve(number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/reject", "policy:approve"),
                     "Reject a policy request",
-                    (a, ex, s, p, id) -> tree(a.changes.reject(number(s.get(1)), p, id, reason(ex)))),
+                    (a, r) -> tree(
+                            a.changes.reject(number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))),
             AdminOperation.of(
                     AdminRoute.system("GET", "/tool-approvals", "tool-call:read"),
                     "MCP tool calls held for approval, newest first (at most 100): binding, masked arguments,"
                             + " approvers so far; closes those past their expiry first",
-                    (a, ex, s, p, id) -> a.toolCalls(id)),
+                    (a, r) -> a.toolCalls(r.requestId())),
             AdminOperation.of(
                     AdminRoute.system("GET", "/tool-approvals/{id}", "tool-call:read"),
                     "One held tool call",
-                    (a, ex, s, p, id) -> toolCall(a.toolCalls
-                            .get(number(s.get(1)))
-                            .orElseThrow(() -> new AdminJson.Refusal(404, "no tool call approval " + s.get(1))))),
+                    (a, r) -> toolCall(a.toolCalls
+                            .get(number(r.segment(1)))
+                            .orElseThrow(() ->
+                                    new AdminJson.Refusal(ErrorKind.NOT_FOUND, "no tool call approval " + r.segment(1))))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/tool-approvals/{id}/approve", "tool-call:approve"),
                     "Approve a held call ({\"reason\"}); the second distinct person's approval lets the client's"
                             + " retry run it once (not the caller, not the agent's owner, not break-glass)",
-                    (a, ex, s, p, id) -> toolCall(a.toolCalls.approve(number(s.get(1)), p, reason(ex), id))),
+                    (a, r) -> toolCall(a.toolCalls.approve(
+                            number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/tool-approvals/{id}/reject", "tool-call:approve"),
                     "Reject a held call ({\"reason\"}): it never runs",
-                    (a, ex, s, p, id) -> toolCall(a.toolCalls.reject(number(s.get(1)), p, reason(ex), id))));
+                    (a, r) -> toolCall(a.toolCalls.reject(
+                            number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))));
 
     /** The declared operations: what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {
@@ -110,44 +106,17 @@ public final class PolicyRequestApi implements HttpHandler {
 
     private final PolicyChanges changes;
     private final ToolCallApprovals toolCalls;
-    private final AdminRouter router;
+    private final AdminEndpoint<PolicyRequestApi> endpoint;
 
     public PolicyRequestApi(PolicyChanges changes, ToolCallApprovals toolCalls, AdminGate gate) {
         this.changes = changes;
         this.toolCalls = toolCalls;
-        this.router = new AdminRouter(ROUTES, gate);
+        this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", MAX_BODY_BYTES);
     }
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            AdminRouter.Admitted call = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    segments,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no policy request operation " + exchange.getRequestMethod() + " "
-                                    + exchange.getRequestURI().getRawPath()));
-            AdminOperation<Handler> operation = OPERATIONS.operation(call.route());
-            JsonNode body = operation
-                    .handler()
-                    .handle(this, exchange, segments, call.caller().person(), requestId);
-            AdminJson.send(exchange, operation.status(), body);
-        } catch (AdminJson.Refusal e) {
-            AdminJson.send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            AdminJson.send(exchange, 400, AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.error("policy request call {} failed", requestId, e);
-            AdminJson.send(
-                    exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
+        endpoint.handle(exchange);
     }
 
     private JsonNode list() {
@@ -180,11 +149,11 @@ public final class PolicyRequestApi implements HttpHandler {
         return changes.store().files(id).toJson();
     }
 
-    private JsonNode request(HttpExchange exchange, Person caller, String requestId) throws IOException {
-        JsonNode body = AdminJson.readObject(exchange, MAX_BODY_BYTES);
+    private JsonNode request(AdminRequest r) {
+        JsonNode body = r.body();
         PolicyBundle files = PolicyBundle.fromJson(body.get("files"));
-        return tree(
-                changes.request(caller, requestId, files, body.path("reason").asText("")));
+        return tree(changes.request(
+                r.caller().person(), r.requestId(), files, body.path("reason").asText("")));
     }
 
     /** A request without its diff and report groups: one line of a list. */
@@ -207,15 +176,15 @@ public final class PolicyRequestApi implements HttpHandler {
         return n;
     }
 
-    private static String reason(HttpExchange exchange) throws IOException {
-        return AdminJson.readObject(exchange, 64 * 1024).path("reason").asText("");
+    private static String reason(AdminRequest r) {
+        return r.body().path("reason").asText("");
     }
 
     private static long number(String text) {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new AdminJson.Refusal(404, "no such request " + text);
+            throw new AdminJson.Refusal(ErrorKind.NOT_FOUND, "no such request " + text);
         }
     }
 }

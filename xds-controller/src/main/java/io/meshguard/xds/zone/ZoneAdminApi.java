@@ -1,6 +1,5 @@
 package io.meshguard.xds.zone;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -10,19 +9,14 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminOperation;
 import io.meshguard.access.AdminOperations;
 import io.meshguard.access.AdminRoute;
-import io.meshguard.access.AdminRouter;
-import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.access.http.AdminEndpoint;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.NoSuchElementException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The operator's zone routes on the admin port: registration tokens, revocation, which groups a cluster serves, and
@@ -30,7 +24,6 @@ import org.slf4j.LoggerFactory;
  * change is an {@link AdminEvent} in the admin trail (a token's digest, never the token).
  */
 public final class ZoneAdminApi implements HttpHandler {
-    private static final Logger log = LoggerFactory.getLogger(ZoneAdminApi.class);
     private static final int MAX_BODY = 16 * 1024;
 
     @FunctionalInterface
@@ -86,59 +79,49 @@ public final class ZoneAdminApi implements HttpHandler {
 
     private final ZoneHub hub;
     private final FleetView fleet;
-    private final AdminRouter router;
+    private final AdminEndpoint<ZoneAdminApi> endpoint;
     private final AdminEvents events;
     private final Clock clock;
 
     public ZoneAdminApi(ZoneHub hub, FleetView fleet, AdminGate gate, AdminEvents events, Clock clock) {
         this.hub = hub;
         this.fleet = fleet;
-        this.router = new AdminRouter(ROUTES, gate);
+        this.endpoint = AdminEndpoint.of(
+                this,
+                OPERATIONS.<AdminEndpoint.Handler<ZoneAdminApi>>map(h -> (api, r) -> h.handle(api, new Call(r))),
+                gate,
+                "controller",
+                MAX_BODY);
         this.events = events;
         this.clock = clock;
     }
 
-    private record Call(
-            AdminGate.Admitted admitted, String requestId, List<String> segments, JsonNode body, String action) {
+    /** An admitted call; {@code action} is its route as the trail names it ({@code POST /v1/operator/…}). */
+    private record Call(AdminRequest request) {
+        AdminGate.Admitted admitted() {
+            return request.admission();
+        }
+
+        String requestId() {
+            return request.requestId();
+        }
+
         String segment(int i) {
-            return segments.get(i);
+            return request.segment(i);
+        }
+
+        JsonNode body() {
+            return request.body();
+        }
+
+        String action() {
+            return request.route().method() + " " + request.route().path();
         }
     }
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        String requestId = AdminRouter.requestId(exchange);
-        try {
-            List<String> segments =
-                    AdminRouter.segments(exchange.getRequestURI().getRawPath());
-            String method = exchange.getRequestMethod();
-            AdminRouter.Admitted admitted = router.admitOrRefuse(
-                    exchange,
-                    requestId,
-                    segments,
-                    () -> new AdminJson.Refusal(
-                            404,
-                            "no operation " + method + " "
-                                    + exchange.getRequestURI().getPath()));
-            String path = admitted.route().path();
-            JsonNode body = method.equals("GET") || method.equals("DELETE")
-                    ? ConfigJson.mapper().nullNode()
-                    : readBody(exchange);
-            Call call = new Call(admitted.admission(), requestId, segments, body, method + " " + path);
-            AdminOperation<Handler> operation = OPERATIONS.operation(admitted.route());
-            send(exchange, operation.status(), operation.handler().handle(this, call));
-        } catch (AdminJson.Refusal e) {
-            send(exchange, e.status(), AdminJson.error(e.getMessage()));
-        } catch (NoSuchElementException e) {
-            send(exchange, 404, AdminJson.error(e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            send(exchange, 422, AdminJson.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            log.error("zone admin request {} failed", requestId, e);
-            send(exchange, 500, AdminJson.error("internal error, see the controller log for request " + requestId));
-        } finally {
-            exchange.close();
-        }
+        endpoint.handle(exchange);
     }
 
     private JsonNode register(Call c) {
@@ -218,34 +201,5 @@ public final class ZoneAdminApi implements HttpHandler {
                 "changed: " + outcome,
                 "",
                 afterDigest));
-    }
-
-    private static JsonNode readBody(HttpExchange exchange) throws IOException {
-        try (InputStream in = exchange.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                throw new AdminJson.Refusal(413, "request body larger than " + MAX_BODY + " bytes");
-            }
-            if (bytes.length == 0) {
-                return ConfigJson.mapper().createObjectNode();
-            }
-            JsonNode node = ConfigJson.mapper().readTree(new String(bytes, StandardCharsets.UTF_8));
-            if (node == null || !node.isObject()) {
-                throw new AdminJson.Refusal(400, "the body must be a JSON object");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            throw new AdminJson.Refusal(400, "the body is not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = ConfigJson.mapper().writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 }

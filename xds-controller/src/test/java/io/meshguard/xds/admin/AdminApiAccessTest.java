@@ -249,8 +249,12 @@ class AdminApiAccessTest {
         assertThat(call("GET", "/groups/a/b/c", null).statusCode())
                 .as("401 before 405: paths are not probed")
                 .isEqualTo(401);
+        // no route serves the path: 404 as on every admin API; a path with routes for other methods is 405
         assertThat(call("GET", "/groups/a/b/c", token("dora", "auditor")).statusCode())
-                .isEqualTo(405);
+                .isEqualTo(404);
+        HttpResponse<String> wrongMethod = call("DELETE", "/fleet", token("dora", "auditor"));
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Allow")).contains("GET");
         assertThat(events).anySatisfy(e -> assertThat(e.outcome()).startsWith("refused 401"));
     }
 

@@ -1,18 +1,21 @@
-package io.meshguard.access;
+package io.meshguard.access.http;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.meshguard.access.AdminCaller;
+import io.meshguard.access.AdminGate;
+import io.meshguard.access.AdminRoute;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.AdminJson;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
-import java.util.function.Supplier;
 
 /**
  * How every admin endpoint (the xDS admin API, the audit, catalogue and zone routes, extauthz's {@code /quotas} and
  * {@code /apikeys}) turns an HTTP request into an admitted call: the route its method and path name, and the
  * caller's credential checked by the {@link AdminGate} against that route's permission and scope. Nothing is
- * answered here; the endpoint answers what {@link #admit} returns in its own JSON.
+ * answered here: {@link AdminEndpoint} answers the JSON APIs, the console its pages.
  */
 public final class AdminRouter {
     /** What {@link #admit} found. */
@@ -63,7 +66,7 @@ public final class AdminRouter {
         List<String> out = new java.util.ArrayList<>();
         for (String s : rawPath.split("/")) {
             if (!s.isEmpty()) {
-                out.add(java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8));
+                out.add(QueryString.decode(s.replace("+", "%2B"), "the path"));
             }
         }
         return out;
@@ -74,13 +77,28 @@ public final class AdminRouter {
         return routes.stream().filter(r -> r.matches(method, segments)).findFirst();
     }
 
+    /** The methods some route serves on {@code segments} (a path with routes, none for the method asked: 405). */
+    public Set<String> methodsOn(List<String> segments) {
+        Set<String> out = new TreeSet<>();
+        for (AdminRoute r : routes) {
+            if (r.matches(r.method(), segments)) {
+                out.add(r.method());
+            }
+        }
+        return out;
+    }
+
     /**
-     * Admits the exchange's caller to the route its method and {@code segments} (the decoded path the routes are
-     * written against) name. A path no route serves is answered 401 before 404, so a caller without a valid
-     * credential learns nothing about which paths exist.
+     * Admits the exchange's caller, by its {@code Authorization} header, to the route its method and {@code segments}
+     * (the decoded path the routes are written against) name. A path no route serves is answered 401 before 404, so
+     * a caller without a valid credential learns nothing about which paths exist.
      */
     public Outcome admit(HttpExchange exchange, String requestId, List<String> segments) {
-        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+        return admit(exchange, exchange.getRequestHeaders().getFirst("Authorization"), requestId, segments);
+    }
+
+    /** {@link #admit} with the credential from elsewhere than the header (the console's session). */
+    public Outcome admit(HttpExchange exchange, String authorization, String requestId, List<String> segments) {
         String source = exchange.getRemoteAddress().getAddress().getHostAddress();
         Optional<AdminRoute> route = route(exchange.getRequestMethod(), segments);
         if (route.isEmpty()) {
@@ -95,19 +113,6 @@ public final class AdminRouter {
         return switch (gate.admit(authorization, source, requestId, route.get(), segments)) {
             case AdminGate.Admitted a -> new Admitted(route.get(), a);
             case AdminGate.Refused r -> refused(exchange, r);
-        };
-    }
-
-    /**
-     * {@link #admit} for an API that answers with {@link AdminJson.Refusal}: the admitted call, or the gate's refusal
-     * thrown as one, or {@code unrouted}'s for a path no route serves.
-     */
-    public Admitted admitOrRefuse(
-            HttpExchange exchange, String requestId, List<String> segments, Supplier<AdminJson.Refusal> unrouted) {
-        return switch (admit(exchange, requestId, segments)) {
-            case Admitted a -> a;
-            case Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
-            case Unrouted u -> throw unrouted.get();
         };
     }
 
