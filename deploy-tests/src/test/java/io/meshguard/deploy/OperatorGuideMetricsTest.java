@@ -49,7 +49,8 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_tracing_", "runtime"),
             Map.entry("meshguard_build_", "runtime"),
             Map.entry("meshguard_ratelimit_", "extauthz-server"),
-            Map.entry("meshguard_quota_", "extauthz-server"));
+            Map.entry("meshguard_quota_", "extauthz-server"),
+            Map.entry("meshguard_subscription_state_", "extauthz-server"));
 
     /** PostgreSQL roles and functions the guide names (migration V35), which look like metric names. */
     private static final Set<String> NOT_METRICS =
