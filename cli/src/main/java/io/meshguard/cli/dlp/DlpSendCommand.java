@@ -349,7 +349,7 @@ final class DlpSendCommand implements Callable<Integer> {
 
         private void send(ProcessingRequest.Builder message) {
             if (first) {
-                // The body modes the gateways meshguard's xDS controller configures (SnapshotBuilder.envoyExtProc).
+                // The body modes the gateways meshguard's xDS controller configures (EnvoyListener.extProc).
                 message.setProtocolConfig(ProtocolConfiguration.newBuilder()
                         .setRequestBodyMode(BodySendMode.FULL_DUPLEX_STREAMED)
                         .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED));
