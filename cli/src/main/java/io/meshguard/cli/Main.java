@@ -38,7 +38,7 @@ public final class Main implements Runnable {
     /**
      * The shipped top-level commands. Picocli reads a command's whole tree (annotations, option types, nested
      * commands) when it is added, which is most of a command's start time, so a run adds only the command it names;
-     * help, completion and a name that matches none get them all.
+     * help and a name that matches none get them all.
      */
     private static final List<Class<?>> COMMANDS = List.of(
             LoginCommand.class,

@@ -8,7 +8,6 @@ import io.meshguard.authz.request.Decision;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.ApiKeyStore;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
-import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.StringReader;

@@ -14,7 +14,6 @@ import io.meshguard.access.http.AdminEndpoint;
 import io.meshguard.access.http.AdminRequest;
 import io.meshguard.audit.AuditSink;
 import io.meshguard.catalog.service.AdmittedCall;
-import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.runtime.http.AdminJson;

@@ -83,19 +83,19 @@ public final class PolicyRequestApi implements HttpHandler {
                     "One held tool call",
                     (a, r) -> toolCall(a.toolCalls
                             .get(number(r.segment(1)))
-                            .orElseThrow(() ->
-                                    new AdminJson.Refusal(ErrorKind.NOT_FOUND, "no tool call approval " + r.segment(1))))),
+                            .orElseThrow(() -> new AdminJson.Refusal(
+                                    ErrorKind.NOT_FOUND, "no tool call approval " + r.segment(1))))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/tool-approvals/{id}/approve", "tool-call:approve"),
                     "Approve a held call ({\"reason\"}); the second distinct person's approval lets the client's"
                             + " retry run it once (not the caller, not the agent's owner, not break-glass)",
-                    (a, r) -> toolCall(a.toolCalls.approve(
-                            number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))),
+                    (a, r) -> toolCall(
+                            a.toolCalls.approve(number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/tool-approvals/{id}/reject", "tool-call:approve"),
                     "Reject a held call ({\"reason\"}): it never runs",
-                    (a, r) -> toolCall(a.toolCalls.reject(
-                            number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))));
+                    (a, r) -> toolCall(
+                            a.toolCalls.reject(number(r.segment(1)), r.caller().person(), reason(r), r.requestId()))));
 
     /** The declared operations: what the port's OpenAPI document lists. */
     public static List<? extends AdminOperation<?>> operations() {

@@ -2,8 +2,6 @@ package io.meshguard.xds.subscription;
 
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.UnreadableTenantLog;
-import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.TenantCatalog;

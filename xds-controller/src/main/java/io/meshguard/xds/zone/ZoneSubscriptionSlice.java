@@ -1,11 +1,11 @@
 package io.meshguard.xds.zone;
 
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.SharedCatalog;
-import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.contract.zone.v1.ZoneProto;

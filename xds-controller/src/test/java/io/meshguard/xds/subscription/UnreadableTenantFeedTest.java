@@ -3,15 +3,15 @@ package io.meshguard.xds.subscription;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
-import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
-import io.meshguard.catalog.SnapshotMessage;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.db.TenantScope;
 import io.meshguard.testing.IntegrationTest;
