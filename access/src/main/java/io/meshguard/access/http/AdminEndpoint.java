@@ -138,7 +138,10 @@ public final class AdminEndpoint<A> implements HttpHandler {
             admitted = Optional.of(request);
             JsonNode body = operation.handler().handle(api, request);
             if (!request.streamed()) {
-                send(exchange, request.status(), JSON.writeValueAsBytes(body));
+                send(
+                        exchange,
+                        request.status(),
+                        JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body));
             }
         } catch (Exception e) {
             AdminJson.Refusal refusal = refusal(e, requestId);
@@ -147,7 +150,10 @@ public final class AdminEndpoint<A> implements HttpHandler {
                 LOG.warn("admin request {} failed while streaming: {}", requestId, e.toString());
                 return;
             }
-            send(exchange, refusal.status(), JSON.writeValueAsBytes(refusal.body()));
+            send(
+                    exchange,
+                    refusal.status(),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(refusal.body()));
         } finally {
             exchange.close();
         }
