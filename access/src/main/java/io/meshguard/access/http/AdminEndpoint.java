@@ -2,6 +2,7 @@ package io.meshguard.access.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.meshguard.access.AdminGate;
@@ -55,6 +56,7 @@ public final class AdminEndpoint<A> implements HttpHandler {
     private final int maxBody;
     private final Optional<byte[]> openDocument;
     private final List<Row<?>> rows;
+    private final ObjectWriter writer;
 
     private AdminEndpoint(
             A api,
@@ -63,7 +65,8 @@ public final class AdminEndpoint<A> implements HttpHandler {
             String component,
             int maxBody,
             Optional<byte[]> openDocument,
-            List<Row<?>> rows) {
+            List<Row<?>> rows,
+            ObjectWriter writer) {
         this.api = api;
         this.operations = operations;
         this.router = router;
@@ -71,6 +74,7 @@ public final class AdminEndpoint<A> implements HttpHandler {
         this.maxBody = maxBody;
         this.openDocument = openDocument.map(byte[]::clone);
         this.rows = List.copyOf(rows);
+        this.writer = writer;
     }
 
     /**
@@ -86,19 +90,29 @@ public final class AdminEndpoint<A> implements HttpHandler {
                 component,
                 maxBody,
                 Optional.empty(),
-                List.of());
+                List.of(),
+                JSON.writer());
+    }
+
+    /**
+     * The same endpoint answering indented JSON: the API keys', quotas' and policy requests' answers always were, and
+     * the CLI prints what they answer as it comes.
+     */
+    public AdminEndpoint<A> indented() {
+        return new AdminEndpoint<>(
+                api, operations, router, component, maxBody, openDocument, rows, JSON.writerWithDefaultPrettyPrinter());
     }
 
     /** The same endpoint answering its open route ({@code GET …/openapi.json}) with {@code document}. */
     public AdminEndpoint<A> withOpenDocument(byte[] document) {
-        return new AdminEndpoint<>(api, operations, router, component, maxBody, Optional.of(document), rows);
+        return new AdminEndpoint<>(api, operations, router, component, maxBody, Optional.of(document), rows, writer);
     }
 
     /** The same endpoint answering {@code type} as {@code refusal} says (a row of the table for the API's type). */
     public <E extends Exception> AdminEndpoint<A> refusing(Class<E> type, Function<E, AdminJson.Refusal> refusal) {
         List<Row<?>> more = new ArrayList<>(rows);
         more.add(new Row<>(type, refusal));
-        return new AdminEndpoint<>(api, operations, router, component, maxBody, openDocument, more);
+        return new AdminEndpoint<>(api, operations, router, component, maxBody, openDocument, more, writer);
     }
 
     /** The same endpoint answering {@code type} with {@code kind} and the exception's message. */
@@ -138,10 +152,7 @@ public final class AdminEndpoint<A> implements HttpHandler {
             admitted = Optional.of(request);
             JsonNode body = operation.handler().handle(api, request);
             if (!request.streamed()) {
-                send(
-                        exchange,
-                        request.status(),
-                        JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body));
+                send(exchange, request.status(), writer.writeValueAsBytes(body));
             }
         } catch (Exception e) {
             AdminJson.Refusal refusal = refusal(e, requestId);
@@ -150,10 +161,7 @@ public final class AdminEndpoint<A> implements HttpHandler {
                 LOG.warn("admin request {} failed while streaming: {}", requestId, e.toString());
                 return;
             }
-            send(
-                    exchange,
-                    refusal.status(),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(refusal.body()));
+            send(exchange, refusal.status(), writer.writeValueAsBytes(refusal.body()));
         } finally {
             exchange.close();
         }

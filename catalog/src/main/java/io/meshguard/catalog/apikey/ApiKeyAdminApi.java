@@ -122,15 +122,16 @@ public final class ApiKeyAdminApi implements HttpHandler {
             ApiKeyLimits limits) {
         this.admin = new ApiKeyAdmin(store, clock, gate, audit, changed, limits);
         this.endpoint = AdminEndpoint.of(
-                this,
-                OPERATIONS.<AdminEndpoint.Handler<ApiKeyAdminApi>>map(h -> (api, r) -> h.handle(
-                        api,
-                        new Call(r),
-                        r.segments().subList(1, r.segments().size()),
-                        r.route().method().equals("POST") ? r.body() : JSON.nullNode())),
-                gate,
-                "extauthz",
-                MAX_BODY);
+                        this,
+                        OPERATIONS.<AdminEndpoint.Handler<ApiKeyAdminApi>>map(h -> (api, r) -> h.handle(
+                                api,
+                                new Call(r),
+                                r.segments().subList(1, r.segments().size()),
+                                r.route().method().equals("POST") ? r.body() : JSON.nullNode())),
+                        gate,
+                        "extauthz",
+                        MAX_BODY)
+                .indented();
     }
 
     /** The typed operations this API adapts (the developer portal's way to the same checks and trail rows). */

@@ -149,7 +149,8 @@ public final class QuotaAdminApi implements HttpHandler {
                 .refusing(
                         QuotaStore.UnavailableException.class,
                         e -> new AdminJson.Refusal(
-                                ErrorKind.UNAVAILABLE, "the quota database is unavailable; nothing was changed"));
+                                ErrorKind.UNAVAILABLE, "the quota database is unavailable; nothing was changed"))
+                .indented();
     }
 
     @Override

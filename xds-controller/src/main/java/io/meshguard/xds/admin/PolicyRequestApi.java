@@ -111,7 +111,8 @@ public final class PolicyRequestApi implements HttpHandler {
     public PolicyRequestApi(PolicyChanges changes, ToolCallApprovals toolCalls, AdminGate gate) {
         this.changes = changes;
         this.toolCalls = toolCalls;
-        this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", MAX_BODY_BYTES);
+        this.endpoint = AdminEndpoint.of(this, OPERATIONS, gate, "controller", MAX_BODY_BYTES)
+                .indented();
     }
 
     @Override
