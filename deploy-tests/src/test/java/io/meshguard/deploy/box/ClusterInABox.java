@@ -1086,7 +1086,11 @@ public final class ClusterInABox implements AutoCloseable {
         if (!changed) {
             return;
         }
-        NotReadyPods.write(dir.resolve(NotReadyPods.FILE), notReady);
+        // pods change readiness on their own watchers at once: one writer at a time, each writing the set as it is
+        // then, so the last file written holds the last change
+        synchronized (notReady) {
+            NotReadyPods.write(dir.resolve(NotReadyPods.FILE), java.util.Set.copyOf(notReady));
+        }
         mark(pod.name() + (ready ? " back in its Services' endpoints" : " out of its Services' endpoints"));
         kubeProxy.execute(this::rewriteServiceRules);
     }

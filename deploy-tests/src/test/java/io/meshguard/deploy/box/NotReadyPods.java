@@ -72,7 +72,7 @@ final class NotReadyPods {
     /** The box's side: replaces the file with {@code addresses}, readable by every proxy's user. */
     static void write(Path file, Collection<String> addresses) {
         try {
-            Path next = file.resolveSibling(file.getFileName() + ".next");
+            Path next = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".next");
             Files.writeString(next, String.join("\n", new TreeSet<>(addresses)) + "\n", StandardCharsets.UTF_8);
             Files.setPosixFilePermissions(next, PosixFilePermissions.fromString("rw-r--r--"));
             Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
