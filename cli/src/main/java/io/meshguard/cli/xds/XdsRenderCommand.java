@@ -1,12 +1,20 @@
 package io.meshguard.cli.xds;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
+import io.meshguard.envoygateway.render.RenderedResources;
+import io.meshguard.xds.envoygateway.EnvoyGatewayGroups;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,13 +22,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code meshguard xds render --group G [--revision R]}: the exact resources a group's nodes get, as Envoy JSON —
- * from a running controller's published revisions, or offline from a declarative file with {@code --file}.
+ * {@code meshguard xds render --group G [--revision R]}: the exact resources a group's nodes get, as Envoy JSON — or,
+ * for a group of template kind {@code envoy-gateway}, the Gateway API and Envoy Gateway resources its cluster applies,
+ * as the YAML {@code kubectl} takes — from a running controller's published revisions, or offline from a declarative
+ * file with {@code --file}.
  */
 @Command(
         name = "render",
         mixinStandardHelpOptions = true,
-        description = "Print a gateway group's xDS resources (listeners, routes, clusters, endpoints) as Envoy JSON.")
+        description = "Print a gateway group's xDS resources (listeners, routes, clusters, endpoints) as Envoy JSON;"
+                + " an envoy-gateway group's Gateway API resources as YAML.")
 public final class XdsRenderCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Gateway group.")
     String group;
@@ -46,6 +57,12 @@ public final class XdsRenderCommand implements Callable<Integer> {
                 System.err.println(file + ": no group '" + group + "'");
                 return 1;
             }
+            Optional<RenderedResources> applied =
+                    new EnvoyGatewayGroups(EnvoyGatewayTemplate.defaults()).rendered(config, group, 0);
+            if (applied.isPresent()) {
+                System.out.print(applied.get().yaml());
+                return 0;
+            }
             System.out.println(ConfigJson.mapper()
                     .writerWithDefaultPrettyPrinter()
                     .writeValueAsString(
@@ -58,9 +75,14 @@ public final class XdsRenderCommand implements Callable<Integer> {
             System.err.println("render failed (" + r.statusCode() + "): " + r.body());
             return 1;
         }
-        System.out.println(ConfigJson.mapper()
-                .writerWithDefaultPrettyPrinter()
-                .writeValueAsString(ConfigJson.mapper().readTree(r.body())));
+        JsonNode body = ConfigJson.mapper().readTree(r.body());
+        if (body.path("template_kind").asText().equals(TemplateKind.ENVOY_GATEWAY.wire())) {
+            List<ObjectNode> resources = new ArrayList<>();
+            body.path("resources").forEach(n -> resources.add((ObjectNode) n));
+            System.out.print(new RenderedResources(resources, List.of()).yaml());
+            return 0;
+        }
+        System.out.println(ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(body));
         return 0;
     }
 }

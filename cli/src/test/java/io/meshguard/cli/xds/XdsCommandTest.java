@@ -31,6 +31,25 @@ class XdsCommandTest {
     }
 
     @Test
+    void render_ofAnEnvoyGatewayGroup_printsTheResourcesItsClusterApplies_asYaml() throws Exception {
+        Path file = tmp.resolve("eg.yaml");
+        Files.writeString(file, """
+                groups: [{name: edge, hostnames: [api.bank.example], template_kind: envoy-gateway}]
+                upstreams: [{name: svc, endpoints: [{address: shop.shop.svc.cluster.local, port: 8081}]}]
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: svc, weight: 100}]}
+                """);
+        CliRun r = CliRun.of("xds", "render", "--group", "edge", "--file", file.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out())
+                .startsWith("---\n")
+                .contains("kind: HTTPRoute", "kind: SecurityPolicy", "- api.bank.example")
+                .doesNotContain("type.googleapis.com/envoy.config.listener.v3.Listener");
+    }
+
+    @Test
     void apply_invalidFile_reportsFileAndLineAndAppliesNothing() throws Exception {
         Path file = tmp.resolve("bad.yaml");
         Files.writeString(file, "groups:\n  - name: edge\n    listener_prot: 8080\n");

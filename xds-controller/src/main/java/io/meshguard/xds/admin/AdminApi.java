@@ -13,6 +13,7 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.http.AdminEndpoint;
 import io.meshguard.access.http.AdminRequest;
 import io.meshguard.db.TenantScope;
+import io.meshguard.envoygateway.render.RenderedResources;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.ErrorKind;
@@ -277,7 +278,8 @@ public final class AdminApi implements HttpHandler {
                     (a, c) -> a.diff(c)),
             op(
                     AdminRoute.gateway("GET", "/render/{group}", "render:read", 1),
-                    "The exact xDS resources of a group's revision as Envoy JSON",
+                    "The exact xDS resources of a group's revision as Envoy JSON; for a group of template kind"
+                            + " envoy-gateway, the Gateway API and Envoy Gateway resources its cluster applies",
                     (a, c) -> a.render(c)),
             op(
                     AdminRoute.system("GET", "/fleet", "fleet:read"),
@@ -1094,6 +1096,16 @@ public final class AdminApi implements HttpHandler {
             }
             config = r.config();
             revisionId = r.id();
+        }
+        // a group Envoy Gateway serves: the resources its zone applies, to review as kubectl would show them
+        Optional<RenderedResources> applied = validator.templateRender(config, group, revisionId);
+        if (applied.isPresent()) {
+            ObjectNode out = ConfigJson.mapper().createObjectNode();
+            out.put("group", group);
+            out.put("revision", revisionId);
+            out.put("template_kind", TemplateKind.ENVOY_GATEWAY.wire());
+            applied.get().resources().forEach(out.putArray("resources")::add);
+            return out;
         }
         GroupResources resources = publisher.buildAll(config).get(group);
         return EnvoyJson.render(resources, revisionId);

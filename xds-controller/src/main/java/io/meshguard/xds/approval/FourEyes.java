@@ -165,6 +165,35 @@ public final class FourEyes {
     }
 
     /**
+     * Voids the requests still pending for the groups of {@code served}: each group now serves a revision no approval
+     * made (a publish once the group was unprotected, a rollback), so approving a request would no longer change what
+     * its diff shows. Without this they would wait as "pending" until someone tried to approve them.
+     *
+     * @return the requests voided
+     */
+    public List<PublishRequest> supersededBy(Collection<Revision> served, String actor) {
+        List<PublishRequest> voided = new java.util.ArrayList<>();
+        for (Revision r : served) {
+            for (PublishRequest p : store.pending(r.group())) {
+                store.whilePending(p.id(), (c, pending) -> {
+                            FourEyesStore.close(
+                                    c,
+                                    p.id(),
+                                    PublishRequest.State.VOIDED,
+                                    actor,
+                                    "group " + r.group() + " serves revision " + r.id()
+                                            + ", made without this request's approval; its diff no longer shows what"
+                                            + " approving would change",
+                                    Optional.empty());
+                            return p;
+                        })
+                        .ifPresent(voided::add);
+            }
+        }
+        return voided;
+    }
+
+    /**
      * Approves and publishes exactly the requested content, unless the approver is the requester or an author (by
      * verified subject), signed in with the break-glass token, the draft of the group changed since (the request is
      * voided), or the request is no longer pending.

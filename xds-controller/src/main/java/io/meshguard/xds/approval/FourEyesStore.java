@@ -217,6 +217,11 @@ public final class FourEyesStore {
                 : requests("order by id desc limit 100");
     }
 
+    /** The requests of {@code group} still waiting for a decision, oldest first. */
+    public List<PublishRequest> pending(String group) {
+        return requests("where group_name = ? and state = 'pending' order by id", group);
+    }
+
     /** The request that published {@code revision}, if an approval did. */
     public Optional<PublishRequest> publishedAs(long revision) {
         return requests("where revision = ? and state = 'published'", revision).stream()

@@ -12,6 +12,7 @@ import io.meshguard.xds.validate.ProblemCode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -53,5 +54,12 @@ public final class EnvoyGatewayGroups implements ConfigValidator.TemplateCheck {
             }
         }
         return out;
+    }
+
+    @Override
+    public Optional<RenderedResources> rendered(GatewayConfig config, String group, long revision) {
+        return config.group(group)
+                .filter(g -> g.templateKind() == TemplateKind.ENVOY_GATEWAY)
+                .map(g -> check.render(EnvoyGatewayRevisions.of(config.slice(group), group, revision)));
     }
 }

@@ -12,6 +12,8 @@ import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
 import io.meshguard.xds.validate.Problem;
+import io.meshguard.xds.validate.ProblemCode;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -128,6 +130,7 @@ public final class RevisionActions {
         }
         fourEyes.served(
                 result.revisions().values().stream().map(Revision::group).toList(), through);
+        voided(actor, result.revisions().values());
         result.revisions()
                 .values()
                 .forEach(r -> audit.record(new ConfigChangeAudit.ConfigChange(
@@ -149,6 +152,17 @@ public final class RevisionActions {
             reported(actor, r);
         });
         return new Published(result.revisions(), requests, result.problems());
+    }
+
+    /** Voids the requests that {@code served} overtook, each with its trail row. */
+    private void voided(Actor actor, Collection<Revision> served) {
+        fourEyes.supersededBy(served, actor.name())
+                .forEach(p -> audit.record(new ConfigChangeAudit.ConfigChange(
+                        actor.name(),
+                        "void",
+                        "publish-request/" + p.group() + "/" + p.id(),
+                        "group " + p.group() + " served a revision made without this request's approval",
+                        actor.requestId())));
     }
 
     /** Computes a pending request's replay report again on its stored content; the trail keeps its counts. */
@@ -197,6 +211,7 @@ public final class RevisionActions {
                                         + " decisions (" + rep.notReplayable() + " not replayable)")
                                 .orElse(""),
                 actor.requestId()));
+        voided(actor, List.of(r));
         return published;
     }
 
@@ -237,9 +252,11 @@ public final class RevisionActions {
         Publisher.Result result = publisher.rollback(id, actor.name(), reason);
         if (!result.published()) {
             boolean missing = result.problems().stream().anyMatch(p -> p.path().equals("revision"));
-            throw new Refused(missing ? 404 : 422, "rollback refused", result.problems());
+            boolean served = result.problems().stream().anyMatch(p -> p.code() == ProblemCode.PUBLISH_ALREADY_SERVED);
+            throw new Refused(missing ? 404 : served ? 409 : 422, "rollback refused", result.problems());
         }
         Revision r = result.revision().orElseThrow();
+        voided(actor, List.of(r));
         // on-call acts alone on a protected group; the trail says on whose earlier approval
         String approval = fourEyes.store().protection(r.group()).isEmpty()
                 ? ""

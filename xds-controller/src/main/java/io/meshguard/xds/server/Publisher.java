@@ -253,14 +253,32 @@ public final class Publisher {
             return Result.refused(
                     List.of(Problem.error(ProblemCode.PUBLISH_NO_REVISION, "revision", "no revision " + revisionId)));
         }
-        GatewayConfig slice = reusingServed(old.get().group(), old.get().config());
+        String group = old.get().group();
+        GatewayConfig slice = reusingServed(group, old.get().config());
+        // as kubectl's undo to the template it runs: no new revision that serves what is served
+        // (compared with what this replica serves, when that is the newest revision: an unreadable newest revision is
+        // exactly what a rollback replaces, and is never read here)
+        Long newest = store.latestIds().get(group);
+        Optional<XdsSnapshots.Served> served = snapshots.served(group);
+        if (newest != null
+                && served.isPresent()
+                && served.get().revision() == newest
+                && served.get().slice().filter(slice::equals).isPresent()) {
+            outcome("unchanged");
+            return Result.refused(List.of(Problem.error(
+                    ProblemCode.PUBLISH_ALREADY_SERVED,
+                    "group",
+                    "group " + group + " already serves the content of revision " + revisionId
+                            + (newest == revisionId ? "" : " (as revision " + newest + ")")
+                            + ": nothing to roll back")));
+        }
         Map<String, GroupResources> built = new LinkedHashMap<>();
         ValidationResult validation = validateAndBuild(slice, built);
         if (!validation.valid()) {
             outcome("invalid");
             return Result.refused(validation.problems());
         }
-        GroupResources resources = built.get(old.get().group());
+        GroupResources resources = built.get(group);
         Revision r = store.append(
                 old.get().group(),
                 slice,

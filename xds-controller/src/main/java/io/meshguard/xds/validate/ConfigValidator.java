@@ -4,6 +4,7 @@ import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.envoy.validation.EnvoyRegexBudget;
+import io.meshguard.envoygateway.render.RenderedResources;
 import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayGroup;
@@ -69,6 +70,19 @@ public final class ConfigValidator {
         TemplateCheck NONE = config -> List.of();
 
         List<Problem> problems(GatewayConfig config);
+
+        /**
+         * The resources a cluster applies for revision {@code revision} of {@code group} (a stored revision's
+         * configuration), when the group's kind is rendered by this check; empty for meshguard-served groups.
+         */
+        default Optional<RenderedResources> rendered(GatewayConfig config, String group, long revision) {
+            return Optional.empty();
+        }
+    }
+
+    /** What the group's template kind renders for its cluster, when it is not served by meshguard's own gateway. */
+    public Optional<RenderedResources> templateRender(GatewayConfig config, String group, long revision) {
+        return templates.rendered(config, group, revision);
     }
 
     /** Checks the configuration itself; the profiles routes name are not checked. */

@@ -137,6 +137,7 @@ public enum ProblemCode {
     PUBLISH_DRAFT_DIFFERS("MG-PUBLISH-004", "after a rollback the draft still differs from the served revision"),
     PUBLISH_REVISION_UNREADABLE(
             "MG-PUBLISH-005", "the group's newest revision cannot be read here; the group was left as it is"),
+    PUBLISH_ALREADY_SERVED("MG-PUBLISH-006", "the group already serves that revision's content"),
 
     ENVOY_REFUSES("MG-ENVOY-001", "Envoy would refuse a resource the configuration becomes");
 

@@ -218,6 +218,14 @@ class AdminApiTest {
         assertThat(toDraft.path("warnings").size()).isZero();
         assertThat(call("POST", "/rollback/" + rev1, "{\"reason\":\"again\"}").statusCode())
                 .isEqualTo(200);
+        // what is served already: no identical revision, whichever earlier revision names that content
+        long before = json(call("GET", "/revisions?group=local", null)).size();
+        for (long same : List.of(rev1, rev3)) {
+            HttpResponse<String> served = call("POST", "/rollback/" + same, "{\"reason\":\"once more\"}");
+            assertThat(served.statusCode()).isEqualTo(409);
+            assertThat(served.body()).contains("MG-PUBLISH-006", "already serves the content of revision " + same);
+        }
+        assertThat(json(call("GET", "/revisions?group=local", null)).size()).isEqualTo(before);
         assertThat(json(call("GET", "/render/local", null)).path("routes").toString())
                 .doesNotContain("\"weight\":20");
         assertThat(call("POST", "/rollback/999999", "{\"reason\":\"x\"}").statusCode())

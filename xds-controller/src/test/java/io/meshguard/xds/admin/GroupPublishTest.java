@@ -2,6 +2,7 @@ package io.meshguard.xds.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
@@ -20,12 +21,15 @@ import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code POST /groups/{name}/publish} and {@code /groups/{name}/rollback/{id}}, on a database of their own. */
 @IntegrationTest
+@TestMethodOrder(MethodOrderer.MethodName.class)
 class GroupPublishTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
@@ -119,5 +123,36 @@ class GroupPublishTest {
         assertThat(xds.servedRevision("edge-two"))
                 .contains(AdminApiTest.json(back).path("id").asLong());
         assertThat(xds.servedRevision("local")).contains(localBefore);
+    }
+
+    /** Runs after the test above (method names in order): a group with revisions cannot leave a replaced draft. */
+    @Test
+    void render_ofAnEnvoyGatewayGroup_answersTheResourcesItsClusterApplies() throws Exception {
+        assertThat(call("PUT", "/groups/review-eg", """
+                        {"name": "review-eg", "environment": "dev", "region": "eu", "hostnames": ["review.bank.example"]}""").statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/upstreams/review-svc", """
+                        {"name": "review-svc", "protocol": "http1",
+                         "endpoints": [{"address": "review.shop.svc.cluster.local", "port": 8080}]}""").statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/apis/review", """
+                        {"name": "review", "base_path": "/review", "default_version": "v1",
+                         "versions": [{"version": "v1", "status": "active"}]}""").statusCode()).isEqualTo(200);
+        HttpResponse<String> route = call("PUT", "/routes/review-eg/review-all", """
+                {"name": "review-all", "group": "review-eg", "api": "review", "version": "v1",
+                 "match": {"path_prefix": "/"}, "destinations": [{"upstream": "review-svc", "weight": 100}]}""");
+        assertThat(route.statusCode()).as(route.body()).isEqualTo(200);
+        HttpResponse<String> kind = call("PUT", "/groups/review-eg/template", "{\"kind\": \"envoy-gateway\"}");
+        assertThat(kind.statusCode()).as(kind.body()).isEqualTo(200);
+        HttpResponse<String> published =
+                call("POST", "/groups/review-eg/publish", "{\"reason\":\"review the Envoy Gateway output\"}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
+
+        JsonNode rendered = AdminApiTest.json(call("GET", "/render/review-eg", null));
+        assertThat(rendered.path("template_kind").asText()).isEqualTo("envoy-gateway");
+        assertThat(rendered.path("revision").asLong())
+                .isEqualTo(xds.servedRevision("review-eg").orElseThrow());
+        assertThat(rendered.path("resources").findValuesAsText("kind")).contains("HTTPRoute", "SecurityPolicy");
+        assertThat(rendered.has("listeners"))
+                .as("no Envoy xDS for a group Envoy Gateway serves")
+                .isFalse();
     }
 }

@@ -209,15 +209,34 @@ class FourEyesTest {
         ok(call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}"));
         String afterRollback = servedPrefix();
         assertThat(afterRollback).isNotEqualTo("/orders-stale-base");
+        // voided by the rollback itself, not only when someone tries to approve it
+        JsonNode voided = ok(call("bob", "GET", "/publish-requests/prod/" + id, null));
+        assertThat(voided.path("state").asText()).isEqualTo("voided");
+        assertThat(voided.path("decision_reason").asText()).contains("made without this request's approval");
         HttpResponse<String> r =
                 call("bob", "POST", "/publish-requests/prod/" + id + "/approve", "{\"reason\": \"read the diff\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
-        assertThat(r.body()).contains("void", "serves changed");
+        assertThat(r.body()).contains("voided");
         assertThat(servedPrefix()).isEqualTo(afterRollback);
-        assertThat(ok(call("bob", "GET", "/publish-requests/prod/" + id, null))
-                        .path("state")
-                        .asText())
-                .isEqualTo("voided");
+    }
+
+    /** Protection removed while a request waits: the next publish serves the draft, and the request says so. */
+    @Test
+    void publish_afterUnprotect_voidsThePendingRequest() throws Exception {
+        long id = request("alice", "/orders-unprotected");
+        ok(call("root", "DELETE", "/groups/prod/protection", "{\"reason\": \"migration weekend\"}"));
+        try {
+            ok(call("root", "POST", "/publish", "{\"reason\": \"served directly\"}"));
+            assertThat(servedPrefix()).isEqualTo("/orders-unprotected");
+            JsonNode request = ok(call("bob", "GET", "/publish-requests/prod/" + id, null));
+            assertThat(request.path("state").asText()).isEqualTo("voided");
+            assertThat(request.path("decision_reason").asText()).contains("made without this request's approval");
+            assertThat(ok(call("bob", "GET", "/groups/prod/publish-requests", null))
+                            .findValuesAsText("state"))
+                    .doesNotContain("pending");
+        } finally {
+            ok(call("bob", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
+        }
     }
 
     @Test
@@ -242,6 +261,12 @@ class FourEyesTest {
 
     @Test
     void rollback_toApprovedOrPreProtectionRevision_needsNoSecondPerson_butNeverToAnUnapprovedOne() throws Exception {
+        // whatever ran before, the group serves something else than its first revision
+        ok(call(
+                "bob",
+                "POST",
+                "/publish-requests/prod/" + request("alice", "/orders-before-rollback") + "/approve",
+                "{\"reason\": \"base\"}"));
         JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
         long first = revisions.get(revisions.size() - 1).path("id").asLong();
         HttpResponse<String> back = call("alice", "POST", "/rollback/" + first, "{\"reason\": \"on-call\"}");
@@ -330,6 +355,12 @@ class FourEyesTest {
 
     @Test
     void approve_byAnAuthor_afterARollback_refused403() throws Exception {
+        // whatever ran before, the group serves something else than its first revision
+        ok(call(
+                "bob",
+                "POST",
+                "/publish-requests/prod/" + request("alice", "/orders-before-carol") + "/approve",
+                "{\"reason\": \"base\"}"));
         route("carol", "/orders-carol-rollback");
         // a rollback serves an older revision as a new one: carol's draft change is still not served by anyone
         JsonNode revisions = ok(call("root", "GET", "/revisions?group=prod", null));
