@@ -26,9 +26,12 @@ final class LocalCommand implements Runnable {
             name = "backup",
             mixinStandardHelpOptions = true,
             description = {
-                "Copy the data directory to FILE (a new zip, owner-only: it holds the stack's keys and admin token).",
-                "`meshguard up` must be stopped (Ctrl-C): PostgreSQL's files are copied as they lie, which is consistent only",
-                "with the server shut down; the data directory stays locked against an up while the copy runs."
+                "Copy the data directory to FILE (a new zip, owner-only: it holds the stack's keys and "
+                        + "admin token).",
+                "",
+                "`meshguard up` must be stopped (Ctrl-C): PostgreSQL's files are copied as they lie, which "
+                        + "is consistent only with the server shut down; the data directory stays locked against an "
+                        + "up while the copy runs."
             })
     static final class Backup implements Callable<Integer> {
         @Parameters(
@@ -57,8 +60,10 @@ final class LocalCommand implements Runnable {
             name = "restore",
             mixinStandardHelpOptions = true,
             description = {
-                "Replace the data directory's contents with the backup FILE (what `meshguard local backup` wrote); everything",
-                "changed since the backup is gone. `meshguard up` must be stopped; start it again afterwards."
+                "Replace the data directory's contents with the backup FILE (what `meshguard local backup` "
+                        + "wrote); everything changed since the backup is gone.",
+                "",
+                "`meshguard up` must be stopped; start it again afterwards."
             })
     static final class Restore implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "FILE", description = "A backup `meshguard local backup` wrote.")

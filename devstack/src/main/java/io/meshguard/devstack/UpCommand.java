@@ -37,8 +37,10 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Start the whole stack locally on an embedded PostgreSQL and Redis; Ctrl-C stops everything.",
-            "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. 0 picks a free",
-            "port; the banner and DATA_DIR/up.json (which every other command reads) say which."
+            "",
+            "Every port is fixed by its flag; a busy port stops `up` with the port and the flag named. "
+                    + "0 picks a free port; the banner and DATA_DIR/up.json (which every other command reads) say "
+                    + "which."
         })
 final class UpCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(

@@ -38,9 +38,11 @@ public final class AuthzCommand implements Runnable {
             name = "check",
             mixinStandardHelpOptions = true,
             description = {
-                "Decide one CheckRequest (Envoy's protobuf JSON) against DIR/authz.yaml and print",
-                "{\"allowed\",\"status\",\"reason\",\"headers_set\",\"headers_append_action\",\"headers_removed\",\"body\"}",
-                "(headers_append_action: Envoy's append_action per header set, e.g. OVERWRITE_IF_EXISTS_OR_ADD).",
+                "Decide one CheckRequest (Envoy's protobuf JSON) against DIR/authz.yaml and print "
+                        + "{\"allowed\",\"status\",\"reason\",\"headers_set\",\"headers_append_action\",\"headers_removed\",\"body\"} "
+                        + "(headers_append_action: Envoy's append_action per header set, e.g. "
+                        + "OVERWRITE_IF_EXISTS_OR_ADD).",
+                "",
                 "Exit 0 when a decision was printed (allow or deny), 1 when the policy or input is unusable."
             })
     static final class Check implements Callable<Integer> {

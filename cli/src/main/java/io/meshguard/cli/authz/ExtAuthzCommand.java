@@ -30,11 +30,16 @@ import picocli.CommandLine.Option;
         name = "extauthz",
         mixinStandardHelpOptions = true,
         description = {
-            "Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz /readyz on http.port (9101).",
-            "Settings: the YAML file, then MESHGUARD_* environment variables (e.g. MESHGUARD_GRPC_PORT, MESHGUARD_POLICY_FILE).",
-            "With db.url set, API keys are checked against PostgreSQL and every decision is written to the audit log",
-            "(audit.* keys); without it, API-key routes deny with 503. audit.decision_log (auto: on without db.url)",
-            "writes every decision as one JSON object per line to standard output, for Fluent Bit or Vector."
+            "Run the ext_authz server (Envoy Check API): gRPC on grpc.port (9001), /metrics /healthz "
+                    + "/readyz on http.port (9101).",
+            "",
+            "Settings: the YAML file, then MESHGUARD_* environment variables (e.g. MESHGUARD_GRPC_PORT, "
+                    + "MESHGUARD_POLICY_FILE).",
+            "",
+            "With db.url set, API keys are checked against PostgreSQL and every decision is written to "
+                    + "the audit log (audit.* keys); without it, API-key routes deny with 503. audit.decision_log "
+                    + "(auto: on without db.url) writes every decision as one JSON object per line to standard "
+                    + "output, for Fluent Bit or Vector."
         })
 public final class ExtAuthzCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file.")

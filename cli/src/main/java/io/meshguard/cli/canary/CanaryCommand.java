@@ -29,11 +29,13 @@ import picocli.CommandLine.Spec;
         name = "canary",
         mixinStandardHelpOptions = true,
         description = {
-            "Send canaries through protected routes: an expired token the Check must deny, a card number the DLP",
-            "must block. Keys (file or MESHGUARD_* environment): canary.routes_file, canary.interval, canary.timeout,",
-            "canary.block_status, canary.expired_token_file, canary.credential_file, canary.audit_url,",
-            "canary.audit_token_file, canary.evidence_wait, http.* (port 9104). A canary passes only when the audit log",
-            "holds meshguard's own rows for it (found by its trace id).",
+            "Send canaries through protected routes: an expired token the Check must deny, a card "
+                    + "number the DLP must block. Keys (file or MESHGUARD_* environment): canary.routes_file, "
+                    + "canary.interval, canary.timeout, canary.block_status, canary.expired_token_file, "
+                    + "canary.credential_file, canary.audit_url, canary.audit_token_file, canary.evidence_wait, "
+                    + "http.* (port 9104). A canary passes only when the audit log holds meshguard's own rows for "
+                    + "it (found by its trace id).",
+            "",
             "Exit codes with --once: 0 all passed, 3 a canary got through, 4 a route could not be reached."
         })
 public final class CanaryCommand implements Callable<Integer>, ServerCommand {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
                     + " init`) made in --data-dir. Only the dev policy generated there trusts it; the shipped"
                     + " policies/authz.yaml does not.",
             "",
-            "Try it against the running stack's extauthz (route dev-demo: host demo.local, paths under /demo, role demo):",
+            "Try it on the running stack's extauthz (route dev-demo: host demo.local, paths /demo/*, role demo):",
             "  TOKEN=$(./meshguard dev token --sub alice --tenant t1)",
             "  ./meshguard authz send --host demo.local --path /demo/x \\",
             "      --header \"authorization=Bearer $TOKEN\" --header x-tenant-id=t1",

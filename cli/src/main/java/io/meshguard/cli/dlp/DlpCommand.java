@@ -33,12 +33,15 @@ import picocli.CommandLine.Option;
         subcommands = {DlpScanCommand.class, DlpSendCommand.class, DlpImpactCommand.class},
         description = {
             "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
-            "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key,",
-            "dlp.policy_reload_interval, dlp.approval_key_file (tool calls held for approval; needs db.url),",
-            "grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
-            "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) and the",
-            "Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on without db.url) writes",
-            "them as one JSON object per line to standard output, for Fluent Bit or Vector."
+            "",
+            "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key, "
+                    + "dlp.policy_reload_interval, dlp.approval_key_file (tool calls held for approval; needs "
+                    + "db.url), grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
+            "",
+            "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) "
+                    + "and the Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on "
+                    + "without db.url) writes them as one JSON object per line to standard output, for Fluent Bit "
+                    + "or Vector."
         })
 public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")

@@ -49,9 +49,9 @@ import picocli.CommandLine.Spec;
         name = "send",
         mixinStandardHelpOptions = true,
         description = {
-            "Send one body through the running DLP server (ext_proc, as Envoy does) and print what the",
-            "upstream (or with --response, the client) would receive. Exit 0 when the exchange completed (forwarded",
-            "or blocked), 1 when the server could not be asked."
+            "Send one body through the running DLP server (ext_proc, as Envoy does) and print what the "
+                    + "upstream (or with --response, the client) would receive. Exit 0 when the exchange "
+                    + "completed (forwarded or blocked), 1 when the server could not be asked."
         })
 final class DlpSendCommand implements Callable<Integer> {
     private static final long WAIT_SECONDS = 30;
