@@ -34,7 +34,6 @@ public final class AdminRequest {
     private final String requestId;
     private final int maxBody;
     private int status;
-    private boolean streamed;
     private Optional<byte[]> bytes = Optional.empty();
     private Optional<Map<String, String>> query = Optional.empty();
 
@@ -191,13 +190,8 @@ public final class AdminRequest {
     public OutputStream stream(int code, String contentType) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        streamed = true;
         exchange.sendResponseHeaders(code, 0);
         return exchange.getResponseBody();
-    }
-
-    boolean streamed() {
-        return streamed;
     }
 
     /** The path as asked, for messages ({@code not found: /groups/x}). */
