@@ -221,8 +221,8 @@ class ConsoleLocalModeTest {
         assertThat(broken.statusCode()).as(broken.body()).isEqualTo(400);
         for (HttpResponse<String> r : List.of(missing, wrongMethod, broken)) {
             assertThat(r.headers().firstValue("Content-Type")).contains("text/html; charset=utf-8");
-            assertThat(r.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(v -> assertThat(v)
-                    .startsWith("default-src 'self'"));
+            assertThat(r.headers().firstValue("Content-Security-Policy"))
+                    .hasValueSatisfying(v -> assertThat(v).startsWith("default-src 'self'"));
             assertThat(r.headers().firstValue("X-Frame-Options")).contains("DENY");
             assertThat(r.headers().firstValue("Referrer-Policy")).contains("no-referrer");
             assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
