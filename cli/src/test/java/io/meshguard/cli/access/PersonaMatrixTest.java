@@ -418,6 +418,12 @@ class PersonaMatrixTest {
                         + abbreviate(malformed.body()));
             }
             HttpResponse<String> empty = call(op.surface().base(), bearer, method, op.path(), Optional.of("{}"));
+            if (empty.statusCode() == 400) {
+                // a path parameter that must be a number (a request's id) does not parse, which is 400 by the table:
+                // the empty body is asked again on a path that parses
+                empty = call(
+                        op.surface().base(), bearer, method, op.path().replace(ABSENT, "999999"), Optional.of("{}"));
+            }
             emptyAnswers.merge(empty.statusCode(), 1, Integer::sum);
             boolean refused = empty.statusCode() >= 400;
             if (!Set.of(200, 201, 202, 204, 404, 409, 422).contains(empty.statusCode())
