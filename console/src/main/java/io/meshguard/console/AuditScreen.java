@@ -3,6 +3,7 @@ package io.meshguard.console;
 import com.sun.net.httpserver.HttpExchange;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
+import io.meshguard.access.http.RequestLoop;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.query.AuditExport;
@@ -124,12 +125,8 @@ public final class AuditScreen {
                     ErrorKind.UNAVAILABLE,
                     "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
         }
-        byte[] body = refused.body().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(refused.status(), body.length);
-        try (var out = ex.getResponseBody()) {
-            out.write(body);
-        }
+        RequestLoop.sendJson(
+                ex, refused.status(), refused.body().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** One page and one row more (whether an older page exists), newest first, older than {@code before} if set. */

@@ -8,13 +8,17 @@ import io.meshguard.access.AdminRoute;
 import io.meshguard.access.CodeFlowClient;
 import io.meshguard.access.Scope;
 import io.meshguard.access.SignedInToken;
+import io.meshguard.access.http.AdminRouter;
+import io.meshguard.access.http.QueryString;
+import io.meshguard.access.http.RequestLoop;
 import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.revision.RevisionActions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -22,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +66,8 @@ public final class Console implements HttpHandler {
     private final Optional<PlanChangesScreen> planChanges;
 
     private final String contentSecurityPolicy;
+    /** The admin port's request loop over the console's routes, answering refusals as pages. */
+    private final RequestLoop loop;
 
     /**
      * The console's screens; {@code catalogue}: Approvals and the developer portal over the catalogue's and the API
@@ -110,6 +115,7 @@ public final class Console implements HttpHandler {
                 .orElse("");
         this.contentSecurityPolicy =
                 "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'" + issuerOrigin;
+        this.loop = RequestLoop.of(new AdminRouter(ConsoleRoutes.ROUTES, gate), "controller", this::refusalPage);
     }
 
     /** Ends the live streams (the fleet screen's), so the admin port's stop does not wait for them. */
@@ -155,51 +161,70 @@ public final class Console implements HttpHandler {
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         exchange.setAttribute(Pages.STARTED, System.nanoTime());
-        String requestId = UUID.randomUUID().toString();
         var headers = exchange.getResponseHeaders();
-        headers.set("x-request-id", requestId);
         headers.set("Content-Security-Policy", contentSecurityPolicy);
         headers.set("X-Content-Type-Options", "nosniff");
         headers.set("X-Frame-Options", "DENY");
         // the callback's query carries the code: no Referer leaves with it
         headers.set("Referrer-Policy", "no-referrer");
-        try {
-            List<String> segments = segments(exchange.getRequestURI().getRawPath());
-            String method = exchange.getRequestMethod();
-            Optional<ConsoleRoutes.Operation> operation = ConsoleRoutes.OPERATIONS.stream()
-                    .filter(o -> o.route().matches(method, segments))
-                    .findFirst();
-            if (operation.isEmpty()) {
-                pages.message(
-                        exchange,
-                        404,
-                        new Views.Message(
-                                "Not found",
-                                "The console has no page "
-                                        + exchange.getRequestURI().getPath() + ".",
-                                "/console",
-                                "Console home"));
-                return;
-            }
-            AdminRoute route = operation.get().route();
-            headers.set("Cache-Control", route.path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
-            switch (operation.get()) {
-                case ConsoleRoutes.Open open -> open.page().serve(this, exchange, segments, requestId);
-                case ConsoleRoutes.Admitted page -> admitted(exchange, page, segments, requestId);
-            }
-        } catch (RuntimeException e) {
-            log.error("console request {} failed", requestId, e);
-            pages.message(
-                    exchange,
-                    500,
-                    new Views.Message(
-                            "Something went wrong",
-                            "The controller log has the " + "details under request " + requestId + ".",
-                            "/console",
-                            "Console home"));
-        } finally {
-            exchange.close();
+        loop.handle(exchange, this::serve);
+    }
+
+    private void serve(RequestLoop.Call call) throws IOException {
+        HttpExchange exchange = call.exchange();
+        AdminRoute route = call.route().orElseThrow(() -> loop.unrouted(call));
+        ConsoleRoutes.Operation operation = ConsoleRoutes.OPERATIONS.stream()
+                .filter(o -> o.route().equals(route))
+                .findFirst()
+                .orElseThrow();
+        exchange.getResponseHeaders()
+                .set("Cache-Control", route.path().startsWith("/console/assets/") ? "max-age=3600" : "no-store");
+        switch (operation) {
+            case ConsoleRoutes.Open open -> open.page().serve(this, exchange, call.segments(), call.requestId());
+            case ConsoleRoutes.Admitted page -> admitted(exchange, page, call.segments(), call.requestId());
         }
+    }
+
+    /**
+     * A refusal with a page of its own (a title and a way back that fit where it happened); the loop answers it with
+     * its status, as every refusal.
+     */
+    static final class Refused extends AdminJson.Refusal {
+        private static final long serialVersionUID = 1L;
+        private final transient Views.Message page;
+
+        Refused(ErrorKind kind, Views.Message page) {
+            this(kind.status(), page);
+        }
+
+        Refused(int status, Views.Message page) {
+            super(status, page.text());
+            this.page = page;
+        }
+    }
+
+    /** How the console shows the loop's refusals: a message page with the refusal's status, never cached. */
+    private void refusalPage(HttpExchange ex, AdminJson.Refusal refusal, String requestId) throws IOException {
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        pages.message(ex, refusal.status(), refusal instanceof Refused r ? r.page : page(refusal, requestId));
+    }
+
+    private static Views.Message page(AdminJson.Refusal refusal, String requestId) {
+        if (refusal.status() == ErrorKind.INTERNAL.status()) {
+            return new Views.Message(
+                    "Something went wrong",
+                    "The controller log has the details under request " + requestId + ".",
+                    PREFIX,
+                    "Console home");
+        }
+        String title =
+                switch (refusal.status()) {
+                    case 403 -> "Not allowed";
+                    case 404 -> "Not found";
+                    case 503 -> "Unavailable";
+                    default -> "Refused";
+                };
+        return new Views.Message(title, refusal.getMessage(), PREFIX, "Console home");
     }
 
     // ------------------------------------------------------------------ signing in and out
@@ -238,14 +263,13 @@ public final class Console implements HttpHandler {
                 signInFirst(ex);
             }
             case AdminGate.Refused r ->
-                pages.message(
-                        ex, r.status(), new Views.Message("Unavailable", r.message(), "/console", "Console home"));
+                throw new Refused(
+                        r.status(), new Views.Message("Unavailable", r.message(), "/console", "Console home"));
             case AdminGate.Admitted a -> {
                 List<Views.NavItem> screens = nav(a.caller(), "");
                 if (screens.isEmpty()) {
-                    pages.message(
-                            ex,
-                            403,
+                    throw new Refused(
+                            ErrorKind.FORBIDDEN,
                             new Views.Message(
                                     "No screen for you yet",
                                     "You are signed in as "
@@ -254,9 +278,8 @@ public final class Console implements HttpHandler {
                                             + "administrator grants roles in the identity provider (see policies/access.yaml).",
                                     "/console/signin",
                                     "Sign in as someone else"));
-                } else {
-                    redirect(ex, screens.get(0).href());
                 }
+                redirect(ex, screens.get(0).href());
             }
         }
     }
@@ -300,12 +323,10 @@ public final class Console implements HttpHandler {
         if (signIn.isPresent()
                 || binding.isEmpty()
                 || !Sessions.constantTimeEquals(binding, form.getOrDefault("_signin", ""))) {
-            pages.message(
-                    ex,
-                    403,
+            throw new Refused(
+                    ErrorKind.FORBIDDEN,
                     new Views.Message(
                             "Refused", "This sign-in form was not this browser's.", "/console/signin", "Sign in"));
-            return;
         }
         String token = form.getOrDefault("token", "").strip();
         String source = ex.getRemoteAddress().getAddress().getHostAddress();
@@ -329,41 +350,35 @@ public final class Console implements HttpHandler {
                 ? sessions.finishSignIn(q.getOrDefault("state", ""), cookies(ex).get(SIGN_IN_COOKIE))
                 : Optional.empty();
         if (pending.isEmpty() || signIn.isEmpty()) {
-            pages.message(
-                    ex,
-                    400,
+            throw new Refused(
+                    ErrorKind.MALFORMED,
                     new Views.Message(
                             "Sign-in expired",
                             "This sign-in was not started here, was " + "used already or took too long.",
                             "/console/signin",
                             "Sign in again"));
-            return;
         }
         if (q.containsKey("error") || !q.containsKey("code")) {
-            pages.message(
-                    ex,
-                    401,
+            throw new Refused(
+                    ErrorKind.UNAUTHENTICATED,
                     new Views.Message(
                             "Sign-in refused",
                             "The identity provider answered: " + q.getOrDefault("error", "no code"),
                             "/console/signin",
                             "Try again"));
-            return;
         }
         SignedInToken token;
         try {
             token = signIn.get().exchange(q.get("code"), pending.get().verifier(), settings.redirectUri());
         } catch (IOException e) {
-            log.warn("console sign-in: code exchange failed: {}", e.getMessage());
-            pages.message(
-                    ex,
+            // the identity provider, not this server, failed: 502, logged by the loop with the request id
+            throw new Refused(
                     502,
                     new Views.Message(
                             "Sign-in failed",
                             "The identity provider did not give a token: " + e.getMessage(),
                             "/console/signin",
                             "Try again"));
-            return;
         }
         Session s = sessions.open(token);
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, s.id(), PREFIX, -1));
@@ -380,11 +395,9 @@ public final class Console implements HttpHandler {
         Optional<Session> s = session(ex);
         Map<String, String> form = form(ex);
         if (s.isPresent() && !Sessions.constantTimeEquals(s.get().csrf(), form.getOrDefault("_csrf", ""))) {
-            pages.message(
-                    ex,
-                    403,
+            throw new Refused(
+                    ErrorKind.FORBIDDEN,
                     new Views.Message("Refused", "The form was not this session's.", "/console", "Console home"));
-            return;
         }
         s.ifPresent(x -> sessions.end(x.id()));
         ex.getResponseHeaders().add("Set-Cookie", cookie(SESSION_COOKIE, "", PREFIX, 0));
@@ -420,16 +433,14 @@ public final class Console implements HttpHandler {
             String sent = Optional.ofNullable(ex.getRequestHeaders().getFirst("X-CSRF-Token"))
                     .orElse(form.getOrDefault("_csrf", ""));
             if (!Sessions.constantTimeEquals(s.csrf(), sent)) {
-                pages.message(
-                        ex,
-                        403,
+                throw new Refused(
+                        ErrorKind.FORBIDDEN,
                         new Views.Message(
                                 "Refused",
                                 "The form was not this session's (CSRF token "
                                         + "missing or wrong). Reload the page and try again.",
                                 "/console",
                                 "Console home"));
-                return;
             }
         }
         Optional<Session> fresh = refreshed(s);
@@ -438,32 +449,27 @@ public final class Console implements HttpHandler {
             return;
         }
         s = fresh.get();
-        String source = ex.getRemoteAddress().getAddress().getHostAddress();
-        AdminGate.Admission admission =
-                gate.admit("Bearer " + s.token().accessToken(), source, requestId, route, segments);
-        if (admission instanceof AdminGate.Refused r) {
-            if (r.status() == 401) {
-                sessions.end(s.id());
-                signInFirst(ex);
-            } else {
-                pages.message(
-                        ex,
-                        r.status(),
-                        new Views.Message(
-                                r.status() == 403 ? "Not allowed" : "Unavailable",
-                                r.message(),
-                                "/console",
-                                "Console home"));
-            }
+        AdminRouter router = loop.router();
+        AdminRouter.Outcome outcome = router.admit(ex, "Bearer " + s.token().accessToken(), requestId, segments);
+        if (outcome instanceof AdminRouter.Refused r && r.status() == 401) {
+            // the session's token is no longer taken: sign in again, and back here
+            sessions.end(s.id());
+            signInFirst(ex);
             return;
         }
-        AdminGate.Admitted admitted = (AdminGate.Admitted) admission;
-        TenantScope tenants = route.scope().apply(segments).equals(Scope.ANY_TENANT)
-                ? gate.tenantsOf(admitted.caller(), route.permission())
-                : TenantScope.ALL;
+        AdminRouter.Admitted admitted =
+                switch (outcome) {
+                    case AdminRouter.Admitted a -> a;
+                    case AdminRouter.Refused r -> throw new AdminJson.Refusal(r.status(), r.message());
+                    case AdminRouter.Unrouted u -> throw new IllegalStateException("a routed page is unrouted");
+                };
+        TenantScope tenants =
+                route.scope().apply(segments).equals(Scope.ANY_TENANT) ? router.tenantsOf(admitted) : TenantScope.ALL;
         operation
                 .page()
-                .serve(this, new Request(ex, route, segments, query(ex), form, s, admitted, tenants, requestId));
+                .serve(
+                        this,
+                        new Request(ex, route, segments, query(ex), form, s, admitted.admission(), tenants, requestId));
     }
 
     // ------------------------------------------------------------------ pages (ConsoleRoutes says which serves what)
@@ -511,9 +517,8 @@ public final class Console implements HttpHandler {
                     "policy-request.jte",
                     policyChanges.page(
                             req, chrome(req, "Policy request " + req.segment(2), "/console/policy-requests")));
-        } catch (io.meshguard.runtime.http.AdminJson.Refusal e) {
-            pages.message(
-                    req.exchange(),
+        } catch (AdminJson.Refusal e) {
+            throw new Refused(
                     e.status(),
                     new Views.Message("Not found", e.getMessage(), "/console/policy-requests", "Policy changes"));
         }
@@ -541,8 +546,7 @@ public final class Console implements HttpHandler {
 
     void approvalsPage(Request req) throws IOException {
         if (approvals.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         pages.render(
                 req.exchange(),
@@ -552,16 +556,14 @@ public final class Console implements HttpHandler {
 
     void changeSubscription(Request req) throws IOException {
         if (approvals.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         afterChange(req, approvals.get().change(req));
     }
 
     void planChangesPage(Request req) throws IOException {
         if (planChanges.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         pages.render(
                 req.exchange(),
@@ -571,8 +573,7 @@ public final class Console implements HttpHandler {
 
     void planChangePage(Request req) throws IOException {
         if (planChanges.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         try {
             pages.render(
@@ -582,8 +583,7 @@ public final class Console implements HttpHandler {
                             .get()
                             .page(req, chrome(req, "Plan-change request " + req.segment(2), "/console/plan-changes")));
         } catch (OperationRefused e) {
-            pages.message(
-                    req.exchange(),
+            throw new Refused(
                     e.status(),
                     new Views.Message(
                             e.status() == 404 ? "Not found" : "Not allowed",
@@ -595,16 +595,14 @@ public final class Console implements HttpHandler {
 
     void decidePlanChange(Request req, boolean approve) throws IOException {
         if (planChanges.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         afterAction(req, planChanges.get().decide(req, approve));
     }
 
     void portalPage(Request req) throws IOException {
         if (portal.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         pages.render(
                 req.exchange(),
@@ -615,8 +613,7 @@ public final class Console implements HttpHandler {
     /** A customer's change on the developer portal: {@code change} is one of {@link PortalScreen}'s operations. */
     void customerChange(Request req, PortalChange change) throws IOException {
         if (portal.isEmpty()) {
-            noCatalogue(req);
-            return;
+            throw noCatalogue();
         }
         afterChange(req, change.apply(portal.get(), req));
     }
@@ -692,23 +689,14 @@ public final class Console implements HttpHandler {
      */
     private void afterChange(Request req, Answer answer) throws IOException {
         if (answer.status() == 403 || answer.status() == 404) {
-            pages.message(
-                    req.exchange(),
-                    answer.status(),
-                    new Views.Message(
-                            answer.status() == 403 ? "Not allowed" : "Not found",
-                            answer.message(),
-                            "/console",
-                            "Console home"));
-            return;
+            throw new AdminJson.Refusal(answer.status(), answer.message());
         }
         afterAction(req, new Outcome(answer.status() < 400, answer.message(), answer.secret()));
     }
 
-    private void noCatalogue(Request req) throws IOException {
-        pages.message(
-                req.exchange(),
-                404,
+    private static Refused noCatalogue() {
+        return new Refused(
+                ErrorKind.NOT_FOUND,
                 new Views.Message(
                         "Not here",
                         "This controller runs without the " + "catalogue, so it has no approvals or developer portal.",
@@ -858,45 +846,17 @@ public final class Console implements HttpHandler {
     }
 
     static Map<String, String> query(HttpExchange ex) {
-        return decode(ex.getRequestURI().getRawQuery());
+        return QueryString.parse(ex.getRequestURI().getRawQuery());
     }
 
+    /** A form body ({@code application/x-www-form-urlencoded}), parsed as the query is. */
     private static Map<String, String> form(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
             byte[] body = in.readNBytes(MAX_FORM_BYTES + 1);
             if (body.length > MAX_FORM_BYTES) {
-                return Map.of();
+                throw new AdminJson.Refusal(ErrorKind.TOO_LARGE, "a form longer than " + MAX_FORM_BYTES + " bytes");
             }
-            return decode(new String(body, StandardCharsets.UTF_8));
+            return QueryString.parse(new String(body, StandardCharsets.UTF_8));
         }
-    }
-
-    private static Map<String, String> decode(String raw) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (raw == null || raw.isEmpty()) {
-            return out;
-        }
-        for (String part : raw.split("&")) {
-            int eq = part.indexOf('=');
-            String k = eq < 0 ? part : part.substring(0, eq);
-            String v = eq < 0 ? "" : part.substring(eq + 1);
-            try {
-                out.putIfAbsent(
-                        URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
-            } catch (IllegalArgumentException e) {
-                // a malformed escape: the field is left out, as if not sent
-            }
-        }
-        return out;
-    }
-
-    private static List<String> segments(String rawPath) {
-        List<String> out = new ArrayList<>();
-        for (String s : rawPath.split("/")) {
-            if (!s.isEmpty()) {
-                out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
-            }
-        }
-        return out;
     }
 }

@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -201,6 +202,32 @@ class ConsoleLocalModeTest {
         assertThat(page.body())
                 .doesNotContain("<script>alert(1)")
                 .contains("value=\"&lt;script>alert(1)&lt;/script>\"");
+    }
+
+    /**
+     * The console's pages answer on the admin port's request loop: a path without a page is 404 and a path served
+     * for another method 405 with Allow, as on the admin API, each as a message page with the console's headers; a
+     * signed-in POST with a broken percent-escape in its form is 400, not a form with the field left out.
+     */
+    @Test
+    void refusals_answerTheAdminTablesStatuses_asPagesWithTheConsolesHeaders() throws Exception {
+        HttpResponse<String> missing = get("/console/no-such-page", "");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        HttpResponse<String> wrongMethod = get("/console/signout", "");
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Allow")).contains("POST");
+        String session = signIn(TOKEN).orElseThrow();
+        HttpResponse<String> broken = post("/console/publish", session, "reason=%zz&_csrf=x");
+        assertThat(broken.statusCode()).as(broken.body()).isEqualTo(400);
+        for (HttpResponse<String> r : List.of(missing, wrongMethod, broken)) {
+            assertThat(r.headers().firstValue("Content-Type")).contains("text/html; charset=utf-8");
+            assertThat(r.headers().firstValue("Content-Security-Policy"))
+                    .hasValueSatisfying(v -> assertThat(v).startsWith("default-src 'self'"));
+            assertThat(r.headers().firstValue("X-Frame-Options")).contains("DENY");
+            assertThat(r.headers().firstValue("Referrer-Policy")).contains("no-referrer");
+            assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
+            assertThat(r.headers().firstValue("x-request-id")).isPresent();
+        }
     }
 
     private static HttpResponse<String> get(String path, String cookie) throws Exception {

@@ -34,7 +34,6 @@ public final class AdminRequest {
     private final String requestId;
     private final int maxBody;
     private int status;
-    private boolean streamed;
     private Optional<byte[]> bytes = Optional.empty();
     private Optional<Map<String, String>> query = Optional.empty();
 
@@ -185,19 +184,55 @@ public final class AdminRequest {
     }
 
     /**
+     * The string {@code field} of a JSON body: missing, null or blank is a refused value ({@link ErrorKind#INVALID},
+     * 422), another JSON type a body that does not fit ({@link ErrorKind#MALFORMED}, 400).
+     */
+    public static String requiredText(JsonNode body, String field) {
+        JsonNode n = body.path(field);
+        if (n.isMissingNode() || n.isNull() || (n.isTextual() && n.asText().isBlank())) {
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "'" + field + "' is required (a string)");
+        }
+        if (!n.isTextual()) {
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, "'" + field + "' must be a string");
+        }
+        return n.asText();
+    }
+
+    /** The list of strings {@code field} of a JSON body, empty when absent; another JSON type is malformed (400). */
+    public static List<String> strings(JsonNode body, String field) {
+        JsonNode n = body.path(field);
+        if (n.isMissingNode() || n.isNull()) {
+            return List.of();
+        }
+        if (!n.isArray()) {
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, "'" + field + "' must be a list of strings");
+        }
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw new AdminJson.Refusal(ErrorKind.MALFORMED, "'" + field + "' must be a list of strings");
+            }
+            out.add(e.asText());
+        }
+        return List.copyOf(out);
+    }
+
+    /** The query parameter {@code name}, which the operation needs: missing is a refused request (422). */
+    public String requiredQuery(String name, String example) {
+        return query(name)
+                .orElseThrow(() -> new AdminJson.Refusal(
+                        ErrorKind.INVALID, "query parameter '" + name + "' is required (e.g. " + example + ")"));
+    }
+
+    /**
      * Starts an answer the handler writes itself (an export streamed as it is read): the endpoint sends nothing after
      * it, and a failure once bytes have left ends the stream instead of answering a status.
      */
     public OutputStream stream(int code, String contentType) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        streamed = true;
         exchange.sendResponseHeaders(code, 0);
         return exchange.getResponseBody();
-    }
-
-    boolean streamed() {
-        return streamed;
     }
 
     /** The path as asked, for messages ({@code not found: /groups/x}). */

@@ -15,7 +15,7 @@ import java.util.UUID;
  * How every admin endpoint (the xDS admin API, the audit, catalogue and zone routes, extauthz's {@code /quotas} and
  * {@code /apikeys}) turns an HTTP request into an admitted call: the route its method and path name, and the
  * caller's credential checked by the {@link AdminGate} against that route's permission and scope. Nothing is
- * answered here: {@link AdminEndpoint} answers the JSON APIs, the console its pages.
+ * answered here: the {@link RequestLoop} answers, as JSON for the APIs and as pages for the console.
  */
 public final class AdminRouter {
     /** What {@link #admit} found. */

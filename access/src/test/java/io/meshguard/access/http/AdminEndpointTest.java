@@ -66,6 +66,12 @@ class AdminEndpointTest {
                                     .put("q", r.query("q").orElse(""))
                                     .put("tenant", r.scope().all());
                     }),
+            AdminOperation.of(
+                    AdminRoute.system("POST", "/owners/{name}", "config:replace"),
+                    "Read required fields",
+                    (api, r) -> JSON.createObjectNode()
+                            .put("owner", AdminRequest.requiredText(r.body(), "owner"))
+                            .set("tags", JSON.valueToTree(AdminRequest.strings(r.body(), "tags")))),
             AdminOperation.of(AdminRoute.open("GET", "/openapi.json"), "This document", (api, r) -> {
                 throw new IllegalStateException("answered before admission");
             }));
@@ -162,6 +168,25 @@ class AdminEndpointTest {
         HttpResponse<String> r = signed("GET", "/things/invalid", "");
         assertThat(r.statusCode()).isEqualTo(422);
         assertThat(error(r)).isEqualTo("limits: a number of requests");
+    }
+
+    @Test
+    void aRequiredFieldMissingOrBlank_is422_andAFieldOfTheWrongType400() throws Exception {
+        HttpResponse<String> missing = signed("POST", "/owners/a", "{}");
+        assertThat(missing.statusCode()).isEqualTo(422);
+        assertThat(error(missing)).isEqualTo("'owner' is required (a string)");
+        assertThat(signed("POST", "/owners/a", "{\"owner\": \"  \"}").statusCode())
+                .isEqualTo(422);
+        assertThat(signed("POST", "/owners/a", "{\"owner\": 7}").statusCode()).isEqualTo(400);
+        assertThat(signed("POST", "/owners/a", "{\"owner\": \"o\", \"tags\": \"x\"}")
+                        .statusCode())
+                .isEqualTo(400);
+        assertThat(signed("POST", "/owners/a", "{\"owner\": \"o\", \"tags\": [1]}")
+                        .statusCode())
+                .isEqualTo(400);
+        HttpResponse<String> ok = signed("POST", "/owners/a", "{\"owner\": \"o\", \"tags\": [\"t\"]}");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(ok.body()).path("tags").get(0).asText()).isEqualTo("t");
     }
 
     @Test

@@ -12,6 +12,7 @@ import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.ErrorKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -173,7 +174,7 @@ public final class ApplicationKeys {
         try {
             return mint.get();
         } catch (IllegalArgumentException e) {
-            throw new OperationRefused(400, e.getMessage());
+            throw new OperationRefused(ErrorKind.INVALID.status(), e.getMessage());
         }
     }
 }

@@ -13,6 +13,7 @@ import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.ApiKeyStore;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.ErrorKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -181,7 +182,8 @@ public final class ApiKeyAdmin {
         ApiKey key = visible(scope, keyId);
         if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
             throw new OperationRefused(
-                    400, "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
+                    ErrorKind.INVALID.status(),
+                    "'grace_seconds' must be between 0 and " + MAX_GRACE.toSeconds() + " (30 days)");
         }
         requireGrantScope(scope, key);
         requested(who, "rotate", "apikeys/" + key.keyId(), key.tenant());
@@ -342,7 +344,7 @@ public final class ApiKeyAdmin {
         T run() throws ApiKeyStore.UnavailableException;
     }
 
-    /** The key store's failures as the API says them: unavailable is 503, a refused value 400. */
+    /** The key store's failures as the API says them: unavailable is 503, a refused value 422. */
     private static <T> T available(KeyWork<T> work) {
         try {
             return work.run();
@@ -354,7 +356,7 @@ public final class ApiKeyAdmin {
         } catch (java.util.NoSuchElementException e) {
             throw new OperationRefused(404, e.getMessage());
         } catch (IllegalArgumentException e) {
-            throw new OperationRefused(400, e.getMessage());
+            throw new OperationRefused(ErrorKind.INVALID.status(), e.getMessage());
         }
     }
 }

@@ -17,6 +17,7 @@ import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -160,7 +161,7 @@ public final class ApiKeyAdminApi implements HttpHandler {
     }
 
     private JsonNode create(Call call, JsonNode body) {
-        String tenant = text(body, "tenant");
+        String tenant = AdminRequest.requiredText(body, "tenant");
         if (!admin.tenants(call.who(), "apikey:create").includes(tenant)) {
             // before the body's other fields, as ever: a tenant not the caller's is 403 whatever else it says
             throw new AdminJson.Refusal(403, "tenant '" + tenant + "' is not one of yours");
@@ -168,19 +169,21 @@ public final class ApiKeyAdminApi implements HttpHandler {
         Optional<Instant> expires = Optional.empty();
         if (body.hasNonNull("expires_at")) {
             try {
-                expires = Optional.of(Instant.parse(text(body, "expires_at")));
+                expires = Optional.of(Instant.parse(AdminRequest.requiredText(body, "expires_at")));
             } catch (DateTimeParseException e) {
-                throw new AdminJson.Refusal(400, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
+                throw new AdminJson.Refusal(
+                        ErrorKind.MALFORMED, "'expires_at' must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z");
             }
         }
-        List<String> roles = strings(body, "roles");
-        List<String> scopes = strings(body, "scopes");
-        Optional<String> tier = body.hasNonNull("tier") ? Optional.of(text(body, "tier")) : Optional.empty();
+        List<String> roles = AdminRequest.strings(body, "roles");
+        List<String> scopes = AdminRequest.strings(body, "scopes");
+        Optional<String> tier =
+                body.hasNonNull("tier") ? Optional.of(AdminRequest.requiredText(body, "tier")) : Optional.empty();
         ApiKeyService.Created created = admin.create(
                 call.who(),
                 new ApiKeyAdmin.NewApiKey(
-                        text(body, "name"),
-                        text(body, "owner"),
+                        AdminRequest.requiredText(body, "name"),
+                        AdminRequest.requiredText(body, "owner"),
                         tenant,
                         roles,
                         scopes,
@@ -200,7 +203,8 @@ public final class ApiKeyAdminApi implements HttpHandler {
             // the key's visibility is said first: another tenant's key is 404 whatever the body says
             admin.find(call.who(), keyId);
             throw new AdminJson.Refusal(
-                    400, "'grace_seconds' must be between 0 and " + ApiKeyAdmin.MAX_GRACE.toSeconds() + " (30 days)");
+                    ErrorKind.INVALID,
+                    "'grace_seconds' must be between 0 and " + ApiKeyAdmin.MAX_GRACE.toSeconds() + " (30 days)");
         }
         ApiKeyAdmin.Rotated rotated = admin.rotate(
                 call.who(),
@@ -263,31 +267,5 @@ public final class ApiKeyAdminApi implements HttpHandler {
         k.lastUsedAt().ifPresent(t -> n.put("last_used_at", t.toString()));
         n.put("use_count", k.useCount());
         return n;
-    }
-
-    private static String text(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || !n.isTextual() || n.asText().isBlank()) {
-            throw new AdminJson.Refusal(400, "'" + field + "' is required (a string)");
-        }
-        return n.asText();
-    }
-
-    private static List<String> strings(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || n.isNull()) {
-            return List.of();
-        }
-        if (!n.isArray()) {
-            throw new AdminJson.Refusal(400, "'" + field + "' must be a list of strings");
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonNode e : n) {
-            if (!e.isTextual()) {
-                throw new AdminJson.Refusal(400, "'" + field + "' must be a list of strings");
-            }
-            out.add(e.asText());
-        }
-        return out;
     }
 }

@@ -93,7 +93,10 @@ public final class QuotaAdminApi implements HttpHandler {
                             c.ops(),
                             c.scope(),
                             a.quota(c.segments().get(0)),
-                            a.owned(c.scope(), c.segments().get(0), query(c.request(), "caller")))),
+                            a.owned(
+                                    c.scope(),
+                                    c.segments().get(0),
+                                    c.request().requiredQuery("caller", "?caller=api_key:AbCdEf0123456789")))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/quotas/{name}/adjust", "quota:adjust"),
                     "Adjust a caller's counter",
@@ -145,7 +148,7 @@ public final class QuotaAdminApi implements HttpHandler {
                         gate,
                         "extauthz",
                         MAX_BODY)
-                .refusing(QuotaOperations.InvalidChangeException.class, ErrorKind.MALFORMED)
+                .refusing(QuotaOperations.InvalidChangeException.class, ErrorKind.INVALID)
                 .refusing(
                         QuotaStore.UnavailableException.class,
                         e -> new AdminJson.Refusal(
@@ -201,7 +204,7 @@ public final class QuotaAdminApi implements HttpHandler {
      * counter that does not exist, so a caller learns nothing of other tenants' counters.
      */
     private String owned(TenantScope scope, String quota, String caller) throws QuotaStore.UnavailableException {
-        // a malformed key goes on to QuotaOperations, which refuses it with 400 and names the forms that exist
+        // a malformed key goes on to QuotaOperations, which refuses it (422) and names the forms that exist
         if (QuotaCallers.wellFormed(caller) && !owners.visible(scope, caller)) {
             throw new AdminJson.Refusal(
                     404, "no counter of quota '" + quota + "' for '" + caller + "' in your tenants");
@@ -219,15 +222,21 @@ public final class QuotaAdminApi implements HttpHandler {
             String requestId)
             throws IOException, QuotaOperations.InvalidChangeException, QuotaStore.UnavailableException {
         JsonNode body = request.body();
-        String caller = owned(scope, q.name(), text(body, "caller"));
-        String reason = text(body, "reason");
+        String caller = owned(scope, q.name(), AdminRequest.requiredText(body, "caller"));
+        String reason = AdminRequest.requiredText(body, "reason");
         QuotaOperations.Applied applied =
                 switch (action) {
                     case "adjust" -> {
-                        JsonNode delta = body.get("delta");
-                        if (delta == null || !delta.canConvertToLong() || !delta.isIntegralNumber()) {
+                        JsonNode delta = body.path("delta");
+                        if (delta.isMissingNode() || delta.isNull()) {
                             throw new AdminJson.Refusal(
-                                    400, "'delta' must be a whole number of requests (negative gives requests back)");
+                                    ErrorKind.INVALID,
+                                    "'delta' is required: a whole number of requests (negative gives requests back)");
+                        }
+                        if (!delta.canConvertToLong() || !delta.isIntegralNumber()) {
+                            throw new AdminJson.Refusal(
+                                    ErrorKind.MALFORMED,
+                                    "'delta' must be a whole number of requests (negative gives requests back)");
                         }
                         yield ops.adjust(scope, q, caller, delta.asLong(), actor, "admin_api", reason, requestId);
                     }
@@ -285,19 +294,5 @@ public final class QuotaAdminApi implements HttpHandler {
                 .filter(q -> q.name().equals(name))
                 .findFirst()
                 .orElseThrow(() -> new AdminJson.Refusal(404, "the running policy has no quota named '" + name + "'"));
-    }
-
-    private static String text(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || !n.isTextual()) {
-            throw new AdminJson.Refusal(400, "'" + field + "' is required (a string)");
-        }
-        return n.asText();
-    }
-
-    private static String query(AdminRequest request, String name) {
-        return request.query(name)
-                .orElseThrow(() -> new AdminJson.Refusal(
-                        400, "query parameter '" + name + "' is required (e.g. ?caller=api_key:AbCdEf0123456789)"));
     }
 }

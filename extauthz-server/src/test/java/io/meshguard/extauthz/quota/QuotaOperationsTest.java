@@ -324,24 +324,26 @@ class QuotaOperationsTest {
                     .isEqualTo("daily");
 
             for (String[] bad : List.of(
+                    // a delta of the wrong type, or beyond a long, does not read: 400
                     new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":1.5}", "400"
-                    },
-                    new String[] {
-                        "/daily/adjust",
-                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775808}",
-                        "400"
-                    },
-                    new String[] {
-                        "/daily/adjust",
-                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":9223372036854775807}",
-                        "400"
                     },
                     new String[] {
                         "/daily/adjust",
                         "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775809}",
                         "400"
                     },
-                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"delta\":3}", "400"},
+                    // readable, but refused: out of range, or a required field missing (422)
+                    new String[] {
+                        "/daily/adjust",
+                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":-9223372036854775808}",
+                        "422"
+                    },
+                    new String[] {
+                        "/daily/adjust",
+                        "{\"caller\":\"" + key + "\",\"reason\":\"x\",\"delta\":9223372036854775807}",
+                        "422"
+                    },
+                    new String[] {"/daily/adjust", "{\"caller\":\"" + key + "\",\"delta\":3}", "422"},
                     new String[] {"/daily/adjust", "not json", "400"},
                     new String[] {"/nope/reset", body, "404"},
                     new String[] {"/daily/delete", body, "404"})) {

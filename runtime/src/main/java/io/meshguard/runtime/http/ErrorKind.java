@@ -7,7 +7,9 @@ package io.meshguard.runtime.http;
  */
 public enum ErrorKind {
     MALFORMED(
-            400, "the request cannot be read: not JSON, not a JSON object, a path or query value that does not parse"),
+            400,
+            "the request cannot be read: not JSON, not a JSON object, a field of the wrong type, a path or query value"
+                    + " that does not parse"),
     UNAUTHENTICATED(401, "no valid credential; answered with WWW-Authenticate: Bearer"),
     FORBIDDEN(
             403,
@@ -17,7 +19,9 @@ public enum ErrorKind {
     CONFLICT(409, "the object's state refuses it now: a lifecycle move not allowed, a concurrent or stale change"),
     TOO_LARGE(413, "the body is longer than the operation reads"),
     UNSUPPORTED_MEDIA_TYPE(415, "a body sent with a Content-Type other than application/json"),
-    INVALID(422, "readable, but a value is refused (a field out of range, a name or state that is not allowed)"),
+    INVALID(
+            422,
+            "readable, but refused: a required field missing, a field out of range, a name or state that is not allowed"),
     INTERNAL(500, "a fault of the server; its log has it under the request id"),
     UNAVAILABLE(503, "a store or the identity provider cannot be reached; nothing was changed");
 

@@ -608,7 +608,7 @@ public final class AdminApi implements HttpHandler {
         }
         if (call.scope().tenants().size() != 1) {
             throw new AdminJson.Refusal(
-                    400,
+                    ErrorKind.INVALID,
                     "you act for several tenants " + call.scope().tenants()
                             + ": say which one owns the new object with ?tenant=");
         }
@@ -666,7 +666,7 @@ public final class AdminApi implements HttpHandler {
         try {
             asked = ConfigJson.mapper().treeToValue(body, GatewayGroup.class);
         } catch (JsonProcessingException e) {
-            throw new AdminJson.Refusal(400, "invalid JSON: " + ConfigJson.describe(e));
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, "invalid JSON: " + ConfigJson.describe(e));
         }
         sameName(call, asked.name(), call.segment(1));
         TemplateKind stored =
@@ -692,16 +692,8 @@ public final class AdminApi implements HttpHandler {
             throw notFound(call);
         }
         String group = call.segment(1);
-        JsonNode kindField = readTree(call).path("kind");
-        if (!kindField.isTextual()) {
-            throw new AdminJson.Refusal(400, "body: {\"kind\": \"meshguard\" | \"envoy-gateway\"} is required");
-        }
-        TemplateKind kind;
-        try {
-            kind = TemplateKind.of(kindField.asText());
-        } catch (IllegalArgumentException e) {
-            throw new AdminJson.Refusal(400, e.getMessage());
-        }
+        // an unknown kind is refused by TemplateKind.of (422), naming the kinds there are
+        TemplateKind kind = TemplateKind.of(AdminRequest.requiredText(readTree(call), "kind"));
         if (draft.load().group(group).isEmpty()) {
             throw notFound(call);
         }
@@ -1022,7 +1014,7 @@ public final class AdminApi implements HttpHandler {
     private static String requiredReason(Call call) {
         String reason = readTree(call).path("reason").asText("").strip();
         if (reason.isEmpty()) {
-            throw new AdminJson.Refusal(400, "a reason is required: {\"reason\": \"...\"}");
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required: {\"reason\": \"...\"}");
         }
         return reason;
     }
@@ -1140,7 +1132,8 @@ public final class AdminApi implements HttpHandler {
 
     private static void sameName(Call call, String inBody, String inPath) {
         if (!inPath.equals(inBody)) {
-            throw new AdminJson.Refusal(400, "the body names '" + inBody + "' but the path names '" + inPath + "'");
+            throw new AdminJson.Refusal(
+                    ErrorKind.INVALID, "the body names '" + inBody + "' but the path names '" + inPath + "'");
         }
     }
 
@@ -1165,7 +1158,7 @@ public final class AdminApi implements HttpHandler {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new AdminJson.Refusal(400, what + " must be a number, got '" + text + "'");
+            throw new AdminJson.Refusal(ErrorKind.MALFORMED, what + " must be a number, got '" + text + "'");
         }
     }
 

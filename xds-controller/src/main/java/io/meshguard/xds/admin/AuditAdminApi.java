@@ -138,13 +138,13 @@ public final class AuditAdminApi implements HttpHandler {
 
     private ArrayNode events(Map<String, String> q, TenantScope scope) throws SQLException {
         String since = Optional.ofNullable(q.get("since"))
-                .orElseThrow(
-                        () -> new AdminJson.Refusal(400, "since is required (15m, 1h, 2d, an ISO time or a date)"));
+                .orElseThrow(() -> new AdminJson.Refusal(
+                        ErrorKind.INVALID, "since is required (15m, 1h, 2d, an ISO time or a date)"));
         AuditQuery query = AuditQuery.since(time(since));
         int limit =
                 Optional.ofNullable(q.get("limit")).map(AuditAdminApi::number).orElse(AuditQuery.DEFAULT_LIMIT);
         if (limit < 1 || limit > MAX_LIMIT) {
-            throw new AdminJson.Refusal(400, "limit must be between 1 and " + MAX_LIMIT);
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "limit must be between 1 and " + MAX_LIMIT);
         }
         query = query.withLimit(limit);
         if (q.containsKey("until")) {
@@ -157,7 +157,7 @@ public final class AuditAdminApi implements HttpHandler {
             String kind = q.get("kind");
             query = query.withKind(AuditKind.parse(kind)
                     .orElseThrow(() -> new AdminJson.Refusal(
-                            400,
+                            ErrorKind.INVALID,
                             "unknown kind '" + kind + "': authz_decision, dlp_finding, api_call or config_change")));
         }
         if (q.containsKey("subject")) {
@@ -185,12 +185,13 @@ public final class AuditAdminApi implements HttpHandler {
             return AuditExport.Range.month(malformedIfRefused(() -> TimeArguments.month(q.get("month"))));
         }
         if (!q.containsKey("since") || !q.containsKey("until")) {
-            throw new AdminJson.Refusal(400, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
+            throw new AdminJson.Refusal(
+                    ErrorKind.INVALID, "say what to export: month=YYYY-MM, or since=TIME and until=TIME");
         }
         Instant from = time(q.get("since"));
         Instant to = time(q.get("until"));
         if (!to.isAfter(from)) {
-            throw new AdminJson.Refusal(400, "until must be after since");
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "until must be after since");
         }
         return AuditExport.Range.between(from, to);
     }

@@ -3,6 +3,7 @@ package io.meshguard.xds.approval;
 import io.meshguard.access.Person;
 import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.change.ConfigChangeAudit;
@@ -210,7 +211,7 @@ public final class PolicyChanges {
 
     private static void requireReason(String reason) {
         if (reason == null || reason.isBlank()) {
-            throw new AdminJson.Refusal(400, "a reason is required (it is kept in the admin trail)");
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required (it is kept in the admin trail)");
         }
     }
 

@@ -3,6 +3,7 @@ package io.meshguard.xds.approval;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.Person;
 import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.ConfigJson;
 import java.sql.Connection;
@@ -306,7 +307,7 @@ public final class ToolCallApprovals {
 
     private static void requireReason(String reason) {
         if (reason.isBlank()) {
-            throw new AdminJson.Refusal(400, "a reason is required");
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.meshguard.xds.revision;
 
 import io.meshguard.access.Person;
+import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.change.ConfigChangeAudit;
@@ -279,7 +280,7 @@ public final class RevisionActions {
 
     private static void requireReason(String reason) {
         if (reason == null || reason.isBlank()) {
-            throw new Refused(400, "a reason is required: {\"reason\": \"...\"}");
+            throw new Refused(ErrorKind.INVALID.status(), "a reason is required: {\"reason\": \"...\"}");
         }
     }
 }

@@ -450,7 +450,7 @@ class AdminApiAccessTest {
         String admin = token("ada", "edge-three-admins");
         assertThat(send(http, "PUT", group + "/template", admin, "{\"kind\": \"istio\"}")
                         .statusCode())
-                .isEqualTo(400);
+                .isEqualTo(422);
         HttpResponse<String> moved = send(http, "PUT", group + "/template", admin, toEnvoyGateway);
         assertThat(moved.statusCode()).as(moved.body()).isEqualTo(200);
         assertThat(kind(group, admin)).as("stored (read back from PostgreSQL)").isEqualTo("envoy-gateway");

@@ -220,7 +220,7 @@ class AdminApiTenantsTest {
         String body = """
                 {"name": "both-up", "protocol": "http1", "endpoints": [{"address": "10.1.0.9", "port": 8080}]}""";
         assertThat(call("both-dev", "PUT", "/upstreams/both-up", body).statusCode())
-                .isEqualTo(400);
+                .isEqualTo(422);
         assertThat(call("acme-dev", "PUT", "/upstreams/both-up?tenant=globex", body)
                         .statusCode())
                 .isEqualTo(403);

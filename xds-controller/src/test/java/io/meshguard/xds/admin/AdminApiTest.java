@@ -199,7 +199,7 @@ class AdminApiTest {
         assertThat(rendered.path("routes").toString()).contains("\"weight\":20").contains("successor-version");
 
         HttpResponse<String> noReason = call("POST", "/rollback/" + rev1, null);
-        assertThat(noReason.statusCode()).isEqualTo(400);
+        assertThat(noReason.statusCode()).isEqualTo(422);
         assertThat(noReason.body()).contains("a reason is required");
         HttpResponse<String> rollback = call("POST", "/rollback/" + rev1, "{\"reason\":\"canary errors\"}");
         assertThat(rollback.statusCode()).isEqualTo(200);
@@ -245,7 +245,7 @@ class AdminApiTest {
         assertThat(badJson.statusCode()).isEqualTo(400);
         assertThat(badJson.body()).contains("listener_prot");
         HttpResponse<String> mismatch = call("PUT", "/groups/x", "{\"name\": \"y\"}");
-        assertThat(mismatch.statusCode()).isEqualTo(400);
+        assertThat(mismatch.statusCode()).isEqualTo(422);
         HttpResponse<String> regex = call("POST", "/validate", """
                 {"groups": [{"name": "g"}], "upstreams": [{"name": "u", "endpoints": [{"address": "a", "port": 1}]}],
                  "apis": [{"name": "a", "default_version": "v1", "versions": [{"version": "v1"}]}],
@@ -255,7 +255,7 @@ class AdminApiTest {
         assertThat(regex.body()).contains("not a valid RE2 regex");
         // the problem's stable code travels with it, as the console and `meshguard xds validate` show it
         assertThat(regex.body()).containsPattern("\"code\"\\s*:\\s*\"MG-ROUTE-010\"");
-        assertThat(call("POST", "/publish", "{}").statusCode()).isEqualTo(400);
+        assertThat(call("POST", "/publish", "{}").statusCode()).isEqualTo(422);
         assertThat(call("GET", "/nothing-here", null).statusCode()).isEqualTo(404);
     }
 

@@ -281,7 +281,7 @@ class AuditAdminApiTest {
         assertThat(get("acme-admin", "/audit/nothing").statusCode()).isEqualTo(404);
         assertThat(get("acme-admin", "/audit/events").statusCode())
                 .as("since is required")
-                .isEqualTo(400);
+                .isEqualTo(422);
     }
 
     static long trailRows(String action) throws Exception {

@@ -101,7 +101,7 @@ class GroupPublishTest {
                 .isBetween(200, 201);
         assertThat(call("POST", "/groups/edge-two/publish", null).statusCode())
                 .as("reason required")
-                .isEqualTo(400);
+                .isEqualTo(422);
         HttpResponse<String> mine = call("POST", "/groups/edge-two/publish", "{\"reason\":\"port 8082\"}");
         assertThat(mine.statusCode()).as(mine.body()).isEqualTo(200);
         assertThat(AdminApiTest.json(mine).path("revisions").findValuesAsText("group"))
