@@ -279,10 +279,25 @@ public final class Console implements HttpHandler {
                                     "/console/signin",
                                     "Sign in as someone else"));
                 }
-                redirect(ex, screens.get(0).href());
+                redirect(ex, landing(a.caller(), screens).href());
             }
         }
     }
+
+    /**
+     * The first screen of the navigation, except for a reader of the trail (audit without any right to change the
+     * mesh's configuration, as an auditor): Audit, where that work is, rather than revisions it may only look at.
+     */
+    private Views.NavItem landing(AdminCaller caller, List<Views.NavItem> screens) {
+        boolean changesConfig = CHANGES_CONFIG.stream().anyMatch(p -> gate.permits(caller, p, Scope.ANY_TENANT));
+        return screens.stream()
+                .filter(n -> !changesConfig && n.href().equals("/console/audit"))
+                .findFirst()
+                .orElse(screens.get(0));
+    }
+
+    private static final List<String> CHANGES_CONFIG =
+            List.of("revision:publish", "route:update", "api:update", "config:replace");
 
     void startSignIn(HttpExchange ex) throws IOException {
         if (signIn.isEmpty()) {
