@@ -225,6 +225,20 @@ class ServerContractTest {
                 "hash-key");
     }
 
+    @Test
+    void dlpApprovalKey_isReadFromTheMountedSecretFile() {
+        ServerContract dlp = ServerContract.all().stream()
+                .filter(s -> s.deployment().equals("meshguard-dlp"))
+                .findFirst()
+                .orElseThrow();
+        assertReadFromMountedSecret(
+                dlp,
+                DlpServerSettings.APPROVAL_KEY_FILE.envVar(),
+                "MESHGUARD_DLP_APPROVAL_KEY",
+                "meshguard-dlp-approval-key",
+                "approval-key");
+    }
+
     /**
      * The server gets {@code fileVar} pointing into a volume of Secret {@code secretName} (its key {@code key}),
      * never the value itself in {@code valueVar}.
