@@ -276,7 +276,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private void keepForAfterAnswer(ProcessingRequest req) {
         if (waiting.size() >= MAX_WAITING) {
             metrics.protocolError("too_many_while_waiting");
-            log.warn("ext_proc sent {} messages while a tool approval was looked up request_id={}", MAX_WAITING, requestId);
+            log.warn(
+                    "ext_proc sent {} messages while a tool approval was looked up request_id={}",
+                    MAX_WAITING,
+                    requestId);
             fail(Status.RESOURCE_EXHAUSTED.withDescription("too many messages while a tool approval is looked up"));
             return;
         }

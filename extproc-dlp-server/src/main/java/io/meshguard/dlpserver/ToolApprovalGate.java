@@ -5,9 +5,9 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.dlp.policy.IdentityHeaderNames;
 import io.meshguard.dlp.policy.McpApproval;
 import io.meshguard.dlpserver.approval.McpToolApprovals;
-import io.meshguard.dlp.policy.IdentityHeaderNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -142,8 +142,10 @@ final class ToolApprovalGate implements AutoCloseable {
         this.answers = new ScheduledThreadPoolExecutor(1, daemon("dlp-tool-approval-answer"));
         answers.setRemoveOnCancelPolicy(true);
         if (approvals.isPresent()) {
-            Gauge.builder("meshguard.dlp.mcp.approval.lookups", lookups, e -> e.getActiveCount() + e.getQueue()
-                            .size())
+            Gauge.builder(
+                            "meshguard.dlp.mcp.approval.lookups",
+                            lookups,
+                            e -> e.getActiveCount() + e.getQueue().size())
                     .description("Tool call approval lookups running or waiting for a thread")
                     .register(registry);
         }

@@ -92,7 +92,9 @@ class ToolApprovalLookupTest {
                     },
                     meters);
             server.toolApprovals(new McpToolApprovals(
-                    db, "approval-hmac-key-kept-outside-the-db-0001".getBytes(StandardCharsets.UTF_8), Clock.systemUTC()));
+                    db,
+                    "approval-hmac-key-kept-outside-the-db-0001".getBytes(StandardCharsets.UTF_8),
+                    Clock.systemUTC()));
             server.start();
             channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
                     .usePlaintext()
@@ -122,7 +124,9 @@ class ToolApprovalLookupTest {
         }
 
         double counted(String result) {
-            var c = meters.find("meshguard.dlp.mcp.approval").tag("result", result).counter();
+            var c = meters.find("meshguard.dlp.mcp.approval")
+                    .tag("result", result)
+                    .counter();
             return c == null ? 0 : c.count();
         }
 
@@ -202,7 +206,9 @@ class ToolApprovalLookupTest {
             EnvoyStream other = gw.call("get_balance", caller("user-other"));
             ProcessingResponse forwarded = other.next();
             assertThat(forwarded.hasRequestBody()).isTrue();
-            assertThat(held.drainNow()).as("the held call is still being decided").isEmpty();
+            assertThat(held.drainNow())
+                    .as("the held call is still being decided")
+                    .isEmpty();
 
             ProcessingResponse r = held.next();
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
@@ -296,7 +302,13 @@ class ToolApprovalLookupTest {
                 "version: 1\nidentity_headers: {subject: x-mg-subject, issuer: x-mg-issuer, client_id: x-mg-agent}\n");
         try (Gateway gw = new Gateway(renamed, PG.dataSource(), Duration.ofSeconds(5))) {
             EnvoyStream s = gw.call(
-                    "transfer_funds", "x-mg-subject", "user-renamed", "x-mg-issuer", "bank-idp", "x-mg-agent", "agent-r");
+                    "transfer_funds",
+                    "x-mg-subject",
+                    "user-renamed",
+                    "x-mg-issuer",
+                    "bank-idp",
+                    "x-mg-agent",
+                    "agent-r");
             ProcessingResponse r = s.next();
             assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(403);
             assertThat(json(r).path("error").path("code").asInt()).isEqualTo(-32090);

@@ -234,8 +234,8 @@ public final class XdsController implements ServerComponent {
         http.addHandler(
                 io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, trailVerifier, gate, Clock.systemUTC()));
-        io.meshguard.xds.admin.PolicyRequestApi requests = new io.meshguard.xds.admin.PolicyRequestApi(
-                policyChanges, toolCalls, gate);
+        io.meshguard.xds.admin.PolicyRequestApi requests =
+                new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, toolCalls, gate);
         http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.PREFIX, requests);
         http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.TOOL_APPROVALS, requests);
     }

@@ -98,8 +98,7 @@ public final class DlpPolicyParser {
             error(root == null ? 1 : line(root), "the policy must be a mapping with 'version' and 'profiles'");
             return null;
         }
-        Map<String, NodeTuple> keys =
-                keys(
+        Map<String, NodeTuple> keys = keys(
                 top, Set.of("version", "tenant_header", "identity_headers", "block_response", "detectors", "profiles"));
         NodeTuple version = keys.get("version");
         if (version == null) {

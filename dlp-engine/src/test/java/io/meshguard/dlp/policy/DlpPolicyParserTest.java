@@ -208,7 +208,8 @@ class DlpPolicyParserTest {
         assertThat(DlpPolicyParser.parse("dlp.yaml", "version: 1\nprofiles: []").identityHeaders())
                 .isEqualTo(IdentityHeaderNames.DEFAULTS);
         IdentityHeaderNames renamed = DlpPolicyParser.parse(
-                        "dlp.yaml", "version: 1\nidentity_headers: {subject: X-MG-Subject, client_id: x-mg-agent}\n"
+                        "dlp.yaml",
+                        "version: 1\nidentity_headers: {subject: X-MG-Subject, client_id: x-mg-agent}\n"
                                 + "profiles: []")
                 .identityHeaders();
         assertThat(renamed).isEqualTo(new IdentityHeaderNames("x-mg-subject", "x-auth-issuer", "x-mg-agent"));

@@ -520,7 +520,10 @@ class ToolCallApprovalJourneyTest {
                             .value())
                     .isLessThan(60);
             Answer late = send(
-                    "user-ursula", "agent-7", "close_account", call("close_account", "{\"account\":\"8\"}"),
+                    "user-ursula",
+                    "agent-7",
+                    "close_account",
+                    call("close_account", "{\"account\":\"8\"}"),
                     held.reference());
             assertThat(late.forwarded()).isFalse();
             assertThat(late.problem()).isEqualTo("mcp_approval_expired");
