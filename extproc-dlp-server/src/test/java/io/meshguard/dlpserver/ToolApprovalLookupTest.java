@@ -49,14 +49,11 @@ class ToolApprovalLookupTest {
     static final String POLICY = """
             version: 1
             profiles:
-              - name: mcp
-                match: {paths: ["/mcp"]}
+              - name: agents
+                match: {hosts: [mcp.local], paths: ["/mcp"]}
                 mcp: true
-                mcp_approval:
-                  tools: [transfer_funds]
-                  expires_seconds: 600
-                request:
-                  detectors: {card: mask}
+                mcp_approval: {tools: [transfer_funds]}
+                request: {detectors: {card: mask}}
             """;
 
     static final ObjectMapper JSON = new ObjectMapper();
