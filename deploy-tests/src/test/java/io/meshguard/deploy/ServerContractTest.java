@@ -212,7 +212,7 @@ class ServerContractTest {
     }
 
     @Test
-    void dlpHashKey_isReadFromTheMountedSecretFile() {
+    void dlpKeys_areReadFromTheirMountedSecretFiles() {
         ServerContract dlp = ServerContract.all().stream()
                 .filter(s -> s.deployment().equals("meshguard-dlp"))
                 .findFirst()
@@ -223,6 +223,13 @@ class ServerContractTest {
                 DlpServerSettings.HASH_KEY.envVar(),
                 "meshguard-dlp-hash-key",
                 "hash-key");
+        // the HMAC key of tool calls held for approval: no value variable exists, only the file
+        assertReadFromMountedSecret(
+                dlp,
+                DlpServerSettings.APPROVAL_KEY_FILE.envVar(),
+                "MESHGUARD_DLP_APPROVAL_KEY",
+                "meshguard-dlp-approval-key",
+                "approval-key");
     }
 
     /**

@@ -46,11 +46,18 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
         this.masterKey = masterKey.clone();
         this.metrics = metrics;
         this.audit = audit;
-        this.approvals = new ToolApprovalGate(java.util.Optional.empty(), metrics.registry());
+        this.approvals = ToolApprovalGate.none(metrics.registry());
     }
 
     void toolApprovals(ToolApprovalGate gate) {
+        ToolApprovalGate before = approvals;
         this.approvals = gate;
+        before.close();
+    }
+
+    /** Stops the gate's lookups (with the server). */
+    void closeToolApprovals() {
+        approvals.close();
     }
 
     @Override

@@ -123,10 +123,14 @@ public final class DlpServer implements ServerComponent {
 
     /**
      * Where tool calls held for approval ({@code mcp_approval:} in dlp.yaml) are recorded and redeemed; called before
-     * {@link #start}. Without it a held tool is answered 503 and never runs.
+     * {@link #start}. Without it a held tool is answered 503 and never runs. A lookup that takes longer than half the
+     * body-chunk deadline is answered 503 too, so the caller learns why rather than getting the deadline's 504.
      */
     public DlpServer toolApprovals(io.meshguard.dlpserver.approval.McpToolApprovals approvals) {
-        service.toolApprovals(new ToolApprovalGate(java.util.Optional.of(approvals), registry));
+        service.toolApprovals(new ToolApprovalGate(
+                java.util.Optional.of(approvals),
+                registry,
+                settings.deadlines().bodyChunk().dividedBy(2)));
         return this;
     }
 
@@ -219,5 +223,6 @@ public final class DlpServer implements ServerComponent {
         if (host != null) {
             host.close();
         }
+        service.closeToolApprovals();
     }
 }

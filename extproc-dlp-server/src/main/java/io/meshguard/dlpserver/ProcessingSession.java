@@ -146,6 +146,21 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private volatile Phase expired;
     /** An event-stream response or an upgrade: open as long as the conversation, no whole-stream bound. */
     private volatile boolean longLived;
+    /**
+     * The tool call approval this stream waits for (under {@link #handling}), looked up on the gate's threads: the
+     * handler never holds the stream while the database works. Envoy's messages that come meanwhile wait in
+     * {@link #waiting} and are handled in order after the answer; {@link #busyPhase} stays that of the message being
+     * decided, so the deadline watch bounds the wait.
+     */
+    private ToolApprovalGate.Lookup awaiting;
+
+    private final java.util.ArrayDeque<ProcessingRequest> waiting = new java.util.ArrayDeque<>();
+    /** Envoy half-closed while an approval was looked up: the stream completes after its answer. */
+    private boolean completeAfterAnswer;
+
+    /** Envoy waits for the answer to the body: it has little more to send meanwhile; more is not Envoy's stream. */
+    static final int MAX_WAITING = 64;
+
     /** Every StreamObserver callback holds it: the deadline watch finishes a stream only when no handler runs. */
     private final ReentrantLock handling = new ReentrantLock();
     /** Guards {@link #closed} and every call on {@link #responses} (the handler and the deadline watch both send). */
@@ -243,17 +258,76 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             if (expired != null) {
                 return; // a deadline ended this stream: what Envoy sent before it saw that is not processed
             }
-            Phase phase = Phase.of(req);
-            if (phase != null) {
-                busySince = System.nanoTime();
-                busyPhase = phase;
+            if (awaiting != null) {
+                keepForAfterAnswer(req);
+                return;
             }
-            handle(req);
+            handleTimed(req);
         } finally {
-            busyPhase = null;
+            if (awaiting == null) {
+                busyPhase = null;
+            }
             handling.unlock();
         }
         finishIfExpired(); // the watch answered Envoy while this thread was stalled: clean up now
+    }
+
+    /** A message that came while an approval is looked up: handled after the answer, in order. */
+    private void keepForAfterAnswer(ProcessingRequest req) {
+        if (waiting.size() >= MAX_WAITING) {
+            metrics.protocolError("too_many_while_waiting");
+            log.warn(
+                    "ext_proc sent {} messages while a tool approval was looked up request_id={}",
+                    MAX_WAITING,
+                    requestId);
+            fail(Status.RESOURCE_EXHAUSTED.withDescription("too many messages while a tool approval is looked up"));
+            return;
+        }
+        waiting.add(req);
+    }
+
+    private void handleTimed(ProcessingRequest req) {
+        Phase phase = Phase.of(req);
+        if (phase != null) {
+            busySince = System.nanoTime();
+            busyPhase = phase;
+        }
+        handle(req);
+    }
+
+    /**
+     * On the gate's answer thread: the approval {@code lookup} decided. The stream answers the message it was decided
+     * for, then what Envoy sent meanwhile, in order. A stream that ended meanwhile (reset, deadline, failure) answers
+     * nothing: it abandoned the lookup when it ended, whose transaction rolled back.
+     */
+    private void resume(ToolApprovalGate.Lookup lookup, Runnable answer) {
+        handling.lock();
+        try {
+            if (awaiting != lookup) {
+                return;
+            }
+            awaiting = null;
+            try {
+                answer.run();
+            } catch (RuntimeException e) {
+                log.error("ext_proc stream failed request_id={}", requestId, e);
+                metrics.protocolError("internal");
+                outcome = "error";
+                fail(Status.INTERNAL.withDescription("DLP processing failed"));
+            }
+            while (awaiting == null && expired == null && !waiting.isEmpty()) {
+                handleTimed(waiting.poll());
+            }
+            if (awaiting == null && expired == null && completeAfterAnswer) {
+                complete();
+            }
+        } finally {
+            if (awaiting == null) {
+                busyPhase = null;
+            }
+            handling.unlock();
+        }
+        finishIfExpired();
     }
 
     /**
@@ -425,7 +499,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         method = headers.getOrDefault(":method", "");
         requestId = headers.getOrDefault("x-request-id", "");
         approvalReference = headers.getOrDefault(ToolApprovalGate.REFERENCE_HEADER, "");
-        identity = ToolApprovalGate.Identity.of(headers);
+        identity = ToolApprovalGate.Identity.of(headers, policy.identityHeaders());
         traceId = traceId(headers);
         tenant = headers.getOrDefault(policy.tenantHeader(), "");
     }
@@ -655,7 +729,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
         if (profile.flatMap(DlpPolicy.Profile::mcpApproval).isPresent()) {
-            Optional<ToolApprovalGate.Answer> held = approvals.decide(
+            ToolApprovalGate.Lookup lookup = approvals.decide(
                     profile.get().mcpApproval().get(),
                     policy.version(),
                     routeName.isEmpty() ? host + profilePath.path() : routeName,
@@ -663,18 +737,48 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                     approvalReference,
                     whole,
                     out);
-            if (held.isPresent()) {
-                refuseHeldCall(held.get());
+            int wholeLength = whole.length;
+            if (!lookup.answer().isDone()) {
+                awaiting = lookup;
+                lookup.answer()
+                        .whenCompleteAsync(
+                                (held, error) -> resume(lookup, () -> {
+                                    if (error != null) {
+                                        throw new IllegalStateException("tool approval lookup failed", error);
+                                    }
+                                    approvalDecided(held, state, mode, wholeLength, out);
+                                }),
+                                approvals.answers());
                 return;
             }
+            approvalDecided(lookup.answer().join(), state, mode, wholeLength, out);
+            return;
         }
+        forwardMcpBody(state, mode, whole.length, out);
+    }
+
+    private void approvalDecided(
+            Optional<ToolApprovalGate.Answer> held,
+            DirectionState state,
+            BodySendMode mode,
+            int wholeLength,
+            byte[] out) {
+        if (held.isPresent()) {
+            refuseHeldCall(held.get());
+            return;
+        }
+        forwardMcpBody(state, mode, wholeLength, out);
+    }
+
+    /** The MCP request body, held to its headers and scanned, goes on whole with the last chunk's answer. */
+    private void forwardMcpBody(DirectionState state, BodySendMode mode, int wholeLength, byte[] out) {
         if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
             sendPieces(Direction.REQUEST, out, true);
             return;
         }
         CommonResponse.Builder common = CommonResponse.newBuilder()
                 .setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)));
-        if (state.hadContentLength && mode == BodySendMode.BUFFERED && out.length != whole.length) {
+        if (state.hadContentLength && mode == BodySendMode.BUFFERED && out.length != wholeLength) {
             common.setHeaderMutation(
                     HeaderMutation.newBuilder().addSetHeaders(header("content-length", Integer.toString(out.length))));
         }
@@ -1210,19 +1314,28 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     public void onCompleted() {
         handling.lock();
         try {
-            synchronized (wire) {
-                if (closed) {
-                    return;
-                }
-                closed = true;
+            if (awaiting != null) {
+                completeAfterAnswer = true; // the answer Envoy waits for still goes out first
+                return;
             }
-            // recorded before the stream ends, so whoever sees the end (Envoy, a test) also finds the summary row
-            finish(outcome);
-            synchronized (wire) {
-                responses.onCompleted();
-            }
+            complete();
         } finally {
             handling.unlock();
+        }
+    }
+
+    /** Under {@link #handling}: Envoy half-closed and nothing is owed. */
+    private void complete() {
+        synchronized (wire) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        // recorded before the stream ends, so whoever sees the end (Envoy, a test) also finds the summary row
+        finish(outcome);
+        synchronized (wire) {
+            responses.onCompleted();
         }
     }
 
@@ -1309,6 +1422,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         finished = true;
+        if (awaiting != null) {
+            awaiting.abandon(); // nobody waits for its answer: what it started rolls back
+            awaiting = null;
+        }
+        waiting.clear();
         metrics.streamClosed();
         Map<String, String> notes = new TreeMap<>();
         if (request != null && !request.note().isEmpty()) {

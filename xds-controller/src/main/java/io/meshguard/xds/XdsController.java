@@ -67,6 +67,10 @@ public final class XdsController implements ServerComponent {
     /** Product publishes as revisions of their gateway groups; every draft publish compiles them in. */
     private final ProductPublisher products;
 
+    /** Two people for held MCP tool calls; the sweep closes those past their expiry with deny rows. */
+    private final io.meshguard.xds.approval.ToolCallApprovals toolCalls;
+
+    private final io.meshguard.xds.approval.ToolCallExpirySweep toolCallSweep;
     private final io.meshguard.xds.subscription.CatalogSnapshotFeed subscriptionFeed;
     private final BearerTokens tokens;
     private final ConfigChangeAudit audit;
@@ -150,6 +154,9 @@ public final class XdsController implements ServerComponent {
                 io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
         this.products = new ProductPublisher(
                 draft, new io.meshguard.catalog.CatalogStore(dataSource), core.publisher(), approvals, audit);
+        this.toolCalls = new io.meshguard.xds.approval.ToolCallApprovals(dataSource, audit, Clock.systemUTC());
+        this.toolCallSweep = new io.meshguard.xds.approval.ToolCallExpirySweep(
+                toolCalls, io.meshguard.xds.approval.ToolCallExpirySweep.PERIOD, Clock.systemUTC(), meters);
     }
 
     /**
@@ -227,10 +234,8 @@ public final class XdsController implements ServerComponent {
         http.addHandler(
                 io.meshguard.xds.admin.AuditAdminApi.PREFIX,
                 new io.meshguard.xds.admin.AuditAdminApi(dataSource, trailVerifier, gate, Clock.systemUTC()));
-        io.meshguard.xds.admin.PolicyRequestApi requests = new io.meshguard.xds.admin.PolicyRequestApi(
-                policyChanges,
-                new io.meshguard.xds.approval.ToolCallApprovals(dataSource, audit, Clock.systemUTC()),
-                gate);
+        io.meshguard.xds.admin.PolicyRequestApi requests =
+                new io.meshguard.xds.admin.PolicyRequestApi(policyChanges, toolCalls, gate);
         http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.PREFIX, requests);
         http.addHandler(io.meshguard.xds.admin.PolicyRequestApi.TOOL_APPROVALS, requests);
     }
@@ -282,6 +287,7 @@ public final class XdsController implements ServerComponent {
         profiles.ifPresent(PolicyProfiles::recheck);
         listener.start();
         subscriptionFeed.start();
+        toolCallSweep.start();
         started = true;
         log.info(
                 "xDS controller {} serving ADS on {}:{}; {}",
@@ -407,6 +413,7 @@ public final class XdsController implements ServerComponent {
         beforeClose.forEach(Runnable::run);
         listener.close();
         subscriptionFeed.close();
+        toolCallSweep.close();
         profiles.ifPresent(PolicyProfiles::close);
         try {
             core.stop(settings.drainTimeout().toSeconds());

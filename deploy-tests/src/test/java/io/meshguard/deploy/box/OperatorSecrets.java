@@ -78,7 +78,7 @@ final class OperatorSecrets {
         if (key.equals("password") && (db || redis)) {
             return redis ? redisPassword : dbPassword;
         }
-        if (key.equals("hash-key")) {
+        if (key.equals("hash-key") || key.equals("approval-key")) {
             return HexFormat.of().formatHex(bytes(32));
         }
         if (key.equals("private-key.pem")) {

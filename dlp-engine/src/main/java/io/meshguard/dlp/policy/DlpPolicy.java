@@ -46,17 +46,27 @@ public final class DlpPolicy {
     private final BlockResponse block;
     private final String tenantHeader;
     private final String version;
+    private final IdentityHeaderNames identityHeaders;
 
     public DlpPolicy(List<Profile> profiles, BlockResponse block, String tenantHeader) {
-        this(profiles, block, tenantHeader, "");
+        this(profiles, block, tenantHeader, "", IdentityHeaderNames.DEFAULTS);
     }
 
-    /** @param version the SHA-256 (hex) of the file's text, as the admin trail's reload rows name it */
-    public DlpPolicy(List<Profile> profiles, BlockResponse block, String tenantHeader, String version) {
+    /**
+     * @param version the SHA-256 (hex) of the file's text, as the admin trail's reload rows name it
+     * @param identityHeaders where extauthz hands the verified caller over (a held tool call is bound to it)
+     */
+    public DlpPolicy(
+            List<Profile> profiles,
+            BlockResponse block,
+            String tenantHeader,
+            String version,
+            IdentityHeaderNames identityHeaders) {
         this.profiles = List.copyOf(profiles);
         this.block = block;
         this.tenantHeader = tenantHeader;
         this.version = version;
+        this.identityHeaders = identityHeaders;
     }
 
     /** The SHA-256 (hex) of the text this policy was read from; a held tool call is bound to it. */
@@ -146,5 +156,10 @@ public final class DlpPolicy {
 
     public String tenantHeader() {
         return tenantHeader;
+    }
+
+    /** The headers extauthz names the verified caller in ({@code identity_headers:}). */
+    public IdentityHeaderNames identityHeaders() {
+        return identityHeaders;
     }
 }

@@ -98,8 +98,8 @@ public final class DlpPolicyParser {
             error(root == null ? 1 : line(root), "the policy must be a mapping with 'version' and 'profiles'");
             return null;
         }
-        Map<String, NodeTuple> keys =
-                keys(top, Set.of("version", "tenant_header", "block_response", "detectors", "profiles"));
+        Map<String, NodeTuple> keys = keys(
+                top, Set.of("version", "tenant_header", "identity_headers", "block_response", "detectors", "profiles"));
         NodeTuple version = keys.get("version");
         if (version == null) {
             error(line(top), "'version: 1' is required");
@@ -109,6 +109,9 @@ public final class DlpPolicyParser {
         String tenantHeader = keys.containsKey("tenant_header")
                 ? scalar(keys.get("tenant_header").getValueNode()).toLowerCase(java.util.Locale.ROOT)
                 : "x-tenant-id";
+        IdentityHeaderNames identity = keys.containsKey("identity_headers")
+                ? identityHeaders(keys.get("identity_headers").getValueNode())
+                : IdentityHeaderNames.DEFAULTS;
         BlockResponse block = keys.containsKey("block_response")
                 ? blockResponse(keys.get("block_response").getValueNode())
                 : BlockResponse.DEFAULT;
@@ -161,7 +164,35 @@ public final class DlpPolicyParser {
                 }
             }
         }
-        return new DlpPolicy(profiles, block, tenantHeader, digest);
+        return new DlpPolicy(profiles, block, tenantHeader, digest, identity);
+    }
+
+    /** {@code identity_headers:}: authz.yaml's {@code settings.identity_headers} keys the DLP server reads. */
+    private IdentityHeaderNames identityHeaders(Node n) {
+        MappingNode m = mapping(n, "identity_headers");
+        if (m == null) {
+            return IdentityHeaderNames.DEFAULTS;
+        }
+        Map<String, NodeTuple> k = keys(m, Set.of("subject", "issuer", "client_id"));
+        IdentityHeaderNames d = IdentityHeaderNames.DEFAULTS;
+        return new IdentityHeaderNames(
+                headerName(k.get("subject"), d.subject()),
+                headerName(k.get("issuer"), d.issuer()),
+                headerName(k.get("client_id"), d.clientId()));
+    }
+
+    private String headerName(NodeTuple t, String orElse) {
+        if (t == null) {
+            return orElse;
+        }
+        String name = scalar(t.getValueNode()).toLowerCase(java.util.Locale.ROOT);
+        if (!name.matches("[a-z0-9][a-z0-9-]*")) {
+            error(
+                    line(t.getValueNode()),
+                    "identity_headers." + scalar(t.getKeyNode()) + " must be a header name (letters, digits, '-')");
+            return orElse;
+        }
+        return name;
     }
 
     private BlockResponse blockResponse(Node n) {

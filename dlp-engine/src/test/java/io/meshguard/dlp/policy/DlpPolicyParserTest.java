@@ -204,6 +204,26 @@ class DlpPolicyParserTest {
     }
 
     @Test
+    void identityHeaders_defaultToExtauthzs_andFollowARename() throws Exception {
+        assertThat(DlpPolicyParser.parse("dlp.yaml", "version: 1\nprofiles: []").identityHeaders())
+                .isEqualTo(IdentityHeaderNames.DEFAULTS);
+        IdentityHeaderNames renamed = DlpPolicyParser.parse(
+                        "dlp.yaml",
+                        "version: 1\nidentity_headers: {subject: X-MG-Subject, client_id: x-mg-agent}\n"
+                                + "profiles: []")
+                .identityHeaders();
+        assertThat(renamed).isEqualTo(new IdentityHeaderNames("x-mg-subject", "x-auth-issuer", "x-mg-agent"));
+    }
+
+    @Test
+    void identityHeaders_notAHeaderName_orAnUnknownKey_refused() {
+        assertThat(errors("version: 1\nidentity_headers: {subject: \"x user\", tenant: x-t}\nprofiles: []"))
+                .containsExactlyInAnyOrder(
+                        "dlp.yaml:2: unknown key 'tenant'; allowed here: client_id, issuer, subject",
+                        "dlp.yaml:2: identity_headers.subject must be a header name (letters, digits, '-')");
+    }
+
+    @Test
     void mcpApproval_withoutMcp_withoutTools_orWithAnExpiryOutOfRange_refused() {
         assertThat(errors("""
                 version: 1

@@ -18,6 +18,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import javax.sql.DataSource;
@@ -81,6 +82,16 @@ public final class McpToolApprovals {
      */
     public record Refused(String code, String message) implements Redemption {}
 
+    /**
+     * The caller stopped waiting before the lookup committed (its stream was reset, or the lookup took too long): the
+     * transaction rolled back, so no approval was opened or spent for a call whose client never hears of it.
+     */
+    public static final class Abandoned extends RuntimeException {
+        public Abandoned() {
+            super("nobody waits for this tool call approval any more; rolled back", null, false, false);
+        }
+    }
+
     private static final ObjectMapper CANONICAL =
             new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
@@ -115,33 +126,46 @@ public final class McpToolApprovals {
         }
     }
 
-    /** Opens the pending approval of {@code call}, showing approvers {@code maskedArguments}. */
-    public Held hold(Call call, JsonNode maskedArguments, Duration expires) {
+    /**
+     * Opens the pending approval of {@code call}, showing approvers {@code maskedArguments}.
+     *
+     * @param mayCommit asked once, just before the commit: false rolls back (nobody waits for the reference any more)
+     * @throws Abandoned when {@code mayCommit} said no
+     */
+    public Held hold(Call call, JsonNode maskedArguments, Duration expires, BooleanSupplier mayCommit) {
         byte[] ref = new byte[24];
         random.nextBytes(ref);
         String reference = Base64.getUrlEncoder().withoutPadding().encodeToString(ref);
         Instant now = now();
         Instant expiresAt = now.plus(expires);
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(
-                        "insert into mcp_tool_approval (reference, caller, caller_issuer, agent, agent_owner, server,"
-                                + " tool, args_digest, masked_args, policy_version, requested_at, expires_at)"
-                                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning id")) {
-            ps.setString(1, reference);
-            ps.setString(2, call.caller());
-            ps.setString(3, call.callerIssuer());
-            ps.setString(4, call.agent());
-            ps.setString(5, call.agentOwner());
-            ps.setString(6, call.server());
-            ps.setString(7, call.tool());
-            ps.setString(8, call.argsDigest());
-            ps.setString(9, maskedArguments.toString());
-            ps.setString(10, call.policyVersion());
-            ps.setTimestamp(11, Timestamp.from(now));
-            ps.setTimestamp(12, Timestamp.from(expiresAt));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new Held(rs.getLong(1), reference, expiresAt);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into mcp_tool_approval (reference, caller, caller_issuer, agent, agent_owner, server,"
+                            + " tool, args_digest, masked_args, policy_version, requested_at, expires_at)"
+                            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning id")) {
+                ps.setString(1, reference);
+                ps.setString(2, call.caller());
+                ps.setString(3, call.callerIssuer());
+                ps.setString(4, call.agent());
+                ps.setString(5, call.agentOwner());
+                ps.setString(6, call.server());
+                ps.setString(7, call.tool());
+                ps.setString(8, call.argsDigest());
+                ps.setString(9, maskedArguments.toString());
+                ps.setString(10, call.policyVersion());
+                ps.setTimestamp(11, Timestamp.from(now));
+                ps.setTimestamp(12, Timestamp.from(expiresAt));
+                long id;
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    id = rs.getLong(1);
+                }
+                commitIf(c, mayCommit);
+                return new Held(id, reference, expiresAt);
+            } catch (SQLException | RuntimeException e) {
+                rollback(c);
+                throw e;
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot hold the tool call for approval: " + e.getMessage(), e);
@@ -153,16 +177,24 @@ public final class McpToolApprovals {
      * exactly this caller, agent, server, tool, argument digest and policy version. A retry that differs in any of them
      * voids the approval (the reference was misused or the situation changed: approving again is the way on); an expired
      * one is closed as expired.
+     *
+     * @param mayCommit asked just before spending the approval: false rolls back, the approval stays for a retry
+     *     (nobody waits to run the call any more)
+     * @throws Abandoned when {@code mayCommit} said no
      */
-    public Redemption redeem(String reference, Call call) {
+    public Redemption redeem(String reference, Call call, BooleanSupplier mayCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 Redemption r = redeem(c, reference, call);
-                c.commit();
+                if (r instanceof Runs) {
+                    commitIf(c, mayCommit);
+                } else {
+                    c.commit(); // a voided or expired approval stays closed whether or not anybody still waits
+                }
                 return r;
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                rollback(c);
                 throw e;
             }
         } catch (SQLException e) {
@@ -227,6 +259,21 @@ public final class McpToolApprovals {
             ps.executeUpdate();
         }
         return new Runs(id);
+    }
+
+    private static void commitIf(Connection c, BooleanSupplier mayCommit) throws SQLException {
+        if (!mayCommit.getAsBoolean()) {
+            throw new Abandoned();
+        }
+        c.commit();
+    }
+
+    private static void rollback(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the connection is gone: its transaction went with it
+        }
     }
 
     /** Which binding of {@code retry} differs from {@code bound}: names only, never values. */

@@ -57,7 +57,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * A high-risk MCP tool call through the real DLP server over gRPC on loopback and the controller's approvals, both on
  * a real PostgreSQL: held on the first call, approved by two people, run once by the retry — and every insider's
  * shortcut refused: changed arguments, another caller or agent with the reference, a renamed tool, a changed policy,
- * one approver twice, the caller or the agent's owner approving, break-glass, a second retry, a late retry, a timeout.
+ * one approver twice, the caller or the agent's owner approving, break-glass, a second retry, a late retry, a timeout
+ * (closed by the list or by the controller's expiry sweep, each with a deny row).
  */
 @IntegrationTest
 class ToolCallApprovalJourneyTest {
@@ -487,6 +488,76 @@ class ToolCallApprovalJourneyTest {
             assertThat(TRAIL).anySatisfy(c -> assertThat(c.object()).isEqualTo("tool-approvals/" + held.approvalId()));
         } finally {
             CLOCK.advance(Duration.ofSeconds(-601));
+        }
+    }
+
+    @Test
+    void pendingCallPastExpiry_closedByTheSweep_withoutAnyoneListing() throws Exception {
+        Answer held = first("close_account", "{\"account\":\"8\"}");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        ToolCallExpirySweep sweep = new ToolCallExpirySweep(approvals, Duration.ofMillis(50), CLOCK, meters);
+        assertThat(sweep.sweep()).as("nothing expired yet").isZero();
+        assertThat(state(held.approvalId())).isEqualTo("pending");
+        CLOCK.advance(Duration.ofSeconds(601));
+        try {
+            sweep.start();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!state(held.approvalId()).equals("expired") && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertThat(state(held.approvalId())).isEqualTo("expired");
+            assertThat(TRAIL).anySatisfy(c -> {
+                assertThat(c.action()).isEqualTo("tool_call_expired");
+                assertThat(c.object()).isEqualTo("tool-approvals/" + held.approvalId());
+                assertThat(c.detail()).startsWith("denied: close_account");
+            });
+            assertThat(meters.get("meshguard_tool_call_approvals_expired_total")
+                            .counter()
+                            .count())
+                    .isGreaterThanOrEqualTo(1);
+            assertThat(meters.get("meshguard_tool_call_approvals_sweep_age_seconds")
+                            .gauge()
+                            .value())
+                    .isLessThan(60);
+            Answer late = send(
+                    "user-ursula",
+                    "agent-7",
+                    "close_account",
+                    call("close_account", "{\"account\":\"8\"}"),
+                    held.reference());
+            assertThat(late.forwarded()).isFalse();
+            assertThat(late.problem()).isEqualTo("mcp_approval_expired");
+        } finally {
+            sweep.close();
+            CLOCK.advance(Duration.ofSeconds(-601));
+        }
+    }
+
+    @Test
+    void sweepWithTheDatabaseAway_countsAFailure_andTheAgeGrows() throws Exception {
+        org.postgresql.ds.PGSimpleDataSource away = new org.postgresql.ds.PGSimpleDataSource();
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        away.setServerNames(new String[] {"127.0.0.1"});
+        away.setPortNumbers(new int[] {closedPort});
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        ToolCallExpirySweep sweep = new ToolCallExpirySweep(
+                new ToolCallApprovals(away, TRAIL::add, CLOCK), Duration.ofSeconds(15), CLOCK, meters);
+        CLOCK.advance(Duration.ofSeconds(120));
+        try {
+            assertThat(sweep.sweep()).isZero();
+            assertThat(meters.get("meshguard_tool_call_approvals_sweep_failures_total")
+                            .counter()
+                            .count())
+                    .isEqualTo(1);
+            assertThat(meters.get("meshguard_tool_call_approvals_sweep_age_seconds")
+                            .gauge()
+                            .value())
+                    .isGreaterThanOrEqualTo(120);
+        } finally {
+            CLOCK.advance(Duration.ofSeconds(-120));
         }
     }
 
