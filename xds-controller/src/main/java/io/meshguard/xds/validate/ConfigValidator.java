@@ -69,6 +69,15 @@ public final class ConfigValidator {
         TemplateCheck NONE = config -> List.of();
 
         List<Problem> problems(GatewayConfig config);
+
+        /** This check's problems, then {@code next}'s. */
+        default TemplateCheck and(TemplateCheck next) {
+            return config -> {
+                List<Problem> out = new java.util.ArrayList<>(problems(config));
+                out.addAll(next.problems(config));
+                return out;
+            };
+        }
     }
 
     /** Checks the configuration itself; the profiles routes name are not checked. */
