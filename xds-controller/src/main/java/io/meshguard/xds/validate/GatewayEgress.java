@@ -237,7 +237,7 @@ public final class GatewayEgress implements ConfigValidator.TemplateCheck {
          * {@code a.b.c.d/n}, {@code x::/n} or a bare address (its /32 or /128); an address with host bits set under
          * its prefix is refused, since Kubernetes would read it as another range than the one written.
          */
-        static Cidr parse(String text, String key) {
+        public static Cidr parse(String text, String key) {
             String t = text.trim();
             int slash = t.indexOf('/');
             String address = slash < 0 ? t : t.substring(0, slash);
