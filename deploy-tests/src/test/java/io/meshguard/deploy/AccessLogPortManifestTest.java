@@ -32,14 +32,14 @@ class AccessLogPortManifestTest {
     }
 
     @Test
-    void dlp_servesAccessLogsOnAPortOfItsOwn_exposedByItsService_andNamedByTheProviderAndTheGateway()
-            throws Exception {
+    void dlp_servesAccessLogsOnAPortOfItsOwn_exposedByItsService_andNamedByTheProviderAndTheGateway() throws Exception {
         int als = alsPort();
         Workload dlp = manifests.workload("meshguard-dlp");
-        int extProc = Integer.parseInt(
-                SubscriptionStateFlowManifestTest.env(dlp, "MESHGUARD_GRPC_PORT").orElseThrow());
+        int extProc = Integer.parseInt(SubscriptionStateFlowManifestTest.env(dlp, "MESHGUARD_GRPC_PORT")
+                .orElseThrow());
         assertThat(als).isNotEqualTo(extProc);
-        List<ContainerPort> ports = dlp.template().getSpec().getContainers().getFirst().getPorts();
+        List<ContainerPort> ports =
+                dlp.template().getSpec().getContainers().getFirst().getPorts();
         ContainerPort container = ports.stream()
                 .filter(p -> p.getContainerPort() == als)
                 .findFirst()
@@ -51,7 +51,8 @@ class AccessLogPortManifestTest {
                 .orElseThrow(() -> new AssertionError("the Service does not expose " + container.getName()));
         assertThat(servicePort.getName()).startsWith("grpc-");
 
-        IstiodValues.HttpGrpcAccessLog provider = IstiodValues.read(RepoPaths.manifests().resolve("mesh/istiod-values.yaml"))
+        IstiodValues.HttpGrpcAccessLog provider = IstiodValues.read(
+                        RepoPaths.manifests().resolve("mesh/istiod-values.yaml"))
                 .provider("meshguard-als")
                 .orElseThrow()
                 .envoyHttpAls()
@@ -134,10 +135,9 @@ class AccessLogPortManifestTest {
         return allow.stream()
                 .flatMap(p -> p.getSpec().getRules().stream())
                 .anyMatch(rule -> rule.getFrom().stream()
-                                .anyMatch(f -> Optional.ofNullable(f.getSource().getPrincipals())
-                                        .orElse(List.of())
-                                        .stream()
-                                        .anyMatch(p -> istioMatch(p, principal)))
+                                .anyMatch(f ->
+                                        Optional.ofNullable(f.getSource().getPrincipals()).orElse(List.of()).stream()
+                                                .anyMatch(p -> istioMatch(p, principal)))
                         && rule.getTo().stream()
                                 .anyMatch(t -> t.getOperation().getPorts().contains(String.valueOf(port))));
     }

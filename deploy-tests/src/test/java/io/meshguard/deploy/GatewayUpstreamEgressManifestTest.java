@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
  * addresses and port, and nothing else outside.
  */
 class GatewayUpstreamEgressManifestTest {
-    private static final GatewayEgress EGRESS = GatewayEgress.parse(
-            List.of("10.0.0.0/8", "fd00:10::/48"), List.of("partner.example.com=203.0.113.0/28"));
+    private static final GatewayEgress EGRESS =
+            GatewayEgress.parse(List.of("10.0.0.0/8", "fd00:10::/48"), List.of("partner.example.com=203.0.113.0/28"));
 
     private static final GatewayConfig CONFIG = GatewayYaml.read("egress.yaml", """
             groups: [{name: edge, environment: test, hostnames: [api.bank.example]}]
@@ -37,7 +37,8 @@ class GatewayUpstreamEgressManifestTest {
 
     private NetworkPolicyFlows.Pod gateway() {
         Workload w = manifests.workload("meshguard-gateway");
-        return new NetworkPolicyFlows.Pod(w.metadata().getNamespace(), w.template().getMetadata().getLabels());
+        return new NetworkPolicyFlows.Pod(
+                w.metadata().getNamespace(), w.template().getMetadata().getLabels());
     }
 
     private NetworkPolicyFlows shipped() {
@@ -65,15 +66,31 @@ class GatewayUpstreamEgressManifestTest {
     @Test
     void renderedPolicy_admitsEachOutsideUpstream_atItsAddressesAndPortOnly() {
         NetworkPolicyFlows flows = shippedAndRendered();
-        assertThat(flows.egressAdmits(gateway(), "192.168.50.4", 8443)).as("IPv4 literal").isTrue();
-        assertThat(flows.egressAdmits(gateway(), "2001:db8::1:5", 443)).as("IPv6 literal").isTrue();
-        assertThat(flows.egressAdmits(gateway(), "203.0.113.0", 443)).as("pinned host, first of its range").isTrue();
-        assertThat(flows.egressAdmits(gateway(), "203.0.113.15", 443)).as("pinned host, last of its range").isTrue();
+        assertThat(flows.egressAdmits(gateway(), "192.168.50.4", 8443))
+                .as("IPv4 literal")
+                .isTrue();
+        assertThat(flows.egressAdmits(gateway(), "2001:db8::1:5", 443))
+                .as("IPv6 literal")
+                .isTrue();
+        assertThat(flows.egressAdmits(gateway(), "203.0.113.0", 443))
+                .as("pinned host, first of its range")
+                .isTrue();
+        assertThat(flows.egressAdmits(gateway(), "203.0.113.15", 443))
+                .as("pinned host, last of its range")
+                .isTrue();
 
-        assertThat(flows.egressAdmits(gateway(), "192.168.50.4", 22)).as("another port").isFalse();
-        assertThat(flows.egressAdmits(gateway(), "192.168.50.5", 8443)).as("a neighbour").isFalse();
-        assertThat(flows.egressAdmits(gateway(), "203.0.113.16", 443)).as("outside the pinned range").isFalse();
-        assertThat(flows.egressAdmits(gateway(), "8.8.8.8", 443)).as("anywhere else").isFalse();
+        assertThat(flows.egressAdmits(gateway(), "192.168.50.4", 22))
+                .as("another port")
+                .isFalse();
+        assertThat(flows.egressAdmits(gateway(), "192.168.50.5", 8443))
+                .as("a neighbour")
+                .isFalse();
+        assertThat(flows.egressAdmits(gateway(), "203.0.113.16", 443))
+                .as("outside the pinned range")
+                .isFalse();
+        assertThat(flows.egressAdmits(gateway(), "8.8.8.8", 443))
+                .as("anywhere else")
+                .isFalse();
     }
 
     @Test

@@ -81,7 +81,8 @@ final class NetworkPolicyFlows {
     private static boolean inBlock(IPBlock block, InetAddress ip) {
         return GatewayEgress.Cidr.parse(block.getCidr(), "ipBlock.cidr").contains(ip)
                 && Optional.ofNullable(block.getExcept()).orElse(List.of()).stream()
-                        .noneMatch(e -> GatewayEgress.Cidr.parse(e, "ipBlock.except").contains(ip));
+                        .noneMatch(e ->
+                                GatewayEgress.Cidr.parse(e, "ipBlock.except").contains(ip));
     }
 
     private boolean direction(Pod from, Pod to, int port, String type, Pod selected) {

@@ -113,7 +113,8 @@ public final class XdsRenderCommand implements Callable<Integer> {
         }
         List<Problem> problems = egress.problems(config);
         if (!problems.isEmpty()) {
-            problems.forEach(p -> System.err.println(file + ": " + p.path() + ": " + p.message() + " [" + p.code().code() + "]"));
+            problems.forEach(p -> System.err.println(file + ": " + p.path() + ": " + p.message() + " ["
+                    + p.code().code() + "]"));
             return 1;
         }
         System.out.println(ConfigJson.mapper()

@@ -3,8 +3,8 @@ package io.meshguard.cli.dlp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.Node;
 import com.google.protobuf.Timestamp;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
@@ -99,8 +99,8 @@ class DlpAccessLogPortTest {
             // loopback senders, no sidecar to name them: what is tested is which port serves the receiver at all
             env.put("MESHGUARD_AUDIT_ALS_PEER_IDENTITY", "local-development");
             alsPort.ifPresent(p -> env.put("MESHGUARD_AUDIT_ALS_PORT", String.valueOf(p)));
-            Config cfg = ConfigLoader.load(
-                    ServerAudit.withAuditKeys(DlpServerSettings.schema()), Optional.empty(), env);
+            Config cfg =
+                    ConfigLoader.load(ServerAudit.withAuditKeys(DlpServerSettings.schema()), Optional.empty(), env);
             ProcessMetrics metrics = ProcessMetrics.create();
             ComponentStack stack = new ComponentStack();
             AuditComponent audit = ServerAudit.start(
@@ -126,8 +126,9 @@ class DlpAccessLogPortTest {
 
         /** One access-log message with one entry, then the end of the stream; the status the server closed with. */
         Status sendOneEntry(int port, String requestId) throws Exception {
-            ManagedChannel channel =
-                    NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port)
+                    .usePlaintext()
+                    .build();
             try {
                 CompletableFuture<Status> closed = new CompletableFuture<>();
                 StreamObserver<StreamAccessLogsMessage> envoy = AccessLogServiceGrpc.newStub(channel)
@@ -153,7 +154,8 @@ class DlpAccessLogPortTest {
                                 .addLogEntry(HTTPAccessLogEntry.newBuilder()
                                         .setCommonProperties(AccessLogCommon.newBuilder()
                                                 .setStartTime(Timestamp.newBuilder()
-                                                        .setSeconds(Instant.now().getEpochSecond())))
+                                                        .setSeconds(
+                                                                Instant.now().getEpochSecond())))
                                         .setRequest(HTTPRequestProperties.newBuilder()
                                                 .setPath("/payments/transfer")
                                                 .setRequestId(requestId))))

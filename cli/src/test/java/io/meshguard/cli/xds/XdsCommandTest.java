@@ -45,8 +45,17 @@ class XdsCommandTest {
                      destinations: [{upstream: svc, weight: 100}]}
                 """);
         CliRun pinned = CliRun.of(
-                "xds", "render", "--group", "edge", "--file", file.toString(), "--egress-policy",
-                "--cluster-cidr", "10.0.0.0/8", "--external-host", "partner.example.com=203.0.113.0/28");
+                "xds",
+                "render",
+                "--group",
+                "edge",
+                "--file",
+                file.toString(),
+                "--egress-policy",
+                "--cluster-cidr",
+                "10.0.0.0/8",
+                "--external-host",
+                "partner.example.com=203.0.113.0/28");
         assertThat(pinned.exit()).as(pinned.err()).isZero();
         assertThat(pinned.out())
                 .contains("\"kind\" : \"NetworkPolicy\"", "\"cidr\" : \"192.168.50.4/32\"", "\"port\" : 8443")
@@ -54,8 +63,15 @@ class XdsCommandTest {
                 .doesNotContain("8080");
 
         CliRun unpinned = CliRun.of(
-                "xds", "render", "--group", "edge", "--file", file.toString(), "--egress-policy",
-                "--cluster-cidr", "10.0.0.0/8");
+                "xds",
+                "render",
+                "--group",
+                "edge",
+                "--file",
+                file.toString(),
+                "--egress-policy",
+                "--cluster-cidr",
+                "10.0.0.0/8");
         assertThat(unpinned.exit()).isEqualTo(1);
         assertThat(unpinned.err()).contains("upstreams[2].endpoints[0].address", "MG-UPSTREAM-019");
     }

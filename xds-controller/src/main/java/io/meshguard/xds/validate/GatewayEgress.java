@@ -78,7 +78,10 @@ public final class GatewayEgress implements ConfigValidator.TemplateCheck {
         for (String entry : externalHosts) {
             int eq = entry.indexOf('=');
             String host = eq < 0 ? "" : normalHost(entry.substring(0, eq));
-            if (eq < 0 || host.isEmpty() || Upstream.isIpLiteral(host) || entry.substring(eq + 1).isBlank()) {
+            if (eq < 0
+                    || host.isEmpty()
+                    || Upstream.isIpLiteral(host)
+                    || entry.substring(eq + 1).isBlank()) {
                 throw new IllegalArgumentException("xds.egress.external_hosts: '" + entry
                         + "' is not host=CIDR[|CIDR...] (e.g. api.partner.example=203.0.113.0/28)");
             }
@@ -257,9 +260,8 @@ public final class GatewayEgress implements ConfigValidator.TemplateCheck {
             }
             Cidr cidr = new Cidr(network, prefix);
             if (!cidr.firstAddress().equals(network)) {
-                throw new IllegalArgumentException(
-                        key + ": '" + text + "' has host bits set; write " + cidr.firstAddress().getHostAddress() + "/"
-                                + prefix);
+                throw new IllegalArgumentException(key + ": '" + text + "' has host bits set; write "
+                        + cidr.firstAddress().getHostAddress() + "/" + prefix);
             }
             return cidr;
         }

@@ -44,7 +44,8 @@ class GatewayEgressTest {
             assertThat(rule.path("ports")).hasSize(1);
             assertThat(rule.path("ports").get(0).path("protocol").asText()).isEqualTo("TCP");
             List<String> cidrs = new ArrayList<>();
-            rule.path("to").forEach(to -> cidrs.add(to.path("ipBlock").path("cidr").asText()));
+            rule.path("to")
+                    .forEach(to -> cidrs.add(to.path("ipBlock").path("cidr").asText()));
             out.put(rule.path("ports").get(0).path("port").asInt(), cidrs);
         }
         return out;
@@ -55,7 +56,8 @@ class GatewayEgressTest {
         GatewayConfig c = config("  - {name: vm, endpoints: [{address: 192.168.50.4, port: 8443}]}\n");
 
         assertThat(EGRESS.problems(c)).isEmpty();
-        assertThat(rules(EGRESS.networkPolicy(c, "meshguard"))).containsExactly(Map.entry(8443, List.of("192.168.50.4/32")));
+        assertThat(rules(EGRESS.networkPolicy(c, "meshguard")))
+                .containsExactly(Map.entry(8443, List.of("192.168.50.4/32")));
     }
 
     @Test
@@ -64,7 +66,8 @@ class GatewayEgressTest {
 
         assertThat(only("2001:db8::1:5", 443).reach()).isEqualTo(GatewayEgress.Reach.OUTSIDE_PINNED);
         assertThat(EGRESS.problems(c)).isEmpty();
-        assertThat(rules(EGRESS.networkPolicy(c, "meshguard"))).containsExactly(Map.entry(443, List.of("2001:db8::1:5/128")));
+        assertThat(rules(EGRESS.networkPolicy(c, "meshguard")))
+                .containsExactly(Map.entry(443, List.of("2001:db8::1:5/128")));
     }
 
     @Test
@@ -80,7 +83,8 @@ class GatewayEgressTest {
                 .extracting(GatewayEgress.Destination::reach)
                 .containsOnly(GatewayEgress.Reach.IN_CLUSTER);
         assertThat(EGRESS.problems(c)).isEmpty();
-        assertThat(EGRESS.networkPolicy(c, "meshguard").path("spec").path("egress")).isEmpty();
+        assertThat(EGRESS.networkPolicy(c, "meshguard").path("spec").path("egress"))
+                .isEmpty();
     }
 
     @Test
@@ -155,7 +159,11 @@ class GatewayEgressTest {
 
         assertThat(policy.path("kind").asText()).isEqualTo("NetworkPolicy");
         assertThat(policy.path("metadata").path("namespace").asText()).isEqualTo("meshguard");
-        assertThat(policy.path("spec").path("podSelector").path("matchLabels").path("app.kubernetes.io/name").asText())
+        assertThat(policy.path("spec")
+                        .path("podSelector")
+                        .path("matchLabels")
+                        .path("app.kubernetes.io/name")
+                        .asText())
                 .isEqualTo("meshguard-gateway");
         assertThat(policy.path("spec").path("policyTypes").toString()).isEqualTo("[\"Egress\"]");
         assertThat(rules(policy))
@@ -184,7 +192,8 @@ class GatewayEgressTest {
                 .hasMessageContaining("not an IP address");
         assertThatThrownBy(() -> GatewayEgress.parse(List.of("10.0.0.0/8"), List.of("partner.example.com")))
                 .hasMessageContaining("xds.egress.external_hosts");
-        assertThatThrownBy(() -> GatewayEgress.parse(List.of("10.0.0.0/8"), List.of("a.example=1.2.3.4", "A.example=5.6.7.8")))
+        assertThatThrownBy(() ->
+                        GatewayEgress.parse(List.of("10.0.0.0/8"), List.of("a.example=1.2.3.4", "A.example=5.6.7.8")))
                 .hasMessageContaining("named twice");
         assertThatThrownBy(() -> GatewayEgress.parse(List.of(), List.of("a.example=1.2.3.4")))
                 .hasMessageContaining("needs xds.egress.cluster_cidrs");
