@@ -1,9 +1,13 @@
 package io.meshguard.deploy;
 
+import com.google.common.net.InetAddresses;
 import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.networking.v1.IPBlock;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.meshguard.xds.validate.GatewayEgress;
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,8 +17,9 @@ import java.util.Optional;
  * say (kubernetes.io/docs/concepts/services-networking/network-policies/): a pod selected by a policy of a direction
  * accepts only what one of those policies' rules admits in that direction (policies are additive); a peer with only a
  * podSelector means pods of the policy's own namespace; namespaceSelector and podSelector in one peer mean both; an
- * omitted policyTypes is Ingress, plus Egress when egress rules are given. Unmodelled fields (matchExpressions,
- * ipBlock, named ports) fail, never pass silently.
+ * omitted policyTypes is Ingress, plus Egress when egress rules are given; an ipBlock admits the addresses of its CIDR
+ * minus its excepts, and is taken to match no pod (the blocks here name addresses outside the cluster's ranges).
+ * Unmodelled fields (matchExpressions, named ports) fail, never pass silently.
  */
 final class NetworkPolicyFlows {
 
@@ -49,6 +54,35 @@ final class NetworkPolicyFlows {
                         .anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
                                 .anyMatch(
                                         r -> (r.getTo() == null || r.getTo().isEmpty()) && ports(r.getPorts(), port)));
+    }
+
+    /**
+     * True when {@code from}'s egress admits TCP to {@code address}:{@code port}, an address outside every pod (a VM,
+     * a partner API): a rule with no peers, or an ipBlock peer whose CIDR holds it and no except does.
+     */
+    boolean egressAdmits(Pod from, String address, int port) {
+        InetAddress ip = InetAddresses.forString(address);
+        List<NetworkPolicy> selecting = policies.stream()
+                .filter(p -> p.getMetadata().getNamespace().equals(from.namespace()))
+                .filter(p -> matches(p.getSpec().getPodSelector(), from.labels()))
+                .filter(p -> types(p).contains("Egress"))
+                .toList();
+        return selecting.isEmpty()
+                || selecting.stream()
+                        .anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
+                                .anyMatch(r -> (r.getTo() == null
+                                                || r.getTo().isEmpty()
+                                                || r.getTo().stream()
+                                                        .anyMatch(peer -> peer.getIpBlock() != null
+                                                                && inBlock(peer.getIpBlock(), ip)))
+                                        && ports(r.getPorts(), port)));
+    }
+
+    private static boolean inBlock(IPBlock block, InetAddress ip) {
+        return GatewayEgress.Cidr.parse(block.getCidr(), "ipBlock.cidr").contains(ip)
+                && Optional.ofNullable(block.getExcept()).orElse(List.of()).stream()
+                        .noneMatch(e ->
+                                GatewayEgress.Cidr.parse(e, "ipBlock.except").contains(ip));
     }
 
     private boolean direction(Pod from, Pod to, int port, String type, Pod selected) {
@@ -86,7 +120,7 @@ final class NetworkPolicyFlows {
         }
         return peers.stream().anyMatch(p -> {
             if (p.getIpBlock() != null) {
-                throw new IllegalArgumentException(policy.getMetadata().getName() + ": ipBlock is not modelled");
+                return false; // addresses outside the cluster's ranges: no pod's
             }
             boolean namespace = p.getNamespaceSelector() == null
                     ? peer.namespace().equals(policy.getMetadata().getNamespace())

@@ -27,7 +27,7 @@ class SubscriptionStateFlowManifestTest {
 
     private final Manifests manifests = Manifests.sources();
 
-    private static Optional<String> env(Workload workload, String name) {
+    static Optional<String> env(Workload workload, String name) {
         Container c = workload.template().getSpec().getContainers().getFirst();
         return Optional.ofNullable(c.getEnv()).orElse(List.of()).stream()
                 .filter(e -> e.getName().equals(name))

@@ -114,9 +114,11 @@ public final class XdsController implements ServerComponent {
                         // keyed off each group's stored template kind: a group of kind envoy-gateway is refused
                         // (MG-GROUP-006) unless its render passes the bundled CRDs
                         new io.meshguard.xds.envoygateway.EnvoyGatewayGroups(
-                                io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults()
-                                        .withXffNumTrustedHops(
-                                                settings.filterTargets().xffNumTrustedHops()))),
+                                        io.meshguard.envoygateway.render.EnvoyGatewayTemplate.defaults()
+                                                .withXffNumTrustedHops(
+                                                        settings.filterTargets().xffNumTrustedHops()))
+                                // an upstream the gateway's NetworkPolicy cannot allow (MG-UPSTREAM-019)
+                                .and(settings.egress())),
                 new RolloutSpans(tracing, ROLLOUT_SPAN_TIMEOUT, Clock.systemUTC()),
                 settings.adsPeers(),
                 settings.vhdsCluster().map(XdsCore.Vhds::through));

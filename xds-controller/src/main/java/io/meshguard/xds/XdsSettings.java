@@ -8,6 +8,7 @@ import io.meshguard.runtime.config.ConfigProblem;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.validate.GatewayEgress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +19,8 @@ import java.util.Optional;
  *
  * @param adminTokenFile file with the admin API bearer token(s); without it the admin API refuses every call
  * @param adsPeers who may open an ADS stream and read which gateway group ({@code xds.ads.peer_identity} and friends)
+ * @param egress where upstreams lie for the gateway's NetworkPolicy ({@code xds.egress.*}); checked at publish when the
+ *     cluster's ranges are set
  */
 public record XdsSettings(
         String adsBind,
@@ -30,7 +33,36 @@ public record XdsSettings(
         Duration drainTimeout,
         String controllerName,
         AdsPeerPolicy adsPeers,
-        Optional<String> vhdsCluster) {
+        Optional<String> vhdsCluster,
+        GatewayEgress egress) {
+
+    /** Upstreams not checked against the gateway's NetworkPolicy. */
+    public XdsSettings(
+            String adsBind,
+            int adsPort,
+            Optional<Path> adminTokenFile,
+            FilterTargets filterTargets,
+            Optional<String> defaultGroup,
+            Duration notifyDebounce,
+            Duration reconcileInterval,
+            Duration drainTimeout,
+            String controllerName,
+            AdsPeerPolicy adsPeers,
+            Optional<String> vhdsCluster) {
+        this(
+                adsBind,
+                adsPort,
+                adminTokenFile,
+                filterTargets,
+                defaultGroup,
+                notifyDebounce,
+                reconcileInterval,
+                drainTimeout,
+                controllerName,
+                adsPeers,
+                vhdsCluster,
+                GatewayEgress.UNCHECKED);
+    }
 
     /** Virtual hosts inside Envoy's route tables (no VHDS), as before the setting existed. */
     public XdsSettings(
@@ -134,7 +166,7 @@ public record XdsSettings(
             "xds.access_log.target",
             "127.0.0.1:9002",
             "host:port of the audit access-log (ALS) receiver gateways stream logs to (in "
-                    + "Kubernetes extproc-dlp-server hosts it on its gRPC port).");
+                    + "Kubernetes the DLP pod's access-log port, audit.als.port 9003).");
     public static final ConfigKey<Integer> GATEWAY_XFF_TRUSTED_HOPS = ConfigKey.integer(
             "xds.gateway.xff_num_trusted_hops",
             0,
@@ -185,6 +217,19 @@ public record XdsSettings(
                     + "route tables (RDS), for a gateway whose bootstrap has no such cluster. The manifests, the "
                     + "compose stack and `meshguard up` set `meshguard-xds`. Proxyless gRPC clients always get whole "
                     + "tables.");
+    public static final ConfigKey<List<String>> EGRESS_CLUSTER_CIDRS = ConfigKey.stringList(
+            "xds.egress.cluster_cidrs",
+            List.of(),
+            "The cluster's own pod and Service ranges (CIDRs). Set: a publish whose upstream is a DNS name outside "
+                    + "the cluster with no pinned addresses is refused (MG-UPSTREAM-019), since the gateway's "
+                    + "NetworkPolicy cannot allow it; IP literals outside these ranges need the rendered egress policy "
+                    + "(meshguard xds render --egress-policy). Empty: not checked.");
+    public static final ConfigKey<List<String>> EGRESS_EXTERNAL_HOSTS = ConfigKey.stringList(
+            "xds.egress.external_hosts",
+            List.of(),
+            "DNS names outside the cluster pinned to their addresses, as host=CIDR|CIDR entries (what the name's "
+                    + "ServiceEntry declares in addresses or STATIC endpoints): upstreams may name them, and the "
+                    + "rendered egress policy allows those ranges on the upstream's port.");
     public static final ConfigKey<String> CONTROLLER_NAME = ConfigKey.string(
             "xds.controller_name", "", "Name of this replica in node_status.controller; empty: the host name.");
 
@@ -225,7 +270,9 @@ public record XdsSettings(
                         ADS_PEER_IDENTITY,
                         ADS_TRUSTED_PROXIES,
                         ADS_GROUP_IDENTITIES,
-                        ADS_LOCAL_DEVELOPMENT_ANY_PEER);
+                        ADS_LOCAL_DEVELOPMENT_ANY_PEER,
+                        EGRESS_CLUSTER_CIDRS,
+                        EGRESS_EXTERNAL_HOSTS);
             }
 
             @Override
@@ -251,7 +298,8 @@ public record XdsSettings(
                         config.get(DRAIN_TIMEOUT),
                         name,
                         adsPeers(config),
-                        Optional.of(config.get(VHDS_CLUSTER)).filter(c -> !c.isBlank()));
+                        Optional.of(config.get(VHDS_CLUSTER)).filter(c -> !c.isBlank()),
+                        GatewayEgress.parse(config.get(EGRESS_CLUSTER_CIDRS), config.get(EGRESS_EXTERNAL_HOSTS)));
             }
         };
     }

@@ -160,7 +160,9 @@ public final class AuditConfig {
             0,
             0,
             65535,
-            "Port of a standalone ALS gRPC listener; 0: none (the DLP server hosts the receiver on its gRPC port).");
+            "Port of the access-log (ALS) receiver's own gRPC listener (meshguard dlp, meshguard audit receiver); set, "
+                    + "the DLP server no longer serves it on its ext_proc port. 0: none (the DLP server hosts the "
+                    + "receiver on its ext_proc port).");
     public static final ConfigKey<String> ALS_PEER_IDENTITY = ConfigKey.oneOf(
             "audit.als.peer_identity",
             "xfcc",

@@ -52,6 +52,30 @@ public final class ServerAudit {
     public static Optional<AuditComponent> start(
             Config config, String applicationName, ProcessMetrics metrics, ComponentStack stack, Tracing tracing)
             throws Exception {
+        return start(config, applicationName, metrics, stack, tracing, AccessLogListener.NONE);
+    }
+
+    /** Whether the audit component opens the access-log receiver's own listener ({@code audit.als.port}). */
+    public enum AccessLogListener {
+        /** Never: a server that does not receive Envoy's access logs (extauthz). */
+        NONE,
+        /** On {@code audit.als.port} when it is set (the DLP server; unset, it hosts the receiver on its own port). */
+        WHEN_CONFIGURED
+    }
+
+    /**
+     * As {@link #start(Config, String, ProcessMetrics, ComponentStack, Tracing)}, with the access-log receiver on its
+     * own listener when {@code listener} asks for it and {@code audit.als.port} is set
+     * ({@link AuditComponent#accessLogPort()} then names it).
+     */
+    public static Optional<AuditComponent> start(
+            Config config,
+            String applicationName,
+            ProcessMetrics metrics,
+            ComponentStack stack,
+            Tracing tracing,
+            AccessLogListener listener)
+            throws Exception {
         if (config.get(DbConfig.URL).isBlank()) {
             log.warn(
                     "{}: db.url is not set; audit events go to the log only, not to the audit database",
@@ -59,8 +83,10 @@ public final class ServerAudit {
             return Optional.empty();
         }
         DbSettings db = new DbConfig(applicationName).read(config);
-        AuditSettings settings =
-                ownSpool(config, AuditConfig.read(config), applicationName).withAlsPort(Optional.empty());
+        AuditSettings settings = ownSpool(config, AuditConfig.read(config), applicationName);
+        if (listener == AccessLogListener.NONE) {
+            settings = settings.withAlsPort(Optional.empty());
+        }
         HikariDataSource maintenance = DataSourceFactory.create(db.withPoolSize(2, 0));
         stack.start(new ClosingResource(applicationName + "-audit-db", maintenance::close));
         AuditComponent audit = AuditComponent.create(

@@ -39,9 +39,9 @@ import picocli.CommandLine.Option;
                     + "db.url), grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) "
-                    + "and the Envoy access-log receiver is served on the gRPC port. audit.decision_log (auto: on "
-                    + "without db.url) writes them as one JSON object per line to standard output, for Fluent Bit "
-                    + "or Vector."
+                    + "and the Envoy access-log receiver is served on audit.als.port when set, else on the gRPC "
+                    + "port. audit.decision_log (auto: on without db.url) writes them as one JSON object per line "
+                    + "to standard output, for Fluent Bit or Vector."
         })
 public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(names = "--config", description = "YAML configuration file (keys as listed above).")
@@ -64,7 +64,8 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
             // first in the stack, so closed last: what the server records while draining is still exported
             Tracing tracing = Tracing.fromEnvironment(System.getenv(), "meshguard-dlp", metrics.registry());
             stack.start(tracing);
-            Optional<AuditComponent> audit = ServerAudit.start(cfg, "meshguard-dlp", metrics, stack, tracing);
+            Optional<AuditComponent> audit = ServerAudit.start(
+                    cfg, "meshguard-dlp", metrics, stack, tracing, ServerAudit.AccessLogListener.WHEN_CONFIGURED);
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new)
                     .orElse(DlpAuditSink.NONE);
@@ -84,8 +85,7 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
                 throw new IllegalArgumentException(
                         "dlp.approval_key_file needs db.url: held tool calls are recorded in the database");
             }
-            // Envoy's access logs come to this server's port: the audit issue's receiver is hosted here.
-            audit.ifPresent(a -> server.addService(a.accessLogReceiver()));
+            audit.ifPresent(a -> hostAccessLogs(server, a));
             // ...and so is the coverage join of those logs with the Checks and DLP sessions (the metric and alert)
             Duration coverageInterval = cfg.get(AuditConfig.COVERAGE_INTERVAL);
             if (audit.isPresent() && !coverageInterval.isZero()) {
@@ -108,5 +108,16 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
             stack.awaitClosed();
         }
         return 0;
+    }
+
+    /**
+     * Where Envoy's access logs are received: on {@code audit.als.port} alone when it is set (the audit component's
+     * own listener, which the manifests admit only from proxies), otherwise on the ext_proc port. Never on both: a
+     * receiver also served on the ext_proc port would take rows from every identity that port admits.
+     */
+    static void hostAccessLogs(DlpServer server, AuditComponent audit) {
+        if (audit.accessLogPort().isEmpty()) {
+            server.addService(audit.accessLogReceiver());
+        }
     }
 }

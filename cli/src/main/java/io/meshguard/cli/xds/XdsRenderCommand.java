@@ -11,6 +11,8 @@ import io.meshguard.xds.model.TemplateKind;
 import io.meshguard.xds.snapshot.EnvoyJson;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
+import io.meshguard.xds.validate.GatewayEgress;
+import io.meshguard.xds.validate.Problem;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,6 +44,26 @@ public final class XdsRenderCommand implements Callable<Integer> {
     @Option(names = "--file", description = "Render this declarative file offline instead of asking a controller.")
     Path file;
 
+    @Option(
+            names = "--egress-policy",
+            description = "With --file: print instead the gateway's NetworkPolicy for its upstreams outside the cluster"
+                    + " (meshguard-gateway-upstreams: one ipBlock rule per port), for kubectl apply.")
+    boolean egressPolicy;
+
+    @Option(
+            names = "--cluster-cidr",
+            description = "The cluster's pod and Service ranges, as xds.egress.cluster_cidrs (repeatable).")
+    List<String> clusterCidrs = new ArrayList<>();
+
+    @Option(
+            names = "--external-host",
+            description = "An outside DNS name pinned to its addresses, host=CIDR|CIDR, as xds.egress.external_hosts"
+                    + " (repeatable).")
+    List<String> externalHosts = new ArrayList<>();
+
+    @Option(names = "--namespace", defaultValue = "meshguard", description = "The gateway's namespace.")
+    String namespace;
+
     @Mixin
     AdminOptions admin;
 
@@ -53,6 +75,9 @@ public final class XdsRenderCommand implements Callable<Integer> {
                 return 1;
             }
             GatewayConfig config = read.get();
+            if (egressPolicy) {
+                return printEgressPolicy(config);
+            }
             if (config.group(group).isEmpty()) {
                 System.err.println(file + ": no group '" + group + "'");
                 return 1;
@@ -69,6 +94,10 @@ public final class XdsRenderCommand implements Callable<Integer> {
                             EnvoyJson.render(new SnapshotBuilder(FilterTargets.DEFAULTS).build(config, group), 0)));
             return 0;
         }
+        if (egressPolicy) {
+            System.err.println("--egress-policy renders a declarative file: give it with --file");
+            return 1;
+        }
         String path = "/render/" + group + (revision == null ? "" : "?revision=" + revision);
         HttpResponse<String> r = admin.client().send("GET", path, null);
         if (r.statusCode() != 200) {
@@ -83,6 +112,34 @@ public final class XdsRenderCommand implements Callable<Integer> {
             return 0;
         }
         System.out.println(ConfigJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(body));
+        return 0;
+    }
+
+    /**
+     * The policy for every upstream of the file (the group's gateway pods reach all of them), after the same check the
+     * controller makes at publish: an outside DNS name without pinned addresses is refused (MG-UPSTREAM-019).
+     */
+    private int printEgressPolicy(GatewayConfig config) throws Exception {
+        GatewayEgress egress;
+        try {
+            egress = GatewayEgress.parse(clusterCidrs, externalHosts);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 1;
+        }
+        if (!egress.checked()) {
+            System.err.println("--egress-policy needs --cluster-cidr (the cluster's pod and Service ranges)");
+            return 1;
+        }
+        List<Problem> problems = egress.problems(config);
+        if (!problems.isEmpty()) {
+            problems.forEach(p -> System.err.println(file + ": " + p.path() + ": " + p.message() + " ["
+                    + p.code().code() + "]"));
+            return 1;
+        }
+        System.out.println(ConfigJson.mapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValueAsString(egress.networkPolicy(config, namespace)));
         return 0;
     }
 }

@@ -50,6 +50,52 @@ class XdsCommandTest {
     }
 
     @Test
+    void render_egressPolicy_allowsOutsideUpstreamsOnTheirPorts_refusesAnUnpinnedName() throws Exception {
+        Path file = tmp.resolve("gw.yaml");
+        Files.writeString(file, """
+                groups: [{name: edge}]
+                upstreams:
+                  - {name: svc, endpoints: [{address: orders.shop.svc.cluster.local, port: 8080}]}
+                  - {name: vm, endpoints: [{address: 192.168.50.4, port: 8443}]}
+                  - {name: partner, endpoints: [{address: partner.example.com, port: 443}]}
+                apis: [{name: shop, base_path: /shop, default_version: v1, versions: [{version: v1}]}]
+                routes:
+                  - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
+                     destinations: [{upstream: svc, weight: 100}]}
+                """);
+        CliRun pinned = CliRun.of(
+                "xds",
+                "render",
+                "--group",
+                "edge",
+                "--file",
+                file.toString(),
+                "--egress-policy",
+                "--cluster-cidr",
+                "10.0.0.0/8",
+                "--external-host",
+                "partner.example.com=203.0.113.0/28");
+        assertThat(pinned.exit()).as(pinned.err()).isZero();
+        assertThat(pinned.out())
+                .contains("\"kind\" : \"NetworkPolicy\"", "\"cidr\" : \"192.168.50.4/32\"", "\"port\" : 8443")
+                .contains("\"cidr\" : \"203.0.113.0/28\"", "\"port\" : 443")
+                .doesNotContain("8080");
+
+        CliRun unpinned = CliRun.of(
+                "xds",
+                "render",
+                "--group",
+                "edge",
+                "--file",
+                file.toString(),
+                "--egress-policy",
+                "--cluster-cidr",
+                "10.0.0.0/8");
+        assertThat(unpinned.exit()).isEqualTo(1);
+        assertThat(unpinned.err()).contains("upstreams[2].endpoints[0].address", "MG-UPSTREAM-019");
+    }
+
+    @Test
     void apply_invalidFile_reportsFileAndLineAndAppliesNothing() throws Exception {
         Path file = tmp.resolve("bad.yaml");
         Files.writeString(file, "groups:\n  - name: edge\n    listener_prot: 8080\n");

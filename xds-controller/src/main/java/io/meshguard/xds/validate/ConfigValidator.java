@@ -78,6 +78,24 @@ public final class ConfigValidator {
         default Optional<RenderedResources> rendered(GatewayConfig config, String group, long revision) {
             return Optional.empty();
         }
+
+        /** This check's problems, then {@code next}'s; what this check renders, else what {@code next} does. */
+        default TemplateCheck and(TemplateCheck next) {
+            TemplateCheck first = this;
+            return new TemplateCheck() {
+                @Override
+                public List<Problem> problems(GatewayConfig config) {
+                    List<Problem> out = new java.util.ArrayList<>(first.problems(config));
+                    out.addAll(next.problems(config));
+                    return out;
+                }
+
+                @Override
+                public Optional<RenderedResources> rendered(GatewayConfig config, String group, long revision) {
+                    return first.rendered(config, group, revision).or(() -> next.rendered(config, group, revision));
+                }
+            };
+        }
     }
 
     /** What the group's template kind renders for its cluster, when it is not served by meshguard's own gateway. */

@@ -42,6 +42,9 @@ public enum ProblemCode {
     UPSTREAM_IP_WITHOUT_HOST("MG-UPSTREAM-017", "IP-literal endpoints without a host: STRICT mesh backends reset them"),
     UPSTREAM_NAMESPACE_NOT_IN_TENANTS(
             "MG-UPSTREAM-018", "a tenant's upstream names a Service in a namespace no operator assigned to its tenant"),
+    UPSTREAM_EGRESS_UNPINNED(
+            "MG-UPSTREAM-019",
+            "an upstream's DNS name lies outside the cluster with no addresses the gateway's NetworkPolicy could allow"),
 
     TLS_SNI_REQUIRED("MG-TLS-001", "upstream TLS without a name to send and check"),
     TLS_DNS_NAME("MG-TLS-002", "an SNI or subject alt name is not a DNS name"),
