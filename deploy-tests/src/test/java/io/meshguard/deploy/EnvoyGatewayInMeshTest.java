@@ -82,9 +82,7 @@ class EnvoyGatewayInMeshTest {
                         "edge",
                         3,
                         8080,
-                        List.of(
-                                route("cards", Map.of("x-meshguard-dlp-profile", "cards")),
-                                route("plain", Map.of())),
+                        List.of(route("cards", Map.of("x-meshguard-dlp-profile", "cards")), route("plain", Map.of())),
                         List.of(new Backend(
                                 "payments",
                                 List.of(new Endpoint("payments.bank-apps.svc.cluster.local", 8080)),
@@ -97,13 +95,22 @@ class EnvoyGatewayInMeshTest {
             String ns = o.path("metadata").path("namespace").asText();
             if (kind.equals("SecurityPolicy")) {
                 for (JsonNode ref : o.path("spec").path("extAuth").path("grpc").path("backendRefs")) {
-                    streams.add(new Stream(o.path("metadata").path("name").asText(), port(ref, rendered.resources()),
-                            ref.path("name").asText() + "." + ref.path("namespace").asText(ns) + ":"
+                    streams.add(new Stream(
+                            o.path("metadata").path("name").asText(),
+                            port(ref, rendered.resources()),
+                            ref.path("name").asText() + "."
+                                    + ref.path("namespace").asText(ns) + ":"
                                     + ref.path("port").asInt()));
                 }
             } else if (kind.equals("EnvoyExtensionPolicy")) {
-                JsonNode ref = o.path("spec").path("extProc").get(0).path("backendRefs").get(0);
-                streams.add(new Stream(o.path("metadata").path("name").asText(), port(ref, rendered.resources()),
+                JsonNode ref = o.path("spec")
+                        .path("extProc")
+                        .get(0)
+                        .path("backendRefs")
+                        .get(0);
+                streams.add(new Stream(
+                        o.path("metadata").path("name").asText(),
+                        port(ref, rendered.resources()),
                         ref.path("name").asText() + "." + ref.path("namespace").asText(ns)
                                 + (ref.has("port") ? ":" + ref.path("port").asInt() : "")));
             }
@@ -114,9 +121,7 @@ class EnvoyGatewayInMeshTest {
                 .anyMatch(s -> s.authority().startsWith("dlp-profile.cards.edge."));
 
         for (Stream s : streams) {
-            String expected = s.port() == template.extAuthz().port()
-                    ? fqdn(template.extAuthz())
-                    : fqdn(template.dlp());
+            String expected = s.port() == template.extAuthz().port() ? fqdn(template.extAuthz()) : fqdn(template.dlp());
             assertThat(sidecarRoute(s.port(), s.authority()))
                     .as("%s: the sidecar's route for :authority %s on port %d", s.policy(), s.authority(), s.port())
                     .contains(expected);
@@ -126,26 +131,8 @@ class EnvoyGatewayInMeshTest {
     @Test
     void aNameOutsideTheRenderedNamespace_onTheDlpPort_stillGoesNowhere() {
         assertThat(sidecarRoute(9002, "dlp-profile.cards.edge.payments")).isEmpty();
-        assertThat(sidecarRoute(9002, "meshguard-dlp.meshguard:9002")).contains(fqdn(EnvoyGatewayTemplate.defaults().dlp()));
-    }
-
-    @Test
-    void envoyGatewaysProxies_getTheSidecar_forOutboundOnly_andStartAfterIt() {
-        JsonNode pod = zone.find("EnvoyProxy", "meshguard-in-mesh")
-                .node()
-                .path("spec")
-                .path("provider")
-                .path("kubernetes")
-                .path("envoyDeployment")
-                .path("pod");
-        assertThat(pod.path("labels").path("sidecar.istio.io/inject").asText()).isEqualTo("true");
-        assertThat(pod.path("annotations").has("traffic.sidecar.istio.io/includeInboundPorts"))
-                .as("the gateway's listeners take their clients directly")
-                .isTrue();
-        assertThat(pod.path("annotations").path("traffic.sidecar.istio.io/includeInboundPorts").asText())
-                .isEmpty();
-        assertThat(pod.path("annotations").path("proxy.istio.io/config").asText())
-                .contains("\"holdApplicationUntilProxyStarts\": true");
+        assertThat(sidecarRoute(9002, "meshguard-dlp.meshguard:9002"))
+                .contains(fqdn(EnvoyGatewayTemplate.defaults().dlp()));
     }
 
     private static String fqdn(EnvoyGatewayTemplate.ServiceRef s) {
@@ -159,7 +146,10 @@ class EnvoyGatewayInMeshTest {
         }
         return resources.stream()
                 .filter(o -> o.path("kind").asText().equals("Backend")
-                        && o.path("metadata").path("name").asText().equals(ref.path("name").asText()))
+                        && o.path("metadata")
+                                .path("name")
+                                .asText()
+                                .equals(ref.path("name").asText()))
                 .findFirst()
                 .orElseThrow()
                 .path("spec")
@@ -204,7 +194,11 @@ class EnvoyGatewayInMeshTest {
                     onPort |= !m.has("port") || m.path("port").asInt() == port;
                 }
                 if (onPort) {
-                    String to = http.path("route").get(0).path("destination").path("host").asText();
+                    String to = http.path("route")
+                            .get(0)
+                            .path("destination")
+                            .path("host")
+                            .asText();
                     for (String h : other) {
                         domains.putIfAbsent(h, to);
                         domains.putIfAbsent(h + ":" + port, to);
@@ -217,8 +211,8 @@ class EnvoyGatewayInMeshTest {
             return Optional.of(domains.get(authority));
         }
         return domains.keySet().stream()
-                .filter(d -> d.startsWith("*") && authority.length() > d.length() - 1
-                        && authority.endsWith(d.substring(1)))
+                .filter(d ->
+                        d.startsWith("*") && authority.length() > d.length() - 1 && authority.endsWith(d.substring(1)))
                 .max(java.util.Comparator.comparingInt(String::length))
                 .map(domains::get);
     }

@@ -126,7 +126,8 @@ final class IstioOutbound {
         return configured.stream()
                 .filter(GrpcService::hasEnvoyGrpc)
                 .map(GrpcService::getEnvoyGrpc)
-                .filter(g -> g.getClusterName().equals(cluster) && !g.getAuthority().isEmpty())
+                .filter(g ->
+                        g.getClusterName().equals(cluster) && !g.getAuthority().isEmpty())
                 .map(GrpcService.EnvoyGrpc::getAuthority)
                 .findFirst()
                 .orElse(cluster);

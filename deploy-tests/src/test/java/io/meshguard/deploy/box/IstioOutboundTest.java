@@ -164,9 +164,9 @@ class IstioOutboundTest {
         // Envoy's default for envoy_grpc without authority: the cluster's name, with its '|'
         assertThat(IstioOutbound.grpcAuthority(cluster, List.of())).isEqualTo(cluster);
         IstioOutbound outbound = new IstioOutbound();
-        outbound.configure(("vhost 9001 meshguard-extauthz.meshguard.svc.cluster.local 127.0.0.1:"
-                        + backend.getPort() + ":p")
-                .split(" "));
+        outbound.configure(
+                ("vhost 9001 meshguard-extauthz.meshguard.svc.cluster.local 127.0.0.1:" + backend.getPort() + ":p")
+                        .split(" "));
         assertThatThrownBy(() -> outbound.grpcChannel(cluster, cluster)).isInstanceOf(IllegalArgumentException.class);
     }
 
