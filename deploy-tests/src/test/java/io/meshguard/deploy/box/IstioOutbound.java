@@ -119,8 +119,7 @@ final class IstioOutbound {
 
     /**
      * The {@code :authority} of the gRPC streams Envoy opens to {@code cluster}: the one a filter's {@code envoy_grpc}
-     * naming the cluster sets, else the cluster's name, Envoy's default (which a gRPC server refuses for its
-     * {@code |}: the call fails, as it would in the mesh).
+     * naming the cluster sets, else the cluster's name, Envoy's default ({@code GrpcService.EnvoyGrpc.authority}).
      */
     static String grpcAuthority(String cluster, List<GrpcService> configured) {
         return configured.stream()
