@@ -1,7 +1,6 @@
 package io.meshguard.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -45,11 +44,7 @@ class EnvoyGatewayInMeshTest {
 
     @BeforeAll
     static void render() throws Exception {
-        assumeTrue(Kustomize.available(), "kubectl is not on the PATH: kustomize rendering not checked");
-        RepoPaths.assumePolicyFiles();
-        zone = new Manifests(YamlDocuments.parse(
-                "kubectl kustomize manifests/istio/overlays/zone-envoy-gateway",
-                Kustomize.render(RepoPaths.manifests().resolve("overlays/zone-envoy-gateway"))));
+        zone = ZoneEnvoyGatewayManifestTest.rendered();
     }
 
     private static EdgeRoute route(String name, Map<String, String> dlp) {
