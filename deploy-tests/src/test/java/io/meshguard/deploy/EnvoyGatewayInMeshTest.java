@@ -22,8 +22,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Envoy Gateway's proxies reach meshguard's STRICT servers through Istio's sidecar ({@code overlays/zone-envoy-gateway},
- * {@code in-mesh.yaml}): every gRPC stream the rendered policies make Envoy Gateway open (the Check, the ext_proc
+ * Envoy Gateway's proxies reach meshguard's STRICT servers through Istio's sidecar
+ * ({@code overlays/zone-envoy-gateway/in-mesh.yaml}): every gRPC stream the rendered policies make Envoy Gateway open (the Check, the ext_proc
  * stream with and without a DLP profile) carries an {@code :authority} that the sidecar routes to meshguard's Service
  * with mTLS, never to PassthroughCluster (plaintext, which the servers' STRICT sidecars reset).
  *

@@ -35,12 +35,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * An Istio waypoint (ambient mode) of one namespace: the Envoy istiod deploys for a {@code istio-waypoint} Gateway,
  * to which ztunnel sends the namespace's traffic (the box's nftables, {@link AmbientNamespace}). Each destination it
  * serves (a Service's ClusterIP port, a pod's address when the waypoint is for workloads too) is a listener of its
- * own, standing for the HBONE {@code CONNECT} target; every connection on it carries the client's identity as ztunnel
- * proved it (the client pod at its source address). The HTTP filters are the ones istiod builds for the waypoint
+ * own, as Envoy's internal listeners are: HBONE arrives on the pod's 15008 and the waypoint's ztunnel table hands it
+ * to the listener for the kind of {@code CONNECT} target the box's mark names; every connection carries the client's
+ * identity as ztunnel proved it (the client pod at its source address). The HTTP filters are the ones istiod builds for the waypoint
  * from policies attached with {@code targetRefs}: the CUSTOM provider's ext_authz and the EnvoyFilter's ext_proc,
  * in the Envoy emulator's inbound chain ({@link Sidecar#listenAsWaypoint}); allowed requests go on to the
- * destination's endpoint as HBONE on its port 15008 (the box's mark), as the waypoint's inbound-vip cluster does. Every request is a
- * line of the log and, with the namespace's Telemetry, an entry of the {@code envoyHttpAls} provider's stream.
+ * destination's endpoint as HBONE on its port 15008 (the box's mark), as the waypoint's inbound-vip cluster does.
+ * Every request is a line of the log and, with the namespace's Telemetry, an entry of the {@code envoyHttpAls} provider's stream.
  *
  * <p>Config lines: {@code self SPIFFE}, {@code xfcc true|false}, {@code extauthz BASE64}, {@code extproc BASE64},
  * {@code route LISTEN_PORT UPSTREAM_IP UPSTREAM_PORT CLUSTER AUTHORITY}, {@code identity IP SPIFFE},
