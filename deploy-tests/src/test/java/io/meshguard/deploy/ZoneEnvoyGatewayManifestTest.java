@@ -27,9 +27,14 @@ class ZoneEnvoyGatewayManifestTest {
 
     @BeforeAll
     static void render() throws Exception {
+        zone = rendered();
+    }
+
+    /** {@code overlays/zone-envoy-gateway} as {@code kubectl kustomize} renders it (skips without kubectl). */
+    static Manifests rendered() throws Exception {
         assumeTrue(Kustomize.available(), "kubectl is not on the PATH: kustomize rendering not checked");
         RepoPaths.assumePolicyFiles();
-        zone = new Manifests(YamlDocuments.parse(
+        return new Manifests(YamlDocuments.parse(
                 "kubectl kustomize manifests/istio/overlays/zone-envoy-gateway",
                 Kustomize.render(RepoPaths.manifests().resolve("overlays/zone-envoy-gateway"))));
     }

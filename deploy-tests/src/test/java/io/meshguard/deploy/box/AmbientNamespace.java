@@ -64,6 +64,12 @@ final class AmbientNamespace {
     static final int SERVICE_LISTENER = 15101;
 
     static final int POD_LISTENER = 15102;
+    /** HBONE: ztunnel and the waypoint reach an ambient pod or a waypoint on this port, never on the app's. */
+    static final int HBONE_PORT = 15008;
+    /** The box's HBONE marks (DSCP), naming the kind of CONNECT target: a Service's address, or a pod's. */
+    private static final String SERVICE_TARGET = "cs1";
+
+    private static final String POD_TARGET = "cs2";
     static final String EXAMPLE = "ambient/example-namespace";
     private static final String WAYPOINT_FOR = "istio.io/waypoint-for";
     private static final String USE_WAYPOINT = "istio.io/use-waypoint";
@@ -91,6 +97,10 @@ final class AmbientNamespace {
     static AmbientNamespace install(ClusterObjects objects, Path workDir) throws IOException, InterruptedException {
         AmbientNamespace ns = new AmbientNamespace(RenderedManifests.renderCopyFor(EXAMPLE, NAMESPACE, workDir));
         objects.namespace(NAMESPACE, ns.namespaceLabels);
+        // the kit's NetworkPolicy (HBONE and the kubelet's probes only): the box's CNI enforces it like any other
+        objects.apply(ns.kit.stream()
+                .filter(d -> d.path("kind").asText().equals("NetworkPolicy"))
+                .toList());
         objects.service(new ServiceBuilder()
                 .withNewMetadata()
                 .withName(APP)
@@ -328,45 +338,73 @@ final class AmbientNamespace {
         s.append("  counter refused {}\n");
         s.append("  chain outbound {\n    type nat hook output priority -120; policy accept;\n");
         if (!pod.equals(waypoint)) {
-            if (waypointServes("service")) {
-                services.entries().stream()
-                        .filter(e -> e.namespace().equals(NAMESPACE) && e.name().equals(APP))
-                        .forEach(e -> s.append("    ip daddr ")
-                                .append(e.clusterIp())
-                                .append(" tcp dport ")
-                                .append(PORT)
-                                .append(" dnat ip to ")
-                                .append(waypoint.ip())
-                                .append(':')
-                                .append(SERVICE_LISTENER)
-                                .append('\n'));
-            }
-            if (waypointServes("workload")) {
+            // before the Service DNAT: ztunnel picks the destination itself, the first nat chain that translates wins
+            String serviceIp = services.entries().stream()
+                    .filter(e -> e.namespace().equals(NAMESPACE) && e.name().equals(APP))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no Service " + NAMESPACE + "/" + APP))
+                    .clusterIp();
+            String toService = waypointServes("service") ? waypoint.ip() : app.ip();
+            String toPod = waypointServes("workload") ? waypoint.ip() : app.ip();
+            for (String[] target : new String[][] {{serviceIp, toService}, {app.ip(), toPod}}) {
                 s.append("    ip daddr ")
-                        .append(app.ip())
+                        .append(target[0])
                         .append(" tcp dport ")
                         .append(PORT)
                         .append(" dnat ip to ")
-                        .append(waypoint.ip())
+                        .append(target[1])
                         .append(':')
-                        .append(POD_LISTENER)
+                        .append(HBONE_PORT)
                         .append('\n');
             }
         }
         s.append("  }\n");
-        // what ztunnel carries is HBONE: mTLS with the pod's identity (the box's mark)
+        // what ztunnel carries is HBONE: mTLS with the pod's identity (the box's mark); the mark also names the kind
+        // of CONNECT target the terminating side dispatches on: a pod's address (CS2) or a Service's (CS1)
         s.append("  chain hbone {\n    type filter hook output priority -10; policy accept;\n")
-                .append("    oifname \"eth0\" meta l4proto tcp ip dscp set cs1\n  }\n");
+                .append("    oifname \"eth0\" meta l4proto tcp ct original ip daddr ")
+                .append(app.ip())
+                .append(" tcp dport ")
+                .append(HBONE_PORT)
+                .append(" ip dscp set ")
+                .append(POD_TARGET)
+                .append(" accept\n")
+                .append("    oifname \"eth0\" meta l4proto tcp ip dscp set ")
+                .append(SERVICE_TARGET)
+                .append("\n  }\n");
         s.append("  chain inbound {\n    type filter hook prerouting priority -140; policy accept;\n")
                 .append("    ct state established,related accept\n    iif \"lo\" accept\n    ip saddr ")
                 .append(nodeAddress)
                 .append(" accept\n");
+        StringBuilder terminate = new StringBuilder();
         if (pod.equals(waypoint)) {
-            // a waypoint takes HBONE only
-            for (int port : new int[] {SERVICE_LISTENER, POD_LISTENER}) {
-                s.append("    tcp dport ").append(port).append(" ip dscp cs1 accept\n");
+            // a waypoint takes HBONE only, on 15008; its listeners per CONNECT target are internal (Envoy's
+            // internal listeners): nothing reaches them from outside the pod
+            s.append("    tcp dport ")
+                    .append(HBONE_PORT)
+                    .append(" ip dscp { ")
+                    .append(SERVICE_TARGET)
+                    .append(", ")
+                    .append(POD_TARGET)
+                    .append(" } accept\n");
+            for (int port : new int[] {HBONE_PORT, SERVICE_LISTENER, POD_LISTENER}) {
                 s.append("    tcp dport ").append(port).append(" counter name refused reject with tcp reset\n");
             }
+            terminate
+                    .append("    tcp dport ")
+                    .append(HBONE_PORT)
+                    .append(" ip dscp ")
+                    .append(SERVICE_TARGET)
+                    .append(" redirect to :")
+                    .append(SERVICE_LISTENER)
+                    .append('\n')
+                    .append("    tcp dport ")
+                    .append(HBONE_PORT)
+                    .append(" ip dscp ")
+                    .append(POD_TARGET)
+                    .append(" redirect to :")
+                    .append(POD_LISTENER)
+                    .append('\n');
         } else if (pod.equals(app)) {
             List<String> dropped = new ArrayList<>();
             IstioAuthorization l4 = new IstioAuthorization(ztunnelPolicies(installed, dropped));
@@ -387,24 +425,42 @@ final class AmbientNamespace {
                         .append("), plaintext ")
                         .append(plain.allowed() ? "allowed" : "refused (" + plain.reason() + ")")
                         .append('\n');
+                // mTLS arrives as HBONE on 15008, never on the app's port (a sidecar's Istio mTLS there is no HBONE)
                 if (principal.isPresent() && mtls.allowed()) {
                     s.append("    tcp dport ")
-                            .append(PORT)
+                            .append(HBONE_PORT)
                             .append(" ip saddr ")
                             .append(peer.ip())
-                            .append(" ip dscp cs1 accept\n");
+                            .append(" ip dscp { ")
+                            .append(SERVICE_TARGET)
+                            .append(", ")
+                            .append(POD_TARGET)
+                            .append(" } accept\n");
                 }
                 if (plain.allowed()) {
                     s.append("    tcp dport ")
                             .append(PORT)
                             .append(" ip saddr ")
                             .append(peer.ip())
-                            .append(" ip dscp != cs1 accept\n");
+                            .append(" ip dscp 0 accept\n");
                 }
             }
-            s.append("    tcp dport ").append(PORT).append(" counter name refused reject with tcp reset\n");
+            for (int port : new int[] {HBONE_PORT, PORT}) {
+                s.append("    tcp dport ").append(port).append(" counter name refused reject with tcp reset\n");
+            }
+            // the box's ambient app has one port: every CONNECT target it accepts is that port
+            terminate
+                    .append("    tcp dport ")
+                    .append(HBONE_PORT)
+                    .append(" redirect to :")
+                    .append(PORT)
+                    .append('\n');
         }
-        s.append("  }\n}\n");
+        s.append("  }\n");
+        // HBONE terminated after the filters, so they (and the NetworkPolicies, earlier still) see 15008
+        s.append("  chain terminate {\n    type nat hook prerouting priority -110; policy accept;\n")
+                .append(terminate)
+                .append("  }\n}\n");
         return s.toString();
     }
 

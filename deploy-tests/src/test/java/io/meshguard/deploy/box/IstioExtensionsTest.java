@@ -118,13 +118,13 @@ class IstioExtensionsTest {
                 .path("typed_config");
     }
 
-    private static ObjectNode shippedFilter() throws Exception {
+    static ObjectNode shippedFilter() throws Exception {
         return (ObjectNode) YAML.readTree(RenderedManifests.repoRoot()
                 .resolve("manifests/istio/base/envoy-filter-ext-proc.yaml")
                 .toFile());
     }
 
-    private static IstioExtensions extensions(JsonNode mesh, JsonNode filter) {
+    static IstioExtensions extensions(JsonNode mesh, JsonNode filter) {
         return new IstioExtensions(
                 mesh,
                 List.of(filter),

@@ -1,6 +1,10 @@
 package io.meshguard.deploy.box;
 
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers;
 import java.io.ByteArrayOutputStream;
@@ -111,6 +115,42 @@ final class IstioOutbound {
             return List.of();
         }
         return notReady.ready(vhosts.getOrDefault(c[1] + " " + c[3].toLowerCase(Locale.ROOT), List.of()), Endpoint::ip);
+    }
+
+    /**
+     * The {@code :authority} of the gRPC streams Envoy opens to {@code cluster}: the one a filter's {@code envoy_grpc}
+     * naming the cluster sets, else the cluster's name, Envoy's default ({@code GrpcService.EnvoyGrpc.authority}).
+     */
+    static String grpcAuthority(String cluster, List<GrpcService> configured) {
+        return configured.stream()
+                .filter(GrpcService::hasEnvoyGrpc)
+                .map(GrpcService::getEnvoyGrpc)
+                .filter(g ->
+                        g.getClusterName().equals(cluster) && !g.getAuthority().isEmpty())
+                .map(GrpcService.EnvoyGrpc::getAuthority)
+                .findFirst()
+                .orElse(cluster);
+    }
+
+    /**
+     * A gRPC channel to one of {@code cluster}'s endpoints with {@code authority}, as the pod's Envoy reaches it:
+     * with Istio mTLS where the endpoint has a sidecar (the box's DSCP mark: the peer's sidecar takes this pod's
+     * identity), from the proxy's uid, which the pod's capture rules leave alone.
+     */
+    ManagedChannel grpcChannel(String cluster, String authority) {
+        List<Endpoint> endpoints = cluster(cluster);
+        if (endpoints.isEmpty()) {
+            throw new IllegalStateException("no healthy upstream in cluster " + cluster);
+        }
+        Endpoint e = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+        log("cluster " + cluster + " -> " + e.ip() + ":" + e.port() + (e.mtls() ? " (mTLS)" : " (plaintext)")
+                + " authority " + authority);
+        NettyChannelBuilder b =
+                NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
+        if (e.mtls()) {
+            b.withOption(ChannelOption.IP_TOS, MTLS_TOS);
+        }
+        return b.build();
     }
 
     int listeners() {

@@ -3,6 +3,7 @@ package io.meshguard.deploy.box;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -20,6 +21,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -117,13 +119,7 @@ class IstioOutboundTest {
                 .usePlaintext()
                 .build();
         channels.add(ch);
-        return new String(
-                ClientCalls.blockingUnaryCall(
-                        ch,
-                        BankBackend.unary("bank.Payments/Whoami"),
-                        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
-                        new byte[0]),
-                StandardCharsets.UTF_8);
+        return call(ch);
     }
 
     @Test
@@ -142,6 +138,40 @@ class IstioOutboundTest {
         assertThatThrownBy(() -> grpcCall(capture, "payments.grpc.bank.example"))
                 .isInstanceOf(StatusRuntimeException.class)
                 .hasMessageContaining("UNAVAILABLE");
+    }
+
+    @Test
+    void customProvidersCheck_carriesTheServiceHostnameAsAuthority_asIstiodTranslatesIt() throws Exception {
+        ExtAuthz check = IstioExtensionsTest.extensions(
+                        IstioExtensions.meshConfig(), IstioExtensionsTest.shippedFilter())
+                .extAuthz("meshguard-extauthz");
+        String cluster = check.getGrpcService().getEnvoyGrpc().getClusterName();
+        IstioOutbound outbound = new IstioOutbound();
+        assertThat(outbound.configure(("vhost 9001 meshguard-extauthz.meshguard.svc.cluster.local 127.0.0.1:"
+                                + backend.getPort() + ":p")
+                        .split(" ")))
+                .isTrue();
+
+        ManagedChannel ch =
+                outbound.grpcChannel(cluster, IstioOutbound.grpcAuthority(cluster, List.of(check.getGrpcService())));
+        channels.add(ch);
+        assertThat(call(ch)).isEqualTo("authority=meshguard-extauthz.meshguard.svc.cluster.local");
+    }
+
+    @Test
+    void grpcStream_withoutAConfiguredAuthority_carriesTheClusterName_asEnvoyDefaultsTo() {
+        String cluster = "outbound|9001||meshguard-extauthz.meshguard.svc.cluster.local";
+        assertThat(IstioOutbound.grpcAuthority(cluster, List.of())).isEqualTo(cluster);
+    }
+
+    private static String call(ManagedChannel ch) {
+        return new String(
+                ClientCalls.blockingUnaryCall(
+                        ch,
+                        BankBackend.unary("bank.Payments/Whoami"),
+                        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                        new byte[0]),
+                StandardCharsets.UTF_8);
     }
 
     @Test

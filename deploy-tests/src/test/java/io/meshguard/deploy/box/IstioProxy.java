@@ -352,37 +352,12 @@ public final class IstioProxy {
         return listener;
     }
 
-    /**
-     * A cluster the HTTP filters name ({@code outbound|PORT||HOST}), reached as the pod's Envoy reaches it: one of
-     * the Service's endpoints, with Istio mTLS where the endpoint has a sidecar (the box's DSCP mark: the peer's
-     * sidecar takes this pod's identity), from the proxy's uid, which the pod's capture rules leave alone.
-     */
+    /** A cluster the HTTP filters name ({@code outbound|PORT||HOST}), with the authority their config gives. */
     private io.grpc.ManagedChannel channel(String cluster) {
-        List<IstioOutbound.Endpoint> endpoints = outbound.cluster(cluster);
-        if (endpoints.isEmpty()) {
-            throw new IllegalStateException("no healthy upstream in cluster " + cluster);
-        }
-        IstioOutbound.Endpoint e =
-                endpoints.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(endpoints.size()));
-        String authority = extAuthz.filter(
-                        c -> c.getGrpcService().getEnvoyGrpc().getClusterName().equals(cluster))
-                .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority())
-                .or(() -> extProc.filter(c -> c.getGrpcService()
-                                .getEnvoyGrpc()
-                                .getClusterName()
-                                .equals(cluster))
-                        .map(c -> c.getGrpcService().getEnvoyGrpc().getAuthority()))
-                .filter(a -> !a.isEmpty())
-                .orElse(cluster.split("\\|")[3]);
-        System.out.println("cluster " + cluster + " -> " + e.ip() + ":" + e.port()
-                + (e.mtls() ? " (mTLS)" : " (plaintext)") + " authority " + authority);
-        System.out.flush();
-        NettyChannelBuilder b =
-                NettyChannelBuilder.forAddress(e.ip(), e.port()).usePlaintext().overrideAuthority(authority);
-        if (e.mtls()) {
-            b.withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.IP_TOS, IstioOutbound.MTLS_TOS);
-        }
-        return b.build();
+        List<io.envoyproxy.envoy.config.core.v3.GrpcService> configured = new java.util.ArrayList<>();
+        extAuthz.ifPresent(c -> configured.add(c.getGrpcService()));
+        extProc.ifPresent(c -> configured.add(c.getGrpcService()));
+        return outbound.grpcChannel(cluster, IstioOutbound.grpcAuthority(cluster, configured));
     }
 
     private static InetAddress loopback6() {

@@ -2,6 +2,7 @@ package io.meshguard.deploy.box;
 
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
@@ -13,7 +14,6 @@ import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.emulator.EnvoyVersion;
 import io.meshguard.emulator.Sidecar;
@@ -30,18 +30,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * An Istio waypoint (ambient mode) of one namespace: the Envoy istiod deploys for a {@code istio-waypoint} Gateway,
  * to which ztunnel sends the namespace's traffic (the box's nftables, {@link AmbientNamespace}). Each destination it
  * serves (a Service's ClusterIP port, a pod's address when the waypoint is for workloads too) is a listener of its
- * own, standing for the HBONE {@code CONNECT} target; every connection on it carries the client's identity as ztunnel
- * proved it (the client pod at its source address). The HTTP filters are the ones istiod builds for the waypoint
+ * own, as Envoy's internal listeners are: HBONE arrives on the pod's 15008 and the waypoint's ztunnel table hands it
+ * to the listener for the kind of {@code CONNECT} target the box's mark names; every connection carries the client's
+ * identity as ztunnel proved it (the client pod at its source address). The HTTP filters are the ones istiod builds for the waypoint
  * from policies attached with {@code targetRefs}: the CUSTOM provider's ext_authz and the EnvoyFilter's ext_proc,
  * in the Envoy emulator's inbound chain ({@link Sidecar#listenAsWaypoint}); allowed requests go on to the
- * destination's endpoint with mTLS (the box's mark), as the waypoint's inbound-vip cluster does. Every request is a
- * line of the log and, with the namespace's Telemetry, an entry of the {@code envoyHttpAls} provider's stream.
+ * destination's endpoint as HBONE on its port 15008 (the box's mark), as the waypoint's inbound-vip cluster does.
+ * Every request is a line of the log and, with the namespace's Telemetry, an entry of the {@code envoyHttpAls} provider's stream.
  *
  * <p>Config lines: {@code self SPIFFE}, {@code xfcc true|false}, {@code extauthz BASE64}, {@code extproc BASE64},
  * {@code route LISTEN_PORT UPSTREAM_IP UPSTREAM_PORT CLUSTER AUTHORITY}, {@code identity IP SPIFFE},
@@ -150,7 +150,10 @@ public final class WaypointProxy {
         });
     }
 
-    /** The waypoint's inbound-vip cluster: one endpoint, reached with Istio mTLS (the box's mark) from loopback. */
+    /**
+     * The waypoint's inbound-vip cluster: one endpoint, reached as HBONE (the box's mark) on the pod's 15008 from
+     * loopback; the destination's ztunnel hands the connection to the CONNECT target, the route's upstream port.
+     */
     private int relay(Route route) throws IOException {
         ServerSocket listener = new ServerSocket();
         listener.bind(new InetSocketAddress("127.0.0.1", 0));
@@ -166,7 +169,7 @@ public final class WaypointProxy {
                     try (from;
                             Socket up = new Socket()) {
                         up.setTrafficClass(IstioOutbound.MTLS_TOS);
-                        up.connect(new InetSocketAddress(route.upstreamIp(), route.upstreamPort()), 3000);
+                        up.connect(new InetSocketAddress(route.upstreamIp(), AmbientNamespace.HBONE_PORT), 3000);
                         Pipe.both(from.getInputStream(), from.getOutputStream(), up);
                     } catch (IOException e) {
                         System.out.println("route " + route.cluster() + ": upstream " + route.upstreamIp() + ":"
@@ -275,25 +278,21 @@ public final class WaypointProxy {
 
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
-    /** A cluster the filters or the access logger name, reached as {@link IstioProxy} reaches it (mTLS mark). */
+    /**
+     * A cluster the filters name, with the authority their config gives, or the access logger's, with the provider's
+     * hostname (Istio's {@code envoyHttpAls} sets {@code authority} to it).
+     */
     private ManagedChannel channel(String cluster) {
         return channels.computeIfAbsent(cluster, c -> {
-            List<IstioOutbound.Endpoint> endpoints = outbound.cluster(c);
-            if (endpoints.isEmpty()) {
-                throw new IllegalStateException("no healthy upstream in cluster " + c);
-            }
-            IstioOutbound.Endpoint e = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-            String authority = c.split("\\|")[3];
-            System.out.println(
-                    "cluster " + c + " -> " + e.ip() + ":" + e.port() + (e.mtls() ? " (mTLS)" : " (plaintext)"));
-            System.out.flush();
-            NettyChannelBuilder b = NettyChannelBuilder.forAddress(e.ip(), e.port())
-                    .usePlaintext()
-                    .overrideAuthority(authority);
-            if (e.mtls()) {
-                b.withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.IP_TOS, IstioOutbound.MTLS_TOS);
-            }
-            return b.build();
+            List<GrpcService> configured = new ArrayList<>();
+            extAuthz.ifPresent(f -> configured.add(f.getGrpcService()));
+            extProc.ifPresent(f -> configured.add(f.getGrpcService()));
+            als.ifPresent(a -> configured.add(GrpcService.newBuilder()
+                    .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                            .setClusterName(a[0])
+                            .setAuthority(a[0].split("\\|")[3]))
+                    .build()));
+            return outbound.grpcChannel(c, IstioOutbound.grpcAuthority(c, configured));
         });
     }
 }
