@@ -17,6 +17,7 @@ import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -157,15 +158,8 @@ class CatalogApiTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (who != null) {
-            b.header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)));
-        }
-        return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        String bearer = who == null ? null : issuer.accessToken(who, "meshguard-admin", GROUPS.get(who));
+        return AdminHttp.send(server.getAddress().getPort(), bearer, method, path, body);
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {

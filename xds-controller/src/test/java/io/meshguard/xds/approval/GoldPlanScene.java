@@ -25,14 +25,12 @@ import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.StringReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -89,8 +87,6 @@ public final class GoldPlanScene {
               - {match: globex-customers, role: customer, scope: "tenant:globex"}
             """.formatted(moreSystemPermissions);
     }
-
-    private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     private GoldPlanScene() {}
 
@@ -249,16 +245,7 @@ public final class GoldPlanScene {
         }
 
         public HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-            return CLIENT.send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .header("Authorization", "Bearer " + token(who))
-                            .method(
-                                    method,
-                                    body == null
-                                            ? HttpRequest.BodyPublishers.noBody()
-                                            : HttpRequest.BodyPublishers.ofString(body))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            return AdminHttp.send(port, token(who), method, path, body);
         }
 
         public JsonNode ok(String who, String method, String path, String body) throws Exception {
