@@ -16,7 +16,6 @@ import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
@@ -81,14 +80,11 @@ class ApiKeyCreationLimitsTest {
                     .append(tenant)
                     .append("\"}\n");
         }
-        gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", bindings.toString()),
-                new BearerTokens(Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "admin.token_file");
         ApiKeyAdminApi api = new ApiKeyAdminApi(
                 Optional.of(new JdbcApiKeyStore(PG.dataSource())),

@@ -8,7 +8,6 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.RoleBindings;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
@@ -67,14 +66,11 @@ class ApiKeyLineageTest {
     static void start() throws Exception {
         issuer = new TestIssuer();
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
-        AdminGate gate = new AdminGate(
-                java.util.Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(java.util.Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "admin.token_file");
         http = new StatusHttpServer(
                 "apikey-lineage", HttpServerSettings.onPort(0), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));

@@ -14,7 +14,6 @@ import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
@@ -109,14 +108,11 @@ class ExtAuthzAdminTenantsTest {
                 new LiveCounters("tenants-test", Duration.ofSeconds(1)),
                 QuotaAudit.logOnly(),
                 Clock.systemUTC());
-        AdminGate gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "quota.admin.token_file");
         http = new StatusHttpServer(
                 "extauthz-tenants",

@@ -24,7 +24,6 @@ import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -92,14 +91,11 @@ public final class GoldPlanScene {
 
     /** The admin gate trusting the test issuer's tokens for audience meshguard-admin, under these role bindings. */
     public static AdminGate gate(TestIssuer issuer, String bindings, List<AdminEvent> events) {
-        return new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        return AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", bindings),
-                new BearerTokens(Optional.empty()),
-                false,
                 events::add,
-                Clock.systemUTC(),
                 "xds.admin.token_file");
     }
 

@@ -11,7 +11,6 @@ import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Cluster;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
@@ -99,14 +98,11 @@ class ZoneAdminApiTest {
         http = new StatusHttpServer("zones", HttpServerSettings.onPort(0), meters);
         zones.mountAdminApi(
                 http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                AdminGate.people(
+                        new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                         RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
                         new TrailAdminEvents(new AdminTrail(PG.dataSource())),
-                        Clock.systemUTC(),
                         "xds.admin.token_file"),
                 new TrailAdminEvents(new AdminTrail(PG.dataSource())));
         zones.start();
