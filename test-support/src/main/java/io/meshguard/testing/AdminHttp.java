@@ -40,4 +40,24 @@ public final class AdminHttp {
         }
         return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
+
+    /** A page as a browser asks for it: {@code GET url} with {@code cookie} (no {@code Cookie} header when empty). */
+    public static HttpResponse<String> page(URI url, String cookie) throws IOException, InterruptedException {
+        return cookie.isEmpty() ? send(url, null, "GET", null) : send(url, null, "GET", null, "Cookie", cookie);
+    }
+
+    /** A form as a browser posts it ({@code application/x-www-form-urlencoded}) with {@code cookie}. */
+    public static HttpResponse<String> form(URI url, String cookie, String form)
+            throws IOException, InterruptedException {
+        return send(url, null, "POST", form, "Cookie", cookie, "Content-Type", "application/x-www-form-urlencoded");
+    }
+
+    /** The value of the cookie {@code name} that {@code r} sets; fails the test when it sets none. */
+    public static String cookie(HttpResponse<?> r, String name) {
+        String header = r.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith(name + "="))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
+        return header.substring(name.length() + 1, header.indexOf(';'));
+    }
 }
