@@ -18,7 +18,7 @@ public final class OpensslCa {
     private final Path dir;
 
     private OpensslCa(Path dir) {
-        this.dir = dir;
+        this.dir = dir.toAbsolutePath();
     }
 
     /** The CA in {@code dir}: the one already there, else a new one named {@code subject} (e.g. {@code /CN=Bank CA}). */
@@ -29,19 +29,12 @@ public final class OpensslCa {
             throw new UncheckedIOException(e);
         }
         OpensslCa ca = new OpensslCa(dir);
-        if (Files.isRegularFile(ca.certificate()) && Files.isRegularFile(dir.resolve("ca.key"))) {
+        if (Files.isRegularFile(ca.certificate()) && Files.isRegularFile(ca.caKey())) {
             return ca;
         }
-        ca.openssl(
-                "req",
+        ca.request(
+                ca.caKey(),
                 "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                dir.resolve("ca.key").toString(),
                 "-out",
                 ca.certificate().toString(),
                 "-subj",
@@ -60,6 +53,10 @@ public final class OpensslCa {
         return dir.resolve("ca.crt");
     }
 
+    private Path caKey() {
+        return dir.resolve("ca.key");
+    }
+
     /**
      * A server certificate for {@code host} (its one DNS name; {@code CN=host}, serverAuth), signed by this CA:
      * {@code [certificate, key]}, the files {@code name.crt} and {@code name.key} in the CA's directory.
@@ -74,19 +71,7 @@ public final class OpensslCa {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        openssl(
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                key.toString(),
-                "-out",
-                csr.toString(),
-                "-subj",
-                "/CN=" + host);
+        request(key, "-out", csr.toString(), "-subj", "/CN=" + host);
         openssl(
                 "x509",
                 "-req",
@@ -95,7 +80,7 @@ public final class OpensslCa {
                 "-CA",
                 certificate().toString(),
                 "-CAkey",
-                dir.resolve("ca.key").toString(),
+                caKey().toString(),
                 "-CAcreateserial",
                 "-out",
                 crt.toString(),
@@ -124,14 +109,19 @@ public final class OpensslCa {
         return out;
     }
 
+    /** {@code openssl req} with a new EC P-256 key (unencrypted) written to {@code key}, then {@code more}. */
+    private void request(Path key, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.toString()));
+        args.addAll(List.of(more));
+        openssl(args.toArray(String[]::new));
+    }
+
     private void openssl(String... args) {
         List<String> command = new ArrayList<>(List.of("openssl"));
         command.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(command)
-                    .directory(dir.toFile())
-                    .redirectErrorStream(true)
-                    .start();
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             p.getOutputStream().close();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS)) {

@@ -4,21 +4,19 @@ import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.TemporaryDirectories;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -61,15 +59,7 @@ final class ZoneTestbed implements BeforeEachCallback, AfterEachCallback {
         try {
             open.close();
         } finally {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(f -> {
-                    try {
-                        Files.delete(f);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                });
-            }
+            TemporaryDirectories.deleteQuietly(dir);
         }
     }
 
