@@ -108,6 +108,22 @@ public final class AdminGate {
                 tokenFileKey);
     }
 
+    /**
+     * People only: tokens of the one issuer {@code verifier} checks, their permissions from {@code bindings}; no token
+     * file and no break glass (a deployment whose token file is empty).
+     */
+    public static AdminGate people(
+            AdminTokenVerifier verifier, RoleBindings bindings, AdminEvents events, String tokenFileKey) {
+        return new AdminGate(
+                Optional.of(verifier),
+                bindings,
+                new BearerTokens(Optional.empty()),
+                false,
+                events,
+                Clock.systemUTC(),
+                tokenFileKey);
+    }
+
     /** What a refusal should tell the operator about how to get in. */
     public String howToSignIn() {
         if (oidc.isPresent()) {

@@ -6,6 +6,7 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -14,8 +15,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,7 +47,6 @@ class ConsoleLocalModeTest {
     static XdsController xds;
     static StatusHttpServer http;
     static String base;
-    static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
@@ -231,21 +229,11 @@ class ConsoleLocalModeTest {
     }
 
     private static HttpResponse<String> get(String path, String cookie) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path));
-        if (!cookie.isEmpty()) {
-            b.header("Cookie", cookie);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.page(URI.create(base + path), cookie);
     }
 
     private static HttpResponse<String> post(String path, String cookie, String form) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .header("Cookie", cookie)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(form))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.form(URI.create(base + path), cookie, form);
     }
 
     private static String cookie(HttpResponse<String> r, String name) {

@@ -15,6 +15,7 @@ import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -26,8 +27,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -54,8 +53,6 @@ class PlanChangeScreenTest {
 
     @TempDir
     Path dir;
-
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");
 
@@ -160,28 +157,19 @@ class PlanChangeScreenTest {
 
         Browser(int port, String token) throws Exception {
             this.base = "http://127.0.0.1:" + port;
-            HttpResponse<String> form = CLIENT.send(
-                    HttpRequest.newBuilder(URI.create(base + "/console/signin")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            String binding = cookie(form, Console.SIGN_IN_COOKIE);
-            HttpResponse<String> r = CLIENT.send(
-                    HttpRequest.newBuilder(URI.create(base + "/console/signin"))
-                            .header("Cookie", Console.SIGN_IN_COOKIE + "=" + binding)
-                            .header("Content-Type", "application/x-www-form-urlencoded")
-                            .POST(HttpRequest.BodyPublishers.ofString("_signin=" + hidden(form.body(), "_signin")
-                                    + "&next=%2Fconsole&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8)))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> form = AdminHttp.page(URI.create(base + "/console/signin"), "");
+            String binding = AdminHttp.cookie(form, Console.SIGN_IN_COOKIE);
+            HttpResponse<String> r = AdminHttp.form(
+                    URI.create(base + "/console/signin"),
+                    Console.SIGN_IN_COOKIE + "=" + binding,
+                    "_signin=" + hidden(form.body(), "_signin") + "&next=%2Fconsole&token="
+                            + URLEncoder.encode(token, StandardCharsets.UTF_8));
             assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
-            this.session = Console.SESSION_COOKIE + "=" + cookie(r, Console.SESSION_COOKIE);
+            this.session = Console.SESSION_COOKIE + "=" + AdminHttp.cookie(r, Console.SESSION_COOKIE);
         }
 
         HttpResponse<String> get(String path) throws Exception {
-            HttpResponse<String> r = CLIENT.send(
-                    HttpRequest.newBuilder(URI.create(base + path))
-                            .header("Cookie", session)
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = AdminHttp.page(URI.create(base + path), session);
             assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
             return r;
         }
@@ -189,27 +177,14 @@ class PlanChangeScreenTest {
         /** Posts the page's decide form and answers the page it leads back to (with the outcome's sentence). */
         String decide(long id, String page, String verb, String reason) throws Exception {
             String back = "/console/plan-changes/" + id;
-            HttpResponse<String> r = CLIENT.send(
-                    HttpRequest.newBuilder(
-                                    URI.create(base + "/console/provider/plan-change-requests/" + id + "/" + verb))
-                            .header("Cookie", session)
-                            .header("Content-Type", "application/x-www-form-urlencoded")
-                            .POST(HttpRequest.BodyPublishers.ofString("_csrf=" + hidden(page, "_csrf") + "&back="
-                                    + URLEncoder.encode(back, StandardCharsets.UTF_8) + "&reason="
-                                    + URLEncoder.encode(reason, StandardCharsets.UTF_8)))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = AdminHttp.form(
+                    URI.create(base + "/console/provider/plan-change-requests/" + id + "/" + verb),
+                    session,
+                    "_csrf=" + hidden(page, "_csrf") + "&back=" + URLEncoder.encode(back, StandardCharsets.UTF_8)
+                            + "&reason=" + URLEncoder.encode(reason, StandardCharsets.UTF_8));
             assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
             return get(back).body();
         }
-    }
-
-    private static String cookie(HttpResponse<String> r, String name) {
-        String header = r.headers().allValues("Set-Cookie").stream()
-                .filter(c -> c.startsWith(name + "="))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
-        return header.substring(name.length() + 1, header.indexOf(';'));
     }
 
     private static String hidden(String body, String name) {

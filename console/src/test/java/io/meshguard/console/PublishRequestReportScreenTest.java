@@ -20,6 +20,7 @@ import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -30,8 +31,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +64,6 @@ class PublishRequestReportScreenTest {
     @TempDir
     Path tmp;
 
-    final HttpClient client = HttpClient.newHttpClient();
     String base;
 
     @Test
@@ -196,12 +194,7 @@ class PublishRequestReportScreenTest {
     }
 
     private String api(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = client.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .method(method, HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = AdminHttp.send(URI.create(base + path), TOKEN, method, body);
         assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
         return r.body();
     }
@@ -209,33 +202,21 @@ class PublishRequestReportScreenTest {
     private String signIn() throws Exception {
         HttpResponse<String> form = get("/console/signin", "");
         String binding = cookie(form, Console.SIGN_IN_COOKIE);
-        HttpResponse<String> r = client.send(
-                HttpRequest.newBuilder(URI.create(base + "/console/signin"))
-                        .header("Cookie", Console.SIGN_IN_COOKIE + "=" + binding)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(
-                                "_signin=" + hidden(form.body()) + "&next=%2Fconsole%2Frevisions&token="
-                                        + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8)))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = AdminHttp.form(
+                URI.create(base + "/console/signin"),
+                Console.SIGN_IN_COOKIE + "=" + binding,
+                "_signin=" + hidden(form.body()) + "&next=%2Fconsole%2Frevisions&token="
+                        + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
         return Console.SESSION_COOKIE + "=" + cookie(r, Console.SESSION_COOKIE);
     }
 
     private HttpResponse<String> get(String path, String cookie) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path));
-        if (!cookie.isEmpty()) {
-            b.header("Cookie", cookie);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.page(URI.create(base + path), cookie);
     }
 
     private static String cookie(HttpResponse<String> r, String name) {
-        String header = r.headers().allValues("Set-Cookie").stream()
-                .filter(c -> c.startsWith(name + "="))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
-        return header.substring(name.length() + 1, header.indexOf(';'));
+        return AdminHttp.cookie(r, name);
     }
 
     private static String hidden(String body) {

@@ -1,29 +1,18 @@
 package io.meshguard.devstack;
 
+import io.meshguard.testing.AdminHttp;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 
 /** The admin API as the {@code up} tests' signed-in people call it: a bearer token and a JSON body. */
 final class AdminCalls {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private AdminCalls() {}
 
     /** {@code method url} with {@code body} (none when empty) as the holder of {@code bearer}. */
     static HttpResponse<String> call(String bearer, String method, String url, String body) throws Exception {
-        return HTTP.send(
-                HttpRequest.newBuilder(URI.create(url))
-                        .header("Authorization", "Bearer " + bearer)
-                        .header("Content-Type", "application/json")
-                        .method(
-                                method,
-                                body.isEmpty()
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(
+                URI.create(url), bearer, method, body.isEmpty() ? null : body, "Content-Type", "application/json");
     }
 
     /** An API named {@code name} at {@code /name} with one active version, {@code v1}. */

@@ -24,12 +24,11 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import io.meshguard.runtime.tracing.Tracing;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.PostgresDatabase;
 import io.meshguard.testing.SharedRedis;
 import io.meshguard.testing.TemporaryDirectories;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +47,6 @@ import javax.sql.DataSource;
  * deleted when it closes.
  */
 final class E2eStack implements AutoCloseable {
-    private static final HttpClient ADMIN_CLIENT = HttpClient.newHttpClient();
     private static final ObjectMapper ADMIN_JSON = new ObjectMapper();
     /** Tests run on a shared 2-core machine: filter deadlines are the emitted ones times this. */
     static final double TIMEOUT_SCALE = 25;
@@ -274,16 +272,7 @@ final class E2eStack implements AutoCloseable {
 
     /** A call to the admin API with {@code token}; anything but 200-202 fails the test, naming the answer. */
     JsonNode adminAs(String token, String method, String path, String body) throws Exception {
-        HttpResponse<String> r = ADMIN_CLIENT.send(
-                HttpRequest.newBuilder(URI.create(xdsAdminUrl() + path))
-                        .header("Authorization", "Bearer " + token)
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = AdminHttp.send(URI.create(xdsAdminUrl() + path), token, method, body);
         assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 202);
         return ADMIN_JSON.readTree(r.body());
     }

@@ -1,14 +1,12 @@
 package io.meshguard.bench.audit;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.nimbusds.jose.JWSAlgorithm;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditEventCodec;
 import io.meshguard.audit.CopyTextEncoder;
 import io.meshguard.authz.replay.KeptFacts;
 import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.replay.TreeEncodedDecision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.bench.extauthz.DecisionCost;
 import io.meshguard.bench.extauthz.ReplayBench;
@@ -44,7 +42,6 @@ import java.util.function.ToLongFunction;
  * <p>Arguments: rounds (default 15), events per round and variant (default 200,000).
  */
 public final class DecisionAuditEncodingCost {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private DecisionAuditEncodingCost() {}
 
@@ -82,7 +79,7 @@ public final class DecisionAuditEncodingCost {
         for (Shape s : shapes) {
             RecordedDecision r = RecordedDecision.of(
                     s.view(), s.recorded().decision(), at, s.recorded().kept().orElseThrow());
-            if (!r.toJson().equals(treeJson(r))) {
+            if (!r.toJson().equals(TreeEncodedDecision.treeJson(r))) {
                 throw new IllegalStateException("replay facts differ from the tree's text: " + r.toJson());
             }
             bytes += event(s, at).detailsJson().length();
@@ -108,9 +105,9 @@ public final class DecisionAuditEncodingCost {
         variants.put(
                 "(1r) replay facts, as written now",
                 i -> facts(shapes.get(i % shapes.size()), at).toJson().length());
-        variants.put(
-                "(1r) replay facts, as a Jackson tree (before)",
-                i -> treeJson(facts(shapes.get(i % shapes.size()), at)).length());
+        variants.put("(1r) replay facts, as a Jackson tree (before)", i -> TreeEncodedDecision.treeJson(
+                        facts(shapes.get(i % shapes.size()), at))
+                .length());
         variants.put(
                 "(2) COPY text, batches of 500", i -> i % batch.size() == 0 ? CopyTextEncoder.encode(batch).length : 0);
         variants.put("(2s) spool record", i -> AuditEventCodec.encode(batch.get(i % batch.size())).length);
@@ -152,71 +149,5 @@ public final class DecisionAuditEncodingCost {
         AuthzDecisionEvent e = DecisionEvents.of(
                 s.view(), s.recorded().decision(), at, 17, s.recorded().kept());
         return AuditSinkDecisions.toAuditEvent(e);
-    }
-
-    /** The replay facts as they were written before the hand-written text: a Jackson tree and its text. */
-    static String treeJson(RecordedDecision r) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("v", 1);
-        o.put("m", r.method());
-        o.put("h", r.host());
-        o.put("p", r.rawPath());
-        ObjectNode hs = o.putObject("hd");
-        r.headers().forEach((k, v) -> {
-            ArrayNode a = hs.putArray(k);
-            v.forEach(a::add);
-        });
-        strings(o, "hj", r.joined());
-        strings(o, "hk", r.keptHeaders());
-        if (!r.query().isEmpty()) {
-            o.put("q", r.query());
-        }
-        strings(o, "qk", r.keptQuery());
-        strings(o, "ck", r.keptClaims());
-        if (!r.context().isEmpty()) {
-            ObjectNode c = o.putObject("cx");
-            r.context().forEach(c::put);
-        }
-        if (!r.sourcePrincipal().isEmpty()) {
-            o.put("sp", r.sourcePrincipal());
-        }
-        r.sourceAddress().ifPresent(a -> o.put("sa", a));
-        o.put("ak", r.addressKept());
-        o.put("cr", r.credential());
-        r.identity().ifPresent(id -> {
-            ObjectNode i = o.putObject("id");
-            i.put("sub", id.subject());
-            id.tenant().ifPresent(t -> i.put("ten", t));
-            strings(i, "rol", id.roles());
-            strings(i, "scp", id.scopes());
-            id.clientId().ifPresent(c -> i.put("cid", c));
-            i.put("am", id.authMethod());
-            i.put("iss", id.issuer());
-            id.tier().ifPresent(t -> i.put("tier", t));
-            id.credentialId().ifPresent(k -> i.put("kid", k));
-            if (!id.claims().isEmpty()) {
-                i.set("cl", JSON.valueToTree(id.claims()));
-            }
-        });
-        o.put("al", r.allowed());
-        o.put("st", r.status());
-        o.put("rs", r.reason());
-        r.route().ifPresent(x -> o.put("rt", x));
-        r.rule().ifPresent(x -> o.put("ru", x));
-        r.quota().ifPresent(x -> o.put("qt", x));
-        r.plan().ifPresent(p -> {
-            ObjectNode pl = o.putObject("pl");
-            pl.put("id", p.planId());
-            pl.put("app", p.applicationId());
-            p.refusedBy().ifPresent(b -> pl.put("by", b));
-        });
-        return o.toString();
-    }
-
-    private static void strings(ObjectNode o, String key, java.util.Collection<String> values) {
-        if (!values.isEmpty()) {
-            ArrayNode a = o.putArray(key);
-            values.forEach(a::add);
-        }
     }
 }

@@ -18,7 +18,6 @@ import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -66,14 +65,11 @@ class ApplicationKeysTest {
     static void start() throws Exception {
         issuer = new TestIssuer();
         PG.dsl().execute("insert into tenant (id) values ('globex')");
-        gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
                 EVENTS::add,
-                Clock.systemUTC(),
                 "admin.token_file");
         store = new CatalogStore(PG.dataSource());
         CatalogService catalog = new CatalogService(store, gate, EVENTS::add, Clock.systemUTC(), Optional.empty());

@@ -16,7 +16,7 @@ import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
-import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -113,14 +113,11 @@ class CatalogApiTest {
                         + "('initech000000004', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
                         + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free'), "
                         + "('globex0000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
-        AdminGate gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
                 EVENTS::add,
-                Clock.systemUTC(),
                 "admin.token_file");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext(
@@ -157,15 +154,8 @@ class CatalogApiTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (who != null) {
-            b.header("Authorization", "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)));
-        }
-        return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        String bearer = who == null ? null : issuer.accessToken(who, "meshguard-admin", GROUPS.get(who));
+        return AdminHttp.send(server.getAddress().getPort(), bearer, method, path, body);
     }
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {

@@ -9,20 +9,16 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.RoleBindings;
 import io.meshguard.catalog.CatalogStore;
-import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,19 +55,15 @@ class TenantApiTest {
     static TestIssuer issuer;
     static HttpServer server;
     static final List<AdminEvent> EVENTS = new CopyOnWriteArrayList<>();
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
-        AdminGate gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
                 EVENTS::add,
-                Clock.systemUTC(),
                 "admin.token_file");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext(
@@ -93,19 +85,12 @@ class TenantApiTest {
     }
 
     static HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-        return CLIENT.send(
-                HttpRequest.newBuilder(URI.create(
-                                "http://127.0.0.1:" + server.getAddress().getPort() + path))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(
+                server.getAddress().getPort(),
+                issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)),
+                method,
+                path,
+                body);
     }
 
     static JsonNode json(HttpResponse<String> r) throws Exception {

@@ -16,17 +16,14 @@ import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.db.TenantScope;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,7 +54,6 @@ class ApiKeyCreationLimitsTest {
     static final List<String> TENANTS = List.of("capped", "hasty", "racing", "portal", "bystander");
     static final ApiKeyLimits LIMITS = new ApiKeyLimits(3, 5);
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient client = HttpClient.newHttpClient();
 
     static TestIssuer issuer;
     static AdminGate gate;
@@ -84,14 +80,11 @@ class ApiKeyCreationLimitsTest {
                     .append(tenant)
                     .append("\"}\n");
         }
-        gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", bindings.toString()),
-                new BearerTokens(Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "admin.token_file");
         ApiKeyAdminApi api = new ApiKeyAdminApi(
                 Optional.of(new JdbcApiKeyStore(PG.dataSource())),
@@ -120,12 +113,7 @@ class ApiKeyCreationLimitsTest {
     }
 
     static HttpResponse<String> call(String tenant, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header("Authorization", "Bearer " + token(tenant))
-                        .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(http.port(), token(tenant), "POST", path, body);
     }
 
     static HttpResponse<String> create(String tenant) throws Exception {

@@ -8,17 +8,14 @@ import io.meshguard.access.AdminGate;
 import io.meshguard.access.AdminTokenVerifier;
 import io.meshguard.access.LoggedAdminEvents;
 import io.meshguard.access.RoleBindings;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,20 +61,16 @@ class ApiKeyLineageTest {
 
     static TestIssuer issuer;
     static StatusHttpServer http;
-    static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
         issuer = new TestIssuer();
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
-        AdminGate gate = new AdminGate(
-                java.util.Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(java.util.Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "admin.token_file");
         http = new StatusHttpServer(
                 "apikey-lineage", HttpServerSettings.onPort(0), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -98,18 +91,8 @@ class ApiKeyLineageTest {
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(
+                http.port(), issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)), method, path, body);
     }
 
     /** A key the bank grants acme: the role {@code statements-reader}, ending in an hour. */

@@ -73,20 +73,13 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = admin.client().send("GET", "/policy-requests", null);
-            if (r.statusCode() != 200) {
-                return AdminAnswer.print("policy requests list", r);
-            }
-            JsonNode requests = ConfigJson.mapper().readTree(r.body());
-            if (requests.isEmpty()) {
-                System.out.println("no policy requests");
-                return 0;
-            }
-            System.out.printf(
-                    "%-6s %-10s %-20s %-14s %-10s %s%n", "ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON");
-            for (JsonNode q : requests) {
-                System.out.printf(
-                        "%-6s %-10s %-20s %-14s %-10s %s%n",
+            return AdminAnswer.table(
+                    "policy requests list",
+                    admin.client().send("GET", "/policy-requests", null),
+                    "no policy requests",
+                    "%-6s %-10s %-20s %-14s %-10s %s%n",
+                    new Object[] {"ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON"},
+                    q -> new Object[] {
                         q.path("id").asText(),
                         q.path("state").asText(),
                         q.path("requested_by").asText(),
@@ -98,9 +91,8 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                         q.path("report").isMissingNode()
                                 ? "-"
                                 : q.path("report").path("flipped").asText(),
-                        q.path("reason").asText());
-            }
-            return 0;
+                        q.path("reason").asText()
+                    });
         }
     }
 

@@ -42,30 +42,21 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = admin.client().send("GET", "/tool-approvals", null);
-            if (r.statusCode() != 200) {
-                return AdminAnswer.print("tool approvals list", r);
-            }
-            JsonNode calls = ConfigJson.mapper().readTree(r.body());
-            if (calls.isEmpty()) {
-                System.out.println("no held tool calls");
-                return 0;
-            }
-            System.out.printf(
+            return AdminAnswer.table(
+                    "tool approvals list",
+                    admin.client().send("GET", "/tool-approvals", null),
+                    "no held tool calls",
                     "%-6s %-9s %-20s %-16s %-16s %-9s %s%n",
-                    "ID", "STATE", "TOOL", "CALLER", "AGENT", "APPROVED", "EXPIRES");
-            for (JsonNode c : calls) {
-                System.out.printf(
-                        "%-6s %-9s %-20s %-16s %-16s %-9s %s%n",
+                    new Object[] {"ID", "STATE", "TOOL", "CALLER", "AGENT", "APPROVED", "EXPIRES"},
+                    c -> new Object[] {
                         c.path("id").asText(),
                         c.path("state").asText(),
                         c.path("tool").asText(),
                         c.path("caller").asText(),
                         c.path("agent").asText(),
                         c.path("approved_by").size() + "/2",
-                        c.path("expires_at").asText());
-            }
-            return 0;
+                        c.path("expires_at").asText()
+                    });
         }
     }
 

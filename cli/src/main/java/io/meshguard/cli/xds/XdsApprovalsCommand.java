@@ -63,28 +63,23 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                             + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20")
                             + "/publish-requests";
             HttpResponse<String> r = admin.client().send("GET", path, null);
-            if (json || r.statusCode() != 200) {
+            if (json) {
                 return AdminAnswer.print("approvals list", r);
             }
-            JsonNode requests = ConfigJson.mapper().readTree(r.body());
-            if (requests.isEmpty()) {
-                System.out.println("no publish requests" + (group == null ? "" : " for group " + group));
-                return 0;
-            }
-            System.out.printf(
+            return AdminAnswer.table(
+                    "approvals list",
+                    r,
+                    "no publish requests" + (group == null ? "" : " for group " + group),
                     "%-6s %-20s %-10s %-20s %-25s %s%n",
-                    "ID", "GROUP", "STATE", "REQUESTED BY", "REQUESTED AT", "REASON");
-            for (JsonNode q : requests) {
-                System.out.printf(
-                        "%-6s %-20s %-10s %-20s %-25s %s%n",
+                    new Object[] {"ID", "GROUP", "STATE", "REQUESTED BY", "REQUESTED AT", "REASON"},
+                    q -> new Object[] {
                         q.path("id").asText(),
                         q.path("group").asText(),
                         q.path("state").asText(),
                         q.path("requested_by").asText(),
                         q.path("requested_at").asText(),
-                        q.path("reason").asText());
-            }
-            return 0;
+                        q.path("reason").asText()
+                    });
         }
     }
 

@@ -4,12 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.cli.CliRun;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.model.ConfigJson;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +32,6 @@ class XdsApprovalsCommandTest {
     static Path dir;
 
     static LocalAdminApi admin;
-    static final HttpClient CLIENT = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
@@ -67,16 +65,8 @@ class XdsApprovalsCommandTest {
     }
 
     static JsonNode ok(String who, String method, String path, String body) throws Exception {
-        HttpResponse<String> r = CLIENT.send(
-                HttpRequest.newBuilder(URI.create(url() + path))
-                        .header("Authorization", "Bearer " + (who.equals("alice") ? "a" : "b").repeat(32))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+                AdminHttp.send(URI.create(url() + path), (who.equals("alice") ? "a" : "b").repeat(32), method, body);
         assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
         return ConfigJson.mapper().readTree(r.body());
     }

@@ -3,12 +3,11 @@ package io.meshguard.cli.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.config.ConfigLoader;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +40,6 @@ class XdsCommandConsoleTest {
 
     static XdsCommand.Running xds;
     static String base;
-    static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
@@ -91,31 +89,18 @@ class XdsCommandConsoleTest {
 
     @Test
     void catalogueApi_answersOnTheAdminPort() throws Exception {
-        HttpResponse<String> products = client.send(
-                HttpRequest.newBuilder(URI.create(base + "/v1/operator/clusters"))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> products = AdminHttp.send(URI.create(base + "/v1/operator/clusters"), TOKEN, "GET", null);
         assertThat(products.statusCode()).as(products.body()).isEqualTo(200);
     }
 
     @Test
     void apiKeys_areCreatedAndListedOnTheAdminPort_asUpServesThem() throws Exception {
-        HttpResponse<String> created = client.send(
-                HttpRequest.newBuilder(URI.create(base + "/apikeys"))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"name": "pipeline-key", "owner": "ci", "tenant": "default", "reason": "xds entry point"}"""))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> created =
+                AdminHttp.send(URI.create(base + "/apikeys"), TOKEN, "POST", """
+                {"name": "pipeline-key", "owner": "ci", "tenant": "default", "reason": "xds entry point"}""", "Content-Type", "application/json");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         assertThat(created.body()).contains("\"key\"");
-        HttpResponse<String> listed = client.send(
-                HttpRequest.newBuilder(URI.create(base + "/apikeys"))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> listed = AdminHttp.send(URI.create(base + "/apikeys"), TOKEN, "GET", null);
         assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
         assertThat(listed.body()).contains("pipeline-key");
     }
@@ -133,29 +118,15 @@ class XdsCommandConsoleTest {
     }
 
     private static HttpResponse<String> get(String path, String cookie) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path));
-        if (!cookie.isEmpty()) {
-            b.header("Cookie", cookie);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.page(URI.create(base + path), cookie);
     }
 
     private static HttpResponse<String> post(String path, String cookie, String form) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .header("Cookie", cookie)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(form))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.form(URI.create(base + path), cookie, form);
     }
 
     private static String cookie(HttpResponse<String> r, String name) {
-        String header = r.headers().allValues("Set-Cookie").stream()
-                .filter(c -> c.startsWith(name + "="))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + r.headers()));
-        return header.substring(name.length() + 1, header.indexOf(';'));
+        return AdminHttp.cookie(r, name);
     }
 
     private static String hidden(String body, String name) {

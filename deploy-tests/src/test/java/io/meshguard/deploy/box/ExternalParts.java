@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
 import io.meshguard.testing.KeycloakServer;
+import io.meshguard.testing.OpensslCa;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -38,6 +39,8 @@ final class ExternalParts {
     static final String IDP_FRONT = "idp";
 
     static final String IDP_HOST = "idp.bank.example";
+    /** The bank's one CA: it signs the IdP front's certificate and central's. */
+    static final String BANK_CA = "/O=Bank/CN=Bank internal CA";
     /** The realm the bank's customers sign in to: the shipped policies/authz.yaml trusts its issuer (bank-idp). */
     static final String RETAIL_REALM = "retail";
     /**
@@ -87,72 +90,9 @@ final class ExternalParts {
      * The bank's own CA and the IdP front's certificate for {@value #IDP_HOST} it signed (openssl): {@code ca.crt}
      * (PEM, what the operator puts in Secret meshguard-idp-ca) and {@code idp.p12} (password {@code box}).
      */
-    static Path bankCertificates(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("idp.ext"), "subjectAltName=DNS:" + IDP_HOST + "\nextendedKeyUsage=serverAuth\n");
-        String d = dir.toString();
-        Shell.run(
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                d + "/ca.key",
-                "-out",
-                d + "/ca.crt",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=bank box CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign");
-        Shell.run(
-                "openssl",
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                d + "/idp.key",
-                "-out",
-                d + "/idp.csr",
-                "-subj",
-                "/CN=" + IDP_HOST);
-        Shell.run(
-                "openssl",
-                "x509",
-                "-req",
-                "-in",
-                d + "/idp.csr",
-                "-CA",
-                d + "/ca.crt",
-                "-CAkey",
-                d + "/ca.key",
-                "-CAcreateserial",
-                "-out",
-                d + "/idp.crt",
-                "-days",
-                "2",
-                "-extfile",
-                d + "/idp.ext");
-        Shell.run(
-                "openssl",
-                "pkcs12",
-                "-export",
-                "-in",
-                d + "/idp.crt",
-                "-inkey",
-                d + "/idp.key",
-                "-certfile",
-                d + "/ca.crt",
-                "-out",
-                d + "/idp.p12",
-                "-passout",
-                "pass:box");
+    static Path bankCertificates(Path dir) {
+        OpensslCa ca = OpensslCa.in(dir, BANK_CA);
+        ca.pkcs12(ca.issue(IDP_HOST, "idp"), dir.resolve("idp.p12"), "box");
         return dir;
     }
 

@@ -14,18 +14,15 @@ import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.db.TenantScope;
 import io.meshguard.db.TenantScopedTransactions;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -92,7 +89,6 @@ class ExtAuthzAdminTenantsTest {
 
     static TestIssuer issuer;
     static StatusHttpServer http;
-    static final HttpClient client = HttpClient.newHttpClient();
     static final List<Owned> OBJECTS = new ArrayList<>();
 
     @BeforeAll
@@ -112,14 +108,11 @@ class ExtAuthzAdminTenantsTest {
                 new LiveCounters("tenants-test", Duration.ofSeconds(1)),
                 QuotaAudit.logOnly(),
                 Clock.systemUTC());
-        AdminGate gate = new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        AdminGate gate = AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", BINDINGS),
-                new BearerTokens(Optional.empty()),
-                false,
                 new LoggedAdminEvents(),
-                Clock.systemUTC(),
                 "quota.admin.token_file");
         http = new StatusHttpServer(
                 "extauthz-tenants",
@@ -164,18 +157,8 @@ class ExtAuthzAdminTenantsTest {
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(
+                http.port(), issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)), method, path, body);
     }
 
     /** Every operation on one object: method, path, body. */

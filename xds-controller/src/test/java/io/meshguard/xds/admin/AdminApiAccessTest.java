@@ -22,6 +22,7 @@ import io.meshguard.access.Permissions;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -29,9 +30,6 @@ import io.meshguard.xds.model.ConfigJson;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,7 +93,6 @@ class AdminApiAccessTest {
     static StatusHttpServer http;
     static StatusHttpServer breakGlassHttp;
     static final List<AdminEvent> events = new CopyOnWriteArrayList<>();
-    static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
@@ -182,16 +179,7 @@ class AdminApiAccessTest {
 
     static HttpResponse<String> call(StatusHttpServer server, String method, String path, String token)
             throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .method(
-                        method,
-                        method.equals("GET")
-                                ? HttpRequest.BodyPublishers.noBody()
-                                : HttpRequest.BodyPublishers.ofString("{\"reason\":\"x\"}"));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(server.port(), token, method, path, method.equals("GET") ? null : "{\"reason\":\"x\"}");
     }
 
     static HttpResponse<String> call(String method, String path, String token) throws Exception {
@@ -405,12 +393,7 @@ class AdminApiAccessTest {
 
     private static HttpResponse<String> send(
             StatusHttpServer server, String method, String path, String token, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                        .method(method, HttpRequest.BodyPublishers.ofString(body))
-                        .header("Authorization", "Bearer " + token)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(server.port(), token, method, path, body);
     }
 
     /**

@@ -3,6 +3,7 @@ package io.meshguard.xds.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.model.ConfigJson;
@@ -87,13 +88,7 @@ class AuditAdminApiTest {
     }
 
     static HttpResponse<String> put(String caller, String path, String body, String requestId) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(plane.uri(path))
-                        .header("Authorization", "Bearer " + plane.token(caller))
-                        .header("x-request-id", requestId)
-                        .PUT(HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(plane.uri(path), plane.token(caller), "PUT", body, "x-request-id", requestId);
     }
 
     @Test
@@ -135,12 +130,7 @@ class AuditAdminApiTest {
     }
 
     static HttpResponse<String> get(String caller, String path) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(plane.uri(path))
-                        .header("Authorization", "Bearer " + plane.token(caller))
-                        .GET()
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(plane.uri(path), plane.token(caller), "GET", null);
     }
 
     static List<String> tenantsIn(String body) throws Exception {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -14,9 +15,6 @@ import io.meshguard.xds.model.GatewayYaml;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,7 +46,6 @@ class EnvoyRefusalTest {
 
     static XdsController xds;
     static StatusHttpServer http;
-    static final HttpClient client = HttpClient.newHttpClient();
     static String sample;
 
     @BeforeAll
@@ -166,11 +163,6 @@ class EnvoyRefusalTest {
     }
 
     private static HttpResponse<String> call(String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(http.port(), TOKEN, method, path, body);
     }
 }

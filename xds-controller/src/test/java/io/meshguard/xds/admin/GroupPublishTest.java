@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -12,9 +13,6 @@ import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +37,6 @@ class GroupPublishTest {
 
     static XdsController xds;
     static StatusHttpServer http;
-    static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
@@ -60,16 +57,7 @@ class GroupPublishTest {
     }
 
     static HttpResponse<String> call(String method, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .header("Authorization", "Bearer " + AdminApiTest.TOKEN)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(http.port(), AdminApiTest.TOKEN, method, path, body);
     }
 
     /** A gateway owner's publish and rollback: its own group alone, whatever else the draft holds. */

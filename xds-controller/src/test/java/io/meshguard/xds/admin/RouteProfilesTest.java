@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -15,9 +16,6 @@ import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +47,6 @@ class RouteProfilesTest {
     XdsController xds;
     StatusHttpServer http;
     final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    final HttpClient client = HttpClient.newHttpClient();
 
     static String authz(String... rules) {
         StringBuilder sb = new StringBuilder("routes:\n");
@@ -117,12 +114,7 @@ class RouteProfilesTest {
     }
 
     HttpResponse<String> call(String method, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .method(method, HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(http.port(), TOKEN, method, path, body);
     }
 
     static List<String> messages(HttpResponse<String> r) throws Exception {

@@ -9,13 +9,12 @@ import io.meshguard.access.RoleBindings;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -58,7 +57,6 @@ public final class TenantAdminPlane implements AutoCloseable {
     private final TestIssuer issuer;
     private final AdminGate gate;
     private final Map<String, List<String>> groups;
-    private final HttpClient client = HttpClient.newHttpClient();
 
     private TenantAdminPlane(
             XdsController xds,
@@ -157,12 +155,7 @@ public final class TenantAdminPlane implements AutoCloseable {
 
     /** An admin API call with this bearer token; {@code body} null: none. */
     public HttpResponse<String> send(String token, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
-                .header("Authorization", "Bearer " + token)
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(uri(path), token, method, body);
     }
 
     /** A call that must answer 200. */

@@ -13,6 +13,7 @@ import io.meshguard.audit.trail.TrailCheckpointer;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
@@ -20,9 +21,6 @@ import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.store.RevisionSeal;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +54,6 @@ class TrailVerifyAgainstCheckpointsTest {
     @TempDir
     Path dir;
 
-    private final HttpClient client = HttpClient.newHttpClient();
     private PrometheusMeterRegistry registry;
     private XdsController xds;
     private StatusHttpServer http;
@@ -135,12 +132,7 @@ class TrailVerifyAgainstCheckpointsTest {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .GET()
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(http.port(), TOKEN, "GET", path, null);
     }
 
     private JsonNode verify() throws Exception {

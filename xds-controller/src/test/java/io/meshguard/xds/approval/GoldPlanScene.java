@@ -24,15 +24,12 @@ import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.runtime.http.BearerTokens;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.StringReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -90,20 +87,15 @@ public final class GoldPlanScene {
             """.formatted(moreSystemPermissions);
     }
 
-    private static final HttpClient CLIENT = HttpClient.newHttpClient();
-
     private GoldPlanScene() {}
 
     /** The admin gate trusting the test issuer's tokens for audience meshguard-admin, under these role bindings. */
     public static AdminGate gate(TestIssuer issuer, String bindings, List<AdminEvent> events) {
-        return new AdminGate(
-                Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+        return AdminGate.people(
+                new AdminTokenVerifier(
+                        new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                 RoleBindings.parse("bindings", bindings),
-                new BearerTokens(Optional.empty()),
-                false,
                 events::add,
-                Clock.systemUTC(),
                 "xds.admin.token_file");
     }
 
@@ -249,16 +241,7 @@ public final class GoldPlanScene {
         }
 
         public HttpResponse<String> call(String who, String method, String path, String body) throws Exception {
-            return CLIENT.send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .header("Authorization", "Bearer " + token(who))
-                            .method(
-                                    method,
-                                    body == null
-                                            ? HttpRequest.BodyPublishers.noBody()
-                                            : HttpRequest.BodyPublishers.ofString(body))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            return AdminHttp.send(port, token(who), method, path, body);
         }
 
         public JsonNode ok(String who, String method, String path, String body) throws Exception {

@@ -23,7 +23,6 @@ import io.meshguard.extauthz.audit.AuditSinkDecisions;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
 import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.policy.LoadedPolicy;
@@ -119,14 +118,11 @@ class PolicyRequestJourneyTest {
                         Clock.systemUTC())) {
             xds.mountAdminApi(
                     http,
-                    new AdminGate(
-                            Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                    issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                    AdminGate.people(
+                            new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                    issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                             RoleBindings.parse("bindings", BINDINGS),
-                            new BearerTokens(Optional.empty()),
-                            false,
                             new LoggedAdminEvents(),
-                            Clock.systemUTC(),
                             "xds.admin.token_file"));
             xds.start();
             http.start();

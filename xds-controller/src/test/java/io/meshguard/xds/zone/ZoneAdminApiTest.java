@@ -11,9 +11,9 @@ import io.meshguard.access.TrailAdminEvents;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Cluster;
-import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -26,9 +26,6 @@ import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -68,7 +65,6 @@ class ZoneAdminApiTest {
             """;
     static final Map<String, List<String>> GROUPS =
             Map.of("ops", List.of("platform-admins"), "owner", List.of("edge-owners"));
-    static final HttpClient client = HttpClient.newHttpClient();
     static TestIssuer issuer;
     static XdsCore central;
     static ZoneCentral zones;
@@ -102,14 +98,11 @@ class ZoneAdminApiTest {
         http = new StatusHttpServer("zones", HttpServerSettings.onPort(0), meters);
         zones.mountAdminApi(
                 http,
-                new AdminGate(
-                        Optional.of(new AdminTokenVerifier(new AdminTokenVerifier.Settings(
-                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30)))),
+                AdminGate.people(
+                        new AdminTokenVerifier(new AdminTokenVerifier.Settings(
+                                issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
                         RoleBindings.parse("bindings", BINDINGS),
-                        new BearerTokens(Optional.empty()),
-                        false,
                         new TrailAdminEvents(new AdminTrail(PG.dataSource())),
-                        Clock.systemUTC(),
                         "xds.admin.token_file"),
                 new TrailAdminEvents(new AdminTrail(PG.dataSource())));
         zones.start();
@@ -130,14 +123,8 @@ class ZoneAdminApiTest {
     }
 
     static HttpResponse<String> call(String caller, String method, String path, String body) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
-                        .header(
-                                "Authorization",
-                                "Bearer " + issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)))
-                        .method(method, HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminHttp.send(
+                http.port(), issuer.accessToken(caller, "meshguard-admin", GROUPS.get(caller)), method, path, body);
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.grpc.Server;
 import io.grpc.TlsServerCredentials;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OpenResources;
+import io.meshguard.testing.OpensslCa;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.server.AdsPeerPolicy;
@@ -17,8 +18,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
@@ -42,65 +41,9 @@ class ZoneCentralTrustTest {
     @AutoClose
     final OpenResources open = new OpenResources();
 
-    private void openssl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("openssl"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command)
-                .directory(tmp.toFile())
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as("openssl %s: %s", args[0], out).isZero();
-    }
-
-    /** The bank's CA and central's certificate for localhost, signed by it. */
-    private void certificates() throws Exception {
-        openssl(
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-subj",
-                "/CN=bank internal CA",
-                "-days",
-                "2");
-        openssl(
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                "central.key",
-                "-out",
-                "central.csr",
-                "-subj",
-                "/CN=localhost");
-        java.nio.file.Files.writeString(tmp.resolve("san.ext"), "subjectAltName=DNS:localhost\n");
-        openssl(
-                "x509",
-                "-req",
-                "-in",
-                "central.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "central.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "san.ext");
+    /** The bank's CA and central's certificate for localhost, signed by it: ca.crt, central.crt and central.key. */
+    private void certificates() {
+        OpensslCa.in(tmp, "/CN=bank internal CA").issue("localhost", "central");
     }
 
     private ZoneController zone(String central, Optional<String> token, Path state, Optional<Path> ca)

@@ -5,14 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A zone credential that would multiply (issue 42), over real gRPC on loopback and a real PostgreSQL: one live stream
@@ -25,22 +20,8 @@ class ZoneCredentialTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final AtomicInteger RUN = new AtomicInteger();
-
-    @TempDir
-    Path tmp;
-
-    private ZoneTestbed bed;
-
-    @BeforeEach
-    void testbed() {
-        bed = new ZoneTestbed(PG.dataSource(), "c" + RUN.incrementAndGet(), tmp);
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        bed.close();
-    }
+    @RegisterExtension
+    final ZoneTestbed bed = new ZoneTestbed(PG, "c");
 
     @Test
     void secondHello_withTheSameCredential_closesTheFirstStream() throws Exception {

@@ -3,7 +3,6 @@ package io.meshguard.xds.zone;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
@@ -17,13 +16,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Central and zone controllers on loopback (issue 28): central with its revisions in a real PostgreSQL, zones as
@@ -34,30 +28,10 @@ public class ZoneLoopbackTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final AtomicInteger RUN = new AtomicInteger();
     private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
-    private static HikariDataSource ds;
 
-    @TempDir
-    Path tmp;
-
-    private final String run = "r" + RUN.incrementAndGet();
-    private ZoneTestbed bed;
-
-    @BeforeAll
-    static void database() {
-        ds = PG.dataSource();
-    }
-
-    @BeforeEach
-    void testbed() {
-        bed = new ZoneTestbed(ds, run, tmp);
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        bed.close();
-    }
+    @RegisterExtension
+    final ZoneTestbed bed = new ZoneTestbed(PG, "r");
 
     private <T extends AutoCloseable> T opened(T c) {
         return bed.opened(c);
@@ -96,7 +70,7 @@ public class ZoneLoopbackTest {
     }
 
     private Central central(int port) throws Exception {
-        return opened(new Central(ds, port, Duration.ofHours(1), FAST));
+        return opened(new Central(PG.dataSource(), port, Duration.ofHours(1), FAST));
     }
 
     private String cluster(Central central, String name, String group) {
@@ -110,14 +84,14 @@ public class ZoneLoopbackTest {
     private ZoneController registeredZone(Central central, String cluster) throws Exception {
         String token =
                 central.registry.issue(cluster, Duration.ofHours(1), "test").secret();
-        return zone(central.address(), cluster, Optional.of(token), tmp.resolve(cluster));
+        return zone(central.address(), cluster, Optional.of(token), bed.dir().resolve(cluster));
     }
 
     @Test
     void publishToOneCluster_reachesOnlyThatZonesNodes() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         central.publish(config(seoul, tokyo, false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         String b = cluster(central, "jp-tokyo-prod", tokyo);
@@ -168,15 +142,15 @@ public class ZoneLoopbackTest {
     @Test
     void revisionAlteredBehindItsTrigger_isNotSentToTheZone_theClustersOtherGroupStillIs() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         Map<String, io.meshguard.xds.store.Revision> first =
                 central.publish(config(seoul, tokyo, false), "first").revisions();
         // an operator with the owner's rights rewrites who published seoul's revision; groups are sent in name order,
         // seoul first
         String alter = "update config_revision set created_by = 'mallory' where id = "
                 + first.get(seoul).id();
-        try (java.sql.Connection c = ds.getConnection();
+        try (java.sql.Connection c = PG.dataSource().getConnection();
                 java.sql.Statement st = c.createStatement()) {
             st.execute("alter table config_revision disable trigger config_revision_immutable");
             st.execute(alter);
@@ -200,8 +174,8 @@ public class ZoneLoopbackTest {
         // ticks and echoes every ten minutes: within the test, only the push can carry the second revision
         ZoneHubSettings slow = new ZoneHubSettings(Duration.ofMinutes(10), Duration.ofMinutes(10));
         Central publisher = central(0);
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         long first = publisher
                 .publish(config(seoul, tokyo, false), "first")
                 .revisions()
@@ -209,8 +183,8 @@ public class ZoneLoopbackTest {
                 .id();
         String a = cluster(publisher, "kr-seoul-prod", seoul);
         ZoneCentral hub = opened(new ZoneCentral(
-                ds,
-                new io.meshguard.xds.store.PgRevisionStore(ds),
+                PG.dataSource(),
+                new io.meshguard.xds.store.PgRevisionStore(PG.dataSource()),
                 new SimpleMeterRegistry(),
                 new InetSocketAddress("127.0.0.1", 0),
                 slow,
@@ -240,8 +214,8 @@ public class ZoneLoopbackTest {
     void centralStopped_newNodeGetsFullConfigFromZone_thenZoneResyncsWhenCentralReturns() throws Exception {
         Central central = central(0);
         int port = central.server.port();
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         long first = central.publish(config(seoul, tokyo, false), "first")
                 .revisions()
                 .get(seoul)
@@ -266,7 +240,8 @@ public class ZoneLoopbackTest {
 
         // a zone restarted while central is away serves from its state directory
         bed.closeNow(zone);
-        ZoneController restarted = zone("127.0.0.1:" + port, a, Optional.empty(), tmp.resolve(a));
+        ZoneController restarted =
+                zone("127.0.0.1:" + port, a, Optional.empty(), bed.dir().resolve(a));
         AdsNode afterRestart = opened(new AdsNode(restarted.adsPort(), "envoy-after-restart", seoul));
         await().ignoreExceptions().atMost(Duration.ofSeconds(5)).until(afterRestart::configured);
         assertThat(afterRestart.versions).isEqualTo(early.versions);
@@ -288,16 +263,18 @@ public class ZoneLoopbackTest {
     @Test
     void spentRegistrationToken_isRefused_andTheZoneStopsDialling() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String seoul = bed.run() + "-seoul-gw";
+        central.publish(config(seoul, bed.run() + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
-        ZoneController first = zone(central.address(), a, Optional.of(token), tmp.resolve("first"));
+        ZoneController first =
+                zone(central.address(), a, Optional.of(token), bed.dir().resolve("first"));
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(10))
                 .until(() -> first.core().publisher().servedRevision(seoul).isPresent());
 
-        ZoneController second = zone(central.address(), a, Optional.of(token), tmp.resolve("second"));
+        ZoneController second =
+                zone(central.address(), a, Optional.of(token), bed.dir().resolve("second"));
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(10))
                 .until(() -> second.link().refused().isPresent());
@@ -314,8 +291,8 @@ public class ZoneLoopbackTest {
     @Test
     void revokedCluster_isCutOffWithinFiveSeconds_evenWhenRevokedByAnotherReplica() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String seoul = bed.run() + "-seoul-gw";
+        central.publish(config(seoul, bed.run() + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         await().ignoreExceptions()
@@ -324,7 +301,7 @@ public class ZoneLoopbackTest {
                         central.board.zone(a).map(ZoneBoard.Zone::connected).orElse(false));
 
         // straight in the database, as another central replica's revoke would: this replica's tick sees it
-        assertThat(new ZoneRegistry(ds, java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a))
+        assertThat(new ZoneRegistry(PG.dataSource(), java.time.Clock.systemUTC(), Duration.ofHours(1)).revoke(a))
                 .isTrue();
 
         await().ignoreExceptions()
@@ -338,12 +315,12 @@ public class ZoneLoopbackTest {
 
     @Test
     void credential_isRotatedOverTheStream_andTheRotatedOneIsAcceptedOnReconnect() throws Exception {
-        Central central = opened(new Central(ds, 0, Duration.ofSeconds(2), FAST));
-        String seoul = run + "-seoul-gw";
-        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        Central central = opened(new Central(PG.dataSource(), 0, Duration.ofSeconds(2), FAST));
+        String seoul = bed.run() + "-seoul-gw";
+        central.publish(config(seoul, bed.run() + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
-        ZoneCredentialFile file = new ZoneCredentialFile(tmp.resolve(a));
+        ZoneCredentialFile file = new ZoneCredentialFile(bed.dir().resolve(a));
         await().ignoreExceptions().atMost(Duration.ofSeconds(10)).until(() -> file.read()
                 .isPresent());
         String firstCredential = file.read().orElseThrow().secret();
@@ -367,7 +344,7 @@ public class ZoneLoopbackTest {
     @Test
     void streamThatStopsEchoing_isMarkedStale_whileTheTransportStaysUp() throws Exception {
         Central central = central(0);
-        String a = cluster(central, "kr-seoul-prod", run + "-seoul-gw");
+        String a = cluster(central, "kr-seoul-prod", bed.run() + "-seoul-gw");
         String token = central.registry.issue(a, Duration.ofHours(1), "test").secret();
         String credential;
         try (RawZone registration = RawZone.registering(central.address(), a, token)) {
@@ -394,8 +371,8 @@ public class ZoneLoopbackTest {
     @Test
     void nodeThatKeepsAnOldRevision_isReportedAsDrift() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         central.publish(config(seoul, tokyo, false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
@@ -425,8 +402,8 @@ public class ZoneLoopbackTest {
     @Test
     void explicitWithdrawal_isTheOneThingThatEmptiesAZonesGroup() throws Exception {
         Central central = central(0);
-        String seoul = run + "-seoul-gw";
-        central.publish(config(seoul, run + "-tokyo-gw", false), "first");
+        String seoul = bed.run() + "-seoul-gw";
+        central.publish(config(seoul, bed.run() + "-tokyo-gw", false), "first");
         String a = cluster(central, "kr-seoul-prod", seoul);
         ZoneController zone = registeredZone(central, a);
         AdsNode node = opened(new AdsNode(zone.adsPort(), "envoy-w", seoul));
@@ -445,7 +422,8 @@ public class ZoneLoopbackTest {
                 .doesNotContainKey(seoul));
         // and it stays withdrawn across a restart of the zone: its state directory no longer holds the group
         bed.closeNow(zone);
-        ZoneController restarted = zone(central.address(), a, Optional.empty(), tmp.resolve(a));
+        ZoneController restarted =
+                zone(central.address(), a, Optional.empty(), bed.dir().resolve(a));
         assertThat(restarted.core().publisher().servedRevision(seoul)).isEmpty();
     }
 }

@@ -10,18 +10,13 @@ import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 41: a cluster runs a pair of zone controllers (the zone manifests' StatefulSet), and the fleet kept one row per
@@ -34,23 +29,8 @@ class ZonePairTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final AtomicInteger RUN = new AtomicInteger();
-
-    @TempDir
-    Path tmp;
-
-    private final String run = "pair" + RUN.incrementAndGet();
-    private ZoneTestbed bed;
-
-    @BeforeEach
-    void testbed() {
-        bed = new ZoneTestbed(PG.dataSource(), run, tmp);
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        bed.close();
-    }
+    @RegisterExtension
+    final ZoneTestbed bed = new ZoneTestbed(PG, "pair");
 
     private ZoneCentral central(String name) throws Exception {
         ZoneCentral central = bed.opened(new ZoneCentral(
@@ -60,7 +40,7 @@ class ZonePairTest {
                 new InetSocketAddress("127.0.0.1", 0),
                 ZoneTestbed.FAST,
                 Duration.ofHours(1),
-                run + "-" + name));
+                bed.run() + "-" + name));
         central.start();
         return central;
     }
@@ -68,9 +48,9 @@ class ZonePairTest {
     @Test
     void twoZoneReplicasOfOneCluster_fleetShowsBothReplicasAndEveryNodeOfEach() throws Exception {
         Central publisher = bed.opened(new Central(PG.dataSource(), 0, Duration.ofHours(1), ZoneTestbed.FAST));
-        String group = run + "-seoul-gw";
+        String group = bed.run() + "-seoul-gw";
         long revision = publisher
-                .publish(ZoneLoopbackTest.config(group, run + "-tokyo-gw", false), "first")
+                .publish(ZoneLoopbackTest.config(group, bed.run() + "-tokyo-gw", false), "first")
                 .revisions()
                 .get(group)
                 .id();
@@ -113,7 +93,8 @@ class ZonePairTest {
                 assertThat(c.path("zone").path("replicas_connected").asInt()).isEqualTo(2);
                 assertThat(names(c.path("replicas"), "name"))
                         .containsExactly("meshguard-xds-zone-0", "meshguard-xds-zone-1");
-                assertThat(names(c.path("replicas"), "central_replica")).containsExactly(run + "-a", run + "-b");
+                assertThat(names(c.path("replicas"), "central_replica"))
+                        .containsExactly(bed.run() + "-a", bed.run() + "-b");
                 JsonNode g = c.path("groups").get(0);
                 assertThat(g.path("applied_revision").asLong()).isEqualTo(revision);
                 JsonNode shown = g.path("nodes");

@@ -5,24 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Central as more than one replica on one PostgreSQL (issue 28): the fleet view answers the same from every replica,
@@ -34,30 +27,10 @@ class ZoneReplicasTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static final AtomicInteger RUN = new AtomicInteger();
     private static final ZoneHubSettings FAST = ZoneTestbed.FAST;
-    private static HikariDataSource ds;
 
-    @TempDir
-    Path tmp;
-
-    private final String run = "p" + RUN.incrementAndGet();
-    private ZoneTestbed bed;
-
-    @BeforeAll
-    static void database() {
-        ds = PG.dataSource();
-    }
-
-    @BeforeEach
-    void testbed() {
-        bed = new ZoneTestbed(ds, run, tmp);
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        bed.close();
-    }
+    @RegisterExtension
+    final ZoneTestbed bed = new ZoneTestbed(PG, "p");
 
     private <T extends AutoCloseable> T opened(T c) {
         return bed.opened(c);
@@ -65,13 +38,13 @@ class ZoneReplicasTest {
 
     private ZoneCentral replica(String name, int port, ZoneHubSettings settings) throws Exception {
         ZoneCentral central = opened(new ZoneCentral(
-                ds,
-                new PgRevisionStore(ds),
+                PG.dataSource(),
+                new PgRevisionStore(PG.dataSource()),
                 new SimpleMeterRegistry(),
                 new InetSocketAddress("127.0.0.1", port),
                 settings,
                 Duration.ofHours(1),
-                run + "-" + name));
+                bed.run() + "-" + name));
         central.start();
         return central;
     }
@@ -108,10 +81,10 @@ class ZoneReplicasTest {
 
     @Test
     void fleet_answersTheSameFromEveryCentralReplica() throws Exception {
-        Central publisher = opened(new Central(ds, 0, Duration.ofHours(1), FAST));
-        String seoul = run + "-seoul-gw";
+        Central publisher = opened(new Central(PG.dataSource(), 0, Duration.ofHours(1), FAST));
+        String seoul = bed.run() + "-seoul-gw";
         long first = publisher
-                .publish(ZoneLoopbackTest.config(seoul, run + "-tokyo-gw", false), "first")
+                .publish(ZoneLoopbackTest.config(seoul, bed.run() + "-tokyo-gw", false), "first")
                 .revisions()
                 .get(seoul)
                 .id();
@@ -128,7 +101,7 @@ class ZoneReplicasTest {
             assertThat(seen.path("zone").path("connected").asBoolean()).isTrue();
             assertThat(seen.path("zone").path("stale").asBoolean()).isFalse();
             assertThat(seen.path("replicas").get(0).path("central_replica").asText())
-                    .isEqualTo(run + "-a");
+                    .isEqualTo(bed.run() + "-a");
             assertThat(seen.path("replicas").get(0).path("name").asText()).isEqualTo(ZoneSettings.LOOPBACK_REPLICA);
             JsonNode group = seen.path("groups").get(0);
             assertThat(group.path("applied_revision").asLong()).isEqualTo(first);
@@ -155,9 +128,9 @@ class ZoneReplicasTest {
     @Tag("slow") // not excluded from `./mvnw verify`: the one test here that takes a minute and more
     void centralAwayForSixtySeconds_zoneServesNewNodes_isSeenStale_andResyncsWhenCentralReturns() throws Exception {
         ZoneHubSettings shipped = ZoneHubSettings.DEFAULTS;
-        Central publisher = opened(new Central(ds, 0, Duration.ofHours(1), shipped));
-        String seoul = run + "-seoul-gw";
-        String tokyo = run + "-tokyo-gw";
+        Central publisher = opened(new Central(PG.dataSource(), 0, Duration.ofHours(1), shipped));
+        String seoul = bed.run() + "-seoul-gw";
+        String tokyo = bed.run() + "-tokyo-gw";
         long first = publisher
                 .publish(ZoneLoopbackTest.config(seoul, tokyo, false), "first")
                 .revisions()
