@@ -202,6 +202,9 @@ class LocalStackTest {
             // the cluster names the proxies whose access logs count (their verified mesh identities); compose has no
             // mesh and runs the receiver as local development (any peer)
             clusterOnly.add(io.meshguard.audit.component.AuditConfig.ALS_SENDERS.envVar());
+            // the cluster holds MCP tool calls for two people with a key from a Secret; compose has none, so a held
+            // tool is answered 503 there and never runs
+            clusterOnly.add(io.meshguard.dlpserver.DlpServerSettings.APPROVAL_KEY_FILE.envVar());
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());
@@ -225,9 +228,13 @@ class LocalStackTest {
                         .filter(c -> c.composeService().equals(hostPort[0]))
                         .findFirst()
                         .orElseThrow();
-                assertThat(environment(services.path(hostPort[0])))
-                        .as(name)
-                        .containsEntry(target.grpcPortKey().envVar(), hostPort[1]);
+                // Envoy's access logs go to the receiver's own port where the service has one
+                Map<String, String> targetEnv = environment(services.path(hostPort[0]));
+                String als = io.meshguard.audit.component.AuditConfig.ALS_PORT.envVar();
+                String portKey = name.equals("MESHGUARD_XDS_ACCESS_LOG_TARGET") && targetEnv.containsKey(als)
+                        ? als
+                        : target.grpcPortKey().envVar();
+                assertThat(targetEnv).as(name).containsEntry(portKey, hostPort[1]);
             }
         }));
     }

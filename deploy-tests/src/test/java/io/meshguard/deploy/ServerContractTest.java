@@ -51,9 +51,12 @@ class ServerContractTest {
         return env;
     }
 
+    /** The DLP server's own listener for Envoy's access logs ({@code audit.als.port}), beside its ext_proc port. */
+    private static final String ACCESS_LOG_PORT = "grpc-als";
+
     private static int namedPort(Container container, String prefix) {
         List<ContainerPort> ports = container.getPorts().stream()
-                .filter(p -> p.getName().startsWith(prefix))
+                .filter(p -> p.getName().startsWith(prefix) && !p.getName().equals(ACCESS_LOG_PORT))
                 .toList();
         assertThat(ports).as("%s ports named %s*", container.getName(), prefix).hasSize(1);
         return ports.getFirst().getContainerPort();
@@ -120,6 +123,14 @@ class ServerContractTest {
                     .as("%s HTTP port", server.deployment())
                     .isEqualTo(http);
             assertThat(c.getReadinessProbe().getGrpc().getPort()).isEqualTo(grpc);
+            c.getPorts().stream()
+                    .filter(p -> p.getName().equals(ACCESS_LOG_PORT))
+                    .forEach(p -> assertThat(c.getEnv())
+                            .as("%s access-log port", server.deployment())
+                            .anySatisfy(e -> {
+                                assertThat(e.getName()).isEqualTo("MESHGUARD_AUDIT_ALS_PORT");
+                                assertThat(e.getValue()).isEqualTo(String.valueOf(p.getContainerPort()));
+                            }));
             assertThat(deployment.template().getMetadata().getAnnotations())
                     .containsEntry("prometheus.io/port", String.valueOf(http));
         }
