@@ -1161,6 +1161,12 @@ public final class ClusterInABox implements AutoCloseable {
      */
     synchronized void upgradeTo(Path release) throws Exception {
         Rollout before = rollout();
+        // the operator creates the Secrets the new release needs and the installed one did not, before applying it
+        secrets.adding(OperatorSecrets.fromReadme(release.resolve("manifests/istio/README.md")))
+                .forEach(s -> {
+                    objects.secret(s);
+                    mark("upgrade: Secret " + s.getMetadata().getName() + " created");
+                });
         source = release;
         applyRendered();
         operatorSettings();

@@ -128,6 +128,22 @@ final class OperatorSecrets {
         return "redis://" + ServiceDirectory.fqdn(ExternalParts.REDIS, ExternalParts.NAMESPACE) + ":6379";
     }
 
+    /**
+     * The Secrets {@code next} (a newer release's README) lists and these lack, taken into these: what the operator
+     * creates before an upgrade, as that release's CHANGELOG says.
+     */
+    List<Secret> adding(OperatorSecrets next) {
+        java.util.Set<String> added = new java.util.HashSet<>();
+        next.secrets.forEach((name, data) -> {
+            if (secrets.putIfAbsent(name, data) == null) {
+                added.add(name);
+            }
+        });
+        return secrets().stream()
+                .filter(s -> added.contains(s.getMetadata().getName()))
+                .toList();
+    }
+
     List<Secret> secrets() {
         List<Secret> all = new ArrayList<>();
         secrets.forEach((name, data) -> all.add(new SecretBuilder()

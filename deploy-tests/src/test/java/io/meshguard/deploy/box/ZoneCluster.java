@@ -463,6 +463,12 @@ final class ZoneCluster implements AutoCloseable {
      */
     void upgrade() throws Exception {
         manifests = central.manifests();
+        // the zone's Secrets as central's upgrade left them (a release may need one the installed did not)
+        for (Secret s : central.secrets().secrets()) {
+            if (!CENTRAL_ONLY_SECRETS.contains(s.getMetadata().getName())) {
+                objects.secret(s);
+            }
+        }
         objects.apply(RenderedManifests.render(manifests, INSTALL));
         runtime = new ContainerRuntime(objects, central.images(), dir);
         Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
