@@ -17,6 +17,8 @@ import java.util.concurrent.Executor;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes batches of events into {@code audit_event} over one connection of its own. Not thread-safe: the audit
@@ -34,6 +36,10 @@ public final class PostgresAuditStore implements AutoCloseable {
     private static final int INSERT_ROWS_PER_STATEMENT = 1000;
 
     private static final Executor DIRECT = Runnable::run;
+    /** PostgreSQL's "feature not supported": its answer to COPY FROM into a table under row-level security. */
+    private static final String FEATURE_NOT_SUPPORTED = "0A000";
+
+    private static final Logger log = LoggerFactory.getLogger(PostgresAuditStore.class);
 
     private final ConnectionSource connections;
     private final BatchWriteMethod method;
@@ -43,6 +49,12 @@ public final class PostgresAuditStore implements AutoCloseable {
 
     private Connection connection;
     private boolean stageReady;
+    /**
+     * Whether fresh batches COPY straight into {@code audit_event}. A role under the table's row-level security (the
+     * servers' DML-only role) cannot: PostgreSQL refuses COPY FROM there, so batches then go through the stage, as
+     * replays do, and its INSERT … SELECT is checked against the policies.
+     */
+    private boolean copyIntoTable = true;
 
     public PostgresAuditStore(ConnectionSource connections, BatchWriteMethod method, Duration writeTimeout) {
         this.connections = Objects.requireNonNull(connections, "connections");
@@ -99,16 +111,29 @@ public final class PostgresAuditStore implements AutoCloseable {
             return 0;
         }
         Connection c = connection();
+        boolean direct = method == BatchWriteMethod.COPY && !idempotent && copyIntoTable;
         try {
             int rows =
                     switch (method) {
-                        case COPY -> idempotent ? copyIdempotent(c, batch) : copy(c, batch, "audit_event");
+                        case COPY -> direct ? copy(c, batch, "audit_event") : copyIdempotent(c, batch);
                         case INSERT -> insert(c, batch, idempotent);
                     };
             c.commit();
             return rows;
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException e) {
             discard(); // the connection's state is unknown now; a fresh one is opened for the next attempt
+            if (direct && FEATURE_NOT_SUPPORTED.equals(e.getSQLState())) {
+                // nothing of a refused COPY was written: the same batch goes through the stage
+                copyIntoTable = false;
+                log.warn(
+                        "audit: PostgreSQL refuses COPY into audit_event for this role (row-level security: {});"
+                                + " batches go through a staging table from now on",
+                        e.getMessage());
+                return run(batch, idempotent);
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            discard();
             throw e;
         }
     }

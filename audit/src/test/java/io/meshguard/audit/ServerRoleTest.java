@@ -13,9 +13,11 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -78,6 +80,28 @@ class ServerRoleTest {
                 var rs = c.createStatement().executeQuery("select count(*) from audit_event")) {
             rs.next();
             assertThat(rs.getLong(1)).isPositive();
+        }
+    }
+
+    @Test
+    void serverRole_copiesAuditBatches_throughTheStage_whenRowLevelSecurityRefusesCopy() throws Exception {
+        Instant at = Instant.now();
+        List<AuditEvent> first = List.of(TestEvents.numbered(1, at), TestEvents.numbered(2, at));
+        List<AuditEvent> second = List.of(TestEvents.numbered(3, at));
+        try (PostgresAuditStore store =
+                new PostgresAuditStore(ConnectionSource.of(server), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+            store.write(first);
+            store.write(second);
+        }
+        for (AuditEvent e : List.of(first.get(0), first.get(1), second.get(0))) {
+            try (Connection c = PG.dataSource().getConnection();
+                    var ps = c.prepareStatement("select count(*) from audit_event where event_id = ?")) {
+                ps.setObject(1, e.eventId());
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).as("event %s", e.eventId()).isEqualTo(1);
+                }
+            }
         }
     }
 
