@@ -57,6 +57,8 @@ public final class Console implements HttpHandler {
     private final CoverageScreen coverage;
     /** The authz policy files' requests with their replay reports. */
     private final PolicyChangesScreen policyChanges;
+    /** MCP tool calls held for two approvers. */
+    private final ToolCallsScreen toolCalls;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
 
@@ -83,6 +85,7 @@ public final class Console implements HttpHandler {
             TrafficScreen traffic,
             CoverageScreen coverage,
             PolicyChangesScreen policyChanges,
+            ToolCallsScreen toolCalls,
             Optional<CatalogConsole> catalogue,
             Clock clock) {
         this.settings = settings;
@@ -101,6 +104,7 @@ public final class Console implements HttpHandler {
         this.traffic = traffic;
         this.coverage = coverage;
         this.policyChanges = policyChanges;
+        this.toolCalls = toolCalls;
         this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
@@ -543,6 +547,17 @@ public final class Console implements HttpHandler {
         afterAction(req, policyChanges.decide(req, approve));
     }
 
+    void toolCallsPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "tool-calls.jte",
+                toolCalls.page(req, chrome(req, "Held tool calls", "/console/tool-approvals")));
+    }
+
+    void decideToolCall(Request req, boolean approve) throws IOException {
+        afterAction(req, toolCalls.decide(req, approve));
+    }
+
     void fleetPage(Request req) throws IOException {
         pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
     }
@@ -765,6 +780,10 @@ public final class Console implements HttpHandler {
         if (gate.permits(caller, "policy:read", Scope.SYSTEM)) {
             nav.add(new Views.NavItem(
                     "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
+        }
+        if (gate.permits(caller, "tool-call:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem(
+                    "/console/tool-approvals", "Held tool calls", current.equals("/console/tool-approvals")));
         }
         if (planChanges.isPresent() && gate.permits(caller, "plan:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem(

@@ -130,7 +130,15 @@ public final class ConsoleRoutes {
                     (c, r) -> c.decidePolicyRequest(r, true)),
             page(
                     AdminRoute.system("POST", "/console/policy-requests/{id}/reject", "policy:approve"),
-                    (c, r) -> c.decidePolicyRequest(r, false)));
+                    (c, r) -> c.decidePolicyRequest(r, false)),
+            // held MCP tool calls: GET /tool-approvals and POST /tool-approvals/{id}/approve|reject's permissions
+            page(AdminRoute.system("GET", "/console/tool-approvals", "tool-call:read"), Console::toolCallsPage),
+            page(
+                    AdminRoute.system("POST", "/console/tool-approvals/{id}/approve", "tool-call:approve"),
+                    (c, r) -> c.decideToolCall(r, true)),
+            page(
+                    AdminRoute.system("POST", "/console/tool-approvals/{id}/reject", "tool-call:approve"),
+                    (c, r) -> c.decideToolCall(r, false)));
 
     /** Every route of the table, for the gate's admissions and the route-coverage tests. */
     public static final List<AdminRoute> ROUTES =
