@@ -859,6 +859,15 @@ public final class Console implements HttpHandler {
                 : PREFIX;
     }
 
+    /** A path segment or parameter that must be a number: anything else names no {@code what} (404). */
+    static long number(String text, String what) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new AdminJson.Refusal(404, "no " + what + " " + text);
+        }
+    }
+
     static void redirect(HttpExchange ex, String location) throws IOException {
         ex.getResponseHeaders().set("Location", location);
         ex.sendResponseHeaders(303, -1);

@@ -43,6 +43,9 @@ public final class ConsoleRoutes {
         return new Admitted(route, page);
     }
 
+    /** One held tool call's decisions: {@code /approve} and {@code /reject} below it. */
+    private static final String HELD_CALL = "/console/tool-approvals/{id}";
+
     static final List<Operation> OPERATIONS = List.of(
             // signing in and out, and the jar's own scripts and styles: no permission, no caller yet
             open("GET", "/console", (c, ex, segments, id) -> c.home(ex, id)),
@@ -134,10 +137,10 @@ public final class ConsoleRoutes {
             // held MCP tool calls: GET /tool-approvals and POST /tool-approvals/{id}/approve|reject's permissions
             page(AdminRoute.system("GET", "/console/tool-approvals", "tool-call:read"), Console::toolCallsPage),
             page(
-                    AdminRoute.system("POST", "/console/tool-approvals/{id}/approve", "tool-call:approve"),
+                    AdminRoute.system("POST", HELD_CALL + "/approve", "tool-call:approve"),
                     (c, r) -> c.decideToolCall(r, true)),
             page(
-                    AdminRoute.system("POST", "/console/tool-approvals/{id}/reject", "tool-call:approve"),
+                    AdminRoute.system("POST", HELD_CALL + "/reject", "tool-call:approve"),
                     (c, r) -> c.decideToolCall(r, false)));
 
     /** Every route of the table, for the gate's admissions and the route-coverage tests. */

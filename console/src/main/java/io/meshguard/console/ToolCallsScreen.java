@@ -15,14 +15,7 @@ import java.util.List;
  * /tool-approvals/{id}/approve}, so the four-eyes rules (neither the caller nor the agent's owner, not break-glass, one
  * vote per person, two to run) and the trail rows are the API's.
  */
-public final class ToolCallsScreen {
-    private final ToolCallApprovals toolCalls;
-    private final AdminGate gate;
-
-    public ToolCallsScreen(ToolCallApprovals toolCalls, AdminGate gate) {
-        this.toolCalls = toolCalls;
-        this.gate = gate;
-    }
+public record ToolCallsScreen(ToolCallApprovals toolCalls, AdminGate gate) {
 
     /** The held calls, newest first: those waiting for approvers, then those decided, expired or run. */
     Views.ToolCalls page(Console.Request req, Views.Chrome chrome) {
@@ -66,7 +59,7 @@ public final class ToolCallsScreen {
 
     /** approve or reject, with the reason typed beside the buttons; a refusal is the next page's message. */
     Console.Outcome decide(Console.Request req, boolean approve) {
-        long id = number(req.segment(2));
+        long id = Console.number(req.segment(2), "tool call approval");
         try {
             ToolCallApprovals.ToolCall t = approve
                     ? toolCalls.approve(id, req.caller().person(), req.param("reason"), req.requestId())
@@ -85,14 +78,6 @@ public final class ToolCallsScreen {
             return new Console.Outcome(true, done);
         } catch (AdminJson.Refusal e) {
             return new Console.Outcome(false, e.getMessage());
-        }
-    }
-
-    private static long number(String text) {
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new AdminJson.Refusal(404, "no tool call approval " + text);
         }
     }
 }

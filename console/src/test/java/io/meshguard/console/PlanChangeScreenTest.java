@@ -65,18 +65,15 @@ class PlanChangeScreenTest {
             ApiKeyAdminApi keys = new ApiKeyAdminApi(
                     Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(), gate, Optional.empty());
             http.addHandler(CatalogApi.PREFIX, catalog);
-            ConsoleMount.mount(
+            TokenSignedBrowser.serveConsole(
                     xds,
                     http,
                     gate,
-                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
                     Optional.of(new CatalogConsole(
                             new CatalogStore(PG.dataSource()),
                             catalog.service(),
                             new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
                             catalog.planChanges())));
-            xds.start();
-            http.start();
             GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());
             String subscription = GoldPlanScene.goldSubscriber(PG, main);
             GoldPlanScene.recordEightCalls(PG, audit, subscription);

@@ -2,11 +2,15 @@ package io.meshguard.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.access.AdminGate;
+import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
+import io.meshguard.xds.XdsController;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,6 +35,23 @@ final class TokenSignedBrowser {
                         + URLEncoder.encode(token, StandardCharsets.UTF_8));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
         this.session = Console.SESSION_COOKIE + "=" + AdminHttp.cookie(r, Console.SESSION_COOKIE);
+    }
+
+    /**
+     * Mounts the console in local mode (no issuer: people sign in on the token form) beside what {@code http} serves,
+     * and starts the controller and the listener.
+     */
+    static void serveConsole(
+            XdsController xds, StatusHttpServer http, AdminGate gate, Optional<CatalogConsole> catalogue)
+            throws java.io.IOException {
+        ConsoleMount.mount(
+                xds,
+                http,
+                gate,
+                ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
+                catalogue);
+        xds.start();
+        http.start();
     }
 
     /** A page that must answer 200. */

@@ -38,12 +38,9 @@ class ToolCallsScreenTest {
     static final String BINDINGS = """
             claims: [groups]
             roles:
-              approver:
-                permissions: [tool-call:read, tool-call:approve]
-              reader:
-                permissions: [tool-call:read]
-              operator:
-                permissions: [revision:read]
+              approver: {permissions: [tool-call:read, tool-call:approve]}
+              reader: {permissions: [tool-call:read]}
+              operator: {permissions: [revision:read]}
             bindings:
               - {match: approvers, role: approver, scope: system}
               - {match: auditors, role: reader, scope: system}
@@ -74,14 +71,7 @@ class ToolCallsScreenTest {
                     events::add,
                     "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
-            ConsoleMount.mount(
-                    xds,
-                    http,
-                    gate,
-                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
-                    Optional.empty());
-            xds.start();
-            http.start();
+            TokenSignedBrowser.serveConsole(xds, http, gate, Optional.empty());
             long id = held(issuer.issuer());
             String screen = "/console/tool-approvals";
             String approve = screen + "/" + id + "/approve";
