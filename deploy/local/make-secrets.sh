@@ -13,11 +13,14 @@ for name in db-password xds-admin-token redis-password; do
     echo "created $dir/$name"
   fi
 done
-# The DLP hash key: 64 hex digits, mounted as a compose secret (MESHGUARD_DLP_HASH_KEY_FILE).
-if [ ! -s "$dir/dlp-hash-key" ]; then
-  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/dlp-hash-key"
-  echo "created $dir/dlp-hash-key"
-fi
+# The DLP hash key and the key of held tool calls' argument digests: 64 hex digits each, mounted as compose secrets
+# (MESHGUARD_DLP_HASH_KEY_FILE, MESHGUARD_DLP_APPROVAL_KEY_FILE).
+for name in dlp-hash-key dlp-approval-key; do
+  if [ ! -s "$dir/$name" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/$name"
+    echo "created $dir/$name"
+  fi
+done
 # The development issuer: a signing key that stays here (0600), its public JWKS (served by the dev-jwks service)
 # and the dev policy extauthz enforces (policies/authz.yaml + this issuer + the demo route). Run this script again
 # after editing policies/authz.yaml to regenerate the dev policy; the key is kept.

@@ -57,6 +57,8 @@ public final class Console implements HttpHandler {
     private final CoverageScreen coverage;
     /** The authz policy files' requests with their replay reports. */
     private final PolicyChangesScreen policyChanges;
+    /** MCP tool calls held for two approvers. */
+    private final ToolCallsScreen toolCalls;
     /** Approvals and the developer portal: only where the catalogue runs beside the controller. */
     private final Optional<ApprovalsScreen> approvals;
 
@@ -83,6 +85,7 @@ public final class Console implements HttpHandler {
             TrafficScreen traffic,
             CoverageScreen coverage,
             PolicyChangesScreen policyChanges,
+            ToolCallsScreen toolCalls,
             Optional<CatalogConsole> catalogue,
             Clock clock) {
         this.settings = settings;
@@ -101,6 +104,7 @@ public final class Console implements HttpHandler {
         this.traffic = traffic;
         this.coverage = coverage;
         this.policyChanges = policyChanges;
+        this.toolCalls = toolCalls;
         this.catalogue = catalogue;
         this.approvals = catalogue.map(c -> new ApprovalsScreen(c, gate));
         this.portal = catalogue.map(c -> new PortalScreen(c, gate, clock));
@@ -543,6 +547,17 @@ public final class Console implements HttpHandler {
         afterAction(req, policyChanges.decide(req, approve));
     }
 
+    void toolCallsPage(Request req) throws IOException {
+        pages.render(
+                req.exchange(),
+                "tool-calls.jte",
+                toolCalls.page(req, chrome(req, "Held tool calls", "/console/tool-approvals")));
+    }
+
+    void decideToolCall(Request req, boolean approve) throws IOException {
+        afterAction(req, toolCalls.decide(req, approve));
+    }
+
     void fleetPage(Request req) throws IOException {
         pages.render(req.exchange(), "fleet.jte", fleet.page(chrome(req, "Fleet", "/console/fleet")));
     }
@@ -766,6 +781,10 @@ public final class Console implements HttpHandler {
             nav.add(new Views.NavItem(
                     "/console/policy-requests", "Policy changes", current.equals("/console/policy-requests")));
         }
+        if (gate.permits(caller, "tool-call:read", Scope.SYSTEM)) {
+            nav.add(new Views.NavItem(
+                    "/console/tool-approvals", "Held tool calls", current.equals("/console/tool-approvals")));
+        }
         if (planChanges.isPresent() && gate.permits(caller, "plan:read", Scope.ANY_TENANT)) {
             nav.add(new Views.NavItem(
                     "/console/plan-changes", "Plan changes", current.equals("/console/plan-changes")));
@@ -838,6 +857,15 @@ public final class Console implements HttpHandler {
                         && next.chars().noneMatch(c -> c < 0x21 || c == 0x7f)
                 ? next
                 : PREFIX;
+    }
+
+    /** A path segment or parameter that must be a number: anything else names no {@code what} (404). */
+    static long number(String text, String what) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new AdminJson.Refusal(404, "no " + what + " " + text);
+        }
     }
 
     static void redirect(HttpExchange ex, String location) throws IOException {

@@ -61,6 +61,7 @@ public final class ConsoleMount {
                 new TrafficScreen(new TrafficReport(s.dataSource()), clock),
                 new CoverageScreen(new CoverageReport(s.dataSource()), clock),
                 new PolicyChangesScreen(s.policyChanges(), new AuditReader(s.dataSource()), gate),
+                new ToolCallsScreen(s.toolCalls(), gate),
                 catalogue,
                 clock);
         http.addHandler(Console.PREFIX, handler);

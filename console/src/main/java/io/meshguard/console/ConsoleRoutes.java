@@ -43,6 +43,9 @@ public final class ConsoleRoutes {
         return new Admitted(route, page);
     }
 
+    /** One held tool call's decisions: {@code /approve} and {@code /reject} below it. */
+    private static final String HELD_CALL = "/console/tool-approvals/{id}";
+
     static final List<Operation> OPERATIONS = List.of(
             // signing in and out, and the jar's own scripts and styles: no permission, no caller yet
             open("GET", "/console", (c, ex, segments, id) -> c.home(ex, id)),
@@ -130,7 +133,15 @@ public final class ConsoleRoutes {
                     (c, r) -> c.decidePolicyRequest(r, true)),
             page(
                     AdminRoute.system("POST", "/console/policy-requests/{id}/reject", "policy:approve"),
-                    (c, r) -> c.decidePolicyRequest(r, false)));
+                    (c, r) -> c.decidePolicyRequest(r, false)),
+            // held MCP tool calls: GET /tool-approvals and POST /tool-approvals/{id}/approve|reject's permissions
+            page(AdminRoute.system("GET", "/console/tool-approvals", "tool-call:read"), Console::toolCallsPage),
+            page(
+                    AdminRoute.system("POST", HELD_CALL + "/approve", "tool-call:approve"),
+                    (c, r) -> c.decideToolCall(r, true)),
+            page(
+                    AdminRoute.system("POST", HELD_CALL + "/reject", "tool-call:approve"),
+                    (c, r) -> c.decideToolCall(r, false)));
 
     /** Every route of the table, for the gate's admissions and the route-coverage tests. */
     public static final List<AdminRoute> ROUTES =

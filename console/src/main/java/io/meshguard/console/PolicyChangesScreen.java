@@ -135,11 +135,7 @@ public final class PolicyChangesScreen {
     }
 
     private static long number(String text) {
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new AdminJson.Refusal(404, "no policy request " + text);
-        }
+        return Console.number(text, "policy request");
     }
 
     private static String lower(Enum<?> e) {

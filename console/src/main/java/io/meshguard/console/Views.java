@@ -244,4 +244,29 @@ public final class Views {
             return line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "ctx";
         }
     }
+
+    /** Held tool calls: those waiting for approvers, then the decided, expired and run ones (at most 100 in all). */
+    public record ToolCalls(Chrome chrome, List<ToolCallRow> pending, List<ToolCallRow> others) {}
+
+    /**
+     * One held MCP tool call: its binding, the masked arguments, its expiry and who approved so far ({@code votes}: "1
+     * of 2"); {@code canDecide}: pending and the caller holds {@code tool-call:approve} (the server checks the four-eyes
+     * rules again); {@code auditHref}: its trail rows.
+     */
+    public record ToolCallRow(
+            long id,
+            String state,
+            String tool,
+            String server,
+            String caller,
+            String agent,
+            String agentOwner,
+            String arguments,
+            String requestedAt,
+            String expiresAt,
+            List<String> approvedBy,
+            String votes,
+            String decisionReason,
+            boolean canDecide,
+            String auditHref) {}
 }

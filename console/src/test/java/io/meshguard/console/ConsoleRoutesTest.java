@@ -78,7 +78,7 @@ class ConsoleRoutesTest {
                 .map(AdminRoute::permission)
                 .collect(Collectors.toSet());
         for (String permission : used) {
-            assertThat(Set.of("system-admin", "org-admin", "gateway-owner", "auditor").stream()
+            assertThat(Set.of("system-admin", "org-admin", "gateway-owner", "auditor", "security-approver").stream()
                             .anyMatch(role -> shipped.permissionsOf(role).contains(permission)))
                     .as("some role of policies/access.yaml holds %s", permission)
                     .isTrue();

@@ -15,7 +15,6 @@ import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
-import io.meshguard.testing.AdminHttp;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -25,17 +24,11 @@ import io.meshguard.xds.approval.GoldPlanScene;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,8 +46,6 @@ class PlanChangeScreenTest {
 
     @TempDir
     Path dir;
-
-    static final Pattern HIDDEN = Pattern.compile("name=\"(_signin|_csrf)\" value=\"([^\"]+)\"");
 
     @Test
     void planChangeRequest_showsItsReportBesideTheLimits_refusesTheRequestersApproval_appliesAnotherPersons()
@@ -74,18 +65,15 @@ class PlanChangeScreenTest {
             ApiKeyAdminApi keys = new ApiKeyAdminApi(
                     Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(), gate, Optional.empty());
             http.addHandler(CatalogApi.PREFIX, catalog);
-            ConsoleMount.mount(
+            TokenSignedBrowser.serveConsole(
                     xds,
                     http,
                     gate,
-                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
                     Optional.of(new CatalogConsole(
                             new CatalogStore(PG.dataSource()),
                             catalog.service(),
                             new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
                             catalog.planChanges())));
-            xds.start();
-            http.start();
             GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());
             String subscription = GoldPlanScene.goldSubscriber(PG, main);
             GoldPlanScene.recordEightCalls(PG, audit, subscription);
@@ -98,7 +86,7 @@ class PlanChangeScreenTest {
                     .path("id")
                     .asLong();
 
-            Browser alice = new Browser(http.port(), main.token("alice"));
+            TokenSignedBrowser alice = new TokenSignedBrowser(http.port(), main.token("alice"));
             String list = alice.get("/console/plan-changes").body();
             assertThat(list).contains("href=\"/console/plan-changes\"");
             String row = list.substring(list.indexOf("id=\"plan-change-" + id + "\""));
@@ -122,7 +110,7 @@ class PlanChangeScreenTest {
             // the sample rows are globex's calls: a provider scoped to acme does not read them, the bank's auditor does
             assertThat(alice.get("/console/plan-changes/" + id + "?group=0").body())
                     .contains("Reading the sample rows needs audit:read.");
-            Browser root = new Browser(http.port(), main.token("root"));
+            TokenSignedBrowser root = new TokenSignedBrowser(http.port(), main.token("root"));
             String samples =
                     root.get("/console/plan-changes/" + id + "?group=0").body();
             samples = samples.substring(samples.indexOf("id=\"samples\""));
@@ -131,12 +119,12 @@ class PlanChangeScreenTest {
             }
             assertThat(samples).doesNotContain("<code>call-1</code>");
 
-            String refused = alice.decide(id, page, "approve", "mine");
+            String refused = decide(alice, id, page, "approve", "mine");
             assertThat(refused).contains("another person must approve it").contains("pending");
 
-            Browser bob = new Browser(http.port(), main.token("bob"));
+            TokenSignedBrowser bob = new TokenSignedBrowser(http.port(), main.token("bob"));
             String approved =
-                    bob.decide(id, bob.get("/console/plan-changes/" + id).body(), "approve", "read it, CB-7");
+                    decide(bob, id, bob.get("/console/plan-changes/" + id).body(), "approve", "read it, CB-7");
             assertThat(approved)
                     .contains("Plan-change request " + id + " approved")
                     .contains("data-state>approved");
@@ -150,50 +138,12 @@ class PlanChangeScreenTest {
         }
     }
 
-    /** One person's browser: signed in to the console with their access token, its session cookie kept. */
-    private static final class Browser {
-        private final String base;
-        private final String session;
-
-        Browser(int port, String token) throws Exception {
-            this.base = "http://127.0.0.1:" + port;
-            HttpResponse<String> form = AdminHttp.page(URI.create(base + "/console/signin"), "");
-            String binding = AdminHttp.cookie(form, Console.SIGN_IN_COOKIE);
-            HttpResponse<String> r = AdminHttp.form(
-                    URI.create(base + "/console/signin"),
-                    Console.SIGN_IN_COOKIE + "=" + binding,
-                    "_signin=" + hidden(form.body(), "_signin") + "&next=%2Fconsole&token="
-                            + URLEncoder.encode(token, StandardCharsets.UTF_8));
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
-            this.session = Console.SESSION_COOKIE + "=" + AdminHttp.cookie(r, Console.SESSION_COOKIE);
-        }
-
-        HttpResponse<String> get(String path) throws Exception {
-            HttpResponse<String> r = AdminHttp.page(URI.create(base + path), session);
-            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
-            return r;
-        }
-
-        /** Posts the page's decide form and answers the page it leads back to (with the outcome's sentence). */
-        String decide(long id, String page, String verb, String reason) throws Exception {
-            String back = "/console/plan-changes/" + id;
-            HttpResponse<String> r = AdminHttp.form(
-                    URI.create(base + "/console/provider/plan-change-requests/" + id + "/" + verb),
-                    session,
-                    "_csrf=" + hidden(page, "_csrf") + "&back=" + URLEncoder.encode(back, StandardCharsets.UTF_8)
-                            + "&reason=" + URLEncoder.encode(reason, StandardCharsets.UTF_8));
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
-            return get(back).body();
-        }
-    }
-
-    private static String hidden(String body, String name) {
-        Matcher m = HIDDEN.matcher(body);
-        while (m.find()) {
-            if (m.group(1).equals(name)) {
-                return URLEncoder.encode(m.group(2), StandardCharsets.UTF_8);
-            }
-        }
-        throw new AssertionError("no hidden " + name + " in:\n" + body);
+    private static String decide(TokenSignedBrowser who, long id, String page, String verb, String reason)
+            throws Exception {
+        return who.decide(
+                "/console/provider/plan-change-requests/" + id + "/" + verb,
+                page,
+                "/console/plan-changes/" + id,
+                reason);
     }
 }

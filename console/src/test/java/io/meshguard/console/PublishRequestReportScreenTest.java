@@ -98,14 +98,7 @@ class PublishRequestReportScreenTest {
                         Clock.systemUTC())) {
             AdminGate gate = AdminGate.local(new BearerTokens(Optional.of(tokens)), "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
-            ConsoleMount.mount(
-                    xds,
-                    http,
-                    gate,
-                    ConsoleSettings.of(Optional.empty(), "meshguard-console", Optional.empty(), "http://127.0.0.1"),
-                    Optional.empty());
-            xds.start();
-            http.start();
+            TokenSignedBrowser.serveConsole(xds, http, gate, Optional.empty());
             extauthz.start();
             base = "http://127.0.0.1:" + http.port();
 

@@ -68,6 +68,14 @@ public final class OwnedHeaderNames {
      */
     public static final List<String> GATEWAY_HOP = List.of(CLIENT_ADDRESS, QUOTA_CHARGED, RATE_LIMITED_AT);
 
+    /**
+     * The tools an MCP route's tool rules let this caller call, set by extauthz's allow of a {@code tools/list} request
+     * on a route that lists its tools: a JSON array of the tool names (ASCII, anything else {@code \\u}-escaped;
+     * {@code []} when none). The DLP server lists only these in the answer and refuses an answer it cannot filter.
+     * extauthz removes a client's value on every allow, as it does the identity headers the DLP server reads.
+     */
+    public static final String MCP_TOOLS = "x-meshguard-mcp-tools";
+
     /** The peer certificate Istio's sidecars forward: who the caller is on the mesh hop. */
     public static final String PEER_CERTIFICATE = "x-forwarded-client-cert";
 

@@ -202,9 +202,6 @@ class LocalStackTest {
             // the cluster names the proxies whose access logs count (their verified mesh identities); compose has no
             // mesh and runs the receiver as local development (any peer)
             clusterOnly.add(io.meshguard.audit.component.AuditConfig.ALS_SENDERS.envVar());
-            // the cluster holds MCP tool calls for two people with a key from a Secret; compose has none, so a held
-            // tool is answered 503 there and never runs
-            clusterOnly.add(io.meshguard.dlpserver.DlpServerSettings.APPROVAL_KEY_FILE.envVar());
             assertThat(onlyInCluster).as(service).isSubsetOf(clusterOnly);
             Set<String> localOnly = new HashSet<>(local.keySet());
             localOnly.remove(XdsSettings.ADS_LOCAL_DEVELOPMENT_ANY_PEER.envVar());

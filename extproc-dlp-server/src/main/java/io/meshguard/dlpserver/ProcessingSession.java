@@ -97,6 +97,15 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private java.io.ByteArrayOutputStream mcpBody;
 
     private Map<String, List<String>> mcpHeaders = Map.of();
+    /**
+     * On a {@code tools/list} whose route lists its tools: the tools extauthz's allow says the caller may call
+     * ({@link io.meshguard.contract.OwnedHeaderNames#MCP_TOOLS}), trusted as the identity headers are. Its answer is
+     * held whole and listed with those tools only.
+     */
+    private Optional<String> callableTools = Optional.empty();
+    /** The {@code tools/list} answer held until its end, to be cut down to {@link #callableTools}; null otherwise. */
+    private java.io.ByteArrayOutputStream toolList;
+
     private String outcome = "pass";
     private String blockNote = "";
     /** The retry's approval reference ({@link ToolApprovalGate#REFERENCE_HEADER}), empty on a first call. */
@@ -457,6 +466,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             if (!mcpHeaders.isEmpty() || policy.servesMcp(routeProfile, host, profilePath.path())) {
                 mcpBody = new java.io.ByteArrayOutputStream();
             }
+            if (listsTools(mcpHeaders)) {
+                callableTools = Optional.ofNullable(headers.get(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS));
+            }
         }
         if (UpgradeRequest.isUpgrade(h)) {
             Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
@@ -479,7 +491,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && request.scans()) {
             bodyHeaderMutations(request, requestMode, mutation);
         }
-        if (policy.scansResponses(routeProfile, host, profilePath.path())) {
+        if (policy.scansResponses(routeProfile, host, profilePath.path()) || callableTools.isPresent()) {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
@@ -551,6 +563,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && response.scans()) {
             bodyHeaderMutations(response, responseMode, mutation);
         }
+        if (!h.getEndOfStream() && callableTools.isPresent()) {
+            toolList = new java.io.ByteArrayOutputStream();
+            if (!mutation.getRemoveHeadersList().contains("content-length")) {
+                // the listed tools are fewer than the answer's: its length changes
+                mutation.addRemoveHeaders("content-length");
+            }
+        }
         send(ProcessingResponse.newBuilder()
                 .setResponseHeaders(HeadersResponse.newBuilder()
                         .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation)))
@@ -621,6 +640,10 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         if (d == Direction.REQUEST && mcpBody != null) {
             mcpRequestBody(state, mode, body);
+            return;
+        }
+        if (d == Direction.RESPONSE && toolList != null) {
+            toolListBody(state, mode, body);
             return;
         }
         if (!state.scans()) {
@@ -713,20 +736,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         metrics.mcpParity(true);
-        byte[] out;
-        if (state.scans()) {
-            try {
-                out = state.body(whole, true);
-            } catch (BlockedException e) {
-                block(Direction.REQUEST, e.decision(), At.BODY, true);
-                return;
-            } finally {
-                chunkTimer(Direction.REQUEST, mode).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-            }
-        } else {
-            state.passed(whole.length, true);
-            out = whole;
+        Optional<byte[]> scanned = heldBody(state, Direction.REQUEST, mode, whole, started);
+        if (scanned.isEmpty()) {
+            return;
         }
+        byte[] out = scanned.get();
         Optional<DlpPolicy.Profile> profile = policy.upgradeProfile(routeProfile, host, profilePath.path());
         if (profile.flatMap(DlpPolicy.Profile::mcpApproval).isPresent()) {
             ToolApprovalGate.Lookup lookup = approvals.decide(
@@ -784,6 +798,89 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         send(ProcessingResponse.newBuilder()
                 .setRequestBody(BodyResponse.newBuilder().setResponse(common))
+                .build());
+    }
+
+    /**
+     * A body held whole, scanned with its direction's profile (or counted as passed where the profile does not scan);
+     * empty when the scan blocked it (the block is answered). {@code started}: when the work on it began, for the chunk
+     * timer.
+     */
+    private Optional<byte[]> heldBody(
+            DirectionState state, Direction d, BodySendMode mode, byte[] whole, long started) {
+        if (!state.scans()) {
+            state.passed(whole.length, true);
+            return Optional.of(whole);
+        }
+        try {
+            return Optional.of(state.body(whole, true));
+        } catch (BlockedException e) {
+            block(d, e.decision(), At.BODY, true);
+            return Optional.empty();
+        } finally {
+            chunkTimer(d, mode).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Whether the request is an MCP {@code tools/list} (its method header, which parity holds to the body). */
+    private static boolean listsTools(Map<String, List<String>> mcpHeaders) {
+        List<String> method = mcpHeaders.getOrDefault(io.meshguard.contract.McpHeaders.METHOD, List.of());
+        return method.size() == 1
+                && io.meshguard.contract.McpHeaders.decode(method.get(0))
+                        .filter("tools/list"::equals)
+                        .isPresent();
+    }
+
+    /**
+     * A {@code tools/list} answer: held until its end (each earlier chunk answered with nothing), scanned with the
+     * response's profile, then sent on listing only the tools the caller may call. An answer that cannot be cut down
+     * for certain (not JSON-RPC, too large, an unreadable allowed list) is refused: the client sees no tool of it.
+     */
+    private void toolListBody(DirectionState state, BodySendMode mode, HttpBody body) {
+        boolean cut = mode == BodySendMode.BUFFERED_PARTIAL && !body.getEndOfStream();
+        if (cut || toolList.size() + body.getBody().size() > MAX_MCP_BODY) {
+            toolList = null;
+            block(Direction.RESPONSE, BlockDecision.because("mcp_tools_list"), At.BODY, body.getEndOfStream());
+            return;
+        }
+        toolList.writeBytes(body.getBody().toByteArray());
+        boolean end = body.getEndOfStream() || mode == BodySendMode.BUFFERED;
+        if (!end) {
+            if (mode != BodySendMode.FULL_DUPLEX_STREAMED) {
+                sendEmptyBody(false);
+            }
+            return;
+        }
+        byte[] whole = toolList.toByteArray();
+        toolList = null;
+        Optional<byte[]> scanned = heldBody(state, Direction.RESPONSE, mode, whole, System.nanoTime());
+        if (scanned.isEmpty()) {
+            return;
+        }
+        Optional<byte[]> listed = io.meshguard.dlp.mcp.McpToolList.allowed(callableTools.orElse(""))
+                .flatMap(allowed -> io.meshguard.dlp.mcp.McpToolList.filter(
+                        scanned.get(), state.kind == MediaTypes.Kind.EVENT_STREAM, allowed));
+        if (listed.isEmpty()) {
+            log.warn("dlp refused a tools/list answer it cannot list the caller's tools of request_id={}", requestId);
+            block(Direction.RESPONSE, BlockDecision.because("mcp_tools_list"), At.BODY, true);
+            return;
+        }
+        byte[] out = listed.get();
+        if (mode == BodySendMode.FULL_DUPLEX_STREAMED) {
+            sendPieces(Direction.RESPONSE, out, true);
+            return;
+        }
+        released(out, 0, out.length);
+        replaceResponseChunk(out);
+    }
+
+    /** Answers a STREAMED or BUFFERED response chunk with {@code out} in its place (a new array nobody changes). */
+    private void replaceResponseChunk(byte[] out) {
+        send(ProcessingResponse.newBuilder()
+                .setResponseBody(BodyResponse.newBuilder()
+                        .setResponse(CommonResponse.newBuilder()
+                                .setBodyMutation(
+                                        BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(out)))))
                 .build());
     }
 
@@ -1005,6 +1102,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             refuseMcp(new McpParity.Verdict(Optional.of("the body ends in trailers"), "null"));
             return;
         }
+        if (d == Direction.RESPONSE && toolList != null) {
+            // a tools/list answer that ends in trailers was never seen whole: none of its tools reaches the client
+            toolList = null;
+            if (!block(d, BlockDecision.because("mcp_tools_list"), At.TRAILERS, false)) {
+                return;
+            }
+        }
         DirectionState state = d == Direction.REQUEST ? request : response;
         BodySendMode mode = d == Direction.REQUEST ? requestMode : responseMode;
         if (state != null && !state.finished()) {
@@ -1088,12 +1192,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 sendPieces(d, tail, endOfStream);
             } else {
                 // STREAMED: the answer to this chunk.
-                send(ProcessingResponse.newBuilder()
-                        .setResponseBody(BodyResponse.newBuilder()
-                                .setResponse(CommonResponse.newBuilder()
-                                        .setBodyMutation(
-                                                BodyMutation.newBuilder().setBody(ByteString.copyFrom(tail)))))
-                        .build());
+                replaceResponseChunk(tail);
             }
             return true;
         }

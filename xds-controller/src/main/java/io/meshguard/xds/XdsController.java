@@ -256,6 +256,7 @@ public final class XdsController implements ServerComponent {
                 audit,
                 dataSource,
                 policyChanges,
+                toolCalls,
                 trailVerifier);
     }
 
@@ -274,6 +275,7 @@ public final class XdsController implements ServerComponent {
             ConfigChangeAudit audit,
             DataSource dataSource,
             io.meshguard.xds.approval.PolicyChanges policyChanges,
+            io.meshguard.xds.approval.ToolCallApprovals toolCalls,
             io.meshguard.audit.trail.AdminTrailVerifier trailVerifier) {}
 
     @Override

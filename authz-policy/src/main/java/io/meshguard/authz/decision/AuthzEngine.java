@@ -318,7 +318,13 @@ public final class AuthzEngine {
             return refusal.subscription().map(refused::withSubscription).orElse(refused);
         }
         // every answer on a subscription names it, so its usage counts its own calls and no other's
-        Decision d = afterSubscription(request, r, routeName, caller, gatewayHop, ok, who, subscribed);
+        Decision d = mcpRules.withCallableTools(
+                afterSubscription(request, r, routeName, caller, gatewayHop, ok, who, subscribed),
+                request,
+                r,
+                caller,
+                who,
+                ok.fromCache());
         return subscribed instanceof SubscriptionGate.Admitted admitted
                 ? d.withSubscription(admitted.subscription().id())
                         .withPlan(new PlanUse(
@@ -458,7 +464,13 @@ public final class AuthzEngine {
         if (limited.denied().isPresent()) {
             return limited.denied().get();
         }
-        Decision open = upstream.allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers());
+        Decision open = mcpRules.withCallableTools(
+                upstream.allow(request, r, Optional.empty(), Reason.PUBLIC_ROUTE, false, limited.headers()),
+                request,
+                r,
+                caller,
+                Optional.empty(),
+                false);
         // anonymous callers have no quota counter; the flag header is still meshguard's alone
         return policy.quotas().isEmpty() ? open : QuotaResponses.apply(open, QuotaVerdict.NONE, false, List.of());
     }

@@ -4,11 +4,15 @@ import io.meshguard.authz.mesh.Caller;
 import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.policy.RoutePolicy;
 import io.meshguard.authz.request.Decision;
+import io.meshguard.authz.request.HeaderMutation;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.authz.request.McpCall;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.contract.McpHeaders;
+import io.meshguard.contract.OwnedHeaderNames;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -104,12 +108,10 @@ final class McpRules {
             return toolRefused(request, r, who, cached, "this route does not list the tool");
         }
         McpRoute.Tool t = tool.get();
-        Identity id = who.orElse(null);
-        if (!t.roles().equals(io.meshguard.authz.policy.RoleRequirement.NONE)
-                && (id == null || !t.roles().satisfiedBy(id.roles()))) {
+        if (!rolesHeld(t, who)) {
             return toolRefused(request, r, who, cached, "caller lacks a role the tool requires");
         }
-        if (!t.scopes().isEmpty() && (id == null || !id.scopes().containsAll(t.scopes()))) {
+        if (!scopesHeld(t, who)) {
             // the spec's insufficient_scope: the client can ask for a token with the scopes the challenge names
             return Optional.of(DenyResponse.of(
                     request,
@@ -120,8 +122,18 @@ final class McpRules {
                     Map.of(),
                     cached));
         }
+        return toolConditionsUnmet(t.when(), request, r, caller, who, cached);
+    }
+
+    private Optional<Decision> toolConditionsUnmet(
+            List<io.meshguard.authz.condition.Condition> when,
+            HttpRequestView request,
+            RoutePolicy r,
+            Caller caller,
+            Optional<Identity> who,
+            boolean cached) {
         return conditions.unmet(
-                t.when(),
+                when,
                 r,
                 request,
                 caller,
@@ -130,6 +142,78 @@ final class McpRules {
                 false,
                 Reason.MCP_TOOL_NOT_ALLOWED,
                 "a condition of the tool is not met");
+    }
+
+    private static boolean rolesHeld(McpRoute.Tool t, Optional<Identity> who) {
+        return t.roles().equals(io.meshguard.authz.policy.RoleRequirement.NONE)
+                || who.filter(id -> t.roles().satisfiedBy(id.roles())).isPresent();
+    }
+
+    private static boolean scopesHeld(McpRoute.Tool t, Optional<Identity> who) {
+        return t.scopes().isEmpty()
+                || who.filter(id -> id.scopes().containsAll(t.scopes())).isPresent();
+    }
+
+    /**
+     * On the allow of a {@code tools/list} on a route that lists its tools: the tools this caller may call, in
+     * {@link OwnedHeaderNames#MCP_TOOLS} for the DLP server, which lists only those in the answer (a caller is not shown
+     * tools it would be refused). A tool is callable when the caller holds its roles and scopes and its conditions hold;
+     * conditions that read the call itself ({@code mcp.*}: its name, its arguments) are decided on each
+     * {@code tools/call}, since a list request carries no call to decide them on.
+     */
+    Decision withCallableTools(
+            Decision d, HttpRequestView request, RoutePolicy r, Caller caller, Optional<Identity> who, boolean cached) {
+        Optional<McpRoute> mcp = r.access().mcp();
+        if (!d.allowed() || mcp.isEmpty() || !mcp.get().toolsListed()) {
+            return d;
+        }
+        McpCall call = McpCall.of(request);
+        if (call.problem().isPresent()
+                || call.method().filter("tools/list"::equals).isEmpty()) {
+            return d;
+        }
+        List<String> callable = new ArrayList<>();
+        for (McpRoute.Tool t : mcp.get().tools()) {
+            List<io.meshguard.authz.condition.Condition> decidable =
+                    t.when().stream().filter(c -> !c.readsMcp()).toList();
+            if (rolesHeld(t, who)
+                    && scopesHeld(t, who)
+                    && toolConditionsUnmet(decidable, request, r, caller, who, cached)
+                            .isEmpty()) {
+                callable.add(t.name());
+            }
+        }
+        List<HeaderMutation> set = new ArrayList<>(d.headersSet());
+        set.add(new HeaderMutation(OwnedHeaderNames.MCP_TOOLS, toolsHeader(callable), HeaderMutation.Mode.OVERWRITE));
+        return d.withHeaders(
+                List.copyOf(set),
+                d.headersRemoved().stream()
+                        .filter(n -> !n.equals(OwnedHeaderNames.MCP_TOOLS))
+                        .toList(),
+                d.responseHeaders());
+    }
+
+    /** {@link OwnedHeaderNames#MCP_TOOLS}'s value: a JSON array of the names, ASCII only (a header value's safe set). */
+    static String toolsHeader(List<String> names) {
+        StringBuilder sb = new StringBuilder("[");
+        for (String name : names) {
+            if (sb.length() > 1) {
+                sb.append(',');
+            }
+            sb.append('"');
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (c == '"' || c == '\\') {
+                    sb.append('\\').append(c);
+                } else if (c < 0x20 || c > 0x7e) {
+                    sb.append(String.format("\\u%04x", (int) c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            sb.append('"');
+        }
+        return sb.append(']').toString();
     }
 
     private static Optional<Decision> toolRefused(

@@ -50,6 +50,8 @@ public record OwnedHeaders(Set<String> owned) {
         // what the gateway tells the sidecar (client address, quotas charged, rule that rate-limited): only meshguard's
         // allow at the gateway may set them, or a forged one would let the sidecar skip its own charge or limit
         owned.addAll(io.meshguard.contract.OwnedHeaderNames.GATEWAY_HOP);
+        // the tools a tools/list answer may name: the DLP server filters by it, so only extauthz's allow may set it
+        owned.add(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS);
         return new OwnedHeaders(java.util.Collections.unmodifiableSet(owned));
     }
 

@@ -337,4 +337,56 @@ class McpRoutesTest {
                                         """)))
                 .hasMessageContaining("mcp.* is read only on an MCP route");
     }
+
+    static String toolsHeader(Decision d) {
+        return d.headersSet().stream()
+                .filter(h -> h.name().equals(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS))
+                .map(io.meshguard.authz.request.HeaderMutation::value)
+                .findFirst()
+                .orElse("(not set)");
+    }
+
+    @Test
+    void toolsList_namesOnlyTheToolsTheCallerMayCall_forTheDlpServersFilter() {
+        String[] list = {V, "2026-07-28", "mcp-method", "tools/list"};
+        Decision agent = call("/mcp", AGENT, list);
+        assertThat(agent.allowed()).as(agent.description()).isTrue();
+        // create_payment needs the payments role; its condition on an argument is decided on each call, not here
+        assertThat(toolsHeader(agent)).isEqualTo("[\"get_balance\",\"r\\u00e9sum\\u00e9\"]");
+        assertThat(agent.headersRemoved()).doesNotContain(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS);
+        assertThat(toolsHeader(call("/mcp", PAYER, list)))
+                .isEqualTo("[\"get_balance\",\"create_payment\",\"r\\u00e9sum\\u00e9\"]");
+    }
+
+    @Test
+    void toolsHeaderAClientSends_isRemovedOnEveryOtherAllow() {
+        String forged = "[\"delete_account\"]";
+        Decision callAllowed = call(
+                "/mcp",
+                AGENT,
+                V,
+                "2026-07-28",
+                "mcp-method",
+                "tools/call",
+                "mcp-name",
+                "get_balance",
+                io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS,
+                forged);
+        assertThat(callAllowed.allowed()).isTrue();
+        assertThat(toolsHeader(callAllowed)).isEqualTo("(not set)");
+        assertThat(callAllowed.headersRemoved()).contains(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS);
+        // a route without a tool list lets every tool through: no list to filter by, and the client's is removed
+        Decision open = call(
+                "/open",
+                AGENT,
+                V,
+                "2026-07-28",
+                "mcp-method",
+                "tools/list",
+                io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS,
+                forged);
+        assertThat(open.allowed()).as(open.description()).isTrue();
+        assertThat(toolsHeader(open)).isEqualTo("(not set)");
+        assertThat(open.headersRemoved()).contains(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS);
+    }
 }
