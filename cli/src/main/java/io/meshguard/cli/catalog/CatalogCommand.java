@@ -383,6 +383,18 @@ public final class CatalogCommand implements Runnable {
         }
 
         @Command(
+                name = "rename",
+                mixinStandardHelpOptions = true,
+                description = "Rename an application; the name must be free in its tenant, whatever its case.")
+        int rename(
+                @Mixin Target target,
+                @Parameters(index = "0", paramLabel = "ID") String id,
+                @Parameters(index = "1", paramLabel = "NAME") String name)
+                throws Exception {
+            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/name", object().put("name", name));
+        }
+
+        @Command(
                 name = "suspend",
                 mixinStandardHelpOptions = true,
                 description = "Suspend an application: every call it makes is refused, whatever its subscriptions.")
