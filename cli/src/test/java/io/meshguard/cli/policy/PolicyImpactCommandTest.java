@@ -236,6 +236,52 @@ class PolicyImpactCommandTest {
                 .isEqualTo(1);
     }
 
+    private static final String ORDERS_WRITERS = POLICY.replace(
+            "  - name: orders\n    match: {path_prefix: /orders}\n    auth: jwt\n    roles: [user]",
+            "  - name: orders\n    match: {path_prefix: /orders}\n    auth: jwt\n    roles: [orders-writer]");
+
+    @Test
+    void impact_decisionsThePolicyInForceDecidesOtherwise_areNotComparable_notFlipped(
+            @TempDir Path dir, @TempDir Path inForce) throws Exception {
+        // the window was recorded under POLICY; naming another policy as the one in force must not pass off the
+        // difference between the two as the draft's: alice's allows are not comparable, nothing flips
+        CliRun r = CliRun.of(
+                "policy",
+                "impact",
+                draft(dir, ORDERS_WRITERS).toString(),
+                "--in-force",
+                draft(inForce, ORDERS_WRITERS).toString(),
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("decisions: 15  unchanged: 12  flipped: 0  not replayable: 3");
+        assertThat(r.out()).contains("3  " + io.meshguard.authz.replay.DecisionReplay.NOT_COMPARABLE);
+        assertThat(r.out()).contains("compared with " + inForce.resolve("authz.yaml") + ", the policy in force");
+    }
+
+    @Test
+    void impact_againstThePolicyInForce_flipsOnlyWhatTheDraftChanges_withTheDraftsStatus(
+            @TempDir Path dir, @TempDir Path inForce) throws Exception {
+        CliRun r = CliRun.of(
+                "policy",
+                "impact",
+                draft(dir, ORDERS_WRITERS).toString(),
+                "--in-force",
+                draft(inForce, POLICY).toString(),
+                "--db",
+                dbUrl(),
+                "--since",
+                "1h");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("decisions: 15  unchanged: 12  flipped: 3  not replayable: 0");
+        assertThat(r.out())
+                .contains("3 decisions of tenant acme on route orders by alice: allow 200 -> deny 403 (route:orders)");
+    }
+
     @Test
     void impact_rowWhoseReplayFactsWereEditedInTheDatabase_isNamedAndNotReplayed_andTheCommandFails(@TempDir Path dir)
             throws Exception {
