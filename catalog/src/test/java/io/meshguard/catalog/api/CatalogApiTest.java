@@ -706,11 +706,8 @@ class CatalogApiTest {
     @Test
     void createApplication_withANameAnotherTenantHas_isAllowed() throws Exception {
         ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-ledger\", \"name\": \"Ledger\"}"));
-        JsonNode globex = ok(call(
-                "bo",
-                "POST",
-                "/v1/customer/applications",
-                "{\"id\": \"globex-ledger\", \"tenant\": \"globex\", \"name\": \"Ledger\"}"));
+        String sameNameInGlobex = "{\"id\": \"globex-ledger\", \"tenant\": \"globex\", \"name\": \"Ledger\"}";
+        JsonNode globex = ok(call("bo", "POST", "/v1/customer/applications", sameNameInGlobex));
         assertThat(globex.path("name").asText()).isEqualTo("Ledger");
         assertThat(globex.path("tenant").asText()).isEqualTo("globex");
     }

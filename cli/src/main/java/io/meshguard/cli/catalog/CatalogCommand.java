@@ -385,13 +385,14 @@ public final class CatalogCommand implements Runnable {
         @Command(
                 name = "rename",
                 mixinStandardHelpOptions = true,
-                description = "Rename an application; the name must be free in its tenant, whatever its case.")
+                description = "Rename an application (unique in its tenant).")
         int rename(
                 @Mixin Target target,
-                @Parameters(index = "0", paramLabel = "ID") String id,
-                @Parameters(index = "1", paramLabel = "NAME") String name)
+                @Parameters(paramLabel = "ID") String id,
+                @Option(names = "--name", required = true) String name)
                 throws Exception {
-            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/name", object().put("name", name));
+            ObjectNode body = object().put("name", name);
+            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/name", body);
         }
 
         @Command(

@@ -461,7 +461,11 @@ class AuthzCommandsTest {
                     .isEqualTo(1);
             assertThat(err()).contains("409").contains("MG-APPLICATION-001").contains("acme-mobile");
             assertThat(run(concat(
-                            new String[] {"catalog", "application", "rename"}, admin, "acme-mobile", "Mobile app")))
+                            new String[] {"catalog", "application", "rename"},
+                            admin,
+                            "acme-mobile",
+                            "--name",
+                            "Mobile app")))
                     .as(err())
                     .isEqualTo(0);
             assertThat(out()).contains("\"name\" : \"Mobile app\"");

@@ -22,53 +22,41 @@ class DevPolicyServedLikeTest {
                 audiences: [meshguard]
                 claims: {subject: sub, tenant: tenant, roles: roles}
             routes:
-              - name: orders
-                match: {path_prefix: /orders}
-                auth: jwt
-                roles: [user]
-              - name: admin
-                match: {path_prefix: /admin}
-                auth: jwt
-                roles: [admin]
+              - {name: ledger, match: {path_prefix: /ledger}, auth: jwt, roles: [clerk]}
+              - {name: books, match: {path_prefix: /books}, auth: jwt, roles: [auditor]}
             """;
 
-    static AuthzPolicy parse(String text) throws Exception {
-        return new AuthzPolicyParser().parse("t", new StringReader(text));
+    static final DevPolicy DEV = new DevPolicy();
+
+    static String served() throws Exception {
+        return DEV.compose("policies/authz.yaml", BASE, URI.create("http://127.0.0.1:4321/jwks"), Optional.empty());
+    }
+
+    static AuthzPolicy asServed(String draft) throws Exception {
+        return new AuthzPolicyParser()
+                .parse("t", new StringReader(DEV.servedLike("draft/authz.yaml", draft, served())));
     }
 
     @Test
     void servedLike_addsTheServedDevIssuerAndDemoRoutes_andKeepsTheDraftsOwnEdits() throws Exception {
-        DevPolicy dev = new DevPolicy();
-        String served =
-                dev.compose("policies/authz.yaml", BASE, URI.create("http://127.0.0.1:4321/jwks"), Optional.empty());
-        assertThat(DevPolicy.isGenerated(served)).isTrue();
+        assertThat(DevPolicy.isGenerated(served())).isTrue();
         assertThat(DevPolicy.isGenerated(BASE)).isFalse();
-        String draft = BASE.replace("    roles: [admin]\n", "    roles: [root]\n");
 
-        AuthzPolicy asServed = parse(dev.servedLike("draft/authz.yaml", draft, served));
+        AuthzPolicy p = asServed(BASE.replace("roles: [auditor]", "roles: [root]"));
 
-        assertThat(asServed.issuerNamed(DevIssuer.NAME).orElseThrow().jwksUri().orElseThrow())
+        assertThat(p.issuerNamed(DevIssuer.NAME).orElseThrow().jwksUri().orElseThrow())
                 .hasToString("http://127.0.0.1:4321/jwks");
-        assertThat(asServed.routeNamed(DevIssuer.DEMO_ROUTE)).isPresent();
-        assertThat(asServed.routeNamed(DevIssuer.PRODUCTS_ROUTE)).isPresent();
-        assertThat(asServed.routeNamed("admin").orElseThrow().toString()).contains("root");
-        assertThat(asServed.routes().get(0).name()).isEqualTo("orders");
+        assertThat(p.routeNamed(DevIssuer.DEMO_ROUTE)).isPresent();
+        assertThat(p.routeNamed(DevIssuer.PRODUCTS_ROUTE)).isPresent();
+        assertThat(p.routeNamed("books").orElseThrow().toString()).contains("root");
+        assertThat(p.routes().get(0).name()).isEqualTo("ledger");
     }
 
     @Test
     void servedLike_keepsADraftsOwnRouteOfADevName() throws Exception {
-        DevPolicy dev = new DevPolicy();
-        String served =
-                dev.compose("policies/authz.yaml", BASE, URI.create("http://127.0.0.1:4321/jwks"), Optional.empty());
-        String draft = BASE + """
-                  - name: dev-demo
-                    match: {path_prefix: /mine}
-                    auth: none
-                """;
+        AuthzPolicy p = asServed(BASE + "  - {name: dev-demo, match: {path_prefix: /mine}, auth: none}\n");
 
-        AuthzPolicy asServed = parse(dev.servedLike("draft/authz.yaml", draft, served));
-
-        assertThat(asServed.routes().stream().filter(r -> r.name().equals(DevIssuer.DEMO_ROUTE)))
+        assertThat(p.routes().stream().filter(r -> r.name().equals(DevIssuer.DEMO_ROUTE)))
                 .singleElement()
                 .satisfies(r -> assertThat(r.toString()).contains("/mine"));
     }
