@@ -382,14 +382,15 @@ public final class CatalogCommand implements Runnable {
             return target.call("POST", "/v1/customer/applications", body);
         }
 
-        @Command(
-                name = "rename",
-                mixinStandardHelpOptions = true,
-                description = "Rename an application (unique in its tenant).")
+        @Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename an application.")
         int rename(
                 @Mixin Target target,
                 @Parameters(paramLabel = "ID") String id,
-                @Option(names = "--name", required = true) String name)
+                @Option(
+                                names = "--name",
+                                required = true,
+                                description = "The new name; another application of the tenant may not have it.")
+                        String name)
                 throws Exception {
             ObjectNode body = object().put("name", name);
             return target.call("POST", "/v1/customer/applications/" + encode(id) + "/name", body);
