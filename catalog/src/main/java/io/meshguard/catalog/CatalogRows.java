@@ -431,6 +431,9 @@ final class CatalogRows {
     static CatalogRefusal duplicate(SQLException e) {
         String message = Optional.ofNullable(e.getMessage()).orElse("");
         java.util.regex.Matcher c = CONSTRAINT.matcher(message);
+        if (message.contains("\"application_name_uk\"")) {
+            return CatalogRefusal.applicationNameTakenMeanwhile();
+        }
         String what =
                 c.find() ? c.group(2).replaceFirst("_(pk|key|unique)$", "").replace('_', ' ') : "object";
         java.util.regex.Matcher k = DUPLICATE_KEY.matcher(message);

@@ -234,6 +234,11 @@ public final class CatalogStore {
         return subscriptions.applications(scope);
     }
 
+    /** Renames one of the scope's applications; a name another application of its tenant has is refused. */
+    public Application renameApplication(TenantScope scope, String id, String name) {
+        return subscriptions.renameApplication(scope, id, name);
+    }
+
     public Application moveApplication(TenantScope scope, String id, ApplicationState to) {
         return subscriptions.moveApplication(scope, id, to);
     }

@@ -33,8 +33,10 @@ import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.catalogmodel.SubscriptionUsage;
 import io.meshguard.db.TenantScope;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -57,6 +59,7 @@ final class SubscriptionStore {
     Application createApplication(TenantScope scope, Application application, String owner) {
         return tx.run(scope, c -> {
             requireTenant(c, application.tenant());
+            requireNameFree(c, application.tenant(), application.name(), application.id());
             try (PreparedStatement ps = c.prepareStatement(
                     "insert into application (id, tenant, name, owner, state) values (?, ?, ?, ?, 'active')")) {
                 ps.setString(1, application.id());
@@ -77,6 +80,34 @@ final class SubscriptionStore {
             }
             return out;
         });
+    }
+
+    Application renameApplication(TenantScope scope, String id, String name) {
+        return tx.run(scope, c -> {
+            Application app = lockApplication(c, id);
+            requireNameFree(c, app.tenant(), name, id);
+            try (PreparedStatement ps =
+                    c.prepareStatement("update application set name = ?, updated_at = now() where id = ?")) {
+                ps.setString(1, name);
+                ps.setString(2, id);
+                ps.executeUpdate();
+            }
+            return readApplication(c, id).orElseThrow();
+        });
+    }
+
+    // Compared as the unique index application_name_uk compares (lower case), so "Shop" and "shop" are one name;
+    // checked first to name the holder, the index settles two creations racing.
+    private static void requireNameFree(Connection c, String tenant, String name, String self) throws SQLException {
+        List<String> holders = strings(
+                c,
+                "select id from application where tenant = ? and lower(name) = lower(?) and id <> ? order by id",
+                tenant,
+                name,
+                self);
+        if (!holders.isEmpty()) {
+            throw CatalogRefusal.applicationNameTaken(tenant, name, holders.get(0));
+        }
     }
 
     Application moveApplication(TenantScope scope, String id, ApplicationState to) {

@@ -76,6 +76,31 @@ public final class DecisionReplay {
         }
     }
 
+    /** The not-replayable reason of a decision the policy in force does not decide as recorded. */
+    public static final String NOT_COMPARABLE =
+            "not comparable: the policy in force decides it otherwise, so it was recorded under another policy";
+
+    /**
+     * Compares like with like: each recorded decision is decided under {@code inForce} (the policy that is taken to
+     * have made it) and under {@code draft}. A decision {@code inForce} does not decide as recorded was made under some
+     * other policy; comparing the draft with it would report the difference between those two policies as the draft's,
+     * so it is {@link #NOT_COMPARABLE}, never a flip. Otherwise the draft's flip (with the status the draft gives) is
+     * a change the draft makes to what the policy in force does.
+     */
+    public static java.util.function.Function<RecordedDecision, ReplayOutcome> comparing(
+            AuthzPolicy inForce, AuthzPolicy draft) {
+        DecisionReplay before = new DecisionReplay(inForce);
+        DecisionReplay after = new DecisionReplay(draft);
+        return recorded -> compared(before.replay(recorded), after, recorded);
+    }
+
+    private static ReplayOutcome compared(ReplayOutcome inForce, DecisionReplay draft, RecordedDecision recorded) {
+        if (inForce instanceof ReplayOutcome.Flip) {
+            return new ReplayOutcome.NotReplayable(NOT_COMPARABLE);
+        }
+        return inForce instanceof ReplayOutcome.NotReplayable ? inForce : draft.replay(recorded);
+    }
+
     public ReplayOutcome replay(RecordedDecision recorded) {
         Optional<String> fixed = notReplayable(recorded);
         if (fixed.isPresent()) {

@@ -332,6 +332,13 @@ public final class CatalogApi implements HttpHandler {
                             CatalogApi::createApplication)
                     .takes("id:string", "tenant:string", "name:string!"),
             op(
+                            AdminRoute.tenant("POST", "/v1/customer/applications/{id}/name", "application:create"),
+                            "Rename an application: the name must be free in its tenant (409 MG-APPLICATION-001"
+                                    + " otherwise)",
+                            (a, c) -> CatalogJson.application(
+                                    a.service.renameApplication(c.who(), c.segment(3), text(c, "name"))))
+                    .takes("name:string!"),
+            op(
                             AdminRoute.tenant("POST", "/v1/customer/applications/{id}/suspend", "application:suspend"),
                             "Suspend an application: every call it makes is refused (application_suspended), whatever its"
                                     + " subscriptions say",

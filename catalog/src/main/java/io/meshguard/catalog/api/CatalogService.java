@@ -152,11 +152,31 @@ public final class CatalogService {
                 new Application(
                         command.id().orElseGet(() -> "app-" + UUID.randomUUID()),
                         tenant,
-                        required(command.name(), "name"),
+                        applicationName(command.name()),
                         ApplicationState.ACTIVE),
                 who.caller().actor()));
         recorded(who, "application:create", "application/" + app.id(), "created", tenant, CatalogJson.application(app));
         return app;
+    }
+
+    /** Renames an application; the name must be free in its tenant (compared without regard to case). */
+    public Application renameApplication(AdmittedCall who, String id, String name) {
+        TenantScope scope = tenants(who, "application:create");
+        String to = applicationName(name);
+        Application app = refusing(() -> store.renameApplication(scope, id, to));
+        recorded(
+                who,
+                "application:rename",
+                "application/" + app.id(),
+                "renamed to " + app.name(),
+                app.tenant(),
+                CatalogJson.application(app));
+        return app;
+    }
+
+    // Stripped, so "Shop " is not a second "Shop" in a dropdown.
+    private static String applicationName(String name) {
+        return required(name, "name").strip();
     }
 
     /** Suspends (every call refused) or resumes an application. */
@@ -473,7 +493,7 @@ public final class CatalogService {
                     case INVALID -> 422;
                     case FORBIDDEN -> 403;
                 };
-        return new OperationRefused(status, e.getMessage());
+        return new OperationRefused(status, e.code(), e.getMessage());
     }
 
     /** The tenant a new object belongs to: the one named (it must be the caller's), or the caller's only tenant. */

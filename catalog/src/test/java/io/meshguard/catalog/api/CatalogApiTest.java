@@ -685,6 +685,61 @@ class CatalogApiTest {
     }
 
     @Test
+    void createApplication_withANameItsTenantHasInAnySpelling_is409WithItsCode() throws Exception {
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-mobile\", \"name\": \"Mobile\"}"));
+        for (String spelling : List.of("Mobile", "mobile", "MOBILE", " Mobile ")) {
+            HttpResponse<String> again = call(
+                    "ina",
+                    "POST",
+                    "/v1/customer/applications",
+                    CatalogJson.MAPPER.createObjectNode().put("name", spelling).toString());
+            assertThat(again.statusCode()).as(spelling).isEqualTo(409);
+            JsonNode body = CatalogJson.MAPPER.readTree(again.body());
+            assertThat(body.path("code").asText()).isEqualTo("MG-APPLICATION-001");
+            assertThat(body.path("error").asText()).contains("initech-mobile");
+        }
+        assertThat(ok(call("ina", "GET", "/v1/customer/applications", null)).findValuesAsText("name"))
+                .filteredOn(n -> n.equalsIgnoreCase("mobile"))
+                .containsExactly("Mobile");
+    }
+
+    @Test
+    void createApplication_withANameAnotherTenantHas_isAllowed() throws Exception {
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-ledger\", \"name\": \"Ledger\"}"));
+        String sameNameInGlobex = "{\"id\": \"globex-ledger\", \"tenant\": \"globex\", \"name\": \"Ledger\"}";
+        JsonNode globex = ok(call("bo", "POST", "/v1/customer/applications", sameNameInGlobex));
+        assertThat(globex.path("name").asText()).isEqualTo("Ledger");
+        assertThat(globex.path("tenant").asText()).isEqualTo("globex");
+    }
+
+    @Test
+    void renameApplication_toANameItsTenantHas_is409_toItsOwnNameInAnotherCase_isAllowed() throws Exception {
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-pos\", \"name\": \"Till\"}"));
+        ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-kiosk\", \"name\": \"Kiosk\"}"));
+
+        HttpResponse<String> taken =
+                call("ina", "POST", "/v1/customer/applications/initech-kiosk/name", "{\"name\": \"till\"}");
+        assertThat(taken.statusCode()).isEqualTo(409);
+        assertThat(CatalogJson.MAPPER.readTree(taken.body()).path("code").asText())
+                .isEqualTo("MG-APPLICATION-001");
+
+        JsonNode recased =
+                ok(call("ina", "POST", "/v1/customer/applications/initech-kiosk/name", "{\"name\": \"KIOSK\"}"));
+        assertThat(recased.path("name").asText()).isEqualTo("KIOSK");
+        JsonNode renamed = ok(
+                call("ina", "POST", "/v1/customer/applications/initech-kiosk/name", "{\"name\": \"Self checkout\"}"));
+        assertThat(renamed.path("name").asText()).isEqualTo("Self checkout");
+        // another tenant's application is not found, as everywhere
+        assertThat(call("olga", "POST", "/v1/customer/applications/initech-kiosk/name", "{\"name\": \"x\"}")
+                        .statusCode())
+                .isEqualTo(404);
+        assertThat(EVENTS)
+                .filteredOn(e ->
+                        e.action().equals("application:rename") && e.target().equals("application/initech-kiosk"))
+                .hasSize(2);
+    }
+
+    @Test
     void deletingACluster_needsItsZoneRevoked_andNoProductPublish_andTakesItsZoneRowsWithIt() throws Exception {
         String publish = publishedProduct("carried");
         assertThat(publish).endsWith("-seoul-1");

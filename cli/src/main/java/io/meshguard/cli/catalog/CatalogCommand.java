@@ -382,6 +382,20 @@ public final class CatalogCommand implements Runnable {
             return target.call("POST", "/v1/customer/applications", body);
         }
 
+        @Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename an application.")
+        int rename(
+                @Mixin Target target,
+                @Parameters(paramLabel = "ID") String id,
+                @Option(
+                                names = "--name",
+                                required = true,
+                                description = "The new name; another application of the tenant may not have it.")
+                        String name)
+                throws Exception {
+            ObjectNode body = object().put("name", name);
+            return target.call("POST", "/v1/customer/applications/" + encode(id) + "/name", body);
+        }
+
         @Command(
                 name = "suspend",
                 mixinStandardHelpOptions = true,

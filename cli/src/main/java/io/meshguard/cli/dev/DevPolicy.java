@@ -53,6 +53,64 @@ public final class DevPolicy {
         return text;
     }
 
+    /** The first line of every dev policy, by which a file is known to be one. */
+    static final String GENERATED = "# GENERATED for local development only";
+
+    /** Whether {@code text} is a dev policy this class wrote (and not a policy people edit). */
+    public static boolean isGenerated(String text) {
+        return text.startsWith(GENERATED);
+    }
+
+    /**
+     * {@code draftText} as {@code up} would serve it beside {@code servedText}, the dev policy it serves now: the
+     * draft plus the issuers and routes {@link #compose} added to the served one (the dev issuer, the local realm's
+     * customers, {@code dev-demo}, {@code dev-products}), taken as they are served so their keys' URLs match. A
+     * draft's own entry of one of those names is kept. Without them a draft copied from {@code policies/} would refuse
+     * every local decision of the dev issuer (401) and rehearse nothing.
+     */
+    public String servedLike(String draftName, String draftText, String servedText) throws PolicyInvalidException {
+        parser.parse(draftName, new StringReader(draftText));
+        Yaml yaml =
+                new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(dumperOptions()), dumperOptions());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> root = new LinkedHashMap<>((Map<String, Object>) yaml.load(draftText));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> served = (Map<String, Object>) yaml.load(servedText);
+        root.put(
+                "issuers",
+                withAdded(root.get("issuers"), served.get("issuers"), List.of(DevIssuer.NAME, ProductIdp.POLICY_NAME)));
+        root.put(
+                "routes",
+                withAdded(
+                        root.get("routes"),
+                        served.get("routes"),
+                        List.of(DevIssuer.DEMO_ROUTE, DevIssuer.PRODUCTS_ROUTE)));
+        String text = yaml.dump(root);
+        parser.parse(draftName + " as `up` serves it", new StringReader(text));
+        return text;
+    }
+
+    private static List<Object> withAdded(Object draft, Object served, List<String> names) {
+        List<Object> list = new ArrayList<>();
+        if (draft instanceof List<?> l) {
+            list.addAll(l);
+        }
+        java.util.Set<Object> present = new java.util.HashSet<>();
+        list.forEach(e -> {
+            if (e instanceof Map<?, ?> m) {
+                present.add(m.get("name"));
+            }
+        });
+        if (served instanceof List<?> entries) {
+            for (Object e : entries) {
+                if (e instanceof Map<?, ?> m && names.contains(m.get("name")) && !present.contains(m.get("name"))) {
+                    list.add(e);
+                }
+            }
+        }
+        return list;
+    }
+
     private static List<Object> appended(Object existing, Map<String, Object> item) {
         List<Object> list = new ArrayList<>();
         if (existing instanceof List<?> l) {
@@ -144,7 +202,7 @@ public final class DevPolicy {
     }
 
     private static String header(String baseName, URI jwksUri) {
-        return "# GENERATED for local development only; edits here are overwritten. Source: " + baseName + "\n"
+        return GENERATED + "; edits here are overwritten. Source: " + baseName + "\n"
                 + "# plus issuer '" + DevIssuer.NAME + "' (" + DevIssuer.ISSUER + ", keys at " + jwksUri + ")\n"
                 + "# and route '" + DevIssuer.DEMO_ROUTE + "' (" + DevIssuer.DEMO_HOST + DevIssuer.DEMO_PATH_PREFIX
                 + "*, role " + DevIssuer.DEMO_ROLE + ") and '" + DevIssuer.PRODUCTS_ROUTE + "' ("

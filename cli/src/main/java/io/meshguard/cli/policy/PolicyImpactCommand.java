@@ -4,8 +4,13 @@ import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyFiles;
+import io.meshguard.authz.replay.DecisionReplay;
 import io.meshguard.authz.replay.ImpactReport;
+import io.meshguard.authz.replay.RecordedDecision;
+import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.cli.common.DatabaseOptions;
+import io.meshguard.cli.dev.DevIssuerFiles;
+import io.meshguard.cli.dev.DevPolicy;
 import io.meshguard.runtime.policy.PolicyFiles;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.approval.RecordedDecisions;
@@ -16,7 +21,9 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,6 +69,16 @@ public final class PolicyImpactCommand implements Callable<Integer> {
     @Option(names = "--fail-on-flip", description = "Exit 1 when any recorded decision would go otherwise.")
     boolean failOnFlip;
 
+    @Option(
+            names = "--in-force",
+            paramLabel = "DIR",
+            description = "The policy the window's decisions were made under (its authz.yaml): each decision is "
+                    + "decided under it and under the draft, and only a difference between the two is a flip; a "
+                    + "decision it does not decide as recorded is not comparable. Default: the policy the running "
+                    + "`meshguard up` serves (the draft then gets its dev issuer and demo routes, as `up` would serve "
+                    + "it), else none (the draft is held against the recorded outcomes).")
+    Path inForce;
+
     @Override
     public Integer call() throws IOException, SQLException {
         PrintWriter out = spec.commandLine().getOut();
@@ -79,9 +96,48 @@ public final class PolicyImpactCommand implements Callable<Integer> {
             err.flush();
             return 2;
         }
-        ImpactReport report =
-                replay(new AuditReader(database.open("meshguard-policy-impact", System.getenv())), draft, from, to);
+        Optional<Path> inForceFile = inForceFile();
+        Function<RecordedDecision, ReplayOutcome> decide;
+        if (inForceFile.isPresent()) {
+            Path served = inForceFile.get();
+            AuthzPolicy policyInForce;
+            try {
+                policyInForce = new AuthzPolicyFiles().parse(PolicyFiles.read(served));
+                String servedText = java.nio.file.Files.readString(served);
+                if (DevPolicy.isGenerated(servedText)) {
+                    // decisions of a local stack were made under the dev policy: the draft is held as `up` would
+                    // serve it, or every dev-issuer decision would flip to 401 for want of the issuer
+                    draft = new io.meshguard.authz.policy.AuthzPolicyParser()
+                            .parse(
+                                    file + " as `up` serves it",
+                                    new java.io.StringReader(new DevPolicy()
+                                            .servedLike(
+                                                    file.toString(),
+                                                    java.nio.file.Files.readString(file),
+                                                    servedText)));
+                }
+            } catch (PolicyInvalidException e) {
+                e.errors().forEach(x -> err.println(x.toString()));
+                err.printf("meshguard policy impact: %s is not a valid policy; nothing replayed%n", served);
+                err.flush();
+                return 2;
+            } catch (io.meshguard.authz.policy.PolicyInvalidException e) {
+                err.println(e.getMessage());
+                err.printf("meshguard policy impact: %s as `up` would serve it is not valid; nothing replayed%n", file);
+                err.flush();
+                return 2;
+            }
+            decide = DecisionReplay.comparing(policyInForce, draft);
+        } else {
+            decide = new DecisionReplay(draft)::replay;
+        }
+        ImpactReport report = new RecordedDecisions(
+                        new AuditReader(database.open("meshguard-policy-impact", System.getenv())))
+                .replay(decide, from, to);
         out.printf("replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n", file, from, to);
+        out.println(inForceFile
+                .map(p -> "compared with " + p + ", the policy in force: a flip is where the two decide otherwise")
+                .orElse("compared with the recorded outcomes (the policy in force unknown: pass --in-force DIR)"));
         out.print(report.render());
         out.flush();
         if (!report.disagreeing().isEmpty()) {
@@ -91,6 +147,16 @@ public final class PolicyImpactCommand implements Callable<Integer> {
             return 3;
         }
         return failOnFlip && report.flipped() > 0 ? 1 : 0;
+    }
+
+    /** The policy in force: {@code --in-force DIR}'s, else the dev policy of the running local stack, if any. */
+    private Optional<Path> inForceFile() throws IOException {
+        if (inForce != null) {
+            return Optional.of(inForce.resolve(ProfileCatalog.AUTHZ_FILE));
+        }
+        return database.runningStack(System.getenv())
+                .map(stack -> DevIssuerFiles.under(stack.dataDir()).policy())
+                .filter(java.nio.file.Files::isRegularFile);
     }
 
     /** Streams the window's decisions through the draft (the same read path as a policy request's report). */

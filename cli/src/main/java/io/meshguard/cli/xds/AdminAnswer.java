@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /** The admin API's answer as the thin xds commands print it: pretty JSON on success, status and body otherwise. */
 final class AdminAnswer {
@@ -24,7 +24,7 @@ final class AdminAnswer {
 
     /**
      * Prints a list answer as a table: {@code headings} in {@code format}, then one line of {@code row}'s cells per
-     * element; {@code none} alone when the list is empty. Any other answer than 200 as {@link #print} prints it.
+     * element, people by name ({@link People}); {@code none} alone when the list is empty. Any other answer than 200 as {@link #print} prints it.
      */
     static int table(
             String what,
@@ -32,7 +32,7 @@ final class AdminAnswer {
             String none,
             String format,
             Object[] headings,
-            Function<JsonNode, Object[]> row)
+            BiFunction<People, JsonNode, Object[]> row)
             throws IOException {
         if (r.statusCode() != 200) {
             return print(what, r);
@@ -43,8 +43,9 @@ final class AdminAnswer {
             return 0;
         }
         System.out.printf(format, headings);
+        People people = People.in(items, "requested_by", "decided_by", "approved_by");
         for (JsonNode item : items) {
-            System.out.printf(format, row.apply(item));
+            System.out.printf(format, row.apply(people, item));
         }
         return 0;
     }

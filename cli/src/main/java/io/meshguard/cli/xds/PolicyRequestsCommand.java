@@ -79,10 +79,10 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                     "no policy requests",
                     "%-6s %-10s %-20s %-14s %-10s %s%n",
                     new Object[] {"ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON"},
-                    q -> new Object[] {
+                    (people, q) -> new Object[] {
                         q.path("id").asText(),
                         q.path("state").asText(),
-                        q.path("requested_by").asText(),
+                        people.name(q.path("requested_by").asText()),
                         q.path("digest")
                                 .asText()
                                 .substring(

@@ -9,7 +9,7 @@ final class RequestText {
 
     static void requested(StringBuilder sb, JsonNode q) {
         sb.append("requested by ")
-                .append(q.path("requested_by").asText())
+                .append(people(q).name(q.path("requested_by").asText()))
                 .append(" at ")
                 .append(q.path("requested_at").asText())
                 .append(": ")
@@ -20,13 +20,17 @@ final class RequestText {
     static void decided(StringBuilder sb, JsonNode q) {
         if (q.hasNonNull("decided_by")) {
             sb.append("decided by ")
-                    .append(q.path("decided_by").asText())
+                    .append(people(q).name(q.path("decided_by").asText()))
                     .append(" at ")
                     .append(q.path("decided_at").asText())
                     .append(": ")
                     .append(q.path("decision_reason").asText())
                     .append('\n');
         }
+    }
+
+    private static People people(JsonNode q) {
+        return People.in(java.util.List.of(q), "requested_by", "decided_by");
     }
 
     /** The replay report's sentences, or the command that computes one ({@code compute}). */

@@ -48,7 +48,7 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
                     "no held tool calls",
                     "%-6s %-9s %-20s %-16s %-16s %-9s %s%n",
                     new Object[] {"ID", "STATE", "TOOL", "CALLER", "AGENT", "APPROVED", "EXPIRES"},
-                    c -> new Object[] {
+                    (people, c) -> new Object[] {
                         c.path("id").asText(),
                         c.path("state").asText(),
                         c.path("tool").asText(),
@@ -154,7 +154,8 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
         sb.append('\n');
         sb.append("arguments ").append(c.path("masked_arguments")).append(" (masked by the route's DLP profile)\n");
         sb.append("approved  ");
-        c.path("approved_by").forEach(a -> sb.append(a.asText()).append(' '));
+        People people = People.in(java.util.List.of(c), "approved_by");
+        c.path("approved_by").forEach(a -> sb.append(people.name(a.asText())).append(' '));
         sb.append('(').append(c.path("approved_by").size()).append("/2)\n");
         sb.append("expires   ").append(c.path("expires_at").asText()).append('\n');
         if (c.hasNonNull("decision_reason")

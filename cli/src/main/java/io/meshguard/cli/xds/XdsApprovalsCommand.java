@@ -72,11 +72,11 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                     "no publish requests" + (group == null ? "" : " for group " + group),
                     "%-6s %-20s %-10s %-20s %-25s %s%n",
                     new Object[] {"ID", "GROUP", "STATE", "REQUESTED BY", "REQUESTED AT", "REASON"},
-                    q -> new Object[] {
+                    (people, q) -> new Object[] {
                         q.path("id").asText(),
                         q.path("group").asText(),
                         q.path("state").asText(),
-                        q.path("requested_by").asText(),
+                        people.name(q.path("requested_by").asText()),
                         q.path("requested_at").asText(),
                         q.path("reason").asText()
                     });

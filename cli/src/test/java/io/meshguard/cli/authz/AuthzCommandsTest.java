@@ -451,6 +451,24 @@ class AuthzCommandsTest {
                             "Mobile")))
                     .as(err())
                     .isEqualTo(0);
+            // a second application of the name, in any case, is refused with its code; a free name renames
+            assertThat(run(concat(
+                            new String[] {"catalog", "application", "create"},
+                            admin,
+                            "acme-mobile-2",
+                            "--name",
+                            "MOBILE")))
+                    .isEqualTo(1);
+            assertThat(err()).contains("409").contains("MG-APPLICATION-001").contains("acme-mobile");
+            assertThat(run(concat(
+                            new String[] {"catalog", "application", "rename"},
+                            admin,
+                            "acme-mobile",
+                            "--name",
+                            "Mobile app")))
+                    .as(err())
+                    .isEqualTo(0);
+            assertThat(out()).contains("\"name\" : \"Mobile app\"");
             assertThat(run(concat(
                             new String[] {"catalog", "credential", "bind"},
                             admin,

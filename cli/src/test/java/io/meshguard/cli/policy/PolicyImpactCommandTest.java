@@ -202,6 +202,11 @@ class PolicyImpactCommandTest {
         return CliRun.of("policy", "impact", dir.toString(), "--db", dbUrl(), "--since", "1h");
     }
 
+    private static CliRun impact(Path dir, Path inForce) {
+        return CliRun.of(
+                "policy", "impact", dir.toString(), "--in-force", inForce.toString(), "--db", dbUrl(), "--since", "1h");
+    }
+
     @Test
     void impact_policyInForceOverItsOwnRows_flipsNothing_andEveryRowAgreesWithItsFacts(@TempDir Path dir)
             throws Exception {
@@ -234,6 +239,27 @@ class PolicyImpactCommandTest {
         assertThat(CliRun.of("policy", "impact", dir.toString(), "--db", dbUrl(), "--since", "1h", "--fail-on-flip")
                         .exit())
                 .isEqualTo(1);
+    }
+
+    private static final String ORDERS_WRITERS = POLICY.replace(
+            "  - name: orders\n    match: {path_prefix: /orders}\n    auth: jwt\n    roles: [user]",
+            "  - name: orders\n    match: {path_prefix: /orders}\n    auth: jwt\n    roles: [orders-writer]");
+
+    @Test
+    void impact_againstThePolicyInForce_flipsOnlyWhatTheDraftChanges_andWhatItDidNotDecideIsNotComparable(
+            @TempDir Path dir, @TempDir Path inForce, @TempDir Path other) throws Exception {
+        // the window was recorded under POLICY: held against it, the draft flips alice's three allows, to its status
+        CliRun against = impact(draft(dir, ORDERS_WRITERS), draft(inForce, POLICY));
+        assertThat(against.exit()).as(against.err()).isZero();
+        assertThat(against.out())
+                .contains("compared with " + inForce.resolve("authz.yaml") + ", the policy in force")
+                .contains("decisions: 15  unchanged: 12  flipped: 3  not replayable: 0")
+                .contains("3 decisions of tenant acme on route orders by alice: allow 200 -> deny 403 (route:orders)");
+
+        // a policy named as in force that did not make alice's allows must not pass its difference off as the draft's
+        String notMadeThere = impact(dir, draft(other, ORDERS_WRITERS)).out();
+        assertThat(notMadeThere).contains("flipped: 0  not replayable: 3");
+        assertThat(notMadeThere).contains("3  " + io.meshguard.authz.replay.DecisionReplay.NOT_COMPARABLE);
     }
 
     @Test

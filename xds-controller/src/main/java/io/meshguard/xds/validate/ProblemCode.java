@@ -142,7 +142,12 @@ public enum ProblemCode {
             "MG-PUBLISH-005", "the group's newest revision cannot be read here; the group was left as it is"),
     PUBLISH_ALREADY_SERVED("MG-PUBLISH-006", "the group already serves that revision's content"),
 
-    ENVOY_REFUSES("MG-ENVOY-001", "Envoy would refuse a resource the configuration becomes");
+    ENVOY_REFUSES("MG-ENVOY-001", "Envoy would refuse a resource the configuration becomes"),
+
+    // the catalogue answers it (409) and cannot see this enum, so the code string is the catalogue's
+    APPLICATION_NAME_TAKEN(
+            io.meshguard.catalog.CatalogRefusal.APPLICATION_NAME_TAKEN,
+            "another application of the tenant has that name");
 
     private final String code;
     private final String title;
