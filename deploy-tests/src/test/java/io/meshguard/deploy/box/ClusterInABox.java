@@ -107,8 +107,14 @@ public final class ClusterInABox implements AutoCloseable {
             new java.util.concurrent.CompletableFuture<>();
     private NetworkPolicyRules policies;
     private AmbientNamespace ambient;
-    private IstioExtensions ambientExtensions;
-    private IstioOutboundRoutes ambientOutbound;
+    /** What istiod makes of the applied objects: the sidecars' policies, filters and outbound routes. */
+    private IstioAuthorization sidecarPolicies;
+
+    private IstioExtensions extensions;
+    private IstioOutboundRoutes outbound;
+    /** kube-proxy's Service rules with every endpoint (the readiness sync then narrows them). */
+    private String serviceRules;
+
     private final StringBuilder ztunnelDecisions = new StringBuilder();
     private final java.util.concurrent.CompletableFuture<AmbientNamespace> ambientReady =
             new java.util.concurrent.CompletableFuture<>();
@@ -267,32 +273,10 @@ public final class ClusterInABox implements AutoCloseable {
                         Optional.of(s.getSpec().getServiceName())));
             }
         }
-        services = new ServiceDirectory(objects.services, pods);
-        policies =
-                new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels, network.nodeAddress());
-        String nat = services.natRules();
-        IstioAuthorization istio = new IstioAuthorization(objects.istio);
-        IstioExtensions extensions = new IstioExtensions(IstioExtensions.meshConfig(), objects.istio, services);
-        IstioOutboundRoutes outbound = new IstioOutboundRoutes(
-                services, pods, p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
+        readObjects();
         for (BoxPod p : pods) {
-            String redirects = "";
-            String capture = "";
-            if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
-                try {
-                    IstioOutboundRoutes.Outbound out = outbound.forPod(p);
-                    redirects = sidecar(p, istio, extensions, out.config());
-                    capture = out.capture();
-                } catch (IllegalStateException e) {
-                    failures.put(p.name(), "istio-proxy: " + e.getMessage());
-                }
-            }
-            Shell.run(
-                    List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
-                    policies.table(p, nat, redirects, capture));
+            podNetwork(p);
         }
-        ambientExtensions = extensions;
-        ambientOutbound = outbound;
         ambientZtunnel();
         String waypointConfig = ambientWaypointConfig();
         mark("network: " + pods.size() + " pods, " + services.entries().size() + " Services, "
@@ -519,6 +503,68 @@ public final class ClusterInABox implements AutoCloseable {
      * annotation's excluded ones, each peer's decision with mTLS and in plaintext, and the outbound half's routes;
      * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
      */
+    /** kube-proxy's, the CNI's and istiod's reading of the objects as they are applied now. */
+    private void readObjects() throws IOException {
+        services = new ServiceDirectory(objects.services, pods);
+        policies =
+                new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels, network.nodeAddress());
+        serviceRules = services.natRules();
+        sidecarPolicies = new IstioAuthorization(objects.istio);
+        extensions = new IstioExtensions(IstioExtensions.meshConfig(), objects.istio, services);
+        outbound = new IstioOutboundRoutes(
+                services, pods, p -> p.injected(objects.namespaceLabels(p.namespace())), objects.istio);
+    }
+
+    /**
+     * One pod's network from {@link #readObjects}: its sidecar's config (started with the pod's next start) and its
+     * nftables table (NetworkPolicies, Service DNAT, the sidecar's redirects), replacing the table it had.
+     */
+    private void podNetwork(BoxPod p) throws IOException {
+        String redirects = "";
+        String capture = "";
+        if (p.injected(objects.namespaceLabels(p.namespace())) && modelledImage(p)) {
+            try {
+                IstioOutboundRoutes.Outbound out = outbound.forPod(p);
+                redirects = sidecar(p, sidecarPolicies, extensions, out.config());
+                capture = out.capture();
+            } catch (IllegalStateException e) {
+                failures.put(p.name(), "istio-proxy: " + e.getMessage());
+            }
+        }
+        Shell.run(
+                List.of("ip", "netns", "exec", p.netns(), "nft", "-f", "-"),
+                "table inet box\nflush table inet box\n" + policies.table(p, serviceRules, redirects, capture));
+    }
+
+    /**
+     * After objects changed: every pod's network read again, as kube-proxy, the CNI and istiod follow a change at once.
+     * istiod pushes the new config to running proxies; the box's proxies read theirs at start, so a running sidecar
+     * whose config changed, and the ambient waypoint, are restarted with it (pods a rollout replaced started with
+     * theirs already).
+     */
+    private void followObjects(String waypointBefore) throws Exception {
+        readObjects();
+        for (BoxPod p : List.copyOf(pods)) {
+            Path conf =
+                    dir.resolve(p.namespace() + "_" + p.name() + "_istio-proxy").resolve("sidecar.conf");
+            String before = Files.exists(conf) ? Files.readString(conf) : "";
+            podNetwork(p);
+            PodProcess proxy = processes.get(p.name() + "/istio-proxy");
+            if (proxy != null && proxy.alive() && !before.equals(Files.exists(conf) ? Files.readString(conf) : "")) {
+                PodProcess.stopAll(List.of(proxy), PodProcess.GRACE);
+                startSidecar(p);
+                mark(p.name() + ": istio-proxy restarted with the new config");
+            }
+        }
+        kubeProxy.execute(this::rewriteServiceRules);
+        try {
+            ambientReady.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return; // the ambient namespace did not start at install; its journeys report why
+        }
+        ambientApply(waypointBefore);
+    }
+
     private String sidecar(BoxPod pod, IstioAuthorization istio, IstioExtensions extensions, String outbound)
             throws IOException {
         Sidecars.Sidecar sidecar = Sidecars.of(
@@ -526,7 +572,7 @@ public final class ClusterInABox implements AutoCloseable {
                 istio,
                 Optional.of(extensions),
                 objects::namespaceLabels,
-                pods,
+                pods(),
                 network.nodeAddress(),
                 dir,
                 services.hosts(pod),
@@ -541,7 +587,16 @@ public final class ClusterInABox implements AutoCloseable {
      * manifests' users: an entry under a directory only root may enter ({@code ~/.m2} in {@code /root}) is linked or
      * copied into the box's directory.
      */
-    private synchronized String testClasspath() {
+    private String testClasspath() {
+        // its own lock, not the box's: rolls call it on their threads while upgradeTo holds the box's
+        synchronized (classpathLock) {
+            return readableClasspath();
+        }
+    }
+
+    private final Object classpathLock = new Object();
+
+    private String readableClasspath() {
         if (readableClasspath != null) {
             return readableClasspath;
         }
@@ -1168,8 +1223,10 @@ public final class ClusterInABox implements AutoCloseable {
                     mark("upgrade: Secret " + s.getMetadata().getName() + " created");
                 });
         source = release;
+        String waypointBefore = ambientWaypointConfig();
         applyRendered();
         operatorSettings();
+        readObjects();
         images = new Images(Path.of(System.getProperty("java.home")), source, testClasspath());
         ContainerRuntime runtime = new ContainerRuntime(objects, images, dir);
         for (Job job : objects.jobs) {
@@ -1193,6 +1250,7 @@ public final class ClusterInABox implements AutoCloseable {
         objects.deployments.forEach(d -> templates.put(
                 "Deployment/" + d.getMetadata().getName(), d.getSpec().getTemplate()));
         roll(templates, runtime);
+        followObjects(waypointBefore);
         previous = Optional.of(before);
         mark("upgraded to " + release);
     }
@@ -1207,13 +1265,16 @@ public final class ClusterInABox implements AutoCloseable {
         // know (rc.1 and an MCP route's resource:) and then denies every request; the release's manifests with the
         // same overlay and settings, as a GitOps revert of the upgrade's commit applies them
         source = undo.source();
+        String waypointBefore = ambientWaypointConfig();
         applyRendered();
         operatorSettings();
+        readObjects();
         Map<String, PodTemplateSpec> templates = new LinkedHashMap<>();
         for (String owner : ROLL_ORDER.subList(0, 3)) {
             Optional.ofNullable(undo.templates().get(owner)).ifPresent(t -> templates.put(owner, t));
         }
         roll(templates, new ContainerRuntime(objects, undo.images(), dir));
+        followObjects(waypointBefore);
         mark("rolled back extauthz, DLP and xds to " + undo.source());
     }
 
@@ -1254,7 +1315,7 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** One workload's pods, one at a time: the old one stops, its successor starts and becomes Ready. */
     private void rollWorkload(String owner, PodTemplateSpec template, ContainerRuntime runtime, Kubelet kubelet)
-            throws InterruptedException {
+            throws InterruptedException, IOException {
         List<BoxPod> replicas =
                 pods().stream().filter(p -> p.owner().equals(owner)).toList();
         for (BoxPod old : replicas) {
@@ -1263,6 +1324,7 @@ public final class ClusterInABox implements AutoCloseable {
             }
             stop(old);
             BoxPod pod = replaced(old, template);
+            podNetwork(pod);
             PodProcess p = startFromManifest(runtime, pod)
                     .orElseThrow(() -> new IllegalStateException(failures.get(pod.name())));
             if (owner.equals(GATEWAY) && awaitingFirstPublish.containsKey(GATEWAY)) {
@@ -1461,12 +1523,12 @@ public final class ClusterInABox implements AutoCloseable {
 
     private String ambientWaypointConfig() throws IOException {
         return ambient.waypointConfig(
-                ambientExtensions,
+                extensions,
                 IstioExtensions.meshConfig(),
                 services,
                 pods,
                 objects::namespaceLabels,
-                ambientOutbound.forPod(ambient.waypoint()).config());
+                outbound.forPod(ambient.waypoint()).config());
     }
 
     private void startWaypoint(String config) throws IOException, InterruptedException {
