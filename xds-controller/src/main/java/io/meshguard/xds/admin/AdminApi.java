@@ -1012,7 +1012,8 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static String requiredReason(Call call) {
-        return AdminRequest.requireReason(readTree(call).path("reason").asText("").strip());
+        return AdminRequest.requireReason(
+                readTree(call).path("reason").asText("").strip());
     }
 
     private JsonNode rollback(Call call) {

@@ -238,10 +238,7 @@ public final class Publisher {
      * rollback is compared with, so one that would serve it again makes no revision.
      */
     private Optional<GatewayConfig> servedAsNewest(String group, long newest) {
-        return snapshots
-                .served(group)
-                .filter(s -> s.revision() == newest)
-                .flatMap(XdsSnapshots.Served::slice);
+        return snapshots.served(group).filter(s -> s.revision() == newest).flatMap(XdsSnapshots.Served::slice);
     }
 
     /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
@@ -265,7 +262,8 @@ public final class Publisher {
         // (compared with what this replica serves, when that is the newest revision: an unreadable newest revision is
         // exactly what a rollback replaces, and is never read here)
         Long newest = store.latestIds().get(group);
-        if (newest != null && servedAsNewest(group, newest).filter(slice::equals).isPresent()) {
+        if (newest != null
+                && servedAsNewest(group, newest).filter(slice::equals).isPresent()) {
             outcome("unchanged");
             return Result.refused(List.of(Problem.error(
                     ProblemCode.PUBLISH_ALREADY_SERVED,

@@ -163,8 +163,8 @@ class ToolCallApprovalJourneyTest {
 
     /** One tools/call as Envoy hands it over after extauthz allowed it (identity headers set by extauthz). */
     static Answer send(String caller, String agent, String tool, String body, String reference) throws Exception {
-        List<String> kv = new ArrayList<>(
-                List.of(HeldToolCalls.headers(tool, "x-user-id", caller, "x-auth-issuer", ISSUER, "x-client-id", agent)));
+        List<String> kv = new ArrayList<>(List.of(
+                HeldToolCalls.headers(tool, "x-user-id", caller, "x-auth-issuer", ISSUER, "x-client-id", agent)));
         if (!reference.isEmpty()) {
             kv.addAll(List.of("x-mcp-approval", reference));
         }
