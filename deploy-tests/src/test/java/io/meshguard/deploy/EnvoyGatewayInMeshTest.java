@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.meshguard.envoygateway.render.EdgeRouteBuilder;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayRenderer;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
@@ -48,9 +48,7 @@ class EnvoyGatewayInMeshTest {
     }
 
     private static EdgeRoute route(String name, Map<String, String> dlp) {
-        return EdgeRouteBuilder.payments(name, new PathMatch(PathMatch.Kind.PREFIX, "/" + name))
-                .dlpMetadata(dlp)
-                .build();
+        return EdgeRoutes.payments(name, new PathMatch(PathMatch.Kind.PREFIX, "/" + name), p -> p.dlpMetadata = dlp);
     }
 
     /** One gRPC stream Envoy Gateway opens: its destination port and {@code :authority}. */

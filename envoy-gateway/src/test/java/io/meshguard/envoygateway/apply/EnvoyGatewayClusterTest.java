@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.meshguard.envoygateway.render.EdgeRouteBuilder;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
@@ -75,9 +75,7 @@ class EnvoyGatewayClusterTest {
     }
 
     private static EdgeRoute route(String name, String prefix, long timeoutMs) {
-        return EdgeRouteBuilder.payments(name, new PathMatch(PathMatch.Kind.PREFIX, prefix))
-                .timeoutMs(timeoutMs)
-                .build();
+        return EdgeRoutes.payments(name, new PathMatch(PathMatch.Kind.PREFIX, prefix), p -> p.timeoutMs = timeoutMs);
     }
 
     private static RenderedResources render(String group, long revision, EdgeRoute... routes) {

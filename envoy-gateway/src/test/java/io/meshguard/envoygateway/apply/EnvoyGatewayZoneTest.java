@@ -9,7 +9,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.meshguard.contract.zone.v1.ZoneProto;
-import io.meshguard.envoygateway.render.EdgeRouteBuilder;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
 import io.meshguard.envoygateway.render.GatewayRevision.Backend;
@@ -78,11 +78,11 @@ class EnvoyGatewayZoneTest {
     }
 
     private static GatewayRevision revision(long id, Backend backend) {
-        EdgeRoute charges = EdgeRouteBuilder.payments(
-                        "charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"))
-                .destinations(new Destination(backend.name(), 100))
-                .dlpMetadata(Map.of())
-                .build();
+        EdgeRoute charges =
+                EdgeRoutes.payments("charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"), p -> {
+                    p.destinations = List.of(new Destination(backend.name(), 100));
+                    p.dlpMetadata = Map.of();
+                });
         return new GatewayRevision("edge", id, 8080, List.of(charges), List.of(backend));
     }
 
