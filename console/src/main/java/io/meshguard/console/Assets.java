@@ -1,6 +1,8 @@
 package io.meshguard.console;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.meshguard.runtime.http.AdminJson;
+import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -26,8 +28,7 @@ public final class Assets {
     void serve(HttpExchange ex, String name) throws IOException {
         Asset a = files.get(name);
         if (a == null) {
-            ex.sendResponseHeaders(404, -1);
-            return;
+            throw new AdminJson.Refusal(ErrorKind.NOT_FOUND, "the console has no file " + name);
         }
         ex.getResponseHeaders().set("Content-Type", a.contentType());
         ex.sendResponseHeaders(200, a.body().length);

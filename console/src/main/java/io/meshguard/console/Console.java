@@ -390,9 +390,10 @@ public final class Console implements HttpHandler {
         try {
             token = signIn.get().exchange(q.get("code"), pending.get().verifier(), settings.redirectUri());
         } catch (IOException e) {
-            // the identity provider, not this server, failed: 502, logged by the loop with the request id
+            // the identity provider, not this server, failed: the table's row for it, logged by the loop with the
+            // request id
             throw new Refused(
-                    502,
+                    ErrorKind.UNAVAILABLE,
                     new Views.Message(
                             "Sign-in failed",
                             "The identity provider did not give a token: " + e.getMessage(),

@@ -7,6 +7,7 @@ import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.query.AuditQuery;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.approval.ReplayReport;
@@ -18,6 +19,7 @@ import io.meshguard.xds.store.Ownership;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.Revision;
 import io.meshguard.xds.store.RevisionStore;
+import io.meshguard.xds.validate.Problem;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -272,7 +274,7 @@ public final class RevisionsScreen {
                     msg.isEmpty()
                             ? "Nothing to publish: every group serves the draft."
                             : msg.toString().strip());
-        } catch (RevisionActions.Refused e) {
+        } catch (RevisionActions.Refused | AdminJson.Refusal e) {
             return refused(e);
         }
     }
@@ -290,7 +292,7 @@ public final class RevisionsScreen {
             }
             actions.reject(req.actor(), group, id, req.param("reason"));
             return new Console.Outcome(true, "Request " + id + " rejected.");
-        } catch (RevisionActions.Refused e) {
+        } catch (RevisionActions.Refused | AdminJson.Refusal e) {
             return refused(e);
         }
     }
@@ -316,13 +318,15 @@ public final class RevisionsScreen {
                             + (r.draftDiffers()
                                     ? " The draft still differs: the next publish serves the draft again unless it is changed."
                                     : ""));
-        } catch (RevisionActions.Refused e) {
+        } catch (RevisionActions.Refused | AdminJson.Refusal e) {
             return refused(e);
         }
     }
 
-    private static Console.Outcome refused(RevisionActions.Refused e) {
-        String problems = e.problems().stream()
+    /** A refused action as the screen shows it: why, and the first problems when there are some. */
+    private static Console.Outcome refused(RuntimeException e) {
+        List<Problem> all = e instanceof RevisionActions.Refused r ? r.problems() : List.of();
+        String problems = all.stream()
                 .limit(3)
                 .map(p -> p.path() + ": " + p.message())
                 .reduce((x, y) -> x + "; " + y)

@@ -149,6 +149,9 @@ class ConsoleLocalModeTest {
         HttpResponse<String> icon = get("/console/assets/favicon.svg", "");
         assertThat(icon.statusCode()).isEqualTo(200);
         assertThat(icon.headers().firstValue("content-type")).hasValue("image/svg+xml");
+        HttpResponse<String> none = get("/console/assets/nothing.js", "");
+        assertThat(none.statusCode()).isEqualTo(404);
+        assertThat(none.body()).as("the loop's refusal page, as every refusal").contains("Not found", "nothing.js");
     }
 
     @Test

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayRenderer;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
 import io.meshguard.envoygateway.render.GatewayRevision.Backend;
-import io.meshguard.envoygateway.render.GatewayRevision.Destination;
 import io.meshguard.envoygateway.render.GatewayRevision.EdgeRoute;
 import io.meshguard.envoygateway.render.GatewayRevision.Endpoint;
 import io.meshguard.envoygateway.render.GatewayRevision.PathMatch;
@@ -48,22 +48,7 @@ class EnvoyGatewayInMeshTest {
     }
 
     private static EdgeRoute route(String name, Map<String, String> dlp) {
-        return new EdgeRoute(
-                name,
-                List.of("payments.prod.eu.bank.example"),
-                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/" + name)),
-                List.of(),
-                List.of(),
-                List.of(new Destination("payments", 100)),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", name),
-                dlp,
-                Optional.empty());
+        return EdgeRoutes.payments(name, new PathMatch(PathMatch.Kind.PREFIX, "/" + name), p -> p.dlpMetadata = dlp);
     }
 
     /** One gRPC stream Envoy Gateway opens: its destination port and {@code :authority}. */

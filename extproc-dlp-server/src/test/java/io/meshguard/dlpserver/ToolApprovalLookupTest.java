@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.meshguard.dlpserver.approval.McpToolApprovals;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
@@ -23,8 +22,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -46,15 +43,7 @@ class ToolApprovalLookupTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final String POLICY = """
-            version: 1
-            profiles:
-              - name: agents
-                match: {hosts: [mcp.local], paths: ["/mcp"]}
-                mcp: true
-                mcp_approval: {tools: [transfer_funds]}
-                request: {detectors: {card: mask}}
-            """;
+    static final String POLICY = HeldToolCalls.policy("{tools: [transfer_funds]}");
 
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -88,10 +77,7 @@ class ToolApprovalLookupTest {
                         }
                     },
                     meters);
-            server.toolApprovals(new McpToolApprovals(
-                    db,
-                    "approval-hmac-key-kept-outside-the-db-0001".getBytes(StandardCharsets.UTF_8),
-                    Clock.systemUTC()));
+            server.toolApprovals(HeldToolCalls.approvals(db, Clock.systemUTC()));
             server.start();
             channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
                     .usePlaintext()
@@ -101,16 +87,7 @@ class ToolApprovalLookupTest {
         /** Sends a tools/call as Envoy does after extauthz allowed it; the body's answer is not awaited. */
         EnvoyStream call(String tool, String... identity) throws Exception {
             EnvoyStream s = new EnvoyStream(channel, BodySendMode.BUFFERED, BodySendMode.NONE);
-            List<String> kv = new ArrayList<>(List.of(
-                    ":method", "POST",
-                    ":path", "/mcp",
-                    ":authority", "mcp.local",
-                    "content-type", "application/json",
-                    "mcp-protocol-version", "2026-07-28",
-                    "mcp-method", "tools/call",
-                    "mcp-name", tool));
-            kv.addAll(List.of(identity));
-            s.requestHeaders(false, kv.toArray(String[]::new));
+            s.requestHeaders(false, HeldToolCalls.headers(tool, identity));
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.requestBody(body(tool).getBytes(StandardCharsets.UTF_8), true);
             return s;
@@ -135,9 +112,7 @@ class ToolApprovalLookupTest {
     }
 
     static String body(String tool) {
-        return "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool
-                + "\",\"arguments\":{\"amount\":250000,\"card\":\"5500 0000 0000 0004\"},"
-                + "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+        return HeldToolCalls.body(tool, "{\"amount\":250000,\"card\":\"5500 0000 0000 0004\"}");
     }
 
     static String[] caller(String who) {

@@ -36,60 +36,6 @@ public record XdsSettings(
         Optional<String> vhdsCluster,
         GatewayEgress egress) {
 
-    /** Upstreams not checked against the gateway's NetworkPolicy. */
-    public XdsSettings(
-            String adsBind,
-            int adsPort,
-            Optional<Path> adminTokenFile,
-            FilterTargets filterTargets,
-            Optional<String> defaultGroup,
-            Duration notifyDebounce,
-            Duration reconcileInterval,
-            Duration drainTimeout,
-            String controllerName,
-            AdsPeerPolicy adsPeers,
-            Optional<String> vhdsCluster) {
-        this(
-                adsBind,
-                adsPort,
-                adminTokenFile,
-                filterTargets,
-                defaultGroup,
-                notifyDebounce,
-                reconcileInterval,
-                drainTimeout,
-                controllerName,
-                adsPeers,
-                vhdsCluster,
-                GatewayEgress.UNCHECKED);
-    }
-
-    /** Virtual hosts inside Envoy's route tables (no VHDS), as before the setting existed. */
-    public XdsSettings(
-            String adsBind,
-            int adsPort,
-            Optional<Path> adminTokenFile,
-            FilterTargets filterTargets,
-            Optional<String> defaultGroup,
-            Duration notifyDebounce,
-            Duration reconcileInterval,
-            Duration drainTimeout,
-            String controllerName,
-            AdsPeerPolicy adsPeers) {
-        this(
-                adsBind,
-                adsPort,
-                adminTokenFile,
-                filterTargets,
-                defaultGroup,
-                notifyDebounce,
-                reconcileInterval,
-                drainTimeout,
-                controllerName,
-                adsPeers,
-                Optional.empty());
-    }
-
     /**
      * One controller on this machine, as the tests and benchmarks start it: ADS on a free loopback port open to any
      * local peer (no mesh identity), the default filter targets, no default group, a 10 ms debounce, a one-minute
@@ -106,7 +52,9 @@ public record XdsSettings(
                 Duration.ofMinutes(1),
                 Duration.ZERO,
                 controllerName,
-                AdsPeerPolicy.localDevelopment());
+                AdsPeerPolicy.localDevelopment(),
+                Optional.empty(),
+                GatewayEgress.UNCHECKED);
     }
 
     // A group's gateway template kind is stored with the group (gateway_group.template_kind, docs/envoy-gateway.md),

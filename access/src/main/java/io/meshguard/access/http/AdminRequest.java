@@ -103,6 +103,19 @@ public final class AdminRequest {
         return systemWide;
     }
 
+    /**
+     * {@code reason}, when there is one: every change of what is served or decided says why, and the admin trail keeps
+     * it.
+     *
+     * @throws AdminJson.Refusal {@link ErrorKind#INVALID} when it is blank
+     */
+    public static String requireReason(String reason) {
+        if (reason.isBlank()) {
+            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required: {\"reason\": \"...\"}");
+        }
+        return reason;
+    }
+
     /** Answers with {@code code} instead of the operation's declared status (202 for a publish that became requests). */
     public void answer(int code) {
         status = code;

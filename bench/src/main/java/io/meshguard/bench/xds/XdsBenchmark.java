@@ -21,6 +21,7 @@ import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.snapshot.GroupResources;
 import io.meshguard.xds.snapshot.SnapshotBuilder;
 import io.meshguard.xds.store.InMemoryRevisionStore;
+import io.meshguard.xds.validate.GatewayEgress;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -157,7 +158,8 @@ public final class XdsBenchmark {
                 Duration.ZERO,
                 name,
                 io.meshguard.xds.server.AdsPeerPolicy.localDevelopment(),
-                vhdsCluster);
+                vhdsCluster,
+                GatewayEgress.UNCHECKED);
     }
 
     /** {@code routes} with the first route's weights changed for {@code round} (they repeat every 98 rounds). */

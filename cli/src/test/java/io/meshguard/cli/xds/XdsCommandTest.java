@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.cli.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,36 +65,24 @@ class XdsCommandTest {
                   - {name: all, group: edge, api: shop, version: v1, match: {path_prefix: /},
                      destinations: [{upstream: svc, weight: 100}]}
                 """);
-        CliRun pinned = CliRun.of(
-                "xds",
-                "render",
-                "--group",
-                "edge",
-                "--file",
-                file.toString(),
-                "--egress-policy",
-                "--cluster-cidr",
-                "10.0.0.0/8",
-                "--external-host",
-                "partner.example.com=203.0.113.0/28");
+        CliRun pinned = renderEgress(
+                file, "--cluster-cidr", "10.0.0.0/8", "--external-host", "partner.example.com=203.0.113.0/28");
         assertThat(pinned.exit()).as(pinned.err()).isZero();
         assertThat(pinned.out())
                 .contains("\"kind\" : \"NetworkPolicy\"", "\"cidr\" : \"192.168.50.4/32\"", "\"port\" : 8443")
                 .contains("\"cidr\" : \"203.0.113.0/28\"", "\"port\" : 443")
                 .doesNotContain("8080");
 
-        CliRun unpinned = CliRun.of(
-                "xds",
-                "render",
-                "--group",
-                "edge",
-                "--file",
-                file.toString(),
-                "--egress-policy",
-                "--cluster-cidr",
-                "10.0.0.0/8");
+        CliRun unpinned = renderEgress(file, "--cluster-cidr", "10.0.0.0/8");
         assertThat(unpinned.exit()).isEqualTo(1);
         assertThat(unpinned.err()).contains("upstreams[2].endpoints[0].address", "MG-UPSTREAM-019");
+    }
+
+    private static CliRun renderEgress(Path file, String... ranges) {
+        List<String> args = new ArrayList<>(
+                List.of("xds", "render", "--group", "edge", "--file", file.toString(), "--egress-policy"));
+        args.addAll(List.of(ranges));
+        return CliRun.of(args.toArray(String[]::new));
     }
 
     @Test

@@ -18,6 +18,7 @@ import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.policy.PolicyFileSet;
 import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.validate.GatewayEgress;
 import io.meshguard.xds.zone.ZoneCentral;
 import io.meshguard.xds.zone.ZoneConfig;
 import io.meshguard.xds.zone.ZoneHubSettings;
@@ -95,7 +96,9 @@ public final class XdsStackPart implements StackPart {
                 AdsPeerPolicy.localDevelopment(),
                 // as the manifests: the gateway's virtual hosts over VHDS through its bootstrap's cluster to this
                 // controller (deploy/local/envoy-bootstrap.yaml, docs/gateway-envoy-config.md §11)
-                Optional.of("meshguard-xds"));
+                Optional.of("meshguard-xds"),
+                // one machine: no cluster ranges to check upstreams against
+                GatewayEgress.UNCHECKED);
         // the policy files the stack's servers load: a route naming a profile they lack is never published
         PolicyFileSet shipped = PolicyFileSet.in(context.policiesDir());
         PolicyFileSet policies = new PolicyFileSet(devIssuer.policyFile(), shipped.dlpFile());

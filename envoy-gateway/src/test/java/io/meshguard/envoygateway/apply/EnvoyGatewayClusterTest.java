@@ -8,11 +8,11 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayPublishCheck;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
 import io.meshguard.envoygateway.render.GatewayRevision.Backend;
-import io.meshguard.envoygateway.render.GatewayRevision.Destination;
 import io.meshguard.envoygateway.render.GatewayRevision.EdgeRoute;
 import io.meshguard.envoygateway.render.GatewayRevision.Endpoint;
 import io.meshguard.envoygateway.render.GatewayRevision.PathMatch;
@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,22 +75,7 @@ class EnvoyGatewayClusterTest {
     }
 
     private static EdgeRoute route(String name, String prefix, long timeoutMs) {
-        return new EdgeRoute(
-                name,
-                List.of("payments.prod.eu.bank.example"),
-                List.of(new PathMatch(PathMatch.Kind.PREFIX, prefix)),
-                List.of(),
-                List.of(),
-                List.of(new Destination("payments", 100)),
-                timeoutMs,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", name),
-                Map.of("x-meshguard-dlp-profile", "cards"),
-                Optional.empty());
+        return EdgeRoutes.payments(name, new PathMatch(PathMatch.Kind.PREFIX, prefix), p -> p.timeoutMs = timeoutMs);
     }
 
     private static RenderedResources render(String group, long revision, EdgeRoute... routes) {

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.meshguard.contract.zone.v1.ZoneProto;
+import io.meshguard.envoygateway.render.EdgeRoutes;
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
 import io.meshguard.envoygateway.render.GatewayRevision;
 import io.meshguard.envoygateway.render.GatewayRevision.Backend;
@@ -77,22 +78,11 @@ class EnvoyGatewayZoneTest {
     }
 
     private static GatewayRevision revision(long id, Backend backend) {
-        EdgeRoute charges = new EdgeRoute(
-                "charges",
-                List.of("payments.prod.eu.bank.example"),
-                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges")),
-                List.of(),
-                List.of(),
-                List.of(new Destination(backend.name(), 100)),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", "charges"),
-                Map.of(),
-                Optional.empty());
+        EdgeRoute charges =
+                EdgeRoutes.payments("charges", new PathMatch(PathMatch.Kind.PREFIX, "/payments/v2/charges"), p -> {
+                    p.destinations = List.of(new Destination(backend.name(), 100));
+                    p.dlpMetadata = Map.of();
+                });
         return new GatewayRevision("edge", id, 8080, List.of(charges), List.of(backend));
     }
 

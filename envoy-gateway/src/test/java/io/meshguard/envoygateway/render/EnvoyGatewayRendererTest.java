@@ -41,22 +41,7 @@ class EnvoyGatewayRendererTest {
             new Backend("payments-canary", List.of(new Endpoint("10.1.0.7", 8080)), false, true);
 
     private static EdgeRoute route(String name, PathMatch path) {
-        return new EdgeRoute(
-                name,
-                List.of("payments.prod.eu.bank.example"),
-                List.of(path),
-                List.of(),
-                List.of(),
-                List.of(new Destination("payments", 100)),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", name),
-                Map.of("x-meshguard-dlp-profile", "cards"),
-                Optional.empty());
+        return EdgeRoutes.payments(name, path);
     }
 
     private static GatewayRevision revision(EdgeRoute... routes) {
@@ -149,26 +134,13 @@ class EnvoyGatewayRendererTest {
 
     @Test
     void methods_becomeOneMatchEach_andHeaderPrefixAndPresence_becomeFullRegexes() {
-        EdgeRoute base = route("write", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
-        EdgeRoute r = new EdgeRoute(
-                base.name(),
-                base.hostnames(),
-                base.paths(),
-                List.of("POST", "GET"),
-                List.of(
-                        new HeaderMatch("x-tier", Optional.of("gold"), Optional.empty(), Optional.empty()),
-                        new HeaderMatch("x-app", Optional.empty(), Optional.of("bank.v1"), Optional.empty()),
-                        new HeaderMatch("x-trace", Optional.empty(), Optional.empty(), Optional.empty())),
-                base.destinations(),
-                base.timeoutMs(),
-                base.retry(),
-                base.requestHeadersToSet(),
-                base.requestHeadersToRemove(),
-                base.responseHeadersToSet(),
-                base.cors(),
-                base.authzContext(),
-                base.dlpMetadata(),
-                base.productPublish());
+        EdgeRoute r = EdgeRoutes.payments("write", new PathMatch(PathMatch.Kind.PREFIX, "/payments"), p -> {
+            p.methods = List.of("POST", "GET");
+            p.headers = List.of(
+                    new HeaderMatch("x-tier", Optional.of("gold"), Optional.empty(), Optional.empty()),
+                    new HeaderMatch("x-app", Optional.empty(), Optional.of("bank.v1"), Optional.empty()),
+                    new HeaderMatch("x-trace", Optional.empty(), Optional.empty(), Optional.empty()));
+        });
         JsonNode matches = rule(check.render(revision(r))).path("matches");
         assertThat(matches).hasSize(2);
         assertThat(matches.get(0).path("method").asText()).isEqualTo("GET");
@@ -181,29 +153,22 @@ class EnvoyGatewayRendererTest {
 
     @Test
     void weights_timeouts_headers_cors_andRetries_mapToTheirResources() {
-        EdgeRoute base = route("quotes", new PathMatch(PathMatch.Kind.PREFIX, "/quotes"));
-        EdgeRoute r = new EdgeRoute(
-                base.name(),
-                base.hostnames(),
-                base.paths(),
-                base.methods(),
-                base.headers(),
-                List.of(new Destination("payments", 90), new Destination("payments-canary", 10)),
-                90_061_250,
-                Optional.of(new Retry(2, "5xx,reset,connect-failure", Optional.of(2_000L), 25, 250)),
-                List.of(new Header("x-api-version", "2")),
-                List.of("x-debug"),
-                List.of(new Header("cache-control", "no-store")),
-                Optional.of(new GatewayRevision.Cors(
-                        List.of("https://app.bank.example", "https://*.preview.bank.example"),
-                        List.of("GET", "POST"),
-                        List.of("authorization", "content-type"),
-                        List.of("x-request-id"),
-                        false,
-                        600)),
-                base.authzContext(),
-                base.dlpMetadata(),
-                Optional.of("payments-prod-eu"));
+        EdgeRoute r = EdgeRoutes.payments("quotes", new PathMatch(PathMatch.Kind.PREFIX, "/quotes"), p -> {
+            p.destinations = List.of(new Destination("payments", 90), new Destination("payments-canary", 10));
+            p.timeoutMs = 90_061_250;
+            p.retry = Optional.of(new Retry(2, "5xx,reset,connect-failure", Optional.of(2_000L), 25, 250));
+            p.requestHeadersToSet = List.of(new Header("x-api-version", "2"));
+            p.requestHeadersToRemove = List.of("x-debug");
+            p.responseHeadersToSet = List.of(new Header("cache-control", "no-store"));
+            p.cors = Optional.of(new GatewayRevision.Cors(
+                    List.of("https://app.bank.example", "https://*.preview.bank.example"),
+                    List.of("GET", "POST"),
+                    List.of("authorization", "content-type"),
+                    List.of("x-request-id"),
+                    false,
+                    600));
+            p.productPublish = Optional.of("payments-prod-eu");
+        });
         RenderedResources rendered = check.render(revision(r));
         JsonNode rule = rule(rendered);
         assertThat(rule.path("backendRefs").get(0).path("name").asText()).isEqualTo("payments");
@@ -274,22 +239,10 @@ class EnvoyGatewayRendererTest {
     void dlpProfile_travelsInTheExtProcBackendsName_oneBackendPerProfile_andARouteWithoutOne_usesTheService() {
         EdgeRoute list = route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
         EdgeRoute get = route("get", new PathMatch(PathMatch.Kind.EXACT, "/payments/one"));
-        EdgeRoute plain = new EdgeRoute(
-                "plain",
-                list.hostnames(),
-                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/plain")),
-                List.of(),
-                List.of(),
-                list.destinations(),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                list.authzContext(),
-                Map.of(),
-                Optional.empty());
+        EdgeRoute plain = EdgeRoutes.payments("plain", new PathMatch(PathMatch.Kind.PREFIX, "/plain"), p -> {
+            p.authzContext = list.authzContext();
+            p.dlpMetadata = Map.of();
+        });
         RenderedResources r = check.render(revision(list, get, plain));
         Map<String, JsonNode> refs = new LinkedHashMap<>();
         of(r, "EnvoyExtensionPolicy")
@@ -315,23 +268,10 @@ class EnvoyGatewayRendererTest {
 
     @Test
     void aDlpProfileNoKubernetesNameCanCarry_refusesTheRevision_neverFallsBackToHostAndPath() {
-        EdgeRoute base = route("list", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
-        EdgeRoute underscored = new EdgeRoute(
-                base.name(),
-                base.hostnames(),
-                base.paths(),
-                List.of(),
-                List.of(),
-                base.destinations(),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                base.authzContext(),
-                Map.of("x-meshguard-dlp-profile", "pci_strict"),
-                Optional.empty());
+        EdgeRoute underscored = EdgeRoutes.payments(
+                "list",
+                new PathMatch(PathMatch.Kind.PREFIX, "/payments"),
+                p -> p.dlpMetadata = Map.of("x-meshguard-dlp-profile", "pci_strict"));
         assertThatThrownBy(() -> check.render(revision(underscored)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("route list: DLP profile 'pci_strict' cannot be named on Envoy Gateway");
@@ -339,25 +279,12 @@ class EnvoyGatewayRendererTest {
 
     @Test
     void aResourceTheApiServerWouldRefuse_refusesTheWholeRevision_namingItAndTheRule() {
-        EdgeRoute base = route("many-headers", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
         List<Header> seventeen =
                 IntStream.range(0, 17).mapToObj(i -> new Header("x-h" + i, "v")).toList();
-        EdgeRoute r = new EdgeRoute(
-                base.name(),
-                base.hostnames(),
-                base.paths(),
-                base.methods(),
-                base.headers(),
-                base.destinations(),
-                base.timeoutMs(),
-                base.retry(),
-                seventeen,
-                base.requestHeadersToRemove(),
-                base.responseHeadersToSet(),
-                base.cors(),
-                base.authzContext(),
-                base.dlpMetadata(),
-                base.productPublish());
+        EdgeRoute r = EdgeRoutes.payments(
+                "many-headers",
+                new PathMatch(PathMatch.Kind.PREFIX, "/payments"),
+                p -> p.requestHeadersToSet = seventeen);
         assertThatThrownBy(() -> check.render(revision(r)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("gateway group edge")
@@ -368,23 +295,10 @@ class EnvoyGatewayRendererTest {
 
     @Test
     void aRetryConditionEnvoyGatewayLacks_andATlsBackend_areRefused_neverDropped() {
-        EdgeRoute base = route("retrying", new PathMatch(PathMatch.Kind.PREFIX, "/payments"));
-        EdgeRoute r = new EdgeRoute(
-                base.name(),
-                base.hostnames(),
-                base.paths(),
-                base.methods(),
-                base.headers(),
-                base.destinations(),
-                base.timeoutMs(),
-                Optional.of(new Retry(1, "5xx,retriable-headers", Optional.empty(), 25, 250)),
-                base.requestHeadersToSet(),
-                base.requestHeadersToRemove(),
-                base.responseHeadersToSet(),
-                base.cors(),
-                base.authzContext(),
-                base.dlpMetadata(),
-                base.productPublish());
+        EdgeRoute r = EdgeRoutes.payments(
+                "retrying",
+                new PathMatch(PathMatch.Kind.PREFIX, "/payments"),
+                p -> p.retry = Optional.of(new Retry(1, "5xx,retriable-headers", Optional.empty(), 25, 250)));
         assertThatThrownBy(() -> check.render(revision(r)))
                 .isInstanceOf(EnvoyGatewayPublishCheck.Refused.class)
                 .hasMessageContaining("route retrying: retry condition 'retriable-headers'");
@@ -417,22 +331,11 @@ class EnvoyGatewayRendererTest {
         // of its namespace; the grant is the vault namespace owner's consent to give
         Backend vault =
                 new Backend("secrets", List.of(new Endpoint("vault.vault.svc.cluster.local", 8200)), false, false);
-        EdgeRoute r = new EdgeRoute(
-                "secrets",
-                List.of("secrets.prod.eu.bank.example"),
-                List.of(new PathMatch(PathMatch.Kind.PREFIX, "/v1/secret")),
-                List.of(),
-                List.of(),
-                List.of(new Destination("secrets", 100)),
-                15_000,
-                Optional.empty(),
-                List.of(),
-                List.of(),
-                List.of(),
-                Optional.empty(),
-                Map.of("meshguard.authz_profile", "payments-read", "meshguard.gateway_route", "secrets"),
-                Map.of(),
-                Optional.empty());
+        EdgeRoute r = EdgeRoutes.payments("secrets", new PathMatch(PathMatch.Kind.PREFIX, "/v1/secret"), p -> {
+            p.hostnames = List.of("secrets.prod.eu.bank.example");
+            p.destinations = List.of(new Destination("secrets", 100));
+            p.dlpMetadata = Map.of();
+        });
         RenderedResources rendered = check.render(new GatewayRevision("edge", 1, 8080, List.of(r), List.of(vault)));
         assertThat(of(rendered, "ReferenceGrant")).isEmpty();
         assertThat(rule(rendered).path("backendRefs").get(0).path("namespace").asText())

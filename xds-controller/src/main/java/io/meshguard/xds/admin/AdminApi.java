@@ -1012,11 +1012,8 @@ public final class AdminApi implements HttpHandler {
     }
 
     private static String requiredReason(Call call) {
-        String reason = readTree(call).path("reason").asText("").strip();
-        if (reason.isEmpty()) {
-            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required: {\"reason\": \"...\"}");
-        }
-        return reason;
+        return AdminRequest.requireReason(
+                readTree(call).path("reason").asText("").strip());
     }
 
     private JsonNode rollback(Call call) {

@@ -1,9 +1,9 @@
 package io.meshguard.xds.approval;
 
 import io.meshguard.access.Person;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.runtime.http.AdminJson;
-import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.xds.change.ConfigChangeAudit;
@@ -65,7 +65,7 @@ public final class PolicyChanges {
      * before.
      */
     public PolicyRequest request(Person requester, String requestId, PolicyBundle files, String reason) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         try {
             new AuthzPolicyFiles().parse(files.files());
         } catch (PolicyInvalidException e) {
@@ -104,7 +104,7 @@ public final class PolicyChanges {
      * token, and while the request has no report computed after it was requested.
      */
     public PolicyRequest approve(long id, Person approver, String requestId, String reason) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         PolicyRequest r = found(id);
         if (r.state() != PolicyRequest.State.PENDING) {
             throw new AdminJson.Refusal(409, "policy request " + id + " is " + lower(r.state()));
@@ -147,7 +147,7 @@ public final class PolicyChanges {
 
     /** Rejects a pending request; anyone with {@code policy:approve} may, the requester too (a withdrawal). */
     public PolicyRequest reject(long id, Person decider, String requestId, String reason) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         found(id);
         Instant at = now();
         Optional<PolicyRequest> decided = store.whilePending(id, (c, pending) -> {
@@ -207,12 +207,6 @@ public final class PolicyChanges {
 
     private static String object(PolicyRequest r) {
         return "policy-request/" + r.policy() + "/" + r.id();
-    }
-
-    private static void requireReason(String reason) {
-        if (reason == null || reason.isBlank()) {
-            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required (it is kept in the admin trail)");
-        }
     }
 
     private static String lower(Enum<?> e) {

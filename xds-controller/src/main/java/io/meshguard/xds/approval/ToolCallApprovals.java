@@ -2,8 +2,8 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.Person;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.runtime.http.AdminJson;
-import io.meshguard.runtime.http.ErrorKind;
 import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.model.ConfigJson;
 import java.sql.Connection;
@@ -97,7 +97,7 @@ public final class ToolCallApprovals {
      *     break-glass, the caller or the agent's owner
      */
     public ToolCall approve(long id, Person approver, String reason, String requestId) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         ToolCall call = get(id).orElseThrow(() -> new AdminJson.Refusal(404, "no tool call approval " + id));
         if (!call.state().equals("pending")) {
             throw new AdminJson.Refusal(409, "tool call approval " + id + " is " + call.state());
@@ -167,7 +167,7 @@ public final class ToolCallApprovals {
 
     /** Rejects a pending call: it never runs. Anyone with {@code tool-call:approve}, the caller too (a withdrawal). */
     public ToolCall reject(long id, Person decider, String reason, String requestId) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         if (get(id).isEmpty()) {
             throw new AdminJson.Refusal(404, "no tool call approval " + id);
         }
@@ -303,12 +303,6 @@ public final class ToolCallApprovals {
                 rs.getTimestamp(13).toInstant(),
                 approvers(c, id),
                 Optional.ofNullable(rs.getString(14)));
-    }
-
-    private static void requireReason(String reason) {
-        if (reason.isBlank()) {
-            throw new AdminJson.Refusal(ErrorKind.INVALID, "a reason is required");
-        }
     }
 
     private Instant now() {

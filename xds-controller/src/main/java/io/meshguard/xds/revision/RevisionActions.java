@@ -1,7 +1,7 @@
 package io.meshguard.xds.revision;
 
 import io.meshguard.access.Person;
-import io.meshguard.runtime.http.ErrorKind;
+import io.meshguard.access.http.AdminRequest;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.change.ConfigChangeAudit;
@@ -98,7 +98,7 @@ public final class RevisionActions {
      * what they serve, their drafts untouched), every group's otherwise. The whole draft is still validated.
      */
     public Published publish(Actor actor, String reason, Optional<String> only) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         ProductRoutes.Compiled compiled = products.compiledDraft();
         if (!compiled.valid()) {
             throw new Refused(
@@ -183,7 +183,7 @@ public final class RevisionActions {
 
     /** The second person's approval: publishes exactly what was requested, or says why not. */
     public FourEyes.Published approve(Actor actor, String group, long id, String reason) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         FourEyes.Outcome outcome = fourEyes.approve(
                 group, id, actor.person(), reason, products.compiledDraft(id).config());
         if (outcome instanceof FourEyes.Refused refused) {
@@ -218,7 +218,7 @@ public final class RevisionActions {
 
     /** The second person's rejection. */
     public PublishRequest reject(Actor actor, String group, long id, String reason) {
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         fourEyes.reject(group, id, actor.person(), reason).ifPresent(r -> {
             throw new Refused(r.status(), r.message());
         });
@@ -240,7 +240,7 @@ public final class RevisionActions {
     /** As above, of a revision of group {@code of} when given (its gateway owners' rollback); another group's is 404. */
     public RolledBack rollback(Actor actor, long id, String reason, Optional<String> of) {
         // Same rule as publish: what is served changes, so the revision and the audit record say why.
-        requireReason(reason);
+        AdminRequest.requireReason(reason);
         Optional<Revision> target = revisions.get(id);
         if (of.isPresent() && target.filter(r -> r.group().equals(of.get())).isEmpty()) {
             throw new Refused(404, "group " + of.get() + " has no revision " + id);
@@ -276,11 +276,5 @@ public final class RevisionActions {
         boolean draftDiffers =
                 !products.compiledDraft().config().slice(r.group()).equals(r.config());
         return new RolledBack(r, draftDiffers);
-    }
-
-    private static void requireReason(String reason) {
-        if (reason == null || reason.isBlank()) {
-            throw new Refused(ErrorKind.INVALID.status(), "a reason is required: {\"reason\": \"...\"}");
-        }
     }
 }

@@ -229,13 +229,16 @@ public final class Publisher {
 
     /** The configuration of revision {@code id} of a group: from what is served when it is that revision. */
     private GatewayConfig currentSlice(String group, long id) {
-        Optional<XdsSnapshots.Served> served = snapshots.served(group);
-        if (served.isPresent()
-                && served.get().revision() == id
-                && served.get().slice().isPresent()) {
-            return served.get().slice().get();
-        }
-        return store.get(id).map(Revision::config).orElse(GatewayConfig.EMPTY);
+        return servedAsNewest(group, id)
+                .orElseGet(() -> store.get(id).map(Revision::config).orElse(GatewayConfig.EMPTY));
+    }
+
+    /**
+     * What this replica serves for {@code group} when that is its newest revision {@code newest}: what a publish or a
+     * rollback is compared with, so one that would serve it again makes no revision.
+     */
+    private Optional<GatewayConfig> servedAsNewest(String group, long newest) {
+        return snapshots.served(group).filter(s -> s.revision() == newest).flatMap(XdsSnapshots.Served::slice);
     }
 
     /** Publishes the configuration of an earlier revision of a group again, as that group's new revision. */
@@ -259,11 +262,8 @@ public final class Publisher {
         // (compared with what this replica serves, when that is the newest revision: an unreadable newest revision is
         // exactly what a rollback replaces, and is never read here)
         Long newest = store.latestIds().get(group);
-        Optional<XdsSnapshots.Served> served = snapshots.served(group);
         if (newest != null
-                && served.isPresent()
-                && served.get().revision() == newest
-                && served.get().slice().filter(slice::equals).isPresent()) {
+                && servedAsNewest(group, newest).filter(slice::equals).isPresent()) {
             outcome("unchanged");
             return Result.refused(List.of(Problem.error(
                     ProblemCode.PUBLISH_ALREADY_SERVED,

@@ -23,7 +23,7 @@ import io.meshguard.access.Person;
 import io.meshguard.dlpserver.DlpAuditSink;
 import io.meshguard.dlpserver.DlpServer;
 import io.meshguard.dlpserver.DlpServerSettings;
-import io.meshguard.dlpserver.approval.McpToolApprovals;
+import io.meshguard.dlpserver.HeldToolCalls;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.testing.IntegrationTest;
@@ -65,19 +65,8 @@ class ToolCallApprovalJourneyTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final String POLICY = """
-            version: 1
-            profiles:
-              - name: mcp
-                match: {paths: ["/mcp"]}
-                mcp: true
-                mcp_approval:
-                  tools: [transfer_funds, close_account]
-                  expires_seconds: 600
-                  agent_owners: {agent-7: owner-olga}
-                request:
-                  detectors: {card: mask}
-            """;
+    static final String POLICY = HeldToolCalls.policy(
+            "{tools: [transfer_funds, close_account], expires_seconds: 600, agent_owners: {agent-7: owner-olga}}");
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ISSUER = "https://idp.bank.example/realms/agents";
@@ -132,8 +121,7 @@ class ToolCallApprovalJourneyTest {
                 "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8),
                 Duration.ofMillis(100));
         dlp = DlpServer.create(settings, DlpAuditSink.NONE, new SimpleMeterRegistry());
-        dlp.toolApprovals(new McpToolApprovals(
-                PG.dataSource(), "approval-hmac-key-kept-outside-the-db-0001".getBytes(StandardCharsets.UTF_8), CLOCK));
+        dlp.toolApprovals(HeldToolCalls.approvals(PG.dataSource(), CLOCK));
         dlp.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort())
                 .usePlaintext()
@@ -167,9 +155,7 @@ class ToolCallApprovalJourneyTest {
     }
 
     static String call(String tool, String args) {
-        return "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool
-                + "\",\"arguments\":" + args
-                + ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+        return HeldToolCalls.body(tool, args);
     }
 
     static final String ARGS =
@@ -178,16 +164,7 @@ class ToolCallApprovalJourneyTest {
     /** One tools/call as Envoy hands it over after extauthz allowed it (identity headers set by extauthz). */
     static Answer send(String caller, String agent, String tool, String body, String reference) throws Exception {
         List<String> kv = new ArrayList<>(List.of(
-                ":method", "POST",
-                ":path", "/mcp",
-                ":authority", "mcp.local",
-                "content-type", "application/json",
-                "mcp-protocol-version", "2026-07-28",
-                "mcp-method", "tools/call",
-                "mcp-name", tool,
-                "x-user-id", caller,
-                "x-auth-issuer", ISSUER,
-                "x-client-id", agent));
+                HeldToolCalls.headers(tool, "x-user-id", caller, "x-auth-issuer", ISSUER, "x-client-id", agent)));
         if (!reference.isEmpty()) {
             kv.addAll(List.of("x-mcp-approval", reference));
         }
