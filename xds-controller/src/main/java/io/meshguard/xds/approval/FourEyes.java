@@ -2,6 +2,7 @@ package io.meshguard.xds.approval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.Person;
+import io.meshguard.xds.change.ConfigChangeAudit;
 import io.meshguard.xds.change.RevisionDiff;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
@@ -165,13 +166,15 @@ public final class FourEyes {
     }
 
     /**
-     * Voids the requests still pending for the groups of {@code served}: each group now serves a revision no approval
-     * made (a publish once the group was unprotected, a rollback), so approving a request would no longer change what
-     * its diff shows. Without this they would wait as "pending" until someone tried to approve them.
+     * Voids the requests still pending for the groups of {@code served}, each with its trail row: each group now serves
+     * a revision no approval made (a publish or product publish once the group was unprotected, a rollback, another
+     * request's approval), so approving a request would no longer change what its diff shows. Without this they would
+     * wait as "pending" until someone tried to approve them. Called by whoever served, after serving.
      *
      * @return the requests voided
      */
-    public List<PublishRequest> supersededBy(Collection<Revision> served, String actor) {
+    public List<PublishRequest> supersededBy(
+            Collection<Revision> served, String actor, String requestId, ConfigChangeAudit audit) {
         List<PublishRequest> voided = new java.util.ArrayList<>();
         for (Revision r : served) {
             for (PublishRequest p : store.pending(r.group())) {
@@ -190,6 +193,12 @@ public final class FourEyes {
                         .ifPresent(voided::add);
             }
         }
+        voided.forEach(p -> audit.record(new ConfigChangeAudit.ConfigChange(
+                actor,
+                "void",
+                "publish-request/" + p.group() + "/" + p.id(),
+                "group " + p.group() + " served a revision made without this request's approval",
+                requestId)));
         return voided;
     }
 

@@ -123,13 +123,15 @@ public final class ProductPublisher implements GatewayServing {
             throw new CatalogRefusal(
                     CatalogRefusal.Kind.INVALID, "the gateway refused the revision: " + describe(result.problems()));
         }
-        result.revision()
-                .ifPresent(r -> audit.record(new ConfigChangeAudit.ConfigChange(
-                        change.actor(),
-                        "publish",
-                        "revision/" + r.id(),
-                        "group " + group + ": " + change.reason(),
-                        change.requestId())));
+        result.revision().ifPresent(r -> {
+            audit.record(new ConfigChangeAudit.ConfigChange(
+                    change.actor(),
+                    "publish",
+                    "revision/" + r.id(),
+                    "group " + group + ": " + change.reason(),
+                    change.requestId()));
+            fourEyes.supersededBy(List.of(r), change.actor(), change.requestId(), audit);
+        });
         long serving = result.revision()
                 .map(r -> r.id())
                 .or(() -> publisher.servedRevision(group))

@@ -157,13 +157,7 @@ public final class RevisionActions {
 
     /** Voids the requests that {@code served} overtook, each with its trail row. */
     private void voided(Actor actor, Collection<Revision> served) {
-        fourEyes.supersededBy(served, actor.name())
-                .forEach(p -> audit.record(new ConfigChangeAudit.ConfigChange(
-                        actor.name(),
-                        "void",
-                        "publish-request/" + p.group() + "/" + p.id(),
-                        "group " + p.group() + " served a revision made without this request's approval",
-                        actor.requestId())));
+        fourEyes.supersededBy(served, actor.name(), actor.requestId(), audit);
     }
 
     /** Computes a pending request's replay report again on its stored content; the trail keeps its counts. */

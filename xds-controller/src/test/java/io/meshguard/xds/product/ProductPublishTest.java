@@ -259,6 +259,42 @@ class ProductPublishTest {
     }
 
     @Test
+    void productPublish_onAGroupNoLongerProtected_voidsItsPendingRequest() throws Exception {
+        for (String product : List.of("statements", "ledger")) {
+            ok(call("alice", "POST", "/v1/provider/products", """
+                    {"id": "%s", "name": "%s", "visibility": "public",
+                     "operations": [{"id": "list-charges", "api": "payments", "method": "get", "path": "/charges"}]}""".formatted(product, product)));
+            ok(call("alice", "POST", "/v1/provider/products/" + product + "/state", "{\"state\": \"published\"}"));
+            ok(call("alice", "POST", "/v1/provider/products/" + product + "/product-publishes", """
+                    {"cluster": "local", "environment": "prod", "auth_mode": "apikey", "gateway_group": "prod"}"""));
+        }
+        long request = ok(call(
+                        "alice",
+                        "POST",
+                        "/v1/provider/product-publishes/statements-prod-local/state",
+                        "{\"state\": \"published\", \"reason\": \"launch\"}"))
+                .path("gateway")
+                .path("publish_request")
+                .asLong();
+        assertThat(request).isPositive();
+        ok(call("root", "DELETE", "/groups/prod/protection", "{\"reason\": \"migration weekend\"}"));
+        try {
+            JsonNode served = ok(call(
+                    "alice",
+                    "POST",
+                    "/v1/provider/product-publishes/ledger-prod-local/state",
+                    "{\"state\": \"published\", \"reason\": \"served directly\"}"));
+            assertThat(served.path("gateway").path("revision").asLong()).isPositive();
+
+            JsonNode voided = ok(call("bob", "GET", "/publish-requests/prod/" + request, null));
+            assertThat(voided.path("state").asText()).isEqualTo("voided");
+            assertThat(voided.path("decision_reason").asText()).contains("made without this request's approval");
+        } finally {
+            ok(call("root", "PUT", "/groups/prod/protection", "{\"reason\": \"production\"}"));
+        }
+    }
+
+    @Test
     void withdraw_removesTheRoutes_inTheNextRevision() throws Exception {
         move("payments-dev-local", "published");
         JsonNode withdrawn = move("payments-dev-local", "withdrawn");
