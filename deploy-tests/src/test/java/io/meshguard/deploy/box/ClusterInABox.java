@@ -498,14 +498,9 @@ public final class ClusterInABox implements AutoCloseable {
         return source.resolve("manifests/istio");
     }
 
-    /**
-     * The pod's sidecar configuration ({@link IstioProxy}): every declared container port but Istio's own and the
-     * annotation's excluded ones, each peer's decision with mTLS and in plaintext, and the outbound half's routes;
-     * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
-     */
     /** kube-proxy's, the CNI's and istiod's reading of the objects as they are applied now. */
     private void readObjects() throws IOException {
-        services = new ServiceDirectory(objects.services, pods);
+        services = new ServiceDirectory(objects.services, pods, services == null ? List.of() : services.entries());
         policies =
                 new NetworkPolicyRules(objects.networkPolicies, pods, objects::namespaceLabels, network.nodeAddress());
         serviceRules = services.natRules();
@@ -565,6 +560,11 @@ public final class ClusterInABox implements AutoCloseable {
         ambientApply(waypointBefore);
     }
 
+    /**
+     * The pod's sidecar configuration ({@link IstioProxy}): every declared container port but Istio's own and the
+     * annotation's excluded ones, each peer's decision with mTLS and in plaintext, and the outbound half's routes;
+     * returns the nftables redirects of its inbound ports (mTLS-marked connections to the mTLS listener).
+     */
     private String sidecar(BoxPod pod, IstioAuthorization istio, IstioExtensions extensions, String outbound)
             throws IOException {
         Sidecars.Sidecar sidecar = Sidecars.of(

@@ -42,7 +42,18 @@ final class ServiceDirectory {
     private final List<BoxPod> pods;
 
     ServiceDirectory(List<Service> services, List<BoxPod> pods) {
+        this(services, pods, List.of());
+    }
+
+    /**
+     * The Services as applied now, each keeping the ClusterIP it had in {@code before} (a Service's address never
+     * changes while it exists: running pods dialled it); a new Service takes the next free address.
+     */
+    ServiceDirectory(List<Service> services, List<BoxPod> pods, List<Entry> before) {
         this.pods = List.copyOf(pods);
+        java.util.Map<String, String> kept = new java.util.HashMap<>();
+        before.forEach(e -> kept.put(e.namespace() + "/" + e.name(), e.clusterIp()));
+        java.util.Set<String> taken = new java.util.HashSet<>(kept.values());
         AtomicInteger next = new AtomicInteger(10);
         for (Service s : services) {
             String ns = s.getMetadata().getNamespace();
@@ -50,8 +61,14 @@ final class ServiceDirectory {
                     .filter(p -> p.namespace().equals(ns))
                     .filter(p -> Labels.matches(s.getSpec().getSelector(), p.labels()))
                     .toList();
-            String ip =
-                    "None".equals(s.getSpec().getClusterIP()) ? "None" : SERVICE_RANGE + "." + next.getAndIncrement();
+            String ip = kept.get(ns + "/" + s.getMetadata().getName());
+            if ("None".equals(s.getSpec().getClusterIP())) {
+                ip = "None";
+            } else if (ip == null || ip.equals("None")) {
+                do {
+                    ip = SERVICE_RANGE + "." + next.getAndIncrement();
+                } while (taken.contains(ip));
+            }
             entries.add(new Entry(s, ip, endpoints));
         }
     }
