@@ -114,15 +114,29 @@ class WatchdogJourneyTest {
                 .allMatch(l -> l.endsWith(" SERVING"));
     }
 
+    /**
+     * {@code path} on the pod's admin port. A connection closed unanswered is tried again, up to five times a second
+     * apart: right after a container restart the box's sidecar has been seen to drop one (the journey asserts on what
+     * the controller answers, not on that).
+     */
     private static String status(BoxPod pod, String path) throws Exception {
         InetSocketAddress local = box.node().local(pod.ip(), 9103);
-        return HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local.getPort() + path))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString())
-                .body();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + local.getPort() + path))
+                                        .timeout(Duration.ofSeconds(5))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .body();
+            } catch (java.io.IOException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                Thread.sleep(1000);
+            }
+        }
     }
 
     private static double metric(String exposition, String name) {
