@@ -540,8 +540,7 @@ public final class ClusterInABox implements AutoCloseable {
     private void followObjects(String waypointBefore) throws Exception {
         readObjects();
         for (BoxPod p : List.copyOf(pods)) {
-            Path conf =
-                    dir.resolve(p.namespace() + "_" + p.name() + "_istio-proxy").resolve("sidecar.conf");
+            Path conf = Sidecars.configFile(dir, p);
             String before = Files.exists(conf) ? Files.readString(conf) : "";
             podNetwork(p);
             PodProcess proxy = processes.get(p.name() + "/istio-proxy");

@@ -198,25 +198,27 @@ final class Sidecars {
                 .append('\n'));
         config.append("timeout-scale ").append(Kubelet.SCALE).append('\n');
         outbound.ifPresent(config::append);
-        Path dir = boxDir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy");
+        Path conf = configFile(boxDir, pod);
+        Path dir = conf.getParent();
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("sidecar.conf"), config);
+        Files.writeString(conf, config);
         List<String> argv = new java.util.ArrayList<>(
                 List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx96m"));
         if (outbound.isPresent()) {
             argv.add("-Djava.net.preferIPv4Stack=true"); // IP_TOS, the box's mTLS mark, on an IPv4 socket
         }
-        argv.addAll(List.of(
-                "-XX:TieredStopAtLevel=1",
-                "-cp",
-                classpath,
-                IstioProxy.class.getName(),
-                dir.resolve("sidecar.conf").toString()));
+        argv.addAll(List.of("-XX:TieredStopAtLevel=1", "-cp", classpath, IstioProxy.class.getName(), conf.toString()));
         // as Istio's proxy: uid 1337, which the pod's capture rules leave alone
         Optional<String> user = outbound.map(o -> IstioOutboundRoutes.PROXY_UID + ":" + IstioOutboundRoutes.PROXY_UID);
         return new Sidecar(
                 new Launch(
                         pod.name() + "/istio-proxy", pod.netns(), List.of(), hosts, false, user, Map.of(), argv, dir),
                 redirects.toString());
+    }
+
+    /** Where the pod's sidecar reads its config at start. */
+    static Path configFile(Path boxDir, BoxPod pod) {
+        return boxDir.resolve(pod.namespace() + "_" + pod.name() + "_istio-proxy")
+                .resolve("sidecar.conf");
     }
 }

@@ -268,22 +268,14 @@ class ProductPublishTest {
             ok(call("alice", "POST", "/v1/provider/products/" + product + "/product-publishes", """
                     {"cluster": "local", "environment": "prod", "auth_mode": "apikey", "gateway_group": "prod"}"""));
         }
-        long request = ok(call(
-                        "alice",
-                        "POST",
-                        "/v1/provider/product-publishes/statements-prod-local/state",
-                        "{\"state\": \"published\", \"reason\": \"launch\"}"))
+        long request = move("statements-prod-local", "published")
                 .path("gateway")
                 .path("publish_request")
                 .asLong();
         assertThat(request).isPositive();
         ok(call("root", "DELETE", "/groups/prod/protection", "{\"reason\": \"migration weekend\"}"));
         try {
-            JsonNode served = ok(call(
-                    "alice",
-                    "POST",
-                    "/v1/provider/product-publishes/ledger-prod-local/state",
-                    "{\"state\": \"published\", \"reason\": \"served directly\"}"));
+            JsonNode served = move("ledger-prod-local", "published");
             assertThat(served.path("gateway").path("revision").asLong()).isPositive();
 
             JsonNode voided = ok(call("bob", "GET", "/publish-requests/prod/" + request, null));
