@@ -90,6 +90,7 @@ class UpCommandTest {
                 .allSatisfy(port -> assertThat(port).isPositive());
         assertDevTokenIsAllowedOnlyForItsTenant(first.state());
         assertCliCommandsFindTheStackThroughTheDataDir(first.state());
+        assertPolicyChangeNeedsTheSecondLocalPerson();
         // DLP hash tokens and audit HMACs must stay comparable across restarts: the key is kept, owner-only.
         java.nio.file.Path hashKey = dataDir.resolve("dlp-hash-key");
         assertThat(java.nio.file.Files.getPosixFilePermissions(hashKey))
@@ -305,6 +306,45 @@ class UpCommandTest {
      * The commands that talk to a running stack find it through --data-dir alone: the quickstart's Check and ext_proc
      * exchange, API keys (stdout is the key and nothing else), the xDS admin API (token included) and the audit log.
      */
+    /**
+     * Plain up rehearses four eyes: the admin token opens a policy request and may not approve it; the second
+     * person's token up wrote beside it approves it.
+     */
+    private void assertPolicyChangeNeedsTheSecondLocalPerson() throws IOException {
+        String dir = dataDir.toString();
+        CliRun opened = DevCliRun.of(
+                "policy",
+                "requests",
+                "open",
+                io.meshguard.testing.FixturePolicies.file("authz.yaml").toString(),
+                "--reason",
+                "rehearse the change",
+                "--data-dir",
+                dir);
+        assertThat(opened.exit()).as(opened.err()).isZero();
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("policy request (\\d+) \\(authz\\): pending")
+                .matcher(opened.out());
+        assertThat(id.find()).as(opened.out()).isTrue();
+        CliRun own = DevCliRun.of("policy", "requests", "approve", id.group(1), "--reason", "mine", "--data-dir", dir);
+        assertThat(own.exit()).isNotZero();
+        assertThat(own.out() + own.err()).contains("403").contains("another person must approve it");
+        Path approverToken = dataDir.resolve(RunningStack.XDS_APPROVER_TOKEN);
+        assertThat(java.nio.file.Files.readString(approverToken)).startsWith("approver:");
+        CliRun second = DevCliRun.of(
+                "policy",
+                "requests",
+                "approve",
+                id.group(1),
+                "--reason",
+                "read the diff and the replay",
+                "--token-file",
+                approverToken.toString(),
+                "--data-dir",
+                dir);
+        assertThat(second.exit()).as(second.out() + second.err()).isZero();
+        assertThat(second.out()).contains("policy request " + id.group(1) + " (authz): approved");
+    }
+
     private void assertCliCommandsFindTheStackThroughTheDataDir(UpState state) throws Exception {
         String dir = dataDir.toString();
         String token = DevCliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1")

@@ -29,6 +29,8 @@ public final class RunningStack {
     public static final String REDIS = "redis";
     /** File names in {@link UpState#files()}. */
     public static final String XDS_ADMIN_TOKEN = "xds-admin-token";
+    /** Plain {@code up}'s second person on the admin plane (actor {@code approver}), for four eyes. */
+    public static final String XDS_APPROVER_TOKEN = "xds-approver-token";
     /** The password of {@code up}'s own Redis. */
     public static final String REDIS_PASSWORD = "redis-password";
 

@@ -39,6 +39,7 @@ public final class XdsStackPart implements StackPart {
     private ZoneCentral zones;
     private StatusHttpServer http;
     private Path tokenFile;
+    private Optional<Path> approverTokenFile = Optional.empty();
     private final io.meshguard.devstack.audit.AuditPart audit;
     private final DevIssuerStackPart devIssuer;
     private final ExtAuthzStackPart extAuthz;
@@ -73,7 +74,14 @@ public final class XdsStackPart implements StackPart {
     @Override
     public List<ServerComponent> components(StackContext context) throws Exception {
         // A bare token: `Authorization: Bearer $(cat DATA_DIR/xds-admin-token)` works as it is (actor "admin").
-        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve("xds-admin-token"), "", 24);
+        Path tokenFile = LocalSecret.ensure(context.dataDir().resolve(RunningStack.XDS_ADMIN_TOKEN), "", 24);
+        // Plain up's second person: four eyes (policy requests, held tool calls) refuse the requester's own approval,
+        // so one token could never rehearse them. A file of its own keeps each file one line (actor "approver").
+        // Under an issuer the token file is break-glass, which is no second person: the realm's people are.
+        Optional<Path> approverTokenFile = context.adminAccess().issuer().isPresent()
+                ? Optional.empty()
+                : Optional.of(LocalSecret.ensure(
+                        context.dataDir().resolve(RunningStack.XDS_APPROVER_TOKEN), "approver:", 24));
         int als = audit.component().accessLogPort().orElse(io.meshguard.devstack.audit.AuditPart.ALS_PORT);
         // The ports the servers really got: a port given as 0 is known only now.
         FilterTargets targets = new FilterTargets(
@@ -124,8 +132,9 @@ public final class XdsStackPart implements StackPart {
         // same file as break-glass (every use logged at WARN and in the admin trail), which those commands use.
         io.meshguard.access.TrailAdminEvents events =
                 new io.meshguard.access.TrailAdminEvents(new io.meshguard.audit.trail.AdminTrail(context.dataSource()));
-        io.meshguard.runtime.http.BearerTokens tokens =
-                new io.meshguard.runtime.http.BearerTokens(Optional.of(tokenFile));
+        io.meshguard.runtime.http.BearerTokens tokens = new io.meshguard.runtime.http.BearerTokens(
+                java.util.stream.Stream.concat(java.util.stream.Stream.of(tokenFile), approverTokenFile.stream())
+                        .toList());
         io.meshguard.access.AdminGate gate = context.adminAccess().issuer().isPresent()
                 ? context.adminAccess().gate(tokens, "xds.admin.token_file", events)
                 : io.meshguard.access.AdminGate.local(tokens, "xds.admin.token_file");
@@ -166,6 +175,7 @@ public final class XdsStackPart implements StackPart {
         this.controller = xds;
         this.http = http;
         this.tokenFile = tokenFile;
+        this.approverTokenFile = approverTokenFile;
         // central's zone hub on loopback, on --zone-hub-port (in up.json): `meshguard cluster register` and
         // /v1/operator/fleet work against
         // up, and a zone controller on this machine can follow it; its metrics are the ones the alert rules name
@@ -218,7 +228,13 @@ public final class XdsStackPart implements StackPart {
 
     @Override
     public Map<String, Path> files() {
-        return tokenFile == null ? Map.of() : Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile);
+        if (tokenFile == null) {
+            return Map.of();
+        }
+        return approverTokenFile
+                .map(approver ->
+                        Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile, RunningStack.XDS_APPROVER_TOKEN, approver))
+                .orElse(Map.of(RunningStack.XDS_ADMIN_TOKEN, tokenFile));
     }
 
     @Override
@@ -226,7 +242,11 @@ public final class XdsStackPart implements StackPart {
         return List.of(
                 "gRPC 127.0.0.1:" + controller.adsPort() + " (ADS)",
                 "gRPC 127.0.0.1:" + zones.port() + " (zone hub: meshguard cluster register, /v1/operator/fleet)",
-                "http://127.0.0.1:" + http.port() + " (admin API, token in " + tokenFile + ")");
+                "http://127.0.0.1:" + http.port() + " (admin API, token in " + tokenFile
+                        + approverTokenFile
+                                .map(f -> "; a second person's, for four eyes, in " + f)
+                                .orElse("")
+                        + ")");
     }
 
     /** Publishes the sample gateway configuration once the controller runs, if the database has none. */

@@ -11,29 +11,38 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Admin API tokens (xDS controller admin API, extauthz quota endpoint) from a mounted secret file, one per line: {@code name:token} or a bare token (name
- * {@code admin}). A client sends {@code Authorization: Bearer TOKEN}, or the whole line {@code Bearer name:token}. Re-read when the file changes, so a rotated Kubernetes secret takes effect without a restart.
- * Comparison is constant-time.
+ * Admin API tokens (xDS controller admin API, extauthz quota endpoint) from a mounted secret file, one per line:
+ * {@code name:token} or a bare token (name {@code admin}). A client sends {@code Authorization: Bearer TOKEN}, or the
+ * whole line {@code Bearer name:token}. Re-read when a file changes, so a rotated Kubernetes secret takes effect
+ * without a restart. Comparison is constant-time.
  */
 public final class BearerTokens {
     private record Entry(String name, byte[] token) {}
 
-    private final Optional<Path> file;
+    private final List<Path> files;
     private volatile List<Entry> entries = List.of();
-    private volatile FileTime loadedAt = FileTime.fromMillis(0);
+    private volatile List<FileTime> loadedAt = List.of();
 
     public BearerTokens(Optional<Path> file) {
-        this.file = file;
+        this(file.stream().toList());
+    }
+
+    /**
+     * The tokens of several files, read as one list: a local stack keeps its second person's token apart from the
+     * admin's, so that each file stays one line a shell can send as it is.
+     */
+    public BearerTokens(List<Path> files) {
+        this.files = List.copyOf(files);
     }
 
     /** False when no token file is configured: the admin API is then closed. */
     public boolean configured() {
-        return file.isPresent();
+        return !files.isEmpty();
     }
 
     /** The actor name of a valid {@code Authorization} header value. */
     public Optional<String> authenticate(String authorizationHeader) {
-        if (file.isEmpty() || authorizationHeader == null || !authorizationHeader.startsWith("Bearer ")) {
+        if (files.isEmpty() || authorizationHeader == null || !authorizationHeader.startsWith("Bearer ")) {
             return Optional.empty();
         }
         String value = authorizationHeader.substring(7).trim();
@@ -62,31 +71,35 @@ public final class BearerTokens {
     }
 
     private void reloadIfChanged() {
-        Path path = file.orElseThrow();
         try {
-            FileTime modified = Files.getLastModifiedTime(path);
+            List<FileTime> modified = new ArrayList<>();
+            for (Path file : files) {
+                modified.add(Files.getLastModifiedTime(file));
+            }
             if (modified.equals(loadedAt)) {
                 return;
             }
             List<Entry> fresh = new ArrayList<>();
-            for (String line : Files.readAllLines(path, StandardCharsets.UTF_8)) {
-                String l = line.strip();
-                if (l.isEmpty() || l.startsWith("#")) {
-                    continue;
-                }
-                int colon = l.indexOf(':');
-                String name = colon > 0 ? l.substring(0, colon) : "admin";
-                String token = colon > 0 ? l.substring(colon + 1) : l;
-                if (token.length() >= 16) {
-                    fresh.add(new Entry(name, token.getBytes(StandardCharsets.UTF_8)));
+            for (Path file : files) {
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    String l = line.strip();
+                    if (l.isEmpty() || l.startsWith("#")) {
+                        continue;
+                    }
+                    int colon = l.indexOf(':');
+                    String name = colon > 0 ? l.substring(0, colon) : "admin";
+                    String token = colon > 0 ? l.substring(colon + 1) : l;
+                    if (token.length() >= 16) {
+                        fresh.add(new Entry(name, token.getBytes(StandardCharsets.UTF_8)));
+                    }
                 }
             }
             entries = List.copyOf(fresh);
-            loadedAt = modified;
+            loadedAt = List.copyOf(modified);
         } catch (IOException e) {
-            // unreadable secret: refuse everything rather than keep stale tokens forever
+            // an unreadable secret: refuse everything rather than keep stale tokens forever
             entries = List.of();
-            loadedAt = FileTime.fromMillis(0);
+            loadedAt = List.of();
         }
     }
 }

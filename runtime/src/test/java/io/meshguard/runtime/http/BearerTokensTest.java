@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,5 +47,21 @@ class BearerTokensTest {
         Files.delete(f);
         assertThat(t.authenticate("Bearer old-token-old-token-old")).isEmpty();
         assertThat(new BearerTokens(Optional.empty()).configured()).isFalse();
+    }
+
+    @Test
+    void twoFiles_eachLineAuthenticatesAsItsOwnActor_andEitherGoneRefusesBoth() throws Exception {
+        Path admin = tmp.resolve("admin-token");
+        Path approver = tmp.resolve("approver-token");
+        Files.writeString(admin, "aaaaaaaaaaaaaaaaaaaa\n");
+        Files.writeString(approver, "approver:cccccccccccccccccccc\n");
+        BearerTokens t = new BearerTokens(List.of(admin, approver));
+        assertThat(t.configured()).isTrue();
+        assertThat(t.authenticate("Bearer aaaaaaaaaaaaaaaaaaaa")).contains("admin");
+        assertThat(t.authenticate("Bearer approver:cccccccccccccccccccc")).contains("approver");
+        // the name travels with its token: one file's token cannot claim the other file's actor
+        assertThat(t.authenticate("Bearer approver:aaaaaaaaaaaaaaaaaaaa")).isEmpty();
+        Files.delete(approver);
+        assertThat(t.authenticate("Bearer aaaaaaaaaaaaaaaaaaaa")).isEmpty();
     }
 }
