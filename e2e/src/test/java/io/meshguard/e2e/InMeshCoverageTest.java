@@ -132,11 +132,13 @@ class InMeshCoverageTest {
         ServiceCoverage host = await().atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(250))
                 .until(
-                        () -> report.report(since, Instant.now().plusSeconds(60), Optional.of(HOST), 10)
-                                .services()
-                                .stream()
-                                .findFirst()
-                                .orElse(null),
+                        () ->
+                                report
+                                        .report(since, Instant.now().plusSeconds(60), Optional.of(HOST), 10)
+                                        .services()
+                                        .stream()
+                                        .findFirst()
+                                        .orElse(null),
                         s -> s != null && s.protectedRequests() == 6);
 
         assertThat(host.checked()).isEqualTo(2);

@@ -1,9 +1,9 @@
 package io.meshguard.emulator;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
@@ -561,17 +561,19 @@ public final class Sidecar implements AutoCloseable {
                 .setRequestId(inbound.headers().first("x-request-id").orElse(""));
         HTTPResponseProperties.Builder response =
                 HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(h.status()));
-        AccessLogFields.apply(
-                config, Optional.empty(), inbound.headers(), responseHeaders, common, request, response);
+        AccessLogFields.apply(config, Optional.empty(), inbound.headers(), responseHeaders, common, request, response);
         HTTPAccessLogEntry entry = HTTPAccessLogEntry.newBuilder()
                 .setCommonProperties(common)
                 .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP11)
                 .setRequest(request)
                 .setResponse(response)
                 .build();
-        String cluster = config.getCommonConfig().getGrpcService().getEnvoyGrpc().getClusterName();
+        String cluster =
+                config.getCommonConfig().getGrpcService().getEnvoyGrpc().getClusterName();
         try {
-            accessLogs.orElseThrow().send(clusters.apply(cluster), config.getCommonConfig().getLogName(), entry);
+            accessLogs
+                    .orElseThrow()
+                    .send(clusters.apply(cluster), config.getCommonConfig().getLogName(), entry);
         } catch (RuntimeException e) {
             log.accept("access log: not sent: " + e);
         }

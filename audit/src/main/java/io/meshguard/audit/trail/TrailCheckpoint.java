@@ -36,7 +36,13 @@ public record TrailCheckpoint(
             s.initSign(key);
             s.update(unsigned.signedText().getBytes(StandardCharsets.UTF_8));
             return new TrailCheckpoint(
-                    seq, rowHash, anchorSeq, anchorHash, at, keyId, Base64.getEncoder().encodeToString(s.sign()));
+                    seq,
+                    rowHash,
+                    anchorSeq,
+                    anchorHash,
+                    at,
+                    keyId,
+                    Base64.getEncoder().encodeToString(s.sign()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(
                     "cannot sign a trail checkpoint with an " + key.getAlgorithm() + " key: " + e.getMessage(), e);
@@ -48,8 +54,7 @@ public record TrailCheckpoint(
      * checkpoint cannot be relabelled as another key's, nor (without it) read as a v1 one.
      */
     public String signedText() {
-        String fields =
-                seq + "\n" + rowHash + "\n" + anchorSeq + "\n" + anchorHash + "\n" + signedAt + "\n";
+        String fields = seq + "\n" + rowHash + "\n" + anchorSeq + "\n" + anchorHash + "\n" + signedAt + "\n";
         return keyId.isEmpty()
                 ? "meshguard admin trail checkpoint v1\n" + fields
                 : "meshguard admin trail checkpoint v2\n" + keyId + "\n" + fields;
@@ -80,7 +85,8 @@ public record TrailCheckpoint(
             return false;
         }
         byte[] again = Base64.getDecoder()
-                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, keyId, key).signature());
+                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, keyId, key)
+                        .signature());
         return java.security.MessageDigest.isEqual(stored, again);
     }
 

@@ -17,7 +17,8 @@ import javax.sql.DataSource;
  * Secret the database never holds; unset, no checkpoints are written and the controller says so at start), the
  * append-only directory the checkpoints go to, and how often the head is looked at.
  */
-public record TrailCheckpointSettings(Optional<Path> keyFile, List<Path> previousPublicKeys, Path dir, Duration interval) {
+public record TrailCheckpointSettings(
+        Optional<Path> keyFile, List<Path> previousPublicKeys, Path dir, Duration interval) {
     public TrailCheckpointSettings {
         previousPublicKeys = List.copyOf(previousPublicKeys);
     }

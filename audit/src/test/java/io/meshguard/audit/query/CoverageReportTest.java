@@ -229,7 +229,8 @@ class CoverageReportTest {
             store.write(rows);
         }
 
-        Coverage c = new CoverageReport(PG.dataSource()).report(day, day.plus(Duration.ofHours(1)), Optional.empty(), 20);
+        Coverage c =
+                new CoverageReport(PG.dataSource()).report(day, day.plus(Duration.ofHours(1)), Optional.empty(), 20);
         ServiceCoverage s = service(c, payments);
 
         assertThat(s.protectedRequests()).isEqualTo(10);

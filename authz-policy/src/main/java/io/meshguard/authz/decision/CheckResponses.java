@@ -64,9 +64,12 @@ public final class CheckResponses {
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));
-        CheckResponse.Builder response = CheckResponse.newBuilder().setStatus(OK).setOkResponse(ok);
+        CheckResponse.Builder response =
+                CheckResponse.newBuilder().setStatus(OK).setOkResponse(ok);
         nonce.ifPresent(n -> response.setDynamicMetadata(Struct.newBuilder()
-                .putFields(AccessLogTags.AUTHZ_NONCE, Value.newBuilder().setStringValue(n).build())));
+                .putFields(
+                        AccessLogTags.AUTHZ_NONCE,
+                        Value.newBuilder().setStringValue(n).build())));
         return response.build();
     }
 

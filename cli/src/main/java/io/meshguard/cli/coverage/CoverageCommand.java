@@ -156,9 +156,12 @@ public final class CoverageCommand implements Callable<Integer> {
                             + " nonce)%n",
                     onNonce, checked - onNonce);
         }
-        long missing = c.services().stream().mapToLong(s -> s.joins().nonceMissing()).sum();
-        long unknown = c.services().stream().mapToLong(s -> s.joins().nonceUnknown()).sum();
-        long reusedNonce = c.services().stream().mapToLong(s -> s.joins().nonceReused()).sum();
+        long missing =
+                c.services().stream().mapToLong(s -> s.joins().nonceMissing()).sum();
+        long unknown =
+                c.services().stream().mapToLong(s -> s.joins().nonceUnknown()).sum();
+        long reusedNonce =
+                c.services().stream().mapToLong(s -> s.joins().nonceReused()).sum();
         if (missing + unknown + reusedNonce > 0) {
             out.printf(
                     "NONCE unchecked: %d without the nonce their request id's Check minted (nonce_missing), %d with a"

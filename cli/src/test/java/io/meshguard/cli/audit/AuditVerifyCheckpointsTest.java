@@ -332,8 +332,8 @@ class AuditVerifyCheckpointsTest {
     }
 
     private CliRun verifyWithKeys(Path... keys) {
-        List<String> args = new java.util.ArrayList<>(List.of(
-                "audit", "verify", "--direct-db", "--db", dbUrl(), "--checkpoints", checkpoints.toString()));
+        List<String> args = new java.util.ArrayList<>(
+                List.of("audit", "verify", "--direct-db", "--db", dbUrl(), "--checkpoints", checkpoints.toString()));
         for (Path k : keys) {
             args.add("--checkpoint-key");
             args.add(k.toString());
@@ -355,7 +355,10 @@ class AuditVerifyCheckpointsTest {
         assertThat(CheckpointDirectory.read(checkpoints).checkpoints())
                 .extracting(io.meshguard.audit.trail.TrailCheckpoint::keyId)
                 .containsExactly(
-                        keyId(publicKey), keyId(publicKey), keyId(secondPublic), keyId(secondPublic),
+                        keyId(publicKey),
+                        keyId(publicKey),
+                        keyId(secondPublic),
+                        keyId(secondPublic),
                         keyId(secondPublic));
 
         CliRun newKeyOnly = verifyWithKeys(secondPublic);
@@ -370,7 +373,12 @@ class AuditVerifyCheckpointsTest {
         trail.append(event(Instant.now(), "routes/edge/old-format"));
         // the line 1.0.0-rc.1 wrote: no key_id, its v1 signed text
         var rc1 = io.meshguard.audit.trail.TrailCheckpoint.sign(
-                2, hash(2), 0, io.meshguard.audit.trail.TrailHash.GENESIS, Instant.now(), "",
+                2,
+                hash(2),
+                0,
+                io.meshguard.audit.trail.TrailHash.GENESIS,
+                Instant.now(),
+                "",
                 CheckpointKeys.readPrivate(privateKey));
         try (CheckpointDirectory d = new CheckpointDirectory(checkpoints, "rc1")) {
             d.append(rc1);

@@ -227,7 +227,8 @@ class TrailVerifyAgainstCheckpointsTest {
         assertThat(signer.refusal()).isPresent();
         PG.dsl().execute("delete from admin_trail");
         PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
-        Files.walk(dir.resolve("checkpoints")).filter(Files::isRegularFile).forEach(f -> f.toFile().delete());
+        Files.walk(dir.resolve("checkpoints")).filter(Files::isRegularFile).forEach(f -> f.toFile()
+                .delete());
 
         // rotated without the first key's public half: that key's checkpoints are no longer trusted
         rotateTo(privateKey, List.of());
