@@ -340,6 +340,17 @@ class CoverageReportTest {
     }
 
     static AuditEvent check(String requestId, int second, String authority, String decision) {
+        return decisionRow(requestId, second, authority, decision).build();
+    }
+
+    /** An allow as extauthz writes it since it mints nonces: the nonce it returned kept in the details. */
+    static AuditEvent nonceCheck(String requestId, int second, String authority, String nonce) {
+        return decisionRow(requestId, second, authority, "allow")
+                .detail(AccessLogMapper.NONCE_DETAIL, nonce)
+                .build();
+    }
+
+    private static AuditEvent.Builder decisionRow(String requestId, int second, String authority, String decision) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(T0.plusSeconds(second))
                 .requestId(requestId)
@@ -349,24 +360,7 @@ class CoverageReportTest {
                 .status(decision.equals("allow") ? 200 : 403)
                 .decision(decision)
                 .reason(decision.equals("allow") ? "ok" : "no_matching_route")
-                .latencyUs(300)
-                .build();
-    }
-
-    /** An allow as extauthz writes it since it mints nonces: the nonce it returned kept in the details. */
-    static AuditEvent nonceCheck(String requestId, int second, String authority, String nonce) {
-        return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
-                .occurredAt(T0.plusSeconds(second))
-                .requestId(requestId)
-                .authority(authority)
-                .method("POST")
-                .path("/")
-                .status(200)
-                .decision("allow")
-                .reason("ok")
-                .latencyUs(300)
-                .detail(AccessLogMapper.NONCE_DETAIL, nonce)
-                .build();
+                .latencyUs(300);
     }
 
     /** The entry as a proxy logs it after ext_authz put the allow's nonce into the stream's dynamic metadata. */
