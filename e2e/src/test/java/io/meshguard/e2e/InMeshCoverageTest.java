@@ -3,10 +3,6 @@ package io.meshguard.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.ApiVersion;
-import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
-import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
@@ -24,7 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,9 +41,16 @@ class InMeshCoverageTest {
     static final Sidecar.Peer POD = new Sidecar.Peer("spiffe://cluster.local/ns/shop/sa/cart", "10.8.1.9");
     static final String ALS_CLUSTER = "outbound|9003||meshguard-dlp.meshguard.svc.cluster.local";
 
+    // closed after the class's tests
+    @AutoClose
     static E2eStack stack;
+
+    @AutoClose
     static UpstreamServer workload;
+
+    @AutoClose
     static Sidecar sidecar;
+
     static int checkedPort;
     static int bypassPort;
 
@@ -55,22 +58,16 @@ class InMeshCoverageTest {
     static void start() throws Exception {
         stack = E2eStack.start(PG, Files.createTempDirectory("meshguard-e2e-coverage"));
         workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
-        // what istiod renders for the meshguard-als provider (manifests/istio/mesh/istiod-values.yaml)
-        HttpGrpcAccessLogConfig als = HttpGrpcAccessLogConfig.newBuilder()
-                .setCommonConfig(CommonGrpcAccessLogConfig.newBuilder()
-                        .setLogName("meshguard")
-                        .setTransportApiVersion(ApiVersion.V3)
-                        .setGrpcService(GrpcService.newBuilder()
-                                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(ALS_CLUSTER))))
-                .addAllAdditionalRequestHeadersToLog(List.of("x-request-id", "traceparent", "x-tenant-id"))
-                .addAdditionalResponseHeadersToLog("content-type")
-                .build();
         sidecar = new Sidecar(
                 "spiffe://cluster.local/ns/bank/sa/accounts",
                 Optional.of(Sidecar.meshguardProvider()),
                 Optional.empty(),
-                Optional.of(new Sidecar.AccessLog(
-                        als,
+                // the meshguard-als provider (manifests/istio/mesh/istiod-values.yaml), as istiod renders it
+                Optional.of(Sidecar.AccessLog.envoyHttpAls(
+                        ALS_CLUSTER,
+                        "meshguard",
+                        List.of("x-request-id", "traceparent", "x-tenant-id"),
+                        List.of("content-type"),
                         new EnvoyNode(
                                 "sidecar~10.8.2.7~accounts-7d9.bank~bank.svc.cluster.local",
                                 "accounts.bank",
@@ -88,19 +85,6 @@ class InMeshCoverageTest {
         checkedPort = sidecar.listen(POD);
         // the same pod past the Check: a CUSTOM policy that does not select this path (a bypass the proof must see)
         bypassPort = sidecar.listen(POD, false, Optional.empty());
-    }
-
-    @AfterAll
-    static void stop() {
-        for (AutoCloseable c : new AutoCloseable[] {sidecar, workload, stack}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception e) {
-                // keep closing the rest
-            }
-        }
     }
 
     /** A pod's GET /v1/accounts/7 with its own x-request-id; the status. */

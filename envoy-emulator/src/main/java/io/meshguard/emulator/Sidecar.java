@@ -103,7 +103,34 @@ public final class Sidecar implements AutoCloseable {
      * {@code envoyHttpAls} provider: one gRPC HTTP access logger ({@code config}: log name, cluster, headers to log),
      * its stream identified by {@code node}. Each inbound request is logged when it ends, denied ones included.
      */
-    public record AccessLog(HttpGrpcAccessLogConfig config, EnvoyNode node) {}
+    public record AccessLog(HttpGrpcAccessLogConfig config, EnvoyNode node) {
+        /**
+         * What istiod renders for a mesh config {@code envoyHttpAls} provider (pilot/pkg/networking/core
+         * accesslog.go {@code buildHTTPGrpcAccessLog}): the log name, the provider's service as an outbound cluster,
+         * transport v3, and the headers it lists to log.
+         */
+        public static AccessLog envoyHttpAls(
+                String cluster,
+                String logName,
+                List<String> requestHeaders,
+                List<String> responseHeaders,
+                EnvoyNode node) {
+            return new AccessLog(
+                    HttpGrpcAccessLogConfig.newBuilder()
+                            .setCommonConfig(
+                                    io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig
+                                            .newBuilder()
+                                            .setLogName(logName)
+                                            .setTransportApiVersion(ApiVersion.V3)
+                                            .setGrpcService(GrpcService.newBuilder()
+                                                    .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                                                            .setClusterName(cluster))))
+                            .addAllAdditionalRequestHeadersToLog(requestHeaders)
+                            .addAllAdditionalResponseHeadersToLog(responseHeaders)
+                            .build(),
+                    node);
+        }
+    }
 
     /** One inbound request as the access log describes it: what the HCM made of it, and when it started. */
     private record Inbound(Instant start, String method, String authority, String path, Headers headers) {}
