@@ -219,6 +219,6 @@ public final class RouteContract {
          * access-log row carrying it is the request that Check decided (a client can choose its x-request-id in the
          * mesh, not this).
          */
-        public static final String AUTHZ_NONCE = "meshguard_nonce";
+        public static final String AUTHZ_NONCE = "authz_nonce";
     }
 }

@@ -55,7 +55,7 @@ class SidecarTest {
     /** What the fake extauthz answers in dynamic metadata, allow or deny. */
     private static final Struct NONCE = Struct.newBuilder()
             .putFields(
-                    "meshguard_nonce", Value.newBuilder().setStringValue("n-1").build())
+                    "authz_nonce", Value.newBuilder().setStringValue("n-1").build())
             .build();
 
     private final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
@@ -299,7 +299,7 @@ class SidecarTest {
         assertThat(allowed.getCommonProperties().getUpstreamCluster()).isEqualTo("inbound|" + workload.port() + "||");
         Struct authzMetadata =
                 allowed.getCommonProperties().getMetadata().getFilterMetadataOrThrow("envoy.filters.http.ext_authz");
-        assertThat(authzMetadata.getFieldsOrThrow("meshguard_nonce").getStringValue())
+        assertThat(authzMetadata.getFieldsOrThrow("authz_nonce").getStringValue())
                 .isEqualTo("n-1");
         assertThat(authzMetadata.getFieldsMap()).containsKey("ext_authz_duration");
 
@@ -312,6 +312,6 @@ class SidecarTest {
                         .getMetadata()
                         .getFilterMetadataOrThrow("envoy.filters.http.ext_authz")
                         .getFieldsMap())
-                .containsOnlyKeys("meshguard_nonce");
+                .containsOnlyKeys("authz_nonce");
     }
 }
