@@ -54,8 +54,7 @@ class SidecarTest {
 
     /** What the fake extauthz answers in dynamic metadata, allow or deny. */
     private static final Struct NONCE = Struct.newBuilder()
-            .putFields(
-                    "authz_nonce", Value.newBuilder().setStringValue("n-1").build())
+            .putFields("authz_nonce", Value.newBuilder().setStringValue("n-1").build())
             .build();
 
     private final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
