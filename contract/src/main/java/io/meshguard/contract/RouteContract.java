@@ -205,5 +205,20 @@ public final class RouteContract {
                 List.of(TRACEPARENT, TENANT_HEADER, SUBJECT_HEADER, CLIENT_ID_HEADER, CANARY_HEADER);
         /** Response headers the access logger logs: {@code content-type} tells an event stream (SSE) apart. */
         public static final List<String> RESPONSE_HEADERS = List.of("content-type");
+
+        /**
+         * The dynamic-metadata namespace Envoy's ext_authz filter puts an OK CheckResponse's {@code dynamic_metadata}
+         * in (source/extensions/filters/http/ext_authz/ext_authz.cc {@code onComplete}); a gRPC access logger ships
+         * the stream's dynamic metadata in {@code common_properties.metadata} (grpc_access_log_utils.cc).
+         */
+        public static final String EXT_AUTHZ_METADATA_NAMESPACE = "envoy.filters.http.ext_authz";
+
+        /**
+         * The key of the per-decision nonce extauthz returns with every allow, in
+         * {@link #EXT_AUTHZ_METADATA_NAMESPACE}: a value only the proxy that asked for the Check learns, so an
+         * access-log row carrying it is the request that Check decided (a client can choose its x-request-id in the
+         * mesh, not this).
+         */
+        public static final String AUTHZ_NONCE = "authz_nonce";
     }
 }

@@ -246,6 +246,11 @@ final class E2eStack implements AutoCloseable {
                         .grpcPort();
     }
 
+    /** The audit access-log receiver's port (where proxies send their access log, as {@code up} serves it). */
+    int accessLogPort() {
+        return local.part(AuditPart.class).ports().get(io.meshguard.cli.common.RunningStack.ACCESS_LOG);
+    }
+
     String dlpTarget() {
         return "127.0.0.1:"
                 + local.part(io.meshguard.devstack.dlp.DlpStackPart.class).grpcPort();

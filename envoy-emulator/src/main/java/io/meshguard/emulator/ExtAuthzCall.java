@@ -1,6 +1,8 @@
 package io.meshguard.emulator;
 
+import com.google.protobuf.Struct;
 import com.google.protobuf.Timestamp;
+import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -62,7 +64,11 @@ final class ExtAuthzCall {
             String path,
             CheckRequest request,
             CheckResponse response,
-            String error) {}
+            String error,
+            Struct dynamicMetadata) {}
+
+    /** The stream's dynamic metadata namespace the filter writes an answer's {@code dynamic_metadata} into. */
+    static final String METADATA_NAMESPACE = "envoy.filters.http.ext_authz";
 
     private ExtAuthzCall() {}
 
@@ -133,6 +139,7 @@ final class ExtAuthzCall {
                 : DEFAULT_TIMEOUT;
         long deadlineMs = Math.max(1, (long) (timeout.toMillis() * timeoutScale));
         CheckResponse response;
+        Instant started = Instant.now();
         try {
             response = AuthorizationGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS)
@@ -148,7 +155,8 @@ final class ExtAuthzCall {
                         request.getAttributes().getRequest().getHttp().getPath(),
                         request,
                         null,
-                        e.toString());
+                        e.toString(),
+                        Struct.getDefaultInstance());
             }
             int status = config.hasStatusOnError() && config.getStatusOnError().getCodeValue() != 0
                     ? config.getStatusOnError().getCodeValue()
@@ -162,9 +170,11 @@ final class ExtAuthzCall {
                     request.getAttributes().getRequest().getHttp().getPath(),
                     request,
                     null,
-                    e.toString());
+                    e.toString(),
+                    Struct.getDefaultInstance());
         }
         String path = request.getAttributes().getRequest().getHttp().getPath();
+        Struct metadata = dynamicMetadata(response, Duration.between(started, Instant.now()));
         if (response.getStatus().getCode() == 0) {
             OkHttpResponse ok = response.getOkResponse();
             for (HeaderValueOption o : ok.getHeadersList()) {
@@ -185,7 +195,8 @@ final class ExtAuthzCall {
                     path,
                     request,
                     response,
-                    "");
+                    "",
+                    metadata);
         }
         DeniedHttpResponse denied = response.getDeniedResponse();
         int status = denied.hasStatus() && denied.getStatus().getCodeValue() != 0
@@ -197,7 +208,30 @@ final class ExtAuthzCall {
         for (HeaderValueOption o : denied.getHeadersList()) {
             out.add(o.getHeader().getKey(), o.getHeader().getValue());
         }
-        return new Result(Outcome.DENIED, status, out, denied.getBody(), List.of(), path, request, response, "");
+        return new Result(
+                Outcome.DENIED, status, out, denied.getBody(), List.of(), path, request, response, "", metadata);
+    }
+
+    /**
+     * What the filter sets in the stream's {@value #METADATA_NAMESPACE} namespace: the answer's top-level
+     * {@code dynamic_metadata}, replaced on an OK answer by a deprecated {@code ok_response.dynamic_metadata} when that
+     * has fields (ext_authz_grpc_impl.cc {@code onSuccess}); on OK, when there is any, with {@code ext_authz_duration}
+     * (the Check's milliseconds) added. Empty: the namespace is not set ({@code onComplete}, ext_authz.cc;
+     * {@code enable_dynamic_metadata_ingestion} is on by default and refused when set, {@link ModelledFields}).
+     */
+    static Struct dynamicMetadata(CheckResponse response, Duration took) {
+        boolean ok = response.getStatus().getCode() == 0;
+        Struct metadata = ok && response.getOkResponse().getDynamicMetadata().getFieldsCount() > 0
+                ? response.getOkResponse().getDynamicMetadata()
+                : response.getDynamicMetadata();
+        if (metadata.getFieldsCount() == 0 || !ok) {
+            return metadata;
+        }
+        return metadata.toBuilder()
+                .putFields(
+                        "ext_authz_duration",
+                        Value.newBuilder().setNumberValue(took.toMillis()).build())
+                .build();
     }
 
     /**

@@ -600,6 +600,7 @@ public final class Gateway implements AutoCloseable {
                         + (held.readPauses() > 0 ? "; above the buffer limit the client is not read (watermark)" : ""));
             }
             ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, headers, timeoutScale, version);
+            authzMetadata = result.dynamicMetadata();
             switch (result.outcome()) {
                 case ALLOWED -> {
                     steps.add("ext_authz: OK; upstream request headers now " + names(headers));
@@ -627,6 +628,9 @@ public final class Gateway implements AutoCloseable {
         }
 
         List<HeaderValueOption> authzResponseHeaders = List.of();
+
+        /** What ext_authz put in the stream's dynamic metadata (its namespace); the access log ships it. */
+        com.google.protobuf.Struct authzMetadata = com.google.protobuf.Struct.getDefaultInstance();
 
         ExtProcSession extProcRequest(XdsResources xds, ExternalProcessor config, Any perRoute) throws Exception {
             List<HeaderValue> metadata = List.of();
@@ -941,6 +945,11 @@ public final class Gateway implements AutoCloseable {
                     .setRouteName(routeName)
                     .setUpstreamCluster(cluster);
             ResponseFlagsOf.of(flag).ifPresent(common::setResponseFlags);
+            // extractCommonAccessLogProperties: the stream's dynamic metadata, every namespace set
+            if (authzMetadata.getFieldsCount() > 0) {
+                common.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+                        .putFilterMetadata(ExtAuthzCall.METADATA_NAMESPACE, authzMetadata));
+            }
             long responseBytes = clientBody.stream().mapToLong(b -> b.length).sum();
             HTTPRequestProperties.Builder requestProperties = HTTPRequestProperties.newBuilder()
                     .setRequestMethod(method(request.method()))

@@ -1,9 +1,21 @@
 package io.meshguard.emulator;
 
+import com.google.protobuf.Struct;
+import com.google.protobuf.UInt32Value;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.config.core.v3.RequestMethod;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
+import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
@@ -20,6 +32,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,7 +44,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.IntConsumer;
+import java.util.function.ObjIntConsumer;
 
 /**
  * An Istio sidecar's inbound HTTP path in front of one workload, emulated: a request that arrives over mTLS from a
@@ -85,6 +98,43 @@ public final class Sidecar implements AutoCloseable {
      */
     public record Handled(Peer peer, Headers arrived, CheckRequest check, int status, Optional<Headers> forwarded) {}
 
+    /**
+     * The access log Istio's {@code Telemetry} (mode {@code SERVER}) gives the inbound listener with an
+     * {@code envoyHttpAls} provider: one gRPC HTTP access logger ({@code config}: log name, cluster, headers to log),
+     * its stream identified by {@code node}. Each inbound request is logged when it ends, denied ones included.
+     */
+    public record AccessLog(HttpGrpcAccessLogConfig config, EnvoyNode node) {
+        /**
+         * What istiod renders for a mesh config {@code envoyHttpAls} provider (pilot/pkg/networking/core
+         * accesslog.go {@code buildHTTPGrpcAccessLog}): the log name, the provider's service as an outbound cluster,
+         * transport v3, and the headers it lists to log.
+         */
+        public static AccessLog envoyHttpAls(
+                String cluster,
+                String logName,
+                List<String> requestHeaders,
+                List<String> responseHeaders,
+                EnvoyNode node) {
+            return new AccessLog(
+                    HttpGrpcAccessLogConfig.newBuilder()
+                            .setCommonConfig(
+                                    io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig
+                                            .newBuilder()
+                                            .setLogName(logName)
+                                            .setTransportApiVersion(ApiVersion.V3)
+                                            .setGrpcService(GrpcService.newBuilder()
+                                                    .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
+                                                            .setClusterName(cluster))))
+                            .addAllAdditionalRequestHeadersToLog(requestHeaders)
+                            .addAllAdditionalResponseHeadersToLog(responseHeaders)
+                            .build(),
+                    node);
+        }
+    }
+
+    /** One inbound request as the access log describes it: what the HCM made of it, and when it started. */
+    private record Inbound(Instant start, String method, String authority, String path, Headers headers) {}
+
     private final String identity;
     private final Optional<ExtAuthz> config;
     private final Optional<ExternalProcessor> extProc;
@@ -97,6 +147,8 @@ public final class Sidecar implements AutoCloseable {
     private final List<HttpServer> listeners = new CopyOnWriteArrayList<>();
     private final List<Handled> handled = new CopyOnWriteArrayList<>();
     private final AtomicLong streamIds = new AtomicLong(1);
+    private final Optional<AccessLog> accessLog;
+    private final Optional<AccessLogClient> accessLogs;
 
     /**
      * @param identity this sidecar's SPIFFE ID (the workload's service account)
@@ -109,16 +161,7 @@ public final class Sidecar implements AutoCloseable {
             String identity, String extAuthzTarget, int workloadPort, double timeoutScale, EnvoyVersion version) {
         this(
                 identity,
-                Optional.of(ExtAuthz.newBuilder()
-                        .setGrpcService(GrpcService.newBuilder()
-                                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder()
-                                        .setClusterName("outbound|9001||meshguard-extauthz"))
-                                .setTimeout(com.google.protobuf.Duration.newBuilder()
-                                        .setSeconds(CHECK_TIMEOUT.toSeconds())))
-                        .setTransportApiVersion(ApiVersion.V3)
-                        .setFailureModeAllow(false)
-                        .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
-                        .build()),
+                Optional.of(meshguardProvider()),
                 Optional.empty(),
                 cluster -> NettyChannelBuilder.forTarget(extAuthzTarget)
                         .usePlaintext()
@@ -128,6 +171,21 @@ public final class Sidecar implements AutoCloseable {
                 version,
                 line -> {});
     }
+
+    /** The ext_authz filter Istio generates for meshguard's CUSTOM provider (see the class comment). */
+    public static ExtAuthz meshguardProvider() {
+        return ExtAuthz.newBuilder()
+                .setGrpcService(GrpcService.newBuilder()
+                        .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(EXTAUTHZ_CLUSTER))
+                        .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(CHECK_TIMEOUT.toSeconds())))
+                .setTransportApiVersion(ApiVersion.V3)
+                .setFailureModeAllow(false)
+                .setStatusOnError(HttpStatus.newBuilder().setCode(StatusCode.ServiceUnavailable))
+                .build();
+    }
+
+    /** The cluster Istio names meshguard-extauthz's Check port by ({@code outbound|9001||meshguard-extauthz}). */
+    public static final String EXTAUTHZ_CLUSTER = "outbound|9001||meshguard-extauthz";
 
     /**
      * A sidecar whose inbound HTTP filters are the ones Istio generated for the workload: the CUSTOM provider's
@@ -148,7 +206,31 @@ public final class Sidecar implements AutoCloseable {
             double timeoutScale,
             EnvoyVersion version,
             Consumer<String> log) {
+        this(identity, extAuthz, extProc, Optional.empty(), clusters, workloadPort, timeoutScale, version, log);
+    }
+
+    /**
+     * As {@link #Sidecar(String, Optional, Optional, Function, int, double, EnvoyVersion, Consumer)}, with the
+     * inbound listener's access log ({@link AccessLog}; its cluster reached through {@code clusters} as well).
+     */
+    public Sidecar(
+            String identity,
+            Optional<ExtAuthz> extAuthz,
+            Optional<ExternalProcessor> extProc,
+            Optional<AccessLog> accessLog,
+            Function<String, ManagedChannel> clusters,
+            int workloadPort,
+            double timeoutScale,
+            EnvoyVersion version,
+            Consumer<String> log) {
         extAuthz.ifPresent(Sidecar::checkModelled);
+        accessLog.ifPresent(a -> {
+            if (!a.config().getCommonConfig().getGrpcService().hasEnvoyGrpc()) {
+                throw new UnmodelledException("sidecar access log without an envoy_grpc cluster: " + a.config());
+            }
+        });
+        this.accessLog = accessLog;
+        this.accessLogs = accessLog.map(a -> new AccessLogClient(a.node().toProto()));
         extProc.ifPresent(Sidecar::checkModelled);
         this.identity = identity;
         this.config = extAuthz;
@@ -295,6 +377,7 @@ public final class Sidecar implements AutoCloseable {
             Optional<String> rbacDenial,
             Optional<String> waypointClient)
             throws IOException {
+        Instant start = Instant.now();
         Headers headers = new Headers();
         exchange.getRequestHeaders()
                 .forEach((k, values) -> values.forEach(v -> headers.add(k.toLowerCase(Locale.ROOT), v)));
@@ -317,6 +400,8 @@ public final class Sidecar implements AutoCloseable {
                 + (peer.principal().isEmpty() ? "plaintext " + peer.address() : peer.principal());
 
         long streamId = streamIds.getAndIncrement();
+        Inbound inbound = new Inbound(start, method, authority, path, headers);
+        Struct authzMetadata = Struct.getDefaultInstance();
         CheckRequest check = CheckRequest.getDefaultInstance();
         if (checked && config.isPresent()) {
             ExtAuthz c = config.get();
@@ -354,9 +439,15 @@ public final class Sidecar implements AutoCloseable {
             log.accept("inbound " + who + ": ext_authz " + result.outcome()
                     + (result.error().isEmpty() ? "" : " (" + result.error() + ")")
                     + (result.status() == 0 ? "" : " " + result.status()));
+            authzMetadata = result.dynamicMetadata();
             if (result.outcome() == ExtAuthzCall.Outcome.DENIED
                     || result.outcome() == ExtAuthzCall.Outcome.ERROR_DENIED) {
-                handled.add(new Handled(peer, arrived, check, result.status(), Optional.empty()));
+                finish(
+                        new Handled(peer, arrived, check, result.status(), Optional.empty()),
+                        inbound,
+                        result.responseHeaders(),
+                        authzMetadata,
+                        Reached.AUTHZ_DENIED);
                 reply(exchange, result.status(), result.responseHeaders(), result.body());
                 return;
             }
@@ -365,11 +456,18 @@ public final class Sidecar implements AutoCloseable {
         if (rbacDenial.isPresent()) {
             // Istio's RBAC filters come after the CUSTOM ext_authz filter (authz/builder: CUSTOM, then DENY, ALLOW)
             log.accept("inbound " + who + ": " + rbacDenial.get());
-            handled.add(new Handled(peer, arrived, check, 403, Optional.empty()));
-            reply(exchange, 403, Headers.of("content-type", "text/plain"), "RBAC: access denied");
+            Headers denial = Headers.of("content-type", "text/plain");
+            finish(
+                    new Handled(peer, arrived, check, 403, Optional.empty()),
+                    inbound,
+                    denial,
+                    authzMetadata,
+                    Reached.LOCAL_REPLY);
+            reply(exchange, 403, denial, "RBAC: access denied");
             return;
         }
         List<String> steps = new java.util.ArrayList<>();
+        Struct metadata = authzMetadata;
         ExtProcSession session = null;
         try {
             if (extProc.isPresent()) {
@@ -392,7 +490,7 @@ public final class Sidecar implements AutoCloseable {
                             body.length == 0,
                             session.streamsRequestBody() && body.length > 0 ? requestBody : null);
                     if (!o.proceed()) {
-                        localReply(exchange, who, steps, peer, arrived, check, o);
+                        localReply(exchange, who, steps, peer, arrived, check, o, inbound, metadata);
                         return;
                     }
                     Headers next = new Headers();
@@ -404,7 +502,7 @@ public final class Sidecar implements AutoCloseable {
                     java.io.ByteArrayOutputStream scanned = new java.io.ByteArrayOutputStream();
                     ExtProcSession.Outcome o = session.body(true, requestBody, scanned::writeBytes);
                     if (!o.proceed()) {
-                        localReply(exchange, who, steps, peer, arrived, check, o);
+                        localReply(exchange, who, steps, peer, arrived, check, o, inbound, metadata);
                         return;
                     }
                     body = scanned.toByteArray();
@@ -422,7 +520,12 @@ public final class Sidecar implements AutoCloseable {
                     session,
                     steps,
                     who,
-                    status -> handled.add(new Handled(peer, arrived, sentCheck, status, Optional.of(forwarded))));
+                    (answer, status) -> finish(
+                            new Handled(peer, arrived, sentCheck, status, Optional.of(forwarded)),
+                            inbound,
+                            answer,
+                            metadata,
+                            Reached.WORKLOAD));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(e);
@@ -434,6 +537,81 @@ public final class Sidecar implements AutoCloseable {
             if (session != null) {
                 session.close();
             }
+        }
+    }
+
+    /** Where an inbound request ended: what its access-log entry says about the upstream and the response flags. */
+    private enum Reached {
+        WORKLOAD,
+        AUTHZ_DENIED,
+        LOCAL_REPLY
+    }
+
+    /** The request is done: kept for {@link #handled()}, and logged when the listener has an access log. */
+    private void finish(Handled h, Inbound inbound, Headers responseHeaders, Struct authzMetadata, Reached reached) {
+        handled.add(h);
+        if (accessLog.isEmpty()) {
+            return;
+        }
+        HttpGrpcAccessLogConfig config = accessLog.get().config();
+        Instant end = Instant.now();
+        Duration took = Duration.between(inbound.start(), end);
+        AccessLogCommon.Builder common = AccessLogCommon.newBuilder()
+                .setStartTime(com.google.protobuf.Timestamp.newBuilder()
+                        .setSeconds(inbound.start().getEpochSecond())
+                        .setNanos(inbound.start().getNano()))
+                .setTimeToLastDownstreamTxByte(com.google.protobuf.Duration.newBuilder()
+                        .setSeconds(took.getSeconds())
+                        .setNanos(took.getNano()));
+        if (reached == Reached.WORKLOAD) {
+            // an upstream host was chosen: its address and cluster (Istio's inbound cluster for the port)
+            common.setUpstreamCluster("inbound|" + workloadPort + "||")
+                    .setUpstreamRemoteAddress(Address.newBuilder()
+                            .setSocketAddress(SocketAddress.newBuilder()
+                                    .setAddress("127.0.0.1")
+                                    .setPortValue(workloadPort)));
+        }
+        if (reached == Reached.AUTHZ_DENIED) {
+            common.setResponseFlags(ResponseFlags.newBuilder()
+                    .setUnauthorizedDetails(ResponseFlags.Unauthorized.newBuilder()
+                            .setReason(ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE)));
+        }
+        // extractCommonAccessLogProperties: the stream's dynamic metadata, ext_authz's namespace among it
+        if (authzMetadata.getFieldsCount() > 0) {
+            common.setMetadata(Metadata.newBuilder().putFilterMetadata(ExtAuthzCall.METADATA_NAMESPACE, authzMetadata));
+        }
+        HTTPRequestProperties.Builder request = HTTPRequestProperties.newBuilder()
+                .setRequestMethod(requestMethod(inbound.method()))
+                .setScheme("http")
+                .setAuthority(inbound.authority())
+                .setPath(inbound.path())
+                .setRequestId(inbound.headers().first("x-request-id").orElse(""));
+        HTTPResponseProperties.Builder response =
+                HTTPResponseProperties.newBuilder().setResponseCode(UInt32Value.of(h.status()));
+        AccessLogFields.apply(config, Optional.empty(), inbound.headers(), responseHeaders, common, request, response);
+        HTTPAccessLogEntry entry = HTTPAccessLogEntry.newBuilder()
+                .setCommonProperties(common)
+                .setProtocolVersion(HTTPAccessLogEntry.HTTPVersion.HTTP11)
+                .setRequest(request)
+                .setResponse(response)
+                .build();
+        String cluster =
+                config.getCommonConfig().getGrpcService().getEnvoyGrpc().getClusterName();
+        try {
+            accessLogs
+                    .orElseThrow()
+                    .send(clusters.apply(cluster), config.getCommonConfig().getLogName(), entry);
+        } catch (RuntimeException e) {
+            log.accept("access log: not sent: " + e);
+        }
+    }
+
+    /** The access log's method: a method outside the enum is logged unspecified. */
+    private static RequestMethod requestMethod(String method) {
+        try {
+            return RequestMethod.valueOf(method);
+        } catch (IllegalArgumentException e) {
+            return RequestMethod.METHOD_UNSPECIFIED;
         }
     }
 
@@ -460,11 +638,18 @@ public final class Sidecar implements AutoCloseable {
             Peer peer,
             Headers arrived,
             CheckRequest check,
-            ExtProcSession.Outcome o)
+            ExtProcSession.Outcome o,
+            Inbound inbound,
+            Struct authzMetadata)
             throws IOException {
         steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
         log.accept("inbound " + who + ": local reply " + o.status() + " (" + o.why() + ")");
-        handled.add(new Handled(peer, arrived, check, o.status(), Optional.empty()));
+        finish(
+                new Handled(peer, arrived, check, o.status(), Optional.empty()),
+                inbound,
+                o.headers(),
+                authzMetadata,
+                Reached.LOCAL_REPLY);
         reply(exchange, o.status(), o.headers(), o.body());
     }
 
@@ -517,7 +702,7 @@ public final class Sidecar implements AutoCloseable {
             ExtProcSession session,
             List<String> steps,
             String who,
-            IntConsumer answered)
+            ObjIntConsumer<Headers> answered)
             throws Exception {
         Duration timeout = Duration.ofMillis((long) (15_000 * timeoutScale));
         int status;
@@ -555,7 +740,7 @@ public final class Sidecar implements AutoCloseable {
                 ExtProcSession.Outcome o = session.headers(false, all, answer.length == 0);
                 if (!o.proceed()) {
                     steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
-                    answered.accept(o.status());
+                    answered.accept(o.headers(), o.status());
                     reply(exchange, o.status(), o.headers(), o.body());
                     return;
                 }
@@ -567,7 +752,7 @@ public final class Sidecar implements AutoCloseable {
                 ExtProcSession.Outcome o = session.body(false, responseBody, scanned::writeBytes);
                 if (!o.proceed()) {
                     steps.forEach(line -> log.accept("inbound " + who + ": " + line.strip()));
-                    answered.accept(o.status());
+                    answered.accept(o.headers(), o.status());
                     reply(exchange, o.status(), o.headers(), o.body());
                     return;
                 }
@@ -577,7 +762,7 @@ public final class Sidecar implements AutoCloseable {
         }
         log.accept("inbound " + who + ": " + status + " from the workload");
         responseHeaders.entries().forEach(h -> exchange.getResponseHeaders().add(h[0], h[1]));
-        answered.accept(status);
+        answered.accept(responseHeaders, status);
         exchange.sendResponseHeaders(status, answer.length == 0 ? -1 : answer.length);
         if (answer.length > 0) {
             try (OutputStream out = exchange.getResponseBody()) {
@@ -589,6 +774,7 @@ public final class Sidecar implements AutoCloseable {
     @Override
     public void close() {
         listeners.forEach(s -> s.stop(0));
+        accessLogs.ifPresent(AccessLogClient::close);
         for (ManagedChannel c : owned) {
             c.shutdownNow();
             try {

@@ -1,11 +1,18 @@
 package io.meshguard.emulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import com.google.rpc.Code;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
+import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
+import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -14,6 +21,7 @@ import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
@@ -22,6 +30,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -41,6 +51,11 @@ class SidecarTest {
     private static final Sidecar.Peer POD = new Sidecar.Peer("spiffe://cluster.local/ns/shop/sa/cart", "10.8.1.9");
     private static final Sidecar.Peer GATEWAY =
             new Sidecar.Peer("spiffe://cluster.local/ns/meshguard/sa/meshguard-gateway", "10.8.0.4");
+
+    /** What the fake extauthz answers in dynamic metadata, allow or deny. */
+    private static final Struct NONCE = Struct.newBuilder()
+            .putFields("authz_nonce", Value.newBuilder().setStringValue("n-1").build())
+            .build();
 
     private final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
     private Server authz;
@@ -69,6 +84,7 @@ class SidecarTest {
                                                         .setStatus(HttpStatus.newBuilder()
                                                                 .setCode(StatusCode.Forbidden))
                                                         .setBody("denied"))
+                                                .setDynamicMetadata(NONCE)
                                                 .build()
                                         : CheckResponse.newBuilder()
                                                 .setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
@@ -77,6 +93,7 @@ class SidecarTest {
                                                                 .setHeader(HeaderValue.newBuilder()
                                                                         .setKey("x-checked")
                                                                         .setValue("yes"))))
+                                                .setDynamicMetadata(NONCE)
                                                 .build());
                         responses.onCompleted();
                     }
@@ -202,5 +219,98 @@ class SidecarTest {
         int port = sidecar.listen(POD);
         assertThat(send(port, "/v1/accounts").statusCode()).isEqualTo(503);
         assertThat(workload.received()).isEmpty();
+    }
+
+    /** An access-log service that keeps what it is sent: the log names of the streams, and the entries. */
+    private static Server accessLogService(List<String> logNames, List<HTTPAccessLogEntry> entries) throws Exception {
+        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new AccessLogServiceGrpc.AccessLogServiceImplBase() {
+                    @Override
+                    public StreamObserver<StreamAccessLogsMessage> streamAccessLogs(
+                            StreamObserver<StreamAccessLogsResponse> responses) {
+                        return new StreamObserver<>() {
+                            @Override
+                            public void onCompleted() {
+                                responses.onCompleted();
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {}
+
+                            @Override
+                            public void onNext(StreamAccessLogsMessage m) {
+                                if (m.hasIdentifier()) {
+                                    logNames.add(m.getIdentifier().getLogName());
+                                }
+                                entries.addAll(m.getHttpLogs().getLogEntryList());
+                            }
+                        };
+                    }
+                })
+                .build()
+                .start();
+    }
+
+    /**
+     * The inbound access log (Istio's Telemetry, mode SERVER, with an envoyHttpAls provider) as Envoy's gRPC access
+     * logger fills it: the stream's dynamic metadata — ext_authz's namespace from the Check's answer, with
+     * {@code ext_authz_duration} added on an allow only — in {@code common_properties.metadata}; a denial flagged, with
+     * no upstream; the client's own x-request-id kept.
+     */
+    @Test
+    void inboundAccessLog_carriesExtAuthzDynamicMetadata_andTheClientsRequestId() throws Exception {
+        List<String> logNames = new CopyOnWriteArrayList<>();
+        List<HTTPAccessLogEntry> entries = new CopyOnWriteArrayList<>();
+        Server als = accessLogService(logNames, entries);
+        String alsCluster = "outbound|9003||meshguard-dlp.meshguard.svc.cluster.local";
+        try (Sidecar logging = new Sidecar(
+                WORKLOAD,
+                Optional.of(Sidecar.meshguardProvider()),
+                Optional.empty(),
+                Optional.of(Sidecar.AccessLog.envoyHttpAls(
+                        alsCluster,
+                        "meshguard",
+                        List.of("x-request-id"),
+                        List.of(),
+                        new EnvoyNode("sidecar~10.8.2.7~accounts.bank", "bank", Map.of()))),
+                cluster -> NettyChannelBuilder.forAddress(
+                                "127.0.0.1", cluster.equals(alsCluster) ? als.getPort() : authz.getPort())
+                        .usePlaintext()
+                        .build(),
+                workload.port(),
+                25,
+                EnvoyVersion.SIDECAR_1_36,
+                line -> {})) {
+            int port = logging.listen(POD);
+            assertThat(send(port, "/v1/accounts", "x-request-id", "client-chosen-1")
+                            .statusCode())
+                    .isEqualTo(200);
+            assertThat(send(port, "/deny", "x-request-id", "client-chosen-2").statusCode())
+                    .isEqualTo(403);
+            await().atMost(java.time.Duration.ofSeconds(10)).until(() -> entries.size() == 2);
+        } finally {
+            als.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+
+        assertThat(logNames).containsExactly("meshguard");
+        HTTPAccessLogEntry allowed = entries.get(0);
+        assertThat(allowed.getRequest().getRequestId()).isEqualTo("client-chosen-1");
+        assertThat(allowed.getCommonProperties().getUpstreamCluster()).isEqualTo("inbound|" + workload.port() + "||");
+        Struct authzMetadata =
+                allowed.getCommonProperties().getMetadata().getFilterMetadataOrThrow("envoy.filters.http.ext_authz");
+        assertThat(authzMetadata.getFieldsOrThrow("authz_nonce").getStringValue())
+                .isEqualTo("n-1");
+        assertThat(authzMetadata.getFieldsMap()).containsKey("ext_authz_duration");
+
+        HTTPAccessLogEntry denied = entries.get(1);
+        assertThat(denied.getResponse().getResponseCode().getValue()).isEqualTo(403);
+        assertThat(denied.getCommonProperties().getResponseFlags().hasUnauthorizedDetails())
+                .isTrue();
+        assertThat(denied.getCommonProperties().getUpstreamCluster()).isEmpty();
+        assertThat(denied.getCommonProperties()
+                        .getMetadata()
+                        .getFilterMetadataOrThrow("envoy.filters.http.ext_authz")
+                        .getFieldsMap())
+                .containsOnlyKeys("authz_nonce");
     }
 }

@@ -1,7 +1,9 @@
 package io.meshguard.audit.als;
 
 import com.google.protobuf.Duration;
+import com.google.protobuf.Struct;
 import com.google.protobuf.Timestamp;
+import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.RequestMethod;
 import io.envoyproxy.envoy.data.accesslog.v3.AccessLogCommon;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
@@ -57,6 +59,16 @@ public final class AccessLogMapper {
     public static final String REPORTER_DETAIL = "reporter";
 
     public static final String REPORTER_KIND_DETAIL = "reporter_kind";
+
+    /**
+     * Details key of the nonce extauthz returned with the allow that let this stream through, as the proxy logged it
+     * from its dynamic metadata ({@link AccessLogTags#EXT_AUTHZ_METADATA_NAMESPACE}); absent when no such Check ran on
+     * the stream. The decision's row keeps its nonce under the same key; proof of coverage joins the two on it.
+     */
+    public static final String NONCE_DETAIL = "authz_nonce";
+
+    /** The longest nonce taken from a row: extauthz's are 22 characters; anything longer is no nonce of ours. */
+    static final int NONCE_MAX = 64;
 
     /** Details key of a canary's kind ({@code x-meshguard-canary}: {@code expired_token | test_card}). */
     public static final String CANARY_DETAIL = "canary";
@@ -161,6 +173,8 @@ public final class AccessLogMapper {
         if (!node.isEmpty()) {
             event.detail("node", node);
         }
+        // an id, so a stream summary keeps it too: its Check is proven by it
+        nonce(common).ifPresent(n -> event.detail(NONCE_DETAIL, n));
         if (stream) {
             return event.build(); // a summary: no sizes, no query string, no further details
         }
@@ -187,6 +201,26 @@ public final class AccessLogMapper {
             event.detail("protocol", entry.getProtocolVersion().name());
         }
         return event.build();
+    }
+
+    /**
+     * The nonce in the stream's ext_authz dynamic metadata, a string of at most {@value #NONCE_MAX} characters. Only
+     * filters on the proxy set dynamic metadata, never the client: the value is the Check's own answer.
+     */
+    static Optional<String> nonce(AccessLogCommon common) {
+        if (!common.hasMetadata()) {
+            return Optional.empty();
+        }
+        Struct authz = common.getMetadata().getFilterMetadataMap().get(AccessLogTags.EXT_AUTHZ_METADATA_NAMESPACE);
+        if (authz == null) {
+            return Optional.empty();
+        }
+        Value v = authz.getFieldsMap().get(AccessLogTags.AUTHZ_NONCE);
+        if (v == null || !v.hasStringValue()) {
+            return Optional.empty();
+        }
+        String n = v.getStringValue();
+        return n.isEmpty() || n.length() > NONCE_MAX ? Optional.empty() : Optional.of(n);
     }
 
     private static Instant instant(Timestamp t) throws MalformedEntryException {

@@ -231,7 +231,21 @@ public final class CoverageMonitor implements ServerComponent {
                         e.getKey());
             }
             uncoveredNow += n[1] + n[2];
-            services.add(new ServiceCoverage(e.getKey(), 0, 0, n[0], 0, 0, 0, n[1], n[2], n[3], 0, 0, List.of()));
+            services.add(new ServiceCoverage(
+                    e.getKey(),
+                    0,
+                    0,
+                    n[0],
+                    0,
+                    0,
+                    0,
+                    n[1],
+                    n[2],
+                    n[3],
+                    0,
+                    0,
+                    CoverageReport.CheckJoins.NONE,
+                    List.of()));
         }
         uncovered.increment(uncoveredNow);
         joinedUntil = until;

@@ -67,12 +67,14 @@ public final class CoverageReport {
 
     private static final String ROUTE_API = AccessLogMapper.API_DETAIL;
     private static final String AUTHZ = AccessLogMapper.AUTHZ_DETAIL;
+    private static final String NONCE = AccessLogMapper.NONCE_DETAIL;
 
     // One row per logged request. The DLP server's own api_call row always has dlp_notes; the access-log receiver's
     // never has (a client can set x-dwp-source, not a details key). JDBC takes '?' as a parameter, so jsonb key
     // tests are written as "details->'key' is not null".
     private static final String JOINED = "with logged as ("
             + " select a.occurred_at, a.request_id, lower(nullif(a.request_id, '')) as rid,"
+            + " a.details->>'" + NONCE + "' as nonce,"
             + " " + HOST.formatted("a.authority") + " as host,"
             + " case when a.details->'" + ROUTE_API + "' is not null then coalesce(a.route, '(no route)')"
             + " else coalesce(nullif(split_part(a.details->>'upstream_cluster', '|', 4), ''),"
@@ -90,23 +92,39 @@ public final class CoverageReport {
             + " a.details->'" + AccessLogMapper.CANARY_DETAIL + "' is not null as canary"
             + " from audit_event a where a.kind = 'api_call' and a.occurred_at >= ? and a.occurred_at < ?"
             + " and a.details->'dlp_notes' is null),"
-            // a Check covers one request: an allow, for the same authority, counted per id and authority
+            // by request id, a Check covers one request: an allow, for the same authority, counted per id and
+            // authority; an allow that minted a nonce covers only the row carrying that nonce (minted: counted to
+            // name what a row without it lacks)
             + " checks as (select lower(request_id) as rid, " + HOST.formatted("authority") + " as host,"
-            + " count(*) as allows from audit_event"
+            + " count(*) filter (where details->'" + NONCE + "' is null) as allows,"
+            + " count(*) filter (where details->'" + NONCE + "' is not null) as minted from audit_event"
             + " where kind = 'authz_decision' and occurred_at >= ? and occurred_at < ? and request_id <> ''"
             + " and decision = 'allow' and authority is not null group by 1, 2),"
+            + " nonces as (select distinct details->>'" + NONCE + "' as nonce from audit_event"
+            + " where kind = 'authz_decision' and occurred_at >= ? and occurred_at < ? and decision = 'allow'"
+            + " and details->'" + NONCE + "' is not null),"
             + " sessions as (select distinct lower(request_id) as rid from audit_event"
             + " where kind = 'api_call' and occurred_at >= ? and occurred_at < ? and details->'dlp_notes' is not null"
             + " and request_id <> ''),"
             // an id on more logged requests of one service than it has allowing Checks was chosen again by a
             // client (in-mesh Envoys keep a client's x-request-id): none of those requests counts as checked
-            + " counted as (select l.*, c.allows,"
-            + " count(*) over (partition by l.rid, l.service) as uses, s.rid is not null as dlp"
+            + " counted as (select l.*, c.allows, c.minted, n.nonce is not null as nonce_known,"
+            + " count(*) filter (where l.nonce is null) over (partition by l.rid, l.service) as uses,"
+            + " count(*) over (partition by l.nonce) as nonce_uses, s.rid is not null as dlp"
             + " from logged l left join checks c on c.rid = l.rid and c.host = l.host"
+            + " left join nonces n on n.nonce = l.nonce"
             + " left join sessions s on s.rid = l.rid),"
-            + " joined as (select k.*, k.rid is not null as has_id,"
-            + " k.rid is not null and coalesce(k.allows, 0) >= k.uses as checked,"
-            + " k.rid is not null and k.uses > 1 and coalesce(k.allows, 0) < k.uses as reused"
+            // a row carrying a nonce is the stream its Check decided (only the proxy sets dynamic metadata): checked
+            // when an allow minted it and no other logged request carries it. A row without one is joined by request
+            // id to allows that minted none (an extauthz from before nonces); an allow of its id that did mint one
+            // answered another stream, whose row carries it
+            + " joined as (select k.*, k.rid is not null or k.nonce is not null as has_id,"
+            + " case when k.nonce is not null then k.nonce_known and k.nonce_uses = 1"
+            + " else k.rid is not null and coalesce(k.allows, 0) >= k.uses end as checked,"
+            + " k.nonce is null and k.rid is not null and k.uses > 1 and coalesce(k.allows, 0) < k.uses as reused,"
+            + " k.nonce is null and coalesce(k.minted, 0) > 0 and coalesce(k.allows, 0) < k.uses as nonce_missing,"
+            + " k.nonce is not null and not k.nonce_known as nonce_unknown,"
+            + " k.nonce is not null and k.nonce_known and k.nonce_uses > 1 as nonce_reused"
             + " from counted k where (cast(? as text) is null or k.service = ?))";
 
     private static final String COUNTS = " count(*),"
@@ -119,7 +137,11 @@ public final class CoverageReport {
             + " count(*) filter (where protected and dlp_required and has_id and not dlp),"
             + " count(*) filter (where protected and not has_id),"
             + " count(*) filter (where canary),"
-            + " count(*) filter (where protected and reused)";
+            + " count(*) filter (where protected and reused),"
+            + " count(*) filter (where protected and checked and nonce is not null),"
+            + " count(*) filter (where protected and nonce_missing),"
+            + " count(*) filter (where protected and nonce_unknown),"
+            + " count(*) filter (where protected and nonce_reused)";
 
     private static final String TOTALS =
             JOINED + " select service," + COUNTS + " from joined group by service order by service";
@@ -132,8 +154,31 @@ public final class CoverageReport {
     private static final String SAMPLES = JOINED + " select service, request_id, not checked,"
             + " dlp_required and not dlp from (select j.*,"
             + " row_number() over (partition by service order by occurred_at desc, request_id) as n from joined j"
-            + " where protected and has_id and (not checked or (dlp_required and not dlp))) uncovered"
+            + " where protected and rid is not null and (not checked or (dlp_required and not dlp))) uncovered"
             + " where n <= ? order by service, occurred_at desc, request_id";
+
+    /**
+     * How the checked requests were joined to their Checks, and why requests that a nonce-minting Check concerns were
+     * not. A nonce is what extauthz returned with one allow; the proxy that asked logs it from its dynamic metadata.
+     *
+     * @param onNonce checked requests joined on their nonce (the rest of {@code checked} on the request id, to
+     *     allows decided before extauthz minted nonces)
+     * @param nonceMissing unchecked requests without a nonce whose request id and authority have only allows that
+     *     minted one: that Check answered another stream (a client reused its id)
+     * @param nonceUnknown unchecked requests whose nonce no allowing Check in the window minted
+     * @param nonceReused unchecked requests whose nonce another logged request carries too
+     */
+    public record CheckJoins(long onNonce, long nonceMissing, long nonceUnknown, long nonceReused) {
+        public static final CheckJoins NONE = new CheckJoins(0, 0, 0, 0);
+
+        CheckJoins plus(CheckJoins o) {
+            return new CheckJoins(
+                    onNonce + o.onNonce,
+                    nonceMissing + o.nonceMissing,
+                    nonceUnknown + o.nonceUnknown,
+                    nonceReused + o.nonceReused);
+        }
+    }
 
     /** One uncovered request: its id as logged, and what it lacked. */
     public record Sample(String requestId, boolean withoutCheck, boolean withoutDlp) {}
@@ -143,8 +188,8 @@ public final class CoverageReport {
      *
      * @param seen every logged request, protected or not (local replies, routes without ext_authz included)
      * @param protectedRequests those that reached a workload and needed a Check
-     * @param checked protected requests with an allowing Check of the same request id and authority, one Check per
-     *     logged request
+     * @param checked protected requests with their allowing Check: the one whose nonce the row carries, else (an
+     *     allow that minted no nonce) one of the same request id and authority, one Check per logged request
      * @param dlpRequired protected requests whose route names a DLP profile
      * @param dlpCovered of those, the ones with a DLP session of the same request id
      * @param dlpSeen protected requests without a DLP requirement that still had a DLP session (sidecar DLP)
@@ -155,6 +200,7 @@ public final class CoverageReport {
      *     like the rest (any client can send the header), stated apart so synthetic traffic is not taken for use
      * @param reused protected requests whose request id is on more logged requests of this service than it has
      *     allowing Checks for their authority (a client repeated an id): of {@code unchecked}, stated apart
+     * @param joins how {@code checked} was joined, and the nonce reasons of {@code unchecked}
      * @param samples a few uncovered request ids, newest first
      */
     public record ServiceCoverage(
@@ -170,6 +216,7 @@ public final class CoverageReport {
             long unverifiable,
             long canary,
             long reused,
+            CheckJoins joins,
             List<Sample> samples) {
         public ServiceCoverage {
             samples = List.copyOf(samples);
@@ -230,6 +277,12 @@ public final class CoverageReport {
                 o.put("unverifiable", s.unverifiable());
                 o.put("canary", s.canary());
                 o.put("reused_id", s.reused());
+                ObjectNode joinedOn = o.putObject("joined_on");
+                joinedOn.put("nonce", s.joins().onNonce());
+                joinedOn.put("request_id", s.checked() - s.joins().onNonce());
+                o.put("nonce_missing", s.joins().nonceMissing());
+                o.put("nonce_unknown", s.joins().nonceUnknown());
+                o.put("nonce_reused", s.joins().nonceReused());
                 ArrayNode samples = o.putArray("samples");
                 for (Sample sample : s.samples()) {
                     samples.addObject()
@@ -352,6 +405,7 @@ public final class CoverageReport {
                 rs.getLong(at + 9),
                 rs.getLong(at + 10),
                 rs.getLong(at + 11),
+                new CheckJoins(rs.getLong(at + 12), rs.getLong(at + 13), rs.getLong(at + 14), rs.getLong(at + 15)),
                 samples);
     }
 
@@ -379,6 +433,7 @@ public final class CoverageReport {
                             row.unverifiable(),
                             row.canary(),
                             row.reused(),
+                            row.joins(),
                             row.samples()));
             return;
         }
@@ -401,6 +456,7 @@ public final class CoverageReport {
                         o.unverifiable() + row.unverifiable(),
                         o.canary() + row.canary(),
                         o.reused() + row.reused(),
+                        o.joins().plus(row.joins()),
                         samples));
     }
 
@@ -411,9 +467,11 @@ public final class CoverageReport {
         ps.setTimestamp(3, Timestamp.from(since.minus(CHECK_SLACK)));
         ps.setTimestamp(4, Timestamp.from(until.plus(CHECK_SLACK)));
         ps.setTimestamp(5, Timestamp.from(since.minus(CHECK_SLACK)));
-        ps.setTimestamp(6, Timestamp.from(until.plus(SESSION_SLACK)));
-        ps.setString(7, service.orElse(null));
-        ps.setString(8, service.orElse(null));
-        return 9;
+        ps.setTimestamp(6, Timestamp.from(until.plus(CHECK_SLACK)));
+        ps.setTimestamp(7, Timestamp.from(since.minus(CHECK_SLACK)));
+        ps.setTimestamp(8, Timestamp.from(until.plus(SESSION_SLACK)));
+        ps.setString(9, service.orElse(null));
+        ps.setString(10, service.orElse(null));
+        return 11;
     }
 }

@@ -63,11 +63,10 @@ public final class AdminTrailVerifier {
     /**
      * The checkpoints read from their directory, and the test that a checkpoint was signed by the checkpoint key.
      */
-    public record SignedCheckpoints(
-            CheckpointDirectory.Contents contents, java.util.function.Predicate<TrailCheckpoint> signedByKey) {
-        /** Checked with the public key (an auditor's copy, {@code meshguard audit verify --checkpoint-key}). */
-        public SignedCheckpoints(CheckpointDirectory.Contents contents, java.security.PublicKey key) {
-            this(contents, (java.util.function.Predicate<TrailCheckpoint>) cp -> cp.signedBy(key));
+    public record SignedCheckpoints(CheckpointDirectory.Contents contents, TrustedCheckpointKeys keys) {
+        /** Checked with the public keys (an auditor's copies, {@code meshguard audit verify --checkpoint-key}). */
+        public SignedCheckpoints(CheckpointDirectory.Contents contents, java.util.List<java.security.PublicKey> keys) {
+            this(contents, new TrustedCheckpointKeys(keys));
         }
     }
 

@@ -38,7 +38,19 @@ final class CheckpointCheck {
         }
         List<TrailCheckpoint> all = signed.contents().checkpoints();
         for (TrailCheckpoint cp : all) {
-            if (!signed.signedByKey().test(cp)) {
+            TrustedCheckpointKeys.Verdict verdict = signed.keys().check(cp);
+            if (verdict == TrustedCheckpointKeys.Verdict.UNKNOWN_KEY) {
+                return Optional.of(new Finding(
+                        cp.seq(),
+                        Problem.BAD_CHECKPOINT,
+                        "the checkpoint of row " + cp.seq()
+                                + " signed at " + cp.signedAt()
+                                + " names key " + cp.keyId()
+                                + ", which is not a trusted checkpoint key: it was forged with another key, or that "
+                                + "key's public half was not given (a key the controller signed with before a "
+                                + "rotation stays trusted)"));
+            }
+            if (verdict != TrustedCheckpointKeys.Verdict.SIGNED) {
                 return Optional.of(new Finding(
                         cp.seq(),
                         Problem.BAD_CHECKPOINT,

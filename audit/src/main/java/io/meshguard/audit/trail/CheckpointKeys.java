@@ -9,10 +9,16 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.interfaces.EdECPrivateKey;
+import java.security.spec.NamedParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.util.Arrays;
 import java.util.Base64;
 
 /**
@@ -43,6 +49,60 @@ public final class CheckpointKeys {
                     file + " is not an Ed25519 public key (PEM, as `openssl pkey -pubout` " + "writes): "
                             + e.getMessage(),
                     e);
+        }
+    }
+
+    /**
+     * The public half of an Ed25519 private key, derived by the JDK's own key pair generator from the key's seed
+     * (RFC 8032 5.1.5: the public key is a function of the 32-byte private key), so the controller, whose Secret holds
+     * only the private key, can name the key its checkpoints are signed with.
+     */
+    public static PublicKey publicOf(PrivateKey key) {
+        if (!(key instanceof EdECPrivateKey ed) || ed.getBytes().isEmpty()) {
+            throw new IllegalArgumentException("not an Ed25519 private key with its seed: " + key.getAlgorithm());
+        }
+        byte[] seed = ed.getBytes().get();
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
+            generator.initialize(NamedParameterSpec.ED25519, new SeedSource(seed));
+            return generator.generateKeyPair().getPublic();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("Ed25519 is part of every JDK since 15", e);
+        } finally {
+            Arrays.fill(seed, (byte) 0);
+        }
+    }
+
+    /**
+     * The id a checkpoint names its key by: the SHA-256 of the public key's SubjectPublicKeyInfo (the DER that
+     * {@code openssl pkey -pubout -outform DER} writes), base64url without padding. Computable by an auditor from the
+     * public key file alone: {@code openssl pkey -pubin -in KEY.pub -outform DER | openssl dgst -sha256 -binary |
+     * basenc --base64url | tr -d =}.
+     */
+    public static String keyId(PublicKey key) {
+        try {
+            return Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /** Hands the generator the key's own seed as its one random draw: it then derives that key's pair. */
+    private static final class SeedSource extends SecureRandom {
+        private final byte[] seed;
+
+        SeedSource(byte[] seed) {
+            this.seed = seed;
+        }
+
+        @Override
+        public void nextBytes(byte[] bytes) {
+            if (bytes.length != seed.length) {
+                throw new IllegalStateException("the generator asked for " + bytes.length + " bytes, not a seed");
+            }
+            System.arraycopy(seed, 0, bytes, 0, seed.length);
         }
     }
 

@@ -17,32 +17,47 @@ import java.util.Base64;
  * {@link TrailHash#GENESIS} before any month was dropped). Signed with Ed25519 by the controller with a key the
  * database never holds, and written outside the database (TrailCheckpointer), so a database operator can neither
  * forge nor remove one. One JSON object per line; the signature covers {@link #signedText()}.
+ *
+ * <p>{@code keyId} names the key ({@link CheckpointKeys#keyId}), so checkpoints signed before and after a key rotation
+ * each verify with their own public key; the id is part of the signed text. A checkpoint of 1.0.0-rc.1, which wrote
+ * none, has {@code keyId} "" and its original signed text ({@code v1}); it verifies with any trusted key that signed it.
  */
 public record TrailCheckpoint(
-        long seq, String rowHash, long anchorSeq, String anchorHash, Instant signedAt, String signature) {
+        long seq, String rowHash, long anchorSeq, String anchorHash, Instant signedAt, String keyId, String signature) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ALGORITHM = "Ed25519";
 
-    /** The head and anchor, signed now with {@code key}. */
+    /** The head and anchor, signed now with {@code key}, named by {@code keyId} (its public key's id). */
     public static TrailCheckpoint sign(
-            long seq, String rowHash, long anchorSeq, String anchorHash, Instant at, PrivateKey key) {
-        TrailCheckpoint unsigned = new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at, "");
+            long seq, String rowHash, long anchorSeq, String anchorHash, Instant at, String keyId, PrivateKey key) {
+        TrailCheckpoint unsigned = new TrailCheckpoint(seq, rowHash, anchorSeq, anchorHash, at, keyId, "");
         try {
             Signature s = Signature.getInstance(ALGORITHM);
             s.initSign(key);
             s.update(unsigned.signedText().getBytes(StandardCharsets.UTF_8));
             return new TrailCheckpoint(
-                    seq, rowHash, anchorSeq, anchorHash, at, Base64.getEncoder().encodeToString(s.sign()));
+                    seq,
+                    rowHash,
+                    anchorSeq,
+                    anchorHash,
+                    at,
+                    keyId,
+                    Base64.getEncoder().encodeToString(s.sign()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(
                     "cannot sign a trail checkpoint with an " + key.getAlgorithm() + " key: " + e.getMessage(), e);
         }
     }
 
-    /** The exact text signed: a fixed label, then each field on a line of its own. */
+    /**
+     * The exact text signed: a fixed label, then each field on a line of its own; from v2 on the key id first, so a
+     * checkpoint cannot be relabelled as another key's, nor (without it) read as a v1 one.
+     */
     public String signedText() {
-        return "meshguard admin trail checkpoint v1\n" + seq + "\n" + rowHash + "\n" + anchorSeq + "\n" + anchorHash
-                + "\n" + signedAt + "\n";
+        String fields = seq + "\n" + rowHash + "\n" + anchorSeq + "\n" + anchorHash + "\n" + signedAt + "\n";
+        return keyId.isEmpty()
+                ? "meshguard admin trail checkpoint v1\n" + fields
+                : "meshguard admin trail checkpoint v2\n" + keyId + "\n" + fields;
     }
 
     /** Whether {@code key} signed exactly this checkpoint. */
@@ -70,7 +85,8 @@ public record TrailCheckpoint(
             return false;
         }
         byte[] again = Base64.getDecoder()
-                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, key).signature());
+                .decode(sign(seq, rowHash, anchorSeq, anchorHash, signedAt, keyId, key)
+                        .signature());
         return java.security.MessageDigest.isEqual(stored, again);
     }
 
@@ -82,6 +98,9 @@ public record TrailCheckpoint(
         o.put("anchor_seq", anchorSeq);
         o.put("anchor_hash", anchorHash);
         o.put("signed_at", signedAt.toString());
+        if (!keyId.isEmpty()) {
+            o.put("key_id", keyId);
+        }
         o.put("signature", signature);
         return o.toString();
     }
@@ -102,6 +121,7 @@ public record TrailCheckpoint(
                     o.get("anchor_seq").asLong(),
                     o.get("anchor_hash").asText(),
                     Instant.parse(o.get("signed_at").asText()),
+                    o.hasNonNull("key_id") ? o.get("key_id").asText() : "",
                     o.get("signature").asText());
         } catch (com.fasterxml.jackson.core.JsonProcessingException | java.time.format.DateTimeParseException e) {
             throw new IllegalArgumentException("not a checkpoint: " + e.getMessage(), e);

@@ -36,6 +36,8 @@ public final class TrailCheckpointer implements ServerComponent {
 
     private final DataSource dataSource;
     private final PrivateKey key;
+    private final String keyId;
+    private final TrustedCheckpointKeys trusted;
     private final CheckpointDirectory directory;
     private final Clock clock;
     private final Duration interval;
@@ -60,8 +62,29 @@ public final class TrailCheckpointer implements ServerComponent {
             Clock clock,
             Duration interval,
             MeterRegistry meters) {
+        this(dataSource, key, List.of(), directory, clock, interval, meters);
+    }
+
+    /**
+     * @param key the key new checkpoints are signed with
+     * @param previous the public keys of the keys signed with before rotations: their checkpoints stay trusted (the
+     *     newest head this controller must not undo may be one of theirs)
+     */
+    public TrailCheckpointer(
+            DataSource dataSource,
+            PrivateKey key,
+            List<java.security.PublicKey> previous,
+            CheckpointDirectory directory,
+            Clock clock,
+            Duration interval,
+            MeterRegistry meters) {
         this.dataSource = dataSource;
         this.key = key;
+        java.security.PublicKey own = CheckpointKeys.publicOf(key);
+        this.keyId = CheckpointKeys.keyId(own);
+        List<java.security.PublicKey> keys = new java.util.ArrayList<>(previous);
+        keys.add(0, own);
+        this.trusted = new TrustedCheckpointKeys(keys);
         this.directory = directory;
         this.clock = clock;
         this.interval = interval;
@@ -183,7 +206,7 @@ public final class TrailCheckpointer implements ServerComponent {
                 && anchorSeq == newest.get().anchorSeq()) {
             return Optional.empty();
         }
-        TrailCheckpoint cp = TrailCheckpoint.sign(seq, hash, anchorSeq, anchorHash, clock.instant(), key);
+        TrailCheckpoint cp = TrailCheckpoint.sign(seq, hash, anchorSeq, anchorHash, clock.instant(), keyId, key);
         directory.append(cp);
         CHECKPOINTS.info(
                 "{\"event\":\"admin_trail_checkpoint\",{}", cp.toJsonLine().substring(1));
@@ -212,12 +235,20 @@ public final class TrailCheckpointer implements ServerComponent {
         return Optional.empty();
     }
 
-    /** The highest head in the directory signed with this controller's key (the newest a restart must not undo). */
+    /**
+     * The highest head in the directory signed with this controller's key or a key it rotated from (the newest a
+     * restart, or a rotation, must not undo).
+     */
     private Optional<TrailCheckpoint> newestSigned() throws java.io.IOException {
         return directory.contents().checkpoints().stream()
                 .sorted(Comparator.comparingLong(TrailCheckpoint::seq).reversed())
-                .filter(cp -> cp.signedBy(key))
+                .filter(trusted::signed)
                 .findFirst();
+    }
+
+    /** The id new checkpoints name their key by. */
+    public String keyId() {
+        return keyId;
     }
 
     /**
@@ -226,8 +257,7 @@ public final class TrailCheckpointer implements ServerComponent {
      * against.
      */
     public AdminTrailVerifier.SignedCheckpoints signedCheckpoints() throws java.io.IOException {
-        return new AdminTrailVerifier.SignedCheckpoints(
-                directory.contents(), (java.util.function.Predicate<TrailCheckpoint>) cp -> cp.signedBy(key));
+        return new AdminTrailVerifier.SignedCheckpoints(directory.contents(), trusted);
     }
 
     /** Why signing is refused now (the trail disagrees with the newest signed head), or empty. */

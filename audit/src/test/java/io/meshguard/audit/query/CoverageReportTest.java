@@ -195,6 +195,61 @@ class CoverageReportTest {
                 .doesNotContain("req-retried");
     }
 
+    /**
+     * With the nonce extauthz returns on every allow, the row a proxy logs carries its own Check's nonce: the request
+     * id a client chose no longer pairs a request with someone else's Check. (a) five hits carry one real Check's id,
+     * only the one that Check decided carries its nonce; (b) a workload's own id, allowed by extauthz for another
+     * service, then sent to this one; a nonce no Check minted; one nonce on two rows; and an allow from before
+     * nonces, still joined on its request id.
+     */
+    @Test
+    void coverage_nonceOnTheRow_joinsItsOwnCheck_andAReusedRequestIdCountsUnchecked() throws Exception {
+        Instant day = T0.plus(Duration.ofDays(5));
+        int base = (int) Duration.between(T0, day).toSeconds();
+        String payments = "payments.bank.svc.cluster.local";
+        String inbound = "inbound|8080||";
+        List<HTTPAccessLogEntry> logged = new ArrayList<>();
+        logged.add(withNonce(mesh("req-forged", base + 1, inbound, payments), "nonce-a"));
+        for (int i = 0; i < 4; i++) {
+            logged.add(mesh("req-forged", base + 2 + i, inbound, payments).build());
+        }
+        logged.add(withNonce(mesh("req-own-id", base + 10, inbound, LEDGER), "nonce-b"));
+        logged.add(mesh("req-own-id", base + 11, inbound, payments).build());
+        logged.add(withNonce(mesh("req-made-up", base + 12, inbound, payments), "nonce-made-up"));
+        logged.add(withNonce(mesh("req-twice-1", base + 13, inbound, payments), "nonce-c"));
+        logged.add(withNonce(mesh("req-twice-2", base + 14, inbound, payments), "nonce-c"));
+        logged.add(mesh("req-before-nonces", base + 15, inbound, payments).build());
+        List<AuditEvent> rows = new ArrayList<>(viaAccessLogService(logged));
+        rows.add(nonceCheck("req-forged", base, payments, "nonce-a"));
+        rows.add(nonceCheck("req-own-id", base + 9, LEDGER, "nonce-b"));
+        rows.add(nonceCheck("req-twice-1", base + 12, payments, "nonce-c"));
+        rows.add(check("req-before-nonces", base + 14, payments));
+        try (PostgresAuditStore store = new PostgresAuditStore(
+                ConnectionSource.of(PG.dataSource()), BatchWriteMethod.COPY, Duration.ofSeconds(10))) {
+            store.write(rows);
+        }
+
+        Coverage c =
+                new CoverageReport(PG.dataSource()).report(day, day.plus(Duration.ofHours(1)), Optional.empty(), 20);
+        ServiceCoverage s = service(c, payments);
+
+        assertThat(s.protectedRequests()).isEqualTo(10);
+        assertThat(s.checked()).isEqualTo(2);
+        assertThat(s.joins().onNonce()).isEqualTo(1);
+        assertThat(s.unchecked()).isEqualTo(8);
+        assertThat(s.joins()).isEqualTo(new CoverageReport.CheckJoins(1, 4, 1, 2));
+        assertThat(s.samples())
+                .extracting(Sample::requestId)
+                .contains("req-forged", "req-own-id", "req-made-up", "req-twice-1", "req-twice-2")
+                .doesNotContain("req-before-nonces");
+        assertThat(service(c, LEDGER).checked()).isEqualTo(1);
+        var json = c.toJson().path("services").findValues("joined_on");
+        assertThat(json).anySatisfy(j -> {
+            assertThat(j.path("nonce").asLong()).isEqualTo(1);
+            assertThat(j.path("request_id").asLong()).isEqualTo(1);
+        });
+    }
+
     @Test
     void loggedRequest_withoutCheck_isReportedUnchecked_withItsId_evenWithADlpSession() throws Exception {
         ServiceCoverage podIp = service(report(), "10.1.2.3");
@@ -285,6 +340,17 @@ class CoverageReportTest {
     }
 
     static AuditEvent check(String requestId, int second, String authority, String decision) {
+        return decisionRow(requestId, second, authority, decision).build();
+    }
+
+    /** An allow as extauthz writes it since it mints nonces: the nonce it returned kept in the details. */
+    static AuditEvent nonceCheck(String requestId, int second, String authority, String nonce) {
+        return decisionRow(requestId, second, authority, "allow")
+                .detail(AccessLogMapper.NONCE_DETAIL, nonce)
+                .build();
+    }
+
+    private static AuditEvent.Builder decisionRow(String requestId, int second, String authority, String decision) {
         return AuditEvent.builder(AuditKind.AUTHZ_DECISION)
                 .occurredAt(T0.plusSeconds(second))
                 .requestId(requestId)
@@ -294,8 +360,28 @@ class CoverageReportTest {
                 .status(decision.equals("allow") ? 200 : 403)
                 .decision(decision)
                 .reason(decision.equals("allow") ? "ok" : "no_matching_route")
-                .latencyUs(300)
-                .build();
+                .latencyUs(300);
+    }
+
+    /** The entry as a proxy logs it after ext_authz put the allow's nonce into the stream's dynamic metadata. */
+    static HTTPAccessLogEntry withNonce(HTTPAccessLogEntry.Builder entry, String nonce) {
+        entry.getCommonPropertiesBuilder()
+                .setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+                        .putFilterMetadata(
+                                AccessLogTags.EXT_AUTHZ_METADATA_NAMESPACE,
+                                com.google.protobuf.Struct.newBuilder()
+                                        .putFields(
+                                                AccessLogTags.AUTHZ_NONCE,
+                                                com.google.protobuf.Value.newBuilder()
+                                                        .setStringValue(nonce)
+                                                        .build())
+                                        .putFields(
+                                                "ext_authz_duration",
+                                                com.google.protobuf.Value.newBuilder()
+                                                        .setNumberValue(2)
+                                                        .build())
+                                        .build()));
+        return entry.build();
     }
 
     static AuditEvent dlpSession(String requestId, int second) {

@@ -1,6 +1,8 @@
 package io.meshguard.authz.decision;
 
 import com.google.protobuf.BoolValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import com.google.rpc.Code;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -12,7 +14,9 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HeaderMutation;
+import io.meshguard.contract.RouteContract.AccessLogTags;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Turns a {@link Decision} into Envoy's CheckResponse. Allow: every overwriting header carries BOTH
@@ -28,10 +32,20 @@ public final class CheckResponses {
     private CheckResponses() {}
 
     public static CheckResponse toResponse(Decision d) {
-        return d.allowed() ? allow(d) : deny(d);
+        return d.allowed() ? allow(d, Optional.empty()) : deny(d);
     }
 
-    private static CheckResponse allow(Decision d) {
+    /**
+     * The answer, an allow carrying {@code nonce} as dynamic metadata: Envoy's ext_authz filter puts an OK answer's
+     * top-level {@code dynamic_metadata} into the stream's {@code envoy.filters.http.ext_authz} namespace, where the
+     * gRPC access logger reads it. Set at the top level only: a deprecated {@code ok_response.dynamic_metadata} would
+     * replace it (ext_authz_grpc_impl.cc).
+     */
+    public static CheckResponse toResponse(Decision d, Optional<String> nonce) {
+        return d.allowed() ? allow(d, nonce) : deny(d);
+    }
+
+    private static CheckResponse allow(Decision d, Optional<String> nonce) {
         OkHttpResponse.Builder ok = OkHttpResponse.newBuilder();
         for (HeaderMutation m : d.headersSet()) {
             ok.addHeaders(OPTIONS.of(m));
@@ -50,7 +64,13 @@ public final class CheckResponses {
         ok.addResponseHeadersToAdd(HeaderValueOption.newBuilder()
                 .setHeader(HeaderValue.newBuilder().setKey("x-request-id").setValue(d.requestId()))
                 .setAppendAction(HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT));
-        return CheckResponse.newBuilder().setStatus(OK).setOkResponse(ok).build();
+        CheckResponse.Builder response =
+                CheckResponse.newBuilder().setStatus(OK).setOkResponse(ok);
+        nonce.ifPresent(n -> response.setDynamicMetadata(Struct.newBuilder()
+                .putFields(
+                        AccessLogTags.AUTHZ_NONCE,
+                        Value.newBuilder().setStringValue(n).build())));
+        return response.build();
     }
 
     private static CheckResponse deny(Decision d) {

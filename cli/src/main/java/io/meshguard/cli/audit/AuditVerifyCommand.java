@@ -6,6 +6,7 @@ import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.cli.common.DatabaseOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -54,8 +55,9 @@ public final class AuditVerifyCommand implements Callable<Integer> {
             names = "--checkpoint-key",
             paramLabel = "FILE",
             description = "The checkpoint key's public half (PEM; `openssl pkey -in KEY -pubout`; `meshguard up`: "
-                    + "DATA_DIR/trail-checkpoint.pub).")
-    Path checkpointKey;
+                    + "DATA_DIR/trail-checkpoint.pub). Repeat it for every key the controller signed with since the "
+                    + "oldest checkpoint kept (a rotated key's checkpoints name it and verify with it).")
+    List<Path> checkpointKeys;
 
     @Override
     public Integer call() throws Exception {
@@ -65,7 +67,7 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--expect: " + e.getMessage());
         }
-        if ((checkpoints == null) != (checkpointKey == null)) {
+        if ((checkpoints == null) != (checkpointKeys == null || checkpointKeys.isEmpty())) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "--checkpoints and --checkpoint-key go together");
         }
@@ -80,8 +82,12 @@ public final class AuditVerifyCommand implements Callable<Integer> {
         Optional<AdminTrailVerifier.SignedCheckpoints> signed = Optional.empty();
         if (checkpoints != null) {
             try {
-                signed = Optional.of(new AdminTrailVerifier.SignedCheckpoints(
-                        CheckpointDirectory.read(checkpoints), CheckpointKeys.readPublic(checkpointKey)));
+                List<java.security.PublicKey> keys = new java.util.ArrayList<>();
+                for (Path key : checkpointKeys) {
+                    keys.add(CheckpointKeys.readPublic(key));
+                }
+                signed = Optional.of(
+                        new AdminTrailVerifier.SignedCheckpoints(CheckpointDirectory.read(checkpoints), keys));
             } catch (java.io.IOException | IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--checkpoints: " + e.getMessage());
             }

@@ -110,7 +110,8 @@ public final class CoverageCommand implements Callable<Integer> {
 
     private void table(Coverage c, PrintWriter out) {
         out.printf(
-                "Coverage from %s to %s (access-log rows joined with Checks and DLP sessions by request id)%n",
+                "Coverage from %s to %s (access-log rows joined with Checks by nonce or request id, DLP sessions by"
+                        + " request id)%n",
                 c.since().truncatedTo(ChronoUnit.SECONDS), c.until().truncatedTo(ChronoUnit.SECONDS));
         if (c.services().isEmpty()) {
             out.println(
@@ -145,6 +146,28 @@ public final class CoverageCommand implements Callable<Integer> {
                     s.samples().isEmpty()
                             ? "-"
                             : s.samples().stream().map(CoverageCommand::sample).collect(Collectors.joining(", ")));
+        }
+        long checked = c.services().stream().mapToLong(ServiceCoverage::checked).sum();
+        long onNonce = c.services().stream().mapToLong(s -> s.joins().onNonce()).sum();
+        if (checked > 0) {
+            // the nonce is what a client cannot choose; the request id only joins allows from before nonces
+            out.printf(
+                    "JOINED %d checked request(s) on their Check's nonce, %d on the request id (Checks that minted no"
+                            + " nonce)%n",
+                    onNonce, checked - onNonce);
+        }
+        long missing =
+                c.services().stream().mapToLong(s -> s.joins().nonceMissing()).sum();
+        long unknown =
+                c.services().stream().mapToLong(s -> s.joins().nonceUnknown()).sum();
+        long reusedNonce =
+                c.services().stream().mapToLong(s -> s.joins().nonceReused()).sum();
+        if (missing + unknown + reusedNonce > 0) {
+            out.printf(
+                    "NONCE unchecked: %d without the nonce their request id's Check minted (nonce_missing), %d with a"
+                            + " nonce no Check minted (nonce_unknown), %d with a nonce another request carries"
+                            + " (nonce_reused)%n",
+                    missing, unknown, reusedNonce);
         }
         if (c.uncovered() > 0) {
             out.printf(

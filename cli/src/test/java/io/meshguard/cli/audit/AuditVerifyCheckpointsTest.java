@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
@@ -306,6 +307,107 @@ class AuditVerifyCheckpointsTest {
         CliRun r = verify();
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("admin trail intact: 3 rows checked", "6 signed checkpoints agree with it");
+    }
+
+    /** A second controller key, as an operator makes one to rotate to; its private key's file. */
+    private Path rotatedKey() throws Exception {
+        return CheckpointKeys.ensure(dir.resolve("trail-checkpoint-2.key"), dir.resolve("trail-checkpoint-2.pub"));
+    }
+
+    /** Admin events signed by the controller after it rotated to {@code key}, trusting the first key's checkpoints. */
+    private void eventsSignedAfterRotation(Path key, int n) throws Exception {
+        try (TrailCheckpointer signer = new TrailCheckpointer(
+                PG.dataSource(),
+                CheckpointKeys.readPrivate(key),
+                List.of(CheckpointKeys.readPublic(publicKey)),
+                new CheckpointDirectory(checkpoints, "test"),
+                Clock.systemUTC(),
+                Duration.ofSeconds(1),
+                new SimpleMeterRegistry())) {
+            for (int i = 0; i < n; i++) {
+                trail.append(event(Instant.now(), "routes/edge/rotated" + i));
+                assertThat(signer.checkpointNow()).isPresent();
+            }
+        }
+    }
+
+    private CliRun verifyWithKeys(Path... keys) {
+        List<String> args = new java.util.ArrayList<>(
+                List.of("audit", "verify", "--direct-db", "--db", dbUrl(), "--checkpoints", checkpoints.toString()));
+        for (Path k : keys) {
+            args.add("--checkpoint-key");
+            args.add(k.toString());
+        }
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    @Test
+    void checkpointKeyRotated_checkpointsOfBothKeysVerify_withBothPublicKeysGiven() throws Exception {
+        eventsSigned(2, Instant.now());
+        Path second = rotatedKey();
+        eventsSignedAfterRotation(second, 3);
+        Path secondPublic = dir.resolve("trail-checkpoint-2.pub");
+
+        CliRun both = verifyWithKeys(publicKey, secondPublic);
+        assertThat(both.exit()).as(both.err()).isZero();
+        assertThat(both.out()).contains("admin trail intact: 5 rows checked", "5 signed checkpoints agree with it");
+        // each checkpoint names the key that signed it
+        assertThat(CheckpointDirectory.read(checkpoints).checkpoints())
+                .extracting(io.meshguard.audit.trail.TrailCheckpoint::keyId)
+                .containsExactly(
+                        keyId(publicKey),
+                        keyId(publicKey),
+                        keyId(secondPublic),
+                        keyId(secondPublic),
+                        keyId(secondPublic));
+
+        CliRun newKeyOnly = verifyWithKeys(secondPublic);
+        assertThat(newKeyOnly.exit()).isEqualTo(1);
+        assertThat(newKeyOnly.err())
+                .contains("(bad_checkpoint)", "names key " + keyId(publicKey), "which is not a trusted checkpoint key");
+    }
+
+    @Test
+    void checkpointWrittenBy1_0_0rc1_withoutAKeyId_verifiesWithTheConfiguredKeys() throws Exception {
+        trail.append(event(Instant.now(), "routes/edge/r0"));
+        trail.append(event(Instant.now(), "routes/edge/old-format"));
+        // the line 1.0.0-rc.1 wrote: no key_id, its v1 signed text
+        var rc1 = io.meshguard.audit.trail.TrailCheckpoint.sign(
+                2,
+                hash(2),
+                0,
+                io.meshguard.audit.trail.TrailHash.GENESIS,
+                Instant.now(),
+                "",
+                CheckpointKeys.readPrivate(privateKey));
+        try (CheckpointDirectory d = new CheckpointDirectory(checkpoints, "rc1")) {
+            d.append(rc1);
+        }
+        assertThat(rc1.toJsonLine()).doesNotContain("key_id");
+        Path secondPublic = dir.resolve("trail-checkpoint-2.pub");
+        rotatedKey();
+
+        CliRun r = verifyWithKeys(secondPublic, publicKey);
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("admin trail intact: 2 rows checked", "1 signed checkpoint");
+        CliRun otherKey = verifyWithKeys(secondPublic);
+        assertThat(otherKey.exit()).isEqualTo(1);
+        assertThat(otherKey.err()).contains("(bad_checkpoint)", "is not signed by the checkpoint key");
+    }
+
+    @Test
+    void keyIdStrippedFromARotatedCheckpoint_isNotReadAsAReleasedOne() throws Exception {
+        eventsSigned(2, Instant.now());
+        Path file = Files.list(checkpoints).findFirst().orElseThrow();
+        Files.writeString(file, Files.readString(file).replaceAll(",\"key_id\":\"[^\"]*\"", ""));
+        assertThat(Files.readString(file)).doesNotContain("key_id");
+        CliRun r = verify();
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("(bad_checkpoint)", "is not signed by the checkpoint key");
+    }
+
+    private static String keyId(Path publicKeyFile) throws Exception {
+        return CheckpointKeys.keyId(CheckpointKeys.readPublic(publicKeyFile));
     }
 
     @Test

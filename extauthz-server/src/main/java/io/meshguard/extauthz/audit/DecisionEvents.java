@@ -127,8 +127,23 @@ public final class DecisionEvents {
      * {@code client_cancelled}, so the log says the decision reached no one and charged no calendar quota.
      */
     public static AuthzDecisionEvent cancelled(AuthzDecisionEvent e) {
+        return withDetail(e, "client_cancelled", "true");
+    }
+
+    /**
+     * The event of an allow that went back to the proxy with {@code nonce} in its dynamic metadata: the row keeps it
+     * under {@value NONCE_DETAIL}, the key proof of coverage joins the proxy's access-log row on.
+     */
+    public static AuthzDecisionEvent withNonce(AuthzDecisionEvent e, String nonce) {
+        return withDetail(e, NONCE_DETAIL, nonce);
+    }
+
+    /** The details key of an allow's nonce: the same key the access-log row keeps the proxy's copy under. */
+    public static final String NONCE_DETAIL = io.meshguard.audit.als.AccessLogMapper.NONCE_DETAIL;
+
+    private static AuthzDecisionEvent withDetail(AuthzDecisionEvent e, String key, String value) {
         Map<String, String> details = new java.util.LinkedHashMap<>(e.details());
-        details.put("client_cancelled", "true");
+        details.put(key, value);
         return new AuthzDecisionEvent(
                 e.time(),
                 e.requestId(),

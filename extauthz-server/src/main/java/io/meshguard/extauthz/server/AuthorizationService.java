@@ -53,6 +53,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Counter cancelledChecks;
     private final Counter tokensGivenBack;
     private final Tracing tracing;
+    private final DecisionNonces nonces = DecisionNonces.nonBlocking();
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
         this(pipeline, audit, clock, registry, Tracing.disabled());
@@ -151,9 +152,12 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         // Envoy cancels its Check when the downstream resets: the answer then has no one to go to, but the decision
         // was made and its audit row is written whole, saying so (and no calendar quota was charged for it)
         boolean cancelled = io.grpc.Context.current().isCancelled();
+        // every allow gets its own nonce, back to the proxy and onto the decision's row: proof of coverage pairs a
+        // logged request with the Check of its own stream by it, not by the request id an in-mesh client chooses
+        Optional<String> nonce = decision.allowed() ? Optional.of(nonces.next()) : Optional.empty();
         if (!cancelled) {
             try {
-                responseObserver.onNext(CheckResponses.toResponse(decision));
+                responseObserver.onNext(CheckResponses.toResponse(decision, nonce));
                 responseObserver.onCompleted();
             } catch (io.grpc.StatusRuntimeException e) {
                 cancelled = true; // cancelled between the test above and the answer
@@ -174,6 +178,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         }
         try {
             AuthzDecisionEvent event = DecisionEvents.of(view, decision, clock.instant(), nanos / 1000, kept);
+            if (nonce.isPresent() && !cancelled) {
+                event = DecisionEvents.withNonce(event, nonce.get());
+            }
             audit.record(cancelled ? DecisionEvents.cancelled(event) : event);
         } catch (RuntimeException e) {
             LOG.warn("audit sink refused a decision event: {}", e.getMessage());

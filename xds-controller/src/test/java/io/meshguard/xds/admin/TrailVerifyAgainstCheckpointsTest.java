@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -80,7 +81,9 @@ class TrailVerifyAgainstCheckpointsTest {
                 AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"),
                 AdminPortDocument.controller(),
                 RevisionSeal.trailVerifier(
-                        PG.dataSource(), Optional.of((AdminTrailVerifier.CheckpointSource) signer::signedCheckpoints)));
+                        PG.dataSource(),
+                        // the signer in charge now (a test may rotate its key)
+                        Optional.of((AdminTrailVerifier.CheckpointSource) () -> signer.signedCheckpoints())));
         http.addReadinessChecks(signer.readinessChecks());
         xds.start();
         http.start();
@@ -193,6 +196,50 @@ class TrailVerifyAgainstCheckpointsTest {
             assertThat(restarted.refusal()).isPresent();
         }
         assertThat(verify().path("intact").asBoolean()).isFalse();
+    }
+
+    /** The controller restarted with {@code key}, trusting checkpoints of {@code previous}; the old signer closed. */
+    private void rotateTo(Path key, List<java.security.PublicKey> previous) throws Exception {
+        signer.close();
+        signer = new TrailCheckpointer(
+                PG.dataSource(),
+                CheckpointKeys.readPrivate(key),
+                previous,
+                new CheckpointDirectory(dir.resolve("checkpoints"), "xds-0"),
+                Clock.systemUTC(),
+                Duration.ofSeconds(1),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    @Test
+    void checkpointKeyRotated_adminPlaneVerify_trustsTheKeysRotatedFrom_andNoOther() throws Exception {
+        eventsSigned(2);
+        Path second = CheckpointKeys.ensure(dir.resolve("second.key"), dir.resolve("second.pub"));
+        rotateTo(second, List.of(CheckpointKeys.readPublic(dir.resolve("trail-checkpoint.pub"))));
+        eventsSigned(2);
+        JsonNode ok = verify();
+        assertThat(ok.path("intact").asBoolean()).as(ok.toString()).isTrue();
+        assertThat(ok.path("checkpoints_checked").asBoolean()).isTrue();
+
+        // the newest head the first key signed still binds the rotated signer: cutting it back is refused
+        cutNewestRowsTo(1);
+        assertThat(signer.checkpointNow()).isEmpty();
+        assertThat(signer.refusal()).isPresent();
+        PG.dsl().execute("delete from admin_trail");
+        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        Files.walk(dir.resolve("checkpoints")).filter(Files::isRegularFile).forEach(f -> f.toFile()
+                .delete());
+
+        // rotated without the first key's public half: that key's checkpoints are no longer trusted
+        rotateTo(privateKey, List.of());
+        eventsSigned(1);
+        rotateTo(second, List.of());
+        eventsSigned(1);
+        JsonNode bad = verify();
+        assertThat(bad.path("intact").asBoolean()).as(bad.toString()).isFalse();
+        assertThat(bad.path("first_bad").path("problem").asText()).isEqualTo("bad_checkpoint");
+        assertThat(bad.path("first_bad").path("explanation").asText())
+                .contains("which is not a trusted checkpoint key");
     }
 
     @Test
