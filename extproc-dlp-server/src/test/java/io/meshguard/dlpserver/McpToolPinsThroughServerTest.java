@@ -165,4 +165,27 @@ class McpToolPinsThroughServerTest {
         assertThat(r.getRequestBody().getResponse().getBodyMutation().getBody().toStringUtf8())
                 .contains("\"amount\":5");
     }
+
+    @Test
+    void answerBeforeItsRequestWasRead_refused_noToolReachesTheClient() throws Exception {
+        try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.BUFFERED)) {
+            s.requestHeaders(
+                    false,
+                    ":method",
+                    "POST",
+                    ":path",
+                    PATH,
+                    ":authority",
+                    "mcp.local",
+                    "content-type",
+                    "application/json");
+            assertThat(s.next().hasRequestHeaders()).isTrue();
+            s.requestBody("{\"jsonrpc\":\"2.0\",".getBytes(StandardCharsets.UTF_8), false);
+            assertThat(s.next().hasRequestBody()).as("the first chunk is held").isTrue();
+            s.responseHeaders(false, ":status", "200", "content-type", "application/json");
+            ProcessingResponse r = s.next();
+            assertThat(r.hasImmediateResponse()).as(r.toString()).isTrue();
+            assertThat(r.getImmediateResponse().getBody().toStringUtf8()).contains("mcp_tools_list");
+        }
+    }
 }
