@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -20,6 +21,9 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 final class YamlJson {
     private YamlJson() {}
+
+    private static final java.util.regex.Pattern JSON_NUMBER =
+            java.util.regex.Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?");
 
     static JsonNode of(Node n, int maxDepth) {
         return convert(n, 1, maxDepth);
@@ -61,6 +65,10 @@ final class YamlJson {
             }
         } catch (NumberFormatException e) {
             throw new Problem(s, "'" + v + "' is not a JSON number; quote it for a string");
+        }
+        if (s.getScalarStyle() == DumperOptions.ScalarStyle.PLAIN && JSON_NUMBER.matcher(v).matches()) {
+            // YAML 1.1 reads 1e5 or 1.0E10 as strings; written plain in a schema they are the JSON numbers they spell
+            return JsonNodeFactory.instance.numberNode(new BigDecimal(v));
         }
         if (tag.equals(Tag.BOOL)) {
             String b = v.toLowerCase(java.util.Locale.ROOT);
