@@ -893,9 +893,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 : io.meshguard.dlp.mcp.McpToolList.filter(
                         scanned.get(), state.kind == MediaTypes.Kind.EVENT_STREAM, tool -> {
                             // every tool is held to its pin, also one the caller may not see: a changed tool is news
-                            boolean pinned = pinnedListing.map(p -> p.shows(tool)).orElse(true);
+                            boolean pinned =
+                                    pinnedListing.map(p -> p.shows(tool)).orElse(true);
                             return pinned
-                                    && allowed.map(a -> a.contains(tool.get("name").textValue()))
+                                    && allowed.map(a ->
+                                                    a.contains(tool.get("name").textValue()))
                                             .orElse(true);
                         });
         pinnedListing.ifPresent(this::pinnedToolsDropped);
@@ -929,9 +931,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             metrics.mcpToolPin(PinnedListing.standing(r));
             log.warn(
                     "event=mcp_tool_changed dlp dropped a tool listed {} tool={} pinned={} listed={} route={} request_id={}",
-                    r.standing() == io.meshguard.dlp.mcp.ToolPins.Standing.CHANGED
-                            ? "unlike its pin"
-                            : "without a pin",
+                    r.standing() == io.meshguard.dlp.mcp.ToolPins.Standing.CHANGED ? "unlike its pin" : "without a pin",
                     r.tool(),
                     r.pinned().orElse("none"),
                     r.listed(),
@@ -956,8 +956,7 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         blockNote = "request:" + refusal.code();
         metrics.blocked(Direction.REQUEST.id(), refusal.code());
         trace.blocked(Direction.REQUEST, refusal.code(), "");
-        log.warn(
-                "dlp refused MCP tool call: {} route={} request_id={}", refusal.problem(), routeName, requestId);
+        log.warn("dlp refused MCP tool call: {} route={} request_id={}", refusal.problem(), routeName, requestId);
         send(ProcessingResponse.newBuilder()
                 .setImmediateResponse(ImmediateResponse.newBuilder()
                         .setStatus(HttpStatus.newBuilder().setCodeValue(400))

@@ -101,7 +101,10 @@ class McpToolPinsThroughServerTest {
     }
 
     private static double counted(String result) {
-        var c = fx.meters.find("meshguard_dlp_mcp_tool_pins_total").tag("result", result).counter();
+        var c = fx.meters
+                .find("meshguard_dlp_mcp_tool_pins_total")
+                .tag("result", result)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -121,12 +124,11 @@ class McpToolPinsThroughServerTest {
         String out = McpToolListThroughServerTest.received(answers);
         assertThat(out).contains("get_balance").doesNotContain("transfer_funds").doesNotContain("id_rsa");
         assertThat(counted("changed")).isEqualTo(before + 1);
-        assertThat(fx.calls)
-                .anySatisfy(c -> assertThat(c.notes().get("mcp_tool_changed"))
-                        .isNotNull()
-                        .startsWith("changed transfer_funds pinned=sha256:")
-                        .contains(" listed=sha256:")
-                        .doesNotContain("id_rsa"));
+        assertThat(fx.calls).anySatisfy(c -> assertThat(c.notes().get("mcp_tool_changed"))
+                .isNotNull()
+                .startsWith("changed transfer_funds pinned=sha256:")
+                .contains(" listed=sha256:")
+                .doesNotContain("id_rsa"));
     }
 
     @Test
@@ -141,7 +143,9 @@ class McpToolPinsThroughServerTest {
     @Test
     void toolsCall_argumentsViolatePinnedSchema_refused400InvalidParams_upstreamNeverGetsTheBody() throws Exception {
         ProcessingResponse r = callTool("transfer_funds", "{\"amount\":\"all of it\",\"currency\":\"EUR\"}");
-        assertThat(r.hasImmediateResponse()).as("answered by the gateway, not forwarded").isTrue();
+        assertThat(r.hasImmediateResponse())
+                .as("answered by the gateway, not forwarded")
+                .isTrue();
         assertThat(r.hasRequestBody()).isFalse();
         assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(400);
         assertThat(r.getImmediateResponse().getDetails()).isEqualTo("meshguard_dlp_mcp_arguments_invalid");

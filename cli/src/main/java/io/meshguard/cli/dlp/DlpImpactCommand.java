@@ -127,8 +127,9 @@ public final class DlpImpactCommand implements Callable<Integer> {
      * replayed against a new schema: their arguments were never recorded.
      */
     static String pinReport(List<PinChanges.Change> changes, Map<String, Long> calls) {
-        StringBuilder out = new StringBuilder("pinned MCP tools the draft changes (recorded tools/call decisions of the "
-                + "window, any MCP route):\n");
+        StringBuilder out =
+                new StringBuilder("pinned MCP tools the draft changes (recorded tools/call decisions of the "
+                        + "window, any MCP route):\n");
         for (PinChanges.Change c : changes) {
             out.append("  profile ")
                     .append(c.profile())
@@ -139,7 +140,8 @@ public final class DlpImpactCommand implements Callable<Integer> {
                             switch (c.kind()) {
                                 case PINNED -> "pinned anew (" + c.draft().orElse("") + ")";
                                 case CHANGED ->
-                                    "changed (" + c.inForce().orElse("") + " -> " + c.draft().orElse("") + ")";
+                                    "changed (" + c.inForce().orElse("") + " -> "
+                                            + c.draft().orElse("") + ")";
                                 case UNPINNED -> "no longer pinned: its calls will be refused";
                             })
                     .append(": ")

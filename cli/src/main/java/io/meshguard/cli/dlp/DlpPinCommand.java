@@ -71,8 +71,8 @@ public final class DlpPinCommand implements Callable<Integer> {
         String block = ToolListPins.yaml(chosen);
         ToolPins pins;
         try {
-            DlpPolicy readBack = DlpPolicyParser.parse(
-                    "pins", "version: 1\nprofiles:\n  - name: pinned\n    mcp: true\n" + block);
+            DlpPolicy readBack =
+                    DlpPolicyParser.parse("pins", "version: 1\nprofiles:\n  - name: pinned\n    mcp: true\n" + block);
             pins = readBack.profile("pinned").orElseThrow().mcpPins().orElseThrow();
         } catch (PolicyInvalidException e) {
             e.errors().forEach(x -> err.println("meshguard dlp pin: " + x.message()));

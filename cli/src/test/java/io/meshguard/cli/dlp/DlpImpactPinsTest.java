@@ -70,7 +70,8 @@ class DlpImpactPinsTest {
         }
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(30))
-                .until(() -> meters.get("meshguard.audit.events.written").counter().count() >= 3);
+                .until(() ->
+                        meters.get("meshguard.audit.events.written").counter().count() >= 3);
         writer.close();
     }
 
@@ -96,8 +97,9 @@ class DlpImpactPinsTest {
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out())
-                .containsPattern("profile mcp: transfer_funds changed \\(sha256:[0-9a-f]{64} -> sha256:[0-9a-f]{64}\\): "
-                        + "2 recorded calls")
+                .containsPattern(
+                        "profile mcp: transfer_funds changed \\(sha256:[0-9a-f]{64} -> sha256:[0-9a-f]{64}\\): "
+                                + "2 recorded calls")
                 .contains("not replayable against the new schemas")
                 .doesNotContain("get_balance");
     }

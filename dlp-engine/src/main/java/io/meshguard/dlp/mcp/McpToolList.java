@@ -63,7 +63,8 @@ public final class McpToolList {
      * @return empty when the answer cannot be read for certain: it must not reach the client
      */
     public static Optional<byte[]> filter(byte[] body, boolean eventStream, Set<String> allowed) {
-        return filter(body, eventStream, tool -> allowed.contains(tool.get("name").textValue()));
+        return filter(
+                body, eventStream, tool -> allowed.contains(tool.get("name").textValue()));
     }
 
     /**

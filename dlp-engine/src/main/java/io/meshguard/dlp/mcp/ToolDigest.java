@@ -79,7 +79,8 @@ public final class ToolDigest {
             }
             out.append(']');
         } else if (n.isNumber()) {
-            // BigDecimal's own form: 1, 1.0 and 1e0 are one value; never expanded to plain digits (1e999999 stays short)
+            // BigDecimal's own form: 1, 1.0 and 1e0 are one value; never expanded to plain digits (1e999999 stays
+            // short)
             out.append(n.decimalValue().stripTrailingZeros().toString());
         } else {
             out.append(n.toString());
@@ -90,8 +91,8 @@ public final class ToolDigest {
         try {
             return "sha256:"
                     + HexFormat.of()
-                            .formatHex(MessageDigest.getInstance("SHA-256")
-                                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+                            .formatHex(
+                                    MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);
         }

@@ -41,8 +41,7 @@ public final class ToolListPins {
                 throw new IllegalArgumentException("a listed tool has no string name");
             }
             if (!t.path("inputSchema").isObject()) {
-                throw new IllegalArgumentException(
-                        "tool " + t.get("name").textValue() + " has no inputSchema object");
+                throw new IllegalArgumentException("tool " + t.get("name").textValue() + " has no inputSchema object");
             }
             if (t.has("description") && !t.get("description").isTextual()) {
                 throw new IllegalArgumentException(
@@ -59,7 +58,9 @@ public final class ToolListPins {
         for (JsonNode t : tools) {
             out.append("        - name: ").append(t.get("name")).append('\n');
             if (t.has("description")) {
-                out.append("          description: ").append(t.get("description")).append('\n');
+                out.append("          description: ")
+                        .append(t.get("description"))
+                        .append('\n');
             }
             out.append("          input_schema: ");
             flow(t.get("inputSchema"), out);

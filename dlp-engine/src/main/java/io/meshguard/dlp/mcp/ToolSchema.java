@@ -61,9 +61,8 @@ public final class ToolSchema {
             throw new IllegalArgumentException(
                     "$schema '" + meta + "' is not one the gateway validates with (JSON Schema 2020-12 or draft-07)");
         }
-        SpecVersion.VersionFlag version = meta.contains("draft-07")
-                ? SpecVersion.VersionFlag.V7
-                : SpecVersion.VersionFlag.V202012;
+        SpecVersion.VersionFlag version =
+                meta.contains("draft-07") ? SpecVersion.VersionFlag.V7 : SpecVersion.VersionFlag.V202012;
         try {
             // one factory per schema, without its cache: schemas without an $id must not share one by their base IRI
             JsonSchema compiled = JsonSchemaFactory.getInstance(version, b -> b.enableSchemaCache(false))

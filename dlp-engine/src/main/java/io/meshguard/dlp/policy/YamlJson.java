@@ -66,7 +66,8 @@ final class YamlJson {
         } catch (NumberFormatException e) {
             throw new Problem(s, "'" + v + "' is not a JSON number; quote it for a string");
         }
-        if (s.getScalarStyle() == DumperOptions.ScalarStyle.PLAIN && JSON_NUMBER.matcher(v).matches()) {
+        if (s.getScalarStyle() == DumperOptions.ScalarStyle.PLAIN
+                && JSON_NUMBER.matcher(v).matches()) {
             // YAML 1.1 reads 1e5 or 1.0E10 as strings; written plain in a schema they are the JSON numbers they spell
             return JsonNodeFactory.instance.numberNode(new BigDecimal(v));
         }

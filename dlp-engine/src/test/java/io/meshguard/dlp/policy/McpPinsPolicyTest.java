@@ -18,9 +18,7 @@ class McpPinsPolicyTest {
 
     @Test
     void mcpPins_yamlOrPastedJsonSchema_readAsTheSameJson() throws Exception {
-        DlpPolicy p = DlpPolicyParser.parse(
-                "dlp.yaml",
-                """
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", """
                 version: 1
                 profiles:
                   - name: mcp
@@ -49,8 +47,7 @@ class McpPinsPolicyTest {
 
     @Test
     void mcpPins_schemaTheValidatorCannotHold_refusedWithItsLine() {
-        assertThat(errors(
-                        """
+        assertThat(errors("""
                         version: 1
                         profiles:
                           - name: mcp
@@ -74,14 +71,14 @@ class McpPinsPolicyTest {
                 .anySatisfy(e -> assertThat(e).contains("tool 'twice'"))
                 .anySatisfy(e -> assertThat(e).isEqualTo("dlp.yaml:13: tool 'remote' is pinned twice"))
                 .anySatisfy(e -> assertThat(e)
-                        .isEqualTo("dlp.yaml:15: tool 'no_schema' needs its 'input_schema' (MCP tools always have one)"))
+                        .isEqualTo(
+                                "dlp.yaml:15: tool 'no_schema' needs its 'input_schema' (MCP tools always have one)"))
                 .anySatisfy(e -> assertThat(e).isEqualTo("dlp.yaml:16: a pinned tool needs a 'name'"));
     }
 
     @Test
     void mcpPins_withoutMcpTrue_orWithoutTools_refused() {
-        assertThat(errors(
-                        """
+        assertThat(errors("""
                         version: 1
                         profiles:
                           - name: a

@@ -29,7 +29,8 @@ class PinChangesTest {
         DlpPolicy draft = policy(TRANSFER.replace("moves money", "moves money out")
                 + "        - {name: close_account, input_schema: {type: object}}\n");
         assertThat(PinChanges.between(inForce, draft))
-                .extracting(c -> c.tool() + ":" + c.kind() + ":" + c.inForce().isPresent() + ":" + c.draft().isPresent())
+                .extracting(c -> c.tool() + ":" + c.kind() + ":" + c.inForce().isPresent() + ":"
+                        + c.draft().isPresent())
                 .containsExactly(
                         "close_account:PINNED:false:true",
                         "get_balance:UNPINNED:true:false",
