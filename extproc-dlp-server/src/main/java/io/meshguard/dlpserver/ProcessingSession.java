@@ -946,50 +946,17 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         return policy.upgradeProfile(routeProfile, host, profilePath.path()).flatMap(DlpPolicy.Profile::mcpPins);
     }
 
-    /**
-     * 400 with JSON-RPC "Invalid params": a call of a tool the profile does not pin, or with arguments its pinned schema
-     * refuses. The MCP server never sees the body.
-     */
-    private void refuseToolCall(io.meshguard.dlp.mcp.ToolPins.Refusal refusal) {
-        done = true;
-        outcome = "blocked";
-        blockNote = "request:" + refusal.code();
-        metrics.blocked(Direction.REQUEST.id(), refusal.code());
-        trace.blocked(Direction.REQUEST, refusal.code(), "");
-        log.warn("dlp refused MCP tool call: {} route={} request_id={}", refusal.problem(), routeName, requestId);
-        send(ProcessingResponse.newBuilder()
-                .setImmediateResponse(ImmediateResponse.newBuilder()
-                        .setStatus(HttpStatus.newBuilder().setCodeValue(400))
-                        .setHeaders(
-                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                        .setBody(ByteString.copyFromUtf8(refusal.errorBody()))
-                        .setDetails("meshguard_dlp_" + refusal.code()))
-                .build());
-    }
-
     /** An MCP request body larger than this is refused: JSON-RPC requests are small, and the whole body is held. */
     static final int MAX_MCP_BODY = 4 * 1024 * 1024;
 
     /** 400 with a JSON-RPC HeaderMismatch error: the MCP server behind never sees the request's body. */
     private void refuseMcp(McpParity.Verdict verdict) {
-        done = true;
-        outcome = "blocked";
-        blockNote = "request:mcp_header_mismatch";
-        metrics.blocked(Direction.REQUEST.id(), "mcp_header_mismatch");
-        trace.blocked(Direction.REQUEST, "mcp_header_mismatch", "");
         log.warn(
                 "dlp refused MCP request: {} route={} request_id={}",
                 verdict.problem().orElse(""),
                 routeName,
                 requestId);
-        send(ProcessingResponse.newBuilder()
-                .setImmediateResponse(ImmediateResponse.newBuilder()
-                        .setStatus(HttpStatus.newBuilder().setCodeValue(400))
-                        .setHeaders(
-                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                        .setBody(ByteString.copyFromUtf8(verdict.errorBody()))
-                        .setDetails("meshguard_dlp_mcp_header_mismatch"))
-                .build());
+        refuseMcpRequest("mcp_header_mismatch", 400, verdict.errorBody());
     }
 
     /**
@@ -997,19 +964,36 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
      * hold. Nothing of the body reaches the MCP server; the stream's decision row carries the code.
      */
     private void refuseHeldCall(ToolApprovalGate.Answer answer) {
+        log.warn("dlp held MCP tool call: {} route={} request_id={}", answer.code(), routeName, requestId);
+        refuseMcpRequest(answer.code(), answer.status(), answer.body());
+    }
+
+    /**
+     * 400 with JSON-RPC "Invalid params": a call of a tool the profile does not pin, or with arguments its pinned schema
+     * refuses. The MCP server never sees the body.
+     */
+    private void refuseToolCall(io.meshguard.dlp.mcp.ToolPins.Refusal refusal) {
+        log.warn("dlp refused MCP tool call: {} route={} request_id={}", refusal.problem(), routeName, requestId);
+        refuseMcpRequest(refusal.code(), 400, refusal.errorBody());
+    }
+
+    /**
+     * Answers an MCP request in Envoy's place with a JSON-RPC error body: the request is blocked with {@code code} (its
+     * decision row, metric and span say so) and no byte of its body goes on.
+     */
+    private void refuseMcpRequest(String code, int status, String jsonRpcError) {
         done = true;
         outcome = "blocked";
-        blockNote = "request:" + answer.code();
-        metrics.blocked(Direction.REQUEST.id(), answer.code());
-        trace.blocked(Direction.REQUEST, answer.code(), "");
-        log.warn("dlp held MCP tool call: {} route={} request_id={}", answer.code(), routeName, requestId);
+        blockNote = "request:" + code;
+        metrics.blocked(Direction.REQUEST.id(), code);
+        trace.blocked(Direction.REQUEST, code, "");
         send(ProcessingResponse.newBuilder()
                 .setImmediateResponse(ImmediateResponse.newBuilder()
-                        .setStatus(HttpStatus.newBuilder().setCodeValue(answer.status()))
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(status))
                         .setHeaders(
                                 HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                        .setBody(ByteString.copyFromUtf8(answer.body()))
-                        .setDetails("meshguard_dlp_" + answer.code()))
+                        .setBody(ByteString.copyFromUtf8(jsonRpcError))
+                        .setDetails("meshguard_dlp_" + code))
                 .build());
     }
 

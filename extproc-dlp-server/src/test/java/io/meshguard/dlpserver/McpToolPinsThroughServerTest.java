@@ -44,24 +44,19 @@ class McpToolPinsThroughServerTest {
                 + ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
     }
 
+    /** The pinned route's request headers, then {@code mcp} (name, value, ...). */
+    private static String[] requestHeaders(String... mcp) {
+        List<String> kv = new ArrayList<>(List.of(":method", "POST", ":path", PATH, ":authority", "mcp.local"));
+        kv.addAll(List.of("content-type", "application/json"));
+        kv.addAll(List.of(mcp));
+        return kv.toArray(String[]::new);
+    }
+
     /** Envoy's side of a tools/list on the pinned route: the request, then the server's answer whole. */
     private static List<ProcessingResponse> list(String answer) throws Exception {
         List<ProcessingResponse> answers = new ArrayList<>();
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "POST",
-                    ":path",
-                    PATH,
-                    ":authority",
-                    "mcp.local",
-                    "content-type",
-                    "application/json",
-                    "mcp-protocol-version",
-                    "2026-07-28",
-                    "mcp-method",
-                    "tools/list");
+            s.requestHeaders(false, requestHeaders("mcp-protocol-version", "2026-07-28", "mcp-method", "tools/list"));
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.requestBody(McpToolListThroughServerTest.LIST_REQUEST.getBytes(StandardCharsets.UTF_8), true);
             assertThat(s.next().hasRequestBody()).isTrue();
@@ -80,20 +75,7 @@ class McpToolPinsThroughServerTest {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
             s.requestHeaders(
                     false,
-                    ":method",
-                    "POST",
-                    ":path",
-                    PATH,
-                    ":authority",
-                    "mcp.local",
-                    "content-type",
-                    "application/json",
-                    "mcp-protocol-version",
-                    "2026-07-28",
-                    "mcp-method",
-                    "tools/call",
-                    "mcp-name",
-                    tool);
+                    requestHeaders("mcp-protocol-version", "2026-07-28", "mcp-method", "tools/call", "mcp-name", tool));
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.requestBody(call(tool, args).getBytes(StandardCharsets.UTF_8), true);
             return s.next();
@@ -173,16 +155,7 @@ class McpToolPinsThroughServerTest {
     @Test
     void answerBeforeItsRequestWasRead_refused_noToolReachesTheClient() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "POST",
-                    ":path",
-                    PATH,
-                    ":authority",
-                    "mcp.local",
-                    "content-type",
-                    "application/json");
+            s.requestHeaders(false, requestHeaders());
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.requestBody("{\"jsonrpc\":\"2.0\",".getBytes(StandardCharsets.UTF_8), false);
             assertThat(s.next().hasRequestBody()).as("the first chunk is held").isTrue();

@@ -8,8 +8,7 @@ import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +17,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code meshguard dlp pin ANSWER}: the {@code mcp_pins:} block of a profile from a live {@code tools/list} answer,
@@ -30,34 +31,35 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "pin",
         mixinStandardHelpOptions = true,
-        description = "Print the mcp_pins: block of a dlp.yaml profile from a saved tools/list answer (JSON-RPC "
-                + "response or event stream; '-' reads standard input): each tool's name, description and "
-                + "inputSchema exactly as listed. Review it, then put it under the MCP route's profile. Exit 2 when "
-                + "the answer cannot be read or a schema cannot be validated with.")
+        description = {
+            "Print the mcp_pins: block of a dlp.yaml profile from a saved tools/list answer (JSON-RPC response or "
+                    + "event stream; '-' reads standard input): each tool's name, description and inputSchema exactly "
+                    + "as listed. Review it, then put it under the MCP route's profile.",
+            "Exit 2 when the answer cannot be read or a schema cannot be validated with."
+        })
 public final class DlpPinCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--tool", paramLabel = "NAME", description = "Pin only this tool (repeatable; default: all).")
+    List<String> only = List.of();
+
     @Parameters(paramLabel = "ANSWER", description = "File holding the tools/list answer, or '-'")
     String answer;
 
-    @Option(
-            names = "--tool",
-            paramLabel = "NAME",
-            description = "Pin only these tools (repeatable; default: every listed tool).")
-    List<String> only = List.of();
-
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    InputStream in = System.in;
-
     @Override
     public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         String text = answer.equals("-")
-                ? new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
                 : Files.readString(Path.of(answer), StandardCharsets.UTF_8);
         List<JsonNode> tools;
         try {
             tools = ToolListPins.tools(text);
         } catch (IllegalArgumentException e) {
             err.println("meshguard dlp pin: " + e.getMessage());
+            err.flush();
             return 2;
         }
         Set<String> wanted = new HashSet<>(only);
@@ -66,6 +68,7 @@ public final class DlpPinCommand implements Callable<Integer> {
                 .toList();
         if (!wanted.isEmpty()) {
             err.println("meshguard dlp pin: not listed in the answer: " + String.join(", ", wanted));
+            err.flush();
             return 2;
         }
         String block = ToolListPins.yaml(chosen);
@@ -76,6 +79,7 @@ public final class DlpPinCommand implements Callable<Integer> {
             pins = readBack.profile("pinned").orElseThrow().mcpPins().orElseThrow();
         } catch (PolicyInvalidException e) {
             e.errors().forEach(x -> err.println("meshguard dlp pin: " + x.message()));
+            err.flush();
             return 2;
         }
         for (JsonNode t : chosen) {
@@ -85,6 +89,7 @@ public final class DlpPinCommand implements Callable<Integer> {
                 // a value YAML would read otherwise than JSON: better no pin than one that drops the tool
                 err.println("meshguard dlp pin: tool " + t.get("name").textValue()
                         + " does not read back as listed; pin it by hand");
+                err.flush();
                 return 2;
             }
         }

@@ -7,10 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /**
  * The digest of what a tool promises an agent: its name, description and input schema, in canonical JSON (object keys
@@ -26,7 +23,7 @@ public final class ToolDigest {
         tool.put("name", name);
         description.ifPresent(d -> tool.put("description", d));
         tool.set("inputSchema", inputSchema);
-        return sha256(canonical(tool));
+        return sha256(JsonText.canonical(tool));
     }
 
     /**
@@ -41,50 +38,7 @@ public final class ToolDigest {
                 parts.set(field, v);
             }
         }
-        return sha256(canonical(parts));
-    }
-
-    /** Canonical JSON: keys sorted, numbers without trailing zeros, strings escaped as Jackson writes them. */
-    static String canonical(JsonNode n) {
-        StringBuilder out = new StringBuilder();
-        write(n, out);
-        return out.toString();
-    }
-
-    private static void write(JsonNode n, StringBuilder out) {
-        if (n.isObject()) {
-            Map<String, JsonNode> sorted = new TreeMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                sorted.put(e.getKey(), e.getValue());
-            }
-            out.append('{');
-            boolean first = true;
-            for (Map.Entry<String, JsonNode> e : sorted.entrySet()) {
-                if (!first) {
-                    out.append(',');
-                }
-                first = false;
-                out.append(JsonNodeFactory.instance.textNode(e.getKey())).append(':');
-                write(e.getValue(), out);
-            }
-            out.append('}');
-        } else if (n.isArray()) {
-            out.append('[');
-            for (int i = 0; i < n.size(); i++) {
-                if (i > 0) {
-                    out.append(',');
-                }
-                write(n.get(i), out);
-            }
-            out.append(']');
-        } else if (n.isNumber()) {
-            // BigDecimal's own form: 1, 1.0 and 1e0 are one value; never expanded to plain digits (1e999999 stays
-            // short)
-            out.append(n.decimalValue().stripTrailingZeros().toString());
-        } else {
-            out.append(n.toString());
-        }
+        return sha256(JsonText.canonical(parts));
     }
 
     private static String sha256(String text) {

@@ -62,39 +62,11 @@ public final class ToolListPins {
                         .append(t.get("description"))
                         .append('\n');
             }
-            out.append("          input_schema: ");
-            flow(t.get("inputSchema"), out);
-            out.append('\n');
+            out.append("          input_schema: ")
+                    .append(JsonText.spaced(t.get("inputSchema")))
+                    .append('\n');
         }
         return out.toString();
-    }
-
-    /** JSON with a space after each colon and comma: a YAML flow collection that any YAML 1.1 reader takes as JSON. */
-    private static void flow(JsonNode n, StringBuilder out) {
-        if (n.isObject()) {
-            out.append('{');
-            var it = n.fields();
-            while (it.hasNext()) {
-                var e = it.next();
-                out.append(JSON.getNodeFactory().textNode(e.getKey())).append(": ");
-                flow(e.getValue(), out);
-                if (it.hasNext()) {
-                    out.append(", ");
-                }
-            }
-            out.append('}');
-        } else if (n.isArray()) {
-            out.append('[');
-            for (int i = 0; i < n.size(); i++) {
-                if (i > 0) {
-                    out.append(", ");
-                }
-                flow(n.get(i), out);
-            }
-            out.append(']');
-        } else {
-            out.append(n);
-        }
     }
 
     private static Optional<JsonNode> response(String answer) {

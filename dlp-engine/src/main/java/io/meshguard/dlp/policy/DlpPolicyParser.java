@@ -393,22 +393,8 @@ public final class DlpPolicyParser {
             }
             mcp = "true".equals(v);
         }
-        Optional<McpApproval> approval = Optional.empty();
-        if (k.containsKey("mcp_approval")) {
-            Node an = k.get("mcp_approval").getValueNode();
-            if (!mcp) {
-                error(line(an), "'mcp_approval' holds MCP tool calls: the profile needs 'mcp: true'");
-            }
-            approval = Optional.ofNullable(mcpApproval(an));
-        }
-        Optional<ToolPins> pins = Optional.empty();
-        if (k.containsKey("mcp_pins")) {
-            Node pn = k.get("mcp_pins").getValueNode();
-            if (!mcp) {
-                error(line(pn), "'mcp_pins' holds MCP tools to their pins: the profile needs 'mcp: true'");
-            }
-            pins = Optional.ofNullable(mcpPins(pn));
-        }
+        Optional<McpApproval> approval = mcpPart(k, "mcp_approval", mcp, "MCP tool calls", this::mcpApproval);
+        Optional<ToolPins> pins = mcpPart(k, "mcp_pins", mcp, "MCP tools to their pins", this::mcpPins);
         return new DlpPolicy.Profile(
                 name,
                 match,
@@ -474,6 +460,23 @@ public final class DlpPolicyParser {
             return null;
         }
         return new ToolPins(tools);
+    }
+
+    /** A profile's MCP setting {@code key}, read when present; refused on a profile without {@code mcp: true}. */
+    private <T> Optional<T> mcpPart(
+            Map<String, NodeTuple> k,
+            String key,
+            boolean mcp,
+            String holds,
+            java.util.function.Function<Node, T> read) {
+        if (!k.containsKey(key)) {
+            return Optional.empty();
+        }
+        Node n = k.get(key).getValueNode();
+        if (!mcp) {
+            error(line(n), "'" + key + "' holds " + holds + ": the profile needs 'mcp: true'");
+        }
+        return Optional.ofNullable(read.apply(n));
     }
 
     private McpApproval mcpApproval(Node n) {

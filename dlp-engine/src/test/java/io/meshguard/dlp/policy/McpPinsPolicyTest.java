@@ -7,24 +7,17 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class McpPinsPolicyTest {
+    /** A profile {@code mcp} that pins the tools appended below it (list entries indented eight spaces). */
+    private static final String PINNED =
+            "version: 1\nprofiles:\n  - name: mcp\n    mcp: true\n    mcp_pins:\n      tools:\n";
+
     private static List<String> errors(String yaml) {
-        try {
-            DlpPolicyParser.parse("dlp.yaml", yaml);
-            return List.of();
-        } catch (PolicyInvalidException e) {
-            return e.errors().stream().map(PolicyError::toString).toList();
-        }
+        return DlpPolicyParserTest.errors(yaml);
     }
 
     @Test
     void mcpPins_yamlOrPastedJsonSchema_readAsTheSameJson() throws Exception {
-        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", """
-                version: 1
-                profiles:
-                  - name: mcp
-                    mcp: true
-                    mcp_pins:
-                      tools:
+        DlpPolicy p = DlpPolicyParser.parse("dlp.yaml", PINNED + """
                         - name: transfer_funds
                           description: "Moves money between accounts"
                           input_schema:
@@ -47,13 +40,7 @@ class McpPinsPolicyTest {
 
     @Test
     void mcpPins_schemaTheValidatorCannotHold_refusedWithItsLine() {
-        assertThat(errors("""
-                        version: 1
-                        profiles:
-                          - name: mcp
-                            mcp: true
-                            mcp_pins:
-                              tools:
+        assertThat(errors(PINNED + """
                                 - name: remote
                                   input_schema: {$ref: "https://schemas.example/transfer.json"}
                                 - name: backtracking
