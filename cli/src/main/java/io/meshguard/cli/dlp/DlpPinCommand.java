@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
             "Print the mcp_pins: block of a dlp.yaml profile from a saved tools/list answer (JSON-RPC response or "
                     + "event stream; '-' reads standard input): each tool's name, description and inputSchema exactly "
                     + "as listed. Review it, then put it under the MCP route's profile.",
+            "",
             "Exit 2 when the answer cannot be read or a schema cannot be validated with."
         })
 public final class DlpPinCommand implements Callable<Integer> {
