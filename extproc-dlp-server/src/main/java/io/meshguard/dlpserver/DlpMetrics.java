@@ -251,6 +251,19 @@ public final class DlpMetrics {
                 .increment();
     }
 
+    /**
+     * A tool held to its pin: {@code changed} or {@code not_pinned} (dropped from a tools/list answer),
+     * {@code mcp_tool_not_pinned} or {@code mcp_arguments_invalid} (a tools/call refused 400, -32602).
+     */
+    void mcpToolPin(String result) {
+        Counter.builder("meshguard_dlp_mcp_tool_pins_total")
+                .description("MCP tools held to their pins: listed tools dropped (changed, not_pinned) and tool calls "
+                        + "refused (mcp_tool_not_pinned, mcp_arguments_invalid)")
+                .tag("result", result)
+                .register(registry)
+                .increment();
+    }
+
     void protocolError(String what) {
         protocolErrorCounter(what).increment();
     }

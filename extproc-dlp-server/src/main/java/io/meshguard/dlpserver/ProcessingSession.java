@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -105,6 +106,13 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
     private Optional<String> callableTools = Optional.empty();
     /** The {@code tools/list} answer held until its end, to be cut down to {@link #callableTools}; null otherwise. */
     private java.io.ByteArrayOutputStream toolList;
+    /**
+     * On a {@code tools/list} (read from its body) of a profile that pins its tools: its answer lists only the tools
+     * exactly as pinned.
+     */
+    private Optional<PinnedListing> pinnedListing = Optional.empty();
+    /** The tools a pinned listing dropped, for the decision row ({@link PinnedListing#note()}). */
+    private String pinNote = "";
 
     private String outcome = "pass";
     private String blockNote = "";
@@ -491,7 +499,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && request.scans()) {
             bodyHeaderMutations(request, requestMode, mutation);
         }
-        if (policy.scansResponses(routeProfile, host, profilePath.path()) || callableTools.isPresent()) {
+        if (policy.scansResponses(routeProfile, host, profilePath.path())
+                || callableTools.isPresent()
+                || toolPins().isPresent()) {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
@@ -563,7 +573,12 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (!h.getEndOfStream() && response.scans()) {
             bodyHeaderMutations(response, responseMode, mutation);
         }
-        if (!h.getEndOfStream() && callableTools.isPresent()) {
+        if (!h.getEndOfStream() && mcpBody != null && toolPins().isPresent()) {
+            // an answer before its request was read: whether it lists tools is not known, so it is not passed
+            block(Direction.RESPONSE, BlockDecision.because("mcp_tools_list"), At.HEADERS, false);
+            return;
+        }
+        if (!h.getEndOfStream() && (callableTools.isPresent() || pinnedListing.isPresent())) {
             toolList = new java.io.ByteArrayOutputStream();
             if (!mutation.getRemoveHeadersList().contains("content-length")) {
                 // the listed tools are fewer than the answer's: its length changes
@@ -736,6 +751,19 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             return;
         }
         metrics.mcpParity(true);
+        Optional<io.meshguard.dlp.mcp.ToolPins> pins = toolPins();
+        if (pins.isPresent()) {
+            // before the scan: the arguments the agent sent are what the schema judges, not their masked form
+            Optional<io.meshguard.dlp.mcp.ToolPins.Refusal> refused = pins.get().check(whole);
+            if (refused.isPresent()) {
+                metrics.mcpToolPin(refused.get().code());
+                refuseToolCall(refused.get());
+                return;
+            }
+            if (io.meshguard.dlp.mcp.ToolPins.listsTools(whole)) {
+                pinnedListing = Optional.of(new PinnedListing(pins.get()));
+            }
+        }
         Optional<byte[]> scanned = heldBody(state, Direction.REQUEST, mode, whole, started);
         if (scanned.isEmpty()) {
             return;
@@ -857,9 +885,22 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         if (scanned.isEmpty()) {
             return;
         }
-        Optional<byte[]> listed = io.meshguard.dlp.mcp.McpToolList.allowed(callableTools.orElse(""))
-                .flatMap(allowed -> io.meshguard.dlp.mcp.McpToolList.filter(
-                        scanned.get(), state.kind == MediaTypes.Kind.EVENT_STREAM, allowed));
+        Optional<Set<String>> allowed = callableTools.isPresent()
+                ? io.meshguard.dlp.mcp.McpToolList.allowed(callableTools.get())
+                : Optional.empty();
+        Optional<byte[]> listed = callableTools.isPresent() && allowed.isEmpty()
+                ? Optional.empty()
+                : io.meshguard.dlp.mcp.McpToolList.filter(
+                        scanned.get(), state.kind == MediaTypes.Kind.EVENT_STREAM, tool -> {
+                            // every tool is held to its pin, also one the caller may not see: a changed tool is news
+                            boolean pinned =
+                                    pinnedListing.map(p -> p.shows(tool)).orElse(true);
+                            return pinned
+                                    && allowed.map(a ->
+                                                    a.contains(tool.get("name").textValue()))
+                                            .orElse(true);
+                        });
+        pinnedListing.ifPresent(this::pinnedToolsDropped);
         if (listed.isEmpty()) {
             log.warn("dlp refused a tools/list answer it cannot list the caller's tools of request_id={}", requestId);
             block(Direction.RESPONSE, BlockDecision.because("mcp_tools_list"), At.BODY, true);
@@ -884,29 +925,38 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
                 .build());
     }
 
+    /** Each tool a pinned listing dropped: logged (names and digests), counted, and noted on the decision row. */
+    private void pinnedToolsDropped(PinnedListing listing) {
+        for (io.meshguard.dlp.mcp.ToolPins.Review r : listing.dropped()) {
+            metrics.mcpToolPin(PinnedListing.standing(r));
+            log.warn(
+                    "event=mcp_tool_changed dlp dropped a tool listed {} tool={} pinned={} listed={} route={} request_id={}",
+                    r.standing() == io.meshguard.dlp.mcp.ToolPins.Standing.CHANGED ? "unlike its pin" : "without a pin",
+                    r.tool(),
+                    r.pinned().orElse("none"),
+                    r.listed(),
+                    routeName,
+                    requestId);
+        }
+        pinNote = listing.note();
+    }
+
+    /** The profile's pinned tools, when it pins them. */
+    private Optional<io.meshguard.dlp.mcp.ToolPins> toolPins() {
+        return policy.upgradeProfile(routeProfile, host, profilePath.path()).flatMap(DlpPolicy.Profile::mcpPins);
+    }
+
     /** An MCP request body larger than this is refused: JSON-RPC requests are small, and the whole body is held. */
     static final int MAX_MCP_BODY = 4 * 1024 * 1024;
 
     /** 400 with a JSON-RPC HeaderMismatch error: the MCP server behind never sees the request's body. */
     private void refuseMcp(McpParity.Verdict verdict) {
-        done = true;
-        outcome = "blocked";
-        blockNote = "request:mcp_header_mismatch";
-        metrics.blocked(Direction.REQUEST.id(), "mcp_header_mismatch");
-        trace.blocked(Direction.REQUEST, "mcp_header_mismatch", "");
         log.warn(
                 "dlp refused MCP request: {} route={} request_id={}",
                 verdict.problem().orElse(""),
                 routeName,
                 requestId);
-        send(ProcessingResponse.newBuilder()
-                .setImmediateResponse(ImmediateResponse.newBuilder()
-                        .setStatus(HttpStatus.newBuilder().setCodeValue(400))
-                        .setHeaders(
-                                HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                        .setBody(ByteString.copyFromUtf8(verdict.errorBody()))
-                        .setDetails("meshguard_dlp_mcp_header_mismatch"))
-                .build());
+        refuseMcpRequest("mcp_header_mismatch", 400, verdict.errorBody());
     }
 
     /**
@@ -914,19 +964,36 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
      * hold. Nothing of the body reaches the MCP server; the stream's decision row carries the code.
      */
     private void refuseHeldCall(ToolApprovalGate.Answer answer) {
+        log.warn("dlp held MCP tool call: {} route={} request_id={}", answer.code(), routeName, requestId);
+        refuseMcpRequest(answer.code(), answer.status(), answer.body());
+    }
+
+    /**
+     * 400 with JSON-RPC "Invalid params": a call of a tool the profile does not pin, or with arguments its pinned schema
+     * refuses. The MCP server never sees the body.
+     */
+    private void refuseToolCall(io.meshguard.dlp.mcp.ToolPins.Refusal refusal) {
+        log.warn("dlp refused MCP tool call: {} route={} request_id={}", refusal.problem(), routeName, requestId);
+        refuseMcpRequest(refusal.code(), 400, refusal.errorBody());
+    }
+
+    /**
+     * Answers an MCP request in Envoy's place with a JSON-RPC error body: the request is blocked with {@code code} (its
+     * decision row, metric and span say so) and no byte of its body goes on.
+     */
+    private void refuseMcpRequest(String code, int status, String jsonRpcError) {
         done = true;
         outcome = "blocked";
-        blockNote = "request:" + answer.code();
-        metrics.blocked(Direction.REQUEST.id(), answer.code());
-        trace.blocked(Direction.REQUEST, answer.code(), "");
-        log.warn("dlp held MCP tool call: {} route={} request_id={}", answer.code(), routeName, requestId);
+        blockNote = "request:" + code;
+        metrics.blocked(Direction.REQUEST.id(), code);
+        trace.blocked(Direction.REQUEST, code, "");
         send(ProcessingResponse.newBuilder()
                 .setImmediateResponse(ImmediateResponse.newBuilder()
-                        .setStatus(HttpStatus.newBuilder().setCodeValue(answer.status()))
+                        .setStatus(HttpStatus.newBuilder().setCodeValue(status))
                         .setHeaders(
                                 HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
-                        .setBody(ByteString.copyFromUtf8(answer.body()))
-                        .setDetails("meshguard_dlp_" + answer.code()))
+                        .setBody(ByteString.copyFromUtf8(jsonRpcError))
+                        .setDetails("meshguard_dlp_" + code))
                 .build());
     }
 
@@ -1539,6 +1606,9 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
         }
         if (!websocketNote.isEmpty()) {
             notes.put("websocket", websocketNote);
+        }
+        if (!pinNote.isEmpty()) {
+            notes.put("mcp_tool_changed", pinNote);
         }
         if (expired != null) {
             notes.put("deadline", expired.note());

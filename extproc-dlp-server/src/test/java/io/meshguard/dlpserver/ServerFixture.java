@@ -31,6 +31,25 @@ final class ServerFixture implements AutoCloseable {
                     kr_rrn: {action: mask, keep_last: 0}
                     email: alert
                     private_key: block
+              - name: mcp-pinned
+                match: {paths: ["/pinned/mcp"]}
+                mcp: true
+                mcp_pins:
+                  tools:
+                    - name: get_balance
+                      description: "the account's balance"
+                      input_schema: {type: object}
+                    - name: transfer_funds
+                      description: "moves money out"
+                      input_schema:
+                        type: object
+                        properties:
+                          amount: {type: integer, minimum: 1}
+                          currency: {enum: [EUR, CHF]}
+                        required: [amount, currency]
+                        additionalProperties: false
+                request:
+                  detectors: {card: mask}
               - name: mcp
                 match: {paths: ["/mcp"]}
                 mcp: true

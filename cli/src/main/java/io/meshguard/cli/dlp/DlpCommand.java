@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "dlp",
         mixinStandardHelpOptions = true,
-        subcommands = {DlpScanCommand.class, DlpSendCommand.class, DlpImpactCommand.class},
+        subcommands = {DlpScanCommand.class, DlpSendCommand.class, DlpImpactCommand.class, DlpPinCommand.class},
         description = {
             "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "",

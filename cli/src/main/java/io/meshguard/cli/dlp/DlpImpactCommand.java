@@ -9,6 +9,7 @@ import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.replay.FindingImpactReport;
 import io.meshguard.dlp.replay.FindingReplay;
+import io.meshguard.dlp.replay.PinChanges;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -16,7 +17,9 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +31,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code meshguard dlp impact DIR --in-force DIR --since 30d}: the recorded DLP findings of a window (the audit's
  * {@code dlp_finding} rows, streamed through a cursor) decided again against the draft {@code dlp.yaml} in DIR
- * ({@link FindingReplay}), and which would now be acted on otherwise.
+ * ({@link FindingReplay}), and which would now be acted on otherwise; and the pinned MCP tools the draft changes, each
+ * with its recorded calls in the window ({@link PinChanges}).
  */
 @Command(
         name = "impact",
@@ -88,16 +92,65 @@ public final class DlpImpactCommand implements Callable<Integer> {
             err.flush();
             return 2;
         }
-        FindingImpactReport report = replay(
-                new AuditReader(database.open("meshguard-dlp-impact", System.getenv())), current, draft, from, to);
+        AuditReader reader = new AuditReader(database.open("meshguard-dlp-impact", System.getenv()));
+        FindingImpactReport report = replay(reader, current, draft, from, to);
         out.printf(
                 "replayed against %s (in force: %s), findings recorded %s .. %s (PostgreSQL audit_event)%n",
                 dir.resolve("dlp.yaml"), inForce.resolve("dlp.yaml"), from, to);
         out.print(report.render());
+        List<PinChanges.Change> pins = PinChanges.between(current, draft);
+        if (!pins.isEmpty()) {
+            out.print(pinReport(pins, recordedCalls(reader, from, to)));
+        }
         out.println("integrity: finding rows are not in the admin trail's hash chain nor its signed checkpoints;"
                 + " whoever can write audit_event can change them and this report.");
         out.flush();
         return failOnChange && report.changed() > 0 ? 1 : 0;
+    }
+
+    /**
+     * The window's recorded {@code tools/call} decisions by tool (extauthz's rows name the tool, {@code mcp_name}), of
+     * any MCP route: decision rows do not name the DLP profile.
+     */
+    static Map<String, Long> recordedCalls(AuditReader reader, Instant from, Instant to) throws SQLException {
+        Map<String, Long> calls = new TreeMap<>();
+        reader.decisionDetails(from, to, List.of("mcp_method", "mcp_name"), BATCH, (requestId, at, d) -> {
+            if ("tools/call".equals(d.get(0)) && d.get(1) != null && !d.get(1).isEmpty()) {
+                calls.merge(d.get(1), 1L, Long::sum);
+            }
+        });
+        return calls;
+    }
+
+    /**
+     * One line per pinned tool the draft changes, with the window's recorded calls of it, and why those calls cannot be
+     * replayed against a new schema: their arguments were never recorded.
+     */
+    static String pinReport(List<PinChanges.Change> changes, Map<String, Long> calls) {
+        StringBuilder out =
+                new StringBuilder("pinned MCP tools the draft changes (recorded tools/call decisions of the "
+                        + "window, any MCP route):\n");
+        for (PinChanges.Change c : changes) {
+            out.append("  profile ")
+                    .append(c.profile())
+                    .append(": ")
+                    .append(c.tool())
+                    .append(' ')
+                    .append(
+                            switch (c.kind()) {
+                                case PINNED -> "pinned anew (" + c.draft().orElse("") + ")";
+                                case CHANGED ->
+                                    "changed (" + c.inForce().orElse("") + " -> "
+                                            + c.draft().orElse("") + ")";
+                                case UNPINNED -> "no longer pinned: its calls will be refused";
+                            })
+                    .append(": ")
+                    .append(calls.getOrDefault(c.tool(), 0L))
+                    .append(" recorded calls\n");
+        }
+        out.append("  not replayable against the new schemas: a decision row keeps the tool's name, never its "
+                + "arguments (a held call keeps an HMAC of them)\n");
+        return out.toString();
     }
 
     /** Streams the window's findings through the draft. */

@@ -2,6 +2,8 @@ package io.meshguard.cli.dlp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.audit.AuditEvent;
+import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.AuditWriter;
 import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.ConnectionSource;
@@ -63,10 +65,24 @@ class DlpImpactCommandTest {
         }
         recorder.finding(finding(now.plusMillis(10), "email-0", Direction.RESPONSE, "email", "alert", 0.9));
         recorder.finding(finding(now.plusMillis(11), "key-0", Direction.REQUEST, "private_key", "block", 0.99));
+        // tool calls as extauthz records them: the decision names the tool, never its arguments
+        String[] tools = {"transfer_funds", "transfer_funds", "get_balance"};
+        for (int i = 0; i < tools.length; i++) {
+            writer.record(AuditEvent.builder(AuditKind.AUTHZ_DECISION)
+                    .occurredAt(now.plusMillis(20 + i))
+                    .requestId("call-" + i)
+                    .tenant("acme")
+                    .route("mcp-tools")
+                    .decision("allow")
+                    .status(200)
+                    .detail("mcp_method", "tools/call")
+                    .detail("mcp_name", tools[i])
+                    .build());
+        }
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(30))
                 .until(() ->
-                        meters.get("meshguard.audit.events.written").counter().count() >= 5);
+                        meters.get("meshguard.audit.events.written").counter().count() >= 8);
         writer.close();
     }
 
@@ -119,6 +135,7 @@ class DlpImpactCommandTest {
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("findings: 5  unchanged: 5  changed: 0  not replayable: 0");
+        assertThat(r.out()).as("no pin changed, none named").doesNotContain("pinned MCP tools");
         assertThat(r.out()).contains("finding rows are not in the admin trail's hash chain");
     }
 
@@ -146,5 +163,36 @@ class DlpImpactCommandTest {
                 .contains("3 findings of card in profile default (response): mask -> block (card: block in the draft);"
                         + " e.g. card-0, card-1, card-2");
         assertThat(r.out()).contains("1 findings of email in profile default (response): alert -> none");
+    }
+
+    private static final String PINS = """
+            version: 1
+            profiles:
+              - name: mcp
+                mcp: true
+                mcp_pins:
+                  tools:
+                    - name: transfer_funds
+                      input_schema: {type: object, properties: {amount: {type: integer}}}
+                    - name: get_balance
+                      input_schema: {type: object}
+            """;
+
+    @Test
+    void impact_draftChangesAPinnedSchema_namesTheToolWithItsRecordedCalls_andSaysWhyNoReplay(@TempDir Path root)
+            throws Exception {
+        Path current = dir(root, "current", PINS);
+        Path draft = dir(root, "draft", PINS.replace("{amount: {type: integer}}", "{amount: {type: string}}"));
+
+        CliRun r = CliRun.of(
+                "dlp", "impact", draft.toString(), "--in-force", current.toString(), "--db", dbUrl(), "--since", "1h");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out())
+                .containsPattern(
+                        "profile mcp: transfer_funds changed \\(sha256:[0-9a-f]{64} -> sha256:[0-9a-f]{64}\\): "
+                                + "2 recorded calls")
+                .contains("not replayable against the new schemas")
+                .doesNotContain("get_balance");
     }
 }

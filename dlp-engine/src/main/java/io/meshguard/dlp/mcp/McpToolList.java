@@ -18,10 +18,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * A {@code tools/list} answer cut down to the tools the caller may call ({@code x-meshguard-mcp-tools}, which extauthz's
- * allow computes from the route's tool rules), so that an agent is never shown a tool it would be refused. The answer
+ * allow computes from the route's tool rules) and to the tools listed exactly as pinned ({@link ToolPins}), so that an
+ * agent is never shown a tool it would be refused. The answer
  * is one JSON-RPC response (JSON) or an event stream whose events carry JSON-RPC messages (SSE, where progress
  * notifications may come before the response). What cannot be read for certain is refused rather than passed: a body
  * that is not JSON, duplicate keys, a {@code result} without a {@code tools} array, a tool without a string name.
@@ -61,15 +63,26 @@ public final class McpToolList {
      * @return empty when the answer cannot be read for certain: it must not reach the client
      */
     public static Optional<byte[]> filter(byte[] body, boolean eventStream, Set<String> allowed) {
-        return eventStream ? events(body, allowed) : message(body, allowed);
+        return filter(
+                body, eventStream, tool -> allowed.contains(tool.get("name").textValue()));
     }
 
-    private static Optional<byte[]> message(byte[] body, Set<String> allowed) {
+    /**
+     * The answer with only the tools {@code keep} accepts; bytes that need no change are returned as they came.
+     *
+     * @param keep sees each listed tool, an object with a string {@code name}
+     * @return empty when the answer cannot be read for certain: it must not reach the client
+     */
+    public static Optional<byte[]> filter(byte[] body, boolean eventStream, Predicate<JsonNode> keep) {
+        return eventStream ? events(body, keep) : message(body, keep);
+    }
+
+    private static Optional<byte[]> message(byte[] body, Predicate<JsonNode> keep) {
         Optional<JsonNode> parsed = parse(body);
         if (parsed.isEmpty()) {
             return Optional.empty();
         }
-        Optional<Optional<JsonNode>> cut = cut(parsed.get(), allowed);
+        Optional<Optional<JsonNode>> cut = cut(parsed.get(), keep);
         if (cut.isEmpty()) {
             return Optional.empty();
         }
@@ -80,7 +93,7 @@ public final class McpToolList {
      * One JSON-RPC message: a response's {@code result.tools} without the tools not allowed (empty inside: nothing was
      * removed); an error response or a notification unchanged. Empty outside: not one it can read for certain.
      */
-    private static Optional<Optional<JsonNode>> cut(JsonNode message, Set<String> allowed) {
+    private static Optional<Optional<JsonNode>> cut(JsonNode message, Predicate<JsonNode> keep) {
         if (!message.isObject()) {
             return Optional.empty();
         }
@@ -99,7 +112,7 @@ public final class McpToolList {
             if (!tool.isObject() || name == null || !name.isTextual()) {
                 return Optional.empty();
             }
-            if (allowed.contains(name.textValue())) {
+            if (keep.test(tool)) {
                 kept.add(tool);
             }
         }
@@ -116,7 +129,7 @@ public final class McpToolList {
      * {@code data:} line holding the cut response, its other fields ({@code id:}, {@code event:}, comments) kept in
      * place; every other event goes on byte for byte.
      */
-    private static Optional<byte[]> events(byte[] body, Set<String> allowed) {
+    private static Optional<byte[]> events(byte[] body, Predicate<JsonNode> keep) {
         String text;
         try {
             text = StandardCharsets.UTF_8
@@ -156,7 +169,7 @@ public final class McpToolList {
             if (parsed.isEmpty()) {
                 return Optional.empty();
             }
-            Optional<Optional<JsonNode>> cut = cut(parsed.get(), allowed);
+            Optional<Optional<JsonNode>> cut = cut(parsed.get(), keep);
             if (cut.isEmpty()) {
                 return Optional.empty();
             }

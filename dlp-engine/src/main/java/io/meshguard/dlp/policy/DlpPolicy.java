@@ -1,5 +1,6 @@
 package io.meshguard.dlp.policy;
 
+import io.meshguard.dlp.mcp.ToolPins;
 import java.util.List;
 import java.util.Optional;
 
@@ -11,6 +12,8 @@ public final class DlpPolicy {
     /**
      * A profile: its match, what it does per direction (absent = that direction is not scanned), and what happens to
      * a protocol upgrade (WebSocket) on its routes.
+     *
+     * @param mcpPins the MCP tools the profile's routes serve only as pinned ({@code mcp_pins:}), schemas compiled
      */
     public record Profile(
             String name,
@@ -19,8 +22,9 @@ public final class DlpPolicy {
             Optional<DirectionPolicy> response,
             DirectionPolicy.Disposition websocket,
             boolean mcp,
-            Optional<McpApproval> mcpApproval) {
-        /** A profile without tool calls held for approval. */
+            Optional<McpApproval> mcpApproval,
+            Optional<ToolPins> mcpPins) {
+        /** A profile without tool calls held for approval or pinned tools. */
         public Profile(
                 String name,
                 ProfileMatch match,
@@ -28,7 +32,7 @@ public final class DlpPolicy {
                 Optional<DirectionPolicy> response,
                 DirectionPolicy.Disposition websocket,
                 boolean mcp) {
-            this(name, match, request, response, websocket, mcp, Optional.empty());
+            this(name, match, request, response, websocket, mcp, Optional.empty(), Optional.empty());
         }
 
         /** A profile for a route that does not serve MCP. */

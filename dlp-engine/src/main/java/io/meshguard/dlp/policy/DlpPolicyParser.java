@@ -4,6 +4,9 @@ import com.google.re2j.PatternSyntaxException;
 import io.meshguard.dlp.detect.BuiltinDetector;
 import io.meshguard.dlp.detect.PatternBounds;
 import io.meshguard.dlp.detect.RegexRecognizer;
+import io.meshguard.dlp.mcp.PinnedTool;
+import io.meshguard.dlp.mcp.ToolPins;
+import io.meshguard.dlp.mcp.ToolSchema;
 import io.meshguard.dlp.scan.Action;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.ContextRule;
@@ -350,7 +353,7 @@ public final class DlpPolicyParser {
             return null;
         }
         Map<String, NodeTuple> k =
-                keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp", "mcp_approval"));
+                keys(m, Set.of("name", "match", "request", "response", "websocket", "mcp", "mcp_approval", "mcp_pins"));
         if (!k.containsKey("name")) {
             error(line(m), "a profile needs a 'name'");
             return null;
@@ -390,14 +393,8 @@ public final class DlpPolicyParser {
             }
             mcp = "true".equals(v);
         }
-        Optional<McpApproval> approval = Optional.empty();
-        if (k.containsKey("mcp_approval")) {
-            Node an = k.get("mcp_approval").getValueNode();
-            if (!mcp) {
-                error(line(an), "'mcp_approval' holds MCP tool calls: the profile needs 'mcp: true'");
-            }
-            approval = Optional.ofNullable(mcpApproval(an));
-        }
+        Optional<McpApproval> approval = mcpPart(k, "mcp_approval", mcp, "MCP tool calls", this::mcpApproval);
+        Optional<ToolPins> pins = mcpPart(k, "mcp_pins", mcp, "MCP tools to their pins", this::mcpPins);
         return new DlpPolicy.Profile(
                 name,
                 match,
@@ -405,7 +402,81 @@ public final class DlpPolicyParser {
                 response,
                 disposition(k.get("websocket"), DirectionPolicy.Disposition.BLOCK),
                 mcp,
-                approval);
+                approval,
+                pins);
+    }
+
+    /**
+     * {@code mcp_pins: {tools: [{name, description, input_schema}, …]}}: each schema read as JSON and compiled here, so a
+     * schema the gateway could not hold calls to is refused with its line, never at request time.
+     */
+    private ToolPins mcpPins(Node n) {
+        MappingNode m = mapping(n, "mcp_pins");
+        if (m == null) {
+            return null;
+        }
+        Map<String, NodeTuple> k = keys(m, Set.of("tools"));
+        if (!k.containsKey("tools") || !(k.get("tools").getValueNode() instanceof SequenceNode seq)) {
+            error(line(m), "'mcp_pins' needs 'tools': a list of {name, description, input_schema}");
+            return null;
+        }
+        List<PinnedTool> tools = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        for (Node item : seq.getValue()) {
+            MappingNode tm = mapping(item, "a pinned tool");
+            if (tm == null) {
+                continue;
+            }
+            Map<String, NodeTuple> tk = keys(tm, Set.of("name", "description", "input_schema"));
+            String name = tk.containsKey("name") ? scalar(tk.get("name").getValueNode()) : "";
+            if (name.isEmpty()) {
+                error(line(tm), "a pinned tool needs a 'name'");
+                continue;
+            }
+            if (!names.add(name)) {
+                error(line(tm), "tool '" + name + "' is pinned twice");
+                continue;
+            }
+            if (!tk.containsKey("input_schema")) {
+                error(line(tm), "tool '" + name + "' needs its 'input_schema' (MCP tools always have one)");
+                continue;
+            }
+            Node sn = tk.get("input_schema").getValueNode();
+            try {
+                com.fasterxml.jackson.databind.JsonNode schema = YamlJson.of(sn, ToolSchema.MAX_DEPTH);
+                ToolSchema.compile(schema);
+                Optional<String> description = tk.containsKey("description")
+                        ? Optional.of(scalar(tk.get("description").getValueNode()))
+                        : Optional.empty();
+                tools.add(new PinnedTool(name, description, schema));
+            } catch (YamlJson.Problem e) {
+                error(e.line(), "tool '" + name + "': input_schema: " + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                error(line(sn), "tool '" + name + "': " + e.getMessage());
+            }
+        }
+        if (tools.size() > ToolPins.MAX_TOOLS) {
+            error(line(m), "at most " + ToolPins.MAX_TOOLS + " tools are pinned per profile");
+            return null;
+        }
+        return new ToolPins(tools);
+    }
+
+    /** A profile's MCP setting {@code key}, read when present; refused on a profile without {@code mcp: true}. */
+    private <T> Optional<T> mcpPart(
+            Map<String, NodeTuple> k,
+            String key,
+            boolean mcp,
+            String holds,
+            java.util.function.Function<Node, T> read) {
+        if (!k.containsKey(key)) {
+            return Optional.empty();
+        }
+        Node n = k.get(key).getValueNode();
+        if (!mcp) {
+            error(line(n), "'" + key + "' holds " + holds + ": the profile needs 'mcp: true'");
+        }
+        return Optional.ofNullable(read.apply(n));
     }
 
     private McpApproval mcpApproval(Node n) {

@@ -7,7 +7,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class DlpPolicyParserTest {
-    private static List<String> errors(String yaml) {
+    /** The parser's errors of {@code yaml}, each {@code file:line: message}; empty when it is valid. */
+    static List<String> errors(String yaml) {
         try {
             DlpPolicyParser.parse("dlp.yaml", yaml);
             return List.of();
@@ -43,7 +44,7 @@ class DlpPolicyParserTest {
                         "dlp.yaml:12: unknown action 'shred'; use mask, redact, hash, block or alert",
                         "dlp.yaml:14: 99 is out of range [0, 16]",
                         "dlp.yaml:15: 'oversize' must be 'pass' or 'block'",
-                        "dlp.yaml:16: unknown key 'colour'; allowed here: match, mcp, mcp_approval, name, request, response,"
+                        "dlp.yaml:16: unknown key 'colour'; allowed here: match, mcp, mcp_approval, mcp_pins, name, request, response,"
                                 + " websocket");
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:6: pattern of 'bad_re' is not valid RE2 syntax"));
         assertThat(e).anyMatch(s -> s.startsWith("dlp.yaml:13: unknown detector 'nosuch'"));
