@@ -82,8 +82,10 @@ class McpToolListJourneyTest {
 
         assertThat(answer.status()).as(answer.describe()).isEqualTo(200);
         assertThat(toolNames(answer)).containsExactly("get_balance");
-        // the MCP server was asked, and answered every tool: the cut is the mesh's
+        // the MCP server was asked, and answered every tool: the cut is the mesh's; extauthz's list of the caller's
+        // tools was for the DLP server and never reached it
         assertThat(mcpServer.received()).isNotEmpty();
+        assertThat(mcpServer.received().getLast().headers().has("x-meshguard-mcp-tools")).isFalse();
     }
 
     @Test

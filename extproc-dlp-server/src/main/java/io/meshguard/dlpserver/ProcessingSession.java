@@ -505,6 +505,11 @@ final class ProcessingSession implements StreamObserver<ProcessingRequest> {
             // Ask the upstream for an identity response so the response body can be scanned as it streams.
             mutation.addSetHeaders(header("accept-encoding", "identity"));
         }
+        if (headers.containsKey(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS)) {
+            // extauthz's list of the caller's callable tools is for this server: the MCP server learns nothing of
+            // the caller's grants from it
+            mutation.addRemoveHeaders(io.meshguard.contract.OwnedHeaderNames.MCP_TOOLS);
+        }
         send(ProcessingResponse.newBuilder()
                 .setRequestHeaders(HeadersResponse.newBuilder()
                         .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation)))

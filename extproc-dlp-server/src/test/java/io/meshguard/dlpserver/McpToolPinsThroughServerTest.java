@@ -1,6 +1,7 @@
 package io.meshguard.dlpserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
@@ -106,11 +107,13 @@ class McpToolPinsThroughServerTest {
         String out = McpToolListThroughServerTest.received(answers);
         assertThat(out).contains("get_balance").doesNotContain("transfer_funds").doesNotContain("id_rsa");
         assertThat(counted("changed")).isEqualTo(before + 1);
-        assertThat(fx.calls).anySatisfy(c -> assertThat(c.notes().get("mcp_tool_changed"))
-                .isNotNull()
-                .startsWith("changed transfer_funds pinned=sha256:")
-                .contains(" listed=sha256:")
-                .doesNotContain("id_rsa"));
+        // the api_call row is written when the stream has ended, after the client got its answer
+        await().untilAsserted(() -> assertThat(fx.calls)
+                .anySatisfy(c -> assertThat(c.notes().get("mcp_tool_changed"))
+                        .isNotNull()
+                        .startsWith("changed transfer_funds pinned=sha256:")
+                        .contains(" listed=sha256:")
+                        .doesNotContain("id_rsa")));
     }
 
     @Test
