@@ -31,11 +31,11 @@ import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -144,7 +144,7 @@ class SubscriptionStatePushTest {
 
     @Test
     void replicaCutOff_pastItsStalenessBound_decidesNothing() throws Exception {
-        MutableClock clock = new MutableClock();
+        MovableClock clock = new MovableClock(Instant.now());
         Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
                 .usePlaintext()
@@ -262,29 +262,5 @@ class SubscriptionStatePushTest {
                 .setNonce(nonce)
                 .addResources(resource)
                 .build();
-    }
-
-    /** A clock the test moves forward. */
-    static final class MutableClock extends Clock {
-        private volatile Instant now = Instant.now();
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }
