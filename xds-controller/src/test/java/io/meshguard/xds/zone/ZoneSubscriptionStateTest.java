@@ -8,12 +8,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.AuthMode;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
@@ -29,7 +28,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -69,16 +67,7 @@ class ZoneSubscriptionStateTest {
         TenantScope initech = PaymentsCatalogue.INITECH;
         String subscription =
                 store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
-        store.addCredential(
-                initech,
-                new Credential(
-                        KEY,
-                        AuthMode.APIKEY,
-                        "app",
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of()));
+        store.addCredential(initech, CatalogSamples.activeApiKey(KEY));
         return subscription;
     }
 
