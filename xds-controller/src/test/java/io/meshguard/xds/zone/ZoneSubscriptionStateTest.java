@@ -17,8 +17,6 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.subscription.PaymentsCatalogue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -72,14 +70,8 @@ class ZoneSubscriptionStateTest {
     }
 
     private ZoneController zone(String central, Optional<String> token, Path state) throws Exception {
-        return opened(new ZoneController(
-                        ZoneSettings.loopback("seoul", central, token, state, ZoneTestbed.FAST.echoInterval()),
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        AdsPeerPolicy.localDevelopment(),
-                        new SimpleMeterRegistry())
-                .start());
+        return opened(ZoneTestbed.started(
+                ZoneSettings.loopback("seoul", central, token, state, ZoneTestbed.FAST.echoInterval())));
     }
 
     /** An extauthz replica of the zone's cluster, following the zone controller's ADS port. */
