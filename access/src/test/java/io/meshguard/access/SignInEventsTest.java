@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.TestIssuer;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,28 +29,8 @@ class SignInEventsTest {
               - {match: auditors, role: auditor, scope: system}
             """;
 
-    /** A clock the test moves. */
-    static final class StepClock extends Clock {
-        Instant now = Instant.parse("2026-11-23T10:00:05Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     final List<AdminEvent> events = new ArrayList<>();
-    final StepClock clock = new StepClock();
+    final MovableClock clock = new MovableClock(Instant.parse("2026-11-23T10:00:05Z"));
     TestIssuer issuer;
     AdminGate gate;
 
@@ -139,7 +117,7 @@ class SignInEventsTest {
         assertThat(events.get(SignInEvents.FAILURES_PER_MINUTE - 1).outcome()).contains("limit of 20");
         assertThat(events.getLast().source()).as("another source is not muted").isEqualTo("10.0.0.1");
 
-        clock.now = clock.now.plusSeconds(60);
+        clock.advance(Duration.ofSeconds(60));
         events.clear();
         call("bad.to.ken", "10.6.6.6");
         assertThat(events).hasSize(2);

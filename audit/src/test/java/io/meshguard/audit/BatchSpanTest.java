@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,16 +30,7 @@ class BatchSpanTest {
     @Test
     void eachBatchWrite_isOneClientSpan_withItsRowCount_andNoRowContent() throws Exception {
         try (OtlpTraceReceiver collector = OtlpTraceReceiver.start()) {
-            Tracing tracing = Tracing.fromEnvironment(
-                    Map.of(
-                            "OTEL_TRACES_EXPORTER",
-                            "otlp",
-                            "OTEL_EXPORTER_OTLP_ENDPOINT",
-                            collector.endpoint(),
-                            "OTEL_BSP_SCHEDULE_DELAY",
-                            "20"),
-                    "meshguard-audit",
-                    new SimpleMeterRegistry());
+            Tracing tracing = collector.tracing("meshguard-audit");
             AuditWriterSettings settings = AuditWriterSettings.defaults(SpoolSettings.defaults(spoolDir))
                     .withBatchSize(100)
                     .withFlushInterval(Duration.ofMillis(20));

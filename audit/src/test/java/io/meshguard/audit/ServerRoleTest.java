@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.audit.trail.AdminTrail;
-import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailMaintenance;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -150,20 +149,11 @@ class ServerRoleTest {
         owner("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
         owner("select admin_trail_ensure_partitions('" + old.atDay(1) + "', 0)");
         new AdminTrail(server)
-                .append(new AdminTrailEntry(
+                .append(TrailEntries.upsert(
                         old.atDay(3).atStartOfDay().toInstant(ZoneOffset.UTC),
                         "alice",
-                        "oidc",
                         Optional.of("acme"),
-                        Optional.empty(),
-                        Optional.empty(),
-                        Optional.empty(),
-                        "upsert",
-                        "routes/edge/r1",
-                        "done",
-                        Optional.empty(),
-                        Optional.empty(),
-                        Map.of()));
+                        "routes/edge/r1"));
 
         AdminTrailMaintenance.Result r = new AdminTrailMaintenance(server, Clock.systemUTC(), 2, 13).runOnce();
 

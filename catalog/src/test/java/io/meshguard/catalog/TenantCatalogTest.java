@@ -11,7 +11,6 @@ import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ProductPublish;
@@ -22,6 +21,7 @@ import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.catalogmodel.TenantCatalog;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
@@ -66,30 +66,15 @@ class TenantCatalogTest {
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(
                 ACME,
-                new Product(
+                CatalogSamples.draftProduct(
                         "payments",
                         "acme",
                         "Payments",
                         "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
                         List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
                 "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(
-                ACME,
-                new Plan(
-                        "payments-free",
-                        "payments",
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
+        store.createPlan(ACME, CatalogSamples.freePlan("payments-free", "payments", PlanState.STAGING));
         store.movePlan(ACME, "payments-free", PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
         store.movePublish(

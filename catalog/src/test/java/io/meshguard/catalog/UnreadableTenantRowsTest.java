@@ -11,8 +11,6 @@ import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Environment;
-import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ProductState;
@@ -21,6 +19,7 @@ import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.TenantCatalog;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Instant;
@@ -235,30 +234,11 @@ class UnreadableTenantRowsTest {
         TenantScope scope = TenantScope.of(Set.of(tenant));
         store.createProduct(
                 scope,
-                new Product(
-                        product,
-                        tenant,
-                        product,
-                        "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
-                        List.of(new Product.Operation("call", api, "POST", "/calls"))),
+                CatalogSamples.draftProduct(
+                        product, tenant, product, "1", List.of(new Product.Operation("call", api, "POST", "/calls"))),
                 "alice");
         store.moveProduct(scope, product, ProductState.PUBLISHED, "alice");
-        store.createPlan(
-                scope,
-                new Plan(
-                        product + "-free",
-                        product,
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
+        store.createPlan(scope, CatalogSamples.freePlan(product + "-free", product, PlanState.STAGING));
         store.movePlan(scope, product + "-free", PlanState.PUBLISHED, "alice");
         store.createPublish(scope, product, "local", Environment.DEV, AuthMode.APIKEY, host, "local");
         store.movePublish(

@@ -3,10 +3,9 @@ package io.meshguard.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.access.SignedInToken;
-import java.time.Clock;
+import io.meshguard.testing.MovableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -14,27 +13,7 @@ import org.junit.jupiter.api.Test;
 class SessionsTest {
     private static final Instant T0 = Instant.parse("2026-11-23T09:00:00Z");
 
-    /** A clock the test moves. */
-    private static final class Hands extends Clock {
-        Instant now = T0;
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    private final Hands clock = new Hands();
+    private final MovableClock clock = new MovableClock(T0);
     private final Sessions sessions = new Sessions(
             new ConsoleSettings(
                     Optional.empty(),
@@ -49,9 +28,9 @@ class SessionsTest {
     @Test
     void session_unusedForTheIdleTime_ends() {
         Session s = sessions.open(token);
-        clock.now = T0.plus(Duration.ofMinutes(29));
+        clock.set(T0.plus(Duration.ofMinutes(29)));
         assertThat(sessions.find(s.id())).isPresent();
-        clock.now = clock.now.plus(Duration.ofMinutes(31));
+        clock.advance(Duration.ofMinutes(31));
         assertThat(sessions.find(s.id())).isEmpty();
         assertThat(sessions.size()).isZero();
     }
@@ -60,10 +39,10 @@ class SessionsTest {
     void session_inUseAllDay_endsAtTheAbsoluteLimit() {
         Session s = sessions.open(token);
         for (int minutes = 20; minutes < 8 * 60; minutes += 20) {
-            clock.now = T0.plus(Duration.ofMinutes(minutes));
+            clock.set(T0.plus(Duration.ofMinutes(minutes)));
             assertThat(sessions.find(s.id())).as("at minute %d", minutes).isPresent();
         }
-        clock.now = T0.plus(Duration.ofHours(8)).plusSeconds(1);
+        clock.set(T0.plus(Duration.ofHours(8)).plusSeconds(1));
         assertThat(sessions.find(s.id())).isEmpty();
     }
 
@@ -93,7 +72,7 @@ class SessionsTest {
     @Test
     void signInState_olderThanTheWindow_isRefused() {
         sessions.startSignIn(new Sessions.Pending("s", "v", "b", "/console/audit", T0));
-        clock.now = T0.plus(Sessions.SIGN_IN_WINDOW).plusSeconds(1);
+        clock.set(T0.plus(Sessions.SIGN_IN_WINDOW).plusSeconds(1));
         assertThat(sessions.finishSignIn("s", "b")).isEmpty();
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailVerifier;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeySecret;
@@ -148,20 +149,7 @@ class BackupRestoreTest {
     }
 
     private static AdminTrailEntry entry(int i) {
-        return new AdminTrailEntry(
-                Instant.now(),
-                "alice",
-                "oidc",
-                Optional.of("acme"),
-                Optional.of("api-developer@tenant:acme"),
-                Optional.of("10.0.0.7"),
-                Optional.of("req-" + i),
-                "upsert",
-                "routes/edge/r" + i,
-                "done",
-                Optional.empty(),
-                Optional.of("ab".repeat(32)),
-                Map.of("reason", "change " + i));
+        return TrailEntries.fullChange(i);
     }
 
     /** Per table of the database (Flyway's history included): its row count and a digest of every row's text. */

@@ -8,6 +8,7 @@ import io.meshguard.cli.common.UpState;
 import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StartedProcesses;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,15 +37,8 @@ class LocalBackupTest {
     @TempDir
     Path dir;
 
-    private final List<Process> started = new ArrayList<>();
-
-    @AfterEach
-    void killLeftovers() {
-        for (Process process : started) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
-    }
+    @AutoClose
+    private final StartedProcesses started = new StartedProcesses();
 
     @Test
     void backupThenChangeThenRestore_bringsTheDataBack_andNeitherRunsWhileUpDoes() throws Exception {

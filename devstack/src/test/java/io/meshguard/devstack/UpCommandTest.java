@@ -8,6 +8,7 @@ import io.meshguard.cli.common.RunningStack;
 import io.meshguard.cli.common.UpState;
 import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StartedProcesses;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -24,9 +25,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,16 +39,11 @@ class UpCommandTest {
     Path dataDir;
 
     private final HttpClient http = HttpClient.newHttpClient();
-    private final List<Process> started = new CopyOnWriteArrayList<>();
-    private final java.util.Map<Process, Path> logs = new java.util.concurrent.ConcurrentHashMap<>();
 
-    @AfterEach
-    void killLeftovers() {
-        for (Process process : started) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
-    }
+    @AutoClose
+    private final StartedProcesses started = new StartedProcesses();
+
+    private final java.util.Map<Process, Path> logs = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Test
     void up_answersReadyz_thenSigtermStopsEverything_andSecondUpReusesTheData() throws Exception {

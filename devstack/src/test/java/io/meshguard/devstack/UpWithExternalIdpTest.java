@@ -19,6 +19,7 @@ import io.meshguard.testing.FixturePolicies;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
+import io.meshguard.testing.StartedProcesses;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -38,7 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,21 +67,15 @@ class UpWithExternalIdpTest {
     Path dir;
 
     private final HttpClient http = HttpClient.newHttpClient();
-    private final List<Process> started = new ArrayList<>();
+
+    @AutoClose
+    private final StartedProcesses started = new StartedProcesses();
 
     @BeforeAll
     static void bankRealms() {
         keycloak = KeycloakServer.shared();
         keycloak.importRealm(bankRealm(REALM));
         keycloak.importRealm(bankRealm(OTHER_REALM));
-    }
-
-    @AfterEach
-    void killLeftovers() {
-        for (Process process : started) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
     }
 
     @Test

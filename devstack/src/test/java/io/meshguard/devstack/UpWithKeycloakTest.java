@@ -15,6 +15,7 @@ import io.meshguard.devstack.part.UpPorts;
 import io.meshguard.runtime.keycloak.LocalKeycloak;
 import io.meshguard.testing.HeadlessBrowser;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StartedProcesses;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,7 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,15 +54,9 @@ class UpWithKeycloakTest {
     Path dataDir;
 
     private final HttpClient http = HttpClient.newHttpClient();
-    private final List<Process> started = new ArrayList<>();
 
-    @AfterEach
-    void killLeftovers() {
-        for (Process process : started) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
-    }
+    @AutoClose
+    private final StartedProcesses started = new StartedProcesses();
 
     @Test
     void upWithKeycloak_demoUsersSignIn_andTheAdminApiScopesThemByTenantAndRole() throws Exception {

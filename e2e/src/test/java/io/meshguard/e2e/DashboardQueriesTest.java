@@ -26,6 +26,7 @@ import io.meshguard.emulator.Gateway;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.OutputStream;
@@ -538,18 +539,7 @@ class DashboardQueriesTest {
         try {
             LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
             StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-                    .streamAggregatedResources(new StreamObserver<>() {
-                        @Override
-                        public void onNext(DiscoveryResponse response) {
-                            responses.add(response);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {}
-
-                        @Override
-                        public void onCompleted() {}
-                    });
+                    .streamAggregatedResources(StreamSink.into(responses));
             String cds = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
             requests.onNext(DiscoveryRequest.newBuilder()
                     .setTypeUrl(cds)

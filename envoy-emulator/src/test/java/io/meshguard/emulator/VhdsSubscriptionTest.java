@@ -38,6 +38,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.StreamSink;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -134,18 +135,7 @@ class VhdsSubscriptionTest {
                             StreamObserver<DeltaDiscoveryResponse> responses) {
                         vhdsStreams.incrementAndGet();
                         vhdsStream.set(responses);
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(DeltaDiscoveryRequest r) {
-                                vhdsRequests.add(r);
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onCompleted() {}
-                        };
+                        return StreamSink.into(vhdsRequests);
                     }
                 })
                 .build()

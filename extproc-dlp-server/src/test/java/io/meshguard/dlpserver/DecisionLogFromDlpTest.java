@@ -51,13 +51,10 @@ class DecisionLogFromDlpTest {
                 .usePlaintext()
                 .build();
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, new io.grpc.Metadata())) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/pay?pan=5105105105105100",
-                    ":authority",
                     "pay.bank",
                     "content-type",
                     "application/json",

@@ -109,6 +109,19 @@ final class EnvoyStream implements AutoCloseable {
         send(ProcessingRequest.newBuilder().setRequestHeaders(headers(endOfStream, kv)));
     }
 
+    /** Request headers that start with the pseudo-headers {@code :method}, {@code :path}, {@code :authority}. */
+    void requestLine(boolean endOfStream, String method, String path, String authority, String... more) {
+        String[] kv = new String[6 + more.length];
+        kv[0] = ":method";
+        kv[1] = method;
+        kv[2] = ":path";
+        kv[3] = path;
+        kv[4] = ":authority";
+        kv[5] = authority;
+        System.arraycopy(more, 0, kv, 6, more.length);
+        requestHeaders(endOfStream, kv);
+    }
+
     void responseHeaders(boolean endOfStream, String... kv) {
         send(ProcessingRequest.newBuilder().setResponseHeaders(headers(endOfStream, kv)));
     }

@@ -62,7 +62,7 @@ class ExtProcProtocolTest {
         String expected = null;
         for (int chunk : new int[] {1, 3, 7, 16, 61, 4096}) {
             try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
-                s.requestHeaders(true, ":method", "POST", ":path", "/v1/chat/completions", ":authority", "llm");
+                s.requestLine(true, "POST", "/v1/chat/completions", "llm");
                 assertThat(s.next().hasRequestHeaders()).isTrue();
                 s.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
                 ProcessingResponse h = s.next();
@@ -114,13 +114,10 @@ class ExtProcProtocolTest {
     void buffered_jsonRequest_setsContentLengthToTheNewBody() throws Exception {
         byte[] body = utf8("{\"mail\":\"kim@bank.co.kr\",\"pan\":\"4111-1111-1111-1111\"}");
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/api/pay",
-                    ":authority",
                     "pay",
                     "content-type",
                     "application/json",

@@ -40,8 +40,7 @@ class PhaseAnswersTest {
     @Test
     void everyPhase_isAnsweredWithItsOwnResponseKind_neverAnother() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(
-                    false, ":method", "POST", ":path", "/orders", ":authority", "api", "content-type", "text/plain");
+            s.requestLine(false, "POST", "/orders", "api", "content-type", "text/plain");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
             s.requestBody(utf8("card 4111 1111 1111 1111"), false);
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_BODY);
@@ -61,9 +60,9 @@ class PhaseAnswersTest {
     @Test
     void requestHeadersTwice_failsTheStream_neverASecondAnswer() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            s.requestLine(true, "GET", "/orders", "api");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
-            s.requestHeaders(true, ":method", "GET", ":path", "/admin", ":authority", "api");
+            s.requestLine(true, "GET", "/admin", "api");
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
         }
     }
@@ -72,7 +71,7 @@ class PhaseAnswersTest {
     void responseHeadersTwice_orRequestHeadersAfterTheResponse_failTheStream_neverAnsweredAsAnotherPhase()
             throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            s.requestLine(true, "GET", "/orders", "api");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_HEADERS);
@@ -80,11 +79,11 @@ class PhaseAnswersTest {
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
         }
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.BUFFERED)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/orders", ":authority", "api");
+            s.requestLine(true, "GET", "/orders", "api");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.REQUEST_HEADERS);
             s.responseHeaders(true, ":status", "204");
             assertThat(s.next().getResponseCase()).isEqualTo(ProcessingResponse.ResponseCase.RESPONSE_HEADERS);
-            s.requestHeaders(true, ":method", "GET", ":path", "/admin", ":authority", "api");
+            s.requestLine(true, "GET", "/admin", "api");
             assertThat(s.nextEvent(Duration.ofSeconds(30))).isInstanceOf(Throwable.class);
         }
     }

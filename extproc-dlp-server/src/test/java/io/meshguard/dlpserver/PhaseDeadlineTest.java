@@ -38,16 +38,7 @@ class PhaseDeadlineTest {
         // One whole exchange per content kind first: class loading and first compilations are not a stall.
         for (String type : List.of("application/json", "text/plain")) {
             try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-                s.requestHeaders(
-                        false,
-                        ":method",
-                        "POST",
-                        ":path",
-                        "/v1/chat/completions",
-                        ":authority",
-                        "api",
-                        "content-type",
-                        type);
+                s.requestLine(false, "POST", "/v1/chat/completions", "api", "content-type", type);
                 s.next();
                 s.requestBody(utf8("{\"q\":\"warm 4111 1111 1111 1111\"}"), false);
                 s.requestTrailers();
@@ -115,13 +106,10 @@ class PhaseDeadlineTest {
     void stalledRequestBodyScan_endsWith504WhileStillStalled_andNoByteOfTheBodyGoesUpstream() throws Exception {
         double before = overDeadline("body", "request");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/v1/chat/completions",
-                    ":authority",
                     "api",
                     "content-type",
                     "application/json",
@@ -158,13 +146,10 @@ class PhaseDeadlineTest {
         double before = overDeadline("headers", "request");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
             CountDownLatch stalled = stall.stallAt(StallingTransformers.Where.CREATE);
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/v1/chat/completions",
-                    ":authority",
                     "api",
                     "content-type",
                     "application/json",
@@ -183,13 +168,10 @@ class PhaseDeadlineTest {
     @Test
     void stalledTrailers_whereTheHeldBackTailIsDecided_endWith504() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/v1/chat/completions",
-                    ":authority",
                     "api",
                     "content-type",
                     "text/plain",
@@ -221,16 +203,7 @@ class PhaseDeadlineTest {
     void stalledResponseBodyAfterTheResponseStarted_endsTheStreamWithAnError_soEnvoyResetsIt() throws Exception {
         double before = overDeadline("body", "response");
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
-                    true,
-                    ":method",
-                    "GET",
-                    ":path",
-                    "/report",
-                    ":authority",
-                    "api",
-                    "x-request-id",
-                    "req-stall-response");
+            s.requestLine(true, "GET", "/report", "api", "x-request-id", "req-stall-response");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             assertThat(s.next().hasResponseHeaders()).isTrue(); // the client has the headers now
@@ -258,13 +231,12 @@ class PhaseDeadlineTest {
                                 Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30), bound),
                         io.meshguard.dlp.content.Transformers::forKind);
                 EnvoyStream events = new EnvoyStream(own.channel, DUPLEX, DUPLEX)) {
-            events.requestHeaders(true, ":method", "GET", ":path", "/events", ":authority", "api");
+            events.requestLine(true, "GET", "/events", "api");
             assertThat(events.next().hasRequestHeaders()).isTrue();
             events.responseHeaders(false, ":status", "200", "content-type", "text/event-stream");
             assertThat(events.next().hasResponseHeaders()).isTrue();
             try (EnvoyStream idle = new EnvoyStream(own.channel, DUPLEX, DUPLEX)) {
-                idle.requestHeaders(
-                        true, ":method", "GET", ":path", "/slow", ":authority", "api", "x-request-id", "req-idle");
+                idle.requestLine(true, "GET", "/slow", "api", "x-request-id", "req-idle");
                 assertThat(idle.next().hasRequestHeaders()).isTrue();
                 assert504(idle.next(), "stream"); // the upstream never answered: 504 from the server's own bound
                 assertThat(idle.nextEvent(Duration.ofSeconds(30))).isEqualTo("completed");

@@ -25,18 +25,7 @@ class ProfileByCanonicalPathTest {
 
     private static ProcessingResponse sendCard(String path, Metadata initial) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "POST",
-                    ":path",
-                    path,
-                    ":authority",
-                    "llm",
-                    "content-type",
-                    "text/plain",
-                    "x-request-id",
-                    "cp-1");
+            s.requestLine(false, "POST", path, "llm", "content-type", "text/plain", "x-request-id", "cp-1");
             ProcessingResponse headers = s.next();
             if (headers.hasImmediateResponse()) {
                 return headers;

@@ -33,18 +33,8 @@ class RouteHintTest {
     /** A card number in a buffered request body to the LLM path, whose host/path profile blocks it. */
     private static ProcessingResponse sendCard(Metadata initial) throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, initial)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "POST",
-                    ":path",
-                    "/v1/chat/completions",
-                    ":authority",
-                    "llm",
-                    "content-type",
-                    "text/plain",
-                    "x-request-id",
-                    "rh-1");
+            s.requestLine(
+                    false, "POST", "/v1/chat/completions", "llm", "content-type", "text/plain", "x-request-id", "rh-1");
             s.next();
             s.requestBody("pay with 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8), true);
             return s.next();
@@ -87,13 +77,10 @@ class RouteHintTest {
         try (EnvoyStream s = new EnvoyStream(
                 fx.channel, BodySendMode.BUFFERED, BodySendMode.NONE, hint("no-such-profile", "chat-completions"))) {
             // /v1/chat/completions would match the llm profile by path: an unknown name must not fall back to it
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/v1/chat/completions",
-                    ":authority",
                     "llm",
                     "content-type",
                     "text/plain",
@@ -159,13 +146,10 @@ class RouteHintTest {
                 BodySendMode.NONE,
                 new Metadata(),
                 "dlp-profile.default.edge.meshguard")) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/v1/chat/completions",
-                    ":authority",
                     "llm",
                     "content-type",
                     "text/plain",

@@ -44,16 +44,7 @@ class StreamEndTest {
     @Test
     void answeredStream_staysOpenUntilEnvoyHalfCloses_soNothingPassesUnprocessed() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
-            s.requestHeaders(
-                    true,
-                    ":method",
-                    "GET",
-                    ":path",
-                    "/v1/chat/completions",
-                    ":authority",
-                    "llm",
-                    "x-request-id",
-                    "open-1");
+            s.requestLine(true, "GET", "/v1/chat/completions", "llm", "x-request-id", "open-1");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "200", "content-type", "application/json");
             assertThat(s.next().hasResponseHeaders()).isTrue();
@@ -92,7 +83,7 @@ class StreamEndTest {
 
         // the same reply after the request's headers is an ordinary call and keeps its row
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.NONE, BodySendMode.FULL_DUPLEX_STREAMED)) {
-            s.requestHeaders(true, ":method", "GET", ":path", "/nowhere", ":authority", "api", "x-request-id", "nr-1");
+            s.requestLine(true, "GET", "/nowhere", "api", "x-request-id", "nr-1");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(true, ":status", "404");
             assertThat(s.next().hasResponseHeaders()).isTrue();

@@ -130,13 +130,10 @@ class UpgradeAndGrpcTest {
         byte[] clientFrame = maskedFrame("my card is " + CARD);
         byte[] serverFrame = utf8("\u0081\u0020card " + CARD + " on file ok.."); // unmasked, as servers send
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "GET",
-                    ":path",
                     "/ws/chat",
-                    ":authority",
                     "api",
                     "upgrade",
                     "websocket",
@@ -206,18 +203,7 @@ class UpgradeAndGrpcTest {
     @Test
     void upgrade_onAWebsocketPassProfile_thatTheUpstreamRefuses_isAnOrdinaryResponse_andScanned() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
-                    true,
-                    ":method",
-                    "GET",
-                    ":path",
-                    "/ws/chat",
-                    ":authority",
-                    "api",
-                    "upgrade",
-                    "websocket",
-                    "connection",
-                    "upgrade");
+            s.requestLine(true, "GET", "/ws/chat", "api", "upgrade", "websocket", "connection", "upgrade");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "200", "content-type", "text/plain");
             assertThat(s.next().hasResponseHeaders()).isTrue();
@@ -230,18 +216,7 @@ class UpgradeAndGrpcTest {
     @Test
     void upgrade_inStreamedMode_answersEachFrameWithoutAMutation() throws Exception {
         try (EnvoyStream s = new EnvoyStream(fx.channel, BodySendMode.STREAMED, BodySendMode.STREAMED)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "GET",
-                    ":path",
-                    "/ws/chat",
-                    ":authority",
-                    "api",
-                    "upgrade",
-                    "websocket",
-                    "connection",
-                    "upgrade");
+            s.requestLine(false, "GET", "/ws/chat", "api", "upgrade", "websocket", "connection", "upgrade");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             s.responseHeaders(false, ":status", "101", "upgrade", "websocket");
             assertThat(s.next().hasResponseHeaders()).isTrue();
@@ -264,18 +239,7 @@ class UpgradeAndGrpcTest {
                 "application/grpc-web-text+proto")) {
             double before = counter("meshguard_dlp_blocks_total", "direction", "request", "reason", "grpc");
             try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-                s.requestHeaders(
-                        false,
-                        ":method",
-                        "POST",
-                        ":path",
-                        "/bank.Accounts/Get",
-                        ":authority",
-                        "api",
-                        "content-type",
-                        type,
-                        "te",
-                        "trailers");
+                s.requestLine(false, "POST", "/bank.Accounts/Get", "api", "content-type", type, "te", "trailers");
                 ProcessingResponse r = s.next();
                 assertThat(r.hasImmediateResponse()).as(type).isTrue();
                 assertThat(r.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(451);
@@ -296,13 +260,10 @@ class UpgradeAndGrpcTest {
         // the protobuf stay valid. (Before: passed unscanned whatever it held.)
         byte[] message = utf8("\u0000\u0000\u0000\u0000\u001a\n\u0018card " + CARD);
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
+            s.requestLine(
                     false,
-                    ":method",
                     "POST",
-                    ":path",
                     "/other.Service/Call",
-                    ":authority",
                     "api",
                     "content-type",
                     "application/grpc",
@@ -324,16 +285,7 @@ class UpgradeAndGrpcTest {
         byte[] chunk = new byte[200_000];
         new java.util.Random(3).nextBytes(chunk);
         try (EnvoyStream s = new EnvoyStream(fx.channel, DUPLEX, DUPLEX)) {
-            s.requestHeaders(
-                    false,
-                    ":method",
-                    "PUT",
-                    ":path",
-                    "/files/x",
-                    ":authority",
-                    "api",
-                    "content-type",
-                    "application/octet-stream");
+            s.requestLine(false, "PUT", "/files/x", "api", "content-type", "application/octet-stream");
             assertThat(s.next().hasRequestHeaders()).isTrue();
             for (int i = 0; i < 3; i++) {
                 s.requestBody(chunk, i == 2);

@@ -9,6 +9,9 @@ import io.grpc.ServerTransportFilter;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
+import io.meshguard.runtime.config.ConfigException;
+import io.meshguard.runtime.tracing.Tracing;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -21,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -104,6 +108,23 @@ public final class OtlpTraceReceiver implements AutoCloseable {
     /** {@code http://127.0.0.1:PORT}, for {@code OTEL_EXPORTER_OTLP_ENDPOINT}. */
     public String endpoint() {
         return "http://127.0.0.1:" + server.getPort();
+    }
+
+    /**
+     * Tracing for {@code service} that exports here in batches every 20 ms, so a test sees its spans within moments of
+     * ending them; its own metrics go to a registry nobody reads.
+     */
+    public Tracing tracing(String service) throws ConfigException {
+        return Tracing.fromEnvironment(
+                Map.of(
+                        "OTEL_TRACES_EXPORTER",
+                        "otlp",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        endpoint(),
+                        "OTEL_BSP_SCHEDULE_DELAY",
+                        "20"),
+                service,
+                new SimpleMeterRegistry());
     }
 
     /** Spans received so far (kept or not). */

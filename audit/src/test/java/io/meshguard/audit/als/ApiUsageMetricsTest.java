@@ -15,7 +15,6 @@ import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
 import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags;
 import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
-import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -26,6 +25,7 @@ import io.meshguard.audit.PathPolicy;
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -73,16 +73,7 @@ class ApiUsageMetricsTest {
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
                 .usePlaintext()
                 .build();
-        stream = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
-            @Override
-            public void onNext(StreamAccessLogsResponse value) {}
-
-            @Override
-            public void onError(Throwable t) {}
-
-            @Override
-            public void onCompleted() {}
-        });
+        stream = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());
     }
 
     @AfterEach

@@ -14,7 +14,6 @@ import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
 import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
-import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -34,6 +33,7 @@ import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -127,17 +127,8 @@ class AuditComponentTest {
                     .usePlaintext()
                     .build();
             try {
-                StreamObserver<StreamAccessLogsMessage> envoy = AccessLogServiceGrpc.newStub(channel)
-                        .streamAccessLogs(new StreamObserver<StreamAccessLogsResponse>() {
-                            @Override
-                            public void onNext(StreamAccessLogsResponse value) {}
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onCompleted() {}
-                        });
+                StreamObserver<StreamAccessLogsMessage> envoy =
+                        AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());
                 envoy.onNext(StreamAccessLogsMessage.newBuilder()
                         .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
                                 .setNode(Node.newBuilder().setId("gw-1"))

@@ -9,15 +9,13 @@ import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.PostgresAuditStore;
 import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -37,8 +35,7 @@ class CoverageMonitorTest {
 
     @Test
     void uncheckedRequest_isCountedOnce_perService_inTheSliceItFellIn() throws Exception {
-        AtomicReference<Instant> now = new AtomicReference<>(T0);
-        Clock clock = clock(now);
+        MovableClock clock = new MovableClock(T0);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         // counted at first sight (settle 0): the slices alone
         CoverageMonitor monitor =
@@ -62,7 +59,7 @@ class CoverageMonitorTest {
 
         // the same instant again: nothing new to join, nothing counted twice
         assertThat(monitor.runOnce()).isEmpty();
-        now.set(T0.plus(INTERVAL));
+        clock.set(T0.plus(INTERVAL));
         monitor.runOnce();
         assertThat(count(meters, "10.4.0.7", "unchecked")).isEqualTo(2);
         assertThat(meters.get("meshguard.coverage.uncovered.requests").counter().count())
@@ -76,10 +73,10 @@ class CoverageMonitorTest {
     @Test
     void checkThatReachesPostgresAfterTheAccessLogRow_withinTheSettleTime_isNoAlarm() throws Exception {
         Instant t1 = T0.plus(Duration.ofHours(1));
-        AtomicReference<Instant> now = new AtomicReference<>(t1);
+        MovableClock clock = new MovableClock(t1);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         CoverageMonitor monitor =
-                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock(now), meters);
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock, meters);
         Instant at = t1.minus(LAG).minusSeconds(10);
         // extauthz's writer is still retrying its batch when the join first sees the request
         write(List.of(logged("req-late-check", "payments.bank.svc.cluster.local", at)));
@@ -88,7 +85,7 @@ class CoverageMonitorTest {
                 .isZero();
 
         write(List.of(check("req-late-check", "payments.bank.svc.cluster.local", at.plusMillis(3))));
-        now.set(t1.plus(INTERVAL));
+        clock.set(t1.plus(INTERVAL));
         monitor.runOnce();
 
         assertThat(count(meters, "payments.bank.svc.cluster.local", "unchecked"))
@@ -101,17 +98,17 @@ class CoverageMonitorTest {
     @Test
     void requestStillWithoutCheck_afterTheSettleTime_isCountedOnce() throws Exception {
         Instant t2 = T0.plus(Duration.ofHours(2));
-        AtomicReference<Instant> now = new AtomicReference<>(t2);
+        MovableClock clock = new MovableClock(t2);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         CoverageMonitor monitor =
-                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock(now), meters);
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, INTERVAL, clock, meters);
         write(List.of(
                 logged("req-settled-bypass", "10.4.0.21:8080", t2.minus(LAG).minusSeconds(10))));
 
         monitor.runOnce();
         assertThat(count(meters, "10.4.0.21", "unchecked")).isZero();
         for (int run = 1; run <= 3; run++) {
-            now.set(t2.plus(INTERVAL.multipliedBy(run)));
+            clock.set(t2.plus(INTERVAL.multipliedBy(run)));
             monitor.runOnce();
         }
 
@@ -123,41 +120,22 @@ class CoverageMonitorTest {
     @Test
     void accessLogRowThatArrivesAfterItsSliceWasJoined_isStillCounted() throws Exception {
         Instant t3 = T0.plus(Duration.ofHours(3));
-        AtomicReference<Instant> now = new AtomicReference<>(t3);
+        MovableClock clock = new MovableClock(t3);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        CoverageMonitor monitor = new CoverageMonitor(
-                new CoverageReport(PG.dataSource()), INTERVAL, LAG, Duration.ZERO, clock(now), meters);
+        CoverageMonitor monitor =
+                new CoverageMonitor(new CoverageReport(PG.dataSource()), INTERVAL, LAG, Duration.ZERO, clock, meters);
         monitor.runOnce();
-        now.set(t3.plus(Duration.ofMinutes(2)));
+        clock.set(t3.plus(Duration.ofMinutes(2)));
         monitor.runOnce();
         // a stream that began right after the first run logs its one row when it ends, two minutes later
         write(List.of(logged("req-long-stream", "10.4.0.22:8080", t3.minusSeconds(5))));
 
-        now.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL));
+        clock.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL));
         monitor.runOnce();
-        now.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL.multipliedBy(2)));
+        clock.set(t3.plus(Duration.ofMinutes(2)).plus(INTERVAL.multipliedBy(2)));
         monitor.runOnce();
 
         assertThat(count(meters, "10.4.0.22", "unchecked")).isEqualTo(1);
-    }
-
-    private static Clock clock(AtomicReference<Instant> now) {
-        return new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
     }
 
     private static double count(SimpleMeterRegistry meters, String service, String result) {

@@ -15,7 +15,6 @@ import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
 import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags;
 import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
-import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -36,6 +35,7 @@ import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -464,17 +464,8 @@ class CoverageReportTest {
                 .usePlaintext()
                 .build();
         try {
-            StreamObserver<StreamAccessLogsMessage> stream = AccessLogServiceGrpc.newStub(channel)
-                    .streamAccessLogs(new StreamObserver<>() {
-                        @Override
-                        public void onNext(StreamAccessLogsResponse value) {}
-
-                        @Override
-                        public void onError(Throwable t) {}
-
-                        @Override
-                        public void onCompleted() {}
-                    });
+            StreamObserver<StreamAccessLogsMessage> stream =
+                    AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());
             stream.onNext(StreamAccessLogsMessage.newBuilder()
                     .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
                             .setNode(Node.newBuilder()

@@ -12,7 +12,6 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,9 +34,7 @@ class AdminTrailMaintenanceTest {
 
     @BeforeEach
     void emptyTrail() {
-        PG.dsl().execute("delete from admin_trail");
-        PG.dsl().execute("delete from admin_trail_anchor");
-        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        TrailEntries.emptyTrail(PG.dsl());
         trail = new AdminTrail(PG.dataSource());
         verifier = new AdminTrailVerifier(PG.dataSource());
     }
@@ -45,20 +42,7 @@ class AdminTrailMaintenanceTest {
     private void twoRowsIn(YearMonth month) throws Exception {
         for (int day : new int[] {3, 4}) {
             Instant at = month.atDay(day).atStartOfDay().toInstant(ZoneOffset.UTC);
-            trail.append(new AdminTrailEntry(
-                    at,
-                    "alice",
-                    "oidc",
-                    Optional.of("acme"),
-                    Optional.empty(),
-                    Optional.empty(),
-                    Optional.empty(),
-                    "upsert",
-                    "routes/edge/r" + day,
-                    "done",
-                    Optional.empty(),
-                    Optional.empty(),
-                    Map.of()));
+            trail.append(TrailEntries.upsert(at, "alice", Optional.of("acme"), "routes/edge/r" + day));
         }
     }
 

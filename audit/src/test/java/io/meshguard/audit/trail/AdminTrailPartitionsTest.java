@@ -11,7 +11,6 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,9 +33,7 @@ class AdminTrailPartitionsTest {
 
     @BeforeEach
     void threeRowsInEachOfTwoMonths() throws Exception {
-        PG.dsl().execute("delete from admin_trail");
-        PG.dsl().execute("delete from admin_trail_anchor");
-        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        TrailEntries.emptyTrail(PG.dsl());
         trail = new AdminTrail(PG.dataSource());
         verifier = new AdminTrailVerifier(PG.dataSource());
         trail.ensurePartitions(OLD, 1);
@@ -59,20 +56,7 @@ class AdminTrailPartitionsTest {
     }
 
     private static AdminTrailEntry entry(Instant at, String target) {
-        return new AdminTrailEntry(
-                at,
-                "alice",
-                "oidc",
-                Optional.of("acme"),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                "upsert",
-                "routes/edge/" + target,
-                "done",
-                Optional.empty(),
-                Optional.empty(),
-                Map.of());
+        return TrailEntries.upsert(at, "alice", Optional.of("acme"), "routes/edge/" + target);
     }
 
     private AdminTrailVerifier.Finding firstBad() throws Exception {

@@ -7,7 +7,6 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,29 +27,14 @@ class AdminTrailTest {
 
     @BeforeEach
     void emptyTrail() {
-        PG.dsl().execute("delete from admin_trail");
-        PG.dsl().execute("delete from admin_trail_anchor");
-        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        TrailEntries.emptyTrail(PG.dsl());
         trail = new AdminTrail(PG.dataSource());
         verifier = new AdminTrailVerifier(PG.dataSource());
     }
 
     private void append(int n) throws Exception {
         for (int i = 0; i < n; i++) {
-            trail.append(new AdminTrailEntry(
-                    java.time.Instant.now(),
-                    "alice",
-                    "oidc",
-                    Optional.of("acme"),
-                    Optional.of("api-developer@tenant:acme"),
-                    Optional.of("10.0.0.7"),
-                    Optional.of("req-" + i),
-                    "upsert",
-                    "routes/edge/r" + i,
-                    "done",
-                    Optional.empty(),
-                    Optional.of("ab".repeat(32)),
-                    Map.of("reason", "change " + i)));
+            trail.append(TrailEntries.fullChange(i));
         }
     }
 

@@ -23,11 +23,9 @@ import io.meshguard.authz.request.Identity;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.authz.subscription.SubscriptionGate;
 import io.meshguard.contract.RouteContract;
+import io.meshguard.runtime.SuppliedClock;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +46,9 @@ public final class DecisionReplay {
     private final AuthzPolicy draft;
     private final KeptFacts needs;
     private final AuthzEngine engine;
-    private final ReplayClock clock = new ReplayClock();
+    /** The recorded decision's time, so {@code now} in conditions reads as it did. */
+    private Instant replayedAt = Instant.EPOCH;
+
     private RecordedDecision current;
 
     public DecisionReplay(AuthzPolicy draft) {
@@ -64,7 +64,7 @@ public final class DecisionReplay {
                 new RecordedCredential(),
                 new RecordedLimits(),
                 new SecretFiles(System::nanoTime, secrets),
-                clock,
+                new SuppliedClock(() -> replayedAt),
                 new RecordedQuotas(),
                 SubscriptionGate.NONE);
     }
@@ -107,7 +107,7 @@ public final class DecisionReplay {
             return new ReplayOutcome.NotReplayable(fixed.get());
         }
         current = recorded;
-        clock.now = recorded.time();
+        replayedAt = recorded.time();
         Decision d;
         try {
             d = engine.decide(recorded.toRequest());
@@ -299,26 +299,6 @@ public final class DecisionReplay {
                             q.get().name(), limit, 60, current.reason().equals("quota_unavailable"))),
                     List.of(),
                     Optional.empty());
-        }
-    }
-
-    /** The recorded decision's time, so {@code now} in conditions reads as it did. */
-    private static final class ReplayClock extends Clock {
-        Instant now = Instant.EPOCH;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }

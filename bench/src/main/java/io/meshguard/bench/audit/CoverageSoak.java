@@ -26,14 +26,13 @@ import io.meshguard.audit.query.CoverageReport.Coverage;
 import io.meshguard.audit.query.CoverageReport.Sample;
 import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
 import io.meshguard.contract.RouteContract.AccessLogTags;
+import io.meshguard.runtime.SuppliedClock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -596,7 +595,8 @@ public final class CoverageSoak {
             }
         }
         AtomicInstant now = new AtomicInstant(T0);
-        Clock monitorClock = new EmulatedClock(now, MONITOR_SKEW);
+        // the monitor's clock in emulated time: the soak's instant plus the monitor's skew
+        Clock monitorClock = new SuppliedClock(() -> now.get().plus(MONITOR_SKEW));
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         OutageDataSource database = new OutageDataSource(dataSource);
         CoverageReport report = new CoverageReport(database);
@@ -822,32 +822,6 @@ public final class CoverageSoak {
 
         void set(Instant v) {
             value = v;
-        }
-    }
-
-    /** A server's clock in emulated time: the soak's instant plus that server's skew. */
-    static final class EmulatedClock extends Clock {
-        private final AtomicInstant now;
-        private final Duration skew;
-
-        EmulatedClock(AtomicInstant now, Duration skew) {
-            this.now = now;
-            this.skew = skew;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get().plus(skew);
         }
     }
 

@@ -2,10 +2,10 @@ package io.meshguard.bench.audit;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.audit.trail.AdminTrail;
-import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.audit.trail.TrailCheckpointer;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
 import io.meshguard.devstack.db.LocalPostgres;
@@ -79,20 +79,8 @@ public final class TrailCheckpointBench {
             throws Exception {
         long start = System.nanoTime();
         for (int i = 0; i < events; i++) {
-            trail.append(new AdminTrailEntry(
-                    Instant.now(),
-                    "alice (sub-1)",
-                    "oidc",
-                    Optional.of("acme"),
-                    Optional.of("org-admin"),
-                    Optional.of("10.0.0.7"),
-                    Optional.of("req-" + i),
-                    "upsert",
-                    "routes/edge/r" + i,
-                    "done",
-                    Optional.empty(),
-                    Optional.empty(),
-                    Map.of("revision", "42")));
+            trail.append(
+                    TrailEntries.change("alice (sub-1)", "org-admin", i, Optional.empty(), Map.of("revision", "42")));
             if (checkpoints.isPresent()) {
                 checkpoints.get().checkpointNow();
             }

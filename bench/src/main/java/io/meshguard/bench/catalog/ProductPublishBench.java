@@ -16,6 +16,7 @@ import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
 import io.meshguard.db.TenantScope;
 import io.meshguard.devstack.db.LocalPostgres;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
 import io.meshguard.xds.model.Api;
@@ -164,20 +165,7 @@ public final class ProductPublishBench {
         for (int i = 0; i < OPERATIONS; i++) {
             ops.add(new Product.Operation("op-" + i, "payments", i % 2 == 0 ? "GET" : "POST", "/op-" + i));
         }
-        store.createProduct(
-                DEFAULT,
-                new Product(
-                        "payments",
-                        "default",
-                        "Payments",
-                        "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
-                        ops),
-                "bench");
+        store.createProduct(DEFAULT, CatalogSamples.draftProduct("payments", "default", "Payments", "1", ops), "bench");
         store.moveProduct(DEFAULT, "payments", ProductState.PUBLISHED, "bench");
         store.createPlan(
                 DEFAULT,

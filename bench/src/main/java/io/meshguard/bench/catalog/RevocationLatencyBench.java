@@ -11,11 +11,7 @@ import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Cluster;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.Environment;
-import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ProductState;
@@ -26,6 +22,7 @@ import io.meshguard.db.Migrations;
 import io.meshguard.db.TenantScope;
 import io.meshguard.devstack.db.LocalPostgres;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.xds.subscription.CatalogSnapshotFeed;
 import io.meshguard.xds.subscription.SubscriptionStateService;
 import java.nio.file.Files;
@@ -160,30 +157,15 @@ public final class RevocationLatencyBench {
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(
                 acme,
-                new Product(
+                CatalogSamples.draftProduct(
                         "payments",
                         "acme",
                         "Payments",
                         "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
                         List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
                 "bench");
         store.moveProduct(acme, "payments", ProductState.PUBLISHED, "bench");
-        store.createPlan(
-                acme,
-                new Plan(
-                        "payments-free",
-                        "payments",
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
+        store.createPlan(acme, CatalogSamples.freePlan("payments-free", "payments", PlanState.STAGING));
         store.movePlan(acme, "payments-free", PlanState.PUBLISHED, "bench");
         store.createPublish(acme, "payments", "local", Environment.DEV, AuthMode.APIKEY, "example.test", "local");
         // the subscription state is under test, not the gateway's routes: a publish that any revision serves
@@ -197,16 +179,7 @@ public final class RevocationLatencyBench {
         store.createApplication(initech, new Application("app", "initech", "App", ApplicationState.ACTIVE), "bench");
         String id = store.subscribe(initech, "app", "payments-dev-local", "payments-free", "bench")
                 .id();
-        store.addCredential(
-                initech,
-                new Credential(
-                        "bench00000000001",
-                        AuthMode.APIKEY,
-                        "app",
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of()));
+        store.addCredential(initech, CatalogSamples.activeApiKey("bench00000000001"));
         return id;
     }
 

@@ -25,6 +25,7 @@ import io.meshguard.dlpserver.DlpServer;
 import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -228,18 +229,7 @@ public final class ExtProcLatency {
         private final StreamObserver<ProcessingRequest> requests;
 
         Stream(ManagedChannel ch, String contentType) throws InterruptedException {
-            requests = ExternalProcessorGrpc.newStub(ch).process(new StreamObserver<>() {
-                @Override
-                public void onNext(ProcessingResponse r) {
-                    answers.add(r);
-                }
-
-                @Override
-                public void onError(Throwable t) {}
-
-                @Override
-                public void onCompleted() {}
-            });
+            requests = ExternalProcessorGrpc.newStub(ch).process(StreamSink.into(answers));
             requests.onNext(ProcessingRequest.newBuilder()
                     .setProtocolConfig(ProtocolConfiguration.newBuilder()
                             .setRequestBodyMode(BodySendMode.NONE)

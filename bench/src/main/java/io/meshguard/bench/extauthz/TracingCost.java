@@ -10,6 +10,7 @@ import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.OtlpTraceReceiver;
+import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -35,16 +36,7 @@ import java.util.Map;
  * <pre>{@code java -cp "$CP" io.meshguard.bench.extauthz.TracingCost [rounds] [checksPerRound]}</pre>
  */
 public final class TracingCost {
-    private static final StreamObserver<CheckResponse> DISCARD = new StreamObserver<>() {
-        @Override
-        public void onNext(CheckResponse value) {}
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {}
-    };
+    private static final StreamObserver<CheckResponse> DISCARD = StreamSink.discarding();
 
     private TracingCost() {}
 

@@ -12,9 +12,7 @@ import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
 import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
-import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.audit.BatchWriteMethod;
@@ -24,6 +22,7 @@ import io.meshguard.cli.CliRun;
 import io.meshguard.cli.Main;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -351,16 +350,7 @@ class AuditCommandTest {
                     .usePlaintext()
                     .build();
             try {
-                var envoy = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(new StreamObserver<>() {
-                    @Override
-                    public void onNext(StreamAccessLogsResponse v) {}
-
-                    @Override
-                    public void onError(Throwable t) {}
-
-                    @Override
-                    public void onCompleted() {}
-                });
+                var envoy = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());
                 envoy.onNext(StreamAccessLogsMessage.newBuilder()
                         .setIdentifier(StreamAccessLogsMessage.Identifier.newBuilder()
                                 .setNode(Node.newBuilder().setId("n"))

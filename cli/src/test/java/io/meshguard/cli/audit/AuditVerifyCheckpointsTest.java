@@ -8,6 +8,7 @@ import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.audit.trail.TrailCheckpointer;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.cli.CliRun;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
@@ -48,9 +49,7 @@ class AuditVerifyCheckpointsTest {
 
     @BeforeEach
     void emptyTrailAndAKey() throws Exception {
-        PG.dsl().execute("delete from admin_trail");
-        PG.dsl().execute("delete from admin_trail_anchor");
-        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        TrailEntries.emptyTrail(PG.dsl());
         trail = new AdminTrail(PG.dataSource());
         trail.ensurePartitions(YearMonth.now(ZoneOffset.UTC).minusMonths(15), 17);
         checkpoints = dir.resolve("checkpoints");
@@ -80,20 +79,7 @@ class AuditVerifyCheckpointsTest {
     }
 
     private static AdminTrailEntry event(Instant at, String target) {
-        return new AdminTrailEntry(
-                at,
-                "alice",
-                "oidc",
-                Optional.of("acme"),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                "upsert",
-                target,
-                "done",
-                Optional.empty(),
-                Optional.empty(),
-                Map.of());
+        return TrailEntries.upsert(at, "alice", Optional.of("acme"), target);
     }
 
     private static String dbUrl() {

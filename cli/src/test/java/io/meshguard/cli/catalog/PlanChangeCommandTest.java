@@ -19,6 +19,7 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
@@ -78,16 +79,11 @@ class PlanChangeCommandTest {
         CatalogStore store = new CatalogStore(PG.dataSource());
         store.createProduct(
                 TenantScope.ALL,
-                new Product(
+                CatalogSamples.draftProduct(
                         "payments",
                         "acme",
                         "Payments",
                         "v1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
                         List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
                 "ops");
         store.createPlan(

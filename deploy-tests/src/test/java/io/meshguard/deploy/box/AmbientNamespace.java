@@ -141,35 +141,25 @@ final class AmbientNamespace {
     /** Schedules the namespace's pods (no sidecar: ambient) on {@code network}; adds them to {@code pods}. */
     void schedule(PodNetwork network, List<BoxPod> pods) {
         PodSpec appSpec = spec(APP, "bank/" + APP, PORT, "http");
-        String ip = network.allocate();
-        app = new BoxPod(
+        app = network.pod(
                 APP + "-box0",
                 NAMESPACE,
                 Map.of("app", APP, BankApp.PROTECTED_LABEL, "true", BankApp.DLP_LABEL, "true"),
-                Map.of(),
-                ip,
-                network.attach(ip),
                 appSpec,
-                "Deployment/" + APP,
-                Optional.empty());
-        ip = network.allocate();
-        client = new BoxPod(
+                "Deployment/" + APP);
+        client = network.pod(
                 CLIENT + "-box0",
                 NAMESPACE,
                 Map.of("app", CLIENT),
-                Map.of(),
-                ip,
-                network.attach(ip),
                 spec(CLIENT, "bank/" + CLIENT, 8081, "http"),
-                "bank/" + CLIENT,
-                Optional.empty());
-        ip = network.allocate();
+                "bank/" + CLIENT);
         Map<String, String> annotations = new LinkedHashMap<>();
         gateway.path("spec")
                 .path("infrastructure")
                 .path("annotations")
                 .fields()
                 .forEachRemaining(e -> annotations.put(e.getKey(), e.getValue().asText()));
+        String ip = network.allocate();
         waypoint = new BoxPod(
                 waypointName() + "-box0",
                 NAMESPACE,

@@ -31,8 +31,15 @@ record BoxPod(
         return spec.getContainers().get(0);
     }
 
-    /** The pod under the same name and address with {@code template}'s labels, annotations and spec (a rollout). */
-    BoxPod rolledTo(PodTemplateSpec template) {
+    /** A pod with {@code template}'s labels, annotations and spec (a template may leave labels or annotations out). */
+    static BoxPod of(
+            String name,
+            String namespace,
+            PodTemplateSpec template,
+            String ip,
+            String netns,
+            String owner,
+            Optional<String> subdomain) {
         return new BoxPod(
                 name,
                 namespace,
@@ -43,6 +50,11 @@ record BoxPod(
                 template.getSpec(),
                 owner,
                 subdomain);
+    }
+
+    /** The pod under the same name and address with {@code template}'s labels, annotations and spec (a rollout). */
+    BoxPod rolledTo(PodTemplateSpec template) {
+        return of(name, namespace, template, ip, netns, owner, subdomain);
     }
 
     /** The container port named {@code name} (NetworkPolicy ports, Service targetPorts, probes may name one). */

@@ -718,17 +718,7 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     private BoxPod bankPod(String name, String namespace, io.fabric8.kubernetes.api.model.PodSpec spec) {
-        String ip = network.allocate();
-        BoxPod pod = new BoxPod(
-                name + "-0",
-                namespace,
-                Map.of("app", name),
-                Map.of(),
-                ip,
-                network.attach(ip),
-                spec,
-                "bank/" + name,
-                Optional.empty());
+        BoxPod pod = network.pod(name + "-0", namespace, Map.of("app", name), spec, "bank/" + name);
         pods.add(pod);
         return pod;
     }
@@ -784,51 +774,20 @@ public final class ClusterInABox implements AutoCloseable {
 
     private void startAgent() throws IOException, InterruptedException {
         Path socket = dir.resolve("node-agent.sock");
-        Path log = dir.resolve("node-agent.log");
-        agent = new ProcessBuilder(
-                        "ip",
-                        "netns",
-                        "exec",
-                        network.nodeNetns(),
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx64m",
-                        "-cp",
-                        Path.of(NodeAgent.class
-                                        .getProtectionDomain()
-                                        .getCodeSource()
-                                        .getLocation()
-                                        .getPath())
-                                .toString(),
-                        NodeAgent.class.getName(),
-                        socket.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!Files.exists(socket)) {
-            if (!agent.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("the node agent did not start: " + Files.readString(log));
-            }
-            Thread.sleep(50);
-        }
+        agent = network.startNodeAgent(socket, dir.resolve("node-agent.log"), "the node agent");
         node = new NodePorts(socket);
     }
 
     /** The bank's application in central's cluster ({@link BankApp#install}), its pod scheduled. */
     private BoxPod bankApp() throws IOException, InterruptedException {
         io.fabric8.kubernetes.api.model.PodSpec spec = BankApp.install(objects);
-        String ip = network.allocate();
         // README step 4: the Deployment's pod template labelled for ext_authz and DLP in its own sidecar
-        BoxPod pod = new BoxPod(
+        BoxPod pod = network.pod(
                 BankApp.NAME + "-box0",
                 BankApp.NAMESPACE,
                 Map.of("app", BankApp.NAME, BankApp.PROTECTED_LABEL, "true", BankApp.DLP_LABEL, "true"),
-                Map.of(),
-                ip,
-                network.attach(ip),
                 spec,
-                "Deployment/" + BankApp.NAME,
-                Optional.empty());
+                "Deployment/" + BankApp.NAME);
         pods.add(pod);
         return pod;
     }
@@ -838,17 +797,8 @@ public final class ClusterInABox implements AutoCloseable {
     }
 
     private BoxPod externalPod(String name, String namespace, int port) {
-        String ip = network.allocate();
-        BoxPod pod = new BoxPod(
-                name + "-0",
-                namespace,
-                Map.of("app", name),
-                Map.of(),
-                ip,
-                network.attach(ip),
-                ExternalParts.spec(name, port),
-                "external/" + name,
-                Optional.empty());
+        BoxPod pod = network.pod(
+                name + "-0", namespace, Map.of("app", name), ExternalParts.spec(name, port), "external/" + name);
         pods.add(pod);
         return pod;
     }
@@ -920,18 +870,7 @@ public final class ClusterInABox implements AutoCloseable {
 
     private BoxPod pod(
             ObjectMeta owner, PodTemplateSpec template, String ownerName, String name, Optional<String> subdomain) {
-        String ip = network.allocate();
-        String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
-        BoxPod pod = new BoxPod(
-                name,
-                ns,
-                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
-                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                ip,
-                network.attach(ip),
-                template.getSpec(),
-                ownerName,
-                subdomain);
+        BoxPod pod = network.pod(owner, template, ownerName, name, subdomain);
         pods.add(pod);
         return pod;
     }

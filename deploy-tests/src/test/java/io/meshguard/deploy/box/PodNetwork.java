@@ -1,7 +1,16 @@
 package io.meshguard.deploy.box;
 
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -34,6 +43,53 @@ final class PodNetwork implements AutoCloseable {
 
     String nodeNetns() {
         return nodeNetns;
+    }
+
+    /** A pod without annotations, given the next address of the range and its own namespace (no subdomain). */
+    BoxPod pod(String name, String namespace, Map<String, String> labels, PodSpec spec, String owner) {
+        String ip = allocate();
+        return new BoxPod(name, namespace, labels, Map.of(), ip, attach(ip), spec, owner, Optional.empty());
+    }
+
+    /** A pod of {@code template} owned by {@code owner}, given the next address of the range and its own namespace. */
+    BoxPod pod(ObjectMeta owner, PodTemplateSpec template, String ownerName, String name, Optional<String> subdomain) {
+        String ip = allocate();
+        String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
+        return BoxPod.of(name, ns, template, ip, attach(ip), ownerName, subdomain);
+    }
+
+    /**
+     * Starts the {@link NodeAgent} in the node's namespace, serving {@code socket}, and returns its process once the
+     * socket is there; {@code who} names the agent in the error when it dies or stays silent for 30 seconds.
+     */
+    Process startNodeAgent(Path socket, Path log, String who) throws IOException, InterruptedException {
+        Process agent = new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        nodeNetns,
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx64m",
+                        "-cp",
+                        Path.of(NodeAgent.class
+                                        .getProtectionDomain()
+                                        .getCodeSource()
+                                        .getLocation()
+                                        .getPath())
+                                .toString(),
+                        NodeAgent.class.getName(),
+                        socket.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.exists(socket)) {
+            if (!agent.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException(who + " did not start: " + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+        return agent;
     }
 
     /** The node's address on the bridge: where the kubelet's probes and port-forwards come from. */

@@ -238,29 +238,19 @@ final class ZoneCluster implements AutoCloseable {
                     s.getMetadata().getName() + "-0",
                     Optional.of(s.getSpec().getServiceName())));
         }
-        String appIp = network.allocate();
-        bankApp = new BoxPod(
+        bankApp = network.pod(
                 BankApp.NAME + "-zone0",
                 BankApp.NAMESPACE,
                 Map.of("app", BankApp.NAME),
-                Map.of(),
-                appIp,
-                network.attach(appIp),
                 appSpec,
-                "Deployment/" + BankApp.NAME,
-                Optional.empty());
+                "Deployment/" + BankApp.NAME);
         pods.add(bankApp);
-        String redisIp = network.allocate();
-        redis = new BoxPod(
+        redis = network.pod(
                 ExternalParts.REDIS + "-zone0",
                 ExternalParts.NAMESPACE,
                 Map.of("app", ExternalParts.REDIS),
-                Map.of(),
-                redisIp,
-                network.attach(redisIp),
                 ExternalParts.spec(ExternalParts.REDIS, 6379),
-                "external/" + ExternalParts.REDIS,
-                Optional.empty());
+                "external/" + ExternalParts.REDIS);
         pods.add(redis);
         services = new ServiceDirectory(objects.services, pods);
         // the bank's DNS outside the cluster: central's zone host at the ingress gateway, the bank's data tier
@@ -537,51 +527,14 @@ final class ZoneCluster implements AutoCloseable {
 
     private BoxPod pod(
             ObjectMeta owner, PodTemplateSpec template, String ownerName, String name, Optional<String> subdomain) {
-        String ip = network.allocate();
-        String ns = Optional.ofNullable(owner.getNamespace()).orElse("default");
-        BoxPod pod = new BoxPod(
-                name,
-                ns,
-                Optional.ofNullable(template.getMetadata().getLabels()).orElse(Map.of()),
-                Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of()),
-                ip,
-                network.attach(ip),
-                template.getSpec(),
-                ownerName,
-                subdomain);
+        BoxPod pod = network.pod(owner, template, ownerName, name, subdomain);
         pods.add(pod);
         return pod;
     }
 
     private void startAgent() throws IOException, InterruptedException {
         Path socket = dir.resolve("node-agent.sock");
-        Path log = dir.resolve("node-agent.log");
-        agent = new ProcessBuilder(
-                        "ip",
-                        "netns",
-                        "exec",
-                        network.nodeNetns(),
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx64m",
-                        "-cp",
-                        Path.of(NodeAgent.class
-                                        .getProtectionDomain()
-                                        .getCodeSource()
-                                        .getLocation()
-                                        .getPath())
-                                .toString(),
-                        NodeAgent.class.getName(),
-                        socket.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!Files.exists(socket)) {
-            if (!agent.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("the zone's node agent did not start: " + Files.readString(log));
-            }
-            Thread.sleep(50);
-        }
+        agent = network.startNodeAgent(socket, dir.resolve("node-agent.log"), "the zone's node agent");
         node = new NodePorts(socket);
     }
 

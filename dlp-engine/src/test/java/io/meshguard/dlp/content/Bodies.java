@@ -1,18 +1,14 @@
 package io.meshguard.dlp.content;
 
-import io.meshguard.dlp.detect.BuiltinDetector;
-import io.meshguard.dlp.scan.Action;
 import io.meshguard.dlp.scan.ActionKind;
-import io.meshguard.dlp.scan.ContextRule;
-import io.meshguard.dlp.scan.DetectorRule;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.dlp.scan.Scans;
 import io.meshguard.dlp.scan.ValueHasher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 
 /** Test helpers: run a body transformer over whole and chunked input. */
 final class Bodies {
@@ -27,19 +23,7 @@ final class Bodies {
     private Bodies() {}
 
     static ScanRules rules(ActionKind action) {
-        ScanRules rules = new ScanRules();
-        for (BuiltinDetector d : BuiltinDetector.values()) {
-            rules.addBuiltin(
-                    d,
-                    new DetectorRule(
-                            d.id(),
-                            0.5,
-                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
-                            Set.of(),
-                            List.of(),
-                            Action.of(action)));
-        }
-        return rules;
+        return Scans.allBuiltins(action);
     }
 
     static Result run(Factory f, ScanRules rules, byte[] input, Random random, int maxChunk) {

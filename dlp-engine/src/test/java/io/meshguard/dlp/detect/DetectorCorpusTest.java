@@ -2,19 +2,16 @@ package io.meshguard.dlp.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meshguard.dlp.scan.Action;
 import io.meshguard.dlp.scan.ActionKind;
 import io.meshguard.dlp.scan.CollectingOutput;
-import io.meshguard.dlp.scan.ContextRule;
-import io.meshguard.dlp.scan.DetectorRule;
 import io.meshguard.dlp.scan.Finding;
 import io.meshguard.dlp.scan.ScanRules;
+import io.meshguard.dlp.scan.Scans;
 import io.meshguard.dlp.scan.StreamScanner;
 import io.meshguard.dlp.scan.ValueHasher;
 import io.meshguard.testing.SlowTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -26,18 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 @SlowTest
 class DetectorCorpusTest {
     private static List<String> detect(String text, int chunk) {
-        ScanRules rules = new ScanRules();
-        for (BuiltinDetector d : BuiltinDetector.values()) {
-            rules.addBuiltin(
-                    d,
-                    new DetectorRule(
-                            d.id(),
-                            0.5,
-                            new ContextRule(d.contextBoost(), d.contextPenalty(), 32, 0.3, 0.5),
-                            Set.of(),
-                            List.of(),
-                            Action.of(ActionKind.ALERT)));
-        }
+        ScanRules rules = Scans.allBuiltins(ActionKind.ALERT);
         CollectingOutput out = new CollectingOutput();
         StreamScanner s = new StreamScanner(rules, ValueHasher.forTenant(new byte[32], ""), out);
         byte[] b = text.getBytes(StandardCharsets.UTF_8);

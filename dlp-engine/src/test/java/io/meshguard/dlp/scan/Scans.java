@@ -7,12 +7,13 @@ import java.util.Random;
 import java.util.Set;
 
 /** Test helpers: default built-in rules and whole/chunked scans. */
-final class Scans {
+public final class Scans {
     static final byte[] KEY = "test-master-key-0123456789abcdef".getBytes(StandardCharsets.UTF_8);
 
     private Scans() {}
 
-    static ScanRules allBuiltins(ActionKind action) {
+    /** Every built-in detector at its defaults (threshold 0.5, its context words), each acting as {@code action}. */
+    public static ScanRules allBuiltins(ActionKind action) {
         ScanRules rules = new ScanRules();
         for (BuiltinDetector d : BuiltinDetector.values()) {
             rules.addBuiltin(

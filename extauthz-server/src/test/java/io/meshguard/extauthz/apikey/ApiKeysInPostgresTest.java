@@ -10,18 +10,16 @@ import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeySecret;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,31 +29,7 @@ class ApiKeysInPostgresTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    /** A clock tests move forward explicitly (rotation grace, expiry). */
-    static final class MovableClock extends Clock {
-        final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-21T10:00:00Z"));
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-
-        void advance(Duration d) {
-            now.updateAndGet(i -> i.plus(d));
-        }
-    }
-
-    private final MovableClock clock = new MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-21T10:00:00Z"));
     private final JdbcApiKeyStore store = new JdbcApiKeyStore(PG.dataSource());
     private final ApiKeyService service = new ApiKeyService(store, clock);
 

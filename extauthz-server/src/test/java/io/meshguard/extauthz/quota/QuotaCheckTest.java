@@ -17,6 +17,7 @@ import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -35,8 +36,7 @@ class QuotaCheckTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private final QuotaTestSupport.MovableClock clock =
-            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
     private AuthzPipeline pipeline;

@@ -12,6 +12,7 @@ import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.DedicatedPostgres;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -33,8 +34,7 @@ class QuotaDurabilityTest {
 
     static EmbeddedRedis redisServer;
 
-    private final QuotaTestSupport.MovableClock clock =
-            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";

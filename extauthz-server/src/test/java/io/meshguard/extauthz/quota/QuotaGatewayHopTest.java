@@ -8,6 +8,7 @@ import io.meshguard.contract.OwnedHeaderNames;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.ShopGatewayHop;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -30,8 +31,7 @@ class QuotaGatewayHopTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private final QuotaTestSupport.MovableClock clock =
-            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T14:00:00Z"));
     private ShopGatewayHop shop;
 
     @BeforeEach

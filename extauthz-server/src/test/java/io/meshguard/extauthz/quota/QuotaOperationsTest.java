@@ -16,6 +16,7 @@ import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -48,8 +49,7 @@ class QuotaOperationsTest {
     @TempDir
     Path tmp;
 
-    private final QuotaTestSupport.MovableClock clock =
-            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final String prefix = SharedRedis.keyPrefix(QuotaOperationsTest.class);
     private final QuotaStore store = new QuotaStore(PG.dataSource());

@@ -10,6 +10,7 @@ import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -43,8 +44,7 @@ class QuotaReplicasOutageTest {
     static EmbeddedRedis redisServer;
 
     private static final int REPLICAS = 3;
-    private final QuotaTestSupport.MovableClock clock =
-            new QuotaTestSupport.MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";
     private final QuotaStore store = new QuotaStore(PG.dataSource());

@@ -8,47 +8,14 @@ import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
 import java.io.StringReader;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicReference;
 
-/** Clock, callers, policies and an audit log the quota tests share. */
+/** Callers, policies and an audit log the quota tests share. */
 final class QuotaTestSupport {
     private QuotaTestSupport() {}
-
-    /** A clock the tests move explicitly (midnight, month end). */
-    static final class MovableClock extends Clock {
-        final AtomicReference<Instant> now;
-
-        MovableClock(Instant start) {
-            this.now = new AtomicReference<>(start);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-
-        void set(Instant at) {
-            now.set(at);
-        }
-    }
 
     /** The audit events a counter recorded (the audit module's sink interface, kept in memory). */
     static final class AuditLog {

@@ -36,12 +36,11 @@ import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.MovableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +48,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -87,7 +85,7 @@ class PlanReplayAgreesWithPipelineTest {
 
     /** One run of the pipeline over the script under {@code product} and {@code operations}. */
     private static final class Run {
-        final AtomicReference<Instant> now = new AtomicReference<>(T0);
+        final MovableClock clock = new MovableClock(T0);
         final InMemoryApiKeyStore keys = new InMemoryApiKeyStore();
         final AuthzPipeline pipeline;
         final ApiKeyService.Created first;
@@ -95,22 +93,6 @@ class PlanReplayAgreesWithPipelineTest {
         final AuthzPolicy policy = Fixtures.parse(POLICY);
 
         Run(PlanLimits product, Map<String, PlanLimits> operations) throws Exception {
-            Clock clock = new Clock() {
-                @Override
-                public ZoneId getZone() {
-                    return ZoneOffset.UTC;
-                }
-
-                @Override
-                public Clock withZone(ZoneId zone) {
-                    return this;
-                }
-
-                @Override
-                public Instant instant() {
-                    return now.get();
-                }
-            };
             ApiKeyService service = new ApiKeyService(keys, Clock.systemUTC());
             first = service.create("web", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
             second = service.create("web-2", "initech-web", "initech", List.of(), List.of(), "free", Optional.empty());
@@ -120,7 +102,7 @@ class PlanReplayAgreesWithPipelineTest {
                 p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, Clock.systemUTC(), Duration.ZERO));
                 // the limiter's monotonic clock is the recorded time, as extauthz's is the moment of the Check
                 p.limiter = new TokenBucketLimiter(
-                        1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, now.get())
+                        1000, Duration.ofMinutes(1), () -> Duration.between(Instant.EPOCH, clock.instant())
                                 .toNanos());
                 p.clock = clock;
                 p.subscriptions = new SubscriptionGate(() -> Optional.of(snapshot), clock);
@@ -132,7 +114,7 @@ class PlanReplayAgreesWithPipelineTest {
             KeptFacts kept = KeptFacts.of(policy);
             Map<String, RecordedDecision> out = new LinkedHashMap<>();
             for (Call c : script) {
-                now.set(c.at());
+                clock.set(c.at());
                 HttpRequestView request = request(c, (c.secondKey() ? second : first).text());
                 Decision d = pipeline.decide(request);
                 out.put(

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.access.AdminGate;
 import io.meshguard.audit.trail.AdminTrail;
-import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.AdminTrailVerifier;
 import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.audit.trail.TrailCheckpointer;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.runtime.http.BearerTokens;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -64,9 +64,7 @@ class TrailVerifyAgainstCheckpointsTest {
 
     @BeforeEach
     void controllerWithCheckpoints() throws Exception {
-        PG.dsl().execute("delete from admin_trail");
-        PG.dsl().execute("delete from admin_trail_anchor");
-        PG.dsl().execute("update admin_trail_head set seq = 0, row_hash = repeat('0', 64)");
+        TrailEntries.emptyTrail(PG.dsl());
         trail = new AdminTrail(PG.dataSource());
         trail.ensurePartitions(YearMonth.now(ZoneOffset.UTC), 1);
         privateKey = CheckpointKeys.ensure(dir.resolve("trail-checkpoint.key"), dir.resolve("trail-checkpoint.pub"));
@@ -108,20 +106,7 @@ class TrailVerifyAgainstCheckpointsTest {
 
     private void eventsSigned(int n) throws Exception {
         for (int i = 0; i < n; i++) {
-            trail.append(new AdminTrailEntry(
-                    Instant.now(),
-                    "alice",
-                    "oidc",
-                    Optional.of("acme"),
-                    Optional.empty(),
-                    Optional.empty(),
-                    Optional.empty(),
-                    "upsert",
-                    "routes/edge/r" + i,
-                    "done",
-                    Optional.empty(),
-                    Optional.empty(),
-                    Map.of()));
+            trail.append(TrailEntries.upsert(Instant.now(), "alice", Optional.of("acme"), "routes/edge/r" + i));
             assertThat(signer.checkpointNow()).isPresent();
         }
     }
@@ -253,20 +238,7 @@ class TrailVerifyAgainstCheckpointsTest {
 
     private void eventsAppendedWithoutSigning(int n) throws Exception {
         for (int i = 0; i < n; i++) {
-            trail.append(new AdminTrailEntry(
-                    Instant.now(),
-                    "mallory",
-                    "oidc",
-                    Optional.empty(),
-                    Optional.empty(),
-                    Optional.empty(),
-                    Optional.empty(),
-                    "upsert",
-                    "routes/edge/x" + i,
-                    "done",
-                    Optional.empty(),
-                    Optional.empty(),
-                    Map.of()));
+            trail.append(TrailEntries.upsert(Instant.now(), "mallory", Optional.empty(), "routes/edge/x" + i));
         }
     }
 }

@@ -16,6 +16,7 @@ import io.meshguard.audit.trail.AdminTrailEntry;
 import io.meshguard.audit.trail.CheckpointDirectory;
 import io.meshguard.audit.trail.CheckpointKeys;
 import io.meshguard.audit.trail.TrailCheckpointer;
+import io.meshguard.audit.trail.TrailEntries;
 import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
@@ -34,7 +35,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -151,19 +151,6 @@ class PlanChangeReportsStarveNoOneTest {
     }
 
     private static AdminTrailEntry entry() {
-        return new AdminTrailEntry(
-                Instant.now(),
-                "ops",
-                "oidc",
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                "upsert",
-                "routes/dev/charges",
-                "done",
-                Optional.empty(),
-                Optional.empty(),
-                Map.of());
+        return TrailEntries.upsert(Instant.now(), "ops", Optional.empty(), "routes/dev/charges");
     }
 }

@@ -27,6 +27,7 @@ import io.meshguard.dlpserver.HeldToolCalls;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.change.ConfigChangeAudit;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -36,10 +37,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -47,7 +46,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -71,31 +69,9 @@ class ToolCallApprovalJourneyTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ISSUER = "https://idp.bank.example/realms/agents";
 
-    /** A clock the test moves: expiry is decided by the DLP server's and the controller's clocks alike. */
-    static final class MovableClock extends Clock {
-        final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+    /** The test moves it: expiry is decided by the DLP server's and the controller's clocks alike. */
+    static final MovableClock CLOCK = new MovableClock(Instant.now());
 
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        void advance(Duration d) {
-            now.updateAndGet(i -> i.plus(d));
-        }
-    }
-
-    static final MovableClock CLOCK = new MovableClock();
     static final Queue<ConfigChangeAudit.ConfigChange> TRAIL = new ConcurrentLinkedQueue<>();
     static Path dir;
     static Path policyFile;

@@ -12,6 +12,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -75,19 +76,8 @@ class NackTrackingTest {
                         .published())
                 .isTrue();
         LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
-        StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-                .streamAggregatedResources(new StreamObserver<>() {
-                    @Override
-                    public void onNext(DiscoveryResponse r) {
-                        responses.add(r);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {}
-
-                    @Override
-                    public void onCompleted() {}
-                });
+        StreamObserver<DiscoveryRequest> requests =
+                AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(StreamSink.into(responses));
         Node node = Node.newBuilder().setId("grpc-js-1").setCluster("local").build();
         requests.onNext(
                 DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());

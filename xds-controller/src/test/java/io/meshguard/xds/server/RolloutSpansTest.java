@@ -16,12 +16,10 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,16 +40,7 @@ class RolloutSpansTest {
     @BeforeEach
     void start() throws Exception {
         collector = OtlpTraceReceiver.start();
-        tracing = Tracing.fromEnvironment(
-                Map.of(
-                        "OTEL_TRACES_EXPORTER",
-                        "otlp",
-                        "OTEL_EXPORTER_OTLP_ENDPOINT",
-                        collector.endpoint(),
-                        "OTEL_BSP_SCHEDULE_DELAY",
-                        "20"),
-                "meshguard-xds",
-                new SimpleMeterRegistry());
+        tracing = collector.tracing("meshguard-xds");
         core = LoopbackCores.inMemory(
                 new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()), Optional.empty());
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())

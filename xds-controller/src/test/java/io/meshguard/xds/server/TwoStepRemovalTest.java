@@ -14,6 +14,7 @@ import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.XdsResources;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
@@ -127,18 +128,7 @@ class TwoStepRemovalTest {
             java.util.concurrent.LinkedBlockingQueue<DiscoveryResponse> responses =
                     new java.util.concurrent.LinkedBlockingQueue<>();
             StreamObserver<DiscoveryRequest> ads = AggregatedDiscoveryServiceGrpc.newStub(channel)
-                    .streamAggregatedResources(new StreamObserver<>() {
-                        @Override
-                        public void onNext(DiscoveryResponse r) {
-                            responses.add(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {}
-
-                        @Override
-                        public void onCompleted() {}
-                    });
+                    .streamAggregatedResources(StreamSink.into(responses));
             Node node = Node.newBuilder()
                     .setId("named-clusters-1")
                     .setCluster("local")

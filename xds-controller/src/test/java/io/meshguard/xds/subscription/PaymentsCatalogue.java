@@ -7,13 +7,12 @@ import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.catalogmodel.Environment;
-import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ProductState;
 import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.CatalogSamples;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,30 +41,15 @@ public final class PaymentsCatalogue {
         store.putCluster(new Cluster(cluster, region, Optional.empty(), Set.of()), Map.of(group, Set.of("acme")));
         store.createProduct(
                 ACME,
-                new Product(
+                CatalogSamples.draftProduct(
                         "payments",
                         "acme",
                         "Payments",
                         "1",
-                        Optional.empty(),
-                        List.of(),
-                        Optional.empty(),
-                        Product.Visibility.PUBLIC,
-                        ProductState.DRAFT,
                         List.of(new Product.Operation("charge", "payments-api", "POST", "/charges"))),
                 "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
-        store.createPlan(
-                ACME,
-                new Plan(
-                        PLAN,
-                        "payments",
-                        "free",
-                        PlanState.STAGING,
-                        PlanLimits.NONE,
-                        Map.of(),
-                        Plan.Approval.AUTO,
-                        Set.of(AuthMode.APIKEY)));
+        store.createPlan(ACME, CatalogSamples.freePlan(PLAN, "payments", PlanState.STAGING));
         store.movePlan(ACME, PLAN, PlanState.PUBLISHED, "alice");
         store.createPublish(ACME, "payments", cluster, Environment.DEV, AuthMode.APIKEY, "example.test", group);
         String publish = "payments-dev-" + cluster;

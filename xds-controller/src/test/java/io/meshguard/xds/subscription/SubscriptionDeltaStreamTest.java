@@ -33,7 +33,6 @@ import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.PublishHost;
@@ -46,8 +45,10 @@ import io.meshguard.catalogmodel.TenantHoldings;
 import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -93,16 +94,7 @@ class SubscriptionDeltaStreamTest {
         PaymentsCatalogue.initechApiKey(PG.dsl(), CREDENTIAL);
         subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina")
                 .id();
-        store.addCredential(
-                INITECH,
-                new Credential(
-                        CREDENTIAL,
-                        AuthMode.APIKEY,
-                        "app",
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of()));
+        store.addCredential(INITECH, CatalogSamples.activeApiKey(CREDENTIAL));
         service = new SubscriptionStateService();
         server = NettyServerBuilder.forPort(0).addService(service).build().start();
         feed = new CatalogSnapshotFeed(PG.dataSource(), store, service, Duration.ofSeconds(30)).start();
@@ -329,15 +321,7 @@ class SubscriptionDeltaStreamTest {
 
     /** Publish payments-dev-local on plan payments-free; initech and globex each hold an application, key and subscription. */
     private static SubscriptionSnapshot twoTenants(long version) {
-        Plan plan = new Plan(
-                "payments-free",
-                "payments",
-                "free",
-                PlanState.PUBLISHED,
-                PlanLimits.NONE,
-                Map.of(),
-                Plan.Approval.AUTO,
-                Set.of(AuthMode.APIKEY));
+        Plan plan = CatalogSamples.freePlan("payments-free", "payments", PlanState.PUBLISHED);
         ProductPublish publish = new ProductPublish(
                 "payments-dev-local",
                 "payments",
@@ -431,18 +415,7 @@ class SubscriptionDeltaStreamTest {
 
         RawDeltaStream(ManagedChannel channel, String node, Map<String, String> initial) {
             requests = ClientCalls.asyncBidiStreamingCall(
-                    channel.newCall(SubscriptionStateWire.DELTA, CallOptions.DEFAULT), new StreamObserver<>() {
-                        @Override
-                        public void onNext(DeltaDiscoveryResponse value) {
-                            responses.add(value);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {}
-
-                        @Override
-                        public void onCompleted() {}
-                    });
+                    channel.newCall(SubscriptionStateWire.DELTA, CallOptions.DEFAULT), StreamSink.into(responses));
             requests.onNext(DeltaDiscoveryRequest.newBuilder()
                     .setNode(Node.newBuilder().setId(node).setCluster(SubscriptionStateService.GROUP))
                     .setTypeUrl(SubscriptionStateWire.TYPE_URL)

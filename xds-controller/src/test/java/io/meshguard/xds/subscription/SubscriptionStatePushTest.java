@@ -21,8 +21,6 @@ import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
@@ -30,16 +28,16 @@ import io.meshguard.contract.subscription.SubscriptionStateWire;
 import io.meshguard.contract.subscription.v1.SubscriptionStateProto;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -75,16 +73,7 @@ class SubscriptionStatePushTest {
         PaymentsCatalogue.initechApiKey(PG.dsl(), "initech000000001");
         subscription = store.subscribe(INITECH, "app", "payments-dev-local", "payments-free", "ina")
                 .id();
-        store.addCredential(
-                INITECH,
-                new Credential(
-                        "initech000000001",
-                        AuthMode.APIKEY,
-                        "app",
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of()));
+        store.addCredential(INITECH, CatalogSamples.activeApiKey("initech000000001"));
 
         service = new SubscriptionStateService();
         server = NettyServerBuilder.forPort(0).addService(service).build().start();
@@ -144,7 +133,7 @@ class SubscriptionStatePushTest {
 
     @Test
     void replicaCutOff_pastItsStalenessBound_decidesNothing() throws Exception {
-        MutableClock clock = new MutableClock();
+        MovableClock clock = new MovableClock(Instant.now());
         Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
                 .usePlaintext()
@@ -262,29 +251,5 @@ class SubscriptionStatePushTest {
                 .setNonce(nonce)
                 .addResources(resource)
                 .build();
-    }
-
-    /** A clock the test moves forward. */
-    static final class MutableClock extends Clock {
-        private volatile Instant now = Instant.now();
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }

@@ -20,11 +20,9 @@ import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.PgRevisionStore;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -166,19 +164,12 @@ class ZoneAdminApiTest {
             assertThat(rs.getString(2)).doesNotContain(token);
         }
 
-        try (ZoneController zone = new ZoneController(
-                                ZoneSettings.loopback(
-                                        "kr-seoul-prod",
-                                        "127.0.0.1:" + zones.port(),
-                                        Optional.of(token),
-                                        tmp.resolve("zone"),
-                                        Duration.ofMillis(300)),
-                                new InetSocketAddress("127.0.0.1", 0),
-                                FilterTargets.DEFAULTS,
-                                Optional.empty(),
-                                AdsPeerPolicy.localDevelopment(),
-                                new SimpleMeterRegistry())
-                        .start();
+        try (ZoneController zone = ZoneTestbed.started(ZoneSettings.loopback(
+                        "kr-seoul-prod",
+                        "127.0.0.1:" + zones.port(),
+                        Optional.of(token),
+                        tmp.resolve("zone"),
+                        Duration.ofMillis(300)));
                 AdsNode node = new AdsNode(zone.adsPort(), "envoy-1", "seoul-gw")) {
             await().ignoreExceptions().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 JsonNode fleet = ConfigJson.mapper()

@@ -14,9 +14,6 @@ import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -106,19 +103,12 @@ class ZoneFaultIsolationTest {
         String good = ConfigJson.write(ZoneLoopbackTest.config("kr-good", "jp-other", false));
         try (RawCentral central = new RawCentral(
                         revision("kr-broken", 7, "{\"groups\": [{\"name\": "), revision("kr-good", 8, good));
-                ZoneController zone = new ZoneController(
-                                ZoneSettings.loopback(
-                                        "fault-isolation",
-                                        central.address(),
-                                        Optional.empty(),
-                                        tmp.resolve("zone"),
-                                        Duration.ofMillis(200)),
-                                new InetSocketAddress("127.0.0.1", 0),
-                                FilterTargets.DEFAULTS,
-                                Optional.empty(),
-                                AdsPeerPolicy.localDevelopment(),
-                                new SimpleMeterRegistry())
-                        .start()) {
+                ZoneController zone = ZoneTestbed.started(ZoneSettings.loopback(
+                        "fault-isolation",
+                        central.address(),
+                        Optional.empty(),
+                        tmp.resolve("zone"),
+                        Duration.ofMillis(200)))) {
             await().atMost(Duration.ofSeconds(20)).until(() -> zone.held().containsKey("kr-good"));
             assertThat(zone.held()).containsEntry("kr-good", 8L).doesNotContainKey("kr-broken");
             await().atMost(Duration.ofSeconds(20)).until(() -> central.refused.containsKey("kr-broken"));

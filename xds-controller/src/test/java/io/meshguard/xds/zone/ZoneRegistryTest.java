@@ -7,14 +7,13 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,31 +31,9 @@ class ZoneRegistryTest {
     private static final AtomicInteger N = new AtomicInteger();
     private static HikariDataSource ds;
 
-    /** A clock the test moves: expiry is decided by the registry's clock, never by waiting. */
-    private static final class MovableClock extends Clock {
-        private Instant now = Instant.parse("2026-11-23T12:00:00Z");
+    /** Expiry is decided by the registry's clock, never by waiting. */
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-23T12:00:00Z"));
 
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    }
-
-    private final MovableClock clock = new MovableClock();
     private ZoneRegistry registry;
     private String cluster;
 

@@ -11,7 +11,6 @@ import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Plan;
-import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.PublishHost;
@@ -19,6 +18,7 @@ import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
+import io.meshguard.testing.CatalogSamples;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -45,15 +45,7 @@ class ZoneSubscriptionSliceTest {
     }
 
     private static Plan plan(String id, String product) {
-        return new Plan(
-                id,
-                product,
-                "free",
-                PlanState.PUBLISHED,
-                PlanLimits.NONE,
-                Map.of(),
-                Plan.Approval.AUTO,
-                Set.of(AuthMode.APIKEY));
+        return CatalogSamples.freePlan(id, product, PlanState.PUBLISHED);
     }
 
     private static Credential key(String id, String application) {

@@ -8,18 +8,15 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.AuthMode;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
-import io.meshguard.xds.server.AdsPeerPolicy;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.meshguard.xds.subscription.PaymentsCatalogue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -29,7 +26,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -69,28 +65,13 @@ class ZoneSubscriptionStateTest {
         TenantScope initech = PaymentsCatalogue.INITECH;
         String subscription =
                 store.subscribe(initech, "app", PUBLISH, "payments-free", "ina").id();
-        store.addCredential(
-                initech,
-                new Credential(
-                        KEY,
-                        AuthMode.APIKEY,
-                        "app",
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of()));
+        store.addCredential(initech, CatalogSamples.activeApiKey(KEY));
         return subscription;
     }
 
     private ZoneController zone(String central, Optional<String> token, Path state) throws Exception {
-        return opened(new ZoneController(
-                        ZoneSettings.loopback("seoul", central, token, state, ZoneTestbed.FAST.echoInterval()),
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        AdsPeerPolicy.localDevelopment(),
-                        new SimpleMeterRegistry())
-                .start());
+        return opened(ZoneTestbed.started(
+                ZoneSettings.loopback("seoul", central, token, state, ZoneTestbed.FAST.echoInterval())));
     }
 
     /** An extauthz replica of the zone's cluster, following the zone controller's ADS port. */

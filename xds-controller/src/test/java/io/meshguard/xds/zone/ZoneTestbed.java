@@ -94,39 +94,32 @@ final class ZoneTestbed implements BeforeEachCallback, AfterEachCallback {
     /** A started zone controller of {@code cluster} following {@code central} (host:port), its state in {@code dir}. */
     ZoneController zone(String central, String cluster, Optional<String> token, Path state, Duration echoInterval)
             throws Exception {
-        return opened(new ZoneController(
-                        ZoneSettings.loopback(cluster, central, token, state, echoInterval),
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        AdsPeerPolicy.localDevelopment(),
-                        new SimpleMeterRegistry())
-                .start());
+        return opened(started(ZoneSettings.loopback(cluster, central, token, state, echoInterval)));
     }
 
     /** Replica {@code replica} of {@code cluster}'s zone, its state in the test's directory under both names. */
     ZoneController replica(
             String central, String cluster, String replica, Optional<String> token, Duration echoInterval)
             throws Exception {
-        return opened(new ZoneController(
-                        ZoneSettings.loopback(
-                                cluster,
-                                replica,
-                                central,
-                                token,
-                                dir.resolve(cluster).resolve(replica),
-                                echoInterval),
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        Optional.empty(),
-                        AdsPeerPolicy.localDevelopment(),
-                        new SimpleMeterRegistry())
-                .start());
+        return opened(started(ZoneSettings.loopback(
+                cluster, replica, central, token, dir.resolve(cluster).resolve(replica), echoInterval)));
     }
 
     /** {@link #zone} with its state in the test's directory under the cluster's name. */
     ZoneController zone(String central, String cluster, Optional<String> token, Duration echoInterval)
             throws Exception {
         return zone(central, cluster, token, dir.resolve(cluster), echoInterval);
+    }
+
+    /** A zone controller of {@code settings} started on a loopback ADS port: no TLS, local development's peers. */
+    static ZoneController started(ZoneSettings settings) throws Exception {
+        return new ZoneController(
+                        settings,
+                        new InetSocketAddress("127.0.0.1", 0),
+                        FilterTargets.DEFAULTS,
+                        Optional.empty(),
+                        AdsPeerPolicy.localDevelopment(),
+                        new SimpleMeterRegistry())
+                .start();
     }
 }

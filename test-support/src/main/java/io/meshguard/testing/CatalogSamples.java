@@ -1,0 +1,50 @@
+package io.meshguard.testing;
+
+import io.meshguard.catalogmodel.AuthMode;
+import io.meshguard.catalogmodel.Credential;
+import io.meshguard.catalogmodel.CredentialState;
+import io.meshguard.catalogmodel.Plan;
+import io.meshguard.catalogmodel.PlanLimits;
+import io.meshguard.catalogmodel.PlanState;
+import io.meshguard.catalogmodel.Product;
+import io.meshguard.catalogmodel.ProductState;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Catalogue values the tests create again and again: a plain public product, a free plan that asks nothing, an
+ * application's API key.
+ */
+public final class CatalogSamples {
+    private CatalogSamples() {}
+
+    /** A public product in draft, with no description, tags or docs: only what a publish needs. */
+    public static Product draftProduct(
+            String id, String tenant, String name, String version, List<Product.Operation> operations) {
+        return new Product(
+                id,
+                tenant,
+                name,
+                version,
+                Optional.empty(),
+                List.of(),
+                Optional.empty(),
+                Product.Visibility.PUBLIC,
+                ProductState.DRAFT,
+                operations);
+    }
+
+    /** A plan of {@code product} named free: no limits, approved at once, API keys only. */
+    public static Plan freePlan(String id, String product, PlanState state) {
+        return new Plan(
+                id, product, "free", state, PlanLimits.NONE, Map.of(), Plan.Approval.AUTO, Set.of(AuthMode.APIKEY));
+    }
+
+    /** An active API key {@code keyId} of the application {@code app}, without an end, in no subscription yet. */
+    public static Credential activeApiKey(String keyId) {
+        return new Credential(
+                keyId, AuthMode.APIKEY, "app", CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of());
+    }
+}
