@@ -85,7 +85,8 @@ class McpToolListJourneyTest {
         // the MCP server was asked, and answered every tool: the cut is the mesh's; extauthz's list of the caller's
         // tools was for the DLP server and never reached it
         assertThat(mcpServer.received()).isNotEmpty();
-        assertThat(mcpServer.received().getLast().headers().has("x-meshguard-mcp-tools")).isFalse();
+        assertThat(mcpServer.received().getLast().headers().has("x-meshguard-mcp-tools"))
+                .isFalse();
     }
 
     @Test
