@@ -298,10 +298,6 @@ class UpCommandTest {
     }
 
     /**
-     * The commands that talk to a running stack find it through --data-dir alone: the quickstart's Check and ext_proc
-     * exchange, API keys (stdout is the key and nothing else), the xDS admin API (token included) and the audit log.
-     */
-    /**
      * Plain up rehearses four eyes: the admin token opens a policy request and may not approve it; the second
      * person's token up wrote beside it approves it.
      */
@@ -340,6 +336,10 @@ class UpCommandTest {
         assertThat(second.out()).contains("policy request " + id.group(1) + " (authz): approved");
     }
 
+    /**
+     * The commands that talk to a running stack find it through --data-dir alone: the quickstart's Check and ext_proc
+     * exchange, API keys (stdout is the key and nothing else), the xDS admin API (token included) and the audit log.
+     */
     private void assertCliCommandsFindTheStackThroughTheDataDir(UpState state) throws Exception {
         String dir = dataDir.toString();
         String token = DevCliRun.of("dev", "token", "--data-dir", dir, "--sub", "alice", "--tenant", "t1")

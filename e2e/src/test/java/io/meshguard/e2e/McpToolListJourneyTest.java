@@ -13,7 +13,7 @@ import io.meshguard.testing.PostgresExtension;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,8 +42,12 @@ class McpToolListJourneyTest {
             + "{\"name\":\"transfer_funds\",\"description\":\"moves money out\",\"inputSchema\":{\"type\":\"object\"}}"
             + "]}}";
 
+    @AutoClose
     static E2eStack stack;
+
+    @AutoClose
     static UpstreamServer mcpServer;
+
     static Gateway gateway;
 
     @BeforeAll
@@ -64,16 +68,6 @@ class McpToolListJourneyTest {
                      destinations: [{upstream: agents-mcp, weight: 100}], streaming: true, idle_timeout_ms: 300000,
                      authz_profile: mcp-tools, dlp_profile: mcp}
                 """.formatted(mcpServer.port()), "local", 8080);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (mcpServer != null) {
-            mcpServer.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
     }
 
     @Test

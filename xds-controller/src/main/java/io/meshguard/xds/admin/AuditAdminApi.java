@@ -84,8 +84,9 @@ public final class AuditAdminApi implements HttpHandler {
                     (a, r) -> a.verify(r.query())),
             AdminOperation.of(
                     AdminRoute.system("GET", "/audit/coverage", "coverage:read"),
-                    "Proof of coverage: access-log rows joined with Checks and DLP sessions by request id, per "
-                            + "service, with sample request ids of requests that reached a workload without their "
+                    "Proof of coverage: access-log rows joined with Checks by the nonce of each allow (request id "
+                            + "where it minted none) and with DLP sessions by request id, per service, with sample "
+                            + "request ids of requests that reached a workload without their "
                             + "Check or DLP profile (since= default 1h, until=, service=, samples= 0-100 default 5); "
                             + "the join reads every tenant's rows, so system scope only",
                     (a, r) -> a.coverage(r.query())));
