@@ -208,8 +208,10 @@ final class Kubelet {
 
         /** Starts the container again and probes it as at its first start; Ready again, or the failure noted. */
         private void restart() throws InterruptedException {
-            restarts++;
+            // the count moves once the new container runs, as restartCount does: a reader that sees it moved then
+            // finds the new process, never the killed one
             process = containers.start(pod);
+            restarts++;
             event("Started: container started again (restart count " + restarts + ")");
             try {
                 awaitReady(pod, process, Duration.ofSeconds(Math.round(180 * SCALE)));
