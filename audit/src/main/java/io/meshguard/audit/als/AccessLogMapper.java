@@ -65,7 +65,7 @@ public final class AccessLogMapper {
      * from its dynamic metadata ({@link AccessLogTags#EXT_AUTHZ_METADATA_NAMESPACE}); absent when no such Check ran on
      * the stream. The decision's row keeps its nonce under the same key; proof of coverage joins the two on it.
      */
-    public static final String NONCE_DETAIL = "authz_nonce";
+    public static final String NONCE_DETAIL = AccessLogTags.AUTHZ_NONCE;
 
     /** The longest nonce taken from a row: extauthz's are 22 characters; anything longer is no nonce of ours. */
     static final int NONCE_MAX = 64;
