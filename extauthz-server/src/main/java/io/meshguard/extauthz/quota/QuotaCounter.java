@@ -667,6 +667,25 @@ public final class QuotaCounter implements QuotaGate {
         alerts.add(alert);
     }
 
+    /**
+     * An operator reset or adjusted {@code key} through this replica: the durable total and the highest Redis count it
+     * remembers are from before the change, and a reset breaks "counts only grow within a period", which the Redis
+     * floor relies on. Both are dropped, so the next Check reads PostgreSQL (which has the change) if it counts
+     * locally. Increments counted here and not yet written stay pending: they land on top of the change. Other
+     * replicas keep their floor until Redis answers them again.
+     */
+    public void changedByOperator(QuotaKey key) {
+        Tally t = tallies.get(key);
+        if (t == null) {
+            return;
+        }
+        synchronized (t) {
+            t.base = -1;
+            t.liveSeen = -1;
+            t.shareEpisode = NOT_AWAY;
+        }
+    }
+
     private Tally tally(QuotaKey key, QuotaPolicy q, QuotaWindow window) {
         Tally t = tallies.get(key);
         if (t != null) {

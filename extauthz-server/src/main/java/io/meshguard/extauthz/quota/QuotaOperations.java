@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -60,18 +61,36 @@ public final class QuotaOperations {
     private final LiveCounters live;
     private final QuotaAudit audit;
     private final Clock clock;
+    private final Consumer<QuotaKey> changed;
 
+    /** Operations from outside a replica (the CLI's direct path): no counter in this process to tell. */
     public QuotaOperations(
             QuotaStore store,
             Supplier<Optional<RedisConnection>> redis,
             LiveCounters live,
             QuotaAudit audit,
             Clock clock) {
+        this(store, redis, live, audit, clock, key -> {});
+    }
+
+    /**
+     * @param changed told of every counter an operator changed, once PostgreSQL has the change: the replica serving
+     *     this admin endpoint drops what it remembered of that counter ({@link QuotaCounter#changedByOperator}), so a
+     *     Check that finds Redis slow right after a reset does not refuse on the count from before it
+     */
+    public QuotaOperations(
+            QuotaStore store,
+            Supplier<Optional<RedisConnection>> redis,
+            LiveCounters live,
+            QuotaAudit audit,
+            Clock clock,
+            Consumer<QuotaKey> changed) {
         this.store = store;
         this.redis = redis;
         this.live = live;
         this.audit = audit;
         this.clock = clock;
+        this.changed = changed;
     }
 
     /** The caller's counter in the current period. */
@@ -163,6 +182,7 @@ public final class QuotaOperations {
             throw new InvalidChangeException(e.getMessage());
         }
         audit.change(change, requestId);
+        changed.accept(key);
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {
             return new Applied(
@@ -206,6 +226,7 @@ public final class QuotaOperations {
             throw new InvalidChangeException(e.getMessage());
         }
         audit.change(change, requestId);
+        changed.accept(key);
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {
             return new Applied(

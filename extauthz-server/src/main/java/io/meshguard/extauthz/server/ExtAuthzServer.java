@@ -419,7 +419,8 @@ public final class ExtAuthzServer implements ServerComponent {
                         config.redis().keyPrefix(),
                         config.redis().commandTimeout().multipliedBy(10)),
                 quotaAudit,
-                Clock.systemUTC()));
+                Clock.systemUTC(),
+                quotas::changedByOperator));
     }
 
     /** The quota counter of this server (tests read its pending increments). */

@@ -130,6 +130,45 @@ class QuotaOperationsTest {
     }
 
     @Test
+    void reset_thenRedisAwayForThisReplica_admitsAtOnce_notOnTheCountFromBeforeTheReset() throws Exception {
+        RedisConnection replicasRedis =
+                QuotaTestSupport.connect(SharedRedis.get().url(), prefix);
+        QuotaCounter replica = new QuotaCounter(
+                Optional.of(store),
+                () -> Optional.of(replicasRedis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                audit.audit(),
+                clock,
+                System::nanoTime,
+                QuotaTestSupport.settings(),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        QuotaOperations served = new QuotaOperations(
+                store,
+                () -> Optional.of(redis),
+                new LiveCounters(prefix, Duration.ofSeconds(2)),
+                audit.audit(),
+                clock,
+                replica::changedByOperator);
+        Identity id = caller();
+        String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, id);
+        for (int i = 0; i < 10; i++) {
+            assertThat(replica.charge(policy, "api", id, Optional.empty()).blocked())
+                    .isEmpty();
+        }
+        replica.flush();
+        assertThat(replica.charge(policy, "api", id, Optional.empty()).blocked())
+                .isPresent();
+
+        served.reset(daily, key, "alice", "admin_api", "customer escalation", "req-2");
+        // the next Check finds this replica's Redis gone and counts from PostgreSQL, which has the reset
+        replicasRedis.close();
+
+        assertThat(replica.charge(policy, "api", id, Optional.empty()).blocked())
+                .as("a Check right after the reset, counted locally")
+                .isEmpty();
+    }
+
+    @Test
     void adjust_movesTheLiveCounter_bothWays() throws Exception {
         Identity id = caller();
         String key = QuotaCallers.of(QuotaPolicy.Per.API_KEY, id);
