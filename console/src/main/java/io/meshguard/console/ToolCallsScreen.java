@@ -39,9 +39,9 @@ public record ToolCallsScreen(ToolCallApprovals toolCalls, AdminGate gate) {
                 t.agent(),
                 t.agentOwner(),
                 arguments(t),
-                t.requestedAt().toString(),
-                t.expiresAt().toString(),
-                t.approvedBy(),
+                RevisionsScreen.time(t.requestedAt()),
+                RevisionsScreen.time(t.expiresAt()),
+                t.approvedBy().stream().map(Views.Person::of).toList(),
                 t.approvedBy().size() + " of " + ToolCallApprovals.APPROVERS,
                 t.decisionReason().orElse(""),
                 t.state().equals("pending") && mayDecide,
@@ -67,7 +67,12 @@ public record ToolCallsScreen(ToolCallApprovals toolCalls, AdminGate gate) {
             String done =
                     switch (t.state()) {
                         case "approved" ->
-                            "Tool call " + id + " approved by " + String.join(" and ", t.approvedBy())
+                            "Tool call " + id + " approved by "
+                                    + String.join(
+                                            " and ",
+                                            t.approvedBy().stream()
+                                                    .map(a -> Views.Person.of(a).name())
+                                                    .toList())
                                     + ": the client's retry runs it once.";
                         case "rejected" -> "Tool call " + id + " rejected: it never runs.";
                         default ->

@@ -264,7 +264,7 @@ public final class Views {
             String arguments,
             String requestedAt,
             String expiresAt,
-            List<String> approvedBy,
+            List<Person> approvedBy,
             String votes,
             String decisionReason,
             boolean canDecide,

@@ -72,7 +72,7 @@ class ToolCallsScreenTest {
                     "xds.admin.token_file");
             xds.mountAdminApi(http, gate);
             TokenSignedBrowser.serveConsole(xds, http, gate, Optional.empty());
-            long id = held(issuer.issuer());
+            long id = HeldToolCalls.transferFunds(PG.dsl(), "ref-1", issuer.issuer());
             String screen = "/console/tool-approvals";
             String approve = screen + "/" + id + "/approve";
 
@@ -131,19 +131,5 @@ class ToolCallsScreenTest {
 
     private static TokenSignedBrowser browser(StatusHttpServer http, TestIssuer issuer, String who) throws Exception {
         return new TokenSignedBrowser(http.port(), issuer.accessToken(who, "meshguard-admin", GROUPS.get(who)));
-    }
-
-    /** A call of transfer_funds as the DLP server holds it: ursula's, through agent-7, for ten minutes. */
-    private static long held(String issuer) {
-        return PG.dsl()
-                .fetchOne(
-                        "insert into mcp_tool_approval (reference, caller, caller_issuer, agent, agent_owner, server,"
-                                + " tool, args_digest, masked_args, policy_version, expires_at) values ('ref-1',"
-                                + " 'ursula', ?, 'agent-7', 'olga', 'payments-mcp', 'transfer_funds', ?,"
-                                + " '{\"account\": \"****1234\", \"amount\": 2500}'::jsonb, 'policy-v1',"
-                                + " now() + interval '10 minutes') returning id",
-                        issuer,
-                        "ab".repeat(32))
-                .get(0, Long.class);
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * {@code meshguard demo --zones 2} (issue 28) against the stack as {@code up} wires it: two clusters registered through
  * the admin API, two zone controllers with emulated Envoy nodes, a publish that reaches one cluster only, central
- * stopped and restarted, a revocation. The journey checks each step itself (its exit code); this test also reads
+ * stopped and restarted, a zone whose link hangs marked stale, a revocation. The journey checks each step itself (its exit code); this test also reads
  * that each step was shown, and that it replays on a stack that already played it.
  */
 @IntegrationTest
@@ -81,11 +81,15 @@ class ZonesDemoTest {
                 .contains("stopped; zones connected to it: 0")
                 .containsPattern("node envoy-demo-zone-1-joined fully configured in \\d+ ms: [^\n]*orders[^\n]*"
                         + "\\(the same as envoy-demo-zone-1-1\\)");
-        // Z4: resynced; Z5: cut off
+        // Z4: resynced; Z5: a hung link marked stale, then live again; Z6: cut off
         assertThat(section(out, "Z4"))
                 .containsPattern("serves revision \\d+ \\d+ ms after central started again")
                 .contains("fleet            demo-zone-1: connected", "fleet            demo-zone-2: connected");
-        assertThat(section(out, "Z5")).containsPattern("demo-zone-2  cut off in \\d+ ms \\(credential revoked\\)");
+        assertThat(section(out, "Z5"))
+                .containsPattern("fleet            demo-zone-2: stale \\d+ ms after its link hung")
+                .containsPattern("node envoy-demo-zone-2-1 still holds 1 listener\\(s\\)")
+                .containsPattern("demo-zone-2: connected and echoing again \\d+ ms after the link came back");
+        assertThat(section(out, "Z6")).containsPattern("demo-zone-2  cut off in \\d+ ms \\(credential revoked\\)");
         Matcher joined = Pattern.compile("fully configured in (\\d+) ms").matcher(out);
         assertThat(joined.find()).isTrue();
         // the demo's clusters leave the fleet with it (they once stayed listed for good)

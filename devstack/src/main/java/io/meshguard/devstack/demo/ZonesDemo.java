@@ -154,6 +154,8 @@ final class ZonesDemo {
         }
         ZoneCentral central = open(open, hub(0));
         int hubPort = central.port();
+        // the second cluster reaches central through a link the demo can make hang (Z5)
+        HangingLink link = open(open, new HangingLink(hubPort));
         out.println("  central          zone hub on 127.0.0.1:" + hubPort + " (a replica of up's central on its"
                 + " database; revisions published through up's admin API)");
 
@@ -165,7 +167,7 @@ final class ZonesDemo {
                     new ZoneController(
                                     ZoneSettings.loopback(
                                             cluster(i),
-                                            "127.0.0.1:" + hubPort,
+                                            "127.0.0.1:" + (i == 2 ? link.port() : hubPort),
                                             Optional.of(tokens.get(i - 1)),
                                             state.resolve(cluster(i)),
                                             HUB.echoInterval()),
@@ -303,7 +305,25 @@ final class ZonesDemo {
         }
 
         out.println();
-        out.println("== Z5. Revoking " + cluster(zones) + " cuts its zone off (it keeps serving what it holds)");
+        out.println("== Z5. " + cluster(2) + "'s link to central hangs (no byte either way, nothing closed): central"
+                + " marks the zone stale after " + ZoneHubSettings.MISSED_ECHOES + " missed echoes, and its nodes keep"
+                + " what they hold");
+        long hang = System.nanoTime();
+        link.hang();
+        boolean stale = awaitTrue(() -> seen(hub, cluster(2), ZoneBoard.Zone::stale));
+        long staleMillis = (System.nanoTime() - hang) / 1_000_000;
+        check(stale, "central marked " + cluster(2) + " stale");
+        out.println("  fleet            " + cluster(2) + ": stale " + staleMillis + " ms after its link hung (an echo"
+                + " every " + HUB.echoInterval().toMillis() + " ms); its node envoy-" + cluster(2) + "-1 still holds "
+                + describe(nodes.get(1).resources()));
+        long heal = System.nanoTime();
+        link.heal();
+        check(awaitTrue(() -> seen(hub, cluster(2), ZoneBoard.Zone::live)), cluster(2) + " echoes again");
+        out.println("  fleet            " + cluster(2) + ": connected and echoing again "
+                + (System.nanoTime() - heal) / 1_000_000 + " ms after the link came back");
+
+        out.println();
+        out.println("== Z6. Revoking " + cluster(zones) + " cuts its zone off (it keeps serving what it holds)");
         ZoneController last = zoneList.getLast();
         long revoke = System.nanoTime();
         call("POST", "/v1/operator/zones/" + cluster(zones) + "/revoke", "{\"reason\": \"meshguard demo\"}");
@@ -320,6 +340,12 @@ final class ZonesDemo {
         out.println();
         out.println(failures.isEmpty() ? "Every step held." : "Steps that did not hold: " + failures);
         return new Result(onlyItsZone, newNodeMillis, resyncMillis, revokedMillis, List.copyOf(failures));
+    }
+
+    /** Whether central's board shows a stream of {@code cluster} that {@code state} holds for. */
+    private static boolean seen(
+            ZoneCentral central, String cluster, java.util.function.Predicate<ZoneBoard.Zone> state) {
+        return central.hub().board().zones().stream().anyMatch(z -> z.cluster().equals(cluster) && state.test(z));
     }
 
     private ZoneCentral hub(int port) throws IOException {
