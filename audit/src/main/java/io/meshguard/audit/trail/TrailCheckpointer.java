@@ -189,7 +189,8 @@ public final class TrailCheckpointer implements ServerComponent {
             if (!wentBack.get().equals(regression)) {
                 LOG.error(
                         "refusing to sign the admin trail's head: {}; rows were removed or rewritten in the database"
-                                + " (meshguard audit verify names them; docs/operator-guide.md, section 7f)",
+                                + " (meshguard audit verify names them; docs/operator-guide.md, section 12,"
+                                + " \"The admin trail's signed checkpoints\")",
                         wentBack.get());
             }
             regression = wentBack.get();
