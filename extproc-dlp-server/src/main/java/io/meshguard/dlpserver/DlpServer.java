@@ -132,8 +132,7 @@ public final class DlpServer implements ServerComponent {
             DecoderBudget decoders,
             Transformers.Factory transformers)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(
-                settings, audit, registry, decoders, transformers, Tracing.disabled(), Optional.empty());
+        return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled(), Optional.empty());
     }
 
     /** With given decoders, transformers and tracing (tests). */

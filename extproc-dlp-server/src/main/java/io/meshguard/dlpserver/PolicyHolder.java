@@ -1,9 +1,9 @@
 package io.meshguard.dlpserver;
 
+import io.meshguard.audit.approval.ApprovedPolicies;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
-import io.meshguard.audit.approval.ApprovedPolicies;
 import io.meshguard.runtime.policy.PolicyReload;
 import io.meshguard.runtime.policy.PolicySource;
 import java.io.IOException;
@@ -88,8 +88,8 @@ public final class PolicyHolder implements Supplier<DlpPolicy> {
     }
 
     private Optional<String> refusal(byte[] content) {
-        return approvals.flatMap(a ->
-                a.refusal(List.of(new PolicySource(file.getFileName().toString(), text(content)))));
+        return approvals.flatMap(
+                a -> a.refusal(List.of(new PolicySource(file.getFileName().toString(), text(content)))));
     }
 
     private static String text(byte[] content) {

@@ -1,12 +1,12 @@
 package io.meshguard.dlpserver;
 
-import io.meshguard.dlpserver.approval.McpToolApprovals;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
+import io.meshguard.dlpserver.approval.McpToolApprovals;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;

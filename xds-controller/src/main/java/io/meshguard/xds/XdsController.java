@@ -151,11 +151,10 @@ public final class XdsController implements ServerComponent {
         io.meshguard.xds.approval.PolicyRequestStore policyRequests =
                 new io.meshguard.xds.approval.PolicyRequestStore(dataSource);
         // a dlp request's findings are held against the newest approved dlp.yaml, else the one the DLP server loads
-        java.util.function.Supplier<Optional<io.meshguard.dlp.policy.DlpPolicy>> dlpInForce =
-                () -> policyRequests
-                        .latestApproved(io.meshguard.xds.approval.PolicyChanges.DLP)
-                        .flatMap(a -> parsedDlp(a.files()))
-                        .or(() -> loaded.flatMap(PolicyProfiles::dlpPolicy));
+        java.util.function.Supplier<Optional<io.meshguard.dlp.policy.DlpPolicy>> dlpInForce = () -> policyRequests
+                .latestApproved(io.meshguard.xds.approval.PolicyChanges.DLP)
+                .flatMap(a -> parsedDlp(a.files()))
+                .or(() -> loaded.flatMap(PolicyProfiles::dlpPolicy));
         this.policyChanges = new io.meshguard.xds.approval.PolicyChanges(
                 policyRequests,
                 List.of(

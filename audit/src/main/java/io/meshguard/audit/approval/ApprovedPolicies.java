@@ -119,8 +119,8 @@ public final class ApprovedPolicies {
             ps.setString(1, policy);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return Optional.of("not approved: no approval names digest " + digest + " (four eyes on policy " + policy
-                            + "; request it with " + requestCommand() + ")");
+                    return Optional.of("not approved: no approval names digest " + digest + " (four eyes on policy "
+                            + policy + "; request it with " + requestCommand() + ")");
                 }
                 String newest = rs.getString(1);
                 if (newest.equals(digest)) {

@@ -131,5 +131,4 @@ public final class DlpImpactCommand implements Callable<Integer> {
                 + "arguments (a held call keeps an HMAC of them)\n");
         return out.toString();
     }
-
 }

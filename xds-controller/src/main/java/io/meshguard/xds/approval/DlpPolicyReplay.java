@@ -78,25 +78,19 @@ public final class DlpPolicyReplay implements ChangeReplay<PolicyBundle> {
                         groups.add(pinGroup(c, "refused", "pinned", "pinned anew: its calls run", n));
                         flipped += n;
                     }
-                    case CHANGED -> notReplayable.merge(
-                            "the pin of " + c.tool() + " in profile " + c.profile()
-                                    + " changed: a decision row keeps the tool's name, never its arguments",
-                            n,
-                            Long::sum);
+                    case CHANGED ->
+                        notReplayable.merge(
+                                "the pin of " + c.tool() + " in profile " + c.profile()
+                                        + " changed: a decision row keeps the tool's name, never its arguments",
+                                n,
+                                Long::sum);
                 }
             }
         }
         long notReplayableTotal =
                 notReplayable.values().stream().mapToLong(Long::longValue).sum();
         return new ReplayReport(
-                from,
-                to,
-                clock.instant(),
-                findings.unchanged(),
-                flipped,
-                notReplayableTotal,
-                groups,
-                notReplayable);
+                from, to, clock.instant(), findings.unchanged(), flipped, notReplayableTotal, groups, notReplayable);
     }
 
     private static ReplayReport.FlipGroup pinGroup(PinChanges.Change c, String from, String to, String why, long n) {

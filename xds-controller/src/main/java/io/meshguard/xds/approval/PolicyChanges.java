@@ -103,8 +103,7 @@ public final class PolicyChanges {
      * audit database is away) leaves the request without one: it can be recomputed ({@link #recompute}) and cannot be
      * approved before.
      */
-    public PolicyRequest request(
-            String policy, Person requester, String requestId, PolicyBundle files, String reason) {
+    public PolicyRequest request(String policy, Person requester, String requestId, PolicyBundle files, String reason) {
         AdminRequest.requireReason(reason);
         Policy kind = policies.get(policy);
         if (kind == null) {
@@ -127,8 +126,8 @@ public final class PolicyChanges {
                             + "): nothing to request");
         }
         String diff = PolicyDiff.unified(base.map(PolicyRequestStore.Approved::files), files);
-        PolicyRequest opened =
-                store.open(policy, requester, now(), reason, files, base.map(PolicyRequestStore.Approved::digest), diff);
+        PolicyRequest opened = store.open(
+                policy, requester, now(), reason, files, base.map(PolicyRequestStore.Approved::digest), diff);
         audit.record(new ConfigChangeAudit.ConfigChange(
                 requester.name(),
                 "policy-request",
@@ -215,7 +214,10 @@ public final class PolicyChanges {
         Instant to = now();
         Policy kind = policies.get(r.policy());
         if (kind == null) {
-            LOG.warn("policy request {}: no report for policy {}, which this controller does not serve", r.id(), r.policy());
+            LOG.warn(
+                    "policy request {}: no report for policy {}, which this controller does not serve",
+                    r.id(),
+                    r.policy());
             return r;
         }
         ReplayReport report;

@@ -123,7 +123,8 @@ class DlpPolicyRequestJourneyTest {
                 DlpServer dlp = DlpServer.create(
                         settings, DlpAuditSink.NONE, meters, Tracing.disabled(), Optional.of(PG.dataSource()))) {
             dlp.policy()
-                    .addReloadListener(new TrailedPolicyReloads(new AdminTrail(PG.dataSource()), "extproc-dlp", "dlp-0"));
+                    .addReloadListener(
+                            new TrailedPolicyReloads(new AdminTrail(PG.dataSource()), "extproc-dlp", "dlp-0"));
             dlp.start();
             ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", dlp.grpcPort())
                     .usePlaintext()
@@ -136,9 +137,9 @@ class DlpPolicyRequestJourneyTest {
                 assertThat(readiness(dlp).ready()).isFalse();
                 assertThat(readiness(dlp).detail()).contains("not approved").contains("--policy dlp");
                 assertThat(HeldToolCalls.callTool(channel, "get_balance", "{}"))
-                        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
-                                        e.getStatus().getCode())
-                                .isEqualTo(Status.Code.UNAVAILABLE));
+                        .isInstanceOfSatisfying(
+                                StatusRuntimeException.class,
+                                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
 
                 // the pinned tools go through four eyes: not by their requester, by a second person
                 PolicyRequest first =
@@ -147,12 +148,13 @@ class DlpPolicyRequestJourneyTest {
                 assertThat(first.digest()).isEqualTo(digest(PINNED));
                 assertThat(first.reportCurrent()).isTrue();
                 assertThatThrownBy(() -> changes.approve(first.id(), SALLY, "req-2", "mine"))
-                        .isInstanceOfSatisfying(
-                                AdminJson.Refusal.class, r -> assertThat(r.status()).isEqualTo(403))
+                        .isInstanceOfSatisfying(AdminJson.Refusal.class, r -> assertThat(r.status())
+                                .isEqualTo(403))
                         .hasMessageContaining("another person must approve it");
                 changes.approve(first.id(), VICTOR, "req-3", "reviewed, CB-7");
-                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dlp.policy()
-                        .get() != null);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> dlp.policy().get() != null);
                 assertThat(readiness(dlp).ready()).isTrue();
                 assertThat(forwarded(HeldToolCalls.callTool(channel, "transfer_funds", TRANSFER)))
                         .contains("\"amount\":5");
@@ -177,17 +179,17 @@ class DlpPolicyRequestJourneyTest {
                         changes.request(PolicyChanges.DLP, SALLY, "req-4", bundle(DROPPED), "retire transfer_funds");
                 assertThat(draft.baseDigest()).contains(digest(PINNED));
                 assertThat(draft.diff()).contains("+++ b/dlp.yaml").contains("-        - name: transfer_funds");
-                assertThat(draft.report().orElseThrow().groups())
-                        .anySatisfy(g -> assertThat(g.sentence())
-                                .contains("profile mcp")
-                                .contains("tools/call transfer_funds")
-                                .contains("no longer pinned"));
+                assertThat(draft.report().orElseThrow().groups()).anySatisfy(g -> assertThat(g.sentence())
+                        .contains("profile mcp")
+                        .contains("tools/call transfer_funds")
+                        .contains("no longer pinned"));
                 changes.approve(draft.id(), VICTOR, "req-5", "retired, CB-8");
                 Awaitility.await()
                         .atMost(Duration.ofSeconds(10))
                         .until(() -> dlp.policy().problem().isEmpty());
                 assertThat(gauge(meters, "meshguard.policy.unapproved")).isZero();
-                ProcessingResponse now = (ProcessingResponse) HeldToolCalls.callTool(channel, "transfer_funds", TRANSFER);
+                ProcessingResponse now =
+                        (ProcessingResponse) HeldToolCalls.callTool(channel, "transfer_funds", TRANSFER);
                 assertThat(now.hasImmediateResponse()).as(now.toString()).isTrue();
                 assertThat(now.getImmediateResponse().getDetails()).isEqualTo("meshguard_dlp_mcp_tool_not_pinned");
                 ids = List.of(first.id(), draft.id());
@@ -214,15 +216,17 @@ class DlpPolicyRequestJourneyTest {
     @Test
     void dlpRequestOfSeveralFiles_refused422_theDlpServerReadsOneFile() throws Exception {
         try (XdsController xds = XdsController.create(
-                LoopbackSettings.of(), PG.dataSource(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), c -> {
-                })) {
+                LoopbackSettings.of(),
+                PG.dataSource(),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                c -> {})) {
             PolicyBundle two = new PolicyBundle(
                     List.of(new PolicySource("a.yaml", PINNED), new PolicySource("dlp.yaml", DROPPED)));
             assertThatThrownBy(() -> xds.adminServices()
                             .policyChanges()
                             .request(PolicyChanges.DLP, SALLY, "req-9", two, "two files"))
-                    .isInstanceOfSatisfying(AdminJson.Refusal.class, r -> assertThat(r.status())
-                            .isEqualTo(422))
+                    .isInstanceOfSatisfying(
+                            AdminJson.Refusal.class, r -> assertThat(r.status()).isEqualTo(422))
                     .hasMessageContaining("not a valid dlp policy");
         }
     }
