@@ -5,7 +5,6 @@ import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyFiles;
 import io.meshguard.dlp.replay.FindingImpactReport;
 import io.meshguard.dlp.replay.PinChanges;
-import io.meshguard.runtime.policy.PolicyInvalidException;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -40,13 +39,7 @@ public final class DlpPolicyReplay implements ChangeReplay<PolicyBundle> {
 
     @Override
     public ReplayReport replay(PolicyBundle files, Instant from, Instant to) throws SQLException {
-        DlpPolicy draft;
-        try {
-            draft = new DlpPolicyFiles().parse(files.files());
-        } catch (PolicyInvalidException e) {
-            // requests are validated when opened: an invalid bundle here is a bug, not a user's mistake
-            throw new IllegalStateException("a requested dlp.yaml no longer parses: " + e.getMessage(), e);
-        }
+        DlpPolicy draft = files.parsed(new DlpPolicyFiles());
         DlpPolicy base = inForce.get().orElse(draft);
         FindingImpactReport findings = RecordedFindings.replay(reader, base, draft, from, to);
         List<ReplayReport.FlipGroup> groups = new ArrayList<>();

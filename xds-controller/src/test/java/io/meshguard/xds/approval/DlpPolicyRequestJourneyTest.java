@@ -62,44 +62,36 @@ class DlpPolicyRequestJourneyTest {
     static final Person SALLY = new Person("oidc " + ISSUER + " sally", "sally", AuthMethod.OIDC);
     static final Person VICTOR = new Person("oidc " + ISSUER + " victor", "victor", AuthMethod.OIDC);
 
-    /** The MCP route pins get_balance and transfer_funds: any other tool, or other arguments, are refused. */
-    static final String PINNED = """
-            version: 1
-            profiles:
-              - name: mcp
-                match: {hosts: [mcp.local], paths: ["/mcp"]}
-                mcp: true
-                mcp_pins:
-                  tools:
-                    - name: get_balance
-                      description: "the account's balance"
-                      input_schema: {type: object}
-                    - name: transfer_funds
-                      description: "moves money out"
-                      input_schema:
-                        type: object
-                        properties:
-                          amount: {type: integer, minimum: 1}
-                          currency: {enum: [EUR, CHF]}
-                        required: [amount, currency]
-                        additionalProperties: false
-                request: {detectors: {card: mask}}
+    static final String GET_BALANCE_PIN = """
+                - name: get_balance
+                  description: "the account's balance"
+                  input_schema: {"type": "object"}
+            """;
+    static final String TRANSFER_PIN = """
+                - name: transfer_funds
+                  description: "moves money out"
+                  input_schema: {"type": "object", "required": ["amount", "currency"], "additionalProperties": false,
+                    "properties": {"amount": {"type": "integer", "minimum": 1}, "currency": {"enum": ["EUR", "CHF"]}}}
             """;
 
+    /** The MCP route pins get_balance and transfer_funds: any other tool, or other arguments, are refused. */
+    static final String PINNED = mcpRoutePinning(GET_BALANCE_PIN + TRANSFER_PIN);
+
     /** The draft: transfer_funds is no longer pinned, so its calls are refused. */
-    static final String DROPPED = """
-            version: 1
-            profiles:
-              - name: mcp
-                match: {hosts: [mcp.local], paths: ["/mcp"]}
-                mcp: true
-                mcp_pins:
-                  tools:
-                    - name: get_balance
-                      description: "the account's balance"
-                      input_schema: {type: object}
-                request: {detectors: {card: mask}}
-            """;
+    static final String DROPPED = mcpRoutePinning(GET_BALANCE_PIN);
+
+    static String mcpRoutePinning(String pins) {
+        return """
+                version: 1
+                profiles:
+                  - name: mcp
+                    match: {hosts: [mcp.local], paths: ["/mcp"]}
+                    mcp: true
+                    request: {detectors: {card: mask}}
+                    mcp_pins:
+                      tools:
+                """ + pins.indent(4);
+    }
 
     static final String TRANSFER = "{\"amount\":5,\"currency\":\"CHF\"}";
 
