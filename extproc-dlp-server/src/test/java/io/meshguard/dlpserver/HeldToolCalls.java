@@ -24,15 +24,19 @@ public final class HeldToolCalls {
 
     /** A dlp.yaml whose MCP route on {@code mcp.local/mcp} masks cards and holds tools as {@code approval} says. */
     public static String policy(String approval) {
+        return mcpRoute("mcp_approval: " + approval + "\n");
+    }
+
+    /** A dlp.yaml whose MCP route on {@code mcp.local/mcp} masks cards, with {@code keys} (YAML) added to its profile. */
+    public static String mcpRoute(String keys) {
         return """
                 version: 1
                 profiles:
                   - name: mcp
                     match: {hosts: [mcp.local], paths: ["/mcp"]}
                     mcp: true
-                    mcp_approval: %s
                     request: {detectors: {card: mask}}
-                """.formatted(approval);
+                """ + keys.indent(4);
     }
 
     /** The approvals the DLP server looks held calls up in. */

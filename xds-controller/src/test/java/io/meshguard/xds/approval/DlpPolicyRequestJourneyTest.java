@@ -81,16 +81,7 @@ class DlpPolicyRequestJourneyTest {
     static final String DROPPED = mcpRoutePinning(GET_BALANCE_PIN);
 
     static String mcpRoutePinning(String pins) {
-        return """
-                version: 1
-                profiles:
-                  - name: mcp
-                    match: {hosts: [mcp.local], paths: ["/mcp"]}
-                    mcp: true
-                    request: {detectors: {card: mask}}
-                    mcp_pins:
-                      tools:
-                """ + pins.indent(4);
+        return HeldToolCalls.mcpRoute("mcp_pins:\n  tools:\n" + pins);
     }
 
     static final String TRANSFER = "{\"amount\":5,\"currency\":\"CHF\"}";
