@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Policy changes: the authz policy files' requests, each with its replay report beside its diff; a flip
+ * Policy changes: the requests of the authz policy files and of dlp.yaml, each with its replay report beside its diff; a flip
  * group drills down to its sample request ids' audit rows (read with {@code audit:read}, as the Audit screen reads
  * them). Approve and reject call {@link PolicyChanges}, the same code as {@code POST /policy-requests/{id}/approve},
  * so the rules (not the requester, a report computed since the request) and the trail rows are one.
@@ -41,6 +41,7 @@ public final class PolicyChangesScreen {
         List<Views.PolicyRequestRow> rows = changes.store().list().stream()
                 .map(r -> new Views.PolicyRequestRow(
                         r.id(),
+                        r.policy(),
                         lower(r.state()),
                         Views.Person.of(r.requestedBy()),
                         r.requestedAt().toString(),
@@ -117,6 +118,11 @@ public final class PolicyChangesScreen {
                 pending && gate.permits(req.caller(), "policy:approve", Scope.SYSTEM));
     }
 
+    /** Who enforces the request's files. */
+    private static String server(PolicyRequest r) {
+        return r.policy().equals(PolicyChanges.DLP) ? "the DLP server" : "extauthz";
+    }
+
     /** approve or reject, with the reason typed beside the buttons. */
     Console.Outcome decide(Console.Request req, boolean approve) {
         long id = number(req.segment(2));
@@ -127,7 +133,8 @@ public final class PolicyChangesScreen {
             return new Console.Outcome(
                     true,
                     approve
-                            ? "Policy request " + id + " approved: extauthz may enforce files " + r.digest() + "."
+                            ? "Policy request " + id + " approved: " + server(r) + " may enforce files " + r.digest()
+                                    + "."
                             : "Policy request " + id + " rejected.");
         } catch (AdminJson.Refusal e) {
             return new Console.Outcome(false, e.getMessage());

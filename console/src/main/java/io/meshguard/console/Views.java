@@ -195,6 +195,7 @@ public final class Views {
     /** One request in the list: {@code flips} is "N of M" decisions of its report, or "no report". */
     public record PolicyRequestRow(
             long id,
+            String policy,
             String state,
             Person requestedBy,
             String requestedAt,

@@ -42,8 +42,9 @@ class OperatorGuideMetricsTest {
             Map.entry("meshguard_canary_", "cli"),
             Map.entry("meshguard_admin_trail_", "audit"),
             Map.entry("meshguard_grpc_", "runtime"),
-            // the policy watcher's reload meters; extauthz's approval gate (policy.require_approval) its gauge
-            Map.entry("meshguard_policy_", "runtime,extauthz-server"),
+            // the policy watcher's reload meters; the approval gate both servers share (audit's ApprovedPolicies) its
+            // gauges
+            Map.entry("meshguard_policy_", "runtime,audit"),
             Map.entry("meshguard_http_", "runtime"),
             Map.entry("meshguard_process_", "runtime"),
             Map.entry("meshguard_tracing_", "runtime"),

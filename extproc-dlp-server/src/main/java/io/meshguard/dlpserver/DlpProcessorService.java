@@ -62,9 +62,26 @@ public final class DlpProcessorService extends ExternalProcessorGrpc.ExternalPro
 
     @Override
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
+        DlpPolicy inForce = policy.get();
+        if (inForce == null) {
+            // no dlp.yaml in force (none approved yet): fail closed, Envoy answers the request itself (no body passes)
+            responses.onError(io.grpc.Status.UNAVAILABLE
+                    .withDescription("no DLP policy in force: dlp.yaml is not approved (dlp.require_approval)")
+                    .asRuntimeException());
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ProcessingRequest value) {}
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {}
+            };
+        }
         ProcessingSession[] self = new ProcessingSession[1];
         self[0] = new ProcessingSession(
-                policy.get(),
+                inForce,
                 RouteHint.current(),
                 masterKey,
                 responses,

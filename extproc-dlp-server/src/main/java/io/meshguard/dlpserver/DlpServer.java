@@ -3,6 +3,7 @@ package io.meshguard.dlpserver;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.meshguard.audit.approval.ApprovedPolicies;
 import io.meshguard.dlp.content.Transformers;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.scan.ValueHasher;
@@ -14,9 +15,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class DlpServer implements ServerComponent {
     private static final Logger log = LoggerFactory.getLogger(DlpServer.class);
+    /** The policy's name in requests and approvals ({@code meshguard policy requests open --policy dlp}). */
+    public static final String POLICY = "dlp";
 
     private final DlpServerSettings settings;
     private final MeterRegistry registry;
@@ -39,6 +44,8 @@ public final class DlpServer implements ServerComponent {
     private ScheduledExecutorService reloader;
     private volatile boolean closed;
     private final Tracing tracing;
+    /** Present with {@code dlp.require_approval}: only dlp.yaml files a second person approved are enforced. */
+    private final Optional<ApprovedPolicies> approvals;
 
     private DlpServer(
             DlpServerSettings settings,
@@ -46,13 +53,15 @@ public final class DlpServer implements ServerComponent {
             MeterRegistry registry,
             DecoderBudget decoders,
             Transformers.Factory transformers,
-            Tracing tracing)
+            Tracing tracing,
+            Optional<DataSource> approvedFrom)
             throws PolicyInvalidException, IOException {
         this.settings = settings;
         this.tracing = tracing;
         this.registry = registry;
         this.metrics = new DlpMetrics(registry);
-        this.policy = new PolicyHolder(settings.policyFile(), metrics);
+        this.approvals = approvedFrom.map(ds -> new ApprovedPolicies(POLICY, ds, registry));
+        this.policy = new PolicyHolder(settings.policyFile(), metrics, approvals);
         byte[] key = settings.hashKey();
         if (key.length == 0) {
             log.warn("no DLP hash key configured (MESHGUARD_DLP_HASH_KEY): hash tokens and audit HMACs are "
@@ -82,20 +91,37 @@ public final class DlpServer implements ServerComponent {
     public static DlpServer create(
             DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, Tracing tracing)
             throws PolicyInvalidException, IOException {
+        return create(settings, audit, registry, tracing, Optional.empty());
+    }
+
+    /**
+     * With {@code approvedFrom} ({@code dlp.require_approval}): dlp.yaml is enforced only when the newest approval of
+     * the {@code dlp} policy in that database names its digest (docs/operator-guide.md "Policy changes"). A file no
+     * approval names keeps the policy in force; at start it leaves none, and the server stays not ready.
+     */
+    public static DlpServer create(
+            DlpServerSettings settings,
+            DlpAuditSink audit,
+            MeterRegistry registry,
+            Tracing tracing,
+            Optional<DataSource> approvedFrom)
+            throws PolicyInvalidException, IOException {
         return new DlpServer(
                 settings,
                 audit,
                 registry,
                 DecoderBudget.forHeap(Runtime.getRuntime().maxMemory()),
                 Transformers::forKind,
-                tracing);
+                tracing,
+                approvedFrom);
     }
 
     /** With a given bound on large-window decoders (tests; the server sizes it from the heap). */
     static DlpServer create(
             DlpServerSettings settings, DlpAuditSink audit, MeterRegistry registry, DecoderBudget decoders)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders, Transformers::forKind, Tracing.disabled());
+        return new DlpServer(
+                settings, audit, registry, decoders, Transformers::forKind, Tracing.disabled(), Optional.empty());
     }
 
     /** With the transformers made by {@code transformers} (tests stall a scan through it, as a stuck one would). */
@@ -106,7 +132,7 @@ public final class DlpServer implements ServerComponent {
             DecoderBudget decoders,
             Transformers.Factory transformers)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled());
+        return new DlpServer(settings, audit, registry, decoders, transformers, Tracing.disabled(), Optional.empty());
     }
 
     /** With given decoders, transformers and tracing (tests). */
@@ -118,7 +144,7 @@ public final class DlpServer implements ServerComponent {
             Transformers.Factory transformers,
             Tracing tracing)
             throws PolicyInvalidException, IOException {
-        return new DlpServer(settings, audit, registry, decoders, transformers, tracing);
+        return new DlpServer(settings, audit, registry, decoders, transformers, tracing, Optional.empty());
     }
 
     /**
@@ -162,6 +188,9 @@ public final class DlpServer implements ServerComponent {
         });
         long every = Math.max(100, settings.reloadInterval().toMillis());
         reloader.scheduleWithFixedDelay(policy::reload, every, every, TimeUnit.MILLISECONDS);
+        // an approval arriving after the file was refused is noticed here: the refused file is read again
+        approvals.ifPresent(a -> reloader.scheduleWithFixedDelay(
+                () -> a.recheck(policy::reloadRefused), every, every, TimeUnit.MILLISECONDS));
         log.info(
                 "extproc-dlp-server serving ext_proc on gRPC port {} with policy {}; byte searches: {}",
                 grpcPort(),
@@ -181,9 +210,13 @@ public final class DlpServer implements ServerComponent {
             @Override
             public Result check() {
                 var p = policy.get();
-                return p == null
-                        ? Result.notReady("dlp.yaml not loaded")
-                        : Result.ready(p.profiles().size() + " profiles from " + settings.policyFile());
+                Optional<String> problem = policy.problem();
+                if (p == null) {
+                    return Result.notReady(problem.orElse("dlp.yaml not loaded"));
+                }
+                String detail = p.profiles().size() + " profiles from " + settings.policyFile();
+                return Result.ready(problem.map(why -> detail + "; newer files rejected: " + why)
+                        .orElse(detail));
             }
         });
         return checks;

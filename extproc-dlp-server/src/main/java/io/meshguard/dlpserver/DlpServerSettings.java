@@ -57,6 +57,14 @@ public record DlpServerSettings(
     /** {@code dlp.policy_reload_interval}. */
     public static final ConfigKey<Duration> RELOAD_INTERVAL = ConfigKey.duration(
             "dlp.policy_reload_interval", Duration.ofSeconds(2), "How often dlp.yaml is checked for changes.");
+    /** {@code dlp.require_approval}: four eyes on dlp.yaml, as {@code policy.require_approval} on extauthz's files. */
+    public static final ConfigKey<Boolean> REQUIRE_APPROVAL = ConfigKey.bool(
+            "dlp.require_approval",
+            false,
+            "Enforce only a dlp.yaml whose digest the newest approval of the dlp policy names (meshguard policy "
+                    + "requests open --policy dlp; read from PostgreSQL): another file keeps the policy in force, and "
+                    + "readiness, metrics, logs and the admin trail say so; at first install the server stays not "
+                    + "ready until one is approved. Needs db.url.");
     /** {@code dlp.deadline.headers}. */
     public static final ConfigKey<Duration> DEADLINE_HEADERS = ConfigKey.duration(
             "dlp.deadline.headers",
@@ -98,7 +106,7 @@ public record DlpServerSettings(
         return ConfigSchema.builder()
                 .addAll(GrpcServerSettings.configGroup(DEFAULT_GRPC_PORT).keys())
                 .addAll(HttpServerSettings.configGroup(DEFAULT_HTTP_PORT).keys())
-                .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL, APPROVAL_KEY_FILE)
+                .add(POLICY, HASH_KEY_FILE, HASH_KEY, RELOAD_INTERVAL, REQUIRE_APPROVAL, APPROVAL_KEY_FILE)
                 .add(DEADLINE_HEADERS, DEADLINE_BODY_CHUNK, DEADLINE_TRAILERS, DEADLINE_STREAM)
                 .build();
     }

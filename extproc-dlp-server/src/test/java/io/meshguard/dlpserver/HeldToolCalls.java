@@ -1,8 +1,12 @@
 package io.meshguard.dlpserver;
 
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.grpc.ManagedChannel;
 import io.meshguard.dlpserver.approval.McpToolApprovals;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -20,15 +24,19 @@ public final class HeldToolCalls {
 
     /** A dlp.yaml whose MCP route on {@code mcp.local/mcp} masks cards and holds tools as {@code approval} says. */
     public static String policy(String approval) {
+        return mcpRoute("mcp_approval: " + approval + "\n");
+    }
+
+    /** A dlp.yaml whose MCP route on {@code mcp.local/mcp} masks cards, with {@code keys} (YAML) added to its profile. */
+    public static String mcpRoute(String keys) {
         return """
                 version: 1
                 profiles:
                   - name: mcp
                     match: {hosts: [mcp.local], paths: ["/mcp"]}
                     mcp: true
-                    mcp_approval: %s
                     request: {detectors: {card: mask}}
-                """.formatted(approval);
+                """ + keys.indent(4);
     }
 
     /** The approvals the DLP server looks held calls up in. */
@@ -55,5 +63,22 @@ public final class HeldToolCalls {
         return "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool
                 + "\",\"arguments\":" + arguments
                 + ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+    }
+
+    /**
+     * Envoy's side of one tools/call of {@code tool} on the MCP route, the body whole, over real gRPC: the server's
+     * answer to the body (or to the headers, when it answered there), or the {@link Throwable} that ended the stream (a
+     * server with no policy in force refuses it).
+     */
+    public static Object callTool(ManagedChannel channel, String tool, String arguments) throws InterruptedException {
+        try (EnvoyStream s = new EnvoyStream(channel, BodySendMode.BUFFERED, BodySendMode.NONE)) {
+            s.requestHeaders(false, headers(tool));
+            Object first = s.nextEvent(Duration.ofSeconds(30));
+            if (!(first instanceof ProcessingResponse headers) || headers.hasImmediateResponse()) {
+                return first;
+            }
+            s.requestBody(body(tool, arguments).getBytes(StandardCharsets.UTF_8), true);
+            return s.nextEvent(Duration.ofSeconds(30));
+        }
     }
 }

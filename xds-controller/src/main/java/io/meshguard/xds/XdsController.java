@@ -148,9 +148,20 @@ public final class XdsController implements ServerComponent {
                         recorded, revisions, () -> loaded.flatMap(PolicyProfiles::authzPolicy), Clock.systemUTC()),
                 Clock.systemUTC(),
                 io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
+        io.meshguard.xds.approval.PolicyRequestStore policyRequests =
+                new io.meshguard.xds.approval.PolicyRequestStore(dataSource);
+        // a dlp request's findings are held against the newest approved dlp.yaml, else the one the DLP server loads
+        java.util.function.Supplier<Optional<io.meshguard.dlp.policy.DlpPolicy>> dlpInForce = () -> policyRequests
+                .latestApproved(io.meshguard.xds.approval.PolicyChanges.DLP)
+                .flatMap(a -> parsedDlp(a.files()))
+                .or(() -> loaded.flatMap(PolicyProfiles::dlpPolicy));
         this.policyChanges = new io.meshguard.xds.approval.PolicyChanges(
-                new io.meshguard.xds.approval.PolicyRequestStore(dataSource),
-                new io.meshguard.xds.approval.PolicyReplay(recorded, Clock.systemUTC()),
+                policyRequests,
+                List.of(
+                        io.meshguard.xds.approval.PolicyChanges.authz(
+                                new io.meshguard.xds.approval.PolicyReplay(recorded, Clock.systemUTC())),
+                        io.meshguard.xds.approval.PolicyChanges.dlp(new io.meshguard.xds.approval.DlpPolicyReplay(
+                                new io.meshguard.audit.query.AuditReader(dataSource), dlpInForce, Clock.systemUTC()))),
                 audit,
                 Clock.systemUTC(),
                 io.meshguard.xds.approval.PolicyChanges.DEFAULT_WINDOW);
@@ -263,6 +274,14 @@ public final class XdsController implements ServerComponent {
     /** Runs {@code action} first when the controller closes: what was mounted beside it ends its streams. */
     public void beforeClose(Runnable action) {
         beforeClose.add(action);
+    }
+
+    private static Optional<io.meshguard.dlp.policy.DlpPolicy> parsedDlp(io.meshguard.xds.approval.PolicyBundle files) {
+        try {
+            return Optional.of(new io.meshguard.dlp.policy.DlpPolicyFiles().parse(files.files()));
+        } catch (io.meshguard.runtime.policy.PolicyInvalidException e) {
+            return Optional.empty(); // approved files were validated when requested; a newer engine may refuse them
+        }
     }
 
     /** What {@link #adminServices()} hands out: the controller's own instances, not copies. */

@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
             "Run the ext_proc DLP server (Envoy ExternalProcessor/Process).",
             "",
             "Keys (file or MESHGUARD_* environment): dlp.policy, dlp.hash_key_file, dlp.hash_key, "
-                    + "dlp.policy_reload_interval, dlp.approval_key_file (tool calls held for approval; needs "
+                    + "dlp.policy_reload_interval, dlp.require_approval (four eyes on dlp.yaml; needs db.url), "
+                    + "dlp.approval_key_file (tool calls held for approval; needs "
                     + "db.url), grpc.* (port 9002; max_inbound_message_bytes 16 MiB), http.* (port 9102).",
             "",
             "With db.url set, findings and API-call summaries go to the audit log (audit.*, db.* keys) "
@@ -69,7 +70,18 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new)
                     .orElse(DlpAuditSink.NONE);
-            DlpServer server = DlpServer.create(settings, findings, metrics.forServer("extproc-dlp"), tracing);
+            boolean requireApproval = cfg.get(DlpServerSettings.REQUIRE_APPROVAL);
+            if (requireApproval && audit.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "dlp.require_approval needs db.url: the approvals are read from PostgreSQL (approved_policy)");
+            }
+            // with dlp.require_approval only a dlp.yaml a second person approved is enforced (docs/operator-guide.md)
+            DlpServer server = DlpServer.create(
+                    settings,
+                    findings,
+                    metrics.forServer("extproc-dlp"),
+                    tracing,
+                    audit.filter(a -> requireApproval).map(AuditComponent::database));
             // with an audit database, every reload of dlp.yaml, taken or refused, is a row of the admin trail
             audit.ifPresent(a -> server.policy()
                     .addReloadListener(new TrailedPolicyReloads(

@@ -3,13 +3,12 @@ package io.meshguard.cli.dlp;
 import io.meshguard.audit.query.AuditReader;
 import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.cli.common.DatabaseOptions;
-import io.meshguard.dlp.policy.Direction;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
 import io.meshguard.dlp.replay.FindingImpactReport;
-import io.meshguard.dlp.replay.FindingReplay;
 import io.meshguard.dlp.replay.PinChanges;
+import io.meshguard.xds.approval.RecordedFindings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -18,8 +17,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +28,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code meshguard dlp impact DIR --in-force DIR --since 30d}: the recorded DLP findings of a window (the audit's
  * {@code dlp_finding} rows, streamed through a cursor) decided again against the draft {@code dlp.yaml} in DIR
- * ({@link FindingReplay}), and which would now be acted on otherwise; and the pinned MCP tools the draft changes, each
+ * ({@link RecordedFindings}), and which would now be acted on otherwise; and the pinned MCP tools the draft changes, each
  * with its recorded calls in the window ({@link PinChanges}).
  */
 @Command(
@@ -41,10 +38,6 @@ import picocli.CommandLine.Spec;
                 + "changed action grouped by profile, direction and detector, and what could not be replayed. Exit 2 "
                 + "when a policy is invalid, 1 when any finding changes (--fail-on-change), else 0.")
 public final class DlpImpactCommand implements Callable<Integer> {
-    static final int BATCH = 5000;
-
-    static final List<String> KEYS = List.of("profile", "direction", "detector", "confidence", "action");
-
     @Mixin
     DatabaseOptions database = new DatabaseOptions();
 
@@ -93,33 +86,19 @@ public final class DlpImpactCommand implements Callable<Integer> {
             return 2;
         }
         AuditReader reader = new AuditReader(database.open("meshguard-dlp-impact", System.getenv()));
-        FindingImpactReport report = replay(reader, current, draft, from, to);
+        FindingImpactReport report = RecordedFindings.replay(reader, current, draft, from, to);
         out.printf(
                 "replayed against %s (in force: %s), findings recorded %s .. %s (PostgreSQL audit_event)%n",
                 dir.resolve("dlp.yaml"), inForce.resolve("dlp.yaml"), from, to);
         out.print(report.render());
         List<PinChanges.Change> pins = PinChanges.between(current, draft);
         if (!pins.isEmpty()) {
-            out.print(pinReport(pins, recordedCalls(reader, from, to)));
+            out.print(pinReport(pins, RecordedFindings.recordedCalls(reader, from, to)));
         }
         out.println("integrity: finding rows are not in the admin trail's hash chain nor its signed checkpoints;"
                 + " whoever can write audit_event can change them and this report.");
         out.flush();
         return failOnChange && report.changed() > 0 ? 1 : 0;
-    }
-
-    /**
-     * The window's recorded {@code tools/call} decisions by tool (extauthz's rows name the tool, {@code mcp_name}), of
-     * any MCP route: decision rows do not name the DLP profile.
-     */
-    static Map<String, Long> recordedCalls(AuditReader reader, Instant from, Instant to) throws SQLException {
-        Map<String, Long> calls = new TreeMap<>();
-        reader.decisionDetails(from, to, List.of("mcp_method", "mcp_name"), BATCH, (requestId, at, d) -> {
-            if ("tools/call".equals(d.get(0)) && d.get(1) != null && !d.get(1).isEmpty()) {
-                calls.merge(d.get(1), 1L, Long::sum);
-            }
-        });
-        return calls;
     }
 
     /**
@@ -151,37 +130,5 @@ public final class DlpImpactCommand implements Callable<Integer> {
         out.append("  not replayable against the new schemas: a decision row keeps the tool's name, never its "
                 + "arguments (a held call keeps an HMAC of them)\n");
         return out.toString();
-    }
-
-    /** Streams the window's findings through the draft. */
-    public static FindingImpactReport replay(
-            AuditReader reader, DlpPolicy inForce, DlpPolicy draft, Instant from, Instant to) throws SQLException {
-        FindingReplay replay = new FindingReplay(inForce, draft);
-        FindingImpactReport report = new FindingImpactReport();
-        reader.findingDetails(from, to, KEYS, BATCH, (requestId, at, details) -> {
-            Optional<FindingReplay.RecordedFinding> f = finding(requestId, details);
-            if (f.isEmpty()) {
-                report.notReplayable("finding recorded without profile, direction, detector, confidence or action");
-                return;
-            }
-            report.add(f.get(), replay.replay(f.get()));
-        });
-        return report;
-    }
-
-    private static Optional<FindingReplay.RecordedFinding> finding(String requestId, List<String> d) {
-        if (d.stream().anyMatch(v -> v == null || v.isEmpty())) {
-            return Optional.empty();
-        }
-        Direction direction;
-        double confidence;
-        try {
-            direction = Direction.valueOf(d.get(1).toUpperCase(java.util.Locale.ROOT));
-            confidence = Double.parseDouble(d.get(3));
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-        return Optional.of(new FindingReplay.RecordedFinding(
-                requestId == null ? "-" : requestId, d.get(0), direction, d.get(2), confidence, d.get(4)));
     }
 }

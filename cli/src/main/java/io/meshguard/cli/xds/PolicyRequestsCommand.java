@@ -3,8 +3,10 @@ package io.meshguard.cli.xds;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meshguard.xds.approval.PolicyBundle;
+import io.meshguard.xds.approval.PolicyChanges;
 import io.meshguard.xds.model.ConfigJson;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,15 +15,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code meshguard policy requests open|list|show|approve|reject|report}: four eyes on the authz policy files (issue
- * 47), each verb one admin API call as the signed-in caller ({@code /policy-requests}), so the server decides who may
+ * {@code meshguard policy requests open|list|show|approve|reject|report}: four eyes on the policy files (extauthz's
+ * authz files, the DLP server's dlp.yaml), each verb one admin API call as the signed-in caller ({@code /policy-requests}), so the server decides who may
  * approve and records every step in the admin trail. {@code show} prints the request's replay report and diff.
  */
 @Command(
         name = "requests",
         mixinStandardHelpOptions = true,
-        description = "Policy change requests (four eyes on the authz policy files): open, list, show, approve,"
-                + " reject, report.",
+        description = "Policy change requests (four eyes on the authz files and dlp.yaml): open, list, show,"
+                + " approve, reject, report.",
         subcommands = {
             PolicyRequestsCommand.Open.class,
             PolicyRequestsCommand.ListRequests.class,
@@ -31,6 +33,9 @@ import picocli.CommandLine.Parameters;
             PolicyRequestsCommand.Report.class
         })
 public final class PolicyRequestsCommand implements Callable<Integer> {
+    /** The file the DLP server reads (the name is part of the digest an approval names). */
+    static final String DLP_FILE = "dlp.yaml";
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -40,15 +45,28 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                 spec.commandLine(), "a verb is required: open, list, show, approve, reject or report");
     }
 
-    /** {@code POST /policy-requests}: the files at PATH, read as extauthz reads them, with their replay report. */
+    /**
+     * {@code POST /policy-requests}: the files at PATH, read as their server reads them, with their replay report. The
+     * policy is {@code --policy}, else {@code dlp} for a file named dlp.yaml, else {@code authz}.
+     */
     @Command(
             name = "open",
             mixinStandardHelpOptions = true,
-            description = "Request the authz policy at PATH (the file or directory extauthz reads): prints the request"
-                    + " with its diff and the replay report of the last 30 days' decisions.")
+            description = "Request a policy's files at PATH (authz: the file or directory extauthz reads; dlp: the"
+                    + " dlp.yaml the DLP server reads, or the directory holding it): prints the request with its diff"
+                    + " and the replay report of the last 30 days' decisions (dlp: findings and tool calls).")
     public static final class Open implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "PATH", description = "authz.yaml, or the directory extauthz reads.")
+        @Parameters(
+                index = "0",
+                paramLabel = "PATH",
+                description = "authz.yaml or the directory extauthz reads; dlp.yaml or the directory holding it.")
         Path path;
+
+        @Option(
+                names = "--policy",
+                paramLabel = "POLICY",
+                description = "authz or dlp (default: dlp for a file named dlp.yaml, else authz).")
+        String policy;
 
         @Option(names = "--reason", required = true, description = "Why (kept with the request and in the trail).")
         String reason;
@@ -58,10 +76,27 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            String which = policy(policy, path);
             ObjectNode body = ConfigJson.mapper().createObjectNode();
-            body.set("files", PolicyBundle.read(path).toJson());
+            body.put("policy", which);
+            body.set("files", PolicyBundle.read(files(which, path)).toJson());
             body.put("reason", reason);
             return printRequest("policy request", admin.client().send("POST", "/policy-requests", body.toString()));
+        }
+
+        /** {@code --policy}, else what PATH names: dlp.yaml is the DLP server's file, the rest extauthz's. */
+        static String policy(String option, Path path) {
+            if (option != null) {
+                return option;
+            }
+            return path.getFileName() != null && path.getFileName().toString().equals(DLP_FILE)
+                    ? PolicyChanges.DLP
+                    : PolicyChanges.AUTHZ;
+        }
+
+        /** The DLP server reads one file: a directory stands for the dlp.yaml in it. */
+        static Path files(String policy, Path path) {
+            return policy.equals(PolicyChanges.DLP) && Files.isDirectory(path) ? path.resolve(DLP_FILE) : path;
         }
     }
 
@@ -77,10 +112,11 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                     "policy requests list",
                     admin.client().send("GET", "/policy-requests", null),
                     "no policy requests",
-                    "%-6s %-10s %-20s %-14s %-10s %s%n",
-                    new Object[] {"ID", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON"},
+                    "%-6s %-7s %-10s %-20s %-14s %-10s %s%n",
+                    new Object[] {"ID", "POLICY", "STATE", "REQUESTED BY", "DIGEST", "FLIPPED", "REASON"},
                     (people, q) -> new Object[] {
                         q.path("id").asText(),
+                        q.path("policy").asText(),
                         q.path("state").asText(),
                         people.name(q.path("requested_by").asText()),
                         q.path("digest")
@@ -123,7 +159,8 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
     @Command(
             name = "approve",
             mixinStandardHelpOptions = true,
-            description = "Approve: extauthz may enforce exactly the requested files (a second person only).")
+            description = "Approve: the policy's server (extauthz, the DLP server) may enforce exactly the requested"
+                    + " files (a second person only).")
     public static final class Approve implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "ID")
         long id;

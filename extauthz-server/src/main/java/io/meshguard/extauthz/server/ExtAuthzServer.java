@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.access.AdminAccessSettings;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.LoggedAdminEvents;
+import io.meshguard.audit.approval.ApprovedPolicies;
 import io.meshguard.authz.apikey.ApiKeyAuthenticator;
 import io.meshguard.authz.decision.CheckSize;
 import io.meshguard.authz.decision.SecretFiles;
@@ -20,7 +21,6 @@ import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalog.apikey.KnownApiKeyIds;
 import io.meshguard.catalogmodel.apikey.ApiKeyIds;
 import io.meshguard.catalogmodel.apikey.ApiKeyStore;
-import io.meshguard.extauthz.approval.ApprovedPolicies;
 import io.meshguard.extauthz.audit.DecisionSink;
 import io.meshguard.extauthz.quota.LiveCounters;
 import io.meshguard.extauthz.quota.QuotaAdminApi;
@@ -80,7 +80,7 @@ public final class ExtAuthzServer implements ServerComponent {
     private final AuthzPipeline pipeline;
     private final PolicyWatcher<AuthzPolicy> watcher;
     /** Present with {@code policy.require_approval}: the parser that takes only approved files. */
-    private final Optional<ApprovedPolicies<AuthzPolicy>> approvedOnly;
+    private final Optional<ApprovedPolicies> approvedOnly;
 
     private final Optional<ApiKeyAuthenticator> apiKeys;
     /** The ids of the stored keys, followed on this replica (with a database only). */
@@ -283,13 +283,11 @@ public final class ExtAuthzServer implements ServerComponent {
         // with policy.require_approval only files a second person approved are taken (docs/operator-guide.md)
         this.approvedOnly = dataSource
                 .filter(ds -> config.policyRequireApproval())
-                .map(ds -> new ApprovedPolicies<>("authz", new AuthzPolicyFiles(), ds, registry));
+                .map(ds -> new ApprovedPolicies("authz", ds, registry));
         this.watcher = new PolicyWatcher<>(
                 "authz",
                 config.policyFile(),
-                approvedOnly
-                        .<io.meshguard.runtime.policy.PolicyParser<AuthzPolicy>>map(a -> a)
-                        .orElseGet(AuthzPolicyFiles::new),
+                approvedOnly.map(a -> a.gate(new AuthzPolicyFiles())).orElseGet(AuthzPolicyFiles::new),
                 registry,
                 config.policyReloadInterval());
         // every reload, taken or refused, is a row of the admin trail (in the same database as the keys and quotas)
@@ -349,7 +347,8 @@ public final class ExtAuthzServer implements ServerComponent {
         background.scheduleWithFixedDelay(this::refreshHealth, 1, 1, TimeUnit.SECONDS);
         approvedOnly.ifPresent(a -> {
             long every = config.policyReloadInterval().toMillis();
-            background.scheduleWithFixedDelay(() -> a.recheck(watcher), every, every, TimeUnit.MILLISECONDS);
+            background.scheduleWithFixedDelay(
+                    () -> a.recheck(watcher::reloadRefused), every, every, TimeUnit.MILLISECONDS);
         });
         long flush = config.quota().flushInterval().toMillis();
         background.scheduleWithFixedDelay(quotas::flush, flush, flush, TimeUnit.MILLISECONDS);

@@ -45,9 +45,10 @@ public final class PolicyRequestApi implements HttpHandler {
                     (a, r) -> a.list()),
             AdminOperation.created(
                     AdminRoute.system("POST", "/policy-requests", "policy:request"),
-                    "Request a change of the authz policy files ({\"files\": [{\"file\", \"text\"}], \"reason\"}):"
-                            + " validated, diffed against the last approved files, and replayed over the recorded"
-                            + " decisions of the last 30 days; voids a pending request it replaces",
+                    "Request a change of a policy's files ({\"policy\": \"authz\" (default) or \"dlp\", \"files\":"
+                            + " [{\"file\", \"text\"}], \"reason\"}): validated, diffed against the policy's last"
+                            + " approved files, and replayed over the recorded decisions (dlp: findings and tool calls)"
+                            + " of the last 30 days; voids a pending request of the same policy it replaces",
                     (a, r) -> a.request(r)),
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}", "policy:read"),
@@ -55,7 +56,7 @@ public final class PolicyRequestApi implements HttpHandler {
                     (a, r) -> a.show(number(r.segment(1)))),
             AdminOperation.of(
                     AdminRoute.system("GET", "/policy-requests/{id}/files", "policy:read"),
-                    "The requested files exactly as stored (what an approval lets extauthz enforce)",
+                    "The requested files exactly as stored (what an approval lets the policy's server enforce)",
                     (a, r) -> a.files(number(r.segment(1)))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/report", "policy:request"),
@@ -64,8 +65,8 @@ public final class PolicyRequestApi implements HttpHandler {
                             a.changes.recompute(number(r.segment(1)), r.caller().person(), r.requestId()))),
             AdminOperation.of(
                     AdminRoute.system("POST", "/policy-requests/{id}/approve", "policy:approve"),
-                    "Approve: extauthz may enforce exactly these files (not by the requester; needs a report computed"
-                            + " since the request)",
+                    "Approve: the policy's server (extauthz, the DLP server) may enforce exactly these files (not by"
+                            + " the requester; needs a report computed since the request)",
                     (a, r) -> tree(
                             a.changes.approve(number(r.segment(1)), r.caller().person(), r.requestId(), reason(r)))),
             AdminOperation.of(
@@ -154,7 +155,11 @@ public final class PolicyRequestApi implements HttpHandler {
         JsonNode body = r.body();
         PolicyBundle files = PolicyBundle.fromJson(body.get("files"));
         return tree(changes.request(
-                r.caller().person(), r.requestId(), files, body.path("reason").asText("")));
+                body.path("policy").asText(PolicyChanges.AUTHZ),
+                r.caller().person(),
+                r.requestId(),
+                files,
+                body.path("reason").asText("")));
     }
 
     /** A request without its diff and report groups: one line of a list. */

@@ -3,6 +3,8 @@ package io.meshguard.xds.approval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.meshguard.runtime.policy.PolicyFiles;
+import io.meshguard.runtime.policy.PolicyInvalidException;
+import io.meshguard.runtime.policy.PolicyParser;
 import io.meshguard.runtime.policy.PolicyReload;
 import io.meshguard.runtime.policy.PolicySource;
 import io.meshguard.xds.model.ConfigJson;
@@ -27,6 +29,18 @@ public record PolicyBundle(List<PolicySource> files) {
     /** The files at {@code location} (a file or a directory of {@code *.yaml}), read as the servers read them. */
     public static PolicyBundle read(Path location) throws IOException {
         return new PolicyBundle(PolicyFiles.read(location));
+    }
+
+    /**
+     * The files read by {@code parser}. For files validated when they were requested (a report's replay): an invalid
+     * bundle here is a bug, not a user's mistake.
+     */
+    public <T> T parsed(PolicyParser<T> parser) {
+        try {
+            return parser.parse(files);
+        } catch (PolicyInvalidException e) {
+            throw new IllegalStateException("requested policy files no longer parse: " + e.getMessage(), e);
+        }
     }
 
     public String digest() {

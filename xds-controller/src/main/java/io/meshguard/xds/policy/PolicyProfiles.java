@@ -79,6 +79,11 @@ public final class PolicyProfiles implements ServerComponent {
         return authz.current().map(LoadedPolicy::value);
     }
 
+    /** The dlp.yaml the DLP server loads from the same file, as last loaded; empty before it first loads. */
+    public Optional<DlpPolicy> dlpPolicy() {
+        return dlp.current().map(LoadedPolicy::value);
+    }
+
     /** The names both loaded policies define; empty until both files have loaded once. */
     public Optional<ProfileCatalog> catalog() {
         Optional<LoadedPolicy<AuthzPolicy>> a = authz.current();

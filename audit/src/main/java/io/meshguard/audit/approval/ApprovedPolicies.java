@@ -1,11 +1,10 @@
-package io.meshguard.extauthz.approval;
+package io.meshguard.audit.approval;
 
 import io.meshguard.runtime.policy.PolicyError;
 import io.meshguard.runtime.policy.PolicyInvalidException;
 import io.meshguard.runtime.policy.PolicyParser;
 import io.meshguard.runtime.policy.PolicyReload;
 import io.meshguard.runtime.policy.PolicySource;
-import io.meshguard.runtime.policy.PolicyWatcher;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -21,33 +20,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code policy.require_approval} (docs/operator-guide.md "Policy changes"): extauthz keeps reading its
- * files (GitOps stays), but takes only files whose digest a second person approved ({@code approved_policy},
- * written by the controller's policy requests). Files without an approval are refused like invalid files: the policy
- * in force stays, {@code /readyz} says "newer files rejected: not approved", {@code meshguard_policy_reload_total
- * {result="invalid"}} counts it, the log says so and the admin trail gets the refused reload. So someone who can
- * edit the ConfigMap alone cannot change what is enforced; at first install extauthz stays not ready until the files
- * it reads are approved.
+ * Four eyes on the policy files a server enforces (docs/operator-guide.md "Policy changes"): extauthz with {@code
+ * policy.require_approval}, the DLP server with {@code dlp.require_approval}. The server keeps reading its files (GitOps
+ * stays), but takes only files whose digest a second person approved ({@code approved_policy}, written by the
+ * controller's policy requests for this policy's name). Files without an approval are refused like invalid files: the
+ * policy in force stays, {@code /readyz} says "not approved", the reload is counted as refused, the log says so and the
+ * admin trail gets the refused reload. So someone who can edit the ConfigMap alone cannot change what is enforced; at
+ * first install the server stays not ready until the files it reads are approved.
  *
- * <p>An approval arriving later is noticed by {@link #recheck} (the server calls it on its background schedule): when
- * the approved set changed, the refused files are read again.
- *
- * @param <T> the parsed policy
+ * <p>One gate for both servers (they share this module, not each other): {@link #gate} wraps a server's parser, {@link
+ * #refusal} answers for files a server parses itself. An approval arriving later is noticed by {@link #recheck} (the
+ * server calls it on its background schedule): when the approved set changed, the refused files are read again.
  */
-public final class ApprovedPolicies<T> implements PolicyParser<T> {
+public final class ApprovedPolicies {
     private static final Logger LOG = LoggerFactory.getLogger(ApprovedPolicies.class);
 
     private final String policy;
-    private final PolicyParser<T> parser;
     private final DataSource dataSource;
     /** 1 while the newest files wait for an approval. */
     private final AtomicInteger unapproved = new AtomicInteger();
 
     private final AtomicReference<String> approvalsSeen = new AtomicReference<>("");
 
-    public ApprovedPolicies(String policy, PolicyParser<T> parser, DataSource dataSource, MeterRegistry registry) {
+    /** @param policy the policy's name as requests and approvals name it ({@code authz}, {@code dlp}) */
+    public ApprovedPolicies(String policy, DataSource dataSource, MeterRegistry registry) {
         this.policy = policy;
-        this.parser = parser;
         this.dataSource = dataSource;
         Gauge.builder("meshguard.policy.approval.required", () -> 1)
                 .description("1: only policy files a second person approved are enforced (policy.require_approval)")
@@ -59,9 +56,24 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
                 .register(registry);
     }
 
-    @Override
-    public T parse(List<PolicySource> sources) throws PolicyInvalidException {
-        T parsed = parser.parse(sources);
+    /** {@code parser}, taking only files an approval names: others are refused with why, as invalid files are. */
+    public <T> PolicyParser<T> gate(PolicyParser<T> parser) {
+        return sources -> {
+            T parsed = parser.parse(sources);
+            Optional<String> refusal = refusal(sources);
+            if (refusal.isPresent()) {
+                throw new PolicyInvalidException(
+                        List.of(new PolicyError(sources.get(0).fileName(), 0, refusal.get())));
+            }
+            return parsed;
+        };
+    }
+
+    /**
+     * Why {@code sources} (already parsed and valid) may not be enforced, or empty when the newest approval of the
+     * policy names their digest. A refusal is logged and shown by {@code meshguard_policy_unapproved}.
+     */
+    public Optional<String> refusal(List<PolicySource> sources) {
         String digest = PolicyReload.digestOf(sources);
         Optional<String> refusal = refusal(digest);
         if (refusal.isPresent()) {
@@ -71,15 +83,16 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
                     .addKeyValue("policy", policy)
                     .addKeyValue("digest", digest)
                     .log("policy {}: files {} are not enforced: {}", policy, digest, refusal.get());
-            throw new PolicyInvalidException(
-                    List.of(new PolicyError(sources.get(0).fileName(), 0, refusal.get())));
+            return refusal;
         }
         unapproved.set(0);
-        return parsed;
+        return Optional.empty();
     }
 
-    /** Reads the refused files again when the approvals changed since the last look. */
-    public void recheck(PolicyWatcher<T> watcher) {
+    /**
+     * Reads the refused files again, through {@code rereadRefused}, when the approvals changed since the last look.
+     */
+    public void recheck(Runnable rereadRefused) {
         String now;
         try {
             now = approvalsState();
@@ -88,7 +101,7 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
         }
         String before = approvalsSeen.getAndSet(now);
         if (!now.equals(before) && unapproved.get() == 1) {
-            watcher.reloadRefused();
+            rereadRefused.run();
         }
     }
 
@@ -106,8 +119,8 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
             ps.setString(1, policy);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return Optional.of("not approved: no approval names digest " + digest
-                            + " (policy.require_approval; request it with `meshguard policy requests open`)");
+                    return Optional.of("not approved: no approval names digest " + digest + " (four eyes on policy "
+                            + policy + "; request it with " + requestCommand() + ")");
                 }
                 String newest = rs.getString(1);
                 if (newest.equals(digest)) {
@@ -118,14 +131,18 @@ public final class ApprovedPolicies<T> implements PolicyParser<T> {
                                 ? "not approved: digest " + digest
                                         + " was approved once but a newer approval replaced it"
                                         + " (digest " + newest + "); going back to it is a new request"
-                                        + " (`meshguard policy requests open`)"
+                                        + " (" + requestCommand() + ")"
                                 : "not approved: no approval names digest " + digest + " (the newest approved is "
                                         + newest
-                                        + "; policy.require_approval; request it with `meshguard policy requests open`)");
+                                        + "; request it with " + requestCommand() + ")");
             }
         } catch (SQLException e) {
             return Optional.of("approval of digest " + digest + " cannot be confirmed (" + e.getMessage() + ")");
         }
+    }
+
+    private String requestCommand() {
+        return "`meshguard policy requests open --policy " + policy + "`";
     }
 
     private boolean approvedOnce(Connection c, String digest) throws SQLException {

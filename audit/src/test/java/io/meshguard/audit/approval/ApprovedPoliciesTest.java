@@ -1,9 +1,10 @@
-package io.meshguard.extauthz.approval;
+package io.meshguard.audit.approval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meshguard.runtime.policy.PolicyInvalidException;
+import io.meshguard.runtime.policy.PolicyParser;
 import io.meshguard.runtime.policy.PolicyReload;
 import io.meshguard.runtime.policy.PolicySource;
 import io.meshguard.testing.IntegrationTest;
@@ -48,15 +49,15 @@ class ApprovedPoliciesTest {
                         id);
     }
 
-    static ApprovedPolicies<String> approvals(String policy) {
-        return new ApprovedPolicies<>(policy, sources -> "parsed", PG.dataSource(), new SimpleMeterRegistry());
+    static PolicyParser<String> approvals(String policy) {
+        return new ApprovedPolicies(policy, PG.dataSource(), new SimpleMeterRegistry()).gate(sources -> "parsed");
     }
 
     @Test
     void afterV1ThenV2WereApproved_v1IsRefused_andV2Enforced() throws Exception {
         approve("authz-a", V1);
         approve("authz-a", V2);
-        ApprovedPolicies<String> approvals = approvals("authz-a");
+        PolicyParser<String> approvals = approvals("authz-a");
         assertThat(approvals.parse(V2)).isEqualTo("parsed");
         assertThatThrownBy(() -> approvals.parse(V1))
                 .isInstanceOf(PolicyInvalidException.class)
@@ -69,7 +70,7 @@ class ApprovedPoliciesTest {
         approve("authz-b", V1);
         approve("authz-b", V2);
         approve("authz-b", V1);
-        ApprovedPolicies<String> approvals = approvals("authz-b");
+        PolicyParser<String> approvals = approvals("authz-b");
         assertThat(approvals.parse(V1)).isEqualTo("parsed");
         assertThatThrownBy(() -> approvals.parse(V2)).isInstanceOf(PolicyInvalidException.class);
     }
